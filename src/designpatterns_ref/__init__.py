@@ -1,0 +1,68 @@
+"""designpatterns_ref: reference implementations of system-design case studies.
+
+Each family of patterns lives in its own subpackage (``dp.ratelimit``, ``dp.shortcode``,
+``dp.autocomplete``, ``dp.geo``, ``dp.feed``, ``dp.collab``, ``dp.clinical``). They are imported
+lazily, on first attribute access, so ``import designpatterns_ref`` stays fast and pulls in no
+optional dependency.
+
+>>> import designpatterns_ref as dp
+>>> dp.case_study("rate-limiter").title
+'Design a Rate Limiter'
+>>> len(dp.catalog())
+25
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from designpatterns_ref.catalog import CaseStudy, case_study, catalog
+from designpatterns_ref.clock import Clock, ManualClock
+
+__version__ = "0.1.0"
+
+#: The family subpackages reachable as attributes of the top-level package.
+FAMILIES: tuple[str, ...] = (
+    "ratelimit",
+    "shortcode",
+    "autocomplete",
+    "geo",
+    "feed",
+    "collab",
+    "clinical",
+)
+
+__all__ = [
+    "FAMILIES",
+    "CaseStudy",
+    "Clock",
+    "ManualClock",
+    "__version__",
+    "case_study",
+    "catalog",
+]
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from designpatterns_ref import (  # noqa: F401
+        autocomplete,
+        clinical,
+        collab,
+        feed,
+        geo,
+        ratelimit,
+        shortcode,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    """Import a family subpackage the first time it is used (``dp.ratelimit``)."""
+    if name in FAMILIES:
+        module = importlib.import_module(f"{__name__}.{name}")
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(FAMILIES))

@@ -1,0 +1,175 @@
+"""Small tools the ``bench`` command and the benchmarks share: timing, percentiles, tables.
+
+Every family's comparison (``dpref bench FAMILY``) measures with :func:`time_per_call` or
+:func:`latencies`, reports through a :class:`Table`, and shows a :class:`Progress` bar while it
+runs. Timings are wall-clock medians over repeats, in seconds; the machine's noise is real, so
+the tables show medians and p99, never a single run.
+
+>>> table = Table("demo", ["algorithm", "µs/op"])
+>>> table.add("token bucket", 0.71)
+>>> print(table.render())
+demo
+algorithm     µs/op
+------------  -----
+token bucket   0.71
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import IO, TypeVar
+
+__all__ = ["Progress", "Table", "latencies", "percentile", "time_per_call"]
+
+T = TypeVar("T")
+
+
+def percentile(samples: Sequence[float], q: float) -> float:
+    """The ``q``-th percentile (0 to 100) of ``samples``, by the nearest-rank method.
+
+    >>> percentile([1, 2, 3, 4], 50)
+    2
+    >>> percentile([5.0], 99)
+    5.0
+    """
+    if not samples:
+        raise ValueError("percentile: samples is empty; need at least one value")
+    if not 0 <= q <= 100:
+        raise ValueError(f"percentile: q={q!r} must be within [0, 100]")
+    ordered = sorted(samples)
+    rank = max(1, math.ceil(q / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+def time_per_call(fn: Callable[[], object], *, number: int, repeat: int = 5) -> float:
+    """Median seconds per call of ``fn`` over ``repeat`` runs of ``number`` calls each."""
+    runs = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        for _ in range(number):
+            fn()
+        runs.append((time.perf_counter() - start) / number)
+    return statistics.median(runs)
+
+
+def latencies(fn: Callable[[T], object], args: Iterable[T]) -> list[float]:
+    """Seconds taken by ``fn(arg)`` for each argument, one sample per call."""
+    out = []
+    clock = time.perf_counter
+    for arg in args:
+        start = clock()
+        fn(arg)
+        out.append(clock() - start)
+    return out
+
+
+def _fmt(value: object) -> str:
+    if isinstance(value, float):
+        if value != value or math.isinf(value):
+            return str(value)
+        if value == 0 or abs(value) >= 100:
+            return f"{value:,.0f}"
+        if abs(value) >= 10:
+            return f"{value:.1f}"
+        return f"{value:.2f}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return str(value)
+
+
+@dataclass
+class Table:
+    """A titled table of results that renders as aligned plain text or Markdown."""
+
+    title: str
+    columns: list[str]
+    rows: list[list[str]] = field(default_factory=list)
+    note: str = ""
+
+    def add(self, *values: object) -> None:
+        """Append one row; floats are shown with sensible precision."""
+        if len(values) != len(self.columns):
+            raise ValueError(
+                f"Table.add: got {len(values)} values for {len(self.columns)} columns "
+                f"{self.columns}"
+            )
+        self.rows.append([_fmt(v) for v in values])
+
+    def _widths(self) -> list[int]:
+        return [
+            max([len(c)] + [len(r[i]) for r in self.rows]) for i, c in enumerate(self.columns)
+        ]
+
+    def render(self) -> str:
+        """Aligned plain text: text columns left, numbers right."""
+        widths = self._widths()
+
+        def numeric(i: int) -> bool:
+            return bool(self.rows) and all(
+                r[i].replace(",", "").replace(".", "").replace("-", "").isdigit()
+                for r in self.rows
+            )
+
+        def line(cells: Sequence[str]) -> str:
+            parts = [
+                c.rjust(w) if numeric(i) else c.ljust(w)
+                for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+            ]
+            return "  ".join(parts).rstrip()
+
+        out = [self.title, line(self.columns), "  ".join("-" * w for w in widths)]
+        out += [line(r) for r in self.rows]
+        if self.note:
+            out.append(self.note)
+        return "\n".join(out)
+
+    def markdown(self) -> str:
+        """The table as GitHub-flavoured Markdown, for the docs."""
+        head = "| " + " | ".join(self.columns) + " |"
+        rule = "| " + " | ".join("---" for _ in self.columns) + " |"
+        body = ["| " + " | ".join(r) + " |" for r in self.rows]
+        return "\n".join([f"**{self.title}**", "", head, rule, *body])
+
+
+class Progress:
+    """A progress bar on standard error, silent when it is not a terminal.
+
+    >>> import io
+    >>> bar = Progress(total=2, label="demo", stream=io.StringIO())
+    >>> for _ in bar.wrap(range(2)):
+    ...     pass
+    >>> bar.done
+    2
+    """
+
+    def __init__(
+        self, total: int, label: str = "", stream: IO[str] | None = None, width: int = 30
+    ) -> None:
+        self.total = max(total, 1)
+        self.label = label
+        self.done = 0
+        self.stream = stream if stream is not None else sys.stderr
+        self.width = width
+        self._live = bool(getattr(self.stream, "isatty", lambda: False)())
+
+    def step(self, what: str = "") -> None:
+        """Mark one unit done and redraw."""
+        self.done += 1
+        if self._live:
+            filled = self.width * self.done // self.total
+            bar = "#" * filled + "." * (self.width - filled)
+            self.stream.write(f"\r{self.label} [{bar}] {self.done}/{self.total} {what[:30]:30}")
+            if self.done >= self.total:
+                self.stream.write("\n")
+            self.stream.flush()
+
+    def wrap(self, items: Iterable[T]) -> Iterator[T]:
+        """Yield ``items``, stepping the bar after each one."""
+        for item in items:
+            yield item
+            self.step()

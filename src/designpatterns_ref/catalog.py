@@ -1,0 +1,462 @@
+"""The case-study catalog: every system-design case study the library teaches.
+
+Each :class:`CaseStudy` names its slug, title, the one-line problem, the decision at its heart,
+the concept it teaches, the family and modules that implement it, whether it is built yet
+(``status``), its docs page and its primary sources (the company's own engineering write-up or
+the paper, where one exists).
+
+>>> from designpatterns_ref.catalog import case_study, catalog
+>>> case_study("news-feed").family
+'feed'
+>>> sum(1 for c in catalog() if c.slug.startswith("design")) == 0
+True
+>>> case_study("rate-limitr")
+Traceback (most recent call last):
+...
+designpatterns_ref.catalog.UnknownCaseStudy: unknown case study 'rate-limitr'; did you mean: rate-limiter?
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Literal
+
+from designpatterns_ref.errors import NotFound
+
+__all__ = ["CaseStudy", "Source", "Status", "UnknownCaseStudy", "case_study", "catalog"]
+
+Status = Literal["implemented", "planned"]
+
+
+class UnknownCaseStudy(NotFound, KeyError):
+    """No case study has that slug; the message lists the close matches."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """A primary source: an engineering write-up, a paper or a standard."""
+
+    title: str
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class CaseStudy:
+    """One case study: what problem it poses, what it decides, and where the code is."""
+
+    slug: str
+    title: str
+    problem: str
+    decision: str
+    concept: str
+    family: str
+    modules: tuple[str, ...]
+    status: Status
+    sources: tuple[Source, ...] = ()
+
+    @property
+    def docs_page(self) -> str:
+        """The case study's page, relative to the repository root."""
+        return f"docs/case-studies/{self.slug}.md"
+
+
+def _cs(
+    slug: str,
+    title: str,
+    problem: str,
+    decision: str,
+    concept: str,
+    family: str,
+    modules: tuple[str, ...] = (),
+    status: Status = "planned",
+    sources: tuple[Source, ...] = (),
+) -> CaseStudy:
+    return CaseStudy(slug, title, problem, decision, concept, family, modules, status, sources)
+
+
+_P = "designpatterns_ref."
+
+_CATALOG: tuple[CaseStudy, ...] = (
+    _cs(
+        "rate-limiter",
+        "Design a Rate Limiter",
+        "Token bucket, leaky bucket, fixed window, sliding window: which algorithm, "
+        "and where does the counter live?",
+        "Choose the algorithm by the promise you need (bursts allowed, or a hard cap in every "
+        "window) and keep the counter where every server sees it, updated atomically in one "
+        "round trip.",
+        "atomic counters, shared state",
+        "ratelimit",
+        (_P + "ratelimit",),
+        sources=(
+            Source("Stripe: Scaling your API with rate limiters", "https://stripe.com/blog/rate-limiters"),
+            Source(
+                "Cloudflare: How we built rate limiting capable of scaling to millions of domains",
+                "https://blog.cloudflare.com/counting-things-a-lot-of-different-things/",
+            ),
+        ),
+    ),
+    _cs(
+        "url-shortener",
+        "Design a URL Shortener (bit.ly)",
+        "6-character codes that redirect billions of times a day: deceptively simple to "
+        "design wrong.",
+        "Mint codes from a counter leased in ranges (no collisions, no coordination per code) "
+        "or from a hash (idempotent, but collisions must be handled); hide the order with a "
+        "keyed permutation if it matters.",
+        "ID generation, the birthday bound",
+        "shortcode",
+        (_P + "shortcode",),
+        sources=(
+            Source(
+                "Flickr: Ticket Servers: Distributed Unique Primary Keys on the Cheap",
+                "https://code.flickr.net/2010/02/08/ticket-servers-distributed-unique-primary-keys-on-the-cheap/",
+            ),
+        ),
+    ),
+    _cs(
+        "search-autocomplete",
+        "Design a Search Autocomplete System",
+        "Typing 'iph' shows 'iPhone 15' in under 100 ms. Trie, prefix cache, or Elasticsearch?",
+        "Precompute the top k at every prefix (fast reads, costly updates) or search a trie "
+        "guided by subtree maxima (cheap updates, bounded search); both beat collecting "
+        "every match.",
+        "precomputation versus query-time work",
+        "autocomplete",
+        (_P + "autocomplete",),
+        sources=(
+            Source(
+                "Hsu and Ottaviano: Space-Efficient Data Structures for Top-k Completion (WWW 2013)",
+                "https://doi.org/10.1145/2488388.2488440",
+            ),
+        ),
+    ),
+    _cs(
+        "ride-sharing",
+        "Design a Ride-Sharing App (Uber / Lyft)",
+        "Matching riders to nearby drivers in real time: geospatial indexing, supply and "
+        "demand pricing, trip state machines.",
+        "Bucket drivers into cells (geohash) for O(1) location updates and search rings of "
+        "cells outward with an exact stopping rule; price by demand over supply per cell.",
+        "geospatial indexing",
+        "geo",
+        (_P + "geo",),
+        sources=(
+            Source(
+                "Uber Engineering: H3, Uber's Hexagonal Hierarchical Spatial Index",
+                "https://www.uber.com/blog/h3/",
+            ),
+        ),
+    ),
+    _cs(
+        "news-feed",
+        "Design a Social News Feed (Twitter / LinkedIn)",
+        "Fan-out on write versus fan-out on read: the core trade-off that shapes every social "
+        "feed architecture.",
+        "Push posts into followers' timelines for cheap reads, pull celebrities' posts at read "
+        "time so one post does not cost millions of writes: a hybrid.",
+        "fan-out, precomputation",
+        "feed",
+        (_P + "feed",),
+        sources=(
+            Source(
+                "Raffi Krikorian: Timelines at Scale (QCon San Francisco 2012)",
+                "https://www.infoq.com/presentations/Twitter-Timeline-Scalability/",
+            ),
+        ),
+    ),
+    _cs(
+        "collaborative-editor",
+        "Design a Collaborative Document Editor (Google Docs)",
+        "Two users edit the same paragraph simultaneously: how do you merge their changes "
+        "without losing either?",
+        "Transform concurrent operations against each other through a central server (OT), or "
+        "give every character a unique identity so replicas merge in any order (CRDT).",
+        "eventual consistency, convergence",
+        "collab",
+        (_P + "collab",),
+        sources=(
+            Source(
+                "Gentle and Kleppmann: Collaborative Text Editing with Eg-walker (EuroSys 2025)",
+                "https://arxiv.org/abs/2409.14252",
+            ),
+            Source(
+                "Weidner and Kleppmann: The Art of the Fugue: Minimizing Interleaving in "
+                "Collaborative Text Editing",
+                "https://arxiv.org/abs/2305.00583",
+            ),
+        ),
+    ),
+    _cs(
+        "news-score",
+        "Design a Clinical NEWS Score Calculator API",
+        "An endpoint that takes vital measurements, validates them, scores them against "
+        "clinical ranges, and returns a risk score, safely and extensibly.",
+        "Keep the clinical rules as data read by one engine, validate before scoring, report "
+        "every problem at once, and never guess a missing or implausible value.",
+        "validation, rules as data",
+        "clinical",
+        (_P + "clinical",),
+        sources=(
+            Source(
+                "Royal College of Physicians: National Early Warning Score (NEWS) 2 (2017)",
+                "https://www.rcp.ac.uk/improving-care/resources/national-early-warning-score-news-2/",
+            ),
+        ),
+    ),
+    _cs(
+        "photo-sharing",
+        "Design a Photo Sharing App (Instagram-Style)",
+        "Time-sortable IDs minted on many machines without coordination, and a feed of the "
+        "photos of the people you follow.",
+        "Mint IDs as time, shard and sequence bits (Snowflake) so they sort by time with no "
+        "central counter; serve feeds by hybrid fan-out.",
+        "ID generation, fan-out",
+        "shortcode, feed",
+        (_P + "shortcode", _P + "feed"),
+        sources=(
+            Source(
+                "Instagram Engineering: Sharding & IDs at Instagram",
+                "https://instagram-engineering.com/sharding-ids-at-instagram-1cf5a71e5a5c",
+            ),
+            Source(
+                "Twitter Engineering: Announcing Snowflake",
+                "https://blog.x.com/engineering/en_us/a/2010/announcing-snowflake",
+            ),
+        ),
+    ),
+    _cs(
+        "chat-app",
+        "Design a Real-Time Chat App (WhatsApp / Messenger)",
+        "Deliver messages in order, exactly once as the user sees it, to devices that come and "
+        "go.",
+        "Give each conversation a sequence, acknowledge per device, and make delivery "
+        "idempotent so retries are safe.",
+        "ordering, idempotency",
+        "messaging",
+        sources=(
+            Source(
+                "Discord: How Discord Stores Billions of Messages",
+                "https://discord.com/blog/how-discord-stores-billions-of-messages",
+            ),
+        ),
+    ),
+    _cs(
+        "slack-gateway",
+        "Slack's WebSocket Gateway: 1M Concurrent Connections",
+        "Hold a million long-lived connections and fan each channel's events out to the right "
+        "ones.",
+        "Terminate connections in stateless gateways, subscribe them to channel servers found "
+        "by consistent hashing, and run each gateway as an event loop.",
+        "event loops, consistent hashing",
+        "messaging",
+        sources=(
+            Source("Slack Engineering: Real-time Messaging", "https://slack.engineering/real-time-messaging/"),
+        ),
+    ),
+    _cs(
+        "discord-read-states",
+        "Discord's Read States: Rewriting a Go Service in Rust",
+        "A hot cache of billions of read markers whose latency spiked every two minutes with "
+        "garbage collection.",
+        "Keep the same LRU design but move it to a runtime without a tracing collector, so "
+        "latency no longer depends on heap size.",
+        "caching, tail latency",
+        "read states",
+        sources=(
+            Source(
+                "Discord: Why Discord is switching from Go to Rust",
+                "https://discord.com/blog/why-discord-is-switching-from-go-to-rust",
+            ),
+        ),
+    ),
+    _cs(
+        "github-vitess",
+        "GitHub's Migration from MySQL to Vitess",
+        "One MySQL cluster cannot hold the whole product: how do you shard it without stopping "
+        "the site?",
+        "Partition tables into functional groups first, then shard by key behind a routing "
+        "layer (Vitess) so the application sees one database.",
+        "sharding, online migration",
+        "sharding",
+        sources=(
+            Source(
+                "GitHub Blog: Partitioning GitHub's relational databases to handle scale",
+                "https://github.blog/engineering/infrastructure/partitioning-githubs-relational-databases-scale/",
+            ),
+        ),
+    ),
+    _cs(
+        "notion-postgres",
+        "Notion's Postgres Migration: rethinking the schema",
+        "A single Postgres holding every block outgrew its machine.",
+        "Shard by workspace so one user's blocks live together, into many logical shards over "
+        "few physical hosts, and migrate with double writes and a verified backfill.",
+        "sharding, storage",
+        "sharding",
+        sources=(
+            Source(
+                "Notion: Herding elephants: lessons learned from sharding Postgres at Notion",
+                "https://www.notion.com/blog/sharding-postgres-at-notion",
+            ),
+        ),
+    ),
+    _cs(
+        "uber-postgres-mysql",
+        "Uber's Decision to Move from Postgres to MySQL",
+        "Write amplification and replication costs of Postgres's MVCC at Uber's update rate.",
+        "Compare how each engine versions rows and updates indexes, and choose the one whose "
+        "MVCC costs fit an update-heavy workload.",
+        "MVCC, replication",
+        "MVCC",
+        sources=(
+            Source(
+                "Uber Engineering: Why Uber Engineering Switched from Postgres to MySQL",
+                "https://www.uber.com/blog/postgres-to-mysql-migration/",
+            ),
+        ),
+    ),
+    _cs(
+        "netflix-chaos",
+        "Netflix's Chaos Engineering",
+        "How do you know the system survives an instance, a zone or a region failing?",
+        "Inject failures on purpose, in production, against a steady-state hypothesis, and "
+        "build the fallbacks that make them harmless.",
+        "resilience, fault injection",
+        "resilience",
+        sources=(
+            Source("Principles of Chaos Engineering", "https://principlesofchaos.org/"),
+            Source(
+                "Netflix Technology Blog: The Netflix Simian Army",
+                "https://netflixtechblog.com/the-netflix-simian-army-16e57fbab116",
+            ),
+        ),
+    ),
+    _cs(
+        "shopify-modular-monolith",
+        "Shopify's Modular Monolith",
+        "A huge Rails monolith where every change touches everything.",
+        "Keep one deployable but cut it into components with enforced boundaries and public "
+        "interfaces, instead of splitting into microservices.",
+        "module boundaries",
+        "module boundaries",
+        sources=(
+            Source(
+                "Shopify Engineering: Deconstructing the Monolith",
+                "https://shopify.engineering/deconstructing-monolith-designing-software-maximizes-developer-productivity",
+            ),
+        ),
+    ),
+    _cs(
+        "video-streaming",
+        "Design a Video Streaming Platform",
+        "Serve video to every device and network, starting fast and never stalling.",
+        "Encode each title into a ladder of bitrates, cut it into segments, push them to CDN "
+        "edges, and let the client adapt the bitrate to its measured throughput.",
+        "adaptive bitrate, CDNs",
+        "streaming",
+        sources=(
+            Source(
+                "Netflix Technology Blog: Per-Title Encode Optimization",
+                "https://netflixtechblog.com/per-title-encode-optimization-7e99442b62a2",
+            ),
+        ),
+    ),
+    _cs(
+        "hotel-booking",
+        "Design a Hotel Booking System",
+        "Never sell the same room-night twice, even when two guests click at once.",
+        "Hold inventory per room type and night, reserve with a conditional update or a short "
+        "hold that expires, and make booking requests idempotent.",
+        "concurrency control, idempotency",
+        "booking",
+    ),
+    _cs(
+        "food-delivery",
+        "Design a Food Delivery App",
+        "An order touches restaurant, courier and payment services that can each fail midway.",
+        "Model the order as a durable workflow (a saga) with compensations, not a chain of "
+        "synchronous calls.",
+        "workflows, sagas",
+        "workflows",
+    ),
+    _cs(
+        "push-notifications",
+        "Design a Push Notification System",
+        "Send millions of notifications through APNs and FCM without duplicates or floods.",
+        "Queue per provider, deduplicate by key, rate-limit per user and retry with backoff.",
+        "queues, retries",
+        "notifications",
+    ),
+    _cs(
+        "membership-benefits",
+        "Design a Membership Benefits & Verification Platform",
+        "Decide in real time whether a member is entitled to a benefit, from many partners' "
+        "data.",
+        "Keep eligibility as versioned rules over a verified membership record, cached at the "
+        "edge with explicit expiry.",
+        "rules engines, caching",
+        "membership",
+    ),
+    _cs(
+        "bed-logistics",
+        "Design a Real-Time Bed Logistics System",
+        "Know which hospital beds are free, being cleaned or reserved, as it happens.",
+        "Model each bed as a state machine fed by events, and derive capacity views from the "
+        "event stream.",
+        "event sourcing, state machines",
+        "capacity",
+    ),
+    _cs(
+        "worker-identity",
+        "Design a Digital Worker Identity & Compliance Platform",
+        "Prove a worker's identity and credentials to many employers, and revoke them "
+        "promptly.",
+        "Issue signed, expiring credentials with a revocation list, and keep an audit log of "
+        "every check.",
+        "identity, auditability",
+        "identity",
+    ),
+    _cs(
+        "gig-marketplace",
+        "Design a Free Local Gig Marketplace",
+        "Match local jobs and workers and let both sides trust each other without payments.",
+        "Rank by distance and reputation, with reputation built from verified completions and "
+        "damped against new accounts and collusion.",
+        "reputation, matching",
+        "reputation",
+    ),
+    _cs(
+        "healthcare-serverless",
+        "Design a Healthcare Patient Operations Platform (Serverless)",
+        "Run patient operations on serverless functions without losing events or leaking data.",
+        "Use managed queues between idempotent functions, keep state in managed stores, and "
+        "encrypt and audit every access.",
+        "serverless, idempotency",
+        "serverless",
+    ),
+)
+
+_BY_SLUG = {c.slug: c for c in _CATALOG}
+
+
+def catalog() -> tuple[CaseStudy, ...]:
+    """Every case study, in the order of the design handbook."""
+    return _CATALOG
+
+
+def case_study(slug: str) -> CaseStudy:
+    """The case study with this slug; an unknown slug raises with the close matches."""
+    try:
+        return _BY_SLUG[slug]
+    except (KeyError, TypeError):
+        pass
+    close = difflib.get_close_matches(str(slug), list(_BY_SLUG), n=3, cutoff=0.5)
+    hint = f"; did you mean: {', '.join(close)}?" if close else ""
+    raise UnknownCaseStudy(
+        f"unknown case study {slug!r}{hint}" + ("" if close else "; see `dpref list`")
+    )

@@ -1,0 +1,105 @@
+"""Clocks: the injected time source every time-dependent class takes as ``clock=``.
+
+A :data:`Clock` is any zero-argument callable returning seconds as a float; the default in
+the library is :func:`time.monotonic`. :class:`ManualClock` is the deterministic clock for
+tests, notebooks and simulations: time moves only when you move it.
+
+Going backwards is refused unless asked for explicitly (``allow_backwards=True``), because a
+clock that jumps back is a fault some patterns must be shown handling (Snowflake IDs, leases),
+never something that should happen by accident.
+
+>>> clock = ManualClock()
+>>> clock()
+0.0
+>>> clock.advance(1.5)
+>>> clock()
+1.5
+>>> clock.set(1.0)
+Traceback (most recent call last):
+...
+designpatterns_ref.clock.ClockError: ManualClock.set: t=1.0 is before the current time 1.5; pass allow_backwards=True to move the clock back
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Callable
+
+from designpatterns_ref.errors import DesignPatternsError
+
+__all__ = ["Clock", "ClockError", "ManualClock", "system_clock"]
+
+#: A time source: a zero-argument callable returning seconds as a float.
+Clock = Callable[[], float]
+
+
+class ClockError(DesignPatternsError, ValueError):
+    """A clock was given an invalid time or asked to move backwards without consent."""
+
+
+def system_clock() -> float:
+    """The library's default clock: :func:`time.monotonic`, in seconds."""
+    import time
+
+    return time.monotonic()
+
+
+def _check_seconds(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ClockError(f"ManualClock: {name}={value!r} must be a number of seconds")
+    if not math.isfinite(value):
+        raise ClockError(f"ManualClock: {name}={value!r} must be finite")
+    return float(value)
+
+
+class ManualClock:
+    """A clock that moves only when told to: deterministic time for tests and notebooks.
+
+    Call the instance to read the time. It is safe to share between threads.
+
+    >>> clock = ManualClock(start=10.0)
+    >>> clock.advance(0.25); clock()
+    10.25
+    >>> clock.set(9.0, allow_backwards=True); clock()
+    9.0
+    """
+
+    __slots__ = ("_lock", "_now")
+
+    def __init__(self, start: float = 0.0) -> None:
+        self._now = _check_seconds("start", start)
+        self._lock = threading.Lock()
+
+    def __call__(self) -> float:
+        return self._now
+
+    @property
+    def now(self) -> float:
+        """The current time in seconds."""
+        return self._now
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock forward by ``seconds`` (zero or more)."""
+        step = _check_seconds("seconds", seconds)
+        if step < 0:
+            raise ClockError(
+                f"ManualClock.advance: seconds={seconds!r} is negative; "
+                "use set(t, allow_backwards=True) to move the clock back"
+            )
+        with self._lock:
+            self._now += step
+
+    def set(self, t: float, *, allow_backwards: bool = False) -> None:
+        """Set the clock to ``t``; moving it back needs ``allow_backwards=True``."""
+        target = _check_seconds("t", t)
+        with self._lock:
+            if target < self._now and not allow_backwards:
+                raise ClockError(
+                    f"ManualClock.set: t={t!r} is before the current time {self._now!r}; "
+                    "pass allow_backwards=True to move the clock back"
+                )
+            self._now = target
+
+    def __repr__(self) -> str:
+        return f"ManualClock(now={self._now!r})"

@@ -1,0 +1,66 @@
+"""Shared fixtures: hypothesis profiles, a real Redis server, the shared data folder."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+from designpatterns_ref.testing import RedisServer, ServerUnavailable, redis_server
+
+settings.register_profile(
+    "ci",
+    max_examples=100,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow],
+    print_blob=True,
+)
+settings.register_profile("dev", max_examples=50, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def shared_data_dir() -> Path | None:
+    """The shared data folder: $DPREF_DATA, else ../shared/data beside the checkout."""
+    env = os.environ.get("DPREF_DATA")
+    candidates = [Path(env)] if env else []
+    candidates.append(REPO_ROOT.parent / "shared" / "data")
+    for path in candidates:
+        if path.is_dir():
+            return path
+    return None
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The shared data folder; tests that need it skip with the reason when it is absent."""
+    path = shared_data_dir()
+    if path is None:
+        pytest.skip("shared data not found: set DPREF_DATA or place it at ../shared/data")
+    return path
+
+
+@pytest.fixture(scope="session")
+def redis_srv() -> Iterator[RedisServer]:
+    """A real redis-server on a free loopback port for the whole session."""
+    try:
+        with redis_server() as server:
+            yield server
+    except ServerUnavailable as exc:
+        pytest.skip(f"needs a real Redis: {exc}")
+
+
+@pytest.fixture
+def redis_url(redis_srv: RedisServer) -> Iterator[str]:
+    """The session server's URL, flushed before each test."""
+    import redis
+
+    client = redis.Redis.from_url(redis_srv.url)
+    client.flushall()
+    client.close()
+    yield redis_srv.url
