@@ -101,9 +101,7 @@ class Table:
         self.rows.append([_fmt(v) for v in values])
 
     def _widths(self) -> list[int]:
-        return [
-            max([len(c)] + [len(r[i]) for r in self.rows]) for i, c in enumerate(self.columns)
-        ]
+        return [max([len(c)] + [len(r[i]) for r in self.rows]) for i, c in enumerate(self.columns)]
 
     def render(self) -> str:
         """Aligned plain text: text columns left, numbers right."""
@@ -111,8 +109,7 @@ class Table:
 
         def numeric(i: int) -> bool:
             return bool(self.rows) and all(
-                r[i].replace(",", "").replace(".", "").replace("-", "").isdigit()
-                for r in self.rows
+                r[i].replace(",", "").replace(".", "").replace("-", "").isdigit() for r in self.rows
             )
 
         def line(cells: Sequence[str]) -> str:

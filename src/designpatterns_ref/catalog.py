@@ -13,7 +13,7 @@ True
 >>> case_study("rate-limitr")
 Traceback (most recent call last):
 ...
-designpatterns_ref.catalog.UnknownCaseStudy: unknown case study 'rate-limitr'; did you mean: rate-limiter?
+designpatterns_ref.catalog.UnknownCaseStudy: unknown case study 'rate-limitr'; ...
 """
 
 from __future__ import annotations
@@ -93,7 +93,10 @@ _CATALOG: tuple[CaseStudy, ...] = (
         "ratelimit",
         (_P + "ratelimit",),
         sources=(
-            Source("Stripe: Scaling your API with rate limiters", "https://stripe.com/blog/rate-limiters"),
+            Source(
+                "Stripe: Scaling your API with rate limiters",
+                "https://stripe.com/blog/rate-limiters",
+            ),
             Source(
                 "Cloudflare: How we built rate limiting capable of scaling to millions of domains",
                 "https://blog.cloudflare.com/counting-things-a-lot-of-different-things/",
@@ -130,7 +133,8 @@ _CATALOG: tuple[CaseStudy, ...] = (
         (_P + "autocomplete",),
         sources=(
             Source(
-                "Hsu and Ottaviano: Space-Efficient Data Structures for Top-k Completion (WWW 2013)",
+                "Hsu and Ottaviano: Space-Efficient Data Structures for Top-k Completion "
+                "(WWW 2013)",
                 "https://doi.org/10.1145/2488388.2488440",
             ),
         ),
@@ -232,8 +236,7 @@ _CATALOG: tuple[CaseStudy, ...] = (
     _cs(
         "chat-app",
         "Design a Real-Time Chat App (WhatsApp / Messenger)",
-        "Deliver messages in order, exactly once as the user sees it, to devices that come and "
-        "go.",
+        "Deliver messages in order, exactly once as the user sees it, to devices that come and go.",
         "Give each conversation a sequence, acknowledge per device, and make delivery "
         "idempotent so retries are safe.",
         "ordering, idempotency",
@@ -255,7 +258,10 @@ _CATALOG: tuple[CaseStudy, ...] = (
         "event loops, consistent hashing",
         "messaging",
         sources=(
-            Source("Slack Engineering: Real-time Messaging", "https://slack.engineering/real-time-messaging/"),
+            Source(
+                "Slack Engineering: Real-time Messaging",
+                "https://slack.engineering/real-time-messaging/",
+            ),
         ),
     ),
     _cs(
@@ -395,8 +401,7 @@ _CATALOG: tuple[CaseStudy, ...] = (
     _cs(
         "membership-benefits",
         "Design a Membership Benefits & Verification Platform",
-        "Decide in real time whether a member is entitled to a benefit, from many partners' "
-        "data.",
+        "Decide in real time whether a member is entitled to a benefit, from many partners' data.",
         "Keep eligibility as versioned rules over a verified membership record, cached at the "
         "edge with explicit expiry.",
         "rules engines, caching",
@@ -414,8 +419,7 @@ _CATALOG: tuple[CaseStudy, ...] = (
     _cs(
         "worker-identity",
         "Design a Digital Worker Identity & Compliance Platform",
-        "Prove a worker's identity and credentials to many employers, and revoke them "
-        "promptly.",
+        "Prove a worker's identity and credentials to many employers, and revoke them promptly.",
         "Issue signed, expiring credentials with a revocation list, and keep an audit log of "
         "every check.",
         "identity, auditability",
@@ -455,8 +459,17 @@ def case_study(slug: str) -> CaseStudy:
         return _BY_SLUG[slug]
     except (KeyError, TypeError):
         pass
-    close = difflib.get_close_matches(str(slug), list(_BY_SLUG), n=3, cutoff=0.5)
-    hint = f"; did you mean: {', '.join(close)}?" if close else ""
-    raise UnknownCaseStudy(
-        f"unknown case study {slug!r}{hint}" + ("" if close else "; see `dpref list`")
-    )
+    close = _close_matches(str(slug))
+    raise UnknownCaseStudy(f"unknown case study {slug!r}; did you mean: {', '.join(close)}?")
+
+
+def _close_matches(text: str, n: int = 3) -> list[str]:
+    """The slugs most like ``text``: those containing it first, then by similarity."""
+    slugs = list(_BY_SLUG)
+    contains = [s for s in slugs if text and text.lower() in s]
+    ranked = sorted(slugs, key=lambda s: -difflib.SequenceMatcher(None, text.lower(), s).ratio())
+    out: list[str] = []
+    for s in contains + ranked:
+        if s not in out:
+            out.append(s)
+    return out[:n]

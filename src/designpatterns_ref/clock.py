@@ -17,7 +17,7 @@ never something that should happen by accident.
 >>> clock.set(1.0)
 Traceback (most recent call last):
 ...
-designpatterns_ref.clock.ClockError: ManualClock.set: t=1.0 is before the current time 1.5; pass allow_backwards=True to move the clock back
+designpatterns_ref.clock.ClockError: ManualClock.set: t=1.0 is before the current time 1.5; ...
 """
 
 from __future__ import annotations

@@ -89,9 +89,7 @@ def redis_server(binary: str | None = None, timeout: float = 10.0) -> Iterator[R
     """Run a throwaway ``redis-server`` on a free loopback port for the ``with`` block."""
     path = binary or os.environ.get("DPREF_REDIS_SERVER") or shutil.which("redis-server")
     if not path:
-        raise ServerUnavailable(
-            "redis-server is not installed (apt-get install -y redis-server)"
-        )
+        raise ServerUnavailable("redis-server is not installed (apt-get install -y redis-server)")
     host = "127.0.0.1"
     with tempfile.TemporaryDirectory(prefix="dpref-redis-") as workdir:
         port = free_port()
@@ -99,7 +97,10 @@ def redis_server(binary: str | None = None, timeout: float = 10.0) -> Iterator[R
             path, "--port", str(port), "--bind", host, "--save", "", "--appendonly", "no",
             "--dir", workdir, "--protected-mode", "yes",
         ]  # fmt: skip
-        process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        except OSError as exc:
+            raise ServerUnavailable(f"cannot run {path}: {exc}") from exc
         server = RedisServer(host, port, process)
         try:
             _wait_ready(host, port, process, timeout)

@@ -1,0 +1,196 @@
+"""The command-line interface: ``dpref`` or ``python -m designpatterns_ref``.
+
+Commands:
+
+- ``list``: every case study with its status and family;
+- ``show SLUG``: one case study: the problem, the decision, the modules, the docs page, the sources;
+- ``tour [FAMILY ...]``: a guided run of every implemented family, in words a student follows;
+- ``bench FAMILY [--quick]``: the family's comparison workload, printed as tables.
+
+Families add their own commands (``dpref news2``, ``dpref serve news2``) through a ``_cli``
+module. Bad arguments exit with status 2 and say what is valid.
+
+>>> main(["show", "rate-limiter"])  # doctest: +ELLIPSIS
+Design a Rate Limiter
+...
+0
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import sys
+import textwrap
+import time
+from collections.abc import Callable, Sequence
+from types import ModuleType
+
+from designpatterns_ref import FAMILIES, __version__
+from designpatterns_ref.benchkit import Progress, Table
+from designpatterns_ref.catalog import UnknownCaseStudy, case_study, catalog
+
+__all__ = ["build_parser", "family_module", "main"]
+
+EXIT_USAGE = 2
+
+
+def family_module(family: str, name: str) -> ModuleType | None:
+    """Import ``designpatterns_ref.<family>.<name>`` if the family provides it, else None."""
+    full = f"designpatterns_ref.{family}.{name}"
+    try:
+        spec = importlib.util.find_spec(full)
+    except ModuleNotFoundError as exc:  # the family package itself is not built yet
+        if exc.name in (f"designpatterns_ref.{family}", full):
+            return None
+        raise
+    if spec is None:
+        return None
+    return importlib.import_module(full)
+
+
+def _families_with(name: str) -> list[str]:
+    return [f for f in FAMILIES if family_module(f, name) is not None]
+
+
+def _wrap(text: str, indent: str = "  ") -> str:
+    return textwrap.fill(text, width=92, initial_indent=indent, subsequent_indent=indent)
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    table = Table("Case studies (dpref show SLUG for one)", ["slug", "status", "family", "title"])
+    for c in catalog():
+        table.add(c.slug, c.status, c.family, c.title)
+    implemented = sum(c.status == "implemented" for c in catalog())
+    table.note = f"{len(catalog())} case studies, {implemented} implemented"
+    print(table.render())
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    try:
+        c = case_study(args.slug)
+    except UnknownCaseStudy as exc:
+        print(f"dpref show: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(c.title)
+    print("=" * len(c.title))
+    print(f"slug: {c.slug}    status: {c.status}    family: {c.family}")
+    print("\nThe problem")
+    print(_wrap(c.problem))
+    print("\nThe decision")
+    print(_wrap(c.decision))
+    print("\nConcept")
+    print(_wrap(c.concept))
+    print("\nModules")
+    if c.modules:
+        for m in c.modules:
+            print(f"  {m}")
+    else:
+        print("  (planned: not built yet)")
+    print("\nDocs page")
+    print(f"  {c.docs_page}")
+    print("\nPrimary sources")
+    if c.sources:
+        for s in c.sources:
+            print(f"  - {s.title}\n    {s.url}")
+    else:
+        print("  (none listed yet)")
+    return 0
+
+
+def cmd_tour(args: argparse.Namespace) -> int:
+    available = _families_with("_tour")
+    chosen = args.families or available
+    unknown = [f for f in chosen if f not in available]
+    if unknown:
+        print(
+            f"dpref tour: no tour for {', '.join(unknown)}; choose from: {', '.join(available)}",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    print(f"designpatterns_ref {__version__}: a tour of {len(chosen)} families\n")
+    for family in chosen:
+        module = family_module(family, "_tour")
+        assert module is not None
+        header = f"== {family} " + "=" * max(0, 60 - len(family))
+        print(header)
+        start = time.perf_counter()
+        module.tour(print)
+        print(f"({family}: {time.perf_counter() - start:.1f} s)\n")
+    print("Next: `dpref list` for every case study, `dpref bench FAMILY --quick` to compare.")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    available = _families_with("_bench")
+    if args.family not in available:
+        choices = ", ".join(available) if available else "(none built yet)"
+        print(
+            f"dpref bench: unknown family {args.family!r}; choose from: {choices}",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    module = family_module(args.family, "_bench")
+    assert module is not None
+    steps: list[tuple[str, Callable[[], list[Table]]]] = module.bench_steps(args.quick)
+    mode = "quick" if args.quick else "full"
+    print(f"dpref bench {args.family} ({mode} run, {len(steps)} steps)\n", flush=True)
+    bar = Progress(total=len(steps), label=f"bench {args.family}")
+    tables: list[Table] = []
+    for name, step in steps:
+        tables.extend(step())
+        bar.step(name)
+    print("\n\n".join(t.markdown() if args.markdown else t.render() for t in tables))
+    return 0
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with the library's exit status for usage errors (2) and a clearer message."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser, with every family's extra commands registered."""
+    parser = _Parser(
+        prog="dpref",
+        description="Reference implementations of system-design case studies.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    p = sub.add_parser("list", help="list every case study with its status")
+    p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("show", help="show one case study")
+    p.add_argument("slug", help="a case-study slug, as `dpref list` shows")
+    p.set_defaults(func=cmd_show)
+
+    p = sub.add_parser("tour", help="a guided run of every implemented family")
+    p.add_argument("families", nargs="*", metavar="FAMILY", help="only these families")
+    p.set_defaults(func=cmd_tour)
+
+    p = sub.add_parser("bench", help="compare a family's algorithms on one workload")
+    p.add_argument("family", help=f"one of: {', '.join(FAMILIES)}")
+    p.add_argument("--quick", action="store_true", help="small workloads, done in seconds")
+    p.add_argument("--markdown", action="store_true", help="print Markdown tables")
+    p.set_defaults(func=cmd_bench)
+
+    for family in FAMILIES:
+        module = family_module(family, "_cli")
+        if module is not None:
+            module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func: Callable[[argparse.Namespace], int] = args.func
+    return func(args)

@@ -1,0 +1,56 @@
+"""The bench kit: percentiles by nearest rank, tables that render, a quiet progress bar."""
+
+from __future__ import annotations
+
+import io
+import math
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from designpatterns_ref.benchkit import Progress, Table, latencies, percentile, time_per_call
+
+values = st.lists(st.floats(min_value=-1e9, max_value=1e9, allow_nan=False), min_size=1)
+
+
+@given(values, st.floats(min_value=0, max_value=100))
+def test_percentile_is_a_sample_with_the_right_rank(samples: list[float], q: float) -> None:
+    p = percentile(samples, q)
+    assert p in samples
+    below_or_equal = sum(1 for s in samples if s <= p)
+    assert below_or_equal >= math.ceil(q / 100 * len(samples))
+
+
+def test_percentile_edges() -> None:
+    assert percentile([3, 1, 2], 0) == 1
+    assert percentile([3, 1, 2], 100) == 3
+    assert percentile(list(range(1, 101)), 99) == 99
+    with pytest.raises(ValueError, match="empty"):
+        percentile([], 50)
+    with pytest.raises(ValueError, match="q=101"):
+        percentile([1], 101)
+
+
+def test_table_renders_and_checks_width() -> None:
+    table = Table("t", ["name", "value"])
+    table.add("a", 1234567)
+    table.add("bb", 0.5)
+    text = table.render()
+    assert "1,234,567" in text and "0.50" in text
+    assert table.markdown().splitlines()[2] == "| name | value |"
+    with pytest.raises(ValueError, match="2 columns"):
+        table.add("only one")
+
+
+def test_progress_counts_and_is_silent_off_a_terminal() -> None:
+    stream = io.StringIO()
+    bar = Progress(total=3, label="x", stream=stream)
+    assert list(bar.wrap("abc")) == ["a", "b", "c"]
+    assert bar.done == 3 and stream.getvalue() == ""
+
+
+def test_timers_return_positive_figures() -> None:
+    assert time_per_call(lambda: None, number=10, repeat=3) >= 0
+    samples = latencies(lambda x: x * 2, range(5))
+    assert len(samples) == 5 and all(s >= 0 for s in samples)

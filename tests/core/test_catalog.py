@@ -1,0 +1,114 @@
+"""The catalog: complete, consistent with the docs and the README, and importable."""
+
+from __future__ import annotations
+
+import importlib
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import designpatterns_ref as dp
+from designpatterns_ref.catalog import CaseStudy, UnknownCaseStudy, case_study, catalog
+
+ROOT = Path(__file__).resolve().parents[2]
+DESIGN_SLUGS = [
+    "rate-limiter", "url-shortener", "search-autocomplete", "ride-sharing", "news-feed",
+    "collaborative-editor", "news-score", "photo-sharing", "chat-app", "slack-gateway",
+    "discord-read-states", "github-vitess", "notion-postgres", "uber-postgres-mysql",
+    "netflix-chaos", "shopify-modular-monolith", "video-streaming", "hotel-booking",
+    "food-delivery", "push-notifications", "membership-benefits", "bed-logistics",
+    "worker-identity", "gig-marketplace", "healthcare-serverless",
+]  # fmt: skip
+
+
+def test_all_25_case_studies_in_handbook_order() -> None:
+    assert [c.slug for c in catalog()] == DESIGN_SLUGS
+
+
+def test_slugs_and_titles_unique() -> None:
+    slugs = [c.slug for c in catalog()]
+    titles = [c.title for c in catalog()]
+    assert len(set(slugs)) == len(slugs) == 25
+    assert len(set(titles)) == len(titles)
+
+
+@pytest.mark.parametrize("study", catalog(), ids=lambda c: c.slug)
+def test_entry_is_complete(study: CaseStudy) -> None:
+    assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", study.slug)
+    assert study.status in ("implemented", "planned")
+    for text in (study.title, study.problem, study.decision, study.concept, study.family):
+        assert text.strip() == text and text
+    for source in study.sources:
+        assert source.url.startswith("https://") and source.title
+
+
+@pytest.mark.parametrize("study", catalog(), ids=lambda c: c.slug)
+def test_docs_page_exists_and_names_the_case_study(study: CaseStudy) -> None:
+    page = ROOT / study.docs_page
+    assert page.is_file(), f"{study.docs_page} is missing"
+    first = page.read_text(encoding="utf-8").splitlines()[0]
+    assert first.startswith("# ")
+
+
+@pytest.mark.parametrize(
+    "study", [c for c in catalog() if c.status == "implemented"], ids=lambda c: c.slug
+)
+def test_implemented_modules_import(study: CaseStudy) -> None:
+    assert study.modules
+    for name in study.modules:
+        importlib.import_module(name)
+
+
+def test_planned_entries_point_at_no_code() -> None:
+    for study in catalog():
+        if study.status == "planned":
+            assert study.modules == () or all(
+                importlib.util.find_spec(m) is None for m in study.modules
+            ), f"{study.slug} has code: mark it implemented"
+
+
+def test_readme_table_matches_catalog() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for study in catalog():
+        row = next(
+            (
+                line
+                for line in readme.splitlines()
+                if f"(docs/case-studies/{study.slug}.md)" in line
+            ),
+            None,
+        )
+        assert row is not None, f"README has no row for {study.slug}"
+        assert row.rstrip(" |").endswith(study.status)
+
+
+def test_lookup_returns_the_entry() -> None:
+    assert case_study("news-feed").family == "feed"
+    assert dp.case_study("rate-limiter") is case_study("rate-limiter")
+    assert dp.catalog() == catalog()
+
+
+@pytest.mark.parametrize(
+    ("typo", "expected"),
+    [("rate-limitr", "rate-limiter"), ("news-fed", "news-feed"), ("uber", "uber-postgres-mysql")],
+)
+def test_unknown_slug_names_close_matches(typo: str, expected: str) -> None:
+    with pytest.raises(UnknownCaseStudy) as info:
+        case_study(typo)
+    assert expected in str(info.value)
+    assert isinstance(info.value, LookupError)
+
+
+@given(st.text(max_size=30))
+def test_any_unknown_slug_raises_with_suggestions(text: str) -> None:
+    slugs = {c.slug for c in catalog()}
+    if text in slugs:
+        assert case_study(text).slug == text
+        return
+    with pytest.raises(UnknownCaseStudy) as info:
+        case_study(text)
+    suggested = str(info.value).split("did you mean: ")[1].rstrip("?").split(", ")
+    assert len(suggested) == 3 and set(suggested) <= slugs

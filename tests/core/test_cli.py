@@ -1,0 +1,92 @@
+"""The CLI: list, show, tour, bench, and exit status 2 with a useful message on bad input."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from designpatterns_ref import FAMILIES
+from designpatterns_ref.catalog import catalog
+from designpatterns_ref.cli import EXIT_USAGE, family_module, main
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "designpatterns_ref", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_list_shows_all_25(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    for study in catalog():
+        assert study.slug in out
+    assert "25 case studies" in out
+
+
+def test_show_prints_the_page(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["show", "news-feed"]) == 0
+    out = capsys.readouterr().out
+    study = next(c for c in catalog() if c.slug == "news-feed")
+    assert study.title in out
+    assert "The problem" in out and "The decision" in out
+    assert study.docs_page in out
+    for source in study.sources:
+        assert source.url in out
+
+
+def test_show_unknown_exits_2_with_close_matches(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["show", "nope"]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "unknown case study 'nope'" in err and "did you mean" in err
+
+
+def test_module_entry_point_and_exit_codes() -> None:
+    assert run_cli("list").returncode == 0
+    bad = run_cli("show", "news-fed")
+    assert bad.returncode == 2 and "news-feed" in bad.stderr
+    assert run_cli().returncode == 2
+    nope = run_cli("frobnicate")
+    assert nope.returncode == 2 and "invalid choice" in nope.stderr
+
+
+def test_bench_unknown_family_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", "nope"]) == EXIT_USAGE
+    assert "choose from" in capsys.readouterr().err
+
+
+def test_tour_unknown_family_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["tour", "nope"]) == EXIT_USAGE
+    assert "no tour for nope" in capsys.readouterr().err
+
+
+def test_version_flag() -> None:
+    result = run_cli("--version")
+    assert result.returncode == 0 and result.stdout.startswith("dpref ")
+
+
+def test_family_module_is_none_for_missing_parts() -> None:
+    assert family_module("no_such_family", "_tour") is None
+    assert family_module("ratelimit", "_no_such_module") is None
+
+
+@pytest.mark.parametrize("family", [f for f in FAMILIES if family_module(f, "_tour")])
+def test_each_family_tour_runs(family: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["tour", family]) == 0
+    out = capsys.readouterr().out
+    assert f"== {family}" in out and len(out.splitlines()) > 5
+
+
+@pytest.mark.parametrize("family", [f for f in FAMILIES if family_module(f, "_bench")])
+def test_each_family_quick_bench_prints_tables(
+    family: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["bench", family, "--quick"]) == 0
+    out = capsys.readouterr().out
+    assert f"dpref bench {family} (quick run" in out
+    assert "---" in out  # at least one rendered table

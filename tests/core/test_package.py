@@ -1,0 +1,72 @@
+"""The package itself: lazy families, a fast import, and honest module boundaries."""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import designpatterns_ref as dp
+
+SRC = Path(dp.__file__).resolve().parent
+OPTIONAL = ("redis", "fastapi", "uvicorn", "matplotlib", "wordfreq", "numpy", "pydantic")
+
+
+def _fresh(code: str) -> str:
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
+
+
+def test_import_loads_no_family_and_no_optional_package() -> None:
+    code = "import sys, json, designpatterns_ref; print(json.dumps(sorted(m for m in sys.modules)))"
+    loaded = set(json.loads(_fresh(code)))
+    for family in dp.FAMILIES:
+        assert f"designpatterns_ref.{family}" not in loaded
+    for name in OPTIONAL:
+        assert name not in loaded, f"import designpatterns_ref imported {name}"
+
+
+@pytest.mark.parametrize("family", dp.FAMILIES)
+def test_families_are_reached_lazily(family: str) -> None:
+    code = f"import designpatterns_ref as dp, sys; m = dp.{family}; print(m.__name__)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    if result.returncode != 0 and "No module named" in result.stderr:
+        pytest.skip(f"{family} is not built yet")
+    assert result.stdout.strip() == f"designpatterns_ref.{family}"
+
+
+def test_unknown_attribute_raises_attribute_error() -> None:
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        _ = dp.nope  # type: ignore[attr-defined]
+    assert "ratelimit" in dir(dp)
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+@pytest.mark.parametrize("family", [f for f in dp.FAMILIES if (SRC / f).is_dir()])
+def test_no_family_imports_another(family: str) -> None:
+    others = {f"designpatterns_ref.{f}" for f in dp.FAMILIES if f != family}
+    for path in (SRC / family).rglob("*.py"):
+        for name in _imports(path):
+            for other in others:
+                assert not (name == other or name.startswith(other + ".")), (
+                    f"{path.relative_to(SRC)} imports {name}: families stay independent"
+                )
+
+
+def test_py_typed_marker_ships() -> None:
+    assert (SRC / "py.typed").is_file()
