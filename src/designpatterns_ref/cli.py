@@ -110,7 +110,11 @@ def cmd_tour(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
-    print(f"designpatterns_ref {__version__}: a tour of {len(chosen)} families\n")
+    studies = catalog()
+    built = sum(c.status == "implemented" for c in studies)
+    print(f"designpatterns_ref {__version__}: {len(studies)} system-design case studies,")
+    print(f"{built} of them built. A tour of {len(chosen)} families, each in a few seconds,")
+    print("on simulated time (a ManualClock) and fixed seeds, so every run prints the same.\n")
     for family in chosen:
         module = family_module(family, "_tour")
         assert module is not None
