@@ -1,0 +1,462 @@
+"""Shared types of the clinical family: inputs, rule tables, results and errors.
+
+Case study: Design a Clinical NEWS Score Calculator API (docs/case-studies/news-score.md)
+
+An early warning score is a table: each vital sign falls in one printed band, each band is
+worth 0 to 3 points, and the sum (with any single 3, the "red score") picks a clinical risk,
+a monitoring frequency and a response. This module holds that table's vocabulary as plain,
+immutable data: :class:`Measure` (what an input is, its unit, its printed resolution and its
+plausible range), :class:`Band` and :class:`BandTable` (the chart's rows), :class:`Threshold`
+(the trigger chart) and :class:`Ruleset` (one complete score). The engine in
+:mod:`designpatterns_ref.clinical.engine` reads any :class:`Ruleset`; the rulesets themselves
+live in :mod:`designpatterns_ref.clinical.rules`.
+
+A :class:`BandTable` is checked when it is built: its bands must be contiguous at the
+chart's resolution, with no gap and no overlap, so every quantised value lands in exactly one
+band. Lookup is a binary search over the band edges.
+
+Complexity: building a table is O(b) for b bands; a lookup is O(log b) (b is at most 7).
+
+>>> table = BandTable.of("1", [(None, "8", 3), ("9", "11", 1), ("12", "20", 0), ("21", None, 2)])
+>>> [table.points(Decimal(v)) for v in ("8", "9", "20", "21", "40")]
+[3, 1, 0, 2, 2]
+>>> table.label(Decimal("10"))
+'9–11'
+>>> BandTable.of("1", [(None, "8", 3), ("10", None, 0)])
+Traceback (most recent call last):
+...
+designpatterns_ref.clinical.base.RulesetError: band 10–... must start at 9 (one step of 1 after the previous band ends at 8): the bands leave a gap or overlap
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+from bisect import bisect_left
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import NamedTuple
+
+from designpatterns_ref.errors import DesignPatternsError
+
+__all__ = [
+    "ACVPU",
+    "Band",
+    "BandTable",
+    "Caution",
+    "Choice",
+    "ChoiceRule",
+    "ClinicalError",
+    "Measure",
+    "Misunit",
+    "NumericRule",
+    "Problem",
+    "Risk",
+    "Ruleset",
+    "RulesetError",
+    "ScoreResult",
+    "Threshold",
+    "Vitals",
+    "VitalsError",
+]
+
+
+class ClinicalError(DesignPatternsError, ValueError):
+    """Base class of the clinical family's errors."""
+
+
+class RulesetError(ClinicalError):
+    """A ruleset's tables are inconsistent (a gap, an overlap, an unknown input)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with one field of a request: never scored, always reported."""
+
+    field: str
+    value: object
+    message: str
+    allowed: str
+
+    def __str__(self) -> str:
+        shown = "(missing)" if self.value is None else repr(self.value)
+        return f"{self.field}={shown}: {self.message}; allowed: {self.allowed}"
+
+    def as_dict(self) -> dict[str, object]:
+        """A JSON-ready view (the value is echoed only if it is JSON-safe)."""
+        value = self.value
+        if not (value is None or isinstance(value, bool | int | float | str)):
+            value = repr(value)
+        return {"field": self.field, "value": value, "message": self.message, "allowed": self.allowed}
+
+
+class VitalsError(ClinicalError):
+    """The vital signs cannot be scored; :attr:`problems` lists every reason at once.
+
+    >>> err = VitalsError([Problem("pulse", True, "a boolean is not a number", "20 to 300")])
+    >>> print(err)
+    1 problem with the vital signs: pulse=True: a boolean is not a number; allowed: 20 to 300
+    """
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems: tuple[Problem, ...] = tuple(problems)
+        n = len(self.problems)
+        head = f"{n} problem{'s' if n != 1 else ''} with the vital signs: "
+        super().__init__(head + "; ".join(str(p) for p in self.problems))
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The names of the fields at fault, in the order they were checked."""
+        return tuple(p.field for p in self.problems)
+
+
+@dataclass(frozen=True, slots=True)
+class Caution:
+    """A value that was scored but is extreme enough to deserve a second look."""
+
+    field: str
+    value: object
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.field}={self.value!r}: {self.message}"
+
+
+class ACVPU(enum.StrEnum):
+    """Level of consciousness on the ACVPU scale.
+
+    New confusion (``C``) is confusion, disorientation or agitation that is new or worse;
+    a patient whose confusion is long-standing (dementia, for example) and who is otherwise
+    alert is scored as Alert (``A``), as the NEWS2 report directs.
+    """
+
+    ALERT = "A"
+    CONFUSION = "C"
+    VOICE = "V"
+    PAIN = "P"
+    UNRESPONSIVE = "U"
+
+
+class Risk(enum.StrEnum):
+    """The clinical risk category a score's total and red score select."""
+
+    LOW = "low"
+    LOW_MEDIUM = "low-medium"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+@dataclass(frozen=True, slots=True)
+class Misunit:
+    """A range of values that betrays a wrong unit, with the hint to give."""
+
+    low: Decimal
+    high: Decimal
+    hint: str
+
+
+@dataclass(frozen=True, slots=True)
+class Measure:
+    """A numeric input: its unit, printed resolution and plausible range.
+
+    Values outside ``[impossible_below, impossible_above]`` (after quantising) are rejected
+    as physically impossible; values outside ``[extreme_below, extreme_above]`` are scored
+    with a :class:`Caution`. ``misunits`` are checked first, so ``98.6`` for a temperature
+    is reported as Fahrenheit rather than as merely impossible.
+    """
+
+    name: str
+    label: str
+    unit: str
+    resolution: Decimal
+    impossible_below: Decimal
+    impossible_above: Decimal
+    extreme_below: Decimal
+    extreme_above: Decimal
+    example: str
+    misunits: tuple[Misunit, ...] = ()
+
+    def __post_init__(self) -> None:
+        lo, hi = self.impossible_below, self.impossible_above
+        if not lo <= self.extreme_below <= self.extreme_above <= hi:
+            raise RulesetError(f"{self.name}: the extreme range must lie inside the possible one")
+        for mis in self.misunits:
+            if mis.high >= lo and mis.low <= hi:
+                raise RulesetError(f"{self.name}: misunit range {mis.low}–{mis.high} overlaps {lo}–{hi}")
+
+    @property
+    def allowed(self) -> str:
+        """The accepted range in words, for error messages."""
+        return (
+            f"a number of {self.unit} from {self.impossible_below} to {self.impossible_above}, "
+            f"read to {self.resolution} (e.g. {self.example})"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """A categorical input: the canonical values and the spellings accepted for each."""
+
+    name: str
+    label: str
+    options: Mapping[object, object]
+    allowed: str
+    strict_type: type | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Band:
+    """One printed band of a chart: inclusive bounds (None is open) and its points."""
+
+    low: Decimal | None
+    high: Decimal | None
+    points: int
+
+    @property
+    def label(self) -> str:
+        """The band as the chart prints it: ``≤8``, ``9–11``, ``≥25``."""
+        if self.low is None:
+            return f"≤{self.high}"
+        if self.high is None:
+            return f"≥{self.low}"
+        return f"{self.low}–{self.high}"
+
+    def contains(self, value: Decimal) -> bool:
+        """Whether ``value`` lies in the band (inclusive bounds)."""
+        return (self.low is None or value >= self.low) and (self.high is None or value <= self.high)
+
+
+@dataclass(frozen=True, slots=True)
+class BandTable:
+    """A chart row: contiguous bands at one resolution, looked up by binary search."""
+
+    resolution: Decimal
+    bands: tuple[Band, ...]
+    _uppers: tuple[Decimal, ...] = field(repr=False, compare=False)
+
+    @classmethod
+    def of(
+        cls, resolution: str, rows: Sequence[tuple[str | None, str | None, int]]
+    ) -> BandTable:
+        """Build a table from ``(low, high, points)`` rows as printed, checking contiguity."""
+        step = Decimal(resolution)
+        bands = tuple(
+            Band(None if lo is None else Decimal(lo), None if hi is None else Decimal(hi), pts)
+            for lo, hi, pts in rows
+        )
+        if not bands or bands[0].low is not None or bands[-1].high is not None:
+            raise RulesetError("a band table must open with ≤x and close with ≥y")
+        for prev, band in zip(bands, bands[1:], strict=False):
+            assert prev.high is not None
+            if band.low != prev.high + step:
+                raise RulesetError(
+                    f"band {band.low}–{band.high or '...'} must start at {prev.high + step} "
+                    f"(one step of {step} after the previous band ends at {prev.high}): "
+                    "the bands leave a gap or overlap"
+                )
+            if band.high is not None and band.high < band.low:
+                raise RulesetError(f"band {band.label} is empty")
+            if not 0 <= band.points <= 3:
+                raise RulesetError(f"band {band.label} scores {band.points}; allowed 0 to 3")
+        uppers = tuple(b.high for b in bands[:-1] if b.high is not None)
+        return cls(step, bands, uppers)
+
+    def band(self, value: Decimal) -> Band:
+        """The one band holding a quantised ``value``."""
+        return self.bands[bisect_left(self._uppers, value)]
+
+    def points(self, value: Decimal) -> int:
+        """The points of the band holding ``value``."""
+        return self.bands[bisect_left(self._uppers, value)].points
+
+    def label(self, value: Decimal) -> str:
+        """The printed label of the band holding ``value``."""
+        return self.band(value).label
+
+
+@dataclass(frozen=True, slots=True)
+class NumericRule:
+    """Score one numeric input through a band table chosen by other inputs.
+
+    ``selected_by`` names the inputs whose values pick the table (SpO2 reads its scale and
+    whether the patient is on oxygen); ``tables`` maps those values, as a tuple, to a table.
+    """
+
+    parameter: str
+    measure: str
+    tables: Mapping[tuple[object, ...], BandTable]
+    selected_by: tuple[str, ...] = ()
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        """Every input the rule reads."""
+        return (self.measure, *self.selected_by)
+
+    def table(self, values: Mapping[str, object]) -> BandTable:
+        """The band table for these inputs."""
+        return self.tables[tuple(values[name] for name in self.selected_by)]
+
+
+@dataclass(frozen=True, slots=True)
+class ChoiceRule:
+    """Score one categorical input by a fixed number of points per option."""
+
+    parameter: str
+    measure: str
+    points: Mapping[object, int]
+    labels: Mapping[object, str]
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        """Every input the rule reads."""
+        return (self.measure,)
+
+
+@dataclass(frozen=True, slots=True)
+class Threshold:
+    """A row of the trigger chart: applies when the total reaches ``min_total``.
+
+    With ``red_score=True`` it applies only when a single parameter scored 3. The engine
+    takes the first row that applies, so rows go from the most to the least urgent.
+    """
+
+    name: str
+    min_total: int
+    risk: Risk
+    monitoring: str
+    response: tuple[str, ...]
+    red_score: bool = False
+
+
+@dataclass(frozen=True, eq=False)
+class Ruleset:
+    """One complete early warning score: inputs, band rules and trigger thresholds."""
+
+    name: str
+    title: str
+    source: str
+    inputs: tuple[Measure | Choice, ...]
+    defaults: Mapping[str, object]
+    rules: tuple[NumericRule | ChoiceRule, ...]
+    thresholds: tuple[Threshold, ...]
+
+    def __post_init__(self) -> None:
+        known = {i.name for i in self.inputs}
+        for rule in self.rules:
+            unknown = set(rule.inputs) - known
+            if unknown:
+                raise RulesetError(f"{self.name}: rule {rule.parameter} reads unknown {unknown}")
+        last = self.thresholds[-1] if self.thresholds else None
+        if last is None or last.min_total != 0 or last.red_score:
+            raise RulesetError(f"{self.name}: the last threshold must apply to every total")
+
+    @functools.cached_property
+    def input_names(self) -> tuple[str, ...]:
+        """The names of every input, in chart order."""
+        return tuple(i.name for i in self.inputs)
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        """The inputs that have no default: a full score needs every one."""
+        return tuple(i.name for i in self.inputs if i.name not in self.defaults)
+
+    @property
+    def max_total(self) -> int:
+        """The highest total the rules can give."""
+        best = 0
+        for rule in self.rules:
+            if isinstance(rule, NumericRule):
+                best += max(b.points for t in rule.tables.values() for b in t.bands)
+            else:
+                best += max(rule.points.values())
+        return best
+
+    def threshold(self, total: int, red_score: bool) -> Threshold:
+        """The first trigger row that applies to this total and red score."""
+        for row in self.thresholds:
+            if total >= row.min_total and (red_score or not row.red_score):
+                return row
+        raise AssertionError("unreachable: the last threshold applies to every total")
+
+
+class ScoreResult(NamedTuple):
+    """The outcome of scoring one set of vital signs (an immutable named tuple).
+
+    ``values`` echoes the inputs after quantising to the chart's resolution (so ``38.05``
+    comes back as ``38.1``); ``subscores`` gives each parameter's points; ``red_score`` says
+    whether any single parameter scored 3. A partial result (``partial=True``) lists what is
+    ``missing`` and carries no risk, monitoring, response or threshold; its ``total`` is the
+    sum over the parameters present, a lower bound on the full total.
+    """
+
+    ruleset: str
+    total: int
+    subscores: Mapping[str, int]
+    red_score: bool
+    risk: Risk | None
+    monitoring: str | None
+    response: tuple[str, ...]
+    values: Mapping[str, object]
+    partial: bool = False
+    missing: tuple[str, ...] = ()
+    cautions: tuple[Caution, ...] = ()
+    threshold: str | None = None
+
+    @property
+    def single_parameter_3(self) -> bool:
+        """Whether any single parameter scored 3 (the chart's red score)."""
+        return self.red_score
+
+    def as_dict(self) -> dict[str, object]:
+        """A JSON-ready view of the result, as the HTTP API returns it."""
+        return {
+            "ruleset": self.ruleset,
+            "total": self.total,
+            "subscores": dict(self.subscores),
+            "red_score": self.red_score,
+            "risk": None if self.risk is None else self.risk.value,
+            "threshold": self.threshold,
+            "monitoring": self.monitoring,
+            "response": list(self.response),
+            "values": {
+                k: (v.value if isinstance(v, enum.Enum) else v) for k, v in self.values.items()
+            },
+            "partial": self.partial,
+            "missing": list(self.missing),
+            "cautions": [{"field": c.field, "message": c.message} for c in self.cautions],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Vitals:
+    """One set of bedside observations; ``None`` marks a parameter not measured.
+
+    A plain container: it is validated when scored, so every problem is reported at once.
+    ``spo2_scale`` is 1 unless a clinician has prescribed scale 2 (target 88–92%).
+
+    >>> Vitals(respiration_rate=18, spo2=97, pulse=70).as_dict()["spo2_scale"]
+    1
+    """
+
+    respiration_rate: int | float | Decimal | None = None
+    spo2: int | float | Decimal | None = None
+    spo2_scale: int = 1
+    on_oxygen: bool = False
+    systolic_bp: int | float | Decimal | None = None
+    pulse: int | float | Decimal | None = None
+    consciousness: ACVPU | str | None = None
+    temperature: int | float | Decimal | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        """The observations as an input mapping for :func:`~.engine.assess`."""
+        return {
+            "respiration_rate": self.respiration_rate,
+            "spo2": self.spo2,
+            "spo2_scale": self.spo2_scale,
+            "on_oxygen": self.on_oxygen,
+            "systolic_bp": self.systolic_bp,
+            "pulse": self.pulse,
+            "consciousness": self.consciousness,
+            "temperature": self.temperature,
+        }
