@@ -1,0 +1,270 @@
+"""The shared types of every rate limiter: Decision, the RateLimiter protocol, RateLimitError.
+
+Case study: Design a Rate Limiter (docs/case-studies/rate-limiter.md)
+
+Every limiter, whatever its algorithm and wherever its counter lives, answers
+``allow(key, cost=1) -> Decision``, ``peek(key, cost=1) -> Decision`` (which consumes nothing)
+and ``reset(key)``. A :class:`Decision` is truthy when the request is admitted and carries what
+an HTTP server puts in its ``RateLimit-*`` headers.
+
+The in-memory limiters share :class:`MemoryLimiter`: one lock per limiter (so an instance may be
+shared between threads), a dictionary of per-key state, and a lazy sweep that forgets idle keys
+when the dictionary has doubled since the last sweep (amortised O(1) per new key, no background
+thread). A key is *idle* when its state is indistinguishable from a key never seen, so
+forgetting it never changes a decision.
+
+>>> d = Decision(False, limit=10, remaining=0, retry_after=0.25, reset_after=1.0)
+>>> bool(d), d.headers()["Retry-After"]
+(False, '1')
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+import threading
+import time
+from collections.abc import Callable, Hashable
+from typing import Any, NamedTuple, Protocol, runtime_checkable
+
+from designpatterns_ref.clock import Clock
+from designpatterns_ref.errors import DesignPatternsError
+
+__all__ = [
+    "Decision",
+    "MemoryLimiter",
+    "RateLimitError",
+    "RateLimitExceeded",
+    "RateLimiter",
+    "honest_wait",
+]
+
+#: Keys tracked before the first sweep for idle keys; later sweeps run when the count doubles.
+MIN_SWEEP = 1024
+
+
+class RateLimitError(DesignPatternsError, ValueError):
+    """A bad limit, cost or option (the message names it, its value and what is allowed)."""
+
+
+class RateLimitExceeded(DesignPatternsError, RuntimeError):
+    """Raised by context managers that refuse to enter when the limit is reached.
+
+    ``decision`` holds the refusing :class:`Decision` (its ``retry_after`` says when to retry).
+    """
+
+    def __init__(self, decision: Decision) -> None:
+        super().__init__(f"rate limit exceeded; retry after {decision.retry_after:.6g}s")
+        self.decision = decision
+
+
+class Decision(NamedTuple):
+    """The answer to one request: admitted or not, and what to tell the client.
+
+    A named tuple, so it is immutable and cheap to build on the hot path; it is truthy exactly
+    when the request is admitted.
+
+    - ``allowed``: the request may proceed.
+    - ``limit``: the most the limiter admits at once (its burst or its per-window count).
+    - ``remaining``: how many more requests of cost 1 would be admitted right now.
+    - ``retry_after``: seconds until this same request would be admitted if nothing else
+      happened meanwhile (0 when admitted). Rounded up, never down: a client retrying exactly
+      then is admitted.
+    - ``reset_after``: seconds until the key is back to its full allowance.
+    - ``delay``: seconds an admitted request waits before it runs; only the queue
+      (:class:`~designpatterns_ref.ratelimit.leaky_queue.LeakyBucketQueue`) delays.
+    """
+
+    allowed: bool
+    limit: int
+    remaining: int
+    retry_after: float = 0.0
+    reset_after: float = 0.0
+    delay: float = 0.0
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+    def headers(self) -> dict[str, str]:
+        """The standard response headers, in whole seconds rounded up.
+
+        ``RateLimit-Limit``, ``RateLimit-Remaining`` and ``RateLimit-Reset`` always (the IETF
+        ``RateLimit`` header fields draft), and ``Retry-After`` (RFC 9110) when denied. A time
+        that is infinite (a concurrency hold with no lease) is left out.
+
+        >>> Decision(True, 5, 4, 0.0, 0.2).headers()
+        {'RateLimit-Limit': '5', 'RateLimit-Remaining': '4', 'RateLimit-Reset': '1'}
+        """
+        out = {"RateLimit-Limit": str(self.limit), "RateLimit-Remaining": str(self.remaining)}
+        if math.isfinite(self.reset_after):
+            out["RateLimit-Reset"] = str(math.ceil(self.reset_after))
+        if not self.allowed and math.isfinite(self.retry_after):
+            out["Retry-After"] = str(max(1, math.ceil(self.retry_after)))
+        return out
+
+
+#: Build a Decision without the named tuple's Python-level ``__new__`` (the hot path uses it).
+new_decision: Callable[[Any, tuple[Any, ...]], Decision] = tuple.__new__
+
+
+@runtime_checkable
+class RateLimiter(Protocol):
+    """What every limiter offers, in memory or on Redis."""
+
+    def allow(self, key: Hashable, cost: int = 1) -> Decision:
+        """Admit or deny a request of ``cost`` units for ``key``, consuming on admission."""
+        ...
+
+    def peek(self, key: Hashable, cost: int = 1) -> Decision:
+        """What :meth:`allow` would answer now, consuming nothing."""
+        ...
+
+    def reset(self, key: Hashable) -> None:
+        """Forget ``key``: its next request meets a full allowance."""
+        ...
+
+
+def honest_wait(admits_at: Callable[[float], bool], now: float, wait: float) -> float:
+    """The smallest ``w >= wait`` (up to a few ulps) with ``admits_at(now + w)`` true.
+
+    A closed-form wait computed in floating point can fall an ulp short, so a client retrying
+    at ``now + wait`` would be refused. This nudges the wait up, one representable step at a
+    time, until the same arithmetic that decides admits it.
+
+    >>> 0.2 + (0.9 - 0.2) >= 0.9  # the closed form falls an ulp short
+    False
+    >>> wait = honest_wait(lambda t: t >= 0.9, 0.2, 0.9 - 0.2)
+    >>> 0.2 + wait >= 0.9
+    True
+    """
+    if wait < 0.0:
+        wait = 0.0
+    step = 0
+    while not admits_at(now + wait):
+        step += 1
+        wait = math.nextafter(wait, math.inf) if step < 16 else wait + math.ulp(wait) * 2**step
+    return wait
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def check_positive(owner: str, name: str, value: object) -> float:
+    """``value`` as a float, or RateLimitError unless it is a finite number above zero."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise RateLimitError(f"{owner}: {name}={value!r} must be a positive number")
+    if not (math.isfinite(value) and value > 0):
+        raise RateLimitError(f"{owner}: {name}={value!r} must be a positive finite number")
+    return float(value)
+
+
+def check_count(owner: str, name: str, value: object) -> int:
+    """``value`` as an int, or RateLimitError unless it is an integer of at least one."""
+    if isinstance(value, bool):
+        raise RateLimitError(f"{owner}: {name}={value!r} must be a positive integer")
+    try:
+        number = operator.index(value)  # type: ignore[arg-type]
+    except TypeError:
+        raise RateLimitError(f"{owner}: {name}={value!r} must be a positive integer") from None
+    if number < 1:
+        raise RateLimitError(f"{owner}: {name}={value!r} must be a positive integer")
+    return int(number)
+
+
+def check_cost(owner: str, cost: object, max_cost: int) -> int:
+    """``cost`` as an int, or RateLimitError if it is not a positive integer up to ``max_cost``."""
+    number = check_count(owner, "cost", cost)
+    if number > max_cost:
+        raise RateLimitError(
+            f"{owner}: cost={number} can never be admitted; the limit allows at most {max_cost}"
+        )
+    return number
+
+
+def check_burst(owner: str, burst: object, rate: float) -> int:
+    """The burst as an int: the given one, or ``rate`` rounded down (at least 1) when None."""
+    if burst is None:
+        return max(1, math.floor(rate))
+    return check_count(owner, "burst", burst)
+
+
+# --------------------------------------------------------------------------- the base class
+
+
+class MemoryLimiter:
+    """Base of the in-memory limiters: locking, cost checks, per-key state, idle sweeps.
+
+    A subclass implements ``_decide(key, cost, now, commit)`` (the algorithm, called with the
+    lock held; it must not change anything when ``commit`` is false or when it denies) and
+    ``_idle(state, now)`` (true when ``state`` behaves exactly like a key never seen).
+    """
+
+    __slots__ = ("_lock", "_max_cost", "_states", "_sweep_at", "clock", "limit")
+
+    def __init__(self, limit: int, clock: Clock | None) -> None:
+        if clock is not None and not callable(clock):
+            raise RateLimitError(f"{type(self).__name__}: clock={clock!r} must be callable")
+        self.clock: Clock = clock if clock is not None else time.monotonic
+        self.limit = limit
+        self._max_cost = limit
+        self._lock = threading.Lock()
+        self._states: dict[Hashable, Any] = {}
+        self._sweep_at = MIN_SWEEP
+
+    # The algorithm -----------------------------------------------------------------------
+    def _decide(self, key: Hashable, cost: int, now: float, commit: bool) -> Decision:
+        raise NotImplementedError
+
+    def _idle(self, state: Any, now: float) -> bool:
+        raise NotImplementedError
+
+    # The interface -----------------------------------------------------------------------
+    def allow(self, key: Hashable, cost: int = 1) -> Decision:
+        """Admit or deny a request of ``cost`` units for ``key``, consuming on admission."""
+        if cost.__class__ is not int or cost < 1 or cost > self._max_cost:
+            cost = check_cost(type(self).__name__, cost, self._max_cost)
+        lock = self._lock
+        lock.acquire()
+        try:
+            return self._decide(key, cost, self.clock(), True)
+        finally:
+            lock.release()
+
+    def peek(self, key: Hashable, cost: int = 1) -> Decision:
+        """What :meth:`allow` would answer now, consuming nothing."""
+        if cost.__class__ is not int or cost < 1 or cost > self._max_cost:
+            cost = check_cost(type(self).__name__, cost, self._max_cost)
+        with self._lock:
+            return self._decide(key, cost, self.clock(), False)
+
+    def reset(self, key: Hashable) -> None:
+        """Forget ``key``: its next request meets a full allowance."""
+        with self._lock:
+            self._states.pop(key, None)
+
+    def tracked_keys(self) -> int:
+        """How many keys hold state right now (idle ones are forgotten lazily)."""
+        return len(self._states)
+
+    def forget_idle(self) -> int:
+        """Forget every idle key now; return how many were forgotten."""
+        with self._lock:
+            return self._sweep(self.clock())
+
+    def _remember(self, key: Hashable, state: object, now: float) -> None:
+        """Store the state of a new key, sweeping idle keys first when the table has doubled."""
+        states = self._states
+        if len(states) >= self._sweep_at:
+            self._sweep(now)
+        states[key] = state
+
+    def _sweep(self, now: float) -> int:
+        states, idle = self._states, self._idle
+        gone = [key for key, state in states.items() if idle(state, now)]
+        for key in gone:
+            del states[key]
+        self._sweep_at = max(MIN_SWEEP, 2 * len(states))
+        return len(gone)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} limit={self.limit} keys={len(self._states)}>"

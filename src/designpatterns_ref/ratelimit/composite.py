@@ -1,0 +1,136 @@
+"""Composite limits: ``all_of(a, b, ...)`` admits only when every limiter admits.
+
+Case study: Design a Rate Limiter (docs/case-studies/rate-limiter.md)
+
+Real policies stack limits: "10 per second and 1,000 per hour", or "5 per second and at most
+2 in flight". :func:`all_of` checks every limiter under all their locks, then consumes from
+every one of them or from none: a request refused by the hourly limit does not spend the
+per-second budget. The answer is the most restrictive one: when denied, the latest
+``retry_after`` of the refusing limiters (each algorithm here only gets more generous as time
+passes with nothing happening, so at that time every one admits); when admitted, the
+smallest ``remaining``.
+
+Over Redis limiters, :func:`designpatterns_ref.ratelimit.redis.all_of` runs the whole
+composite as one Lua script, so it stays all-or-nothing across processes.
+
+Complexity: the sum of the parts, plus one lock per distinct limiter.
+
+>>> from designpatterns_ref.clock import ManualClock
+>>> from designpatterns_ref.ratelimit import FixedWindow, TokenBucket
+>>> clock = ManualClock()
+>>> burst, hourly = TokenBucket(rate=10, burst=10, clock=clock), FixedWindow(3, 3600, clock=clock)
+>>> limiter = all_of(burst, hourly)
+>>> [bool(limiter.allow("k")) for _ in range(4)]
+[True, True, True, False]
+>>> burst.peek("k", cost=7).allowed  # the refused fourth request spent nothing
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+
+from designpatterns_ref.clock import Clock
+from designpatterns_ref.ratelimit.base import (
+    Decision,
+    MemoryLimiter,
+    RateLimitError,
+    check_cost,
+)
+
+__all__ = ["AllOf", "all_of", "combine"]
+
+
+def combine(decisions: Sequence[Decision]) -> Decision:
+    """The most restrictive of several decisions about the same request.
+
+    >>> combine([Decision(True, 10, 4), Decision(False, 3, 0, 2.0, 5.0)]).retry_after
+    2.0
+    """
+    denied = [d for d in decisions if not d.allowed]
+    if denied:
+        worst = max(denied, key=lambda d: d.retry_after)
+        return worst._replace(reset_after=max(d.reset_after for d in decisions))
+    tightest = min(decisions, key=lambda d: d.remaining)
+    return tightest._replace(
+        reset_after=max(d.reset_after for d in decisions),
+        delay=max(d.delay for d in decisions),
+    )
+
+
+class AllOf:
+    """Several in-memory limiters as one: admitted only when every part admits.
+
+    Safe to share between threads (it takes the parts' locks in a fixed order).
+    """
+
+    __slots__ = ("_locks", "_max_cost", "limiters")
+
+    def __init__(self, *limiters: MemoryLimiter) -> None:
+        parts: list[MemoryLimiter] = []
+        for limiter in limiters:
+            if isinstance(limiter, AllOf):
+                parts.extend(limiter.limiters)
+            elif isinstance(limiter, MemoryLimiter):
+                parts.append(limiter)
+            else:
+                raise RateLimitError(
+                    f"all_of: {limiter!r} is not an in-memory limiter; combine Redis limiters "
+                    "with designpatterns_ref.ratelimit.redis.all_of"
+                )
+        if not parts:
+            raise RateLimitError("all_of: needs at least one limiter")
+        self.limiters: tuple[MemoryLimiter, ...] = tuple(parts)
+        unique = {id(part): part for part in parts}
+        self._locks = [unique[i]._lock for i in sorted(unique)]  # a fixed order: no deadlock
+        self._max_cost = min(part._max_cost for part in parts)
+
+    @property
+    def clock(self) -> Clock:
+        """The parts' clock, when they share one (``simulate`` needs it)."""
+        clocks = {id(part.clock): part.clock for part in self.limiters}
+        if len(clocks) != 1:
+            raise RateLimitError("AllOf.clock: the limiters use different clocks")
+        return next(iter(clocks.values()))
+
+    def _run(self, key: Hashable, cost: int, commit: bool) -> Decision:
+        if cost.__class__ is not int or cost < 1 or cost > self._max_cost:
+            cost = check_cost("AllOf", cost, self._max_cost)
+        for lock in self._locks:
+            lock.acquire()
+        try:
+            times = [part.clock() for part in self.limiters]
+            decisions = [
+                part._decide(key, cost, now, False)
+                for part, now in zip(self.limiters, times, strict=True)
+            ]
+            if commit and all(decisions):
+                decisions = [
+                    part._decide(key, cost, now, True)
+                    for part, now in zip(self.limiters, times, strict=True)
+                ]
+            return combine(decisions)
+        finally:
+            for lock in reversed(self._locks):
+                lock.release()
+
+    def allow(self, key: Hashable, cost: int = 1) -> Decision:
+        """Admit when every part admits, consuming from all; otherwise consume from none."""
+        return self._run(key, cost, True)
+
+    def peek(self, key: Hashable, cost: int = 1) -> Decision:
+        """What :meth:`allow` would answer now, consuming nothing."""
+        return self._run(key, cost, False)
+
+    def reset(self, key: Hashable) -> None:
+        """Forget ``key`` in every part."""
+        for part in self.limiters:
+            part.reset(key)
+
+    def __repr__(self) -> str:
+        return "all_of(" + ", ".join(repr(part) for part in self.limiters) + ")"
+
+
+def all_of(*limiters: MemoryLimiter) -> AllOf:
+    """One limiter that admits only when every one of ``limiters`` admits (see :class:`AllOf`)."""
+    return AllOf(*limiters)

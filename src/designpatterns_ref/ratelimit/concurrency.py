@@ -1,0 +1,158 @@
+"""Concurrency limiter: a cap on requests in flight per key, used as a context manager.
+
+Case study: Design a Rate Limiter (docs/case-studies/rate-limiter.md)
+
+Rate limiters count requests *started*; this one counts requests *not yet finished*. Each key
+may hold at most ``limit`` units at once: ``with limiter.hold(key):`` takes a unit for the
+duration of the block (or raises :class:`~.base.RateLimitExceeded`), and gives it back on the
+way out, exceptions included. Stripe runs one beside its rate limiters, because a few slow,
+expensive requests can exhaust a server long before any rate limit trips.
+
+A hold may carry a *lease*: if its holder never gives it back (a crashed worker), it expires
+``lease`` seconds after it was taken. Without a lease (``lease=None``) a lost hold is lost
+for good and ``retry_after`` is infinite when the key is full.
+
+``allow``/``release`` are the low-level pair: ``allow`` takes anonymous holds and
+``release`` gives back the oldest ones of the key. ``hold`` gives back exactly its own.
+
+Promise: at no instant do more than ``limit`` live holds exist for a key. Loose where: a
+holder that outlives its lease is no longer counted.
+
+Choose it for expensive endpoints (reports, exports, LLM calls), where duration, not
+arrival rate, is what runs out; combine it with a rate limiter through :func:`.all_of`.
+
+Complexity: O(log h) time per decision and O(h) memory per key, ``h <= limit`` live holds.
+
+>>> from designpatterns_ref.clock import ManualClock
+>>> limiter = ConcurrencyLimiter(limit=1, clock=ManualClock())
+>>> with limiter.hold("report"):
+...     limiter.peek("report").allowed
+False
+>>> limiter.peek("report").allowed
+True
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from bisect import bisect_left, bisect_right, insort
+from collections.abc import Hashable, Iterator
+
+from designpatterns_ref.clock import Clock
+from designpatterns_ref.ratelimit.base import (
+    Decision,
+    MemoryLimiter,
+    RateLimitError,
+    RateLimitExceeded,
+    check_cost,
+    check_count,
+    check_positive,
+    honest_wait,
+    new_decision,
+)
+
+__all__ = ["ConcurrencyLimiter"]
+
+
+class ConcurrencyLimiter(MemoryLimiter):
+    """At most ``limit`` units in flight per key; holds expire after ``lease`` seconds.
+
+    Safe to share between threads.
+    """
+
+    __slots__ = ("lease",)
+
+    def __init__(
+        self, limit: int, *, lease: float | None = 60.0, clock: Clock | None = None
+    ) -> None:
+        count = check_count("ConcurrencyLimiter", "limit", limit)
+        self.lease = None if lease is None else check_positive("ConcurrencyLimiter", "lease", lease)
+        super().__init__(count, clock)
+
+    def _decide(self, key: Hashable, cost: int, now: float, commit: bool) -> Decision:
+        limit = self.limit
+        holds: list[float] | None = self._states.get(key)  # expiry times, ascending
+        expired = bisect_right(holds, now) if holds else 0
+        live = len(holds) - expired if holds else 0
+        expires = now + self.lease if self.lease is not None else math.inf
+        if live + cost <= limit:
+            if commit:
+                if holds is None:
+                    self._remember(key, [expires] * cost, now)
+                else:
+                    del holds[:expired]
+                    for _ in range(cost):
+                        insort(holds, expires)
+            return new_decision(
+                Decision, (True, limit, limit - live - cost, 0.0, expires - now, 0.0)
+            )
+        assert holds is not None  # a key never seen is never denied
+        frees_at = holds[expired + live + cost - limit - 1]  # the hold that must expire first
+        frozen = holds
+        if math.isinf(frees_at):
+            wait = math.inf
+        else:
+            needed = expired + live + cost - limit
+
+            def admits_at(t: float) -> bool:
+                return bisect_right(frozen, t) >= needed
+
+            wait = honest_wait(admits_at, now, frees_at - now)
+        reset = holds[-1] - now
+        return new_decision(Decision, (False, limit, limit - live, wait, reset, 0.0))
+
+    def _idle(self, state: list[float], now: float) -> bool:
+        return not state or state[-1] <= now
+
+    def release(self, key: Hashable, cost: int = 1) -> None:
+        """Give back the ``cost`` oldest live holds of ``key`` (taken with :meth:`allow`).
+
+        Raises RateLimitError, changing nothing, when ``key`` holds fewer live units.
+        """
+        cost = check_cost("ConcurrencyLimiter.release", cost, self.limit)
+        with self._lock:
+            holds = self._states.get(key)
+            now = self.clock()
+            expired = bisect_right(holds, now) if holds else 0
+            live = len(holds) - expired if holds else 0
+            if live < cost:
+                raise RateLimitError(
+                    f"ConcurrencyLimiter.release: key={key!r} holds {live} live units, "
+                    f"cannot release cost={cost}"
+                )
+            assert holds is not None
+            del holds[: expired + cost]
+            if not holds:
+                del self._states[key]
+
+    @contextlib.contextmanager
+    def hold(self, key: Hashable, cost: int = 1) -> Iterator[Decision]:
+        """Hold ``cost`` units of ``key`` for the ``with`` block; raise RateLimitExceeded if full.
+
+        On the way out the block gives back exactly its own holds (none if its lease ran out).
+        """
+        if cost.__class__ is not int or cost < 1 or cost > self._max_cost:
+            cost = check_cost("ConcurrencyLimiter.hold", cost, self._max_cost)
+        with self._lock:
+            now = self.clock()
+            decision = self._decide(key, cost, now, True)
+        if not decision:
+            raise RateLimitExceeded(decision)
+        expires = now + self.lease if self.lease is not None else math.inf
+        try:
+            yield decision
+        finally:
+            with self._lock:
+                holds = self._states.get(key)
+                for _ in range(cost):
+                    if not holds:
+                        break
+                    at = bisect_left(holds, expires)
+                    if at < len(holds) and holds[at] == expires:
+                        del holds[at]
+                if holds is not None and not holds:
+                    del self._states[key]
+
+    def __repr__(self) -> str:
+        return f"ConcurrencyLimiter(limit={self.limit}, lease={self.lease!r})"

@@ -1,0 +1,96 @@
+"""Fixed window counter: at most ``rate`` units in each aligned window of ``per`` seconds.
+
+Case study: Design a Rate Limiter (docs/case-studies/rate-limiter.md)
+
+Time is cut into windows ``[k*per, (k+1)*per)``; each key counts the units admitted in the
+current window, and the count starts again at zero when the window changes. It is the
+cheapest limiter there is: one integer increment, and on Redis a single ``INCR`` with an
+expiry.
+
+Promise: at most ``rate`` units in each aligned window. Loose where: the *boundary burst*.
+A client that spends its whole budget just before a boundary and again just after it gets
+``2 * rate`` units through in an instant; over a sliding window of length ``per`` a fixed
+window admits up to twice its limit (see :func:`.traffic.boundary_burst`).
+
+Choose it when the limit is a quota with a natural period ("1,000 calls per calendar hour"),
+when the double burst is harmless, or when every byte and microsecond counts.
+
+Complexity: O(1) time per decision; a window number and a count per key (about 150 bytes in
+memory, dictionary slot included).
+
+>>> from designpatterns_ref.clock import ManualClock
+>>> clock = ManualClock()
+>>> window = FixedWindow(rate=2, per=1.0, clock=clock)
+>>> [bool(window.allow("k")) for _ in range(3)]
+[True, True, False]
+>>> clock.advance(1.0)
+>>> bool(window.allow("k"))
+True
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable
+
+from designpatterns_ref.clock import Clock
+from designpatterns_ref.ratelimit.base import (
+    Decision,
+    MemoryLimiter,
+    check_count,
+    check_positive,
+    honest_wait,
+    new_decision,
+)
+
+__all__ = ["FixedWindow"]
+
+_floor = math.floor
+
+
+class FixedWindow(MemoryLimiter):
+    """At most ``rate`` units in each aligned window of ``per`` seconds.
+
+    Safe to share between threads.
+    """
+
+    __slots__ = ("per", "rate")
+
+    def __init__(self, rate: int, per: float = 1.0, *, clock: Clock | None = None) -> None:
+        self.rate = check_count("FixedWindow", "rate", rate)
+        self.per = check_positive("FixedWindow", "per", per)
+        super().__init__(self.rate, clock)
+
+    def _decide(self, key: Hashable, cost: int, now: float, commit: bool) -> Decision:
+        per = self.per
+        window = _floor(now / per)
+        state = self._states.get(key)
+        if state is None:
+            count = 0
+        else:
+            if window <= state[0]:  # same window (or a clock that stepped back): keep counting
+                window, count = state
+            else:
+                count = 0
+        ends_in = (window + 1) * per - now
+        if count + cost <= self.rate:
+            count += cost
+            if commit:
+                if state is None:
+                    self._remember(key, [window, count], now)
+                else:
+                    state[0] = window
+                    state[1] = count
+            return new_decision(Decision, (True, self.rate, self.rate - count, 0.0, ends_in, 0.0))
+
+        def admits_at(t: float) -> bool:  # a later window starts from zero
+            return _floor(t / per) > window
+
+        wait = honest_wait(admits_at, now, ends_in)
+        return new_decision(Decision, (False, self.rate, self.rate - count, wait, ends_in, 0.0))
+
+    def _idle(self, state: list[int], now: float) -> bool:
+        return _floor(now / self.per) > state[0]
+
+    def __repr__(self) -> str:
+        return f"FixedWindow(rate={self.rate}, per={self.per:g})"

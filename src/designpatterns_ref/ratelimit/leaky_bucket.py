@@ -1,0 +1,111 @@
+"""Leaky bucket as a meter: each request pours water in, the bucket leaks at a steady rate.
+
+Case study: Design a Rate Limiter (docs/case-studies/rate-limiter.md)
+
+Every key owns a bucket of capacity ``burst``. A request of cost ``c`` adds ``c`` units of
+water; the bucket drains ``rate`` units every ``per`` seconds; a request that would overflow
+it is refused and pours nothing. The water level is exactly what a token bucket has *spent*,
+so the meter admits the same requests as :mod:`.token_bucket` (Turner's 1986 "leaky bucket"
+is the same policer); the picture differs, and it is the picture most write-ups draw.
+
+Promise: over any interval of length ``d``, at most ``burst + rate * d / per`` units are
+admitted. Loose where: an empty bucket lets ``burst`` requests through at once. For a queue
+that *delays* requests into an even flow instead of refusing them, use
+:mod:`.leaky_queue`.
+
+Choose it when you think in "how full is this client's bucket" (a level that decays) rather
+than in tokens earned; behaviour, cost and memory are the token bucket's.
+
+Complexity: O(1) time per decision; two floats of state per key.
+
+>>> from designpatterns_ref.clock import ManualClock
+>>> clock = ManualClock()
+>>> bucket = LeakyBucket(rate=1, per=1.0, burst=2, clock=clock)
+>>> [bool(bucket.allow("k")) for _ in range(3)]
+[True, True, False]
+>>> clock.advance(1.0)
+>>> bucket.allow("k").remaining
+0
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+
+from designpatterns_ref.clock import Clock
+from designpatterns_ref.ratelimit.base import (
+    Decision,
+    MemoryLimiter,
+    check_burst,
+    check_positive,
+    honest_wait,
+    new_decision,
+)
+
+__all__ = ["LeakyBucket"]
+
+
+class LeakyBucket(MemoryLimiter):
+    """A bucket of ``burst`` units leaking ``rate`` units per ``per`` seconds; overflow is refused.
+
+    Safe to share between threads.
+    """
+
+    __slots__ = ("_burst", "_leak", "burst", "per", "rate")
+
+    def __init__(
+        self,
+        rate: float,
+        per: float = 1.0,
+        burst: int | None = None,
+        *,
+        clock: Clock | None = None,
+    ) -> None:
+        self.rate = check_positive("LeakyBucket", "rate", rate)
+        self.per = check_positive("LeakyBucket", "per", per)
+        self.burst = check_burst("LeakyBucket", burst, self.rate)
+        super().__init__(self.burst, clock)
+        self._leak = self.rate / self.per  # units drained per second
+        self._burst = float(self.burst)
+
+    def _decide(self, key: Hashable, cost: int, now: float, commit: bool) -> Decision:
+        burst, leak = self._burst, self._leak
+        state = self._states.get(key)
+        if state is None:
+            level, stamp = 0.0, now
+        else:
+            level, stamp = state
+            if now > stamp:  # drain; a clock that steps back drains nothing
+                level -= (now - stamp) * leak
+                if level < 0.0:
+                    level = 0.0
+                stamp = now
+        if level + cost <= burst:
+            level += cost
+            if commit:
+                if state is None:
+                    self._remember(key, [level, stamp], now)
+                else:
+                    state[0] = level
+                    state[1] = stamp
+            return new_decision(
+                Decision, (True, self.limit, int(burst - level), 0.0, level / leak, 0.0)
+            )
+        assert state is not None  # a key never seen is never denied
+        saved: float = state[0]
+        since: float = state[1]
+
+        def admits_at(t: float) -> bool:  # the arithmetic above, replayed at time t
+            water = saved - (t - since) * leak if t > since else saved
+            return (water if water > 0.0 else 0.0) + cost <= burst
+
+        wait = honest_wait(admits_at, now, (level + cost - burst) / leak)
+        return new_decision(
+            Decision, (False, self.limit, int(burst - level), wait, level / leak, 0.0)
+        )
+
+    def _idle(self, state: list[float], now: float) -> bool:
+        return state[0] - (now - state[1]) * self._leak <= 0.0
+
+    def __repr__(self) -> str:
+        return f"LeakyBucket(rate={self.rate:g}, per={self.per:g}, burst={self.burst})"

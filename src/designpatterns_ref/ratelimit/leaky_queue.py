@@ -1,0 +1,99 @@
+"""Leaky bucket as a queue: a shaper that turns bursts into an even flow.
+
+Case study: Design a Rate Limiter (docs/case-studies/rate-limiter.md)
+
+Requests join a per-key FIFO queue that holds at most ``burst`` units and is served at
+``rate`` units per ``per`` seconds. An admitted request is told how long it waits before it
+runs (``Decision.delay``); a request that would overflow the queue is refused. This is the
+leaky bucket of traffic shaping (NGINX ``limit_req`` without ``nodelay``): downstream sees
+requests spaced ``per / rate`` apart, never a burst.
+
+The queue is kept as one number per key, the time it drains (when its last request starts
+plus its service time), so nothing is stored per waiting request. The caller does the
+waiting (``await asyncio.sleep(d.delay)``); the limiter only schedules.
+
+Promise: admitted requests *start* at least ``cost * per / rate`` seconds apart, and no more
+than ``burst`` units wait at once. Loose where: latency, not rejection, absorbs bursts, so a
+client can wait up to ``burst * per / rate`` seconds.
+
+Choose it in front of a fragile downstream that must see a smooth rate (a payment
+provider, a legacy API), when waiting beats failing.
+
+Complexity: O(1) time per decision; one float of state per key.
+
+>>> from designpatterns_ref.clock import ManualClock
+>>> queue = LeakyBucketQueue(rate=2, per=1.0, burst=3, clock=ManualClock())
+>>> [(bool(d), d.delay) for d in (queue.allow("k") for _ in range(4))]
+[(True, 0.0), (True, 0.5), (True, 1.0), (False, 0.0)]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+
+from designpatterns_ref.clock import Clock
+from designpatterns_ref.ratelimit.base import (
+    Decision,
+    MemoryLimiter,
+    check_burst,
+    check_positive,
+    honest_wait,
+    new_decision,
+)
+
+__all__ = ["LeakyBucketQueue"]
+
+
+class LeakyBucketQueue(MemoryLimiter):
+    """A queue of at most ``burst`` units, served at ``rate`` units per ``per`` seconds.
+
+    Safe to share between threads.
+    """
+
+    __slots__ = ("_capacity", "_interval", "burst", "per", "rate")
+
+    def __init__(
+        self,
+        rate: float,
+        per: float = 1.0,
+        burst: int | None = None,
+        *,
+        clock: Clock | None = None,
+    ) -> None:
+        self.rate = check_positive("LeakyBucketQueue", "rate", rate)
+        self.per = check_positive("LeakyBucketQueue", "per", per)
+        self.burst = check_burst("LeakyBucketQueue", burst, self.rate)
+        super().__init__(self.burst, clock)
+        self._interval = self.per / self.rate  # service time of one unit
+        self._capacity = self.burst * self._interval  # queued work the queue may hold
+
+    def _decide(self, key: Hashable, cost: int, now: float, commit: bool) -> Decision:
+        interval = self._interval
+        saved = self._states.get(key)
+        start = now if saved is None or saved < now else saved  # when this request would run
+        drains_at = start + cost * interval
+        allow_at = drains_at - self._capacity
+        if now >= allow_at:
+            if commit:
+                if saved is None:
+                    self._remember(key, drains_at, now)
+                else:
+                    self._states[key] = drains_at
+            remaining = int((now - allow_at) / interval)
+            return new_decision(
+                Decision, (True, self.limit, remaining, 0.0, drains_at - now, start - now)
+            )
+
+        def admits_at(t: float) -> bool:  # the arithmetic above, replayed at time t
+            return t >= (t if start < t else start) + cost * interval - self._capacity
+
+        wait = honest_wait(admits_at, now, allow_at - now)
+        spare = now - (start - self._capacity)
+        remaining = int(spare / interval) if spare > 0 else 0
+        return new_decision(Decision, (False, self.limit, remaining, wait, start - now, 0.0))
+
+    def _idle(self, state: float, now: float) -> bool:
+        return state <= now
+
+    def __repr__(self) -> str:
+        return f"LeakyBucketQueue(rate={self.rate:g}, per={self.per:g}, burst={self.burst})"

@@ -1,0 +1,85 @@
+"""Draw what several limiters admit and deny on the same traffic (matplotlib, optional).
+
+Case study: Design a Rate Limiter (docs/case-studies/rate-limiter.md)
+
+:func:`plot_decisions` replays one arrival list against each limiter with
+:func:`.simulate` and draws one row per limiter: admitted requests as dots, denied ones as
+crosses, plus the admitted count in a sliding window of ``per`` seconds beside the limit. It
+needs matplotlib (the ``plot`` extra), imported only when called, with the Agg backend
+unless one is already chosen, and writes a PNG.
+
+>>> from designpatterns_ref.clock import ManualClock
+>>> from designpatterns_ref.ratelimit import FixedWindow
+>>> import tempfile, os
+>>> out = os.path.join(tempfile.mkdtemp(), "fw.png")
+>>> plot_decisions({"fixed": FixedWindow(2, 1.0, clock=ManualClock())}, [0.1, 0.2, 0.3], out)
+... # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from designpatterns_ref.ratelimit.base import RateLimiter, RateLimitError
+from designpatterns_ref.ratelimit.simulate import SimulationResult, simulate
+
+__all__ = ["plot_decisions"]
+
+
+def plot_decisions(
+    limiters: Mapping[str, RateLimiter],
+    arrivals: Sequence[float],
+    path: str | Path,
+    *,
+    per: float = 1.0,
+    limit: int | None = None,
+    title: str = "",
+) -> dict[str, SimulationResult]:
+    """Replay ``arrivals`` against each limiter, draw the decisions to ``path`` (PNG).
+
+    Returns each limiter's :class:`.SimulationResult`, by name.
+    """
+    try:
+        import matplotlib
+
+        if matplotlib.get_backend().lower() not in ("agg", "pdf", "svg", "ps", "cairo"):
+            matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as exc:  # pragma: no cover - matplotlib is in the plot extra
+        raise RateLimitError("plot_decisions needs matplotlib: pip install matplotlib") from exc
+    if not limiters:
+        raise RateLimitError("plot_decisions: limiters is empty; give at least one")
+    results = {name: simulate(limiter, arrivals) for name, limiter in limiters.items()}
+    fig, axes = plt.subplots(len(results), 1, figsize=(10, 1.9 * len(results) + 0.6), sharex=True)
+    axes = [axes] if len(results) == 1 else list(axes)
+    for ax, (name, result) in zip(axes, results.items(), strict=True):
+        ax.plot(result.admitted, [1] * len(result.admitted), "o", ms=3, color="tab:green")
+        ax.plot(result.denied, [0] * len(result.denied), "x", ms=3, color="tab:red")
+        ax.set_yticks([0, 1], ["denied", "admitted"])
+        ax.set_ylim(-0.5, 1.5)
+        twin = ax.twinx()
+        window = _sliding_counts(result.admitted, per)
+        twin.step([t for t, _ in window], [c for _, c in window], where="post", color="tab:blue")
+        if limit is not None:
+            twin.axhline(limit, color="tab:gray", linestyle="--", linewidth=1)
+        twin.set_ylabel(f"in last {per:g}s", fontsize=8)
+        admitted, total = len(result.admitted), result.total
+        ax.set_title(f"{name}: {admitted}/{total} admitted", fontsize=9, loc="left")
+    axes[-1].set_xlabel("time (s)")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return results
+
+
+def _sliding_counts(times: Sequence[float], per: float) -> list[tuple[float, int]]:
+    """The count of ``times`` in ``(t - per, t]`` at each change, as (t, count) steps."""
+    events = sorted([(t, 1) for t in times] + [(t + per, -1) for t in times])
+    out, count = [], 0
+    for t, step in events:
+        count += step
+        out.append((t, count))
+    return out

@@ -1,0 +1,103 @@
+"""Sliding window log: remember every admitted request, count those in the last ``per`` seconds.
+
+Case study: Design a Rate Limiter (docs/case-studies/rate-limiter.md)
+
+Each key keeps the times of its admitted units, oldest first. A request at ``now`` first
+drops the times at or before ``now - per``, then is admitted when the times left plus its cost
+fit in ``rate``. It is the only exact sliding window: there is no boundary to exploit and no
+estimate (it is what ``limits`` calls the moving window and what ``pyrate-limiter`` keeps).
+
+Promise: in every window ``(t - per, t]``, whatever ``t``, at most ``rate`` units. Loose where:
+nowhere in what it admits; the price is memory, one timestamp per admitted unit, so a key
+at its limit holds ``rate`` floats (about 8 to 32 bytes each) and the idle-key state stays
+bounded only because old times are dropped.
+
+Choose it when the limit must be exact in every window and limits are small (logins per
+minute, password resets per hour); at thousands per second per key prefer
+:mod:`.sliding_counter` or :mod:`.gcra`.
+
+Complexity: O(log n) to find the expired prefix (binary search) plus amortised O(1) to drop
+it; O(n) memory per key for ``n`` units admitted in the last ``per`` seconds, ``n <= rate``.
+
+>>> from designpatterns_ref.clock import ManualClock
+>>> clock = ManualClock()
+>>> log = SlidingWindowLog(rate=2, per=1.0, clock=clock)
+>>> bool(log.allow("k")); clock.advance(0.5); bool(log.allow("k")); bool(log.allow("k"))
+True
+True
+False
+>>> log.peek("k").retry_after
+0.5
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Hashable
+
+from designpatterns_ref.clock import Clock
+from designpatterns_ref.ratelimit.base import (
+    Decision,
+    MemoryLimiter,
+    check_count,
+    check_positive,
+    honest_wait,
+    new_decision,
+)
+
+__all__ = ["SlidingWindowLog"]
+
+
+class SlidingWindowLog(MemoryLimiter):
+    """At most ``rate`` units in every window of ``per`` seconds, exactly.
+
+    Safe to share between threads.
+    """
+
+    __slots__ = ("per", "rate")
+
+    def __init__(self, rate: int, per: float = 1.0, *, clock: Clock | None = None) -> None:
+        self.rate = check_count("SlidingWindowLog", "rate", rate)
+        self.per = check_positive("SlidingWindowLog", "per", per)
+        super().__init__(self.rate, clock)
+
+    def _decide(self, key: Hashable, cost: int, now: float, commit: bool) -> Decision:
+        per, rate = self.per, self.rate
+        log: list[float] | None = self._states.get(key)
+        asked = now
+        if log:
+            if now < log[-1]:  # a clock that steps back: time stands still for this key
+                now = log[-1]
+            expired = bisect_right(log, now - per)
+            live = len(log) - expired
+        else:
+            expired = live = 0
+        if live + cost <= rate:
+            if commit:
+                if log is None:
+                    self._remember(key, [now] * cost, now)
+                else:
+                    if expired:
+                        del log[:expired]
+                    if cost == 1:
+                        log.append(now)
+                    else:
+                        log.extend([now] * cost)
+            return new_decision(Decision, (True, rate, rate - live - cost, 0.0, per, 0.0))
+        assert log is not None  # a key never seen is never denied
+        frozen = log
+        oldest_needed = log[expired + live + cost - rate - 1]  # must leave the window
+
+        def admits_at(t: float) -> bool:  # the arithmetic above, replayed at time t
+            t = t if t > frozen[-1] else frozen[-1]
+            return len(frozen) - bisect_right(frozen, t - per) + cost <= rate
+
+        wait = honest_wait(admits_at, asked, oldest_needed + per - asked)
+        reset = log[-1] + per - asked
+        return new_decision(Decision, (False, rate, rate - live, wait, reset, 0.0))
+
+    def _idle(self, state: list[float], now: float) -> bool:
+        return not state or state[-1] <= now - self.per
+
+    def __repr__(self) -> str:
+        return f"SlidingWindowLog(rate={self.rate}, per={self.per:g})"
