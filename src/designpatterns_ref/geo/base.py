@@ -1,0 +1,172 @@
+"""Shared types of the geo family: the driver-index interface, matches, errors, validation.
+
+Case study: Design a Ride-Sharing App (Uber / Lyft) (docs/case-studies/ride-sharing.md)
+
+Every driver index (:class:`~designpatterns_ref.geo.brute.BruteForceIndex`,
+:class:`~designpatterns_ref.geo.geohash_index.GeohashIndex`,
+:class:`~designpatterns_ref.geo.quadtree.QuadTreeIndex`,
+:class:`~designpatterns_ref.geo.redis.RedisGeoIndex`) answers the same :class:`DriverIndex`
+protocol, so a student swaps one for another in one line, and one contract test holds them all to
+the same answers. Distances are great-circle distances in metres on a sphere of radius
+:data:`~designpatterns_ref.geo.sphere.EARTH_RADIUS_M` (the IUGG mean radius, 6,371,008.8 m).
+
+Boundary rules, the same everywhere: latitude lies in [-90, 90] (both poles accepted), longitude in
+[-180, 180] with 180 meaning the same meridian as -180 (it is stored as -180). Anything else
+(NaN, infinities, a string, a bool) raises :class:`GeoError` naming the field and the value, and
+the call changes nothing.
+
+Complexity: validation is O(1).
+
+>>> check_lon("lon", 180.0)
+-180.0
+>>> check_lat("lat", 91)
+Traceback (most recent call last):
+...
+designpatterns_ref.geo.base.GeoError: lat=91 is out of range: latitude must lie in [-90, 90]
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from designpatterns_ref.errors import DesignPatternsError
+
+__all__ = [
+    "DriverIndex",
+    "DriverState",
+    "GeoError",
+    "GeoTypeError",
+    "Match",
+    "check_driver_id",
+    "check_k",
+    "check_lat",
+    "check_lon",
+    "check_radius",
+]
+
+
+class GeoError(DesignPatternsError, ValueError):
+    """A coordinate, code, radius or argument of the geo family is invalid (the message says why)."""
+
+
+class GeoTypeError(GeoError, TypeError):
+    """An argument of the geo family has the wrong type (a string where a number belongs)."""
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Match:
+    """One driver found by a search: its great-circle distance in metres and its id.
+
+    Matches sort nearest first, ties broken by driver id, which is the order every index
+    returns.
+    """
+
+    distance_m: float
+    driver_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class DriverState:
+    """What an index knows about one driver: position, availability and the time of the fix."""
+
+    driver_id: str
+    lat: float
+    lon: float
+    available: bool
+    at: float
+
+
+@runtime_checkable
+class DriverIndex(Protocol):
+    """The interface every live driver index implements.
+
+    ``nearest`` returns at most ``k`` matches, nearest first, ties broken by driver id, equal to
+    what :class:`~designpatterns_ref.geo.brute.BruteForceIndex` returns on the same data.
+    Drivers whose last fix is older than the index's ``ttl`` (on its clock) are dropped.
+    """
+
+    def upsert(
+        self,
+        driver_id: str,
+        lat: float,
+        lon: float,
+        *,
+        available: bool = True,
+        at: float | None = None,
+    ) -> None: ...
+
+    def remove(self, driver_id: str) -> bool: ...
+
+    def set_available(self, driver_id: str, available: bool) -> None: ...
+
+    def get(self, driver_id: str) -> DriverState | None: ...
+
+    def nearest(
+        self,
+        lat: float,
+        lon: float,
+        k: int = 10,
+        *,
+        max_radius_m: float | None = None,
+        available_only: bool = True,
+    ) -> list[Match]: ...
+
+    def within(
+        self, lat: float, lon: float, radius_m: float, *, available_only: bool = True
+    ) -> list[Match]: ...
+
+    def __len__(self) -> int: ...
+
+
+def _number(field: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise GeoTypeError(
+            f"{field}={value!r} must be a number (int or float), not {type(value).__name__}"
+        )
+    if not math.isfinite(value):
+        raise GeoError(f"{field}={value!r} must be a finite number")
+    return float(value)
+
+
+def check_lat(field: str, value: object) -> float:
+    """Return ``value`` as a float latitude in [-90, 90], or raise :class:`GeoError`."""
+    lat = _number(field, value)
+    if not -90.0 <= lat <= 90.0:
+        raise GeoError(f"{field}={value!r} is out of range: latitude must lie in [-90, 90]")
+    return lat
+
+
+def check_lon(field: str, value: object) -> float:
+    """Return ``value`` as a float longitude in [-180, 180) (180 becomes -180), or raise."""
+    lon = _number(field, value)
+    if not -180.0 <= lon <= 180.0:
+        raise GeoError(f"{field}={value!r} is out of range: longitude must lie in [-180, 180]")
+    return -180.0 if lon == 180.0 else lon
+
+
+def check_radius(field: str, value: object) -> float:
+    """Return ``value`` as a radius in metres (zero or more, finite), or raise :class:`GeoError`."""
+    radius = _number(field, value)
+    if radius < 0:
+        raise GeoError(f"{field}={value!r} must be zero or more metres")
+    return radius
+
+
+def check_k(value: object) -> int:
+    """Return ``value`` as a count of matches (an int of at least 1), or raise."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise GeoTypeError(f"k={value!r} must be an int")
+    if value < 1:
+        raise GeoError(f"k={value!r} must be at least 1")
+    return value
+
+
+def check_driver_id(value: object) -> str:
+    """Return ``value`` as a driver id (a non-empty str), or raise :class:`GeoError`."""
+    if not isinstance(value, str):
+        raise GeoTypeError(f"driver_id={value!r} must be a str, not {type(value).__name__}")
+    if not value:
+        raise GeoError("driver_id='' must be a non-empty string")
+    return value
