@@ -48,7 +48,7 @@ __all__ = [
 
 
 class GeoError(DesignPatternsError, ValueError):
-    """A coordinate, code, radius or argument of the geo family is invalid (the message says why)."""
+    """A coordinate, code, radius or other argument of the geo family is invalid."""
 
 
 class GeoTypeError(GeoError, TypeError):
