@@ -1,0 +1,178 @@
+"""Safe before clever: bad input is reported in full and never scored."""
+
+from __future__ import annotations
+
+import copy
+from decimal import Decimal
+
+import pytest
+
+from designpatterns_ref.clinical import (
+    ClinicalError,
+    Problem,
+    Vitals,
+    VitalsError,
+    news2,
+    news2012,
+)
+from designpatterns_ref.errors import DesignPatternsError
+
+NORMAL = dict(
+    respiration_rate=16, spo2=97, systolic_bp=120, pulse=70, consciousness="A", temperature=37.0
+)
+
+
+def problems(**change: object) -> dict[str, Problem]:
+    with pytest.raises(VitalsError) as info:
+        news2.score(**{**NORMAL, **change})  # type: ignore[arg-type]
+    return {p.field: p for p in info.value.problems}
+
+
+@pytest.mark.parametrize("field", ["respiration_rate", "spo2", "systolic_bp", "pulse", "temperature"])
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [(True, "boolean"), (False, "boolean"), ("18", "string"), ([18], "list"),
+     (float("nan"), "finite"), (float("inf"), "finite")],
+)  # fmt: skip
+def test_numbers_must_be_numbers(field: str, value: object, words: str) -> None:
+    found = problems(**{field: value})
+    assert list(found) == [field]
+    assert words in found[field].message
+    assert found[field].allowed  # says what is allowed
+
+
+def test_fahrenheit_temperature_is_refused_with_a_hint() -> None:
+    p = problems(temperature=98.6)["temperature"]
+    assert "Fahrenheit" in p.message and "37.0" in p.message
+
+
+def test_kelvin_temperature_is_refused_with_a_hint() -> None:
+    assert "kelvin" in problems(temperature=310.15)["temperature"].message
+
+
+@pytest.mark.parametrize("value", [0.95, 0.88, 1, 1.0, 0])
+def test_spo2_as_a_fraction_is_refused_with_a_hint(value: float) -> None:
+    assert "fraction" in problems(spo2=value)["spo2"].message
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("spo2", 101), ("spo2", 10), ("temperature", 50.0), ("temperature", 5.0),
+     ("temperature", -37.0), ("pulse", 0), ("pulse", 400), ("systolic_bp", 0),
+     ("systolic_bp", 400), ("respiration_rate", -1), ("respiration_rate", 150),
+     ("pulse", 1e300), ("temperature", Decimal("1e40"))],
+)  # fmt: skip
+def test_physically_impossible_values_are_refused(field: str, value: object) -> None:
+    p = problems(**{field: value})[field]
+    assert "impossible" in p.message or "Fahrenheit" in p.message
+    assert "from" in p.allowed
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("respiration_rate", 2), ("respiration_rate", 70), ("spo2", 60), ("systolic_bp", 55),
+     ("systolic_bp", 280), ("pulse", 25), ("pulse", 240), ("temperature", 30.0),
+     ("temperature", 43.0)],
+)  # fmt: skip
+def test_extreme_but_possible_values_are_scored_with_a_caution(field: str, value: object) -> None:
+    r = news2.score(**{**NORMAL, field: value})  # type: ignore[arg-type]
+    assert [c.field for c in r.cautions] == [field]
+    assert "extreme" in r.cautions[0].message
+    assert r.risk is not None
+
+
+def test_usual_values_carry_no_caution() -> None:
+    assert news2.score(**NORMAL).cautions == ()  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("value", [0, 3, True, "1", 1.0, None])
+def test_spo2_scale_is_1_or_2_only(value: object) -> None:
+    if value is None:  # None means "not given": the default scale 1
+        assert news2.score(**NORMAL, spo2_scale=value).values["spo2_scale"] == 1  # type: ignore[arg-type]
+        return
+    assert "spo2_scale" in problems(spo2_scale=value)
+
+
+@pytest.mark.parametrize("value", [1, 0, "yes", "true", 2.0])
+def test_on_oxygen_must_be_a_boolean(value: object) -> None:
+    assert "on_oxygen" in problems(on_oxygen=value)
+
+
+@pytest.mark.parametrize("value", ["X", "", "confused", 3, True])
+def test_consciousness_must_be_acvpu(value: object) -> None:
+    p = problems(consciousness=value)["consciousness"]
+    assert "A, C, V, P, U" in p.allowed and "chronic confusion" in p.allowed
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    with pytest.raises(VitalsError) as info:
+        news2.score(
+            respiration_rate=True, spo2=0.94, spo2_scale=3, on_oxygen="no", systolic_bp="120",
+            pulse=None, consciousness="Z", temperature=99.1,
+        )  # fmt: skip
+    err = info.value
+    assert err.fields == (
+        "respiration_rate", "spo2", "spo2_scale", "on_oxygen", "systolic_bp", "consciousness",
+        "temperature", "pulse",
+    )  # fmt: skip
+    assert str(err).startswith("8 problems with the vital signs: respiration_rate=True")
+    assert isinstance(err, ValueError) and isinstance(err, DesignPatternsError)
+    assert isinstance(err, ClinicalError)
+    for p in err.problems:
+        assert p.as_dict()["field"] == p.field
+
+
+def test_missing_parameters_give_no_total_unless_partial() -> None:
+    with pytest.raises(VitalsError) as info:
+        news2.score(respiration_rate=22, spo2=95)
+    assert set(info.value.fields) == {"systolic_bp", "pulse", "consciousness", "temperature"}
+    assert all("required" in p.message for p in info.value.problems)
+
+
+def test_partial_scoring_is_marked_and_has_no_risk() -> None:
+    r = news2.score(respiration_rate=26, spo2=95, partial=True)
+    assert r.partial
+    assert r.missing == ("systolic_bp", "pulse", "consciousness", "temperature")
+    assert r.risk is None and r.monitoring is None and r.response == () and r.threshold is None
+    assert r.subscores == {"respiration_rate": 3, "spo2": 1, "air_or_oxygen": 0}
+    assert r.total == 4 and r.red_score
+
+
+def test_partial_with_everything_present_is_a_full_score() -> None:
+    r = news2.score(**NORMAL, partial=True)  # type: ignore[arg-type]
+    assert not r.partial and r.risk is not None
+
+
+def test_partial_still_refuses_invalid_values() -> None:
+    with pytest.raises(VitalsError) as info:
+        news2.score(respiration_rate=22, temperature=98.6, partial=True)
+    assert info.value.fields == ("temperature",)
+
+
+def test_invalid_input_changes_nothing() -> None:
+    v = Vitals(**{**NORMAL, "pulse": True})  # type: ignore[arg-type]
+    before = copy.deepcopy(v)
+    with pytest.raises(VitalsError):
+        news2.score(v)
+    assert v == before
+    assert news2.score(**NORMAL).total == 0  # type: ignore[arg-type]
+
+
+def test_vitals_and_keywords_together_are_refused() -> None:
+    with pytest.raises(ClinicalError, match="not both"):
+        news2.score(Vitals(**NORMAL), pulse=80)  # type: ignore[arg-type]
+    with pytest.raises(ClinicalError, match="Vitals"):
+        news2.score({"pulse": 80})  # type: ignore[arg-type]
+
+
+def test_decimal_and_int_subclass_inputs_are_numbers() -> None:
+    r = news2.score(**{**NORMAL, "temperature": Decimal("38.05"), "pulse": Decimal("91")})  # type: ignore[arg-type]
+    assert r.values["temperature"] == 38.1 and r.subscores["pulse"] == 1
+
+
+def test_news2012_refuses_new_confusion_and_scale_2() -> None:
+    with pytest.raises(VitalsError) as info:
+        news2012.score(**{**NORMAL, "consciousness": "C"})  # type: ignore[arg-type]
+    assert "NEWS2" in info.value.problems[0].allowed
+    with pytest.raises(ClinicalError, match="one SpO2 scale"):
+        news2012.score(Vitals(**NORMAL, spo2_scale=2))  # type: ignore[arg-type]
