@@ -1,0 +1,265 @@
+"""Plumbing every completer shares: input checks, the weight table, fuzzy search, pickling.
+
+A structure subclasses :class:`CompleterBase` and supplies five small hooks: how to load
+sorted items, how to apply one weight change, where a prefix starts, how to list the best
+terms below a set of starts, and how to step one character down (for the fuzzy walk).
+Everything a user calls (validation, normalisation, increments, the fuzzy ranking by distance
+then weight) lives here once, so the structures differ only in their data structure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, TypeVar
+
+from designpatterns_ref.autocomplete.base import (
+    MAX_EDITS,
+    MAX_WEIGHT,
+    AutocompleteError,
+    AutocompleteTypeError,
+    Completion,
+    RankKey,
+    TermNotFound,
+    rank_key,
+)
+from designpatterns_ref.autocomplete.text import _next_row, allowed_edits, normalize
+
+State = Any
+T = TypeVar("T", bound="CompleterBase")
+
+
+def check_int(name: str, value: object, low: int, high: int) -> int:
+    """``value`` as an ``int`` within ``[low, high]``, or a clear error."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise AutocompleteTypeError(
+            f"{name}={value!r} must be an int, not {type(value).__name__}"
+        )
+    if not low <= value <= high:
+        raise AutocompleteError(f"{name}={value!r} must be within [{low}, {high}]")
+    return value
+
+
+def check_text(name: str, value: object, casefold: bool, *, empty_ok: bool) -> str:
+    """``value`` normalised (:func:`~designpatterns_ref.autocomplete.text.normalize`)."""
+    if not isinstance(value, str):
+        raise AutocompleteTypeError(f"{name}={value!r} must be a str, not {type(value).__name__}")
+    text = normalize(value, casefold=casefold)
+    if not text and not empty_ok:
+        raise AutocompleteError(f"{name}={value!r} must be a non-empty string")
+    return text
+
+
+def check_items(items: object, casefold: bool) -> dict[str, int]:
+    """Validate (term, weight) pairs; a later duplicate replaces an earlier one."""
+    if isinstance(items, str | bytes) or not isinstance(items, Iterable):
+        raise AutocompleteTypeError(
+            f"items={items!r} must be an iterable of (term, weight) pairs"
+        )
+    out: dict[str, int] = {}
+    for pair in items:
+        if not isinstance(pair, tuple | list) or len(pair) != 2:
+            raise AutocompleteTypeError(f"items: {pair!r} is not a (term, weight) pair")
+        term = check_text("term", pair[0], casefold, empty_ok=False)
+        out[term] = check_int("weight", pair[1], 0, MAX_WEIGHT)
+    return out
+
+
+def fuzzy_covers(
+    root: State, children: Callable[[State], Iterable[tuple[str, State]]], rest: str, edits: int
+) -> list[tuple[State, int, int]]:
+    """The states whose whole subtree matches ``rest`` within ``edits``, with their levels.
+
+    Walks the (real or implicit) trie below ``root`` depth-first with an explicit stack,
+    carrying one row of the edit-distance table per character. A state is recorded as
+    ``(state, low, high)`` when the best distance on its path first drops to ``low``: every
+    term below it is within ``d`` edits for ``low <= d < high``. The walk stops going deeper
+    once no row below can lower the distance any further.
+    """
+    m = len(rest)
+    row = list(range(m + 1))
+    covers: list[tuple[State, int, int]] = []
+    cap = edits + 1
+    if row[m] < cap:
+        covers.append((root, row[m], cap))
+        cap = row[m]
+    stack: list[tuple[State, list[int], list[int] | None, str, int, int]] = [
+        (root, row, None, "", cap, 0)
+    ]
+    while stack:
+        state, row, before, last, cap, depth = stack.pop()
+        for char, child in children(state):
+            new = _next_row(rest, row, before, char, last, depth + 1)
+            child_cap = cap
+            if new[m] < cap:
+                covers.append((child, new[m], cap))
+                child_cap = new[m]
+            if child_cap and min(min(new), min(row) + 1) < child_cap:
+                stack.append((child, new, row, char, child_cap, depth + 1))
+    return covers
+
+
+def _rebuild(cls: type[T], items: list[tuple[str, int]], config: dict[str, Any]) -> T:
+    """Unpickle: rebuild from already-normalised items without checking them again."""
+    obj = cls.__new__(cls)
+    obj._configure(**config)
+    obj._load(sorted(items, key=lambda tw: rank_key(*tw)))
+    return obj
+
+
+class CompleterBase:
+    """The :class:`~designpatterns_ref.autocomplete.base.Completer` interface, once.
+
+    Subclasses implement ``_load``, ``_apply``, ``_start``, ``_top``, ``_fuzzy_root`` and
+    ``_fuzzy_children``. Not thread-safe: share one between threads only behind a lock (or
+    share a :class:`~designpatterns_ref.autocomplete.frozen.FrozenCompleter`, which never
+    changes).
+    """
+
+    _weights: dict[str, int]
+    _casefold: bool
+
+    def __init__(self, items: Iterable[tuple[str, int]] = (), *, casefold: bool = False) -> None:
+        self._configure(casefold=casefold)
+        pairs = check_items(items, self._casefold)
+        self._load(sorted(pairs.items(), key=lambda tw: rank_key(*tw)))
+
+    def _configure(self, *, casefold: bool = False) -> None:
+        if not isinstance(casefold, bool):
+            raise AutocompleteTypeError(f"casefold={casefold!r} must be a bool")
+        self._casefold = casefold
+
+    def _config(self) -> dict[str, Any]:
+        return {"casefold": self._casefold}
+
+    # -- hooks ---------------------------------------------------------------------------
+    def _load(self, ranked: list[tuple[str, int]]) -> None:
+        """Build from distinct, normalised items given best first."""
+        raise NotImplementedError
+
+    def _apply(self, term: str, old: int | None, new: int | None) -> None:
+        """Change the structure: ``old``/``new`` of ``None`` mean absent."""
+        raise NotImplementedError
+
+    def _start(self, prefix: str) -> State | None:
+        """Where the terms starting with ``prefix`` live, or ``None`` when there are none."""
+        raise NotImplementedError
+
+    def _top(self, starts: list[State], k: int, skip: set[str]) -> list[RankKey]:
+        """The ``k`` best keys below ``starts`` (disjoint) whose term is not in ``skip``."""
+        raise NotImplementedError
+
+    def _fuzzy_root(self, char: str) -> State | None:
+        """The state reached from the root by ``char``, or ``None``."""
+        raise NotImplementedError
+
+    def _fuzzy_children(self, state: State) -> Iterable[tuple[str, State]]:
+        """Each (character, state) one character below ``state``."""
+        raise NotImplementedError
+
+    def _cover_start(self, state: State) -> State:
+        """The start that ``_top`` takes for a state of the fuzzy walk (often the state)."""
+        return state
+
+    # -- the public interface --------------------------------------------------------------
+    def _term(self, term: object) -> str:
+        return check_text("term", term, self._casefold, empty_ok=False)
+
+    def insert(self, term: str, weight: int) -> None:
+        """Add ``term`` with ``weight`` (an int in [0, 2**63 - 1]), or set its weight."""
+        key = self._term(term)
+        new = check_int("weight", weight, 0, MAX_WEIGHT)
+        old = self._weights.get(key)
+        if old != new:
+            self._apply(key, old, new)
+            self._weights[key] = new
+
+    def increment(self, term: str, by: int = 1) -> int:
+        """Add ``by`` to the weight of ``term`` (adding the term if new); return the new weight.
+
+        A negative ``by`` lowers the weight; it may not go below 0.
+        """
+        key = self._term(term)
+        step = check_int("by", by, -MAX_WEIGHT, MAX_WEIGHT)
+        old = self._weights.get(key)
+        new = (0 if old is None else old) + step
+        if not 0 <= new <= MAX_WEIGHT:
+            raise AutocompleteError(
+                f"increment({key!r}, by={step}) would make the weight {new}; "
+                f"weights must stay within [0, {MAX_WEIGHT}]"
+            )
+        if old != new:
+            self._apply(key, old, new)
+            self._weights[key] = new
+        return new
+
+    def remove(self, term: str) -> None:
+        """Drop ``term``; raise :class:`~designpatterns_ref.autocomplete.base.TermNotFound`
+        when it is absent."""
+        key = self._term(term)
+        old = self._weights.get(key)
+        if old is None:
+            raise TermNotFound(f"term={key!r} is not in this completer")
+        self._apply(key, old, None)
+        self._weights.pop(key, None)  # _apply may have rebuilt the table already
+
+    def weight(self, term: str) -> int:
+        """The weight of ``term``; raise ``TermNotFound`` when it is absent."""
+        key = self._term(term)
+        try:
+            return self._weights[key]
+        except KeyError:
+            raise TermNotFound(f"term={key!r} is not in this completer") from None
+
+    def items(self) -> Iterator[tuple[str, int]]:
+        """Every (term, weight) pair, in alphabetical (code-point) order of the terms."""
+        return iter(sorted(self._weights.items()))
+
+    def __len__(self) -> int:
+        return len(self._weights)
+
+    def __contains__(self, term: object) -> bool:
+        if not isinstance(term, str):
+            return False
+        return normalize(term, casefold=self._casefold) in self._weights
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(<{len(self)} terms>)"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (type(self), list(self.items()), self._config()))
+
+    def complete(self, prefix: str, k: int = 10, *, max_edits: int = 0) -> list[Completion]:
+        """The ``k`` best terms starting with ``prefix``, best first.
+
+        With ``max_edits`` of 1 or 2, terms whose start is within that many typos of the prefix
+        count too (first character exact, short prefixes exact, see
+        :func:`~designpatterns_ref.autocomplete.text.allowed_edits`), ranked by distance, then
+        weight, then length, then alphabetically.
+        """
+        text = check_text("prefix", prefix, self._casefold, empty_ok=True)
+        count = check_int("k", k, 1, 2**62)
+        edits = allowed_edits(len(text), check_int("max_edits", max_edits, 0, MAX_EDITS))
+        if edits == 0:
+            start = self._start(text)
+            if start is None:
+                return []
+            return [Completion(key[2], -key[0]) for key in self._top([start], count, set())]
+        return self._fuzzy(text, count, edits)
+
+    def _fuzzy(self, text: str, k: int, edits: int) -> list[Completion]:
+        root = self._fuzzy_root(text[0])
+        if root is None:
+            return []
+        covers = fuzzy_covers(root, self._fuzzy_children, text[1:], edits)
+        out: list[Completion] = []
+        seen: set[str] = set()
+        for level in range(edits + 1):
+            starts = [self._cover_start(s) for s, low, high in covers if low <= level < high]
+            if not starts:
+                continue
+            for key in self._top(starts, k - len(out), seen):
+                out.append(Completion(key[2], -key[0], level))
+                seen.add(key[2])
+            if len(out) >= k:
+                break
+        return out

@@ -1,0 +1,98 @@
+"""Nodes with subtree maxima and sorted children, and the best-first search over them.
+
+Shared by :class:`~designpatterns_ref.autocomplete.trie.Trie` (one character per edge) and
+:class:`~designpatterns_ref.autocomplete.radix.RadixTrie` (a string per edge). Every node
+keeps ``best``, the rank key of the best term in its subtree, and ``kids``, its children sorted
+by their ``best``. The best term below a node is then found by walking down first children, and
+the search keeps a heap of "the rest": the next sibling at every level and the terms passed on
+the way. Each result costs one walk of the trie's depth, whatever the fan-out.
+"""
+
+from __future__ import annotations
+
+from bisect import insort
+from heapq import heapify, heappop, heappush
+from itertools import count
+from operator import attrgetter
+
+from designpatterns_ref.autocomplete.base import RankKey
+
+_best = attrgetter("best")
+
+
+class Node:
+    """A trie node: its edge ``label``, children by first character, and rank keys."""
+
+    __slots__ = ("best", "children", "key", "kids", "label")
+
+    def __init__(self, label: str = "") -> None:
+        self.label = label
+        self.children: dict[str, Node] = {}
+        self.kids: list[Node] = []  # the children, best subtree first
+        self.key: RankKey | None = None  # this node's own term, if one ends here
+        self.best: RankKey | None = None  # the best key in the subtree (None: empty)
+
+
+Entry = tuple[RankKey, int, list[Node] | None, int]
+
+
+def best_first(starts: list[Node], k: int, skip: set[str]) -> list[RankKey]:
+    """The ``k`` best keys in the subtrees of ``starts`` whose term is not in ``skip``.
+
+    A heap entry ``(best, tick, kids, i)`` stands for the subtrees ``kids[i:]``; one with
+    ``kids=None`` stands for a single term. Popping the smallest entry and walking down the
+    first children reaches its best term, which is the next answer because every other entry
+    is no better. Cost: O(k * depth * log(heap)) for any fan-out.
+    """
+    tick = count()
+    heap: list[Entry] = [(n.best, next(tick), [n], 0) for n in starts if n.best is not None]
+    heapify(heap)
+    out: list[RankKey] = []
+    while heap and len(out) < k:
+        key, _, kids, i = heappop(heap)
+        if kids is not None:
+            node = kids[i]
+            while True:  # walk down to the term that holds this subtree's best key
+                if i + 1 < len(kids):
+                    sibling = kids[i + 1]
+                    heappush(heap, (sibling.best, next(tick), kids, i + 1))  # type: ignore[arg-type]
+                if node.key == key:
+                    break
+                if node.key is not None:
+                    heappush(heap, (node.key, next(tick), None, 0))
+                kids, i = node.kids, 0
+                node = kids[0]
+            if node.kids:
+                heappush(heap, (node.kids[0].best, next(tick), node.kids, 0))  # type: ignore[arg-type]
+        if key[2] not in skip:
+            out.append(key)
+    return out
+
+
+def refresh(path: list[Node]) -> None:
+    """Restore ``best`` and the order of ``kids`` after the key of ``path[-1]`` changed.
+
+    ``path`` runs from the root to the changed node. Walks up, recomputing each node's best
+    from its own key and its first child; a node whose subtree became empty is unlinked from
+    its parent. Stops as soon as a node's best is unchanged. O(depth * fan-out) at worst.
+    """
+    for depth in range(len(path) - 1, -1, -1):
+        node = path[depth]
+        before = node.best
+        best = node.key
+        if node.kids:
+            first = node.kids[0].best
+            if best is None or (first is not None and first < best):
+                best = first
+        node.best = best
+        if depth == 0:
+            return
+        parent = path[depth - 1]
+        if best is None:
+            del parent.children[node.label[0]]
+            parent.kids.remove(node)
+        elif best != before:
+            parent.kids.remove(node)
+            insort(parent.kids, node, key=_best)
+        else:
+            return

@@ -1,0 +1,175 @@
+"""FrozenCompleter: built once into a few flat arrays; the smallest structure, and read-only.
+
+Case study: Design a Search Autocomplete System (docs/case-studies/search-autocomplete.md)
+
+The trade-off marisa-trie makes: give up updates, get compactness. All terms, sorted, are
+stored as one UTF-8 byte string with an array of offsets (UTF-8 keeps code-point order, so
+binary search on bytes finds a prefix's range); weights sit in an array of 64-bit integers;
+and a segment tree of 32-bit ranks (a term's place in the global best-first order) answers
+"the best position in this range" for the same best-first listing that
+:class:`~designpatterns_ref.autocomplete.sorted_index.SortedPrefixIndex` uses. No Python object
+per term survives the build: a few bytes per term plus the text itself.
+
+Trade-off: the least memory and no per-term objects to scan, but every update raises
+:class:`~designpatterns_ref.autocomplete.base.ReadOnlyError`; rebuild to change it. Safe to
+share between threads, since nothing ever changes.
+
+Complexity: ``complete`` O(p log n + k log n); ``weight`` and ``in`` O(p log n); memory about
+(term bytes + 22) bytes per term.
+
+>>> frozen = FrozenCompleter([("kafka", 70), ("kotlin", 60), ("kubernetes", 90)])
+>>> [c.term for c in frozen.complete("k", k=2)]
+['kubernetes', 'kafka']
+>>> frozen.increment("kafka")
+Traceback (most recent call last):
+...
+designpatterns_ref.autocomplete.base.ReadOnlyError: FrozenCompleter cannot change after it is built; build a new one from the new items
+"""
+
+from __future__ import annotations
+
+from array import array
+from bisect import bisect_left
+from collections.abc import Iterable, Iterator
+from typing import NoReturn
+
+from designpatterns_ref.autocomplete._segtree import ascending, build
+from designpatterns_ref.autocomplete._shared import CompleterBase
+from designpatterns_ref.autocomplete.base import RankKey, ReadOnlyError, TermNotFound
+from designpatterns_ref.autocomplete.text import normalize, successor
+
+__all__ = ["FrozenCompleter"]
+
+_EMPTY_RANK = 2**32 - 1
+
+
+def _encode(text: str) -> bytes:
+    return text.encode("utf-8", "surrogatepass")
+
+
+class _Terms:
+    """The sorted terms as a read-only sequence of UTF-8 ``bytes`` (for ``bisect``)."""
+
+    __slots__ = ("blob", "offsets")
+
+    def __init__(self, blob: bytes, offsets: array[int]) -> None:
+        self.blob = blob
+        self.offsets = offsets
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def __getitem__(self, i: int) -> bytes:
+        return self.blob[self.offsets[i] : self.offsets[i + 1]]
+
+    def text(self, i: int) -> str:
+        return self[i].decode("utf-8", "surrogatepass")
+
+
+class FrozenCompleter(CompleterBase):
+    """Sorted UTF-8 terms, weights and a rank tree in flat arrays; see the module docstring.
+
+    ``FrozenCompleter(items, *, casefold=False)`` takes (term, weight) pairs, a later
+    duplicate replacing an earlier one.
+    """
+
+    _terms: _Terms
+    _weight_of: array[int]
+    _tree: array[int]
+    _size: int
+
+    def _load(self, ranked: list[tuple[str, int]]) -> None:
+        if len(ranked) >= _EMPTY_RANK:
+            raise ReadOnlyError(f"FrozenCompleter holds fewer than {_EMPTY_RANK} terms")
+        order = sorted(range(len(ranked)), key=lambda rank: ranked[rank][0])
+        encoded = [_encode(ranked[rank][0]) for rank in order]
+        offsets = array("Q", [0])
+        total = 0
+        for term in encoded:
+            total += len(term)
+            offsets.append(total)
+        self._terms = _Terms(b"".join(encoded), offsets)
+        self._weight_of = array("q", (ranked[rank][1] for rank in order))
+        tree, self._size = build(order, _EMPTY_RANK)
+        self._tree = array("I", tree)
+        self._weights = {}  # unused: the arrays are the whole structure
+
+    # -- read-only -------------------------------------------------------------------------
+    def _refuse(self, *args: object) -> NoReturn:
+        raise ReadOnlyError(
+            "FrozenCompleter cannot change after it is built; build a new one from the new items"
+        )
+
+    insert = _refuse  # type: ignore[assignment]
+    increment = _refuse  # type: ignore[assignment]
+    remove = _refuse  # type: ignore[assignment]
+
+    def _apply(self, term: str, old: int | None, new: int | None) -> None:
+        self._refuse()
+
+    # -- lookups -----------------------------------------------------------------------------
+    def _find(self, term: str) -> int:
+        """The position of ``term`` (already normalised), or -1."""
+        needle = _encode(term)
+        at = bisect_left(self._terms, needle)  # type: ignore[call-overload]
+        return at if at < len(self._terms) and self._terms[at] == needle else -1
+
+    def weight(self, term: str) -> int:
+        """The weight of ``term``; raise ``TermNotFound`` when it is absent."""
+        key = self._term(term)
+        at = self._find(key)
+        if at < 0:
+            raise TermNotFound(f"term={key!r} is not in this completer")
+        return self._weight_of[at]
+
+    def __contains__(self, term: object) -> bool:
+        if not isinstance(term, str):
+            return False
+        return self._find(normalize(term, casefold=self._casefold)) >= 0
+
+    def __len__(self) -> int:
+        return len(self._terms)
+
+    def items(self) -> Iterator[tuple[str, int]]:
+        """Every (term, weight) pair, in alphabetical (code-point) order of the terms."""
+        for i in range(len(self._terms)):
+            yield self._terms.text(i), self._weight_of[i]
+
+    def _range(self, prefix: str) -> tuple[int, int]:
+        terms = self._terms
+        end = successor(prefix)
+        lo = bisect_left(terms, _encode(prefix))  # type: ignore[call-overload]
+        hi = len(terms) if end is None else bisect_left(terms, _encode(end), lo)  # type: ignore[call-overload]
+        return lo, hi
+
+    def _start(self, prefix: str) -> str:
+        return prefix
+
+    def _top(self, starts: list[str], k: int, skip: set[str]) -> list[RankKey]:
+        out: list[RankKey] = []
+        ranges = [self._range(prefix) for prefix in starts]
+        for at in ascending(self._tree, self._size, ranges, _EMPTY_RANK):
+            term = self._terms.text(at)
+            if term not in skip:
+                out.append((-self._weight_of[at], len(term), term))
+                if len(out) == k:
+                    break
+        return out
+
+    def _fuzzy_root(self, char: str) -> str:
+        return char
+
+    def _fuzzy_children(self, state: str) -> Iterable[tuple[str, str]]:
+        lo, hi = self._range(state)
+        n = len(state)
+        out = []
+        while lo < hi:
+            term = self._terms.text(lo)
+            if len(term) == n:
+                lo += 1
+                continue
+            char = term[n]
+            out.append((char, state + char))
+            end = successor(state + char)
+            lo = hi if end is None else bisect_left(self._terms, _encode(end), lo, hi)  # type: ignore[call-overload]
+        return out

@@ -1,0 +1,135 @@
+"""Text rules of the autocomplete family: normalisation, prefix ranges and typo distance.
+
+Case study: Design a Search Autocomplete System (docs/case-studies/search-autocomplete.md)
+
+**Normalisation happens here and nowhere else.** Every completer passes each term and each
+prefix through :func:`normalize`: Unicode NFC (so ``"e\\u0301"`` and ``"é"`` are one term) and,
+when the completer was built with ``casefold=True``, :meth:`str.casefold` (so ``"iPhone"`` and
+``"IPHONE"`` are one term, stored and returned as ``"iphone"``). Completions return the
+normalised form.
+
+**Prefix ranges.** In code-point order the strings that start with ``p`` are exactly those in
+``[p, successor(p))``; sorted structures find a prefix's matches with two binary searches.
+
+**Typo distance.** A fuzzy completion accepts a term when its first character equals the
+prefix's first character (users rarely mistype it, and it keeps the search small) and the rest
+of the prefix is within ``e`` edits of some prefix of the rest of the term. Edits are insertions,
+deletions, substitutions and swaps of two adjacent characters: the Damerau-Levenshtein distance
+in its usual "optimal string alignment" form, where no substring is edited twice. Short prefixes
+stay exact, as search engines do (:func:`allowed_edits`): 0 typos under 3 characters, at most 1
+under 6, at most 2 after that.
+
+Complexity: :func:`prefix_distance` is O(len(query) x len(term)) time and O(len(query))
+memory, without recursion; the tries run the same recurrence one row per trie edge.
+
+>>> normalize("Cafe\\u0301", casefold=True)
+'café'
+>>> successor("az")
+'a{'
+>>> prefix_distance("iphnoe", "iphone")
+1
+>>> prefix_distance("iphnoe", "apple") is None
+True
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+__all__ = ["allowed_edits", "normalize", "osa_distance", "prefix_distance", "successor"]
+
+_MAX_CHAR = 0x10FFFF
+
+
+def normalize(text: str, *, casefold: bool = False) -> str:
+    """Unicode NFC, then :meth:`str.casefold` when ``casefold`` is true.
+
+    >>> normalize("IPhone", casefold=True)
+    'iphone'
+    """
+    text = unicodedata.normalize("NFC", text)
+    return text.casefold() if casefold else text
+
+
+def successor(prefix: str) -> str | None:
+    """The smallest string greater than every string that starts with ``prefix``.
+
+    ``None`` means there is none (the prefix is empty or all U+10FFFF): the range is open.
+
+    >>> successor("iph")
+    'ipi'
+    >>> successor("") is None
+    True
+    """
+    chars = prefix
+    while chars and ord(chars[-1]) == _MAX_CHAR:
+        chars = chars[:-1]
+    if not chars:
+        return None
+    return chars[:-1] + chr(ord(chars[-1]) + 1)
+
+
+def allowed_edits(prefix_length: int, max_edits: int) -> int:
+    """How many typos a prefix of ``prefix_length`` characters may carry, at most ``max_edits``.
+
+    >>> [allowed_edits(n, 2) for n in range(8)]
+    [0, 0, 0, 1, 1, 1, 2, 2]
+    """
+    if prefix_length < 3:
+        return 0
+    if prefix_length < 6:
+        return min(1, max_edits)
+    return max_edits
+
+
+def _next_row(
+    query: str, row: list[int], before: list[int] | None, char: str, last: str, depth: int
+) -> list[int]:
+    """One row of the optimal-string-alignment table: ``query`` against one more character."""
+    new = [depth]
+    for i in range(1, len(query) + 1):
+        qc = query[i - 1]
+        best = min(row[i] + 1, new[i - 1] + 1, row[i - 1] + (qc != char))
+        if before is not None and i > 1 and qc == last and query[i - 2] == char:
+            best = min(best, before[i - 2] + 1)
+        new.append(best)
+    return new
+
+
+def osa_distance(a: str, b: str) -> int:
+    """Edits (insert, delete, substitute, swap adjacent) turning ``a`` into ``b``.
+
+    >>> osa_distance("ca", "abc"), osa_distance("teh", "the")
+    (3, 1)
+    """
+    row = list(range(len(a) + 1))
+    before: list[int] | None = None
+    last = ""
+    for depth, char in enumerate(b, start=1):
+        row, before = _next_row(a, row, before, char, last, depth), row
+        last = char
+    return row[-1]
+
+
+def prefix_distance(query: str, term: str) -> int | None:
+    """The fuzzy-match distance of ``term`` to the typed ``query``, or ``None`` for no match.
+
+    ``None`` when the first characters differ (or either is empty); otherwise the fewest edits
+    turning ``query[1:]`` into some prefix of ``term[1:]``. This is the brute-force definition
+    the tries' fuzzy search is tested against.
+
+    >>> prefix_distance("aple", "apple"), prefix_distance("app", "apple")
+    (1, 0)
+    """
+    if not query or not term or query[0] != term[0]:
+        return None
+    rest, body = query[1:], term[1:]
+    row = list(range(len(rest) + 1))
+    before: list[int] | None = None
+    best = row[-1]
+    last = ""
+    for depth, char in enumerate(body, start=1):
+        row, before = _next_row(rest, row, before, char, last, depth), row
+        last = char
+        best = min(best, row[-1])
+    return best

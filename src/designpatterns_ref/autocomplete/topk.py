@@ -1,0 +1,200 @@
+"""TopKTrie: every node caches its top k, so a completion is one walk and one slice.
+
+Case study: Design a Search Autocomplete System (docs/case-studies/search-autocomplete.md)
+
+The answer most production systems give: precompute. Each node keeps the rank keys of the
+``cache_size`` best terms in its subtree, sorted, so ``complete(prefix, k)`` walks the prefix
+and slices a list: no search at all. The price is paid on update, and this module keeps the
+caches exact however weights move:
+
+- a weight rises (or a term arrives): walk up from the term's node, moving the key up in each
+  cache or entering it; stop at the first node whose cache it does not enter, because an
+  ancestor's k-th best is at least as good as its child's;
+- a weight falls (or a term leaves): walk up while the old key is cached. If the cache holds
+  the whole subtree, or the new key still beats the k-th, just move it; otherwise the leader
+  may have fallen out, so rebuild that node's cache from its children's caches (which hold the
+  next candidates: the top k of a node is within the union of its children's top k).
+
+Queries for more than ``cache_size`` results, or fuzzy ones, fall back to a best-first search
+that uses each cache's first entry as its subtree maximum.
+
+Trade-off: the fastest reads and cheap popularity bumps, for k keys of memory per node and a
+rebuild cost of O(fan-out * k) when a cached leader falls.
+
+Complexity: ``complete`` O(p + k) for k <= cache_size; a rise O(d * log k) and usually much
+less (it stops early); a fall O(d * f * k) at worst.
+
+>>> trie = TopKTrie([("the", 50), ("then", 20), ("there", 30), ("they", 40)], cache_size=2)
+>>> [c.term for c in trie.complete("the", k=2)]
+['the', 'they']
+>>> trie.increment("the", by=-45)
+5
+>>> [c.term for c in trie.complete("the", k=2)]
+['they', 'there']
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, insort
+from collections.abc import Iterable
+from heapq import heapify, heappop, heappush, merge, nsmallest
+from itertools import chain, count, islice
+from typing import Any
+
+from designpatterns_ref.autocomplete._shared import CompleterBase, check_int
+from designpatterns_ref.autocomplete.base import RankKey, rank_key
+
+__all__ = ["TopKTrie"]
+
+
+class _Node:
+    __slots__ = ("children", "key", "top")
+
+    def __init__(self) -> None:
+        self.children: dict[str, _Node] = {}
+        self.key: RankKey | None = None  # this node's own term, if one ends here
+        self.top: list[RankKey] = []  # the best keys of the subtree, best first
+
+
+class TopKTrie(CompleterBase):
+    """A character trie whose nodes cache their ``cache_size`` best keys.
+
+    ``TopKTrie(items=(), *, casefold=False, cache_size=10)`` takes (term, weight) pairs.
+    """
+
+    _root: _Node
+    _size: int
+
+    def __init__(
+        self, items: Iterable[tuple[str, int]] = (), *, casefold: bool = False, cache_size: int = 10
+    ) -> None:
+        self._size = check_int("cache_size", cache_size, 1, 10_000)
+        super().__init__(items, casefold=casefold)
+
+    def _configure(self, *, casefold: bool = False, cache_size: int = 10) -> None:
+        super()._configure(casefold=casefold)
+        self._size = cache_size
+
+    def _config(self) -> dict[str, Any]:
+        return {**super()._config(), "cache_size": self._size}
+
+    def _load(self, ranked: list[tuple[str, int]]) -> None:
+        # Best first: a node's cache is simply the first cache_size terms that pass through it.
+        size = self._size
+        self._root = root = _Node()
+        self._weights = {}
+        for term, weight in ranked:
+            key = rank_key(term, weight)
+            self._weights[term] = weight
+            node = root
+            if len(node.top) < size:
+                node.top.append(key)
+            for char in term:
+                child = node.children.get(char)
+                if child is None:
+                    child = node.children[char] = _Node()
+                if len(child.top) < size:
+                    child.top.append(key)
+                node = child
+            node.key = key
+
+    def _apply(self, term: str, old: int | None, new: int | None) -> None:
+        node = self._root
+        path = [node]
+        for char in term:
+            child = node.children.get(char)
+            if child is None:  # only when adding a term
+                child = node.children[char] = _Node()
+            path.append(child)
+            node = child
+        old_key = None if old is None else rank_key(term, old)
+        new_key = None if new is None else rank_key(term, new)
+        node.key = new_key
+        if new_key is not None and (old_key is None or new_key < old_key):
+            self._rise(path, old_key, new_key)
+        else:
+            assert old_key is not None
+            self._fall(path, old_key, new_key)
+            if new_key is None:  # prune the nodes left empty
+                for depth in range(len(path) - 1, 0, -1):
+                    node = path[depth]
+                    if node.key is not None or node.children:
+                        break
+                    del path[depth - 1].children[term[depth - 1]]
+
+    def _rise(self, path: list[_Node], old_key: RankKey | None, new_key: RankKey) -> None:
+        size = self._size
+        for node in reversed(path):
+            top = node.top
+            if old_key is not None:
+                i = bisect_left(top, old_key)
+                if i < len(top) and top[i] == old_key:
+                    del top[i]
+            if len(top) < size or new_key < top[-1]:
+                insort(top, new_key)
+                if len(top) > size:
+                    top.pop()
+            else:  # not in this cache, so in no cache above
+                return
+
+    def _fall(self, path: list[_Node], old_key: RankKey, new_key: RankKey | None) -> None:
+        size = self._size
+        for node in reversed(path):
+            top = node.top
+            i = bisect_left(top, old_key)
+            if i == len(top) or top[i] != old_key:
+                return  # not cached here, so cached nowhere above
+            if len(top) < size or (new_key is not None and top[-1] != old_key and new_key < top[-1]):
+                del top[i]  # the cache keeps its members: just move the key
+                if new_key is not None:
+                    insort(top, new_key)
+            else:  # the k-th place may now belong to a term outside the cache
+                own = () if node.key is None else (node.key,)
+                lists = (child.top for child in node.children.values())
+                node.top = nsmallest(size, chain(own, *lists))
+
+    def _start(self, prefix: str) -> _Node | None:
+        node = self._root
+        for char in prefix:
+            child = node.children.get(char)
+            if child is None:
+                return None
+            node = child
+        return node
+
+    def _top(self, starts: list[_Node], k: int, skip: set[str]) -> list[RankKey]:
+        if k + len(skip) <= self._size:  # the caches hold the answer
+            if len(starts) == 1 and not skip:
+                return starts[0].top[:k]
+            found = (key for key in merge(*(n.top for n in starts)) if key[2] not in skip)
+            return list(islice(found, k))
+        return self._search(starts, k, skip)
+
+    def _search(self, starts: list[_Node], k: int, skip: set[str]) -> list[RankKey]:
+        """Best-first search with each cache's head as its subtree maximum."""
+        tick = count()
+        heap: list[tuple[RankKey, int, _Node | None]] = [
+            (n.top[0], next(tick), n) for n in starts if n.top
+        ]
+        heapify(heap)
+        out: list[RankKey] = []
+        while heap and len(out) < k:
+            key, _, node = heappop(heap)
+            if node is None:
+                if key[2] not in skip:
+                    out.append(key)
+            elif len(node.top) < self._size:  # the cache is the whole subtree
+                for term_key in node.top:
+                    heappush(heap, (term_key, next(tick), None))
+            else:
+                if node.key is not None:
+                    heappush(heap, (node.key, next(tick), None))
+                for child in node.children.values():
+                    heappush(heap, (child.top[0], next(tick), child))
+        return out
+
+    def _fuzzy_root(self, char: str) -> _Node | None:
+        return self._root.children.get(char)
+
+    def _fuzzy_children(self, state: _Node) -> Iterable[tuple[str, _Node]]:
+        return state.children.items()
