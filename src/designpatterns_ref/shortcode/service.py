@@ -1,0 +1,291 @@
+"""The URL shortener service: validated input, codes from an allocator, links in a store.
+
+Case study: Design a URL Shortener (bit.ly) (docs/case-studies/url-shortener.md)
+
+:class:`UrlShortener` puts the family together. ``shorten(url, alias=None, ttl=None)``
+checks its input, asks the allocator for candidate codes and keeps the first one the store
+accepts; ``resolve(code)`` returns the URL and counts a click. The store's unique constraint,
+not the allocator, is what makes duplicate codes impossible: a counter code that meets a
+custom alias is skipped, a hash code that meets another URL is re-salted, and a call that
+fails stores nothing.
+
+Decisions a user makes:
+
+* **One code per URL, or a new code each time** (``one_code_per_url``). Sharing saves space
+  and makes shortening idempotent; a fresh code per call lets each campaign count its own
+  clicks. Shared codes are permanent: a call with ``ttl`` or ``alias`` always makes its own link.
+  Hash allocators derive the code from the URL, so they only make sense with sharing.
+* **Storage**: in memory (``store=None``) or a SQLite file (``store="links.db"``), where a
+  unique index enforces "one code per URL" too and everything survives reopening. With a
+  file and no allocator given, codes come from a :class:`~designpatterns_ref.shortcode.ranges.
+  RangeAllocator` leasing blocks of 100 from a counter in the same file.
+* **Expiry**: ``ttl`` seconds; an expired code answers :class:`~designpatterns_ref.shortcode.
+  base.CodeExpired` until ``purge_expired()`` removes it. Times come from ``clock`` (Unix
+  seconds, default :func:`time.time`, because they are stored and must mean the same after a
+  restart).
+
+Input rules: only ``http``/``https`` URLs with a host, at most ``max_url_length`` characters,
+no control characters or whitespace; aliases of 3 to 64 characters from ``A-Z a-z 0-9 _ -``,
+never one of the ``reserved`` words (compared without case).
+
+Thread-safe when its store and allocator are (all of the library's are).
+
+>>> from designpatterns_ref.clock import ManualClock
+>>> clock = ManualClock(start=1_700_000_000.0)
+>>> links = UrlShortener(clock=clock)
+>>> code = links.shorten("https://example.com/a/long/path")
+>>> links.shorten("https://example.com/a/long/path") == code  # one code per URL
+True
+>>> links.resolve(code)
+'https://example.com/a/long/path'
+>>> links.shorten("https://example.com/sale", alias="sale", ttl=60)
+'sale'
+>>> clock.advance(61)
+>>> links.resolve("sale")
+Traceback (most recent call last):
+...
+designpatterns_ref.shortcode.base.CodeExpired: resolve: code='sale' expired 1 s ago
+>>> links.clicks(code)
+1
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+import time
+from pathlib import Path
+from types import TracebackType
+from urllib.parse import urlsplit
+
+from designpatterns_ref.clock import Clock
+from designpatterns_ref.shortcode.base import (
+    AliasTaken,
+    CodeAllocator,
+    CodeExpired,
+    CodeNotFound,
+    CollisionError,
+    InvalidAlias,
+    InvalidUrl,
+    ShortCodeError,
+)
+from designpatterns_ref.shortcode.counter import CounterAllocator
+from designpatterns_ref.shortcode.hashing import HashCodes
+from designpatterns_ref.shortcode.ranges import RangeAllocator, SQLiteCounter
+from designpatterns_ref.shortcode.store import Insert, Link, LinkStore, MemoryStore, SQLiteStore
+
+__all__ = ["RESERVED_ALIASES", "UrlShortener"]
+
+#: Aliases refused by default: paths a shortener's own site and API need.
+RESERVED_ALIASES = frozenset(
+    {
+        "about", "account", "admin", "api", "app", "assets", "auth", "dashboard", "delete",
+        "docs", "edit", "favicon", "health", "help", "login", "logout", "metrics", "new",
+        "privacy", "register", "robots", "settings", "signin", "signup", "static", "stats",
+        "status", "terms", "www",
+    }
+)  # fmt: skip
+
+_ALIAS = re.compile(r"[A-Za-z0-9_-]{3,64}")
+_BAD_URL_CHAR = re.compile(r"[\x00-\x20\x7f-\x9f\s]")
+
+
+class UrlShortener:
+    """Shorten URLs to codes and resolve them, counting clicks and honouring expiry."""
+
+    def __init__(
+        self,
+        store: LinkStore | str | Path | None = None,
+        *,
+        allocator: CodeAllocator | None = None,
+        one_code_per_url: bool = True,
+        clock: Clock = time.time,
+        max_url_length: int = 2048,
+        max_attempts: int = 64,
+        reserved: frozenset[str] | set[str] = RESERVED_ALIASES,
+    ) -> None:
+        if not isinstance(one_code_per_url, bool):
+            raise ShortCodeError(
+                f"UrlShortener: one_code_per_url={one_code_per_url!r} must be a bool"
+            )
+        for name, value in (("max_url_length", max_url_length), ("max_attempts", max_attempts)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ShortCodeError(f"UrlShortener: {name}={value!r} must be an int >= 1")
+        if allocator is not None and not isinstance(allocator, CodeAllocator):
+            raise ShortCodeError(f"UrlShortener: allocator={allocator!r} has no candidates(url)")
+        if isinstance(allocator, HashCodes) and not one_code_per_url:
+            raise ShortCodeError(
+                "UrlShortener: HashCodes derive the code from the URL, so they give one code "
+                "per URL; use a counter or range allocator with one_code_per_url=False"
+            )
+        if not callable(clock):
+            raise ShortCodeError(f"UrlShortener: clock={clock!r} must be callable")
+        self._owned: list[SQLiteStore | SQLiteCounter] = []
+        if store is None:
+            store = MemoryStore()
+        elif isinstance(store, str | Path):
+            store = SQLiteStore(store)
+            self._owned.append(store)
+        elif not isinstance(store, LinkStore):
+            raise ShortCodeError(f"UrlShortener: store={store!r} is not a LinkStore or a path")
+        if allocator is None:
+            if isinstance(store, SQLiteStore):
+                counter = SQLiteCounter(store.path, "links")
+                self._owned.append(counter)
+                allocator = RangeAllocator(counter, block=100)
+            else:
+                allocator = CounterAllocator()
+        self.store = store
+        self.allocator = allocator
+        self.one_code_per_url = one_code_per_url
+        self.clock = clock
+        self.max_url_length = max_url_length
+        self.max_attempts = max_attempts
+        self.reserved = frozenset(word.lower() for word in reserved)
+
+    def __repr__(self) -> str:
+        return f"UrlShortener(store={self.store!r}, allocator={self.allocator!r})"
+
+    # -- input checks: each names the field, the value and the rule -------------------------
+
+    def _check_url(self, url: object) -> str:
+        if not isinstance(url, str):
+            raise InvalidUrl(f"shorten: url={url!r} must be a str")
+        shown = url if len(url) <= 80 else url[:77] + "..."
+        if len(url) > self.max_url_length:
+            raise InvalidUrl(
+                f"shorten: url={shown!r} has {len(url)} characters; "
+                f"at most max_url_length={self.max_url_length}"
+            )
+        bad = _BAD_URL_CHAR.search(url)
+        if bad:
+            raise InvalidUrl(
+                f"shorten: url={shown!r} has {bad.group()!r} at position {bad.start()}; "
+                "control characters and whitespace are not allowed (percent-encode them)"
+            )
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 - raises ValueError on a malformed port
+        except ValueError as exc:
+            raise InvalidUrl(f"shorten: url={shown!r} does not parse: {exc}") from None
+        if parts.scheme.lower() not in ("http", "https"):
+            raise InvalidUrl(
+                f"shorten: url={shown!r} has scheme {parts.scheme!r}; only http and https"
+            )
+        if not parts.hostname:
+            raise InvalidUrl(f"shorten: url={shown!r} has no host")
+        return url
+
+    def _check_alias(self, alias: object) -> str:
+        if not isinstance(alias, str):
+            raise InvalidAlias(f"shorten: alias={alias!r} must be a str")
+        if not _ALIAS.fullmatch(alias):
+            raise InvalidAlias(
+                f"shorten: alias={alias!r} must be 3 to 64 characters from A-Z a-z 0-9 _ -"
+            )
+        if alias.lower() in self.reserved:
+            raise InvalidAlias(f"shorten: alias={alias!r} is a reserved word")
+        return alias
+
+    @staticmethod
+    def _check_ttl(ttl: object) -> float | None:
+        if ttl is None:
+            return None
+        if isinstance(ttl, bool) or not isinstance(ttl, int | float):
+            raise ShortCodeError(f"shorten: ttl={ttl!r} must be a number of seconds or None")
+        if not (math.isfinite(ttl) and ttl > 0):
+            raise ShortCodeError(f"shorten: ttl={ttl!r} must be finite and > 0")
+        return float(ttl)
+
+    @staticmethod
+    def _check_code(where: str, code: object) -> str:
+        if not isinstance(code, str):
+            raise ShortCodeError(f"{where}: code={code!r} must be a str")
+        return code
+
+    # -- the service -------------------------------------------------------------------------
+
+    def shorten(self, url: str, alias: str | None = None, ttl: float | None = None) -> str:
+        """A code that resolves to ``url``: ``alias`` if given, else one from the allocator."""
+        url = self._check_url(url)
+        ttl = self._check_ttl(ttl)
+        if alias is not None:
+            alias = self._check_alias(alias)
+        now = self.clock()
+        expires = None if ttl is None else now + ttl
+        if alias is not None:
+            if self.store.insert(Link(alias, url, now, expires, alias=True)) is Insert.OK:
+                return alias
+            held = self.store.get(alias)
+            if held is not None and held.url == url and not held.expired(now):
+                return alias  # a retry of the same request
+            raise AliasTaken(f"shorten: alias={alias!r} is already taken by another link")
+        canonical = self.one_code_per_url and ttl is None
+        if canonical:
+            held = self.store.canonical(url)
+            if held is not None:
+                return held.code
+        for code in itertools.islice(self.allocator.candidates(url), self.max_attempts):
+            result = self.store.insert(Link(code, url, now, expires, canonical=canonical))
+            if result is Insert.OK:
+                return code
+            if result is Insert.URL_TAKEN:  # another thread shortened this URL first
+                held = self.store.canonical(url)
+                if held is not None:
+                    return held.code
+        raise CollisionError(
+            f"shorten: every candidate code for url={url[:80]!r} is taken by other links "
+            f"(tried up to {self.max_attempts}); nothing was stored"
+        )
+
+    def info(self, code: str) -> Link:
+        """The stored link of ``code`` (expired or not), without counting a click."""
+        link = self.store.get(self._check_code("info", code))
+        if link is None:
+            raise CodeNotFound(f"info: code={code!r} does not exist")
+        return link
+
+    def resolve(self, code: str) -> str:
+        """The URL of ``code``, counting one click; raises if unknown or expired."""
+        link = self.store.get(self._check_code("resolve", code))
+        if link is None:
+            raise CodeNotFound(f"resolve: code={code!r} does not exist")
+        now = self.clock()
+        if link.expired(now):
+            assert link.expires_at is not None
+            raise CodeExpired(f"resolve: code={code!r} expired {now - link.expires_at:.0f} s ago")
+        self.store.hit(code)
+        return link.url
+
+    def clicks(self, code: str) -> int:
+        """How many times ``code`` was resolved."""
+        return self.info(code).clicks
+
+    def delete(self, code: str) -> bool:
+        """Remove the link of ``code``; whether it existed."""
+        return self.store.delete(self._check_code("delete", code))
+
+    def purge_expired(self) -> int:
+        """Remove every expired link (freeing its code); how many were removed."""
+        return self.store.purge_expired(self.clock())
+
+    def __len__(self) -> int:
+        return len(self.store)
+
+    def close(self) -> None:
+        """Close what this shortener opened (a store or counter it created from a path)."""
+        for resource in self._owned:
+            resource.close()
+        self._owned.clear()
+
+    def __enter__(self) -> UrlShortener:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
