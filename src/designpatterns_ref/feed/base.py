@@ -1,0 +1,369 @@
+"""The news-feed interface: posts, the store protocol, work counters and the shared base class.
+
+Case study: Design a Social News Feed (Twitter / LinkedIn) (docs/case-studies/news-feed.md)
+
+Every strategy answers the same five calls: ``follow(a, b)``, ``unfollow(a, b)``,
+``post(author)``, ``delete(post_id)`` and ``timeline(user, limit=50, before=None)``. A timeline
+is the followees' live posts, newest first. Posts are appended in time order (``at`` never goes
+back), and their ids grow with every post, so "newest first, ties broken by post id" is simply
+"highest id first": a page boundary is one id, and the next page is every id below it, so
+paging never repeats or drops a post.
+
+A post is stored once, in the store's post table and in its author's own list; timelines hold
+post ids only. Where the ids and the graph live is the job of a :class:`FeedStore` (in memory,
+or Redis sorted sets); what is precomputed and what is merged on read is the job of the
+strategy. Every strategy counts its work in a :class:`FeedStats`.
+
+Complexity of the shared pieces: :func:`merge_newest` merges ``k`` newest-first lists in
+O(k + limit log k) and stops after ``limit`` ids.
+
+>>> merge_newest([[9, 4, 1], [8, 7], [6]], limit=4)
+[9, 8, 7, 6]
+>>> Post(id=3, author="ada", at=1.5)
+Post(id=3, author='ada', at=1.5, body='')
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import sys
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, fields
+from typing import Protocol
+
+from designpatterns_ref.clock import Clock, system_clock
+from designpatterns_ref.errors import DesignPatternsError
+
+__all__ = [
+    "COMPLETE",
+    "Feed",
+    "FeedError",
+    "FeedStats",
+    "FeedStore",
+    "FeedTypeError",
+    "Post",
+    "merge_newest",
+]
+
+#: The floor of a timeline that holds every post it should: no id is missing above 0.
+COMPLETE = 0
+#: The floor of a capped timeline that is empty: nothing in it can be trusted.
+NOTHING = sys.maxsize
+
+
+class FeedError(DesignPatternsError, ValueError):
+    """A feed call had a bad value: unknown user, self-follow, bad limit or cursor, and so on."""
+
+
+class FeedTypeError(FeedError, TypeError):
+    """A feed call had an argument of the wrong type (a cursor that is not a Post, ...)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Post:
+    """One post: stored once, referenced by id from every timeline that shows it."""
+
+    id: int
+    author: str
+    at: float
+    body: str = ""
+
+
+@dataclass
+class FeedStats:
+    """The work a strategy has done, counted in timeline entries and timeline reads.
+
+    ``post_writes`` counts entries written into home timelines when posting (push writes one
+    per follower); ``load_reads`` counts the timelines read to serve ``timeline()`` (pull reads
+    one per followee). ``maintenance_writes`` and ``removals`` count the entries written and
+    removed by follows, unfollows, deletes, rebuilds and celebrity crossings.
+    """
+
+    posts: int = 0
+    post_writes: int = 0
+    max_post_writes: int = 0
+    loads: int = 0
+    load_reads: int = 0
+    maintenance_writes: int = 0
+    removals: int = 0
+    skipped: int = 0
+    rebuilds: int = 0
+
+    @property
+    def writes_per_post(self) -> float:
+        """Mean home-timeline entries written per post."""
+        return self.post_writes / self.posts if self.posts else 0.0
+
+    @property
+    def reads_per_load(self) -> float:
+        """Mean timelines read per timeline load."""
+        return self.load_reads / self.loads if self.loads else 0.0
+
+    @property
+    def total_work(self) -> int:
+        """Every entry written, removed or read: the cost of the whole mix in one number."""
+        return self.post_writes + self.load_reads + self.maintenance_writes + self.removals
+
+    def copy(self) -> FeedStats:
+        """A snapshot of the counters."""
+        return FeedStats(**{f.name: getattr(self, f.name) for f in fields(self)})
+
+    def since(self, earlier: FeedStats) -> FeedStats:
+        """The work done after the ``earlier`` snapshot (``max_post_writes`` kept as is)."""
+        out = FeedStats(**{f.name: getattr(self, f.name) - getattr(earlier, f.name)
+                           for f in fields(self)})  # fmt: skip
+        out.max_post_writes = self.max_post_writes
+        return out
+
+
+def merge_newest(lists: Sequence[Sequence[int]], limit: int) -> list[int]:
+    """The ``limit`` highest ids of several newest-first, duplicate-free lists.
+
+    A k-way heap merge: one heap entry per list, pop the newest, push that list's next id,
+    stop as soon as ``limit`` ids are out.
+
+    >>> merge_newest([[5, 2], [], [4, 3, 1]], limit=10)
+    [5, 4, 3, 2, 1]
+    """
+    heap = [(-ids[0], 0, ids) for ids in lists if ids]
+    if len(heap) == 1:
+        return list(heap[0][2][:limit])
+    heapq.heapify(heap)
+    out: list[int] = []
+    while heap and len(out) < limit:
+        neg, pos, ids = heap[0]
+        out.append(-neg)
+        pos += 1
+        if pos < len(ids):
+            heapq.heapreplace(heap, (-ids[pos], pos, ids))
+        else:
+            heapq.heappop(heap)
+    return out
+
+
+class FeedStore(Protocol):
+    """Where the users, the follow graph, the posts and the home timelines live.
+
+    Home timelines are newest-first sets of post ids, trimmed to ``max_len`` on write. A
+    timeline that has been trimmed is *capped*: its *floor* is its oldest id, and only ids at
+    or above the floor are guaranteed to be all there (:data:`COMPLETE` when nothing was ever
+    cut, ``sys.maxsize`` when a capped timeline is empty).
+    """
+
+    name: str
+
+    # users and activity
+    def add_user(self, user: str, now: float) -> None: ...
+    def has_user(self, user: str) -> bool: ...
+    def user_count(self) -> int: ...
+    def touch(self, user: str, now: float) -> None: ...
+    def last_seen(self, users: Sequence[str]) -> list[float]: ...
+
+    # the follow graph
+    def add_edge(self, follower: str, followee: str) -> bool: ...
+    def remove_edge(self, follower: str, followee: str) -> bool: ...
+    def follows(self, follower: str, followee: str) -> bool: ...
+    def followers(self, user: str) -> list[str]: ...
+    def followees(self, user: str) -> list[str]: ...
+    def follower_count(self, user: str) -> int: ...
+    def followees_flagged(self, user: str, kind: str) -> list[str]: ...
+
+    # posts, stored once
+    def new_post(self, author: str, at: float, body: str) -> Post: ...
+    def latest_at(self) -> float: ...
+    def get_post(self, post_id: int) -> Post | None: ...
+    def get_posts(self, ids: Sequence[int]) -> list[Post]: ...
+    def drop_post(self, post: Post) -> None: ...
+    def authored(
+        self, authors: Sequence[str], limit: int, before: int, after: int = 0
+    ) -> list[list[int]]: ...
+
+    # home timelines
+    def home_add(
+        self, users: Sequence[str], ids: Sequence[int], max_len: int, *, capped: bool = False
+    ) -> int: ...
+    def home_remove(self, users: Sequence[str], ids: Sequence[int]) -> int: ...
+    def home_page(self, user: str, limit: int, before: int) -> list[int]: ...
+    def home_floors(self, users: Sequence[str]) -> list[int]: ...
+    def home_clear(self, user: str) -> None: ...
+    def home_entries(self) -> int: ...
+
+    # flags: "celebrity", "stale"
+    def set_flag(self, kind: str, users: Iterable[str], on: bool) -> None: ...
+    def has_flag(self, kind: str, users: Sequence[str]) -> list[bool]: ...
+
+
+def _check_user(field: str, user: object) -> str:
+    if not isinstance(user, str):
+        raise FeedTypeError(f"{field}={user!r} must be a user name (str)")
+    return user
+
+
+class Feed(ABC):
+    """The shared front of every strategy: validation first, then the strategy's own work.
+
+    Each public call checks all of its arguments before it changes anything, so a call that
+    raises :class:`FeedError` leaves the feed exactly as it was.
+    """
+
+    #: a short name for tables ("push", "pull", "hybrid")
+    kind = "feed"
+
+    def __init__(self, store: FeedStore | None = None, *, clock: Clock = system_clock) -> None:
+        if store is None:
+            from designpatterns_ref.feed.memory import MemoryStore
+
+            store = MemoryStore()
+        self.store: FeedStore = store
+        self.clock = clock
+        self.stats = FeedStats()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(store={self.store.name})"
+
+    # -- validation helpers ------------------------------------------------------------
+
+    def _known(self, field: str, user: object) -> str:
+        name = _check_user(field, user)
+        if not self.store.has_user(name):
+            raise FeedError(f"{field}={name!r} is not a known user; add_user({name!r}) first")
+        return name
+
+    def _pair(self, a: object, b: object) -> tuple[str, str]:
+        follower, followee = self._known("a", a), self._known("b", b)
+        if follower == followee:
+            raise FeedError(f"a=b={follower!r}: a user cannot follow themselves")
+        return follower, followee
+
+    # -- the interface ------------------------------------------------------------------
+
+    def add_user(self, user: str) -> None:
+        """Register ``user``; a name that is already taken is refused."""
+        name = _check_user("user", user)
+        if not name:
+            raise FeedError("user='' must be a non-empty name")
+        if self.store.has_user(name):
+            raise FeedError(f"user={name!r} already exists")
+        self.store.add_user(name, self.clock())
+
+    def add_users(self, users: Iterable[str]) -> None:
+        """Register several users (each checked as :meth:`add_user` does)."""
+        for user in users:
+            self.add_user(user)
+
+    def has_user(self, user: str) -> bool:
+        """Whether ``user`` is registered."""
+        return isinstance(user, str) and self.store.has_user(user)
+
+    def followers(self, user: str) -> list[str]:
+        """The users following ``user``, sorted."""
+        return sorted(self.store.followers(self._known("user", user)))
+
+    def followees(self, user: str) -> list[str]:
+        """The users ``user`` follows, sorted."""
+        return sorted(self.store.followees(self._known("user", user)))
+
+    def follow(self, a: str, b: str) -> bool:
+        """``a`` follows ``b``; ``b``'s recent posts enter ``a``'s timeline. False if already."""
+        follower, followee = self._pair(a, b)
+        if not self.store.add_edge(follower, followee):
+            return False
+        self._on_follow(follower, followee)
+        return True
+
+    def unfollow(self, a: str, b: str) -> bool:
+        """``a`` stops following ``b``; ``b``'s posts leave ``a``'s timeline. False if not."""
+        follower, followee = self._pair(a, b)
+        if not self.store.remove_edge(follower, followee):
+            return False
+        self._on_unfollow(follower, followee)
+        return True
+
+    def post(self, author: str, *, at: float | None = None, body: str = "") -> Post:
+        """Publish a post by ``author`` at time ``at`` (default: the clock's now)."""
+        name = self._known("author", author)
+        when = self.clock() if at is None else at
+        if isinstance(when, bool) or not isinstance(when, int | float):
+            raise FeedTypeError(f"at={when!r} must be a number of seconds")
+        if not math.isfinite(when):
+            raise FeedError(f"at={when!r} must be finite")
+        latest = self.store.latest_at()
+        if when < latest:
+            raise FeedError(
+                f"at={when!r} is before the latest post's time {latest!r}; "
+                "posts are appended in time order"
+            )
+        if not isinstance(body, str):
+            raise FeedTypeError(f"body={body!r} must be a str")
+        new = self.store.new_post(name, float(when), body)
+        writes = self._on_post(new)
+        self.stats.posts += 1
+        self.stats.post_writes += writes
+        self.stats.max_post_writes = max(self.stats.max_post_writes, writes)
+        return new
+
+    def get_post(self, post_id: int) -> Post | None:
+        """The live post with this id, or None."""
+        return self.store.get_post(post_id) if _is_id(post_id) else None
+
+    def delete(self, post: int | Post) -> Post:
+        """Delete a post (by id or by the Post) from the store and from every timeline."""
+        post_id = post.id if isinstance(post, Post) else post
+        if not _is_id(post_id):
+            raise FeedTypeError(f"post_id={post_id!r} must be a post id (int) or a Post")
+        found = self.store.get_post(post_id)
+        if found is None:
+            raise FeedError(f"post_id={post_id!r} is not a live post")
+        self._on_delete(found)
+        self.store.drop_post(found)
+        return found
+
+    def timeline(self, user: str, limit: int = 50, before: Post | None = None) -> list[Post]:
+        """Up to ``limit`` posts of ``user``'s followees, newest first, older than ``before``.
+
+        Pass the last post of a page as ``before`` to get the next page.
+        """
+        name = self._known("user", user)
+        if isinstance(limit, bool) or not isinstance(limit, int):
+            raise FeedTypeError(f"limit={limit!r} must be an int")
+        if limit < 1:
+            raise FeedError(f"limit={limit!r} must be at least 1")
+        if before is not None and not isinstance(before, Post):
+            raise FeedTypeError(
+                f"before={before!r} is not a post; pass the last Post of the previous page"
+            )
+        cursor = sys.maxsize if before is None else before.id
+        self.stats.loads += 1
+        return self.store.get_posts(self._load(name, limit, cursor))
+
+    def entries_stored(self) -> int:
+        """Post ids held in home timelines, over all users."""
+        return self.store.home_entries()
+
+    # -- what each strategy decides ----------------------------------------------------
+
+    @abstractmethod
+    def _on_post(self, post: Post) -> int:
+        """Distribute a new post; return the home-timeline entries written."""
+
+    @abstractmethod
+    def _on_delete(self, post: Post) -> None:
+        """Take a post out of every timeline that holds it (the store drops it after)."""
+
+    @abstractmethod
+    def _on_follow(self, follower: str, followee: str) -> None:
+        """The edge is already added; bring the followee's recent posts in if needed."""
+
+    @abstractmethod
+    def _on_unfollow(self, follower: str, followee: str) -> None:
+        """The edge is already removed; take the followee's posts out if needed."""
+
+    @abstractmethod
+    def _load(self, user: str, limit: int, before: int) -> list[int]:
+        """The ids of ``user``'s timeline page, newest first, all below ``before``."""
+
+
+def _is_id(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)

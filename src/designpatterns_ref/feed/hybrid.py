@@ -1,0 +1,149 @@
+"""Hybrid fan-out: push for ordinary authors, pull for celebrities, skip the inactive.
+
+Case study: Design a Social News Feed (Twitter / LinkedIn) (docs/case-studies/news-feed.md)
+
+The approach Twitter described in 2012: posts by authors with fewer than ``threshold``
+followers are pushed into their followers' timelines as in fan-out on write; posts by
+celebrities (``threshold`` followers or more) are not pushed at all, and each reader merges
+the few celebrities they follow into their precomputed timeline at read time. So no single
+post costs more than ``threshold - 1`` writes, and a read costs one timeline plus one list
+per celebrity followed. Followers idle for longer than ``inactive_after`` seconds are skipped
+at write time and marked stale; their timeline is rebuilt from the followees' posts on their
+next read.
+
+When an author crosses the threshold the timelines are kept exact: going up, the author's
+pushed posts are removed from the followers' timelines (they will be pulled instead); going
+down, they are pushed back in. Each crossing costs up to ``threshold x max_len`` entries.
+
+Complexity, with F followers, c celebrity followees: post O(min(F, threshold)); load
+O(log n + c log n + limit log c); a rebuild O(f log n + max_len log f).
+
+>>> from designpatterns_ref.clock import ManualClock
+>>> feed = HybridFanout(threshold=2, inactive_after=None, clock=ManualClock())
+>>> feed.add_users(["star", "ann", "bo"])
+>>> feed.follow("ann", "star")
+True
+>>> feed.post("star").id, feed.stats.post_writes
+(1, 1)
+>>> feed.follow("bo", "star")  # two followers: star is now pulled, not pushed
+True
+>>> feed.post("star").id, feed.stats.post_writes
+(2, 1)
+>>> [p.id for p in feed.timeline("bo")]
+[2, 1]
+"""
+
+from __future__ import annotations
+
+import math
+
+from designpatterns_ref.clock import Clock, system_clock
+from designpatterns_ref.feed.base import FeedError, FeedStore, Post, merge_newest
+from designpatterns_ref.feed.push import _TOP, FanoutOnWrite
+
+__all__ = ["CELEBRITY", "STALE", "HybridFanout"]
+
+#: Store flag of authors whose posts are pulled at read time.
+CELEBRITY = "celebrity"
+#: Store flag of users whose timeline missed pushes while they were idle.
+STALE = "stale"
+
+
+class HybridFanout(FanoutOnWrite):
+    """Push below ``threshold`` followers, pull above it, rebuild idle users on return."""
+
+    kind = "hybrid"
+
+    def __init__(
+        self,
+        store: FeedStore | None = None,
+        *,
+        threshold: int = 10_000,
+        inactive_after: float | None = 30 * 86_400.0,
+        max_len: int = 800,
+        clock: Clock = system_clock,
+    ) -> None:
+        if isinstance(threshold, bool) or not isinstance(threshold, int) or threshold < 1:
+            raise FeedError(f"threshold={threshold!r} must be an int of at least 1")
+        if inactive_after is not None and (
+            isinstance(inactive_after, bool)
+            or not isinstance(inactive_after, int | float)
+            or not math.isfinite(inactive_after)
+            or inactive_after < 0
+        ):
+            raise FeedError(
+                f"inactive_after={inactive_after!r} must be a finite number of seconds >= 0, "
+                "or None to push to every follower"
+            )
+        self.threshold = threshold
+        self.inactive_after = inactive_after
+        super().__init__(store, max_len=max_len, clock=clock)
+
+    def _is_pushed(self, author: str) -> bool:
+        return not self.store.has_flag(CELEBRITY, [author])[0]
+
+    def _push_targets(self, post: Post) -> list[str]:
+        if not self._is_pushed(post.author):
+            return []
+        followers = self.store.followers(post.author)
+        if self.inactive_after is None or not followers:
+            return followers
+        cutoff = self.clock() - self.inactive_after
+        seen = self.store.last_seen(followers)
+        active = [f for f, t in zip(followers, seen, strict=True) if t >= cutoff]
+        if len(active) < len(followers):
+            idle = [f for f, t in zip(followers, seen, strict=True) if t < cutoff]
+            self.store.set_flag(STALE, idle, True)
+            self.stats.skipped += len(idle)
+        return active
+
+    def _pulled(self, user: str) -> list[str]:
+        return self.store.followees_flagged(user, CELEBRITY)
+
+    def _pushed_followees(self, user: str) -> list[str]:
+        celebrities = set(self._pulled(user))
+        return [f for f in self.store.followees(user) if f not in celebrities]
+
+    def _maintained(self, users: list[str]) -> list[str]:
+        stale = self.store.has_flag(STALE, users)
+        return [u for u, s in zip(users, stale, strict=True) if not s]
+
+    def _prepare(self, user: str) -> None:
+        self.store.touch(user, self.clock())
+        if self.store.has_flag(STALE, [user])[0]:
+            self._rebuild(user)
+
+    def _rebuild(self, user: str) -> None:
+        """Recompute a stale timeline: merge the pushed followees' newest posts."""
+        sources = self._pushed_followees(user)
+        newest = merge_newest(
+            self.store.authored(sources, self.max_len + 1, _TOP), self.max_len + 1
+        )
+        self.store.home_clear(user)
+        kept = newest[: self.max_len]
+        if kept:
+            cut = len(newest) > self.max_len
+            self.stats.maintenance_writes += self.store.home_add(
+                [user], kept[::-1], self.max_len, capped=cut
+            )
+        self.store.set_flag(STALE, [user], False)
+        self.stats.rebuilds += 1
+        self.stats.load_reads += len(sources)
+
+    def _on_follow(self, follower: str, followee: str) -> None:
+        if self._is_pushed(followee) and self.store.follower_count(followee) >= self.threshold:
+            # crossing up: the followee's posts will be pulled, so take the pushed ones out
+            self.store.set_flag(CELEBRITY, [followee], True)
+            others = [f for f in self.store.followers(followee) if f != follower]
+            (recent,) = self.store.authored([followee], self.max_len, _TOP)
+            self.stats.removals += self.store.home_remove(others, recent)
+            return
+        super()._on_follow(follower, followee)
+
+    def _on_unfollow(self, follower: str, followee: str) -> None:
+        if not self._is_pushed(followee) and self.store.follower_count(followee) < self.threshold:
+            # crossing down: the followee is ordinary again, push its posts back in
+            self.store.set_flag(CELEBRITY, [followee], False)
+            self._backfill(self.store.followers(followee), followee)
+            return
+        super()._on_unfollow(follower, followee)

@@ -1,0 +1,227 @@
+"""In-memory feed store: dicts of sets for the graph, sorted lists of ids for timelines.
+
+Case study: Design a Social News Feed (Twitter / LinkedIn) (docs/case-studies/news-feed.md)
+
+The default store of every strategy. Each author's posts and each user's home timeline are
+Python lists of post ids in ascending order; because ids grow with time, a new post is an
+append, a page is a ``bisect`` plus a slice, and trimming to ``max_len`` deletes the oldest
+ids from the front. The rarer inserts in the middle (a follow bringing old posts in) use
+``bisect.insort``, a memmove over at most ``max_len`` ids. Posts live once in a dict by id.
+
+Complexity: page of ``limit`` ids O(log n + limit); push of one id O(1) amortised (plus the
+trim); removal of one id O(log n + n) memmove with n at most ``max_len``.
+Not thread-safe: share a feed between threads only behind your own lock.
+
+>>> store = MemoryStore()
+>>> store.add_user("ada", 0.0)
+>>> p = store.new_post("ada", 1.0, "hi")
+>>> store.home_add(["bob"], [p.id], max_len=2)
+1
+>>> store.home_page("bob", 10, before=99)
+[1]
+"""
+
+from __future__ import annotations
+
+import sys
+from bisect import bisect_left
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+
+from designpatterns_ref.feed.base import COMPLETE, NOTHING, Post
+
+__all__ = ["MemoryStore"]
+
+
+class MemoryStore:
+    """Users, follow graph, posts and home timelines in Python dicts, sets and lists."""
+
+    name = "memory"
+
+    def __init__(self) -> None:
+        self._users: set[str] = set()
+        self._seen: dict[str, float] = {}
+        self._followers: defaultdict[str, set[str]] = defaultdict(set)
+        self._followees: defaultdict[str, set[str]] = defaultdict(set)
+        self._posts: dict[int, Post] = {}
+        self._by: defaultdict[str, list[int]] = defaultdict(list)
+        self._home: defaultdict[str, list[int]] = defaultdict(list)
+        self._flags: defaultdict[str, set[str]] = defaultdict(set)
+        self._next_id = 1
+        self._latest_at = float("-inf")
+
+    # users and activity
+    def add_user(self, user: str, now: float) -> None:
+        self._users.add(user)
+        self._seen[user] = now
+
+    def has_user(self, user: str) -> bool:
+        return user in self._users
+
+    def user_count(self) -> int:
+        return len(self._users)
+
+    def touch(self, user: str, now: float) -> None:
+        self._seen[user] = now
+
+    def last_seen(self, users: Sequence[str]) -> list[float]:
+        seen = self._seen
+        return [seen[u] for u in users]
+
+    # the follow graph
+    def add_edge(self, follower: str, followee: str) -> bool:
+        mine = self._followees[follower]
+        if followee in mine:
+            return False
+        mine.add(followee)
+        self._followers[followee].add(follower)
+        return True
+
+    def remove_edge(self, follower: str, followee: str) -> bool:
+        mine = self._followees[follower]
+        if followee not in mine:
+            return False
+        mine.discard(followee)
+        self._followers[followee].discard(follower)
+        return True
+
+    def follows(self, follower: str, followee: str) -> bool:
+        return followee in self._followees[follower]
+
+    def followers(self, user: str) -> list[str]:
+        return list(self._followers[user])
+
+    def followees(self, user: str) -> list[str]:
+        return list(self._followees[user])
+
+    def follower_count(self, user: str) -> int:
+        return len(self._followers[user])
+
+    def followees_flagged(self, user: str, kind: str) -> list[str]:
+        flagged, mine = self._flags[kind], self._followees[user]
+        small, big = (flagged, mine) if len(flagged) <= len(mine) else (mine, flagged)
+        return [u for u in small if u in big]
+
+    # posts
+    def new_post(self, author: str, at: float, body: str) -> Post:
+        post = Post(self._next_id, author, at, body)
+        self._next_id += 1
+        self._latest_at = at
+        self._posts[post.id] = post
+        self._by[author].append(post.id)
+        return post
+
+    def latest_at(self) -> float:
+        return self._latest_at
+
+    def get_post(self, post_id: int) -> Post | None:
+        return self._posts.get(post_id)
+
+    def get_posts(self, ids: Sequence[int]) -> list[Post]:
+        posts = self._posts
+        return [posts[i] for i in ids if i in posts]
+
+    def drop_post(self, post: Post) -> None:
+        del self._posts[post.id]
+        _remove(self._by[post.author], post.id)
+
+    def authored(
+        self, authors: Sequence[str], limit: int, before: int, after: int = 0
+    ) -> list[list[int]]:
+        by = self._by
+        out = []
+        for author in authors:
+            ids = by.get(author)
+            if ids:
+                end = bisect_left(ids, before)
+                start = max(end - limit, bisect_left(ids, after + 1, 0, end) if after else 0)
+                out.append(ids[start:end][::-1])
+            else:
+                out.append([])
+        return out
+
+    # home timelines
+    def home_add(
+        self, users: Sequence[str], ids: Sequence[int], max_len: int, *, capped: bool = False
+    ) -> int:
+        home, capped_users = self._home, self._flags["capped"]
+        for user in users:
+            timeline = home[user]
+            if len(ids) == 1:
+                _insert(timeline, ids[0])
+            else:
+                timeline[:] = sorted(set(timeline).union(ids))
+            if len(timeline) > max_len:
+                del timeline[: len(timeline) - max_len]
+                capped_users.add(user)
+            elif capped:
+                capped_users.add(user)
+        return len(users) * len(ids)
+
+    def home_remove(self, users: Sequence[str], ids: Sequence[int]) -> int:
+        removed = 0
+        home = self._home
+        for user in users:
+            timeline = home.get(user)
+            if timeline:
+                for post_id in ids:
+                    removed += _remove(timeline, post_id)
+        return removed
+
+    def home_page(self, user: str, limit: int, before: int) -> list[int]:
+        timeline = self._home.get(user)
+        if not timeline:
+            return []
+        end = bisect_left(timeline, before)
+        return timeline[max(0, end - limit) : end][::-1]
+
+    def home_floors(self, users: Sequence[str]) -> list[int]:
+        capped, home = self._flags["capped"], self._home
+        out = []
+        for user in users:
+            if user not in capped:
+                out.append(COMPLETE)
+            else:
+                timeline = home.get(user)
+                out.append(timeline[0] if timeline else NOTHING)
+        return out
+
+    def home_clear(self, user: str) -> None:
+        self._home.pop(user, None)
+        self._flags["capped"].discard(user)
+
+    def home_entries(self) -> int:
+        return sum(len(t) for t in self._home.values())
+
+    def home_bytes(self) -> int:
+        """Bytes held by the timeline lists themselves (ids are shared with the post table)."""
+        return sum(sys.getsizeof(t) for t in self._home.values())
+
+    # flags
+    def set_flag(self, kind: str, users: Iterable[str], on: bool) -> None:
+        flagged = self._flags[kind]
+        if on:
+            flagged.update(users)
+        else:
+            flagged.difference_update(users)
+
+    def has_flag(self, kind: str, users: Sequence[str]) -> list[bool]:
+        flagged = self._flags[kind]
+        return [u in flagged for u in users]
+
+
+def _insert(ids: list[int], post_id: int) -> None:
+    if not ids or post_id > ids[-1]:
+        ids.append(post_id)  # the common case: a new post is the newest id
+    else:
+        pos = bisect_left(ids, post_id)
+        if pos == len(ids) or ids[pos] != post_id:
+            ids.insert(pos, post_id)
+
+
+def _remove(ids: list[int], post_id: int) -> int:
+    pos = bisect_left(ids, post_id)
+    if pos < len(ids) and ids[pos] == post_id:
+        del ids[pos]
+        return 1
+    return 0

@@ -1,0 +1,134 @@
+"""Fan-out on write: every post is pushed into each follower's home timeline.
+
+Case study: Design a Social News Feed (Twitter / LinkedIn) (docs/case-studies/news-feed.md)
+
+The read path is precomputed: a home timeline is a ready list of post ids, so a load is one
+range read of the reader's own timeline. The price is paid on write: a post costs one
+timeline write per follower, so an account with ten million followers costs ten million
+writes per post (the celebrity problem), and users who never log in are written to anyway.
+Timelines are trimmed to ``max_len`` ids (800 at Twitter in 2012); a page that reaches past a
+trimmed timeline's oldest id is finished by merging the followees' own posts, so deep pages
+stay exact.
+
+Following someone inserts their newest posts; unfollowing removes them; deleting a post
+removes it from every follower's timeline.
+
+Complexity, with F followers and f followees: post O(F) writes; load O(log n + limit) from
+one timeline; follow and unfollow O(max_len); delete O(F).
+
+>>> feed = FanoutOnWrite(max_len=800)
+>>> feed.add_users(["ada", "bob", "cy"])
+>>> feed.follow("bob", "ada") and feed.follow("cy", "ada")
+True
+>>> first = feed.post("ada", at=1.0)
+>>> feed.stats.post_writes, [p.id for p in feed.timeline("bob")]
+(2, [1])
+"""
+
+from __future__ import annotations
+
+from designpatterns_ref.clock import Clock, system_clock
+from designpatterns_ref.feed.base import COMPLETE, Feed, FeedError, FeedStore, Post, merge_newest
+
+__all__ = ["FanoutOnWrite"]
+
+
+def _check_max_len(max_len: object) -> int:
+    if isinstance(max_len, bool) or not isinstance(max_len, int):
+        raise FeedError(f"max_len={max_len!r} must be an int")
+    if max_len < 1:
+        raise FeedError(f"max_len={max_len!r} must be at least 1")
+    return max_len
+
+
+class FanoutOnWrite(Feed):
+    """Push each post into every follower's home timeline, trimmed to ``max_len`` ids."""
+
+    kind = "push"
+
+    def __init__(
+        self, store: FeedStore | None = None, *, max_len: int = 800, clock: Clock = system_clock
+    ) -> None:
+        self.max_len = _check_max_len(max_len)
+        super().__init__(store, clock=clock)
+
+    # -- hooks the hybrid overrides -----------------------------------------------------
+
+    def _push_targets(self, post: Post) -> list[str]:
+        """The followers whose timelines receive ``post``: all of them."""
+        return self.store.followers(post.author)
+
+    def _pulled(self, user: str) -> list[str]:
+        """Followees merged at read time instead of pushed: none."""
+        return []
+
+    def _pushed_followees(self, user: str) -> list[str]:
+        return self.store.followees(user)
+
+    def _is_pushed(self, author: str) -> bool:
+        return True
+
+    def _maintained(self, users: list[str]) -> list[str]:
+        """The users whose timelines are kept up to date (the hybrid skips stale ones)."""
+        return users
+
+    def _prepare(self, user: str) -> None:
+        """Get ``user``'s timeline ready to read (the hybrid rebuilds stale ones)."""
+
+    # -- the algorithm ------------------------------------------------------------------
+
+    def _on_post(self, post: Post) -> int:
+        targets = self._push_targets(post)
+        return self.store.home_add(targets, [post.id], self.max_len) if targets else 0
+
+    def _on_delete(self, post: Post) -> None:
+        if self._is_pushed(post.author):
+            followers = self.store.followers(post.author)
+            self.stats.removals += self.store.home_remove(followers, [post.id])
+
+    def _on_follow(self, follower: str, followee: str) -> None:
+        if self._is_pushed(followee):
+            self._backfill([follower], followee)
+
+    def _on_unfollow(self, follower: str, followee: str) -> None:
+        if self._is_pushed(followee) and self._maintained([follower]):
+            (recent,) = self.store.authored([followee], self.max_len, _TOP)
+            self.stats.removals += self.store.home_remove([follower], recent)
+
+    def _backfill(self, users: list[str], author: str) -> None:
+        """Insert ``author``'s newest posts into each user's timeline, above its floor."""
+        users = self._maintained(users)
+        if not users:
+            return
+        (recent,) = self.store.authored([author], self.max_len + 1, _TOP)
+        for user, floor in zip(users, self.store.home_floors(users), strict=True):
+            fresh = [i for i in recent if i >= floor]
+            cut = len(fresh) > self.max_len
+            if fresh:
+                kept = fresh[: self.max_len]
+                writes = self.store.home_add([user], kept, self.max_len, capped=cut)
+                self.stats.maintenance_writes += writes
+
+    def _load(self, user: str, limit: int, before: int) -> list[int]:
+        self._prepare(user)
+        ids = self.store.home_page(user, limit, before)
+        reads = 1
+        if len(ids) < limit:
+            (floor,) = self.store.home_floors([user])
+            if floor != COMPLETE:  # trimmed: posts below the floor may be missing, merge them
+                sources = self._pushed_followees(user)
+                older = self.store.authored(sources, limit - len(ids), min(before, floor))
+                ids += merge_newest(older, limit - len(ids))
+                reads += len(sources)
+        pulled = self._pulled(user)
+        if pulled:
+            # a full page already holds `limit` ids: only newer pulled posts can enter it
+            after = ids[-1] if len(ids) == limit else 0
+            ids = merge_newest([ids, *self.store.authored(pulled, limit, before, after)], limit)
+            reads += len(pulled)
+        self.stats.load_reads += reads
+        return ids
+
+
+#: A cursor above every post id: "from the newest".
+_TOP = 2**62

@@ -1,0 +1,246 @@
+"""Redis feed store: sorted sets of post ids, written in pipelines and trimmed on write.
+
+Case study: Design a Social News Feed (Twitter / LinkedIn) (docs/case-studies/news-feed.md)
+
+The layout Twitter described for its timeline cache, on one Redis server. Every key starts
+with ``prefix`` (default ``"feed:"``):
+
+=====================  ==========  ===============================================
+key                    type        holds
+=====================  ==========  ===============================================
+``users``              set         the registered users
+``seen``               hash        user -> last time they read their timeline
+``followers:{u}``      set         who follows ``u``
+``followees:{u}``      set         whom ``u`` follows
+``posts``              hash        post id -> ``[author, at, body]`` (JSON), stored once
+``by:{u}``             sorted set  ``u``'s own post ids (score = id)
+``home:{u}``           sorted set  ``u``'s home timeline (score = id), at most ``max_len``
+``flag:{kind}``        set         users flagged ``capped``, ``celebrity`` or ``stale``
+``meta``               hash        ``next_id`` and ``latest_at``
+=====================  ==========  ===============================================
+
+Post ids grow with time, so the id itself is the score: "newest first" is ``ZREVRANGEBYSCORE``
+and a page cursor is the exclusive bound ``(id``. A fan-out is one pipeline (``MULTI``/``EXEC``)
+holding a ``ZADD`` and a ``ZREMRANGEBYRANK`` per follower, so each timeline is trimmed in the
+same round trip that grows it; reads of many authors' lists are one pipeline too.
+
+Complexity: fan-out to F followers is 2F commands in one round trip, O(F log max_len) on the
+server; a page is O(log n + limit) plus one ``HMGET`` for the posts.
+Share one store between threads only if you share nothing else: each call is atomic on the
+server, but a strategy's call may span several round trips.
+
+>>> store = RedisStore.from_url("redis://127.0.0.1:1/0")  # connects lazily  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from designpatterns_ref.feed.base import COMPLETE, NOTHING, FeedError, Post
+
+__all__ = ["RedisStore"]
+
+_MAX_EXACT = 2**53  # ids at or above this are "from the top": no double holds them exactly
+
+
+def _bound(before: int) -> str:
+    return "+inf" if before >= _MAX_EXACT else f"({before}"
+
+
+class RedisStore:
+    """Feed state in Redis: sets for the graph, a hash of posts, sorted sets for timelines."""
+
+    name = "redis"
+
+    def __init__(self, client: Any, *, prefix: str = "feed:") -> None:
+        kwargs = client.get_connection_kwargs()
+        if not kwargs.get("decode_responses"):
+            raise FeedError("client must be created with decode_responses=True")
+        self.r = client
+        self.prefix = prefix
+
+    @classmethod
+    def from_url(cls, url: str, *, prefix: str = "feed:") -> RedisStore:
+        """A store on a new client for ``url`` (``redis://host:port/db``)."""
+        import redis
+
+        return cls(redis.Redis.from_url(url, decode_responses=True), prefix=prefix)
+
+    def _k(self, *parts: str) -> str:
+        return self.prefix + ":".join(parts)
+
+    def clear(self) -> int:
+        """Delete every key under this store's prefix; return how many."""
+        keys = list(self.r.scan_iter(match=self.prefix + "*", count=1000))
+        for i in range(0, len(keys), 1000):
+            self.r.delete(*keys[i : i + 1000])
+        return len(keys)
+
+    # users and activity
+    def add_user(self, user: str, now: float) -> None:
+        pipe = self.r.pipeline()
+        pipe.sadd(self._k("users"), user)
+        pipe.hset(self._k("seen"), user, repr(now))
+        pipe.execute()
+
+    def has_user(self, user: str) -> bool:
+        return bool(self.r.sismember(self._k("users"), user))
+
+    def user_count(self) -> int:
+        return int(self.r.scard(self._k("users")))
+
+    def touch(self, user: str, now: float) -> None:
+        self.r.hset(self._k("seen"), user, repr(now))
+
+    def last_seen(self, users: Sequence[str]) -> list[float]:
+        return [float(t) for t in self.r.hmget(self._k("seen"), list(users))]
+
+    # the follow graph
+    def add_edge(self, follower: str, followee: str) -> bool:
+        pipe = self.r.pipeline()
+        pipe.sadd(self._k("followees", follower), followee)
+        pipe.sadd(self._k("followers", followee), follower)
+        return bool(pipe.execute()[0])
+
+    def remove_edge(self, follower: str, followee: str) -> bool:
+        pipe = self.r.pipeline()
+        pipe.srem(self._k("followees", follower), followee)
+        pipe.srem(self._k("followers", followee), follower)
+        return bool(pipe.execute()[0])
+
+    def follows(self, follower: str, followee: str) -> bool:
+        return bool(self.r.sismember(self._k("followees", follower), followee))
+
+    def followers(self, user: str) -> list[str]:
+        return list(self.r.smembers(self._k("followers", user)))
+
+    def followees(self, user: str) -> list[str]:
+        return list(self.r.smembers(self._k("followees", user)))
+
+    def follower_count(self, user: str) -> int:
+        return int(self.r.scard(self._k("followers", user)))
+
+    def followees_flagged(self, user: str, kind: str) -> list[str]:
+        return list(self.r.sinter(self._k("followees", user), self._k("flag", kind)))
+
+    # posts
+    def new_post(self, author: str, at: float, body: str) -> Post:
+        post = Post(int(self.r.hincrby(self._k("meta"), "next_id", 1)), author, at, body)
+        pipe = self.r.pipeline()
+        pipe.hset(self._k("posts"), str(post.id), json.dumps([author, at, body]))
+        pipe.zadd(self._k("by", author), {str(post.id): post.id})
+        pipe.hset(self._k("meta"), "latest_at", repr(at))
+        pipe.execute()
+        return post
+
+    def latest_at(self) -> float:
+        latest = self.r.hget(self._k("meta"), "latest_at")
+        return float("-inf") if latest is None else float(latest)
+
+    def get_post(self, post_id: int) -> Post | None:
+        posts = self.get_posts([post_id])
+        return posts[0] if posts else None
+
+    def get_posts(self, ids: Sequence[int]) -> list[Post]:
+        if not ids:
+            return []
+        raw = self.r.hmget(self._k("posts"), [str(i) for i in ids])
+        out = []
+        for post_id, blob in zip(ids, raw, strict=True):
+            if blob is not None:
+                author, at, body = json.loads(blob)
+                out.append(Post(post_id, author, at, body))
+        return out
+
+    def drop_post(self, post: Post) -> None:
+        pipe = self.r.pipeline()
+        pipe.hdel(self._k("posts"), str(post.id))
+        pipe.zrem(self._k("by", post.author), str(post.id))
+        pipe.execute()
+
+    def authored(
+        self, authors: Sequence[str], limit: int, before: int, after: int = 0
+    ) -> list[list[int]]:
+        if not authors:
+            return []
+        low = f"({after}" if after else "-inf"
+        pipe = self.r.pipeline(transaction=False)
+        for author in authors:
+            pipe.zrevrangebyscore(self._k("by", author), _bound(before), low, 0, limit)
+        return [[int(i) for i in ids] for ids in pipe.execute()]
+
+    # home timelines
+    def home_add(
+        self, users: Sequence[str], ids: Sequence[int], max_len: int, *, capped: bool = False
+    ) -> int:
+        if not users or not ids:
+            return 0
+        mapping = {str(i): i for i in ids}
+        pipe = self.r.pipeline()
+        for user in users:
+            key = self._k("home", user)
+            pipe.zadd(key, mapping)
+            pipe.zremrangebyrank(key, 0, -(max_len + 1))  # trim on write: keep the newest
+        trimmed = pipe.execute()[1::2]
+        cut = [u for u, n in zip(users, trimmed, strict=True) if n or capped]
+        if cut:
+            self.r.sadd(self._k("flag", "capped"), *cut)
+        return len(users) * len(ids)
+
+    def home_remove(self, users: Sequence[str], ids: Sequence[int]) -> int:
+        if not users or not ids:
+            return 0
+        members = [str(i) for i in ids]
+        pipe = self.r.pipeline()
+        for user in users:
+            pipe.zrem(self._k("home", user), *members)
+        return sum(pipe.execute())
+
+    def home_page(self, user: str, limit: int, before: int) -> list[int]:
+        key = self._k("home", user)
+        return [int(i) for i in self.r.zrevrangebyscore(key, _bound(before), "-inf", 0, limit)]
+
+    def home_floors(self, users: Sequence[str]) -> list[int]:
+        pipe = self.r.pipeline(transaction=False)
+        for user in users:
+            pipe.sismember(self._k("flag", "capped"), user)
+            pipe.zrange(self._k("home", user), 0, 0)
+        res = pipe.execute()
+        out = []
+        for capped, oldest in zip(res[0::2], res[1::2], strict=True):
+            if not capped:
+                out.append(COMPLETE)
+            else:
+                out.append(int(oldest[0]) if oldest else NOTHING)
+        return out
+
+    def home_clear(self, user: str) -> None:
+        pipe = self.r.pipeline()
+        pipe.delete(self._k("home", user))
+        pipe.srem(self._k("flag", "capped"), user)
+        pipe.execute()
+
+    def home_entries(self) -> int:
+        """Entries over all home timelines: a scan of the ``home:*`` keys, O(users)."""
+        keys = list(self.r.scan_iter(match=self._k("home", "*"), count=1000))
+        pipe = self.r.pipeline(transaction=False)
+        for key in keys:
+            pipe.zcard(key)
+        return sum(pipe.execute()) if keys else 0
+
+    # flags
+    def set_flag(self, kind: str, users: Iterable[str], on: bool) -> None:
+        names = list(users)
+        if names:
+            key = self._k("flag", kind)
+            if on:
+                self.r.sadd(key, *names)
+            else:
+                self.r.srem(key, *names)
+
+    def has_flag(self, kind: str, users: Sequence[str]) -> list[bool]:
+        if not users:
+            return []
+        return [bool(x) for x in self.r.smismember(self._k("flag", kind), list(users))]

@@ -1,0 +1,160 @@
+"""Run a Twitter-like mix of posts and timeline reads on a feed and report what it cost.
+
+Case study: Design a Social News Feed (Twitter / LinkedIn) (docs/case-studies/news-feed.md)
+
+:func:`simulate` loads a :class:`~designpatterns_ref.feed.graphs.Graph` into a fresh feed, then
+plays a seeded :class:`Workload`: posts by authors picked in proportion to
+``(followers + 1) ** author_bias`` (popular accounts post more), interleaved with timeline
+reads by users picked uniformly among the active share (about 50 reads per post, as on
+Twitter). It times every call and reports the work counters next to the textbook formulas:
+push writes per post = the author's followers, pull reads per load = the reader's followees.
+
+When the feed's clock is a :class:`~designpatterns_ref.clock.ManualClock`, the simulation moves
+it by ``seconds_per_op`` per operation, so a hybrid's inactivity window means something.
+
+Complexity: the workload costs what the strategy costs; the generator adds O(1) per operation.
+
+>>> from designpatterns_ref.feed import FanoutOnWrite, power_law
+>>> report = simulate(FanoutOnWrite(), power_law(200, seed=1), Workload(posts=20, seed=1))
+>>> report.reads, round(report.writes_per_post, 1) == round(report.formula_writes_per_post, 1)
+(1000, True)
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from bisect import bisect_right
+from dataclasses import dataclass
+from itertools import accumulate
+
+from designpatterns_ref.benchkit import percentile
+from designpatterns_ref.clock import ManualClock
+from designpatterns_ref.feed.base import Feed, FeedError, FeedStats
+from designpatterns_ref.feed.graphs import Graph
+
+__all__ = ["SimulationReport", "Workload", "simulate"]
+
+
+@dataclass(frozen=True)
+class Workload:
+    """How many posts and reads to play, and who does them."""
+
+    posts: int = 1_000
+    reads_per_post: float = 50.0
+    reads: int | None = None  # overrides reads_per_post when given
+    limit: int = 50
+    active_share: float = 1.0
+    author_bias: float = 0.5
+    seconds_per_op: float = 1.0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if isinstance(self.posts, bool) or not isinstance(self.posts, int) or self.posts < 0:
+            raise FeedError(f"posts={self.posts!r} must be an int >= 0")
+        if self.reads is not None and (not isinstance(self.reads, int) or self.reads < 0):
+            raise FeedError(f"reads={self.reads!r} must be an int >= 0 or None")
+        if not self.reads_per_post >= 0:
+            raise FeedError(f"reads_per_post={self.reads_per_post!r} must be >= 0")
+        if not 0 < self.active_share <= 1:
+            raise FeedError(f"active_share={self.active_share!r} must be within (0, 1]")
+        if not self.seconds_per_op >= 0:
+            raise FeedError(f"seconds_per_op={self.seconds_per_op!r} must be >= 0")
+
+    @property
+    def total_reads(self) -> int:
+        """The number of timeline reads the workload plays."""
+        return self.reads if self.reads is not None else round(self.posts * self.reads_per_post)
+
+
+@dataclass
+class SimulationReport:
+    """What a run cost: counters, formulas, latency percentiles (seconds) and storage."""
+
+    strategy: str
+    store: str
+    users: int
+    follows: int
+    posts: int
+    reads: int
+    stats: FeedStats
+    formula_writes_per_post: float
+    formula_reads_per_load: float
+    entries_stored: int
+    read_p50: float
+    read_p99: float
+    post_p50: float
+    post_p99: float
+    seconds: float
+
+    @property
+    def writes_per_post(self) -> float:
+        """Home-timeline entries written per post, measured."""
+        return self.stats.writes_per_post
+
+    @property
+    def reads_per_load(self) -> float:
+        """Timelines read per load, measured."""
+        return self.stats.reads_per_load
+
+    @property
+    def max_post_writes(self) -> int:
+        """Entries written by the single most expensive post."""
+        return self.stats.max_post_writes
+
+
+def simulate(feed: Feed, graph: Graph, workload: Workload | None = None) -> SimulationReport:
+    """Load ``graph`` into the empty ``feed`` and play ``workload`` on it."""
+    work = workload or Workload()
+    graph.load(feed)
+    before = feed.stats.copy()
+    rng = random.Random(work.seed)
+    followers, followees = graph.follower_counts(), graph.followee_counts()
+    authors = list(graph.users)
+    cum = list(accumulate((followers[u] + 1) ** work.author_bias for u in authors))
+    readers = list(graph.users)
+    rng.shuffle(readers)
+    readers = readers[: max(1, round(len(readers) * work.active_share))]
+    n_reads = work.total_reads
+    clock = feed.clock if isinstance(feed.clock, ManualClock) else None
+    read_times: list[float] = []
+    post_times: list[float] = []
+    formula_writes = formula_reads = 0
+    posts_left, reads_left = work.posts, n_reads
+    timer = time.perf_counter
+    start = timer()
+    while posts_left or reads_left:
+        if clock is not None:
+            clock.advance(work.seconds_per_op)
+        if rng.random() * (posts_left + reads_left) < posts_left:
+            author = authors[bisect_right(cum, rng.random() * cum[-1])]
+            formula_writes += followers[author]
+            t0 = timer()
+            feed.post(author)
+            post_times.append(timer() - t0)
+            posts_left -= 1
+        else:
+            reader = readers[int(rng.random() * len(readers))]
+            formula_reads += followees[reader]
+            t0 = timer()
+            feed.timeline(reader, work.limit)
+            read_times.append(timer() - t0)
+            reads_left -= 1
+    seconds = timer() - start
+    return SimulationReport(
+        strategy=type(feed).__name__,
+        store=feed.store.name,
+        users=len(graph.users),
+        follows=len(graph.edges),
+        posts=work.posts,
+        reads=n_reads,
+        stats=feed.stats.since(before),
+        formula_writes_per_post=formula_writes / work.posts if work.posts else 0.0,
+        formula_reads_per_load=formula_reads / n_reads if n_reads else 0.0,
+        entries_stored=feed.entries_stored(),
+        read_p50=percentile(read_times, 50) if read_times else 0.0,
+        read_p99=percentile(read_times, 99) if read_times else 0.0,
+        post_p50=percentile(post_times, 50) if post_times else 0.0,
+        post_p99=percentile(post_times, 99) if post_times else 0.0,
+        seconds=seconds,
+    )
