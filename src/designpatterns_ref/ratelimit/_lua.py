@@ -1,0 +1,310 @@
+"""The Lua script behind every Redis limiter: all algorithms, one script, one round trip.
+
+Case study: Design a Rate Limiter (docs/case-studies/rate-limiter.md)
+
+The script mirrors the in-memory algorithms operation for operation, in IEEE doubles, so an
+injected clock gives the same decisions (and the same ``retry_after``) on both backends.
+Numbers cross the wire as ``%.17g`` strings, which round-trip a double exactly; Redis itself
+would truncate a Lua number reply to an integer.
+
+Calling convention (``EVALSHA sha n key_1 .. key_n mode now cost n slack token spec_1 .. spec_n``):
+
+- ``mode``: ``allow`` (decide, and consume when every limiter admits), ``peek`` (decide only),
+  ``release`` (give back the ``cost`` oldest live holds of a concurrency key) or ``unhold``
+  (remove the holds named ``token:1 .. token:cost``);
+- ``now``: seconds from the caller's clock, or the empty string for the server's ``TIME``;
+- ``slack``: seconds added to every key's expiry, for clocks that disagree;
+- each ``spec`` is four arguments: the algorithm's code and three numbers.
+
+It answers ``now`` followed by six values per limiter: allowed (0 or 1), limit, remaining,
+retry_after, reset_after, delay.
+
+>>> SCRIPT_SHA == __import__("hashlib").sha1(SCRIPT.encode()).hexdigest()
+True
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+__all__ = ["SCRIPT", "SCRIPT_SHA"]
+
+SCRIPT = r"""
+if redis.replicate_commands then pcall(redis.replicate_commands) end
+local mode, cost, n = ARGV[1], tonumber(ARGV[3]), tonumber(ARGV[4])
+local slack, token = tonumber(ARGV[5]), ARGV[6]
+local now = tonumber(ARGV[2])
+if now == nil then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+end
+local floor = math.floor
+
+local function fmt(x) return string.format('%.17g', x) end
+local function ms(seconds) return math.max(1, math.ceil((seconds + slack) * 1000)) end
+local function ulp(x)
+  if x == 0 then return math.ldexp(1, -1074) end
+  local _, e = math.frexp(x)
+  return math.ldexp(1, e - 53)
+end
+-- the smallest wait (from the closed form, nudged up an ulp at a time) that admits
+local function honest(admits, wait)
+  if wait < 0 then wait = 0 end
+  local step = 0
+  while not admits(now + wait) do
+    step = step + 1
+    if step < 16 then wait = wait + ulp(wait) else wait = wait + ulp(wait) * 2 ^ step end
+  end
+  return wait
+end
+local function load(key)
+  local raw = redis.call('GET', key)
+  if not raw then return nil end
+  local out = {}
+  for word in string.gmatch(raw, '%S+') do out[#out + 1] = tonumber(word) end
+  return out
+end
+local function store(key, values, ttl)
+  local words = {}
+  for i = 1, #values do words[i] = fmt(values[i]) end
+  redis.call('SET', key, table.concat(words, ' '), 'PX', ms(ttl))
+end
+
+local algos = {}
+
+algos.tb = function(key, commit, fill, burst, limit)
+  local state = load(key)
+  local tokens, stamp = burst, now
+  if state then
+    tokens, stamp = state[1], state[2]
+    if now > stamp then
+      tokens = tokens + (now - stamp) * fill
+      if tokens > burst then tokens = burst end
+      stamp = now
+    end
+  end
+  if tokens >= cost then
+    tokens = tokens - cost
+    if commit then store(key, {tokens, stamp}, (burst - tokens) / fill) end
+    return {1, limit, floor(tokens), 0, (burst - tokens) / fill, 0}
+  end
+  local saved, since = state[1], state[2]
+  local wait = honest(function(t)
+    local level = saved
+    if t > since then level = saved + (t - since) * fill end
+    return level >= cost
+  end, (cost - tokens) / fill)
+  return {0, limit, floor(tokens), wait, (burst - tokens) / fill, 0}
+end
+
+algos.gcra = function(key, commit, interval, window, limit)
+  local saved = tonumber(redis.call('GET', key))
+  local tat = now
+  if saved ~= nil and saved >= now then tat = saved end
+  local new_tat = tat + cost * interval
+  local allow_at = new_tat - window
+  if now >= allow_at then
+    if commit then store(key, {new_tat}, new_tat - now) end
+    return {1, limit, floor((now - allow_at) / interval), 0, new_tat - now, 0}
+  end
+  local wait = honest(function(t)
+    local base = tat
+    if tat < t then base = t end
+    return t >= base + cost * interval - window
+  end, allow_at - now)
+  local spare, remaining = now - (tat - window), 0
+  if spare > 0 then remaining = floor(spare / interval) end
+  return {0, limit, remaining, wait, tat - now, 0}
+end
+
+algos.leaky = function(key, commit, leak, burst, limit)
+  local state = load(key)
+  local level, stamp = 0.0, now
+  if state then
+    level, stamp = state[1], state[2]
+    if now > stamp then
+      level = level - (now - stamp) * leak
+      if level < 0 then level = 0.0 end
+      stamp = now
+    end
+  end
+  if level + cost <= burst then
+    level = level + cost
+    if commit then store(key, {level, stamp}, level / leak) end
+    return {1, limit, floor(burst - level), 0, level / leak, 0}
+  end
+  local saved, since = state[1], state[2]
+  local wait = honest(function(t)
+    local water = saved
+    if t > since then water = saved - (t - since) * leak end
+    if not (water > 0) then water = 0.0 end
+    return water + cost <= burst
+  end, (level + cost - burst) / leak)
+  return {0, limit, floor(burst - level), wait, level / leak, 0}
+end
+
+algos.fw = function(key, commit, rate, per)
+  local window, count = floor(now / per), 0
+  local state = load(key)
+  if state and window <= state[1] then window, count = state[1], state[2] end
+  local ends_in = (window + 1) * per - now
+  if count + cost <= rate then
+    count = count + cost
+    if commit then store(key, {window, count}, ends_in) end
+    return {1, rate, rate - count, 0, ends_in, 0}
+  end
+  local wait = honest(function(t) return floor(t / per) > window end, ends_in)
+  return {0, rate, rate - count, wait, ends_in, 0}
+end
+
+algos.swl = function(key, commit, rate, per)
+  local raw = redis.call('LRANGE', key, 0, -1)
+  local log, size = {}, #raw
+  for i = 1, size do log[i] = tonumber(raw[i]) end
+  local function at_or_before(x)  -- how many times are <= x (bisect_right)
+    local lo, hi = 0, size
+    while lo < hi do
+      local mid = floor((lo + hi) / 2)
+      if log[mid + 1] <= x then lo = mid + 1 else hi = mid end
+    end
+    return lo
+  end
+  local t0, expired, live = now, 0, 0
+  if size > 0 then
+    if t0 < log[size] then t0 = log[size] end
+    expired = at_or_before(t0 - per)
+    live = size - expired
+  end
+  if live + cost <= rate then
+    if commit then
+      if expired > 0 then redis.call('LTRIM', key, expired, -1) end
+      local args = {}
+      for i = 1, cost do args[i] = fmt(t0) end
+      redis.call('RPUSH', key, unpack(args))
+      redis.call('PEXPIRE', key, ms(per))
+    end
+    return {1, rate, rate - live - cost, 0, per, 0}
+  end
+  local oldest = log[expired + live + cost - rate]
+  local wait = honest(function(t)
+    if not (t > log[size]) then t = log[size] end
+    return size - at_or_before(t - per) + cost <= rate
+  end, oldest + per - now)
+  return {0, rate, rate - live, wait, log[size] + per - now, 0}
+end
+
+local function swc_counts(state, t, per)
+  local window = floor(t / per)
+  if not state then return window, 0, 0, 0.0 end
+  local start, previous, current = state[1], state[2], state[3]
+  if window > start then
+    if window == start + 1 then previous = current else previous = 0 end
+    current = 0
+  else
+    window = start
+  end
+  local into = (t - window * per) / per
+  local weight = 1.0
+  if into > 0 then weight = 1.0 - into end
+  return window, previous, current, previous * weight + current
+end
+
+algos.swc = function(key, commit, rate, per)
+  local state = load(key)
+  local window, previous, current, estimate = swc_counts(state, now, per)
+  if estimate + cost <= rate then
+    current = current + cost
+    local reset = (window + 2) * per - now
+    if commit then store(key, {window, previous, current}, reset) end
+    return {1, rate, floor(rate - estimate - cost), 0, reset, 0}
+  end
+  local retry_at
+  if previous > 0 and current + cost <= rate then
+    retry_at = (window + 1 - (rate - current - cost) / previous) * per
+  elseif current > 0 and cost < rate then
+    retry_at = (window + 2 - (rate - cost) / current) * per
+  else
+    retry_at = (window + 2) * per
+  end
+  local wait = honest(function(t)
+    local _, _, _, later = swc_counts(state, t, per)
+    return later + cost <= rate
+  end, retry_at - now)
+  local reset = 0
+  if current > 0 then reset = (window + 2) * per - now
+  elseif previous > 0 then reset = (window + 1) * per - now end
+  local left = 0
+  if estimate < rate then left = floor(rate - estimate) end
+  return {0, rate, left, wait, reset, 0}
+end
+
+algos.conc = function(key, commit, limit, lease, _, tag)
+  local expired = redis.call('ZCOUNT', key, '-inf', fmt(now))
+  local total = redis.call('ZCARD', key)
+  local live = total - expired
+  local expires = now + lease
+  if live + cost <= limit then
+    if commit then
+      if expired > 0 then redis.call('ZREMRANGEBYSCORE', key, '-inf', fmt(now)) end
+      local args = {}
+      for i = 1, cost do
+        args[#args + 1] = fmt(expires)
+        args[#args + 1] = tag .. ':' .. i
+      end
+      redis.call('ZADD', key, unpack(args))
+      local last = tonumber(redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')[2])
+      redis.call('PEXPIRE', key, ms(last - now))
+    end
+    return {1, limit, limit - live - cost, 0, expires - now, 0}
+  end
+  local needed = total + cost - limit
+  local frees_at = tonumber(redis.call('ZRANGE', key, needed - 1, needed - 1, 'WITHSCORES')[2])
+  local wait = honest(function(t) return t >= frees_at end, frees_at - now)
+  local last = tonumber(redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')[2])
+  return {0, limit, limit - live, wait, last - now, 0}
+end
+
+if mode == 'release' then
+  local key = KEYS[1]
+  local expired = redis.call('ZCOUNT', key, '-inf', fmt(now))
+  local live = redis.call('ZCARD', key) - expired
+  if live < cost then return {'short', tostring(live)} end
+  if expired > 0 then redis.call('ZREMRANGEBYSCORE', key, '-inf', fmt(now)) end
+  redis.call('ZPOPMIN', key, cost)
+  return {'ok'}
+end
+if mode == 'unhold' then
+  local members = {}
+  for i = 1, cost do members[i] = token .. ':1:' .. i end
+  redis.call('ZREM', KEYS[1], unpack(members))
+  return {'ok'}
+end
+
+local function run(i, commit)
+  local at = 6 + (i - 1) * 4
+  local algo = algos[ARGV[at + 1]]
+  return algo(KEYS[i], commit, tonumber(ARGV[at + 2]), tonumber(ARGV[at + 3]),
+    tonumber(ARGV[at + 4]), token .. ':' .. i)
+end
+
+local results = {}
+if mode == 'allow' and n == 1 then
+  results[1] = run(1, true)
+else
+  local everyone = true
+  for i = 1, n do
+    results[i] = run(i, false)
+    if results[i][1] == 0 then everyone = false end
+  end
+  if mode == 'allow' and everyone then
+    for i = 1, n do results[i] = run(i, true) end
+  end
+end
+local out = {fmt(now)}
+for i = 1, n do
+  for j = 1, 6 do out[#out + 1] = fmt(results[i][j]) end
+end
+return out
+"""
+
+SCRIPT_SHA = hashlib.sha1(SCRIPT.encode()).hexdigest()

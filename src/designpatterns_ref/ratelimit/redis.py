@@ -1,0 +1,678 @@
+"""The rate limiters on Redis: the counter lives where every server sees it.
+
+Case study: Design a Rate Limiter (docs/case-studies/rate-limiter.md)
+
+Each class here is the Redis twin of the in-memory limiter of the same name (all but the
+queue), with the same constructor arguments after the client and the same
+``allow`` / ``peek`` / ``reset`` interface. Every decision is one ``EVALSHA`` of one Lua
+script (:mod:`._lua`): atomic on the server, one round trip, and loaded on first use (a
+``NOSCRIPT`` reply after a restart or failover reloads it and retries once).
+
+- **Keys** are ``{prefix}:{{key}}:{name}``: the ``{hash tag}`` puts every limit of one client
+  in the same Redis Cluster slot, so :func:`all_of` can run them in one script. Every key
+  expires once its state is back to "never seen" (plus ``ttl_slack`` seconds).
+- **Time** comes from the Redis server (``TIME``) by default, so application servers with
+  skewed clocks still agree; pass ``clock=`` to use the limiter's own clock instead (for
+  deterministic tests, or to keep ``retry_after`` in the caller's time).
+- **Failure**: when Redis cannot be reached, ``on_error`` decides: ``"deny"`` (fail closed:
+  protect the backend, refuse everyone), ``"allow"`` (fail open: keep serving, unlimited) or
+  ``"raise"`` (:class:`BackendUnavailable`; the caller decides). Give the client a
+  ``socket_timeout`` so a dead server is an error, not a hang.
+- **asyncio**: the ``Async*`` classes take a ``redis.asyncio.Redis`` and run the same script.
+
+redis-py is imported lazily, so ``import designpatterns_ref.ratelimit`` needs no optional
+package.
+
+Complexity: one round trip per decision; on the server, O(1) per decision for every
+algorithm but the log (O(n) for n live entries) and the concurrency cap (O(log h)).
+
+>>> import redis  # doctest: +SKIP
+>>> limiter = TokenBucket(redis.Redis(socket_timeout=0.5), rate=5, per=1.0, burst=10)
+... # doctest: +SKIP
+>>> limiter.allow("alice").allowed  # doctest: +SKIP
+True
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Iterator, Sequence
+from typing import Any, Literal, TypedDict, Unpack
+
+from designpatterns_ref.clock import Clock
+from designpatterns_ref.errors import DesignPatternsError
+from designpatterns_ref.ratelimit import concurrency as _concurrency
+from designpatterns_ref.ratelimit import fixed_window as _fixed
+from designpatterns_ref.ratelimit import gcra as _gcra
+from designpatterns_ref.ratelimit import leaky_bucket as _leaky
+from designpatterns_ref.ratelimit import sliding_counter as _counter
+from designpatterns_ref.ratelimit import sliding_log as _log
+from designpatterns_ref.ratelimit import token_bucket as _bucket
+from designpatterns_ref.ratelimit._lua import SCRIPT, SCRIPT_SHA
+from designpatterns_ref.ratelimit.base import (
+    Decision,
+    RateLimitError,
+    RateLimitExceeded,
+    check_cost,
+    check_positive,
+)
+from designpatterns_ref.ratelimit.composite import combine
+
+__all__ = [
+    "GCRA",
+    "AsyncAllOf",
+    "AsyncConcurrencyLimiter",
+    "AsyncFixedWindow",
+    "AsyncGCRA",
+    "AsyncLeakyBucket",
+    "AsyncRedisLimiter",
+    "AsyncSlidingWindowCounter",
+    "AsyncSlidingWindowLog",
+    "AsyncTokenBucket",
+    "BackendUnavailable",
+    "ConcurrencyLimiter",
+    "FixedWindow",
+    "LeakyBucket",
+    "OnError",
+    "RedisAllOf",
+    "RedisLimiter",
+    "RedisOptions",
+    "SlidingWindowCounter",
+    "SlidingWindowLog",
+    "TokenBucket",
+    "all_of",
+]
+
+OnError = Literal["deny", "allow", "raise"]
+
+#: Seconds a fail-closed decision tells the client to wait.
+FAIL_CLOSED_RETRY = 1.0
+
+
+class BackendUnavailable(DesignPatternsError, ConnectionError):
+    """Redis could not be reached and the limiter was built with ``on_error="raise"``."""
+
+
+class RedisOptions(TypedDict, total=False):
+    """Keyword options every Redis limiter takes."""
+
+    clock: Clock | None
+    prefix: str
+    name: str | None
+    on_error: OnError
+    ttl_slack: float
+
+
+def _errors() -> tuple[type[BaseException], ...]:
+    from redis import exceptions
+
+    return (exceptions.ConnectionError, exceptions.TimeoutError, OSError)
+
+
+def _spec(code: str, model: Any, params: Sequence[float]) -> list[str]:
+    return [code, *(repr(float(p)) for p in params), *["0"] * (3 - len(params))]
+
+
+class _Base:
+    """What the sync and async limiters share: validation, keys, arguments, parsing."""
+
+    _code = ""
+
+    def __init__(
+        self,
+        client: Any,
+        model: Any,
+        params: Sequence[float],
+        default_name: str,
+        *,
+        clock: Clock | None = None,
+        prefix: str = "ratelimit",
+        name: str | None = None,
+        on_error: OnError = "deny",
+        ttl_slack: float = 1.0,
+    ) -> None:
+        owner = type(self).__name__
+        if on_error not in ("deny", "allow", "raise"):
+            raise RateLimitError(
+                f"{owner}: on_error={on_error!r} must be 'deny', 'allow' or 'raise'"
+            )
+        if not isinstance(prefix, str) or "{" in prefix or "}" in prefix:
+            raise RateLimitError(f"{owner}: prefix={prefix!r} must be a string without braces")
+        if clock is not None and not callable(clock):
+            raise RateLimitError(f"{owner}: clock={clock!r} must be callable or None")
+        if ttl_slack != 0:
+            check_positive(owner, "ttl_slack", ttl_slack)
+        self.client = client
+        self.model = model
+        self.clock = clock
+        self.limit: int = model.limit
+        self.name = name if name is not None else default_name
+        self.prefix = prefix
+        self.on_error: OnError = on_error
+        self.ttl_slack = float(ttl_slack)
+        self._spec = _spec(self._code, model, params)
+
+    def key_for(self, key: object) -> str:
+        """The Redis key holding ``key``'s state: ``prefix:{key}:name``."""
+        if isinstance(key, bool) or not isinstance(key, str | int):
+            raise RateLimitError(
+                f"{type(self).__name__}: key={key!r} must be a str or an int on Redis"
+            )
+        return f"{self.prefix}:{{{key}}}:{self.name}"
+
+    def _cost(self, cost: object) -> int:
+        if cost.__class__ is int and 1 <= cost <= self.limit:
+            return cost
+        return check_cost(type(self).__name__, cost, self.limit)
+
+    def _now(self) -> str:
+        return "" if self.clock is None else repr(float(self.clock()))
+
+    def _fallback(self, exc: BaseException) -> Decision:
+        if self.on_error == "raise":
+            raise BackendUnavailable(f"Redis unreachable: {exc}") from exc
+        if self.on_error == "allow":
+            return Decision(True, self.limit, 0, 0.0, 0.0, 0.0)
+        return Decision(False, self.limit, 0, FAIL_CLOSED_RETRY, FAIL_CLOSED_RETRY, 0.0)
+
+    def __repr__(self) -> str:
+        return f"<redis {self.model!r} name={self.name!r}>"
+
+
+def _parse(raw: Sequence[Any], count: int) -> list[Decision]:
+    out = []
+    for i in range(count):
+        v = raw[1 + 6 * i : 7 + 6 * i]
+        out.append(
+            Decision(
+                float(v[0]) == 1.0,
+                int(float(v[1])),
+                int(float(v[2])),
+                float(v[3]),
+                float(v[4]),
+                float(v[5]),
+            )
+        )
+    return out
+
+
+def _args(
+    limiters: Sequence[_Base], key: object, mode: str, cost: int, token: str = ""
+) -> tuple[list[str], list[str]]:
+    first = limiters[0]
+    keys = [part.key_for(key) for part in limiters]
+    argv = [mode, first._now(), str(cost), str(len(limiters)), repr(first.ttl_slack), token]
+    for part in limiters:
+        argv.extend(part._spec)
+    return keys, argv
+
+
+def _run(client: Any, keys: list[str], argv: list[str]) -> Any:
+    from redis.exceptions import NoScriptError
+
+    try:
+        return client.evalsha(SCRIPT_SHA, len(keys), *keys, *argv)
+    except NoScriptError:
+        client.script_load(SCRIPT)
+        return client.evalsha(SCRIPT_SHA, len(keys), *keys, *argv)
+
+
+async def _run_async(client: Any, keys: list[str], argv: list[str]) -> Any:
+    from redis.exceptions import NoScriptError
+
+    try:
+        return await client.evalsha(SCRIPT_SHA, len(keys), *keys, *argv)
+    except NoScriptError:
+        await client.script_load(SCRIPT)
+        return await client.evalsha(SCRIPT_SHA, len(keys), *keys, *argv)
+
+
+class RedisLimiter(_Base):
+    """Base of the synchronous Redis limiters (give it a ``redis.Redis``)."""
+
+    def _decide(self, key: object, cost: object, mode: str) -> Decision:
+        count = self._cost(cost)
+        token = uuid.uuid4().hex if self._code == "conc" else ""  # names each hold
+        keys, argv = _args([self], key, mode, count, token)
+        try:
+            raw = _run(self.client, keys, argv)
+        except _errors() as exc:
+            return self._fallback(exc)
+        return _parse(raw, 1)[0]
+
+    def allow(self, key: str | int, cost: int = 1) -> Decision:
+        """Admit or deny a request of ``cost`` units for ``key``, consuming on admission."""
+        return self._decide(key, cost, "allow")
+
+    def peek(self, key: str | int, cost: int = 1) -> Decision:
+        """What :meth:`allow` would answer now, consuming nothing."""
+        return self._decide(key, cost, "peek")
+
+    def reset(self, key: str | int) -> None:
+        """Forget ``key``: delete its Redis key."""
+        self.client.delete(self.key_for(key))
+
+
+class AsyncRedisLimiter(_Base):
+    """Base of the asyncio Redis limiters (give it a ``redis.asyncio.Redis``)."""
+
+    async def _decide(self, key: object, cost: object, mode: str) -> Decision:
+        count = self._cost(cost)
+        token = uuid.uuid4().hex if self._code == "conc" else ""  # names each hold
+        keys, argv = _args([self], key, mode, count, token)
+        try:
+            raw = await _run_async(self.client, keys, argv)
+        except _errors() as exc:
+            return self._fallback(exc)
+        return _parse(raw, 1)[0]
+
+    async def allow(self, key: str | int, cost: int = 1) -> Decision:
+        """Admit or deny a request of ``cost`` units for ``key``, consuming on admission."""
+        return await self._decide(key, cost, "allow")
+
+    async def peek(self, key: str | int, cost: int = 1) -> Decision:
+        """What :meth:`allow` would answer now, consuming nothing."""
+        return await self._decide(key, cost, "peek")
+
+    async def reset(self, key: str | int) -> None:
+        """Forget ``key``: delete its Redis key."""
+        await self.client.delete(self.key_for(key))
+
+
+# --------------------------------------------------------------------------- the algorithms
+
+
+def _tb(rate: float, per: float, burst: int | None) -> tuple[Any, list[float], str]:
+    model = _bucket.TokenBucket(rate, per, burst)
+    return model, [model._fill, model._burst, model.limit], f"tb:{rate:g}/{per:g}s:{model.burst}"
+
+
+def _gc(rate: float, per: float, burst: int | None) -> tuple[Any, list[float], str]:
+    model = _gcra.GCRA(rate, per, burst)
+    name = f"gcra:{rate:g}/{per:g}s:{model.burst}"
+    return model, [model._interval, model._window, model.limit], name
+
+
+def _lb(rate: float, per: float, burst: int | None) -> tuple[Any, list[float], str]:
+    model = _leaky.LeakyBucket(rate, per, burst)
+    name = f"leaky:{rate:g}/{per:g}s:{model.burst}"
+    return model, [model._leak, model._burst, model.limit], name
+
+
+class TokenBucket(RedisLimiter):
+    """:class:`~designpatterns_ref.ratelimit.token_bucket.TokenBucket` on Redis."""
+
+    _code = "tb"
+
+    def __init__(
+        self,
+        client: Any,
+        rate: float,
+        per: float = 1.0,
+        burst: int | None = None,
+        **options: Unpack[RedisOptions],
+    ) -> None:
+        super().__init__(client, *_tb(rate, per, burst), **options)
+
+
+class AsyncTokenBucket(AsyncRedisLimiter):
+    """:class:`TokenBucket` for asyncio."""
+
+    _code = "tb"
+
+    def __init__(
+        self,
+        client: Any,
+        rate: float,
+        per: float = 1.0,
+        burst: int | None = None,
+        **options: Unpack[RedisOptions],
+    ) -> None:
+        super().__init__(client, *_tb(rate, per, burst), **options)
+
+
+class GCRA(RedisLimiter):
+    """:class:`~designpatterns_ref.ratelimit.gcra.GCRA` on Redis (what redis-cell does)."""
+
+    _code = "gcra"
+
+    def __init__(
+        self,
+        client: Any,
+        rate: float,
+        per: float = 1.0,
+        burst: int | None = None,
+        **options: Unpack[RedisOptions],
+    ) -> None:
+        super().__init__(client, *_gc(rate, per, burst), **options)
+
+
+class AsyncGCRA(AsyncRedisLimiter):
+    """:class:`GCRA` for asyncio."""
+
+    _code = "gcra"
+
+    def __init__(
+        self,
+        client: Any,
+        rate: float,
+        per: float = 1.0,
+        burst: int | None = None,
+        **options: Unpack[RedisOptions],
+    ) -> None:
+        super().__init__(client, *_gc(rate, per, burst), **options)
+
+
+class LeakyBucket(RedisLimiter):
+    """:class:`~designpatterns_ref.ratelimit.leaky_bucket.LeakyBucket` on Redis."""
+
+    _code = "leaky"
+
+    def __init__(
+        self,
+        client: Any,
+        rate: float,
+        per: float = 1.0,
+        burst: int | None = None,
+        **options: Unpack[RedisOptions],
+    ) -> None:
+        super().__init__(client, *_lb(rate, per, burst), **options)
+
+
+class AsyncLeakyBucket(AsyncRedisLimiter):
+    """:class:`LeakyBucket` for asyncio."""
+
+    _code = "leaky"
+
+    def __init__(
+        self,
+        client: Any,
+        rate: float,
+        per: float = 1.0,
+        burst: int | None = None,
+        **options: Unpack[RedisOptions],
+    ) -> None:
+        super().__init__(client, *_lb(rate, per, burst), **options)
+
+
+def _window(cls: Any, code: str, rate: int, per: float) -> tuple[Any, list[float], str]:
+    model = cls(rate, per)
+    return model, [model.rate, model.per], f"{code}:{rate}/{per:g}s"
+
+
+class FixedWindow(RedisLimiter):
+    """:class:`~designpatterns_ref.ratelimit.fixed_window.FixedWindow` on Redis."""
+
+    _code = "fw"
+
+    def __init__(
+        self, client: Any, rate: int, per: float = 1.0, **options: Unpack[RedisOptions]
+    ) -> None:
+        super().__init__(client, *_window(_fixed.FixedWindow, "fw", rate, per), **options)
+
+
+class AsyncFixedWindow(AsyncRedisLimiter):
+    """:class:`FixedWindow` for asyncio."""
+
+    _code = "fw"
+
+    def __init__(
+        self, client: Any, rate: int, per: float = 1.0, **options: Unpack[RedisOptions]
+    ) -> None:
+        super().__init__(client, *_window(_fixed.FixedWindow, "fw", rate, per), **options)
+
+
+class SlidingWindowLog(RedisLimiter):
+    """:class:`~designpatterns_ref.ratelimit.sliding_log.SlidingWindowLog` on Redis (a list)."""
+
+    _code = "swl"
+
+    def __init__(
+        self, client: Any, rate: int, per: float = 1.0, **options: Unpack[RedisOptions]
+    ) -> None:
+        super().__init__(client, *_window(_log.SlidingWindowLog, "swl", rate, per), **options)
+
+
+class AsyncSlidingWindowLog(AsyncRedisLimiter):
+    """:class:`SlidingWindowLog` for asyncio."""
+
+    _code = "swl"
+
+    def __init__(
+        self, client: Any, rate: int, per: float = 1.0, **options: Unpack[RedisOptions]
+    ) -> None:
+        super().__init__(client, *_window(_log.SlidingWindowLog, "swl", rate, per), **options)
+
+
+class SlidingWindowCounter(RedisLimiter):
+    """:class:`~designpatterns_ref.ratelimit.sliding_counter.SlidingWindowCounter` on Redis."""
+
+    _code = "swc"
+
+    def __init__(
+        self, client: Any, rate: int, per: float = 1.0, **options: Unpack[RedisOptions]
+    ) -> None:
+        model = _window(_counter.SlidingWindowCounter, "swc", rate, per)
+        super().__init__(client, *model, **options)
+
+
+class AsyncSlidingWindowCounter(AsyncRedisLimiter):
+    """:class:`SlidingWindowCounter` for asyncio."""
+
+    _code = "swc"
+
+    def __init__(
+        self, client: Any, rate: int, per: float = 1.0, **options: Unpack[RedisOptions]
+    ) -> None:
+        model = _window(_counter.SlidingWindowCounter, "swc", rate, per)
+        super().__init__(client, *model, **options)
+
+
+def _cc(limit: int, lease: float) -> tuple[Any, list[float], str]:
+    if lease is None:
+        raise RateLimitError("ConcurrencyLimiter: lease=None is not allowed on Redis")
+    model = _concurrency.ConcurrencyLimiter(limit, lease=lease)
+    assert model.lease is not None
+    return model, [model.limit, model.lease], f"conc:{limit}:{lease:g}s"
+
+
+def _short(raw: Sequence[Any], key: object, cost: int) -> None:
+    if raw and raw[0] in (b"short", "short"):
+        held = int(raw[1])
+        raise RateLimitError(
+            f"ConcurrencyLimiter.release: key={key!r} holds {held} live units, "
+            f"cannot release cost={cost}"
+        )
+
+
+class ConcurrencyLimiter(RedisLimiter):
+    """:class:`~designpatterns_ref.ratelimit.concurrency.ConcurrencyLimiter` on Redis.
+
+    Holds live in a sorted set scored by their expiry; ``lease`` is required here, because a
+    process that dies holding a unit must not hold it forever.
+    """
+
+    _code = "conc"
+
+    def __init__(
+        self, client: Any, limit: int, *, lease: float = 60.0, **options: Unpack[RedisOptions]
+    ) -> None:
+        super().__init__(client, *_cc(limit, lease), **options)
+
+    def release(self, key: str | int, cost: int = 1) -> None:
+        """Give back the ``cost`` oldest live holds of ``key`` (taken with :meth:`allow`)."""
+        count = self._cost(cost)
+        keys, argv = _args([self], key, "release", count)
+        try:
+            raw = _run(self.client, keys, argv)
+        except _errors() as exc:
+            if self.on_error == "raise":
+                raise BackendUnavailable(f"Redis unreachable: {exc}") from exc
+            return  # the lease will free the hold
+        _short(raw, key, count)
+
+    @contextlib.contextmanager
+    def hold(self, key: str | int, cost: int = 1) -> Iterator[Decision]:
+        """Hold ``cost`` units of ``key`` for the block; raise RateLimitExceeded if full."""
+        count = self._cost(cost)
+        token = uuid.uuid4().hex
+        keys, argv = _args([self], key, "allow", count, token)
+        try:
+            decision = _parse(_run(self.client, keys, argv), 1)[0]
+        except _errors() as exc:
+            decision = self._fallback(exc)
+        if not decision:
+            raise RateLimitExceeded(decision)
+        try:
+            yield decision
+        finally:
+            keys, argv = _args([self], key, "unhold", count, token)
+            with contextlib.suppress(*_errors()):
+                _run(self.client, keys, argv)
+
+
+class AsyncConcurrencyLimiter(AsyncRedisLimiter):
+    """:class:`ConcurrencyLimiter` for asyncio (``async with limiter.hold(key):``)."""
+
+    _code = "conc"
+
+    def __init__(
+        self, client: Any, limit: int, *, lease: float = 60.0, **options: Unpack[RedisOptions]
+    ) -> None:
+        super().__init__(client, *_cc(limit, lease), **options)
+
+    async def release(self, key: str | int, cost: int = 1) -> None:
+        """Give back the ``cost`` oldest live holds of ``key`` (taken with :meth:`allow`)."""
+        count = self._cost(cost)
+        keys, argv = _args([self], key, "release", count)
+        try:
+            raw = await _run_async(self.client, keys, argv)
+        except _errors() as exc:
+            if self.on_error == "raise":
+                raise BackendUnavailable(f"Redis unreachable: {exc}") from exc
+            return
+        _short(raw, key, count)
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: str | int, cost: int = 1) -> AsyncIterator[Decision]:
+        """Hold ``cost`` units of ``key`` for the block; raise RateLimitExceeded if full."""
+        count = self._cost(cost)
+        token = uuid.uuid4().hex
+        keys, argv = _args([self], key, "allow", count, token)
+        try:
+            decision = _parse(await _run_async(self.client, keys, argv), 1)[0]
+        except _errors() as exc:
+            decision = self._fallback(exc)
+        if not decision:
+            raise RateLimitExceeded(decision)
+        try:
+            yield decision
+        finally:
+            keys, argv = _args([self], key, "unhold", count, token)
+            with contextlib.suppress(*_errors()):
+                await _run_async(self.client, keys, argv)
+
+
+# --------------------------------------------------------------------------- composites
+
+
+class _Composite:
+    def __init__(self, parts: Sequence[_Base], kind: type[_Base]) -> None:
+        flat: list[_Base] = []
+        for part in parts:
+            if isinstance(part, _Composite):
+                flat.extend(part.limiters)
+            elif isinstance(part, kind):
+                flat.append(part)
+            else:
+                raise RateLimitError(
+                    f"all_of: {part!r} is not a {kind.__name__}; an all-or-nothing composite "
+                    "needs every limiter in the same store (memory, Redis or asyncio Redis)"
+                )
+        if not flat:
+            raise RateLimitError("all_of: needs at least one limiter")
+        first = flat[0]
+        for part in flat[1:]:
+            if part.client is not first.client:
+                raise RateLimitError("all_of: every Redis limiter must share one client")
+            if part.clock is not first.clock or part.ttl_slack != first.ttl_slack:
+                raise RateLimitError("all_of: every Redis limiter must share clock and ttl_slack")
+        names = [part.key_for("k") for part in flat]
+        if len(set(names)) != len(names):
+            raise RateLimitError("all_of: two limiters share a name; give each its own name=")
+        self.limiters: tuple[Any, ...] = tuple(flat)
+        self.limit = min(part.limit for part in flat)
+        self.clock = first.clock
+
+    def _cost(self, cost: object) -> int:
+        return check_cost("all_of", cost, self.limit)
+
+    def _fallback(self, exc: BaseException) -> Decision:
+        return combine([part._fallback(exc) for part in self.limiters])
+
+    def __repr__(self) -> str:
+        return "redis.all_of(" + ", ".join(repr(p) for p in self.limiters) + ")"
+
+
+class RedisAllOf(_Composite):
+    """Several Redis limiters as one, decided by one script: all consume, or none does."""
+
+    def __init__(self, *limiters: RedisLimiter | RedisAllOf) -> None:
+        super().__init__(limiters, RedisLimiter)  # type: ignore[arg-type]
+
+    def _decide(self, key: str | int, cost: int, mode: str) -> Decision:
+        count = self._cost(cost)
+        keys, argv = _args(self.limiters, key, mode, count, uuid.uuid4().hex)
+        try:
+            raw = _run(self.limiters[0].client, keys, argv)
+        except _errors() as exc:
+            return self._fallback(exc)
+        return combine(_parse(raw, len(self.limiters)))
+
+    def allow(self, key: str | int, cost: int = 1) -> Decision:
+        """Admit when every part admits, consuming from all; otherwise consume from none."""
+        return self._decide(key, cost, "allow")
+
+    def peek(self, key: str | int, cost: int = 1) -> Decision:
+        """What :meth:`allow` would answer now, consuming nothing."""
+        return self._decide(key, cost, "peek")
+
+    def reset(self, key: str | int) -> None:
+        """Forget ``key`` in every part."""
+        self.limiters[0].client.delete(*(part.key_for(key) for part in self.limiters))
+
+
+class AsyncAllOf(_Composite):
+    """:class:`RedisAllOf` for asyncio."""
+
+    def __init__(self, *limiters: AsyncRedisLimiter | AsyncAllOf) -> None:
+        super().__init__(limiters, AsyncRedisLimiter)  # type: ignore[arg-type]
+
+    async def _decide(self, key: str | int, cost: int, mode: str) -> Decision:
+        count = self._cost(cost)
+        keys, argv = _args(self.limiters, key, mode, count, uuid.uuid4().hex)
+        try:
+            raw = await _run_async(self.limiters[0].client, keys, argv)
+        except _errors() as exc:
+            return self._fallback(exc)
+        return combine(_parse(raw, len(self.limiters)))
+
+    async def allow(self, key: str | int, cost: int = 1) -> Decision:
+        """Admit when every part admits, consuming from all; otherwise consume from none."""
+        return await self._decide(key, cost, "allow")
+
+    async def peek(self, key: str | int, cost: int = 1) -> Decision:
+        """What :meth:`allow` would answer now, consuming nothing."""
+        return await self._decide(key, cost, "peek")
+
+    async def reset(self, key: str | int) -> None:
+        """Forget ``key`` in every part."""
+        await self.limiters[0].client.delete(*(part.key_for(key) for part in self.limiters))
+
+
+def all_of(*limiters: Any) -> RedisAllOf | AsyncAllOf:
+    """One Redis limiter, run as one script, that admits only when every part admits."""
+    if limiters and all(isinstance(p, AsyncRedisLimiter | AsyncAllOf) for p in limiters):
+        return AsyncAllOf(*limiters)
+    return RedisAllOf(*limiters)
