@@ -1,0 +1,70 @@
+"""Factories for the contract tests: every algorithm, in memory and on Redis."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from designpatterns_ref import ratelimit as rl
+from designpatterns_ref.clock import ManualClock
+
+LIMIT = 4
+
+#: name -> (memory factory, Redis class name or None); each builds "4 per second, burst 4".
+ALGORITHMS: dict[str, tuple[Callable[[ManualClock], Any], str | None]] = {
+    "token_bucket": (lambda c: rl.TokenBucket(LIMIT, 1.0, LIMIT, clock=c), "TokenBucket"),
+    "gcra": (lambda c: rl.GCRA(LIMIT, 1.0, LIMIT, clock=c), "GCRA"),
+    "leaky_bucket": (lambda c: rl.LeakyBucket(LIMIT, 1.0, LIMIT, clock=c), "LeakyBucket"),
+    "leaky_queue": (lambda c: rl.LeakyBucketQueue(LIMIT, 1.0, LIMIT, clock=c), None),
+    "fixed_window": (lambda c: rl.FixedWindow(LIMIT, 1.0, clock=c), "FixedWindow"),
+    "sliding_log": (lambda c: rl.SlidingWindowLog(LIMIT, 1.0, clock=c), "SlidingWindowLog"),
+    "sliding_counter": (
+        lambda c: rl.SlidingWindowCounter(LIMIT, 1.0, clock=c),
+        "SlidingWindowCounter",
+    ),
+    "concurrency": (
+        lambda c: rl.ConcurrencyLimiter(LIMIT, lease=1.0, clock=c),
+        "ConcurrencyLimiter",
+    ),
+}
+
+
+def redis_twin(name: str, client: Any, clock: ManualClock, **options: Any) -> Any:
+    """The Redis limiter matching ``ALGORITHMS[name]``, on ``client`` with ``clock``."""
+    from designpatterns_ref.ratelimit import redis as rr
+
+    options.setdefault("ttl_slack", 600.0)
+    cls = getattr(rr, ALGORITHMS[name][1] or "")
+    if name == "concurrency":
+        return cls(client, LIMIT, lease=1.0, clock=clock, **options)
+    if name in ("token_bucket", "gcra", "leaky_bucket"):
+        return cls(client, LIMIT, 1.0, LIMIT, clock=clock, **options)
+    return cls(client, LIMIT, 1.0, clock=clock, **options)
+
+
+CASES = [pytest.param((name, "memory"), id=f"{name}-memory") for name in ALGORITHMS] + [
+    pytest.param((name, "redis"), marks=pytest.mark.redis, id=f"{name}-redis")
+    for name, (_, twin) in ALGORITHMS.items()
+    if twin
+]
+
+
+@pytest.fixture
+def redis_client(redis_url: str) -> Iterator[Any]:
+    import redis
+
+    client = redis.Redis.from_url(redis_url, socket_timeout=5)
+    yield client
+    client.close()
+
+
+@pytest.fixture(params=CASES)
+def make(request: pytest.FixtureRequest) -> Callable[[ManualClock], Any]:
+    """A factory: clock -> a limiter of 4 per second (burst 4), memory or Redis."""
+    name, backend = request.param
+    if backend == "memory":
+        return ALGORITHMS[name][0]
+    client = request.getfixturevalue("redis_client")
+    return lambda clock: redis_twin(name, client, clock)
