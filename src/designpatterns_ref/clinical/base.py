@@ -160,7 +160,7 @@ class Misunit:
 class Measure:
     """A numeric input: its unit, printed resolution and plausible range.
 
-    Values outside ``[impossible_below, impossible_above]`` (after quantising) are rejected
+    Values outside ``[impossible_below, impossible_above]`` (as sent) are rejected
     as physically impossible; values outside ``[extreme_below, extreme_above]`` are scored
     with a :class:`Caution`. ``misunits`` are checked first, so ``98.6`` for a temperature
     is reported as Fahrenheit rather than as merely impossible.
@@ -179,6 +179,8 @@ class Measure:
 
     def __post_init__(self) -> None:
         lo, hi = self.impossible_below, self.impossible_above
+        if Decimal(float(lo)) != lo or Decimal(float(hi)) != hi:
+            raise RulesetError(f"{self.name}: the possible range must be exact in binary")
         if not lo <= self.extreme_below <= self.extreme_above <= hi:
             raise RulesetError(f"{self.name}: the extreme range must lie inside the possible one")
         for mis in self.misunits:

@@ -15,7 +15,8 @@ that a wrong answer is never produced from a wrong input:
 
 Rounding policy: the charts print whole numbers (temperature to 0.1 °C), so every value is
 quantised to the chart's resolution with decimal round-half-up, reading a float as the
-decimal it prints as (``repr``). ``38.05`` becomes ``38.1`` and ``24.5`` becomes ``25``;
+decimal it prints as (``repr``). Plausibility is judged on the value as sent (so 100.4% SpO2
+is impossible rather than rounded to 100), the bands on the value as quantised. ``38.05`` becomes ``38.1`` and ``24.5`` becomes ``25``;
 Python's ``round`` would give ``38.0`` (binary floating point) and ``24`` (banker's rounding).
 The quantised values are echoed in the result, so the caller sees what was scored.
 
@@ -44,7 +45,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_left
 from collections.abc import Callable, Mapping
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 
 from designpatterns_ref.clinical.base import (
     Caution,
@@ -80,7 +81,9 @@ def _type_problem(m: Measure, raw: object) -> Problem | None:
         why = f"a string is not a number; send the number itself ({m.example}, not '{m.example}')"
     elif not isinstance(raw, int | float | Decimal):
         why = f"a {type(raw).__name__} is not a number"
-    elif not (isinstance(raw, int) or math.isfinite(raw)):
+    elif isinstance(raw, Decimal) and not raw.is_finite():
+        why = "not a finite number"
+    elif isinstance(raw, float) and not math.isfinite(raw):
         why = "not a finite number"
     else:
         return None
@@ -99,20 +102,13 @@ def check_number(m: Measure, raw: object) -> tuple[Decimal | int | None, Problem
     problem = _type_problem(m, raw)
     if problem is not None:
         return None, problem
-    if type(raw) is int and m.resolution == _ONE:  # the common case, no decimal arithmetic
-        value: Decimal | int = raw
-    else:
-        exact = Decimal(repr(raw)) if isinstance(raw, float) else Decimal(raw)  # type: ignore[arg-type]
-        try:
-            value = exact.quantize(m.resolution, rounding=ROUND_HALF_UP)
-        except InvalidOperation:  # too many digits to quantise: far outside any range
-            return None, Problem(m.name, raw, "physically impossible", m.allowed)
+    exact = Decimal(repr(raw)) if isinstance(raw, float) else Decimal(raw)  # type: ignore[arg-type]
     for mis in m.misunits:
-        if mis.low <= value <= mis.high:
+        if mis.low <= exact <= mis.high:
             return None, Problem(m.name, raw, mis.hint, m.allowed)
-    if not m.impossible_below <= value <= m.impossible_above:
+    if not m.impossible_below <= exact <= m.impossible_above:
         return None, Problem(m.name, raw, "physically impossible", m.allowed)
-    return value, None
+    return exact.quantize(m.resolution, rounding=ROUND_HALF_UP), None
 
 
 _KINDS = {bool: "a boolean", int: "a whole number", float: "a decimal number", str: "a string"}
@@ -172,18 +168,16 @@ def _number_checker(m: Measure) -> Checker:
     value goes through :func:`check_number`, which says exactly what is wrong.
     """
     per_unit = int(1 / m.resolution)
-    lo, hi, ext_lo, ext_hi = (
-        _steps(v, m.resolution)
-        for v in (m.impossible_below, m.impossible_above, m.extreme_below, m.extreme_above)
-    )
+    lo, hi = float(m.impossible_below), float(m.impossible_above)  # exact: checked in Measure
+    ext_lo, ext_hi = (_steps(v, m.resolution) for v in (m.extreme_below, m.extreme_above))
 
     def check(raw: object, cautions: list[Caution]) -> int | Problem:
         steps = None
-        if type(raw) is int:
+        if type(raw) is int and lo <= raw <= hi:
             steps = raw * per_unit
-        elif type(raw) is float and -1e9 < raw < 1e9:
+        elif type(raw) is float and lo <= raw <= hi:
             steps = _float_steps(raw, per_unit)
-        if steps is None or not lo <= steps <= hi:
+        if steps is None:
             value, problem = check_number(m, raw)
             if problem is not None:
                 return problem

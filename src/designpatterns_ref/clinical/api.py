@@ -1,0 +1,295 @@
+"""HTTP API: ``POST /v1/news2`` scores one set of vital signs, safely (FastAPI, ``api`` extra).
+
+Case study: Design a Clinical NEWS Score Calculator API (docs/case-studies/news-score.md)
+
+:func:`create_app` builds a FastAPI application with one scoring route per ruleset
+(``/v1/news2`` and, for comparison, ``/v1/news2012``) and ``GET /health``. The route reads the
+body itself, so that every failure has one shape and one status:
+
+- a body over ``max_body_bytes`` (4 KiB by default) is refused with 413 before it is parsed,
+  whether or not the client sent a Content-Length;
+- a body that is not ``application/json`` gets 415, malformed JSON (including ``NaN``) gets 400;
+- a JSON body that cannot be scored gets 422 listing **every** problem (field, value, message,
+  allowed), from the same engine as the Python API, never a partial list;
+- a valid body gets 200 and the full result (``ScoreResult.as_dict``).
+
+The request schema in the OpenAPI document is generated from the ruleset's own data (units,
+ranges, choices), and its examples are scored when the app is built, so the documented
+responses are real. Raw vital signs are never logged: the log line of a request names the
+route, the status, the risk or the fields at fault, and the time taken.
+
+Trade-off: reading the body by hand costs a few lines over a pydantic body model, and buys
+one validator (the engine) and every error at once, with the hints (Fahrenheit, fractions)
+a type system cannot give.
+
+Complexity: O(body size) to parse, then one score; the app holds no state between requests.
+
+>>> app = create_app()
+>>> sorted(p for p in app.openapi()["paths"])
+['/health', '/v1/news2', '/v1/news2012']
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from decimal import Decimal
+from typing import Any, Literal
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from designpatterns_ref.clinical.base import Choice, Measure, Problem, Ruleset, VitalsError
+from designpatterns_ref.clinical.engine import assess
+from designpatterns_ref.clinical.rules import NEWS2, NEWS_2012
+
+__all__ = ["DEFAULT_MAX_BODY_BYTES", "EXAMPLES", "create_app", "request_schema"]
+
+#: The largest request body accepted, in bytes: a full request is about 200.
+DEFAULT_MAX_BODY_BYTES = 4096
+
+log = logging.getLogger(__name__)
+
+#: Request examples, scored when the app is built; the documentation shows the real results.
+EXAMPLES: dict[str, dict[str, object]] = {
+    "well": {
+        "summary": "A well patient: total 0, low risk",
+        "value": {"respiration_rate": 16, "spo2": 97, "systolic_bp": 124, "pulse": 72,
+                  "consciousness": "A", "temperature": 36.8},
+    },
+    "urgent": {
+        "summary": "Total 5: the urgent response threshold",
+        "value": {"respiration_rate": 22, "spo2": 95, "systolic_bp": 118, "pulse": 96,
+                  "consciousness": "A", "temperature": 38.05},
+    },
+    "scale2": {
+        "summary": "SpO2 scale 2 on oxygen (target 88–92%): total 7, high risk",
+        "value": {"respiration_rate": 22, "spo2": 93, "spo2_scale": 2, "on_oxygen": True,
+                  "systolic_bp": 112, "pulse": 104, "consciousness": "A", "temperature": 38.4},
+    },
+    "partial": {
+        "summary": "Partial scoring: blood pressure and temperature not yet taken",
+        "value": {"respiration_rate": 26, "spo2": 95, "pulse": 88, "consciousness": "A",
+                  "partial": True},
+    },
+}  # fmt: skip
+
+
+class CautionOut(BaseModel):
+    field: str
+    message: str
+
+
+class ScoreOut(BaseModel):
+    """The full result of a score (see ``ScoreResult``)."""
+
+    ruleset: str
+    total: int
+    subscores: dict[str, int]
+    red_score: bool
+    risk: Literal["low", "low-medium", "medium", "high"] | None
+    threshold: str | None
+    monitoring: str | None
+    response: list[str]
+    values: dict[str, bool | int | float | str]
+    partial: bool
+    missing: list[str]
+    cautions: list[CautionOut]
+
+
+class ProblemOut(BaseModel):
+    field: str
+    value: Any = None
+    message: str
+    allowed: str
+
+
+class ErrorOut(BaseModel):
+    """Why a request was refused: a summary and, for 422, every problem found."""
+
+    detail: str
+    problems: list[ProblemOut] = []
+
+
+def _number(value: Decimal) -> int | float:
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def request_schema(ruleset: Ruleset) -> dict[str, Any]:
+    """The JSON Schema of a scoring request, generated from the ruleset's own data."""
+    props: dict[str, Any] = {}
+    for spec in ruleset.inputs:
+        if isinstance(spec, Measure):
+            props[spec.name] = {
+                "type": "number",
+                "minimum": _number(spec.impossible_below),
+                "maximum": _number(spec.impossible_above),
+                "description": f"{spec.label} in {spec.unit}, read to {spec.resolution}; "
+                "values are quantised half-up to that resolution",
+            }
+        elif isinstance(spec, Choice):
+            options = sorted({v for v in spec.options.values()}, key=str)
+            kind = {bool: "boolean", int: "integer", str: "string"}[spec.strict_type or str]
+            props[spec.name] = {"type": kind, "enum": options, "description": f"{spec.label}: {spec.allowed}"}
+        if spec.name in ruleset.defaults:
+            props[spec.name]["default"] = ruleset.defaults[spec.name]
+        else:  # null, like leaving the field out, means "not measured"
+            props[spec.name]["type"] = [props[spec.name]["type"], "null"]
+            if "enum" in props[spec.name]:
+                props[spec.name]["enum"].append(None)
+    props["partial"] = {
+        "type": "boolean", "default": False,
+        "description": "Score what is present; the result lists what is missing and has no risk",
+    }  # fmt: skip
+    return {
+        "type": "object",
+        "title": f"{ruleset.name} request",
+        "properties": props,
+        "additionalProperties": False,
+        # Either every required parameter is present and not null, or partial is true.
+        "anyOf": [
+            {
+                "required": list(ruleset.required),
+                "properties": {n: {"not": {"type": "null"}} for n in ruleset.required},
+            },
+            {"required": ["partial"], "properties": {"partial": {"const": True}}},
+        ],
+        "description": f"Vital signs for {ruleset.title}. Every parameter without a default is "
+        "required unless partial is true.",
+    }
+
+
+class _Refused(Exception):
+    def __init__(self, status: int, detail: str) -> None:
+        self.status, self.detail = status, detail
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+async def _read_json(request: Request, limit: int) -> object:
+    content_type = request.headers.get("content-type", "")
+    if content_type.split(";")[0].strip().lower() != "application/json":
+        raise _Refused(415, "send the vital signs as application/json")
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > limit):
+        raise _Refused(413, f"request body over {limit} bytes")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise _Refused(413, f"request body over {limit} bytes")
+    try:
+        return json.loads(body, parse_constant=_reject_constant)
+    except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError included
+        raise _Refused(400, "malformed JSON") from None
+
+
+def _pre_problems(ruleset: Ruleset, data: dict[str, object]) -> list[Problem]:
+    """What JSON adds to the Python call: ``partial`` must be a boolean, and a field with a
+    default may be left out but not sent as null. The offending keys are removed."""
+    found = []
+    if "partial" in data and not isinstance(data["partial"], bool):
+        found.append(Problem("partial", data.pop("partial"), "not a boolean", "true or false"))
+    for spec in ruleset.inputs:
+        if spec.name in ruleset.defaults and spec.name in data and data[spec.name] is None:
+            del data[spec.name]
+            found.append(Problem(spec.name, None, "null is not allowed; leave the field out "
+                                 f"for the default ({ruleset.defaults[spec.name]})", spec.allowed))  # fmt: skip
+    return found
+
+
+def _count(n: int) -> str:
+    return f"{n} problem{'s' if n != 1 else ''} with the vital signs"
+
+
+def _route(ruleset: Ruleset, limit: int) -> Any:
+    async def score(request: Request) -> JSONResponse:
+        start = time.perf_counter()
+        status, outcome = 200, ""
+        try:
+            data = await _read_json(request, limit)
+            if not isinstance(data, dict):
+                body = {"detail": "the body must be a JSON object", "problems": [
+                    {"field": "body", "value": None, "message": f"got a JSON {type(data).__name__}",
+                     "allowed": "an object of vital signs"}]}  # fmt: skip
+                status, outcome = 422, "fields=body"
+                return JSONResponse(body, status_code=422)
+            pre = _pre_problems(ruleset, data)
+            partial = bool(data.pop("partial", False))  # a bad value was removed above
+            try:
+                result = assess(ruleset, data, partial=partial)
+                problems = pre
+            except VitalsError as err:
+                problems = pre + list(err.problems)
+            if problems:
+                status = 422
+                outcome = "fields=" + ",".join(p.field for p in problems)
+                body = {"detail": _count(len(problems)), "problems": [p.as_dict() for p in problems]}
+                return JSONResponse(body, status_code=422)
+            outcome = "partial" if result.partial else f"risk={result.risk}"
+            return JSONResponse(result.as_dict())
+        except _Refused as refused:
+            status, outcome = refused.status, refused.detail
+            return JSONResponse({"detail": refused.detail, "problems": []}, status_code=refused.status)
+        finally:
+            # Never the vital signs themselves: only the route, status, outcome and time.
+            log.info("POST /v1/%s %d %s %.1fms", ruleset.name, status, outcome,
+                     (time.perf_counter() - start) * 1000)  # fmt: skip
+
+    return score
+
+
+def create_app(
+    rulesets: tuple[Ruleset, ...] = (NEWS2, NEWS_2012), *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+) -> FastAPI:
+    """The FastAPI application: ``POST /v1/<ruleset>`` for each ruleset, and ``GET /health``."""
+    if isinstance(max_body_bytes, bool) or not isinstance(max_body_bytes, int) or max_body_bytes < 1:
+        raise ValueError(f"create_app: max_body_bytes={max_body_bytes!r} must be a positive int")
+    app = FastAPI(
+        title="Clinical NEWS score calculator",
+        version="1.0",
+        description="Scores vital signs against the Royal College of Physicians' NEWS2 (2017) "
+        "chart. Invalid input is refused with every problem listed; nothing is guessed.",
+    )
+
+    @app.get("/health", summary="Liveness", response_model=dict[str, str | list[str]])
+    async def health() -> dict[str, str | list[str]]:
+        return {"status": "ok", "rulesets": [r.name for r in rulesets]}
+
+    error = {"model": ErrorOut}
+    for ruleset in rulesets:
+        examples = {}
+        for key, example in EXAMPLES.items():
+            raw = dict(example["value"])  # type: ignore[call-overload]
+            partial = bool(raw.pop("partial", False))
+            if not raw.keys() <= set(ruleset.input_names):
+                continue
+            scored = assess(ruleset, raw, partial=partial).as_dict()
+            examples[key] = {**example, "description": f"total {scored['total']}, risk {scored['risk']}"}
+        app.add_api_route(
+            f"/v1/{ruleset.name}",
+            _route(ruleset, max_body_bytes),
+            methods=["POST"],
+            summary=f"Score vital signs with {ruleset.title}",
+            description=ruleset.source,
+            operation_id=f"score_{ruleset.name}",
+            response_class=JSONResponse,
+            responses={
+                200: {"model": ScoreOut, "description": "The score"},
+                400: {**error, "description": "Malformed JSON"},
+                413: {**error, "description": "Body too large"},
+                415: {**error, "description": "Not application/json"},
+                422: {**error, "description": "Every problem with the vital signs"},
+            },
+            openapi_extra={
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": request_schema(ruleset), "examples": examples}},
+                }
+            },
+        )
+    return app

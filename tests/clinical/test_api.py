@@ -1,0 +1,193 @@
+"""The HTTP API under a real uvicorn server on a loopback port."""
+
+from __future__ import annotations
+
+import json
+import os
+import logging
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+pytest.importorskip("fastapi")
+httpx = pytest.importorskip("httpx")
+uvicorn = pytest.importorskip("uvicorn")
+schemathesis = pytest.importorskip("schemathesis")
+
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+from designpatterns_ref.clinical.api import DEFAULT_MAX_BODY_BYTES, EXAMPLES, create_app  # noqa: E402
+from designpatterns_ref.testing import free_port  # noqa: E402
+
+WELL = EXAMPLES["well"]["value"]
+SCALE2 = EXAMPLES["scale2"]["value"]
+
+
+@pytest.fixture(scope="module")
+def base_url() -> Iterator[str]:
+    """A real uvicorn server in a thread on a free loopback port, stopped afterwards."""
+    port = free_port()
+    config = uvicorn.Config(
+        create_app(), host="127.0.0.1", port=port, log_config=None, log_level="warning",
+        lifespan="off",
+    )  # fmt: skip
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="news2-api", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:  # readiness, not timing: poll until the socket is bound
+        if not thread.is_alive() or time.monotonic() > deadline:
+            pytest.fail("uvicorn did not start")
+        time.sleep(0.01)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def client(base_url: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=base_url, timeout=10) as c:
+        yield c
+
+
+def test_health(client: httpx.Client) -> None:
+    r = client.get("/health")
+    assert r.status_code == 200
+    assert r.json() == {"status": "ok", "rulesets": ["news2", "news2012"]}
+
+
+def test_valid_request_returns_the_full_result(client: httpx.Client) -> None:
+    r = client.post("/v1/news2", json=SCALE2)
+    assert r.status_code == 200
+    body = r.json()
+    assert (body["total"], body["risk"], body["red_score"]) == (7, "high", False)
+    assert body["subscores"]["spo2"] == 1 and body["subscores"]["air_or_oxygen"] == 2
+    assert body["monitoring"] == "Continuous monitoring of vital signs"
+    assert body["values"]["temperature"] == 38.4 and body["values"]["spo2_scale"] == 2
+    assert body["partial"] is False and body["missing"] == []
+
+
+def test_quantised_values_are_echoed(client: httpx.Client) -> None:
+    body = client.post("/v1/news2", json={**WELL, "temperature": 38.05, "respiration_rate": 24.5}).json()
+    assert body["values"]["temperature"] == 38.1 and body["values"]["respiration_rate"] == 25
+    assert body["subscores"]["respiration_rate"] == 3 and body["red_score"] is True
+
+
+def test_invalid_request_lists_every_field_error(client: httpx.Client) -> None:
+    r = client.post(
+        "/v1/news2",
+        json={"respiration_rate": True, "spo2": 0.95, "systolic_bp": "120", "pulse": 70,
+              "consciousness": "Q", "temperature": 98.6, "bogus": 1},
+    )  # fmt: skip
+    assert r.status_code == 422
+    body = r.json()
+    fields = [p["field"] for p in body["problems"]]
+    assert fields == ["bogus", "respiration_rate", "spo2", "systolic_bp", "consciousness", "temperature"]
+    assert body["detail"] == "6 problems with the vital signs"
+    by_field = {p["field"]: p for p in body["problems"]}
+    assert "Fahrenheit" in by_field["temperature"]["message"]
+    assert "fraction" in by_field["spo2"]["message"]
+    assert all(p["allowed"] for p in body["problems"])
+
+
+def test_missing_fields_are_422_unless_partial(client: httpx.Client) -> None:
+    r = client.post("/v1/news2", json={"respiration_rate": 26})
+    assert r.status_code == 422
+    assert {p["field"] for p in r.json()["problems"]} == {
+        "spo2", "systolic_bp", "pulse", "consciousness", "temperature"
+    }  # fmt: skip
+
+
+def test_partial_request(client: httpx.Client) -> None:
+    r = client.post("/v1/news2", json=EXAMPLES["partial"]["value"])
+    assert r.status_code == 200
+    body = r.json()
+    assert body["partial"] is True and body["risk"] is None and body["monitoring"] is None
+    assert body["missing"] == ["systolic_bp", "temperature"]
+    assert body["total"] == 4
+
+
+def test_partial_must_be_a_boolean(client: httpx.Client) -> None:
+    r = client.post("/v1/news2", json={**WELL, "partial": "yes"})
+    assert r.status_code == 422 and r.json()["problems"][0]["field"] == "partial"
+
+
+def test_oversized_body_is_refused(client: httpx.Client) -> None:
+    big = json.dumps({**WELL, "pad": "x" * DEFAULT_MAX_BODY_BYTES})
+    r = client.post("/v1/news2", content=big, headers={"content-type": "application/json"})
+    assert r.status_code == 413
+
+
+def test_oversized_chunked_body_is_refused(client: httpx.Client) -> None:
+    def chunks() -> Iterator[bytes]:
+        yield b'{"pad": "'
+        for _ in range(10):
+            yield b"x" * 1000
+        yield b'"}'
+
+    r = client.post("/v1/news2", content=chunks(), headers={"content-type": "application/json"})
+    assert r.status_code == 413
+
+
+@pytest.mark.parametrize("body", [b"{bad json", b'{"pulse": NaN}', b"", b"\xff\xfe", b'{"a": 1,}'])
+def test_malformed_json_is_400(client: httpx.Client, body: bytes) -> None:
+    r = client.post("/v1/news2", content=body, headers={"content-type": "application/json"})
+    assert r.status_code == 400 and r.json()["detail"] == "malformed JSON"
+
+
+def test_a_json_array_is_422(client: httpx.Client) -> None:
+    r = client.post("/v1/news2", content=b"[1, 2]", headers={"content-type": "application/json"})
+    assert r.status_code == 422 and r.json()["problems"][0]["field"] == "body"
+
+
+def test_wrong_content_type_is_415(client: httpx.Client) -> None:
+    r = client.post("/v1/news2", content=b"pulse=70", headers={"content-type": "text/plain"})
+    assert r.status_code == 415
+
+
+def test_news2012_route(client: httpx.Client) -> None:
+    r = client.post("/v1/news2012", json={**WELL, "respiration_rate": 26})
+    assert r.status_code == 200 and r.json()["risk"] == "medium"
+    assert client.post("/v1/news2012", json=SCALE2).status_code == 422  # no scale 2 in 2012
+
+
+def test_raw_vital_signs_are_never_logged(
+    client: httpx.Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    marker = {"respiration_rate": 23, "spo2": 91, "systolic_bp": 187, "pulse": 137,
+              "consciousness": "A", "temperature": 38.7}  # fmt: skip
+    with caplog.at_level(logging.DEBUG):
+        assert client.post("/v1/news2", json=marker).status_code == 200
+        assert client.post("/v1/news2", json={**marker, "temperature": 103.7}).status_code == 422
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    assert "POST /v1/news2 200" in text and "POST /v1/news2 422 fields=temperature" in text
+    for value in ("187", "137", "38.7", "103.7"):
+        assert value not in text
+
+
+def test_openapi_examples_are_real(client: httpx.Client) -> None:
+    schema = client.get("/openapi.json").json()
+    examples = schema["paths"]["/v1/news2"]["post"]["requestBody"]["content"]["application/json"]["examples"]
+    assert set(examples) == {"well", "urgent", "scale2", "partial"}
+    for example in examples.values():
+        r = client.post("/v1/news2", json=example["value"])
+        assert r.status_code == 200
+        assert f"total {r.json()['total']}" in example["description"]
+
+
+def test_create_app_checks_its_argument() -> None:
+    with pytest.raises(ValueError, match="max_body_bytes"):
+        create_app(max_body_bytes=0)
+
+
+# -- schema-driven fuzzing: schemathesis against the app's own OpenAPI document --------------
+
+schema = schemathesis.openapi.from_dict(create_app().openapi())
+
+
+@schema.parametrize()
+@settings(max_examples=int(os.environ.get("DPREF_FUZZ_EXAMPLES", "40")), deadline=None, suppress_health_check=list(HealthCheck))
+def test_fuzz_finds_no_server_error(case: schemathesis.Case, base_url: str) -> None:
+    case.call_and_validate(base_url=base_url)
