@@ -83,16 +83,17 @@ def codes_until_collision(p: float, space: int) -> int:
     if isinstance(p, bool) or not isinstance(p, int | float) or not 0 < p <= 1:
         raise ShortCodeError(f"codes_until_collision: p={p!r} must be a number in (0, 1]")
     _check("codes_until_collision: space", space, 1)
-    lo, hi = 1, space + 1  # collision_probability(lo) = 0 < p <= collision_probability(hi)
-    if p < 1:
-        # Start near the answer: n ≈ sqrt(2N ln(1/(1-p))), then widen until it brackets.
-        guess = math.isqrt(int(2 * space * -math.log1p(-p))) + 1
-        hi = min(space + 1, max(2, guess))
-        while hi < space + 1 and collision_probability(hi, space) < p:
-            lo, hi = hi, min(space + 1, hi * 2)
-        lo = max(lo, min(hi - 1, guess // 2))
-        if collision_probability(lo, space) >= p:
-            lo = 1
+    if p == 1:
+        return space + 1  # certainty needs the pigeonhole (floats round to 1.0 far sooner)
+    # Start near the answer, n ≈ sqrt(2N ln(1/(1-p))), and widen until [lo, hi] brackets it:
+    # P(lo) < p <= P(hi), where P(1) = 0 and P(space + 1) = 1.
+    guess = math.isqrt(int(2 * space * -math.log1p(-p))) + 1
+    hi = min(space + 1, max(2, guess))
+    while hi < space + 1 and collision_probability(hi, space) < p:
+        hi = min(space + 1, hi * 2)
+    lo = hi // 2
+    while lo > 1 and collision_probability(lo, space) >= p:
+        lo //= 2
     while hi - lo > 1:
         mid = (lo + hi) // 2
         if collision_probability(mid, space) >= p:

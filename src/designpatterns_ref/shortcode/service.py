@@ -55,6 +55,7 @@ import itertools
 import math
 import re
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 from urllib.parse import urlsplit
@@ -269,6 +270,10 @@ class UrlShortener:
     def purge_expired(self) -> int:
         """Remove every expired link (freeing its code); how many were removed."""
         return self.store.purge_expired(self.clock())
+
+    def links(self) -> Iterator[Link]:
+        """Every stored link, expired or not (a snapshot, in no particular order)."""
+        return iter(self.store)
 
     def __len__(self) -> int:
         return len(self.store)

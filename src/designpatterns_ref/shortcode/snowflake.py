@@ -218,6 +218,8 @@ class Snowflake:
     def _claim(self) -> int:
         # The core, called with the lock held: pick (millisecond, sequence), record it, pack it.
         now = self._ticks() // self._per_ms - self.epoch_ms
+        if now < 0:
+            self._raise_out_of_range(now)
         if now == self._last:
             seq = (self._seq + 1) & self._seq_mask
             if seq == 0:  # this millisecond is used up: wait for the next one
@@ -229,7 +231,7 @@ class Snowflake:
             seq = 0 if now > self._last else (self._seq + 1) & self._seq_mask
             if now == self._last and seq == 0:
                 now = self._wait_past(self._last)
-        if now > self._max_elapsed or now < 0:
+        if now > self._max_elapsed:
             self._raise_out_of_range(now)
         self._last, self._seq = now, seq
         return (now << self._time_shift) | self._worker_part | seq

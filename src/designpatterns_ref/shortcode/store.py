@@ -31,6 +31,7 @@ import dataclasses
 import enum
 import sqlite3
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -99,6 +100,10 @@ class LinkStore(Protocol):
 
     def __len__(self) -> int: ...
 
+    def __iter__(self) -> Iterator[Link]:
+        """Every stored link (a snapshot), in no particular order."""
+        ...
+
     def close(self) -> None:
         """Release the store's resources."""
         ...
@@ -155,6 +160,10 @@ class MemoryStore:
 
     def __len__(self) -> int:
         return len(self._links)
+
+    def __iter__(self) -> Iterator[Link]:
+        with self._lock:
+            return iter(list(self._links.values()))
 
     def close(self) -> None:
         """Nothing to release."""
@@ -260,6 +269,11 @@ class SQLiteStore:
     def __len__(self) -> int:
         with self._lock:
             return int(self._conn.execute("SELECT COUNT(*) FROM links").fetchone()[0])
+
+    def __iter__(self) -> Iterator[Link]:
+        with self._lock:
+            rows = self._conn.execute(f"SELECT {_COLUMNS} FROM links").fetchall()
+        return (link for link in map(_row, rows) if link is not None)
 
     def close(self) -> None:
         """Close the connection; reopen the same path to see every link again."""

@@ -1,0 +1,87 @@
+"""The keyed permutation: a bijection of [0, 62**k) with an inverse, deterministic per key."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from designpatterns_ref.shortcode import Obfuscator, ShortCodeError, decode
+
+
+@pytest.mark.parametrize("width", [1, 2])
+@pytest.mark.parametrize("key", ["a", b"\x00", 7, -3])
+def test_exhaustive_bijection_small_widths(width: int, key: str | bytes | int) -> None:
+    ob = Obfuscator(key, width=width)
+    images = [ob.permute(n) for n in range(62**width)]
+    assert sorted(images) == list(range(62**width))
+    assert [ob.unpermute(m) for m in images] == list(range(62**width))
+
+
+def test_exhaustive_bijection_width_3() -> None:
+    ob = Obfuscator("three", width=3)
+    images = [ob.permute(n) for n in range(62**3)]
+    assert len(set(images)) == 62**3
+    assert min(images) == 0 and max(images) == 62**3 - 1
+
+
+@pytest.mark.parametrize("base", [2, 3, 10, 16])
+def test_exhaustive_bijection_other_bases(base: int) -> None:
+    ob = Obfuscator("k", width=5, alphabet="0123456789abcdef"[:base])
+    images = {ob.permute(n) for n in range(base**5)}
+    assert images == set(range(base**5))
+
+
+@pytest.mark.parametrize("width", [6, 7])
+@given(key=st.text(max_size=8), n=st.integers(min_value=0, max_value=62**7 - 1))
+def test_inverse_property_large_widths(width: int, key: str, n: int) -> None:
+    ob = Obfuscator(key, width=width)
+    n %= ob.size
+    m = ob.permute(n)
+    assert 0 <= m < 62**width
+    assert ob.unpermute(m) == n
+    code = ob.encode(n)
+    assert len(code) == width
+    assert ob.decode(code) == n
+    assert decode(code, width=width) == m
+
+
+@pytest.mark.parametrize("width", [6, 7])
+@given(key=st.binary(max_size=8), a=st.integers(min_value=0), b=st.integers(min_value=0))
+def test_injective_large_widths(width: int, key: bytes, a: int, b: int) -> None:
+    ob = Obfuscator(key, width=width)
+    a, b = a % ob.size, b % ob.size
+    assert (ob.permute(a) == ob.permute(b)) == (a == b)
+
+
+def test_same_key_same_map_other_key_other_map() -> None:
+    a, b, c = Obfuscator("k"), Obfuscator("k"), Obfuscator("other")
+    firsts = [a.encode(n) for n in range(100)]
+    assert firsts == [b.encode(n) for n in range(100)]
+    assert firsts != [c.encode(n) for n in range(100)]
+
+
+def test_consecutive_values_look_unrelated() -> None:
+    ob = Obfuscator("order", width=7)
+    codes = [ob.encode(n) for n in range(1000)]
+    assert codes != sorted(codes)
+    # Neighbours rarely share a leading character (1/62 each if unrelated).
+    same_first = sum(x[0] == y[0] for x, y in zip(codes, codes[1:], strict=False))
+    assert same_first < 60
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: Obfuscator(1.5), "key=1.5"),
+        (lambda: Obfuscator("k", width=0), "width=0"),
+        (lambda: Obfuscator("k", rounds=2), "rounds=2"),
+        (lambda: Obfuscator("k", width=2).permute(62**2), r"outside \[0, 3844\)"),
+        (lambda: Obfuscator("k", width=2).unpermute(-1), "outside"),
+        (lambda: Obfuscator("k", width=2).permute("1"), "must be an int"),
+        (lambda: Obfuscator("k", width=2).decode("abc"), "over-long"),
+    ],
+)
+def test_bad_input(call: object, message: str) -> None:
+    with pytest.raises(ShortCodeError, match=message):
+        call()  # type: ignore[operator]
