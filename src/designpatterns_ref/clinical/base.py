@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import enum
 import functools
+import math
 from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -80,13 +81,18 @@ class Problem:
     allowed: str
 
     def __str__(self) -> str:
-        shown = "(missing)" if self.value is None else repr(self.value)
+        value = self.value
+        shown = "(missing)" if value is None else str(value) if isinstance(value, Decimal) else repr(value)
         return f"{self.field}={shown}: {self.message}; allowed: {self.allowed}"
 
     def as_dict(self) -> dict[str, object]:
         """A JSON-ready view (the value is echoed only if it is JSON-safe)."""
         value = self.value
-        if not (value is None or isinstance(value, bool | int | float | str)):
+        if isinstance(value, Decimal):
+            value = str(value)
+        elif isinstance(value, float) and not math.isfinite(value):
+            value = repr(value)  # JSON has no NaN or infinity
+        elif not (value is None or isinstance(value, bool | int | float | str)):
             value = repr(value)
         return {"field": self.field, "value": value, "message": self.message, "allowed": self.allowed}
 
