@@ -8,14 +8,22 @@ rank keys in a list) and :class:`~designpatterns_ref.autocomplete.frozen.FrozenC
 
 from __future__ import annotations
 
-from collections.abc import Iterator, MutableSequence
+from collections.abc import Iterator, MutableSequence, Sequence
 from heapq import heapify, heappop, heappush
 from typing import Any
 
+#: Nodes this high (covering 2**BLOCK_HEIGHT leaves) and above cache their best values.
+BLOCK_HEIGHT = 5
+#: How many values each of those nodes caches (at most 2**BLOCK_HEIGHT).
+CACHED = 10
+
 
 def build(leaves: list[Any], empty: Any) -> tuple[list[Any], int]:
-    """A tree (as a list) over ``leaves`` and its leaf offset ``size``, in O(n)."""
-    size = 1
+    """A tree (as a list) over ``leaves`` and its leaf offset ``size``, in O(n).
+
+    ``size`` is a power of two, at least ``2**BLOCK_HEIGHT``.
+    """
+    size = 1 << BLOCK_HEIGHT
     while size < len(leaves):
         size *= 2
     tree = [empty] * (2 * size)
@@ -76,3 +84,76 @@ def ascending(
             if tree[other] != empty:
                 heappush(heap, (tree[other], other))
         yield i - size
+
+
+def build_caches(tree: Sequence[Any], size: int, caches: MutableSequence[Any]) -> None:
+    """Fill ``caches`` (``2 * (size >> BLOCK_HEIGHT) * CACHED`` slots): the slots
+    ``i * CACHED ...`` hold the ``CACHED`` smallest leaf values below node ``i``, for every
+    node of height >= ``BLOCK_HEIGHT``; O(n log CACHED)."""
+    first = size >> BLOCK_HEIGHT  # the nodes of height BLOCK_HEIGHT are first .. 2*first-1
+    width = 1 << BLOCK_HEIGHT
+    for i in range(2 * first - 1, 0, -1):
+        if i >= first:
+            start = size + (i - first) * width
+            best = sorted(tree[start : start + width])[:CACHED]
+        else:
+            best = sorted(caches[2 * i * CACHED : (2 * i + 2) * CACHED])[:CACHED]
+        for j, value in enumerate(best):
+            caches[i * CACHED + j] = value
+
+
+def refresh_caches(
+    tree: Sequence[Any], size: int, caches: MutableSequence[Any], position: int
+) -> None:
+    """Recompute the caches above leaf ``position`` after it changed: O(log n), stopping
+    where a cache comes out unchanged."""
+    first = size >> BLOCK_HEIGHT
+    width = 1 << BLOCK_HEIGHT
+    i = (position + size) >> BLOCK_HEIGHT
+    start = size + (i - first) * width
+    caches[i * CACHED : (i + 1) * CACHED] = sorted(tree[start : start + width])[:CACHED]
+    i //= 2
+    while i:
+        best = sorted(caches[2 * i * CACHED : (2 * i + 2) * CACHED])[:CACHED]
+        if best == caches[i * CACHED : (i + 1) * CACHED]:
+            return
+        caches[i * CACHED : (i + 1) * CACHED] = best
+        i //= 2
+
+
+def smallest(
+    tree: Sequence[Any],
+    size: int,
+    caches: Sequence[Any],
+    ranges: list[tuple[int, int]],
+    k: int,
+) -> list[Any]:
+    """The ``k`` (at most ``CACHED``) smallest leaf values in ``ranges``, empty ones last.
+
+    Each range is a ragged leaf slice at either end (under 2**BLOCK_HEIGHT leaves each) and
+    O(log n) cached nodes between; one C-level sort of those few hundred values gives the
+    answer, instead of one walk down the tree per result.
+    """
+    width = 1 << BLOCK_HEIGHT
+    first = size >> BLOCK_HEIGHT
+    parts: list[Any] = []
+    for lo, hi in ranges:
+        a = -(-lo // width) * width  # the first block boundary at or after lo
+        b = hi // width * width  # the last block boundary at or before hi
+        if b - a < width:  # a short range: its leaves are few
+            parts += tree[size + lo : size + hi]
+            continue
+        parts += tree[size + lo : size + a]
+        parts += tree[size + b : size + hi]
+        lo, hi = first + a // width, first + b // width
+        while lo < hi:
+            if lo & 1:
+                parts += caches[lo * CACHED : (lo + 1) * CACHED]
+                lo += 1
+            if hi & 1:
+                hi -= 1
+                parts += caches[hi * CACHED : (hi + 1) * CACHED]
+            lo //= 2
+            hi //= 2
+    parts.sort()
+    return parts[:k]

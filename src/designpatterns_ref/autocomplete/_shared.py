@@ -10,6 +10,8 @@ then weight) lives here once, so the structures differ only in their data struct
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from itertools import repeat
+from operator import itemgetter, neg
 from typing import Any, TypeVar
 
 from designpatterns_ref.autocomplete.base import (
@@ -31,9 +33,7 @@ T = TypeVar("T", bound="CompleterBase")
 def check_int(name: str, value: object, low: int, high: int) -> int:
     """``value`` as an ``int`` within ``[low, high]``, or a clear error."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise AutocompleteTypeError(
-            f"{name}={value!r} must be an int, not {type(value).__name__}"
-        )
+        raise AutocompleteTypeError(f"{name}={value!r} must be an int, not {type(value).__name__}")
     if not low <= value <= high:
         raise AutocompleteError(f"{name}={value!r} must be within [{low}, {high}]")
     return value
@@ -52,9 +52,7 @@ def check_text(name: str, value: object, casefold: bool, *, empty_ok: bool) -> s
 def check_items(items: object, casefold: bool) -> dict[str, int]:
     """Validate (term, weight) pairs; a later duplicate replaces an earlier one."""
     if isinstance(items, str | bytes) or not isinstance(items, Iterable):
-        raise AutocompleteTypeError(
-            f"items={items!r} must be an iterable of (term, weight) pairs"
-        )
+        raise AutocompleteTypeError(f"items={items!r} must be an iterable of (term, weight) pairs")
     out: dict[str, int] = {}
     for pair in items:
         if not isinstance(pair, tuple | list) or len(pair) != 2:
@@ -62,6 +60,15 @@ def check_items(items: object, casefold: bool) -> dict[str, int]:
         term = check_text("term", pair[0], casefold, empty_ok=False)
         out[term] = check_int("weight", pair[1], 0, MAX_WEIGHT)
     return out
+
+
+def completions(keys: list[RankKey], distance: int) -> list[Completion]:
+    """``Completion(term, weight, distance)`` for each rank key, built without Python loops
+    (it is a hot path: a list of ten tuples would otherwise cost more than the search)."""
+    terms = map(itemgetter(2), keys)
+    weights = map(neg, map(itemgetter(0), keys))
+    fields = zip(terms, weights, repeat(distance))
+    return list(map(tuple.__new__, repeat(Completion), fields))
 
 
 def fuzzy_covers(
@@ -119,7 +126,11 @@ class CompleterBase:
     _casefold: bool
 
     def __init__(self, items: Iterable[tuple[str, int]] = (), *, casefold: bool = False) -> None:
-        self._configure(casefold=casefold)
+        self._init(items, casefold=casefold)
+
+    def _init(self, items: Iterable[tuple[str, int]], **config: Any) -> None:
+        """Configure (``config`` already checked), check the items, and load them."""
+        self._configure(**config)
         pairs = check_items(items, self._casefold)
         self._load(sorted(pairs.items(), key=lambda tw: rank_key(*tw)))
 
@@ -243,7 +254,7 @@ class CompleterBase:
             start = self._start(text)
             if start is None:
                 return []
-            return [Completion(key[2], -key[0]) for key in self._top([start], count, set())]
+            return completions(self._top([start], count, set()), 0)
         return self._fuzzy(text, count, edits)
 
     def _fuzzy(self, text: str, k: int, edits: int) -> list[Completion]:
@@ -257,9 +268,9 @@ class CompleterBase:
             starts = [self._cover_start(s) for s, low, high in covers if low <= level < high]
             if not starts:
                 continue
-            for key in self._top(starts, k - len(out), seen):
-                out.append(Completion(key[2], -key[0], level))
-                seen.add(key[2])
+            found = self._top(starts, k - len(out), seen)
+            out += completions(found, level)
+            seen.update(key[2] for key in found)
             if len(out) >= k:
                 break
         return out

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from bisect import insort
 from heapq import heapify, heappop, heappush
-from itertools import count
 from operator import attrgetter
 
 from designpatterns_ref.autocomplete.base import RankKey
@@ -33,37 +32,41 @@ class Node:
         self.best: RankKey | None = None  # the best key in the subtree (None: empty)
 
 
-Entry = tuple[RankKey, int, list[Node] | None, int]
+Entry = tuple[RankKey, list[Node] | None, int]
 
 
 def best_first(starts: list[Node], k: int, skip: set[str]) -> list[RankKey]:
     """The ``k`` best keys in the subtrees of ``starts`` whose term is not in ``skip``.
 
-    A heap entry ``(best, tick, kids, i)`` stands for the subtrees ``kids[i:]``; one with
+    A heap entry ``(best, kids, i)`` stands for the subtrees ``kids[i:]``; one with
     ``kids=None`` stands for a single term. Popping the smallest entry and walking down the
     first children reaches its best term, which is the next answer because every other entry
-    is no better. Cost: O(k * depth * log(heap)) for any fan-out.
+    is no better. Entries cover disjoint sets of terms, so their keys never tie. A node's
+    ``best`` is the very key object of the node that holds it, so ``is`` finds that node.
+    Cost: O(k * depth * log(heap)) for any fan-out.
     """
-    tick = count()
-    heap: list[Entry] = [(n.best, next(tick), [n], 0) for n in starts if n.best is not None]
+    heap: list[Entry] = [(n.best, [n], 0) for n in starts if n.best is not None]
     heapify(heap)
+    push = heappush
     out: list[RankKey] = []
     while heap and len(out) < k:
-        key, _, kids, i = heappop(heap)
+        key, kids, i = heappop(heap)
         if kids is not None:
             node = kids[i]
             while True:  # walk down to the term that holds this subtree's best key
-                if i + 1 < len(kids):
-                    sibling = kids[i + 1]
-                    heappush(heap, (sibling.best, next(tick), kids, i + 1))  # type: ignore[arg-type]
-                if node.key == key:
+                i += 1
+                if i < len(kids):
+                    push(heap, (kids[i].best, kids, i))  # type: ignore[misc]
+                own = node.key
+                if own is key:
                     break
-                if node.key is not None:
-                    heappush(heap, (node.key, next(tick), None, 0))
+                if own is not None:
+                    push(heap, (own, None, 0))
                 kids, i = node.kids, 0
                 node = kids[0]
-            if node.kids:
-                heappush(heap, (node.kids[0].best, next(tick), node.kids, 0))  # type: ignore[arg-type]
+            kids = node.kids
+            if kids:
+                push(heap, (kids[0].best, kids, 0))  # type: ignore[misc]
         if key[2] not in skip:
             out.append(key)
     return out

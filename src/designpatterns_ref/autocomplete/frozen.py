@@ -20,10 +20,11 @@ Complexity: ``complete`` O(p log n + k log n); ``weight`` and ``in`` O(p log n);
 >>> frozen = FrozenCompleter([("kafka", 70), ("kotlin", 60), ("kubernetes", 90)])
 >>> [c.term for c in frozen.complete("k", k=2)]
 ['kubernetes', 'kafka']
->>> frozen.increment("kafka")
-Traceback (most recent call last):
-...
-designpatterns_ref.autocomplete.base.ReadOnlyError: FrozenCompleter cannot change after it is built; build a new one from the new items
+>>> try:
+...     frozen.increment("kafka")
+... except ReadOnlyError as exc:
+...     print(exc)
+FrozenCompleter cannot change after it is built; build a new one from the new items
 """
 
 from __future__ import annotations
@@ -33,7 +34,14 @@ from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 from typing import NoReturn
 
-from designpatterns_ref.autocomplete._segtree import ascending, build
+from designpatterns_ref.autocomplete._segtree import (
+    BLOCK_HEIGHT,
+    CACHED,
+    ascending,
+    build,
+    build_caches,
+    smallest,
+)
 from designpatterns_ref.autocomplete._shared import CompleterBase
 from designpatterns_ref.autocomplete.base import RankKey, ReadOnlyError, TermNotFound
 from designpatterns_ref.autocomplete.text import normalize, successor
@@ -75,7 +83,9 @@ class FrozenCompleter(CompleterBase):
 
     _terms: _Terms
     _weight_of: array[int]
-    _tree: array[int]
+    _tree: array[int]  # a segment tree of ranks (places in the best-first order)
+    _caches: array[int]  # the CACHED best ranks below each high node of the tree
+    _position: array[int]  # where each rank sits in the sorted order
     _size: int
 
     def _load(self, ranked: list[tuple[str, int]]) -> None:
@@ -91,7 +101,12 @@ class FrozenCompleter(CompleterBase):
         self._terms = _Terms(b"".join(encoded), offsets)
         self._weight_of = array("q", (ranked[rank][1] for rank in order))
         tree, self._size = build(order, _EMPTY_RANK)
+        self._caches = array("I", [_EMPTY_RANK]) * (2 * (self._size >> BLOCK_HEIGHT) * CACHED)
+        build_caches(tree, self._size, self._caches)
         self._tree = array("I", tree)
+        self._position = array("I", bytes(4 * len(order)))
+        for position, rank in enumerate(order):
+            self._position[rank] = position
         self._weights = {}  # unused: the arrays are the whole structure
 
     # -- read-only -------------------------------------------------------------------------
@@ -111,7 +126,7 @@ class FrozenCompleter(CompleterBase):
     def _find(self, term: str) -> int:
         """The position of ``term`` (already normalised), or -1."""
         needle = _encode(term)
-        at = bisect_left(self._terms, needle)  # type: ignore[call-overload]
+        at = bisect_left(self._terms, needle)
         return at if at < len(self._terms) and self._terms[at] == needle else -1
 
     def weight(self, term: str) -> int:
@@ -138,8 +153,8 @@ class FrozenCompleter(CompleterBase):
     def _range(self, prefix: str) -> tuple[int, int]:
         terms = self._terms
         end = successor(prefix)
-        lo = bisect_left(terms, _encode(prefix))  # type: ignore[call-overload]
-        hi = len(terms) if end is None else bisect_left(terms, _encode(end), lo)  # type: ignore[call-overload]
+        lo = bisect_left(terms, _encode(prefix))
+        hi = len(terms) if end is None else bisect_left(terms, _encode(end), lo)
         return lo, hi
 
     def _start(self, prefix: str) -> str:
@@ -148,7 +163,13 @@ class FrozenCompleter(CompleterBase):
     def _top(self, starts: list[str], k: int, skip: set[str]) -> list[RankKey]:
         out: list[RankKey] = []
         ranges = [self._range(prefix) for prefix in starts]
-        for at in ascending(self._tree, self._size, ranges, _EMPTY_RANK):
+        positions: Iterable[int]
+        if k + len(skip) <= CACHED:  # the cached tree nodes hold the answer
+            ranks = smallest(self._tree, self._size, self._caches, ranges, k + len(skip))
+            positions = [self._position[r] for r in ranks if r != _EMPTY_RANK]
+        else:
+            positions = ascending(self._tree, self._size, ranges, _EMPTY_RANK)
+        for at in positions:
             term = self._terms.text(at)
             if term not in skip:
                 out.append((-self._weight_of[at], len(term), term))
@@ -171,5 +192,5 @@ class FrozenCompleter(CompleterBase):
             char = term[n]
             out.append((char, state + char))
             end = successor(state + char)
-            lo = hi if end is None else bisect_left(self._terms, _encode(end), lo, hi)  # type: ignore[call-overload]
+            lo = hi if end is None else bisect_left(self._terms, _encode(end), lo, hi)
         return out

@@ -53,7 +53,7 @@ class BruteForceCompleter(CompleterBase):
             found = (
                 (d, t, w)
                 for t, w in self._weights.items()
-                if (d := prefix_distance(text, t)) is not None and d <= edits  # type: ignore[redundant-expr]
+                if (d := prefix_distance(text, t)) is not None and d <= edits
             )
         ranked = sorted(found, key=lambda dtw: (dtw[0], rank_key(dtw[1], dtw[2])))
         return [Completion(t, w, d) for d, t, w in ranked[:count]]

@@ -37,7 +37,16 @@ from math import isqrt
 
 from sortedcontainers import SortedList
 
-from designpatterns_ref.autocomplete._segtree import ascending, build, update
+from designpatterns_ref.autocomplete._segtree import (
+    BLOCK_HEIGHT,
+    CACHED,
+    ascending,
+    build,
+    build_caches,
+    refresh_caches,
+    smallest,
+    update,
+)
 from designpatterns_ref.autocomplete._shared import CompleterBase
 from designpatterns_ref.autocomplete.base import RankKey, rank_key
 from designpatterns_ref.autocomplete.text import successor
@@ -71,6 +80,7 @@ class SortedPrefixIndex(CompleterBase):
 
     _run: list[str]
     _tree: list[RankKey]
+    _caches: list[RankKey]
     _size: int
     _buffer: SortedList
     _holes: int
@@ -83,6 +93,8 @@ class SortedPrefixIndex(CompleterBase):
         self._run = sorted(weights)
         keys = [rank_key(term, weights[term]) for term in self._run]
         self._tree, self._size = build(keys, _EMPTY)
+        self._caches = [_EMPTY] * (2 * (self._size >> BLOCK_HEIGHT) * CACHED)
+        build_caches(self._tree, self._size, self._caches)
         self._buffer = SortedList()
         self._holes = 0
 
@@ -97,6 +109,7 @@ class SortedPrefixIndex(CompleterBase):
         at = bisect_left(run, term)
         if at < len(run) and run[at] == term:  # in the run: one tree update
             update(self._tree, self._size, at, _EMPTY if new is None else rank_key(term, new))
+            refresh_caches(self._tree, self._size, self._caches, at)
             self._holes += (new is None) - (old is None)
         elif old is None:
             self._buffer.add(term)
@@ -115,14 +128,19 @@ class SortedPrefixIndex(CompleterBase):
 
     def _top(self, starts: list[str], k: int, skip: set[str]) -> list[RankKey]:
         tree, size = self._tree, self._size
-        found = (tree[i + size] for i in ascending(tree, size, list(map(self._range, starts)), _EMPTY))
+        ranges = [self._range(prefix) for prefix in starts]
         weights = self._weights
         buffered = sorted(
             rank_key(term, weights[term])
             for prefix in starts
             for term in self._buffer.irange(prefix, successor(prefix), inclusive=(True, False))
         )
-        best = (key for key in merge(found, buffered) if key[2] not in skip)
+        found: Iterable[RankKey]
+        if k + len(skip) <= CACHED:  # the cached tree nodes hold the answer
+            found = smallest(tree, size, self._caches, ranges, k + len(skip))
+        else:
+            found = (tree[i + size] for i in ascending(tree, size, ranges, _EMPTY))
+        best = (key for key in merge(found, buffered) if key[2] not in skip and key != _EMPTY)
         return list(islice(best, k))
 
     def _fuzzy_root(self, char: str) -> str:

@@ -68,8 +68,8 @@ class TopKTrie(CompleterBase):
     def __init__(
         self, items: Iterable[tuple[str, int]] = (), *, casefold: bool = False, cache_size: int = 10
     ) -> None:
-        self._size = check_int("cache_size", cache_size, 1, 10_000)
-        super().__init__(items, casefold=casefold)
+        size = check_int("cache_size", cache_size, 1, 10_000)
+        self._init(items, casefold=casefold, cache_size=size)
 
     def _configure(self, *, casefold: bool = False, cache_size: int = 10) -> None:
         super()._configure(casefold=casefold)
@@ -144,7 +144,9 @@ class TopKTrie(CompleterBase):
             i = bisect_left(top, old_key)
             if i == len(top) or top[i] != old_key:
                 return  # not cached here, so cached nowhere above
-            if len(top) < size or (new_key is not None and top[-1] != old_key and new_key < top[-1]):
+            if len(top) < size or (
+                new_key is not None and top[-1] != old_key and new_key < top[-1]
+            ):
                 del top[i]  # the cache keeps its members: just move the key
                 if new_key is not None:
                     insort(top, new_key)
