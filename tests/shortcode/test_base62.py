@@ -22,7 +22,8 @@ NO_LOOKALIKES = "".join(c for c in ALPHABET if c not in "0O1lI")
 
 
 def test_default_alphabet_is_digits_upper_lower() -> None:
-    assert ALPHABET == string.digits + string.ascii_uppercase + string.ascii_lowercase
+    expected = string.digits + string.ascii_uppercase + string.ascii_lowercase
+    assert expected == ALPHABET
     assert len(ALPHABET) == 62
 
 

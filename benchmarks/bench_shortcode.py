@@ -1,0 +1,201 @@
+"""shortcode benchmarks: codecs beside pybase62 / sqids / hashids, allocators, Snowflake, birthday.
+
+Run ``pytest benchmarks/bench_shortcode.py --benchmark-only`` for figures (each benchmark
+times one pass over the same 1,000 seeded inputs, so divide by 1,000 for µs per call), or
+``--benchmark-disable`` for the quick correctness pass CI makes. The summary tables of
+``dpref bench shortcode`` come from the same functions.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pytest_benchmark.fixture import BenchmarkFixture
+
+from designpatterns_ref.shortcode import (
+    CounterAllocator,
+    HashCodes,
+    MemoryCounter,
+    Obfuscator,
+    RangeAllocator,
+    RedisCounter,
+    Snowflake,
+    SQLiteCounter,
+    UrlShortener,
+    codes_until_collision,
+    decode,
+    encode,
+    expected_collisions,
+)
+from designpatterns_ref.shortcode._bench import bench_steps
+
+N = 1_000
+rng = random.Random(7)
+NUMBERS = [rng.randrange(62**7) for _ in range(N)]
+
+
+def each(fn: Callable[[Any], object], inputs: list[Any]) -> Callable[[], None]:
+    def run() -> None:
+        for x in inputs:
+            fn(x)
+
+    return run
+
+
+# -- codecs ----------------------------------------------------------------------------
+
+
+def test_base62_encode(benchmark: BenchmarkFixture) -> None:
+    benchmark(each(encode, NUMBERS))
+    assert [decode(encode(n)) for n in NUMBERS] == NUMBERS
+
+
+def test_base62_decode(benchmark: BenchmarkFixture) -> None:
+    benchmark(each(decode, [encode(n) for n in NUMBERS]))
+
+
+def test_pybase62_encode(benchmark: BenchmarkFixture) -> None:
+    pybase62 = pytest.importorskip("base62")
+    benchmark(each(pybase62.encode, NUMBERS))
+
+
+def test_pybase62_decode(benchmark: BenchmarkFixture) -> None:
+    pybase62 = pytest.importorskip("base62")
+    benchmark(each(pybase62.decode, [pybase62.encode(n) for n in NUMBERS]))
+
+
+def test_obfuscated_encode(benchmark: BenchmarkFixture) -> None:
+    ob = Obfuscator("bench", width=7)
+    benchmark(each(ob.encode, NUMBERS))
+
+
+def test_obfuscated_decode(benchmark: BenchmarkFixture) -> None:
+    ob = Obfuscator("bench", width=7)
+    codes = [ob.encode(n) for n in NUMBERS]
+    benchmark(each(ob.decode, codes))
+    assert [ob.decode(c) for c in codes] == NUMBERS
+
+
+def test_sqids_encode(benchmark: BenchmarkFixture) -> None:
+    sqids = pytest.importorskip("sqids")
+    sq = sqids.Sqids(min_length=7)
+    benchmark(each(lambda n: sq.encode([n]), NUMBERS))
+
+
+def test_sqids_decode(benchmark: BenchmarkFixture) -> None:
+    sqids = pytest.importorskip("sqids")
+    sq = sqids.Sqids(min_length=7)
+    benchmark(each(sq.decode, [sq.encode([n]) for n in NUMBERS]))
+
+
+def test_hashids_encode(benchmark: BenchmarkFixture) -> None:
+    hashids = pytest.importorskip("hashids")
+    hs = hashids.Hashids(salt="bench", min_length=7)
+    benchmark(each(hs.encode, NUMBERS))
+
+
+def test_hashids_decode(benchmark: BenchmarkFixture) -> None:
+    hashids = pytest.importorskip("hashids")
+    hs = hashids.Hashids(salt="bench", min_length=7)
+    benchmark(each(hs.decode, [hs.encode(n) for n in NUMBERS]))
+
+
+# -- allocators ------------------------------------------------------------------------
+
+
+def take(allocate: Callable[[], object]) -> Callable[[], None]:
+    def run() -> None:
+        for _ in range(N):
+            allocate()
+
+    return run
+
+
+def test_counter_allocator(benchmark: BenchmarkFixture) -> None:
+    benchmark(take(CounterAllocator().allocate))
+
+
+def test_range_allocator_memory(benchmark: BenchmarkFixture) -> None:
+    benchmark(take(RangeAllocator(MemoryCounter(), block=1000).allocate))
+
+
+@pytest.mark.parametrize("block", [1, 1000])
+def test_range_allocator_sqlite(benchmark: BenchmarkFixture, tmp_path: Path, block: int) -> None:
+    counter = SQLiteCounter(tmp_path / "counter.db")
+    benchmark(take(RangeAllocator(counter, block=block).allocate))
+    counter.close()
+
+
+@pytest.mark.parametrize("block", [1, 1000])
+def test_range_allocator_redis(benchmark: BenchmarkFixture, redis_srv: Any, block: int) -> None:
+    counter = RedisCounter(redis_srv.url, key=f"bench:{block}")
+    benchmark(take(RangeAllocator(counter, block=block).allocate))
+
+
+@pytest.mark.parametrize("name", ["mmh3", "xxhash"])
+def test_hash_codes(benchmark: BenchmarkFixture, name: str) -> None:
+    hashes = HashCodes(length=7, hash=name)
+    benchmark(each(hashes.code, [f"https://example.com/{i}" for i in range(N)]))
+
+
+@pytest.mark.parametrize("store", ["memory", "sqlite"])
+def test_url_shortener(benchmark: BenchmarkFixture, tmp_path: Path, store: str) -> None:
+    links = UrlShortener(None if store == "memory" else tmp_path / "links.db")
+    batch = iter(range(10**9))
+
+    def shorten_batch() -> None:
+        b = next(batch)
+        for i in range(N):
+            links.shorten(f"https://example.com/{b}/{i}")
+
+    benchmark(shorten_batch)
+    assert len(links) >= N
+    links.close()
+
+
+# -- Snowflake -------------------------------------------------------------------------
+
+
+def test_snowflake_next_id(benchmark: BenchmarkFixture) -> None:
+    gen = Snowflake(worker=1)
+    benchmark(take(gen.next_id))
+    ids = [gen.next_id() for _ in range(N)]
+    assert ids == sorted(set(ids))
+
+
+def test_snowflake_next_ids(benchmark: BenchmarkFixture) -> None:
+    gen = Snowflake(worker=1)
+    benchmark(gen.next_ids, N)
+
+
+# -- the birthday bound, checked against real hashes ------------------------------------
+
+
+@pytest.mark.parametrize("name", ["mmh3", "xxhash"])
+def test_birthday_bound_matches_real_hashing(quick: bool, name: str) -> None:
+    chars, space = 3, 62**3
+    n = codes_until_collision(0.5, space)  # 576 URLs: an even chance of a collision
+    trials = 40 if quick else 400
+    hashes = HashCodes(length=chars, hash=name)
+    colliding = 0
+    hit = 0
+    for t in range(trials):
+        codes = {hashes.code(f"https://example.com/{t}/{i}") for i in range(n)}
+        colliding += n - len(codes)
+        hit += len(codes) < n
+    # Loose bounds: a real hash should look uniform, not match to the decimal.
+    assert 0.2 < hit / trials < 0.8
+    assert colliding / trials == pytest.approx(expected_collisions(n, space), rel=0.5)
+
+
+def test_dpref_bench_steps_run(quick: bool) -> None:
+    steps = bench_steps(quick)
+    assert [name for name, _ in steps] == ["codecs", "allocators", "snowflake", "birthday bound"]
+    if quick:
+        for _, step in steps:
+            for table in step():
+                assert table.rows
