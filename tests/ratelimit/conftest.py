@@ -31,15 +31,15 @@ ALGORITHMS: dict[str, tuple[Callable[[ManualClock], Any], str | None]] = {
 }
 
 
-def redis_twin(name: str, client: Any, clock: ManualClock, **options: Any) -> Any:
-    """The Redis limiter matching ``ALGORITHMS[name]``, on ``client`` with ``clock``."""
+def redis_twin(algo: str, client: Any, clock: ManualClock, **options: Any) -> Any:
+    """The Redis limiter matching ``ALGORITHMS[algo]``, on ``client`` with ``clock``."""
     from designpatterns_ref.ratelimit import redis as rr
 
     options.setdefault("ttl_slack", 600.0)
-    cls = getattr(rr, ALGORITHMS[name][1] or "")
-    if name == "concurrency":
+    cls = getattr(rr, ALGORITHMS[algo][1] or "")
+    if algo == "concurrency":
         return cls(client, LIMIT, lease=1.0, clock=clock, **options)
-    if name in ("token_bucket", "gcra", "leaky_bucket"):
+    if algo in ("token_bucket", "gcra", "leaky_bucket"):
         return cls(client, LIMIT, 1.0, LIMIT, clock=clock, **options)
     return cls(client, LIMIT, 1.0, clock=clock, **options)
 

@@ -8,7 +8,7 @@ queue), with the same constructor arguments after the client and the same
 script (:mod:`._lua`): atomic on the server, one round trip, and loaded on first use (a
 ``NOSCRIPT`` reply after a restart or failover reloads it and retries once).
 
-- **Keys** are ``{prefix}:{{key}}:{name}``: the ``{hash tag}`` puts every limit of one client
+- **Keys** are ``{prefix}:{{key}}:{algorithm}:{name}``: the ``{hash tag}`` puts every limit of one client
   in the same Redis Cluster slot, so :func:`all_of` can run them in one script. Every key
   expires once its state is back to "never seen" (plus ``ttl_slack`` seconds).
 - **Time** comes from the Redis server (``TIME``) by default, so application servers with
@@ -154,12 +154,12 @@ class _Base:
         self._spec = _spec(self._code, model, params)
 
     def key_for(self, key: object) -> str:
-        """The Redis key holding ``key``'s state: ``prefix:{key}:name``."""
+        """The Redis key holding ``key``'s state: ``prefix:{key}:algorithm:name``."""
         if isinstance(key, bool) or not isinstance(key, str | int):
             raise RateLimitError(
                 f"{type(self).__name__}: key={key!r} must be a str or an int on Redis"
             )
-        return f"{self.prefix}:{{{key}}}:{self.name}"
+        return f"{self.prefix}:{{{key}}}:{self._code}:{self.name}"
 
     def _cost(self, cost: object) -> int:
         if cost.__class__ is int and 1 <= cost <= self.limit:
@@ -285,18 +285,18 @@ class AsyncRedisLimiter(_Base):
 
 def _tb(rate: float, per: float, burst: int | None) -> tuple[Any, list[float], str]:
     model = _bucket.TokenBucket(rate, per, burst)
-    return model, [model._fill, model._burst, model.limit], f"tb:{rate:g}/{per:g}s:{model.burst}"
+    return model, [model._fill, model._burst, model.limit], f"{rate:g}/{per:g}s:{model.burst}"
 
 
 def _gc(rate: float, per: float, burst: int | None) -> tuple[Any, list[float], str]:
     model = _gcra.GCRA(rate, per, burst)
-    name = f"gcra:{rate:g}/{per:g}s:{model.burst}"
+    name = f"{rate:g}/{per:g}s:{model.burst}"
     return model, [model._interval, model._window, model.limit], name
 
 
 def _lb(rate: float, per: float, burst: int | None) -> tuple[Any, list[float], str]:
     model = _leaky.LeakyBucket(rate, per, burst)
-    name = f"leaky:{rate:g}/{per:g}s:{model.burst}"
+    name = f"{rate:g}/{per:g}s:{model.burst}"
     return model, [model._leak, model._burst, model.limit], name
 
 
@@ -398,7 +398,7 @@ class AsyncLeakyBucket(AsyncRedisLimiter):
 
 def _window(cls: Any, code: str, rate: int, per: float) -> tuple[Any, list[float], str]:
     model = cls(rate, per)
-    return model, [model.rate, model.per], f"{code}:{rate}/{per:g}s"
+    return model, [model.rate, model.per], f"{rate}/{per:g}s"
 
 
 class FixedWindow(RedisLimiter):
@@ -474,7 +474,7 @@ def _cc(limit: int, lease: float) -> tuple[Any, list[float], str]:
         raise RateLimitError("ConcurrencyLimiter: lease=None is not allowed on Redis")
     model = _concurrency.ConcurrencyLimiter(limit, lease=lease)
     assert model.lease is not None
-    return model, [model.limit, model.lease], f"conc:{limit}:{lease:g}s"
+    return model, [model.limit, model.lease], f"{limit}:{lease:g}s"
 
 
 def _short(raw: Sequence[Any], key: object, cost: int) -> None:

@@ -1,0 +1,212 @@
+"""The Redis backend against a real redis-server: agreement, atomicity, expiry, failure."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import multiprocessing
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from designpatterns_ref.clock import ManualClock
+from designpatterns_ref.ratelimit import RateLimitError, RateLimitExceeded
+from designpatterns_ref.testing import RedisServer, redis_server
+
+from .conftest import ALGORITHMS, LIMIT, redis_twin
+
+redis = pytest.importorskip("redis")
+rr = pytest.importorskip("designpatterns_ref.ratelimit.redis")
+
+pytestmark = pytest.mark.redis
+TWINS = [name for name, (_, twin) in ALGORITHMS.items() if twin]
+_fresh = itertools.count()
+
+
+@pytest.fixture(scope="module")
+def client(redis_srv: RedisServer) -> Iterator[Any]:
+    c = redis.Redis.from_url(redis_srv.url, socket_timeout=5)
+    yield c
+    c.close()
+
+
+@settings(max_examples=25)
+@given(
+    seq=st.lists(
+        st.tuples(st.integers(0, 700), st.integers(1, LIMIT), st.booleans()),
+        min_size=1,
+        max_size=40,
+    )
+)
+@pytest.mark.parametrize("name", TWINS)
+def test_redis_agrees_with_memory_decision_for_decision(
+    client: Any, name: str, seq: list[tuple[int, int, bool]]
+) -> None:
+    clock = ManualClock(1_000.0)
+    memory = ALGORITHMS[name][0](clock)
+    remote = redis_twin(name, client, clock, name=f"agree{next(_fresh)}")
+    for gap, cost, peek in seq:
+        clock.advance(gap / 1000)
+        if peek:
+            assert remote.peek("k", cost) == memory.peek("k", cost)
+        assert remote.allow("k", cost) == memory.allow("k", cost), (clock.now, cost)
+
+
+@pytest.mark.parametrize("name", TWINS)
+def test_every_key_expires_and_carries_a_hash_tag(client: Any, name: str) -> None:
+    limiter = redis_twin(name, client, ManualClock(50.0), ttl_slack=1.0)
+    assert limiter.allow("alice")
+    key = limiter.key_for("alice")
+    assert key.startswith("ratelimit:{alice}:")
+    assert 0 < client.pttl(key) <= 5_000
+
+
+def test_server_time_is_the_default_clock(client: Any) -> None:
+    limiter = rr.TokenBucket(client, rate=2, per=3600, burst=2)
+    assert limiter.clock is None
+    assert [bool(limiter.allow("srv")) for _ in range(3)] == [True, True, False]
+    assert 1700 < limiter.peek("srv").retry_after <= 1800
+
+
+def test_noscript_reloads_the_script(client: Any) -> None:
+    limiter = rr.FixedWindow(client, 3, 60.0)
+    client.script_flush()
+    assert limiter.allow("reload")
+    assert limiter.allow("reload").remaining == 1
+
+
+def test_bad_keys_and_options_are_refused(client: Any) -> None:
+    limiter = rr.GCRA(client, 5)
+    with pytest.raises(RateLimitError, match="key"):
+        limiter.allow(("a", "tuple"))  # type: ignore[arg-type]
+    with pytest.raises(RateLimitError, match="on_error"):
+        rr.GCRA(client, 5, on_error="maybe")  # type: ignore[arg-type]
+    with pytest.raises(RateLimitError, match="prefix"):
+        rr.GCRA(client, 5, prefix="a{b}")
+    with pytest.raises(RateLimitError, match="lease"):
+        rr.ConcurrencyLimiter(client, 2, lease=None)  # type: ignore[arg-type]
+    with pytest.raises(RateLimitError, match="rate"):
+        rr.TokenBucket(client, 0)
+    with pytest.raises(RateLimitError, match="same store"):
+        rr.all_of(limiter, object())
+    with pytest.raises(RateLimitError, match="share a name"):
+        rr.all_of(limiter, rr.GCRA(client, 5))
+
+
+def test_concurrency_hold_and_release(client: Any) -> None:
+    clock = ManualClock(10.0)
+    limiter = rr.ConcurrencyLimiter(client, 2, lease=30.0, clock=clock, name="hold")
+    with limiter.hold("job") as first:
+        assert first.remaining == 1
+        with limiter.hold("job"), pytest.raises(RateLimitExceeded) as refused:
+            limiter.hold("job").__enter__()
+        assert refused.value.decision.retry_after == pytest.approx(30.0)
+    assert limiter.peek("job").remaining == 1
+    assert limiter.allow("job")
+    limiter.release("job")
+    with pytest.raises(RateLimitError, match="holds 0"):
+        limiter.release("job")
+
+
+def test_all_of_is_one_atomic_script(client: Any) -> None:
+    clock = ManualClock(0.0)
+    second = rr.TokenBucket(client, 10, 1.0, 10, clock=clock)
+    hourly = rr.FixedWindow(client, 3, 3600.0, clock=clock)
+    both = rr.all_of(second, hourly)
+    assert [bool(both.allow("u")) for _ in range(4)] == [True, True, True, False]
+    assert second.peek("u", cost=7)  # the refused request spent nothing
+    both.reset("u")
+    assert hourly.peek("u").remaining == 2
+
+
+def test_asyncio_variant_shares_the_script(redis_srv: RedisServer) -> None:
+    async def main() -> None:
+        from redis import asyncio as aioredis
+
+        client = aioredis.Redis.from_url(redis_srv.url, socket_timeout=5)
+        clock = ManualClock(0.0)
+        bucket = rr.AsyncTokenBucket(client, 2, 1.0, 2, clock=clock, name="async")
+        assert [bool(await bucket.allow("a")) for _ in range(3)] == [True, True, False]
+        assert (await bucket.peek("a")).retry_after == 0.5
+        await bucket.reset("a")
+        assert (await bucket.allow("a")).remaining == 1
+        window = rr.AsyncFixedWindow(client, 1, 10.0, clock=clock, name="async-fw")
+        both = rr.all_of(bucket, window)
+        assert isinstance(both, rr.AsyncAllOf)
+        assert await both.allow("a")  # the bucket's last token, the window's only slot
+        assert not await both.allow("a")
+        held = rr.AsyncConcurrencyLimiter(client, 1, lease=5.0, clock=clock, name="async")
+        async with held.hold("a"):
+            assert not await held.peek("a")
+        assert await held.peek("a")
+        await client.aclose()
+
+    asyncio.run(main())
+
+
+def _hammer(url: str, name: str, calls: int, out: Any) -> None:
+    client = redis.Redis.from_url(url, socket_timeout=5)
+    limiter = _shared_limiter(name, client)
+    out.put(sum(bool(limiter.allow("shared")) for _ in range(calls)))
+
+
+def _shared_limiter(name: str, client: Any) -> Any:
+    budget = 60
+    if name in ("token_bucket", "gcra", "leaky_bucket"):
+        cls = {"token_bucket": rr.TokenBucket, "gcra": rr.GCRA, "leaky_bucket": rr.LeakyBucket}
+        return cls[name](client, budget, 3600.0, budget, name=f"hammer-{name}")
+    if name == "concurrency":
+        return rr.ConcurrencyLimiter(client, budget, lease=3600.0, name="hammer")
+    classes = {
+        "fixed_window": rr.FixedWindow,
+        "sliding_log": rr.SlidingWindowLog,
+        "sliding_counter": rr.SlidingWindowCounter,
+    }
+    return classes[name](client, budget, 3600.0, name=f"hammer-{name}")
+
+
+@pytest.mark.parametrize("name", TWINS)
+def test_eight_processes_on_one_key_never_exceed_the_budget(redis_url: str, name: str) -> None:
+    context = multiprocessing.get_context("fork")
+    out = context.Queue()
+    workers = [context.Process(target=_hammer, args=(redis_url, name, 25, out)) for _ in range(8)]
+    for worker in workers:
+        worker.start()
+    admitted = [out.get(timeout=60) for _ in workers]
+    for worker in workers:
+        worker.join(timeout=60)
+    # 200 requests within seconds against 60 per hour: the budget is exactly 60
+    # (a fixed window could straddle an hour boundary; then two windows' worth)
+    budget = 120 if name in ("fixed_window", "sliding_counter") else 60
+    assert 60 <= sum(admitted) <= budget
+
+
+@pytest.mark.parametrize("on_error", ["deny", "allow", "raise"])
+def test_killing_the_server_gives_the_configured_behaviour(on_error: str) -> None:
+    try:
+        server_cm = redis_server()
+        server = server_cm.__enter__()
+    except Exception as exc:  # pragma: no cover - no binary
+        pytest.skip(f"needs a real Redis: {exc}")
+    try:
+        client = redis.Redis.from_url(server.url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        limiter = rr.TokenBucket(client, 5, on_error=on_error)  # type: ignore[arg-type]
+        both = rr.all_of(limiter, rr.FixedWindow(client, 5, on_error=on_error))  # type: ignore[arg-type]
+        assert limiter.allow("k")
+        server.kill()
+        for target in (limiter, both):
+            if on_error == "raise":
+                with pytest.raises(rr.BackendUnavailable):
+                    target.allow("k")
+                with pytest.raises(ConnectionError):
+                    target.peek("k")
+            else:
+                decision = target.allow("k")
+                assert decision.allowed is (on_error == "allow")
+                if not decision:
+                    assert decision.retry_after > 0
+    finally:
+        server_cm.__exit__(None, None, None)
