@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from designpatterns_ref.benchkit import Table
+from designpatterns_ref.shortcode.base import Counter
 from designpatterns_ref.shortcode.base62 import decode, encode
 from designpatterns_ref.shortcode.birthday import collision_probability, expected_collisions
 from designpatterns_ref.shortcode.counter import CounterAllocator
@@ -74,7 +75,7 @@ def bench_codecs(quick: bool) -> list[Table]:
         "0.6 / 0.4",
     )
     if _installed("base62"):
-        import base62 as pybase62
+        pybase62: Any = importlib.import_module("base62")
 
         peer = [pybase62.encode(n) for n in numbers]
         table.add(
@@ -103,9 +104,8 @@ def bench_codecs(quick: bool) -> list[Table]:
             "",
         )
     if _installed("hashids"):
-        from hashids import Hashids
-
-        hs = Hashids(salt="bench", min_length=7)
+        hashids: Any = importlib.import_module("hashids")
+        hs = hashids.Hashids(salt="bench", min_length=7)
         hs_codes = [hs.encode(n) for n in numbers]
         table.add(
             "hashids (min_length=7)",
@@ -126,6 +126,18 @@ def _maybe_redis() -> Iterator[str | None]:
             yield server.url
     except ServerUnavailable:
         yield None
+
+
+def _leasing(counter: Counter, block: int) -> Callable[[], Callable[[], object]]:
+    return lambda: RangeAllocator(counter, block).allocate
+
+
+def _hashing(hashes: HashCodes, urls: list[str]) -> Callable[[], Callable[[], object]]:
+    def make() -> Callable[[], object]:
+        it = iter(urls)
+        return lambda: hashes.code(next(it))
+
+    return make
 
 
 def bench_allocators(quick: bool) -> list[Table]:
@@ -169,7 +181,7 @@ def bench_allocators(quick: bool) -> list[Table]:
             table.add(
                 f"RangeAllocator(block={block})",
                 "SQLiteCounter",
-                rate(lambda b=block, c=counter: RangeAllocator(c, b).allocate, count),
+                rate(_leasing(counter, block), count),
                 1000 // block,
             )
             counter.close()
@@ -186,17 +198,15 @@ def bench_allocators(quick: bool) -> list[Table]:
                 table.add(
                     f"RangeAllocator(block={block})",
                     "RedisCounter (INCRBY)",
-                    rate(lambda b=block, c=counter_r: RangeAllocator(c, b).allocate, count),
+                    rate(_leasing(counter_r, block), count),
                     1000 // block,
                 )
             client.close()
     for name in ("mmh3", "xxhash"):
-        hashes = HashCodes(length=7, hash=name)
-        it = iter(urls * (repeat + 1))
         table.add(
             f"HashCodes(7, {name!r})",
             "none (needs a store check)",
-            rate(lambda h=hashes, i=it: lambda: h.code(next(i))),  # type: ignore[misc]
+            rate(_hashing(HashCodes(length=7, hash=name), urls)),
             0,
         )
 
