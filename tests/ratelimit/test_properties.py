@@ -9,6 +9,7 @@ fixed window, every sliding window for the log.
 from __future__ import annotations
 
 import copy
+import itertools
 import math
 from collections.abc import Callable
 from typing import Any
@@ -73,7 +74,7 @@ def check_budget(name: str, p: tuple[int, float, int], log: list[Any]) -> None:
                 assert spent <= burst + rate * (tj - ti) / per + EPS, (ti, tj, spent)
     if name == "leaky_queue":  # starts are spaced by the service time of what went before
         starts = [(t + d.delay, c) for t, c, d in admitted]
-        for (s0, c0), (s1, _) in zip(starts, starts[1:], strict=False):
+        for (s0, c0), (s1, _) in itertools.pairwise(starts):
             assert s1 >= s0 + c0 * per / rate - EPS
     if name in ("fixed_window", "sliding_counter"):  # every aligned window
         counts: dict[int, int] = {}

@@ -57,7 +57,7 @@ def test_redis_agrees_with_memory_decision_for_decision(
 
 @pytest.mark.parametrize("name", TWINS)
 def test_every_key_expires_and_carries_a_hash_tag(client: Any, name: str) -> None:
-    limiter = redis_twin(name, client, ManualClock(50.0), ttl_slack=1.0)
+    limiter = redis_twin(name, client, ManualClock(50.0), ttl_slack=1.0, name=f"ttl{next(_fresh)}")
     assert limiter.allow("alice")
     key = limiter.key_for("alice")
     assert key.startswith("ratelimit:{alice}:")
