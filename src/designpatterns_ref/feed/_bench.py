@@ -1,0 +1,208 @@
+"""``dpref bench feed``: push, pull and hybrid on one power-law graph and one Twitter-like mix.
+
+Full run: a 100,000-user graph, 100,000 posts and 1,000,000 timeline reads per strategy, in
+memory; then a smaller run of the same mix on a real redis-server when one is installed.
+Quick run: 4,000 users, 2,000 posts, 20,000 reads (seconds, for CI).
+"""
+
+from __future__ import annotations
+
+import gc
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from itertools import accumulate
+
+from designpatterns_ref.benchkit import Table, latencies, percentile
+from designpatterns_ref.clock import ManualClock
+from designpatterns_ref.feed.base import Feed, FeedStore
+from designpatterns_ref.feed.graphs import Graph, power_law
+from designpatterns_ref.feed.hybrid import HybridFanout
+from designpatterns_ref.feed.memory import MemoryStore
+from designpatterns_ref.feed.pull import FanoutOnRead
+from designpatterns_ref.feed.push import FanoutOnWrite
+from designpatterns_ref.feed.simulation import SimulationReport, Workload, simulate
+
+__all__ = ["Comparison", "Scale", "bench_steps", "compare", "probe_user", "tables"]
+
+
+@dataclass(frozen=True)
+class Scale:
+    """The size of one comparison."""
+
+    users: int
+    posts: int
+    reads: int
+    probe_followees: int = 200
+    probe_reads: int = 2_000
+    active_share: float = 0.5
+    mean_followees: float = 20.0
+    seed: int = 42
+
+    @property
+    def threshold(self) -> int:
+        """The hybrid's celebrity threshold: 1% of the users (1,000 of 100,000)."""
+        return max(10, self.users // 100)
+
+    def workload(self) -> Workload:
+        return Workload(
+            posts=self.posts, reads=self.reads, active_share=self.active_share, seed=self.seed
+        )
+
+    @property
+    def inactive_after(self) -> float:
+        """Idle for six of an active reader's mean intervals between reads (1 s per op)."""
+        readers = self.users * self.active_share
+        return 6.0 * readers * (self.posts + self.reads) / max(1, self.reads)
+
+
+FULL = Scale(users=100_000, posts=100_000, reads=1_000_000)
+QUICK = Scale(users=4_000, posts=2_000, reads=20_000, probe_reads=500)
+REDIS_FULL = Scale(users=2_000, posts=2_000, reads=20_000, probe_reads=500)
+REDIS_QUICK = Scale(
+    users=200, posts=100, reads=1_000, probe_followees=50, probe_reads=100, mean_followees=8
+)
+
+
+def make_feeds(scale: Scale, store: Callable[[], FeedStore]) -> list[Feed]:
+    """The three strategies, configured for ``scale``, each on a fresh store."""
+    return [
+        FanoutOnWrite(store(), clock=ManualClock()),
+        FanoutOnRead(store(), clock=ManualClock()),
+        HybridFanout(
+            store(),
+            threshold=scale.threshold,
+            inactive_after=scale.inactive_after,
+            clock=ManualClock(),
+        ),
+    ]
+
+
+def probe_user(feed: Feed, graph: Graph, followees: int, seed: int) -> str:
+    """Add a user following ``followees`` accounts picked by popularity, as a real user would."""
+    rng = random.Random(seed)
+    counts = graph.follower_counts()
+    cum = list(accumulate(counts[u] + 1 for u in graph.users))
+    chosen: set[str] = set()
+    while len(chosen) < min(followees, len(graph.users)):
+        chosen.update(rng.choices(graph.users, cum_weights=cum, k=followees - len(chosen)))
+    feed.add_user("probe")
+    for account in sorted(chosen):
+        feed.follow("probe", account)
+    return "probe"
+
+
+@dataclass
+class Comparison:
+    """The three strategies after the same mix: reports, probe read times, the feeds."""
+
+    graph: Graph
+    reports: list[SimulationReport]
+    probes: dict[str, tuple[float, float]]  # kind -> (p50, p99) seconds
+    feeds: dict[str, Feed]
+
+
+def compare(
+    scale: Scale, store: Callable[[], FeedStore] = MemoryStore, graph: Graph | None = None
+) -> Comparison:
+    """Simulate every strategy on ``scale``, then time reads by a user following 200 accounts."""
+    graph = graph or power_law(scale.users, seed=scale.seed, mean_followees=scale.mean_followees)
+    out = Comparison(graph, [], {}, {})
+    for feed in make_feeds(scale, store):
+        gc.collect()
+        out.reports.append(simulate(feed, graph, scale.workload()))
+        probe = probe_user(feed, graph, scale.probe_followees, scale.seed)
+        feed.timeline(probe)
+        samples = latencies(feed.timeline, [probe] * scale.probe_reads)
+        out.probes[feed.kind] = (percentile(samples, 50), percentile(samples, 99))
+        out.feeds[feed.kind] = feed
+    return out
+
+
+def tables(
+    title: str,
+    reports: list[SimulationReport],
+    probes: dict[str, tuple[float, float]],
+    probe_followees: int = 200,
+) -> list[Table]:
+    """The comparison as two tables: the work counted, and the time measured."""
+    work = Table(
+        f"{title}: work",
+        ["strategy", "writes/post", "formula", "max writes/post", "reads/load", "formula",
+         "timeline entries", "total work"],
+    )  # fmt: skip
+    speed = Table(
+        f"{title}: latency (µs)",
+        ["strategy", "read p50", "read p99", "post p50", "post p99", "probe read p50",
+         "probe read p99", "run s"],
+    )  # fmt: skip
+    for r in reports:
+        kind = r.strategy
+        work.add(
+            kind, r.writes_per_post, r.formula_writes_per_post, r.max_post_writes,
+            r.reads_per_load, r.formula_reads_per_load, r.entries_stored, r.stats.total_work,
+        )  # fmt: skip
+        p50, p99 = probes[_KINDS[kind]]
+        speed.add(
+            kind, r.read_p50 * 1e6, r.read_p99 * 1e6, r.post_p50 * 1e6, r.post_p99 * 1e6,
+            p50 * 1e6, p99 * 1e6, r.seconds,
+        )  # fmt: skip
+    first = reports[0]
+    work.note = (
+        f"{first.users:,} users, {first.follows:,} follows, {first.posts:,} posts, "
+        f"{first.reads:,} reads of 50; formula: push writes = followers, pull reads = followees"
+    )
+    speed.note = (
+        f"probe: one user following {probe_followees} accounts picked by popularity, "
+        "50 posts a page"
+    )
+    return [work, speed]
+
+
+_KINDS = {"FanoutOnWrite": "push", "FanoutOnRead": "pull", "HybridFanout": "hybrid"}
+
+
+def _memory_step(scale: Scale) -> Callable[[], list[Table]]:
+    def step() -> list[Table]:
+        start = time.perf_counter()
+        result = compare(scale)
+        out = tables("feed in memory", result.reports, result.probes, scale.probe_followees)
+        out[1].note += f"; whole step {time.perf_counter() - start:.1f} s"
+        return out
+
+    return step
+
+
+def _redis_step(scale: Scale) -> Callable[[], list[Table]]:
+    def step() -> list[Table]:
+        from designpatterns_ref.feed.redis import RedisStore
+        from designpatterns_ref.testing import ServerUnavailable, redis_server
+
+        try:
+            with redis_server() as server:
+                made: list[RedisStore] = []
+
+                def store() -> FeedStore:
+                    made.append(RedisStore.from_url(server.url, prefix=f"b{len(made)}:"))
+                    return made[-1]
+
+                result = compare(scale, store)
+                for s in made:
+                    s.r.close()
+        except (ServerUnavailable, ImportError) as exc:
+            table = Table("feed on Redis", ["skipped"])
+            table.add(str(exc))
+            return [table]
+        return tables("feed on Redis", result.reports, result.probes, scale.probe_followees)
+
+    return step
+
+
+def bench_steps(quick: bool) -> list[tuple[str, Callable[[], list[Table]]]]:
+    """The comparison: memory at full (or quick) scale, then Redis at a smaller one."""
+    memory, redis = (QUICK, REDIS_QUICK) if quick else (FULL, REDIS_FULL)
+    return [
+        (f"memory: {memory.users:,} users, {memory.reads:,} reads", _memory_step(memory)),
+        (f"redis: {redis.users:,} users, {redis.reads:,} reads", _redis_step(redis)),
+    ]
