@@ -227,7 +227,9 @@ class UrlShortener:
             held = self.store.canonical(url)
             if held is not None:
                 return held.code
+        tried = 0
         for code in itertools.islice(self.allocator.candidates(url), self.max_attempts):
+            tried += 1
             result = self.store.insert(Link(code, url, now, expires, canonical=canonical))
             if result is Insert.OK:
                 return code
@@ -236,8 +238,8 @@ class UrlShortener:
                 if held is not None:
                     return held.code
         raise CollisionError(
-            f"shorten: every candidate code for url={url[:80]!r} is taken by other links "
-            f"(tried up to {self.max_attempts}); nothing was stored"
+            f"shorten: all {tried} candidate codes for url={url[:80]!r} are taken by other "
+            "links; nothing was stored"
         )
 
     def info(self, code: str) -> Link:
