@@ -37,6 +37,7 @@ from designpatterns_ref.ratelimit.base import (
     Decision,
     MemoryLimiter,
     check_burst,
+    check_cost,
     check_positive,
     honest_wait,
     new_decision,
@@ -92,6 +93,29 @@ class GCRA(MemoryLimiter):
         spare = now - (tat - self._window)
         remaining = int(spare / interval) if spare > 0 else 0
         return new_decision(Decision, (False, self.limit, remaining, wait, tat - now, 0.0))
+
+    def allow(self, key: Hashable, cost: int = 1) -> Decision:
+        """Admit or deny a request of ``cost`` units for ``key``, consuming on admission."""
+        if cost.__class__ is not int or cost < 1 or cost > self._max_cost:
+            cost = check_cost("GCRA", cost, self._max_cost)
+        lock = self._lock
+        lock.acquire()
+        try:
+            now = self.clock()
+            saved = self._states.get(key)
+            if saved is not None:  # the hot path, _decide inlined: a known key, admitted
+                interval = self._interval
+                new_tat = (now if saved < now else saved) + cost * interval
+                allow_at = new_tat - self._window
+                if now >= allow_at:
+                    self._states[key] = new_tat
+                    remaining = int((now - allow_at) / interval)
+                    return new_decision(
+                        Decision, (True, self.limit, remaining, 0.0, new_tat - now, 0.0)
+                    )
+            return self._decide(key, cost, now, True)
+        finally:
+            lock.release()
 
     def _idle(self, state: float, now: float) -> bool:
         return state <= now

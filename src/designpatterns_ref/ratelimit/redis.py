@@ -8,9 +8,9 @@ queue), with the same constructor arguments after the client and the same
 script (:mod:`._lua`): atomic on the server, one round trip, and loaded on first use (a
 ``NOSCRIPT`` reply after a restart or failover reloads it and retries once).
 
-- **Keys** are ``{prefix}:{{key}}:{algorithm}:{name}``: the ``{hash tag}`` puts every limit of one client
-  in the same Redis Cluster slot, so :func:`all_of` can run them in one script. Every key
-  expires once its state is back to "never seen" (plus ``ttl_slack`` seconds).
+- **Keys** are ``prefix:{key}:algorithm:name``: the ``{hash tag}`` puts every limit of one
+  client in the same Redis Cluster slot, so :func:`all_of` can run them in one script. Every
+  key expires once its state is back to "never seen" (plus ``ttl_slack`` seconds).
 - **Time** comes from the Redis server (``TIME``) by default, so application servers with
   skewed clocks still agree; pass ``clock=`` to use the limiter's own clock instead (for
   deterministic tests, or to keep ``retry_after`` in the caller's time).
@@ -396,7 +396,7 @@ class AsyncLeakyBucket(AsyncRedisLimiter):
         super().__init__(client, *_lb(rate, per, burst), **options)
 
 
-def _window(cls: Any, code: str, rate: int, per: float) -> tuple[Any, list[float], str]:
+def _window(cls: Any, rate: int, per: float) -> tuple[Any, list[float], str]:
     model = cls(rate, per)
     return model, [model.rate, model.per], f"{rate}/{per:g}s"
 
@@ -409,7 +409,7 @@ class FixedWindow(RedisLimiter):
     def __init__(
         self, client: Any, rate: int, per: float = 1.0, **options: Unpack[RedisOptions]
     ) -> None:
-        super().__init__(client, *_window(_fixed.FixedWindow, "fw", rate, per), **options)
+        super().__init__(client, *_window(_fixed.FixedWindow, rate, per), **options)
 
 
 class AsyncFixedWindow(AsyncRedisLimiter):
@@ -420,7 +420,7 @@ class AsyncFixedWindow(AsyncRedisLimiter):
     def __init__(
         self, client: Any, rate: int, per: float = 1.0, **options: Unpack[RedisOptions]
     ) -> None:
-        super().__init__(client, *_window(_fixed.FixedWindow, "fw", rate, per), **options)
+        super().__init__(client, *_window(_fixed.FixedWindow, rate, per), **options)
 
 
 class SlidingWindowLog(RedisLimiter):
@@ -431,7 +431,7 @@ class SlidingWindowLog(RedisLimiter):
     def __init__(
         self, client: Any, rate: int, per: float = 1.0, **options: Unpack[RedisOptions]
     ) -> None:
-        super().__init__(client, *_window(_log.SlidingWindowLog, "swl", rate, per), **options)
+        super().__init__(client, *_window(_log.SlidingWindowLog, rate, per), **options)
 
 
 class AsyncSlidingWindowLog(AsyncRedisLimiter):
@@ -442,7 +442,7 @@ class AsyncSlidingWindowLog(AsyncRedisLimiter):
     def __init__(
         self, client: Any, rate: int, per: float = 1.0, **options: Unpack[RedisOptions]
     ) -> None:
-        super().__init__(client, *_window(_log.SlidingWindowLog, "swl", rate, per), **options)
+        super().__init__(client, *_window(_log.SlidingWindowLog, rate, per), **options)
 
 
 class SlidingWindowCounter(RedisLimiter):
@@ -453,7 +453,7 @@ class SlidingWindowCounter(RedisLimiter):
     def __init__(
         self, client: Any, rate: int, per: float = 1.0, **options: Unpack[RedisOptions]
     ) -> None:
-        model = _window(_counter.SlidingWindowCounter, "swc", rate, per)
+        model = _window(_counter.SlidingWindowCounter, rate, per)
         super().__init__(client, *model, **options)
 
 
@@ -465,7 +465,7 @@ class AsyncSlidingWindowCounter(AsyncRedisLimiter):
     def __init__(
         self, client: Any, rate: int, per: float = 1.0, **options: Unpack[RedisOptions]
     ) -> None:
-        model = _window(_counter.SlidingWindowCounter, "swc", rate, per)
+        model = _window(_counter.SlidingWindowCounter, rate, per)
         super().__init__(client, *model, **options)
 
 

@@ -39,6 +39,7 @@ from designpatterns_ref.ratelimit.base import (
     Decision,
     MemoryLimiter,
     check_burst,
+    check_cost,
     check_positive,
     honest_wait,
     new_decision,
@@ -106,6 +107,32 @@ class TokenBucket(MemoryLimiter):
         return new_decision(
             Decision, (False, self.limit, int(tokens), wait, (burst - tokens) / fill, 0.0)
         )
+
+    def allow(self, key: Hashable, cost: int = 1) -> Decision:
+        """Admit or deny a request of ``cost`` units for ``key``, consuming on admission."""
+        if cost.__class__ is not int or cost < 1 or cost > self._max_cost:
+            cost = check_cost("TokenBucket", cost, self._max_cost)
+        lock = self._lock
+        lock.acquire()
+        try:
+            now = self.clock()
+            state = self._states.get(key)
+            if state is not None:  # the hot path, _decide inlined: a known key, admitted
+                tokens, stamp = state
+                if now > stamp:
+                    tokens += (now - stamp) * self._fill
+                    if tokens > self._burst:
+                        tokens = self._burst
+                    stamp = now
+                if tokens >= cost:
+                    tokens -= cost
+                    state[0] = tokens
+                    state[1] = stamp
+                    reset = (self._burst - tokens) / self._fill
+                    return new_decision(Decision, (True, self.limit, int(tokens), 0.0, reset, 0.0))
+            return self._decide(key, cost, now, True)
+        finally:
+            lock.release()
 
     def _idle(self, state: list[float], now: float) -> bool:
         return state[0] + (now - state[1]) * self._fill >= self._burst
