@@ -1,0 +1,91 @@
+"""Autocomplete benchmarks: complete(k=10), build and increment on real English words.
+
+``pytest benchmarks/bench_autocomplete.py --benchmark-only`` times each structure on the
+300,000-word ``wordfreq`` vocabulary (20,000 words under ``--benchmark-disable``, CI's quick
+mode); ``dpref bench autocomplete`` prints the full table with p50, p99 and memory.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from designpatterns_ref.autocomplete import (
+    BruteForceCompleter,
+    FrozenCompleter,
+    RadixTrie,
+    SortedPrefixIndex,
+    TopKTrie,
+    Trie,
+)
+from designpatterns_ref.autocomplete._bench import QUICK, bench_steps, peers
+from designpatterns_ref.autocomplete.corpus import english, sample_prefixes
+
+pytest.importorskip("wordfreq")
+
+STRUCTURES: dict[str, Callable[..., Any]] = {
+    "Trie": Trie,
+    "RadixTrie": RadixTrie,
+    "TopKTrie": TopKTrie,
+    "SortedPrefixIndex": SortedPrefixIndex,
+    "FrozenCompleter": FrozenCompleter,
+}
+
+
+@pytest.fixture(scope="module")
+def words(quick: bool) -> list[tuple[str, int]]:
+    return english(QUICK.words if quick else 300_000)
+
+
+@pytest.fixture(scope="module")
+def built(words: list[tuple[str, int]]) -> dict[str, Any]:
+    return {name: cls(words) for name, cls in STRUCTURES.items()}
+
+
+@pytest.mark.parametrize("length", [1, 3])
+@pytest.mark.parametrize("name", list(STRUCTURES))
+def test_complete(
+    benchmark: Any, built: dict[str, Any], words: list[tuple[str, int]], name: str, length: int
+) -> None:
+    completer = built[name]
+    prefixes = itertools.cycle(sample_prefixes(words, 1_000, lengths=(length,), seed=length))
+    result = benchmark(lambda: completer.complete(next(prefixes), 10))
+    assert len(result) <= 10
+
+
+@pytest.mark.parametrize("name", [n for n in STRUCTURES if n != "FrozenCompleter"])
+def test_increment(
+    benchmark: Any, built: dict[str, Any], words: list[tuple[str, int]], name: str
+) -> None:
+    completer = built[name]
+    terms = itertools.cycle([t for t, _ in words[::7]])
+    benchmark(lambda: completer.increment(next(terms)))
+
+
+@pytest.mark.parametrize("name", ["TopKTrie", "FrozenCompleter"])
+def test_build(benchmark: Any, words: list[tuple[str, int]], quick: bool, name: str) -> None:
+    subset = words[:20_000] if not quick else words[:2_000]
+    benchmark.pedantic(STRUCTURES[name], args=(subset,), rounds=3, iterations=1)
+
+
+def test_structures_and_peers_agree_with_the_oracle(words: list[tuple[str, int]]) -> None:
+    subset = words[:5_000]  # fresh structures: the benchmarks above changed weights
+    oracle = BruteForceCompleter(subset)
+    built = [cls(subset) for cls in STRUCTURES.values()]
+    rivals = {name: (build(subset), query) for name, (build, query) in peers().items()}
+    for prefix in sample_prefixes(subset, 30, seed=11):
+        expected = oracle.complete(prefix, 10)
+        for completer in built:
+            assert completer.complete(prefix, 10) == expected
+        for peer, query in rivals.values():
+            assert query(peer, prefix) == [c.term for c in expected]
+
+
+def test_bench_steps_quick_run() -> None:
+    tables = [table for _, step in bench_steps(True) for table in step()]
+    assert len(tables) == 1
+    names = [row[0] for row in tables[0].rows]
+    assert names[:5] == list(STRUCTURES)

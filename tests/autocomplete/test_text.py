@@ -1,0 +1,78 @@
+"""Normalisation, prefix ranges and the typo distance, against plain definitions."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from designpatterns_ref.autocomplete.text import (
+    allowed_edits,
+    normalize,
+    osa_distance,
+    prefix_distance,
+    successor,
+)
+
+letters = st.text(alphabet="abc\U0010ffff", max_size=6)
+
+
+def osa_table(a: str, b: str) -> int:
+    """The optimal-string-alignment distance, written out as the textbook full table."""
+    d = [[0] * (len(b) + 1) for _ in range(len(a) + 1)]
+    for i in range(len(a) + 1):
+        d[i][0] = i
+    for j in range(len(b) + 1):
+        d[0][j] = j
+    for i in range(1, len(a) + 1):
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1)
+    return d[len(a)][len(b)]
+
+
+@given(st.text("abcd", max_size=7), st.text("abcd", max_size=7))
+def test_osa_matches_the_full_table(a: str, b: str) -> None:
+    assert osa_distance(a, b) == osa_table(a, b) == osa_distance(b, a)
+
+
+@given(st.text("abcd", min_size=1, max_size=6), st.text("abcd", min_size=1, max_size=8))
+def test_prefix_distance_is_the_best_prefix_of_the_rest(query: str, term: str) -> None:
+    expected = None
+    if query[0] == term[0]:
+        expected = min(osa_table(query[1:], term[1:j]) for j in range(1, len(term) + 1))
+    assert prefix_distance(query, term) == expected
+    if term.startswith(query):
+        assert prefix_distance(query, term) == 0
+
+
+def test_known_typos() -> None:
+    assert prefix_distance("teh", "the") == 1  # a swap
+    assert prefix_distance("iphnoe", "iphone 15") == 1
+    assert prefix_distance("xphone", "iphone") is None  # the first letter is kept exact
+    assert prefix_distance("", "a") is None
+
+
+@given(letters, letters)
+def test_successor_bounds_exactly_the_strings_with_the_prefix(prefix: str, other: str) -> None:
+    end = successor(prefix)
+    inside = prefix <= other and (end is None or other < end)
+    assert inside == other.startswith(prefix)
+    assert (prefix + other) >= prefix and (end is None or prefix + other < end)
+
+
+def test_allowed_edits_keeps_short_prefixes_exact() -> None:
+    assert [allowed_edits(n, 1) for n in range(8)] == [0, 0, 0, 1, 1, 1, 1, 1]
+    assert [allowed_edits(n, 0) for n in range(8)] == [0] * 8
+
+
+@given(st.text(max_size=10), st.booleans())
+def test_normalize_is_nfc_and_idempotent(text: str, casefold: bool) -> None:
+    once = normalize(text, casefold=casefold)
+    assert unicodedata.is_normalized("NFC", normalize(text))
+    if not casefold:
+        assert normalize(once) == once
+    assert normalize("Straße", casefold=True) == "strasse"
