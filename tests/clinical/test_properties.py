@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from designpatterns_ref.clinical import NEWS2, NEWS_2012, RULESETS, Risk, VitalsError, assess
 from designpatterns_ref.clinical.base import BandTable, Measure, NumericRule, RulesetError, Threshold
-from designpatterns_ref.clinical.engine import _float_steps, check_number, quantise
+from designpatterns_ref.clinical.compiled import float_steps as _float_steps
+from designpatterns_ref.clinical.engine import check_number, quantise
 
 MEASURES = {i.name: i for i in NEWS2.inputs if isinstance(i, Measure)}
 NUMERIC_RULES = [
@@ -189,3 +190,30 @@ def test_any_input_gives_a_result_or_a_vitals_error(raw: dict[str, object], part
     else:
         assert r.partial == bool(r.missing)
         assert 0 <= r.total <= 20
+
+
+@pytest.mark.parametrize("ruleset", [NEWS2, NEWS_2012], ids=["news2", "news2012"])
+@given(raw=st.one_of(vital, st.dictionaries(st.sampled_from([*NEWS2.input_names, "x"]), anything)))
+def test_the_compiled_fast_path_agrees_with_the_interpreter(ruleset: object, raw: dict[str, object]) -> None:
+    if ruleset is NEWS_2012:
+        raw.pop("spo2_scale", None)
+
+    def run(fast: bool) -> object:
+        try:
+            return assess(ruleset, raw, use_fast_path=fast)  # type: ignore[arg-type]
+        except VitalsError as err:
+            return err.problems
+
+    assert run(True) == run(False)
+
+
+@given(vital)
+def test_the_fast_path_answers_the_common_case(raw: dict[str, object]) -> None:
+    from designpatterns_ref.clinical.compiled import compile_fast_path
+
+    fast = compile_fast_path(NEWS2)(raw)
+    general = assess(NEWS2, raw, use_fast_path=False)
+    if fast is None:  # only for extreme values (a caution) or a float within a hair of a tie
+        assert general.cautions or isinstance(raw["temperature"], float) or isinstance(raw["respiration_rate"], float)
+    else:
+        assert fast == general

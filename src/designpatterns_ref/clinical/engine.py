@@ -43,8 +43,8 @@ designpatterns_ref.clinical.base.VitalsError: 2 problems with the vital signs: r
 from __future__ import annotations
 
 import math
-from bisect import bisect_left
 from collections.abc import Callable, Mapping
+from typing import Any
 from decimal import ROUND_HALF_UP, Decimal
 
 from designpatterns_ref.clinical.base import (
@@ -58,6 +58,8 @@ from designpatterns_ref.clinical.base import (
     ScoreResult,
     VitalsError,
 )
+
+from designpatterns_ref.clinical.compiled import compile_fast_path, dense_table, float_steps
 
 __all__ = ["assess", "check_choice", "check_number", "quantise"]
 
@@ -145,24 +147,18 @@ def _steps(value: Decimal, resolution: Decimal) -> int:
     return int(value / resolution)
 
 
-def _float_steps(x: float, per_unit: int) -> int | None:
-    """Round-half-up of ``x * per_unit`` on the decimal ``repr(x)``, without decimals.
+class _Invalid(Exception):
+    """Raised by a checker on the slow path; carries the problem to report."""
 
-    Float arithmetic is exact enough except within a hair of a tie (``38.45``), where it
-    returns ``None`` and the caller falls back to :func:`quantise`. Property-tested against it.
-    """
-    y = x * per_unit + 0.5
-    n = math.floor(y)
-    if y - n < 1e-7 or n + 1 - y < 1e-7:
-        return None
-    return n
+    def __init__(self, problem: Problem) -> None:
+        self.problem = problem
 
 
-Checker = Callable[[object, list[Caution]], "int | str | bool | Problem"]
+Checker = Callable[[object, list[Caution]], object]
 
 
 def _number_checker(m: Measure) -> Checker:
-    """A checker for one measure: whole steps of resolution, or a :class:`Problem`.
+    """A checker for one measure: whole steps of resolution (or raises :class:`_Invalid`).
 
     Ints and finite floats inside the possible range take the fast path; every other
     value goes through :func:`check_number`, which says exactly what is wrong.
@@ -171,16 +167,16 @@ def _number_checker(m: Measure) -> Checker:
     lo, hi = float(m.impossible_below), float(m.impossible_above)  # exact: checked in Measure
     ext_lo, ext_hi = (_steps(v, m.resolution) for v in (m.extreme_below, m.extreme_above))
 
-    def check(raw: object, cautions: list[Caution]) -> int | Problem:
+    def check(raw: object, cautions: list[Caution]) -> int:
         steps = None
         if type(raw) is int and lo <= raw <= hi:
             steps = raw * per_unit
         elif type(raw) is float and lo <= raw <= hi:
-            steps = _float_steps(raw, per_unit)
+            steps = float_steps(raw, per_unit)
         if steps is None:
             value, problem = check_number(m, raw)
             if problem is not None:
-                return problem
+                raise _Invalid(problem)
             steps = _steps(Decimal(value), m.resolution)  # type: ignore[arg-type]
         if not ext_lo <= steps <= ext_hi:
             cautions.append(_caution(m, steps / per_unit if per_unit > 1 else steps))
@@ -190,14 +186,16 @@ def _number_checker(m: Measure) -> Checker:
 
 
 def _choice_checker(c: Choice) -> Checker:
-    """A checker for one categorical input: its canonical value, or a :class:`Problem`."""
+    """A checker for one categorical input: its canonical value (or raises :class:`_Invalid`)."""
     fast = {k: v for k, v in c.options.items() if type(k) is c.strict_type}
 
     def check(raw: object, cautions: list[Caution]) -> object:
         if type(raw) is c.strict_type and raw in fast:
             return fast[raw]
         value, problem = check_choice(c, raw)
-        return value if problem is None else problem
+        if problem is not None:
+            raise _Invalid(problem)
+        return value
 
     return check
 
@@ -210,33 +208,9 @@ def _caution(m: Measure, value: int | float) -> Caution:
     )  # fmt: skip
 
 
-Scorer = Callable[[Mapping[str, object]], int]
-
-
-def _scorer(rule: NumericRule | ChoiceRule, resolution: Decimal) -> Scorer:
-    """A function from checked inputs to the rule's points."""
-    if isinstance(rule, ChoiceRule):
-        points, name = dict(rule.points), rule.measure
-        return lambda checked: points[checked[name]]
-    tables = {
-        key: (tuple(_steps(u, resolution) for u in t._uppers), tuple(b.points for b in t.bands))
-        for key, t in rule.tables.items()
-    }
-    name, selected_by = rule.measure, rule.selected_by
-    if not selected_by:
-        uppers, pts = tables[()]
-        return lambda checked: pts[bisect_left(uppers, checked[name])]  # type: ignore[arg-type]
-
-    def score(checked: Mapping[str, object]) -> int:
-        uppers, pts = tables[tuple([checked[s] for s in selected_by])]
-        return pts[bisect_left(uppers, checked[name])]  # type: ignore[arg-type]
-
-    return score
-
-
 class _Plan:
-    """A ruleset compiled once for speed: one checker per input, one scorer per rule,
-    and the trigger row for every (red score, total) pair, so scoring is table lookups."""
+    """A ruleset compiled once for speed: a checker per input, a dense points table per
+    band table, and the trigger row for every (red score, total) pair."""
 
     def __init__(self, ruleset: Ruleset) -> None:
         self.ruleset = ruleset
@@ -246,12 +220,20 @@ class _Plan:
              _number_checker(i) if isinstance(i, Measure) else _choice_checker(i))
             for i in ruleset.inputs
         ]  # fmt: skip
-        res = {i.name: i.resolution for i in ruleset.inputs if isinstance(i, Measure)}
-        self.rules = [
-            (rule.parameter, rule.inputs, _scorer(rule, res.get(rule.measure, _ONE)))
-            for rule in ruleset.rules
-        ]
-        self.fractional = [(n, int(1 / r)) for n, r in res.items() if r != _ONE]
+        measures = {i.name: i for i in ruleset.inputs if isinstance(i, Measure)}
+        # (parameter, input, selectors, {selector values: points lookup}, offset, inputs read):
+        # a choice's lookup is keyed by the option (offset None), a number's by its steps.
+        self.rules: list[tuple[str, str, tuple[str, ...], Mapping[Any, Any], int | None, tuple[str, ...]]] = []
+        for rule in ruleset.rules:
+            if isinstance(rule, ChoiceRule):
+                self.rules.append((rule.parameter, rule.measure, (), {(): dict(rule.points)}, None, rule.inputs))
+                continue
+            m = measures[rule.measure]
+            tables = {key: dense_table(t.points, m) for key, t in rule.tables.items()}
+            offset = _steps(m.impossible_below, m.resolution)
+            self.rules.append((rule.parameter, rule.measure, rule.selected_by, tables, offset, rule.inputs))
+        self.fractional = [(n, int(1 / m.resolution)) for n, m in measures.items() if m.resolution != _ONE]
+        self.fast = compile_fast_path(ruleset)
         top = ruleset.max_total
         self.triggers = [[ruleset.threshold(t, red) for t in range(top + 1)] for red in (False, True)]
 
@@ -267,20 +249,27 @@ def _plan(ruleset: Ruleset) -> _Plan:
 
 
 def assess(
-    ruleset: Ruleset, raw: Mapping[str, object], *, partial: bool = False
-) -> ScoreResult:
+    ruleset: Ruleset, raw: Mapping[str, object], *, partial: bool = False,
+    use_fast_path: bool = True,
+) -> ScoreResult:  # fmt: skip
     """Score ``raw`` (input name to value, ``None`` meaning missing) against ``ruleset``.
 
     Raises :class:`~.base.VitalsError` listing every problem when any input is invalid,
-    unknown or (unless ``partial``) missing; nothing is scored in that case.
+    unknown or (unless ``partial``) missing; nothing is scored in that case. The common
+    case goes through the ruleset's compiled fast path (:mod:`.compiled`); pass
+    ``use_fast_path=False`` to interpret the rules only (same answers, slower).
     """
     plan = _plan(ruleset)
+    if use_fast_path:
+        fast = plan.fast(raw)  # the common case, compiled; None means "use the general path"
+        if fast is not None:
+            return fast
     problems: list[Problem] = []
     if not raw.keys() <= plan.known:
         known = ", ".join(ruleset.input_names)
         problems += [Problem(k, raw[k], "unknown field", known) for k in raw if k not in plan.known]
     # Phase 1: validate every input; numbers become whole steps of the chart's resolution.
-    checked: dict[str, object] = {}
+    checked: dict[str, Any] = {}
     cautions: list[Caution] = []
     missing: list[str] = []
     for name, default, check in plan.inputs:
@@ -290,36 +279,37 @@ def assess(
             if value is None:
                 missing.append(name)
                 continue
-        result = check(value, cautions)
-        if type(result) is Problem:
-            problems.append(result)
-        else:
-            checked[name] = result
+        try:
+            checked[name] = check(value, cautions)
+        except _Invalid as invalid:
+            problems.append(invalid.problem)
     if missing and not partial:
         problems += [Problem(n, None, "required (or ask for partial scoring)", _allowed(ruleset, n)) for n in missing]
     if problems:
         raise VitalsError(problems)
-    # Phase 2: score each parameter whose inputs are present, then pick the trigger row.
-    subscores = {
-        parameter: score(checked)
-        for parameter, needs, score in plan.rules
-        if not missing or all(n in checked for n in needs)
-    }
+    # Phase 2: each parameter's points by direct lookup, then the trigger row.
+    subscores: dict[str, int] = {}
+    for parameter, name, selectors, tables, offset, needs in plan.rules:
+        if missing and any(n not in checked for n in needs):
+            continue
+        lookup = tables[tuple([checked[s] for s in selectors])] if selectors else tables[()]
+        value = checked[name]
+        subscores[parameter] = lookup[value if offset is None else value - offset]
     total = sum(subscores.values())
     red = 3 in subscores.values()
     values = dict(checked)
     for name, per_unit in plan.fractional:
         if name in values:
-            values[name] /= per_unit  # type: ignore[operator]
+            values[name] /= per_unit
+    notes = tuple(cautions) if cautions else ()
     if missing:
         return ScoreResult(
-            ruleset.name, total, subscores, red, None, None, (), values,
-            True, tuple(missing), tuple(cautions),
-        )  # fmt: skip
+            ruleset.name, total, subscores, red, None, None, (), values, True, tuple(missing), notes
+        )
     row = plan.triggers[red][total]
     return ScoreResult(
         ruleset.name, total, subscores, red, row.risk, row.monitoring, row.response, values,
-        False, (), tuple(cautions), row.name,
+        False, (), notes, row.name,
     )  # fmt: skip
 
 
