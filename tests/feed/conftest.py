@@ -28,7 +28,9 @@ def make_feed(kind: str, store: FeedStore, clock: ManualClock, *, max_len: int =
         return FanoutOnWrite(store, max_len=max_len, clock=clock)
     if kind == "pull":
         return FanoutOnRead(store, clock=clock)
-    return HybridFanout(store, threshold=2, inactive_after=5.0, max_len=max_len, clock=clock)
+    return HybridFanout(
+        store, threshold=2, inactive_after=5.0, max_len=max_len, rebuild_len=2, clock=clock
+    )
 
 
 class Oracle:

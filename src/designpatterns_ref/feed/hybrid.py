@@ -8,15 +8,16 @@ celebrities (``threshold`` followers or more) are not pushed at all, and each re
 the few celebrities they follow into their precomputed timeline at read time. So no single
 post costs more than ``threshold - 1`` writes, and a read costs one timeline plus one list
 per celebrity followed. Followers idle for longer than ``inactive_after`` seconds are skipped
-at write time and marked stale; their timeline is rebuilt from the followees' posts on their
-next read.
+at write time and marked stale; on their next read their timeline is rebuilt from the
+followees' posts, only its newest ``rebuild_len`` ids (older pages are merged on demand, as
+for any trimmed timeline), so a returning user waits for one page, not for ``max_len`` ids.
 
 When an author crosses the threshold the timelines are kept exact: going up, the author's
 pushed posts are removed from the followers' timelines (they will be pulled instead); going
 down, they are pushed back in. Each crossing costs up to ``threshold x max_len`` entries.
 
 Complexity, with F followers, c celebrity followees: post O(min(F, threshold)); load
-O(log n + c log n + limit log c); a rebuild O(f log n + max_len log f).
+O(log n + c log n + limit log limit); a rebuild O(f log n + rebuild_len log f).
 
 >>> from designpatterns_ref.clock import ManualClock
 >>> feed = HybridFanout(threshold=2, inactive_after=None, clock=ManualClock())
@@ -61,6 +62,7 @@ class HybridFanout(FanoutOnWrite):
         threshold: int = 10_000,
         inactive_after: float | None = 30 * 86_400.0,
         max_len: int = 800,
+        rebuild_len: int = 100,
         clock: Clock = system_clock,
     ) -> None:
         if isinstance(threshold, bool) or not isinstance(threshold, int) or threshold < 1:
@@ -75,9 +77,12 @@ class HybridFanout(FanoutOnWrite):
                 f"inactive_after={inactive_after!r} must be a finite number of seconds >= 0, "
                 "or None to push to every follower"
             )
+        if isinstance(rebuild_len, bool) or not isinstance(rebuild_len, int) or rebuild_len < 1:
+            raise FeedError(f"rebuild_len={rebuild_len!r} must be an int of at least 1")
         self.threshold = threshold
         self.inactive_after = inactive_after
         super().__init__(store, max_len=max_len, clock=clock)
+        self.rebuild_len = min(rebuild_len, self.max_len)
 
     def _is_pushed(self, author: str) -> bool:
         return not self.store.has_flag(CELEBRITY, [author])[0]
@@ -116,13 +121,12 @@ class HybridFanout(FanoutOnWrite):
     def _rebuild(self, user: str) -> None:
         """Recompute a stale timeline: merge the pushed followees' newest posts."""
         sources = self._pushed_followees(user)
-        newest = merge_newest(
-            self.store.authored(sources, self.max_len + 1, _TOP), self.max_len + 1
-        )
+        want = self.rebuild_len + 1  # one more than we keep tells whether the timeline is cut
+        newest = merge_newest(self.store.authored(sources, want, _TOP), want)
         self.store.home_clear(user)
-        kept = newest[: self.max_len]
+        kept = newest[: self.rebuild_len]
         if kept:
-            cut = len(newest) > self.max_len
+            cut = len(newest) > self.rebuild_len
             self.stats.maintenance_writes += self.store.home_add(
                 [user], kept[::-1], self.max_len, capped=cut
             )

@@ -122,9 +122,12 @@ class FanoutOnWrite(Feed):
                 reads += len(sources)
         pulled = self._pulled(user)
         if pulled:
-            # a full page already holds `limit` ids: only newer pulled posts can enter it
+            # a full page already holds `limit` ids: only newer pulled posts can enter it,
+            # and those are few, so sorting them into the page beats a heap merge
             after = ids[-1] if len(ids) == limit else 0
-            ids = merge_newest([ids, *self.store.authored(pulled, limit, before, after)], limit)
+            extra = [i for ids_ in self.store.authored(pulled, limit, before, after) for i in ids_]
+            if extra:
+                ids = sorted(ids + extra, reverse=True)[:limit]
             reads += len(pulled)
         self.stats.load_reads += reads
         return ids
