@@ -68,7 +68,7 @@ def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     p1 = lat1 * RAD
     p2 = lat2 * RAD
     h = sin((p2 - p1) * 0.5) ** 2 + cos(p1) * cos(p2) * sin((lon2 * RAD - lon1 * RAD) * 0.5) ** 2
-    return _D * asin(min(1.0, sqrt(h)))
+    return _D * asin(sqrt(h if h < 1.0 else 1.0))  # rounding can push h just past 1
 
 
 def equirectangular_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:

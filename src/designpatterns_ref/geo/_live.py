@@ -1,0 +1,126 @@
+"""What every in-memory driver index shares: argument checks, the driver table and the TTL.
+
+Case study: Design a Ride-Sharing App (Uber / Lyft) (docs/case-studies/ride-sharing.md)
+
+A driver's phone reports a fix every few seconds; a driver whose last fix is older than ``ttl``
+seconds (on the injected clock) has gone offline without saying so and must not be matched.
+Expiry is lazy: each fix pushes ``(at, driver_id)`` on a heap, and before every read the heap is
+popped while its oldest entry is stale, dropping the driver only if that entry is still its
+latest fix. The heap is rebuilt when stale entries outnumber live drivers, so it stays O(n).
+
+Complexity: O(log n) per fix for the heap; expiry is amortised O(log n) per fix.
+
+>>> from designpatterns_ref.clock import ManualClock
+>>> table = LiveTable(ttl=10.0, clock=ManualClock())
+>>> table.check_fix("d1", 1.0, 2.0, True, None)
+('d1', 1.0, 2.0, True, 0.0)
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import time
+from collections.abc import Callable
+
+from designpatterns_ref.geo.base import (
+    DriverState,
+    GeoError,
+    GeoTypeError,
+    check_driver_id,
+    check_k,
+    check_lat,
+    check_lon,
+    check_radius,
+)
+
+__all__ = ["LiveTable"]
+
+
+class LiveTable:
+    """Driver positions by id, with the TTL bookkeeping; the indexes keep their own structure."""
+
+    __slots__ = ("clock", "drivers", "heap", "ttl")
+
+    def __init__(self, *, ttl: float | None, clock: Callable[[], float] | None) -> None:
+        if ttl is not None:
+            if isinstance(ttl, bool) or not isinstance(ttl, int | float):
+                raise GeoTypeError(f"ttl={ttl!r} must be a number of seconds or None")
+            if not ttl > 0 or math.isinf(ttl):
+                raise GeoError(f"ttl={ttl!r} must be a positive, finite number of seconds")
+            ttl = float(ttl)
+        self.ttl = ttl
+        self.clock: Callable[[], float] = clock if clock is not None else time.monotonic
+        # driver_id -> (lat, lon, available, at)
+        self.drivers: dict[str, tuple[float, float, bool, float]] = {}
+        self.heap: list[tuple[float, str]] = []
+
+    def check_fix(
+        self, driver_id: object, lat: object, lon: object, available: object, at: object
+    ) -> tuple[str, float, float, bool, float]:
+        """Validate one location update; return it normalised (180 -> -180, at defaulted)."""
+        if type(driver_id) is not str or not driver_id:
+            driver_id = check_driver_id(driver_id)
+        if type(lat) is not float or not -90.0 <= lat <= 90.0:
+            lat = check_lat("lat", lat)
+        if type(lon) is not float or not -180.0 <= lon < 180.0:
+            lon = check_lon("lon", lon)
+        if available is not True and available is not False:
+            raise GeoTypeError(f"available={available!r} must be True or False")
+        if at is None:
+            at = self.clock()
+        elif isinstance(at, bool) or not isinstance(at, int | float) or not math.isfinite(at):
+            raise GeoTypeError(f"at={at!r} must be a finite number of seconds or None")
+        return driver_id, lat, lon, available, float(at)  # type: ignore[return-value]
+
+    def note(self, driver_id: str, lat: float, lon: float, available: bool, at: float) -> None:
+        """Record a validated fix (the caller has updated its own structure)."""
+        self.drivers[driver_id] = (lat, lon, available, at)
+        if self.ttl is not None:
+            heapq.heappush(self.heap, (at, driver_id))
+            if len(self.heap) > 2 * len(self.drivers) + 64:
+                self.compact()
+
+    def compact(self) -> None:
+        """Rebuild the expiry heap from the live drivers, dropping superseded entries."""
+        self.heap = [(rec[3], d) for d, rec in self.drivers.items()]
+        heapq.heapify(self.heap)
+
+    def stale(self, drop: Callable[[str], None] | None = None) -> list[str]:
+        """Forget and return the drivers whose latest fix is older than ``ttl``.
+
+        ``drop(driver_id)`` runs for each before it leaves the table, so an index can still read
+        the driver's position to remove it from its own structure.
+        """
+        if self.ttl is None or not self.heap:
+            return []
+        cutoff = self.clock() - self.ttl
+        heap, drivers, gone = self.heap, self.drivers, []
+        while heap and heap[0][0] < cutoff:
+            at, driver_id = heapq.heappop(heap)
+            rec = drivers.get(driver_id)
+            if rec is not None and rec[3] == at:
+                if drop is not None:
+                    drop(driver_id)
+                del drivers[driver_id]
+                gone.append(driver_id)
+        return gone
+
+    def state(self, driver_id: str) -> DriverState | None:
+        rec = self.drivers.get(driver_id)
+        if rec is None:
+            return None
+        return DriverState(driver_id, rec[0], rec[1], rec[2], rec[3])
+
+
+def check_query(
+    lat: object, lon: object, k: object, radius: object, available_only: object
+) -> tuple[float, float, int | None, float]:
+    """Validate a search; ``radius`` None means unbounded (returned as infinity)."""
+    lat = check_lat("lat", lat)
+    lon = check_lon("lon", lon)
+    k = None if k is None else check_k(k)
+    radius = math.inf if radius is None else check_radius("radius_m", radius)
+    if available_only is not True and available_only is not False:
+        raise GeoTypeError(f"available_only={available_only!r} must be True or False")
+    return lat, lon, k, radius
