@@ -21,6 +21,7 @@ import tracemalloc
 from bisect import bisect_left
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from designpatterns_ref.autocomplete.base import Completer, rank_key
 from designpatterns_ref.autocomplete.corpus import english, sample_prefixes
@@ -183,7 +184,7 @@ def peers() -> dict[str, tuple[Callable[[Items], object], Callable[[object, str]
         "sorted list + bisect": (SortedListPeer, lambda s, p: s.complete(p))  # type: ignore[attr-defined]
     }
     try:
-        import pygtrie
+        import pygtrie  # type: ignore[import-untyped]
 
         def pygtrie_query(trie: object, prefix: str) -> list[str]:
             try:
@@ -196,12 +197,14 @@ def peers() -> dict[str, tuple[Callable[[Items], object], Callable[[object, str]
     except ImportError:
         pass
     try:
-        import marisa_trie
+        import marisa_trie  # type: ignore[import-not-found,unused-ignore]
 
         def marisa_build(items: Items) -> object:
             return marisa_trie.Trie([t for t, _ in items]), dict(items)
 
         def marisa_query(built: object, prefix: str) -> list[str]:
+            trie: Any
+            weights: dict[str, int]
             trie, weights = built  # type: ignore[misc]
             return _top10(trie.keys(prefix), weights)
 

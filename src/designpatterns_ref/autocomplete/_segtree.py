@@ -21,16 +21,20 @@ CACHED = 10
 def build(leaves: list[Any], empty: Any) -> tuple[list[Any], int]:
     """A tree (as a list) over ``leaves`` and its leaf offset ``size``, in O(n).
 
-    ``size`` is a power of two, at least ``2**BLOCK_HEIGHT``.
+    ``size`` is a power of two, at least ``2**BLOCK_HEIGHT``. Built a level at a time with
+    ``map(min, ...)`` over the level below, so the loop runs in C.
     """
     size = 1 << BLOCK_HEIGHT
     while size < len(leaves):
         size *= 2
-    tree = [empty] * (2 * size)
-    tree[size : size + len(leaves)] = leaves
-    for i in range(size - 1, 0, -1):
-        left, right = tree[2 * i], tree[2 * i + 1]
-        tree[i] = left if left < right else right
+    level = leaves + [empty] * (size - len(leaves))
+    levels = [level]
+    while len(level) > 1:
+        level = list(map(min, level[0::2], level[1::2]))
+        levels.append(level)
+    tree = [empty]  # index 0 is unused: node i has children 2i and 2i + 1
+    for level in reversed(levels):
+        tree += level
     return tree, size
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from designpatterns_ref.autocomplete.base import ReadOnlyError
+from designpatterns_ref.autocomplete.base import Completion, ReadOnlyError
 from designpatterns_ref.autocomplete.frozen import FrozenCompleter
 from designpatterns_ref.autocomplete.radix import RadixTrie
 from designpatterns_ref.autocomplete.sorted_index import SortedPrefixIndex
@@ -24,8 +24,8 @@ QUERIES = [
 ]
 
 
-def _show(completions: list[object]) -> str:
-    return ", ".join(f"{c.term} ({c.weight:,})" for c in completions)  # type: ignore[attr-defined]
+def _show(completions: list[Completion]) -> str:
+    return ", ".join(f"{c.term} ({c.weight:,})" for c in completions)
 
 
 def tour(out: Callable[[str], None]) -> None:

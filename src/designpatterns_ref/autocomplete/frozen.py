@@ -32,6 +32,7 @@ from __future__ import annotations
 from array import array
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator
+from itertools import accumulate
 from typing import NoReturn
 
 from designpatterns_ref.autocomplete._segtree import (
@@ -49,6 +50,7 @@ from designpatterns_ref.autocomplete.text import normalize, successor
 __all__ = ["FrozenCompleter"]
 
 _EMPTY_RANK = 2**32 - 1
+_STEP = 16  # one search head every _STEP terms
 
 
 def _encode(text: str) -> bytes:
@@ -56,13 +58,18 @@ def _encode(text: str) -> bytes:
 
 
 class _Terms:
-    """The sorted terms as a read-only sequence of UTF-8 ``bytes`` (for ``bisect``)."""
+    """The sorted terms as a read-only sequence of UTF-8 ``bytes``, with a fast search.
 
-    __slots__ = ("blob", "offsets")
+    ``heads`` holds every ``_STEP``-th term as a real ``bytes`` object: a C-level binary
+    search over it narrows a search to ``_STEP`` terms, and a few slices of the blob finish it.
+    """
+
+    __slots__ = ("blob", "heads", "offsets")
 
     def __init__(self, blob: bytes, offsets: array[int]) -> None:
         self.blob = blob
         self.offsets = offsets
+        self.heads = [self[i] for i in range(0, len(self), _STEP)]
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
@@ -72,6 +79,14 @@ class _Terms:
 
     def text(self, i: int) -> str:
         return self[i].decode("utf-8", "surrogatepass")
+
+    def find(self, needle: bytes, lo: int = 0, hi: int | None = None) -> int:
+        """``bisect_left(self, needle, lo, hi)``, in O(log n) mostly in C."""
+        hi = len(self) if hi is None else hi
+        j = bisect_left(self.heads, needle)  # heads[j - 1] < needle <= heads[j]
+        start = (j - 1) * _STEP + 1 if j else 0
+        at = bisect_left(self, needle, start, min(j * _STEP, len(self)))
+        return min(max(at, lo), hi)
 
 
 class FrozenCompleter(CompleterBase):
@@ -91,22 +106,18 @@ class FrozenCompleter(CompleterBase):
     def _load(self, ranked: list[tuple[str, int]]) -> None:
         if len(ranked) >= _EMPTY_RANK:
             raise ReadOnlyError(f"FrozenCompleter holds fewer than {_EMPTY_RANK} terms")
-        order = sorted(range(len(ranked)), key=lambda rank: ranked[rank][0])
-        encoded = [_encode(ranked[rank][0]) for rank in order]
-        offsets = array("Q", [0])
-        total = 0
-        for term in encoded:
-            total += len(term)
-            offsets.append(total)
+        by_rank = [term for term, _ in ranked]
+        order = sorted(range(len(ranked)), key=by_rank.__getitem__)  # rank at each position
+        encoded = [_encode(by_rank[rank]) for rank in order]
+        ends = list(accumulate(map(len, encoded), initial=0))
+        offsets = array("I" if ends[-1] < 2**32 else "Q", ends)
         self._terms = _Terms(b"".join(encoded), offsets)
-        self._weight_of = array("q", (ranked[rank][1] for rank in order))
+        self._weight_of = array("q", [ranked[rank][1] for rank in order])
         tree, self._size = build(order, _EMPTY_RANK)
         self._caches = array("I", [_EMPTY_RANK]) * (2 * (self._size >> BLOCK_HEIGHT) * CACHED)
         build_caches(tree, self._size, self._caches)
         self._tree = array("I", tree)
-        self._position = array("I", bytes(4 * len(order)))
-        for position, rank in enumerate(order):
-            self._position[rank] = position
+        self._position = array("I", sorted(range(len(order)), key=order.__getitem__))
         self._weights = {}  # unused: the arrays are the whole structure
 
     # -- read-only -------------------------------------------------------------------------
@@ -126,7 +137,7 @@ class FrozenCompleter(CompleterBase):
     def _find(self, term: str) -> int:
         """The position of ``term`` (already normalised), or -1."""
         needle = _encode(term)
-        at = bisect_left(self._terms, needle)
+        at = self._terms.find(needle)
         return at if at < len(self._terms) and self._terms[at] == needle else -1
 
     def weight(self, term: str) -> int:
@@ -153,8 +164,8 @@ class FrozenCompleter(CompleterBase):
     def _range(self, prefix: str) -> tuple[int, int]:
         terms = self._terms
         end = successor(prefix)
-        lo = bisect_left(terms, _encode(prefix))
-        hi = len(terms) if end is None else bisect_left(terms, _encode(end), lo)
+        lo = terms.find(_encode(prefix))
+        hi = len(terms) if end is None else terms.find(_encode(end), lo)
         return lo, hi
 
     def _start(self, prefix: str) -> str:
@@ -192,5 +203,5 @@ class FrozenCompleter(CompleterBase):
             char = term[n]
             out.append((char, state + char))
             end = successor(state + char)
-            lo = hi if end is None else bisect_left(self._terms, _encode(end), lo, hi)
+            lo = hi if end is None else self._terms.find(_encode(end), lo, hi)
         return out

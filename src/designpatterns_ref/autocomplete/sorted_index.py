@@ -140,7 +140,8 @@ class SortedPrefixIndex(CompleterBase):
             found = smallest(tree, size, self._caches, ranges, k + len(skip))
         else:
             found = (tree[i + size] for i in ascending(tree, size, ranges, _EMPTY))
-        best = (key for key in merge(found, buffered) if key[2] not in skip and key != _EMPTY)
+        merged = merge(found, buffered) if buffered else found
+        best = (key for key in merged if key[2] not in skip and key != _EMPTY)
         return list(islice(best, k))
 
     def _fuzzy_root(self, char: str) -> str:
