@@ -50,7 +50,9 @@ def test_invalid_refused(benchmark: BenchmarkFixture, workload: list[dict[str, o
     assert benchmark(refuse) == 1
 
 
-def test_hand_coded_baseline(benchmark: BenchmarkFixture, workload: list[dict[str, object]]) -> None:
+def test_hand_coded_baseline(
+    benchmark: BenchmarkFixture, workload: list[dict[str, object]]
+) -> None:
     cycle = itertools.cycle(workload)
     assert 0 <= benchmark(lambda: hand_coded_news2(**next(cycle))) <= 20  # type: ignore[arg-type]
 
@@ -63,7 +65,7 @@ def test_http_load(benchmark: BenchmarkFixture, quick: bool) -> None:
     with api_server() as server:
         load(server.port, bodies, concurrency=2, requests=20, seconds=5)  # warm up
         report = benchmark.pedantic(
-            lambda: load(server.port, bodies, concurrency=concurrency, requests=requests, seconds=30),
+            lambda: load(server.port, bodies, concurrency=concurrency, requests=requests, seconds=30),  # noqa: E501
             rounds=1 if quick else 3, iterations=1,
         )  # fmt: skip
     ms = [x * 1000 for x in report.latencies]

@@ -20,8 +20,8 @@ import urllib.request
 from pathlib import Path
 
 from designpatterns_ref.clinical import (
-    NEWS2,
     ACVPU,
+    NEWS2,
     Risk,
     Vitals,
     VitalsError,
@@ -58,7 +58,7 @@ for rule in NEWS2.rules:
     if hasattr(rule, "tables"):
         for key, table in rule.tables.items():
             bands = "  ".join(f"{b.label}:{b.points}" for b in table.bands)
-            print(f"{rule.parameter:17} {str(key or ''):14} {bands}")
+            print(f"{rule.parameter:17} {key or ''!s:14} {bands}")
 
 # %% [markdown]
 # ## Rounding: decimal half-up, echoed back
@@ -93,7 +93,10 @@ except VitalsError as err:
 
 # %%
 partial = news2.score(respiration_rate=26, spo2=95, pulse=88, consciousness="A", partial=True)
-print(f"partial={partial.partial} total>={partial.total} missing={partial.missing} risk={partial.risk}")
+print(
+    f"partial={partial.partial} total>={partial.total} missing={partial.missing} "
+    f"risk={partial.risk}"
+)
 
 # %% [markdown]
 # ## A second ruleset, and a local variant, on the same engine
@@ -102,17 +105,26 @@ print(f"partial={partial.partial} total>={partial.total} missing={partial.missin
 # 3 meant "medium" risk. A hospital's local escalation rule is one more `Threshold`.
 
 # %%
-rr26 = dict(respiration_rate=26, spo2=97, systolic_bp=120, pulse=70, consciousness="A", temperature=37.0)
+rr26 = dict(
+    respiration_rate=26, spo2=97, systolic_bp=120, pulse=70, consciousness="A", temperature=37.0
+)
 print("NEWS2:", news2.score(**rr26).risk, "| NEWS (2012):", news2012.score(**rr26).risk)
 
 local = dataclasses.replace(
     NEWS2, name="news2-local",
     thresholds=(NEWS2.thresholds[0],
-                Threshold("outreach review", 4, Risk.MEDIUM, "Minimum 1 hourly", ("Call outreach",)),
+                Threshold("outreach", 4, Risk.MEDIUM, "Minimum 1 hourly", ("Call outreach",)),
                 *NEWS2.thresholds[1:]),
 )  # fmt: skip
-four = dict(respiration_rate=22, spo2=95, systolic_bp=120, pulse=95, consciousness="A", temperature=37.0)
-print("total 4 under NEWS2:", assess(NEWS2, four).risk, "| under the local variant:", assess(local, four).risk)
+four = dict(
+    respiration_rate=22, spo2=95, systolic_bp=120, pulse=95, consciousness="A", temperature=37.0
+)
+print(
+    "total 4 under NEWS2:",
+    assess(NEWS2, four).risk,
+    "| under the local variant:",
+    assess(local, four).risk,
+)
 
 # %% [markdown]
 # ## The HTTP API

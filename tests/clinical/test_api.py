@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import logging
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -70,7 +70,9 @@ def test_valid_request_returns_the_full_result(client: httpx.Client) -> None:
 
 
 def test_quantised_values_are_echoed(client: httpx.Client) -> None:
-    body = client.post("/v1/news2", json={**WELL, "temperature": 38.05, "respiration_rate": 24.5}).json()
+    body = client.post(
+        "/v1/news2", json={**WELL, "temperature": 38.05, "respiration_rate": 24.5}
+    ).json()
     assert body["values"]["temperature"] == 38.1 and body["values"]["respiration_rate"] == 25
     assert body["subscores"]["respiration_rate"] == 3 and body["red_score"] is True
 
@@ -84,7 +86,14 @@ def test_invalid_request_lists_every_field_error(client: httpx.Client) -> None:
     assert r.status_code == 422
     body = r.json()
     fields = [p["field"] for p in body["problems"]]
-    assert fields == ["bogus", "respiration_rate", "spo2", "systolic_bp", "consciousness", "temperature"]
+    assert fields == [
+        "bogus",
+        "respiration_rate",
+        "spo2",
+        "systolic_bp",
+        "consciousness",
+        "temperature",
+    ]
     assert body["detail"] == "6 problems with the vital signs"
     by_field = {p["field"]: p for p in body["problems"]}
     assert "Fahrenheit" in by_field["temperature"]["message"]
@@ -169,7 +178,9 @@ def test_raw_vital_signs_are_never_logged(
 
 def test_openapi_examples_are_real(client: httpx.Client) -> None:
     schema = client.get("/openapi.json").json()
-    examples = schema["paths"]["/v1/news2"]["post"]["requestBody"]["content"]["application/json"]["examples"]
+    examples = schema["paths"]["/v1/news2"]["post"]["requestBody"]["content"]["application/json"][
+        "examples"
+    ]
     assert set(examples) == {"well", "urgent", "scale2", "partial"}
     for example in examples.values():
         r = client.post("/v1/news2", json=example["value"])
@@ -188,6 +199,10 @@ schema = schemathesis.openapi.from_dict(create_app().openapi())
 
 
 @schema.parametrize()
-@settings(max_examples=int(os.environ.get("DPREF_FUZZ_EXAMPLES", "40")), deadline=None, suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=int(os.environ.get("DPREF_FUZZ_EXAMPLES", "40")),
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+)
 def test_fuzz_finds_no_server_error(case: schemathesis.Case, base_url: str) -> None:
     case.call_and_validate(base_url=base_url)

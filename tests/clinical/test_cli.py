@@ -92,11 +92,14 @@ def test_serve_news2_runs_the_api_until_stopped() -> None:
                 break
             except httpx.TransportError:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"server did not start: {proc.stderr.read() if proc.stderr else ''!r}")
+                    pytest.fail(
+                        f"server did not start: {proc.stderr.read() if proc.stderr else ''!r}"
+                    )
                 time.sleep(0.05)
         assert r.json()["status"] == "ok"
         args = {"respiration_rate": 22, "spo2": 93, "spo2_scale": 2, "on_oxygen": True,
-                "systolic_bp": 112, "pulse": 104, "consciousness": "A", "temperature": 38.4}  # fmt: skip
+                "systolic_bp": 112, "pulse": 104, "consciousness": "A",
+                "temperature": 38.4}  # fmt: skip
         assert httpx.post(f"http://127.0.0.1:{port}/v1/news2", json=args).json()["total"] == 7
     finally:
         proc.terminate()

@@ -47,7 +47,8 @@ def test_spo2_scale_1_edges_on_air_and_oxygen(value: int, points: int, on_oxygen
 
 @pytest.mark.parametrize(
     ("value", "points"),
-    [(70, 3), (83, 3), (84, 2), (85, 2), (86, 1), (87, 1), (88, 0), (92, 0), (93, 0), (97, 0), (100, 0)],
+    [(70, 3), (83, 3), (84, 2), (85, 2), (86, 1), (87, 1), (88, 0), (92, 0), (93, 0), (97, 0),
+     (100, 0)],
 )  # fmt: skip
 def test_spo2_scale_2_on_air_edges(value: int, points: int) -> None:
     assert sub("spo2", spo2=value, spo2_scale=2) == points
@@ -72,7 +73,8 @@ def test_air_or_oxygen() -> None:
 
 @pytest.mark.parametrize(
     ("value", "points"),
-    [(50, 3), (90, 3), (91, 2), (100, 2), (101, 1), (110, 1), (111, 0), (219, 0), (220, 3), (250, 3)],
+    [(50, 3), (90, 3), (91, 2), (100, 2), (101, 1), (110, 1), (111, 0), (219, 0), (220, 3),
+     (250, 3)],
 )  # fmt: skip
 def test_systolic_bp_edges(value: int, points: int) -> None:
     assert sub("systolic_bp", systolic_bp=value) == points

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from designpatterns_ref.clinical import news2
 from designpatterns_ref.clinical._bench import bench_steps, hand_coded_news2, observations
 from designpatterns_ref.clinical._tour import tour
-from designpatterns_ref.clinical import news2
 
 
 def test_tour_is_deterministic_and_tells_the_story() -> None:

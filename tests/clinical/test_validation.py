@@ -28,7 +28,9 @@ def problems(**change: object) -> dict[str, Problem]:
     return {p.field: p for p in info.value.problems}
 
 
-@pytest.mark.parametrize("field", ["respiration_rate", "spo2", "systolic_bp", "pulse", "temperature"])
+@pytest.mark.parametrize(
+    "field", ["respiration_rate", "spo2", "systolic_bp", "pulse", "temperature"]
+)
 @pytest.mark.parametrize(
     ("value", "words"),
     [(True, "boolean"), (False, "boolean"), ("18", "string"), ([18], "list"),

@@ -16,6 +16,7 @@ Full run: 20,000 observations, 20,000 requests at each concurrency. Quick run: 2
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import random
@@ -26,6 +27,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from designpatterns_ref.benchkit import Table, latencies, percentile, time_per_call
 from designpatterns_ref.clinical import news2, news2012
@@ -37,7 +39,7 @@ from designpatterns_ref.testing import free_port
 __all__ = ["LoadReport", "api_server", "bench_steps", "hand_coded_news2", "load", "observations"]
 
 
-def observations(n: int, seed: int = 7) -> list[dict[str, object]]:
+def observations(n: int, seed: int = 7) -> list[dict[str, Any]]:
     """``n`` plausible sets of NEWS2 inputs: 80% well, 20% unwell, deterministic."""
     rng = random.Random(seed)
     out = []
@@ -74,11 +76,27 @@ def hand_coded_news2(
     sbp = systolic_bp
     total += 3 if sbp <= 90 else 2 if sbp <= 100 else 1 if sbp <= 110 else 0 if sbp <= 219 else 3
     p = pulse
-    total += 3 if p <= 40 else 1 if p <= 50 else 0 if p <= 90 else 1 if p <= 110 else 2 if p <= 130 else 3
+    total += (
+        3
+        if p <= 40
+        else 1
+        if p <= 50
+        else 0
+        if p <= 90
+        else 1
+        if p <= 110
+        else 2
+        if p <= 130
+        else 3
+    )
     total += 0 if consciousness == "A" else 3
     t = temperature
     total += 3 if t <= 35.0 else 1 if t <= 36.0 else 0 if t <= 38.0 else 1 if t <= 39.0 else 2
     return total
+
+
+def _ignore_arg(fn: Callable[[], object]) -> Callable[[int], object]:
+    return lambda _: fn()
 
 
 def _python_table(n: int) -> Table:
@@ -92,18 +110,19 @@ def _python_table(n: int) -> Table:
     old_cycle = itertools.cycle(old)
 
     def refused() -> None:
-        try:
+        with contextlib.suppress(VitalsError):
             assess(NEWS2, next(bad))
-        except VitalsError:
-            pass
 
     calls: list[tuple[str, Callable[[], object]]] = [
-        ("news2.score(**kw)", lambda: news2.score(**next(cycle))),  # type: ignore[arg-type]
+        ("news2.score(**kw)", lambda: news2.score(**next(cycle))),
         ("assess(NEWS2, dict)", lambda: assess(NEWS2, next(cycle))),
-        ("assess, interpreted (no fast path)", lambda: assess(NEWS2, next(cycle), use_fast_path=False)),
-        ("news2012.score(**kw)", lambda: news2012.score(**next(old_cycle))),  # type: ignore[arg-type]
+        (
+            "assess, interpreted (no fast path)",
+            lambda: assess(NEWS2, next(cycle), use_fast_path=False),
+        ),
+        ("news2012.score(**kw)", lambda: news2012.score(**next(old_cycle))),
         ("invalid input, refused", refused),
-        ("hand-coded if chain (no checks)", lambda: hand_coded_news2(**next(cycle))),  # type: ignore[arg-type]
+        ("hand-coded if chain (no checks)", lambda: hand_coded_news2(**next(cycle))),
     ]
     table = Table(
         f"NEWS2 scoring from Python ({n:,} observations a run, median of 5 runs)",
@@ -112,7 +131,7 @@ def _python_table(n: int) -> Table:
     )
     for name, fn in calls:
         per_call = time_per_call(fn, number=n, repeat=5)
-        samples = latencies(lambda _: fn(), range(n))
+        samples = latencies(_ignore_arg(fn), range(n))
         table.add(name, per_call * 1e6, round(1 / per_call), percentile(samples, 99) * 1e6)
     return table
 
@@ -168,9 +187,11 @@ def load(
 
     async def run() -> None:
         stop_at = time.perf_counter() + seconds
-        await asyncio.gather(*(
-            _client(port, path, bodies, count, requests, stop_at, report) for _ in range(concurrency)
-        ))  # fmt: skip
+        clients = [
+            _client(port, path, bodies, count, requests, stop_at, report)
+            for _ in range(concurrency)
+        ]
+        await asyncio.gather(*clients)
 
     start = time.perf_counter()
     asyncio.run(run())
@@ -178,7 +199,7 @@ def load(
     return report
 
 
-class api_server:  # noqa: N801 - used as a context manager, like open()
+class api_server:
     """``dpref serve news2`` in a subprocess on a free loopback port, for the ``with`` block."""
 
     def __init__(self, timeout: float = 30.0) -> None:

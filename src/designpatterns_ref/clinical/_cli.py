@@ -50,7 +50,9 @@ def render(result: ScoreResult) -> str:
     """The result as a short report for a terminal."""
     title = _TITLES.get(result.ruleset, result.ruleset)
     if result.partial:
-        head = f"{title}: PARTIAL total {result.total} (no risk: {', '.join(result.missing)} missing)"
+        head = (
+            f"{title}: PARTIAL total {result.total} (no risk: {', '.join(result.missing)} missing)"
+        )
     else:
         head = f"{title}: total {result.total}, risk {result.risk} ({result.threshold})"
     lines = [head]
@@ -129,14 +131,20 @@ def register(subparsers: Any) -> None:
         description="Score one set of vital signs. Missing parameters are an error unless "
         "--partial is given. Chronic confusion in an alert patient is A.",
     )  # fmt: skip
-    p.add_argument("--rr", "--respiration-rate", dest="respiration_rate", type=_decimal, help="breaths/min")
+    p.add_argument(
+        "--rr", "--respiration-rate", dest="respiration_rate", type=_decimal, help="breaths/min"
+    )
     p.add_argument("--spo2", type=_decimal, help="oxygen saturation, percent")
     p.add_argument("--scale", dest="spo2_scale", type=int, default=None,
-                   help="SpO2 scale: 1 (default) or 2 when a clinician has set a target of 88–92%%")  # fmt: skip
+                   help="SpO2 scale: 1 (default), or 2 for a target of 88–92%%")  # fmt: skip
     air = p.add_mutually_exclusive_group()
-    air.add_argument("--oxygen", dest="on_oxygen", action="store_true", help="on supplemental oxygen")
+    air.add_argument(
+        "--oxygen", dest="on_oxygen", action="store_true", help="on supplemental oxygen"
+    )
     air.add_argument("--air", dest="on_oxygen", action="store_false", help="on air (the default)")
-    p.add_argument("--sbp", "--systolic-bp", dest="systolic_bp", type=_decimal, help="systolic BP, mmHg")
+    p.add_argument(
+        "--sbp", "--systolic-bp", dest="systolic_bp", type=_decimal, help="systolic BP, mmHg"
+    )
     p.add_argument("--pulse", "--hr", dest="pulse", type=_decimal, help="beats/min")
     p.add_argument("--acvpu", "--consciousness", dest="consciousness", help="A, C, V, P or U")
     p.add_argument("--temp", "--temperature", dest="temperature", type=_decimal, help="°C")
@@ -149,5 +157,7 @@ def register(subparsers: Any) -> None:
     s.add_argument("--host", default="127.0.0.1", help="default: 127.0.0.1 (loopback only)")
     s.add_argument("--port", type=int, default=8000, help="default: 8000")
     s.add_argument("--max-body-bytes", type=int, default=4096, help="default: 4096")
-    s.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    s.add_argument(
+        "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
+    )
     s.set_defaults(func=cmd_serve)

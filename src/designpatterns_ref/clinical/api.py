@@ -132,7 +132,11 @@ def request_schema(ruleset: Ruleset) -> dict[str, Any]:
         elif isinstance(spec, Choice):
             options = sorted({v for v in spec.options.values()}, key=str)
             kind = {bool: "boolean", int: "integer", str: "string"}[spec.strict_type or str]
-            props[spec.name] = {"type": kind, "enum": options, "description": f"{spec.label}: {spec.allowed}"}
+            props[spec.name] = {
+                "type": kind,
+                "enum": options,
+                "description": f"{spec.label}: {spec.allowed}",
+            }
         if spec.name in ruleset.defaults:
             props[spec.name]["default"] = ruleset.defaults[spec.name]
         else:  # null, like leaving the field out, means "not measured"
@@ -195,10 +199,11 @@ def _pre_problems(ruleset: Ruleset, data: dict[str, object]) -> list[Problem]:
     if "partial" in data and not isinstance(data["partial"], bool):
         found.append(Problem("partial", data.pop("partial"), "not a boolean", "true or false"))
     for spec in ruleset.inputs:
-        if spec.name in ruleset.defaults and spec.name in data and data[spec.name] is None:
+        default = ruleset.defaults.get(spec.name)
+        if default is not None and spec.name in data and data[spec.name] is None:
             del data[spec.name]
-            found.append(Problem(spec.name, None, "null is not allowed; leave the field out "
-                                 f"for the default ({ruleset.defaults[spec.name]})", spec.allowed))  # fmt: skip
+            why = f"null is not allowed; leave the field out for the default ({default})"
+            found.append(Problem(spec.name, None, why, spec.allowed))
     return found
 
 
@@ -228,13 +233,18 @@ def _route(ruleset: Ruleset, limit: int) -> Any:
             if problems:
                 status = 422
                 outcome = "fields=" + ",".join(p.field for p in problems)
-                body = {"detail": _count(len(problems)), "problems": [p.as_dict() for p in problems]}
+                body = {
+                    "detail": _count(len(problems)),
+                    "problems": [p.as_dict() for p in problems],
+                }
                 return JSONResponse(body, status_code=422)
             outcome = "partial" if result.partial else f"risk={result.risk}"
             return JSONResponse(result.as_dict())
         except _Refused as refused:
             status, outcome = refused.status, refused.detail
-            return JSONResponse({"detail": refused.detail, "problems": []}, status_code=refused.status)
+            return JSONResponse(
+                {"detail": refused.detail, "problems": []}, status_code=refused.status
+            )
         finally:
             # Never the vital signs themselves: only the route, status, outcome and time.
             log.info("POST /v1/%s %d %s %.1fms", ruleset.name, status, outcome,
@@ -244,10 +254,16 @@ def _route(ruleset: Ruleset, limit: int) -> Any:
 
 
 def create_app(
-    rulesets: tuple[Ruleset, ...] = (NEWS2, NEWS_2012), *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    rulesets: tuple[Ruleset, ...] = (NEWS2, NEWS_2012),
+    *,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
 ) -> FastAPI:
     """The FastAPI application: ``POST /v1/<ruleset>`` for each ruleset, and ``GET /health``."""
-    if isinstance(max_body_bytes, bool) or not isinstance(max_body_bytes, int) or max_body_bytes < 1:
+    if (
+        isinstance(max_body_bytes, bool)
+        or not isinstance(max_body_bytes, int)
+        or max_body_bytes < 1
+    ):
         raise ValueError(f"create_app: max_body_bytes={max_body_bytes!r} must be a positive int")
     app = FastAPI(
         title="Clinical NEWS score calculator",
@@ -269,7 +285,10 @@ def create_app(
             if not raw.keys() <= set(ruleset.input_names):
                 continue
             scored = assess(ruleset, raw, partial=partial).as_dict()
-            examples[key] = {**example, "description": f"total {scored['total']}, risk {scored['risk']}"}
+            examples[key] = {
+                **example,
+                "description": f"total {scored['total']}, risk {scored['risk']}",
+            }
         app.add_api_route(
             f"/v1/{ruleset.name}",
             _route(ruleset, max_body_bytes),
@@ -288,7 +307,12 @@ def create_app(
             openapi_extra={
                 "requestBody": {
                     "required": True,
-                    "content": {"application/json": {"schema": request_schema(ruleset), "examples": examples}},
+                    "content": {
+                        "application/json": {
+                            "schema": request_schema(ruleset),
+                            "examples": examples,
+                        }
+                    },
                 }
             },
         )

@@ -25,13 +25,14 @@ Complexity: building a table is O(b) for b bands; a lookup is O(log b) (b is at 
 >>> BandTable.of("1", [(None, "8", 3), ("10", None, 0)])
 Traceback (most recent call last):
 ...
-designpatterns_ref.clinical.base.RulesetError: band 10–... must start at 9 (one step of 1 after the previous band ends at 8): the bands leave a gap or overlap
+designpatterns_ref.clinical.base.RulesetError: band 10–... must start at 9 ...: ... gap or overlap
 """
 
 from __future__ import annotations
 
 import enum
 import functools
+import itertools
 import math
 from bisect import bisect_left
 from collections.abc import Mapping, Sequence
@@ -82,7 +83,13 @@ class Problem:
 
     def __str__(self) -> str:
         value = self.value
-        shown = "(missing)" if value is None else str(value) if isinstance(value, Decimal) else repr(value)
+        shown = (
+            "(missing)"
+            if value is None
+            else str(value)
+            if isinstance(value, Decimal)
+            else repr(value)
+        )
         return f"{self.field}={shown}: {self.message}; allowed: {self.allowed}"
 
     def as_dict(self) -> dict[str, object]:
@@ -94,7 +101,12 @@ class Problem:
             value = repr(value)  # JSON has no NaN or infinity
         elif not (value is None or isinstance(value, bool | int | float | str)):
             value = repr(value)
-        return {"field": self.field, "value": value, "message": self.message, "allowed": self.allowed}
+        return {
+            "field": self.field,
+            "value": value,
+            "message": self.message,
+            "allowed": self.allowed,
+        }
 
 
 class VitalsError(ClinicalError):
@@ -191,7 +203,9 @@ class Measure:
             raise RulesetError(f"{self.name}: the extreme range must lie inside the possible one")
         for mis in self.misunits:
             if mis.high >= lo and mis.low <= hi:
-                raise RulesetError(f"{self.name}: misunit range {mis.low}–{mis.high} overlaps {lo}–{hi}")
+                raise RulesetError(
+                    f"{self.name}: misunit range {mis.low}–{mis.high} overlaps {lo}–{hi}"
+                )
 
     @property
     def allowed(self) -> str:
@@ -244,9 +258,7 @@ class BandTable:
     _uppers: tuple[Decimal, ...] = field(repr=False, compare=False)
 
     @classmethod
-    def of(
-        cls, resolution: str, rows: Sequence[tuple[str | None, str | None, int]]
-    ) -> BandTable:
+    def of(cls, resolution: str, rows: Sequence[tuple[str | None, str | None, int]]) -> BandTable:
         """Build a table from ``(low, high, points)`` rows as printed, checking contiguity."""
         step = Decimal(resolution)
         bands = tuple(
@@ -255,7 +267,7 @@ class BandTable:
         )
         if not bands or bands[0].low is not None or bands[-1].high is not None:
             raise RulesetError("a band table must open with ≤x and close with ≥y")
-        for prev, band in zip(bands, bands[1:], strict=False):
+        for prev, band in itertools.pairwise(bands):
             assert prev.high is not None
             if band.low != prev.high + step:
                 raise RulesetError(

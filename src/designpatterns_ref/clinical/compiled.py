@@ -112,10 +112,18 @@ def compile_fast_path(ruleset: Ruleset) -> FastPath:
             lines.append(f"    if {v} is None: {v} = D{i}")
         if isinstance(spec, Measure):
             per_unit = int(1 / spec.resolution)
-            lo, hi = _steps(spec.extreme_below, spec.resolution), _steps(spec.extreme_above, spec.resolution)
+            lo, hi = (
+                _steps(spec.extreme_below, spec.resolution),
+                _steps(spec.extreme_above, spec.resolution),
+            )
             # Only values in the usual range: extreme ones carry a caution, the engine's job.
-            lines.append(f"    if type({v}) is int: {v} = {v} * {per_unit}" if per_unit > 1 else f"    if type({v}) is int: pass")
-            lines.append(f"    elif type({v}) is float and {float(spec.impossible_below)!r} <= {v} <= {float(spec.impossible_above)!r}:")
+            lines.append(
+                f"    if type({v}) is int: {v} = {v} * {per_unit}"
+                if per_unit > 1
+                else f"    if type({v}) is int: pass"
+            )
+            lo_f, hi_f = float(spec.impossible_below), float(spec.impossible_above)
+            lines.append(f"    elif type({v}) is float and {lo_f!r} <= {v} <= {hi_f!r}:")
             lines.append(f"        {v} = float_steps({v}, {per_unit})")
             lines.append(f"        if {v} is None: return None")
             lines.append("    else: return None")
@@ -123,7 +131,9 @@ def compile_fast_path(ruleset: Ruleset) -> FastPath:
         else:
             assert isinstance(spec, Choice) and spec.strict_type is not None
             env[f"T{i}"] = spec.strict_type
-            env[f"O{i}"] = {k: val for k, val in spec.options.items() if type(k) is spec.strict_type}
+            env[f"O{i}"] = {
+                k: val for k, val in spec.options.items() if type(k) is spec.strict_type
+            }
             lines.append(f"    if type({v}) is not T{i} or {v} not in O{i}: return None")
             lines.append(f"    {v} = O{i}[{v}]")
     measures = {i.name: i for i in ruleset.inputs if isinstance(i, Measure)}
@@ -141,7 +151,9 @@ def compile_fast_path(ruleset: Ruleset) -> FastPath:
         tables = {key: dense_table(t.points, m) for key, t in rule.tables.items()}
         if rule.selected_by:
             env[f"P{j}"] = tables
-            key = ", ".join(var[s] for s in rule.selected_by) + ("," if len(rule.selected_by) == 1 else "")
+            key = ", ".join(var[s] for s in rule.selected_by) + (
+                "," if len(rule.selected_by) == 1 else ""
+            )
             lines.append(f"    {p} = P{j}[({key})][{var[rule.measure]} - {offset}]")
         else:
             env[f"P{j}"] = tables[()]
@@ -149,7 +161,9 @@ def compile_fast_path(ruleset: Ruleset) -> FastPath:
     names = [p for _, p in points]
     lines.append(f"    total = {' + '.join(names)}")
     lines.append(f"    red = {' or '.join(f'{p} == 3' for p in names)}")
-    env["TRIGGERS"] = [[ruleset.threshold(t, red) for t in range(ruleset.max_total + 1)] for red in (False, True)]
+    env["TRIGGERS"] = [
+        [ruleset.threshold(t, red) for t in range(ruleset.max_total + 1)] for red in (False, True)
+    ]
     lines.append("    row = TRIGGERS[red][total]")
     subs = ", ".join(f"{param!r}: {p}" for param, p in points)
     echo = []
@@ -159,11 +173,11 @@ def compile_fast_path(ruleset: Ruleset) -> FastPath:
             v = f"{v} / {int(1 / spec.resolution)}"
         echo.append(f"{spec.name!r}: {v}")
     lines.append(
-        f"    return ScoreResult({ruleset.name!r}, total, {{{subs}}}, red, row.risk, row.monitoring, "
-        f"row.response, {{{', '.join(echo)}}}, False, (), (), row.name)"
+        f"    return ScoreResult({ruleset.name!r}, total, {{{subs}}}, red, row.risk, "
+        f"row.monitoring, row.response, {{{', '.join(echo)}}}, False, (), (), row.name)"
     )
     source = "\n".join(lines) + "\n"
-    exec(compile(source, f"<fast path of {ruleset.name}>", "exec"), env)  # noqa: S102
+    exec(compile(source, f"<fast path of {ruleset.name}>", "exec"), env)
     fn = env[lines[0][4 : lines[0].index("(")]]
     fn.source = source
     return fn  # type: ignore[no-any-return]

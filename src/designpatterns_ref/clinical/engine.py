@@ -15,9 +15,10 @@ that a wrong answer is never produced from a wrong input:
 
 Rounding policy: the charts print whole numbers (temperature to 0.1 °C), so every value is
 quantised to the chart's resolution with decimal round-half-up, reading a float as the
-decimal it prints as (``repr``). Plausibility is judged on the value as sent (so 100.4% SpO2
-is impossible rather than rounded to 100), the bands on the value as quantised. ``38.05`` becomes ``38.1`` and ``24.5`` becomes ``25``;
+decimal it prints as (``repr``): ``38.05`` becomes ``38.1`` and ``24.5`` becomes ``25``, where
 Python's ``round`` would give ``38.0`` (binary floating point) and ``24`` (banker's rounding).
+Plausibility is judged on the value as sent (100.4% SpO2 is impossible, not rounded to 100),
+the bands on the value as quantised.
 The quantised values are echoed in the result, so the caller sees what was scored.
 
 Missing inputs are problems too, unless ``partial=True``: then the result is marked partial,
@@ -37,28 +38,26 @@ microseconds a score, dominated by the decimal conversion of float inputs.
 >>> assess(NEWS2, {"respiration_rate": True, "temperature": 98.6}, partial=True)
 Traceback (most recent call last):
 ...
-designpatterns_ref.clinical.base.VitalsError: 2 problems with the vital signs: respiration_rate=True: ...
+designpatterns_ref.clinical.base.VitalsError: 2 problems with the vital signs: ...
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from typing import Any
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from designpatterns_ref.clinical.base import (
     Caution,
     Choice,
     ChoiceRule,
     Measure,
-    NumericRule,
     Problem,
     Ruleset,
     ScoreResult,
     VitalsError,
 )
-
 from designpatterns_ref.clinical.compiled import compile_fast_path, dense_table, float_steps
 
 __all__ = ["assess", "check_choice", "check_number", "quantise"]
@@ -83,9 +82,9 @@ def _type_problem(m: Measure, raw: object) -> Problem | None:
         why = f"a string is not a number; send the number itself ({m.example}, not '{m.example}')"
     elif not isinstance(raw, int | float | Decimal):
         why = f"a {type(raw).__name__} is not a number"
-    elif isinstance(raw, Decimal) and not raw.is_finite():
-        why = "not a finite number"
-    elif isinstance(raw, float) and not math.isfinite(raw):
+    elif (isinstance(raw, Decimal) and not raw.is_finite()) or (
+        isinstance(raw, float) and not math.isfinite(raw)
+    ):
         why = "not a finite number"
     else:
         return None
@@ -223,19 +222,29 @@ class _Plan:
         measures = {i.name: i for i in ruleset.inputs if isinstance(i, Measure)}
         # (parameter, input, selectors, {selector values: points lookup}, offset, inputs read):
         # a choice's lookup is keyed by the option (offset None), a number's by its steps.
-        self.rules: list[tuple[str, str, tuple[str, ...], Mapping[Any, Any], int | None, tuple[str, ...]]] = []
+        self.rules: list[
+            tuple[str, str, tuple[str, ...], Mapping[Any, Any], int | None, tuple[str, ...]]
+        ] = []
         for rule in ruleset.rules:
             if isinstance(rule, ChoiceRule):
-                self.rules.append((rule.parameter, rule.measure, (), {(): dict(rule.points)}, None, rule.inputs))
+                self.rules.append(
+                    (rule.parameter, rule.measure, (), {(): dict(rule.points)}, None, rule.inputs)
+                )
                 continue
             m = measures[rule.measure]
             tables = {key: dense_table(t.points, m) for key, t in rule.tables.items()}
             offset = _steps(m.impossible_below, m.resolution)
-            self.rules.append((rule.parameter, rule.measure, rule.selected_by, tables, offset, rule.inputs))
-        self.fractional = [(n, int(1 / m.resolution)) for n, m in measures.items() if m.resolution != _ONE]
+            self.rules.append(
+                (rule.parameter, rule.measure, rule.selected_by, tables, offset, rule.inputs)
+            )
+        self.fractional = [
+            (n, int(1 / m.resolution)) for n, m in measures.items() if m.resolution != _ONE
+        ]
         self.fast = compile_fast_path(ruleset)
         top = ruleset.max_total
-        self.triggers = [[ruleset.threshold(t, red) for t in range(top + 1)] for red in (False, True)]
+        self.triggers = [
+            [ruleset.threshold(t, red) for t in range(top + 1)] for red in (False, True)
+        ]
 
 
 _PLANS: dict[int, _Plan] = {}
@@ -284,7 +293,10 @@ def assess(
         except _Invalid as invalid:
             problems.append(invalid.problem)
     if missing and not partial:
-        problems += [Problem(n, None, "required (or ask for partial scoring)", _allowed(ruleset, n)) for n in missing]
+        problems += [
+            Problem(n, None, "required (or ask for partial scoring)", _allowed(ruleset, n))
+            for n in missing
+        ]
     if problems:
         raise VitalsError(problems)
     # Phase 2: each parameter's points by direct lookup, then the trigger row.

@@ -77,7 +77,9 @@ SPO2 = Measure(
     "spo2", "SpO2", "percent", D("1"),
     impossible_below=D("20"), impossible_above=D("100"),
     extreme_below=D("70"), extreme_above=D("100"), example="96",
-    misunits=(Misunit(D("0"), D("1"), "this looks like a fraction; give a percentage (0.95 is 95)"),),
+    misunits=(
+        Misunit(D("0"), D("1"), "this looks like a fraction; give a percentage (0.95 is 95)"),
+    ),
 )  # fmt: skip
 SYSTOLIC_BP = Measure(
     "systolic_bp", "Systolic blood pressure", "mmHg", D("1"),
@@ -136,21 +138,31 @@ SPO2_SCALE = Choice(
 # Chart 1 of NEWS2 (2017), row by row: (low, high, points) with None for an open end
 # --------------------------------------------------------------------------------------
 
-_RR = BandTable.of("1", [(None, "8", 3), ("9", "11", 1), ("12", "20", 0), ("21", "24", 2), ("25", None, 3)])
-_SPO2_SCALE_1 = BandTable.of("1", [(None, "91", 3), ("92", "93", 2), ("94", "95", 1), ("96", None, 0)])
+_RR = BandTable.of(
+    "1", [(None, "8", 3), ("9", "11", 1), ("12", "20", 0), ("21", "24", 2), ("25", None, 3)]
+)
+_SPO2_SCALE_1 = BandTable.of(
+    "1", [(None, "91", 3), ("92", "93", 2), ("94", "95", 1), ("96", None, 0)]
+)
 # Scale 2 on air: 88% and above, 93% or more on air included, scores 0.
-_SPO2_SCALE_2_AIR = BandTable.of("1", [(None, "83", 3), ("84", "85", 2), ("86", "87", 1), ("88", None, 0)])
+_SPO2_SCALE_2_AIR = BandTable.of(
+    "1", [(None, "83", 3), ("84", "85", 2), ("86", "87", 1), ("88", None, 0)]
+)
 # Scale 2 on oxygen: above the 88–92% target scores again, 1, 2, 3 (plus oxygen's own 2).
 _SPO2_SCALE_2_OXYGEN = BandTable.of("1", [
     (None, "83", 3), ("84", "85", 2), ("86", "87", 1), ("88", "92", 0),
     ("93", "94", 1), ("95", "96", 2), ("97", None, 3),
 ])  # fmt: skip
-_SBP = BandTable.of("1", [(None, "90", 3), ("91", "100", 2), ("101", "110", 1), ("111", "219", 0), ("220", None, 3)])
+_SBP = BandTable.of(
+    "1", [(None, "90", 3), ("91", "100", 2), ("101", "110", 1), ("111", "219", 0), ("220", None, 3)]
+)
 _PULSE = BandTable.of("1", [
-    (None, "40", 3), ("41", "50", 1), ("51", "90", 0), ("91", "110", 1), ("111", "130", 2), ("131", None, 3),
+    (None, "40", 3), ("41", "50", 1), ("51", "90", 0), ("91", "110", 1), ("111", "130", 2),
+    ("131", None, 3),
 ])  # fmt: skip
 _TEMP = BandTable.of("0.1", [
-    (None, "35.0", 3), ("35.1", "36.0", 1), ("36.1", "38.0", 0), ("38.1", "39.0", 1), ("39.1", None, 2),
+    (None, "35.0", 3), ("35.1", "36.0", 1), ("36.1", "38.0", 0), ("38.1", "39.0", 1),
+    ("39.1", None, 2),
 ])  # fmt: skip
 
 _AIR_OR_OXYGEN = ChoiceRule(
@@ -201,7 +213,10 @@ NEWS2 = Ruleset(
     name="news2",
     title="National Early Warning Score 2 (RCP, 2017)",
     source="Royal College of Physicians. National Early Warning Score (NEWS) 2. London: RCP, 2017.",
-    inputs=(RESPIRATION_RATE, SPO2, SPO2_SCALE, ON_OXYGEN, SYSTOLIC_BP, PULSE, CONSCIOUSNESS, TEMPERATURE),
+    inputs=(
+        RESPIRATION_RATE, SPO2, SPO2_SCALE, ON_OXYGEN, SYSTOLIC_BP, PULSE, CONSCIOUSNESS,
+        TEMPERATURE,
+    ),
     defaults=MappingProxyType({"spo2_scale": 1, "on_oxygen": False}),
     rules=(
         NumericRule("respiration_rate", "respiration_rate", MappingProxyType({(): _RR})),
@@ -226,10 +241,11 @@ NEWS2 = Ruleset(
 # NEWS (2012): one SpO2 scale, AVPU without new confusion, a red score is "medium"
 # --------------------------------------------------------------------------------------
 
+_AVPU = [m for m in ACVPU if m is not ACVPU.CONFUSION]
 _AVPU_POINTS = ChoiceRule(
     "consciousness", "consciousness",
-    MappingProxyType({m.value: (0 if m is ACVPU.ALERT else 3) for m in ACVPU if m is not ACVPU.CONFUSION}),
-    MappingProxyType({m.value: ("Alert" if m is ACVPU.ALERT else "VPU") for m in ACVPU if m is not ACVPU.CONFUSION}),
+    MappingProxyType({m.value: (0 if m is ACVPU.ALERT else 3) for m in _AVPU}),
+    MappingProxyType({m.value: ("Alert" if m is ACVPU.ALERT else "VPU") for m in _AVPU}),
 )  # fmt: skip
 
 _NEWS_2012_URGENT = (
