@@ -7,17 +7,20 @@ injected clock gives the same decisions (and the same ``retry_after``) on both b
 Numbers cross the wire as ``%.17g`` strings, which round-trip a double exactly; Redis itself
 would truncate a Lua number reply to an integer.
 
-Calling convention (``EVALSHA sha n key_1 .. key_n mode now cost n slack token spec_1 .. spec_n``):
+Calling convention: ``EVALSHA sha n key_1 .. key_n head spec_1 .. spec_n``, where ``head`` is
+the string ``"mode now cost n slack token"`` and each ``spec`` the string ``"code a b c"`` (one
+argument each, and one string back: every argument and reply costs the client time):
 
 - ``mode``: ``allow`` (decide, and consume when every limiter admits), ``peek`` (decide only),
   ``release`` (give back the ``cost`` oldest live holds of a concurrency key) or ``unhold``
   (remove the holds named ``token:1 .. token:cost``);
-- ``now``: seconds from the caller's clock, or the empty string for the server's ``TIME``;
+- ``now``: seconds from the caller's clock, or ``-`` for the server's ``TIME``;
 - ``slack``: seconds added to every key's expiry, for clocks that disagree;
-- each ``spec`` is four arguments: the algorithm's code and three numbers.
+- ``token``: names the holds a concurrency limiter takes (``-`` when there are none);
+- each ``spec`` names the algorithm and its three numbers.
 
-It answers ``now`` followed by six values per limiter: allowed (0 or 1), limit, remaining,
-retry_after, reset_after, delay.
+It answers one string: ``now`` followed by six values per limiter: allowed (0 or 1), limit,
+remaining, retry_after, reset_after, delay.
 
 >>> SCRIPT_SHA == __import__("hashlib").sha1(SCRIPT.encode()).hexdigest()
 True
@@ -31,9 +34,15 @@ __all__ = ["SCRIPT", "SCRIPT_SHA"]
 
 SCRIPT = r"""
 if redis.replicate_commands then pcall(redis.replicate_commands) end
-local mode, cost, n = ARGV[1], tonumber(ARGV[3]), tonumber(ARGV[4])
-local slack, token = tonumber(ARGV[5]), ARGV[6]
-local now = tonumber(ARGV[2])
+local function words(text)
+  local out = {}
+  for word in string.gmatch(text, '%S+') do out[#out + 1] = word end
+  return out
+end
+local head = words(ARGV[1])
+local mode, cost, n = head[1], tonumber(head[3]), tonumber(head[4])
+local slack, token = tonumber(head[5]), head[6]
+local now = tonumber(head[2])
 if now == nil then
   local t = redis.call('TIME')
   now = tonumber(t[1]) + tonumber(t[2]) / 1000000
@@ -268,23 +277,22 @@ if mode == 'release' then
   local key = KEYS[1]
   local expired = redis.call('ZCOUNT', key, '-inf', fmt(now))
   local live = redis.call('ZCARD', key) - expired
-  if live < cost then return {'short', tostring(live)} end
+  if live < cost then return 'short ' .. live end
   if expired > 0 then redis.call('ZREMRANGEBYSCORE', key, '-inf', fmt(now)) end
   redis.call('ZPOPMIN', key, cost)
-  return {'ok'}
+  return 'ok'
 end
 if mode == 'unhold' then
   local members = {}
   for i = 1, cost do members[i] = token .. ':1:' .. i end
   redis.call('ZREM', KEYS[1], unpack(members))
-  return {'ok'}
+  return 'ok'
 end
 
 local function run(i, commit)
-  local at = 6 + (i - 1) * 4
-  local algo = algos[ARGV[at + 1]]
-  return algo(KEYS[i], commit, tonumber(ARGV[at + 2]), tonumber(ARGV[at + 3]),
-    tonumber(ARGV[at + 4]), token .. ':' .. i)
+  local spec = words(ARGV[1 + i])
+  return algos[spec[1]](KEYS[i], commit, tonumber(spec[2]), tonumber(spec[3]),
+    tonumber(spec[4]), token .. ':' .. i)
 end
 
 local results = {}
@@ -304,7 +312,7 @@ local out = {fmt(now)}
 for i = 1, n do
   for j = 1, 6 do out[#out + 1] = fmt(results[i][j]) end
 end
-return out
+return table.concat(out, ' ')
 """
 
 SCRIPT_SHA = hashlib.sha1(SCRIPT.encode()).hexdigest()

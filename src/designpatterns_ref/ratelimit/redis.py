@@ -110,8 +110,8 @@ def _errors() -> tuple[type[BaseException], ...]:
     return (exceptions.ConnectionError, exceptions.TimeoutError, OSError)
 
 
-def _spec(code: str, model: Any, params: Sequence[float]) -> list[str]:
-    return [code, *(repr(float(p)) for p in params), *["0"] * (3 - len(params))]
+def _spec(code: str, params: Sequence[float]) -> str:
+    return " ".join([code, *(repr(float(p)) for p in params), *["0"] * (3 - len(params))])
 
 
 class _Base:
@@ -151,7 +151,7 @@ class _Base:
         self.prefix = prefix
         self.on_error: OnError = on_error
         self.ttl_slack = float(ttl_slack)
-        self._spec = _spec(self._code, model, params)
+        self._spec = _spec(self._code, params)
 
     def key_for(self, key: object) -> str:
         """The Redis key holding ``key``'s state: ``prefix:{key}:algorithm:name``."""
@@ -167,7 +167,7 @@ class _Base:
         return check_cost(type(self).__name__, cost, self.limit)
 
     def _now(self) -> str:
-        return "" if self.clock is None else repr(float(self.clock()))
+        return "-" if self.clock is None else repr(float(self.clock()))
 
     def _fallback(self, exc: BaseException) -> Decision:
         if self.on_error == "raise":
@@ -180,7 +180,8 @@ class _Base:
         return f"<redis {self.model!r} name={self.name!r}>"
 
 
-def _parse(raw: Sequence[Any], count: int) -> list[Decision]:
+def _parse(reply: bytes | str, count: int) -> list[Decision]:
+    raw = reply.split()
     out = []
     for i in range(count):
         v = raw[1 + 6 * i : 7 + 6 * i]
@@ -202,10 +203,8 @@ def _args(
 ) -> tuple[list[str], list[str]]:
     first = limiters[0]
     keys = [part.key_for(key) for part in limiters]
-    argv = [mode, first._now(), str(cost), str(len(limiters)), repr(first.ttl_slack), token]
-    for part in limiters:
-        argv.extend(part._spec)
-    return keys, argv
+    head = f"{mode} {first._now()} {cost} {len(limiters)} {first.ttl_slack!r} {token or '-'}"
+    return keys, [head, *(part._spec for part in limiters)]
 
 
 def _run(client: Any, keys: list[str], argv: list[str]) -> Any:
@@ -477,9 +476,10 @@ def _cc(limit: int, lease: float) -> tuple[Any, list[float], str]:
     return model, [model.limit, model.lease], f"{limit}:{lease:g}s"
 
 
-def _short(raw: Sequence[Any], key: object, cost: int) -> None:
-    if raw and raw[0] in (b"short", "short"):
-        held = int(raw[1])
+def _short(reply: bytes | str, key: object, cost: int) -> None:
+    words = reply.split()
+    if words[0] in (b"short", "short"):
+        held = int(words[1])
         raise RateLimitError(
             f"ConcurrencyLimiter.release: key={key!r} holds {held} live units, "
             f"cannot release cost={cost}"
