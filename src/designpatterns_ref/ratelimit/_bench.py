@@ -86,13 +86,16 @@ def _peers_in_memory() -> dict[str, Callable[[Hashable], object]]:
         from limits import RateLimitItemPerSecond, storage, strategies
 
         item = RateLimitItemPerSecond(10**9)
+
+        def hitter(strategy: Any) -> Callable[[Hashable], object]:
+            return lambda key: strategy.hit(item, str(key))
+
         for label, cls in (
             ("limits FixedWindow", strategies.FixedWindowRateLimiter),
             ("limits MovingWindow", strategies.MovingWindowRateLimiter),
             ("limits SlidingWindowCounter", strategies.SlidingWindowCounterRateLimiter),
         ):
-            strategy = cls(storage.MemoryStorage())
-            out[label] = lambda key, s=strategy: s.hit(item, str(key))
+            out[label] = hitter(cls(storage.MemoryStorage()))
     if _installed("pyrate_limiter"):
         import pyrate_limiter as pl
 
