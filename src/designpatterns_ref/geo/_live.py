@@ -71,7 +71,7 @@ class LiveTable:
             at = self.clock()
         elif isinstance(at, bool) or not isinstance(at, int | float) or not math.isfinite(at):
             raise GeoTypeError(f"at={at!r} must be a finite number of seconds or None")
-        return driver_id, lat, lon, available, float(at)  # type: ignore[return-value]
+        return driver_id, lat, lon, available, float(at)
 
     def note(self, driver_id: str, lat: float, lon: float, available: bool, at: float) -> None:
         """Record a validated fix (the caller has updated its own structure)."""

@@ -88,7 +88,7 @@ def _measure(
                     )
                 ),
                 i,
-            )  # fmt: skip
+            )
             for i, (p, lam, c, a) in bucket.items()
             if a
         ]
@@ -103,7 +103,7 @@ def _measure(
                 )
             ),
             i,
-        )  # fmt: skip
+        )
         for i, (p, lam, c, a) in bucket.items()
     ]
 
@@ -205,9 +205,9 @@ class GeohashIndex:
         if bucket is None:
             bucket = self._cells[key] = {}
         bucket[driver_id] = (phi, lon * RAD, cos(phi), available)
-        live.drivers[driver_id] = (lat, lon, available, at)  # type: ignore[assignment]
+        live.drivers[driver_id] = (lat, lon, available, at)
         if live.ttl is not None:
-            heappush(live.heap, (at, driver_id))  # type: ignore[arg-type]
+            heappush(live.heap, (at, driver_id))
             if len(live.heap) > 2 * len(keys) + 64:
                 live.compact()
 
@@ -302,7 +302,7 @@ class GeohashIndex:
         available_only: bool,
         trace: list[int] | None = None,
     ) -> tuple[list[tuple[float, str]], int]:
-        """Sorted (distance, id) pairs: the k nearest within ``limit`` (all of them if k is None)."""
+        """Sorted (distance, id): the k nearest within ``limit`` (all of them if k is None)."""
         self._expire()
         cells = self._cells
         p1, l1 = lat * RAD, lon * RAD

@@ -172,7 +172,7 @@ class QuadTreeIndex:
         node = self._root
         while node.points is None:
             node = node.child_for(lat, lon)
-        node.points[driver_id] = node.points[driver_id][:5] + (available,)
+        node.points[driver_id] = (*node.points[driver_id][:5], available)
 
     def get(self, driver_id: str) -> DriverState | None:
         """The driver's last known state, or None if unknown or stale."""

@@ -1,0 +1,119 @@
+"""Surge pricing: a price multiplier per cell from demand over supply, smoothed and capped.
+
+Case study: Design a Ride-Sharing App (Uber / Lyft) (docs/case-studies/ride-sharing.md)
+
+Every pricing period the market reports, per geohash cell, how many riders asked (demand) and how
+many drivers were free (supply). The raw pressure is ``demand / max(supply, 1)``. Raw ratios jump
+from one period to the next (three riders and no driver, then one driver arrives), and prices
+that flicker teach riders to wait and retry, so the pressure is smoothed with an exponentially
+weighted moving average whose weight depends on the time since the cell's last update on the
+injected clock: after ``half_life`` seconds an old reading counts half. The multiplier is then
+
+    multiplier = clamp(1 + sensitivity * (smoothed - 1), 1, cap)
+
+rounded down to ``step`` (1.0x when supply meets demand, never below 1.0, never above ``cap``).
+A cell never updated, or whose pressure has fallen back to 1 or below, prices at 1.0x.
+
+The trade-off is responsiveness against stability: a short half-life follows demand spikes
+(and their noise), a long one lags behind them; the cap bounds what a rider can be asked to pay.
+
+Complexity: O(1) per update and per read; memory O(cells updated).
+
+>>> from designpatterns_ref.clock import ManualClock
+>>> clock = ManualClock()
+>>> pricer = SurgePricer(half_life=60.0, cap=3.0, clock=clock)
+>>> pricer.update("dr5ru", demand=30, supply=10)
+1.0
+>>> clock.advance(60.0)
+>>> pricer.update("dr5ru", demand=30, supply=10)
+2.0
+>>> pricer.multiplier("dr5ru"), pricer.multiplier("9q8yy")
+(2.0, 1.0)
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable
+
+from designpatterns_ref.geo.base import GeoError, GeoTypeError
+
+__all__ = ["SurgePricer"]
+
+
+def _positive(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise GeoTypeError(f"{name}={value!r} must be a number")
+    if not math.isfinite(value) or value <= 0:
+        raise GeoError(f"{name}={value!r} must be a positive, finite number")
+    return float(value)
+
+
+class SurgePricer:
+    """Per-cell multipliers from smoothed demand/supply; safe to share between threads.
+
+    The smoothed pressure starts at 1.0 (balanced) for a cell seen for the first time.
+    """
+
+    def __init__(
+        self,
+        *,
+        half_life: float = 120.0,
+        sensitivity: float = 1.0,
+        cap: float = 3.0,
+        step: float = 0.1,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        self.half_life = _positive("half_life", half_life)
+        self.sensitivity = _positive("sensitivity", sensitivity)
+        self.cap = _positive("cap", cap)
+        if self.cap < 1.0:
+            raise GeoError(f"cap={cap!r} must be at least 1.0")
+        self.step = _positive("step", step)
+        self._clock: Callable[[], float] = clock if clock is not None else time.monotonic
+        self._cells: dict[str, tuple[float, float]] = {}  # cell -> (smoothed pressure, time)
+        self._lock = threading.Lock()
+
+    def update(self, cell: str, *, demand: int, supply: int) -> float:
+        """Record one period's counts for ``cell``; return its new multiplier."""
+        if not isinstance(cell, str) or not cell:
+            raise GeoTypeError(f"cell={cell!r} must be a non-empty str (a geohash)")
+        for name, value in (("demand", demand), ("supply", supply)):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise GeoTypeError(f"{name}={value!r} must be an int")
+            if value < 0:
+                raise GeoError(f"{name}={value!r} must be zero or more")
+        raw = demand / max(supply, 1)
+        now = self._clock()
+        with self._lock:
+            previous = self._cells.get(cell)
+            if previous is None:  # no history: start from balance, gain weight with time
+                smoothed = 1.0
+            else:
+                smoothed = self._blend(previous[0], raw, max(0.0, now - previous[1]))
+            self._cells[cell] = (smoothed, now)
+        return self._price(smoothed)
+
+    def _blend(self, old: float, raw: float, elapsed: float) -> float:
+        weight = 1.0 - math.pow(0.5, elapsed / self.half_life)  # how much the new reading counts
+        return old + weight * (raw - old)
+
+    def _price(self, pressure: float) -> float:
+        multiplier = 1.0 + self.sensitivity * (pressure - 1.0)
+        multiplier = min(self.cap, max(1.0, multiplier))
+        steps = math.floor(round(multiplier / self.step, 9))
+        return float(round(max(1.0, steps * self.step), 6))
+
+    def multiplier(self, cell: str) -> float:
+        """The current multiplier of ``cell`` (1.0 for a cell never updated)."""
+        with self._lock:
+            state = self._cells.get(cell)
+        return 1.0 if state is None else self._price(state[0])
+
+    def pressure(self, cell: str) -> float:
+        """The smoothed demand/supply ratio of ``cell`` (1.0 for a cell never updated)."""
+        with self._lock:
+            state = self._cells.get(cell)
+        return 1.0 if state is None else state[0]
