@@ -27,11 +27,11 @@ def test_exhaustive_bijection_width_3() -> None:
     assert min(images) == 0 and max(images) == 62**3 - 1
 
 
-@pytest.mark.parametrize("base", [2, 3, 10, 16])
-def test_exhaustive_bijection_other_bases(base: int) -> None:
-    ob = Obfuscator("k", width=5, alphabet="0123456789abcdef"[:base])
-    images = {ob.permute(n) for n in range(base**5)}
-    assert images == set(range(base**5))
+@pytest.mark.parametrize(("base", "width"), [(2, 1), (2, 13), (3, 9), (10, 4), (16, 4)])
+def test_exhaustive_bijection_other_bases(base: int, width: int) -> None:
+    ob = Obfuscator("k", width=width, alphabet="0123456789abcdef"[:base])
+    images = {ob.permute(n) for n in range(base**width)}
+    assert images == set(range(base**width))
 
 
 @pytest.mark.parametrize("width", [6, 7])
