@@ -1,0 +1,117 @@
+"""ratelimit benchmarks: every algorithm's decision cost, in memory and on Redis, beside peers.
+
+Run ``pytest benchmarks/bench_ratelimit.py --benchmark-only`` for figures (each in-memory
+benchmark times one pass of 1,000 decisions, so divide by 1,000 for µs per decision), or
+``--benchmark-disable`` for the quick correctness pass CI makes. ``dpref bench ratelimit``
+prints the summary tables (10,000 keys, memory per key, accuracy, Redis from 1 and 4
+processes) from the same module, :mod:`designpatterns_ref.ratelimit._bench`.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from pytest_benchmark.fixture import BenchmarkFixture
+
+from designpatterns_ref.ratelimit._bench import (
+    ALGORITHMS,
+    bench_accuracy,
+    bench_memory,
+    bench_speed,
+    bench_steps,
+)
+from designpatterns_ref.testing import RedisServer
+
+N = 1_000
+ONE_KEY = ["user:1"] * N
+MANY_KEYS = [f"user:{i}" for i in range(N)]
+BIG = 10**12
+
+
+def each(fn: Callable[[Any], object], keys: list[str]) -> Callable[[], None]:
+    def run() -> None:
+        for key in keys:
+            fn(key)
+
+    return run
+
+
+def build(name: str) -> Any:
+    short = name in ("SlidingWindowLog", "ConcurrencyLimiter")  # entries expire at once
+    return ALGORITHMS[name](BIG, 1e-4 if short else 1.0, None)
+
+
+@pytest.mark.parametrize("name", list(ALGORITHMS))
+def test_memory_one_key(benchmark: BenchmarkFixture, name: str) -> None:
+    limiter = build(name)
+    benchmark(each(limiter.allow, ONE_KEY))
+    assert limiter.allow("user:1")
+
+
+@pytest.mark.parametrize("name", list(ALGORITHMS))
+def test_memory_many_keys(benchmark: BenchmarkFixture, name: str) -> None:
+    limiter = build(name)
+    benchmark(each(limiter.allow, MANY_KEYS))
+    assert limiter.tracked_keys() <= N
+
+
+@pytest.mark.skipif(importlib.util.find_spec("limits") is None, reason="limits not installed")
+@pytest.mark.parametrize("strategy", ["FixedWindowRateLimiter", "MovingWindowRateLimiter"])
+def test_peer_limits_one_key(benchmark: BenchmarkFixture, strategy: str) -> None:
+    from limits import RateLimitItemPerSecond, storage, strategies
+
+    limiter = getattr(strategies, strategy)(storage.MemoryStorage())
+    item = RateLimitItemPerSecond(10**9)
+    benchmark(each(lambda key: limiter.hit(item, key), ONE_KEY[:100]))
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("pyrate_limiter") is None, reason="pyrate-limiter not installed"
+)
+def test_peer_pyrate_one_key(benchmark: BenchmarkFixture) -> None:
+    import pyrate_limiter as pl
+
+    limiter = pl.Limiter(pl.Rate(10**6, pl.Duration.SECOND))
+    benchmark(each(lambda key: limiter.try_acquire(key, blocking=False), ONE_KEY[:100]))
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize(
+    "name", ["INCR", "TokenBucket", "GCRA", "FixedWindow", "SlidingWindowCounter"]
+)
+def test_redis_one_key(
+    benchmark: BenchmarkFixture, redis_srv: RedisServer, quick: bool, name: str
+) -> None:
+    redis = pytest.importorskip("redis")
+    from designpatterns_ref.ratelimit import redis as rr
+
+    client = redis.Redis.from_url(redis_srv.url)
+    if name == "INCR":
+        call: Callable[[str], object] = lambda key: client.incr(key)  # noqa: E731
+    elif name in ("TokenBucket", "GCRA"):
+        call = getattr(rr, name)(client, BIG, 3600.0, BIG).allow
+    else:
+        call = getattr(rr, name)(client, BIG, 3600.0).allow
+    benchmark(each(call, ONE_KEY[: 20 if quick else 200]))
+    client.close()
+
+
+def test_summary_tables(quick: bool) -> None:
+    """The tables ``dpref bench ratelimit`` prints (the Redis step runs in test_bench_steps)."""
+    if not quick:
+        pytest.skip("summary tables run in quick mode; use dpref bench ratelimit for figures")
+    assert "TokenBucket" in bench_speed(True)[0].render()
+    assert all(float(row[1]) < 1_000 for row in bench_memory(True)[0].rows)
+    accuracy = bench_accuracy(True)[0]
+    exact = next(row for row in accuracy.rows if row[0] == "SlidingWindowLog")
+    assert exact[3] == "10"
+
+
+def test_bench_steps_quick(quick: bool) -> None:
+    if not quick:
+        pytest.skip("quick mode only")
+    names = [name for name, _ in bench_steps(True)]
+    assert names == ["in-memory speed", "memory per key", "accuracy", "Redis"]
