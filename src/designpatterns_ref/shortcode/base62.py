@@ -58,8 +58,8 @@ __all__ = [
     "encode_bytes",
 ]
 
-#: The default alphabet: digits, upper case, lower case (in ASCII order, so codes sort).
 ALPHABET = string.digits + string.ascii_uppercase + string.ascii_lowercase
+"""The default alphabet: digits, upper case, lower case (in ASCII order, so codes sort)."""
 
 _MAX_BASE = 128
 
@@ -84,10 +84,10 @@ class Alphabet:
         if len(set(chars)) != len(chars):
             repeated = sorted({c for c in chars if chars.count(c) > 1})
             raise ShortCodeError(f"Alphabet: chars={chars!r} repeats {''.join(repeated)!r}")
-        #: The characters, the digit ``i`` being ``chars[i]``.
         self.chars = chars
-        #: The number base: ``len(chars)``.
+        """The characters, the digit ``i`` being ``chars[i]``."""
         self.base = len(chars)
+        """The number base: ``len(chars)``."""
         self._index = {c: i for i, c in enumerate(chars)}
         # Every two-digit string, so the encoder divides once per two characters.
         self._pairs = [a + b for a in chars for b in chars]

@@ -49,8 +49,8 @@ def _xxhash(data: bytes, seed: int) -> int:
     return value
 
 
-#: The hash functions by name: 128-bit unsigned MurmurHash3 (x64) and XXH3-128.
 HASHES: dict[str, Callable[[bytes, int], int]] = {"mmh3": _mmh3, "xxhash": _xxhash}
+"""The hash functions by name: 128-bit unsigned MurmurHash3 (x64) and XXH3-128."""
 
 
 class HashCodes:

@@ -67,12 +67,12 @@ class Obfuscator:
             raise ShortCodeError(f"Obfuscator: width={width!r} must be an int in [1, 64]")
         if isinstance(rounds, bool) or not isinstance(rounds, int) or not 3 <= rounds <= 32:
             raise ShortCodeError(f"Obfuscator: rounds={rounds!r} must be an int in [3, 32]")
-        #: The codec of :meth:`encode` and :meth:`decode`.
         self.alphabet = _codec(alphabet)
-        #: The code length.
+        """The codec of :meth:`encode` and :meth:`decode`."""
         self.width = width
-        #: The size of the permuted set: ``base ** width``.
+        """The code length."""
         self.size: int = self.alphabet.base**width
+        """The size of the permuted set: ``base ** width``."""
         bits = (self.size - 1).bit_length()
         self._half = (bits + 1) // 2
         self._mask = (1 << self._half) - 1

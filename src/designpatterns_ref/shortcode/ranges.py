@@ -152,8 +152,8 @@ class RangeAllocator:
         self._next = 0
         self._end = 0  # the current lease is [_next, _end); empty at first
         self._lock = threading.Lock()
-        #: How many blocks this allocator has leased.
         self.leases = 0
+        """How many blocks this allocator has leased."""
 
     def __repr__(self) -> str:
         return f"RangeAllocator(block={self.block}, lease=[{self._next}, {self._end}))"

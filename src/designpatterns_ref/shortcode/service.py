@@ -78,7 +78,6 @@ from designpatterns_ref.shortcode.store import Insert, Link, LinkStore, MemorySt
 
 __all__ = ["RESERVED_ALIASES", "UrlShortener"]
 
-#: Aliases refused by default: paths a shortener's own site and API need.
 RESERVED_ALIASES = frozenset(
     {
         "about", "account", "admin", "api", "app", "assets", "auth", "dashboard", "delete",
@@ -87,6 +86,7 @@ RESERVED_ALIASES = frozenset(
         "status", "terms", "www",
     }
 )  # fmt: skip
+"""Aliases refused by default: paths a shortener's own site and API need."""
 
 _ALIAS = re.compile(r"[A-Za-z0-9_-]{3,64}")
 _BAD_URL_CHAR = re.compile(r"[\x00-\x20\x7f-\x9f\s]")

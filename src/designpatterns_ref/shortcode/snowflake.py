@@ -60,10 +60,10 @@ __all__ = [
     "decompose",
 ]
 
-#: Twitter's epoch: 2010-11-04 01:42:54.657 UTC, in Unix milliseconds.
 TWITTER_EPOCH_MS = 1_288_834_974_657
-#: Instagram's epoch (from its ``next_id()`` PL/pgSQL function), in Unix milliseconds.
+"""Twitter's epoch: 2010-11-04 01:42:54.657 UTC, in Unix milliseconds."""
 INSTAGRAM_EPOCH_MS = 1_314_220_021_721
+"""Instagram's epoch (from its ``next_id()`` PL/pgSQL function), in Unix milliseconds."""
 
 
 @dataclass(frozen=True)
@@ -117,10 +117,10 @@ class Layout:
         return (1 << self.time_bits) / (1000 * 86400 * 365.25)
 
 
-#: Twitter's layout: 41 bits of time, 10 of worker (datacenter + machine), 12 of sequence.
 TWITTER = Layout(41, 10, 12)
-#: Instagram's layout: 41 bits of time, 13 of logical shard, 10 of sequence.
+"""Twitter's layout: 41 bits of time, 10 of worker (datacenter + machine), 12 of sequence."""
 INSTAGRAM = Layout(41, 13, 10)
+"""Instagram's layout: 41 bits of time, 13 of logical shard, 10 of sequence."""
 
 
 class SnowflakeParts(NamedTuple):
