@@ -15,12 +15,15 @@ results (heaviest first, then shorter, then alphabetical), so they are interchan
 
 :func:`corpus.english` builds a real vocabulary from the ``wordfreq`` package.
 
+```pycon
 >>> from designpatterns_ref import autocomplete as ac
 >>> words = [("iphone 15", 900), ("iphone", 700), ("ipad", 500), ("iphone case", 300)]
 >>> [c.term for c in ac.TopKTrie(words).complete("iph", k=2)]
 ['iphone 15', 'iphone']
 >>> ac.Trie(words).complete("ipda", max_edits=1)[0]
 Completion(term='ipad', weight=500, distance=1)
+
+```
 """
 
 from __future__ import annotations

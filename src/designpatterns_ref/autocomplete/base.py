@@ -13,10 +13,13 @@ Bad input raises :class:`AutocompleteError` (a ``ValueError``; a wrong type rais
 ``TypeError`` subclass :class:`AutocompleteTypeError`) naming the argument, the value and what
 is allowed, and leaves the structure exactly as it was.
 
+```pycon
 >>> Completion("iphone", 120)
 Completion(term='iphone', weight=120, distance=0)
 >>> sorted([("ipad", 90), ("iphone", 120), ("ip", 90)], key=lambda tw: rank_key(*tw))
 [('iphone', 120), ('ip', 90), ('ipad', 90)]
+
+```
 """
 
 from __future__ import annotations
@@ -81,8 +84,11 @@ class Completion(NamedTuple):
 def rank_key(term: str, weight: int) -> RankKey:
     """The sort key of the family's one total order: heaviest, then shortest, then A to Z.
 
+    ```pycon
     >>> rank_key("apple", 7) < rank_key("apples", 7) < rank_key("apple", 6)
     True
+
+    ```
     """
     return (-weight, len(term), term)
 

@@ -9,11 +9,14 @@ dependency, in the ``bench`` and ``dev`` extras; without it :func:`english` rais
 ``ModuleNotFoundError`` that says how to install it. :func:`sample_prefixes` draws the typed
 prefixes the benchmarks replay.
 
+```pycon
 >>> words = english(5)  # doctest: +SKIP
 >>> words[:3]  # doctest: +SKIP
 [('the', 53703180), ('to', 26915348), ('and', 25703958)]
 >>> sample_prefixes([("apple", 3), ("banana", 2)], 4, lengths=(1, 2), seed=7)
 ['b', 'b', 'a', 'b']
+
+```
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ share between threads, since nothing ever changes.
 Complexity: ``complete`` O(p log n + k log n); ``weight`` and ``in`` O(p log n); memory about
 (term bytes + 22) bytes per term.
 
+```pycon
 >>> frozen = FrozenCompleter([("kafka", 70), ("kotlin", 60), ("kubernetes", 90)])
 >>> [c.term for c in frozen.complete("k", k=2)]
 ['kubernetes', 'kafka']
@@ -25,6 +26,8 @@ Complexity: ``complete`` O(p log n + k log n); ``weight`` and ``in`` O(p log n);
 ... except ReadOnlyError as exc:
 ...     print(exc)
 FrozenCompleter cannot change after it is built; build a new one from the new items
+
+```
 """
 
 from __future__ import annotations

@@ -10,11 +10,14 @@ hopeless for a live vocabulary.
 
 Complexity: ``complete`` O(n * p) (fuzzy O(n * p * term length)); updates O(1).
 
+```pycon
 >>> brute = BruteForceCompleter([("apple", 5), ("apply", 9), ("ample", 7)])
 >>> [c.term for c in brute.complete("ap")]
 ['apply', 'apple']
 >>> [(c.term, c.distance) for c in brute.complete("appel", max_edits=1)]
 [('apply', 1), ('apple', 1)]
+
+```
 """
 
 from __future__ import annotations

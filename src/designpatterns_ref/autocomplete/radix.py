@@ -15,12 +15,15 @@ only child.
 Complexity: ``complete`` O(p + k * d * log(k * d)) where d now counts nodes, not characters;
 updates O(d * f) at worst for fan-out f; memory O(n) nodes plus the edge labels.
 
+```pycon
 >>> radix = RadixTrie([("romane", 3), ("romanus", 5), ("romulus", 4), ("rubens", 2)])
 >>> [c.term for c in radix.complete("rom")]
 ['romanus', 'romulus', 'romane']
 >>> radix.remove("romanus")
 >>> [c.term for c in radix.complete("roma")]
 ['romane']
+
+```
 """
 
 from __future__ import annotations

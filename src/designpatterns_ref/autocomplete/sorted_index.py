@@ -21,10 +21,13 @@ and a tree of 2n references. Choose it when the vocabulary is mostly fixed and w
 Complexity: ``complete`` O(log n + k log n + b) for b buffered matches; weight changes
 O(log n); new terms amortised O(sqrt n).
 
+```pycon
 >>> index = SortedPrefixIndex([("java", 80), ("javascript", 95), ("julia", 30)])
 >>> index.insert("jax", 90)  # buffered until the next rebuild
 >>> [c.term for c in index.complete("ja", k=3)]
 ['javascript', 'jax', 'java']
+
+```
 """
 
 from __future__ import annotations

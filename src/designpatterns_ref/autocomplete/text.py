@@ -22,6 +22,7 @@ under 6, at most 2 after that.
 Complexity: :func:`prefix_distance` is O(len(query) x len(term)) time and O(len(query))
 memory, without recursion; the tries run the same recurrence one row per trie edge.
 
+```pycon
 >>> normalize("Cafe\\u0301", casefold=True)
 'café'
 >>> successor("az")
@@ -30,6 +31,8 @@ memory, without recursion; the tries run the same recurrence one row per trie ed
 1
 >>> prefix_distance("iphnoe", "apple") is None
 True
+
+```
 """
 
 from __future__ import annotations
@@ -44,8 +47,11 @@ _MAX_CHAR = 0x10FFFF
 def normalize(text: str, *, casefold: bool = False) -> str:
     """Unicode NFC, then :meth:`str.casefold` when ``casefold`` is true.
 
+    ```pycon
     >>> normalize("IPhone", casefold=True)
     'iphone'
+
+    ```
     """
     text = unicodedata.normalize("NFC", text)
     return text.casefold() if casefold else text
@@ -56,10 +62,13 @@ def successor(prefix: str) -> str | None:
 
     ``None`` means there is none (the prefix is empty or all U+10FFFF): the range is open.
 
+    ```pycon
     >>> successor("iph")
     'ipi'
     >>> successor("") is None
     True
+
+    ```
     """
     chars = prefix
     while chars and ord(chars[-1]) == _MAX_CHAR:
@@ -72,8 +81,11 @@ def successor(prefix: str) -> str | None:
 def allowed_edits(prefix_length: int, max_edits: int) -> int:
     """How many typos a prefix of ``prefix_length`` characters may carry, at most ``max_edits``.
 
+    ```pycon
     >>> [allowed_edits(n, 2) for n in range(8)]
     [0, 0, 0, 1, 1, 1, 2, 2]
+
+    ```
     """
     if prefix_length < 3:
         return 0
@@ -99,8 +111,11 @@ def _next_row(
 def osa_distance(a: str, b: str) -> int:
     """Edits (insert, delete, substitute, swap adjacent) turning ``a`` into ``b``.
 
+    ```pycon
     >>> osa_distance("ca", "abc"), osa_distance("teh", "the")
     (3, 1)
+
+    ```
     """
     row = list(range(len(a) + 1))
     before: list[int] | None = None
@@ -118,8 +133,11 @@ def prefix_distance(query: str, term: str) -> int | None:
     turning ``query[1:]`` into some prefix of ``term[1:]``. This is the brute-force definition
     the tries' fuzzy search is tested against.
 
+    ```pycon
     >>> prefix_distance("aple", "apple"), prefix_distance("app", "apple")
     (1, 0)
+
+    ```
     """
     if not query or not term or query[0] != term[0]:
         return None

@@ -24,6 +24,7 @@ rebuild cost of O(fan-out * k) when a cached leader falls.
 Complexity: ``complete`` O(p + k) for k <= cache_size; a rise O(d * log k) and usually much
 less (it stops early); a fall O(d * f * k) at worst.
 
+```pycon
 >>> trie = TopKTrie([("the", 50), ("then", 20), ("there", 30), ("they", 40)], cache_size=2)
 >>> [c.term for c in trie.complete("the", k=2)]
 ['the', 'they']
@@ -31,6 +32,8 @@ less (it stops early); a fall O(d * f * k) at worst.
 5
 >>> [c.term for c in trie.complete("the", k=2)]
 ['they', 'there']
+
+```
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ nodes, :class:`~designpatterns_ref.autocomplete.topk.TopKTrie` when reads domina
 Complexity: ``complete`` O(p + k * d * log(k * d)) for a prefix of length p and terms of depth
 d; ``insert``/``increment``/``remove`` O(d * f) at worst for fan-out f; memory O(total chars).
 
+```pycon
 >>> trie = Trie([("iphone", 120), ("ipad", 90), ("ipod", 40), ("imac", 70)])
 >>> [c.term for c in trie.complete("ip", k=2)]
 ['iphone', 'ipad']
@@ -27,6 +28,8 @@ d; ``insert``/``increment``/``remove`` O(d * f) at worst for fan-out f; memory O
 [Completion(term='ipod', weight=140, distance=0)]
 >>> trie.complete("ipnone", max_edits=1)
 [Completion(term='iphone', weight=120, distance=1)]
+
+```
 """
 
 from __future__ import annotations
