@@ -53,14 +53,17 @@ def plot_decisions(
     results = {name: simulate(limiter, arrivals) for name, limiter in limiters.items()}
     fig, axes = plt.subplots(len(results), 1, figsize=(10, 1.9 * len(results) + 0.6), sharex=True)
     axes = [axes] if len(results) == 1 else list(axes)
+    counts = {name: _sliding_counts(r.admitted, per) for name, r in results.items()}
+    top = max([c for steps in counts.values() for _, c in steps] + [limit or 0, 1]) * 1.1
     for ax, (name, result) in zip(axes, results.items(), strict=True):
         ax.plot(result.admitted, [1] * len(result.admitted), "o", ms=3, color="tab:green")
         ax.plot(result.denied, [0] * len(result.denied), "x", ms=3, color="tab:red")
         ax.set_yticks([0, 1], ["denied", "admitted"])
         ax.set_ylim(-0.5, 1.5)
         twin = ax.twinx()
-        window = _sliding_counts(result.admitted, per)
+        window = counts[name]
         twin.step([t for t, _ in window], [c for _, c in window], where="post", color="tab:blue")
+        twin.set_ylim(0, top)  # one scale for every row, so the rows compare at a glance
         if limit is not None:
             twin.axhline(limit, color="tab:gray", linestyle="--", linewidth=1)
         twin.set_ylabel(f"in last {per:g}s", fontsize=8)
