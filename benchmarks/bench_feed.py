@@ -30,7 +30,7 @@ def warmed(quick: bool) -> Comparison:
     """Every strategy after the whole Twitter-like mix, with a 200-followee probe user."""
     scale = QUICK if quick else FULL
     result = compare(scale)
-    for table in tables("feed in memory", result.reports, result.probes):
+    for table in tables("feed in memory", result):
         print("\n" + table.render())
     return result
 
@@ -72,7 +72,7 @@ def test_redis_mix(redis_srv: RedisServer, quick: bool) -> None:
         return made[-1]
 
     result = compare(scale, store)
-    for table in tables("feed on Redis", result.reports, result.probes, scale.probe_followees):
+    for table in tables("feed on Redis", result, scale.probe_followees):
         print("\n" + table.render())
     push, pull, _ = result.reports
     assert push.writes_per_post == pytest.approx(push.formula_writes_per_post)

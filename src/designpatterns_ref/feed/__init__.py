@@ -16,7 +16,7 @@ a social graph with celebrities and :func:`simulate` runs a Twitter-like mix on 
 True
 >>> f.post("ada", body="hello").body
 'hello'
->>> [p.body for p in f.timeline("bob")]
+>>> list(p.body for p in f.timeline("bob"))
 ['hello']
 """
 

@@ -120,35 +120,32 @@ def compare(
     return out
 
 
-def tables(
-    title: str,
-    reports: list[SimulationReport],
-    probes: dict[str, tuple[float, float]],
-    probe_followees: int = 200,
-) -> list[Table]:
+def tables(title: str, result: Comparison, probe_followees: int = 200) -> list[Table]:
     """The comparison as two tables: the work counted, and the time measured."""
     work = Table(
         f"{title}: work",
         ["strategy", "writes/post", "formula", "max writes/post", "reads/load", "formula",
-         "timeline entries", "total work"],
+         "timeline entries", "timeline MB", "total work"],
     )  # fmt: skip
     speed = Table(
         f"{title}: latency (µs)",
         ["strategy", "read p50", "read p99", "post p50", "post p99", "probe read p50",
          "probe read p99", "run s"],
     )  # fmt: skip
-    for r in reports:
-        kind = r.strategy
+    for r in result.reports:
+        kind = _KINDS[r.strategy]
+        megabytes = result.feeds[kind].store.home_bytes() / 1e6
         work.add(
-            kind, r.writes_per_post, r.formula_writes_per_post, r.max_post_writes,
-            r.reads_per_load, r.formula_reads_per_load, r.entries_stored, r.stats.total_work,
+            r.strategy, r.writes_per_post, r.formula_writes_per_post, r.max_post_writes,
+            r.reads_per_load, r.formula_reads_per_load, r.entries_stored, megabytes,
+            r.stats.total_work,
         )  # fmt: skip
-        p50, p99 = probes[_KINDS[kind]]
+        p50, p99 = result.probes[kind]
         speed.add(
-            kind, r.read_p50 * 1e6, r.read_p99 * 1e6, r.post_p50 * 1e6, r.post_p99 * 1e6,
+            r.strategy, r.read_p50 * 1e6, r.read_p99 * 1e6, r.post_p50 * 1e6, r.post_p99 * 1e6,
             p50 * 1e6, p99 * 1e6, r.seconds,
         )  # fmt: skip
-    first = reports[0]
+    first = result.reports[0]
     work.note = (
         f"{first.users:,} users, {first.follows:,} follows, {first.posts:,} posts, "
         f"{first.reads:,} reads of 50; formula: push writes = followers, pull reads = followees"
@@ -167,7 +164,7 @@ def _memory_step(scale: Scale) -> Callable[[], list[Table]]:
     def step() -> list[Table]:
         start = time.perf_counter()
         result = compare(scale)
-        out = tables("feed in memory", result.reports, result.probes, scale.probe_followees)
+        out = tables("feed in memory", result, scale.probe_followees)
         out[1].note += f"; whole step {time.perf_counter() - start:.1f} s"
         return out
 
@@ -188,13 +185,14 @@ def _redis_step(scale: Scale) -> Callable[[], list[Table]]:
                     return made[-1]
 
                 result = compare(scale, store)
+                out = tables("feed on Redis", result, scale.probe_followees)
                 for s in made:
                     s.r.close()
         except (ServerUnavailable, ImportError) as exc:
             table = Table("feed on Redis", ["skipped"])
             table.add(str(exc))
             return [table]
-        return tables("feed on Redis", result.reports, result.probes, scale.probe_followees)
+        return out
 
     return step
 

@@ -30,7 +30,7 @@ True
 True
 >>> feed.post("star").id, feed.stats.post_writes
 (2, 1)
->>> [p.id for p in feed.timeline("bo")]
+>>> list(p.id for p in feed.timeline("bo"))
 [2, 1]
 """
 

@@ -21,7 +21,7 @@ one timeline; follow and unfollow O(max_len); delete O(F).
 >>> feed.follow("bob", "ada") and feed.follow("cy", "ada")
 True
 >>> first = feed.post("ada", at=1.0)
->>> feed.stats.post_writes, [p.id for p in feed.timeline("bob")]
+>>> feed.stats.post_writes, list(p.id for p in feed.timeline("bob"))
 (2, [1])
 """
 

@@ -230,6 +230,14 @@ class RedisStore:
             pipe.zcard(key)
         return sum(pipe.execute()) if keys else 0
 
+    def home_bytes(self) -> int:
+        """Bytes Redis reports (``MEMORY USAGE``) for all home timelines, O(users)."""
+        keys = list(self.r.scan_iter(match=self._k("home", "*"), count=1000))
+        pipe = self.r.pipeline(transaction=False)
+        for key in keys:
+            pipe.memory_usage(key, samples=0)
+        return sum(n or 0 for n in pipe.execute()) if keys else 0
+
     # flags
     def set_flag(self, kind: str, users: Iterable[str], on: bool) -> None:
         names = list(users)
