@@ -19,8 +19,8 @@ argument each, and one string back: every argument and reply costs the client ti
 - ``token``: names the holds a concurrency limiter takes (``-`` when there are none);
 - each ``spec`` names the algorithm and its three numbers.
 
-It answers one string: ``now`` followed by six values per limiter: allowed (0 or 1), limit,
-remaining, retry_after, reset_after, delay.
+It answers one string of six values per limiter: allowed (0 or 1), limit, remaining,
+retry_after, reset_after, delay.
 
 >>> SCRIPT_SHA == __import__("hashlib").sha1(SCRIPT.encode()).hexdigest()
 True
@@ -33,16 +33,10 @@ import hashlib
 __all__ = ["SCRIPT", "SCRIPT_SHA"]
 
 SCRIPT = r"""
-if redis.replicate_commands then pcall(redis.replicate_commands) end
-local function words(text)
-  local out = {}
-  for word in string.gmatch(text, '%S+') do out[#out + 1] = word end
-  return out
-end
-local head = words(ARGV[1])
-local mode, cost, n = head[1], tonumber(head[3]), tonumber(head[4])
-local slack, token = tonumber(head[5]), head[6]
-local now = tonumber(head[2])
+-- Redis >= 5 replicates a script's effects, so reading TIME before writing is allowed.
+local mode, now, cost, n, slack, token =
+  string.match(ARGV[1], '^(%S+) (%S+) (%S+) (%S+) (%S+) (%S+)$')
+cost, n, slack, now = tonumber(cost), tonumber(n), tonumber(slack), tonumber(now)
 if now == nil then
   local t = redis.call('TIME')
   now = tonumber(t[1]) + tonumber(t[2]) / 1000000
@@ -73,10 +67,10 @@ local function load(key)
   for word in string.gmatch(raw, '%S+') do out[#out + 1] = tonumber(word) end
   return out
 end
+local formats = {'%.17g', '%.17g %.17g', '%.17g %.17g %.17g'}
 local function store(key, values, ttl)
-  local words = {}
-  for i = 1, #values do words[i] = fmt(values[i]) end
-  redis.call('SET', key, table.concat(words, ' '), 'PX', ms(ttl))
+  local text = string.format(formats[#values], unpack(values))
+  redis.call('SET', key, text, 'PX', ms(ttl))
 end
 
 local algos = {}
@@ -290,9 +284,8 @@ if mode == 'unhold' then
 end
 
 local function run(i, commit)
-  local spec = words(ARGV[1 + i])
-  return algos[spec[1]](KEYS[i], commit, tonumber(spec[2]), tonumber(spec[3]),
-    tonumber(spec[4]), token .. ':' .. i)
+  local code, a, b, c = string.match(ARGV[1 + i], '^(%S+) (%S+) (%S+) (%S+)$')
+  return algos[code](KEYS[i], commit, tonumber(a), tonumber(b), tonumber(c), token .. ':' .. i)
 end
 
 local results = {}
@@ -308,9 +301,10 @@ else
     for i = 1, n do results[i] = run(i, true) end
   end
 end
-local out = {fmt(now)}
+local out = {}
 for i = 1, n do
-  for j = 1, 6 do out[#out + 1] = fmt(results[i][j]) end
+  local r = results[i]
+  out[i] = string.format('%d %d %d %.17g %.17g %.17g', r[1], r[2], r[3], r[4], r[5], r[6])
 end
 return table.concat(out, ' ')
 """

@@ -184,7 +184,7 @@ def _parse(reply: bytes | str, count: int) -> list[Decision]:
     raw = reply.split()
     out = []
     for i in range(count):
-        v = raw[1 + 6 * i : 7 + 6 * i]
+        v = raw[6 * i : 6 + 6 * i]
         out.append(
             Decision(
                 float(v[0]) == 1.0,
