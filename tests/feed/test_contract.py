@@ -175,3 +175,35 @@ def test_redis_store_needs_decoded_responses(redis_url: str) -> None:
     with pytest.raises(FeedError, match="decode_responses=True"):
         RedisStore(client)
     client.close()
+
+
+def test_timelines_are_trimmed_on_write(stores: StoreFactory) -> None:
+    """Push timelines never hold more than max_len ids, yet deep pages stay complete."""
+    f = make_feed("push", stores(), ManualClock(), max_len=3)
+    f.add_users(["a", "b"])
+    f.follow("b", "a")
+    posts = [f.post("a") for _ in range(7)]
+    assert f.entries_stored() == 3 and f.store.home_bytes() > 0
+    assert f.store.home_page("b", 10, 2**62) == [7, 6, 5]
+    assert [p.id for p in f.timeline("b", 10)] == [p.id for p in reversed(posts)]
+
+
+def test_redis_store_keeps_everything_under_its_prefix(redis_url: str) -> None:
+    import redis
+
+    from designpatterns_ref.feed import RedisStore
+
+    store = RedisStore.from_url(redis_url, prefix="mine:")
+    f = FanoutOnWrite(store, max_len=2, clock=ManualClock())
+    f.add_users(["a", "b"])
+    f.follow("b", "a")
+    for _ in range(3):
+        f.post("a", body="x")
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    keys = set(client.keys("*"))
+    assert keys and all(k.startswith("mine:") for k in keys)
+    assert client.zcard("mine:home:b") == 2
+    assert client.sismember("mine:flag:capped", "b")
+    assert store.clear() == len(keys) and not client.keys("*")
+    client.close()
+    store.r.close()

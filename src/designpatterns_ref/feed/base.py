@@ -206,7 +206,8 @@ class Feed(ABC):
     """The shared front of every strategy: validation first, then the strategy's own work.
 
     Each public call checks all of its arguments before it changes anything, so a call that
-    raises :class:`FeedError` leaves the feed exactly as it was.
+    raises :class:`FeedError` leaves the feed exactly as it was. A feed is not thread-safe:
+    a call may span several store operations, so share one between threads behind a lock.
     """
 
     #: a short name for tables ("push", "pull", "hybrid")
