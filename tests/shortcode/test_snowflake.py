@@ -231,3 +231,12 @@ def test_decompose_checks_its_input() -> None:
         decompose(2**63)
     with pytest.raises(ShortCodeError):
         decompose(-1)
+
+
+def test_one_millisecond_before_the_epoch_is_refused_on_the_first_call() -> None:
+    clock, slept = manual(start=9.999)
+    gen = make(clock, slept, worker=0, epoch_ms=10_000)
+    with pytest.raises(SpaceExhausted, match="before epoch_ms"):
+        gen.next_id()
+    clock.set(10.0)
+    assert gen.next_id() == 0

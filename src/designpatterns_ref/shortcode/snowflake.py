@@ -186,7 +186,7 @@ class Snowflake:
         self._seq_mask = layout.max_sequence
         self._max_elapsed = (1 << layout.time_bits) - 1
         self._last = -1  # the last millisecond used (since the epoch)
-        self._seq = 0
+        self._seq = self._seq_mask  # so the first call takes the full path in _claim
 
     def __repr__(self) -> str:
         return f"Snowflake(worker={self.worker}, layout={self.layout}, epoch_ms={self.epoch_ms})"
@@ -194,7 +194,11 @@ class Snowflake:
     def next_id(self) -> int:
         """A new ID, greater than every ID this generator returned before."""
         with self._lock:
-            return self._claim()
+            now = self._ticks() // self._per_ms - self.epoch_ms
+            if now == self._last and self._seq < self._seq_mask:  # the common case, inlined
+                self._seq += 1
+                return (now << self._time_shift) | self._worker_part | self._seq
+            return self._claim(now)
 
     __call__ = next_id
 
@@ -209,15 +213,15 @@ class Snowflake:
         ids: list[int] = []
         with self._lock:
             while len(ids) < count:
-                first = self._claim()
+                first = self._claim(self._now_ms())
                 take = min(count - len(ids), self._seq_mask - self._seq + 1)
                 ids.extend(range(first, first + take))
                 self._seq += take - 1
         return ids
 
-    def _claim(self) -> int:
-        # The core, called with the lock held: pick (millisecond, sequence), record it, pack it.
-        now = self._ticks() // self._per_ms - self.epoch_ms
+    def _claim(self, now: int) -> int:
+        # The core, called with the lock held and the clock just read (``now``, milliseconds
+        # since the epoch): pick (millisecond, sequence), record it, pack it.
         if now < 0:
             self._raise_out_of_range(now)
         if now == self._last:
