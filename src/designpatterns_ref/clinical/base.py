@@ -18,8 +18,8 @@ band. Lookup is a binary search over the band edges.
 Complexity: building a table is O(b) for b bands; a lookup is O(log b) (b is at most 7).
 
 >>> table = BandTable.of("1", [(None, "8", 3), ("9", "11", 1), ("12", "20", 0), ("21", None, 2)])
->>> [table.points(Decimal(v)) for v in ("8", "9", "20", "21", "40")]
-[3, 1, 0, 2, 2]
+>>> tuple(table.points(Decimal(v)) for v in ("8", "9", "20", "21", "40"))
+(3, 1, 0, 2, 2)
 >>> table.label(Decimal("10"))
 '9–11'
 >>> BandTable.of("1", [(None, "8", 3), ("10", None, 0)])

@@ -24,11 +24,11 @@ Complexity: the tables are built once, at import.
 
 >>> NEWS2.max_total, NEWS_2012.max_total
 (20, 20)
->>> [t.name for t in NEWS2.thresholds]
-['emergency response', 'urgent response', 'red score', 'low score', 'zero score']
+>>> tuple(t.name for t in NEWS2.thresholds)
+('emergency response', 'urgent response', 'red score', 'low score', 'zero score')
 >>> spo2 = next(r for r in NEWS2.rules if r.parameter == "spo2")
->>> [b.label for b in spo2.tables[(2, True)].bands]
-['≤83', '84–85', '86–87', '88–92', '93–94', '95–96', '≥97']
+>>> " ".join(b.label for b in spo2.tables[(2, True)].bands)
+'≤83 84–85 86–87 88–92 93–94 95–96 ≥97'
 """
 
 from __future__ import annotations
