@@ -18,12 +18,13 @@ The Redis backend (:mod:`designpatterns_ref.ratelimit.redis`, needs ``redis``) i
 same algorithms with one Lua script call per decision. :func:`simulate`, the generators in
 :mod:`.traffic` and :func:`plot_decisions` replay traffic on a ManualClock.
 
->>> from designpatterns_ref.clock import ManualClock
->>> from designpatterns_ref import ratelimit
->>> limiter = ratelimit.TokenBucket(rate=5, per=1.0, burst=10, clock=ManualClock())
->>> decision = limiter.allow("alice")
->>> bool(decision), decision.remaining
-(True, 9)
+Examples:
+    >>> from designpatterns_ref.clock import ManualClock
+    >>> from designpatterns_ref import ratelimit
+    >>> limiter = ratelimit.TokenBucket(rate=5, per=1.0, burst=10, clock=ManualClock())
+    >>> decision = limiter.allow("alice")
+    >>> bool(decision), decision.remaining
+    (True, 9)
 """
 
 from __future__ import annotations

@@ -22,8 +22,9 @@ argument each, and one string back: every argument and reply costs the client ti
 It answers one string of six values per limiter: allowed (0 or 1), limit, remaining,
 retry_after, reset_after, delay.
 
->>> SCRIPT_SHA == __import__("hashlib").sha1(SCRIPT.encode()).hexdigest()
-True
+Examples:
+    >>> SCRIPT_SHA == __import__("hashlib").sha1(SCRIPT.encode()).hexdigest()
+    True
 """
 
 from __future__ import annotations

@@ -13,9 +13,10 @@ when the dictionary has doubled since the last sweep (amortised O(1) per new key
 thread). A key is *idle* when its state is indistinguishable from a key never seen, so
 forgetting it never changes a decision.
 
->>> d = Decision(False, limit=10, remaining=0, retry_after=0.25, reset_after=1.0)
->>> bool(d), d.headers()["Retry-After"]
-(False, '1')
+Examples:
+    >>> d = Decision(False, limit=10, remaining=0, retry_after=0.25, reset_after=1.0)
+    >>> bool(d), d.headers()["Retry-After"]
+    (False, '1')
 """
 
 from __future__ import annotations

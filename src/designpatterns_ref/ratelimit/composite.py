@@ -15,15 +15,17 @@ composite as one Lua script, so it stays all-or-nothing across processes.
 
 Complexity: the sum of the parts, plus one lock per distinct limiter.
 
->>> from designpatterns_ref.clock import ManualClock
->>> from designpatterns_ref.ratelimit import FixedWindow, TokenBucket
->>> clock = ManualClock()
->>> burst, hourly = TokenBucket(rate=10, burst=10, clock=clock), FixedWindow(3, 3600, clock=clock)
->>> limiter = all_of(burst, hourly)
->>> [bool(limiter.allow("k")) for _ in range(4)]
-[True, True, True, False]
->>> burst.peek("k", cost=7).allowed  # the refused fourth request spent nothing
-True
+Examples:
+    >>> from designpatterns_ref.clock import ManualClock
+    >>> from designpatterns_ref.ratelimit import FixedWindow, TokenBucket
+    >>> clock = ManualClock()
+    >>> burst = TokenBucket(rate=10, burst=10, clock=clock)
+    >>> hourly = FixedWindow(3, 3600, clock=clock)
+    >>> limiter = all_of(burst, hourly)
+    >>> [bool(limiter.allow("k")) for _ in range(4)]
+    [True, True, True, False]
+    >>> burst.peek("k", cost=7).allowed  # the refused fourth request spent nothing
+    True
 """
 
 from __future__ import annotations

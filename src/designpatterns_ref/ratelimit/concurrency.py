@@ -23,13 +23,14 @@ arrival rate, is what runs out; combine it with a rate limiter through :func:`.a
 
 Complexity: O(log h) time per decision and O(h) memory per key, ``h <= limit`` live holds.
 
->>> from designpatterns_ref.clock import ManualClock
->>> limiter = ConcurrencyLimiter(limit=1, clock=ManualClock())
->>> with limiter.hold("report"):
-...     limiter.peek("report").allowed
-False
->>> limiter.peek("report").allowed
-True
+Examples:
+    >>> from designpatterns_ref.clock import ManualClock
+    >>> limiter = ConcurrencyLimiter(limit=1, clock=ManualClock())
+    >>> with limiter.hold("report"):
+    ...     limiter.peek("report").allowed
+    False
+    >>> limiter.peek("report").allowed
+    True
 """
 
 from __future__ import annotations

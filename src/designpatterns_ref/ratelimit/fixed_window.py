@@ -18,14 +18,15 @@ when the double burst is harmless, or when every byte and microsecond counts.
 Complexity: O(1) time per decision; a window number and a count per key (about 150 bytes in
 memory, dictionary slot included).
 
->>> from designpatterns_ref.clock import ManualClock
->>> clock = ManualClock()
->>> window = FixedWindow(rate=2, per=1.0, clock=clock)
->>> [bool(window.allow("k")) for _ in range(3)]
-[True, True, False]
->>> clock.advance(1.0)
->>> bool(window.allow("k"))
-True
+Examples:
+    >>> from designpatterns_ref.clock import ManualClock
+    >>> clock = ManualClock()
+    >>> window = FixedWindow(rate=2, per=1.0, clock=clock)
+    >>> [bool(window.allow("k")) for _ in range(3)]
+    [True, True, False]
+    >>> clock.advance(1.0)
+    >>> bool(window.allow("k"))
+    True
 """
 
 from __future__ import annotations

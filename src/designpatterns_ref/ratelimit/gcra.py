@@ -19,13 +19,14 @@ just ``new TAT - burst*T - now``.
 Complexity: O(1) time per decision; one float of state per key (about 80 bytes in memory,
 dictionary slot included).
 
->>> from designpatterns_ref.clock import ManualClock
->>> clock = ManualClock()
->>> limiter = GCRA(rate=4, per=1.0, burst=2, clock=clock)
->>> [bool(limiter.allow("k")) for _ in range(3)]
-[True, True, False]
->>> limiter.peek("k").retry_after
-0.25
+Examples:
+    >>> from designpatterns_ref.clock import ManualClock
+    >>> clock = ManualClock()
+    >>> limiter = GCRA(rate=4, per=1.0, burst=2, clock=clock)
+    >>> [bool(limiter.allow("k")) for _ in range(3)]
+    [True, True, False]
+    >>> limiter.peek("k").retry_after
+    0.25
 """
 
 from __future__ import annotations

@@ -18,14 +18,15 @@ than in tokens earned; behaviour, cost and memory are the token bucket's.
 
 Complexity: O(1) time per decision; two floats of state per key.
 
->>> from designpatterns_ref.clock import ManualClock
->>> clock = ManualClock()
->>> bucket = LeakyBucket(rate=1, per=1.0, burst=2, clock=clock)
->>> [bool(bucket.allow("k")) for _ in range(3)]
-[True, True, False]
->>> clock.advance(1.0)
->>> bucket.allow("k").remaining
-0
+Examples:
+    >>> from designpatterns_ref.clock import ManualClock
+    >>> clock = ManualClock()
+    >>> bucket = LeakyBucket(rate=1, per=1.0, burst=2, clock=clock)
+    >>> [bool(bucket.allow("k")) for _ in range(3)]
+    [True, True, False]
+    >>> clock.advance(1.0)
+    >>> bucket.allow("k").remaining
+    0
 """
 
 from __future__ import annotations

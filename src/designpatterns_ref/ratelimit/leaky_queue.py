@@ -21,10 +21,11 @@ provider, a legacy API), when waiting beats failing.
 
 Complexity: O(1) time per decision; one float of state per key.
 
->>> from designpatterns_ref.clock import ManualClock
->>> queue = LeakyBucketQueue(rate=2, per=1.0, burst=3, clock=ManualClock())
->>> [(bool(d), d.delay) for d in (queue.allow("k") for _ in range(4))]
-[(True, 0.0), (True, 0.5), (True, 1.0), (False, 0.0)]
+Examples:
+    >>> from designpatterns_ref.clock import ManualClock
+    >>> queue = LeakyBucketQueue(rate=2, per=1.0, burst=3, clock=ManualClock())
+    >>> [(bool(d), d.delay) for d in (queue.allow("k") for _ in range(4))]
+    [(True, 0.0), (True, 0.5), (True, 1.0), (False, 0.0)]
 """
 
 from __future__ import annotations

@@ -8,12 +8,13 @@ crosses, plus the admitted count in a sliding window of ``per`` seconds beside t
 needs matplotlib (the ``plot`` extra), imported only when called, with the Agg backend
 unless one is already chosen, and writes a PNG.
 
->>> from designpatterns_ref.clock import ManualClock
->>> from designpatterns_ref.ratelimit import FixedWindow
->>> import tempfile, os
->>> out = os.path.join(tempfile.mkdtemp(), "fw.png")
->>> plot_decisions({"fixed": FixedWindow(2, 1.0, clock=ManualClock())}, [0.1, 0.2, 0.3], out)
-... # doctest: +SKIP
+Examples:
+    >>> from designpatterns_ref.clock import ManualClock
+    >>> from designpatterns_ref.ratelimit import FixedWindow
+    >>> import tempfile, os
+    >>> out = os.path.join(tempfile.mkdtemp(), "fw.png")
+    >>> plot_decisions({"fixed": FixedWindow(2, 1.0, clock=ManualClock())}, [0.1, 0.2, 0.3], out)
+    ... # doctest: +SKIP
 """
 
 from __future__ import annotations

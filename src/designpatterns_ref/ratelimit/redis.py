@@ -26,11 +26,12 @@ package.
 Complexity: one round trip per decision; on the server, O(1) per decision for every
 algorithm but the log (O(n) for n live entries) and the concurrency cap (O(log h)).
 
->>> import redis  # doctest: +SKIP
->>> limiter = TokenBucket(redis.Redis(socket_timeout=0.5), rate=5, per=1.0, burst=10)
-... # doctest: +SKIP
->>> limiter.allow("alice").allowed  # doctest: +SKIP
-True
+Examples:
+    >>> import redis  # doctest: +SKIP
+    >>> limiter = TokenBucket(redis.Redis(socket_timeout=0.5), rate=5, per=1.0, burst=10)
+    ... # doctest: +SKIP
+    >>> limiter.allow("alice").allowed  # doctest: +SKIP
+    True
 """
 
 from __future__ import annotations

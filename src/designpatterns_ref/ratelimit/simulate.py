@@ -10,13 +10,14 @@ window of a given length, the number that shows a fixed window's boundary burst.
 
 Complexity: O(n) decisions for n arrivals, plus O(n) for ``max_in_window``.
 
->>> from designpatterns_ref.clock import ManualClock
->>> from designpatterns_ref.ratelimit import FixedWindow, SlidingWindowLog, boundary_burst
->>> arrivals = boundary_burst(limit=5, per=1.0)
->>> fixed = simulate(FixedWindow(5, 1.0, clock=ManualClock()), arrivals)
->>> exact = simulate(SlidingWindowLog(5, 1.0, clock=ManualClock()), arrivals)
->>> fixed.max_in_window(1.0), exact.max_in_window(1.0)
-(10, 5)
+Examples:
+    >>> from designpatterns_ref.clock import ManualClock
+    >>> from designpatterns_ref.ratelimit import FixedWindow, SlidingWindowLog, boundary_burst
+    >>> arrivals = boundary_burst(limit=5, per=1.0)
+    >>> fixed = simulate(FixedWindow(5, 1.0, clock=ManualClock()), arrivals)
+    >>> exact = simulate(SlidingWindowLog(5, 1.0, clock=ManualClock()), arrivals)
+    >>> fixed.max_in_window(1.0), exact.max_in_window(1.0)
+    (10, 5)
 """
 
 from __future__ import annotations

@@ -21,14 +21,15 @@ fixed window (three numbers per key, no log).
 Complexity: O(1) time per decision; a window number and two counts per key (about 160 bytes
 in memory, dictionary slot included).
 
->>> from designpatterns_ref.clock import ManualClock
->>> clock = ManualClock()
->>> limiter = SlidingWindowCounter(rate=4, per=1.0, clock=clock)
->>> sum(bool(limiter.allow("k")) for _ in range(6))
-4
->>> clock.advance(1.5)  # half-way through the next window: 4 * 0.5 = 2 still count
->>> sum(bool(limiter.allow("k")) for _ in range(6))
-2
+Examples:
+    >>> from designpatterns_ref.clock import ManualClock
+    >>> clock = ManualClock()
+    >>> limiter = SlidingWindowCounter(rate=4, per=1.0, clock=clock)
+    >>> sum(bool(limiter.allow("k")) for _ in range(6))
+    4
+    >>> clock.advance(1.5)  # half-way through the next window: 4 * 0.5 = 2 still count
+    >>> sum(bool(limiter.allow("k")) for _ in range(6))
+    2
 """
 
 from __future__ import annotations

@@ -19,15 +19,16 @@ minute, password resets per hour); at thousands per second per key prefer
 Complexity: O(log n) to find the expired prefix (binary search) plus amortised O(1) to drop
 it; O(n) memory per key for ``n`` units admitted in the last ``per`` seconds, ``n <= rate``.
 
->>> from designpatterns_ref.clock import ManualClock
->>> clock = ManualClock()
->>> log = SlidingWindowLog(rate=2, per=1.0, clock=clock)
->>> bool(log.allow("k")); clock.advance(0.5); bool(log.allow("k")); bool(log.allow("k"))
-True
-True
-False
->>> log.peek("k").retry_after
-0.5
+Examples:
+    >>> from designpatterns_ref.clock import ManualClock
+    >>> clock = ManualClock()
+    >>> log = SlidingWindowLog(rate=2, per=1.0, clock=clock)
+    >>> bool(log.allow("k")); clock.advance(0.5); bool(log.allow("k")); bool(log.allow("k"))
+    True
+    True
+    False
+    >>> log.peek("k").retry_after
+    0.5
 """
 
 from __future__ import annotations

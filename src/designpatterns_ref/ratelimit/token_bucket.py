@@ -18,16 +18,17 @@ limit must hold in every window. It is the same limiter as :mod:`.gcra` and the 
 Complexity: O(1) time per decision; two floats of state per key (about 170 bytes in memory,
 dictionary slot included).
 
->>> from designpatterns_ref.clock import ManualClock
->>> clock = ManualClock()
->>> bucket = TokenBucket(rate=2, per=1.0, burst=2, clock=clock)
->>> [bool(bucket.allow("alice")) for _ in range(3)]
-[True, True, False]
->>> bucket.peek("alice").retry_after
-0.5
->>> clock.advance(0.5)
->>> bool(bucket.allow("alice"))
-True
+Examples:
+    >>> from designpatterns_ref.clock import ManualClock
+    >>> clock = ManualClock()
+    >>> bucket = TokenBucket(rate=2, per=1.0, burst=2, clock=clock)
+    >>> [bool(bucket.allow("alice")) for _ in range(3)]
+    [True, True, False]
+    >>> bucket.peek("alice").retry_after
+    0.5
+    >>> clock.advance(0.5)
+    >>> bool(bucket.allow("alice"))
+    True
 """
 
 from __future__ import annotations

@@ -8,10 +8,11 @@ bursts, and the boundary burst that lets a fixed window admit twice its limit.
 
 Complexity: O(n) for n arrivals.
 
->>> steady(rate=4, duration=1.0)
-[0.0, 0.25, 0.5, 0.75]
->>> boundary_burst(limit=2, per=1.0)
-[0.999, 0.999, 1.0, 1.0]
+Examples:
+    >>> steady(rate=4, duration=1.0)
+    [0.0, 0.25, 0.5, 0.75]
+    >>> boundary_burst(limit=2, per=1.0)
+    [0.999, 0.999, 1.0, 1.0]
 """
 
 from __future__ import annotations
