@@ -152,6 +152,7 @@ class _Base:
         self.prefix = prefix
         self.on_error: OnError = on_error
         self.ttl_slack = float(ttl_slack)
+        self._slack = repr(self.ttl_slack)
         self._spec = _spec(self._code, params)
 
     def key_for(self, key: object) -> str:
@@ -204,26 +205,28 @@ def _args(
 ) -> tuple[list[str], list[str]]:
     first = limiters[0]
     keys = [part.key_for(key) for part in limiters]
-    head = f"{mode} {first._now()} {cost} {len(limiters)} {first.ttl_slack!r} {token or '-'}"
+    head = f"{mode} {first._now()} {cost} {len(limiters)} {first._slack} {token or '-'}"
     return keys, [head, *(part._spec for part in limiters)]
 
 
-def _run(client: Any, keys: list[str], argv: list[str]) -> Any:
+def _noscript() -> type[BaseException]:
     from redis.exceptions import NoScriptError
 
+    return NoScriptError
+
+
+def _run(client: Any, keys: list[str], argv: list[str]) -> Any:
     try:
         return client.evalsha(SCRIPT_SHA, len(keys), *keys, *argv)
-    except NoScriptError:
+    except _noscript():  # evaluated only when the call failed: the hot path imports nothing
         client.script_load(SCRIPT)
         return client.evalsha(SCRIPT_SHA, len(keys), *keys, *argv)
 
 
 async def _run_async(client: Any, keys: list[str], argv: list[str]) -> Any:
-    from redis.exceptions import NoScriptError
-
     try:
         return await client.evalsha(SCRIPT_SHA, len(keys), *keys, *argv)
-    except NoScriptError:
+    except _noscript():
         await client.script_load(SCRIPT)
         return await client.evalsha(SCRIPT_SHA, len(keys), *keys, *argv)
 
