@@ -206,3 +206,13 @@ schema = schemathesis.openapi.from_dict(create_app().openapi())
 )
 def test_fuzz_finds_no_server_error(case: schemathesis.Case, base_url: str) -> None:
     case.call_and_validate(base_url=base_url)
+
+
+def test_client_chosen_field_names_are_not_logged(
+    client: httpx.Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO):
+        r = client.post("/v1/news2", json={**WELL, "pulse 137 bp 187": 1})
+    assert r.status_code == 422
+    text = "\n".join(rec.getMessage() for rec in caplog.records)
+    assert "fields=unknown" in text and "137" not in text

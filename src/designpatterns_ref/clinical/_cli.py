@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -111,7 +112,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
               "pip install 'designpatterns-ref[api]'", file=sys.stderr)  # fmt: skip
         return 1
     app = create_app(max_body_bytes=args.max_body_bytes)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    # No access log: a client could put vital signs in a query string. The app logs its own
+    # line per request, with the status and the risk but never a value.
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(message)s")
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False)
     return 0
 
 

@@ -424,6 +424,11 @@ class ScoreResult(NamedTuple):
     threshold: str | None = None
 
     @property
+    def warnings(self) -> tuple[Caution, ...]:
+        """The same as :attr:`cautions`: values scored but extreme enough to re-check."""
+        return self.cautions
+
+    @property
     def single_parameter_3(self) -> bool:
         """Whether any single parameter scored 3 (the chart's red score)."""
         return self.red_score

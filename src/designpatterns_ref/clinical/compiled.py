@@ -97,7 +97,7 @@ def float_steps(x: float, per_unit: int) -> int | None:
 
 def compile_fast_path(ruleset: Ruleset) -> FastPath:
     """Generate, compile and return the fast scorer of ``ruleset``."""
-    env: dict[str, Any] = {"ScoreResult": ScoreResult, "float_steps": float_steps}
+    env: dict[str, Any] = {"ScoreResult": ScoreResult, "floor": math.floor, "new": tuple.__new__}
     lines = [f"def fast_{ruleset.name.replace('-', '_')}(raw):"]
     known = tuple(ruleset.input_names)
     env["KNOWN"] = frozenset(known)
@@ -124,8 +124,10 @@ def compile_fast_path(ruleset: Ruleset) -> FastPath:
             )
             lo_f, hi_f = float(spec.impossible_below), float(spec.impossible_above)
             lines.append(f"    elif type({v}) is float and {lo_f!r} <= {v} <= {hi_f!r}:")
-            lines.append(f"        {v} = float_steps({v}, {per_unit})")
-            lines.append(f"        if {v} is None: return None")
+            # float_steps, inlined: round half-up unless within a hair of a tie
+            lines.append(f"        y = {v} * {per_unit} + 0.5")
+            lines.append(f"        {v} = floor(y)")
+            lines.append(f"        if y - {v} < 1e-7 or {v} + 1 - y < 1e-7: return None")
             lines.append("    else: return None")
             lines.append(f"    if not {lo} <= {v} <= {hi}: return None")
         else:
@@ -173,8 +175,8 @@ def compile_fast_path(ruleset: Ruleset) -> FastPath:
             v = f"{v} / {int(1 / spec.resolution)}"
         echo.append(f"{spec.name!r}: {v}")
     lines.append(
-        f"    return ScoreResult({ruleset.name!r}, total, {{{subs}}}, red, row.risk, "
-        f"row.monitoring, row.response, {{{', '.join(echo)}}}, False, (), (), row.name)"
+        f"    return new(ScoreResult, ({ruleset.name!r}, total, {{{subs}}}, red, row.risk, "
+        f"row.monitoring, row.response, {{{', '.join(echo)}}}, False, (), (), row.name))"
     )
     source = "\n".join(lines) + "\n"
     exec(compile(source, f"<fast path of {ruleset.name}>", "exec"), env)

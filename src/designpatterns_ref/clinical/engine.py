@@ -247,13 +247,14 @@ class _Plan:
         ]
 
 
-_PLANS: dict[int, _Plan] = {}
+# Keyed by the ruleset itself: a Ruleset hashes by identity, so a variant gets its own plan.
+_PLANS: dict[Ruleset, _Plan] = {}
 
 
 def _plan(ruleset: Ruleset) -> _Plan:
-    plan = _PLANS.get(id(ruleset))
-    if plan is None or plan.ruleset is not ruleset:
-        plan = _PLANS[id(ruleset)] = _Plan(ruleset)
+    plan = _PLANS.get(ruleset)
+    if plan is None:
+        plan = _PLANS[ruleset] = _Plan(ruleset)
     return plan
 
 
@@ -268,7 +269,7 @@ def assess(
     case goes through the ruleset's compiled fast path (:mod:`.compiled`); pass
     ``use_fast_path=False`` to interpret the rules only (same answers, slower).
     """
-    plan = _plan(ruleset)
+    plan = _PLANS.get(ruleset) or _plan(ruleset)
     if use_fast_path:
         fast = plan.fast(raw)  # the common case, compiled; None means "use the general path"
         if fast is not None:
