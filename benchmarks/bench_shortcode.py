@@ -107,9 +107,9 @@ def test_hashids_decode(benchmark: BenchmarkFixture) -> None:
 # -- allocators ------------------------------------------------------------------------
 
 
-def take(allocate: Callable[[], object]) -> Callable[[], None]:
+def take(allocate: Callable[[], object], count: int = N) -> Callable[[], None]:
     def run() -> None:
-        for _ in range(N):
+        for _ in range(count):
             allocate()
 
     return run
@@ -124,16 +124,22 @@ def test_range_allocator_memory(benchmark: BenchmarkFixture) -> None:
 
 
 @pytest.mark.parametrize("block", [1, 1000])
-def test_range_allocator_sqlite(benchmark: BenchmarkFixture, tmp_path: Path, block: int) -> None:
+def test_range_allocator_sqlite(
+    benchmark: BenchmarkFixture, tmp_path: Path, block: int, quick: bool
+) -> None:
     counter = SQLiteCounter(tmp_path / "counter.db")
-    benchmark(take(RangeAllocator(counter, block=block).allocate))
+    count = 50 if quick and block == 1 else N  # block=1 pays one fsync per code
+    benchmark(take(RangeAllocator(counter, block=block).allocate, count))
     counter.close()
 
 
 @pytest.mark.parametrize("block", [1, 1000])
-def test_range_allocator_redis(benchmark: BenchmarkFixture, redis_srv: Any, block: int) -> None:
+def test_range_allocator_redis(
+    benchmark: BenchmarkFixture, redis_srv: Any, block: int, quick: bool
+) -> None:
     counter = RedisCounter(redis_srv.url, key=f"bench:{block}")
-    benchmark(take(RangeAllocator(counter, block=block).allocate))
+    count = 100 if quick and block == 1 else N  # block=1 pays one round trip per code
+    benchmark(take(RangeAllocator(counter, block=block).allocate, count))
 
 
 @pytest.mark.parametrize("name", ["mmh3", "xxhash"])
@@ -143,17 +149,20 @@ def test_hash_codes(benchmark: BenchmarkFixture, name: str) -> None:
 
 
 @pytest.mark.parametrize("store", ["memory", "sqlite"])
-def test_url_shortener(benchmark: BenchmarkFixture, tmp_path: Path, store: str) -> None:
+def test_url_shortener(
+    benchmark: BenchmarkFixture, tmp_path: Path, store: str, quick: bool
+) -> None:
     links = UrlShortener(None if store == "memory" else tmp_path / "links.db")
     batch = iter(range(10**9))
+    count = 200 if quick else N
 
     def shorten_batch() -> None:
         b = next(batch)
-        for i in range(N):
+        for i in range(count):
             links.shorten(f"https://example.com/{b}/{i}")
 
     benchmark(shorten_batch)
-    assert len(links) >= N
+    assert len(links) >= count
     links.close()
 
 
