@@ -258,3 +258,22 @@ def test_public_names_and_repr() -> None:
     assert set(ac.__all__) <= set(dir(ac))
     assert repr(Trie([("a", 1)])) == "Trie(<1 terms>)"
     assert (Trie, RadixTrie, SortedPrefixIndex, TopKTrie) == ac.IMPLEMENTATIONS
+
+
+def test_frozen_is_safe_to_read_from_many_threads() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    items = [
+        (f"{a}{b}{c}", (i * 37) % 101)
+        for i, (a, b, c) in enumerate((a, b, c) for a in "abcd" for b in "abcd" for c in "abcd")
+    ]
+    frozen = FrozenCompleter(items)
+    oracle = BruteForceCompleter(items)
+    prefixes = ["", "a", "ab", "abc", "b", "dd", "cab", "aab"] * 25
+
+    def ask(prefix: str) -> list[Completion]:
+        return frozen.complete(prefix, 5, max_edits=1)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(ask, prefixes))
+    assert answers == [oracle.complete(p, 5, max_edits=1) for p in prefixes]

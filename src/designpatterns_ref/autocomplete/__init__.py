@@ -15,6 +15,10 @@ results (heaviest first, then shorter, then alphabetical), so they are interchan
 
 :func:`corpus.english` builds a real vocabulary from the ``wordfreq`` package.
 
+Thread safety: the mutable completers are not safe to update while other threads use them;
+share one behind a lock (updates are microseconds), or share a :class:`FrozenCompleter`, which
+never changes and may be read from any number of threads at once.
+
 ```pycon
 >>> from designpatterns_ref import autocomplete as ac
 >>> words = [("iphone 15", 900), ("iphone", 700), ("ipad", 500), ("iphone case", 300)]

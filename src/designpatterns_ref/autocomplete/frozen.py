@@ -5,17 +5,19 @@ Case study: Design a Search Autocomplete System (docs/case-studies/search-autoco
 The trade-off marisa-trie makes: give up updates, get compactness. All terms, sorted, are
 stored as one UTF-8 byte string with an array of offsets (UTF-8 keeps code-point order, so
 binary search on bytes finds a prefix's range); weights sit in an array of 64-bit integers;
-and a segment tree of 32-bit ranks (a term's place in the global best-first order) answers
-"the best position in this range" for the same best-first listing that
-:class:`~designpatterns_ref.autocomplete.sorted_index.SortedPrefixIndex` uses. No Python object
+and a segment tree of 32-bit ranks (a term's place in the global best-first order), whose high
+nodes cache their 10 best ranks, answers "the best positions in this range" the same way
+:class:`~designpatterns_ref.autocomplete.sorted_index.SortedPrefixIndex` does. A list of every
+16th term makes the binary searches run in C. No Python object
 per term survives the build: a few bytes per term plus the text itself.
 
 Trade-off: the least memory and no per-term objects to scan, but every update raises
 :class:`~designpatterns_ref.autocomplete.base.ReadOnlyError`; rebuild to change it. Safe to
 share between threads, since nothing ever changes.
 
-Complexity: ``complete`` O(p log n + k log n); ``weight`` and ``in`` O(p log n); memory about
-(term bytes + 22) bytes per term.
+Complexity: ``complete`` O(p log n) to find the range, then O(log n) cached lists sorted (k <=
+10; O(k log n) beyond); ``weight`` and ``in`` O(p log n); memory about (term bytes + 30) bytes
+per term.
 
 ```pycon
 >>> frozen = FrozenCompleter([("kafka", 70), ("kotlin", 60), ("kubernetes", 90)])

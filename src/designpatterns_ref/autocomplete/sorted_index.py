@@ -4,9 +4,11 @@ Case study: Design a Search Autocomplete System (docs/case-studies/search-autoco
 
 Sort the terms and every prefix becomes a contiguous range, found by two binary searches
 (:func:`~designpatterns_ref.autocomplete.text.successor` gives the end). The top k of a range
-is a range-maximum question, the idea of Hsu and Ottaviano's "RMQ trie" (WWW 2013): a segment
-tree over the sorted positions holds the best rank key of every block, and the range is listed
-best first in O(log n) per result, however many terms it holds.
+is a range-maximum question, the idea of Hsu and Ottaviano's "RMQ trie" (WWW 2013). A segment
+tree over the sorted positions holds the best rank key of every node, and the nodes covering
+32 positions or more also cache their 10 best keys. A range is then a ragged slice at each end
+plus O(log n) cached lists, and one C-level sort of those few hundred keys gives the top 10,
+however many terms the range holds; a larger k walks the tree best first, O(log n) per result.
 
 Positions must stay put for the tree, so the index is log-structured, like an LSM tree in
 miniature: the bulk of the terms sit in a sorted run under the segment tree; terms added later
@@ -18,8 +20,9 @@ Trade-off: a weight change of a known term is one O(log n) tree update; a new te
 O(log n) plus its share of the periodic O(n) rebuild (amortised O(sqrt n)); memory is a list
 and a tree of 2n references. Choose it when the vocabulary is mostly fixed and weights move.
 
-Complexity: ``complete`` O(log n + k log n + b) for b buffered matches; weight changes
-O(log n); new terms amortised O(sqrt n).
+Complexity: ``complete`` O(p log n) to find the range, then O(log n) cached lists sorted for
+k <= 10 (O(k log n) beyond), plus b buffered matches; weight changes O(log n); new terms
+amortised O(sqrt n).
 
 ```pycon
 >>> index = SortedPrefixIndex([("java", 80), ("javascript", 95), ("julia", 30)])
