@@ -16,7 +16,7 @@ With ``width`` the codes are zero-padded to that length and the counter stops, w
 Thread-safe: one lock around the counter. Complexity: O(1) per code.
 
 >>> alloc = CounterAllocator()
->>> [alloc.allocate() for _ in range(3)]
+>>> list(alloc.allocate() for _ in range(3))
 ['0', '1', '2']
 >>> CounterAllocator(start=61, width=2).allocate()
 '0z'

@@ -26,9 +26,9 @@ Complexity: O(rounds) integer operations per code, times the expected cycle-walk
 
 >>> ob = Obfuscator(key="my secret", width=7)
 >>> codes = [ob.encode(n) for n in range(3)]
->>> [len(c) for c in codes], len(set(codes))
+>>> list(map(len, codes)), len(set(codes))
 ([7, 7, 7], 3)
->>> [ob.decode(c) for c in codes]
+>>> list(map(ob.decode, codes))
 [0, 1, 2]
 >>> ob.unpermute(ob.permute(123456789))
 123456789
