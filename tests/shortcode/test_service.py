@@ -219,6 +219,8 @@ def test_constructor_checks() -> None:
         UrlShortener(one_code_per_url=1)  # type: ignore[arg-type]
     with pytest.raises(ShortCodeError, match="clock="):
         UrlShortener(clock=5)  # type: ignore[arg-type]
+    with pytest.raises(ShortCodeError, match="reserved="):
+        UrlShortener(reserved="admin")  # type: ignore[arg-type]
 
 
 def test_sqlite_survives_reopening_and_keeps_counting(tmp_path: Path) -> None:
