@@ -183,6 +183,33 @@ class Version:
         """``{agent: [(start, end), ...]}``, half-open ranges of ``seq``."""
         return {a: list(zip(b[::2], b[1::2], strict=True)) for a, b in self._bounds.items()}
 
+    def __le__(self, other: Version) -> bool:
+        """True when every identity in this version is in ``other``."""
+        for agent, mine in self._bounds.items():
+            theirs = other._bounds.get(agent, ())
+            if any(_gaps(theirs, mine[k], mine[k + 1]) for k in range(0, len(mine), 2)):
+                return False
+        return True
+
+    def __or__(self, other: Version) -> Version:
+        """The union of two versions (what a replica has after merging both)."""
+        merged = {a: list(b) for a, b in self._bounds.items()}
+        for agent, bounds in other._bounds.items():
+            mine = merged.setdefault(agent, [])
+            for k in range(0, len(bounds), 2):
+                _add(mine, bounds[k], bounds[k + 1])
+        return Version._from_bounds(merged)
+
+    def with_range(self, agent: str, start: int, end: int) -> Version:
+        """This version plus ``agent``'s sequence numbers ``start`` .. ``end - 1``."""
+        bounds = list(self._bounds.get(agent, ()))
+        if start < end:
+            _add(bounds, start, end)
+        out = Version._from_bounds({})
+        out._bounds = dict(self._bounds)
+        out._bounds[agent] = tuple(bounds)
+        return out
+
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Version) and self._bounds == other._bounds
 
@@ -246,7 +273,9 @@ class SequenceReplica:
         self._pending: list[Op] = []
         self._agent = agent
         self._next_seq = 0
-        self._cursor = (self._head, 0)  # a chunk and the visible position it starts at
+        self._tail = self._head
+        # a chunk and the visible position it starts at (None: unknown since a remote edit)
+        self._cursor: tuple[_Chunk, int] | None = (self._head, 0)
         self._hint: tuple[_Chunk, int, int, int] | None = None  # + an item index and its start
         self._last: _Item | None = None  # the item local typing may extend
         self._last_end = -1
@@ -286,6 +315,22 @@ class SequenceReplica:
     def version(self) -> Version:
         """Every operation identity this replica has applied."""
         return Version._from_bounds(self._known)
+
+    def has(self, ident: Id) -> bool:
+        """Has this replica applied the operation (or character) ``ident``?"""
+        bounds = self._known.get(ident[0])
+        return bounds is not None and _covers(bounds, ident[1])
+
+    def is_within(self, version: Version) -> bool:
+        """True when every operation this replica has applied is in ``version``."""
+        for agent, mine in self._known.items():
+            theirs = version._bounds.get(agent, ())
+            if len(mine) == 2 and len(theirs) == 2:
+                if mine[0] < theirs[0] or mine[1] > theirs[1]:
+                    return False
+            elif any(_gaps(theirs, mine[k], mine[k + 1]) for k in range(0, len(mine), 2)):
+                return False
+        return True
 
     def stats(self) -> dict[str, int]:
         """Sizes of the internal structure: characters, items, chunks, pending operations."""
@@ -457,6 +502,8 @@ class SequenceReplica:
         out: list[Op] = []
         for agent, mine in self._known.items():
             have = theirs.get(agent, ())
+            if len(have) == len(mine) == 2 and have[0] <= mine[0] and mine[1] <= have[1]:
+                continue
             wanted = [g for s, e in zip(mine[::2], mine[1::2], strict=True) for g in _gaps(have, s, e)]
             if not wanted:
                 continue
@@ -489,7 +536,7 @@ class SequenceReplica:
         for op in batch:
             _check_op(op)
         self._last = None
-        self._cursor, self._hint = (self._head, 0), None
+        self._cursor, self._hint = None, None
         waiting: list[Op] = []
         for op in batch:
             if not self._apply_one(op):
@@ -533,6 +580,7 @@ class SequenceReplica:
                 copies[id(it)] = new
                 c.items.append(new)
             prev = c
+        twin._tail = prev if prev is not None else twin._head
         for agent_, (starts, runs) in self._runs.items():
             new_runs = []
             for run in runs:
@@ -714,6 +762,11 @@ class SequenceReplica:
     def _seek(self, pos: int) -> tuple[_Chunk, int]:
         """The chunk holding visible position ``pos`` (the last chunk for the end), and the
         visible position it starts at, walking from the cursor."""
+        if self._cursor is None:  # start from whichever end is nearer
+            if pos < self._len // 2:
+                self._cursor = (self._head, 0)
+            else:
+                self._cursor = (self._tail, self._len - self._tail.visible)
         chunk, start = self._cursor
         while pos < start:
             chunk = chunk.prev  # type: ignore[assignment]
@@ -851,6 +904,8 @@ class SequenceReplica:
         new.prev, new.next = chunk, chunk.next
         if chunk.next is not None:
             chunk.next.prev = new
+        else:
+            self._tail = new
         chunk.next = new
 
     def _log_delete(
@@ -917,37 +972,50 @@ def _check_agent(agent: object) -> None:
 
 
 def _check_op(op: object) -> None:
-    def count(name: str, value: object, low: int) -> None:
-        if not isinstance(value, int) or isinstance(value, bool) or value < low:
-            raise CRDTError(f"{type(op).__name__}.{name}={value!r} must be an int >= {low}")
-
-    def ident(name: str, value: object, optional: bool) -> None:
-        if value is None and optional:
-            return
-        if not (
-            isinstance(value, tuple)
-            and len(value) == 2
-            and isinstance(value[0], str)
-            and isinstance(value[1], int)
-            and value[1] >= 0
-        ):
-            raise CRDTError(f"{type(op).__name__}.{name}={value!r} must be an (agent, seq) pair")
-
-    if isinstance(op, Insert):
-        _check_agent(op.agent)
-        count("seq", op.seq, 0)
-        count("lamport", op.lamport, 0)
-        if not isinstance(op.text, str) or not op.text:
-            raise CRDTError(f"Insert.text={op.text!r} must be a non-empty str")
-        ident("left", op.left, True)
-        ident("right", op.right, True)
-    elif isinstance(op, Delete):
-        _check_agent(op.agent)
-        count("seq", op.seq, 0)
-        count("lamport", op.lamport, 0)
-        count("length", op.length, 1)
-        ident("target", op.target, False)
-        if not isinstance(op.backwards, bool):
-            raise CRDTError(f"Delete.backwards={op.backwards!r} must be a bool")
+    cls = type(op)
+    if cls is Insert:
+        assert isinstance(op, Insert)
+        fine = (
+            type(op.agent) is str
+            and op.agent != ""
+            and type(op.seq) is int
+            and op.seq >= 0
+            and type(op.lamport) is int
+            and op.lamport >= 0
+            and type(op.text) is str
+            and op.text != ""
+            and _is_ref(op.left)
+            and _is_ref(op.right)
+        )
+    elif cls is Delete:
+        assert isinstance(op, Delete)
+        fine = (
+            type(op.agent) is str
+            and op.agent != ""
+            and type(op.seq) is int
+            and op.seq >= 0
+            and type(op.lamport) is int
+            and op.lamport >= 0
+            and type(op.length) is int
+            and op.length >= 1
+            and op.target is not None
+            and _is_ref(op.target)
+            and type(op.backwards) is bool
+        )
     else:
         raise CRDTError(f"op={op!r} must be an Insert or a Delete")
+    if not fine:
+        raise CRDTError(
+            f"malformed {op!r}: agents are non-empty str, seq and lamport ints >= 0, text "
+            f"non-empty, length >= 1, origins and target (agent, seq) pairs"
+        )
+
+
+def _is_ref(ref: object) -> bool:
+    return ref is None or (
+        type(ref) is tuple
+        and len(ref) == 2
+        and type(ref[0]) is str
+        and type(ref[1]) is int
+        and ref[1] >= 0
+    )

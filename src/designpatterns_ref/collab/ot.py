@@ -54,6 +54,49 @@ def _check_count(name: str, n: object) -> int:
     return n
 
 
+def _retain(ops: list[Component], n: int) -> None:
+    last = ops[-1] if ops else None
+    if type(last) is int and last > 0:
+        ops[-1] = last + n
+    else:
+        ops.append(n)
+
+
+def _insert(ops: list[Component], s: str) -> None:
+    if ops and type(ops[-1]) is str:
+        ops[-1] += s  # type: ignore[operator]
+    elif ops and type(ops[-1]) is int and ops[-1] < 0:  # type: ignore[operator]
+        if len(ops) > 1 and type(ops[-2]) is str:
+            ops[-2] += s  # type: ignore[operator]
+        else:
+            ops.insert(len(ops) - 1, s)
+    else:
+        ops.append(s)
+
+
+def _delete(ops: list[Component], n: int) -> None:
+    last = ops[-1] if ops else None
+    if type(last) is int and last < 0:
+        ops[-1] = last - n
+    else:
+        ops.append(-n)
+
+
+def _make(ops: list[Component]) -> TextOperation:
+    """A TextOperation from already-normalised components (no checks)."""
+    op = TextOperation()
+    op.ops = ops
+    for c in ops:
+        if type(c) is str:
+            op.target_length += len(c)  # type: ignore[arg-type]
+        elif c > 0:  # type: ignore[operator]
+            op.base_length += c  # type: ignore[operator]
+            op.target_length += c  # type: ignore[operator]
+        else:
+            op.base_length -= c  # type: ignore[operator]
+    return op
+
+
 class TextOperation:
     """A retain / insert / delete walk over a document of ``base_length`` code points.
 
@@ -93,11 +136,7 @@ class TextOperation:
             return self
         self.base_length += n
         self.target_length += n
-        last = self.ops[-1] if self.ops else None
-        if isinstance(last, int) and not isinstance(last, str) and last > 0:
-            self.ops[-1] = last + n
-        else:
-            self.ops.append(n)
+        _retain(self.ops, n)
         return self
 
     def insert(self, s: str) -> TextOperation:
@@ -107,16 +146,7 @@ class TextOperation:
         if not s:
             return self
         self.target_length += len(s)
-        ops = self.ops
-        if ops and isinstance(ops[-1], str):
-            ops[-1] += s
-        elif ops and isinstance(ops[-1], int) and ops[-1] < 0:
-            if len(ops) > 1 and isinstance(ops[-2], str):
-                ops[-2] += s
-            else:
-                ops.insert(len(ops) - 1, s)
-        else:
-            ops.append(s)
+        _insert(self.ops, s)
         return self
 
     def delete(self, n: int) -> TextOperation:
@@ -124,11 +154,7 @@ class TextOperation:
         if _check_count("delete", n) == 0:
             return self
         self.base_length += n
-        last = self.ops[-1] if self.ops else None
-        if isinstance(last, int) and last < 0:
-            self.ops[-1] = last - n
-        else:
-            self.ops.append(-n)
+        _delete(self.ops, n)
         return self
 
     @classmethod
@@ -254,33 +280,35 @@ class TextOperation:
                 f"transform: the operations span {a.base_length} and {b.base_length} code "
                 f"points; they must edit the same document"
             )
-        a2, b2 = TextOperation(), TextOperation()
+        a2: list[Component] = []
+        b2: list[Component] = []
         ia, ib = iter(a.ops), iter(b.ops)
         x, y = next(ia, None), next(ib, None)
         while x is not None or y is not None:
-            if isinstance(x, str):  # a inserts first on ties
-                a2.insert(x)
-                b2.retain(len(x))
+            if type(x) is str:  # a inserts first on ties
+                _insert(a2, x)
+                _retain(b2, len(x))
                 x = next(ia, None)
-            elif isinstance(y, str):
-                a2.retain(len(y))
-                b2.insert(y)
+            elif type(y) is str:
+                _retain(a2, len(y))
+                _insert(b2, y)
                 y = next(ib, None)
             elif x is None or y is None:  # pragma: no cover - lengths were checked
                 raise OTError("transform: operations of mismatched length")
             else:
+                assert isinstance(x, int) and isinstance(y, int)
                 n = min(abs(x), abs(y))
                 if x > 0 and y > 0:  # both keep
-                    a2.retain(n)
-                    b2.retain(n)
+                    _retain(a2, n)
+                    _retain(b2, n)
                 elif x < 0 and y > 0:  # a deletes what b keeps
-                    a2.delete(n)
+                    _delete(a2, n)
                 elif x > 0:  # b deletes what a keeps
-                    b2.delete(n)
+                    _delete(b2, n)
                 # both delete: nothing left to do
                 x = (x - n if x > 0 else x + n) or next(ia, None)
                 y = (y - n if y > 0 else y + n) or next(ib, None)
-        return a2, b2
+        return _make(a2), _make(b2)
 
     def transform_position(self, pos: int, *, own: bool = False) -> int:
         """Where a cursor at ``pos`` lands after this operation; a cursor at an insert point

@@ -34,14 +34,15 @@ from __future__ import annotations
 
 import gzip
 import json
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from designpatterns_ref.collab.base import CollabError, TextReplica
-from designpatterns_ref.collab.crdt import Op, SequenceReplica
-from designpatterns_ref.collab.ot import Entry, Message, OTClient, OTServer, TextOperation
+from designpatterns_ref.collab.crdt import Op, SequenceReplica, Version
+from designpatterns_ref.collab.ot import Message, OTServer, TextOperation
 
 __all__ = [
     "Patch",
@@ -166,32 +167,31 @@ def replay_concurrent(trace: Trace, factory: Factory) -> str:
     if trace.start:
         raise CollabError("replay_concurrent: traces with startContent are not supported")
 
-    def contains(head: int, parents: tuple[int, ...]) -> bool:
-        """Is txn ``head`` in the version of ``parents``?"""
-        stack, seen = list(parents), set()
-        while stack:
-            t = stack.pop()
-            if t == head:
-                return True
-            if t > head and t not in seen:
-                seen.add(t)
-                stack.extend(txns[t].parents)
-        return False
+    versions: list[Version] = []  # each txn's version: the operation ids it has seen
+
+    def version_of(parents: tuple[int, ...]) -> Version:
+        if not parents:
+            return Version()
+        out = versions[parents[0]]
+        for p in parents[1:]:
+            out = out | versions[p]
+        return out
 
     def catch_up(replica: SequenceReplica, parents: tuple[int, ...]) -> None:
         """Apply the operations of every txn in ``parents``' version that ``replica`` lacks."""
-        version = replica.version()
         stack, missing = list(parents), set()
         while stack:
             t = stack.pop()
-            if t in missing or (first[t] is not None and first[t] in version):
+            ident = first[t]
+            if t in missing or (ident is not None and replica.has(ident)):
                 continue
             missing.add(t)
             stack.extend(txns[t].parents)
         replica.apply_ops([op for t in sorted(missing) for op in ops[t]])
 
     for i, txn in enumerate(txns):
-        usable = [k for k, (_, head) in enumerate(pool) if contains(head, txn.parents)]
+        target = version_of(txn.parents)
+        usable = [k for k, (replica, _) in enumerate(pool) if replica.is_within(target)]
         if usable:
             k = max(usable, key=lambda k: pool[k][1])
             replica = pool.pop(k)[0]
@@ -208,6 +208,9 @@ def replay_concurrent(trace: Trace, factory: Factory) -> str:
         made = replica.ops_since(before)
         ops.append(made)
         first.append((made[0].agent, min(op.seq for op in made)) if made else None)
+        for op in made:
+            target = target.with_range(op.agent, op.seq, _end(op))
+        versions.append(target)
         next_seq[txn.agent] = max([next_seq.get(txn.agent, 0)] + [_end(op) for op in made])
         pool.append((replica, i))
     if not txns:
@@ -224,38 +227,56 @@ def _end(op: Op) -> int:
 
 
 def replay_ot(trace: Trace) -> str:
-    """Replay ``trace`` through :class:`OTServer` with one :class:`OTClient` per agent.
+    """Replay ``trace`` through :class:`OTServer`, one client per agent; returns the server's
+    final document.
 
-    Each transaction is typed on its agent's client after delivering to that client, in the
-    server's order, exactly the server entries its parents had seen (our own entries are
-    acknowledgements, which release the buffer). A trace whose graph no single server order
-    can reproduce raises :class:`CollabError`. Returns the server's final document.
+    Before each transaction its agent's client receives, in the server's order, exactly the
+    entries its parents had seen (its own entries are acknowledgements); the transaction's
+    operations are then sent at once. Clients here may have several operations in flight, as
+    in Jupiter: a client transforms each incoming entry past its unacknowledged operations,
+    and an operation is brought to the server's head by the same transformations before
+    :meth:`OTServer.receive` appends it, so every path uses TP1 only. A graph that no single
+    server order can reproduce (a client would have to see an entry without the ones before
+    it) raises :class:`CollabError`.
     """
     txns = trace.txns
     server = OTServer(trace.start)
-    clients: dict[str, OTClient] = {}
-    delivered: dict[str, int] = {}  # how many history entries each client has received
-    received: dict[str, dict[str, int]] = {}  # per client: each other agent's last txn seen
-    covers: dict[tuple[str, int], int] = {}  # (client, seq) -> last txn the message holds
-    pending_txn: dict[str, list[int]] = {}  # txns composed into a client's unsent buffer
-    seen_of: list[dict[str, int]] = []  # per txn: for each agent, its last txn in the version
+    history = server.history
+    docs: dict[str, str] = {}
+    delivered: dict[str, int] = {}  # how many history entries each client has taken
+    inflight: dict[str, list[TextOperation]] = {}  # unacknowledged own ops, client form
+    received: dict[str, dict[str, int]] = {}  # per client: each other agent's last txn taken
+    txn_of: list[int] = []  # history index -> the txn that made it
+    seen_of: list[dict[str, int]] = []  # per txn: each agent's last txn in its version
+    seq: dict[str, int] = {}
 
-    def send(message: Message | None, agent: str) -> None:
-        if message is not None:
-            covers[(message.client, message.seq)] = pending_txn[agent][-1]
-            pending_txn[agent] = []
-            server.receive(message)
+    def take(agent: str) -> None:  # deliver the next history entry to `agent`'s client
+        entry = history[delivered[agent]]
+        if entry.client == agent:
+            inflight[agent].pop(0)
+        else:
+            backlog[agent].popleft()
+            x, mine = entry.op, inflight[agent]
+            for k, p in enumerate(mine):
+                mine[k], x = TextOperation.transform(p, x)
+            docs[agent] = x.apply(docs[agent])
+            received[agent][entry.client] = txn_of[delivered[agent]]
+        delivered[agent] += 1
 
-    def deliver(agent: str, allowed: Callable[[Entry], bool]) -> None:
-        client, history = clients[agent], server.history
-        while delivered[agent] < len(history):
-            entry = history[delivered[agent]]
-            if entry.client != agent and not allowed(entry):
-                return
-            delivered[agent] += 1
-            if entry.client != agent:
-                received[agent][entry.client] = covers[(entry.client, entry.seq)]
-            send(client.receive(entry), agent)
+    # Jupiter's server side: per client, the entries it has not taken yet, each transformed
+    # past every operation of that client the server has received since.
+    backlog: dict[str, deque[list[Any]]] = {}
+
+    def to_head(agent: str, op: TextOperation) -> TextOperation:
+        """``op`` (made after the client's in-flight ops) in the context of the server's head."""
+        for slot in backlog[agent]:
+            op, slot[1] = TextOperation.transform(op, slot[1])
+        return op
+
+    def publish(agent: str, index: int) -> None:
+        for other, queue in backlog.items():
+            if other != agent:
+                queue.append([index, history[index].op])
 
     for i, txn in enumerate(txns):
         seen: dict[str, int] = {}
@@ -265,24 +286,32 @@ def replay_ot(trace: Trace) -> str:
             seen[txns[p].agent] = max(seen.get(txns[p].agent, -1), p)
         seen_of.append(seen)
         agent = txn.agent
-        if agent not in clients:
-            clients[agent] = OTClient(agent, trace.start)
-            delivered[agent] = 0
-            received[agent] = {}
-            pending_txn[agent] = []
-        deliver(agent, lambda e: covers[(e.client, e.seq)] <= seen.get(e.client, -1))
-        client = clients[agent]
-        got = received[agent]
+        if agent not in docs:
+            docs[agent], delivered[agent], inflight[agent] = trace.start, 0, []
+            received[agent], seq[agent] = {}, 0
+            backlog[agent] = deque([k, e.op] for k, e in enumerate(history) if e.client != agent)
+        while delivered[agent] < len(history):
+            entry = history[delivered[agent]]
+            if entry.client != agent and txn_of[delivered[agent]] > seen.get(entry.client, -1):
+                break
+            take(agent)
         want = {a: last for a, last in seen.items() if a != agent}
-        if got != want:
+        if received[agent] != want:
             raise CollabError(
                 f"replay_ot: txn {i} of {agent!r} was typed having seen {want}, but the server "
-                f"order lets its client see {got}; this graph needs peer-to-peer merging"
+                f"order lets its client see {received[agent]}"
             )
         for pos, n_deleted, inserted in txn.patches:
-            op = TextOperation.from_patch(len(client.document), pos, n_deleted, inserted)
-            pending_txn[agent].append(i)
-            send(client.apply_local(op), agent)
-    for agent in clients:
-        deliver(agent, lambda e: True)
+            op = TextOperation.from_patch(len(docs[agent]), pos, n_deleted, inserted)
+            docs[agent] = op.apply(docs[agent])
+            server.receive(Message(agent, seq[agent], len(history), to_head(agent, op)))
+            publish(agent, len(history) - 1)
+            seq[agent] += 1
+            inflight[agent].append(op)
+            txn_of.append(i)
+    for agent in docs:
+        while delivered[agent] < len(history):
+            take(agent)
+        if docs[agent] != server.document:  # pragma: no cover - a broken transform
+            raise CollabError(f"replay_ot: client {agent!r} diverged from the server")
     return server.document
