@@ -12,7 +12,7 @@
 #
 # Every photo, comment and like needs a primary key, minted on many database shards at
 # once, with no central counter, and sortable by time so "newest first" is an index scan.
-# Instagram's answer (2012), like Twitter's Snowflake before it, packs three numbers into
+# Instagram's answer (2011), like Twitter's Snowflake before it, packs three numbers into
 # 64 bits: milliseconds since an epoch, the shard (or worker), and a sequence within the
 # millisecond. This notebook builds those IDs with `designpatterns_ref.shortcode.Snowflake`,
 # breaks them with a misbehaving clock, and shows where they run out. The feed half of the
