@@ -178,3 +178,15 @@ def test_news2012_refuses_new_confusion_and_scale_2() -> None:
     assert "NEWS2" in info.value.problems[0].allowed
     with pytest.raises(ClinicalError, match="one SpO2 scale"):
         news2012.score(Vitals(**NORMAL, spo2_scale=2))  # type: ignore[arg-type]
+
+
+def test_scoring_is_safe_from_many_threads() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from designpatterns_ref.clinical import NEWS2, assess
+
+    cases = [{**NORMAL, "pulse": p, "temperature": 35.0 + p / 100} for p in range(30, 200)]
+    expected = [assess(NEWS2, c, use_fast_path=False) for c in cases]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        for _ in range(3):
+            assert list(pool.map(lambda c: assess(NEWS2, c), cases)) == expected

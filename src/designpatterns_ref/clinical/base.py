@@ -15,7 +15,8 @@ A :class:`BandTable` is checked when it is built: its bands must be contiguous a
 chart's resolution, with no gap and no overlap, so every quantised value lands in exactly one
 band. Lookup is a binary search over the band edges.
 
-Complexity: building a table is O(b) for b bands; a lookup is O(log b) (b is at most 7).
+Complexity: building a table is O(b) for b bands; a lookup is O(log b) (b is at most 7). The
+engine compiles each table once more into a dense tuple for O(1) lookups.
 
 >>> table = BandTable.of("1", [(None, "8", 3), ("9", "11", 1), ("12", "20", 0), ("21", None, 2)])
 >>> tuple(table.points(Decimal(v)) for v in ("8", "9", "20", "21", "40"))

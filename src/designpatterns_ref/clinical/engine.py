@@ -25,8 +25,15 @@ Missing inputs are problems too, unless ``partial=True``: then the result is mar
 lists what is missing, and carries no risk category, since a missing vital sign could only
 have raised it.
 
-Complexity: O(p log b) for p parameters and b bands a parameter; in practice a few
-microseconds a score, dominated by the decimal conversion of float inputs.
+Thread safety: :func:`assess` keeps no state between calls and may be called from any number
+of threads (the API's worker threads share it); the per-ruleset plan is built on first use,
+and two threads racing to build it build the same plan.
+
+Complexity: O(p) for p parameters: each band table is compiled once per ruleset into a dense
+tuple indexed by the quantised value (a few hundred entries), so a lookup is one index. The
+common request goes through the compiled fast path of :mod:`.compiled` (about 6 µs of CPU on
+a 2 GHz machine); the interpreted path costs about 2.5 times that, the error path more (it
+builds every message).
 
 >>> from designpatterns_ref.clinical.rules import NEWS2
 >>> r = assess(NEWS2, {"respiration_rate": 22, "spo2": 95, "systolic_bp": 118,

@@ -18,10 +18,11 @@ Consciousness: new confusion (``"C"``) scores 3 like V, P and U; long-standing c
 an otherwise alert patient is Alert (``"A"``).
 
 Trade-off: the score is computed from data (:data:`~.rules.NEWS2`) by a general engine
-(:func:`~.engine.assess`), a few microseconds slower than hard-coded ``if`` chains, in
-exchange for one place to check the chart against and new rulesets without new code.
+(:func:`~.engine.assess`, compiled for the common case by :mod:`.compiled`), a few
+microseconds slower than a hand-written ``if`` chain with no checks, in exchange for one place
+to check the chart against, every input validated, and new rulesets without new code.
 
-Complexity: O(p log b) per score, p = 7 parameters, b ≤ 7 bands a parameter.
+Complexity: O(p) per score, p = 7 parameters, one table index each.
 
 >>> r = score(respiration_rate=22, spo2=93, spo2_scale=2, on_oxygen=True, systolic_bp=112,
 ...           pulse=104, consciousness="A", temperature=38.4)

@@ -10,7 +10,7 @@ risk rather than NEWS2's low-medium, with monitoring at a minimum of 4 hourly ra
 It is kept to compare scores and to show that a ruleset is added without touching the
 engine: NEWS2 replaced it in 2017 and it should not be used for patient care.
 
-Complexity: O(p log b) per score, as for NEWS2.
+Complexity: O(p) per score, as for NEWS2.
 
 >>> r = score(respiration_rate=26, spo2=97, systolic_bp=130, pulse=80, consciousness="A",
 ...           temperature=37.0)
