@@ -22,6 +22,8 @@ SHAKE-256 digest of your key: good enough that neighbours look random, not a cip
 collects enough (counter, code) pairs can learn the map. Where a code must be unguessable,
 draw it from :mod:`secrets` instead and check it against the store.
 
+Immutable once built, so one instance may be shared between threads.
+
 Complexity: O(rounds) integer operations per code, times the expected cycle-walk steps.
 
 >>> ob = Obfuscator(key="my secret", width=7)

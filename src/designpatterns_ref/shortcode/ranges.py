@@ -82,7 +82,8 @@ class SQLiteCounter:
     can never receive overlapping blocks. The table is ``shortcode_counters(name, next)``;
     several named counters may share one file. Commits use ``synchronous=FULL`` (an fsync
     each): a counter that forgot a lease after a power cut would hand the same numbers out
-    twice, which is worth a few milliseconds per block.
+    twice, which is worth a few milliseconds per block. Thread-safe: one connection behind a
+    lock.
     """
 
     def __init__(self, path: str | Path, name: str = "links", *, start: int = 0) -> None:

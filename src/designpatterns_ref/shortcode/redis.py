@@ -10,7 +10,8 @@ trip per block of codes. Durability is Redis's: with AOF ``appendfsync always`` 
 survives a crash; with weaker settings a restarted Redis could hand out numbers again, which
 is why a production counter either persists strictly or starts above the highest code stored.
 
-redis-py is imported only when a URL is given (the ``redis`` extra).
+redis-py is imported only when a URL is given (the ``redis`` extra). A redis-py client keeps a
+connection pool, so one counter may be shared between threads.
 
 Complexity: O(1) per block, one round trip.
 
