@@ -240,3 +240,10 @@ def test_the_fast_path_answers_the_common_case(raw: dict[str, object]) -> None:
         )
     else:
         assert fast == general
+
+
+def test_any_ruleset_name_compiles() -> None:
+    odd = dataclasses.replace(NEWS2, name="local variant 2.1 (ward 7)")
+    raw = {"respiration_rate": 18, "spo2": 96, "systolic_bp": 120, "pulse": 70,
+           "consciousness": "A", "temperature": 37.0}  # fmt: skip
+    assert assess(odd, raw).ruleset == "local variant 2.1 (ward 7)"

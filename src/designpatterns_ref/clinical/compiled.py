@@ -35,6 +35,7 @@ def fast_news2(raw):
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any, Protocol
@@ -98,7 +99,8 @@ def float_steps(x: float, per_unit: int) -> int | None:
 def compile_fast_path(ruleset: Ruleset) -> FastPath:
     """Generate, compile and return the fast scorer of ``ruleset``."""
     env: dict[str, Any] = {"ScoreResult": ScoreResult, "floor": math.floor, "new": tuple.__new__}
-    lines = [f"def fast_{ruleset.name.replace('-', '_')}(raw):"]
+    fn_name = "fast_" + re.sub(r"\W", "_", ruleset.name)  # any name makes a valid identifier
+    lines = [f"def {fn_name}(raw):"]
     known = tuple(ruleset.input_names)
     env["KNOWN"] = frozenset(known)
     lines.append("    if not raw.keys() <= KNOWN: return None")
@@ -180,6 +182,6 @@ def compile_fast_path(ruleset: Ruleset) -> FastPath:
     )
     source = "\n".join(lines) + "\n"
     exec(compile(source, f"<fast path of {ruleset.name}>", "exec"), env)
-    fn = env[lines[0][4 : lines[0].index("(")]]
+    fn = env[fn_name]
     fn.source = source
     return fn  # type: ignore[no-any-return]

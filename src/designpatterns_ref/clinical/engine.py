@@ -98,7 +98,7 @@ def _type_problem(m: Measure, raw: object) -> Problem | None:
     return Problem(m.name, raw, why, m.allowed)
 
 
-def check_number(m: Measure, raw: object) -> tuple[Decimal | int | None, Problem | None]:
+def check_number(m: Measure, raw: object) -> tuple[Decimal | None, Problem | None]:
     """Validate and quantise one numeric input: ``(value, None)`` or ``(None, problem)``.
 
     >>> from designpatterns_ref.clinical.rules import TEMPERATURE
