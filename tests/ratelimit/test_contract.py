@@ -138,6 +138,7 @@ def test_all_of_admits_only_when_every_part_admits(make: Make) -> None:
         (lambda: rl.TokenBucket(5, clock=3), "clock"),
         (lambda: rl.all_of(), "at least one"),
         (lambda: rl.all_of(object()), "not an in-memory limiter"),
+        (lambda: rl.all_of(*[rl.GCRA(5)] * 2), "twice"),
     ],
 )
 def test_bad_limits_raise_naming_the_field(factory: Callable[[], object], field: str) -> None:

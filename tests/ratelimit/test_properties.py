@@ -188,3 +188,10 @@ def test_a_clock_that_steps_back_earns_no_credit() -> None:
         assert not limiter.allow("k"), name
         clock.set(10.0)
         assert not limiter.allow("k"), name
+
+
+def test_honest_wait_gives_up_on_a_broken_clock() -> None:
+    from designpatterns_ref.ratelimit.base import honest_wait
+
+    assert honest_wait(lambda t: t >= 1.0, math.nan, 0.5) == math.inf
+    assert honest_wait(lambda t: False, 0.0, 0.5) == math.inf

@@ -210,3 +210,9 @@ def test_killing_the_server_gives_the_configured_behaviour(on_error: str) -> Non
                     assert decision.retry_after > 0
     finally:
         server_cm.__exit__(None, None, None)
+
+
+def test_a_clock_gone_wrong_is_refused_before_it_reaches_redis(client: Any) -> None:
+    limiter = rr.GCRA(client, 5, clock=lambda: float("nan"))
+    with pytest.raises(RateLimitError, match="finite"):
+        limiter.allow("k")

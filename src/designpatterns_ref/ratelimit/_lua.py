@@ -57,6 +57,7 @@ local function honest(admits, wait)
   local step = 0
   while not admits(now + wait) do
     step = step + 1
+    if step > 1000 or wait ~= wait or wait == math.huge then return math.huge end
     if step < 16 then wait = wait + ulp(wait) else wait = wait + ulp(wait) * 2 ^ step end
   end
   return wait

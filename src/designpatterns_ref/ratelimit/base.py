@@ -143,6 +143,8 @@ def honest_wait(admits_at: Callable[[float], bool], now: float, wait: float) -> 
     step = 0
     while not admits_at(now + wait):
         step += 1
+        if step > 1000 or not math.isfinite(wait):  # a clock gave NaN or infinity
+            return math.inf
         wait = math.nextafter(wait, math.inf) if step < 16 else wait + math.ulp(wait) * 2**step
     return wait
 

@@ -84,6 +84,8 @@ class AllOf:
             raise RateLimitError("all_of: needs at least one limiter")
         self.limiters: tuple[MemoryLimiter, ...] = tuple(parts)
         unique = {id(part): part for part in parts}
+        if len(unique) != len(parts):
+            raise RateLimitError("all_of: a limiter appears twice; each part must be distinct")
         self._locks = [unique[i]._lock for i in sorted(unique)]  # a fixed order: no deadlock
         self._max_cost = min(part._max_cost for part in parts)
 

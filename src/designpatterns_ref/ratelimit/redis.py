@@ -37,6 +37,7 @@ Examples:
 from __future__ import annotations
 
 import contextlib
+import math
 import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any, Literal, TypedDict, Unpack
@@ -169,7 +170,12 @@ class _Base:
         return check_cost(type(self).__name__, cost, self.limit)
 
     def _now(self) -> str:
-        return "-" if self.clock is None else repr(float(self.clock()))
+        if self.clock is None:
+            return "-"
+        now = float(self.clock())
+        if not math.isfinite(now):
+            raise RateLimitError(f"{type(self).__name__}: clock() returned {now!r}; need finite")
+        return repr(now)
 
     def _fallback(self, exc: BaseException) -> Decision:
         if self.on_error == "raise":
