@@ -143,11 +143,12 @@ except ImportError:
 else:
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="off"))  # fmt: skip
+                                           log_config=None, lifespan="off"))  # fmt: skip
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    while not server.started:
-        time.sleep(0.01)
+    deadline = time.monotonic() + 10
+    while not server.started and thread.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.01)  # wait until the socket is bound
 
     def post(body: bytes) -> tuple[int, dict[str, object]]:
         req = urllib.request.Request(f"http://127.0.0.1:{port}/v1/news2", data=body,
