@@ -216,3 +216,17 @@ def test_client_chosen_field_names_are_not_logged(
     assert r.status_code == 422
     text = "\n".join(rec.getMessage() for rec in caplog.records)
     assert "fields=unknown" in text and "137" not in text
+
+
+def test_request_schema_comes_from_the_ruleset() -> None:
+    from designpatterns_ref.clinical import NEWS2, NEWS_2012
+    from designpatterns_ref.clinical.api import request_schema
+
+    new, old = request_schema(NEWS2), request_schema(NEWS_2012)
+    assert new["properties"]["temperature"]["minimum"] == 10
+    assert new["properties"]["temperature"]["maximum"] == 47
+    assert "C" in new["properties"]["consciousness"]["enum"]
+    assert "C" not in old["properties"]["consciousness"]["enum"]
+    assert "spo2_scale" not in old["properties"]
+    assert new["additionalProperties"] is False
+    assert set(new["anyOf"][0]["required"]) == set(NEWS2.required)
