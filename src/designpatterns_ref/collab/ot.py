@@ -169,8 +169,19 @@ class TextOperation:
                 f"patch pos={pos}, n_deleted={n_deleted} reaches past the document's "
                 f"{length} code points"
             )
-        op = cls().retain(pos).insert(inserted).delete(n_deleted)
-        return op.retain(length - pos - n_deleted)
+        if not isinstance(inserted, str):
+            raise OTError(f"inserted={inserted!r} must be a str")
+        ops: list[Component] = [pos] if pos else []
+        if inserted:
+            ops.append(inserted)
+        if n_deleted:
+            ops.append(-n_deleted)
+        rest = length - pos - n_deleted
+        if rest:
+            _retain(ops, rest)
+        op = cls()
+        op.ops, op.base_length, op.target_length = ops, length, length - n_deleted + len(inserted)
+        return op
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, TextOperation) and self.ops == other.ops

@@ -249,6 +249,7 @@ def replay_ot(trace: Trace) -> str:
     txn_of: list[int] = []  # history index -> the txn that made it
     seen_of: list[dict[str, int]] = []  # per txn: each agent's last txn in its version
     seq: dict[str, int] = {}
+    own_last: dict[str, int] = {}  # each agent's latest txn
 
     def take(agent: str) -> None:  # deliver the next history entry to `agent`'s client
         entry = history[delivered[agent]]
@@ -301,6 +302,12 @@ def replay_ot(trace: Trace) -> str:
                 f"replay_ot: txn {i} of {agent!r} was typed having seen {want}, but the server "
                 f"order lets its client see {received[agent]}"
             )
+        if seen.get(agent, -1) != own_last.get(agent, -1):
+            raise CollabError(
+                f"replay_ot: txn {i} of {agent!r} does not follow that agent's txn "
+                f"{own_last[agent]}; one client cannot edit two concurrent branches"
+            )
+        own_last[agent] = i
         for pos, n_deleted, inserted in txn.patches:
             op = TextOperation.from_patch(len(docs[agent]), pos, n_deleted, inserted)
             docs[agent] = op.apply(docs[agent])

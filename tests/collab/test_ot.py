@@ -1,0 +1,187 @@
+"""OT: TextOperation laws (TP1, compose, invert), validation, the server and the client."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from designpatterns_ref.collab import OTClient, OTError, OTServer, TextOperation
+from designpatterns_ref.collab.ot import Message
+
+ALPHABET = "ab📊 "
+
+
+@st.composite
+def doc_and_op(draw: st.DrawFn, doc: str | None = None) -> tuple[str, TextOperation]:
+    text = draw(st.text(ALPHABET, max_size=12)) if doc is None else doc
+    op = TextOperation()
+    i = 0
+    while i < len(text):
+        kind = draw(st.sampled_from(["retain", "delete", "insert"]))
+        n = draw(st.integers(1, len(text) - i))
+        if kind == "retain":
+            op.retain(n)
+            i += n
+        elif kind == "delete":
+            op.delete(n)
+            i += n
+        else:
+            op.insert(draw(st.text(ALPHABET, min_size=1, max_size=3)))
+    if draw(st.booleans()):
+        op.insert(draw(st.text(ALPHABET, min_size=1, max_size=3)))
+    return text, op
+
+
+@st.composite
+def two_ops(draw: st.DrawFn) -> tuple[str, TextOperation, TextOperation]:
+    text, a = draw(doc_and_op())
+    _, b = draw(doc_and_op(text))
+    return text, a, b
+
+
+@given(two_ops())
+def test_transform_satisfies_tp1(case: tuple[str, TextOperation, TextOperation]) -> None:
+    text, a, b = case
+    a2, b2 = TextOperation.transform(a, b)
+    assert b2.apply(a.apply(text)) == a2.apply(b.apply(text))
+
+
+@given(two_ops())
+def test_compose_equals_applying_in_turn(case: tuple[str, TextOperation, TextOperation]) -> None:
+    text, a, _ = case
+    after = a.apply(text)
+    b = TextOperation.from_patch(len(after), len(after) // 2, len(after) - len(after) // 2, "x")
+    assert a.compose(b).apply(text) == b.apply(after)
+
+
+@given(doc_and_op())
+def test_invert_undoes(case: tuple[str, TextOperation]) -> None:
+    text, op = case
+    assert op.invert(text).apply(op.apply(text)) == text
+    assert op.compose(op.invert(text)).apply(text) == text
+
+
+def test_tie_break_puts_the_first_operations_insert_first() -> None:
+    a = TextOperation.from_patch(2, 1, 0, "A")
+    b = TextOperation.from_patch(2, 1, 0, "B")
+    a2, b2 = TextOperation.transform(a, b)
+    assert b2.apply(a.apply("xy")) == "xABy" == a2.apply(b.apply("xy"))
+
+
+def test_transform_position() -> None:
+    op = TextOperation.from_patch(6, 2, 2, "XYZ")  # "abcdef" -> "abXYZef"
+    # a cursor inside the replaced text lands after the replacement
+    assert [op.transform_position(p) for p in range(7)] == [0, 1, 2, 5, 5, 6, 7]
+    assert TextOperation.from_patch(2, 1, 0, "Q").transform_position(1, own=True) == 2
+    with pytest.raises(OTError):
+        op.transform_position(7)
+
+
+@pytest.mark.parametrize("pos", range(4))
+def test_astral_characters_at_every_position(pos: int) -> None:
+    text = "A📊B"
+    op = TextOperation.from_patch(3, pos, 0, "😀")
+    assert op.apply(text) == text[:pos] + "😀" + text[pos:]
+    if pos < 3:
+        assert TextOperation.from_patch(3, pos, 1, "").apply(text) == text[:pos] + text[pos + 1 :]
+
+
+def test_bad_input_raises_and_changes_nothing() -> None:
+    op = TextOperation().retain(2)
+    with pytest.raises(OTError, match="spans 2 code points but the document has 3"):
+        op.apply("abc")
+    with pytest.raises(OTError, match="retain=-1"):
+        op.retain(-1)
+    with pytest.raises(OTError, match="insert=5"):
+        op.insert(5)  # type: ignore[arg-type]
+    assert op.ops == [2] and op.base_length == 2
+    with pytest.raises(OTError, match="reaches past"):
+        TextOperation.from_patch(3, 2, 2, "")
+    with pytest.raises(OTError, match="compose"):
+        op.compose(TextOperation().retain(3))
+    with pytest.raises(OTError, match="same document"):
+        TextOperation.transform(op, TextOperation().retain(3))
+    with pytest.raises(OTError, match="component"):
+        TextOperation([0])
+
+
+def test_server_transforms_and_recognises_a_retry() -> None:
+    server = OTServer("ab")
+    first = Message("alice", 0, 0, TextOperation.from_patch(2, 2, 0, "c"))
+    assert server.receive(first) == 1
+    assert server.receive(first) == 1  # a retry: acknowledged, not applied again
+    assert server.document == "abc"
+    assert server.receive(Message("bob", 0, 0, TextOperation.from_patch(2, 0, 1, ""))) == 2
+    assert server.document == "bc"
+    with pytest.raises(OTError, match="revision=9"):
+        server.receive(Message("bob", 1, 9, TextOperation().retain(2)))
+    with pytest.raises(OTError):  # does not fit: nothing changes
+        server.receive(Message("bob", 2, 2, TextOperation().retain(5)))
+    assert server.document == "bc" and server.revision == 2
+
+
+def test_client_state_machine() -> None:
+    server = OTServer()
+    client = OTClient("alice")
+    assert client.state == "synchronised"
+    sent = client.insert(0, "hi")
+    assert sent is not None and client.state == "awaiting"
+    assert client.insert(2, "!") is None and client.state == "buffering"
+    assert client.resend() == sent
+    server.receive(sent)
+    server.receive(sent)  # a retried send is not applied twice
+    nxt = client.receive(server.history[0])
+    assert nxt is not None and client.state == "awaiting"
+    server.receive(nxt)
+    assert client.receive(server.history[1]) is None and client.state == "synchronised"
+    assert server.document == client.text() == "hi!"
+    with pytest.raises(OTError, match="not in flight"):
+        client.receive(server.history[1])
+
+
+@given(st.integers(0, 2**32 - 1))
+def test_simulated_clients_with_random_latency_converge(seed: int) -> None:
+    rng = random.Random(seed)
+    server = OTServer("start")
+    clients = [OTClient(name, "start") for name in ("ann", "bob", "cy")]
+    to_server: list[list[Message]] = [[] for _ in clients]  # per client, in flight
+    delivered = [0] * len(clients)
+    for _ in range(rng.randint(1, 40)):
+        k = rng.randrange(len(clients))
+        client = clients[k]
+        action = rng.random()
+        if action < 0.45:
+            n = len(client.document)
+            pos = rng.randint(0, n)
+            if n and rng.random() < 0.3:
+                msg = client.delete(min(pos, n - 1), 1)
+            else:
+                msg = client.insert(pos, rng.choice(["x", "yz", "📊"]))
+            if msg is not None:
+                to_server[k].append(msg)
+        elif action < 0.7 and to_server[k]:
+            msg = to_server[k][0]
+            server.receive(msg)
+            if rng.random() < 0.8:  # sometimes the reply is lost and the client resends
+                to_server[k].pop(0)
+        elif delivered[k] < server.revision:
+            out = client.receive(server.history[delivered[k]])
+            delivered[k] += 1
+            if out is not None:
+                to_server[k].append(out)
+    for _ in range(200):  # drain everything
+        for k, client in enumerate(clients):
+            while to_server[k]:
+                server.receive(to_server[k].pop(0))
+            while delivered[k] < server.revision:
+                out = client.receive(server.history[delivered[k]])
+                delivered[k] += 1
+                if out is not None:
+                    to_server[k].append(out)
+        settled = all(d == server.revision for d in delivered)
+        if settled and all(c.state == "synchronised" for c in clients) and not any(to_server):
+            break
+    assert all(c.document == server.document for c in clients)

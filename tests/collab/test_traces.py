@@ -1,0 +1,154 @@
+"""Real editing traces replay to their recorded end through every CRDT rule and through OT."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+
+from designpatterns_ref.collab import RULES, CollabError, FugueMaxReplica, RGAReplica
+from designpatterns_ref.collab.traces import (
+    Trace,
+    load_trace,
+    replay_concurrent,
+    replay_ot,
+    replay_sequential,
+)
+
+RULE_IDS = list(RULES)
+
+
+@pytest.fixture(scope="module")
+def traces_dir(shared_data: Path) -> Path:
+    path = shared_data / "editing-traces"
+    if not path.is_dir():
+        pytest.skip(f"editing traces not found in {shared_data}")
+    return path
+
+
+@pytest.fixture(scope="module")
+def sequential(traces_dir: Path) -> list[Trace]:
+    """Every sequential trace in the shared folder, loaded once."""
+    out = [load_trace(path) for path in sorted(traces_dir.glob("*.json*"))]
+    out = [t for t in out if t.kind == "sequential"]
+    assert out, "no sequential trace in the shared folder"
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("rule", RULE_IDS)
+def test_every_sequential_trace_replays_through_each_rule(
+    sequential: list[Trace], rule: str
+) -> None:
+    for trace in sequential:
+        replica = RULES[rule]("author")
+        assert replay_sequential(trace, replica) == trace.end, trace.name
+        remote = RULES[rule]("reader")  # every op applied to an empty replica
+        remote.apply_ops(replica.ops_since())
+        assert remote.text() == trace.end, trace.name
+
+
+@pytest.mark.slow
+def test_every_sequential_trace_replays_through_ot(sequential: list[Trace]) -> None:
+    for trace in sequential:
+        assert replay_ot(trace) == trace.end, trace.name
+
+
+@pytest.fixture(scope="module")
+def clownschool(traces_dir: Path) -> Trace:
+    path = traces_dir / "clownschool.json.gz"
+    if not path.exists():
+        pytest.skip("clownschool.json.gz is not in the shared folder")
+    trace = load_trace(path)
+    assert trace.kind == "concurrent"
+    return trace
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("rule", RULE_IDS)
+def test_clownschool_concurrent_replays_through_each_rule(clownschool: Trace, rule: str) -> None:
+    assert replay_concurrent(clownschool, RULES[rule]) == clownschool.end
+
+
+@pytest.mark.slow
+def test_clownschool_concurrent_replays_through_the_ot_server(clownschool: Trace) -> None:
+    assert replay_ot(clownschool) == clownschool.end
+
+
+def small_concurrent(agents: tuple[object, object]) -> dict[str, object]:
+    a, b = agents
+    return {
+        "kind": "concurrent",
+        "endContent": "A:hi B:yo!",
+        "numAgents": 2,
+        "txns": [
+            {"parents": [], "agent": a, "patches": [[0, 0, "A: B:"]]},
+            {"parents": [0], "agent": a, "patches": [[2, 0, "hi"]]},
+            {"parents": [0], "agent": b, "patches": [[5, 0, "yo"]]},
+            {"parents": [1, 2], "agent": b, "patches": [[9, 0, "!"]]},
+            # the first agent again, on a branch concurrent with its own txn 1
+            {"parents": [0], "agent": a, "patches": [[3, 0, "_"], [3, 1, ""]]},
+            {"parents": [3, 4], "agent": b, "patches": []},
+        ],
+    }
+
+
+@pytest.mark.parametrize("agents", [(0, 1), ("alice", "bob"), (7, "bob")])
+@pytest.mark.parametrize("rule", RULE_IDS)
+def test_small_concurrent_trace(agents: tuple[object, object], rule: str) -> None:
+    trace = Trace.from_json(small_concurrent(agents), "small")
+    assert replay_concurrent(trace, RULES[rule]) == "A:hi B:yo!"
+    assert replay_concurrent(trace, lambda agent: RULES[rule](f"user-{agent}")) == "A:hi B:yo!"
+
+
+def test_small_concurrent_trace_through_ot() -> None:
+    data = small_concurrent(("alice", "bob"))
+    data["txns"] = data["txns"][:4]  # type: ignore[index]
+    assert replay_ot(Trace.from_json(data)) == "A:hi B:yo!"
+
+
+def test_ot_refuses_a_graph_no_server_order_can_produce() -> None:
+    trace = Trace.from_json(small_concurrent((0, 1)))
+    with pytest.raises(CollabError, match="replay_ot"):
+        replay_ot(trace)
+
+
+def test_load_plain_and_gzipped(tmp_path: Path) -> None:
+    data = {"startContent": "", "endContent": "ab", "txns": [{"patches": [[0, 0, "ab"]]}]}
+    plain = tmp_path / "t.json"
+    plain.write_text(json.dumps(data))
+    packed = tmp_path / "t.json.gz"
+    packed.write_bytes(gzip.compress(json.dumps(data).encode()))
+    for path in (plain, packed):
+        trace = load_trace(path)
+        assert trace.name == "t" and len(trace) == 1 and trace.patch_count() == 1
+        assert replay_sequential(trace, RGAReplica("x")) == "ab"
+        assert replay_ot(trace) == "ab"
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ({"txns": 3}, "txns"),
+        ({"txns": [{"patches": [["x", 0, ""]]}]}, "malformed"),
+        ({"kind": "concurrent", "txns": [{"patches": [], "agent": 0, "parents": [0]}]}, "parents"),
+        ({"kind": "concurrent", "txns": [{"patches": [], "agent": None, "parents": []}]}, "agent"),
+    ],
+)
+def test_malformed_traces_are_refused(data: dict[str, object], message: str) -> None:
+    with pytest.raises(CollabError, match=message):
+        Trace.from_json(data)
+
+
+def test_not_json(tmp_path: Path) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text("{nope")
+    with pytest.raises(CollabError, match="not JSON"):
+        load_trace(path)
+
+
+def test_sequential_replay_refuses_a_concurrent_trace() -> None:
+    with pytest.raises(CollabError, match="concurrent"):
+        replay_sequential(Trace.from_json(small_concurrent((0, 1))), FugueMaxReplica("a"))
