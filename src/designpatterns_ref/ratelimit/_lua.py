@@ -1,8 +1,11 @@
-"""The Lua script behind every Redis limiter: all algorithms, one script, one round trip.
+"""The Lua scripts behind every Redis limiter: one round trip per decision.
 
 Case study: Design a Rate Limiter (docs/case-studies/rate-limiter.md)
 
-The script mirrors the in-memory algorithms operation for operation, in IEEE doubles, so an
+:data:`SCRIPT` holds every algorithm (composites run it); :data:`SCRIPTS` holds one script
+per algorithm with the same prelude and calling convention, so that a single limiter's call
+defines only the functions it runs (each closure costs the server time on every call).
+The scripts mirror the in-memory algorithms operation for operation, in IEEE doubles, so an
 injected clock gives the same decisions (and the same ``retry_after``) on both backends.
 Numbers cross the wire as ``%.17g`` strings, which round-trip a double exactly; Redis itself
 would truncate a Lua number reply to an integer.
@@ -31,9 +34,9 @@ from __future__ import annotations
 
 import hashlib
 
-__all__ = ["SCRIPT", "SCRIPT_SHA"]
+__all__ = ["ALGORITHMS", "SCRIPT", "SCRIPTS", "SCRIPT_SHA", "SHAS"]
 
-SCRIPT = r"""
+PRELUDE = r"""
 -- Redis >= 5 replicates a script's effects, so reading TIME before writing is allowed.
 local mode, now, cost, n, slack, token =
   string.match(ARGV[1], '^(%S+) (%S+) (%S+) (%S+) (%S+) (%S+)$')
@@ -76,7 +79,10 @@ local function store(key, values, ttl)
 end
 
 local algos = {}
+"""
 
+ALGORITHMS = {
+    "tb": r"""
 algos.tb = function(key, commit, fill, burst, limit)
   local state = load(key)
   local tokens, stamp = burst, now
@@ -101,7 +107,8 @@ algos.tb = function(key, commit, fill, burst, limit)
   end, (cost - tokens) / fill)
   return {0, limit, floor(tokens), wait, (burst - tokens) / fill, 0}
 end
-
+""",
+    "gcra": r"""
 algos.gcra = function(key, commit, interval, window, limit)
   local saved = tonumber(redis.call('GET', key))
   local tat = now
@@ -121,7 +128,8 @@ algos.gcra = function(key, commit, interval, window, limit)
   if spare > 0 then remaining = floor(spare / interval) end
   return {0, limit, remaining, wait, tat - now, 0}
 end
-
+""",
+    "leaky": r"""
 algos.leaky = function(key, commit, leak, burst, limit)
   local state = load(key)
   local level, stamp = 0.0, now
@@ -147,7 +155,8 @@ algos.leaky = function(key, commit, leak, burst, limit)
   end, (level + cost - burst) / leak)
   return {0, limit, floor(burst - level), wait, level / leak, 0}
 end
-
+""",
+    "fw": r"""
 algos.fw = function(key, commit, rate, per)
   local window, count = floor(now / per), 0
   local state = load(key)
@@ -161,7 +170,8 @@ algos.fw = function(key, commit, rate, per)
   local wait = honest(function(t) return floor(t / per) > window end, ends_in)
   return {0, rate, rate - count, wait, ends_in, 0}
 end
-
+""",
+    "swl": r"""
 algos.swl = function(key, commit, rate, per)
   local raw = redis.call('LRANGE', key, 0, -1)
   local log, size = {}, #raw
@@ -197,7 +207,8 @@ algos.swl = function(key, commit, rate, per)
   end, oldest + per - now)
   return {0, rate, rate - live, wait, log[size] + per - now, 0}
 end
-
+""",
+    "swc": r"""
 local function swc_counts(state, t, per)
   local window = floor(t / per)
   if not state then return window, 0, 0, 0.0 end
@@ -242,7 +253,8 @@ algos.swc = function(key, commit, rate, per)
   if estimate < rate then left = floor(rate - estimate) end
   return {0, rate, left, wait, reset, 0}
 end
-
+""",
+    "conc": r"""
 algos.conc = function(key, commit, limit, lease, _, tag)
   local expired = redis.call('ZCOUNT', key, '-inf', fmt(now))
   local total = redis.call('ZCARD', key)
@@ -268,7 +280,10 @@ algos.conc = function(key, commit, limit, lease, _, tag)
   local last = tonumber(redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')[2])
   return {0, limit, limit - live, wait, last - now, 0}
 end
+""",
+}
 
+MAIN = r"""
 if mode == 'release' then
   local key = KEYS[1]
   local expired = redis.call('ZCOUNT', key, '-inf', fmt(now))
@@ -311,4 +326,10 @@ end
 return table.concat(out, ' ')
 """
 
+#: Every algorithm in one script: what composites (``all_of``) run.
+SCRIPT = PRELUDE + "".join(ALGORITHMS.values()) + MAIN
 SCRIPT_SHA = hashlib.sha1(SCRIPT.encode()).hexdigest()
+
+#: One script per algorithm, for single limiters: each call defines only what it runs.
+SCRIPTS = {code: PRELUDE + chunk + MAIN for code, chunk in ALGORITHMS.items()}
+SHAS = {code: hashlib.sha1(text.encode()).hexdigest() for code, text in SCRIPTS.items()}

@@ -4,9 +4,10 @@ Case study: Design a Rate Limiter (docs/case-studies/rate-limiter.md)
 
 Each class here is the Redis twin of the in-memory limiter of the same name (all but the
 queue), with the same constructor arguments after the client and the same
-``allow`` / ``peek`` / ``reset`` interface. Every decision is one ``EVALSHA`` of one Lua
-script (:mod:`._lua`): atomic on the server, one round trip, and loaded on first use (a
-``NOSCRIPT`` reply after a restart or failover reloads it and retries once).
+``allow`` / ``peek`` / ``reset`` interface. Every decision is one ``EVALSHA`` of a Lua
+script (:mod:`._lua`: one per algorithm, one for composites): atomic on the server, one
+round trip, and loaded on first use (a ``NOSCRIPT`` reply after a restart or failover
+reloads it and retries once).
 
 - **Keys** are ``prefix:{key}:algorithm:name``: the ``{hash tag}`` puts every limit of one
   client in the same Redis Cluster slot, so :func:`all_of` can run them in one script. Every
@@ -51,13 +52,14 @@ from designpatterns_ref.ratelimit import leaky_bucket as _leaky
 from designpatterns_ref.ratelimit import sliding_counter as _counter
 from designpatterns_ref.ratelimit import sliding_log as _log
 from designpatterns_ref.ratelimit import token_bucket as _bucket
-from designpatterns_ref.ratelimit._lua import SCRIPT, SCRIPT_SHA
+from designpatterns_ref.ratelimit._lua import SCRIPT, SCRIPT_SHA, SCRIPTS, SHAS
 from designpatterns_ref.ratelimit.base import (
     Decision,
     RateLimitError,
     RateLimitExceeded,
     check_cost,
     check_positive,
+    new_decision,
 )
 from designpatterns_ref.ratelimit.composite import combine
 
@@ -158,7 +160,7 @@ class _Base:
 
     def key_for(self, key: object) -> str:
         """The Redis key holding ``key``'s state: ``prefix:{key}:algorithm:name``."""
-        if isinstance(key, bool) or not isinstance(key, str | int):
+        if key.__class__ is not str and (isinstance(key, bool) or not isinstance(key, str | int)):
             raise RateLimitError(
                 f"{type(self).__name__}: key={key!r} must be a str or an int on Redis"
             )
@@ -176,6 +178,29 @@ class _Base:
         if not math.isfinite(now):
             raise RateLimitError(f"{type(self).__name__}: clock() returned {now!r}; need finite")
         return repr(now)
+
+    def _call(self, key: object, cost: object, mode: str) -> tuple[list[str], list[str]]:
+        """The keys and arguments of one single-limiter call (the hot path, kept lean)."""
+        if cost.__class__ is not int or cost < 1 or cost > self.limit:
+            cost = check_cost(type(self).__name__, cost, self.limit)
+        token = uuid.uuid4().hex if self._code == "conc" else "-"  # names each hold
+        head = f"{mode} {self._now()} {cost} 1 {self._slack} {token}"
+        return [self.key_for(key)], [head, self._spec]
+
+    def _answer(self, reply: bytes | str) -> Decision:
+        """The Decision in a single-limiter reply (limit and delay are known here)."""
+        allowed, _, remaining, retry, reset, _ = reply.split()
+        return new_decision(
+            Decision,
+            (
+                allowed == b"1" or allowed == "1",
+                self.limit,
+                int(remaining),
+                float(retry),
+                float(reset),
+                0.0,
+            ),
+        )
 
     def _fallback(self, exc: BaseException) -> Decision:
         if self.on_error == "raise":
@@ -221,34 +246,34 @@ def _noscript() -> type[BaseException]:
     return NoScriptError
 
 
-def _run(client: Any, keys: list[str], argv: list[str]) -> Any:
+def _run(client: Any, keys: list[str], argv: list[str], code: str = "") -> Any:
+    sha = SHAS[code] if code else SCRIPT_SHA
     try:
-        return client.evalsha(SCRIPT_SHA, len(keys), *keys, *argv)
+        return client.evalsha(sha, len(keys), *keys, *argv)
     except _noscript():  # evaluated only when the call failed: the hot path imports nothing
-        client.script_load(SCRIPT)
-        return client.evalsha(SCRIPT_SHA, len(keys), *keys, *argv)
+        client.script_load(SCRIPTS[code] if code else SCRIPT)
+        return client.evalsha(sha, len(keys), *keys, *argv)
 
 
-async def _run_async(client: Any, keys: list[str], argv: list[str]) -> Any:
+async def _run_async(client: Any, keys: list[str], argv: list[str], code: str = "") -> Any:
+    sha = SHAS[code] if code else SCRIPT_SHA
     try:
-        return await client.evalsha(SCRIPT_SHA, len(keys), *keys, *argv)
+        return await client.evalsha(sha, len(keys), *keys, *argv)
     except _noscript():
-        await client.script_load(SCRIPT)
-        return await client.evalsha(SCRIPT_SHA, len(keys), *keys, *argv)
+        await client.script_load(SCRIPTS[code] if code else SCRIPT)
+        return await client.evalsha(sha, len(keys), *keys, *argv)
 
 
 class RedisLimiter(_Base):
     """Base of the synchronous Redis limiters (give it a ``redis.Redis``)."""
 
     def _decide(self, key: object, cost: object, mode: str) -> Decision:
-        count = self._cost(cost)
-        token = uuid.uuid4().hex if self._code == "conc" else ""  # names each hold
-        keys, argv = _args([self], key, mode, count, token)
+        keys, argv = self._call(key, cost, mode)
         try:
-            raw = _run(self.client, keys, argv)
+            reply = _run(self.client, keys, argv, self._code)
         except _errors() as exc:
             return self._fallback(exc)
-        return _parse(raw, 1)[0]
+        return self._answer(reply)
 
     def allow(self, key: str | int, cost: int = 1) -> Decision:
         """Admit or deny a request of ``cost`` units for ``key``, consuming on admission."""
@@ -267,14 +292,12 @@ class AsyncRedisLimiter(_Base):
     """Base of the asyncio Redis limiters (give it a ``redis.asyncio.Redis``)."""
 
     async def _decide(self, key: object, cost: object, mode: str) -> Decision:
-        count = self._cost(cost)
-        token = uuid.uuid4().hex if self._code == "conc" else ""  # names each hold
-        keys, argv = _args([self], key, mode, count, token)
+        keys, argv = self._call(key, cost, mode)
         try:
-            raw = await _run_async(self.client, keys, argv)
+            reply = await _run_async(self.client, keys, argv, self._code)
         except _errors() as exc:
             return self._fallback(exc)
-        return _parse(raw, 1)[0]
+        return self._answer(reply)
 
     async def allow(self, key: str | int, cost: int = 1) -> Decision:
         """Admit or deny a request of ``cost`` units for ``key``, consuming on admission."""
@@ -515,7 +538,7 @@ class ConcurrencyLimiter(RedisLimiter):
         count = self._cost(cost)
         keys, argv = _args([self], key, "release", count)
         try:
-            raw = _run(self.client, keys, argv)
+            raw = _run(self.client, keys, argv, self._code)
         except _errors() as exc:
             if self.on_error == "raise":
                 raise BackendUnavailable(f"Redis unreachable: {exc}") from exc
@@ -529,7 +552,7 @@ class ConcurrencyLimiter(RedisLimiter):
         token = uuid.uuid4().hex
         keys, argv = _args([self], key, "allow", count, token)
         try:
-            decision = _parse(_run(self.client, keys, argv), 1)[0]
+            decision = _parse(_run(self.client, keys, argv, self._code), 1)[0]
         except _errors() as exc:
             decision = self._fallback(exc)
         if not decision:
@@ -539,7 +562,7 @@ class ConcurrencyLimiter(RedisLimiter):
         finally:
             keys, argv = _args([self], key, "unhold", count, token)
             with contextlib.suppress(*_errors()):
-                _run(self.client, keys, argv)
+                _run(self.client, keys, argv, self._code)
 
 
 class AsyncConcurrencyLimiter(AsyncRedisLimiter):
@@ -557,7 +580,7 @@ class AsyncConcurrencyLimiter(AsyncRedisLimiter):
         count = self._cost(cost)
         keys, argv = _args([self], key, "release", count)
         try:
-            raw = await _run_async(self.client, keys, argv)
+            raw = await _run_async(self.client, keys, argv, self._code)
         except _errors() as exc:
             if self.on_error == "raise":
                 raise BackendUnavailable(f"Redis unreachable: {exc}") from exc
@@ -571,7 +594,7 @@ class AsyncConcurrencyLimiter(AsyncRedisLimiter):
         token = uuid.uuid4().hex
         keys, argv = _args([self], key, "allow", count, token)
         try:
-            decision = _parse(await _run_async(self.client, keys, argv), 1)[0]
+            decision = _parse(await _run_async(self.client, keys, argv, self._code), 1)[0]
         except _errors() as exc:
             decision = self._fallback(exc)
         if not decision:
@@ -581,7 +604,7 @@ class AsyncConcurrencyLimiter(AsyncRedisLimiter):
         finally:
             keys, argv = _args([self], key, "unhold", count, token)
             with contextlib.suppress(*_errors()):
-                await _run_async(self.client, keys, argv)
+                await _run_async(self.client, keys, argv, self._code)
 
 
 # --------------------------------------------------------------------------- composites
