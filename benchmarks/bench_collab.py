@@ -1,0 +1,90 @@
+"""Collaborative editing on real traces: local replay, remote merge, concurrent replay.
+
+``pytest benchmarks/bench_collab.py --benchmark-only`` for the figures (automerge-paper in
+full, clownschool in full); under ``--benchmark-disable`` (the ``quick`` fixture) each runs
+once on a prefix. Skips with the reason when the shared editing traces are absent.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from designpatterns_ref.collab import RULES
+from designpatterns_ref.collab._bench import (
+    QUICK_EDITS,
+    QUICK_TXNS,
+    _into,
+    _pycrdt,
+    _splice,
+    find_traces,
+)
+from designpatterns_ref.collab.traces import Patch, Trace, load_trace, replay_concurrent, replay_ot
+
+
+@pytest.fixture(scope="module")
+def traces() -> Path:
+    folder = find_traces()
+    if folder is None:
+        pytest.skip("editing traces not found: set DPREF_DATA or place them at ../shared/data")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def patches(traces: Path, quick: bool) -> list[Patch]:
+    out = load_trace(traces / "automerge-paper.json.gz").patches()
+    return out[:QUICK_EDITS] if quick else out
+
+
+@pytest.fixture(scope="module")
+def clownschool(traces: Path, quick: bool) -> Trace:
+    trace = load_trace(traces / "clownschool.json.gz")
+    return dataclasses.replace(trace, txns=trace.txns[:QUICK_TXNS]) if quick else trace
+
+
+def run(benchmark: Any, quick: bool, fn: Any, *args: Any) -> Any:
+    return benchmark.pedantic(fn, args=args, rounds=1 if quick else 3, iterations=1)
+
+
+def test_naive_splicing(benchmark: Any, quick: bool, patches: list[Patch]) -> None:
+    assert run(benchmark, quick, _splice, patches)
+
+
+@pytest.mark.parametrize("rule", list(RULES))
+def test_local_replay(benchmark: Any, quick: bool, patches: list[Patch], rule: str) -> None:
+    replica = run(benchmark, quick, lambda: _into(RULES[rule]("author"), patches))
+    assert replica.text() == _splice(patches)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("pycrdt") is None, reason="pycrdt not installed")
+def test_pycrdt_local_replay(benchmark: Any, quick: bool, patches: list[Patch]) -> None:
+    assert run(benchmark, quick, _pycrdt, patches) == _splice(patches)
+
+
+@pytest.mark.parametrize("rule", list(RULES))
+def test_remote_merge(benchmark: Any, quick: bool, patches: list[Patch], rule: str) -> None:
+    ops = _into(RULES[rule]("author"), patches).ops_since()
+
+    def merge() -> Any:
+        reader = RULES[rule]("reader")
+        reader.apply_ops(ops)
+        return reader
+
+    assert run(benchmark, quick, merge).text() == _splice(patches)
+
+
+@pytest.mark.parametrize("rule", list(RULES))
+def test_concurrent_replay(benchmark: Any, quick: bool, clownschool: Trace, rule: str) -> None:
+    text = run(benchmark, quick, replay_concurrent, clownschool, RULES[rule])
+    if not quick:
+        assert text == clownschool.end
+
+
+def test_concurrent_replay_ot(benchmark: Any, quick: bool, clownschool: Trace) -> None:
+    text = run(benchmark, quick, replay_ot, clownschool)
+    if not quick:
+        assert text == clownschool.end

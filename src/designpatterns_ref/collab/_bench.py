@@ -1,0 +1,195 @@
+"""``dpref bench collab``: replaying real editing traces through the CRDT rules, OT and peers.
+
+Workloads are the ``editing-traces`` collection (``$DPREF_DATA/editing-traces`` or
+``../shared/data/editing-traces``): ``automerge-paper`` (259,778 single-character edits) for
+local replay, remote merge and memory, ``clownschool`` for the concurrent replay. Figures are
+medians of repeated runs in this process; ``pycrdt`` (the Rust Yjs port) runs beside ours when
+installed. Quick mode replays the first 20,000 edits and a 3,000-transaction prefix once each.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gc
+import importlib.util
+import os
+import statistics
+import time
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+
+from designpatterns_ref.benchkit import Table
+from designpatterns_ref.collab.crdt import RULES, SequenceReplica
+from designpatterns_ref.collab.traces import (
+    Patch,
+    Trace,
+    load_trace,
+    replay_concurrent,
+    replay_ot,
+)
+
+__all__ = [
+    "bench_concurrent",
+    "bench_local",
+    "bench_memory",
+    "bench_remote",
+    "bench_steps",
+    "find_traces",
+    "median_seconds",
+]
+
+QUICK_EDITS = 20_000
+QUICK_TXNS = 3_000
+
+
+def find_traces() -> Path | None:
+    """The shared ``editing-traces`` folder, or None when it is not on this machine."""
+    env = os.environ.get("DPREF_DATA")
+    candidates = [Path(env) / "editing-traces"] if env else []
+    for base in (Path.cwd(), Path(__file__).resolve()):
+        for parent in (base, *base.parents):
+            candidates.append(parent / "shared" / "data" / "editing-traces")
+            candidates.append(parent.parent / "shared" / "data" / "editing-traces")
+    return next((c for c in candidates if c.is_dir()), None)
+
+
+def median_seconds(fn: Callable[[], object], repeat: int) -> float:
+    """Median wall-clock seconds of ``fn()`` over ``repeat`` runs (garbage collected between)."""
+    runs = []
+    for _ in range(repeat):
+        gc.collect()
+        start = time.perf_counter()
+        fn()
+        runs.append(time.perf_counter() - start)
+    return statistics.median(runs)
+
+
+def _splice(patches: list[Patch]) -> str:
+    text = ""
+    for pos, n_deleted, inserted in patches:
+        text = text[:pos] + inserted + text[pos + n_deleted :]
+    return text
+
+
+def _into(replica: SequenceReplica, patches: list[Patch]) -> SequenceReplica:
+    insert, delete = replica.insert, replica.delete
+    for pos, n_deleted, inserted in patches:
+        if n_deleted:
+            delete(pos, n_deleted)
+        if inserted:
+            insert(pos, inserted)
+    return replica
+
+
+def _pycrdt(patches: list[Patch]) -> str:
+    from pycrdt import Doc, Text
+
+    doc, text = Doc(), Text()
+    doc["text"] = text
+    for pos, n_deleted, inserted in patches:
+        if n_deleted:
+            del text[pos : pos + n_deleted]
+        if inserted:
+            text.insert(pos, inserted)
+    return str(text)
+
+
+def _workload(quick: bool) -> tuple[str, list[Patch], Trace] | None:
+    folder = find_traces()
+    if folder is None or not (folder / "automerge-paper.json.gz").exists():
+        return None
+    trace = load_trace(folder / "automerge-paper.json.gz")
+    patches = trace.patches()
+    if quick:
+        patches = patches[:QUICK_EDITS]
+    return f"automerge-paper, {len(patches):,} edits", patches, trace
+
+
+def _missing(title: str) -> list[Table]:
+    table = Table(title, ["note"])
+    table.add("editing traces not found: set DPREF_DATA or place them at ../shared/data")
+    return [table]
+
+
+def bench_local(quick: bool) -> list[Table]:
+    """Local replay of every edit into one replica, beside string splicing and pycrdt."""
+    work = _workload(quick)
+    if work is None:
+        return _missing("local replay")
+    name, patches, _ = work
+    repeat = 1 if quick else 5
+    table = Table(f"local replay: {name}", ["implementation", "seconds (median)", "vs splicing"])
+    base = median_seconds(lambda: _splice(patches), repeat)
+    table.add("Python string splicing", base, 1.0)
+    for rule, cls in RULES.items():
+        s = median_seconds(lambda cls=cls: _into(cls("author"), patches), repeat)
+        table.add(f"{cls.__name__} ({rule})", s, s / base)
+    if importlib.util.find_spec("pycrdt") is not None:
+        s = median_seconds(lambda: _pycrdt(patches), 1 if not quick else 1)
+        table.add("pycrdt (Yjs in Rust, via Python)", s, s / base)
+    else:
+        table.note = "pycrdt not installed (pip install designpatterns-ref[bench])"
+    return [table]
+
+
+def bench_remote(quick: bool) -> list[Table]:
+    """Every operation of one replica applied to an empty replica."""
+    work = _workload(quick)
+    if work is None:
+        return _missing("remote merge")
+    name, patches, _ = work
+    table = Table(f"remote merge: {name}", ["rule", "operations", "seconds (median)"])
+    for rule, cls in RULES.items():
+        ops = _into(cls("author"), patches).ops_since()
+        s = median_seconds(lambda cls=cls, ops=ops: cls("reader").apply_ops(ops), 1 if quick else 5)
+        table.add(rule, len(ops), s)
+    return [table]
+
+
+def bench_memory(quick: bool) -> list[Table]:
+    """Memory held by the final replica, measured with tracemalloc."""
+    work = _workload(quick)
+    if work is None:
+        return _missing("memory")
+    name, patches, _ = work
+    table = Table(f"memory of the final replica: {name}", ["rule", "MB", "items", "chunks"])
+    for rule, cls in RULES.items():
+        gc.collect()
+        tracemalloc.start()
+        replica = _into(cls("author"), patches)
+        gc.collect()
+        used = tracemalloc.get_traced_memory()[0]
+        tracemalloc.stop()
+        stats = replica.stats()
+        table.add(rule, used / 1e6, stats["items"], stats["chunks"])
+    return [table]
+
+
+def bench_concurrent(quick: bool) -> list[Table]:
+    """The concurrent clownschool trace through each rule and through the OT server."""
+    folder = find_traces()
+    if folder is None or not (folder / "clownschool.json.gz").exists():
+        return _missing("concurrent replay")
+    trace = load_trace(folder / "clownschool.json.gz")
+    if quick:
+        trace = dataclasses.replace(trace, txns=trace.txns[:QUICK_TXNS])
+    repeat = 1 if quick else 3
+    table = Table(
+        f"concurrent replay: clownschool, {len(trace):,} transactions",
+        ["replay", "seconds (median)"],
+    )
+    for rule, cls in RULES.items():
+        table.add(f"CRDT {rule}", median_seconds(lambda cls=cls: replay_concurrent(trace, cls), repeat))
+    table.add("OT server + clients", median_seconds(lambda: replay_ot(trace), repeat))
+    return [table]
+
+
+def bench_steps(quick: bool) -> list[tuple[str, Callable[[], list[Table]]]]:
+    """The steps ``dpref bench collab`` runs, each returning its tables."""
+    return [
+        ("local replay", lambda: bench_local(quick)),
+        ("remote merge", lambda: bench_remote(quick)),
+        ("memory", lambda: bench_memory(quick)),
+        ("concurrent replay", lambda: bench_concurrent(quick)),
+    ]
