@@ -118,8 +118,10 @@ else:
         replica = cls("kleppmann")
         replay_sequential(part, replica)
         timings[f"{cls.rule} local"] = time.perf_counter() - start
-        print(f"{cls.__name__}: {len(part):,} edits -> {len(replica):,} chars in "
-              f"{replica.stats()['items']:,} items")
+        print(
+            f"{cls.__name__}: {len(part):,} edits -> {len(replica):,} chars in "
+            f"{replica.stats()['items']:,} items"
+        )
     school = load_trace(folder / "clownschool.json.gz")
     school = dataclasses.replace(school, txns=school.txns[:2_000])
     results = {}

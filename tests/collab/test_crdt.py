@@ -146,13 +146,17 @@ def sessions(draw: st.DrawFn) -> list[tuple[int, str, int, int | str]]:
         kind = draw(st.sampled_from(["insert", "insert", "delete", "sync"]))
         seed = draw(st.integers(0, 10**6))
         arg: int | str = (
-            draw(st.text("ab📊", min_size=1, max_size=4)) if kind == "insert" else draw(st.integers(1, 3))
+            draw(st.text("ab📊", min_size=1, max_size=4))
+            if kind == "insert"
+            else draw(st.integers(1, 3))
         )
         steps.append((who, kind, seed, arg))
     return steps
 
 
-def run_session(rule: type[SequenceReplica], steps: list[tuple[int, str, int, int | str]]) -> list[SequenceReplica]:
+def run_session(
+    rule: type[SequenceReplica], steps: list[tuple[int, str, int, int | str]]
+) -> list[SequenceReplica]:
     reps = [rule(name) for name in ("ann", "bob", "cy")]
     for who, kind, seed, arg in steps:
         r = reps[who]

@@ -17,10 +17,12 @@ import statistics
 import time
 import tracemalloc
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 from designpatterns_ref.benchkit import Table
-from designpatterns_ref.collab.crdt import RULES, SequenceReplica
+from designpatterns_ref.collab.crdt import RULES, Op, SequenceReplica
 from designpatterns_ref.collab.traces import (
     Patch,
     Trace,
@@ -82,10 +84,21 @@ def _into(replica: SequenceReplica, patches: list[Patch]) -> SequenceReplica:
     return replica
 
 
+def _fresh_replay(cls: type[SequenceReplica], patches: list[Patch]) -> SequenceReplica:
+    return _into(cls("author"), patches)
+
+
+def _fresh_apply(cls: type[SequenceReplica], ops: list[Op]) -> SequenceReplica:
+    reader = cls("reader")
+    reader.apply_ops(ops)
+    return reader
+
+
 def _pycrdt(patches: list[Patch]) -> str:
     from pycrdt import Doc, Text
 
-    doc, text = Doc(), Text()
+    doc: Any = Doc()
+    text: Any = Text()
     doc["text"] = text
     for pos, n_deleted, inserted in patches:
         if n_deleted:
@@ -123,10 +136,10 @@ def bench_local(quick: bool) -> list[Table]:
     base = median_seconds(lambda: _splice(patches), repeat)
     table.add("Python string splicing", base, 1.0)
     for rule, cls in RULES.items():
-        s = median_seconds(lambda cls=cls: _into(cls("author"), patches), repeat)
+        s = median_seconds(partial(_fresh_replay, cls, patches), repeat)
         table.add(f"{cls.__name__} ({rule})", s, s / base)
     if importlib.util.find_spec("pycrdt") is not None:
-        s = median_seconds(lambda: _pycrdt(patches), 1 if not quick else 1)
+        s = median_seconds(lambda: _pycrdt(patches), 1)
         table.add("pycrdt (Yjs in Rust, via Python)", s, s / base)
     else:
         table.note = "pycrdt not installed (pip install designpatterns-ref[bench])"
@@ -142,7 +155,7 @@ def bench_remote(quick: bool) -> list[Table]:
     table = Table(f"remote merge: {name}", ["rule", "operations", "seconds (median)"])
     for rule, cls in RULES.items():
         ops = _into(cls("author"), patches).ops_since()
-        s = median_seconds(lambda cls=cls, ops=ops: cls("reader").apply_ops(ops), 1 if quick else 5)
+        s = median_seconds(partial(_fresh_apply, cls, ops), 1 if quick else 5)
         table.add(rule, len(ops), s)
     return [table]
 
@@ -180,7 +193,7 @@ def bench_concurrent(quick: bool) -> list[Table]:
         ["replay", "seconds (median)"],
     )
     for rule, cls in RULES.items():
-        table.add(f"CRDT {rule}", median_seconds(lambda cls=cls: replay_concurrent(trace, cls), repeat))
+        table.add(f"CRDT {rule}", median_seconds(partial(replay_concurrent, trace, cls), repeat))
     table.add("OT server + clients", median_seconds(lambda: replay_ot(trace), repeat))
     return [table]
 

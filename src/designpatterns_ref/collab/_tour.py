@@ -21,7 +21,8 @@ def tour(out: Callable[[str], None]) -> None:
     bob = TextOperation.from_patch(len(doc), 0, 0, "Look: ")  # -> Look: the cat
     alice2, bob2 = TextOperation.transform(alice, bob)
     out(f"  OT: Alice's {alice.ops} and Bob's {bob.ops} are transformed against each other;")
-    out(f"      both orders give {bob2.apply(alice.apply(doc))!r} == {alice2.apply(bob.apply(doc))!r}")
+    one, two = bob2.apply(alice.apply(doc)), alice2.apply(bob.apply(doc))
+    out(f"      both orders give {one!r} == {two!r}")
 
     server = OTServer(doc)
     client = OTClient("alice", doc)
@@ -46,7 +47,8 @@ def tour(out: Callable[[str], None]) -> None:
         a.merge(b)
         b.merge(a)
         verdict = "interleaved" if "abc" not in a.text() else "kept whole"
-        out(f"      {cls.__name__:16} merges to {a.text()!r} ({verdict}); replicas agree: {a.text() == b.text()}")
+        agree = a.text() == b.text()
+        out(f"      {cls.__name__:16} merges to {a.text()!r} ({verdict}); replicas agree: {agree}")
 
     folder = find_traces()
     if folder is None or not (folder / "clownschool.json.gz").exists():

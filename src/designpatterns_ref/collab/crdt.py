@@ -162,7 +162,9 @@ class Version:
             flat: list[int] = []
             for start, end in sorted(pairs):
                 if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end):
-                    raise CRDTError(f"version range {(start, end)!r} of {agent!r} must be 0 <= a < b")
+                    raise CRDTError(
+                        f"version range {(start, end)!r} of {agent!r} must be 0 <= a < b"
+                    )
                 _add(flat, start, end)
             if flat:
                 self._bounds[agent] = tuple(flat)
@@ -504,7 +506,9 @@ class SequenceReplica:
             have = theirs.get(agent, ())
             if len(have) == len(mine) == 2 and have[0] <= mine[0] and mine[1] <= have[1]:
                 continue
-            wanted = [g for s, e in zip(mine[::2], mine[1::2], strict=True) for g in _gaps(have, s, e)]
+            wanted = [
+                g for s, e in zip(mine[::2], mine[1::2], strict=True) for g in _gaps(have, s, e)
+            ]
             if not wanted:
                 continue
             starts, runs = self._runs.get(agent, ([], []))
@@ -516,16 +520,16 @@ class SequenceReplica:
                 for s, e in _gaps(have, head.seq, end):
                     k = s - head.seq
                     left = head.left if k == 0 else (agent, s - 1)
-                    out.append(Insert(agent, s, head.lamport + k, text[k : e - head.seq], left, head.right))
+                    out.append(
+                        Insert(agent, s, head.lamport + k, text[k : e - head.seq], left, head.right)
+                    )
             dels = self._dels.get(agent, [])
             for seq, lamport, tagent, tseq, n, backwards in dels[
                 max(bisect_right(dels, wanted[0][0], key=_first) - 1, 0) :
             ]:
                 for s, e in _gaps(have, seq, seq + n):
                     lo = tseq + (seq + n - e if backwards else s - seq)
-                    out.append(
-                        Delete(agent, s, lamport + s - seq, (tagent, lo), e - s, backwards)
-                    )
+                    out.append(Delete(agent, s, lamport + s - seq, (tagent, lo), e - s, backwards))
         out.sort(key=attrgetter("lamport"))
         return out
 
@@ -575,7 +579,12 @@ class SequenceReplica:
                 prev.next = c
             for it in chunk.items:
                 new = _Item()
-                new.agent, new.seq, new.lamport, new.content = it.agent, it.seq, it.lamport, it.content
+                new.agent, new.seq, new.lamport, new.content = (
+                    it.agent,
+                    it.seq,
+                    it.lamport,
+                    it.content,
+                )
                 new.deleted, new.left, new.right, new.chunk = it.deleted, it.left, it.right, c
                 copies[id(it)] = new
                 c.items.append(new)
@@ -641,22 +650,20 @@ class SequenceReplica:
         goes; returns the (chunk, index) to insert at. Stops at the right origin ``stop``."""
         seen: list[tuple[_Item, _Chunk, int]] = []  # items explored so far, in order
         rank: dict[int, int] = {}
-        cursor = [chunk, i]
+        at_chunk, at = chunk, i  # the next item to explore
 
         def explore() -> bool:  # add the next item to `seen`; False at `stop` or the end
-            c, j = cursor
-            while j == len(c.items):
-                if c.next is None:
-                    cursor[:] = [c, j]
+            nonlocal at_chunk, at
+            while at == len(at_chunk.items):
+                if at_chunk.next is None:
                     return False
-                c, j = c.next, 0
-            cursor[:] = [c, j]
-            item = c.items[j]
+                at_chunk, at = at_chunk.next, 0
+            item = at_chunk.items[at]
             if item is stop:
                 return False
             rank[id(item)] = len(seen)
-            seen.append((item, c, j))
-            cursor[1] = j + 1
+            seen.append((item, at_chunk, at))
+            at += 1
             return True
 
         def right_cmp(other: _Item) -> int:
@@ -692,8 +699,7 @@ class SequenceReplica:
             k += 1
         if dest < len(seen):
             return seen[dest][1], seen[dest][2]
-        c, j = cursor
-        return c, j
+        return at_chunk, at
 
     # -- applying one remote operation --------------------------------------------------------
     def _apply_one(self, op: Op) -> bool:
@@ -869,7 +875,11 @@ class SequenceReplica:
         tail = _Item()
         tail.agent, tail.seq, tail.lamport = item.agent, item.seq + k, item.lamport + k
         tail.content, item.content = item.content[k:], item.content[:k]
-        tail.deleted, tail.left, tail.right = item.deleted, (item.agent, item.seq + k - 1), item.right
+        tail.deleted, tail.left, tail.right = (
+            item.deleted,
+            (item.agent, item.seq + k - 1),
+            item.right,
+        )
         tail.run, tail.chunk = item.run, item.chunk
         run = item.run
         run.insert(run.index(item) + 1, tail)

@@ -64,10 +64,10 @@ def _retain(ops: list[Component], n: int) -> None:
 
 def _insert(ops: list[Component], s: str) -> None:
     if ops and type(ops[-1]) is str:
-        ops[-1] += s  # type: ignore[operator]
-    elif ops and type(ops[-1]) is int and ops[-1] < 0:  # type: ignore[operator]
+        ops[-1] += s
+    elif ops and type(ops[-1]) is int and ops[-1] < 0:
         if len(ops) > 1 and type(ops[-2]) is str:
-            ops[-2] += s  # type: ignore[operator]
+            ops[-2] += s
         else:
             ops.insert(len(ops) - 1, s)
     else:
@@ -87,13 +87,13 @@ def _make(ops: list[Component]) -> TextOperation:
     op = TextOperation()
     op.ops = ops
     for c in ops:
-        if type(c) is str:
-            op.target_length += len(c)  # type: ignore[arg-type]
-        elif c > 0:  # type: ignore[operator]
-            op.base_length += c  # type: ignore[operator]
-            op.target_length += c  # type: ignore[operator]
+        if isinstance(c, str):
+            op.target_length += len(c)
+        elif c > 0:
+            op.base_length += c
+            op.target_length += c
         else:
-            op.base_length -= c  # type: ignore[operator]
+            op.base_length -= c
     return op
 
 
@@ -396,9 +396,7 @@ class OTServer:
         if key in self._seen:
             return self._seen[key]
         if not 0 <= message.revision <= len(self.history):
-            raise OTError(
-                f"revision={message.revision} must be within [0, {len(self.history)}]"
-            )
+            raise OTError(f"revision={message.revision} must be within [0, {len(self.history)}]")
         op = message.op
         for entry in self.history[message.revision :]:
             op, _ = TextOperation.transform(op, entry.op)

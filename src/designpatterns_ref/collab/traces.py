@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from designpatterns_ref.collab.base import CollabError, TextReplica
-from designpatterns_ref.collab.crdt import Op, SequenceReplica, Version
+from designpatterns_ref.collab.crdt import Insert, Op, SequenceReplica, Version
 from designpatterns_ref.collab.ot import Message, OTServer, TextOperation
 
 __all__ = [
@@ -103,7 +103,7 @@ class Trace:
                 raise CollabError(f"trace {name!r}: txn {i} is malformed ({exc})") from None
             if any(type(p) is not int or not 0 <= p < i for p in parents):
                 raise CollabError(f"trace {name!r}: txn {i} has parents {parents} not before it")
-            txns.append(Txn(patches, parents, agent))  # type: ignore[arg-type]
+            txns.append(Txn(patches, parents, agent))
         return cls(
             "concurrent" if concurrent else "sequential",
             str(data.get("startContent", "")),
@@ -223,7 +223,7 @@ def replay_concurrent(trace: Trace, factory: Factory) -> str:
 
 
 def _end(op: Op) -> int:
-    return op.seq + (len(op.text) if hasattr(op, "text") else op.length)  # type: ignore[union-attr]
+    return op.seq + (len(op.text) if isinstance(op, Insert) else op.length)
 
 
 def replay_ot(trace: Trace) -> str:
