@@ -193,8 +193,14 @@ def replay_concurrent(trace: Trace, factory: Factory) -> str:
         target = version_of(txn.parents)
         usable = [k for k, (replica, _) in enumerate(pool) if replica.is_within(target)]
         if usable:
-            k = max(usable, key=lambda k: pool[k][1])
-            replica = pool.pop(k)[0]
+            # the agent's own last txn first (it keeps its replica), then any parent, then
+            # the most advanced: taking another agent's replica would make it start over
+            def preference(k: int, parents: tuple[int, ...] = txn.parents) -> tuple[bool, ...]:
+                head = pool[k][1]
+                own = head in parents and txns[head].agent == txn.agent
+                return (own, head in parents, head)
+
+            replica = pool.pop(max(usable, key=preference))[0]
         else:
             replica = factory(txn.agent)
         catch_up(replica, txn.parents)
