@@ -526,13 +526,20 @@ def precision_for_radius(lat: float, radius_m: float) -> int:
 
     >>> precision_for_radius(0.0, 1000.0), precision_for_radius(80.0, 1000.0)
     (5, 4)
+    >>> precision_for_radius(90.0, 10.0)  # a circle round the pole: a short polar row
+    2
     """
     lat = check_lat("lat", lat)
     radius = check_radius("radius_m", radius_m)
-    reach = min(90.0, abs(lat) + radius / EARTH_RADIUS_M / RAD)
-    for precision in range(12, 0, -1):
+    reach = abs(lat) + radius / EARTH_RADIUS_M / RAD
+    if reach >= 90.0:  # the circle holds a pole: every cell of the polar row joins the cover,
+        reach = 90.0  # so keep that row short (at most 32 columns)
+        finest = 2
+    else:
+        finest = 12
+    for precision in range(finest, 0, -1):
         height, width = cell_size_m(precision, reach)
-        if min(height, width) >= radius:
+        if height >= radius and (width >= radius or finest == 2):
             return precision
     return 1
 
@@ -587,6 +594,11 @@ def cover_circle(
         row, col = queue.popleft()
         if row in pole_rows:  # cells around a pole the circle holds all meet at that pole
             pole_rows.remove(row)
+            if len(seen) + cols > max_cells:
+                raise GeoError(
+                    f"cover_circle: the circle holds a pole, so precision={precision} needs all "
+                    f"{cols} cells of the polar row, more than max_cells={max_cells}"
+                )
             for c in range(cols):
                 if (row, c) not in seen:
                     seen.add((row, c))
