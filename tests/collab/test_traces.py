@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from designpatterns_ref.collab import RULES, CollabError, FugueMaxReplica, RGAReplica
+from designpatterns_ref.collab import RULES, CollabError, FugueMaxReplica, OTServer, RGAReplica
 from designpatterns_ref.collab.traces import (
     Trace,
     load_trace,
@@ -107,6 +107,7 @@ def test_small_concurrent_trace_through_ot() -> None:
     data = small_concurrent(("alice", "bob"))
     data["txns"] = data["txns"][:4]  # type: ignore[index]
     assert replay_ot(Trace.from_json(data)) == "A:hi B:yo!"
+    assert replay_concurrent(Trace.from_json(data), OTServer) == "A:hi B:yo!"
 
 
 def test_ot_refuses_a_graph_no_server_order_can_produce() -> None:

@@ -368,6 +368,9 @@ class Entry:
 class OTServer:
     """The central server: one document, one linear history, one rule (transform and append).
 
+    Not thread-safe: a server shared by connection handlers must serialise :meth:`receive`
+    (one lock, or one task owning the server), as the history is a single sequence.
+
     >>> server = OTServer("ab")
     >>> server.receive(Message("alice", 0, 0, TextOperation.from_patch(2, 2, 0, "c")))
     1

@@ -156,9 +156,13 @@ def replay_sequential(trace: Trace, replica: TextReplica) -> str:
 Factory = type[SequenceReplica] | Callable[[str], SequenceReplica]
 
 
-def replay_concurrent(trace: Trace, factory: Factory) -> str:
+def replay_concurrent(trace: Trace, factory: Factory | type[OTServer]) -> str:
     """Replay ``trace``'s version graph on replicas made by ``factory(agent)``; returns the
-    text at the version that merges every branch."""
+    text at the version that merges every branch. ``factory=OTServer`` drives the central OT
+    server instead (see :func:`replay_ot`)."""
+    if factory is OTServer:
+        return replay_ot(trace)
+    make: Factory = factory  # type: ignore[assignment]
     txns = trace.txns
     next_seq: dict[str, int] = {}
     first: list[tuple[str, int] | None] = []  # each txn's first operation id, if any
@@ -195,14 +199,16 @@ def replay_concurrent(trace: Trace, factory: Factory) -> str:
         if usable:
             # the agent's own last txn first (it keeps its replica), then any parent, then
             # the most advanced: taking another agent's replica would make it start over
-            def preference(k: int, parents: tuple[int, ...] = txn.parents) -> tuple[bool, ...]:
+            def preference(
+                k: int, parents: tuple[int, ...] = txn.parents
+            ) -> tuple[bool, bool, int]:
                 head = pool[k][1]
                 own = head in parents and txns[head].agent == txn.agent
                 return (own, head in parents, head)
 
             replica = pool.pop(max(usable, key=preference))[0]
         else:
-            replica = factory(txn.agent)
+            replica = make(txn.agent)
         catch_up(replica, txn.parents)
         replica.set_agent(txn.agent, next_seq.get(txn.agent, 0))
         before = replica.version()
@@ -220,7 +226,7 @@ def replay_concurrent(trace: Trace, factory: Factory) -> str:
         next_seq[txn.agent] = max([next_seq.get(txn.agent, 0)] + [_end(op) for op in made])
         pool.append((replica, i))
     if not txns:
-        return factory("0").text()
+        return make("0").text()
     referenced = {p for t in txns for p in t.parents}
     leaves = tuple(i for i in range(len(txns)) if i not in referenced)
     replica = max(pool, key=lambda entry: entry[1])[0]
