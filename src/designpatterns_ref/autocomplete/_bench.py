@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gc
 import heapq
+import math
 import random
 import statistics
 import time
@@ -33,7 +34,7 @@ from designpatterns_ref.autocomplete.topk import TopKTrie
 from designpatterns_ref.autocomplete.trie import Trie
 from designpatterns_ref.benchkit import Table, latencies, percentile
 
-__all__ = ["FULL", "QUICK", "Row", "Scale", "bench_steps", "measure", "peers"]
+__all__ = ["FULL", "QUICK", "Row", "Scale", "Workload", "bench_steps", "measure", "peers"]
 
 Items = list[tuple[str, int]]
 
@@ -66,18 +67,19 @@ class Row:
     """One structure's figures (seconds and bytes; NaN where it does not apply)."""
 
     name: str
-    build: float = float("nan")
-    memory: float = float("nan")
+    build: float = math.nan
+    memory: float = math.nan
     mixed: list[float] = field(default_factory=list)
     single: list[float] = field(default_factory=list)
-    increment: float = float("nan")
+    increment: float = math.nan
 
     def cells(self) -> list[object]:
-        def q(samples: list[float], p: float) -> float:
-            return percentile(samples, p) * 1e6 if samples else float("nan")
+        """The table row: µs for latencies and increments, MB for memory, n/a where none."""
 
-        return [
-            self.name,
+        def q(samples: list[float], p: float) -> float:
+            return percentile(samples, p) * 1e6 if samples else math.nan
+
+        values: list[object] = [
             self.build,
             self.memory / 1e6,
             q(self.mixed, 50),
@@ -85,8 +87,9 @@ class Row:
             q(self.single, 50),
             q(self.single, 99),
             self.increment * 1e6,
-            1 / self.increment if self.increment > 0 else float("nan"),
+            1 / self.increment if self.increment > 0 else math.nan,
         ]
+        return [self.name] + ["n/a" if v != v else v for v in values]
 
 
 COLUMNS = [
@@ -186,8 +189,13 @@ class SortedListPeer:
 
 def peers() -> dict[str, tuple[Callable[[Items], object], Callable[[object, str], object]]]:
     """The installed peers: name -> (build, query returning the ten best terms)."""
+
+    def sorted_query(peer: Any, prefix: str) -> list[str]:
+        answer: list[str] = peer.complete(prefix)
+        return answer
+
     out: dict[str, tuple[Callable[[Items], object], Callable[[object, str], object]]] = {
-        "sorted list + bisect": (SortedListPeer, lambda s, p: s.complete(p))  # type: ignore[attr-defined]
+        "sorted list + bisect": (SortedListPeer, sorted_query)
     }
     try:
         import pygtrie  # type: ignore[import-untyped]
@@ -206,13 +214,11 @@ def peers() -> dict[str, tuple[Callable[[Items], object], Callable[[object, str]
         import marisa_trie  # type: ignore[import-not-found,unused-ignore]
 
         def marisa_build(items: Items) -> object:
-            return marisa_trie.Trie([t for t, _ in items]), dict(items)
+            return marisa_trie.RecordTrie("<Q", [(t, (w,)) for t, w in items])
 
-        def marisa_query(built: object, prefix: str) -> list[str]:
-            trie: Any
-            weights: dict[str, int]
-            trie, weights = built  # type: ignore[misc]
-            return _top10(trie.keys(prefix), weights)
+        def marisa_query(trie: Any, prefix: str) -> list[str]:
+            found = {term: record[0] for term, record in trie.items(prefix)}
+            return _top10(found, found)
 
         out["marisa-trie"] = (marisa_build, marisa_query)
     except ImportError:
@@ -220,56 +226,69 @@ def peers() -> dict[str, tuple[Callable[[Items], object], Callable[[object, str]
     return out
 
 
+@dataclass
+class Workload:
+    """The words and the sampled prefixes every structure and peer is measured on."""
+
+    items: Items
+    mixed: list[str]
+    single: list[str]
+    bumps: list[str]
+
+    @classmethod
+    def english(cls, scale: Scale) -> Workload:
+        items = english(scale.words)
+        rng = random.Random(scale.seed)
+        return cls(
+            items=items,
+            mixed=sample_prefixes(items, scale.prefixes, seed=scale.seed),
+            single=sample_prefixes(items, scale.prefixes, lengths=(1,), seed=scale.seed + 1),
+            bumps=[rng.choice(items)[0] for _ in range(scale.increments)],
+        )
+
+
+def _complete(structure: Any, prefix: str) -> object:
+    return structure.complete(prefix, 10)
+
+
+def _increment(structure: Any, term: str) -> object:
+    return structure.increment(term)
+
+
 def bench_steps(quick: bool) -> list[tuple[str, Callable[[], list[Table]]]]:
     """The steps of ``dpref bench autocomplete``; the last returns the table."""
     scale = QUICK if quick else FULL
-    state: dict[str, object] = {}
+    loaded: list[Workload] = []
     rows: list[Row] = []
 
     def load() -> list[Table]:
-        items = english(scale.words)
-        rng = random.Random(scale.seed)
-        state["items"] = items
-        state["mixed"] = sample_prefixes(items, scale.prefixes, seed=scale.seed)
-        state["single"] = sample_prefixes(items, scale.prefixes, lengths=(1,), seed=scale.seed + 1)
-        state["bumps"] = [rng.choice(items)[0] for _ in range(scale.increments)]
+        loaded.append(Workload.english(scale))
         return []
 
     def ours(name: str) -> Callable[[], list[Table]]:
         def step() -> list[Table]:
-            items: Items = state["items"]  # type: ignore[assignment]
-            rows.append(
-                measure(
-                    name,
-                    STRUCTURES[name],
-                    lambda s, p: s.complete(p, 10),  # type: ignore[attr-defined]
-                    items,
-                    state["mixed"],  # type: ignore[arg-type]
-                    state["single"],  # type: ignore[arg-type]
-                    None if name == "FrozenCompleter" else (lambda s, t: s.increment(t)),  # type: ignore[attr-defined]
-                    state["bumps"],  # type: ignore[arg-type]
-                )
+            w = loaded[0]
+            bump = None if name == "FrozenCompleter" else _increment
+            row = measure(
+                name, STRUCTURES[name], _complete, w.items, w.mixed, w.single, bump, w.bumps
             )
+            rows.append(row)
             return []
 
         return step
 
-    def peer(name: str, build: Callable[[Items], object], query: Callable[[object, str], object]):  # type: ignore[no-untyped-def]
+    def peer(
+        name: str, build: Callable[[Items], object], query: Callable[[object, str], object]
+    ) -> Callable[[], list[Table]]:
         def step() -> list[Table]:
-            n = scale.peer_prefixes
-            rows.append(
-                measure(
-                    f"{name} (peer)",
-                    build,
-                    query,
-                    state["items"],  # type: ignore[arg-type]
-                    state["mixed"][:n],  # type: ignore[index]
-                    state["single"][:n],  # type: ignore[index]
-                    None,
-                    [],
-                    runs=1,  # milliseconds per query: a time slice is noise, not the tail
-                )
+            w, n = loaded[0], scale.peer_prefixes
+            # Milliseconds per query: one pass, a time slice is noise rather than the tail.
+            row = measure(
+                f"{name} (peer)", build, query, w.items, w.mixed[:n], w.single[:n], None, [], 1
             )
+            if name == "marisa-trie":  # its C++ heap is invisible to tracemalloc
+                row.memory = math.nan
+            rows.append(row)
             return []
 
         return step
