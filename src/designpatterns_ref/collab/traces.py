@@ -199,12 +199,10 @@ def replay_concurrent(trace: Trace, factory: Factory | type[OTServer]) -> str:
         if usable:
             # the agent's own last txn first (it keeps its replica), then any parent, then
             # the most advanced: taking another agent's replica would make it start over
-            def preference(
-                k: int, parents: tuple[int, ...] = txn.parents
-            ) -> tuple[bool, bool, int]:
+            def preference(k: int, txn: Txn = txn) -> tuple[bool, bool, int]:
                 head = pool[k][1]
-                own = head in parents and txns[head].agent == txn.agent
-                return (own, head in parents, head)
+                own = head in txn.parents and txns[head].agent == txn.agent
+                return (own, head in txn.parents, head)
 
             replica = pool.pop(max(usable, key=preference))[0]
         else:
