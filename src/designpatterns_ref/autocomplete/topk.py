@@ -131,9 +131,15 @@ class TopKTrie(CompleterBase):
             top = node.top
             if old_key is not None:
                 i = bisect_left(top, old_key)
-                if i < len(top) and top[i] == old_key:
-                    del top[i]
-            if len(top) < size or new_key < top[-1]:
+                if i < len(top) and top[i] == old_key:  # cached here: move it up
+                    j = bisect_left(top, new_key, 0, i)
+                    if j == i:  # still in the same place (the usual +1)
+                        top[i] = new_key
+                    else:
+                        del top[i]
+                        top.insert(j, new_key)
+                    continue
+            if len(top) < size or new_key < top[-1]:  # enters this cache
                 insort(top, new_key)
                 if len(top) > size:
                     top.pop()
