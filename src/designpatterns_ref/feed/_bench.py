@@ -1,8 +1,10 @@
 """``dpref bench feed``: push, pull and hybrid on one power-law graph and one Twitter-like mix.
 
 Full run: a 100,000-user graph, 100,000 posts and 1,000,000 timeline reads per strategy, in
-memory; then a smaller run of the same mix on a real redis-server when one is installed.
-Quick run: 4,000 users, 2,000 posts, 20,000 reads (seconds, for CI).
+memory; a sweep of the hybrid's celebrity threshold on a 20,000-user graph; then a smaller
+run of the same mix on a real redis-server when one is installed. Quick run: the same steps
+on a few thousand users (seconds, for CI). Latencies are CPU time per call
+(``time.thread_time``), so other processes on a shared machine do not inflate them.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import accumulate
 
-from designpatterns_ref.benchkit import Table, latencies, percentile
+from designpatterns_ref.benchkit import Table, percentile
 from designpatterns_ref.clock import ManualClock
 from designpatterns_ref.feed.base import Feed, FeedStore
 from designpatterns_ref.feed.graphs import Graph, power_law
@@ -24,7 +26,7 @@ from designpatterns_ref.feed.pull import FanoutOnRead
 from designpatterns_ref.feed.push import FanoutOnWrite
 from designpatterns_ref.feed.simulation import SimulationReport, Workload, simulate
 
-__all__ = ["Comparison", "Scale", "bench_steps", "compare", "probe_user", "tables"]
+__all__ = ["Comparison", "Scale", "bench_steps", "compare", "probe_user", "sweep", "tables"]
 
 
 @dataclass(frozen=True)
@@ -40,10 +42,12 @@ class Scale:
     mean_followees: float = 20.0
     seed: int = 42
 
+    threshold_share: float = 0.1
+
     @property
     def threshold(self) -> int:
-        """The hybrid's celebrity threshold: 1% of the users (1,000 of 100,000)."""
-        return max(10, self.users // 100)
+        """The hybrid's celebrity threshold: 10% of the users (10,000 of 100,000)."""
+        return max(10, round(self.users * self.threshold_share))
 
     def workload(self) -> Workload:
         return Workload(
@@ -104,23 +108,67 @@ class Comparison:
 
 
 def compare(
-    scale: Scale, store: Callable[[], FeedStore] = MemoryStore, graph: Graph | None = None
+    scale: Scale,
+    store: Callable[[], FeedStore] = MemoryStore,
+    graph: Graph | None = None,
+    timer: Callable[[], float] = time.thread_time,
 ) -> Comparison:
-    """Simulate every strategy on ``scale``, then time reads by a user following 200 accounts."""
+    """Simulate every strategy on ``scale``, then time reads by a user following 200 accounts.
+
+    ``timer`` is CPU time by default; the Redis run passes wall time, since there the time is
+    spent waiting for the server.
+    """
     graph = graph or power_law(scale.users, seed=scale.seed, mean_followees=scale.mean_followees)
     out = Comparison(graph, [], {}, {})
     for feed in make_feeds(scale, store):
         gc.collect()
-        out.reports.append(simulate(feed, graph, scale.workload()))
+        out.reports.append(simulate(feed, graph, scale.workload(), timer=timer))
         probe = probe_user(feed, graph, scale.probe_followees, scale.seed)
         feed.timeline(probe)
-        samples = latencies(feed.timeline, [probe] * scale.probe_reads)
+        samples = timed(feed.timeline, [probe] * scale.probe_reads, timer)
         out.probes[feed.kind] = (percentile(samples, 50), percentile(samples, 99))
         out.feeds[feed.kind] = feed
     return out
 
 
-def tables(title: str, result: Comparison, probe_followees: int = 200) -> list[Table]:
+def timed(fn: Callable[[str], object], args: list[str], clock: Callable[[], float]) -> list[float]:
+    """Seconds of ``clock`` spent in each ``fn(arg)``."""
+    out = []
+    for arg in args:
+        start = clock()
+        fn(arg)
+        out.append(clock() - start)
+    return out
+
+
+def sweep(scale: Scale, shares: tuple[float, ...]) -> Table:
+    """The hybrid's knob: celebrity threshold against worst post cost and read latency."""
+    graph = power_law(scale.users, seed=scale.seed, mean_followees=scale.mean_followees)
+    table = Table(
+        f"hybrid threshold sweep ({scale.users:,} users, {scale.posts:,} posts, "
+        f"{scale.reads:,} reads)",
+        ["threshold", "max writes/post", "writes/post", "reads/load", "read p50 µs",
+         "read p99 µs", "p99 / push p99"],
+    )  # fmt: skip
+    push = simulate(FanoutOnWrite(clock=ManualClock()), graph, scale.workload(),
+                    timer=time.thread_time)  # fmt: skip
+    table.add("push (none)", push.max_post_writes, push.writes_per_post, push.reads_per_load,
+              push.read_p50 * 1e6, push.read_p99 * 1e6, 1.0)  # fmt: skip
+    for share in shares:
+        threshold = max(10, round(scale.users * share))
+        feed = HybridFanout(threshold=threshold, inactive_after=scale.inactive_after,
+                            clock=ManualClock())  # fmt: skip
+        r = simulate(feed, graph, scale.workload(), timer=time.thread_time)
+        table.add(f"{threshold:,} ({share:.0%})", r.max_post_writes, r.writes_per_post,
+                  r.reads_per_load, r.read_p50 * 1e6, r.read_p99 * 1e6,
+                  r.read_p99 / push.read_p99)  # fmt: skip
+    table.note = "latency is CPU time per call (time.thread_time), median and 99th percentile"
+    return table
+
+
+def tables(
+    title: str, result: Comparison, probe_followees: int = 200, timing: str = "CPU time"
+) -> list[Table]:
     """The comparison as two tables: the work counted, and the time measured."""
     work = Table(
         f"{title}: work",
@@ -128,7 +176,7 @@ def tables(title: str, result: Comparison, probe_followees: int = 200) -> list[T
          "timeline entries", "timeline MB", "total work"],
     )  # fmt: skip
     speed = Table(
-        f"{title}: latency (µs)",
+        f"{title}: {timing} per call (µs)",
         ["strategy", "read p50", "read p99", "post p50", "post p99", "probe read p50",
          "probe read p99", "run s"],
     )  # fmt: skip
@@ -184,8 +232,8 @@ def _redis_step(scale: Scale) -> Callable[[], list[Table]]:
                     made.append(RedisStore.from_url(server.url, prefix=f"b{len(made)}:"))
                     return made[-1]
 
-                result = compare(scale, store)
-                out = tables("feed on Redis", result, scale.probe_followees)
+                result = compare(scale, store, timer=time.perf_counter)
+                out = tables("feed on Redis", result, scale.probe_followees, "wall time")
                 for s in made:
                     s.r.close()
         except (ServerUnavailable, ImportError) as exc:
@@ -197,10 +245,17 @@ def _redis_step(scale: Scale) -> Callable[[], list[Table]]:
     return step
 
 
+SHARES = (0.01, 0.02, 0.05, 0.1, 0.2)
+SWEEP_FULL = Scale(users=20_000, posts=20_000, reads=100_000)
+SWEEP_QUICK = Scale(users=2_000, posts=500, reads=3_000)
+
+
 def bench_steps(quick: bool) -> list[tuple[str, Callable[[], list[Table]]]]:
-    """The comparison: memory at full (or quick) scale, then Redis at a smaller one."""
+    """Memory at full (or quick) scale, the hybrid's threshold sweep, then Redis."""
     memory, redis = (QUICK, REDIS_QUICK) if quick else (FULL, REDIS_FULL)
+    swept = SWEEP_QUICK if quick else SWEEP_FULL
     return [
         (f"memory: {memory.users:,} users, {memory.reads:,} reads", _memory_step(memory)),
+        (f"threshold sweep: {swept.users:,} users", lambda: [sweep(swept, SHARES)]),
         (f"redis: {redis.users:,} users, {redis.reads:,} reads", _redis_step(redis)),
     ]

@@ -129,15 +129,17 @@ class MemoryStore:
         self, authors: Sequence[str], limit: int, before: int, after: int = 0
     ) -> list[list[int]]:
         by = self._by
-        out = []
+        out: list[list[int]] = []
         for author in authors:
             ids = by.get(author)
-            if ids:
+            if not ids:
+                out.append([])
+            elif before > ids[-1] and not after:  # the common case: the newest `limit`
+                out.append(ids[: -limit - 1 : -1])
+            else:
                 end = bisect_left(ids, before)
                 start = max(end - limit, bisect_left(ids, after + 1, 0, end) if after else 0)
-                out.append(ids[start:end][::-1])
-            else:
-                out.append([])
+                out.append(_newest_first(ids, start, end))
         return out
 
     # home timelines
@@ -172,8 +174,10 @@ class MemoryStore:
         timeline = self._home.get(user)
         if not timeline:
             return []
+        if before > timeline[-1]:
+            return timeline[: -limit - 1 : -1]
         end = bisect_left(timeline, before)
-        return timeline[max(0, end - limit) : end][::-1]
+        return _newest_first(timeline, max(0, end - limit), end)
 
     def home_floors(self, users: Sequence[str]) -> list[int]:
         capped, home = self._flags["capped"], self._home
@@ -208,6 +212,11 @@ class MemoryStore:
     def has_flag(self, kind: str, users: Sequence[str]) -> list[bool]:
         flagged = self._flags[kind]
         return [u in flagged for u in users]
+
+
+def _newest_first(ids: list[int], start: int, end: int) -> list[int]:
+    """``ids[start:end]`` reversed, in one slice."""
+    return ids[end - 1 : start - 1 : -1] if start else ids[end - 1 :: -1] if end else []
 
 
 def _insert(ids: list[int], post_id: int) -> None:
