@@ -20,6 +20,9 @@ reloads it and retries once).
   ``"raise"`` (:class:`BackendUnavailable`; the caller decides). Give the client a
   ``socket_timeout`` so a dead server is an error, not a hang.
 - **asyncio**: the ``Async*`` classes take a ``redis.asyncio.Redis`` and run the same script.
+- **Threads and processes**: a limiter holds no mutable state of its own, so one instance may
+  be shared between threads (redis-py pools its connections), and any number of processes
+  may share a key: the server serialises the scripts.
 
 redis-py is imported lazily, so ``import designpatterns_ref.ratelimit`` needs no optional
 package.
