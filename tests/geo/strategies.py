@@ -56,7 +56,10 @@ def fleets(
     pts = [draw(points(centre)) for _ in range(n)]
     if pts and draw(st.booleans()):
         pts.append(pts[0])  # two drivers at one spot: ties broken by id
-    drivers = [(f"d{i:02d}", lat, lon, draw(st.booleans()) or i % 3 != 0) for i, (lat, lon) in enumerate(pts)]
+    drivers = [
+        (f"d{i:02d}", lat, lon, draw(st.booleans()) or i % 3 != 0)
+        for i, (lat, lon) in enumerate(pts)
+    ]
     queries = [draw(points(centre)) for _ in range(draw(st.integers(1, 4)))]
     if redis_safe:
         drivers = [(i, max(-85.0, min(85.0, a)), o, av) for i, a, o, av in drivers]

@@ -148,7 +148,10 @@ def test_integer_forms_agree_with_strings(point: tuple[float, float], bits: int)
         assert gh.from_int(value, bits // 5) == code
     centre = gh.decode_int(value, bits)
     assert gh.encode_int(centre.lat, centre.lon, bits) == value
-    assert abs(centre.lat - lat) <= centre.lat_err and abs(centre.lon - (-180.0 if lon == 180 else lon)) <= centre.lon_err
+    assert (
+        abs(centre.lat - lat) <= centre.lat_err
+        and abs(centre.lon - (-180.0 if lon == 180 else lon)) <= centre.lon_err
+    )
 
 
 def test_redis_score_refuses_what_redis_refuses() -> None:
@@ -198,7 +201,10 @@ def destination(lat: float, lon: float, bearing: float, distance_m: float) -> tu
     d = distance_m / EARTH_RADIUS_M
     p1, l1 = math.radians(lat), math.radians(lon)
     p2 = math.asin(
-        max(-1.0, min(1.0, math.sin(p1) * math.cos(d) + math.cos(p1) * math.sin(d) * math.cos(bearing)))
+        max(
+            -1.0,
+            min(1.0, math.sin(p1) * math.cos(d) + math.cos(p1) * math.sin(d) * math.cos(bearing)),
+        )
     )
     l2 = l1 + math.atan2(
         math.sin(bearing) * math.sin(d) * math.cos(p1), math.cos(d) - math.sin(p1) * math.sin(p2)

@@ -112,10 +112,10 @@ class QuadTreeIndex:
                 continue
             node.points[driver_id] = entry
             if len(node.points) > self.capacity and depth < _MAX_DEPTH:
-                self._split(node)
+                self._split(node, depth)
             return
 
-    def _split(self, node: _Node) -> None:
+    def _split(self, node: _Node, depth: int) -> None:
         s, w, n, e = node.south, node.west, node.north, node.east
         mid_lat, mid_lon = (s + n) * 0.5, (w + e) * 0.5
         node.children = [
@@ -132,8 +132,8 @@ class QuadTreeIndex:
             child.points[driver_id] = entry
             child.count += 1
         for child in node.children:  # all drivers in one quadrant: keep splitting
-            if child.points is not None and len(child.points) > self.capacity:
-                self._split(child)
+            if len(child.points or ()) > self.capacity and depth + 1 < _MAX_DEPTH:
+                self._split(child, depth + 1)
 
     def _delete(self, driver_id: str) -> None:
         lat, lon = self._live.drivers[driver_id][:2]

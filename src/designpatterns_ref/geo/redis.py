@@ -12,7 +12,10 @@ three ways, which this index corrects:
   its distances, and its ``COUNT k`` top-k, differ from ours (measured: its top 10 differed from
   the exact one in about 4.5% of queries over a city);
 * it only accepts latitudes within ±85.05112878° (Web Mercator's square), so this index refuses
-  anything beyond, for drivers and riders alike, rather than answer wrongly.
+  anything beyond, for drivers and riders alike, rather than answer wrongly;
+* ``GEOSEARCH`` from a point just west of +180° can miss members just east of -180° (found by
+  this family's property tests on Redis 7.0), so a circle that crosses the antimeridian is also
+  searched from both sides of it.
 
 So every driver's exact coordinates are kept beside the geo set (a hash), ``GEOSEARCH`` is asked
 for a radius padded by Redis's worst-case error, and its candidates are re-measured with
@@ -34,13 +37,14 @@ Usage (needs a running server)::
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
 from designpatterns_ref.geo._live import LiveTable, check_query
 from designpatterns_ref.geo.base import DriverState, GeoError, GeoTypeError, Match, check_driver_id
 from designpatterns_ref.geo.geohash import REDIS_LAT_LIMIT
-from designpatterns_ref.geo.sphere import haversine_m
+from designpatterns_ref.geo.sphere import box_distance_m, haversine_m
 
 __all__ = ["REDIS_EARTH_RADIUS_M", "RedisGeoIndex"]
 
@@ -49,6 +53,7 @@ REDIS_EARTH_RADIUS_M = 6_372_797.560856
 _PAD_FACTOR = 1.001  # covers Redis's larger sphere (0.03%) with room to spare
 _PAD_M = 2.0  # covers the rounding of positions to 52-bit cells (under 1 m)
 _SCAN_ALL_M = 2_000_000.0
+_JUST_BELOW_180 = math.nextafter(180.0, 0.0)
 
 _PURGE = """
 local ids = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', '(' .. ARGV[1])
@@ -165,16 +170,24 @@ class RedisGeoIndex:
             states = [self._state(self._text(i), v) for i, v in raw.items()]
         else:
             padded = radius * _PAD_FACTOR + _PAD_M
-            ids = self._client.geosearch(
-                self._free if available_only else self._all,
-                longitude=lon,
-                latitude=lat,
-                radius=padded,
-                unit="m",
+            key = self._free if available_only else self._all
+            centres = [(lat, lon, padded)]
+            if box_distance_m(lat, lon, -90.0, -180.0, 90.0, -180.0) <= padded:
+                # The circle crosses ±180°, where GEOSEARCH can miss members on the far side
+                # (found by the property tests): search again from both sides of the meridian.
+                for edge in (-180.0, _JUST_BELOW_180):
+                    centres.append((lat, edge, padded + haversine_m(lat, lon, lat, edge) + _PAD_M))
+            names = sorted(
+                {
+                    self._text(i)
+                    for c_lat, c_lon, c_radius in centres
+                    for i in self._client.geosearch(
+                        key, longitude=c_lon, latitude=c_lat, radius=c_radius, unit="m"
+                    )
+                }
             )
-            if not ids:
+            if not names:
                 return []
-            names = [self._text(i) for i in ids]
             raws = self._client.hmget(self._meta, names)
             states = [self._state(n, v) for n, v in zip(names, raws, strict=True) if v is not None]
         found = []

@@ -1,0 +1,272 @@
+"""Every driver index answers exactly like brute force: poles, ±180°, cell edges, moves, TTL."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from designpatterns_ref.clock import ManualClock
+from designpatterns_ref.geo import (
+    BruteForceIndex,
+    Dispatcher,
+    DriverIndex,
+    GeoError,
+    GeohashIndex,
+    QuadTreeIndex,
+    RedisGeoIndex,
+)
+
+from .strategies import fleets
+
+Factory = Callable[[ManualClock], DriverIndex]
+
+MEMORY: dict[str, Factory] = {
+    "geohash7": lambda c: GeohashIndex(clock=c),
+    "geohash3": lambda c: GeohashIndex(3, clock=c),
+    "geohash9": lambda c: GeohashIndex(9, clock=c),
+    "quadtree2": lambda c: QuadTreeIndex(capacity=2, clock=c),
+    "quadtree16": lambda c: QuadTreeIndex(clock=c),
+}
+
+
+@pytest.fixture(params=[*MEMORY, "redis"])
+def make(request: pytest.FixtureRequest) -> Iterator[Factory]:
+    if request.param != "redis":
+        yield MEMORY[request.param]
+        return
+    import redis
+
+    url = request.getfixturevalue("redis_url")
+    client = redis.Redis.from_url(url)
+    yield lambda c: RedisGeoIndex(client, key="contract", clock=c)
+    client.close()
+
+
+def load(index: DriverIndex, drivers: list[tuple[str, float, float, bool]]) -> None:
+    for driver_id, lat, lon, available in drivers:
+        index.upsert(driver_id, lat, lon, available=available)
+
+
+@given(fleets(), st.integers(1, 12), st.sampled_from([None, 10.0, 5_000.0, 300_000.0]))
+def test_memory_indexes_equal_brute_force(
+    fleet: tuple[object, list[tuple[str, float, float, bool]], list[tuple[float, float]]],
+    k: int,
+    radius: float | None,
+) -> None:
+    _, drivers, queries = fleet
+    clock = ManualClock()
+    oracle = BruteForceIndex(clock=clock)
+    load(oracle, drivers)
+    for make in MEMORY.values():
+        index = make(clock)
+        load(index, drivers)
+        assert len(index) == len(oracle)
+        for lat, lon in queries:
+            assert index.nearest(lat, lon, k) == oracle.nearest(lat, lon, k)
+            assert index.nearest(lat, lon, k, max_radius_m=radius, available_only=False) == (
+                oracle.nearest(lat, lon, k, max_radius_m=radius, available_only=False)
+            )
+            if radius is not None:
+                assert index.within(lat, lon, radius) == oracle.within(lat, lon, radius)
+
+
+@settings(max_examples=20)
+@given(fleets(), st.data())
+def test_moves_removals_and_availability_keep_indexes_exact(
+    fleet: tuple[object, list[tuple[str, float, float, bool]], list[tuple[float, float]]],
+    data: st.DataObject,
+) -> None:
+    _, drivers, queries = fleet
+    clock = ManualClock()
+    indexes: list[DriverIndex] = [BruteForceIndex(clock=clock)] + [
+        m(clock) for m in MEMORY.values()
+    ]
+    for index in indexes:
+        load(index, drivers)
+    ids = [d[0] for d in drivers]
+    for _ in range(data.draw(st.integers(0, 30))):
+        op = data.draw(st.sampled_from(["move", "remove", "busy"]))
+        if not ids:
+            break
+        driver_id = data.draw(st.sampled_from(ids))
+        if op == "move":
+            _, lat, lon, _ = data.draw(st.sampled_from(drivers))
+            for index in indexes:
+                index.upsert(driver_id, lat, lon)
+        elif op == "remove":
+            results = {index.remove(driver_id) for index in indexes}
+            assert len(results) == 1
+        elif all(index.get(driver_id) is not None for index in indexes):
+            for index in indexes:
+                index.set_available(driver_id, False)
+    for lat, lon in queries:
+        answers = [index.nearest(lat, lon, 5, available_only=False) for index in indexes]
+        assert all(a == answers[0] for a in answers)
+        answers = [index.nearest(lat, lon, 5) for index in indexes]
+        assert all(a == answers[0] for a in answers)
+
+
+@pytest.mark.redis
+@settings(max_examples=15)
+@given(fleets(max_drivers=15, redis_safe=True), st.integers(1, 8))
+def test_redis_index_equals_brute_force(
+    redis_srv: object,
+    fleet: tuple[object, list[tuple[str, float, float, bool]], list[tuple[float, float]]],
+    k: int,
+) -> None:
+    import redis
+
+    client = redis.Redis.from_url(redis_srv.url)  # type: ignore[attr-defined]
+    clock = ManualClock()
+    index = RedisGeoIndex(client, key="prop", clock=clock)
+    index.clear()
+    oracle = BruteForceIndex(clock=clock)
+    _, drivers, queries = fleet
+    load(index, drivers)
+    load(oracle, drivers)
+    for lat, lon in queries:
+        assert index.nearest(lat, lon, k) == oracle.nearest(lat, lon, k)
+        assert index.within(lat, lon, 50_000.0, available_only=False) == oracle.within(
+            lat, lon, 50_000.0, available_only=False
+        )
+    index.clear()
+    client.close()
+
+
+def test_contract_basics(make: Factory) -> None:
+    clock = ManualClock()
+    index = make(clock)
+    index.upsert("b", 40.0, -74.0)
+    index.upsert("a", 40.0, -74.0)  # same spot: ties broken by id
+    index.upsert("c", 40.01, -74.0, available=False)
+    assert [m.driver_id for m in index.nearest(40.0, -74.0, 3)] == ["a", "b"]
+    assert [m.driver_id for m in index.nearest(40.0, -74.0, 3, available_only=False)] == [
+        "a",
+        "b",
+        "c",
+    ]
+    assert [m.driver_id for m in index.within(40.0, -74.0, 2_000.0, available_only=False)] == [
+        "a",
+        "b",
+        "c",
+    ]
+    assert index.nearest(40.0, -74.0, 3, max_radius_m=0.0) == index.nearest(40.0, -74.0, 2)
+    assert len(index) == 3 and "c" in index
+    state = index.get("c")
+    assert state is not None and not state.available and state.lat == 40.01
+    index.set_available("c", True)
+    assert index.nearest(40.011, -74.0, 1)[0].driver_id == "c"
+    assert index.remove("c") and not index.remove("c")
+    assert len(index) == 2 and index.get("c") is None
+
+
+def test_stale_drivers_are_dropped_on_the_clock(make: Factory) -> None:
+    clock = ManualClock()
+    index = make(clock)
+    index.upsert("old", 10.0, 10.0)
+    clock.advance(30.0)
+    index.upsert("new", 10.001, 10.0)
+    clock.advance(30.5)  # "old" is 60.5 s old: past the 60 s TTL
+    assert [m.driver_id for m in index.nearest(10.0, 10.0, 5)] == ["new"]
+    assert len(index) == 1 and index.get("old") is None
+    index.upsert("new", 10.0, 10.0, at=clock() - 100.0)  # a fix from long ago is stale at once
+    assert len(index) == 0
+
+
+@pytest.mark.parametrize(
+    ("call", "words"),
+    [
+        (lambda ix: ix.upsert("x", float("nan"), 0.0), "finite"),
+        (lambda ix: ix.upsert("x", 0.0, 181.0), "[-180, 180]"),
+        (lambda ix: ix.upsert("x", "1", 0.0), "number"),
+        (lambda ix: ix.upsert(7, 1.0, 0.0), "driver_id"),
+        (lambda ix: ix.upsert("x", 1.0, 0.0, available="yes"), "available"),
+        (lambda ix: ix.nearest(1.0, 0.0, 0), "k=0"),
+        (lambda ix: ix.nearest(1.0, 0.0, 2, max_radius_m=-1.0), "radius"),
+        (lambda ix: ix.within(91.0, 0.0, 5.0), "latitude"),
+    ],
+)
+def test_bad_input_raises_and_changes_nothing(
+    make: Factory, call: Callable[[DriverIndex], object], words: str
+) -> None:
+    index = make(ManualClock())
+    index.upsert("kept", 1.0, 1.0)
+    with pytest.raises(GeoError) as info:
+        call(index)
+    assert words in str(info.value)
+    assert len(index) == 1 and index.get("x") is None
+
+
+@pytest.mark.redis
+def test_redis_refuses_what_it_cannot_answer(redis_url: str) -> None:
+    import redis
+
+    index = RedisGeoIndex(redis.Redis.from_url(redis_url), clock=ManualClock())
+    with pytest.raises(GeoError, match="85.05112878"):
+        index.upsert("polar", 86.0, 0.0)
+    with pytest.raises(GeoError, match="85.05112878"):
+        index.nearest(-89.0, 0.0)
+    assert len(index) == 0
+
+
+@pytest.mark.redis
+def test_redis_scores_match_the_server(redis_url: str) -> None:
+    import random
+
+    import redis
+
+    from designpatterns_ref.geo.geohash import redis_decode, redis_score
+
+    client = redis.Redis.from_url(redis_url)
+    rng = random.Random(11)
+    pts = [(rng.uniform(-85.05, 85.05), rng.uniform(-180, 180)) for _ in range(300)]
+    pts += [(0.0, -180.0), (85.05, 179.999999), (-85.05112878, 0.0)]
+    for i, (lat, lon) in enumerate(pts):
+        client.geoadd("scores", (lon, lat, f"m{i}"))
+    for i, (lat, lon) in enumerate(pts):
+        assert int(client.zscore("scores", f"m{i}")) == redis_score(lat, lon)
+        r_lon, r_lat = client.geopos("scores", f"m{i}")[0]
+        mine = redis_decode(redis_score(lat, lon))
+        assert abs(mine[0] - r_lat) < 1e-9 and abs(mine[1] - r_lon) < 1e-9
+
+
+def test_trace_reports_the_cells_searched() -> None:
+    index = GeohashIndex(clock=ManualClock())
+    for i in range(50):
+        index.upsert(f"d{i}", 40.0 + i * 1e-4, -74.0)
+    trace = index.trace(40.0025, -74.0, 3)
+    assert [m.driver_id for m in trace.matches] == ["d25", "d24", "d26"]
+    assert trace.cells and all(len(c) == 7 for c in trace.cells)
+
+
+@pytest.mark.parametrize("name", list(MEMORY))
+def test_dispatcher_never_gives_a_driver_to_two_riders(name: str) -> None:
+    index = MEMORY[name](ManualClock())
+    for i in range(40):
+        index.upsert(f"d{i:02d}", 40.0 + (i % 7) * 1e-3, -74.0 + (i // 7) * 1e-3)
+    dispatcher = Dispatcher(index)
+    got: list[str] = []
+    lock = threading.Lock()
+
+    def riders(t: int) -> None:
+        for j in range(15):
+            a = dispatcher.request(f"r{t}-{j}", 40.003, -73.998)
+            if a is not None:
+                with lock:
+                    got.append(a.driver_id)
+
+    threads = [threading.Thread(target=riders, args=(t,)) for t in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(got) == 40 and len(set(got)) == 40  # 90 riders, 40 drivers, each given once
+    assert index.nearest(40.0, -74.0, 1) == []
+    dispatcher.release(got[0])
+    assert index.nearest(40.0, -74.0, 1)[0].driver_id == got[0]
+    with pytest.raises(GeoError):
+        dispatcher.release(got[0])
