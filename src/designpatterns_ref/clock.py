@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from collections.abc import Callable
 
 from designpatterns_ref.errors import DesignPatternsError
@@ -38,11 +39,8 @@ class ClockError(DesignPatternsError, ValueError):
     """A clock was given an invalid time or asked to move backwards without consent."""
 
 
-def system_clock() -> float:
-    """The library's default clock: :func:`time.monotonic`, in seconds."""
-    import time
-
-    return time.monotonic()
+#: The library's default clock: :func:`time.monotonic`, in seconds (never steps backwards).
+system_clock: Clock = time.monotonic
 
 
 def _check_seconds(name: str, value: object) -> float:
