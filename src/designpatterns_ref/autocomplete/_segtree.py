@@ -8,6 +8,7 @@ rank keys in a list) and :class:`~designpatterns_ref.autocomplete.frozen.FrozenC
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterator, MutableSequence, Sequence
 from heapq import heapify, heappop, heappush
 from typing import Any
@@ -135,12 +136,14 @@ def smallest(
     """The ``k`` (at most ``CACHED``) smallest leaf values in ``ranges``, empty ones last.
 
     Each range is a ragged leaf slice at either end (under 2**BLOCK_HEIGHT leaves each) and
-    O(log n) cached nodes between; one C-level sort of those few hundred values gives the
-    answer, instead of one walk down the tree per result.
+    O(log n) cached nodes between. The answer cannot be worse than the k-th value of any one
+    cached node, so only the values up to the best such bound are kept from each cache (a
+    binary search in each) and one C-level sort of those few finishes the job.
     """
     width = 1 << BLOCK_HEIGHT
     first = size >> BLOCK_HEIGHT
     parts: list[Any] = []
+    nodes: list[int] = []
     for lo, hi in ranges:
         a = -(-lo // width) * width  # the first block boundary at or after lo
         b = hi // width * width  # the last block boundary at or before hi
@@ -152,12 +155,16 @@ def smallest(
         lo, hi = first + a // width, first + b // width
         while lo < hi:
             if lo & 1:
-                parts += caches[lo * CACHED : (lo + 1) * CACHED]
+                nodes.append(lo * CACHED)
                 lo += 1
             if hi & 1:
                 hi -= 1
-                parts += caches[hi * CACHED : (hi + 1) * CACHED]
+                nodes.append(hi * CACHED)
             lo //= 2
             hi //= 2
+    if nodes:
+        bound = min(caches[start + k - 1] for start in nodes)
+        for start in nodes:
+            parts += caches[start : bisect_right(caches, bound, start, start + CACHED)]
     parts.sort()
     return parts[:k]
