@@ -206,9 +206,9 @@ def test_redis_refuses_what_it_cannot_answer(redis_url: str) -> None:
     import redis
 
     index = RedisGeoIndex(redis.Redis.from_url(redis_url), clock=ManualClock())
-    with pytest.raises(GeoError, match="85.05112878"):
+    with pytest.raises(GeoError, match=r"85\.05112878"):
         index.upsert("polar", 86.0, 0.0)
-    with pytest.raises(GeoError, match="85.05112878"):
+    with pytest.raises(GeoError, match=r"85\.05112878"):
         index.nearest(-89.0, 0.0)
     assert len(index) == 0
 
