@@ -80,6 +80,11 @@ def test_bad_input_raises_and_changes_nothing(rule: type[SequenceReplica]) -> No
     assert (doc.text(), doc.version(), doc.stats()) == before
 
 
+def test_the_core_alone_is_abstract() -> None:
+    with pytest.raises(TypeError, match="abstract"):
+        SequenceReplica("a")
+
+
 def test_rules_do_not_mix() -> None:
     with pytest.raises(CRDTError, match="rule"):
         RGAReplica("a").merge(FugueMaxReplica("b"))

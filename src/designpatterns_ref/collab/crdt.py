@@ -264,6 +264,8 @@ class SequenceReplica:
     rule: ClassVar[str] = ""
 
     def __init__(self, agent: str) -> None:
+        if not self.rule:
+            raise TypeError("SequenceReplica is abstract: use RGAReplica or FugueMaxReplica")
         _check_agent(agent)
         self._head = _Chunk()
         self._len = 0
