@@ -537,7 +537,9 @@ class SequenceReplica:
 
     def apply_ops(self, ops: Iterable[Op]) -> None:
         """Apply remote operations: duplicates are ignored, operations whose dependencies have
-        not arrived wait until they do (see :meth:`stats`, ``pending``)."""
+        not arrived wait until they do (see :meth:`stats`, ``pending``). A malformed operation
+        (wrong types, empty text, bad ids) is refused before any of the batch is applied; one
+        that refers to a delete as if it were a character raises when it is reached."""
         batch = list(ops)
         for op in batch:
             _check_op(op)
