@@ -277,3 +277,36 @@ def test_frozen_is_safe_to_read_from_many_threads() -> None:
     with ThreadPoolExecutor(max_workers=4) as pool:
         answers = list(pool.map(ask, prefixes))
     assert answers == [oracle.complete(p, 5, max_edits=1) for p in prefixes]
+
+
+@pytest.mark.parametrize("name", ["SortedPrefixIndex", "TopKTrie", "Trie", "RadixTrie"])
+@settings(max_examples=15)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_larger_vocabularies_stay_exact_under_updates(name: str, seed: int) -> None:
+    # Hundreds of terms: many segment-tree blocks with cached lists, full TopKTrie caches.
+    import random
+
+    rng = random.Random(seed)
+    vocabulary = sorted({"".join(rng.choices("abcd", k=rng.randint(1, 6))) for _ in range(600)})
+    items = [(term, rng.randint(0, 50)) for term in vocabulary]
+    oracle, completer = BruteForceCompleter(items), MUTABLE[name](items)
+    for _ in range(150):
+        term = rng.choice(vocabulary)
+        roll = rng.random()
+        if roll < 0.4:  # popularity rises
+            by = rng.randint(1, 30)
+            assert completer.increment(term, by) == oracle.increment(term, by)
+        elif roll < 0.7 and term in oracle:  # and falls, possibly to zero
+            by = -rng.randint(0, oracle.weight(term))
+            assert completer.increment(term, by) == oracle.increment(term, by)
+        elif roll < 0.85 and term in oracle:
+            oracle.remove(term)
+            completer.remove(term)
+        else:
+            weight = rng.randint(0, 80)
+            oracle.insert(term, weight)
+            completer.insert(term, weight)
+        prefix = rng.choice(["", "a", "b", "ab", "dc", "abc"])
+        k = rng.choice([1, 3, 10, 25])
+        assert completer.complete(prefix, k) == oracle.complete(prefix, k)
+    assert list(completer.items()) == list(oracle.items())

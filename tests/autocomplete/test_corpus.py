@@ -43,6 +43,10 @@ def test_structures_agree_on_real_words(words: list[tuple[str, int]]) -> None:
         assert expected
         for structure in structures:
             assert structure.complete(prefix, 10) == expected
+    for prefix in prefixes[:20]:  # past the 10 cached keys: the best-first walks
+        expected = oracle.complete(prefix, 25)
+        for structure in structures:
+            assert structure.complete(prefix, 25) == expected
     for typo in ("teh", "beacuse", "becuase", "goverment", "pepole", "wrod"):
         expected = oracle.complete(typo, 10, max_edits=2)
         for structure in structures:
