@@ -13,8 +13,10 @@ Complexity: O(1) per update; O(n log n) per search.
 >>> index = BruteForceIndex(clock=ManualClock())
 >>> index.upsert("ana", 51.5007, -0.1246)
 >>> index.upsert("ben", 51.5014, -0.1419)
->>> [(m.driver_id, round(m.distance_m)) for m in index.nearest(51.5033, -0.1276, k=2)]
-[('ana', 356), ('ben', 1012)]
+>>> for m in index.nearest(51.5033, -0.1276, k=2):
+...     print(m.driver_id, round(m.distance_m))
+ana 356
+ben 1012
 """
 
 from __future__ import annotations

@@ -506,10 +506,10 @@ def redis_decode(score: int) -> tuple[float, float]:
 def cell_size_m(precision: int, lat: float = 0.0) -> tuple[float, float]:
     """Height and width in metres of a cell of ``precision`` whose narrowest edge is at ``lat``.
 
-    >>> [round(v) for v in cell_size_m(6, 0.0)]
-    [611, 1222]
-    >>> [round(v) for v in cell_size_m(6, 60.0)]
-    [611, 611]
+    >>> tuple(round(v) for v in cell_size_m(6, 0.0))
+    (611, 1222)
+    >>> tuple(round(v) for v in cell_size_m(6, 60.0))
+    (611, 611)
     """
     if type(precision) is not int or not 1 <= precision <= 12:
         raise _bad_precision(precision)

@@ -31,8 +31,10 @@ O(k) cells for evenly spread drivers.
 >>> index.upsert("east", 0.0, 179.9995)
 >>> index.upsert("west", 0.0, -179.9990)
 >>> index.upsert("far", 0.0, 170.0)
->>> [(m.driver_id, round(m.distance_m)) for m in index.nearest(0.0, 180.0, k=2)]
-[('east', 56), ('west', 111)]
+>>> for m in index.nearest(0.0, 180.0, k=2):
+...     print(m.driver_id, round(m.distance_m))
+east 56
+west 111
 """
 
 from __future__ import annotations

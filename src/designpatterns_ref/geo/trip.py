@@ -28,8 +28,8 @@ Complexity: O(1) per transition; history O(transitions).
 Traceback (most recent call last):
 ...
 designpatterns_ref.geo.trip.TripStateError: trip 'trip-1': cannot go from in_progress to ...
->>> trip.complete(); [t.to.value for t in trip.history]
-['requested', 'matched', 'driver_arriving', 'in_progress', 'completed']
+>>> trip.complete(); print(" -> ".join(t.to.value for t in trip.history))
+requested -> matched -> driver_arriving -> in_progress -> completed
 """
 
 from __future__ import annotations
