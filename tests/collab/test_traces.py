@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from designpatterns_ref.collab import RULES, CollabError, FugueMaxReplica, OTServer, RGAReplica
 from designpatterns_ref.collab.traces import (
@@ -153,3 +155,71 @@ def test_not_json(tmp_path: Path) -> None:
 def test_sequential_replay_refuses_a_concurrent_trace() -> None:
     with pytest.raises(CollabError, match="concurrent"):
         replay_sequential(Trace.from_json(small_concurrent((0, 1))), FugueMaxReplica("a"))
+
+
+def naive_replay(trace: Trace, rule: str) -> tuple[str, list[str]]:
+    """The obviously correct replay: a fresh replica per transaction, built from every
+    operation of its ancestors in order. Returns the final text and, per transaction, the
+    text it was typed on."""
+    cls = RULES[rule]
+    ancestors: list[set[int]] = []
+    ops: list[list[object]] = []
+    next_seq: dict[str, int] = {}
+    typed_on: list[str] = []
+    for txn in trace.txns:
+        mine: set[int] = set()
+        for p in txn.parents:
+            mine |= ancestors[p] | {p}
+        ancestors.append(mine)
+        replica = cls(txn.agent)
+        replica.apply_ops([op for t in sorted(mine) for op in ops[t]])  # type: ignore[misc]
+        replica.set_agent(txn.agent, next_seq.get(txn.agent, 0))
+        typed_on.append(replica.text())
+        before = replica.version()
+        for pos, n_deleted, inserted in txn.patches:
+            if n_deleted:
+                replica.delete(pos, n_deleted)
+            if inserted:
+                replica.insert(pos, inserted)
+        made = replica.ops_since(before)
+        ops.append(list(made))
+        for op in made:
+            end = op.seq + (len(op.text) if hasattr(op, "text") else op.length)  # type: ignore[union-attr]
+            next_seq[txn.agent] = max(next_seq.get(txn.agent, 0), end)
+    final = cls("reader")
+    final.apply_ops([op for group in ops for op in group])  # type: ignore[misc]
+    return final.text(), typed_on
+
+
+@st.composite
+def random_graphs(draw: st.DrawFn, rule: str) -> dict[str, object]:
+    """A random concurrent trace: agents fork and merge (one agent sometimes on two concurrent
+    branches); each patch fits the text its parents have under ``rule``."""
+    txns: list[dict[str, object]] = []
+    last: dict[int, int] = {}
+    for i in range(draw(st.integers(1, 14))):
+        agent = draw(st.integers(0, 2))
+        parents = {last[agent]} if agent in last else set()
+        if i and draw(st.booleans()):
+            parents.add(draw(st.integers(0, i - 1)))
+        if draw(st.integers(0, 9)) == 0 and i:  # the same agent on a concurrent branch
+            parents = {draw(st.integers(0, i - 1))}
+        txns.append({"parents": sorted(parents), "agent": agent, "patches": []})
+        data = {"kind": "concurrent", "endContent": "", "txns": txns}
+        length = len(naive_replay(Trace.from_json(data), rule)[1][-1])
+        pos = draw(st.integers(0, length))
+        n_deleted = draw(st.integers(0, length - pos))
+        inserted = draw(st.text("ab📊", max_size=3))
+        txns[-1]["patches"] = [[pos, n_deleted, inserted]]
+        last[agent] = i
+    return {"kind": "concurrent", "endContent": "", "txns": txns}
+
+
+@pytest.mark.parametrize("rule", RULE_IDS)
+@settings(max_examples=25)
+@given(data=st.data())
+def test_pooled_replay_matches_a_fresh_replica_per_transaction(
+    rule: str, data: st.DataObject
+) -> None:
+    trace = Trace.from_json(data.draw(random_graphs(rule)))
+    assert replay_concurrent(trace, RULES[rule]) == naive_replay(trace, rule)[0]

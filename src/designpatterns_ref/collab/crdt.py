@@ -950,18 +950,20 @@ class SequenceReplica:
 
 
 class RGAReplica(SequenceReplica):
-    """RGA: items after the same left origin go newest (highest Lamport time) first."""
+    """RGA: items after the same left origin go newest (highest Lamport time) first; equal
+    times go by agent id, then by sequence number (one agent on two concurrent branches)."""
 
     rule = "rga"
 
     def _order(self, new: _Item, other: _Item, right_cmp: int) -> int:
-        if (new.lamport, new.agent) > (other.lamport, other.agent):
+        if (new.lamport, new.agent, new.seq) > (other.lamport, other.agent, other.seq):
             return _BREAK
         return _SKIP
 
 
 class FugueMaxReplica(SequenceReplica):
-    """YjsMod / FugueMax: left and right origins decide, ties go to the smaller agent id."""
+    """YjsMod / FugueMax: left and right origins decide, ties go to the smaller agent id
+    (then the smaller sequence number, for one agent on two concurrent branches)."""
 
     rule = "fuguemax"
     uses_right = True
@@ -969,7 +971,7 @@ class FugueMaxReplica(SequenceReplica):
     def _order(self, new: _Item, other: _Item, right_cmp: int) -> int:
         if right_cmp < 0:  # other's right origin is nearer: it may belong inside our span
             return _MAYBE
-        if right_cmp == 0 and new.agent < other.agent:
+        if right_cmp == 0 and (new.agent, new.seq) < (other.agent, other.seq):
             return _BREAK
         return _SKIP
 
