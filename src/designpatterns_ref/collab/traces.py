@@ -9,13 +9,14 @@ patches ``(pos, n_deleted, inserted)``; :func:`replay_sequential` applies them t
 A *concurrent* trace also names each transaction's ``parents`` (the versions it was typed
 against) and its ``agent``: :func:`replay_concurrent` rebuilds that version graph, making each
 transaction on a replica that holds exactly its parents' versions (one parent: continue that
-replica; several: merge first) and returns the final text. :func:`replay_ot` drives the
-central OT server with one client per agent, delivering each client exactly the server
-operations its transaction's parents had seen.
+replica; several: merge first) and returns the final text. :func:`replay_ot` (also reached
+as ``replay_concurrent(trace, OTServer)``) drives the central OT server with one client per
+agent, delivering each client exactly the server entries its transaction's parents had seen.
 
 The replay of a concurrent trace keeps a small pool of replicas (about one per agent) rather
-than a copy per version: a transaction takes the most advanced replica whose state is contained
-in its parents' version and catches it up with the operations of the transactions it lacks.
+than a copy per version: a transaction takes a replica whose state is contained in its
+parents' version (its agent's own, when it can, so no replica has to start over) and catches
+it up with the operations of the transactions it lacks.
 Agents may be numbers or strings; an agent that edits on two concurrent branches keeps unique
 sequence numbers across the whole trace.
 
