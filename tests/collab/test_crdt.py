@@ -77,6 +77,13 @@ def test_bad_input_raises_and_changes_nothing(rule: type[SequenceReplica]) -> No
         doc.apply_ops([Insert("b", 0, 0, "", None, None)])
     with pytest.raises(CRDTError, match="next_seq"):
         doc.set_agent("a", 1)
+    doc.delete(0, 1)  # seq 3 of "a" is a delete, not a character
+    before = (doc.text(), doc.version(), doc.stats())
+    good = Insert("b", 0, 9, "ok", None, None)
+    with pytest.raises(CRDTError, match="is a delete"):
+        doc.apply_ops([good, Insert("b", 2, 10, "x", ("a", 3), None)])
+    with pytest.raises(CRDTError, match="is a delete"):
+        doc.apply_ops([Delete("b", 0, 9, ("a", 2), 2)])
     assert (doc.text(), doc.version(), doc.stats()) == before
 
 

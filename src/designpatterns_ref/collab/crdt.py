@@ -538,11 +538,19 @@ class SequenceReplica:
     def apply_ops(self, ops: Iterable[Op]) -> None:
         """Apply remote operations: duplicates are ignored, operations whose dependencies have
         not arrived wait until they do (see :meth:`stats`, ``pending``). A malformed operation
-        (wrong types, empty text, bad ids) is refused before any of the batch is applied; one
-        that refers to a delete as if it were a character raises when it is reached."""
+        (wrong types, empty text, bad ids, or a reference to a known delete as if it were a
+        character) is refused before any of the batch is applied."""
         batch = list(ops)
         for op in batch:
             _check_op(op)
+        for op in batch:  # references to what we already have must be characters
+            if isinstance(op, Insert):
+                refs = [op.left, op.right]
+            else:
+                refs = [op.target, (op.target[0], op.target[1] + op.length - 1)]
+            for ref in refs:
+                if ref is not None and self.has(ref) and self._find(ref) is None:
+                    raise CRDTError(f"{op!r} refers to {ref!r}, which is a delete, not a character")
         self._last = None
         self._cursor, self._hint = None, None
         waiting: list[Op] = []
