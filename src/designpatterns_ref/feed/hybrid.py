@@ -7,10 +7,14 @@ followers are pushed into their followers' timelines as in fan-out on write; pos
 celebrities (``threshold`` followers or more) are not pushed at all, and each reader merges
 the few celebrities they follow into their precomputed timeline at read time. So no single
 post costs more than ``threshold - 1`` writes, and a read costs one timeline plus one list
-per celebrity followed. Followers idle for longer than ``inactive_after`` seconds are skipped
-at write time and marked stale; on their next read their timeline is rebuilt from the
-followees' posts, only its newest ``rebuild_len`` ids (older pages are merged on demand, as
-for any trimmed timeline), so a returning user waits for one page, not for ``max_len`` ids.
+per celebrity followed (when the page is full, only celebrity posts newer than its oldest id
+are fetched). The threshold is the knob: lower, and posts are cheap but readers merge more
+celebrities; higher, and reads approach push's while the worst post grows.
+
+Followers idle for longer than ``inactive_after`` seconds are skipped at write time and
+marked stale; on their next read their timeline is rebuilt from the followees' posts, only
+its newest ``rebuild_len`` ids (older pages are merged on demand, as for any trimmed
+timeline), so a returning user waits for one page, not for ``max_len`` ids.
 
 When an author crosses the threshold the timelines are kept exact: going up, the author's
 pushed posts are removed from the followers' timelines (they will be pulled instead); going
