@@ -80,6 +80,11 @@ def _cs(
 
 _P = "designpatterns_ref."
 
+
+def _mods(family: str, names: list[str]) -> tuple[str, ...]:
+    return tuple(f"{_P}{family}.{name}" for name in names)
+
+
 _CATALOG: tuple[CaseStudy, ...] = (
     _cs(
         "rate-limiter",
@@ -91,7 +96,28 @@ _CATALOG: tuple[CaseStudy, ...] = (
         "round trip.",
         "atomic counters, shared state",
         "ratelimit",
-        (_P + "ratelimit",),
+        (
+            _P + "ratelimit",
+            *_mods(
+                "ratelimit",
+                [
+                    "token_bucket",
+                    "gcra",
+                    "leaky_bucket",
+                    "leaky_queue",
+                    "fixed_window",
+                    "sliding_log",
+                    "sliding_counter",
+                    "concurrency",
+                    "composite",
+                    "redis",
+                    "simulate",
+                    "traffic",
+                    "plot",
+                ],
+            ),
+        ),
+        status="implemented",
         sources=(
             Source(
                 "Stripe: Scaling your API with rate limiters",
@@ -113,7 +139,25 @@ _CATALOG: tuple[CaseStudy, ...] = (
         "keyed permutation if it matters.",
         "ID generation, the birthday bound",
         "shortcode",
-        (_P + "shortcode",),
+        (
+            _P + "shortcode",
+            *_mods(
+                "shortcode",
+                [
+                    "base62",
+                    "obfuscate",
+                    "counter",
+                    "ranges",
+                    "hashing",
+                    "birthday",
+                    "snowflake",
+                    "store",
+                    "service",
+                    "redis",
+                ],
+            ),
+        ),
+        status="implemented",
         sources=(
             Source(
                 "Flickr: Ticket Servers: Distributed Unique Primary Keys on the Cheap",
@@ -130,7 +174,14 @@ _CATALOG: tuple[CaseStudy, ...] = (
         "every match.",
         "precomputation versus query-time work",
         "autocomplete",
-        (_P + "autocomplete",),
+        (
+            _P + "autocomplete",
+            *_mods(
+                "autocomplete",
+                ["trie", "radix", "topk", "sorted_index", "frozen", "text", "corpus"],
+            ),
+        ),
+        status="implemented",
         sources=(
             Source(
                 "Hsu and Ottaviano: Space-Efficient Data Structures for Top-k Completion "
@@ -148,7 +199,25 @@ _CATALOG: tuple[CaseStudy, ...] = (
         "cells outward with an exact stopping rule; price by demand over supply per cell.",
         "geospatial indexing",
         "geo",
-        (_P + "geo",),
+        (
+            _P + "geo",
+            *_mods(
+                "geo",
+                [
+                    "geohash",
+                    "sphere",
+                    "brute",
+                    "geohash_index",
+                    "quadtree",
+                    "redis",
+                    "dispatch",
+                    "surge",
+                    "trip",
+                    "plot",
+                ],
+            ),
+        ),
+        status="implemented",
         sources=(
             Source(
                 "Uber Engineering: H3, Uber's Hexagonal Hierarchical Spatial Index",
@@ -165,7 +234,11 @@ _CATALOG: tuple[CaseStudy, ...] = (
         "time so one post does not cost millions of writes: a hybrid.",
         "fan-out, precomputation",
         "feed",
-        (_P + "feed",),
+        (
+            _P + "feed",
+            *_mods("feed", ["push", "pull", "hybrid", "memory", "redis", "graphs", "simulation"]),
+        ),
+        status="implemented",
         sources=(
             Source(
                 "Raffi Krikorian: Timelines at Scale (QCon San Francisco 2012)",
@@ -182,7 +255,8 @@ _CATALOG: tuple[CaseStudy, ...] = (
         "give every character a unique identity so replicas merge in any order (CRDT).",
         "eventual consistency, convergence",
         "collab",
-        (_P + "collab",),
+        (_P + "collab", *_mods("collab", ["ot", "crdt", "traces"])),
+        status="implemented",
         sources=(
             Source(
                 "Gentle and Kleppmann: Collaborative Text Editing with Eg-walker (EuroSys 2025)",
@@ -204,7 +278,11 @@ _CATALOG: tuple[CaseStudy, ...] = (
         "every problem at once, and never guess a missing or implausible value.",
         "validation, rules as data",
         "clinical",
-        (_P + "clinical",),
+        (
+            _P + "clinical",
+            *_mods("clinical", ["news2", "news2012", "rules", "engine", "compiled", "api"]),
+        ),
+        status="implemented",
         sources=(
             Source(
                 "Royal College of Physicians: National Early Warning Score (NEWS) 2 (2017)",
@@ -221,7 +299,8 @@ _CATALOG: tuple[CaseStudy, ...] = (
         "central counter; serve feeds by hybrid fan-out.",
         "ID generation, fan-out",
         "shortcode, feed",
-        (_P + "shortcode", _P + "feed"),
+        (_P + "shortcode.snowflake", _P + "feed"),
+        status="implemented",
         sources=(
             Source(
                 "Instagram Engineering: Sharding & IDs at Instagram",
