@@ -129,6 +129,9 @@ class MemoryStore:
         self, authors: Sequence[str], limit: int, before: int, after: int = 0
     ) -> list[list[int]]:
         by = self._by
+        if before >= self._next_id and not after:  # from the newest: one slice per author
+            stop = -limit - 1
+            return [ids[:stop:-1] if ids else [] for ids in map(by.get, authors)]
         out: list[list[int]] = []
         for author in authors:
             ids = by.get(author)
