@@ -1,7 +1,6 @@
 """Collaborative editing: operational transformation and sequence CRDTs, proven on real traces.
 
-Case study: Design a Collaborative Document Editor (Google Docs)
-(docs/case-studies/collaborative-editor.md)
+Case study: Design a Collaborative Document Editor (Google Docs) (docs/case-studies/collaborative-editor.md)
 
 Two answers to "two users edit the same paragraph at once": transform concurrent operations
 through a central server (:mod:`~designpatterns_ref.collab.ot`), or give every character an
@@ -13,7 +12,7 @@ identity so replicas merge in any order (:mod:`~designpatterns_ref.collab.crdt`)
 >>> doc.insert(0, "hello")
 >>> doc.text()
 'hello'
-"""
+"""  # noqa: E501
 
 from designpatterns_ref.collab.base import (
     CollabError,

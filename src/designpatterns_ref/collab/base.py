@@ -1,7 +1,6 @@
 """Shared types of the collaborative-editing family: errors, the replica protocol, UTF-16 offsets.
 
-Case study: Design a Collaborative Document Editor (Google Docs)
-(docs/case-studies/collaborative-editor.md)
+Case study: Design a Collaborative Document Editor (Google Docs) (docs/case-studies/collaborative-editor.md)
 
 Every text replica, whether a CRDT (:mod:`designpatterns_ref.collab.crdt`) or an OT client
 (:mod:`designpatterns_ref.collab.ot`), answers ``insert(pos, text)``, ``delete(pos, length)`` and
@@ -20,7 +19,7 @@ Complexity: both conversions are O(n) in the offset (one encode of the prefix).
 ... except CollabError as exc:
 ...     print(exc)
 utf16 offset=2 falls inside the surrogate pair of '📊' at code point 1
-"""
+"""  # noqa: E501
 
 from __future__ import annotations
 

@@ -1,7 +1,6 @@
 """Sequence CRDTs: RGA and the YjsMod / FugueMax rule on one run-length-encoded core.
 
-Case study: Design a Collaborative Document Editor (Google Docs)
-(docs/case-studies/collaborative-editor.md)
+Case study: Design a Collaborative Document Editor (Google Docs) (docs/case-studies/collaborative-editor.md)
 
 Every character gets an identity ``(agent, seq)`` that never changes, and remembers the
 characters it was typed between: its left origin and its right origin. Deleting leaves a
@@ -41,7 +40,7 @@ duplicates are ignored and an operation that arrives before what it depends on w
 
 Complexity: local edit O(chunks crossed + chunk size); remote insert O(log n + k) where k is
 the number of concurrent items it is ordered against; memory O(items), not O(characters).
-"""
+"""  # noqa: E501
 
 from __future__ import annotations
 

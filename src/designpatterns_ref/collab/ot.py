@@ -1,7 +1,6 @@
 """Operational transformation: text operations, a central server and the client state machine.
 
-Case study: Design a Collaborative Document Editor (Google Docs)
-(docs/case-studies/collaborative-editor.md)
+Case study: Design a Collaborative Document Editor (Google Docs) (docs/case-studies/collaborative-editor.md)
 
 An edit is a :class:`TextOperation`, a walk over the whole document made of three kinds of
 component: *retain n* (skip n code points), *insert s* and *delete n*. Two users who edit the
@@ -34,7 +33,7 @@ missed, O(k) transforms.
 >>> a2, b2 = TextOperation.transform(a, b)
 >>> b2.apply(a.apply("hello")), a2.apply(b.apply("hello"))
 ('Jello!', 'Jello!')
-"""
+"""  # noqa: E501
 
 from __future__ import annotations
 

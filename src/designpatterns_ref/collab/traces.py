@@ -1,7 +1,6 @@
 """Replaying real editing sessions through CRDT replicas and the OT server.
 
-Case study: Design a Collaborative Document Editor (Google Docs)
-(docs/case-studies/collaborative-editor.md)
+Case study: Design a Collaborative Document Editor (Google Docs) (docs/case-studies/collaborative-editor.md)
 
 The editing traces (Joseph Gentle's ``editing-traces`` collection, CC BY 4.0) record every
 keystroke of real documents. A *sequential* trace is a list of transactions, each a list of
@@ -29,7 +28,7 @@ once per pooled replica).
 >>> from designpatterns_ref.collab.crdt import FugueMaxReplica
 >>> replay_sequential(trace, FugueMaxReplica("a")) == trace.end
 True
-"""
+"""  # noqa: E501
 
 from __future__ import annotations
 
