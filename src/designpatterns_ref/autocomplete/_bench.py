@@ -198,7 +198,7 @@ def peers() -> dict[str, tuple[Callable[[Items], object], Callable[[object, str]
         "sorted list + bisect": (SortedListPeer, sorted_query)
     }
     try:
-        import pygtrie  # type: ignore[import-untyped]
+        import pygtrie  # type: ignore[import-untyped,unused-ignore]
 
         def pygtrie_query(trie: object, prefix: str) -> list[str]:
             try:
