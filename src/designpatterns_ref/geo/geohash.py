@@ -537,9 +537,10 @@ def precision_for_radius(lat: float, radius_m: float) -> int:
         finest = 2
     else:
         finest = 12
+    need = radius + 0.01  # the cover keeps cells within a rounding margin (1 mm) too
     for precision in range(finest, 0, -1):
         height, width = cell_size_m(precision, reach)
-        if height >= radius and (width >= radius or finest == 2):
+        if height >= need and (width >= need or finest == 2):
             return precision
     return 1
 

@@ -49,11 +49,6 @@ from designpatterns_ref.geo.base import DriverState, GeoError, GeoTypeError, Mat
 from designpatterns_ref.geo.geohash import (
     _AXIS_BITS,
     _BITS,
-    _LAT_SCALE,
-    _LAT_STEP,
-    _LON_SCALE,
-    _LON_STEP,
-    _MAXQ,
     _code30,
     _quantize,
 )
@@ -149,6 +144,7 @@ class GeohashIndex:
         self._y_shift, self._x_shift = _BITS - lat_bits, _BITS - lon_bits
         self._rows, self._cols = 1 << lat_bits, 1 << lon_bits
         self._height, self._width = 180.0 / self._rows, 360.0 / self._cols
+        self._row_scale, self._col_scale = self._rows / 180.0, self._cols / 360.0
         self._live = LiveTable(ttl=ttl, clock=clock)
         self._cells: dict[int, _Bucket] = {}
         self._key: dict[str, int] = {}  # driver id -> its cell key (row * cols + col)
@@ -180,22 +176,16 @@ class GeohashIndex:
             driver_id, lat, lon, available, at = live.check_fix(driver_id, lat, lon, available, at)
         elif at is None:
             at = live.clock()
-        # geohash._quantize, inlined (this is the hot path): the exact cell row and column.
-        y = int((lat + 90.0) * _LAT_SCALE)
-        if y > _MAXQ:
-            y = _MAXQ
-        edge = y * _LAT_STEP - 90.0
-        if lat < edge:
-            y -= 1
-        elif lat >= edge + _LAT_STEP and y < _MAXQ:
-            y += 1
-        x = int((lon + 180.0) * _LON_SCALE)
-        edge = x * _LON_STEP - 180.0
-        if lon < edge:
-            x -= 1
-        elif lon >= edge + _LON_STEP:
-            x += 1
-        key = (y >> self._y_shift) * self._cols + (x >> self._x_shift)
+        # The cell by one multiplication per axis. Unlike geohash.encode it does not correct the
+        # last bit, so a driver within ~1e-13 degrees of an edge may land in the cell next door;
+        # the search's bound keeps a 1 mm margin, far more than that, so answers stay exact.
+        row = int((lat + 90.0) * self._row_scale)
+        if row == self._rows:
+            row -= 1  # latitude 90 belongs to the top row
+        col = int((lon + 180.0) * self._col_scale)
+        if col == self._cols:
+            col -= 1  # a longitude just below 180 may round up
+        key = row * self._cols + col
         phi = lat * RAD
         keys = self._key
         old = keys.get(driver_id)
