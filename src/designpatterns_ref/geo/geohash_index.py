@@ -64,13 +64,13 @@ _Bucket = dict[str, tuple[float, float, float, bool]]
 
 
 def _measure(
-    bucket: _Bucket, p1: float, l1: float, c1: float, available_only: bool
+    buckets: list[_Bucket], p1: float, l1: float, c1: float, available_only: bool
 ) -> list[tuple[float, str]]:
-    """(distance, id) for the drivers of one bucket, measured from (p1, l1) in radians.
+    """(distance, id) for the drivers of some buckets, measured from (p1, l1) in radians.
 
     The haversine of :func:`~designpatterns_ref.geo.sphere.haversine_m`, inlined with the
     radians and cosines precomputed at update time; it must stay the very same expression, so
-    every index agrees with brute force bit for bit.
+    every index agrees with brute force bit for bit. One comprehension per ring of cells.
     """
     if available_only:
         return [
@@ -86,6 +86,7 @@ def _measure(
                 ),
                 i,
             )
+            for bucket in buckets
             for i, (p, lam, c, a) in bucket.items()
             if a
         ]
@@ -101,6 +102,7 @@ def _measure(
             ),
             i,
         )
+        for bucket in buckets
         for i, (p, lam, c, a) in bucket.items()
     ]
 
@@ -308,10 +310,9 @@ class GeohashIndex:
             scanned += len(keys)
             if trace is not None:
                 trace += keys
-            for key in keys:
-                bucket = cells.get(key)
-                if bucket:
-                    found += _measure(bucket, p1, l1, c1, available_only)
+            found += _measure(
+                [b for key in keys if (b := cells.get(key))], p1, l1, c1, available_only
+            )
             if k is None or len(found) >= k or limit < _INF:  # else no bound can stop us yet
                 bound = lower_bound_m(self._bound(lat, lon, row, col, r))
                 if bound > limit or bound == _INF:
@@ -352,7 +353,7 @@ class GeohashIndex:
                 continue  # already searched
             if trace is not None:
                 trace.append(key)
-            found += _measure(bucket, p1, l1, c1, available_only)
+            found += _measure([bucket], p1, l1, c1, available_only)
         return found
 
     def nearest(
