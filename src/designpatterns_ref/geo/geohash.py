@@ -337,21 +337,23 @@ def neighbors(code: str) -> list[str]:
     col_w = _LON_HI[w >> 15] | _LON_LO[w & 32767]
     row = _LAT_HI[y >> 15] | _LAT_LO[y & 32767]
     north, south = y + dy, y - dy
-    cells = []
-    if north <= _MAXQ:
+    has_north, has_south = north <= _MAXQ, south >= 0
+    # Pack the codes, each 12 bytes in the byte layout, into one integer: one to_bytes, one
+    # translate and one decode for all eight, then cut the text into codes.
+    packed, count = 0, 0
+    if has_north:
         row_n = _LAT_HI[north >> 15] | _LAT_LO[north & 32767]
-        cells += [row_n | col, row_n | col_e]
-    cells.append(row | col_e)
-    if south >= 0:
+        packed, count = (row_n | col) << 96 | (row_n | col_e), 2
+    packed, count = packed << 96 | (row | col_e), count + 1
+    if has_south:
         row_s = _LAT_HI[south >> 15] | _LAT_LO[south & 32767]
-        cells += [row_s | col_e, row_s | col, row_s | col_w]
-    cells.append(row | col_w)
-    if north <= _MAXQ:
-        cells.append(row_n | col_w)
-    shift = 96 - 8 * n  # keep the first n bytes (characters) of each code
-    blob = b"".join([(v >> shift).to_bytes(n, "big") for v in cells])
-    text = blob.translate(_TO_ASCII).decode()
-    return [text[i : i + n] for i in range(0, len(text), n)]
+        packed = (packed << 96 | (row_s | col_e)) << 96 | (row_s | col)
+        packed, count = packed << 96 | (row_s | col_w), count + 3
+    packed, count = packed << 96 | (row | col_w), count + 1
+    if has_north:
+        packed, count = packed << 96 | (row_n | col_w), count + 1
+    text = packed.to_bytes(12 * count, "big").translate(_TO_ASCII).decode()
+    return [text[i : i + n] for i in range(0, 12 * count, 12)]
 
 
 def neighbor(code: str, direction: str) -> str | None:
