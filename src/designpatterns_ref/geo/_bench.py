@@ -2,7 +2,7 @@
 
 The city: drivers spread uniformly over a 30 x 30 km square around Manhattan (seeded), riders
 asking for the 10 nearest from points in the same square, and drivers moving a few tens of metres
-per update. Full mode is the issue's workload (100,000 drivers, 10,000 queries, 1,000,000
+per update. Full mode is the reference workload (100,000 drivers, 10,000 queries, 1,000,000
 updates; brute force and Redis on fewer, as noted in each table); quick mode shrinks everything
 so the whole run takes seconds. Peers (``pygeohash``, ``python-geohash``, ``h3``) are measured
 when installed; the Redis rows need a ``redis-server`` binary and are skipped without one.

@@ -9,8 +9,7 @@ three ways, which this index corrects:
 
 * it stores each position rounded to its 52-bit cell (up to about 0.6 m off);
 * it measures with a sphere of radius 6,372,797.56 m (ours: 6,371,008.8 m, 0.03% smaller), so
-  its distances, and its ``COUNT k`` top-k, differ from ours (measured: its top 10 differed from
-  the exact one in about 4.5% of queries over a city);
+  its distances, and so its ``COUNT k`` top-k, can differ from the exact one;
 * it only accepts latitudes within ±85.05112878° (Web Mercator's square), so this index refuses
   anything beyond, for drivers and riders alike, rather than answer wrongly;
 * ``GEOSEARCH`` from a point just west of +180° can miss members just east of -180° (found by
