@@ -130,6 +130,22 @@ class GeohashIndex:
     last fix on ``clock`` a driver is dropped (``None`` keeps drivers until removed).
     """
 
+    __slots__ = (
+        "_cells",
+        "_col_scale",
+        "_cols",
+        "_height",
+        "_key",
+        "_live",
+        "_offsets",
+        "_row_scale",
+        "_rows",
+        "_width",
+        "_x_shift",
+        "_y_shift",
+        "precision",
+    )
+
     def __init__(
         self,
         precision: int = 7,
