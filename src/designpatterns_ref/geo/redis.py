@@ -19,10 +19,11 @@ three ways, which this index corrects:
 So every driver's exact coordinates are kept beside the geo set (a hash), ``GEOSEARCH`` is asked
 for a radius padded by Redis's worst-case error, and its candidates are re-measured with
 :func:`~designpatterns_ref.geo.sphere.haversine_m` and ranked by (distance, id). For the k
-nearest, the radius grows (x4) until k drivers lie within the unpadded radius, which proves none
-outside can beat them; beyond 2,000 km it measures every driver instead. An update is one
-``MULTI``/``EXEC`` transaction (geo set, free-driver set, coordinates, fix time); stale drivers are
-removed by a Lua script, atomically, before each read.
+nearest, the radius starts where the previous search ended and doubles until k drivers lie
+within the unpadded radius, which proves none outside can beat them; beyond 2,000 km it
+measures every driver instead. An update is one ``MULTI``/``EXEC`` transaction (geo set,
+free-driver set, coordinates, fix time); stale drivers are removed by a Lua script, atomically,
+before each read.
 
 Complexity: O(log n) per update on the server; a search costs one or a few round trips plus
 O(candidates) here.
@@ -89,6 +90,7 @@ class RedisGeoIndex:
         self._all, self._free = f"{key}:geo", f"{key}:free"
         self._meta, self._at = f"{key}:pos", f"{key}:at"
         self._purge = client.register_script(_PURGE)
+        self._hint = 500.0  # metres: where the next k-nearest search starts
 
     @staticmethod
     def _text(value: Any) -> str:
@@ -212,12 +214,16 @@ class RedisGeoIndex:
         assert kk is not None
         self._check_lat(lat, "nearest:")
         self._expire()
-        radius = min(limit, 1000.0)
+        # Start from the radius the last search needed (the fleet's density changes slowly), so
+        # most searches take one round trip and fetch few more candidates than k.
+        radius = min(limit, self._hint)
         while True:
             found = self._candidates(lat, lon, radius, available_only)
             if len(found) >= kk or radius >= limit or radius >= _SCAN_ALL_M:
+                if len(found) >= kk:
+                    self._hint = max(10.0, found[kk - 1][0] * 1.25)
                 return [Match(d, i) for d, i in found[:kk]]
-            radius = min(limit, radius * 4.0)
+            radius = min(limit, radius * 2.0)
 
     def within(
         self, lat: float, lon: float, radius_m: float, *, available_only: bool = True
