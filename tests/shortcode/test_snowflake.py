@@ -240,3 +240,47 @@ def test_one_millisecond_before_the_epoch_is_refused_on_the_first_call() -> None
         gen.next_id()
     clock.set(10.0)
     assert gen.next_id() == 0
+
+
+def test_clock_readings_within_a_millisecond_share_it_and_the_next_one_starts_over() -> None:
+    clock, slept = manual(start=T0 + 0.0001)
+    gen = make(clock, slept, worker=6)
+    a = gen.next_id()
+    clock.set(T0 + 0.0009)  # the same millisecond: the sequence goes on
+    b = gen.next_id()
+    clock.set(T0 + 0.0003, allow_backwards=True)  # back, but within that millisecond
+    c = gen.next_id()
+    clock.set(T0 + 0.0011)  # the next millisecond: the sequence starts again
+    d = gen.next_id()
+    parts = [gen.decompose(i) for i in (a, b, c, d)]
+    assert [p.sequence for p in parts] == [0, 1, 2, 0]
+    assert [p.timestamp_ms - parts[0].timestamp_ms for p in parts] == [0, 0, 0, 1]
+    assert a < b < c < d and slept == []
+
+
+def test_a_step_back_into_an_earlier_millisecond_leaves_the_fast_path() -> None:
+    # The last millisecond still has free sequence numbers, yet a reading before it must
+    # be waited out (or refused), never served from that millisecond's numbers.
+    clock, slept = manual()
+    gen = make(clock, slept, worker=2, max_backwards=0.010)
+    before = gen.next_id()
+    clock.set(T0 - 0.002, allow_backwards=True)
+    after = gen.next_id()
+    assert after > before and sum(slept) == pytest.approx(0.002, abs=1e-6)
+    clock2 = ManualClock(start=T0)
+    strict = make(clock2, [], worker=2, max_backwards=0)
+    strict.next_id()
+    clock2.set(T0 - 0.001, allow_backwards=True)
+    with pytest.raises(ClockMovedBackwards, match="1 ms behind"):
+        strict.next_id()
+
+
+def test_next_id_after_a_batch_that_used_up_the_millisecond_waits() -> None:
+    clock, slept = manual()
+    gen = make(clock, slept, worker=1, layout=Layout(41, 10, 3))  # 8 per ms
+    batch = gen.next_ids(8)
+    assert slept == []
+    after = gen.next_id()
+    assert after > batch[-1] and slept
+    assert gen.decompose(after).timestamp_ms == gen.decompose(batch[0]).timestamp_ms + 1
+    assert gen.decompose(after).sequence == 0

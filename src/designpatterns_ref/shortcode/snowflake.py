@@ -185,20 +185,35 @@ class Snowflake:
         self._worker_part = worker << layout.sequence_bits
         self._seq_mask = layout.max_sequence
         self._max_elapsed = (1 << layout.time_bits) - 1
-        self._last = -1  # the last millisecond used (since the epoch)
-        self._seq = self._seq_mask  # so the first call takes the full path in _claim
+        # The state, changed only with the lock held. ``_last`` is the millisecond (since the
+        # epoch) of the last ID; ``_next`` is the ID after it and ``_stop`` the first ID past
+        # that millisecond's sequence numbers, so ``_next < _stop`` while some are free.
+        # ``[_start, _end)`` is ``_last`` in clock ticks: a reading inside it needs no division
+        # to know its millisecond. The initial values send the first call to ``_claim``.
+        self._last = -1
+        self._next = self._stop = 0
+        self._start = self._end = 0
 
     def __repr__(self) -> str:
         return f"Snowflake(worker={self.worker}, layout={self.layout}, epoch_ms={self.epoch_ms})"
 
     def next_id(self) -> int:
         """A new ID, greater than every ID this generator returned before."""
-        with self._lock:
-            now = self._ticks() // self._per_ms - self.epoch_ms
-            if now == self._last and self._seq < self._seq_mask:  # the common case, inlined
-                self._seq += 1
-                return (now << self._time_shift) | self._worker_part | self._seq
-            return self._claim(now)
+        # The common case: the clock still reads the last ID's millisecond and it has free
+        # sequence numbers, so the next ID is the last one plus 1. Anything else (a new
+        # millisecond, a used-up one, a clock that went back) goes to ``_claim`` with the
+        # same reading. acquire/try/finally rather than ``with``: half the cost on CPython.
+        lock = self._lock
+        lock.acquire()
+        try:
+            ticks = self._ticks()
+            id_ = self._next
+            if self._start <= ticks < self._end and id_ < self._stop:
+                self._next = id_ + 1
+                return id_
+            return self._claim(ticks // self._per_ms - self.epoch_ms)
+        finally:
+            lock.release()
 
     __call__ = next_id
 
@@ -214,9 +229,9 @@ class Snowflake:
         with self._lock:
             while len(ids) < count:
                 first = self._claim(self._now_ms())
-                take = min(count - len(ids), self._seq_mask - self._seq + 1)
+                take = min(count - len(ids), self._stop - first)
                 ids.extend(range(first, first + take))
-                self._seq += take - 1
+                self._next = first + take
         return ids
 
     def _claim(self, now: int) -> int:
@@ -224,21 +239,25 @@ class Snowflake:
         # since the epoch): pick (millisecond, sequence), record it, pack it.
         if now < 0:
             self._raise_out_of_range(now)
+        next_seq = self._next & self._seq_mask  # 0 once the last millisecond is used up
         if now == self._last:
-            seq = (self._seq + 1) & self._seq_mask
+            seq = next_seq
             if seq == 0:  # this millisecond is used up: wait for the next one
                 now = self._wait_past(self._last)
         elif now > self._last:
             seq = 0
         else:  # the clock went backwards: wait it out (bounded) or raise
             now = self._wait_out_backwards(now)
-            seq = 0 if now > self._last else (self._seq + 1) & self._seq_mask
+            seq = 0 if now > self._last else next_seq
             if now == self._last and seq == 0:
                 now = self._wait_past(self._last)
         if now > self._max_elapsed:
             self._raise_out_of_range(now)
-        self._last, self._seq = now, seq
-        return (now << self._time_shift) | self._worker_part | seq
+        id_ = (now << self._time_shift) | self._worker_part | seq
+        self._last, self._next, self._stop = now, id_ + 1, (id_ | self._seq_mask) + 1
+        self._start = (now + self.epoch_ms) * self._per_ms
+        self._end = self._start + self._per_ms
+        return id_
 
     def _wait_past(self, last: int) -> int:
         # Sleep until the clock shows a later millisecond than ``last``.
