@@ -310,3 +310,19 @@ def test_larger_vocabularies_stay_exact_under_updates(name: str, seed: int) -> N
         k = rng.choice([1, 3, 10, 25])
         assert completer.complete(prefix, k) == oracle.complete(prefix, k)
     assert list(completer.items()) == list(oracle.items())
+
+
+def test_topk_rise_keeps_every_cache_exact() -> None:
+    # A rise that stays in place, one that moves up inside caches, and a new term that
+    # enters some caches and not others: every node's cache must equal its subtree's top 2.
+    trie = TopKTrie([("ab", 5), ("abc", 4), ("abd", 3), ("b", 9)], cache_size=2)
+    trie.increment("abc")  # 5: still second in "ab"'s cache
+    trie.increment("abd", by=10)  # 13: moves to the front of every cache on its path
+    trie.insert("abe", 6)  # enters "ab" and "abe", not the root's ("abd" 13, "b" 9)
+    oracle = BruteForceCompleter(list(trie.items()))
+    stack = [("", trie._root)]
+    while stack:
+        prefix, node = stack.pop()
+        expected = oracle.complete(prefix, 2)
+        assert [key[2] for key in node.top] == [c.term for c in expected]
+        stack += [(prefix + char, child) for char, child in node.children.items()]
