@@ -49,8 +49,12 @@ def best_first(starts: list[Node], k: int, skip: set[str]) -> list[RankKey]:
     heapify(heap)
     push = heappush
     out: list[RankKey] = []
-    while heap and len(out) < k:
+    while heap:
         key, kids, i = heappop(heap)
+        if key[2] not in skip:
+            out.append(key)
+            if len(out) == k:  # done: the walk below only finds the next candidates
+                break
         if kids is not None:
             node = kids[i]
             while True:  # walk down to the term that holds this subtree's best key
@@ -67,8 +71,6 @@ def best_first(starts: list[Node], k: int, skip: set[str]) -> list[RankKey]:
             kids = node.kids
             if kids:
                 push(heap, (kids[0].best, kids, 0))  # type: ignore[misc]
-        if key[2] not in skip:
-            out.append(key)
     return out
 
 
