@@ -3,8 +3,9 @@
 Case study: Design a Ride-Sharing App (Uber / Lyft) (docs/case-studies/ride-sharing.md)
 
 Each driver sits in the bucket of its geohash cell (precision 7 by default: 153 m tall, 153 m
-wide at the equator, narrower towards the poles), so a location update is two dictionary
-operations, O(1), however many drivers there are. A search starts in the rider's cell and scans
+wide at the equator, narrower towards the poles), so a location update is a few dictionary
+operations, O(1), however many drivers there are; the bucket and the TTL table share one record
+per driver, so an update builds a single tuple. A search starts in the rider's cell and scans
 rings of cells around it (ring r is every cell r steps away; columns wrap across ±180°, rows stop at
 the poles), measuring every driver it meets with the same haversine as the brute-force oracle.
 
@@ -14,6 +15,9 @@ spherical distance from the rider to that box's boundary (its two parallels and 
 meridians; see :func:`~designpatterns_ref.geo.sphere.box_distance_m`). The search stops only when
 the k-th distance found is below that bound (shrunk by a rounding margin), so near a pole, across
 the antimeridian or with the rider on a cell edge it returns exactly what brute force returns.
+Once k drivers are in hand (or a radius caps the search), a ring skips the rows of cells whose
+nearest parallel lies beyond the k-th distance (or the radius): no point is nearer than the Earth's
+radius times its latitude difference. In a city that spares about a quarter of the cells.
 A fixed 3x3 block of cells, the textbook shortcut, misses a nearer driver whenever the rider
 stands near a cell edge. When the rings would visit more cells than are occupied (sparse data,
 or a rider far from everyone) it finishes by measuring the drivers in the occupied cells it has
@@ -59,8 +63,20 @@ __all__ = ["GeohashIndex", "SearchTrace"]
 _D = 2.0 * EARTH_RADIUS_M
 _INF = math.inf
 
-# A bucket maps driver id -> (latitude and longitude in radians, cos(latitude), available).
-_Bucket = dict[str, tuple[float, float, float, bool]]
+
+class _Bucket(dict[str, tuple[float, float, bool, float]]):
+    """One cell's drivers: id -> (lat, lon, available, at), the very record the live table holds.
+
+    Sharing that record means an update builds one tuple, not two. A bucket knows its own cell
+    key, so the driver -> bucket map answers "is this driver still in the same cell?" without a
+    second lookup in the cell table on every update.
+    """
+
+    __slots__ = ("key",)
+
+    def __init__(self, key: int) -> None:
+        super().__init__()
+        self.key = key
 
 
 def _measure(
@@ -69,41 +85,28 @@ def _measure(
     """(distance, id) for the drivers of some buckets, measured from (p1, l1) in radians.
 
     The haversine of :func:`~designpatterns_ref.geo.sphere.haversine_m`, inlined with the
-    radians and cosines precomputed at update time; it must stay the very same expression, so
-    every index agrees with brute force bit for bit. One comprehension per ring of cells.
+    rider's radians and cosine computed once; it must stay the very same expression, so every
+    index agrees with brute force bit for bit. One comprehension per ring of cells.
     """
-    if available_only:
-        return [
-            (
-                _D
-                * asin(
-                    sqrt(
-                        h
-                        if (h := sin((p - p1) * 0.5) ** 2 + c1 * c * sin((lam - l1) * 0.5) ** 2)
-                        < 1.0
-                        else 1.0
-                    )
-                ),
-                i,
-            )
-            for bucket in buckets
-            for i, (p, lam, c, a) in bucket.items()
-            if a
-        ]
     return [
         (
             _D
             * asin(
                 sqrt(
                     h
-                    if (h := sin((p - p1) * 0.5) ** 2 + c1 * c * sin((lam - l1) * 0.5) ** 2) < 1.0
+                    if (
+                        h := sin((lat * RAD - p1) * 0.5) ** 2
+                        + c1 * cos(lat * RAD) * sin((lon * RAD - l1) * 0.5) ** 2
+                    )
+                    < 1.0
                     else 1.0
                 )
             ),
             i,
         )
         for bucket in buckets
-        for i, (p, lam, c, a) in bucket.items()
+        for i, (lat, lon, available, _) in bucket.items()
+        if available or not available_only
     ]
 
 
@@ -131,11 +134,11 @@ class GeohashIndex:
     """
 
     __slots__ = (
+        "_bucket_of",
         "_cells",
         "_col_scale",
         "_cols",
         "_height",
-        "_key",
         "_live",
         "_offsets",
         "_row_scale",
@@ -165,7 +168,7 @@ class GeohashIndex:
         self._row_scale, self._col_scale = self._rows / 180.0, self._cols / 360.0
         self._live = LiveTable(ttl=ttl, clock=clock)
         self._cells: dict[int, _Bucket] = {}
-        self._key: dict[str, int] = {}  # driver id -> its cell key (row * cols + col)
+        self._bucket_of: dict[str, _Bucket] = {}  # driver id -> the bucket it sits in
         self._offsets: dict[int, list[int]] = {}  # ring r -> key offsets, away from the edges
 
     # -- updates -------------------------------------------------------------------------
@@ -204,35 +207,32 @@ class GeohashIndex:
         if col == self._cols:
             col -= 1  # a longitude just below 180 may round up
         key = row * self._cols + col
-        phi = lat * RAD
-        keys = self._key
-        old = keys.get(driver_id)
-        if old != key:
-            if old is not None:
-                self._unlink(driver_id, old)
-            keys[driver_id] = key
-        bucket = self._cells.get(key)
-        if bucket is None:
-            bucket = self._cells[key] = {}
-        bucket[driver_id] = (phi, lon * RAD, cos(phi), available)
-        live.drivers[driver_id] = (lat, lon, available, at)
+        bucket_of = self._bucket_of
+        bucket = bucket_of.get(driver_id)
+        if bucket is None or bucket.key != key:  # a new driver, or one that changed cells
+            if bucket is not None:
+                self._unlink(driver_id, bucket)
+            bucket = self._cells.get(key)
+            if bucket is None:
+                bucket = self._cells[key] = _Bucket(key)
+            bucket_of[driver_id] = bucket
+        bucket[driver_id] = live.drivers[driver_id] = (lat, lon, available, at)
         if live.ttl is not None:
             heappush(live.heap, (at, driver_id))
-            if len(live.heap) > 2 * len(keys) + 64:
+            if len(live.heap) > 2 * len(bucket_of) + 64:
                 live.compact()
 
-    def _unlink(self, driver_id: str, key: int) -> None:
-        bucket = self._cells[key]
+    def _unlink(self, driver_id: str, bucket: _Bucket) -> None:
         del bucket[driver_id]
         if not bucket:
-            del self._cells[key]
+            del self._cells[bucket.key]
 
     def remove(self, driver_id: str) -> bool:
         """Forget a driver; True if it was there."""
-        key = self._key.pop(check_driver_id(driver_id), None)
-        if key is None:
+        bucket = self._bucket_of.pop(check_driver_id(driver_id), None)
+        if bucket is None:
             return False
-        self._unlink(driver_id, key)
+        self._unlink(driver_id, bucket)
         del self._live.drivers[driver_id]
         return True
 
@@ -242,10 +242,12 @@ class GeohashIndex:
             raise GeoTypeError(f"available={available!r} must be True or False")
         self._expire()
         lat, lon, _, at = self._live.drivers[check_driver_id(driver_id)]
-        self._live.drivers[driver_id] = (lat, lon, available, at)
-        bucket = self._cells[self._key[driver_id]]
-        phi, lam, c, _ = bucket[driver_id]
-        bucket[driver_id] = (phi, lam, c, available)
+        self._bucket_of[driver_id][driver_id] = self._live.drivers[driver_id] = (
+            lat,
+            lon,
+            available,
+            at,
+        )
 
     def get(self, driver_id: str) -> DriverState | None:
         """The driver's last known state, or None if unknown or stale."""
@@ -254,7 +256,7 @@ class GeohashIndex:
 
     def _expire(self) -> None:
         for driver_id in self._live.stale():
-            self._unlink(driver_id, self._key.pop(driver_id))
+            self._unlink(driver_id, self._bucket_of.pop(driver_id))
 
     # -- search --------------------------------------------------------------------------
 
@@ -320,10 +322,15 @@ class GeohashIndex:
         y, x = _quantize(lat, lon)
         row, col = y >> self._y_shift, x >> self._x_shift
         found: list[tuple[float, str]] = []
-        scanned, r = 0, 0
+        reach, r = limit, 0  # no driver farther than reach can change the answer
         while True:
             keys = self._ring(row, col, r)
-            scanned += len(keys)
+            if reach < _INF:  # skip whole rows of cells beyond reach, as d >= R * |dlat|
+                span = (reach + 1.0) / (EARTH_RADIUS_M * RAD)  # degrees, with a 1 m margin
+                cols, scale = self._cols, self._row_scale  # rows as upsert computes them
+                first = int((lat - span + 90.0) * scale) * cols
+                last = (int((lat + span + 90.0) * scale) + 1) * cols
+                keys = [key for key in keys if first <= key < last]
             if trace is not None:
                 trace += keys
             found += _measure(
@@ -336,7 +343,10 @@ class GeohashIndex:
                 if k is not None and len(found) >= k:
                     found.sort()
                     if found[k - 1][0] < bound:
+                        if limit == _INF:
+                            return found[:k], r  # sorted already, and nothing to cut
                         break  # the k-th found is nearer than anything unsearched can be
+                    reach = min(reach, found[k - 1][0])
             if 2 * r + 1 >= self._cols and row - r <= 0 and row + r >= self._rows - 1:
                 break  # the rings have covered the whole world
             side = 2 * r + 3
