@@ -319,10 +319,25 @@ def test_topk_rise_keeps_every_cache_exact() -> None:
     trie.increment("abc")  # 5: still second in "ab"'s cache
     trie.increment("abd", by=10)  # 13: moves to the front of every cache on its path
     trie.insert("abe", 6)  # enters "ab" and "abe", not the root's ("abd" 13, "b" 9)
+    _assert_topk_caches(trie)
+    trie.increment("abd", by=-12)  # a cached leader falls: "ab" brings up "abe"
+    trie.remove("abe")
+    _assert_topk_caches(trie)
+
+
+def _assert_topk_caches(trie: TopKTrie) -> None:
+    # Every cache is its subtree's best keys, and holds the nodes' own key objects.
     oracle = BruteForceCompleter(list(trie.items()))
+    held = {}
     stack = [("", trie._root)]
     while stack:
         prefix, node = stack.pop()
-        expected = oracle.complete(prefix, 2)
-        assert [key[2] for key in node.top] == [c.term for c in expected]
+        if node.key is not None:
+            held[node.key[2]] = node.key
+        stack += [(prefix + char, child) for char, child in node.children.items()]
+    stack = [("", trie._root)]
+    while stack:
+        prefix, node = stack.pop()
+        assert [key[2] for key in node.top] == [c.term for c in oracle.complete(prefix, 2)]
+        assert all(key is held[key[2]] for key in node.top)
         stack += [(prefix + char, child) for char, child in node.children.items()]

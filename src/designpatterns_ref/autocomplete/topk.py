@@ -7,10 +7,9 @@ The answer most production systems give: precompute. Each node keeps the rank ke
 and slices a list: no search at all. The price is paid on update, and this module keeps the
 caches exact however weights move:
 
-- a weight rises (or a term arrives): walk down the term's path, moving the key up in each
-  cache that holds it and entering each cache that has room or whose last key it beats; every
-  other node costs one comparison (each cache depends only on its own subtree, so the walk
-  down that finds the term's node fixes the caches on the way);
+- a weight rises (or a term arrives): walk up from the term's node, moving the key up in each
+  cache or entering it; stop at the first node whose cache it does not enter, because an
+  ancestor's k-th best is at least as good as its child's;
 - a weight falls (or a term leaves): walk up while the old key is cached. If the cache holds
   the whole subtree, or the new key still beats the k-th, just move it; otherwise the leader
   may have fallen out, so rebuild that node's cache from its children's caches (which hold the
@@ -22,8 +21,8 @@ that uses each cache's first entry as its subtree maximum.
 Trade-off: the fastest reads and cheap popularity bumps, for k keys of memory per node and a
 rebuild cost of O(fan-out * k) when a cached leader falls.
 
-Complexity: ``complete`` O(p + k) for k <= cache_size; a rise O(d * log k), one comparison
-per node that does not cache the term; a fall O(d * f * k) at worst.
+Complexity: ``complete`` O(p + k) for k <= cache_size; a rise O(d * log k) and usually much
+less (it stops early); a fall O(d * f * k) at worst.
 
 ```pycon
 >>> trie = TopKTrie([("the", 50), ("then", 20), ("there", 30), ("they", 40)], cache_size=2)
@@ -52,6 +51,9 @@ __all__ = ["TopKTrie"]
 
 
 class _Node:
+    """A trie node. Its cache ``top`` holds the very key objects found in the ``key`` of the
+    terms' nodes, never copies, so ``is`` tells whether a cache holds a term."""
+
     __slots__ = ("children", "key", "top")
 
     def __init__(self) -> None:
@@ -103,69 +105,62 @@ class TopKTrie(CompleterBase):
             node.key = key
 
     def _apply(self, term: str, old: int | None, new: int | None) -> None:
-        old_key = None if old is None else rank_key(term, old)
-        new_key = None if new is None else rank_key(term, new)
-        if new_key is not None and (old_key is None or new_key < old_key):
-            self._rise(term, old_key, new_key)
-            return
-        assert old_key is not None  # a fall: the term is held, so its path exists
         node = self._root
         path = [node]
         for char in term:
-            node = node.children[char]
-            path.append(node)
-        node.key = new_key
-        self._fall(path, old_key, new_key)
-        if new_key is None:  # prune the nodes left empty
-            for depth in range(len(path) - 1, 0, -1):
-                node = path[depth]
-                if node.key is not None or node.children:
-                    break
-                del path[depth - 1].children[term[depth - 1]]
-
-    def _rise(self, term: str, old_key: RankKey | None, new_key: RankKey) -> None:
-        """Raise ``term`` from ``old_key`` (``None``: a new term) to ``new_key``.
-
-        Each cache depends only on the keys of its own subtree, so the caches on the path
-        are fixed one at a time, in a single walk down that also finds (or makes) the
-        term's node. A cache takes the new key when it has room or the key beats its last;
-        near the root a rare term costs one comparison per node.
-        """
-        size = self._size
-        node = self._root
-        depth = 0
-        while True:
-            top = node.top
-            if len(top) < size or new_key < top[-1]:  # the new key belongs in this cache
-                i = len(top) if old_key is None else bisect_left(top, old_key)
-                if i == len(top) or top[i] != old_key:  # it enters the cache
-                    insort(top, new_key)
-                    if len(top) > size:
-                        top.pop()
-                elif i == 0 or top[i - 1] < new_key:  # cached, and still in its place
-                    top[i] = new_key  # (the usual +1)
-                else:  # cached: move it up
-                    del top[i]
-                    insort(top, new_key, hi=i)
-            if depth == len(term):
-                node.key = new_key
-                return
-            child = node.children.get(term[depth])
+            child = node.children.get(char)
             if child is None:  # only when adding a term
-                child = node.children[term[depth]] = _Node()
+                child = node.children[char] = _Node()
+            path.append(child)
             node = child
-            depth += 1
+        held = node.key  # the very object the caches hold (see _rise)
+        new_key = None if new is None else rank_key(term, new)
+        node.key = new_key
+        if new_key is not None and (held is None or new_key < held):
+            self._rise(path, held, new_key)
+        else:
+            assert held is not None
+            self._fall(path, held, new_key)
+            if new_key is None:  # prune the nodes left empty
+                for depth in range(len(path) - 1, 0, -1):
+                    node = path[depth]
+                    if node.key is not None or node.children:
+                        break
+                    del path[depth - 1].children[term[depth - 1]]
 
-    def _fall(self, path: list[_Node], old_key: RankKey, new_key: RankKey | None) -> None:
+    def _rise(self, path: list[_Node], held: RankKey | None, new_key: RankKey) -> None:
+        """Move ``held`` (``None``: a new term) up to ``new_key`` in the caches of ``path``.
+
+        ``is`` tells whether a cache holds the term (see :class:`_Node`), without comparing
+        the strings of equal keys. Walks up from the term's node and
+        stops at the first cache the key does not enter: an ancestor's k-th best is at least
+        as good as its child's.
+        """
         size = self._size
         for node in reversed(path):
             top = node.top
-            i = bisect_left(top, old_key)
-            if i == len(top) or top[i] != old_key:
+            i = len(top) if held is None else bisect_left(top, held)
+            if i < len(top) and top[i] is held:  # cached here
+                if i == 0 or top[i - 1] < new_key:  # and still in its place (the usual +1)
+                    top[i] = new_key
+                else:  # move it up
+                    del top[i]
+                    insort(top, new_key, hi=i)
+            elif len(top) < size or new_key < top[-1]:  # enters this cache
+                insort(top, new_key)
+                if len(top) > size:
+                    top.pop()
+            else:  # not in this cache, so in no cache above
+                return
+
+    def _fall(self, path: list[_Node], held: RankKey, new_key: RankKey | None) -> None:
+        size = self._size
+        for node in reversed(path):
+            top = node.top
+            i = bisect_left(top, held)
+            if i == len(top) or top[i] is not held:
                 return  # not cached here, so cached nowhere above
-            if len(top) < size or (
-                new_key is not None and top[-1] != old_key and new_key < top[-1]
-            ):
+            if len(top) < size or (new_key is not None and i < size - 1 and new_key < top[-1]):
                 del top[i]  # the cache keeps its members: just move the key
                 if new_key is not None:
                     insort(top, new_key)
