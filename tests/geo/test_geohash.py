@@ -211,3 +211,13 @@ def destination(lat: float, lon: float, bearing: float, distance_m: float) -> tu
     )
     lon2 = (math.degrees(l2) + 180.0) % 360.0 - 180.0
     return max(-90.0, min(90.0, math.degrees(p2))), lon2
+
+
+@pytest.mark.parametrize("precision", range(1, 13))
+def test_neighbours_match_neighbor_in_order_at_every_precision(precision: int) -> None:
+    # neighbors cuts one packed text into codes; every precision, 12 included, must cut right
+    for lat, lon in [(57.64911, 10.40744), (89.99, -179.99), (-89.99, 179.99), (0.0, 0.0)]:
+        code = gh.encode(lat, lon, precision)
+        one_by_one = [c for d in gh.DIRECTIONS if (c := gh.neighbor(code, d)) is not None]
+        assert gh.neighbors(code) == one_by_one
+        assert all(len(c) == precision for c in one_by_one)

@@ -127,7 +127,9 @@ def _axis_tables(first: int) -> tuple[list[int], list[int]]:
 
 _LON_HI, _LON_LO = _axis_tables(0)
 _LAT_HI, _LAT_LO = _axis_tables(1)
-_TO_ASCII = bytes(ord(BASE32[i]) if i < 32 else 0 for i in range(256))
+_TO_ASCII = (BASE32 + " ").encode().ljust(256, b"\0")  # 0..31 -> the alphabet, 32 -> space
+# Per precision p: 13 bytes, the 12-byte layout and one more, with a space (32) after the first p.
+_SPACES = [int.from_bytes(bytes(p) + b" " * (13 - p), "big") for p in range(13)]
 
 # 16 interleaved bits -> (odd bits compacted) << 32 | (even bits compacted).
 _UNZIP8 = [
@@ -332,28 +334,28 @@ def neighbors(code: str) -> list[str]:
     dy = 1 << (_BITS - lat_bits)  # one row, in 30-bit units
     dx = 1 << (_BITS - lon_bits)
     e, w = (x + dx) & _MAXQ, (x - dx) & _MAXQ  # columns wrap around the world
-    col = _LON_HI[x >> 15] | _LON_LO[x & 32767]
-    col_e = _LON_HI[e >> 15] | _LON_LO[e & 32767]
-    col_w = _LON_HI[w >> 15] | _LON_LO[w & 32767]
-    row = _LAT_HI[y >> 15] | _LAT_LO[y & 32767]
+    spaces = _SPACES[n]  # each code in 13 bytes: the characters past its precision are spaces
+    col = (_LON_HI[x >> 15] | _LON_LO[x & 32767]) << 8 | spaces
+    col_e = (_LON_HI[e >> 15] | _LON_LO[e & 32767]) << 8 | spaces
+    col_w = (_LON_HI[w >> 15] | _LON_LO[w & 32767]) << 8 | spaces
+    row = (_LAT_HI[y >> 15] | _LAT_LO[y & 32767]) << 8
     north, south = y + dy, y - dy
     has_north, has_south = north <= _MAXQ, south >= 0
-    # Pack the codes, each 12 bytes in the byte layout, into one integer: one to_bytes, one
-    # translate and one decode for all eight, then cut the text into codes.
+    # Pack the codes, 13 bytes each, into one integer: one to_bytes, one translate and one
+    # decode for all eight; each code is followed by spaces, so split cuts the text into codes.
     packed, count = 0, 0
     if has_north:
-        row_n = _LAT_HI[north >> 15] | _LAT_LO[north & 32767]
-        packed, count = (row_n | col) << 96 | (row_n | col_e), 2
-    packed, count = packed << 96 | (row | col_e), count + 1
+        row_n = (_LAT_HI[north >> 15] | _LAT_LO[north & 32767]) << 8
+        packed, count = (row_n | col) << 104 | (row_n | col_e), 2
+    packed, count = packed << 104 | (row | col_e), count + 1
     if has_south:
-        row_s = _LAT_HI[south >> 15] | _LAT_LO[south & 32767]
-        packed = (packed << 96 | (row_s | col_e)) << 96 | (row_s | col)
-        packed, count = packed << 96 | (row_s | col_w), count + 3
-    packed, count = packed << 96 | (row | col_w), count + 1
+        row_s = (_LAT_HI[south >> 15] | _LAT_LO[south & 32767]) << 8
+        packed = (packed << 104 | (row_s | col_e)) << 104 | (row_s | col)
+        packed, count = packed << 104 | (row_s | col_w), count + 3
+    packed, count = packed << 104 | (row | col_w), count + 1
     if has_north:
-        packed, count = packed << 96 | (row_n | col_w), count + 1
-    text = packed.to_bytes(12 * count, "big").translate(_TO_ASCII).decode()
-    return [text[i : i + n] for i in range(0, 12 * count, 12)]
+        packed, count = packed << 104 | (row_n | col_w), count + 1
+    return packed.to_bytes(13 * count, "big").translate(_TO_ASCII).decode().split()
 
 
 def neighbor(code: str, direction: str) -> str | None:
