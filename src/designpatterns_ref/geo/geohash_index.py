@@ -5,9 +5,10 @@ Case study: Design a Ride-Sharing App (Uber / Lyft) (docs/case-studies/ride-shar
 Each driver sits in the bucket of its geohash cell (precision 7 by default: 153 m tall, 153 m
 wide at the equator, narrower towards the poles), so a location update is a few dictionary
 operations, O(1), however many drivers there are; the bucket and the TTL table share one record
-per driver, so an update builds a single tuple. A search starts in the rider's cell and scans
-rings of cells around it (ring r is every cell r steps away; columns wrap across ±180°, rows stop at
-the poles), measuring every driver it meets with the same haversine as the brute-force oracle.
+per driver, so an update builds a single tuple. A search starts in the rider's cell (with ring 1
+in the same pass when k > 1) and scans rings of cells around it (ring r is every cell r steps
+away; columns wrap across ±180°, rows stop at the poles), measuring every driver it meets with the
+same haversine as the brute-force oracle.
 
 The stopping rule is what makes the answer exact rather than approximate: after ring r the
 searched cells form one latitude/longitude box, and no unsearched driver can be nearer than the
@@ -322,9 +323,12 @@ class GeohashIndex:
         y, x = _quantize(lat, lon)
         row, col = y >> self._y_shift, x >> self._x_shift
         found: list[tuple[float, str]] = []
-        reach, r = limit, 0  # no driver farther than reach can change the answer
+        reach = limit  # no driver farther than reach can change the answer
+        r = start = 1 if k is not None and k > 1 else 0  # one cell rarely holds k > 1 drivers
         while True:
             keys = self._ring(row, col, r)
+            if r == start == 1:
+                keys.append(row * self._cols + col)  # so the first pass scans the 3 x 3 block
             if reach < _INF:  # skip whole rows of cells beyond reach, as d >= R * |dlat|
                 span = (reach + 1.0) / (EARTH_RADIUS_M * RAD)  # degrees, with a 1 m margin
                 cols, scale = self._cols, self._row_scale  # rows as upsert computes them
