@@ -216,3 +216,27 @@ def test_a_clock_gone_wrong_is_refused_before_it_reaches_redis(client: Any) -> N
     limiter = rr.GCRA(client, 5, clock=lambda: float("nan"))
     with pytest.raises(RateLimitError, match="finite"):
         limiter.allow("k")
+
+
+def _child_token(out: Any) -> None:
+    from designpatterns_ref.ratelimit import redis as rr
+
+    out.put(rr._token())
+
+
+def test_hold_tokens_are_fresh_and_differ_in_forked_children() -> None:
+    from designpatterns_ref.ratelimit import redis as rr
+
+    tokens = {rr._token() for _ in range(1000)}
+    assert len(tokens) == 1000
+    assert all(len(t) == 32 and int(t, 16) >= 0 for t in tokens)
+    context = multiprocessing.get_context("fork")
+    out = context.Queue()
+    children = [context.Process(target=_child_token, args=(out,)) for _ in range(2)]
+    for child in children:
+        child.start()
+    seen = {out.get(timeout=30) for _ in children}
+    for child in children:
+        child.join(timeout=30)
+    assert len(seen) == 2 and not seen & tokens
+    assert rr._token() not in seen

@@ -48,7 +48,10 @@ end
 local floor = math.floor
 
 local function fmt(x) return string.format('%.17g', x) end
-local function ms(seconds) return math.max(1, math.ceil((seconds + slack) * 1000)) end
+-- an expiry in whole milliseconds, as the string Redis wants (a Lua number would cost a '%.17g')
+local function ms(seconds)
+  return string.format('%d', math.max(1, math.ceil((seconds + slack) * 1000)))
+end
 local function ulp(x)
   if x == 0 then return math.ldexp(1, -1074) end
   local _, e = math.frexp(x)
@@ -72,10 +75,9 @@ local function load(key)
   for word in string.gmatch(raw, '%S+') do out[#out + 1] = tonumber(word) end
   return out
 end
-local formats = {'%.17g', '%.17g %.17g', '%.17g %.17g %.17g'}
-local function store(key, values, ttl)
-  local text = string.format(formats[#values], unpack(values))
-  redis.call('SET', key, text, 'PX', ms(ttl))
+-- SET key to the values formatted by pattern, expiring ttl seconds (plus slack) from now
+local function store(key, ttl, pattern, ...)
+  redis.call('SET', key, string.format(pattern, ...), 'PX', ms(ttl))
 end
 
 local algos = {}
@@ -96,7 +98,7 @@ algos.tb = function(key, commit, fill, burst, limit)
   end
   if tokens >= cost then
     tokens = tokens - cost
-    if commit then store(key, {tokens, stamp}, (burst - tokens) / fill) end
+    if commit then store(key, (burst - tokens) / fill, '%.17g %.17g', tokens, stamp) end
     return {1, limit, floor(tokens), 0, (burst - tokens) / fill, 0}
   end
   local saved, since = state[1], state[2]
@@ -116,7 +118,7 @@ algos.gcra = function(key, commit, interval, window, limit)
   local new_tat = tat + cost * interval
   local allow_at = new_tat - window
   if now >= allow_at then
-    if commit then store(key, {new_tat}, new_tat - now) end
+    if commit then store(key, new_tat - now, '%.17g', new_tat) end
     return {1, limit, floor((now - allow_at) / interval), 0, new_tat - now, 0}
   end
   local wait = honest(function(t)
@@ -143,7 +145,7 @@ algos.leaky = function(key, commit, leak, burst, limit)
   end
   if level + cost <= burst then
     level = level + cost
-    if commit then store(key, {level, stamp}, level / leak) end
+    if commit then store(key, level / leak, '%.17g %.17g', level, stamp) end
     return {1, limit, floor(burst - level), 0, level / leak, 0}
   end
   local saved, since = state[1], state[2]
@@ -164,7 +166,7 @@ algos.fw = function(key, commit, rate, per)
   local ends_in = (window + 1) * per - now
   if count + cost <= rate then
     count = count + cost
-    if commit then store(key, {window, count}, ends_in) end
+    if commit then store(key, ends_in, '%.17g %.17g', window, count) end
     return {1, rate, rate - count, 0, ends_in, 0}
   end
   local wait = honest(function(t) return floor(t / per) > window end, ends_in)
@@ -173,7 +175,7 @@ end
 """,
     "swl": r"""
 algos.swl = function(key, commit, rate, per)
-  local raw = redis.call('LRANGE', key, 0, -1)
+  local raw = redis.call('LRANGE', key, '0', '-1')
   local log, size = {}, #raw
   for i = 1, size do log[i] = tonumber(raw[i]) end
   local function at_or_before(x)  -- how many times are <= x (bisect_right)
@@ -231,7 +233,7 @@ algos.swc = function(key, commit, rate, per)
   if estimate + cost <= rate then
     current = current + cost
     local reset = (window + 2) * per - now
-    if commit then store(key, {window, previous, current}, reset) end
+    if commit then store(key, reset, '%.17g %.17g %.17g', window, previous, current) end
     return {1, rate, floor(rate - estimate - cost), 0, reset, 0}
   end
   local retry_at
@@ -255,21 +257,22 @@ algos.swc = function(key, commit, rate, per)
 end
 """,
     "conc": r"""
-algos.conc = function(key, commit, limit, lease, _, tag)
-  local expired = redis.call('ZCOUNT', key, '-inf', fmt(now))
+algos.conc = function(key, commit, limit, lease, _, i)
+  local stamp = fmt(now)
+  local expired = redis.call('ZCOUNT', key, '-inf', stamp)
   local total = redis.call('ZCARD', key)
   local live = total - expired
   local expires = now + lease
   if live + cost <= limit then
     if commit then
-      if expired > 0 then redis.call('ZREMRANGEBYSCORE', key, '-inf', fmt(now)) end
-      local args = {}
-      for i = 1, cost do
-        args[#args + 1] = fmt(expires)
-        args[#args + 1] = tag .. ':' .. i
+      if expired > 0 then redis.call('ZREMRANGEBYSCORE', key, '-inf', stamp) end
+      local args, score, tag = {}, fmt(expires), token .. ':' .. i .. ':'
+      for j = 1, cost do
+        args[#args + 1] = score
+        args[#args + 1] = tag .. j
       end
       redis.call('ZADD', key, unpack(args))
-      local last = tonumber(redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')[2])
+      local last = tonumber(redis.call('ZRANGE', key, '-1', '-1', 'WITHSCORES')[2])
       redis.call('PEXPIRE', key, ms(last - now))
     end
     return {1, limit, limit - live - cost, 0, expires - now, 0}
@@ -277,7 +280,7 @@ algos.conc = function(key, commit, limit, lease, _, tag)
   local needed = total + cost - limit
   local frees_at = tonumber(redis.call('ZRANGE', key, needed - 1, needed - 1, 'WITHSCORES')[2])
   local wait = honest(function(t) return t >= frees_at end, frees_at - now)
-  local last = tonumber(redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')[2])
+  local last = tonumber(redis.call('ZRANGE', key, '-1', '-1', 'WITHSCORES')[2])
   return {0, limit, limit - live, wait, last - now, 0}
 end
 """,
@@ -302,13 +305,15 @@ end
 
 local function run(i, commit)
   local code, a, b, c = string.match(ARGV[1 + i], '^(%S+) (%S+) (%S+) (%S+)$')
-  return algos[code](KEYS[i], commit, tonumber(a), tonumber(b), tonumber(c), token .. ':' .. i)
+  return algos[code](KEYS[i], commit, tonumber(a), tonumber(b), tonumber(c), i)
+end
+local function reply(r)
+  return string.format('%d %d %d %.17g %.17g %.17g', r[1], r[2], r[3], r[4], r[5], r[6])
 end
 
+if mode == 'allow' and n == 1 then return reply(run(1, true)) end
 local results = {}
-if mode == 'allow' and n == 1 then
-  results[1] = run(1, true)
-else
+do
   local everyone = true
   for i = 1, n do
     results[i] = run(i, false)
@@ -319,10 +324,7 @@ else
   end
 end
 local out = {}
-for i = 1, n do
-  local r = results[i]
-  out[i] = string.format('%d %d %d %.17g %.17g %.17g', r[1], r[2], r[3], r[4], r[5], r[6])
-end
+for i = 1, n do out[i] = reply(results[i]) end
 return table.concat(out, ' ')
 """
 

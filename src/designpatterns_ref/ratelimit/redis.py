@@ -42,7 +42,8 @@ from __future__ import annotations
 
 import contextlib
 import math
-import uuid
+import os
+import random
 from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any, Literal, TypedDict, Unpack
 
@@ -117,6 +118,18 @@ def _errors() -> tuple[type[BaseException], ...]:
     return (exceptions.ConnectionError, exceptions.TimeoutError, OSError)
 
 
+#: Names for holds: 128 random bits from a generator seeded by the OS (``uuid4`` reads the OS
+#: source on every call, a few microseconds each) and reseeded in every forked child.
+_TOKENS = random.Random()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_TOKENS.seed)
+
+
+def _token() -> str:
+    """A fresh name for the holds of one call."""
+    return f"{_TOKENS.getrandbits(128):032x}"
+
+
 def _spec(code: str, params: Sequence[float]) -> str:
     return " ".join([code, *(repr(float(p)) for p in params), *["0"] * (3 - len(params))])
 
@@ -186,7 +199,7 @@ class _Base:
         """The keys and arguments of one single-limiter call (the hot path, kept lean)."""
         if cost.__class__ is not int or cost < 1 or cost > self.limit:
             cost = check_cost(type(self).__name__, cost, self.limit)
-        token = uuid.uuid4().hex if self._code == "conc" else "-"  # names each hold
+        token = _token() if self._code == "conc" else "-"  # names each hold
         head = f"{mode} {self._now()} {cost} 1 {self._slack} {token}"
         return [self.key_for(key)], [head, self._spec]
 
@@ -552,7 +565,7 @@ class ConcurrencyLimiter(RedisLimiter):
     def hold(self, key: str | int, cost: int = 1) -> Iterator[Decision]:
         """Hold ``cost`` units of ``key`` for the block; raise RateLimitExceeded if full."""
         count = self._cost(cost)
-        token = uuid.uuid4().hex
+        token = _token()
         keys, argv = _args([self], key, "allow", count, token)
         try:
             decision = _parse(_run(self.client, keys, argv, self._code), 1)[0]
@@ -594,7 +607,7 @@ class AsyncConcurrencyLimiter(AsyncRedisLimiter):
     async def hold(self, key: str | int, cost: int = 1) -> AsyncIterator[Decision]:
         """Hold ``cost`` units of ``key`` for the block; raise RateLimitExceeded if full."""
         count = self._cost(cost)
-        token = uuid.uuid4().hex
+        token = _token()
         keys, argv = _args([self], key, "allow", count, token)
         try:
             decision = _parse(await _run_async(self.client, keys, argv, self._code), 1)[0]
@@ -659,7 +672,7 @@ class RedisAllOf(_Composite):
 
     def _decide(self, key: str | int, cost: int, mode: str) -> Decision:
         count = self._cost(cost)
-        keys, argv = _args(self.limiters, key, mode, count, uuid.uuid4().hex)
+        keys, argv = _args(self.limiters, key, mode, count, _token())
         try:
             raw = _run(self.limiters[0].client, keys, argv)
         except _errors() as exc:
@@ -687,7 +700,7 @@ class AsyncAllOf(_Composite):
 
     async def _decide(self, key: str | int, cost: int, mode: str) -> Decision:
         count = self._cost(cost)
-        keys, argv = _args(self.limiters, key, mode, count, uuid.uuid4().hex)
+        keys, argv = _args(self.limiters, key, mode, count, _token())
         try:
             raw = await _run_async(self.limiters[0].client, keys, argv)
         except _errors() as exc:
