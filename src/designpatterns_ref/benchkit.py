@@ -107,15 +107,18 @@ class Table:
         """Aligned plain text: text columns left, numbers right."""
         widths = self._widths()
 
-        def numeric(i: int) -> bool:
-            return bool(self.rows) and all(
+        numeric = [  # a column is right-aligned when every cell in it is a number
+            bool(self.rows)
+            and all(
                 r[i].replace(",", "").replace(".", "").replace("-", "").isdigit() for r in self.rows
             )
+            for i in range(len(self.columns))
+        ]
 
         def line(cells: Sequence[str]) -> str:
             parts = [
-                c.rjust(w) if numeric(i) else c.ljust(w)
-                for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+                c.rjust(w) if right else c.ljust(w)
+                for c, w, right in zip(cells, widths, numeric, strict=True)
             ]
             return "  ".join(parts).rstrip()
 

@@ -54,28 +54,14 @@ class CaseStudy:
     decision: str
     concept: str
     family: str
-    modules: tuple[str, ...]
-    status: Status
+    modules: tuple[str, ...] = ()
+    status: Status = "planned"
     sources: tuple[Source, ...] = ()
 
     @property
     def docs_page(self) -> str:
         """The case study's page, relative to the repository root."""
         return f"docs/case-studies/{self.slug}.md"
-
-
-def _cs(
-    slug: str,
-    title: str,
-    problem: str,
-    decision: str,
-    concept: str,
-    family: str,
-    modules: tuple[str, ...] = (),
-    status: Status = "planned",
-    sources: tuple[Source, ...] = (),
-) -> CaseStudy:
-    return CaseStudy(slug, title, problem, decision, concept, family, modules, status, sources)
 
 
 _P = "designpatterns_ref."
@@ -86,7 +72,7 @@ def _mods(family: str, names: list[str]) -> tuple[str, ...]:
 
 
 _CATALOG: tuple[CaseStudy, ...] = (
-    _cs(
+    CaseStudy(
         "rate-limiter",
         "Design a Rate Limiter",
         "Token bucket, leaky bucket, fixed window, sliding window: which algorithm, "
@@ -129,7 +115,7 @@ _CATALOG: tuple[CaseStudy, ...] = (
             ),
         ),
     ),
-    _cs(
+    CaseStudy(
         "url-shortener",
         "Design a URL Shortener (bit.ly)",
         "6-character codes that redirect billions of times a day: deceptively simple to "
@@ -165,7 +151,7 @@ _CATALOG: tuple[CaseStudy, ...] = (
             ),
         ),
     ),
-    _cs(
+    CaseStudy(
         "search-autocomplete",
         "Design a Search Autocomplete System",
         "Typing 'iph' shows 'iPhone 15' in under 100 ms. Trie, prefix cache, or Elasticsearch?",
@@ -190,7 +176,7 @@ _CATALOG: tuple[CaseStudy, ...] = (
             ),
         ),
     ),
-    _cs(
+    CaseStudy(
         "ride-sharing",
         "Design a Ride-Sharing App (Uber / Lyft)",
         "Matching riders to nearby drivers in real time: geospatial indexing, supply and "
@@ -225,7 +211,7 @@ _CATALOG: tuple[CaseStudy, ...] = (
             ),
         ),
     ),
-    _cs(
+    CaseStudy(
         "news-feed",
         "Design a Social News Feed (Twitter / LinkedIn)",
         "Fan-out on write versus fan-out on read: the core trade-off that shapes every social "
@@ -246,7 +232,7 @@ _CATALOG: tuple[CaseStudy, ...] = (
             ),
         ),
     ),
-    _cs(
+    CaseStudy(
         "collaborative-editor",
         "Design a Collaborative Document Editor (Google Docs)",
         "Two users edit the same paragraph simultaneously: how do you merge their changes "
@@ -269,7 +255,7 @@ _CATALOG: tuple[CaseStudy, ...] = (
             ),
         ),
     ),
-    _cs(
+    CaseStudy(
         "news-score",
         "Design a Clinical NEWS Score Calculator API",
         "An endpoint that takes vital measurements, validates them, scores them against "
@@ -290,7 +276,7 @@ _CATALOG: tuple[CaseStudy, ...] = (
             ),
         ),
     ),
-    _cs(
+    CaseStudy(
         "photo-sharing",
         "Design a Photo Sharing App (Instagram-Style)",
         "Time-sortable IDs minted on many machines without coordination, and a feed of the "
@@ -312,7 +298,7 @@ _CATALOG: tuple[CaseStudy, ...] = (
             ),
         ),
     ),
-    _cs(
+    CaseStudy(
         "chat-app",
         "Design a Real-Time Chat App (WhatsApp / Messenger)",
         "Deliver messages in order, exactly once as the user sees it, to devices that come and go.",
@@ -327,7 +313,7 @@ _CATALOG: tuple[CaseStudy, ...] = (
             ),
         ),
     ),
-    _cs(
+    CaseStudy(
         "slack-gateway",
         "Slack's WebSocket Gateway: 1M Concurrent Connections",
         "Hold a million long-lived connections and fan each channel's events out to the right "
@@ -343,7 +329,7 @@ _CATALOG: tuple[CaseStudy, ...] = (
             ),
         ),
     ),
-    _cs(
+    CaseStudy(
         "discord-read-states",
         "Discord's Read States: Rewriting a Go Service in Rust",
         "A hot cache of billions of read markers whose latency spiked every two minutes with "
@@ -359,7 +345,7 @@ _CATALOG: tuple[CaseStudy, ...] = (
             ),
         ),
     ),
-    _cs(
+    CaseStudy(
         "github-vitess",
         "GitHub's Migration from MySQL to Vitess",
         "One MySQL cluster cannot hold the whole product: how do you shard it without stopping "
@@ -375,7 +361,7 @@ _CATALOG: tuple[CaseStudy, ...] = (
             ),
         ),
     ),
-    _cs(
+    CaseStudy(
         "notion-postgres",
         "Notion's Postgres Migration: rethinking the schema",
         "A single Postgres holding every block outgrew its machine.",
@@ -390,7 +376,7 @@ _CATALOG: tuple[CaseStudy, ...] = (
             ),
         ),
     ),
-    _cs(
+    CaseStudy(
         "uber-postgres-mysql",
         "Uber's Decision to Move from Postgres to MySQL",
         "Write amplification and replication costs of Postgres's MVCC at Uber's update rate.",
@@ -405,7 +391,7 @@ _CATALOG: tuple[CaseStudy, ...] = (
             ),
         ),
     ),
-    _cs(
+    CaseStudy(
         "netflix-chaos",
         "Netflix's Chaos Engineering",
         "How do you know the system survives an instance, a zone or a region failing?",
@@ -421,7 +407,7 @@ _CATALOG: tuple[CaseStudy, ...] = (
             ),
         ),
     ),
-    _cs(
+    CaseStudy(
         "shopify-modular-monolith",
         "Shopify's Modular Monolith",
         "A huge Rails monolith where every change touches everything.",
@@ -436,7 +422,7 @@ _CATALOG: tuple[CaseStudy, ...] = (
             ),
         ),
     ),
-    _cs(
+    CaseStudy(
         "video-streaming",
         "Design a Video Streaming Platform",
         "Serve video to every device and network, starting fast and never stalling.",
@@ -451,7 +437,7 @@ _CATALOG: tuple[CaseStudy, ...] = (
             ),
         ),
     ),
-    _cs(
+    CaseStudy(
         "hotel-booking",
         "Design a Hotel Booking System",
         "Never sell the same room-night twice, even when two guests click at once.",
@@ -460,7 +446,7 @@ _CATALOG: tuple[CaseStudy, ...] = (
         "concurrency control, idempotency",
         "booking",
     ),
-    _cs(
+    CaseStudy(
         "food-delivery",
         "Design a Food Delivery App",
         "An order touches restaurant, courier and payment services that can each fail midway.",
@@ -469,7 +455,7 @@ _CATALOG: tuple[CaseStudy, ...] = (
         "workflows, sagas",
         "workflows",
     ),
-    _cs(
+    CaseStudy(
         "push-notifications",
         "Design a Push Notification System",
         "Send millions of notifications through APNs and FCM without duplicates or floods.",
@@ -477,7 +463,7 @@ _CATALOG: tuple[CaseStudy, ...] = (
         "queues, retries",
         "notifications",
     ),
-    _cs(
+    CaseStudy(
         "membership-benefits",
         "Design a Membership Benefits & Verification Platform",
         "Decide in real time whether a member is entitled to a benefit, from many partners' data.",
@@ -486,7 +472,7 @@ _CATALOG: tuple[CaseStudy, ...] = (
         "rules engines, caching",
         "membership",
     ),
-    _cs(
+    CaseStudy(
         "bed-logistics",
         "Design a Real-Time Bed Logistics System",
         "Know which hospital beds are free, being cleaned or reserved, as it happens.",
@@ -495,7 +481,7 @@ _CATALOG: tuple[CaseStudy, ...] = (
         "event sourcing, state machines",
         "capacity",
     ),
-    _cs(
+    CaseStudy(
         "worker-identity",
         "Design a Digital Worker Identity & Compliance Platform",
         "Prove a worker's identity and credentials to many employers, and revoke them promptly.",
@@ -504,7 +490,7 @@ _CATALOG: tuple[CaseStudy, ...] = (
         "identity, auditability",
         "identity",
     ),
-    _cs(
+    CaseStudy(
         "gig-marketplace",
         "Design a Free Local Gig Marketplace",
         "Match local jobs and workers and let both sides trust each other without payments.",
@@ -513,7 +499,7 @@ _CATALOG: tuple[CaseStudy, ...] = (
         "reputation, matching",
         "reputation",
     ),
-    _cs(
+    CaseStudy(
         "healthcare-serverless",
         "Design a Healthcare Patient Operations Platform (Serverless)",
         "Run patient operations on serverless functions without losing events or leaking data.",

@@ -25,6 +25,7 @@ import sys
 import textwrap
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from types import ModuleType
 
 from designpatterns_ref import FAMILIES, __version__
@@ -38,16 +39,14 @@ EXIT_USAGE = 2
 
 def family_module(family: str, name: str) -> ModuleType | None:
     """Import ``designpatterns_ref.<family>.<name>`` if the family provides it, else None."""
-    full = f"designpatterns_ref.{family}.{name}"
-    try:
-        spec = importlib.util.find_spec(full)
-    except ModuleNotFoundError as exc:  # the family package itself is not built yet
-        if exc.name in (f"designpatterns_ref.{family}", full):
-            return None
-        raise
-    if spec is None:
+    # Look for the file first: importing every family just to learn that it has no ``_cli``
+    # would put all of them (and their lookup tables) on the start-up path of every command.
+    package = importlib.util.find_spec(f"designpatterns_ref.{family}")
+    if package is None or not package.submodule_search_locations:
         return None
-    return importlib.import_module(full)
+    if not any(Path(d, f"{name}.py").is_file() for d in package.submodule_search_locations):
+        return None
+    return importlib.import_module(f"designpatterns_ref.{family}.{name}")
 
 
 def _families_with(name: str) -> list[str]:

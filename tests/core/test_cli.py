@@ -100,3 +100,19 @@ def test_quick_bench_prints_tables(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert "dpref bench shortcode (quick run" in out
     assert "---" in out  # at least one rendered table
+
+
+def test_list_imports_only_families_with_commands() -> None:
+    """Finding each family's extra commands must not import every family on start-up."""
+    code = (
+        "import sys\n"
+        "from designpatterns_ref.cli import main\n"
+        "main(['list'])\n"
+        "print(sorted(f for f in ('ratelimit', 'geo', 'autocomplete', 'collab')"
+        " if 'designpatterns_ref.' + f in sys.modules))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"
