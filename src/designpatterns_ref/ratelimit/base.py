@@ -191,6 +191,15 @@ def check_burst(owner: str, burst: object, rate: float) -> int:
     return check_count(owner, "burst", burst)
 
 
+def check_rate_per_burst(
+    owner: str, rate: object, per: object, burst: object
+) -> tuple[float, float, int]:
+    """The checked ``(rate, per, burst)`` of a bucket-shaped limiter (burst defaults to rate)."""
+    checked_rate = check_positive(owner, "rate", rate)
+    checked_per = check_positive(owner, "per", per)
+    return checked_rate, checked_per, check_burst(owner, burst, checked_rate)
+
+
 # --------------------------------------------------------------------------- the base class
 
 

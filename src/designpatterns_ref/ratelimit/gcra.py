@@ -37,9 +37,8 @@ from designpatterns_ref.clock import Clock
 from designpatterns_ref.ratelimit.base import (
     Decision,
     MemoryLimiter,
-    check_burst,
     check_cost,
-    check_positive,
+    check_rate_per_burst,
     honest_wait,
     new_decision,
 )
@@ -63,9 +62,7 @@ class GCRA(MemoryLimiter):
         *,
         clock: Clock | None = None,
     ) -> None:
-        self.rate = check_positive("GCRA", "rate", rate)
-        self.per = check_positive("GCRA", "per", per)
-        self.burst = check_burst("GCRA", burst, self.rate)
+        self.rate, self.per, self.burst = check_rate_per_burst("GCRA", rate, per, burst)
         super().__init__(self.burst, clock)
         self._interval = self.per / self.rate  # T: seconds one unit occupies
         self._window = self.burst * self._interval  # how far ahead the TAT may run

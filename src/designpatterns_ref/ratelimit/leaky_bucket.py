@@ -37,8 +37,7 @@ from designpatterns_ref.clock import Clock
 from designpatterns_ref.ratelimit.base import (
     Decision,
     MemoryLimiter,
-    check_burst,
-    check_positive,
+    check_rate_per_burst,
     honest_wait,
     new_decision,
 )
@@ -62,9 +61,7 @@ class LeakyBucket(MemoryLimiter):
         *,
         clock: Clock | None = None,
     ) -> None:
-        self.rate = check_positive("LeakyBucket", "rate", rate)
-        self.per = check_positive("LeakyBucket", "per", per)
-        self.burst = check_burst("LeakyBucket", burst, self.rate)
+        self.rate, self.per, self.burst = check_rate_per_burst("LeakyBucket", rate, per, burst)
         super().__init__(self.burst, clock)
         self._leak = self.rate / self.per  # units drained per second
         self._burst = float(self.burst)

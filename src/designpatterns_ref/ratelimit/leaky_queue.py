@@ -36,8 +36,7 @@ from designpatterns_ref.clock import Clock
 from designpatterns_ref.ratelimit.base import (
     Decision,
     MemoryLimiter,
-    check_burst,
-    check_positive,
+    check_rate_per_burst,
     honest_wait,
     new_decision,
 )
@@ -61,9 +60,7 @@ class LeakyBucketQueue(MemoryLimiter):
         *,
         clock: Clock | None = None,
     ) -> None:
-        self.rate = check_positive("LeakyBucketQueue", "rate", rate)
-        self.per = check_positive("LeakyBucketQueue", "per", per)
-        self.burst = check_burst("LeakyBucketQueue", burst, self.rate)
+        self.rate, self.per, self.burst = check_rate_per_burst("LeakyBucketQueue", rate, per, burst)
         super().__init__(self.burst, clock)
         self._interval = self.per / self.rate  # service time of one unit
         self._capacity = self.burst * self._interval  # queued work the queue may hold

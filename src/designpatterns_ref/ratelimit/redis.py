@@ -348,100 +348,68 @@ def _lb(rate: float, per: float, burst: int | None) -> tuple[Any, list[float], s
     return model, [model._leak, model._burst, model.limit], name
 
 
-class TokenBucket(RedisLimiter):
+#: Per script code, the function that builds the in-memory model (which checks the
+#: arguments) and the script's parameters.
+_BUCKET_SPECS = {"tb": _tb, "gcra": _gc, "leaky": _lb}
+
+
+class _BucketShaped(_Base):
+    """A limiter set by ``rate`` units per ``per`` seconds with bursts up to ``burst``."""
+
+    def __init__(
+        self,
+        client: Any,
+        rate: float,
+        per: float = 1.0,
+        burst: int | None = None,
+        **options: Unpack[RedisOptions],
+    ) -> None:
+        super().__init__(client, *_BUCKET_SPECS[self._code](rate, per, burst), **options)
+
+
+class _WindowShaped(_Base):
+    """A limiter set by at most ``rate`` units per window of ``per`` seconds."""
+
+    def __init__(
+        self, client: Any, rate: int, per: float = 1.0, **options: Unpack[RedisOptions]
+    ) -> None:
+        super().__init__(client, *_window(_WINDOW_MODELS[self._code], rate, per), **options)
+
+
+class TokenBucket(_BucketShaped, RedisLimiter):
     """:class:`~designpatterns_ref.ratelimit.token_bucket.TokenBucket` on Redis."""
 
     _code = "tb"
 
-    def __init__(
-        self,
-        client: Any,
-        rate: float,
-        per: float = 1.0,
-        burst: int | None = None,
-        **options: Unpack[RedisOptions],
-    ) -> None:
-        super().__init__(client, *_tb(rate, per, burst), **options)
 
-
-class AsyncTokenBucket(AsyncRedisLimiter):
+class AsyncTokenBucket(_BucketShaped, AsyncRedisLimiter):
     """:class:`TokenBucket` for asyncio."""
 
     _code = "tb"
 
-    def __init__(
-        self,
-        client: Any,
-        rate: float,
-        per: float = 1.0,
-        burst: int | None = None,
-        **options: Unpack[RedisOptions],
-    ) -> None:
-        super().__init__(client, *_tb(rate, per, burst), **options)
 
-
-class GCRA(RedisLimiter):
+class GCRA(_BucketShaped, RedisLimiter):
     """:class:`~designpatterns_ref.ratelimit.gcra.GCRA` on Redis (what redis-cell does)."""
 
     _code = "gcra"
 
-    def __init__(
-        self,
-        client: Any,
-        rate: float,
-        per: float = 1.0,
-        burst: int | None = None,
-        **options: Unpack[RedisOptions],
-    ) -> None:
-        super().__init__(client, *_gc(rate, per, burst), **options)
 
-
-class AsyncGCRA(AsyncRedisLimiter):
+class AsyncGCRA(_BucketShaped, AsyncRedisLimiter):
     """:class:`GCRA` for asyncio."""
 
     _code = "gcra"
 
-    def __init__(
-        self,
-        client: Any,
-        rate: float,
-        per: float = 1.0,
-        burst: int | None = None,
-        **options: Unpack[RedisOptions],
-    ) -> None:
-        super().__init__(client, *_gc(rate, per, burst), **options)
 
-
-class LeakyBucket(RedisLimiter):
+class LeakyBucket(_BucketShaped, RedisLimiter):
     """:class:`~designpatterns_ref.ratelimit.leaky_bucket.LeakyBucket` on Redis."""
 
     _code = "leaky"
 
-    def __init__(
-        self,
-        client: Any,
-        rate: float,
-        per: float = 1.0,
-        burst: int | None = None,
-        **options: Unpack[RedisOptions],
-    ) -> None:
-        super().__init__(client, *_lb(rate, per, burst), **options)
 
-
-class AsyncLeakyBucket(AsyncRedisLimiter):
+class AsyncLeakyBucket(_BucketShaped, AsyncRedisLimiter):
     """:class:`LeakyBucket` for asyncio."""
 
     _code = "leaky"
-
-    def __init__(
-        self,
-        client: Any,
-        rate: float,
-        per: float = 1.0,
-        burst: int | None = None,
-        **options: Unpack[RedisOptions],
-    ) -> None:
-        super().__init__(client, *_lb(rate, per, burst), **options)
 
 
 def _window(cls: Any, rate: int, per: float) -> tuple[Any, list[float], str]:
@@ -449,72 +417,48 @@ def _window(cls: Any, rate: int, per: float) -> tuple[Any, list[float], str]:
     return model, [model.rate, model.per], f"{rate}/{per:g}s"
 
 
-class FixedWindow(RedisLimiter):
+#: Per script code, the in-memory algorithm the script mirrors.
+_WINDOW_MODELS: dict[str, type[Any]] = {
+    "fw": _fixed.FixedWindow,
+    "swl": _log.SlidingWindowLog,
+    "swc": _counter.SlidingWindowCounter,
+}
+
+
+class FixedWindow(_WindowShaped, RedisLimiter):
     """:class:`~designpatterns_ref.ratelimit.fixed_window.FixedWindow` on Redis."""
 
     _code = "fw"
 
-    def __init__(
-        self, client: Any, rate: int, per: float = 1.0, **options: Unpack[RedisOptions]
-    ) -> None:
-        super().__init__(client, *_window(_fixed.FixedWindow, rate, per), **options)
 
-
-class AsyncFixedWindow(AsyncRedisLimiter):
+class AsyncFixedWindow(_WindowShaped, AsyncRedisLimiter):
     """:class:`FixedWindow` for asyncio."""
 
     _code = "fw"
 
-    def __init__(
-        self, client: Any, rate: int, per: float = 1.0, **options: Unpack[RedisOptions]
-    ) -> None:
-        super().__init__(client, *_window(_fixed.FixedWindow, rate, per), **options)
 
-
-class SlidingWindowLog(RedisLimiter):
+class SlidingWindowLog(_WindowShaped, RedisLimiter):
     """:class:`~designpatterns_ref.ratelimit.sliding_log.SlidingWindowLog` on Redis (a list)."""
 
     _code = "swl"
 
-    def __init__(
-        self, client: Any, rate: int, per: float = 1.0, **options: Unpack[RedisOptions]
-    ) -> None:
-        super().__init__(client, *_window(_log.SlidingWindowLog, rate, per), **options)
 
-
-class AsyncSlidingWindowLog(AsyncRedisLimiter):
+class AsyncSlidingWindowLog(_WindowShaped, AsyncRedisLimiter):
     """:class:`SlidingWindowLog` for asyncio."""
 
     _code = "swl"
 
-    def __init__(
-        self, client: Any, rate: int, per: float = 1.0, **options: Unpack[RedisOptions]
-    ) -> None:
-        super().__init__(client, *_window(_log.SlidingWindowLog, rate, per), **options)
 
-
-class SlidingWindowCounter(RedisLimiter):
+class SlidingWindowCounter(_WindowShaped, RedisLimiter):
     """:class:`~designpatterns_ref.ratelimit.sliding_counter.SlidingWindowCounter` on Redis."""
 
     _code = "swc"
 
-    def __init__(
-        self, client: Any, rate: int, per: float = 1.0, **options: Unpack[RedisOptions]
-    ) -> None:
-        model = _window(_counter.SlidingWindowCounter, rate, per)
-        super().__init__(client, *model, **options)
 
-
-class AsyncSlidingWindowCounter(AsyncRedisLimiter):
+class AsyncSlidingWindowCounter(_WindowShaped, AsyncRedisLimiter):
     """:class:`SlidingWindowCounter` for asyncio."""
 
     _code = "swc"
-
-    def __init__(
-        self, client: Any, rate: int, per: float = 1.0, **options: Unpack[RedisOptions]
-    ) -> None:
-        model = _window(_counter.SlidingWindowCounter, rate, per)
-        super().__init__(client, *model, **options)
 
 
 def _cc(limit: int, lease: float) -> tuple[Any, list[float], str]:

@@ -39,9 +39,8 @@ from designpatterns_ref.clock import Clock
 from designpatterns_ref.ratelimit.base import (
     Decision,
     MemoryLimiter,
-    check_burst,
     check_cost,
-    check_positive,
+    check_rate_per_burst,
     honest_wait,
     new_decision,
 )
@@ -65,9 +64,7 @@ class TokenBucket(MemoryLimiter):
         *,
         clock: Clock | None = None,
     ) -> None:
-        self.rate = check_positive("TokenBucket", "rate", rate)
-        self.per = check_positive("TokenBucket", "per", per)
-        self.burst = check_burst("TokenBucket", burst, self.rate)
+        self.rate, self.per, self.burst = check_rate_per_burst("TokenBucket", rate, per, burst)
         super().__init__(self.burst, clock)
         self._fill = self.rate / self.per  # tokens per second
         self._burst = float(self.burst)
