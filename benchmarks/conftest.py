@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 
 import pytest
-
-from designpatterns_ref.testing import RedisServer, ServerUnavailable, redis_server
 
 
 @pytest.fixture(scope="session")
@@ -17,12 +14,3 @@ def quick(request: pytest.FixtureRequest) -> bool:
         request.config.getoption("benchmark_disable", default=False)
         or os.environ.get("DPREF_QUICK") == "1"
     )
-
-
-@pytest.fixture(scope="session")
-def redis_srv() -> Iterator[RedisServer]:
-    try:
-        with redis_server() as server:
-            yield server
-    except ServerUnavailable as exc:
-        pytest.skip(f"needs a real Redis: {exc}")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
-from designpatterns_ref.testing import RedisServer, ServerUnavailable, redis_server
+from designpatterns_ref.testing import RedisServer
 
 settings.register_profile(
     "ci",
@@ -43,16 +43,6 @@ def shared_data() -> Path:
     if path is None:
         pytest.skip("shared data not found: set DPREF_DATA or place it at ../shared/data")
     return path
-
-
-@pytest.fixture(scope="session")
-def redis_srv() -> Iterator[RedisServer]:
-    """A real redis-server on a free loopback port for the whole session."""
-    try:
-        with redis_server() as server:
-            yield server
-    except ServerUnavailable as exc:
-        pytest.skip(f"needs a real Redis: {exc}")
 
 
 @pytest.fixture
