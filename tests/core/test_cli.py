@@ -116,3 +116,15 @@ def test_list_imports_only_families_with_commands() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_output_cut_short_by_the_reader_ends_quietly() -> None:
+    result = subprocess.run(
+        f"'{sys.executable}' -m designpatterns_ref tour | head -n 1",
+        shell=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.stdout.startswith("designpatterns_ref ")
+    assert "Traceback" not in result.stderr
