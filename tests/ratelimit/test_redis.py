@@ -6,6 +6,7 @@ import asyncio
 import itertools
 import multiprocessing
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 import pytest
@@ -13,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from designpatterns_ref.clock import ManualClock
-from designpatterns_ref.ratelimit import RateLimitError, RateLimitExceeded
+from designpatterns_ref.ratelimit import Decision, RateLimitError, RateLimitExceeded
 from designpatterns_ref.testing import RedisServer, redis_server
 
 from .conftest import ALGORITHMS, LIMIT, redis_twin
@@ -36,7 +37,7 @@ def client(redis_srv: RedisServer) -> Iterator[Any]:
 @settings(max_examples=25)
 @given(
     seq=st.lists(
-        st.tuples(st.integers(0, 700), st.integers(1, LIMIT), st.booleans()),
+        st.tuples(st.integers(-300, 700), st.integers(1, LIMIT), st.booleans()),
         min_size=1,
         max_size=40,
     )
@@ -48,11 +49,63 @@ def test_redis_agrees_with_memory_decision_for_decision(
     clock = ManualClock(1_000.0)
     memory = ALGORITHMS[name][0](clock)
     remote = redis_twin(name, client, clock, name=f"agree{next(_fresh)}")
-    for gap, cost, peek in seq:
-        clock.advance(gap / 1000)
+    for gap, cost, peek in seq:  # the clock steps back now and then, as real clocks do
+        clock.set(clock.now + gap / 1000, allow_backwards=True)
         if peek:
             assert remote.peek("k", cost) == memory.peek("k", cost)
         assert remote.allow("k", cost) == memory.allow("k", cost), (clock.now, cost)
+
+
+def _outcome(action: Any) -> Any:
+    """What an action answered, or the class and message of the error it raised."""
+    try:
+        return action()
+    except (RateLimitError, RateLimitExceeded) as exc:
+        return type(exc).__name__, str(exc)
+
+
+@settings(max_examples=40)
+@given(
+    steps=st.lists(
+        st.tuples(
+            st.integers(-300, 700),  # milliseconds to move the clock (backwards now and then)
+            st.sampled_from(["allow", "peek", "release", "hold", "exit"]),
+            st.integers(1, LIMIT),
+            st.integers(0, 7),  # which open hold an exit closes
+        ),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_concurrency_holds_and_releases_agree_with_memory(
+    client: Any, steps: list[tuple[int, str, int, int]]
+) -> None:
+    clock = ManualClock(1_000.0)
+    memory = ALGORITHMS["concurrency"][0](clock)
+    remote = redis_twin("concurrency", client, clock, name=f"holds{next(_fresh)}")
+    pair_of = (memory, remote)
+    open_holds: list[tuple[Any, Any]] = []
+    try:
+        for gap, action, cost, which in steps:
+            clock.set(clock.now + gap / 1000, allow_backwards=True)
+            if action == "hold":
+                pair = (memory.hold("k", cost), remote.hold("k", cost))
+                entered = [_outcome(part.__enter__) for part in pair]
+                assert entered[0] == entered[1], (clock.now, cost)
+                if isinstance(entered[0], Decision):
+                    open_holds.append(pair)
+            elif action == "exit":
+                if open_holds:
+                    for part in open_holds.pop(which % len(open_holds)):
+                        part.__exit__(None, None, None)
+            else:
+                answers = [_outcome(partial(getattr(lim, action), "k", cost)) for lim in pair_of]
+                assert answers[0] == answers[1], (clock.now, action, cost)
+            assert remote.peek("k") == memory.peek("k"), clock.now
+    finally:  # close what is still open, as a with block would
+        for pair in open_holds:
+            for part in pair:
+                part.__exit__(None, None, None)
 
 
 @pytest.mark.parametrize("name", TWINS)

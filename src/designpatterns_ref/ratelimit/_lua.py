@@ -7,20 +7,27 @@ per algorithm with the same prelude and calling convention, so that a single lim
 defines only the functions it runs (each closure costs the server time on every call).
 The scripts mirror the in-memory algorithms operation for operation, in IEEE doubles, so an
 injected clock gives the same decisions (and the same ``retry_after``) on both backends.
-Numbers cross the wire as ``%.17g`` strings, which round-trip a double exactly; Redis itself
-would truncate a Lua number reply to an integer.
+Numbers cross the wire as ``%.17g`` strings, which round-trip a double exactly (Redis itself
+would truncate a Lua number reply to an integer). State at rest is a few IEEE doubles packed
+with ``struct.pack('<d...')``: exact too, and about ten times cheaper for the script than
+formatting and parsing decimal text, which was the largest part of a decision's server time.
+The sliding log is one such string of admitted times (8 bytes an entry, read with a
+binary search), and the concurrency cap one string of holds, each its expiry and the token
+of the call that took it, kept in expiry order.
 
-Calling convention: ``EVALSHA sha n key_1 .. key_n head spec_1 .. spec_n``, where ``head`` is
-the string ``"mode now cost n slack token"`` and each ``spec`` the string ``"code a b c"`` (one
-argument each, and one string back: every argument and reply costs the client time):
+Calling convention: ``EVALSHA sha n key_1 .. key_n call``, one argument after the keys (the
+client spends a microsecond or two packing each one, as much as the script spends on a small
+step). ``call`` is the text ``"mode now cost slack token"``, a newline, then one 32-byte
+``spec`` per key: the algorithm's three numbers as little-endian doubles and its code, padded
+with spaces to 8 bytes (built once per limiter).
 
 - ``mode``: ``allow`` (decide, and consume when every limiter admits), ``peek`` (decide only),
   ``release`` (give back the ``cost`` oldest live holds of a concurrency key) or ``unhold``
-  (remove the holds named ``token:1 .. token:cost``);
+  (remove the ``cost`` holds that the call named ``token`` took);
 - ``now``: seconds from the caller's clock, or ``-`` for the server's ``TIME``;
 - ``slack``: seconds added to every key's expiry, for clocks that disagree;
-- ``token``: names the holds a concurrency limiter takes (``-`` when there are none);
-- each ``spec`` names the algorithm and its three numbers.
+- ``token``: 32 characters naming the holds a concurrency limiter takes (``-`` when there are
+  none).
 
 It answers one string of six values per limiter: allowed (0 or 1), limit, remaining,
 retry_after, reset_after, delay.
@@ -38,9 +45,11 @@ __all__ = ["ALGORITHMS", "SCRIPT", "SCRIPTS", "SCRIPT_SHA", "SHAS"]
 
 PRELUDE = r"""
 -- Redis >= 5 replicates a script's effects, so reading TIME before writing is allowed.
-local mode, now, cost, n, slack, token =
-  string.match(ARGV[1], '^(%S+) (%S+) (%S+) (%S+) (%S+) (%S+)$')
-cost, n, slack, now = tonumber(cost), tonumber(n), tonumber(slack), tonumber(now)
+local call = ARGV[1]
+local mode, now, cost, slack, token, specs_at =
+  string.match(call, '^(%S+) (%S+) (%S+) (%S+) (%S+)\n()')
+cost, slack, now = tonumber(cost), tonumber(slack), tonumber(now)
+local n = (#call - specs_at + 1) / 32
 if now == nil then
   local t = redis.call('TIME')
   now = tonumber(t[1]) + tonumber(t[2]) / 1000000
@@ -48,9 +57,9 @@ end
 local floor = math.floor
 
 local function fmt(x) return string.format('%.17g', x) end
--- an expiry in whole milliseconds, as the string Redis wants (a Lua number would cost a '%.17g')
+-- an expiry in whole milliseconds; redis.call turns a Lua number into its exact digits
 local function ms(seconds)
-  return string.format('%d', math.max(1, math.ceil((seconds + slack) * 1000)))
+  return math.max(1, math.ceil((seconds + slack) * 1000))
 end
 local function ulp(x)
   if x == 0 then return math.ldexp(1, -1074) end
@@ -68,25 +77,24 @@ local function honest(admits, wait)
   end
   return wait
 end
-local function load(key)
+-- state is a few IEEE doubles packed little-endian: exact, and no decimal text to parse
+local function load(key, layout)
   local raw = redis.call('GET', key)
   if not raw then return nil end
-  local out = {}
-  for word in string.gmatch(raw, '%S+') do out[#out + 1] = tonumber(word) end
-  return out
+  return {struct.unpack(layout, raw)}
 end
--- SET key to the values formatted by pattern, expiring ttl seconds (plus slack) from now
-local function store(key, ttl, pattern, ...)
-  redis.call('SET', key, string.format(pattern, ...), 'PX', ms(ttl))
+-- SET key to the values packed by layout, expiring ttl seconds (plus slack) from now
+local function store(key, ttl, layout, ...)
+  redis.call('SET', key, struct.pack(layout, ...), 'PX', ms(ttl))
 end
 
-local algos = {}
+local algos, modes = {}, {}
 """
 
 ALGORITHMS = {
     "tb": r"""
 algos.tb = function(key, commit, fill, burst, limit)
-  local state = load(key)
+  local state = load(key, '<dd')
   local tokens, stamp = burst, now
   if state then
     tokens, stamp = state[1], state[2]
@@ -98,7 +106,7 @@ algos.tb = function(key, commit, fill, burst, limit)
   end
   if tokens >= cost then
     tokens = tokens - cost
-    if commit then store(key, (burst - tokens) / fill, '%.17g %.17g', tokens, stamp) end
+    if commit then store(key, (burst - tokens) / fill, '<dd', tokens, stamp) end
     return {1, limit, floor(tokens), 0, (burst - tokens) / fill, 0}
   end
   local saved, since = state[1], state[2]
@@ -112,13 +120,14 @@ end
 """,
     "gcra": r"""
 algos.gcra = function(key, commit, interval, window, limit)
-  local saved = tonumber(redis.call('GET', key))
+  local raw = redis.call('GET', key)
+  local saved = raw and struct.unpack('<d', raw)
   local tat = now
-  if saved ~= nil and saved >= now then tat = saved end
+  if saved and saved >= now then tat = saved end
   local new_tat = tat + cost * interval
   local allow_at = new_tat - window
   if now >= allow_at then
-    if commit then store(key, new_tat - now, '%.17g', new_tat) end
+    if commit then store(key, new_tat - now, '<d', new_tat) end
     return {1, limit, floor((now - allow_at) / interval), 0, new_tat - now, 0}
   end
   local wait = honest(function(t)
@@ -133,7 +142,7 @@ end
 """,
     "leaky": r"""
 algos.leaky = function(key, commit, leak, burst, limit)
-  local state = load(key)
+  local state = load(key, '<dd')
   local level, stamp = 0.0, now
   if state then
     level, stamp = state[1], state[2]
@@ -145,7 +154,7 @@ algos.leaky = function(key, commit, leak, burst, limit)
   end
   if level + cost <= burst then
     level = level + cost
-    if commit then store(key, level / leak, '%.17g %.17g', level, stamp) end
+    if commit then store(key, level / leak, '<dd', level, stamp) end
     return {1, limit, floor(burst - level), 0, level / leak, 0}
   end
   local saved, since = state[1], state[2]
@@ -161,12 +170,12 @@ end
     "fw": r"""
 algos.fw = function(key, commit, rate, per)
   local window, count = floor(now / per), 0
-  local state = load(key)
+  local state = load(key, '<dd')
   if state and window <= state[1] then window, count = state[1], state[2] end
   local ends_in = (window + 1) * per - now
   if count + cost <= rate then
     count = count + cost
-    if commit then store(key, ends_in, '%.17g %.17g', window, count) end
+    if commit then store(key, ends_in, '<dd', window, count) end
     return {1, rate, rate - count, 0, ends_in, 0}
   end
   local wait = honest(function(t) return floor(t / per) > window end, ends_in)
@@ -175,39 +184,38 @@ end
 """,
     "swl": r"""
 algos.swl = function(key, commit, rate, per)
-  local raw = redis.call('LRANGE', key, '0', '-1')
-  local log, size = {}, #raw
-  for i = 1, size do log[i] = tonumber(raw[i]) end
+  local log = redis.call('GET', key) or ''  -- the admitted times: packed doubles, ascending
+  local size = #log / 8
+  local function at(i) return (struct.unpack('<d', log, 8 * i - 7)) end
   local function at_or_before(x)  -- how many times are <= x (bisect_right)
     local lo, hi = 0, size
     while lo < hi do
       local mid = floor((lo + hi) / 2)
-      if log[mid + 1] <= x then lo = mid + 1 else hi = mid end
+      if at(mid + 1) <= x then lo = mid + 1 else hi = mid end
     end
     return lo
   end
-  local t0, expired, live = now, 0, 0
+  local t0, expired, live, last = now, 0, 0, now
   if size > 0 then
-    if t0 < log[size] then t0 = log[size] end
+    last = at(size)
+    if t0 < last then t0 = last end  -- a clock that steps back: time stands still
     expired = at_or_before(t0 - per)
     live = size - expired
   end
   if live + cost <= rate then
     if commit then
-      if expired > 0 then redis.call('LTRIM', key, expired, -1) end
-      local args = {}
-      for i = 1, cost do args[i] = fmt(t0) end
-      redis.call('RPUSH', key, unpack(args))
-      redis.call('PEXPIRE', key, ms(per))
+      local kept = string.sub(log, 8 * expired + 1)
+      local added = string.rep(struct.pack('<d', t0), cost)
+      redis.call('SET', key, kept .. added, 'PX', ms(t0 - now + per))
     end
     return {1, rate, rate - live - cost, 0, per, 0}
   end
-  local oldest = log[expired + live + cost - rate]
+  local oldest = at(expired + live + cost - rate)
   local wait = honest(function(t)
-    if not (t > log[size]) then t = log[size] end
+    if not (t > last) then t = last end
     return size - at_or_before(t - per) + cost <= rate
   end, oldest + per - now)
-  return {0, rate, rate - live, wait, log[size] + per - now, 0}
+  return {0, rate, rate - live, wait, last + per - now, 0}
 end
 """,
     "swc": r"""
@@ -228,12 +236,12 @@ local function swc_counts(state, t, per)
 end
 
 algos.swc = function(key, commit, rate, per)
-  local state = load(key)
+  local state = load(key, '<ddd')
   local window, previous, current, estimate = swc_counts(state, now, per)
   if estimate + cost <= rate then
     current = current + cost
     local reset = (window + 2) * per - now
-    if commit then store(key, reset, '%.17g %.17g %.17g', window, previous, current) end
+    if commit then store(key, reset, '<ddd', window, previous, current) end
     return {1, rate, floor(rate - estimate - cost), 0, reset, 0}
   end
   local retry_at
@@ -257,55 +265,82 @@ algos.swc = function(key, commit, rate, per)
 end
 """,
     "conc": r"""
-algos.conc = function(key, commit, limit, lease, _, i)
-  local stamp = fmt(now)
-  local expired = redis.call('ZCOUNT', key, '-inf', stamp)
-  local total = redis.call('ZCARD', key)
-  local live = total - expired
+-- The holds of a key: HOLD bytes each, its expiry (a packed double) then the 32-character
+-- token of the call that took it, ascending by expiry.
+local HOLD = 40
+local function holds_of(key)
+  local holds = redis.call('GET', key) or ''
+  local function expiry(k) return (struct.unpack('<d', holds, HOLD * k - HOLD + 1)) end
+  local function at_or_before(x)  -- how many holds expire at or before x (bisect_right)
+    local lo, hi = 0, #holds / HOLD
+    while lo < hi do
+      local mid = floor((lo + hi) / 2)
+      if expiry(mid + 1) <= x then lo = mid + 1 else hi = mid end
+    end
+    return lo
+  end
+  return holds, #holds / HOLD, expiry, at_or_before
+end
+-- write holds back (or delete the key when none is left), expiring with the last one
+local function put_holds(key, holds)
+  if holds == '' then redis.call('DEL', key) return end
+  local last = struct.unpack('<d', holds, #holds - HOLD + 1)
+  redis.call('SET', key, holds, 'PX', ms(last - now))
+end
+
+algos.conc = function(key, commit, limit, lease)
+  local holds, size, expiry, at_or_before = holds_of(key)
+  local expired = at_or_before(now)
+  local live = size - expired
   local expires = now + lease
   if live + cost <= limit then
-    if commit then
-      if expired > 0 then redis.call('ZREMRANGEBYSCORE', key, '-inf', stamp) end
-      local args, score, tag = {}, fmt(expires), token .. ':' .. i .. ':'
-      for j = 1, cost do
-        args[#args + 1] = score
-        args[#args + 1] = tag .. j
-      end
-      redis.call('ZADD', key, unpack(args))
-      local last = tonumber(redis.call('ZRANGE', key, '-1', '-1', 'WITHSCORES')[2])
-      redis.call('PEXPIRE', key, ms(last - now))
+    if commit then  -- drop the expired holds, insert the new ones in order
+      local at = at_or_before(expires)
+      local taken = string.rep(struct.pack('<d', expires) .. token, cost)
+      put_holds(key, string.sub(holds, HOLD * expired + 1, HOLD * at) .. taken
+        .. string.sub(holds, HOLD * at + 1))
     end
     return {1, limit, limit - live - cost, 0, expires - now, 0}
   end
-  local needed = total + cost - limit
-  local frees_at = tonumber(redis.call('ZRANGE', key, needed - 1, needed - 1, 'WITHSCORES')[2])
+  local frees_at = expiry(size + cost - limit)  -- the hold that must expire first
   local wait = honest(function(t) return t >= frees_at end, frees_at - now)
-  local last = tonumber(redis.call('ZRANGE', key, '-1', '-1', 'WITHSCORES')[2])
-  return {0, limit, limit - live, wait, last - now, 0}
+  return {0, limit, limit - live, wait, expiry(size) - now, 0}
+end
+
+-- give back the cost oldest live holds
+modes.release = function(key)
+  local holds, size, _, at_or_before = holds_of(key)
+  local expired = at_or_before(now)
+  if size - expired < cost then return 'short ' .. (size - expired) end
+  put_holds(key, string.sub(holds, HOLD * (expired + cost) + 1))
+  return 'ok'
+end
+
+-- remove the holds the call named token took (none when their lease already ran out)
+modes.unhold = function(key)
+  local holds, size = holds_of(key)
+  local kept, left = {}, cost
+  for k = 1, size do
+    local hold = string.sub(holds, HOLD * k - HOLD + 1, HOLD * k)
+    if left > 0 and string.sub(hold, 9) == token then
+      left = left - 1
+    else
+      kept[#kept + 1] = hold
+    end
+  end
+  put_holds(key, table.concat(kept))
+  return 'ok'
 end
 """,
 }
 
 MAIN = r"""
-if mode == 'release' then
-  local key = KEYS[1]
-  local expired = redis.call('ZCOUNT', key, '-inf', fmt(now))
-  local live = redis.call('ZCARD', key) - expired
-  if live < cost then return 'short ' .. live end
-  if expired > 0 then redis.call('ZREMRANGEBYSCORE', key, '-inf', fmt(now)) end
-  redis.call('ZPOPMIN', key, cost)
-  return 'ok'
-end
-if mode == 'unhold' then
-  local members = {}
-  for i = 1, cost do members[i] = token .. ':1:' .. i end
-  redis.call('ZREM', KEYS[1], unpack(members))
-  return 'ok'
-end
+if modes[mode] then return modes[mode](KEYS[1]) end
 
 local function run(i, commit)
-  local code, a, b, c = string.match(ARGV[1 + i], '^(%S+) (%S+) (%S+) (%S+)$')
-  return algos[code](KEYS[i], commit, tonumber(a), tonumber(b), tonumber(c), i)
+  local at = specs_at + 32 * (i - 1)
+  local a, b, c = struct.unpack('<ddd', call, at)
+  return algos[string.match(call, '^%S+', at + 24)](KEYS[i], commit, a, b, c)
 end
 local function reply(r)
   return string.format('%d %d %d %.17g %.17g %.17g', r[1], r[2], r[3], r[4], r[5], r[6])
