@@ -26,8 +26,8 @@ with spaces to 8 bytes (built once per limiter).
   (remove the ``cost`` holds that the call named ``token`` took);
 - ``now``: seconds from the caller's clock, or ``-`` for the server's ``TIME``;
 - ``slack``: seconds added to every key's expiry, for clocks that disagree;
-- ``token``: 32 characters naming the holds a concurrency limiter takes (``-`` when there are
-  none).
+- ``token``: 32 characters naming the holds a concurrency limiter takes (32 dashes for
+  holds that only ``release`` gives back).
 
 It answers one string of six values per limiter: allowed (0 or 1), limit, remaining,
 retry_after, reset_after, delay.

@@ -129,6 +129,11 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_TOKENS.seed)
 
 
+#: The token of holds taken by ``allow`` rather than ``hold``: nothing will ``unhold`` them by
+#: name (``release`` gives back the oldest), so they share one that no hold can draw.
+_ANONYMOUS = "-" * 32
+
+
 def _token() -> str:
     """A fresh name for the holds of one call."""
     return f"{_TOKENS.getrandbits(128):032x}"
@@ -205,8 +210,7 @@ class _Base:
         """The keys and arguments of one single-limiter call (the hot path, kept lean)."""
         if cost.__class__ is not int or cost < 1 or cost > self.limit:
             cost = check_cost(type(self).__name__, cost, self.limit)
-        token = _token() if self._code == "conc" else "-"  # names each hold
-        head = f"{mode} {self._now()} {cost} {self._slack} {token}\n"
+        head = f"{mode} {self._now()} {cost} {self._slack} {_ANONYMOUS}\n"
         return [self.key_for(key)], [head.encode() + self._spec]
 
     def _answer(self, reply: bytes | str) -> Decision:
@@ -254,11 +258,11 @@ def _parse(reply: bytes | str, count: int) -> list[Decision]:
 
 
 def _args(
-    limiters: Sequence[_Base], key: object, mode: str, cost: int, token: str = ""
+    limiters: Sequence[_Base], key: object, mode: str, cost: int, token: str = _ANONYMOUS
 ) -> tuple[list[str], list[bytes]]:
     first = limiters[0]
     keys = [part.key_for(key) for part in limiters]
-    head = f"{mode} {first._now()} {cost} {first._slack} {token or '-'}\n"
+    head = f"{mode} {first._now()} {cost} {first._slack} {token}\n"
     return keys, [head.encode() + b"".join(part._spec for part in limiters)]
 
 
@@ -624,7 +628,7 @@ class RedisAllOf(_Composite):
 
     def _decide(self, key: str | int, cost: int, mode: str) -> Decision:
         count = self._cost(cost)
-        keys, argv = _args(self.limiters, key, mode, count, _token())
+        keys, argv = _args(self.limiters, key, mode, count)
         try:
             raw = _run(self.limiters[0].client, keys, argv)
         except _errors() as exc:
@@ -652,7 +656,7 @@ class AsyncAllOf(_Composite):
 
     async def _decide(self, key: str | int, cost: int, mode: str) -> Decision:
         count = self._cost(cost)
-        keys, argv = _args(self.limiters, key, mode, count, _token())
+        keys, argv = _args(self.limiters, key, mode, count)
         try:
             raw = await _run_async(self.limiters[0].client, keys, argv)
         except _errors() as exc:
