@@ -87,6 +87,21 @@ end
 local function store(key, ttl, layout, ...)
   redis.call('SET', key, struct.pack(layout, ...), 'PX', ms(ttl))
 end
+-- a string of fixed-width entries, each opening with a packed double, ascending: how many
+-- there are, the k-th one's double, and how many are at or before x (bisect_right)
+local function entries(raw, width)
+  local size = #raw / width
+  local function at(k) return (struct.unpack('<d', raw, width * (k - 1) + 1)) end
+  local function at_or_before(x)
+    local lo, hi = 0, size
+    while lo < hi do
+      local mid = floor((lo + hi) / 2)
+      if at(mid + 1) <= x then lo = mid + 1 else hi = mid end
+    end
+    return lo
+  end
+  return size, at, at_or_before
+end
 
 local algos, modes = {}, {}
 """
@@ -185,16 +200,7 @@ end
     "swl": r"""
 algos.swl = function(key, commit, rate, per)
   local log = redis.call('GET', key) or ''  -- the admitted times: packed doubles, ascending
-  local size = #log / 8
-  local function at(i) return (struct.unpack('<d', log, 8 * i - 7)) end
-  local function at_or_before(x)  -- how many times are <= x (bisect_right)
-    local lo, hi = 0, size
-    while lo < hi do
-      local mid = floor((lo + hi) / 2)
-      if at(mid + 1) <= x then lo = mid + 1 else hi = mid end
-    end
-    return lo
-  end
+  local size, at, at_or_before = entries(log, 8)
   local t0, expired, live, last = now, 0, 0, now
   if size > 0 then
     last = at(size)
@@ -270,16 +276,7 @@ end
 local HOLD = 40
 local function holds_of(key)
   local holds = redis.call('GET', key) or ''
-  local function expiry(k) return (struct.unpack('<d', holds, HOLD * k - HOLD + 1)) end
-  local function at_or_before(x)  -- how many holds expire at or before x (bisect_right)
-    local lo, hi = 0, #holds / HOLD
-    while lo < hi do
-      local mid = floor((lo + hi) / 2)
-      if expiry(mid + 1) <= x then lo = mid + 1 else hi = mid end
-    end
-    return lo
-  end
-  return holds, #holds / HOLD, expiry, at_or_before
+  return holds, entries(holds, HOLD)
 end
 -- write holds back (or delete the key when none is left), expiring with the last one
 local function put_holds(key, holds)
