@@ -190,3 +190,40 @@ def test_scoring_is_safe_from_many_threads() -> None:
     with ThreadPoolExecutor(max_workers=8) as pool:
         for _ in range(3):
             assert list(pool.map(lambda c: assess(NEWS2, c), cases)) == expected
+
+
+def test_a_result_is_read_only_and_unhashable() -> None:
+    r = news2.score(**NORMAL)  # type: ignore[arg-type]
+    with pytest.raises(AttributeError):
+        r.total = 20  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        r.subscores = {}  # type: ignore[misc]
+    with pytest.raises(TypeError, match="unhashable"):
+        hash(r)
+    assert r.subscores is r.subscores  # built once, on first read
+    assert r != r.as_dict() and r == news2.score(**NORMAL)  # type: ignore[arg-type]
+
+
+def test_unknown_and_non_string_keys_are_reported_not_scored() -> None:
+    from designpatterns_ref.clinical import NEWS2, assess
+
+    with pytest.raises(VitalsError) as info:
+        assess(NEWS2, {**NORMAL, "pulse_rate": 70, 3: 4})  # type: ignore[dict-item]
+    assert info.value.fields == ("pulse_rate", 3)  # type: ignore[comparison-overlap]
+    with pytest.raises(TypeError):
+        news2.score(**NORMAL, pulse_rate=70)  # type: ignore[arg-type, call-arg]
+
+
+def test_input_names_are_lower_case_identifiers() -> None:
+    import dataclasses
+
+    from designpatterns_ref.clinical import NEWS2, RulesetError
+    from designpatterns_ref.clinical.rules import PULSE
+
+    for name in ("Pulse", "heart rate", "_pulse", "lambda"):
+        with pytest.raises(RulesetError, match="lower-case Python identifier"):
+            dataclasses.replace(
+                NEWS2, inputs=(*NEWS2.inputs, dataclasses.replace(PULSE, name=name))
+            )
+    with pytest.raises(RulesetError, match="share a name"):
+        dataclasses.replace(NEWS2, inputs=(*NEWS2.inputs, PULSE))

@@ -65,9 +65,14 @@ from designpatterns_ref.clinical.base import (
     ScoreResult,
     VitalsError,
 )
-from designpatterns_ref.clinical.compiled import compile_fast_path, dense_table, float_steps
+from designpatterns_ref.clinical.compiled import (
+    FastPath,
+    compile_fast_path,
+    dense_table,
+    float_steps,
+)
 
-__all__ = ["assess", "check_choice", "check_number", "quantise"]
+__all__ = ["assess", "check_choice", "check_number", "fast_path", "quantise"]
 
 _ONE = Decimal(1)
 
@@ -265,6 +270,15 @@ def _plan(ruleset: Ruleset) -> _Plan:
     return plan
 
 
+def fast_path(ruleset: Ruleset) -> FastPath:
+    """The compiled fast path of ``ruleset`` (built on first use, then shared).
+
+    For an entry point that already has the inputs as variables (:func:`~.news2.score`):
+    call it with them, in input order, and fall back to :func:`assess` on ``None``.
+    """
+    return (_PLANS.get(ruleset) or _plan(ruleset)).fast
+
+
 def assess(
     ruleset: Ruleset, raw: Mapping[str, object], *, partial: bool = False,
     use_fast_path: bool = True,
@@ -278,7 +292,12 @@ def assess(
     """
     plan = _PLANS.get(ruleset) or _plan(ruleset)
     if use_fast_path:
-        fast = plan.fast(raw)  # the common case, compiled; None means "use the general path"
+        # The common case, compiled; None (or a TypeError: an unknown or non-string key)
+        # means "use the general path", which explains.
+        try:
+            fast = plan.fast(**raw)
+        except TypeError:
+            fast = None
         if fast is not None:
             return fast
     problems: list[Problem] = []
