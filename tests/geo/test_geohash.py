@@ -221,3 +221,101 @@ def test_neighbours_match_neighbor_in_order_at_every_precision(precision: int) -
         one_by_one = [c for d in gh.DIRECTIONS if (c := gh.neighbor(code, d)) is not None]
         assert gh.neighbors(code) == one_by_one
         assert all(len(c) == precision for c in one_by_one)
+
+
+# ---------------------------------------------------------------------------------------------
+# The table-driven paths against straightforward references
+
+
+def bisect_decode(code: str) -> gh.Decoded:
+    """The textbook decode: halve the ranges bit by bit, then take the middle."""
+    lat_lo, lat_hi, lon_lo, lon_hi = -90.0, 90.0, -180.0, 180.0
+    even = True
+    for ch in code:
+        value = gh.BASE32.index(ch)
+        for shift in range(4, -1, -1):
+            bit = value >> shift & 1
+            if even:
+                mid = (lon_lo + lon_hi) / 2
+                lon_lo, lon_hi = (mid, lon_hi) if bit else (lon_lo, mid)
+            else:
+                mid = (lat_lo + lat_hi) / 2
+                lat_lo, lat_hi = (mid, lat_hi) if bit else (lat_lo, mid)
+            even = not even
+    return gh.Decoded(
+        (lat_lo + lat_hi) / 2, (lon_lo + lon_hi) / 2, (lat_hi - lat_lo) / 2, (lon_hi - lon_lo) / 2
+    )
+
+
+def offset_neighbours(code: str) -> list[str]:
+    """The neighbours found by encoding the centres one cell height / width away."""
+    centre = gh.decode(code)
+    out = []
+    for d_row, d_col in gh.DIRECTIONS.values():
+        lat = centre.lat + d_row * 2 * centre.lat_err
+        if not -90.0 < lat < 90.0:
+            continue
+        lon = (centre.lon + d_col * 2 * centre.lon_err + 180.0) % 360.0 - 180.0
+        out.append(gh.encode(lat, lon, len(code)))
+    return out
+
+
+@st.composite
+def awkward_codes(draw: st.DrawFn) -> str:
+    """Codes near the poles, the antimeridian and cell edges, or anywhere."""
+    if draw(st.booleans()):
+        return draw(codes)
+    lat, lon = draw(points())
+    return gh.encode(lat, lon, draw(st.integers(1, 12)))
+
+
+@given(codes)
+def test_decode_equals_bisection(code: str) -> None:
+    got, want = gh.decode(code), bisect_decode(code)
+    assert got == want and repr(got) == repr(want) and tuple(got) == tuple(want)
+
+
+def test_decode_equals_bisection_for_every_short_code() -> None:
+    for a in gh.BASE32:
+        assert gh.decode(a) == bisect_decode(a)
+        for b in gh.BASE32:
+            assert gh.decode(a + b) == bisect_decode(a + b)
+
+
+@given(awkward_codes())
+def test_both_neighbour_paths_equal_offset_centres(code: str) -> None:
+    want = offset_neighbours(code)
+    assert gh.neighbors(code) == want
+    assert gh._around(code) == want  # the general path, also for codes the table serves
+
+
+def test_neighbour_table_covers_the_inner_cells_of_every_block() -> None:
+    # 30 x 30 of the 32 x 32 cells of the last two characters have all eight neighbours inside
+    for table in gh._TAILS:
+        assert len(table) == 900
+    for code in ["s0s0", "s0s", "ezs42", "u4pruydqqvj", "0000pp", "zzzzbb"]:
+        assert gh.neighbors(code) == gh._around(code) == offset_neighbours(code)
+
+
+@pytest.mark.parametrize("code", ["A4pu", "é4pu", "u\x004pu", "u4p-s0", " u4pu"])
+def test_a_bad_character_before_the_last_two_is_refused(code: str) -> None:
+    for fn in (gh.decode, gh.neighbors, gh.bbox):
+        with pytest.raises(GeoError, match="which is not a geohash character") as info:
+            fn(code)
+        assert repr(code) in str(info.value)
+
+
+@pytest.mark.parametrize("lon", [-180.0, -0.5, 0.0, 179.999999, 180.0])
+def test_latitude_90_encodes_as_bisection_does(lon: float) -> None:
+    for precision in range(1, 13):
+        code = gh.encode(90.0, lon, precision)
+        assert code == bisect_encode(90.0, lon, precision) == gh.encode(90, lon, precision)
+        assert gh.bbox(code).north == 90.0
+
+
+def test_decode_keeps_the_result_type() -> None:
+    d = gh.decode("ezs42")
+    assert type(d) is gh.Decoded
+    assert d == gh.Decoded(d.lat, d.lon, d.lat_err, d.lon_err)
+    assert hash(d) == hash(gh.Decoded(d.lat, d.lon, d.lat_err, d.lon_err))
+    assert d != (d.lat, d.lon)

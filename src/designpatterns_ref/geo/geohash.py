@@ -424,18 +424,8 @@ _NEIGHBOURS = [
 ]
 
 
-def neighbors(code: str) -> list[str]:
-    """The cells around ``code`` in the order n, ne, e, se, s, sw, w, nw.
-
-    Columns wrap across the antimeridian; rows stop at the poles, so a cell in the top or bottom
-    row has 5 neighbours, every other cell 8. The row and column steps are done on the masked bits
-    in place (see the module docstring): O(1), with one conversion to text for all eight codes.
-
-    >>> neighbors("b")  # the top row: no cell north of it
-    ['c', '9', '8', 'x', 'z']
-    >>> len(neighbors("u")), len(neighbors("0"))
-    (5, 5)
-    """
+def _around(code: str) -> list[str]:
+    """:func:`neighbors` for any code: dilated steps on the byte layout (module docstring)."""
     if type(code) is not str or not 1 <= len(code) <= 12:
         raise _bad_code(code)
     try:
@@ -454,6 +444,52 @@ def neighbors(code: str) -> list[str]:
         north * k_north + y * k_row + south * k_south + x * k_col + east * k_east + west * k_west
     )
     return (packed + spaces).to_bytes(size, "big").translate(_TO_ASCII).decode().split()
+
+
+def _tails(prefix: str) -> dict[str, tuple[str, ...]]:
+    """For codes as long as ``prefix`` plus two, or longer by a multiple of two: each last pair
+    of characters whose eight neighbours all lie in the same 32 x 32 block (they differ from the
+    code only in that pair) -> the parts ``neighbors`` joins with the rest of the code, a space
+    after each neighbour's pair: ``("", "t1 ", ..., "t7 ", "t8")``.
+
+    The block of a pair depends only on where the pair starts (an even or an odd bit), so one
+    prefix away from the poles and the antimeridian stands for all codes of that parity."""
+    table = {}
+    for first in BASE32:
+        for second in BASE32:
+            around = _around(prefix + first + second)
+            if all(c[: len(prefix)] == prefix for c in around):
+                *tails, last = (c[len(prefix) :] for c in around)
+                table[first + second] = ("", *(t + " " for t in tails), last)
+    return table
+
+
+_TAILS = (_tails("s0"), _tails("s"))  # by the parity of the code's length
+
+
+def neighbors(code: str) -> list[str]:
+    """The cells around ``code`` in the order n, ne, e, se, s, sw, w, nw.
+
+    Columns wrap across the antimeridian; rows stop at the poles, so a cell in the top or bottom
+    row has 5 neighbours, every other cell 8.
+
+    The last two characters hold 5 bits of each axis, a 32 x 32 block; for 900 of its 1,024
+    cells all eight neighbours lie in the block, so they share the rest of the code and a table
+    gives their last two characters: one ``join`` and one ``split`` make the eight codes. Cells on
+    the block's edge (and codes of one character) take the general path, dilated steps on the
+    whole code (see the module docstring). O(1) either way.
+
+    >>> neighbors("b")  # the top row: no cell north of it
+    ['c', '9', '8', 'x', 'z']
+    >>> len(neighbors("u")), len(neighbors("0"))
+    (5, 5)
+    """
+    if type(code) is str and 2 <= len(code) <= 12:
+        parts = _TAILS[len(code) & 1].get(code[-2:])
+        rest = code[:-2]
+        if parts is not None and not rest.strip(BASE32):  # left over: a non-geohash character
+            return rest.join(parts).split()
+    return _around(code)
 
 
 def neighbor(code: str, direction: str) -> str | None:
