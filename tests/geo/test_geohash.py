@@ -319,3 +319,16 @@ def test_decode_keeps_the_result_type() -> None:
     assert d == gh.Decoded(d.lat, d.lon, d.lat_err, d.lon_err)
     assert hash(d) == hash(gh.Decoded(d.lat, d.lon, d.lat_err, d.lon_err))
     assert d != (d.lat, d.lon)
+
+
+@given(st.integers(0, 2**30), st.integers(0, 2**30 - 1), st.integers(-2, 2))
+def test_encode_on_and_beside_the_finest_edges(row: int, col: int, ulps: int) -> None:
+    # a point on an edge of the 30-bit grid, or a float or two beside it: the exact check's cases
+    lat = row * 180.0 / 2**30 - 90.0
+    lon = col * 360.0 / 2**30 - 180.0
+    for _ in range(abs(ulps)):
+        lat = math.nextafter(lat, math.copysign(math.inf, ulps))
+        lon = math.nextafter(lon, math.copysign(math.inf, ulps))
+    lat = max(-90.0, min(90.0, lat))
+    lon = max(-180.0, min(180.0, lon))
+    assert gh.encode(lat, lon, 12) == bisect_encode(lat, lon, 12)

@@ -17,12 +17,13 @@ case included) and a precision outside 1..12 raise :class:`~designpatterns_ref.g
 Speed, in pure Python, comes from doing each job with a few C-level primitives and small
 tables instead of a loop over bits or characters:
 
-- **encode** quantises a coordinate once to 30 bits with one multiplication and ``math.floor``
-  (then corrects it by one exact comparison, so a point on an edge lands exactly where bisection
-  would put it; 90 is taken as the largest float below it, which lies in the same top row at
-  every precision). Tables indexed by 15 bits of each axis place those bits where they belong in
-  a 12-byte layout, one character value per byte; ``int.to_bytes`` and one ``bytes.translate``
-  turn that into the text.
+- **encode** quantises a coordinate to 30 bits with one multiplication and ``math.floor``. The
+  product is within 2**-22 of the exact value, so only a product within 2**-20 of a whole number
+  (a point on or next to a cell edge) is checked by exact comparison against the edge, which puts
+  it where bisection would; 90 is taken as the largest float below it, which lies in the same top
+  row at every precision. Tables indexed by 15 bits of each axis place those bits where they
+  belong in a 12-byte layout, one character value per byte; ``int.to_bytes`` and one
+  ``bytes.translate`` turn that into the text.
 - **decode** reads the code's ASCII bytes as six 16-bit character pairs with one
   ``struct.unpack``. A pair holds 5 longitude and 5 latitude bits, so a 1,024-entry table per
   pair position gives the pair's share of the cell's corner as one ``complex`` number
@@ -115,6 +116,7 @@ _LON_STEP = 360.0 / (1 << _BITS)
 _LAT_SCALE = (1 << _BITS) / 180.0
 _LON_SCALE = (1 << _BITS) / 360.0
 _BELOW_90 = math.nextafter(90.0, 0.0)  # encodes like 90: both lie in the top row
+_EDGE = 2.0**-20  # a quantised coordinate this close to a whole number is checked exactly
 _floor = math.floor
 
 
@@ -258,20 +260,14 @@ def encode(lat: float, lon: float, precision: int = 12) -> str:
         lon = check_lon("lon", lon)
     if type(precision) is not int or not 1 <= precision <= 12:
         raise _bad_precision(precision)
-    # _quantize and _code30, inlined: this is the hot path. With lat below 90 and lon below 180
-    # the estimate is at most one row or column off and never past the last one.
-    y = _floor((lat + 90.0) * _LAT_SCALE)
-    lo = y * _LAT_STEP - 90.0
-    if lat < lo:
-        y -= 1
-    elif lat >= lo + _LAT_STEP:
-        y += 1
-    x = _floor((lon + 180.0) * _LON_SCALE)
-    lo = x * _LON_STEP - 180.0
-    if lon < lo:
-        x -= 1
-    elif lon >= lo + _LON_STEP:
-        x += 1
+    # _quantize and _code30, inlined: this is the hot path. The products are within 2**-22 of
+    # the exact row and column (two roundings), so their floors are exact unless a product lies
+    # within _EDGE of a whole number; only then does _quantize compare against the edge exactly.
+    t = (lat + 90.0) * _LAT_SCALE
+    u = (lon + 180.0) * _LON_SCALE
+    y, x = _floor(t), _floor(u)
+    if not (_EDGE < t - y < 1.0 - _EDGE and _EDGE < u - x < 1.0 - _EDGE):
+        y, x = _quantize(lat, lon)
     v = _LON_HI[x >> 15] | _LON_LO[x & 32767] | _LAT_HI[y >> 15] | _LAT_LO[y & 32767]
     return v.to_bytes(12, "big").translate(_TO_ASCII).decode()[:precision]
 
@@ -345,9 +341,8 @@ def decode(code: str) -> Decoded:
     >>> lat, lon
     (22.5, 22.5)
     """
-    if type(code) is not str or not 1 <= len(code) <= 12:
+    if type(code) is not str or not 1 <= (n := len(code)) <= 12:
         raise _bad_code(code)
-    n = len(code)
     try:  # "0" pads to six pairs (its bits are zeros); other characters make keys no table has
         p0, p1, p2, p3, p4, p5 = _SIX_PAIRS(code.encode("ascii").ljust(12, b"0"))
         z = _P0[p0] + _P1[p1] + _P2[p2] + _P3[p3] + _P4[p4] + _P5[p5] + _CENTRE[n]
