@@ -31,6 +31,12 @@ def test_news2_score(benchmark: BenchmarkFixture, workload: list[dict[str, objec
     assert 0 <= result.total <= 20
 
 
+def test_assess(benchmark: BenchmarkFixture, workload: list[dict[str, object]]) -> None:
+    cycle = itertools.cycle(workload)
+    result = benchmark(lambda: assess(NEWS2, next(cycle)))
+    assert result.risk is not None
+
+
 def test_assess_interpreted(benchmark: BenchmarkFixture, workload: list[dict[str, object]]) -> None:
     cycle = itertools.cycle(workload)
     result = benchmark(lambda: assess(NEWS2, next(cycle), use_fast_path=False))

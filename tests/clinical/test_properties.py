@@ -7,6 +7,7 @@ import dataclasses
 import pickle
 from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
+from types import ModuleType
 
 import pytest
 from hypothesis import given
@@ -22,6 +23,7 @@ from designpatterns_ref.clinical import (
     VitalsError,
     assess,
     news2,
+    news2012,
 )
 from designpatterns_ref.clinical.base import (
     BandTable,
@@ -264,15 +266,18 @@ keyword_values = st.one_of(
 )  # fmt: skip
 
 
+@pytest.mark.parametrize("module", [news2, news2012], ids=["news2", "news2012"])
 @given(
     st.dictionaries(st.sampled_from(NEWS2.input_names), keyword_values) | vital,
     st.booleans(),
 )
-def test_news2_score_agrees_with_the_interpreter_on_any_keywords(
-    raw: dict[str, object], partial: bool
+def test_score_agrees_with_the_interpreter_on_any_keywords(
+    module: ModuleType, raw: dict[str, object], partial: bool
 ) -> None:
-    """``news2.score(**kw)`` (its own compiled call, no dictionary) against the rules read
-    one by one: the same result, or the same problems, for valid and invalid input alike."""
+    """``score(**kw)`` (its own compiled call, no dictionary) against the rules read one by
+    one: the same result, or the same problems, for valid and invalid input alike."""
+    if module is news2012:
+        raw.pop("spo2_scale", None)
 
     def run(call: Callable[[], ScoreResult]) -> object:
         try:
@@ -281,8 +286,8 @@ def test_news2_score_agrees_with_the_interpreter_on_any_keywords(
             return err.problems
         return result, result.as_dict()
 
-    by_keywords = run(lambda: news2.score(**raw, partial=partial))  # type: ignore[arg-type]
-    interpreted = run(lambda: assess(NEWS2, raw, partial=partial, use_fast_path=False))
+    by_keywords = run(lambda: module.score(**raw, partial=partial))
+    interpreted = run(lambda: assess(module.RULESET, raw, partial=partial, use_fast_path=False))
     assert by_keywords == interpreted
 
 

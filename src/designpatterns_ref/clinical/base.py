@@ -451,7 +451,7 @@ class ScoreResult:
 
     Every field is a read-only property; two results are equal when every field is, however
     each was built (``subscores`` and ``values`` compare as mappings). Results are not
-    hashable, as the named tuple they replace was not (it held dicts).
+    hashable, since their mappings are not; they pickle and copy by their fields.
 
     >>> r = ScoreResult("news2", 1, {"pulse": 1}, False, None, None, (), {"pulse": 95},
     ...                 partial=True, missing=("spo2",))

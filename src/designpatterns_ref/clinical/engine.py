@@ -31,8 +31,8 @@ and two threads racing to build it build the same plan.
 
 Complexity: O(p) for p parameters: each band table is compiled once per ruleset into a dense
 tuple indexed by the quantised value (a few hundred entries), so a lookup is one index. The
-common request goes through the compiled fast path of :mod:`.compiled` (about 6 µs of CPU on
-a 2 GHz machine); the interpreted path costs about 2.5 times that, the error path more (it
+common request goes through the compiled fast path of :mod:`.compiled` (about 3.5 µs of CPU
+on a 2 GHz machine); the interpreted path costs about 3.5 times that, the error path more (it
 builds every message).
 
 >>> from designpatterns_ref.clinical.rules import NEWS2

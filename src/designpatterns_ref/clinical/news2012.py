@@ -23,13 +23,20 @@ from __future__ import annotations
 from decimal import Decimal
 
 from designpatterns_ref.clinical.base import ACVPU, ClinicalError, ScoreResult, Vitals
-from designpatterns_ref.clinical.engine import assess
+from designpatterns_ref.clinical.engine import assess, fast_path
 from designpatterns_ref.clinical.rules import NEWS_2012
 
 __all__ = ["RULESET", "score"]
 
 #: The ruleset :func:`score` applies.
 RULESET = NEWS_2012
+
+_fast = fast_path(RULESET)  # called positionally below: its parameters are RULESET's inputs
+if RULESET.input_names != (
+    "respiration_rate", "spo2", "on_oxygen", "systolic_bp", "pulse", "consciousness",
+    "temperature",
+):  # fmt: skip
+    raise ClinicalError("news2012.score passes its inputs in an order the ruleset no longer has")
 
 Number = int | float | Decimal
 
@@ -64,6 +71,12 @@ def score(
                 "use NEWS2 for scale 2"
             )
         return assess(RULESET, values, partial=partial)
+    # The common case in one call with no dictionary built; None means "let assess explain".
+    result = _fast(
+        respiration_rate, spo2, on_oxygen, systolic_bp, pulse, consciousness, temperature
+    )
+    if result is not None:
+        return result
     return assess(
         RULESET,
         {
@@ -76,4 +89,5 @@ def score(
             "temperature": temperature,
         },
         partial=partial,
+        use_fast_path=False,
     )
