@@ -113,7 +113,7 @@ vital = st.fixed_dictionaries(
         "on_oxygen": st.booleans(),
         "systolic_bp": st.integers(20, 350),
         "pulse": st.integers(20, 350),
-        "consciousness": st.sampled_from("ACVPU"),
+        "consciousness": st.sampled_from([*"ACVPU", *ACVPU]),
         "temperature": st.floats(10.0, 47.0),
     }
 )

@@ -20,12 +20,13 @@ mapping, ``fast(rr, spo2, ...)`` from :func:`~.news2.score`). In its body:
   into dicts when first read).
 
 The fast path only ever answers the common case: every input present, of the plain type
-(``int``, ``float``, ``str``, ``bool``), inside the usual range (no caution to give), and not
-partial. For anything else it returns ``None`` and the engine's general path, which explains
-every problem, takes over; an unknown keyword raises ``TypeError`` as for any function, which
-:func:`~.engine.assess` treats the same way. Nothing is scored differently: property tests
-check that the two paths agree on every input hypothesis finds, and the generated source is
-kept on the function (``fn.source``) for a reader to inspect.
+(``int``, ``float``, ``str``, ``bool``, or an enum member of one, such as ``ACVPU.ALERT``),
+inside the usual range (no caution to give), and not partial. For anything else it returns
+``None`` and the engine's general path, which explains every problem, takes over; an unknown
+keyword raises ``TypeError`` as for any function, which :func:`~.engine.assess` treats the same
+way. Nothing is scored differently: property tests check that the two paths agree on every
+input hypothesis finds, and the generated source is kept on the function (``fn.source``) for a
+reader to inspect.
 
 Trade-off: generated code is one more thing to trust, and a dict per band table costs memory
 (a few hundred entries each); in exchange a validated score costs a few microseconds, about
@@ -46,6 +47,7 @@ def fast_news2(respiration_rate=None, spo2=None, spo2_scale=None, on_oxygen=None
 
 from __future__ import annotations
 
+import enum
 import math
 import re
 from collections.abc import Callable
@@ -168,7 +170,7 @@ def compile_fast_path(ruleset: Ruleset) -> FastPath:
     (tables, constants) or start with an underscore (temporaries), and cannot clash.
     """
     env: dict[str, Any] = {
-        "RESULT": ScoreResult, "NEW": object.__new__, "FLOOR": math.floor,
+        "RESULT": ScoreResult, "NEW": object.__new__, "FLOOR": math.floor, "ENUM": enum.Enum,
         "SHAPE": result_shape(ruleset),
     }  # fmt: skip
     fn_name = "fast_" + re.sub(r"\W", "_", ruleset.name)  # any name makes a valid identifier
@@ -203,7 +205,11 @@ def compile_fast_path(ruleset: Ruleset) -> FastPath:
             env[f"O{i}"] = {
                 k: val for k, val in spec.options.items() if type(k) is spec.strict_type
             }
-            lines.append(f"    if type({v}) is not T{i}: return None")
+            lines.append(f"    if type({v}) is not T{i}:")  # an enum member stands for its value
+            lines.append(
+                f"        if isinstance({v}, ENUM) and isinstance({v}, T{i}): {v} = {v}.value"
+            )
+            lines.append(f"        if type({v}) is not T{i}: return None")
             lookups.append(f"        {v} = O{i}[{v}]")
     measures = {i.name: i for i in ruleset.inputs if isinstance(i, Measure)}
     points = []
