@@ -292,10 +292,15 @@ algos.conc = function(key, commit, limit, lease)
   local expires = now + lease
   if live + cost <= limit then
     if commit then  -- drop the expired holds, insert the new ones in order
-      local at = at_or_before(expires)
       local taken = string.rep(struct.pack('<d', expires) .. token, cost)
-      put_holds(key, string.sub(holds, HOLD * expired + 1, HOLD * at) .. taken
-        .. string.sub(holds, HOLD * at + 1))
+      if live == 0 or expiry(size) <= expires then  -- the usual case: they go last
+        holds = string.sub(holds, HOLD * expired + 1) .. taken
+      else  -- the clock stepped back
+        local at = at_or_before(expires)
+        holds = string.sub(holds, HOLD * expired + 1, HOLD * at) .. taken
+          .. string.sub(holds, HOLD * at + 1)
+      end
+      put_holds(key, holds)
     end
     return {1, limit, limit - live - cost, 0, expires - now, 0}
   end
