@@ -84,7 +84,12 @@ class SlidingWindowCounter(MemoryLimiter):
     def _decide(self, key: Hashable, cost: int, now: float, commit: bool) -> Decision:
         per, rate = self.per, self.rate
         state = self._states.get(key)
-        window, previous, current, estimate = self._counts(state, now)
+        if state is not None and state[0] == _floor(now / per):  # the hot path: same window
+            window, previous, current = state
+            into = (now - window * per) / per
+            estimate = previous * (1.0 - into if into > 0.0 else 1.0) + current
+        else:
+            window, previous, current, estimate = self._counts(state, now)
         if estimate + cost <= rate:
             current += cost
             if commit:
