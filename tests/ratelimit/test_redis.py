@@ -109,6 +109,35 @@ def test_concurrency_holds_and_releases_agree_with_memory(
 
 
 @pytest.mark.parametrize("name", TWINS)
+def test_a_client_that_decodes_replies_gets_the_same_decisions_as_text(
+    redis_srv: RedisServer, client: Any, name: str
+) -> None:
+    text_client = redis.Redis.from_url(redis_srv.url, socket_timeout=5, decode_responses=True)
+    clock = ManualClock(1_000.0)
+    packed = redis_twin(name, client, clock, name=f"form{next(_fresh)}")
+    text = redis_twin(name, text_client, clock, name=f"form{next(_fresh)}")
+    assert packed._packed and not text._packed
+    hourly = [
+        rr.FixedWindow(c, 6, 3600.0, clock=clock, ttl_slack=600.0, name=f"h{next(_fresh)}")
+        for c in (client, text_client)
+    ]
+    both = [rr.all_of(packed, hourly[0]), rr.all_of(text, hourly[1])]
+    for step in range(40):
+        clock.advance(0.07 * (step % 5))
+        cost = 1 + step % LIMIT
+        assert text.peek("k", cost) == packed.peek("k", cost)
+        assert text.allow("k", cost) == packed.allow("k", cost)
+        assert both[1].allow("j") == both[0].allow("j")
+    if name == "concurrency":
+        with text.hold("h") as held, packed.hold("h") as same:
+            assert held == same
+        text.release("k")
+        packed.release("k")
+        assert text.peek("k") == packed.peek("k")
+    text_client.close()
+
+
+@pytest.mark.parametrize("name", TWINS)
 def test_every_key_expires_and_carries_a_hash_tag(client: Any, name: str) -> None:
     limiter = redis_twin(name, client, ManualClock(50.0), ttl_slack=1.0, name=f"ttl{next(_fresh)}")
     assert limiter.allow("alice")

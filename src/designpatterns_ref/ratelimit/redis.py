@@ -133,6 +133,24 @@ if hasattr(os, "register_at_fork"):
 #: name (``release`` gives back the oldest), so they share one that no hold can draw.
 _ANONYMOUS = "-" * 32
 
+#: The opening of the script's argument (see :mod:`._lua`): mode and reply form, then now,
+#: cost and ttl_slack as doubles; and the packed reply, six doubles per limiter.
+_HEAD = struct.Struct("<2s3d")
+_REPLY = struct.Struct("<6d")
+_MODES = {"allow": b"a", "peek": b"p", "release": b"r", "unhold": b"u"}
+
+
+def _packed_replies(client: Any) -> bool:
+    """Whether ``client`` hands replies back as bytes, so the script may answer packed doubles.
+
+    A client built with ``decode_responses=True`` would try to decode them as text; it gets the
+    text form (the same numbers, exact, at a few microseconds more per decision on the server).
+    """
+    try:
+        return not client.get_encoder().decode_responses
+    except AttributeError:  # not a redis-py client we know: text is always safe
+        return False
+
 
 def _token() -> str:
     """A fresh name for the holds of one call."""
@@ -182,8 +200,11 @@ class _Base:
         self.prefix = prefix
         self.on_error: OnError = on_error
         self.ttl_slack = float(ttl_slack)
-        self._slack = repr(self.ttl_slack)
         self._spec = _spec(self._code, params)
+        self._packed = _packed_replies(client)
+        self._form = {
+            mode: code + (b"b" if self._packed else b"t") for mode, code in _MODES.items()
+        }
 
     def key_for(self, key: object) -> str:
         """The Redis key holding ``key``'s state: ``prefix:{key}:algorithm:name``."""
@@ -198,35 +219,32 @@ class _Base:
             return cost
         return check_cost(type(self).__name__, cost, self.limit)
 
-    def _now(self) -> str:
+    def _now(self) -> float:
+        """The caller's clock, or NaN: the script then reads the server's."""
         if self.clock is None:
-            return "-"
+            return math.nan
         now = float(self.clock())
         if not math.isfinite(now):
             raise RateLimitError(f"{type(self).__name__}: clock() returned {now!r}; need finite")
-        return repr(now)
+        return now
+
+    def _head(self, mode: str, cost: int, token: str = _ANONYMOUS) -> bytes:
+        return _HEAD.pack(self._form[mode], self._now(), cost, self.ttl_slack) + token.encode()
 
     def _call(self, key: object, cost: object, mode: str) -> tuple[list[str], list[bytes]]:
         """The keys and arguments of one single-limiter call (the hot path, kept lean)."""
         if cost.__class__ is not int or cost < 1 or cost > self.limit:
             cost = check_cost(type(self).__name__, cost, self.limit)
-        head = f"{mode} {self._now()} {cost} {self._slack} {_ANONYMOUS}\n"
-        return [self.key_for(key)], [head.encode() + self._spec]
+        return [self.key_for(key)], [self._head(mode, cost) + self._spec]
 
     def _answer(self, reply: bytes | str) -> Decision:
         """The Decision in a single-limiter reply (limit and delay are known here)."""
-        allowed, _, remaining, retry, reset, _ = reply.split()
-        return new_decision(
-            Decision,
-            (
-                allowed == b"1" or allowed == "1",
-                self.limit,
-                int(remaining),
-                float(retry),
-                float(reset),
-                0.0,
-            ),
-        )
+        if self._packed:
+            allowed, _, left, retry, reset, _ = _REPLY.unpack(reply)  # type: ignore[arg-type]
+            return new_decision(
+                Decision, (allowed == 1.0, self.limit, int(left), retry, reset, 0.0)
+            )
+        return _parse(reply, 1, False)[0]
 
     def _fallback(self, exc: BaseException) -> Decision:
         if self.on_error == "raise":
@@ -239,7 +257,14 @@ class _Base:
         return f"<redis {self.model!r} name={self.name!r}>"
 
 
-def _parse(reply: bytes | str, count: int) -> list[Decision]:
+def _parse(reply: bytes | str, count: int, packed: bool) -> list[Decision]:
+    """The Decisions in a reply for ``count`` limiters, packed or as text."""
+    if packed:
+        assert isinstance(reply, bytes)
+        return [
+            Decision(v[0] == 1.0, int(v[1]), int(v[2]), v[3], v[4], v[5])
+            for v in _REPLY.iter_unpack(reply)
+        ]
     raw = reply.split()
     out = []
     for i in range(count):
@@ -260,10 +285,9 @@ def _parse(reply: bytes | str, count: int) -> list[Decision]:
 def _args(
     limiters: Sequence[_Base], key: object, mode: str, cost: int, token: str = _ANONYMOUS
 ) -> tuple[list[str], list[bytes]]:
-    first = limiters[0]
     keys = [part.key_for(key) for part in limiters]
-    head = f"{mode} {first._now()} {cost} {first._slack} {token}\n"
-    return keys, [head.encode() + b"".join(part._spec for part in limiters)]
+    head = limiters[0]._head(mode, cost, token)
+    return keys, [head + b"".join(part._spec for part in limiters)]
 
 
 def _noscript() -> type[BaseException]:
@@ -524,7 +548,7 @@ class ConcurrencyLimiter(RedisLimiter):
         token = _token()
         keys, argv = _args([self], key, "allow", count, token)
         try:
-            decision = _parse(_run(self.client, keys, argv, self._code), 1)[0]
+            decision = _parse(_run(self.client, keys, argv, self._code), 1, self._packed)[0]
         except _errors() as exc:
             decision = self._fallback(exc)
         if not decision:
@@ -566,7 +590,9 @@ class AsyncConcurrencyLimiter(AsyncRedisLimiter):
         token = _token()
         keys, argv = _args([self], key, "allow", count, token)
         try:
-            decision = _parse(await _run_async(self.client, keys, argv, self._code), 1)[0]
+            decision = _parse(
+                await _run_async(self.client, keys, argv, self._code), 1, self._packed
+            )[0]
         except _errors() as exc:
             decision = self._fallback(exc)
         if not decision:
@@ -633,7 +659,7 @@ class RedisAllOf(_Composite):
             raw = _run(self.limiters[0].client, keys, argv)
         except _errors() as exc:
             return self._fallback(exc)
-        return combine(_parse(raw, len(self.limiters)))
+        return combine(_parse(raw, len(self.limiters), self.limiters[0]._packed))
 
     def allow(self, key: str | int, cost: int = 1) -> Decision:
         """Admit when every part admits, consuming from all; otherwise consume from none."""
@@ -661,7 +687,7 @@ class AsyncAllOf(_Composite):
             raw = await _run_async(self.limiters[0].client, keys, argv)
         except _errors() as exc:
             return self._fallback(exc)
-        return combine(_parse(raw, len(self.limiters)))
+        return combine(_parse(raw, len(self.limiters), self.limiters[0]._packed))
 
     async def allow(self, key: str | int, cost: int = 1) -> Decision:
         """Admit when every part admits, consuming from all; otherwise consume from none."""
