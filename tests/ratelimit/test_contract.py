@@ -30,6 +30,14 @@ def test_first_request_is_admitted_and_decision_is_well_formed(make: Make) -> No
     assert "Retry-After" not in decision.headers()
 
 
+@pytest.mark.parametrize("now", [0.1, 0.7, 1234.567])
+def test_a_fresh_key_admits_the_whole_limit_at_an_awkward_time(make: Make, now: float) -> None:
+    # (0.1 + 1.0) - 1.0 is 0.10000000000000009: absolute-time arithmetic would refuse this
+    limiter = make(ManualClock(now))
+    assert limiter.allow("fresh", LIMIT)
+    assert not limiter.peek("fresh")
+
+
 def test_the_limit_holds_then_retry_after_is_honoured(make: Make) -> None:
     clock = ManualClock(100.0)
     limiter = make(clock)

@@ -95,6 +95,24 @@ def test_no_algorithm_admits_more_than_its_budget(p: tuple[int, float, int], seq
         check_budget(name, p, log)
 
 
+@given(
+    now=st.floats(0, 1e7, allow_nan=False),
+    rate=st.floats(0.01, 1e4),
+    per=st.floats(1e-3, 1e5),
+    burst=st.integers(1, 50),
+)
+def test_a_key_never_seen_admits_its_whole_limit_at_any_time(
+    now: float, rate: float, per: float, burst: int
+) -> None:
+    """Float rounding must never refuse a fresh key (``(now + x) - x`` need not be ``now``)."""
+    clock = ManualClock(now)
+    for name in ALL:
+        limiter = build(name, rate, per, burst, clock)  # type: ignore[arg-type]
+        decision = limiter.peek("fresh", limiter.limit)
+        assert decision, (name, decision)
+        assert limiter.allow("fresh", limiter.limit) == decision, name
+
+
 @given(p=params, seq=steps)
 def test_peek_never_changes_state(p: tuple[int, float, int], seq: Any) -> None:
     for name in ALL:

@@ -65,9 +65,10 @@ end
 local floor = math.floor
 
 local function fmt(x) return string.format('%.17g', x) end
--- an expiry in whole milliseconds; redis.call turns a Lua number into its exact digits
+-- an expiry in whole milliseconds, which redis.call writes as plain digits up to 2^53 (about
+-- 285,000 years: a longer expiry is cut to that, as Redis could not hold it as given anyway)
 local function ms(seconds)
-  return math.max(1, math.ceil((seconds + slack) * 1000))
+  return math.min(math.max(1, math.ceil((seconds + slack) * 1000)), 2 ^ 53)
 end
 local function ulp(x)
   if x == 0 then return math.ldexp(1, -1074) end
@@ -145,22 +146,21 @@ end
 algos.gcra = function(key, commit, interval, window, limit)
   local raw = redis.call('GET', key)
   local saved = raw and struct.unpack('<d', raw)
-  local tat = now
-  if saved and saved >= now then tat = saved end
-  local new_tat = tat + cost * interval
-  local allow_at = new_tat - window
-  if now >= allow_at then
-    if commit then store(key, new_tat - now, '<d', new_tat) end
-    return {1, limit, floor((now - allow_at) / interval), 0, new_tat - now, 0}
+  local lead = 0.0  -- how far the TAT runs ahead of now
+  if saved and saved > now then lead = saved - now end
+  local ahead = lead + cost * interval
+  if ahead <= window then
+    if commit then store(key, ahead, '<d', now + ahead) end
+    return {1, limit, floor((window - ahead) / interval), 0, ahead, 0}
   end
   local wait = honest(function(t)
-    local base = tat
-    if tat < t then base = t end
-    return t >= base + cost * interval - window
-  end, allow_at - now)
-  local spare, remaining = now - (tat - window), 0
-  if spare > 0 then remaining = floor(spare / interval) end
-  return {0, limit, remaining, wait, tat - now, 0}
+    local later = 0.0
+    if saved and saved > t then later = saved - t end
+    return later + cost * interval <= window
+  end, ahead - window)
+  local remaining = 0
+  if lead < window then remaining = floor((window - lead) / interval) end
+  return {0, limit, remaining, wait, lead, 0}
 end
 """,
     "leaky": r"""

@@ -6,7 +6,10 @@ Born in ATM networks (ITU-T I.371) and used by redis-cell and Stripe-style limit
 stores for each key only its *theoretical arrival time* (TAT): when the key's traffic would
 end had it been sent at exactly the allowed rate. With emission interval ``T = per / rate``, a
 request of cost ``c`` moves the TAT to ``max(TAT, now) + c*T`` and is admitted when that new
-TAT is at most ``burst * T`` ahead of now.
+TAT is at most ``burst * T`` ahead of now. The arithmetic works on that lead (how far the
+TAT runs ahead of now) rather than on absolute times, so no rounding can refuse a fresh key's
+whole burst: ``(now + x) - x`` need not equal ``now`` in floating point, but ``c*T <= burst*T``
+holds exactly whenever ``c <= burst``.
 
 Promise: identical to a token bucket of the same rate and burst (over any interval of length
 ``d``, at most ``burst + rate * d / per`` units); the TAT is the time the bucket would be full
@@ -68,29 +71,26 @@ class GCRA(MemoryLimiter):
         self._window = self.burst * self._interval  # how far ahead the TAT may run
 
     def _decide(self, key: Hashable, cost: int, now: float, commit: bool) -> Decision:
-        interval = self._interval
+        interval, window = self._interval, self._window
         saved = self._states.get(key)
-        tat = now if saved is None or saved < now else saved
-        new_tat = tat + cost * interval
-        allow_at = new_tat - self._window
-        if now >= allow_at:
+        lead = saved - now if saved is not None and saved > now else 0.0  # TAT ahead of now
+        ahead = lead + cost * interval  # how far ahead the TAT would run after this request
+        if ahead <= window:
             if commit:
                 if saved is None:
-                    self._remember(key, new_tat, now)
+                    self._remember(key, now + ahead, now)
                 else:
-                    self._states[key] = new_tat
-            return new_decision(
-                Decision,
-                (True, self.limit, int((now - allow_at) / interval), 0.0, new_tat - now, 0.0),
-            )
+                    self._states[key] = now + ahead
+            remaining = int((window - ahead) / interval)
+            return new_decision(Decision, (True, self.limit, remaining, 0.0, ahead, 0.0))
 
         def admits_at(t: float) -> bool:  # the arithmetic above, replayed at time t
-            return t >= (t if tat < t else tat) + cost * interval - self._window
+            later = saved - t if saved is not None and saved > t else 0.0
+            return later + cost * interval <= window
 
-        wait = honest_wait(admits_at, now, allow_at - now)
-        spare = now - (tat - self._window)
-        remaining = int(spare / interval) if spare > 0 else 0
-        return new_decision(Decision, (False, self.limit, remaining, wait, tat - now, 0.0))
+        wait = honest_wait(admits_at, now, ahead - window)
+        remaining = int((window - lead) / interval) if lead < window else 0
+        return new_decision(Decision, (False, self.limit, remaining, wait, lead, 0.0))
 
     def allow(self, key: Hashable, cost: int = 1) -> Decision:
         """Admit or deny a request of ``cost`` units for ``key``, consuming on admission."""
@@ -103,14 +103,11 @@ class GCRA(MemoryLimiter):
             saved = self._states.get(key)
             if saved is not None:  # the hot path, _decide inlined: a known key, admitted
                 interval = self._interval
-                new_tat = (now if saved < now else saved) + cost * interval
-                allow_at = new_tat - self._window
-                if now >= allow_at:
-                    self._states[key] = new_tat
-                    remaining = int((now - allow_at) / interval)
-                    return new_decision(
-                        Decision, (True, self.limit, remaining, 0.0, new_tat - now, 0.0)
-                    )
+                ahead = (saved - now if saved > now else 0.0) + cost * interval
+                if ahead <= self._window:
+                    self._states[key] = now + ahead
+                    remaining = int((self._window - ahead) / interval)
+                    return new_decision(Decision, (True, self.limit, remaining, 0.0, ahead, 0.0))
             return self._decide(key, cost, now, True)
         finally:
             lock.release()

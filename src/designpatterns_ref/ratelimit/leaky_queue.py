@@ -66,29 +66,27 @@ class LeakyBucketQueue(MemoryLimiter):
         self._capacity = self.burst * self._interval  # queued work the queue may hold
 
     def _decide(self, key: Hashable, cost: int, now: float, commit: bool) -> Decision:
-        interval = self._interval
-        saved = self._states.get(key)
-        start = now if saved is None or saved < now else saved  # when this request would run
-        drains_at = start + cost * interval
-        allow_at = drains_at - self._capacity
-        if now >= allow_at:
+        interval, capacity = self._interval, self._capacity
+        saved = self._states.get(key)  # when the queue drains
+        delay = saved - now if saved is not None and saved > now else 0.0  # queued before us
+        backlog = delay + cost * interval  # queued work once this request joins
+        # Lengths of time, not absolute times: rounding cannot refuse what fits an empty queue.
+        if backlog <= capacity:
             if commit:
                 if saved is None:
-                    self._remember(key, drains_at, now)
+                    self._remember(key, now + backlog, now)
                 else:
-                    self._states[key] = drains_at
-            remaining = int((now - allow_at) / interval)
-            return new_decision(
-                Decision, (True, self.limit, remaining, 0.0, drains_at - now, start - now)
-            )
+                    self._states[key] = now + backlog
+            remaining = int((capacity - backlog) / interval)
+            return new_decision(Decision, (True, self.limit, remaining, 0.0, backlog, delay))
 
         def admits_at(t: float) -> bool:  # the arithmetic above, replayed at time t
-            return t >= (t if start < t else start) + cost * interval - self._capacity
+            later = saved - t if saved is not None and saved > t else 0.0
+            return later + cost * interval <= capacity
 
-        wait = honest_wait(admits_at, now, allow_at - now)
-        spare = now - (start - self._capacity)
-        remaining = int(spare / interval) if spare > 0 else 0
-        return new_decision(Decision, (False, self.limit, remaining, wait, start - now, 0.0))
+        wait = honest_wait(admits_at, now, backlog - capacity)
+        remaining = int((capacity - delay) / interval) if delay < capacity else 0
+        return new_decision(Decision, (False, self.limit, remaining, wait, delay, 0.0))
 
     def _idle(self, state: float, now: float) -> bool:
         return state <= now
