@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from designpatterns_ref.geo._live import LiveTable, check_query
-from designpatterns_ref.geo.base import DriverState, GeoTypeError, Match, check_driver_id
+from designpatterns_ref.geo.base import DriverState, GeoTypeError, Match, check_driver_id, matches
 from designpatterns_ref.geo.sphere import haversine_m
 
 __all__ = ["BruteForceIndex"]
@@ -101,14 +101,14 @@ class BruteForceIndex:
     ) -> list[Match]:
         """The ``k`` nearest drivers, nearest first, ties broken by driver id."""
         lat, lon, kk, radius = check_query(lat, lon, k, max_radius_m, available_only)
-        return [Match(d, i) for d, i in self._scan(lat, lon, radius, available_only)[:kk]]
+        return matches(self._scan(lat, lon, radius, available_only)[:kk])
 
     def within(
         self, lat: float, lon: float, radius_m: float, *, available_only: bool = True
     ) -> list[Match]:
         """Every driver within ``radius_m`` metres, nearest first, ties broken by driver id."""
         lat, lon, _, radius = check_query(lat, lon, None, radius_m, available_only)
-        return [Match(d, i) for d, i in self._scan(lat, lon, radius, available_only)]
+        return matches(self._scan(lat, lon, radius, available_only))
 
     def __len__(self) -> int:
         self._expire()

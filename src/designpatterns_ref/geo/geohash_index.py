@@ -50,7 +50,14 @@ from heapq import heappush
 from math import asin, cos, sin, sqrt
 
 from designpatterns_ref.geo._live import LiveTable, check_query
-from designpatterns_ref.geo.base import DriverState, GeoError, GeoTypeError, Match, check_driver_id
+from designpatterns_ref.geo.base import (
+    DriverState,
+    GeoError,
+    GeoTypeError,
+    Match,
+    check_driver_id,
+    matches,
+)
 from designpatterns_ref.geo.geohash import (
     _AXIS_BITS,
     _BITS,
@@ -398,7 +405,7 @@ class GeohashIndex:
         """The ``k`` nearest drivers, nearest first, ties broken by driver id; exact."""
         lat, lon, kk, radius = check_query(lat, lon, k, max_radius_m, available_only)
         found, _ = self._search(lat, lon, kk, radius, available_only)
-        return [Match(d, i) for d, i in found]
+        return matches(found)
 
     def within(
         self, lat: float, lon: float, radius_m: float, *, available_only: bool = True
@@ -406,7 +413,7 @@ class GeohashIndex:
         """Every driver within ``radius_m`` metres, nearest first, ties broken by driver id."""
         lat, lon, _, radius = check_query(lat, lon, None, radius_m, available_only)
         found, _ = self._search(lat, lon, None, radius, available_only)
-        return [Match(d, i) for d, i in found]
+        return matches(found)
 
     def trace(
         self, lat: float, lon: float, k: int = 10, *, available_only: bool = True
@@ -420,7 +427,7 @@ class GeohashIndex:
             _code30((key // cols) << self._y_shift, (key % cols) << self._x_shift)[:p]
             for key in keys
         ]
-        return SearchTrace([Match(d, i) for d, i in found], codes, rings)
+        return SearchTrace(matches(found), codes, rings)
 
     def __len__(self) -> int:
         self._expire()

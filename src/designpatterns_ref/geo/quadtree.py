@@ -35,7 +35,14 @@ from collections.abc import Callable
 from math import asin, cos, sin, sqrt
 
 from designpatterns_ref.geo._live import LiveTable, check_query
-from designpatterns_ref.geo.base import DriverState, GeoError, GeoTypeError, Match, check_driver_id
+from designpatterns_ref.geo.base import (
+    DriverState,
+    GeoError,
+    GeoTypeError,
+    Match,
+    check_driver_id,
+    matches,
+)
 from designpatterns_ref.geo.sphere import EARTH_RADIUS_M, RAD, box_distance_m, lower_bound_m
 
 __all__ = ["QuadTreeIndex"]
@@ -238,14 +245,14 @@ class QuadTreeIndex:
     ) -> list[Match]:
         """The ``k`` nearest drivers, nearest first, ties broken by driver id; exact."""
         lat, lon, kk, radius = check_query(lat, lon, k, max_radius_m, available_only)
-        return [Match(d, i) for d, i in self._search(lat, lon, kk, radius, available_only)]
+        return matches(self._search(lat, lon, kk, radius, available_only))
 
     def within(
         self, lat: float, lon: float, radius_m: float, *, available_only: bool = True
     ) -> list[Match]:
         """Every driver within ``radius_m`` metres, nearest first, ties broken by driver id."""
         lat, lon, _, radius = check_query(lat, lon, None, radius_m, available_only)
-        return [Match(d, i) for d, i in self._search(lat, lon, None, radius, available_only)]
+        return matches(self._search(lat, lon, None, radius, available_only))
 
     def __len__(self) -> int:
         self._expire()

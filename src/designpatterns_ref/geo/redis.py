@@ -42,7 +42,14 @@ from collections.abc import Callable
 from typing import Any
 
 from designpatterns_ref.geo._live import LiveTable, check_query
-from designpatterns_ref.geo.base import DriverState, GeoError, GeoTypeError, Match, check_driver_id
+from designpatterns_ref.geo.base import (
+    DriverState,
+    GeoError,
+    GeoTypeError,
+    Match,
+    check_driver_id,
+    matches,
+)
 from designpatterns_ref.geo.geohash import REDIS_LAT_LIMIT
 from designpatterns_ref.geo.sphere import box_distance_m, haversine_m
 
@@ -222,7 +229,7 @@ class RedisGeoIndex:
             if len(found) >= kk or radius >= limit or radius >= _SCAN_ALL_M:
                 if len(found) >= kk:
                     self._hint = max(10.0, found[kk - 1][0] * 1.25)
-                return [Match(d, i) for d, i in found[:kk]]
+                return matches(found[:kk])
             radius = min(limit, radius * 2.0)
 
     def within(
@@ -232,7 +239,7 @@ class RedisGeoIndex:
         lat, lon, _, radius = check_query(lat, lon, None, radius_m, available_only)
         self._check_lat(lat, "within:")
         self._expire()
-        return [Match(d, i) for d, i in self._candidates(lat, lon, radius, available_only)]
+        return matches(self._candidates(lat, lon, radius, available_only))
 
     def __len__(self) -> int:
         self._expire()
