@@ -64,7 +64,6 @@ if now ~= now then  -- NaN: the server's clock
 end
 local floor = math.floor
 
-local function fmt(x) return string.format('%.17g', x) end
 -- an expiry in whole milliseconds, which redis.call writes as plain digits up to 2^53 (about
 -- 285,000 years: a longer expiry is cut to that, as Redis could not hold it as given anyway)
 local function ms(seconds)
