@@ -32,11 +32,13 @@ from designpatterns_ref.clock import Clock
 from designpatterns_ref.errors import DesignPatternsError
 
 __all__ = [
+    "BucketLimiter",
     "Decision",
     "MemoryLimiter",
     "RateLimitError",
     "RateLimitExceeded",
     "RateLimiter",
+    "WindowLimiter",
     "honest_wait",
 ]
 
@@ -280,3 +282,49 @@ class MemoryLimiter:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} limit={self.limit} keys={len(self._states)}>"
+
+
+class BucketLimiter(MemoryLimiter):
+    """Base of the limiters set by ``rate`` units per ``per`` seconds with bursts up to
+    ``burst`` (the token bucket, GCRA, and the leaky bucket as meter and as queue).
+
+    It checks the three numbers (``burst`` defaults to ``rate`` rounded down) and then calls
+    ``_derive()``, where each algorithm computes the constants its hot path reads.
+    """
+
+    __slots__ = ("burst", "per", "rate")
+
+    def __init__(
+        self,
+        rate: float,
+        per: float = 1.0,
+        burst: int | None = None,
+        *,
+        clock: Clock | None = None,
+    ) -> None:
+        owner = type(self).__name__
+        self.rate, self.per, self.burst = check_rate_per_burst(owner, rate, per, burst)
+        super().__init__(self.burst, clock)
+        self._derive()
+
+    def _derive(self) -> None:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        name = type(self).__name__
+        return f"{name}(rate={self.rate:g}, per={self.per:g}, burst={self.burst})"
+
+
+class WindowLimiter(MemoryLimiter):
+    """Base of the limiters set by at most ``rate`` units per window of ``per`` seconds (the
+    fixed window, the sliding log and the sliding counter)."""
+
+    __slots__ = ("per", "rate")
+
+    def __init__(self, rate: int, per: float = 1.0, *, clock: Clock | None = None) -> None:
+        self.rate = check_count(type(self).__name__, "rate", rate)
+        self.per = check_positive(type(self).__name__, "per", per)
+        super().__init__(self.rate, clock)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(rate={self.rate}, per={self.per:g})"

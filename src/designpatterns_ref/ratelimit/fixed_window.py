@@ -34,12 +34,9 @@ from __future__ import annotations
 import math
 from collections.abc import Hashable
 
-from designpatterns_ref.clock import Clock
 from designpatterns_ref.ratelimit.base import (
     Decision,
-    MemoryLimiter,
-    check_count,
-    check_positive,
+    WindowLimiter,
     honest_wait,
     new_decision,
 )
@@ -49,18 +46,13 @@ __all__ = ["FixedWindow"]
 _floor = math.floor
 
 
-class FixedWindow(MemoryLimiter):
+class FixedWindow(WindowLimiter):
     """At most ``rate`` units in each aligned window of ``per`` seconds.
 
     Safe to share between threads.
     """
 
-    __slots__ = ("per", "rate")
-
-    def __init__(self, rate: int, per: float = 1.0, *, clock: Clock | None = None) -> None:
-        self.rate = check_count("FixedWindow", "rate", rate)
-        self.per = check_positive("FixedWindow", "per", per)
-        super().__init__(self.rate, clock)
+    __slots__ = ()
 
     def _decide(self, key: Hashable, cost: int, now: float, commit: bool) -> Decision:
         per = self.per
@@ -92,6 +84,3 @@ class FixedWindow(MemoryLimiter):
 
     def _idle(self, state: list[int], now: float) -> bool:
         return _floor(now / self.per) > state[0]
-
-    def __repr__(self) -> str:
-        return f"FixedWindow(rate={self.rate}, per={self.per:g})"

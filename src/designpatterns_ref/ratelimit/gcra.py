@@ -36,12 +36,10 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 
-from designpatterns_ref.clock import Clock
 from designpatterns_ref.ratelimit.base import (
+    BucketLimiter,
     Decision,
-    MemoryLimiter,
     check_cost,
-    check_rate_per_burst,
     honest_wait,
     new_decision,
 )
@@ -49,24 +47,15 @@ from designpatterns_ref.ratelimit.base import (
 __all__ = ["GCRA"]
 
 
-class GCRA(MemoryLimiter):
+class GCRA(BucketLimiter):
     """``rate`` units per ``per`` seconds with bursts up to ``burst``, as one time per key.
 
     Safe to share between threads.
     """
 
-    __slots__ = ("_interval", "_window", "burst", "per", "rate")
+    __slots__ = ("_interval", "_window")
 
-    def __init__(
-        self,
-        rate: float,
-        per: float = 1.0,
-        burst: int | None = None,
-        *,
-        clock: Clock | None = None,
-    ) -> None:
-        self.rate, self.per, self.burst = check_rate_per_burst("GCRA", rate, per, burst)
-        super().__init__(self.burst, clock)
+    def _derive(self) -> None:
         self._interval = self.per / self.rate  # T: seconds one unit occupies
         self._window = self.burst * self._interval  # how far ahead the TAT may run
 
@@ -114,6 +103,3 @@ class GCRA(MemoryLimiter):
 
     def _idle(self, state: float, now: float) -> bool:
         return state <= now
-
-    def __repr__(self) -> str:
-        return f"GCRA(rate={self.rate:g}, per={self.per:g}, burst={self.burst})"

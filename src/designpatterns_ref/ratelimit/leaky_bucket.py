@@ -33,11 +33,9 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 
-from designpatterns_ref.clock import Clock
 from designpatterns_ref.ratelimit.base import (
+    BucketLimiter,
     Decision,
-    MemoryLimiter,
-    check_rate_per_burst,
     honest_wait,
     new_decision,
 )
@@ -45,24 +43,15 @@ from designpatterns_ref.ratelimit.base import (
 __all__ = ["LeakyBucket"]
 
 
-class LeakyBucket(MemoryLimiter):
+class LeakyBucket(BucketLimiter):
     """A bucket of ``burst`` units leaking ``rate`` units per ``per`` seconds; overflow is refused.
 
     Safe to share between threads.
     """
 
-    __slots__ = ("_burst", "_leak", "burst", "per", "rate")
+    __slots__ = ("_burst", "_leak")
 
-    def __init__(
-        self,
-        rate: float,
-        per: float = 1.0,
-        burst: int | None = None,
-        *,
-        clock: Clock | None = None,
-    ) -> None:
-        self.rate, self.per, self.burst = check_rate_per_burst("LeakyBucket", rate, per, burst)
-        super().__init__(self.burst, clock)
+    def _derive(self) -> None:
         self._leak = self.rate / self.per  # units drained per second
         self._burst = float(self.burst)
 
@@ -104,6 +93,3 @@ class LeakyBucket(MemoryLimiter):
 
     def _idle(self, state: list[float], now: float) -> bool:
         return state[0] - (now - state[1]) * self._leak <= 0.0
-
-    def __repr__(self) -> str:
-        return f"LeakyBucket(rate={self.rate:g}, per={self.per:g}, burst={self.burst})"

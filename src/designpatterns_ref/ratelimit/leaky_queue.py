@@ -32,11 +32,9 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 
-from designpatterns_ref.clock import Clock
 from designpatterns_ref.ratelimit.base import (
+    BucketLimiter,
     Decision,
-    MemoryLimiter,
-    check_rate_per_burst,
     honest_wait,
     new_decision,
 )
@@ -44,24 +42,15 @@ from designpatterns_ref.ratelimit.base import (
 __all__ = ["LeakyBucketQueue"]
 
 
-class LeakyBucketQueue(MemoryLimiter):
+class LeakyBucketQueue(BucketLimiter):
     """A queue of at most ``burst`` units, served at ``rate`` units per ``per`` seconds.
 
     Safe to share between threads.
     """
 
-    __slots__ = ("_capacity", "_interval", "burst", "per", "rate")
+    __slots__ = ("_capacity", "_interval")
 
-    def __init__(
-        self,
-        rate: float,
-        per: float = 1.0,
-        burst: int | None = None,
-        *,
-        clock: Clock | None = None,
-    ) -> None:
-        self.rate, self.per, self.burst = check_rate_per_burst("LeakyBucketQueue", rate, per, burst)
-        super().__init__(self.burst, clock)
+    def _derive(self) -> None:
         self._interval = self.per / self.rate  # service time of one unit
         self._capacity = self.burst * self._interval  # queued work the queue may hold
 
@@ -90,6 +79,3 @@ class LeakyBucketQueue(MemoryLimiter):
 
     def _idle(self, state: float, now: float) -> bool:
         return state <= now
-
-    def __repr__(self) -> str:
-        return f"LeakyBucketQueue(rate={self.rate:g}, per={self.per:g}, burst={self.burst})"

@@ -139,6 +139,9 @@ _HEAD = struct.Struct("<2s3d")
 _REPLY = struct.Struct("<6d")
 _MODES = {"allow": b"a", "peek": b"p", "release": b"r", "unhold": b"u"}
 
+#: The keys and the arguments of one script call.
+_Call = tuple[list[str], list[bytes]]
+
 
 def _packed_replies(client: Any) -> bool:
     """Whether ``client`` hands replies back as bytes, so the script may answer packed doubles.
@@ -231,7 +234,7 @@ class _Base:
     def _head(self, mode: str, cost: int, token: str = _ANONYMOUS) -> bytes:
         return _HEAD.pack(self._form[mode], self._now(), cost, self.ttl_slack) + token.encode()
 
-    def _call(self, key: object, cost: object, mode: str) -> tuple[list[str], list[bytes]]:
+    def _call(self, key: object, cost: object, mode: str) -> _Call:
         """The keys and arguments of one single-limiter call (the hot path, kept lean)."""
         if cost.__class__ is not int or cost < 1 or cost > self.limit:
             cost = check_cost(type(self).__name__, cost, self.limit)
@@ -284,7 +287,7 @@ def _parse(reply: bytes | str, count: int, packed: bool) -> list[Decision]:
 
 def _args(
     limiters: Sequence[_Base], key: object, mode: str, cost: int, token: str = _ANONYMOUS
-) -> tuple[list[str], list[bytes]]:
+) -> _Call:
     keys = [part.key_for(key) for part in limiters]
     head = limiters[0]._head(mode, cost, token)
     return keys, [head + b"".join(part._spec for part in limiters)]
@@ -365,26 +368,22 @@ class AsyncRedisLimiter(_Base):
 # --------------------------------------------------------------------------- the algorithms
 
 
-def _tb(rate: float, per: float, burst: int | None) -> tuple[Any, list[float], str]:
-    model = _bucket.TokenBucket(rate, per, burst)
-    return model, [model._fill, model._burst, model.limit], f"{rate:g}/{per:g}s:{model.burst}"
+#: Per script code, the in-memory algorithm the script mirrors (which checks the arguments)
+#: and the names of the two constants its script reads, before the limit.
+_BUCKET_MODELS: dict[str, tuple[type[Any], str, str]] = {
+    "tb": (_bucket.TokenBucket, "_fill", "_burst"),
+    "gcra": (_gcra.GCRA, "_interval", "_window"),
+    "leaky": (_leaky.LeakyBucket, "_leak", "_burst"),
+}
 
 
-def _gc(rate: float, per: float, burst: int | None) -> tuple[Any, list[float], str]:
-    model = _gcra.GCRA(rate, per, burst)
-    name = f"{rate:g}/{per:g}s:{model.burst}"
-    return model, [model._interval, model._window, model.limit], name
-
-
-def _lb(rate: float, per: float, burst: int | None) -> tuple[Any, list[float], str]:
-    model = _leaky.LeakyBucket(rate, per, burst)
-    name = f"{rate:g}/{per:g}s:{model.burst}"
-    return model, [model._leak, model._burst, model.limit], name
-
-
-#: Per script code, the function that builds the in-memory model (which checks the
-#: arguments) and the script's parameters.
-_BUCKET_SPECS = {"tb": _tb, "gcra": _gc, "leaky": _lb}
+def _bucket_spec(
+    code: str, rate: float, per: float, burst: int | None
+) -> tuple[Any, list[float], str]:
+    cls, first, second = _BUCKET_MODELS[code]
+    model = cls(rate, per, burst)
+    params = [getattr(model, first), getattr(model, second), model.limit]
+    return model, params, f"{rate:g}/{per:g}s:{model.burst}"
 
 
 class _BucketShaped(_Base):
@@ -398,7 +397,7 @@ class _BucketShaped(_Base):
         burst: int | None = None,
         **options: Unpack[RedisOptions],
     ) -> None:
-        super().__init__(client, *_BUCKET_SPECS[self._code](rate, per, burst), **options)
+        super().__init__(client, *_bucket_spec(self._code, rate, per, burst), **options)
 
 
 class _WindowShaped(_Base):
@@ -513,7 +512,41 @@ def _short(reply: bytes | str, key: object, cost: int) -> None:
         )
 
 
-class ConcurrencyLimiter(RedisLimiter):
+class _Concurrency(_Base):
+    """What the sync and async concurrency caps share: the lease, and every step of ``release``
+    and ``hold`` but the round trip itself."""
+
+    _code = "conc"
+
+    def __init__(
+        self, client: Any, limit: int, *, lease: float = 60.0, **options: Unpack[RedisOptions]
+    ) -> None:
+        super().__init__(client, *_cc(limit, lease), **options)
+
+    def _release_call(self, key: object, cost: object) -> tuple[int, list[str], list[bytes]]:
+        """The units to give back, and the keys and arguments of the call that does it."""
+        count = self._cost(cost)
+        return (count, *_args([self], key, "release", count))
+
+    def _release_failed(self, exc: BaseException) -> None:
+        if self.on_error == "raise":
+            raise BackendUnavailable(f"Redis unreachable: {exc}") from exc
+        # otherwise the lease will free the hold
+
+    def _hold_calls(self, key: object, cost: object) -> tuple[_Call, _Call]:
+        """The arguments that take ``cost`` named holds of ``key``, and those that return them."""
+        count, token = self._cost(cost), _token()
+        return _args([self], key, "allow", count, token), _args([self], key, "unhold", count, token)
+
+    def _entered(self, reply: Any, exc: BaseException | None) -> Decision:
+        """The hold's decision (from the reply, or the fallback); raise when it is refused."""
+        decision = self._fallback(exc) if exc is not None else _parse(reply, 1, self._packed)[0]
+        if not decision:
+            raise RateLimitExceeded(decision)
+        return decision
+
+
+class ConcurrencyLimiter(_Concurrency, RedisLimiter):
     """:class:`~designpatterns_ref.ratelimit.concurrency.ConcurrencyLimiter` on Redis.
 
     The holds of a key live in one string, each hold its expiry and the token of the call that
@@ -522,87 +555,57 @@ class ConcurrencyLimiter(RedisLimiter):
     here, because a process that dies holding a unit must not hold it forever.
     """
 
-    _code = "conc"
-
-    def __init__(
-        self, client: Any, limit: int, *, lease: float = 60.0, **options: Unpack[RedisOptions]
-    ) -> None:
-        super().__init__(client, *_cc(limit, lease), **options)
-
     def release(self, key: str | int, cost: int = 1) -> None:
         """Give back the ``cost`` oldest live holds of ``key`` (taken with :meth:`allow`)."""
-        count = self._cost(cost)
-        keys, argv = _args([self], key, "release", count)
+        count, keys, argv = self._release_call(key, cost)
         try:
             raw = _run(self.client, keys, argv, self._code)
         except _errors() as exc:
-            if self.on_error == "raise":
-                raise BackendUnavailable(f"Redis unreachable: {exc}") from exc
-            return  # the lease will free the hold
+            return self._release_failed(exc)
         _short(raw, key, count)
 
     @contextlib.contextmanager
     def hold(self, key: str | int, cost: int = 1) -> Iterator[Decision]:
         """Hold ``cost`` units of ``key`` for the block; raise RateLimitExceeded if full."""
-        count = self._cost(cost)
-        token = _token()
-        keys, argv = _args([self], key, "allow", count, token)
+        (keys, argv), give_back = self._hold_calls(key, cost)
         try:
-            decision = _parse(_run(self.client, keys, argv, self._code), 1, self._packed)[0]
+            reply, failure = _run(self.client, keys, argv, self._code), None
         except _errors() as exc:
-            decision = self._fallback(exc)
-        if not decision:
-            raise RateLimitExceeded(decision)
+            reply, failure = None, exc
+        decision = self._entered(reply, failure)
         try:
             yield decision
         finally:
-            keys, argv = _args([self], key, "unhold", count, token)
             with contextlib.suppress(*_errors()):
-                _run(self.client, keys, argv, self._code)
+                _run(self.client, *give_back, self._code)
 
 
-class AsyncConcurrencyLimiter(AsyncRedisLimiter):
+class AsyncConcurrencyLimiter(_Concurrency, AsyncRedisLimiter):
     """:class:`ConcurrencyLimiter` for asyncio (``async with limiter.hold(key):``)."""
-
-    _code = "conc"
-
-    def __init__(
-        self, client: Any, limit: int, *, lease: float = 60.0, **options: Unpack[RedisOptions]
-    ) -> None:
-        super().__init__(client, *_cc(limit, lease), **options)
 
     async def release(self, key: str | int, cost: int = 1) -> None:
         """Give back the ``cost`` oldest live holds of ``key`` (taken with :meth:`allow`)."""
-        count = self._cost(cost)
-        keys, argv = _args([self], key, "release", count)
+        count, keys, argv = self._release_call(key, cost)
         try:
             raw = await _run_async(self.client, keys, argv, self._code)
         except _errors() as exc:
-            if self.on_error == "raise":
-                raise BackendUnavailable(f"Redis unreachable: {exc}") from exc
-            return
+            return self._release_failed(exc)
         _short(raw, key, count)
 
     @contextlib.asynccontextmanager
     async def hold(self, key: str | int, cost: int = 1) -> AsyncIterator[Decision]:
         """Hold ``cost`` units of ``key`` for the block; raise RateLimitExceeded if full."""
-        count = self._cost(cost)
-        token = _token()
-        keys, argv = _args([self], key, "allow", count, token)
+        (keys, argv), give_back = self._hold_calls(key, cost)
         try:
-            decision = _parse(
-                await _run_async(self.client, keys, argv, self._code), 1, self._packed
-            )[0]
+            reply, failure = await _run_async(self.client, keys, argv, self._code), None
         except _errors() as exc:
-            decision = self._fallback(exc)
-        if not decision:
-            raise RateLimitExceeded(decision)
+            reply, failure = None, exc
+        decision = self._entered(reply, failure)
         try:
             yield decision
         finally:
-            keys, argv = _args([self], key, "unhold", count, token)
             with contextlib.suppress(*_errors()):
-                await _run_async(self.client, keys, argv, self._code)
+                await _run_async(self.client, *give_back, self._code)
 
 
 # --------------------------------------------------------------------------- composites
@@ -636,8 +639,11 @@ class _Composite:
         self.limit = min(part.limit for part in flat)
         self.clock = first.clock
 
-    def _cost(self, cost: object) -> int:
-        return check_cost("all_of", cost, self.limit)
+    def _call(self, key: str | int, cost: object, mode: str) -> _Call:
+        return _args(self.limiters, key, mode, check_cost("all_of", cost, self.limit))
+
+    def _answer(self, reply: bytes | str) -> Decision:
+        return combine(_parse(reply, len(self.limiters), self.limiters[0]._packed))
 
     def _fallback(self, exc: BaseException) -> Decision:
         return combine([part._fallback(exc) for part in self.limiters])
@@ -653,13 +659,12 @@ class RedisAllOf(_Composite):
         super().__init__(limiters, RedisLimiter)  # type: ignore[arg-type]
 
     def _decide(self, key: str | int, cost: int, mode: str) -> Decision:
-        count = self._cost(cost)
-        keys, argv = _args(self.limiters, key, mode, count)
+        keys, argv = self._call(key, cost, mode)
         try:
             raw = _run(self.limiters[0].client, keys, argv)
         except _errors() as exc:
             return self._fallback(exc)
-        return combine(_parse(raw, len(self.limiters), self.limiters[0]._packed))
+        return self._answer(raw)
 
     def allow(self, key: str | int, cost: int = 1) -> Decision:
         """Admit when every part admits, consuming from all; otherwise consume from none."""
@@ -681,13 +686,12 @@ class AsyncAllOf(_Composite):
         super().__init__(limiters, AsyncRedisLimiter)  # type: ignore[arg-type]
 
     async def _decide(self, key: str | int, cost: int, mode: str) -> Decision:
-        count = self._cost(cost)
-        keys, argv = _args(self.limiters, key, mode, count)
+        keys, argv = self._call(key, cost, mode)
         try:
             raw = await _run_async(self.limiters[0].client, keys, argv)
         except _errors() as exc:
             return self._fallback(exc)
-        return combine(_parse(raw, len(self.limiters), self.limiters[0]._packed))
+        return self._answer(raw)
 
     async def allow(self, key: str | int, cost: int = 1) -> Decision:
         """Admit when every part admits, consuming from all; otherwise consume from none."""

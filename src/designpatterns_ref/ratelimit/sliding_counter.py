@@ -37,12 +37,9 @@ from __future__ import annotations
 import math
 from collections.abc import Hashable
 
-from designpatterns_ref.clock import Clock
 from designpatterns_ref.ratelimit.base import (
     Decision,
-    MemoryLimiter,
-    check_count,
-    check_positive,
+    WindowLimiter,
     honest_wait,
     new_decision,
 )
@@ -52,18 +49,13 @@ __all__ = ["SlidingWindowCounter"]
 _floor = math.floor
 
 
-class SlidingWindowCounter(MemoryLimiter):
+class SlidingWindowCounter(WindowLimiter):
     """At most ``rate`` units per ``per`` seconds, by the weighted two-window estimate.
 
     Safe to share between threads.
     """
 
-    __slots__ = ("per", "rate")
-
-    def __init__(self, rate: int, per: float = 1.0, *, clock: Clock | None = None) -> None:
-        self.rate = check_count("SlidingWindowCounter", "rate", rate)
-        self.per = check_positive("SlidingWindowCounter", "per", per)
-        super().__init__(self.rate, clock)
+    __slots__ = ()
 
     def _counts(self, state: list[int] | None, now: float) -> tuple[int, int, int, float]:
         """(window, previous count, current count, estimate) as seen at ``now``."""
@@ -119,6 +111,3 @@ class SlidingWindowCounter(MemoryLimiter):
 
     def _idle(self, state: list[int], now: float) -> bool:
         return self._counts(state, now)[3] == 0.0
-
-    def __repr__(self) -> str:
-        return f"SlidingWindowCounter(rate={self.rate}, per={self.per:g})"

@@ -36,12 +36,9 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Hashable
 
-from designpatterns_ref.clock import Clock
 from designpatterns_ref.ratelimit.base import (
     Decision,
-    MemoryLimiter,
-    check_count,
-    check_positive,
+    WindowLimiter,
     honest_wait,
     new_decision,
 )
@@ -49,18 +46,13 @@ from designpatterns_ref.ratelimit.base import (
 __all__ = ["SlidingWindowLog"]
 
 
-class SlidingWindowLog(MemoryLimiter):
+class SlidingWindowLog(WindowLimiter):
     """At most ``rate`` units in every window of ``per`` seconds, exactly.
 
     Safe to share between threads.
     """
 
-    __slots__ = ("per", "rate")
-
-    def __init__(self, rate: int, per: float = 1.0, *, clock: Clock | None = None) -> None:
-        self.rate = check_count("SlidingWindowLog", "rate", rate)
-        self.per = check_positive("SlidingWindowLog", "per", per)
-        super().__init__(self.rate, clock)
+    __slots__ = ()
 
     def _decide(self, key: Hashable, cost: int, now: float, commit: bool) -> Decision:
         per, rate = self.per, self.rate
@@ -99,6 +91,3 @@ class SlidingWindowLog(MemoryLimiter):
 
     def _idle(self, state: list[float], now: float) -> bool:
         return not state or state[-1] <= now - self.per
-
-    def __repr__(self) -> str:
-        return f"SlidingWindowLog(rate={self.rate}, per={self.per:g})"

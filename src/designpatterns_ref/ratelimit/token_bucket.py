@@ -35,12 +35,10 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 
-from designpatterns_ref.clock import Clock
 from designpatterns_ref.ratelimit.base import (
+    BucketLimiter,
     Decision,
-    MemoryLimiter,
     check_cost,
-    check_rate_per_burst,
     honest_wait,
     new_decision,
 )
@@ -48,24 +46,15 @@ from designpatterns_ref.ratelimit.base import (
 __all__ = ["TokenBucket"]
 
 
-class TokenBucket(MemoryLimiter):
+class TokenBucket(BucketLimiter):
     """Up to ``burst`` units at once, refilled at ``rate`` units per ``per`` seconds.
 
     Safe to share between threads.
     """
 
-    __slots__ = ("_burst", "_fill", "burst", "per", "rate")
+    __slots__ = ("_burst", "_fill")
 
-    def __init__(
-        self,
-        rate: float,
-        per: float = 1.0,
-        burst: int | None = None,
-        *,
-        clock: Clock | None = None,
-    ) -> None:
-        self.rate, self.per, self.burst = check_rate_per_burst("TokenBucket", rate, per, burst)
-        super().__init__(self.burst, clock)
+    def _derive(self) -> None:
         self._fill = self.rate / self.per  # tokens per second
         self._burst = float(self.burst)
 
@@ -134,6 +123,3 @@ class TokenBucket(MemoryLimiter):
 
     def _idle(self, state: list[float], now: float) -> bool:
         return state[0] + (now - state[1]) * self._fill >= self._burst
-
-    def __repr__(self) -> str:
-        return f"TokenBucket(rate={self.rate:g}, per={self.per:g}, burst={self.burst})"
