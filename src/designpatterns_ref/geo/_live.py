@@ -27,14 +27,16 @@ from designpatterns_ref.geo.base import (
     DriverState,
     GeoError,
     GeoTypeError,
+    Match,
     check_driver_id,
     check_k,
     check_lat,
     check_lon,
     check_radius,
+    matches,
 )
 
-__all__ = ["LiveTable"]
+__all__ = ["LiveIndex", "LiveTable"]
 
 
 class LiveTable:
@@ -124,3 +126,58 @@ def check_query(
     if available_only is not True and available_only is not False:
         raise GeoTypeError(f"available_only={available_only!r} must be True or False")
     return lat, lon, k, radius
+
+
+class LiveIndex:
+    """What the in-process indexes share: the reads that only need the driver table, and the
+    search entry points, which check the query and turn ``(distance, id)`` pairs into matches.
+
+    A subclass keeps a :class:`LiveTable` in ``_live`` and provides ``_expire()`` (drop stale
+    drivers from its own structure too) and ``_ranked(lat, lon, k, radius, available_only)``:
+    the ``k`` nearest ``(distance, id)`` pairs within ``radius``, sorted (all of them when ``k``
+    is None).
+    """
+
+    __slots__ = ()
+    _live: LiveTable
+
+    def _expire(self) -> None:
+        raise NotImplementedError
+
+    def _ranked(
+        self, lat: float, lon: float, k: int | None, radius: float, available_only: bool
+    ) -> list[tuple[float, str]]:
+        raise NotImplementedError
+
+    def get(self, driver_id: str) -> DriverState | None:
+        """The driver's last known state, or None if unknown or stale."""
+        self._expire()
+        return self._live.state(check_driver_id(driver_id))
+
+    def nearest(
+        self,
+        lat: float,
+        lon: float,
+        k: int = 10,
+        *,
+        max_radius_m: float | None = None,
+        available_only: bool = True,
+    ) -> list[Match]:
+        """The ``k`` nearest drivers, nearest first, ties broken by driver id; exact."""
+        lat, lon, kk, radius = check_query(lat, lon, k, max_radius_m, available_only)
+        return matches(self._ranked(lat, lon, kk, radius, available_only))
+
+    def within(
+        self, lat: float, lon: float, radius_m: float, *, available_only: bool = True
+    ) -> list[Match]:
+        """Every driver within ``radius_m`` metres, nearest first, ties broken by driver id."""
+        lat, lon, _, radius = check_query(lat, lon, None, radius_m, available_only)
+        return matches(self._ranked(lat, lon, None, radius, available_only))
+
+    def __len__(self) -> int:
+        self._expire()
+        return len(self._live.drivers)
+
+    def __contains__(self, driver_id: object) -> bool:
+        self._expire()
+        return driver_id in self._live.drivers

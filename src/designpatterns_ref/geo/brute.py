@@ -23,14 +23,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from designpatterns_ref.geo._live import LiveTable, check_query
-from designpatterns_ref.geo.base import DriverState, GeoTypeError, Match, check_driver_id, matches
+from designpatterns_ref.geo._live import LiveIndex, LiveTable
+from designpatterns_ref.geo.base import GeoTypeError, check_driver_id
 from designpatterns_ref.geo.sphere import haversine_m
 
 __all__ = ["BruteForceIndex"]
 
 
-class BruteForceIndex:
+class BruteForceIndex(LiveIndex):
     """Every driver in a dict; every search measures them all (not thread-safe on its own).
 
     ``ttl`` seconds after its last fix (on ``clock``) a driver is dropped; ``ttl=None`` keeps
@@ -69,16 +69,11 @@ class BruteForceIndex:
         lat, lon, _, at = self._live.drivers[check_driver_id(driver_id)]
         self._live.drivers[driver_id] = (lat, lon, available, at)
 
-    def get(self, driver_id: str) -> DriverState | None:
-        """The driver's last known state, or None if unknown or stale."""
-        self._expire()
-        return self._live.state(check_driver_id(driver_id))
-
     def _expire(self) -> None:
         self._live.stale()
 
-    def _scan(
-        self, lat: float, lon: float, radius: float, available_only: bool
+    def _ranked(
+        self, lat: float, lon: float, k: int | None, radius: float, available_only: bool
     ) -> list[tuple[float, str]]:
         self._expire()
         found = []
@@ -88,35 +83,7 @@ class BruteForceIndex:
                 if d <= radius:
                     found.append((d, driver_id))
         found.sort()
-        return found
-
-    def nearest(
-        self,
-        lat: float,
-        lon: float,
-        k: int = 10,
-        *,
-        max_radius_m: float | None = None,
-        available_only: bool = True,
-    ) -> list[Match]:
-        """The ``k`` nearest drivers, nearest first, ties broken by driver id."""
-        lat, lon, kk, radius = check_query(lat, lon, k, max_radius_m, available_only)
-        return matches(self._scan(lat, lon, radius, available_only)[:kk])
-
-    def within(
-        self, lat: float, lon: float, radius_m: float, *, available_only: bool = True
-    ) -> list[Match]:
-        """Every driver within ``radius_m`` metres, nearest first, ties broken by driver id."""
-        lat, lon, _, radius = check_query(lat, lon, None, radius_m, available_only)
-        return matches(self._scan(lat, lon, radius, available_only))
-
-    def __len__(self) -> int:
-        self._expire()
-        return len(self._live.drivers)
-
-    def __contains__(self, driver_id: object) -> bool:
-        self._expire()
-        return driver_id in self._live.drivers
+        return found if k is None else found[:k]
 
     def __repr__(self) -> str:
         return f"BruteForceIndex(drivers={len(self)}, ttl={self._live.ttl!r})"

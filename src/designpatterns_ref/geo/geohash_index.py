@@ -49,9 +49,8 @@ from collections.abc import Callable
 from heapq import heappush
 from math import asin, cos, sin, sqrt
 
-from designpatterns_ref.geo._live import LiveTable, check_query
+from designpatterns_ref.geo._live import LiveIndex, LiveTable, check_query
 from designpatterns_ref.geo.base import (
-    DriverState,
     GeoError,
     GeoTypeError,
     Match,
@@ -134,7 +133,7 @@ class SearchTrace:
         )
 
 
-class GeohashIndex:
+class GeohashIndex(LiveIndex):
     """Drivers in geohash buckets; exact k-nearest by rings of cells (not thread-safe alone).
 
     ``precision`` (1 to 12 characters, default 7) sets the cell size; ``ttl`` seconds after its
@@ -257,11 +256,6 @@ class GeohashIndex:
             at,
         )
 
-    def get(self, driver_id: str) -> DriverState | None:
-        """The driver's last known state, or None if unknown or stale."""
-        self._expire()
-        return self._live.state(check_driver_id(driver_id))
-
     def _expire(self) -> None:
         for driver_id in self._live.stale():
             self._unlink(driver_id, self._bucket_of.pop(driver_id))
@@ -312,6 +306,11 @@ class GeohashIndex:
             east = ((col + r + 1) * self._width - 180.0) * RAD
             d = min(d, _edge_angle(phi, lam, west, s, n), _edge_angle(phi, lam, east, s, n))
         return d * EARTH_RADIUS_M
+
+    def _ranked(
+        self, lat: float, lon: float, k: int | None, limit: float, available_only: bool
+    ) -> list[tuple[float, str]]:
+        return self._search(lat, lon, k, limit, available_only)[0]
 
     def _search(
         self,
@@ -393,28 +392,6 @@ class GeohashIndex:
             found += _measure([bucket], p1, l1, c1, available_only)
         return found
 
-    def nearest(
-        self,
-        lat: float,
-        lon: float,
-        k: int = 10,
-        *,
-        max_radius_m: float | None = None,
-        available_only: bool = True,
-    ) -> list[Match]:
-        """The ``k`` nearest drivers, nearest first, ties broken by driver id; exact."""
-        lat, lon, kk, radius = check_query(lat, lon, k, max_radius_m, available_only)
-        found, _ = self._search(lat, lon, kk, radius, available_only)
-        return matches(found)
-
-    def within(
-        self, lat: float, lon: float, radius_m: float, *, available_only: bool = True
-    ) -> list[Match]:
-        """Every driver within ``radius_m`` metres, nearest first, ties broken by driver id."""
-        lat, lon, _, radius = check_query(lat, lon, None, radius_m, available_only)
-        found, _ = self._search(lat, lon, None, radius, available_only)
-        return matches(found)
-
     def trace(
         self, lat: float, lon: float, k: int = 10, *, available_only: bool = True
     ) -> SearchTrace:
@@ -428,14 +405,6 @@ class GeohashIndex:
             for key in keys
         ]
         return SearchTrace(matches(found), codes, rings)
-
-    def __len__(self) -> int:
-        self._expire()
-        return len(self._live.drivers)
-
-    def __contains__(self, driver_id: object) -> bool:
-        self._expire()
-        return driver_id in self._live.drivers
 
     def __repr__(self) -> str:
         return (

@@ -34,14 +34,11 @@ import heapq
 from collections.abc import Callable
 from math import asin, cos, sin, sqrt
 
-from designpatterns_ref.geo._live import LiveTable, check_query
+from designpatterns_ref.geo._live import LiveIndex, LiveTable
 from designpatterns_ref.geo.base import (
-    DriverState,
     GeoError,
     GeoTypeError,
-    Match,
     check_driver_id,
-    matches,
 )
 from designpatterns_ref.geo.sphere import EARTH_RADIUS_M, RAD, box_distance_m, lower_bound_m
 
@@ -67,7 +64,7 @@ class _Node:
         return self.children[(2 if lat >= mid_lat else 0) + (1 if lon >= mid_lon else 0)]
 
 
-class QuadTreeIndex:
+class QuadTreeIndex(LiveIndex):
     """A point-region quadtree of drivers with exact best-first k-nearest (not thread-safe alone).
 
     A leaf splits above ``capacity`` drivers and a subtree merges at ``capacity // 2`` or fewer.
@@ -181,11 +178,6 @@ class QuadTreeIndex:
             node = node.child_for(lat, lon)
         node.points[driver_id] = (*node.points[driver_id][:5], available)
 
-    def get(self, driver_id: str) -> DriverState | None:
-        """The driver's last known state, or None if unknown or stale."""
-        self._expire()
-        return self._live.state(check_driver_id(driver_id))
-
     def _expire(self) -> None:
         self._live.stale(self._delete)
 
@@ -201,7 +193,7 @@ class QuadTreeIndex:
 
     # -- search --------------------------------------------------------------------------
 
-    def _search(
+    def _ranked(
         self, lat: float, lon: float, k: int | None, limit: float, available_only: bool
     ) -> list[tuple[float, str]]:
         self._expire()
@@ -233,34 +225,6 @@ class QuadTreeIndex:
                     heapq.heappush(queue, (lower_bound_m(d), tie, child))
                     tie += 1
         return best
-
-    def nearest(
-        self,
-        lat: float,
-        lon: float,
-        k: int = 10,
-        *,
-        max_radius_m: float | None = None,
-        available_only: bool = True,
-    ) -> list[Match]:
-        """The ``k`` nearest drivers, nearest first, ties broken by driver id; exact."""
-        lat, lon, kk, radius = check_query(lat, lon, k, max_radius_m, available_only)
-        return matches(self._search(lat, lon, kk, radius, available_only))
-
-    def within(
-        self, lat: float, lon: float, radius_m: float, *, available_only: bool = True
-    ) -> list[Match]:
-        """Every driver within ``radius_m`` metres, nearest first, ties broken by driver id."""
-        lat, lon, _, radius = check_query(lat, lon, None, radius_m, available_only)
-        return matches(self._search(lat, lon, None, radius, available_only))
-
-    def __len__(self) -> int:
-        self._expire()
-        return len(self._live.drivers)
-
-    def __contains__(self, driver_id: object) -> bool:
-        self._expire()
-        return driver_id in self._live.drivers
 
     def __repr__(self) -> str:
         return f"QuadTreeIndex(capacity={self.capacity}, drivers={len(self)}, depth={self.depth()})"
