@@ -72,22 +72,11 @@ def score(
             )
         return assess(RULESET, values, partial=partial)
     # The common case in one call with no dictionary built; None means "let assess explain".
-    result = _fast(
-        respiration_rate, spo2, on_oxygen, systolic_bp, pulse, consciousness, temperature
-    )
+    inputs = (
+        respiration_rate, spo2, on_oxygen, systolic_bp, pulse, consciousness, temperature,
+    )  # fmt: skip
+    result = _fast(*inputs)
     if result is not None:
         return result
-    return assess(
-        RULESET,
-        {
-            "respiration_rate": respiration_rate,
-            "spo2": spo2,
-            "on_oxygen": on_oxygen,
-            "systolic_bp": systolic_bp,
-            "pulse": pulse,
-            "consciousness": consciousness,
-            "temperature": temperature,
-        },
-        partial=partial,
-        use_fast_path=False,
-    )
+    raw = dict(zip(RULESET.input_names, inputs, strict=True))
+    return assess(RULESET, raw, partial=partial, use_fast_path=False)
