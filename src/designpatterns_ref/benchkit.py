@@ -1,9 +1,10 @@
 """Small tools the ``bench`` command and the benchmarks share: timing, percentiles, tables.
 
-Every family's comparison (``dpref bench FAMILY``) measures with :func:`time_per_call` or
-:func:`latencies`, reports through a :class:`Table`, and shows a :class:`Progress` bar while it
-runs. Timings are wall-clock medians over repeats, in seconds; the machine's noise is real, so
-the tables show medians and p99, never a single run.
+Every family's comparison (``dpref bench FAMILY``) measures with :func:`time_per_call`,
+:func:`time_per_item` or :func:`latencies`, puts a peer package beside its own algorithms when
+:func:`installed` finds it, reports through a :class:`Table`, and shows a :class:`Progress` bar
+while it runs. Timings are wall-clock medians over repeats, in seconds; the machine's noise is
+real, so the tables show medians and p99, never a single run.
 
 >>> table = Table("demo", ["algorithm", "µs/op"])
 >>> table.add("token bucket", 0.71)
@@ -16,6 +17,7 @@ token bucket   0.71
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import statistics
 import sys
@@ -24,7 +26,15 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import IO, TypeVar
 
-__all__ = ["Progress", "Table", "latencies", "percentile", "time_per_call"]
+__all__ = [
+    "Progress",
+    "Table",
+    "installed",
+    "latencies",
+    "percentile",
+    "time_per_call",
+    "time_per_item",
+]
 
 T = TypeVar("T")
 
@@ -55,6 +65,22 @@ def time_per_call(fn: Callable[[], object], *, number: int, repeat: int = 5) -> 
             fn()
         runs.append((time.perf_counter() - start) / number)
     return statistics.median(runs)
+
+
+def time_per_item(fn: Callable[[T], object], items: Sequence[T], repeat: int) -> float:
+    """Median seconds per call of ``fn(item)`` over ``items``, across ``repeat`` passes."""
+    runs = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        for item in items:
+            fn(item)
+        runs.append((time.perf_counter() - start) / len(items))
+    return statistics.median(runs)
+
+
+def installed(package: str) -> bool:
+    """Whether ``package`` can be imported (a peer to compare with), without importing it."""
+    return importlib.util.find_spec(package) is not None
 
 
 def latencies(fn: Callable[[T], object], args: Iterable[T]) -> list[float]:

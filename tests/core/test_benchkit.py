@@ -9,7 +9,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from designpatterns_ref.benchkit import Progress, Table, latencies, percentile, time_per_call
+from designpatterns_ref.benchkit import (
+    Progress,
+    Table,
+    installed,
+    latencies,
+    percentile,
+    time_per_call,
+    time_per_item,
+)
 
 values = st.lists(st.floats(min_value=-1e9, max_value=1e9, allow_nan=False), min_size=1)
 
@@ -54,3 +62,10 @@ def test_timers_return_positive_figures() -> None:
     assert time_per_call(lambda: None, number=10, repeat=3) >= 0
     samples = latencies(lambda x: x * 2, range(5))
     assert len(samples) == 5 and all(s >= 0 for s in samples)
+    seen: list[int] = []
+    assert time_per_item(seen.append, [1, 2, 3], repeat=2) >= 0
+    assert seen == [1, 2, 3, 1, 2, 3]  # every item, once per pass
+
+
+def test_installed_finds_a_package_without_importing_it() -> None:
+    assert installed("json") and not installed("no_such_package_here")

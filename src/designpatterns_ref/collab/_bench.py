@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import gc
-import importlib.util
 import os
 import statistics
 import time
@@ -21,7 +20,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from designpatterns_ref.benchkit import Table
+from designpatterns_ref.benchkit import Table, installed
 from designpatterns_ref.collab.crdt import RULES, Op, SequenceReplica
 from designpatterns_ref.collab.traces import (
     Patch,
@@ -138,7 +137,7 @@ def bench_local(quick: bool) -> list[Table]:
     for rule, cls in RULES.items():
         s = median_seconds(partial(_fresh_replay, cls, patches), repeat)
         table.add(f"{cls.__name__} ({rule})", s, s / base)
-    if importlib.util.find_spec("pycrdt") is not None:
+    if installed("pycrdt"):
         s = median_seconds(lambda: _pycrdt(patches), 1)
         table.add("pycrdt (Yjs in Rust, via Python)", s, s / base)
     else:

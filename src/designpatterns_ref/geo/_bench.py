@@ -11,15 +11,14 @@ when installed; the Redis rows need a ``redis-server`` binary and are skipped wi
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import math
 import random
 import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
-from designpatterns_ref.benchkit import Table, percentile
+from designpatterns_ref.benchkit import Table, installed, percentile, time_per_item
 from designpatterns_ref.clock import ManualClock
 from designpatterns_ref.geo import geohash as gh
 from designpatterns_ref.geo.base import DriverIndex
@@ -45,20 +44,6 @@ def city(n: int, seed: int = SEED) -> list[tuple[float, float]]:
     ]
 
 
-def _per_op(fn: Callable[[Any], object], inputs: Sequence[Any], repeat: int) -> float:
-    runs = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        for x in inputs:
-            fn(x)
-        runs.append((time.perf_counter() - start) / len(inputs))
-    return statistics.median(runs)
-
-
-def _installed(name: str) -> bool:
-    return importlib.util.find_spec(name) is not None
-
-
 def bench_codecs(quick: bool) -> list[Table]:
     """Encode, decode and neighbours per call, beside pygeohash, python-geohash and h3."""
     count, repeat = (1_000, 3) if quick else (20_000, 7)
@@ -72,12 +57,12 @@ def bench_codecs(quick: bool) -> list[Table]:
     )
     table.add(
         "designpatterns_ref (pure Python)",
-        _per_op(lambda p: gh.encode(p[0], p[1], 12), pts, repeat) * 1e6,
-        _per_op(gh.decode, codes, repeat) * 1e6,
-        _per_op(gh.neighbors, codes7, repeat) * 1e6,
+        time_per_item(lambda p: gh.encode(p[0], p[1], 12), pts, repeat) * 1e6,
+        time_per_item(gh.decode, codes, repeat) * 1e6,
+        time_per_item(gh.neighbors, codes7, repeat) * 1e6,
         "targets 2 / 2 / 5; neighbours: all 8 cells in one call",
     )
-    if _installed("pygeohash"):
+    if installed("pygeohash"):
         pg: Any = importlib.import_module("pygeohash")
 
         def pg_neighbours(code: str) -> list[str]:  # the same 8 cells, from its get_adjacent
@@ -95,28 +80,28 @@ def bench_codecs(quick: bool) -> list[Table]:
 
         table.add(
             "pygeohash",
-            _per_op(lambda p: pg.encode(p[0], p[1], 12), pts, repeat) * 1e6,
-            _per_op(pg.decode, codes, repeat) * 1e6,
-            _per_op(pg_neighbours, codes7, repeat) * 1e6,
+            time_per_item(lambda p: pg.encode(p[0], p[1], 12), pts, repeat) * 1e6,
+            time_per_item(pg.decode, codes, repeat) * 1e6,
+            time_per_item(pg_neighbours, codes7, repeat) * 1e6,
             "neighbours: all 8 cells, 8 get_adjacent calls",
         )
-    if _installed("geohash"):
+    if installed("geohash"):
         pyg: Any = importlib.import_module("geohash")
         table.add(
             "python-geohash (C)",
-            _per_op(lambda p: pyg.encode(p[0], p[1], 12), pts, repeat) * 1e6,
-            _per_op(pyg.decode, codes, repeat) * 1e6,
-            _per_op(pyg.neighbors, codes7, repeat) * 1e6,
+            time_per_item(lambda p: pyg.encode(p[0], p[1], 12), pts, repeat) * 1e6,
+            time_per_item(pyg.decode, codes, repeat) * 1e6,
+            time_per_item(pyg.neighbors, codes7, repeat) * 1e6,
             "",
         )
-    if _installed("h3"):
+    if installed("h3"):
         h3: Any = importlib.import_module("h3")
         cells = [h3.latlng_to_cell(a, b, 9) for a, b in pts]
         table.add(
             "h3 (C), resolution 9",
-            _per_op(lambda p: h3.latlng_to_cell(p[0], p[1], 9), pts, repeat) * 1e6,
-            _per_op(h3.cell_to_latlng, cells, repeat) * 1e6,
-            _per_op(lambda c: h3.grid_disk(c, 1), cells, repeat) * 1e6,
+            time_per_item(lambda p: h3.latlng_to_cell(p[0], p[1], 9), pts, repeat) * 1e6,
+            time_per_item(h3.cell_to_latlng, cells, repeat) * 1e6,
+            time_per_item(lambda c: h3.grid_disk(c, 1), cells, repeat) * 1e6,
             "neighbours: grid_disk(1), 7 cells",
         )
     return [table]
@@ -124,7 +109,7 @@ def bench_codecs(quick: bool) -> list[Table]:
 
 def _redis() -> tuple[Any, Any] | None:
     """A throwaway redis-server and a client, or None when the binary or redis-py is missing."""
-    if not _installed("redis"):
+    if not installed("redis"):
         return None
     import redis
 

@@ -10,17 +10,16 @@ over repeated runs; quick mode shrinks the workloads so the whole run takes seco
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import multiprocessing
 import statistics
 import time
 import tracemalloc
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable
 from functools import partial
 from typing import Any
 
-from designpatterns_ref.benchkit import Table
+from designpatterns_ref.benchkit import Table, installed, time_per_item
 from designpatterns_ref.clock import ManualClock
 from designpatterns_ref.ratelimit import (
     GCRA,
@@ -45,7 +44,6 @@ __all__ = [
     "bench_steps",
     "interleaved",
     "limiters",
-    "per_call",
 ]
 
 #: name -> factory(rate, per, clock); every limiter admits ``rate`` per ``per`` seconds.
@@ -67,25 +65,10 @@ def limiters(rate: int, per: float, clock: Any = None) -> dict[str, Any]:
     return {name: make(rate, per, clock) for name, make in ALGORITHMS.items()}
 
 
-def per_call(fn: Callable[[Any], object], keys: Sequence[Hashable], repeat: int) -> float:
-    """Median seconds per call of ``fn(key)`` over ``keys``, across ``repeat`` passes."""
-    runs = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        for key in keys:
-            fn(key)
-        runs.append((time.perf_counter() - start) / len(keys))
-    return statistics.median(runs)
-
-
-def _installed(name: str) -> bool:
-    return importlib.util.find_spec(name) is not None
-
-
 def _peers_in_memory() -> dict[str, Callable[[Hashable], object]]:
     """The production packages' in-memory limiters, sized so that nothing is refused."""
     out: dict[str, Callable[[Hashable], object]] = {}
-    if _installed("limits"):
+    if installed("limits"):
         from limits import RateLimitItemPerSecond, storage, strategies
 
         item = RateLimitItemPerSecond(10**9)
@@ -99,7 +82,7 @@ def _peers_in_memory() -> dict[str, Callable[[Hashable], object]]:
             ("limits SlidingWindowCounter", strategies.SlidingWindowCounterRateLimiter),
         ):
             out[label] = hitter(cls(storage.MemoryStorage()))
-    if _installed("pyrate_limiter"):
+    if installed("pyrate_limiter"):
         import pyrate_limiter as pl
 
         limiter = pl.Limiter(pl.Rate(10**6, pl.Duration.SECOND))
@@ -140,11 +123,11 @@ def bench_speed(quick: bool) -> list[Table]:
     for name, make in ALGORITHMS.items():
         short = name in ("SlidingWindowLog", "ConcurrencyLimiter")  # entries expire at once
         limiter = make(10**12, 1e-4 if short else 1.0, None)
-        single[name] = partial(per_call, limiter.allow, one, 1)
-        spread[name] = partial(per_call, limiter.allow, many, 1)
+        single[name] = partial(time_per_item, limiter.allow, one, 1)
+        spread[name] = partial(time_per_item, limiter.allow, many, 1)
     for name, fn in _peers_in_memory().items():  # peers are slower: fewer calls per round
-        single[name] = partial(per_call, fn, one[: max(200, calls // 10)], 1)
-        spread[name] = partial(per_call, fn, many[: max(200, len(many) // 10)], 1)
+        single[name] = partial(time_per_item, fn, one[: max(200, calls // 10)], 1)
+        spread[name] = partial(time_per_item, fn, many[: max(200, len(many) // 10)], 1)
     base = "limits FixedWindow"
     one_key = interleaved(single, rounds, base)
     many_keys = interleaved(spread, 1 if quick else 3, base)
@@ -246,7 +229,7 @@ def _redis_workloads(url: str) -> dict[str, Callable[[Any], Callable[[str], obje
         "SlidingWindowCounter": lambda c: rr.SlidingWindowCounter(c, big, per).allow,
         "ConcurrencyLimiter": lambda c: rr.ConcurrencyLimiter(c, big, lease=0.001).allow,
     }
-    if _installed("limits"):
+    if installed("limits"):
         from limits import RateLimitItemPerSecond, storage, strategies
 
         def limits_fixed(c: Any) -> Callable[[str], object]:
@@ -261,7 +244,7 @@ def _redis_workloads(url: str) -> dict[str, Callable[[Any], Callable[[str], obje
 
         out["limits FixedWindow"] = limits_fixed
         out["limits MovingWindow"] = limits_moving
-    if _installed("pyrate_limiter"):
+    if installed("pyrate_limiter"):
         import pyrate_limiter as pl
 
         def pyrate(c: Any) -> Callable[[str], object]:
@@ -334,7 +317,7 @@ def bench_redis(quick: bool) -> list[Table]:
         for name, build in workloads.items():
             call = build(client)
             call("warm")
-            measures[name] = partial(per_call, call, ["bench"] * calls, 1)
+            measures[name] = partial(time_per_item, call, ["bench"] * calls, 1)
         latency = interleaved(measures, repeat, "INCR (baseline)")
         on_server = {name: _server_time(client, fn, calls) for name, fn in measures.items()}
         single = Table(

@@ -9,17 +9,17 @@ Quick mode shrinks every workload so the whole run takes seconds.
 from __future__ import annotations
 
 import contextlib
-import importlib.util
+import importlib
 import random
 import statistics
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from designpatterns_ref.benchkit import Table
+from designpatterns_ref.benchkit import Table, installed, time_per_item
 from designpatterns_ref.shortcode.base import Counter
 from designpatterns_ref.shortcode.base62 import decode, encode
 from designpatterns_ref.shortcode.birthday import collision_probability, expected_collisions
@@ -37,25 +37,9 @@ __all__ = [
     "bench_codecs",
     "bench_snowflake",
     "bench_steps",
-    "per_op",
 ]
 
 SEED = 20240604
-
-
-def per_op(fn: Callable[[Any], object], inputs: Sequence[Any], repeat: int) -> float:
-    """Median seconds per call of ``fn`` over ``inputs``, across ``repeat`` passes."""
-    runs = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        for x in inputs:
-            fn(x)
-        runs.append((time.perf_counter() - start) / len(inputs))
-    return statistics.median(runs)
-
-
-def _installed(name: str) -> bool:
-    return importlib.util.find_spec(name) is not None
 
 
 def bench_codecs(quick: bool) -> list[Table]:
@@ -70,47 +54,47 @@ def bench_codecs(quick: bool) -> list[Table]:
     codes = [encode(n) for n in numbers]
     table.add(
         "base62 (this library)",
-        per_op(encode, numbers, repeat) * 1e6,
-        per_op(decode, codes, repeat) * 1e6,
+        time_per_item(encode, numbers, repeat) * 1e6,
+        time_per_item(decode, codes, repeat) * 1e6,
         "0.6 / 0.4",
     )
-    if _installed("base62"):
+    if installed("base62"):
         pybase62: Any = importlib.import_module("base62")
 
         peer = [pybase62.encode(n) for n in numbers]
         table.add(
             "pybase62",
-            per_op(pybase62.encode, numbers, repeat) * 1e6,
-            per_op(pybase62.decode, peer, repeat) * 1e6,
+            time_per_item(pybase62.encode, numbers, repeat) * 1e6,
+            time_per_item(pybase62.decode, peer, repeat) * 1e6,
             "",
         )
     ob = Obfuscator("bench", width=7)
     hidden = [ob.encode(n) for n in numbers]
     table.add(
         "Obfuscator, 7 chars (this library)",
-        per_op(ob.encode, numbers, repeat) * 1e6,
-        per_op(ob.decode, hidden, repeat) * 1e6,
+        time_per_item(ob.encode, numbers, repeat) * 1e6,
+        time_per_item(ob.decode, hidden, repeat) * 1e6,
         "4 / 4",
     )
-    if _installed("sqids"):
+    if installed("sqids"):
         from sqids import Sqids
 
         sq = Sqids(min_length=7)
         sq_codes = [sq.encode([n]) for n in numbers]
         table.add(
             "sqids (min_length=7)",
-            per_op(lambda n: sq.encode([n]), numbers, repeat) * 1e6,
-            per_op(sq.decode, sq_codes, repeat) * 1e6,
+            time_per_item(lambda n: sq.encode([n]), numbers, repeat) * 1e6,
+            time_per_item(sq.decode, sq_codes, repeat) * 1e6,
             "",
         )
-    if _installed("hashids"):
+    if installed("hashids"):
         hashids: Any = importlib.import_module("hashids")
         hs = hashids.Hashids(salt="bench", min_length=7)
         hs_codes = [hs.encode(n) for n in numbers]
         table.add(
             "hashids (min_length=7)",
-            per_op(hs.encode, numbers, repeat) * 1e6,
-            per_op(hs.decode, hs_codes, repeat) * 1e6,
+            time_per_item(hs.encode, numbers, repeat) * 1e6,
+            time_per_item(hs.decode, hs_codes, repeat) * 1e6,
             "",
         )
     table.note = "Targets are the issue's absolute figures; compare against the peers' rows."
