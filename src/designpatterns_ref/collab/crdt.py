@@ -996,37 +996,24 @@ def _check_agent(agent: object) -> None:
 
 def _check_op(op: object) -> None:
     cls = type(op)
-    if cls is Insert:
-        assert isinstance(op, Insert)
-        fine = (
-            type(op.agent) is str
-            and op.agent != ""
-            and type(op.seq) is int
-            and op.seq >= 0
-            and type(op.lamport) is int
-            and op.lamport >= 0
-            and type(op.text) is str
-            and op.text != ""
-            and _is_ref(op.left)
-            and _is_ref(op.right)
-        )
-    elif cls is Delete:
-        assert isinstance(op, Delete)
-        fine = (
-            type(op.agent) is str
-            and op.agent != ""
-            and type(op.seq) is int
-            and op.seq >= 0
-            and type(op.lamport) is int
-            and op.lamport >= 0
-            and type(op.length) is int
-            and op.length >= 1
-            and op.target is not None
-            and _is_ref(op.target)
-            and type(op.backwards) is bool
-        )
-    else:
+    if cls is not Insert and cls is not Delete:
         raise CRDTError(f"op={op!r} must be an Insert or a Delete")
+    assert isinstance(op, Insert | Delete)
+    stamped = (  # what every op carries: who made it, its sequence number and Lamport time
+        type(op.agent) is str
+        and op.agent != ""
+        and type(op.seq) is int
+        and op.seq >= 0
+        and type(op.lamport) is int
+        and op.lamport >= 0
+    )
+    if isinstance(op, Insert):
+        fine = stamped and type(op.text) is str and op.text != ""
+        fine = fine and _is_ref(op.left) and _is_ref(op.right)
+    else:
+        fine = stamped and type(op.length) is int and op.length >= 1
+        fine = fine and op.target is not None and _is_ref(op.target)
+        fine = fine and type(op.backwards) is bool
     if not fine:
         raise CRDTError(
             f"malformed {op!r}: agents are non-empty str, seq and lamport ints >= 0, text "

@@ -31,7 +31,7 @@ from designpatterns_ref.shortcode.base import ShortCodeError, SpaceExhausted
 from designpatterns_ref.shortcode.base62 import Alphabet, _codec
 from designpatterns_ref.shortcode.obfuscate import Obfuscator
 
-__all__ = ["CounterAllocator", "NumberCodes"]
+__all__ = ["CounterAllocator", "NumberAllocator", "NumberCodes"]
 
 
 class NumberCodes:
@@ -63,15 +63,42 @@ class NumberCodes:
         self.width = width
         self.obfuscator = obfuscator
 
-    def code(self, n: int) -> str:
-        """The code of number ``n``, or :class:`SpaceExhausted` when it has none."""
+    def check(self, n: int) -> None:
+        """Raise :class:`SpaceExhausted`, with the reason, unless number ``n`` has a code."""
         if self.limit is not None and n >= self.limit:
             raise SpaceExhausted(
                 f"number {n} has no code: width={self.width} holds {self.limit} codes"
             )
+
+    def code(self, n: int) -> str:
+        """The code of number ``n``, or :class:`SpaceExhausted` when it has none."""
+        if self.limit is not None and n >= self.limit:
+            self.check(n)
         if self.obfuscator is not None:
             return self.obfuscator.encode(n)
         return self.alphabet.encode(n, self.width)
+
+
+class NumberAllocator:
+    """What the number-based allocators share: each code is the code of the next number.
+
+    A subclass sets ``codes`` and provides ``next_number()``, which takes a number only when it
+    has a code (:meth:`NumberCodes.check`).
+    """
+
+    codes: NumberCodes
+
+    def next_number(self) -> int:
+        raise NotImplementedError
+
+    def allocate(self, url: str = "") -> str:
+        """The next code (``url`` is ignored: a number does not depend on what it names)."""
+        return self.codes.code(self.next_number())
+
+    def candidates(self, url: str) -> Iterator[str]:
+        """Fresh codes, forever: a code taken by an alias is simply skipped."""
+        while True:
+            yield self.allocate(url)
 
 
 def _check_start(where: str, start: object) -> int:
@@ -80,7 +107,7 @@ def _check_start(where: str, start: object) -> int:
     return start
 
 
-class CounterAllocator:
+class CounterAllocator(NumberAllocator):
     """Codes from one in-process counter: ``start``, ``start + 1``, ... (thread-safe)."""
 
     def __init__(
@@ -102,16 +129,6 @@ class CounterAllocator:
         """Take the next number (the counter moves only when the number has a code)."""
         with self._lock:
             n = self._next
-            if self.codes.limit is not None and n >= self.codes.limit:
-                self.codes.code(n)  # raises SpaceExhausted with the reason
+            self.codes.check(n)
             self._next = n + 1
             return n
-
-    def allocate(self, url: str = "") -> str:
-        """The next code (``url`` is ignored: a counter does not care what it names)."""
-        return self.codes.code(self.next_number())
-
-    def candidates(self, url: str) -> Iterator[str]:
-        """Fresh codes, forever: a code taken by an alias is simply skipped."""
-        while True:
-            yield self.allocate(url)

@@ -39,12 +39,11 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 from designpatterns_ref.shortcode.base import Counter, ShortCodeError
 from designpatterns_ref.shortcode.base62 import Alphabet
-from designpatterns_ref.shortcode.counter import NumberCodes, _check_start
+from designpatterns_ref.shortcode.counter import NumberAllocator, NumberCodes, _check_start
 from designpatterns_ref.shortcode.obfuscate import Obfuscator
 
 __all__ = ["MemoryCounter", "RangeAllocator", "SQLiteCounter"]
@@ -127,7 +126,7 @@ class SQLiteCounter:
             self._conn.close()
 
 
-class RangeAllocator:
+class RangeAllocator(NumberAllocator):
     """Codes from blocks of ``block`` numbers leased from a shared :class:`Counter`.
 
     Thread-safe. ``width``, ``obfuscator`` and ``alphabet`` shape the codes as in
@@ -167,19 +166,9 @@ class RangeAllocator:
                 self._next, self._end = first, first + self.block
                 self.leases += 1
             n = self._next
-            if self.codes.limit is not None and n >= self.codes.limit:
-                self.codes.code(n)  # raises SpaceExhausted with the reason
+            self.codes.check(n)
             self._next = n + 1
             return n
-
-    def allocate(self, url: str = "") -> str:
-        """The next code (``url`` is ignored)."""
-        return self.codes.code(self.next_number())
-
-    def candidates(self, url: str) -> Iterator[str]:
-        """Fresh codes, forever."""
-        while True:
-            yield self.allocate(url)
 
     def remaining(self) -> int:
         """How many numbers are left in the current block (lost if the process dies now)."""
