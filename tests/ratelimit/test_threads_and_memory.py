@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import threading
-import tracemalloc
-from typing import Any
 
 import pytest
 
 from designpatterns_ref import ratelimit as rl
 from designpatterns_ref.clock import ManualClock
+from designpatterns_ref.ratelimit._bench import bytes_per_key
 from designpatterns_ref.ratelimit.base import MIN_SWEEP
 
 from .conftest import ALGORITHMS
@@ -98,17 +97,6 @@ def test_forgetting_never_changes_a_decision() -> None:
     clock.advance(0.25)
     assert limiter.forget_idle() == 0
     assert not limiter.allow("busy", 2)
-
-
-def bytes_per_key(limiter: Any, keys: list[str]) -> float:
-    tracemalloc.start()
-    before = tracemalloc.take_snapshot()
-    for key in keys:
-        limiter.allow(key)
-    after = tracemalloc.take_snapshot()
-    tracemalloc.stop()
-    grown = sum(stat.size_diff for stat in after.compare_to(before, "filename"))
-    return grown / len(keys)
 
 
 @pytest.mark.parametrize(
