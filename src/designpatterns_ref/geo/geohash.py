@@ -41,9 +41,9 @@ tables instead of a loop over bits or characters:
   characters (900 of every 1,024 cells), a table gives those characters and one ``join`` and one
   ``split`` make the codes.
 
-The tables take about 13 MB and 0.1 s to build at import: 11 MB for the 15-bit tables of
-``encode`` and the 16-bit ones of the integer forms, 1.6 MB for the pair tables of ``decode``
-and the neighbour tails of :func:`neighbors`.
+The tables take about 13 MB: 11 MB for the 15-bit tables of ``encode`` and the 16-bit ones of
+the integer forms, built at import (about 0.1 s), and 1.6 MB for the pair tables of ``decode``
+and the neighbour tails of :func:`neighbors`, the tails built on its first call.
 
 The trade-off against H3's hexagons: geohash cells are rectangles in latitude/longitude, so their
 width in metres shrinks with ``cos(latitude)`` and neighbours are not all equidistant; in exchange
@@ -461,7 +461,15 @@ def _tails(prefix: str) -> dict[str, tuple[str, ...]]:
     return table
 
 
-_TAILS = (_tails("s0"), _tails("s"))  # by the parity of the code's length
+#: By the parity of the code's length; built on the first call of :func:`neighbors` (about
+#: 60 ms), so importing the module does not pay for it.
+_TAILS: tuple[dict[str, tuple[str, ...]], ...] = ()
+
+
+def _build_tails() -> tuple[dict[str, tuple[str, ...]], ...]:
+    global _TAILS
+    _TAILS = (_tails("s0"), _tails("s"))
+    return _TAILS
 
 
 def neighbors(code: str) -> list[str]:
@@ -482,7 +490,7 @@ def neighbors(code: str) -> list[str]:
     (5, 5)
     """
     if type(code) is str and 2 <= len(code) <= 12:
-        parts = _TAILS[len(code) & 1].get(code[-2:])
+        parts = (_TAILS or _build_tails())[len(code) & 1].get(code[-2:])
         rest = code[:-2]
         if parts is not None and not rest.strip(BASE32):  # left over: a non-geohash character
             return rest.join(parts).split()
