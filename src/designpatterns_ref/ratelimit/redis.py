@@ -131,7 +131,7 @@ if hasattr(os, "register_at_fork"):
 
 #: The token of holds taken by ``allow`` rather than ``hold``: nothing will ``unhold`` them by
 #: name (``release`` gives back the oldest), so they share one that no hold can draw.
-_ANONYMOUS = "-" * 32
+_ANONYMOUS = b"-" * 32
 
 #: The opening of the script's argument (see :mod:`._lua`): mode and reply form, then now,
 #: cost and ttl_slack as doubles; and the packed reply, six doubles per limiter.
@@ -231,8 +231,8 @@ class _Base:
             raise RateLimitError(f"{type(self).__name__}: clock() returned {now!r}; need finite")
         return now
 
-    def _head(self, mode: str, cost: int, token: str = _ANONYMOUS) -> bytes:
-        return _HEAD.pack(self._form[mode], self._now(), cost, self.ttl_slack) + token.encode()
+    def _head(self, mode: str, cost: int, token: bytes = _ANONYMOUS) -> bytes:
+        return _HEAD.pack(self._form[mode], self._now(), cost, self.ttl_slack) + token
 
     def _call(self, key: object, cost: object, mode: str) -> _Call:
         """The keys and arguments of one single-limiter call (the hot path, kept lean)."""
@@ -286,7 +286,7 @@ def _parse(reply: bytes | str, count: int, packed: bool) -> list[Decision]:
 
 
 def _args(
-    limiters: Sequence[_Base], key: object, mode: str, cost: int, token: str = _ANONYMOUS
+    limiters: Sequence[_Base], key: object, mode: str, cost: int, token: bytes = _ANONYMOUS
 ) -> _Call:
     keys = [part.key_for(key) for part in limiters]
     head = limiters[0]._head(mode, cost, token)
@@ -535,7 +535,7 @@ class _Concurrency(_Base):
 
     def _hold_calls(self, key: object, cost: object) -> tuple[_Call, _Call]:
         """The arguments that take ``cost`` named holds of ``key``, and those that return them."""
-        count, token = self._cost(cost), _token()
+        count, token = self._cost(cost), _token().encode()
         return _args([self], key, "allow", count, token), _args([self], key, "unhold", count, token)
 
     def _entered(self, reply: Any, exc: BaseException | None) -> Decision:
