@@ -31,6 +31,7 @@ Examples:
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
+from typing import Any
 
 from designpatterns_ref.clock import Clock
 from designpatterns_ref.ratelimit.base import (
@@ -41,6 +42,22 @@ from designpatterns_ref.ratelimit.base import (
 )
 
 __all__ = ["AllOf", "all_of", "combine"]
+
+
+def flatten(parts: Sequence[Any], composite: type[Any], kind: type, what: str) -> list[Any]:
+    """The limiters of ``parts``, composites (of type ``composite``) opened up; each must be a
+    ``kind``, else RateLimitError saying it is not ``what``. Shared by both ``all_of``."""
+    flat: list[Any] = []
+    for part in parts:
+        if isinstance(part, composite):
+            flat.extend(part.limiters)
+        elif isinstance(part, kind):
+            flat.append(part)
+        else:
+            raise RateLimitError(f"all_of: {part!r} is not {what}")
+    if not flat:
+        raise RateLimitError("all_of: needs at least one limiter")
+    return flat
 
 
 def combine(decisions: Sequence[Decision]) -> Decision:
@@ -69,19 +86,10 @@ class AllOf:
     __slots__ = ("_locks", "_max_cost", "limiters")
 
     def __init__(self, *limiters: MemoryLimiter) -> None:
-        parts: list[MemoryLimiter] = []
-        for limiter in limiters:
-            if isinstance(limiter, AllOf):
-                parts.extend(limiter.limiters)
-            elif isinstance(limiter, MemoryLimiter):
-                parts.append(limiter)
-            else:
-                raise RateLimitError(
-                    f"all_of: {limiter!r} is not an in-memory limiter; combine Redis limiters "
-                    "with designpatterns_ref.ratelimit.redis.all_of"
-                )
-        if not parts:
-            raise RateLimitError("all_of: needs at least one limiter")
+        parts = flatten(
+            limiters, AllOf, MemoryLimiter, "an in-memory limiter; combine Redis limiters "
+            "with designpatterns_ref.ratelimit.redis.all_of",
+        )  # fmt: skip
         self.limiters: tuple[MemoryLimiter, ...] = tuple(parts)
         unique = {id(part): part for part in parts}
         if len(unique) != len(parts):

@@ -69,7 +69,7 @@ from designpatterns_ref.ratelimit.base import (
     check_positive,
     new_decision,
 )
-from designpatterns_ref.ratelimit.composite import combine
+from designpatterns_ref.ratelimit.composite import combine, flatten
 
 __all__ = [
     "GCRA",
@@ -613,19 +613,10 @@ class AsyncConcurrencyLimiter(_Concurrency, AsyncRedisLimiter):
 
 class _Composite:
     def __init__(self, parts: Sequence[_Base], kind: type[_Base]) -> None:
-        flat: list[_Base] = []
-        for part in parts:
-            if isinstance(part, _Composite):
-                flat.extend(part.limiters)
-            elif isinstance(part, kind):
-                flat.append(part)
-            else:
-                raise RateLimitError(
-                    f"all_of: {part!r} is not a {kind.__name__}; an all-or-nothing composite "
-                    "needs every limiter in the same store (memory, Redis or asyncio Redis)"
-                )
-        if not flat:
-            raise RateLimitError("all_of: needs at least one limiter")
+        flat: list[_Base] = flatten(
+            parts, _Composite, kind, f"a {kind.__name__}; an all-or-nothing composite needs "
+            "every limiter in the same store (memory, Redis or asyncio Redis)",
+        )  # fmt: skip
         first = flat[0]
         for part in flat[1:]:
             if part.client is not first.client:
