@@ -83,7 +83,7 @@ def test_cost_spends_several_units(make: Make) -> None:
     assert limiter.allow("alice", cost=1)
 
 
-@pytest.mark.parametrize("cost", [0, -1, 1.5, True, "1", None, LIMIT + 1])
+@pytest.mark.parametrize("cost", [0, -1, 1.0, 1.5, True, "1", None, LIMIT + 1])
 def test_bad_cost_raises_and_changes_nothing(make: Make, cost: object) -> None:
     limiter = make(ManualClock(100.0))
     limiter.allow("alice")

@@ -42,6 +42,11 @@ __all__ = [
     "honest_wait",
 ]
 
+#: The default cost. The hot paths test ``cost is UNIT_COST`` first: that identity holds only
+#: for the int 1 itself, so the default skips the type and range checks, and any other cost
+#: (``True`` and ``1.0`` included) still meets them.
+UNIT_COST = 1
+
 #: Keys tracked before the first sweep for idle keys; later sweeps run when the count doubles.
 MIN_SWEEP = 1024
 
@@ -235,7 +240,9 @@ class MemoryLimiter:
     # The interface -----------------------------------------------------------------------
     def allow(self, key: Hashable, cost: int = 1) -> Decision:
         """Admit or deny a request of ``cost`` units for ``key``, consuming on admission."""
-        if cost.__class__ is not int or cost < 1 or cost > self._max_cost:
+        if cost is not UNIT_COST and (
+            cost.__class__ is not int or cost < 1 or cost > self._max_cost
+        ):
             cost = check_cost(type(self).__name__, cost, self._max_cost)
         lock = self._lock
         lock.acquire()
@@ -246,7 +253,9 @@ class MemoryLimiter:
 
     def peek(self, key: Hashable, cost: int = 1) -> Decision:
         """What :meth:`allow` would answer now, consuming nothing."""
-        if cost.__class__ is not int or cost < 1 or cost > self._max_cost:
+        if cost is not UNIT_COST and (
+            cost.__class__ is not int or cost < 1 or cost > self._max_cost
+        ):
             cost = check_cost(type(self).__name__, cost, self._max_cost)
         with self._lock:
             return self._decide(key, cost, self.clock(), False)

@@ -35,6 +35,7 @@ from typing import Any
 
 from designpatterns_ref.clock import Clock
 from designpatterns_ref.ratelimit.base import (
+    UNIT_COST,
     Decision,
     MemoryLimiter,
     RateLimitError,
@@ -106,7 +107,9 @@ class AllOf:
         return next(iter(clocks.values()))
 
     def _run(self, key: Hashable, cost: int, commit: bool) -> Decision:
-        if cost.__class__ is not int or cost < 1 or cost > self._max_cost:
+        if cost is not UNIT_COST and (
+            cost.__class__ is not int or cost < 1 or cost > self._max_cost
+        ):
             cost = check_cost("AllOf", cost, self._max_cost)
         for lock in self._locks:
             lock.acquire()

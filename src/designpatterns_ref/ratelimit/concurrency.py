@@ -42,6 +42,7 @@ from collections.abc import Hashable, Iterator
 
 from designpatterns_ref.clock import Clock
 from designpatterns_ref.ratelimit.base import (
+    UNIT_COST,
     Decision,
     MemoryLimiter,
     RateLimitError,
@@ -133,7 +134,9 @@ class ConcurrencyLimiter(MemoryLimiter):
 
         On the way out the block gives back exactly its own holds (none if its lease ran out).
         """
-        if cost.__class__ is not int or cost < 1 or cost > self._max_cost:
+        if cost is not UNIT_COST and (
+            cost.__class__ is not int or cost < 1 or cost > self._max_cost
+        ):
             cost = check_cost("ConcurrencyLimiter.hold", cost, self._max_cost)
         with self._lock:
             now = self.clock()

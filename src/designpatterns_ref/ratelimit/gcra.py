@@ -37,6 +37,7 @@ from __future__ import annotations
 from collections.abc import Hashable
 
 from designpatterns_ref.ratelimit.base import (
+    UNIT_COST,
     BucketLimiter,
     Decision,
     check_cost,
@@ -83,7 +84,9 @@ class GCRA(BucketLimiter):
 
     def allow(self, key: Hashable, cost: int = 1) -> Decision:
         """Admit or deny a request of ``cost`` units for ``key``, consuming on admission."""
-        if cost.__class__ is not int or cost < 1 or cost > self._max_cost:
+        if cost is not UNIT_COST and (
+            cost.__class__ is not int or cost < 1 or cost > self._max_cost
+        ):
             cost = check_cost("GCRA", cost, self._max_cost)
         lock = self._lock
         lock.acquire()
