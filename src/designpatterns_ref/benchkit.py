@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import importlib.util
 import math
+import platform
 import statistics
 import sys
 import time
@@ -30,6 +31,8 @@ __all__ = [
     "Progress",
     "Table",
     "installed",
+    "interpreter",
+    "interpreter_probe",
     "latencies",
     "percentile",
     "time_per_call",
@@ -81,6 +84,50 @@ def time_per_item(fn: Callable[[T], object], items: Sequence[T], repeat: int) ->
 def installed(package: str) -> bool:
     """Whether ``package`` can be imported (a peer to compare with), without importing it."""
     return importlib.util.find_spec(package) is not None
+
+
+def _probe_step(table: dict[int, float], i: int) -> tuple[int, int, float]:
+    """One step of the probe: what the library's hot paths are made of (a Python call, a
+    dictionary read and write, float arithmetic, a builtin call, a small tuple)."""
+    value = table.get(i & 63, 0.0) + i * 0.5
+    table[i & 63] = value
+    return (i, int(value), value)
+
+
+def _probe_loop(steps: int) -> None:
+    table: dict[int, float] = {}
+    for i in range(steps):
+        _probe_step(table, i)
+
+
+def interpreter_probe(repeat: int = 7) -> float:
+    """Median microseconds the interpreter takes for a fixed loop of 1,000 small steps.
+
+    One number to put beside every timing. The same machine can run this library twice as
+    fast under one CPython build as under another: builds with profile-guided and link-time
+    optimisation (most Linux distributions', python.org's installers) against builds without
+    them (pyenv's default). Compare figures from two machines or two builds only after
+    scaling them by the ratio of their probes.
+    """
+    runs = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        for _ in range(20):
+            _probe_loop(1000)
+        runs.append((time.perf_counter() - start) / 20 * 1e6)
+    return statistics.median(runs)
+
+
+def interpreter() -> str:
+    """Which Python runs the benchmarks, and how fast it is: put this above every table.
+
+    >>> interpreter().startswith(platform.python_implementation())
+    True
+    """
+    return (
+        f"{platform.python_implementation()} {platform.python_version()} ({sys.executable}); "
+        f"interpreter probe {interpreter_probe():.1f} µs"
+    )
 
 
 def latencies(fn: Callable[[T], object], args: Iterable[T]) -> list[float]:

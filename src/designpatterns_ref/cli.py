@@ -30,7 +30,7 @@ from pathlib import Path
 from types import ModuleType
 
 from designpatterns_ref import FAMILIES, __version__
-from designpatterns_ref.benchkit import Progress, Table
+from designpatterns_ref.benchkit import Progress, Table, interpreter
 from designpatterns_ref.catalog import UnknownCaseStudy, case_study, catalog
 
 __all__ = ["build_parser", "family_module", "main"]
@@ -140,7 +140,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     assert module is not None
     steps: list[tuple[str, Callable[[], list[Table]]]] = module.bench_steps(args.quick)
     mode = "quick" if args.quick else "full"
-    print(f"dpref bench {args.family} ({mode} run, {len(steps)} steps)\n", flush=True)
+    print(f"dpref bench {args.family} ({mode} run, {len(steps)} steps)", flush=True)
+    print(f"{interpreter()}\n", flush=True)
     bar = Progress(total=len(steps), label=f"bench {args.family}")
     tables: list[Table] = []
     for name, step in steps:

@@ -1,4 +1,5 @@
-"""The bench kit: percentiles by nearest rank, tables that render, a quiet progress bar."""
+"""The bench kit: percentiles by nearest rank, tables that render, a quiet progress bar, and
+the interpreter line every bench prints first."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from designpatterns_ref.benchkit import (
     Progress,
     Table,
     installed,
+    interpreter,
+    interpreter_probe,
     latencies,
     percentile,
     time_per_call,
@@ -69,3 +72,14 @@ def test_timers_return_positive_figures() -> None:
 
 def test_installed_finds_a_package_without_importing_it() -> None:
     assert installed("json") and not installed("no_such_package_here")
+
+
+def test_interpreter_names_the_build_and_its_probe() -> None:
+    import platform
+    import sys
+
+    probe = interpreter_probe(repeat=1)
+    assert math.isfinite(probe) and probe > 0
+    line = interpreter()
+    assert platform.python_version() in line and sys.executable in line
+    assert line.endswith(" µs") and "interpreter probe " in line
