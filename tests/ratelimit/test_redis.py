@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import bisect
 import itertools
 import multiprocessing
+import struct
 from collections.abc import Iterator
 from functools import partial
 from typing import Any
@@ -54,6 +56,27 @@ def test_redis_agrees_with_memory_decision_for_decision(
         if peek:
             assert remote.peek("k", cost) == memory.peek("k", cost)
         assert remote.allow("k", cost) == memory.allow("k", cost), (clock.now, cost)
+
+
+@settings(max_examples=200)
+@given(
+    times=st.lists(st.floats(-1e6, 1e6, allow_nan=False), max_size=40),
+    x=st.floats(-1e6, 1e6, allow_nan=False),
+)
+def test_the_scripts_entry_search_counts_like_bisect_right(
+    client: Any, times: list[float], x: float
+) -> None:
+    """The galloping search the sliding log and the concurrency cap use, at any position."""
+    from designpatterns_ref.ratelimit._lua import ENTRIES
+
+    times.sort()
+    probe = ENTRIES + (
+        "local size, at, at_or_before = entries(ARGV[1], 8)\n"
+        "return at_or_before((struct.unpack('<d', ARGV[2])))"
+    )
+    raw = b"".join(struct.pack("<d", t) for t in times)
+    found = client.eval("local floor = math.floor\n" + probe, 0, raw, struct.pack("<d", x))
+    assert found == bisect.bisect_right(times, x)
 
 
 def _outcome(action: Any) -> Any:

@@ -3,17 +3,23 @@
 Case study: Design a Rate Limiter (docs/case-studies/rate-limiter.md)
 
 :data:`SCRIPT` holds every algorithm (composites run it); :data:`SCRIPTS` holds one script
-per algorithm with the same prelude and calling convention, so that a single limiter's call
-defines only the functions it runs (each closure costs the server time on every call).
+per algorithm with the same prelude and calling convention. Redis runs a script's whole text
+on every call, so each line there costs server time on every decision: a single limiter's
+script defines only the helpers its algorithm uses, calls that algorithm directly, and hands
+its six answers straight to the reply (the composite's ending, :data:`MANY`, keeps a table
+per limiter because it must see every answer before it commits any).
 The scripts mirror the in-memory algorithms operation for operation, in IEEE doubles, so an
 injected clock gives the same decisions (and the same ``retry_after``) on both backends.
 Numbers cross the wire, and rest in Redis, as IEEE doubles packed with ``struct.pack``: exact,
 and several times cheaper for the script than formatting and parsing decimal text, which was
 the largest part of a decision's server time (Redis itself would truncate a Lua number reply
-to an integer, so numbers could not travel as Lua numbers anyway).
+to an integer, so numbers could not travel as Lua numbers anyway). Expiries go to ``SET`` as
+digits the script formats with ``%d``: handed a Lua number, Redis would format it with
+``%.17g``, which costs more.
 The sliding log is one such string of admitted times (8 bytes an entry, read with a
-binary search), and the concurrency cap one string of holds, each its expiry and the token
-of the call that took it, kept in expiry order.
+galloping search from the oldest, since a decision usually finds only a few expired), and the
+concurrency cap one string of holds, each its expiry and the token of the call that took it,
+kept in expiry order.
 
 Calling convention: ``EVALSHA sha n key_1 .. key_n call``, one argument after the keys (the
 client spends a microsecond or two packing each one, as much as the script spends on a small
@@ -48,34 +54,43 @@ from __future__ import annotations
 
 import hashlib
 
-__all__ = ["ALGORITHMS", "SCRIPT", "SCRIPTS", "SCRIPT_SHA", "SHAS"]
+__all__ = [
+    "ALGORITHMS",
+    "ENTRIES",
+    "MANY",
+    "ONE",
+    "PRELUDE",
+    "SCRIPT",
+    "SCRIPTS",
+    "SCRIPT_SHA",
+    "SHAS",
+]
 
 PRELUDE = r"""
 -- Redis >= 5 replicates a script's effects, so reading TIME before writing is allowed.
 local call = ARGV[1]
-local mode = ({a = 'allow', p = 'peek', r = 'release', u = 'unhold'})[string.sub(call, 1, 1)]
+local mode = string.sub(call, 1, 1)  -- a(llow), p(eek), r(elease) or u(nhold)
 local packed = string.sub(call, 2, 2) == 'b'  -- reply packed, or as text
 local now, cost, slack = struct.unpack('<ddd', call, 3)
-local token = string.sub(call, 27, 58)
-local n = (#call - 58) / 32
 if now ~= now then  -- NaN: the server's clock
   local t = redis.call('TIME')
-  now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+  now = t[1] + t[2] / 1000000  -- Lua reads the two numerals as numbers
 end
 local floor = math.floor
 
--- an expiry in whole milliseconds, which redis.call writes as plain digits up to 2^53 (about
--- 285,000 years: a longer expiry is cut to that, as Redis could not hold it as given anyway)
+-- an expiry in whole milliseconds, as digits: Redis would format a Lua number with %.17g, which
+-- costs more. Capped at 2^53 ms (about 285,000 years), as Redis could not hold a longer one.
 local function ms(seconds)
-  return math.min(math.max(1, math.ceil((seconds + slack) * 1000)), 2 ^ 53)
+  return string.format('%d', math.min(math.max(1, math.ceil((seconds + slack) * 1000)), 2 ^ 53))
 end
-local function ulp(x)
-  if x == 0 then return math.ldexp(1, -1074) end
-  local _, e = math.frexp(x)
-  return math.ldexp(1, e - 53)
-end
--- the smallest wait (from the closed form, nudged up an ulp at a time) that admits
+-- the smallest wait (from the closed form, nudged up an ulp at a time) that admits; only a
+-- denied request gets here
 local function honest(admits, wait)
+  local function ulp(x)
+    if x == 0 then return math.ldexp(1, -1074) end
+    local _, e = math.frexp(x)
+    return math.ldexp(1, e - 53)
+  end
   if wait < 0 then wait = 0 end
   local step = 0
   while not admits(now + wait) do
@@ -95,23 +110,30 @@ end
 local function store(key, ttl, layout, ...)
   redis.call('SET', key, struct.pack(layout, ...), 'PX', ms(ttl))
 end
+local algos, modes = {}, {}
+"""
+
+#: What the sliding log and the concurrency cap share: reading a string of fixed-width entries.
+ENTRIES = r"""
 -- a string of fixed-width entries, each opening with a packed double, ascending: how many
 -- there are, the k-th one's double, and how many are at or before x (bisect_right)
 local function entries(raw, width)
   local size = #raw / width
   local function at(k) return (struct.unpack('<d', raw, width * (k - 1) + 1)) end
   local function at_or_before(x)
-    local lo, hi = 0, size
-    while lo < hi do
+    -- gallop from the front (the usual case, a few expired entries, reads one or two), then
+    -- bisect: entries 1..lo are at or before x, entry hi is after it (size + 1: none is)
+    local lo, hi = 0, 1
+    while hi <= size and at(hi) <= x do lo, hi = hi, hi * 2 end
+    if hi > size then hi = size + 1 end
+    while hi - lo > 1 do
       local mid = floor((lo + hi) / 2)
-      if at(mid + 1) <= x then lo = mid + 1 else hi = mid end
+      if at(mid) <= x then lo = mid else hi = mid end
     end
     return lo
   end
   return size, at, at_or_before
 end
-
-local algos, modes = {}, {}
 """
 
 ALGORITHMS = {
@@ -130,7 +152,7 @@ algos.tb = function(key, commit, fill, burst, limit)
   if tokens >= cost then
     tokens = tokens - cost
     if commit then store(key, (burst - tokens) / fill, '<dd', tokens, stamp) end
-    return {1, limit, floor(tokens), 0, (burst - tokens) / fill, 0}
+    return 1, limit, floor(tokens), 0, (burst - tokens) / fill, 0
   end
   local saved, since = state[1], state[2]
   local wait = honest(function(t)
@@ -138,7 +160,7 @@ algos.tb = function(key, commit, fill, burst, limit)
     if t > since then level = saved + (t - since) * fill end
     return level >= cost
   end, (cost - tokens) / fill)
-  return {0, limit, floor(tokens), wait, (burst - tokens) / fill, 0}
+  return 0, limit, floor(tokens), wait, (burst - tokens) / fill, 0
 end
 """,
     "gcra": r"""
@@ -150,7 +172,7 @@ algos.gcra = function(key, commit, interval, window, limit)
   local ahead = lead + cost * interval
   if ahead <= window then
     if commit then store(key, ahead, '<d', now + ahead) end
-    return {1, limit, floor((window - ahead) / interval), 0, ahead, 0}
+    return 1, limit, floor((window - ahead) / interval), 0, ahead, 0
   end
   local wait = honest(function(t)
     local later = 0.0
@@ -159,7 +181,7 @@ algos.gcra = function(key, commit, interval, window, limit)
   end, ahead - window)
   local remaining = 0
   if lead < window then remaining = floor((window - lead) / interval) end
-  return {0, limit, remaining, wait, lead, 0}
+  return 0, limit, remaining, wait, lead, 0
 end
 """,
     "leaky": r"""
@@ -177,7 +199,7 @@ algos.leaky = function(key, commit, leak, burst, limit)
   if level + cost <= burst then
     level = level + cost
     if commit then store(key, level / leak, '<dd', level, stamp) end
-    return {1, limit, floor(burst - level), 0, level / leak, 0}
+    return 1, limit, floor(burst - level), 0, level / leak, 0
   end
   local saved, since = state[1], state[2]
   local wait = honest(function(t)
@@ -186,7 +208,7 @@ algos.leaky = function(key, commit, leak, burst, limit)
     if not (water > 0) then water = 0.0 end
     return water + cost <= burst
   end, (level + cost - burst) / leak)
-  return {0, limit, floor(burst - level), wait, level / leak, 0}
+  return 0, limit, floor(burst - level), wait, level / leak, 0
 end
 """,
     "fw": r"""
@@ -198,10 +220,10 @@ algos.fw = function(key, commit, rate, per)
   if count + cost <= rate then
     count = count + cost
     if commit then store(key, ends_in, '<dd', window, count) end
-    return {1, rate, rate - count, 0, ends_in, 0}
+    return 1, rate, rate - count, 0, ends_in, 0
   end
   local wait = honest(function(t) return floor(t / per) > window end, ends_in)
-  return {0, rate, rate - count, wait, ends_in, 0}
+  return 0, rate, rate - count, wait, ends_in, 0
 end
 """,
     "swl": r"""
@@ -221,14 +243,14 @@ algos.swl = function(key, commit, rate, per)
       local added = string.rep(struct.pack('<d', t0), cost)
       redis.call('SET', key, kept .. added, 'PX', ms(t0 - now + per))
     end
-    return {1, rate, rate - live - cost, 0, per, 0}
+    return 1, rate, rate - live - cost, 0, per, 0
   end
   local oldest = at(expired + live + cost - rate)
   local wait = honest(function(t)
     if not (t > last) then t = last end
     return size - at_or_before(t - per) + cost <= rate
   end, oldest + per - now)
-  return {0, rate, rate - live, wait, last + per - now, 0}
+  return 0, rate, rate - live, wait, last + per - now, 0
 end
 """,
     "swc": r"""
@@ -255,7 +277,7 @@ algos.swc = function(key, commit, rate, per)
     current = current + cost
     local reset = (window + 2) * per - now
     if commit then store(key, reset, '<ddd', window, previous, current) end
-    return {1, rate, floor(rate - estimate - cost), 0, reset, 0}
+    return 1, rate, floor(rate - estimate - cost), 0, reset, 0
   end
   local retry_at
   if previous > 0 and current + cost <= rate then
@@ -274,21 +296,23 @@ algos.swc = function(key, commit, rate, per)
   elseif previous > 0 then reset = (window + 1) * per - now end
   local left = 0
   if estimate < rate then left = floor(rate - estimate) end
-  return {0, rate, left, wait, reset, 0}
+  return 0, rate, left, wait, reset, 0
 end
 """,
     "conc": r"""
 -- The holds of a key: HOLD bytes each, its expiry (a packed double) then the 32-character
 -- token of the call that took it, ascending by expiry.
 local HOLD = 40
+local token = string.sub(call, 27, 58)
 local function holds_of(key)
   local holds = redis.call('GET', key) or ''
   return holds, entries(holds, HOLD)
 end
--- write holds back (or delete the key when none is left), expiring with the last one
-local function put_holds(key, holds)
+-- write holds back (or delete the key when none is left), expiring with the last one (whose
+-- expiry the caller may know already)
+local function put_holds(key, holds, last)
   if holds == '' then redis.call('DEL', key) return end
-  local last = struct.unpack('<d', holds, #holds - HOLD + 1)
+  last = last or struct.unpack('<d', holds, #holds - HOLD + 1)
   redis.call('SET', key, holds, 'PX', ms(last - now))
 end
 
@@ -299,25 +323,25 @@ algos.conc = function(key, commit, limit, lease)
   local expires = now + lease
   if live + cost <= limit then
     if commit then  -- drop the expired holds, insert the new ones in order
-      local taken = string.rep(struct.pack('<d', expires) .. token, cost)
+      local taken = struct.pack('<d', expires) .. token
+      if cost > 1 then taken = string.rep(taken, cost) end
       if live == 0 or expiry(size) <= expires then  -- the usual case: they go last
-        holds = string.sub(holds, HOLD * expired + 1) .. taken
+        put_holds(key, string.sub(holds, HOLD * expired + 1) .. taken, expires)
       else  -- the clock stepped back
         local at = at_or_before(expires)
-        holds = string.sub(holds, HOLD * expired + 1, HOLD * at) .. taken
-          .. string.sub(holds, HOLD * at + 1)
+        put_holds(key, string.sub(holds, HOLD * expired + 1, HOLD * at) .. taken
+          .. string.sub(holds, HOLD * at + 1))
       end
-      put_holds(key, holds)
     end
-    return {1, limit, limit - live - cost, 0, expires - now, 0}
+    return 1, limit, limit - live - cost, 0, expires - now, 0
   end
   local frees_at = expiry(size + cost - limit)  -- the hold that must expire first
   local wait = honest(function(t) return t >= frees_at end, frees_at - now)
-  return {0, limit, limit - live, wait, expiry(size) - now, 0}
+  return 0, limit, limit - live, wait, expiry(size) - now, 0
 end
 
--- give back the cost oldest live holds
-modes.release = function(key)
+-- r(elease): give back the cost oldest live holds
+modes.r = function(key)
   local holds, size, _, at_or_before = holds_of(key)
   local expired = at_or_before(now)
   if size - expired < cost then return 'short ' .. (size - expired) end
@@ -325,8 +349,8 @@ modes.release = function(key)
   return 'ok'
 end
 
--- remove the holds the call named token took (none when their lease already ran out)
-modes.unhold = function(key)
+-- u(nhold): remove the holds the call named token took (none when their lease ran out)
+modes.u = function(key)
   local holds, size = holds_of(key)
   local kept, left = {}, cost
   for k = 1, size do
@@ -343,40 +367,53 @@ end
 """,
 }
 
-MAIN = r"""
+#: A single limiter's ending: its algorithm is known, and an allow commits in the same pass.
+ONE = r"""
+if modes[mode] then return modes[mode](KEYS[1]) end
+local decide, commit = algos.%s, mode == 'a'
+local a, b, c = struct.unpack('<ddd', call, 59)  -- the limiter's three numbers
+if packed then return struct.pack('<dddddd', decide(KEYS[1], commit, a, b, c)) end
+return string.format('%%d %%d %%d %%.17g %%.17g %%.17g', decide(KEYS[1], commit, a, b, c))
+"""
+
+#: A composite's ending: every limiter decides; an allow commits only when every one admits.
+MANY = r"""
 if modes[mode] then return modes[mode](KEYS[1]) end
 
 local function run(i, commit)
   local at = 59 + 32 * (i - 1)
   local a, b, c = struct.unpack('<ddd', call, at)
-  return algos[string.match(call, '^%S+', at + 24)](KEYS[i], commit, a, b, c)
+  return {algos[string.match(call, '^%S+', at + 24)](KEYS[i], commit, a, b, c)}
 end
 local function reply(r)
   if packed then return struct.pack('<dddddd', r[1], r[2], r[3], r[4], r[5], r[6]) end
   return string.format('%d %d %d %.17g %.17g %.17g', r[1], r[2], r[3], r[4], r[5], r[6])
 end
 
-if mode == 'allow' and n == 1 then return reply(run(1, true)) end
-local results = {}
-do
-  local everyone = true
-  for i = 1, n do
-    results[i] = run(i, false)
-    if results[i][1] == 0 then everyone = false end
-  end
-  if mode == 'allow' and everyone then
-    for i = 1, n do results[i] = run(i, true) end
-  end
+local n = (#call - 58) / 32
+local results, everyone = {}, true
+for i = 1, n do
+  results[i] = run(i, false)
+  if results[i][1] == 0 then everyone = false end
+end
+if mode == 'a' and everyone then
+  for i = 1, n do results[i] = run(i, true) end
 end
 local out = {}
 for i = 1, n do out[i] = reply(results[i]) end
 return table.concat(out, packed and '' or ' ')
 """
 
+#: The algorithms that read their state as a string of entries.
+_USES_ENTRIES = {"swl", "conc"}
+
 #: Every algorithm in one script: what composites (``all_of``) run.
-SCRIPT = PRELUDE + "".join(ALGORITHMS.values()) + MAIN
+SCRIPT = PRELUDE + ENTRIES + "".join(ALGORITHMS.values()) + MANY
 SCRIPT_SHA = hashlib.sha1(SCRIPT.encode()).hexdigest()
 
 #: One script per algorithm, for single limiters: each call defines only what it runs.
-SCRIPTS = {code: PRELUDE + chunk + MAIN for code, chunk in ALGORITHMS.items()}
+SCRIPTS = {
+    code: PRELUDE + (ENTRIES if code in _USES_ENTRIES else "") + chunk + ONE % code
+    for code, chunk in ALGORITHMS.items()
+}
 SHAS = {code: hashlib.sha1(text.encode()).hexdigest() for code, text in SCRIPTS.items()}
