@@ -62,11 +62,13 @@ def test_redis_agrees_with_memory_decision_for_decision(
 @given(
     times=st.lists(st.floats(-1e6, 1e6, allow_nan=False), max_size=40),
     x=st.floats(-1e6, 1e6, allow_nan=False),
+    tail=st.binary(max_size=7),
 )
 def test_the_scripts_entry_search_counts_like_bisect_right(
-    client: Any, times: list[float], x: float
+    client: Any, times: list[float], x: float, tail: bytes
 ) -> None:
-    """The galloping search the sliding log and the concurrency cap use, at any position."""
+    """The galloping search the sliding log and the concurrency cap use, at any position; a
+    string with a torn last entry (written by something else) still ends the search."""
     from designpatterns_ref.ratelimit._lua import ENTRIES
 
     times.sort()
@@ -74,7 +76,7 @@ def test_the_scripts_entry_search_counts_like_bisect_right(
         "local size, at, at_or_before = entries(ARGV[1], 8)\n"
         "return at_or_before((struct.unpack('<d', ARGV[2])))"
     )
-    raw = b"".join(struct.pack("<d", t) for t in times)
+    raw = b"".join(struct.pack("<d", t) for t in times) + tail
     found = client.eval("local floor = math.floor\n" + probe, 0, raw, struct.pack("<d", x))
     assert found == bisect.bisect_right(times, x)
 

@@ -5,16 +5,17 @@ Case study: Design a Rate Limiter (docs/case-studies/rate-limiter.md)
 :data:`SCRIPT` holds every algorithm (composites run it); :data:`SCRIPTS` holds one script
 per algorithm with the same prelude and calling convention. Redis runs a script's whole text
 on every call, so each line there costs server time on every decision: a single limiter's
-script defines only the helpers its algorithm uses, calls that algorithm directly, and hands
-its six answers straight to the reply (the composite's ending, :data:`MANY`, keeps a table
-per limiter because it must see every answer before it commits any).
+script defines only its own algorithm (and the entry search only where the algorithm reads
+entries), calls that algorithm directly, and hands its six answers straight to the reply
+(the composite's ending, :data:`MANY`, keeps a table per limiter because it must see every
+answer before it commits any).
 The scripts mirror the in-memory algorithms operation for operation, in IEEE doubles, so an
 injected clock gives the same decisions (and the same ``retry_after``) on both backends.
 Numbers cross the wire, and rest in Redis, as IEEE doubles packed with ``struct.pack``: exact,
 and several times cheaper for the script than formatting and parsing decimal text, which was
 the largest part of a decision's server time (Redis itself would truncate a Lua number reply
 to an integer, so numbers could not travel as Lua numbers anyway). Expiries go to ``SET`` as
-digits the script formats with ``%d``: handed a Lua number, Redis would format it with
+digits the script formats with ``%.0f``: handed a Lua number, Redis would format it with
 ``%.17g``, which costs more.
 The sliding log is one such string of admitted times (8 bytes an entry, read with a
 galloping search from the oldest, since a decision usually finds only a few expired), and the
@@ -79,9 +80,10 @@ end
 local floor = math.floor
 
 -- an expiry in whole milliseconds, as digits: Redis would format a Lua number with %.17g, which
--- costs more. Capped at 2^53 ms (about 285,000 years), as Redis could not hold a longer one.
+-- costs more. Capped at 2^53 ms (about 285,000 years), as Redis could not hold a longer one;
+-- '%.0f' prints any whole double up to that exactly, with no cast to a C long.
 local function ms(seconds)
-  return string.format('%d', math.min(math.max(1, math.ceil((seconds + slack) * 1000)), 2 ^ 53))
+  return string.format('%.0f', math.min(math.max(1, math.ceil((seconds + slack) * 1000)), 2 ^ 53))
 end
 -- the smallest wait (from the closed form, nudged up an ulp at a time) that admits; only a
 -- denied request gets here
@@ -118,7 +120,7 @@ ENTRIES = r"""
 -- a string of fixed-width entries, each opening with a packed double, ascending: how many
 -- there are, the k-th one's double, and how many are at or before x (bisect_right)
 local function entries(raw, width)
-  local size = #raw / width
+  local size = floor(#raw / width)  -- whole entries only: a search must end on any string
   local function at(k) return (struct.unpack('<d', raw, width * (k - 1) + 1)) end
   local function at_or_before(x)
     -- gallop from the front (the usual case, a few expired entries, reads one or two), then

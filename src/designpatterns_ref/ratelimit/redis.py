@@ -28,10 +28,11 @@ redis-py is imported lazily, so ``import designpatterns_ref.ratelimit`` needs no
 package.
 
 Complexity: one round trip per decision; on the server, O(1) per decision for every
-algorithm but the log and the concurrency cap, which read O(log n) of their n entries (a
-binary search) and copy the string of entries once when they admit: an 8-byte entry per
-admitted unit, so a few kilobytes for limits in the hundreds (for limits in the tens of
-thousands per window, choose the sliding window counter).
+algorithm but the log and the concurrency cap, which read O(log k) of their n entries (a
+galloping search from the oldest, k the number that expired) and copy the string of entries
+once when they admit: an 8-byte entry per admitted unit, so a few kilobytes for limits in
+the hundreds (for limits in the tens of thousands per window, choose the sliding window
+counter).
 
 Examples:
     >>> import redis  # doctest: +SKIP
