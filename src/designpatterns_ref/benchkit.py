@@ -106,7 +106,7 @@ def interpreter_probe(repeat: int = 7) -> float:
     One number to put beside every timing. The same machine can run this library twice as
     fast under one CPython build as under another: builds with profile-guided and link-time
     optimisation (most Linux distributions', python.org's installers) against builds without
-    them (pyenv's default). Compare figures from two machines or two builds only after
+    them (pyenv's unless asked). Compare figures from two machines or two builds only after
     scaling them by the ratio of their probes.
     """
     runs = []
