@@ -72,7 +72,7 @@ from designpatterns_ref.clinical.compiled import (
     float_steps,
 )
 
-__all__ = ["assess", "check_choice", "check_number", "fast_path", "quantise"]
+__all__ = ["assess", "assess_inputs", "check_choice", "check_number", "fast_path", "quantise"]
 
 _ONE = Decimal(1)
 
@@ -271,12 +271,25 @@ def _plan(ruleset: Ruleset) -> _Plan:
 
 
 def fast_path(ruleset: Ruleset) -> FastPath:
-    """The compiled fast path of ``ruleset`` (built on first use, then shared).
-
-    For an entry point that already has the inputs as variables (:func:`~.news2.score`):
-    call it with them, in input order, and fall back to :func:`assess` on ``None``.
-    """
+    """The compiled fast path of ``ruleset`` (built on first use, then shared): called with
+    the inputs in input order, it scores the common case or returns ``None``."""
     return (_PLANS.get(ruleset) or _plan(ruleset)).fast
+
+
+def assess_inputs(
+    ruleset: Ruleset, inputs: tuple[object, ...], partial: bool = False
+) -> ScoreResult:
+    """Score ``ruleset``'s inputs given in input order (``None`` meaning missing).
+
+    For an entry point that already has the inputs as variables (:func:`~.news2.score`): the
+    compiled fast path takes them with no dictionary built, and when it declines,
+    :func:`assess` scores or explains, exactly as if given the dictionary.
+    """
+    result = (_PLANS.get(ruleset) or _plan(ruleset)).fast(*inputs)
+    if result is not None:
+        return result
+    raw = dict(zip(ruleset.input_names, inputs, strict=True))
+    return assess(ruleset, raw, partial=partial, use_fast_path=False)
 
 
 def assess(

@@ -40,7 +40,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from designpatterns_ref.clinical.base import ACVPU, ClinicalError, ScoreResult, Vitals
-from designpatterns_ref.clinical.engine import assess, fast_path
+from designpatterns_ref.clinical.engine import assess, assess_inputs
 from designpatterns_ref.clinical.rules import NEWS2
 
 __all__ = ["ACVPU", "RULESET", "Vitals", "score"]
@@ -48,7 +48,6 @@ __all__ = ["ACVPU", "RULESET", "Vitals", "score"]
 #: The ruleset :func:`score` applies.
 RULESET = NEWS2
 
-_fast = fast_path(RULESET)  # called positionally below: its parameters are RULESET's inputs
 if RULESET.input_names != (
     "respiration_rate", "spo2", "spo2_scale", "on_oxygen", "systolic_bp", "pulse",
     "consciousness", "temperature",
@@ -85,13 +84,9 @@ def score(
         if any(v is not None for v in given) or spo2_scale != 1 or on_oxygen is not False:
             raise ClinicalError("score: pass either a Vitals or keyword values, not both")
         return assess(RULESET, vitals.as_dict(), partial=partial)
-    # The common case in one call with no dictionary built; None means "let assess explain".
+    # The common case in one call with no dictionary built.
     inputs = (
         respiration_rate, spo2, spo2_scale, on_oxygen, systolic_bp, pulse, consciousness,
         temperature,
     )  # fmt: skip
-    result = _fast(*inputs)
-    if result is not None:
-        return result
-    raw = dict(zip(RULESET.input_names, inputs, strict=True))
-    return assess(RULESET, raw, partial=partial, use_fast_path=False)
+    return assess_inputs(RULESET, inputs, partial)

@@ -23,7 +23,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from designpatterns_ref.clinical.base import ACVPU, ClinicalError, ScoreResult, Vitals
-from designpatterns_ref.clinical.engine import assess, fast_path
+from designpatterns_ref.clinical.engine import assess, assess_inputs
 from designpatterns_ref.clinical.rules import NEWS_2012
 
 __all__ = ["RULESET", "score"]
@@ -31,7 +31,6 @@ __all__ = ["RULESET", "score"]
 #: The ruleset :func:`score` applies.
 RULESET = NEWS_2012
 
-_fast = fast_path(RULESET)  # called positionally below: its parameters are RULESET's inputs
 if RULESET.input_names != (
     "respiration_rate", "spo2", "on_oxygen", "systolic_bp", "pulse", "consciousness",
     "temperature",
@@ -71,12 +70,8 @@ def score(
                 "use NEWS2 for scale 2"
             )
         return assess(RULESET, values, partial=partial)
-    # The common case in one call with no dictionary built; None means "let assess explain".
+    # The common case in one call with no dictionary built.
     inputs = (
         respiration_rate, spo2, on_oxygen, systolic_bp, pulse, consciousness, temperature,
     )  # fmt: skip
-    result = _fast(*inputs)
-    if result is not None:
-        return result
-    raw = dict(zip(RULESET.input_names, inputs, strict=True))
-    return assess(RULESET, raw, partial=partial, use_fast_path=False)
+    return assess_inputs(RULESET, inputs, partial)
