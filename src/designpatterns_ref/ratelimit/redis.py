@@ -236,10 +236,9 @@ class _Base:
         return _HEAD.pack(self._form[mode], self._now(), cost, self.ttl_slack) + token
 
     def _call(self, key: object, cost: object, mode: str) -> _Call:
-        """The keys and arguments of one single-limiter call (the hot path, kept lean)."""
-        if cost.__class__ is not int or cost < 1 or cost > self.limit:
-            cost = check_cost(type(self).__name__, cost, self.limit)
-        return [self.key_for(key)], [self._head(mode, cost) + self._spec]
+        """The keys and arguments of one single-limiter call (what :func:`_args` builds for
+        one limiter, without its loops: this is every decision's path)."""
+        return [self.key_for(key)], [self._head(mode, self._cost(cost)) + self._spec]
 
     def _answer(self, reply: bytes | str) -> Decision:
         """The Decision in a single-limiter reply (limit and delay are known here)."""
