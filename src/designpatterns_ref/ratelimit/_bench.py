@@ -131,19 +131,17 @@ def bench_speed(quick: bool) -> list[Table]:
     single: dict[str, Callable[[], float]] = {}
     spread: dict[str, Callable[[], float]] = {}
     idle: dict[str, Callable[[], float]] = {}
-    warm: list[Any] = []
     for name, make in ALGORITHMS.items():
         grows = name in ("SlidingWindowLog", "ConcurrencyLimiter")
         single[name] = partial(time_per_item, make(big, 1e-4 if grows else 1e9, None).allow, one, 1)
-        warm.append(make(big, 1.0 if grows else 1e9, None))
-        spread[name] = partial(time_per_item, warm[-1].allow, many, 1)
+        live = make(big, 1.0 if grows else 1e9, None)
+        for key in many:  # meet every key once, so that the rounds time live state only
+            live.allow(key)
+        spread[name] = partial(time_per_item, live.allow, many, 1)
         idle[name] = partial(time_per_item, make(big, 1e-6, None).allow, many, 1)
     for name, fn in _peers_in_memory().items():  # peers are slower: fewer calls per round
         single[name] = partial(time_per_item, fn, one[: max(200, calls // 10)], 1)
         spread[name] = partial(time_per_item, fn, many[: max(200, len(many) // 10)], 1)
-    for limiter in warm:  # meet every key once, so that the rounds time live state only
-        for key in many:
-            limiter.allow(key)
     base = "limits FixedWindow"
     one_key = interleaved(single, rounds, base)
     many_keys = interleaved(spread, 1 if quick else 3, base)
