@@ -5,8 +5,8 @@ Case study: Design a Rate Limiter (docs/case-studies/rate-limiter.md)
 :data:`SCRIPT` holds every algorithm (composites run it); :data:`SCRIPTS` holds one script
 per algorithm with the same prelude and calling convention. Redis runs a script's whole text
 on every call, so each line there costs server time on every decision: a single limiter's
-script defines only its own algorithm (and the entry search only where the algorithm reads
-entries), calls that algorithm directly, and hands its six answers straight to the reply
+script defines only its own algorithm and the helpers it calls (:data:`DOUBLES` or
+:data:`ENTRIES`), calls that algorithm directly, and hands its six answers straight to the reply
 (the composite's ending, :data:`MANY`, keeps a table per limiter because it must see every
 answer before it commits any).
 The scripts mirror the in-memory algorithms operation for operation, in IEEE doubles, so an
@@ -57,6 +57,7 @@ import hashlib
 
 __all__ = [
     "ALGORITHMS",
+    "DOUBLES",
     "ENTRIES",
     "MANY",
     "ONE",
@@ -102,6 +103,11 @@ local function honest(admits, wait)
   end
   return wait
 end
+local algos, modes = {}, {}
+"""
+
+#: What the algorithms whose state is a few numbers share: reading and writing them.
+DOUBLES = r"""
 -- state is a few IEEE doubles packed little-endian: exact, and no decimal text to parse
 local function load(key, layout)
   local raw = redis.call('GET', key)
@@ -112,7 +118,6 @@ end
 local function store(key, ttl, layout, ...)
   redis.call('SET', key, struct.pack(layout, ...), 'PX', ms(ttl))
 end
-local algos, modes = {}, {}
 """
 
 #: What the sliding log and the concurrency cap share: reading a string of fixed-width entries.
@@ -406,16 +411,16 @@ for i = 1, n do out[i] = reply(results[i]) end
 return table.concat(out, packed and '' or ' ')
 """
 
-#: The algorithms that read their state as a string of entries.
-_USES_ENTRIES = {"swl", "conc"}
+#: The helpers each algorithm's chunk calls, besides the prelude's.
+_HELPERS = {code: DOUBLES for code in ("tb", "gcra", "leaky", "fw", "swc")}
+_HELPERS.update(swl=ENTRIES, conc=ENTRIES)
 
 #: Every algorithm in one script: what composites (``all_of``) run.
-SCRIPT = PRELUDE + ENTRIES + "".join(ALGORITHMS.values()) + MANY
+SCRIPT = PRELUDE + DOUBLES + ENTRIES + "".join(ALGORITHMS.values()) + MANY
 SCRIPT_SHA = hashlib.sha1(SCRIPT.encode()).hexdigest()
 
 #: One script per algorithm, for single limiters: each call defines only what it runs.
 SCRIPTS = {
-    code: PRELUDE + (ENTRIES if code in _USES_ENTRIES else "") + chunk + ONE % code
-    for code, chunk in ALGORITHMS.items()
+    code: PRELUDE + _HELPERS[code] + chunk + ONE % code for code, chunk in ALGORITHMS.items()
 }
 SHAS = {code: hashlib.sha1(text.encode()).hexdigest() for code, text in SCRIPTS.items()}
