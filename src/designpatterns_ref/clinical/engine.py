@@ -66,15 +66,13 @@ from designpatterns_ref.clinical.base import (
     VitalsError,
 )
 from designpatterns_ref.clinical.compiled import (
-    FastPath,
     compile_fast_path,
     dense_table,
     float_steps,
+    result_shape,
 )
 
-__all__ = ["assess", "assess_inputs", "check_choice", "check_number", "fast_path", "quantise"]
-
-_ONE = Decimal(1)
+__all__ = ["assess", "assess_inputs", "check_choice", "check_number", "quantise"]
 
 
 def quantise(value: int | float | Decimal, resolution: Decimal) -> Decimal:
@@ -249,9 +247,7 @@ class _Plan:
             self.rules.append(
                 (rule.parameter, rule.measure, rule.selected_by, tables, offset, rule.inputs)
             )
-        self.fractional = [
-            (n, int(1 / m.resolution)) for n, m in measures.items() if m.resolution != _ONE
-        ]
+        self.fractional = result_shape(ruleset).divisors  # (input, steps per unit)
         self.fast = compile_fast_path(ruleset)
         top = ruleset.max_total
         self.triggers = [
@@ -268,12 +264,6 @@ def _plan(ruleset: Ruleset) -> _Plan:
     if plan is None:
         plan = _PLANS[ruleset] = _Plan(ruleset)
     return plan
-
-
-def fast_path(ruleset: Ruleset) -> FastPath:
-    """The compiled fast path of ``ruleset`` (built on first use, then shared): called with
-    the inputs in input order, it scores the common case or returns ``None``."""
-    return (_PLANS.get(ruleset) or _plan(ruleset)).fast
 
 
 def assess_inputs(
