@@ -38,20 +38,25 @@ __all__ = ["build_parser", "family_module", "main"]
 EXIT_USAGE = 2
 
 
-def family_module(family: str, name: str) -> ModuleType | None:
-    """Import ``designpatterns_ref.<family>.<name>`` if the family provides it, else None."""
-    # Look for the file first: importing every family just to learn that it has no ``_cli``
-    # would put all of them (and their lookup tables) on the start-up path of every command.
+def _provides(family: str, name: str) -> bool:
+    """Whether ``designpatterns_ref.<family>.<name>`` exists, found without importing it:
+    importing every family to learn which have a ``_cli``, ``_tour`` or ``_bench`` would put
+    all of them (and their lookup tables) on the start-up path of every command."""
     package = importlib.util.find_spec(f"designpatterns_ref.{family}")
     if package is None or not package.submodule_search_locations:
-        return None
-    if not any(Path(d, f"{name}.py").is_file() for d in package.submodule_search_locations):
+        return False
+    return any(Path(d, f"{name}.py").is_file() for d in package.submodule_search_locations)
+
+
+def family_module(family: str, name: str) -> ModuleType | None:
+    """Import ``designpatterns_ref.<family>.<name>`` if the family provides it, else None."""
+    if not _provides(family, name):
         return None
     return importlib.import_module(f"designpatterns_ref.{family}.{name}")
 
 
 def _families_with(name: str) -> list[str]:
-    return [f for f in FAMILIES if family_module(f, name) is not None]
+    return [f for f in FAMILIES if _provides(f, name)]
 
 
 def _wrap(text: str, indent: str = "  ") -> str:
