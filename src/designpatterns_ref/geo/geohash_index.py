@@ -381,7 +381,7 @@ class GeohashIndex(LiveIndex):
     ) -> list[tuple[float, str]]:
         """Distances to every driver in occupied cells outside the block of rings 0..r."""
         cols = self._cols
-        found = []
+        outside = []
         for key, bucket in self._cells.items():
             k_row, k_col = divmod(key, cols)
             gap = abs(k_col - col)
@@ -389,8 +389,8 @@ class GeohashIndex(LiveIndex):
                 continue  # already searched
             if trace is not None:
                 trace.append(key)
-            found += _measure([bucket], p1, l1, c1, available_only)
-        return found
+            outside.append(bucket)
+        return _measure(outside, p1, l1, c1, available_only)
 
     def trace(
         self, lat: float, lon: float, k: int = 10, *, available_only: bool = True
