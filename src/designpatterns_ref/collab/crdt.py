@@ -548,8 +548,8 @@ class SequenceReplica:
             else:
                 refs = [op.target, (op.target[0], op.target[1] + op.length - 1)]
             for ref in refs:
-                if ref is not None and self.has(ref) and self._find(ref) is None:
-                    raise CRDTError(f"{op!r} refers to {ref!r}, which is a delete, not a character")
+                if ref is not None:
+                    self._exists(ref, op)
         self._last = None
         self._cursor, self._hint = None, None
         waiting: list[Op] = []
@@ -725,7 +725,7 @@ class SequenceReplica:
                 k = s - op.seq
                 left = op.left if k == 0 else (op.agent, s - 1)
                 for ref in (left, op.right):
-                    if ref is not None and not self._exists(ref):
+                    if ref is not None and not self._exists(ref, op):
                         return False
                 pieces.append((s, k, e - op.seq, left))
             for s, k, end, left in pieces:
@@ -745,11 +745,13 @@ class SequenceReplica:
         self._lamport = max(self._lamport, op.lamport + n - 1)
         return True
 
-    def _exists(self, ref: Id) -> bool:
+    def _exists(self, ref: Id, op: Op) -> bool:
+        """Whether ``op``'s reference ``ref`` is a character this replica has (False while it
+        has not arrived); CRDTError when ``ref`` names a delete."""
         if not _covers(self._known.get(ref[0], ()), ref[1]):
             return False
         if self._find(ref) is None:
-            raise CRDTError(f"operation refers to {ref!r}, which is a delete, not a character")
+            raise CRDTError(f"{op!r} refers to {ref!r}, which is a delete, not a character")
         return True
 
     def _delete_ids(self, agent: str, seq: int, length: int) -> None:
