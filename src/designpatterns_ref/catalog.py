@@ -68,7 +68,8 @@ _P = "designpatterns_ref."
 
 
 def _mods(family: str, names: list[str]) -> tuple[str, ...]:
-    return tuple(f"{_P}{family}.{name}" for name in names)
+    """The family's package, then its modules ``names``, as importable names."""
+    return (_P + family, *(f"{_P}{family}.{name}" for name in names))
 
 
 _CATALOG: tuple[CaseStudy, ...] = (
@@ -82,26 +83,23 @@ _CATALOG: tuple[CaseStudy, ...] = (
         "round trip.",
         "atomic counters, shared state",
         "ratelimit",
-        (
-            _P + "ratelimit",
-            *_mods(
-                "ratelimit",
-                [
-                    "token_bucket",
-                    "gcra",
-                    "leaky_bucket",
-                    "leaky_queue",
-                    "fixed_window",
-                    "sliding_log",
-                    "sliding_counter",
-                    "concurrency",
-                    "composite",
-                    "redis",
-                    "simulate",
-                    "traffic",
-                    "plot",
-                ],
-            ),
+        _mods(
+            "ratelimit",
+            [
+                "token_bucket",
+                "gcra",
+                "leaky_bucket",
+                "leaky_queue",
+                "fixed_window",
+                "sliding_log",
+                "sliding_counter",
+                "concurrency",
+                "composite",
+                "redis",
+                "simulate",
+                "traffic",
+                "plot",
+            ],
         ),
         status="implemented",
         sources=(
@@ -125,23 +123,20 @@ _CATALOG: tuple[CaseStudy, ...] = (
         "keyed permutation if it matters.",
         "ID generation, the birthday bound",
         "shortcode",
-        (
-            _P + "shortcode",
-            *_mods(
-                "shortcode",
-                [
-                    "base62",
-                    "obfuscate",
-                    "counter",
-                    "ranges",
-                    "hashing",
-                    "birthday",
-                    "snowflake",
-                    "store",
-                    "service",
-                    "redis",
-                ],
-            ),
+        _mods(
+            "shortcode",
+            [
+                "base62",
+                "obfuscate",
+                "counter",
+                "ranges",
+                "hashing",
+                "birthday",
+                "snowflake",
+                "store",
+                "service",
+                "redis",
+            ],
         ),
         status="implemented",
         sources=(
@@ -160,12 +155,9 @@ _CATALOG: tuple[CaseStudy, ...] = (
         "every match.",
         "precomputation versus query-time work",
         "autocomplete",
-        (
-            _P + "autocomplete",
-            *_mods(
-                "autocomplete",
-                ["trie", "radix", "topk", "sorted_index", "frozen", "text", "corpus"],
-            ),
+        _mods(
+            "autocomplete",
+            ["trie", "radix", "topk", "sorted_index", "frozen", "text", "corpus"],
         ),
         status="implemented",
         sources=(
@@ -185,23 +177,20 @@ _CATALOG: tuple[CaseStudy, ...] = (
         "cells outward with an exact stopping rule; price by demand over supply per cell.",
         "geospatial indexing",
         "geo",
-        (
-            _P + "geo",
-            *_mods(
-                "geo",
-                [
-                    "geohash",
-                    "sphere",
-                    "brute",
-                    "geohash_index",
-                    "quadtree",
-                    "redis",
-                    "dispatch",
-                    "surge",
-                    "trip",
-                    "plot",
-                ],
-            ),
+        _mods(
+            "geo",
+            [
+                "geohash",
+                "sphere",
+                "brute",
+                "geohash_index",
+                "quadtree",
+                "redis",
+                "dispatch",
+                "surge",
+                "trip",
+                "plot",
+            ],
         ),
         status="implemented",
         sources=(
@@ -220,10 +209,7 @@ _CATALOG: tuple[CaseStudy, ...] = (
         "time so one post does not cost millions of writes: a hybrid.",
         "fan-out, precomputation",
         "feed",
-        (
-            _P + "feed",
-            *_mods("feed", ["push", "pull", "hybrid", "memory", "redis", "graphs", "simulation"]),
-        ),
+        _mods("feed", ["push", "pull", "hybrid", "memory", "redis", "graphs", "simulation"]),
         status="implemented",
         sources=(
             Source(
@@ -241,7 +227,7 @@ _CATALOG: tuple[CaseStudy, ...] = (
         "give every character a unique identity so replicas merge in any order (CRDT).",
         "eventual consistency, convergence",
         "collab",
-        (_P + "collab", *_mods("collab", ["ot", "crdt", "traces"])),
+        _mods("collab", ["ot", "crdt", "traces"]),
         status="implemented",
         sources=(
             Source(
@@ -264,10 +250,7 @@ _CATALOG: tuple[CaseStudy, ...] = (
         "every problem at once, and never guess a missing or implausible value.",
         "validation, rules as data",
         "clinical",
-        (
-            _P + "clinical",
-            *_mods("clinical", ["news2", "news2012", "rules", "engine", "compiled", "api"]),
-        ),
+        _mods("clinical", ["news2", "news2012", "rules", "engine", "compiled", "api"]),
         status="implemented",
         sources=(
             Source(
