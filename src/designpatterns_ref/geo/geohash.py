@@ -194,7 +194,7 @@ def _pair_tables() -> list[dict[int, complex]]:
 
 _P0, _P1, _P2, _P3, _P4, _P5 = _pair_tables()
 _SIX_PAIRS = struct.Struct(">6H").unpack
-# Per precision: the corner-to-centre offset plus (-180, -90), and the half-height and half-width.
+# Per precision: the corner-to-centre offset (half a cell) plus (-180, -90), as lon + lat*j.
 _CENTRE = [0j] + [
     complex(180.0 / (1 << b) - 180.0, 90.0 / (1 << a) - 90.0) for a, b in _AXIS_BITS[1:]
 ]
