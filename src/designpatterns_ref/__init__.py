@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from designpatterns_ref.catalog import CaseStudy, case_study, catalog
 from designpatterns_ref.clock import Clock, ManualClock
+from designpatterns_ref.figures import show
 
 __version__ = "0.1.0"
 
@@ -41,6 +42,7 @@ __all__ = [
     "__version__",
     "case_study",
     "catalog",
+    "show",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only

@@ -1,0 +1,80 @@
+"""Figures that show inline in a notebook and are saved to files from a script.
+
+Every family's ``plot.py`` returns a matplotlib :class:`~matplotlib.figure.Figure`. The plot
+functions build it with :func:`new_figure` (or draw into the caller's ``ax=``), which makes a
+figure without pyplot: no global state, no backend chosen, nothing opened on screen, so the
+same code runs in a notebook, in a script on a machine with no display and in the tests.
+
+:func:`show` is what examples and the tour call with such a figure:
+
+- in a Jupyter kernel it displays the figure inline (a PNG in the cell's output);
+- anywhere else it saves a PNG into a folder (``$DPREF_PLOTS`` or a fresh temporary folder, or
+  the ``directory`` given) and returns the path, which the caller prints.
+
+matplotlib is imported only inside these functions (the ``plot`` extra), so importing this module
+costs nothing.
+
+>>> in_notebook()
+False
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+__all__ = ["in_notebook", "new_figure", "show"]
+
+_default_dir: Path | None = None
+
+
+def in_notebook() -> bool:
+    """True when running inside a Jupyter (IPython) kernel."""
+    return "ipykernel" in sys.modules
+
+
+def new_figure(ax: Any = None, *, figsize: tuple[float, float] = (7.0, 4.0)) -> tuple[Any, Any]:
+    """Return ``(figure, axes)``: the caller's ``ax`` and its figure, or a new pyplot-free pair."""
+    if ax is not None:
+        return ax.figure, ax
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=figsize, layout="constrained")
+    return fig, fig.add_subplot()
+
+
+def _slug(name: str) -> str:
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-.")
+    return slug or "figure"
+
+
+def show(
+    fig: Any, name: str = "figure", *, directory: str | os.PathLike[str] | None = None
+) -> Path | None:
+    """Display ``fig`` inline in a notebook, else save it as ``name.png`` and return the path.
+
+    The folder is ``directory`` when given, else ``$DPREF_PLOTS`` when set, else one temporary
+    folder made on first use and kept for the process.
+    """
+    if directory is None and in_notebook():
+        from IPython.display import display
+
+        display(fig)
+        return None
+    global _default_dir
+    if directory is not None:
+        folder = Path(directory)
+    elif os.environ.get("DPREF_PLOTS"):
+        folder = Path(os.environ["DPREF_PLOTS"])
+    else:
+        if _default_dir is None:
+            _default_dir = Path(tempfile.mkdtemp(prefix="dpref-plots-"))
+        folder = _default_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{_slug(name)}.png"
+    fig.savefig(path, dpi=90)
+    return path
