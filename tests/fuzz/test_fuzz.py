@@ -58,7 +58,7 @@ def state_of(obj: Any, depth: int = 0, seen: set[int] | None = None) -> Any:
         return repr(obj)  # repr: nan compares equal to itself
     if depth > 8 or id(obj) in seen:
         return f"<{type(obj).__name__}>"
-    if isinstance(obj, _LOCKS) or callable(obj) and not hasattr(obj, "__dict__"):
+    if isinstance(obj, _LOCKS) or (callable(obj) and not hasattr(obj, "__dict__")):
         return f"<{type(obj).__name__}>"
     seen = seen | {id(obj)}
     if isinstance(obj, Mapping):
