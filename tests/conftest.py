@@ -46,7 +46,7 @@ def shared_data() -> Path:
 
 
 @pytest.fixture
-def redis_url(redis_srv: RedisServer) -> Iterator[str]:
+def redis_url(redis_srv: Any) -> Iterator[str]:
     """The session server's URL, flushed before each test."""
     import redis
 
