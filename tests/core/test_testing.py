@@ -144,9 +144,8 @@ def test_postgres_kill_restart_keeps_data_and_pause_hangs() -> None:
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("CREATE TABLE t (n int)")
             conn.execute("INSERT INTO t VALUES (7)")
-        with pg.paused():
-            with pytest.raises(psycopg.OperationalError):
-                psycopg.connect(url, connect_timeout=1)
+        with pg.paused(), pytest.raises(psycopg.OperationalError):
+            psycopg.connect(url, connect_timeout=1)
         pg.kill()
         with pytest.raises(psycopg.OperationalError):
             psycopg.connect(url, connect_timeout=1)

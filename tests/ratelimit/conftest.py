@@ -68,5 +68,6 @@ def make(request: pytest.FixtureRequest) -> Callable[[ManualClock], Any]:
     name, backend = request.param
     if backend == "memory":
         return ALGORITHMS[name][0]
-    client = request.getfixturevalue("redis_client" if backend == "redis" else "redis_cluster_client")
+    fixture = "redis_client" if backend == "redis" else "redis_cluster_client"
+    client = request.getfixturevalue(fixture)
     return lambda clock: redis_twin(name, client, clock)
