@@ -14,7 +14,9 @@ rr = pytest.importorskip("designpatterns_ref.ratelimit.redis")
 
 @pytest.mark.redis
 @pytest.mark.parametrize("on_error", ["deny", "allow", "raise"])
-def test_a_hung_server_gives_the_configured_behaviour(own_redis: RedisServer, on_error: str) -> None:
+def test_a_hung_server_gives_the_configured_behaviour(
+    own_redis: RedisServer, on_error: str
+) -> None:
     # a bounded client: 0.2 s per command, no retries, so the hang costs one timeout
     client = redis.Redis.from_url(
         own_redis.url, socket_timeout=0.2, socket_connect_timeout=0.2, retry=None
