@@ -149,8 +149,10 @@ def test_growth_moves_keys_only_to_the_new_shard(scheme: str) -> None:
     assert targets <= allowed
 
 
-@pytest.mark.parametrize(("scheme", "bound"), [("modulo", 1.1), ("ring", 1.25),
-                                               ("rendezvous", 1.1), ("jump", 1.1), ("maglev", 1.1)])  # fmt: skip
+BOUNDS = [("modulo", 1.1), ("ring", 1.25), ("rendezvous", 1.1), ("jump", 1.1), ("maglev", 1.1)]
+
+
+@pytest.mark.parametrize(("scheme", "bound"), BOUNDS)
 def test_load_is_balanced_within_a_bound(scheme: str, bound: float) -> None:
     p = SCHEMES[scheme]([f"s{i}" for i in range(10)])
     load = Counter(p.shard_for(k) for k in KEYS)

@@ -70,8 +70,8 @@ def ketama_points(name: str, count: int) -> list[int]:
 def _check_weight(weight: object, name: str = "weight") -> float:
     if isinstance(weight, bool) or not isinstance(weight, int | float):
         raise ShardingError(f"{name}={weight!r} must be a positive number")
-    if isinstance(weight, int) and weight > 1_000_000:
-        raise ShardingError(f"{name}={weight!r} is too large: weights must lie in (0, 1e6]")
+    if isinstance(weight, int) and not 0 < weight <= 1_000_000:  # no float() of a huge int
+        raise ShardingError(f"{name}={weight!r} must be a positive number at most 1e6")
     if not (math.isfinite(weight) and 0 < weight <= 1_000_000):
         raise ShardingError(f"{name}={weight!r} must be a positive number at most 1e6")
     return float(weight)

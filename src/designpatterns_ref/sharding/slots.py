@@ -20,7 +20,7 @@ Complexity: O(len(key)) per key (a table-driven CRC).
 
 from __future__ import annotations
 
-from designpatterns_ref.sharding.base import Key, key_bytes
+from designpatterns_ref.sharding.base import Key, ShardingError, key_bytes
 
 __all__ = ["SLOTS", "crc16", "hash_tag", "keyslot"]
 
@@ -59,6 +59,8 @@ def _tag(data: bytes) -> bytes:
 
 def hash_tag(key: str) -> str:
     """The part of ``key`` Redis hashes: the first non-empty ``{tag}``, else the whole key."""
+    if not isinstance(key, str):
+        raise ShardingError(f"hash_tag: key={key!r} must be a str (keyslot takes bytes too)")
     return _tag(key_bytes(key)).decode()
 
 

@@ -1,0 +1,95 @@
+"""Pictures of placement: keys moved on growth and load imbalance, per scheme.
+
+Case study: GitHub's Migration from MySQL to Vitess (docs/case-studies/github-vitess.md)
+
+:func:`plot_growth` grows a cluster one shard at a time under each scheme and draws the fraction
+of keys that moved at each step beside the ideal ``1 / (n + 1)``; modulo placement's line sits near
+1, the consistent schemes' on the ideal. :func:`plot_load` draws each scheme's busiest shard over
+the mean (1.0 is perfect balance). Both return a matplotlib Figure (imported lazily, the ``plot``
+extra) and take an optional ``ax``.
+
+Complexity: O(schemes * steps * keys) placements.
+
+>>> from designpatterns_ref.sharding.plot import moved_fraction
+>>> from designpatterns_ref.sharding import JumpPlacement
+>>> 0.05 < moved_fraction(JumpPlacement, 10, keys=2000) < 0.15
+True
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from designpatterns_ref.figures import new_figure
+from designpatterns_ref.sharding.base import Placement
+from designpatterns_ref.sharding.jump import JumpPlacement
+from designpatterns_ref.sharding.maglev import MaglevPlacement
+from designpatterns_ref.sharding.modulo import ModuloPlacement
+from designpatterns_ref.sharding.rendezvous import RendezvousPlacement
+from designpatterns_ref.sharding.ring import ConsistentHashRing
+
+__all__ = ["DEFAULT_SCHEMES", "imbalance", "moved_fraction", "plot_growth", "plot_load"]
+
+Make = Callable[[list[str]], Placement]
+
+DEFAULT_SCHEMES: dict[str, Make] = {
+    "modulo": ModuloPlacement,
+    "ring (160 vnodes)": ConsistentHashRing,
+    "rendezvous": RendezvousPlacement,
+    "jump": JumpPlacement,
+    "maglev": lambda shards: MaglevPlacement(shards, table_size=4099),
+}
+
+
+def moved_fraction(make: Make, n: int, *, keys: int = 20_000) -> float:
+    """The fraction of ``keys`` keys that change shard going from ``n`` to ``n + 1`` shards."""
+    before = make([f"s{i}" for i in range(n)])
+    after = make([f"s{i}" for i in range(n + 1)])
+    names = [f"k{i}" for i in range(keys)]
+    return sum(before.shard_for(k) != after.shard_for(k) for k in names) / keys
+
+
+def imbalance(make: Make, n: int, *, keys: int = 20_000) -> float:
+    """The busiest of ``n`` shards' key count over the mean."""
+    placement = make([f"s{i}" for i in range(n)])
+    load = Counter(placement.shard_for(f"k{i}") for i in range(keys))
+    return max(load.values()) / (keys / n)
+
+
+def plot_growth(
+    sizes: Sequence[int] = (2, 4, 8, 16, 32),
+    *,
+    schemes: dict[str, Make] | None = None,
+    keys: int = 10_000,
+    ax: Any = None,
+) -> Any:
+    """Keys moved going from n to n + 1 shards, per scheme, beside the ideal 1 / (n + 1)."""
+    fig, ax = new_figure(ax)
+    for label, make in (schemes or DEFAULT_SCHEMES).items():
+        ax.plot(sizes, [moved_fraction(make, n, keys=keys) for n in sizes], marker="o", label=label)
+    ax.plot(sizes, [1 / (n + 1) for n in sizes], "k--", label="ideal 1/(n+1)")
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("shards before growth (n)")
+    ax.set_ylabel("fraction of keys moved")
+    ax.set_title("Adding one shard: what moves")
+    ax.legend(fontsize="small")
+    return fig
+
+
+def plot_load(
+    n: int = 10, *, schemes: dict[str, Make] | None = None, keys: int = 20_000, ax: Any = None
+) -> Any:
+    """Each scheme's busiest shard over the mean load, as bars (1.0 is perfect balance)."""
+    fig, ax = new_figure(ax)
+    chosen = schemes or DEFAULT_SCHEMES
+    values = [imbalance(make, n, keys=keys) for make in chosen.values()]
+    ax.bar(list(chosen), values, color="tab:blue")
+    ax.axhline(1.0, color="k", linestyle="--", linewidth=1)
+    ax.set_ylabel("max load / mean load")
+    ax.set_xlabel("scheme")
+    ax.set_title(f"{keys:,} keys on {n} shards")
+    ax.tick_params(axis="x", labelrotation=20)
+    return fig
