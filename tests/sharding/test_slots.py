@@ -14,6 +14,13 @@ def test_crc16_check_value() -> None:
     assert crc16(b"123456789") == 0x31C3  # the XMODEM check value Redis's cluster spec quotes
 
 
+@given(st.binary(max_size=40))
+def test_keyslot_uses_the_same_crc_as_the_readable_one(data: bytes) -> None:
+    from designpatterns_ref.sharding.slots import _tag
+
+    assert keyslot(data) == crc16(_tag(data)) % 16384
+
+
 def test_hash_tags() -> None:
     assert hash_tag("{user1000}.following") == "user1000"
     assert hash_tag("foo{}{bar}") == "foo{}{bar}"  # empty first tag: the whole key

@@ -46,7 +46,7 @@ from xxhash import xxh3_64_intdigest
 
 from designpatterns_ref.sharding.base import ShardingError
 from designpatterns_ref.sharding.keyspace import KeyRange, ShardMap
-from designpatterns_ref.sharding.router import Router, apply_change
+from designpatterns_ref.sharding.router import UPSERT, Router, apply_change
 
 __all__ = ["Resharding", "Verification"]
 
@@ -163,9 +163,7 @@ class Resharding:
                     (state[0], self.chunk),
                 )
                 with self.router.db.transaction(target) as run:
-                    for id, customer, ksid, amount in rows:
-                        if int(ksid, 16) in key_range:
-                            apply_change(run, "upsert", id, customer, ksid, amount)
+                    run.many(UPSERT, [r for r in rows if int(r[2], 16) in key_range])
                     run(
                         "UPDATE resharding SET copied_id = ?, phase = ? WHERE source = ?",
                         (

@@ -187,14 +187,16 @@ class Router:
         return sorted(rows), Route("scatter", shards)
 
 
+UPSERT = (
+    "INSERT INTO orders (id, customer, ksid, amount) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (id) DO UPDATE SET customer = excluded.customer, "
+    "ksid = excluded.ksid, amount = excluded.amount"
+)
+
+
 def apply_change(run: Any, op: str, id: int, customer: str, ksid: str, amount: int) -> None:
     """Apply one row image to a shard: an upsert or a delete (both idempotent)."""
     if op == "delete":
         run("DELETE FROM orders WHERE id = ?", (id,))
     else:
-        run(
-            "INSERT INTO orders (id, customer, ksid, amount) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (id) DO UPDATE SET customer = excluded.customer, "
-            "ksid = excluded.ksid, amount = excluded.amount",
-            (id, customer, ksid, amount),
-        )
+        run(UPSERT, (id, customer, ksid, amount))

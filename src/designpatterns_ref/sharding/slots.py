@@ -10,7 +10,11 @@ least one character between the first ``{`` and the next ``}``, only that part i
 both: the reason this library's Redis keys carry hash tags. Checked against a real cluster's
 ``CLUSTER KEYSLOT`` in the tests.
 
-Complexity: O(len(key)) per key (a table-driven CRC).
+:func:`crc16` is the readable table-driven CRC; :func:`keyslot` computes the same CRC with the
+standard library's C ``binascii.crc_hqx`` (the same polynomial and initial value), about ten
+times faster; a property test holds them equal.
+
+Complexity: O(len(key)) per key.
 
 >>> keyslot("foo"), keyslot("{user:7}:cart") == keyslot("{user:7}:orders")
 (12182, True)
@@ -19,6 +23,8 @@ Complexity: O(len(key)) per key (a table-driven CRC).
 """
 
 from __future__ import annotations
+
+from binascii import crc_hqx
 
 from designpatterns_ref.sharding.base import Key, ShardingError, key_bytes
 
@@ -66,4 +72,4 @@ def hash_tag(key: str) -> str:
 
 def keyslot(key: Key) -> int:
     """The Redis Cluster slot of ``key``, in ``range(16384)``."""
-    return crc16(_tag(key_bytes(key))) % SLOTS
+    return crc_hqx(_tag(key_bytes(key)), 0) % SLOTS

@@ -34,7 +34,7 @@ from typing import Any
 
 from designpatterns_ref.sharding.base import ShardingError
 
-__all__ = ["PostgresShards", "SQLiteShards", "ShardDatabases"]
+__all__ = ["PostgresShards", "Run", "SQLiteShards", "ShardDatabases"]
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS orders (id BIGINT PRIMARY KEY, customer TEXT NOT NULL, "
@@ -87,12 +87,7 @@ class ShardDatabases:
     def transaction(self, shard: str, *, serial: bool = False) -> Iterator[Any]:
         """A transaction on ``shard``; ``serial`` orders it with the shard's other writers."""
         conn = self._conn(shard)
-        cur = conn.cursor()
-
-        def run(text: str, params: Sequence[Any] = ()) -> list[Any]:
-            cur.execute(self.sql(text), tuple(params))
-            return list(cur.fetchall()) if cur.description else []
-
+        run = Run(self, conn.cursor())
         self._begin(conn, run, serial)
         try:
             yield run
@@ -113,6 +108,23 @@ class ShardDatabases:
         """Close this thread's connections."""
         for conn in self._local.__dict__.pop("conns", {}).values():
             conn.close()
+
+
+class Run:
+    """A transaction's statement runner: ``run(sql, params)`` returns rows; ``run.many`` batches."""
+
+    def __init__(self, databases: ShardDatabases, cursor: Any) -> None:
+        self._db = databases
+        self._cur = cursor
+
+    def __call__(self, text: str, params: Sequence[Any] = ()) -> list[Any]:
+        self._cur.execute(self._db.sql(text), tuple(params))
+        return list(self._cur.fetchall()) if self._cur.description else []
+
+    def many(self, text: str, rows: Sequence[Sequence[Any]]) -> None:
+        """One statement over many parameter rows (a pipeline on PostgreSQL)."""
+        if rows:
+            self._cur.executemany(self._db.sql(text), [tuple(r) for r in rows])
 
 
 class SQLiteShards(ShardDatabases):
