@@ -9,9 +9,12 @@ this guards against is a notebook that writes its pictures to files instead of s
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import jupytext
@@ -24,6 +27,22 @@ ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
 LIMIT_S = 60.0
 DRAWS = re.compile(r"\bdp\.show\(|\bplot_\w+\(|\bshow\(")
+KERNEL = "dpref-python3"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def kernel_of_this_python(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """A kernelspec that runs this interpreter, found first, whatever else is installed."""
+    root = tmp_path_factory.mktemp("jupyter")
+    spec = root / "kernels" / KERNEL
+    spec.mkdir(parents=True)
+    argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    spec.joinpath("kernel.json").write_text(
+        json.dumps({"argv": argv, "display_name": KERNEL, "language": "python"})
+    )
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("JUPYTER_PATH", str(root))
+        yield
 
 
 def figures_shown(notebook: nbformat.NotebookNode) -> int:
@@ -42,7 +61,7 @@ def run_as_notebook(path: Path, workdir: Path) -> tuple[nbformat.NotebookNode, f
     client = NotebookClient(
         notebook,
         timeout=LIMIT_S,  # per cell; the whole run is checked below
-        kernel_name="python3",
+        kernel_name=KERNEL,
         resources={"metadata": {"path": str(workdir)}},
     )
     start = time.perf_counter()
@@ -68,3 +87,20 @@ def test_example_runs_as_a_notebook_and_shows_its_figures(path: Path, tmp_path: 
     assert "matplotlib.use(" not in source, f"{path.name} picks a backend itself"
     assert not (tmp_path / "plots").exists(), f"{path.name} wrote PNG files instead of showing"
     print(f"{path.name}: {seconds:.1f} s as a notebook, {shown} figures shown")
+
+
+def test_a_figure_left_last_in_a_cell_shows_inline(tmp_path: Path) -> None:
+    """new_figure's pyplot-free figures display as PNG in a kernel, via dp.show or bare."""
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_code_cell(
+            "from designpatterns_ref.figures import new_figure\n"
+            "fig, ax = new_figure()\nax.plot([0, 1], [1, 0])\nfig"
+        ),
+        nbformat.v4.new_code_cell("import designpatterns_ref as dp\ndp.show(fig, 'line')"),
+    ]
+    NotebookClient(notebook, timeout=LIMIT_S, kernel_name=KERNEL).execute(
+        env={**os.environ, "DPREF_PLOTS": str(tmp_path / "plots")}
+    )
+    assert [figures_shown(nbformat.v4.new_notebook(cells=[c])) for c in notebook.cells] == [1, 1]
+    assert not (tmp_path / "plots").exists()

@@ -85,7 +85,7 @@ def plot_decisions(
             twin.axhline(limit, color="tab:gray", linestyle="--", linewidth=1)
         twin.set_ylabel(f"admitted in last {per:g} s", fontsize=8)
         axis.set_title(f"{name}: {len(result.admitted)}/{result.total} admitted", loc="left")
-        axis.set_xlabel("time (s)")
+    axes[-1].set_xlabel("time (s)")
     if title:
         fig.suptitle(title)
     return fig
