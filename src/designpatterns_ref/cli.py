@@ -142,7 +142,8 @@ def cmd_tour(args: argparse.Namespace) -> int:
         if args.plots is not None:
             _save_plots(family, Path(args.plots))
         print(f"({family}: {time.perf_counter() - start:.1f} s)\n")
-    print("Next: `dpref list` for every case study, `dpref bench FAMILY --quick` to compare.")
+    print("Next: `dpref list` for every case study, `dpref bench FAMILY --quick` to compare,")
+    print("`dpref tour --plots DIR` to save the figures (in a notebook: `dp.show(fig)`).")
     return 0
 
 
