@@ -2,81 +2,99 @@
 
 Case study: Design a Rate Limiter (docs/case-studies/rate-limiter.md)
 
-:func:`plot_decisions` replays one arrival list against each limiter with
-:func:`.simulate` and draws one row per limiter: admitted requests as dots, denied ones as
-crosses, plus the admitted count in a sliding window of ``per`` seconds beside the limit. It
-needs matplotlib (the ``plot`` extra), imported only when called, with the Agg backend
-unless one is already chosen, and writes a PNG.
+:func:`plot_decisions` replays one arrival list against each limiter with :func:`simulate` and
+draws one row per limiter: admitted requests as green dots, denied ones as red crosses, and on
+a second scale the number admitted in the last ``per`` seconds beside the limit, one scale for
+every row so the rows compare at a glance. The fixed window's double burst at a boundary, the
+bucket's burst plus refill and the exact log's flat ceiling are visible at once.
 
-Examples:
-    >>> from designpatterns_ref.clock import ManualClock
-    >>> from designpatterns_ref.ratelimit import FixedWindow
-    >>> import tempfile, os
-    >>> out = os.path.join(tempfile.mkdtemp(), "fw.png")
-    >>> plot_decisions({"fixed": FixedWindow(2, 1.0, clock=ManualClock())}, [0.1, 0.2, 0.3], out)
-    ... # doctest: +SKIP
+It returns the matplotlib ``Figure`` (shown inline in a notebook; ``dp.show(fig, name)`` saves
+it from a script) and never touches pyplot or the backend. Pass ``ax=`` (one Axes per limiter)
+to draw into your own figure. matplotlib (the ``plot`` extra) is imported only when called.
+
+Complexity: O(n log n) for n arrivals per limiter (the replay plus a sort for the window count).
+
+>>> import importlib.util
+>>> from designpatterns_ref.clock import ManualClock
+>>> from designpatterns_ref.ratelimit import FixedWindow
+>>> if importlib.util.find_spec("matplotlib"):
+...     fig = plot_decisions({"fixed": FixedWindow(2, 1.0, clock=ManualClock())}, [0.1, 0.2, 0.3])
+...     print(fig.axes[0].get_title(loc="left"))
+... else:
+...     print("fixed: 2/3 admitted")
+fixed: 2/3 admitted
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from designpatterns_ref.ratelimit.base import RateLimiter, RateLimitError
-from designpatterns_ref.ratelimit.simulate import SimulationResult, simulate
+if TYPE_CHECKING:  # pragma: no cover
+    from designpatterns_ref.ratelimit import RateLimiter
 
-__all__ = ["plot_decisions"]
+__all__ = ["plot_decisions", "tour_figures"]
 
 
 def plot_decisions(
     limiters: Mapping[str, RateLimiter],
     arrivals: Sequence[float],
-    path: str | Path,
     *,
     per: float = 1.0,
     limit: int | None = None,
     title: str = "",
-) -> dict[str, SimulationResult]:
-    """Replay ``arrivals`` against each limiter, draw the decisions to ``path`` (PNG).
+    ax: Any = None,
+) -> Any:
+    """Replay ``arrivals`` against each limiter and draw the decisions; return the Figure.
 
-    Returns each limiter's :class:`.SimulationResult`, by name.
+    ``ax`` is None (a new figure, one row per limiter), or one matplotlib Axes per limiter (a
+    single Axes when there is one limiter). Raises :class:`RateLimitError` when ``limiters`` is
+    empty or ``ax`` does not give one Axes per limiter.
     """
-    try:
-        import matplotlib
+    from designpatterns_ref.figures import new_figure
+    from designpatterns_ref.ratelimit import RateLimitError, simulate
 
-        if matplotlib.get_backend().lower() not in ("agg", "pdf", "svg", "ps", "cairo"):
-            matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError as exc:  # pragma: no cover - matplotlib is in the plot extra
-        raise RateLimitError("plot_decisions needs matplotlib: pip install matplotlib") from exc
     if not limiters:
         raise RateLimitError("plot_decisions: limiters is empty; give at least one")
+    n = len(limiters)
+    if ax is not None:
+        given = _as_list(ax)
+        if len(given) != n:
+            raise RateLimitError(
+                f"plot_decisions: ax gives {len(given)} Axes for {n} limiters; give one each"
+            )
+        ax = given if n > 1 else given[0]
+    fig, axes = new_figure(ax, figsize=(9, 1.7 * n + 0.7), rows=n, sharex=True)
+    axes = axes if isinstance(axes, list) else [axes]
     results = {name: simulate(limiter, arrivals) for name, limiter in limiters.items()}
-    fig, axes = plt.subplots(len(results), 1, figsize=(10, 1.9 * len(results) + 0.6), sharex=True)
-    axes = [axes] if len(results) == 1 else list(axes)
     counts = {name: _sliding_counts(r.admitted, per) for name, r in results.items()}
-    top = max([c for steps in counts.values() for _, c in steps] + [limit or 0, 1]) * 1.1
-    for ax, (name, result) in zip(axes, results.items(), strict=True):
-        ax.plot(result.admitted, [1] * len(result.admitted), "o", ms=3, color="tab:green")
-        ax.plot(result.denied, [0] * len(result.denied), "x", ms=3, color="tab:red")
-        ax.set_yticks([0, 1], ["denied", "admitted"])
-        ax.set_ylim(-0.5, 1.5)
-        twin = ax.twinx()
+    top = max([c for steps in counts.values() for _, c in steps] + [limit or 0, 1]) * 1.15
+    for axis, (name, result) in zip(axes, results.items(), strict=True):
+        axis.plot(result.admitted, [1] * len(result.admitted), "o", ms=3, color="tab:green")
+        axis.plot(result.denied, [0] * len(result.denied), "x", ms=3, color="tab:red")
+        axis.set_yticks([0, 1], ["denied", "admitted"])
+        axis.set_ylim(-0.5, 1.5)
+        axis.set_ylabel("decision", fontsize=8)
+        twin = axis.twinx()
         window = counts[name]
-        twin.step([t for t, _ in window], [c for _, c in window], where="post", color="tab:blue")
-        twin.set_ylim(0, top)  # one scale for every row, so the rows compare at a glance
+        twin.step(
+            [t for t, _ in window], [c for _, c in window], where="post", color="tab:blue", lw=1
+        )
+        twin.set_ylim(0, top)
         if limit is not None:
             twin.axhline(limit, color="tab:gray", linestyle="--", linewidth=1)
-        twin.set_ylabel(f"in last {per:g}s", fontsize=8)
-        admitted, total = len(result.admitted), result.total
-        ax.set_title(f"{name}: {admitted}/{total} admitted", fontsize=9, loc="left")
+        twin.set_ylabel(f"admitted in last {per:g} s", fontsize=8)
+        axis.set_title(f"{name}: {len(result.admitted)}/{result.total} admitted", loc="left")
     axes[-1].set_xlabel("time (s)")
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return results
+    return fig
+
+
+def _as_list(ax: Any) -> list[Any]:
+    if hasattr(ax, "flat"):
+        return list(ax.flat)
+    return list(ax) if isinstance(ax, Sequence) else [ax]
 
 
 def _sliding_counts(times: Sequence[float], per: float) -> list[tuple[float, int]]:
@@ -87,3 +105,24 @@ def _sliding_counts(times: Sequence[float], per: float) -> list[tuple[float, int
         count += step
         out.append((t, count))
     return out
+
+
+def tour_figures() -> dict[str, Any]:
+    """The figures ``dpref tour --plots DIR`` saves for this family, by name."""
+    from designpatterns_ref.clock import ManualClock
+    from designpatterns_ref.ratelimit import (
+        FixedWindow,
+        SlidingWindowLog,
+        TokenBucket,
+        boundary_burst,
+        poisson,
+    )
+
+    arrivals = sorted(poisson(6, 6.0, seed=1) + boundary_burst(10, 1.0, window=3))
+    limiters: dict[str, Any] = {
+        "TokenBucket": TokenBucket(10, 1.0, 10, clock=ManualClock()),
+        "FixedWindow": FixedWindow(10, 1.0, clock=ManualClock()),
+        "SlidingWindowLog": SlidingWindowLog(10, 1.0, clock=ManualClock()),
+    }
+    fig = plot_decisions(limiters, arrivals, limit=10, title="10 per second, the same traffic")
+    return {"decisions": fig}
