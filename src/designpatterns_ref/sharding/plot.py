@@ -5,8 +5,10 @@ Case study: GitHub's Migration from MySQL to Vitess (docs/case-studies/github-vi
 :func:`plot_growth` grows a cluster one shard at a time under each scheme and draws the fraction
 of keys that moved at each step beside the ideal ``1 / (n + 1)``; modulo placement's line sits near
 1, the consistent schemes' on the ideal. :func:`plot_load` draws each scheme's busiest shard over
-the mean (1.0 is perfect balance). Both return a matplotlib Figure (imported lazily, the ``plot``
-extra) and take an optional ``ax``.
+the mean (1.0 is perfect balance). :func:`plot_schema` draws Notion's lesson: ms per query for
+each storage layout of the block properties, from
+:func:`~designpatterns_ref.sharding.schema.run_schema_lesson`. Each returns a matplotlib Figure
+(imported lazily, the ``plot`` extra) and takes an optional ``ax``.
 
 Complexity: O(schemes * steps * keys) placements.
 
@@ -30,7 +32,15 @@ from designpatterns_ref.sharding.modulo import ModuloPlacement
 from designpatterns_ref.sharding.rendezvous import RendezvousPlacement
 from designpatterns_ref.sharding.ring import ConsistentHashRing
 
-__all__ = ["DEFAULT_SCHEMES", "imbalance", "moved_fraction", "plot_growth", "plot_load"]
+__all__ = [
+    "DEFAULT_SCHEMES",
+    "imbalance",
+    "moved_fraction",
+    "plot_growth",
+    "plot_load",
+    "plot_schema",
+    "tour_figures",
+]
 
 Make = Callable[[list[str]], Placement]
 
@@ -93,3 +103,40 @@ def plot_load(
     ax.set_title(f"{keys:,} keys on {n} shards")
     ax.tick_params(axis="x", labelrotation=20)
     return fig
+
+
+def plot_schema(results: Sequence[Any], *, ax: Any = None) -> Any:
+    """Grouped bars: ms per query (page, done, due) for each layout in ``results``."""
+    if not results:
+        from designpatterns_ref.sharding.base import ShardingError
+
+        raise ShardingError("plot_schema: results is empty; pass run_schema_lesson(...)'s list")
+    fig, ax = new_figure(ax)
+    queries = list(results[0].ms)
+    width = 0.8 / len(results)
+    for i, result in enumerate(results):
+        xs = [q + i * width for q in range(len(queries))]
+        ax.bar(
+            xs,
+            [max(result.ms[q], 1e-3) for q in queries],
+            width,
+            label=f"{result.engine} {result.layout}",
+        )
+    ax.set_xticks([q + 0.4 - width / 2 for q in range(len(queries))], queries)
+    ax.set_yscale("log")
+    ax.set_xlabel("query a workspace page makes")
+    ax.set_ylabel("ms per query (log)")
+    ax.set_title("Block properties: JSON against typed columns")
+    ax.legend(fontsize="small")
+    return fig
+
+
+def tour_figures() -> dict[str, Any]:
+    """The figures ``dpref tour --plots DIR`` saves for this family, by name."""
+    from designpatterns_ref.sharding.schema import generate_blocks, run_schema_lesson
+
+    return {
+        "growth": plot_growth((2, 4, 8, 16), keys=5_000),
+        "load": plot_load(10, keys=10_000),
+        "schema": plot_schema(run_schema_lesson(generate_blocks(5_000, seed=1), repeat=3)),
+    }
