@@ -337,6 +337,24 @@ _CATALOG: tuple[CaseStudy, ...] = (
         "layer (Vitess) so the application sees one database.",
         "sharding, online migration",
         "sharding",
+        _mods(
+            "sharding",
+            [
+                "base",
+                "modulo",
+                "ring",
+                "rendezvous",
+                "jump",
+                "maglev",
+                "slots",
+                "keyspace",
+                "sql",
+                "router",
+                "resharding",
+                "plot",
+            ],
+        ),
+        status="implemented",
         sources=(
             Source(
                 "GitHub Blog: Partitioning GitHub's relational databases to handle scale",
@@ -352,6 +370,8 @@ _CATALOG: tuple[CaseStudy, ...] = (
         "few physical hosts, and migrate with double writes and a verified backfill.",
         "sharding, storage",
         "sharding",
+        _mods("sharding", ["logical", "schema", "sql", "plot"]),
+        status="implemented",
         sources=(
             Source(
                 "Notion: Herding elephants: lessons learned from sharding Postgres at Notion",
