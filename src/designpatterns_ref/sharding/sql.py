@@ -132,8 +132,14 @@ class SQLiteShards(ShardDatabases):
 
     def __init__(self, folder: str | os.PathLike[str]) -> None:
         super().__init__()
-        self.folder = Path(folder)
-        if not self.folder.is_dir():
+        if not isinstance(folder, str | os.PathLike) or isinstance(folder, bytes):
+            raise ShardingError(f"folder={folder!r} must be a path (str or os.PathLike)")
+        try:
+            self.folder = Path(folder)
+            is_dir = self.folder.is_dir()
+        except (OSError, ValueError):
+            is_dir = False
+        if not is_dir:
             raise ShardingError(f"folder={folder!r} is not a folder")
 
     def path(self, shard: str) -> Path:
