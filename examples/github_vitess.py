@@ -22,7 +22,12 @@ from designpatterns_ref.sharding import (
     ModuloPlacement,
     RendezvousPlacement,
 )
-from designpatterns_ref.sharding.plot import moved_fraction, plot_growth, plot_load
+from designpatterns_ref.sharding.plot import (
+    moved_fraction,
+    plot_growth,
+    plot_load,
+    plot_lookup_cost,
+)
 from designpatterns_ref.sharding.resharding import Resharding
 from designpatterns_ref.sharding.router import Router
 from designpatterns_ref.sharding.sql import SQLiteShards
@@ -54,6 +59,15 @@ if path := dp.show(fig, "vitess-growth"):
 # %%
 fig = plot_load(10, keys=20_000)
 if path := dp.show(fig, "vitess-load"):
+    print(f"figure saved to {path}")
+
+# %% [markdown]
+# What each lookup costs as the cluster grows: rendezvous scores every shard for every key, so
+# its line climbs with the shard count; the others stay nearly flat.
+
+# %%
+fig = plot_lookup_cost((10, 100, 1000), keys=500)
+if path := dp.show(fig, "vitess-lookup-cost"):
     print(f"figure saved to {path}")
 
 # %% [markdown]

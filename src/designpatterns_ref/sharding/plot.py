@@ -38,6 +38,7 @@ __all__ = [
     "moved_fraction",
     "plot_growth",
     "plot_load",
+    "plot_lookup_cost",
     "plot_schema",
     "tour_figures",
 ]
@@ -102,6 +103,38 @@ def plot_load(
     ax.set_xlabel("scheme")
     ax.set_title(f"{keys:,} keys on {n} shards")
     ax.tick_params(axis="x", labelrotation=20)
+    return fig
+
+
+def plot_lookup_cost(
+    sizes: Sequence[int] = (10, 100, 1000),
+    *,
+    schemes: dict[str, Make] | None = None,
+    keys: int = 1_000,
+    ax: Any = None,
+) -> Any:
+    """Measured µs per lookup against the number of shards, per scheme (log-log).
+
+    Rendezvous climbs linearly with the shard count; the ring, jump hash and Maglev stay nearly
+    flat. Times are medians of three passes on this machine, so the picture shows shapes, not
+    exact figures.
+    """
+    from designpatterns_ref.benchkit import time_per_item
+
+    fig, ax = new_figure(ax)
+    names = [f"k{i}" for i in range(keys)]
+    for label, make in (schemes or DEFAULT_SCHEMES).items():
+        costs = []
+        for n in sizes:
+            placement = make([f"s{i}" for i in range(n)])
+            costs.append(time_per_item(placement.shard_for, names, 3) * 1e6)
+        ax.plot(sizes, costs, marker="o", label=label)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("shards")
+    ax.set_ylabel("µs per lookup (log)")
+    ax.set_title("Lookup cost as the cluster grows")
+    ax.legend(fontsize="small")
     return fig
 
 
