@@ -50,7 +50,10 @@ DEFAULT_SCHEMES: dict[str, Make] = {
     "ring (160 vnodes)": ConsistentHashRing,
     "rendezvous": RendezvousPlacement,
     "jump": JumpPlacement,
-    "maglev": lambda shards: MaglevPlacement(shards, table_size=4099),
+    # Maglev wants a table over 100 entries a shard; 4,099 keeps small fleets quick to build
+    "maglev": lambda shards: MaglevPlacement(
+        shards, table_size=4099 if len(shards) <= 40 else 65537
+    ),
 }
 
 
