@@ -32,6 +32,7 @@ FAMILIES: tuple[str, ...] = (
     "feed",
     "collab",
     "clinical",
+    "boundaries",
 )
 
 __all__ = [
@@ -48,6 +49,7 @@ __all__ = [
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from designpatterns_ref import (  # noqa: F401
         autocomplete,
+        boundaries,
         clinical,
         collab,
         feed,

@@ -1,0 +1,214 @@
+"""Find a package's modules on disk and read each file's import statements with ``ast``.
+
+Case study: Shopify's Modular Monolith (docs/case-studies/shopify-modular-monolith.md)
+
+Nothing is imported: :func:`discover` walks the package directories the way Python's path
+finder would (a directory with ``__init__.py`` is a package; one without, holding Python files,
+is a namespace package; a package shadows a module of the same name, and a module shadows a
+namespace directory), and :func:`extract` parses one file and returns its imports as raw
+records, before any name is resolved, so they can be cached by file content.
+
+Only statements are visited, never expressions: an ``import`` is always a statement, so the
+walk skips the bulk of the tree. Expressions are walked only in files whose text mentions
+``import_module`` or ``__import__``, to find dynamic imports with a constant name.
+
+A raw record is ``(form, level, module, names, line, kind)``: ``form`` is ``"i"`` (``import
+a.b``), ``"f"`` (``from .a import b, c``) or ``"d"`` (dynamic; ``names`` then holds the
+``package=`` argument: a constant, ``"\\0package"`` for ``__package__``, ``"\\0name"`` for
+``__name__``, or nothing).
+
+Complexity: O(n) in the size of the file to parse; O(s) in its statements to walk.
+
+>>> extract(b"import os\\nif TYPE_CHECKING:\\n    from . import base\\n")
+[('i', 0, 'os', (), 1, 'module'), ('f', 1, '', ('base',), 3, 'type_checking')]
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+from pathlib import Path
+
+from designpatterns_ref.boundaries.base import Problem
+
+__all__ = ["Raw", "discover", "extract"]
+
+Raw = tuple[str, int, str, tuple[str, ...], int, str]
+
+_RANK = {"module": 0, "conditional": 1, "function": 2, "type_checking": 3}
+_BLOCKS = (ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith)
+
+
+def _stricter(kind: str, context: str) -> str:
+    return context if _RANK[context] > _RANK[kind] else kind
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    if isinstance(test, ast.Name):
+        return test.id == "TYPE_CHECKING"
+    return isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+
+
+def _walk_statements(body: list[ast.stmt], out: list[Raw]) -> None:
+    stack: list[tuple[list[ast.stmt], str]] = [(body, "module")]
+    while stack:
+        statements, kind = stack.pop()
+        for node in statements:
+            if isinstance(node, ast.Import):
+                out.extend(("i", 0, a.name, (), node.lineno, kind) for a in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                names = tuple(a.name for a in node.names)
+                out.append(("f", node.level, node.module or "", names, node.lineno, kind))
+            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                stack.append((node.body, _stricter(kind, "function")))
+            elif isinstance(node, ast.ClassDef):
+                stack.append((node.body, kind))
+            elif isinstance(node, ast.If):
+                if _is_type_checking(node.test):
+                    stack.append((node.body, _stricter(kind, "type_checking")))
+                else:
+                    stack.append((node.body, _stricter(kind, "conditional")))
+                stack.append((node.orelse, _stricter(kind, "conditional")))
+            elif isinstance(node, ast.Try | ast.TryStar):
+                inner = _stricter(kind, "conditional")
+                stack.append((node.body, inner))
+                stack.extend((h.body, inner) for h in node.handlers)
+                stack.append((node.orelse, inner))
+                stack.append((node.finalbody, inner))
+            elif isinstance(node, _BLOCKS):
+                inner = _stricter(kind, "conditional")
+                stack.append((node.body, inner))
+                if isinstance(node, ast.For | ast.AsyncFor | ast.While):
+                    stack.append((node.orelse, inner))
+            elif isinstance(node, ast.Match):
+                stack.extend((case.body, _stricter(kind, "conditional")) for case in node.cases)
+
+
+def _package_argument(node: ast.expr) -> tuple[str, ...] | None:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return (node.value,)
+    if isinstance(node, ast.Name) and node.id in ("__package__", "__name__"):
+        return ("\0package" if node.id == "__package__" else "\0name",)
+    return None
+
+
+def _walk_dynamic(tree: ast.Module, out: list[Raw]) -> None:
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call) or not node.args:
+            continue
+        func = node.func
+        name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
+        first = node.args[0]
+        if name not in ("import_module", "__import__") or not isinstance(first, ast.Constant):
+            continue
+        if not isinstance(first.value, str) or not first.value:
+            continue
+        package: tuple[str, ...] | None = ()
+        if name == "import_module":
+            given = node.args[1] if len(node.args) > 1 else None
+            for kw in node.keywords:
+                if kw.arg == "package":
+                    given = kw.value
+            if given is not None:
+                package = _package_argument(given)
+        elif len(node.args) > 4 or any(kw.arg == "level" for kw in node.keywords):
+            package = None  # __import__ with an explicit level: not followed
+        if package is not None:
+            out.append(("d", 0, first.value, package, node.lineno, "dynamic"))
+
+
+def extract(source: bytes | str, path: str = "<source>") -> list[Raw]:
+    """The raw import records of one file's source, in line order.
+
+    Raises SyntaxError (or ValueError for a null byte) when the source does not parse.
+    """
+    out: list[Raw] = []
+    text = source.encode() if isinstance(source, str) else source
+    if b"import" not in text:
+        return out
+    tree = ast.parse(text, filename=path)
+    _walk_statements(tree.body, out)
+    if b"import_module" in text or b"__import__" in text:
+        _walk_dynamic(tree, out)
+    out.sort(key=lambda r: r[4])
+    return out
+
+
+def _has_python(directory: str) -> bool:
+    try:
+        with os.scandir(directory) as it:
+            entries = list(it)
+    except OSError:
+        return False
+    if any(e.name.endswith(".py") for e in entries):
+        return True
+    return any(e.is_dir() and _has_python(e.path) for e in entries if "." not in e.name)
+
+
+def _walk_package(
+    directory: str, name: str, modules: dict[str, str], packages: set[str], problems: list[Problem]
+) -> None:
+    try:
+        entries = sorted(os.scandir(directory), key=lambda e: e.name)
+    except OSError as exc:
+        problems.append(Problem(directory, 0, f"cannot list the directory: {exc.strerror}"))
+        return
+    files = {e.name[:-3]: e.path for e in entries if e.name.endswith(".py") and e.is_file()}
+    dirs = {e.name: e.path for e in entries if "." not in e.name and e.is_dir()}
+    for stem, file in files.items():
+        if stem == "__init__" or "." in stem:
+            continue
+        sub = dirs.get(stem)
+        if sub is not None and os.path.isfile(os.path.join(sub, "__init__.py")):
+            problems.append(Problem(file, 0, f"shadowed by the package {name}.{stem} (a directory)"))
+            continue
+        modules[f"{name}.{stem}"] = file
+    for stem, sub in dirs.items():
+        full = f"{name}.{stem}"
+        init = os.path.join(sub, "__init__.py")
+        if os.path.isfile(init):
+            modules[full] = init
+            packages.add(full)
+            _walk_package(sub, full, modules, packages, problems)
+        elif stem in files:
+            if _has_python(sub):
+                problems.append(Problem(sub, 0, f"namespace directory shadowed by {full}.py"))
+        elif _has_python(sub):
+            modules[full] = sub
+            packages.add(full)
+            _walk_package(sub, full, modules, packages, problems)
+
+
+def discover(
+    package: str, roots: list[Path]
+) -> tuple[dict[str, str], set[str], list[Problem]]:
+    """Every module of ``package`` found under the search ``roots``, as Python would see it.
+
+    Returns ``(modules, packages, problems)``: ``modules`` maps each dotted name to its file
+    (``__init__.py`` for a package, the directory for a namespace package), ``packages`` holds
+    the names that are packages. Raises :class:`FileNotFoundError` when no root holds it.
+    """
+    modules: dict[str, str] = {}
+    packages: set[str] = set()
+    problems: list[Problem] = []
+    parts = package.split(".")
+    portions: list[str] = []
+    for root in roots:
+        base = os.path.join(str(root), *parts)
+        if os.path.isfile(os.path.join(base, "__init__.py")):
+            modules[package] = os.path.join(base, "__init__.py")
+            packages.add(package)
+            _walk_package(base, package, modules, packages, problems)
+            return modules, packages, problems
+        if os.path.isfile(base + ".py"):
+            modules[package] = base + ".py"
+            return modules, packages, problems
+        if os.path.isdir(base):
+            portions.append(base)
+    if not portions:
+        raise FileNotFoundError(f"package {package!r} not found under {[str(r) for r in roots]}")
+    modules[package] = portions[0]
+    packages.add(package)
+    for portion in portions:  # a namespace package: every portion contributes
+        _walk_package(portion, package, modules, packages, problems)
+    return modules, packages, problems
