@@ -13,8 +13,9 @@ component holding it. :func:`find_violations` then applies, to every import of a
 and, over chains of imports:
 
 - **layers** (import-linter): no module of a lower layer reaches a higher layer; one violation
-  per lower module that does, with its shortest chain;
-- **independence** (import-linter): no chain between any two listed modules;
+  per lower module that does, with its shortest chain (a chain through another layer's module
+  is left to that module's own violation);
+- **independence** (import-linter): no chain between any two listed modules (same rule);
 - **cycle**: the component graph has no cycle; each strongly connected group of components is
   reported once, by its shortest cycle (a breadth-first search from every member).
 
@@ -142,10 +143,14 @@ def _edge_rules(graph: ImportGraph, config: Config, bound: Bound) -> list[Violat
 
 
 def _chains(
-    graph: ImportGraph, sources: set[str], targets: set[str], kinds: frozenset[str]
+    graph: ImportGraph,
+    sources: set[str],
+    targets: set[str],
+    kinds: frozenset[str],
+    avoid: set[str],
 ) -> dict[str, tuple[str, ...]]:
-    """For each source that reaches a target without passing through another source: the
-    shortest such chain. One reverse breadth-first search from the targets."""
+    """For each source that reaches a target without passing through another source or a
+    module of ``avoid``: the shortest such chain. One reverse breadth-first search."""
     reverse: dict[str, list[str]] = {}
     for a, bs in graph.edges.items():
         for b, imps in bs.items():
@@ -166,6 +171,8 @@ def _chains(
                     chain.append(step)
                     step = nxt[step]
                 found[prev] = tuple(chain)
+                continue
+            if prev in avoid:
                 continue
             nxt[prev] = node
             queue.append(prev)
@@ -197,9 +204,10 @@ def _contract_rules(graph: ImportGraph, config: Config, bound: Bound) -> list[Vi
         for j, layer in enumerate(contract.layers):
             key = f"layers[{i}].layers[{j}]"
             sets.append(set().union(*(_expand(m, config, bound, graph, key) for m in layer)))
+        every = set().union(*sets)
         for hi in range(len(sets)):
             for lo in range(hi + 1, len(sets)):
-                for chain in _chains(graph, sets[lo], sets[hi], kinds).values():
+                for chain in _chains(graph, sets[lo], sets[hi], kinds, every).values():
                     out.append(_chain_violation(
                         "layers", contract.name, chain, graph, kinds,
                         f"lower layer {'|'.join(contract.layers[lo])} reaches higher layer "
@@ -210,11 +218,12 @@ def _contract_rules(graph: ImportGraph, config: Config, bound: Bound) -> list[Vi
     for i, ind in enumerate(config.independence):
         key = f"independence[{i}].modules"
         sets = [_expand(m, config, bound, graph, key) for m in ind.modules]
+        every = set().union(*sets)
         for a in range(len(sets)):
             for b in range(len(sets)):
                 if a == b:
                     continue
-                for chain in _chains(graph, sets[a], sets[b], kinds).values():
+                for chain in _chains(graph, sets[a], sets[b], kinds, every).values():
                     out.append(_chain_violation(
                         "independence", ind.name, chain, graph, kinds,
                         f"{ind.modules[a]} reaches {ind.modules[b]}, which must stay independent",
