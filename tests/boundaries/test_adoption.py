@@ -47,11 +47,15 @@ def test_record_then_only_new_violations_fail_then_shrink(project: Path) -> None
     cfg = _config(project)
     assert not check(cfg).ok
     count, _ = record(cfg)
-    assert count == 1 and read_todo(project / cfg.todo) == {("dependency", "shop.orders", "shop.payments")}
+    assert count == 1 and read_todo(project / cfg.todo) == {
+        ("dependency", "shop.orders", "shop.payments")
+    }
     report = check(cfg)
     assert report.ok and len(report.recorded) == 1 and report.stale == []
     # a new violation fails even with the todo file in place; moving lines does not
-    (project / "shop/orders.py").write_text("\n\nfrom shop.payments import charge\nimport shop.shared\n")
+    (project / "shop/orders.py").write_text(
+        "\n\nfrom shop.payments import charge\nimport shop.shared\n"
+    )
     report = check(cfg)
     assert [(v.rule, v.imported) for v in report.violations] == [("dependency", "shop.shared")]
     # fixing both: the recorded one is stale until shrink drops it; shrink never adds
@@ -137,11 +141,12 @@ def test_json_and_github_output(project: Path, capsys: pytest.CaptureFixture[str
 def test_bad_configuration_exits_2_naming_the_key(
     project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    (project / "pyproject.toml").write_text(PYPROJECT + 'bogus = 1\n')
+    (project / "pyproject.toml").write_text(PYPROJECT + "bogus = 1\n")
     assert main(["boundaries", "check", str(project)]) == 2
     assert "components.shop.*.bogus: unknown key" in capsys.readouterr().err
-    (project / "pyproject.toml").write_text(PYPROJECT.replace("depends_on = []",
-                                                              'depends_on = ["shop.nope"]'))
+    (project / "pyproject.toml").write_text(
+        PYPROJECT.replace("depends_on = []", 'depends_on = ["shop.nope"]')
+    )
     assert main(["boundaries", "check", str(project)]) == 2
     assert "components.shop.orders.depends_on: unknown component 'shop.nope'" in (
         capsys.readouterr().err
@@ -154,7 +159,9 @@ def test_bad_configuration_exits_2_naming_the_key(
     assert info.value.code == 2
 
 
-def test_damaged_todo_file_is_a_config_error(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_damaged_todo_file_is_a_config_error(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (project / "boundaries_todo.toml").write_text('[[violation]]\nkey = ["nope"]\n')
     assert main(["boundaries", "check", str(project)]) == 2
     assert "violation[0].key" in capsys.readouterr().err

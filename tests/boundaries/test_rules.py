@@ -1,4 +1,4 @@
-"""The rules on synthetic packages: privacy, dependencies, patterns, layers, independence, cycles."""
+"""The rules on synthetic packages: privacy, dependencies, layers, independence, cycles."""
 
 from __future__ import annotations
 
@@ -90,7 +90,10 @@ def test_star_dependency_allows_everything(tmp_path: Path) -> None:
 
 
 def test_nested_component_innermost_owner(tmp_path: Path) -> None:
-    files = {**SHOP, "shop/payments/api.py": "from shop.payments import _ledger\nimport shop.shared\n"}
+    files = {
+        **SHOP,
+        "shop/payments/api.py": "from shop.payments import _ledger\nimport shop.shared\n",
+    }
     cfg = {"packages": ["shop"], "cycles": False, "components": {
         "shop.payments": {"depends_on": ["shop.payments.api"]},
         "shop.payments.api": {"depends_on": []}, "shop.shared": {}}}  # fmt: skip
@@ -113,7 +116,11 @@ def test_layers_direct_and_indirect(tmp_path: Path) -> None:
     contract = {"packages": ["app"], "layers": [{"name": "L", "layers": ["app.ui", "app.domain",
                                                                        "app.data"]}]}  # fmt: skip
     assert violations(tmp_path, LAYERED, contract) == []
-    files = {**LAYERED, "app/data/repo.py": "import app.util\n", "app/util.py": "import app.ui.views\n"}
+    files = {
+        **LAYERED,
+        "app/data/repo.py": "import app.util\n",
+        "app/util.py": "import app.ui.views\n",
+    }
     found = violations(tmp_path, files, contract)
     assert [(v.rule, v.chain) for v in found] == [
         ("layers", ("app.data.repo", "app.util", "app.ui.views"))
@@ -133,12 +140,11 @@ def test_independence_reports_each_direction_with_shortest_chain(tmp_path: Path)
              "app/util.py": "from app.domain import model\n"}  # fmt: skip
     cfg = {"packages": ["app"], "independence": [{"name": "I", "modules": ["app.ui", "app.data"]}]}
     found = violations(tmp_path, files, cfg)
-    assert sorted(v.chain for v in found) == [
-        ("app.ui.views", "app.domain.model", "app.data.repo")
-    ]
+    assert sorted(v.chain for v in found) == [("app.ui.views", "app.domain.model", "app.data.repo")]
     cfg2 = {"packages": ["app"], "independence": [{"modules": ["app.domain", "app.data"]}]}
     assert sorted(v.chain for v in violations(tmp_path, files, cfg2)) == [
-        ("app.data.repo", "app.util", "app.domain.model"), ("app.domain.model", "app.data.repo"),
+        ("app.data.repo", "app.util", "app.domain.model"),
+        ("app.domain.model", "app.data.repo"),
     ]
 
 
@@ -149,7 +155,9 @@ def test_shortest_cycle_between_components_reported_once(tmp_path: Path) -> None
     found = violations(tmp_path, files, {"packages": ["c"], "components": {"c.*": {}}})
     assert sorted(v.chain for v in found) == [("c.a", "c.d", "c.a"), ("c.e", "c.f", "c.e")]
     assert all(v.rule == "cycle" for v in found)
-    off = violations(tmp_path, files, {"packages": ["c"], "cycles": False, "components": {"c.*": {}}})
+    off = violations(
+        tmp_path, files, {"packages": ["c"], "cycles": False, "components": {"c.*": {}}}
+    )
     assert off == []
 
 
@@ -169,7 +177,9 @@ def test_shortest_cycle_between_components_reported_once(tmp_path: Path) -> None
     ],
 )  # fmt: skip
 def test_names_the_graph_lacks_raise_config_error_naming_the_key(
-    tmp_path: Path, config: dict, key: str  # type: ignore[type-arg]
+    tmp_path: Path,
+    config: dict,
+    key: str,  # type: ignore[type-arg]
 ) -> None:
     with pytest.raises(ConfigError) as info:
         violations(tmp_path, SHOP, config)

@@ -32,7 +32,8 @@ def test_from_package_import_name_is_module_or_attribute(tmp_path: Path) -> None
 
 def test_relative_imports_from_module_and_package(tmp_path: Path) -> None:
     g = graph_of(tmp_path, {**BASE,
-        "pkg/sub/c.py": "from . import deep\nfrom .. import b\nfrom ..b import X\nfrom .deep import d\n",
+        "pkg/sub/c.py": "from . import deep\nfrom .. import b\nfrom ..b import X\n"
+                        "from .deep import d\n",
         "pkg/sub/__init__.py": "from .c import *\nfrom . import c\n",
         "pkg/sub/deep/d.py": "from ...a import nothing\nfrom ... import sub\n"})  # fmt: skip
     assert edges(g) == {

@@ -20,6 +20,7 @@ Complexity: plain data; every record is O(1) to build and compare.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 from designpatterns_ref.errors import DesignPatternsError
@@ -33,6 +34,9 @@ __all__ = [
     "Problem",
     "Report",
     "Violation",
+    "check_flag",
+    "check_jobs",
+    "check_path",
 ]
 
 #: The contexts an import is found in, from the most to the least binding.
@@ -56,6 +60,33 @@ class ConfigError(BoundariesError):
     def __init__(self, key: str, message: str) -> None:
         super().__init__(f"{key}: {message}")
         self.key = key
+
+
+def check_path(value: object, name: str) -> str:
+    """``value`` as a path string, or BoundariesError naming ``name``."""
+    if isinstance(value, os.PathLike):
+        value = os.fspath(value)
+    if not isinstance(value, str) or not value:
+        raise BoundariesError(f"{name}={value!r:.60}: must be a non-empty path (str or Path)")
+    if "\x00" in value or any("\ud800" <= ch <= "\udfff" for ch in value):
+        raise BoundariesError(f"{name}={value!r:.60}: holds a null byte or a lone surrogate")
+    return value
+
+
+def check_jobs(value: object) -> int | None:
+    """``jobs``: None (one per CPU) or a whole number of processes from 1 to 64."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 64:
+        raise BoundariesError(f"jobs={value!r:.60}: must be None or a whole number in 1..64")
+    return value
+
+
+def check_flag(value: object, name: str) -> bool:
+    """A keyword flag must be a real bool."""
+    if not isinstance(value, bool):
+        raise BoundariesError(f"{name}={value!r:.60}: must be True or False")
+    return value
 
 
 @dataclass(frozen=True, slots=True)

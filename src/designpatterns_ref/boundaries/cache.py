@@ -37,7 +37,13 @@ from typing import Any
 
 import xxhash
 
-from designpatterns_ref.boundaries.base import Problem
+from designpatterns_ref.boundaries.base import (
+    BoundariesError,
+    Problem,
+    check_flag,
+    check_jobs,
+    check_path,
+)
 from designpatterns_ref.boundaries.scan import Raw, extract
 
 __all__ = ["FileCache", "read_all", "read_file"]
@@ -55,10 +61,8 @@ def read_file(path: str) -> tuple[bytes, list[Raw], str | None]:
         return b"", [], f"cannot read: {exc.strerror}"
     try:
         return data, extract(data, path), None
-    except SyntaxError as exc:
-        return data, [], f"does not parse: {exc.msg} (line {exc.lineno})"
-    except ValueError as exc:
-        return data, [], f"does not parse: {exc}"
+    except BoundariesError as exc:
+        return data, [], str(exc).removeprefix(f"{path}: ")
 
 
 def _read_chunk(paths: list[str]) -> list[tuple[list[Raw], str | None]]:
@@ -112,9 +116,9 @@ class FileCache:
     def __init__(
         self, path: str | os.PathLike[str], *, verify_content: bool = False, jobs: int | None = None
     ) -> None:
-        self.path = Path(path)
-        self.verify_content = verify_content
-        self.jobs = jobs
+        self.path = Path(check_path(path, "path"))
+        self.verify_content = check_flag(verify_content, "verify_content")
+        self.jobs = check_jobs(jobs)
         self.parsed = 0
         self.hits = 0
         self.problems: list[Problem] = []
@@ -124,7 +128,7 @@ class FileCache:
         try:
             with open(self.path, "rb") as fh:
                 stored = marshal.load(fh)
-        except (OSError, EOFError, ValueError, TypeError):
+        except (OSError, EOFError, ValueError, TypeError, MemoryError):
             return {}
         if not isinstance(stored, dict) or stored.get("format") != (FORMAT, sys.version_info[:2]):
             return {}

@@ -26,7 +26,8 @@ cycle over c components and e component edges.
 >>> from designpatterns_ref.boundaries.graph import ImportGraph
 >>> from designpatterns_ref.boundaries.base import Import
 >>> g = ImportGraph({"s": "s", "s.a": "a.py", "s.b": "b.py"}, {"s"})
->>> g.add(Import("s.a", "s.b", 1, "module", "a.py")); g.add(Import("s.b", "s.a", 2, "module", "b.py"))
+>>> g.add(Import("s.a", "s.b", 1, "module", "a.py"))
+>>> g.add(Import("s.b", "s.a", 2, "module", "b.py"))
 >>> cfg = Config.from_dict({"packages": ["s"], "components": {"s.*": {}}})
 >>> [v.chain for v in find_violations(g, cfg)]
 [('s.a', 's.b', 's.a')]
@@ -37,7 +38,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
-from designpatterns_ref.boundaries.base import ConfigError, Import, Violation
+from designpatterns_ref.boundaries.base import BoundariesError, ConfigError, Import, Violation
 from designpatterns_ref.boundaries.config import Component, Config
 from designpatterns_ref.boundaries.graph import ImportGraph
 
@@ -63,6 +64,8 @@ class Bound:
 
 def bind(config: Config, graph: ImportGraph) -> Bound:
     """Expand patterns and assign owners; raises ConfigError for names the graph lacks."""
+    if not isinstance(graph, ImportGraph) or not isinstance(config, Config):
+        raise BoundariesError("bind(config, graph): need a Config and an ImportGraph")
     explicit = {c.module: c for c in config.components.values() if not c.pattern}
     components: dict[str, Component] = {}
     for c in config.components.values():
@@ -74,9 +77,9 @@ def bind(config: Config, graph: ImportGraph) -> Bound:
             continue
         prefix = c.module + "."
         for child in sorted(graph.modules):
-            if child.startswith(prefix) and "." not in child[len(prefix) :]:
-                if child not in explicit and child not in components:
-                    components[child] = Component(child, child, c.public, c.depends_on)
+            direct = child.startswith(prefix) and "." not in child[len(prefix) :]
+            if direct and child not in explicit and child not in components:
+                components[child] = Component(child, child, c.public, c.depends_on)
     by_module = {c.module: c.name for c in components.values()}
     for c in components.values():
         outer = [by_module[p] for p in _parents(c.module) if p in by_module]
@@ -234,6 +237,10 @@ def _contract_rules(graph: ImportGraph, config: Config, bound: Bound) -> list[Vi
 
 def shortest_cycle(edges: dict[str, set[str]], within: set[str]) -> tuple[str, ...] | None:
     """The shortest cycle among the nodes ``within`` (first node smallest), or None."""
+    if not isinstance(edges, dict) or not isinstance(within, set | frozenset):
+        raise BoundariesError("shortest_cycle(edges, within): need a dict of sets and a set")
+    if not all(isinstance(v, set | frozenset) for v in edges.values()):
+        raise BoundariesError("shortest_cycle: every value of edges must be a set")
     best: tuple[str, ...] | None = None
     for start in sorted(within):
         parent: dict[str, str | None] = {start: None}
@@ -332,8 +339,12 @@ def _cycle_rules(graph: ImportGraph, config: Config, bound: Bound) -> list[Viola
     return out
 
 
-def find_violations(graph: ImportGraph, config: Config, bound: Bound | None = None) -> list[Violation]:
+def find_violations(
+    graph: ImportGraph, config: Config, bound: Bound | None = None
+) -> list[Violation]:
     """Every violation of ``config`` in ``graph``, sorted by file and line."""
+    if not isinstance(graph, ImportGraph) or not isinstance(config, Config):
+        raise BoundariesError("find_violations(graph, config): need an ImportGraph and a Config")
     bound = bind(config, graph) if bound is None else bound
     out = _edge_rules(graph, config, bound) + _contract_rules(graph, config, bound)
     if config.cycles:

@@ -41,6 +41,8 @@ designpatterns_ref.boundaries.base.ConfigError: layers[0].layers[1]: 'a' is list
 
 from __future__ import annotations
 
+import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -53,6 +55,7 @@ __all__ = ["Component", "Config", "Independence", "Layers", "load_config"]
 
 _TOP = {"packages", "roots", "components", "layers", "independence", "include", "cycles", "todo",
         "cache"}  # fmt: skip
+_NAME = re.compile(r"[^\W\d][\w-]*(\.[\w-]+)*")
 _COMPONENT = {"module", "public", "depends_on"}
 DEFAULT_TODO = "boundaries_todo.toml"
 DEFAULT_CACHE = ".dpref_cache/boundaries.bin"
@@ -103,6 +106,8 @@ class Config:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], base: str | Path = ".") -> Config:
         """Validate ``data`` (the ``[tool.dpref.boundaries]`` table) into a :class:`Config`."""
+        if not isinstance(base, str | os.PathLike):
+            raise ConfigError("base", f"must be a folder (str or Path), not {_kind(base)}")
         if not isinstance(data, Mapping):
             raise ConfigError("tool.dpref.boundaries", f"must be a table, not {_kind(data)}")
         for key in data:
@@ -139,6 +144,10 @@ class Config:
 
 def load_config(path: str | Path) -> Config:
     """Read ``[tool.dpref.boundaries]`` from a ``pyproject.toml`` (or the folder holding one)."""
+    if not isinstance(path, str | os.PathLike) or not os.fspath(path):
+        raise ConfigError("path", f"must be a pyproject.toml or its folder, not {path!r:.60}")
+    if "\x00" in str(path) or any("\ud800" <= ch <= "\udfff" for ch in str(path)):
+        raise ConfigError("path", f"{path!r:.60} holds a null byte or a lone surrogate")
     file = Path(path)
     if file.is_dir():
         file = file / "pyproject.toml"
@@ -147,9 +156,13 @@ def load_config(path: str | Path) -> Config:
             document = tomllib.load(fh)
     except FileNotFoundError:
         raise ConfigError(str(file), "no such file: a pyproject.toml is needed") from None
+    except OSError as exc:
+        raise ConfigError(str(file), f"cannot be read: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(str(file), f"is not valid TOML: {exc}") from None
-    table = document.get("tool", {}).get("dpref", {}).get("boundaries")
+    table: Any = document
+    for part in ("tool", "dpref", "boundaries"):
+        table = table.get(part) if isinstance(table, dict) else None
     if table is None:
         raise ConfigError("tool.dpref.boundaries", f"no such table in {file}")
     return Config.from_dict(table, base=file.parent)
@@ -183,7 +196,7 @@ def _strings(value: object, key: str, *, allow_empty: bool) -> list[str]:
 
 def _name(value: object, key: str) -> str:
     text = _string(value, key, allow_empty=False)
-    if not all(part and "/" not in part and not part.isspace() for part in text.split(".")):
+    if not _NAME.fullmatch(text):
         raise ConfigError(key, f"{text!r} is not a dotted module name")
     return text
 
@@ -205,7 +218,7 @@ def _components(value: object) -> dict[str, Component]:
     modules: dict[str, str] = {}
     for name, spec in table.items():
         key = f"components.{name}"
-        _string(name, key, allow_empty=False)
+        _string(name, "components", allow_empty=False)
         spec = _table(spec, key)
         for k in spec:
             if k not in _COMPONENT:

@@ -32,7 +32,13 @@ from collections import deque
 from collections.abc import Iterable
 from pathlib import Path
 
-from designpatterns_ref.boundaries.base import BoundariesError, Import, Problem
+from designpatterns_ref.boundaries.base import (
+    BoundariesError,
+    Import,
+    Problem,
+    check_jobs,
+    check_path,
+)
 from designpatterns_ref.boundaries.cache import FileCache, read_all
 from designpatterns_ref.boundaries.scan import Raw, discover
 
@@ -204,8 +210,15 @@ def build_graph(
     parse when many files must be (default: one per CPU, at most 8; ``1`` parses in-process).
     Raises :class:`BoundariesError` when a package is not found.
     """
-    names = list(packages)
-    root_paths = [Path(r) for r in roots]
+    if isinstance(packages, str) or not isinstance(packages, list | tuple | set | frozenset):
+        raise BoundariesError(f"packages={packages!r:.60}: must be a list of package names")
+    if isinstance(roots, str) or not isinstance(roots, list | tuple):
+        raise BoundariesError(f"roots={roots!r:.60}: must be a list of folders")
+    names = sorted(packages) if isinstance(packages, set | frozenset) else list(packages)
+    root_paths = [Path(check_path(r, "roots[]")) for r in roots]
+    jobs = check_jobs(jobs)
+    if cache is not None and not isinstance(cache, FileCache):
+        raise BoundariesError(f"cache={cache!r:.60}: must be a FileCache or None")
     if not names:
         raise BoundariesError("packages=[]: name at least one package to check")
     modules: dict[str, str] = {}

@@ -122,6 +122,10 @@ def render_github(report: Report, base: Path | None = None) -> str:
 def render(report: Report, fmt: str, base: Path | None = None) -> str:
     """The report in ``fmt``: ``human``, ``json`` or ``github``."""
     renderers = {"human": render_human, "json": render_json, "github": render_github}
-    if fmt not in renderers:
+    if not isinstance(report, Report):
+        raise BoundariesError(f"report={report!r:.60}: must be a Report")
+    if base is not None and not isinstance(base, Path):
+        raise BoundariesError(f"base={base!r:.60}: must be a Path or None")
+    if not isinstance(fmt, str) or fmt not in renderers:
         raise BoundariesError(f"fmt={fmt!r}: choose one of {', '.join(renderers)}")
     return renderers[fmt](report, base)

@@ -24,7 +24,7 @@ checks in :mod:`~designpatterns_ref.boundaries.check`.
 
 from __future__ import annotations
 
-from designpatterns_ref.boundaries.base import Report, Violation
+from designpatterns_ref.boundaries.base import BoundariesError, Report, Violation, check_flag
 from designpatterns_ref.boundaries.cache import FileCache
 from designpatterns_ref.boundaries.check import find_violations
 from designpatterns_ref.boundaries.config import Config
@@ -38,6 +38,10 @@ def build(
     config: Config, *, use_cache: bool = True, verify_content: bool = False, jobs: int | None = None
 ) -> ImportGraph:
     """The import graph of ``config.packages`` under ``config.roots`` (relative to its base)."""
+    if not isinstance(config, Config):
+        raise BoundariesError(f"config={config!r:.60}: must be a Config (Config.from_dict)")
+    check_flag(use_cache, "use_cache")
+    check_flag(verify_content, "verify_content")
     roots = [config.base / r for r in config.roots]
     cache = None
     if use_cache and config.cache:
@@ -66,6 +70,7 @@ def check(
     jobs: int | None = None,
 ) -> Report:
     """Check ``config``; violations recorded in the todo file are reported but do not fail."""
+    check_flag(use_todo, "use_todo")
     graph = build(config, use_cache=use_cache, verify_content=verify_content, jobs=jobs)
     violations = find_violations(graph, config)
     report = _report(graph, violations)

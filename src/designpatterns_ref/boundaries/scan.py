@@ -27,14 +27,16 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 from pathlib import Path
 
-from designpatterns_ref.boundaries.base import Problem
+from designpatterns_ref.boundaries.base import BoundariesError, Problem
 
 __all__ = ["Raw", "discover", "extract"]
 
 Raw = tuple[str, int, str, tuple[str, ...], int, str]
 
+_NAME = re.compile(r"[^\W\d][\w-]*(\.[\w-]+)*")
 _RANK = {"module": 0, "conditional": 1, "function": 2, "type_checking": 3}
 _BLOCKS = (ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith)
 
@@ -120,13 +122,26 @@ def _walk_dynamic(tree: ast.Module, out: list[Raw]) -> None:
 def extract(source: bytes | str, path: str = "<source>") -> list[Raw]:
     """The raw import records of one file's source, in line order.
 
-    Raises SyntaxError (or ValueError for a null byte) when the source does not parse.
+    Raises :class:`~.base.BoundariesError` when the source is not text or does not parse.
     """
     out: list[Raw] = []
-    text = source.encode() if isinstance(source, str) else source
+    if isinstance(source, str):
+        try:
+            text = source.encode()
+        except UnicodeEncodeError:
+            raise BoundariesError(f"{path}: source holds a lone surrogate") from None
+    elif isinstance(source, bytes):
+        text = source
+    else:
+        raise BoundariesError(f"source={source!r:.60}: must be bytes or str")
     if b"import" not in text:
         return out
-    tree = ast.parse(text, filename=path)
+    try:
+        tree = ast.parse(text, filename=str(path))
+    except SyntaxError as exc:
+        raise BoundariesError(f"{path}: does not parse: {exc.msg} (line {exc.lineno})") from None
+    except ValueError as exc:  # a null byte
+        raise BoundariesError(f"{path}: does not parse: {exc}") from None
     _walk_statements(tree.body, out)
     if b"import_module" in text or b"__import__" in text:
         _walk_dynamic(tree, out)
@@ -160,7 +175,9 @@ def _walk_package(
             continue
         sub = dirs.get(stem)
         if sub is not None and os.path.isfile(os.path.join(sub, "__init__.py")):
-            problems.append(Problem(file, 0, f"shadowed by the package {name}.{stem} (a directory)"))
+            problems.append(
+                Problem(file, 0, f"shadowed by the package {name}.{stem} (a directory)")
+            )
             continue
         modules[f"{name}.{stem}"] = file
     for stem, sub in dirs.items():
@@ -179,15 +196,15 @@ def _walk_package(
             _walk_package(sub, full, modules, packages, problems)
 
 
-def discover(
-    package: str, roots: list[Path]
-) -> tuple[dict[str, str], set[str], list[Problem]]:
+def discover(package: str, roots: list[Path]) -> tuple[dict[str, str], set[str], list[Problem]]:
     """Every module of ``package`` found under the search ``roots``, as Python would see it.
 
     Returns ``(modules, packages, problems)``: ``modules`` maps each dotted name to its file
     (``__init__.py`` for a package, the directory for a namespace package), ``packages`` holds
     the names that are packages. Raises :class:`FileNotFoundError` when no root holds it.
     """
+    if not isinstance(package, str) or not _NAME.fullmatch(package):
+        raise BoundariesError(f"package={package!r:.60}: must be a dotted module name")
     modules: dict[str, str] = {}
     packages: set[str] = set()
     problems: list[Problem] = []

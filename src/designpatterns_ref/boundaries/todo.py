@@ -25,7 +25,13 @@ import tomllib
 from collections.abc import Iterable
 from pathlib import Path
 
-from designpatterns_ref.boundaries.base import RULES, ConfigError, Violation
+from designpatterns_ref.boundaries.base import (
+    RULES,
+    BoundariesError,
+    ConfigError,
+    Violation,
+    check_path,
+)
 
 __all__ = ["read_todo", "render_todo", "shrink", "split", "write_todo"]
 
@@ -36,8 +42,19 @@ _HEADER = """\
 """
 
 
+def _violations(values: object) -> list[Violation]:
+    if isinstance(values, str | bytes) or not isinstance(values, Iterable):
+        raise BoundariesError(f"violations={values!r:.60}: must be an iterable of Violation")
+    items = list(values)
+    for v in items:
+        if not isinstance(v, Violation):
+            raise BoundariesError(f"violations: {v!r:.60} is not a Violation")
+    return items
+
+
 def read_todo(path: str | Path) -> set[tuple[str, ...]]:
     """The recorded keys in ``path`` (an empty set when the file does not exist)."""
+    path = check_path(path, "path")
     try:
         with open(path, "rb") as fh:
             document = tomllib.load(fh)
@@ -45,6 +62,8 @@ def read_todo(path: str | Path) -> set[tuple[str, ...]]:
         return set()
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(str(path), f"is not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(str(path), f"cannot be read: {exc.strerror}") from None
     entries = document.get("violation", [])
     if not isinstance(entries, list):
         raise ConfigError(f"{path}: violation", "must be an array of tables")
@@ -57,7 +76,9 @@ def read_todo(path: str | Path) -> set[tuple[str, ...]]:
             or key[0] not in RULES
             or not all(isinstance(k, str) for k in key)
         ):
-            raise ConfigError(f"{path}: violation[{i}].key", f"must be [rule, names...], not {key!r}")
+            raise ConfigError(
+                f"{path}: violation[{i}].key", f"must be [rule, names...], not {key!r}"
+            )
         keys.add(tuple(key))
     return keys
 
@@ -65,7 +86,7 @@ def read_todo(path: str | Path) -> set[tuple[str, ...]]:
 def render_todo(violations: Iterable[Violation]) -> str:
     """The file's text for these violations: sorted, one ``[[violation]]`` table each."""
     by_key: dict[tuple[str, ...], Violation] = {}
-    for v in violations:
+    for v in _violations(violations):
         by_key.setdefault(v.key, v)
     lines = [_HEADER]
     for key in sorted(by_key):
@@ -85,8 +106,9 @@ def _write(path: Path, text: str) -> None:
 
 def write_todo(path: str | Path, violations: Iterable[Violation]) -> int:
     """Record ``violations`` in ``path`` (replacing it); returns the number of entries."""
-    items = list(violations)
-    _write(Path(path), render_todo(items))
+    target = Path(check_path(path, "path"))
+    items = _violations(violations)
+    _write(target, render_todo(items))
     return len({v.key for v in items})
 
 
@@ -95,10 +117,12 @@ def split(
 ) -> tuple[list[Violation], list[Violation], list[tuple[str, ...]]]:
     """``(new, recorded, stale)``: violations not in the file, those in it, and entries of the
     file that no violation matches any more."""
+    if not isinstance(recorded, set | frozenset):
+        raise BoundariesError(f"recorded={recorded!r:.60}: must be a set of keys")
     new: list[Violation] = []
     known: list[Violation] = []
     seen: set[tuple[str, ...]] = set()
-    for v in violations:
+    for v in _violations(violations):
         (known if v.key in recorded else new).append(v)
         seen.add(v.key)
     return new, known, sorted(recorded - seen)
@@ -109,7 +133,7 @@ def shrink(path: str | Path, violations: Iterable[Violation]) -> tuple[int, int]
 
     Returns ``(kept, removed)``. A missing file stays missing.
     """
-    file = Path(path)
+    file = Path(check_path(path, "path"))
     recorded = read_todo(file)
     if not file.exists():
         return 0, 0
