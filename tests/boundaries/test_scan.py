@@ -161,7 +161,7 @@ def test_several_packages_and_a_single_module_package(tmp_path: Path) -> None:
 def test_missing_package_raises_the_family_error(tmp_path: Path) -> None:
     with pytest.raises(BoundariesError, match="'nope' not found"):
         build_graph(["nope"], [tmp_path])
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(BoundariesError, match="packages: package 'nope' not found"):
         discover("nope", [tmp_path])
 
 

@@ -106,8 +106,10 @@ class Config:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], base: str | Path = ".") -> Config:
         """Validate ``data`` (the ``[tool.dpref.boundaries]`` table) into a :class:`Config`."""
-        if not isinstance(base, str | os.PathLike):
-            raise ConfigError("base", f"must be a folder (str or Path), not {_kind(base)}")
+        if not isinstance(base, str | os.PathLike) or not os.fspath(base):
+            raise ConfigError("base", f"must be a folder (str or Path), not {base!r:.60}")
+        if "\x00" in str(base) or any("\ud800" <= ch <= "\udfff" for ch in str(base)):
+            raise ConfigError("base", f"{base!r:.60} holds a null byte or a lone surrogate")
         if not isinstance(data, Mapping):
             raise ConfigError("tool.dpref.boundaries", f"must be a table, not {_kind(data)}")
         for key in data:
@@ -117,7 +119,7 @@ class Config:
             raise ConfigError("packages", "missing: name the top packages to check")
         packages = _names(data["packages"], "packages", allow_empty=False)
         base_path = Path(base)
-        default_roots = ["src"] if (base_path / "src").is_dir() else ["."]
+        default_roots = ["src"] if os.path.isdir(base_path / "src") else ["."]
         roots = _strings(data.get("roots", default_roots), "roots", allow_empty=False)
         include = _strings(data.get("include", list(KINDS)), "include", allow_empty=False)
         for i, kind in enumerate(include):
@@ -149,7 +151,7 @@ def load_config(path: str | Path) -> Config:
     if "\x00" in str(path) or any("\ud800" <= ch <= "\udfff" for ch in str(path)):
         raise ConfigError("path", f"{path!r:.60} holds a null byte or a lone surrogate")
     file = Path(path)
-    if file.is_dir():
+    if os.path.isdir(file):
         file = file / "pyproject.toml"
     try:
         with open(file, "rb") as fh:

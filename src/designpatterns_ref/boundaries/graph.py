@@ -225,10 +225,7 @@ def build_graph(
     pkgs: set[str] = set()
     problems: list[Problem] = []
     for name in names:
-        try:
-            found, found_packages, found_problems = discover(name, root_paths)
-        except FileNotFoundError as exc:
-            raise BoundariesError(f"packages: {exc}") from None
+        found, found_packages, found_problems = discover(name, root_paths)
         modules.update(found)
         pkgs |= found_packages
         problems += found_problems

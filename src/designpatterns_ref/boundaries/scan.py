@@ -201,7 +201,7 @@ def discover(package: str, roots: list[Path]) -> tuple[dict[str, str], set[str],
 
     Returns ``(modules, packages, problems)``: ``modules`` maps each dotted name to its file
     (``__init__.py`` for a package, the directory for a namespace package), ``packages`` holds
-    the names that are packages. Raises :class:`FileNotFoundError` when no root holds it.
+    the names that are packages. Raises :class:`~.base.BoundariesError` when no root holds it.
     """
     if not isinstance(package, str) or not _NAME.fullmatch(package):
         raise BoundariesError(f"package={package!r:.60}: must be a dotted module name")
@@ -223,7 +223,9 @@ def discover(package: str, roots: list[Path]) -> tuple[dict[str, str], set[str],
         if os.path.isdir(base):
             portions.append(base)
     if not portions:
-        raise FileNotFoundError(f"package {package!r} not found under {[str(r) for r in roots]}")
+        raise BoundariesError(
+            f"packages: package {package!r} not found under {[str(r) for r in roots]}"
+        )
     modules[package] = portions[0]
     packages.add(package)
     for portion in portions:  # a namespace package: every portion contributes
