@@ -48,7 +48,7 @@ ENTRIES = [
             "todo",
             "cache",
         )
-    ),  # fmt: skip
+    ),
     Entry(
         "Config.from_dict(components.x.public)",
         call=lambda _, v: _config(components={"shop.a": {"public": v}}),
