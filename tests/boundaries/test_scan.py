@@ -140,7 +140,7 @@ def test_self_import_and_external_imports_are_left_out(tmp_path: Path) -> None:
 
 
 def test_file_that_does_not_parse_is_a_problem(tmp_path: Path) -> None:
-    g = graph_of(tmp_path, {**BASE, "pkg/a.py": "import pkg.b\ndef (:\n",
+    g = graph_of(tmp_path, {**BASE, "pkg/a.py": "def (:\nimport pkg.b\n",
                             "pkg/b.py": "import pkg.a\n"})  # fmt: skip
     assert edges(g) == {("pkg.b", "pkg.a")}
     assert any("does not parse" in p.message for p in g.problems)
@@ -178,3 +178,35 @@ def test_parallel_parse_equals_serial(tmp_path: Path) -> None:
     serial = build_graph(["pkg"], [tmp_path], jobs=1)
     parallel = build_graph(["pkg"], [tmp_path], jobs=2)
     assert edges(serial) == edges(parallel) and len(edges(serial)) > 260
+
+
+TRICKY_TAILS = [
+    "x = 1\n",
+    's = """\nimport pkg.b\nnot code\n"""\n',
+    "def f(\n    a,\n):\n    import pkg.sub\n",
+    "if x:\n    import pkg.b\nelse:\n    import pkg.sub\n",
+    "try:\n    import pkg.b\nexcept ImportError:\n    pass\nfinally:\n    y = 2\n",
+    "@decorator\ndef g():\n    pass\n",
+    "z = (\n1)\n",
+    "w = 1 + \\\n2\n",
+    "t = '''\nimport pkg.sub.c\n'''\n",
+    "class K:\n    import pkg.sub.deep\n\nimportant = 1\n",
+    "u = f(import_module('pkg.b'))\n",
+]
+
+
+@pytest.mark.parametrize("tail", TRICKY_TAILS)
+@pytest.mark.parametrize("head", ["import pkg.a\n", "from pkg import b\nimport os\n\n", ""])
+def test_prefix_parse_equals_full_parse(head: str, tail: str) -> None:
+    """The parse cut after the last import finds what a parse of the whole file finds."""
+    import ast
+
+    from designpatterns_ref.boundaries.scan import _walk_dynamic, _walk_statements
+
+    source = (head + tail + tail).encode()
+    tree = ast.parse(source)
+    full: list = []  # type: ignore[type-arg]
+    _walk_statements(tree.body, full)
+    _walk_dynamic(tree, list(range(1, source.count(b"\n") + 2)), full)
+    full.sort(key=lambda r: r[4])
+    assert extract(source) == full

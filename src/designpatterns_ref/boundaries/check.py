@@ -145,26 +145,29 @@ def _edge_rules(graph: ImportGraph, config: Config, bound: Bound) -> list[Violat
     return out
 
 
-def _chains(
-    graph: ImportGraph,
-    sources: set[str],
-    targets: set[str],
-    kinds: frozenset[str],
-    avoid: set[str],
-) -> dict[str, tuple[str, ...]]:
-    """For each source that reaches a target without passing through another source or a
-    module of ``avoid``: the shortest such chain. One reverse breadth-first search."""
+def _reverse(graph: ImportGraph, kinds: frozenset[str]) -> dict[str, list[str]]:
     reverse: dict[str, list[str]] = {}
     for a, bs in graph.edges.items():
         for b, imps in bs.items():
             if any(i.kind in kinds for i in imps):
                 reverse.setdefault(b, []).append(a)
+    return {b: sorted(a) for b, a in reverse.items()}
+
+
+def _chains(
+    reverse: dict[str, list[str]],
+    sources: set[str],
+    targets: set[str],
+    avoid: set[str],
+) -> dict[str, tuple[str, ...]]:
+    """For each source that reaches a target without passing through another source or a
+    module of ``avoid``: the shortest such chain. One reverse breadth-first search."""
     nxt: dict[str, str | None] = dict.fromkeys(targets)
     queue = deque(sorted(targets))
     found: dict[str, tuple[str, ...]] = {}
     while queue:
         node = queue.popleft()
-        for prev in sorted(reverse.get(node, ())):
+        for prev in reverse.get(node, ()):
             if prev in nxt or prev in found or prev in targets:
                 continue
             if prev in sources:
@@ -202,6 +205,7 @@ def _chain_violation(
 def _contract_rules(graph: ImportGraph, config: Config, bound: Bound) -> list[Violation]:
     out: list[Violation] = []
     kinds = config.include
+    reverse = _reverse(graph, kinds) if config.layers or config.independence else {}
     for i, contract in enumerate(config.layers):
         sets = []
         for j, layer in enumerate(contract.layers):
@@ -210,7 +214,7 @@ def _contract_rules(graph: ImportGraph, config: Config, bound: Bound) -> list[Vi
         every = set().union(*sets)
         for hi in range(len(sets)):
             for lo in range(hi + 1, len(sets)):
-                for chain in _chains(graph, sets[lo], sets[hi], kinds, every).values():
+                for chain in _chains(reverse, sets[lo], sets[hi], every).values():
                     out.append(_chain_violation(
                         "layers", contract.name, chain, graph, kinds,
                         f"lower layer {'|'.join(contract.layers[lo])} reaches higher layer "
@@ -226,7 +230,7 @@ def _contract_rules(graph: ImportGraph, config: Config, bound: Bound) -> list[Vi
             for b in range(len(sets)):
                 if a == b:
                     continue
-                for chain in _chains(graph, sets[a], sets[b], kinds, every).values():
+                for chain in _chains(reverse, sets[a], sets[b], every).values():
                     out.append(_chain_violation(
                         "independence", ind.name, chain, graph, kinds,
                         f"{ind.modules[a]} reaches {ind.modules[b]}, which must stay independent",

@@ -8,8 +8,13 @@ is a namespace package; a package shadows a module of the same name, and a modul
 namespace directory), and :func:`extract` parses one file and returns its imports as raw
 records, before any name is resolved, so they can be cached by file content.
 
-Only statements are visited, never expressions: an ``import`` is always a statement, so the
-walk skips the bulk of the tree. Expressions are walked only in files whose text mentions
+Parse only what you must: the source is cut after the last top-level statement that can hold
+an import (everything after the last occurrence of the bytes ``import``), and only that prefix
+is parsed; a cut that lands inside a string or brackets makes the prefix fail to parse, and
+then the whole file is parsed, so the records are always those of a full parse (one
+difference: a syntax error after the last import goes unnoticed; this is not a compiler). Only statements
+are visited, never expressions: an ``import`` is always a statement, so the walk skips the
+bulk of the tree. Expressions are walked only in files whose text mentions
 ``import_module`` or ``__import__``, to find dynamic imports with a constant name.
 
 A raw record is ``(form, level, module, names, line, kind)``: ``form`` is ``"i"`` (``import
@@ -28,6 +33,7 @@ from __future__ import annotations
 import ast
 import os
 import re
+from bisect import bisect_left
 from pathlib import Path
 
 from designpatterns_ref.boundaries.base import BoundariesError, Problem
@@ -37,8 +43,9 @@ __all__ = ["Raw", "discover", "extract"]
 Raw = tuple[str, int, str, tuple[str, ...], int, str]
 
 _NAME = re.compile(r"[^\W\d][\w-]*(\.[\w-]+)*")
+_DYNAMIC = re.compile(rb"import_module|__import__")
+_TOP_LINE = re.compile(rb"^[^\s#)\]}]", re.MULTILINE)
 _RANK = {"module": 0, "conditional": 1, "function": 2, "type_checking": 3}
-_BLOCKS = (ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith)
 
 
 def _stricter(kind: str, context: str) -> str:
@@ -51,39 +58,54 @@ def _is_type_checking(test: ast.expr) -> bool:
     return isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
 
 
+_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+_TRIES = (ast.Try, ast.TryStar)
+_LOOPS = (ast.For, ast.AsyncFor, ast.While)
+_COMPOUND = frozenset(
+    {ast.If, ast.ClassDef, ast.With, ast.AsyncWith, ast.Match, *_FUNCTIONS, *_TRIES, *_LOOPS}
+)
+
+
 def _walk_statements(body: list[ast.stmt], out: list[Raw]) -> None:
     stack: list[tuple[list[ast.stmt], str]] = [(body, "module")]
     while stack:
         statements, kind = stack.pop()
         for node in statements:
-            if isinstance(node, ast.Import):
+            t = type(node)
+            if t is ast.Import:
+                assert isinstance(node, ast.Import)
                 out.extend(("i", 0, a.name, (), node.lineno, kind) for a in node.names)
-            elif isinstance(node, ast.ImportFrom):
+            elif t is ast.ImportFrom:
+                assert isinstance(node, ast.ImportFrom)
                 names = tuple(a.name for a in node.names)
                 out.append(("f", node.level, node.module or "", names, node.lineno, kind))
-            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-                stack.append((node.body, _stricter(kind, "function")))
-            elif isinstance(node, ast.ClassDef):
-                stack.append((node.body, kind))
-            elif isinstance(node, ast.If):
-                if _is_type_checking(node.test):
-                    stack.append((node.body, _stricter(kind, "type_checking")))
-                else:
-                    stack.append((node.body, _stricter(kind, "conditional")))
-                stack.append((node.orelse, _stricter(kind, "conditional")))
-            elif isinstance(node, ast.Try | ast.TryStar):
-                inner = _stricter(kind, "conditional")
-                stack.append((node.body, inner))
-                stack.extend((h.body, inner) for h in node.handlers)
-                stack.append((node.orelse, inner))
-                stack.append((node.finalbody, inner))
-            elif isinstance(node, _BLOCKS):
-                inner = _stricter(kind, "conditional")
-                stack.append((node.body, inner))
-                if isinstance(node, ast.For | ast.AsyncFor | ast.While):
-                    stack.append((node.orelse, inner))
-            elif isinstance(node, ast.Match):
-                stack.extend((case.body, _stricter(kind, "conditional")) for case in node.cases)
+            elif t in _COMPOUND:
+                _push(node, kind, stack)
+
+
+def _push(node: ast.stmt, kind: str, stack: list[tuple[list[ast.stmt], str]]) -> None:
+    """Queue the bodies of a compound statement with the kind their imports have."""
+    if isinstance(node, _FUNCTIONS):
+        stack.append((node.body, _stricter(kind, "function")))
+    elif isinstance(node, ast.ClassDef):
+        stack.append((node.body, kind))
+    elif isinstance(node, ast.If):
+        test = "type_checking" if _is_type_checking(node.test) else "conditional"
+        stack.append((node.body, _stricter(kind, test)))
+        stack.append((node.orelse, _stricter(kind, "conditional")))
+    elif isinstance(node, _TRIES):
+        inner = _stricter(kind, "conditional")
+        stack.append((node.body, inner))
+        stack.extend((h.body, inner) for h in node.handlers)
+        stack.append((node.orelse, inner))
+        stack.append((node.finalbody, inner))
+    elif isinstance(node, ast.With | ast.AsyncWith):
+        stack.append((node.body, _stricter(kind, "conditional")))
+    elif isinstance(node, _LOOPS):
+        stack.append((node.body, _stricter(kind, "conditional")))
+        stack.append((node.orelse, _stricter(kind, "conditional")))
+    elif isinstance(node, ast.Match):
+        stack.extend((case.body, _stricter(kind, "conditional")) for case in node.cases)
 
 
 def _package_argument(node: ast.expr) -> tuple[str, ...] | None:
@@ -94,8 +116,26 @@ def _package_argument(node: ast.expr) -> tuple[str, ...] | None:
     return None
 
 
-def _walk_dynamic(tree: ast.Module, out: list[Raw]) -> None:
-    for node in ast.walk(tree):
+def _dynamic_lines(text: bytes) -> list[int]:
+    """The line numbers (1-based, sorted) on which ``import_module`` or ``__import__`` occur."""
+    return sorted({text.count(b"\n", 0, m.start()) + 1 for m in _DYNAMIC.finditer(text)})
+
+
+def _touches(node: ast.AST, lines: list[int]) -> bool:
+    start = getattr(node, "lineno", None)
+    if start is None:
+        return True
+    end = getattr(node, "end_lineno", None) or start
+    i = bisect_left(lines, start)
+    return i < len(lines) and lines[i] <= end
+
+
+def _walk_dynamic(tree: ast.Module, lines: list[int], out: list[Raw]) -> None:
+    """Calls of ``import_module``/``__import__``, visiting only nodes spanning ``lines``."""
+    stack: list[ast.AST] = [tree]
+    while stack:
+        node = stack.pop()
+        stack.extend(c for c in ast.iter_child_nodes(node) if _touches(c, lines))
         if not isinstance(node, ast.Call) or not node.args:
             continue
         func = node.func
@@ -119,6 +159,35 @@ def _walk_dynamic(tree: ast.Module, out: list[Raw]) -> None:
             out.append(("d", 0, first.value, package, node.lineno, "dynamic"))
 
 
+def _cut(text: bytes) -> int:
+    """Where the statements after the last mention of ``import`` start (len(text) if none).
+
+    The cut is the first line after that mention starting in column 0 with code (not a comment,
+    a closing bracket or a continued line). Everything before it is a sequence of whole
+    top-level statements unless the cut falls inside a string or brackets, in which case the
+    prefix does not parse and the caller parses the whole file instead.
+    """
+    last = text.rfind(b"import")
+    start = text.find(b"\n", last)
+    if start == -1:
+        return len(text)
+    match = _TOP_LINE.search(text, start + 1)
+    while match is not None and text[: match.start()].rstrip(b"\r\n").endswith(b"\\"):
+        match = _TOP_LINE.search(text, match.end())
+    return len(text) if match is None else match.start()
+
+
+def _parse_prefix(text: bytes, path: str) -> ast.Module:
+    """Parse only the statements up to the last import; the whole file if that fails."""
+    cut = _cut(text)
+    if cut < len(text):
+        try:
+            return ast.parse(text[:cut], filename=path)
+        except (SyntaxError, ValueError):
+            pass
+    return ast.parse(text, filename=path)
+
+
 def extract(source: bytes | str, path: str = "<source>") -> list[Raw]:
     """The raw import records of one file's source, in line order.
 
@@ -137,14 +206,14 @@ def extract(source: bytes | str, path: str = "<source>") -> list[Raw]:
     if b"import" not in text:
         return out
     try:
-        tree = ast.parse(text, filename=str(path))
+        tree = _parse_prefix(text, str(path))
     except SyntaxError as exc:
         raise BoundariesError(f"{path}: does not parse: {exc.msg} (line {exc.lineno})") from None
     except ValueError as exc:  # a null byte
         raise BoundariesError(f"{path}: does not parse: {exc}") from None
     _walk_statements(tree.body, out)
     if b"import_module" in text or b"__import__" in text:
-        _walk_dynamic(tree, out)
+        _walk_dynamic(tree, _dynamic_lines(text), out)
     out.sort(key=lambda r: r[4])
     return out
 
