@@ -12,9 +12,9 @@ Parse only what you must: the source is cut after the last top-level statement t
 an import (everything after the last occurrence of the bytes ``import``), and only that prefix
 is parsed; a cut that lands inside a string or brackets makes the prefix fail to parse, and
 then the whole file is parsed, so the records are always those of a full parse (one
-difference: a syntax error after the last import goes unnoticed; this is not a compiler). Only statements
-are visited, never expressions: an ``import`` is always a statement, so the walk skips the
-bulk of the tree. Expressions are walked only in files whose text mentions
+difference: a syntax error after the last import goes unnoticed; this is not a compiler).
+Only statements are visited, never expressions: an ``import`` is always a statement, so the
+walk skips the bulk of the tree. Expressions are walked only in files whose text mentions
 ``import_module`` or ``__import__``, to find dynamic imports with a constant name.
 
 A raw record is ``(form, level, module, names, line, kind)``: ``form`` is ``"i"`` (``import
