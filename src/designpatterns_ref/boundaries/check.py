@@ -118,6 +118,7 @@ def _is_public(imp: Import, target: Component) -> bool:
 
 def _edge_rules(graph: ImportGraph, config: Config, bound: Bound) -> list[Violation]:
     out: list[Violation] = []
+    seen: set[tuple[str, str, str, int]] = set()
     for imp in graph.imports:
         if imp.kind not in config.include:
             continue
@@ -129,7 +130,9 @@ def _edge_rules(graph: ImportGraph, config: Config, bound: Bound) -> list[Violat
         where = f"{imp.importer} imports {imp.target}" + (
             "" if imp.kind == "module" else f" ({imp.kind} import)"
         )
-        if deps is not None and "*" not in deps and b not in deps:
+        once = ("dependency", imp.importer, imp.imported, imp.line)
+        if deps is not None and "*" not in deps and b not in deps and once not in seen:
+            seen.add(once)
             out.append(Violation(
                 "dependency", imp.importer, imp.imported, imp.path, imp.line,
                 f"{where}: component {a!r} does not depend on {b!r}",
