@@ -45,7 +45,8 @@ def test_a_new_family_importing_another_fails_the_check(tmp_path: Path) -> None:
         "ratelimit/__init__.py": "from .token_bucket import TokenBucket\n",
         "ratelimit/token_bucket.py": "class TokenBucket: ...\n",
         "newfamily/__init__.py": "from designpatterns_ref.clock import *\n",
-        "newfamily/gateway.py": "from designpatterns_ref.ratelimit.token_bucket import TokenBucket\n",
+        "newfamily/gateway.py": "from designpatterns_ref.ratelimit.token_bucket import (\n"
+        "    TokenBucket,\n)\n",
     }.items():  # fmt: skip
         (src / rel).parent.mkdir(parents=True, exist_ok=True)
         (src / rel).write_text(text, encoding="utf-8")
