@@ -165,3 +165,15 @@ def test_damaged_todo_file_is_a_config_error(
     (project / "boundaries_todo.toml").write_text('[[violation]]\nkey = ["nope"]\n')
     assert main(["boundaries", "check", str(project)]) == 2
     assert "violation[0].key" in capsys.readouterr().err
+
+
+def test_cached_graph_is_resolved_again_when_a_module_appears(project: Path) -> None:
+    """``from shop.payments import charge`` is an attribute until charge.py exists."""
+    cfg = _config(project)
+    first = check(cfg, use_todo=False)
+    assert [v.imported for v in first.violations] == ["shop.payments"]
+    assert check(cfg).parsed == 0  # unchanged: served from the cache
+    (project / "shop/payments/charge.py").write_text("")
+    report = check(cfg, use_todo=False)
+    assert report.parsed == 1  # only the new file is parsed; the old ones are re-resolved
+    assert [v.imported for v in report.violations] == ["shop.payments.charge"]

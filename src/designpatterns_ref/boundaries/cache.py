@@ -31,7 +31,6 @@ from __future__ import annotations
 import marshal
 import os
 import sys
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +78,7 @@ def _parse_many(paths: list[str], jobs: int | None) -> list[tuple[bytes, list[Ra
     if workers <= 1 or len(paths) < _PARALLEL_FROM or sys.platform == "win32":
         return [read_file(p) for p in paths]
     import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
 
     size = max(16, len(paths) // (workers * 4))
     chunks = [paths[i : i + size] for i in range(0, len(paths), size)]
@@ -122,18 +122,39 @@ class FileCache:
         self.parsed = 0
         self.hits = 0
         self.problems: list[Problem] = []
+        self.unchanged = False
+        self._snapshot: tuple[str, Any] | None = None
         self._entries: dict[str, tuple[int, int, str, list[Raw]]] = self._load()
 
     def _load(self) -> dict[str, Any]:
         try:
             with open(self.path, "rb") as fh:
-                stored = marshal.load(fh)
+                stored = marshal.loads(fh.read())
         except (OSError, EOFError, ValueError, TypeError, MemoryError):
             return {}
         if not isinstance(stored, dict) or stored.get("format") != (FORMAT, sys.version_info[:2]):
             return {}
         entries = stored.get("entries")
+        snapshot = stored.get("snapshot")
+        if isinstance(snapshot, tuple) and len(snapshot) == 2 and isinstance(snapshot[0], str):
+            self._snapshot = snapshot
         return entries if isinstance(entries, dict) else {}
+
+    def snapshot(self, key: str) -> Any:
+        """The resolved graph stored under ``key`` when no file changed since, else None.
+
+        ``key`` digests the set of modules: a resolved import stays valid while every file and
+        the set of modules are unchanged.
+        """
+        if self.unchanged and self._snapshot is not None and self._snapshot[0] == key:
+            return self._snapshot[1]
+        return None
+
+    def store_snapshot(self, key: str, value: Any) -> None:
+        """Keep ``value`` (plain tuples) as the resolved graph for ``key``."""
+        if self._snapshot is None or self._snapshot[0] != key or not self.unchanged:
+            self._snapshot = (key, value)
+            self._store()
 
     def read(self, files: dict[str, str]) -> dict[str, list[Raw]]:
         """The raw records of every file of ``{module: path}``, parsing only changed ones."""
@@ -186,15 +207,21 @@ class FileCache:
             elif st is not None:
                 digest = xxhash.xxh3_128_hexdigest(data)
                 entries[path] = (st.st_mtime_ns, st.st_size, digest, raw)
-        if entries != self._entries:
+        self.unchanged = entries == self._entries
+        if not self.unchanged:
             self._entries = entries
+            self._snapshot = None
             self._store()
         return out
 
     def _store(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         temporary = self.path.with_name(self.path.name + f".{os.getpid()}.tmp")
-        payload = {"format": (FORMAT, sys.version_info[:2]), "entries": self._entries}
+        payload = {
+            "format": (FORMAT, sys.version_info[:2]),
+            "entries": self._entries,
+            "snapshot": self._snapshot,
+        }
         with open(temporary, "wb") as fh:
-            marshal.dump(payload, fh)
+            fh.write(marshal.dumps(payload))
         os.replace(temporary, self.path)

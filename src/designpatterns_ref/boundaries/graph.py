@@ -16,8 +16,9 @@ cache when the file's content is unchanged) and resolves them against the set of
 Imports of modules outside the scanned packages are left out, as are a module's imports of
 itself. An edge of the graph is a pair (importer, imported) with every statement behind it.
 
-Complexity: O(total source) to parse on a cold run; O(files) stats and reads plus O(imports) to
-resolve on a cached one. :meth:`ImportGraph.shortest_chain` is a breadth-first search,
+Complexity: O(total source) to parse on a cold run; O(files) stats plus O(imports) to rebuild
+the graph on a cached one (when no file and no module changed, the resolved imports themselves
+come from the cache). :meth:`ImportGraph.shortest_chain` is a breadth-first search,
 O(modules + edges).
 
 >>> g = ImportGraph({"a": "a/__init__.py", "a.b": "a/b.py"}, {"a"})
@@ -31,6 +32,8 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable
 from pathlib import Path
+
+import xxhash
 
 from designpatterns_ref.boundaries.base import (
     BoundariesError,
@@ -239,6 +242,17 @@ def build_graph(
         raw_by_module = cache.read(files)
         graph.problems += cache.problems
         graph.parsed, graph.cached = cache.parsed, cache.hits
+        key = xxhash.xxh3_128_hexdigest(repr((sorted(modules.items()), sorted(pkgs))).encode())
+        stored = cache.snapshot(key)
+        if stored is not None:  # nothing changed: the resolved imports are still right
+            imports: list[tuple[str, str, int, str, str, str | None]] = stored[0]
+            for importer, imported, line, kind, path, name in imports:
+                graph.add(Import(importer, imported, line, kind, path, name))
+            graph.problems = [Problem(p, n, m) for p, n, m in stored[1]]
+            return graph
     for module in sorted(raw_by_module):
         resolve(module, files[module], raw_by_module[module], graph)
+    if cache is not None:
+        imports = [(i.importer, i.imported, i.line, i.kind, i.path, i.name) for i in graph.imports]
+        cache.store_snapshot(key, (imports, [(p.path, p.line, p.message) for p in graph.problems]))
     return graph

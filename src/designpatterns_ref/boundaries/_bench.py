@@ -1,0 +1,177 @@
+"""``dpref bench boundaries``: the checker on Django's source, cold and cached, beside lint-imports.
+
+Both tools run the same layers and independence contracts (:data:`.contracts.DJANGO`, exported
+to an ``.importlinter`` file by :func:`.contracts.importlinter_ini`) from the command line, as CI
+would: ``dpref boundaries check`` against ``lint-imports``, each cold (no cache) and cached (a
+second run over the unchanged tree), medians of several runs in the same process of measuring.
+In-process figures split our time into the graph build and the checks, beside grimp's compiled
+graph build and a bare ``ast.parse`` of every file. Needs the ``bench`` extra (Django,
+import-linter); without Django there is nothing to measure and the table says so.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from designpatterns_ref.benchkit import Table, installed
+from designpatterns_ref.boundaries.cache import FileCache
+from designpatterns_ref.boundaries.check import find_violations
+from designpatterns_ref.boundaries.config import Config
+from designpatterns_ref.boundaries.contracts import DJANGO, django_root, importlinter_ini
+from designpatterns_ref.boundaries.graph import build_graph
+
+__all__ = ["bench_cli", "bench_inprocess", "bench_steps", "contract_folder", "median_seconds"]
+
+
+def median_seconds(fn: Callable[[], object], repeat: int) -> float:
+    """Median wall-clock seconds of ``repeat`` calls of ``fn``."""
+    runs = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        runs.append(time.perf_counter() - start)
+    return statistics.median(runs)
+
+
+def contract_folder() -> Path:
+    """A temporary project folder holding the Django contracts for both tools."""
+    root = django_root()
+    folder = Path(tempfile.mkdtemp(prefix="dpref-bench-boundaries-"))
+    config = Config.from_dict({**_contracts_only(), "roots": [str(root)]}, base=root)
+    (folder / ".importlinter").write_text(importlinter_ini(config), encoding="utf-8")
+    layers = "\n".join(
+        f"[[tool.dpref.boundaries.layers]]\nname = {c.name!r}\nlayers = "
+        + repr([list(layer) for layer in c.layers])
+        for c in config.layers
+    )
+    independence = "\n".join(
+        f"[[tool.dpref.boundaries.independence]]\nname = {c.name!r}\nmodules = {list(c.modules)!r}"
+        for c in config.independence
+    )
+    (folder / "pyproject.toml").write_text(
+        "[tool.dpref.boundaries]\npackages = ['django']\n"
+        f"roots = [{str(root)!r}]\ninclude = ['module', 'conditional', 'function', "
+        "'type_checking']\ncache = '.dpref_cache/boundaries.bin'\n" + layers + "\n" + independence,
+        encoding="utf-8",
+    )
+    return folder
+
+
+def _contracts_only() -> dict[str, object]:
+    return {"packages": DJANGO["packages"], "layers": DJANGO["layers"],
+            "independence": DJANGO["independence"], "cache": ""}  # fmt: skip
+
+
+def _run(command: list[str], folder: Path) -> None:
+    subprocess.run(command, cwd=folder, capture_output=True, check=False, timeout=600)
+
+
+def bench_cli(quick: bool) -> list[Table]:
+    """Both command lines, cold and cached, on the same contracts (medians of several runs)."""
+    if not installed("django"):
+        return [Table("boundaries: Django is not installed (the bench extra)", ["note"])]
+    repeat = 3 if quick else 7
+    folder = contract_folder()
+    ours = [sys.executable, "-m", "designpatterns_ref", "boundaries", "check", str(folder)]
+    lean = [sys.executable, "-m", "designpatterns_ref.boundaries", "check", str(folder)]
+    lint = str(Path(sys.executable).with_name("lint-imports"))
+    cache = folder / ".dpref_cache"
+    lint_cache = folder / ".import_linter_cache"
+
+    def ours_cold() -> None:
+        shutil.rmtree(cache, ignore_errors=True)
+        _run(ours, folder)
+
+    def lint_cold() -> None:
+        shutil.rmtree(lint_cache, ignore_errors=True)
+        _run([lint], folder)
+
+    table = Table(
+        f"boundaries on Django: seconds per command-line run, median of {repeat}",
+        ["tool", "cold s", "cached s", "cold vs lint-imports", "cached speed-up vs lint-imports"],
+    )
+    our_cold = median_seconds(ours_cold, repeat)
+    _run(ours, folder)
+    our_cached = median_seconds(lambda: _run(ours, folder), repeat)
+    lean_cached = median_seconds(lambda: _run(lean, folder), repeat)
+    rows = [
+        ("dpref boundaries check", our_cold, our_cached),
+        ("python -m designpatterns_ref.boundaries check", float("nan"), lean_cached),
+    ]
+    if os.path.exists(lint):
+        lint_c = median_seconds(lint_cold, repeat)
+        _run([lint], folder)
+        lint_w = median_seconds(lambda: _run([lint], folder), repeat)
+        rows.append(("lint-imports (import-linter, grimp)", lint_c, lint_w))
+        table.note = (
+            f"cold: {our_cold / lint_c:.2f}x lint-imports' time (target <= 3x); cached: "
+            f"{lint_w / min(our_cached, lean_cached):.1f}x faster than lint-imports' cached run "
+            "(target >= 4x); every run includes starting Python"
+        )
+    else:
+        lint_c = lint_w = float("nan")
+        table.note = "lint-imports is not installed (the bench extra): no peer to compare"
+    for name, cold, cached in rows:
+        table.add(name, cold, cached, cold / lint_c, lint_w / cached)
+    shutil.rmtree(folder, ignore_errors=True)
+    return [table]
+
+
+def bench_inprocess(quick: bool) -> list[Table]:
+    """Where the time goes, in one process: build (cold, cached), checks, grimp, bare parse."""
+    if not installed("django"):
+        return [Table("boundaries: Django is not installed (the bench extra)", ["note"])]
+    repeat = 3 if quick else 7
+    root = django_root()
+    config = Config.from_dict({**DJANGO, "roots": [str(root)], "cache": ""}, base=root)
+    folder = Path(tempfile.mkdtemp(prefix="dpref-bench-cache-"))
+    graph = build_graph(["django"], [root], jobs=1)
+    table = Table(
+        f"boundaries on Django ({len(graph.modules)} modules, {graph.edge_count:,} imports, "
+        f"{len(graph.imports):,} statements): seconds in-process, median of {repeat}",
+        ["step", "seconds"],
+    )
+    table.add("graph build, cold, 1 process", median_seconds(
+        lambda: build_graph(["django"], [root], jobs=1), repeat))  # fmt: skip
+    table.add("graph build, cold, one process per CPU", median_seconds(
+        lambda: build_graph(["django"], [root]), repeat))  # fmt: skip
+    file = folder / "c.bin"
+    build_graph(["django"], [root], cache=FileCache(file))
+    table.add("graph build, cached (stat per file)", median_seconds(
+        lambda: build_graph(["django"], [root], cache=FileCache(file)), repeat))  # fmt: skip
+    table.add("graph build, cached, verify content (hash per file)", median_seconds(
+        lambda: build_graph(["django"], [root], cache=FileCache(file, verify_content=True)),
+        repeat))  # fmt: skip
+    table.add(f"check the contract set ({len(find_violations(graph, config))} violations)",
+              median_seconds(lambda: find_violations(graph, config), repeat))  # fmt: skip
+    if installed("grimp"):
+        import grimp
+
+        table.add("grimp.build_graph (Rust, no cache)", median_seconds(
+            lambda: grimp.build_graph("django", cache_dir=None), repeat))  # fmt: skip
+    sources = [open(p, "rb").read() for p in graph.modules.values() if p.endswith(".py")]  # noqa: SIM115
+
+    def parse_all() -> None:
+        for source in sources:
+            ast.parse(source)  # each tree is dropped at once, as a checker would
+
+    table.add("bare ast.parse of every file", median_seconds(parse_all, max(1, repeat // 2)))
+    shutil.rmtree(folder, ignore_errors=True)
+    return [table]
+
+
+def bench_steps(quick: bool) -> list[tuple[str, Callable[[], list[Table]]]]:
+    """The steps of ``dpref bench boundaries``."""
+    return [
+        ("command lines", lambda: bench_cli(quick)),
+        ("in-process", lambda: bench_inprocess(quick)),
+    ]
