@@ -143,7 +143,7 @@ def _edge_rules(graph: ImportGraph, config: Config, bound: Bound) -> list[Violat
             out.append(Violation(
                 "privacy", imp.importer, imp.target, imp.path, imp.line,
                 f"{where}: not in the public API of {b!r} (public: {shown})",
-                f"import it from {b!r}'s public API, or add it to components.{b}.public",
+                f"import it through the public API of {b!r}, or add it to components.{b}.public",
             ))  # fmt: skip
     return out
 
