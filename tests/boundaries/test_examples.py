@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from designpatterns_ref.boundaries import BoundariesError, Config, build
+from designpatterns_ref.boundaries import BoundariesError, build, load_config
 from designpatterns_ref.boundaries.demo import write_shop
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -54,9 +54,7 @@ def test_plot_components_draws_the_graph_with_violations(tmp_path: Path) -> None
     from designpatterns_ref.boundaries.plot import plot_components
 
     folder = write_shop(tmp_path)
-    config = Config.from_dict(
-        {"packages": ["shop"], "roots": ["."], "cache": "", "components": {
-            "shop.*": {"public": ["."], "depends_on": ["shop.shared"]}}}, base=folder)  # fmt: skip
+    config = load_config(folder)
     fig = plot_components(build(config), config)
     (ax,) = fig.axes
     assert len(ax.patches) == 6  # one arrow per pair of components with imports
