@@ -180,3 +180,17 @@ def test_cached_graph_is_resolved_again_when_a_module_appears(project: Path) -> 
         ("dependency", "shop.payments.charge"),
         ("privacy", "shop.payments.charge"),
     ]
+
+
+def test_cached_discovery_sees_new_and_removed_modules(project: Path) -> None:
+    cfg = _config(project)
+    assert check(cfg).modules == 5
+    assert check(cfg).modules == 5  # served from the cache
+    (project / "shop/data/deep").mkdir(parents=True)
+    assert check(cfg).modules == 5  # folders without Python are no modules
+    (project / "shop/data/deep/x.py").write_text("import shop.orders\n")
+    report = check(cfg)
+    assert report.modules == 8  # namespace packages shop.data, shop.data.deep, and the module
+    assert "shop.data.deep.x" in {v.importer for v in report.violations}
+    (project / "shop/data/deep/x.py").unlink()
+    assert check(cfg).modules == 5

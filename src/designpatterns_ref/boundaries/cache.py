@@ -123,7 +123,9 @@ class FileCache:
         self.hits = 0
         self.problems: list[Problem] = []
         self.unchanged = False
+        self._dirty = False
         self._snapshot: tuple[str, Any] | None = None
+        self._discovery: tuple[str, dict[str, int], Any] | None = None
         self._entries: dict[str, tuple[int, int, str, list[Raw]]] = self._load()
 
     def _load(self) -> dict[str, Any]:
@@ -135,10 +137,31 @@ class FileCache:
         if not isinstance(stored, dict) or stored.get("format") != (FORMAT, sys.version_info[:2]):
             return {}
         entries = stored.get("entries")
+        discovery = stored.get("discovery")
+        if isinstance(discovery, tuple) and len(discovery) == 3:
+            self._discovery = discovery
         snapshot = stored.get("snapshot")
         if isinstance(snapshot, tuple) and len(snapshot) == 2 and isinstance(snapshot[0], str):
             self._snapshot = snapshot
         return entries if isinstance(entries, dict) else {}
+
+    def discovery(self, key: str) -> Any:
+        """The modules found for ``key`` when no directory looked at has changed, else None."""
+        if self._discovery is None or self._discovery[0] != key:
+            return None
+        for directory, mtime in self._discovery[1].items():
+            try:
+                if os.stat(directory).st_mtime_ns != mtime:
+                    return None
+            except OSError:
+                if mtime != -1:
+                    return None
+        return self._discovery[2]
+
+    def store_discovery(self, key: str, seen: dict[str, int], value: Any) -> None:
+        """Keep what discovery found, valid while the directories in ``seen`` keep their times."""
+        self._discovery = (key, seen, value)
+        self._dirty = True
 
     def snapshot(self, key: str) -> Any:
         """The resolved graph stored under ``key`` when no file changed since, else None.
@@ -152,7 +175,7 @@ class FileCache:
 
     def store_snapshot(self, key: str, value: Any) -> None:
         """Keep ``value`` (plain tuples) as the resolved graph for ``key``."""
-        if self._snapshot is None or self._snapshot[0] != key or not self.unchanged:
+        if self._dirty or self._snapshot is None or self._snapshot[0] != key or not self.unchanged:
             self._snapshot = (key, value)
             self._store()
 
@@ -214,6 +237,11 @@ class FileCache:
             self._store()
         return out
 
+    def flush(self) -> None:
+        """Write the cache file if something was learnt since it was last written."""
+        if self._dirty:
+            self._store()
+
     def _store(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         temporary = self.path.with_name(self.path.name + f".{os.getpid()}.tmp")
@@ -221,7 +249,9 @@ class FileCache:
             "format": (FORMAT, sys.version_info[:2]),
             "entries": self._entries,
             "snapshot": self._snapshot,
+            "discovery": self._discovery,
         }
+        self._dirty = False
         with open(temporary, "wb") as fh:
             fh.write(marshal.dumps(payload))
         os.replace(temporary, self.path)

@@ -200,6 +200,29 @@ def resolve(importer: str, path: str, raw: Iterable[Raw], graph: ImportGraph) ->
                 add(module, line, kind, name)
 
 
+def _discover_all(
+    names: list[str], roots: list[Path], cache: FileCache | None
+) -> tuple[dict[str, str], set[str], list[Problem]]:
+    """Discover every package; through the cache when no directory looked at has changed."""
+    key = repr((names, [str(r) for r in roots]))
+    if cache is not None and (stored := cache.discovery(key)) is not None:
+        found_modules, found_packages, found_problems = stored
+        return dict(found_modules), set(found_packages), [Problem(*p) for p in found_problems]
+    seen: dict[str, int] | None = {} if cache is not None else None
+    modules: dict[str, str] = {}
+    pkgs: set[str] = set()
+    problems: list[Problem] = []
+    for name in names:
+        found, found_packages, found_problems = discover(name, roots, seen)
+        modules.update(found)
+        pkgs |= found_packages
+        problems += found_problems
+    if cache is not None and seen is not None:
+        flat = [(p.path, p.line, p.message) for p in problems]
+        cache.store_discovery(key, seen, (modules, sorted(pkgs), flat))
+    return modules, pkgs, problems
+
+
 def build_graph(
     packages: Iterable[str],
     roots: Iterable[str | Path],
@@ -224,14 +247,7 @@ def build_graph(
         raise BoundariesError(f"cache={cache!r:.60}: must be a FileCache or None")
     if not names:
         raise BoundariesError("packages=[]: name at least one package to check")
-    modules: dict[str, str] = {}
-    pkgs: set[str] = set()
-    problems: list[Problem] = []
-    for name in names:
-        found, found_packages, found_problems = discover(name, root_paths)
-        modules.update(found)
-        pkgs |= found_packages
-        problems += found_problems
+    modules, pkgs, problems = _discover_all(names, root_paths, cache)
     graph = ImportGraph(modules, pkgs)
     graph.problems.extend(problems)
     files = {m: p for m, p in modules.items() if p.endswith(".py")}
@@ -249,6 +265,7 @@ def build_graph(
             for importer, imported, line, kind, path, name in imports:
                 graph.add(Import(importer, imported, line, kind, path, name))
             graph.problems = [Problem(p, n, m) for p, n, m in stored[1]]
+            cache.flush()
             return graph
     for module in sorted(raw_by_module):
         resolve(module, files[module], raw_by_module[module], graph)

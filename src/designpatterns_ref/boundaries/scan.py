@@ -218,22 +218,34 @@ def extract(source: bytes | str, path: str = "<source>") -> list[Raw]:
     return out
 
 
-def _has_python(directory: str) -> bool:
+def _scan(directory: str, seen: dict[str, int] | None) -> list[os.DirEntry[str]]:
+    """The entries of ``directory``; records its modification time in ``seen``."""
+    if seen is not None:
+        seen[directory] = os.stat(directory).st_mtime_ns
+    with os.scandir(directory) as it:
+        return list(it)
+
+
+def _has_python(directory: str, seen: dict[str, int] | None) -> bool:
     try:
-        with os.scandir(directory) as it:
-            entries = list(it)
+        entries = _scan(directory, seen)
     except OSError:
         return False
     if any(e.name.endswith(".py") for e in entries):
         return True
-    return any(e.is_dir() and _has_python(e.path) for e in entries if "." not in e.name)
+    return any(e.is_dir() and _has_python(e.path, seen) for e in entries if "." not in e.name)
 
 
 def _walk_package(
-    directory: str, name: str, modules: dict[str, str], packages: set[str], problems: list[Problem]
+    directory: str,
+    name: str,
+    modules: dict[str, str],
+    packages: set[str],
+    problems: list[Problem],
+    seen: dict[str, int] | None,
 ) -> None:
     try:
-        entries = sorted(os.scandir(directory), key=lambda e: e.name)
+        entries = sorted(_scan(directory, seen), key=lambda e: e.name)
     except OSError as exc:
         problems.append(Problem(directory, 0, f"cannot list the directory: {exc.strerror}"))
         return
@@ -255,22 +267,26 @@ def _walk_package(
         if os.path.isfile(init):
             modules[full] = init
             packages.add(full)
-            _walk_package(sub, full, modules, packages, problems)
+            _walk_package(sub, full, modules, packages, problems, seen)
         elif stem in files:
-            if _has_python(sub):
+            if _has_python(sub, seen):
                 problems.append(Problem(sub, 0, f"namespace directory shadowed by {full}.py"))
-        elif _has_python(sub):
+        elif _has_python(sub, seen):
             modules[full] = sub
             packages.add(full)
-            _walk_package(sub, full, modules, packages, problems)
+            _walk_package(sub, full, modules, packages, problems, seen)
 
 
-def discover(package: str, roots: list[Path]) -> tuple[dict[str, str], set[str], list[Problem]]:
+def discover(
+    package: str, roots: list[Path], seen: dict[str, int] | None = None
+) -> tuple[dict[str, str], set[str], list[Problem]]:
     """Every module of ``package`` found under the search ``roots``, as Python would see it.
 
     Returns ``(modules, packages, problems)``: ``modules`` maps each dotted name to its file
     (``__init__.py`` for a package, the directory for a namespace package), ``packages`` holds
     the names that are packages. Raises :class:`~.base.BoundariesError` when no root holds it.
+    ``seen``, when given, receives the modification time of every directory looked at: the
+    result stands while none of them changes (an entry added, removed or renamed).
     """
     if not isinstance(package, str) or not _NAME.fullmatch(package):
         raise BoundariesError(f"package={package!r:.60}: must be a dotted module name")
@@ -281,10 +297,16 @@ def discover(package: str, roots: list[Path]) -> tuple[dict[str, str], set[str],
     portions: list[str] = []
     for root in roots:
         base = os.path.join(str(root), *parts)
+        if seen is not None:
+            parent = os.path.dirname(base)
+            try:
+                seen[parent] = os.stat(parent).st_mtime_ns
+            except OSError:
+                seen[parent] = -1
         if os.path.isfile(os.path.join(base, "__init__.py")):
             modules[package] = os.path.join(base, "__init__.py")
             packages.add(package)
-            _walk_package(base, package, modules, packages, problems)
+            _walk_package(base, package, modules, packages, problems, seen)
             return modules, packages, problems
         if os.path.isfile(base + ".py"):
             modules[package] = base + ".py"
@@ -298,5 +320,5 @@ def discover(package: str, roots: list[Path]) -> tuple[dict[str, str], set[str],
     modules[package] = portions[0]
     packages.add(package)
     for portion in portions:  # a namespace package: every portion contributes
-        _walk_package(portion, package, modules, packages, problems)
+        _walk_package(portion, package, modules, packages, problems, seen)
     return modules, packages, problems
