@@ -44,7 +44,7 @@ def test_quick_bench_measures_both_tools() -> None:
     assert [name for name, _ in bench_steps(True)] == ["command lines", "in-process"]
     (table,) = bench_cli(True)
     assert [row[0] for row in table.rows][-1].startswith("lint-imports")
-    assert all(float(row[2]) > 0 for row in table.rows)
+    assert all(float(row[2]) > 0 and float(row[4]) > 0 for row in table.rows)
 
 
 def test_plot_components_draws_the_graph_with_violations(tmp_path: Path) -> None:

@@ -10,10 +10,14 @@ every byte of an unchanged tree, an entry also remembers the file's ``(mtime_ns,
 both match the file is taken as unchanged without being read (git's index does the same), and
 ``verify_content=True`` turns that shortcut off and hashes every file.
 
-The cache is one ``marshal`` file (fast to load, written atomically); a cache from another
-Python version, another format or a damaged file is ignored and rebuilt, never trusted.
+Two more things are kept so that a re-run over an unchanged tree does almost nothing: the
+modules discovery found, valid while no directory it looked at has a new modification time
+(an entry added, removed or renamed changes it), and the resolved imports, valid while no file
+and no module changed. The cache is one ``marshal`` file (fast to load, written atomically); a
+cache from another Python version, another format or a damaged file is ignored and rebuilt,
+never trusted.
 
-Complexity: a cached run is O(files) ``stat`` calls plus one load and one store of the cache;
+Complexity: a cached run is O(files + directories) ``stat`` calls and one load of the cache;
 a cold run parses everything, divided over ``jobs`` processes.
 
 >>> import tempfile, pathlib
@@ -51,29 +55,31 @@ FORMAT = 1
 _PARALLEL_FROM = 200
 
 
-def read_file(path: str) -> tuple[bytes, list[Raw], str | None]:
-    """``(content, raw records, error)`` of one file; on a parse error the records are empty."""
+def read_file(path: str) -> tuple[str, list[Raw], str | None]:
+    """``(digest of the content, raw records, error)`` of one file, reading it once; on an
+    error the records are empty (and the digest too when the file cannot be read)."""
     try:
         with open(path, "rb") as fh:
             data = fh.read()
     except OSError as exc:
-        return b"", [], f"cannot read: {exc.strerror}"
+        return "", [], f"cannot read: {exc.strerror}"
+    digest = xxhash.xxh3_128_hexdigest(data)
     try:
-        return data, extract(data, path), None
+        return digest, extract(data, path), None
     except BoundariesError as exc:
-        return data, [], str(exc).removeprefix(f"{path}: ")
+        return digest, [], str(exc).removeprefix(f"{path}: ")
 
 
-def _read_chunk(paths: list[str]) -> list[tuple[list[Raw], str | None]]:
-    return [read_file(p)[1:] for p in paths]
+def _read_chunk(paths: list[str]) -> list[tuple[str, list[Raw], str | None]]:
+    return [read_file(p) for p in paths]
 
 
 def _default_jobs() -> int:
     return max(1, min(os.cpu_count() or 1, 8))
 
 
-def _parse_many(paths: list[str], jobs: int | None) -> list[tuple[bytes, list[Raw], str | None]]:
-    """Parse ``paths``; with more than one job, workers parse while this process hashes."""
+def _parse_many(paths: list[str], jobs: int | None) -> list[tuple[str, list[Raw], str | None]]:
+    """Read, hash and parse ``paths``, over ``jobs`` worker processes when there are many."""
     workers = _default_jobs() if jobs is None else jobs
     if workers <= 1 or len(paths) < _PARALLEL_FROM or sys.platform == "win32":
         return [read_file(p) for p in paths]
@@ -84,16 +90,7 @@ def _parse_many(paths: list[str], jobs: int | None) -> list[tuple[bytes, list[Ra
     chunks = [paths[i : i + size] for i in range(0, len(paths), size)]
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        results = [r for chunk in pool.map(_read_chunk, chunks) for r in chunk]
-    out = []
-    for path, (raw, error) in zip(paths, results, strict=True):
-        try:
-            with open(path, "rb") as fh:
-                data = fh.read()
-        except OSError:
-            data = b""
-        out.append((data, raw, error))
-    return out
+        return [r for chunk in pool.map(_read_chunk, chunks) for r in chunk]
 
 
 def read_all(
@@ -204,8 +201,11 @@ class FileCache:
                 self.hits += 1
                 continue
             todo.append((module, path, st))
-        changed: list[tuple[str, str, os.stat_result | None, bytes]] = []
+        changed: list[tuple[str, str, os.stat_result | None]] = []
         for module, path, st in todo:
+            if not by_digest:  # nothing to match against (a cold cache): read each file once
+                changed.append((module, path, st))
+                continue
             try:
                 with open(path, "rb") as fh:
                     data = fh.read()
@@ -220,15 +220,14 @@ class FileCache:
                 entries[path] = (st.st_mtime_ns, st.st_size, digest, raw)
                 self.hits += 1
             else:
-                changed.append((module, path, st, data))
+                changed.append((module, path, st))
         results = _parse_many([c[1] for c in changed], self.jobs)
-        for (module, path, st, _), (data, raw, error) in zip(changed, results, strict=True):
+        for (module, path, st), (digest, raw, error) in zip(changed, results, strict=True):
             self.parsed += 1
             out[module] = raw
             if error:
                 self.problems.append(Problem(path, 0, error))
             elif st is not None:
-                digest = xxhash.xxh3_128_hexdigest(data)
                 entries[path] = (st.st_mtime_ns, st.st_size, digest, raw)
         self.unchanged = entries == self._entries
         if not self.unchanged:
