@@ -24,8 +24,9 @@ a cold run parses everything, divided over ``jobs`` processes.
 >>> d = pathlib.Path(tempfile.mkdtemp())
 >>> _ = (d / "m.py").write_text("import os\\n")
 >>> cache = FileCache(d / "cache.bin")
->>> cache.read({"m": str(d / "m.py")})["m"]
-[('i', 0, 'os', (), 1, 'module')]
+>>> (record,) = cache.read({"m": str(d / "m.py")})["m"]
+>>> record
+('i', 0, 'os', (), 1, 'module')
 >>> (cache.parsed, cache.hits)
 (1, 0)
 """
