@@ -33,6 +33,7 @@ FAMILIES: tuple[str, ...] = (
     "collab",
     "clinical",
     "sharding",
+    "boundaries",
 )
 
 __all__ = [
@@ -49,6 +50,7 @@ __all__ = [
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from designpatterns_ref import (  # noqa: F401
         autocomplete,
+        boundaries,
         clinical,
         collab,
         feed,

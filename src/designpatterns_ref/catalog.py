@@ -417,11 +417,17 @@ _CATALOG: tuple[CaseStudy, ...] = (
         "Keep one deployable but cut it into components with enforced boundaries and public "
         "interfaces, instead of splitting into microservices.",
         "module boundaries",
-        "module boundaries",
+        "boundaries",
+        _mods("boundaries", ["scan", "graph", "cache", "config", "check", "todo", "report", "run"]),
+        status="implemented",
         sources=(
             Source(
                 "Shopify Engineering: Deconstructing the Monolith",
                 "https://shopify.engineering/deconstructing-monolith-designing-software-maximizes-developer-productivity",
+            ),
+            Source(
+                "Shopify Engineering: Enforcing Modularity in Rails Apps with Packwerk",
+                "https://shopify.engineering/enforcing-modularity-rails-apps-packwerk",
             ),
         ),
     ),
