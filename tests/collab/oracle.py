@@ -133,10 +133,11 @@ def resolve(length: int, pos_seed: int, del_seed: int) -> tuple[int, int]:
     return pos, min(del_seed, length - pos)
 
 
-def replay(history: list[dict[str, Any]], rule: str) -> tuple[dict[str, Any], str]:
+def replay(history: list[dict[str, Any]], rule: str) -> tuple[dict[str, Any], str, list[str]]:
     """Replay a history of transactions ``{"agent", "parents", "edits": [(pos_seed,
-    del_seed, text)]}``; returns the concrete trace (JSON shape, positions resolved) and the
-    final text with every transaction merged."""
+    del_seed, text)]}``; returns the concrete trace (JSON shape, positions resolved: they
+    depend on the rule once concurrent deletes merge), the final text with every transaction
+    merged, and the text each transaction left on its own branch."""
     states: list[ListDoc] = []
     ops: list[list[Op]] = []
     ancestors: list[set[int]] = []
@@ -182,7 +183,7 @@ def replay(history: list[dict[str, Any]], rule: str) -> tuple[dict[str, Any], st
     for made in ops:
         _apply(final, made)
     trace = {"kind": "concurrent", "endContent": final.text(), "txns": txns}
-    return trace, final.text()
+    return trace, final.text(), [state.text() for state in states]
 
 
 def _apply(doc: ListDoc, made: list[Op]) -> None:

@@ -71,6 +71,12 @@ def _add(bounds: list[int], start: int, end: int) -> None:
     bounds[:] = merged
 
 
+def _overlaps(bounds: list[int] | tuple[int, ...], start: int, end: int) -> bool:
+    """Does ``bounds`` cover any of ``[start, end)``?"""
+    i = bisect_right(bounds, start)
+    return i % 2 == 1 or (i < len(bounds) and bounds[i] < end)
+
+
 def _covers(bounds: list[int] | tuple[int, ...], seq: int) -> bool:
     return bisect_right(bounds, seq) % 2 == 1
 

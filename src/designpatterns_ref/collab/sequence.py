@@ -45,6 +45,7 @@ from designpatterns_ref.collab.ids import (
     _check_version,
     _covers,
     _gaps,
+    _overlaps,
     check_id,
 )
 from designpatterns_ref.collab.items import MAX_CHUNK, ItemList, _Chunk, _first, _Item
@@ -352,7 +353,7 @@ class SequenceReplica(ItemList):
                 at = bisect_right(log, e - 1, key=_first) - 1
                 if at >= 0 and log[at][0] + log[at][4] > s:
                     return True
-            return bool(_gaps(claimed.get((agent, chars), ()), s, e) != [(s, e)])
+            return _overlaps(claimed.get((agent, chars), ()), s, e)
 
         for op in batch:
             is_insert = type(op) is Insert
