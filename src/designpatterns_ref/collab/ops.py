@@ -100,17 +100,19 @@ def check_op(op: object) -> Op:
     if isinstance(op, Insert):
         fine = stamped and type(op.text) is str and op.text != ""
         fine = fine and _is_ref(op.left) and _is_ref(op.right)
-        refs = [op.left, op.right]
     else:
         fine = stamped and type(op.length) is int and op.length >= 1
         fine = fine and op.target is not None and _is_ref(op.target)
         fine = fine and type(op.backwards) is bool
-        refs = [op.target, (op.target[0], op.target[1] + op.length - 1)]
     if not fine:
         raise CRDTError(
             f"malformed {op!r:.200}: agents are non-empty str, seq and lamport ints >= 0, text "
             f"non-empty, length >= 1, origins and target (agent, seq) pairs"
         )
+    if isinstance(op, Insert):
+        refs = [op.left, op.right]
+    else:
+        refs = [op.target, (op.target[0], op.target[1] + op.length - 1)]
     for ref in refs:  # an operation can only refer to what existed before it
         if ref is not None and ref[0] == op.agent and ref[1] >= op.seq:
             raise CRDTError(
