@@ -8,17 +8,24 @@ of the item after it. In the list form used here every item keeps both origins, 
 compares *right parents* instead of right origins: an item's right parent is its right origin
 only when that item has the same left origin (the new item was typed as a left child of it),
 and the end of the document otherwise. Everything else is FugueMax's ordering. The two rules
-agree on almost every history, and both keep concurrently typed runs whole; they differ when
-a run's right origin is an older sibling typed after the same character (see the case study
-for a history where they disagree).
+agree on almost every history, and both keep concurrently typed runs whole. They differ when
+a character's right origin was not typed after its left origin: Fugue then makes it a right
+child of its left neighbour and orders it among that neighbour's other right children by agent
+id, where FugueMax puts the one with the nearer right origin last. Below, Bob types ``y``
+between ``x`` and a ``z`` that was typed concurrently with ``x``; Cy types ``!`` after ``x``:
+
+>>> def story(cls):
+...     ann, bob, cy = cls("ann"), cls("bob"), cls("cy")
+...     ann.insert(0, "x")
+...     bob.insert(0, "z"); bob.merge(ann); bob.insert(1, "y")   # "xyz"
+...     cy.merge(ann); cy.insert(1, "!")                         # "x!"
+...     bob.merge(cy)
+...     return bob.text()
+>>> from designpatterns_ref.collab.fuguemax import FugueMaxReplica
+>>> story(FugueReplica), story(FugueMaxReplica)
+('xy!z', 'x!yz')
 
 Complexity: as FugueMax, plus one lookup of the right origin's own left origin per comparison.
-
->>> alice, bob = FugueReplica("alice"), FugueReplica("bob")
->>> for ch in "ba": alice.insert(0, ch)
->>> for ch in "dc": bob.insert(0, ch)
->>> alice.merge(bob); alice.text()
-'abcd'
 """  # noqa: E501
 
 from __future__ import annotations
