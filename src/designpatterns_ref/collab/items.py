@@ -112,6 +112,40 @@ class ItemList:
         if len(chunk.items) > MAX_CHUNK:
             self._split_chunk(chunk)
 
+    def _copy_into(self, twin: ItemList) -> None:
+        """Make the empty ``twin`` hold a copy of these items, index and logs."""
+        copies: dict[int, _Item] = {}
+        prev: _Chunk | None = None
+        for chunk in self._chunks():
+            c = _Chunk() if prev is not None else twin._head
+            c.visible, c.prev = chunk.visible, prev
+            if prev is not None:
+                prev.next = c
+            for it in chunk.items:
+                new = _Item()
+                new.agent, new.seq, new.lamport, new.content = (
+                    it.agent,
+                    it.seq,
+                    it.lamport,
+                    it.content,
+                )
+                new.deleted, new.left, new.right, new.chunk = it.deleted, it.left, it.right, c
+                copies[id(it)] = new
+                c.items.append(new)
+            prev = c
+        twin._tail = prev if prev is not None else twin._head
+        for agent_, (starts, runs) in self._runs.items():
+            new_runs = []
+            for run in runs:
+                new_run = [copies[id(it)] for it in run]
+                for it in new_run:
+                    it.run = new_run
+                new_runs.append(new_run)
+            twin._runs[agent_] = (list(starts), new_runs)
+        twin._dels = {a: [list(d) for d in log] for a, log in self._dels.items()}
+        twin._known = {a: list(b) for a, b in self._known.items()}
+        twin._len = self._len
+
     def _chunks(self) -> Iterator[_Chunk]:
         c: _Chunk | None = self._head
         while c is not None:
