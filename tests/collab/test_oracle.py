@@ -53,6 +53,21 @@ MINIMAL = [
 ]
 
 
+# The same fault under RGA: a replaces its "t" with a "t" while c types Z concurrently. The new
+# t was typed at the start (left origin none), so it is the newest item there: "tZ", not "Zt".
+REPLACED = [
+    {"agent": "a", "parents": [], "edits": [(0, 0, "t"), (0, 1, "t")]},
+    {"agent": "c", "parents": [], "edits": [(0, 0, "Z")]},
+]
+
+
+@pytest.mark.parametrize("rule", RULE_IDS)
+def test_replacing_a_character_while_another_agent_types(rule: str) -> None:
+    trace, expected, _ = replay(REPLACED, rule)
+    assert expected == "tZ"
+    assert replay_concurrent(Trace.from_json(trace), RULES[rule]) == "tZ"
+
+
 @pytest.mark.parametrize("rule", RULE_IDS)
 def test_the_minimal_case(rule: str) -> None:
     trace, expected, _ = replay(MINIMAL, rule)
