@@ -311,3 +311,24 @@ def test_a_batch_is_checked_against_itself_and_the_waiting_ops(
     with pytest.raises(CRDTError, match="other kind"):  # ids used for characters, then a delete
         doc.apply_ops([Delete("a", 0, 8, ("b", 0), 1)])
     assert _snapshot(doc) == before
+
+
+def test_insert_after_a_deleted_run_that_spans_chunks(rule: type[SequenceReplica]) -> None:
+    doc = rule("a")
+    for _ in range(200):  # typed backwards: 200 items, seq k at position 199 - k
+        doc.insert(0, "x")
+    doc.delete(50, 100)  # tombstones of seq 149 .. 50, across several chunks
+    assert doc.stats()["chunks"] > 2
+    before = doc.version()
+    doc.insert(50, "Q")
+    (op,) = doc.ops_since(before)
+    assert isinstance(op, Insert)
+    # left: the visible character before; right: the item right after it, a tombstone
+    assert (op.left, op.right) == (("a", 150), ("a", 149))
+    doc.insert(51, "R")  # typing on
+    doc.insert(0, "<")
+    doc.insert(len(doc), ">")
+    assert doc.text() == "<" + "x" * 50 + "QR" + "x" * 50 + ">"
+    reader = rule("b")
+    reader.apply_ops(doc.ops_since()[::-1])
+    assert reader.text() == doc.text()
