@@ -227,7 +227,7 @@ _CATALOG: tuple[CaseStudy, ...] = (
         "give every character a unique identity so replicas merge in any order (CRDT).",
         "eventual consistency, convergence",
         "collab",
-        _mods("collab", ["ot", "crdt", "traces"]),
+        _mods("collab", ["ot", "crdt", "sequence", "rga", "fugue", "fuguemax", "traces"]),
         status="implemented",
         sources=(
             Source(
