@@ -46,6 +46,7 @@ _COMMON = (
     "rooms INTEGER NOT NULL, guest TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'booked')",
     "CREATE TABLE IF NOT EXISTS rooms (id {serial} PRIMARY KEY, hotel TEXT NOT NULL, "
     "room_type TEXT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS rooms_type ON rooms (hotel, room_type, id)",
     "CREATE TABLE IF NOT EXISTS holds (id {serial} PRIMARY KEY, hotel TEXT NOT NULL, "
     "room_type TEXT NOT NULL, check_in {date} NOT NULL, check_out {date} NOT NULL, "
     "rooms INTEGER NOT NULL, guest TEXT NOT NULL, expires_at DOUBLE PRECISION NOT NULL, "
@@ -212,6 +213,7 @@ class SQLiteStore(BookingStore):
             "CREATE TABLE IF NOT EXISTS room_nights (room_id INTEGER NOT NULL, "
             "night TEXT NOT NULL, "
             "booking_id INTEGER NOT NULL, UNIQUE (room_id, night))",
+            "CREATE INDEX IF NOT EXISTS room_nights_booking ON room_nights (booking_id)",
         ]
 
     def _begin(self, conn: Any, write: bool) -> None:
@@ -252,4 +254,6 @@ class PostgresStore(BookingStore):
             "stay daterange NOT NULL, "
             "booking_id BIGINT NOT NULL, EXCLUDE USING gist "
             "(int4range(room_id, room_id, '[]') WITH &&, stay WITH &&))",
+            "CREATE INDEX IF NOT EXISTS room_stays_room ON room_stays (room_id)",
+            "CREATE INDEX IF NOT EXISTS room_stays_booking ON room_stays (booking_id)",
         ]
