@@ -24,6 +24,7 @@ designpatterns_ref.booking.base.BookingError: check_out=2026-03-01 must be after
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Protocol, runtime_checkable
@@ -63,6 +64,19 @@ def check_name(value: object, name: str) -> str:
         raise BookingError(f"{name}={value!r} is not encodable as UTF-8") from None
     if "\x00" in value:
         raise BookingError(f"{name}={value!r} must not contain NUL")
+    return value
+
+
+def check_number(value: object, name: str, low: float, high: float) -> float:
+    """A real number in ``[low, high]`` (huge ints and non-finite floats refused, never coerced)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise BookingError(f"{name}={value!r} must be a number in [{low}, {high}]")
+    if isinstance(value, int):
+        if not low <= value <= high:  # compare the int exactly: float() of 10**400 overflows
+            raise BookingError(f"{name}={value!r} must be a number in [{low}, {high}]")
+        return float(value)
+    if not (math.isfinite(value) and low <= value <= high):
+        raise BookingError(f"{name}={value!r} must be a finite number in [{low}, {high}]")
     return value
 
 

@@ -36,7 +36,14 @@ import time
 from collections.abc import Callable
 
 from designpatterns_ref.booking._common import StrategyBase, nightly
-from designpatterns_ref.booking.base import Booking, BookingError, SoldOut, Stay, check_name
+from designpatterns_ref.booking.base import (
+    Booking,
+    BookingError,
+    SoldOut,
+    Stay,
+    check_name,
+    check_number,
+)
 from designpatterns_ref.booking.store import BookingStore, Tx
 
 __all__ = ["Holds"]
@@ -51,11 +58,7 @@ class Holds(StrategyBase):
         self, store: BookingStore, *, ttl: float = 600.0, clock: Callable[[], float] = time.time
     ) -> None:
         super().__init__(store)
-        if (
-            isinstance(ttl, bool)
-            or not isinstance(ttl, int | float)
-            or not (math.isfinite(ttl) and 0 < ttl <= 86_400)
-        ):
+        if check_number(ttl, "ttl", 0, 86_400) == 0:
             raise BookingError(f"ttl={ttl!r} must be seconds in (0, 86400]")
         if not callable(clock):
             raise BookingError(f"clock={clock!r} must be a callable returning seconds")

@@ -25,7 +25,7 @@ from __future__ import annotations
 import time
 
 from designpatterns_ref.booking._common import StrategyBase, nightly
-from designpatterns_ref.booking.base import Booking, BookingError, SoldOut, Stay
+from designpatterns_ref.booking.base import Booking, SoldOut, Stay, check_number
 from designpatterns_ref.booking.store import BookingStore
 
 __all__ = ["NaiveBooking"]
@@ -38,9 +38,9 @@ class NaiveBooking(StrategyBase):
 
     def __init__(self, store: BookingStore, *, think: float = 0.0) -> None:
         super().__init__(store)
-        if isinstance(think, bool) or not isinstance(think, int | float) or not 0 <= think <= 1:
-            raise BookingError(f"think={think!r} must be seconds in [0, 1]")
-        self.think = float(think)  # time between the read and the write, as a slow app server
+        self.think = check_number(
+            think, "think", 0, 1
+        )  # time between the read and the write, as a slow app server
 
     def book(self, stay: Stay) -> Booking:
         stay = self._check(stay)

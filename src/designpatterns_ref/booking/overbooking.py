@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 
-from designpatterns_ref.booking.base import BookingError
+from designpatterns_ref.booking.base import BookingError, check_number
 
 __all__ = ["best_overbooking", "expected_walks"]
 
@@ -31,18 +31,22 @@ def _check(total: object, sold: object, no_show: object) -> None:
     for name, v in (("total", total), ("sold", sold)):
         if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v <= 100_000:
             raise BookingError(f"{name}={v!r} must be an int in [0, 100,000]")
-    if isinstance(no_show, bool) or not isinstance(no_show, int | float) or not 0 <= no_show <= 1:
-        raise BookingError(f"no_show={no_show!r} must be a probability in [0, 1]")
+    check_number(no_show, "no_show", 0, 1)
 
 
 def expected_walks(*, sold: int, total: int, no_show: float) -> float:
     """Expected guests turned away when ``sold`` bookings meet ``total`` rooms."""
     _check(total, sold, no_show)
     p = 1.0 - no_show
-    walks = 0.0
-    for shows in range(total + 1, sold + 1):
-        walks += (shows - total) * math.comb(sold, shows) * p**shows * (1 - p) ** (sold - shows)
-    return walks
+    return sum((shows - total) * _pmf(sold, shows, p) for shows in range(total + 1, sold + 1))
+
+
+def _pmf(n: int, k: int, p: float) -> float:
+    """P(Binomial(n, p) = k), in log space so large ``n`` neither overflows nor underflows."""
+    if p in (0.0, 1.0):
+        return 1.0 if k == (n if p == 1.0 else 0) else 0.0
+    log = math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
+    return math.exp(log + k * math.log(p) + (n - k) * math.log1p(-p))
 
 
 def best_overbooking(
@@ -50,13 +54,9 @@ def best_overbooking(
 ) -> tuple[int, float]:
     """``(rooms to sell, expected profit)`` maximising revenue minus walk cost, up to ``limit``."""
     _check(total, total, no_show)
-    for name, v in (("room_revenue", room_revenue), ("walk_cost", walk_cost), ("limit", limit)):
-        if (
-            isinstance(v, bool)
-            or not isinstance(v, int | float)
-            or not (math.isfinite(v) and v >= 0)
-        ):
-            raise BookingError(f"{name}={v!r} must be a finite number >= 0")
+    check_number(room_revenue, "room_revenue", 0, 1e12)
+    check_number(walk_cost, "walk_cost", 0, 1e12)
+    check_number(limit, "limit", 0, 1)
     best = (total, -math.inf)
     for sold in range(total, math.floor(total * (1 + limit)) + 1):
         walks = expected_walks(sold=sold, total=total, no_show=no_show)

@@ -37,7 +37,7 @@ from __future__ import annotations
 import math
 
 from designpatterns_ref.booking._common import StrategyBase, nightly
-from designpatterns_ref.booking.base import Booking, BookingError, SoldOut, Stay
+from designpatterns_ref.booking.base import Booking, SoldOut, Stay, check_number
 from designpatterns_ref.booking.store import BookingStore
 
 __all__ = ["PessimisticBooking"]
@@ -50,13 +50,7 @@ class PessimisticBooking(StrategyBase):
 
     def __init__(self, store: BookingStore, *, overbooking: float = 0.0) -> None:
         super().__init__(store)
-        if (
-            isinstance(overbooking, bool)
-            or not isinstance(overbooking, int | float)
-            or not (math.isfinite(overbooking) and 0 <= overbooking <= 1)
-        ):
-            raise BookingError(f"overbooking={overbooking!r} must be a fraction in [0, 1]")
-        self.overbooking = float(overbooking)
+        self.overbooking = check_number(overbooking, "overbooking", 0, 1)
 
     def capacity(self, total: int) -> int:
         """Rooms that may be sold on a night of ``total`` rooms."""

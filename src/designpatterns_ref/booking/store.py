@@ -148,6 +148,16 @@ class BookingStore:
         check_count(total, "total", 0, 100_000)
         if not isinstance(first, date):
             raise BookingError(f"first={first!r} must be a datetime.date")
+        try:
+            self._add(hotel, room_type, first, nights, total, numbered)
+        except self.integrity_errors:
+            raise BookingError(
+                f"add_inventory: {hotel!r} already offers {room_type!r} on some of those nights"
+            ) from None
+
+    def _add(
+        self, hotel: str, room_type: str, first: date, nights: int, total: int, numbered: bool
+    ) -> None:
         with self.transaction() as tx:
             for i in range(nights):
                 tx(
