@@ -34,6 +34,7 @@ FAMILIES: tuple[str, ...] = (
     "clinical",
     "sharding",
     "boundaries",
+    "booking",
 )
 
 __all__ = [
@@ -50,6 +51,7 @@ __all__ = [
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from designpatterns_ref import (  # noqa: F401
         autocomplete,
+        booking,
         boundaries,
         clinical,
         collab,

@@ -454,6 +454,33 @@ _CATALOG: tuple[CaseStudy, ...] = (
         "hold that expires, and make booking requests idempotent.",
         "concurrency control, idempotency",
         "booking",
+        _mods(
+            "booking",
+            [
+                "base",
+                "store",
+                "pessimistic",
+                "optimistic",
+                "constraint",
+                "naive",
+                "holds",
+                "overbooking",
+                "search",
+                "race",
+                "plot",
+            ],
+        ),
+        status="implemented",
+        sources=(
+            Source(
+                "PostgreSQL documentation: Exclusion constraints",
+                "https://www.postgresql.org/docs/current/ddl-constraints.html",
+            ),
+            Source(
+                "Stripe: Designing robust and predictable APIs with idempotency",
+                "https://stripe.com/blog/idempotency",
+            ),
+        ),
     ),
     CaseStudy(
         "food-delivery",

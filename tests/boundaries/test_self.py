@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 import designpatterns_ref as dp
@@ -50,6 +51,18 @@ def test_a_new_family_importing_another_fails_the_check(tmp_path: Path) -> None:
     }.items():  # fmt: skip
         (src / rel).parent.mkdir(parents=True, exist_ok=True)
         (src / rel).write_text(text, encoding="utf-8")
+    # every family the config names (a component, or a dependency of one) gets a package here
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    components = declared["tool"]["dpref"]["boundaries"]["components"]
+    names = set(components)
+    for spec in components.values():
+        deps = spec.get("depends_on", [])
+        names |= set(deps) if isinstance(deps, list) else set()
+    for name in names:
+        module = name.removeprefix("designpatterns_ref.")
+        if "*" not in module and not (src / f"{module}.py").exists():
+            (src / module).mkdir(exist_ok=True)
+            (src / module / "__init__.py").touch()
     assert main(["boundaries", "check", str(tmp_path), "--no-cache"]) == 1
     report = check(load_config(tmp_path), use_cache=False)
     assert sorted(v.rule for v in report.violations) == ["dependency", "privacy"]
