@@ -141,9 +141,13 @@ def _number(field: str, value: object) -> float:
         raise GeoTypeError(
             f"{field}={value!r} must be a number (int or float), not {type(value).__name__}"
         )
-    if not math.isfinite(value):
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond any float, such as 10**400
+        raise GeoError(f"{field}={value!r} must be a finite number") from None
+    if not math.isfinite(number):
         raise GeoError(f"{field}={value!r} must be a finite number")
-    return float(value)
+    return number
 
 
 def check_lat(field: str, value: object) -> float:

@@ -25,7 +25,7 @@ from collections.abc import Callable
 
 from designpatterns_ref.geo._live import LiveIndex, LiveTable
 from designpatterns_ref.geo.base import GeoTypeError, check_driver_id
-from designpatterns_ref.geo.sphere import haversine_m
+from designpatterns_ref.geo.sphere import _haversine_m
 
 __all__ = ["BruteForceIndex"]
 
@@ -79,7 +79,7 @@ class BruteForceIndex(LiveIndex):
         found = []
         for driver_id, (d_lat, d_lon, available, _) in self._live.drivers.items():
             if available or not available_only:
-                d = haversine_m(lat, lon, d_lat, d_lon)
+                d = _haversine_m(lat, lon, d_lat, d_lon)
                 if d <= radius:
                     found.append((d, driver_id))
         found.sort()

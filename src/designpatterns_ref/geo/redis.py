@@ -51,7 +51,7 @@ from designpatterns_ref.geo.base import (
     matches,
 )
 from designpatterns_ref.geo.geohash import REDIS_LAT_LIMIT
-from designpatterns_ref.geo.sphere import box_distance_m, haversine_m
+from designpatterns_ref.geo.sphere import _haversine_m, box_distance_m
 
 __all__ = ["REDIS_EARTH_RADIUS_M", "RedisGeoIndex"]
 
@@ -184,7 +184,7 @@ class RedisGeoIndex:
                 # The circle crosses ±180°, where GEOSEARCH can miss members on the far side
                 # (found by the property tests): search again from both sides of the meridian.
                 for edge in (-180.0, _JUST_BELOW_180):
-                    centres.append((lat, edge, padded + haversine_m(lat, lon, lat, edge) + _PAD_M))
+                    centres.append((lat, edge, padded + _haversine_m(lat, lon, lat, edge) + _PAD_M))
             names = sorted(
                 {
                     self._text(i)
@@ -201,7 +201,7 @@ class RedisGeoIndex:
         found = []
         for s in states:
             if s.available or not available_only:
-                d = haversine_m(lat, lon, s.lat, s.lon)
+                d = _haversine_m(lat, lon, s.lat, s.lon)
                 if d <= radius:
                     found.append((d, s.driver_id))
         found.sort()
@@ -217,7 +217,7 @@ class RedisGeoIndex:
         available_only: bool = True,
     ) -> list[Match]:
         """The ``k`` nearest drivers, nearest first, ties broken by driver id; exact."""
-        lat, lon, kk, limit = check_query(lat, lon, k, max_radius_m, available_only)
+        lat, lon, kk, limit = check_query(lat, lon, k, max_radius_m, available_only, "max_radius_m")
         assert kk is not None
         self._check_lat(lat, "nearest:")
         self._expire()
