@@ -44,6 +44,7 @@ __all__ = [
     "FeedStats",
     "FeedStore",
     "FeedTypeError",
+    "FeedUnavailable",
     "Post",
     "merge_newest",
 ]
@@ -62,6 +63,10 @@ class FeedError(DesignPatternsError, ValueError):
 
 class FeedTypeError(FeedError, TypeError):
     """A feed call had an argument of the wrong type (a cursor that is not a Post, ...)."""
+
+
+class FeedUnavailable(FeedError):
+    """The feed's store did not answer in time (a Redis server down or frozen)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,14 @@ the plot helper import their optional dependencies only when used.
 
 from __future__ import annotations
 
-from designpatterns_ref.geo.base import DriverIndex, DriverState, GeoError, GeoTypeError, Match
+from designpatterns_ref.geo.base import (
+    DriverIndex,
+    DriverState,
+    GeoError,
+    GeoTypeError,
+    GeoUnavailable,
+    Match,
+)
 from designpatterns_ref.geo.brute import BruteForceIndex
 from designpatterns_ref.geo.dispatch import Assignment, Dispatcher
 from designpatterns_ref.geo.geohash import (
@@ -49,6 +56,7 @@ __all__ = [
     "DriverState",
     "GeoError",
     "GeoTypeError",
+    "GeoUnavailable",
     "GeohashIndex",
     "Match",
     "QuadTreeIndex",

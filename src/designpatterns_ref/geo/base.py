@@ -40,6 +40,7 @@ __all__ = [
     "DriverState",
     "GeoError",
     "GeoTypeError",
+    "GeoUnavailable",
     "Match",
     "check_driver_id",
     "check_k",
@@ -52,6 +53,10 @@ __all__ = [
 
 class GeoError(DesignPatternsError, ValueError):
     """A coordinate, code, radius or other argument of the geo family is invalid."""
+
+
+class GeoUnavailable(GeoError):
+    """A Redis-backed index did not answer in time (the server down or frozen)."""
 
 
 class GeoTypeError(GeoError, TypeError):

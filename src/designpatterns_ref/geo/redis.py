@@ -38,6 +38,7 @@ Usage (needs a running server)::
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -46,12 +47,19 @@ from designpatterns_ref.geo.base import (
     DriverState,
     GeoError,
     GeoTypeError,
+    GeoUnavailable,
     Match,
     check_driver_id,
     matches,
 )
 from designpatterns_ref.geo.geohash import REDIS_LAT_LIMIT
 from designpatterns_ref.geo.sphere import _haversine_m, box_distance_m
+from designpatterns_ref.redisclient import (
+    DEFAULT_DEADLINE_S,
+    bounded_client,
+    check_deadline,
+    outages_as,
+)
 
 __all__ = ["REDIS_EARTH_RADIUS_M", "RedisGeoIndex"]
 
@@ -74,11 +82,18 @@ return #ids
 """
 
 
+@outages_as(GeoUnavailable)
 class RedisGeoIndex:
     """Drivers in Redis geo sets, searched with ``GEOSEARCH`` and re-ranked exactly.
 
-    ``client`` is a ``redis.Redis`` (``decode_responses`` either way); ``key`` prefixes the four
-    keys it uses. Safe to share between threads and processes: Redis serialises the updates.
+    ``client`` is a ``redis.Redis`` (``decode_responses`` either way) or a ``redis://`` URL;
+    ``key`` prefixes the four keys it uses. Safe to share between threads and processes: Redis
+    serialises the updates.
+
+    The index talks through its own client with the same settings, built so that each round
+    trip waits at most ``deadline`` seconds (default 0.25) with no retries: with the server down
+    or frozen, every call raises :class:`~designpatterns_ref.geo.base.GeoUnavailable` within
+    about ``deadline`` (see :mod:`designpatterns_ref.redisclient`).
     """
 
     def __init__(
@@ -88,11 +103,23 @@ class RedisGeoIndex:
         *,
         ttl: float | None = 60.0,
         clock: Callable[[], float] | None = None,
+        deadline: float = DEFAULT_DEADLINE_S,
     ) -> None:
         if not isinstance(key, str) or not key:
             raise GeoTypeError(f"key={key!r} must be a non-empty str")
-        self._client = client
+        self.deadline = check_deadline("RedisGeoIndex", deadline, GeoError)
         self._live = LiveTable(ttl=ttl, clock=clock)  # validation, clock and ttl only
+        redis_mod = sys.modules.get("redis")
+        if isinstance(client, str):
+            try:
+                self._client = bounded_client(client, self.deadline)
+            except ValueError as exc:
+                raise GeoError(f"client={client!r} is not a Redis URL: {exc}") from None
+        elif redis_mod is not None and isinstance(client, redis_mod.Redis):
+            self._client = bounded_client(client, self.deadline)
+        else:
+            raise GeoTypeError(f"client={client!r} must be a redis.Redis or a redis:// URL")
+        client = self._client
         self.key = key
         self._all, self._free = f"{key}:geo", f"{key}:free"
         self._meta, self._at = f"{key}:pos", f"{key}:at"
