@@ -253,6 +253,8 @@ _STORE_METHODS = tuple(
 def check_store(store: object) -> FeedStore:
     """Return ``store`` if it has every :class:`FeedStore` method, else raise FeedTypeError."""
     missing = [m for m in _STORE_METHODS if not callable(getattr(store, m, None))]
+    if isinstance(store, type):
+        raise FeedTypeError(f"store={store!r} is a class; pass an instance, such as MemoryStore()")
     if missing or not isinstance(getattr(store, "name", None), str):
         raise FeedTypeError(
             f"store={store!r} is not a FeedStore (a MemoryStore, a RedisStore or one with the "
