@@ -46,7 +46,14 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from designpatterns_ref.clinical.base import Choice, Measure, Problem, Ruleset, VitalsError
+from designpatterns_ref.clinical.base import (
+    Choice,
+    ClinicalError,
+    Measure,
+    Problem,
+    Ruleset,
+    VitalsError,
+)
 from designpatterns_ref.clinical.engine import assess
 from designpatterns_ref.clinical.rules import NEWS2, NEWS_2012
 
@@ -54,6 +61,8 @@ __all__ = ["DEFAULT_MAX_BODY_BYTES", "EXAMPLES", "create_app", "request_schema"]
 
 #: The largest request body accepted, in bytes: a full request is about 200.
 DEFAULT_MAX_BODY_BYTES = 4096
+#: The largest ``max_body_bytes`` that :func:`create_app` takes (1 MiB).
+MAX_BODY_BYTES_LIMIT = 1 << 20
 
 log = logging.getLogger(__name__)
 
@@ -282,9 +291,20 @@ def create_app(
     if (
         isinstance(max_body_bytes, bool)
         or not isinstance(max_body_bytes, int)
-        or max_body_bytes < 1
+        or not 1 <= max_body_bytes <= MAX_BODY_BYTES_LIMIT
     ):
-        raise ValueError(f"create_app: max_body_bytes={max_body_bytes!r} must be a positive int")
+        raise ClinicalError(
+            f"create_app: max_body_bytes={max_body_bytes!r:.60} must be an int from 1 to "
+            f"{MAX_BODY_BYTES_LIMIT}"
+        )
+    if (
+        not isinstance(rulesets, tuple | list)
+        or not rulesets
+        or not all(isinstance(r, Ruleset) for r in rulesets)
+    ):
+        raise ClinicalError(
+            f"create_app: rulesets={rulesets!r:.80} must be a non-empty tuple of Rulesets"
+        )
     app = FastAPI(
         title="Clinical NEWS score calculator",
         version="1.0",

@@ -407,6 +407,16 @@ class Ruleset:
 
     def threshold(self, total: int, red_score: bool) -> Threshold:
         """The first trigger row that applies to this total and red score."""
+        if (
+            isinstance(total, bool)
+            or not isinstance(total, int)
+            or not 0 <= total <= self.max_total
+        ):
+            raise ClinicalError(
+                f"threshold: total={total!r:.60} must be an int from 0 to {self.max_total}"
+            )
+        if red_score is not True and red_score is not False:
+            raise ClinicalError(f"threshold: red_score={red_score!r:.60} must be True or False")
         for row in self.thresholds:
             if total >= row.min_total and (red_score or not row.red_score):
                 return row
