@@ -75,7 +75,9 @@ _LOCKS = (type(threading.Lock()), type(threading.RLock()), threading.Condition)
 def state_of(obj: Any, depth: int = 0, seen: set[int] | None = None) -> Any:
     """A comparable dump of an object's state: attributes and containers, recursively."""
     seen = set() if seen is None else seen
-    if obj is None or isinstance(obj, bool | int | float | complex | str | bytes):
+    if obj is None or isinstance(obj, bool | int | str | bytes):
+        return (type(obj).__name__, obj)  # no repr: an int may have too many digits for one
+    if isinstance(obj, float | complex):
         return repr(obj)  # repr: nan compares equal to itself
     if depth > 8 or id(obj) in seen:
         return f"<{type(obj).__name__}>"

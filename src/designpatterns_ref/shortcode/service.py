@@ -129,7 +129,9 @@ class UrlShortener:
             )
         if not callable(clock):
             raise ShortCodeError(f"UrlShortener: clock={clock!r} must be callable")
-        if isinstance(reserved, str) or not all(isinstance(w, str) for w in reserved):
+        if not isinstance(reserved, set | frozenset | list | tuple) or not all(
+            isinstance(w, str) for w in reserved
+        ):
             raise ShortCodeError(f"UrlShortener: reserved={reserved!r} must be a set of words")
         self._owned: list[SQLiteStore | SQLiteCounter] = []
         if store is None:

@@ -317,6 +317,10 @@ def decompose(
     >>> decompose((5 << 22) | (3 << 12) | 9, epoch_ms=0)
     SnowflakeParts(timestamp_ms=5, worker=3, sequence=9)
     """
+    if not isinstance(layout, Layout):
+        raise ShortCodeError(f"decompose: layout={layout!r} must be a Layout")
+    if isinstance(epoch_ms, bool) or not isinstance(epoch_ms, int) or epoch_ms < 0:
+        raise ShortCodeError(f"decompose: epoch_ms={epoch_ms!r} must be an int >= 0")
     bits = layout.time_bits + layout.worker_bits + layout.sequence_bits
     if isinstance(id_, bool) or not isinstance(id_, int) or not 0 <= id_ < (1 << bits):
         raise ShortCodeError(f"decompose: id={id_!r} must be an int in [0, 2**{bits})")

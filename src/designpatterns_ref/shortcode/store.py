@@ -311,8 +311,8 @@ class SQLiteStore:
                     (
                         link.code,
                         link.url,
-                        link.created_at,
-                        link.expires_at,
+                        float(link.created_at),  # REAL: an int past 2**63 is no INTEGER
+                        None if link.expires_at is None else float(link.expires_at),
                         link.clicks,
                         int(link.canonical),
                         int(link.alias),
@@ -353,7 +353,8 @@ class SQLiteStore:
         _check_time("SQLiteStore.purge_expired", "now", now)
         with self._lock:
             cur = self._conn.execute(
-                "DELETE FROM links WHERE expires_at IS NOT NULL AND expires_at <= ?", (now,)
+                "DELETE FROM links WHERE expires_at IS NOT NULL AND expires_at <= ?",
+                (float(now),),
             )
             return cur.rowcount
 
