@@ -12,6 +12,7 @@ other argument keeps a valid value, the one under test gets the hostile value.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import functools
 import tempfile
@@ -52,3 +53,19 @@ def in_scratch_dir() -> Iterator[None]:
     """Run the block with the scratch folder as the working directory."""
     with contextlib.chdir(scratch_dir()):
         yield
+
+
+@functools.cache
+def redis_url() -> str:
+    """A throwaway Redis server for the whole run, started on first use, stopped at exit."""
+    from designpatterns_ref.testing import redis_server
+
+    stack = contextlib.ExitStack()
+    server = stack.enter_context(redis_server())
+    atexit.register(stack.close)
+    return server.url
+
+
+def redis_keys(client: Any, pattern: str) -> object:
+    """What a Redis-backed object holds, as a comparable dump of the keys matching ``pattern``."""
+    return sorted((key, client.dump(key)) for key in client.scan_iter(match=pattern, count=1000))

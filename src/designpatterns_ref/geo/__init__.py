@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from designpatterns_ref.geo.base import (
     DriverIndex,
+    DriverNotFound,
     DriverState,
     GeoError,
     GeoTypeError,
@@ -53,6 +54,7 @@ __all__ = [
     "BruteForceIndex",
     "Dispatcher",
     "DriverIndex",
+    "DriverNotFound",
     "DriverState",
     "GeoError",
     "GeoTypeError",

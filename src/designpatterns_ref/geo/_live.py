@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable
 
 from designpatterns_ref.geo.base import (
+    DriverNotFound,
     DriverState,
     GeoError,
     GeoTypeError,
@@ -62,7 +63,7 @@ class LiveTable:
         self, driver_id: object, lat: object, lon: object, available: object, at: object
     ) -> tuple[str, float, float, bool, float]:
         """Validate one location update; return it normalised (180 -> -180, at defaulted)."""
-        if type(driver_id) is not str or not driver_id:
+        if type(driver_id) is not str or not driver_id or not driver_id.isascii():
             driver_id = check_driver_id(driver_id)
         if type(lat) is not float or not -90.0 <= lat <= 90.0:
             lat = check_lat("lat", lat)
@@ -110,6 +111,13 @@ class LiveTable:
                 del drivers[driver_id]
                 gone.append(driver_id)
         return gone
+
+    def record(self, driver_id: str) -> tuple[float, float, bool, float]:
+        """The driver's ``(lat, lon, available, at)``; :class:`DriverNotFound` if unknown."""
+        rec = self.drivers.get(driver_id)
+        if rec is None:
+            raise DriverNotFound(f"driver_id={driver_id!r} is not in the index (or is stale)")
+        return rec
 
     def state(self, driver_id: str) -> DriverState | None:
         rec = self.drivers.get(driver_id)
@@ -184,6 +192,7 @@ class LiveIndex:
         available_only: bool = True,
     ) -> list[Match]:
         """The ``k`` nearest drivers, nearest first, ties broken by driver id; exact."""
+        check_k(k)
         lat, lon, kk, radius = check_query(
             lat, lon, k, max_radius_m, available_only, "max_radius_m"
         )
@@ -202,4 +211,4 @@ class LiveIndex:
 
     def __contains__(self, driver_id: object) -> bool:
         self._expire()
-        return driver_id in self._live.drivers
+        return isinstance(driver_id, str) and driver_id in self._live.drivers

@@ -37,6 +37,7 @@ from designpatterns_ref.errors import DesignPatternsError
 
 __all__ = [
     "DriverIndex",
+    "DriverNotFound",
     "DriverState",
     "GeoError",
     "GeoTypeError",
@@ -53,6 +54,13 @@ __all__ = [
 
 class GeoError(DesignPatternsError, ValueError):
     """A coordinate, code, radius or other argument of the geo family is invalid."""
+
+
+class DriverNotFound(GeoError, KeyError):
+    """A driver the call needs is not in the index (never added, removed or stale)."""
+
+    def __str__(self) -> str:  # KeyError would show the message quoted, as a key
+        return str(self.args[0]) if self.args else ""
 
 
 class GeoUnavailable(GeoError):
@@ -194,4 +202,11 @@ def check_driver_id(value: object) -> str:
         raise GeoTypeError(f"driver_id={value!r} must be a str, not {type(value).__name__}")
     if not value:
         raise GeoError("driver_id='' must be a non-empty string")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:  # every index must agree, and Redis keeps UTF-8
+            raise GeoError(
+                f"driver_id={value[:80]!r} holds a lone surrogate at position {exc.start}"
+            ) from None
     return value

@@ -44,12 +44,14 @@ from typing import Any
 
 from designpatterns_ref.geo._live import LiveTable, check_query
 from designpatterns_ref.geo.base import (
+    DriverNotFound,
     DriverState,
     GeoError,
     GeoTypeError,
     GeoUnavailable,
     Match,
     check_driver_id,
+    check_k,
     matches,
 )
 from designpatterns_ref.geo.geohash import REDIS_LAT_LIMIT
@@ -188,12 +190,15 @@ class RedisGeoIndex:
         return None if raw is None else self._state(driver_id, raw)
 
     def set_available(self, driver_id: str, available: bool) -> None:
-        """Mark a known driver free or busy without moving it (KeyError if unknown)."""
+        """Mark a known driver free or busy without moving it.
+
+        Raises :class:`~designpatterns_ref.geo.base.DriverNotFound` (a ``KeyError``) if unknown.
+        """
         if available is not True and available is not False:
             raise GeoTypeError(f"available={available!r} must be True or False")
         state = self.get(driver_id)
         if state is None:
-            raise KeyError(driver_id)
+            raise DriverNotFound(f"driver_id={driver_id!r} is not in the index (or is stale)")
         self.upsert(driver_id, state.lat, state.lon, available=available, at=state.at)
 
     def _candidates(
@@ -244,6 +249,7 @@ class RedisGeoIndex:
         available_only: bool = True,
     ) -> list[Match]:
         """The ``k`` nearest drivers, nearest first, ties broken by driver id; exact."""
+        check_k(k)
         lat, lon, kk, limit = check_query(lat, lon, k, max_radius_m, available_only, "max_radius_m")
         assert kk is not None
         self._check_lat(lat, "nearest:")
@@ -274,7 +280,11 @@ class RedisGeoIndex:
 
     def __contains__(self, driver_id: object) -> bool:
         self._expire()
-        return isinstance(driver_id, str) and bool(self._client.hexists(self._meta, driver_id))
+        try:
+            driver_id = check_driver_id(driver_id)
+        except GeoError:  # not a driver id, so not in the index
+            return False
+        return bool(self._client.hexists(self._meta, driver_id))
 
     def clear(self) -> None:
         """Delete every key this index uses."""

@@ -2,15 +2,13 @@
 
 Not registered: the records ``Link`` (checked by every store's ``insert``, which is fuzzed with
 hostile fields), ``SnowflakeParts`` and ``Insert``, and the protocols. ``RedisCounter`` is
-registered against a throwaway server started on first use (see ``_redis_url``).
+registered against a throwaway server started on first use (``helpers.redis_url``).
 """
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import dataclasses
-import functools
 import itertools
 from typing import Any
 
@@ -42,7 +40,7 @@ from designpatterns_ref.shortcode import (
     encode_bytes,
     expected_collisions,
 )
-from tests.fuzz.helpers import in_scratch_dir, per_argument
+from tests.fuzz.helpers import in_scratch_dir, per_argument, redis_url
 from tests.fuzz.spec import Entry
 
 ERRORS = (ShortCodeError, CodeNotFound)
@@ -85,18 +83,8 @@ def _shortener() -> UrlShortener:
     return links
 
 
-@functools.cache
-def _redis_url() -> str:
-    from designpatterns_ref.testing import redis_server
-
-    stack = contextlib.ExitStack()
-    server = stack.enter_context(redis_server())
-    atexit.register(stack.close)
-    return server.url
-
-
 def _redis_counter() -> RedisCounter:
-    return RedisCounter(_redis_url(), key="fuzz:counter")
+    return RedisCounter(redis_url(), key="fuzz:counter")
 
 
 def _redis_value(counter: Any) -> object:
