@@ -175,3 +175,28 @@ def test_simulate_checks_what_it_is_given(args: tuple[str | None, str | None]) -
         simulate(feed, graph)  # type: ignore[arg-type]
     with pytest.raises(FeedTypeError, match="workload="):
         simulate(FanoutOnWrite(), power_law(20, seed=1), "many")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("users", "exponent"), [(30, 6.0), (50, 10.0), (200, 3.0)])
+def test_power_law_finishes_on_steep_curves(users: int, exponent: float) -> None:
+    """Regression: a user wanting nearly everyone under a steep curve drew for hours."""
+    g = power_law(users, seed=1, mean_followees=float(users), exponent=exponent)
+    assert g == power_law(users, seed=1, mean_followees=float(users), exponent=exponent)
+    assert len(set(g.edges)) == len(g.edges) and all(a != b for a, b in g.edges)
+    counts = g.followee_counts()
+    assert max(counts.values()) <= users - 1
+
+
+def test_the_one_pass_sample_follows_the_weights() -> None:
+    """The fallback sampler against the weights: the heavy index is taken far more often."""
+    import random
+
+    from designpatterns_ref.feed.graphs import _weighted_sample
+
+    rng = random.Random(3)
+    weights = [8.0, 1.0, 1.0, 1.0e-9]
+    picks = [_weighted_sample(rng, weights, 1, set()) for _ in range(2000)]
+    share = sum(p == {0} for p in picks) / len(picks)
+    assert abs(share - 0.8) < 0.04  # 8 / 10.000000001, within about 4 standard deviations
+    assert all(_weighted_sample(rng, weights, 3, {0}) == {1, 2, 3} for _ in range(10))
+    assert sum(p == {3} for p in picks) == 0

@@ -21,7 +21,9 @@ True
 
 from __future__ import annotations
 
+import heapq
 import itertools
+import math
 import random
 from collections import Counter
 from dataclasses import dataclass
@@ -70,6 +72,25 @@ MAX_USERS = 10_000_000
 MAX_FOLLOWEES = 100_000
 
 
+#: The steepest popularity curve :func:`power_law` takes (weights ``(i + 1) ** -exponent``).
+MAX_EXPONENT = 10.0
+_MAX_ROUNDS = 64  # rounds of repeated draws before the one-pass sample takes over
+
+
+def _weighted_sample(
+    rng: random.Random, weights: list[float], k: int, excluded: set[int]
+) -> set[int]:
+    """``k`` distinct indices not in ``excluded``, drawn in proportion to ``weights``.
+
+    Efraimidis and Spirakis's one pass: each index gets the key ``log(u) / w`` for a uniform
+    ``u`` in (0, 1], and the ``k`` largest keys win. O(n log k).
+    """
+    keys = (
+        (math.log(1.0 - rng.random()) / w, i) for i, w in enumerate(weights) if i not in excluded
+    )
+    return {i for _, i in heapq.nlargest(k, keys)}
+
+
 def _int(name: str, value: object, low: int, high: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
         raise FeedTypeError(f"{name}={value!r} must be an int")
@@ -93,22 +114,32 @@ def power_law(
     _int("users", users, 2, MAX_USERS)
     _int("seed", seed, -(2**63), 2**63 - 1)
     _int("max_followees", max_followees, 1, MAX_FOLLOWEES)
-    for name, value in (("mean_followees", mean_followees), ("exponent", exponent)):
+    for name, value, top in (
+        ("mean_followees", mean_followees, MAX_FOLLOWEES),
+        ("exponent", exponent, MAX_EXPONENT),
+    ):
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise FeedTypeError(f"{name}={value!r} must be a number")
-        if not 0 < value <= MAX_FOLLOWEES:
-            raise FeedError(f"{name}={value!r} must be positive and at most {MAX_FOLLOWEES}")
+        if not 0 < value <= top:
+            raise FeedError(f"{name}={value!r} must be positive and at most {top}")
     rng = random.Random(seed)
     names = tuple(f"u{i}" for i in range(users))
-    cum = list(itertools.accumulate((i + 1) ** -exponent for i in range(users)))
+    weights = [(i + 1) ** -exponent for i in range(users)]
+    cum = list(itertools.accumulate(weights))
     cap = min(max_followees, users - 1)
     edges: list[tuple[str, str]] = []
     for me in range(users):
         want = min(cap, max(1, round(rng.expovariate(1 / mean_followees))))
         chosen: set[int] = set()
-        while len(chosen) < want:
+        for _ in range(_MAX_ROUNDS):
+            if len(chosen) >= want:
+                break
             for pick in rng.choices(range(users), cum_weights=cum, k=want - len(chosen)):
                 if pick != me:
                     chosen.add(pick)
+        else:
+            # Repeated draws stall when a user wants nearly everyone under a steep exponent
+            # (the last accounts are drawn once in billions): take the rest in one pass.
+            chosen |= _weighted_sample(rng, weights, want - len(chosen), {me, *chosen})
         edges.extend((names[me], names[j]) for j in sorted(chosen))
     return Graph(names, tuple(edges))
