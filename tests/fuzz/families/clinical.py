@@ -7,6 +7,7 @@ through ``news2.score(vitals)`` and ``Vitals(...)`` then scored), the result rec
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from decimal import Decimal
 from typing import Any
@@ -131,6 +132,32 @@ ENTRIES = [
     ),
     *_api_entries(),
 ]
+
+
+def _replace_entries(name: str, original: Any) -> list[Entry]:
+    """A rule-table object rebuilt with one field hostile: the constructor must refuse it."""
+    return [
+        Entry(
+            f"{name}({field.name}=)",
+            call=lambda _, v, f=field.name: dataclasses.replace(original, **{f: v}),
+        )
+        for field in dataclasses.fields(original)
+    ]
+
+
+RULE_ENTRIES = [
+    *_replace_entries("Ruleset", NEWS2),
+    *_replace_entries("Measure", PULSE),
+    *_replace_entries("Choice", CONSCIOUSNESS),
+    *_replace_entries("NumericRule", NEWS2.rules[0]),
+    *_replace_entries("Threshold", NEWS2.thresholds[0]),
+    *(
+        _replace_entries("ChoiceRule", rule)
+        for rule in NEWS2.rules
+        if type(rule).__name__ == "ChoiceRule"
+    ).__next__(),
+]
+ENTRIES += RULE_ENTRIES
 
 
 def _hashable(value: object) -> bool:
