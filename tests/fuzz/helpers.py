@@ -15,6 +15,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import functools
+import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
@@ -45,7 +46,9 @@ def per_argument(
 @functools.cache
 def scratch_dir() -> str:
     """A temporary folder for the whole run (files a hostile path may create land there)."""
-    return tempfile.mkdtemp(prefix="dpref-fuzz-")
+    path = tempfile.mkdtemp(prefix="dpref-fuzz-")
+    atexit.register(shutil.rmtree, path, True)
+    return path
 
 
 @contextlib.contextmanager

@@ -28,6 +28,7 @@ from hypothesis import strategies as st
 
 from designpatterns_ref.errors import DesignPatternsError
 from tests.fuzz import families
+from tests.fuzz.helpers import in_scratch_dir
 from tests.fuzz.spec import Entry
 
 #: The longest one call may take, in seconds, before the watchdog fails it.
@@ -137,7 +138,16 @@ def _show(value: Any) -> str:
 
 
 def _try(errors: tuple[type[BaseException], ...], entry: Entry, value: Any) -> str | None:
-    """Run one call; return a description of the failure, or None when the contract held."""
+    """Run one call; return a description of the failure, or None when the contract held.
+
+    The call runs in a scratch folder: a hostile str may be taken as a file name (a SQLite
+    path), and such files must not land in the checkout.
+    """
+    with in_scratch_dir():
+        return _try_here(errors, entry, value)
+
+
+def _try_here(errors: tuple[type[BaseException], ...], entry: Entry, value: Any) -> str | None:
     obj = entry.make() if entry.make is not None else None
     snap = entry.snapshot or state_of
     before = snap(obj)

@@ -119,6 +119,11 @@ def _store_entries(kind: str, make: Any, snapshot: Any) -> list[Entry]:
     return out
 
 
+def _shortener_with(**kw: Any) -> None:
+    with in_scratch_dir():  # a hostile store= str is a file name: keep it out of the checkout
+        UrlShortener(**kw).close()
+
+
 def _sqlite_store_at(path: Any) -> None:
     with in_scratch_dir():
         SQLiteStore(path).close()
@@ -215,7 +220,7 @@ ENTRIES = [
     *per_argument("decompose", lambda _, **kw: decompose(**kw),
                   {"id_": 1 << 22, "layout": Layout(), "epoch_ms": 0}),
     # the service
-    *per_argument("UrlShortener", lambda _, **kw: UrlShortener(**kw),
+    *per_argument("UrlShortener", lambda _, **kw: _shortener_with(**kw),
                   {"store": None, "allocator": None, "one_code_per_url": True,
                    "clock": ManualClock(0.0), "max_url_length": 2048, "max_attempts": 64,
                    "reserved": frozenset({"admin"})}),
