@@ -69,9 +69,10 @@ class _DeadlineError(DesignPatternsError, ValueError):
 def bounded_client(client: Any, deadline: float, *, decode_responses: bool | None = None) -> Any:
     """A redis-py client whose every socket operation waits at most ``deadline``, no retries.
 
-    ``client`` is a ``redis://`` URL or a ``redis.Redis`` (its settings are copied into a new
-    pool); any other object is returned as it is. ``decode_responses`` overrides the setting
-    when not None.
+    ``client`` is a ``redis://`` URL, a ``redis.Redis`` (its settings are copied into a new
+    pool) or a ``redis.cluster.RedisCluster`` (a new cluster client on the same nodes, with the
+    same limits on every node's connections); any other object is returned as it is.
+    ``decode_responses`` overrides the setting when not None.
     """
     if isinstance(client, str):
         import redis
@@ -81,6 +82,18 @@ def bounded_client(client: Any, deadline: float, *, decode_responses: bool | Non
             base["decode_responses"] = decode_responses
         return redis.Redis.from_url(client, **base, **_limits(deadline))
     redis_mod = sys.modules.get("redis")
+    if redis_mod is not None and is_cluster(client):
+        from redis.cluster import ClusterNode, RedisCluster
+
+        kwargs = client.get_connection_kwargs()
+        decode = (
+            kwargs.get("decode_responses", False) if decode_responses is None else decode_responses
+        )
+        nodes = [ClusterNode(n.host, n.port) for n in client.get_primaries()]  # type: ignore[no-untyped-call]
+        limits = _limits(deadline)
+        return RedisCluster(
+            startup_nodes=nodes, decode_responses=decode, retry=limits.pop("retry"), **limits
+        )
     if redis_mod is None or not isinstance(client, redis_mod.Redis):
         return client
     pool = client.connection_pool
@@ -90,6 +103,12 @@ def bounded_client(client: Any, deadline: float, *, decode_responses: bool | Non
         kwargs["decode_responses"] = decode_responses
     new_pool = redis_mod.ConnectionPool(connection_class=pool.connection_class, **kwargs)
     return redis_mod.Redis(connection_pool=new_pool)
+
+
+def is_cluster(client: object) -> bool:
+    """Whether ``client`` is a redis-py ``RedisCluster`` client."""
+    cluster = sys.modules.get("redis.cluster")
+    return cluster is not None and isinstance(client, cluster.RedisCluster)
 
 
 def _limits(deadline: float) -> dict[str, Any]:

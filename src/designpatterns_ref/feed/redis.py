@@ -58,6 +58,7 @@ from designpatterns_ref.redisclient import (
     DEFAULT_DEADLINE_S,
     bounded_client,
     check_deadline,
+    is_cluster,
     outages_as,
 )
 
@@ -90,16 +91,17 @@ class RedisStore:
         if not isinstance(prefix, str) or not prefix:
             raise FeedTypeError(f"prefix={prefix!r} must be a non-empty str")
         redis_mod = sys.modules.get("redis")
-        if redis_mod is None or not isinstance(client, redis_mod.Redis):
+        if redis_mod is None or not (isinstance(client, redis_mod.Redis) or is_cluster(client)):
             raise FeedTypeError(
-                f"client={client!r} must be a redis.Redis (or use RedisStore.from_url(url))"
+                f"client={client!r} must be a redis.Redis or RedisCluster "
+                "(or use RedisStore.from_url(url))"
             )
         if not client.get_connection_kwargs().get("decode_responses"):
             raise FeedError("client must be created with decode_responses=True")
         self.r = bounded_client(client, self.deadline)
         self.prefix = prefix
         #: True on a Redis Cluster client: no cross-slot MULTI or SINTER.
-        self.cluster = callable(getattr(client, "get_nodes", None))
+        self.cluster = is_cluster(client)
 
     def _pipe(self) -> Any:
         """A MULTI/EXEC pipeline on one server; on a cluster, a per-node batch (no MULTI)."""

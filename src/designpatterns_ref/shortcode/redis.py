@@ -42,6 +42,7 @@ from designpatterns_ref.redisclient import (
     DEFAULT_DEADLINE_S,
     bounded_client,
     check_deadline,
+    is_cluster,
     outages_as,
 )
 from designpatterns_ref.shortcode.base import (
@@ -77,7 +78,9 @@ class RedisCounter:
                 raise ShortCodeError(
                     f"RedisCounter: client={client!r} is not a Redis URL: {exc}"
                 ) from None
-        elif "redis" in sys.modules and isinstance(client, sys.modules["redis"].Redis):
+        elif "redis" in sys.modules and (
+            isinstance(client, sys.modules["redis"].Redis) or is_cluster(client)
+        ):
             client = bounded_client(client, self.deadline)
         if not callable(getattr(client, "incrby", None)):
             raise ShortCodeError(f"RedisCounter: client={client!r} has no incrby method")
