@@ -24,7 +24,16 @@ from typing import Literal
 
 from designpatterns_ref.errors import NotFound
 
-__all__ = ["CaseStudy", "Source", "Status", "UnknownCaseStudy", "case_study", "catalog"]
+__all__ = [
+    "FAMILY_USES",
+    "CaseStudy",
+    "Source",
+    "Status",
+    "UnknownCaseStudy",
+    "case_study",
+    "catalog",
+    "family_uses",
+]
 
 Status = Literal["implemented", "planned"]
 
@@ -547,6 +556,23 @@ _CATALOG: tuple[CaseStudy, ...] = (
 )
 
 _BY_SLUG = {c.slug: c for c in _CATALOG}
+
+
+#: The families a family uses, through their public packages only (``from
+#: designpatterns_ref.geo import GeohashIndex``, never a private module). Everything else is
+#: independent: the package tests and the boundaries contract in ``pyproject.toml`` enforce it.
+FAMILY_USES: dict[str, tuple[str, ...]] = {
+    "booking": ("geo",),  # search by distance through the ride-sharing family's geohash index
+}
+
+
+def family_uses(family: str) -> tuple[str, ...]:
+    """The families ``family`` may use (by their public packages), often none.
+
+    >>> family_uses("booking"), family_uses("geo")
+    (('geo',), ())
+    """
+    return FAMILY_USES.get(family, ())
 
 
 def catalog() -> tuple[CaseStudy, ...]:

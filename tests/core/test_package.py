@@ -58,14 +58,40 @@ def _imports(path: Path) -> set[str]:
 
 
 @pytest.mark.parametrize("family", [f for f in dp.FAMILIES if (SRC / f).is_dir()])
-def test_no_family_imports_another(family: str) -> None:
+def test_no_family_imports_another_except_through_declared_public_packages(family: str) -> None:
+    from designpatterns_ref.catalog import family_uses
+
+    allowed = {f"designpatterns_ref.{f}" for f in family_uses(family)}
     others = {f"designpatterns_ref.{f}" for f in dp.FAMILIES if f != family}
     for path in (SRC / family).rglob("*.py"):
         for name in _imports(path):
             for other in others:
+                if name == other and other in allowed:
+                    continue  # a declared use, through the family's public package
                 assert not (name == other or name.startswith(other + ".")), (
-                    f"{path.relative_to(SRC)} imports {name}: families stay independent"
+                    f"{path.relative_to(SRC)} imports {name}: families stay independent "
+                    f"(or declare the use in catalog.FAMILY_USES, public package only)"
                 )
+
+
+def test_declared_uses_name_real_families_and_form_no_cycle() -> None:
+    from designpatterns_ref.catalog import FAMILY_USES
+
+    for family, used in FAMILY_USES.items():
+        assert family in dp.FAMILIES
+        assert set(used) <= set(dp.FAMILIES) - {family}
+        for other in used:  # no cycle of length two (the graph is tiny: check all paths)
+            assert family not in FAMILY_USES.get(other, ())
+    seen: set[str] = set()
+
+    def visit(family: str, path: tuple[str, ...]) -> None:
+        assert family not in path, f"a cycle of family uses: {' -> '.join((*path, family))}"
+        seen.add(family)
+        for other in FAMILY_USES.get(family, ()):
+            visit(other, (*path, family))
+
+    for family in FAMILY_USES:
+        visit(family, ())
 
 
 def test_py_typed_marker_ships() -> None:
