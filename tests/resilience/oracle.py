@@ -24,7 +24,7 @@ class BreakerConfig:
 
 @dataclass
 class ReferenceBreaker:
-    """resilience4j's state machine replayed from the full list of outcomes, recomputed each time."""
+    """resilience4j's state machine, its rates recomputed from the full list of outcomes."""
 
     cfg: BreakerConfig
     state: str = "closed"

@@ -157,8 +157,14 @@ def test_hedge_delay_follows_the_percentile() -> None:
 
 def test_compose_orders_the_guards_and_explains() -> None:
     clock = ManualClock()
-    guards = [Timeout(1.0, clock=clock), Bulkhead(2), CircuitBreaker(clock=clock),
-              Retry(attempts=2, clock=clock), Fallback(lambda e: "fb"), Hedge(delay=1.0)]  # fmt: skip
+    guards = [
+        Timeout(1.0, clock=clock),
+        Bulkhead(2),
+        CircuitBreaker(clock=clock),
+        Retry(attempts=2, clock=clock),
+        Fallback(lambda e: "fb"),
+        Hedge(delay=1.0),
+    ]
     stack = compose(*guards)
     assert [g.kind for g in stack.guards] == list(ORDER)
     assert stack.describe() == [

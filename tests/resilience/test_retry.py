@@ -1,4 +1,4 @@
-"""Retry, backoff and budget: attempts, deadline and budget are never exceeded; waits stay in bounds."""
+"""Retry, backoff, budget: attempts, deadline and budget are never exceeded; waits in bounds."""
 
 from __future__ import annotations
 
