@@ -1,4 +1,4 @@
-"""The chaos proxy on real loopback sockets: every toxic has an effect; removing it restores service."""
+"""The chaos proxy on real loopback sockets: every toxic has an effect; removing it restores."""
 
 from __future__ import annotations
 
@@ -70,13 +70,14 @@ def test_bandwidth_toxic_throttles(rig: tuple[LoopThread, ChaosProxy]) -> None:
 def test_reset_peer_toxic_resets_the_connection(rig: tuple[LoopThread, ChaosProxy]) -> None:
     _, proxy = rig
     proxy.add_toxic(Toxic("rst", "reset_peer", timeout=0.0))
-    with pytest.raises((ConnectionResetError, BrokenPipeError)):
-        with socket.create_connection(proxy.address, timeout=5) as sock:
-            time.sleep(0.1)
+    with socket.create_connection(proxy.address, timeout=5) as sock:
+        time.sleep(0.1)
+        try:
             sock.sendall(b"hello")
-            data = sock.recv(16)
-            assert data == b""  # some stacks report the RST as end of stream
-            raise ConnectionResetError("ended by the proxy")
+            data: bytes | None = sock.recv(16)
+        except (ConnectionResetError, BrokenPipeError):
+            data = None
+    assert data in (None, b"")  # reset by peer (some stacks report it as end of stream)
     assert proxy.resets >= 1
     proxy.remove_toxic("rst")
     assert exchange(proxy, b"hello")[0] == b"hello"
