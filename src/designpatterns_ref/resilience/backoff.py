@@ -73,6 +73,8 @@ def ceiling(base: float, cap: float, attempt: int, multiplier: float = 2.0) -> f
     >>> ceiling(0.1, 5.0, 3), ceiling(0.1, 5.0, 10**6)
     (0.8, 5.0)
     """
+    if isinstance(attempt, bool) or not isinstance(attempt, int) or attempt < 0:
+        raise ResilienceError(f"backoff: attempt={attempt!r:.60} must be an int >= 0")
     try:
         return min(cap, base * multiplier**attempt)
     except OverflowError:
@@ -101,9 +103,11 @@ class Constant:
         return self.wait
 
     def delay(self, attempt: int, previous: float, rng: random.Random) -> float:
+        ceiling(1.0, 1.0, attempt)  # checks attempt
         return self.wait
 
     def bounds(self, attempt: int, previous: float) -> tuple[float, float]:
+        ceiling(1.0, 1.0, attempt)
         return (self.wait, self.wait)
 
 
@@ -201,7 +205,10 @@ class DecorrelatedJitter:
         return self.base
 
     def delay(self, attempt: int, previous: float, rng: random.Random) -> float:
-        return min(self.cap, rng.uniform(self.base, max(previous, self.base) * 3))
+        ceiling(self.base, self.cap, attempt)  # checks attempt
+        last = check_seconds("DecorrelatedJitter", "previous", previous)
+        return min(self.cap, rng.uniform(self.base, max(last, self.base) * 3))
 
     def bounds(self, attempt: int, previous: float) -> tuple[float, float]:
-        return (self.base, min(self.cap, max(previous, self.base) * 3))
+        last = check_seconds("DecorrelatedJitter", "previous", previous)
+        return (self.base, min(self.cap, max(last, self.base) * 3))

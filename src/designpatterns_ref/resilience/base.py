@@ -46,12 +46,15 @@ __all__ = [
     "ResilienceError",
     "ResilienceFailure",
     "ResilienceTypeError",
+    "check_address",
     "check_callable",
     "check_exceptions",
     "check_int",
+    "check_int_seed",
     "check_percent",
     "check_seconds",
     "count_value",
+    "not_callable",
 ]
 
 T = TypeVar("T")
@@ -166,6 +169,27 @@ def check_exceptions(owner: str, name: str, value: object) -> tuple[type[BaseExc
                 f"{owner}: {name}={_short(value)} must be an exception class or a tuple of them"
             )
     return tuple(items)
+
+
+def not_callable(owner: str, fn: object) -> ResilienceTypeError:
+    """The error for a guarded "function" that cannot be called."""
+    return ResilienceTypeError(f"{owner}: fn={_short(fn)} must be callable")
+
+
+def check_int_seed(owner: str, value: object) -> int:
+    """A seed: an int (bools refused)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ResilienceTypeError(f"{owner}: seed={_short(value)} must be an int")
+    return value
+
+
+def check_address(owner: str, name: str, host: object, port: object) -> tuple[str, int]:
+    """A loopback-style ``(host, port)``: a non-empty str and an int port in [0, 65535]."""
+    if not isinstance(host, str) or not host or "\x00" in host or len(host) > 255:
+        raise ResilienceTypeError(f"{owner}: {name} host={_short(host)} must be a host name")
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        raise ResilienceError(f"{owner}: {name} port={_short(port)} must be an int in [0, 65535]")
+    return host, port
 
 
 def check_callable(owner: str, name: str, value: object, *, allow_none: bool = False) -> Any:

@@ -70,6 +70,7 @@ from designpatterns_ref.resilience.base import (
     check_percent,
     check_seconds,
     count_value,
+    not_callable,
 )
 from designpatterns_ref.resilience.window import FAILED, SLOW, CountWindow, TimeWindow
 
@@ -297,6 +298,12 @@ class CircuitBreaker:
             return self._acquire()
         return generation
 
+    def _give_back(self, generation: int) -> None:
+        """Undo a permission that was never used (a half-open permit goes back)."""
+        with self._lock:
+            if generation == self._generation and self._state is HALF_OPEN:
+                self._permits += 1
+
     def _outcome(self, exc: BaseException | None, start: float, generation: int) -> None:
         """Classify one finished call that began at ``start`` in ``generation``; record it."""
         now = self._clock()
@@ -354,6 +361,9 @@ class CircuitBreaker:
         try:
             result = fn(*args, **kwargs)
         except BaseException as exc:
+            if isinstance(exc, TypeError) and not callable(fn):
+                self._give_back(generation)
+                raise not_callable("CircuitBreaker.call", fn) from None
             self._outcome(exc, start, generation)
             raise
         now = clock()
@@ -371,6 +381,8 @@ class CircuitBreaker:
 
     async def acall(self, fn: Callable[..., Awaitable[T]], /, *args: Any, **kwargs: Any) -> T:
         """Await ``fn(*args, **kwargs)`` through the breaker."""
+        if not callable(fn):
+            raise not_callable("CircuitBreaker.acall", fn)
         generation = self._permit()
         clock = self._clock
         start = clock()

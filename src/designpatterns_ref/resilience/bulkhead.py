@@ -47,6 +47,7 @@ from designpatterns_ref.resilience.base import (
     check_int,
     check_seconds,
     count_value,
+    not_callable,
 )
 
 __all__ = ["AsyncBulkhead", "Bulkhead", "BulkheadStats"]
@@ -174,6 +175,8 @@ class Bulkhead:
 
     def call(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """Run ``fn(*args, **kwargs)`` in a slot, or raise BulkheadFull."""
+        if not callable(fn):
+            raise not_callable("Bulkhead.call", fn)
         self._acquire()
         try:
             return fn(*args, **kwargs)
@@ -182,6 +185,8 @@ class Bulkhead:
 
     async def acall(self, fn: Callable[..., Awaitable[T]], /, *args: Any, **kwargs: Any) -> T:
         """Await ``fn(*args, **kwargs)`` in a slot (waiting, if needed, in a worker thread)."""
+        if not callable(fn):
+            raise not_callable("Bulkhead.acall", fn)
         try:
             if self._waiting:
                 raise IndexError
@@ -269,6 +274,8 @@ class AsyncBulkhead:
 
     async def acall(self, fn: Callable[..., Awaitable[T]], /, *args: Any, **kwargs: Any) -> T:
         """Await ``fn(*args, **kwargs)`` in a slot, or raise BulkheadFull."""
+        if not callable(fn):
+            raise not_callable("Bulkhead.acall", fn)
         await self._acquire()
         try:
             return await fn(*args, **kwargs)

@@ -42,6 +42,7 @@ from designpatterns_ref.resilience.base import (
     ResilienceError,
     ResilienceTypeError,
     check_callable,
+    not_callable,
 )
 
 __all__ = ["ORDER", "Stack", "compose"]
@@ -70,11 +71,15 @@ class Stack:
 
     def call(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """Run ``fn(*args, **kwargs)`` through every guard."""
+        if not callable(fn):
+            raise not_callable("Stack.call", fn)
         # guard_1.call(guard_2.call, ..., fn, *args): each guard calls the next with the rest
         return self._outer_call(*self._chain, fn, *args, **kwargs)  # type: ignore[no-any-return]
 
     async def acall(self, fn: Callable[..., Awaitable[T]], /, *args: Any, **kwargs: Any) -> T:
         """Await ``fn(*args, **kwargs)`` through every guard."""
+        if not callable(fn):
+            raise not_callable("Stack.acall", fn)
         return await self._outer_acall(*self._achain, fn, *args, **kwargs)  # type: ignore[no-any-return]
 
     def __call__(self, fn: Callable[..., Any]) -> Callable[..., Any]:

@@ -30,7 +30,7 @@ import threading
 from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar, TypeVar
 
-from designpatterns_ref.resilience.base import check_callable, check_exceptions
+from designpatterns_ref.resilience.base import check_callable, check_exceptions, not_callable
 
 __all__ = ["Fallback"]
 
@@ -60,6 +60,8 @@ class Fallback:
 
     def call(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """``fn(*args, **kwargs)``, or the handler's answer when it fails."""
+        if not callable(fn):
+            raise not_callable("Fallback.call", fn)
         try:
             return fn(*args, **kwargs)
         except self.on as error:
@@ -67,6 +69,8 @@ class Fallback:
 
     async def acall(self, fn: Callable[..., Awaitable[T]], /, *args: Any, **kwargs: Any) -> T:
         """Await ``fn(*args, **kwargs)``, or the handler's answer (awaited if awaitable)."""
+        if not callable(fn):
+            raise not_callable("Fallback.acall", fn)
         try:
             return await fn(*args, **kwargs)
         except self.on as error:

@@ -47,6 +47,7 @@ from designpatterns_ref.resilience.base import (
     check_callable,
     check_int,
     check_seconds,
+    not_callable,
 )
 
 __all__ = ["Hedge"]
@@ -119,6 +120,8 @@ class Hedge:
 
     def call(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """Run ``fn`` in a worker thread; after the delay, a second copy; first answer wins."""
+        if not callable(fn):
+            raise not_callable("Hedge.call", fn)
         if self._pool is None:
             with self._lock:
                 if self._pool is None:
@@ -150,6 +153,8 @@ class Hedge:
 
     async def acall(self, fn: Callable[..., Awaitable[T]], /, *args: Any, **kwargs: Any) -> T:
         """Await ``fn``; after the delay, a second copy as another task; cancel the loser."""
+        if not callable(fn):
+            raise not_callable("Hedge.acall", fn)
         start = self._clock()
         first = asyncio.ensure_future(fn(*args, **kwargs))
         copies = [first]

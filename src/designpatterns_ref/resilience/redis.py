@@ -190,6 +190,10 @@ class RedisCircuitBreaker:
         ignore: type[BaseException] | tuple[type[BaseException], ...] = (),
         clock: Clock | None = None,
     ) -> None:
+        if not callable(getattr(client, "register_script", None)):
+            raise ResilienceTypeError(
+                f"RedisCircuitBreaker: client={client!r:.60} must be a redis.Redis client"
+            )
         if not isinstance(prefix, str):
             raise ResilienceTypeError(f"RedisCircuitBreaker: prefix={prefix!r:.60} must be a str")
         # the in-memory breaker checks every shared argument (and is the reference model)

@@ -64,8 +64,10 @@ from designpatterns_ref.resilience.base import (
     check_callable,
     check_exceptions,
     check_int,
+    check_int_seed,
     check_seconds,
     count_value,
+    not_callable,
 )
 from designpatterns_ref.resilience.budget import RetryBudget
 from designpatterns_ref.resilience.timeout import Timeout
@@ -177,8 +179,8 @@ class Retry:
                 f"{owner}: timeout_mode={timeout_mode!r:.60} must be 'cooperative' or 'thread'"
             )
         self.timeout_mode = timeout_mode
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-            raise ResilienceTypeError(f"{owner}: seed={seed!r:.60} must be an int or None")
+        if seed is not None:
+            check_int_seed(owner, seed)
         self._clock: Clock = check_callable(owner, "clock", clock)
         self._sleep = check_callable(owner, "sleep", sleep, allow_none=True) or _default_sleep(
             clock
@@ -259,15 +261,20 @@ class Retry:
     def call(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """Run ``fn(*args, **kwargs)``, retrying as configured."""
         if self._fast:
-            deposit = self._deposit
-            if deposit is not None:
-                deposit()
             try:
                 result = fn(*args, **kwargs)
             except self.on as exc:
+                if isinstance(exc, TypeError) and not callable(fn):
+                    raise not_callable("Retry.call", fn) from None
+                if self._deposit is not None:
+                    self._deposit()  # a request: the budget earns its share
                 return self._run(fn, args, kwargs, exc)
+            if self._deposit is not None:
+                self._deposit()
             next(self._first_ok)
             return result
+        if not callable(fn):
+            raise not_callable("Retry.call", fn)
         if self._deposit is not None:
             self._deposit()
         return self._run(fn, args, kwargs, None)
@@ -315,6 +322,8 @@ class Retry:
 
     async def acall(self, fn: Callable[..., Awaitable[T]], /, *args: Any, **kwargs: Any) -> T:
         """Await ``fn(*args, **kwargs)``, retrying as configured (waits with ``asleep``)."""
+        if not callable(fn):
+            raise not_callable("Retry.acall", fn)
         if self._deposit is not None:
             self._deposit()
         start = self._clock() if self.deadline is not None else 0.0

@@ -55,6 +55,7 @@ from designpatterns_ref.resilience.base import (
     check_callable,
     check_int,
     check_seconds,
+    not_callable,
 )
 
 __all__ = ["Timeout", "remaining"]
@@ -123,6 +124,8 @@ class Timeout:
 
     def call(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """Run ``fn(*args, **kwargs)`` with the time limit; raise CallTimeout past it."""
+        if not callable(fn):
+            raise not_callable("Timeout.call", fn)
         if self.mode == "thread":
             return self._call_in_thread(fn, args, kwargs)
         clock = self._clock
@@ -152,6 +155,8 @@ class Timeout:
 
     async def acall(self, fn: Callable[..., Awaitable[T]], /, *args: Any, **kwargs: Any) -> T:
         """Await ``fn(*args, **kwargs)``, cancelling it at the time limit."""
+        if not callable(fn):
+            raise not_callable("Timeout.acall", fn)
         limit = asyncio.timeout(self.seconds)
         try:
             async with limit:

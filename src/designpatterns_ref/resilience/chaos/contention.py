@@ -41,7 +41,12 @@ from designpatterns_ref.resilience.backoff import (
     Exponential,
     FullJitter,
 )
-from designpatterns_ref.resilience.base import ResilienceTypeError, check_int, check_seconds
+from designpatterns_ref.resilience.base import (
+    ResilienceTypeError,
+    check_int,
+    check_int_seed,
+    check_seconds,
+)
 
 __all__ = ["ContentionResult", "contention_study", "policies", "simulate_contention"]
 
@@ -80,6 +85,7 @@ def simulate_contention(
         raise ResilienceTypeError(
             f"simulate_contention: policy={policy!r:.60} must be a backoff policy"
         )
+    check_int_seed("simulate_contention", seed)
     mean = check_seconds("simulate_contention", "delay_mean", delay_mean)
     sd = check_seconds("simulate_contention", "delay_sd", delay_sd)
     rng = random.Random(seed)
@@ -126,6 +132,13 @@ def contention_study(
 ) -> dict[str, list[ContentionResult]]:
     """Every policy at every client count, averaged over ``seeds`` seeded runs."""
     check_int("contention_study", "seeds", seeds, minimum=1, maximum=1000)
+    if isinstance(client_counts, str | bytes) or not isinstance(client_counts, Sequence):
+        raise ResilienceTypeError(
+            f"contention_study: client_counts={client_counts!r:.60} must be a list of ints"
+        )
+    for count in client_counts:
+        check_int("contention_study", "client_counts[i]", count, minimum=1, maximum=100_000)
+    policies(base, cap)  # checks base and cap before any work
     out: dict[str, list[ContentionResult]] = {}
     for label, policy in policies(base, cap).items():
         rows = []

@@ -29,6 +29,8 @@ from collections.abc import Coroutine
 from types import TracebackType
 from typing import Any, TypeVar
 
+from designpatterns_ref.resilience.base import check_address
+
 __all__ = ["EchoServer", "LoopThread"]
 
 T = TypeVar("T")
@@ -38,8 +40,7 @@ class EchoServer:
     """Echo every byte back, on ``host``:``port`` (0: a free port)."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.host = host
-        self.port = port
+        self.host, self.port = check_address("EchoServer", "listen", host, port)
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self.connections = 0

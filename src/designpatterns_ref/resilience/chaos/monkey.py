@@ -48,6 +48,7 @@ from designpatterns_ref.resilience.base import (
     ResilienceError,
     ResilienceTypeError,
     check_int,
+    check_int_seed,
     check_seconds,
 )
 from designpatterns_ref.resilience.breaker import CircuitBreaker
@@ -95,9 +96,14 @@ class Fleet:
         if not isinstance(clock, ManualClock):
             raise ResilienceTypeError(f"Fleet: clock={clock!r:.60} must be a ManualClock")
         self.clock = clock
+        if latency is not None and not isinstance(latency, Latency):
+            raise ResilienceTypeError(f"Fleet: latency={latency!r:.60} must be a Latency")
         self.latency = latency if latency is not None else Latency.lognormal(0.040, 0.5)
-        if not isinstance(error_rate, float | int) or not 0 <= error_rate <= 1:
+        if isinstance(error_rate, bool) or not isinstance(error_rate, float | int):
+            raise ResilienceTypeError(f"Fleet: error_rate={error_rate!r:.60} must be a number")
+        if not 0 <= error_rate <= 1:
             raise ResilienceError(f"Fleet: error_rate={error_rate!r:.60} must be in [0, 1]")
+        check_int_seed("Fleet", seed)
         self.error_rate = float(error_rate)
         self.detect_after: float = check_seconds("Fleet", "detect_after", detect_after)
         self.restart_after: float = check_seconds("Fleet", "restart_after", restart_after)
@@ -163,6 +169,7 @@ class ChaosMonkey:
         self.mean_interval: float = check_seconds(
             "ChaosMonkey", "mean_interval", mean_interval, positive=True
         )
+        check_int_seed("ChaosMonkey", seed)
         self._rng = random.Random(seed)
         self._due = fleet.clock() + self._rng.expovariate(1 / self.mean_interval)
         self.kills: list[tuple[float, int]] = []
@@ -284,6 +291,11 @@ def run_experiment(
             f"run_experiment: scenario={scenario!r:.60} must be steady, monkey or outage"
         )
     check_int("run_experiment", "requests", requests, minimum=1, maximum=10**7)
+    check_int("run_experiment", "fleet_size", fleet_size, minimum=1, maximum=10_000)
+    check_seconds("run_experiment", "mean_interval", mean_interval, positive=True)
+    check_int_seed("run_experiment", seed)
+    if seed > 2**62 or seed < -(2**62):
+        raise ResilienceError(f"run_experiment: seed={seed!r:.60} must be within +-2**62")
     check_seconds("run_experiment", "rate", rate, positive=True)
     if isinstance(blast_radius, bool) or not isinstance(blast_radius, int | float):
         raise ResilienceTypeError(f"run_experiment: blast_radius={blast_radius!r:.60}")

@@ -50,7 +50,13 @@ import struct
 from dataclasses import dataclass
 from typing import Literal
 
-from designpatterns_ref.resilience.base import ResilienceError, ResilienceTypeError, check_seconds
+from designpatterns_ref.resilience.base import (
+    ResilienceError,
+    ResilienceTypeError,
+    check_address,
+    check_int_seed,
+    check_seconds,
+)
 
 __all__ = ["ChaosProxy", "Toxic"]
 
@@ -122,9 +128,13 @@ class ChaosProxy:
         port: int = 0,
         seed: int = 0,
     ) -> None:
-        self.upstream = upstream
-        self.host = host
-        self.port = port
+        if not isinstance(upstream, tuple) or len(upstream) != 2:
+            raise ResilienceTypeError(
+                f"ChaosProxy: upstream={upstream!r:.60} must be a (host, port) tuple"
+            )
+        self.upstream = check_address("ChaosProxy", "upstream", *upstream)
+        self.host, self.port = check_address("ChaosProxy", "listen", host, port)
+        check_int_seed("ChaosProxy", seed)
         self._toxics: dict[str, Toxic] = {}
         self._links: set[_Link] = set()
         self._server: asyncio.Server | None = None
@@ -146,8 +156,8 @@ class ChaosProxy:
         self._toxics[toxic.name] = toxic
 
     def remove_toxic(self, name: str) -> None:
-        """Remove a toxic by name (a KeyError-free no-op refusal names what exists)."""
-        if name not in self._toxics:
+        """Remove a toxic by name (an unknown name is refused, naming those present)."""
+        if not isinstance(name, str) or name not in self._toxics:
             raise ResilienceError(
                 f"ChaosProxy.remove_toxic: no toxic named {name!r:.60}; "
                 f"present: {sorted(self._toxics)}"
