@@ -32,6 +32,7 @@ FAMILIES: tuple[str, ...] = (
     "feed",
     "collab",
     "clinical",
+    "resilience",
 )
 
 __all__ = [
@@ -53,6 +54,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         feed,
         geo,
         ratelimit,
+        resilience,
         shortcode,
     )
 
