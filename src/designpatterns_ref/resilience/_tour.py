@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from designpatterns_ref.clock import ManualClock
 from designpatterns_ref.resilience import (
@@ -61,13 +61,13 @@ def tour(out: Callable[[str], None]) -> None:
     out("")
 
     retry = Retry(attempts=4, backoff=Exponential(base=0.1, cap=5), clock=clock)
-    answers = iter([ConnectionError(), ConnectionError(), "ok"])
+    answers: Iterator[object] = iter([ConnectionError(), ConnectionError(), "ok"])
 
     def flaky() -> str:
         answer = next(answers)
         if isinstance(answer, Exception):
             raise answer
-        return answer
+        return str(answer)
 
     start = clock()
     result = retry.call(flaky)

@@ -80,7 +80,7 @@ def simulate_contention(
     delay_sd: float = 0.002,
 ) -> ContentionResult:
     """Run ``clients`` OCC writers against one row with ``policy``; count calls and time."""
-    n = check_int("simulate_contention", "clients", clients, minimum=1, maximum=100_000)
+    n = check_int("simulate_contention", "clients", clients, minimum=1, maximum=2_000)
     if not isinstance(policy, Backoff):
         raise ResilienceTypeError(
             f"simulate_contention: policy={policy!r:.60} must be a backoff policy"
@@ -137,7 +137,7 @@ def contention_study(
             f"contention_study: client_counts={client_counts!r:.60} must be a list of ints"
         )
     for count in client_counts:
-        check_int("contention_study", "client_counts[i]", count, minimum=1, maximum=100_000)
+        check_int("contention_study", "client_counts[i]", count, minimum=1, maximum=2_000)
     policies(base, cap)  # checks base and cap before any work
     out: dict[str, list[ContentionResult]] = {}
     for label, policy in policies(base, cap).items():

@@ -290,13 +290,17 @@ def run_experiment(
         raise ResilienceError(
             f"run_experiment: scenario={scenario!r:.60} must be steady, monkey or outage"
         )
-    check_int("run_experiment", "requests", requests, minimum=1, maximum=10**7)
+    check_int("run_experiment", "requests", requests, minimum=1, maximum=100_000)
     check_int("run_experiment", "fleet_size", fleet_size, minimum=1, maximum=10_000)
     check_seconds("run_experiment", "mean_interval", mean_interval, positive=True)
     check_int_seed("run_experiment", seed)
     if seed > 2**62 or seed < -(2**62):
         raise ResilienceError(f"run_experiment: seed={seed!r:.60} must be within +-2**62")
     check_seconds("run_experiment", "rate", rate, positive=True)
+    if not 1e-3 <= rate <= 1e6:
+        raise ResilienceError(
+            f"run_experiment: rate={rate!r} must be within [0.001, 1e6] per second"
+        )
     if isinstance(blast_radius, bool) or not isinstance(blast_radius, int | float):
         raise ResilienceTypeError(f"run_experiment: blast_radius={blast_radius!r:.60}")
     if not 0 < blast_radius <= 1:
@@ -327,10 +331,8 @@ def run_experiment(
             kind = "failed"
         outcomes[group].append((kind, clock() - start))
 
-    def summary(group: str) -> GroupResult | None:
+    def summary(group: str) -> GroupResult:
         rows = outcomes[group]
-        if not rows:
-            return None
         times = [t for _, t in rows]
         return GroupResult(
             len(rows),
@@ -342,9 +344,8 @@ def run_experiment(
             fleets[group].calls,
         )
 
-    experiment = summary("experiment")
-    assert experiment is not None
-    return ExperimentResult(guards, scenario, experiment, summary("control"), len(monkey.kills))
+    control = summary("control") if blast_radius < 1 else None
+    return ExperimentResult(guards, scenario, summary("experiment"), control, len(monkey.kills))
 
 
 def availability_table(
