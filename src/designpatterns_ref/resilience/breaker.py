@@ -171,8 +171,8 @@ class CircuitBreaker:
         )
         if window_type == "count" and self.minimum_calls > self.window_size:
             raise ResilienceError(
-                f"{owner}: minimum_calls={minimum_calls} can never be reached by a count window "
-                f"of window_size={window_size}; use minimum_calls <= window_size"
+                f"{owner}: minimum_calls={minimum_calls} must be <= window_size={window_size} "
+                "for a count window (a larger minimum could never be reached)"
             )
         self.wait_in_open = check_seconds(owner, "wait_in_open", wait_in_open)
         self.half_open_calls = check_int(
