@@ -28,6 +28,7 @@ from designpatterns_ref.resilience import (
     StateChange,
     Timeout,
     compose,
+    remaining,
 )
 from designpatterns_ref.resilience.chaos import (
     ChaosProxy,
@@ -182,7 +183,8 @@ with LoopThread() as loop:
     proxy = loop.run(ChaosProxy(echo.address).start())
 
     def ask(payload: bytes = b"ping") -> bytes:
-        with socket.create_connection(proxy.address, timeout=0.5) as sock:
+        # a cooperative client: its socket timeout is whatever its deadline leaves
+        with socket.create_connection(proxy.address, timeout=remaining()) as sock:
             sock.sendall(payload)
             return sock.recv(64)
 

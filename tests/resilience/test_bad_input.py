@@ -77,3 +77,11 @@ def test_refused_calls_change_nothing() -> None:
             with pytest.raises(ResilienceError, match="must be callable"):
                 call(hostile)  # type: ignore[arg-type]
     assert (breaker.metrics(), retry.stats(), retry.budget.requests) == before  # type: ignore[union-attr]
+
+
+def test_non_callable_is_refused_even_when_type_errors_are_not_retried() -> None:
+    retry = Retry(attempts=3, on=ConnectionError, clock=ManualClock())
+    with pytest.raises(ResilienceError, match="must be callable"):
+        retry.call(None)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="unsupported"):
+        retry.call(lambda: 1 + "x")  # type: ignore[operator]

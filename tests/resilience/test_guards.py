@@ -52,7 +52,7 @@ def test_thread_timeout_frees_the_caller_though_the_thread_runs_on() -> None:
     assert not finished.is_set()  # a thread cannot be killed: it is still running
     release.set()
     assert finished.wait(10)
-    assert guard.call(lambda: "quick") == "quick"
+    assert Timeout(10.0, mode="thread").call(lambda: "quick") == "quick"
 
 
 def test_async_timeout_cancels_and_keeps_the_callees_own_timeout_error() -> None:
@@ -130,14 +130,18 @@ def test_hedge_async_cancels_the_loser_and_survives_one_failure() -> None:
 
         first = await hedge.acall(request)
         await asyncio.sleep(0)
-        state2 = {"n": 0}
+        hedged = asyncio.Event()  # set when the second copy starts
+        first_failed = asyncio.Event()
+        copies = {"n": 0}
 
         async def flaky() -> str:
-            state2["n"] += 1
-            if state2["n"] == 1:
-                await asyncio.sleep(0.02)
+            copies["n"] += 1
+            if copies["n"] == 1:  # held until the hedge is sent, then fails
+                await hedged.wait()
+                first_failed.set()
                 raise ConnectionError("first copy fails")
-            await asyncio.sleep(0.05)
+            hedged.set()
+            await first_failed.wait()  # answers only after the first copy has failed
             return "second copy"
 
         second = await hedge.acall(flaky)

@@ -269,6 +269,10 @@ class Retry:
                 if self._deposit is not None:
                     self._deposit()  # a request: the budget earns its share
                 return self._run(fn, args, kwargs, exc)
+            except TypeError:  # not retried; but a non-callable fn is the caller's mistake
+                if not callable(fn):
+                    raise not_callable("Retry.call", fn) from None
+                raise
             if self._deposit is not None:
                 self._deposit()
             next(self._first_ok)

@@ -100,6 +100,7 @@ class Timeout:
         if mode not in ("cooperative", "thread"):
             raise ResilienceError(f"Timeout: mode={mode!r:.60} must be 'cooperative' or 'thread'")
         self.mode = mode
+        self._threaded = mode == "thread"
         self.max_workers = check_int("Timeout", "max_workers", max_workers, minimum=1, maximum=4096)
         self._clock: Clock = check_callable("Timeout", "clock", clock)
         self.timeouts = 0  # calls cut short (approximate under threads)
@@ -126,7 +127,7 @@ class Timeout:
         """Run ``fn(*args, **kwargs)`` with the time limit; raise CallTimeout past it."""
         if not callable(fn):
             raise not_callable("Timeout.call", fn)
-        if self.mode == "thread":
+        if self._threaded:
             return self._call_in_thread(fn, args, kwargs)
         clock = self._clock
         start = clock()
