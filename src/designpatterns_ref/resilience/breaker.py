@@ -192,8 +192,9 @@ class CircuitBreaker:
         )
         self._state = CLOSED
         self._count_window = window_type == "count"
-        # True while the state is closed and the count window is full of fast successes
-        self._quiet = False
+        # the generation while the state is closed and the count window is full of fast
+        # successes (then one more fast success changes nothing but a counter); else -1
+        self._quiet = -1
         self._fast_successes = itertools.count()
         self._generation = 0
         self._opened_at = 0.0
@@ -253,7 +254,7 @@ class CircuitBreaker:
         self._state = new
         self._generation += 1
         self._window.reset()
-        self._quiet = False
+        self._quiet = -1
         self._trial = [0, 0, 0]
         if new is OPEN:
             self._opened_at = now
@@ -332,7 +333,8 @@ class CircuitBreaker:
                 w = self._window
                 w.record(outcome, now)
                 clean = not (w.failures or w.slow)
-                self._quiet = clean and self._count_window and w.calls == w.size
+                quiet = clean and self._count_window and w.calls == w.size
+                self._quiet = self._generation if quiet else -1
                 if clean or w.calls < self.minimum_calls:
                     return
                 fr, sr = _rate(w.failures, w.calls), _rate(w.slow, w.calls)
@@ -353,9 +355,9 @@ class CircuitBreaker:
     # ----------------------------------------------------------------- calling
     def call(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """Run ``fn(*args, **kwargs)`` through the breaker (raises CallNotPermitted if open)."""
-        generation = self._generation
-        if self._state is not CLOSED:
-            generation = self._acquire()
+        generation = self._quiet
+        if generation < 0:  # not the steady closed state: the general path
+            generation = self._permit()
         clock = self._clock
         start = clock()
         try:
@@ -368,7 +370,7 @@ class CircuitBreaker:
             raise
         now = clock()
         if now - start < self.slow_call_duration:
-            if self._quiet and generation == self._generation:
+            if self._quiet == generation:
                 # A full count window of fast successes in the closed state: one more success
                 # changes no total and no decision, so it is only counted (no lock needed:
                 # next() on itertools.count is atomic).
