@@ -7,7 +7,7 @@ import math
 import threading
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from designpatterns_ref.clock import ManualClock
@@ -83,6 +83,7 @@ def run_call(breaker: CircuitBreaker, clock: ManualClock, kind: str, duration: f
     return True
 
 
+@settings(max_examples=300)
 @given(cfg=configs(), steps=st.lists(STEP, max_size=60))
 def test_breaker_equals_reference_model(
     cfg: BreakerConfig, steps: list[tuple[str, str, float]]
@@ -225,3 +226,30 @@ def test_counters_are_exact_under_threads() -> None:
         t.join()
     assert breaker.metrics().successes == 16_000
     assert breaker.state is BreakerState.CLOSED
+
+
+@given(
+    size=st.integers(1, 5),
+    steps=st.lists(
+        st.tuples(st.sampled_from([0, 1, 2, 3]), st.sampled_from([0.0, 0.4, 1.0, 2.5, 7.0])),
+        max_size=40,
+    ),
+)
+def test_windows_equal_brute_force(size: int, steps: list[tuple[int, float]]) -> None:
+    """Both windows' totals against the outcomes kept in a plain list."""
+    from designpatterns_ref.resilience.window import CountWindow, TimeWindow
+
+    count, timed = CountWindow(size), TimeWindow(size)
+    now = 0.0
+    log: list[tuple[float, int]] = []
+    for outcome, dt in steps:
+        now += dt
+        count.record(outcome, now)
+        timed.record(outcome, now)
+        log.append((now, outcome))
+        last = log[-size:]
+        recent = [o for t, o in log if math.floor(t) > math.floor(now) - size]
+        for window, kept in ((count, [o for _, o in last]), (timed, recent)):
+            assert window.calls == len(kept)
+            assert window.failures == sum(o & 1 for o in kept)
+            assert window.slow == sum(o >> 1 for o in kept)
