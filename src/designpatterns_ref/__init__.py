@@ -35,6 +35,7 @@ FAMILIES: tuple[str, ...] = (
     "sharding",
     "boundaries",
     "booking",
+    "resilience",
 )
 
 __all__ = [
@@ -59,6 +60,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         geo,
         ratelimit,
         sharding,
+        resilience,
         shortcode,
     )
 

@@ -1,0 +1,102 @@
+"""Retry budget: retries may add at most a fixed fraction of extra load, so they cannot
+amplify an outage.
+
+Case study: Netflix's Chaos Engineering (docs/case-studies/netflix-chaos.md)
+
+Three retries per call turn a dependency that fails everything into one that receives four
+times its normal load, just when it can least take it. A budget (Finagle's ``RetryBudget``, the
+"retry throttling" of gRPC) caps retries as a share of requests: every request deposits
+``ratio`` of a retry, every retry withdraws one whole retry, and the balance never exceeds
+``reserve`` (which is also where it starts, so a quiet client can still retry a few times).
+Over any run, ``retries <= reserve + ratio * requests``: at most ``ratio`` extra load, plus a
+small constant.
+
+The balance is settled lazily: :meth:`RetryBudget.deposit` only bumps an atomic counter (no
+lock, so a successful call pays almost nothing), and :meth:`RetryBudget.withdraw` adds up the
+deposits made since the last withdrawal, under a lock. Capping the balance at each deposit or
+once for the whole run of deposits gives the same result, because deposits only add.
+
+Trade-off: a budget makes retries useless exactly when they would be most dangerous (a
+widespread outage), and changes nothing while failures are rare.
+
+Complexity: O(1) per deposit and per withdrawal.
+
+>>> budget = RetryBudget(ratio=0.5, reserve=1)
+>>> budget.withdraw(), budget.withdraw()
+(True, False)
+>>> deposits = [budget.deposit() for _ in range(2)]  # two requests
+>>> budget.withdraw(), budget.withdraw()
+(True, False)
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import threading
+
+from designpatterns_ref.resilience.base import ResilienceError, ResilienceTypeError, count_value
+
+__all__ = ["RetryBudget"]
+
+
+class RetryBudget:
+    """At most ``reserve + ratio * requests`` retries; thread-safe, and may be shared."""
+
+    def __init__(self, ratio: float = 0.1, *, reserve: float = 10.0) -> None:
+        for name, value in (("ratio", ratio), ("reserve", reserve)):
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ResilienceTypeError(f"RetryBudget: {name}={value!r:.60} must be a number")
+        if not (isinstance(ratio, int | float) and 0 <= ratio <= 1000 and math.isfinite(ratio)):
+            raise ResilienceError(f"RetryBudget: ratio={ratio!r:.60} must be within [0, 1000]")
+        if not (0 <= reserve <= 10**9 and math.isfinite(reserve)):
+            raise ResilienceError(f"RetryBudget: reserve={reserve!r:.60} must be within [0, 1e9]")
+        self.ratio = float(ratio)
+        self.reserve = float(reserve)
+        self._lock = threading.Lock()
+        self._requests = itertools.count()
+        self._settled = 0  # requests already added to the balance
+        self._balance = self.reserve
+        self._retries = 0
+        self._refused = 0
+        #: Call once per request (a first attempt): ``next`` on an atomic counter.
+        self.deposit = self._requests.__next__
+
+    def withdraw(self) -> bool:
+        """Take one retry from the budget: True if the balance allowed it."""
+        with self._lock:
+            total = count_value(self._requests)
+            balance = min(self.reserve, self._balance + self.ratio * (total - self._settled))
+            self._settled = total
+            if balance >= 1:
+                self._balance = balance - 1
+                self._retries += 1
+                return True
+            self._balance = balance
+            self._refused += 1
+            return False
+
+    @property
+    def requests(self) -> int:
+        """Requests deposited so far."""
+        return count_value(self._requests)
+
+    @property
+    def retries(self) -> int:
+        """Retries the budget allowed so far."""
+        return self._retries
+
+    @property
+    def refused(self) -> int:
+        """Retries the budget refused so far."""
+        return self._refused
+
+    @property
+    def balance(self) -> float:
+        """Retries available right now."""
+        with self._lock:
+            unsettled = count_value(self._requests) - self._settled
+            return min(self.reserve, self._balance + self.ratio * unsettled)
+
+    def __repr__(self) -> str:
+        return f"RetryBudget(ratio={self.ratio}, reserve={self.reserve}, balance={self.balance:g})"

@@ -1,0 +1,118 @@
+"""RedisCircuitBreaker on a real Redis: the in-memory breaker's decisions, shared by processes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from designpatterns_ref.clock import ManualClock
+from designpatterns_ref.resilience import BreakerState, CallNotPermitted, CircuitBreaker
+from designpatterns_ref.resilience.redis import RedisCircuitBreaker
+
+pytestmark = pytest.mark.redis
+
+CONFIG = dict(
+    window_size=4,
+    minimum_calls=3,
+    failure_rate_threshold=50.0,
+    wait_in_open=2.0,
+    half_open_calls=2,
+    record=ConnectionError,
+)
+
+
+def _client(url: str):  # type: ignore[no-untyped-def]
+    import redis
+
+    return redis.Redis.from_url(url, socket_timeout=5)
+
+
+def _step(breaker: object, clock: ManualClock, kind: str) -> str:
+    def body() -> str:
+        if kind == "fail":
+            raise ConnectionError()
+        return "ok"
+
+    try:
+        breaker.call(body)  # type: ignore[attr-defined]
+    except CallNotPermitted:
+        return "refused"
+    except ConnectionError:
+        return "failed"
+    return "ok"
+
+
+@settings(max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=st.lists(st.sampled_from(["ok", "fail", "wait"]), max_size=30))
+def test_same_decisions_as_the_memory_breaker(redis_url: str, steps: list[str]) -> None:
+    client = _client(redis_url)
+    client.flushall()
+    clock = ManualClock()
+    memory = CircuitBreaker(**CONFIG, clock=clock)  # type: ignore[arg-type]
+    shared = RedisCircuitBreaker(client, name="dep", **CONFIG, clock=clock)  # type: ignore[arg-type]
+    for step in steps:
+        if step == "wait":
+            clock.advance(1.5)
+            continue
+        assert _step(shared, clock, step) == _step(memory, clock, step)
+        assert shared.state is memory.state
+    client.close()
+
+
+def test_two_instances_share_one_breaker(redis_url: str) -> None:
+    clock = ManualClock()
+    a = RedisCircuitBreaker(_client(redis_url), name="payments", **CONFIG, clock=clock)  # type: ignore[arg-type]
+    b = RedisCircuitBreaker(_client(redis_url), name="payments", **CONFIG, clock=clock)  # type: ignore[arg-type]
+    seen = []
+    b.add_listener(lambda change: seen.append((change.old.value, change.new.value)))
+    for _ in range(3):
+        _step(a, clock, "fail")
+    assert b.state is BreakerState.OPEN  # b never saw a failure itself
+    assert _step(b, clock, "ok") == "refused"
+    clock.advance(2.0)
+    # half-open: exactly two trial calls across both instances
+    assert [_step(x, clock, "ok") for x in (a, b)] == ["ok", "ok"]
+    assert a.state is BreakerState.CLOSED
+    # listeners hear the changes their own instance made: a moved it to half-open, b closed it
+    assert seen == [("half_open", "closed")]
+    b.reset()
+
+
+HAMMER = """
+import sys
+import redis
+from designpatterns_ref.resilience import CallNotPermitted
+from designpatterns_ref.resilience.redis import RedisCircuitBreaker
+
+breaker = RedisCircuitBreaker(
+    redis.Redis.from_url(sys.argv[1]), name="shared-dep", window_size=50, minimum_calls=10
+)
+refused = 0
+for _ in range(20):
+    try:
+        breaker.call(lambda: (_ for _ in ()).throw(ConnectionError()))
+    except CallNotPermitted:
+        refused += 1
+    except ConnectionError:
+        pass
+print(refused)
+"""
+
+
+def test_processes_trip_it_together(redis_url: str) -> None:
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", HAMMER, redis_url], stdout=subprocess.PIPE, text=True
+        )
+        for _ in range(3)
+    ]
+    refused = [int(p.communicate(timeout=60)[0]) for p in procs]
+    # 10 failures in all open it (minimum_calls=10, 100% failures): everything after is
+    # refused, except what the two other processes had already been permitted at that moment
+    assert 60 - 10 - 2 <= sum(refused) <= 60 - 10
+    client = _client(redis_url)
+    assert RedisCircuitBreaker(client, name="shared-dep").state is BreakerState.OPEN
