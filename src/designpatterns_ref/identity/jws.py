@@ -1,0 +1,154 @@
+"""Compact JWS: a worker credential as an EdDSA-signed JWT any JOSE library can verify.
+
+Case study: Design a Digital Worker Identity & Compliance Platform (docs/case-studies/worker-identity.md)
+
+RFC 7515 compact serialisation: ``base64url(header) . base64url(payload) . base64url(signature)``,
+the header ``{"alg": "EdDSA", "kid": ..., "typ": "JWT"}`` (RFC 8037), the payload the claims as
+JSON with the registered names (``iss``, ``sub``, ``jti``, ``iat``, ``nbf``, ``exp``) and the
+case study's own (``emp``, ``site``, ``role``, ``quals``, ``status``). The interoperable form: a
+credential signed here verifies with PyJWT (tested). It costs size: about 450 characters, three
+times the compact binary form (:mod:`.compact`).
+
+Parsing trusts nothing: :func:`split_token` refuses anything but three base64url parts and a
+header whose ``alg`` is exactly ``EdDSA`` (``none``, ``HS256`` and friends never reach a key);
+:func:`claims_from_payload` refuses any payload that is not exactly the claims' shape.
+
+Complexity: O(token length).
+
+>>> from designpatterns_ref.identity.keys import KeySet
+>>> keys = KeySet("acme-id", seed=b"doc")
+>>> claims = Claims("acme-id", "c1", "w1", "acme", "dock-3", "loader", 0, 0, 3600, "L1", 5)
+>>> token = sign_jws(claims, keys)
+>>> token.count("."), split_token(token)[0]["alg"]
+(2, 'EdDSA')
+>>> claims_from_payload(split_token(token)[1]) == claims
+True
+"""  # noqa: E501
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from designpatterns_ref.identity.base import Claims, claims_from_values
+from designpatterns_ref.identity.keys import KeySet, b64url, b64url_decode
+
+__all__ = [
+    "ALGORITHM",
+    "TokenFormatError",
+    "claims_from_payload",
+    "claims_to_payload",
+    "parse_header",
+    "sign_jws",
+    "split_token",
+]
+
+ALGORITHM = "EdDSA"
+_DUMP = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True).encode
+
+
+class TokenFormatError(ValueError):
+    """A token is not a well-formed EdDSA compact JWS carrying claims (internal to parsing)."""
+
+    def __init__(self, message: str, *, algorithm: bool = False) -> None:
+        super().__init__(message)
+        self.algorithm = algorithm
+
+
+def claims_to_payload(claims: Claims) -> dict[str, Any]:
+    """The JWT payload of ``claims``."""
+    payload: dict[str, Any] = {
+        "iss": claims.issuer,
+        "jti": claims.credential_id,
+        "sub": claims.worker,
+        "emp": claims.employer,
+        "site": claims.site,
+        "role": claims.role,
+        "iat": claims.issued_at,
+        "nbf": claims.not_before,
+        "exp": claims.expires,
+        "status": {"list": claims.status_list, "idx": claims.status_index},
+    }
+    if claims.qualifications:
+        payload["quals"] = [{"name": q.name, "exp": q.expires} for q in claims.qualifications]
+    return payload
+
+
+_KEYS = {"iss", "jti", "sub", "emp", "site", "role", "iat", "nbf", "exp", "status", "quals"}
+
+
+def claims_from_payload(payload: object) -> Claims:
+    """The claims of a JWT payload; raises ``ValueError`` unless it has exactly their shape."""
+    if not isinstance(payload, dict) or not set(payload) <= _KEYS:
+        raise TokenFormatError("payload is not an object of the credential's claims")
+    status = payload.get("status")
+    if not isinstance(status, dict) or set(status) != {"list", "idx"}:
+        raise TokenFormatError("payload status must be {'list': ..., 'idx': ...}")
+    quals = payload.get("quals", [])
+    if not isinstance(quals, list) or not all(
+        isinstance(q, dict) and set(q) == {"name", "exp"} for q in quals
+    ):
+        raise TokenFormatError("payload quals must be a list of {'name': ..., 'exp': ...}")
+    try:
+        return claims_from_values(
+            (
+                payload["iss"],
+                payload["jti"],
+                payload["sub"],
+                payload["emp"],
+                payload["site"],
+                payload["role"],
+                status["list"],
+            ),
+            (payload["iat"], payload["nbf"], payload["exp"], status["idx"]),
+            [(q["name"], q["exp"]) for q in quals],
+        )
+    except KeyError as missing:
+        raise TokenFormatError(f"payload lacks the claim {missing}") from None
+    except ValueError as bad:  # IdentityError is a ValueError
+        raise TokenFormatError(f"payload claim is invalid: {bad}") from None
+
+
+def sign_jws(claims: Claims, keys: KeySet) -> str:
+    """``claims`` as a compact JWS signed by the active key of ``keys``."""
+    header = b64url(_DUMP({"alg": ALGORITHM, "kid": keys.active_kid, "typ": "JWT"}).encode())
+    body = b64url(_DUMP(claims_to_payload(claims)).encode())
+    signing_input = f"{header}.{body}".encode("ascii")
+    kid, signature = keys.sign(signing_input, expires=claims.expires)
+    assert kid == keys.active_kid
+    return f"{header}.{body}.{b64url(signature)}"
+
+
+def parse_header(part: str) -> dict[str, Any]:
+    """The JOSE header of one base64url part, refusing every algorithm but EdDSA."""
+    try:
+        header = json.loads(b64url_decode(part))
+    except ValueError:
+        raise TokenFormatError("header is not base64url JSON") from None
+    if not isinstance(header, dict):
+        raise TokenFormatError("header is not a JSON object")
+    alg = header.get("alg")
+    if alg != ALGORITHM:
+        raise TokenFormatError(f"alg {alg!r:.40} is not {ALGORITHM!r}", algorithm=True)
+    if not isinstance(header.get("kid"), str):
+        raise TokenFormatError("header has no string kid")
+    if set(header) - {"alg", "kid", "typ"} or header.get("typ", "JWT") != "JWT":
+        raise TokenFormatError("header holds fields this verifier does not understand")
+    return header
+
+
+def split_token(token: str) -> tuple[dict[str, Any], dict[str, Any], bytes, bytes]:
+    """``(header, payload, signing input, signature)`` of a compact JWS, unverified.
+
+    For inspection and tests; the verifier parses lazily, the payload only after the signature.
+    """
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise TokenFormatError("a compact JWS has exactly three parts")
+    header = parse_header(parts[0])
+    try:
+        payload = json.loads(b64url_decode(parts[1]))
+        signature = b64url_decode(parts[2])
+    except ValueError:
+        raise TokenFormatError("payload or signature is not base64url") from None
+    return header, payload, f"{parts[0]}.{parts[1]}".encode("ascii"), signature
