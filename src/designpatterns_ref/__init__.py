@@ -32,6 +32,8 @@ FAMILIES: tuple[str, ...] = (
     "feed",
     "collab",
     "clinical",
+    "identity",
+    "reputation",
 )
 
 __all__ = [
@@ -52,7 +54,9 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         collab,
         feed,
         geo,
+        identity,
         ratelimit,
+        reputation,
         shortcode,
     )
 

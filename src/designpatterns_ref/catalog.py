@@ -472,6 +472,25 @@ _CATALOG: tuple[CaseStudy, ...] = (
         "every check.",
         "identity, auditability",
         "identity",
+        _mods(
+            "identity",
+            ["keys", "jws", "compact", "statuslist", "issuer", "verifier", "audit", "compliance"],
+        ),
+        status="implemented",
+        sources=(
+            Source(
+                "W3C: Bitstring Status List v1.0",
+                "https://www.w3.org/TR/vc-bitstring-status-list/",
+            ),
+            Source(
+                "RFC 8037: CFRG Elliptic Curve Diffie-Hellman (ECDH) and Signatures in JOSE",
+                "https://www.rfc-editor.org/rfc/rfc8037",
+            ),
+            Source(
+                "RFC 9285: The Base45 Data Encoding",
+                "https://www.rfc-editor.org/rfc/rfc9285",
+            ),
+        ),
     ),
     CaseStudy(
         "gig-marketplace",

@@ -13,8 +13,8 @@ Revocations are rare, so the bits are mostly zeros and compress well: a million 
 :class:`StatusAuthority` is the issuer's side: it hands out indexes, flips bits, publishes the
 list as a signed JWS (with ``iat`` and a ``ttl``) and answers *online* checks, which are always
 current. :class:`StatusListCache` is a verifier's side: it keeps the latest signed list it was
-given and says how old it is. The gate's policy is a **max age**: a list issued more than
-``max_age`` seconds ago is stale and the verifier refuses (or goes online). The age is counted
+given and says how old it is. The gate's policy is a **max age**: a list issued ``max_age``
+seconds ago or earlier is stale and the verifier refuses (or goes online). The age is counted
 from the list's signed ``iat``, never from when the gate downloaded it, so a revoked credential
 is accepted offline for strictly less than ``max_age`` seconds after its revocation: any list
 that does not show the revocation was issued before it.

@@ -14,7 +14,7 @@ a :class:`~designpatterns_ref.identity.keys.TrustStore` (the issuers' public key
 4. it is not issued in the future, is already valid and not yet expired, each within ``leeway``
    seconds of clock skew (``issued in the future``, ``not yet valid``, ``expired``);
 5. its status bit is clear: asked ``online`` when the gate has a connection, else read from a
-   cached list issued at most ``max_age`` seconds ago (``status unavailable``,
+   cached list issued less than ``max_age`` seconds ago (``status unavailable``,
    ``stale status list``, ``revoked``).
 
 The policy's promise: a revoked credential is accepted offline for strictly less than
@@ -138,8 +138,11 @@ class GateVerifier:
                 key = self.trust.get(kid)
                 if key is None:
                     return self._key_refusal(kid)
+                signature = b64url_decode(parts[2])
+                if len(signature) != 64:
+                    return Verdict(False, Reason.MALFORMED, "an Ed25519 signature is 64 bytes")
                 try:
-                    key.verify(b64url_decode(parts[2]), f"{parts[0]}.{parts[1]}".encode("ascii"))
+                    key.verify(signature, f"{parts[0]}.{parts[1]}".encode("ascii"))
                 except InvalidSignature:
                     return Verdict(False, Reason.BAD_SIGNATURE, f"signature fails for key {kid}")
                 claims = claims_from_payload(json.loads(b64url_decode(parts[1])))
@@ -207,7 +210,7 @@ class GateVerifier:
                 False, Reason.STATUS_UNAVAILABLE, f"no status list {claims.status_list!r} cached"
             )
         issued, bits, size = held
-        if now - issued > self.max_age:
+        if now - issued >= self.max_age:  # fresh for max_age seconds: [iat, iat + max_age)
             return Verdict(
                 False,
                 Reason.STALE_STATUS,
