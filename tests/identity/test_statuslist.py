@@ -17,7 +17,6 @@ from designpatterns_ref.identity import (
     IdentityError,
     KeySet,
     StatusAuthority,
-    StatusListCache,
     TrustStore,
 )
 from designpatterns_ref.identity.keys import b64url_decode
