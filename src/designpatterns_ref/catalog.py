@@ -500,6 +500,26 @@ _CATALOG: tuple[CaseStudy, ...] = (
         "damped against new accounts and collusion.",
         "reputation, matching",
         "reputation",
+        _mods(
+            "reputation",
+            ["bayes", "wilson", "stars", "decay", "reviews", "rings", "market", "matching"],
+        ),
+        status="implemented",
+        sources=(
+            Source(
+                "Evan Miller: How Not To Sort By Average Rating",
+                "https://www.evanmiller.org/how-not-to-sort-by-average-rating.html",
+            ),
+            Source(
+                "Evan Miller: Ranking Items With Star Ratings",
+                "https://www.evanmiller.org/ranking-items-with-star-ratings.html",
+            ),
+            Source(
+                "Wilson: Probable Inference, the Law of Succession, and Statistical Inference "
+                "(JASA, 1927)",
+                "https://doi.org/10.1080/01621459.1927.10502953",
+            ),
+        ),
     ),
     CaseStudy(
         "healthcare-serverless",
