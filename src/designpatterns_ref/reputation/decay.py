@@ -48,11 +48,17 @@ def decayed_mean(
     h = check_number("half_life", half_life, lo=0.0, lo_open=True)
     c = check_number("prior_mean", prior_mean, lo=1.0, hi=5.0)
     m = check_number("prior_weight", prior_weight, lo=0.0)
+    items = [(check_stars("stars", s), -(t - check_number("at", at)) / h) for s, at in reviews]
+    if not items:
+        return c
+    # With no prior only the ratios of the weights matter: measure them from the newest review,
+    # so reviews thousands of half-lives old still give their (equal-weighted) mean.
+    shift = max(e for _, e in items) if m == 0 else 0.0
     weight = total = 0.0
-    for stars, at in reviews:
-        w = 2.0 ** (-(t - check_number("at", at)) / h)
+    for stars, exponent in items:
+        w = 2.0 ** max(-1_100.0, exponent - shift)
         weight += w
-        total += w * check_stars("stars", stars)
+        total += w * stars
     if weight + m == 0:
         return c
     return (total + m * c) / (weight + m)
