@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 
 from designpatterns_ref.identity.audit import read_log, verify_chain
+from designpatterns_ref.identity.base import IdentityError
 
 __all__ = ["cmd_audit_verify", "register"]
 
@@ -36,8 +37,8 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     """Check an audit log file's hash chain (and its anchored head, when given)."""
     try:
         entries = read_log(args.file)
-    except (OSError, UnicodeDecodeError) as bad:
-        print(f"audit log {args.file}: cannot be read ({bad})")
+    except IdentityError as bad:
+        print(f"{bad}")
         return EXIT_UNREADABLE
     check = verify_chain(entries, expected_count=args.count, expected_head=args.head)
     if check.ok:

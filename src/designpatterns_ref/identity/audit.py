@@ -71,6 +71,14 @@ def verify_chain(
     expected_head: str | None = None,
 ) -> AuditCheck:
     """Check every link of the chain, and the anchored head when given; report the first break."""
+    if not isinstance(entries, Sequence) or isinstance(entries, str | bytes):
+        raise IdentityTypeError(f"entries={entries!r:.80} must be a sequence of entries")
+    if expected_count is not None and (
+        isinstance(expected_count, bool) or not isinstance(expected_count, int)
+    ):
+        raise IdentityTypeError(f"expected_count={expected_count!r:.80} must be an int or None")
+    if expected_head is not None and not isinstance(expected_head, str):
+        raise IdentityTypeError(f"expected_head={expected_head!r:.80} must be a str or None")
     prev = GENESIS
     for i, entry in enumerate(entries):
 
@@ -102,17 +110,32 @@ def verify_chain(
     return AuditCheck(True, len(entries), prev)
 
 
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except (OSError, ValueError) as bad:
+        raise IdentityError(f"path={str(path)!r:.80} cannot be used: {bad}") from None
+
+
 def read_log(path: str | os.PathLike[str]) -> list[object]:
-    """The entries of a JSON-lines audit file (a line that is not JSON becomes a string)."""
+    """The entries of a JSON-lines audit file (a line that is not JSON becomes a string).
+
+    Raises :class:`IdentityError` when the file cannot be read.
+    """
+    if not isinstance(path, str | os.PathLike):
+        raise IdentityTypeError(f"path={path!r:.80} must be a str or a PathLike")
     entries: list[object] = []
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            if not line.strip():
-                continue
-            try:
-                entries.append(json.loads(line))
-            except ValueError:
-                entries.append(line)
+    try:
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                if not line.strip():
+                    continue
+                try:
+                    entries.append(json.loads(line))
+                except ValueError:
+                    entries.append(line)
+    except (OSError, ValueError) as bad:  # ValueError: a NUL in the path, or not UTF-8
+        raise IdentityError(f"audit log {str(path)!r:.80} cannot be read: {bad}") from None
     return entries
 
 
@@ -127,10 +150,14 @@ class AuditLog:
     ) -> None:
         import time
 
+        if clock is not None and not callable(clock):
+            raise IdentityTypeError(f"clock={clock!r:.80} must be callable or None")
+        if path is not None and not isinstance(path, str | os.PathLike):
+            raise IdentityTypeError(f"path={path!r:.80} must be a str, a PathLike or None")
         self.clock: Callable[[], float] = clock if clock is not None else time.time
         self.entries: list[dict[str, Any]] = []
         self.path = None if path is None else Path(path)
-        if self.path is not None and self.path.exists():
+        if self.path is not None and _exists(self.path):
             loaded = read_log(self.path)
             check = verify_chain(loaded)
             if not check.ok:

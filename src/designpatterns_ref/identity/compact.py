@@ -31,7 +31,13 @@ from __future__ import annotations
 
 import struct
 
-from designpatterns_ref.identity.base import Claims, claims_from_values
+from designpatterns_ref.identity.base import (
+    Claims,
+    IdentityError,
+    IdentityTypeError,
+    check_name,
+    claims_from_values,
+)
 from designpatterns_ref.identity.jws import TokenFormatError
 from designpatterns_ref.identity.keys import KeySet
 
@@ -59,6 +65,9 @@ def _text(value: str) -> bytes:
 
 def claims_to_bytes(claims: Claims, kid: str) -> bytes:
     """The signed part of the compact form (everything but the signature)."""
+    if not isinstance(claims, Claims):
+        raise IdentityTypeError(f"claims={claims!r:.80} must be Claims")
+    check_name("kid", kid)
     parts = [
         bytes((VERSION,)),
         _text(kid),
@@ -84,6 +93,8 @@ def claims_to_bytes(claims: Claims, kid: str) -> bytes:
 
 def sign_compact(claims: Claims, keys: KeySet) -> bytes:
     """``claims`` in the compact binary form, signed by the active key of ``keys``."""
+    if not isinstance(keys, KeySet):
+        raise IdentityTypeError(f"keys={keys!r:.80} must be a KeySet")
     body = claims_to_bytes(claims, keys.active_kid)
     _, signature = keys.sign(body, expires=claims.expires)
     return body + signature
@@ -114,6 +125,8 @@ class _Reader:
 
 def read_kid(blob: bytes) -> str:
     """The kid of a compact credential, read before anything is trusted."""
+    if not isinstance(blob, bytes):
+        raise IdentityTypeError(f"blob={blob!r:.80} must be bytes")
     if len(blob) < 2 + SIGNATURE_BYTES or blob[0] != VERSION:
         raise TokenFormatError(f"not a version {VERSION} compact credential")
     return _Reader(blob[1:]).text()
@@ -121,6 +134,8 @@ def read_kid(blob: bytes) -> str:
 
 def decode_compact(blob: bytes) -> tuple[str, Claims, bytes, bytes]:
     """``(kid, claims, signed bytes, signature)`` of a compact credential, unverified."""
+    if not isinstance(blob, bytes):
+        raise IdentityTypeError(f"blob={blob!r:.80} must be bytes")
     if len(blob) < 2 + SIGNATURE_BYTES or blob[0] != VERSION:
         raise TokenFormatError(f"not a version {VERSION} compact credential")
     body, signature = blob[:-SIGNATURE_BYTES], blob[-SIGNATURE_BYTES:]
@@ -148,6 +163,8 @@ def b45encode(data: bytes) -> str:
     >>> b45encode(b"AB")
     'BB8'
     """
+    if not isinstance(data, bytes | bytearray):
+        raise IdentityTypeError(f"data={data!r:.80} must be bytes")
     out: list[str] = []
     for i in range(0, len(data) - 1, 2):
         n = data[i] * 256 + data[i + 1]
@@ -161,23 +178,25 @@ def b45encode(data: bytes) -> str:
 
 
 def b45decode(text: str) -> bytes:
-    """The bytes of Base45 ``text``; raises ``ValueError`` on a character or value out of range."""
+    """The bytes of Base45 ``text``; raises :class:`IdentityError` on anything out of range."""
+    if not isinstance(text, str):
+        raise IdentityTypeError(f"text={text!r:.80} must be a str of Base45")
     if len(text) % 3 == 1:
-        raise ValueError("Base45 text length leaves one character over")
+        raise IdentityError("Base45 text length leaves one character over")
     try:
         values = [_VALUE[c] for c in text]
     except KeyError:
-        raise ValueError("not a Base45 character") from None
+        raise IdentityError("not a Base45 character") from None
     out = bytearray()
     for i in range(0, len(values), 3):
         chunk = values[i : i + 3]
         n = sum(v * 45**k for k, v in enumerate(chunk))
         if len(chunk) == 3:
             if n > 0xFFFF:
-                raise ValueError("Base45 triple exceeds two bytes")
+                raise IdentityError("Base45 triple exceeds two bytes")
             out += n.to_bytes(2, "big")
         else:
             if n > 0xFF:
-                raise ValueError("Base45 pair exceeds one byte")
+                raise IdentityError("Base45 pair exceeds one byte")
             out.append(n)
     return bytes(out)

@@ -54,6 +54,8 @@ class Issuer:
         *,
         clock: Callable[[], float] | None = None,
     ) -> None:
+        if clock is not None and not callable(clock):
+            raise IdentityTypeError(f"clock={clock!r:.80} must be callable or None")
         if not isinstance(keys, KeySet):
             raise IdentityTypeError(f"keys={keys!r:.80} must be a KeySet")
         if not isinstance(statuses, StatusAuthority):

@@ -30,7 +30,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from designpatterns_ref.identity.base import Claims, claims_from_values
+from designpatterns_ref.identity.base import (
+    Claims,
+    IdentityError,
+    IdentityTypeError,
+    claims_from_values,
+)
 from designpatterns_ref.identity.keys import KeySet, b64url, b64url_decode
 
 __all__ = [
@@ -47,8 +52,8 @@ ALGORITHM = "EdDSA"
 _DUMP = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True).encode
 
 
-class TokenFormatError(ValueError):
-    """A token is not a well-formed EdDSA compact JWS carrying claims (internal to parsing)."""
+class TokenFormatError(IdentityError):
+    """A token is not a well-formed credential (a verifier turns it into a refusing verdict)."""
 
     def __init__(self, message: str, *, algorithm: bool = False) -> None:
         super().__init__(message)
@@ -57,6 +62,8 @@ class TokenFormatError(ValueError):
 
 def claims_to_payload(claims: Claims) -> dict[str, Any]:
     """The JWT payload of ``claims``."""
+    if not isinstance(claims, Claims):
+        raise IdentityTypeError(f"claims={claims!r:.80} must be Claims")
     payload: dict[str, Any] = {
         "iss": claims.issuer,
         "jti": claims.credential_id,
@@ -111,6 +118,8 @@ def claims_from_payload(payload: object) -> Claims:
 
 def sign_jws(claims: Claims, keys: KeySet) -> str:
     """``claims`` as a compact JWS signed by the active key of ``keys``."""
+    if not isinstance(keys, KeySet):
+        raise IdentityTypeError(f"keys={keys!r:.80} must be a KeySet")
     header = b64url(_DUMP({"alg": ALGORITHM, "kid": keys.active_kid, "typ": "JWT"}).encode())
     body = b64url(_DUMP(claims_to_payload(claims)).encode())
     signing_input = f"{header}.{body}".encode("ascii")
@@ -121,6 +130,8 @@ def sign_jws(claims: Claims, keys: KeySet) -> str:
 
 def parse_header(part: str) -> dict[str, Any]:
     """The JOSE header of one base64url part, refusing every algorithm but EdDSA."""
+    if not isinstance(part, str):
+        raise IdentityTypeError(f"part={part!r:.80} must be a str")
     try:
         header = json.loads(b64url_decode(part))
     except ValueError:
@@ -142,6 +153,8 @@ def split_token(token: str) -> tuple[dict[str, Any], dict[str, Any], bytes, byte
 
     For inspection and tests; the verifier parses lazily, the payload only after the signature.
     """
+    if not isinstance(token, str):
+        raise IdentityTypeError(f"token={token!r:.80} must be a str")
     parts = token.split(".")
     if len(parts) != 3:
         raise TokenFormatError("a compact JWS has exactly three parts")

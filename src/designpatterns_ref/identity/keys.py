@@ -130,6 +130,9 @@ class KeySet:
 
         ``expires`` is the expiry of what is signed; the key stays published until then.
         """
+        if not isinstance(data, bytes):
+            raise IdentityTypeError(f"data={data!r:.80} must be bytes")
+        check_time("expires", expires)
         kid = self.active_kid
         if expires > self._last_expiry[kid]:
             self._last_expiry[kid] = expires
@@ -207,12 +210,16 @@ class TrustStore:
 
     def status(self, kid: str) -> str:
         """``"trusted"``, ``"distrusted"`` or ``"unknown"``."""
+        if not isinstance(kid, str):
+            raise IdentityTypeError(f"kid={kid!r:.80} must be a str")
         if kid in self._distrusted:
             return "distrusted"
         return "trusted" if kid in self._keys else "unknown"
 
     def get(self, kid: str) -> Ed25519PublicKey | None:
         """The trusted public key ``kid``, or None (unknown or distrusted)."""
+        if not isinstance(kid, str):
+            raise IdentityTypeError(f"kid={kid!r:.80} must be a str")
         return self._keys.get(kid)
 
     def __len__(self) -> int:

@@ -134,6 +134,8 @@ class StatusAuthority:
     ) -> None:
         import time
 
+        if clock is not None and not callable(clock):
+            raise IdentityTypeError(f"clock={clock!r:.80} must be callable or None")
         if not isinstance(keys, KeySet):
             raise IdentityTypeError(f"keys={keys!r:.80} must be a KeySet")
         self.keys = keys
@@ -161,7 +163,7 @@ class StatusAuthority:
 
     def check(self, list_id: str, index: int) -> bool:
         """The online check: is the credential at ``index`` of ``list_id`` revoked right now?"""
-        if list_id != self.list_id:
+        if not isinstance(list_id, str) or list_id != self.list_id:
             raise IdentityError(f"list_id={list_id!r:.80} is not {self.list_id!r}")
         return self.statuses.get(index)
 
@@ -231,6 +233,8 @@ class StatusListCache:
         if isinstance(iat, bool) or not isinstance(iat, int) or not 0 <= iat <= MAX_TIME:
             raise IdentityError(f"status list iat={iat!r:.40} is not a time")
         check_name("status list id", list_id)
+        if not isinstance(encoded, str):
+            raise IdentityError(f"encodedList={encoded!r:.60} must be a str")
         statuses = BitstringStatusList.decode(encoded)
         held = self.lists.get(list_id)
         if held is not None and iat < held[0]:
@@ -242,5 +246,7 @@ class StatusListCache:
 
     def issued_at(self, list_id: str) -> int | None:
         """When the cached list ``list_id`` was issued, or None if none is cached."""
+        if not isinstance(list_id, str):
+            raise IdentityTypeError(f"list_id={list_id!r:.80} must be a str")
         held = self.lists.get(list_id)
         return None if held is None else held[0]

@@ -86,6 +86,8 @@ class GateVerifier:
         gate: str = "gate",
         clock: Callable[[], float] | None = None,
     ) -> None:
+        if clock is not None and not callable(clock):
+            raise IdentityTypeError(f"clock={clock!r:.80} must be callable or None")
         if not isinstance(trust, TrustStore):
             raise IdentityTypeError(f"trust={trust!r:.80} must be a TrustStore")
         if not isinstance(statuses, StatusListCache):

@@ -123,8 +123,12 @@ class StarCounts:
     @classmethod
     def of(cls, stars: Iterable[int]) -> StarCounts:
         """The counts of a sequence of star ratings."""
+        try:
+            items = iter(stars)
+        except TypeError:
+            raise ReputationTypeError(f"stars={stars!r:.60} must be an iterable of ints") from None
         counts = [0] * 5
-        for s in stars:
+        for s in items:
             counts[check_stars("stars", s) - 1] += 1
         return cls((counts[0], counts[1], counts[2], counts[3], counts[4]))
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from designpatterns_ref.reputation.base import check_number, check_stars
+from designpatterns_ref.reputation.base import ReputationTypeError, check_number, check_stars
 
 __all__ = ["DecayingRating", "decayed_mean"]
 
@@ -48,7 +48,15 @@ def decayed_mean(
     h = check_number("half_life", half_life, lo=0.0, lo_open=True)
     c = check_number("prior_mean", prior_mean, lo=1.0, hi=5.0)
     m = check_number("prior_weight", prior_weight, lo=0.0)
-    items = [(check_stars("stars", s), -(t - check_number("at", at)) / h) for s, at in reviews]
+    try:
+        pairs = list(reviews)
+    except TypeError:
+        raise ReputationTypeError(f"reviews={reviews!r:.60} must be (stars, at) pairs") from None
+    items = []
+    for pair in pairs:
+        if not isinstance(pair, tuple) or len(pair) != 2:
+            raise ReputationTypeError(f"review={pair!r:.60} must be a (stars, at) pair")
+        items.append((check_stars("stars", pair[0]), -(t - check_number("at", pair[1])) / h))
     if not items:
         return c
     # With no prior only the ratios of the weights matter: measure them from the newest review,

@@ -25,7 +25,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from designpatterns_ref.reputation.base import check_count
+from designpatterns_ref.reputation.base import ReputationError, ReputationTypeError, check_count
 
 __all__ = ["Marketplace", "generate_marketplace"]
 
@@ -58,10 +58,14 @@ def generate_marketplace(
     seed: int = 0,
 ) -> Marketplace:
     """A seeded marketplace with planted rings (see the module docstring)."""
-    check_count("users", users, limit=10**7)
-    check_count("jobs", jobs, limit=10**8)
+    check_count("users", users, limit=10**6)
+    check_count("jobs", jobs, limit=10**7)
     check_count("rings", rings, limit=10**5)
     check_count("neighbour_groups", neighbour_groups, limit=10**5)
+    if users < 2:
+        raise ReputationError(f"users={users!r} must be at least 2 (a job joins two accounts)")
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise ReputationTypeError(f"seed={seed!r:.60} must be an int")
     rng = random.Random(seed)
     ids = [f"u{i:06d}" for i in range(users)]
     m = Marketplace(quality={u: rng.uniform(2.5, 4.9) for u in ids})

@@ -61,6 +61,8 @@ def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     >>> round(haversine_m(51.5007, -0.1246, 51.5033, -0.1195))
     456
     """
+    lat1, lon1 = _check_point(lat1, lon1)
+    lat2, lon2 = _check_point(lat2, lon2)
     p1, p2 = math.radians(lat1), math.radians(lat2)
     dp, dl = p2 - p1, math.radians(lon2 - lon1)
     h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
@@ -91,6 +93,7 @@ class GridIndex:
 
     def remove(self, key: str) -> bool:
         """Remove ``key``; True if it was there."""
+        check_id("key", key)
         old = self.points.pop(key, None)
         if old is None:
             return False
@@ -144,6 +147,8 @@ class Provider:
 
     def free(self, start: float, end: float) -> bool:
         """True when one window covers the whole of ``[start, end)``."""
+        check_number("start", start)
+        check_number("end", end)
         return any(a <= start and end <= b for a, b in self.windows)
 
 

@@ -43,6 +43,8 @@ def scorer(
     rule: str, *, prior_mean: float = 4.0, prior_weight: float = 5.0
 ) -> Callable[[StarCounts], float]:
     """The scoring function of ``rule`` (one of :data:`RULES`)."""
+    if not isinstance(rule, str):
+        raise ReputationTypeError(f"rule={rule!r:.60} must be a str")
     if rule == "mean":
         return lambda c: c.mean
     if rule == "bayes":
@@ -71,6 +73,8 @@ def rank(
     """The best ``k`` (all when None) providers under ``rule``: ``(score, id)``, best first."""
     if not isinstance(rule, str):
         raise ReputationTypeError(f"rule={rule!r:.60} must be a str")
+    if not isinstance(providers, Mapping):
+        raise ReputationTypeError(f"providers={providers!r:.60} must map ids to StarCounts")
     score = scorer(rule, prior_mean=prior_mean, prior_weight=prior_weight)
     if not isinstance(providers, Mapping):
         raise ReputationTypeError(f"providers={providers!r:.60} must map ids to StarCounts")
@@ -85,6 +89,8 @@ def rank(
 
 def ranks_by_rule(providers: Mapping[str, StarCounts]) -> dict[str, dict[str, int]]:
     """``{provider: {rule: position}}``, positions from 1, for every rule of :data:`RULES`."""
+    if not isinstance(providers, Mapping):
+        raise ReputationTypeError(f"providers={providers!r:.60} must map ids to StarCounts")
     table: dict[str, dict[str, int]] = {pid: {} for pid in providers}
     for rule in RULES:
         for position, (_, pid) in enumerate(rank(providers, rule), start=1):

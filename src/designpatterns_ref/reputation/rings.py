@@ -62,6 +62,13 @@ def maximal_cliques(graph: dict[str, set[str]]) -> list[frozenset[str]]:
     >>> sorted(sorted(c) for c in maximal_cliques({"a": {"b"}, "b": {"a"}, "c": set()}))
     [['a', 'b'], ['c']]
     """
+    if not isinstance(graph, dict) or not all(
+        isinstance(k, str) and isinstance(v, set) and all(isinstance(u, str) for u in v)
+        for k, v in graph.items()
+    ):
+        raise ReputationTypeError(f"graph={graph!r:.60} must map str to sets of str")
+    if any(u not in graph or k not in graph[u] for k, v in graph.items() for u in v):
+        raise ReputationError("graph must be undirected: every neighbour a key, and back")
     found: list[frozenset[str]] = []
     stack: list[tuple[set[str], set[str], set[str]]] = [(set(), set(graph), set())]
     while stack:
@@ -102,7 +109,11 @@ class RingDetector:
         directed: Counter[tuple[str, str]] = Counter()
         stars_of: dict[tuple[str, str], int] = defaultdict(int)
         received: Counter[str] = Counter()
-        for item in reviews:
+        try:
+            items = iter(reviews)
+        except TypeError:
+            raise ReputationTypeError(f"reviews={reviews!r:.60} must be an iterable") from None
+        for item in items:
             if not isinstance(item, tuple) or len(item) != 3:
                 raise ReputationTypeError(
                     f"review={item!r:.60} must be a (reviewer, subject, stars) tuple"
