@@ -78,7 +78,7 @@ def test_matching_refuses_and_keeps_its_state(value: object) -> None:
 def test_windows_and_requests_must_run_forwards() -> None:
     with pytest.raises(ReputationError, match="must start before it ends"):
         Provider("p", 0.0, 0.0, frozenset(), ((5.0, 5.0),))
-    with pytest.raises(ReputationError, match="start=3.0 must be before end=2.0"):
+    with pytest.raises(ReputationError, match=r"start=3\.0 must be before end=2\.0"):
         Request(0.0, 0.0, "x", 3.0, 2.0)
 
 
