@@ -100,27 +100,17 @@ def sign_compact(claims: Claims, keys: KeySet) -> bytes:
     return body + signature
 
 
-class _Reader:
-    __slots__ = ("data", "pos")
-
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-        self.pos = 0
-
-    def take(self, n: int) -> bytes:
-        end = self.pos + n
-        if end > len(self.data):
-            raise TokenFormatError("compact credential is truncated")
-        chunk = self.data[self.pos : end]
-        self.pos = end
-        return chunk
-
-    def text(self) -> str:
-        raw = self.take(self.take(1)[0])
-        try:
-            return raw.decode("utf-8")
-        except UnicodeDecodeError:
-            raise TokenFormatError("compact credential holds invalid UTF-8") from None
+def _text_at(data: bytes, pos: int) -> tuple[str, int]:
+    """The length-prefixed UTF-8 text at ``pos`` and the position after it."""
+    if pos >= len(data):
+        raise TokenFormatError("compact credential is truncated")
+    end = pos + 1 + data[pos]
+    if end > len(data):
+        raise TokenFormatError("compact credential is truncated")
+    try:
+        return data[pos + 1 : end].decode("utf-8"), end
+    except UnicodeDecodeError:
+        raise TokenFormatError("compact credential holds invalid UTF-8") from None
 
 
 def read_kid(blob: bytes) -> str:
@@ -129,7 +119,7 @@ def read_kid(blob: bytes) -> str:
         raise IdentityTypeError(f"blob={blob!r:.80} must be bytes")
     if len(blob) < 2 + SIGNATURE_BYTES or blob[0] != VERSION:
         raise TokenFormatError(f"not a version {VERSION} compact credential")
-    return _Reader(blob[1:]).text()
+    return _text_at(blob, 1)[0]
 
 
 def decode_compact(blob: bytes) -> tuple[str, Claims, bytes, bytes]:
@@ -139,20 +129,31 @@ def decode_compact(blob: bytes) -> tuple[str, Claims, bytes, bytes]:
     if len(blob) < 2 + SIGNATURE_BYTES or blob[0] != VERSION:
         raise TokenFormatError(f"not a version {VERSION} compact credential")
     body, signature = blob[:-SIGNATURE_BYTES], blob[-SIGNATURE_BYTES:]
-    reader = _Reader(body)
-    reader.take(1)
-    kid = reader.text()
-    iat, nbf, exp, index = _TIMES.unpack(reader.take(_TIMES.size))
-    texts = tuple(reader.text() for _ in range(7))
+    kid, pos = _text_at(body, 1)
+    if pos + _TIMES.size > len(body):
+        raise TokenFormatError("compact credential is truncated")
+    times = _TIMES.unpack_from(body, pos)
+    pos += _TIMES.size
+    texts = []
+    for _ in range(7):
+        text, pos = _text_at(body, pos)
+        texts.append(text)
+    if pos >= len(body):
+        raise TokenFormatError("compact credential is truncated")
+    count = body[pos]
+    pos += 1
     quals = []
-    for _ in range(reader.take(1)[0]):
-        name = reader.text()
-        quals.append((name, _U32.unpack(reader.take(4))[0]))
-    if reader.pos != len(body):
+    for _ in range(count):
+        name, pos = _text_at(body, pos)
+        if pos + 4 > len(body):
+            raise TokenFormatError("compact credential is truncated")
+        quals.append((name, _U32.unpack_from(body, pos)[0]))
+        pos += 4
+    if pos != len(body):
         raise TokenFormatError("compact credential has trailing bytes")
     try:
-        claims = claims_from_values(texts, (iat, nbf, exp, index), quals)
-    except ValueError as bad:
+        claims = claims_from_values(tuple(texts), times, quals)
+    except IdentityError as bad:
         raise TokenFormatError(f"compact credential claim is invalid: {bad}") from None
     return kid, claims, body, signature
 

@@ -86,16 +86,17 @@ _KEYS = {"iss", "jti", "sub", "emp", "site", "role", "iat", "nbf", "exp", "statu
 
 def claims_from_payload(payload: object) -> Claims:
     """The claims of a JWT payload; raises ``ValueError`` unless it has exactly their shape."""
-    if not isinstance(payload, dict) or not set(payload) <= _KEYS:
+    if type(payload) is not dict or not payload.keys() <= _KEYS:
         raise TokenFormatError("payload is not an object of the credential's claims")
     status = payload.get("status")
-    if not isinstance(status, dict) or set(status) != {"list", "idx"}:
+    if type(status) is not dict or len(status) != 2:
         raise TokenFormatError("payload status must be {'list': ..., 'idx': ...}")
-    quals = payload.get("quals", [])
-    if not isinstance(quals, list) or not all(
-        isinstance(q, dict) and set(q) == {"name", "exp"} for q in quals
-    ):
+    quals = payload.get("quals", ())
+    if type(quals) is not list and quals != ():
         raise TokenFormatError("payload quals must be a list of {'name': ..., 'exp': ...}")
+    for q in quals:
+        if type(q) is not dict or len(q) != 2:
+            raise TokenFormatError("payload quals must be a list of {'name': ..., 'exp': ...}")
     try:
         return claims_from_values(
             (

@@ -30,6 +30,7 @@ True
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 from typing import Any
 
@@ -51,17 +52,37 @@ def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
+_URL_TO_STD = str.maketrans("-_", "+/")
+_URL_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+_INDEX = {c: i for i, c in enumerate(_URL_ALPHABET)}
+_PAD = ("", "", "==", "=")
+_UNUSED_BITS = (0, 0, 0x0F, 0x03)  # low bits the last character must leave clear
+
+
 def b64url_decode(text: str) -> bytes:
     """The bytes of canonical unpadded base64url ``text``; raises ``ValueError`` on anything else.
 
-    Canonical: re-encoding gives ``text`` back, so no two texts decode to the same bytes (a
-    decoder that ignores the unused low bits of the last character would accept a token with
-    one bit flipped).
+    Canonical: only the 64 URL-safe characters, no padding, and the unused low bits of the last
+    character clear, so no two texts decode to the same bytes (a lenient decoder skips stray
+    characters and ignores those bits, and would accept a token with one bit flipped).
+
+    >>> b64url_decode("QQ"), b64url(b"A")
+    (b'A', 'QQ')
+    >>> b64url_decode("QR")
+    Traceback (most recent call last):
+    ...
+    ValueError: not canonical base64url
     """
-    if not text.isascii() or "=" in text or len(text) % 4 == 1:
+    if not text.isascii() or "+" in text or "/" in text or "=" in text:
         raise ValueError("not unpadded base64url")
-    data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    if b64url(data) != text:  # unused low bits set, or a stray character: not canonical
+    rem = len(text) % 4
+    if rem == 1:
+        raise ValueError("not unpadded base64url")
+    try:
+        data = binascii.a2b_base64(text.translate(_URL_TO_STD) + _PAD[rem], strict_mode=True)
+    except binascii.Error:
+        raise ValueError("not unpadded base64url") from None
+    if rem and _INDEX[text[-1]] & _UNUSED_BITS[rem]:
         raise ValueError("not canonical base64url")
     return data
 

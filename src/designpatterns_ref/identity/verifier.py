@@ -133,21 +133,22 @@ class GateVerifier:
     def _verify(self, token: object) -> Verdict:
         try:
             if type(token) is str:
-                parts = token.split(".")
-                if len(parts) != 3:
+                signing_input, _, signature_part = token.rpartition(".")
+                header_part, dot, payload_part = signing_input.partition(".")
+                if not dot or "." in payload_part:
                     return Verdict(False, Reason.MALFORMED, "a compact JWS has three parts")
-                kid = self._kid_of(parts[0])
+                kid = self._kid_of(header_part)
                 key = self.trust.get(kid)
                 if key is None:
                     return self._key_refusal(kid)
-                signature = b64url_decode(parts[2])
+                signature = b64url_decode(signature_part)
                 if len(signature) != 64:
                     return Verdict(False, Reason.MALFORMED, "an Ed25519 signature is 64 bytes")
                 try:
-                    key.verify(signature, f"{parts[0]}.{parts[1]}".encode("ascii"))
+                    key.verify(signature, signing_input.encode("ascii"))
                 except InvalidSignature:
                     return Verdict(False, Reason.BAD_SIGNATURE, f"signature fails for key {kid}")
-                claims = claims_from_payload(json.loads(b64url_decode(parts[1])))
+                claims = claims_from_payload(json.loads(b64url_decode(payload_part)))
             elif type(token) is bytes:
                 kid, claims, body, signature = decode_compact(token)
                 key = self.trust.get(kid)
