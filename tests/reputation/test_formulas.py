@@ -15,6 +15,7 @@ from designpatterns_ref.reputation import (
     decayed_mean,
     rank,
     ranks_by_rule,
+    scorer,
     star_lower_bound,
     star_posterior_mean,
     weighted_rating,
@@ -140,3 +141,16 @@ def test_decay_favours_recent_reviews() -> None:
     for i in range(5):
         r.add(1, at=(400 + i) * day)
     assert r.score(now=405 * day) < 2.0 < StarCounts.of([5] * 20 + [1] * 5).mean
+
+
+@settings(max_examples=200)
+@given(counts, st.floats(1, 5), st.floats(0, 50))
+def test_the_ranking_scorers_equal_the_readable_formulas(c: StarCounts, prior, weight) -> None:  # type: ignore[no-untyped-def]
+    bayes = scorer("bayes", prior_mean=prior, prior_weight=weight)
+    assert bayes(c) == pytest.approx(
+        bayesian_average(c, prior_mean=prior, prior_weight=weight), rel=1e-12
+    )
+    up, down = c.thumbs
+    assert scorer("wilson")(c) == pytest.approx(wilson_lower_bound(up, up + down), abs=1e-12)
+    assert scorer("stars")(c) == pytest.approx(star_lower_bound(c), abs=1e-12)
+    assert scorer("mean")(c) == c.mean

