@@ -239,14 +239,22 @@ def claims_from_values(
     at a third of the cost. Raises :class:`IdentityError` on any mismatch.
     """
     for value in texts:
-        if type(value) is not str or not 0 < len(value) <= 255:
+        if type(value) is not str or not value or len(value) > 255:
             raise IdentityError(f"claim {value!r:.40} must be a non-empty str of at most 255")
     iat, nbf, exp, index = times
-    for value in times:
-        if type(value) is not int or not 0 <= value <= MAX_TIME:
-            raise IdentityError(f"claim {value!r:.40} must be an int in [0, {MAX_TIME}]")
-    if not nbf < exp:  # type: ignore[operator]
-        raise IdentityError(f"not_before={nbf} must be before expires={exp}")
+    if not (
+        type(iat) is int
+        and type(nbf) is int
+        and type(exp) is int
+        and type(index) is int
+        and 0 <= iat <= MAX_TIME
+        and 0 <= nbf < exp <= MAX_TIME
+        and 0 <= index <= MAX_TIME
+    ):
+        raise IdentityError(
+            f"claims iat={iat!r:.20}, nbf={nbf!r:.20}, exp={exp!r:.20}, index={index!r:.20} "
+            f"must be ints in [0, {MAX_TIME}] with nbf before exp"
+        )
     qualifications = []
     for name, expires in quals:
         if type(name) is not str or not 0 < len(name) <= 255:

@@ -1,15 +1,16 @@
-"""The compact binary credential: the same signed claims in about 170 bytes, for a QR code.
+"""The compact binary credential: the same signed claims in about 230 bytes, for a QR code.
 
 Case study: Design a Digital Worker Identity & Compliance Platform (docs/case-studies/worker-identity.md)
 
 A gate scanner reads a badge's QR code, and a QR code's capacity falls fast with its size: the
-JWS of :mod:`.jws` (about 450 characters of base64url text) needs a dense QR version that cheap
-cameras misread. The compact form drops JSON and base64: a version byte, the kid, the three
+JWS of :mod:`.jws` (about 585 characters of base64url text for a badge with two qualifications)
+needs a QR code of version 16 (19 at error correction M) that cheap cameras misread. The compact form drops JSON and base64: a version byte, the kid, the three
 times and the status index as big-endian 32-bit integers, each text claim as one length byte and
 its UTF-8, each qualification as its name and a 32-bit expiry, then the 64-byte Ed25519
 signature over all of it. For the QR code the bytes are written in Base45 (RFC 9285, what the EU
 Digital COVID Certificate used): its 45 characters are exactly QR's alphanumeric set, which
-packs 5.5 bits a character, so 170 bytes become 255 characters and a version 9 or 10 code.
+packs 5.5 bits a character: the same badge is 231 bytes, 347 characters, a version 10 code (11
+at error correction M).
 
 The trade-off: no other library reads this form, so it is for our own gates; the JWS is the
 interoperable one. Both carry the same claims and the same kind of signature, and the

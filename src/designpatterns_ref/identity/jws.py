@@ -6,8 +6,8 @@ RFC 7515 compact serialisation: ``base64url(header) . base64url(payload) . base6
 the header ``{"alg": "EdDSA", "kid": ..., "typ": "JWT"}`` (RFC 8037), the payload the claims as
 JSON with the registered names (``iss``, ``sub``, ``jti``, ``iat``, ``nbf``, ``exp``) and the
 case study's own (``emp``, ``site``, ``role``, ``quals``, ``status``). The interoperable form: a
-credential signed here verifies with PyJWT (tested). It costs size: about 450 characters, three
-times the compact binary form (:mod:`.compact`).
+credential signed here verifies with PyJWT (tested). It costs size: about 585 characters for a
+badge with two qualifications, two and a half times the compact binary form (:mod:`.compact`).
 
 Parsing trusts nothing: :func:`split_token` refuses anything but three base64url parts and a
 header whose ``alg`` is exactly ``EdDSA`` (``none``, ``HS256`` and friends never reach a key);
@@ -44,6 +44,7 @@ __all__ = [
     "claims_from_payload",
     "claims_to_payload",
     "parse_header",
+    "payload_json",
     "sign_jws",
     "split_token",
 ]
@@ -117,16 +118,43 @@ def claims_from_payload(payload: object) -> Claims:
         raise TokenFormatError(f"payload claim is invalid: {bad}") from None
 
 
+_ESCAPE = json.encoder.encode_basestring_ascii  # the C string escaper json.dumps uses
+_HEADERS: dict[str, str] = {}  # kid -> base64url header: the same for every credential
+
+
+def payload_json(claims: Claims) -> str:
+    """``claims_to_payload(claims)`` as compact JSON, written out field by field.
+
+    The same text ``json.dumps(claims_to_payload(claims), separators=(",", ":"))`` gives
+    (tested), without building the dictionary first: issuing is one signature plus this, so
+    it stays within a few microseconds of a bare signature.
+    """
+    e = _ESCAPE
+    quals = ",".join(f'{{"name":{e(q.name)},"exp":{q.expires}}}' for q in claims.qualifications)
+    return (
+        f'{{"iss":{e(claims.issuer)},"jti":{e(claims.credential_id)},"sub":{e(claims.worker)},'
+        f'"emp":{e(claims.employer)},"site":{e(claims.site)},"role":{e(claims.role)},'
+        f'"iat":{claims.issued_at},"nbf":{claims.not_before},"exp":{claims.expires},'
+        f'"status":{{"list":{e(claims.status_list)},"idx":{claims.status_index}}}'
+        + (f',"quals":[{quals}]}}' if claims.qualifications else "}")
+    )
+
+
 def sign_jws(claims: Claims, keys: KeySet) -> str:
     """``claims`` as a compact JWS signed by the active key of ``keys``."""
     if not isinstance(keys, KeySet):
         raise IdentityTypeError(f"keys={keys!r:.80} must be a KeySet")
-    header = b64url(_DUMP({"alg": ALGORITHM, "kid": keys.active_kid, "typ": "JWT"}).encode())
-    body = b64url(_DUMP(claims_to_payload(claims)).encode())
-    signing_input = f"{header}.{body}".encode("ascii")
-    kid, signature = keys.sign(signing_input, expires=claims.expires)
-    assert kid == keys.active_kid
-    return f"{header}.{body}.{b64url(signature)}"
+    if not isinstance(claims, Claims):
+        raise IdentityTypeError(f"claims={claims!r:.80} must be Claims")
+    kid = keys.active_kid
+    header = _HEADERS.get(kid)
+    if header is None:
+        header = b64url(_DUMP({"alg": ALGORITHM, "kid": kid, "typ": "JWT"}).encode())
+        if len(_HEADERS) < 1_024:
+            _HEADERS[kid] = header
+    signing_input = f"{header}.{b64url(payload_json(claims).encode())}"
+    _, signature = keys.sign(signing_input.encode("ascii"), expires=claims.expires)
+    return f"{signing_input}.{b64url(signature)}"
 
 
 def parse_header(part: str) -> dict[str, Any]:

@@ -29,7 +29,6 @@ True
 
 from __future__ import annotations
 
-import base64
 import binascii
 import hashlib
 from typing import Any
@@ -47,16 +46,19 @@ from designpatterns_ref.identity.base import (
 __all__ = ["KeySet", "TrustStore", "b64url", "b64url_decode"]
 
 
+_URL_TO_STD = bytes.maketrans(b"-_", b"+/")
+_STD_TO_URL = bytes.maketrans(b"+/", b"-_")
+_INDEX = {
+    c: i for i, c in enumerate(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+}
+_PAD = (b"", b"", b"==", b"=")
+_UNUSED_BITS = (0, 0, 0x0F, 0x03)  # low bits the last character must leave clear
+
+
 def b64url(data: bytes) -> str:
     """Base64url without padding (RFC 7515 section 2)."""
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-_URL_TO_STD = str.maketrans("-_", "+/")
-_URL_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-_INDEX = {c: i for i, c in enumerate(_URL_ALPHABET)}
-_PAD = ("", "", "==", "=")
-_UNUSED_BITS = (0, 0, 0x0F, 0x03)  # low bits the last character must leave clear
+    encoded = binascii.b2a_base64(data, newline=False).translate(_STD_TO_URL)
+    return encoded.rstrip(b"=").decode("ascii")
 
 
 def b64url_decode(text: str) -> bytes:
@@ -73,16 +75,17 @@ def b64url_decode(text: str) -> bytes:
     ...
     ValueError: not canonical base64url
     """
-    if not text.isascii() or "+" in text or "/" in text or "=" in text:
+    raw = text.encode("ascii")  # UnicodeEncodeError is a ValueError
+    if b"+" in raw or b"/" in raw or b"=" in raw:
         raise ValueError("not unpadded base64url")
-    rem = len(text) % 4
+    rem = len(raw) % 4
     if rem == 1:
         raise ValueError("not unpadded base64url")
     try:
-        data = binascii.a2b_base64(text.translate(_URL_TO_STD) + _PAD[rem], strict_mode=True)
+        data = binascii.a2b_base64(raw.translate(_URL_TO_STD) + _PAD[rem], strict_mode=True)
     except binascii.Error:
         raise ValueError("not unpadded base64url") from None
-    if rem and _INDEX[text[-1]] & _UNUSED_BITS[rem]:
+    if rem and _INDEX[raw[-1]] & _UNUSED_BITS[rem]:
         raise ValueError("not canonical base64url")
     return data
 

@@ -19,7 +19,9 @@ a :class:`~designpatterns_ref.identity.keys.TrustStore` (the issuers' public key
 
 The policy's promise: a revoked credential is accepted offline for strictly less than
 ``max_age`` seconds after its revocation (the age is counted from the list's signed issue time).
-Nothing is parsed or trusted before the signature has verified, except the header's kid.
+Nothing is trusted before the signature has verified, except the header's kid. A gate sees the
+same badges again and again, so the parse of a payload it has seen before is reused (a bounded
+cache keyed by the exact text); the signature is verified on every scan regardless.
 
 Complexity: one Ed25519 verify plus O(token length) parsing; the status lookup is O(1).
 
@@ -69,6 +71,8 @@ from designpatterns_ref.identity.statuslist import StatusListCache
 __all__ = ["GateVerifier"]
 
 _HEADER_CACHE_LIMIT = 256
+_PARSE_CACHE_LIMIT = 4_096
+_loads = json.JSONDecoder().decode  # str in: no encoding detection on the hot path
 
 
 class GateVerifier:
@@ -105,6 +109,11 @@ class GateVerifier:
         self.audit = audit
         self.clock: Callable[[], float] = clock if clock is not None else time.time
         self._kids: dict[str, str] = {}  # header part -> kid, for headers already accepted
+        # Payloads already parsed (a worker passes the same gate several times a day). The
+        # signature is still verified on every scan, over the exact bytes received; only the
+        # deterministic parse of identical text is reused. Bounded: cleared when full.
+        self._parsed: dict[str, Claims] = {}
+        self._parsed_compact: dict[bytes, tuple[str, Claims]] = {}
 
     def verify(self, token: object) -> Verdict:
         """Accept or refuse ``token`` (a compact JWS ``str`` or compact ``bytes``), saying why."""
@@ -120,6 +129,16 @@ class GateVerifier:
                 }
             )
         return verdict
+
+    def _remember(self, payload_part: str, claims: Claims) -> None:
+        if len(self._parsed) >= _PARSE_CACHE_LIMIT:
+            self._parsed.clear()
+        self._parsed[payload_part] = claims
+
+    def _remember_compact(self, body: bytes, parsed: tuple[str, Claims]) -> None:
+        if len(self._parsed_compact) >= _PARSE_CACHE_LIMIT:
+            self._parsed_compact.clear()
+        self._parsed_compact[body] = parsed
 
     def _kid_of(self, header_part: str) -> str:
         kid = self._kids.get(header_part)
@@ -148,9 +167,18 @@ class GateVerifier:
                     key.verify(signature, signing_input.encode("ascii"))
                 except InvalidSignature:
                     return Verdict(False, Reason.BAD_SIGNATURE, f"signature fails for key {kid}")
-                claims = claims_from_payload(json.loads(b64url_decode(payload_part)))
+                claims = self._parsed.get(payload_part)
+                if claims is None:
+                    claims = claims_from_payload(_loads(b64url_decode(payload_part).decode()))
+                    self._remember(payload_part, claims)
             elif type(token) is bytes:
-                kid, claims, body, signature = decode_compact(token)
+                body, signature = token[:-64], token[-64:]
+                known = self._parsed_compact.get(body)
+                if known is None:
+                    kid, claims, body, signature = decode_compact(token)
+                    self._remember_compact(body, (kid, claims))
+                else:
+                    kid, claims = known
                 key = self.trust.get(kid)
                 if key is None:
                     return self._key_refusal(kid)
