@@ -20,7 +20,8 @@ Complexity: O(1) per append (one hash); O(n) to verify.
 >>> _ = log.append({"gate": "north", "outcome": "revoked"})
 >>> verify_chain(log.entries).ok
 True
->>> log.entries[0]["event"]["outcome"] = "revoked"
+>>> first = log.entries[0]
+>>> first["event"].update(outcome="revoked")
 >>> verify_chain(log.entries).problem
 'entry 0: hash does not match its contents'
 """  # noqa: E501

@@ -19,9 +19,10 @@ Complexity: O(token length).
 >>> keys = KeySet("acme-id", seed=b"doc")
 >>> claims = Claims("acme-id", "c1", "w1", "acme", "dock-3", "loader", 0, 0, 3600, "L1", 5)
 >>> token = sign_jws(claims, keys)
->>> token.count("."), split_token(token)[0]["alg"]
-(2, 'EdDSA')
->>> claims_from_payload(split_token(token)[1]) == claims
+>>> header, payload, signing_input, signature = split_token(token)
+>>> token.count("."), header.get("alg"), len(signature)
+(2, 'EdDSA', 64)
+>>> claims_from_payload(payload) == claims
 True
 """  # noqa: E501
 

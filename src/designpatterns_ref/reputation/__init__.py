@@ -11,8 +11,8 @@ matching by distance, skill and availability with a cold-start prior and a bound
 slot (:class:`Matcher`).
 
 >>> ranked = rank({"new": StarCounts.of([5]), "proven": StarCounts.of([5] * 30 + [4] * 10)})
->>> [pid for _, pid in ranked]
-['proven', 'new']
+>>> " > ".join(pid for _, pid in ranked)
+'proven > new'
 """
 
 from __future__ import annotations

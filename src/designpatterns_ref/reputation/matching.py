@@ -29,8 +29,8 @@ sorts the eligible ones: O(e log e).
 
 >>> m = Matcher()
 >>> m.add_provider(Provider("ana", 51.5007, -0.1246, frozenset({"garden"}), ((0.0, 100.0),)))
->>> [x.provider_id for x in m.match(Request(51.5033, -0.1195, "garden", 10.0, 12.0))]
-['ana']
+>>> m.match(Request(51.5033, -0.1195, "garden", 10.0, 12.0))[0].provider_id
+'ana'
 """
 
 from __future__ import annotations
