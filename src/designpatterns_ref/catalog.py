@@ -502,7 +502,17 @@ _CATALOG: tuple[CaseStudy, ...] = (
         "reputation",
         _mods(
             "reputation",
-            ["bayes", "wilson", "stars", "decay", "reviews", "rings", "market", "matching"],
+            [
+                "bayes",
+                "wilson",
+                "stars",
+                "decay",
+                "ranking",
+                "reviews",
+                "rings",
+                "market",
+                "matching",
+            ],
         ),
         status="implemented",
         sources=(

@@ -23,6 +23,9 @@ Nothing is trusted before the signature has verified, except the header's kid. A
 same badges again and again, so the parse of a payload it has seen before is reused (a bounded
 cache keyed by the exact text); the signature is verified on every scan regardless.
 
+One gate, one verifier: it is not meant to be shared between threads (its caches and the audit
+log it appends to have no lock).
+
 Complexity: one Ed25519 verify plus O(token length) parsing; the status lookup is O(1).
 
 >>> from designpatterns_ref.identity.issuer import Issuer
