@@ -63,6 +63,11 @@ def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     """
     lat1, lon1 = _check_point(lat1, lon1)
     lat2, lon2 = _check_point(lat2, lon2)
+    return _haversine(lat1, lon1, lat2, lon2)
+
+
+def _haversine(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """:func:`haversine_m` on values already checked (the index's inner loop)."""
     p1, p2 = math.radians(lat1), math.radians(lat2)
     dp, dl = p2 - p1, math.radians(lon2 - lon1)
     h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
@@ -113,7 +118,7 @@ class GridIndex:
                 cell = self.cells.get((i, j))
                 if cell:
                     for key, (plat, plon) in cell.items():
-                        d = haversine_m(la, lo, plat, plon)
+                        d = _haversine(la, lo, plat, plon)
                         if d <= r:
                             found.append((d, key))
         found.sort()
@@ -149,6 +154,9 @@ class Provider:
         """True when one window covers the whole of ``[start, end)``."""
         check_number("start", start)
         check_number("end", end)
+        return self._covers(start, end)
+
+    def _covers(self, start: float, end: float) -> bool:
         return any(a <= start and end <= b for a, b in self.windows)
 
 
@@ -231,7 +239,7 @@ class Matcher:
         out = []
         for d, pid in self.index.within(request.lat, request.lon, far):
             p = self.providers[pid]
-            if request.skill in p.skills and p.free(request.start, request.end):
+            if request.skill in p.skills and p._covers(request.start, request.end):
                 rep = reputation(self.counts.get(pid, empty))
                 score = (1 - dw) * (rep - 1) / 4 + dw * (1 - d / far)
                 out.append(Match(pid, d, rep, score))

@@ -57,7 +57,13 @@ def scorer(
     c = check_number("prior_mean", prior_mean, lo=1.0, hi=5.0)
     m = check_number("prior_weight", prior_weight, lo=0.0)
     if rule == "mean":
-        return lambda counts: counts.mean
+
+        def plain_mean(counts: StarCounts) -> float:
+            a, b, d, e, f = counts.counts
+            n = a + b + d + e + f
+            return (a + 2 * b + 3 * d + 4 * e + 5 * f) / n if n else 0.0
+
+        return plain_mean
     if rule == "bayes":
 
         def bayes(counts: StarCounts) -> float:
