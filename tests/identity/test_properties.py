@@ -113,3 +113,39 @@ def test_an_offline_gate_never_accepts_a_revoked_credential_max_age_after_revoca
                 assert at < revoked_at + max_age, (at, revoked_at, max_age)
             if at >= revoked_at + max_age:
                 assert verdict.reason in (Reason.REVOKED, Reason.STALE_STATUS)
+
+
+names = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=30)
+
+
+@settings(max_examples=100)
+@given(
+    worker=names,
+    site=names,
+    quals=st.dictionaries(names, st.integers(0, 2**32 - 1), max_size=3),
+)
+def test_the_written_out_payload_is_the_json_of_the_claims(worker, site, quals) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from designpatterns_ref.identity import Claims, Qualification, claims_to_payload
+    from designpatterns_ref.identity.jws import payload_json
+
+    claims = Claims(
+        "iss",
+        "c/1",
+        worker,
+        'emp "quoted" \\ back',
+        site,
+        "role",
+        0,
+        0,
+        10,
+        "L",
+        7,
+        tuple(Qualification(n, e) for n, e in quals.items()),
+    )
+    assert payload_json(claims) == json.dumps(claims_to_payload(claims), separators=(",", ":"))
+    w = make_world()
+    token = w.issuer.sign_jws(w.issuer.issue(worker, "e", site, "r", valid_for=60))
+    verdict = w.gate.verify(token)
+    assert verdict.ok and verdict.claims is not None and verdict.claims.worker == worker
