@@ -474,7 +474,17 @@ _CATALOG: tuple[CaseStudy, ...] = (
         "identity",
         _mods(
             "identity",
-            ["keys", "jws", "compact", "statuslist", "issuer", "verifier", "audit", "compliance"],
+            [
+                "keys",
+                "jws",
+                "compact",
+                "statuslist",
+                "online",
+                "issuer",
+                "verifier",
+                "audit",
+                "compliance",
+            ],
         ),
         status="implemented",
         sources=(

@@ -6,9 +6,10 @@ An issuer (:class:`Issuer`) signs a worker's :class:`Claims` with Ed25519 (the `
 package, the ``identity`` extra) as a compact JWS that any JOSE library verifies
 (:mod:`.jws`) or as a compact binary form small enough for a QR code (:mod:`.compact`). Keys
 carry ids, rotate and can be distrusted (:class:`KeySet`, :class:`TrustStore`, a JWKS in
-between). Revocation is a W3C Bitstring Status List, signed and cached with a max age, or an
-online check (:mod:`.statuslist`). A site gate (:class:`GateVerifier`) accepts or refuses with
-a :class:`Reason`, offline, and writes every decision to a hash-chained :class:`AuditLog`.
+between). Revocation is a W3C Bitstring Status List, signed and cached with a max age
+(:mod:`.statuslist`), or an online check over HTTP (:mod:`.online`). A site gate
+(:class:`GateVerifier`) accepts or refuses with a :class:`Reason`, offline, and writes every
+decision to a hash-chained :class:`AuditLog`.
 :class:`ComplianceBook` answers who lacks which qualification where, and sweeps expiries.
 
 This package imports ``cryptography``; ``import designpatterns_ref`` does not import it.
@@ -40,6 +41,7 @@ from designpatterns_ref.identity.compliance import ComplianceBook, Expiring, Gap
 from designpatterns_ref.identity.issuer import Issuer
 from designpatterns_ref.identity.jws import claims_from_payload, claims_to_payload, sign_jws
 from designpatterns_ref.identity.keys import KeySet, TrustStore
+from designpatterns_ref.identity.online import StatusServer, fetch_status_list, online_check
 from designpatterns_ref.identity.statuslist import (
     MIN_BITS,
     BitstringStatusList,
@@ -66,6 +68,7 @@ __all__ = [
     "Reason",
     "StatusAuthority",
     "StatusListCache",
+    "StatusServer",
     "SweepReport",
     "TrustStore",
     "Verdict",
@@ -74,6 +77,8 @@ __all__ = [
     "claims_from_payload",
     "claims_to_payload",
     "decode_compact",
+    "fetch_status_list",
+    "online_check",
     "read_log",
     "sign_compact",
     "sign_jws",

@@ -17,12 +17,15 @@ from designpatterns_ref.identity import (
     Qualification,
     StatusAuthority,
     StatusListCache,
+    StatusServer,
     TrustStore,
     b45decode,
     b45encode,
     claims_from_payload,
     claims_to_payload,
     decode_compact,
+    fetch_status_list,
+    online_check,
     read_log,
     sign_compact,
     sign_jws,
@@ -252,4 +255,13 @@ ENTRIES = [
     Entry("ComplianceBook.gaps(site)", call=lambda b, v: b.gaps(0, site=v), make=_book),
     Entry("ComplianceBook.sweep(now)", call=lambda b, v: b.sweep(v), make=_book),
     Entry("ComplianceBook.sweep(horizon)", call=lambda b, v: b.sweep(0, horizon=v), make=_book),
+]
+
+ENTRIES += [
+    Entry("online_check(base_url)", call=lambda _, v: online_check(v)),
+    Entry("online_check(timeout)", call=lambda _, v: online_check("http://127.0.0.1:9", timeout=v)),
+    Entry("fetch_status_list(timeout)", call=lambda _, v: fetch_status_list("x", timeout=v)),
+    Entry("StatusServer(authority)", call=lambda _, v: StatusServer(v)),
+    Entry("StatusServer(host)", call=lambda _, v: StatusServer(_AUTHORITY, host=v)),
+    Entry("StatusServer(port)", call=lambda _, v: StatusServer(_AUTHORITY, port=v)),
 ]
