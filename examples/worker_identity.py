@@ -24,7 +24,11 @@ from designpatterns_ref.identity import (
     b45encode,
     verify_chain,
 )
-from designpatterns_ref.identity.plot import plot_revocation_window, plot_status_list_size
+from designpatterns_ref.identity.plot import (
+    plot_badge_qr,
+    plot_revocation_window,
+    plot_status_list_size,
+)
 
 T0 = 1_800_000_000  # 15 January 2027, 08:00 UTC
 DAY = 86_400
@@ -54,6 +58,15 @@ qr_text = b45encode(blob)
 print(f"compact JWS: {len(jws)} characters; compact binary: {len(blob)} bytes")
 print(f"QR text (Base45): {len(qr_text)} characters")
 print(jws[:80] + "...")
+
+# %% [markdown]
+# The compact form printed on a badge: Base45 text in QR's alphanumeric mode.
+
+# %%
+fig = plot_badge_qr(blob)
+path = dp.show(fig, "badge-qr")
+if path is not None:
+    print("figure written to", path)
 
 # %% [markdown]
 # ## 2. An offline gate

@@ -10,6 +10,7 @@ import pytest
 from designpatterns_ref.identity._bench import bench_steps
 from designpatterns_ref.identity._tour import tour
 from designpatterns_ref.identity.plot import (
+    plot_badge_qr,
     plot_revocation_window,
     plot_status_list_size,
     revocation_timeline,
@@ -29,6 +30,7 @@ def test_worker_identity_example_runs(
     assert "edited signature: bad signature" in out
     assert "distrusted key" in out and "hash does not match" in out
     assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "badge-qr.png",
         "revocation-window.png",
         "status-list-size.png",
     ]
@@ -78,3 +80,16 @@ def test_plots_have_labelled_axes_and_lines() -> None:
     own = Figure()
     target = own.add_subplot()
     assert plot_status_list_size(entries=131_072, fractions=(0.01,), ax=target) is own
+
+
+def test_the_badge_qr_is_drawn_with_its_version() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from tests.identity.world import make_world, standard_claims
+
+    w = make_world()
+    fig = plot_badge_qr(w.issuer.sign_compact(standard_claims(w)), error_correction="L")
+    ax = fig.axes[0]
+    assert ax.get_title().startswith("QR version") and "Base45" in ax.get_xlabel()
+    assert ax.images

@@ -7,7 +7,8 @@ clock: the list is published every ``publish_every`` seconds, the gate refreshes
 the credential is revoked at ``revoked_at``, and the gate checks it every minute. The figure shows
 when the gate still accepted it (the window) and the bound ``max_age`` after the revocation.
 :func:`plot_status_list_size` encodes lists of ``entries`` bits at several revoked fractions
-and draws the compressed size. matplotlib is imported inside the functions (the ``plot`` extra);
+and draws the compressed size. :func:`plot_badge_qr` draws the QR code of a compact credential
+(Base45 text in QR's alphanumeric mode), with the ``qrcode`` package. matplotlib is imported inside the functions (the ``plot`` extra);
 each takes an optional ``ax`` and returns the Figure.
 
 Complexity: O(horizon / 60) verifications; O(entries) per encoded list.
@@ -23,7 +24,8 @@ from typing import Any
 
 from designpatterns_ref.clock import ManualClock
 from designpatterns_ref.figures import new_figure
-from designpatterns_ref.identity.base import IdentityError, check_seconds
+from designpatterns_ref.identity.base import IdentityError, IdentityTypeError, check_seconds
+from designpatterns_ref.identity.compact import b45encode
 from designpatterns_ref.identity.issuer import Issuer
 from designpatterns_ref.identity.keys import KeySet, TrustStore
 from designpatterns_ref.identity.statuslist import (
@@ -33,7 +35,12 @@ from designpatterns_ref.identity.statuslist import (
 )
 from designpatterns_ref.identity.verifier import GateVerifier
 
-__all__ = ["plot_revocation_window", "plot_status_list_size", "revocation_timeline"]
+__all__ = [
+    "plot_badge_qr",
+    "plot_revocation_window",
+    "plot_status_list_size",
+    "revocation_timeline",
+]
 
 _T0 = 1_800_000_000
 
@@ -124,4 +131,34 @@ def plot_status_list_size(
     ax.set_ylabel("compressed status list (KB)")
     ax.set_title(f"Bitstring Status List of {entries:,} credentials, GZIP")
     ax.legend()
+    return fig
+
+
+def plot_badge_qr(blob: bytes, *, error_correction: str = "M", ax: Any = None) -> Any:
+    """The QR code of a compact credential, as a badge would print it (needs ``qrcode``)."""
+    import qrcode
+    import qrcode.constants
+
+    if not isinstance(blob, bytes):
+        raise IdentityTypeError(f"blob={blob!r:.60} must be the bytes of a compact credential")
+    levels = {
+        "L": qrcode.constants.ERROR_CORRECT_L,
+        "M": qrcode.constants.ERROR_CORRECT_M,
+        "Q": qrcode.constants.ERROR_CORRECT_Q,
+        "H": qrcode.constants.ERROR_CORRECT_H,
+    }
+    if error_correction not in levels:
+        raise IdentityError(f"error_correction={error_correction!r:.20} must be L, M, Q or H")
+    text = b45encode(blob)
+    code = qrcode.QRCode(error_correction=levels[error_correction], border=2)
+    code.add_data(text)
+    code.make(fit=True)
+    matrix = [[0 if cell else 1 for cell in row] for row in code.get_matrix()]
+    fig, ax = new_figure(ax, figsize=(4.0, 4.3))
+    ax.imshow(matrix, cmap="gray", interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_xlabel(f"{len(blob)} bytes, {len(text)} Base45 characters")
+    ax.set_ylabel(f"error correction {error_correction}")
+    ax.set_title(f"QR version {code.version} ({len(matrix)} x {len(matrix)} modules)")
     return fig
