@@ -160,5 +160,6 @@ def plot_badge_qr(blob: bytes, *, error_correction: str = "M", ax: Any = None) -
     ax.set_yticks([])
     ax.set_xlabel(f"{len(blob)} bytes, {len(text)} Base45 characters")
     ax.set_ylabel(f"error correction {error_correction}")
-    ax.set_title(f"QR version {code.version} ({len(matrix)} x {len(matrix)} modules)")
+    side = 17 + 4 * code.version  # modules across, without the quiet border
+    ax.set_title(f"QR version {code.version} ({side} x {side} modules)")
     return fig
