@@ -117,6 +117,20 @@ def plot_status_list_size(
     ax: Any = None,
 ) -> Any:
     """The GZIP-compressed size of a status list of ``entries`` bits at each revoked fraction."""
+    if isinstance(entries, bool) or not isinstance(entries, int) or not 0 < entries <= 10**7:
+        raise IdentityError(f"entries={entries!r:.40} must be an int in (0, 10,000,000]")
+    if (
+        not isinstance(fractions, tuple)
+        or not fractions
+        or not all(
+            isinstance(f, float | int) and not isinstance(f, bool) and 0 <= f <= 1
+            for f in fractions
+        )
+    ):
+        raise IdentityError(f"fractions={fractions!r:.60} must be a tuple of shares in [0, 1]")
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise IdentityTypeError(f"seed={seed!r:.40} must be an int")
+    entries = max(entries + (-entries % 8), 131_072)
     sizes = []
     rng = random.Random(seed)
     for f in fractions:
@@ -147,7 +161,7 @@ def plot_badge_qr(blob: bytes, *, error_correction: str = "M", ax: Any = None) -
         "Q": qrcode.constants.ERROR_CORRECT_Q,
         "H": qrcode.constants.ERROR_CORRECT_H,
     }
-    if error_correction not in levels:
+    if not isinstance(error_correction, str) or error_correction not in levels:
         raise IdentityError(f"error_correction={error_correction!r:.20} must be L, M, Q or H")
     text = b45encode(blob)
     code = qrcode.QRCode(error_correction=levels[error_correction], border=2)

@@ -21,7 +21,12 @@ import random
 from typing import Any
 
 from designpatterns_ref.figures import new_figure
-from designpatterns_ref.reputation.base import StarCounts, check_count
+from designpatterns_ref.reputation.base import (
+    ReputationTypeError,
+    StarCounts,
+    check_count,
+    check_number,
+)
 from designpatterns_ref.reputation.market import Marketplace, generate_marketplace
 from designpatterns_ref.reputation.ranking import RULES, scorer
 from designpatterns_ref.reputation.rings import RingDetector, precision_recall
@@ -32,6 +37,8 @@ __all__ = ["plot_ring_tradeoff", "plot_scores_vs_reviews"]
 def plot_scores_vs_reviews(*, reviews: int = 60, seed: int = 3, ax: Any = None) -> Any:
     """A good provider's score under every rule after each of its first ``reviews`` reviews."""
     n = check_count("reviews", reviews, limit=100_000)
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise ReputationTypeError(f"seed={seed!r:.40} must be an int")
     rng = random.Random(seed)
     stars = rng.choices([5, 4, 3, 1], weights=[60, 25, 10, 5], k=n)
     fig, ax = new_figure(ax)
@@ -59,6 +66,12 @@ def plot_ring_tradeoff(
     ax: Any = None,
 ) -> Any:
     """Precision and recall of the ring detector as its insularity threshold rises."""
+    if market is not None and not isinstance(market, Marketplace):
+        raise ReputationTypeError(f"market={market!r:.60} must be a Marketplace or None")
+    if not isinstance(thresholds, tuple) or not thresholds:
+        raise ReputationTypeError(f"thresholds={thresholds!r:.60} must be a non-empty tuple")
+    for t in thresholds:
+        check_number("threshold", t, lo=0.0, hi=1.0)
     m = market if market is not None else generate_marketplace(seed=7)
     points = [
         precision_recall(RingDetector(insularity=t).flagged_accounts(m.reviews), m.ring_members)

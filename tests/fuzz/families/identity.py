@@ -32,6 +32,11 @@ from designpatterns_ref.identity import (
     verify_chain,
 )
 from designpatterns_ref.identity.jws import split_token
+from designpatterns_ref.identity.plot import (
+    plot_badge_qr,
+    plot_status_list_size,
+    revocation_timeline,
+)
 from tests.fuzz.spec import Entry
 
 ERRORS = (IdentityError,)
@@ -264,4 +269,31 @@ ENTRIES += [
     Entry("StatusServer(authority)", call=lambda _, v: StatusServer(v)),
     Entry("StatusServer(host)", call=lambda _, v: StatusServer(_AUTHORITY, host=v)),
     Entry("StatusServer(port)", call=lambda _, v: StatusServer(_AUTHORITY, port=v)),
+]
+
+ENTRIES += [
+    Entry(
+        "plot.revocation_timeline(max_age)",
+        call=lambda _, v: revocation_timeline(
+            max_age=v, publish_every=600, revoked_at=100, horizon=1_200
+        ),
+    ),
+    Entry(
+        "plot.revocation_timeline(step)",
+        call=lambda _, v: revocation_timeline(
+            max_age=60, publish_every=600, revoked_at=100, horizon=1_200, step=v
+        ),
+    ),
+    Entry(
+        "plot.plot_status_list_size(entries)", call=lambda _, v: plot_status_list_size(entries=v)
+    ),
+    Entry(
+        "plot.plot_status_list_size(fractions)",
+        call=lambda _, v: plot_status_list_size(entries=8, fractions=(v,)),
+    ),
+    Entry("plot.plot_badge_qr(blob)", call=lambda _, v: plot_badge_qr(v)),
+    Entry(
+        "plot.plot_badge_qr(error_correction)",
+        call=lambda _, v: plot_badge_qr(b"x", error_correction=v),
+    ),
 ]

@@ -30,7 +30,16 @@ from designpatterns_ref.reputation import (
     wilson_lower_bound,
     z_for,
 )
+from designpatterns_ref.reputation.plot import plot_ring_tradeoff, plot_scores_vs_reviews
 from tests.fuzz.spec import Entry
+
+_SMALL = generate_marketplace(users=30, jobs=30, rings=1, neighbour_groups=1, seed=1)
+
+
+def _close(fig: Any) -> None:
+    """Drop a figure at once (the fuzz suite makes many)."""
+    fig.clear()
+
 
 ERRORS = (ReputationError,)
 
@@ -220,4 +229,23 @@ ENTRIES = [
     Entry("rank(prior_mean)", call=lambda _, v: rank({"a": _C}, prior_mean=v)),
     Entry("ranks_by_rule", call=lambda _, v: ranks_by_rule(v)),
     Entry("scorer", call=lambda _, v: scorer(v)),
+]
+
+ENTRIES += [
+    Entry(
+        "plot.plot_scores_vs_reviews(reviews)",
+        call=lambda _, v: _close(plot_scores_vs_reviews(reviews=v)),
+    ),
+    Entry(
+        "plot.plot_scores_vs_reviews(seed)",
+        call=lambda _, v: _close(plot_scores_vs_reviews(reviews=2, seed=v)),
+    ),
+    Entry(
+        "plot.plot_ring_tradeoff(market)",
+        call=lambda _, v: plot_ring_tradeoff(v if v is not None else 0),
+    ),
+    Entry(
+        "plot.plot_ring_tradeoff(thresholds)",
+        call=lambda _, v: plot_ring_tradeoff(_SMALL, thresholds=(v,)),
+    ),
 ]
