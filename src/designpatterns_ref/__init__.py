@@ -36,6 +36,8 @@ FAMILIES: tuple[str, ...] = (
     "boundaries",
     "booking",
     "resilience",
+    "identity",
+    "reputation",
 )
 
 __all__ = [
@@ -58,9 +60,11 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         collab,
         feed,
         geo,
+        identity,
         ratelimit,
         sharding,
         resilience,
+        reputation,
         shortcode,
     )
 

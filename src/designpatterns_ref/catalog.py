@@ -570,6 +570,35 @@ _CATALOG: tuple[CaseStudy, ...] = (
         "every check.",
         "identity, auditability",
         "identity",
+        _mods(
+            "identity",
+            [
+                "keys",
+                "jws",
+                "compact",
+                "statuslist",
+                "online",
+                "issuer",
+                "verifier",
+                "audit",
+                "compliance",
+            ],
+        ),
+        status="implemented",
+        sources=(
+            Source(
+                "W3C: Bitstring Status List v1.0",
+                "https://www.w3.org/TR/vc-bitstring-status-list/",
+            ),
+            Source(
+                "RFC 8037: CFRG Elliptic Curve Diffie-Hellman (ECDH) and Signatures in JOSE",
+                "https://www.rfc-editor.org/rfc/rfc8037",
+            ),
+            Source(
+                "RFC 9285: The Base45 Data Encoding",
+                "https://www.rfc-editor.org/rfc/rfc9285",
+            ),
+        ),
     ),
     CaseStudy(
         "gig-marketplace",
@@ -579,6 +608,36 @@ _CATALOG: tuple[CaseStudy, ...] = (
         "damped against new accounts and collusion.",
         "reputation, matching",
         "reputation",
+        _mods(
+            "reputation",
+            [
+                "bayes",
+                "wilson",
+                "stars",
+                "decay",
+                "ranking",
+                "reviews",
+                "rings",
+                "market",
+                "matching",
+            ],
+        ),
+        status="implemented",
+        sources=(
+            Source(
+                "Evan Miller: How Not To Sort By Average Rating",
+                "https://www.evanmiller.org/how-not-to-sort-by-average-rating.html",
+            ),
+            Source(
+                "Evan Miller: Ranking Items With Star Ratings",
+                "https://www.evanmiller.org/ranking-items-with-star-ratings.html",
+            ),
+            Source(
+                "Wilson: Probable Inference, the Law of Succession, and Statistical Inference "
+                "(JASA, 1927)",
+                "https://doi.org/10.1080/01621459.1927.10502953",
+            ),
+        ),
     ),
     CaseStudy(
         "healthcare-serverless",

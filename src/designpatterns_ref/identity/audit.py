@@ -1,0 +1,196 @@
+"""An append-only, tamper-evident audit log: every entry hashes the one before it.
+
+Case study: Design a Digital Worker Identity & Compliance Platform (docs/case-studies/worker-identity.md)
+
+Each entry holds its sequence number, a time, the event (a JSON object) and ``prev``, the hash of
+the entry before it (64 zeros for the first); its own ``hash`` is SHA-256 over ``prev`` and the
+canonical JSON of the rest. Editing any entry changes its hash, which no longer matches the next
+entry's ``prev``; inserting or deleting one breaks the sequence numbers and the chain. Only
+truncating the *end* leaves a valid shorter chain, so the log's **head** (the entry count and
+last hash) is what gets anchored elsewhere: printed on a daily report, sent to another system,
+or signed. :func:`verify_chain` with the anchored head detects truncation too.
+
+The log lives in memory, and in a JSON-lines file when given a ``path`` (one entry a line,
+flushed on every append); ``dpref audit verify FILE`` checks such a file.
+
+Complexity: O(1) per append (one hash); O(n) to verify.
+
+>>> log = AuditLog(clock=lambda: 5.0)
+>>> _ = log.append({"gate": "north", "outcome": "ok"})
+>>> _ = log.append({"gate": "north", "outcome": "revoked"})
+>>> verify_chain(log.entries).ok
+True
+>>> first = log.entries[0]
+>>> first["event"].update(outcome="revoked")
+>>> verify_chain(log.entries).problem
+'entry 0: hash does not match its contents'
+"""  # noqa: E501
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from designpatterns_ref.identity.base import IdentityError, IdentityTypeError
+
+__all__ = ["GENESIS", "AuditCheck", "AuditLog", "entry_hash", "read_log", "verify_chain"]
+
+GENESIS = "0" * 64
+_CANON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+
+
+def entry_hash(prev: str, seq: int, at: float, event: object) -> str:
+    """SHA-256 (hex) of ``prev`` and the canonical JSON of ``[seq, at, event]``."""
+    body = _CANON.encode([seq, at, event])
+    return hashlib.sha256(f"{prev}\n{body}".encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class AuditCheck:
+    """The result of checking a chain: ``ok``, how many entries, the head, or the first problem."""
+
+    ok: bool
+    count: int
+    head: str
+    problem: str = ""
+    bad_entry: int | None = None
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+
+def verify_chain(
+    entries: Sequence[object],
+    *,
+    expected_count: int | None = None,
+    expected_head: str | None = None,
+) -> AuditCheck:
+    """Check every link of the chain, and the anchored head when given; report the first break."""
+    if not isinstance(entries, Sequence) or isinstance(entries, str | bytes):
+        raise IdentityTypeError(f"entries={entries!r:.80} must be a sequence of entries")
+    if expected_count is not None and (
+        isinstance(expected_count, bool) or not isinstance(expected_count, int)
+    ):
+        raise IdentityTypeError(f"expected_count={expected_count!r:.80} must be an int or None")
+    if expected_head is not None and not isinstance(expected_head, str):
+        raise IdentityTypeError(f"expected_head={expected_head!r:.80} must be a str or None")
+    prev = GENESIS
+    for i, entry in enumerate(entries):
+
+        def bad(problem: str, i: int = i, prev: str = prev) -> AuditCheck:
+            return AuditCheck(False, len(entries), prev, f"entry {i}: {problem}", i)
+
+        if not isinstance(entry, dict) or set(entry) != {"seq", "at", "event", "prev", "hash"}:
+            return bad("is not an object with seq, at, event, prev and hash")
+        if entry["seq"] != i or isinstance(entry["seq"], bool):
+            return bad(f"sequence number {entry['seq']!r:.20} where {i} belongs")
+        if entry["prev"] != prev:
+            return bad("prev does not match the hash of the entry before it")
+        try:
+            digest = entry_hash(prev, i, entry["at"], entry["event"])
+        except (TypeError, ValueError):
+            return bad("holds a value that is not JSON")
+        if entry["hash"] != digest:
+            return bad("hash does not match its contents")
+        prev = digest
+    if expected_count is not None and expected_count != len(entries):
+        return AuditCheck(
+            False,
+            len(entries),
+            prev,
+            f"the log holds {len(entries)} entries; the anchored head says {expected_count}",
+        )
+    if expected_head is not None and expected_head != prev:
+        return AuditCheck(False, len(entries), prev, "the last hash is not the anchored head")
+    return AuditCheck(True, len(entries), prev)
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except (OSError, ValueError) as bad:
+        raise IdentityError(f"path={str(path)!r:.80} cannot be used: {bad}") from None
+
+
+def read_log(path: str | os.PathLike[str]) -> list[object]:
+    """The entries of a JSON-lines audit file (a line that is not JSON becomes a string).
+
+    Raises :class:`IdentityError` when the file cannot be read.
+    """
+    if not isinstance(path, str | os.PathLike):
+        raise IdentityTypeError(f"path={path!r:.80} must be a str or a PathLike")
+    entries: list[object] = []
+    try:
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                if not line.strip():
+                    continue
+                try:
+                    entries.append(json.loads(line))
+                except ValueError:
+                    entries.append(line)
+    except (OSError, ValueError) as bad:  # ValueError: a NUL in the path, or not UTF-8
+        raise IdentityError(f"audit log {str(path)!r:.80} cannot be read: {bad}") from None
+    return entries
+
+
+class AuditLog:
+    """A hash-chained log of events, in memory and optionally appended to a file (one writer)."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        import time
+
+        if clock is not None and not callable(clock):
+            raise IdentityTypeError(f"clock={clock!r:.80} must be callable or None")
+        if path is not None and not isinstance(path, str | os.PathLike):
+            raise IdentityTypeError(f"path={path!r:.80} must be a str, a PathLike or None")
+        self.clock: Callable[[], float] = clock if clock is not None else time.time
+        self.entries: list[dict[str, Any]] = []
+        self.path = None if path is None else Path(path)
+        if self.path is not None and _exists(self.path):
+            loaded = read_log(self.path)
+            check = verify_chain(loaded)
+            if not check.ok:
+                raise IdentityError(f"audit log {self.path} is broken: {check.problem}")
+            self.entries = [e for e in loaded if isinstance(e, dict)]
+
+    @property
+    def head(self) -> tuple[int, str]:
+        """``(count, last hash)``: what to anchor elsewhere so truncation is detected too."""
+        return len(self.entries), self.entries[-1]["hash"] if self.entries else GENESIS
+
+    def append(self, event: dict[str, Any]) -> dict[str, Any]:
+        """Add one event (a JSON-able dict) at the end; return the new entry."""
+        if not isinstance(event, dict):
+            raise IdentityTypeError(f"event={event!r:.80} must be a dict")
+        at = self.clock()
+        if not isinstance(at, int | float) or not math.isfinite(at):
+            raise IdentityError(f"clock returned {at!r:.40}; the audit log needs a finite time")
+        seq, prev = self.head
+        try:  # a detached copy: the caller changing its dict later cannot rewrite history
+            event = json.loads(_CANON.encode(event))
+            digest = entry_hash(prev, seq, at, event)
+        except (TypeError, ValueError) as bad:
+            raise IdentityError(f"event={event!r:.80} is not JSON: {bad}") from None
+        entry = {"seq": seq, "at": at, "event": event, "prev": prev, "hash": digest}
+        if self.path is not None:
+            with open(self.path, "a", encoding="utf-8") as f:
+                f.write(_CANON.encode(entry) + "\n")
+        self.entries.append(entry)
+        return entry
+
+    def verify(self) -> AuditCheck:
+        """Check the chain held in memory (or re-read from the file when there is one)."""
+        entries: Sequence[object] = self.entries if self.path is None else read_log(self.path)
+        return verify_chain(entries)

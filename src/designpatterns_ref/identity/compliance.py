@@ -1,0 +1,166 @@
+"""Compliance: which workers on which sites lack which qualification, and a daily expiry sweep.
+
+Case study: Design a Digital Worker Identity & Compliance Platform (docs/case-studies/worker-identity.md)
+
+Sites require qualifications (the loading dock needs a forklift licence), workers are assigned to
+sites, and every credential issued records what each worker holds and until when. :meth:`gaps`
+answers the compliance question at any time: every (worker, site, qualification) where the
+qualification is missing or expired. A worker's qualification counts while *some* recorded
+credential of theirs carries it unexpired, and that credential itself is unexpired.
+
+:meth:`sweep` is the daily job: everything that expired since the last sweep, and everything
+that will expire within ``horizon`` seconds, soonest first, so a compliance officer renews a
+licence before the gate starts refusing. Expiries sit in a sorted list, so a sweep costs
+O(log n + k) for the k items it reports, not a scan of every credential.
+
+Complexity: :meth:`record` O(q log n) for q qualifications; :meth:`gaps` O(assignments x
+requirements); :meth:`sweep` O(log n + k).
+
+>>> book = ComplianceBook()
+>>> book.require("dock-3", "forklift")
+>>> book.assign("w1", "dock-3")
+>>> book.gaps(now=0)
+[Gap(worker='w1', site='dock-3', qualification='forklift', state='missing', expired_at=None)]
+"""  # noqa: E501
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from sortedcontainers import SortedList
+
+from designpatterns_ref.identity.base import (
+    Claims,
+    IdentityError,
+    IdentityTypeError,
+    check_name,
+    check_seconds,
+)
+
+__all__ = ["ComplianceBook", "Expiring", "Gap", "SweepReport"]
+
+
+def _check_now(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise IdentityTypeError(f"now={value!r:.40} must be a number of seconds")
+    try:
+        now = float(value)
+    except OverflowError:
+        raise IdentityError(f"now={value!r:.40} is too large") from None
+    if now != now or now in (float("inf"), float("-inf")):
+        raise IdentityError(f"now={value!r:.40} must be finite")
+    return now
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    """A worker assigned to a site without one of its required qualifications."""
+
+    worker: str
+    site: str
+    qualification: str
+    state: str  # "missing" (never held) or "expired"
+    expired_at: int | None = None
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Expiring:
+    """One thing that expires: a qualification, or a whole credential (``what="credential"``)."""
+
+    expires: int
+    worker: str
+    what: str
+    credential_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class SweepReport:
+    """What a sweep found: expired since the last sweep, and expiring within the horizon."""
+
+    expired: list[Expiring]
+    expiring: list[Expiring]
+
+
+class ComplianceBook:
+    """Site requirements, assignments and recorded credentials (not thread-safe)."""
+
+    def __init__(self) -> None:
+        self.requirements: dict[str, set[str]] = defaultdict(set)
+        self.assignments: dict[str, set[str]] = defaultdict(set)  # site -> workers
+        self.holdings: dict[str, dict[str, int]] = defaultdict(dict)  # worker -> qual -> expiry
+        self.credentials: dict[str, Claims] = {}
+        self.expiries: SortedList = SortedList()
+        self.last_sweep: float | None = None
+
+    def require(self, site: str, qualification: str) -> None:
+        """Site ``site`` requires ``qualification`` of everyone assigned to it."""
+        check_name("site", site)
+        check_name("qualification", qualification)
+        self.requirements[site].add(qualification)
+
+    def assign(self, worker: str, site: str) -> None:
+        """Worker ``worker`` works at ``site``."""
+        check_name("worker", worker)
+        check_name("site", site)
+        self.assignments[site].add(worker)
+
+    def record(self, claims: Claims) -> None:
+        """Record an issued credential; each qualification counts until the earlier expiry."""
+        if not isinstance(claims, Claims):
+            raise IdentityTypeError(f"claims={claims!r:.80} must be Claims")
+        if claims.credential_id in self.credentials:
+            raise IdentityError(f"credential {claims.credential_id!r:.80} is already recorded")
+        self.credentials[claims.credential_id] = claims
+        held = self.holdings[claims.worker]
+        self.expiries.add(
+            Expiring(claims.expires, claims.worker, "credential", claims.credential_id)
+        )
+        for q in claims.qualifications:
+            until = min(q.expires, claims.expires)
+            held[q.name] = max(held.get(q.name, until), until)
+            self.expiries.add(Expiring(until, claims.worker, q.name, claims.credential_id))
+
+    def gaps(self, now: float, *, site: str | None = None) -> list[Gap]:
+        """Every (worker, site, qualification) not covered at ``now``, sorted."""
+        moment = _check_now(now)
+        if site is not None:
+            check_name("site", site)
+        sites = [site] if site is not None else sorted(self.requirements)
+        found = []
+        for s in sites:
+            for worker in sorted(self.assignments.get(s, ())):
+                held = self.holdings.get(worker, {})
+                for qual in sorted(self.requirements.get(s, ())):
+                    until = held.get(qual)
+                    if until is None:
+                        found.append(Gap(worker, s, qual, "missing"))
+                    elif until <= moment:
+                        found.append(Gap(worker, s, qual, "expired", until))
+        return found
+
+    def sweep(self, now: float, *, horizon: float = 30 * 86_400.0) -> SweepReport:
+        """What expired since the last sweep (or ever, on the first) and what expires soon."""
+        moment = _check_now(now)
+        ahead = check_seconds("horizon", horizon)
+        if self.last_sweep is not None and moment < self.last_sweep:
+            raise IdentityError(f"now={now!r} is before the last sweep at {self.last_sweep}")
+        lo = -1 if self.last_sweep is None else self.last_sweep
+        # Expiries e with lo < e <= now have happened since the last sweep.
+        start = self._after(lo)
+        stop = self._after(moment)
+        expired = list(self.expiries.islice(start, stop))
+        expiring = list(self.expiries.islice(stop, self._after(moment + ahead)))
+        self.last_sweep = moment
+        return SweepReport(expired, expiring)
+
+    def _after(self, t: float) -> int:
+        """The position of the first expiry strictly after ``t``."""
+        lo, hi = 0, len(self.expiries)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if self.expiries[mid].expires <= t:
+                lo = mid + 1
+            else:
+                hi = mid
+        return lo

@@ -1,0 +1,250 @@
+"""Issuer keys with key ids, rotation and distrust, published as a JWKS; the verifier's trust store.
+
+Case study: Design a Digital Worker Identity & Compliance Platform (docs/case-studies/worker-identity.md)
+
+An issuer signs with one *active* Ed25519 key at a time; every signature names its key id
+(``kid``), so a verifier picks the right public key in one dictionary lookup. :meth:`KeySet.rotate`
+makes a new key active and keeps the old ones *retired*: they sign nothing more, but stay in the
+published key set (RFC 7517 JWKS, RFC 8037 ``OKP``/``Ed25519`` keys) until the last credential
+they signed has expired (:meth:`KeySet.prune`), so rotation never breaks a worker's badge. A
+compromised key is different: :meth:`KeySet.distrust` drops it from the key set at once, and
+:meth:`TrustStore.distrust` makes a verifier refuse it at once, even before it fetches the new set.
+
+The signing itself is the ``cryptography`` package's Ed25519 (the ``identity`` extra): nothing
+here is hand-rolled cryptography. Keys made from a ``seed`` are deterministic, for tests and
+tours only; production keys come from the operating system's randomness (no seed).
+
+Complexity: signing and verifying are one Ed25519 operation; key lookup is O(1).
+
+>>> keys = KeySet("acme-id", seed=b"doc")
+>>> first = keys.active_kid
+>>> second = keys.rotate()
+>>> [k["kid"] for k in keys.jwks()["keys"]] == [first, second]
+True
+>>> trust = TrustStore.from_jwks(keys.jwks())
+>>> trust.distrust(first)
+>>> trust.status(first)
+'distrusted'
+"""  # noqa: E501
+
+from __future__ import annotations
+
+import binascii
+import hashlib
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from designpatterns_ref.identity.base import (
+    IdentityError,
+    IdentityTypeError,
+    check_name,
+    check_time,
+)
+
+__all__ = ["KeySet", "TrustStore", "b64url", "b64url_decode"]
+
+
+_URL_TO_STD = bytes.maketrans(b"-_", b"+/")
+_STD_TO_URL = bytes.maketrans(b"+/", b"-_")
+_INDEX = {
+    c: i for i, c in enumerate(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+}
+_PAD = (b"", b"", b"==", b"=")
+_UNUSED_BITS = (0, 0, 0x0F, 0x03)  # low bits the last character must leave clear
+
+
+def b64url(data: bytes) -> str:
+    """Base64url without padding (RFC 7515 section 2)."""
+    encoded = binascii.b2a_base64(data, newline=False).translate(_STD_TO_URL)
+    return encoded.rstrip(b"=").decode("ascii")
+
+
+def b64url_decode(text: str) -> bytes:
+    """The bytes of canonical unpadded base64url ``text``; raises ``ValueError`` on anything else.
+
+    Canonical: only the 64 URL-safe characters, no padding, and the unused low bits of the last
+    character clear, so no two texts decode to the same bytes (a lenient decoder skips stray
+    characters and ignores those bits, and would accept a token with one bit flipped).
+
+    >>> b64url_decode("QQ"), b64url(b"A")
+    (b'A', 'QQ')
+    >>> b64url_decode("QR")
+    Traceback (most recent call last):
+    ...
+    ValueError: not canonical base64url
+    """
+    raw = text.encode("ascii")  # UnicodeEncodeError is a ValueError
+    if b"+" in raw or b"/" in raw or b"=" in raw:
+        raise ValueError("not unpadded base64url")
+    rem = len(raw) % 4
+    if rem == 1:
+        raise ValueError("not unpadded base64url")
+    try:
+        data = binascii.a2b_base64(raw.translate(_URL_TO_STD) + _PAD[rem], strict_mode=True)
+    except binascii.Error:
+        raise ValueError("not unpadded base64url") from None
+    if rem and _INDEX[raw[-1]] & _UNUSED_BITS[rem]:
+        raise ValueError("not canonical base64url")
+    return data
+
+
+def _raw_public(key: Ed25519PublicKey) -> bytes:
+    return key.public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+
+class KeySet:
+    """An issuer's signing keys: one active, some retired, none distrusted. Not thread-safe."""
+
+    def __init__(self, issuer: str, *, seed: bytes | None = None) -> None:
+        check_name("issuer", issuer)
+        if seed is not None and not isinstance(seed, bytes):
+            raise IdentityTypeError(f"seed={seed!r:.80} must be bytes or None")
+        self.issuer = issuer
+        self._seed = seed
+        self._private: dict[str, Ed25519PrivateKey] = {}
+        self._last_expiry: dict[str, int] = {}
+        self._counter = 0
+        self.distrusted: set[str] = set()
+        self.active_kid = self._new_key()
+
+    def _new_key(self) -> str:
+        self._counter += 1
+        if self._seed is None:
+            key = Ed25519PrivateKey.generate()
+        else:
+            secret = hashlib.sha256(self._seed + b"/" + str(self._counter).encode()).digest()
+            key = Ed25519PrivateKey.from_private_bytes(secret)
+        # The kid: a short, stable fingerprint of the public key (the issuer's name first).
+        fingerprint = hashlib.sha256(_raw_public(key.public_key())).digest()[:6]
+        kid = f"{self.issuer}#{b64url(fingerprint)}"
+        self._private[kid] = key
+        self._last_expiry[kid] = 0
+        return kid
+
+    def rotate(self) -> str:
+        """Make a new key active and return its kid; the old one is retired, not forgotten."""
+        self.active_kid = self._new_key()
+        return self.active_kid
+
+    def distrust(self, kid: str) -> None:
+        """Withdraw a compromised key at once (it leaves the JWKS); the active one is replaced."""
+        if not isinstance(kid, str) or kid not in self._private:
+            raise IdentityError(f"kid={kid!r:.80} is not a key of {self.issuer!r}")
+        if kid == self.active_kid:
+            self.active_kid = self._new_key()
+        del self._private[kid]
+        del self._last_expiry[kid]
+        self.distrusted.add(kid)
+
+    def prune(self, now: int) -> list[str]:
+        """Drop retired keys whose every credential has expired by ``now``; return their kids."""
+        check_time("now", now)
+        gone = [
+            kid for kid, last in self._last_expiry.items() if kid != self.active_kid and last <= now
+        ]
+        for kid in gone:
+            del self._private[kid]
+            del self._last_expiry[kid]
+        return gone
+
+    def sign(self, data: bytes, *, expires: int = 0) -> tuple[str, bytes]:
+        """Sign ``data`` with the active key: ``(kid, 64-byte signature)``.
+
+        ``expires`` is the expiry of what is signed; the key stays published until then.
+        """
+        if not isinstance(data, bytes):
+            raise IdentityTypeError(f"data={data!r:.80} must be bytes")
+        check_time("expires", expires)
+        kid = self.active_kid
+        if expires > self._last_expiry[kid]:
+            self._last_expiry[kid] = expires
+        return kid, self._private[kid].sign(data)
+
+    def private_key(self, kid: str) -> Ed25519PrivateKey:
+        """The private key ``kid`` (for interoperability tests and benchmarks)."""
+        if not isinstance(kid, str) or kid not in self._private:
+            raise IdentityError(f"kid={kid!r:.80} is not a key of {self.issuer!r}")
+        return self._private[kid]
+
+    def kids(self) -> list[str]:
+        """The published key ids, oldest first."""
+        return list(self._private)
+
+    def jwks(self) -> dict[str, Any]:
+        """The published key set: ``{"keys": [JWK, ...]}`` with the issuer's public keys."""
+        return {
+            "keys": [
+                {
+                    "kty": "OKP",
+                    "crv": "Ed25519",
+                    "x": b64url(_raw_public(key.public_key())),
+                    "kid": kid,
+                    "alg": "EdDSA",
+                    "use": "sig",
+                }
+                for kid, key in self._private.items()
+            ]
+        }
+
+
+class TrustStore:
+    """A verifier's public keys by kid, and the kids it refuses whatever a key set says."""
+
+    def __init__(self) -> None:
+        self._keys: dict[str, Ed25519PublicKey] = {}
+        self._distrusted: set[str] = set()
+
+    @classmethod
+    def from_jwks(cls, jwks: object) -> TrustStore:
+        """A trust store holding the keys of a JWKS (as :meth:`KeySet.jwks` publishes it)."""
+        store = cls()
+        store.load(jwks)
+        return store
+
+    def load(self, jwks: object) -> None:
+        """Add every key of ``jwks``; a malformed set raises and adds nothing."""
+        if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list):
+            raise IdentityTypeError(f"jwks={jwks!r:.80} must be a dict with a 'keys' list")
+        parsed: dict[str, Ed25519PublicKey] = {}
+        for jwk in jwks["keys"]:
+            if not isinstance(jwk, dict):
+                raise IdentityTypeError(f"jwk={jwk!r:.80} must be a dict")
+            if jwk.get("kty") != "OKP" or jwk.get("crv") != "Ed25519":
+                raise IdentityError(f"jwk={jwk!r:.80} must be an OKP key on the Ed25519 curve")
+            if jwk.get("alg", "EdDSA") != "EdDSA":
+                raise IdentityError(f"jwk={jwk!r:.80} must be for alg EdDSA")
+            kid = check_name("kid", jwk.get("kid"))
+            x = jwk.get("x")
+            try:
+                raw = b64url_decode(x) if isinstance(x, str) else b""
+            except ValueError:
+                raw = b""
+            if len(raw) != 32:
+                raise IdentityError(f"jwk x={x!r:.80} must be 32 bytes of base64url")
+            parsed[kid] = Ed25519PublicKey.from_public_bytes(raw)
+        self._keys.update({k: v for k, v in parsed.items() if k not in self._distrusted})
+
+    def distrust(self, kid: str) -> None:
+        """Refuse ``kid`` from now on, even if a key set still lists it."""
+        check_name("kid", kid)
+        self._distrusted.add(kid)
+        self._keys.pop(kid, None)
+
+    def status(self, kid: str) -> str:
+        """``"trusted"``, ``"distrusted"`` or ``"unknown"``."""
+        if not isinstance(kid, str):
+            raise IdentityTypeError(f"kid={kid!r:.80} must be a str")
+        if kid in self._distrusted:
+            return "distrusted"
+        return "trusted" if kid in self._keys else "unknown"
+
+    def get(self, kid: str) -> Ed25519PublicKey | None:
+        """The trusted public key ``kid``, or None (unknown or distrusted)."""
+        if not isinstance(kid, str):
+            raise IdentityTypeError(f"kid={kid!r:.80} must be a str")
+        return self._keys.get(kid)
+
+    def __len__(self) -> int:
+        return len(self._keys)

@@ -1,0 +1,190 @@
+"""Online revocation checks over HTTP: the issuer's status endpoint, and the gate's client.
+
+Case study: Design a Digital Worker Identity & Compliance Platform (docs/case-studies/worker-identity.md)
+
+When a gate has a connection it need not trust a cached list: :func:`online_check` asks the
+issuer's :class:`StatusServer` about one credential (``GET /status/<index>?list=<id>``) and the
+answer is current, so the revocation window is zero. It is bounded in time: the request gives
+up after ``timeout`` seconds and raises ``OSError``, on which
+:class:`~designpatterns_ref.identity.verifier.GateVerifier` falls back to its cached list under
+the ``max_age`` policy. The same server hands out the signed status list (``GET /list``) for
+:func:`fetch_status_list`, which is how a gate refreshes its cache while online.
+
+The trade-off: an online check tells the issuer which badge was scanned, where and when (the
+privacy cost the status list avoids), and makes every scan wait on the network.
+
+The server is the standard library's threaded HTTP server on loopback, for teaching and tests,
+not for production traffic; the client is ``urllib``. Neither needs an extra package.
+
+Complexity: one HTTP round trip per check.
+
+>>> from designpatterns_ref.identity.keys import KeySet
+>>> from designpatterns_ref.identity.statuslist import StatusAuthority
+>>> authority = StatusAuthority(KeySet("acme-id", seed=b"doc"), "acme/status/1")
+>>> index = authority.allocate()
+>>> with StatusServer(authority) as server:
+...     check = online_check(server.url, timeout=2.0)
+...     before = check("acme/status/1", index)
+...     authority.revoke(index)
+...     after = check("acme/status/1", index)
+>>> before, after
+(False, True)
+"""  # noqa: E501
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+
+from designpatterns_ref.identity.base import (
+    IdentityError,
+    IdentityTypeError,
+    check_index,
+    check_name,
+)
+from designpatterns_ref.identity.statuslist import StatusAuthority
+
+__all__ = ["StatusServer", "fetch_status_list", "online_check"]
+
+
+def _check_timeout(timeout: object) -> float:
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float):
+        raise IdentityTypeError(f"timeout={timeout!r:.60} must be a number of seconds")
+    seconds = float(timeout) if abs(timeout) < 1e9 else math.inf
+    if not 0 < seconds <= 60:
+        raise IdentityError(f"timeout={timeout!r:.60} must be in (0, 60] seconds")
+    return seconds
+
+
+def _check_url(base_url: object) -> str:
+    if not isinstance(base_url, str):
+        raise IdentityTypeError(f"base_url={base_url!r:.60} must be a str")
+    parsed = urllib.parse.urlsplit(base_url) if base_url.isascii() else None
+    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise IdentityError(f"base_url={base_url!r:.60} must be an http(s) URL")
+    return base_url.rstrip("/")
+
+
+class StatusServer:
+    """The issuer's status endpoint on loopback: ``/status/<index>?list=<id>`` and ``/list``."""
+
+    def __init__(self, authority: StatusAuthority, *, host: str = "127.0.0.1", port: int = 0):
+        if not isinstance(authority, StatusAuthority):
+            raise IdentityTypeError(f"authority={authority!r:.60} must be a StatusAuthority")
+        if host not in ("127.0.0.1", "localhost", "::1"):
+            raise IdentityError(f"host={host!r:.60} must be a loopback address")
+        check_index("port", port, 65_536)
+        self.authority = authority
+        self._address = (host, port)
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        """The server's base URL (once started)."""
+        if self._server is None:
+            raise IdentityError("the status server is not running")
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> StatusServer:
+        """Listen and serve in a background thread."""
+        authority = self.authority
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: object) -> None:  # quiet
+                return
+
+            def _send(self, code: int, body: str, kind: str = "application/json") -> None:
+                data = body.encode()
+                self.send_response(code)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self) -> None:  # the name http.server calls
+                url = urllib.parse.urlsplit(self.path)
+                if url.path == "/list":
+                    self._send(200, authority.publish(), "application/jwt")
+                    return
+                parts = url.path.split("/")
+                list_id = urllib.parse.parse_qs(url.query).get("list", [""])[0]
+                if len(parts) != 3 or parts[1] != "status" or not parts[2].isdigit():
+                    self._send(404, '{"error": "no such resource"}')
+                    return
+                try:
+                    revoked = authority.check(list_id, int(parts[2]))
+                except IdentityError as bad:
+                    self._send(400, json.dumps({"error": str(bad)}))
+                    return
+                body = {"list": list_id, "index": int(parts[2]), "revoked": revoked}
+                self._send(200, json.dumps(body))
+
+        self._server = ThreadingHTTPServer(self._address, Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        """Stop serving and release the port."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> StatusServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def online_check(base_url: str, *, timeout: float = 1.0) -> Callable[[str, int], bool]:
+    """A ``(list_id, index) -> revoked`` function asking the issuer at ``base_url``.
+
+    It raises ``OSError`` when the issuer cannot be reached within ``timeout`` seconds (the gate
+    then falls back to its cached list) and :class:`IdentityError` on an answer that is not one.
+    """
+    base = _check_url(base_url)
+    seconds = _check_timeout(timeout)
+
+    def check(list_id: str, index: int) -> bool:
+        check_name("list_id", list_id)
+        check_index("index", index, 2**32)
+        query = urllib.parse.urlencode({"list": list_id})
+        with urllib.request.urlopen(f"{base}/status/{index}?{query}", timeout=seconds) as reply:
+            answer = json.loads(reply.read(4_096))
+        if (
+            not isinstance(answer, dict)
+            or answer.get("list") != list_id
+            or answer.get("index") != index
+            or not isinstance(answer.get("revoked"), bool)
+        ):
+            raise IdentityError(f"the status endpoint gave no answer for {list_id}/{index}")
+        return bool(answer["revoked"])
+
+    return check
+
+
+def fetch_status_list(base_url: str, *, timeout: float = 5.0) -> str:
+    """The issuer's current signed status list (a compact JWS), for ``StatusListCache.update``."""
+    base = _check_url(base_url)
+    seconds = _check_timeout(timeout)
+    with urllib.request.urlopen(f"{base}/list", timeout=seconds) as reply:
+        return str(reply.read(64 * 1024 * 1024).decode("ascii"))

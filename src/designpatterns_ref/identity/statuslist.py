@@ -1,0 +1,252 @@
+"""Revocation: a W3C Bitstring Status List, signed and cached with a max age, and online checks.
+
+Case study: Design a Digital Worker Identity & Compliance Platform (docs/case-studies/worker-identity.md)
+
+Every credential carries the index of one bit in its issuer's status list; the bit is 1 when the
+credential is revoked. :class:`BitstringStatusList` is that list as the W3C Bitstring Status
+List v1.0 defines it: at least 131,072 bits (16 KB, so one index tells an observer little about
+which worker is checked), bit 0 the left-most bit of the first byte, published as
+``encodedList``: the multibase prefix ``u`` then unpadded base64url of the GZIP-compressed bits.
+Revocations are rare, so the bits are mostly zeros and compress well: a million credentials at
+1% revoked fit in about 14 KB.
+
+:class:`StatusAuthority` is the issuer's side: it hands out indexes, flips bits, publishes the
+list as a signed JWS (with ``iat`` and a ``ttl``) and answers *online* checks, which are always
+current. :class:`StatusListCache` is a verifier's side: it keeps the latest signed list it was
+given and says how old it is. The gate's policy is a **max age**: a list issued ``max_age``
+seconds ago or earlier is stale and the verifier refuses (or goes online). The age is counted
+from the list's signed ``iat``, never from when the gate downloaded it, so a revoked credential
+is accepted offline for strictly less than ``max_age`` seconds after its revocation: any list
+that does not show the revocation was issued before it.
+
+Complexity: a lookup is O(1) (one byte, one shift); encoding and decoding are O(bits).
+
+>>> sl = BitstringStatusList(131_072)
+>>> sl.set(3, True)
+>>> sl.get(3), sl.get(4), sl.encode()[0]
+(True, False, 'u')
+>>> BitstringStatusList.decode(sl.encode()).get(3)
+True
+"""  # noqa: E501
+
+from __future__ import annotations
+
+import gzip
+import json
+import zlib
+from collections.abc import Callable
+from typing import Any
+
+from designpatterns_ref.identity.base import (
+    MAX_TIME,
+    IdentityError,
+    IdentityTypeError,
+    check_index,
+    check_name,
+    check_seconds,
+)
+from designpatterns_ref.identity.jws import _DUMP, TokenFormatError, parse_header
+from designpatterns_ref.identity.keys import KeySet, TrustStore, b64url, b64url_decode
+
+__all__ = [
+    "MIN_BITS",
+    "BitstringStatusList",
+    "StatusAuthority",
+    "StatusListCache",
+]
+
+#: The specification's minimum length: 16 KB of bits.
+MIN_BITS = 131_072
+_MAX_BITS = 2**27  # 16 MB of bits, a decompression-bomb guard
+
+
+class BitstringStatusList:
+    """One bit per credential, bit 0 the most significant bit of byte 0 (not thread-safe)."""
+
+    __slots__ = ("bits", "size")
+
+    def __init__(self, size: int = MIN_BITS) -> None:
+        if isinstance(size, bool) or not isinstance(size, int):
+            raise IdentityTypeError(f"size={size!r:.80} must be an int number of bits")
+        if not MIN_BITS <= size <= _MAX_BITS or size % 8:
+            raise IdentityError(
+                f"size={size!r:.80} must be a multiple of 8 in [{MIN_BITS}, {_MAX_BITS}]"
+            )
+        self.size = size
+        self.bits = bytearray(size // 8)
+
+    def get(self, index: int) -> bool:
+        """Whether bit ``index`` is set (the credential there is revoked)."""
+        check_index("index", index, self.size)
+        return bool(self.bits[index >> 3] >> (7 - (index & 7)) & 1)
+
+    def set(self, index: int, value: bool = True) -> None:
+        """Set bit ``index`` to ``value``."""
+        check_index("index", index, self.size)
+        if not isinstance(value, bool):
+            raise IdentityTypeError(f"value={value!r:.80} must be a bool")
+        mask = 1 << (7 - (index & 7))
+        if value:
+            self.bits[index >> 3] |= mask
+        else:
+            self.bits[index >> 3] &= ~mask & 0xFF
+
+    def count(self) -> int:
+        """How many bits are set."""
+        return sum(b.bit_count() for b in self.bits)
+
+    def encode(self) -> str:
+        """The ``encodedList``: ``u`` + base64url (no padding) of the GZIP-compressed bits."""
+        return "u" + b64url(gzip.compress(bytes(self.bits), compresslevel=9, mtime=0))
+
+    @classmethod
+    def decode(cls, encoded: str) -> BitstringStatusList:
+        """The list an ``encodedList`` holds; raises :class:`IdentityError` if malformed."""
+        if not isinstance(encoded, str) or not encoded.startswith("u"):
+            raise IdentityError(f"encodedList={encoded!r:.60} must be a str starting with 'u'")
+        try:
+            compressed = b64url_decode(encoded[1:])
+            inflater = zlib.decompressobj(wbits=31)  # 31: a GZIP wrapper
+            raw = inflater.decompress(compressed, _MAX_BITS // 8 + 1)
+            if inflater.unconsumed_tail or not inflater.eof:
+                raise ValueError("not one whole GZIP member within the size limit")
+        except (ValueError, zlib.error) as bad:
+            raise IdentityError(f"encodedList={encoded!r:.60} does not decode: {bad}") from None
+        out = cls.__new__(cls)
+        out.size = len(raw) * 8
+        if not MIN_BITS <= out.size <= _MAX_BITS:
+            raise IdentityError(f"encodedList holds {out.size} bits; at least {MIN_BITS} needed")
+        out.bits = bytearray(raw)
+        return out
+
+
+class StatusAuthority:
+    """The issuer's status registry: allocates indexes, revokes, publishes, answers online."""
+
+    def __init__(
+        self,
+        keys: KeySet,
+        list_id: str,
+        *,
+        size: int = MIN_BITS,
+        ttl: float = 300.0,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        import time
+
+        if clock is not None and not callable(clock):
+            raise IdentityTypeError(f"clock={clock!r:.80} must be callable or None")
+        if not isinstance(keys, KeySet):
+            raise IdentityTypeError(f"keys={keys!r:.80} must be a KeySet")
+        self.keys = keys
+        self.list_id = check_name("list_id", list_id)
+        self.ttl = check_seconds("ttl", ttl, allow_zero=False)
+        self.statuses = BitstringStatusList(size)
+        self.clock: Callable[[], float] = clock if clock is not None else time.time
+        self.next_index = 0
+        self.revoked_at: dict[int, float] = {}
+
+    def allocate(self) -> int:
+        """The next free index for a new credential."""
+        if self.next_index >= self.statuses.size:
+            raise IdentityError(f"status list {self.list_id!r} is full ({self.statuses.size})")
+        index = self.next_index
+        self.next_index += 1
+        return index
+
+    def revoke(self, index: int) -> None:
+        """Revoke the credential at ``index`` from now on (idempotent)."""
+        check_index("index", index, self.next_index)
+        if index not in self.revoked_at:
+            self.statuses.set(index, True)
+            self.revoked_at[index] = self.clock()
+
+    def check(self, list_id: str, index: int) -> bool:
+        """The online check: is the credential at ``index`` of ``list_id`` revoked right now?"""
+        if not isinstance(list_id, str) or list_id != self.list_id:
+            raise IdentityError(f"list_id={list_id!r:.80} is not {self.list_id!r}")
+        return self.statuses.get(index)
+
+    def publish(self) -> str:
+        """The current list as a signed status-list credential (a compact JWS).
+
+        Its payload follows the W3C data model (``BitstringStatusListCredential`` whose subject
+        is a ``BitstringStatusList`` with ``statusPurpose`` and ``encodedList``), plus ``iat``
+        and ``ttl`` (milliseconds, as the specification counts it).
+        """
+        now = int(self.clock())
+        payload: dict[str, Any] = {
+            "iss": self.keys.issuer,
+            "iat": now,
+            "ttl": int(self.ttl * 1000),
+            "vc": {
+                "type": ["VerifiableCredential", "BitstringStatusListCredential"],
+                "id": self.list_id,
+                "credentialSubject": {
+                    "type": "BitstringStatusList",
+                    "statusPurpose": "revocation",
+                    "encodedList": self.statuses.encode(),
+                },
+            },
+        }
+        header = b64url(_DUMP({"alg": "EdDSA", "kid": self.keys.active_kid, "typ": "JWT"}).encode())
+        body = b64url(_DUMP(payload).encode())
+        _, signature = self.keys.sign(f"{header}.{body}".encode("ascii"))
+        return f"{header}.{body}.{b64url(signature)}"
+
+
+class StatusListCache:
+    """A verifier's cached status lists, one per list id, each with its signed issue time."""
+
+    def __init__(self, trust: TrustStore) -> None:
+        if not isinstance(trust, TrustStore):
+            raise IdentityTypeError(f"trust={trust!r:.80} must be a TrustStore")
+        self.trust = trust
+        self.lists: dict[str, tuple[int, bytearray, int]] = {}  # id -> (iat, bits, size)
+
+    def update(self, token: str) -> str:
+        """Verify a published status list and cache it; return its id.
+
+        Refuses (raises :class:`IdentityError`, cache unchanged) a bad signature, an unknown
+        key, a malformed list, or a list older than the one already held (a rollback).
+        """
+        if not isinstance(token, str):
+            raise IdentityTypeError(f"token={token!r:.80} must be a str (a compact JWS)")
+        parts = token.split(".")
+        if len(parts) != 3:
+            raise IdentityError("status list token must have three parts")
+        try:
+            header = parse_header(parts[0])
+            key = self.trust.get(header["kid"])
+            if key is None:
+                raise IdentityError(f"status list kid {header['kid']!r:.60} is not trusted")
+            key.verify(b64url_decode(parts[2]), f"{parts[0]}.{parts[1]}".encode("ascii"))
+            payload = json.loads(b64url_decode(parts[1]))
+            iat, vc = payload["iat"], payload["vc"]
+            list_id, encoded = vc["id"], vc["credentialSubject"]["encodedList"]
+        except IdentityError:
+            raise
+        except (TokenFormatError, ValueError, KeyError, TypeError) as bad:
+            raise IdentityError(f"status list token is malformed: {bad}") from None
+        except Exception as bad:  # cryptography's InvalidSignature
+            raise IdentityError(f"status list signature does not verify ({bad!r})") from None
+        if isinstance(iat, bool) or not isinstance(iat, int) or not 0 <= iat <= MAX_TIME:
+            raise IdentityError(f"status list iat={iat!r:.40} is not a time")
+        check_name("status list id", list_id)
+        if not isinstance(encoded, str):
+            raise IdentityError(f"encodedList={encoded!r:.60} must be a str")
+        statuses = BitstringStatusList.decode(encoded)
+        held = self.lists.get(list_id)
+        if held is not None and iat < held[0]:
+            raise IdentityError(
+                f"status list {list_id!r} issued at {iat} is older than the cached one ({held[0]})"
+            )
+        self.lists[list_id] = (iat, statuses.bits, statuses.size)
+        return str(list_id)
+
+    def issued_at(self, list_id: str) -> int | None:
+        """When the cached list ``list_id`` was issued, or None if none is cached."""
+        if not isinstance(list_id, str):
+            raise IdentityTypeError(f"list_id={list_id!r:.80} must be a str")
+        held = self.lists.get(list_id)
+        return None if held is None else held[0]

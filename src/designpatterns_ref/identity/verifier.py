@@ -1,0 +1,259 @@
+"""The gate verifier: accepts or refuses a credential offline, with a reason, and audits it.
+
+Case study: Design a Digital Worker Identity & Compliance Platform (docs/case-studies/worker-identity.md)
+
+A site gate has no network it can count on. :class:`GateVerifier` holds what it needs locally:
+a :class:`~designpatterns_ref.identity.keys.TrustStore` (the issuers' public keys, by kid) and a
+:class:`~designpatterns_ref.identity.statuslist.StatusListCache` (the latest signed status lists).
+:meth:`GateVerifier.verify` takes a compact JWS (``str``) or a compact binary credential
+(``bytes``) and checks, in this order, stopping at the first failure:
+
+1. the token is well formed, and its algorithm is exactly EdDSA (``malformed``, ``bad algorithm``);
+2. its kid names a trusted key (``unknown key``, ``distrusted key``);
+3. the Ed25519 signature verifies over the exact bytes received (``bad signature``);
+4. it is not issued in the future, is already valid and not yet expired, each within ``leeway``
+   seconds of clock skew (``issued in the future``, ``not yet valid``, ``expired``);
+5. its status bit is clear: asked ``online`` when the gate has a connection, else read from a
+   cached list issued less than ``max_age`` seconds ago (``status unavailable``,
+   ``stale status list``, ``revoked``).
+
+The policy's promise: a revoked credential is accepted offline for strictly less than
+``max_age`` seconds after its revocation (the age is counted from the list's signed issue time).
+Nothing is trusted before the signature has verified, except the header's kid. A gate sees the
+same badges again and again, so the parse of a payload it has seen before is reused (a bounded
+cache keyed by the exact text); the signature is verified on every scan regardless.
+
+One gate, one verifier: it is not meant to be shared between threads (its caches and the audit
+log it appends to have no lock).
+
+Complexity: one Ed25519 verify plus O(token length) parsing; the status lookup is O(1).
+
+>>> from designpatterns_ref.identity.issuer import Issuer
+>>> from designpatterns_ref.identity.keys import KeySet, TrustStore
+>>> from designpatterns_ref.identity.statuslist import StatusAuthority, StatusListCache
+>>> now = [1_000.0]
+>>> keys = KeySet("acme-id", seed=b"doc")
+>>> authority = StatusAuthority(keys, "acme-list-1", clock=lambda: now[0])
+>>> issuer = Issuer(keys, authority, clock=lambda: now[0])
+>>> token = issuer.sign_jws(issuer.issue("w1", "acme", "dock-3", "loader", valid_for=3600))
+>>> trust = TrustStore.from_jwks(keys.jwks())
+>>> cache = StatusListCache(trust)
+>>> _ = cache.update(authority.publish())
+>>> gate = GateVerifier(trust, cache, max_age=600, clock=lambda: now[0])
+>>> gate.verify(token).reason.value
+'ok'
+>>> now[0] += 601
+>>> gate.verify(token).reason.value
+'stale status list'
+"""  # noqa: E501
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+
+from designpatterns_ref.identity.audit import AuditLog
+from designpatterns_ref.identity.base import (
+    Claims,
+    IdentityError,
+    IdentityTypeError,
+    Reason,
+    Verdict,
+    check_name,
+    check_seconds,
+)
+from designpatterns_ref.identity.compact import decode_compact
+from designpatterns_ref.identity.jws import TokenFormatError, claims_from_payload, parse_header
+from designpatterns_ref.identity.keys import TrustStore, b64url_decode
+from designpatterns_ref.identity.statuslist import StatusListCache
+
+__all__ = ["GateVerifier"]
+
+_HEADER_CACHE_LIMIT = 256
+_PARSE_CACHE_LIMIT = 4_096
+_loads = json.JSONDecoder().decode  # str in: no encoding detection on the hot path
+
+
+class GateVerifier:
+    """Offline verification at a site gate with a cached key set and status lists."""
+
+    def __init__(
+        self,
+        trust: TrustStore,
+        statuses: StatusListCache,
+        *,
+        max_age: float = 86_400.0,
+        leeway: float = 0.0,
+        online: Callable[[str, int], bool] | None = None,
+        audit: AuditLog | None = None,
+        gate: str = "gate",
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        if clock is not None and not callable(clock):
+            raise IdentityTypeError(f"clock={clock!r:.80} must be callable or None")
+        if not isinstance(trust, TrustStore):
+            raise IdentityTypeError(f"trust={trust!r:.80} must be a TrustStore")
+        if not isinstance(statuses, StatusListCache):
+            raise IdentityTypeError(f"statuses={statuses!r:.80} must be a StatusListCache")
+        if online is not None and not callable(online):
+            raise IdentityTypeError(f"online={online!r:.80} must be callable or None")
+        if audit is not None and not isinstance(audit, AuditLog):
+            raise IdentityTypeError(f"audit={audit!r:.80} must be an AuditLog or None")
+        self.max_age = check_seconds("max_age", max_age)
+        self.leeway = check_seconds("leeway", leeway)
+        self.gate = check_name("gate", gate)
+        self.trust = trust
+        self.statuses = statuses
+        self.online = online
+        self.audit = audit
+        self.clock: Callable[[], float] = clock if clock is not None else time.time
+        self._kids: dict[str, str] = {}  # header part -> kid, for headers already accepted
+        # Payloads already parsed (a worker passes the same gate several times a day). The
+        # signature is still verified on every scan, over the exact bytes received; only the
+        # deterministic parse of identical text is reused. Bounded: cleared when full.
+        self._parsed: dict[str, Claims] = {}
+        self._parsed_compact: dict[bytes, tuple[str, Claims]] = {}
+
+    def verify(self, token: object) -> Verdict:
+        """Accept or refuse ``token`` (a compact JWS ``str`` or compact ``bytes``), saying why."""
+        verdict = self._verify(token)
+        if self.audit is not None:
+            claims = verdict.claims
+            self.audit.append(
+                {
+                    "gate": self.gate,
+                    "outcome": verdict.reason.value,
+                    "credential": None if claims is None else claims.credential_id,
+                    "worker": None if claims is None else claims.worker,
+                }
+            )
+        return verdict
+
+    def _remember(self, payload_part: str, claims: Claims) -> None:
+        if len(self._parsed) >= _PARSE_CACHE_LIMIT:
+            self._parsed.clear()
+        self._parsed[payload_part] = claims
+
+    def _remember_compact(self, body: bytes, parsed: tuple[str, Claims]) -> None:
+        if len(self._parsed_compact) >= _PARSE_CACHE_LIMIT:
+            self._parsed_compact.clear()
+        self._parsed_compact[body] = parsed
+
+    def _kid_of(self, header_part: str) -> str:
+        kid = self._kids.get(header_part)
+        if kid is None:
+            kid = parse_header(header_part)["kid"]
+            assert isinstance(kid, str)
+            if len(self._kids) < _HEADER_CACHE_LIMIT:
+                self._kids[header_part] = kid
+        return kid
+
+    def _verify(self, token: object) -> Verdict:
+        try:
+            if type(token) is str:
+                signing_input, _, signature_part = token.rpartition(".")
+                header_part, dot, payload_part = signing_input.partition(".")
+                if not dot or "." in payload_part:
+                    return Verdict(False, Reason.MALFORMED, "a compact JWS has three parts")
+                kid = self._kid_of(header_part)
+                key = self.trust.get(kid)
+                if key is None:
+                    return self._key_refusal(kid)
+                signature = b64url_decode(signature_part)
+                if len(signature) != 64:
+                    return Verdict(False, Reason.MALFORMED, "an Ed25519 signature is 64 bytes")
+                try:
+                    key.verify(signature, signing_input.encode("ascii"))
+                except InvalidSignature:
+                    return Verdict(False, Reason.BAD_SIGNATURE, f"signature fails for key {kid}")
+                claims = self._parsed.get(payload_part)
+                if claims is None:
+                    claims = claims_from_payload(_loads(b64url_decode(payload_part).decode()))
+                    self._remember(payload_part, claims)
+            elif type(token) is bytes:
+                body, signature = token[:-64], token[-64:]
+                known = self._parsed_compact.get(body)
+                if known is None:
+                    kid, claims, body, signature = decode_compact(token)
+                    self._remember_compact(body, (kid, claims))
+                else:
+                    kid, claims = known
+                key = self.trust.get(kid)
+                if key is None:
+                    return self._key_refusal(kid)
+                try:
+                    key.verify(signature, body)
+                except InvalidSignature:
+                    return Verdict(False, Reason.BAD_SIGNATURE, f"signature fails for key {kid}")
+            else:
+                return Verdict(
+                    False, Reason.MALFORMED, f"a token is str or bytes, not {type(token).__name__}"
+                )
+        except TokenFormatError as bad:
+            reason = Reason.BAD_ALGORITHM if bad.algorithm else Reason.MALFORMED
+            return Verdict(False, reason, str(bad))
+        except (ValueError, UnicodeError) as bad:
+            return Verdict(False, Reason.MALFORMED, f"not a well-formed token: {bad}")
+        return self._check_claims(claims, self.clock())
+
+    def _key_refusal(self, kid: str) -> Verdict:
+        if self.trust.status(kid) == "distrusted":
+            return Verdict(False, Reason.DISTRUSTED_KEY, f"key {kid!r:.60} is distrusted")
+        return Verdict(False, Reason.UNKNOWN_KEY, f"key {kid!r:.60} is not in the trust store")
+
+    def _check_claims(self, claims: Claims, now: float) -> Verdict:
+        leeway = self.leeway
+        if claims.issued_at > now + leeway:
+            return Verdict(
+                False,
+                Reason.ISSUED_IN_FUTURE,
+                f"issued at {claims.issued_at}, now is {now:.0f}",
+                claims,
+            )
+        if now + leeway < claims.not_before:
+            return Verdict(
+                False,
+                Reason.NOT_YET_VALID,
+                f"valid from {claims.not_before}, now is {now:.0f}",
+                claims,
+            )
+        if now - leeway >= claims.expires:
+            return Verdict(
+                False, Reason.EXPIRED, f"expired at {claims.expires}, now is {now:.0f}", claims
+            )
+        return self._check_status(claims, now)
+
+    def _check_status(self, claims: Claims, now: float) -> Verdict:
+        index = claims.status_index
+        if self.online is not None:
+            try:
+                revoked: Any = self.online(claims.status_list, index)
+            except (OSError, IdentityError):
+                revoked = None  # no answer: fall back to the cached list
+            if revoked is True:
+                return Verdict(False, Reason.REVOKED, "revoked (online check)", claims)
+            if revoked is False:
+                return Verdict(True, Reason.OK, "valid (online check)", claims)
+        held = self.statuses.lists.get(claims.status_list)
+        if held is None:
+            return Verdict(
+                False, Reason.STATUS_UNAVAILABLE, f"no status list {claims.status_list!r} cached"
+            )
+        issued, bits, size = held
+        if now - issued >= self.max_age:  # fresh for max_age seconds: [iat, iat + max_age)
+            return Verdict(
+                False,
+                Reason.STALE_STATUS,
+                f"status list issued {now - issued:.0f} s ago; policy allows {self.max_age:.0f} s",
+            )
+        if index >= size:
+            return Verdict(
+                False, Reason.STATUS_UNAVAILABLE, f"status index {index} is beyond the list"
+            )
+        if bits[index >> 3] >> (7 - (index & 7)) & 1:
+            return Verdict(False, Reason.REVOKED, "revoked (status list)", claims)
+        return Verdict(True, Reason.OK, "valid", claims)

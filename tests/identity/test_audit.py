@@ -1,0 +1,95 @@
+"""The audit chain detects any edit, insertion or deletion; the verify command says so."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from designpatterns_ref.cli import main
+from designpatterns_ref.identity import AuditLog, verify_chain
+
+
+def _log(n: int) -> AuditLog:
+    t = [0.0]
+
+    def clock() -> float:
+        t[0] += 1.5
+        return t[0]
+
+    log = AuditLog(clock=clock)
+    for i in range(n):
+        log.append(
+            {"gate": "north", "worker": f"w{i % 3}", "outcome": "ok" if i % 4 else "revoked"}
+        )
+    return log
+
+
+@settings(max_examples=80)
+@given(
+    n=st.integers(1, 12),
+    kind=st.sampled_from(["edit-event", "edit-at", "edit-hash", "insert", "delete", "swap"]),
+    where=st.integers(0, 100),
+)
+def test_any_edit_insertion_or_deletion_is_detected(n: int, kind: str, where: int) -> None:
+    log = _log(n)
+    count, head = log.head
+    entries = copy.deepcopy(log.entries)
+    i = where % n
+    if kind == "edit-event":
+        entries[i]["event"]["outcome"] = "ok!"
+    elif kind == "edit-at":
+        entries[i]["at"] += 0.5
+    elif kind == "edit-hash":
+        entries[i]["hash"] = "f" * 64
+    elif kind == "insert":
+        entries.insert(i, copy.deepcopy(entries[i]))
+    elif kind == "delete":
+        del entries[i]
+    elif kind == "swap":
+        if n < 2:
+            return
+        j = (i + 1) % n
+        entries[i], entries[j] = entries[j], entries[i]
+    check = verify_chain(entries, expected_count=count, expected_head=head)
+    assert not check.ok and check.problem
+    assert verify_chain(log.entries, expected_count=count, expected_head=head).ok
+
+
+def test_truncating_the_tail_needs_the_anchored_head() -> None:
+    log = _log(5)
+    count, head = log.head
+    shorter = log.entries[:-1]
+    assert verify_chain(shorter).ok  # a shorter chain is still a chain...
+    assert not verify_chain(shorter, expected_count=count, expected_head=head).ok  # ...not the one
+
+
+def test_a_file_log_reopens_and_the_command_checks_it(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "gate.log"
+    log = AuditLog(path, clock=lambda: 7.0)
+    log.append({"outcome": "ok"})
+    again = AuditLog(path, clock=lambda: 8.0)
+    again.append({"outcome": "expired"})
+    assert again.verify().ok and again.head[0] == 2
+    assert main(["audit", "verify", str(path)]) == 0
+    assert "2 entries, chain intact" in capsys.readouterr().out
+    count, head = again.head
+    assert main(["audit", "verify", str(path), "--count", str(count), "--head", head]) == 0
+    lines = path.read_text().splitlines()
+    edited = json.loads(lines[0])
+    edited["event"]["outcome"] = "revoked"
+    path.write_text(json.dumps(edited) + "\n" + lines[1] + "\n")
+    assert main(["audit", "verify", str(path)]) == 1
+    assert "BROKEN: entry 0" in capsys.readouterr().out
+    assert main(["audit", "verify", str(tmp_path / "missing.log")]) == 2
+
+
+def test_appending_detaches_the_event_from_the_caller() -> None:
+    log = AuditLog(clock=lambda: 1.0)
+    event = {"outcome": "ok"}
+    log.append(event)
+    event["outcome"] = "changed later"
+    assert log.verify().ok and log.entries[0]["event"]["outcome"] == "ok"

@@ -1,0 +1,94 @@
+"""The compliance query and the expiry sweep against brute force over the recorded claims."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from designpatterns_ref.identity import Claims, ComplianceBook, Qualification
+
+QUALS = ["forklift", "first-aid", "working-at-height"]
+SITES = ["dock", "yard"]
+
+
+def _brute_gaps(claims: list[Claims], requirements, assignments, now):  # type: ignore[no-untyped-def]
+    out = []
+    for site in sorted(requirements):
+        for worker in sorted(assignments.get(site, ())):
+            for qual in sorted(requirements[site]):
+                untils = [
+                    min(q.expires, c.expires)
+                    for c in claims
+                    if c.worker == worker
+                    for q in c.qualifications
+                    if q.name == qual
+                ]
+                if not untils:
+                    out.append((worker, site, qual, "missing"))
+                elif max(untils) <= now:
+                    out.append((worker, site, qual, "expired"))
+    return out
+
+
+@st.composite
+def books(draw):  # type: ignore[no-untyped-def]
+    claims = []
+    for i in range(draw(st.integers(0, 8))):
+        worker = draw(st.sampled_from(["w1", "w2", "w3"]))
+        exp = draw(st.integers(10, 100))
+        names = draw(st.lists(st.sampled_from(QUALS), unique=True, max_size=3))
+        quals = tuple(Qualification(n, draw(st.integers(1, 120))) for n in names)
+        claims.append(Claims("i", f"c{i}", worker, "e", "dock", "r", 0, 0, exp, "L", i, quals))
+    requirements = {
+        s: set(draw(st.lists(st.sampled_from(QUALS), unique=True, max_size=2))) for s in SITES
+    }
+    assignments = {s: set(draw(st.lists(st.sampled_from(["w1", "w2", "w3"])))) for s in SITES}
+    return claims, requirements, assignments
+
+
+@settings(max_examples=80)
+@given(books(), st.integers(0, 130))
+def test_gaps_equal_brute_force(book, now: int) -> None:  # type: ignore[no-untyped-def]
+    claims, requirements, assignments = book
+    cb = ComplianceBook()
+    for site, quals in requirements.items():
+        for q in quals:
+            cb.require(site, q)
+    for site, workers in assignments.items():
+        for w in workers:
+            cb.assign(w, site)
+    for c in claims:
+        cb.record(c)
+    got = [(g.worker, g.site, g.qualification, g.state) for g in cb.gaps(now)]
+    want = _brute_gaps(claims, {s: q for s, q in requirements.items() if q}, assignments, now)
+    assert got == want
+
+
+@settings(max_examples=60)
+@given(books(), st.lists(st.integers(0, 130), min_size=1, max_size=5), st.integers(0, 50))
+def test_sweeps_report_each_expiry_once_and_in_order(book, times, horizon) -> None:  # type: ignore[no-untyped-def]
+    claims = book[0]
+    cb = ComplianceBook()
+    for c in claims:
+        cb.record(c)
+    everything = sorted(
+        [(c.expires, c.worker, "credential", c.credential_id) for c in claims]
+        + [
+            (min(q.expires, c.expires), c.worker, q.name, c.credential_id)
+            for c in claims
+            for q in c.qualifications
+        ]
+    )
+    seen = []
+    last = None
+    for now in sorted(times):
+        report = cb.sweep(now, horizon=horizon)
+        seen += [(e.expires, e.worker, e.what, e.credential_id) for e in report.expired]
+        assert [e.expires for e in report.expired] == sorted(e.expires for e in report.expired)
+        assert all(now < e.expires <= now + horizon for e in report.expiring)
+        want_soon = [x for x in everything if now < x[0] <= now + horizon]
+        assert [
+            (e.expires, e.worker, e.what, e.credential_id) for e in report.expiring
+        ] == want_soon
+        last = now
+    assert seen == [x for x in everything if x[0] <= last]

@@ -1,0 +1,156 @@
+"""The rating formulas against hand-computed values, published examples and their invariants."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from designpatterns_ref.reputation import (
+    DecayingRating,
+    StarCounts,
+    bayesian_average,
+    decayed_mean,
+    rank,
+    ranks_by_rule,
+    scorer,
+    star_lower_bound,
+    star_posterior_mean,
+    weighted_rating,
+    wilson_lower_bound,
+    z_for,
+)
+
+counts = st.tuples(*[st.integers(0, 60)] * 5).map(StarCounts)
+
+
+def test_imdb_weighted_rating_by_hand() -> None:
+    # (100,000 x 9.2 + 25,000 x 7.0) / 125,000 = 8.76
+    assert weighted_rating(9.2, 100_000, 7.0, 25_000) == pytest.approx(8.76)
+    # no votes: the prior; no prior: the mean
+    assert weighted_rating(9.9, 0, 7.0, 25_000) == 7.0
+    assert weighted_rating(9.9, 10, 7.0, 0) == pytest.approx(9.9)
+
+
+def test_bayesian_average_by_hand() -> None:
+    # one 5-star review, prior 4.0 weighted as 9 reviews: (5 + 36) / 10
+    assert bayesian_average(StarCounts.of([5]), prior_mean=4.0, prior_weight=9) == 4.1
+    # 3 x 5 and 1 x 1 with prior 3.5 x 4: (16 + 14) / 8 = 3.75
+    got = bayesian_average(StarCounts.of([5, 5, 5, 1]), prior_mean=3.5, prior_weight=4)
+    assert got == pytest.approx(3.75)
+
+
+def test_wilson_by_hand_and_published() -> None:
+    # Evan Miller's examples: 2 of 2 positive ranks below 100 of 101
+    assert wilson_lower_bound(2, 2) == pytest.approx(0.3424, abs=1e-4)
+    assert wilson_lower_bound(100, 101) == pytest.approx(0.9460, abs=1e-4)
+    assert wilson_lower_bound(0, 0) == 0.0
+    # by hand, 6 of 10 at z = 1.96: (0.6 + 0.19208 - 1.96 sqrt(0.024 + 0.009604)) / 1.38416
+    hand = (0.6 + 0.19208 - 1.96 * math.sqrt(0.024 + 0.009604)) / 1.38416
+    assert wilson_lower_bound(6, 10, z=1.96) == pytest.approx(hand, rel=1e-9)
+    # his "600 up 400 down" beats "5,500 up 4,500 down"
+    assert wilson_lower_bound(600, 1000) > wilson_lower_bound(5500, 10_000)
+    assert z_for(0.95) == pytest.approx(1.959964, abs=1e-6)
+
+
+def test_star_bound_by_hand_and_published() -> None:
+    item = StarCounts((25, 20, 75, 80, 60))  # 60 fives, 80 fours, 75 threes, 20 twos, 25 ones
+    mean = 925 / 265
+    second = 3615 / 265
+    hand = mean - 1.65 * math.sqrt((second - mean**2) / 266)
+    assert star_posterior_mean(item) == pytest.approx(mean)
+    assert star_lower_bound(item) == pytest.approx(hand) == pytest.approx(3.3684, abs=1e-4)
+    # published: "about 3.4", and ten 5-star reviews above it, five 5-star reviews below
+    assert round(star_lower_bound(item), 1) == 3.4
+    providers = {
+        "item": item,
+        "ten": StarCounts((0,) * 4 + (10,)),
+        "five": StarCounts((0,) * 4 + (5,)),
+    }
+    assert [pid for _, pid in rank(providers, "stars")] == ["ten", "item", "five"]
+    # no reviews: 3 - 1.65 sqrt((11 - 9) / 6)
+    assert star_lower_bound(StarCounts()) == pytest.approx(3 - 1.65 * math.sqrt(2 / 6))
+
+
+@settings(max_examples=200)
+@given(counts)
+def test_lower_bounds_never_exceed_their_means(c: StarCounts) -> None:
+    assert star_lower_bound(c) <= star_posterior_mean(c) + 1e-12
+    up, down = c.thumbs
+    if up + down:
+        assert wilson_lower_bound(up, up + down) <= up / (up + down) + 1e-12
+    assert 0.0 <= wilson_lower_bound(up, up + down) <= 1.0
+
+
+@settings(max_examples=200)
+@given(counts, st.floats(1, 5), st.floats(0, 50))
+def test_adding_a_positive_review_never_lowers_a_score(c: StarCounts, prior, weight) -> None:  # type: ignore[no-untyped-def]
+    better = c.add(5)
+    assert (
+        bayesian_average(better, prior_mean=prior, prior_weight=weight)
+        >= bayesian_average(c, prior_mean=prior, prior_weight=weight) - 1e-12
+    )
+    assert star_lower_bound(better) >= star_lower_bound(c) - 1e-12
+    for stars in (4, 5):
+        up, down = c.add(stars).thumbs
+        up0, down0 = c.thumbs
+        assert wilson_lower_bound(up, up + down) >= wilson_lower_bound(up0, up0 + down0) - 1e-12
+
+
+def test_the_rules_disagree_on_small_numbers() -> None:
+    providers = {
+        "one-five": StarCounts.of([5]),
+        "steady": StarCounts.of([5] * 40 + [4] * 20),
+        "polarised": StarCounts.of([5] * 30 + [1] * 10),
+        "new": StarCounts(),
+    }
+    table = ranks_by_rule(providers)
+    assert table["one-five"]["mean"] == 1
+    assert table["steady"]["bayes"] == table["steady"]["wilson"] == table["steady"]["stars"] == 1
+    assert table["polarised"]["stars"] > table["steady"]["stars"]
+
+
+reviews = st.lists(
+    st.tuples(st.integers(1, 5), st.floats(0, 1_000_000, allow_nan=False)), max_size=30
+)
+
+
+@settings(max_examples=150)
+@given(
+    reviews,
+    st.floats(0, 2_000_000),
+    st.floats(1, 500_000),
+    st.one_of(st.just(0.0), st.floats(0.01, 10)),
+)
+def test_running_decay_equals_the_plain_sum(rs, extra, half_life, weight) -> None:  # type: ignore[no-untyped-def]
+    r = DecayingRating(half_life=half_life, prior_mean=4.0, prior_weight=weight)
+    for stars, at in rs:
+        r.add(stars, at=at)
+    now = max([at for _, at in rs], default=0.0) + extra
+    plain = decayed_mean(rs, now=now, half_life=half_life, prior_mean=4.0, prior_weight=weight)
+    assert r.score(now=now) == pytest.approx(plain, rel=1e-9, abs=1e-9)
+
+
+def test_decay_favours_recent_reviews() -> None:
+    day = 86_400.0
+    r = DecayingRating(half_life=30 * day)
+    for i in range(20):
+        r.add(5, at=i * day)
+    for i in range(5):
+        r.add(1, at=(400 + i) * day)
+    assert r.score(now=405 * day) < 2.0 < StarCounts.of([5] * 20 + [1] * 5).mean
+
+
+@settings(max_examples=200)
+@given(counts, st.floats(1, 5), st.floats(0, 50))
+def test_the_ranking_scorers_equal_the_readable_formulas(c: StarCounts, prior, weight) -> None:  # type: ignore[no-untyped-def]
+    bayes = scorer("bayes", prior_mean=prior, prior_weight=weight)
+    assert bayes(c) == pytest.approx(
+        bayesian_average(c, prior_mean=prior, prior_weight=weight), rel=1e-12
+    )
+    up, down = c.thumbs
+    assert scorer("wilson")(c) == pytest.approx(wilson_lower_bound(up, up + down), abs=1e-12)
+    assert scorer("stars")(c) == pytest.approx(star_lower_bound(c), abs=1e-12)
+    assert scorer("mean")(c) == c.mean

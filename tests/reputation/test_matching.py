@@ -1,0 +1,129 @@
+"""Matching equals brute force; the exploration slot is bounded; the grid index is exact."""
+
+from __future__ import annotations
+
+import random
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from designpatterns_ref.reputation import (
+    GridIndex,
+    Matcher,
+    Provider,
+    Request,
+    StarCounts,
+    bayesian_average,
+    haversine_m,
+)
+
+CENTRE = (52.37, 4.90)  # Amsterdam
+SKILLS = ["garden", "tutor", "move", "clean"]
+
+
+def _providers(n: int, seed: int) -> list[Provider]:
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        start = rng.choice([0.0, 8.0, 12.0])
+        out.append(
+            Provider(
+                f"p{i:04d}",
+                CENTRE[0] + rng.uniform(-0.05, 0.05),
+                CENTRE[1] + rng.uniform(-0.08, 0.08),
+                frozenset(rng.sample(SKILLS, rng.randint(1, 3))),
+                ((start, start + rng.choice([4.0, 8.0, 24.0])),),
+            )
+        )
+    return out
+
+
+def _brute(providers, counts, request, matcher):  # type: ignore[no-untyped-def]
+    out = []
+    for p in providers:
+        d = haversine_m(request.lat, request.lon, p.lat, p.lon)
+        if (
+            d <= request.max_distance_m
+            and request.skill in p.skills
+            and p.free(request.start, request.end)
+        ):
+            rep = bayesian_average(
+                counts.get(p.provider_id, StarCounts()), prior_mean=4.0, prior_weight=5.0
+            )
+            score = 0.7 * (rep - 1) / 4 + 0.3 * (1 - d / request.max_distance_m)
+            out.append((-score, p.provider_id))
+    return [pid for _, pid in sorted(out)]
+
+
+@settings(max_examples=60)
+@given(
+    seed=st.integers(0, 10_000),
+    skill=st.sampled_from(SKILLS),
+    start=st.sampled_from([0.0, 9.0, 13.0, 20.0]),
+    radius=st.floats(100, 8_000),
+)
+def test_ranking_without_exploration_equals_brute_force(seed, skill, start, radius) -> None:  # type: ignore[no-untyped-def]
+    providers = _providers(120, seed)
+    rng = random.Random(seed)
+    counts = {
+        p.provider_id: StarCounts.of(rng.choices([1, 3, 4, 5], k=rng.randint(0, 12)))
+        for p in providers
+    }
+    m = Matcher(explore_slots=0)
+    for p in providers:
+        m.add_provider(p)
+        m.set_reputation(p.provider_id, counts[p.provider_id])
+    request = Request(CENTRE[0], CENTRE[1], skill, start, start + 2.0, max_distance_m=radius)
+    want = _brute(providers, counts, request, m)
+    assert [x.provider_id for x in m.candidates(request)] == want
+    assert [x.provider_id for x in m.match(request, k=5)] == want[:5]
+
+
+def test_a_new_provider_gets_a_bounded_exploration_slot() -> None:
+    m = Matcher(explore_slots=1, max_explorations=3)
+    providers = _providers(60, 1)
+    for p in providers:
+        m.add_provider(p)
+        m.set_reputation(p.provider_id, StarCounts.of([5] * 30))
+    newcomer = Provider("newbie", CENTRE[0] + 0.04, CENTRE[1], frozenset(SKILLS), ((0.0, 48.0),))
+    m.add_provider(newcomer)
+    request = Request(CENTRE[0], CENTRE[1], "garden", 9.0, 10.0, max_distance_m=20_000)
+    assert "newbie" not in [x.provider_id for x in m.candidates(request)[:5]]
+    pages = [m.match(request, k=5) for _ in range(6)]
+    shown = [[x.provider_id for x in page if x.explored] for page in pages]
+    assert shown[:3] == [["newbie"]] * 3 and shown[3:] == [[]] * 3  # bounded: 3 showings
+    assert all(len(page) == 5 and sum(x.explored for x in page) <= 1 for page in pages)
+    assert m.explorations["newbie"] == 3
+
+
+def test_a_newcomer_with_no_review_starts_at_the_prior() -> None:
+    m = Matcher(prior_mean=4.0)
+    m.add_provider(Provider("new", *CENTRE, frozenset({"tutor"}), ((0.0, 10.0),)))
+    (only,) = m.candidates(Request(*CENTRE, "tutor", 1.0, 2.0))
+    assert only.reputation == 4.0 and only.distance_m == 0.0
+
+
+@settings(max_examples=60)
+@given(
+    st.lists(st.tuples(st.floats(-0.2, 0.2), st.floats(-0.2, 0.2)), max_size=60),
+    st.floats(0, 30_000),
+)
+def test_grid_within_equals_brute_force(offsets, radius: float) -> None:  # type: ignore[no-untyped-def]
+    index = GridIndex()
+    points = {}
+    for i, (a, b) in enumerate(offsets):
+        index.add(f"k{i}", CENTRE[0] + a, CENTRE[1] + b)
+        points[f"k{i}"] = (CENTRE[0] + a, CENTRE[1] + b)
+    got = index.within(*CENTRE, radius)
+    want = sorted(
+        (haversine_m(*CENTRE, *p), k)
+        for k, p in points.items()
+        if haversine_m(*CENTRE, *p) <= radius
+    )
+    assert got == want
+
+
+def test_windows_must_cover_the_whole_slot() -> None:
+    p = Provider("p", *CENTRE, frozenset({"x"}), ((8.0, 12.0), (14.0, 18.0)))
+    assert p.free(8.0, 12.0) and p.free(15.0, 16.0)
+    assert not p.free(11.0, 15.0) and not p.free(7.0, 9.0)
