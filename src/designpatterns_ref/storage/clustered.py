@@ -290,7 +290,7 @@ class ClusteredEngine:
         undo = (xid, key, old, old_trx, old_ptr, old_deleted, size, tuple(added))
         self.log("undo_append", xid, no, undo, payload=size, pages=[("undo", s.undo_tail // s.page_size)])
         self.counters.undo_bytes += size
-        data = pk_size + sum(value_size(row[c]) for c in changed)
+        data = sum(value_size(row[c]) for c in changed | {self.schema.primary_key})
         self.log("rec_write", xid, key, row, xid, no, delete, payload=data, pages=[self._leaf(key)])
         self.counters.row_versions_written += 1
         self.counters.index_entries_written += 1  # the clustered record is the primary's entry

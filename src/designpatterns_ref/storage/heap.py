@@ -80,9 +80,10 @@ class HeapTuple:
 
 @dataclass
 class HeapPage:
-    """Line pointers: a tuple, a redirect (the slot number a HOT chain now starts at) or free."""
+    """Line pointers: a tuple, a redirect (the slot a HOT chain now starts at), ``"dead"``
+    (pruned; its index entries wait for VACUUM) or ``None`` (free)."""
 
-    slots: list[HeapTuple | int | None] = field(default_factory=list)
+    slots: list[HeapTuple | int | str | None] = field(default_factory=list)
     free: int = 0
 
 
@@ -353,6 +354,8 @@ class HeapEngine:
         size = self._size(row)
         hot_ok = self.hot and not any(c in self.schema.indexes for c in changes)
         slot = self._room(self.state.pages[old[0]], size, fill=False) if hot_ok else None
+        if hot_ok and slot is None and self._prune(xid, old[0]):
+            slot = self._room(self.state.pages[old[0]], size, fill=False)
         new = (old[0], slot) if slot is not None else self._place(size)
         pages = sorted({("heap", old[0]), ("heap", new[0])})
         self.log("heap_update", xid, old, new, row, slot is not None,
@@ -360,6 +363,19 @@ class HeapEngine:
         self.counters.row_versions_written += 1
         if slot is None:
             self._index_all(xid, row, new)
+
+    def _prune(self, xid: int, p: int) -> bool:
+        """Prune one full page's dead HOT versions in passing (no index touched)."""
+        from designpatterns_ref.storage.vacuum import plan_vacuum
+
+        horizon = self.horizon()
+        plans, _, removed = plan_vacuum(
+            [self.state.pages[p]], lambda t: self._dead(t, horizon), first=p, prune_only=True
+        )
+        for page, changes in plans:
+            self.log("prune", xid, page, changes, payload=8 + 4 * len(changes),
+                     pages=[("heap", page)])  # fmt: skip
+        return removed > 0
 
     def _index_all(self, xid: int, row: Row, ctid: Ctid) -> None:
         for column in (self.schema.primary_key, *self.schema.indexes):

@@ -43,21 +43,32 @@ def _chain(page: HeapPage, start: int) -> list[int]:
 
 
 def plan_vacuum(
-    pages: Sequence[HeapPage], dead: Callable[[HeapTuple], bool]
+    pages: Sequence[HeapPage],
+    dead: Callable[[HeapTuple], bool],
+    *,
+    first: int = 0,
+    prune_only: bool = False,
 ) -> tuple[list[tuple[int, tuple[tuple[int, Any], ...]]], set[tuple[int, int]], int]:
     """Per page, the ``(slot, new)`` changes (``None`` free, an int redirect, ``"unlink"``).
 
     Returns ``(plans, roots, removed)``: the per-page changes, the root ctids whose index
-    entries must go, and how many versions are removed.
+    entries must go, and how many versions are removed. ``prune_only`` is the page pruning an
+    update does when a page is full: it cannot touch indexes, so a wholly dead chain's root
+    becomes a ``"dead"`` line pointer (its space freed, its slot kept for VACUUM).
+    ``first`` numbers the pages given.
     """
     plans = []
     roots: set[tuple[int, int]] = set()
     removed = 0
-    for p, page in enumerate(pages):
+    for p, page in enumerate(pages, start=first):
         changes: dict[int, Any] = {}
         reached: set[int] = set()
         for slot, item in enumerate(page.slots):
-            if item is None or (not isinstance(item, int) and item.heap_only):
+            if item == "dead" and not prune_only:
+                changes[slot] = None
+                roots.add((p, slot))
+                continue
+            if item is None or isinstance(item, str) or (not isinstance(item, int) and item.heap_only):
                 continue
             members = _chain(page, item if isinstance(item, int) else slot)
             reached.update(members)
@@ -66,7 +77,7 @@ def plan_vacuum(
                 if m not in survivors:
                     changes[m] = None
             if not survivors:
-                changes[slot] = None
+                changes[slot] = "dead" if prune_only else None
                 roots.add((p, slot))
                 continue
             if survivors[0] != slot and page.slots[slot] != survivors[0]:
@@ -75,11 +86,11 @@ def plan_vacuum(
             if last.hot_updated and last.next is not None and last.next[1] not in survivors:
                 changes[survivors[-1]] = "unlink"
         for slot, item in enumerate(page.slots):
-            if item is not None and not isinstance(item, int) and slot not in reached:
+            if item is not None and not isinstance(item, int | str) and slot not in reached:
                 if dead(item):  # an orphaned heap-only version (its updater aborted)
                     changes[slot] = None
         removed += sum(
-            1 for s, c in changes.items() if c != "unlink" and not isinstance(page.slots[s], int)
+            1 for s, c in changes.items() if c != "unlink" and not isinstance(page.slots[s], int | str)
         )
         if changes:
             plans.append((p, tuple(sorted(changes.items(), key=lambda sc: sc[0]))))
@@ -88,5 +99,5 @@ def plan_vacuum(
 
 def _tuple(page: HeapPage, slot: int) -> HeapTuple:
     t = page.slots[slot]
-    assert t is not None and not isinstance(t, int)
+    assert t is not None and not isinstance(t, int | str)
     return t

@@ -88,8 +88,10 @@ class Wal:
         self.full_page_writes = full_page_writes
         self.records: list[Record] = []
         self.flushed = 0
+        self.lsn = 0
         self._touched: set[Hashable] = set()
         self._image: Any = None
+        #: Tests set this to a sequence number: appending that record raises SimulatedCrash.
         self.crash_at: int | None = None
 
     def append(
@@ -109,7 +111,8 @@ class Wal:
                 if self.full_page_writes:
                     size += self.page_size
                     self.counters.full_page_images += 1
-        record = Record(len(self.records) + 1, kind, xid, args, size)
+        self.lsn += 1
+        record = Record(self.lsn, kind, xid, args, size)
         self.records.append(record)
         self.counters.wal_bytes += size
         self.counters.physical_replica_bytes += size
