@@ -185,12 +185,13 @@ class ClusteredTransaction(TransactionBase):
         db = self.engine
         if not commit:
             db.rollback(self.xid)
-        else:  # an insert's undo record is only needed for a rollback: free it now
-            mine = db.state.trx_undo.get(self.xid, [])
-            inserts = tuple(no for no in mine if db.state.undo[no].old is None)
-            if inserts:
-                db.log("undo_free", self.xid, inserts, payload=4 * len(inserts))
-        db.log("commit" if commit else "abort", self.xid, payload=COMMIT_RECORD)
+            db.log("abort", self.xid, payload=COMMIT_RECORD)
+            return
+        mine = db.state.trx_undo.get(self.xid, [])
+        inserts = tuple(no for no in mine if db.state.undo[no].old is None)
+        db.log("commit", self.xid, payload=COMMIT_RECORD)
+        if inserts:  # an insert's undo record only served a rollback: free it once committed
+            db.log("undo_free", self.xid, inserts, payload=4 * len(inserts))
 
 
 class ClusteredEngine:
@@ -326,7 +327,10 @@ class ClusteredEngine:
         s = self.state
         numbers = list(s.trx_undo.get(xid, []))
         for no in reversed(numbers):
-            undo = s.undo[no]
+            undo = s.undo.get(no)
+            rec = s.rows.get(undo.key) if undo is not None else None
+            if undo is None or rec is None or rec.roll_ptr != no:
+                continue  # a crash came between this undo record and the write it guards
             if undo.old is None:
                 self.log("rec_remove", xid, undo.key, payload=value_size(undo.key),
                          pages=[self._leaf(undo.key)])  # fmt: skip
