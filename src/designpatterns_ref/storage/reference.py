@@ -46,6 +46,8 @@ class SnapshotModel:
     """Committed states in order; transactions over a snapshot of one of them."""
 
     def __init__(self, schema: Schema) -> None:
+        if not isinstance(schema, Schema):
+            raise StorageError(f"schema={schema!r:.80} must be a Schema")
         self.schema = schema
         self.states: list[dict[Value, Row]] = [{}]
         self.written_at: dict[Value, int] = {}  # key -> index of the state its last commit made

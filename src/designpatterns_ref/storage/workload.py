@@ -51,10 +51,15 @@ ENGINES = ("heap", "heap_hot", "clustered")
 WORKLOADS = ("insert-heavy", "update-unindexed", "update-indexed", "read-secondary")
 
 
+def _count(name: str, value: object, low: int, high: int) -> int:
+    if type(value) is not int or not low <= value <= high:
+        raise StorageError(f"{name}={value!r:.40} must be an int from {low} to {high}")
+    return value
+
+
 def trips_schema(indexes: int) -> Schema:
     """``trips(id, counter, note, k0..)`` with ``indexes`` secondary indexes (0 to 10)."""
-    if type(indexes) is not int or not 0 <= indexes <= 10:
-        raise StorageError(f"indexes={indexes!r:.40} must be an int from 0 to 10")
+    _count("indexes", indexes, 0, 10)
     columns: dict[str, type] = {"id": int, "counter": int, "note": str}
     columns.update({f"k{i}": int for i in range(indexes)})
     return Schema(columns, primary_key="id", indexes=[f"k{i}" for i in range(indexes)])
@@ -62,13 +67,15 @@ def trips_schema(indexes: int) -> Schema:
 
 def make_engine(name: str, schema: Schema, *, full_page_writes: bool = False) -> Any:
     """``"heap"`` (no HOT), ``"heap_hot"`` (HOT, fillfactor 70) or ``"clustered"``."""
+    if not isinstance(schema, Schema):
+        raise StorageError(f"schema={schema!r:.40} must be a Schema")
     if name == "heap":
         return HeapEngine(schema, hot=False, full_page_writes=full_page_writes)
     if name == "heap_hot":
         return HeapEngine(schema, hot=True, fillfactor=70, full_page_writes=full_page_writes)
     if name == "clustered":
         return ClusteredEngine(schema)
-    raise StorageError(f"engine={name!r:.40} must be one of {ENGINES}")
+    raise StorageError(f"name={name!r:.40} must be one of {ENGINES}")
 
 
 def _row(schema: Schema, key: int, rng: random.Random) -> dict[str, Any]:
@@ -100,8 +107,15 @@ def run_workload(engine: Any, workload: str, *, rows: int = 1000, ops: int = 100
     One operation is one transaction: an insert of a new row, an update of ``counter`` (or of
     the indexed ``k0``), or a read of the rows whose ``k0`` equals a random value.
     """
-    if workload not in WORKLOADS:
+    if not isinstance(workload, str) or workload not in WORKLOADS:
         raise StorageError(f"workload={workload!r:.40} must be one of {WORKLOADS}")
+    if not isinstance(engine, HeapEngine | ClusteredEngine):
+        raise StorageError(f"engine={engine!r:.40} must be a HeapEngine or ClusteredEngine")
+    if engine.schema.primary_key != "id" or "counter" not in engine.schema.columns:
+        raise StorageError("engine must hold a trips_schema() table")
+    _count("rows", rows, 1, 1_000_000)
+    _count("ops", ops, 1, 1_000_000)
+    _count("seed", seed, 0, 2**32)
     rng = random.Random(seed)
     if workload != "insert-heavy":
         _load(engine, rows, rng)
@@ -130,6 +144,9 @@ def run_workload(engine: Any, workload: str, *, rows: int = 1000, ops: int = 100
 def write_amplification(max_indexes: int = 10, *, rows: int = 500,
                         updates: int = 500) -> list[dict[str, float]]:  # fmt: skip
     """Per update of the unindexed column: index entries and WAL bytes, by index count."""
+    _count("max_indexes", max_indexes, 0, 10)
+    _count("rows", rows, 1, 100_000)
+    _count("updates", updates, 1, 100_000)
     out = []
     for n in range(max_indexes + 1):
         result: dict[str, float] = {"indexes": n}
@@ -172,6 +189,10 @@ def long_reader(*, rows: int = 200, rounds: int = 5, updates: int = 200,
     After each round both engines clean up (VACUUM, purge) and report what remains: heap
     pages and dead versions; undo records (history length) and undo bytes.
     """
+    _count("rows", rows, 1, 100_000)
+    _count("rounds", rounds, 1, 100)
+    _count("updates", updates, 1, 100_000)
+    trips_schema(indexes)
     rng = random.Random(3)
     heap = make_engine("heap_hot", trips_schema(indexes))
     clustered = make_engine("clustered", trips_schema(indexes))
@@ -208,6 +229,8 @@ def long_reader(*, rows: int = 200, rounds: int = 5, updates: int = 200,
 
 def secondary_reads(*, rows: int = 5000, lookups: int = 200) -> list[dict[str, Any]]:
     """Pages read per row found through a secondary index (and, for contrast, by key)."""
+    _count("rows", rows, 1, 1_000_000)
+    _count("lookups", lookups, 1, 100_000)
     out = []
     for name in ("heap_hot", "clustered"):
         engine = make_engine(name, trips_schema(1))
