@@ -183,6 +183,8 @@ class ClusteredTransaction(TransactionBase):
 
     def _finish(self, commit: bool) -> None:
         db = self.engine
+        if self.xid not in db.writers:  # a read-only transaction logs nothing
+            return
         if not commit:
             db.rollback(self.xid)
             db.log("abort", self.xid, payload=COMMIT_RECORD)
@@ -213,6 +215,7 @@ class ClusteredEngine:
         self.wal = Wal(self.counters, page_size=page_size, full_page_writes=False)
         self.active: dict[int, ClusteredTransaction] = {}
         self._op_pages: set[Any] = set()
+        self.writers: set[int] = set()  # transactions that have logged a change
         self.wal.checkpoint(self.state)
 
     def begin(self) -> ClusteredTransaction:
@@ -227,12 +230,15 @@ class ClusteredEngine:
     def end(self, tx: ClusteredTransaction) -> None:
         """Forget a finished transaction (called by it)."""
         self.active.pop(tx.xid, None)
+        self.writers.discard(tx.xid)
         self.wal.flush()
 
     def log(self, kind: str, xid: int, *args: Any, payload: int, pages: list[Any] = []) -> None:  # noqa: B006
         """Append a redo record, count its pages, then apply it."""
         record = self.wal.append(kind, xid, *args, payload=REDO_HEADER + payload, pages=pages)
         self._op_pages.update(pages)
+        if kind not in ("commit", "abort"):
+            self.writers.add(xid)
         self.apply(record)
 
     def finish_op(self) -> None:

@@ -184,7 +184,8 @@ class HeapTransaction(TransactionBase):
         return out
 
     def _finish(self, commit: bool) -> None:
-        self.engine.log("commit" if commit else "abort", self.xid, payload=COMMIT_RECORD)
+        if self.xid in self.engine.writers:  # a read-only transaction logs nothing
+            self.engine.log("commit" if commit else "abort", self.xid, payload=COMMIT_RECORD)
 
 
 class HeapEngine:
@@ -217,6 +218,7 @@ class HeapEngine:
         self.wal = Wal(self.counters, page_size=page_size, full_page_writes=full_page_writes)
         self.active: dict[int, HeapTransaction] = {}
         self._op_pages: set[Any] = set()
+        self.writers: set[int] = set()  # transactions that have logged a change
         self.wal.checkpoint(self.state)
 
     # transactions -----------------------------------------------------------------------
@@ -232,6 +234,7 @@ class HeapEngine:
     def end(self, tx: HeapTransaction) -> None:
         """Forget a finished transaction (called by it)."""
         self.active.pop(tx.xid, None)
+        self.writers.discard(tx.xid)
         self.wal.flush()
 
     # logging and applying ---------------------------------------------------------------
@@ -239,6 +242,8 @@ class HeapEngine:
         """Append a record to the WAL, count its pages, then apply it to the pages."""
         record = self.wal.append(kind, xid, *args, payload=payload, pages=pages)
         self._op_pages.update(pages)
+        if kind not in ("commit", "abort"):
+            self.writers.add(xid)
         self.apply(record)
 
     def finish_op(self) -> None:
