@@ -25,6 +25,7 @@ Complexity: each experiment is O(rows + operations) engine calls.
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -94,15 +95,19 @@ def _load(engine: Any, rows: int, rng: random.Random, batch: int = 100) -> None:
     engine.checkpoint()
 
 
-def _measure(engine: Any, ops: Callable[[], int]) -> tuple[Counters, int]:
+def _measure(engine: Any, ops: Callable[[], int]) -> tuple[Counters, int, float]:
     before = engine.counters.copy()
+    start = time.perf_counter()
     done = ops()
-    return engine.counters - before, done
+    return engine.counters - before, done, time.perf_counter() - start
 
 
 def run_workload(engine: Any, workload: str, *, rows: int = 1000, ops: int = 1000,
-                 seed: int = 1) -> tuple[Counters, int]:  # fmt: skip
-    """Load ``rows`` (not counted), run ``ops`` operations of ``workload``; (counters, ops).
+                 seed: int = 1) -> tuple[Counters, int, float]:  # fmt: skip
+    """Load ``rows`` (not counted), run ``ops`` operations of ``workload``.
+
+    Returns ``(counters, ops, seconds)``: what the operations cost, how many ran, how long
+    they took (the load excluded).
 
     One operation is one transaction: an insert of a new row, an update of ``counter`` (or of
     the indexed ``k0``), or a read of the rows whose ``k0`` equals a random value.
@@ -151,8 +156,8 @@ def write_amplification(max_indexes: int = 10, *, rows: int = 500,
     for n in range(max_indexes + 1):
         result: dict[str, float] = {"indexes": n}
         for name in ENGINES:
-            delta, done = run_workload(make_engine(name, trips_schema(n)), "update-unindexed",
-                                       rows=rows, ops=updates)  # fmt: skip
+            delta, done, _ = run_workload(make_engine(name, trips_schema(n)),
+                                          "update-unindexed", rows=rows, ops=updates)  # fmt: skip
             result[name] = delta.index_entries_written / done
             result[f"{name}_wal"] = delta.wal_bytes / done
             result[f"{name}_pages"] = delta.pages_written / done
@@ -171,7 +176,7 @@ def replication_volume(indexes: int = 3, *, rows: int = 500,
     for name in ENGINES:
         for workload in ("update-unindexed", "update-indexed"):
             engine = make_engine(name, trips_schema(indexes), full_page_writes=True)
-            delta, done = run_workload(engine, workload, rows=rows, ops=updates)
+            delta, done, _ = run_workload(engine, workload, rows=rows, ops=updates)
             out.append({
                 "engine": name,
                 "workload": workload,
