@@ -97,7 +97,7 @@ def bench_postgres(quick: bool) -> list[Table]:
                 d, n, _ = run_workload(engine, workload, rows=rows, ops=ops)
                 pg, model = real["wal_bytes"] / ops, d.wal_bytes / n
                 updates = d.row_versions_written if workload.startswith("update") else 0
-                hot_model = 100 * (1 - d.index_entries_written / ((INDEXES + 1) * updates)) if updates else 0.0
+                hot_model = 100 * d.hot_updates / updates if updates else 0.0
                 hot_pg = 100 * real["hot_updates"] / real["updates"] if real["updates"] else 0.0
                 table.add(workload, pg, model, pg / model if model else "-", hot_pg, hot_model,
                           round(ops / real["seconds"]))  # fmt: skip

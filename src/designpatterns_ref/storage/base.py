@@ -203,6 +203,7 @@ class Counters:
     pages_written: int = 0
     index_entries_written: int = 0
     row_versions_written: int = 0
+    hot_updates: int = 0
     wal_bytes: int = 0
     undo_bytes: int = 0
     full_page_images: int = 0

@@ -8,7 +8,7 @@ entry, primary key included, points at a tuple's physical place, its ctid ``(pag
 An update never changes a tuple: it sets the old one's ``xmax`` and appends a new version,
 so every index needs a new entry pointing at the new ctid: with N secondary indexes an
 update of one unindexed column writes N + 1 index entries (Uber's write amplification).
-A HOT (heap-only tuple) update, possible when no indexed column changes and the new version
+A HOT (heap-only tuple) update, possible when no indexed value changes and the new version
 fits on the same page, writes no index entry: the old tuple points at the new one and index
 lookups follow that chain inside the page. Dead versions stay until :meth:`HeapEngine.vacuum`
 removes the ones no running snapshot can see, with their index entries (bloat until then).
@@ -357,7 +357,8 @@ class HeapEngine:
     def write_update(self, xid: int, old: Ctid, row: Row, changes: Row) -> None:
         """Log and apply a new version: HOT on the same page if allowed, else with new entries."""
         size = self._size(row)
-        hot_ok = self.hot and not any(c in self.schema.indexes for c in changes)
+        before = self.tuple_at(old).row
+        hot_ok = self.hot and all(row[c] == before[c] for c in self.schema.indexes)
         slot = self._room(self.state.pages[old[0]], size, fill=False) if hot_ok else None
         if hot_ok and slot is None and self._prune(xid, old[0]):
             slot = self._room(self.state.pages[old[0]], size, fill=False)
@@ -368,6 +369,8 @@ class HeapEngine:
         self.counters.row_versions_written += 1
         if slot is None:
             self._index_all(xid, row, new)
+        else:
+            self.counters.hot_updates += 1
 
     def _prune(self, xid: int, p: int) -> bool:
         """Prune one full page's dead HOT versions in passing (no index touched)."""

@@ -79,8 +79,8 @@ def measure(url: str, workload: str, *, indexes: int = 1, rows: int = 1000, ops:
             elif workload == "update-unindexed":
                 cur.execute("UPDATE trips SET counter = %s WHERE id = %s", (i, rng.randrange(rows)))
             elif workload == "update-indexed" and indexes:
-                cur.execute("UPDATE trips SET k0 = %s WHERE id = %s",
-                            (rng.randrange(1000), rng.randrange(rows)))  # fmt: skip
+                key = rng.randrange(rows)
+                cur.execute("UPDATE trips SET k0 = %s WHERE id = %s", (rng.randrange(1000), key))
             elif workload == "read-secondary" and indexes:
                 value = rng.randrange(1000)
                 cur.execute("SELECT * FROM trips WHERE k0 = %s", (value,))
