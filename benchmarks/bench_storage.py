@@ -35,7 +35,9 @@ def test_workload(
     rows, ops = sizes
 
     def run() -> tuple[object, int, float]:
-        return run_workload(make_engine(engine, trips_schema(INDEXES)), workload, rows=rows, ops=ops)
+        return run_workload(
+            make_engine(engine, trips_schema(INDEXES)), workload, rows=rows, ops=ops
+        )
 
     delta, done, _ = benchmark.pedantic(run, rounds=3, iterations=1)
     counts = delta.as_dict()  # type: ignore[attr-defined]
@@ -53,9 +55,13 @@ def test_real_postgres_wal(
 ) -> None:
     rows, ops = sizes
     real = benchmark.pedantic(
-        lambda: measure(pg_url, workload, indexes=INDEXES, rows=rows, ops=ops), rounds=1, iterations=1
+        lambda: measure(pg_url, workload, indexes=INDEXES, rows=rows, ops=ops),
+        rounds=1,
+        iterations=1,
     )
-    engine = make_engine("heap_hot", trips_schema(INDEXES), full_page_writes=bool(real["full_page_writes"]))
+    engine = make_engine(
+        "heap_hot", trips_schema(INDEXES), full_page_writes=bool(real["full_page_writes"])
+    )
     delta, done, _ = run_workload(engine, workload, rows=rows, ops=ops)
     benchmark.extra_info.update({
         "postgres_wal_bytes_per_op": real["wal_bytes"] / ops,

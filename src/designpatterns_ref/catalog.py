@@ -369,9 +369,19 @@ _CATALOG: tuple[CaseStudy, ...] = (
         "storage",
         _mods(
             "storage",
-            ["base", "heap", "vacuum", "clustered", "btree", "wal", "mvcc", "reference",
-             "workload", "postgres"],
-        ),  # fmt: skip
+            [
+                "base",
+                "heap",
+                "vacuum",
+                "clustered",
+                "btree",
+                "wal",
+                "mvcc",
+                "reference",
+                "workload",
+                "postgres",
+            ],
+        ),
         status="implemented",
         sources=(
             Source(

@@ -113,7 +113,9 @@ def test_aborted_work_ships_physically_but_not_logically() -> None:
 # --- crash recovery -----------------------------------------------------------------------------
 
 ops = st.lists(
-    st.tuples(st.sampled_from(["insert", "update", "delete"]), st.integers(0, 4), st.integers(0, 9)),
+    st.tuples(
+        st.sampled_from(["insert", "update", "delete"]), st.integers(0, 4), st.integers(0, 9)
+    ),
     min_size=1,
     max_size=4,
 )

@@ -17,7 +17,10 @@ def test_example_runs(capsys: pytest.CaptureFixture[str], tmp_path: Path,
     out = capsys.readouterr().out
     assert "heap, no HOT   index entries 4" in out
     assert "heap with HOT  index entries 0" in out
-    assert "SnapshotModel on call after both: [{'id': 1, 'on_call': 0}, {'id': 2, 'on_call': 0}]" in out
+    assert (
+        "SnapshotModel on call after both: [{'id': 1, 'on_call': 0}, {'id': 2, 'on_call': 0}]"
+        in out
+    )
     assert "after recovery: {'id': 1, 'rider': 7, 'driver': 42, 'city': 'SF', 'fare': 1100}" in out
     assert sorted(p.name for p in tmp_path.glob("*.png")) == [
         "storage-long-reader.png",

@@ -138,9 +138,7 @@ def _machine(kind: str) -> type[Interleavings]:
 @pytest.mark.parametrize("kind", list(ENGINES))
 def test_engine_matches_snapshot_isolation_model(kind: str) -> None:
     machine = _machine(kind)
-    machine.TestCase.settings = settings(
-        max_examples=60, stateful_step_count=40, deadline=None
-    )
+    machine.TestCase.settings = settings(max_examples=60, stateful_step_count=40, deadline=None)
     machine.TestCase().runTest()
 
 

@@ -25,7 +25,11 @@ def test_write_amplification_draws_a_line_per_engine_and_wal_on_a_twin_axis() ->
     rows = workload.write_amplification(3, rows=30, updates=30)
     fig = plot_write_amplification(rows)
     ax, wal = fig.axes
-    assert [line.get_label() for line in ax.lines] == ["heap, no HOT", "heap with HOT", "clustered + undo"]
+    assert [line.get_label() for line in ax.lines] == [
+        "heap, no HOT",
+        "heap with HOT",
+        "clustered + undo",
+    ]
     assert list(ax.lines[0].get_ydata()) == [1.0, 2.0, 3.0, 4.0]
     assert list(ax.lines[1].get_ydata()) == [0.0] * 4
     assert len(wal.lines) == 3 and "WAL" in wal.get_ylabel()

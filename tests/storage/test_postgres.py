@@ -32,7 +32,9 @@ def test_wal_volume_has_the_same_direction_and_rough_size(
 ) -> None:
     model = {}
     for workload, real in runs.items():
-        engine = make_engine("heap_hot", trips_schema(3), full_page_writes=bool(real["full_page_writes"]))
+        engine = make_engine(
+            "heap_hot", trips_schema(3), full_page_writes=bool(real["full_page_writes"])
+        )
         delta, done, _ = run_workload(engine, workload, rows=200, ops=200)
         model[workload] = delta.wal_bytes / done
     real_wal = {w: int(r["wal_bytes"]) / 200 for w, r in runs.items()}  # type: ignore[call-overload]

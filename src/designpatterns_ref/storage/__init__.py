@@ -1,6 +1,7 @@
 """Storage engines: PostgreSQL-style heap MVCC against InnoDB-style clustered index and undo.
 
-Case study: Uber's Decision to Move from Postgres to MySQL (docs/case-studies/uber-postgres-mysql.md)
+Case study: Uber's Decision to Move from Postgres to MySQL
+(docs/case-studies/uber-postgres-mysql.md)
 
 Two small engines behind one interface (:class:`Schema`, ``engine.begin()``, a transaction
 with ``get`` / ``insert`` / ``update`` / ``delete`` / ``scan`` / ``commit`` / ``abort``), both

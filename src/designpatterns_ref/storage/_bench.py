@@ -1,6 +1,7 @@
 """``dpref bench storage``: both engines on four workloads, and the same on a real PostgreSQL.
 
-Case study: Uber's Decision to Move from Postgres to MySQL (docs/case-studies/uber-postgres-mysql.md)
+Case study: Uber's Decision to Move from Postgres to MySQL
+(docs/case-studies/uber-postgres-mysql.md)
 
 Step one runs each workload of :func:`~designpatterns_ref.storage.workload.run_workload`
 (insert-heavy, update of an unindexed column, update of an indexed column, read through a
@@ -101,7 +102,8 @@ def bench_postgres(quick: bool) -> list[Table]:
                 hot_pg = 100 * real["hot_updates"] / real["updates"] if real["updates"] else 0.0
                 table.add(workload, pg, model, pg / model if model else "-", hot_pg, hot_model,
                           round(ops / real["seconds"]))  # fmt: skip
-            table.note = f"full_page_writes={'on' if real['full_page_writes'] else 'off'} on the server and in the engine."
+            fpw = "on" if real["full_page_writes"] else "off"
+            table.note = f"full_page_writes={fpw} on the server and in the engine."
     except Exception as exc:  # a missing server or driver: say so, keep the other step's tables
         table.note = f"no PostgreSQL available: {type(exc).__name__}: {exc}"
     return [table]

@@ -1,6 +1,7 @@
 """``dpref tour storage``: one update, counted page by page on both engines; then the long reader.
 
-Case study: Uber's Decision to Move from Postgres to MySQL (docs/case-studies/uber-postgres-mysql.md)
+Case study: Uber's Decision to Move from Postgres to MySQL
+(docs/case-studies/uber-postgres-mysql.md)
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ def tour(out: Callable[[str], None]) -> None:
         indexes=["rider", "driver", "city"],
     )
     out(f"A trips table with 3 secondary indexes: {schema}")
-    engines = {
+    engines: dict[str, HeapEngine | ClusteredEngine] = {
         "heap, no HOT": HeapEngine(schema, hot=False, full_page_writes=False),
         "heap with HOT": HeapEngine(schema, fillfactor=90, full_page_writes=False),
         "clustered": ClusteredEngine(schema),

@@ -1,6 +1,7 @@
 """The storage family's shared types: the table schema, the counters, the errors, the Protocol.
 
-Case study: Uber's Decision to Move from Postgres to MySQL (docs/case-studies/uber-postgres-mysql.md)
+Case study: Uber's Decision to Move from Postgres to MySQL
+(docs/case-studies/uber-postgres-mysql.md)
 
 Both engines store one table: named, typed columns (``int`` or ``str``), one primary-key
 column and any number of single-column secondary indexes. ``engine.begin()`` returns a
@@ -177,9 +178,7 @@ class Schema:
 
     def check_index(self, index: object) -> str:
         """The primary key's or a secondary index's column name, or :class:`StorageError`."""
-        if not isinstance(index, str) or (
-            index != self.primary_key and index not in self.indexes
-        ):
+        if not isinstance(index, str) or (index != self.primary_key and index not in self.indexes):
             allowed = [self.primary_key, *self.indexes]
             raise StorageError(f"index={index!r:.80} must be one of {allowed}")
         return index

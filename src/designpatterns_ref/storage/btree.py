@@ -1,6 +1,7 @@
 """A B+tree index reduced to what the cost model needs: sorted entries, leaves and height.
 
-Case study: Uber's Decision to Move from Postgres to MySQL (docs/case-studies/uber-postgres-mysql.md)
+Case study: Uber's Decision to Move from Postgres to MySQL
+(docs/case-studies/uber-postgres-mysql.md)
 
 Entries are tuples ``(key, ...)`` kept in key order (a ``SortedList``); the tree's shape is
 derived from the count: leaves hold ``page_size // entry_size`` entries, inner pages fan out

@@ -1,6 +1,7 @@
 """Clustered index and undo log, InnoDB's way: rows live in the primary key's B+tree.
 
-Case study: Uber's Decision to Move from Postgres to MySQL (docs/case-studies/uber-postgres-mysql.md)
+Case study: Uber's Decision to Move from Postgres to MySQL
+(docs/case-studies/uber-postgres-mysql.md)
 
 The table *is* its primary-key B+tree: each leaf record holds the whole row, the id of the
 transaction that last wrote it (``DB_TRX_ID``) and a roll pointer into the undo log
@@ -176,9 +177,11 @@ class ClusteredTransaction(TransactionBase):
         out = []
         for key in keys:
             row = self._version(key, descend=not primary)  # secondary: a second descent
-            if row is not None and (low is None or low <= row[index]):
-                if high is None or row[index] < high:  # type: ignore[operator]
-                    out.append(row)
+            if row is None:
+                continue
+            value = row[index]
+            if (low is None or low <= value) and (high is None or value < high):  # type: ignore[operator]
+                out.append(row)
         return out
 
     def _finish(self, commit: bool) -> None:
@@ -277,7 +280,9 @@ class ClusteredEngine:
     def _leaf(self, key: Value) -> tuple[str, int]:
         return ("primary", self.state.primary.leaf_of((key,)))
 
-    def write(self, xid: int, key: Value, row: Row, changed: set[str], delete: bool = False) -> None:
+    def write(
+        self, xid: int, key: Value, row: Row, changed: set[str], delete: bool = False
+    ) -> None:
         """Write ``row`` in place for ``xid``: an undo record first, then the leaf record."""
         s = self.state
         rec = s.rows.get(key)
@@ -285,7 +290,12 @@ class ClusteredEngine:
         if rec is None:
             old, old_trx, old_ptr, old_deleted, size = None, 0, None, False, UNDO_HEADER + pk_size
         else:
-            old, old_trx, old_ptr, old_deleted = dict(rec.row), rec.trx_id, rec.roll_ptr, rec.deleted
+            old, old_trx, old_ptr, old_deleted = (
+                dict(rec.row),
+                rec.trx_id,
+                rec.roll_ptr,
+                rec.deleted,
+            )
             cols = set(row) if rec.deleted else changed
             size = UNDO_HEADER + pk_size + sum(value_size(rec.row[c]) for c in cols if c in rec.row)
         added = []
@@ -295,7 +305,9 @@ class ClusteredEngine:
                 added.append((column, entry))
         no = s.next_undo
         undo = (xid, key, old, old_trx, old_ptr, old_deleted, size, tuple(added))
-        self.log("undo_append", xid, no, undo, payload=size, pages=[("undo", s.undo_tail // s.page_size)])
+        self.log(
+            "undo_append", xid, no, undo, payload=size, pages=[("undo", s.undo_tail // s.page_size)]
+        )
         self.counters.undo_bytes += size
         data = sum(value_size(row[c]) for c in changed | {self.schema.primary_key})
         self.log("rec_write", xid, key, row, xid, no, delete, payload=data, pages=[self._leaf(key)])
@@ -325,7 +337,9 @@ class ClusteredEngine:
             stale = tuple((v, key) for v in candidates - self._needed(key, column))
             stale = tuple(e for e in stale if e in self.state.secondary[column].entries)
             if stale:
-                leaves = sorted({("index", column, self.state.secondary[column].leaf_of(e)) for e in stale})
+                leaves = sorted(
+                    {("index", column, self.state.secondary[column].leaf_of(e)) for e in stale}
+                )
                 self.log("sec_delete", xid, column, stale, payload=8 * len(stale), pages=leaves)
 
     def rollback(self, xid: int) -> None:
@@ -360,8 +374,7 @@ class ClusteredEngine:
         s, horizon = self.state, self.horizon()
         old = [no for no, u in s.undo.items()
                if s.committed.get(u.trx_id) is True and u.trx_id < horizon]  # fmt: skip
-        for no in old:
-            self.counters.pages_read += 1
+        self.counters.pages_read += len(old)
         keys: dict[Value, dict[str, set[Value]]] = {}
         for no in old:
             undo = s.undo[no]
@@ -374,7 +387,12 @@ class ClusteredEngine:
         removed = 0
         for key, values in keys.items():
             rec = s.rows.get(key)
-            if rec is not None and rec.deleted and rec.trx_id < horizon and s.committed.get(rec.trx_id):
+            if (
+                rec is not None
+                and rec.deleted
+                and rec.trx_id < horizon
+                and s.committed.get(rec.trx_id)
+            ):
                 for column in self.schema.indexes:
                     values[column].add(rec.row[column])
                 self.log("rec_remove", 0, key, payload=value_size(key), pages=[self._leaf(key)])

@@ -1,6 +1,7 @@
 """Heap MVCC, PostgreSQL's way: an append-only heap of row versions and indexes of ctids.
 
-Case study: Uber's Decision to Move from Postgres to MySQL (docs/case-studies/uber-postgres-mysql.md)
+Case study: Uber's Decision to Move from Postgres to MySQL
+(docs/case-studies/uber-postgres-mysql.md)
 
 Every version of a row is a tuple in a fixed-size heap page, stamped with ``xmin`` (the
 transaction that created it) and ``xmax`` (the one that deleted or replaced it). Every index
@@ -177,7 +178,7 @@ class HeapTransaction(TransactionBase):
         db = self.engine
         entries = db.state.indexes[index].range(low, high)
         db.counters.pages_read += db.state.indexes[index].range_pages(len(entries))
-        out = []
+        out: list[Row] = []
         for _, ctid in entries:
             db.counters.pages_read += 1  # the heap page the entry points at
             out.extend(dict(t.row) for _, t in db.chain(ctid) if self._visible(t))
@@ -256,7 +257,9 @@ class HeapEngine:
         s, args = self.state, record.args
         if record.kind == "heap_insert":
             (p, slot), row, heap_only = args
-            self._put(p, slot, HeapTuple(record.xid, dict(row), self._size(row), heap_only=heap_only))
+            self._put(
+                p, slot, HeapTuple(record.xid, dict(row), self._size(row), heap_only=heap_only)
+            )
         elif record.kind == "heap_update":
             old_ctid, new_ctid, row, hot = args
             old = self.tuple_at(old_ctid)
@@ -343,7 +346,9 @@ class HeapEngine:
                 if slot is not None:
                     return (p, slot)
         if size + LINE_POINTER > self.state.page_size - PAGE_HEADER:
-            raise StorageError(f"a row of {size} bytes does not fit a {self.state.page_size}-byte page")
+            raise StorageError(
+                f"a row of {size} bytes does not fit a {self.state.page_size}-byte page"
+            )
         return (len(pages), 0)
 
     def write_insert(self, xid: int, row: Row) -> None:
@@ -411,13 +416,17 @@ class HeapEngine:
 
         horizon = self.horizon()
         self.counters.pages_read += len(self.state.pages)
-        plans, removed_roots, removed = plan_vacuum(self.state.pages, lambda t: self._dead(t, horizon))
+        plans, removed_roots, removed = plan_vacuum(
+            self.state.pages, lambda t: self._dead(t, horizon)
+        )
         for column, index in self.state.indexes.items():
             self.counters.pages_read += index.leaves()
             doomed = tuple(e for e in index.entries if e[1] in removed_roots)
             if doomed:
                 leaves = sorted({("index", column, index.leaf_of(e)) for e in doomed})
-                self.log("index_delete", 0, column, doomed, payload=8 + 6 * len(doomed), pages=leaves)
+                self.log(
+                    "index_delete", 0, column, doomed, payload=8 + 6 * len(doomed), pages=leaves
+                )
         for p, changes in plans:
             self.log("prune", 0, p, changes, payload=8 + 4 * len(changes), pages=[("heap", p)])
         self.finish_op()

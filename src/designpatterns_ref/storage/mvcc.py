@@ -1,6 +1,7 @@
 """What every engine's transaction shares: checks, conflicts, ordering, logical change capture.
 
-Case study: Uber's Decision to Move from Postgres to MySQL (docs/case-studies/uber-postgres-mysql.md)
+Case study: Uber's Decision to Move from Postgres to MySQL
+(docs/case-studies/uber-postgres-mysql.md)
 
 :class:`TransactionBase` holds a transaction's snapshot (its id, the ids running when it began
 and the bounds PostgreSQL calls ``xmin`` / ``xmax``), validates every argument before touching
@@ -60,9 +61,7 @@ class TransactionBase:
 
     def _open(self) -> None:
         if self.status != "active":
-            raise TransactionClosed(
-                f"transaction {self.xid} is {self.status}; begin a new one"
-            )
+            raise TransactionClosed(f"transaction {self.xid} is {self.status}; begin a new one")
 
     def _done(self) -> None:
         self.engine.finish_op()
@@ -72,7 +71,7 @@ class TransactionBase:
         self._open()
         key = self.engine.schema.check_key(key)
         try:
-            return self._get(key)  # type: ignore[no-any-return]
+            return self._get(key)
         finally:
             self._done()
 

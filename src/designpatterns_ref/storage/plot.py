@@ -1,6 +1,7 @@
 """Pictures of the case study: write amplification, replication volume, bloat, read cost.
 
-Case study: Uber's Decision to Move from Postgres to MySQL (docs/case-studies/uber-postgres-mysql.md)
+Case study: Uber's Decision to Move from Postgres to MySQL
+(docs/case-studies/uber-postgres-mysql.md)
 
 Each function draws the rows one experiment of :mod:`designpatterns_ref.storage.workload`
 returns: :func:`plot_write_amplification` (index entries and WAL bytes per update against the
@@ -43,7 +44,9 @@ LABELS = {"heap": "heap, no HOT", "heap_hot": "heap with HOT", "clustered": "clu
 COLOURS = {"heap": "#d62728", "heap_hot": "#ff9896", "clustered": "#1f77b4"}
 
 
-def _rows(rows: object, numbers: Sequence[str], texts: Sequence[str] = ()) -> list[Mapping[str, Any]]:
+def _rows(
+    rows: object, numbers: Sequence[str], texts: Sequence[str] = ()
+) -> list[Mapping[str, Any]]:
     if isinstance(rows, str | bytes | Mapping) or not isinstance(rows, Sequence) or not rows:
         raise StorageError(f"rows={rows!r:.60} must be a non-empty list of result rows")
     if len(rows) > 1000:

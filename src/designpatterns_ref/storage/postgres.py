@@ -1,6 +1,7 @@
 """The same workload on a real PostgreSQL: WAL bytes and HOT updates, beside the heap engine's.
 
-Case study: Uber's Decision to Move from Postgres to MySQL (docs/case-studies/uber-postgres-mysql.md)
+Case study: Uber's Decision to Move from Postgres to MySQL
+(docs/case-studies/uber-postgres-mysql.md)
 
 :func:`measure` creates the ``trips`` table of :mod:`~designpatterns_ref.storage.workload`
 (same columns, same secondary indexes, fillfactor 70, autovacuum off so nothing else writes),
@@ -16,10 +17,10 @@ psycopg is imported when called (``pip install 'psycopg[binary]'``); the server 
 
 Complexity: rows + ops round trips on loopback.
 
->>> measure("postgresql://nowhere", "bogus")
+>>> measure("postgresql://nowhere", "bogus")  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-designpatterns_ref.storage.base.StorageError: workload='bogus' must be one of ('insert-heavy', 'update-unindexed', 'update-indexed', 'read-secondary')
+designpatterns_ref.storage.base.StorageError: workload='bogus' must be one of (...)
 """
 
 from __future__ import annotations
@@ -60,12 +61,12 @@ def measure(url: str, workload: str, *, indexes: int = 1, rows: int = 1000, ops:
         for i in range(indexes):
             cur.execute(f"CREATE INDEX trips_k{i} ON trips (k{i})")
         cur.execute("SHOW full_page_writes")
-        fpw = cur.fetchone()[0] == "on"
+        fpw = cur.fetchone() == ("on",)
         ks = ", %s" * indexes
         insert = f"INSERT INTO trips VALUES (%s, 0, %s{ks})"
 
         def row(key: int) -> tuple[Any, ...]:
-            return (key, "trip-%06d" % key, *(rng.randrange(1000) for _ in range(indexes)))
+            return (key, f"trip-{key:06d}", *(rng.randrange(1000) for _ in range(indexes)))
 
         if workload != "insert-heavy":
             with conn.transaction():
@@ -92,7 +93,9 @@ def measure(url: str, workload: str, *, indexes: int = 1, rows: int = 1000, ops:
         wal = _lsn(cur) - start_lsn
         if _has_flush(cur):
             cur.execute("SELECT pg_stat_force_next_flush()")
-        cur.execute("SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE relname = 'trips'")
+        cur.execute(
+            "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE relname = 'trips'"
+        )
         found = cur.fetchone()
         updated, hot = (int(found[0]), int(found[1])) if found else (0, 0)
         cur.execute("DROP TABLE trips")

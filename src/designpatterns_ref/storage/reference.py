@@ -1,6 +1,7 @@
 """Snapshot isolation stated plainly: the reference model both engines are tested against.
 
-Case study: Uber's Decision to Move from Postgres to MySQL (docs/case-studies/uber-postgres-mysql.md)
+Case study: Uber's Decision to Move from Postgres to MySQL
+(docs/case-studies/uber-postgres-mysql.md)
 
 No pages, no versions in place: the database is a list of committed states, one per commit.
 A transaction reads the state that was current when it began, overlaid with its own writes;
@@ -63,7 +64,7 @@ class SnapshotModel:
 
     def rows(self) -> list[Row]:
         """The latest committed rows, by key."""
-        return [dict(r) for _, r in sorted(self.states[-1].items())]  # type: ignore[type-var]
+        return [dict(r) for _, r in sorted(self.states[-1].items())]
 
 
 class ModelTransaction:

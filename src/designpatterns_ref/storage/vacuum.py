@@ -1,6 +1,7 @@
 """VACUUM's plan for a heap: which slots to free, which HOT chains to redirect or cut.
 
-Case study: Uber's Decision to Move from Postgres to MySQL (docs/case-studies/uber-postgres-mysql.md)
+Case study: Uber's Decision to Move from Postgres to MySQL
+(docs/case-studies/uber-postgres-mysql.md)
 
 A version is dead when no snapshot, running or future, can see it: its creator aborted, or
 its deleter committed before the oldest running snapshot began. Index entries point at the
@@ -31,10 +32,11 @@ __all__ = ["plan_vacuum"]
 
 
 def _chain(page: HeapPage, start: int) -> list[int]:
-    out, slot = [], start
+    out: list[int] = []
+    slot = start
     while True:
         t = page.slots[slot]
-        if t is None or isinstance(t, int) or slot in out:
+        if t is None or isinstance(t, int | str) or slot in out:
             return out
         out.append(slot)
         if not t.hot_updated or t.next is None:
@@ -68,7 +70,11 @@ def plan_vacuum(
                 changes[slot] = None
                 roots.add((p, slot))
                 continue
-            if item is None or isinstance(item, str) or (not isinstance(item, int) and item.heap_only):
+            if (
+                item is None
+                or isinstance(item, str)
+                or (not isinstance(item, int) and item.heap_only)
+            ):
                 continue
             members = _chain(page, item if isinstance(item, int) else slot)
             reached.update(members)
@@ -86,11 +92,13 @@ def plan_vacuum(
             if last.hot_updated and last.next is not None and last.next[1] not in survivors:
                 changes[survivors[-1]] = "unlink"
         for slot, item in enumerate(page.slots):
-            if item is not None and not isinstance(item, int | str) and slot not in reached:
-                if dead(item):  # an orphaned heap-only version (its updater aborted)
-                    changes[slot] = None
+            orphan = item is not None and not isinstance(item, int | str) and slot not in reached
+            if orphan and dead(item):  # type: ignore[arg-type]  # its updater aborted
+                changes[slot] = None
         removed += sum(
-            1 for s, c in changes.items() if c != "unlink" and not isinstance(page.slots[s], int | str)
+            1
+            for s, c in changes.items()
+            if c != "unlink" and not isinstance(page.slots[s], int | str)
         )
         if changes:
             plans.append((p, tuple(sorted(changes.items(), key=lambda sc: sc[0]))))

@@ -1,6 +1,7 @@
 """The write-ahead log both engines share: record sizes, full-page images, crash and replay.
 
-Case study: Uber's Decision to Move from Postgres to MySQL (docs/case-studies/uber-postgres-mysql.md)
+Case study: Uber's Decision to Move from Postgres to MySQL
+(docs/case-studies/uber-postgres-mysql.md)
 
 Every change to a page is first appended to the log as a :class:`Record` (the redo
 information: which page, what changed), then applied to the page in memory. The log is

@@ -1,6 +1,7 @@
 """The case study's experiments: the same workload on both engines, counted.
 
-Case study: Uber's Decision to Move from Postgres to MySQL (docs/case-studies/uber-postgres-mysql.md)
+Case study: Uber's Decision to Move from Postgres to MySQL
+(docs/case-studies/uber-postgres-mysql.md)
 
 A table ``trips(id, counter, note, k0 .. k{n-1})`` with ``n`` secondary indexes on the ``k``
 columns. :func:`write_amplification` updates the unindexed ``counter`` and reports, per
@@ -80,7 +81,7 @@ def make_engine(name: str, schema: Schema, *, full_page_writes: bool = False) ->
 
 
 def _row(schema: Schema, key: int, rng: random.Random) -> dict[str, Any]:
-    row: dict[str, Any] = {"id": key, "counter": 0, "note": "trip-%06d" % key}
+    row: dict[str, Any] = {"id": key, "counter": 0, "note": f"trip-{key:06d}"}
     for column in schema.indexes:
         row[column] = rng.randrange(1000)
     return row

@@ -1,4 +1,4 @@
-"""storage: schemas, both engines, their transactions, the reference model, the experiments, plots."""
+"""storage: schemas, both engines, transactions, the reference model, experiments, plots."""
 
 from __future__ import annotations
 
@@ -51,7 +51,11 @@ def _tx_state(tx: Any) -> object:
 def _engine_state(db: Any) -> object:
     counters = db.counters.as_dict()
     counters.pop("pages_read")
-    return (counters, len(db.wal.records), repr(db.state.rows if hasattr(db.state, "rows") else db.state.pages))
+    return (
+        counters,
+        len(db.wal.records),
+        repr(db.state.rows if hasattr(db.state, "rows") else db.state.pages),
+    )
 
 
 def _tx_entries(kind: str) -> list[Entry]:
