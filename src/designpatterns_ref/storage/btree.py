@@ -14,16 +14,16 @@ splits byte by byte.
 Complexity: O(log n) per insert, remove and seek (sortedcontainers).
 
 >>> index = CountedIndex("city", page_size=1024, entry_size=32)   # 32 entries a leaf
->>> [index.insert((f"c{i:03}", i)) for i in range(3)]
-[1, 1, 1]
+>>> tuple(index.insert((f"c{i:03}", i)) for i in range(3))   # pages written
+(1, 1, 1)
 >>> index.height(), index.leaves()
 (1, 1)
 >>> for i in range(3, 40):
 ...     _ = index.insert((f"c{i:03}", i))
 >>> index.height(), index.leaves()
 (2, 2)
->>> [e[1] for e in index.range("c010", "c013")]
-[10, 11, 12]
+>>> tuple(e[1] for e in index.range("c010", "c013"))
+(10, 11, 12)
 """
 
 from __future__ import annotations

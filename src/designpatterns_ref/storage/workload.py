@@ -19,8 +19,11 @@ Every function is deterministic (a seeded ``random.Random``).
 Complexity: each experiment is O(rows + operations) engine calls.
 
 >>> rows = write_amplification(max_indexes=2, rows=50, updates=20)
->>> [(r["indexes"], r["heap"], r["heap_hot"], r["clustered"]) for r in rows]
-[(0, 1.0, 0.0, 1.0), (1, 2.0, 0.0, 1.0), (2, 3.0, 0.0, 1.0)]
+>>> for r in rows:
+...     print(r["indexes"], r["heap"], r["heap_hot"], r["clustered"])
+0 1.0 0.0 1.0
+1 2.0 0.0 1.0
+2 3.0 0.0 1.0
 """
 
 from __future__ import annotations
