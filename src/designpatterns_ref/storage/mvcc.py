@@ -30,7 +30,6 @@ from typing import Any
 
 from designpatterns_ref.storage.base import (
     Row,
-    StorageError,
     TransactionClosed,
     Value,
     WriteConflict,
@@ -181,7 +180,3 @@ class TransactionBase:
 
     def _finish(self, commit: bool) -> None:
         raise NotImplementedError
-
-
-def _unused(_: StorageError) -> None:  # keeps the import for documentation links
-    return None
