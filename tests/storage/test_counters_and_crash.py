@@ -168,3 +168,37 @@ def test_no_committed_transaction_is_lost(
     tx.insert({"id": 99, "a": 0, "c": 0})
     tx.commit()
     assert recovered.begin().get(99) == {"id": 99, "a": 0, "c": 0}
+
+
+def test_page_pruning_keeps_index_entries_valid_until_vacuum() -> None:
+    """A full page is pruned by a HOT update: dead HOT versions are freed at once, but a dead
+    row still named by index entries keeps its line pointer ("dead") until VACUUM removes the
+    entries, so a new row can never be reached through an old row's entries."""
+    db = HeapEngine(SCHEMA, page_size=1024, full_page_writes=False)
+    model = SnapshotModel(SCHEMA)
+    for t in (db, model):
+        tx = t.begin()
+        tx.insert({"id": 0, "a": 0, "c": 0})
+        tx.insert({"id": 1, "a": 1, "c": 0})
+        tx.commit()
+        tx = t.begin()
+        tx.delete(1)
+        tx.commit()
+    for n in range(1, 40):  # fill the page with HOT versions of row 0 until it is pruned
+        for t in (db, model):
+            tx = t.begin()
+            tx.update(0, {"c": n})
+            tx.commit()
+    assert "dead" in db.state.pages[0].slots
+    assert db.counters.hot_updates == 39 and len(db.state.pages) == 1
+    for t in (db, model):
+        tx = t.begin()
+        tx.insert({"id": 2, "a": 2, "c": 0})
+        tx.commit()
+    for index in ("id", "a"):
+        assert db.begin().scan(index) == model.begin().scan(index)
+    assert db.begin().get(1) is None
+    db.vacuum()
+    assert "dead" not in db.state.pages[0].slots
+    assert sorted(e[0] for e in db.state.indexes["id"].entries) == [0, 2]
+    assert db.begin().scan("a") == model.begin().scan("a")
