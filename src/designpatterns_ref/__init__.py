@@ -38,6 +38,7 @@ FAMILIES: tuple[str, ...] = (
     "resilience",
     "identity",
     "reputation",
+    "storage",
 )
 
 __all__ = [
@@ -66,6 +67,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         resilience,
         reputation,
         shortcode,
+        storage,
     )
 
 

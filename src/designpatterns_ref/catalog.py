@@ -395,7 +395,23 @@ _CATALOG: tuple[CaseStudy, ...] = (
         "Compare how each engine versions rows and updates indexes, and choose the one whose "
         "MVCC costs fit an update-heavy workload.",
         "MVCC, replication",
-        "MVCC",
+        "storage",
+        _mods(
+            "storage",
+            [
+                "base",
+                "heap",
+                "vacuum",
+                "clustered",
+                "btree",
+                "wal",
+                "mvcc",
+                "reference",
+                "workload",
+                "postgres",
+            ],
+        ),
+        status="implemented",
         sources=(
             Source(
                 "Uber Engineering: Why Uber Engineering Switched from Postgres to MySQL",

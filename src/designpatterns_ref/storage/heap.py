@@ -1,0 +1,473 @@
+"""Heap MVCC, PostgreSQL's way: an append-only heap of row versions and indexes of ctids.
+
+Case study: Uber's Decision to Move from Postgres to MySQL
+(docs/case-studies/uber-postgres-mysql.md)
+
+Every version of a row is a tuple in a fixed-size heap page, stamped with ``xmin`` (the
+transaction that created it) and ``xmax`` (the one that deleted or replaced it). Every index
+entry, primary key included, points at a tuple's physical place, its ctid ``(page, slot)``.
+An update never changes a tuple: it sets the old one's ``xmax`` and appends a new version,
+so every index needs a new entry pointing at the new ctid: with N secondary indexes an
+update of one unindexed column writes N + 1 index entries (Uber's write amplification).
+A HOT (heap-only tuple) update, possible when no indexed value changes and the new version
+fits on the same page, writes no index entry: the old tuple points at the new one and index
+lookups follow that chain inside the page. Dead versions stay until :meth:`HeapEngine.vacuum`
+removes the ones no running snapshot can see, with their index entries (bloat until then).
+
+Visibility is PostgreSQL's: a snapshot is ``(xmin, xmax, running)``; a version is visible if
+its ``xmin`` is this transaction or committed before the snapshot, and its ``xmax`` is unset,
+aborted, or not yet committed for this snapshot. A write to a key some concurrent transaction
+wrote raises :class:`~designpatterns_ref.storage.base.WriteConflict` (first writer wins).
+
+Complexity: a key lookup is one primary-index descent plus one heap page; an update is
+O(indexes) entries without HOT, O(1) with it; vacuum reads every page.
+
+>>> from designpatterns_ref.storage.base import Schema
+>>> schema = Schema({"id": int, "city": str, "trips": int}, primary_key="id", indexes=["city"])
+>>> db = HeapEngine(schema, full_page_writes=False)
+>>> tx = db.begin(); tx.insert({"id": 1, "city": "Oslo", "trips": 0}); tx.commit()
+>>> before = db.counters.copy()
+>>> tx = db.begin(); tx.update(1, {"trips": 1}); tx.commit()
+True
+>>> (db.counters - before).index_entries_written      # HOT: the index is not touched
+0
+>>> tx = db.begin(); tx.update(1, {"city": "Bergen"}); tx.commit()
+True
+>>> db.begin().scan("city")
+[{'id': 1, 'city': 'Bergen', 'trips': 1}]
+>>> db.stats()["dead_versions"], db.vacuum()["removed"], db.stats()["dead_versions"]
+(2, 2, 0)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from designpatterns_ref.storage.base import (
+    Counters,
+    Row,
+    Schema,
+    StorageError,
+    Value,
+    check_page_size,
+    value_size,
+)
+from designpatterns_ref.storage.btree import CountedIndex
+from designpatterns_ref.storage.mvcc import TransactionBase
+from designpatterns_ref.storage.wal import COMMIT_RECORD, Disk, Record, Wal
+
+__all__ = ["HeapEngine", "HeapTransaction", "HeapTuple"]
+
+PAGE_HEADER = 24
+TUPLE_HEADER = 24
+LINE_POINTER = 4
+Ctid = tuple[int, int]
+
+
+@dataclass
+class HeapTuple:
+    """One row version: creator ``xmin``, deleter ``xmax`` (0: none) and the newer version."""
+
+    xmin: int
+    row: Row
+    size: int
+    xmax: int = 0
+    next: Ctid | None = None
+    hot_updated: bool = False
+    heap_only: bool = False
+
+
+@dataclass
+class HeapPage:
+    """Line pointers: a tuple, a redirect (the slot a HOT chain now starts at), ``"dead"``
+    (pruned; its index entries wait for VACUUM) or ``None`` (free)."""
+
+    slots: list[HeapTuple | int | str | None] = field(default_factory=list)
+    free: int = 0
+
+
+@dataclass
+class HeapState:
+    """Everything a checkpoint writes: pages, indexes, commit log, next transaction id."""
+
+    schema: Schema
+    page_size: int
+    pages: list[HeapPage] = field(default_factory=list)
+    indexes: dict[str, CountedIndex] = field(default_factory=dict)
+    clog: dict[int, bool] = field(default_factory=dict)  # xid -> committed (False: aborted)
+    next_xid: int = 3  # PostgreSQL's first normal transaction id
+
+
+class HeapTransaction(TransactionBase):
+    """A transaction on a :class:`HeapEngine` (snapshot isolation)."""
+
+    engine: HeapEngine
+
+    def _visible(self, t: HeapTuple) -> bool:
+        if not self._sees(t.xmin):
+            return False
+        return t.xmax == 0 or not self._sees(t.xmax)
+
+    def _sees(self, xid: int) -> bool:
+        if xid == self.xid:
+            return True
+        committed = self.engine.state.clog.get(xid)
+        return committed is True and xid < self.snap_xmax and xid not in self.running
+
+    def _concurrent(self, xid: int) -> bool:
+        """Whether ``xid`` is another transaction's write this snapshot does not include."""
+        return (
+            xid != 0
+            and xid != self.xid
+            and self.engine.state.clog.get(xid) is not False
+            and not self._sees(xid)
+        )
+
+    def _versions(self, key: Value) -> list[tuple[Ctid, HeapTuple]]:
+        db = self.engine
+        found = []
+        pages: set[int] = set()
+        for _, ctid in db.state.indexes[db.schema.primary_key].matching(key):
+            found.extend(db.chain(ctid))
+            pages.add(ctid[0])
+        db.counters.pages_read += db.state.indexes[db.schema.primary_key].height() + len(pages)
+        return found
+
+    def _find(self, key: Value) -> tuple[Ctid, HeapTuple] | None:
+        return next(((c, t) for c, t in self._versions(key) if self._visible(t)), None)
+
+    def _conflicts(self, key: Value, versions: list[tuple[Ctid, HeapTuple]]) -> bool:
+        return any(self._concurrent(t.xmin) or self._concurrent(t.xmax) for _, t in versions)
+
+    def _get(self, key: Value) -> Row | None:
+        found = self._find(key)
+        return dict(found[1].row) if found else None
+
+    def _insert(self, row: Row) -> bool:
+        versions = self._versions(row[self.engine.schema.primary_key])
+        if self._conflicts(row[self.engine.schema.primary_key], versions):
+            return False
+        if any(self._visible(t) for _, t in versions):
+            raise StorageError(f"key={row[self.engine.schema.primary_key]!r} already exists")
+        self.engine.write_insert(self.xid, row)
+        return True
+
+    def _update(self, key: Value, changes: Row) -> bool | None:
+        versions = self._versions(key)
+        old = next(((c, t) for c, t in versions if self._visible(t)), None)
+        if old is None:
+            return False
+        if self._conflicts(key, versions):
+            return None
+        self.engine.write_update(self.xid, old[0], {**old[1].row, **changes}, changes)
+        return True
+
+    def _delete(self, key: Value) -> bool | None:
+        versions = self._versions(key)
+        old = next(((c, t) for c, t in versions if self._visible(t)), None)
+        if old is None:
+            return False
+        if self._conflicts(key, versions):
+            return None
+        self.engine.log("heap_delete", self.xid, old[0], payload=8, pages=[("heap", old[0][0])])
+        return True
+
+    def _scan(self, index: str, low: Value | None, high: Value | None) -> list[Row]:
+        db = self.engine
+        entries = db.state.indexes[index].range(low, high)
+        db.counters.pages_read += db.state.indexes[index].range_pages(len(entries))
+        out: list[Row] = []
+        for _, ctid in entries:
+            db.counters.pages_read += 1  # the heap page the entry points at
+            out.extend(dict(t.row) for _, t in db.chain(ctid) if self._visible(t))
+        return out
+
+    def _finish(self, commit: bool) -> None:
+        if self.xid in self.engine.writers:  # a read-only transaction logs nothing
+            self.engine.log("commit" if commit else "abort", self.xid, payload=COMMIT_RECORD)
+
+
+class HeapEngine:
+    """PostgreSQL-style storage: a heap of versions, indexes of ctids, HOT and VACUUM."""
+
+    def __init__(
+        self,
+        schema: Schema,
+        *,
+        page_size: int = 8192,
+        hot: bool = True,
+        fillfactor: int = 100,
+        full_page_writes: bool = True,
+    ) -> None:
+        if not isinstance(schema, Schema):
+            raise StorageError(f"schema={schema!r:.80} must be a Schema")
+        check_page_size(page_size)
+        for name, flag in (("hot", hot), ("full_page_writes", full_page_writes)):
+            if type(flag) is not bool:
+                raise StorageError(f"{name}={flag!r:.80} must be True or False")
+        if type(fillfactor) is not int or not 10 <= fillfactor <= 100:
+            raise StorageError(f"fillfactor={fillfactor!r:.80} must be an int from 10 to 100")
+        self.schema = schema
+        self.hot = hot
+        self.fillfactor = fillfactor
+        self.counters = Counters()
+        self.state = HeapState(schema, page_size)
+        for column in (schema.primary_key, *schema.indexes):
+            self.state.indexes[column] = CountedIndex(column, page_size=page_size)
+        self.wal = Wal(self.counters, page_size=page_size, full_page_writes=full_page_writes)
+        self.active: dict[int, HeapTransaction] = {}
+        self._op_pages: set[Any] = set()
+        self.writers: set[int] = set()  # transactions that have logged a change
+        self.wal.checkpoint(self.state)
+
+    # transactions -----------------------------------------------------------------------
+    def begin(self) -> HeapTransaction:
+        """Start a transaction; it sees what was committed before this moment."""
+        xid = self.state.next_xid
+        self.state.next_xid += 1
+        running = frozenset(self.active)
+        tx = HeapTransaction(self, xid, running, min(running | {xid}), xid)
+        self.active[xid] = tx
+        return tx
+
+    def end(self, tx: HeapTransaction) -> None:
+        """Forget a finished transaction (called by it)."""
+        self.active.pop(tx.xid, None)
+        self.writers.discard(tx.xid)
+        self.wal.flush()
+
+    # logging and applying ---------------------------------------------------------------
+    def log(self, kind: str, xid: int, *args: Any, payload: int, pages: list[Any] = []) -> None:  # noqa: B006
+        """Append a record to the WAL, count its pages, then apply it to the pages."""
+        record = self.wal.append(kind, xid, *args, payload=payload, pages=pages)
+        self._op_pages.update(pages)
+        if kind not in ("commit", "abort"):
+            self.writers.add(xid)
+        self.apply(record)
+
+    def finish_op(self) -> None:
+        """Count the distinct pages the operation just finished has written."""
+        self.counters.pages_written += len(self._op_pages)
+        self._op_pages.clear()
+
+    def apply(self, record: Record) -> None:
+        """Apply one WAL record to the state (live, and again during recovery)."""
+        s, args = self.state, record.args
+        if record.kind == "heap_insert":
+            (p, slot), row, heap_only = args
+            self._put(
+                p, slot, HeapTuple(record.xid, dict(row), self._size(row), heap_only=heap_only)
+            )
+        elif record.kind == "heap_update":
+            old_ctid, new_ctid, row, hot = args
+            old = self.tuple_at(old_ctid)
+            old.xmax, old.next, old.hot_updated = record.xid, new_ctid, hot
+            new = HeapTuple(record.xid, dict(row), self._size(row), heap_only=hot)
+            self._put(new_ctid[0], new_ctid[1], new)
+        elif record.kind == "heap_delete":
+            self.tuple_at(args[0]).xmax = record.xid
+        elif record.kind == "index_insert":
+            s.indexes[args[0]].insert(args[1])
+        elif record.kind == "index_delete":
+            for entry in args[1]:
+                s.indexes[args[0]].discard(entry)
+        elif record.kind == "prune":
+            page = s.pages[args[0]]
+            for slot, new in args[1]:
+                if new == "unlink":
+                    t = page.slots[slot]
+                    assert isinstance(t, HeapTuple)
+                    t.next, t.hot_updated = None, False
+                else:
+                    page.slots[slot] = new
+            self._refree(page)
+        elif record.kind in ("commit", "abort"):
+            s.clog[record.xid] = record.kind == "commit"
+
+    def _size(self, row: Mapping[str, Value]) -> int:
+        return TUPLE_HEADER + self.schema.row_size(row)
+
+    def _put(self, p: int, slot: int, t: HeapTuple) -> None:
+        while len(self.state.pages) <= p:
+            self.state.pages.append(HeapPage(free=self.state.page_size - PAGE_HEADER))
+        page = self.state.pages[p]
+        while len(page.slots) <= slot:
+            page.slots.append(None)
+        page.slots[slot] = t
+        self._refree(page)
+
+    def _refree(self, page: HeapPage) -> None:
+        used = sum(t.size for t in page.slots if isinstance(t, HeapTuple))
+        page.free = self.state.page_size - PAGE_HEADER - LINE_POINTER * len(page.slots) - used
+
+    def tuple_at(self, ctid: Ctid) -> HeapTuple:
+        """The tuple at ``ctid`` (following a redirect)."""
+        slot = self.state.pages[ctid[0]].slots[ctid[1]]
+        if isinstance(slot, int):
+            slot = self.state.pages[ctid[0]].slots[slot]
+        assert isinstance(slot, HeapTuple)
+        return slot
+
+    def chain(self, ctid: Ctid) -> list[tuple[Ctid, HeapTuple]]:
+        """The versions reachable from an index entry: the root and its HOT successors."""
+        page = self.state.pages[ctid[0]]
+        slot: Any = page.slots[ctid[1]]
+        at = ctid
+        if isinstance(slot, int):
+            at = (ctid[0], slot)
+            slot = page.slots[slot]
+        out = []
+        while isinstance(slot, HeapTuple):
+            out.append((at, slot))
+            if not slot.hot_updated or slot.next is None:
+                break
+            at = slot.next
+            slot = page.slots[at[1]]
+        return out
+
+    # placing versions --------------------------------------------------------------------
+    def _room(self, page: HeapPage, size: int, *, fill: bool) -> int | None:
+        """The slot a tuple of ``size`` bytes would take on ``page``, if it fits."""
+        reserve = self.state.page_size * (100 - self.fillfactor) // 100 if fill else 0
+        free_slot = next((i for i, t in enumerate(page.slots) if t is None), None)
+        need = size + (0 if free_slot is not None else LINE_POINTER)
+        if page.free - reserve < need:
+            return None
+        return free_slot if free_slot is not None else len(page.slots)
+
+    def _place(self, size: int) -> Ctid:
+        """Where a new (non-HOT) version goes: a page with room, or a new page at the end."""
+        pages = self.state.pages
+        for p in [len(pages) - 1, *range(len(pages) - 1)] if pages else []:
+            if pages[p].free >= size + LINE_POINTER:
+                slot = self._room(pages[p], size, fill=True)
+                if slot is not None:
+                    return (p, slot)
+        if size + LINE_POINTER > self.state.page_size - PAGE_HEADER:
+            raise StorageError(
+                f"a row of {size} bytes does not fit a {self.state.page_size}-byte page"
+            )
+        return (len(pages), 0)
+
+    def write_insert(self, xid: int, row: Row) -> None:
+        """Log and apply a new tuple and one entry in every index."""
+        ctid = self._place(self._size(row))
+        self.log("heap_insert", xid, ctid, row, False, payload=8 + self.schema.row_size(row),
+                 pages=[("heap", ctid[0])])  # fmt: skip
+        self.counters.row_versions_written += 1
+        self._index_all(xid, row, ctid)
+
+    def write_update(self, xid: int, old: Ctid, row: Row, changes: Row) -> None:
+        """Log and apply a new version: HOT on the same page if allowed, else with new entries."""
+        size = self._size(row)
+        before = self.tuple_at(old).row
+        hot_ok = self.hot and all(row[c] == before[c] for c in self.schema.indexes)
+        slot = self._room(self.state.pages[old[0]], size, fill=False) if hot_ok else None
+        if hot_ok and slot is None and self._prune(xid, old[0]):
+            slot = self._room(self.state.pages[old[0]], size, fill=False)
+        new = (old[0], slot) if slot is not None else self._place(size)
+        pages = sorted({("heap", old[0]), ("heap", new[0])})
+        self.log("heap_update", xid, old, new, row, slot is not None,
+                 payload=14 + self.schema.row_size(row), pages=pages)  # fmt: skip
+        self.counters.row_versions_written += 1
+        if slot is None:
+            self._index_all(xid, row, new)
+        else:
+            self.counters.hot_updates += 1
+
+    def _prune(self, xid: int, p: int) -> bool:
+        """Prune one full page's dead HOT versions in passing (no index touched)."""
+        from designpatterns_ref.storage.vacuum import plan_vacuum
+
+        horizon = self.horizon()
+        plans, _, removed = plan_vacuum(
+            [self.state.pages[p]], lambda t: self._dead(t, horizon), first=p, prune_only=True
+        )
+        for page, changes in plans:
+            self.log("prune", xid, page, changes, payload=8 + 4 * len(changes),
+                     pages=[("heap", page)])  # fmt: skip
+        return removed > 0
+
+    def _index_all(self, xid: int, row: Row, ctid: Ctid) -> None:
+        for column in (self.schema.primary_key, *self.schema.indexes):
+            index = self.state.indexes[column]
+            entry = (row[column], ctid)
+            leaf = ("index", column, index.leaf_of(entry))
+            self.log("index_insert", xid, column, entry, payload=8 + value_size(row[column]),
+                     pages=[leaf])  # fmt: skip
+            self.counters.index_entries_written += 1
+
+    # vacuum, checkpoint, crash ---------------------------------------------------------
+    def horizon(self) -> int:
+        """The oldest transaction id some running snapshot may still treat as running."""
+        return min((tx.snap_xmin for tx in self.active.values()), default=self.state.next_xid)
+
+    def _dead(self, t: HeapTuple, horizon: int) -> bool:
+        clog = self.state.clog
+        if clog.get(t.xmin) is False:
+            return True
+        return t.xmax != 0 and clog.get(t.xmax) is True and t.xmax < horizon
+
+    def vacuum(self) -> dict[str, int]:
+        """Remove versions no snapshot can see and their index entries; returns what it did."""
+        from designpatterns_ref.storage.vacuum import plan_vacuum
+
+        horizon = self.horizon()
+        self.counters.pages_read += len(self.state.pages)
+        plans, removed_roots, removed = plan_vacuum(
+            self.state.pages, lambda t: self._dead(t, horizon)
+        )
+        for column, index in self.state.indexes.items():
+            self.counters.pages_read += index.leaves()
+            doomed = tuple(e for e in index.entries if e[1] in removed_roots)
+            if doomed:
+                leaves = sorted({("index", column, index.leaf_of(e)) for e in doomed})
+                self.log(
+                    "index_delete", 0, column, doomed, payload=8 + 6 * len(doomed), pages=leaves
+                )
+        for p, changes in plans:
+            self.log("prune", 0, p, changes, payload=8 + 4 * len(changes), pages=[("heap", p)])
+        self.finish_op()
+        self.wal.flush()
+        return {"removed": removed, "pages": len(plans), "horizon": horizon}
+
+    def stats(self) -> dict[str, int]:
+        """Pages, live and dead versions (dead: invisible to every future snapshot), free bytes."""
+        horizon = self.state.next_xid
+        tuples = [t for p in self.state.pages for t in p.slots if isinstance(t, HeapTuple)]
+        dead = sum(self._dead(t, horizon) for t in tuples)
+        return {
+            "pages": len(self.state.pages),
+            "versions": len(tuples),
+            "dead_versions": dead,
+            "live_versions": len(tuples) - dead,
+            "free_bytes": sum(p.free for p in self.state.pages),
+            "index_entries": sum(len(i) for i in self.state.indexes.values()),
+        }
+
+    def checkpoint(self) -> None:
+        """Write every page to disk; the log starts afresh (full page images again)."""
+        self.wal.checkpoint(self.state)
+
+    def crash(self) -> Disk:
+        """Kill the engine: what survives is the last checkpoint and the flushed log."""
+        return self.wal.crash()
+
+    @classmethod
+    def recover(cls, disk: Disk, *, hot: bool = True, full_page_writes: bool = True) -> HeapEngine:
+        """Restart from ``disk``: replay the log; transactions with no commit record abort."""
+        if not isinstance(disk, Disk) or not isinstance(disk.image, HeapState):
+            raise StorageError(f"disk={disk!r:.80} must be a Disk from HeapEngine.crash()")
+        state: HeapState = disk.image
+        engine = cls(state.schema, page_size=state.page_size, hot=hot,
+                     full_page_writes=full_page_writes)  # fmt: skip
+        engine.state = state
+        for record in disk.log:
+            engine.apply(record)
+            state.next_xid = max(state.next_xid, record.xid + 1)
+        for xid in range(3, state.next_xid):
+            state.clog.setdefault(xid, False)
+        engine.wal.checkpoint(state)
+        return engine
