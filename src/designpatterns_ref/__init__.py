@@ -63,9 +63,9 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         geo,
         identity,
         ratelimit,
-        sharding,
-        resilience,
         reputation,
+        resilience,
+        sharding,
         shortcode,
         storage,
     )
