@@ -36,7 +36,9 @@ server; a page is O(log n + limit) plus one ``HMGET`` for the posts.
 Share one store between threads only if you share nothing else: each call is atomic on the
 server, but a strategy's call may span several round trips.
 
->>> store = RedisStore.from_url("redis://127.0.0.1:1/0")  # connects lazily  # doctest: +SKIP
+>>> store = RedisStore.from_url("redis://127.0.0.1:1/0")  # connects on first use
+>>> store.prefix, store.cluster
+('feed:', False)
 """
 
 from __future__ import annotations

@@ -23,11 +23,12 @@ window is offered: a time window would need every process's clock to agree.
 
 Complexity: two round trips per call; O(1) work on the server per call.
 
->>> import redis  # doctest: +SKIP
->>> breaker = RedisCircuitBreaker(redis.Redis(), name="payments", window_size=20,
-...                               minimum_calls=10)  # doctest: +SKIP
->>> breaker.call(lambda: "ok")  # doctest: +SKIP
-'ok'
+Usage, with a Redis server at hand (the tests run it against a real one)::
+
+    import redis
+    breaker = RedisCircuitBreaker(redis.Redis(), name="payments", window_size=20,
+                                  minimum_calls=10)
+    breaker.call(lambda: "ok")   # 'ok', and every process sharing the name sees the window
 """
 
 from __future__ import annotations
