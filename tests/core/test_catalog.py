@@ -112,3 +112,13 @@ def test_any_unknown_slug_raises_with_suggestions(text: str) -> None:
         case_study(text)
     suggested = str(info.value).split("did you mean: ")[1].rstrip("?").split(", ")
     assert len(suggested) == 3 and set(suggested) <= slugs
+
+
+@pytest.mark.parametrize("study", catalog(), ids=lambda c: c.slug)
+def test_docs_page_status_matches_the_catalog(study: CaseStudy) -> None:
+    text = (ROOT / study.docs_page).read_text(encoding="utf-8")
+    says_planned = '!!! note "Planned"' in text
+    assert says_planned == (study.status == "planned"), (
+        f"{study.docs_page} {'says' if says_planned else 'does not say'} planned, "
+        f"the catalog says {study.status}"
+    )
