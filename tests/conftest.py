@@ -5,11 +5,10 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
-
-from designpatterns_ref.testing import RedisServer
 
 settings.register_profile(
     "ci",
@@ -46,7 +45,7 @@ def shared_data() -> Path:
 
 
 @pytest.fixture
-def redis_url(redis_srv: RedisServer) -> Iterator[str]:
+def redis_url(redis_srv: Any) -> Iterator[str]:
     """The session server's URL, flushed before each test."""
     import redis
 

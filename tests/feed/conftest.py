@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -57,20 +58,26 @@ class Oracle:
         return ids[:limit]
 
 
-STORES = ["memory", "redis"]
+STORES = ["memory", "redis", "cluster"]
 
 
 class StoreFactory:
     """Fresh stores of one kind; each Redis store gets its own key prefix on the session server."""
 
-    def __init__(self, kind: str, redis_url: str | None) -> None:
+    def __init__(self, kind: str, redis_url: str | None, cluster: Any = None) -> None:
         self.kind = kind
         self.redis_url = redis_url
+        self.cluster = cluster
         self.made: list[RedisStore] = []
 
     def __call__(self) -> FeedStore:
         if self.kind == "memory":
             return MemoryStore()
+        if self.kind == "cluster":
+            client = self.cluster.client(decode_responses=True, socket_timeout=5)
+            store = RedisStore(client, prefix=f"t{next(_prefixes)}:")
+            self.made.append(store)
+            return store
         assert self.redis_url is not None
         store = RedisStore.from_url(self.redis_url, prefix=f"t{next(_prefixes)}:")
         self.made.append(store)
@@ -85,8 +92,10 @@ class StoreFactory:
 
 @pytest.fixture(params=STORES)
 def stores(request: pytest.FixtureRequest) -> Iterator[StoreFactory]:
-    """A factory of fresh stores, once per store kind ("redis" runs on a real redis-server)."""
+    """A factory of fresh stores, once per store kind ("redis" runs on a real Redis server,
+    "cluster" on a real three-master Redis Cluster)."""
     url = request.getfixturevalue("redis_srv").url if request.param == "redis" else None
-    factory = StoreFactory(request.param, url)
+    cluster = request.getfixturevalue("redis_cluster_srv") if request.param == "cluster" else None
+    factory = StoreFactory(request.param, url, cluster)
     yield factory
     factory.cleanup()

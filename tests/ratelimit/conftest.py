@@ -45,7 +45,8 @@ def redis_twin(algo: str, client: Any, clock: ManualClock, **options: Any) -> An
 
 
 CASES = [pytest.param((name, "memory"), id=f"{name}-memory") for name in ALGORITHMS] + [
-    pytest.param((name, "redis"), marks=pytest.mark.redis, id=f"{name}-redis")
+    pytest.param((name, backend), marks=pytest.mark.redis, id=f"{name}-{backend}")
+    for backend in ("redis", "cluster")
     for name, (_, twin) in ALGORITHMS.items()
     if twin
 ]
@@ -62,9 +63,11 @@ def redis_client(redis_url: str) -> Iterator[Any]:
 
 @pytest.fixture(params=CASES)
 def make(request: pytest.FixtureRequest) -> Callable[[ManualClock], Any]:
-    """A factory: clock -> a limiter of 4 per second (burst 4), memory or Redis."""
+    """A factory: clock -> a limiter of 4 per second (burst 4), in memory, on Redis, or on a
+    three-master Redis Cluster (the hash-tagged keys of one decision share a slot)."""
     name, backend = request.param
     if backend == "memory":
         return ALGORITHMS[name][0]
-    client = request.getfixturevalue("redis_client")
+    fixture = "redis_client" if backend == "redis" else "redis_cluster_client"
+    client = request.getfixturevalue(fixture)
     return lambda clock: redis_twin(name, client, clock)

@@ -43,7 +43,7 @@ def run_threads(n: int, fn: Callable[[], list[str]]) -> list[str]:
 # -- counters: the Counter protocol, three backends --------------------------------------
 
 
-@pytest.fixture(params=["memory", "sqlite", "redis"])
+@pytest.fixture(params=["memory", "sqlite", "redis", "cluster"])
 def counter(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Counter]:
     if request.param == "memory":
         yield MemoryCounter()
@@ -51,9 +51,11 @@ def counter(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Counter]
         c = SQLiteCounter(tmp_path / "counter.db")
         yield c
         c.close()
-    else:
+    elif request.param == "redis":
         url = request.getfixturevalue("redis_url")
         yield RedisCounter(url, key="test:counter")
+    else:  # a three-master Redis Cluster, through redis-py's RedisCluster client
+        yield RedisCounter(request.getfixturevalue("redis_cluster_client"), key="test:counter")
 
 
 def test_counter_blocks_never_overlap(counter: Counter) -> None:

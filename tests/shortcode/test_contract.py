@@ -32,6 +32,7 @@ ALLOCATORS = [
     "range/memory",
     "range/sqlite",
     "range/redis",
+    "range/cluster",
     "hash/mmh3",
     "hash/xxhash",
 ]
@@ -54,6 +55,9 @@ def allocator(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[CodeAl
         alloc = RangeAllocator(counter, block=16)
     elif kind == "range/redis":
         alloc = RangeAllocator(RedisCounter(request.getfixturevalue("redis_url")), block=16)
+    elif kind == "range/cluster":
+        client = request.getfixturevalue("redis_cluster_client")
+        alloc = RangeAllocator(RedisCounter(client), block=16)
     else:
         alloc = HashCodes(length=4, hash=kind.split("/")[1])
     yield alloc

@@ -24,6 +24,13 @@ and a page cursor is the exclusive bound ``(id``. A fan-out is one pipeline (``M
 holding a ``ZADD`` and a ``ZREMRANGEBYRANK`` per follower, so each timeline is trimmed in the
 same round trip that grows it; reads of many authors' lists are one pipeline too.
 
+On a Redis Cluster (pass a redis-py ``RedisCluster`` client) the same keys spread over the
+slots: each user's timeline, sets and post list live wherever their key hashes. A ``MULTI``
+cannot span slots, so there the pipelines run without a transaction (redis-py groups them per
+node): every command stays atomic on its own key, but a fan-out is no longer all-or-nothing
+across followers, which is also how Twitter's timeline cache behaves, and
+:meth:`~RedisStore.followees_flagged` intersects on the client instead of with ``SINTER``.
+
 Complexity: fan-out to F followers is 2F commands in one round trip, O(F log max_len) on the
 server; a page is O(log n + limit) plus one ``HMGET`` for the posts.
 Share one store between threads only if you share nothing else: each call is atomic on the
@@ -60,6 +67,12 @@ class RedisStore:
             raise FeedError("client must be created with decode_responses=True")
         self.r = client
         self.prefix = prefix
+        #: True on a Redis Cluster client: no cross-slot MULTI or SINTER.
+        self.cluster = callable(getattr(client, "get_nodes", None))
+
+    def _pipe(self) -> Any:
+        """A MULTI/EXEC pipeline on one server; on a cluster, a per-node batch (no MULTI)."""
+        return self.r.pipeline(transaction=not self.cluster)
 
     @classmethod
     def from_url(cls, url: str, *, prefix: str = "feed:") -> RedisStore:
@@ -80,7 +93,7 @@ class RedisStore:
 
     # users and activity
     def add_user(self, user: str, now: float) -> None:
-        pipe = self.r.pipeline()
+        pipe = self._pipe()
         pipe.sadd(self._k("users"), user)
         pipe.hset(self._k("seen"), user, repr(now))
         pipe.execute()
@@ -99,13 +112,13 @@ class RedisStore:
 
     # the follow graph
     def add_edge(self, follower: str, followee: str) -> bool:
-        pipe = self.r.pipeline()
+        pipe = self._pipe()
         pipe.sadd(self._k("followees", follower), followee)
         pipe.sadd(self._k("followers", followee), follower)
         return bool(pipe.execute()[0])
 
     def remove_edge(self, follower: str, followee: str) -> bool:
-        pipe = self.r.pipeline()
+        pipe = self._pipe()
         pipe.srem(self._k("followees", follower), followee)
         pipe.srem(self._k("followers", followee), follower)
         return bool(pipe.execute()[0])
@@ -123,12 +136,16 @@ class RedisStore:
         return int(self.r.scard(self._k("followers", user)))
 
     def followees_flagged(self, user: str, kind: str) -> list[str]:
-        return list(self.r.sinter(self._k("followees", user), self._k("flag", kind)))
+        if not self.cluster:
+            return list(self.r.sinter(self._k("followees", user), self._k("flag", kind)))
+        followees = list(self.r.smembers(self._k("followees", user)))
+        flagged = self.has_flag(kind, followees)
+        return [name for name, on in zip(followees, flagged, strict=True) if on]
 
     # posts
     def new_post(self, author: str, at: float, body: str) -> Post:
         post = Post(int(self.r.hincrby(self._k("meta"), "next_id", 1)), author, at, body)
-        pipe = self.r.pipeline()
+        pipe = self._pipe()
         pipe.hset(self._k("posts"), str(post.id), json.dumps([author, at, body]))
         pipe.zadd(self._k("by", author), {str(post.id): post.id})
         pipe.hset(self._k("meta"), "latest_at", repr(at))
@@ -155,7 +172,7 @@ class RedisStore:
         return out
 
     def drop_post(self, post: Post) -> None:
-        pipe = self.r.pipeline()
+        pipe = self._pipe()
         pipe.hdel(self._k("posts"), str(post.id))
         pipe.zrem(self._k("by", post.author), str(post.id))
         pipe.execute()
@@ -178,7 +195,7 @@ class RedisStore:
         if not users or not ids:
             return 0
         mapping = {str(i): i for i in ids}
-        pipe = self.r.pipeline()
+        pipe = self._pipe()
         for user in users:
             key = self._k("home", user)
             pipe.zadd(key, mapping)
@@ -193,7 +210,7 @@ class RedisStore:
         if not users or not ids:
             return 0
         members = [str(i) for i in ids]
-        pipe = self.r.pipeline()
+        pipe = self._pipe()
         for user in users:
             pipe.zrem(self._k("home", user), *members)
         return sum(pipe.execute())
@@ -217,7 +234,7 @@ class RedisStore:
         return out
 
     def home_clear(self, user: str) -> None:
-        pipe = self.r.pipeline()
+        pipe = self._pipe()
         pipe.delete(self._k("home", user))
         pipe.srem(self._k("flag", "capped"), user)
         pipe.execute()
