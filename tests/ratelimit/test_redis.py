@@ -69,12 +69,16 @@ def test_the_scripts_entry_search_counts_like_bisect_right(
 ) -> None:
     """The galloping search the sliding log and the concurrency cap use, at any position; a
     string with a torn last entry (written by something else) still ends the search."""
-    from designpatterns_ref.ratelimit._lua import ENTRIES
+    from designpatterns_ref.ratelimit._lua import ENTRIES, GALLOP
 
     times.sort()
-    probe = ENTRIES + (
-        "local size, at, at_or_before = entries(ARGV[1], 8)\n"
-        "return at_or_before((struct.unpack('<d', ARGV[2])))"
+    probe = (
+        GALLOP
+        + ENTRIES
+        + (
+            "local size, at, at_or_before = entries(ARGV[1], 8)\n"
+            "return at_or_before((struct.unpack('<d', ARGV[2])))"
+        )
     )
     raw = b"".join(struct.pack("<d", t) for t in times) + tail
     found = client.eval("local floor = math.floor\n" + probe, 0, raw, struct.pack("<d", x))
@@ -143,7 +147,9 @@ def test_a_client_that_decodes_replies_gets_the_same_decisions_as_text(
     text = redis_twin(name, text_client, clock, name=f"form{next(_fresh)}")
     assert packed._packed and not text._packed
     hourly = [
-        rr.FixedWindow(c, 6, 3600.0, clock=clock, ttl_slack=600.0, name=f"h{next(_fresh)}", deadline=5.0)
+        rr.FixedWindow(
+            c, 6, 3600.0, clock=clock, ttl_slack=600.0, name=f"h{next(_fresh)}", deadline=5.0
+        )
         for c in (client, text_client)
     ]
     both = [rr.all_of(packed, hourly[0]), rr.all_of(text, hourly[1])]
@@ -200,7 +206,7 @@ def test_bad_keys_and_options_are_refused(client: Any) -> None:
     with pytest.raises(RateLimitError, match="same store"):
         rr.all_of(limiter, object())
     with pytest.raises(RateLimitError, match="share a name"):
-        rr.all_of(limiter, rr.GCRA(client, 5))
+        rr.all_of(limiter, rr.GCRA(client, 5, deadline=5.0))
 
 
 def test_concurrency_hold_and_release(client: Any) -> None:
@@ -245,7 +251,9 @@ def test_asyncio_variant_shares_the_script(redis_srv: RedisServer) -> None:
         assert isinstance(both, rr.AsyncAllOf)
         assert await both.allow("a")  # the bucket's last token, the window's only slot
         assert not await both.allow("a")
-        held = rr.AsyncConcurrencyLimiter(client, 1, lease=5.0, clock=clock, name="async", deadline=5.0)
+        held = rr.AsyncConcurrencyLimiter(
+            client, 1, lease=5.0, clock=clock, name="async", deadline=5.0
+        )
         async with held.hold("a"):
             assert not await held.peek("a")
         assert await held.peek("a")

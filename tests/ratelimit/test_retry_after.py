@@ -95,7 +95,7 @@ def test_retry_after_is_honest_and_within_a_few_ulps_of_the_earliest_time(
             # earliest time by up to its own stride, so it may land later)
             state = limiter._states["k"]
             searched = old_search(
-                lambda t, state=state, cost=cost: limiter._admits(state, cost, t),
+                lambda t, replay=limiter._admits, state=state, cost=cost: replay(state, cost, t),
                 now,
                 max(0.0, earliest - now - slack),
             )

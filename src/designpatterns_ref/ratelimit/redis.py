@@ -40,10 +40,9 @@ package.
 
 Complexity: one round trip per decision; on the server, O(1) per decision for every
 algorithm but the log and the concurrency cap, which read O(log k) of their n entries (a
-galloping search from the oldest, k the number that expired) and copy the string of entries
-once when they admit: an 8-byte entry per admitted unit, so a few kilobytes for limits in
-the hundreds (for limits in the tens of thousands per window, choose the sliding window
-counter).
+galloping search from the oldest, k the number that expired). The log is a list that the
+script appends to and trims, so nothing is copied; the concurrency cap copies its string of
+holds (40 bytes a hold, at most ``limit`` of them) when it admits.
 
 Examples:
     >>> import redis  # doctest: +SKIP
@@ -85,6 +84,7 @@ from designpatterns_ref.ratelimit.base import (
 from designpatterns_ref.ratelimit.composite import combine, flatten
 
 __all__ = [
+    "DEFAULT_DEADLINE",
     "GCRA",
     "AsyncAllOf",
     "AsyncConcurrencyLimiter",
@@ -95,7 +95,6 @@ __all__ = [
     "AsyncSlidingWindowCounter",
     "AsyncSlidingWindowLog",
     "AsyncTokenBucket",
-    "DEFAULT_DEADLINE",
     "BackendUnavailable",
     "ConcurrencyLimiter",
     "FixedWindow",
@@ -161,6 +160,10 @@ _MODES = {"allow": b"a", "peek": b"p", "release": b"r", "unhold": b"u"}
 _Call = tuple[list[str], list[bytes]]
 
 
+#: The algorithm's part of a key name, where it differs from the script's code: the sliding
+#: log became a list (it was one string), and a new name keeps the two forms apart.
+_KEY_TAGS = {"swl": "swlist"}
+
 #: The bounded twins made so far: client -> {deadline: twin} (dropped with the client).
 _TWINS: weakref.WeakKeyDictionary[Any, dict[float, Any]] = weakref.WeakKeyDictionary()
 
@@ -177,7 +180,11 @@ def bounded(client: Any, deadline: float) -> Any:
     rebuilt from their own connection options); the twin is made once per client and deadline.
     """
     from redis.backoff import NoBackoff
-    from redis.retry import Retry
+
+    if type(client).__module__.startswith("redis.asyncio"):
+        from redis.asyncio.retry import Retry
+    else:
+        from redis.retry import Retry  # type: ignore[assignment]
 
     made = _TWINS.setdefault(client, {})
     if deadline in made:
@@ -319,6 +326,7 @@ class _Base:
         self.on_error: OnError = on_error
         self.ttl_slack = float(ttl_slack)
         self._spec = _spec(self._code, params)
+        self._key_tag = _KEY_TAGS.get(self._code, self._code)
         self._packed = _packed_replies(self._redis)
         self._form = {
             mode: code + (b"b" if self._packed else b"t") for mode, code in _MODES.items()
@@ -330,10 +338,9 @@ class _Base:
             isinstance(key, bool) or not isinstance(key, str | int) or not -(2**63) <= key < 2**64  # type: ignore[operator]
         ):
             raise RateLimitError(
-                f"{type(self).__name__}: key={key!r:.80} must be a str or an int (64 bits) on "
-                "Redis"
+                f"{type(self).__name__}: key={key!r:.80} must be a str or an int (64 bits) on Redis"
             )
-        return f"{self.prefix}:{{{key}}}:{self._code}:{self.name}"
+        return f"{self.prefix}:{{{key}}}:{self._key_tag}:{self.name}"
 
     def _cost(self, cost: object) -> int:
         if cost.__class__ is int and 1 <= cost <= self.limit:
@@ -617,7 +624,12 @@ class AsyncFixedWindow(_WindowShaped, AsyncRedisLimiter):
 
 
 class SlidingWindowLog(_WindowShaped, RedisLimiter):
-    """:class:`~designpatterns_ref.ratelimit.sliding_log.SlidingWindowLog` on Redis (a list)."""
+    """:class:`~designpatterns_ref.ratelimit.sliding_log.SlidingWindowLog` on Redis.
+
+    The log is a Redis list of packed times, appended to on the right (``RPUSH``) and trimmed
+    on the left (``LTRIM``), so an admitted request never copies it; a refusal reads a few
+    entries with ``LINDEX``.
+    """
 
     _code = "swl"
 

@@ -80,9 +80,7 @@ def _constructor(name: str, cls: Any, arg: str) -> Entry:
         defaults["burst"] = 4
     if cls is rl.ConcurrencyLimiter:
         defaults = {"limit": 4, "lease": 1.0}
-    return Entry(
-        f"{name}({arg}=)", call=lambda _, v: cls(**{**defaults, arg: v}), values=EDGES
-    )
+    return Entry(f"{name}({arg}=)", call=lambda _, v: cls(**{**defaults, arg: v}), values=EDGES)
 
 
 def _memory_entries() -> list[Entry]:
@@ -101,7 +99,9 @@ def _memory_entries() -> list[Entry]:
 
     def both() -> rl.AllOf:
         clock = ManualClock(5.0)
-        return rl.all_of(rl.TokenBucket(4, 1.0, 4, clock=clock), rl.FixedWindow(3, 1.0, clock=clock))
+        return rl.all_of(
+            rl.TokenBucket(4, 1.0, 4, clock=clock), rl.FixedWindow(3, 1.0, clock=clock)
+        )
 
     out += _entries_for_limiter("AllOf", both)
     out += [
@@ -121,8 +121,10 @@ def _traffic_entries() -> list[Entry]:
     calls: dict[str, tuple[Callable[..., object], dict[str, Any]]] = {
         "steady": (rl.steady, {"rate": 5.0, "duration": 2.0, "start": 0.0}),
         "poisson": (rl.poisson, {"rate": 5.0, "duration": 2.0, "seed": 1, "start": 0.0}),
-        "bursts": (rl.bursts, {"size": 3, "every": 1.0, "duration": 3.0, "spread": 0.1,
-                               "seed": 1, "start": 0.0}),  # fmt: skip
+        "bursts": (
+            rl.bursts,
+            {"size": 3, "every": 1.0, "duration": 3.0, "spread": 0.1, "seed": 1, "start": 0.0},
+        ),
         "boundary_burst": (rl.boundary_burst, {"limit": 3, "per": 1.0, "window": 1, "gap": 0.01}),
     }
     out = []
@@ -163,13 +165,20 @@ def _simulate_entries() -> list[Entry]:
     out = [
         Entry("simulate(limiter)", call=lambda _, v: rl.simulate(v, [0.0])),
         Entry("simulate(arrivals)", call=lambda o, v: sim(o, arrivals=v), make=_simulation),
-        Entry("simulate(arrivals=[v])", call=lambda o, v: sim(o, arrivals=[v]), make=_simulation,
-              values=EDGES),  # fmt: skip
+        Entry(
+            "simulate(arrivals=[v])",
+            call=lambda o, v: sim(o, arrivals=[v]),
+            make=_simulation,
+            values=EDGES,
+        ),
         Entry("simulate(key)", call=lambda o, v: sim(o, key=v), make=_simulation),
         Entry("simulate(cost)", call=lambda o, v: sim(o, cost=v), make=_simulation),
         Entry("simulate(clock)", call=lambda o, v: sim(o, clock=v), make=_simulation),
-        Entry("SimulationResult.max_in_window(length)",
-              call=lambda _, v: result.max_in_window(v), values=EDGES),  # fmt: skip
+        Entry(
+            "SimulationResult.max_in_window(length)",
+            call=lambda _, v: result.max_in_window(v),
+            values=EDGES,
+        ),
     ]
     for arg in ("limiters", "arrivals", "path", "per", "limit", "title"):
         out.append(Entry(f"plot_decisions({arg}=)", call=lambda _, v, a=arg: plot(**{a: v})))
@@ -233,13 +242,13 @@ class _Sync:
         self.limiter = limiter
 
     def allow(self, key: Any, cost: Any = 1) -> object:
-        return asyncio.run(self._fresh(lambda l: l.allow(key, cost)))
+        return asyncio.run(self._fresh(lambda lim: lim.allow(key, cost)))
 
     def peek(self, key: Any, cost: Any = 1) -> object:
-        return asyncio.run(self._fresh(lambda l: l.peek(key, cost)))
+        return asyncio.run(self._fresh(lambda lim: lim.peek(key, cost)))
 
     def reset(self, key: Any) -> object:
-        return asyncio.run(self._fresh(lambda l: l.reset(key)))
+        return asyncio.run(self._fresh(lambda lim: lim.reset(key)))
 
     async def _fresh(self, step: Callable[[Any], Any]) -> object:
         import redis.asyncio
