@@ -62,6 +62,8 @@ class RateLimitExceeded(DesignPatternsError, RuntimeError):
     """
 
     def __init__(self, decision: Decision) -> None:
+        if not isinstance(decision, Decision):
+            raise RateLimitError(f"RateLimitExceeded: decision={decision!r:.80} must be a Decision")
         super().__init__(f"rate limit exceeded; retry after {decision.retry_after:.6g}s")
         self.decision = decision
 
@@ -311,6 +313,7 @@ class MemoryLimiter:
     __slots__ = ("_lock", "_max_cost", "_span", "_states", "_sweep_at", "clock", "limit")
 
     def __init__(self, limit: int, clock: Clock | None) -> None:
+        limit = check_count(type(self).__name__, "limit", limit)
         if clock is not None and not callable(clock):
             raise RateLimitError(f"{type(self).__name__}: clock={clock!r} must be callable")
         self.clock: Clock = clock if clock is not None else time.monotonic

@@ -19,11 +19,18 @@ Examples:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from designpatterns_ref.ratelimit.base import RateLimiter, RateLimitError
-from designpatterns_ref.ratelimit.simulate import SimulationResult, simulate
+from designpatterns_ref.clock import ManualClock
+from designpatterns_ref.ratelimit.base import (
+    RateLimiter,
+    RateLimitError,
+    check_count,
+    check_positive,
+)
+from designpatterns_ref.ratelimit.simulate import SimulationResult, check_arrivals, simulate
 
 __all__ = ["plot_decisions"]
 
@@ -49,9 +56,29 @@ def plot_decisions(
         import matplotlib.pyplot as plt
     except ImportError as exc:  # pragma: no cover - matplotlib is in the plot extra
         raise RateLimitError("plot_decisions needs matplotlib: pip install matplotlib") from exc
-    if not limiters:
-        raise RateLimitError("plot_decisions: limiters is empty; give at least one")
-    results = {name: simulate(limiter, arrivals) for name, limiter in limiters.items()}
+    if not isinstance(limiters, Mapping) or not limiters:
+        raise RateLimitError(
+            f"plot_decisions: limiters={limiters!r:.80} must be a non-empty mapping of names to "
+            "limiters"
+        )
+    for name, limiter in limiters.items():
+        if not isinstance(limiter, RateLimiter) or not isinstance(
+            getattr(limiter, "clock", None), ManualClock
+        ):
+            raise RateLimitError(
+                f"plot_decisions: limiters[{name!r:.40}]={limiter!r:.60} must be a limiter "
+                "on a ManualClock"
+            )
+    times = check_arrivals("plot_decisions", arrivals)
+    target = _check_path(path)
+    per = check_positive("plot_decisions", "per", per)
+    if limit is not None:
+        limit = check_count("plot_decisions", "limit", limit)
+    if not isinstance(title, str) or len(title) > 200 or not _encodable(title):
+        raise RateLimitError(
+            f"plot_decisions: title={title!r:.80} must be valid text of at most 200 characters"
+        )
+    results = {name: simulate(limiter, times) for name, limiter in limiters.items()}
     fig, axes = plt.subplots(len(results), 1, figsize=(10, 1.9 * len(results) + 0.6), sharex=True)
     axes = [axes] if len(results) == 1 else list(axes)
     counts = {name: _sliding_counts(r.admitted, per) for name, r in results.items()}
@@ -74,9 +101,38 @@ def plot_decisions(
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(target, dpi=110)
     plt.close(fig)
     return results
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _check_path(path: object) -> Path:
+    """``path`` as a Path, or RateLimitError unless it names a ``.png`` file in an existing
+    folder (nothing is written on refusal)."""
+    if not isinstance(path, str | os.PathLike) or isinstance(path, bytes):
+        raise RateLimitError(f"plot_decisions: path={path!r:.80} must be a str or a Path")
+    target = Path(path)
+    text = str(target)
+    if (
+        "\x00" in text
+        or len(text) > 4000
+        or not _encodable(text)
+        or target.suffix.lower() != ".png"
+        or len(target.name) > 255
+        or not target.parent.is_dir()
+    ):
+        raise RateLimitError(
+            f"plot_decisions: path={path!r:.80} must name a .png file in an existing folder"
+        )
+    return target
 
 
 def _sliding_counts(times: Sequence[float], per: float) -> list[tuple[float, int]]:

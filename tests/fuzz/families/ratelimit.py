@@ -264,7 +264,7 @@ class _Sync:
 def _redis_snapshot(limiter: Any) -> object:
     """What a Redis limiter's refusal must leave alone: its key's value on the server."""
     target = getattr(limiter, "limiter", limiter)
-    return _client().get(target.key_for("k")) if hasattr(target, "key_for") else None
+    return _client().dump(target.key_for("k")) if hasattr(target, "key_for") else None
 
 
 def _redis_entries() -> list[Entry]:
