@@ -327,24 +327,27 @@ def _redis_workloads(url: str) -> dict[str, Callable[[Any], Callable[[str], obje
     from designpatterns_ref.ratelimit import redis as rr
 
     big, per = 10**9, 3600.0
+    # a generous deadline: a busy machine must not turn slow replies into fallbacks
+    bounded: rr.RedisOptions = {"deadline": 5.0}
     out: dict[str, Callable[[Any], Callable[[str], object]]] = {
         "INCR (baseline)": lambda c: lambda key: c.incr(f"incr:{{{key}}}"),
-        "TokenBucket": lambda c: rr.TokenBucket(c, big, per, big).allow,
-        "GCRA": lambda c: rr.GCRA(c, big, per, big).allow,
-        "LeakyBucket": lambda c: rr.LeakyBucket(c, big, per, big).allow,
-        "FixedWindow": lambda c: rr.FixedWindow(c, big, per).allow,
-        "SlidingWindowLog": lambda c: rr.SlidingWindowLog(c, big, 0.001).allow,
-        "SlidingWindowCounter": lambda c: rr.SlidingWindowCounter(c, big, per).allow,
-        "ConcurrencyLimiter": lambda c: rr.ConcurrencyLimiter(c, big, lease=0.001).allow,
+        "TokenBucket": lambda c: rr.TokenBucket(c, big, per, big, **bounded).allow,
+        "GCRA": lambda c: rr.GCRA(c, big, per, big, **bounded).allow,
+        "LeakyBucket": lambda c: rr.LeakyBucket(c, big, per, big, **bounded).allow,
+        "FixedWindow": lambda c: rr.FixedWindow(c, big, per, **bounded).allow,
+        "SlidingWindowLog": lambda c: rr.SlidingWindowLog(c, big, per, **bounded).allow,
+        "SlidingWindowCounter": lambda c: rr.SlidingWindowCounter(c, big, per, **bounded).allow,
+        "ConcurrencyLimiter": lambda c: rr.ConcurrencyLimiter(c, big, lease=0.001, **bounded).allow,
     }
+    no: rr.RedisOptions = {"deadline": 5.0, "name": "no"}
     refusing: dict[str, Callable[[Any], Callable[[str], object]]] = {
-        "TokenBucket": lambda c: rr.TokenBucket(c, 5, 1.0, name="no").allow,
-        "GCRA": lambda c: rr.GCRA(c, 5, 1.0, name="no").allow,
-        "LeakyBucket": lambda c: rr.LeakyBucket(c, 5, 1.0, name="no").allow,
-        "FixedWindow": lambda c: rr.FixedWindow(c, 5, 1.0, name="no").allow,
-        "SlidingWindowLog": lambda c: rr.SlidingWindowLog(c, 5, 1.0, name="no").allow,
-        "SlidingWindowCounter": lambda c: rr.SlidingWindowCounter(c, 5, 1.0, name="no").allow,
-        "ConcurrencyLimiter": lambda c: rr.ConcurrencyLimiter(c, 5, lease=1.0, name="no").allow,
+        "TokenBucket": lambda c: rr.TokenBucket(c, 5, 1.0, **no).allow,
+        "GCRA": lambda c: rr.GCRA(c, 5, 1.0, **no).allow,
+        "LeakyBucket": lambda c: rr.LeakyBucket(c, 5, 1.0, **no).allow,
+        "FixedWindow": lambda c: rr.FixedWindow(c, 5, 1.0, **no).allow,
+        "SlidingWindowLog": lambda c: rr.SlidingWindowLog(c, 5, 1.0, **no).allow,
+        "SlidingWindowCounter": lambda c: rr.SlidingWindowCounter(c, 5, 1.0, **no).allow,
+        "ConcurrencyLimiter": lambda c: rr.ConcurrencyLimiter(c, 5, lease=1.0, **no).allow,
     }
     for name, build in refusing.items():
         out[f"{name}, refused"] = build

@@ -88,9 +88,7 @@ local function ms(seconds)
   return string.format('%.0f', math.min(math.max(1, math.ceil((seconds + slack) * 1000)), 2 ^ 53))
 end
 -- the refused request's wait: its retry time `at` comes from a closed form, checked by the
--- algorithm with its own arithmetic; when that still refuses, settle moves it once by a few
--- ulps (of `at` and of the algorithm's own length of time, `span`), and only should that
--- fail too (no test has found such a case) searches from there, as the in-memory code does
+-- algorithm with its own arithmetic (resolve, below), as the in-memory code does
 local function ulp(x)
   if x == 0 then return math.ldexp(1, -1074) end
   local _, e = math.frexp(x)
@@ -105,7 +103,11 @@ local function search(admits, base, wait)
   end
   return wait
 end
-local function settle(admits, at, span)
+-- the retry time: the closed form `at` if the decision's arithmetic, replayed then, admits;
+-- else `at` moved a few ulps later (2^-48 of itself and of the algorithm's own length of
+-- time, `span`); else (never seen) the search from there
+local function resolve(admits, at, span)
+  if admits(at) then return at end
   local size = at
   if not (at > 0) then size = -at end
   at = at + (size + span) * 2 ^ -48
@@ -185,14 +187,11 @@ algos.tb = function(key, commit, fill, burst, limit)
     return 1, limit, floor(tokens), 0, (burst - tokens) / fill, 0
   end
   local saved, since = state[1], state[2]
-  local at = stamp + (cost - tokens) / fill  -- refused: when the bucket holds cost again
-  if not (at > since and saved + (at - since) * fill >= cost) then
-    at = settle(function(t)
-      local level = saved
-      if t > since then level = saved + (t - since) * fill end
-      return level >= cost
-    end, at, burst / fill)
-  end
+  local at = resolve(function(t)  -- refused: when the bucket holds cost again
+    local level = saved
+    if t > since then level = saved + (t - since) * fill end
+    return level >= cost
+  end, stamp + (cost - tokens) / fill, burst / fill)
   return 0, limit, floor(tokens), wait_until(at), (burst - tokens) / fill, 0
 end
 """,
@@ -207,16 +206,11 @@ algos.gcra = function(key, commit, interval, window, limit)
     if commit then store(key, ahead, '<d', now + ahead) end
     return 1, limit, floor((window - ahead) / interval), 0, ahead, 0
   end
-  local at = saved - (window - cost * interval)  -- refused: when the TAT is close enough
-  local later = 0.0
-  if saved > at then later = saved - at end
-  if not (later + cost * interval <= window) then
-    at = settle(function(t)
-      local ahead_then = 0.0
-      if saved > t then ahead_then = saved - t end
-      return ahead_then + cost * interval <= window
-    end, at, window)
-  end
+  local at = resolve(function(t)  -- refused: when the TAT is close enough to now
+    local later = 0.0
+    if saved > t then later = saved - t end
+    return later + cost * interval <= window
+  end, saved - (window - cost * interval), window)
   local remaining = 0
   if lead < window then remaining = floor((window - lead) / interval) end
   return 0, limit, remaining, wait_until(at), lead, 0
@@ -246,8 +240,7 @@ algos.leaky = function(key, commit, leak, burst, limit)
     if not (water > 0) then water = 0.0 end
     return water + cost <= burst
   end
-  local at = stamp + (level + cost - burst) / leak  -- refused: when cost fits again
-  if not admits(at) then at = settle(admits, at, burst / leak) end
+  local at = resolve(admits, stamp + (level + cost - burst) / leak, burst / leak)
   return 0, limit, floor(burst - level), wait_until(at), level / leak, 0
 end
 """,
@@ -262,10 +255,8 @@ algos.fw = function(key, commit, rate, per)
     if commit then store(key, ends_in, '<dd', window, count) end
     return 1, rate, rate - count, 0, ends_in, 0
   end
-  local at = (window + 1) * per  -- refused: the next window starts from zero
-  if not (floor(at / per) > window) then
-    at = settle(function(t) return floor(t / per) > window end, at, per)
-  end
+  -- refused: the next window starts from zero
+  local at = resolve(function(t) return floor(t / per) > window end, (window + 1) * per, per)
   return 0, rate, rate - count, wait_until(at), ends_in, 0
 end
 """,
@@ -306,8 +297,7 @@ algos.swl = function(key, commit, rate, per)
     return size - count_at_or_before(size, at, t - per) + cost <= rate
   end
   -- refused: once the entry that must leave the window has left it
-  local retry = at(expired + live + cost - rate) + per
-  if not admits(retry) then retry = settle(admits, retry, per) end
+  local retry = resolve(admits, at(expired + live + cost - rate) + per, per)
   return 0, rate, rate - live, wait_until(retry), last + per - now, 0
 end
 """,
@@ -345,28 +335,10 @@ algos.swc = function(key, commit, rate, per)
   else
     retry_at = (window + 2) * per
   end
-  local at = retry_at
-  local later
-  local then_ = floor(at / per)
-  if then_ > window then  -- the estimate then: this window's count weighs as the previous
-    local ahead = 0
-    if then_ == window + 1 then ahead = current end
-    local into = (at - then_ * per) / per
-    local weight = 1.0
-    if into > 0 then weight = 1.0 - into end
-    later = ahead * weight
-  else
-    local into = (at - window * per) / per
-    local weight = 1.0
-    if into > 0 then weight = 1.0 - into end
-    later = previous * weight + current
-  end
-  if not (later + cost <= rate) then
-    at = settle(function(t)
-      local _, _, _, estimate_then = swc_counts(state, t, per)
-      return estimate_then + cost <= rate
-    end, at, per)
-  end
+  local at = resolve(function(t)
+    local _, _, _, estimate_then = swc_counts(state, t, per)
+    return estimate_then + cost <= rate
+  end, retry_at, per)
   local reset = 0
   if current > 0 then reset = (window + 2) * per - now
   elseif previous > 0 then reset = (window + 1) * per - now end

@@ -135,8 +135,9 @@ class RateLimiter(Protocol):
 
 
 #: The size of the one correction a closed-form retry time may need, relative to the
-#: magnitudes involved: 2**-48 is 16 ulps at any magnitude, more than the few roundings
-#: between the closed form and the decision's own arithmetic can add up to.
+#: magnitudes involved: 2**-48 is 16 to 32 ulps of a time (and of the algorithm's own length
+#: of time, ``_span``), more than the few roundings between the closed form and the
+#: decision's own arithmetic can add up to.
 CORRECTION = 2.0**-48
 
 _next_up = math.nextafter
@@ -144,9 +145,7 @@ _INF = math.inf
 
 
 def correct(at: float, span: float) -> float:
-    """``at`` moved later by a few ulps of itself and of ``span`` (the algorithm's own length
-    of time): the one correction a closed-form retry time gets when the decision's arithmetic,
-    replayed at ``at``, still refuses.
+    """``at`` moved later by a few ulps of itself and of ``span`` (what the limiters inline).
 
     >>> correct(1.0, 0.0) > 1.0
     True
@@ -195,15 +194,12 @@ def honest_wait(admits_at: Callable[[float], bool], now: float, wait: float) -> 
     return wait
 
 
-def settle(admits_at: Callable[[float], bool], at: float, span: float) -> float:
-    """The retry time when the closed form ``at`` was refused: ``at`` after its one
-    :func:`correct` step. Should even that be refused (no test has found such a case), it
-    falls back to the search, from there, so that ``retry_after`` stays honest whatever
-    happens; infinite when a broken clock leaves nothing to find.
+def settle(admits_at: Callable[[float], bool], at: float) -> float:
+    """The retry time when even the corrected closed form ``at`` was refused by the decision's
+    own arithmetic (no test has found such a case): the search, from there, so that
+    ``retry_after`` stays honest whatever happens; infinite when a broken clock leaves
+    nothing to find.
     """
-    at = correct(at, span)
-    if admits_at(at):
-        return at
     if not math.isfinite(at):
         return math.inf
     return at + honest_wait(admits_at, at, 0.0)
@@ -338,8 +334,13 @@ class MemoryLimiter:
 
     def _settle(self, state: Any, cost: int, at: float) -> float:
         """A refused request's retry time when the closed form ``at`` did not pass the replay
-        (see :func:`settle`); a method of its own, so that the hot paths hold no closure."""
-        return settle(lambda t: self._admits(state, cost, t), at, self._span)
+        of the decision: ``at`` moved a few ulps later (:func:`correct`), or, should even that
+        be refused, the search (:func:`settle`). A method of its own, so that the hot paths
+        hold no closure."""
+        at += ((at if at > 0.0 else -at) + self._span) * CORRECTION  # the one correction
+        if self._admits(state, cost, at):
+            return at
+        return settle(lambda t: self._admits(state, cost, t), at)
 
     # The interface -----------------------------------------------------------------------
     def allow(self, key: Hashable, cost: int = 1) -> Decision:
