@@ -333,13 +333,9 @@ class MemoryLimiter:
         raise NotImplementedError
 
     def _settle(self, state: Any, cost: int, at: float) -> float:
-        """A refused request's retry time when the closed form ``at`` did not pass the replay
-        of the decision: ``at`` moved a few ulps later (:func:`correct`), or, should even that
-        be refused, the search (:func:`settle`). A method of its own, so that the hot paths
-        hold no closure."""
-        at += ((at if at > 0.0 else -at) + self._span) * CORRECTION  # the one correction
-        if self._admits(state, cost, at):
-            return at
+        """A refused request's retry time when even the corrected closed form ``at`` did not
+        pass the replay of the decision: the search (:func:`settle`). A method of its own, so
+        that the hot paths hold no closure."""
         return settle(lambda t: self._admits(state, cost, t), at)
 
     # The interface -----------------------------------------------------------------------

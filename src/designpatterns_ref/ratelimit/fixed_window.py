@@ -35,16 +35,19 @@ import math
 from collections.abc import Hashable
 
 from designpatterns_ref.ratelimit.base import (
+    CORRECTION,
     Decision,
     WindowLimiter,
     bad_time,
     new_decision,
-    wait_until,
 )
 
 __all__ = ["FixedWindow"]
 
 _floor = math.floor
+
+_INF = math.inf
+_next_up = math.nextafter
 
 
 class FixedWindow(WindowLimiter):
@@ -88,10 +91,13 @@ class FixedWindow(WindowLimiter):
         # above replayed then, and corrected once if rounding left it in this window.
         at = (window + 1) * per
         if not _floor(at / per) > window:
-            at = self._settle([window], cost, at)
-        return new_decision(
-            Decision, (False, self.rate, self.rate - count, wait_until(now, at), ends_in, 0.0)
-        )
+            at += ((at if at > 0.0 else -at) + per) * CORRECTION  # the one correction
+            if not _floor(at / per) > window:
+                at = self._settle([window], cost, at)  # never seen: the search
+        wait = at - now  # wait_until, inlined: now + wait must reach at
+        if now + wait < at:
+            wait = _next_up(wait, _INF)
+        return new_decision(Decision, (False, self.rate, self.rate - count, wait, ends_in, 0.0))
 
     def _idle(self, state: list[int], now: float) -> bool:
         return _floor(now / self.per) > state[0]

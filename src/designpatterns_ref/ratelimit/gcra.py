@@ -38,6 +38,7 @@ import math
 from collections.abc import Hashable
 
 from designpatterns_ref.ratelimit.base import (
+    CORRECTION,
     UNIT_COST,
     BucketLimiter,
     Decision,
@@ -100,7 +101,9 @@ class GCRA(BucketLimiter):
         # arithmetic above replayed then, and corrected once if rounding left it short.
         at = saved - (window - cost * interval)
         if not (saved - at if saved > at else 0.0) + cost * interval <= window:
-            at = self._settle(saved, cost, at)
+            at += ((at if at > 0.0 else -at) + window) * CORRECTION  # the one correction
+            if not (saved - at if saved > at else 0.0) + cost * interval <= window:
+                at = self._settle(saved, cost, at)  # never seen: the search
         remaining = int((window - lead) / interval) if lead < window else 0
         return new_decision(
             Decision, (False, self.limit, remaining, wait_until(now, at), lead, 0.0)
@@ -134,7 +137,9 @@ class GCRA(BucketLimiter):
                     raise bad_time("GCRA", now)
                 at = saved - (window - cost * interval)  # refused: as in _decide
                 if not (saved - at if saved > at else 0.0) + cost * interval <= window:
-                    at = self._settle(saved, cost, at)
+                    at += ((at if at > 0.0 else -at) + window) * CORRECTION  # the one correction
+                    if not (saved - at if saved > at else 0.0) + cost * interval <= window:
+                        at = self._settle(saved, cost, at)  # never seen: the search
                 wait = at - now
                 if now + wait < at:
                     wait = _next_up(wait, _INF)

@@ -31,17 +31,21 @@ Examples:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Hashable
 
 from designpatterns_ref.ratelimit.base import (
+    CORRECTION,
     BucketLimiter,
     Decision,
     bad_time,
     new_decision,
-    wait_until,
 )
 
 __all__ = ["LeakyBucket"]
+
+_INF = math.inf
+_next_up = math.nextafter
 
 
 class LeakyBucket(BucketLimiter):
@@ -99,10 +103,15 @@ class LeakyBucket(BucketLimiter):
         saved, since = state
         water = saved - (at - since) * leak if at > since else saved
         if not (water if water > 0.0 else 0.0) + cost <= burst:
-            at = self._settle(state, cost, at)
+            at += ((at if at > 0.0 else -at) + self._span) * CORRECTION  # the one correction
+            if not self._admits(state, cost, at):
+                at = self._settle(state, cost, at)  # never seen: the search
+        wait = at - now  # wait_until, inlined: now + wait must reach at
+        if now + wait < at:
+            wait = _next_up(wait, _INF)
         return new_decision(
             Decision,
-            (False, self.limit, int(burst - level), wait_until(now, at), level / leak, 0.0),
+            (False, self.limit, int(burst - level), wait, level / leak, 0.0),
         )
 
     def _idle(self, state: list[float], now: float) -> bool:

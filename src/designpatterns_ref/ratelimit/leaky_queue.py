@@ -30,17 +30,21 @@ Examples:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Hashable
 
 from designpatterns_ref.ratelimit.base import (
+    CORRECTION,
     BucketLimiter,
     Decision,
     bad_time,
     new_decision,
-    wait_until,
 )
 
 __all__ = ["LeakyBucketQueue"]
+
+_INF = math.inf
+_next_up = math.nextafter
 
 
 class LeakyBucketQueue(BucketLimiter):
@@ -90,11 +94,14 @@ class LeakyBucketQueue(BucketLimiter):
         # arithmetic above replayed then, and corrected once if rounding left it short.
         at = saved - (capacity - cost * interval)
         if not (saved - at if saved > at else 0.0) + cost * interval <= capacity:
-            at = self._settle(saved, cost, at)
+            at += ((at if at > 0.0 else -at) + capacity) * CORRECTION  # the one correction
+            if not (saved - at if saved > at else 0.0) + cost * interval <= capacity:
+                at = self._settle(saved, cost, at)  # never seen: the search
         remaining = int((capacity - delay) / interval) if delay < capacity else 0
-        return new_decision(
-            Decision, (False, self.limit, remaining, wait_until(now, at), delay, 0.0)
-        )
+        wait = at - now  # wait_until, inlined: now + wait must reach at
+        if now + wait < at:
+            wait = _next_up(wait, _INF)
+        return new_decision(Decision, (False, self.limit, remaining, wait, delay, 0.0))
 
     def _idle(self, state: float, now: float) -> bool:
         return state <= now

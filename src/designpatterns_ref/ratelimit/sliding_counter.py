@@ -38,16 +38,19 @@ import math
 from collections.abc import Hashable
 
 from designpatterns_ref.ratelimit.base import (
+    CORRECTION,
     Decision,
     WindowLimiter,
     bad_time,
     new_decision,
-    wait_until,
 )
 
 __all__ = ["SlidingWindowCounter"]
 
 _floor = math.floor
+
+_INF = math.inf
+_next_up = math.nextafter
 
 
 class SlidingWindowCounter(WindowLimiter):
@@ -122,13 +125,18 @@ class SlidingWindowCounter(WindowLimiter):
             into = (at - window * per) / per
             later = previous * (1.0 - into if into > 0.0 else 1.0) + current
         if not later + cost <= rate:
-            at = self._settle(state, cost, at)
+            at += ((at if at > 0.0 else -at) + per) * CORRECTION  # the one correction
+            if not self._admits(state, cost, at):
+                at = self._settle(state, cost, at)  # never seen: the search
         if current:
             reset = (window + 2) * per - now
         else:
             reset = (window + 1) * per - now if previous else 0.0
         left = int(rate - estimate) if estimate < rate else 0
-        return new_decision(Decision, (False, rate, left, wait_until(now, at), reset, 0.0))
+        wait = at - now  # wait_until, inlined: now + wait must reach at
+        if now + wait < at:
+            wait = _next_up(wait, _INF)
+        return new_decision(Decision, (False, rate, left, wait, reset, 0.0))
 
     def _idle(self, state: list[int], now: float) -> bool:
         return self._counts(state, now)[3] == 0.0

@@ -33,18 +33,22 @@ Examples:
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_right
 from collections.abc import Hashable
 
 from designpatterns_ref.ratelimit.base import (
+    CORRECTION,
     Decision,
     WindowLimiter,
     bad_time,
     new_decision,
-    wait_until,
 )
 
 __all__ = ["SlidingWindowLog"]
+
+_INF = math.inf
+_next_up = math.nextafter
 
 
 class SlidingWindowLog(WindowLimiter):
@@ -96,9 +100,15 @@ class SlidingWindowLog(WindowLimiter):
         at = log[expired + live + cost - rate - 1] + per
         t = at if at > last else last
         if not len(log) - bisect_right(log, t - per) + cost <= rate:
-            at = self._settle(log, cost, at)
+            at += ((at if at > 0.0 else -at) + per) * CORRECTION  # the one correction
+            t = at if at > last else last
+            if not len(log) - bisect_right(log, t - per) + cost <= rate:
+                at = self._settle(log, cost, at)  # never seen: the search
         reset = last + per - asked
-        return new_decision(Decision, (False, rate, rate - live, wait_until(asked, at), reset, 0.0))
+        wait = at - asked  # wait_until, inlined: asked + wait must reach at
+        if asked + wait < at:
+            wait = _next_up(wait, _INF)
+        return new_decision(Decision, (False, rate, rate - live, wait, reset, 0.0))
 
     def _idle(self, state: list[float], now: float) -> bool:
         return not state or state[-1] <= now - self.per

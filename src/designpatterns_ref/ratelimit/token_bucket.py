@@ -37,6 +37,7 @@ import math
 from collections.abc import Hashable
 
 from designpatterns_ref.ratelimit.base import (
+    CORRECTION,
     UNIT_COST,
     BucketLimiter,
     Decision,
@@ -107,7 +108,9 @@ class TokenBucket(BucketLimiter):
         at = stamp + (cost - tokens) / fill
         saved, since = state
         if not (at > since and saved + (at - since) * fill >= cost):
-            at = self._settle(state, cost, at)
+            at += ((at if at > 0.0 else -at) + self._span) * CORRECTION  # the one correction
+            if not (at > since and saved + (at - since) * fill >= cost):
+                at = self._settle(state, cost, at)  # never seen: the search
         return new_decision(
             Decision,
             (False, self.limit, int(tokens), wait_until(now, at), (burst - tokens) / fill, 0.0),
@@ -145,7 +148,11 @@ class TokenBucket(BucketLimiter):
                 at = stamp + (cost - tokens) / fill
                 saved, since = state
                 if not (at > since and saved + (at - since) * fill >= cost):
-                    at = self._settle(state, cost, at)
+                    at += (
+                        (at if at > 0.0 else -at) + self._span
+                    ) * CORRECTION  # the one correction
+                    if not (at > since and saved + (at - since) * fill >= cost):
+                        at = self._settle(state, cost, at)  # never seen: the search
                 wait = at - now
                 if now + wait < at:
                     wait = _next_up(wait, _INF)
