@@ -46,7 +46,6 @@ from designpatterns_ref.ratelimit.base import (
     bad_time,
     check_cost,
     new_decision,
-    wait_until,
 )
 
 __all__ = ["GCRA"]
@@ -85,7 +84,8 @@ class GCRA(BucketLimiter):
                 if now - now:  # NaN falls through the comparison, +inf lands here
                     raise bad_time("GCRA", now)
                 lead = 0.0
-        ahead = lead + cost * interval  # how far ahead the TAT would run after this request
+        spent = cost * interval
+        ahead = lead + spent  # how far ahead the TAT would run after this request
         if ahead <= window:
             if commit:
                 if saved is None:
@@ -95,19 +95,20 @@ class GCRA(BucketLimiter):
             remaining = int((window - ahead) / interval)
             return new_decision(Decision, (True, self.limit, remaining, 0.0, ahead, 0.0))
         assert saved is not None  # a key never seen is never denied
-        if now - now:  # -inf: every TAT runs infinitely far ahead of it
-            raise bad_time("GCRA", now)
         # Refused: admitted once the TAT is window - cost * T ahead, checked with the
         # arithmetic above replayed then, and corrected once if rounding left it short.
-        at = saved - (window - cost * interval)
-        if not (saved - at if saved > at else 0.0) + cost * interval <= window:
+        at = saved - (window - spent)
+        if not (saved - at if saved > at else 0.0) + spent <= window:
             at += ((at if at > 0.0 else -at) + window) * CORRECTION  # the one correction
-            if not (saved - at if saved > at else 0.0) + cost * interval <= window:
+            if not (saved - at if saved > at else 0.0) + spent <= window:
                 at = self._settle(saved, cost, at)  # never seen: the search
+        wait = at - now  # wait_until, inlined: now + wait must reach at
+        if not now + wait >= at:  # rounded short, or -inf (NaN >= at is false)
+            if now - now:  # -inf: every TAT runs infinitely far ahead of it
+                raise bad_time("GCRA", now)
+            wait = _next_up(wait, _INF)
         remaining = int((window - lead) / interval) if lead < window else 0
-        return new_decision(
-            Decision, (False, self.limit, remaining, wait_until(now, at), lead, 0.0)
-        )
+        return new_decision(Decision, (False, self.limit, remaining, wait, lead, 0.0))
 
     def allow(self, key: Hashable, cost: int = 1) -> Decision:
         """Admit or deny a request of ``cost`` units for ``key``, consuming on admission."""
@@ -127,21 +128,22 @@ class GCRA(BucketLimiter):
                     if now - now:
                         raise bad_time("GCRA", now)
                     lead = 0.0
-                ahead = lead + cost * interval
+                spent = cost * interval
+                ahead = lead + spent
                 window = self._window
                 if ahead <= window:
                     self._states[key] = now + ahead
                     remaining = int((window - ahead) / interval)
                     return new_decision(Decision, (True, self.limit, remaining, 0.0, ahead, 0.0))
-                if now - now:
-                    raise bad_time("GCRA", now)
-                at = saved - (window - cost * interval)  # refused: as in _decide
-                if not (saved - at if saved > at else 0.0) + cost * interval <= window:
+                at = saved - (window - spent)  # refused: as in _decide
+                if not (saved - at if saved > at else 0.0) + spent <= window:
                     at += ((at if at > 0.0 else -at) + window) * CORRECTION  # the one correction
-                    if not (saved - at if saved > at else 0.0) + cost * interval <= window:
+                    if not (saved - at if saved > at else 0.0) + spent <= window:
                         at = self._settle(saved, cost, at)  # never seen: the search
                 wait = at - now
-                if now + wait < at:
+                if not now + wait >= at:  # rounded short, or -inf (NaN >= at is false)
+                    if now - now:
+                        raise bad_time("GCRA", now)
                     wait = _next_up(wait, _INF)
                 remaining = int((window - lead) / interval) if lead < window else 0
                 return new_decision(Decision, (False, self.limit, remaining, wait, lead, 0.0))

@@ -77,7 +77,8 @@ class LeakyBucketQueue(BucketLimiter):
                 if now - now:  # NaN falls through the comparison, +inf lands here
                     raise bad_time("LeakyBucketQueue", now)
                 delay = 0.0
-        backlog = delay + cost * interval  # queued work once this request joins
+        spent = cost * interval
+        backlog = delay + spent  # queued work once this request joins
         # Lengths of time, not absolute times: rounding cannot refuse what fits an empty queue.
         if backlog <= capacity:
             if commit:
@@ -88,18 +89,18 @@ class LeakyBucketQueue(BucketLimiter):
             remaining = int((capacity - backlog) / interval)
             return new_decision(Decision, (True, self.limit, remaining, 0.0, backlog, delay))
         assert saved is not None  # a key never seen is never denied
-        if now - now:  # -inf: every queue drains infinitely far ahead of it
-            raise bad_time("LeakyBucketQueue", now)
         # Refused: room once capacity - cost * interval is left queued; checked with the
         # arithmetic above replayed then, and corrected once if rounding left it short.
-        at = saved - (capacity - cost * interval)
-        if not (saved - at if saved > at else 0.0) + cost * interval <= capacity:
+        at = saved - (capacity - spent)
+        if not (saved - at if saved > at else 0.0) + spent <= capacity:
             at += ((at if at > 0.0 else -at) + capacity) * CORRECTION  # the one correction
-            if not (saved - at if saved > at else 0.0) + cost * interval <= capacity:
+            if not (saved - at if saved > at else 0.0) + spent <= capacity:
                 at = self._settle(saved, cost, at)  # never seen: the search
         remaining = int((capacity - delay) / interval) if delay < capacity else 0
         wait = at - now  # wait_until, inlined: now + wait must reach at
-        if now + wait < at:
+        if not now + wait >= at:  # rounded short, or -inf (NaN >= at is false)
+            if now - now:  # -inf: every queue drains infinitely far ahead of it
+                raise bad_time("LeakyBucketQueue", now)
             wait = _next_up(wait, _INF)
         return new_decision(Decision, (False, self.limit, remaining, wait, delay, 0.0))
 

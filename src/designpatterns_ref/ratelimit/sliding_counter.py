@@ -116,18 +116,21 @@ class SlidingWindowCounter(WindowLimiter):
             at = (window + 2 - (rate - cost) / current) * per
         else:
             at = (window + 2) * per
-        then = _floor(at / per)
-        if then > window:  # the estimate then: this window's count weighs as the previous
-            ahead = current if then == window + 1 else 0
-            into = (at - then * per) / per
-            later = ahead * (1.0 - into if into > 0.0 else 1.0)
-        else:
-            into = (at - window * per) / per
-            later = previous * (1.0 - into if into > 0.0 else 1.0) + current
-        if not later + cost <= rate:
-            at += ((at if at > 0.0 else -at) + per) * CORRECTION  # the one correction
-            if not self._admits(state, cost, at):
+        for corrected in (False, True):  # the closed form, then once corrected if refused
+            then = _floor(at / per)
+            if then > window:  # the estimate then: this window's count weighs as the previous
+                ahead = current if then == window + 1 else 0
+                into = (at - then * per) / per
+                later = ahead * (1.0 - into if into > 0.0 else 1.0)
+            else:
+                into = (at - window * per) / per
+                later = previous * (1.0 - into if into > 0.0 else 1.0) + current
+            if later + cost <= rate:
+                break
+            if corrected:
                 at = self._settle(state, cost, at)  # never seen: the search
+                break
+            at += ((at if at > 0.0 else -at) + per) * CORRECTION  # the one correction
         if current:
             reset = (window + 2) * per - now
         else:
