@@ -17,10 +17,12 @@ the largest part of a decision's server time (Redis itself would truncate a Lua 
 to an integer, so numbers could not travel as Lua numbers anyway). Expiries go to ``SET`` as
 digits the script formats with ``%.0f``: handed a Lua number, Redis would format it with
 ``%.17g``, which costs more.
-The sliding log is one such string of admitted times (8 bytes an entry, read with a
-galloping search from the oldest, since a decision usually finds only a few expired), and the
-concurrency cap one string of holds, each its expiry and the token of the call that took it,
-kept in expiry order.
+The sliding log is a list of packed admitted times that the script appends to (``RPUSH``)
+and trims (``LTRIM``), so no decision copies it, read with a galloping search from the oldest
+(``LINDEX``: a decision usually finds only a few expired); the concurrency cap is one string of
+holds, each its expiry and the token of the call that took it, kept in expiry order. A
+refusal's ``retry_after`` comes from a closed form, checked by replaying the decision, and
+corrected once by a few ulps when rounding left it short (``resolve``), as in memory.
 
 Calling convention: ``EVALSHA sha n key_1 .. key_n call``, one argument after the keys (the
 client spends a microsecond or two packing each one, as much as the script spends on a small
