@@ -12,9 +12,9 @@
 from __future__ import annotations
 
 import os
-import tempfile
 import time
 
+import designpatterns_ref as dp
 from designpatterns_ref.autocomplete import (
     BruteForceCompleter,
     FrozenCompleter,
@@ -24,6 +24,7 @@ from designpatterns_ref.autocomplete import (
     Trie,
 )
 from designpatterns_ref.autocomplete.corpus import english
+from designpatterns_ref.autocomplete.plot import plot_keystrokes, plot_trie
 
 WORDS = int(os.environ.get("DPREF_AUTOCOMPLETE_WORDS", "20000"))
 try:
@@ -108,29 +109,29 @@ except ValueError as exc:
     print(f"FrozenCompleter: {exc}")
 
 # %% [markdown]
-# ## Latency by keystroke
+# ## What a trie looks like
 #
-# Brute force pays for every word in the vocabulary on every keystroke; the structures pay
-# only for the 10 answers. The plot is written to a temporary folder when matplotlib is
-# installed.
+# A handful of search terms drawn as a character trie. Each node carries (in blue) the heaviest
+# weight anywhere below it: the best-first search behind `Trie.complete` follows those bounds,
+# so for the prefix "iph" (red path) it reaches the top two (green) without looking at the
+# rest of the tree.
 
 # %%
-try:
-    import matplotlib
+queries = [("iphone 15", 900), ("iphone", 700), ("ipad", 500), ("iphone case", 300),
+           ("ikea", 650), ("imdb", 400), ("instagram", 800)]  # fmt: skip
+print([c.term for c in Trie(queries).complete("iph", k=2)])
+fig = plot_trie(queries, prefix="iph", k=2)
+if path := dp.show(fig, "autocomplete-trie"):
+    print("figure saved to", path)
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-except ImportError:
-    plt = None
-if plt is not None:
-    fig, ax = plt.subplots(figsize=(7, 4))
-    for name, series in timings.items():
-        ax.plot(range(1, len(word) + 1), series, marker="o", label=name)
-    ax.set_yscale("log")
-    ax.set_xlabel(f"letters of {word!r} typed")
-    ax.set_ylabel("complete(k=10), µs (median of 5)")
-    ax.legend(fontsize=8)
-    path = os.path.join(tempfile.mkdtemp(), "autocomplete_latency.png")
-    fig.savefig(path, dpi=100, bbox_inches="tight")
-    plt.close(fig)
-    print(f"plot written to {path}")
+# %% [markdown]
+# ## Work per keystroke
+#
+# Brute force pays for every word in the vocabulary on every keystroke; the structures pay
+# only for the 10 answers. `plot_keystrokes` types the word again into every structure and
+# draws the median time per keystroke (log scale).
+
+# %%
+fig = plot_keystrokes(structures, word, k=10)
+if path := dp.show(fig, "autocomplete-keystrokes"):
+    print("figure saved to", path)

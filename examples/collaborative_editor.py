@@ -9,10 +9,9 @@
 
 # %%
 import dataclasses
-import tempfile
 import time
-from pathlib import Path
 
+import designpatterns_ref as dp
 from designpatterns_ref.collab import (
     FugueMaxReplica,
     OTClient,
@@ -21,6 +20,7 @@ from designpatterns_ref.collab import (
     TextOperation,
 )
 from designpatterns_ref.collab._bench import find_traces
+from designpatterns_ref.collab.plot import plot_items, plot_merge
 from designpatterns_ref.collab.traces import (
     load_trace,
     replay_concurrent,
@@ -82,6 +82,20 @@ for cls in (RGAReplica, FugueMaxReplica):
     print(f"{cls.__name__:16} {a.text()!r}  converged: {a.text() == b.text()}")
 
 # %% [markdown]
+# The same idea as a timeline: two people edit "Meet at noon." offline, each on a copy, then
+# sync. Each lane shows one replica's text after each of its edits; the last column is the text
+# both hold after merging, in either order.
+
+# %%
+edits = {
+    "alice": [(8, 4, "one"), (0, 0, "Hi! ")],
+    "bob": [(12, 0, ", bring cake"), (0, 4, "Let's meet")],
+}
+fig = plot_merge("Meet at noon.", edits, replica=FugueMaxReplica)
+if path := dp.show(fig, "collab-merge"):
+    print("figure saved to", path)
+
+# %% [markdown]
 # Replicas can sync over any channel: `ops_since(version)` exports what the other side lacks,
 # `apply_ops` ignores duplicates and holds back operations that arrive before their
 # dependencies.
@@ -136,24 +150,24 @@ else:
     print("clownschool prefix: all three agree:", len(set(results.values())) == 1)
 
 # %% [markdown]
-# The full figures (all 259,778 edits, the whole clownschool session) come from
-# `python -m designpatterns_ref bench collab`; the case study page lists them.
+# ## 4. Why the CRDT stays small: runs
+#
+# A CRDT keeps an item for every character ever typed, deleted ones included, but consecutive
+# keystrokes by one author with consecutive ids collapse into one run-length item. Replaying
+# the first 10,000 edits of the paper's trace (or a made-up typing session when the traces are
+# not here) shows the items far below the characters.
 
 # %%
-try:
-    import matplotlib
+if folder is not None:
+    patches = paper.patches()[:10_000]
+else:
+    patches = [(i, 0, "abc"[i % 3]) for i in range(2_000)] + [(500, 200, "")]
+fig = plot_items(patches, replicas=(RGAReplica, FugueMaxReplica))
+if path := dp.show(fig, "collab-items"):
+    print("figure saved to", path)
+for name, seconds in timings.items():
+    print(f"{name:20} {seconds:6.2f} s")
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-except ImportError:
-    plt = None
-if plt is not None and timings:
-    fig, ax = plt.subplots(figsize=(6, 3))
-    ax.barh(list(timings), list(timings.values()))
-    ax.set_xlabel("seconds")
-    ax.set_title("Replaying real editing traces (prefixes)")
-    fig.tight_layout()
-    out = Path(tempfile.mkdtemp(prefix="collab-")) / "replay.png"
-    fig.savefig(out)
-    plt.close(fig)
-    print("plot written to", out)
+# %% [markdown]
+# The full figures (all 259,778 edits, the whole clownschool session) come from
+# `python -m designpatterns_ref bench collab`; the case study page lists them.

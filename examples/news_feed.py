@@ -11,19 +11,17 @@
 # This script runs all three on one seeded power-law graph and counts what each costs.
 
 # %%
-import tempfile
-from pathlib import Path
-
+import designpatterns_ref as dp
 from designpatterns_ref.clock import ManualClock
 from designpatterns_ref.feed import (
     FanoutOnRead,
     FanoutOnWrite,
     HybridFanout,
-    MemoryStore,
     Workload,
     power_law,
     simulate,
 )
+from designpatterns_ref.feed.plot import fanout_costs, plot_fanout
 
 # %% [markdown]
 # ## One interface, three strategies
@@ -97,49 +95,21 @@ assert hybrid.max_post_writes < threshold
 # %% [markdown]
 # ## Where the celebrity problem bites
 #
-# The cost of one post by each author, as a function of the author's followers: push grows
-# without bound, the hybrid stops at the threshold, pull writes nothing (and pays on read).
+# Left, the cost of one post by each author, as a function of the author's followers: push
+# grows without bound, the hybrid stops at the threshold, pull writes nothing. Right, the cost
+# of one timeline load against the reader's followees: pull reads every followee's posts, push
+# reads one timeline, the hybrid one plus the celebrities the reader follows. `plot_fanout`
+# counts both with the strategies' own counters (`feed.stats`).
 
 # %%
-authors = [name for name, _ in ranked[:: max(1, len(ranked) // 40)]]
-curves: dict[str, list[int]] = {"push": [], "hybrid": [], "pull": []}
-for kind, make in (
-    ("push", lambda: FanoutOnWrite(MemoryStore(), clock=ManualClock())),
-    ("hybrid", lambda: HybridFanout(threshold=threshold, inactive_after=None, clock=ManualClock())),
-    ("pull", lambda: FanoutOnRead(clock=ManualClock())),
-):
-    feed = make()
-    graph.load(feed)
-    for author in authors:
-        before = feed.stats.post_writes
-        feed.post(author)
-        curves[kind].append(feed.stats.post_writes - before)
-xs = [counts[a] for a in authors]
-print("followers :", xs[:8])
-for kind, ys in curves.items():
-    print(f"{kind:10}:", ys[:8])
+fig = plot_fanout(graph, threshold=threshold)
+if path := dp.show(fig, "news-feed-fanout"):
+    print("figure saved to", path)
 
-try:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-except ImportError:
-    print("matplotlib is not installed: skipping the plot")
-else:
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for kind, ys in curves.items():
-        ax.plot(xs, ys, marker="o", linestyle="", label=kind)
-    ax.axhline(threshold, color="grey", linestyle=":", label="hybrid threshold")
-    ax.set_xscale("symlog")
-    ax.set_yscale("symlog")
-    ax.set_xlabel("author's followers")
-    ax.set_ylabel("timeline writes for one post")
-    ax.legend()
-    out = Path(tempfile.mkdtemp(prefix="news-feed-")) / "celebrity.png"
-    fig.savefig(out, dpi=100, bbox_inches="tight")
-    plt.close(fig)
-    print("plot written to", out)
+costs = fanout_costs(graph, threshold=threshold, authors=8)
+print("followers :", [size for size, _ in costs["writes"]["push"]])
+for kind, points in costs["writes"].items():
+    print(f"{kind:10}:", [writes for _, writes in points])
 
 # %% [markdown]
 # ## Paging, deleting, and the same answer everywhere

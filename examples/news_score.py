@@ -13,12 +13,11 @@
 # %%
 import dataclasses
 import json
-import tempfile
 import threading
 import time
 import urllib.request
-from pathlib import Path
 
+import designpatterns_ref as dp
 from designpatterns_ref.clinical import (
     ACVPU,
     NEWS2,
@@ -30,6 +29,7 @@ from designpatterns_ref.clinical import (
     news2012,
 )
 from designpatterns_ref.clinical.base import Threshold
+from designpatterns_ref.clinical.plot import plot_observations, plot_ward
 
 # %% [markdown]
 # ## Scoring one patient
@@ -46,6 +46,34 @@ print("sub-scores:", result.subscores)
 print("as scored:", result.values)
 for line in result.response:
     print("  -", line)
+
+# %% [markdown]
+# ## One patient over a night
+#
+# Observations every few hours of a patient developing sepsis, then treated. The bars show which
+# parameters score (stacked sub-scores), the line the total, and the shading the risk band the
+# total falls in: the escalation at 8 hours (medium: urgent review) and at 12 hours (high:
+# emergency response) are visible at a glance, and so is what drove them.
+
+# %%
+course = [  # hours, respiration rate, SpO2, systolic BP, pulse, ACVPU, temperature
+    (0, 16, 97, 128, 78, "A", 37.1),
+    (4, 18, 96, 122, 88, "A", 37.9),
+    (8, 22, 95, 112, 98, "A", 38.4),
+    (10, 24, 94, 104, 108, "A", 38.8),
+    (12, 26, 93, 96, 118, "C", 39.1),
+    (14, 22, 95, 108, 104, "A", 38.5),
+    (18, 18, 96, 118, 90, "A", 37.6),
+]
+keys = ("respiration_rate", "spo2", "systolic_bp", "pulse", "consciousness", "temperature")
+hours = [row[0] for row in course]
+night = [dict(zip(keys, row[1:], strict=True)) for row in course]
+for h, obs in zip(hours, night, strict=True):
+    r = news2.score(**obs)  # type: ignore[arg-type]
+    print(f"{h:3} h: total {r.total:2}, risk {r.risk.value}")
+fig = plot_observations(hours, night)
+if path := dp.show(fig, "news-score-patient"):
+    print("figure saved to", path)
 
 # %% [markdown]
 # ## The chart is data
@@ -192,19 +220,6 @@ def observation() -> dict[str, object]:
 ward = [news2.score(**observation()) for _ in range(2_000)]
 totals = [r.total for r in ward]
 print("risk categories:", {r.value: sum(x.risk is r for x in ward) for r in Risk})
-try:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-except ImportError:
-    print("matplotlib not installed: no plot")
-else:
-    fig, ax = plt.subplots(figsize=(6, 3))
-    ax.hist(totals, bins=range(0, 22), align="left", rwidth=0.8)
-    ax.set_xlabel("NEWS2 total")
-    ax.set_ylabel("observations")
-    out = Path(tempfile.mkdtemp()) / "news2_totals.png"
-    fig.savefig(out)
-    plt.close(fig)
-    print("plot written to", out)
+fig = plot_ward(ward)
+if path := dp.show(fig, "news-score-ward"):
+    print("figure saved to", path)

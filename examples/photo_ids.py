@@ -23,6 +23,7 @@ import itertools
 import threading
 from datetime import UTC, datetime
 
+import designpatterns_ref as dp
 from designpatterns_ref.clock import ManualClock
 from designpatterns_ref.shortcode import (
     INSTAGRAM,
@@ -33,6 +34,7 @@ from designpatterns_ref.shortcode import (
     Snowflake,
     encode,
 )
+from designpatterns_ref.shortcode.plot import plot_snowflake_ids
 
 # %% [markdown]
 # ## The layouts
@@ -68,6 +70,19 @@ for photo_id, _shard in sorted(minted)[:6]:
     ms, shard, seq = shards[5].decompose(photo_id)
     when = datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat(timespec="milliseconds")
     print(f"{photo_id}  shard {shard:>4}  seq {seq}  {when}  code {encode(photo_id)}")
+
+# %% [markdown]
+# Twelve milliseconds of minting on the three shards, busier some milliseconds than others:
+# sorted as plain integers, the IDs climb with time whatever shard made them.
+
+# %%
+for step in range(12):
+    for gen in list(shards.values())[: 1 + step % 3]:
+        minted.append((gen.next_id(), 0))
+    clock.advance(0.001)
+fig = plot_snowflake_ids([i for i, _ in minted], layout=INSTAGRAM, epoch_ms=INSTAGRAM_EPOCH_MS)
+if path := dp.show(fig, "photo-ids-by-time"):
+    print("figure saved to", path)
 
 # %% [markdown]
 # The ID itself tells which shard holds the row (no lookup table), and its base62 form is

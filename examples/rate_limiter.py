@@ -17,10 +17,7 @@
 # %%
 from __future__ import annotations
 
-import os
-import tempfile
-from pathlib import Path
-
+import designpatterns_ref as dp
 from designpatterns_ref.clock import ManualClock
 from designpatterns_ref.ratelimit import (
     GCRA,
@@ -32,6 +29,7 @@ from designpatterns_ref.ratelimit import (
     all_of,
     boundary_burst,
     bursts,
+    plot_decisions,
     poisson,
     simulate,
 )
@@ -91,29 +89,20 @@ print("TokenBucket and GCRA admit the same requests:", bucket.admitted == gcra.a
 # ## See it
 #
 # One row per algorithm: green dots admitted, red crosses refused, the blue line the count in
-# the last second, the dashed line the limit. (Needs matplotlib; the picture is written to a
-# temporary folder, or to `$DPREF_PLOT_DIR` when set.)
+# the last second, the dashed line the limit. `plot_decisions` returns a matplotlib figure:
+# `dp.show` displays it inline in a notebook, and saves it as a PNG when this runs as a script
+# (in `$DPREF_PLOTS` when set, else a temporary folder), returning the path.
 
 # %%
-try:
-    import matplotlib  # noqa: F401
-
-    from designpatterns_ref.ratelimit import plot_decisions
-
-    folder = Path(os.environ.get("DPREF_PLOT_DIR") or tempfile.mkdtemp(prefix="ratelimit-"))
-    folder.mkdir(parents=True, exist_ok=True)
-    picture = folder / "algorithms.png"
-    window = [t for t in arrivals if 4.0 <= t < 16.0]
-    plot_decisions(
-        limiters(),  # type: ignore[arg-type]
-        window,
-        picture,
-        limit=10,
-        title="10 per second, same traffic (Poisson + bursts + boundary bursts)",
-    )
-    print(f"plot written to {picture}")
-except ImportError:
-    print("matplotlib is not installed: no plot (pip install matplotlib)")
+window = [t for t in arrivals if 4.0 <= t < 16.0]
+fig = plot_decisions(
+    limiters(),  # type: ignore[arg-type]
+    window,
+    limit=10,
+    title="10 per second, same traffic (Poisson + bursts + boundary bursts)",
+)
+if path := dp.show(fig, "rate-limiter-algorithms"):
+    print("figure saved to", path)
 
 # %% [markdown]
 # ## Shaping instead of refusing

@@ -10,11 +10,10 @@
 
 # %%
 import math
-import os
 import random
-import tempfile
 import time
 
+import designpatterns_ref as dp
 from designpatterns_ref.clock import ManualClock
 from designpatterns_ref.geo import (
     BruteForceIndex,
@@ -28,6 +27,7 @@ from designpatterns_ref.geo import (
     neighbors,
 )
 from designpatterns_ref.geo.geohash import cell_size_m
+from designpatterns_ref.geo.plot import plot_search
 
 # %% [markdown]
 # ## 1. Geohash: a position as a short, prefix-ordered string
@@ -135,25 +135,19 @@ for t in trip.history:
     print(f"{t.at - trip.history[0].at:7.0f} s  {t.to.value:16} {t.note}")
 
 # %% [markdown]
-# ## 7. A picture of one search (when matplotlib is installed)
+# ## 7. A picture of one search
+#
+# 300 drivers around Times Square and the five nearest to a rider: the shaded squares are the
+# geohash cells the rings scanned before the bound proved no unscanned cell could hold anyone
+# nearer. `plot_search` returns a matplotlib figure; `dp.show` displays it inline in a notebook
+# and saves it as a PNG from a script (printing the path).
 
 # %%
-try:
-    import matplotlib
-
-    matplotlib.use("Agg")
-except ImportError:
-    matplotlib = None
-if matplotlib is not None:
-    import matplotlib.pyplot as plt
-
-    from designpatterns_ref.geo.plot import plot_search
-
-    small = GeohashIndex(clock=ManualClock())
-    for i in range(300):
-        small.upsert(f"d{i}", lat + rng.uniform(-0.01, 0.01), lon + rng.uniform(-0.013, 0.013))
-    ax, trace = plot_search(small, lat, lon, k=5)
-    path = os.path.join(tempfile.mkdtemp(), "ride_sharing_search.png")
-    ax.figure.savefig(path, dpi=80)
-    plt.close(ax.figure)
-    print(f"searched {len(trace.cells)} cells in {trace.rings + 1} rings; plot written to {path}")
+small = GeohashIndex(clock=ManualClock())
+for i in range(300):
+    small.upsert(f"d{i}", lat + rng.uniform(-0.01, 0.01), lon + rng.uniform(-0.013, 0.013))
+trace = small.trace(lat, lon, 5)
+print(f"searched {len(trace.cells)} cells in {trace.rings + 1} rings for 5 drivers")
+fig = plot_search(small, lat, lon, k=5)
+if path := dp.show(fig, "ride-sharing-search"):
+    print("figure saved to", path)

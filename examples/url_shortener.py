@@ -21,6 +21,7 @@ import threading
 import time
 from pathlib import Path
 
+import designpatterns_ref as dp
 from designpatterns_ref.clock import ManualClock
 from designpatterns_ref.shortcode import (
     CodeExpired,
@@ -38,6 +39,7 @@ from designpatterns_ref.shortcode import (
     encode,
     expected_collisions,
 )
+from designpatterns_ref.shortcode.plot import plot_birthday
 
 # %% [markdown]
 # ## How many characters?
@@ -113,6 +115,16 @@ for n in (200, 576, 2000):
         f"{n:>5} URLs: predicted {expected_collisions(n, 62**3):5.2f} colliding, "
         f"measured {sum(trials) / len(trials):5.2f}"
     )
+
+# %% [markdown]
+# The same measurement as a picture: two-character codes (3,844 of them), 40 trials per point.
+# The line is the formula, the dots what MurmurHash3 did, the dashed line where a collision
+# becomes more likely than not: at 74 URLs, 2% of the space.
+
+# %%
+fig = plot_birthday(2, trials=40)
+if path := dp.show(fig, "url-shortener-birthday"):
+    print("figure saved to", path)
 
 # %% [markdown]
 # So a hash allocator must check the store and re-hash with a salt on a collision, up to a

@@ -32,6 +32,9 @@ FAMILIES: tuple[str, ...] = (
     "feed",
     "collab",
     "clinical",
+    "sharding",
+    "boundaries",
+    "booking",
 )
 
 __all__ = [
@@ -48,11 +51,14 @@ __all__ = [
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from designpatterns_ref import (  # noqa: F401
         autocomplete,
+        booking,
+        boundaries,
         clinical,
         collab,
         feed,
         geo,
         ratelimit,
+        sharding,
         shortcode,
     )
 

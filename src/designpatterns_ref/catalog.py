@@ -227,7 +227,7 @@ _CATALOG: tuple[CaseStudy, ...] = (
         "give every character a unique identity so replicas merge in any order (CRDT).",
         "eventual consistency, convergence",
         "collab",
-        _mods("collab", ["ot", "crdt", "traces"]),
+        _mods("collab", ["ot", "crdt", "sequence", "rga", "fugue", "fuguemax", "traces"]),
         status="implemented",
         sources=(
             Source(
@@ -337,6 +337,24 @@ _CATALOG: tuple[CaseStudy, ...] = (
         "layer (Vitess) so the application sees one database.",
         "sharding, online migration",
         "sharding",
+        _mods(
+            "sharding",
+            [
+                "base",
+                "modulo",
+                "ring",
+                "rendezvous",
+                "jump",
+                "maglev",
+                "slots",
+                "keyspace",
+                "sql",
+                "router",
+                "resharding",
+                "plot",
+            ],
+        ),
+        status="implemented",
         sources=(
             Source(
                 "GitHub Blog: Partitioning GitHub's relational databases to handle scale",
@@ -352,6 +370,8 @@ _CATALOG: tuple[CaseStudy, ...] = (
         "few physical hosts, and migrate with double writes and a verified backfill.",
         "sharding, storage",
         "sharding",
+        _mods("sharding", ["logical", "schema", "sql", "plot"]),
+        status="implemented",
         sources=(
             Source(
                 "Notion: Herding elephants: lessons learned from sharding Postgres at Notion",
@@ -397,11 +417,17 @@ _CATALOG: tuple[CaseStudy, ...] = (
         "Keep one deployable but cut it into components with enforced boundaries and public "
         "interfaces, instead of splitting into microservices.",
         "module boundaries",
-        "module boundaries",
+        "boundaries",
+        _mods("boundaries", ["scan", "graph", "cache", "config", "check", "todo", "report", "run"]),
+        status="implemented",
         sources=(
             Source(
                 "Shopify Engineering: Deconstructing the Monolith",
                 "https://shopify.engineering/deconstructing-monolith-designing-software-maximizes-developer-productivity",
+            ),
+            Source(
+                "Shopify Engineering: Enforcing Modularity in Rails Apps with Packwerk",
+                "https://shopify.engineering/enforcing-modularity-rails-apps-packwerk",
             ),
         ),
     ),
@@ -428,6 +454,33 @@ _CATALOG: tuple[CaseStudy, ...] = (
         "hold that expires, and make booking requests idempotent.",
         "concurrency control, idempotency",
         "booking",
+        _mods(
+            "booking",
+            [
+                "base",
+                "store",
+                "pessimistic",
+                "optimistic",
+                "constraint",
+                "naive",
+                "holds",
+                "overbooking",
+                "search",
+                "race",
+                "plot",
+            ],
+        ),
+        status="implemented",
+        sources=(
+            Source(
+                "PostgreSQL documentation: Exclusion constraints",
+                "https://www.postgresql.org/docs/current/ddl-constraints.html",
+            ),
+            Source(
+                "Stripe: Designing robust and predictable APIs with idempotency",
+                "https://stripe.com/blog/idempotency",
+            ),
+        ),
     ),
     CaseStudy(
         "food-delivery",

@@ -4,7 +4,9 @@ Commands:
 
 - ``list``: every case study with its status and family;
 - ``show SLUG``: one case study: the problem, the decision, the modules, the docs page, the sources;
-- ``tour [FAMILY ...]``: a guided run of every implemented family, in words a student follows;
+- ``tour [FAMILY ...] [--plots DIR]``: a guided run of every implemented family, in words a
+  student follows; with ``--plots`` it also saves each family's figures as PNG files in DIR
+  (never needs a display);
 - ``bench FAMILY [--quick]``: the family's comparison workload, printed as tables.
 
 Families add their own commands (``dpref news2``, ``dpref serve news2``) through a ``_cli``
@@ -115,6 +117,16 @@ def cmd_tour(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
+    if args.plots is not None:
+        if importlib.util.find_spec("matplotlib") is None:
+            print(
+                "dpref tour: --plots needs matplotlib: pip install 'designpatterns-ref[plot]'",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
+        if Path(args.plots).exists() and not Path(args.plots).is_dir():
+            print(f"dpref tour: --plots {args.plots!r} is a file; give a folder", file=sys.stderr)
+            return EXIT_USAGE
     studies = catalog()
     built = sum(c.status == "implemented" for c in studies)
     print(f"designpatterns_ref {__version__}: {len(studies)} system-design case studies,")
@@ -127,9 +139,24 @@ def cmd_tour(args: argparse.Namespace) -> int:
         print(header)
         start = time.perf_counter()
         module.tour(print)
+        if args.plots is not None:
+            _save_plots(family, Path(args.plots))
         print(f"({family}: {time.perf_counter() - start:.1f} s)\n")
-    print("Next: `dpref list` for every case study, `dpref bench FAMILY --quick` to compare.")
+    print("Next: `dpref list` for every case study, `dpref bench FAMILY --quick` to compare,")
+    print("`dpref tour --plots DIR` to save the figures (in a notebook: `dp.show(fig)`).")
     return 0
+
+
+def _save_plots(family: str, folder: Path) -> None:
+    """Save the family's tour figures (``plot.tour_figures()``) as PNG files in ``folder``."""
+    module = family_module(family, "plot")
+    if module is None or not hasattr(module, "tour_figures"):
+        print(f"({family} has no figures)")
+        return
+    from designpatterns_ref.figures import show
+
+    for name, fig in module.tour_figures().items():
+        print(f"figure: {show(fig, f'{family}-{name}', directory=folder)}")
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -183,6 +210,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("tour", help="a guided run of every implemented family")
     p.add_argument("families", nargs="*", metavar="FAMILY", help="only these families")
+    p.add_argument(
+        "--plots", metavar="DIR", help="also save each family's figures as PNG files in DIR"
+    )
     p.set_defaults(func=cmd_tour)
 
     p = sub.add_parser("bench", help="compare a family's algorithms on one workload")

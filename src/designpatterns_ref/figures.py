@@ -7,7 +7,9 @@ same code runs in a notebook, in a script on a machine with no display and in th
 
 :func:`show` is what examples and the tour call with such a figure:
 
-- in a Jupyter kernel it displays the figure inline (a PNG in the cell's output);
+- in a Jupyter kernel it displays the figure inline (a PNG in the cell's output; a figure left
+  as the last expression of a cell shows the same way, since :func:`new_figure` teaches the
+  kernel to draw pyplot-free figures as PNG);
 - anywhere else it saves a PNG into a folder (``$DPREF_PLOTS`` or a fresh temporary folder, or
   the ``directory`` given) and returns the path, which the caller prints.
 
@@ -37,14 +39,60 @@ def in_notebook() -> bool:
     return "ipykernel" in sys.modules
 
 
-def new_figure(ax: Any = None, *, figsize: tuple[float, float] = (7.0, 4.0)) -> tuple[Any, Any]:
-    """Return ``(figure, axes)``: the caller's ``ax`` and its figure, or a new pyplot-free pair."""
+def new_figure(
+    ax: Any = None,
+    *,
+    figsize: tuple[float, float] = (7.0, 4.0),
+    rows: int = 1,
+    cols: int = 1,
+    sharex: bool = False,
+) -> tuple[Any, Any]:
+    """Return ``(figure, axes)``: the caller's ``ax`` and its figure, or a new pyplot-free pair.
+
+    With ``rows * cols > 1`` a new figure gets a grid and ``axes`` is the list of its Axes,
+    row by row; a caller's ``ax`` is then a list (or array) of that many Axes, returned as a list.
+    """
     if ax is not None:
-        return ax.figure, ax
+        if rows * cols == 1:
+            return ax.figure, ax
+        axes = list(ax.flat) if hasattr(ax, "flat") else list(ax)
+        return axes[0].figure, axes
     from matplotlib.figure import Figure
 
+    _teach_kernel()
     fig = Figure(figsize=figsize, layout="constrained")
-    return fig, fig.add_subplot()
+    if rows * cols == 1:
+        return fig, fig.add_subplot()
+    grid = fig.subplots(rows, cols, sharex=sharex, squeeze=False)
+    return fig, [axis for row in grid for axis in row]
+
+
+def _png(fig: Any) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=90)
+    return buffer.getvalue()
+
+
+def _teach_kernel() -> None:
+    """In a Jupyter kernel, render every matplotlib Figure as a PNG (no pyplot involved).
+
+    A pyplot-free figure has no backend of its own to display it, so without this a figure left
+    as a cell's last expression prints as ``<Figure size ...>``. Nothing happens elsewhere.
+    """
+    if not in_notebook():
+        return
+    try:
+        from IPython import get_ipython
+        from matplotlib.figure import Figure
+    except ImportError:  # pragma: no cover - IPython is always there inside ipykernel
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+    formatter = shell.display_formatter.formatters["image/png"]
+    formatter.for_type(Figure, _png)
 
 
 def _slug(name: str) -> str:
@@ -63,7 +111,8 @@ def show(
     if directory is None and in_notebook():
         from IPython.display import display
 
-        display(fig)
+        _teach_kernel()
+        display(fig)  # type: ignore[no-untyped-call, unused-ignore]
         return None
     global _default_dir
     if directory is not None:

@@ -568,7 +568,7 @@ def postgres_server(
         args = [
             str(folder / "postgres"), "-D", str(data), "-p", str(port), "-h", HOST,
             "-k", str(sockets), "-c", "fsync=off", "-c", "synchronous_commit=off",
-            "-c", "full_page_writes=off", "-c", "max_connections=200",
+            "-c", "full_page_writes=off", "-c", "max_connections=300",
         ]  # fmt: skip
         server = PostgresServer(args, port, workdir, folder, user=user, timeout=timeout)
         server._spawn()

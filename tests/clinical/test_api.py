@@ -16,7 +16,8 @@ httpx = pytest.importorskip("httpx")
 uvicorn = pytest.importorskip("uvicorn")
 schemathesis = pytest.importorskip("schemathesis")
 
-from hypothesis import HealthCheck, settings  # noqa: E402
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
 
 from designpatterns_ref.clinical.api import DEFAULT_MAX_BODY_BYTES, EXAMPLES, create_app  # noqa: E402
 from designpatterns_ref.testing import free_port  # noqa: E402
@@ -230,3 +231,58 @@ def test_request_schema_comes_from_the_ruleset() -> None:
     assert "spo2_scale" not in old["properties"]
     assert new["additionalProperties"] is False
     assert set(new["anyOf"][0]["required"]) == set(NEWS2.required)
+
+
+# -- lone surrogates and odd code points: every answer is a 4xx the client can decode ---------
+
+_ODD = st.sampled_from(
+    ["\ud800", "\udfff", "a\ud83d", "\ud83d\ude00", "\x00", "\ufeff", "\ufffe", "\U0010ffff",
+     "\u202e", "\x7f", "é", "", " "]
+)  # fmt: skip
+_ODD_TEXT = st.lists(st.one_of(_ODD, st.text(max_size=3)), min_size=1, max_size=4).map("".join)
+_FIELDS = st.sampled_from([*WELL, "partial", "spo2_scale", "on_oxygen"])
+_VALUES = st.one_of(_ODD_TEXT, st.integers(-5, 300), st.booleans(), st.none())
+
+
+@st.composite
+def _odd_bodies(draw: st.DrawFn) -> dict[str, object]:
+    """A request with at least one odd string: in a key (unknown field) or in a value."""
+    body: dict[str, object] = dict(draw(st.sampled_from([WELL, {}, {"partial": True}])))
+    body.update(draw(st.dictionaries(_FIELDS, _VALUES, max_size=3)))
+    odd_keys = draw(st.dictionaries(_ODD_TEXT, _VALUES, max_size=2))
+    body.update(odd_keys)
+    if not odd_keys:
+        body[draw(_FIELDS)] = draw(_ODD_TEXT)
+    return body
+
+
+@given(body=_odd_bodies())
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+def test_odd_code_points_get_a_decodable_4xx(client: httpx.Client, body: dict[str, object]) -> None:
+    """Regression: a lone surrogate in a key or value made the 422 unencodable (a 500)."""
+    # json.dumps escapes surrogates as \\ud800, which JSON allows and Python decodes back.
+    raw = json.dumps(body)
+    r = client.post("/v1/news2", content=raw, headers={"content-type": "application/json"})
+    assert 400 <= r.status_code < 500, (r.status_code, raw, r.text[:200])
+    answer = r.json()  # decodable JSON
+    assert answer["problems"], answer
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"consciousness": "\ud800", "partial": True}, {"\ud800": 1}, {**WELL, "\udfff": "\ud800"}],
+)
+def test_lone_surrogates_are_echoed_escaped(client: httpx.Client, body: dict[str, object]) -> None:
+    r = client.post(
+        "/v1/news2", content=json.dumps(body), headers={"content-type": "application/json"}
+    )
+    assert r.status_code == 422
+    assert r.content.isascii()  # written with \\u escapes, since UTF-8 cannot carry them
+    problems = r.json()["problems"]
+    assert any("\ud800" in (p["field"], p["value"]) for p in problems), problems
+
+
+def test_ordinary_answers_stay_utf8(client: httpx.Client) -> None:
+    r = client.post("/v1/news2", json={**WELL, "consciousness": "é"})
+    assert r.status_code == 422
+    assert "é".encode() in r.content  # only unencodable content is escaped

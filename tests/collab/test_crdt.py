@@ -263,3 +263,72 @@ def test_utf16_round_trip_and_errors() -> None:
         from_utf16(text, 2)
     with pytest.raises(CollabError):
         to_utf16(text, 5)
+
+
+def _snapshot(doc: SequenceReplica) -> tuple[object, ...]:
+    return (doc.text(), doc.version(), doc.stats(), doc.ops_since())
+
+
+def test_a_delete_covering_a_delete_id_is_refused_whole(rule: type[SequenceReplica]) -> None:
+    doc = rule("a")
+    doc.insert(0, "abc")  # ("a", 0..2)
+    doc.delete(1, 1)  # ("a", 3) is the delete of "b"
+    doc.insert(2, "d")  # ("a", 4)
+    before = _snapshot(doc)
+    good = Insert("b", 0, 9, "ok", None, None)
+    # the first and last ids it covers are characters, the middle one is a delete
+    bad = Delete("b", 2, 10, ("a", 2), 3)
+    for batch in ([bad], [good, bad], [bad, good]):
+        with pytest.raises(CRDTError, match="is a delete"):
+            doc.apply_ops(batch)
+        assert _snapshot(doc) == before
+    doc.apply_ops([good, Delete("b", 2, 10, ("a", 4), 1)])  # a fine batch still applies
+    assert doc.text() in ("okac", "acok")  # "ok" at the start, concurrent with "abc"
+
+
+def test_a_batch_is_checked_against_itself_and_the_waiting_ops(
+    rule: type[SequenceReplica],
+) -> None:
+    doc = rule("a")
+    doc.insert(0, "ab")
+    # an op of the batch refers to an id a later op of the same batch uses for a delete
+    batch = [
+        Insert("b", 0, 5, "x", ("b", 0 + 2), None),
+        Insert("b", 3, 6, "y", None, None),
+        Delete("b", 2, 4, ("a", 0), 1),
+    ]
+    before = _snapshot(doc)
+    with pytest.raises(CRDTError):
+        doc.apply_ops(batch)
+    assert _snapshot(doc) == before
+    waiting = Insert("c", 5, 9, "w", ("z", 7), None)  # ("z", 7) has not arrived: it waits
+    doc.apply_ops([waiting])
+    assert doc.stats()["pending"] == 1
+    before = _snapshot(doc)
+    with pytest.raises(CRDTError, match="is a delete"):  # ("z", 7) turns out to be a delete
+        doc.apply_ops([Insert("z", 0, 1, "q", None, None), Delete("z", 7, 2, ("z", 0), 1)])
+    assert _snapshot(doc) == before and doc.stats()["pending"] == 1
+    with pytest.raises(CRDTError, match="other kind"):  # ids used for characters, then a delete
+        doc.apply_ops([Delete("a", 0, 8, ("b", 0), 1)])
+    assert _snapshot(doc) == before
+
+
+def test_insert_after_a_deleted_run_that_spans_chunks(rule: type[SequenceReplica]) -> None:
+    doc = rule("a")
+    for _ in range(200):  # typed backwards: 200 items, seq k at position 199 - k
+        doc.insert(0, "x")
+    doc.delete(50, 100)  # tombstones of seq 149 .. 50, across several chunks
+    assert doc.stats()["chunks"] > 2
+    before = doc.version()
+    doc.insert(50, "Q")
+    (op,) = doc.ops_since(before)
+    assert isinstance(op, Insert)
+    # left: the visible character before; right: the item right after it, a tombstone
+    assert (op.left, op.right) == (("a", 150), ("a", 149))
+    doc.insert(51, "R")  # typing on
+    doc.insert(0, "<")
+    doc.insert(len(doc), ">")
+    assert doc.text() == "<" + "x" * 50 + "QR" + "x" * 50 + ">"
+    reader = rule("b")
+    reader.apply_ops(doc.ops_since()[::-1])
+    assert reader.text() == doc.text()

@@ -25,3 +25,12 @@ def test_show_uses_dpref_plots(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     path = show(fig, "x")
     assert path == tmp_path / "plots" / "x.png"
     assert path.exists()
+
+
+def test_new_figure_grid_and_the_callers_axes() -> None:
+    fig, axes = new_figure(rows=2, cols=3, sharex=True)
+    assert len(axes) == 6 and all(ax.figure is fig for ax in axes)
+    assert new_figure(axes[:2], rows=2) == (fig, axes[:2])
+    from matplotlib.figure import Figure
+
+    assert isinstance(fig, Figure) and fig.canvas.manager is None  # not pyplot-managed

@@ -1,24 +1,38 @@
 """Hostile input at every registered public entry point: only documented errors, no change.
 
 Families register in ``tests/fuzz/families/<family>.py`` (see :mod:`tests.fuzz.spec`).
+
+Besides the contract (only ``ERRORS``, the object unchanged by a refusal), every call must
+finish within :data:`CALL_SECONDS` (a watchdog turns unbounded work into a failure instead of a
+hung suite) and a refusal must say something (an empty message names nothing). Each entry meets
+every value of ``HOSTILE`` and :data:`EXAMPLES` generated values (15; set
+``DPREF_FUZZ_EXAMPLES`` for a deeper run).
 """
 
 from __future__ import annotations
 
 import importlib
 import math
+import os
 import pkgutil
+import signal
 import threading
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from designpatterns_ref.errors import DesignPatternsError
 from tests.fuzz import families
+from tests.fuzz.helpers import in_scratch_dir
 from tests.fuzz.spec import Entry
+
+#: The longest one call may take, in seconds, before the watchdog fails it.
+CALL_SECONDS = float(os.environ.get("DPREF_FUZZ_CALL_SECONDS", "10"))
 
 HOSTILE: tuple[Any, ...] = (
     None, True, False, 0, -1, -0.0, 0.5, 1.5, -2.5, math.nan, math.inf, -math.inf,
@@ -26,13 +40,22 @@ HOSTILE: tuple[Any, ...] = (
     "a\x00b", "é", b"bytes", [], [1, 2], {}, {"a": 1}, (), object(), 1j,
 )  # fmt: skip
 
+# Text including lone surrogates (category Cs), which st.text() leaves out by default.
+_any_text = st.text(st.characters(codec=None, exclude_categories=()), max_size=50)
+
 hostile_values = st.one_of(
     st.sampled_from(HOSTILE),
     st.integers(),
+    st.integers(min_value=2**62, max_value=2**70).flatmap(lambda n: st.sampled_from([n, -n])),
+    st.sampled_from([10**400, -(10**4000), 2**1024, 2**53 + 1]),
     st.floats(),
-    st.text(max_size=50),
+    st.floats(allow_subnormal=True, min_value=-1e-300, max_value=1e-300),
+    _any_text,
     st.binary(max_size=20),
     st.lists(st.integers(), max_size=3),
+    st.lists(_any_text, max_size=3),
+    st.tuples(st.floats(), st.floats()),
+    st.dictionaries(_any_text, st.integers() | _any_text, max_size=3),
     st.none(),
     st.booleans(),
 )
@@ -54,7 +77,9 @@ _LOCKS = (type(threading.Lock()), type(threading.RLock()), threading.Condition)
 def state_of(obj: Any, depth: int = 0, seen: set[int] | None = None) -> Any:
     """A comparable dump of an object's state: attributes and containers, recursively."""
     seen = set() if seen is None else seen
-    if obj is None or isinstance(obj, bool | int | float | complex | str | bytes):
+    if obj is None or isinstance(obj, bool | int | str | bytes):
+        return (type(obj).__name__, obj)  # no repr: an int may have too many digits for one
+    if isinstance(obj, float | complex):
         return repr(obj)  # repr: nan compares equal to itself
     if depth > 8 or id(obj) in seen:
         return f"<{type(obj).__name__}>"
@@ -82,19 +107,63 @@ def state_of(obj: Any, depth: int = 0, seen: set[int] | None = None) -> Any:
     )
 
 
+class _TooSlow(BaseException):
+    """Raised by the watchdog; a BaseException so that no ``except Exception`` swallows it."""
+
+
+@contextmanager
+def _watchdog(seconds: float) -> Iterator[None]:
+    """Interrupt the block after ``seconds`` (main thread only; elsewhere, no watchdog)."""
+    if threading.current_thread() is not threading.main_thread() or seconds <= 0:
+        yield
+        return
+
+    def fire(signum: int, frame: object) -> None:
+        raise _TooSlow
+
+    previous = signal.signal(signal.SIGALRM, fire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _show(value: Any) -> str:
+    try:
+        return f"{value!r:.60}"
+    except ValueError:  # an int too long for repr (over 4,300 digits)
+        return f"<int of {value.bit_length()} bits>"
+
+
 def _try(errors: tuple[type[BaseException], ...], entry: Entry, value: Any) -> str | None:
-    """Run one call; return a description of the failure, or None when the contract held."""
+    """Run one call; return a description of the failure, or None when the contract held.
+
+    The call runs in a scratch folder: a hostile str may be taken as a file name (a SQLite
+    path), and such files must not land in the checkout.
+    """
+    with in_scratch_dir():
+        return _try_here(errors, entry, value)
+
+
+def _try_here(errors: tuple[type[BaseException], ...], entry: Entry, value: Any) -> str | None:
     obj = entry.make() if entry.make is not None else None
     snap = entry.snapshot or state_of
     before = snap(obj)
     try:
-        entry.call(obj, value)
-    except errors:
+        with _watchdog(CALL_SECONDS):
+            entry.call(obj, value)
+    except _TooSlow:
+        return f"{entry.name}({_show(value)}): took over {CALL_SECONDS} s (unbounded work?)"
+    except errors as exc:
+        if not str(exc).strip():
+            return f"{entry.name}({_show(value)}): {type(exc).__name__} with an empty message"
         if snap(obj) != before:
-            return f"{entry.name}({value!r:.60}): refused but changed the object"
+            return f"{entry.name}({_show(value)}): refused but changed the object"
         return None
     except Exception as exc:
-        return f"{entry.name}({value!r:.60}): {type(exc).__name__}: {exc!s:.200}"
+        return f"{entry.name}({_show(value)}): {type(exc).__name__}: {exc!s:.200}"
     return None
 
 
@@ -107,7 +176,17 @@ def test_hostile_values(family: str, errors: tuple[type[BaseException], ...], en
     assert not failures, "\n".join(failures)
 
 
+#: Generated values per entry: few by default, since every entry also meets all of HOSTILE and
+#: the registry holds hundreds of entries; raise it for a deeper run.
+EXAMPLES = int(os.environ.get("DPREF_FUZZ_EXAMPLES", "15"))
+
+
 @pytest.mark.parametrize(("family", "errors", "entry"), REGISTERED, ids=IDS)
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(value=hostile_values)
 def test_generated_values(
     family: str, errors: tuple[type[BaseException], ...], entry: Entry, value: Any
@@ -118,3 +197,25 @@ def test_generated_values(
 
 def test_registry_is_not_empty() -> None:
     assert REGISTERED, "no family registered in tests/fuzz/families"
+
+
+def test_each_family_documents_its_own_errors() -> None:
+    for family, errors, _ in REGISTERED:
+        assert errors, f"{family}: ERRORS is empty"
+        for error in errors:
+            assert issubclass(error, DesignPatternsError), f"{family}: {error} is not the library's"
+
+
+def test_entry_names_are_unique_within_a_family() -> None:
+    seen: set[tuple[str, str]] = set()
+    for family, _, entry in REGISTERED:
+        assert (family, entry.name) not in seen, f"{family}: {entry.name} registered twice"
+        seen.add((family, entry.name))
+
+
+def test_the_watchdog_stops_unbounded_work() -> None:
+    with pytest.raises(_TooSlow), _watchdog(0.05):
+        while True:
+            pass
+    with _watchdog(0.05):
+        pass  # a block that finishes in time is left alone, and the timer is cleared

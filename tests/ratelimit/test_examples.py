@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_rate_limiter_example_runs(tmp_path: Path) -> None:
-    env = {**os.environ, "DPREF_PLOT_DIR": str(tmp_path), "MPLBACKEND": "Agg"}
+    env = {**os.environ, "DPREF_PLOTS": str(tmp_path)}
     done = subprocess.run(
         [sys.executable, str(ROOT / "examples" / "rate_limiter.py")],
         capture_output=True,
@@ -26,6 +26,7 @@ def test_rate_limiter_example_runs(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "TokenBucket and GCRA admit the same requests: True" in done.stdout
     assert "in memory, 3 servers, limit 10/min: 30 of 100 admitted" in done.stdout
+    assert (tmp_path / "rate-limiter-algorithms.png").read_bytes().startswith(b"\x89PNG")
 
 
 def test_tour_tells_the_story() -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from designpatterns_ref import ratelimit as rl
@@ -51,22 +49,3 @@ def test_simulate_reports_and_refuses_bad_input() -> None:
     assert rl.simulate(both, [0.0, 0.1]).admitted == [0.0]
     with pytest.raises(RateLimitError, match="different clocks"):
         _ = rl.all_of(rl.GCRA(2, clock=ManualClock()), rl.GCRA(2, clock=ManualClock())).clock
-
-
-def test_plot_writes_a_png(tmp_path: Path) -> None:
-    pytest.importorskip("matplotlib")
-    out = tmp_path / "plot.png"
-    results = rl.plot_decisions(
-        {
-            "fixed window": rl.FixedWindow(5, 1.0, clock=ManualClock()),
-            "token bucket": rl.TokenBucket(5, 1.0, 5, clock=ManualClock()),
-        },
-        rl.boundary_burst(5, 1.0) + rl.steady(8, 2.0, start=1.5),
-        out,
-        limit=5,
-        title="demo",
-    )
-    assert out.stat().st_size > 1000
-    assert set(results) == {"fixed window", "token bucket"}
-    with pytest.raises(RateLimitError, match="empty"):
-        rl.plot_decisions({}, [0.0], out)

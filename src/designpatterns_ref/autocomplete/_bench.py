@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from designpatterns_ref.autocomplete.base import Completer, rank_key
+from designpatterns_ref.autocomplete.base import Completer, _rank_key
 from designpatterns_ref.autocomplete.corpus import english, sample_prefixes
 from designpatterns_ref.autocomplete.frozen import FrozenCompleter
 from designpatterns_ref.autocomplete.radix import RadixTrie
@@ -167,7 +167,7 @@ def steady_latencies(
 
 
 def _top10(matches: Iterable[str], weights: dict[str, int]) -> list[str]:
-    return heapq.nsmallest(10, matches, key=lambda t: rank_key(t, weights[t]))
+    return heapq.nsmallest(10, matches, key=lambda t: _rank_key(t, weights[t]))
 
 
 class SortedListPeer:

@@ -22,7 +22,7 @@ from designpatterns_ref.autocomplete.base import (
     Completion,
     RankKey,
     TermNotFound,
-    rank_key,
+    _rank_key,
 )
 from designpatterns_ref.autocomplete.text import _next_row, allowed_edits, normalize
 
@@ -109,7 +109,7 @@ def _rebuild(cls: type[T], items: list[tuple[str, int]], config: dict[str, Any])
     """Unpickle: rebuild from already-normalised items without checking them again."""
     obj = cls.__new__(cls)
     obj._configure(**config)
-    obj._load(sorted(items, key=lambda tw: rank_key(*tw)))
+    obj._load(sorted(items, key=lambda tw: _rank_key(*tw)))
     return obj
 
 
@@ -132,7 +132,7 @@ class CompleterBase:
         """Configure (``config`` already checked), check the items, and load them."""
         self._configure(**config)
         pairs = check_items(items, self._casefold)
-        self._load(sorted(pairs.items(), key=lambda tw: rank_key(*tw)))
+        self._load(sorted(pairs.items(), key=lambda tw: _rank_key(*tw)))
 
     def _configure(self, *, casefold: bool = False) -> None:
         if not isinstance(casefold, bool):

@@ -89,7 +89,18 @@ def rank_key(term: str, weight: int) -> RankKey:
     True
 
     ```
+
+    Checks its arguments (the structures call the unchecked ``_rank_key`` in their loops).
     """
+    if type(term) is not str:
+        raise AutocompleteTypeError(f"rank_key: term={term!r:.60} must be a str")
+    if isinstance(weight, bool) or not isinstance(weight, int):
+        raise AutocompleteTypeError(f"rank_key: weight={weight!r:.60} must be an int")
+    return _rank_key(term, weight)
+
+
+def _rank_key(term: str, weight: int) -> RankKey:
+    """:func:`rank_key` without the checks."""
     return (-weight, len(term), term)
 
 

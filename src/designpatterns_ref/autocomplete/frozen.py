@@ -126,14 +126,14 @@ class FrozenCompleter(CompleterBase):
         self._weights = {}  # unused: the arrays are the whole structure
 
     # -- read-only -------------------------------------------------------------------------
-    def _refuse(self, *args: object) -> NoReturn:
+    def _refuse(self, *args: object, **kwargs: object) -> NoReturn:
         raise ReadOnlyError(
             "FrozenCompleter cannot change after it is built; build a new one from the new items"
         )
 
-    insert = _refuse  # type: ignore[assignment]
-    increment = _refuse  # type: ignore[assignment]
-    remove = _refuse  # type: ignore[assignment]
+    insert = _refuse
+    increment = _refuse
+    remove = _refuse
 
     def _apply(self, term: str, old: int | None, new: int | None) -> None:
         self._refuse()

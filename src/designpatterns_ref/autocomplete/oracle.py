@@ -29,7 +29,7 @@ from designpatterns_ref.autocomplete._shared import (
     check_int,
     check_text,
 )
-from designpatterns_ref.autocomplete.base import MAX_EDITS, Completion, rank_key
+from designpatterns_ref.autocomplete.base import MAX_EDITS, Completion, _rank_key
 from designpatterns_ref.autocomplete.text import allowed_edits, prefix_distance
 
 __all__ = ["BruteForceCompleter"]
@@ -58,5 +58,5 @@ class BruteForceCompleter(CompleterBase):
                 for t, w in self._weights.items()
                 if (d := prefix_distance(text, t)) is not None and d <= edits
             )
-        ranked = sorted(found, key=lambda dtw: (dtw[0], rank_key(dtw[1], dtw[2])))
+        ranked = sorted(found, key=lambda dtw: (dtw[0], _rank_key(dtw[1], dtw[2])))
         return [Completion(t, w, d) for d, t, w in ranked[:count]]

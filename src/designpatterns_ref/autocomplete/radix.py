@@ -32,7 +32,7 @@ from collections.abc import Iterable
 
 from designpatterns_ref.autocomplete._shared import CompleterBase
 from designpatterns_ref.autocomplete._tree import Node, best_first, refresh
-from designpatterns_ref.autocomplete.base import RankKey, rank_key
+from designpatterns_ref.autocomplete.base import RankKey, _rank_key
 
 __all__ = ["RadixTrie"]
 
@@ -64,7 +64,7 @@ class RadixTrie(CompleterBase):
         self._root = Node()
         self._weights = {}
         for term, weight in ranked:
-            key = rank_key(term, weight)
+            key = _rank_key(term, weight)
             self._weights[term] = weight
             path = self._grow(term)
             path[-1].key = key
@@ -114,7 +114,7 @@ class RadixTrie(CompleterBase):
     def _apply(self, term: str, old: int | None, new: int | None) -> None:
         path = self._grow(term) if old is None else self._path(term)
         node = path[-1]
-        node.key = None if new is None else rank_key(term, new)
+        node.key = None if new is None else _rank_key(term, new)
         refresh(path)
         if new is None:  # keep the trie compressed: no keyless node with one child
             if node.best is None and len(path) > 1:

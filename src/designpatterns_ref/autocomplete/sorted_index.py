@@ -54,7 +54,7 @@ from designpatterns_ref.autocomplete._segtree import (
     update,
 )
 from designpatterns_ref.autocomplete._shared import CompleterBase
-from designpatterns_ref.autocomplete.base import RankKey, rank_key
+from designpatterns_ref.autocomplete.base import RankKey, _rank_key
 from designpatterns_ref.autocomplete.text import successor
 
 __all__ = ["SortedPrefixIndex"]
@@ -97,7 +97,7 @@ class SortedPrefixIndex(CompleterBase):
     def _rebuild(self, weights: dict[str, int]) -> None:
         self._weights = weights
         self._run = sorted(weights)
-        keys = [rank_key(term, weights[term]) for term in self._run]
+        keys = [_rank_key(term, weights[term]) for term in self._run]
         self._tree, self._size = build(keys, _EMPTY)
         self._caches = [_EMPTY] * (2 * (self._size >> BLOCK_HEIGHT) * CACHED)
         build_caches(self._tree, self._size, self._caches)
@@ -114,7 +114,7 @@ class SortedPrefixIndex(CompleterBase):
         run = self._run
         at = bisect_left(run, term)
         if at < len(run) and run[at] == term:  # in the run: one tree update
-            update(self._tree, self._size, at, _EMPTY if new is None else rank_key(term, new))
+            update(self._tree, self._size, at, _EMPTY if new is None else _rank_key(term, new))
             refresh_caches(self._tree, self._size, self._caches, at)
             self._holes += (new is None) - (old is None)
         elif old is None:
@@ -137,7 +137,7 @@ class SortedPrefixIndex(CompleterBase):
         ranges = [self._range(prefix) for prefix in starts]
         weights = self._weights
         buffered = sorted(
-            rank_key(term, weights[term])
+            _rank_key(term, weights[term])
             for prefix in starts
             for term in self._buffer.irange(prefix, successor(prefix), inclusive=(True, False))
         )

@@ -39,6 +39,8 @@ from __future__ import annotations
 
 import unicodedata
 
+from designpatterns_ref.autocomplete.base import AutocompleteTypeError
+
 __all__ = ["allowed_edits", "normalize", "osa_distance", "prefix_distance", "successor"]
 
 _MAX_CHAR = 0x10FFFF
@@ -53,6 +55,10 @@ def normalize(text: str, *, casefold: bool = False) -> str:
 
     ```
     """
+    if type(text) is not str:
+        raise AutocompleteTypeError(f"normalize: text={text!r:.60} must be a str")
+    if casefold is not True and casefold is not False:
+        raise AutocompleteTypeError(f"normalize: casefold={casefold!r:.60} must be True or False")
     text = unicodedata.normalize("NFC", text)
     return text.casefold() if casefold else text
 

@@ -13,6 +13,10 @@ body itself, so that every failure has one shape and one status:
   allowed), from the same engine as the Python API, never a partial list;
 - a valid body gets 200 and the full result (``ScoreResult.as_dict``).
 
+Every response is encodable: a 422 echoes the client's own keys and values, and JSON lets a
+client send a lone surrogate (``"\\ud800"``) that UTF-8 cannot carry, so such a response is
+written with ``\\u`` escapes instead (still valid JSON that decodes to the same text).
+
 The request schema in the OpenAPI document is generated from the ruleset's own data (units,
 ranges, choices), and its examples are scored when the app is built, so the documented
 responses are real. Raw vital signs are never logged: the log line of a request names the
@@ -42,7 +46,14 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from designpatterns_ref.clinical.base import Choice, Measure, Problem, Ruleset, VitalsError
+from designpatterns_ref.clinical.base import (
+    Choice,
+    ClinicalError,
+    Measure,
+    Problem,
+    Ruleset,
+    VitalsError,
+)
 from designpatterns_ref.clinical.engine import assess
 from designpatterns_ref.clinical.rules import NEWS2, NEWS_2012
 
@@ -50,6 +61,8 @@ __all__ = ["DEFAULT_MAX_BODY_BYTES", "EXAMPLES", "create_app", "request_schema"]
 
 #: The largest request body accepted, in bytes: a full request is about 200.
 DEFAULT_MAX_BODY_BYTES = 4096
+#: The largest ``max_body_bytes`` that :func:`create_app` takes (1 MiB).
+MAX_BODY_BYTES_LIMIT = 1 << 20
 
 log = logging.getLogger(__name__)
 
@@ -166,6 +179,18 @@ def request_schema(ruleset: Ruleset) -> dict[str, Any]:
     }
 
 
+class _Response(JSONResponse):
+    """A JSON response that can always be encoded: UTF-8 when it can, ``\\u`` escapes when the
+    content holds a lone surrogate (which a client may send, and a 422 echoes back)."""
+
+    def render(self, content: Any) -> bytes:
+        try:
+            return super().render(content)
+        except UnicodeEncodeError:
+            text = json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":"))
+            return text.encode("ascii")
+
+
 class _Refused(Exception):
     def __init__(self, status: int, detail: str) -> None:
         self.status, self.detail = status, detail
@@ -215,7 +240,7 @@ def _count(n: int) -> str:
 def _route(ruleset: Ruleset, limit: int) -> Any:
     loggable = {*ruleset.input_names, "partial", "body"}
 
-    async def score(request: Request) -> JSONResponse:
+    async def score(request: Request) -> _Response:
         start = time.perf_counter()
         status, outcome = 200, ""
         try:
@@ -225,7 +250,7 @@ def _route(ruleset: Ruleset, limit: int) -> Any:
                     {"field": "body", "value": None, "message": f"got a JSON {type(data).__name__}",
                      "allowed": "an object of vital signs"}]}  # fmt: skip
                 status, outcome = 422, "fields=body"
-                return JSONResponse(body, status_code=422)
+                return _Response(body, status_code=422)
             pre = _pre_problems(ruleset, data)
             partial = bool(data.pop("partial", False))  # a bad value was removed above
             try:
@@ -243,14 +268,12 @@ def _route(ruleset: Ruleset, limit: int) -> Any:
                     "detail": _count(len(problems)),
                     "problems": [p.as_dict() for p in problems],
                 }
-                return JSONResponse(body, status_code=422)
+                return _Response(body, status_code=422)
             outcome = "partial" if result.partial else f"risk={result.risk}"
-            return JSONResponse(result.as_dict())
+            return _Response(result.as_dict())
         except _Refused as refused:
             status, outcome = refused.status, refused.detail
-            return JSONResponse(
-                {"detail": refused.detail, "problems": []}, status_code=refused.status
-            )
+            return _Response({"detail": refused.detail, "problems": []}, status_code=refused.status)
         finally:
             # Never the vital signs themselves: only the route, status, outcome and time.
             log.info("POST /v1/%s %d %s %.1fms", ruleset.name, status, outcome,
@@ -268,9 +291,20 @@ def create_app(
     if (
         isinstance(max_body_bytes, bool)
         or not isinstance(max_body_bytes, int)
-        or max_body_bytes < 1
+        or not 1 <= max_body_bytes <= MAX_BODY_BYTES_LIMIT
     ):
-        raise ValueError(f"create_app: max_body_bytes={max_body_bytes!r} must be a positive int")
+        raise ClinicalError(
+            f"create_app: max_body_bytes={max_body_bytes!r:.60} must be an int from 1 to "
+            f"{MAX_BODY_BYTES_LIMIT}"
+        )
+    if (
+        not isinstance(rulesets, tuple | list)
+        or not rulesets
+        or not all(isinstance(r, Ruleset) for r in rulesets)
+    ):
+        raise ClinicalError(
+            f"create_app: rulesets={rulesets!r:.80} must be a non-empty tuple of Rulesets"
+        )
     app = FastAPI(
         title="Clinical NEWS score calculator",
         version="1.0",
@@ -302,7 +336,7 @@ def create_app(
             summary=f"Score vital signs with {ruleset.title}",
             description=ruleset.source,
             operation_id=f"score_{ruleset.name}",
-            response_class=JSONResponse,
+            response_class=_Response,
             responses={
                 200: {"model": ScoreOut, "description": "The score"},
                 400: {**error, "description": "Malformed JSON"},

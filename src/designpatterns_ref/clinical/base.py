@@ -169,6 +169,24 @@ class Risk(enum.StrEnum):
     HIGH = "high"
 
 
+def _require(owner: object, field: str, value: object, ok: bool, what: str) -> None:
+    """Refuse a rule-table field of the wrong kind with :class:`RulesetError`, naming it."""
+    if not ok:
+        raise RulesetError(f"{owner}: {field}={value!r:.60} must be {what}")
+
+
+def _is_text(value: object) -> bool:
+    return isinstance(value, str)
+
+
+def _is_decimal(value: object) -> bool:
+    return isinstance(value, Decimal) and value.is_finite()
+
+
+def _is_tuple_of(value: object, kinds: type | tuple[type, ...]) -> bool:
+    return isinstance(value, tuple) and all(isinstance(v, kinds) for v in value)
+
+
 @dataclass(frozen=True, slots=True)
 class Misunit:
     """A range of values that betrays a wrong unit, with the hint to give."""
@@ -200,6 +218,16 @@ class Measure:
     misunits: tuple[Misunit, ...] = ()
 
     def __post_init__(self) -> None:
+        owner = f"Measure {self.name!r:.40}"
+        for name in ("name", "label", "unit", "example"):
+            _require(owner, name, getattr(self, name), _is_text(getattr(self, name)), "a str")
+        for name in ("resolution", "impossible_below", "impossible_above", "extreme_below",
+                     "extreme_above"):  # fmt: skip
+            value = getattr(self, name)
+            _require(owner, name, value, _is_decimal(value), "a finite Decimal")
+        _require(owner, "resolution", self.resolution, self.resolution > 0, "positive")
+        _require(owner, "misunits", self.misunits, _is_tuple_of(self.misunits, Misunit),
+                 "a tuple of Misunit")  # fmt: skip
         lo, hi = self.impossible_below, self.impossible_above
         if Decimal(float(lo)) != lo or Decimal(float(hi)) != hi:
             raise RulesetError(f"{self.name}: the possible range must be exact in binary")
@@ -229,6 +257,15 @@ class Choice:
     options: Mapping[object, object]
     allowed: str
     strict_type: type | None = None
+
+    def __post_init__(self) -> None:
+        owner = f"Choice {self.name!r:.40}"
+        for name in ("name", "label", "allowed"):
+            _require(owner, name, getattr(self, name), _is_text(getattr(self, name)), "a str")
+        has_options = isinstance(self.options, Mapping) and bool(self.options)
+        _require(owner, "options", self.options, has_options, "a non-empty mapping")
+        _require(owner, "strict_type", self.strict_type,
+                 self.strict_type in (None, bool, int, str), "None, bool, int or str")  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -312,6 +349,20 @@ class NumericRule:
     tables: Mapping[tuple[object, ...], BandTable]
     selected_by: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        owner = f"NumericRule {self.parameter!r:.40}"
+        for name in ("parameter", "measure"):
+            _require(owner, name, getattr(self, name), _is_text(getattr(self, name)), "a str")
+        _require(owner, "selected_by", self.selected_by, _is_tuple_of(self.selected_by, str),
+                 "a tuple of input names")  # fmt: skip
+        _require(
+            owner, "tables", self.tables,
+            isinstance(self.tables, Mapping) and bool(self.tables)
+            and all(isinstance(k, tuple) and len(k) == len(self.selected_by)
+                    and isinstance(t, BandTable) for k, t in self.tables.items()),
+            "a non-empty mapping of value tuples (one per selected_by input) to BandTables",
+        )  # fmt: skip
+
     @property
     def inputs(self) -> tuple[str, ...]:
         """Every input the rule reads."""
@@ -330,6 +381,19 @@ class ChoiceRule:
     measure: str
     points: Mapping[object, int]
     labels: Mapping[object, str]
+
+    def __post_init__(self) -> None:
+        owner = f"ChoiceRule {self.parameter!r:.40}"
+        for name in ("parameter", "measure"):
+            _require(owner, name, getattr(self, name), _is_text(getattr(self, name)), "a str")
+        _require(
+            owner, "points", self.points,
+            isinstance(self.points, Mapping) and bool(self.points)
+            and all(type(p) is int and 0 <= p <= 3 for p in self.points.values()),
+            "a non-empty mapping of option to points (0 to 3)",
+        )  # fmt: skip
+        _require(owner, "labels", self.labels, isinstance(self.labels, Mapping),
+                 "a mapping of option to label")  # fmt: skip
 
     @property
     def inputs(self) -> tuple[str, ...]:
@@ -352,6 +416,18 @@ class Threshold:
     response: tuple[str, ...]
     red_score: bool = False
 
+    def __post_init__(self) -> None:
+        owner = f"Threshold {self.name!r:.40}"
+        for name in ("name", "monitoring"):
+            _require(owner, name, getattr(self, name), _is_text(getattr(self, name)), "a str")
+        total_ok = type(self.min_total) is int and 0 <= self.min_total <= 1000
+        _require(owner, "min_total", self.min_total, total_ok, "an int from 0 to 1000")
+        _require(owner, "risk", self.risk, isinstance(self.risk, Risk), "a Risk")
+        _require(owner, "response", self.response, _is_tuple_of(self.response, str),
+                 "a tuple of str")  # fmt: skip
+        _require(owner, "red_score", self.red_score, isinstance(self.red_score, bool),
+                 "True or False")  # fmt: skip
+
 
 @dataclass(frozen=True, eq=False)
 class Ruleset:
@@ -366,6 +442,17 @@ class Ruleset:
     thresholds: tuple[Threshold, ...]
 
     def __post_init__(self) -> None:
+        owner = f"Ruleset {self.name!r:.40}"
+        for name in ("name", "title", "source"):
+            _require(owner, name, getattr(self, name), _is_text(getattr(self, name)), "a str")
+        _require(owner, "inputs", self.inputs, _is_tuple_of(self.inputs, (Measure, Choice)),
+                 "a tuple of Measure and Choice")  # fmt: skip
+        _require(owner, "defaults", self.defaults, isinstance(self.defaults, Mapping),
+                 "a mapping of input name to value")  # fmt: skip
+        _require(owner, "rules", self.rules, _is_tuple_of(self.rules, (NumericRule, ChoiceRule)),
+                 "a tuple of NumericRule and ChoiceRule")  # fmt: skip
+        _require(owner, "thresholds", self.thresholds, _is_tuple_of(self.thresholds, Threshold),
+                 "a tuple of Threshold")  # fmt: skip
         known = {i.name for i in self.inputs}
         if len(known) != len(self.inputs):
             raise RulesetError(f"{self.name}: two inputs share a name")
@@ -407,6 +494,16 @@ class Ruleset:
 
     def threshold(self, total: int, red_score: bool) -> Threshold:
         """The first trigger row that applies to this total and red score."""
+        if (
+            isinstance(total, bool)
+            or not isinstance(total, int)
+            or not 0 <= total <= self.max_total
+        ):
+            raise ClinicalError(
+                f"threshold: total={total!r:.60} must be an int from 0 to {self.max_total}"
+            )
+        if red_score is not True and red_score is not False:
+            raise ClinicalError(f"threshold: red_score={red_score!r:.60} must be True or False")
         for row in self.thresholds:
             if total >= row.min_total and (red_score or not row.red_score):
                 return row

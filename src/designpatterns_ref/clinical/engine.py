@@ -52,13 +52,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from designpatterns_ref.clinical.base import (
     Caution,
     Choice,
     ChoiceRule,
+    ClinicalError,
     Measure,
     Problem,
     Ruleset,
@@ -81,8 +82,19 @@ def quantise(value: int | float | Decimal, resolution: Decimal) -> Decimal:
     >>> quantise(36.05, Decimal("0.1")), quantise(8.5, Decimal(1)), quantise(-0.5, Decimal(1))
     (Decimal('36.1'), Decimal('9'), Decimal('-1'))
     """
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        raise ClinicalError(f"quantise: value={value!r} must be an int, float or Decimal")
+    if not isinstance(resolution, Decimal) or not resolution.is_finite() or resolution <= 0:
+        raise ClinicalError(f"quantise: resolution={resolution!r} must be a positive Decimal")
     exact = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
-    return exact.quantize(resolution, rounding=ROUND_HALF_UP)
+    if not exact.is_finite():
+        raise ClinicalError(f"quantise: value={value!r} must be finite")
+    try:
+        return exact.quantize(resolution, rounding=ROUND_HALF_UP)
+    except InvalidOperation:  # more digits than the decimal context holds (such as 10**400)
+        raise ClinicalError(
+            f"quantise: value={value!r:.60} has too many digits for resolution {resolution}"
+        ) from None
 
 
 def _type_problem(m: Measure, raw: object) -> Problem | None:
@@ -110,6 +122,8 @@ def check_number(m: Measure, raw: object) -> tuple[Decimal | None, Problem | Non
     >>> print(check_number(TEMPERATURE, 101.3)[1])
     temperature=101.3: this looks like Fahrenheit; ...
     """
+    if not isinstance(m, Measure):
+        raise ClinicalError(f"check_number: m={m!r} must be a Measure (such as rules.PULSE)")
     problem = _type_problem(m, raw)
     if problem is not None:
         return None, problem
@@ -138,6 +152,8 @@ def check_choice(c: Choice, raw: object) -> tuple[object, Problem | None]:
     >>> print(check_choice(SPO2_SCALE, True)[1])
     spo2_scale=True: a boolean is not a whole number; allowed: 1, or 2 ...
     """
+    if not isinstance(c, Choice):
+        raise ClinicalError(f"check_choice: c={c!r} must be a Choice (such as rules.CONSCIOUSNESS)")
     strict = c.strict_type
     if strict is not None and (
         not isinstance(raw, strict) or (isinstance(raw, bool) and strict is not bool)
@@ -266,6 +282,17 @@ def _plan(ruleset: Ruleset) -> _Plan:
     return plan
 
 
+def _plan_of(where: str, ruleset: object) -> _Plan:
+    if not isinstance(ruleset, Ruleset):
+        raise ClinicalError(f"{where}: ruleset={ruleset!r:.80} must be a Ruleset (such as NEWS2)")
+    return _PLANS.get(ruleset) or _plan(ruleset)
+
+
+def _check_flag(where: str, name: str, value: object) -> None:
+    if value is not True and value is not False:
+        raise ClinicalError(f"{where}: {name}={value!r:.80} must be True or False")
+
+
 def assess_inputs(
     ruleset: Ruleset, inputs: tuple[object, ...], partial: bool = False
 ) -> ScoreResult:
@@ -275,7 +302,14 @@ def assess_inputs(
     compiled fast path takes them with no dictionary built, and when it declines,
     :func:`assess` scores or explains, exactly as if given the dictionary.
     """
-    result = (_PLANS.get(ruleset) or _plan(ruleset)).fast(*inputs)
+    plan = _plan_of("assess_inputs", ruleset)
+    if not isinstance(inputs, tuple) or len(inputs) != len(ruleset.input_names):
+        raise ClinicalError(
+            f"assess_inputs: inputs={inputs!r:.80} must be a tuple of {len(ruleset.input_names)} "
+            f"values, in the order {', '.join(ruleset.input_names)}"
+        )
+    _check_flag("assess_inputs", "partial", partial)
+    result = plan.fast(*inputs)
     if result is not None:
         return result
     raw = dict(zip(ruleset.input_names, inputs, strict=True))
@@ -293,7 +327,11 @@ def assess(
     case goes through the ruleset's compiled fast path (:mod:`.compiled`); pass
     ``use_fast_path=False`` to interpret the rules only (same answers, slower).
     """
-    plan = _PLANS.get(ruleset) or _plan(ruleset)
+    plan = _plan_of("assess", ruleset)
+    if partial is not True and partial is not False:
+        _check_flag("assess", "partial", partial)
+    if use_fast_path is not True and use_fast_path is not False:
+        _check_flag("assess", "use_fast_path", use_fast_path)
     if use_fast_path:
         # The common case, compiled; None (or a TypeError: an unknown or non-string key)
         # means "use the general path", which explains.
@@ -303,6 +341,8 @@ def assess(
             fast = None
         if fast is not None:
             return fast
+    if not isinstance(raw, Mapping):
+        raise ClinicalError(f"assess: raw={raw!r:.80} must be a mapping of input name to value")
     problems: list[Problem] = []
     if not raw.keys() <= plan.known:
         known = ", ".join(ruleset.input_names)

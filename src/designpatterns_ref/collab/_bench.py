@@ -38,6 +38,7 @@ __all__ = [
     "bench_steps",
     "find_traces",
     "median_seconds",
+    "median_times",
 ]
 
 QUICK_EDITS = 20_000
@@ -57,13 +58,20 @@ def find_traces() -> Path | None:
 
 def median_seconds(fn: Callable[[], object], repeat: int) -> float:
     """Median wall-clock seconds of ``fn()`` over ``repeat`` runs (garbage collected between)."""
-    runs = []
+    return median_times(fn, repeat)[0]
+
+
+def median_times(fn: Callable[[], object], repeat: int) -> tuple[float, float]:
+    """Median wall-clock and CPU seconds (this process, ``time.process_time``) of ``fn()``
+    over ``repeat`` runs. On a busy shared machine the CPU figure moves far less."""
+    walls, cpus = [], []
     for _ in range(repeat):
         gc.collect()
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         fn()
-        runs.append(time.perf_counter() - start)
-    return statistics.median(runs)
+        walls.append(time.perf_counter() - start)
+        cpus.append(time.process_time() - cpu)
+    return statistics.median(walls), statistics.median(cpus)
 
 
 def _splice(patches: list[Patch]) -> str:
@@ -131,15 +139,18 @@ def bench_local(quick: bool) -> list[Table]:
         return _missing("local replay")
     name, patches, _ = work
     repeat = 1 if quick else 5
-    table = Table(f"local replay: {name}", ["implementation", "seconds (median)", "vs splicing"])
-    base = median_seconds(lambda: _splice(patches), repeat)
-    table.add("Python string splicing", base, 1.0)
+    table = Table(
+        f"local replay: {name}",
+        ["implementation", "seconds (median)", "CPU seconds", "vs splicing"],
+    )
+    base, base_cpu = median_times(lambda: _splice(patches), repeat)
+    table.add("Python string splicing", base, base_cpu, 1.0)
     for rule, cls in RULES.items():
-        s = median_seconds(partial(_fresh_replay, cls, patches), repeat)
-        table.add(f"{cls.__name__} ({rule})", s, s / base)
+        s, cpu = median_times(partial(_fresh_replay, cls, patches), repeat)
+        table.add(f"{cls.__name__} ({rule})", s, cpu, s / base)
     if installed("pycrdt"):
         s = median_seconds(lambda: _pycrdt(patches), 1)
-        table.add("pycrdt (Yjs in Rust, via Python)", s, s / base)
+        table.add("pycrdt (Yjs in Rust, via Python)", s, "", s / base)
     else:
         table.note = "pycrdt not installed (pip install designpatterns-ref[bench])"
     return [table]
@@ -151,11 +162,13 @@ def bench_remote(quick: bool) -> list[Table]:
     if work is None:
         return _missing("remote merge")
     name, patches, _ = work
-    table = Table(f"remote merge: {name}", ["rule", "operations", "seconds (median)"])
+    table = Table(
+        f"remote merge: {name}", ["rule", "operations", "seconds (median)", "CPU seconds"]
+    )
     for rule, cls in RULES.items():
         ops = _into(cls("author"), patches).ops_since()
-        s = median_seconds(partial(_fresh_apply, cls, ops), 1 if quick else 5)
-        table.add(rule, len(ops), s)
+        s, cpu = median_times(partial(_fresh_apply, cls, ops), 1 if quick else 5)
+        table.add(rule, len(ops), s, cpu)
     return [table]
 
 

@@ -6,7 +6,7 @@ import dataclasses
 from collections.abc import Callable
 
 from designpatterns_ref.collab._bench import find_traces
-from designpatterns_ref.collab.crdt import FugueMaxReplica, RGAReplica
+from designpatterns_ref.collab.crdt import FugueMaxReplica, FugueReplica, RGAReplica
 from designpatterns_ref.collab.ot import OTClient, OTServer, TextOperation
 from designpatterns_ref.collab.traces import load_trace, replay_concurrent, replay_ot
 
@@ -38,7 +38,7 @@ def tour(out: Callable[[str], None]) -> None:
     out(f"      releases the buffer as message seq={nxt.seq if nxt else None}")
 
     out("  CRDT: every character gets an id; typing backwards, concurrently, at one place:")
-    for cls in (RGAReplica, FugueMaxReplica):
+    for cls in (RGAReplica, FugueReplica, FugueMaxReplica):
         a, b = cls("alice"), cls("bob")
         for ch in reversed("abc"):
             a.insert(0, ch)

@@ -63,28 +63,40 @@ class TextReplica(Protocol):
         """The current document."""
 
 
+def _units(text: object) -> bytes:
+    """``text`` as UTF-16-LE code units (a lone surrogate counts as one unit, as in JavaScript)."""
+    if not isinstance(text, str):
+        raise CollabError(f"text={text!r:.80} must be a str")
+    return text.encode("utf-16-le", "surrogatepass")
+
+
 def to_utf16(text: str, pos: int) -> int:
     """The UTF-16 offset of code point ``pos`` in ``text`` (for JavaScript peers).
 
     >>> to_utf16("héllo", 5)
     5
     """
-    if not isinstance(pos, int) or isinstance(pos, bool) or not 0 <= pos <= len(text):
-        raise CollabError(f"pos={pos!r} must be an int within [0, {len(text)}]")
-    return len(text[:pos].encode("utf-16-le")) // 2
+    _units(text)
+    if type(pos) is not int or not 0 <= pos <= len(text):
+        raise CollabError(f"pos={pos!r:.80} must be an int within [0, {len(text)}]")
+    return len(_units(text[:pos])) // 2
 
 
 def from_utf16(text: str, offset: int) -> int:
     """The code-point position of UTF-16 ``offset`` in ``text``; an offset that splits a
     surrogate pair raises :class:`CollabError`."""
-    encoded = text.encode("utf-16-le")
+    encoded = _units(text)
     units = len(encoded) // 2
-    if not isinstance(offset, int) or isinstance(offset, bool) or not 0 <= offset <= units:
-        raise CollabError(f"utf16 offset={offset!r} must be an int within [0, {units}]")
-    if offset and 0xD800 <= int.from_bytes(encoded[2 * offset - 2 : 2 * offset], "little") < 0xDC00:
-        pos = len(encoded[: 2 * offset - 2].decode("utf-16-le"))
+    if type(offset) is not int or not 0 <= offset <= units:
+        raise CollabError(f"utf16 offset={offset!r:.80} must be an int within [0, {units}]")
+
+    def unit(k: int) -> int:
+        return int.from_bytes(encoded[2 * k : 2 * k + 2], "little")
+
+    if 0 < offset < units and 0xD800 <= unit(offset - 1) < 0xDC00 <= unit(offset) < 0xE000:
+        pos = len(encoded[: 2 * offset - 2].decode("utf-16-le", "surrogatepass"))
         raise CollabError(
             f"utf16 offset={offset} falls inside the surrogate pair of {text[pos]!r} "
             f"at code point {pos}"
         )
-    return len(encoded[: 2 * offset].decode("utf-16-le"))
+    return len(encoded[: 2 * offset].decode("utf-16-le", "surrogatepass"))

@@ -48,9 +48,27 @@ Component = int | str  # retain n > 0, delete n < 0 (stored negative), insert st
 
 
 def _check_count(name: str, n: object) -> int:
-    if not isinstance(n, int) or isinstance(n, bool) or n < 0:
-        raise OTError(f"{name}={n!r} must be a non-negative int")
+    if type(n) is not int or n < 0:
+        raise OTError(f"{name}={n!r:.80} must be a non-negative int")
     return n
+
+
+def _check_text(name: str, text: object) -> str:
+    if not isinstance(text, str):
+        raise OTError(f"{name}={text!r:.80} must be a str")
+    return text
+
+
+def _check_op(name: str, op: object) -> TextOperation:
+    if not isinstance(op, TextOperation):
+        raise OTError(f"{name}={op!r:.80} must be a TextOperation")
+    return op
+
+
+def _check_client(client: object) -> str:
+    if not isinstance(client, str) or not client:
+        raise OTError(f"client={client!r:.80} must be a non-empty str")
+    return client
 
 
 def _retain(ops: list[Component], n: int) -> None:
@@ -117,6 +135,10 @@ class TextOperation:
         self.ops: list[Component] = []
         self.base_length = 0
         self.target_length = 0
+        if isinstance(components, str | bytes) or not isinstance(components, Iterable):
+            raise OTError(
+                f"components={components!r:.80} must be an iterable of non-zero ints and strs"
+            )
         for c in components:
             if isinstance(c, str):
                 self.insert(c)
@@ -126,7 +148,7 @@ class TextOperation:
                 else:
                     self.delete(-c)
             else:
-                raise OTError(f"component={c!r} must be a non-zero int or a str")
+                raise OTError(f"component={c!r:.80} must be a non-zero int or a str")
 
     # -- building -------------------------------------------------------------------------
     def retain(self, n: int) -> TextOperation:
@@ -141,7 +163,7 @@ class TextOperation:
     def insert(self, s: str) -> TextOperation:
         """Insert ``s`` here (before any delete at the same place, a canonical form)."""
         if not isinstance(s, str):
-            raise OTError(f"insert={s!r} must be a str")
+            raise OTError(f"insert={s!r:.80} must be a str")
         if not s:
             return self
         self.target_length += len(s)
@@ -169,7 +191,7 @@ class TextOperation:
                 f"{length} code points"
             )
         if not isinstance(inserted, str):
-            raise OTError(f"inserted={inserted!r} must be a str")
+            raise OTError(f"inserted={inserted!r:.80} must be a str")
         ops: list[Component] = [pos] if pos else []
         if inserted:
             ops.append(inserted)
@@ -198,7 +220,7 @@ class TextOperation:
     # -- using ------------------------------------------------------------------------------
     def apply(self, text: str) -> str:
         """The document after this operation; a length mismatch raises :class:`OTError`."""
-        if len(text) != self.base_length:
+        if len(_check_text("text", text)) != self.base_length:
             raise OTError(
                 f"operation spans {self.base_length} code points but the document has {len(text)}"
             )
@@ -221,7 +243,7 @@ class TextOperation:
         >>> op.invert("abc").apply(op.apply("abc"))
         'abc'
         """
-        if len(text) != self.base_length:
+        if len(_check_text("text", text)) != self.base_length:
             raise OTError(
                 f"operation spans {self.base_length} code points but the document has {len(text)}"
             )
@@ -246,6 +268,7 @@ class TextOperation:
         >>> a.compose(b).apply("ab")
         'bc'
         """
+        _check_op("other", other)
         if self.target_length != other.base_length:
             raise OTError(
                 f"compose: the first operation leaves {self.target_length} code points but "
@@ -285,6 +308,8 @@ class TextOperation:
     def transform(a: TextOperation, b: TextOperation) -> tuple[TextOperation, TextOperation]:
         """``(a2, b2)`` with ``b2 after a == a2 after b`` (TP1); at the same place, ``a``'s
         insert goes before ``b``'s."""
+        _check_op("a", a)
+        _check_op("b", b)
         if a.base_length != b.base_length:
             raise OTError(
                 f"transform: the operations span {a.base_length} and {b.base_length} code "
@@ -327,8 +352,8 @@ class TextOperation:
         >>> TextOperation.from_patch(4, 1, 0, "xy").transform_position(3)
         5
         """
-        if not isinstance(pos, int) or isinstance(pos, bool) or not 0 <= pos <= self.base_length:
-            raise OTError(f"pos={pos!r} must be an int within [0, {self.base_length}]")
+        if type(pos) is not int or not 0 <= pos <= self.base_length:
+            raise OTError(f"pos={pos!r:.80} must be an int within [0, {self.base_length}]")
         old = new = 0
         for c in self.ops:
             if isinstance(c, str):  # text inserted before the cursor (or at it, for our own)
@@ -354,6 +379,12 @@ class Message:
     revision: int
     op: TextOperation
 
+    def __post_init__(self) -> None:
+        _check_client(self.client)
+        _check_count("seq", self.seq)
+        _check_count("revision", self.revision)
+        _check_op("op", self.op)
+
 
 @dataclass(frozen=True, slots=True)
 class Entry:
@@ -362,6 +393,11 @@ class Entry:
     client: str
     seq: int
     op: TextOperation
+
+    def __post_init__(self) -> None:
+        _check_client(self.client)
+        _check_count("seq", self.seq)
+        _check_op("op", self.op)
 
 
 class OTServer:
@@ -380,8 +416,7 @@ class OTServer:
     """
 
     def __init__(self, document: str = "") -> None:
-        if not isinstance(document, str):
-            raise OTError(f"document={document!r} must be a str")
+        _check_text("document", document)
         self.document = document
         self.history: list[Entry] = []
         self._seen: dict[tuple[str, int], int] = {}
@@ -394,6 +429,8 @@ class OTServer:
     def receive(self, message: Message) -> int:
         """Transform ``message.op`` past the history it missed, apply it and return its
         revision number (1-based). A message already received returns its first revision."""
+        if not isinstance(message, Message):
+            raise OTError(f"message={message!r:.80} must be a Message")
         key = (message.client, message.seq)
         if key in self._seen:
             return self._seen[key]
@@ -428,9 +465,9 @@ class OTClient:
     """
 
     def __init__(self, client: str, document: str = "", revision: int = 0) -> None:
-        if not isinstance(client, str) or not client:
-            raise OTError(f"client={client!r} must be a non-empty str")
-        self.client = client
+        self.client = _check_client(client)
+        _check_text("document", document)
+        _check_count("revision", revision)
         self.document = document
         self.revision = revision
         self.outstanding: Message | None = None
@@ -457,6 +494,7 @@ class OTClient:
 
     def apply_local(self, op: TextOperation) -> Message | None:
         """Apply a local edit and move the state machine; a message when one should be sent."""
+        _check_op("op", op)
         self.document = op.apply(self.document)
         if self.outstanding is None:
             self.outstanding = Message(self.client, self._seq, self.revision, op)
@@ -473,11 +511,14 @@ class OTClient:
 
     def receive(self, entry: Entry) -> Message | None:
         """Take the server's next history entry: our own op is an acknowledgement (returns the
-        buffered message to send, if any), anyone else's is transformed and applied."""
-        self.revision += 1
+        buffered message to send, if any), anyone else's is transformed and applied. An entry
+        that does not fit raises :class:`OTError` and changes nothing."""
+        if not isinstance(entry, Entry):
+            raise OTError(f"entry={entry!r:.80} must be an Entry")
         if entry.client == self.client:
             if self.outstanding is None or entry.seq != self.outstanding.seq:
                 raise OTError(f"acknowledgement of seq={entry.seq} that is not in flight")
+            self.revision += 1
             self.outstanding = self._inflight = None
             if self.buffer is not None:
                 self.outstanding = Message(self.client, self._seq, self.revision, self.buffer)
@@ -485,17 +526,23 @@ class OTClient:
                 self._seq += 1
                 self.buffer = None
             return self.outstanding
-        op = entry.op
-        if self._inflight is not None:
-            self._inflight, op = TextOperation.transform(self._inflight, op)
-            if self.buffer is not None:
-                self.buffer, op = TextOperation.transform(self.buffer, op)
-        self.document = op.apply(self.document)
+        op, inflight, buffer = entry.op, self._inflight, self.buffer
+        if inflight is not None:
+            inflight, op = TextOperation.transform(inflight, op)
+            if buffer is not None:
+                buffer, op = TextOperation.transform(buffer, op)
+        document = op.apply(self.document)  # raises before anything changes
+        self.document, self._inflight, self.buffer = document, inflight, buffer
+        self.revision += 1
         return None
 
 
 def compose_all(ops: Sequence[TextOperation]) -> TextOperation:
     """Compose a non-empty sequence of consecutive operations into one."""
+    if isinstance(ops, str | bytes) or not isinstance(ops, Sequence) or not ops:
+        raise OTError(f"ops={ops!r:.80} must be a non-empty sequence of TextOperation")
+    for op in ops:
+        _check_op("ops[]", op)
     out = ops[0]
     for op in ops[1:]:
         out = out.compose(op)

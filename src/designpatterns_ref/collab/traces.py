@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import zlib
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -76,11 +77,25 @@ class Trace:
     txns: tuple[Txn, ...]
     name: str = ""
 
+    def __post_init__(self) -> None:
+        if self.kind not in ("sequential", "concurrent"):
+            raise CollabError(f"kind={self.kind!r:.80} must be 'sequential' or 'concurrent'")
+        for field in ("start", "end", "name"):
+            if not isinstance(getattr(self, field), str):
+                raise CollabError(f"{field}={getattr(self, field)!r:.80} must be a str")
+        if not isinstance(self.txns, tuple) or not all(isinstance(t, Txn) for t in self.txns):
+            raise CollabError(f"txns={self.txns!r:.80} must be a tuple of Txn")
+
     @classmethod
     def from_json(cls, data: Mapping[str, Any], name: str = "") -> Trace:
         """Build a trace from the traces' JSON shape (sequential or concurrent)."""
+        if not isinstance(name, str):
+            raise CollabError(f"name={name!r:.80} must be a str")
         if not isinstance(data, Mapping) or not isinstance(data.get("txns"), list):
-            raise CollabError(f"trace {name!r}: expected an object with a 'txns' list")
+            raise CollabError(f"trace {name!r:.80}: expected an object with a 'txns' list")
+        for key in ("startContent", "endContent"):
+            if not isinstance(data.get(key, ""), str):
+                raise CollabError(f"trace {name!r:.80}: {key} must be a str")
         concurrent = data.get("kind") == "concurrent"
         txns = []
         for i, raw in enumerate(data["txns"]):
@@ -100,14 +115,18 @@ class Trace:
                 else:
                     parents, agent = ((i - 1,) if i else ()), "0"
             except (KeyError, TypeError, ValueError) as exc:
-                raise CollabError(f"trace {name!r}: txn {i} is malformed ({exc})") from None
+                raise CollabError(
+                    f"trace {name!r:.80}: txn {i} is malformed ({exc!s:.200})"
+                ) from None
             if any(type(p) is not int or not 0 <= p < i for p in parents):
-                raise CollabError(f"trace {name!r}: txn {i} has parents {parents} not before it")
+                raise CollabError(
+                    f"trace {name!r:.80}: txn {i} has parents {parents!r:.80} not before it"
+                )
             txns.append(Txn(patches, parents, agent))
         return cls(
             "concurrent" if concurrent else "sequential",
-            str(data.get("startContent", "")),
-            str(data.get("endContent", "")),
+            data.get("startContent", ""),
+            data.get("endContent", ""),
             tuple(txns),
             name,
         )
@@ -126,20 +145,28 @@ class Trace:
 
 def load_trace(path: str | Path) -> Trace:
     """Read a trace file, gzipped (``.json.gz``) or plain JSON."""
-    path = Path(path)
-    raw = path.read_bytes()
-    if raw[:2] == b"\x1f\x8b":
-        raw = gzip.decompress(raw)
+    if not isinstance(path, str | Path):
+        raise CollabError(f"path={path!r:.80} must be a str or a Path")
+    try:
+        path = Path(path)
+        raw = path.read_bytes()
+        if raw[:2] == b"\x1f\x8b":
+            raw = gzip.decompress(raw)
+    except (OSError, ValueError, EOFError, zlib.error) as exc:
+        raise CollabError(f"path={str(path)!r:.80} cannot be read ({exc!s:.200})") from None
     try:
         data = json.loads(raw)
-    except ValueError as exc:
-        raise CollabError(f"{path}: not JSON ({exc})") from None
+    except (ValueError, RecursionError) as exc:
+        raise CollabError(f"{str(path)!r:.80}: not JSON ({exc!s:.200})") from None
     name = path.name.removesuffix(".gz").removesuffix(".json")
     return Trace.from_json(data, name)
 
 
 def replay_sequential(trace: Trace, replica: TextReplica) -> str:
     """Apply every patch of ``trace`` in order to ``replica``; returns the final text."""
+    _check_trace(trace)
+    if not isinstance(replica, TextReplica):
+        raise CollabError(f"replica={replica!r:.80} must offer insert, delete and text")
     if trace.kind != "sequential":
         raise CollabError(f"trace {trace.name!r} is concurrent; use replay_concurrent")
     if trace.start:
@@ -160,9 +187,18 @@ def replay_concurrent(trace: Trace, factory: Factory | type[OTServer]) -> str:
     """Replay ``trace``'s version graph on replicas made by ``factory(agent)``; returns the
     text at the version that merges every branch. ``factory=OTServer`` drives the central OT
     server instead (see :func:`replay_ot`)."""
+    _check_trace(trace)
     if factory is OTServer:
         return replay_ot(trace)
-    make: Factory = factory  # type: ignore[assignment]
+    if not callable(factory):
+        raise CollabError(f"factory={factory!r:.80} must be a replica class or a callable")
+
+    def make(agent: str) -> SequenceReplica:
+        replica = factory(agent)
+        if not isinstance(replica, SequenceReplica):
+            raise CollabError(f"factory({agent!r}) returned {replica!r:.80}, not a replica")
+        return replica
+
     txns = trace.txns
     next_seq: dict[str, int] = {}
     first: list[tuple[str, int] | None] = []  # each txn's first operation id, if any
@@ -232,6 +268,11 @@ def replay_concurrent(trace: Trace, factory: Factory | type[OTServer]) -> str:
     return replica.text()
 
 
+def _check_trace(trace: object) -> None:
+    if not isinstance(trace, Trace):
+        raise CollabError(f"trace={trace!r:.80} must be a Trace (see load_trace, Trace.from_json)")
+
+
 def _end(op: Op) -> int:
     return op.seq + (len(op.text) if isinstance(op, Insert) else op.length)
 
@@ -249,6 +290,7 @@ def replay_ot(trace: Trace) -> str:
     server order can reproduce (a client would have to see an entry without the ones before
     it) raises :class:`CollabError`.
     """
+    _check_trace(trace)
     txns = trace.txns
     server = OTServer(trace.start)
     history = server.history

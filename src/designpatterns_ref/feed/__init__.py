@@ -29,6 +29,7 @@ from designpatterns_ref.feed.base import (
     FeedStats,
     FeedStore,
     FeedTypeError,
+    FeedUnavailable,
     Post,
     merge_newest,
 )
@@ -48,6 +49,7 @@ __all__ = [
     "FeedStats",
     "FeedStore",
     "FeedTypeError",
+    "FeedUnavailable",
     "Graph",
     "HybridFanout",
     "MemoryStore",

@@ -26,7 +26,7 @@ Post(id=3, author='ada', at=1.5, body='')
 from __future__ import annotations
 
 import heapq
-import math
+import itertools
 import sys
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
@@ -38,15 +38,19 @@ from designpatterns_ref.errors import DesignPatternsError
 
 __all__ = [
     "COMPLETE",
+    "MAX_LIMIT",
     "Feed",
     "FeedError",
     "FeedStats",
     "FeedStore",
     "FeedTypeError",
+    "FeedUnavailable",
     "Post",
     "merge_newest",
 ]
 
+#: The largest page (``timeline``'s ``limit``) or timeline length (``max_len``) accepted.
+MAX_LIMIT = 1_000_000_000
 #: The floor of a timeline that holds every post it should: no id is missing above 0.
 COMPLETE = 0
 #: The floor of a capped timeline that is empty: nothing in it can be trusted.
@@ -59,6 +63,10 @@ class FeedError(DesignPatternsError, ValueError):
 
 class FeedTypeError(FeedError, TypeError):
     """A feed call had an argument of the wrong type (a cursor that is not a Post, ...)."""
+
+
+class FeedUnavailable(FeedError):
+    """The feed's store did not answer in time (a Redis server down or frozen)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +134,28 @@ def merge_newest(lists: Sequence[Sequence[int]], limit: int) -> list[int]:
 
     >>> merge_newest([[5, 2], [], [4, 3, 1]], limit=10)
     [5, 4, 3, 2, 1]
+
+    The arguments are checked (lists of int ids, ``limit`` an int >= 0); the strategies call the
+    unchecked ``_merge_newest`` on lists their store produced.
     """
+    if isinstance(lists, str | bytes) or not isinstance(lists, Sequence):
+        raise FeedTypeError(f"lists={lists!r:.80} must be a sequence of lists of post ids")
+    for ids in lists:
+        if isinstance(ids, str | bytes) or not isinstance(ids, Sequence):
+            raise FeedTypeError(f"lists holds {ids!r:.80}, which is not a list of post ids")
+        if not all(_is_id(i) for i in ids):
+            raise FeedTypeError(f"lists holds {ids!r:.80}: post ids must be ints")
+        if any(a <= b for a, b in itertools.pairwise(ids)):
+            raise FeedError(f"lists holds {ids!r:.80}: each must be newest first, no repeats")
+    if not _is_id(limit):
+        raise FeedTypeError(f"limit={limit!r} must be an int")
+    if limit < 0:
+        raise FeedError(f"limit={limit!r} must be zero or more")
+    return _merge_newest(lists, limit)
+
+
+def _merge_newest(lists: Sequence[Sequence[int]], limit: int) -> list[int]:
+    """:func:`merge_newest` without the checks."""
     heap = [(-ids[0], 0, ids) for ids in lists if ids]
     if len(heap) == 1:
         return list(heap[0][2][:limit])
@@ -199,7 +228,46 @@ class FeedStore(Protocol):
 def _check_user(field: str, user: object) -> str:
     if not isinstance(user, str):
         raise FeedTypeError(f"{field}={user!r} must be a user name (str)")
+    _check_encodable(field, user)
     return user
+
+
+def _check_encodable(field: str, text: str) -> None:
+    # Every store must agree: Redis keeps UTF-8, which cannot carry a lone surrogate.
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise FeedError(
+                f"{field}={text[:80]!r} holds {text[exc.start]!r} at position {exc.start}, "
+                "which UTF-8 cannot encode (a lone surrogate)"
+            ) from None
+
+
+#: What a store must provide (the methods of :class:`FeedStore`).
+_STORE_METHODS = tuple(
+    name for name in FeedStore.__dict__ if not name.startswith("_") and name != "name"
+)
+
+
+def check_store(store: object) -> FeedStore:
+    """Return ``store`` if it has every :class:`FeedStore` method, else raise FeedTypeError."""
+    missing = [m for m in _STORE_METHODS if not callable(getattr(store, m, None))]
+    if isinstance(store, type):
+        raise FeedTypeError(f"store={store!r} is a class; pass an instance, such as MemoryStore()")
+    if missing or not isinstance(getattr(store, "name", None), str):
+        raise FeedTypeError(
+            f"store={store!r} is not a FeedStore (a MemoryStore, a RedisStore or one with the "
+            f"same methods); missing: {', '.join(missing) or 'name'}"
+        )
+    return store  # type: ignore[return-value]
+
+
+def check_clock(clock: object) -> Clock:
+    """Return ``clock`` if it is callable, else raise :class:`FeedTypeError`."""
+    if not callable(clock):
+        raise FeedTypeError(f"clock={clock!r} must be a callable returning seconds")
+    return clock
 
 
 class Feed(ABC):
@@ -214,11 +282,12 @@ class Feed(ABC):
     kind = "feed"
 
     def __init__(self, store: FeedStore | None = None, *, clock: Clock = system_clock) -> None:
+        clock = check_clock(clock)
         if store is None:
             from designpatterns_ref.feed.memory import MemoryStore
 
             store = MemoryStore()
-        self.store: FeedStore = store
+        self.store: FeedStore = check_store(store)
         self.clock = clock
         self.stats = FeedStats()
 
@@ -251,13 +320,30 @@ class Feed(ABC):
         self.store.add_user(name, self.clock())
 
     def add_users(self, users: Iterable[str]) -> None:
-        """Register several users (each checked as :meth:`add_user` does)."""
-        for user in users:
-            self.add_user(user)
+        """Register several users, all checked (as :meth:`add_user` does) before any is added."""
+        if isinstance(users, str) or not isinstance(users, Iterable):
+            raise FeedTypeError(f"users={users!r} must be an iterable of user names")
+        names = list(users)
+        fresh: set[str] = set()
+        for user in names:
+            name = _check_user("user", user)
+            if not name:
+                raise FeedError("user='' must be a non-empty name")
+            if name in fresh or self.store.has_user(name):
+                raise FeedError(f"user={name!r} already exists")
+            fresh.add(name)
+        for name in names:
+            self.add_user(name)
 
     def has_user(self, user: str) -> bool:
-        """Whether ``user`` is registered."""
-        return isinstance(user, str) and self.store.has_user(user)
+        """Whether ``user`` is registered (a name UTF-8 cannot encode never is)."""
+        if not isinstance(user, str):
+            return False
+        try:
+            _check_encodable("user", user)
+        except FeedError:
+            return False
+        return self.store.has_user(user)
 
     def followers(self, user: str) -> list[str]:
         """The users following ``user``, sorted."""
@@ -289,7 +375,7 @@ class Feed(ABC):
         when = self.clock() if at is None else at
         if isinstance(when, bool) or not isinstance(when, int | float):
             raise FeedTypeError(f"at={when!r} must be a number of seconds")
-        if not math.isfinite(when):
+        if not -sys.float_info.max <= when <= sys.float_info.max:  # NaN, inf, 10**400
             raise FeedError(f"at={when!r} must be finite")
         latest = self.store.latest_at()
         if when < latest:
@@ -299,6 +385,7 @@ class Feed(ABC):
             )
         if not isinstance(body, str):
             raise FeedTypeError(f"body={body!r} must be a str")
+        _check_encodable("body", body)
         new = self.store.new_post(name, float(when), body)
         writes = self._on_post(new)
         self.stats.posts += 1
@@ -307,8 +394,10 @@ class Feed(ABC):
         return new
 
     def get_post(self, post_id: int) -> Post | None:
-        """The live post with this id, or None."""
-        return self.store.get_post(post_id) if _is_id(post_id) else None
+        """The live post with this id, or None (an id that is not an int is refused)."""
+        if not _is_id(post_id):
+            raise FeedTypeError(f"post_id={post_id!r} must be a post id (int)")
+        return self.store.get_post(post_id)
 
     def delete(self, post: int | Post) -> Post:
         """Delete a post (by id or by the Post) from the store and from every timeline."""
@@ -332,6 +421,8 @@ class Feed(ABC):
             raise FeedTypeError(f"limit={limit!r} must be an int")
         if limit < 1:
             raise FeedError(f"limit={limit!r} must be at least 1")
+        if limit > MAX_LIMIT:
+            raise FeedError(f"limit={limit!r} is over MAX_LIMIT={MAX_LIMIT}")
         if before is not None and not isinstance(before, Post):
             raise FeedTypeError(
                 f"before={before!r} is not a post; pass the last Post of the previous page"

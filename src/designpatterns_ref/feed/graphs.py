@@ -21,12 +21,14 @@ True
 
 from __future__ import annotations
 
+import heapq
 import itertools
+import math
 import random
 from collections import Counter
 from dataclasses import dataclass
 
-from designpatterns_ref.feed.base import Feed, FeedError
+from designpatterns_ref.feed.base import Feed, FeedError, FeedTypeError
 
 __all__ = ["Graph", "power_law"]
 
@@ -38,6 +40,15 @@ class Graph:
     users: tuple[str, ...]
     edges: tuple[tuple[str, str], ...]
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.users, tuple) or not all(isinstance(u, str) for u in self.users):
+            raise FeedTypeError(f"users={self.users!r:.80} must be a tuple of user names")
+        if not isinstance(self.edges, tuple) or not all(
+            isinstance(e, tuple) and len(e) == 2 and all(isinstance(u, str) for u in e)
+            for e in self.edges
+        ):
+            raise FeedTypeError(f"edges={self.edges!r:.80} must be a tuple of (str, str) pairs")
+
     def follower_counts(self) -> Counter[str]:
         """Followers per user (users with none are absent, as in any Counter)."""
         return Counter(followee for _, followee in self.edges)
@@ -47,10 +58,44 @@ class Graph:
         return Counter(follower for follower, _ in self.edges)
 
     def load(self, feed: Feed) -> None:
-        """Add every user and follow edge to ``feed``."""
+        """Add every user and follow edge to ``feed`` (the users must be new to it)."""
+        if not isinstance(feed, Feed):
+            raise FeedTypeError(f"feed={feed!r} must be a Feed")
         feed.add_users(self.users)
         for follower, followee in self.edges:
             feed.follow(follower, followee)
+
+
+#: The most users :func:`power_law` builds.
+MAX_USERS = 10_000_000
+#: The most accounts one user of :func:`power_law` follows (its ``max_followees`` at most).
+MAX_FOLLOWEES = 100_000
+
+
+#: The steepest popularity curve :func:`power_law` takes (weights ``(i + 1) ** -exponent``).
+MAX_EXPONENT = 10.0
+_MAX_ROUNDS = 64  # rounds of repeated draws before the one-pass sample takes over
+
+
+def _weighted_sample(
+    rng: random.Random, weights: list[float], k: int, excluded: set[int]
+) -> set[int]:
+    """``k`` distinct indices not in ``excluded``, drawn in proportion to ``weights``.
+
+    Efraimidis and Spirakis's one pass: each index gets the key ``log(u) / w`` for a uniform
+    ``u`` in (0, 1], and the ``k`` largest keys win. O(n log k).
+    """
+    keys = (
+        (math.log(1.0 - rng.random()) / w, i) for i, w in enumerate(weights) if i not in excluded
+    )
+    return {i for _, i in heapq.nlargest(k, keys)}
+
+
+def _int(name: str, value: object, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise FeedTypeError(f"{name}={value!r} must be an int")
+    if not low <= value <= high:
+        raise FeedError(f"{name}={value!r} must be an int from {low} to {high}")
 
 
 def power_law(
@@ -61,24 +106,40 @@ def power_law(
     exponent: float = 1.0,
     max_followees: int = 2_000,
 ) -> Graph:
-    """A seeded graph of ``users`` accounts with power-law follower counts."""
-    if isinstance(users, bool) or not isinstance(users, int) or users < 2:
-        raise FeedError(f"users={users!r} must be an int of at least 2")
-    if not mean_followees > 0:
-        raise FeedError(f"mean_followees={mean_followees!r} must be positive")
-    if not exponent > 0:
-        raise FeedError(f"exponent={exponent!r} must be positive")
+    """A seeded graph of ``users`` accounts with power-law follower counts.
+
+    At most :data:`MAX_USERS` users and :data:`MAX_FOLLOWEES` follows each; larger graphs are
+    refused rather than built for hours.
+    """
+    _int("users", users, 2, MAX_USERS)
+    _int("seed", seed, -(2**63), 2**63 - 1)
+    _int("max_followees", max_followees, 1, MAX_FOLLOWEES)
+    for name, value, top in (
+        ("mean_followees", mean_followees, MAX_FOLLOWEES),
+        ("exponent", exponent, MAX_EXPONENT),
+    ):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise FeedTypeError(f"{name}={value!r} must be a number")
+        if not 0 < value <= top:
+            raise FeedError(f"{name}={value!r} must be positive and at most {top}")
     rng = random.Random(seed)
     names = tuple(f"u{i}" for i in range(users))
-    cum = list(itertools.accumulate((i + 1) ** -exponent for i in range(users)))
+    weights = [(i + 1) ** -exponent for i in range(users)]
+    cum = list(itertools.accumulate(weights))
     cap = min(max_followees, users - 1)
     edges: list[tuple[str, str]] = []
     for me in range(users):
         want = min(cap, max(1, round(rng.expovariate(1 / mean_followees))))
         chosen: set[int] = set()
-        while len(chosen) < want:
+        for _ in range(_MAX_ROUNDS):
+            if len(chosen) >= want:
+                break
             for pick in rng.choices(range(users), cum_weights=cum, k=want - len(chosen)):
                 if pick != me:
                     chosen.add(pick)
+        else:
+            # Repeated draws stall when a user wants nearly everyone under a steep exponent
+            # (the last accounts are drawn once in billions): take the rest in one pass.
+            chosen |= _weighted_sample(rng, weights, want - len(chosen), {me, *chosen})
         edges.extend((names[me], names[j]) for j in sorted(chosen))
     return Graph(names, tuple(edges))

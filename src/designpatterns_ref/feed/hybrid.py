@@ -40,10 +40,10 @@ True
 
 from __future__ import annotations
 
-import math
+import sys
 
 from designpatterns_ref.clock import Clock, system_clock
-from designpatterns_ref.feed.base import FeedError, FeedStore, Post, merge_newest
+from designpatterns_ref.feed.base import MAX_LIMIT, FeedError, FeedStore, Post, _merge_newest
 from designpatterns_ref.feed.push import _TOP, FanoutOnWrite
 
 __all__ = ["CELEBRITY", "STALE", "HybridFanout"]
@@ -74,15 +74,18 @@ class HybridFanout(FanoutOnWrite):
         if inactive_after is not None and (
             isinstance(inactive_after, bool)
             or not isinstance(inactive_after, int | float)
-            or not math.isfinite(inactive_after)
-            or inactive_after < 0
+            or not 0 <= inactive_after <= sys.float_info.max
         ):
             raise FeedError(
                 f"inactive_after={inactive_after!r} must be a finite number of seconds >= 0, "
                 "or None to push to every follower"
             )
-        if isinstance(rebuild_len, bool) or not isinstance(rebuild_len, int) or rebuild_len < 1:
-            raise FeedError(f"rebuild_len={rebuild_len!r} must be an int of at least 1")
+        if (
+            isinstance(rebuild_len, bool)
+            or not isinstance(rebuild_len, int)
+            or not 1 <= rebuild_len <= MAX_LIMIT
+        ):
+            raise FeedError(f"rebuild_len={rebuild_len!r} must be an int from 1 to {MAX_LIMIT}")
         self.threshold = threshold
         self.inactive_after = inactive_after
         super().__init__(store, max_len=max_len, clock=clock)
@@ -126,7 +129,7 @@ class HybridFanout(FanoutOnWrite):
         """Recompute a stale timeline: merge the pushed followees' newest posts."""
         sources = self._pushed_followees(user)
         want = self.rebuild_len + 1  # one more than we keep tells whether the timeline is cut
-        newest = merge_newest(self.store.authored(sources, want, _TOP), want)
+        newest = _merge_newest(self.store.authored(sources, want, _TOP), want)
         self.store.home_clear(user)
         kept = newest[: self.rebuild_len]
         if kept:

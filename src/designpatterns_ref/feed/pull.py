@@ -22,7 +22,7 @@ True
 
 from __future__ import annotations
 
-from designpatterns_ref.feed.base import Feed, Post, merge_newest
+from designpatterns_ref.feed.base import Feed, Post, _merge_newest
 
 __all__ = ["FanoutOnRead"]
 
@@ -47,4 +47,4 @@ class FanoutOnRead(Feed):
     def _load(self, user: str, limit: int, before: int) -> list[int]:
         sources = self.store.followees(user)
         self.stats.load_reads += len(sources)
-        return merge_newest(self.store.authored(sources, limit, before), limit)
+        return _merge_newest(self.store.authored(sources, limit, before), limit)

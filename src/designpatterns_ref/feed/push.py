@@ -28,7 +28,15 @@ True
 from __future__ import annotations
 
 from designpatterns_ref.clock import Clock, system_clock
-from designpatterns_ref.feed.base import COMPLETE, Feed, FeedError, FeedStore, Post, merge_newest
+from designpatterns_ref.feed.base import (
+    COMPLETE,
+    MAX_LIMIT,
+    Feed,
+    FeedError,
+    FeedStore,
+    Post,
+    _merge_newest,
+)
 
 __all__ = ["FanoutOnWrite"]
 
@@ -36,8 +44,8 @@ __all__ = ["FanoutOnWrite"]
 def _check_max_len(max_len: object) -> int:
     if isinstance(max_len, bool) or not isinstance(max_len, int):
         raise FeedError(f"max_len={max_len!r} must be an int")
-    if max_len < 1:
-        raise FeedError(f"max_len={max_len!r} must be at least 1")
+    if not 1 <= max_len <= MAX_LIMIT:
+        raise FeedError(f"max_len={max_len!r} must be from 1 to MAX_LIMIT={MAX_LIMIT}")
     return max_len
 
 
@@ -118,7 +126,7 @@ class FanoutOnWrite(Feed):
             if floor != COMPLETE:  # trimmed: posts below the floor may be missing, merge them
                 sources = self._pushed_followees(user)
                 older = self.store.authored(sources, limit - len(ids), min(before, floor))
-                ids += merge_newest(older, limit - len(ids))
+                ids += _merge_newest(older, limit - len(ids))
                 reads += len(sources)
         pulled = self._pulled(user)
         if pulled:

@@ -42,10 +42,24 @@ server, but a strategy's call may span several round trips.
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from designpatterns_ref.feed.base import COMPLETE, NOTHING, FeedError, Post
+from designpatterns_ref.feed.base import (
+    COMPLETE,
+    NOTHING,
+    FeedError,
+    FeedTypeError,
+    FeedUnavailable,
+    Post,
+)
+from designpatterns_ref.redisclient import (
+    DEFAULT_DEADLINE_S,
+    bounded_client,
+    check_deadline,
+    outages_as,
+)
 
 __all__ = ["RedisStore"]
 
@@ -56,16 +70,33 @@ def _bound(before: int) -> str:
     return "+inf" if before >= _MAX_EXACT else f"({before}"
 
 
+@outages_as(FeedUnavailable)
 class RedisStore:
-    """Feed state in Redis: sets for the graph, a hash of posts, sorted sets for timelines."""
+    """Feed state in Redis: sets for the graph, a hash of posts, sorted sets for timelines.
+
+    ``client`` is a ``redis.Redis`` made with ``decode_responses=True``. The store talks through
+    its own client with the same settings, built so that each round trip waits at most
+    ``deadline`` seconds (default 0.25) with no retries: with the server down or frozen, every
+    call raises :class:`~designpatterns_ref.feed.base.FeedUnavailable` within about ``deadline``
+    (see :mod:`designpatterns_ref.redisclient`).
+    """
 
     name = "redis"
 
-    def __init__(self, client: Any, *, prefix: str = "feed:") -> None:
-        kwargs = client.get_connection_kwargs()
-        if not kwargs.get("decode_responses"):
+    def __init__(
+        self, client: Any, *, prefix: str = "feed:", deadline: float = DEFAULT_DEADLINE_S
+    ) -> None:
+        self.deadline = check_deadline("RedisStore", deadline, FeedError)
+        if not isinstance(prefix, str) or not prefix:
+            raise FeedTypeError(f"prefix={prefix!r} must be a non-empty str")
+        redis_mod = sys.modules.get("redis")
+        if redis_mod is None or not isinstance(client, redis_mod.Redis):
+            raise FeedTypeError(
+                f"client={client!r} must be a redis.Redis (or use RedisStore.from_url(url))"
+            )
+        if not client.get_connection_kwargs().get("decode_responses"):
             raise FeedError("client must be created with decode_responses=True")
-        self.r = client
+        self.r = bounded_client(client, self.deadline)
         self.prefix = prefix
         #: True on a Redis Cluster client: no cross-slot MULTI or SINTER.
         self.cluster = callable(getattr(client, "get_nodes", None))
@@ -75,11 +106,19 @@ class RedisStore:
         return self.r.pipeline(transaction=not self.cluster)
 
     @classmethod
-    def from_url(cls, url: str, *, prefix: str = "feed:") -> RedisStore:
+    def from_url(
+        cls, url: str, *, prefix: str = "feed:", deadline: float = DEFAULT_DEADLINE_S
+    ) -> RedisStore:
         """A store on a new client for ``url`` (``redis://host:port/db``)."""
         import redis
 
-        return cls(redis.Redis.from_url(url, decode_responses=True), prefix=prefix)
+        if not isinstance(url, str):
+            raise FeedTypeError(f"url={url!r} must be a redis:// URL")
+        try:
+            client = redis.Redis.from_url(url, decode_responses=True)
+        except ValueError as exc:
+            raise FeedError(f"url={url!r} is not a Redis URL: {exc}") from None
+        return cls(client, prefix=prefix, deadline=deadline)
 
     def _k(self, *parts: str) -> str:
         return self.prefix + ":".join(parts)

@@ -23,6 +23,7 @@ Complexity: the workload costs what the strategy costs; the generator adds O(1) 
 from __future__ import annotations
 
 import random
+import sys
 import time
 from bisect import bisect_right
 from collections.abc import Callable
@@ -31,10 +32,28 @@ from itertools import accumulate
 
 from designpatterns_ref.benchkit import percentile
 from designpatterns_ref.clock import ManualClock
-from designpatterns_ref.feed.base import Feed, FeedError, FeedStats
+from designpatterns_ref.feed.base import Feed, FeedError, FeedStats, FeedTypeError
 from designpatterns_ref.feed.graphs import Graph
 
 __all__ = ["SimulationReport", "Workload", "simulate"]
+
+
+#: The most posts, or reads, one :class:`Workload` plays: larger runs are refused.
+MAX_OPERATIONS = 10_000_000
+
+
+def _count(name: str, value: object, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise FeedTypeError(f"{name}={value!r} must be an int")
+    if not low <= value <= high:
+        raise FeedError(f"{name}={value!r} must be an int from {low} to {high}")
+
+
+def _real(name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise FeedTypeError(f"{name}={value!r} must be a number")
+    if not -sys.float_info.max <= value <= sys.float_info.max:
+        raise FeedError(f"{name}={value!r} must be a finite number")
 
 
 @dataclass(frozen=True)
@@ -51,12 +70,22 @@ class Workload:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if isinstance(self.posts, bool) or not isinstance(self.posts, int) or self.posts < 0:
-            raise FeedError(f"posts={self.posts!r} must be an int >= 0")
-        if self.reads is not None and (not isinstance(self.reads, int) or self.reads < 0):
-            raise FeedError(f"reads={self.reads!r} must be an int >= 0 or None")
+        _count("posts", self.posts, 0, MAX_OPERATIONS)
+        if self.reads is not None:
+            _count("reads", self.reads, 0, MAX_OPERATIONS)
+        _count("limit", self.limit, 1, MAX_OPERATIONS)
+        _count("seed", self.seed, -(2**63), 2**63 - 1)
+        _real("reads_per_post", self.reads_per_post)
+        _real("active_share", self.active_share)
+        _real("author_bias", self.author_bias)
+        _real("seconds_per_op", self.seconds_per_op)
         if not self.reads_per_post >= 0:
             raise FeedError(f"reads_per_post={self.reads_per_post!r} must be >= 0")
+        if self.reads is None and self.posts * self.reads_per_post > MAX_OPERATIONS:
+            raise FeedError(
+                f"posts={self.posts!r} times reads_per_post={self.reads_per_post!r} is over "
+                f"MAX_OPERATIONS={MAX_OPERATIONS} reads"
+            )
         if not 0 < self.active_share <= 1:
             raise FeedError(f"active_share={self.active_share!r} must be within (0, 1]")
         if not self.seconds_per_op >= 0:
@@ -116,6 +145,16 @@ def simulate(
     ``timer`` times each call: wall time by default; pass :func:`time.thread_time` to count
     only the CPU this thread spent, which other processes on a busy machine cannot inflate.
     """
+    if not isinstance(feed, Feed):
+        raise FeedTypeError(f"feed={feed!r} must be an empty Feed (FanoutOnWrite(), ...)")
+    if not isinstance(graph, Graph):
+        raise FeedTypeError(f"graph={graph!r} must be a Graph (see power_law)")
+    if workload is not None and not isinstance(workload, Workload):
+        raise FeedTypeError(f"workload={workload!r} must be a Workload or None")
+    if not callable(timer):
+        raise FeedTypeError(f"timer={timer!r} must be a callable returning seconds")
+    if feed.store.user_count():
+        raise FeedError(f"feed={feed!r} must be empty: simulate loads the graph into it")
     work = workload or Workload()
     graph.load(feed)
     before = feed.stats.copy()

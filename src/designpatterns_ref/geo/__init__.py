@@ -19,7 +19,15 @@ the plot helper import their optional dependencies only when used.
 
 from __future__ import annotations
 
-from designpatterns_ref.geo.base import DriverIndex, DriverState, GeoError, GeoTypeError, Match
+from designpatterns_ref.geo.base import (
+    DriverIndex,
+    DriverNotFound,
+    DriverState,
+    GeoError,
+    GeoTypeError,
+    GeoUnavailable,
+    Match,
+)
 from designpatterns_ref.geo.brute import BruteForceIndex
 from designpatterns_ref.geo.dispatch import Assignment, Dispatcher
 from designpatterns_ref.geo.geohash import (
@@ -46,9 +54,11 @@ __all__ = [
     "BruteForceIndex",
     "Dispatcher",
     "DriverIndex",
+    "DriverNotFound",
     "DriverState",
     "GeoError",
     "GeoTypeError",
+    "GeoUnavailable",
     "GeohashIndex",
     "Match",
     "QuadTreeIndex",

@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import heapq
 import math
+import sys
 import time
 from collections.abc import Callable
 
 from designpatterns_ref.geo.base import (
+    DriverNotFound,
     DriverState,
     GeoError,
     GeoTypeError,
@@ -36,7 +38,7 @@ from designpatterns_ref.geo.base import (
     matches,
 )
 
-__all__ = ["LiveIndex", "LiveTable"]
+__all__ = ["LiveIndex", "LiveTable", "check_clock", "check_query"]
 
 
 class LiveTable:
@@ -48,11 +50,11 @@ class LiveTable:
         if ttl is not None:
             if isinstance(ttl, bool) or not isinstance(ttl, int | float):
                 raise GeoTypeError(f"ttl={ttl!r} must be a number of seconds or None")
-            if not ttl > 0 or math.isinf(ttl):
+            if not ttl > 0 or ttl > sys.float_info.max or math.isinf(ttl):
                 raise GeoError(f"ttl={ttl!r} must be a positive, finite number of seconds")
             ttl = float(ttl)
         self.ttl = ttl
-        self.clock: Callable[[], float] = clock if clock is not None else time.monotonic
+        self.clock: Callable[[], float] = check_clock(clock)
         # driver_id -> (lat, lon, available, at)
         self.drivers: dict[str, tuple[float, float, bool, float]] = {}
         self.heap: list[tuple[float, str]] = []
@@ -61,7 +63,7 @@ class LiveTable:
         self, driver_id: object, lat: object, lon: object, available: object, at: object
     ) -> tuple[str, float, float, bool, float]:
         """Validate one location update; return it normalised (180 -> -180, at defaulted)."""
-        if type(driver_id) is not str or not driver_id:
+        if type(driver_id) is not str or not driver_id or not driver_id.isascii():
             driver_id = check_driver_id(driver_id)
         if type(lat) is not float or not -90.0 <= lat <= 90.0:
             lat = check_lat("lat", lat)
@@ -71,8 +73,10 @@ class LiveTable:
             raise GeoTypeError(f"available={available!r} must be True or False")
         if at is None:
             at = self.clock()
-        elif isinstance(at, bool) or not isinstance(at, int | float) or not math.isfinite(at):
+        elif isinstance(at, bool) or not isinstance(at, int | float):
             raise GeoTypeError(f"at={at!r} must be a finite number of seconds or None")
+        elif not -sys.float_info.max <= at <= sys.float_info.max:  # NaN, inf, 10**400
+            raise GeoError(f"at={at!r} must be a finite number of seconds or None")
         return driver_id, lat, lon, available, float(at)
 
     def note(self, driver_id: str, lat: float, lon: float, available: bool, at: float) -> None:
@@ -108,6 +112,13 @@ class LiveTable:
                 gone.append(driver_id)
         return gone
 
+    def record(self, driver_id: str) -> tuple[float, float, bool, float]:
+        """The driver's ``(lat, lon, available, at)``; :class:`DriverNotFound` if unknown."""
+        rec = self.drivers.get(driver_id)
+        if rec is None:
+            raise DriverNotFound(f"driver_id={driver_id!r} is not in the index (or is stale)")
+        return rec
+
     def state(self, driver_id: str) -> DriverState | None:
         rec = self.drivers.get(driver_id)
         if rec is None:
@@ -115,14 +126,31 @@ class LiveTable:
         return DriverState(driver_id, rec[0], rec[1], rec[2], rec[3])
 
 
+def check_clock(clock: object) -> Callable[[], float]:
+    """Return ``clock`` (a callable), or :func:`time.monotonic` for None; raise otherwise."""
+    if clock is None:
+        return time.monotonic
+    if not callable(clock):
+        raise GeoTypeError(f"clock={clock!r} must be a callable returning seconds, or None")
+    return clock
+
+
 def check_query(
-    lat: object, lon: object, k: object, radius: object, available_only: object
+    lat: object,
+    lon: object,
+    k: object,
+    radius: object,
+    available_only: object,
+    radius_name: str = "radius_m",
 ) -> tuple[float, float, int | None, float]:
-    """Validate a search; ``radius`` None means unbounded (returned as infinity)."""
+    """Validate a search; ``radius`` None means unbounded (returned as infinity).
+
+    ``radius_name`` is the argument's name in the caller (``max_radius_m`` for ``nearest``).
+    """
     lat = check_lat("lat", lat)
     lon = check_lon("lon", lon)
     k = None if k is None else check_k(k)
-    radius = math.inf if radius is None else check_radius("radius_m", radius)
+    radius = math.inf if radius is None else check_radius(radius_name, radius)
     if available_only is not True and available_only is not False:
         raise GeoTypeError(f"available_only={available_only!r} must be True or False")
     return lat, lon, k, radius
@@ -164,7 +192,10 @@ class LiveIndex:
         available_only: bool = True,
     ) -> list[Match]:
         """The ``k`` nearest drivers, nearest first, ties broken by driver id; exact."""
-        lat, lon, kk, radius = check_query(lat, lon, k, max_radius_m, available_only)
+        check_k(k)
+        lat, lon, kk, radius = check_query(
+            lat, lon, k, max_radius_m, available_only, "max_radius_m"
+        )
         return matches(self._ranked(lat, lon, kk, radius, available_only))
 
     def within(
@@ -180,4 +211,4 @@ class LiveIndex:
 
     def __contains__(self, driver_id: object) -> bool:
         self._expire()
-        return driver_id in self._live.drivers
+        return isinstance(driver_id, str) and driver_id in self._live.drivers

@@ -37,9 +37,11 @@ from designpatterns_ref.errors import DesignPatternsError
 
 __all__ = [
     "DriverIndex",
+    "DriverNotFound",
     "DriverState",
     "GeoError",
     "GeoTypeError",
+    "GeoUnavailable",
     "Match",
     "check_driver_id",
     "check_k",
@@ -52,6 +54,17 @@ __all__ = [
 
 class GeoError(DesignPatternsError, ValueError):
     """A coordinate, code, radius or other argument of the geo family is invalid."""
+
+
+class DriverNotFound(GeoError, KeyError):
+    """A driver the call needs is not in the index (never added, removed or stale)."""
+
+    def __str__(self) -> str:  # KeyError would show the message quoted, as a key
+        return str(self.args[0]) if self.args else ""
+
+
+class GeoUnavailable(GeoError):
+    """A Redis-backed index did not answer in time (the server down or frozen)."""
 
 
 class GeoTypeError(GeoError, TypeError):
@@ -141,9 +154,13 @@ def _number(field: str, value: object) -> float:
         raise GeoTypeError(
             f"{field}={value!r} must be a number (int or float), not {type(value).__name__}"
         )
-    if not math.isfinite(value):
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond any float, such as 10**400
+        raise GeoError(f"{field}={value!r} must be a finite number") from None
+    if not math.isfinite(number):
         raise GeoError(f"{field}={value!r} must be a finite number")
-    return float(value)
+    return number
 
 
 def check_lat(field: str, value: object) -> float:
@@ -185,4 +202,11 @@ def check_driver_id(value: object) -> str:
         raise GeoTypeError(f"driver_id={value!r} must be a str, not {type(value).__name__}")
     if not value:
         raise GeoError("driver_id='' must be a non-empty string")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:  # every index must agree, and Redis keeps UTF-8
+            raise GeoError(
+                f"driver_id={value[:80]!r} holds a lone surrogate at position {exc.start}"
+            ) from None
     return value

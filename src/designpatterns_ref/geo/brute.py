@@ -25,7 +25,7 @@ from collections.abc import Callable
 
 from designpatterns_ref.geo._live import LiveIndex, LiveTable
 from designpatterns_ref.geo.base import GeoTypeError, check_driver_id
-from designpatterns_ref.geo.sphere import haversine_m
+from designpatterns_ref.geo.sphere import _haversine_m
 
 __all__ = ["BruteForceIndex"]
 
@@ -62,11 +62,14 @@ class BruteForceIndex(LiveIndex):
         return self._live.drivers.pop(check_driver_id(driver_id), None) is not None
 
     def set_available(self, driver_id: str, available: bool) -> None:
-        """Mark a known driver free or busy without moving it (KeyError if unknown)."""
+        """Mark a known driver free or busy without moving it.
+
+        Raises :class:`~designpatterns_ref.geo.base.DriverNotFound` (a ``KeyError``) if unknown.
+        """
         if available is not True and available is not False:
             raise GeoTypeError(f"available={available!r} must be True or False")
         self._expire()
-        lat, lon, _, at = self._live.drivers[check_driver_id(driver_id)]
+        lat, lon, _, at = self._live.record(check_driver_id(driver_id))
         self._live.drivers[driver_id] = (lat, lon, available, at)
 
     def _expire(self) -> None:
@@ -79,7 +82,7 @@ class BruteForceIndex(LiveIndex):
         found = []
         for driver_id, (d_lat, d_lon, available, _) in self._live.drivers.items():
             if available or not available_only:
-                d = haversine_m(lat, lon, d_lat, d_lon)
+                d = _haversine_m(lat, lon, d_lat, d_lon)
                 if d <= radius:
                     found.append((d, driver_id))
         found.sort()

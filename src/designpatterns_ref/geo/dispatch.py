@@ -37,7 +37,13 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
-from designpatterns_ref.geo.base import DriverIndex, GeoError, GeoTypeError, check_radius
+from designpatterns_ref.geo.base import (
+    DriverIndex,
+    GeoError,
+    GeoTypeError,
+    check_driver_id,
+    check_radius,
+)
 
 __all__ = ["Assignment", "Dispatcher"]
 
@@ -59,6 +65,10 @@ class Dispatcher:
     """
 
     def __init__(self, index: DriverIndex, *, max_pickup_m: float | None = None) -> None:
+        if not isinstance(index, DriverIndex):
+            raise GeoTypeError(
+                f"index={index!r} must be a driver index (GeohashIndex, QuadTreeIndex, ...)"
+            )
         self.index = index
         self.max_pickup_m = (
             None if max_pickup_m is None else check_radius("max_pickup_m", max_pickup_m)
@@ -86,6 +96,7 @@ class Dispatcher:
 
     def release(self, driver_id: str) -> None:
         """The trip is over (or cancelled): the driver is available again."""
+        driver_id = check_driver_id(driver_id)
         with self._lock:
             rider_id = self._rider_of.pop(driver_id, None)
             if rider_id is None:

@@ -507,7 +507,7 @@ def neighbor(code: str, direction: str) -> str | None:
     >>> neighbor("zzzzz", "n") is None
     True
     """
-    if direction not in DIRECTIONS:
+    if not isinstance(direction, str) or direction not in DIRECTIONS:
         raise GeoError(f"direction={direction!r} must be one of {', '.join(DIRECTIONS)}")
     y, x, n = _parse(code)
     lat_bits, lon_bits = _AXIS_BITS[n]
@@ -712,6 +712,8 @@ def cover_circle(
     lat = check_lat("lat", lat)
     lon = check_lon("lon", lon)
     radius = check_radius("radius_m", radius_m)
+    if isinstance(max_cells, bool) or not isinstance(max_cells, int) or max_cells < 1:
+        raise GeoTypeError(f"max_cells={max_cells!r} must be an int of at least 1")
     if precision is None:
         precision = precision_for_radius(lat, radius)
     elif type(precision) is not int or not 1 <= precision <= 12:

@@ -167,11 +167,14 @@ class QuadTreeIndex(LiveIndex):
         return True
 
     def set_available(self, driver_id: str, available: bool) -> None:
-        """Mark a known driver free or busy without moving it (KeyError if unknown)."""
+        """Mark a known driver free or busy without moving it.
+
+        Raises :class:`~designpatterns_ref.geo.base.DriverNotFound` (a ``KeyError``) if unknown.
+        """
         if available is not True and available is not False:
             raise GeoTypeError(f"available={available!r} must be True or False")
         self._expire()
-        lat, lon, _, at = self._live.drivers[check_driver_id(driver_id)]
+        lat, lon, _, at = self._live.record(check_driver_id(driver_id))
         self._live.drivers[driver_id] = (lat, lon, available, at)
         node = self._root
         while node.points is None:

@@ -38,20 +38,30 @@ Usage (needs a running server)::
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable
 from typing import Any
 
 from designpatterns_ref.geo._live import LiveTable, check_query
 from designpatterns_ref.geo.base import (
+    DriverNotFound,
     DriverState,
     GeoError,
     GeoTypeError,
+    GeoUnavailable,
     Match,
     check_driver_id,
+    check_k,
     matches,
 )
 from designpatterns_ref.geo.geohash import REDIS_LAT_LIMIT
-from designpatterns_ref.geo.sphere import box_distance_m, haversine_m
+from designpatterns_ref.geo.sphere import _haversine_m, box_distance_m
+from designpatterns_ref.redisclient import (
+    DEFAULT_DEADLINE_S,
+    bounded_client,
+    check_deadline,
+    outages_as,
+)
 
 __all__ = ["REDIS_EARTH_RADIUS_M", "RedisGeoIndex"]
 
@@ -74,11 +84,18 @@ return #ids
 """
 
 
+@outages_as(GeoUnavailable)
 class RedisGeoIndex:
     """Drivers in Redis geo sets, searched with ``GEOSEARCH`` and re-ranked exactly.
 
-    ``client`` is a ``redis.Redis`` (``decode_responses`` either way); ``key`` prefixes the four
-    keys it uses. Safe to share between threads and processes: Redis serialises the updates.
+    ``client`` is a ``redis.Redis`` (``decode_responses`` either way) or a ``redis://`` URL;
+    ``key`` prefixes the four keys it uses. Safe to share between threads and processes: Redis
+    serialises the updates.
+
+    The index talks through its own client with the same settings, built so that each round
+    trip waits at most ``deadline`` seconds (default 0.25) with no retries: with the server down
+    or frozen, every call raises :class:`~designpatterns_ref.geo.base.GeoUnavailable` within
+    about ``deadline`` (see :mod:`designpatterns_ref.redisclient`).
     """
 
     def __init__(
@@ -88,11 +105,23 @@ class RedisGeoIndex:
         *,
         ttl: float | None = 60.0,
         clock: Callable[[], float] | None = None,
+        deadline: float = DEFAULT_DEADLINE_S,
     ) -> None:
         if not isinstance(key, str) or not key:
             raise GeoTypeError(f"key={key!r} must be a non-empty str")
-        self._client = client
+        self.deadline = check_deadline("RedisGeoIndex", deadline, GeoError)
         self._live = LiveTable(ttl=ttl, clock=clock)  # validation, clock and ttl only
+        redis_mod = sys.modules.get("redis")
+        if isinstance(client, str):
+            try:
+                self._client = bounded_client(client, self.deadline)
+            except ValueError as exc:
+                raise GeoError(f"client={client!r} is not a Redis URL: {exc}") from None
+        elif redis_mod is not None and isinstance(client, redis_mod.Redis):
+            self._client = bounded_client(client, self.deadline)
+        else:
+            raise GeoTypeError(f"client={client!r} must be a redis.Redis or a redis:// URL")
+        client = self._client
         self.key = key
         self._all, self._free = f"{key}:geo", f"{key}:free"
         self._meta, self._at = f"{key}:pos", f"{key}:at"
@@ -161,12 +190,15 @@ class RedisGeoIndex:
         return None if raw is None else self._state(driver_id, raw)
 
     def set_available(self, driver_id: str, available: bool) -> None:
-        """Mark a known driver free or busy without moving it (KeyError if unknown)."""
+        """Mark a known driver free or busy without moving it.
+
+        Raises :class:`~designpatterns_ref.geo.base.DriverNotFound` (a ``KeyError``) if unknown.
+        """
         if available is not True and available is not False:
             raise GeoTypeError(f"available={available!r} must be True or False")
         state = self.get(driver_id)
         if state is None:
-            raise KeyError(driver_id)
+            raise DriverNotFound(f"driver_id={driver_id!r} is not in the index (or is stale)")
         self.upsert(driver_id, state.lat, state.lon, available=available, at=state.at)
 
     def _candidates(
@@ -184,7 +216,7 @@ class RedisGeoIndex:
                 # The circle crosses ±180°, where GEOSEARCH can miss members on the far side
                 # (found by the property tests): search again from both sides of the meridian.
                 for edge in (-180.0, _JUST_BELOW_180):
-                    centres.append((lat, edge, padded + haversine_m(lat, lon, lat, edge) + _PAD_M))
+                    centres.append((lat, edge, padded + _haversine_m(lat, lon, lat, edge) + _PAD_M))
             names = sorted(
                 {
                     self._text(i)
@@ -201,7 +233,7 @@ class RedisGeoIndex:
         found = []
         for s in states:
             if s.available or not available_only:
-                d = haversine_m(lat, lon, s.lat, s.lon)
+                d = _haversine_m(lat, lon, s.lat, s.lon)
                 if d <= radius:
                     found.append((d, s.driver_id))
         found.sort()
@@ -217,7 +249,8 @@ class RedisGeoIndex:
         available_only: bool = True,
     ) -> list[Match]:
         """The ``k`` nearest drivers, nearest first, ties broken by driver id; exact."""
-        lat, lon, kk, limit = check_query(lat, lon, k, max_radius_m, available_only)
+        check_k(k)
+        lat, lon, kk, limit = check_query(lat, lon, k, max_radius_m, available_only, "max_radius_m")
         assert kk is not None
         self._check_lat(lat, "nearest:")
         self._expire()
@@ -247,7 +280,11 @@ class RedisGeoIndex:
 
     def __contains__(self, driver_id: object) -> bool:
         self._expire()
-        return isinstance(driver_id, str) and bool(self._client.hexists(self._meta, driver_id))
+        try:
+            driver_id = check_driver_id(driver_id)
+        except GeoError:  # not a driver id, so not in the index
+            return False
+        return bool(self._client.hexists(self._meta, driver_id))
 
     def clear(self) -> None:
         """Delete every key this index uses."""

@@ -40,6 +40,8 @@ from __future__ import annotations
 import math
 from math import asin, atan2, cos, sin, sqrt
 
+from designpatterns_ref.geo.base import GeoError, GeoTypeError, check_lat, check_lon
+
 __all__ = [
     "EARTH_RADIUS_M",
     "box_distance_m",
@@ -56,14 +58,44 @@ _D = 2.0 * EARTH_RADIUS_M
 _TWO_PI = 2.0 * math.pi
 
 
+def _checked(
+    where: str, lat1: object, lon1: object, lat2: object, lon2: object
+) -> tuple[float, float, float, float]:
+    try:
+        return (
+            check_lat("lat1", lat1),
+            check_lon("lon1", lon1),
+            check_lat("lat2", lat2),
+            check_lon("lon2", lon2),
+        )
+    except GeoTypeError as exc:
+        raise GeoTypeError(f"{where}: {exc}") from None
+    except GeoError as exc:
+        raise GeoError(f"{where}: {exc}") from None
+
+
 def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     """Great-circle distance in metres between two points given in degrees.
 
-    Numerically stable for short distances; the indexes inline this exact expression, so keep
-    them in step if it ever changes.
+    Checks its arguments (finite numbers, latitudes in [-90, 90], longitudes in [-180, 180]) and
+    raises :class:`~designpatterns_ref.geo.base.GeoError` otherwise; the indexes, which have
+    checked their input already, call the unchecked ``_haversine_m``.
 
     >>> haversine_m(90.0, 0.0, 90.0, 123.0) < 1e-6  # two names for the north pole
     True
+    >>> haversine_m(91.0, 0.0, 0.0, 0.0)
+    Traceback (most recent call last):
+    ...
+    designpatterns_ref.geo.base.GeoError: haversine_m: lat1=91.0 is out of range: ...
+    """
+    return _haversine_m(*_checked("haversine_m", lat1, lon1, lat2, lon2))
+
+
+def _haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """:func:`haversine_m` without the checks, for callers that validated their input.
+
+    Numerically stable for short distances; the indexes inline this exact expression, so keep
+    them in step if it ever changes.
     """
     p1 = lat1 * RAD
     p2 = lat2 * RAD
@@ -77,6 +109,7 @@ def equirectangular_m(lat1: float, lon1: float, lat2: float, lon2: float) -> flo
     >>> round(equirectangular_m(0.0, 0.0, 0.0, 1.0))
     111195
     """
+    lat1, lon1, lat2, lon2 = _checked("equirectangular_m", lat1, lon1, lat2, lon2)
     dlon = (lon2 - lon1 + 180.0) % 360.0 - 180.0
     x = dlon * RAD * cos((lat1 + lat2) * 0.5 * RAD)
     y = (lat2 - lat1) * RAD

@@ -34,21 +34,30 @@ Complexity: O(1) per update and per read; memory O(cells updated).
 from __future__ import annotations
 
 import math
+import sys
 import threading
-import time
 from collections.abc import Callable
 
+from designpatterns_ref.geo._live import check_clock
 from designpatterns_ref.geo.base import GeoError, GeoTypeError
 
 __all__ = ["SurgePricer"]
+
+#: The largest demand or supply count one update takes (a float holds every int up to it).
+_MAX_COUNT = 2**53
 
 
 def _positive(name: str, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise GeoTypeError(f"{name}={value!r} must be a number")
-    if not math.isfinite(value) or value <= 0:
+    if not 0 < value <= sys.float_info.max:  # refuses NaN, inf and ints like 10**400
         raise GeoError(f"{name}={value!r} must be a positive, finite number")
     return float(value)
+
+
+def _check_cell(cell: object) -> None:
+    if not isinstance(cell, str) or not cell:
+        raise GeoTypeError(f"cell={cell!r} must be a non-empty str (a geohash)")
 
 
 class SurgePricer:
@@ -72,19 +81,18 @@ class SurgePricer:
         if self.cap < 1.0:
             raise GeoError(f"cap={cap!r} must be at least 1.0")
         self.step = _positive("step", step)
-        self._clock: Callable[[], float] = clock if clock is not None else time.monotonic
+        self._clock: Callable[[], float] = check_clock(clock)
         self._cells: dict[str, tuple[float, float]] = {}  # cell -> (smoothed pressure, time)
         self._lock = threading.Lock()
 
     def update(self, cell: str, *, demand: int, supply: int) -> float:
         """Record one period's counts for ``cell``; return its new multiplier."""
-        if not isinstance(cell, str) or not cell:
-            raise GeoTypeError(f"cell={cell!r} must be a non-empty str (a geohash)")
+        _check_cell(cell)
         for name, value in (("demand", demand), ("supply", supply)):
             if isinstance(value, bool) or not isinstance(value, int):
                 raise GeoTypeError(f"{name}={value!r} must be an int")
-            if value < 0:
-                raise GeoError(f"{name}={value!r} must be zero or more")
+            if not 0 <= value <= _MAX_COUNT:
+                raise GeoError(f"{name}={value!r} must be an int from 0 to {_MAX_COUNT}")
         raw = demand / max(supply, 1)
         now = self._clock()
         with self._lock:
@@ -108,12 +116,14 @@ class SurgePricer:
 
     def multiplier(self, cell: str) -> float:
         """The current multiplier of ``cell`` (1.0 for a cell never updated)."""
+        _check_cell(cell)
         with self._lock:
             state = self._cells.get(cell)
         return 1.0 if state is None else self._price(state[0])
 
     def pressure(self, cell: str) -> float:
         """The smoothed demand/supply ratio of ``cell`` (1.0 for a cell never updated)."""
+        _check_cell(cell)
         with self._lock:
             state = self._cells.get(cell)
         return 1.0 if state is None else state[0]

@@ -36,10 +36,10 @@ from __future__ import annotations
 
 import enum
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from designpatterns_ref.geo._live import check_clock
 from designpatterns_ref.geo.base import GeoError, GeoTypeError
 
 __all__ = ["TRANSITIONS", "Transition", "TripState", "TripStateError", "TripStateMachine"]
@@ -89,6 +89,11 @@ class Transition:
     note: str = ""
 
 
+def _check_text(name: str, value: object) -> None:
+    if not isinstance(value, str):
+        raise GeoTypeError(f"{name}={value!r} must be a str")
+
+
 class TripStateMachine:
     """One trip's state, with every transition kept; safe to share between threads."""
 
@@ -96,7 +101,7 @@ class TripStateMachine:
         if not isinstance(trip_id, str) or not trip_id:
             raise GeoTypeError(f"trip_id={trip_id!r} must be a non-empty str")
         self.trip_id = trip_id
-        self._clock: Callable[[], float] = clock if clock is not None else time.monotonic
+        self._clock: Callable[[], float] = check_clock(clock)
         self._lock = threading.Lock()
         self.state = TripState.REQUESTED
         self.driver_id: str | None = None
@@ -106,6 +111,7 @@ class TripStateMachine:
         """Move to ``to`` if the current state allows it, else raise :class:`TripStateError`."""
         if not isinstance(to, TripState):
             raise GeoTypeError(f"to={to!r} must be a TripState")
+        _check_text("note", note)
         with self._lock:
             self._move(to, note)
 
@@ -142,6 +148,7 @@ class TripStateMachine:
 
     def cancel(self, by: str = "rider") -> None:
         """The rider (or the driver, ``by="driver"``, before pickup) cancelled the trip."""
+        _check_text("by", by)
         self.advance(TripState.CANCELLED, f"by {by}")
 
     def no_show(self) -> None:
@@ -150,12 +157,15 @@ class TripStateMachine:
 
     def unmatch(self, reason: str = "driver backed out") -> None:
         """The driver withdrew before pickup: the trip needs a new driver."""
+        _check_text("reason", reason)
         with self._lock:
             self._move(TripState.REQUESTED, reason)
             self.driver_id = None
 
     def time_in(self, state: TripState) -> float:
         """Seconds the trip has spent in ``state`` so far (all visits, up to now)."""
+        if not isinstance(state, TripState):
+            raise GeoTypeError(f"state={state!r} must be a TripState")
         total = 0.0
         now = self._clock()
         for here, after in zip(self.history, [*self.history[1:], None], strict=True):

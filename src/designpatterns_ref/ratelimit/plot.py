@@ -2,64 +2,65 @@
 
 Case study: Design a Rate Limiter (docs/case-studies/rate-limiter.md)
 
-:func:`plot_decisions` replays one arrival list against each limiter with
-:func:`.simulate` and draws one row per limiter: admitted requests as dots, denied ones as
-crosses, plus the admitted count in a sliding window of ``per`` seconds beside the limit. It
-needs matplotlib (the ``plot`` extra), imported only when called, with the Agg backend
-unless one is already chosen, and writes a PNG.
+:func:`plot_decisions` replays one arrival list against each limiter with :func:`simulate` and
+draws one row per limiter: admitted requests as green dots, denied ones as red crosses, and on
+a second scale the number admitted in the last ``per`` seconds beside the limit, one scale for
+every row so the rows compare at a glance. The fixed window's double burst at a boundary, the
+bucket's burst plus refill and the exact log's flat ceiling are visible at once.
 
-Examples:
-    >>> from designpatterns_ref.clock import ManualClock
-    >>> from designpatterns_ref.ratelimit import FixedWindow
-    >>> import tempfile, os
-    >>> out = os.path.join(tempfile.mkdtemp(), "fw.png")
-    >>> plot_decisions({"fixed": FixedWindow(2, 1.0, clock=ManualClock())}, [0.1, 0.2, 0.3], out)
-    ... # doctest: +SKIP
+It returns the matplotlib ``Figure`` (shown inline in a notebook; ``dp.show(fig, name)`` saves
+it from a script) and never touches pyplot or the backend. Pass ``ax=`` (one Axes per limiter)
+to draw into your own figure. matplotlib (the ``plot`` extra) is imported only when called.
+
+Complexity: O(n log n) for n arrivals per limiter (the replay plus a sort for the window count).
+
+>>> import importlib.util
+>>> from designpatterns_ref.clock import ManualClock
+>>> from designpatterns_ref.ratelimit import FixedWindow
+>>> if importlib.util.find_spec("matplotlib"):
+...     fig = plot_decisions({"fixed": FixedWindow(2, 1.0, clock=ManualClock())}, [0.1, 0.2, 0.3])
+...     print(fig.axes[0].get_title(loc="left"))
+... else:
+...     print("fixed: 2/3 admitted")
+fixed: 2/3 admitted
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
-from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from designpatterns_ref.clock import ManualClock
-from designpatterns_ref.ratelimit.base import (
-    RateLimiter,
-    RateLimitError,
-    check_count,
-    check_positive,
-)
-from designpatterns_ref.ratelimit.simulate import SimulationResult, check_arrivals, simulate
+if TYPE_CHECKING:  # pragma: no cover
+    from designpatterns_ref.ratelimit import RateLimiter
 
-__all__ = ["plot_decisions"]
+__all__ = ["plot_decisions", "tour_figures"]
 
 
 def plot_decisions(
     limiters: Mapping[str, RateLimiter],
     arrivals: Sequence[float],
-    path: str | Path,
     *,
     per: float = 1.0,
     limit: int | None = None,
     title: str = "",
-) -> dict[str, SimulationResult]:
-    """Replay ``arrivals`` against each limiter, draw the decisions to ``path`` (PNG).
+    ax: Any = None,
+) -> Any:
+    """Replay ``arrivals`` against each limiter and draw the decisions; return the Figure.
 
-    Returns each limiter's :class:`.SimulationResult`, by name.
+    ``ax`` is None (a new figure, one row per limiter), or one matplotlib Axes per limiter (a
+    single Axes when there is one limiter). Raises :class:`RateLimitError` when ``limiters`` is
+    empty or ``ax`` does not give one Axes per limiter.
     """
-    try:
-        import matplotlib
+    from designpatterns_ref.clock import ManualClock
+    from designpatterns_ref.figures import new_figure
+    from designpatterns_ref.ratelimit import RateLimiter, RateLimitError, simulate
+    from designpatterns_ref.ratelimit.base import check_count, check_positive
+    from designpatterns_ref.ratelimit.simulate import check_arrivals
 
-        if matplotlib.get_backend().lower() not in ("agg", "pdf", "svg", "ps", "cairo"):
-            matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError as exc:  # pragma: no cover - matplotlib is in the plot extra
-        raise RateLimitError("plot_decisions needs matplotlib: pip install matplotlib") from exc
     if not isinstance(limiters, Mapping) or not limiters:
         raise RateLimitError(
             f"plot_decisions: limiters={limiters!r:.80} must be a non-empty mapping of names to "
-            "limiters"
+            "limiters; give at least one"
         )
     for name, limiter in limiters.items():
         if not isinstance(limiter, RateLimiter) or not isinstance(
@@ -69,8 +70,7 @@ def plot_decisions(
                 f"plot_decisions: limiters[{name!r:.40}]={limiter!r:.60} must be a limiter "
                 "on a ManualClock"
             )
-    times = check_arrivals("plot_decisions", arrivals)
-    target = _check_path(path)
+    arrivals = check_arrivals("plot_decisions", arrivals)  # all checked before any replay
     per = check_positive("plot_decisions", "per", per)
     if limit is not None:
         limit = check_count("plot_decisions", "limit", limit)
@@ -78,32 +78,47 @@ def plot_decisions(
         raise RateLimitError(
             f"plot_decisions: title={title!r:.80} must be valid text of at most 200 characters"
         )
-    results = {name: simulate(limiter, times) for name, limiter in limiters.items()}
-    fig, axes = plt.subplots(len(results), 1, figsize=(10, 1.9 * len(results) + 0.6), sharex=True)
-    axes = [axes] if len(results) == 1 else list(axes)
+    n = len(limiters)
+    if ax is not None:
+        given = _as_list(ax)
+        if not all(hasattr(one, "figure") and hasattr(one, "twinx") for one in given):
+            raise RateLimitError(f"plot_decisions: ax={ax!r:.80} must be matplotlib Axes")
+        if len(given) != n:
+            raise RateLimitError(
+                f"plot_decisions: ax gives {len(given)} Axes for {n} limiters; give one each"
+            )
+        ax = given if n > 1 else given[0]
+    fig, axes = new_figure(ax, figsize=(9, 1.7 * n + 0.7), rows=n, sharex=True)
+    axes = axes if isinstance(axes, list) else [axes]
+    results = {name: simulate(limiter, arrivals) for name, limiter in limiters.items()}
     counts = {name: _sliding_counts(r.admitted, per) for name, r in results.items()}
-    top = max([c for steps in counts.values() for _, c in steps] + [limit or 0, 1]) * 1.1
-    for ax, (name, result) in zip(axes, results.items(), strict=True):
-        ax.plot(result.admitted, [1] * len(result.admitted), "o", ms=3, color="tab:green")
-        ax.plot(result.denied, [0] * len(result.denied), "x", ms=3, color="tab:red")
-        ax.set_yticks([0, 1], ["denied", "admitted"])
-        ax.set_ylim(-0.5, 1.5)
-        twin = ax.twinx()
+    top = max([c for steps in counts.values() for _, c in steps] + [limit or 0, 1]) * 1.15
+    for axis, (name, result) in zip(axes, results.items(), strict=True):
+        axis.plot(result.admitted, [1] * len(result.admitted), "o", ms=3, color="tab:green")
+        axis.plot(result.denied, [0] * len(result.denied), "x", ms=3, color="tab:red")
+        axis.set_yticks([0, 1], ["denied", "admitted"])
+        axis.set_ylim(-0.5, 1.5)
+        axis.set_ylabel("decision", fontsize=8)
+        twin = axis.twinx()
         window = counts[name]
-        twin.step([t for t, _ in window], [c for _, c in window], where="post", color="tab:blue")
-        twin.set_ylim(0, top)  # one scale for every row, so the rows compare at a glance
+        twin.step(
+            [t for t, _ in window], [c for _, c in window], where="post", color="tab:blue", lw=1
+        )
+        twin.set_ylim(0, top)
         if limit is not None:
             twin.axhline(limit, color="tab:gray", linestyle="--", linewidth=1)
-        twin.set_ylabel(f"in last {per:g}s", fontsize=8)
-        admitted, total = len(result.admitted), result.total
-        ax.set_title(f"{name}: {admitted}/{total} admitted", fontsize=9, loc="left")
+        twin.set_ylabel(f"admitted in last {per:g} s", fontsize=8)
+        axis.set_title(f"{name}: {len(result.admitted)}/{result.total} admitted", loc="left")
     axes[-1].set_xlabel("time (s)")
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(target, dpi=110)
-    plt.close(fig)
-    return results
+    return fig
+
+
+def _as_list(ax: Any) -> list[Any]:
+    if hasattr(ax, "flat"):
+        return list(ax.flat)
+    return list(ax) if isinstance(ax, Sequence) else [ax]
 
 
 def _encodable(text: str) -> bool:
@@ -114,27 +129,6 @@ def _encodable(text: str) -> bool:
     return True
 
 
-def _check_path(path: object) -> Path:
-    """``path`` as a Path, or RateLimitError unless it names a ``.png`` file in an existing
-    folder (nothing is written on refusal)."""
-    if not isinstance(path, str | os.PathLike) or isinstance(path, bytes):
-        raise RateLimitError(f"plot_decisions: path={path!r:.80} must be a str or a Path")
-    target = Path(path)
-    text = str(target)
-    if (
-        "\x00" in text
-        or len(text) > 4000
-        or not _encodable(text)
-        or target.suffix.lower() != ".png"
-        or len(target.name) > 255
-        or not target.parent.is_dir()
-    ):
-        raise RateLimitError(
-            f"plot_decisions: path={path!r:.80} must name a .png file in an existing folder"
-        )
-    return target
-
-
 def _sliding_counts(times: Sequence[float], per: float) -> list[tuple[float, int]]:
     """The count of ``times`` in ``(t - per, t]`` at each change, as (t, count) steps."""
     events = sorted([(t, 1) for t in times] + [(t + per, -1) for t in times])
@@ -143,3 +137,24 @@ def _sliding_counts(times: Sequence[float], per: float) -> list[tuple[float, int
         count += step
         out.append((t, count))
     return out
+
+
+def tour_figures() -> dict[str, Any]:
+    """The figures ``dpref tour --plots DIR`` saves for this family, by name."""
+    from designpatterns_ref.clock import ManualClock
+    from designpatterns_ref.ratelimit import (
+        FixedWindow,
+        SlidingWindowLog,
+        TokenBucket,
+        boundary_burst,
+        poisson,
+    )
+
+    arrivals = sorted(poisson(6, 6.0, seed=1) + boundary_burst(10, 1.0, window=3))
+    limiters: dict[str, Any] = {
+        "TokenBucket": TokenBucket(10, 1.0, 10, clock=ManualClock()),
+        "FixedWindow": FixedWindow(10, 1.0, clock=ManualClock()),
+        "SlidingWindowLog": SlidingWindowLog(10, 1.0, clock=ManualClock()),
+    }
+    fig = plot_decisions(limiters, arrivals, limit=10, title="10 per second, the same traffic")
+    return {"decisions": fig}

@@ -35,10 +35,12 @@ from designpatterns_ref.shortcode.base import (
     InvalidAlias,
     InvalidUrl,
     ShortCodeError,
+    ShortCodeUnavailable,
     SpaceExhausted,
 )
 from designpatterns_ref.shortcode.base62 import (
     ALPHABET,
+    MAX_CODE_LENGTH,
     Alphabet,
     decode,
     decode_bytes,
@@ -53,12 +55,18 @@ from designpatterns_ref.shortcode.birthday import (
 from designpatterns_ref.shortcode.counter import CounterAllocator, NumberCodes
 from designpatterns_ref.shortcode.hashing import HASHES, HashCodes
 from designpatterns_ref.shortcode.obfuscate import Obfuscator
-from designpatterns_ref.shortcode.ranges import MemoryCounter, RangeAllocator, SQLiteCounter
+from designpatterns_ref.shortcode.ranges import (
+    COUNTER_MAX,
+    MemoryCounter,
+    RangeAllocator,
+    SQLiteCounter,
+)
 from designpatterns_ref.shortcode.redis import RedisCounter
 from designpatterns_ref.shortcode.service import RESERVED_ALIASES, UrlShortener
 from designpatterns_ref.shortcode.snowflake import (
     INSTAGRAM,
     INSTAGRAM_EPOCH_MS,
+    MAX_BATCH,
     TWITTER,
     TWITTER_EPOCH_MS,
     Layout,
@@ -70,9 +78,12 @@ from designpatterns_ref.shortcode.store import Insert, Link, LinkStore, MemorySt
 
 __all__ = [
     "ALPHABET",
+    "COUNTER_MAX",
     "HASHES",
     "INSTAGRAM",
     "INSTAGRAM_EPOCH_MS",
+    "MAX_BATCH",
+    "MAX_CODE_LENGTH",
     "RESERVED_ALIASES",
     "TWITTER",
     "TWITTER_EPOCH_MS",
@@ -101,6 +112,7 @@ __all__ = [
     "SQLiteCounter",
     "SQLiteStore",
     "ShortCodeError",
+    "ShortCodeUnavailable",
     "Snowflake",
     "SnowflakeParts",
     "SpaceExhausted",

@@ -37,6 +37,7 @@ __all__ = [
     "InvalidAlias",
     "InvalidUrl",
     "ShortCodeError",
+    "ShortCodeUnavailable",
     "SpaceExhausted",
 ]
 
@@ -63,6 +64,10 @@ class CollisionError(ShortCodeError):
 
 class SpaceExhausted(ShortCodeError):
     """A counter or a timestamp has outgrown the number of bits or characters it was given."""
+
+
+class ShortCodeUnavailable(ShortCodeError):
+    """A Redis-backed counter did not answer in time (the server down or frozen)."""
 
 
 class CodeNotFound(NotFound):

@@ -21,10 +21,17 @@ get different codes and every byte string round-trips.
 
 Speed comes from the table, not from tricks: the encoder peels two digits per division
 using a precomputed table of all ``base**2`` two-character strings (3,844 for base62), and the
-decoder reads one character per step from a ``dict``.
+decoder reads one character per step from a ``dict``. A long code is decoded in chunks of
+machine-word size that are then combined pairwise (the halves of the number, then their
+halves, ...), so the big-integer work grows like one multiplication of the result, not like
+its square.
 
-Complexity: O(w) per code of w characters for numbers that fit a machine word; O(w²) for
-long byte strings (big-integer division), like every positional codec.
+Limits: a code has at most :data:`MAX_CODE_LENGTH` characters (8,192: far beyond any short
+link, and enough for a few kilobytes of bytes). Longer codes, widths, numbers that would need
+more digits, and byte strings whose code could exceed it are refused, so no call runs for long.
+
+Complexity: O(w) per code of w characters for numbers that fit a machine word; for long codes
+decoding costs about one big multiplication (sub-quadratic), encoding O(w²) within the limit.
 
 >>> encode(125)
 '21'
@@ -51,6 +58,7 @@ from designpatterns_ref.shortcode.base import ShortCodeError
 
 __all__ = [
     "ALPHABET",
+    "MAX_CODE_LENGTH",
     "Alphabet",
     "decode",
     "decode_bytes",
@@ -63,6 +71,11 @@ ALPHABET = string.digits + string.ascii_uppercase + string.ascii_lowercase
 
 _MAX_BASE = 128
 
+MAX_CODE_LENGTH = 8192
+"""The longest code any function here reads or writes, in characters."""
+
+_SHORT = 16  # codes up to this length are decoded by the plain loop
+
 
 class Alphabet:
     """A positional codec over one alphabet; its length is the base (2 to 128 characters).
@@ -72,7 +85,7 @@ class Alphabet:
     ('ff', 255)
     """
 
-    __slots__ = ("_index", "_pairs", "base", "chars")
+    __slots__ = ("_chunk", "_index", "_limit", "_pairs", "base", "chars", "max_bytes")
 
     def __init__(self, chars: str) -> None:
         if not isinstance(chars, str):
@@ -91,6 +104,11 @@ class Alphabet:
         self._index = {c: i for i, c in enumerate(chars)}
         # Every two-digit string, so the encoder divides once per two characters.
         self._pairs = [a + b for a in chars for b in chars]
+        # Characters per machine-word chunk when decoding long codes: base**chunk < 2**62.
+        self._chunk = max(1, 62 // (self.base - 1).bit_length())
+        self._limit: int | None = None  # base**MAX_CODE_LENGTH, computed when first needed
+        self.max_bytes = MAX_CODE_LENGTH * (self.base.bit_length() - 1) // 8
+        """The longest byte string :meth:`encode_bytes` takes (its code always fits)."""
 
     def __repr__(self) -> str:
         return f"Alphabet({self.chars!r})"
@@ -108,9 +126,14 @@ class Alphabet:
             n = int(n)
         if n < 0:
             raise ShortCodeError(f"encode: n={n} is negative; codes exist for n >= 0 only")
+        if n.bit_length() > 64 and n >= self._too_big():
+            raise ShortCodeError(
+                f"encode: n has {n.bit_length()} bits, more than {MAX_CODE_LENGTH} digits "
+                f"(MAX_CODE_LENGTH) in base {self.base}"
+            )
         if width is None:
             return self._digits(n)
-        if type(width) is not int or width < 1:
+        if type(width) is not int or not 1 <= width <= MAX_CODE_LENGTH:
             _check_width("encode", width)
         if n >= self.base**width:
             raise ShortCodeError(
@@ -119,6 +142,11 @@ class Alphabet:
             )
         code = self._digits(n)
         return code if len(code) == width else self.chars[0] * (width - len(code)) + code
+
+    def _too_big(self) -> int:
+        if self._limit is None:
+            self._limit = self.base**MAX_CODE_LENGTH
+        return self._limit
 
     def _digits(self, n: int) -> str:
         # The core: peel two digits per division, then the one or two leading digits.
@@ -134,6 +162,14 @@ class Alphabet:
         """The number whose code is ``code``; with ``width``, the code must have that length."""
         if type(code) is not str:
             raise ShortCodeError(f"decode: code={code!r} must be a str")
+        if len(code) > _SHORT:
+            if len(code) > MAX_CODE_LENGTH:
+                raise ShortCodeError(
+                    f"decode: code={code[:20]!r}... has {len(code)} characters; "
+                    f"at most MAX_CODE_LENGTH={MAX_CODE_LENGTH}"
+                )
+            if width is None or (type(width) is int and width == len(code)):
+                return self._decode_long(code)
         if width is not None and (type(width) is not int or width < 1 or len(code) != width):
             _check_width("decode", width)
             what = "over-long" if len(code) > width else "too short"
@@ -151,10 +187,32 @@ class Alphabet:
             raise self._bad_char("decode", code) from None
         return n
 
+    def _decode_long(self, code: str) -> int:
+        # Chunks of ``_chunk`` characters (the first one shorter) become machine-size ints,
+        # then neighbours are combined pairwise, doubling the chunk width each round.
+        base, index, k = self.base, self._index, self._chunk
+        if any(c not in index for c in code):
+            raise self._bad_char("decode", code)
+        first = len(code) % k or k
+        values = [_small(code[:first], base, index)]
+        values += [_small(code[i : i + k], base, index) for i in range(first, len(code), k)]
+        scale = base**k  # the weight of one chunk of the current width
+        while len(values) > 1:
+            if len(values) % 2:
+                values.insert(0, 0)  # a leading zero chunk keeps every pair aligned
+            values = [hi * scale + lo for hi, lo in zip(values[::2], values[1::2], strict=True)]
+            scale *= scale
+        return values[0]
+
     def encode_bytes(self, data: bytes | bytearray | memoryview) -> str:
         """The code of ``data``, one zero digit for each leading zero byte."""
         if not isinstance(data, bytes | bytearray | memoryview):
             raise ShortCodeError(f"encode_bytes: data={data!r} must be bytes-like")
+        if len(data) > self.max_bytes:
+            raise ShortCodeError(
+                f"encode_bytes: data has {len(data)} bytes; at most {self.max_bytes} in base "
+                f"{self.base} (codes are at most MAX_CODE_LENGTH={MAX_CODE_LENGTH} characters)"
+            )
         raw = bytes(data)
         body = raw.lstrip(b"\0")
         zeros = self.chars[0] * (len(raw) - len(body))
@@ -164,6 +222,11 @@ class Alphabet:
         """The bytes whose code is ``code`` (the inverse of :meth:`encode_bytes`)."""
         if type(code) is not str:
             raise ShortCodeError(f"decode_bytes: code={code!r} must be a str")
+        if len(code) > MAX_CODE_LENGTH:
+            raise ShortCodeError(
+                f"decode_bytes: code={code[:20]!r}... has {len(code)} characters; "
+                f"at most MAX_CODE_LENGTH={MAX_CODE_LENGTH}"
+            )
         if any(c not in self._index for c in code):
             raise self._bad_char("decode_bytes", code)
         body = code.lstrip(self.chars[0])
@@ -181,9 +244,18 @@ class Alphabet:
         )
 
 
+def _small(chunk: str, base: int, index: dict[str, int]) -> int:
+    n = 0
+    for c in chunk:
+        n = n * base + index[c]
+    return n
+
+
 def _check_width(where: str, width: object) -> int:
-    if isinstance(width, bool) or not isinstance(width, int) or width < 1:
-        raise ShortCodeError(f"{where}: width={width!r} must be an int >= 1")
+    if isinstance(width, bool) or not isinstance(width, int) or not 1 <= width <= MAX_CODE_LENGTH:
+        raise ShortCodeError(
+            f"{where}: width={width!r} must be an int from 1 to MAX_CODE_LENGTH={MAX_CODE_LENGTH}"
+        )
     return width
 
 

@@ -35,9 +35,14 @@ __all__ = ["codes_until_collision", "collision_probability", "expected_collision
 _EXACT_TERMS = 2048
 
 
+#: The largest ``n`` or ``space`` these functions take (2**200, far past any code space: seven
+#: base62 characters are about 2**42); beyond it the floats they use would overflow.
+MAX_SPACE = 2**200
+
+
 def _check(name: str, value: object, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ShortCodeError(f"{name}={value!r} must be an int >= {low}")
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= MAX_SPACE:
+        raise ShortCodeError(f"{name}={value!r} must be an int from {low} to MAX_SPACE (2**200)")
     return value
 
 

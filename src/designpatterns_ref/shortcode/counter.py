@@ -65,6 +65,8 @@ class NumberCodes:
 
     def check(self, n: int) -> None:
         """Raise :class:`SpaceExhausted`, with the reason, unless number ``n`` has a code."""
+        if type(n) is not int or n < 0:
+            raise ShortCodeError(f"number n={n!r} must be an int >= 0")
         if self.limit is not None and n >= self.limit:
             raise SpaceExhausted(
                 f"number {n} has no code: width={self.width} holds {self.limit} codes"
@@ -72,6 +74,8 @@ class NumberCodes:
 
     def code(self, n: int) -> str:
         """The code of number ``n``, or :class:`SpaceExhausted` when it has none."""
+        if type(n) is not int or n < 0:
+            raise ShortCodeError(f"number n={n!r} must be an int >= 0")
         if self.limit is not None and n >= self.limit:
             self.check(n)
         if self.obfuscator is not None:

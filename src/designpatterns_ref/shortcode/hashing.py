@@ -66,7 +66,7 @@ class HashCodes:
     ) -> None:
         if isinstance(length, bool) or not isinstance(length, int) or not 1 <= length <= 21:
             raise ShortCodeError(f"HashCodes: length={length!r} must be an int in [1, 21]")
-        if hash not in HASHES:
+        if not isinstance(hash, str) or hash not in HASHES:
             raise ShortCodeError(f"HashCodes: hash={hash!r} is not one of {sorted(HASHES)}")
         if (
             isinstance(max_attempts, bool)

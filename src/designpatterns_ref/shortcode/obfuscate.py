@@ -82,7 +82,8 @@ class Obfuscator:
         if isinstance(key, int):
             raw = key.to_bytes((key.bit_length() + 8) // 8, "big", signed=True)
         else:
-            raw = key.encode() if isinstance(key, str) else key
+            # surrogatepass: any str is a usable key (the same bytes as UTF-8 for valid text)
+            raw = key.encode("utf-8", "surrogatepass") if isinstance(key, str) else key
         # Two numbers of 2h bits per round: the xor key k_i and the odd multiplier a_i.
         nbytes = (4 * self._half + 7) // 8
         stream = hashlib.shake_256(b"dpref-feistel:" + raw).digest(2 * nbytes * rounds)

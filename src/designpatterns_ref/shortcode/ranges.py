@@ -41,25 +41,45 @@ import sqlite3
 import threading
 from pathlib import Path
 
-from designpatterns_ref.shortcode.base import Counter, ShortCodeError
+from designpatterns_ref.shortcode.base import Counter, ShortCodeError, SpaceExhausted
 from designpatterns_ref.shortcode.base62 import Alphabet
 from designpatterns_ref.shortcode.counter import NumberAllocator, NumberCodes, _check_start
 from designpatterns_ref.shortcode.obfuscate import Obfuscator
+from designpatterns_ref.shortcode.store import check_code, open_sqlite
 
-__all__ = ["MemoryCounter", "RangeAllocator", "SQLiteCounter"]
+__all__ = ["COUNTER_MAX", "MemoryCounter", "RangeAllocator", "SQLiteCounter"]
+
+
+#: The largest value any counter reaches: SQLite's and Redis's signed 64-bit maximum. A
+#: counter's value is the next number it will hand out, so the last number is one below.
+COUNTER_MAX = 2**63 - 1
 
 
 def _check_n(where: str, n: object) -> int:
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ShortCodeError(f"{where}: n={n!r} must be an int >= 1")
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= COUNTER_MAX:
+        raise ShortCodeError(f"{where}: n={n!r} must be an int from 1 to COUNTER_MAX (2**63 - 1)")
     return n
+
+
+def _past_max(where: str, first: int, n: int) -> SpaceExhausted:
+    return SpaceExhausted(
+        f"{where}: n={n} from {first} would pass the counter's maximum COUNTER_MAX "
+        f"(2**63 - 1); the counter is unchanged"
+    )
+
+
+def _check_counter_start(where: str, start: object) -> int:
+    start = _check_start(where, start)
+    if start > COUNTER_MAX:
+        raise ShortCodeError(f"{where}: start={start!r} is over COUNTER_MAX (2**63 - 1)")
+    return start
 
 
 class MemoryCounter:
     """A :class:`Counter` in this process's memory (thread-safe)."""
 
     def __init__(self, start: int = 0) -> None:
-        self._next = _check_start("MemoryCounter", start)
+        self._next = _check_counter_start("MemoryCounter", start)
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -70,6 +90,8 @@ class MemoryCounter:
         _check_n("MemoryCounter.reserve", n)
         with self._lock:
             first = self._next
+            if first > COUNTER_MAX - n:  # the counter's new value, first + n, must fit
+                raise _past_max("MemoryCounter.reserve", first, n)
             self._next += n
             return first
 
@@ -90,34 +112,50 @@ class SQLiteCounter:
             raise ShortCodeError(f"SQLiteCounter: path={path!r} must be a str or Path")
         if not isinstance(name, str) or not name:
             raise ShortCodeError(f"SQLiteCounter: name={name!r} must be a non-empty str")
-        _check_start("SQLiteCounter", start)
+        _check_counter_start("SQLiteCounter", start)
+        check_code("SQLiteCounter", name)  # a name SQLite can store (no lone surrogate)
         self.path = str(path)
         self.name = name
         self._lock = threading.Lock()
-        self._conn = sqlite3.connect(
-            self.path, isolation_level=None, check_same_thread=False, timeout=30.0
-        )
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=FULL")
-        self._conn.execute(
-            "CREATE TABLE IF NOT EXISTS shortcode_counters "
-            "(name TEXT PRIMARY KEY, next INTEGER NOT NULL)"
-        )
-        self._conn.execute(
-            "INSERT OR IGNORE INTO shortcode_counters (name, next) VALUES (?, ?)", (name, start)
-        )
+        self._conn = open_sqlite("SQLiteCounter", self.path)
+        try:
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=FULL")
+            self._conn.execute(
+                "CREATE TABLE IF NOT EXISTS shortcode_counters "
+                "(name TEXT PRIMARY KEY, next INTEGER NOT NULL)"
+            )
+            self._conn.execute(
+                "INSERT OR IGNORE INTO shortcode_counters (name, next) VALUES (?, ?)",
+                (name, start),
+            )
+        except sqlite3.DatabaseError as exc:
+            self._conn.close()
+            raise ShortCodeError(
+                f"SQLiteCounter: path={self.path!r} is not usable: {exc}"
+            ) from None
 
     def __repr__(self) -> str:
         return f"SQLiteCounter(path={self.path!r}, name={self.name!r})"
 
     def reserve(self, n: int) -> int:
-        """Take ``n`` numbers in one atomic update; return the first."""
+        """Take ``n`` numbers in one atomic update; return the first.
+
+        The update only happens while the block fits below :data:`COUNTER_MAX` (checked in the
+        same statement), so a refused reservation leaves the counter as it was.
+        """
         _check_n("SQLiteCounter.reserve", n)
         with self._lock:
             row = self._conn.execute(
-                "UPDATE shortcode_counters SET next = next + ? WHERE name = ? RETURNING next",
-                (n, self.name),
+                "UPDATE shortcode_counters SET next = next + ? "
+                "WHERE name = ? AND next <= ? RETURNING next",
+                (n, self.name, COUNTER_MAX - n),
             ).fetchone()
+            if row is None:
+                held = self._conn.execute(
+                    "SELECT next FROM shortcode_counters WHERE name = ?", (self.name,)
+                ).fetchone()
+                raise _past_max("SQLiteCounter.reserve", int(held[0]), n)
         return int(row[0]) - n
 
     def close(self) -> None:

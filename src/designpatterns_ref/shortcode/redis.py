@@ -13,6 +13,14 @@ is why a production counter either persists strictly or starts above the highest
 redis-py is imported only when a URL is given (the ``redis`` extra). A redis-py client keeps a
 connection pool, so one counter may be shared between threads.
 
+Failure time: the counter talks through its own client (from the URL, or with your client's
+settings), built so that a round trip waits at most ``deadline`` seconds (default 0.25) with
+no retries; with the server down or frozen, ``reserve`` raises
+:class:`~designpatterns_ref.shortcode.base.ShortCodeUnavailable` within about ``deadline``
+(see :mod:`designpatterns_ref.redisclient`). Like every counter it stops at ``COUNTER_MAX``
+(2**63 - 1, where Redis's ``INCRBY`` stops too): a reservation past it raises
+:class:`~designpatterns_ref.shortcode.base.SpaceExhausted` and changes nothing.
+
 Complexity: O(1) per block, one round trip.
 
 >>> class FakeClient:  # any object with incrby(key, n) works; tests use a real server
@@ -27,28 +35,52 @@ Complexity: O(1) per block, one round trip.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
-from designpatterns_ref.shortcode.base import ShortCodeError
+from designpatterns_ref.redisclient import (
+    DEFAULT_DEADLINE_S,
+    bounded_client,
+    check_deadline,
+    outages_as,
+)
+from designpatterns_ref.shortcode.base import (
+    ShortCodeError,
+    ShortCodeUnavailable,
+    SpaceExhausted,
+)
+from designpatterns_ref.shortcode.ranges import COUNTER_MAX, _check_n
+from designpatterns_ref.shortcode.store import check_code
 
 __all__ = ["RedisCounter"]
 
 
+@outages_as(ShortCodeUnavailable, "reserve")
 class RedisCounter:
     """A :class:`~designpatterns_ref.shortcode.base.Counter` kept in Redis under ``key``.
 
-    ``client`` is a redis-py client (or anything with ``incrby``), or a ``redis://`` URL.
+    ``client`` is a redis-py client (or anything with ``incrby``), or a ``redis://`` URL; a
+    redis-py client or URL gets the ``deadline`` (seconds per round trip, no retries).
     """
 
-    def __init__(self, client: Any, key: str = "shortcode:counter") -> None:
-        if isinstance(client, str):
-            import redis
-
-            client = redis.Redis.from_url(client)
-        if not callable(getattr(client, "incrby", None)):
-            raise ShortCodeError(f"RedisCounter: client={client!r} has no incrby method")
+    def __init__(
+        self, client: Any, key: str = "shortcode:counter", *, deadline: float = DEFAULT_DEADLINE_S
+    ) -> None:
+        self.deadline = check_deadline("RedisCounter", deadline, ShortCodeError)
         if not isinstance(key, str) or not key:
             raise ShortCodeError(f"RedisCounter: key={key!r} must be a non-empty str")
+        check_code("RedisCounter", key)  # a key Redis can store (no lone surrogate)
+        if isinstance(client, str):
+            try:
+                client = bounded_client(client, self.deadline)
+            except ValueError as exc:
+                raise ShortCodeError(
+                    f"RedisCounter: client={client!r} is not a Redis URL: {exc}"
+                ) from None
+        elif "redis" in sys.modules and isinstance(client, sys.modules["redis"].Redis):
+            client = bounded_client(client, self.deadline)
+        if not callable(getattr(client, "incrby", None)):
+            raise ShortCodeError(f"RedisCounter: client={client!r} has no incrby method")
         self.client = client
         self.key = key
 
@@ -57,6 +89,15 @@ class RedisCounter:
 
     def reserve(self, n: int) -> int:
         """Take ``n`` numbers with one ``INCRBY``; return the first."""
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise ShortCodeError(f"RedisCounter.reserve: n={n!r} must be an int >= 1")
-        return int(self.client.incrby(self.key, n)) - n
+        _check_n("RedisCounter.reserve", n)
+        try:
+            value = int(self.client.incrby(self.key, n))
+        except Exception as exc:
+            # INCRBY refuses, and changes nothing, when the result would pass 2**63 - 1.
+            if type(exc).__name__ == "ResponseError" and "overflow" in str(exc):
+                raise SpaceExhausted(
+                    f"RedisCounter.reserve: n={n} would pass the counter's maximum COUNTER_MAX "
+                    f"({COUNTER_MAX}); the counter is unchanged"
+                ) from None
+            raise
+        return value - n

@@ -52,8 +52,8 @@ designpatterns_ref.shortcode.base.CodeExpired: resolve: code='sale' expired 1 s 
 from __future__ import annotations
 
 import itertools
-import math
 import re
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -74,7 +74,14 @@ from designpatterns_ref.shortcode.base import (
 from designpatterns_ref.shortcode.counter import CounterAllocator
 from designpatterns_ref.shortcode.hashing import HashCodes
 from designpatterns_ref.shortcode.ranges import RangeAllocator, SQLiteCounter
-from designpatterns_ref.shortcode.store import Insert, Link, LinkStore, MemoryStore, SQLiteStore
+from designpatterns_ref.shortcode.store import (
+    Insert,
+    Link,
+    LinkStore,
+    MemoryStore,
+    SQLiteStore,
+    check_code,
+)
 
 __all__ = ["RESERVED_ALIASES", "UrlShortener"]
 
@@ -89,7 +96,7 @@ RESERVED_ALIASES = frozenset(
 """Aliases refused by default: paths a shortener's own site and API need."""
 
 _ALIAS = re.compile(r"[A-Za-z0-9_-]{3,64}")
-_BAD_URL_CHAR = re.compile(r"[\x00-\x20\x7f-\x9f\s]")
+_BAD_URL_CHAR = re.compile(r"[\x00-\x20\x7f-\x9f\s\ud800-\udfff]")
 
 
 class UrlShortener:
@@ -122,7 +129,9 @@ class UrlShortener:
             )
         if not callable(clock):
             raise ShortCodeError(f"UrlShortener: clock={clock!r} must be callable")
-        if isinstance(reserved, str) or not all(isinstance(w, str) for w in reserved):
+        if not isinstance(reserved, set | frozenset | list | tuple) or not all(
+            isinstance(w, str) for w in reserved
+        ):
             raise ShortCodeError(f"UrlShortener: reserved={reserved!r} must be a set of words")
         self._owned: list[SQLiteStore | SQLiteCounter] = []
         if store is None:
@@ -165,7 +174,8 @@ class UrlShortener:
         if bad:
             raise InvalidUrl(
                 f"shorten: url={shown!r} has {bad.group()!r} at position {bad.start()}; "
-                "control characters and whitespace are not allowed (percent-encode them)"
+                "control characters, whitespace and lone surrogates are not allowed "
+                "(percent-encode them)"
             )
         try:
             parts = urlsplit(url)
@@ -197,15 +207,13 @@ class UrlShortener:
             return None
         if isinstance(ttl, bool) or not isinstance(ttl, int | float):
             raise ShortCodeError(f"shorten: ttl={ttl!r} must be a number of seconds or None")
-        if not (math.isfinite(ttl) and ttl > 0):
+        if not 0 < ttl <= sys.float_info.max:  # refuses NaN, inf and ints like 10**400
             raise ShortCodeError(f"shorten: ttl={ttl!r} must be finite and > 0")
         return float(ttl)
 
     @staticmethod
     def _check_code(where: str, code: object) -> str:
-        if not isinstance(code, str):
-            raise ShortCodeError(f"{where}: code={code!r} must be a str")
-        return code
+        return check_code(where, code)
 
     # -- the service -------------------------------------------------------------------------
 

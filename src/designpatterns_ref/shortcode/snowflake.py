@@ -52,6 +52,7 @@ from designpatterns_ref.shortcode.base import ClockMovedBackwards, ShortCodeErro
 __all__ = [
     "INSTAGRAM",
     "INSTAGRAM_EPOCH_MS",
+    "MAX_BATCH",
     "TWITTER",
     "TWITTER_EPOCH_MS",
     "Layout",
@@ -59,6 +60,9 @@ __all__ = [
     "SnowflakeParts",
     "decompose",
 ]
+
+MAX_BATCH = 1_000_000
+"""The most IDs one :meth:`Snowflake.next_ids` call returns (a larger count is refused)."""
 
 TWITTER_EPOCH_MS = 1_288_834_974_657
 """Twitter's epoch: 2010-11-04 01:42:54.657 UTC, in Unix milliseconds."""
@@ -163,12 +167,15 @@ class Snowflake:
             raise ShortCodeError(f"Snowflake: epoch_ms={epoch_ms!r} must be an int >= 0")
         if isinstance(max_backwards, bool) or not isinstance(max_backwards, int | float):
             raise ShortCodeError(f"Snowflake: max_backwards={max_backwards!r} must be seconds")
-        if not (math.isfinite(max_backwards) and max_backwards >= 0):
+        if not 0 <= max_backwards <= 86_400:  # refuses NaN, inf and ints like 10**400
             raise ShortCodeError(
-                f"Snowflake: max_backwards={max_backwards!r} must be finite and >= 0"
+                f"Snowflake: max_backwards={max_backwards!r} must be finite, "
+                "from 0 to 86400 seconds"
             )
         if clock is not None and not callable(clock):
             raise ShortCodeError(f"Snowflake: clock={clock!r} must be callable")
+        if not callable(sleep):
+            raise ShortCodeError(f"Snowflake: sleep={sleep!r} must be callable")
         self.worker = worker
         self.layout = layout
         self.epoch_ms = epoch_ms
@@ -223,8 +230,10 @@ class Snowflake:
         One clock reading serves every free sequence number of the current millisecond, so a
         batch costs far less per ID than calling :meth:`next_id` in a loop.
         """
-        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-            raise ShortCodeError(f"Snowflake.next_ids: count={count!r} must be an int >= 0")
+        if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= MAX_BATCH:
+            raise ShortCodeError(
+                f"Snowflake.next_ids: count={count!r} must be an int from 0 to {MAX_BATCH}"
+            )
         ids: list[int] = []
         with self._lock:
             while len(ids) < count:
@@ -308,6 +317,10 @@ def decompose(
     >>> decompose((5 << 22) | (3 << 12) | 9, epoch_ms=0)
     SnowflakeParts(timestamp_ms=5, worker=3, sequence=9)
     """
+    if not isinstance(layout, Layout):
+        raise ShortCodeError(f"decompose: layout={layout!r} must be a Layout")
+    if isinstance(epoch_ms, bool) or not isinstance(epoch_ms, int) or epoch_ms < 0:
+        raise ShortCodeError(f"decompose: epoch_ms={epoch_ms!r} must be an int >= 0")
     bits = layout.time_bits + layout.worker_bits + layout.sequence_bits
     if isinstance(id_, bool) or not isinstance(id_, int) or not 0 <= id_ < (1 << bits):
         raise ShortCodeError(f"decompose: id={id_!r} must be an int in [0, 2**{bits})")

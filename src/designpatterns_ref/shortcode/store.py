@@ -30,15 +30,93 @@ from __future__ import annotations
 import dataclasses
 import enum
 import sqlite3
+import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from designpatterns_ref.shortcode.base import ShortCodeError
+from designpatterns_ref.shortcode.base import InvalidUrl, ShortCodeError
 
-__all__ = ["Insert", "Link", "LinkStore", "MemoryStore", "SQLiteStore"]
+__all__ = ["Insert", "Link", "LinkStore", "MemoryStore", "SQLiteStore", "check_code", "check_url"]
+
+
+def _surrogate(text: str) -> int | None:
+    """The position of the first character UTF-8 cannot encode (a lone surrogate), or None."""
+    if text.isascii():
+        return None
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return exc.start
+    return None
+
+
+def check_code(where: str, code: object) -> str:
+    """Return ``code`` if it is a str UTF-8 can encode, else raise :class:`ShortCodeError`."""
+    if not isinstance(code, str):
+        raise ShortCodeError(f"{where}: code={code!r} must be a str")
+    pos = _surrogate(code)
+    if pos is not None:
+        raise ShortCodeError(
+            f"{where}: code={code[:80]!r} has a lone surrogate at position {pos}; no code has one"
+        )
+    return code
+
+
+def check_url(where: str, url: object) -> str:
+    """Return ``url`` if it is a str UTF-8 can encode, else raise :class:`InvalidUrl`.
+
+    Every store applies this check, so memory and SQLite agree on what they accept; the
+    service checks much more (scheme, host, length) before it stores anything.
+    """
+    if not isinstance(url, str):
+        raise InvalidUrl(f"{where}: url={url!r} must be a str")
+    pos = _surrogate(url)
+    if pos is not None:
+        raise InvalidUrl(
+            f"{where}: url={url[:80]!r} has a lone surrogate at position {pos}, which no URL "
+            "can hold (percent-encode the bytes you mean)"
+        )
+    return url
+
+
+def _check_time(where: str, name: str, value: object, *, optional: bool = False) -> None:
+    if value is None and optional:
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ShortCodeError(f"{where}: {name}={value!r} must be a number of seconds")
+    if not -sys.float_info.max <= value <= sys.float_info.max:
+        raise ShortCodeError(f"{where}: {name}={value!r} must be finite")
+
+
+def open_sqlite(where: str, path: str) -> sqlite3.Connection:
+    """A connection to the SQLite file ``path``, or :class:`ShortCodeError` saying why not."""
+    if _surrogate(path) is not None or "\0" in path:
+        raise ShortCodeError(f"{where}: path={path[:80]!r} holds a character no file name can")
+    try:
+        return sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30.0)
+    except (sqlite3.Error, OSError, ValueError) as exc:
+        raise ShortCodeError(f"{where}: path={path[:80]!r} cannot be opened: {exc}") from None
+
+
+def check_link(where: str, link: object) -> Link:
+    """Return ``link`` if it is a :class:`Link` every store can keep, else raise."""
+    if not isinstance(link, Link):
+        raise ShortCodeError(f"{where}: link={link!r} must be a Link")
+    check_code(where, link.code)
+    check_url(where, link.url)
+    _check_time(where, "created_at", link.created_at)
+    _check_time(where, "expires_at", link.expires_at, optional=True)
+    if isinstance(link.clicks, bool) or not isinstance(link.clicks, int):
+        raise ShortCodeError(f"{where}: clicks={link.clicks!r} must be an int")
+    if not 0 <= link.clicks <= 2**63 - 1:
+        raise ShortCodeError(f"{where}: clicks={link.clicks!r} must be from 0 to 2**63 - 1")
+    for name in ("canonical", "alias"):
+        if not isinstance(getattr(link, name), bool):
+            raise ShortCodeError(f"{where}: {name}={getattr(link, name)!r} must be a bool")
+    return link
 
 
 @dataclass(frozen=True)
@@ -118,6 +196,7 @@ class MemoryStore:
         self._lock = threading.Lock()
 
     def insert(self, link: Link) -> Insert:
+        check_link("MemoryStore.insert", link)
         with self._lock:
             if link.code in self._links:
                 return Insert.CODE_TAKEN
@@ -129,20 +208,23 @@ class MemoryStore:
             return Insert.OK
 
     def get(self, code: str) -> Link | None:
-        return self._links.get(code)
+        return self._links.get(check_code("MemoryStore.get", code))
 
     def canonical(self, url: str) -> Link | None:
+        check_url("MemoryStore.canonical", url)
         with self._lock:
             code = self._canonical.get(url)
             return None if code is None else self._links[code]
 
     def hit(self, code: str) -> None:
+        check_code("MemoryStore.hit", code)
         with self._lock:
             link = self._links.get(code)
             if link is not None:
                 self._links[code] = dataclasses.replace(link, clicks=link.clicks + 1)
 
     def delete(self, code: str) -> bool:
+        check_code("MemoryStore.delete", code)
         with self._lock:
             link = self._links.pop(code, None)
             if link is not None and link.canonical:
@@ -150,6 +232,7 @@ class MemoryStore:
             return link is not None
 
     def purge_expired(self, now: float) -> int:
+        _check_time("MemoryStore.purge_expired", "now", now)
         with self._lock:
             gone = [c for c, link in self._links.items() if link.expired(now)]
             for code in gone:
@@ -207,17 +290,20 @@ class SQLiteStore:
             raise ShortCodeError(f"SQLiteStore: path={path!r} must be a str or Path")
         self.path = str(path)
         self._lock = threading.Lock()
-        self._conn = sqlite3.connect(
-            self.path, isolation_level=None, check_same_thread=False, timeout=30.0
-        )
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.executescript(_SCHEMA)
+        self._conn = open_sqlite("SQLiteStore", self.path)
+        try:
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            self._conn.close()
+            raise ShortCodeError(f"SQLiteStore: path={self.path!r} is not usable: {exc}") from None
 
     def __repr__(self) -> str:
         return f"SQLiteStore({self.path!r})"
 
     def insert(self, link: Link) -> Insert:
+        check_link("SQLiteStore.insert", link)
         with self._lock:
             try:
                 self._conn.execute(
@@ -225,8 +311,8 @@ class SQLiteStore:
                     (
                         link.code,
                         link.url,
-                        link.created_at,
-                        link.expires_at,
+                        float(link.created_at),  # REAL: an int past 2**63 is no INTEGER
+                        None if link.expires_at is None else float(link.expires_at),
                         link.clicks,
                         int(link.canonical),
                         int(link.alias),
@@ -240,11 +326,13 @@ class SQLiteStore:
             return Insert.OK
 
     def get(self, code: str) -> Link | None:
+        check_code("SQLiteStore.get", code)
         with self._lock:
             cur = self._conn.execute(f"SELECT {_COLUMNS} FROM links WHERE code = ?", (code,))
             return _row(cur.fetchone())
 
     def canonical(self, url: str) -> Link | None:
+        check_url("SQLiteStore.canonical", url)
         with self._lock:
             cur = self._conn.execute(
                 f"SELECT {_COLUMNS} FROM links WHERE url = ? AND canonical = 1", (url,)
@@ -252,17 +340,21 @@ class SQLiteStore:
             return _row(cur.fetchone())
 
     def hit(self, code: str) -> None:
+        check_code("SQLiteStore.hit", code)
         with self._lock:
             self._conn.execute("UPDATE links SET clicks = clicks + 1 WHERE code = ?", (code,))
 
     def delete(self, code: str) -> bool:
+        check_code("SQLiteStore.delete", code)
         with self._lock:
             return self._conn.execute("DELETE FROM links WHERE code = ?", (code,)).rowcount > 0
 
     def purge_expired(self, now: float) -> int:
+        _check_time("SQLiteStore.purge_expired", "now", now)
         with self._lock:
             cur = self._conn.execute(
-                "DELETE FROM links WHERE expires_at IS NOT NULL AND expires_at <= ?", (now,)
+                "DELETE FROM links WHERE expires_at IS NOT NULL AND expires_at <= ?",
+                (float(now),),
             )
             return cur.rowcount
 

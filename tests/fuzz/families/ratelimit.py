@@ -10,9 +10,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
-import tempfile
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 from designpatterns_ref import ratelimit as rl
@@ -152,12 +150,9 @@ def _simulate_entries() -> list[Entry]:
         return rl.simulate(o["limiter"], **kwargs)
 
     result = SimulationResult([0.0, 0.5, 1.0], [0.2], [])
-    folder = Path(tempfile.mkdtemp(prefix="dpref-fuzz-ratelimit-"))
-    png = str(folder / "plot.png")
 
     def plot(**changes: Any) -> object:
-        kwargs: dict[str, Any] = {"arrivals": [0.0, 0.1, 0.5], "path": png, "per": 1.0,
-                                  "limit": 3, "title": "t"}  # fmt: skip
+        kwargs: dict[str, Any] = {"arrivals": [0.0, 0.1, 0.5], "per": 1.0, "limit": 3, "title": "t"}
         kwargs.update(changes)
         limiters = kwargs.pop("limiters", {"tb": rl.TokenBucket(3, clock=ManualClock())})
         return rl.plot_decisions(limiters, **kwargs)
@@ -180,7 +175,7 @@ def _simulate_entries() -> list[Entry]:
             values=EDGES,
         ),
     ]
-    for arg in ("limiters", "arrivals", "path", "per", "limit", "title"):
+    for arg in ("limiters", "arrivals", "per", "limit", "title", "ax"):
         out.append(Entry(f"plot_decisions({arg}=)", call=lambda _, v, a=arg: plot(**{a: v})))
     return out
 

@@ -1,0 +1,104 @@
+"""Pieces the booking strategies share: the store check, recording a booking, cancelling."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from designpatterns_ref.booking.base import Booking, BookingError, Stay, check_name
+from designpatterns_ref.booking.store import BookingStore, Tx
+
+Listener = Callable[[str, str, list[date], int], None]
+
+
+class StrategyBase:
+    """The store, the change listeners (the search index), argument checks and bookkeeping."""
+
+    name = "base"
+
+    def __init__(self, store: BookingStore) -> None:
+        if not isinstance(store, BookingStore):
+            raise BookingError(f"store={store!r} must be a SQLiteStore or PostgresStore")
+        self.store = store
+        self.listeners: list[Listener] = []
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.store.engine})"
+
+    def _check(self, stay: object) -> Stay:
+        if not isinstance(stay, Stay):
+            raise BookingError(f"stay={stay!r} must be a Stay")
+        return stay
+
+    def _notify(self, stay: Stay, delta: int) -> None:
+        for listener in self.listeners:
+            listener(stay.hotel, stay.room_type, stay.nights, delta)
+
+    def _record(self, tx: Tx, stay: Stay) -> int:
+        rows = tx(
+            "INSERT INTO bookings (hotel, room_type, check_in, check_out, rooms, guest) "
+            "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+            (stay.hotel, stay.room_type, stay.check_in, stay.check_out, stay.rooms, stay.guest),
+        )
+        return int(rows[0][0])
+
+    def _load(self, tx: Tx, booking_id: object) -> Stay:
+        if (
+            not isinstance(booking_id, int)
+            or isinstance(booking_id, bool)
+            or not 0 < booking_id < 2**63
+        ):
+            raise BookingError(f"booking_id={booking_id!r} must be a positive int")
+        rows = tx(
+            "SELECT hotel, room_type, check_in, check_out, rooms, guest, status FROM bookings "
+            "WHERE id = ?",
+            (booking_id,),
+        )
+        if not rows:
+            raise BookingError(f"booking_id={booking_id} is unknown")
+        hotel, room_type, check_in, check_out, rooms, guest, status = rows[0]
+        if status != "booked":
+            raise BookingError(f"booking_id={booking_id} is already {status}")
+        return Stay(hotel, room_type, self.store.night(check_in), self.store.night(check_out),
+                    rooms, guest)  # fmt: skip
+
+    def cancel(self, booking_id: int) -> None:
+        """Give the booking's rooms back on every night."""
+        with self.store.transaction() as tx:
+            stay = self._load(tx, booking_id)
+            self._release(tx, booking_id, stay)
+            tx("UPDATE bookings SET status = 'cancelled' WHERE id = ?", (booking_id,))
+        self._notify(stay, -stay.rooms)
+
+    def _release(self, tx: Tx, booking_id: int, stay: Stay) -> None:
+        tx(
+            "UPDATE inventory SET booked = booked - ?, version = version + 1 WHERE hotel = ? "
+            "AND room_type = ? AND night >= ? AND night < ?",
+            (stay.rooms, stay.hotel, stay.room_type, stay.check_in, stay.check_out),
+        )
+
+    def availability(self, hotel: str, room_type: str, check_in: date, check_out: date) -> int:
+        """Rooms free on every night of ``check_in .. check_out`` (0 if any night is unknown)."""
+        stay = Stay(
+            check_name(hotel, "hotel"), check_name(room_type, "room_type"), check_in, check_out
+        )
+        rows = self.store.query(
+            "SELECT count(*), min(total - booked) FROM inventory WHERE hotel = ? AND room_type = ? "
+            "AND night >= ? AND night < ?",
+            (stay.hotel, stay.room_type, stay.check_in, stay.check_out),
+        )
+        count, free = rows[0]
+        return int(free) if count == len(stay.nights) and free is not None else 0
+
+    def booked(self, stay: Stay) -> Booking:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+def nightly(tx: Tx, stay: Stay, lock: str = "") -> list[tuple[Any, int, int, int]]:
+    """The stay's inventory rows ``(night, total, booked, version)`` in night order."""
+    return tx(
+        "SELECT night, total, booked, version FROM inventory WHERE hotel = ? AND room_type = ? "
+        f"AND night >= ? AND night < ? ORDER BY night {lock}",
+        (stay.hotel, stay.room_type, stay.check_in, stay.check_out),
+    )

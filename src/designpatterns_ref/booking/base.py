@@ -1,0 +1,151 @@
+"""Shared types of the booking family: stays, bookings, holds, the strategy interface, errors.
+
+Case study: Design a Hotel Booking System (docs/case-studies/hotel-booking.md)
+
+A guest books ``rooms`` rooms of one room type for the nights ``check_in`` to ``check_out``
+(exclusive): every night or none. Inventory is kept per (hotel, room type, night): ``total``
+rooms, ``booked`` of them taken. Every strategy answers the same :class:`BookingStrategy`
+interface, ``book(stay) -> Booking``, ``cancel(booking_id)``, ``availability(...)``, so a
+student races them against each other on the same inventory and counts who oversells.
+
+Bad input raises :class:`BookingError` naming the field; a stay that cannot be had raises
+:class:`SoldOut`. Nights are ISO dates; a stay spans at most :data:`MAX_NIGHTS` nights.
+
+Complexity: validation is O(nights).
+
+>>> stay = Stay("h1", "double", date(2026, 3, 1), date(2026, 3, 4), guest="ada")
+>>> [n.isoformat() for n in stay.nights]
+['2026-03-01', '2026-03-02', '2026-03-03']
+>>> Stay("h1", "double", date(2026, 3, 4), date(2026, 3, 1), guest="ada")
+Traceback (most recent call last):
+...
+designpatterns_ref.booking.base.BookingError: check_out=2026-03-01 must be after check_in=2026-03-04
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Protocol, runtime_checkable
+
+from designpatterns_ref.errors import DesignPatternsError
+
+__all__ = [
+    "MAX_NIGHTS",
+    "MAX_ROOMS",
+    "Booking",
+    "BookingError",
+    "BookingStrategy",
+    "SoldOut",
+    "Stay",
+    "check_name",
+]
+
+MAX_NIGHTS = 60
+MAX_ROOMS = 1000
+
+
+class BookingError(DesignPatternsError, ValueError):
+    """A stay, hotel, room type, count, key or booking id is invalid."""
+
+
+class SoldOut(DesignPatternsError, RuntimeError):
+    """The stay cannot be had: some night has too few rooms left (nothing was booked)."""
+
+
+def check_name(value: object, name: str) -> str:
+    """A non-empty identifier-like str (hotel, room type, guest, key) of at most 200 chars."""
+    if not isinstance(value, str) or not value or len(value) > 200:
+        raise BookingError(f"{name}={value!r} must be a non-empty str of at most 200 chars")
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        raise BookingError(f"{name}={value!r} is not encodable as UTF-8") from None
+    if "\x00" in value:
+        raise BookingError(f"{name}={value!r} must not contain NUL")
+    return value
+
+
+def check_number(value: object, name: str, low: float, high: float) -> float:
+    """A real number in ``[low, high]`` (huge ints and non-finite floats refused, never coerced)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise BookingError(f"{name}={value!r} must be a number in [{low}, {high}]")
+    if isinstance(value, int):
+        if not low <= value <= high:  # compare the int exactly: float() of 10**400 overflows
+            raise BookingError(f"{name}={value!r} must be a number in [{low}, {high}]")
+        return float(value)
+    if not (math.isfinite(value) and low <= value <= high):
+        raise BookingError(f"{name}={value!r} must be a finite number in [{low}, {high}]")
+    return value
+
+
+def check_count(value: object, name: str, low: int = 1, high: int = MAX_ROOMS) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise BookingError(f"{name}={value!r} must be an int in [{low}, {high}]")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Stay:
+    """A request: ``rooms`` rooms of ``room_type`` at ``hotel``, ``check_in`` to ``check_out``."""
+
+    hotel: str
+    room_type: str
+    check_in: date
+    check_out: date
+    rooms: int = 1
+    guest: str = "guest"
+
+    def __post_init__(self) -> None:
+        check_name(self.hotel, "hotel")
+        check_name(self.room_type, "room_type")
+        check_name(self.guest, "guest")
+        check_count(self.rooms, "rooms")
+        for name in ("check_in", "check_out"):
+            value = getattr(self, name)
+            if not isinstance(value, date) or hasattr(value, "hour"):
+                raise BookingError(f"{name}={value!r} must be a datetime.date")
+        if self.check_out <= self.check_in:
+            raise BookingError(f"check_out={self.check_out} must be after check_in={self.check_in}")
+        if (self.check_out - self.check_in).days > MAX_NIGHTS:
+            raise BookingError(
+                f"a stay spans at most {MAX_NIGHTS} nights, "
+                f"not {(self.check_out - self.check_in).days}"
+            )
+
+    @property
+    def nights(self) -> list[date]:
+        """The nights booked, in order (the lock order of the pessimistic strategy)."""
+        return [
+            self.check_in + timedelta(days=i) for i in range((self.check_out - self.check_in).days)
+        ]
+
+
+@dataclass(frozen=True, slots=True)
+class Booking:
+    """A confirmed booking; ``attempts`` counts the tries it took (retries after conflicts)."""
+
+    id: int
+    stay: Stay
+    attempts: int = 1
+    room_ids: tuple[int, ...] = ()
+
+
+@runtime_checkable
+class BookingStrategy(Protocol):
+    """How a strategy books: every night or none, never more rooms than the inventory."""
+
+    name: str
+
+    def book(self, stay: Stay) -> Booking:
+        """Book ``stay`` or raise :class:`SoldOut` (nothing booked)."""
+        ...
+
+    def cancel(self, booking_id: int) -> None:
+        """Give the booking's rooms back."""
+        ...
+
+    def availability(self, hotel: str, room_type: str, check_in: date, check_out: date) -> int:
+        """Rooms free on every night of the range (the minimum over the nights)."""
+        ...

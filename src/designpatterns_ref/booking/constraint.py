@@ -1,0 +1,133 @@
+"""Constraint booking: let the database refuse a double booking of a room.
+
+Case study: Design a Hotel Booking System (docs/case-studies/hotel-booking.md)
+
+Instead of counting rooms per night, give every physical room its own rows and let a constraint
+forbid two stays in one room on one night. On PostgreSQL that is one row per stay,
+``room_stays(room_id, stay daterange)``, under an exclusion constraint
+``EXCLUDE USING gist (int4range(room_id, room_id, '[]') WITH &&, stay WITH &&)``: two rows whose
+rooms are equal and whose date ranges overlap cannot both exist (``int4range`` stands in for the
+``btree_gist`` equality operator, so no extension is needed). On SQLite it is one row per room and
+night, ``UNIQUE (room_id, night)``. The strategy tries the type's rooms in order; a violation
+means that room is taken, so it moves to the next. Under a simultaneous race PostgreSQL may
+answer with a deadlock (40P01) or a serialisation failure instead of the exclusion violation
+(23P01): all three mean "conflict", and the strategy retries, at most ``retries`` times.
+
+Trade-off: correctness lives in the schema, where no application bug can bypass it, and the
+guest gets a concrete room; the price is a row per room per stay and a scan over rooms under
+contention. Checking availability means counting rooms without an overlapping stay.
+
+Complexity: O(rooms tried * nights) per booking on SQLite; O(rooms tried * log stays) on
+PostgreSQL (the GiST index).
+
+>>> import tempfile, os
+>>> from datetime import date
+>>> from designpatterns_ref.booking.store import SQLiteStore
+>>> store = SQLiteStore(os.path.join(tempfile.mkdtemp(), "h.db"))
+>>> store.add_inventory("h1", "double", date(2026, 3, 1), 5, total=2)
+>>> hotel = ConstraintBooking(store)
+>>> stay = Stay("h1", "double", date(2026, 3, 1), date(2026, 3, 3))
+>>> sorted(hotel.book(stay).room_ids + hotel.book(stay).room_ids)
+[1, 2]
+>>> hotel.availability("h1", "double", date(2026, 3, 2), date(2026, 3, 4))
+0
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import date
+
+from designpatterns_ref.booking._common import StrategyBase
+from designpatterns_ref.booking.base import Booking, BookingError, SoldOut, Stay, check_name
+from designpatterns_ref.booking.store import BookingStore, Tx
+
+__all__ = ["ConstraintBooking"]
+
+_CONFLICT_STATES = ("23P01", "40P01", "40001", "23505")
+
+
+class ConstraintBooking(StrategyBase):
+    """Rooms claimed under a unique (SQLite) or exclusion (PostgreSQL) constraint."""
+
+    name = "constraint"
+
+    def __init__(self, store: BookingStore, *, retries: int = 20) -> None:
+        super().__init__(store)
+        if not isinstance(retries, int) or isinstance(retries, bool) or not 0 <= retries <= 10_000:
+            raise BookingError(f"retries={retries!r} must be an int in [0, 10,000]")
+        self.retries = retries
+
+    def _conflict(self, exc: BaseException) -> bool:
+        if isinstance(exc, self.store.integrity_errors):
+            return True
+        return getattr(exc, "sqlstate", None) in _CONFLICT_STATES
+
+    def _claim(self, tx: Tx, room: int, stay: Stay, booking_id: int) -> None:
+        if self.store.engine == "postgres":
+            tx(
+                "INSERT INTO room_stays (room_id, stay, booking_id) VALUES (?, daterange(?, ?), ?)",
+                (room, stay.check_in, stay.check_out, booking_id),
+            )
+        else:
+            for night in stay.nights:
+                tx(
+                    "INSERT INTO room_nights (room_id, night, booking_id) VALUES (?, ?, ?)",
+                    (room, night, booking_id),
+                )
+
+    def _free_rooms(self, stay: Stay, limit: int | None = None) -> list[int]:
+        if self.store.engine == "postgres":
+            sql = (
+                "SELECT id FROM rooms r WHERE hotel = ? AND room_type = ? AND NOT EXISTS "
+                "(SELECT 1 FROM room_stays s WHERE s.room_id = r.id AND s.stay && daterange(?, ?)) "
+                "ORDER BY id"
+            )
+        else:
+            sql = (
+                "SELECT id FROM rooms r WHERE hotel = ? AND room_type = ? AND NOT EXISTS "
+                "(SELECT 1 FROM room_nights n WHERE n.room_id = r.id AND n.night >= ? "
+                "AND n.night < ?) ORDER BY id"
+            )
+        params: tuple[object, ...] = (stay.hotel, stay.room_type, stay.check_in, stay.check_out)
+        if limit is not None:
+            sql += " LIMIT ?"
+            params += (limit,)
+        return [int(r[0]) for r in self.store.query(sql, params)]
+
+    def book(self, stay: Stay) -> Booking:
+        stay = self._check(stay)
+        rng = random.Random()
+        for attempt in range(1, self.retries + 2):
+            # a few free rooms, not all: concurrent bookers pick at random among them, so they
+            # rarely collide on the same room, and the scan stops early
+            free = self._free_rooms(stay, limit=stay.rooms + 8)
+            if len(free) < stay.rooms:
+                raise SoldOut(
+                    f"{len(free)} {stay.room_type} rooms free for the stay, {stay.rooms} wanted"
+                )
+            chosen = sorted(rng.sample(free, stay.rooms))
+            try:
+                with self.store.transaction() as tx:
+                    booking_id = self._record(tx, stay)
+                    for room in chosen:
+                        self._claim(tx, room, stay, booking_id)
+            except Exception as exc:
+                if self._conflict(exc):
+                    continue  # another booker took one of these rooms: look again
+                raise
+            self._notify(stay, stay.rooms)
+            return Booking(booking_id, stay, attempt, tuple(chosen))
+        raise SoldOut(
+            f"gave up after {self.retries + 1} attempts: every one met a concurrent booking"
+        )
+
+    def _release(self, tx: Tx, booking_id: int, stay: Stay) -> None:
+        table = "room_stays" if self.store.engine == "postgres" else "room_nights"
+        tx(f"DELETE FROM {table} WHERE booking_id = ?", (booking_id,))
+
+    def availability(self, hotel: str, room_type: str, check_in: date, check_out: date) -> int:
+        stay = Stay(
+            check_name(hotel, "hotel"), check_name(room_type, "room_type"), check_in, check_out
+        )
+        return len(self._free_rooms(stay))

@@ -1,0 +1,269 @@
+"""The booking family's databases: SQLite (the embedded default) or a real PostgreSQL.
+
+Case study: Design a Hotel Booking System (docs/case-studies/hotel-booking.md)
+
+One schema on both engines: ``inventory`` (rooms per hotel, room type and night: ``total``,
+``booked``, ``version``), ``bookings``, ``rooms`` (numbered rooms, for the constraint strategy),
+the per-room nights that strategy claims (``room_nights`` with a unique (room, night) on SQLite;
+on PostgreSQL ``room_stays`` with a ``daterange`` and an exclusion constraint), ``holds`` and
+``payments`` (keyed by idempotency key). Each thread gets its own connection.
+
+:class:`SQLiteStore` uses WAL mode and ``BEGIN IMMEDIATE`` for write transactions, so writers
+queue for the one write lock instead of failing; :class:`PostgresStore` uses psycopg 3 at READ
+COMMITTED, the strategies adding ``FOR UPDATE``, version checks or constraints as they choose.
+
+Complexity: O(nights) rows per stay.
+
+>>> import tempfile, os
+>>> store = SQLiteStore(os.path.join(tempfile.mkdtemp(), "hotel.db"))
+>>> store.add_inventory("h1", "double", date(2026, 3, 1), 3, total=5)
+>>> store.query("SELECT count(*), sum(total) FROM inventory")
+[(3, 15)]
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date, timedelta
+from typing import Any
+
+from designpatterns_ref.booking.base import BookingError, check_count, check_name
+
+__all__ = ["BookingStore", "PostgresStore", "SQLiteStore", "Tx"]
+
+_COMMON = (
+    "CREATE TABLE IF NOT EXISTS inventory (hotel TEXT NOT NULL, room_type TEXT NOT NULL, "
+    "night {date} NOT NULL, total INTEGER NOT NULL CHECK (total >= 0), "
+    "booked INTEGER NOT NULL DEFAULT 0, version INTEGER NOT NULL DEFAULT 0, "
+    "PRIMARY KEY (hotel, room_type, night))",
+    "CREATE TABLE IF NOT EXISTS bookings (id {serial} PRIMARY KEY, hotel TEXT NOT NULL, "
+    "room_type TEXT NOT NULL, check_in {date} NOT NULL, check_out {date} NOT NULL, "
+    "rooms INTEGER NOT NULL, guest TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'booked')",
+    "CREATE TABLE IF NOT EXISTS rooms (id {serial} PRIMARY KEY, hotel TEXT NOT NULL, "
+    "room_type TEXT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS rooms_type ON rooms (hotel, room_type, id)",
+    "CREATE TABLE IF NOT EXISTS holds (id {serial} PRIMARY KEY, hotel TEXT NOT NULL, "
+    "room_type TEXT NOT NULL, check_in {date} NOT NULL, check_out {date} NOT NULL, "
+    "rooms INTEGER NOT NULL, guest TEXT NOT NULL, expires_at DOUBLE PRECISION NOT NULL, "
+    "status TEXT NOT NULL DEFAULT 'held', booking_id BIGINT)",
+    "CREATE TABLE IF NOT EXISTS payments (idempotency_key TEXT PRIMARY KEY, "
+    "hold_id BIGINT NOT NULL, booking_id BIGINT NOT NULL, amount BIGINT NOT NULL)",
+)
+
+
+class Tx:
+    """A transaction's statement runner: ``tx(sql, params)`` returns rows, ``tx.rowcount``."""
+
+    def __init__(self, store: BookingStore, cursor: Any) -> None:
+        self._store = store
+        self._cur = cursor
+        self.rowcount = 0
+
+    def __call__(self, text: str, params: Sequence[Any] = ()) -> list[Any]:
+        self._cur.execute(self._store.sql(text), tuple(self._store.param(p) for p in params))
+        self.rowcount = self._cur.rowcount
+        return [tuple(r) for r in self._cur.fetchall()] if self._cur.description else []
+
+
+class BookingStore:
+    """Inventory, bookings, rooms, holds and payments in one database."""
+
+    engine = "base"
+    placeholder = "?"
+    integrity_errors: tuple[type[BaseException], ...] = ()
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    # --- engine specifics --------------------------------------------------------------------
+
+    def _connect(self) -> Any:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def _ddl(self) -> list[str]:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def _begin(self, conn: Any, write: bool) -> None:
+        pass
+
+    def param(self, value: Any) -> Any:
+        return value
+
+    def night(self, value: Any) -> date:
+        return value if isinstance(value, date) else date.fromisoformat(value)
+
+    # --- shared ----------------------------------------------------------------------------------
+
+    def sql(self, text: str) -> str:
+        return text if self.placeholder == "?" else text.replace("?", self.placeholder)
+
+    def conn(self) -> Any:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self._connect()
+        return conn
+
+    @contextmanager
+    def transaction(self, *, write: bool = True) -> Iterator[Tx]:
+        """A transaction; ``write`` takes the write lock up front on SQLite."""
+        conn = self.conn()
+        tx = Tx(self, conn.cursor())
+        self._begin(conn, write)
+        try:
+            yield tx
+        except BaseException:
+            conn.rollback()
+            raise
+        conn.commit()
+
+    def query(self, text: str, params: Sequence[Any] = ()) -> list[Any]:
+        with self.transaction(write=False) as tx:
+            return tx(text, params)
+
+    def create(self) -> None:
+        with self.transaction() as tx:
+            for ddl in self._ddl():
+                tx(ddl)
+
+    def add_inventory(
+        self,
+        hotel: str,
+        room_type: str,
+        first: date,
+        nights: int,
+        *,
+        total: int,
+        numbered: bool = True,
+    ) -> None:
+        """Offer ``total`` rooms of ``room_type`` for ``nights`` nights from ``first`` (and, with
+        ``numbered``, the rooms themselves for the constraint strategy)."""
+        check_name(hotel, "hotel")
+        check_name(room_type, "room_type")
+        check_count(nights, "nights", 1, 3660)
+        check_count(total, "total", 0, 100_000)
+        if not isinstance(first, date):
+            raise BookingError(f"first={first!r} must be a datetime.date")
+        try:
+            self._add(hotel, room_type, first, nights, total, numbered)
+        except self.integrity_errors:
+            raise BookingError(
+                f"add_inventory: {hotel!r} already offers {room_type!r} on some of those nights"
+            ) from None
+
+    def _add(
+        self, hotel: str, room_type: str, first: date, nights: int, total: int, numbered: bool
+    ) -> None:
+        with self.transaction() as tx:
+            for i in range(nights):
+                tx(
+                    "INSERT INTO inventory (hotel, room_type, night, total) VALUES (?, ?, ?, ?)",
+                    (hotel, room_type, first + timedelta(days=i), total),
+                )
+            if numbered:
+                for _ in range(total):
+                    tx("INSERT INTO rooms (hotel, room_type) VALUES (?, ?)", (hotel, room_type))
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+
+class _Sqlite:
+    """sqlite3 in autocommit mode with explicit BEGIN, so BEGIN IMMEDIATE is ours to choose."""
+
+    def __init__(self, raw: sqlite3.Connection) -> None:
+        self.raw = raw
+
+    def cursor(self) -> sqlite3.Cursor:
+        return self.raw.cursor()
+
+    def commit(self) -> None:
+        if self.raw.in_transaction:
+            self.raw.execute("COMMIT")
+
+    def rollback(self) -> None:
+        if self.raw.in_transaction:
+            self.raw.execute("ROLLBACK")
+
+    def close(self) -> None:
+        self.raw.close()
+
+
+class SQLiteStore(BookingStore):
+    """One SQLite file in WAL mode; writers serialise on ``BEGIN IMMEDIATE``."""
+
+    engine = "sqlite"
+    integrity_errors = (sqlite3.IntegrityError,)
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        super().__init__()
+        if not isinstance(path, str | os.PathLike) or isinstance(path, bytes):
+            raise BookingError(f"path={path!r} must be a file path")
+        self.path = os.fspath(path)
+        self.create()
+
+    def _connect(self) -> Any:
+        raw = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
+        raw.execute("PRAGMA journal_mode=WAL")
+        raw.execute("PRAGMA synchronous=NORMAL")
+        raw.execute("PRAGMA busy_timeout=60000")
+        return _Sqlite(raw)
+
+    def _ddl(self) -> list[str]:
+        common = [d.format(date="TEXT", serial="INTEGER") for d in _COMMON]
+        return [
+            *common,
+            "CREATE TABLE IF NOT EXISTS room_nights (room_id INTEGER NOT NULL, "
+            "night TEXT NOT NULL, "
+            "booking_id INTEGER NOT NULL, UNIQUE (room_id, night))",
+            "CREATE INDEX IF NOT EXISTS room_nights_booking ON room_nights (booking_id)",
+        ]
+
+    def _begin(self, conn: Any, write: bool) -> None:
+        conn.raw.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    def param(self, value: Any) -> Any:
+        return value.isoformat() if isinstance(value, date) else value
+
+
+class PostgresStore(BookingStore):
+    """A PostgreSQL database (psycopg 3), at READ COMMITTED."""
+
+    engine = "postgres"
+    placeholder = "%s"
+
+    def __init__(self, url: str) -> None:
+        super().__init__()
+        if not isinstance(url, str) or not re.match(r"postgres(ql)?://", url):
+            raise BookingError(f"url={url!r} must be a postgresql:// URL")
+        import psycopg
+
+        self.url = url
+        self.integrity_errors = (psycopg.errors.IntegrityError,)
+        self.create()
+
+    def _connect(self) -> Any:
+        import psycopg
+
+        return psycopg.connect(self.url)
+
+    def _ddl(self) -> list[str]:
+        common = [d.format(date="DATE", serial="BIGSERIAL") for d in _COMMON]
+        return [
+            *common,
+            # one row per room and stay; the exclusion constraint forbids two overlapping stays in
+            # one room (int4range(room, room, '[]') stands in for btree_gist's equality)
+            "CREATE TABLE IF NOT EXISTS room_stays (room_id INTEGER NOT NULL, "
+            "stay daterange NOT NULL, "
+            "booking_id BIGINT NOT NULL, EXCLUDE USING gist "
+            "(int4range(room_id, room_id, '[]') WITH &&, stay WITH &&))",
+            "CREATE INDEX IF NOT EXISTS room_stays_room ON room_stays (room_id)",
+            "CREATE INDEX IF NOT EXISTS room_stays_booking ON room_stays (booking_id)",
+        ]

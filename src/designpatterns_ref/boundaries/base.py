@@ -1,0 +1,168 @@
+"""Shared types of the boundaries family: an import, a violation, a report, and the errors.
+
+Case study: Shopify's Modular Monolith (docs/case-studies/shopify-modular-monolith.md)
+
+The checker reads source into :class:`Import` records (who imports what, at which line, in which
+context), checks them against declared components and contracts, and returns a :class:`Report`
+of :class:`Violation` records. Each violation has a stable :attr:`Violation.key` (the rule and
+the modules, never the line), so a recorded list of known violations survives edits that only
+move code around.
+
+Complexity: plain data; every record is O(1) to build and compare.
+
+>>> imp = Import("shop.orders", "shop.payments.api", 3, "module", "shop/orders.py", name="charge")
+>>> imp.target
+'shop.payments.api.charge'
+>>> Violation("dependency", "shop.orders", "shop.payments.api", "shop/orders.py", 3,
+...           "not allowed", "declare it").key
+('dependency', 'shop.orders', 'shop.payments.api')
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from designpatterns_ref.errors import DesignPatternsError
+
+__all__ = [
+    "KINDS",
+    "RULES",
+    "BoundariesError",
+    "ConfigError",
+    "Import",
+    "Problem",
+    "Report",
+    "Violation",
+    "check_flag",
+    "check_jobs",
+    "check_path",
+]
+
+#: The contexts an import is found in, from the most to the least binding.
+#: ``module``: runs when the module is imported; ``conditional``: inside ``if``/``try``/``with``
+#: or a loop at module level; ``function``: deferred until a function runs; ``type_checking``:
+#: under ``if TYPE_CHECKING:``, never at run time; ``dynamic``: ``importlib.import_module`` or
+#: ``__import__`` with a constant name.
+KINDS: tuple[str, ...] = ("module", "conditional", "function", "type_checking", "dynamic")
+
+#: The rules a violation can break.
+RULES: tuple[str, ...] = ("dependency", "privacy", "layers", "independence", "cycle")
+
+
+class BoundariesError(DesignPatternsError, ValueError):
+    """Base class of the boundaries family's errors (bad arguments, unreadable input)."""
+
+
+class ConfigError(BoundariesError):
+    """The boundaries configuration is invalid; :attr:`key` names the offending setting."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(f"{key}: {message}")
+        self.key = key
+
+
+def check_path(value: object, name: str) -> str:
+    """``value`` as a path string, or BoundariesError naming ``name``."""
+    if isinstance(value, os.PathLike):
+        value = os.fspath(value)
+    if not isinstance(value, str) or not value:
+        raise BoundariesError(f"{name}={value!r:.60}: must be a non-empty path (str or Path)")
+    if "\x00" in value or any("\ud800" <= ch <= "\udfff" for ch in value):
+        raise BoundariesError(f"{name}={value!r:.60}: holds a null byte or a lone surrogate")
+    return value
+
+
+def check_jobs(value: object) -> int | None:
+    """``jobs``: None (one per CPU) or a whole number of processes from 1 to 64."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 64:
+        raise BoundariesError(f"jobs={value!r:.60}: must be None or a whole number in 1..64")
+    return value
+
+
+def check_flag(value: object, name: str) -> bool:
+    """A keyword flag must be a real bool."""
+    if not isinstance(value, bool):
+        raise BoundariesError(f"{name}={value!r:.60}: must be True or False")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Import:
+    """One import found in source: ``importer`` imports the module ``imported`` at ``line``.
+
+    ``name`` is set when the statement imports an attribute of the module (``from a import
+    b`` where ``a.b`` is not a module); ``kind`` is one of :data:`KINDS`.
+    """
+
+    importer: str
+    imported: str
+    line: int
+    kind: str
+    path: str
+    name: str | None = None
+
+    @property
+    def target(self) -> str:
+        """The dotted name imported: the module, or the module and the attribute."""
+        return self.imported if self.name is None else f"{self.imported}.{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Something in the source the graph cannot represent (a relative import past the top, a
+    module shadowed by a package of the same name, a file that does not parse)."""
+
+    path: str
+    line: int
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """One broken rule, with where it happens, what it means and how to fix it.
+
+    ``importer`` and ``imported`` are modules for ``dependency``, ``privacy``, ``layers`` and
+    ``independence``; for ``cycle`` they are the first two components of the cycle and
+    ``chain`` lists the whole cycle. ``contract`` names the layers or independence contract.
+    """
+
+    rule: str
+    importer: str
+    imported: str
+    path: str
+    line: int
+    message: str
+    fix: str
+    contract: str = ""
+    chain: tuple[str, ...] = ()
+
+    @property
+    def key(self) -> tuple[str, ...]:
+        """What identifies this violation across edits: the rule and the names, not the line."""
+        if self.rule == "cycle":
+            return (self.rule, *self.chain)
+        base = (self.rule, self.importer, self.imported)
+        return (*base, self.contract) if self.contract else base
+
+
+@dataclass(slots=True)
+class Report:
+    """The result of a check: new, recorded and stale violations, and the graph's size."""
+
+    modules: int
+    imports: int
+    statements: int
+    violations: list[Violation] = field(default_factory=list)
+    recorded: list[Violation] = field(default_factory=list)
+    stale: list[tuple[str, ...]] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    parsed: int = 0
+    cached: int = 0
+
+    @property
+    def ok(self) -> bool:
+        """True when there is no new violation (recorded ones do not fail a check)."""
+        return not self.violations

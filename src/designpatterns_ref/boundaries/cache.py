@@ -1,0 +1,257 @@
+"""Read every file's imports, in parallel when there are many, and cache them by content.
+
+Case study: Shopify's Modular Monolith (docs/case-studies/shopify-modular-monolith.md)
+
+Parsing is the whole cost of a cold run, so :func:`read_all` spreads the files over worker
+processes (``jobs``) once there are enough of them to repay the start-up. :class:`FileCache`
+keeps each file's raw import records under a digest of its bytes (xxh3-128): a file whose
+content is unchanged is never parsed again, whatever its name or time stamp. To avoid reading
+every byte of an unchanged tree, an entry also remembers the file's ``(mtime_ns, size)``; when
+both match the file is taken as unchanged without being read (git's index does the same), and
+``verify_content=True`` turns that shortcut off and hashes every file.
+
+Two more things are kept so that a re-run over an unchanged tree does almost nothing: the
+modules discovery found, valid while no directory it looked at has a new modification time
+(an entry added, removed or renamed changes it), and the resolved imports, valid while no file
+and no module changed. The cache is one ``marshal`` file (fast to load, written atomically); a
+cache from another Python version, another format or a damaged file is ignored and rebuilt,
+never trusted.
+
+Complexity: a cached run is O(files + directories) ``stat`` calls and one load of the cache;
+a cold run parses everything, divided over ``jobs`` processes.
+
+>>> import tempfile, pathlib
+>>> d = pathlib.Path(tempfile.mkdtemp())
+>>> _ = (d / "m.py").write_text("import os\\n")
+>>> cache = FileCache(d / "cache.bin")
+>>> (record,) = cache.read({"m": str(d / "m.py")})["m"]
+>>> record
+('i', 0, 'os', (), 1, 'module')
+>>> (cache.parsed, cache.hits)
+(1, 0)
+"""
+
+from __future__ import annotations
+
+import marshal
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import xxhash
+
+from designpatterns_ref.boundaries.base import (
+    BoundariesError,
+    Problem,
+    check_flag,
+    check_jobs,
+    check_path,
+)
+from designpatterns_ref.boundaries.scan import Raw, extract
+
+__all__ = ["FileCache", "read_all", "read_file"]
+
+FORMAT = 1
+_PARALLEL_FROM = 200
+
+
+def read_file(path: str) -> tuple[str, list[Raw], str | None]:
+    """``(digest of the content, raw records, error)`` of one file, reading it once; on an
+    error the records are empty (and the digest too when the file cannot be read)."""
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError as exc:
+        return "", [], f"cannot read: {exc.strerror}"
+    digest = xxhash.xxh3_128_hexdigest(data)
+    try:
+        return digest, extract(data, path), None
+    except BoundariesError as exc:
+        return digest, [], str(exc).removeprefix(f"{path}: ")
+
+
+def _read_chunk(paths: list[str]) -> list[tuple[str, list[Raw], str | None]]:
+    return [read_file(p) for p in paths]
+
+
+def _default_jobs() -> int:
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+def _parse_many(paths: list[str], jobs: int | None) -> list[tuple[str, list[Raw], str | None]]:
+    """Read, hash and parse ``paths``, over ``jobs`` worker processes when there are many."""
+    workers = _default_jobs() if jobs is None else jobs
+    if workers <= 1 or len(paths) < _PARALLEL_FROM or sys.platform == "win32":
+        return [read_file(p) for p in paths]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    size = max(16, len(paths) // (workers * 4))
+    chunks = [paths[i : i + size] for i in range(0, len(paths), size)]
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        return [r for chunk in pool.map(_read_chunk, chunks) for r in chunk]
+
+
+def read_all(
+    files: dict[str, str], problems: list[Problem], jobs: int | None = None
+) -> dict[str, list[Raw]]:
+    """Parse every file of ``{module: path}``; unreadable files become ``problems``."""
+    modules = sorted(files)
+    results = _parse_many([files[m] for m in modules], jobs)
+    out: dict[str, list[Raw]] = {}
+    for module, (_, raw, error) in zip(modules, results, strict=True):
+        if error:
+            problems.append(Problem(files[module], 0, error))
+        out[module] = raw
+    return out
+
+
+class FileCache:
+    """Raw import records cached by file content, stored in one file at ``path``."""
+
+    def __init__(
+        self, path: str | os.PathLike[str], *, verify_content: bool = False, jobs: int | None = None
+    ) -> None:
+        self.path = Path(check_path(path, "path"))
+        self.verify_content = check_flag(verify_content, "verify_content")
+        self.jobs = check_jobs(jobs)
+        self.parsed = 0
+        self.hits = 0
+        self.problems: list[Problem] = []
+        self.unchanged = False
+        self._dirty = False
+        self._snapshot: tuple[str, Any] | None = None
+        self._discovery: tuple[str, dict[str, int], Any] | None = None
+        self._entries: dict[str, tuple[int, int, str, list[Raw]]] = self._load()
+
+    def _load(self) -> dict[str, Any]:
+        try:
+            with open(self.path, "rb") as fh:
+                stored = marshal.loads(fh.read())
+        except (OSError, EOFError, ValueError, TypeError, MemoryError):
+            return {}
+        if not isinstance(stored, dict) or stored.get("format") != (FORMAT, sys.version_info[:2]):
+            return {}
+        entries = stored.get("entries")
+        discovery = stored.get("discovery")
+        if isinstance(discovery, tuple) and len(discovery) == 3:
+            self._discovery = discovery
+        snapshot = stored.get("snapshot")
+        if isinstance(snapshot, tuple) and len(snapshot) == 2 and isinstance(snapshot[0], str):
+            self._snapshot = snapshot
+        return entries if isinstance(entries, dict) else {}
+
+    def discovery(self, key: str) -> Any:
+        """The modules found for ``key`` when no directory looked at has changed, else None."""
+        if self._discovery is None or self._discovery[0] != key:
+            return None
+        for directory, mtime in self._discovery[1].items():
+            try:
+                if os.stat(directory).st_mtime_ns != mtime:
+                    return None
+            except OSError:
+                if mtime != -1:
+                    return None
+        return self._discovery[2]
+
+    def store_discovery(self, key: str, seen: dict[str, int], value: Any) -> None:
+        """Keep what discovery found, valid while the directories in ``seen`` keep their times."""
+        self._discovery = (key, seen, value)
+        self._dirty = True
+
+    def snapshot(self, key: str) -> Any:
+        """The resolved graph stored under ``key`` when no file changed since, else None.
+
+        ``key`` digests the set of modules: a resolved import stays valid while every file and
+        the set of modules are unchanged.
+        """
+        if self.unchanged and self._snapshot is not None and self._snapshot[0] == key:
+            return self._snapshot[1]
+        return None
+
+    def store_snapshot(self, key: str, value: Any) -> None:
+        """Keep ``value`` (plain tuples) as the resolved graph for ``key``."""
+        if self._dirty or self._snapshot is None or self._snapshot[0] != key or not self.unchanged:
+            self._snapshot = (key, value)
+            self._store()
+
+    def read(self, files: dict[str, str]) -> dict[str, list[Raw]]:
+        """The raw records of every file of ``{module: path}``, parsing only changed ones."""
+        self.parsed = self.hits = 0
+        self.problems = []
+        out: dict[str, list[Raw]] = {}
+        entries: dict[str, tuple[int, int, str, list[Raw]]] = {}
+        by_digest = {e[2]: e[3] for e in self._entries.values()}
+        todo: list[tuple[str, str, os.stat_result | None]] = []
+        for module, path in files.items():
+            try:
+                st: os.stat_result | None = os.stat(path)
+            except OSError:
+                st = None
+            old = self._entries.get(path)
+            if (
+                st is not None
+                and old is not None
+                and not self.verify_content
+                and (old[0], old[1]) == (st.st_mtime_ns, st.st_size)
+            ):
+                out[module] = old[3]
+                entries[path] = old
+                self.hits += 1
+                continue
+            todo.append((module, path, st))
+        changed: list[tuple[str, str, os.stat_result | None]] = []
+        for module, path, st in todo:
+            if not by_digest:  # nothing to match against (a cold cache): read each file once
+                changed.append((module, path, st))
+                continue
+            try:
+                with open(path, "rb") as fh:
+                    data = fh.read()
+            except OSError as exc:
+                self.problems.append(Problem(path, 0, f"cannot read: {exc.strerror}"))
+                out[module] = []
+                continue
+            digest = xxhash.xxh3_128_hexdigest(data)
+            raw = by_digest.get(digest)
+            if raw is not None and st is not None:
+                out[module] = raw
+                entries[path] = (st.st_mtime_ns, st.st_size, digest, raw)
+                self.hits += 1
+            else:
+                changed.append((module, path, st))
+        results = _parse_many([c[1] for c in changed], self.jobs)
+        for (module, path, st), (digest, raw, error) in zip(changed, results, strict=True):
+            self.parsed += 1
+            out[module] = raw
+            if error:
+                self.problems.append(Problem(path, 0, error))
+            elif st is not None:
+                entries[path] = (st.st_mtime_ns, st.st_size, digest, raw)
+        self.unchanged = entries == self._entries
+        if not self.unchanged:
+            self._entries = entries
+            self._snapshot = None
+            self._store()
+        return out
+
+    def flush(self) -> None:
+        """Write the cache file if something was learnt since it was last written."""
+        if self._dirty:
+            self._store()
+
+    def _store(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self.path.with_name(self.path.name + f".{os.getpid()}.tmp")
+        payload = {
+            "format": (FORMAT, sys.version_info[:2]),
+            "entries": self._entries,
+            "snapshot": self._snapshot,
+            "discovery": self._discovery,
+        }
+        self._dirty = False
+        with open(temporary, "wb") as fh:
+            fh.write(marshal.dumps(payload))
+        os.replace(temporary, self.path)

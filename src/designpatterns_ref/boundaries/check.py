@@ -1,0 +1,359 @@
+"""Check an import graph against the rules: privacy, dependencies, layers, independence, cycles.
+
+Case study: Shopify's Modular Monolith (docs/case-studies/shopify-modular-monolith.md)
+
+:func:`bind` expands the configured components over the modules found (a ``pkg.*`` pattern
+becomes one component per child of ``pkg``) and gives every module its owner, the innermost
+component holding it. :func:`find_violations` then applies, to every import of a counted kind:
+
+- **privacy** (packwerk): an import into another component must name something the target
+  lists in ``public``;
+- **dependency** (packwerk): the importer's component must list the target's in ``depends_on``;
+
+and, over chains of imports:
+
+- **layers** (import-linter): no module of a lower layer reaches a higher layer; one violation
+  per lower module that does, with its shortest chain (a chain through another layer's module
+  is left to that module's own violation);
+- **independence** (import-linter): no chain between any two listed modules (same rule);
+- **cycle**: the component graph has no cycle; each strongly connected group of components is
+  reported once, by its shortest cycle (a breadth-first search from every member).
+
+Complexity: O(imports) for privacy and dependency; O(modules + edges) per pair of layers or
+independent modules (one reverse breadth-first search each); O(c * (c + e)) for the shortest
+cycle over c components and e component edges.
+
+>>> from designpatterns_ref.boundaries.graph import ImportGraph
+>>> from designpatterns_ref.boundaries.base import Import
+>>> g = ImportGraph({"s": "s", "s.a": "a.py", "s.b": "b.py"}, {"s"})
+>>> g.add(Import("s.a", "s.b", 1, "module", "a.py"))
+>>> g.add(Import("s.b", "s.a", 2, "module", "b.py"))
+>>> cfg = Config.from_dict({"packages": ["s"], "components": {"s.*": {}}})
+>>> print(*[v.chain for v in find_violations(g, cfg)])
+('s.a', 's.b', 's.a')
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+from designpatterns_ref.boundaries.base import BoundariesError, ConfigError, Import, Violation
+from designpatterns_ref.boundaries.config import Component, Config
+from designpatterns_ref.boundaries.graph import ImportGraph
+
+__all__ = ["Bound", "bind", "find_violations", "shortest_cycle"]
+
+
+@dataclass
+class Bound:
+    """Components expanded over a graph: every component, and each module's owner."""
+
+    components: dict[str, Component]
+    owner: dict[str, str]
+
+    def component_edges(self, graph: ImportGraph, kinds: frozenset[str]) -> dict[str, set[str]]:
+        """Component -> the other components it imports."""
+        out: dict[str, set[str]] = {c: set() for c in self.components}
+        for imp in graph.imports:
+            a, b = self.owner.get(imp.importer), self.owner.get(imp.imported)
+            if a is not None and b is not None and a != b and imp.kind in kinds:
+                out[a].add(b)
+        return out
+
+
+def bind(config: Config, graph: ImportGraph) -> Bound:
+    """Expand patterns and assign owners; raises ConfigError for names the graph lacks."""
+    if not isinstance(graph, ImportGraph) or not isinstance(config, Config):
+        raise BoundariesError("bind(config, graph): need a Config and an ImportGraph")
+    explicit = {c.module: c for c in config.components.values() if not c.pattern}
+    components: dict[str, Component] = {}
+    for c in config.components.values():
+        key = f"components.{c.name}.module"
+        if c.module not in graph.modules:
+            raise ConfigError(key, f"{c.module!r} is not a module of {list(config.packages)}")
+        if not c.pattern:
+            components[c.name] = c
+            continue
+        prefix = c.module + "."
+        for child in sorted(graph.modules):
+            direct = child.startswith(prefix) and "." not in child[len(prefix) :]
+            if direct and child not in explicit and child not in components:
+                components[child] = Component(child, child, c.public, c.depends_on)
+    by_module = {c.module: c.name for c in components.values()}
+    for c in components.values():
+        outer = [by_module[p] for p in _parents(c.module) if p in by_module]
+        if len(outer) > 1:
+            raise ConfigError(
+                f"components.{c.name}",
+                f"lies inside {len(outer)} components ({', '.join(map(repr, outer))}); "
+                "a component may sit inside one other at most",
+            )
+        for dep in c.depends_on or {}:
+            if dep != "*" and dep not in components:
+                raise ConfigError(f"components.{c.name}.depends_on", f"unknown component {dep!r}")
+    owner: dict[str, str] = {}
+    for module in graph.modules:
+        for candidate in (module, *_parents(module)):
+            if candidate in by_module:
+                owner[module] = by_module[candidate]
+                break
+    return Bound(components, owner)
+
+
+def _parents(module: str) -> list[str]:
+    parts = module.split(".")
+    return [".".join(parts[:i]) for i in range(len(parts) - 1, 0, -1)]
+
+
+def _is_public(imp: Import, target: Component) -> bool:
+    public = target.public
+    if public is None:
+        return True
+    if imp.imported == target.module and "." in public:
+        return True
+    rel = imp.target[len(target.module) + 1 :]
+    return any(rel == e or rel.startswith(e + ".") for e in public if e != ".")
+
+
+def _edge_rules(graph: ImportGraph, config: Config, bound: Bound) -> list[Violation]:
+    out: list[Violation] = []
+    seen: set[tuple[str, str, str, int]] = set()
+    for imp in graph.imports:
+        if imp.kind not in config.include:
+            continue
+        a, b = bound.owner.get(imp.importer), bound.owner.get(imp.imported)
+        if a is None or b is None or a == b:
+            continue
+        source, target = bound.components[a], bound.components[b]
+        deps = source.depends_on
+        where = f"{imp.importer} imports {imp.target}" + (
+            "" if imp.kind == "module" else f" ({imp.kind} import)"
+        )
+        once = ("dependency", imp.importer, imp.imported, imp.line)
+        if deps is not None and "*" not in deps and b not in deps and once not in seen:
+            seen.add(once)
+            out.append(Violation(
+                "dependency", imp.importer, imp.imported, imp.path, imp.line,
+                f"{where}: component {a!r} does not depend on {b!r}",
+                f"add {b!r} to components.{a}.depends_on (with the reason), or move the code",
+            ))  # fmt: skip
+        if not _is_public(imp, target):
+            shown = ", ".join(target.public or ()) or "nothing"
+            out.append(Violation(
+                "privacy", imp.importer, imp.target, imp.path, imp.line,
+                f"{where}: not in the public API of {b!r} (public: {shown})",
+                f"import it through the public API of {b!r}, or add it to components.{b}.public",
+            ))  # fmt: skip
+    return out
+
+
+def _reverse(graph: ImportGraph, kinds: frozenset[str]) -> dict[str, list[str]]:
+    reverse: dict[str, list[str]] = {}
+    for a, bs in graph.edges.items():
+        for b, imps in bs.items():
+            if any(i.kind in kinds for i in imps):
+                reverse.setdefault(b, []).append(a)
+    return {b: sorted(a) for b, a in reverse.items()}
+
+
+def _chains(
+    reverse: dict[str, list[str]],
+    sources: set[str],
+    targets: set[str],
+    avoid: set[str],
+) -> dict[str, tuple[str, ...]]:
+    """For each source that reaches a target without passing through another source or a
+    module of ``avoid``: the shortest such chain. One reverse breadth-first search."""
+    nxt: dict[str, str | None] = dict.fromkeys(targets)
+    queue = deque(sorted(targets))
+    found: dict[str, tuple[str, ...]] = {}
+    while queue:
+        node = queue.popleft()
+        for prev in reverse.get(node, ()):
+            if prev in nxt or prev in found or prev in targets:
+                continue
+            if prev in sources:
+                chain = [prev]
+                step: str | None = node
+                while step is not None:
+                    chain.append(step)
+                    step = nxt[step]
+                found[prev] = tuple(chain)
+                continue
+            if prev in avoid:
+                continue
+            nxt[prev] = node
+            queue.append(prev)
+    return found
+
+
+def _expand(name: str, config: Config, bound: Bound, graph: ImportGraph, key: str) -> set[str]:
+    module = bound.components[name].module if name in bound.components else name
+    if module not in graph.modules:
+        raise ConfigError(key, f"{name!r} is neither a component nor a module of the graph")
+    return graph.within(module)
+
+
+def _chain_violation(
+    rule: str, contract: str, chain: tuple[str, ...], graph: ImportGraph, kinds: frozenset[str],
+    message: str, fix: str,
+) -> Violation:  # fmt: skip
+    first = graph.first_import(chain[0], chain[1], set(kinds))
+    shown = " -> ".join(chain)
+    return Violation(rule, chain[0], chain[-1], first.path, first.line, f"{message}: {shown}", fix,
+                     contract=contract, chain=chain)  # fmt: skip
+
+
+def _contract_rules(graph: ImportGraph, config: Config, bound: Bound) -> list[Violation]:
+    out: list[Violation] = []
+    kinds = config.include
+    reverse = _reverse(graph, kinds) if config.layers or config.independence else {}
+    for i, contract in enumerate(config.layers):
+        sets = []
+        for j, layer in enumerate(contract.layers):
+            key = f"layers[{i}].layers[{j}]"
+            sets.append(set().union(*(_expand(m, config, bound, graph, key) for m in layer)))
+        every = set().union(*sets)
+        for hi in range(len(sets)):
+            for lo in range(hi + 1, len(sets)):
+                for chain in _chains(reverse, sets[lo], sets[hi], every).values():
+                    out.append(_chain_violation(
+                        "layers", contract.name, chain, graph, kinds,
+                        f"lower layer {'|'.join(contract.layers[lo])} reaches higher layer "
+                        f"{'|'.join(contract.layers[hi])}",
+                        "remove the import, or invert it (pass the dependency in, or move the "
+                        "code to the higher layer)",
+                    ))  # fmt: skip
+    for i, ind in enumerate(config.independence):
+        key = f"independence[{i}].modules"
+        sets = [_expand(m, config, bound, graph, key) for m in ind.modules]
+        every = set().union(*sets)
+        for a in range(len(sets)):
+            for b in range(len(sets)):
+                if a == b:
+                    continue
+                for chain in _chains(reverse, sets[a], sets[b], every).values():
+                    out.append(_chain_violation(
+                        "independence", ind.name, chain, graph, kinds,
+                        f"{ind.modules[a]} reaches {ind.modules[b]}, which must stay independent",
+                        "remove the import, or move what both need into a module both may use",
+                    ))  # fmt: skip
+    return out
+
+
+def shortest_cycle(edges: dict[str, set[str]], within: set[str]) -> tuple[str, ...] | None:
+    """The shortest cycle among the nodes ``within`` (first node smallest), or None."""
+    if not isinstance(edges, dict) or not isinstance(within, set | frozenset):
+        raise BoundariesError("shortest_cycle(edges, within): need a dict of sets and a set")
+    if not all(isinstance(v, set | frozenset) for v in edges.values()):
+        raise BoundariesError("shortest_cycle: every value of edges must be a set")
+    best: tuple[str, ...] | None = None
+    for start in sorted(within):
+        parent: dict[str, str | None] = {start: None}
+        queue = deque([start])
+        found = None
+        while queue and found is None:
+            node = queue.popleft()
+            for nxt in sorted(edges.get(node, ())):
+                if nxt not in within:
+                    continue
+                if nxt == start:
+                    found = node
+                    break
+                if nxt not in parent:
+                    parent[nxt] = node
+                    queue.append(nxt)
+        if found is None:
+            continue
+        path = [start]
+        step: str | None = found
+        while step is not None:
+            path.append(step)
+            step = parent[step]
+        cycle = tuple(reversed(path))  # start ... found, start
+        if best is None or len(cycle) < len(best):
+            best = cycle
+    if best is None:
+        return None
+    ring = list(best[:-1])
+    i = ring.index(min(ring))
+    ring = ring[i:] + ring[:i]
+    return (*ring, ring[0])
+
+
+def _groups(edges: dict[str, set[str]]) -> list[set[str]]:
+    """Strongly connected groups of two or more nodes (Kosaraju, iterative)."""
+    order: list[str] = []
+    seen: set[str] = set()
+    for root in sorted(edges):
+        if root in seen:
+            continue
+        seen.add(root)
+        stack = [(root, iter(sorted(edges[root])))]
+        while stack:
+            node, it = stack[-1]
+            for nxt in it:
+                if nxt not in seen:
+                    seen.add(nxt)
+                    stack.append((nxt, iter(sorted(edges.get(nxt, ())))))
+                    break
+            else:
+                stack.pop()
+                order.append(node)
+    reverse: dict[str, set[str]] = {n: set() for n in edges}
+    for a, bs in edges.items():
+        for b in bs:
+            reverse.setdefault(b, set()).add(a)
+    groups = []
+    assigned: set[str] = set()
+    for root in reversed(order):
+        if root in assigned:
+            continue
+        group = {root}
+        assigned.add(root)
+        todo = [root]
+        while todo:
+            for prev in reverse[todo.pop()]:
+                if prev not in assigned:
+                    assigned.add(prev)
+                    group.add(prev)
+                    todo.append(prev)
+        if len(group) > 1:
+            groups.append(group)
+    return groups
+
+
+def _cycle_rules(graph: ImportGraph, config: Config, bound: Bound) -> list[Violation]:
+    edges = bound.component_edges(graph, config.include)
+    out = []
+    for group in sorted(_groups(edges), key=min):
+        cycle = shortest_cycle(edges, group)
+        assert cycle is not None
+        a, b = bound.components[cycle[0]], bound.components[cycle[1]]
+        imp = min(
+            (i for i in graph.imports if i.kind in config.include
+             and bound.owner.get(i.importer) == a.name and bound.owner.get(i.imported) == b.name),
+            key=lambda i: (i.path, i.line),
+        )  # fmt: skip
+        out.append(Violation(
+            "cycle", cycle[0], cycle[1], imp.path, imp.line,
+            f"components import each other in a cycle: {' -> '.join(cycle)}",
+            "break one edge of the cycle: invert it (an interface or a callback owned by the "
+            "lower component) or move the shared code into a component both depend on",
+            chain=cycle,
+        ))  # fmt: skip
+    return out
+
+
+def find_violations(
+    graph: ImportGraph, config: Config, bound: Bound | None = None
+) -> list[Violation]:
+    """Every violation of ``config`` in ``graph``, sorted by file and line."""
+    if not isinstance(graph, ImportGraph) or not isinstance(config, Config):
+        raise BoundariesError("find_violations(graph, config): need an ImportGraph and a Config")
+    bound = bind(config, graph) if bound is None else bound
+    out = _edge_rules(graph, config, bound) + _contract_rules(graph, config, bound)
+    if config.cycles:
+        out += _cycle_rules(graph, config, bound)
+    return sorted(out, key=lambda v: (v.path, v.line, v.rule, v.imported))

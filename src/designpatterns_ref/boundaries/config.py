@@ -1,0 +1,317 @@
+"""The rules: components, their public APIs and allowed dependencies, layers and independence.
+
+Case study: Shopify's Modular Monolith (docs/case-studies/shopify-modular-monolith.md)
+
+Rules are declared in ``pyproject.toml`` under ``[tool.dpref.boundaries]`` (read by
+:func:`load_config`) or built in Python with :meth:`Config.from_dict`, which takes the same
+mapping. Every key is checked; a bad one raises :class:`~.base.ConfigError` whose ``key`` names
+it (``components.shop.orders.depends_on[1]``), and nothing is half-applied.
+
+- ``packages`` (required): the top packages to scan; ``roots``: where to find them, relative
+  to the pyproject's folder (default ``["."]``, or ``["src"]`` when there is a ``src`` folder).
+- ``components``: a table per component (a package and everything below it). ``module``
+  defaults to the table's name; ``public`` lists what other components may import (``"."``:
+  the package itself and the names it exports; ``"api"``: the submodule ``api`` and below);
+  ``depends_on`` lists the components it may import (``"*"``: any), as a list or as a table
+  ``{component = "why"}`` that documents each allowance. A missing ``public`` or
+  ``depends_on`` switches that check off for the component (packwerk's ``enforce_*`` flags).
+  A name ending in ``.*`` is a pattern: every direct child of the package becomes a component
+  with those settings, unless a component is declared for it by name.
+- ``layers``: contracts ``{name, layers}``, highest layer first; an entry is a module (or a
+  component) or a list of siblings; a lower layer must not reach a higher one by any chain of
+  imports.
+- ``independence``: contracts ``{name, modules}``; no chain of imports between any two.
+- ``include``: the import kinds that count (default: all of
+  :data:`~designpatterns_ref.boundaries.base.KINDS`); ``cycles`` (default true): forbid cycles
+  between components; ``todo``: the recorded-violations file; ``cache``: the cache file
+  (``""`` for none).
+
+Complexity: O(size of the configuration) to validate.
+
+>>> cfg = Config.from_dict({"packages": ["shop"], "components": {
+...     "shop.orders": {"public": ["."], "depends_on": ["shop.payments"]},
+...     "shop.payments": {"depends_on": []}}})
+>>> cfg.components["shop.orders"].depends_on
+{'shop.payments': ''}
+>>> Config.from_dict({"packages": ["shop"], "layers": [{"name": "l", "layers": ["a", "a"]}]})
+Traceback (most recent call last):
+...
+designpatterns_ref.boundaries.base.ConfigError: layers[0].layers[1]: 'a' is listed twice
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from designpatterns_ref.boundaries.base import KINDS, ConfigError
+
+__all__ = ["Component", "Config", "Independence", "Layers", "load_config"]
+
+_TOP = {"packages", "roots", "components", "layers", "independence", "include", "cycles", "todo",
+        "cache"}  # fmt: skip
+_NAME = re.compile(r"[^\W\d][\w-]*(\.[\w-]+)*")
+_COMPONENT = {"module", "public", "depends_on"}
+DEFAULT_TODO = "boundaries_todo.toml"
+DEFAULT_CACHE = ".dpref_cache/boundaries.bin"
+
+
+@dataclass(frozen=True)
+class Component:
+    """A package and its subpackages; ``None`` for ``public`` / ``depends_on`` means unchecked."""
+
+    name: str
+    module: str
+    public: tuple[str, ...] | None = None
+    depends_on: dict[str, str] | None = None
+    pattern: bool = False
+
+
+@dataclass(frozen=True)
+class Layers:
+    """A layers contract: ``layers[0]`` is the highest; each layer is a tuple of siblings."""
+
+    name: str
+    layers: tuple[tuple[str, ...], ...]
+
+
+@dataclass(frozen=True)
+class Independence:
+    """An independence contract: no chain of imports between any two of ``modules``."""
+
+    name: str
+    modules: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Config:
+    """A validated configuration (build it with :meth:`from_dict` or :func:`load_config`)."""
+
+    packages: tuple[str, ...]
+    roots: tuple[str, ...] = (".",)
+    components: dict[str, Component] = field(default_factory=dict)
+    layers: tuple[Layers, ...] = ()
+    independence: tuple[Independence, ...] = ()
+    include: frozenset[str] = frozenset(KINDS)
+    cycles: bool = True
+    todo: str = DEFAULT_TODO
+    cache: str = DEFAULT_CACHE
+    base: Path = Path(".")
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], base: str | Path = ".") -> Config:
+        """Validate ``data`` (the ``[tool.dpref.boundaries]`` table) into a :class:`Config`."""
+        if not isinstance(base, str | os.PathLike) or not os.fspath(base):
+            raise ConfigError("base", f"must be a folder (str or Path), not {base!r:.60}")
+        if "\x00" in str(base) or any("\ud800" <= ch <= "\udfff" for ch in str(base)):
+            raise ConfigError("base", f"{base!r:.60} holds a null byte or a lone surrogate")
+        if not isinstance(data, Mapping):
+            raise ConfigError("tool.dpref.boundaries", f"must be a table, not {_kind(data)}")
+        for key in data:
+            if key not in _TOP:
+                raise ConfigError(str(key), f"unknown key; allowed: {', '.join(sorted(_TOP))}")
+        if "packages" not in data:
+            raise ConfigError("packages", "missing: name the top packages to check")
+        packages = _names(data["packages"], "packages", allow_empty=False)
+        base_path = Path(base)
+        default_roots = ["src"] if os.path.isdir(base_path / "src") else ["."]
+        roots = _strings(data.get("roots", default_roots), "roots", allow_empty=False)
+        include = _strings(data.get("include", list(KINDS)), "include", allow_empty=False)
+        for i, kind in enumerate(include):
+            if kind not in KINDS:
+                raise ConfigError(f"include[{i}]", f"{kind!r} is not a kind; use {list(KINDS)}")
+        cycles = data.get("cycles", True)
+        if not isinstance(cycles, bool):
+            raise ConfigError("cycles", f"must be true or false, not {cycles!r}")
+        todo = _string(data.get("todo", DEFAULT_TODO), "todo", allow_empty=False)
+        cache = _string(data.get("cache", DEFAULT_CACHE), "cache", allow_empty=True)
+        return cls(
+            packages=tuple(packages),
+            roots=tuple(roots),
+            components=_components(data.get("components", {})),
+            layers=_layers(data.get("layers", [])),
+            independence=_independence(data.get("independence", [])),
+            include=frozenset(include),
+            cycles=cycles,
+            todo=todo,
+            cache=cache,
+            base=base_path,
+        )
+
+
+def load_config(path: str | Path) -> Config:
+    """Read ``[tool.dpref.boundaries]`` from a ``pyproject.toml`` (or the folder holding one)."""
+    if not isinstance(path, str | os.PathLike) or not os.fspath(path):
+        raise ConfigError("path", f"must be a pyproject.toml or its folder, not {path!r:.60}")
+    if "\x00" in str(path) or any("\ud800" <= ch <= "\udfff" for ch in str(path)):
+        raise ConfigError("path", f"{path!r:.60} holds a null byte or a lone surrogate")
+    file = Path(path)
+    if os.path.isdir(file):
+        file = file / "pyproject.toml"
+    try:
+        with open(file, "rb") as fh:
+            document = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(str(file), "no such file: a pyproject.toml is needed") from None
+    except OSError as exc:
+        raise ConfigError(str(file), f"cannot be read: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(file), f"is not valid TOML: {exc}") from None
+    table: Any = document
+    for part in ("tool", "dpref", "boundaries"):
+        table = table.get(part) if isinstance(table, dict) else None
+    if table is None:
+        raise ConfigError("tool.dpref.boundaries", f"no such table in {file}")
+    return Config.from_dict(table, base=file.parent)
+
+
+def _kind(value: object) -> str:
+    return type(value).__name__
+
+
+def _string(value: object, key: str, *, allow_empty: bool) -> str:
+    if not isinstance(value, str):
+        raise ConfigError(key, f"must be a string, not {_kind(value)} {value!r}")
+    if not allow_empty and not value:
+        raise ConfigError(key, "must not be empty")
+    if any("\ud800" <= ch <= "\udfff" for ch in value):
+        raise ConfigError(key, f"{value!r} holds a lone surrogate")
+    return value
+
+
+def _strings(value: object, key: str, *, allow_empty: bool) -> list[str]:
+    if isinstance(value, str) or not isinstance(value, list | tuple):
+        raise ConfigError(key, f"must be a list of strings, not {_kind(value)} {value!r}")
+    if not value and not allow_empty:
+        raise ConfigError(key, "must not be empty")
+    out = [_string(v, f"{key}[{i}]", allow_empty=False) for i, v in enumerate(value)]
+    for i, v in enumerate(out):
+        if v in out[:i]:
+            raise ConfigError(f"{key}[{i}]", f"{v!r} is listed twice")
+    return out
+
+
+def _name(value: object, key: str) -> str:
+    text = _string(value, key, allow_empty=False)
+    if not _NAME.fullmatch(text):
+        raise ConfigError(key, f"{text!r} is not a dotted module name")
+    return text
+
+
+def _names(value: object, key: str, *, allow_empty: bool) -> list[str]:
+    out = _strings(value, key, allow_empty=allow_empty)
+    return [_name(v, f"{key}[{i}]") for i, v in enumerate(out)]
+
+
+def _table(value: object, key: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ConfigError(key, f"must be a table, not {_kind(value)} {value!r}")
+    return value
+
+
+def _components(value: object) -> dict[str, Component]:
+    table = _table(value, "components")
+    out: dict[str, Component] = {}
+    modules: dict[str, str] = {}
+    for name, spec in table.items():
+        key = f"components.{name}"
+        _string(name, "components", allow_empty=False)
+        spec = _table(spec, key)
+        for k in spec:
+            if k not in _COMPONENT:
+                allowed = ", ".join(sorted(_COMPONENT))
+                raise ConfigError(f"{key}.{k}", f"unknown key; allowed: {allowed}")
+        pattern = name.endswith(".*")
+        default = name[:-2] if pattern else name
+        module = _name(spec.get("module", default), f"{key}.module")
+        public = None
+        if "public" in spec:
+            public = tuple(_public(spec["public"], f"{key}.public"))
+        depends_on = None
+        if "depends_on" in spec:
+            depends_on = _depends(spec["depends_on"], f"{key}.depends_on")
+        label = f"{module}.*" if pattern else module
+        if label in modules:
+            raise ConfigError(f"{key}.module", f"{label!r} is already component {modules[label]!r}")
+        modules[label] = name
+        out[name] = Component(name, module, public, depends_on, pattern)
+    return out
+
+
+def _public(value: object, key: str) -> list[str]:
+    entries = _strings(value, key, allow_empty=True)
+    for i, entry in enumerate(entries):
+        if entry != ".":
+            _name(entry, f"{key}[{i}]")
+    return entries
+
+
+def _depends(value: object, key: str) -> dict[str, str]:
+    if isinstance(value, Mapping):
+        out = {}
+        for dep, why in value.items():
+            if dep != "*":
+                _name(dep, f"{key}.{dep}")
+            out[dep] = _string(why, f"{key}.{dep}", allow_empty=True)
+        return out
+    entries = _strings(value, key, allow_empty=True)
+    for i, dep in enumerate(entries):
+        if dep != "*":
+            _name(dep, f"{key}[{i}]")
+    return dict.fromkeys(entries, "")
+
+
+def _contracts(value: object, key: str) -> list[Mapping[str, Any]]:
+    if not isinstance(value, list | tuple):
+        raise ConfigError(key, f"must be a list of tables, not {_kind(value)} {value!r}")
+    return [_table(v, f"{key}[{i}]") for i, v in enumerate(value)]
+
+
+def _layers(value: object) -> tuple[Layers, ...]:
+    out = []
+    names: set[str] = set()
+    for i, spec in enumerate(_contracts(value, "layers")):
+        key = f"layers[{i}]"
+        for k in spec:
+            if k not in ("name", "layers"):
+                raise ConfigError(f"{key}.{k}", "unknown key; allowed: layers, name")
+        name = _string(spec.get("name", f"layers {i}"), f"{key}.name", allow_empty=False)
+        raw = spec.get("layers")
+        if not isinstance(raw, list | tuple) or len(raw) < 2:
+            raise ConfigError(f"{key}.layers", f"must list at least two layers, not {raw!r}")
+        seen: set[str] = set()
+        layers: list[tuple[str, ...]] = []
+        for j, layer in enumerate(raw):
+            members = [layer] if isinstance(layer, str) else layer
+            lkey = f"{key}.layers[{j}]"
+            group = _names(members, lkey, allow_empty=False)
+            for m in group:
+                if m in seen:
+                    raise ConfigError(lkey, f"{m!r} is listed twice")
+                seen.add(m)
+            layers.append(tuple(group))
+        if name in names:
+            raise ConfigError(f"{key}.name", f"{name!r} is used by another contract")
+        names.add(name)
+        out.append(Layers(name, tuple(layers)))
+    return tuple(out)
+
+
+def _independence(value: object) -> tuple[Independence, ...]:
+    out = []
+    for i, spec in enumerate(_contracts(value, "independence")):
+        key = f"independence[{i}]"
+        for k in spec:
+            if k not in ("name", "modules"):
+                raise ConfigError(f"{key}.{k}", "unknown key; allowed: modules, name")
+        name = _string(spec.get("name", f"independence {i}"), f"{key}.name", allow_empty=False)
+        modules = _names(spec.get("modules"), f"{key}.modules", allow_empty=False)
+        if len(modules) < 2:
+            raise ConfigError(f"{key}.modules", "must list at least two modules")
+        out.append(Independence(name, tuple(modules)))
+    return tuple(out)

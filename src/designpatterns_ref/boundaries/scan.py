@@ -1,0 +1,324 @@
+"""Find a package's modules on disk and read each file's import statements with ``ast``.
+
+Case study: Shopify's Modular Monolith (docs/case-studies/shopify-modular-monolith.md)
+
+Nothing is imported: :func:`discover` walks the package directories the way Python's path
+finder would (a directory with ``__init__.py`` is a package; one without, holding Python files,
+is a namespace package; a package shadows a module of the same name, and a module shadows a
+namespace directory), and :func:`extract` parses one file and returns its imports as raw
+records, before any name is resolved, so they can be cached by file content.
+
+Parse only what you must: the source is cut after the last top-level statement that can hold
+an import (everything after the last occurrence of the bytes ``import``), and only that prefix
+is parsed; a cut that lands inside a string or brackets makes the prefix fail to parse, and
+then the whole file is parsed, so the records are always those of a full parse (one
+difference: a syntax error after the last import goes unnoticed; this is not a compiler).
+Only statements are visited, never expressions: an ``import`` is always a statement, so the
+walk skips the bulk of the tree. Expressions are walked only in files whose text mentions
+``import_module`` or ``__import__``, to find dynamic imports with a constant name.
+
+A raw record is ``(form, level, module, names, line, kind)``: ``form`` is ``"i"`` (``import
+a.b``), ``"f"`` (``from .a import b, c``) or ``"d"`` (dynamic; ``names`` then holds the
+``package=`` argument: a constant, ``"\\0package"`` for ``__package__``, ``"\\0name"`` for
+``__name__``, or nothing).
+
+Complexity: O(n) in the size of the file to parse; O(s) in its statements to walk.
+
+>>> extract(b"import os\\nif TYPE_CHECKING:\\n    from . import base\\n")
+[('i', 0, 'os', (), 1, 'module'), ('f', 1, '', ('base',), 3, 'type_checking')]
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+from bisect import bisect_left
+from pathlib import Path
+
+from designpatterns_ref.boundaries.base import BoundariesError, Problem
+
+__all__ = ["Raw", "discover", "extract"]
+
+Raw = tuple[str, int, str, tuple[str, ...], int, str]
+
+_NAME = re.compile(r"[^\W\d][\w-]*(\.[\w-]+)*")
+_DYNAMIC = re.compile(rb"import_module|__import__")
+_TOP_LINE = re.compile(rb"^[^\s#)\]}]", re.MULTILINE)
+_RANK = {"module": 0, "conditional": 1, "function": 2, "type_checking": 3}
+
+
+def _stricter(kind: str, context: str) -> str:
+    return context if _RANK[context] > _RANK[kind] else kind
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    if isinstance(test, ast.Name):
+        return test.id == "TYPE_CHECKING"
+    return isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+
+
+_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+_TRIES = (ast.Try, ast.TryStar)
+_LOOPS = (ast.For, ast.AsyncFor, ast.While)
+_COMPOUND = frozenset(
+    {ast.If, ast.ClassDef, ast.With, ast.AsyncWith, ast.Match, *_FUNCTIONS, *_TRIES, *_LOOPS}
+)
+
+
+def _walk_statements(body: list[ast.stmt], out: list[Raw]) -> None:
+    stack: list[tuple[list[ast.stmt], str]] = [(body, "module")]
+    while stack:
+        statements, kind = stack.pop()
+        for node in statements:
+            t = type(node)
+            if t is ast.Import:
+                assert isinstance(node, ast.Import)
+                out.extend(("i", 0, a.name, (), node.lineno, kind) for a in node.names)
+            elif t is ast.ImportFrom:
+                assert isinstance(node, ast.ImportFrom)
+                names = tuple(a.name for a in node.names)
+                out.append(("f", node.level, node.module or "", names, node.lineno, kind))
+            elif t in _COMPOUND:
+                _push(node, kind, stack)
+
+
+def _push(node: ast.stmt, kind: str, stack: list[tuple[list[ast.stmt], str]]) -> None:
+    """Queue the bodies of a compound statement with the kind their imports have."""
+    if isinstance(node, _FUNCTIONS):
+        stack.append((node.body, _stricter(kind, "function")))
+    elif isinstance(node, ast.ClassDef):
+        stack.append((node.body, kind))
+    elif isinstance(node, ast.If):
+        test = "type_checking" if _is_type_checking(node.test) else "conditional"
+        stack.append((node.body, _stricter(kind, test)))
+        stack.append((node.orelse, _stricter(kind, "conditional")))
+    elif isinstance(node, _TRIES):
+        inner = _stricter(kind, "conditional")
+        stack.append((node.body, inner))
+        stack.extend((h.body, inner) for h in node.handlers)
+        stack.append((node.orelse, inner))
+        stack.append((node.finalbody, inner))
+    elif isinstance(node, ast.With | ast.AsyncWith):
+        stack.append((node.body, _stricter(kind, "conditional")))
+    elif isinstance(node, _LOOPS):
+        stack.append((node.body, _stricter(kind, "conditional")))
+        stack.append((node.orelse, _stricter(kind, "conditional")))
+    elif isinstance(node, ast.Match):
+        stack.extend((case.body, _stricter(kind, "conditional")) for case in node.cases)
+
+
+def _package_argument(node: ast.expr) -> tuple[str, ...] | None:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return (node.value,)
+    if isinstance(node, ast.Name) and node.id in ("__package__", "__name__"):
+        return ("\0package" if node.id == "__package__" else "\0name",)
+    return None
+
+
+def _dynamic_lines(text: bytes) -> list[int]:
+    """The line numbers (1-based, sorted) on which ``import_module`` or ``__import__`` occur."""
+    return sorted({text.count(b"\n", 0, m.start()) + 1 for m in _DYNAMIC.finditer(text)})
+
+
+def _touches(node: ast.AST, lines: list[int]) -> bool:
+    start = getattr(node, "lineno", None)
+    if start is None:
+        return True
+    end = getattr(node, "end_lineno", None) or start
+    i = bisect_left(lines, start)
+    return i < len(lines) and lines[i] <= end
+
+
+def _walk_dynamic(tree: ast.Module, lines: list[int], out: list[Raw]) -> None:
+    """Calls of ``import_module``/``__import__``, visiting only nodes spanning ``lines``."""
+    stack: list[ast.AST] = [tree]
+    while stack:
+        node = stack.pop()
+        stack.extend(c for c in ast.iter_child_nodes(node) if _touches(c, lines))
+        if not isinstance(node, ast.Call) or not node.args:
+            continue
+        func = node.func
+        name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
+        first = node.args[0]
+        if name not in ("import_module", "__import__") or not isinstance(first, ast.Constant):
+            continue
+        if not isinstance(first.value, str) or not first.value:
+            continue
+        package: tuple[str, ...] | None = ()
+        if name == "import_module":
+            given = node.args[1] if len(node.args) > 1 else None
+            for kw in node.keywords:
+                if kw.arg == "package":
+                    given = kw.value
+            if given is not None:
+                package = _package_argument(given)
+        elif len(node.args) > 4 or any(kw.arg == "level" for kw in node.keywords):
+            package = None  # __import__ with an explicit level: not followed
+        if package is not None:
+            out.append(("d", 0, first.value, package, node.lineno, "dynamic"))
+
+
+def _cut(text: bytes) -> int:
+    """Where the statements after the last mention of ``import`` start (len(text) if none).
+
+    The cut is the first line after that mention starting in column 0 with code (not a comment,
+    a closing bracket or a continued line). Everything before it is a sequence of whole
+    top-level statements unless the cut falls inside a string or brackets, in which case the
+    prefix does not parse and the caller parses the whole file instead.
+    """
+    last = text.rfind(b"import")
+    start = text.find(b"\n", last)
+    if start == -1:
+        return len(text)
+    match = _TOP_LINE.search(text, start + 1)
+    while match is not None and text[: match.start()].rstrip(b"\r\n").endswith(b"\\"):
+        match = _TOP_LINE.search(text, match.end())
+    return len(text) if match is None else match.start()
+
+
+def _parse_prefix(text: bytes, path: str) -> ast.Module:
+    """Parse only the statements up to the last import; the whole file if that fails."""
+    cut = _cut(text)
+    if cut < len(text):
+        try:
+            return ast.parse(text[:cut], filename=path)
+        except (SyntaxError, ValueError):
+            pass
+    return ast.parse(text, filename=path)
+
+
+def extract(source: bytes | str, path: str = "<source>") -> list[Raw]:
+    """The raw import records of one file's source, in line order.
+
+    Raises :class:`~.base.BoundariesError` when the source is not text or does not parse.
+    """
+    out: list[Raw] = []
+    if isinstance(source, str):
+        try:
+            text = source.encode()
+        except UnicodeEncodeError:
+            raise BoundariesError(f"{path}: source holds a lone surrogate") from None
+    elif isinstance(source, bytes):
+        text = source
+    else:
+        raise BoundariesError(f"source={source!r:.60}: must be bytes or str")
+    if b"import" not in text:
+        return out
+    try:
+        tree = _parse_prefix(text, str(path))
+    except SyntaxError as exc:
+        raise BoundariesError(f"{path}: does not parse: {exc.msg} (line {exc.lineno})") from None
+    except ValueError as exc:  # a null byte
+        raise BoundariesError(f"{path}: does not parse: {exc}") from None
+    _walk_statements(tree.body, out)
+    if b"import_module" in text or b"__import__" in text:
+        _walk_dynamic(tree, _dynamic_lines(text), out)
+    out.sort(key=lambda r: r[4])
+    return out
+
+
+def _scan(directory: str, seen: dict[str, int] | None) -> list[os.DirEntry[str]]:
+    """The entries of ``directory``; records its modification time in ``seen``."""
+    if seen is not None:
+        seen[directory] = os.stat(directory).st_mtime_ns
+    with os.scandir(directory) as it:
+        return list(it)
+
+
+def _has_python(directory: str, seen: dict[str, int] | None) -> bool:
+    try:
+        entries = _scan(directory, seen)
+    except OSError:
+        return False
+    if any(e.name.endswith(".py") for e in entries):
+        return True
+    return any(e.is_dir() and _has_python(e.path, seen) for e in entries if "." not in e.name)
+
+
+def _walk_package(
+    directory: str,
+    name: str,
+    modules: dict[str, str],
+    packages: set[str],
+    problems: list[Problem],
+    seen: dict[str, int] | None,
+) -> None:
+    try:
+        entries = sorted(_scan(directory, seen), key=lambda e: e.name)
+    except OSError as exc:
+        problems.append(Problem(directory, 0, f"cannot list the directory: {exc.strerror}"))
+        return
+    files = {e.name[:-3]: e.path for e in entries if e.name.endswith(".py") and e.is_file()}
+    dirs = {e.name: e.path for e in entries if "." not in e.name and e.is_dir()}
+    for stem, file in files.items():
+        if stem == "__init__" or "." in stem:
+            continue
+        sub = dirs.get(stem)
+        if sub is not None and os.path.isfile(os.path.join(sub, "__init__.py")):
+            problems.append(
+                Problem(file, 0, f"shadowed by the package {name}.{stem} (a directory)")
+            )
+            continue
+        modules[f"{name}.{stem}"] = file
+    for stem, sub in dirs.items():
+        full = f"{name}.{stem}"
+        init = os.path.join(sub, "__init__.py")
+        if os.path.isfile(init):
+            modules[full] = init
+            packages.add(full)
+            _walk_package(sub, full, modules, packages, problems, seen)
+        elif stem in files:
+            if _has_python(sub, seen):
+                problems.append(Problem(sub, 0, f"namespace directory shadowed by {full}.py"))
+        elif _has_python(sub, seen):
+            modules[full] = sub
+            packages.add(full)
+            _walk_package(sub, full, modules, packages, problems, seen)
+
+
+def discover(
+    package: str, roots: list[Path], seen: dict[str, int] | None = None
+) -> tuple[dict[str, str], set[str], list[Problem]]:
+    """Every module of ``package`` found under the search ``roots``, as Python would see it.
+
+    Returns ``(modules, packages, problems)``: ``modules`` maps each dotted name to its file
+    (``__init__.py`` for a package, the directory for a namespace package), ``packages`` holds
+    the names that are packages. Raises :class:`~.base.BoundariesError` when no root holds it.
+    ``seen``, when given, receives the modification time of every directory looked at: the
+    result stands while none of them changes (an entry added, removed or renamed).
+    """
+    if not isinstance(package, str) or not _NAME.fullmatch(package):
+        raise BoundariesError(f"package={package!r:.60}: must be a dotted module name")
+    modules: dict[str, str] = {}
+    packages: set[str] = set()
+    problems: list[Problem] = []
+    parts = package.split(".")
+    portions: list[str] = []
+    for root in roots:
+        base = os.path.join(str(root), *parts)
+        if seen is not None:
+            parent = os.path.dirname(base)
+            try:
+                seen[parent] = os.stat(parent).st_mtime_ns
+            except OSError:
+                seen[parent] = -1
+        if os.path.isfile(os.path.join(base, "__init__.py")):
+            modules[package] = os.path.join(base, "__init__.py")
+            packages.add(package)
+            _walk_package(base, package, modules, packages, problems, seen)
+            return modules, packages, problems
+        if os.path.isfile(base + ".py"):
+            modules[package] = base + ".py"
+            return modules, packages, problems
+        if os.path.isdir(base):
+            portions.append(base)
+    if not portions:
+        raise BoundariesError(
+            f"packages: package {package!r} not found under {[str(r) for r in roots]}"
+        )
+    modules[package] = portions[0]
+    packages.add(package)
+    for portion in portions:  # a namespace package: every portion contributes
+        _walk_package(portion, package, modules, packages, problems, seen)
+    return modules, packages, problems

@@ -1,0 +1,142 @@
+"""The recorded violations (packwerk's ``package_todo.yml``): adopt the rules gradually.
+
+Case study: Shopify's Modular Monolith (docs/case-studies/shopify-modular-monolith.md)
+
+A codebase adopting boundaries starts with many violations. :func:`write_todo` records the
+current ones in a TOML file (``boundaries_todo.toml``), one entry per :attr:`Violation.key`
+(the rule and the modules, never the line, so moving code does not invalidate it);
+:func:`split` then sorts a check's violations into new ones (which fail CI) and recorded ones
+(which do not), and lists the recorded entries that no longer occur. :func:`shrink` rewrites
+the file without those stale entries and never adds one, so the list only ever gets shorter.
+
+Complexity: O(v) for v violations, with set look-ups.
+
+>>> v = Violation("dependency", "s.a", "s.b", "s/a.py", 3, "m", "f")
+>>> new, recorded, stale = split([v], {("dependency", "s.a", "s.c")})
+>>> (len(new), len(recorded), stale)
+(1, 0, [('dependency', 's.a', 's.c')])
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from collections.abc import Iterable
+from pathlib import Path
+
+from designpatterns_ref.boundaries.base import (
+    RULES,
+    BoundariesError,
+    ConfigError,
+    Violation,
+    check_path,
+)
+
+__all__ = ["read_todo", "render_todo", "shrink", "split", "write_todo"]
+
+_HEADER = """\
+# Recorded boundary violations: known debts that `dpref boundaries check` tolerates.
+# A violation not listed here fails the check. Fix one, then run
+# `dpref boundaries shrink PATH` to drop it from this file; never add entries by hand.
+"""
+
+
+def _violations(values: object) -> list[Violation]:
+    if isinstance(values, str | bytes) or not isinstance(values, Iterable):
+        raise BoundariesError(f"violations={values!r:.60}: must be an iterable of Violation")
+    items = list(values)
+    for v in items:
+        if not isinstance(v, Violation):
+            raise BoundariesError(f"violations: {v!r:.60} is not a Violation")
+    return items
+
+
+def read_todo(path: str | Path) -> set[tuple[str, ...]]:
+    """The recorded keys in ``path`` (an empty set when the file does not exist)."""
+    path = check_path(path, "path")
+    try:
+        with open(path, "rb") as fh:
+            document = tomllib.load(fh)
+    except FileNotFoundError:
+        return set()
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), f"is not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(str(path), f"cannot be read: {exc.strerror}") from None
+    entries = document.get("violation", [])
+    if not isinstance(entries, list):
+        raise ConfigError(f"{path}: violation", "must be an array of tables")
+    keys: set[tuple[str, ...]] = set()
+    for i, entry in enumerate(entries):
+        key = entry.get("key") if isinstance(entry, dict) else None
+        if (
+            not isinstance(key, list)
+            or not key
+            or key[0] not in RULES
+            or not all(isinstance(k, str) for k in key)
+        ):
+            raise ConfigError(
+                f"{path}: violation[{i}].key", f"must be [rule, names...], not {key!r}"
+            )
+        keys.add(tuple(key))
+    return keys
+
+
+def render_todo(violations: Iterable[Violation]) -> str:
+    """The file's text for these violations: sorted, one ``[[violation]]`` table each."""
+    by_key: dict[tuple[str, ...], Violation] = {}
+    for v in _violations(violations):
+        by_key.setdefault(v.key, v)
+    lines = [_HEADER]
+    for key in sorted(by_key):
+        v = by_key[key]
+        lines.append("[[violation]]")
+        lines.append("key = [" + ", ".join(json.dumps(k) for k in key) + "]")
+        lines.append(f"where = {json.dumps(f'{v.path}:{v.line}')}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _write(path: Path, text: str) -> None:
+    temporary = path.with_name(path.name + f".{os.getpid()}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def write_todo(path: str | Path, violations: Iterable[Violation]) -> int:
+    """Record ``violations`` in ``path`` (replacing it); returns the number of entries."""
+    target = Path(check_path(path, "path"))
+    items = _violations(violations)
+    _write(target, render_todo(items))
+    return len({v.key for v in items})
+
+
+def split(
+    violations: Iterable[Violation], recorded: set[tuple[str, ...]]
+) -> tuple[list[Violation], list[Violation], list[tuple[str, ...]]]:
+    """``(new, recorded, stale)``: violations not in the file, those in it, and entries of the
+    file that no violation matches any more."""
+    if not isinstance(recorded, set | frozenset):
+        raise BoundariesError(f"recorded={recorded!r:.60}: must be a set of keys")
+    new: list[Violation] = []
+    known: list[Violation] = []
+    seen: set[tuple[str, ...]] = set()
+    for v in _violations(violations):
+        (known if v.key in recorded else new).append(v)
+        seen.add(v.key)
+    return new, known, sorted(recorded - seen)
+
+
+def shrink(path: str | Path, violations: Iterable[Violation]) -> tuple[int, int]:
+    """Drop the entries of ``path`` that no longer occur; never add one.
+
+    Returns ``(kept, removed)``. A missing file stays missing.
+    """
+    file = Path(check_path(path, "path"))
+    recorded = read_todo(file)
+    if not file.exists():
+        return 0, 0
+    _, known, stale = split(violations, recorded)
+    _write(file, render_todo(known))
+    return len({v.key for v in known}), len(stale)

@@ -1,0 +1,528 @@
+"""The sequence-CRDT replica: local edits, integration of remote runs, and sync.
+
+Case study: Design a Collaborative Document Editor (Google Docs) (docs/case-studies/collaborative-editor.md)
+
+Every character gets an identity ``(agent, seq)`` that never changes, and remembers the two
+items it was typed between: its *left origin*, the visible character just before the insert
+position (none at the start), and its *right origin*, the item right after that one at that
+moment, **deleted or not** (none at the end). Deleting leaves a tombstone. A remote insert is
+placed by scanning right from its left origin up to its right origin; an *ordering rule*
+decides where it lands among concurrent inserts at the same place, the same way at every
+replica, so replicas that have seen the same operations hold the same text whatever the order
+they arrived in. :class:`SequenceReplica` is everything but the rule; the rules are a few
+lines each (:mod:`~designpatterns_ref.collab.rga`, :mod:`~designpatterns_ref.collab.fugue`,
+:mod:`~designpatterns_ref.collab.fuguemax`) and differ only in :meth:`SequenceReplica._order`
+(and, for Fugue, which right origin it compares).
+
+Operations travel as :class:`~designpatterns_ref.collab.ops.Insert` (a whole run) and
+:class:`~designpatterns_ref.collab.ops.Delete` (a range of identities), exported with
+:meth:`SequenceReplica.ops_since` and applied with :meth:`SequenceReplica.apply_ops`: a batch is
+checked whole before any of it is applied, duplicates are ignored, and an operation that
+arrives before what it depends on waits.
+
+Complexity: local edit O(chunks crossed + chunk size); remote insert O(log n + k) where k is
+the number of concurrent items it is ordered against; memory O(items), not O(characters).
+
+>>> from designpatterns_ref.collab.fuguemax import FugueMaxReplica
+>>> doc = FugueMaxReplica("alice")
+>>> doc.insert(0, "Z"); doc.delete(0, 1); doc.insert(0, "S")
+>>> doc.ops_since()[-1]        # S was typed before the tombstone Z, not after it
+Insert(agent='alice', seq=2, lamport=2, text='S', left=None, right=('alice', 0))
+"""  # noqa: E501
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Iterable
+from operator import attrgetter
+from typing import ClassVar
+
+from designpatterns_ref.collab.base import CRDTError
+from designpatterns_ref.collab.ids import (
+    Id,
+    Version,
+    _add,
+    _check_version,
+    _covers,
+    _gaps,
+    _overlaps,
+    check_id,
+)
+from designpatterns_ref.collab.items import MAX_CHUNK, ItemList, _Chunk, _first, _Item
+from designpatterns_ref.collab.ops import Delete, Insert, Op, check_agent, check_op, span
+
+__all__ = ["SequenceReplica"]
+
+_BREAK, _SKIP, _MAYBE = 0, 1, 2  # what the ordering rule says about one item while scanning
+
+
+class SequenceReplica(ItemList):
+    """One replica of a text document; subclasses choose the ordering rule.
+
+    ``insert`` / ``delete`` / ``text`` edit locally with code-point positions; ``merge``,
+    ``ops_since`` / ``apply_ops`` and ``fork`` exchange work with other replicas.
+    Not thread-safe: one replica belongs to one editor (or one thread).
+    """
+
+    rule: ClassVar[str] = ""
+    uses_right: ClassVar[bool] = False  # does the rule compare right origins?
+
+    def __init__(self, agent: str) -> None:
+        if not self.rule:
+            raise TypeError(
+                "SequenceReplica is abstract: use RGAReplica, FugueReplica or FugueMaxReplica"
+            )
+        check_agent(agent)
+        super().__init__()
+        self._lamport = -1
+        self._pending: list[Op] = []
+        self._agent = agent
+        self._next_seq = 0
+        self._last_end = -1
+
+    # -- identity -----------------------------------------------------------------------
+    @property
+    def agent(self) -> str:
+        """The agent id this replica's local edits are made under."""
+        return self._agent
+
+    def set_agent(self, agent: str, next_seq: int | None = None) -> None:
+        """Make later local edits as ``agent``, from sequence number ``next_seq`` (default: just
+        past the highest one this replica has seen from that agent). A replay uses this to let
+        one replica stand for different users in turn."""
+        check_agent(agent)
+        known = self._known.get(agent)
+        floor = known[-1] if known else 0
+        if next_seq is None:
+            next_seq = floor
+        elif type(next_seq) is not int or next_seq < floor:
+            raise CRDTError(
+                f"next_seq={next_seq!r:.80} must be an int >= {floor}, past every seq of {agent!r} "
+                f"this replica has seen"
+            )
+        self._agent, self._next_seq, self._last = agent, next_seq, None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(agent={self._agent!r}, length={self._len})"
+
+    def __len__(self) -> int:
+        return self._len
+
+    def version(self) -> Version:
+        """Every operation identity this replica has applied."""
+        return Version._from_bounds(self._known)
+
+    def has(self, ident: Id) -> bool:
+        """Has this replica applied the operation (or character) ``ident``?"""
+        agent, seq = check_id(ident)
+        bounds = self._known.get(agent)
+        return bounds is not None and _covers(bounds, seq)
+
+    def is_within(self, version: Version) -> bool:
+        """True when every operation this replica has applied is in ``version``."""
+        _check_version(version, "version")
+        for agent, mine in self._known.items():
+            theirs = version._bounds.get(agent, ())
+            if len(mine) == 2 and len(theirs) == 2:
+                if mine[0] < theirs[0] or mine[1] > theirs[1]:
+                    return False
+            elif any(_gaps(theirs, mine[k], mine[k + 1]) for k in range(0, len(mine), 2)):
+                return False
+        return True
+
+    def stats(self) -> dict[str, int]:
+        """Sizes of the internal structure: characters, items, chunks, pending operations."""
+        return {**super().stats(), "pending": len(self._pending)}
+
+    # -- local edits ----------------------------------------------------------------------
+    def insert(self, pos: int, text: str) -> None:
+        """Insert ``text`` so that it starts at code point ``pos``.
+
+        The new run's left origin is the visible character at ``pos - 1`` and its right origin
+        the item right after that one, deleted or not; it goes between the two, so it lands
+        before any tombstones that follow its left neighbour, as the published rules place it.
+        """
+        if type(text) is not str:
+            raise CRDTError(f"text={text!r:.80} must be a str")
+        if type(pos) is not int or not 0 <= pos <= self._len:
+            raise CRDTError(f"pos={pos!r:.80} must be an int within [0, {self._len}]")
+        n = len(text)
+        if not n:
+            return
+        last = self._last
+        if last is not None and pos == self._last_end:  # typing on: extend the run
+            last.content += text
+            last.chunk.visible += n
+            self._len += n
+            self._next_seq += n
+            self._lamport += n
+            self._last_end += n
+            self._known[self._agent][-1] += n
+            return
+        if pos == 0:
+            chunk, start, i = self._head, 0, 0
+            left: Id | None = None
+        else:  # just after the visible character at pos - 1, before any tombstone after it
+            chunk, start, i, p = self._locate(pos - 1)
+            holder = chunk.items[i]
+            if pos - p < len(holder.content):  # pos - 1 is inside the item: split after it
+                self._split(holder, pos - p, i)
+            left = (holder.agent, holder.seq + len(holder.content) - 1)
+            i += 1
+        items = chunk.items
+        right = items[i] if i < len(items) else self._next_item(chunk)
+        item = self._new_item(
+            self._agent,
+            self._next_seq,
+            self._lamport + 1,
+            text,
+            left,
+            None if right is None else (right.agent, right.seq),
+        )
+        items.insert(i, item)
+        item.chunk = chunk
+        chunk.visible += n
+        self._len += n
+        self._next_seq += n
+        self._lamport += n
+        self._last, self._last_end = item, pos + n
+        self._cursor, self._hint = (chunk, start), (chunk, start, i, pos)
+        if len(items) > MAX_CHUNK:
+            self._split_chunk(chunk)
+
+    def delete(self, pos: int, length: int) -> None:
+        """Delete ``length`` code points starting at ``pos`` (they stay as tombstones)."""
+        if type(pos) is not int or type(length) is not int or pos < 0 or length < 0:
+            raise CRDTError(f"pos={pos!r:.80} and length={length!r:.80} must be non-negative ints")
+        if pos + length > self._len:
+            raise CRDTError(
+                f"delete pos={pos}, length={length} reaches past the document's {self._len} "
+                f"code points"
+            )
+        if not length:
+            return
+        self._last = None
+        chunk, start, i, p = self._locate(pos)
+        items = chunk.items
+        self._cursor = (chunk, start)
+        # items before i are not touched below, so the one just before is a safe hint
+        if i:
+            prev = items[i - 1]
+            self._hint = (chunk, start, i - 1, p if prev.deleted else p - len(prev.content))
+        else:
+            self._hint = (chunk, start, 0, start)
+        touched = [chunk]
+        while length:
+            if i == len(items):
+                chunk = chunk.next  # type: ignore[assignment]
+                items, i = chunk.items, 0
+                touched.append(chunk)
+                continue
+            item = items[i]
+            if item.deleted:
+                i += 1
+                continue
+            n = len(item.content)
+            if pos > p:  # the first item: its head stays
+                off, p = pos - p, pos
+                if length >= n - off and self._shift_tail(chunk, i, off):
+                    length -= n - off
+                    i += 1
+                    continue
+                item = self._split(item, off, i)
+                i += 1
+                n -= off
+            if n > length:
+                if self._shift_head(chunk, i, length):
+                    break
+                self._split(item, length, i)
+                n = length
+            item.deleted = True
+            chunk.visible -= n
+            self._len -= n
+            self._record_delete(item.agent, item.seq, n)
+            length -= n
+            i = self._merge_left(chunk, i) + 1
+        if i < len(items):
+            self._merge_left(chunk, i)
+        for c in touched:
+            if len(c.items) > MAX_CHUNK:
+                self._split_chunk(c)
+
+    def _record_delete(self, tagent: str, tseq: int, n: int) -> None:
+        """Log a local delete of ``n`` characters from ``(tagent, tseq)``."""
+        seq = self._next_seq
+        self._log_delete(self._agent, seq, self._lamport + 1, tagent, tseq, n)
+        _add(self._known.setdefault(self._agent, []), seq, seq + n)
+        self._next_seq = seq + n
+        self._lamport += n
+
+    # -- exchanging operations --------------------------------------------------------------
+    def ops_since(self, version: Version | None = None) -> list[Op]:
+        """Every operation this replica has that ``version`` lacks, in causal order."""
+        if version is not None:
+            _check_version(version, "version")
+        theirs = version._bounds if version is not None else {}
+        out: list[Op] = []
+        for agent, mine in self._known.items():
+            have = theirs.get(agent, ())
+            if len(have) == len(mine) == 2 and have[0] <= mine[0] and mine[1] <= have[1]:
+                continue
+            wanted = [
+                g for s, e in zip(mine[::2], mine[1::2], strict=True) for g in _gaps(have, s, e)
+            ]
+            if not wanted:
+                continue
+            starts, runs = self._runs.get(agent, ([], []))
+            first = max(bisect_right(starts, wanted[0][0]) - 1, 0)
+            for run in runs[first:]:
+                head = run[0]
+                text = "".join(it.content for it in run)
+                end = head.seq + len(text)
+                for s, e in _gaps(have, head.seq, end):
+                    k = s - head.seq
+                    left = head.left if k == 0 else (agent, s - 1)
+                    out.append(
+                        Insert(agent, s, head.lamport + k, text[k : e - head.seq], left, head.right)
+                    )
+            dels = self._dels.get(agent, [])
+            for seq, lamport, tagent, tseq, n, backwards in dels[
+                max(bisect_right(dels, wanted[0][0], key=_first) - 1, 0) :
+            ]:
+                for s, e in _gaps(have, seq, seq + n):
+                    lo = tseq + (seq + n - e if backwards else s - seq)
+                    out.append(Delete(agent, s, lamport + s - seq, (tagent, lo), e - s, backwards))
+        out.sort(key=attrgetter("lamport"))
+        return out
+
+    def apply_ops(self, ops: Iterable[Op]) -> None:
+        """Apply remote operations: duplicates are ignored, operations whose dependencies have
+        not arrived wait until they do (see :meth:`stats`, ``pending``).
+
+        The whole batch is checked before any of it is applied, together with the operations
+        still waiting: each must be well formed, may refer only to characters (a known
+        delete, or an id that an operation of the batch uses for a delete, is refused), and may
+        not reuse ids that are already, or in the same batch, of the other kind. A refused batch
+        raises :class:`CRDTError` and leaves the replica exactly as it was."""
+        if isinstance(ops, str | bytes) or not isinstance(ops, Iterable):
+            raise CRDTError(f"ops={ops!r:.80} must be an iterable of Insert and Delete")
+        batch = [check_op(op) for op in ops]
+        self._check_batch(batch)
+        self._last = None
+        self._cursor, self._hint = None, None
+        waiting: list[Op] = []
+        for op in batch:
+            if not self._apply_one(op):
+                waiting.append(op)
+        progress = len(waiting) < len(batch)
+        waiting = self._pending + waiting
+        while waiting and progress:
+            progress = False
+            still = []
+            for op in waiting:
+                if self._apply_one(op):
+                    progress = True
+                else:
+                    still.append(op)
+            waiting = still
+        self._pending = waiting
+
+    def _check_batch(self, batch: list[Op]) -> None:
+        """Refuse (CRDTError) a batch that could not be applied whole: see :meth:`apply_ops`."""
+        spans: dict[tuple[str, bool], list[tuple[int, int]]] = {}
+        ops = [*self._pending, *batch]
+        for op in ops:  # the ids each waiting or new operation will use, by agent and kind
+            spans.setdefault((op.agent, type(op) is Insert), []).append((op.seq, op.seq + span(op)))
+        claimed: dict[tuple[str, bool], list[int]] = {}
+        for key, ranges in spans.items():
+            ranges.sort()
+            bounds: list[int] = []
+            for s, e in ranges:
+                _add(bounds, s, e)
+            claimed[key] = bounds
+
+        def used_as(agent: str, chars: bool, s: int, e: int) -> bool:
+            """Do any of ``agent``'s ids [s, e) belong (or go) to a character / a delete?"""
+            if chars:
+                starts, runs = self._runs.get(agent, ([], []))
+                at = bisect_right(starts, e - 1) - 1
+                if at >= 0 and runs[at][-1].seq + len(runs[at][-1].content) > s:
+                    return True
+            else:
+                log = self._dels.get(agent, [])
+                at = bisect_right(log, e - 1, key=_first) - 1
+                if at >= 0 and log[at][0] + log[at][4] > s:
+                    return True
+            return _overlaps(claimed.get((agent, chars), ()), s, e)
+
+        for op in batch:
+            is_insert = type(op) is Insert
+            if used_as(op.agent, not is_insert, op.seq, op.seq + span(op)):
+                what = "characters" if is_insert else "a delete"
+                raise CRDTError(
+                    f"{op!r:.200} uses ids for {what} that are used for the other kind elsewhere"
+                )
+        for op in ops:
+            if type(op) is Insert:
+                refs = [(r, 1) for r in (op.left, op.right) if r is not None]
+            else:
+                refs = [(op.target, op.length)]  # type: ignore[union-attr]
+            for (agent, seq), n in refs:
+                if used_as(agent, False, seq, seq + n):
+                    raise CRDTError(
+                        f"{op!r:.200} refers to {(agent, seq)!r} (+{n - 1}), which is a delete, "
+                        f"not a character"
+                    )
+
+    def merge(self, other: SequenceReplica) -> None:
+        """Apply every operation ``other`` has that this replica lacks."""
+        if not isinstance(other, SequenceReplica):
+            raise CRDTError(f"merge: other={other!r:.80} is not a SequenceReplica")
+        if other.rule != self.rule:
+            raise CRDTError(f"merge: rule {other.rule!r} cannot merge into {self.rule!r}")
+        self.apply_ops(other.ops_since(self.version()))
+
+    def fork(self, agent: str) -> SequenceReplica:
+        """A new replica with this one's state, editing as ``agent``."""
+        check_agent(agent)
+        twin = type(self)(agent)
+        self._copy_into(twin)
+        twin._lamport, twin._pending = self._lamport, list(self._pending)
+        twin.set_agent(agent)
+        return twin
+
+    # -- the integration core -------------------------------------------------------------------
+    def _order(self, new: _Item, other: _Item, right_cmp: int) -> int:
+        """The ordering rule, asked about ``other``, an item with the same left origin as
+        ``new``: ``_BREAK`` (insert before it), ``_SKIP`` (insert after it) or ``_MAYBE``
+        (after it only if nothing later says before). ``right_cmp`` compares ``other``'s right
+        reference (:meth:`_right_ref`) with ``new``'s: -1 before, 0 same, 1 after (computed
+        only when :attr:`uses_right`)."""
+        raise NotImplementedError
+
+    def _right_ref(self, item: _Item) -> Id | None:
+        """The right origin the rule compares: the item's own, unless the rule says otherwise."""
+        return item.right
+
+    def _integrate(self, new: _Item) -> None:
+        """Place the remote run ``new`` between its origins, where the rule says."""
+        left, right = new.left, new.right
+        if left is None:
+            chunk, i = self._head, 0
+        else:
+            lit = self._find(left)
+            assert lit is not None
+            chunk = lit.chunk
+            i = chunk.items.index(lit)
+            if left[1] < lit.seq + len(lit.content) - 1:
+                self._split(lit, left[1] - lit.seq + 1, i)
+            i += 1
+        stop: _Item | None = None
+        if right is not None:
+            stop = self._find(right)
+            assert stop is not None
+            if right[1] > stop.seq:
+                c = stop.chunk
+                stop = self._split(stop, right[1] - stop.seq, c.items.index(stop))
+        while i == len(chunk.items) and chunk.next is not None:
+            chunk, i = chunk.next, 0
+        if i < len(chunk.items) and chunk.items[i] is not stop:
+            chunk, i = self._scan(new, chunk, i, stop)
+        chunk.items.insert(i, new)
+        new.chunk = chunk
+        chunk.visible += len(new.content)
+        self._len += len(new.content)
+        if len(chunk.items) > MAX_CHUNK:
+            self._split_chunk(chunk)
+
+    def _scan(self, new: _Item, chunk: _Chunk, i: int, stop: _Item | None) -> tuple[_Chunk, int]:
+        """Walk right from the left origin over concurrent items, asking the rule where ``new``
+        goes; returns the (chunk, index) to insert at. Stops at the right origin ``stop``."""
+        seen: list[tuple[_Item, _Chunk, int]] = []  # items explored so far, in order
+        rank: dict[int, int] = {}
+        at_chunk, at = chunk, i  # the next item to explore
+
+        def explore() -> bool:  # add the next item to `seen`; False at `stop` or the end
+            nonlocal at_chunk, at
+            while at == len(at_chunk.items):
+                if at_chunk.next is None:
+                    return False
+                at_chunk, at = at_chunk.next, 0
+            item = at_chunk.items[at]
+            if item is stop:
+                return False
+            rank[id(item)] = len(seen)
+            seen.append((item, at_chunk, at))
+            at += 1
+            return True
+
+        rn = self._right_ref(new) if self.uses_right else None
+
+        def right_cmp(other: _Item) -> int:
+            ro = self._right_ref(other)
+            if ro == rn:
+                return 0
+            if ro is None:
+                return 1
+            if rn is None:
+                return -1
+            found = self._find(ro)
+            if found is stop:
+                return 1
+            while id(found) not in rank:
+                if not explore():
+                    return 1
+            return -1
+
+        k, dest, scanning = 0, 0, False
+        while True:
+            if not scanning:
+                dest = k
+            if k == len(seen) and not explore():
+                break
+            other = seen[k][0]
+            if other.left == new.left:
+                verdict = self._order(new, other, right_cmp(other) if self.uses_right else 0)
+                if verdict == _BREAK:
+                    break
+                scanning = verdict == _MAYBE
+            elif other.left is None or rank.get(id(self._find(other.left)), k) >= k:
+                break  # other's left origin is before ours: we are past our siblings
+            k += 1
+        if dest < len(seen):
+            return seen[dest][1], seen[dest][2]
+        return at_chunk, at
+
+    # -- applying one remote operation --------------------------------------------------------
+    def _apply_one(self, op: Op) -> bool:
+        """Apply one checked operation; False when something it depends on has not arrived."""
+        known = self._known.get(op.agent, ())
+        n = len(op.text) if isinstance(op, Insert) else op.length
+        gaps = _gaps(known, op.seq, op.seq + n)
+        if not gaps:
+            return True  # a duplicate
+        if isinstance(op, Insert):
+            pieces = []
+            for s, e in gaps:
+                k = s - op.seq
+                left = op.left if k == 0 else (op.agent, s - 1)
+                for ref in (left, op.right):
+                    if ref is not None and not _covers(self._known.get(ref[0], ()), ref[1]):
+                        return False
+                pieces.append((s, k, e - op.seq, left))
+            for s, k, end, left in pieces:
+                item = self._new_item(op.agent, s, op.lamport + k, op.text[k:end], left, op.right)
+                self._integrate(item)
+        else:
+            tagent, tseq = op.target
+            tbounds = self._known.get(tagent, ())
+            if _gaps(tbounds, tseq, tseq + op.length):
+                return False
+            self._delete_ids(tagent, tseq, op.length)
+            for s, e in gaps:
+                _add(self._known.setdefault(op.agent, []), s, e)
+                k = s - op.seq
+                lo = tseq + (op.seq + op.length - e if op.backwards else k)
+                self._log_delete(op.agent, s, op.lamport + k, tagent, lo, e - s, op.backwards)
+        self._lamport = max(self._lamport, op.lamport + n - 1)
+        return True

@@ -1,0 +1,202 @@
+"""The Vitess router in miniature: send a query to one shard by its key, or scatter it.
+
+Case study: GitHub's Migration from MySQL to Vitess (docs/case-studies/github-vitess.md)
+
+The application talks to the router (Vitess's vtgate) as if to one database. The router knows the
+keyspace's serving shards (a :class:`~designpatterns_ref.sharding.keyspace.ShardMap`) and the
+primary vindex of the table (``orders`` is sharded by ``customer``): a query that names the
+customer goes to the one shard owning that customer's keyspace id; one that does not (a lookup by
+order id, a total) is *scattered* to every shard and the answers merged, which costs a round trip
+to each shard. Every read returns a :class:`Route` saying which it did, so a student sees the price
+of a query that does not carry the sharding key.
+
+Writes go to one shard, in a transaction that also appends the row's new image to that shard's
+change log (see :mod:`~designpatterns_ref.sharding.sql`), which online resharding replays. A write
+gate lets resharding pause writes for the moment of cut-over: writers hold it shared, the cut-over
+exclusively, so no write is lost or lands on a shard that has just stopped serving.
+
+Complexity: O(log shards) routing; a scatter costs one query per shard.
+
+>>> import tempfile
+>>> from designpatterns_ref.sharding.sql import SQLiteShards
+>>> router = Router(SQLiteShards(tempfile.mkdtemp()), ["-80", "80-"])
+>>> router.insert(1, "alice", 30).kind
+'single'
+>>> rows, route = router.by_id(1)
+>>> rows, route.kind, route.shards
+([(1, 'alice', 30)], 'scatter', ('-80', '80-'))
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from designpatterns_ref.sharding.base import ShardingError
+from designpatterns_ref.sharding.keyspace import HashVindex, ShardMap, Vindex
+from designpatterns_ref.sharding.sql import ShardDatabases
+
+__all__ = ["Route", "Router", "WriteGate", "check_row"]
+
+_MAX = (1 << 63) - 1
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """How a query was routed: to one shard (``"single"``) or to all (``"scatter"``)."""
+
+    kind: str
+    shards: tuple[str, ...]
+
+
+def check_row(id: object, customer: object, amount: object = 0) -> tuple[int, str, int]:
+    """Validate an order row: int id and amount in the BIGINT range, a non-empty str customer."""
+    for name, value in (("id", id), ("amount", amount)):
+        if not isinstance(value, int) or isinstance(value, bool) or not -_MAX <= value <= _MAX:
+            raise ShardingError(f"{name}={value!r} must be an int within +-(2**63 - 1)")
+    if not isinstance(customer, str) or not customer or len(customer) > 200:
+        raise ShardingError(f"customer={customer!r} must be a non-empty str of at most 200 chars")
+    try:
+        customer.encode()
+    except UnicodeEncodeError:
+        raise ShardingError(f"customer={customer!r} is not encodable as UTF-8") from None
+    if "\x00" in customer:
+        raise ShardingError(f"customer={customer!r} must not contain NUL")
+    return id, customer, amount  # type: ignore[return-value]
+
+
+class WriteGate:
+    """Writers share the gate; :meth:`paused` waits for them to finish and holds new ones back."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._writers = 0
+        self._paused = False
+
+    @contextmanager
+    def write(self) -> Iterator[None]:
+        with self._cond:
+            while self._paused:
+                self._cond.wait()
+            self._writers += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._writers -= 1
+                self._cond.notify_all()
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        with self._cond:
+            while self._paused:
+                self._cond.wait()
+            self._paused = True
+            while self._writers:
+                self._cond.wait()
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._paused = False
+                self._cond.notify_all()
+
+
+class Router:
+    """``orders`` sharded by ``customer`` over ``shards`` (range names), through a vindex."""
+
+    def __init__(
+        self, databases: ShardDatabases, shards: Iterable[str], *, vindex: Vindex | None = None
+    ) -> None:
+        if not isinstance(databases, ShardDatabases):
+            raise ShardingError(f"databases={databases!r} must be a ShardDatabases")
+        if vindex is not None and not isinstance(vindex, Vindex):
+            raise ShardingError(f"vindex={vindex!r} must be a Vindex")
+        self.map = ShardMap(shards)
+        self.db = databases
+        self.vindex = vindex or HashVindex()
+        self.gate = WriteGate()
+        for shard in self.map.names:
+            self.db.create(shard)
+
+    def __repr__(self) -> str:
+        return f"Router({self.map.names!r})"
+
+    @property
+    def shards(self) -> tuple[str, ...]:
+        return tuple(self.map.names)
+
+    def ksid(self, customer: str) -> int:
+        """The keyspace id of ``customer``."""
+        return self.vindex.keyspace_id(customer)
+
+    def shard_of(self, customer: str) -> str:
+        return self.map.shard_for_id(self.ksid(customer))
+
+    # writes: one shard, row and change-log entry in one transaction
+    def _write(self, op: str, id: int, customer: str, amount: int) -> Route:
+        ksid = self.ksid(customer)
+        with self.gate.write():
+            shard = self.map.shard_for_id(ksid)
+            with self.db.transaction(shard, serial=True) as run:
+                apply_change(run, op, id, customer, f"{ksid:016x}", amount)
+                run(
+                    "INSERT INTO changes (op, id, customer, ksid, amount) VALUES (?, ?, ?, ?, ?)",
+                    (op, id, customer, f"{ksid:016x}", amount),
+                )
+        return Route("single", (shard,))
+
+    def insert(self, id: int, customer: str, amount: int) -> Route:
+        """Insert or replace order ``id`` of ``customer``."""
+        return self._write("upsert", *check_row(id, customer, amount))
+
+    update = insert
+
+    def delete(self, id: int, customer: str) -> Route:
+        """Delete order ``id`` (the customer names the shard)."""
+        row = check_row(id, customer)
+        return self._write("delete", row[0], row[1], 0)
+
+    # reads
+    def by_customer(self, customer: str) -> tuple[list[tuple[int, str, int]], Route]:
+        """Every order of ``customer``: one shard."""
+        check_row(0, customer)
+        shard = self.shard_of(customer)
+        rows = self.db.query(
+            shard,
+            "SELECT id, customer, amount FROM orders WHERE customer = ? ORDER BY id",
+            (customer,),
+        )
+        return rows, Route("single", (shard,))
+
+    def by_id(self, id: int) -> tuple[list[tuple[int, str, int]], Route]:
+        """Order ``id``: the id is not the sharding key, so every shard is asked."""
+        check_row(id, "x")
+        return self._scatter("SELECT id, customer, amount FROM orders WHERE id = ?", (id,))
+
+    def scan(self) -> tuple[list[tuple[int, str, int]], Route]:
+        """Every order, from every shard, merged by id."""
+        return self._scatter("SELECT id, customer, amount FROM orders", ())
+
+    def _scatter(self, sql: str, params: tuple[Any, ...]) -> tuple[list[Any], Route]:
+        shards = tuple(self.map.names)
+        rows = [row for shard in shards for row in self.db.query(shard, sql, params)]
+        return sorted(rows), Route("scatter", shards)
+
+
+UPSERT = (
+    "INSERT INTO orders (id, customer, ksid, amount) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (id) DO UPDATE SET customer = excluded.customer, "
+    "ksid = excluded.ksid, amount = excluded.amount"
+)
+
+
+def apply_change(run: Any, op: str, id: int, customer: str, ksid: str, amount: int) -> None:
+    """Apply one row image to a shard: an upsert or a delete (both idempotent)."""
+    if op == "delete":
+        run("DELETE FROM orders WHERE id = ?", (id,))
+    else:
+        run(UPSERT, (id, customer, ksid, amount))

@@ -1,0 +1,246 @@
+"""Shard databases for the Vitess miniature: SQLite files (the default) or real PostgreSQL.
+
+Case study: GitHub's Migration from MySQL to Vitess (docs/case-studies/github-vitess.md)
+
+Each shard is a database of its own holding one table, ``orders(id, customer, ksid, amount)``,
+and a change log, ``changes(seq, op, id, customer, ksid, amount)``, written in the same
+transaction as every row change. The change log plays the part of MySQL's binlog in Vitess: online
+resharding copies the rows, then replays the log from the position it noted before copying. Its
+order must be commit order, so writes to one shard are serialised (SQLite does that by itself; on
+PostgreSQL each write transaction takes a transaction-scoped advisory lock first).
+
+:class:`SQLiteShards` keeps one WAL-mode file per shard in a folder; :class:`PostgresShards` one
+database per shard on a server (psycopg 3). Both hand each thread its own connection.
+
+Complexity: O(1) per connection lookup; the SQL is the cost.
+
+>>> import tempfile
+>>> shards = SQLiteShards(tempfile.mkdtemp())
+>>> shards.create("-80")
+>>> shards.query("-80", "SELECT count(*) FROM orders")
+[(0,)]
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Any
+
+from designpatterns_ref.sharding.base import ShardingError
+
+__all__ = ["PostgresShards", "Run", "SQLiteShards", "ShardDatabases"]
+
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS orders (id BIGINT PRIMARY KEY, customer TEXT NOT NULL, "
+    "ksid TEXT NOT NULL, amount BIGINT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS resharding (source TEXT PRIMARY KEY, copied_id BIGINT NOT NULL, "
+    "applied_seq BIGINT NOT NULL, phase TEXT NOT NULL)",
+)
+_SHARD_NAME = re.compile(r"[0-9a-f]{0,16}-[0-9a-f]{0,16}")
+
+
+def _check(shard: object) -> str:
+    if not isinstance(shard, str) or not _SHARD_NAME.fullmatch(shard):
+        raise ShardingError(f"shard={shard!r} must be a range name like '-80' or '80-'")
+    return shard
+
+
+class ShardDatabases:
+    """One database per shard; ``transaction(shard)`` yields a cursor-like ``execute``."""
+
+    placeholder = "?"
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def _connect(self, shard: str) -> Any:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def _changes_ddl(self) -> str:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def _conn(self, shard: str) -> Any:
+        conns: dict[str, Any] = self._local.__dict__.setdefault("conns", {})
+        if shard not in conns:
+            conns[shard] = self._connect(_check(shard))
+        return conns[shard]
+
+    def sql(self, text: str) -> str:
+        return text if self.placeholder == "?" else text.replace("?", self.placeholder)
+
+    def create(self, shard: str) -> None:
+        """Create the shard's database (if needed) and its tables."""
+        with self.transaction(shard) as run:
+            for ddl in (*_SCHEMA, self._changes_ddl()):
+                run(ddl)
+
+    def drop(self, shard: str) -> None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    @contextmanager
+    def transaction(self, shard: str, *, serial: bool = False) -> Iterator[Any]:
+        """A transaction on ``shard``; ``serial`` orders it with the shard's other writers."""
+        conn = self._conn(shard)
+        run = Run(self, conn.cursor())
+        self._begin(conn, run, serial)
+        try:
+            yield run
+        except BaseException:
+            conn.rollback()
+            raise
+        conn.commit()
+
+    def _begin(self, conn: Any, run: Any, serial: bool) -> None:
+        pass
+
+    def query(self, shard: str, text: str, params: Sequence[Any] = ()) -> list[Any]:
+        """Run one read-only statement and return its rows."""
+        with self.transaction(shard) as run:
+            return [tuple(r) for r in run(text, params)]
+
+    def close(self) -> None:
+        """Close this thread's connections."""
+        for conn in self._local.__dict__.pop("conns", {}).values():
+            conn.close()
+
+
+class Run:
+    """A transaction's statement runner: ``run(sql, params)`` returns rows; ``run.many`` batches."""
+
+    def __init__(self, databases: ShardDatabases, cursor: Any) -> None:
+        self._db = databases
+        self._cur = cursor
+
+    def __call__(self, text: str, params: Sequence[Any] = ()) -> list[Any]:
+        self._cur.execute(self._db.sql(text), tuple(params))
+        return list(self._cur.fetchall()) if self._cur.description else []
+
+    def many(self, text: str, rows: Sequence[Sequence[Any]]) -> None:
+        """One statement over many parameter rows (a pipeline on PostgreSQL)."""
+        if rows:
+            self._cur.executemany(self._db.sql(text), [tuple(r) for r in rows])
+
+
+class SQLiteShards(ShardDatabases):
+    """Shards as SQLite files ``<folder>/<shard>.db`` in WAL mode."""
+
+    def __init__(self, folder: str | os.PathLike[str]) -> None:
+        super().__init__()
+        if not isinstance(folder, str | os.PathLike) or isinstance(folder, bytes):
+            raise ShardingError(f"folder={folder!r} must be a path (str or os.PathLike)")
+        try:
+            self.folder = Path(folder)
+            is_dir = self.folder.is_dir()
+        except (OSError, ValueError):
+            is_dir = False
+        if not is_dir:
+            raise ShardingError(f"folder={folder!r} is not a folder")
+
+    def path(self, shard: str) -> Path:
+        return self.folder / f"{_check(shard)}.db"
+
+    def _connect(self, shard: str) -> Any:
+        conn = sqlite3.connect(self.path(shard), timeout=30, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        return _SQLiteConn(conn)
+
+    def _changes_ddl(self) -> str:
+        return (
+            "CREATE TABLE IF NOT EXISTS changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
+            "op TEXT NOT NULL, id BIGINT NOT NULL, customer TEXT, ksid TEXT, amount BIGINT)"
+        )
+
+    def _begin(self, conn: Any, run: Any, serial: bool) -> None:
+        conn.raw.execute("BEGIN IMMEDIATE" if serial else "BEGIN")
+
+    def drop(self, shard: str) -> None:
+        conns = self._local.__dict__.get("conns", {})
+        if shard in conns:
+            conns.pop(shard).close()
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{self.path(shard)}{suffix}").unlink(missing_ok=True)
+
+
+class _SQLiteConn:
+    """sqlite3 in autocommit mode with explicit BEGIN, so BEGIN IMMEDIATE is ours to choose."""
+
+    def __init__(self, raw: sqlite3.Connection) -> None:
+        self.raw = raw
+
+    def cursor(self) -> sqlite3.Cursor:
+        return self.raw.cursor()
+
+    def commit(self) -> None:
+        if self.raw.in_transaction:
+            self.raw.execute("COMMIT")
+
+    def rollback(self) -> None:
+        if self.raw.in_transaction:
+            self.raw.execute("ROLLBACK")
+
+    def close(self) -> None:
+        self.raw.close()
+
+
+class PostgresShards(ShardDatabases):
+    """Shards as databases ``s_<range>`` on a PostgreSQL server (``admin_url`` may create them)."""
+
+    placeholder = "%s"
+
+    def __init__(self, admin_url: str, *, prefix: str = "s") -> None:
+        super().__init__()
+        if not isinstance(admin_url, str) or not admin_url.startswith(
+            ("postgresql://", "postgres://")
+        ):
+            raise ShardingError(f"admin_url={admin_url!r} must be a postgresql:// URL")
+        if not isinstance(prefix, str) or not re.fullmatch(r"[a-z][a-z0-9_]{0,20}", prefix):
+            raise ShardingError(f"prefix={prefix!r} must be a short lower-case identifier")
+        self.admin_url = admin_url
+        self.prefix = prefix
+
+    def database(self, shard: str) -> str:
+        return f"{self.prefix}_{_check(shard).replace('-', '_')}"
+
+    def url(self, shard: str) -> str:
+        return f"{self.admin_url.rsplit('/', 1)[0]}/{self.database(shard)}"
+
+    def _admin(self, statement: str) -> None:
+        import psycopg
+
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            conn.execute(statement.encode())
+
+    def _connect(self, shard: str) -> Any:
+        import psycopg
+
+        return psycopg.connect(self.url(shard))
+
+    def _changes_ddl(self) -> str:
+        return (
+            "CREATE TABLE IF NOT EXISTS changes (seq BIGSERIAL PRIMARY KEY, op TEXT NOT NULL, "
+            "id BIGINT NOT NULL, customer TEXT, ksid TEXT, amount BIGINT)"
+        )
+
+    def create(self, shard: str) -> None:
+        import psycopg
+
+        with suppress(psycopg.errors.DuplicateDatabase):
+            self._admin(f"CREATE DATABASE {self.database(shard)}")
+        super().create(shard)
+
+    def _begin(self, conn: Any, run: Any, serial: bool) -> None:
+        if serial:  # one writer at a time per shard: change-log order is commit order
+            run("SELECT pg_advisory_xact_lock(7207)")
+
+    def drop(self, shard: str) -> None:
+        conns = self._local.__dict__.get("conns", {})
+        if shard in conns:
+            conns.pop(shard).close()
+        self._admin(f"DROP DATABASE IF EXISTS {self.database(shard)} WITH (FORCE)")

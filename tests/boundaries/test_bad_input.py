@@ -1,0 +1,158 @@
+"""Bad configuration and hostile values: a clear error naming the key, and nothing changed."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from designpatterns_ref.boundaries import (
+    BoundariesError,
+    Config,
+    ConfigError,
+    build_graph,
+    check,
+    load_config,
+    write_todo,
+)
+from designpatterns_ref.boundaries.run import shrink_todo
+from tests.boundaries.helpers import violations, write_tree
+
+HOSTILE: tuple[Any, ...] = (
+    None, True, False, 0, -1, math.nan, math.inf, 10**400, "", " ", "x" * 10_000, "\ud800",
+    "a\x00b", b"bytes", [], [1, 2], {}, {"a": 1}, (), object(), 1j,
+)  # fmt: skip
+GOOD = {"packages": ["shop"], "components": {"shop.a": {"public": ["."], "depends_on": []}}}
+FILES = {"shop/__init__.py": "", "shop/a/__init__.py": "", "shop/a/x/__init__.py": "",
+         "shop/a/x/y.py": "", "shop/b.py": "import shop.a\n"}  # fmt: skip
+
+
+def test_unknown_component_names_the_key(tmp_path: Path) -> None:
+    cfg = {"packages": ["shop"], "components": {"shop.a": {"depends_on": ["shop.ghost"]}}}
+    with pytest.raises(ConfigError) as info:
+        violations(tmp_path, FILES, cfg)
+    assert info.value.key == "components.shop.a.depends_on"
+    assert "unknown component 'shop.ghost'" in str(info.value)
+
+
+def test_component_inside_two_others_names_the_key(tmp_path: Path) -> None:
+    cfg = {"packages": ["shop"], "components": {"shop": {}, "shop.a": {}, "shop.a.x": {}}}
+    with pytest.raises(ConfigError) as info:
+        violations(tmp_path, FILES, cfg)
+    assert info.value.key == "components.shop.a.x"
+    assert "lies inside 2 components ('shop.a', 'shop')" in str(info.value)
+    # one level of nesting is fine
+    assert (
+        violations(
+            tmp_path, FILES, {"packages": ["shop"], "components": {"shop": {}, "shop.a": {}}}
+        )
+        == []
+    )
+
+
+def test_layer_listed_twice_names_the_key() -> None:
+    for layers, key in (
+        (["shop.a", "shop.b", "shop.a"], "layers[0].layers[2]"),
+        (["shop.a", ["shop.b", "shop.b"]], "layers[0].layers[1][1]"),
+        (["shop.a", ["shop.b", "shop.a"]], "layers[0].layers[1]"),
+    ):
+        with pytest.raises(ConfigError) as info:
+            Config.from_dict({"packages": ["shop"], "layers": [{"layers": layers}]})
+        assert info.value.key == key and "listed twice" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("data", "key"),
+    [
+        ({}, "packages"),
+        ({"packages": ["shop"], "bogus": 1}, "bogus"),
+        ({"packages": ["shop"], "components": {"shop.a": {"privat": []}}},
+         "components.shop.a.privat"),
+        ({"packages": ["shop"], "components": {"a": {"module": "shop.a"},
+                                               "b": {"module": "shop.a"}}}, "components.b.module"),
+        ({"packages": ["shop"], "layers": [{"layers": ["shop.a"]}]}, "layers[0].layers"),
+        ({"packages": ["shop"], "layers": [{"layers": ["a", "b"], "containers": []}]},
+         "layers[0].containers"),
+        ({"packages": ["shop"], "independence": [{"modules": ["shop.a"]}]},
+         "independence[0].modules"),
+        ({"packages": ["shop"], "include": ["module", "runtime"]}, "include[1]"),
+        ({"packages": ["shop"], "cycles": "yes"}, "cycles"),
+        ({"packages": ["shop", "shop"]}, "packages[1]"),
+        ({"packages": ["shop"], "components": {"shop.a": {"public": ["../x"]}}},
+         "components.shop.a.public[0]"),
+        ({"packages": ["shop"], "components": {"shop.a": {"depends_on": {"shop.b": 3}}}},
+         "components.shop.a.depends_on.shop.b"),
+    ],
+)  # fmt: skip
+def test_bad_configuration_names_the_key(data: dict[str, Any], key: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        Config.from_dict(data)
+    assert info.value.key == key and str(info.value).startswith(f"{key}: ")
+
+
+@pytest.mark.parametrize(
+    "key", ["packages", "roots", "components", "layers", "independence", "include", "cycles",
+            "todo", "cache"],
+)  # fmt: skip
+def test_hostile_values_at_every_key(key: str) -> None:
+    for value in HOSTILE:
+        data = {**GOOD, key: value}
+        try:
+            Config.from_dict(data)
+        except ConfigError as exc:
+            assert exc.key.startswith(key), (key, value, exc.key)
+        assert data[key] is value  # the caller's mapping is untouched
+
+
+@pytest.mark.parametrize(
+    "where",
+    ["public", "depends_on", "module"],
+)
+def test_hostile_values_inside_a_component(where: str) -> None:
+    for value in HOSTILE:
+        if where != "module" and isinstance(value, list | tuple | dict) and not value:
+            continue  # an empty list is valid: nothing public, no dependency allowed
+        if where == "module" and isinstance(value, str) and value.isidentifier():
+            continue  # a well-formed name: whether it exists is checked against the graph
+        with pytest.raises(ConfigError) as info:
+            Config.from_dict({"packages": ["shop"], "components": {"shop.a": {where: value}}})
+        assert info.value.key.startswith(f"components.shop.a.{where}")
+
+
+def test_hostile_values_as_check_arguments(tmp_path: Path) -> None:
+    write_tree(tmp_path, FILES)
+    cfg = Config.from_dict({**GOOD, "roots": ["."]}, base=tmp_path)
+    for value in HOSTILE:
+        for call in (
+            lambda v: check(v),
+            lambda v: check(cfg, jobs=v) if v is not None else None,
+            lambda v: check(cfg, use_cache=v) if not isinstance(v, bool) else None,
+            lambda v: build_graph(v, [tmp_path]),
+            lambda v: build_graph(["shop"], v),
+            lambda v: load_config(v),
+        ):
+            with contextlib.suppress(BoundariesError):
+                call(value)
+    assert not (tmp_path / ".dpref_cache").exists()
+
+
+def test_refused_check_leaves_todo_and_cache_unchanged(tmp_path: Path) -> None:
+    write_tree(tmp_path, {**FILES, "shop/b.py": "import shop.a.x.y\n",
+                          "pyproject.toml": '[tool.dpref.boundaries]\npackages = ["shop"]\n'
+                          'roots = ["."]\n[tool.dpref.boundaries.components."shop.*"]\n'
+                          'public = ["."]\n'})  # fmt: skip
+    cfg = load_config(tmp_path)
+    report = check(cfg)
+    write_todo(tmp_path / cfg.todo, report.violations)
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    bad = Config.from_dict({"packages": ["shop"], "roots": ["."], "components": {
+        "shop.*": {"depends_on": ["shop.ghost"]}}}, base=tmp_path)  # fmt: skip
+    with pytest.raises(ConfigError):
+        shrink_todo(bad, use_cache=False)
+    with pytest.raises(ConfigError):
+        check(bad, use_cache=False)
+    after = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    assert after == before

@@ -1,0 +1,197 @@
+"""Property tests: the graph found equals the graph generated; checks equal brute force."""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+import tempfile
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from designpatterns_ref.boundaries import (
+    Config,
+    Import,
+    ImportGraph,
+    build_graph,
+    find_violations,
+    shortest_cycle,
+)
+
+
+@st.composite
+def trees(draw: st.DrawFn) -> tuple[list[str], set[str]]:
+    """A random package tree under ``gen``: (modules in creation order, packages)."""
+    modules, packages = ["gen"], {"gen"}
+    for i in range(draw(st.integers(1, 12))):
+        parent = draw(st.sampled_from(sorted(packages)))
+        name = f"{parent}.m{i}"
+        modules.append(name)
+        if draw(st.booleans()):
+            packages.add(name)
+    return modules, packages
+
+
+def _package_of(module: str, packages: set[str]) -> str:
+    return module if module in packages else module.rpartition(".")[0]
+
+
+def _relative(importer: str, target: str, packages: set[str]) -> tuple[int, str] | None:
+    """``from <dots><rest> import`` spelling of ``target`` from ``importer``, if one exists."""
+    base = _package_of(importer, packages).split(".")
+    parts = target.split(".")
+    for level in range(1, len(base) + 1):
+        anchor = base[: len(base) - level + 1]
+        if parts[: len(anchor)] == anchor:
+            return level, ".".join(parts[len(anchor) :])
+    return None
+
+
+@st.composite
+def programs(draw: st.DrawFn) -> tuple[list[str], set[str], dict[str, list[str]], set]:  # type: ignore[type-arg]
+    modules, packages = draw(trees())
+    source: dict[str, list[str]] = {m: [] for m in modules}
+    expected: set[tuple[str, str, str]] = set()
+    for importer in modules:
+        for _ in range(draw(st.integers(0, 4))):
+            target = draw(st.sampled_from(modules))
+            form = draw(st.sampled_from(["import", "from-module", "from-attr", "relative",
+                                         "star", "dynamic"]))  # fmt: skip
+            context = draw(st.sampled_from(["module", "function", "type_checking"]))
+            kind = context
+            if form == "import":
+                stmt = f"import {target}"
+            elif form == "from-module" and "." in target:
+                parent, _, leaf = target.rpartition(".")
+                stmt = f"from {parent} import {leaf}"
+            elif form == "relative" and (rel := _relative(importer, target, packages)):
+                level, rest = rel
+                if rest and "." in rest:
+                    head, _, leaf = rest.rpartition(".")
+                    stmt = f"from {'.' * level}{head} import {leaf}"
+                elif rest:
+                    stmt = f"from {'.' * level} import {rest}"
+                else:
+                    stmt = f"from {'.' * level} import some_attribute"
+            elif form == "star":
+                stmt = f"from {target} import *"
+            elif form == "dynamic":
+                stmt, kind = f"importlib.import_module({target!r})", "dynamic"
+            else:
+                stmt = f"from {target} import some_attribute"
+            if context == "function":
+                stmt = "def f():\n    " + stmt
+            elif context == "type_checking":
+                stmt = "if TYPE_CHECKING:\n    " + stmt
+            source[importer].append(stmt)
+            if target != importer:
+                expected.add((importer, target, kind))
+    return modules, packages, source, expected
+
+
+def _write(
+    root: Path, modules: list[str], packages: set[str], source: dict[str, list[str]]
+) -> None:
+    for m in modules:
+        parts = m.split(".")
+        path = root.joinpath(*parts, "__init__.py") if m in packages else root.joinpath(
+            *parts[:-1], parts[-1] + ".py")  # fmt: skip
+        path.parent.mkdir(parents=True, exist_ok=True)
+        header = "import importlib\nfrom typing import TYPE_CHECKING\n"
+        path.write_text(header + "\n".join(source[m]) + "\n", encoding="utf-8")
+
+
+@settings(max_examples=60, deadline=None)
+@given(programs())
+def test_graph_found_equals_graph_generated(program) -> None:  # type: ignore[no-untyped-def]
+    modules, packages, source, expected = program
+    root = Path(tempfile.mkdtemp(prefix="dpref-prop-"))
+    try:
+        _write(root, modules, packages, source)
+        graph = build_graph(["gen"], [root], jobs=1)
+        assert set(graph.modules) == set(modules)
+        assert graph.packages == packages
+        got = {(i.importer, i.imported, i.kind) for i in graph.imports}
+        assert got == expected
+        assert graph.problems == []
+    finally:
+        shutil.rmtree(root)
+
+
+edges_st = st.sets(st.tuples(st.sampled_from("abcdef"), st.sampled_from("abcdef")), max_size=14)
+
+
+def _brute_shortest_cycle_length(edges: set[tuple[str, str]], nodes: set[str]) -> int | None:
+    best = None
+    for n in range(2, len(nodes) + 1):
+        for perm in itertools.permutations(sorted(nodes), n):
+            ring = [*perm, perm[0]]
+            if all((a, b) in edges for a, b in itertools.pairwise(ring)):
+                return n
+    return best
+
+
+@settings(max_examples=100, deadline=None)
+@given(edges_st)
+def test_shortest_cycle_equals_brute_force(edges: set[tuple[str, str]]) -> None:
+    edges = {(a, b) for a, b in edges if a != b}
+    adjacency: dict[str, set[str]] = {}
+    for a, b in edges:
+        adjacency.setdefault(a, set()).add(b)
+    nodes = set("abcdef")
+    cycle = shortest_cycle(adjacency, nodes)
+    brute = _brute_shortest_cycle_length(edges, nodes)
+    if brute is None:
+        assert cycle is None
+    else:
+        assert cycle is not None and len(cycle) - 1 == brute
+        assert cycle[0] == cycle[-1] and cycle[0] == min(cycle[:-1])
+        assert all((a, b) in edges for a, b in itertools.pairwise(cycle))
+
+
+def _graph(edges: set[tuple[str, str]]) -> ImportGraph:
+    mods = {f"p.{n}": f"{n}.py" for n in "abcdef"}
+    g = ImportGraph({"p": "p/__init__.py", **mods}, {"p"})
+    for a, b in sorted(edges):
+        if a != b:
+            g.add(Import(f"p.{a}", f"p.{b}", 1, "module", f"{a}.py"))
+    return g
+
+
+def _reach(edges: set[tuple[str, str]], start: str) -> set[str]:
+    seen, todo = {start}, [start]
+    while todo:
+        node = todo.pop()
+        for a, b in edges:
+            if a == node and b not in seen:
+                seen.add(b)
+                todo.append(b)
+    return seen - {start} if (start, start) not in edges else seen
+
+
+@settings(max_examples=100, deadline=None)
+@given(edges_st, st.permutations("abc"))
+def test_layers_verdict_equals_transitive_closure(
+    edges: set[tuple[str, str]], order: list[str]
+) -> None:
+    cfg = Config.from_dict({"packages": ["p"], "cache": "", "cycles": False,
+                            "layers": [{"layers": [f"p.{x}" for x in order]}]})  # fmt: skip
+    found = find_violations(_graph(edges), cfg)
+    broken = any(
+        order[hi] in _reach(edges, order[lo])
+        for hi in range(3) for lo in range(hi + 1, 3)
+    )  # fmt: skip
+    assert bool(found) == broken
+    for v in found:
+        assert all((a[2:], b[2:]) in edges for a, b in itertools.pairwise(v.chain))
+
+
+@settings(max_examples=100, deadline=None)
+@given(edges_st)
+def test_independence_verdict_equals_transitive_closure(edges: set[tuple[str, str]]) -> None:
+    cfg = Config.from_dict({"packages": ["p"], "cache": "", "cycles": False,
+                            "independence": [{"modules": ["p.a", "p.b", "p.c"]}]})  # fmt: skip
+    found = find_violations(_graph(edges), cfg)
+    broken = any(y in _reach(edges, x) for x in "abc" for y in "abc" if x != y)
+    assert bool(found) == broken

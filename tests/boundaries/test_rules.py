@@ -1,0 +1,187 @@
+"""The rules on synthetic packages: privacy, dependencies, layers, independence, cycles."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from designpatterns_ref.boundaries import ConfigError
+from tests.boundaries.helpers import violations
+
+SHOP = {
+    "shop/__init__.py": "",
+    "shop/orders/__init__.py": "from shop.orders.api import place\n",
+    "shop/orders/api.py": "from shop.payments import charge\n\ndef place(): ...\n",
+    "shop/orders/_store.py": "",
+    "shop/payments/__init__.py": "from shop.payments.api import charge\n",
+    "shop/payments/api.py": "from shop.shared import money\n\ndef charge(): ...\n",
+    "shop/payments/_ledger.py": "",
+    "shop/shared/__init__.py": "",
+    "shop/shared/money.py": "",
+}
+
+
+def _rules(found: list) -> list[tuple[str, str, str]]:  # type: ignore[type-arg]
+    return sorted((v.rule, v.importer, v.imported) for v in found)
+
+
+def test_declared_dependencies_pass(tmp_path: Path) -> None:
+    cfg = {"packages": ["shop"], "components": {
+        "shop.orders": {"depends_on": ["shop.payments"]},
+        "shop.payments": {"depends_on": ["shop.shared"], "public": ["."]},
+        "shop.shared": {"depends_on": []}}}  # fmt: skip
+    assert violations(tmp_path, SHOP, cfg) == []
+
+
+def test_undeclared_dependency_names_file_line_and_fix(tmp_path: Path) -> None:
+    cfg = {"packages": ["shop"], "components": {
+        "shop.orders": {"depends_on": []}, "shop.payments": {"depends_on": ["shop.shared"]},
+        "shop.shared": {}}}  # fmt: skip
+    (v,) = violations(tmp_path, SHOP, cfg)
+    assert (v.rule, v.importer, v.imported, v.line) == ("dependency", "shop.orders.api",
+                                                         "shop.payments", 1)  # fmt: skip
+    assert v.path.endswith("api.py") and "depends_on" in v.fix
+    assert "'shop.orders' does not depend on 'shop.payments'" in v.message
+
+
+def test_privacy_public_package_names_and_submodules(tmp_path: Path) -> None:
+    files = {**SHOP, "shop/orders/api.py": (
+        "from shop.payments import charge\nfrom shop.payments._ledger import x\n"
+        "import shop.payments.api\nfrom shop.payments import _ledger\nimport shop.shared.money\n"
+    )}  # fmt: skip
+    cfg = {"packages": ["shop"], "components": {
+        "shop.orders": {}, "shop.payments": {"public": ["."]},
+        "shop.shared": {"public": ["money"]}}}  # fmt: skip
+    assert _rules(violations(tmp_path, files, cfg)) == [
+        ("privacy", "shop.orders.api", "shop.payments._ledger"),
+        ("privacy", "shop.orders.api", "shop.payments._ledger.x"),
+        ("privacy", "shop.orders.api", "shop.payments.api"),
+    ]
+
+
+def test_empty_public_forbids_even_the_package(tmp_path: Path) -> None:
+    cfg = {"packages": ["shop"], "components": {"shop.orders": {}, "shop.payments": {"public": []},
+                                                "shop.shared": {}}}  # fmt: skip
+    assert _rules(violations(tmp_path, SHOP, cfg)) == [
+        ("privacy", "shop.orders.api", "shop.payments.charge")
+    ]
+
+
+def test_kinds_not_included_are_not_checked(tmp_path: Path) -> None:
+    files = {**SHOP, "shop/orders/api.py": "def f():\n    from shop.payments import charge\n"}
+    base = {"packages": ["shop"], "components": {"shop.*": {"depends_on": ["shop.shared"]}}}
+    assert len(violations(tmp_path, files, base)) == 1
+    assert violations(tmp_path, files, {**base, "include": ["module", "type_checking"]}) == []
+
+
+def test_pattern_components_and_explicit_override(tmp_path: Path) -> None:
+    cfg = {"packages": ["shop"], "components": {
+        "shop.*": {"depends_on": []},
+        "shop.payments": {"depends_on": {"shop.shared": "money formatting"}}}}  # fmt: skip
+    assert _rules(violations(tmp_path, SHOP, cfg)) == [
+        ("dependency", "shop.orders.api", "shop.payments")
+    ]
+
+
+def test_star_dependency_allows_everything(tmp_path: Path) -> None:
+    cfg = {"packages": ["shop"], "components": {"shop.*": {"depends_on": ["*"]}}}
+    assert violations(tmp_path, SHOP, cfg) == []
+
+
+def test_nested_component_innermost_owner(tmp_path: Path) -> None:
+    files = {
+        **SHOP,
+        "shop/payments/api.py": "from shop.payments import _ledger\nimport shop.shared\n",
+    }
+    cfg = {"packages": ["shop"], "cycles": False, "components": {
+        "shop.payments": {"depends_on": ["shop.payments.api"]},
+        "shop.payments.api": {"depends_on": []}, "shop.shared": {}}}  # fmt: skip
+    assert _rules(violations(tmp_path, files, cfg)) == [
+        ("dependency", "shop.payments.api", "shop.payments._ledger"),
+        ("dependency", "shop.payments.api", "shop.shared"),
+    ]
+
+
+LAYERED = {
+    "app/__init__.py": "",
+    "app/ui/__init__.py": "", "app/ui/views.py": "import app.domain.model\n",
+    "app/domain/__init__.py": "", "app/domain/model.py": "import app.data.repo\n",
+    "app/data/__init__.py": "", "app/data/repo.py": "",
+    "app/util.py": "",
+}  # fmt: skip
+
+
+def test_layers_direct_and_indirect(tmp_path: Path) -> None:
+    contract = {"packages": ["app"], "layers": [{"name": "L", "layers": ["app.ui", "app.domain",
+                                                                       "app.data"]}]}  # fmt: skip
+    assert violations(tmp_path, LAYERED, contract) == []
+    files = {
+        **LAYERED,
+        "app/data/repo.py": "import app.util\n",
+        "app/util.py": "import app.ui.views\n",
+    }
+    found = violations(tmp_path, files, contract)
+    assert [(v.rule, v.chain) for v in found] == [
+        ("layers", ("app.data.repo", "app.util", "app.ui.views"))
+    ]
+    assert found[0].contract == "L" and found[0].line == 1
+
+
+def test_layers_siblings_may_import_each_other(tmp_path: Path) -> None:
+    files = {**LAYERED, "app/domain/model.py": "import app.data.repo\nimport app.util\n"}
+    contract = {"packages": ["app"], "layers": [{"layers": ["app.ui", ["app.domain", "app.util"],
+                                                          "app.data"]}]}  # fmt: skip
+    assert violations(tmp_path, files, contract) == []
+
+
+def test_independence_reports_each_direction_with_shortest_chain(tmp_path: Path) -> None:
+    files = {**LAYERED, "app/data/repo.py": "import app.util\n",
+             "app/util.py": "from app.domain import model\n"}  # fmt: skip
+    cfg = {"packages": ["app"], "independence": [{"name": "I", "modules": ["app.ui", "app.data"]}]}
+    found = violations(tmp_path, files, cfg)
+    assert sorted(v.chain for v in found) == [("app.ui.views", "app.domain.model", "app.data.repo")]
+    cfg2 = {"packages": ["app"], "independence": [{"modules": ["app.domain", "app.data"]}]}
+    assert sorted(v.chain for v in violations(tmp_path, files, cfg2)) == [
+        ("app.data.repo", "app.util", "app.domain.model"),
+        ("app.domain.model", "app.data.repo"),
+    ]
+
+
+def test_shortest_cycle_between_components_reported_once(tmp_path: Path) -> None:
+    files = {"c/__init__.py": "", "c/a.py": "import c.b\nimport c.d\n", "c/b.py": "import c.c\n",
+             "c/c.py": "import c.a\n", "c/d.py": "import c.a\n", "c/e.py": "import c.f\n",
+             "c/f.py": "import c.e\n"}  # fmt: skip
+    found = violations(tmp_path, files, {"packages": ["c"], "components": {"c.*": {}}})
+    assert sorted(v.chain for v in found) == [("c.a", "c.d", "c.a"), ("c.e", "c.f", "c.e")]
+    assert all(v.rule == "cycle" for v in found)
+    off = violations(
+        tmp_path, files, {"packages": ["c"], "cycles": False, "components": {"c.*": {}}}
+    )
+    assert off == []
+
+
+@pytest.mark.parametrize(
+    ("config", "key"),
+    [
+        ({"packages": ["shop"], "components": {"shop.nope": {}}}, "components.shop.nope.module"),
+        ({"packages": ["shop"], "components": {"shop.orders": {"depends_on": ["shop.x"]}}},
+         "components.shop.orders.depends_on"),
+        ({"packages": ["shop"], "components": {"shop": {}, "shop.orders": {},
+                                               "shop.orders.api": {}}},
+         "components.shop.orders.api"),
+        ({"packages": ["shop"], "layers": [{"layers": ["shop.orders", "shop.gone"]}]},
+         "layers[0].layers[1]"),
+        ({"packages": ["shop"], "independence": [{"modules": ["shop.orders", "x.y"]}]},
+         "independence[0].modules"),
+    ],
+)  # fmt: skip
+def test_names_the_graph_lacks_raise_config_error_naming_the_key(
+    tmp_path: Path,
+    config: dict,
+    key: str,  # type: ignore[type-arg]
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        violations(tmp_path, SHOP, config)
+    assert info.value.key == key
+    assert str(info.value).startswith(key)

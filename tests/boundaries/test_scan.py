@@ -1,0 +1,212 @@
+"""Every import form, resolved on synthetic packages written to a temporary folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from designpatterns_ref.boundaries import BoundariesError, build_graph, discover, extract
+from tests.boundaries.helpers import edges, graph_of
+
+BASE = {"pkg/__init__.py": "", "pkg/a.py": "", "pkg/b.py": "X = 1\n", "pkg/sub/__init__.py": "",
+        "pkg/sub/c.py": "", "pkg/sub/deep/__init__.py": "", "pkg/sub/deep/d.py": ""}  # fmt: skip
+
+
+def test_absolute_import_forms(tmp_path: Path) -> None:
+    g = graph_of(tmp_path, {**BASE, "pkg/a.py": (
+        "import pkg.b\nimport pkg.sub.c as c\nfrom pkg import b\nfrom pkg.sub import deep\n"
+        "from pkg.b import X\nimport os, json\nfrom collections import deque\n"
+    )})  # fmt: skip
+    assert edges(g) == {("pkg.a", "pkg.b"), ("pkg.a", "pkg.sub.c"), ("pkg.a", "pkg.sub.deep")}
+    attr = [i for i in g.imports if i.name == "X"]
+    assert len(attr) == 1 and attr[0].imported == "pkg.b" and attr[0].target == "pkg.b.X"
+
+
+def test_from_package_import_name_is_module_or_attribute(tmp_path: Path) -> None:
+    g = graph_of(tmp_path, {**BASE, "pkg/__init__.py": "VALUE = 1\n",
+                            "pkg/a.py": "from pkg import b, VALUE\n"})  # fmt: skip
+    got = sorted((i.imported, i.name) for i in g.imports)
+    assert got == [("pkg", "VALUE"), ("pkg.b", None)]
+
+
+def test_relative_imports_from_module_and_package(tmp_path: Path) -> None:
+    g = graph_of(tmp_path, {**BASE,
+        "pkg/sub/c.py": "from . import deep\nfrom .. import b\nfrom ..b import X\n"
+                        "from .deep import d\n",
+        "pkg/sub/__init__.py": "from .c import *\nfrom . import c\n",
+        "pkg/sub/deep/d.py": "from ...a import nothing\nfrom ... import sub\n"})  # fmt: skip
+    assert edges(g) == {
+        ("pkg.sub.c", "pkg.sub.deep"), ("pkg.sub.c", "pkg.b"), ("pkg.sub.c", "pkg.sub.deep.d"),
+        ("pkg.sub", "pkg.sub.c"), ("pkg.sub.deep.d", "pkg.a"), ("pkg.sub.deep.d", "pkg.sub"),
+    }  # fmt: skip
+
+
+def test_relative_import_beyond_the_top_is_a_problem_not_an_edge(tmp_path: Path) -> None:
+    g = graph_of(tmp_path, {**BASE, "pkg/a.py": "from .. import elsewhere\nfrom ...x import y\n",
+                            "pkg/__init__.py": "from .. import up\n"})  # fmt: skip
+    assert edges(g) == set()
+    assert sum("past the top" in p.message for p in g.problems) == 3
+
+
+def test_star_import_is_an_edge_to_the_module(tmp_path: Path) -> None:
+    g = graph_of(tmp_path, {**BASE, "pkg/a.py": "from pkg.b import *\nfrom pkg.sub import *\n"})
+    assert edges(g) == {("pkg.a", "pkg.b"), ("pkg.a", "pkg.sub")}
+    assert all(i.name is None for i in g.imports)
+
+
+def test_kinds_function_type_checking_conditional(tmp_path: Path) -> None:
+    source = (
+        "from typing import TYPE_CHECKING\nimport typing\n"
+        "if TYPE_CHECKING:\n    from pkg import b\nelse:\n    import pkg.sub\n"
+        "if typing.TYPE_CHECKING:\n    import pkg.sub.deep\n"
+        "try:\n    import pkg.sub.c\nexcept ImportError:\n    pass\n"
+        "def f():\n    import pkg.sub.deep.d\n    class K:\n        if TYPE_CHECKING:\n"
+        "            import pkg.b\n"
+        "class C:\n    import pkg.sub.c\n"
+        "with open('x') as fh:\n    from pkg.sub import c\n"
+        "match 1:\n    case 1:\n        import pkg.sub.deep.d\n"
+        "for _ in ():\n    import pkg.b\nelse:\n    import pkg.b\n"
+        "while False:\n    import pkg.b\n"
+    )
+    g = graph_of(tmp_path, {**BASE, "pkg/a.py": source})
+    got = [(i.line, i.imported, i.kind) for i in g.imports]
+    assert got == [
+        (4, "pkg.b", "type_checking"), (6, "pkg.sub", "conditional"),
+        (8, "pkg.sub.deep", "type_checking"), (10, "pkg.sub.c", "conditional"),
+        (14, "pkg.sub.deep.d", "function"), (17, "pkg.b", "type_checking"),
+        (19, "pkg.sub.c", "module"), (21, "pkg.sub.c", "conditional"),
+        (24, "pkg.sub.deep.d", "conditional"), (26, "pkg.b", "conditional"),
+        (28, "pkg.b", "conditional"), (30, "pkg.b", "conditional"),
+    ]  # fmt: skip
+
+
+def test_dynamic_imports_with_a_constant_name(tmp_path: Path) -> None:
+    source = (
+        "import importlib\nfrom importlib import import_module\n"
+        "importlib.import_module('pkg.b')\nimport_module('.c', 'pkg.sub')\n"
+        "__import__('pkg.sub.deep')\nimport_module('.b', __package__)\n"
+        "name = 'pkg.sub'\nimportlib.import_module(name)\n__import__('pkg.b', level=1)\n"
+        "import_module(f'pkg.{name}')\n"
+    )
+    g = graph_of(tmp_path, {**BASE, "pkg/a.py": source})
+    got = [(i.line, i.imported, i.kind) for i in g.imports]
+    assert got == [(3, "pkg.b", "dynamic"), (4, "pkg.sub.c", "dynamic"),
+                   (5, "pkg.sub.deep", "dynamic"), (6, "pkg.b", "dynamic")]  # fmt: skip
+
+
+def test_dynamic_relative_to_dunder_name_in_a_package(tmp_path: Path) -> None:
+    g = graph_of(tmp_path, {**BASE, "pkg/sub/__init__.py": "import importlib\n"
+                            "importlib.import_module('.c', __name__)\n"})  # fmt: skip
+    assert edges(g) == {("pkg.sub", "pkg.sub.c")}
+
+
+def test_namespace_packages_top_level_and_nested(tmp_path: Path) -> None:
+    files = {"one/ns/a.py": "from ns.inner import b\nfrom . import c\n",
+             "two/ns/c.py": "import ns.a\n", "one/ns/inner/b.py": "from .. import a\n",
+             "one/ns/empty/": ""}  # fmt: skip
+    from tests.boundaries.helpers import write_tree
+
+    write_tree(tmp_path, files)
+    g = build_graph(["ns"], [tmp_path / "one", tmp_path / "two"], jobs=1)
+    assert set(g.modules) == {"ns", "ns.a", "ns.c", "ns.inner", "ns.inner.b"}
+    assert edges(g) == {("ns.a", "ns.inner.b"), ("ns.a", "ns.c"), ("ns.c", "ns.a"),
+                        ("ns.inner.b", "ns.a")}  # fmt: skip
+
+
+def test_package_shadows_module_of_the_same_name(tmp_path: Path) -> None:
+    g = graph_of(tmp_path, {**BASE, "pkg/sub.py": "import pkg.a\n",
+                            "pkg/a.py": "from pkg import sub\n"})  # fmt: skip
+    assert g.modules["pkg.sub"].endswith("__init__.py")
+    assert edges(g) == {("pkg.a", "pkg.sub")}  # the shadowed sub.py's import is never read
+    assert any("shadowed by the package pkg.sub" in p.message for p in g.problems)
+
+
+def test_module_shadows_namespace_directory(tmp_path: Path) -> None:
+    g = graph_of(tmp_path, {**BASE, "pkg/x.py": "", "pkg/x/y.py": "import pkg.a\n"})
+    assert "pkg.x.y" not in g.modules and g.modules["pkg.x"].endswith("x.py")
+    assert any("namespace directory shadowed" in p.message for p in g.problems)
+
+
+def test_non_identifier_module_names_are_modules(tmp_path: Path) -> None:
+    g = graph_of(tmp_path, {**BASE, "pkg/migrations/__init__.py": "",
+                            "pkg/migrations/0001_initial.py": "from pkg import b\n"})  # fmt: skip
+    assert ("pkg.migrations.0001_initial", "pkg.b") in edges(g)
+
+
+def test_self_import_and_external_imports_are_left_out(tmp_path: Path) -> None:
+    g = graph_of(tmp_path, {**BASE, "pkg/a.py": "import pkg.a\nfrom . import a\nimport numpy\n"})
+    assert edges(g) == set()
+
+
+def test_file_that_does_not_parse_is_a_problem(tmp_path: Path) -> None:
+    g = graph_of(tmp_path, {**BASE, "pkg/a.py": "def (:\nimport pkg.b\n",
+                            "pkg/b.py": "import pkg.a\n"})  # fmt: skip
+    assert edges(g) == {("pkg.b", "pkg.a")}
+    assert any("does not parse" in p.message for p in g.problems)
+
+
+def test_importing_a_missing_submodule_falls_back_with_a_problem(tmp_path: Path) -> None:
+    g = graph_of(tmp_path, {**BASE, "pkg/a.py": "import pkg.sub.nothing\n"})
+    assert edges(g) == {("pkg.a", "pkg.sub")}
+    assert any("is not a module" in p.message for p in g.problems)
+
+
+def test_several_packages_and_a_single_module_package(tmp_path: Path) -> None:
+    g = graph_of(tmp_path, {**BASE, "solo.py": "import pkg.a\n", "pkg/a.py": "import solo\n"},
+                 "pkg", "solo")  # fmt: skip
+    assert {("solo", "pkg.a"), ("pkg.a", "solo")} <= edges(g)
+
+
+def test_missing_package_raises_the_family_error(tmp_path: Path) -> None:
+    with pytest.raises(BoundariesError, match="'nope' not found"):
+        build_graph(["nope"], [tmp_path])
+    with pytest.raises(BoundariesError, match="packages: package 'nope' not found"):
+        discover("nope", [tmp_path])
+
+
+def test_extract_skips_files_without_imports_and_keeps_line_order() -> None:
+    assert extract(b"x = 1\n") == []
+    assert [r[4] for r in extract("def f():\n    import a\nimport b\n")] == [2, 3]
+
+
+def test_parallel_parse_equals_serial(tmp_path: Path) -> None:
+    files = {"pkg/__init__.py": ""}
+    for i in range(260):
+        files[f"pkg/m{i}.py"] = f"from pkg import m{(i * 7) % 260}\nimport pkg.m{(i + 1) % 260}\n"
+    graph_of(tmp_path, files)
+    serial = build_graph(["pkg"], [tmp_path], jobs=1)
+    parallel = build_graph(["pkg"], [tmp_path], jobs=2)
+    assert edges(serial) == edges(parallel) and len(edges(serial)) > 260
+
+
+TRICKY_TAILS = [
+    "x = 1\n",
+    's = """\nimport pkg.b\nnot code\n"""\n',
+    "def f(\n    a,\n):\n    import pkg.sub\n",
+    "if x:\n    import pkg.b\nelse:\n    import pkg.sub\n",
+    "try:\n    import pkg.b\nexcept ImportError:\n    pass\nfinally:\n    y = 2\n",
+    "@decorator\ndef g():\n    pass\n",
+    "z = (\n1)\n",
+    "w = 1 + \\\n2\n",
+    "t = '''\nimport pkg.sub.c\n'''\n",
+    "class K:\n    import pkg.sub.deep\n\nimportant = 1\n",
+    "u = f(import_module('pkg.b'))\n",
+]
+
+
+@pytest.mark.parametrize("tail", TRICKY_TAILS)
+@pytest.mark.parametrize("head", ["import pkg.a\n", "from pkg import b\nimport os\n\n", ""])
+def test_prefix_parse_equals_full_parse(head: str, tail: str) -> None:
+    """The parse cut after the last import finds what a parse of the whole file finds."""
+    import ast
+
+    from designpatterns_ref.boundaries.scan import _walk_dynamic, _walk_statements
+
+    source = (head + tail + tail).encode()
+    tree = ast.parse(source)
+    full: list = []  # type: ignore[type-arg]
+    _walk_statements(tree.body, full)
+    _walk_dynamic(tree, list(range(1, source.count(b"\n") + 2)), full)
+    full.sort(key=lambda r: r[4])
+    assert extract(source) == full

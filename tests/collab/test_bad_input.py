@@ -1,0 +1,125 @@
+"""Hostile values at the collab entry points named in the hardening report: the family's own
+error naming the argument, and nothing changed (the fuzz suite covers every entry point)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from designpatterns_ref.collab import (
+    RULES,
+    CollabError,
+    CRDTError,
+    Entry,
+    OTClient,
+    OTError,
+    OTServer,
+    SequenceReplica,
+    TextOperation,
+    Version,
+    from_utf16,
+    to_utf16,
+)
+from designpatterns_ref.collab.traces import load_trace, replay_concurrent, replay_sequential
+
+HOSTILE = [None, True, 1, -1, 1.5, math.nan, 10**400, "", "\ud800", [], {}, (), object()]
+
+
+def _state(doc: SequenceReplica) -> object:
+    return (doc.text(), doc.version(), doc.stats(), doc.ops_since(), doc.agent)
+
+
+@pytest.fixture(params=list(RULES.values()), ids=list(RULES))
+def doc(request: pytest.FixtureRequest) -> SequenceReplica:
+    replica: SequenceReplica = request.param("alice")
+    replica.insert(0, "hello")
+    replica.delete(1, 2)
+    return replica
+
+
+@pytest.mark.parametrize("value", HOSTILE, ids=repr)
+@pytest.mark.parametrize(
+    "method, argument",
+    [("ops_since", "version"), ("has", "ident"), ("is_within", "version"), ("merge", "other")],
+)
+def test_replica_methods_name_the_argument(
+    doc: SequenceReplica, method: str, argument: str, value: object
+) -> None:
+    if method == "ops_since" and value is None:
+        return  # ops_since(None): everything, by design
+    before = _state(doc)
+    with pytest.raises(CRDTError, match=argument):
+        getattr(doc, method)(value)
+    assert _state(doc) == before
+
+
+@pytest.mark.parametrize("value", [1, "ab", [("a", 1)], {"a": 5}, {"a": [(2, 1)]}, {"": [(0, 1)]}])
+def test_version_refuses_what_is_not_ranges(value: object) -> None:
+    with pytest.raises(CRDTError, match=r"range|agent"):
+        Version(value)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("value", [[], "ops", 7, None])
+def test_apply_ops_refuses_what_is_not_operations(doc: SequenceReplica, value: object) -> None:
+    before = _state(doc)
+    with pytest.raises(CRDTError, match="op"):
+        doc.apply_ops(value if value != [] else [value])  # type: ignore[arg-type]
+    assert _state(doc) == before
+
+
+@pytest.mark.parametrize(
+    "kwargs, argument",
+    [
+        ({"revision": -1}, "revision"),
+        ({"revision": "3"}, "revision"),
+        ({"revision": True}, "revision"),
+        ({"document": None}, "document"),
+        ({"client": ""}, "client"),
+    ],
+)
+def test_ot_client_refused_at_the_boundary(kwargs: dict[str, object], argument: str) -> None:
+    args: dict[str, object] = {"client": "alice", **kwargs}
+    with pytest.raises(OTError, match=argument):
+        OTClient(**args)  # type: ignore[arg-type]
+
+
+def test_ot_client_receive_that_does_not_fit_changes_nothing() -> None:
+    client = OTClient("alice", "hello")
+    client.insert(5, "!")
+    before = (client.document, client.revision, client.buffer, client.outstanding, client.state)
+    for bad in (None, "entry", Entry("bob", 0, TextOperation.from_patch(3, 0, 0, "x"))):
+        with pytest.raises(OTError):
+            client.receive(bad)  # type: ignore[arg-type]
+        assert (client.document, client.revision, client.buffer, client.outstanding,
+                client.state) == before  # fmt: skip
+
+
+@pytest.mark.parametrize("value", [None, "x", 3, object()])
+def test_ot_values_that_are_not_operations(value: object) -> None:
+    op = TextOperation.from_patch(3, 0, 0, "a")
+    for call in (
+        lambda: op.apply(value),
+        lambda: op.compose(value),
+        lambda: TextOperation.transform(op, value),
+        lambda: OTServer("abc").receive(value),
+        lambda: OTClient("c", "abc").apply_local(value),
+    ):
+        with pytest.raises(OTError):
+            call()  # type: ignore[no-untyped-call]
+
+
+def test_utf16_helpers_and_traces_refuse_with_the_family_error() -> None:
+    assert to_utf16("a\ud800b", 3) == 3  # a lone surrogate is one UTF-16 unit, as in JavaScript
+    assert from_utf16("\ud800", 1) == 1
+    for call in (
+        lambda: to_utf16(None, 0),
+        lambda: from_utf16(b"ab", 0),
+        lambda: load_trace(None),
+        lambda: load_trace("x" * 10_000),
+        lambda: load_trace("a\x00b"),
+        lambda: replay_sequential(None, RULES["rga"]("a")),
+        lambda: replay_concurrent(None, RULES["rga"]),
+    ):
+        with pytest.raises(CollabError):
+            call()  # type: ignore[no-untyped-call]

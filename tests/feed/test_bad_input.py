@@ -1,0 +1,202 @@
+"""Regression tests for the hostile inputs of issue 17: each a clear error that changes nothing.
+
+The whole public API also meets hostile values in ``tests/fuzz`` (``families/feed.py``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from designpatterns_ref.clock import ManualClock
+from designpatterns_ref.feed import (
+    FanoutOnRead,
+    FanoutOnWrite,
+    FeedError,
+    FeedTypeError,
+    HybridFanout,
+    MemoryStore,
+    RedisStore,
+    Workload,
+    merge_newest,
+    power_law,
+    simulate,
+)
+from designpatterns_ref.feed.graphs import MAX_USERS
+from designpatterns_ref.feed.simulation import MAX_OPERATIONS
+
+HUGE = 10**400
+KINDS: list[Callable[..., Any]] = [FanoutOnWrite, FanoutOnRead, HybridFanout]
+
+
+def _snapshot(feed: Any) -> Any:
+    store = feed.store
+    return (
+        sorted(store._users),
+        {u: sorted(v) for u, v in store._followers.items()},
+        dict(store._posts),
+        {u: list(v) for u, v in store._home.items()},
+    )
+
+
+@pytest.fixture(params=KINDS, ids=lambda k: k.__name__)
+def feed(request: pytest.FixtureRequest) -> Any:
+    made = request.param(clock=ManualClock(10.0))
+    made.add_users(["ann", "bob"])
+    made.follow("ann", "bob")
+    made.post("bob", body="first")
+    return made
+
+
+# -- defect 8: huge ints are the family's error, not OverflowError ----------------------------
+
+
+@pytest.mark.parametrize("at", [HUGE, -HUGE, math.nan, math.inf])
+def test_post_refuses_huge_and_non_finite_times(feed: Any, at: object) -> None:
+    before = _snapshot(feed)
+    with pytest.raises(FeedError, match="at="):
+        feed.post("bob", at=at)
+    assert _snapshot(feed) == before
+
+
+@pytest.mark.parametrize("value", [HUGE, math.nan, -1])
+def test_hybrid_settings_refuse_huge_values(value: object) -> None:
+    with pytest.raises(FeedError, match="inactive_after="):
+        HybridFanout(inactive_after=value)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("limit", [HUGE, 10**10])
+def test_limits_past_the_documented_maximum_are_refused(feed: Any, limit: int) -> None:
+    with pytest.raises(FeedError, match="MAX_LIMIT"):
+        feed.timeline("ann", limit)
+    with pytest.raises(FeedError, match="max_len="):
+        FanoutOnWrite(max_len=limit)
+
+
+# -- defect 9: nonsense is refused at the boundary --------------------------------------------
+
+
+@pytest.mark.parametrize("post_id", [None, "3", [], 3.0, True])
+def test_get_post_refuses_what_is_not_an_id(feed: Any, post_id: object) -> None:
+    with pytest.raises(FeedTypeError, match="post_id="):
+        feed.get_post(post_id)
+    assert feed.get_post(1) is not None and feed.get_post(999) is None
+
+
+@pytest.mark.parametrize("clock", [1, "now", None, object()])
+@pytest.mark.parametrize("kind", KINDS, ids=lambda k: k.__name__)
+def test_non_callable_clocks_are_refused(kind: Callable[..., Any], clock: object) -> None:
+    with pytest.raises(FeedTypeError, match="clock="):
+        kind(clock=clock)
+
+
+@pytest.mark.parametrize("store", [1, "redis", object(), {}, [], MemoryStore])
+@pytest.mark.parametrize("kind", KINDS, ids=lambda k: k.__name__)
+def test_objects_that_are_not_stores_are_refused(kind: Callable[..., Any], store: object) -> None:
+    with pytest.raises(FeedTypeError, match="store="):
+        kind(store)
+
+
+@pytest.mark.parametrize("client", [None, "redis://x", object(), 5])
+def test_a_redis_store_needs_a_redis_client(client: object) -> None:
+    with pytest.raises(FeedTypeError, match="client="):
+        RedisStore(client)
+
+
+@pytest.mark.parametrize("user", ["\ud800", "a\udfffb"])
+def test_names_utf8_cannot_carry_are_refused_by_every_store(feed: Any, user: str) -> None:
+    before = _snapshot(feed)
+    with pytest.raises(FeedError, match="surrogate"):
+        feed.add_user(user)
+    with pytest.raises(FeedError, match="surrogate"):
+        feed.post("bob", body=user)
+    assert not feed.has_user(user)
+    assert _snapshot(feed) == before
+
+
+def test_add_users_checks_every_name_before_adding_any(feed: Any) -> None:
+    before = _snapshot(feed)
+    for bad in (["cat", 5], ["cat", "cat"], ["cat", "ann"], ["cat", ""], "cat", None):
+        with pytest.raises(FeedError):
+            feed.add_users(bad)
+    assert _snapshot(feed) == before
+
+
+@pytest.mark.parametrize(
+    ("lists", "limit"),
+    [(None, 3), ([[1, 2]], 3), ([["1"]], 3), ([[3, 1]], -1), ([[3, 1]], 1.5), ("ab", 1)],
+)
+def test_merge_newest_checks_its_arguments(lists: Any, limit: Any) -> None:
+    with pytest.raises(FeedError):
+        merge_newest(lists, limit)
+
+
+# -- defect 10: generators refuse sizes past a documented maximum ------------------------------
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: power_law(MAX_USERS + 1),
+        lambda: power_law(10**12),
+        lambda: power_law(HUGE),
+        lambda: power_law(100, mean_followees=HUGE),
+        lambda: power_law(100, max_followees=10**12),
+        lambda: power_law(100, seed="x"),
+        lambda: power_law(100, exponent=math.nan),
+        lambda: Workload(posts=MAX_OPERATIONS + 1),
+        lambda: Workload(posts=10**12),
+        lambda: Workload(reads=HUGE),
+        lambda: Workload(posts=10**6, reads_per_post=10**6),
+        lambda: Workload(reads_per_post="5"),
+        lambda: Workload(seconds_per_op=math.nan),
+        lambda: Workload(limit=0),
+    ],
+)
+def test_generators_refuse_sizes_past_their_maximum(call: Callable[[], object]) -> None:
+    with pytest.raises(FeedError):
+        call()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        (None, "graph"),
+        ("feed", None),
+    ],
+)
+def test_simulate_checks_what_it_is_given(args: tuple[str | None, str | None]) -> None:
+    feed = FanoutOnWrite() if args[0] == "feed" else args[0]
+    graph = power_law(20, seed=1) if args[1] == "graph" else args[1]
+    with pytest.raises(FeedTypeError):
+        simulate(feed, graph)  # type: ignore[arg-type]
+    with pytest.raises(FeedTypeError, match="workload="):
+        simulate(FanoutOnWrite(), power_law(20, seed=1), "many")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("users", "exponent"), [(30, 6.0), (50, 10.0), (200, 3.0)])
+def test_power_law_finishes_on_steep_curves(users: int, exponent: float) -> None:
+    """Regression: a user wanting nearly everyone under a steep curve drew for hours."""
+    g = power_law(users, seed=1, mean_followees=float(users), exponent=exponent)
+    assert g == power_law(users, seed=1, mean_followees=float(users), exponent=exponent)
+    assert len(set(g.edges)) == len(g.edges) and all(a != b for a, b in g.edges)
+    counts = g.followee_counts()
+    assert max(counts.values()) <= users - 1
+
+
+def test_the_one_pass_sample_follows_the_weights() -> None:
+    """The fallback sampler against the weights: the heavy index is taken far more often."""
+    import random
+
+    from designpatterns_ref.feed.graphs import _weighted_sample
+
+    rng = random.Random(3)
+    weights = [8.0, 1.0, 1.0, 1.0e-9]
+    picks = [_weighted_sample(rng, weights, 1, set()) for _ in range(2000)]
+    share = sum(p == {0} for p in picks) / len(picks)
+    assert abs(share - 0.8) < 0.04  # 8 / 10.000000001, within about 4 standard deviations
+    assert all(_weighted_sample(rng, weights, 3, {0}) == {1, 2, 3} for _ in range(10))
+    assert sum(p == {3} for p in picks) == 0

@@ -1,0 +1,69 @@
+"""autocomplete: every completer (constructor and methods) and the text helpers.
+
+Each completer is built with a few weighted terms and meets hostile values in each argument of
+each method; ``FrozenCompleter`` refuses every change with ``ReadOnlyError`` (one of ERRORS).
+Not registered: the record ``Completion``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from designpatterns_ref.autocomplete import (
+    AutocompleteError,
+    BruteForceCompleter,
+    FrozenCompleter,
+    RadixTrie,
+    SortedPrefixIndex,
+    TopKTrie,
+    Trie,
+    normalize,
+    rank_key,
+)
+from tests.fuzz.helpers import per_argument
+from tests.fuzz.spec import Entry
+
+ERRORS = (AutocompleteError,)
+
+_ITEMS = [("apple", 5), ("app", 9), ("apply", 2), ("banana", 4), ("été", 3)]
+
+COMPLETERS: dict[str, Callable[..., Any]] = {
+    "Trie": Trie,
+    "RadixTrie": RadixTrie,
+    "TopKTrie": TopKTrie,
+    "SortedPrefixIndex": SortedPrefixIndex,
+    "FrozenCompleter": FrozenCompleter,
+    "BruteForceCompleter": BruteForceCompleter,
+}
+
+
+def _entries(name: str, cls: Callable[..., Any]) -> list[Entry]:
+    def make() -> Any:
+        return cls(_ITEMS)
+
+    def method(m: str) -> Callable[..., object]:
+        return lambda obj, **kw: getattr(obj, m)(**kw)
+
+    extra = {"cache_size": 10} if name == "TopKTrie" else {}
+    out = per_argument(name, lambda _, **kw: cls(**kw), {"items": _ITEMS, "casefold": False,
+                                                         **extra})  # fmt: skip
+    out.append(Entry(f"{name}(items=[(term, 1)])", call=lambda _, v: cls([(v, 1)])))
+    out.append(Entry(f"{name}(items=[('a', weight)])", call=lambda _, v: cls([("a", v)])))
+    out += per_argument(f"{name}.insert", method("insert"), {"term": "apricot", "weight": 7},
+                        make=make)  # fmt: skip
+    out += per_argument(f"{name}.increment", method("increment"), {"term": "apple", "by": 1},
+                        make=make)  # fmt: skip
+    out += per_argument(f"{name}.remove", method("remove"), {"term": "apple"}, make=make)
+    out += per_argument(f"{name}.weight", method("weight"), {"term": "apple"}, make=make)
+    out += per_argument(f"{name}.complete", method("complete"),
+                        {"prefix": "ap", "k": 2, "max_edits": 1}, make=make)  # fmt: skip
+    out.append(Entry(f"{name}.__contains__", call=lambda obj, v: v in obj, make=make))
+    return out
+
+
+ENTRIES = [
+    *(entry for name, cls in COMPLETERS.items() for entry in _entries(name, cls)),
+    *per_argument("normalize", lambda _, **kw: normalize(**kw), {"text": "Café", "casefold": True}),
+    *per_argument("rank_key", lambda _, **kw: rank_key(**kw), {"term": "apple", "weight": 5}),
+]

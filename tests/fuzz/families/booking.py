@@ -1,0 +1,149 @@
+"""booking: the stay, the strategies and holds on one shared SQLite hotel, and the policy maths."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from datetime import date
+from typing import Any
+
+from designpatterns_ref import booking as bk
+from designpatterns_ref.booking.race import random_stays
+from tests.fuzz.spec import Entry
+
+ERRORS = (bk.BookingError, bk.SoldOut)
+D1, D2 = date(2026, 6, 1), date(2026, 6, 3)
+_SHARED: dict[str, Any] = {}
+
+
+def _store() -> Any:
+    """One hotel for every call: each refused call is compared with the state just before it."""
+    if "store" not in _SHARED:
+        store = bk.SQLiteStore(os.path.join(tempfile.mkdtemp(prefix="dpref-fuzz-"), "h.db"))
+        store.add_inventory("h1", "double", D1, 10, total=1_000)
+        _SHARED["store"] = store
+    return _SHARED["store"]
+
+
+def _state(strategy: Any) -> object:
+    store = strategy.store
+    return (
+        store.query("SELECT * FROM inventory ORDER BY night"),
+        store.query("SELECT count(*) FROM bookings"),
+        store.query("SELECT count(*), coalesce(max(id), 0) FROM holds"),
+        store.query("SELECT count(*) FROM payments"),
+    )
+
+
+def _stay_with(field: str) -> Entry:
+    base: dict[str, Any] = {"hotel": "h1", "room_type": "double", "check_in": D1, "check_out": D2}
+    return Entry(f"Stay({field}=)", call=lambda _, v: bk.Stay(**{**base, field: v}))
+
+
+def _strategy(make: Any, label: str) -> list[Entry]:
+    def fresh() -> Any:
+        return make(_store())
+
+    snap = _state
+    return [
+        Entry(f"{label}.book", make=fresh, snapshot=snap, call=lambda s, v: s.book(v)),
+        Entry(f"{label}.cancel", make=fresh, snapshot=snap, call=lambda s, v: s.cancel(v)),
+        Entry(
+            f"{label}.availability(hotel)",
+            make=fresh,
+            snapshot=snap,
+            call=lambda s, v: s.availability(v, "double", D1, D2),
+        ),
+        Entry(
+            f"{label}.availability(check_out)",
+            make=fresh,
+            snapshot=snap,
+            call=lambda s, v: s.availability("h1", "double", D1, v),
+        ),
+        Entry(f"{label}(store)", call=lambda _, v: make(v)),
+    ]
+
+
+def _holds() -> Any:
+    return bk.Holds(_store(), ttl=60)
+
+
+ENTRIES = [
+    *(_stay_with(f) for f in ("hotel", "room_type", "check_in", "check_out", "rooms", "guest")),
+    *_strategy(bk.PessimisticBooking, "PessimisticBooking"),
+    *_strategy(bk.OptimisticBooking, "OptimisticBooking"),
+    *_strategy(bk.ConstraintBooking, "ConstraintBooking"),
+    *_strategy(bk.NaiveBooking, "NaiveBooking"),
+    *_strategy(bk.Holds, "Holds"),
+    Entry(
+        "PessimisticBooking(overbooking)",
+        call=lambda _, v: bk.PessimisticBooking(_store(), overbooking=v),
+    ),
+    Entry(
+        "OptimisticBooking(retries)", call=lambda _, v: bk.OptimisticBooking(_store(), retries=v)
+    ),
+    Entry(
+        "ConstraintBooking(retries)", call=lambda _, v: bk.ConstraintBooking(_store(), retries=v)
+    ),
+    Entry("NaiveBooking(think)", call=lambda _, v: bk.NaiveBooking(_store(), think=v)),
+    Entry("Holds(ttl)", call=lambda _, v: bk.Holds(_store(), ttl=v)),
+    Entry("Holds(clock)", call=lambda _, v: bk.Holds(_store(), clock=v)),
+    Entry("Holds.hold", make=_holds, snapshot=_state, call=lambda h, v: h.hold(v)),
+    Entry(
+        "Holds.confirm(hold_id)",
+        make=_holds,
+        snapshot=_state,
+        call=lambda h, v: h.confirm(v, "key", amount=1),
+    ),
+    Entry(
+        "Holds.confirm(key)",
+        make=_holds,
+        snapshot=_state,
+        call=lambda h, v: h.confirm(1, v, amount=1),
+    ),
+    Entry(
+        "Holds.confirm(amount)",
+        make=_holds,
+        snapshot=_state,
+        call=lambda h, v: h.confirm(1, "key", amount=v),
+    ),
+    Entry("SQLiteStore(path)", call=lambda _, v: None if isinstance(v, str) else bk.SQLiteStore(v)),
+    Entry("PostgresStore(url)", call=lambda _, v: bk.PostgresStore(v)),
+    Entry(
+        "SQLiteStore.add_inventory(total)",
+        make=_store,
+        snapshot=lambda s: s.query("SELECT count(*) FROM inventory"),
+        call=lambda s, v: s.add_inventory("h2", "double", D1, 1, total=v),
+    ),
+    Entry(
+        "expected_walks(sold)", call=lambda _, v: bk.expected_walks(sold=v, total=1, no_show=0.1)
+    ),
+    Entry(
+        "expected_walks(no_show)", call=lambda _, v: bk.expected_walks(sold=1, total=1, no_show=v)
+    ),
+    Entry(
+        "best_overbooking(walk_cost)",
+        call=lambda _, v: bk.best_overbooking(total=10, no_show=0.1, room_revenue=1, walk_cost=v),
+    ),
+    Entry(
+        "AvailabilityIndex.add_hotel(lat)",
+        make=bk.AvailabilityIndex,
+        call=lambda i, v: i.add_hotel("h", "c", v, 0.0),
+    ),
+    Entry(
+        "AvailabilityIndex.search(city)",
+        make=bk.AvailabilityIndex,
+        call=lambda i, v: i.search(v, "double", D1, D2),
+    ),
+    Entry(
+        "AvailabilityIndex.near(radius)",
+        make=bk.AvailabilityIndex,
+        call=lambda i, v: i.near(0.0, 0.0, v, "double", D1, D2),
+    ),
+    Entry(
+        "AvailabilityIndex.set_free(free)",
+        make=bk.AvailabilityIndex,
+        call=lambda i, v: i.set_free("h", "double", D1, v),
+    ),
+    Entry("random_stays(n)", call=lambda _, v: random_stays(v, first=D1, nights=3)),
+]

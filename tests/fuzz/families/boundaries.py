@@ -1,0 +1,98 @@
+"""boundaries: the checker's entry points (configuration, graph, check, output, todo file)."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from designpatterns_ref import boundaries as b
+from tests.fuzz.spec import Entry
+
+ERRORS = (b.BoundariesError,)
+
+_DIR = Path(tempfile.mkdtemp(prefix="dpref-fuzz-boundaries-"))
+(_DIR / "shop").mkdir()
+(_DIR / "shop" / "__init__.py").write_text("import shop.a\n")
+(_DIR / "shop" / "a.py").write_text("from shop import b\n")
+(_DIR / "shop" / "b.py").write_text("")
+
+_BASE: dict[str, Any] = {"packages": ["shop"], "roots": ["."], "cache": "",
+                         "components": {"shop.*": {"public": ["."], "depends_on": []}}}  # fmt: skip
+
+
+def _config(**change: Any) -> b.Config:
+    return b.Config.from_dict({**_BASE, **change}, base=_DIR)
+
+
+def _report() -> b.Report:
+    return b.check(_config(), use_cache=False, jobs=1)
+
+
+_KEYS = ("packages", "roots", "components", "layers", "independence", "include", "cycles",
+         "todo", "cache")  # fmt: skip
+
+ENTRIES = [
+    Entry("Config.from_dict(data)", call=lambda _, v: b.Config.from_dict(v)),
+    Entry("Config.from_dict(base=)", call=lambda _, v: b.Config.from_dict(_BASE, base=v)),
+    *(
+        Entry(f"Config.from_dict({key}=)", call=lambda _, v, k=key: _config(**{k: v}))
+        for key in (
+            "packages",
+            "roots",
+            "components",
+            "layers",
+            "independence",
+            "include",
+            "cycles",
+            "todo",
+            "cache",
+        )
+    ),
+    Entry(
+        "Config.from_dict(components.x.public)",
+        call=lambda _, v: _config(components={"shop.a": {"public": v}}),
+    ),
+    Entry(
+        "Config.from_dict(components.x.depends_on)",
+        call=lambda _, v: _config(components={"shop.a": {"depends_on": v}}),
+    ),
+    Entry(
+        "Config.from_dict(components.x.module)",
+        call=lambda _, v: _config(components={"x": {"module": v}}),
+    ),
+    Entry("Config.from_dict(layers[0].layers)", call=lambda _, v: _config(layers=[{"layers": v}])),
+    Entry(
+        "Config.from_dict(independence[0].modules)",
+        call=lambda _, v: _config(independence=[{"modules": v}]),
+    ),
+    Entry("load_config(path)", call=lambda _, v: b.load_config(v)),
+    Entry("build_graph(packages)", call=lambda _, v: b.build_graph(v, [_DIR], jobs=1)),
+    Entry("build_graph(roots)", call=lambda _, v: b.build_graph(["shop"], v, jobs=1)),
+    Entry("build_graph(jobs=)", call=lambda _, v: b.build_graph(["shop"], [_DIR], jobs=v)),
+    Entry("build_graph(cache=)", call=lambda _, v: b.build_graph(["shop"], [_DIR], cache=v)),
+    Entry("discover(package)", call=lambda _, v: b.discover(v, [_DIR])),
+    Entry("extract(source)", call=lambda _, v: b.extract(v)),
+    Entry("check(config)", call=lambda _, v: b.check(v)),
+    Entry("check(use_cache=)", call=lambda _, v: b.check(_config(), use_cache=v)),
+    Entry("check(use_todo=)", call=lambda _, v: b.check(_config(), use_todo=v)),
+    Entry("check(verify_content=)", call=lambda _, v: b.check(_config(), verify_content=v)),
+    Entry("check(jobs=)", call=lambda _, v: b.check(_config(), jobs=v)),
+    Entry("render(report)", call=lambda _, v: b.render(v, "human")),
+    Entry("render(fmt)", call=lambda r, v: b.render(r, v), make=_report),
+    Entry("render(base=)", call=lambda r, v: b.render(r, "json", base=v), make=_report),
+    Entry("FileCache(path)", call=lambda _, v: b.FileCache(v)),
+    Entry(
+        "FileCache(verify_content=)",
+        call=lambda _, v: b.FileCache(_DIR / "c.bin", verify_content=v),
+    ),
+    Entry("FileCache(jobs=)", call=lambda _, v: b.FileCache(_DIR / "c.bin", jobs=v)),
+    Entry("read_todo(path)", call=lambda _, v: b.read_todo(v)),
+    Entry("write_todo(violations)", call=lambda _, v: b.write_todo(_DIR / "todo.toml", v)),
+    Entry("split(violations)", call=lambda _, v: b.split(v, set())),
+    Entry("split(recorded)", call=lambda _, v: b.split([], v)),
+    Entry("shortest_cycle(edges)", call=lambda _, v: b.shortest_cycle(v, {"a"})),
+    Entry("shortest_cycle(within)", call=lambda _, v: b.shortest_cycle({"a": {"a"}}, v)),
+    Entry("find_violations(graph)", call=lambda _, v: b.find_violations(v, _config())),
+    Entry("bind(config)", call=lambda _, v: b.bind(v, b.build_graph(["shop"], [_DIR], jobs=1))),
+]

@@ -1,0 +1,184 @@
+"""feed: the three strategies (on memory and on Redis), graphs, workloads and the simulator.
+
+Each strategy gets the same entries: its constructor, and each method with each argument
+hostile, on a small feed (two users, a follow, a post). The Redis runs use a throwaway server
+(``helpers.redis_url``) and compare a dump of the store's keys before and after.
+
+Not registered: the ``FeedStore`` methods of ``MemoryStore`` and ``RedisStore`` (the storage
+interface the strategies call with values they have checked; a user calls the ``Feed``), and the
+records (``Post``, ``FeedStats``, ``SimulationReport``).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from typing import Any
+
+from designpatterns_ref.clock import ManualClock
+from designpatterns_ref.feed import (
+    FanoutOnRead,
+    FanoutOnWrite,
+    FeedError,
+    Graph,
+    HybridFanout,
+    MemoryStore,
+    Post,
+    RedisStore,
+    Workload,
+    merge_newest,
+    power_law,
+    simulate,
+)
+from tests.fuzz.helpers import per_argument, redis_keys, redis_url
+from tests.fuzz.spec import Entry
+
+ERRORS = (FeedError,)
+
+_prefixes = itertools.count()
+
+KINDS: dict[str, Callable[..., Any]] = {
+    "FanoutOnWrite": lambda store, clock: FanoutOnWrite(store, max_len=3, clock=clock),
+    "FanoutOnRead": lambda store, clock: FanoutOnRead(store, clock=clock),
+    "HybridFanout": lambda store, clock: HybridFanout(
+        store, threshold=2, inactive_after=5.0, max_len=3, rebuild_len=2, clock=clock
+    ),
+}
+
+
+def _small(feed: Any) -> Any:
+    feed.add_users(["ann", "bob", "cy"])
+    feed.follow("ann", "bob")
+    feed.post("bob", body="hello")
+    return feed
+
+
+def _memory(kind: str) -> Callable[[], Any]:
+    return lambda: _small(KINDS[kind](MemoryStore(), ManualClock(10.0)))
+
+
+def _redis(kind: str) -> Callable[[], Any]:
+    def make() -> Any:
+        store = RedisStore.from_url(redis_url(), prefix=f"fuzz{next(_prefixes)}:")
+        return _small(KINDS[kind](store, ManualClock(10.0)))
+
+    return make
+
+
+def _redis_snapshot(feed: Any) -> object:
+    if feed is None:
+        return None
+    from tests.fuzz.test_fuzz import state_of
+
+    return (redis_keys(feed.store.r, feed.store.prefix + "*"), state_of(feed.stats))
+
+
+def _feed_entries(name: str, make: Callable[[], Any], snap: Any) -> list[Entry]:
+    def method(m: str) -> Callable[..., object]:
+        return lambda obj, **kw: getattr(obj, m)(**kw)
+
+    out: list[Entry] = []
+    for m in ("add_user", "has_user", "followers", "followees"):
+        out += per_argument(f"{name}.{m}", method(m), {"user": "dee"}, make=make, snapshot=snap)
+    out += per_argument(
+        f"{name}.add_users",
+        method("add_users"),
+        {"users": ["dee", "eve"]},
+        make=make,
+        snapshot=snap,
+    )
+    for m in ("follow", "unfollow"):
+        out += per_argument(
+            f"{name}.{m}", method(m), {"a": "cy", "b": "bob"}, make=make, snapshot=snap
+        )
+    out += per_argument(
+        f"{name}.post",
+        method("post"),
+        {"author": "bob", "at": 20.0, "body": "more"},
+        make=make,
+        snapshot=snap,
+    )
+    out += per_argument(
+        f"{name}.get_post", method("get_post"), {"post_id": 1}, make=make, snapshot=snap
+    )
+    out += per_argument(f"{name}.delete", method("delete"), {"post": 1}, make=make, snapshot=snap)
+    out += per_argument(
+        f"{name}.timeline",
+        method("timeline"),
+        {"user": "ann", "limit": 10, "before": Post(5, "bob", 1.0)},
+        make=make,
+        snapshot=snap,
+    )
+    return out
+
+
+def _constructor_entries(name: str, kind: Callable[..., Any], extra: dict[str, Any]) -> list[Entry]:
+    return per_argument(
+        name, lambda _, **kw: kind(**kw), {"store": None, "clock": ManualClock(0.0), **extra}
+    )
+
+
+_GRAPH = power_law(20, seed=1, mean_followees=3.0)
+
+
+def _simulate(**kw: Any) -> object:
+    return simulate(**{"feed": FanoutOnWrite(clock=ManualClock(0.0)), **kw})
+
+
+ENTRIES = [
+    *_constructor_entries("FanoutOnWrite", FanoutOnWrite, {"max_len": 800}),
+    *_constructor_entries("FanoutOnRead", FanoutOnRead, {}),
+    *_constructor_entries(
+        "HybridFanout",
+        HybridFanout,
+        {"threshold": 10, "inactive_after": 60.0, "max_len": 800, "rebuild_len": 100},
+    ),
+    *(entry for kind in KINDS for entry in _feed_entries(kind, _memory(kind), None)),
+    *(
+        entry
+        for kind in KINDS
+        for entry in _feed_entries(f"{kind}[redis]", _redis(kind), _redis_snapshot)
+    ),
+    *per_argument(
+        "RedisStore",
+        lambda _, **kw: RedisStore(**kw),
+        {"client": None, "prefix": "feed:", "deadline": 0.25},
+    ),
+    *per_argument(
+        "RedisStore.from_url",
+        lambda _, **kw: RedisStore.from_url(**kw),
+        {"url": "redis://127.0.0.1:1/0", "prefix": "feed:", "deadline": 0.25},
+    ),
+    *per_argument(
+        "merge_newest", lambda _, **kw: merge_newest(**kw), {"lists": [[9, 4], [8]], "limit": 2}
+    ),
+    *per_argument(
+        "power_law",
+        lambda _, **kw: power_law(**kw),
+        {"users": 30, "seed": 0, "mean_followees": 3.0, "exponent": 1.0, "max_followees": 20},
+    ),
+    *per_argument(
+        "Graph", lambda _, **kw: Graph(**kw), {"users": ("a", "b"), "edges": (("a", "b"),)}
+    ),
+    Entry("Graph.load(feed)", call=lambda g, v: g.load(v), make=lambda: _GRAPH),
+    *per_argument(
+        "Workload",
+        lambda _, **kw: Workload(**kw),
+        {
+            "posts": 10,
+            "reads_per_post": 2.0,
+            "reads": None,
+            "limit": 5,
+            "active_share": 1.0,
+            "author_bias": 0.5,
+            "seconds_per_op": 1.0,
+            "seed": 0,
+        },
+    ),
+    *per_argument(
+        "simulate",
+        lambda _, **kw: _simulate(**kw),
+        {"graph": _GRAPH, "workload": Workload(posts=3, reads=3), "timer": ManualClock(0.0)},
+    ),
+    Entry("simulate(feed=)", call=lambda _, v: simulate(v, _GRAPH, Workload(posts=1, reads=1))),
+]

@@ -1,0 +1,234 @@
+"""geo: geohash functions, distances, the four driver indexes, dispatch, surge and trips.
+
+Every index gets the same entries (its constructor, and each method with each argument
+hostile); ``RedisGeoIndex`` runs against a throwaway server (``helpers.redis_url``) and is
+compared before and after through a dump of its keys. Not registered: the records
+(``Match``, ``DriverState``, ``Assignment``, ``SearchTrace``) and the enums.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from typing import Any
+
+from designpatterns_ref.clock import ManualClock
+from designpatterns_ref.geo import (
+    BruteForceIndex,
+    Dispatcher,
+    GeoError,
+    GeohashIndex,
+    QuadTreeIndex,
+    RedisGeoIndex,
+    SurgePricer,
+    TripState,
+    TripStateMachine,
+    bbox,
+    cover_circle,
+    decode,
+    decode_int,
+    encode,
+    encode_int,
+    equirectangular_m,
+    haversine_m,
+    neighbor,
+    neighbors,
+    redis_score,
+)
+from tests.fuzz.helpers import per_argument, redis_keys, redis_url
+from tests.fuzz.spec import Entry
+
+ERRORS = (GeoError,)
+
+_keys = itertools.count()
+_POINT = {"lat": 51.5007, "lon": -0.1246}
+
+
+def _fill(index: Any) -> Any:
+    index.upsert("ana", 51.5007, -0.1246)
+    index.upsert("bo", 51.5033, -0.1276, available=False)
+    return index
+
+
+def _redis_index() -> RedisGeoIndex:
+    import redis
+
+    client = redis.Redis.from_url(redis_url())
+    index = RedisGeoIndex(client, key=f"fuzz{next(_keys)}", ttl=None, clock=ManualClock(0.0))
+    client.close()
+    return _fill(index)
+
+
+def _redis_snapshot(index: Any) -> object:
+    return None if index is None else redis_keys(index._client, f"{index.key}:*")
+
+
+INDEXES: list[tuple[str, Callable[[], Any], Callable[[Any], object] | None]] = [
+    ("BruteForceIndex", lambda: _fill(BruteForceIndex(clock=ManualClock(0.0))), None),
+    ("GeohashIndex", lambda: _fill(GeohashIndex(clock=ManualClock(0.0))), None),
+    ("QuadTreeIndex", lambda: _fill(QuadTreeIndex(capacity=2, clock=ManualClock(0.0))), None),
+    ("RedisGeoIndex", _redis_index, _redis_snapshot),
+]
+
+
+def _index_entries(name: str, make: Callable[[], Any], snap: Any) -> list[Entry]:
+    def method(m: str) -> Callable[..., object]:
+        return lambda obj, **kw: getattr(obj, m)(**kw)
+
+    out: list[Entry] = []
+    out += per_argument(
+        f"{name}.upsert",
+        method("upsert"),
+        {"driver_id": "cy", **_POINT, "available": True, "at": 1.0},
+        make=make,
+        snapshot=snap,
+    )
+    for m in ("remove", "get"):
+        out += per_argument(
+            f"{name}.{m}", method(m), {"driver_id": "ana"}, make=make, snapshot=snap
+        )
+    out += per_argument(
+        f"{name}.set_available",
+        method("set_available"),
+        {"driver_id": "ana", "available": False},
+        make=make,
+        snapshot=snap,
+    )
+    out += per_argument(
+        f"{name}.nearest",
+        method("nearest"),
+        {**_POINT, "k": 2, "max_radius_m": 5000.0, "available_only": True},
+        make=make,
+        snapshot=snap,
+    )
+    out += per_argument(
+        f"{name}.within",
+        method("within"),
+        {**_POINT, "radius_m": 500.0, "available_only": False},
+        make=make,
+        snapshot=snap,
+    )
+    out.append(
+        Entry(f"{name}.__contains__", call=lambda obj, v: v in obj, make=make, snapshot=snap)
+    )
+    return out
+
+
+def _trip() -> TripStateMachine:
+    trip = TripStateMachine("t1", clock=ManualClock(0.0))
+    trip.match("ana")
+    return trip
+
+
+def _dispatcher() -> Dispatcher:
+    dispatcher = Dispatcher(_fill(GeohashIndex(clock=ManualClock(0.0))))
+    dispatcher.request("rider", 51.5007, -0.1246)
+    return dispatcher
+
+
+def _pricer() -> SurgePricer:
+    pricer = SurgePricer(clock=ManualClock(0.0))
+    pricer.update("gcpvj", demand=3, supply=1)
+    return pricer
+
+
+ENTRIES = [
+    # geohash and distances
+    *per_argument("encode", lambda _, **kw: encode(**kw), {**_POINT, "precision": 7}),
+    *per_argument("encode_int", lambda _, **kw: encode_int(**kw), {**_POINT, "bits": 52}),
+    *per_argument("decode_int", lambda _, **kw: decode_int(**kw), {"value": 12345, "bits": 52}),
+    *per_argument("redis_score", lambda _, **kw: redis_score(**kw), dict(_POINT)),
+    Entry("decode(code)", call=lambda _, v: decode(v)),
+    Entry("bbox(code)", call=lambda _, v: bbox(v)),
+    Entry("neighbors(code)", call=lambda _, v: neighbors(v)),
+    *per_argument("neighbor", lambda _, **kw: neighbor(**kw), {"code": "gcpvj", "direction": "n"}),
+    *per_argument(
+        "cover_circle",
+        lambda _, **kw: cover_circle(**kw),
+        {**_POINT, "radius_m": 300.0, "precision": None, "max_cells": 1000},
+    ),
+    *(
+        entry
+        for fn in (haversine_m, equirectangular_m)
+        for entry in per_argument(
+            fn.__name__,
+            lambda _, fn=fn, **kw: fn(**kw),
+            {"lat1": 51.5, "lon1": -0.12, "lat2": 48.85, "lon2": 2.35},
+        )
+    ),
+    # the indexes
+    *per_argument(
+        "BruteForceIndex", lambda _, **kw: BruteForceIndex(**kw), {"ttl": 60.0, "clock": None}
+    ),
+    *per_argument(
+        "GeohashIndex",
+        lambda _, **kw: GeohashIndex(**kw),
+        {"precision": 7, "ttl": 60.0, "clock": None},
+    ),
+    *per_argument(
+        "QuadTreeIndex",
+        lambda _, **kw: QuadTreeIndex(**kw),
+        {"capacity": 16, "ttl": 60.0, "clock": None},
+    ),
+    *per_argument(
+        "RedisGeoIndex",
+        lambda _, **kw: RedisGeoIndex(**kw),
+        {
+            "client": "redis://127.0.0.1:1/0",
+            "key": "k",
+            "ttl": 60.0,
+            "clock": None,
+            "deadline": 0.25,
+        },
+    ),
+    *(entry for name, make, snap in INDEXES for entry in _index_entries(name, make, snap)),
+    *per_argument(
+        "GeohashIndex.trace",
+        lambda i, **kw: i.trace(**kw),
+        {**_POINT, "k": 2, "available_only": True},
+        make=INDEXES[1][1],
+    ),
+    # dispatch, surge, trips
+    *per_argument(
+        "Dispatcher",
+        lambda _, **kw: Dispatcher(**kw),
+        {"index": GeohashIndex(), "max_pickup_m": 1000.0},
+    ),
+    *per_argument(
+        "Dispatcher.request",
+        lambda d, **kw: d.request(**kw),
+        {"rider_id": "rue", **_POINT},
+        make=_dispatcher,
+    ),
+    Entry("Dispatcher.release(driver_id)", call=lambda d, v: d.release(v), make=_dispatcher),
+    *per_argument(
+        "SurgePricer",
+        lambda _, **kw: SurgePricer(**kw),
+        {"half_life": 120.0, "sensitivity": 1.0, "cap": 3.0, "step": 0.1, "clock": None},
+    ),
+    *per_argument(
+        "SurgePricer.update",
+        lambda p, **kw: p.update(**kw),
+        {"cell": "gcpvj", "demand": 4, "supply": 2},
+        make=_pricer,
+    ),
+    Entry("SurgePricer.multiplier(cell)", call=lambda p, v: p.multiplier(v), make=_pricer),
+    Entry("SurgePricer.pressure(cell)", call=lambda p, v: p.pressure(v), make=_pricer),
+    *per_argument(
+        "TripStateMachine", lambda _, **kw: TripStateMachine(**kw), {"trip_id": "t1", "clock": None}
+    ),
+    *per_argument(
+        "TripStateMachine.advance",
+        lambda t, **kw: t.advance(**kw),
+        {"to": TripState.DRIVER_ARRIVING, "note": ""},
+        make=_trip,
+    ),
+    Entry(
+        "TripStateMachine.match(driver_id)",
+        call=lambda t, v: t.match(v),
+        make=lambda: TripStateMachine("t1", clock=ManualClock(0.0)),
+    ),
+    Entry("TripStateMachine.cancel(by)", call=lambda t, v: t.cancel(v), make=_trip),
+    Entry("TripStateMachine.unmatch(reason)", call=lambda t, v: t.unmatch(v), make=_trip),
+    Entry("TripStateMachine.time_in(state)", call=lambda t, v: t.time_in(v), make=_trip),
+]

@@ -1,0 +1,238 @@
+"""shortcode: codecs, allocators, counters, stores, Snowflake and the shortener service.
+
+Not registered: the records ``Link`` (checked by every store's ``insert``, which is fuzzed with
+hostile fields), ``SnowflakeParts`` and ``Insert``, and the protocols. ``RedisCounter`` is
+registered against a throwaway server started on first use (``helpers.redis_url``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import itertools
+from typing import Any
+
+from designpatterns_ref.clock import ManualClock
+from designpatterns_ref.shortcode import (
+    Alphabet,
+    CodeNotFound,
+    CounterAllocator,
+    HashCodes,
+    Layout,
+    Link,
+    MemoryCounter,
+    MemoryStore,
+    NumberCodes,
+    Obfuscator,
+    RangeAllocator,
+    RedisCounter,
+    ShortCodeError,
+    Snowflake,
+    SQLiteCounter,
+    SQLiteStore,
+    UrlShortener,
+    codes_until_collision,
+    collision_probability,
+    decode,
+    decode_bytes,
+    decompose,
+    encode,
+    encode_bytes,
+    expected_collisions,
+)
+from tests.fuzz.helpers import in_scratch_dir, per_argument, redis_url
+from tests.fuzz.spec import Entry
+
+ERRORS = (ShortCodeError, CodeNotFound)
+
+_LINK = Link("abc", "https://example.com/a", 1_700_000_000.0)
+
+
+def _sqlite_rows(store: Any) -> object:
+    if store is None:
+        return None
+    tables = ("links", "shortcode_counters")
+    conn = store._conn  # the store's own connection: what it holds, as rows
+    out = []
+    for table in tables:
+        with contextlib.suppress(Exception):
+            out.append(sorted(conn.execute(f"SELECT * FROM {table}").fetchall(), key=repr))
+    return out
+
+
+def _memory_store() -> MemoryStore:
+    store = MemoryStore()
+    store.insert(_LINK)
+    return store
+
+
+def _sqlite_store() -> SQLiteStore:
+    store = SQLiteStore(":memory:")
+    store.insert(_LINK)
+    return store
+
+
+def _sqlite_counter() -> SQLiteCounter:
+    counter = SQLiteCounter(":memory:", "links", start=5)
+    return counter
+
+
+def _shortener() -> UrlShortener:
+    links = UrlShortener(clock=ManualClock(1_700_000_000.0))
+    links.shorten("https://example.com/a")
+    return links
+
+
+def _redis_counter() -> RedisCounter:
+    return RedisCounter(redis_url(), key="fuzz:counter")
+
+
+def _redis_value(counter: Any) -> object:
+    return None if counter is None else counter.client.get(counter.key)
+
+
+def _store_entries(kind: str, make: Any, snapshot: Any) -> list[Entry]:
+    out = [
+        Entry(f"{kind}.{m}(code)", call=lambda s, v, m=m: getattr(s, m)(v), make=make,
+              snapshot=snapshot)
+        for m in ("get", "hit", "delete")
+    ]  # fmt: skip
+    out += [
+        Entry(f"{kind}.canonical(url)", call=lambda s, v: s.canonical(v), make=make,
+              snapshot=snapshot),
+        Entry(f"{kind}.purge_expired(now)", call=lambda s, v: s.purge_expired(v), make=make,
+              snapshot=snapshot),
+        Entry(f"{kind}.insert(link)", call=lambda s, v: s.insert(v), make=make,
+              snapshot=snapshot),
+    ]  # fmt: skip
+    for field in dataclasses.fields(Link):
+        out.append(
+            Entry(
+                f"{kind}.insert(Link({field.name}=))",
+                call=lambda s, v, f=field.name: s.insert(
+                    dataclasses.replace(_LINK, **{"code": "new", f: v})
+                ),
+                make=make,
+                snapshot=snapshot,
+            )
+        )
+    return out
+
+
+def _shortener_with(**kw: Any) -> None:
+    with in_scratch_dir():  # a hostile store= str is a file name: keep it out of the checkout
+        UrlShortener(**kw).close()
+
+
+def _sqlite_store_at(path: Any) -> None:
+    with in_scratch_dir():
+        SQLiteStore(path).close()
+
+
+def _sqlite_counter_at(**kw: Any) -> None:
+    with in_scratch_dir():
+        SQLiteCounter(**kw).close()
+
+
+_counter_ids = itertools.count()
+
+ENTRIES = [
+    # base62 and the alphabet
+    *per_argument("encode", lambda _, **kw: encode(**kw), {"n": 125, "width": 6, "alphabet": None}),
+    *per_argument("decode", lambda _, **kw: decode(**kw), {"code": "21", "width": None,
+                                                           "alphabet": None}),
+    *per_argument("encode_bytes", lambda _, **kw: encode_bytes(**kw),
+                  {"data": b"\x00hi", "alphabet": None}),
+    *per_argument("decode_bytes", lambda _, **kw: decode_bytes(**kw),
+                  {"code": "047", "alphabet": None}),
+    Entry("Alphabet(chars)", call=lambda _, v: Alphabet(v)),
+    *per_argument("Alphabet.capacity", lambda a, **kw: a.capacity(**kw), {"width": 3},
+                  make=lambda: Alphabet("0123456789abcdef")),
+    *per_argument("Alphabet.encode", lambda a, **kw: a.encode(**kw), {"n": 255, "width": None},
+                  make=lambda: Alphabet("0123456789abcdef")),
+    *per_argument("Alphabet.decode", lambda a, **kw: a.decode(**kw), {"code": "ff", "width": 2},
+                  make=lambda: Alphabet("0123456789abcdef")),
+    # the birthday bound
+    *per_argument("collision_probability", lambda _, **kw: collision_probability(**kw),
+                  {"n": 1000, "space": 62**6}),
+    *per_argument("expected_collisions", lambda _, **kw: expected_collisions(**kw),
+                  {"n": 1000, "space": 62**6}),
+    *per_argument("codes_until_collision", lambda _, **kw: codes_until_collision(**kw),
+                  {"p": 0.5, "space": 62**6}),
+    # allocators
+    *per_argument("CounterAllocator", lambda _, **kw: CounterAllocator(**kw),
+                  {"start": 0, "width": None, "obfuscator": None, "alphabet": None}),
+    *per_argument("CounterAllocator.allocate", lambda a, **kw: a.allocate(**kw),
+                  {"url": "https://e.com/"}, make=lambda: CounterAllocator(start=61, width=2)),
+    *per_argument("HashCodes", lambda _, **kw: HashCodes(**kw),
+                  {"length": 7, "hash": "mmh3", "max_attempts": 8, "alphabet": None}),
+    *per_argument("HashCodes.code", lambda h, **kw: h.code(**kw),
+                  {"url": "https://e.com/", "salt": 0}, make=HashCodes),
+    *per_argument("HashCodes.allocate", lambda h, **kw: h.allocate(**kw),
+                  {"url": "https://e.com/"}, make=HashCodes),
+    *per_argument("HashCodes.candidates", lambda h, **kw: list(h.candidates(**kw)),
+                  {"url": "https://e.com/"}, make=HashCodes),
+    *per_argument("NumberCodes", lambda _, **kw: NumberCodes(**kw),
+                  {"width": 4, "obfuscator": None, "alphabet": None}),
+    *per_argument("NumberCodes.code", lambda c, **kw: c.code(**kw), {"n": 7},
+                  make=lambda: NumberCodes(4)),
+    *per_argument("NumberCodes.check", lambda c, **kw: c.check(**kw), {"n": 7},
+                  make=lambda: NumberCodes(4)),
+    *per_argument("Obfuscator", lambda _, **kw: Obfuscator(**kw),
+                  {"key": "secret", "width": 7, "alphabet": None, "rounds": 4}),
+    *(
+        entry
+        for method, arg, good in (("permute", "n", 5), ("unpermute", "m", 5),
+                                  ("encode", "n", 5), ("decode", "code", "0000005"))
+        for entry in per_argument(f"Obfuscator.{method}",
+                                  lambda o, method=method, **kw: getattr(o, method)(**kw),
+                                  {arg: good}, make=lambda: Obfuscator("secret", 7))
+    ),
+    *per_argument("RangeAllocator", lambda _, **kw: RangeAllocator(**kw),
+                  {"counter": MemoryCounter(), "block": 10, "width": None, "obfuscator": None,
+                   "alphabet": None}),
+    # counters
+    Entry("MemoryCounter(start)", call=lambda _, v: MemoryCounter(v)),
+    Entry("MemoryCounter.reserve(n)", call=lambda c, v: c.reserve(v),
+          make=lambda: MemoryCounter(5)),
+    *per_argument("SQLiteCounter", lambda _, **kw: _sqlite_counter_at(**kw),
+                  {"path": ":memory:", "name": "links", "start": 0}),
+    Entry("SQLiteCounter.reserve(n)", call=lambda c, v: c.reserve(v), make=_sqlite_counter,
+          snapshot=_sqlite_rows),
+    *per_argument("RedisCounter", lambda _, **kw: RedisCounter(**kw),
+                  {"client": "redis://127.0.0.1:1/0", "key": "k", "deadline": 0.25}),
+    Entry("RedisCounter.reserve(n)", call=lambda c, v: c.reserve(v), make=_redis_counter,
+          snapshot=_redis_value),
+    # stores
+    Entry("SQLiteStore(path)", call=lambda _, v: _sqlite_store_at(v)),
+    *_store_entries("MemoryStore", _memory_store, None),
+    *_store_entries("SQLiteStore", _sqlite_store, _sqlite_rows),
+    # Snowflake
+    *per_argument("Layout", lambda _, **kw: Layout(**kw),
+                  {"time_bits": 41, "worker_bits": 10, "sequence_bits": 12}),
+    *per_argument("Snowflake", lambda _, **kw: Snowflake(**kw),
+                  {"worker": 1, "layout": Layout(), "epoch_ms": 0, "clock": None,
+                   "max_backwards": 0.01}),
+    Entry("Snowflake.next_ids(count)", call=lambda s, v: s.next_ids(v),
+          make=lambda: Snowflake(1)),
+    Entry("Snowflake.decompose(id_)", call=lambda s, v: s.decompose(v),
+          make=lambda: Snowflake(1)),
+    *per_argument("decompose", lambda _, **kw: decompose(**kw),
+                  {"id_": 1 << 22, "layout": Layout(), "epoch_ms": 0}),
+    # the service
+    *per_argument("UrlShortener", lambda _, **kw: _shortener_with(**kw),
+                  {"store": None, "allocator": None, "one_code_per_url": True,
+                   "clock": ManualClock(0.0), "max_url_length": 2048, "max_attempts": 64,
+                   "reserved": frozenset({"admin"})}),
+    *per_argument("UrlShortener.shorten", lambda s, **kw: s.shorten(**kw),
+                  {"url": "https://example.com/b", "alias": None, "ttl": None},
+                  make=_shortener),
+    *per_argument("UrlShortener.shorten(alias)", lambda s, **kw: s.shorten(**kw),
+                  {"url": "https://example.com/b", "alias": "promo", "ttl": 60},
+                  make=_shortener),
+    *(
+        Entry(f"UrlShortener.{m}(code)", call=lambda s, v, m=m: getattr(s, m)(v),
+              make=_shortener)
+        for m in ("info", "resolve", "clicks", "delete")
+    ),
+]  # fmt: skip

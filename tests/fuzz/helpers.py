@@ -1,0 +1,74 @@
+"""Shortcuts for writing registrations (optional: an :class:`Entry` list is all the suite reads).
+
+:func:`per_argument` makes one :class:`~tests.fuzz.spec.Entry` per argument of a call: every
+other argument keeps a valid value, the one under test gets the hostile value.
+
+>>> entries = per_argument("divmod", lambda _, a, b: divmod(a, b), {"a": 7, "b": 2})
+>>> [e.name for e in entries]
+['divmod(a=)', 'divmod(b=)']
+>>> entries[1].call(None, 3)
+(2, 1)
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import functools
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
+
+from tests.fuzz.spec import Entry
+
+
+def per_argument(
+    name: str,
+    call: Callable[..., object],
+    valid: Mapping[str, Any],
+    *,
+    make: Callable[[], Any] | None = None,
+    snapshot: Callable[[Any], object] | None = None,
+    values: Sequence[Any] = (),
+) -> list[Entry]:
+    """One entry per key of ``valid``: ``call(obj, **valid)`` with that key's value hostile."""
+
+    def entry(arg: str) -> Entry:
+        def run(obj: Any, value: Any) -> object:
+            return call(obj, **{**valid, arg: value})
+
+        return Entry(f"{name}({arg}=)", call=run, make=make, snapshot=snapshot, values=values)
+
+    return [entry(arg) for arg in valid]
+
+
+@functools.cache
+def scratch_dir() -> str:
+    """A temporary folder for the whole run (files a hostile path may create land there)."""
+    path = tempfile.mkdtemp(prefix="dpref-fuzz-")
+    atexit.register(shutil.rmtree, path, True)
+    return path
+
+
+@contextlib.contextmanager
+def in_scratch_dir() -> Iterator[None]:
+    """Run the block with the scratch folder as the working directory."""
+    with contextlib.chdir(scratch_dir()):
+        yield
+
+
+@functools.cache
+def redis_url() -> str:
+    """A throwaway Redis server for the whole run, started on first use, stopped at exit."""
+    from designpatterns_ref.testing import redis_server
+
+    stack = contextlib.ExitStack()
+    server = stack.enter_context(redis_server())
+    atexit.register(stack.close)
+    return server.url
+
+
+def redis_keys(client: Any, pattern: str) -> object:
+    """What a Redis-backed object holds, as a comparable dump of the keys matching ``pattern``."""
+    return sorted((key, client.dump(key)) for key in client.scan_iter(match=pattern, count=1000))

@@ -1,0 +1,100 @@
+"""Notion's layout and schema lesson: logical shards move whole, the key decides the fan-out,
+and every schema layout answers the same as a plain-Python oracle, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from designpatterns_ref.sharding import ShardingError
+from designpatterns_ref.sharding.logical import LogicalShards, page_fanout
+from designpatterns_ref.sharding.schema import (
+    LAYOUTS,
+    generate_blocks,
+    reference_answers,
+    run_schema_lesson,
+)
+
+
+def test_notions_fleet_480_logical_on_32_hosts() -> None:
+    fleet = LogicalShards([f"db{i}" for i in range(32)])
+    assert set(fleet.load().values()) == {15}
+    # a workspace's blocks all live in one logical shard, on one host
+    assert len({fleet.host_for(12345) for _ in range(10)}) == 1
+
+
+@given(st.integers(1, 40), st.integers(1, 8))
+def test_adding_hosts_moves_whole_logical_shards_and_evens_the_load(hosts: int, extra: int) -> None:
+    fleet = LogicalShards([f"h{i}" for i in range(hosts)], logical=480)
+    keys = [f"workspace-{i}" for i in range(300)]
+    for j in range(extra):
+        before_owner = list(fleet.owner)
+        before_hosts = {k: fleet.host_for(k) for k in keys}
+        moves = fleet.add_host(f"new{j}")
+        n = len(fleet.hosts)
+        load = fleet.load()
+        assert max(load.values()) - min(load.values()) <= 1  # even, within one logical shard
+        assert len(moves) == 480 // n  # exactly the new host's share moved, nothing else
+        changed = [i for i in range(480) if fleet.owner[i] != before_owner[i]]
+        assert sorted(changed) == sorted(m[0] for m in moves)
+        for k in keys:  # a key moves only when its whole logical shard does
+            if fleet.host_for(k) != before_hosts[k]:
+                assert fleet.logical_shard(k) in changed
+
+
+def test_removing_a_host_hands_its_shards_to_the_least_loaded() -> None:
+    fleet = LogicalShards(["a", "b", "c", "d"])
+    moves = fleet.remove_host("b")
+    assert len(moves) == 120
+    assert set(fleet.load().values()) == {160}
+    with pytest.raises(ShardingError):
+        fleet.remove_host("zz")
+    assert fleet.hosts == ("a", "c", "d")
+
+
+def test_the_shard_key_decides_a_page_loads_fan_out() -> None:
+    page = [(42, f"block-{i}") for i in range(60)]
+    by_workspace, by_block = page_fanout(page)
+    assert by_workspace == 1
+    assert by_block > 50  # 60 blocks over 480 shards: nearly one shard per block
+
+
+def test_generated_blocks_are_deterministic_and_spread() -> None:
+    assert generate_blocks(500, seed=3) == generate_blocks(500, seed=3)
+    pages = Counter(b["page_id"] for b in generate_blocks(500))
+    assert set(pages.values()) == {50}
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgres"])
+def test_every_layout_answers_like_the_oracle(engine: str, request: pytest.FixtureRequest) -> None:
+    url = request.getfixturevalue("pg_url") if engine == "postgres" else None
+    blocks = generate_blocks(3000, seed=5, workspaces=20)
+    results = run_schema_lesson(blocks, engine=engine, pg_url=url, workspace=4, page=12, repeat=1)
+    expected = reference_answers(blocks, 4, 12, 20_030)
+    assert [r.layout for r in results] == [
+        *LAYOUTS,
+        *(["jsonb+gin"] if engine == "postgres" else []),
+    ]
+    for result in results:
+        assert result.answers == expected, result.layout
+        assert result.bytes > 0
+    sizes = {r.layout: r.bytes for r in results}
+    assert sizes["typed"] < sizes["json"]  # no key names repeated in every row
+
+
+def test_bad_schema_requests_are_refused() -> None:
+    for call in (
+        lambda: generate_blocks(0),
+        lambda: generate_blocks(10, workspaces=0),
+        lambda: run_schema_lesson(generate_blocks(5), engine="mysql"),
+        lambda: run_schema_lesson(generate_blocks(5), engine="postgres"),
+        lambda: run_schema_lesson(generate_blocks(5), layouts=["jsonb+gin"]),
+        lambda: LogicalShards(["a"], logical=0),
+        lambda: LogicalShards(["a", "b"], logical=1),
+        lambda: page_fanout([], logical=0),
+    ):
+        with pytest.raises(ShardingError):
+            call()

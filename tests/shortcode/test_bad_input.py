@@ -1,0 +1,221 @@
+"""Regression tests for the hostile inputs of issue 17: each a clear error that changes nothing.
+
+The whole public API also meets hostile values in ``tests/fuzz`` (``families/shortcode.py``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from designpatterns_ref.shortcode import (
+    ALPHABET,
+    COUNTER_MAX,
+    MAX_BATCH,
+    MAX_CODE_LENGTH,
+    Alphabet,
+    InvalidUrl,
+    Link,
+    MemoryCounter,
+    MemoryStore,
+    RedisCounter,
+    ShortCodeError,
+    Snowflake,
+    SpaceExhausted,
+    SQLiteCounter,
+    SQLiteStore,
+    UrlShortener,
+    decode,
+    encode,
+    encode_bytes,
+)
+from designpatterns_ref.shortcode.base62 import decode_bytes
+
+SURROGATE_URLS = ["https://e.com/\ud800", "https://\udfff.example/", "https://e.com/a?q=\ud83d"]
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
+    if request.param == "memory":
+        return MemoryStore()
+    return SQLiteStore(tmp_path / "links.db")
+
+
+# -- defect 5: lone surrogates in URLs are refused by every store, with InvalidUrl -----------
+
+
+@pytest.mark.parametrize("url", SURROGATE_URLS)
+def test_every_store_refuses_a_lone_surrogate_in_a_url(store: Any, url: str) -> None:
+    with pytest.raises(InvalidUrl, match="surrogate"):
+        store.insert(Link("abc", url, 0.0))
+    with pytest.raises(InvalidUrl, match="surrogate"):
+        store.canonical(url)
+    assert len(store) == 0
+
+
+@pytest.mark.parametrize("url", SURROGATE_URLS)
+@pytest.mark.parametrize("where", [None, "file"])
+def test_the_service_refuses_a_lone_surrogate_whatever_the_store(
+    url: str, where: str | None, tmp_path: Path
+) -> None:
+    with UrlShortener(None if where is None else tmp_path / "s.db") as links:
+        with pytest.raises(InvalidUrl, match="surrogate"):
+            links.shorten(url)
+        assert len(links) == 0
+
+
+@pytest.mark.parametrize("code", ["\ud800", "ab\udfffc"])
+def test_every_store_refuses_a_code_with_a_lone_surrogate(store: Any, code: str) -> None:
+    for call in (store.get, store.hit, store.delete):
+        with pytest.raises(ShortCodeError, match="surrogate"):
+            call(code)
+    with pytest.raises(ShortCodeError):
+        store.insert(Link(code, "https://e.com/", 0.0))
+    assert len(store) == 0
+
+
+# -- defect 6: no counter hands out numbers past its maximum ---------------------------------
+
+
+def _counters(tmp_path: Path, redis_url: str | None) -> list[Any]:
+    found: list[Any] = [MemoryCounter(), SQLiteCounter(tmp_path / "c.db", "links")]
+    if redis_url is not None:
+        found.append(RedisCounter(redis_url, key="max"))
+    return found
+
+
+def test_every_counter_refuses_a_reservation_past_the_maximum(
+    tmp_path: Path, redis_url: str
+) -> None:
+    for counter in _counters(tmp_path, redis_url):
+        assert counter.reserve(2**62) == 0
+        assert counter.reserve(2**62 - 1) == 2**62  # now exactly at COUNTER_MAX
+        for n in (1, 1000, 2**62):
+            with pytest.raises(SpaceExhausted, match="maximum"):
+                counter.reserve(n)
+        assert _value(counter) == COUNTER_MAX, counter  # unchanged by the refusals
+
+
+def _value(counter: Any) -> int:
+    if isinstance(counter, MemoryCounter):
+        return counter._next
+    if isinstance(counter, SQLiteCounter):
+        row = counter._conn.execute(
+            "SELECT next FROM shortcode_counters WHERE name = ?", (counter.name,)
+        ).fetchone()
+        return int(row[0])
+    return int(counter.client.get(counter.key))
+
+
+@pytest.mark.parametrize("n", [10**400, 2**63, 2**64, -(10**400), 0, True, 1.0, None])
+def test_reserve_refuses_impossible_sizes(tmp_path: Path, n: object) -> None:
+    for counter in _counters(tmp_path, None):
+        with pytest.raises(ShortCodeError, match="n="):
+            counter.reserve(n)
+        assert counter.reserve(1) == 0  # nothing was taken
+
+
+def test_sqlite_counter_never_repeats_a_block_near_the_top(tmp_path: Path) -> None:
+    counter = SQLiteCounter(tmp_path / "c.db", "links", start=COUNTER_MAX - 2500)
+    blocks = []
+    with pytest.raises(SpaceExhausted):
+        while True:
+            blocks.append(counter.reserve(1000))
+    assert blocks == [COUNTER_MAX - 2500, COUNTER_MAX - 1500]
+
+
+# -- defect 8: huge ints become the family's error, never OverflowError ----------------------
+
+
+@pytest.mark.parametrize("ttl", [10**400, -(10**400), float("nan"), float("inf"), 0, -1])
+def test_ttl_refuses_huge_and_non_finite_values(ttl: object) -> None:
+    links = UrlShortener()
+    with pytest.raises(ShortCodeError, match="ttl="):
+        links.shorten("https://e.com/", ttl=ttl)  # type: ignore[arg-type]
+    assert len(links) == 0
+
+
+# -- defect 10: bounded work per call ---------------------------------------------------------
+
+
+def test_decode_has_a_documented_length_limit() -> None:
+    with pytest.raises(ShortCodeError, match="MAX_CODE_LENGTH"):
+        decode("1" * (MAX_CODE_LENGTH + 1))
+    with pytest.raises(ShortCodeError, match="MAX_CODE_LENGTH"):
+        decode("1" * 100_000)
+    with pytest.raises(ShortCodeError, match="MAX_CODE_LENGTH"):
+        decode_bytes("1" * 100_000)
+
+
+def test_a_long_code_decodes_to_the_plain_positional_value() -> None:
+    import random
+
+    rng = random.Random(17)
+    for length in (17, 18, 99, 1000, MAX_CODE_LENGTH):
+        code = "".join(rng.choice(ALPHABET) for _ in range(length))
+        expected = 0
+        for c in code:  # the textbook loop: the oracle
+            expected = expected * 62 + ALPHABET.index(c)
+        assert decode(code) == expected
+        assert encode(expected, width=length) == code
+        with pytest.raises(ShortCodeError, match="position"):
+            decode(code[:-1] + "-")
+
+
+def test_long_codes_decode_in_any_base() -> None:
+    for chars in ("01", "0123456789abcdef", ALPHABET + "-_"):
+        alphabet = Alphabet(chars)
+        n = 7**2000  # 5,615 bits: within MAX_CODE_LENGTH digits even in base 2
+        assert alphabet.decode(alphabet.encode(n)) == n
+
+
+@pytest.mark.parametrize("width", [10**9, MAX_CODE_LENGTH + 1, 10**400])
+def test_encode_refuses_a_width_past_the_limit(width: int) -> None:
+    with pytest.raises(ShortCodeError, match="width="):
+        encode(5, width=width)
+
+
+def test_encode_refuses_numbers_longer_than_the_limit() -> None:
+    assert len(encode(62**MAX_CODE_LENGTH - 1)) == MAX_CODE_LENGTH
+    with pytest.raises(ShortCodeError, match="MAX_CODE_LENGTH"):
+        encode(62**MAX_CODE_LENGTH)
+    with pytest.raises(ShortCodeError, match="bytes"):
+        encode_bytes(b"\xff" * 100_000)
+
+
+@pytest.mark.parametrize("count", [MAX_BATCH + 1, 10**12, 10**400])
+def test_next_ids_refuses_counts_past_the_batch_limit(count: int) -> None:
+    gen = Snowflake(1)
+    with pytest.raises(ShortCodeError, match="count="):
+        gen.next_ids(count)
+    assert len(gen.next_ids(3)) == 3
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: Snowflake(1, max_backwards=10**400),
+        lambda: Snowflake(1, sleep=1),  # type: ignore[arg-type]
+        lambda: Snowflake(1, clock=1),  # type: ignore[arg-type]
+    ],
+)
+def test_snowflake_refuses_bad_settings(make: Callable[[], object]) -> None:
+    with pytest.raises(ShortCodeError):
+        make()
+
+
+def test_no_call_takes_long_on_a_huge_input() -> None:
+    """Not a timing test: a loose guard that the refusals happen before any big work."""
+    start = time.process_time()
+    for call in (
+        lambda: decode("z" * 10**6),
+        lambda: encode(1, width=10**9),
+        lambda: Snowflake(1).next_ids(10**12),
+    ):
+        with pytest.raises(ShortCodeError):
+            call()
+    assert time.process_time() - start < 5.0
