@@ -18,8 +18,10 @@ from pytest_benchmark.fixture import BenchmarkFixture
 
 from designpatterns_ref.ratelimit._bench import (
     ALGORITHMS,
+    CLOCKS,
     bench_accuracy,
     bench_memory,
+    bench_refusal,
     bench_speed,
     bench_steps,
 )
@@ -61,6 +63,39 @@ def test_memory_many_keys(benchmark: BenchmarkFixture, name: str) -> None:
     assert limiter.tracked_keys() == N  # every key still live: none was forgotten and re-met
 
 
+@pytest.mark.parametrize("clock", list(CLOCKS))
+@pytest.mark.parametrize("name", list(ALGORITHMS))
+def test_memory_refused_one_key(benchmark: BenchmarkFixture, name: str, clock: str) -> None:
+    """A key hammered past its limit (5 per second): nearly every decision is a refusal with
+    its retry_after; compare with test_memory_admitted_one_key on the same clock."""
+    limiter = ALGORITHMS[name](5, 1.0, CLOCKS[clock]())
+    for _ in range(5):
+        limiter.allow("user:1")
+    benchmark(each(limiter.allow, ONE_KEY))
+    assert not limiter.peek("user:1", 5)
+
+
+@pytest.mark.parametrize("clock", list(CLOCKS))
+@pytest.mark.parametrize("name", list(ALGORITHMS))
+def test_memory_admitted_one_key(benchmark: BenchmarkFixture, name: str, clock: str) -> None:
+    """Admissions on one key on each of the refusal bench's clocks (10^9 per 10^9 s)."""
+    grows = name in ("SlidingWindowLog", "ConcurrencyLimiter")
+    manual = clock.startswith("Manual")
+    limiter = ALGORITHMS[name](BIG, 1e-4 if grows and not manual else 1e9, CLOCKS[clock]())
+    benchmark(each(limiter.allow, ONE_KEY))
+    assert limiter.allow("user:1")
+
+
+@pytest.mark.skipif(importlib.util.find_spec("limits") is None, reason="limits not installed")
+@pytest.mark.parametrize("strategy", ["FixedWindowRateLimiter", "MovingWindowRateLimiter"])
+def test_peer_limits_refused_one_key(benchmark: BenchmarkFixture, strategy: str) -> None:
+    from limits import RateLimitItemPerSecond, storage, strategies
+
+    limiter = getattr(strategies, strategy)(storage.MemoryStorage())
+    item = RateLimitItemPerSecond(5)
+    benchmark(each(lambda key: limiter.hit(item, key), ONE_KEY))
+
+
 @pytest.mark.skipif(importlib.util.find_spec("limits") is None, reason="limits not installed")
 @pytest.mark.parametrize("strategy", ["FixedWindowRateLimiter", "MovingWindowRateLimiter"])
 def test_peer_limits_one_key(benchmark: BenchmarkFixture, strategy: str) -> None:
@@ -83,7 +118,8 @@ def test_peer_pyrate_one_key(benchmark: BenchmarkFixture) -> None:
 
 @pytest.mark.redis
 @pytest.mark.parametrize(
-    "name", ["INCR", "TokenBucket", "GCRA", "FixedWindow", "SlidingWindowCounter"]
+    "name",
+    ["INCR", "TokenBucket", "GCRA", "FixedWindow", "SlidingWindowLog", "SlidingWindowCounter"],
 )
 def test_redis_one_key(
     benchmark: BenchmarkFixture, redis_srv: RedisServer, quick: bool, name: str
@@ -95,9 +131,9 @@ def test_redis_one_key(
     if name == "INCR":
         call: Callable[[str], object] = lambda key: client.incr(key)  # noqa: E731
     elif name in ("TokenBucket", "GCRA"):
-        call = getattr(rr, name)(client, BIG, 3600.0, BIG).allow
+        call = getattr(rr, name)(client, BIG, 3600.0, BIG, deadline=5.0).allow
     else:
-        call = getattr(rr, name)(client, BIG, 3600.0).allow
+        call = getattr(rr, name)(client, BIG, 3600.0, deadline=5.0).allow
     benchmark(each(call, ONE_KEY[: 20 if quick else 200]))
     client.close()
 
@@ -108,6 +144,8 @@ def test_summary_tables(quick: bool) -> None:
         pytest.skip("summary tables run in quick mode; use dpref bench ratelimit for figures")
     assert "TokenBucket" in bench_speed(True)[0].render()
     assert all(float(row[1]) < 1_000 for row in bench_memory(True)[0].rows)
+    refusals = bench_refusal(True)[0]
+    assert {row[1] for row in refusals.rows} >= set(CLOCKS)
     accuracy = bench_accuracy(True)[0]
     exact = next(row for row in accuracy.rows if row[0] == "SlidingWindowLog")
     assert exact[3] == "10"
@@ -117,4 +155,4 @@ def test_bench_steps_quick(quick: bool) -> None:
     if not quick:
         pytest.skip("quick mode only")
     names = [name for name, _ in bench_steps(True)]
-    assert names == ["in-memory speed", "memory per key", "accuracy", "Redis"]
+    assert names == ["in-memory speed", "refusals", "memory per key", "accuracy", "Redis"]

@@ -84,7 +84,10 @@ def check_budget(name: str, p: tuple[int, float, int], log: list[Any]) -> None:
     if name in ("sliding_log", "sliding_counter", "concurrency"):  # every sliding window
         cap = 2 * burst if name == "sliding_counter" else burst
         for t, _, _ in admitted:
-            live = sum(c for s, c, _ in admitted if t - per < s <= t)
+            if name == "concurrency":  # a hold is live until its own expiry, s + lease
+                live = sum(c for s, c, _ in admitted if s <= t < s + per)
+            else:
+                live = sum(c for s, c, _ in admitted if t - per < s <= t)
             assert live <= cap, (t, live)
 
 

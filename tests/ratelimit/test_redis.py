@@ -69,12 +69,16 @@ def test_the_scripts_entry_search_counts_like_bisect_right(
 ) -> None:
     """The galloping search the sliding log and the concurrency cap use, at any position; a
     string with a torn last entry (written by something else) still ends the search."""
-    from designpatterns_ref.ratelimit._lua import ENTRIES
+    from designpatterns_ref.ratelimit._lua import ENTRIES, GALLOP
 
     times.sort()
-    probe = ENTRIES + (
-        "local size, at, at_or_before = entries(ARGV[1], 8)\n"
-        "return at_or_before((struct.unpack('<d', ARGV[2])))"
+    probe = (
+        GALLOP
+        + ENTRIES
+        + (
+            "local size, at, at_or_before = entries(ARGV[1], 8)\n"
+            "return at_or_before((struct.unpack('<d', ARGV[2])))"
+        )
     )
     raw = b"".join(struct.pack("<d", t) for t in times) + tail
     found = client.eval("local floor = math.floor\n" + probe, 0, raw, struct.pack("<d", x))
@@ -143,7 +147,9 @@ def test_a_client_that_decodes_replies_gets_the_same_decisions_as_text(
     text = redis_twin(name, text_client, clock, name=f"form{next(_fresh)}")
     assert packed._packed and not text._packed
     hourly = [
-        rr.FixedWindow(c, 6, 3600.0, clock=clock, ttl_slack=600.0, name=f"h{next(_fresh)}")
+        rr.FixedWindow(
+            c, 6, 3600.0, clock=clock, ttl_slack=600.0, name=f"h{next(_fresh)}", deadline=5.0
+        )
         for c in (client, text_client)
     ]
     both = [rr.all_of(packed, hourly[0]), rr.all_of(text, hourly[1])]
@@ -172,21 +178,21 @@ def test_every_key_expires_and_carries_a_hash_tag(client: Any, name: str) -> Non
 
 
 def test_server_time_is_the_default_clock(client: Any) -> None:
-    limiter = rr.TokenBucket(client, rate=2, per=3600, burst=2)
+    limiter = rr.TokenBucket(client, rate=2, per=3600, burst=2, deadline=5.0)
     assert limiter.clock is None
     assert [bool(limiter.allow("srv")) for _ in range(3)] == [True, True, False]
     assert 1700 < limiter.peek("srv").retry_after <= 1800
 
 
 def test_noscript_reloads_the_script(client: Any) -> None:
-    limiter = rr.FixedWindow(client, 3, 60.0)
+    limiter = rr.FixedWindow(client, 3, 60.0, deadline=5.0)
     client.script_flush()
     assert limiter.allow("reload")
     assert limiter.allow("reload").remaining == 1
 
 
 def test_bad_keys_and_options_are_refused(client: Any) -> None:
-    limiter = rr.GCRA(client, 5)
+    limiter = rr.GCRA(client, 5, deadline=5.0)
     with pytest.raises(RateLimitError, match="key"):
         limiter.allow(("a", "tuple"))  # type: ignore[arg-type]
     with pytest.raises(RateLimitError, match="on_error"):
@@ -200,12 +206,12 @@ def test_bad_keys_and_options_are_refused(client: Any) -> None:
     with pytest.raises(RateLimitError, match="same store"):
         rr.all_of(limiter, object())
     with pytest.raises(RateLimitError, match="share a name"):
-        rr.all_of(limiter, rr.GCRA(client, 5))
+        rr.all_of(limiter, rr.GCRA(client, 5, deadline=5.0))
 
 
 def test_concurrency_hold_and_release(client: Any) -> None:
     clock = ManualClock(10.0)
-    limiter = rr.ConcurrencyLimiter(client, 2, lease=30.0, clock=clock, name="hold")
+    limiter = rr.ConcurrencyLimiter(client, 2, lease=30.0, clock=clock, name="hold", deadline=5.0)
     with limiter.hold("job") as first:
         assert first.remaining == 1
         with limiter.hold("job"), pytest.raises(RateLimitExceeded) as refused:
@@ -220,8 +226,8 @@ def test_concurrency_hold_and_release(client: Any) -> None:
 
 def test_all_of_is_one_atomic_script(client: Any) -> None:
     clock = ManualClock(0.0)
-    second = rr.TokenBucket(client, 10, 1.0, 10, clock=clock)
-    hourly = rr.FixedWindow(client, 3, 3600.0, clock=clock)
+    second = rr.TokenBucket(client, 10, 1.0, 10, clock=clock, deadline=5.0)
+    hourly = rr.FixedWindow(client, 3, 3600.0, clock=clock, deadline=5.0)
     both = rr.all_of(second, hourly)
     assert [bool(both.allow("u")) for _ in range(4)] == [True, True, True, False]
     assert second.peek("u", cost=7)  # the refused request spent nothing
@@ -235,17 +241,19 @@ def test_asyncio_variant_shares_the_script(redis_srv: RedisServer) -> None:
 
         client = aioredis.Redis.from_url(redis_srv.url, socket_timeout=5)
         clock = ManualClock(0.0)
-        bucket = rr.AsyncTokenBucket(client, 2, 1.0, 2, clock=clock, name="async")
+        bucket = rr.AsyncTokenBucket(client, 2, 1.0, 2, clock=clock, name="async", deadline=5.0)
         assert [bool(await bucket.allow("a")) for _ in range(3)] == [True, True, False]
         assert (await bucket.peek("a")).retry_after == 0.5
         await bucket.reset("a")
         assert (await bucket.allow("a")).remaining == 1
-        window = rr.AsyncFixedWindow(client, 1, 10.0, clock=clock, name="async-fw")
+        window = rr.AsyncFixedWindow(client, 1, 10.0, clock=clock, name="async-fw", deadline=5.0)
         both = rr.all_of(bucket, window)
         assert isinstance(both, rr.AsyncAllOf)
         assert await both.allow("a")  # the bucket's last token, the window's only slot
         assert not await both.allow("a")
-        held = rr.AsyncConcurrencyLimiter(client, 1, lease=5.0, clock=clock, name="async")
+        held = rr.AsyncConcurrencyLimiter(
+            client, 1, lease=5.0, clock=clock, name="async", deadline=5.0
+        )
         async with held.hold("a"):
             assert not await held.peek("a")
         assert await held.peek("a")
@@ -264,15 +272,15 @@ def _shared_limiter(name: str, client: Any) -> Any:
     budget = 60
     if name in ("token_bucket", "gcra", "leaky_bucket"):
         cls = {"token_bucket": rr.TokenBucket, "gcra": rr.GCRA, "leaky_bucket": rr.LeakyBucket}
-        return cls[name](client, budget, 3600.0, budget, name=f"hammer-{name}")
+        return cls[name](client, budget, 3600.0, budget, name=f"hammer-{name}", deadline=5.0)
     if name == "concurrency":
-        return rr.ConcurrencyLimiter(client, budget, lease=3600.0, name="hammer")
+        return rr.ConcurrencyLimiter(client, budget, lease=3600.0, name="hammer", deadline=5.0)
     classes = {
         "fixed_window": rr.FixedWindow,
         "sliding_log": rr.SlidingWindowLog,
         "sliding_counter": rr.SlidingWindowCounter,
     }
-    return classes[name](client, budget, 3600.0, name=f"hammer-{name}")
+    return classes[name](client, budget, 3600.0, name=f"hammer-{name}", deadline=5.0)
 
 
 @pytest.mark.parametrize("name", TWINS)

@@ -17,10 +17,12 @@ the largest part of a decision's server time (Redis itself would truncate a Lua 
 to an integer, so numbers could not travel as Lua numbers anyway). Expiries go to ``SET`` as
 digits the script formats with ``%.0f``: handed a Lua number, Redis would format it with
 ``%.17g``, which costs more.
-The sliding log is one such string of admitted times (8 bytes an entry, read with a
-galloping search from the oldest, since a decision usually finds only a few expired), and the
-concurrency cap one string of holds, each its expiry and the token of the call that took it,
-kept in expiry order.
+The sliding log is a list of packed admitted times that the script appends to (``RPUSH``)
+and trims (``LTRIM``), so no decision copies it, read with a galloping search from the oldest
+(``LINDEX``: a decision usually finds only a few expired); the concurrency cap is one string of
+holds, each its expiry and the token of the call that took it, kept in expiry order. A
+refusal's ``retry_after`` comes from a closed form, checked by replaying the decision, and
+corrected once by a few ulps when rounding left it short (``resolve``), as in memory.
 
 Calling convention: ``EVALSHA sha n key_1 .. key_n call``, one argument after the keys (the
 client spends a microsecond or two packing each one, as much as the script spends on a small
@@ -59,6 +61,7 @@ __all__ = [
     "ALGORITHMS",
     "DOUBLES",
     "ENTRIES",
+    "GALLOP",
     "MANY",
     "ONE",
     "PRELUDE",
@@ -86,21 +89,38 @@ local floor = math.floor
 local function ms(seconds)
   return string.format('%.0f', math.min(math.max(1, math.ceil((seconds + slack) * 1000)), 2 ^ 53))
 end
--- the smallest wait (from the closed form, nudged up an ulp at a time) that admits; only a
--- denied request gets here
-local function honest(admits, wait)
-  local function ulp(x)
-    if x == 0 then return math.ldexp(1, -1074) end
-    local _, e = math.frexp(x)
-    return math.ldexp(1, e - 53)
-  end
-  if wait < 0 then wait = 0 end
+-- the refused request's wait: its retry time `at` comes from a closed form, checked by the
+-- algorithm with its own arithmetic (resolve, below), as the in-memory code does
+local function ulp(x)
+  if x == 0 then return math.ldexp(1, -1074) end
+  local _, e = math.frexp(x)
+  return math.ldexp(1, e - 53)
+end
+local function search(admits, base, wait)
   local step = 0
-  while not admits(now + wait) do
+  while not admits(base + wait) do
     step = step + 1
     if step > 1000 or wait ~= wait or wait == math.huge then return math.huge end
     if step < 16 then wait = wait + ulp(wait) else wait = wait + ulp(wait) * 2 ^ step end
   end
+  return wait
+end
+-- the retry time: the closed form `at` if the decision's arithmetic, replayed then, admits;
+-- else `at` moved a few ulps later (2^-48 of itself and of the algorithm's own length of
+-- time, `span`); else (never seen) the search from there
+local function resolve(admits, at, span)
+  if admits(at) then return at end
+  local size = at
+  if not (at > 0) then size = -at end
+  at = at + (size + span) * 2 ^ -48
+  if admits(at) then return at end
+  if at ~= at or at == math.huge or at == -math.huge then return math.huge end
+  return at + search(admits, at, 0.0)
+end
+-- the wait from now that, added to now in floating point, reaches at
+local function wait_until(at)
+  local wait = at - now
+  if now + wait < at then wait = wait + ulp(wait) end
   return wait
 end
 local algos, modes = {}, {}
@@ -120,25 +140,32 @@ local function store(key, ttl, layout, ...)
 end
 """
 
-#: What the sliding log and the concurrency cap share: reading a string of fixed-width entries.
+#: What the sliding log and the concurrency cap share: counting, in ascending values, those at
+#: or before a time.
+GALLOP = r"""
+-- how many of `size` ascending values, the k-th read by at(k), are at or before x
+-- (bisect_right): gallop from the front (the usual case, a few expired entries, reads one or
+-- two), then bisect: values 1..lo are at or before x, value hi is after it (size + 1: none is)
+local function count_at_or_before(size, at, x)
+  local lo, hi = 0, 1
+  while hi <= size and at(hi) <= x do lo, hi = hi, hi * 2 end
+  if hi > size then hi = size + 1 end
+  while hi - lo > 1 do
+    local mid = floor((lo + hi) / 2)
+    if at(mid) <= x then lo = mid else hi = mid end
+  end
+  return lo
+end
+"""
+
+#: What the concurrency cap reads its holds with: a string of fixed-width entries.
 ENTRIES = r"""
 -- a string of fixed-width entries, each opening with a packed double, ascending: how many
 -- there are, the k-th one's double, and how many are at or before x (bisect_right)
 local function entries(raw, width)
   local size = floor(#raw / width)  -- whole entries only: a search must end on any string
   local function at(k) return (struct.unpack('<d', raw, width * (k - 1) + 1)) end
-  local function at_or_before(x)
-    -- gallop from the front (the usual case, a few expired entries, reads one or two), then
-    -- bisect: entries 1..lo are at or before x, entry hi is after it (size + 1: none is)
-    local lo, hi = 0, 1
-    while hi <= size and at(hi) <= x do lo, hi = hi, hi * 2 end
-    if hi > size then hi = size + 1 end
-    while hi - lo > 1 do
-      local mid = floor((lo + hi) / 2)
-      if at(mid) <= x then lo = mid else hi = mid end
-    end
-    return lo
-  end
+  local function at_or_before(x) return count_at_or_before(size, at, x) end
   return size, at, at_or_before
 end
 """
@@ -162,12 +189,12 @@ algos.tb = function(key, commit, fill, burst, limit)
     return 1, limit, floor(tokens), 0, (burst - tokens) / fill, 0
   end
   local saved, since = state[1], state[2]
-  local wait = honest(function(t)
+  local at = resolve(function(t)  -- refused: when the bucket holds cost again
     local level = saved
     if t > since then level = saved + (t - since) * fill end
     return level >= cost
-  end, (cost - tokens) / fill)
-  return 0, limit, floor(tokens), wait, (burst - tokens) / fill, 0
+  end, stamp + (cost - tokens) / fill, burst / fill)
+  return 0, limit, floor(tokens), wait_until(at), (burst - tokens) / fill, 0
 end
 """,
     "gcra": r"""
@@ -181,14 +208,14 @@ algos.gcra = function(key, commit, interval, window, limit)
     if commit then store(key, ahead, '<d', now + ahead) end
     return 1, limit, floor((window - ahead) / interval), 0, ahead, 0
   end
-  local wait = honest(function(t)
+  local at = resolve(function(t)  -- refused: when the TAT is close enough to now
     local later = 0.0
-    if saved and saved > t then later = saved - t end
+    if saved > t then later = saved - t end
     return later + cost * interval <= window
-  end, ahead - window)
+  end, saved - (window - cost * interval), window)
   local remaining = 0
   if lead < window then remaining = floor((window - lead) / interval) end
-  return 0, limit, remaining, wait, lead, 0
+  return 0, limit, remaining, wait_until(at), lead, 0
 end
 """,
     "leaky": r"""
@@ -209,13 +236,14 @@ algos.leaky = function(key, commit, leak, burst, limit)
     return 1, limit, floor(burst - level), 0, level / leak, 0
   end
   local saved, since = state[1], state[2]
-  local wait = honest(function(t)
+  local function admits(t)
     local water = saved
     if t > since then water = saved - (t - since) * leak end
     if not (water > 0) then water = 0.0 end
     return water + cost <= burst
-  end, (level + cost - burst) / leak)
-  return 0, limit, floor(burst - level), wait, level / leak, 0
+  end
+  local at = resolve(admits, stamp + (level + cost - burst) / leak, burst / leak)
+  return 0, limit, floor(burst - level), wait_until(at), level / leak, 0
 end
 """,
     "fw": r"""
@@ -229,35 +257,50 @@ algos.fw = function(key, commit, rate, per)
     if commit then store(key, ends_in, '<dd', window, count) end
     return 1, rate, rate - count, 0, ends_in, 0
   end
-  local wait = honest(function(t) return floor(t / per) > window end, ends_in)
-  return 0, rate, rate - count, wait, ends_in, 0
+  -- refused: the next window starts from zero
+  local at = resolve(function(t) return floor(t / per) > window end, (window + 1) * per, per)
+  return 0, rate, rate - count, wait_until(at), ends_in, 0
 end
 """,
     "swl": r"""
+-- the admitted times: a list of packed doubles, ascending, appended to on the right and
+-- trimmed on the left, so no decision copies the log
+local function swl_at(key)
+  return function(k) return (struct.unpack('<d', redis.call('LINDEX', key, k - 1))) end
+end
+
 algos.swl = function(key, commit, rate, per)
-  local log = redis.call('GET', key) or ''  -- the admitted times: packed doubles, ascending
-  local size, at, at_or_before = entries(log, 8)
+  local size = redis.call('LLEN', key)
+  local at = swl_at(key)
   local t0, expired, live, last = now, 0, 0, now
   if size > 0 then
-    last = at(size)
+    last = (struct.unpack('<d', redis.call('LINDEX', key, -1)))
     if t0 < last then t0 = last end  -- a clock that steps back: time stands still
-    expired = at_or_before(t0 - per)
+    expired = count_at_or_before(size, at, t0 - per)
     live = size - expired
   end
   if live + cost <= rate then
     if commit then
-      local kept = string.sub(log, 8 * expired + 1)
-      local added = string.rep(struct.pack('<d', t0), cost)
-      redis.call('SET', key, kept .. added, 'PX', ms(t0 - now + per))
+      if expired > 0 then redis.call('LTRIM', key, expired, -1) end
+      local added = struct.pack('<d', t0)
+      local left = cost
+      while left > 0 do  -- RPUSH takes at most 1,000 at a time here (Lua's stack is small)
+        local batch = {}
+        for i = 1, math.min(left, 1000) do batch[i] = added end
+        redis.call('RPUSH', key, unpack(batch))
+        left = left - #batch
+      end
+      redis.call('PEXPIRE', key, ms(t0 - now + per))
     end
     return 1, rate, rate - live - cost, 0, per, 0
   end
-  local oldest = at(expired + live + cost - rate)
-  local wait = honest(function(t)
+  local function admits(t)
     if not (t > last) then t = last end
-    return size - at_or_before(t - per) + cost <= rate
-  end, oldest + per - now)
-  return 0, rate, rate - live, wait, last + per - now, 0
+    return size - count_at_or_before(size, at, t - per) + cost <= rate
+  end
+  -- refused: once the entry that must leave the window has left it
+  local retry = resolve(admits, at(expired + live + cost - rate) + per, per)
+  return 0, rate, rate - live, wait_until(retry), last + per - now, 0
 end
 """,
     "swc": r"""
@@ -294,16 +337,16 @@ algos.swc = function(key, commit, rate, per)
   else
     retry_at = (window + 2) * per
   end
-  local wait = honest(function(t)
-    local _, _, _, later = swc_counts(state, t, per)
-    return later + cost <= rate
-  end, retry_at - now)
+  local at = resolve(function(t)
+    local _, _, _, estimate_then = swc_counts(state, t, per)
+    return estimate_then + cost <= rate
+  end, retry_at, per)
   local reset = 0
   if current > 0 then reset = (window + 2) * per - now
   elseif previous > 0 then reset = (window + 1) * per - now end
   local left = 0
   if estimate < rate then left = floor(rate - estimate) end
-  return 0, rate, left, wait, reset, 0
+  return 0, rate, left, wait_until(at), reset, 0
 end
 """,
     "conc": r"""
@@ -343,8 +386,9 @@ algos.conc = function(key, commit, limit, lease)
     return 1, limit, limit - live - cost, 0, expires - now, 0
   end
   local frees_at = expiry(size + cost - limit)  -- the hold that must expire first
-  local wait = honest(function(t) return t >= frees_at end, frees_at - now)
-  return 0, limit, limit - live, wait, expiry(size) - now, 0
+  -- refused: admitted exactly once that hold has expired (the decision compares that very
+  -- expiry with the time, so no correction is needed)
+  return 0, limit, limit - live, wait_until(frees_at), expiry(size) - now, 0
 end
 
 -- r(elease): give back the cost oldest live holds
@@ -413,10 +457,10 @@ return table.concat(out, packed and '' or ' ')
 
 #: The helpers each algorithm's chunk calls, besides the prelude's.
 _HELPERS = {code: DOUBLES for code in ("tb", "gcra", "leaky", "fw", "swc")}
-_HELPERS.update(swl=ENTRIES, conc=ENTRIES)
+_HELPERS.update(swl=GALLOP, conc=GALLOP + ENTRIES)
 
 #: Every algorithm in one script: what composites (``all_of``) run.
-SCRIPT = PRELUDE + DOUBLES + ENTRIES + "".join(ALGORITHMS.values()) + MANY
+SCRIPT = PRELUDE + DOUBLES + GALLOP + ENTRIES + "".join(ALGORITHMS.values()) + MANY
 SCRIPT_SHA = hashlib.sha1(SCRIPT.encode()).hexdigest()
 
 #: One script per algorithm, for single limiters: each call defines only what it runs.

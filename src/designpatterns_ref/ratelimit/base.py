@@ -62,6 +62,8 @@ class RateLimitExceeded(DesignPatternsError, RuntimeError):
     """
 
     def __init__(self, decision: Decision) -> None:
+        if not isinstance(decision, Decision):
+            raise RateLimitError(f"RateLimitExceeded: decision={decision!r:.80} must be a Decision")
         super().__init__(f"rate limit exceeded; retry after {decision.retry_after:.6g}s")
         self.decision = decision
 
@@ -132,12 +134,48 @@ class RateLimiter(Protocol):
         ...
 
 
-def honest_wait(admits_at: Callable[[float], bool], now: float, wait: float) -> float:
-    """The smallest ``w >= wait`` (up to a few ulps) with ``admits_at(now + w)`` true.
+#: The size of the one correction a closed-form retry time may need, relative to the
+#: magnitudes involved: 2**-48 is 16 to 32 ulps of a time (and of the algorithm's own length
+#: of time, ``_span``), more than the few roundings between the closed form and the
+#: decision's own arithmetic can add up to.
+CORRECTION = 2.0**-48
 
-    A closed-form wait computed in floating point can fall an ulp short, so a client retrying
-    at ``now + wait`` would be refused. This nudges the wait up, one representable step at a
-    time, until the same arithmetic that decides admits it.
+_next_up = math.nextafter
+_INF = math.inf
+
+
+def correct(at: float, span: float) -> float:
+    """``at`` moved later by a few ulps of itself and of ``span`` (what the limiters inline).
+
+    >>> correct(1.0, 0.0) > 1.0
+    True
+    """
+    return at + ((at if at > 0.0 else -at) + span) * CORRECTION
+
+
+def wait_until(now: float, at: float) -> float:
+    """The wait ``w`` from ``now`` such that ``now + w``, computed in floating point, is at least
+    ``at``: the difference, moved up one ulp when the subtraction rounded it down.
+
+    >>> now, at = 0.2, 0.9
+    >>> 0.2 + (0.9 - 0.2) >= 0.9  # the difference alone falls an ulp short
+    False
+    >>> now + wait_until(now, at) >= at
+    True
+    """
+    wait = at - now
+    if now + wait < at:
+        wait = _next_up(wait, _INF)
+    return wait
+
+
+def honest_wait(admits_at: Callable[[float], bool], now: float, wait: float) -> float:
+    """The smallest ``w >= wait`` (up to a few ulps) with ``admits_at(now + w)`` true, by search.
+
+    The reference the closed forms are tested against (and their last resort, should a
+    closed form plus its one correction ever still be refused): it nudges the wait up, one
+    representable step at a time, until the same arithmetic that decides admits it. Its cost
+    grows with the clock's magnitude, which is why no decision relies on it.
 
     >>> 0.2 + (0.9 - 0.2) >= 0.9  # the closed form falls an ulp short
     False
@@ -156,37 +194,87 @@ def honest_wait(admits_at: Callable[[float], bool], now: float, wait: float) -> 
     return wait
 
 
+def settle(admits_at: Callable[[float], bool], at: float) -> float:
+    """The retry time when even the corrected closed form ``at`` was refused by the decision's
+    own arithmetic (no test has found such a case): the search, from there, so that
+    ``retry_after`` stays honest whatever happens; infinite when a broken clock leaves
+    nothing to find.
+    """
+    if not math.isfinite(at):
+        return math.inf
+    return at + honest_wait(admits_at, at, 0.0)
+
+
+def bad_time(owner: str, now: object) -> RateLimitError:
+    """The error for a clock that gave something other than a finite number of seconds."""
+    return RateLimitError(
+        f"{owner}: clock() returned {now!r:.80}; a limiter needs a finite time in seconds"
+    )
+
+
+def bad_key(owner: str, key: object, exc: TypeError) -> BaseException:
+    """RateLimitError when ``key`` is unhashable (the TypeError came from it), else ``exc``."""
+    try:
+        hash(key)
+    except TypeError:
+        return RateLimitError(
+            f"{owner}: key={key!r:.80} is unhashable; use a str, an int or a tuple of them"
+        )
+    return exc
+
+
 # --------------------------------------------------------------------------- validation
 
 
 def check_positive(owner: str, name: str, value: object) -> float:
     """``value`` as a float, or RateLimitError unless it is a finite number above zero."""
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise RateLimitError(f"{owner}: {name}={value!r} must be a positive number")
-    if not (math.isfinite(value) and value > 0):
-        raise RateLimitError(f"{owner}: {name}={value!r} must be a positive finite number")
-    return float(value)
+        raise RateLimitError(f"{owner}: {name}={value!r:.80} must be a positive number")
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond the doubles
+        number = math.inf
+    if not (math.isfinite(number) and number > 0):
+        raise RateLimitError(f"{owner}: {name}={value!r:.80} must be a positive finite number")
+    return number
 
 
-def check_count(owner: str, name: str, value: object) -> int:
-    """``value`` as an int, or RateLimitError unless it is an integer of at least one."""
+#: The largest count a limit may have: every integer up to 2**53 is exact as a double, which
+#: is how the Redis scripts (and the in-memory estimates) carry it.
+MAX_COUNT = 2**53
+
+
+def check_count(owner: str, name: str, value: object, maximum: int | None = MAX_COUNT) -> int:
+    """``value`` as an int, or RateLimitError unless it is an integer from 1 to ``maximum``
+    (None: no upper bound)."""
+    allowed = (
+        "must be a positive integer"
+        if maximum is None
+        else (f"must be an integer from 1 to {maximum}")
+    )
     if isinstance(value, bool):
-        raise RateLimitError(f"{owner}: {name}={value!r} must be a positive integer")
+        raise RateLimitError(f"{owner}: {name}={value!r} {allowed}")
     try:
         number = operator.index(value)  # type: ignore[arg-type]
     except TypeError:
-        raise RateLimitError(f"{owner}: {name}={value!r} must be a positive integer") from None
-    if number < 1:
-        raise RateLimitError(f"{owner}: {name}={value!r} must be a positive integer")
+        raise RateLimitError(f"{owner}: {name}={value!r:.80} {allowed}") from None
+    if number < 1 or (maximum is not None and number > maximum):
+        raise RateLimitError(f"{owner}: {name}={_shown(number)} {allowed}")
     return int(number)
+
+
+def _shown(number: int) -> str:
+    """An int for a message: its digits, or its size when it has too many to print."""
+    return f"{number}" if number.bit_length() < 256 else f"<an int of {number.bit_length()} bits>"
 
 
 def check_cost(owner: str, cost: object, max_cost: int) -> int:
     """``cost`` as an int, or RateLimitError if it is not a positive integer up to ``max_cost``."""
-    number = check_count(owner, "cost", cost)
+    number = check_count(owner, "cost", cost, None)
     if number > max_cost:
         raise RateLimitError(
-            f"{owner}: cost={number} can never be admitted; the limit allows at most {max_cost}"
+            f"{owner}: cost={_shown(number)} can never be admitted; the limit allows at most "
+            f"{max_cost}"
         )
     return number
 
@@ -218,9 +306,10 @@ class MemoryLimiter:
     ``_idle(state, now)`` (true when ``state`` behaves exactly like a key never seen).
     """
 
-    __slots__ = ("_lock", "_max_cost", "_states", "_sweep_at", "clock", "limit")
+    __slots__ = ("_lock", "_max_cost", "_span", "_states", "_sweep_at", "clock", "limit")
 
     def __init__(self, limit: int, clock: Clock | None) -> None:
+        limit = check_count(type(self).__name__, "limit", limit)
         if clock is not None and not callable(clock):
             raise RateLimitError(f"{type(self).__name__}: clock={clock!r} must be callable")
         self.clock: Clock = clock if clock is not None else time.monotonic
@@ -229,6 +318,7 @@ class MemoryLimiter:
         self._lock = threading.Lock()
         self._states: dict[Hashable, Any] = {}
         self._sweep_at = MIN_SWEEP
+        self._span = 1.0  # the algorithm's own length of time, which sizes a correction
 
     # The algorithm -----------------------------------------------------------------------
     def _decide(self, key: Hashable, cost: int, now: float, commit: bool) -> Decision:
@@ -236,6 +326,17 @@ class MemoryLimiter:
 
     def _idle(self, state: Any, now: float) -> bool:
         raise NotImplementedError
+
+    def _admits(self, state: Any, cost: int, t: float) -> bool:
+        """Whether the decision's arithmetic, replayed at time ``t`` on the stored ``state``,
+        admits ``cost`` (what a refused request's retry time is checked with)."""
+        raise NotImplementedError
+
+    def _settle(self, state: Any, cost: int, at: float) -> float:
+        """A refused request's retry time when even the corrected closed form ``at`` did not
+        pass the replay of the decision: the search (:func:`settle`). A method of its own, so
+        that the hot paths hold no closure."""
+        return settle(lambda t: self._admits(state, cost, t), at)
 
     # The interface -----------------------------------------------------------------------
     def allow(self, key: Hashable, cost: int = 1) -> Decision:
@@ -248,6 +349,8 @@ class MemoryLimiter:
         lock.acquire()
         try:
             return self._decide(key, cost, self.clock(), True)
+        except TypeError as exc:
+            raise bad_key(type(self).__name__, key, exc) from None
         finally:
             lock.release()
 
@@ -258,12 +361,18 @@ class MemoryLimiter:
         ):
             cost = check_cost(type(self).__name__, cost, self._max_cost)
         with self._lock:
-            return self._decide(key, cost, self.clock(), False)
+            try:
+                return self._decide(key, cost, self.clock(), False)
+            except TypeError as exc:
+                raise bad_key(type(self).__name__, key, exc) from None
 
     def reset(self, key: Hashable) -> None:
         """Forget ``key``: its next request meets a full allowance."""
         with self._lock:
-            self._states.pop(key, None)
+            try:
+                self._states.pop(key, None)
+            except TypeError as exc:
+                raise bad_key(type(self).__name__, key, exc) from None
 
     def tracked_keys(self) -> int:
         """How many keys hold state right now (idle ones are forgotten lazily)."""
@@ -272,7 +381,10 @@ class MemoryLimiter:
     def forget_idle(self) -> int:
         """Forget every idle key now; return how many were forgotten."""
         with self._lock:
-            return self._sweep(self.clock())
+            now = self.clock()
+            if now - now:  # NaN or an infinity would forget, or keep, the wrong keys
+                raise bad_time(type(self).__name__, now)
+            return self._sweep(now)
 
     def _remember(self, key: Hashable, state: object, now: float) -> None:
         """Store the state of a new key, sweeping idle keys first when the table has doubled."""
@@ -313,6 +425,13 @@ class BucketLimiter(MemoryLimiter):
     ) -> None:
         owner = type(self).__name__
         self.rate, self.per, self.burst = check_rate_per_burst(owner, rate, per, burst)
+        speed, interval = self.rate / self.per, self.per / self.rate
+        if not (0.0 < speed < math.inf and 0.0 < self.burst * interval < math.inf):
+            raise RateLimitError(
+                f"{owner}: rate={rate!r} per {per!r} seconds with burst={self.burst} is out of "
+                "range: units per second, and seconds to fill a burst, must be positive and "
+                "finite as doubles"
+            )
         super().__init__(self.burst, clock)
         self._derive()
 
@@ -334,6 +453,7 @@ class WindowLimiter(MemoryLimiter):
         self.rate = check_count(type(self).__name__, "rate", rate)
         self.per = check_positive(type(self).__name__, "per", per)
         super().__init__(self.rate, clock)
+        self._span = self.per
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(rate={self.rate}, per={self.per:g})"

@@ -39,6 +39,7 @@ from designpatterns_ref.ratelimit.base import (
     Decision,
     MemoryLimiter,
     RateLimitError,
+    bad_key,
     check_cost,
 )
 
@@ -111,6 +112,10 @@ class AllOf:
             cost.__class__ is not int or cost < 1 or cost > self._max_cost
         ):
             cost = check_cost("AllOf", cost, self._max_cost)
+        try:
+            hash(key)
+        except TypeError as exc:
+            raise bad_key("AllOf", key, exc) from None
         for lock in self._locks:
             lock.acquire()
         try:

@@ -47,11 +47,13 @@ from designpatterns_ref.ratelimit.base import (
     MemoryLimiter,
     RateLimitError,
     RateLimitExceeded,
+    bad_key,
+    bad_time,
     check_cost,
     check_count,
     check_positive,
-    honest_wait,
     new_decision,
+    wait_until,
 )
 
 __all__ = ["ConcurrencyLimiter"]
@@ -72,7 +74,13 @@ class ConcurrencyLimiter(MemoryLimiter):
         self.lease = None if lease is None else check_positive("ConcurrencyLimiter", "lease", lease)
         super().__init__(count, clock)
 
+    def _admits(self, state: list[float], cost: int, t: float) -> bool:
+        """Whether the arithmetic of a decision, replayed at time ``t`` on ``state``, admits."""
+        return len(state) - bisect_right(state, t) + cost <= self.limit
+
     def _decide(self, key: Hashable, cost: int, now: float, commit: bool) -> Decision:
+        if now - now:  # NaN or an infinity: it would expire every hold, or none
+            raise bad_time("ConcurrencyLimiter", now)
         limit = self.limit
         holds: list[float] | None = self._states.get(key)  # expiry times, ascending
         expired = bisect_right(holds, now) if holds else 0
@@ -90,17 +98,10 @@ class ConcurrencyLimiter(MemoryLimiter):
                 Decision, (True, limit, limit - live - cost, 0.0, expires - now, 0.0)
             )
         assert holds is not None  # a key never seen is never denied
-        frees_at = holds[expired + live + cost - limit - 1]  # the hold that must expire first
-        frozen = holds
-        if math.isinf(frees_at):
-            wait = math.inf
-        else:
-            needed = expired + live + cost - limit
-
-            def admits_at(t: float) -> bool:
-                return bisect_right(frozen, t) >= needed
-
-            wait = honest_wait(admits_at, now, frees_at - now)
+        # Refused: admitted exactly when the hold that must expire first has expired (no
+        # rounding: the decision compares that very expiry with the time).
+        frees_at = holds[expired + live + cost - limit - 1]
+        wait = math.inf if frees_at == math.inf else wait_until(now, frees_at)
         reset = holds[-1] - now
         return new_decision(Decision, (False, limit, limit - live, wait, reset, 0.0))
 
@@ -114,8 +115,13 @@ class ConcurrencyLimiter(MemoryLimiter):
         """
         cost = check_cost("ConcurrencyLimiter.release", cost, self.limit)
         with self._lock:
-            holds = self._states.get(key)
+            try:
+                holds = self._states.get(key)
+            except TypeError as exc:
+                raise bad_key("ConcurrencyLimiter.release", key, exc) from None
             now = self.clock()
+            if now - now:
+                raise bad_time("ConcurrencyLimiter.release", now)
             expired = bisect_right(holds, now) if holds else 0
             live = len(holds) - expired if holds else 0
             if live < cost:
@@ -140,7 +146,10 @@ class ConcurrencyLimiter(MemoryLimiter):
             cost = check_cost("ConcurrencyLimiter.hold", cost, self._max_cost)
         with self._lock:
             now = self.clock()
-            decision = self._decide(key, cost, now, True)
+            try:
+                decision = self._decide(key, cost, now, True)
+            except TypeError as exc:
+                raise bad_key("ConcurrencyLimiter.hold", key, exc) from None
         if not decision:
             raise RateLimitExceeded(decision)
         expires = now + self.lease if self.lease is not None else math.inf

@@ -35,15 +35,19 @@ import math
 from collections.abc import Hashable
 
 from designpatterns_ref.ratelimit.base import (
+    CORRECTION,
     Decision,
     WindowLimiter,
-    honest_wait,
+    bad_time,
     new_decision,
 )
 
 __all__ = ["FixedWindow"]
 
 _floor = math.floor
+
+_INF = math.inf
+_next_up = math.nextafter
 
 
 class FixedWindow(WindowLimiter):
@@ -54,9 +58,17 @@ class FixedWindow(WindowLimiter):
 
     __slots__ = ()
 
+    def _admits(self, state: list[int], cost: int, t: float) -> bool:
+        """Whether the arithmetic of a decision, replayed at time ``t`` on ``state``, admits:
+        (a refused request waits for) a later window, which starts from zero."""
+        return _floor(t / self.per) > state[0]
+
     def _decide(self, key: Hashable, cost: int, now: float, commit: bool) -> Decision:
         per = self.per
-        window = _floor(now / per)
+        try:
+            window = _floor(now / per)
+        except (ValueError, OverflowError):  # NaN, an infinity, or beyond every window number
+            raise bad_time("FixedWindow", now) from None
         state = self._states.get(key)
         if state is None:
             count = 0
@@ -75,11 +87,16 @@ class FixedWindow(WindowLimiter):
                     state[0] = window
                     state[1] = count
             return new_decision(Decision, (True, self.rate, self.rate - count, 0.0, ends_in, 0.0))
-
-        def admits_at(t: float) -> bool:  # a later window starts from zero
-            return _floor(t / per) > window
-
-        wait = honest_wait(admits_at, now, ends_in)
+        # Refused: the next window starts at (window + 1) * per; checked with the arithmetic
+        # above replayed then, and corrected once if rounding left it in this window.
+        at = (window + 1) * per
+        if not _floor(at / per) > window:
+            at += ((at if at > 0.0 else -at) + per) * CORRECTION  # the one correction
+            if not _floor(at / per) > window:
+                at = self._settle([window], cost, at)  # never seen: the search
+        wait = at - now  # wait_until, inlined: now + wait must reach at
+        if now + wait < at:
+            wait = _next_up(wait, _INF)
         return new_decision(Decision, (False, self.rate, self.rate - count, wait, ends_in, 0.0))
 
     def _idle(self, state: list[int], now: float) -> bool:

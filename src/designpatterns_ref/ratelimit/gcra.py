@@ -34,18 +34,24 @@ Examples:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Hashable
 
 from designpatterns_ref.ratelimit.base import (
+    CORRECTION,
     UNIT_COST,
     BucketLimiter,
     Decision,
+    bad_key,
+    bad_time,
     check_cost,
-    honest_wait,
     new_decision,
 )
 
 __all__ = ["GCRA"]
+
+_INF = math.inf
+_next_up = math.nextafter
 
 
 class GCRA(BucketLimiter):
@@ -59,12 +65,27 @@ class GCRA(BucketLimiter):
     def _derive(self) -> None:
         self._interval = self.per / self.rate  # T: seconds one unit occupies
         self._window = self.burst * self._interval  # how far ahead the TAT may run
+        self._span = self._window
+
+    def _admits(self, state: float, cost: int, t: float) -> bool:
+        """Whether the arithmetic of a decision, replayed at time ``t`` on ``state``, admits."""
+        return (state - t if state > t else 0.0) + cost * self._interval <= self._window
 
     def _decide(self, key: Hashable, cost: int, now: float, commit: bool) -> Decision:
         interval, window = self._interval, self._window
         saved = self._states.get(key)
-        lead = saved - now if saved is not None and saved > now else 0.0  # TAT ahead of now
-        ahead = lead + cost * interval  # how far ahead the TAT would run after this request
+        if saved is None:
+            if now - now:  # NaN or an infinity: refuse before it is stored
+                raise bad_time("GCRA", now)
+            lead = 0.0
+        else:
+            lead = saved - now  # how far the TAT runs ahead of now
+            if not lead > 0.0:
+                if now - now:  # NaN falls through the comparison, +inf lands here
+                    raise bad_time("GCRA", now)
+                lead = 0.0
+        spent = cost * interval
+        ahead = lead + spent  # how far ahead the TAT would run after this request
         if ahead <= window:
             if commit:
                 if saved is None:
@@ -73,12 +94,19 @@ class GCRA(BucketLimiter):
                     self._states[key] = now + ahead
             remaining = int((window - ahead) / interval)
             return new_decision(Decision, (True, self.limit, remaining, 0.0, ahead, 0.0))
-
-        def admits_at(t: float) -> bool:  # the arithmetic above, replayed at time t
-            later = saved - t if saved is not None and saved > t else 0.0
-            return later + cost * interval <= window
-
-        wait = honest_wait(admits_at, now, ahead - window)
+        assert saved is not None  # a key never seen is never denied
+        # Refused: admitted once the TAT is window - cost * T ahead, checked with the
+        # arithmetic above replayed then, and corrected once if rounding left it short.
+        at = saved - (window - spent)
+        if not (saved - at if saved > at else 0.0) + spent <= window:
+            at += ((at if at > 0.0 else -at) + window) * CORRECTION  # the one correction
+            if not (saved - at if saved > at else 0.0) + spent <= window:
+                at = self._settle(saved, cost, at)  # never seen: the search
+        wait = at - now  # wait_until, inlined: now + wait must reach at
+        if not now + wait >= at:  # rounded short, or -inf (NaN >= at is false)
+            if now - now:  # -inf: every TAT runs infinitely far ahead of it
+                raise bad_time("GCRA", now)
+            wait = _next_up(wait, _INF)
         remaining = int((window - lead) / interval) if lead < window else 0
         return new_decision(Decision, (False, self.limit, remaining, wait, lead, 0.0))
 
@@ -93,14 +121,35 @@ class GCRA(BucketLimiter):
         try:
             now = self.clock()
             saved = self._states.get(key)
-            if saved is not None:  # the hot path, _decide inlined: a known key, admitted
+            if saved is not None:  # the hot path, _decide inlined: a known key
                 interval = self._interval
-                ahead = (saved - now if saved > now else 0.0) + cost * interval
-                if ahead <= self._window:
+                lead = saved - now
+                if not lead > 0.0:
+                    if now - now:
+                        raise bad_time("GCRA", now)
+                    lead = 0.0
+                spent = cost * interval
+                ahead = lead + spent
+                window = self._window
+                if ahead <= window:
                     self._states[key] = now + ahead
-                    remaining = int((self._window - ahead) / interval)
+                    remaining = int((window - ahead) / interval)
                     return new_decision(Decision, (True, self.limit, remaining, 0.0, ahead, 0.0))
+                at = saved - (window - spent)  # refused: as in _decide
+                if not (saved - at if saved > at else 0.0) + spent <= window:
+                    at += ((at if at > 0.0 else -at) + window) * CORRECTION  # the one correction
+                    if not (saved - at if saved > at else 0.0) + spent <= window:
+                        at = self._settle(saved, cost, at)  # never seen: the search
+                wait = at - now
+                if not now + wait >= at:  # rounded short, or -inf (NaN >= at is false)
+                    if now - now:
+                        raise bad_time("GCRA", now)
+                    wait = _next_up(wait, _INF)
+                remaining = int((window - lead) / interval) if lead < window else 0
+                return new_decision(Decision, (False, self.limit, remaining, wait, lead, 0.0))
             return self._decide(key, cost, now, True)
+        except TypeError as exc:
+            raise bad_key("GCRA", key, exc) from None
         finally:
             lock.release()
 

@@ -31,16 +31,21 @@ Examples:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Hashable
 
 from designpatterns_ref.ratelimit.base import (
+    CORRECTION,
     BucketLimiter,
     Decision,
-    honest_wait,
+    bad_time,
     new_decision,
 )
 
 __all__ = ["LeakyBucket"]
+
+_INF = math.inf
+_next_up = math.nextafter
 
 
 class LeakyBucket(BucketLimiter):
@@ -54,19 +59,32 @@ class LeakyBucket(BucketLimiter):
     def _derive(self) -> None:
         self._leak = self.rate / self.per  # units drained per second
         self._burst = float(self.burst)
+        self._span = self._burst / self._leak  # seconds a full bucket takes to drain
+
+    def _admits(self, state: list[float], cost: int, t: float) -> bool:
+        """Whether the arithmetic of a decision, replayed at time ``t`` on ``state``, admits."""
+        saved, since = state
+        water = saved - (t - since) * self._leak if t > since else saved
+        return (water if water > 0.0 else 0.0) + cost <= self._burst
 
     def _decide(self, key: Hashable, cost: int, now: float, commit: bool) -> Decision:
         burst, leak = self._burst, self._leak
         state = self._states.get(key)
         if state is None:
+            if now - now:  # NaN or an infinity: refuse before it is stored
+                raise bad_time("LeakyBucket", now)
             level, stamp = 0.0, now
         else:
             level, stamp = state
             if now > stamp:  # drain; a clock that steps back drains nothing
                 level -= (now - stamp) * leak
                 if level < 0.0:
+                    if now - now:  # +inf drains without limit
+                        raise bad_time("LeakyBucket", now)
                     level = 0.0
                 stamp = now
+            elif now - now:  # NaN and -inf fall through the comparison
+                raise bad_time("LeakyBucket", now)
         if level + cost <= burst:
             level += cost
             if commit:
@@ -79,16 +97,21 @@ class LeakyBucket(BucketLimiter):
                 Decision, (True, self.limit, int(burst - level), 0.0, level / leak, 0.0)
             )
         assert state is not None  # a key never seen is never denied
-        saved: float = state[0]
-        since: float = state[1]
-
-        def admits_at(t: float) -> bool:  # the arithmetic above, replayed at time t
-            water = saved - (t - since) * leak if t > since else saved
-            return (water if water > 0.0 else 0.0) + cost <= burst
-
-        wait = honest_wait(admits_at, now, (level + cost - burst) / leak)
+        # Refused: room for cost once the level is down to burst - cost; check that time with
+        # the arithmetic above replayed from the stored state, correct it once if it is short.
+        at = stamp + (level + cost - burst) / leak
+        saved, since = state
+        water = saved - (at - since) * leak if at > since else saved
+        if not (water if water > 0.0 else 0.0) + cost <= burst:
+            at += ((at if at > 0.0 else -at) + self._span) * CORRECTION  # the one correction
+            if not self._admits(state, cost, at):
+                at = self._settle(state, cost, at)  # never seen: the search
+        wait = at - now  # wait_until, inlined: now + wait must reach at
+        if now + wait < at:
+            wait = _next_up(wait, _INF)
         return new_decision(
-            Decision, (False, self.limit, int(burst - level), wait, level / leak, 0.0)
+            Decision,
+            (False, self.limit, int(burst - level), wait, level / leak, 0.0),
         )
 
     def _idle(self, state: list[float], now: float) -> bool:

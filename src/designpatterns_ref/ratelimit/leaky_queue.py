@@ -30,16 +30,21 @@ Examples:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Hashable
 
 from designpatterns_ref.ratelimit.base import (
+    CORRECTION,
     BucketLimiter,
     Decision,
-    honest_wait,
+    bad_time,
     new_decision,
 )
 
 __all__ = ["LeakyBucketQueue"]
+
+_INF = math.inf
+_next_up = math.nextafter
 
 
 class LeakyBucketQueue(BucketLimiter):
@@ -53,12 +58,27 @@ class LeakyBucketQueue(BucketLimiter):
     def _derive(self) -> None:
         self._interval = self.per / self.rate  # service time of one unit
         self._capacity = self.burst * self._interval  # queued work the queue may hold
+        self._span = self._capacity
+
+    def _admits(self, state: float, cost: int, t: float) -> bool:
+        """Whether the arithmetic of a decision, replayed at time ``t`` on ``state``, admits."""
+        return (state - t if state > t else 0.0) + cost * self._interval <= self._capacity
 
     def _decide(self, key: Hashable, cost: int, now: float, commit: bool) -> Decision:
         interval, capacity = self._interval, self._capacity
         saved = self._states.get(key)  # when the queue drains
-        delay = saved - now if saved is not None and saved > now else 0.0  # queued before us
-        backlog = delay + cost * interval  # queued work once this request joins
+        if saved is None:
+            if now - now:  # NaN or an infinity: refuse before it is stored
+                raise bad_time("LeakyBucketQueue", now)
+            delay = 0.0
+        else:
+            delay = saved - now  # queued before us
+            if not delay > 0.0:
+                if now - now:  # NaN falls through the comparison, +inf lands here
+                    raise bad_time("LeakyBucketQueue", now)
+                delay = 0.0
+        spent = cost * interval
+        backlog = delay + spent  # queued work once this request joins
         # Lengths of time, not absolute times: rounding cannot refuse what fits an empty queue.
         if backlog <= capacity:
             if commit:
@@ -68,13 +88,20 @@ class LeakyBucketQueue(BucketLimiter):
                     self._states[key] = now + backlog
             remaining = int((capacity - backlog) / interval)
             return new_decision(Decision, (True, self.limit, remaining, 0.0, backlog, delay))
-
-        def admits_at(t: float) -> bool:  # the arithmetic above, replayed at time t
-            later = saved - t if saved is not None and saved > t else 0.0
-            return later + cost * interval <= capacity
-
-        wait = honest_wait(admits_at, now, backlog - capacity)
+        assert saved is not None  # a key never seen is never denied
+        # Refused: room once capacity - cost * interval is left queued; checked with the
+        # arithmetic above replayed then, and corrected once if rounding left it short.
+        at = saved - (capacity - spent)
+        if not (saved - at if saved > at else 0.0) + spent <= capacity:
+            at += ((at if at > 0.0 else -at) + capacity) * CORRECTION  # the one correction
+            if not (saved - at if saved > at else 0.0) + spent <= capacity:
+                at = self._settle(saved, cost, at)  # never seen: the search
         remaining = int((capacity - delay) / interval) if delay < capacity else 0
+        wait = at - now  # wait_until, inlined: now + wait must reach at
+        if not now + wait >= at:  # rounded short, or -inf (NaN >= at is false)
+            if now - now:  # -inf: every queue drains infinitely far ahead of it
+                raise bad_time("LeakyBucketQueue", now)
+            wait = _next_up(wait, _INF)
         return new_decision(Decision, (False, self.limit, remaining, wait, delay, 0.0))
 
     def _idle(self, state: float, now: float) -> bool:

@@ -51,14 +51,38 @@ def plot_decisions(
     single Axes when there is one limiter). Raises :class:`RateLimitError` when ``limiters`` is
     empty or ``ax`` does not give one Axes per limiter.
     """
+    from designpatterns_ref.clock import ManualClock
     from designpatterns_ref.figures import new_figure
-    from designpatterns_ref.ratelimit import RateLimitError, simulate
+    from designpatterns_ref.ratelimit import RateLimiter, RateLimitError, simulate
+    from designpatterns_ref.ratelimit.base import check_count, check_positive
+    from designpatterns_ref.ratelimit.simulate import check_arrivals
 
-    if not limiters:
-        raise RateLimitError("plot_decisions: limiters is empty; give at least one")
+    if not isinstance(limiters, Mapping) or not limiters:
+        raise RateLimitError(
+            f"plot_decisions: limiters={limiters!r:.80} must be a non-empty mapping of names to "
+            "limiters; give at least one"
+        )
+    for name, limiter in limiters.items():
+        if not isinstance(limiter, RateLimiter) or not isinstance(
+            getattr(limiter, "clock", None), ManualClock
+        ):
+            raise RateLimitError(
+                f"plot_decisions: limiters[{name!r:.40}]={limiter!r:.60} must be a limiter "
+                "on a ManualClock"
+            )
+    arrivals = check_arrivals("plot_decisions", arrivals)  # all checked before any replay
+    per = check_positive("plot_decisions", "per", per)
+    if limit is not None:
+        limit = check_count("plot_decisions", "limit", limit)
+    if not isinstance(title, str) or len(title) > 200 or not _encodable(title):
+        raise RateLimitError(
+            f"plot_decisions: title={title!r:.80} must be valid text of at most 200 characters"
+        )
     n = len(limiters)
     if ax is not None:
         given = _as_list(ax)
+        if not all(hasattr(one, "figure") and hasattr(one, "twinx") for one in given):
+            raise RateLimitError(f"plot_decisions: ax={ax!r:.80} must be matplotlib Axes")
         if len(given) != n:
             raise RateLimitError(
                 f"plot_decisions: ax gives {len(given)} Axes for {n} limiters; give one each"
@@ -95,6 +119,14 @@ def _as_list(ax: Any) -> list[Any]:
     if hasattr(ax, "flat"):
         return list(ax.flat)
     return list(ax) if isinstance(ax, Sequence) else [ax]
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _sliding_counts(times: Sequence[float], per: float) -> list[tuple[float, int]]:

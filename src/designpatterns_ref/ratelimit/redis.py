@@ -17,8 +17,19 @@ reloads it and retries once).
   deterministic tests, or to keep ``retry_after`` in the caller's time).
 - **Failure**: when Redis cannot be reached, ``on_error`` decides: ``"deny"`` (fail closed:
   protect the backend, refuse everyone), ``"allow"`` (fail open: keep serving, unlimited) or
-  ``"raise"`` (:class:`BackendUnavailable`; the caller decides). Give the client a
-  ``socket_timeout`` so a dead server is an error, not a hang.
+  ``"raise"`` (:class:`BackendUnavailable`; the caller decides). ``reset`` follows it too
+  (with ``"deny"`` or ``"allow"`` a reset that cannot reach Redis is skipped: the key
+  expires on its own).
+- **Deadline**: each decision has one of its own, ``deadline`` seconds (default
+  :data:`DEFAULT_DEADLINE`, 50 ms). A limiter does not use the client it is given as it
+  is: redis-py retries a failed command with backoff (seconds per decision when the server
+  is down or frozen), so the limiter talks through a bounded twin of that client, with the
+  same address and options, connect and read timeouts of half the deadline each, and no
+  retries (limiters given the same client and deadline share one twin and its pool). A
+  killed or frozen server then reaches ``on_error`` within about the deadline. A cluster
+  client (``RedisCluster``) cannot be twinned: it is checked instead, and refused unless its
+  timeouts fit the deadline and it does not retry. ``deadline=None`` opts out: the client is
+  used as given and its own settings bound the failure time.
 - **asyncio**: the ``Async*`` classes take a ``redis.asyncio.Redis`` and run the same script.
 - **Threads and processes**: a limiter holds no mutable state of its own, so one instance may
   be shared between threads (redis-py pools its connections), and any number of processes
@@ -29,10 +40,9 @@ package.
 
 Complexity: one round trip per decision; on the server, O(1) per decision for every
 algorithm but the log and the concurrency cap, which read O(log k) of their n entries (a
-galloping search from the oldest, k the number that expired) and copy the string of entries
-once when they admit: an 8-byte entry per admitted unit, so a few kilobytes for limits in
-the hundreds (for limits in the tens of thousands per window, choose the sliding window
-counter).
+galloping search from the oldest, k the number that expired). The log is a list that the
+script appends to and trims, so nothing is copied; the concurrency cap copies its string of
+holds (40 bytes a hold, at most ``limit`` of them) when it admits.
 
 Examples:
     >>> import redis  # doctest: +SKIP
@@ -49,6 +59,7 @@ import math
 import os
 import random
 import struct
+import weakref
 from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any, Literal, TypedDict, Unpack
 
@@ -73,6 +84,7 @@ from designpatterns_ref.ratelimit.base import (
 from designpatterns_ref.ratelimit.composite import combine, flatten
 
 __all__ = [
+    "DEFAULT_DEADLINE",
     "GCRA",
     "AsyncAllOf",
     "AsyncConcurrencyLimiter",
@@ -99,6 +111,9 @@ __all__ = [
 
 OnError = Literal["deny", "allow", "raise"]
 
+#: Seconds a decision may take before ``on_error`` applies, unless ``deadline=`` says otherwise.
+DEFAULT_DEADLINE = 0.05
+
 #: Seconds a fail-closed decision tells the client to wait.
 FAIL_CLOSED_RETRY = 1.0
 
@@ -115,6 +130,7 @@ class RedisOptions(TypedDict, total=False):
     name: str | None
     on_error: OnError
     ttl_slack: float
+    deadline: float | None
 
 
 def _errors() -> tuple[type[BaseException], ...]:
@@ -142,6 +158,93 @@ _MODES = {"allow": b"a", "peek": b"p", "release": b"r", "unhold": b"u"}
 
 #: The keys and the arguments of one script call.
 _Call = tuple[list[str], list[bytes]]
+
+
+#: The algorithm's part of a key name, where it differs from the script's code: the sliding
+#: log became a list (it was one string), and a new name keeps the two forms apart.
+_KEY_TAGS = {"swl": "swlist"}
+
+#: The bounded twins made so far: client -> {deadline: twin} (dropped with the client).
+_TWINS: weakref.WeakKeyDictionary[Any, dict[float, Any]] = weakref.WeakKeyDictionary()
+
+
+def _is_cluster(client: Any) -> bool:
+    return type(client).__name__ == "RedisCluster"
+
+
+def bounded(client: Any, deadline: float) -> Any:
+    """A twin of ``client`` that gives up within ``deadline`` seconds: the same address and
+    options, connect and read timeouts of ``deadline / 2`` each, and no retries.
+
+    Works for ``redis.Redis`` and ``redis.asyncio.Redis`` (their connection pools are
+    rebuilt from their own connection options); the twin is made once per client and deadline.
+    """
+    from redis.backoff import NoBackoff
+
+    if type(client).__module__.startswith("redis.asyncio"):
+        from redis.asyncio.retry import Retry
+    else:
+        from redis.retry import Retry  # type: ignore[assignment]
+
+    made = _TWINS.setdefault(client, {})
+    if deadline in made:
+        return made[deadline]
+    pool = client.connection_pool
+    options = dict(pool.connection_kwargs)
+    for per_pool in ("maint_notifications_pool_handler", "himport_registry"):
+        options.pop(per_pool, None)  # the new pool makes its own
+    half = deadline / 2
+    options.update(socket_timeout=half, socket_connect_timeout=half, retry=Retry(NoBackoff(), 0))
+    options["retry_on_error"] = []
+    for original in ("orig_socket_timeout", "orig_socket_connect_timeout"):
+        if original in options:
+            options[original] = half
+    twin_pool = type(pool)(
+        connection_class=pool.connection_class, max_connections=pool.max_connections, **options
+    )
+    twin = type(client)(connection_pool=twin_pool)
+    made[deadline] = twin
+    return twin
+
+
+def _check_cluster(owner: str, client: Any, deadline: float) -> None:
+    """RateLimitError unless a cluster client's own settings keep a decision within
+    ``deadline``: read and connect timeouts set and at most ``deadline / 2``, no retries."""
+    options = getattr(getattr(client, "nodes_manager", None), "connection_kwargs", None)
+    if options is None:
+        options = getattr(client, "connection_kwargs", {})
+    retry = getattr(client, "retry", None)
+    retries = retry.get_retries() if retry is not None and hasattr(retry, "get_retries") else 0
+    timeouts = [options.get("socket_timeout"), options.get("socket_connect_timeout")]
+    if retries or any(t is None or t > deadline / 2 for t in timeouts):
+        raise RateLimitError(
+            f"{owner}: client={type(client).__name__} (socket_timeout={timeouts[0]!r}, "
+            f"socket_connect_timeout={timeouts[1]!r}, {retries} retries) can take longer than "
+            f"deadline={deadline!r}; a cluster client is used as given, so build it with both "
+            f"timeouts at most {deadline / 2:g} s and retry=Retry(NoBackoff(), 0), or pass "
+            "deadline=None to let the client's settings bound the failure time"
+        )
+
+
+def _clean_text(text: object) -> bool:
+    """Whether ``text`` may go into a Redis key name: 1 to 200 characters of valid text (no
+    lone surrogate), without the braces of a hash tag."""
+    if not isinstance(text, str) or not 1 <= len(text) <= 200 or "{" in text or "}" in text:
+        return False
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _check_deadline(owner: str, deadline: object) -> float | None:
+    if deadline is None:
+        return None
+    checked = check_positive(owner, "deadline", deadline)
+    if checked > 3600:
+        raise RateLimitError(f"{owner}: deadline={deadline!r} must be at most 3600 seconds")
+    return checked
 
 
 def _packed_replies(client: Any) -> bool:
@@ -184,18 +287,36 @@ class _Base:
         name: str | None = None,
         on_error: OnError = "deny",
         ttl_slack: float = 1.0,
+        deadline: float | None = DEFAULT_DEADLINE,
     ) -> None:
         owner = type(self).__name__
         if on_error not in ("deny", "allow", "raise"):
             raise RateLimitError(
                 f"{owner}: on_error={on_error!r} must be 'deny', 'allow' or 'raise'"
             )
-        if not isinstance(prefix, str) or "{" in prefix or "}" in prefix:
-            raise RateLimitError(f"{owner}: prefix={prefix!r} must be a string without braces")
+        for label, text in (("prefix", prefix), ("name", "-" if name is None else name)):
+            if not _clean_text(text):
+                raise RateLimitError(
+                    f"{owner}: {label}={text!r:.80} must be a string of 1 to 200 characters, "
+                    "valid text without braces"
+                )
         if clock is not None and not callable(clock):
             raise RateLimitError(f"{owner}: clock={clock!r} must be callable or None")
-        if ttl_slack != 0:
-            check_positive(owner, "ttl_slack", ttl_slack)
+        if not (ttl_slack.__class__ in (int, float) and ttl_slack == 0):
+            ttl_slack = check_positive(owner, "ttl_slack", ttl_slack)
+        self.deadline = _check_deadline(owner, deadline)
+        if not hasattr(client, "evalsha") or not hasattr(client, "delete"):
+            raise RateLimitError(
+                f"{owner}: client={client!r:.80} must be a redis-py client (redis.Redis, "
+                "redis.asyncio.Redis or a RedisCluster)"
+            )
+        if self.deadline is None:
+            self._redis = client
+        elif _is_cluster(client):
+            _check_cluster(owner, client, self.deadline)
+            self._redis = client
+        else:
+            self._redis = bounded(client, self.deadline)
         self.client = client
         self.model = model
         self.clock = clock
@@ -205,18 +326,21 @@ class _Base:
         self.on_error: OnError = on_error
         self.ttl_slack = float(ttl_slack)
         self._spec = _spec(self._code, params)
-        self._packed = _packed_replies(client)
+        self._key_tag = _KEY_TAGS.get(self._code, self._code)
+        self._packed = _packed_replies(self._redis)
         self._form = {
             mode: code + (b"b" if self._packed else b"t") for mode, code in _MODES.items()
         }
 
     def key_for(self, key: object) -> str:
         """The Redis key holding ``key``'s state: ``prefix:{key}:algorithm:name``."""
-        if key.__class__ is not str and (isinstance(key, bool) or not isinstance(key, str | int)):
+        if key.__class__ is not str and (
+            isinstance(key, bool) or not isinstance(key, str | int) or not -(2**63) <= key < 2**64  # type: ignore[operator]
+        ):
             raise RateLimitError(
-                f"{type(self).__name__}: key={key!r} must be a str or an int on Redis"
+                f"{type(self).__name__}: key={key!r:.80} must be a str or an int (64 bits) on Redis"
             )
-        return f"{self.prefix}:{{{key}}}:{self._code}:{self.name}"
+        return f"{self.prefix}:{{{key}}}:{self._key_tag}:{self.name}"
 
     def _cost(self, cost: object) -> int:
         if cost.__class__ is int and 1 <= cost <= self.limit:
@@ -249,6 +373,12 @@ class _Base:
             )
         return _parse(reply, 1, False)[0]
 
+    def _reset_failed(self, exc: BaseException) -> None:
+        """A reset that could not reach Redis: raise for ``"raise"``, else skip it (the key
+        expires on its own)."""
+        if self.on_error == "raise":
+            raise BackendUnavailable(f"Redis unreachable: {exc}") from exc
+
     def _fallback(self, exc: BaseException) -> Decision:
         if self.on_error == "raise":
             raise BackendUnavailable(f"Redis unreachable: {exc}") from exc
@@ -258,6 +388,13 @@ class _Base:
 
     def __repr__(self) -> str:
         return f"<redis {self.model!r} name={self.name!r}>"
+
+
+def _unencodable(limiter: Any, key: object) -> RateLimitError:
+    return RateLimitError(
+        f"{type(limiter).__name__}: key={key!r:.80} cannot be encoded for Redis (a lone "
+        "surrogate?); keys must be valid text"
+    )
 
 
 def _parse(reply: bytes | str, count: int, packed: bool) -> list[Decision]:
@@ -323,9 +460,11 @@ class RedisLimiter(_Base):
     def _decide(self, key: object, cost: object, mode: str) -> Decision:
         keys, argv = self._call(key, cost, mode)
         try:
-            reply = _run(self.client, keys, argv, self._code)
+            reply = _run(self._redis, keys, argv, self._code)
         except _errors() as exc:
             return self._fallback(exc)
+        except UnicodeEncodeError:
+            raise _unencodable(self, key) from None
         return self._answer(reply)
 
     def allow(self, key: str | int, cost: int = 1) -> Decision:
@@ -337,8 +476,14 @@ class RedisLimiter(_Base):
         return self._decide(key, cost, "peek")
 
     def reset(self, key: str | int) -> None:
-        """Forget ``key``: delete its Redis key."""
-        self.client.delete(self.key_for(key))
+        """Forget ``key``: delete its Redis key (``on_error`` decides when Redis is away)."""
+        name = self.key_for(key)
+        try:
+            self._redis.delete(name)
+        except _errors() as exc:
+            self._reset_failed(exc)
+        except UnicodeEncodeError:
+            raise _unencodable(self, key) from None
 
 
 class AsyncRedisLimiter(_Base):
@@ -347,9 +492,11 @@ class AsyncRedisLimiter(_Base):
     async def _decide(self, key: object, cost: object, mode: str) -> Decision:
         keys, argv = self._call(key, cost, mode)
         try:
-            reply = await _run_async(self.client, keys, argv, self._code)
+            reply = await _run_async(self._redis, keys, argv, self._code)
         except _errors() as exc:
             return self._fallback(exc)
+        except UnicodeEncodeError:
+            raise _unencodable(self, key) from None
         return self._answer(reply)
 
     async def allow(self, key: str | int, cost: int = 1) -> Decision:
@@ -361,8 +508,14 @@ class AsyncRedisLimiter(_Base):
         return await self._decide(key, cost, "peek")
 
     async def reset(self, key: str | int) -> None:
-        """Forget ``key``: delete its Redis key."""
-        await self.client.delete(self.key_for(key))
+        """Forget ``key``: delete its Redis key (``on_error`` decides when Redis is away)."""
+        name = self.key_for(key)
+        try:
+            await self._redis.delete(name)
+        except _errors() as exc:
+            self._reset_failed(exc)
+        except UnicodeEncodeError:
+            raise _unencodable(self, key) from None
 
 
 # --------------------------------------------------------------------------- the algorithms
@@ -471,7 +624,12 @@ class AsyncFixedWindow(_WindowShaped, AsyncRedisLimiter):
 
 
 class SlidingWindowLog(_WindowShaped, RedisLimiter):
-    """:class:`~designpatterns_ref.ratelimit.sliding_log.SlidingWindowLog` on Redis (a list)."""
+    """:class:`~designpatterns_ref.ratelimit.sliding_log.SlidingWindowLog` on Redis.
+
+    The log is a Redis list of packed times, appended to on the right (``RPUSH``) and trimmed
+    on the left (``LTRIM``), so an admitted request never copies it; a refusal reads a few
+    entries with ``LINDEX``.
+    """
 
     _code = "swl"
 
@@ -559,9 +717,11 @@ class ConcurrencyLimiter(_Concurrency, RedisLimiter):
         """Give back the ``cost`` oldest live holds of ``key`` (taken with :meth:`allow`)."""
         count, keys, argv = self._release_call(key, cost)
         try:
-            raw = _run(self.client, keys, argv, self._code)
+            raw = _run(self._redis, keys, argv, self._code)
         except _errors() as exc:
             return self._release_failed(exc)
+        except UnicodeEncodeError:
+            raise _unencodable(self, key) from None
         _short(raw, key, count)
 
     @contextlib.contextmanager
@@ -569,15 +729,17 @@ class ConcurrencyLimiter(_Concurrency, RedisLimiter):
         """Hold ``cost`` units of ``key`` for the block; raise RateLimitExceeded if full."""
         (keys, argv), give_back = self._hold_calls(key, cost)
         try:
-            reply, failure = _run(self.client, keys, argv, self._code), None
+            reply, failure = _run(self._redis, keys, argv, self._code), None
         except _errors() as exc:
             reply, failure = None, exc
+        except UnicodeEncodeError:
+            raise _unencodable(self, key) from None
         decision = self._entered(reply, failure)
         try:
             yield decision
         finally:
             with contextlib.suppress(*_errors()):
-                _run(self.client, *give_back, self._code)
+                _run(self._redis, *give_back, self._code)
 
 
 class AsyncConcurrencyLimiter(_Concurrency, AsyncRedisLimiter):
@@ -587,9 +749,11 @@ class AsyncConcurrencyLimiter(_Concurrency, AsyncRedisLimiter):
         """Give back the ``cost`` oldest live holds of ``key`` (taken with :meth:`allow`)."""
         count, keys, argv = self._release_call(key, cost)
         try:
-            raw = await _run_async(self.client, keys, argv, self._code)
+            raw = await _run_async(self._redis, keys, argv, self._code)
         except _errors() as exc:
             return self._release_failed(exc)
+        except UnicodeEncodeError:
+            raise _unencodable(self, key) from None
         _short(raw, key, count)
 
     @contextlib.asynccontextmanager
@@ -597,15 +761,17 @@ class AsyncConcurrencyLimiter(_Concurrency, AsyncRedisLimiter):
         """Hold ``cost`` units of ``key`` for the block; raise RateLimitExceeded if full."""
         (keys, argv), give_back = self._hold_calls(key, cost)
         try:
-            reply, failure = await _run_async(self.client, keys, argv, self._code), None
+            reply, failure = await _run_async(self._redis, keys, argv, self._code), None
         except _errors() as exc:
             reply, failure = None, exc
+        except UnicodeEncodeError:
+            raise _unencodable(self, key) from None
         decision = self._entered(reply, failure)
         try:
             yield decision
         finally:
             with contextlib.suppress(*_errors()):
-                await _run_async(self.client, *give_back, self._code)
+                await _run_async(self._redis, *give_back, self._code)
 
 
 # --------------------------------------------------------------------------- composites
@@ -619,8 +785,10 @@ class _Composite:
         )  # fmt: skip
         first = flat[0]
         for part in flat[1:]:
-            if part.client is not first.client:
-                raise RateLimitError("all_of: every Redis limiter must share one client")
+            if part.client is not first.client or part.deadline != first.deadline:
+                raise RateLimitError(
+                    "all_of: every Redis limiter must share one client and one deadline"
+                )
             if part.clock is not first.clock or part.ttl_slack != first.ttl_slack:
                 raise RateLimitError("all_of: every Redis limiter must share clock and ttl_slack")
         names = [part.key_for("k") for part in flat]
@@ -652,9 +820,11 @@ class RedisAllOf(_Composite):
     def _decide(self, key: str | int, cost: int, mode: str) -> Decision:
         keys, argv = self._call(key, cost, mode)
         try:
-            raw = _run(self.limiters[0].client, keys, argv)
+            raw = _run(self.limiters[0]._redis, keys, argv)
         except _errors() as exc:
             return self._fallback(exc)
+        except UnicodeEncodeError:
+            raise _unencodable(self, key) from None
         return self._answer(raw)
 
     def allow(self, key: str | int, cost: int = 1) -> Decision:
@@ -666,8 +836,14 @@ class RedisAllOf(_Composite):
         return self._decide(key, cost, "peek")
 
     def reset(self, key: str | int) -> None:
-        """Forget ``key`` in every part."""
-        self.limiters[0].client.delete(*(part.key_for(key) for part in self.limiters))
+        """Forget ``key`` in every part (``on_error`` decides when Redis is away)."""
+        names = [part.key_for(key) for part in self.limiters]
+        try:
+            self.limiters[0]._redis.delete(*names)
+        except _errors() as exc:
+            self.limiters[0]._reset_failed(exc)
+        except UnicodeEncodeError:
+            raise _unencodable(self, key) from None
 
 
 class AsyncAllOf(_Composite):
@@ -679,9 +855,11 @@ class AsyncAllOf(_Composite):
     async def _decide(self, key: str | int, cost: int, mode: str) -> Decision:
         keys, argv = self._call(key, cost, mode)
         try:
-            raw = await _run_async(self.limiters[0].client, keys, argv)
+            raw = await _run_async(self.limiters[0]._redis, keys, argv)
         except _errors() as exc:
             return self._fallback(exc)
+        except UnicodeEncodeError:
+            raise _unencodable(self, key) from None
         return self._answer(raw)
 
     async def allow(self, key: str | int, cost: int = 1) -> Decision:
@@ -693,8 +871,14 @@ class AsyncAllOf(_Composite):
         return await self._decide(key, cost, "peek")
 
     async def reset(self, key: str | int) -> None:
-        """Forget ``key`` in every part."""
-        await self.limiters[0].client.delete(*(part.key_for(key) for part in self.limiters))
+        """Forget ``key`` in every part (``on_error`` decides when Redis is away)."""
+        names = [part.key_for(key) for part in self.limiters]
+        try:
+            await self.limiters[0]._redis.delete(*names)
+        except _errors() as exc:
+            self.limiters[0]._reset_failed(exc)
+        except UnicodeEncodeError:
+            raise _unencodable(self, key) from None
 
 
 def all_of(*limiters: Any) -> RedisAllOf | AsyncAllOf:

@@ -22,13 +22,47 @@ Examples:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 
 from designpatterns_ref.clock import ManualClock
-from designpatterns_ref.ratelimit.base import Decision, RateLimiter, RateLimitError
+from designpatterns_ref.ratelimit.base import (
+    Decision,
+    RateLimiter,
+    RateLimitError,
+    check_positive,
+)
 
-__all__ = ["SimulationResult", "simulate"]
+__all__ = ["SimulationResult", "check_arrivals", "simulate"]
+
+
+def check_arrivals(owner: str, arrivals: object, after: float = -math.inf) -> list[float]:
+    """``arrivals`` as a list of floats, or RateLimitError (before anything is replayed) unless
+    it is an iterable of finite numbers, non-decreasing and none before ``after``."""
+    if isinstance(arrivals, str | bytes | bytearray) or not isinstance(arrivals, Iterable):
+        raise RateLimitError(
+            f"{owner}: arrivals={arrivals!r:.80} must be an iterable of times in seconds"
+        )
+    times: list[float] = []
+    previous = after
+    for t in arrivals:
+        if isinstance(t, bool) or not isinstance(t, int | float):
+            raise RateLimitError(f"{owner}: arrival t={t!r:.80} must be a number of seconds")
+        try:
+            value = float(t)
+        except OverflowError:
+            value = math.inf
+        if not math.isfinite(value):
+            raise RateLimitError(f"{owner}: arrival t={t!r:.80} must be finite")
+        if value < previous:
+            raise RateLimitError(
+                f"{owner}: arrival t={t!r} is before {previous!r}; arrivals must be sorted and "
+                "not in the clock's past"
+            )
+        times.append(value)
+        previous = value
+    return times
 
 
 @dataclass
@@ -51,9 +85,10 @@ class SimulationResult:
 
     def max_in_window(self, length: float) -> int:
         """The most requests admitted in any half-open window ``(t - length, t]``."""
+        length = check_positive("SimulationResult.max_in_window", "length", length)
         times, best, first = self.admitted, 0, 0
         for last, t in enumerate(times):
-            while times[first] <= t - length:
+            while first <= last and times[first] <= t - length:
                 first += 1
             best = max(best, last - first + 1)
         return best
@@ -72,20 +107,18 @@ def simulate(
     ``clock`` defaults to ``limiter.clock``; it must be a
     :class:`~designpatterns_ref.clock.ManualClock` not already past the first arrival.
     """
+    if not callable(getattr(limiter, "allow", None)):
+        raise RateLimitError(f"simulate: limiter={limiter!r:.80} has no allow(key, cost) method")
     if clock is None:
         clock = getattr(limiter, "clock", None)
     if not isinstance(clock, ManualClock):
         raise RateLimitError(
-            f"simulate: the limiter's clock is {clock!r}; build it with clock=ManualClock() "
+            f"simulate: the limiter's clock is {clock!r:.80}; build it with clock=ManualClock() "
             "or pass clock="
         )
+    times = check_arrivals("simulate", arrivals, clock.now)
     result = SimulationResult()
-    for t in arrivals:
-        if t < clock.now:
-            raise RateLimitError(
-                f"simulate: arrival t={t!r} is before the clock's time {clock.now!r}; "
-                "arrivals must be sorted and not in the clock's past"
-            )
+    for t in times:
         clock.set(t)
         decision = limiter.allow(key, cost)
         (result.admitted if decision else result.denied).append(t)

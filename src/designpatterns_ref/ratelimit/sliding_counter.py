@@ -38,15 +38,19 @@ import math
 from collections.abc import Hashable
 
 from designpatterns_ref.ratelimit.base import (
+    CORRECTION,
     Decision,
     WindowLimiter,
-    honest_wait,
+    bad_time,
     new_decision,
 )
 
 __all__ = ["SlidingWindowCounter"]
 
 _floor = math.floor
+
+_INF = math.inf
+_next_up = math.nextafter
 
 
 class SlidingWindowCounter(WindowLimiter):
@@ -73,10 +77,18 @@ class SlidingWindowCounter(WindowLimiter):
         weight = 1.0 - into if into > 0.0 else 1.0
         return window, previous, current, previous * weight + current
 
+    def _admits(self, state: list[int], cost: int, t: float) -> bool:
+        """Whether the arithmetic of a decision, replayed at time ``t`` on ``state``, admits."""
+        return self._counts(state, t)[3] + cost <= self.rate
+
     def _decide(self, key: Hashable, cost: int, now: float, commit: bool) -> Decision:
         per, rate = self.per, self.rate
         state = self._states.get(key)
-        if state is not None and state[0] == _floor(now / per):  # the hot path: same window
+        try:
+            here = _floor(now / per)
+        except (ValueError, OverflowError):  # NaN, an infinity, or beyond every window number
+            raise bad_time("SlidingWindowCounter", now) from None
+        if state is not None and state[0] == here:  # the hot path: same window
             window, previous, current = state
             into = (now - window * per) / per
             estimate = previous * (1.0 - into if into > 0.0 else 1.0) + current
@@ -94,19 +106,39 @@ class SlidingWindowCounter(WindowLimiter):
             reset = (window + 2) * per - now
             left = int(rate - estimate - cost)
             return new_decision(Decision, (True, rate, left, 0.0, reset, 0.0))
-        # When does the estimate leave room? Later in this window, or in one of the next two.
+        assert state is not None  # a key never seen is never denied
+        # Refused: when does the estimate leave room? Later in this window, or in one of the
+        # next two (closed forms); checked with the arithmetic above replayed then (inlined
+        # from _counts), and corrected once if rounding left it short.
         if previous and current + cost <= rate:
-            retry_at = (window + 1 - (rate - current - cost) / previous) * per
+            at = (window + 1 - (rate - current - cost) / previous) * per
         elif current and cost < rate:
-            retry_at = (window + 2 - (rate - cost) / current) * per
+            at = (window + 2 - (rate - cost) / current) * per
         else:
-            retry_at = (window + 2) * per
-        wait = honest_wait(lambda t: self._counts(state, t)[3] + cost <= rate, now, retry_at - now)
+            at = (window + 2) * per
+        for corrected in (False, True):  # the closed form, then once corrected if refused
+            then = _floor(at / per)
+            if then > window:  # the estimate then: this window's count weighs as the previous
+                ahead = current if then == window + 1 else 0
+                into = (at - then * per) / per
+                later = ahead * (1.0 - into if into > 0.0 else 1.0)
+            else:
+                into = (at - window * per) / per
+                later = previous * (1.0 - into if into > 0.0 else 1.0) + current
+            if later + cost <= rate:
+                break
+            if corrected:
+                at = self._settle(state, cost, at)  # never seen: the search
+                break
+            at += ((at if at > 0.0 else -at) + per) * CORRECTION  # the one correction
         if current:
             reset = (window + 2) * per - now
         else:
             reset = (window + 1) * per - now if previous else 0.0
         left = int(rate - estimate) if estimate < rate else 0
+        wait = at - now  # wait_until, inlined: now + wait must reach at
+        if now + wait < at:
+            wait = _next_up(wait, _INF)
         return new_decision(Decision, (False, rate, left, wait, reset, 0.0))
 
     def _idle(self, state: list[int], now: float) -> bool:

@@ -33,17 +33,22 @@ Examples:
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_right
 from collections.abc import Hashable
 
 from designpatterns_ref.ratelimit.base import (
+    CORRECTION,
     Decision,
     WindowLimiter,
-    honest_wait,
+    bad_time,
     new_decision,
 )
 
 __all__ = ["SlidingWindowLog"]
+
+_INF = math.inf
+_next_up = math.nextafter
 
 
 class SlidingWindowLog(WindowLimiter):
@@ -54,16 +59,28 @@ class SlidingWindowLog(WindowLimiter):
 
     __slots__ = ()
 
+    def _admits(self, state: list[float], cost: int, t: float) -> bool:
+        """Whether the arithmetic of a decision, replayed at time ``t`` on ``state``, admits."""
+        t = t if t > state[-1] else state[-1]
+        return len(state) - bisect_right(state, t - self.per) + cost <= self.rate
+
     def _decide(self, key: Hashable, cost: int, now: float, commit: bool) -> Decision:
         per, rate = self.per, self.rate
         log: list[float] | None = self._states.get(key)
         asked = now
         if log:
-            if now < log[-1]:  # a clock that steps back: time stands still for this key
-                now = log[-1]
+            last = log[-1]
+            if now < last:  # a clock that steps back: time stands still for this key
+                if now - now:  # -inf
+                    raise bad_time("SlidingWindowLog", now)
+                now = last
             expired = bisect_right(log, now - per)
             live = len(log) - expired
+            if not live and now - now:  # NaN and +inf expire every entry
+                raise bad_time("SlidingWindowLog", now)
         else:
+            if now - now:  # NaN or an infinity: refuse before it is stored
+                raise bad_time("SlidingWindowLog", now)
             expired = live = 0
         if live + cost <= rate:
             if commit:
@@ -78,15 +95,19 @@ class SlidingWindowLog(WindowLimiter):
                         log.extend([now] * cost)
             return new_decision(Decision, (True, rate, rate - live - cost, 0.0, per, 0.0))
         assert log is not None  # a key never seen is never denied
-        frozen = log
-        oldest_needed = log[expired + live + cost - rate - 1]  # must leave the window
-
-        def admits_at(t: float) -> bool:  # the arithmetic above, replayed at time t
-            t = t if t > frozen[-1] else frozen[-1]
-            return len(frozen) - bisect_right(frozen, t - per) + cost <= rate
-
-        wait = honest_wait(admits_at, asked, oldest_needed + per - asked)
-        reset = log[-1] + per - asked
+        # Refused: admitted once the entry that must leave the window has left it, at its
+        # time plus per; checked with the arithmetic above replayed then, corrected once.
+        at = log[expired + live + cost - rate - 1] + per
+        t = at if at > last else last
+        if not len(log) - bisect_right(log, t - per) + cost <= rate:
+            at += ((at if at > 0.0 else -at) + per) * CORRECTION  # the one correction
+            t = at if at > last else last
+            if not len(log) - bisect_right(log, t - per) + cost <= rate:
+                at = self._settle(log, cost, at)  # never seen: the search
+        reset = last + per - asked
+        wait = at - asked  # wait_until, inlined: asked + wait must reach at
+        if asked + wait < at:
+            wait = _next_up(wait, _INF)
         return new_decision(Decision, (False, rate, rate - live, wait, reset, 0.0))
 
     def _idle(self, state: list[float], now: float) -> bool:

@@ -33,18 +33,25 @@ Examples:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Hashable
 
 from designpatterns_ref.ratelimit.base import (
+    CORRECTION,
     UNIT_COST,
     BucketLimiter,
     Decision,
+    bad_key,
+    bad_time,
     check_cost,
-    honest_wait,
     new_decision,
+    wait_until,
 )
 
 __all__ = ["TokenBucket"]
+
+_INF = math.inf
+_next_up = math.nextafter
 
 
 class TokenBucket(BucketLimiter):
@@ -58,19 +65,31 @@ class TokenBucket(BucketLimiter):
     def _derive(self) -> None:
         self._fill = self.rate / self.per  # tokens per second
         self._burst = float(self.burst)
+        self._span = self._burst / self._fill  # seconds an empty bucket takes to fill
+
+    def _admits(self, state: list[float], cost: int, t: float) -> bool:
+        """Whether the arithmetic of a decision, replayed at time ``t`` on ``state``, admits."""
+        saved, since = state
+        return (saved + (t - since) * self._fill if t > since else saved) >= cost
 
     def _decide(self, key: Hashable, cost: int, now: float, commit: bool) -> Decision:
         burst, fill = self._burst, self._fill
         state = self._states.get(key)
         if state is None:
+            if now - now:  # NaN or an infinity: refuse before it is stored
+                raise bad_time("TokenBucket", now)
             tokens, stamp = burst, now
         else:
             tokens, stamp = state
             if now > stamp:  # refill; a clock that steps back earns nothing
                 tokens += (now - stamp) * fill
                 if tokens > burst:
+                    if now - now:  # +inf refills without limit
+                        raise bad_time("TokenBucket", now)
                     tokens = burst
                 stamp = now
+            elif now - now:  # NaN and -inf fall through the comparison
+                raise bad_time("TokenBucket", now)
         if tokens >= cost:
             tokens -= cost
             if commit:
@@ -82,18 +101,19 @@ class TokenBucket(BucketLimiter):
             return new_decision(
                 Decision, (True, self.limit, int(tokens), 0.0, (burst - tokens) / fill, 0.0)
             )
-
         assert state is not None  # a key never seen is never denied
-        saved: float = state[0]
-        since: float = state[1]
-
-        def admits_at(t: float) -> bool:  # the arithmetic above, replayed at time t
-            level = saved + (t - since) * fill if t > since else saved
-            return level >= cost
-
-        wait = honest_wait(admits_at, now, (cost - tokens) / fill)
+        # Refused: the bucket holds cost again at stamp + (cost - tokens) / fill. Check that
+        # time with the arithmetic above, replayed from the stored state; correct it once if
+        # rounding left it an ulp short.
+        at = stamp + (cost - tokens) / fill
+        saved, since = state
+        if not (at > since and saved + (at - since) * fill >= cost):
+            at += ((at if at > 0.0 else -at) + self._span) * CORRECTION  # the one correction
+            if not (at > since and saved + (at - since) * fill >= cost):
+                at = self._settle(state, cost, at)  # never seen: the search
         return new_decision(
-            Decision, (False, self.limit, int(tokens), wait, (burst - tokens) / fill, 0.0)
+            Decision,
+            (False, self.limit, int(tokens), wait_until(now, at), (burst - tokens) / fill, 0.0),
         )
 
     def allow(self, key: Hashable, cost: int = 1) -> Decision:
@@ -107,20 +127,40 @@ class TokenBucket(BucketLimiter):
         try:
             now = self.clock()
             state = self._states.get(key)
-            if state is not None:  # the hot path, _decide inlined: a known key, admitted
+            if state is not None:  # the hot path, _decide inlined: a known key
                 tokens, stamp = state
                 if now > stamp:
                     tokens += (now - stamp) * self._fill
                     if tokens > self._burst:
+                        if now - now:
+                            raise bad_time("TokenBucket", now)
                         tokens = self._burst
                     stamp = now
+                elif now - now:
+                    raise bad_time("TokenBucket", now)
                 if tokens >= cost:
                     tokens -= cost
                     state[0] = tokens
                     state[1] = stamp
                     reset = (self._burst - tokens) / self._fill
                     return new_decision(Decision, (True, self.limit, int(tokens), 0.0, reset, 0.0))
+                fill = self._fill  # refused: as in _decide
+                at = stamp + (cost - tokens) / fill
+                saved, since = state
+                if not (at > since and saved + (at - since) * fill >= cost):
+                    at += (
+                        (at if at > 0.0 else -at) + self._span
+                    ) * CORRECTION  # the one correction
+                    if not (at > since and saved + (at - since) * fill >= cost):
+                        at = self._settle(state, cost, at)  # never seen: the search
+                wait = at - now
+                if now + wait < at:
+                    wait = _next_up(wait, _INF)
+                reset = (self._burst - tokens) / fill
+                return new_decision(Decision, (False, self.limit, int(tokens), wait, reset, 0.0))
             return self._decide(key, cost, now, True)
+        except TypeError as exc:
+            raise bad_key("TokenBucket", key, exc) from None
         finally:
             lock.release()
 

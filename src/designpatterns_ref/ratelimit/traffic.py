@@ -6,7 +6,9 @@ Each generator returns a sorted list of arrival times in seconds, deterministic 
 ``seed``: steady traffic, Poisson traffic (independent arrivals at an average rate), periodic
 bursts, and the boundary burst that lets a fixed window admit twice its limit.
 
-Complexity: O(n) for n arrivals.
+Complexity: O(n) for n arrivals. A call may ask for at most :data:`MAX_ARRIVALS` arrivals
+(expected, for Poisson traffic); a larger one is refused with RateLimitError before any work,
+as are times that are not finite numbers and seeds that are not ints.
 
 Examples:
     >>> steady(rate=4, duration=1.0)
@@ -17,29 +19,68 @@ Examples:
 
 from __future__ import annotations
 
+import math
 import random
 
-from designpatterns_ref.ratelimit.base import check_count, check_positive
+from designpatterns_ref.ratelimit.base import RateLimitError, check_count, check_positive
 
-__all__ = ["boundary_burst", "bursts", "poisson", "steady"]
+__all__ = ["MAX_ARRIVALS", "boundary_burst", "bursts", "poisson", "steady"]
+
+#: The most arrivals one call generates (Poisson: expects): ten million, about 80 MB of floats.
+MAX_ARRIVALS = 10_000_000
+
+
+def _check_time(owner: str, name: str, value: object) -> float:
+    """``value`` as a float, or RateLimitError unless it is a finite number."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise RateLimitError(f"{owner}: {name}={value!r:.80} must be a finite number of seconds")
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        raise RateLimitError(f"{owner}: {name}={value!r:.80} must be a finite number of seconds")
+    return number
+
+
+def _check_seed(owner: str, seed: object) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise RateLimitError(f"{owner}: seed={seed!r:.80} must be an int")
+    return seed
+
+
+def _check_size(owner: str, expected: float, what: str) -> None:
+    if not expected <= MAX_ARRIVALS:
+        raise RateLimitError(
+            f"{owner}: {what} asks for about {expected:.3g} arrivals; at most {MAX_ARRIVALS:,} "
+            "per call"
+        )
 
 
 def steady(rate: float, duration: float, *, start: float = 0.0) -> list[float]:
     """``rate`` requests per second, evenly spaced, over ``[start, start + duration)``."""
-    check_positive("steady", "rate", rate)
-    check_positive("steady", "duration", duration)
+    rate = check_positive("steady", "rate", rate)
+    duration = check_positive("steady", "duration", duration)
+    start = _check_time("steady", "start", start)
+    _check_size("steady", rate * duration, f"rate={rate!r} over duration={duration!r}")
     count = int(rate * duration)
     return [start + i / rate for i in range(count)]
 
 
 def poisson(rate: float, duration: float, *, seed: int = 0, start: float = 0.0) -> list[float]:
     """Independent arrivals averaging ``rate`` per second (exponential gaps), seeded."""
-    check_positive("poisson", "rate", rate)
-    check_positive("poisson", "duration", duration)
+    rate = check_positive("poisson", "rate", rate)
+    duration = check_positive("poisson", "duration", duration)
+    seed = _check_seed("poisson", seed)
+    start = _check_time("poisson", "start", start)
+    _check_size("poisson", rate * duration, f"rate={rate!r} over duration={duration!r}")
+    end = start + duration
+    if end == start:  # a duration below the start's rounding step: nothing fits
+        return []
     rng = random.Random(seed)
     out: list[float] = []
     t = start + rng.expovariate(rate)
-    while t < start + duration:
+    while t < end:
         out.append(t)
         t += rng.expovariate(rate)
     return out
@@ -55,15 +96,18 @@ def bursts(
     start: float = 0.0,
 ) -> list[float]:
     """A burst of ``size`` requests every ``every`` seconds, each spread over ``spread`` seconds."""
-    check_count("bursts", "size", size)
-    check_positive("bursts", "every", every)
-    check_positive("bursts", "duration", duration)
-    if spread < 0:
-        check_positive("bursts", "spread", spread)
+    size = check_count("bursts", "size", size, MAX_ARRIVALS)
+    every = check_positive("bursts", "every", every)
+    duration = check_positive("bursts", "duration", duration)
+    if not (spread.__class__ in (int, float) and spread == 0):
+        spread = check_positive("bursts", "spread", spread)
+    seed = _check_seed("bursts", seed)
+    start = _check_time("bursts", "start", start)
+    _check_size("bursts", size * (duration / every + 1), f"size={size} every {every!r}s")
     rng = random.Random(seed)
     out: list[float] = []
     k = 0
-    while start + k * every < start + duration:
+    while k * every < duration:
         base = start + k * every
         out.extend(base + (rng.uniform(0.0, spread) if spread else 0.0) for _ in range(size))
         k += 1
@@ -76,8 +120,14 @@ def boundary_burst(limit: int, per: float, *, window: int = 1, gap: float = 0.00
     A fixed window of ``limit`` per ``per`` admits all ``2 * limit`` of them within ``gap``
     seconds; a sliding window admits ``limit``.
     """
-    check_count("boundary_burst", "limit", limit)
-    check_positive("boundary_burst", "per", per)
-    check_positive("boundary_burst", "gap", gap)
-    edge = window * per
+    limit = check_count("boundary_burst", "limit", limit, MAX_ARRIVALS // 2)
+    per = check_positive("boundary_burst", "per", per)
+    gap = check_positive("boundary_burst", "gap", gap)
+    if isinstance(window, bool) or not isinstance(window, int):
+        raise RateLimitError(f"boundary_burst: window={window!r:.80} must be an int")
+    try:
+        edge = float(window) * per
+    except OverflowError:
+        edge = math.inf
+    edge = _check_time("boundary_burst", "window * per", edge)
     return [edge - gap] * limit + [edge] * limit
