@@ -1,0 +1,255 @@
+"""Robust MPC: plan the next few segments to maximise predicted QoE (Yin et al., SIGCOMM 2015).
+
+Case study: Design a Video Streaming Platform (docs/case-studies/video-streaming.md)
+
+Rule: predict throughput ``C`` as the harmonic mean of the last ``window`` downloads, divided by
+``1 + e`` where ``e`` is the largest relative prediction error over the same window (the
+*robust* lower bound); then choose rungs ``r_1..r_N`` for the next ``N = horizon`` segments
+maximising ``sum q(R_k) - switch * |q(R_k) - q(R_k-1)| - rebuffer * stall_k`` under the
+player's buffer dynamics at throughput ``C`` (each download takes ``latency + size / C``, the
+buffer drains meanwhile, stalls when empty, and waits at the cap); download ``r_1``, re-plan.
+
+Parameters and defaults (the paper's): ``horizon = 5`` segments, ``window = 5`` samples, the
+QoE weights of :class:`~designpatterns_ref.streaming.base.QoEWeights` ("balanced": switch 1,
+rebuffer 3000 per second, bitrates in kbps). Sabre has no MPC; this is ours.
+
+The look-ahead is planned, not enumerated: a depth-first branch and bound over the rungs. A
+relaxed problem, where the buffer before each step is the largest it could reach, is solved
+exactly by a small dynamic program over (step, previous rung); its values bound what any
+partial plan can still add, order the children (best bound first), and prune a partial plan
+whose score plus bound cannot beat the best complete plan found; a second bound prices download
+time against the stall budget (a Lagrangian relaxation), and a partial plan dominated by one
+already expanded at the same step and rung (no more buffer, no more score) is dropped. It
+returns the same optimum as the ``rungs ** horizon`` enumeration of :func:`plan_brute_force`
+(the tests compare them), visiting about a hundred partial plans instead of 111,110. It wins
+when the predictor is good (4G, steady 3G) and when QoE weights must be honoured exactly; it
+costs the most CPU of the rules here.
+
+Complexity: O(rungs ** horizon) in the worst case, typically O(rungs x horizon) per decision.
+
+>>> from designpatterns_ref.streaming.base import Manifest, Trace
+>>> from designpatterns_ref.streaming.session import simulate
+>>> movie = Manifest(2000, [500, 1000, 2000], [[1e6, 2e6, 4e6]] * 30)
+>>> simulate(movie, Trace.constant(5000), RobustMPC()).rungs[-1]
+2
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+
+from designpatterns_ref.streaming.base import (
+    Download,
+    Manifest,
+    QoEWeights,
+    SessionState,
+    StreamingTypeError,
+    check_int,
+)
+
+__all__ = ["Plan", "RobustMPC", "plan", "plan_brute_force", "plan_value"]
+
+Plan = tuple[float, tuple[int, ...]]
+THETAS = (1.0, 0.4, 0.2, 0.1, 0.05, 0.02)
+
+
+def _step(
+    buffer_ms: float, download_ms: float, seg: float, cap: float
+) -> tuple[float, float]:  # (stall ms, buffer after)
+    b = buffer_ms if buffer_ms <= cap - seg else cap - seg
+    if download_ms <= b:
+        return 0.0, b - download_ms + seg
+    return download_ms - b, seg
+
+
+def plan_value(
+    rungs: Sequence[int],
+    download_ms: Sequence[Sequence[float]],
+    utilities: Sequence[float],
+    last: int,
+    buffer_ms: float,
+    seg: float,
+    cap: float,
+    weights: QoEWeights,
+) -> float:
+    """The predicted QoE of downloading ``rungs`` (``download_ms[step][rung]`` each)."""
+    total, b, prev = 0.0, buffer_ms, last
+    for j, r in enumerate(rungs):
+        stall, b = _step(b, download_ms[j][r], seg, cap)
+        total += utilities[r] - weights.switch * abs(utilities[r] - utilities[prev])
+        total -= weights.rebuffer * stall / 1000.0
+        prev = r
+    return total
+
+
+def plan_brute_force(
+    download_ms: Sequence[Sequence[float]],
+    utilities: Sequence[float],
+    last: int,
+    buffer_ms: float,
+    seg: float,
+    cap: float,
+    weights: QoEWeights,
+) -> Plan:
+    """The best plan by enumerating every rung sequence (the oracle; first best wins)."""
+    best: Plan = (-math.inf, ())
+    for rungs in itertools.product(range(len(utilities)), repeat=len(download_ms)):
+        v = plan_value(rungs, download_ms, utilities, last, buffer_ms, seg, cap, weights)
+        if v > best[0]:
+            best = (v, rungs)
+    return best
+
+
+def plan(
+    download_ms: Sequence[Sequence[float]],
+    utilities: Sequence[float],
+    last: int,
+    buffer_ms: float,
+    seg: float,
+    cap: float,
+    weights: QoEWeights,
+) -> Plan:
+    """The best plan by branch and bound (same value as :func:`plan_brute_force`)."""
+    h, n = len(download_ms), len(utilities)
+    lam, mu = weights.switch, weights.rebuffer / 1000.0
+    room = cap - seg
+    # Relaxation: let the buffer before step j be the largest it could possibly be (bmax[j]);
+    # then bound[j][p] is the exact optimum of steps j.. after rung p, by a small DP. It never
+    # underestimates, and it is exact whenever no plan stalls, so the search stops at once.
+    bmax, gains = min(buffer_ms, room), []
+    for j in range(h):
+        row = download_ms[j]
+        gains.append([utilities[r] - mu * max(0.0, row[r] - bmax) for r in range(n)])
+        bmax = min(room, max(bmax + seg - min(row), seg))
+    bound = [[0.0] * n for _ in range(h + 1)]
+    orders: list[list[list[int]]] = [[] for _ in range(h)]
+    for j in range(h - 1, -1, -1):
+        g, nxt = gains[j], bound[j + 1]
+        for p in range(n):
+            qp = utilities[p]
+            vals = [g[r] - lam * abs(utilities[r] - qp) + nxt[r] for r in range(n)]
+            bound[j][p] = max(vals)
+            orders[j].append(sorted(range(n), key=vals.__getitem__, reverse=True))
+    # Second bound, from the stall budget: ignoring the cap, the steps after j stall at least
+    # (their download time - buffer - seg per step between them); pricing download time at
+    # theta * mu (theta in [0, 1]) and dropping switch costs, the rest is worth at most
+    # lagr[j] + theta * mu * (buffer + (steps - 1) * seg), separable by step, for each theta.
+    lagr = []
+    for theta in THETAS:
+        price = theta * mu
+        acc, table = 0.0, [0.0] * (h + 1)
+        for j in range(h - 1, -1, -1):
+            row = download_ms[j]
+            acc += max(utilities[r] - price * row[r] for r in range(n))
+            table[j] = acc
+        lagr.append((price, table))
+    best_value, best_rungs = -math.inf, (0,) * h
+    path = [0] * h
+    # Dominance: a partial plan reaching (step, rung) with no more buffer and no more score than
+    # one already expanded there cannot end better, whatever follows.
+    seen: list[list[list[tuple[float, float]]]] = [[[] for _ in range(n)] for _ in range(h)]
+
+    def dfs(j: int, b: float, prev: int, score: float) -> None:
+        nonlocal best_value, best_rungs
+        row, nxt, qp = download_ms[j], bound[j + 1], utilities[prev]
+        last_step = j + 1 == h
+        for r in orders[j][prev]:
+            d, qr = row[r], utilities[r]
+            s = score + qr - lam * abs(qr - qp)
+            if d <= b:
+                nb = b - d + seg
+            else:
+                s -= mu * (d - b)
+                nb = seg
+            if s + nxt[r] <= best_value:
+                continue
+            path[j] = r
+            if last_step:
+                best_value, best_rungs = s, tuple(path)
+                continue
+            if nb > room:
+                nb = room
+            budget = nb + (h - j - 2) * seg
+            pruned = False
+            for price, table in lagr:
+                if s + table[j + 1] + price * budget <= best_value:
+                    pruned = True
+                    break
+            if pruned:
+                continue
+            states = seen[j + 1][r]
+            for ob, os_ in states:
+                if ob >= nb and os_ >= s:
+                    break
+            else:
+                states.append((nb, s))
+                dfs(j + 1, nb, r, s)
+
+    dfs(0, min(buffer_ms, room), last, 0.0)
+    return best_value, best_rungs
+
+
+class RobustMPC:
+    """Model predictive control over ``horizon`` segments with a robust throughput bound."""
+
+    def __init__(
+        self,
+        horizon: int = 5,
+        *,
+        window: int = 5,
+        weights: QoEWeights | None = None,
+        robust: bool = True,
+    ) -> None:
+        self.horizon = check_int("horizon", horizon, minimum=1, maximum=12)
+        self.window = check_int("window", window, minimum=1, maximum=1000)
+        if weights is not None and not isinstance(weights, QoEWeights):
+            raise StreamingTypeError(f"weights={weights!r} must be a QoEWeights or None")
+        if not isinstance(robust, bool):
+            raise StreamingTypeError(f"robust={robust!r} must be a bool")
+        self.weights = weights if weights is not None else QoEWeights()
+        self.robust = robust
+        self.name = "robust-mpc" if robust else "mpc"
+        self._sizes: tuple[tuple[float, ...], ...] = ()
+        self._u: list[float] = []
+        self._seg = self._cap = 1.0
+        self._errors: list[float] = []
+        self._prediction: float | None = None
+
+    def start(self, manifest: Manifest, buffer_cap_ms: float) -> None:
+        self._sizes = manifest.segment_sizes_bits
+        self._u = self.weights.utilities(manifest.bitrates_kbps)
+        self._seg, self._cap = manifest.segment_duration_ms, buffer_cap_ms
+        self._errors = []
+        self._prediction = None
+
+    def predict(self, state: SessionState) -> float | None:
+        """The (robust) throughput prediction in kbps, or None before any download."""
+        past = state.throughputs_kbps[-self.window :]
+        if not past:
+            return None
+        harmonic = len(past) / sum(1.0 / t for t in past)
+        self._prediction = harmonic
+        if not self.robust or not self._errors:
+            return harmonic
+        return harmonic / (1.0 + max(self._errors[-self.window :]))
+
+    def choose(self, state: SessionState) -> int:
+        c = self.predict(state)
+        if c is None or state.last_rung is None:
+            return 0
+        lat = state.latencies_ms[-1]
+        first = state.segment
+        steps = self._sizes[first : first + self.horizon]
+        download = [[lat + bits / c for bits in row] for row in steps]
+        _, rungs = plan(
+            download, self._u, state.last_rung, state.buffer_ms, self._seg, self._cap, self.weights
+        )
+        return rungs[0]
+
+    def observe(self, download: Download) -> None:
+        actual = download.throughput_kbps
+        if self._prediction is not None and actual > 0 and math.isfinite(actual):
+            self._errors.append(abs(self._prediction - actual) / actual)
+            del self._errors[: -self.window]
