@@ -1,0 +1,413 @@
+"""CDN edge caches: LRU, LFU and a TinyLFU admission filter, with an origin shield tier.
+
+Case study: Design a Video Streaming Platform (docs/case-studies/video-streaming.md)
+
+Video popularity is Zipf-like with a long tail, and it churns: new titles arrive every day and
+take the top ranks while old ones sink. :func:`zipf_workload` generates such a request stream
+(seeded): ``objects`` items whose sizes vary, popularity ``1 / rank ** alpha``, ``churn`` of the
+catalogue replaced by new items each day, requests spread over ``edges`` edge sites.
+
+The caches hold bytes, and each answers ``access(key, size) -> hit``, admitting on a miss:
+
+- :class:`LRUCache`: evict the least recently used; O(1). Wins on recency (a new release).
+- :class:`LFUCache`: evict the least frequently used of the residents (ties: least recent);
+  O(log n). Wins on a stable head, but holds yesterday's hits too long under churn.
+- :class:`TinyLFUCache`: an LRU whose *admission* is guarded by a Count-Min sketch of recent
+  access frequencies (aged by halving every ``sample`` accesses, Einziger, Friedman and Manes,
+  2017): a missed item enters only if it has been asked for more often than the item it would
+  evict. One-hit wonders of the long tail never pollute the cache. O(depth) per access.
+
+:class:`CdnTier` puts one cache per edge in front of an optional *origin shield*, a larger
+cache every edge misses into, so the origin sees each object roughly once for all edges.
+:func:`hit_ratio_curve` sweeps the edge size; :func:`bench_tables` prints the tables.
+
+>>> lru = LRUCache(100)
+>>> [lru.access(k, 40) for k in "abab"] + [lru.access("c", 40), lru.access("a", 40)]
+[False, False, True, True, False, False]
+"""
+
+from __future__ import annotations
+
+import bisect
+import random
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from sortedcontainers import SortedList
+
+from designpatterns_ref.benchkit import Table
+from designpatterns_ref.streaming.base import StreamingError, check_int, check_number
+
+__all__ = [
+    "Cache",
+    "CdnStats",
+    "CdnTier",
+    "CountMinSketch",
+    "LFUCache",
+    "LRUCache",
+    "Request",
+    "TinyLFUCache",
+    "bench_tables",
+    "hit_ratio_curve",
+    "zipf_workload",
+]
+
+
+class Cache(Protocol):
+    """A byte-capacity cache: ``access`` answers hit or miss and admits on a miss."""
+
+    name: str
+    capacity: int
+
+    @property
+    def used(self) -> int:
+        """Bytes held."""
+
+    def access(self, key: Hashable, size: int) -> bool:
+        """True on a hit; on a miss the item may be admitted (evicting others)."""
+
+    def __contains__(self, key: object) -> bool: ...
+
+
+def _size(size: object) -> int:
+    return check_int("size", size, minimum=1, maximum=10**15)
+
+
+class LRUCache:
+    """Least recently used eviction over an ordered dict."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = check_int("capacity", capacity, minimum=1, maximum=10**15)
+        self.used = 0
+        self.name = "LRU"
+        self._items: OrderedDict[Hashable, int] = OrderedDict()
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._items
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def victim(self) -> Hashable | None:
+        """The key evicted next (least recently used), or None when empty."""
+        return next(iter(self._items), None)
+
+    def access(self, key: Hashable, size: int) -> bool:
+        size = _size(size)
+        items = self._items
+        if key in items:
+            items.move_to_end(key)
+            return True
+        self.admit(key, size)
+        return False
+
+    def admit(self, key: Hashable, size: int) -> None:
+        """Insert ``key`` (evicting from the cold end); items larger than the cache are skipped."""
+        if size > self.capacity:
+            return
+        items = self._items
+        while self.used + size > self.capacity:
+            _, freed = items.popitem(last=False)
+            self.used -= freed
+        items[key] = size
+        self.used += size
+
+
+class LFUCache:
+    """Least frequently used eviction among residents (ties: least recently used)."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = check_int("capacity", capacity, minimum=1, maximum=10**15)
+        self.used = 0
+        self.name = "LFU"
+        self._meta: dict[Hashable, tuple[int, int, int]] = {}  # key -> (count, tick, size)
+        self._order: SortedList = SortedList()  # (count, tick, key)
+        self._tick = 0
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._meta
+
+    def __len__(self) -> int:
+        return len(self._meta)
+
+    def access(self, key: Hashable, size: int) -> bool:
+        size = _size(size)
+        self._tick += 1
+        meta = self._meta.get(key)
+        if meta is not None:
+            count, tick, stored = meta
+            self._order.remove((count, tick, key))
+            self._order.add((count + 1, self._tick, key))
+            self._meta[key] = (count + 1, self._tick, stored)
+            return True
+        if size > self.capacity:
+            return False
+        while self.used + size > self.capacity:
+            count, tick, old = self._order.pop(0)
+            self.used -= self._meta.pop(old)[2]
+        self._meta[key] = (1, self._tick, size)
+        self._order.add((1, self._tick, key))
+        self.used += size
+        return False
+
+
+class CountMinSketch:
+    """Approximate counts that never undercount; halved every ``sample`` increments (aging).
+
+    >>> cms = CountMinSketch(width=64, depth=4, sample=1000)
+    >>> for _ in range(5):
+    ...     cms.add("x")
+    >>> cms.estimate("x") >= 5
+    True
+    """
+
+    def __init__(self, width: int = 1024, depth: int = 4, sample: int = 10_000) -> None:
+        self.width = check_int("width", width, minimum=1, maximum=1 << 24)
+        self.depth = check_int("depth", depth, minimum=1, maximum=16)
+        self.sample = check_int("sample", sample, minimum=1, maximum=10**12)
+        self._rows = [[0] * self.width for _ in range(self.depth)]
+        self._seeds = [0x9E3779B1 * (i + 1) & 0xFFFFFFFF for i in range(self.depth)]
+        self.additions = 0
+
+    def _cells(self, key: Hashable) -> list[int]:
+        h = hash(key)
+        return [((h ^ s) * 0x85EBCA6B + s) % self.width for s in self._seeds]
+
+    def add(self, key: Hashable) -> None:
+        """Count one more access to ``key`` (halving every counter every ``sample`` adds)."""
+        for row, cell in zip(self._rows, self._cells(key), strict=True):
+            row[cell] += 1
+        self.additions += 1
+        if self.additions >= self.sample:
+            self.additions = 0
+            for row in self._rows:
+                row[:] = [c >> 1 for c in row]
+
+    def estimate(self, key: Hashable) -> int:
+        """The smallest of the key's counters: at least its true (aged) count."""
+        return min(row[cell] for row, cell in zip(self._rows, self._cells(key), strict=True))
+
+
+class TinyLFUCache:
+    """An LRU cache behind a TinyLFU admission filter (a Count-Min sketch of frequencies)."""
+
+    def __init__(self, capacity: int, *, sample: int | None = None, width: int = 4096) -> None:
+        self._lru = LRUCache(capacity)
+        self.capacity = self._lru.capacity
+        self.name = "TinyLFU"
+        self.sketch = CountMinSketch(width=width, depth=4, sample=sample or 10 * width)
+        self.rejected = 0
+
+    @property
+    def used(self) -> int:
+        """Bytes held."""
+        return self._lru.used
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._lru
+
+    def __len__(self) -> int:
+        return len(self._lru)
+
+    def access(self, key: Hashable, size: int) -> bool:
+        size = _size(size)
+        self.sketch.add(key)
+        lru = self._lru
+        if key in lru:
+            lru.access(key, size)
+            return True
+        if lru.used + size > lru.capacity:
+            victim = lru.victim()
+            if victim is not None and self.sketch.estimate(key) <= self.sketch.estimate(victim):
+                self.rejected += 1
+                return False
+        lru.admit(key, size)
+        return False
+
+
+@dataclass(frozen=True)
+class Request:
+    """One request: which object, its size in bytes, the day, and the edge site asked."""
+
+    key: int
+    size: int
+    day: int
+    edge: int
+
+
+def zipf_workload(
+    objects: int = 10_000,
+    requests: int = 200_000,
+    *,
+    alpha: float = 0.8,
+    days: int = 7,
+    churn: float = 0.05,
+    edges: int = 4,
+    seed: int = 7,
+) -> list[Request]:
+    """A Zipf request stream with daily churn (see the module docstring), deterministic."""
+    objects = check_int("objects", objects, minimum=1, maximum=10**7)
+    requests = check_int("requests", requests, minimum=0, maximum=10**8)
+    days = check_int("days", days, minimum=1, maximum=10_000)
+    edges = check_int("edges", edges, minimum=1, maximum=10_000)
+    alpha = check_number("alpha", alpha, limit=10.0)
+    churn = check_number("churn", churn, limit=1.0)
+    rng = random.Random(seed)
+    weights, acc = [], 0.0
+    for rank in range(1, objects + 1):
+        acc += 1.0 / rank**alpha
+        weights.append(acc)
+    sizes: dict[int, int] = {}
+
+    def size_of(key: int) -> int:
+        if key not in sizes:  # segment-sized objects: about 0.2 to 8 MB, median 1 MB
+            sizes[key] = max(1, int(1_000_000 * rng.lognormvariate(0.0, 0.8)))
+        return sizes[key]
+
+    order = list(range(objects))
+    rng.shuffle(order)
+    next_id = objects
+    out = []
+    per_day = requests // days
+    for day in range(days):
+        if day:
+            fresh = round(churn * objects)
+            for _ in range(fresh):  # a new title lands somewhere in the top tenth
+                order.insert(rng.randrange(max(1, objects // 10)), next_id)
+                next_id += 1
+            del order[objects:]
+        count = per_day if day < days - 1 else requests - per_day * (days - 1)
+        for _ in range(count):
+            rank = bisect.bisect_left(weights, rng.random() * acc)
+            key = order[min(rank, objects - 1)]
+            out.append(Request(key, size_of(key), day, rng.randrange(edges)))
+    return out
+
+
+@dataclass
+class CdnStats:
+    """Counts of one replay: requests and bytes served by the edges, the shield, the origin."""
+
+    requests: int = 0
+    bytes: int = 0
+    edge_hits: int = 0
+    edge_hit_bytes: int = 0
+    shield_hits: int = 0
+    origin_bytes: int = 0
+    origin_requests: int = 0
+    per_day_hits: list[int] = field(default_factory=list)
+
+    @property
+    def hit_ratio(self) -> float:
+        """Edge hits over requests."""
+        return self.edge_hits / self.requests if self.requests else 0.0
+
+    @property
+    def byte_hit_ratio(self) -> float:
+        """Edge-served bytes over all bytes."""
+        return self.edge_hit_bytes / self.bytes if self.bytes else 0.0
+
+    @property
+    def origin_fraction(self) -> float:
+        """Origin egress over all bytes requested (what the origin and its network carry)."""
+        return self.origin_bytes / self.bytes if self.bytes else 0.0
+
+
+class CdnTier:
+    """Edge caches (one per site) in front of an optional origin shield and the origin."""
+
+    def __init__(self, edges: Sequence[Cache], shield: Cache | None = None) -> None:
+        if not edges:
+            raise StreamingError("edges=[] must hold at least one edge cache")
+        self.edges = list(edges)
+        self.shield = shield
+        self.stats = CdnStats()
+
+    def request(self, req: Request) -> str:
+        """Serve one request; return ``"edge"``, ``"shield"`` or ``"origin"``."""
+        st = self.stats
+        st.requests += 1
+        st.bytes += req.size
+        if self.edges[req.edge % len(self.edges)].access(req.key, req.size):
+            st.edge_hits += 1
+            st.edge_hit_bytes += req.size
+            return "edge"
+        if self.shield is not None and self.shield.access(req.key, req.size):
+            st.shield_hits += 1
+            return "shield"
+        st.origin_requests += 1
+        st.origin_bytes += req.size
+        return "origin"
+
+    def replay(self, requests: Sequence[Request]) -> CdnStats:
+        """Serve every request in order; return the statistics."""
+        for req in requests:
+            self.request(req)
+        return self.stats
+
+
+POLICIES: dict[str, Callable[[int], Cache]] = {
+    "LRU": LRUCache,
+    "LFU": LFUCache,
+    "TinyLFU": TinyLFUCache,
+}
+
+
+def catalogue_bytes(requests: Sequence[Request]) -> int:
+    """Bytes of all distinct objects requested."""
+    seen: dict[int, int] = {}
+    for r in requests:
+        seen[r.key] = r.size
+    return sum(seen.values())
+
+
+def hit_ratio_curve(
+    requests: Sequence[Request],
+    policy: str,
+    percents: Sequence[float] = (0.5, 1, 2, 5, 10, 20),
+    *,
+    edges: int = 1,
+    shield_percent: float | None = None,
+) -> list[tuple[float, CdnStats]]:
+    """Replay ``requests`` at each edge size (percent of catalogue bytes, per edge)."""
+    if policy not in POLICIES:
+        raise StreamingError(f"policy={policy!r} must be one of {sorted(POLICIES)}")
+    total = catalogue_bytes(requests)
+    make = POLICIES[policy]
+    out = []
+    for pct in percents:
+        size = max(1, int(total * pct / 100))
+        shield = None
+        if shield_percent is not None:
+            shield = make(max(1, int(total * shield_percent / 100)))
+        tier = CdnTier([make(size) for _ in range(edges)], shield)
+        out.append((float(pct), tier.replay(requests)))
+    return out
+
+
+def bench_tables(quick: bool) -> list[Table]:
+    """Hit ratio and origin egress against edge size, per policy, with and without a shield."""
+    n_req = 10_000 if quick else 100_000
+    reqs = zipf_workload(objects=2_000 if quick else 10_000, requests=n_req, edges=4)
+    percents = (2, 20) if quick else (1, 2, 5, 10, 20)
+    table = Table(
+        f"CDN: {n_req:,} Zipf(0.8) requests over 7 days, 5% daily churn, 4 edges",
+        ["policy", "edge size %", "edge hit %", "byte hit %", "origin % (no shield)",
+         "origin % (shield 20%)"],
+    )  # fmt: skip
+    for policy in POLICIES:
+        plain = hit_ratio_curve(reqs, policy, percents, edges=4)
+        shielded = hit_ratio_curve(reqs, policy, percents, edges=4, shield_percent=20)
+        for (pct, a), (_, b) in zip(plain, shielded, strict=True):
+            table.add(
+                policy,
+                pct,
+                100 * a.hit_ratio,
+                100 * a.byte_hit_ratio,
+                100 * a.origin_fraction,
+                100 * b.origin_fraction,
+            )
+    table.note = "edge size is per edge, as a percent of the distinct bytes requested"
+    return [table]
