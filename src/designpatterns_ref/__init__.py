@@ -32,6 +32,7 @@ FAMILIES: tuple[str, ...] = (
     "feed",
     "collab",
     "clinical",
+    "streaming",
 )
 
 __all__ = [
@@ -54,6 +55,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         geo,
         ratelimit,
         shortcode,
+        streaming,
     )
 
 

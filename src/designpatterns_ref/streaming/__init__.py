@@ -9,6 +9,11 @@ Case study: Design a Video Streaming Platform (docs/case-studies/video-streaming
   :mod:`~designpatterns_ref.streaming.bba`, :mod:`~designpatterns_ref.streaming.bola`,
   :mod:`~designpatterns_ref.streaming.dynamic`, :mod:`~designpatterns_ref.streaming.mpc`.
 - :mod:`~designpatterns_ref.streaming.data`: the shared Big Buck Bunny manifest and 3G/4G logs.
+- The platform around the player: :mod:`~designpatterns_ref.streaming.upload` (resumable,
+  checksummed, deduplicated), :mod:`~designpatterns_ref.streaming.transcode` (the job graph on
+  a worker pool), :mod:`~designpatterns_ref.streaming.manifests` (HLS and DASH),
+  :mod:`~designpatterns_ref.streaming.cdn` (edge caches and an origin shield), and
+  :mod:`~designpatterns_ref.streaming.plot` (figures).
 
 >>> from designpatterns_ref import streaming as st
 >>> movie = st.Manifest(2000, [500, 1000], [[1e6, 2e6]] * 5)
@@ -33,7 +38,26 @@ from designpatterns_ref.streaming.base import (
 )
 from designpatterns_ref.streaming.bba import BBA, bba_rung
 from designpatterns_ref.streaming.bola import Bola, bola_rung
+from designpatterns_ref.streaming.cdn import (
+    CdnTier,
+    CountMinSketch,
+    LFUCache,
+    LRUCache,
+    TinyLFUCache,
+    hit_ratio_curve,
+    zipf_workload,
+)
 from designpatterns_ref.streaming.dynamic import Dynamic
+from designpatterns_ref.streaming.manifests import (
+    Rung,
+    ladder_for,
+    parse_dash_mpd,
+    parse_hls_master,
+    parse_hls_media,
+    write_dash_mpd,
+    write_hls_master,
+    write_hls_media,
+)
 from designpatterns_ref.streaming.mpc import RobustMPC, plan, plan_brute_force, plan_value
 from designpatterns_ref.streaming.session import Fixed, Network, SessionResult, simulate
 from designpatterns_ref.streaming.throughput import (
@@ -43,20 +67,27 @@ from designpatterns_ref.streaming.throughput import (
     ThroughputRule,
     rung_for_throughput,
 )
+from designpatterns_ref.streaming.transcode import job_graph, makespan_curve, schedule
+from designpatterns_ref.streaming.upload import UploadClient, UploadServer
 
 __all__ = [
     "BBA",
     "AbrAlgorithm",
     "Bola",
+    "CdnTier",
+    "CountMinSketch",
     "Download",
     "Dynamic",
     "Ewma",
     "Fixed",
+    "LFUCache",
+    "LRUCache",
     "Manifest",
     "Network",
     "NetworkPeriod",
     "QoEWeights",
     "RobustMPC",
+    "Rung",
     "SessionResult",
     "SessionState",
     "SlidingWindow",
@@ -64,17 +95,32 @@ __all__ = [
     "StreamingTypeError",
     "ThroughputEstimator",
     "ThroughputRule",
+    "TinyLFUCache",
     "Trace",
+    "UploadClient",
+    "UploadServer",
     "algorithms",
     "bba_rung",
     "bola_rung",
+    "hit_ratio_curve",
+    "job_graph",
+    "ladder_for",
     "load_manifest",
     "load_trace",
+    "makespan_curve",
+    "parse_dash_mpd",
+    "parse_hls_master",
+    "parse_hls_media",
     "plan",
     "plan_brute_force",
     "plan_value",
     "rung_for_throughput",
+    "schedule",
     "simulate",
+    "write_dash_mpd",
+    "write_hls_master",
+    "write_hls_media",
+    "zipf_workload",
 ]
 
 
