@@ -46,8 +46,12 @@ __all__ = [
     "StreamingError",
     "StreamingTypeError",
     "Trace",
+    "check_download",
     "check_int",
+    "check_list",
     "check_number",
+    "check_start",
+    "check_state",
     "load_manifest",
     "load_trace",
 ]
@@ -98,6 +102,16 @@ def _sequence(name: str, value: object) -> Sequence[Any]:
     if isinstance(value, str | bytes) or not isinstance(value, Sequence):
         raise StreamingTypeError(f"{name}={_show(value)} must be a list")
     return value
+
+
+def check_list(name: str, value: object, *, min_len: int = 0, max_len: int = 10**7) -> list[Any]:
+    """``value`` as a list (any sequence but str and bytes) of allowed length, else raise."""
+    items = list(_sequence(name, value))
+    if not min_len <= len(items) <= max_len:
+        raise StreamingError(
+            f"{name} has {len(items)} items; between {min_len} and {max_len} are allowed"
+        )
+    return items
 
 
 @dataclass(frozen=True, eq=True)
@@ -226,6 +240,7 @@ class Trace:
         cls, bandwidth_kbps: float, latency_ms: float = 0.0, duration_ms: float = 1000.0
     ) -> Trace:
         """A one-period trace: the same bandwidth and latency for ever."""
+        check_number("bandwidth_kbps", bandwidth_kbps, strict=True)
         return cls(
             [
                 {
@@ -294,6 +309,10 @@ class QoEWeights:
 
     def utilities(self, bitrates_kbps: Sequence[float]) -> list[float]:
         """``q(R)`` for every rung of a ladder."""
+        rates = check_list("bitrates_kbps", bitrates_kbps, min_len=1)
+        bitrates_kbps = [
+            check_number(f"bitrates_kbps[{i}]", r, strict=True) for i, r in enumerate(rates)
+        ]
         if self.quality == "linear":
             return [float(b) for b in bitrates_kbps]
         return [math.log(b / bitrates_kbps[0]) for b in bitrates_kbps]
@@ -331,6 +350,30 @@ class Download:
     throughput_kbps: float
     buffer_before_ms: float
     abandoned: bool = False
+
+
+def check_start(manifest: object, buffer_cap_ms: object) -> None:
+    """The checks of every algorithm's ``start``: a Manifest and a cap of at least a segment."""
+    if not isinstance(manifest, Manifest):
+        raise StreamingTypeError(f"manifest={_show(manifest)} must be a Manifest")
+    cap = check_number("buffer_cap_ms", buffer_cap_ms, strict=True)
+    if cap < manifest.segment_duration_ms:
+        raise StreamingError(
+            f"buffer_cap_ms={buffer_cap_ms!r} must hold one segment "
+            f"({manifest.segment_duration_ms:g} ms)"
+        )
+
+
+def check_state(state: object) -> None:
+    """The check of every algorithm's ``choose``."""
+    if not isinstance(state, SessionState):
+        raise StreamingTypeError(f"state={_show(state)} must be a SessionState")
+
+
+def check_download(download: object) -> None:
+    """The check of every algorithm's ``observe``."""
+    if not isinstance(download, Download):
+        raise StreamingTypeError(f"download={_show(download)} must be a Download")
 
 
 @runtime_checkable

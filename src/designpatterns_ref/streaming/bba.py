@@ -25,6 +25,7 @@ Complexity: O(rungs) per decision; no state beyond the previous rung.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 from designpatterns_ref.streaming.base import (
@@ -32,7 +33,12 @@ from designpatterns_ref.streaming.base import (
     Manifest,
     SessionState,
     StreamingError,
+    check_download,
+    check_int,
+    check_list,
     check_number,
+    check_start,
+    check_state,
 )
 
 __all__ = ["BBA", "bba_rung"]
@@ -49,6 +55,26 @@ def bba_rung(
     cushion_ms: float,
 ) -> int:
     """BBA-0's choice for a buffer level, given the previous rung (pure function)."""
+    rates = check_list("bitrates_kbps", bitrates_kbps, min_len=1)
+    ladder = [check_number(f"bitrates_kbps[{i}]", r, strict=True) for i, r in enumerate(rates)]
+    if any(b <= a for a, b in itertools.pairwise(ladder)):
+        raise StreamingError("bitrates_kbps must be strictly increasing")
+    return _bba_rung(
+        check_number("buffer_ms", buffer_ms),
+        check_int("previous", previous, maximum=len(ladder) - 1),
+        ladder,
+        check_number("reservoir_ms", reservoir_ms),
+        check_number("cushion_ms", cushion_ms, strict=True),
+    )
+
+
+def _bba_rung(
+    buffer_ms: float,
+    previous: int,
+    bitrates_kbps: Sequence[float],
+    reservoir_ms: float,
+    cushion_ms: float,
+) -> int:
     top = len(bitrates_kbps) - 1
     if buffer_ms <= reservoir_ms:
         return 0
@@ -89,6 +115,7 @@ class BBA:
         self._previous = 0
 
     def start(self, manifest: Manifest, buffer_cap_ms: float) -> None:
+        check_start(manifest, buffer_cap_ms)
         seg = manifest.segment_duration_ms
         usable = buffer_cap_ms - seg if buffer_cap_ms > seg else buffer_cap_ms
         reservoir = (
@@ -105,9 +132,13 @@ class BBA:
         self._previous = 0
 
     def choose(self, state: SessionState) -> int:
-        q = bba_rung(state.buffer_ms, self._previous, self._rates, self._reservoir, self._cushion)
+        if state.__class__ is not SessionState:
+            check_state(state)
+        q = _bba_rung(state.buffer_ms, self._previous, self._rates, self._reservoir, self._cushion)
         self._previous = q
         return q
 
     def observe(self, download: Download) -> None:
+        if download.__class__ is not Download:
+            check_download(download)
         self._previous = download.rung

@@ -29,28 +29,49 @@ Complexity: O(rungs) per decision.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 from designpatterns_ref.streaming.base import (
     Download,
     Manifest,
     SessionState,
     StreamingError,
+    StreamingTypeError,
+    check_download,
+    check_int,
+    check_list,
     check_number,
+    check_start,
+    check_state,
 )
 from designpatterns_ref.streaming.throughput import (
     Ewma,
     ThroughputEstimator,
     _estimator,
-    rung_for_throughput,
+    _rung_for_throughput,
 )
 
 __all__ = ["Bola", "bola_rung"]
 
 
 def bola_rung(
-    buffer_ms: float, utilities: tuple[float, ...], bitrates: tuple[float, ...], v: float, gp: float
+    buffer_ms: float, utilities: Sequence[float], bitrates: Sequence[float], v: float, gp: float
 ) -> int:
     """The pure BOLA choice: ``argmax (v * (u + gp) - buffer) / bitrate`` (lowest on ties)."""
+    rates = check_list("bitrates", bitrates, min_len=1)
+    us = check_list("utilities", utilities, min_len=len(rates), max_len=len(rates))
+    return _bola_rung(
+        check_number("buffer_ms", buffer_ms),
+        [check_number(f"utilities[{i}]", u, minimum=-1e15) for i, u in enumerate(us)],
+        [check_number(f"bitrates[{i}]", r, strict=True) for i, r in enumerate(rates)],
+        check_number("v", v, strict=True),
+        check_number("gp", gp, minimum=-1e15),
+    )
+
+
+def _bola_rung(
+    buffer_ms: float, utilities: Sequence[float], bitrates: Sequence[float], v: float, gp: float
+) -> int:
     best, score = 0, -math.inf
     for q, rate in enumerate(bitrates):
         s = (v * (utilities[q] + gp) - buffer_ms) / rate
@@ -74,7 +95,7 @@ class Bola:
         if variant not in ("u", "basic"):
             raise StreamingError(f"variant={variant!r} must be 'u' or 'basic'")
         if not isinstance(shrink_near_ends, bool):
-            raise StreamingError(f"shrink_near_ends={shrink_near_ends!r} must be a bool")
+            raise StreamingTypeError(f"shrink_near_ends={shrink_near_ends!r} must be a bool")
         self.variant = variant
         self.shrink_near_ends = shrink_near_ends
         self.estimator = _estimator(estimator) if estimator is not None else Ewma()
@@ -86,6 +107,7 @@ class Bola:
         self._last = 0
 
     def start(self, manifest: Manifest, buffer_cap_ms: float) -> None:
+        check_start(manifest, buffer_cap_ms)
         self.estimator.reset(manifest.segment_duration_ms)
         rates = manifest.bitrates_kbps
         self._u = tuple(math.log(r / rates[0]) for r in rates)
@@ -95,6 +117,11 @@ class Bola:
 
     def v(self, segment: int) -> float:
         """The control parameter ``V`` (ms per unit utility) used for ``segment``."""
+        if not self._u:
+            raise StreamingError("call start(manifest, buffer_cap_ms) before v()")
+        return self._v(check_int("segment", segment, maximum=self._segments))
+
+    def _v(self, segment: int) -> float:
         target = self._cap
         if self.shrink_near_ends:
             t = max(min(segment, self._segments - segment) / 2, 3) * self._seg
@@ -102,18 +129,22 @@ class Bola:
         return (target - self._seg) / (self._u[-1] + self.gp)
 
     def choose(self, state: SessionState) -> int:
+        if state.__class__ is not SessionState:
+            check_state(state)
         tput, lat = self.estimator.throughput_kbps, self.estimator.latency_ms
         if self.variant == "u" and (tput is None or lat is None):
             return 0
-        q = bola_rung(state.buffer_ms, self._u, self._rates, self.v(state.segment), self.gp)
+        q = _bola_rung(state.buffer_ms, self._u, self._rates, self._v(state.segment), self.gp)
         if self.variant == "u" and q > self._last and tput is not None and lat is not None:
-            sustained = rung_for_throughput(self._rates, self._seg, tput, lat)
+            sustained = _rung_for_throughput(self._rates, self._seg, tput, lat)
             if q > sustained:
                 q = self._last if self._last > sustained else sustained + 1
         self._last = q
         return q
 
     def observe(self, download: Download) -> None:
+        if download.__class__ is not Download:
+            check_download(download)
         if not download.abandoned and math.isfinite(download.throughput_kbps):
             self.estimator.push(
                 download.time_ms - download.latency_ms,

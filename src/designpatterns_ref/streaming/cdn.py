@@ -38,7 +38,13 @@ from typing import Protocol
 from sortedcontainers import SortedList
 
 from designpatterns_ref.benchkit import Table
-from designpatterns_ref.streaming.base import StreamingError, check_int, check_number
+from designpatterns_ref.streaming.base import (
+    StreamingError,
+    StreamingTypeError,
+    check_int,
+    check_list,
+    check_number,
+)
 
 __all__ = [
     "Cache",
@@ -75,6 +81,14 @@ def _size(size: object) -> int:
     return check_int("size", size, minimum=1, maximum=10**15)
 
 
+def _key(key: object) -> Hashable:
+    try:
+        hash(key)
+    except TypeError:
+        raise StreamingTypeError(f"key={key!r:.60} must be hashable") from None
+    return key
+
+
 class LRUCache:
     """Least recently used eviction over an ordered dict."""
 
@@ -96,6 +110,7 @@ class LRUCache:
 
     def access(self, key: Hashable, size: int) -> bool:
         size = _size(size)
+        key = _key(key)
         items = self._items
         if key in items:
             items.move_to_end(key)
@@ -105,6 +120,10 @@ class LRUCache:
 
     def admit(self, key: Hashable, size: int) -> None:
         """Insert ``key`` (evicting from the cold end); items larger than the cache are skipped."""
+        size = _size(size)
+        key = _key(key)
+        if key in self._items:
+            raise StreamingError(f"key={key!r:.60} is already cached")
         if size > self.capacity:
             return
         items = self._items
@@ -134,6 +153,7 @@ class LFUCache:
 
     def access(self, key: Hashable, size: int) -> bool:
         size = _size(size)
+        key = _key(key)
         self._tick += 1
         meta = self._meta.get(key)
         if meta is not None:
@@ -177,6 +197,7 @@ class CountMinSketch:
 
     def add(self, key: Hashable) -> None:
         """Count one more access to ``key`` (halving every counter every ``sample`` adds)."""
+        key = _key(key)
         for row, cell in zip(self._rows, self._cells(key), strict=True):
             row[cell] += 1
         self.additions += 1
@@ -187,6 +208,7 @@ class CountMinSketch:
 
     def estimate(self, key: Hashable) -> int:
         """The smallest of the key's counters: at least its true (aged) count."""
+        key = _key(key)
         return min(row[cell] for row, cell in zip(self._rows, self._cells(key), strict=True))
 
 
@@ -197,7 +219,13 @@ class TinyLFUCache:
         self._lru = LRUCache(capacity)
         self.capacity = self._lru.capacity
         self.name = "TinyLFU"
-        self.sketch = CountMinSketch(width=width, depth=4, sample=sample or 10 * width)
+        self.sketch = CountMinSketch(
+            width=width,
+            depth=4,
+            sample=10 * check_int("width", width, minimum=1, maximum=1 << 24)
+            if sample is None
+            else sample,
+        )
         self.rejected = 0
 
     @property
@@ -213,6 +241,7 @@ class TinyLFUCache:
 
     def access(self, key: Hashable, size: int) -> bool:
         size = _size(size)
+        key = _key(key)
         self.sketch.add(key)
         lru = self._lru
         if key in lru:
@@ -235,6 +264,12 @@ class Request:
     size: int
     day: int
     edge: int
+
+    def __post_init__(self) -> None:
+        for name in ("key", "size", "day", "edge"):
+            value = getattr(self, name)
+            if value.__class__ is not int or not (1 if name == "size" else 0) <= value < 1 << 62:
+                check_int(name, value, minimum=1 if name == "size" else 0, maximum=(1 << 62) - 1)
 
 
 def zipf_workload(
@@ -319,14 +354,19 @@ class CdnTier:
     """Edge caches (one per site) in front of an optional origin shield and the origin."""
 
     def __init__(self, edges: Sequence[Cache], shield: Cache | None = None) -> None:
-        if not edges:
-            raise StreamingError("edges=[] must hold at least one edge cache")
-        self.edges = list(edges)
+        caches = check_list("edges", edges, min_len=1)
+        for i, cache in enumerate([*caches, *([shield] if shield is not None else [])]):
+            if not callable(getattr(cache, "access", None)):
+                what = "shield" if i == len(caches) else f"edges[{i}]"
+                raise StreamingTypeError(f"{what}={cache!r:.60} must be a cache with access()")
+        self.edges = caches
         self.shield = shield
         self.stats = CdnStats()
 
     def request(self, req: Request) -> str:
         """Serve one request; return ``"edge"``, ``"shield"`` or ``"origin"``."""
+        if not isinstance(req, Request):
+            raise StreamingTypeError(f"req={req!r:.60} must be a Request")
         st = self.stats
         st.requests += 1
         st.bytes += req.size
@@ -343,7 +383,11 @@ class CdnTier:
 
     def replay(self, requests: Sequence[Request]) -> CdnStats:
         """Serve every request in order; return the statistics."""
-        for req in requests:
+        items = check_list("requests", requests)
+        for i, req in enumerate(items):
+            if not isinstance(req, Request):
+                raise StreamingTypeError(f"requests[{i}]={req!r:.60} must be a Request")
+        for req in items:
             self.request(req)
         return self.stats
 
@@ -355,10 +399,18 @@ POLICIES: dict[str, Callable[[int], Cache]] = {
 }
 
 
+def _requests(value: object) -> list[Request]:
+    items = check_list("requests", value)
+    for i, req in enumerate(items):
+        if not isinstance(req, Request):
+            raise StreamingTypeError(f"requests[{i}]={req!r:.60} must be a Request")
+    return items
+
+
 def catalogue_bytes(requests: Sequence[Request]) -> int:
     """Bytes of all distinct objects requested."""
     seen: dict[int, int] = {}
-    for r in requests:
+    for r in _requests(requests):
         seen[r.key] = r.size
     return sum(seen.values())
 
@@ -372,12 +424,20 @@ def hit_ratio_curve(
     shield_percent: float | None = None,
 ) -> list[tuple[float, CdnStats]]:
     """Replay ``requests`` at each edge size (percent of catalogue bytes, per edge)."""
-    if policy not in POLICIES:
-        raise StreamingError(f"policy={policy!r} must be one of {sorted(POLICIES)}")
+    if not isinstance(policy, str) or policy not in POLICIES:
+        raise StreamingError(f"policy={policy!r:.60} must be one of {sorted(POLICIES)}")
+    requests = _requests(requests)
+    pcts = [
+        check_number(f"percents[{i}]", p, strict=True, limit=1e6)
+        for i, p in enumerate(check_list("percents", percents, min_len=1, max_len=1000))
+    ]
+    edges = check_int("edges", edges, minimum=1, maximum=10_000)
+    if shield_percent is not None:
+        shield_percent = check_number("shield_percent", shield_percent, strict=True, limit=1e6)
     total = catalogue_bytes(requests)
     make = POLICIES[policy]
     out = []
-    for pct in percents:
+    for pct in pcts:
         size = max(1, int(total * pct / 100))
         shield = None
         if shield_percent is not None:
@@ -389,6 +449,8 @@ def hit_ratio_curve(
 
 def bench_tables(quick: bool) -> list[Table]:
     """Hit ratio and origin egress against edge size, per policy, with and without a shield."""
+    if not isinstance(quick, bool):
+        raise StreamingTypeError(f"quick={quick!r:.60} must be a bool")
     n_req = 10_000 if quick else 100_000
     reqs = zipf_workload(objects=2_000 if quick else 10_000, requests=n_req, edges=4)
     percents = (2, 20) if quick else (1, 2, 5, 10, 20)

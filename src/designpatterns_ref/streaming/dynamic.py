@@ -30,7 +30,10 @@ from designpatterns_ref.streaming.base import (
     Manifest,
     SessionState,
     StreamingTypeError,
+    check_download,
     check_number,
+    check_start,
+    check_state,
 )
 from designpatterns_ref.streaming.bola import Bola
 from designpatterns_ref.streaming.throughput import ThroughputRule
@@ -60,12 +63,15 @@ class Dynamic:
         self.bola_segments = 0
 
     def start(self, manifest: Manifest, buffer_cap_ms: float) -> None:
+        check_start(manifest, buffer_cap_ms)
         self.bola.start(manifest, buffer_cap_ms)
         self.throughput.start(manifest, buffer_cap_ms)
         self.using_bola = False
         self.bola_segments = 0
 
     def choose(self, state: SessionState) -> int:
+        if state.__class__ is not SessionState:
+            check_state(state)
         if state.last_rung is None:  # nothing measured yet: both rules say rung 0
             return 0
         b = self.bola.choose(state)
@@ -80,5 +86,7 @@ class Dynamic:
         return b if self.using_bola else t
 
     def observe(self, download: Download) -> None:
+        if download.__class__ is not Download:
+            check_download(download)
         self.bola.observe(download)
         self.throughput.observe(download)

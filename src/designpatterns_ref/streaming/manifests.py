@@ -27,7 +27,13 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from designpatterns_ref.streaming.base import Manifest, StreamingError, StreamingTypeError
+from designpatterns_ref.streaming.base import (
+    Manifest,
+    StreamingError,
+    StreamingTypeError,
+    check_list,
+    check_number,
+)
 
 __all__ = [
     "DashManifest",
@@ -71,12 +77,30 @@ class Rung:
             v = getattr(self, field_name)
             if isinstance(v, bool) or not isinstance(v, int) or not 0 < v <= 16384:
                 raise StreamingError(f"{field_name}={v!r} must be an int in 1..16384")
-        if not isinstance(self.codecs, str) or '"' in self.codecs or not self.codecs:
-            raise StreamingError(f"codecs={self.codecs!r} must be a non-empty string without '\"'")
+        if not isinstance(self.codecs, str) or not re.fullmatch(
+            r"[\x20-\x21\x23-\x7e]+", self.codecs
+        ):
+            raise StreamingError(f"codecs={self.codecs!r:.60} must be printable ASCII without '\"'")
+
+
+def _ladder(value: object) -> list[Rung]:
+    items = check_list("ladder", value, min_len=1, max_len=1000)
+    for i, rung in enumerate(items):
+        if not isinstance(rung, Rung):
+            raise StreamingTypeError(f"ladder[{i}]={rung!r:.60} must be a Rung")
+    return items
+
+
+def _uri(name: str, value: object) -> str:
+    if not isinstance(value, str) or not re.fullmatch(r"[\x21-\x7e]+", value):
+        raise StreamingError(f"{name}={value!r:.60} must be printable ASCII without spaces")
+    return value
 
 
 def ladder_for(manifest: Manifest) -> list[Rung]:
     """A 16:9 ladder for a Sabre manifest's bitrates (frame sizes rise with the bitrate)."""
+    if not isinstance(manifest, Manifest):
+        raise StreamingTypeError(f"manifest={manifest!r:.60} must be a Manifest")
     out = []
     n = manifest.rungs
     for i, kbps in enumerate(manifest.bitrates_kbps):
@@ -113,8 +137,8 @@ class MediaPlaylist:
 
 def write_hls_master(ladder: Sequence[Rung], media_name: str = "index.m3u8") -> str:
     """The master playlist: one variant per rung, pointing at ``<rung>/<media_name>``."""
-    if not ladder:
-        raise StreamingError("ladder=[] must hold at least one rung")
+    ladder = _ladder(ladder)
+    media_name = _uri("media_name", media_name)
     lines = ["#EXTM3U", "#EXT-X-VERSION:3", "#EXT-X-INDEPENDENT-SEGMENTS"]
     for rung in ladder:
         lines.append(
@@ -127,8 +151,8 @@ def write_hls_master(ladder: Sequence[Rung], media_name: str = "index.m3u8") -> 
 
 def write_hls_media(durations_s: Sequence[float], uri: str = "seg-{n}.ts") -> str:
     """A VOD media playlist for segments of the given durations (``{n}`` counts from 0)."""
-    if not durations_s:
-        raise StreamingError("durations_s=[] must list at least one segment")
+    durations_s = check_list("durations_s", durations_s, min_len=1)
+    uri = _uri("uri", uri)
     for i, d in enumerate(durations_s):
         if isinstance(d, bool) or not isinstance(d, int | float) or not 0 < d < 1e6:
             raise StreamingError(f"durations_s[{i}]={d!r} must be a positive number of seconds")
@@ -142,7 +166,7 @@ def write_hls_media(durations_s: Sequence[float], uri: str = "seg-{n}.ts") -> st
     ]
     for n, d in enumerate(durations_s):
         lines.append(f"#EXTINF:{d:.6f},")
-        lines.append(uri.format(n=n))
+        lines.append(uri.replace("{n}", str(n)))
     lines.append("#EXT-X-ENDLIST")
     return "\n".join(lines) + "\n"
 
@@ -237,6 +261,7 @@ def parse_hls_media(text: str) -> MediaPlaylist:
 
 def format_iso_duration(seconds: float) -> str:
     """``PT#H#M#S`` (xs:duration) for a number of seconds."""
+    seconds = check_number("seconds", seconds)
     if not 0 <= seconds < 1e9:
         raise StreamingError(f"seconds={seconds!r} must be in [0, 1e9)")
     h, rest = divmod(seconds, 3600)
@@ -251,6 +276,8 @@ def format_iso_duration(seconds: float) -> str:
 
 def parse_iso_duration(text: str) -> float:
     """Seconds in a ``PnDTnHnMnS`` duration (days, hours, minutes, seconds)."""
+    if not isinstance(text, str):
+        raise StreamingTypeError(f"text={text!r:.60} must be a str")
     m = re.fullmatch(r"P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?", text or "")
     if m is None or text in ("P", "PT"):
         raise StreamingError(f"duration {text!r} is not an ISO 8601 duration like PT1M30S")
@@ -277,7 +304,7 @@ class DashManifest:
     def segment_urls(self, representation: str) -> list[str]:
         """Every media segment URL of a representation, from the template."""
         ids = [r.name for r in self.representations]
-        if representation not in ids:
+        if not isinstance(representation, str) or representation not in ids:
             raise StreamingError(f"representation={representation!r} must be one of {ids}")
         return [
             self.media.replace("$RepresentationID$", representation).replace("$Number$", str(n))
@@ -287,8 +314,9 @@ class DashManifest:
 
 def write_dash_mpd(ladder: Sequence[Rung], segment_duration_s: float, duration_s: float) -> str:
     """A static (VOD) MPD with one video AdaptationSet and a SegmentTemplate."""
-    if not ladder:
-        raise StreamingError("ladder=[] must hold at least one rung")
+    ladder = _ladder(ladder)
+    segment_duration_s = check_number("segment_duration_s", segment_duration_s, strict=True)
+    duration_s = check_number("duration_s", duration_s, strict=True)
     if not 0 < segment_duration_s <= duration_s < 1e9:
         raise StreamingError(
             f"segment_duration_s={segment_duration_s!r}, duration_s={duration_s!r}: need "
@@ -349,7 +377,7 @@ def parse_dash_mpd(text: str) -> DashManifest:
         raise StreamingTypeError(f"text={text!r} must be a str")
     try:
         root = ET.fromstring(text)
-    except ET.ParseError as exc:
+    except (ET.ParseError, ValueError) as exc:
         raise StreamingError(f"MPD is not well-formed XML: {exc}") from None
     ns = {"d": MPD_NS}
     if root.tag != f"{{{MPD_NS}}}MPD":

@@ -45,8 +45,14 @@ from designpatterns_ref.streaming.base import (
     Manifest,
     QoEWeights,
     SessionState,
+    StreamingError,
     StreamingTypeError,
+    check_download,
     check_int,
+    check_list,
+    check_number,
+    check_start,
+    check_state,
 )
 
 __all__ = ["Plan", "RobustMPC", "plan", "plan_brute_force", "plan_value"]
@@ -63,7 +69,7 @@ def _step(
     return download_ms - b, seg
 
 
-def plan_value(
+def _plan_value(
     rungs: Sequence[int],
     download_ms: Sequence[Sequence[float]],
     utilities: Sequence[float],
@@ -73,7 +79,6 @@ def plan_value(
     cap: float,
     weights: QoEWeights,
 ) -> float:
-    """The predicted QoE of downloading ``rungs`` (``download_ms[step][rung]`` each)."""
     total, b, prev = 0.0, buffer_ms, last
     for j, r in enumerate(rungs):
         stall, b = _step(b, download_ms[j][r], seg, cap)
@@ -83,7 +88,7 @@ def plan_value(
     return total
 
 
-def plan_brute_force(
+def _plan_brute_force(
     download_ms: Sequence[Sequence[float]],
     utilities: Sequence[float],
     last: int,
@@ -92,16 +97,15 @@ def plan_brute_force(
     cap: float,
     weights: QoEWeights,
 ) -> Plan:
-    """The best plan by enumerating every rung sequence (the oracle; first best wins)."""
     best: Plan = (-math.inf, ())
     for rungs in itertools.product(range(len(utilities)), repeat=len(download_ms)):
-        v = plan_value(rungs, download_ms, utilities, last, buffer_ms, seg, cap, weights)
+        v = _plan_value(rungs, download_ms, utilities, last, buffer_ms, seg, cap, weights)
         if v > best[0]:
             best = (v, rungs)
     return best
 
 
-def plan(
+def _plan(
     download_ms: Sequence[Sequence[float]],
     utilities: Sequence[float],
     last: int,
@@ -111,10 +115,6 @@ def plan(
     weights: QoEWeights,
     guess: tuple[int, ...] | None = None,
 ) -> Plan:
-    """The best plan by branch and bound (same value as :func:`plan_brute_force`).
-
-    ``guess``, a plan of the same length, only speeds the search up (a first incumbent).
-    """
     h, n = len(download_ms), len(utilities)
     lam, mu = weights.switch, weights.rebuffer / 1000.0
     room = cap - seg
@@ -145,7 +145,7 @@ def plan(
     # Incumbent: the best constant plan, or the caller's guess (the previous plan, shifted).
     best_value, best_rungs = -math.inf, (0,) * h
     for rungs in [*((r,) * h for r in range(n)), *((guess,) if guess else ())]:
-        value = plan_value(rungs, download_ms, utilities, last, buffer_ms, seg, cap, weights)
+        value = _plan_value(rungs, download_ms, utilities, last, buffer_ms, seg, cap, weights)
         if value > best_value:
             best_value, best_rungs = value, rungs
     path = [0] * h
@@ -190,6 +190,98 @@ def plan(
     return best_value, best_rungs
 
 
+Problem = tuple[list[list[float]], list[float], int, float, float, float, QoEWeights]
+
+
+def _problem(
+    download_ms: object,
+    utilities: object,
+    last: object,
+    buffer_ms: object,
+    seg: object,
+    cap: object,
+    weights: object,
+    max_steps: int,
+) -> Problem:
+    us = check_list("utilities", utilities, min_len=1, max_len=64)
+    u = [check_number(f"utilities[{i}]", x, minimum=-1e15) for i, x in enumerate(us)]
+    rows = check_list("download_ms", download_ms, min_len=1, max_len=max_steps)
+    table = []
+    for j, row in enumerate(rows):
+        cells = check_list(f"download_ms[{j}]", row, min_len=len(u), max_len=len(u))
+        table.append([check_number(f"download_ms[{j}][{r}]", x) for r, x in enumerate(cells)])
+    segment = check_number("seg", seg, strict=True)
+    limit = check_number("cap", cap, strict=True)
+    if limit < segment:
+        raise StreamingError(f"cap={cap!r} must hold one segment (seg={seg!r})")
+    if not isinstance(weights, QoEWeights):
+        raise StreamingTypeError(f"weights={weights!r:.60} must be a QoEWeights")
+    return (
+        table,
+        u,
+        check_int("last", last, maximum=len(u) - 1),
+        check_number("buffer_ms", buffer_ms),
+        segment,
+        limit,
+        weights,
+    )
+
+
+def _rungs(name: str, value: object, steps: int, n: int) -> tuple[int, ...]:
+    items = check_list(name, value, min_len=steps, max_len=steps)
+    return tuple(check_int(f"{name}[{i}]", r, maximum=n - 1) for i, r in enumerate(items))
+
+
+def plan_value(
+    rungs: Sequence[int],
+    download_ms: Sequence[Sequence[float]],
+    utilities: Sequence[float],
+    last: int,
+    buffer_ms: float,
+    seg: float,
+    cap: float,
+    weights: QoEWeights,
+) -> float:
+    """The predicted QoE of downloading ``rungs`` (``download_ms[step][rung]`` each)."""
+    p = _problem(download_ms, utilities, last, buffer_ms, seg, cap, weights, 1000)
+    return _plan_value(_rungs("rungs", rungs, len(p[0]), len(p[1])), *p)
+
+
+def plan_brute_force(
+    download_ms: Sequence[Sequence[float]],
+    utilities: Sequence[float],
+    last: int,
+    buffer_ms: float,
+    seg: float,
+    cap: float,
+    weights: QoEWeights,
+) -> Plan:
+    """The best plan by enumerating every rung sequence (the oracle; first best wins)."""
+    p = _problem(download_ms, utilities, last, buffer_ms, seg, cap, weights, 8)
+    if len(p[1]) ** len(p[0]) > 10**6:
+        raise StreamingError("rungs ** steps must be at most 1,000,000 to enumerate")
+    return _plan_brute_force(*p)
+
+
+def plan(
+    download_ms: Sequence[Sequence[float]],
+    utilities: Sequence[float],
+    last: int,
+    buffer_ms: float,
+    seg: float,
+    cap: float,
+    weights: QoEWeights,
+    guess: Sequence[int] | None = None,
+) -> Plan:
+    """The best plan by branch and bound (same value as :func:`plan_brute_force`).
+
+    ``guess``, a plan of the same length, only speeds the search up (a first incumbent).
+    """
+    p = _problem(download_ms, utilities, last, buffer_ms, seg, cap, weights, 12)
+    first = None if guess is None else _rungs("guess", guess, len(p[0]), len(p[1]))
+    return _plan(*p, first)
+
+
 class RobustMPC:
     """Model predictive control over ``horizon`` segments with a robust throughput bound."""
 
@@ -218,6 +310,7 @@ class RobustMPC:
         self._plan: tuple[int, ...] = ()
 
     def start(self, manifest: Manifest, buffer_cap_ms: float) -> None:
+        check_start(manifest, buffer_cap_ms)
         self._sizes = manifest.segment_sizes_bits
         self._u = self.weights.utilities(manifest.bitrates_kbps)
         self._seg, self._cap = manifest.segment_duration_ms, buffer_cap_ms
@@ -227,6 +320,8 @@ class RobustMPC:
 
     def predict(self, state: SessionState) -> float | None:
         """The (robust) throughput prediction in kbps, or None before any download."""
+        if state.__class__ is not SessionState:
+            check_state(state)
         past = state.throughputs_kbps[-self.window :]
         if not past:
             return None
@@ -237,6 +332,8 @@ class RobustMPC:
         return harmonic / (1.0 + max(self._errors[-self.window :]))
 
     def choose(self, state: SessionState) -> int:
+        if state.__class__ is not SessionState:
+            check_state(state)
         c = self.predict(state)
         if c is None or state.last_rung is None:
             return 0
@@ -250,7 +347,7 @@ class RobustMPC:
             guess = old[1:] + old[-1:]
         elif len(old) == len(steps) + 1:
             guess = old[1:]
-        _, rungs = plan(
+        _, rungs = _plan(
             download,
             self._u,
             state.last_rung,
@@ -264,6 +361,8 @@ class RobustMPC:
         return rungs[0]
 
     def observe(self, download: Download) -> None:
+        if download.__class__ is not Download:
+            check_download(download)
         actual = download.throughput_kbps
         if self._prediction is not None and actual > 0 and math.isfinite(actual):
             self._errors.append(abs(self._prediction - actual) / actual)

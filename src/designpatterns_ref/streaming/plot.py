@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from designpatterns_ref.figures import new_figure
-from designpatterns_ref.streaming.base import StreamingTypeError, Trace
+from designpatterns_ref.streaming.base import StreamingTypeError, Trace, check_list, check_number
 from designpatterns_ref.streaming.session import SessionResult
 
 __all__ = ["plot_hit_ratio", "plot_session", "plot_sessions"]
@@ -41,8 +41,14 @@ def _bandwidth_steps(trace: Trace, until_s: float) -> tuple[list[float], list[fl
     return xs, ys
 
 
+def _check_ax(ax: Any) -> None:
+    if ax is not None and not callable(getattr(ax, "plot", None)):
+        raise StreamingTypeError(f"ax={ax!r:.60} must be a matplotlib Axes or None")
+
+
 def plot_session(result: SessionResult, trace: Trace, *, ax: Any = None) -> Any:
     """Bandwidth, chosen bitrate and buffer level of one session; returns the Figure."""
+    _check_ax(ax)
     if not isinstance(result, SessionResult):
         raise StreamingTypeError(f"result={result!r} must be a SessionResult")
     if not isinstance(trace, Trace):
@@ -82,8 +88,12 @@ def plot_sessions(results: Sequence[SessionResult], trace: Trace) -> Any:
     """One :func:`plot_session` panel per result, stacked, sharing the time axis."""
     from matplotlib.figure import Figure
 
-    if not results:
-        raise StreamingTypeError("results=[] must hold at least one SessionResult")
+    results = check_list("results", results, min_len=1, max_len=100)
+    for i, r in enumerate(results):
+        if not isinstance(r, SessionResult):
+            raise StreamingTypeError(f"results[{i}]={r!r:.60} must be a SessionResult")
+    if not isinstance(trace, Trace):
+        raise StreamingTypeError(f"trace={trace!r:.60} must be a Trace")
     fig = Figure(figsize=(8.0, 2.4 * len(results)), layout="constrained")
     axes = fig.subplots(len(results), 1, sharex=True, squeeze=False)
     for result, row in zip(results, axes, strict=True):
@@ -98,6 +108,18 @@ def plot_hit_ratio(
     xlabel: str = "cache size (% of catalogue bytes)",
 ) -> Any:
     """Hit ratio (y, 0..1) against cache size (x), one line per policy; returns the Figure."""
+    _check_ax(ax)
+    if not isinstance(curves, Mapping) or not curves:
+        raise StreamingTypeError(f"curves={curves!r:.60} must be a non-empty mapping")
+    if not isinstance(xlabel, str):
+        raise StreamingTypeError(f"xlabel={xlabel!r:.60} must be a str")
+    for name, points in curves.items():
+        if not isinstance(name, str):
+            raise StreamingTypeError(f"curves key {name!r:.60} must be a str")
+        for i, point in enumerate(check_list(f"curves[{name!r}]", points)):
+            pair = check_list(f"curves[{name!r}][{i}]", point, min_len=2, max_len=2)
+            check_number(f"curves[{name!r}][{i}][0]", pair[0], minimum=-1e15)
+            check_number(f"curves[{name!r}][{i}][1]", pair[1], minimum=-1e15)
     fig, ax = new_figure(ax)
     for name, points in curves.items():
         xs = [p[0] for p in points]

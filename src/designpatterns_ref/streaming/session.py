@@ -39,8 +39,11 @@ from designpatterns_ref.streaming.base import (
     StreamingError,
     StreamingTypeError,
     Trace,
+    check_download,
     check_int,
     check_number,
+    check_start,
+    check_state,
 )
 
 __all__ = ["Fixed", "Network", "SessionResult", "simulate"]
@@ -52,6 +55,8 @@ class Network:
     """A cursor over a trace: time passes through its periods, wrapping at the end."""
 
     def __init__(self, trace: Trace) -> None:
+        if not isinstance(trace, Trace):
+            raise StreamingTypeError(f"trace={trace!r:.60} must be a Trace")
         self._durations = [p.duration_ms for p in trace.periods]
         self._bandwidths = [p.bandwidth_kbps for p in trace.periods]
         self._latencies = [p.latency_ms for p in trace.periods]
@@ -80,8 +85,13 @@ class Network:
         self.now_ms += total
         return total
 
-    def download(self, bits: float, max_ms: float = math.inf) -> tuple[float, float]:
+    def download(self, bits: float, max_ms: float | None = None) -> tuple[float, float]:
         """Receive up to ``bits``, stopping after ``max_ms``; return (bits received, time)."""
+        bits = check_number("bits", bits)
+        limit = math.inf if max_ms is None else check_number("max_ms", max_ms)
+        return self._download(bits, limit)
+
+    def _download(self, bits: float, max_ms: float = math.inf) -> tuple[float, float]:
         got, total = 0.0, 0.0
         bws, left, i = self._bandwidths, self.left_ms, self.index
         while got < bits:
@@ -108,6 +118,9 @@ class Network:
 
     def delay(self, ms: float) -> None:
         """Let ``ms`` pass without downloading."""
+        self._delay(check_number("ms", ms))
+
+    def _delay(self, ms: float) -> None:
         self.now_ms += ms
         while ms > self.left_ms:
             ms -= self.left_ms
@@ -127,13 +140,18 @@ class Fixed:
         self.name = f"fixed-{self.rung}"
 
     def start(self, manifest: Manifest, buffer_cap_ms: float) -> None:
+        check_start(manifest, buffer_cap_ms)
         if self.rung >= manifest.rungs:
             raise StreamingError(f"rung={self.rung} must be below the ladder's {manifest.rungs}")
 
     def choose(self, state: SessionState) -> int:
+        if state.__class__ is not SessionState:
+            check_state(state)
         return self.rung
 
     def observe(self, download: Download) -> None:
+        if download.__class__ is not Download:
+            check_download(download)
         return None
 
 
@@ -283,7 +301,7 @@ def simulate(
             if wait > 0:  # full buffer: play until one segment fits
                 level -= wait
                 played += wait
-                net.delay(wait)
+                net._delay(wait)
         state.segment, state.buffer_ms, state.now_ms = index, level, net.now_ms
         rung = abr.choose(state)
         if rung.__class__ is not int or not 0 <= rung <= top:
@@ -294,7 +312,7 @@ def simulate(
         if abandonment and rung > 0:
             rung, bits, lat = _maybe_abandon(net, res, sizes[index], rung, lat, level)
         else:
-            net.download(bits)
+            net._download(bits)
         elapsed = net.now_ms - request
         if index == 0:
             res.startup_s = elapsed / 1000.0
@@ -337,10 +355,10 @@ def _maybe_abandon(
     """Download ``sizes[rung]``, abandoning it for a lower rung if it is about to stall."""
     bits = sizes[rung]
     check = max(level - lat, ABANDON_GRACE_MS - lat, 0.0)
-    got, took = net.download(bits, check)
+    got, took = net._download(bits, check)
     if got >= bits or took <= 0:
         if got < bits:
-            net.download(bits - got)
+            net._download(bits - got)
         return rung, bits, lat
     tput = got / took
     remaining = bits - got
@@ -350,7 +368,7 @@ def _maybe_abandon(
             res.abandoned += 1
             res.wasted_bits += got
             lat2 = net.latency()
-            net.download(sizes[lower])
+            net._download(sizes[lower])
             return lower, sizes[lower], lat + took + lat2
-    net.download(remaining)
+    net._download(remaining)
     return rung, bits, lat

@@ -41,8 +41,12 @@ from designpatterns_ref.streaming.base import (
     SessionState,
     StreamingError,
     StreamingTypeError,
+    check_download,
     check_int,
+    check_list,
     check_number,
+    check_start,
+    check_state,
 )
 
 __all__ = ["Ewma", "SlidingWindow", "ThroughputEstimator", "ThroughputRule", "rung_for_throughput"]
@@ -59,6 +63,12 @@ class ThroughputEstimator(Protocol):
 
     def push(self, download_ms: float, throughput_kbps: float, latency_ms: float) -> None:
         """Add one download's measurement."""
+
+
+def _check_sample(download_ms: object, throughput_kbps: object, latency_ms: object) -> None:
+    check_number("download_ms", download_ms)
+    check_number("throughput_kbps", throughput_kbps, strict=True)
+    check_number("latency_ms", latency_ms)
 
 
 class SlidingWindow:
@@ -79,11 +89,13 @@ class SlidingWindow:
         self._lats: deque[float] = deque(maxlen=self.window)
 
     def reset(self, segment_ms: float) -> None:
+        check_number("segment_ms", segment_ms, strict=True)
         self._tputs.clear()
         self._lats.clear()
         self.throughput_kbps = self.latency_ms = None
 
     def push(self, download_ms: float, throughput_kbps: float, latency_ms: float) -> None:
+        _check_sample(download_ms, throughput_kbps, latency_ms)
         self._tputs.append(throughput_kbps)
         self._lats.append(latency_ms)
         self.throughput_kbps = sum(self._tputs) / len(self._tputs)
@@ -114,6 +126,7 @@ class Ewma:
         self.reset(1000.0)
 
     def reset(self, segment_ms: float) -> None:
+        segment_ms = check_number("segment_ms", segment_ms, strict=True)
         n = len(self.half_lives_ms)
         self._lat_half_lives = [h / segment_ms for h in self.half_lives_ms]  # in segments
         self._tput = [0.0] * n
@@ -123,6 +136,7 @@ class Ewma:
         self.throughput_kbps = self.latency_ms = None
 
     def push(self, download_ms: float, throughput_kbps: float, latency_ms: float) -> None:
+        _check_sample(download_ms, throughput_kbps, latency_ms)
         self._weight_ms += download_ms
         self._count += 1
         tput = lat = None
@@ -142,6 +156,21 @@ def rung_for_throughput(
     bitrates_kbps: Sequence[float], segment_ms: float, throughput_kbps: float, latency_ms: float
 ) -> int:
     """The highest rung whose segment downloads within its own duration (rung 0 at least)."""
+    rates = [
+        check_number(f"bitrates_kbps[{i}]", r, strict=True)
+        for i, r in enumerate(check_list("bitrates_kbps", bitrates_kbps, min_len=1))
+    ]
+    return _rung_for_throughput(
+        rates,
+        check_number("segment_ms", segment_ms, strict=True),
+        check_number("throughput_kbps", throughput_kbps, strict=True),
+        check_number("latency_ms", latency_ms),
+    )
+
+
+def _rung_for_throughput(
+    bitrates_kbps: Sequence[float], segment_ms: float, throughput_kbps: float, latency_ms: float
+) -> int:
     q = 0
     while (
         q + 1 < len(bitrates_kbps)
@@ -183,16 +212,19 @@ class ThroughputRule:
         self._seg = 1.0
 
     def start(self, manifest: Manifest, buffer_cap_ms: float) -> None:
+        check_start(manifest, buffer_cap_ms)
         self.estimator.reset(manifest.segment_duration_ms)
         self._bitrates, self._seg = manifest.bitrates_kbps, manifest.segment_duration_ms
         self._ibr = 0.9
 
     def choose(self, state: SessionState) -> int:
+        if state.__class__ is not SessionState:
+            check_state(state)
         tput, lat = self.estimator.throughput_kbps, self.estimator.latency_ms
         if tput is None or lat is None:
             return 0
         rates, seg = self._bitrates, self._seg
-        q = rung_for_throughput(rates, seg, tput * self.safety, lat)
+        q = _rung_for_throughput(rates, seg, tput * self.safety, lat)
         if self.insufficient_buffer_rule:
             return self._cap_by_buffer(q, state.buffer_ms, tput, lat)
         return q
@@ -207,6 +239,8 @@ class ThroughputRule:
         return q
 
     def observe(self, download: Download) -> None:
+        if download.__class__ is not Download:
+            check_download(download)
         if not download.abandoned and math.isfinite(download.throughput_kbps):
             self.estimator.push(
                 download.time_ms - download.latency_ms,

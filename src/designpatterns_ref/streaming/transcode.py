@@ -30,7 +30,13 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from designpatterns_ref.streaming.base import StreamingError, check_int, check_number
+from designpatterns_ref.streaming.base import (
+    StreamingError,
+    StreamingTypeError,
+    check_int,
+    check_list,
+    check_number,
+)
 
 __all__ = ["JobGraph", "Schedule", "Task", "job_graph", "makespan_curve", "schedule"]
 
@@ -44,6 +50,15 @@ class Task:
     after: tuple[str, ...] = ()
     retryable: bool = False
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise StreamingError(f"name={self.name!r:.60} must be a non-empty str")
+        check_number("seconds", self.seconds, limit=1e12)
+        if not isinstance(self.after, tuple) or not all(isinstance(a, str) for a in self.after):
+            raise StreamingTypeError(f"after={self.after!r:.60} must be a tuple of task names")
+        if not isinstance(self.retryable, bool):
+            raise StreamingTypeError(f"retryable={self.retryable!r:.60} must be a bool")
+
 
 @dataclass
 class JobGraph:
@@ -52,6 +67,11 @@ class JobGraph:
     tasks: dict[str, Task]
 
     def __post_init__(self) -> None:
+        if not isinstance(self.tasks, dict) or not self.tasks:
+            raise StreamingTypeError(f"tasks={self.tasks!r:.60} must be a non-empty dict")
+        for name, task in self.tasks.items():
+            if not isinstance(task, Task) or task.name != name:
+                raise StreamingTypeError(f"tasks[{name!r:.40}] must be the Task named {name!r:.40}")
         for task in self.tasks.values():
             for dep in task.after:
                 if dep not in self.tasks:
@@ -112,8 +132,14 @@ def job_graph(
     """
     source_s = check_number("source_s", source_s, strict=True, limit=1e7)
     chunk_s = check_number("chunk_s", chunk_s, strict=True, limit=1e7)
-    if not rungs:
-        raise StreamingError("rungs=[] must list at least one (height, speed) pair")
+    pairs = check_list("rungs", rungs, min_len=1, max_len=100)
+    for i, pair in enumerate(pairs):
+        check_list(f"rungs[{i}]", pair, min_len=2, max_len=2)
+    split_s_per_min = check_number("split_s_per_min", split_s_per_min, limit=1e6)
+    stitch_s_per_min = check_number("stitch_s_per_min", stitch_s_per_min, limit=1e6)
+    package_s = check_number("package_s", package_s, limit=1e9)
+    if source_s / chunk_s > 100_000:
+        raise StreamingError("source_s / chunk_s must be at most 100,000 chunks")
     chunks = max(1, -int(-source_s // chunk_s))
     tasks = [Task("split", split_s_per_min * source_s / 60)]
     stitches = []
@@ -162,7 +188,7 @@ def schedule(
 ) -> Schedule:
     """Run ``graph`` on ``workers`` workers, longest remaining path first, retrying failures."""
     if not isinstance(graph, JobGraph):
-        raise StreamingError(f"graph={graph!r} must be a JobGraph")
+        raise StreamingTypeError(f"graph={graph!r} must be a JobGraph")
     workers = check_int("workers", workers, minimum=1, maximum=100_000)
     failure_rate = check_number("failure_rate", failure_rate, limit=0.99)
     retries = check_int("retries", retries, maximum=1000)
@@ -208,6 +234,7 @@ def makespan_curve(
     graph: JobGraph, workers: Sequence[int], *, failure_rate: float = 0.0, seed: int = 1
 ) -> list[tuple[int, float]]:
     """Wall-clock time for each worker count."""
+    workers = check_list("workers", workers, min_len=1, max_len=1000)
     return [
         (w, schedule(graph, w, failure_rate=failure_rate, seed=seed).makespan_s) for w in workers
     ]

@@ -59,6 +59,8 @@ class ChecksumMismatch(StreamingError):
 
 def sha256(data: bytes) -> str:
     """Hex SHA-256 of ``data``."""
+    if not isinstance(data, bytes):
+        raise StreamingTypeError(f"data must be bytes, not {type(data).__name__}")
     return hashlib.sha256(data).hexdigest()
 
 
@@ -199,6 +201,8 @@ class UploadClient:
 
     def upload(self, max_chunks: int | None = None) -> int:
         """Start (or continue) the upload, sending at most ``max_chunks``; return the offset."""
+        if max_chunks is not None:
+            check_int("max_chunks", max_chunks, maximum=10**12)
         if self.upload_id is None:
             digest = sha256(self.data)
             if self.server.find(digest):  # the server has it already: send nothing
@@ -210,6 +214,8 @@ class UploadClient:
 
     def resume(self, max_chunks: int | None = None) -> int:
         """Ask the server where the upload stands and send the rest."""
+        if max_chunks is not None:
+            check_int("max_chunks", max_chunks, maximum=10**12)
         if self.upload_id is None:
             return self.upload(max_chunks)
         return self._send(max_chunks)
