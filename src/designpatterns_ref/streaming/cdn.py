@@ -289,7 +289,7 @@ def zipf_workload(
     edges = check_int("edges", edges, minimum=1, maximum=10_000)
     alpha = check_number("alpha", alpha, limit=10.0)
     churn = check_number("churn", churn, limit=1.0)
-    rng = random.Random(seed)
+    rng = random.Random(check_int("seed", seed, minimum=-(2**63), maximum=2**63))
     weights, acc = [], 0.0
     for rank in range(1, objects + 1):
         acc += 1.0 / rank**alpha

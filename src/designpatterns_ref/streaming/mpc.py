@@ -20,7 +20,7 @@ rung); its values bound what a partial plan can still add, order the children (b
 first, so the loop stops at the first child that cannot win), and prune. The incumbent starts
 as the better of staying on the last rung and the previous decision's plan shifted by one. It
 returns the same optimum as the ``rungs ** horizon`` enumeration of
-:func:`plan_brute_force` (the tests compare them), visiting some twenty partial plans per
+:func:`plan_brute_force` (the tests compare them), visiting a few dozen partial plans per
 decision on the shared logs instead of 111,110. It wins when the predictor is good (4G, steady
 3G) and when QoE weights must be honoured exactly; it costs the most CPU of the rules here.
 

@@ -66,7 +66,7 @@ class ThroughputEstimator(Protocol):
 
 
 def _check_sample(download_ms: object, throughput_kbps: object, latency_ms: object) -> None:
-    check_number("download_ms", download_ms)
+    check_number("download_ms", download_ms, strict=True)
     check_number("throughput_kbps", throughput_kbps, strict=True)
     check_number("latency_ms", latency_ms)
 

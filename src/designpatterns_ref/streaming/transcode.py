@@ -192,7 +192,7 @@ def schedule(
     workers = check_int("workers", workers, minimum=1, maximum=100_000)
     failure_rate = check_number("failure_rate", failure_rate, limit=0.99)
     retries = check_int("retries", retries, maximum=1000)
-    rng = random.Random(seed)
+    rng = random.Random(check_int("seed", seed, minimum=-(2**63), maximum=2**63))
     rest = graph.remaining_path()
     waiting = {n: len(t.after) for n, t in graph.tasks.items()}
     attempts = dict.fromkeys(graph.tasks, 0)
