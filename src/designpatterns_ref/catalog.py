@@ -427,6 +427,7 @@ _CATALOG: tuple[CaseStudy, ...] = (
                 "upload",
                 "transcode",
                 "manifests",
+                "encode",
                 "cdn",
                 "plot",
             ],

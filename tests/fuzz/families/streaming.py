@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import tempfile
 from typing import Any
 
 from designpatterns_ref import streaming as s
-from designpatterns_ref.streaming import cdn, data, manifests, plot, transcode, upload
+from designpatterns_ref.streaming import cdn, data, encode, manifests, plot, transcode, upload
 from designpatterns_ref.streaming.base import StreamingError
 from tests.fuzz.spec import Entry
 
@@ -22,6 +23,7 @@ PLAN = ([[100.0, 200.0]] * 2, [500.0, 1000.0], 0, 1000.0, 2000.0, 25_000.0, W)
 LADDER = [manifests.Rung("a", 500, 640, 360), manifests.Rung("b", 1000, 1280, 720)]
 REQ = cdn.Request(1, 100, 0, 0)
 RESULT = s.simulate(MOVIE, TRACE, s.Fixed(0))
+OUT = tempfile.mkdtemp(prefix="dpref-fuzz-encode-")
 
 
 def _args(name: str, call: Any, defaults: dict[str, Any], **kw: Any) -> list[Entry]:
@@ -304,6 +306,12 @@ ENTRIES: list[Entry] = [
         "UploadClient.resume",
         call=lambda o, v: o.resume(v),
         make=lambda: upload.UploadClient(upload.UploadServer(), b"abcdef", chunk_size=2),
+    ),
+    # the real encode (PyAV): hostile paths and ladders
+    Entry("read_back", call=lambda _, v: encode.read_back(v)),
+    Entry(
+        "encode_ladder(ladder=)",
+        call=lambda _, v: encode.encode_ladder(OUT, seconds=1, fps=1, ladder=v),
     ),
     # transcoding
     *_args(
