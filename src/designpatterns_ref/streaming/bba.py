@@ -19,8 +19,8 @@ swings (3G), and loses bitrate at startup, since it must fill the reservoir at `
 Complexity: O(rungs) per decision; no state beyond the previous rung.
 
 >>> rates = (300.0, 750.0, 1200.0, 2850.0)
->>> [bba_rung(b * 1000, 0, rates, 5000, 10000) for b in (2, 6, 9, 12, 16)]
-[0, 0, 2, 2, 3]
+>>> tuple(bba_rung(b * 1000, 0, rates, 5000, 10000) for b in (2, 6, 9, 12, 16))
+(0, 0, 2, 2, 3)
 """
 
 from __future__ import annotations

@@ -22,8 +22,8 @@ cache every edge misses into, so the origin sees each object roughly once for al
 :func:`hit_ratio_curve` sweeps the edge size; :func:`bench_tables` prints the tables.
 
 >>> lru = LRUCache(100)
->>> [lru.access(k, 40) for k in "abab"] + [lru.access("c", 40), lru.access("a", 40)]
-[False, False, True, True, False, False]
+>>> tuple(lru.access(k, 40) for k in "ababca")
+(False, False, True, True, False, False)
 """
 
 from __future__ import annotations

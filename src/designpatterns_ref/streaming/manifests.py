@@ -15,8 +15,8 @@ however long the title. Writers and parsers here cover that VOD subset; the pars
 Complexity: O(rungs + segments) to write or parse.
 
 >>> ladder = [Rung("360p", 800, 640, 360), Rung("720p", 3000, 1280, 720)]
->>> [v.bandwidth_bps for v in parse_hls_master(write_hls_master(ladder))]
-[800000, 3000000]
+>>> tuple(v.bandwidth_bps for v in parse_hls_master(write_hls_master(ladder)))
+(800000, 3000000)
 """
 
 from __future__ import annotations
