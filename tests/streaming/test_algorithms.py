@@ -54,6 +54,16 @@ def test_bba_rate_map_closed_form() -> None:
     assert bba_rung(6_000, 2, rates, 5000, 10_000) == 1  # f = 555 <= 750: lowest rate above f
 
 
+def test_bba_ends_of_the_ladder_never_step_the_wrong_way() -> None:
+    # f(B) rounds onto R_min just above an empty reservoir: the paper's "step down to the
+    # lowest rate above f(B)" would step up from the bottom rung (hypothesis found it).
+    rates = (50.0, 51.0)
+    assert bba_rung(4.6e-259, 0, rates, 0.0, 2.0) == 0
+    assert bba_rung(1.0, 0, rates, 0.0, 2.0) == 0
+    # and f(B) rounding onto R_max just below the cushion's top must not step down from the top
+    assert bba_rung(2.0 - 1e-16, 1, rates, 0.0, 2.0) == 1
+
+
 def test_bba_hysteresis_holds_between_neighbours() -> None:
     rates = (300.0, 750.0, 1200.0, 2850.0)
     # f(8 s) = 1065: between R- = 750 and R+ = 2850 from rung 2, so rung 2 stays.

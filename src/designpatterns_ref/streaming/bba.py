@@ -84,12 +84,14 @@ def _bba_rung(
     f = lo + (hi - lo) * (buffer_ms - reservoir_ms) / cushion_ms
     up = bitrates_kbps[min(previous + 1, top)]
     down = bitrates_kbps[max(previous - 1, 0)]
-    if f >= up:
+    # (At the ends of the ladder R+ or R- is the previous rate itself; the paper's steps would
+    # then move the wrong way when f(B) rounds onto it, so the ends only stay.)
+    if f >= up and previous < top:
         q = 0
         while q + 1 <= top and bitrates_kbps[q + 1] < f:
             q += 1
         return q
-    if f <= down:
+    if f <= down and previous > 0:
         q = top
         while q - 1 >= 0 and bitrates_kbps[q - 1] > f:
             q -= 1

@@ -102,6 +102,9 @@ class SlidingWindow:
         self.latency_ms = sum(self._lats) / len(self._lats)
 
 
+_LN_HALF = math.log(0.5)
+
+
 class Ewma:
     """Exponentially weighted means, bias-corrected, the lowest over ``half_lives_s``.
 
@@ -141,11 +144,13 @@ class Ewma:
         self._count += 1
         tput = lat = None
         for i, half in enumerate(self.half_lives_ms):
-            a = 0.5 ** (download_ms / half)
-            self._tput[i] = a * self._tput[i] + (1 - a) * throughput_kbps
+            # weights as 1 - 0.5 ** x = -expm1(x ln 0.5), exact even for tiny x
+            fresh = -math.expm1(download_ms / half * _LN_HALF)
+            self._tput[i] = (1 - fresh) * self._tput[i] + fresh * throughput_kbps
             b = 0.5 ** (1 / self._lat_half_lives[i])
             self._lat[i] = b * self._lat[i] + (1 - b) * latency_ms
-            t = self._tput[i] / (1 - 0.5 ** (self._weight_ms / half))
+            seen = -math.expm1(self._weight_ms / half * _LN_HALF)
+            t = self._tput[i] / seen if seen > 0 else throughput_kbps
             la = self._lat[i] / (1 - 0.5 ** (self._count / self._lat_half_lives[i]))
             tput = t if tput is None or t < tput else tput
             lat = la if lat is None or la > lat else lat
