@@ -18,10 +18,10 @@ from designpatterns_ref.streaming.plot import plot_hit_ratio, plot_session, plot
 
 
 def show(fig, name):
+    """Inline in a notebook; from a script, a PNG file whose path is printed."""
     path = dp.show(fig, name)
     if path is not None:
         print(f"figure written to {path}")
-    return fig
 
 
 # %% [markdown]
@@ -79,8 +79,9 @@ else:
     traces = shared_traces()
     for algo in st.algorithms():
         results = [st.simulate(movie, t, algo) for t in traces[::4]]
+        qoe = statistics.fmean(r.qoe_per_segment for r in results)
         print(
-            f"{algo.name:26s} QoE/segment {statistics.fmean(r.qoe_per_segment for r in results):7,.0f}"
+            f"{algo.name:26s} QoE/segment {qoe:7,.0f}"
             f"  bitrate {statistics.fmean(r.avg_bitrate_kbps for r in results):6,.0f} kbps"
             f"  stalls {statistics.fmean(r.rebuffer_s for r in results):5.1f} s"
         )
@@ -92,16 +93,14 @@ else:
 if movie is not None:
     trace = next(t for t in shared_traces("3g") if "2010-09-13" in t.name)
     session = st.simulate(movie, trace, st.Bola())
-    fig = show(plot_session(session, trace), "video-streaming-session")
-fig if movie is not None else None
+    show(plot_session(session, trace), "video-streaming-session")
 
 # %%
 if movie is not None:
-    fig = show(
+    show(
         plot_sessions([st.simulate(movie, trace, a) for a in st.algorithms()], trace),
         "video-streaming-sessions",
     )
-fig if movie is not None else None
 
 # %% [markdown]
 # ## 5. The CDN: what to keep at the edge
@@ -121,5 +120,4 @@ for policy in ("LRU", "LFU", "TinyLFU"):
         f"{100 * points[2][1].origin_fraction:4.1f}% of bytes, with a shield "
         f"{100 * shielded.origin_fraction:4.1f}%"
     )
-fig = show(plot_hit_ratio(curves), "video-streaming-cdn")
-fig
+show(plot_hit_ratio(curves), "video-streaming-cdn")
