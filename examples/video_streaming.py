@@ -106,17 +106,18 @@ if movie is not None:
 # ## 5. The CDN: what to keep at the edge
 #
 # A Zipf catalogue with a long tail and 5% new titles a day, four edges, optionally an origin
-# shield. TinyLFU's admission filter keeps one-hit wonders from flushing the popular head.
+# shield. TinyLFU's admission filter keeps one-hit wonders from flushing the popular head;
+# W-TinyLFU adds a small LRU window so new releases get in at once.
 
 # %%
 requests = st.zipf_workload(objects=3_000, requests=30_000, edges=4)
 curves = {}
-for policy in ("LRU", "LFU", "TinyLFU"):
+for policy in ("LRU", "LFU", "TinyLFU", "W-TinyLFU"):
     points = st.hit_ratio_curve(requests, policy, (1, 2, 5, 10, 20), edges=4)
     curves[policy] = [(pct, stats.hit_ratio) for pct, stats in points]
     shielded = st.hit_ratio_curve(requests, policy, (5,), edges=4, shield_percent=20)[0][1]
     print(
-        f"{policy:8s} hit ratio at 5%: {100 * points[2][1].hit_ratio:4.1f}%; origin egress "
+        f"{policy:9s} hit ratio at 5%: {100 * points[2][1].hit_ratio:4.1f}%; origin egress "
         f"{100 * points[2][1].origin_fraction:4.1f}% of bytes, with a shield "
         f"{100 * shielded.origin_fraction:4.1f}%"
     )

@@ -428,6 +428,8 @@ _CATALOG: tuple[CaseStudy, ...] = (
                 "transcode",
                 "manifests",
                 "encode",
+                "caches",
+                "tinylfu",
                 "cdn",
                 "plot",
             ],

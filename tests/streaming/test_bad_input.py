@@ -11,7 +11,7 @@ import pytest
 from designpatterns_ref import streaming as s
 from designpatterns_ref.errors import DesignPatternsError
 from designpatterns_ref.streaming import Manifest, StreamingError, Trace
-from designpatterns_ref.streaming.cdn import LFUCache, LRUCache, TinyLFUCache
+from designpatterns_ref.streaming.cdn import LFUCache, LRUCache, TinyLFUCache, WTinyLFUCache
 from designpatterns_ref.streaming.upload import UploadServer, sha256
 from tests.fuzz.test_fuzz import state_of
 
@@ -135,7 +135,7 @@ def test_refused_calls_leave_algorithms_unchanged(value: object) -> None:
 
 @pytest.mark.parametrize("value", HOSTILE)
 def test_refused_cache_calls_change_nothing(value: object) -> None:
-    for cache in (LRUCache(100), LFUCache(100), TinyLFUCache(100)):
+    for cache in (LRUCache(100), LFUCache(100), TinyLFUCache(100), WTinyLFUCache(100)):
         cache.access("a", 10)
         before = state_of(cache)
         with pytest.raises(StreamingError):

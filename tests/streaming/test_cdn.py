@@ -13,6 +13,7 @@ from designpatterns_ref.streaming.cdn import (
     LFUCache,
     LRUCache,
     TinyLFUCache,
+    WTinyLFUCache,
     hit_ratio_curve,
     zipf_workload,
 )
@@ -100,6 +101,32 @@ def test_tinylfu_holds_at_most_its_capacity_and_hits_only_residents(
         assert 0 <= cache.used <= capacity
 
 
+@settings(max_examples=60, deadline=None)
+@given(capacity=st.integers(1, 300), seq=accesses, window=st.floats(0.01, 0.9))
+def test_wtinylfu_holds_at_most_its_capacity_and_hits_only_residents(
+    capacity: int, seq: list[tuple[int, int]], window: float
+) -> None:
+    cache = WTinyLFUCache(capacity, window=window, width=16)
+    for key, size in seq:
+        resident = key in cache
+        assert cache.access(key, size) == resident
+        assert 0 <= cache.used <= capacity
+        assert cache.used == sum(cache._bytes.values())
+        assert len(cache) == len({*cache._window, *cache._probation, *cache._protected})
+
+
+def test_wtinylfu_admits_a_new_release_and_resists_a_scan() -> None:
+    cache = WTinyLFUCache(100, window=0.1, width=256)
+    for _ in range(5):
+        for k in range(90):
+            cache.access(k, 1)
+    for k in range(1000, 1200):  # a scan of one-hit wonders passes through the window only
+        cache.access(k, 1)
+    assert sum(k in cache for k in range(90)) == 90
+    cache.access("new", 1)
+    assert cache.access("new", 1)  # a new release hits from the window at once
+
+
 def test_tinylfu_keeps_the_head_out_of_reach_of_one_hit_wonders() -> None:
     tiny, lru = TinyLFUCache(10, width=256), LRUCache(10)
     for _ in range(5):
@@ -128,7 +155,7 @@ def test_zipf_workload_is_deterministic_and_churns() -> None:
 
 def test_shield_reduces_origin_egress_and_bigger_caches_hit_more() -> None:
     reqs = zipf_workload(objects=1_000, requests=8_000, edges=4, seed=5)
-    for policy in ("LRU", "LFU", "TinyLFU"):
+    for policy in ("LRU", "LFU", "TinyLFU", "W-TinyLFU"):
         plain = hit_ratio_curve(reqs, policy, (1, 10, 30), edges=4)
         shielded = hit_ratio_curve(reqs, policy, (1, 10, 30), edges=4, shield_percent=30)
         ratios = [s.hit_ratio for _, s in plain]

@@ -12,7 +12,8 @@ Case study: Design a Video Streaming Platform (docs/case-studies/video-streaming
 - The platform around the player: :mod:`~designpatterns_ref.streaming.upload` (resumable,
   checksummed, deduplicated), :mod:`~designpatterns_ref.streaming.transcode` (the job graph on
   a worker pool), :mod:`~designpatterns_ref.streaming.manifests` (HLS and DASH),
-  :mod:`~designpatterns_ref.streaming.cdn` (edge caches and an origin shield), and
+  :mod:`~designpatterns_ref.streaming.caches` and :mod:`~designpatterns_ref.streaming.tinylfu`
+  (edge caches), :mod:`~designpatterns_ref.streaming.cdn` (workload, origin shield), and
   :mod:`~designpatterns_ref.streaming.plot` (figures).
 
 >>> from designpatterns_ref import streaming as st
@@ -44,6 +45,7 @@ from designpatterns_ref.streaming.cdn import (
     LFUCache,
     LRUCache,
     TinyLFUCache,
+    WTinyLFUCache,
     hit_ratio_curve,
     zipf_workload,
 )
@@ -99,6 +101,7 @@ __all__ = [
     "Trace",
     "UploadClient",
     "UploadServer",
+    "WTinyLFUCache",
     "algorithms",
     "bba_rung",
     "bola_rung",

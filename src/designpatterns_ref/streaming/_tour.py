@@ -66,9 +66,9 @@ def tour(out: Callable[[str], None]) -> None:
         f"(critical path {graph.critical_path_s:.0f} s)."
     )
     reqs = zipf_workload(objects=2_000, requests=20_000, seed=1)
-    for policy in ("LRU", "LFU", "TinyLFU"):
+    for policy in ("LRU", "LFU", "TinyLFU", "W-TinyLFU"):
         (_, small), (_, big) = hit_ratio_curve(reqs, policy, (2, 20), edges=1)
         out(
-            f"CDN {policy:8s} edge hit ratio {100 * small.hit_ratio:4.1f}% at 2% of the "
+            f"CDN {policy:9s} edge hit ratio {100 * small.hit_ratio:4.1f}% at 2% of the "
             f"catalogue, {100 * big.hit_ratio:4.1f}% at 20%."
         )

@@ -1,4 +1,4 @@
-"""CDN edge caches: LRU, LFU and a TinyLFU admission filter, with an origin shield tier.
+"""CDN edge caches on a churning Zipf workload, with an origin shield tier.
 
 Case study: Design a Video Streaming Platform (docs/case-studies/video-streaming.md)
 
@@ -7,35 +7,27 @@ take the top ranks while old ones sink. :func:`zipf_workload` generates such a r
 (seeded): ``objects`` items whose sizes vary, popularity ``1 / rank ** alpha``, ``churn`` of the
 catalogue replaced by new items each day, requests spread over ``edges`` edge sites.
 
-The caches hold bytes, and each answers ``access(key, size) -> hit``, admitting on a miss:
+The caches (:mod:`~designpatterns_ref.streaming.caches`: LRU, LFU;
+:mod:`~designpatterns_ref.streaming.tinylfu`: TinyLFU and W-TinyLFU) hold bytes and answer
+``access(key, size) -> hit``. :class:`CdnTier` puts one cache per edge in front of an optional
+*origin shield*, a larger cache every edge misses into, so the origin sees each object roughly
+once for all edges. :func:`hit_ratio_curve` sweeps the edge size and reports hit ratio, byte
+hit ratio and origin egress; :func:`bench_tables` prints them for ``dpref bench streaming``.
 
-- :class:`LRUCache`: evict the least recently used; O(1). Wins on recency (a new release).
-- :class:`LFUCache`: evict the least frequently used of the residents (ties: least recent);
-  O(log n). Wins on a stable head, but holds yesterday's hits too long under churn.
-- :class:`TinyLFUCache`: an LRU whose *admission* is guarded by a Count-Min sketch of recent
-  access frequencies (aged by halving every ``sample`` accesses, Einziger, Friedman and Manes,
-  2017): a missed item enters only if it has been asked for more often than the item it would
-  evict. One-hit wonders of the long tail never pollute the cache. O(depth) per access.
+Complexity: O(requests x cost of one access) per replay.
 
-:class:`CdnTier` puts one cache per edge in front of an optional *origin shield*, a larger
-cache every edge misses into, so the origin sees each object roughly once for all edges.
-:func:`hit_ratio_curve` sweeps the edge size; :func:`bench_tables` prints the tables.
-
->>> lru = LRUCache(100)
->>> tuple(lru.access(k, 40) for k in "ababca")
-(False, False, True, True, False, False)
+>>> reqs = zipf_workload(objects=100, requests=1_000, seed=1)
+>>> tier = CdnTier([LRUCache(10**12)])
+>>> tier.replay(reqs).origin_requests == len({r.key for r in reqs})
+True
 """
 
 from __future__ import annotations
 
 import bisect
 import random
-from collections import OrderedDict
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
-
-from sortedcontainers import SortedList
 
 from designpatterns_ref.benchkit import Table
 from designpatterns_ref.streaming.base import (
@@ -45,8 +37,11 @@ from designpatterns_ref.streaming.base import (
     check_list,
     check_number,
 )
+from designpatterns_ref.streaming.caches import Cache, LFUCache, LRUCache
+from designpatterns_ref.streaming.tinylfu import CountMinSketch, TinyLFUCache, WTinyLFUCache
 
 __all__ = [
+    "POLICIES",
     "Cache",
     "CdnStats",
     "CdnTier",
@@ -55,205 +50,12 @@ __all__ = [
     "LRUCache",
     "Request",
     "TinyLFUCache",
+    "WTinyLFUCache",
     "bench_tables",
+    "catalogue_bytes",
     "hit_ratio_curve",
     "zipf_workload",
 ]
-
-
-class Cache(Protocol):
-    """A byte-capacity cache: ``access`` answers hit or miss and admits on a miss."""
-
-    name: str
-    capacity: int
-
-    @property
-    def used(self) -> int:
-        """Bytes held."""
-
-    def access(self, key: Hashable, size: int) -> bool:
-        """True on a hit; on a miss the item may be admitted (evicting others)."""
-
-    def __contains__(self, key: object) -> bool: ...
-
-
-def _size(size: object) -> int:
-    return check_int("size", size, minimum=1, maximum=10**15)
-
-
-def _key(key: object) -> Hashable:
-    try:
-        hash(key)
-    except TypeError:
-        raise StreamingTypeError(f"key={key!r:.60} must be hashable") from None
-    return key
-
-
-class LRUCache:
-    """Least recently used eviction over an ordered dict."""
-
-    def __init__(self, capacity: int) -> None:
-        self.capacity = check_int("capacity", capacity, minimum=1, maximum=10**15)
-        self.used = 0
-        self.name = "LRU"
-        self._items: OrderedDict[Hashable, int] = OrderedDict()
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._items
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def victim(self) -> Hashable | None:
-        """The key evicted next (least recently used), or None when empty."""
-        return next(iter(self._items), None)
-
-    def access(self, key: Hashable, size: int) -> bool:
-        size = _size(size)
-        key = _key(key)
-        items = self._items
-        if key in items:
-            items.move_to_end(key)
-            return True
-        self.admit(key, size)
-        return False
-
-    def admit(self, key: Hashable, size: int) -> None:
-        """Insert ``key`` (evicting from the cold end); items larger than the cache are skipped."""
-        size = _size(size)
-        key = _key(key)
-        if key in self._items:
-            raise StreamingError(f"key={key!r:.60} is already cached")
-        if size > self.capacity:
-            return
-        items = self._items
-        while self.used + size > self.capacity:
-            _, freed = items.popitem(last=False)
-            self.used -= freed
-        items[key] = size
-        self.used += size
-
-
-class LFUCache:
-    """Least frequently used eviction among residents (ties: least recently used)."""
-
-    def __init__(self, capacity: int) -> None:
-        self.capacity = check_int("capacity", capacity, minimum=1, maximum=10**15)
-        self.used = 0
-        self.name = "LFU"
-        self._meta: dict[Hashable, tuple[int, int, int]] = {}  # key -> (count, tick, size)
-        self._order: SortedList = SortedList()  # (count, tick, key)
-        self._tick = 0
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._meta
-
-    def __len__(self) -> int:
-        return len(self._meta)
-
-    def access(self, key: Hashable, size: int) -> bool:
-        size = _size(size)
-        key = _key(key)
-        self._tick += 1
-        meta = self._meta.get(key)
-        if meta is not None:
-            count, tick, stored = meta
-            self._order.remove((count, tick, key))
-            self._order.add((count + 1, self._tick, key))
-            self._meta[key] = (count + 1, self._tick, stored)
-            return True
-        if size > self.capacity:
-            return False
-        while self.used + size > self.capacity:
-            count, tick, old = self._order.pop(0)
-            self.used -= self._meta.pop(old)[2]
-        self._meta[key] = (1, self._tick, size)
-        self._order.add((1, self._tick, key))
-        self.used += size
-        return False
-
-
-class CountMinSketch:
-    """Approximate counts that never undercount; halved every ``sample`` increments (aging).
-
-    >>> cms = CountMinSketch(width=64, depth=4, sample=1000)
-    >>> for _ in range(5):
-    ...     cms.add("x")
-    >>> cms.estimate("x") >= 5
-    True
-    """
-
-    def __init__(self, width: int = 1024, depth: int = 4, sample: int = 10_000) -> None:
-        self.width = check_int("width", width, minimum=1, maximum=1 << 24)
-        self.depth = check_int("depth", depth, minimum=1, maximum=16)
-        self.sample = check_int("sample", sample, minimum=1, maximum=10**12)
-        self._rows = [[0] * self.width for _ in range(self.depth)]
-        self._seeds = [0x9E3779B1 * (i + 1) & 0xFFFFFFFF for i in range(self.depth)]
-        self.additions = 0
-
-    def _cells(self, key: Hashable) -> list[int]:
-        h = hash(key)
-        return [((h ^ s) * 0x85EBCA6B + s) % self.width for s in self._seeds]
-
-    def add(self, key: Hashable) -> None:
-        """Count one more access to ``key`` (halving every counter every ``sample`` adds)."""
-        key = _key(key)
-        for row, cell in zip(self._rows, self._cells(key), strict=True):
-            row[cell] += 1
-        self.additions += 1
-        if self.additions >= self.sample:
-            self.additions = 0
-            for row in self._rows:
-                row[:] = [c >> 1 for c in row]
-
-    def estimate(self, key: Hashable) -> int:
-        """The smallest of the key's counters: at least its true (aged) count."""
-        key = _key(key)
-        return min(row[cell] for row, cell in zip(self._rows, self._cells(key), strict=True))
-
-
-class TinyLFUCache:
-    """An LRU cache behind a TinyLFU admission filter (a Count-Min sketch of frequencies)."""
-
-    def __init__(self, capacity: int, *, sample: int | None = None, width: int = 4096) -> None:
-        self._lru = LRUCache(capacity)
-        self.capacity = self._lru.capacity
-        self.name = "TinyLFU"
-        self.sketch = CountMinSketch(
-            width=width,
-            depth=4,
-            sample=10 * check_int("width", width, minimum=1, maximum=1 << 24)
-            if sample is None
-            else sample,
-        )
-        self.rejected = 0
-
-    @property
-    def used(self) -> int:
-        """Bytes held."""
-        return self._lru.used
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._lru
-
-    def __len__(self) -> int:
-        return len(self._lru)
-
-    def access(self, key: Hashable, size: int) -> bool:
-        size = _size(size)
-        key = _key(key)
-        self.sketch.add(key)
-        lru = self._lru
-        if key in lru:
-            lru.access(key, size)
-            return True
-        if lru.used + size > lru.capacity:
-            victim = lru.victim()
-            if victim is not None and self.sketch.estimate(key) <= self.sketch.estimate(victim):
-                self.rejected += 1
-                return False
-        lru.admit(key, size)
-        return False
 
 
 @dataclass(frozen=True)
@@ -392,10 +194,12 @@ class CdnTier:
         return self.stats
 
 
-POLICIES: dict[str, Callable[[int], Cache]] = {
-    "LRU": LRUCache,
-    "LFU": LFUCache,
-    "TinyLFU": TinyLFUCache,
+#: Each policy from (capacity in bytes, expected number of items it holds).
+POLICIES: dict[str, Callable[[int, int], Cache]] = {
+    "LRU": lambda capacity, _: LRUCache(capacity),
+    "LFU": lambda capacity, _: LFUCache(capacity),
+    "TinyLFU": lambda capacity, entries: TinyLFUCache(capacity, entries=entries),
+    "W-TinyLFU": lambda capacity, entries: WTinyLFUCache(capacity, entries=entries),
 }
 
 
@@ -435,7 +239,12 @@ def hit_ratio_curve(
     if shield_percent is not None:
         shield_percent = check_number("shield_percent", shield_percent, strict=True, limit=1e6)
     total = catalogue_bytes(requests)
-    make = POLICIES[policy]
+    mean_size = total / max(1, len({r.key for r in requests}))
+    build = POLICIES[policy]
+
+    def make(capacity: int) -> Cache:  # sketches sized for the items the cache can hold
+        return build(capacity, max(1, min(1 << 22, round(capacity / mean_size))))
+
     out = []
     for pct in pcts:
         size = max(1, int(total * pct / 100))

@@ -6,7 +6,17 @@ import tempfile
 from typing import Any
 
 from designpatterns_ref import streaming as s
-from designpatterns_ref.streaming import cdn, data, encode, manifests, plot, transcode, upload
+from designpatterns_ref.streaming import (
+    caches,
+    cdn,
+    data,
+    encode,
+    manifests,
+    plot,
+    tinylfu,
+    transcode,
+    upload,
+)
 from designpatterns_ref.streaming.base import StreamingError
 from tests.fuzz.spec import Entry
 
@@ -196,6 +206,7 @@ ENTRIES: list[Entry] = [
             ("LRUCache", cdn.LRUCache),
             ("LFUCache", cdn.LFUCache),
             ("TinyLFUCache", cdn.TinyLFUCache),
+            ("WTinyLFUCache", cdn.WTinyLFUCache),
         )
         for entry in (
             Entry(f"{name}(capacity)", call=lambda _, v, m=make: m(v)),
@@ -213,6 +224,22 @@ ENTRIES: list[Entry] = [
     Entry("LRUCache.admit(size)", call=lambda o, v: o.admit("k", v), make=lambda: cdn.LRUCache(9)),
     Entry("TinyLFUCache(sample=)", call=lambda _, v: cdn.TinyLFUCache(10, sample=v)),
     Entry("TinyLFUCache(width=)", call=lambda _, v: cdn.TinyLFUCache(10, width=v)),
+    Entry("TinyLFUCache(entries=)", call=lambda _, v: cdn.TinyLFUCache(10, entries=v)),
+    *_args("sketch_for", tinylfu.sketch_for, {"entries": 10, "width": 8, "sample": 10}),
+    *_args(
+        "WTinyLFUCache",
+        cdn.WTinyLFUCache,
+        {
+            "capacity": 100,
+            "window": 0.1,
+            "protected": 0.5,
+            "entries": 10,
+            "width": 8,
+            "sample": 10,
+        },
+    ),
+    Entry("check_size", call=lambda _, v: caches.check_size(v)),
+    Entry("check_key", call=lambda _, v: caches.check_key(v)),
     *_args("CountMinSketch", cdn.CountMinSketch, {"width": 8, "depth": 2, "sample": 10}),
     Entry("CountMinSketch.add", call=lambda o, v: o.add(v), make=cdn.CountMinSketch),
     Entry("CountMinSketch.estimate", call=lambda o, v: o.estimate(v), make=cdn.CountMinSketch),
