@@ -219,3 +219,22 @@ def test_bad_media_playlists_and_mpds_name_the_fault() -> None:
         parse_dash_mpd("<MPD")
     with pytest.raises(StreamingError, match="bandwidth"):
         parse_dash_mpd(write_dash_mpd([Rung("a", 100, 2, 2)], 2, 4).replace('"100000"', '"x"'))
+
+
+def test_upload_server_shared_between_threads() -> None:
+    import threading
+
+    server = UploadServer()
+    payloads = [bytes([i % 3]) * 50_000 + bytes(range(256)) for i in range(9)]  # 3 distinct
+    clients = [UploadClient(server, p, chunk_size=997) for p in payloads]
+    for c in clients:  # open every upload first, so none can skip by asking the hash
+        c.upload_id = server.create(len(c.data))
+    threads = [threading.Thread(target=c.resume) for c in clients]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for c in clients:
+        assert server.blob(c.upload_id or "") == c.data
+    assert server.stored_bytes == sum(len(p) for p in set(payloads))
+    assert server.deduplicated == len(payloads) - len(set(payloads))

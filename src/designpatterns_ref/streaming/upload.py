@@ -17,6 +17,9 @@ trailer uploaded by a hundred channels is stored once). A client may also ask
 ``find(content_hash)`` first and skip the upload entirely. :class:`UploadClient` drives it:
 fixed-size chunks, and ``resume()`` after any failure asks the offset and continues.
 
+:class:`UploadServer` may be shared between threads (one lock guards its state, as a server's
+request handlers would share it); a chunk is hashed before the lock is taken.
+
 Complexity: O(chunk) per append; O(file) once to hash at completion; memory holds the blobs.
 
 >>> server = UploadServer()
@@ -33,6 +36,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import threading
 from dataclasses import dataclass, field
 
 from designpatterns_ref.streaming.base import StreamingError, StreamingTypeError, check_int
@@ -90,14 +94,16 @@ class UploadServer:
         self._uploads: dict[str, UploadState] = {}
         self._blobs: dict[str, bytes] = {}
         self._ids = itertools.count(1)
+        self._lock = threading.Lock()
         self.chunks_accepted = 0
         self.deduplicated = 0
 
     def create(self, length: int) -> str:
         """Open an upload of ``length`` bytes; return its id."""
         length = check_int("length", length, minimum=1, maximum=MAX_LENGTH)
-        upload_id = f"u{next(self._ids)}"
-        self._uploads[upload_id] = UploadState(length)
+        with self._lock:
+            upload_id = f"u{next(self._ids)}"
+            self._uploads[upload_id] = UploadState(length)
         return upload_id
 
     def _get(self, upload_id: object) -> UploadState:
@@ -123,7 +129,20 @@ class UploadServer:
         if not isinstance(chunk, bytes):
             raise StreamingTypeError(f"chunk must be bytes, not {type(chunk).__name__}")
         if not isinstance(checksum, str):
-            raise StreamingTypeError(f"checksum={checksum!r} must be a hex SHA-256 str")
+            raise StreamingTypeError(f"checksum={checksum!r:.80} must be a hex SHA-256 str")
+        matches = sha256(chunk) == checksum.lower()
+        with self._lock:
+            return self._append(upload_id, state, offset, chunk, checksum, matches)
+
+    def _append(
+        self,
+        upload_id: str,
+        state: UploadState,
+        offset: int,
+        chunk: bytes,
+        checksum: str,
+        matches: bool,
+    ) -> int:
         if state.complete:
             raise UploadConflict(f"upload {upload_id} is already complete")
         if offset != state.offset:
@@ -134,7 +153,7 @@ class UploadServer:
             raise StreamingError(
                 f"chunk of {len(chunk)} bytes at offset {offset} passes length={state.length}"
             )
-        if sha256(chunk) != checksum.lower():
+        if not matches:
             raise ChecksumMismatch(f"checksum={checksum[:70]!r} does not match the chunk")
         state.received += chunk
         self.chunks_accepted += 1
@@ -157,11 +176,12 @@ class UploadServer:
         if not self.find(content_hash):
             raise StreamingError(f"content_hash={content_hash[:70]!r} is not stored")
         digest = content_hash.lower()
-        upload_id = f"u{next(self._ids)}"
-        state = UploadState(len(self._blobs[digest]))
-        state.content_hash = digest
-        self._uploads[upload_id] = state
-        self.deduplicated += 1
+        with self._lock:
+            upload_id = f"u{next(self._ids)}"
+            state = UploadState(len(self._blobs[digest]))
+            state.content_hash = digest
+            self._uploads[upload_id] = state
+            self.deduplicated += 1
         return upload_id
 
     def find(self, content_hash: str) -> bool:
