@@ -231,6 +231,8 @@ def hit_ratio_curve(
     if not isinstance(policy, str) or policy not in POLICIES:
         raise StreamingError(f"policy={policy!r:.60} must be one of {sorted(POLICIES)}")
     requests = _requests(requests)
+    if not requests:
+        raise StreamingError("requests=[] must hold at least one request")
     pcts = [
         check_number(f"percents[{i}]", p, strict=True, limit=1e6)
         for i, p in enumerate(check_list("percents", percents, min_len=1, max_len=1000))
