@@ -25,11 +25,12 @@ def manifests(draw: Any, max_segments: int = 8, cbr: bool = False) -> Manifest:
 
 
 @st.composite
-def periods(draw: Any, max_periods: int = 5, integer: bool = True) -> list[tuple[int, int, int]]:
+def periods(draw: Any, max_periods: int = 5, min_bandwidth: int = 1) -> list[tuple[int, int, int]]:
+    """Periods (duration ms, kbps, latency ms); bandwidth 0 or at least ``min_bandwidth``."""
     n = draw(st.integers(1, max_periods))
+    bandwidth = st.one_of(st.just(0), st.integers(min_bandwidth, 8000))
     out = [
-        (draw(st.integers(50, 4000)), draw(st.integers(0, 8000)), draw(st.integers(0, 200)))
-        for _ in range(n)
+        (draw(st.integers(50, 4000)), draw(bandwidth), draw(st.integers(0, 200))) for _ in range(n)
     ]
     if all(bw == 0 for _, bw, _ in out):
         out[0] = (out[0][0], 500, out[0][2])
