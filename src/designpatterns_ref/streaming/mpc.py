@@ -128,24 +128,40 @@ def _plan(
         top, row = max(bmax[-1]), download_ms[j - 1]
         bmax.append([min(room, top - row[p] + seg if top > row[p] else seg) for p in range(n)])
     bound = [[0.0] * n for _ in range(h + 1)]
-    relaxed: list[list[list[float]]] = [[] for _ in range(h)]
+    relaxed: list[list[list[float] | None]] = [[] for _ in range(h)]
     rn = range(n)
     sw = switch_cost if switch_cost is not None else switch_costs(utilities, lam)
+    bases: list[list[float]] = [[] for _ in range(h)]
     for j in range(h - 1, -1, -1):
         row, nxt = download_ms[j], bound[j + 1]
-        base = [utilities[r] + nxt[r] for r in rn]
+        base = bases[j] = [utilities[r] + nxt[r] for r in rn]
         slowest = max(row)
+        # Where no rung can stall, bound[j][p] = max_r base[r] - lam |u_r - u_p|: a running
+        # maximum from below and one from above give every such p in O(rungs) together.
+        low, high = [0.0] * n, [0.0] * n
+        if max(bmax[j]) >= slowest:
+            best_low = best_high = -math.inf
+            for r in rn:
+                x = base[r] + lam * utilities[r]
+                best_low = x if x > best_low else best_low
+                low[r] = best_low
+            for r in range(n - 1, -1, -1):
+                x = base[r] - lam * utilities[r]
+                best_high = x if x > best_high else best_high
+                high[r] = best_high
+        out = relaxed[j] = [None] * n  # each row's values, made when the search needs them
         for p in rn:
             b = bmax[j][p]
-            if b >= slowest:  # no rung can stall here
-                vals = [x - c for x, c in zip(base, sw[p], strict=True)]
+            if b >= slowest:
+                up = lam * utilities[p]
+                bound[j][p] = max(low[p] - up, high[p] + up)
             else:
                 vals = [
                     x - c - (mu * (d - b) if d > b else 0.0)
                     for x, c, d in zip(base, sw[p], row, strict=True)
                 ]
-            bound[j][p] = max(vals)
-            relaxed[j].append(vals)
+                bound[j][p] = max(vals)
+                out[p] = vals
     orders: dict[tuple[int, int], list[tuple[float, int]]] = {}
     # Incumbent: staying on the last rung, or the caller's guess (the previous plan, shifted).
     best_value, best_rungs = -math.inf, (0,) * h
@@ -161,7 +177,10 @@ def _plan(
         last_step = j + 1 == h
         order = orders.get((j, prev))
         if order is None:
-            order = orders[(j, prev)] = sorted(zip(relaxed[j][prev], rn, strict=True), reverse=True)
+            vals = relaxed[j][prev]
+            if vals is None:  # a row with no stall: base minus the switch cost
+                vals = [x - c for x, c in zip(bases[j], swp, strict=True)]
+            order = orders[(j, prev)] = sorted(zip(vals, rn, strict=True), reverse=True)
         for value, r in order:
             if score + value <= best_value:
                 break  # children come best bound first: none of the rest can win
