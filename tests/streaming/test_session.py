@@ -169,3 +169,18 @@ def test_abandonment_cuts_a_stall_short() -> None:
     assert dropped.abandoned > 0 and dropped.wasted_bits > 0
     assert dropped.rebuffer_s < plain.rebuffer_s
     assert dropped.played_s == pytest.approx(movie.duration_s)
+
+
+def test_a_huge_download_or_delay_skips_whole_passes_over_the_log() -> None:
+    trace = Trace(
+        [
+            {"duration_ms": 1000, "bandwidth_kbps": 1000, "latency_ms": 0},
+            {"duration_ms": 500, "bandwidth_kbps": 0, "latency_ms": 0},
+        ]
+    )
+    net = s.Network(trace)
+    got, took = net.download(3e9)  # 3,000 passes of 1,500 ms each, the last one ends early
+    assert got == 3e9 and took == pytest.approx(3000 * 1500 - 500)
+    net = s.Network(trace)
+    net.delay(1500 * 5000 + 200)
+    assert (net.index, net.left_ms) == (0, pytest.approx(800))

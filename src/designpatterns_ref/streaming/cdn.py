@@ -85,8 +85,8 @@ def zipf_workload(
     seed: int = 7,
 ) -> list[Request]:
     """A Zipf request stream with daily churn (see the module docstring), deterministic."""
-    objects = check_int("objects", objects, minimum=1, maximum=10**7)
-    requests = check_int("requests", requests, minimum=0, maximum=10**8)
+    objects = check_int("objects", objects, minimum=1, maximum=1_000_000)
+    requests = check_int("requests", requests, minimum=0, maximum=2_000_000)
     days = check_int("days", days, minimum=1, maximum=10_000)
     edges = check_int("edges", edges, minimum=1, maximum=10_000)
     alpha = check_number("alpha", alpha, limit=10.0)
@@ -245,7 +245,7 @@ def hit_ratio_curve(
     build = POLICIES[policy]
 
     def make(capacity: int) -> Cache:  # sketches sized for the items the cache can hold
-        return build(capacity, max(1, min(1 << 22, round(capacity / mean_size))))
+        return build(capacity, max(1, min(1 << 18, round(capacity / mean_size))))
 
     out = []
     for pct in pcts:

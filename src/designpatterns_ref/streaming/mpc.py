@@ -313,7 +313,7 @@ class RobustMPC:
         weights: QoEWeights | None = None,
         robust: bool = True,
     ) -> None:
-        self.horizon = check_int("horizon", horizon, minimum=1, maximum=12)
+        self.horizon = check_int("horizon", horizon, minimum=1, maximum=8)
         self.window = check_int("window", window, minimum=1, maximum=1000)
         if weights is not None and not isinstance(weights, QoEWeights):
             raise StreamingTypeError(f"weights={weights!r} must be a QoEWeights or None")

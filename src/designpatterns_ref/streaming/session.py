@@ -61,6 +61,10 @@ class Network:
         self._bandwidths = [p.bandwidth_kbps for p in trace.periods]
         self._latencies = [p.latency_ms for p in trace.periods]
         self._n = len(self._durations)
+        self._cycle_ms = sum(self._durations)
+        self._cycle_bits = sum(
+            d * b for d, b in zip(self._durations, self._bandwidths, strict=True)
+        )
         self.index = 0
         self.left_ms = self._durations[0]
         self.now_ms = 0.0
@@ -93,6 +97,10 @@ class Network:
 
     def _download(self, bits: float, max_ms: float = math.inf) -> tuple[float, float]:
         got, total = 0.0, 0.0
+        cycles = min(bits / self._cycle_bits, max_ms / self._cycle_ms)
+        if cycles > 1000:  # absurdly long: skip whole passes over the log (position unchanged)
+            whole = math.floor(cycles) - 1
+            got, total = whole * self._cycle_bits, whole * self._cycle_ms
         bws, left, i = self._bandwidths, self.left_ms, self.index
         while got < bits:
             bw = bws[i]
@@ -122,6 +130,8 @@ class Network:
 
     def _delay(self, ms: float) -> None:
         self.now_ms += ms
+        if ms > 1000 * self._cycle_ms:  # skip whole passes over the log
+            ms -= (math.floor(ms / self._cycle_ms) - 1) * self._cycle_ms
         while ms > self.left_ms:
             ms -= self.left_ms
             self._next()

@@ -47,8 +47,8 @@ class CountMinSketch:
     """
 
     def __init__(self, width: int = 1024, depth: int = 4, sample: int = 10_000) -> None:
-        self.width = check_int("width", width, minimum=1, maximum=1 << 24)
-        self.depth = check_int("depth", depth, minimum=1, maximum=16)
+        self.width = check_int("width", width, minimum=1, maximum=1 << 20)
+        self.depth = check_int("depth", depth, minimum=1, maximum=8)
         self.sample = check_int("sample", sample, minimum=1, maximum=10**12)
         self._rows = [[0] * self.width for _ in range(self.depth)]
         self._seeds = [0x9E3779B1 * (i + 1) & 0xFFFFFFFF for i in range(self.depth)]
@@ -84,10 +84,10 @@ def sketch_for(
     accesses; without ``entries``, 4096 counters halved every 40,960 accesses.
     """
     if entries is not None:
-        entries = check_int("entries", entries, minimum=1, maximum=1 << 22)
+        entries = check_int("entries", entries, minimum=1, maximum=1 << 18)
     if width is None:
         width = 4096 if entries is None else max(256, 4 * entries)
-    width = check_int("width", width, minimum=1, maximum=1 << 24)
+    width = check_int("width", width, minimum=1, maximum=1 << 20)
     if sample is None:
         sample = 10 * (width if entries is None else entries)
     return CountMinSketch(width=width, depth=4, sample=sample)

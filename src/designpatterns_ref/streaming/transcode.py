@@ -138,8 +138,8 @@ def job_graph(
     split_s_per_min = check_number("split_s_per_min", split_s_per_min, limit=1e6)
     stitch_s_per_min = check_number("stitch_s_per_min", stitch_s_per_min, limit=1e6)
     package_s = check_number("package_s", package_s, limit=1e9)
-    if source_s / chunk_s > 100_000:
-        raise StreamingError("source_s / chunk_s must be at most 100,000 chunks")
+    if source_s / chunk_s * len(pairs) > 20_000:
+        raise StreamingError("chunks x rungs must be at most 20,000 encode tasks")
     chunks = max(1, -int(-source_s // chunk_s))
     tasks = [Task("split", split_s_per_min * source_s / 60)]
     stitches = []
