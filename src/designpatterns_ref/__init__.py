@@ -39,6 +39,7 @@ FAMILIES: tuple[str, ...] = (
     "identity",
     "reputation",
     "storage",
+    "streaming",
 )
 
 __all__ = [
@@ -68,6 +69,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         sharding,
         shortcode,
         storage,
+        streaming,
     )
 
 

@@ -500,10 +500,52 @@ _CATALOG: tuple[CaseStudy, ...] = (
         "edges, and let the client adapt the bitrate to its measured throughput.",
         "adaptive bitrate, CDNs",
         "streaming",
+        _mods(
+            "streaming",
+            [
+                "base",
+                "session",
+                "throughput",
+                "bba",
+                "bola",
+                "dynamic",
+                "mpc",
+                "data",
+                "upload",
+                "transcode",
+                "manifests",
+                "encode",
+                "caches",
+                "tinylfu",
+                "cdn",
+                "plot",
+            ],
+        ),
+        status="implemented",
         sources=(
             Source(
                 "Netflix Technology Blog: Per-Title Encode Optimization",
                 "https://netflixtechblog.com/per-title-encode-optimization-7e99442b62a2",
+            ),
+            Source(
+                "Spiteri, Sitaraman, Sparacio: From Theory to Practice: Improving Bitrate "
+                "Adaptation in the DASH Reference Player (ACM MMSys 2018; the Sabre simulator)",
+                "https://github.com/UMass-LIDS/sabre",
+            ),
+            Source(
+                "Yin, Jindal, Sekar, Sinopoli: A Control-Theoretic Approach for Dynamic "
+                "Adaptive Video Streaming over HTTP (ACM SIGCOMM 2015)",
+                "https://doi.org/10.1145/2785956.2787486",
+            ),
+            Source(
+                "Huang, Johari, McKeown, Trunnell, Watson: A Buffer-Based Approach to Rate "
+                "Adaptation (ACM SIGCOMM 2014)",
+                "https://doi.org/10.1145/2619239.2626296",
+            ),
+            Source(
+                "Spiteri, Urgaonkar, Sitaraman: BOLA: Near-Optimal Bitrate Adaptation for "
+                "Online Videos (IEEE INFOCOM 2016)",
+                "https://arxiv.org/abs/1601.06748",
             ),
         ),
     ),

@@ -1,0 +1,392 @@
+"""The streaming family's shared types: manifest, network trace, session state, QoE, errors.
+
+Case study: Design a Video Streaming Platform (docs/case-studies/video-streaming.md)
+
+A :class:`Manifest` is a title's bitrate ladder cut into segments (Sabre's movie format:
+``segment_duration_ms``, ``bitrates_kbps``, ``segment_sizes_bits[segment][rung]``). A
+:class:`Trace` is a network log: periods of ``duration_ms``, ``bandwidth_kbps`` and
+``latency_ms``, replayed from the start when a session outlasts it. Every adaptive-bitrate
+algorithm answers one question through :class:`AbrAlgorithm`: given the :class:`SessionState`,
+which rung does the next segment take? Units inside the simulator are Sabre's: bits,
+milliseconds and kbit/s (so bits / kbps = ms); results are reported in seconds.
+
+Both constructors validate everything and raise :class:`StreamingError` naming the field, the
+value and what is allowed (negative durations, empty ladders, unsorted bitrates, ragged size rows).
+
+Complexity: validation is O(segments x rungs + periods).
+
+>>> m = Manifest(3000, [300, 750], [[900_000, 2_250_000], [900_000, 2_250_000]])
+>>> m.segment_count, m.duration_s
+(2, 6.0)
+>>> try:
+...     Manifest(3000, [750, 300], [[1, 2]])
+... except StreamingError as exc:
+...     print(exc)
+bitrates_kbps must be strictly increasing: bitrates_kbps[1]=300 follows 750
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from designpatterns_ref.errors import DesignPatternsError
+
+__all__ = [
+    "AbrAlgorithm",
+    "Download",
+    "Manifest",
+    "NetworkPeriod",
+    "QoEWeights",
+    "SessionState",
+    "StreamingError",
+    "StreamingTypeError",
+    "Trace",
+    "check_download",
+    "check_int",
+    "check_list",
+    "check_number",
+    "check_start",
+    "check_state",
+    "load_manifest",
+    "load_trace",
+]
+
+_LIMIT = 1e15  # larger values are typos or attacks, not networks or videos
+
+
+class StreamingError(DesignPatternsError, ValueError):
+    """Bad input to a streaming class or function; the message names the field and value."""
+
+
+class StreamingTypeError(StreamingError, TypeError):
+    """An argument of the wrong type (still a :class:`StreamingError`)."""
+
+
+def _show(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def check_number(
+    name: str, value: object, *, minimum: float = 0.0, strict: bool = False, limit: float = _LIMIT
+) -> float:
+    """``value`` as a finite float ``>= minimum`` (``> minimum`` when ``strict``), else raise."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise StreamingTypeError(f"{name}={_show(value)} must be a number")
+    if isinstance(value, int) and abs(value) > limit:
+        raise StreamingError(f"{name}={_show(value)} is out of range (at most {limit:g})")
+    number = float(value)
+    if not math.isfinite(number) or abs(number) > limit:
+        raise StreamingError(f"{name}={_show(value)} must be finite and at most {limit:g}")
+    if number < minimum or (strict and number == minimum):
+        rel = ">" if strict else ">="
+        raise StreamingError(f"{name}={_show(value)} must be {rel} {minimum:g}")
+    return number
+
+
+def check_int(name: str, value: object, *, minimum: int = 0, maximum: int = 10**9) -> int:
+    """``value`` as an int in ``[minimum, maximum]`` (bools refused), else raise."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise StreamingTypeError(f"{name}={_show(value)} must be an integer")
+    if not minimum <= value <= maximum:
+        raise StreamingError(f"{name}={_show(value)} must be between {minimum} and {maximum}")
+    return value
+
+
+def _sequence(name: str, value: object) -> Sequence[Any]:
+    if isinstance(value, str | bytes) or not isinstance(value, Sequence):
+        raise StreamingTypeError(f"{name}={_show(value)} must be a list")
+    return value
+
+
+def check_list(name: str, value: object, *, min_len: int = 0, max_len: int = 10**7) -> list[Any]:
+    """``value`` as a list (any sequence but str and bytes) of allowed length, else raise."""
+    items = list(_sequence(name, value))
+    if not min_len <= len(items) <= max_len:
+        raise StreamingError(
+            f"{name} has {len(items)} items; between {min_len} and {max_len} are allowed"
+        )
+    return items
+
+
+@dataclass(frozen=True, eq=True)
+class Manifest:
+    """A title's bitrate ladder: segment duration, rung bitrates and every segment's size."""
+
+    segment_duration_ms: float
+    bitrates_kbps: tuple[float, ...]
+    segment_sizes_bits: tuple[tuple[float, ...], ...]
+
+    def __init__(
+        self,
+        segment_duration_ms: object,
+        bitrates_kbps: object,
+        segment_sizes_bits: object,
+    ) -> None:
+        duration = check_number("segment_duration_ms", segment_duration_ms, strict=True)
+        rates = _sequence("bitrates_kbps", bitrates_kbps)
+        if not rates:
+            raise StreamingError("bitrates_kbps=[] must list at least one rung")
+        ladder = tuple(
+            check_number(f"bitrates_kbps[{i}]", r, strict=True) for i, r in enumerate(rates)
+        )
+        for i in range(1, len(ladder)):
+            if ladder[i] <= ladder[i - 1]:
+                raise StreamingError(
+                    f"bitrates_kbps must be strictly increasing: bitrates_kbps[{i}]="
+                    f"{rates[i]!r} follows {rates[i - 1]!r}"
+                )
+        rows = _sequence("segment_sizes_bits", segment_sizes_bits)
+        if not rows:
+            raise StreamingError("segment_sizes_bits=[] must list at least one segment")
+        sizes = []
+        for s, row in enumerate(rows):
+            cells = _sequence(f"segment_sizes_bits[{s}]", row)
+            if len(cells) != len(ladder):
+                raise StreamingError(
+                    f"segment_sizes_bits[{s}] has {len(cells)} sizes; bitrates_kbps has "
+                    f"{len(ladder)} rungs and every segment needs one size per rung"
+                )
+            sizes.append(
+                tuple(
+                    check_number(f"segment_sizes_bits[{s}][{r}]", v, strict=True)
+                    for r, v in enumerate(cells)
+                )
+            )
+        object.__setattr__(self, "segment_duration_ms", duration)
+        object.__setattr__(self, "bitrates_kbps", ladder)
+        object.__setattr__(self, "segment_sizes_bits", tuple(sizes))
+
+    @classmethod
+    def from_dict(cls, data: object) -> Manifest:
+        """Build from Sabre's JSON object (the three keys; any other key is ignored)."""
+        if not isinstance(data, dict):
+            raise StreamingTypeError(f"manifest={_show(data)} must be a JSON object")
+        for key in ("segment_duration_ms", "bitrates_kbps", "segment_sizes_bits"):
+            if key not in data:
+                raise StreamingError(f"manifest is missing the field {key!r}")
+        return cls(data["segment_duration_ms"], data["bitrates_kbps"], data["segment_sizes_bits"])
+
+    @property
+    def segment_count(self) -> int:
+        """How many segments the title has."""
+        return len(self.segment_sizes_bits)
+
+    @property
+    def rungs(self) -> int:
+        """How many bitrates the ladder has."""
+        return len(self.bitrates_kbps)
+
+    @property
+    def duration_s(self) -> float:
+        """The title's length in seconds."""
+        return self.segment_count * self.segment_duration_ms / 1000.0
+
+
+@dataclass(frozen=True)
+class NetworkPeriod:
+    """One period of a network log: how long, how fast, and the request latency."""
+
+    duration_ms: float
+    bandwidth_kbps: float
+    latency_ms: float
+
+
+@dataclass(frozen=True, eq=True)
+class Trace:
+    """A network log: periods played in order and repeated from the start when exhausted."""
+
+    periods: tuple[NetworkPeriod, ...]
+    name: str = field(default="trace", compare=False)
+
+    def __init__(self, periods: object, name: str = "trace") -> None:
+        rows = _sequence("periods", periods)
+        if not rows:
+            raise StreamingError("periods=[] must list at least one network period")
+        if not isinstance(name, str):
+            raise StreamingTypeError(f"name={_show(name)} must be a string")
+        out = []
+        for i, row in enumerate(rows):
+            if isinstance(row, NetworkPeriod):
+                row = {
+                    "duration_ms": row.duration_ms,
+                    "bandwidth_kbps": row.bandwidth_kbps,
+                    "latency_ms": row.latency_ms,
+                }
+            if not isinstance(row, dict):
+                raise StreamingTypeError(f"periods[{i}]={_show(row)} must be a JSON object")
+            for key in ("duration_ms", "bandwidth_kbps", "latency_ms"):
+                if key not in row:
+                    raise StreamingError(f"periods[{i}] is missing the field {key!r}")
+            out.append(
+                NetworkPeriod(
+                    check_number(f"periods[{i}].duration_ms", row["duration_ms"], strict=True),
+                    check_number(f"periods[{i}].bandwidth_kbps", row["bandwidth_kbps"]),
+                    check_number(f"periods[{i}].latency_ms", row["latency_ms"]),
+                )
+            )
+        if not any(p.bandwidth_kbps > 0 for p in out):
+            raise StreamingError("periods: every bandwidth_kbps is 0, so nothing can download")
+        object.__setattr__(self, "periods", tuple(out))
+        object.__setattr__(self, "name", name)
+
+    @classmethod
+    def constant(
+        cls, bandwidth_kbps: float, latency_ms: float = 0.0, duration_ms: float = 1000.0
+    ) -> Trace:
+        """A one-period trace: the same bandwidth and latency for ever."""
+        check_number("bandwidth_kbps", bandwidth_kbps, strict=True)
+        return cls(
+            [
+                {
+                    "duration_ms": duration_ms,
+                    "bandwidth_kbps": bandwidth_kbps,
+                    "latency_ms": latency_ms,
+                }
+            ],
+            name=f"constant {bandwidth_kbps:g} kbps",
+        )
+
+    @property
+    def duration_s(self) -> float:
+        """One pass over the log, in seconds."""
+        return sum(p.duration_ms for p in self.periods) / 1000.0
+
+    @property
+    def mean_bandwidth_kbps(self) -> float:
+        """Time-weighted mean bandwidth over one pass."""
+        total = sum(p.duration_ms for p in self.periods)
+        return sum(p.duration_ms * p.bandwidth_kbps for p in self.periods) / total
+
+
+def _load_json(path: str | Path, what: str) -> object:
+    if not isinstance(path, str | Path):
+        raise StreamingTypeError(f"path={_show(path)} must be a str or Path")
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except (OSError, UnicodeError, ValueError) as exc:
+        raise StreamingError(f"path={_show(str(path))}: cannot read the {what}: {exc}") from exc
+
+
+def load_manifest(path: str | Path) -> Manifest:
+    """Read a Sabre movie manifest (JSON) from ``path``."""
+    return Manifest.from_dict(_load_json(path, "manifest"))
+
+
+def load_trace(path: str | Path) -> Trace:
+    """Read a Sabre network log (a JSON list of periods) from ``path``."""
+    return Trace(_load_json(path, "network log"), name=Path(path).stem)
+
+
+@dataclass(frozen=True)
+class QoEWeights:
+    """The QoE of Yin et al. (SIGCOMM 2015), with its weights.
+
+    ``QoE = sum q(R_k) - switch * sum |q(R_k+1) - q(R_k)| - rebuffer * T_stall - startup * T_s``
+    with ``q(R) = R`` in kbps (``quality="linear"``) or ``q(R) = ln(R / R_min)``
+    (``quality="log"``) and times in seconds. The defaults are the paper's "balanced"
+    preference: ``switch=1``, ``rebuffer=startup=3000`` (one second of stall costs as much as one
+    segment at 3 Mbps). "Avoid instability" sets ``switch=3``; "avoid rebuffering" sets
+    ``rebuffer=startup=6000``.
+    """
+
+    switch: float = 1.0
+    rebuffer: float = 3000.0
+    startup: float = 3000.0
+    quality: Literal["linear", "log"] = "linear"
+
+    def __post_init__(self) -> None:
+        for name in ("switch", "rebuffer", "startup"):
+            check_number(name, getattr(self, name))
+        if self.quality not in ("linear", "log"):
+            raise StreamingError(f"quality={_show(self.quality)} must be 'linear' or 'log'")
+
+    def utilities(self, bitrates_kbps: Sequence[float]) -> list[float]:
+        """``q(R)`` for every rung of a ladder."""
+        rates = check_list("bitrates_kbps", bitrates_kbps, min_len=1)
+        bitrates_kbps = [
+            check_number(f"bitrates_kbps[{i}]", r, strict=True) for i, r in enumerate(rates)
+        ]
+        if self.quality == "linear":
+            return [float(b) for b in bitrates_kbps]
+        return [math.log(b / bitrates_kbps[0]) for b in bitrates_kbps]
+
+
+@dataclass
+class SessionState:
+    """What an algorithm may read when choosing (the simulator updates it; do not write it).
+
+    ``buffer_ms`` is the video buffered ahead of the playhead; ``throughputs_kbps``,
+    ``download_ms`` and ``latencies_ms`` are the measurements of every finished download,
+    oldest first (throughput = bits / (time - latency), as Sabre measures it).
+    """
+
+    manifest: Manifest
+    buffer_cap_ms: float
+    segment: int = 0
+    buffer_ms: float = 0.0
+    now_ms: float = 0.0
+    last_rung: int | None = None
+    throughputs_kbps: list[float] = field(default_factory=list)
+    download_ms: list[float] = field(default_factory=list)
+    latencies_ms: list[float] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Download:
+    """One finished (or abandoned) segment download, as the simulator reports it."""
+
+    segment: int
+    rung: int
+    bits: float
+    time_ms: float
+    latency_ms: float
+    throughput_kbps: float
+    buffer_before_ms: float
+    abandoned: bool = False
+
+
+def check_start(manifest: object, buffer_cap_ms: object) -> None:
+    """The checks of every algorithm's ``start``: a Manifest and a cap of at least a segment."""
+    if not isinstance(manifest, Manifest):
+        raise StreamingTypeError(f"manifest={_show(manifest)} must be a Manifest")
+    cap = check_number("buffer_cap_ms", buffer_cap_ms, strict=True)
+    if cap < manifest.segment_duration_ms:
+        raise StreamingError(
+            f"buffer_cap_ms={buffer_cap_ms!r} must hold one segment "
+            f"({manifest.segment_duration_ms:g} ms)"
+        )
+
+
+def check_state(state: object) -> None:
+    """The check of every algorithm's ``choose``."""
+    if not isinstance(state, SessionState):
+        raise StreamingTypeError(f"state={_show(state)} must be a SessionState")
+
+
+def check_download(download: object) -> None:
+    """The check of every algorithm's ``observe``."""
+    if not isinstance(download, Download):
+        raise StreamingTypeError(f"download={_show(download)} must be a Download")
+
+
+@runtime_checkable
+class AbrAlgorithm(Protocol):
+    """One interface for every adaptive-bitrate rule: choose the next rung from the state."""
+
+    name: str
+
+    def start(self, manifest: Manifest, buffer_cap_ms: float) -> None:
+        """Forget any previous session and prepare for ``manifest``."""
+
+    def choose(self, state: SessionState) -> int:
+        """The rung (0 = lowest bitrate) for segment ``state.segment``."""
+
+    def observe(self, download: Download) -> None:
+        """Learn from a download that just finished."""

@@ -1,0 +1,384 @@
+"""The player simulator: one session of a title over a network log, at the level of Sabre.
+
+Case study: Design a Video Streaming Platform (docs/case-studies/video-streaming.md)
+
+The model is Sabre's (Spiteri, Sitaraman and Sparacio, MMSys 2018). Segments download one at a
+time; a download first waits one request latency, then receives its bits at the bandwidth of
+each network period it spans (a period of zero bandwidth just passes). The playback buffer grows
+by one segment duration per download and drains in real time; when it would pass its cap the
+player waits before the next request. The first segment's arrival starts playback; afterwards
+an empty buffer is a stall (rebuffering), counted once per episode. Optionally a download that is
+about to stall is abandoned for a lower rung (our rule, see :func:`simulate`).
+
+Where Sabre and this model agree by construction (no abandonment, no segment replacement, first
+segment at rung 0 because no estimate exists yet) the reported figures are Sabre's: rebuffer time
+and count, total play time, time-average played bitrate, total bitrate change. Differences on
+purpose are listed in the case study page.
+
+Complexity: O(segments x (rungs + periods spanned per download)) per session.
+
+>>> from designpatterns_ref.streaming.base import Manifest, Trace
+>>> movie = Manifest(4000, [1000, 2000], [[4_000_000, 8_000_000]] * 3)
+>>> result = simulate(movie, Trace.constant(4000), Fixed(1))
+>>> result.startup_s, result.rebuffer_s, result.total_time_s
+(2.0, 0.0, 14.0)
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass, field
+
+from designpatterns_ref.streaming.base import (
+    AbrAlgorithm,
+    Download,
+    Manifest,
+    QoEWeights,
+    SessionState,
+    StreamingError,
+    StreamingTypeError,
+    Trace,
+    check_download,
+    check_int,
+    check_number,
+    check_start,
+    check_state,
+)
+
+__all__ = ["Fixed", "Network", "SessionResult", "simulate"]
+
+ABANDON_GRACE_MS = 500.0
+
+
+class Network:
+    """A cursor over a trace: time passes through its periods, wrapping at the end."""
+
+    def __init__(self, trace: Trace) -> None:
+        if not isinstance(trace, Trace):
+            raise StreamingTypeError(f"trace={trace!r:.60} must be a Trace")
+        self._durations = [p.duration_ms for p in trace.periods]
+        self._bandwidths = [p.bandwidth_kbps for p in trace.periods]
+        self._latencies = [p.latency_ms for p in trace.periods]
+        self._n = len(self._durations)
+        self._cycle_ms = sum(self._durations)
+        self._cycle_bits = sum(
+            d * b for d, b in zip(self._durations, self._bandwidths, strict=True)
+        )
+        self.index = 0
+        self.left_ms = self._durations[0]
+        self.now_ms = 0.0
+
+    def _next(self) -> None:
+        self.index = (self.index + 1) % self._n
+        self.left_ms = self._durations[self.index]
+
+    def latency(self) -> float:
+        """Wait one request latency (measured in the periods it spans); return the time."""
+        units, total = 1.0, 0.0
+        while units > 0.0:
+            lat = self._latencies[self.index]
+            t = units * lat
+            if t <= self.left_ms:
+                self.left_ms -= t
+                total += t
+                break
+            total += self.left_ms
+            units -= self.left_ms / lat
+            self._next()
+        self.now_ms += total
+        return total
+
+    def download(self, bits: float, max_ms: float | None = None) -> tuple[float, float]:
+        """Receive up to ``bits``, stopping after ``max_ms``; return (bits received, time)."""
+        bits = check_number("bits", bits)
+        limit = math.inf if max_ms is None else check_number("max_ms", max_ms)
+        return self._download(bits, limit)
+
+    def _download(self, bits: float, max_ms: float = math.inf) -> tuple[float, float]:
+        got, total = 0.0, 0.0
+        cycles = min(bits / self._cycle_bits, max_ms / self._cycle_ms)
+        if cycles > 1000:  # absurdly long: skip whole passes over the log (position unchanged)
+            whole = math.floor(cycles) - 1
+            got, total = whole * self._cycle_bits, whole * self._cycle_ms
+        bws, left, i = self._bandwidths, self.left_ms, self.index
+        while got < bits:
+            bw = bws[i]
+            room = max_ms - total
+            step = left if left < room else room
+            need = bits - got
+            if need <= step * bw:
+                t = need / bw
+                left -= t
+                total += t
+                got = bits
+                break
+            got += step * bw
+            total += step
+            if step < left:  # the deadline came first
+                left -= step
+                break
+            i = (i + 1) % self._n
+            left = self._durations[i]
+        self.index, self.left_ms = i, left
+        self.now_ms += total
+        return got, total
+
+    def delay(self, ms: float) -> None:
+        """Let ``ms`` pass without downloading."""
+        self._delay(check_number("ms", ms))
+
+    def _delay(self, ms: float) -> None:
+        self.now_ms += ms
+        if ms > 1000 * self._cycle_ms:  # skip whole passes over the log
+            ms -= (math.floor(ms / self._cycle_ms) - 1) * self._cycle_ms
+        while ms > self.left_ms:
+            ms -= self.left_ms
+            self._next()
+        self.left_ms -= ms
+
+
+class Fixed:
+    """Always the same rung: the baseline, and the oracle for closed-form tests.
+
+    >>> Fixed(2).name
+    'fixed-2'
+    """
+
+    def __init__(self, rung: int = 0) -> None:
+        self.rung = check_int("rung", rung, maximum=10_000)
+        self.name = f"fixed-{self.rung}"
+
+    def start(self, manifest: Manifest, buffer_cap_ms: float) -> None:
+        check_start(manifest, buffer_cap_ms)
+        if self.rung >= manifest.rungs:
+            raise StreamingError(f"rung={self.rung} must be below the ladder's {manifest.rungs}")
+
+    def choose(self, state: SessionState) -> int:
+        if state.__class__ is not SessionState:
+            check_state(state)
+        return self.rung
+
+    def observe(self, download: Download) -> None:
+        if download.__class__ is not Download:
+            check_download(download)
+        return None
+
+
+@dataclass
+class SessionResult:
+    """Everything a session did, and its metrics (times in seconds, rates in kbps)."""
+
+    algorithm: str
+    trace: str
+    manifest: Manifest
+    weights: QoEWeights
+    buffer_cap_s: float
+    rungs: list[int] = field(default_factory=list)
+    request_s: list[float] = field(default_factory=list)
+    finish_s: list[float] = field(default_factory=list)
+    buffer_s: list[float] = field(default_factory=list)
+    startup_s: float = 0.0
+    rebuffer_s: float = 0.0
+    rebuffer_count: int = 0
+    played_s: float = 0.0
+    total_time_s: float = 0.0
+    max_buffer_s: float = 0.0
+    abandoned: int = 0
+    wasted_bits: float = 0.0
+
+    @property
+    def bitrates_kbps(self) -> list[float]:
+        """The bitrate of every segment, in play order."""
+        ladder = self.manifest.bitrates_kbps
+        return [ladder[r] for r in self.rungs]
+
+    @property
+    def avg_bitrate_kbps(self) -> float:
+        """Mean bitrate over the segments (each segment counts once)."""
+        rates = self.bitrates_kbps
+        return sum(rates) / len(rates)
+
+    @property
+    def time_avg_bitrate_kbps(self) -> float:
+        """Sabre's "time average played bitrate": summed bitrates over session time in segments."""
+        seg_s = self.manifest.segment_duration_ms / 1000.0
+        return sum(self.bitrates_kbps) / (self.total_time_s / seg_s)
+
+    @property
+    def switches(self) -> int:
+        """How many times consecutive segments differ in rung."""
+        r = self.rungs
+        return sum(1 for a, b in itertools.pairwise(r) if a != b)
+
+    @property
+    def switch_kbps(self) -> float:
+        """Total size of the switches: the sum of |bitrate change| (Sabre's bitrate change)."""
+        b = self.bitrates_kbps
+        return sum(abs(y - x) for x, y in itertools.pairwise(b))
+
+    @property
+    def rebuffer_ratio(self) -> float:
+        """Stall time over session time (Sabre's rebuffer ratio)."""
+        return self.rebuffer_s / self.total_time_s if self.total_time_s else 0.0
+
+    @property
+    def qoe(self) -> float:
+        """Yin et al.'s QoE of the whole session with this result's weights."""
+        w = self.weights
+        q = w.utilities(self.manifest.bitrates_kbps)
+        vals = [q[r] for r in self.rungs]
+        smooth = sum(abs(y - x) for x, y in itertools.pairwise(vals))
+        return (
+            sum(vals)
+            - w.switch * smooth
+            - w.rebuffer * self.rebuffer_s
+            - w.startup * self.startup_s
+        )
+
+    @property
+    def qoe_per_segment(self) -> float:
+        """:attr:`qoe` divided by the number of segments (comparable across titles)."""
+        return self.qoe / len(self.rungs)
+
+    def summary(self) -> dict[str, float]:
+        """The headline metrics as a flat dict."""
+        return {
+            "qoe_per_segment": self.qoe_per_segment,
+            "avg_bitrate_kbps": self.avg_bitrate_kbps,
+            "rebuffer_s": self.rebuffer_s,
+            "rebuffer_count": float(self.rebuffer_count),
+            "rebuffer_ratio": self.rebuffer_ratio,
+            "startup_s": self.startup_s,
+            "switches": float(self.switches),
+            "switch_kbps": self.switch_kbps,
+        }
+
+
+def _check_algorithm(abr: object) -> AbrAlgorithm:
+    for attr in ("start", "choose", "observe"):
+        if not callable(getattr(abr, attr, None)):
+            raise StreamingTypeError(f"abr={abr!r} must have a {attr}() method (AbrAlgorithm)")
+    if not isinstance(getattr(abr, "name", None), str):
+        raise StreamingTypeError(f"abr={abr!r} must have a str attribute name")
+    return abr  # type: ignore[return-value]
+
+
+def simulate(
+    manifest: Manifest,
+    trace: Trace,
+    abr: AbrAlgorithm,
+    *,
+    buffer_cap_s: float = 25.0,
+    weights: QoEWeights | None = None,
+    abandonment: bool = False,
+) -> SessionResult:
+    """Play ``manifest`` over ``trace`` choosing rungs with ``abr``; return the session.
+
+    ``buffer_cap_s`` is the largest buffer the player keeps (Sabre's default 25 s; at least one
+    segment). With ``abandonment`` a download still running when the buffer runs dry (and at
+    least 0.5 s old) is dropped for the highest lower rung whose whole segment would arrive
+    before the rest of the current one at the throughput measured so far; its bits are wasted.
+    """
+    if not isinstance(manifest, Manifest):
+        raise StreamingTypeError(f"manifest={manifest!r} must be a Manifest")
+    if not isinstance(trace, Trace):
+        raise StreamingTypeError(f"trace={trace!r} must be a Trace")
+    abr = _check_algorithm(abr)
+    seg = manifest.segment_duration_ms
+    cap = check_number("buffer_cap_s", buffer_cap_s, strict=True) * 1000.0
+    if cap < seg:
+        raise StreamingError(
+            f"buffer_cap_s={buffer_cap_s!r} must hold one segment ({seg / 1000:g} s)"
+        )
+    if weights is None:
+        weights = QoEWeights()
+    elif not isinstance(weights, QoEWeights):
+        raise StreamingTypeError(f"weights={weights!r} must be a QoEWeights")
+    if not isinstance(abandonment, bool):
+        raise StreamingTypeError(f"abandonment={abandonment!r} must be a bool")
+
+    abr.start(manifest, cap)
+    net = Network(trace)
+    state = SessionState(manifest=manifest, buffer_cap_ms=cap)
+    res = SessionResult(abr.name, trace.name, manifest, weights, cap / 1000.0)
+    sizes, top = manifest.segment_sizes_bits, manifest.rungs - 1
+    level = rebuffer = played = max_level = 0.0
+    events = 0
+    for index in range(manifest.segment_count):
+        if index:
+            wait = level + seg - cap
+            if wait > 0:  # full buffer: play until one segment fits
+                level -= wait
+                played += wait
+                net._delay(wait)
+        state.segment, state.buffer_ms, state.now_ms = index, level, net.now_ms
+        rung = abr.choose(state)
+        if rung.__class__ is not int or not 0 <= rung <= top:
+            raise StreamingError(f"{abr.name} chose rung={rung!r}; the ladder has 0..{top}")
+        request = net.now_ms
+        lat = net.latency()
+        bits = sizes[index][rung]
+        if abandonment and rung > 0:
+            rung, bits, lat = _maybe_abandon(net, res, sizes[index], rung, lat, level)
+        else:
+            net._download(bits)
+        elapsed = net.now_ms - request
+        if index == 0:
+            res.startup_s = elapsed / 1000.0
+        elif level >= elapsed:
+            level -= elapsed
+            played += elapsed
+        else:  # the buffer runs dry during this download: one more stall
+            events += 1
+            rebuffer += elapsed - level
+            played += level
+            level = 0.0
+        level += seg
+        if level > max_level:
+            max_level = level
+        tput = bits / (elapsed - lat) if elapsed > lat else math.inf
+        state.throughputs_kbps.append(tput)
+        state.download_ms.append(elapsed - lat)
+        state.latencies_ms.append(lat)
+        state.last_rung = rung
+        res.rungs.append(rung)
+        res.request_s.append(request / 1000.0)
+        res.finish_s.append(net.now_ms / 1000.0)
+        res.buffer_s.append(level / 1000.0)
+        abr.observe(Download(index, rung, bits, elapsed, lat, tput, state.buffer_ms))
+    played += level  # play out what is left
+    res.rebuffer_s, res.rebuffer_count = rebuffer / 1000.0, events
+    res.played_s, res.max_buffer_s = played / 1000.0, max_level / 1000.0
+    res.total_time_s = res.startup_s + (played + rebuffer) / 1000.0
+    return res
+
+
+def _maybe_abandon(
+    net: Network,
+    res: SessionResult,
+    sizes: tuple[float, ...],
+    rung: int,
+    lat: float,
+    level: float,
+) -> tuple[int, float, float]:
+    """Download ``sizes[rung]``, abandoning it for a lower rung if it is about to stall."""
+    bits = sizes[rung]
+    check = max(level - lat, ABANDON_GRACE_MS - lat, 0.0)
+    got, took = net._download(bits, check)
+    if got >= bits or took <= 0:
+        if got < bits:
+            net._download(bits - got)
+        return rung, bits, lat
+    tput = got / took
+    remaining = bits - got
+    latency = lat
+    for lower in range(rung - 1, -1, -1):
+        if sizes[lower] + latency * tput < remaining:
+            res.abandoned += 1
+            res.wasted_bits += got
+            lat2 = net.latency()
+            net._download(sizes[lower])
+            return lower, sizes[lower], lat + took + lat2
+    net._download(remaining)
+    return rung, bits, lat

@@ -1,0 +1,197 @@
+"""The adaptive-bitrate rules: closed forms from the papers' formulas, and oracles."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from designpatterns_ref import streaming as s
+from designpatterns_ref.streaming import (
+    Bola,
+    Dynamic,
+    Ewma,
+    Manifest,
+    QoEWeights,
+    RobustMPC,
+    SlidingWindow,
+    ThroughputRule,
+    Trace,
+    bba_rung,
+    bola_rung,
+    plan,
+    plan_brute_force,
+    simulate,
+)
+
+ladders = st.lists(st.integers(50, 10_000), min_size=1, max_size=8, unique=True).map(
+    lambda xs: tuple(float(x) for x in sorted(xs))
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(rates=ladders, data=st.data(), reservoir=st.floats(0, 20_000), cushion=st.floats(1, 30_000))
+def test_bba_is_monotone_in_the_buffer(
+    rates: tuple[float, ...], data: st.DataObject, reservoir: float, cushion: float
+) -> None:
+    previous = data.draw(st.integers(0, len(rates) - 1))
+    levels = sorted(data.draw(st.lists(st.floats(0, 60_000), min_size=2, max_size=20)))
+    picks = [bba_rung(b, previous, rates, reservoir, cushion) for b in levels]
+    assert picks == sorted(picks)
+    assert all(0 <= p < len(rates) for p in picks)
+
+
+def test_bba_rate_map_closed_form() -> None:
+    rates = (300.0, 750.0, 1200.0, 2850.0)
+    # f(B) = 300 + 2550 * (B - 5 s) / 10 s between the reservoir (5 s) and 15 s.
+    assert bba_rung(4_999, 3, rates, 5000, 10_000) == 0  # inside the reservoir
+    assert bba_rung(15_000, 0, rates, 5000, 10_000) == 3  # past the cushion
+    assert bba_rung(9_000, 0, rates, 5000, 10_000) == 2  # f = 1320: highest rate below it
+    # f(7 s) = 810: above R- = 750 and below R+ = 2850 from rung 2, so rung 2 stays.
+    assert bba_rung(7_000, 2, rates, 5000, 10_000) == 2
+    assert bba_rung(6_000, 2, rates, 5000, 10_000) == 1  # f = 555 <= 750: lowest rate above f
+
+
+def test_bba_ends_of_the_ladder_never_step_the_wrong_way() -> None:
+    # f(B) rounds onto R_min just above an empty reservoir: the paper's "step down to the
+    # lowest rate above f(B)" would step up from the bottom rung (hypothesis found it).
+    rates = (50.0, 51.0)
+    assert bba_rung(4.6e-259, 0, rates, 0.0, 2.0) == 0
+    assert bba_rung(1.0, 0, rates, 0.0, 2.0) == 0
+    # and f(B) rounding onto R_max just below the cushion's top must not step down from the top
+    assert bba_rung(2.0 - 1e-16, 1, rates, 0.0, 2.0) == 1
+
+
+def test_bba_hysteresis_holds_between_neighbours() -> None:
+    rates = (300.0, 750.0, 1200.0, 2850.0)
+    # f(8 s) = 1065: between R- = 750 and R+ = 2850 from rung 2, so rung 2 stays.
+    assert bba_rung(8_000, 2, rates, 5000, 10_000) == 2
+    # from rung 0 the same level steps up to the highest rate below f: 750.
+    assert bba_rung(8_000, 0, rates, 5000, 10_000) == 1
+
+
+def test_bola_switch_level_closed_form() -> None:
+    # Two rungs, u = (0, ln 2), gp = 5, V = (25 s - 3 s) / (ln 2 + 5). BOLA prefers rung 1 once
+    # (V (ln 2 + 5) - Q) / 2000 > (5 V - Q) / 1000, i.e. above Q* = V (5 - ln 2).
+    v = (25_000 - 3000) / (math.log(2) + 5)
+    star = v * (5 - math.log(2))
+    u, rates = (0.0, math.log(2)), (1000.0, 2000.0)
+    assert bola_rung(star - 1, u, rates, v, 5.0) == 0
+    assert bola_rung(star + 1, u, rates, v, 5.0) == 1
+    bola = Bola(shrink_near_ends=False)
+    bola.start(Manifest(3000, [1000, 2000], [[3e6, 6e6]] * 4), 25_000)
+    assert bola.v(2) == pytest.approx(v)
+
+
+def test_bola_shrinks_its_target_near_the_ends() -> None:
+    bola = Bola()
+    bola.start(Manifest(3000, [1000, 2000], [[3e6, 6e6]] * 100), 25_000)
+    assert bola.v(0) == pytest.approx((9000 - 3000) / (math.log(2) + 5))  # at least 3 segments
+    assert bola.v(50) == pytest.approx((25_000 - 3000) / (math.log(2) + 5))
+
+
+def test_throughput_rule_on_constant_bandwidth() -> None:
+    # Measured throughput is exactly 2000 kbps (latency excluded); 0.9 * 2000 = 1800 sustains
+    # 1500 (100 + 2000 * 1500 / 1800 = 1767 <= 2000 ms) but not 1800 (2100 > 2000).
+    movie = Manifest(2000, [500, 1000, 1500, 1800], [[1e6, 2e6, 3e6, 3.6e6]] * 10)
+    trace = Trace.constant(2000, latency_ms=100)
+    for est in (SlidingWindow(), Ewma()):
+        r = simulate(movie, trace, ThroughputRule(est, insufficient_buffer_rule=False))
+        assert r.rungs == [0] + [2] * 9
+    assert s.rung_for_throughput((500, 1000, 1500, 1800), 2000, 1800, 100) == 2
+
+
+def test_insufficient_buffer_rule_caps_a_low_buffer() -> None:
+    movie = Manifest(2000, [500, 1000, 1500], [[1e6, 2e6, 3e6]] * 3)
+    rule = ThroughputRule(SlidingWindow(), insufficient_buffer_rule=True)
+    rule.start(movie, 25_000)
+    rule.estimator.push(500, 10_000, 0)
+    state = s.SessionState(movie, 25_000, segment=1, buffer_ms=250, last_rung=0)
+    # safe size 0.9 * 250 ms * 10,000 kbps = 2.25 Mbit: rung 1 (2 Mbit) fits, rung 2 does not.
+    assert rule.choose(state) == 1
+
+
+def test_estimators_closed_form() -> None:
+    w = SlidingWindow(3)
+    for t in (1000.0, 2000.0, 3000.0, 6000.0):
+        w.push(1000, t, 20)
+    assert w.throughput_kbps == pytest.approx((2000 + 3000 + 6000) / 3)
+    e = Ewma((3.0,))
+    e.reset(3000)
+    e.push(3000, 1000, 10)  # one half-life: weight 1/2 each, bias corrected by 1/2
+    e.push(3000, 3000, 10)
+    assert e.throughput_kbps == pytest.approx((0.25 * 1000 + 0.5 * 3000) / 0.75)
+    assert e.latency_ms == pytest.approx(10)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n=st.integers(1, 4),
+    h=st.integers(1, 4),
+    data=st.data(),
+    switch=st.sampled_from([0.0, 1.0, 3.0]),
+    rebuffer=st.sampled_from([0.0, 3000.0, 6000.0]),
+    log=st.booleans(),
+)
+def test_planned_look_ahead_equals_enumeration(
+    n: int, h: int, data: st.DataObject, switch: float, rebuffer: float, log: bool
+) -> None:
+    rates = sorted(data.draw(st.sets(st.integers(100, 6000), min_size=n, max_size=n)))
+    w = QoEWeights(switch=switch, rebuffer=rebuffer, quality="log" if log else "linear")
+    u = w.utilities(rates)
+    seg = data.draw(st.sampled_from([1000.0, 2000.0, 4000.0]))
+    cap = seg * data.draw(st.integers(1, 6))
+    dl = [[data.draw(st.floats(0.0, 4 * seg)) for _ in range(n)] for _ in range(h)]
+    last = data.draw(st.integers(0, n - 1))
+    buf = data.draw(st.floats(0.0, cap))
+    fast = plan(dl, u, last, buf, seg, cap, w)
+    slow = plan_brute_force(dl, u, last, buf, seg, cap, w)
+    assert fast[0] == pytest.approx(slow[0], rel=1e-9, abs=1e-6)
+    assert s.plan_value(fast[1], dl, u, last, buf, seg, cap, w) == pytest.approx(fast[0])
+
+
+def test_robust_prediction_divides_by_the_worst_recent_error() -> None:
+    movie = Manifest(2000, [500, 1000], [[1e6, 2e6]] * 10)
+    mpc = RobustMPC()
+    mpc.start(movie, 25_000)
+    state = s.SessionState(movie, 25_000, segment=2, last_rung=0)
+    state.throughputs_kbps[:] = [1000.0, 4000.0]
+    harmonic = 2 / (1 / 1000 + 1 / 4000)
+    assert mpc.predict(state) == pytest.approx(harmonic)  # no error measured yet
+    mpc.observe(s.Download(2, 0, 1e6, 1000, 0, harmonic * 2, 0))  # predicted half the actual
+    assert mpc.predict(state) == pytest.approx(harmonic / 1.5)
+
+
+def test_dynamic_hands_over_to_bola_once_the_buffer_is_built() -> None:
+    movie = Manifest(2000, [500, 1000, 2000], [[1e6, 2e6, 4e6]] * 40)
+    algo = Dynamic()
+    r = simulate(movie, Trace.constant(8000), algo)
+    assert algo.bola_segments > 0
+    assert r.rungs[-1] == 2
+
+
+def test_mpc_respects_the_weights() -> None:
+    # With a huge switch penalty MPC keeps its first rung; with none it climbs.
+    movie = Manifest(2000, [500, 1000, 2000], [[1e6, 2e6, 4e6]] * 20)
+    trace = Trace.constant(6000)
+    steady = simulate(movie, trace, RobustMPC(weights=QoEWeights(switch=1e6)))
+    assert steady.switches == 0
+    free = simulate(movie, trace, RobustMPC(weights=QoEWeights(switch=0.0)))
+    assert free.rungs[-1] == 2
+
+
+def test_every_algorithm_on_shared_traces(shared_data: object) -> None:
+    from designpatterns_ref.streaming.data import bbb, shared_traces
+
+    movie = bbb()
+    assert (movie.segment_count, movie.rungs) == (199, 10)
+    traces = shared_traces()
+    assert len(traces) == 32
+    for trace in (traces[0], traces[-1]):
+        results = {a.name: simulate(movie, trace, a) for a in s.algorithms()}
+        for r in results.values():
+            assert r.played_s == pytest.approx(movie.duration_s)
+            assert all(0 <= q < 10 for q in r.rungs)
+        assert results["bba"].avg_bitrate_kbps > movie.bitrates_kbps[0]

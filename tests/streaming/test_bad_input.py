@@ -1,0 +1,160 @@
+"""Bad input: a StreamingError naming the field, and nothing changed."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from designpatterns_ref import streaming as s
+from designpatterns_ref.errors import DesignPatternsError
+from designpatterns_ref.streaming import Manifest, StreamingError, Trace
+from designpatterns_ref.streaming.cdn import LFUCache, LRUCache, TinyLFUCache, WTinyLFUCache
+from designpatterns_ref.streaming.upload import UploadServer, sha256
+from tests.fuzz.test_fuzz import state_of
+
+HOSTILE = [None, True, math.nan, math.inf, -math.inf, 10**400, -1, "", "\ud800", "x" * 10_000,
+           [], {}, object()]  # fmt: skip
+
+GOOD = {"segment_duration_ms": 3000, "bitrates_kbps": [300, 750], "segment_sizes_bits": [[1, 2]]}
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"segment_duration_ms": -3000}, "segment_duration_ms=-3000"),
+        ({"segment_duration_ms": 0}, "segment_duration_ms=0"),
+        ({"bitrates_kbps": []}, "bitrates_kbps=[]"),
+        ({"bitrates_kbps": [750, 300]}, "bitrates_kbps[1]=300"),
+        ({"bitrates_kbps": [300, 300]}, "strictly increasing"),
+        ({"bitrates_kbps": [300, -750]}, "bitrates_kbps[1]=-750"),
+        ({"segment_sizes_bits": []}, "segment_sizes_bits=[]"),
+        ({"segment_sizes_bits": [[1, 2], [3]]}, "segment_sizes_bits[1] has 1 sizes"),
+        ({"segment_sizes_bits": [[1, -2]]}, "segment_sizes_bits[0][1]=-2"),
+        ({"segment_sizes_bits": [[1, math.nan]]}, "segment_sizes_bits[0][1]=nan"),
+        ({"segment_sizes_bits": "12"}, "segment_sizes_bits='12'"),
+    ],
+)
+def test_malformed_manifest_names_the_field(change: dict[str, object], field: str) -> None:
+    with pytest.raises(StreamingError, match=__import__("re").escape(field)):
+        Manifest.from_dict({**GOOD, **change})
+
+
+@pytest.mark.parametrize("missing", list(GOOD))
+def test_manifest_missing_field(missing: str) -> None:
+    data = {k: v for k, v in GOOD.items() if k != missing}
+    with pytest.raises(StreamingError, match=missing):
+        Manifest.from_dict(data)
+
+
+PERIOD = {"duration_ms": 1000, "bandwidth_kbps": 500, "latency_ms": 50}
+
+
+@pytest.mark.parametrize(
+    ("periods", "field"),
+    [
+        ([], "periods=[]"),
+        ([{**PERIOD, "duration_ms": -5}], "periods[0].duration_ms=-5"),
+        ([PERIOD, {**PERIOD, "duration_ms": 0}], "periods[1].duration_ms=0"),
+        ([{**PERIOD, "bandwidth_kbps": -1}], "periods[0].bandwidth_kbps=-1"),
+        ([{**PERIOD, "latency_ms": math.inf}], "periods[0].latency_ms=inf"),
+        ([{"duration_ms": 1, "bandwidth_kbps": 1}], "missing the field 'latency_ms'"),
+        ([{**PERIOD, "bandwidth_kbps": 0}], "every bandwidth_kbps is 0"),
+        ([{**PERIOD, "bandwidth_kbps": True}], "periods[0].bandwidth_kbps=True"),
+        (["x"], "periods[0]='x'"),
+    ],
+)
+def test_malformed_trace_names_the_field(periods: list[object], field: str) -> None:
+    with pytest.raises(StreamingError, match=__import__("re").escape(field)):
+        Trace(periods)
+
+
+def test_files_that_cannot_be_read(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json", encoding="utf-8")
+    with pytest.raises(StreamingError, match="cannot read the manifest"):
+        s.load_manifest(bad)
+    with pytest.raises(StreamingError, match="cannot read the network log"):
+        s.load_trace(tmp_path / "missing.json")
+    bad.write_text(json.dumps([{**PERIOD, "duration_ms": -1}]), encoding="utf-8")
+    with pytest.raises(StreamingError, match=r"periods\[0\].duration_ms=-1"):
+        s.load_trace(bad)
+
+
+def test_errors_are_the_family_error_and_builtin_kinds() -> None:
+    with pytest.raises(StreamingError) as info:
+        Manifest(None, [1], [[1]])
+    assert isinstance(info.value, TypeError | ValueError)
+    assert isinstance(info.value, DesignPatternsError)
+
+
+MOVIE = Manifest(2000, [500, 1000], [[1e6, 2e6]] * 4)
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_simulate_refuses_hostile_arguments(value: object) -> None:
+    for kwargs in (
+        {"buffer_cap_s": value},
+        *(() if value is None else ({"weights": value},)),
+        *(() if isinstance(value, bool) else ({"abandonment": value},)),
+    ):
+        with pytest.raises(StreamingError):
+            s.simulate(MOVIE, Trace.constant(1000), s.Fixed(0), **kwargs)  # type: ignore[arg-type]
+    with pytest.raises(StreamingError):
+        s.simulate(value, Trace.constant(1000), s.Fixed(0))  # type: ignore[arg-type]
+    with pytest.raises(StreamingError):
+        s.simulate(MOVIE, value, s.Fixed(0))  # type: ignore[arg-type]
+
+
+def test_a_rung_that_does_not_exist_is_refused() -> None:
+    with pytest.raises(StreamingError, match="rung=5 must be below"):
+        s.simulate(MOVIE, Trace.constant(1000), s.Fixed(5))
+
+    class Wild(s.Fixed):
+        def choose(self, state: s.SessionState) -> int:
+            return 7
+
+    with pytest.raises(StreamingError, match="chose rung=7"):
+        s.simulate(MOVIE, Trace.constant(1000), Wild(0))
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_refused_calls_leave_algorithms_unchanged(value: object) -> None:
+    for algo in s.algorithms():
+        algo.start(MOVIE, 25_000.0)
+        before = state_of(algo)
+        for call in (algo.choose, algo.observe):
+            with pytest.raises(StreamingError):
+                call(value)  # type: ignore[arg-type]
+        with pytest.raises(StreamingError):
+            algo.start(MOVIE, value)  # type: ignore[arg-type]
+        assert state_of(algo) == before
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_refused_cache_calls_change_nothing(value: object) -> None:
+    for cache in (LRUCache(100), LFUCache(100), TinyLFUCache(100), WTinyLFUCache(100)):
+        cache.access("a", 10)
+        before = state_of(cache)
+        with pytest.raises(StreamingError):
+            cache.access("b", value)  # type: ignore[arg-type]
+        if value.__hash__ is None:
+            with pytest.raises(StreamingError):
+                cache.access(value, 10)  # type: ignore[arg-type]
+        assert state_of(cache) == before
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_refused_upload_chunks_change_nothing(value: object) -> None:
+    server = UploadServer()
+    uid = server.create(4)
+    server.append(uid, 0, b"ab", sha256(b"ab"))
+    before = (server.offset(uid), bytes(server.state(uid).received), server.chunks_accepted)
+    for args in ((value, 2, b"cd", sha256(b"cd")), (uid, value, b"cd", sha256(b"cd")),
+                 (uid, 2, value, sha256(b"cd")), (uid, 2, b"cd", value)):  # fmt: skip
+        with pytest.raises(StreamingError):
+            server.append(*args)  # type: ignore[arg-type]
+    after = (server.offset(uid), bytes(server.state(uid).received), server.chunks_accepted)
+    assert after == before

@@ -1,0 +1,240 @@
+"""Upload, transcoding job graph, and manifests: oracles, round trips and refusals."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from designpatterns_ref.streaming import StreamingError
+from designpatterns_ref.streaming.manifests import (
+    Rung,
+    format_iso_duration,
+    ladder_for,
+    parse_dash_mpd,
+    parse_hls_master,
+    parse_hls_media,
+    parse_iso_duration,
+    write_dash_mpd,
+    write_hls_master,
+    write_hls_media,
+)
+from designpatterns_ref.streaming.transcode import job_graph, makespan_curve, schedule
+from designpatterns_ref.streaming.upload import (
+    ChecksumMismatch,
+    UploadClient,
+    UploadConflict,
+    UploadServer,
+    sha256,
+)
+
+# -- upload ------------------------------------------------------------------------------------
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    data=st.binary(min_size=1, max_size=3000),
+    chunk=st.integers(1, 700),
+    stops=st.lists(st.integers(0, 4), max_size=6),
+)
+def test_interrupted_upload_resumes_to_the_same_bytes(
+    data: bytes, chunk: int, stops: list[int]
+) -> None:
+    server = UploadServer()
+    client = UploadClient(server, data, chunk_size=chunk)
+    offset = client.upload(max_chunks=stops[0] if stops else None)
+    for n in stops[1:]:  # each interruption: the client comes back and asks where it stood
+        assert server.offset(client.upload_id or "") == offset
+        offset = client.resume(max_chunks=n)
+    assert client.resume() == len(data)
+    assert server.blob(client.upload_id or "") == data
+    assert client.chunks_sent == -(-len(data) // chunk)  # no chunk sent twice
+
+
+def test_refused_chunks_change_nothing() -> None:
+    server = UploadServer()
+    uid = server.create(10)
+    server.append(uid, 0, b"hello", sha256(b"hello"))
+    with pytest.raises(UploadConflict, match="holds 5"):
+        server.append(uid, 0, b"world", sha256(b"world"))
+    with pytest.raises(ChecksumMismatch):
+        server.append(uid, 5, b"world", sha256(b"WORLD"))
+    with pytest.raises(StreamingError, match="passes length=10"):
+        server.append(uid, 5, b"world!", sha256(b"world!"))
+    assert server.offset(uid) == 5
+    assert server.append(uid, 5, b"world", sha256(b"world")) == 10
+    assert server.blob(uid) == b"helloworld"
+
+
+def test_identical_content_is_stored_once() -> None:
+    server = UploadServer()
+    payload = bytes(range(256)) * 40
+    first = UploadClient(server, payload, chunk_size=1000)
+    first.upload(max_chunks=3)
+    first.resume()
+    second = UploadClient(server, payload, chunk_size=1000)
+    assert second.upload() == len(payload)
+    assert second.skipped and second.chunks_sent == 0
+    third_id = server.create(len(payload))  # a client that does not ask first: dedup at the end
+    for i in range(0, len(payload), 4096):
+        part = payload[i : i + 4096]
+        server.append(third_id, i, part, sha256(part))
+    assert server.blob(third_id) == payload
+    assert server.stored_bytes == len(payload)
+    assert server.deduplicated == 2
+
+
+# -- transcoding -------------------------------------------------------------------------------
+
+RUNGS = [(1080, 3.0), (720, 1.6), (480, 0.8), (240, 0.3)]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    source=st.floats(1, 600),
+    chunk=st.floats(1, 30),
+    workers=st.integers(1, 80),
+    failure=st.sampled_from([0.0, 0.1, 0.3]),
+    seed=st.integers(0, 100),
+)
+def test_schedule_respects_dependencies_and_bounds(
+    source: float, chunk: float, workers: int, failure: float, seed: int
+) -> None:
+    g = job_graph(source, chunk, RUNGS)
+    run = schedule(g, workers, failure_rate=failure, seed=seed)
+    finished = {}
+    busy: dict[int, list[tuple[float, float]]] = {}
+    for name, worker, start, end, ok in run.runs:
+        assert all(finished[d] <= start + 1e-9 for d in g.tasks[name].after)
+        if ok:
+            finished[name] = end
+        busy.setdefault(worker, []).append((start, end))
+    assert set(finished) == set(g.tasks)
+    for spans in busy.values():  # a worker runs one task at a time
+        spans.sort()
+        assert all(a[1] <= b[0] + 1e-9 for a, b in itertools.pairwise(spans))
+    assert run.makespan_s >= g.critical_path_s - 1e-9
+    assert run.makespan_s >= g.total_work_s / workers - 1e-9
+    if failure == 0.0:
+        assert run.failures == 0
+        assert run.makespan_s <= g.total_work_s / workers + g.critical_path_s + 1e-6  # Graham
+
+
+def test_makespan_falls_with_workers_down_to_the_critical_path() -> None:
+    g = job_graph(600, 6, RUNGS)
+    curve = makespan_curve(g, [1, 2, 4, 8, 16, 64, 512])
+    times = [t for _, t in curve]
+    assert times == sorted(times, reverse=True)
+    assert times[0] == pytest.approx(g.total_work_s)
+    assert times[-1] == pytest.approx(g.critical_path_s)
+    # split (20 s) + the slowest chunk (6 s x 3.0) + stitch 1080p (10 s) + package (5 s)
+    assert g.critical_path_s == pytest.approx(20 + 18 + 10 + 5)
+
+
+def test_failed_chunks_are_retried() -> None:
+    g = job_graph(120, 6, RUNGS)
+    run = schedule(g, 8, failure_rate=0.3, seed=4)
+    assert run.failures > 0
+    assert run.makespan_s >= schedule(g, 8).makespan_s * 0.99
+
+
+# -- manifests ---------------------------------------------------------------------------------
+
+rungs = st.lists(
+    st.tuples(st.integers(100, 20_000), st.integers(16, 4000), st.integers(16, 2200)),
+    min_size=1,
+    max_size=8,
+).map(lambda xs: [Rung(f"r{i}", float(b), w, h) for i, (b, w, h) in enumerate(xs)])
+
+
+@settings(max_examples=60, deadline=None)
+@given(ladder=rungs)
+def test_hls_master_round_trip(ladder: list[Rung]) -> None:
+    variants = parse_hls_master(write_hls_master(ladder))
+    assert [v.bandwidth_bps for v in variants] == [round(r.bitrate_kbps * 1000) for r in ladder]
+    assert [v.resolution for v in variants] == [(r.width, r.height) for r in ladder]
+    assert [v.uri for v in variants] == [f"{r.name}/index.m3u8" for r in ladder]
+    assert all(v.codecs == r.codecs for v, r in zip(variants, ladder, strict=True))
+
+
+@settings(max_examples=60, deadline=None)
+@given(durations=st.lists(st.floats(0.1, 12), min_size=1, max_size=50))
+def test_hls_media_round_trip(durations: list[float]) -> None:
+    media = parse_hls_media(write_hls_media(durations))
+    assert media.ended
+    assert [u for u, _ in media.segments] == [f"seg-{i}.ts" for i in range(len(durations))]
+    assert [d for _, d in media.segments] == pytest.approx(durations, abs=1e-6)
+    assert media.target_duration >= max(durations) - 1e-6
+
+
+@settings(max_examples=60, deadline=None)
+@given(ladder=rungs, seg=st.integers(1, 10), count=st.integers(1, 400))
+def test_dash_round_trip(ladder: list[Rung], seg: int, count: int) -> None:
+    mpd = parse_dash_mpd(write_dash_mpd(ladder, seg, seg * count))
+    assert list(mpd.representations) == ladder
+    assert mpd.segment_duration_s == seg
+    assert mpd.segment_count == count
+    urls = mpd.segment_urls(ladder[0].name)
+    assert urls[0] == f"{ladder[0].name}/seg-1.m4s" and len(urls) == count
+
+
+def test_ladder_for_the_shared_manifest(shared_data: object) -> None:
+    from designpatterns_ref.streaming.data import bbb
+
+    movie = bbb()
+    ladder = ladder_for(movie)
+    assert [r.bitrate_kbps for r in ladder] == list(movie.bitrates_kbps)
+    heights = [r.height for r in ladder]
+    assert heights == sorted(heights)
+    mpd = parse_dash_mpd(write_dash_mpd(ladder, 3, movie.duration_s))
+    assert mpd.segment_count == movie.segment_count
+
+
+@pytest.mark.parametrize("seconds", [0, 0.5, 59.25, 61, 3600, 3725.5])
+def test_iso_durations(seconds: float) -> None:
+    assert parse_iso_duration(format_iso_duration(seconds)) == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("#EXTM3U\n#EXT-X-STREAM-INF:RESOLUTION=1x1\nv.m3u8\n", "BANDWIDTH"),
+        ("#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=9\n", "without a URI"),
+        ("nope\n", "#EXTM3U"),
+    ],
+)
+def test_bad_master_playlists_name_the_fault(text: str, where: str) -> None:
+    with pytest.raises(StreamingError, match=where):
+        parse_hls_master(text)
+
+
+def test_bad_media_playlists_and_mpds_name_the_fault() -> None:
+    with pytest.raises(StreamingError, match="EXTINF duration"):
+        parse_hls_media("#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXTINF:abc,\ns.ts\n")
+    with pytest.raises(StreamingError, match="TARGETDURATION"):
+        parse_hls_media("#EXTM3U\n#EXTINF:4,\ns.ts\n")
+    with pytest.raises(StreamingError, match="well-formed"):
+        parse_dash_mpd("<MPD")
+    with pytest.raises(StreamingError, match="bandwidth"):
+        parse_dash_mpd(write_dash_mpd([Rung("a", 100, 2, 2)], 2, 4).replace('"100000"', '"x"'))
+
+
+def test_upload_server_shared_between_threads() -> None:
+    import threading
+
+    server = UploadServer()
+    payloads = [bytes([i % 3]) * 50_000 + bytes(range(256)) for i in range(9)]  # 3 distinct
+    clients = [UploadClient(server, p, chunk_size=997) for p in payloads]
+    for c in clients:  # open every upload first, so none can skip by asking the hash
+        c.upload_id = server.create(len(c.data))
+    threads = [threading.Thread(target=c.resume) for c in clients]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for c in clients:
+        assert server.blob(c.upload_id or "") == c.data
+    assert server.stored_bytes == sum(len(p) for p in set(payloads))
+    assert server.deduplicated == len(payloads) - len(set(payloads))

@@ -1,0 +1,186 @@
+"""The player simulator: closed forms, a millisecond-tick oracle, and its invariants."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from designpatterns_ref import streaming as s
+from designpatterns_ref.streaming import Fixed, Manifest, Trace, simulate
+from tests.streaming.oracles import Replay, tick_session
+from tests.streaming.strategies import as_trace, manifests, periods
+
+
+def test_constant_bandwidth_closed_form() -> None:
+    # 4 s segments of 4 Mbit at 2 Mbit/s with 100 ms latency: each download takes 2.1 s.
+    movie = Manifest(4000, [500, 1000], [[2e6, 4e6]] * 5)
+    r = simulate(movie, Trace.constant(2000, latency_ms=100), Fixed(1), buffer_cap_s=10)
+    assert r.startup_s == pytest.approx(2.1)
+    # 4.0 after the first; +4 - 2.1 per download; from the 4th the cap makes it wait to 6 s.
+    assert r.buffer_s == pytest.approx([4.0, 5.9, 7.8, 7.9, 7.9])
+    assert [b - a for a, b in zip(r.request_s, r.finish_s, strict=True)] == pytest.approx([2.1] * 5)
+    assert r.request_s == pytest.approx([0.0, 2.1, 4.2, 8.1, 12.1])
+    assert (r.rebuffer_s, r.rebuffer_count) == (0.0, 0)
+    assert r.total_time_s == pytest.approx(2.1 + 20.0)
+    assert r.played_s == pytest.approx(20.0)
+
+
+def test_constant_bandwidth_stalls_closed_form() -> None:
+    # 2 s segments of 4 Mbit at 1 Mbit/s: 4 s per download, so 2 s of stall per segment.
+    movie = Manifest(2000, [2000], [[4e6]] * 4)
+    r = simulate(movie, Trace.constant(1000), Fixed(0))
+    assert r.startup_s == pytest.approx(4.0)
+    assert r.rebuffer_s == pytest.approx(6.0)
+    assert r.rebuffer_count == 3
+    assert r.total_time_s == pytest.approx(4.0 + 8.0 + 6.0)
+    assert r.rebuffer_ratio == pytest.approx(6.0 / 18.0)
+    # Sabre's time-average bitrate divides by session time in segments (18 s / 2 s = 9).
+    assert r.time_avg_bitrate_kbps == pytest.approx(4 * 2000 / 9)
+    w = r.weights
+    assert r.qoe == pytest.approx(4 * 2000 - w.rebuffer * 6.0 - w.startup * 4.0)
+
+
+def test_latency_spanning_periods_counts_in_units() -> None:
+    # Sabre: a latency is one "unit"; 50 ms of a 100 ms latency, then the rest at 300 ms.
+    trace = Trace(
+        [
+            {"duration_ms": 50, "bandwidth_kbps": 1000, "latency_ms": 100},
+            {"duration_ms": 10_000, "bandwidth_kbps": 1000, "latency_ms": 300},
+        ]
+    )
+    net = s.Network(trace)
+    assert net.latency() == pytest.approx(50 + 0.5 * 300)
+
+
+def test_qoe_weights_and_switches() -> None:
+    movie = Manifest(1000, [100, 200, 400], [[1e5, 2e5, 4e5]] * 4)
+    r = simulate(movie, Trace.constant(10_000), Replay([0, 2, 2, 1]))
+    assert r.switches == 2
+    assert r.switch_kbps == 300 + 200
+    qoe = 100 + 400 + 400 + 200 - 1.0 * 500 - 3000 * r.startup_s
+    assert r.qoe == pytest.approx(qoe)
+    log = simulate(
+        movie,
+        Trace.constant(10_000),
+        Replay([0, 2, 2, 1]),
+        weights=s.QoEWeights(switch=2.0, rebuffer=1.0, startup=0.0, quality="log"),
+    )
+    q = [0.0, math.log(4), math.log(4), math.log(2)]
+    assert log.qoe == pytest.approx(sum(q) - 2.0 * (math.log(4) + math.log(2)))
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_matches_millisecond_tick_replay(data: st.DataObject) -> None:
+    movie = data.draw(manifests(max_segments=5))
+    rows = data.draw(periods(min_bandwidth=200))
+    rungs = [data.draw(st.integers(0, movie.rungs - 1)) for _ in range(movie.segment_count)]
+    cap = int(movie.segment_duration_ms) * data.draw(st.integers(2, 5))
+    r = simulate(movie, as_trace(rows), Replay(rungs), buffer_cap_s=cap / 1000)
+    t = tick_session(movie, rows, rungs, cap)
+    # Each download ends inside a tick, so the tick replay runs up to 1 ms late; starting a
+    # download that much later can cost up to (fastest / slowest bandwidth) ms more at its end,
+    # or a whole stretch of zero bandwidth when its last bits miss the period before one.
+    positive = [bw for _, bw, _ in rows if bw > 0]
+    gap = run = 0
+    for d, bw, _ in rows + rows:  # twice round: a stretch may wrap past the end
+        run = run + d if bw == 0 else 0
+        gap = max(gap, run)
+    tol = movie.segment_count * (2 + 2 * max(positive) / min(positive) + gap) + 2
+    assert r.startup_s * 1000 == pytest.approx(t.startup_ms, abs=tol)
+    assert r.rebuffer_s * 1000 == pytest.approx(t.rebuffer_ms, abs=tol)
+    assert r.total_time_s * 1000 == pytest.approx(t.total_ms, abs=tol)
+    assert r.played_s * 1000 == pytest.approx(t.played_ms, abs=1e-6)
+    if t.rebuffer_ms > tol and r.rebuffer_s * 1000 > tol:
+        assert r.rebuffer_count <= t.events + movie.segment_count
+
+
+@settings(max_examples=40, deadline=None)
+@given(movie=manifests(), rows=periods(), pick=st.integers(0, 5), cap_segments=st.integers(1, 6))
+def test_invariants_for_every_algorithm(
+    movie: Manifest, rows: list[tuple[int, int, int]], pick: int, cap_segments: int
+) -> None:
+    algo = s.algorithms()[pick]
+    cap = movie.segment_duration_ms * cap_segments / 1000
+    r = simulate(movie, as_trace(rows), algo, buffer_cap_s=cap)
+    assert all(0 <= q < movie.rungs for q in r.rungs)
+    assert len(r.rungs) == movie.segment_count
+    assert all(0.0 <= b <= cap + 1e-9 for b in r.buffer_s)
+    assert r.max_buffer_s <= cap + 1e-9
+    assert r.played_s == pytest.approx(movie.duration_s)
+    assert r.total_time_s == pytest.approx(r.startup_s + r.played_s + r.rebuffer_s)
+    assert r.rebuffer_s >= 0 and r.rebuffer_count >= 0
+    assert (r.rebuffer_s > 0) == (r.rebuffer_count > 0)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    movie=manifests(cbr=True),
+    bws=st.lists(st.integers(1, 4000), min_size=1, max_size=5),
+    pick=st.integers(0, 5),
+)
+def test_no_stall_when_bandwidth_always_exceeds_the_top_rung(
+    movie: Manifest, bws: list[int], pick: int
+) -> None:
+    top = movie.bitrates_kbps[-1]
+    trace = Trace([{"duration_ms": 700, "bandwidth_kbps": top + b, "latency_ms": 0} for b in bws])
+    r = simulate(movie, trace, s.algorithms()[pick])
+    assert r.rebuffer_s == 0.0 and r.rebuffer_count == 0
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    movie=manifests(),
+    rows=periods(),
+    where=st.integers(0, 4),
+    cut=st.floats(0.05, 0.95),
+    pick=st.integers(0, 5),
+)
+def test_splitting_a_network_period_changes_nothing(
+    movie: Manifest, rows: list[tuple[int, int, int]], where: int, cut: float, pick: int
+) -> None:
+    i = where % len(rows)
+    d, bw, lat = rows[i]
+    first = max(1, min(d - 1, round(d * cut)))
+    split = [*rows[:i], (first, bw, lat), (d - first, bw, lat), *rows[i + 1 :]]
+    if d < 2:
+        return
+    a = simulate(movie, as_trace(rows), s.algorithms()[pick])
+    b = simulate(movie, as_trace(split), s.algorithms()[pick])
+    assert a.rungs == b.rungs
+    for key, value in a.summary().items():
+        assert b.summary()[key] == pytest.approx(value, rel=1e-9, abs=1e-9), key
+
+
+def test_abandonment_cuts_a_stall_short() -> None:
+    # A fast first period fools the estimate; then the link collapses mid-download.
+    movie = Manifest(2000, [200, 4000], [[4e5, 8e6]] * 6)
+    trace = Trace(
+        [
+            {"duration_ms": 1000, "bandwidth_kbps": 20_000, "latency_ms": 0},
+            {"duration_ms": 60_000, "bandwidth_kbps": 300, "latency_ms": 0},
+        ]
+    )
+    plain = simulate(movie, trace, Fixed(1))
+    dropped = simulate(movie, trace, Fixed(1), abandonment=True)
+    assert dropped.abandoned > 0 and dropped.wasted_bits > 0
+    assert dropped.rebuffer_s < plain.rebuffer_s
+    assert dropped.played_s == pytest.approx(movie.duration_s)
+
+
+def test_a_huge_download_or_delay_skips_whole_passes_over_the_log() -> None:
+    trace = Trace(
+        [
+            {"duration_ms": 1000, "bandwidth_kbps": 1000, "latency_ms": 0},
+            {"duration_ms": 500, "bandwidth_kbps": 0, "latency_ms": 0},
+        ]
+    )
+    net = s.Network(trace)
+    got, took = net.download(3e9)  # 3,000 passes of 1,500 ms each, the last one ends early
+    assert got == 3e9 and took == pytest.approx(3000 * 1500 - 500)
+    net = s.Network(trace)
+    net.delay(1500 * 5000 + 200)
+    assert (net.index, net.left_ms) == (0, pytest.approx(800))
