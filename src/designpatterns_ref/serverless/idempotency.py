@@ -116,7 +116,9 @@ class Idempotency:
 
     def key(self, event: dict[str, Any]) -> str:
         """The SHA-256 of the canonical JSON of the event (or of its ``key_fields``)."""
-        check_payload("event", event)
+        text = check_payload("event", event)
+        if self.key_fields is None:
+            return hashlib.sha256(text.encode("utf-8")).hexdigest()
         if self.key_fields is not None:
             missing = [f for f in self.key_fields if f not in event]
             if missing:
@@ -134,7 +136,9 @@ class Idempotency:
         """Claim ``event``: None when this caller must run the handler, else the completed
         record whose response to return. Raises :class:`IdempotencyInProgress` if another
         invocation holds it."""
-        key = self.key(event)
+        return self._begin(self.key(event))
+
+    def _begin(self, key: str) -> Record | None:
         now = self.clock()
 
         def free(old: dict[str, Any] | None) -> bool:
@@ -169,6 +173,9 @@ class Idempotency:
         """Store the handler's ``response`` (JSON) for ``event``: duplicates now get it."""
         key = self.key(event)
         check_payload("response", {"response": response})
+        return self._complete(key, response)
+
+    def _complete(self, key: str, response: Any) -> Record:
         now = self.clock()
         item = {
             "pk": self.namespace,
@@ -183,7 +190,9 @@ class Idempotency:
 
     def abandon(self, event: dict[str, Any]) -> bool:
         """Delete the in-progress record of a failed run, so a retry runs again."""
-        key = self.key(event)
+        return self._abandon(self.key(event))
+
+    def _abandon(self, key: str) -> bool:
         try:
             return self.table.delete(
                 self.namespace, key, condition=lambda old: old is None or old["status"] == INPROGRESS
@@ -195,18 +204,16 @@ class Idempotency:
         """Run ``handler(event)`` at most once per window; duplicates get the stored response."""
         if not callable(handler):
             raise ServerlessTypeError(f"handler={handler!r} must be callable")
-        done = self.begin(event)
+        key = self.key(event)
+        done = self._begin(key)
         if done is not None:
             return done.response
         try:
             response = handler(event)
+            check_payload("response", {"response": response})
+            self._complete(key, response)
         except BaseException:
-            self.abandon(event)
-            raise
-        try:
-            self.complete(event, response)
-        except ServerlessError:
-            self.abandon(event)
+            self._abandon(key)
             raise
         return response
 

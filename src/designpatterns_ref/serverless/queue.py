@@ -85,9 +85,9 @@ class Queue:
 
     def send(self, body: dict[str, Any]) -> str:
         """Enqueue ``body`` (a JSON object, at most 256 KiB); return the message id."""
-        check_payload("body", body)
+        text = check_payload("body", body)
         self._seq += 1
-        msg = Message(f"m{self._seq}", json.loads(json.dumps(body)), self.clock())
+        msg = Message(f"m{self._seq}", json.loads(text), self.clock())
         msg.visible_at = msg.sent_at
         self._messages[msg.id] = msg
         heapq.heappush(self._heap, (msg.visible_at, self._seq, msg.id))
