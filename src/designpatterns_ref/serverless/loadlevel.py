@@ -119,8 +119,8 @@ class Report:
 
     scenario: Scenario
     booked: int
-    lost: int  # calls that never booked and are nowhere (no queue: throttled or failed)
-    dead_lettered: int
+    lost: int  # calls never booked and in no queue (without a queue: throttled or failed)
+    dead_lettered: int  # calls never booked, in the dead-letter queue (a human calls back)
     throttles: int  # function 429s (only without the queue: the poller never over-asks)
     capped: int  # refused by an EHR's concurrency cap
     short_circuited: int  # refused by an open breaker
@@ -321,13 +321,17 @@ class _Run:
         if dead is not None and (fails_at is None or dead.t < fails_at):
             fails_at = dead.t
             failure = f"calls dead-lettered, never booked ({self._cause()})"
+        booked = set(self.bookings)
+        dead = {m.body["call"] for m in self.dlq.peek()} - booked
+        waiting = {m.body["call"] for m in self.queue.peek()} - booked - dead
+        lost = sc.calls - len(booked) - len(dead) - len(waiting)
         capped = sum(g.capped for g in self.gates)
         short = sum(g.short_circuited for g in self.gates)
         return Report(
             scenario=sc,
             booked=len(self.bookings),
-            lost=self.lost,
-            dead_lettered=len(self.dlq),
+            lost=lost,
+            dead_lettered=len(dead),
             throttles=self.fn.throttles,
             capped=capped,
             short_circuited=short,
