@@ -39,6 +39,7 @@ FAMILIES: tuple[str, ...] = (
     "identity",
     "reputation",
     "storage",
+    "serverless",
 )
 
 __all__ = [
@@ -65,6 +66,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         ratelimit,
         reputation,
         resilience,
+        serverless,
         sharding,
         shortcode,
         storage,

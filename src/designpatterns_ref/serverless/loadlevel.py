@@ -83,7 +83,7 @@ class Scenario:
             if f.name in _INTS and not isinstance(value, int):
                 raise ServerlessTypeError(f"{f.name}={value!r:.60} must be an int")
             big = 10**6 if f.name != "seed" else 2**63
-            if not (math.isfinite(value) and 0 <= value <= big):
+            if not (0 <= value <= big and math.isfinite(value)):
                 raise ServerlessError(f"{f.name}={value!r:.60} must be finite, 0 to {big}")
         for name in ("calls", "ehrs", "ehr_cap", "concurrency", "max_receives", "clinics",
                      "breaker_threshold"):  # fmt: skip
@@ -151,7 +151,7 @@ def simulate(scenario: Scenario, *, sample_every: float = 5.0) -> Report:
         raise ServerlessTypeError(f"scenario={scenario!r:.60} must be a Scenario")
     if isinstance(sample_every, bool) or not isinstance(sample_every, int | float):
         raise ServerlessTypeError(f"sample_every={sample_every!r:.60} must be seconds")
-    if not (math.isfinite(sample_every) and 0.1 <= sample_every <= 3600):
+    if not (0.1 <= sample_every <= 3600 and math.isfinite(sample_every)):
         raise ServerlessError(f"sample_every={sample_every!r} must be 0.1 to 3600 seconds")
     return _Run(scenario, float(sample_every)).run()
 

@@ -61,6 +61,8 @@ class KeyValueTable:
         self, path: str = ":memory:", *, ttl_attribute: str = "ttl", clock: Clock = system_clock
     ) -> None:
         check_name("path", path, max_len=4096)
+        if "\x00" in path:
+            raise ServerlessError(f"path={path!r:.60} must not contain a NUL character")
         check_name("ttl_attribute", ttl_attribute, max_len=64)
         if not callable(clock):
             raise ServerlessTypeError(f"clock={clock!r} must be callable")
@@ -98,6 +100,8 @@ class KeyValueTable:
         ttl = item.get(self.ttl_attribute)
         if ttl is not None and (isinstance(ttl, bool) or not isinstance(ttl, int | float)):
             raise ServerlessTypeError(f"item[{self.ttl_attribute!r}]={ttl!r} must be seconds")
+        if ttl is not None and not -1e15 <= ttl <= 1e15:
+            raise ServerlessError(f"item[{self.ttl_attribute!r}]={ttl!r:.40} must be epoch seconds")
         keys.append(None if ttl is None else float(ttl))
         return body, keys
 
@@ -142,7 +146,7 @@ class KeyValueTable:
             return old is not None
 
     def _where(self, index: str | None, sk_from: str | None, sk_to: str | None) -> str:
-        if index not in INDEXES:
+        if not (index is None or isinstance(index, str)) or index not in INDEXES:
             raise ServerlessError(f"index={index!r} must be one of {list(INDEXES)}")
         for name, value in (("sk_from", sk_from), ("sk_to", sk_to)):
             if value is not None:
