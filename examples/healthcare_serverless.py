@@ -85,9 +85,7 @@ reports = {
     "queue": simulate(Scenario(**base)),
     "slow EHRs, no caps": simulate(Scenario(**base, slow_ehrs=3, use_gates=False)),
     "slow EHRs, caps": simulate(Scenario(**base, slow_ehrs=3)),
-    "hot partition": simulate(
-        Scenario(**base, hot_clinic_share=0.5, partition_writes_per_s=20.0)
-    ),
+    "hot partition": simulate(Scenario(**base, hot_clinic_share=0.5, partition_writes_per_s=20.0)),
 }
 for label, r in reports.items():
     print(f"{label:19} booked {r.booked:5} dead {r.dead_lettered:4} lost {r.lost:5} "

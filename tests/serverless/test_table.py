@@ -25,9 +25,7 @@ IDS = st.sampled_from(["p1", "p2", "p3", "p4", "a-1", "A_2"])
 commands = st.lists(
     st.one_of(
         st.tuples(st.just("patient"), IDS, st.sampled_from(PHONES)),
-        st.tuples(
-            st.just("appt"), IDS, IDS, st.sampled_from(["c1", "c2"]), st.sampled_from(TIMES)
-        ),
+        st.tuples(st.just("appt"), IDS, IDS, st.sampled_from(["c1", "c2"]), st.sampled_from(TIMES)),
         st.tuples(st.just("recall"), st.sampled_from(["flu", "hpv"]), IDS, st.sampled_from(DAYS)),
     ),
     max_size=40,

@@ -23,7 +23,9 @@ def _handler(event: dict[str, Any]) -> dict[str, Any]:
 
 def idempotency_overhead(n: int, repeat: int = 5) -> tuple[float, float, float]:
     """Median microseconds per call: bare handler, first (fresh) call, duplicate call."""
-    bare, fresh, dup = [], [], []
+    bare: list[float] = []
+    fresh: list[float] = []
+    dup: list[float] = []
     for _ in range(repeat):
         clock = ManualClock()
         layer = Idempotency(KeyValueTable(clock=clock), clock=clock)

@@ -36,7 +36,12 @@ def tour(out: Callable[[str], None]) -> None:
     clock = ManualClock()
     layer = Idempotency(KeyValueTable(clock=clock), expires_after=3600, clock=clock)
     ehr: list[str] = []
-    book = layer.wrap(lambda e: ehr.append(e["patient"]) or {"booking": f"B{len(ehr)}"})
+
+    def booking(event: dict[str, Any]) -> dict[str, str]:
+        ehr.append(event["patient"])
+        return {"booking": f"B{len(ehr)}"}
+
+    book = layer.wrap(booking)
     answers = [book({"call": "c-17", "patient": "p1"}) for _ in range(3)]
     out("A booking event delivered three times (the queue is at-least-once):")
     out(f"  answers {answers}; bookings made in the EHR: {len(ehr)}")
@@ -46,12 +51,14 @@ def tour(out: Callable[[str], None]) -> None:
     ops.add_appointment("a1", "p1", "c9", "2026-12-06T09:30")
     ops.add_recall("flu", "p1", "2026-12-01")
     out("One table, three access patterns, each one partition read by an index seek:")
-    out(f"  by phone: {[p['name'] for p in ops.patient_by_phone('+46701234567')]}; "
-        f"upcoming at c9: {[a['at'] for a in ops.upcoming('c9', '2026-12-06T09:00')]}; "
-        f"flu recall due: {[m['patient'] for m in ops.recall_due('flu', '2026-12-06')]}")  # fmt: skip
+    names = [p["name"] for p in ops.patient_by_phone("+46701234567")]
+    times = [a["at"] for a in ops.upcoming("c9", "2026-12-06T09:00")]
+    due = [m["patient"] for m in ops.recall_due("flu", "2026-12-06")]
+    out(f"  by phone: {names}; upcoming at c9: {times}; flu recall due: {due}")
 
     out("2,000 calls in 24 s at 9 am, a function of 10 instances, 55 EHRs (3 slow where said):")
     for label, r in scenarios(calls=2000).items():
         verdict = f"fails at {r.fails_at:.0f} s: {r.failure}" if r.fails_at is not None else "held"
         out(f"  {label:25} booked {r.booked:5}, dead {r.dead_lettered:4}, lost {r.lost:4}, "
-            f"p99 wait of the booked {r.wait_p99:4.0f} s, oldest {r.max_queue_age:4.0f} s; {verdict}")  # fmt: skip
+            f"p99 wait of the booked {r.wait_p99:4.0f} s, "
+            f"oldest {r.max_queue_age:4.0f} s; {verdict}")  # fmt: skip

@@ -87,7 +87,9 @@ def check_name(name: str, value: object, *, max_len: int = 256) -> str:
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        raise ServerlessError(f"{name}={_short(value)} must be valid text (no lone surrogates)")
+        raise ServerlessError(
+            f"{name}={_short(value)} must be valid text (no lone surrogates)"
+        ) from None
     return value
 
 

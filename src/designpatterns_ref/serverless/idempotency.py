@@ -195,7 +195,9 @@ class Idempotency:
     def _abandon(self, key: str) -> bool:
         try:
             return self.table.delete(
-                self.namespace, key, condition=lambda old: old is None or old["status"] == INPROGRESS
+                self.namespace,
+                key,
+                condition=lambda old: old is None or old["status"] == INPROGRESS,
             )
         except ConditionFailed:
             return False

@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 import random
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -197,7 +198,6 @@ class _Run:
     # -- the morning ------------------------------------------------------------------------
     def run(self) -> Report:
         sc = self.sc
-        seq = 0
         for i in range(sc.calls):
             t = self.rng.uniform(0, sc.burst_seconds)
             ehr = self.rng.randrange(sc.ehrs)
@@ -206,11 +206,13 @@ class _Run:
             event = {"call": i, "patient": f"p{i}", "ehr": ehr, "clinic": clinic}
             copies = 2 if self.rng.random() < sc.duplicate_share else 1
             for c in range(copies):
-                seq += 1
-                self.s.at(t + 0.5 * c, lambda e=event: self._arrive(e))
+                self.s.at(t + 0.5 * c, self._arrival(event))
         self.s.at(0.0, self._sample)
         self.s.run()
         return self._report()
+
+    def _arrival(self, event: dict[str, Any]) -> Callable[[], None]:
+        return lambda: self._arrive(event)
 
     def _arrive(self, event: dict[str, Any]) -> None:
         self.arrived.setdefault(event["call"], self.s())
@@ -242,8 +244,14 @@ class _Run:
 
     def _sample(self) -> None:
         self.samples.append(
-            Sample(self.s(), len(self.queue), self.queue.oldest_age(), self.fn.busy,
-                   len(self.bookings), len(self.dlq))  # fmt: skip
+            Sample(
+                self.s(),
+                len(self.queue),
+                self.queue.oldest_age(),
+                self.fn.busy,
+                len(self.bookings),
+                len(self.dlq),
+            )
         )
         self._dispatch()
         if self.s.pending or len(self.queue):
@@ -317,12 +325,12 @@ class _Run:
         if self.lost_at is not None and (fails_at is None or self.lost_at < fails_at):
             fails_at = self.lost_at
             failure = f"calls lost: no queue, the function refused or failed them ({self._cause()})"
-        dead = next((x for x in self.samples if x.dead_lettered), None)
-        if dead is not None and (fails_at is None or dead.t < fails_at):
-            fails_at = dead.t
+        first_dead = next((x for x in self.samples if x.dead_lettered), None)
+        if first_dead is not None and (fails_at is None or first_dead.t < fails_at):
+            fails_at = first_dead.t
             failure = f"calls dead-lettered, never booked ({self._cause()})"
         booked = set(self.bookings)
-        dead = {m.body["call"] for m in self.dlq.peek()} - booked
+        dead: set[int] = {m.body["call"] for m in self.dlq.peek()} - booked
         waiting = {m.body["call"] for m in self.queue.peek()} - booked - dead
         lost = sc.calls - len(booked) - len(dead) - len(waiting)
         capped = sum(g.capped for g in self.gates)

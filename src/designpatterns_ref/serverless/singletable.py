@@ -184,6 +184,8 @@ def brute_upcoming(items: list[dict[str, Any]], clinic: str, now: str) -> list[d
 def brute_recall_due(items: list[dict[str, Any]], campaign: str, on: str) -> list[dict[str, Any]]:
     """The oracle: members of ``campaign`` due on or before ``on``, by date then patient."""
     found = [
-        i for i in items if i.get("type") == "recall" and i["campaign"] == campaign and i["due"] <= on
+        i
+        for i in items
+        if i.get("type") == "recall" and i["campaign"] == campaign and i["due"] <= on
     ]
     return sorted(found, key=lambda i: (i["due"], i["patient"]))

@@ -79,19 +79,30 @@ ENTRIES: list[Entry] = [
         make=sl.Scheduler,
         snapshot=lambda s: (s.now, s.pending),
     ),
-    Entry("Scheduler.after", make=sl.Scheduler, snapshot=lambda s: (s.now, s.pending),
-          call=lambda s, v: s.after(v, lambda: None)),  # fmt: skip
-    Entry("Scheduler.run(until)", make=sl.Scheduler, snapshot=lambda s: (s.now, s.pending),
-          call=lambda s, v: s.run(v)),  # fmt: skip
+    Entry(
+        "Scheduler.after",
+        make=sl.Scheduler,
+        snapshot=lambda s: (s.now, s.pending),
+        call=lambda s, v: s.after(v, lambda: None),
+    ),
+    Entry(
+        "Scheduler.run(until)",
+        make=sl.Scheduler,
+        snapshot=lambda s: (s.now, s.pending),
+        call=lambda s, v: s.run(v),
+    ),
     *per_argument(
         "Queue",
-        lambda _, **kw: sl.Queue(sl.Scheduler() if kw["clock"] == "ok" else kw["clock"],
-                                 **{k: v for k, v in kw.items() if k != "clock"}),  # fmt: skip
+        lambda _, **kw: sl.Queue(
+            sl.Scheduler() if kw["clock"] == "ok" else kw["clock"],
+            **{k: v for k, v in kw.items() if k != "clock"},
+        ),
         {"clock": "ok", "visibility_timeout": 30.0, "max_receives": 3, "dead_letter": None},
     ),
     Entry("Queue.send", make=_queue, snapshot=_queue_state, call=lambda q, v: q.send(v)),
-    Entry("Queue.send(nested)", make=_queue, snapshot=_queue_state,
-          call=lambda q, v: q.send({"v": v})),  # fmt: skip
+    Entry(
+        "Queue.send(nested)", make=_queue, snapshot=_queue_state, call=lambda q, v: q.send({"v": v})
+    ),
     Entry("Queue.receive", make=_queue, snapshot=_queue_state, call=lambda q, v: q.receive(v)),
     Entry("Queue.delete", make=_queue, snapshot=_queue_state, call=lambda q, v: q.delete(v)),
     *per_argument(
@@ -113,24 +124,43 @@ ENTRIES: list[Entry] = [
         lambda _, **kw: sl.KeyValueTable(**kw),
         {"path": ":memory:", "ttl_attribute": "ttl", "clock": ManualClock()},
     ),
-    Entry("KeyValueTable.put(item)", make=_table, snapshot=lambda t: t.scan(),
-          call=lambda t, v: t.put(v)),  # fmt: skip
-    *[
-        Entry(f"KeyValueTable.put(item[{attr}])", make=_table, snapshot=lambda t: t.scan(),
-              call=lambda t, v, attr=attr: t.put({"pk": "a", "sk": "2", "gsi1sk": "x",
-                                                  "gsi2pk": "y", "gsi2sk": "z", attr: v}))
-        for attr in ("pk", "sk", "gsi1pk", "gsi2sk", "ttl", "body")
-    ],  # fmt: skip
-    Entry("KeyValueTable.put(condition)", make=_table, snapshot=lambda t: t.scan(),
-          call=lambda t, v: t.put({"pk": "a", "sk": "1", "v": 2}, condition=v)),  # fmt: skip
-    *per_argument(
-        "KeyValueTable.get", lambda t, pk, sk: t.get(pk, sk), {"pk": "a", "sk": "1"}, make=_table,
+    Entry(
+        "KeyValueTable.put(item)",
+        make=_table,
         snapshot=lambda t: t.scan(),
-    ),  # fmt: skip
+        call=lambda t, v: t.put(v),
+    ),
+    *[
+        Entry(
+            f"KeyValueTable.put(item[{attr}])",
+            make=_table,
+            snapshot=lambda t: t.scan(),
+            call=lambda t, v, attr=attr: t.put(
+                {"pk": "a", "sk": "2", "gsi1sk": "x", "gsi2pk": "y", "gsi2sk": "z", attr: v}
+            ),
+        )
+        for attr in ("pk", "sk", "gsi1pk", "gsi2sk", "ttl", "body")
+    ],
+    Entry(
+        "KeyValueTable.put(condition)",
+        make=_table,
+        snapshot=lambda t: t.scan(),
+        call=lambda t, v: t.put({"pk": "a", "sk": "1", "v": 2}, condition=v),
+    ),
     *per_argument(
-        "KeyValueTable.delete", lambda t, pk, sk: t.delete(pk, sk), {"pk": "a", "sk": "1"},
-        make=_table, snapshot=lambda t: t.scan(),
-    ),  # fmt: skip
+        "KeyValueTable.get",
+        lambda t, pk, sk: t.get(pk, sk),
+        {"pk": "a", "sk": "1"},
+        make=_table,
+        snapshot=lambda t: t.scan(),
+    ),
+    *per_argument(
+        "KeyValueTable.delete",
+        lambda t, pk, sk: t.delete(pk, sk),
+        {"pk": "a", "sk": "1"},
+        make=_table,
+        snapshot=lambda t: t.scan(),
+    ),
     *per_argument(
         "KeyValueTable.query",
         lambda t, pk, index, sk_from, sk_to: t.query(pk, index=index, sk_from=sk_from, sk_to=sk_to),
@@ -142,20 +172,34 @@ ENTRIES: list[Entry] = [
     *per_argument(
         "Idempotency",
         lambda _, **kw: sl.Idempotency(sl.KeyValueTable(), **kw),
-        {"expires_after": 60.0, "in_progress_timeout": 5.0, "key_fields": None,
-         "namespace": "idem", "clock": ManualClock()},  # fmt: skip
+        {
+            "expires_after": 60.0,
+            "in_progress_timeout": 5.0,
+            "key_fields": None,
+            "namespace": "idem",
+            "clock": ManualClock(),
+        },
     ),
     Entry("Idempotency(table)", call=lambda _, v: sl.Idempotency(v)),
-    Entry("Idempotency.key_fields=[v]", call=lambda _, v: sl.Idempotency(
-        sl.KeyValueTable(), key_fields=[v])),  # fmt: skip
+    Entry(
+        "Idempotency.key_fields=[v]",
+        call=lambda _, v: sl.Idempotency(sl.KeyValueTable(), key_fields=[v]),
+    ),
     *[
-        Entry(f"Idempotency.{name}", make=_layer, snapshot=lambda x: (x.table.scan(), x.executions),
-              call=lambda x, v, name=name: getattr(x, name)(v))
+        Entry(
+            f"Idempotency.{name}",
+            make=_layer,
+            snapshot=lambda x: (x.table.scan(), x.executions),
+            call=lambda x, v, name=name: getattr(x, name)(v),
+        )
         for name in ("key", "record", "begin", "abandon")
-    ],  # fmt: skip
-    Entry("Idempotency.complete(response)", make=_layer,
-          snapshot=lambda x: (x.table.scan(), x.executions),
-          call=lambda x, v: x.complete({"call": 1}, v)),  # fmt: skip
+    ],
+    Entry(
+        "Idempotency.complete(response)",
+        make=_layer,
+        snapshot=lambda x: (x.table.scan(), x.executions),
+        call=lambda x, v: x.complete({"call": 1}, v),
+    ),
     *per_argument(
         "Idempotency.run",
         lambda x, handler, event: x.run(handler, event),
@@ -214,14 +258,19 @@ ENTRIES: list[Entry] = [
         lambda _, **kw: sl.Breaker(**kw),
         {"clock": ManualClock(), "threshold": 3, "cool_down": 10.0},
     ),
-    *per_argument("EhrGate", lambda _, **kw: sl.EhrGate(**kw),
-                  {"breaker": sl.Breaker(ManualClock()), "cap": 2}),  # fmt: skip
+    *per_argument(
+        "EhrGate",
+        lambda _, **kw: sl.EhrGate(**kw),
+        {"breaker": sl.Breaker(ManualClock()), "cap": 2},
+    ),
     Entry("EhrGate.leave", make=_gate, snapshot=_gate_state, call=lambda g, v: g.leave(v)),
     *per_argument("Scenario", lambda _, **kw: sl.Scenario(**kw), _SCENARIO),
     Entry("simulate(scenario)", call=lambda _, v: sl.simulate(v)),
-    Entry("simulate(sample_every)",
-          call=lambda _, v: sl.simulate(sl.Scenario(calls=5, burst_seconds=1.0), sample_every=v)),
+    Entry(
+        "simulate(sample_every)",
+        call=lambda _, v: sl.simulate(sl.Scenario(calls=5, burst_seconds=1.0), sample_every=v),
+    ),
     Entry("plot_queue_age", call=lambda _, v: plot_queue_age(v)),
     Entry("plot_queue_age(report)", call=lambda _, v: plot_queue_age({"x": v})),
     Entry("plot_outcomes", call=lambda _, v: plot_outcomes(v)),
-]  # fmt: skip
+]
