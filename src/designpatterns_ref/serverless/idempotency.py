@@ -28,7 +28,6 @@ table writes per fresh invocation, one read per duplicate; the window is ``expir
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -116,15 +115,15 @@ class Idempotency:
 
     def key(self, event: dict[str, Any]) -> str:
         """The SHA-256 of the canonical JSON of the event (or of its ``key_fields``)."""
-        text = check_payload("event", event)
         if self.key_fields is None:
-            return hashlib.sha256(text.encode("utf-8")).hexdigest()
-        if self.key_fields is not None:
+            text = check_payload("event", event)
+        else:
+            if not isinstance(event, dict):
+                raise ServerlessTypeError(f"event={event!r:.60} must be a dict (a JSON object)")
             missing = [f for f in self.key_fields if f not in event]
             if missing:
                 raise ServerlessError(f"event has no {missing[0]!r}, a key field")
-            event = {f: event[f] for f in self.key_fields}
-        text = json.dumps(event, sort_keys=True, separators=(",", ":"), allow_nan=False)
+            text = check_payload("event", {f: event[f] for f in self.key_fields})
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
     def record(self, event: dict[str, Any]) -> Record | None:
