@@ -22,8 +22,8 @@ clinic is busy. O(log n + k) per query.
 
 >>> ops = PatientOps(KeyValueTable())
 >>> ops.add_patient("p1", "+46701234567", "Ada")
->>> [p["patient"] for p in ops.patient_by_phone("+46701234567")]
-['p1']
+>>> ops.patient_by_phone("+46701234567")[0]["patient"]
+'p1'
 """
 
 from __future__ import annotations

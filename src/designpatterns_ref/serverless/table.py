@@ -19,8 +19,8 @@ anything else is a scan. Cost: O(log n + k) per query, O(log n) per put.
 Traceback (most recent call last):
 ...
 designpatterns_ref.serverless.base.ConditionFailed: condition failed for ('P#1', 'A')
->>> [i["n"] for i in t.query("P#1")]
-[1]
+>>> len(t.query("P#1")), t.query("P#1")[0]["n"]
+(1, 1)
 """
 
 from __future__ import annotations
