@@ -22,7 +22,7 @@ clinic is busy. O(log n + k) per query.
 
 >>> ops = PatientOps(KeyValueTable())
 >>> ops.add_patient("p1", "+46701234567", "Ada")
->>> ops.patient_by_phone("+46701234567")[0]["patient"]
+>>> ops.patient_by_phone("+46701234567")[0].get("patient")
 'p1'
 """
 

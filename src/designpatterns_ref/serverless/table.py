@@ -19,7 +19,7 @@ anything else is a scan. Cost: O(log n + k) per query, O(log n) per put.
 Traceback (most recent call last):
 ...
 designpatterns_ref.serverless.base.ConditionFailed: condition failed for ('P#1', 'A')
->>> len(t.query("P#1")), t.query("P#1")[0]["n"]
+>>> len(t.query("P#1")), t.query("P#1")[0].get("n")
 (1, 1)
 """
 
