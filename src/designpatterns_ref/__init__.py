@@ -40,6 +40,7 @@ FAMILIES: tuple[str, ...] = (
     "reputation",
     "storage",
     "streaming",
+    "serverless",
 )
 
 __all__ = [
@@ -66,6 +67,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         ratelimit,
         reputation,
         resilience,
+        serverless,
         sharding,
         shortcode,
         storage,

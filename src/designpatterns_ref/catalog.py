@@ -705,6 +705,44 @@ _CATALOG: tuple[CaseStudy, ...] = (
         "encrypt and audit every access.",
         "serverless, idempotency",
         "serverless",
+        _mods(
+            "serverless",
+            [
+                "base",
+                "scheduler",
+                "queue",
+                "function",
+                "table",
+                "objectstore",
+                "idempotency",
+                "singletable",
+                "breaker",
+                "loadlevel",
+                "plot",
+            ],
+        ),
+        status="implemented",
+        sources=(
+            Source(
+                "Powertools for AWS Lambda (Python): Idempotency",
+                "https://docs.powertools.aws.dev/lambda/python/latest/utilities/idempotency/",
+            ),
+            Source(
+                "Amazon SQS Developer Guide: Visibility timeout",
+                "https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/"
+                "sqs-visibility-timeout.html",
+            ),
+            Source(
+                "Amazon DynamoDB Developer Guide: Best practices for designing and using "
+                "partition keys effectively",
+                "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/"
+                "bp-partition-key-design.html",
+            ),
+            Source(
+                "AWS Lambda Developer Guide: Lambda function scaling",
+                "https://docs.aws.amazon.com/lambda/latest/dg/lambda-concurrency.html",
+            ),
+        ),
     ),
 )
 

@@ -14,8 +14,8 @@ Bad input raises :class:`BookingError` naming the field; a stay that cannot be h
 Complexity: validation is O(nights).
 
 >>> stay = Stay("h1", "double", date(2026, 3, 1), date(2026, 3, 4), guest="ada")
->>> [n.isoformat() for n in stay.nights]
-['2026-03-01', '2026-03-02', '2026-03-03']
+>>> " ".join(n.isoformat() for n in stay.nights)
+'2026-03-01 2026-03-02 2026-03-03'
 >>> Stay("h1", "double", date(2026, 3, 4), date(2026, 3, 1), guest="ada")
 Traceback (most recent call last):
 ...

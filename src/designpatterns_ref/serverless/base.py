@@ -1,0 +1,107 @@
+"""The serverless family's error classes and the argument checks every module shares.
+
+Case study: Design a Healthcare Patient Operations Platform (Serverless)
+(docs/case-studies/healthcare-serverless.md)
+
+Every public entry point checks its arguments before it changes anything, and refuses a bad one
+with :class:`ServerlessError` (a ``ValueError``) or :class:`ServerlessTypeError` (also a
+``TypeError``) naming the argument, the value and what is allowed.
+
+>>> check_seconds("timeout", 3)
+3.0
+>>> check_seconds("timeout", -1)
+Traceback (most recent call last):
+...
+designpatterns_ref.serverless.base.ServerlessError: timeout=-1 must be a finite number >= 0
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from designpatterns_ref.errors import DesignPatternsError
+
+__all__ = [
+    "ConditionFailed",
+    "ServerlessError",
+    "ServerlessTypeError",
+    "check_count",
+    "check_name",
+    "check_payload",
+    "check_seconds",
+]
+
+
+class ServerlessError(DesignPatternsError, ValueError):
+    """A bad argument or a refused operation in the serverless model."""
+
+
+class ServerlessTypeError(ServerlessError, TypeError):
+    """An argument of the wrong type."""
+
+
+class ConditionFailed(ServerlessError):
+    """A conditional write found the item in a state the condition refuses (nothing written)."""
+
+    def __init__(self, message: str, existing: dict[str, Any] | None) -> None:
+        super().__init__(message)
+        self.existing = existing
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def check_seconds(name: str, value: object, *, positive: bool = False) -> float:
+    """``value`` as float seconds: a finite real number, >= 0 (> 0 when ``positive``)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ServerlessTypeError(f"{name}={_short(value)} must be a number of seconds")
+    try:
+        seconds = float(value)
+    except OverflowError:
+        seconds = math.inf
+    if not math.isfinite(seconds) or seconds < 0 or (positive and seconds == 0):
+        bound = "> 0" if positive else ">= 0"
+        raise ServerlessError(f"{name}={_short(value)} must be a finite number {bound}")
+    return seconds
+
+
+def check_count(name: str, value: object, *, low: int = 1, high: int = 10**7) -> int:
+    """``value`` as an int in ``[low, high]``."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ServerlessTypeError(f"{name}={_short(value)} must be an int")
+    if not low <= value <= high:
+        raise ServerlessError(f"{name}={_short(value)} must be between {low} and {high}")
+    return value
+
+
+def check_name(name: str, value: object, *, max_len: int = 256) -> str:
+    """A non-empty, encodable string of at most ``max_len`` characters."""
+    if not isinstance(value, str):
+        raise ServerlessTypeError(f"{name}={_short(value)} must be a string")
+    if not value or len(value) > max_len:
+        raise ServerlessError(f"{name}={_short(value)} must have 1 to {max_len} characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ServerlessError(
+            f"{name}={_short(value)} must be valid text (no lone surrogates)"
+        ) from None
+    return value
+
+
+def check_payload(name: str, value: object, *, max_bytes: int = 256 * 1024) -> str:
+    """``value`` (a JSON object) as canonical JSON text, at most ``max_bytes`` (SQS: 256 KiB)."""
+    if not isinstance(value, dict):
+        raise ServerlessTypeError(f"{name}={_short(value)} must be a dict (a JSON object)")
+    try:
+        text = json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
+        size = len(text.encode("utf-8"))
+    except (TypeError, ValueError, UnicodeEncodeError, RecursionError) as exc:
+        raise ServerlessError(f"{name}={_short(value)} is not JSON: {exc}") from None
+    if size > max_bytes:
+        raise ServerlessError(f"{name} is {size} bytes; at most {max_bytes} allowed")
+    return text

@@ -1,0 +1,107 @@
+"""A circuit breaker and a concurrency cap per EHR, on the simulation's clock.
+
+Case study: Design a Healthcare Patient Operations Platform (Serverless)
+(docs/case-studies/healthcare-serverless.md)
+
+:class:`Breaker` counts consecutive failures; at ``threshold`` it opens and refuses calls for
+``cool_down`` seconds, then lets one trial call through (half-open): success closes it, failure
+opens it again. :class:`EhrGate` puts a cap on the calls in flight to one EHR and a breaker in
+front of it, so one slow EHR cannot take every function instance. (A local breaker: this family
+does not use the resilience family.) O(1) per call.
+
+>>> from designpatterns_ref.clock import ManualClock
+>>> clock = ManualClock(); b = Breaker(clock, threshold=2, cool_down=10)
+>>> b.failure(); b.failure(); b.state, b.allow()
+('open', False)
+>>> clock.advance(10); b.allow(), b.state
+(True, 'half-open')
+>>> b.success(); b.state
+'closed'
+"""
+
+from __future__ import annotations
+
+from designpatterns_ref.clock import Clock
+from designpatterns_ref.serverless.base import (
+    ServerlessError,
+    ServerlessTypeError,
+    check_count,
+    check_seconds,
+)
+
+__all__ = ["Breaker", "EhrGate"]
+
+
+class Breaker:
+    """Closed, open for ``cool_down`` after ``threshold`` consecutive failures, half-open."""
+
+    def __init__(self, clock: Clock, *, threshold: int = 5, cool_down: float = 30.0) -> None:
+        if not callable(clock):
+            raise ServerlessTypeError(f"clock={clock!r} must be callable")
+        self.threshold = check_count("threshold", threshold, high=10_000)
+        self.cool_down = check_seconds("cool_down", cool_down)
+        self.clock = clock
+        self.state = "closed"
+        self.failures = 0
+        self.opened_at = 0.0
+        self.opens = 0
+        self._trial = False
+
+    def allow(self) -> bool:
+        """May a call go through now? (Half-open lets exactly one trial call through.)"""
+        if self.state == "open" and self.clock() - self.opened_at >= self.cool_down:
+            self.state, self._trial = "half-open", False
+        if self.state == "closed":
+            return True
+        if self.state == "half-open" and not self._trial:
+            self._trial = True
+            return True
+        return False
+
+    def success(self) -> None:
+        """A call succeeded: close."""
+        self.state, self.failures, self._trial = "closed", 0, False
+
+    def failure(self) -> None:
+        """A call failed: open at the threshold, or at once when half-open."""
+        self.failures += 1
+        if self.state == "half-open" or self.failures >= self.threshold:
+            if self.state != "open":
+                self.opens += 1
+            self.state, self.opened_at, self._trial = "open", self.clock(), False
+
+
+class EhrGate:
+    """At most ``cap`` calls in flight to one EHR, behind a :class:`Breaker`."""
+
+    def __init__(self, breaker: Breaker, *, cap: int = 10) -> None:
+        if not isinstance(breaker, Breaker):
+            raise ServerlessTypeError(f"breaker={breaker!r} must be a Breaker")
+        self.cap = check_count("cap", cap, high=100_000)
+        self.breaker = breaker
+        self.in_flight = 0
+        self.capped = 0
+        self.short_circuited = 0
+
+    def enter(self) -> str:
+        """``"ok"`` (a slot taken: call :meth:`leave` after), ``"capped"`` or ``"open"``."""
+        if self.in_flight >= self.cap:
+            self.capped += 1
+            return "capped"
+        if not self.breaker.allow():
+            self.short_circuited += 1
+            return "open"
+        self.in_flight += 1
+        return "ok"
+
+    def leave(self, ok: bool) -> None:
+        """Release the slot and tell the breaker how the call went."""
+        if not isinstance(ok, bool):
+            raise ServerlessTypeError(f"ok={ok!r} must be a bool")
+        if self.in_flight == 0:
+            raise ServerlessError("leave() without a matching enter()")
+        self.in_flight -= 1
+        if ok:
+            self.breaker.success()
+        else:
+            self.breaker.failure()

@@ -1,0 +1,229 @@
+"""Idempotent handlers: one persistence record per payload hash, as in Powertools for AWS Lambda.
+
+Case study: Design a Healthcare Patient Operations Platform (Serverless)
+(docs/case-studies/healthcare-serverless.md)
+
+Before the handler runs, :meth:`Idempotency.begin` writes an ``INPROGRESS`` record keyed by the
+SHA-256 of the canonical JSON payload, with a conditional write that succeeds only when no
+record exists, the record has expired, or an in-progress record outlived its in-progress
+timeout (its invocation died). The winner runs the handler and :meth:`complete` stores
+``COMPLETED`` with the response; a redelivered event finds that record and gets the stored
+response back without running the side effect again; a concurrent duplicate finds
+``INPROGRESS`` and is refused with :class:`IdempotencyInProgress` (retry later). A handler that
+raises has its record deleted (:meth:`abandon`), so the event stays retryable. Trade-off: two
+table writes per fresh invocation, one read per duplicate; the window is ``expires_after``.
+
+>>> from designpatterns_ref.clock import ManualClock
+>>> from designpatterns_ref.serverless.table import KeyValueTable
+>>> clock = ManualClock()
+>>> layer = Idempotency(KeyValueTable(clock=clock), expires_after=60, clock=clock)
+>>> calls = []
+>>> book = layer.wrap(lambda e: calls.append(e) or {"booking": len(calls)})
+>>> book({"patient": "p1"}), book({"patient": "p1"}), len(calls)
+({'booking': 1}, {'booking': 1}, 1)
+>>> clock.advance(61); book({"patient": "p1"})
+{'booking': 2}
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from designpatterns_ref.clock import Clock, system_clock
+from designpatterns_ref.serverless.base import (
+    ConditionFailed,
+    ServerlessError,
+    ServerlessTypeError,
+    check_name,
+    check_payload,
+    check_seconds,
+)
+from designpatterns_ref.serverless.table import KeyValueTable
+
+__all__ = ["COMPLETED", "INPROGRESS", "Idempotency", "IdempotencyInProgress", "Record"]
+
+INPROGRESS = "INPROGRESS"
+COMPLETED = "COMPLETED"
+
+
+class IdempotencyInProgress(ServerlessError):
+    """Another invocation holds the record for this payload: retry later, do not run again."""
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """A persistence record: status, when it expires, and the stored response once completed."""
+
+    key: str
+    status: str
+    expiration: float
+    in_progress_expiry: float
+    response: Any = None
+
+    def expired(self, now: float) -> bool:
+        """The record no longer protects its payload (Powertools' ``EXPIRED`` status)."""
+        return self.expiration <= now
+
+    def abandoned(self, now: float) -> bool:
+        """An in-progress record whose invocation outlived its time limit (it crashed)."""
+        return self.status == INPROGRESS and self.in_progress_expiry <= now
+
+
+def _record(item: dict[str, Any]) -> Record:
+    return Record(
+        item["sk"], item["status"], item["ttl"], item["in_progress_expiry"], item.get("response")
+    )
+
+
+class Idempotency:
+    """The layer: ``wrap(handler)`` runs the handler at most once per payload per window."""
+
+    def __init__(
+        self,
+        table: KeyValueTable,
+        *,
+        expires_after: float = 3600.0,
+        in_progress_timeout: float = 30.0,
+        key_fields: Sequence[str] | None = None,
+        namespace: str = "idempotency",
+        clock: Clock = system_clock,
+    ) -> None:
+        if not isinstance(table, KeyValueTable):
+            raise ServerlessTypeError(f"table={table!r} must be a KeyValueTable")
+        self.expires_after = check_seconds("expires_after", expires_after, positive=True)
+        self.in_progress_timeout = check_seconds(
+            "in_progress_timeout", in_progress_timeout, positive=True
+        )
+        if key_fields is not None:
+            if isinstance(key_fields, str) or not isinstance(key_fields, list | tuple):
+                raise ServerlessTypeError(f"key_fields={key_fields!r} must be a list of names")
+            for f in key_fields:
+                check_name("key_fields[]", f, max_len=128)
+            if not key_fields:
+                raise ServerlessError("key_fields=[] names no field; give None to hash it all")
+        self.key_fields = None if key_fields is None else tuple(key_fields)
+        self.namespace = check_name("namespace", namespace, max_len=128)
+        if not callable(clock):
+            raise ServerlessTypeError(f"clock={clock!r} must be callable")
+        self.table = table
+        self.clock = clock
+        self.executions = 0  # handler runs started by this layer
+        self.hits = 0  # duplicates answered with the stored response
+
+    def key(self, event: dict[str, Any]) -> str:
+        """The SHA-256 of the canonical JSON of the event (or of its ``key_fields``)."""
+        if self.key_fields is None:
+            text = check_payload("event", event)
+        else:
+            if not isinstance(event, dict):
+                raise ServerlessTypeError(f"event={event!r:.60} must be a dict (a JSON object)")
+            missing = [f for f in self.key_fields if f not in event]
+            if missing:
+                raise ServerlessError(f"event has no {missing[0]!r}, a key field")
+            text = check_payload("event", {f: event[f] for f in self.key_fields})
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+    def record(self, event: dict[str, Any]) -> Record | None:
+        """The persistence record of ``event``, or None."""
+        item = self.table.get(self.namespace, self.key(event))
+        return None if item is None else _record(item)
+
+    def begin(self, event: dict[str, Any]) -> Record | None:
+        """Claim ``event``: None when this caller must run the handler, else the completed
+        record whose response to return. Raises :class:`IdempotencyInProgress` if another
+        invocation holds it."""
+        return self._begin(self.key(event))
+
+    def _begin(self, key: str) -> Record | None:
+        now = self.clock()
+
+        def free(old: dict[str, Any] | None) -> bool:
+            if old is None:
+                return True
+            rec = _record(old)
+            return rec.expired(now) or rec.abandoned(now)
+
+        item = {
+            "pk": self.namespace,
+            "sk": key,
+            "status": INPROGRESS,
+            "ttl": now + self.expires_after,
+            "in_progress_expiry": now + self.in_progress_timeout,
+        }
+        try:
+            self.table.put(item, condition=free)
+        except ConditionFailed as exc:
+            assert exc.existing is not None
+            rec = _record(exc.existing)
+            if rec.status == COMPLETED:
+                self.hits += 1
+                return rec
+            raise IdempotencyInProgress(
+                f"event {key[:12]}... is in progress in another invocation until "
+                f"t={rec.in_progress_expiry}; retry later"
+            ) from None
+        self.executions += 1
+        return None
+
+    def complete(self, event: dict[str, Any], response: Any) -> Record:
+        """Store the handler's ``response`` (JSON) for ``event``: duplicates now get it."""
+        key = self.key(event)
+        check_payload("response", {"response": response})
+        return self._complete(key, response)
+
+    def _complete(self, key: str, response: Any) -> Record:
+        now = self.clock()
+        item = {
+            "pk": self.namespace,
+            "sk": key,
+            "status": COMPLETED,
+            "ttl": now + self.expires_after,
+            "in_progress_expiry": now,
+            "response": response,
+        }
+        self.table.put(item, condition=lambda old: old is not None and old["status"] == INPROGRESS)
+        return _record(item)
+
+    def abandon(self, event: dict[str, Any]) -> bool:
+        """Delete the in-progress record of a failed run, so a retry runs again."""
+        return self._abandon(self.key(event))
+
+    def _abandon(self, key: str) -> bool:
+        try:
+            return self.table.delete(
+                self.namespace,
+                key,
+                condition=lambda old: old is None or old["status"] == INPROGRESS,
+            )
+        except ConditionFailed:
+            return False
+
+    def run(self, handler: Callable[[dict[str, Any]], Any], event: dict[str, Any]) -> Any:
+        """Run ``handler(event)`` at most once per window; duplicates get the stored response."""
+        if not callable(handler):
+            raise ServerlessTypeError(f"handler={handler!r} must be callable")
+        key = self.key(event)
+        done = self._begin(key)
+        if done is not None:
+            return done.response
+        try:
+            response = handler(event)
+            check_payload("response", {"response": response})
+            self._complete(key, response)
+        except BaseException:
+            self._abandon(key)
+            raise
+        return response
+
+    def wrap(self, handler: Callable[[dict[str, Any]], Any]) -> Callable[[dict[str, Any]], Any]:
+        """``handler`` made idempotent (the ``@idempotent`` decorator of Powertools)."""
+        if not callable(handler):
+            raise ServerlessTypeError(f"handler={handler!r} must be callable")
+
+        def idempotent(event: dict[str, Any]) -> Any:
+            return self.run(handler, event)
+
+        return idempotent

@@ -1,0 +1,148 @@
+"""A message queue with SQS semantics: visibility timeout, at-least-once, a dead-letter queue.
+
+Case study: Design a Healthcare Patient Operations Platform (Serverless)
+(docs/case-studies/healthcare-serverless.md)
+
+:meth:`Queue.receive` hands out visible messages and hides each for ``visibility_timeout``
+seconds; a consumer that does not :meth:`delete` it in time (it crashed, it timed out) sees it
+delivered again: at-least-once, so handlers must be idempotent. A message received
+``max_receives`` times without being deleted moves to the dead-letter queue on its next receive
+(SQS's redrive policy). Trade-off: no loss and no ordering; duplicates are the consumer's
+problem. Heap of (visible_at, seq): O(log n) per send, receive and delete.
+
+>>> from designpatterns_ref.serverless.scheduler import Scheduler
+>>> s = Scheduler(); dlq = Queue(s)
+>>> q = Queue(s, visibility_timeout=10, max_receives=2, dead_letter=dlq)
+>>> q.send({"call": 1})
+'m1'
+>>> q.receive()[0].receive_count
+1
+>>> _ = s.run(until=11); q.receive()[0].receive_count
+2
+>>> _ = s.run(until=22); q.receive(), len(dlq)
+([], 1)
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from designpatterns_ref.clock import Clock
+from designpatterns_ref.serverless.base import (
+    ServerlessTypeError,
+    check_count,
+    check_name,
+    check_payload,
+    check_seconds,
+)
+
+__all__ = ["Message", "Queue"]
+
+
+@dataclass(slots=True)
+class Message:
+    """A message: its body, when it was sent, how often it was received, its receipt."""
+
+    id: str
+    body: dict[str, Any]
+    sent_at: float
+    receive_count: int = 0
+    visible_at: float = 0.0
+    receipt: str = ""
+
+
+class Queue:
+    """A queue on an injected clock; a :class:`Scheduler` is a clock."""
+
+    def __init__(
+        self,
+        clock: Clock,
+        *,
+        visibility_timeout: float = 30.0,
+        max_receives: int = 3,
+        dead_letter: Queue | None = None,
+    ) -> None:
+        if not callable(clock):
+            raise ServerlessTypeError(f"clock={clock!r} must be callable")
+        self.visibility_timeout = check_seconds("visibility_timeout", visibility_timeout)
+        self.max_receives = check_count("max_receives", max_receives, high=1000)
+        if dead_letter is not None and not isinstance(dead_letter, Queue):
+            raise ServerlessTypeError(f"dead_letter={dead_letter!r} must be a Queue or None")
+        self.clock = clock
+        self.dead_letter = dead_letter
+        self._messages: dict[str, Message] = {}
+        self._heap: list[tuple[float, int, str]] = []
+        self._seq = 0
+        self.sent = 0
+        self.received = 0
+        self.redelivered = 0
+
+    def __len__(self) -> int:
+        return len(self._messages)
+
+    def send(self, body: dict[str, Any]) -> str:
+        """Enqueue ``body`` (a JSON object, at most 256 KiB); return the message id."""
+        text = check_payload("body", body)
+        self._seq += 1
+        msg = Message(f"m{self._seq}", json.loads(text), self.clock())
+        msg.visible_at = msg.sent_at
+        self._messages[msg.id] = msg
+        heapq.heappush(self._heap, (msg.visible_at, self._seq, msg.id))
+        self.sent += 1
+        return msg.id
+
+    def _pop_visible(self, now: float) -> Message | None:
+        while self._heap and self._heap[0][0] <= now:
+            visible_at, _, mid = heapq.heappop(self._heap)
+            msg = self._messages.get(mid)
+            if msg is not None and msg.visible_at == visible_at:
+                return msg
+        return None
+
+    def receive(self, max_messages: int = 1) -> list[Message]:
+        """Up to ``max_messages`` visible messages, each hidden for the visibility timeout."""
+        check_count("max_messages", max_messages, high=10_000)
+        now = self.clock()
+        out: list[Message] = []
+        while len(out) < max_messages and (msg := self._pop_visible(now)) is not None:
+            if msg.receive_count >= self.max_receives and self.dead_letter is not None:
+                del self._messages[msg.id]
+                self.dead_letter.send(msg.body)
+                continue
+            msg.receive_count += 1
+            self.redelivered += msg.receive_count > 1
+            self.received += 1
+            msg.visible_at = now + self.visibility_timeout
+            msg.receipt = f"{msg.id}/{msg.receive_count}"
+            self._seq += 1
+            heapq.heappush(self._heap, (msg.visible_at, self._seq, msg.id))
+            out.append(msg)
+        return out
+
+    def delete(self, receipt: str) -> bool:
+        """Delete by the receipt of the latest receive; False for a stale or unknown receipt."""
+        check_name("receipt", receipt)
+        mid = receipt.split("/", 1)[0]
+        msg = self._messages.get(mid)
+        if msg is None or msg.receipt != receipt:
+            return False
+        del self._messages[mid]
+        return True
+
+    def oldest_age(self) -> float:
+        """Seconds since the oldest message still in the queue was sent (0 when empty)."""
+        if not self._messages:
+            return 0.0
+        return self.clock() - min(m.sent_at for m in self._messages.values())
+
+    def visible(self) -> int:
+        """Messages that a receive would return now (excluding those in flight)."""
+        now = self.clock()
+        return sum(1 for m in self._messages.values() if m.visible_at <= now)
+
+    def peek(self) -> list[Message]:
+        """Every message, in flight or not (for tests and plots)."""
+        return list(self._messages.values())

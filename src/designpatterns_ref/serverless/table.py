@@ -1,0 +1,202 @@
+"""A key-value table on SQLite with DynamoDB's semantics: keys, two indexes, conditions, TTL.
+
+Case study: Design a Healthcare Patient Operations Platform (Serverless)
+(docs/case-studies/healthcare-serverless.md)
+
+An item is a JSON object with a partition key ``pk`` and a sort key ``sk``; it may carry
+``gsi1pk``/``gsi1sk`` and ``gsi2pk``/``gsi2sk`` to appear in the two global secondary indexes,
+and a TTL attribute (epoch seconds). :meth:`KeyValueTable.put` takes a ``condition`` evaluated
+on the current item under the table's lock, so "write only if absent or expired" is atomic
+across threads, as a DynamoDB ``ConditionExpression`` is. Expired items are *not* hidden: like
+DynamoDB's TTL, deletion happens later (:meth:`sweep`), so readers compare the TTL themselves.
+:meth:`query` reads one partition of the table or of an index, by an index seek, never a scan
+(:meth:`query_plan` shows SQLite's plan). Trade-off: access patterns must be known up front;
+anything else is a scan. Cost: O(log n + k) per query, O(log n) per put.
+
+>>> t = KeyValueTable()
+>>> t.put({"pk": "P#1", "sk": "A", "n": 1})
+>>> t.put({"pk": "P#1", "sk": "A", "n": 2}, condition=lambda old: old is None)
+Traceback (most recent call last):
+...
+designpatterns_ref.serverless.base.ConditionFailed: condition failed for ('P#1', 'A')
+>>> len(t.query("P#1")), t.query("P#1")[0].get("n")
+(1, 1)
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from designpatterns_ref.clock import Clock, system_clock
+from designpatterns_ref.serverless.base import (
+    ConditionFailed,
+    ServerlessError,
+    ServerlessTypeError,
+    check_name,
+    check_payload,
+)
+
+__all__ = ["INDEXES", "Condition", "KeyValueTable"]
+
+#: The table's key columns per index: ``None`` is the base table.
+INDEXES: dict[str | None, tuple[str, str]] = {
+    None: ("pk", "sk"),
+    "gsi1": ("gsi1pk", "gsi1sk"),
+    "gsi2": ("gsi2pk", "gsi2sk"),
+}
+_KEY_ATTRS = ("pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk")
+
+#: A condition on the current item (``None`` when absent): True lets the write happen.
+Condition = Callable[[dict[str, Any] | None], bool]
+
+
+class KeyValueTable:
+    """One SQLite table of JSON items keyed by (pk, sk), two secondary indexes, TTL and locks."""
+
+    def __init__(
+        self, path: str = ":memory:", *, ttl_attribute: str = "ttl", clock: Clock = system_clock
+    ) -> None:
+        check_name("path", path, max_len=4096)
+        if "\x00" in path:
+            raise ServerlessError(f"path={path!r:.60} must not contain a NUL character")
+        check_name("ttl_attribute", ttl_attribute, max_len=64)
+        if not callable(clock):
+            raise ServerlessTypeError(f"clock={clock!r} must be callable")
+        self.ttl_attribute = ttl_attribute
+        self.clock = clock
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.executescript(
+            """
+            CREATE TABLE IF NOT EXISTS items (
+                pk TEXT NOT NULL, sk TEXT NOT NULL, body TEXT NOT NULL,
+                gsi1pk TEXT, gsi1sk TEXT, gsi2pk TEXT, gsi2sk TEXT, expires REAL,
+                PRIMARY KEY (pk, sk)) WITHOUT ROWID;
+            CREATE INDEX IF NOT EXISTS gsi1 ON items (gsi1pk, gsi1sk) WHERE gsi1pk IS NOT NULL;
+            CREATE INDEX IF NOT EXISTS gsi2 ON items (gsi2pk, gsi2sk) WHERE gsi2pk IS NOT NULL;
+            CREATE INDEX IF NOT EXISTS ttl ON items (expires) WHERE expires IS NOT NULL;
+            """
+        )
+
+    def _check_item(self, item: object) -> tuple[str, list[Any]]:
+        body = check_payload("item", item, max_bytes=400 * 1024)  # DynamoDB's item limit
+        assert isinstance(item, dict)
+        for attr in ("pk", "sk"):
+            if attr not in item:
+                raise ServerlessError(f"item={body[:60]} has no {attr!r}: every item needs pk, sk")
+        keys = []
+        for attr in _KEY_ATTRS:
+            value = item.get(attr)
+            if value is not None or attr in ("pk", "sk"):
+                check_name(f"item[{attr!r}]", value, max_len=1024)
+            keys.append(value)
+        for n in ("1", "2"):
+            if (item.get(f"gsi{n}pk") is None) != (item.get(f"gsi{n}sk") is None):
+                raise ServerlessError(f"item gives only one of gsi{n}pk, gsi{n}sk; give both")
+        ttl = item.get(self.ttl_attribute)
+        if ttl is not None and (isinstance(ttl, bool) or not isinstance(ttl, int | float)):
+            raise ServerlessTypeError(f"item[{self.ttl_attribute!r}]={ttl!r} must be seconds")
+        if ttl is not None and not -1e15 <= ttl <= 1e15:
+            raise ServerlessError(f"item[{self.ttl_attribute!r}]={ttl!r:.40} must be epoch seconds")
+        keys.append(None if ttl is None else float(ttl))
+        return body, keys
+
+    def _row(self, pk: str, sk: str) -> dict[str, Any] | None:
+        row = self._db.execute("SELECT body FROM items WHERE pk=? AND sk=?", (pk, sk)).fetchone()
+        return None if row is None else dict(json.loads(row[0]))
+
+    def get(self, pk: str, sk: str) -> dict[str, Any] | None:
+        """The item at (pk, sk), expired or not (TTL deletes lazily), or None."""
+        check_name("pk", pk, max_len=1024)
+        check_name("sk", sk, max_len=1024)
+        with self._lock:
+            return self._row(pk, sk)
+
+    def put(self, item: dict[str, Any], *, condition: Condition | None = None) -> None:
+        """Write ``item`` whole, if ``condition(current item or None)`` holds (atomically)."""
+        body, keys = self._check_item(item)
+        if condition is not None and not callable(condition):
+            raise ServerlessTypeError(f"condition={condition!r} must be callable or None")
+        with self._lock:
+            if condition is not None:
+                old = self._row(keys[0], keys[1])
+                if not condition(old):
+                    raise ConditionFailed(f"condition failed for {(keys[0], keys[1])!r}", old)
+            self._db.execute(
+                "INSERT OR REPLACE INTO items (body, pk, sk, gsi1pk, gsi1sk, gsi2pk, gsi2sk,"
+                " expires) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (body, *keys),
+            )
+
+    def delete(self, pk: str, sk: str, *, condition: Condition | None = None) -> bool:
+        """Delete (pk, sk) if ``condition`` holds; True when an item was there."""
+        check_name("pk", pk, max_len=1024)
+        check_name("sk", sk, max_len=1024)
+        if condition is not None and not callable(condition):
+            raise ServerlessTypeError(f"condition={condition!r} must be callable or None")
+        with self._lock:
+            old = self._row(pk, sk)
+            if condition is not None and not condition(old):
+                raise ConditionFailed(f"condition failed for {(pk, sk)!r}", old)
+            self._db.execute("DELETE FROM items WHERE pk=? AND sk=?", (pk, sk))
+            return old is not None
+
+    def _where(self, index: str | None, sk_from: str | None, sk_to: str | None) -> str:
+        if not (index is None or isinstance(index, str)) or index not in INDEXES:
+            raise ServerlessError(f"index={index!r} must be one of {list(INDEXES)}")
+        for name, value in (("sk_from", sk_from), ("sk_to", sk_to)):
+            if value is not None:
+                check_name(name, value, max_len=1024)
+        pk_col, sk_col = INDEXES[index]
+        where = f"{pk_col} = ?"
+        if sk_from is not None:
+            where += f" AND {sk_col} >= ?"
+        if sk_to is not None:
+            where += f" AND {sk_col} < ?"
+        return f"SELECT body FROM items WHERE {where} ORDER BY {sk_col}, pk, sk"
+
+    def query(
+        self,
+        pk: str,
+        *,
+        index: str | None = None,
+        sk_from: str | None = None,
+        sk_to: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Items of one partition ``pk`` of the table or ``index``, sk in [sk_from, sk_to)."""
+        check_name("pk", pk, max_len=1024)
+        sql = self._where(index, sk_from, sk_to)
+        args = [a for a in (pk, sk_from, sk_to) if a is not None]
+        with self._lock:
+            return [json.loads(r[0]) for r in self._db.execute(sql, args)]
+
+    def query_plan(self, index: str | None = None) -> str:
+        """SQLite's plan for :meth:`query` on ``index`` (a SEARCH on an index, never a SCAN)."""
+        sql = self._where(index, "a", "b")
+        with self._lock:
+            rows = self._db.execute("EXPLAIN QUERY PLAN " + sql, ("p", "a", "b")).fetchall()
+        return " | ".join(str(r[-1]) for r in rows)
+
+    def scan(self) -> list[dict[str, Any]]:
+        """Every item (the brute-force read the access patterns avoid)."""
+        with self._lock:
+            return [json.loads(r[0]) for r in self._db.execute("SELECT body FROM items")]
+
+    def sweep(self) -> int:
+        """The TTL process: delete items whose TTL is at or before now; return how many."""
+        with self._lock:
+            cur = self._db.execute("DELETE FROM items WHERE expires <= ?", (self.clock(),))
+            return cur.rowcount
+
+    def __len__(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT count(*) FROM items").fetchone()[0])
+
+    def close(self) -> None:
+        """Close the SQLite connection."""
+        with self._lock:
+            self._db.close()

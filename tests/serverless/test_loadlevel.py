@@ -1,0 +1,69 @@
+"""The 9 am simulation: conservation of calls, once-only bookings, and where the design breaks."""
+
+from __future__ import annotations
+
+import pytest
+
+from designpatterns_ref.serverless.loadlevel import Scenario, simulate
+
+SMALL = {"calls": 1500, "burst_seconds": 20.0, "concurrency": 10, "seed": 4}
+
+
+def test_every_call_is_booked_once_dead_lettered_or_lost() -> None:
+    for kw in ({}, {"slow_ehrs": 5}, {"use_queue": False}, {"hot_clinic_share": 0.6}):
+        r = simulate(Scenario(**{**SMALL, "partition_writes_per_s": 5.0, **kw}))
+        assert r.double_bookings == 0
+        assert r.booked + r.dead_lettered + r.lost == r.scenario.calls
+        if r.scenario.use_queue:
+            assert r.lost == 0  # at least once: a queued call is booked or dead-lettered
+
+
+def test_the_same_scenario_gives_the_same_report() -> None:
+    a = simulate(Scenario(**SMALL, slow_ehrs=3))
+    b = simulate(Scenario(**SMALL, slow_ehrs=3))
+    assert a == b and a.samples == b.samples
+
+
+def test_the_queue_levels_the_burst_that_direct_calls_drop() -> None:
+    queued = simulate(Scenario(**SMALL))
+    direct = simulate(Scenario(**SMALL, use_queue=False))
+    assert queued.booked == SMALL["calls"] and queued.lost == 0 and queued.max_queue_age > 0
+    assert direct.throttles > 0 and direct.lost > 0
+    assert direct.fails_at is not None and "lost" in direct.failure
+
+
+def test_duplicated_calls_book_once() -> None:
+    r = simulate(Scenario(**SMALL, duplicate_share=1.0))
+    assert r.booked == SMALL["calls"] and r.double_bookings == 0
+
+
+def test_a_slow_ehr_without_caps_breaks_the_queue_age_promise() -> None:
+    kw = {**SMALL, "slow_ehrs": 3, "ehrs": 20, "queue_age_slo": 120.0}
+    open_ = simulate(Scenario(**kw, use_gates=False))
+    gated = simulate(Scenario(**kw))
+    assert open_.fails_at is not None and "slow EHR" in open_.failure
+    assert open_.timeouts > gated.timeouts
+    assert gated.short_circuited > 0 and gated.wait_p99 < open_.wait_p99
+
+
+def test_a_hot_partition_is_named_as_the_cause() -> None:
+    r = simulate(Scenario(**SMALL, hot_clinic_share=0.8, partition_writes_per_s=5.0))
+    assert r.partition_throttles > 0 and "hot partition" in r.failure
+
+
+def test_samples_track_the_queue() -> None:
+    r = simulate(Scenario(**SMALL), sample_every=1.0)
+    assert r.samples[0].t == 0.0
+    assert max(x.queue_depth for x in r.samples) > 0 and r.samples[-1].queue_depth == 0
+    assert r.samples[-1].booked == r.booked
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("calls", 0), ("ehrs", -1), ("slow_ehrs", 99), ("hot_clinic_share", 1.5), ("timeout", 0.0)],
+)
+def test_bad_scenarios_are_refused(field: str, value: object) -> None:
+    from designpatterns_ref.serverless import ServerlessError
+
+    with pytest.raises(ServerlessError, match=field):
+        Scenario(**{field: value})  # type: ignore[arg-type]

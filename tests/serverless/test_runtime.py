@@ -1,0 +1,132 @@
+"""The scheduler, queue, function and object store against their stated semantics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from designpatterns_ref.serverless import Queue, Scheduler
+from designpatterns_ref.serverless.breaker import Breaker, EhrGate
+from designpatterns_ref.serverless.function import Function, Outcome
+from designpatterns_ref.serverless.objectstore import ObjectStore
+
+
+@given(st.lists(st.floats(0, 100, allow_nan=False), max_size=30))
+def test_scheduler_runs_in_time_order_ties_in_schedule_order(times: list[float]) -> None:
+    s = Scheduler()
+    seen: list[tuple[float, int]] = []
+    for i, t in enumerate(times):
+        s.at(t, lambda i=i, t=t: seen.append((s(), i)))
+    assert s.run() == len(times)
+    assert seen == sorted(((t, i) for i, t in enumerate(times)))
+
+
+queue_ops = st.lists(
+    st.one_of(
+        st.just(("send",)),
+        st.tuples(st.just("receive"), st.integers(1, 3)),
+        st.tuples(st.just("delete"), st.integers(0, 20)),
+        st.tuples(st.just("wait"), st.sampled_from([1.0, 9.999, 10.0, 25.0])),
+    ),
+    max_size=60,
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(queue_ops)
+def test_queue_loses_nothing_and_redelivers_after_the_visibility_timeout(
+    ops: list[tuple[Any, ...]],
+) -> None:
+    s = Scheduler()
+    dlq = Queue(s)
+    q = Queue(s, visibility_timeout=10, max_receives=2, dead_letter=dlq)
+    sent: list[int] = []
+    deleted: set[int] = set()
+    hidden_until: dict[int, float] = {}
+    receipts: list[str] = []
+    for op in ops:
+        if op[0] == "send":
+            q.send({"n": len(sent)})
+            sent.append(len(sent))
+        elif op[0] == "receive":
+            got = q.receive(op[1])
+            for m in got:
+                n = m.body["n"]
+                assert n not in deleted
+                assert hidden_until.get(n, 0.0) <= s()  # never handed out while invisible
+                assert 1 <= m.receive_count <= 2
+                hidden_until[n] = s() + 10
+                receipts.append(m.receipt)
+        elif op[0] == "delete" and receipts:
+            receipt = receipts[op[1] % len(receipts)]
+            n = {m.receipt: m.body["n"] for m in q.peek()}.get(receipt)
+            assert q.delete(receipt) == (n is not None)
+            if n is not None:
+                deleted.add(n)
+        elif op[0] == "wait":
+            s.run(until=s() + op[1])
+    in_queue = {m.body["n"] for m in q.peek()}
+    dead = {m.body["n"] for m in dlq.peek()}
+    assert in_queue | dead | deleted == set(sent)  # at least once: nothing lost
+    assert not (in_queue & dead) and not (in_queue & deleted) and not (dead & deleted)
+
+
+def test_function_concurrency_cold_starts_and_timeouts() -> None:
+    s = Scheduler()
+    done: list[Outcome] = []
+    f = Function(s, lambda e: e["work"], concurrency=2, cold_start=1.0, timeout=5, keep_warm=60)
+    assert f.invoke({"work": 2.0}, done.append)
+    assert f.invoke({"work": 9.0}, done.append)
+    assert not f.invoke({"work": 1.0}, done.append)  # throttled: nothing ran
+    s.run()
+    assert [(o.ok, o.cold, o.finished, o.error) for o in done] == [
+        (True, True, 3.0, ""),
+        (False, True, 6.0, "timeout"),
+    ]
+    assert f.invoke({"work": 1.0}, done.append)  # a warm instance: no cold start
+    s.run()
+    assert done[-1].cold is False and done[-1].finished == 7.0
+    assert (f.throttles, f.cold_starts, f.timeouts) == (1, 2, 1)
+    s.run(until=200.0)
+    assert f.invoke({"work": 1.0}, done.append)
+    s.run()
+    assert done[-1].cold is True  # idle past keep_warm: cold again
+
+
+def test_a_crashing_handler_is_an_error_outcome() -> None:
+    s = Scheduler()
+    done: list[Outcome] = []
+    f = Function(s, lambda e: 1 / 0, concurrency=1)
+    assert f.invoke({}, done.append)
+    s.run()
+    assert not done[0].ok and "ZeroDivisionError" in done[0].error and f.busy == 0
+
+
+def test_breaker_and_gate() -> None:
+    s = Scheduler()
+    gate = EhrGate(Breaker(s, threshold=2, cool_down=10), cap=1)
+    assert gate.enter() == "ok"
+    assert gate.enter() == "capped"
+    gate.leave(False)
+    assert gate.enter() == "ok"
+    gate.leave(False)
+    assert gate.breaker.state == "open" and gate.enter() == "open"
+    s.run(until=10)
+    assert gate.enter() == "ok"  # the half-open trial
+    assert gate.enter() == "capped"
+    gate.leave(True)
+    assert gate.breaker.state == "closed"
+
+
+def test_object_store() -> None:
+    store = ObjectStore()
+    e1 = store.put("a/1", b"x")
+    assert store.put("a/1", b"y") != e1 and store.get("a/1") == b"y"
+    store.put("b/1", b"z")
+    assert store.list("a/") == ["a/1"] and store.list() == ["a/1", "b/1"]
+    with pytest.raises(Exception, match="exists"):
+        store.put("b/1", b"w", if_none_match=True)
+    assert store.get("b/1") == b"z"

@@ -1,0 +1,91 @@
+"""The key-value table and the single-table access patterns, against a brute-force scan."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from designpatterns_ref.clock import ManualClock
+from designpatterns_ref.serverless import ConditionFailed, KeyValueTable
+from designpatterns_ref.serverless.singletable import (
+    PatientOps,
+    brute_patient_by_phone,
+    brute_recall_due,
+    brute_upcoming,
+)
+
+PHONES = ["+46700000001", "+46700000002", "+46700000003"]
+TIMES = ["2026-12-06T08:00", "2026-12-06T09:00", "2026-12-06T09:30", "2026-12-07T09:00"]
+DAYS = ["2026-12-01", "2026-12-06", "2026-12-07", "2027-01-01"]
+IDS = st.sampled_from(["p1", "p2", "p3", "p4", "a-1", "A_2"])
+
+commands = st.lists(
+    st.one_of(
+        st.tuples(st.just("patient"), IDS, st.sampled_from(PHONES)),
+        st.tuples(st.just("appt"), IDS, IDS, st.sampled_from(["c1", "c2"]), st.sampled_from(TIMES)),
+        st.tuples(st.just("recall"), st.sampled_from(["flu", "hpv"]), IDS, st.sampled_from(DAYS)),
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(commands, st.sampled_from(PHONES), st.sampled_from(TIMES), st.sampled_from(DAYS))
+def test_each_access_pattern_equals_a_brute_force_scan(
+    cmds: list[tuple[Any, ...]], phone: str, now: str, on: str
+) -> None:
+    ops = PatientOps(KeyValueTable())
+    for cmd in cmds:
+        if cmd[0] == "patient":
+            ops.add_patient(cmd[1], cmd[2], "name")
+        elif cmd[0] == "appt":
+            ops.add_appointment(cmd[1], cmd[2], cmd[3], cmd[4])
+        else:
+            ops.add_recall(cmd[1], cmd[2], cmd[3])
+    items = ops.table.scan()
+    assert ops.patient_by_phone(phone) == brute_patient_by_phone(items, phone)
+    for clinic in ("c1", "c2"):
+        assert ops.upcoming(clinic, now) == brute_upcoming(items, clinic, now)
+    for campaign in ("flu", "hpv"):
+        assert ops.recall_due(campaign, on) == brute_recall_due(items, campaign, on)
+
+
+@pytest.mark.parametrize("index", [None, "gsi1", "gsi2"])
+def test_every_query_is_an_index_search_of_one_partition(index: str | None) -> None:
+    plan = KeyValueTable().query_plan(index)
+    assert "SEARCH" in plan and "SCAN" not in plan
+    assert "pk=?" in plan.replace(" ", "")
+
+
+def test_conditional_writes_are_atomic_and_refusals_change_nothing() -> None:
+    t = KeyValueTable()
+    t.put({"pk": "a", "sk": "1", "v": 1}, condition=lambda old: old is None)
+    with pytest.raises(ConditionFailed) as err:
+        t.put({"pk": "a", "sk": "1", "v": 2}, condition=lambda old: old is None)
+    assert err.value.existing == {"pk": "a", "sk": "1", "v": 1}
+    assert t.get("a", "1") == {"pk": "a", "sk": "1", "v": 1}
+    with pytest.raises(ConditionFailed):
+        t.delete("a", "1", condition=lambda old: old is not None and old["v"] == 9)
+    assert len(t) == 1
+
+
+def test_ttl_deletes_lazily_like_dynamodb() -> None:
+    clock = ManualClock()
+    t = KeyValueTable(clock=clock)
+    t.put({"pk": "a", "sk": "1", "ttl": 10})
+    t.put({"pk": "a", "sk": "2"})
+    clock.advance(20)
+    assert t.get("a", "1") is not None  # expired, still readable until the sweep
+    assert t.sweep() == 1
+    assert t.get("a", "1") is None and t.get("a", "2") is not None
+
+
+def test_a_family_sharing_a_phone_is_found_together() -> None:
+    ops = PatientOps(KeyValueTable())
+    ops.add_patient("mum", "+46701111111", "Eva")
+    ops.add_patient("kid", "+46701111111", "Leo")
+    ops.add_patient("other", "+46702222222", "Ola")
+    assert [p["patient"] for p in ops.patient_by_phone("+46701111111")] == ["kid", "mum"]
