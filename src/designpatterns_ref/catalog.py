@@ -568,6 +568,11 @@ _CATALOG: tuple[CaseStudy, ...] = (
         "edge with explicit expiry.",
         "rules engines, caching",
         "membership",
+        _mods(
+            "membership",
+            ["base", "rules", "directory", "verify", "data", "engagement", "api", "plot"],
+        ),
+        status="implemented",
     ),
     CaseStudy(
         "bed-logistics",
