@@ -12,7 +12,7 @@ Case study: Design a Membership Benefits & Verification Platform (docs/case-stud
   per-member cap, with epsilon-greedy or Thompson sampling, and a simulation;
 - :mod:`~designpatterns_ref.membership.api`: ``POST /v1/verify`` on FastAPI with per-client
   API keys and rate limits (the ``api`` extra; imported only when asked for).
-"""
+"""  # noqa: E501
 
 from designpatterns_ref.membership.base import (
     FACTS,

@@ -3,11 +3,12 @@
 Case study: Design a Membership Benefits & Verification Platform (docs/case-studies/membership-benefits.md)
 
 Deterministic: a fixed sample directory and seeded simulations.
-"""
+"""  # noqa: E501
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from designpatterns_ref.membership.data import sample_directory
 from designpatterns_ref.membership.engagement import RandomPolicy, ThompsonSampling, simulate
@@ -39,10 +40,10 @@ def tour(out: Callable[[str], None]) -> None:
     out(f"   m0001 moves to silver -> lounge-access: eligible={d.eligible}, {list(d.reasons)}")
 
     out("\n4. Offers under a global cap (2 per 7 days across all organisations), 30 days:")
-    kw = {"members": 400, "days": 30, "window": 7, "seed": 3}
+    kw: dict[str, Any] = {"members": 400, "days": 30, "window": 7, "seed": 3}
     for policy, cap in ((RandomPolicy(seed=1), None), (RandomPolicy(seed=1), 2),
                         (ThompsonSampling(seed=1), 2)):  # fmt: skip
-        r = simulate(policy, cap=cap, **kw)  # type: ignore[arg-type]
+        r = simulate(policy, cap=cap, **kw)
         out(f"   {r.policy:>8}, {'no cap' if cap is None else f'cap {cap}':>6}: "
             f"{r.sends:>5} sends, {r.engagements:>4} engagements ({r.rate:.1%} per send), "
             f"most in any 7 days {r.max_in_window}")  # fmt: skip

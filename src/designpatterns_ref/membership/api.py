@@ -25,7 +25,7 @@ share the counters (see the rate-limiter case study).
 >>> app = create_app(Verifier(*sample_directory()), {"key-a": (10.0, 20)})
 >>> sorted(app.openapi()["paths"])
 ['/health', '/v1/verify']
-"""
+"""  # noqa: E501
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ give when it fails), so that an organisation changes its rules without a code ch
 True
 >>> Decision(False, ("dues not paid",)).as_dict()
 {'eligible': False, 'reasons': ['dues not paid']}
-"""
+"""  # noqa: E501
 
 from __future__ import annotations
 
@@ -102,12 +102,18 @@ def check_fact(name: object, value: object) -> Fact:
         if kind is bool
         else isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 10**6
         if kind is int
-        else isinstance(value, str) and 0 < len(value) <= _MAX_NAME and value.isprintable()
+        else isinstance(value, str)
+        and 0 < len(value) <= _MAX_NAME
+        and value.isprintable()
         and value.isascii()
+        and value.strip() == value
     )
     if not ok:
-        allowed = {bool: "true or false", int: "an int from 0 to 1000000",
-                   str: "a printable ASCII string of 1 to 64 characters"}[kind]  # fmt: skip
+        allowed = {
+            bool: "true or false",
+            int: "an int from 0 to 1000000",
+            str: "a printable ASCII string of 1 to 64 characters, no surrounding spaces",
+        }[kind]
         raise MembershipError(f"fact {name}={value!r:.80} must be {allowed}")
     return value  # type: ignore[return-value]
 

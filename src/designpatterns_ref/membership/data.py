@@ -14,13 +14,13 @@ Deterministic: the same ``seed`` gives the same directory.
 >>> d, rules = generate(200, seed=1)
 >>> len(rules), len(list(d.members()))
 (9, 200)
-"""
+"""  # noqa: E501
 
 from __future__ import annotations
 
 import random
 
-from designpatterns_ref.membership.base import MembershipError, Rule
+from designpatterns_ref.membership.base import Fact, MembershipError, Rule
 from designpatterns_ref.membership.directory import Directory
 from designpatterns_ref.membership.rules import RuleSet
 
@@ -53,16 +53,24 @@ def _benefits(i: int) -> dict[str, tuple[Rule, ...]]:
         "legal-advice": (Rule("months", ">=", months, f"needs {months} months of membership"),),
         "travel-discount": (
             _ADULT,
-            Rule("country", "in", ("GB", "IE") if i % 2 else ("GB", "IE", "FR"),
-                 "not offered in your country"),
-        ),  # fmt: skip
+            Rule(
+                "country",
+                "in",
+                ("GB", "IE") if i % 2 else ("GB", "IE", "FR"),
+                "not offered in your country",
+            ),
+        ),
         "lounge-access": (
             Rule("tier", "==", "gold", "gold tier only"),
             Rule("months", ">=", 12, "needs 12 months of membership"),
         ),
         **(
-            {"training-credit": (Rule("tier", "in", ("silver", "gold"), "silver or gold only"),
-                                 Rule("age", "<", 67, "under 67 only"))}  # fmt: skip
+            {
+                "training-credit": (
+                    Rule("tier", "in", ("silver", "gold"), "silver or gold only"),
+                    Rule("age", "<", 67, "under 67 only"),
+                )
+            }
             if i % 3 == 0
             else {}
         ),
@@ -92,8 +100,8 @@ def random_facts(rng: random.Random) -> dict[str, bool | int | str]:
 def generate(n_members: int, seed: int = 0) -> tuple[Directory, dict[str, RuleSet]]:
     """A directory of ``n_members`` members (ids ``m0000``, ...) in 1-3 of the nine
     organisations each, and the organisations' rules."""
-    if isinstance(n_members, bool) or not isinstance(n_members, int) or not 0 <= n_members <= 10**7:
-        raise MembershipError(f"n_members={n_members!r:.40} must be an int from 0 to 10**7")
+    if isinstance(n_members, bool) or not isinstance(n_members, int) or not 0 <= n_members <= 10**6:
+        raise MembershipError(f"n_members={n_members!r:.40} must be an int from 0 to 10**6")
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise MembershipError(f"seed={seed!r:.40} must be an int")
     rng = random.Random(seed)
@@ -110,8 +118,8 @@ def generate(n_members: int, seed: int = 0) -> tuple[Directory, dict[str, RuleSe
 def sample_directory() -> tuple[Directory, dict[str, RuleSet]]:
     """A tiny fixed directory for examples: three members, one of them in two organisations."""
     d = Directory()
-    ok = {"status": "active", "tier": "gold", "months": 30, "age": 41, "country": "GB",
-          "dues_paid": True}  # fmt: skip
+    ok: dict[str, Fact] = {"status": "active", "tier": "gold", "months": 30, "age": 41,
+                           "country": "GB", "dues_paid": True}  # fmt: skip
     d.join("m0001", "northwind-union", ok)
     d.join("m0001", "motor-club", {**ok, "tier": "standard", "months": 2})
     d.join("m0002", "teachers-guild", {**ok, "status": "lapsed", "age": 17, "country": "US"})

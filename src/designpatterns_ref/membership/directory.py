@@ -19,7 +19,7 @@ Complexity: O(1) per read or change, plus one call per subscriber on a change.
 >>> d.update("m1", "acme", {"tier": "gold"})
 >>> d.facts("m1", "acme"), seen
 ({'status': 'active', 'tier': 'gold'}, [('m1', 'acme'), ('m1', 'acme')])
-"""
+"""  # noqa: E501
 
 from __future__ import annotations
 
@@ -86,7 +86,8 @@ class Directory:
 
     def facts(self, member: str, organisation: str) -> dict[str, Fact] | None:
         """A copy of the record's facts, or ``None`` when not a member."""
-        record = self._records.get((member, organisation))
+        key = (check_name("member", member), check_name("organisation", organisation))
+        record = self._records.get(key)
         return None if record is None else dict(record)
 
     def _facts_view(self, member: str, organisation: str) -> Mapping[str, Fact] | None:
@@ -95,10 +96,12 @@ class Directory:
 
     def version(self, member: str, organisation: str) -> int:
         """How many times the record has changed (0: never existed)."""
-        return self._version.get((member, organisation), 0)
+        key = (check_name("member", member), check_name("organisation", organisation))
+        return self._version.get(key, 0)
 
     def organisations_of(self, member: str) -> tuple[str, ...]:
         """The organisations ``member`` belongs to, sorted."""
+        check_name("member", member)
         return tuple(sorted(self._orgs_of.get(member, ())))
 
     def members(self) -> Iterator[str]:

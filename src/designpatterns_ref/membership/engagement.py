@@ -21,7 +21,7 @@ Complexity: O(k) per member-day for k eligible benefits; the ledger is O(cap) pe
 >>> report = simulate(ThompsonSampling(seed=1), members=150, days=20, cap=3, window=7, seed=2)
 >>> report.max_in_window <= 3 and report.sends > 0
 True
-"""
+"""  # noqa: E501
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from designpatterns_ref.membership.base import MembershipError
+from designpatterns_ref.membership.base import MembershipError, check_name
 from designpatterns_ref.membership.data import generate, random_facts
 from designpatterns_ref.membership.verify import Verifier
 
@@ -53,6 +53,27 @@ def _int(name: str, value: object, low: int, high: int) -> int:
     return value
 
 
+def _day(value: object) -> int:
+    return _int("day", value, 0, 10**9)
+
+
+def _options(options: object) -> Sequence[str]:
+    if (
+        not isinstance(options, list | tuple)
+        or not options
+        or not all(isinstance(o, str) for o in options)
+    ):
+        raise MembershipError(f"options={options!r:.80} must be a non-empty list of strings")
+    return options
+
+
+def _outcome(option: object, engaged: object) -> None:
+    if not isinstance(option, str):
+        raise MembershipError(f"option={option!r:.80} must be a string")
+    if not isinstance(engaged, bool):
+        raise MembershipError(f"engaged={engaged!r:.40} must be True or False")
+
+
 def _seed(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise MembershipError(f"seed={value!r:.40} must be an int")
@@ -69,6 +90,8 @@ class CapLedger:
 
     def room(self, member: str, day: int) -> bool:
         """Whether one more send to ``member`` on ``day`` keeps every window within the cap."""
+        check_name("member", member)
+        _day(day)
         days = self._sent.get(member)
         if not days:
             return True
@@ -85,6 +108,8 @@ class CapLedger:
 
     def recent(self, member: str, day: int) -> int:
         """Sends to ``member`` in the window ending on ``day``."""
+        check_name("member", member)
+        _day(day)
         days = self._sent.get(member, ())
         return sum(1 for d in days if d > day - self.window)
 
@@ -108,10 +133,11 @@ class RandomPolicy:
         self._rng = random.Random(_seed(seed))
 
     def choose(self, options: Sequence[str]) -> str:
+        options = _options(options)
         return options[self._rng.randrange(len(options))]
 
     def update(self, option: str, engaged: bool) -> None:
-        pass
+        _outcome(option, engaged)
 
 
 class EpsilonGreedy:
@@ -131,12 +157,14 @@ class EpsilonGreedy:
         self._engaged: dict[str, int] = {}
 
     def choose(self, options: Sequence[str]) -> str:
+        options = _options(options)
         if self._rng.random() < self.epsilon:
             return options[self._rng.randrange(len(options))]
         # Unseen options first (optimistic), then the best rate; ties by order given.
-        return max(options, key=lambda o: (self._engaged.get(o, 1) / self._shown.get(o, 1)))
+        return max(options, key=lambda o: self._engaged.get(o, 1) / self._shown.get(o, 1))
 
     def update(self, option: str, engaged: bool) -> None:
+        _outcome(option, engaged)
         self._shown[option] = self._shown.get(option, 0) + 1
         self._engaged[option] = self._engaged.get(option, 0) + int(engaged)
 
@@ -152,11 +180,13 @@ class ThompsonSampling:
         self._losses: dict[str, int] = {}
 
     def choose(self, options: Sequence[str]) -> str:
+        options = _options(options)
         beta = self._rng.betavariate
         w, lo = self._wins, self._losses
         return max(options, key=lambda o: beta(1 + w.get(o, 0), 1 + lo.get(o, 0)))
 
     def update(self, option: str, engaged: bool) -> None:
+        _outcome(option, engaged)
         target = self._wins if engaged else self._losses
         target[option] = target.get(option, 0) + 1
 
@@ -228,13 +258,17 @@ def simulate(
     ``window`` days. Each day a ``churn`` share of memberships changes facts through the
     directory, so the verifier's cache is invalidated as it would be in production.
     """
-    _int("members", members, 1, 10**6)
+    _int("members", members, 1, 10**5)
     _int("days", days, 1, 3650)
     if isinstance(fatigue, bool) or not isinstance(fatigue, int | float) or not 0 < fatigue <= 1:
         raise MembershipError(f"fatigue={fatigue!r:.40} must be a number in (0, 1]")
     if isinstance(churn, bool) or not isinstance(churn, int | float) or not 0 <= churn <= 1:
         raise MembershipError(f"churn={churn!r:.40} must be a number from 0 to 1")
     _seed(seed)
+    if not all(callable(getattr(policy, n, None)) for n in ("choose", "update")):
+        raise MembershipError(f"policy={policy!r:.80} must have choose() and update()")
+    if cap is not None:
+        _int("cap", cap, 1, 1000)
     ledger = CapLedger(cap if cap is not None else 1, window)
     directory, rules = generate(members, seed)
     verifier = Verifier(directory, rules)

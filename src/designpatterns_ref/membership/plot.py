@@ -12,7 +12,7 @@ Complexity: O(days x reports).
 
 >>> callable(plot_engagement) and callable(plot_daily)
 True
-"""
+"""  # noqa: E501
 
 from __future__ import annotations
 

@@ -20,7 +20,7 @@ rules are checked once when the set is built, never while evaluating.
 ('membership not active', 'gold tier only')
 >>> evaluate(rs, "lounge", None).reasons
 ('not a member of acme',)
-"""
+"""  # noqa: E501
 
 from __future__ import annotations
 

@@ -23,7 +23,7 @@ True
 >>> d.update("m0001", "northwind-union", {"dues_paid": False})
 >>> v.verify("m0001", "northwind-union", "legal-advice").reasons
 ('dues not paid',)
-"""
+"""  # noqa: E501
 
 from __future__ import annotations
 
@@ -119,6 +119,8 @@ class Verifier:
 
     def invalidate(self, member: str, organisation: str) -> None:
         """Drop every cached answer about ``member`` in ``organisation``."""
+        check_name("member", member)
+        check_name("organisation", organisation)
         for benefit in self._index.pop((member, organisation), ()):
             if self._cache.pop((member, organisation, benefit), None) is not None:
                 self.stats.invalidated += 1
