@@ -66,7 +66,7 @@ def plot_engagement(reports: Sequence[SimulationReport], *, ax: Any = None) -> A
 
 def plot_daily(report: SimulationReport, *, ax: Any = None) -> Any:
     """A report's sends and engagements per day."""
-    (r,) = _reports(report) if isinstance(report, SimulationReport) else _reports([report])
+    (r,) = _reports([report])
     fig, ax = new_figure(ax)
     days = range(len(r.sends_per_day))
     ax.plot(days, r.sends_per_day, label="offers sent")
