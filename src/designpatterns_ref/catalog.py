@@ -573,6 +573,16 @@ _CATALOG: tuple[CaseStudy, ...] = (
             ["base", "rules", "directory", "verify", "data", "engagement", "api", "plot"],
         ),
         status="implemented",
+        sources=(
+            Source(
+                "Russo et al.: A Tutorial on Thompson Sampling",
+                "https://arxiv.org/abs/1707.02038",
+            ),
+            Source(
+                "RFC 6585: Additional HTTP Status Codes (429 Too Many Requests)",
+                "https://www.rfc-editor.org/rfc/rfc6585",
+            ),
+        ),
     ),
     CaseStudy(
         "bed-logistics",
