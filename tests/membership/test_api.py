@@ -166,3 +166,30 @@ def test_bucket_refills_at_its_rate() -> None:
     assert [b.take(), b.take()] == [0.0, 0.0] and b.take() == pytest.approx(0.5)
     clock.t = 0.5
     assert b.take() == 0.0 and b.take() > 0
+
+
+@settings(max_examples=100)
+@given(
+    st.floats(0.5, 50.0),
+    st.integers(1, 10),
+    st.lists(st.floats(0.0, 2.0), min_size=1, max_size=80),
+)
+def test_bucket_never_grants_more_than_burst_plus_rate_times_time(
+    rate: float, burst: int, gaps: list[float]
+) -> None:
+    """In every interval [a, b] of request times: grants <= burst + rate * (b - a)."""
+    clock = Clock()
+    bucket = ClientBucket(rate, burst, clock=clock)
+    granted: list[float] = []
+    for gap in gaps:
+        clock.t += gap
+        if bucket.take() == 0.0:
+            granted.append(clock.t)
+    for i, a in enumerate(granted):
+        for j in range(i, len(granted)):
+            assert j - i + 1 <= burst + rate * (granted[j] - a) + 1e-9
+    # and a request waiting the time it was told to wait is granted
+    wait = bucket.take()
+    if wait > 0:
+        clock.t += wait + 1e-9
+        assert bucket.take() == 0.0
