@@ -54,8 +54,8 @@ class ClientBucket:
 
     >>> t = [0.0]
     >>> b = ClientBucket(1.0, 2, clock=lambda: t[0])
-    >>> [b.take() for _ in range(3)]
-    [0.0, 0.0, 1.0]
+    >>> b.take(), b.take(), b.take()
+    (0.0, 0.0, 1.0)
     """
 
     def __init__(self, rate: float, burst: int, *, clock: Callable[[], float] = time.monotonic):
