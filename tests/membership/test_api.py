@@ -68,7 +68,8 @@ def test_health(client: httpx.Client) -> None:
 
 def test_verify_yes_and_no_with_every_reason(client: httpx.Client) -> None:
     r = client.post("/v1/verify", json=OK)
-    assert r.status_code == 200 and r.json() == {"eligible": True, "reasons": []}
+    assert r.status_code == 200
+    assert r.json() == {"eligible": True, "reasons": [], "rules_version": 1}
     r = client.post("/v1/verify", json={"member": "m0002", "organisation": "teachers-guild",
                                         "benefit": "travel-discount"})  # fmt: skip
     assert r.status_code == 200

@@ -80,6 +80,7 @@ def test_evaluate_matches_brute_force(common: list[Rule], own: list[Rule], facts
     expected = reference(common, own, facts)
     assert list(decision.reasons) == expected
     assert decision.eligible is (not expected)
+    assert decision.rules_version == 1
     assert rs.rules_for("b") == (*common, *own)
 
 

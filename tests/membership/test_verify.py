@@ -100,6 +100,7 @@ def test_new_rules_drop_that_organisations_answers() -> None:
                      benefits={"legal-advice": ()})  # fmt: skip
     v.set_rules(strict)
     assert v.verify("m0001", "northwind-union", "legal-advice").reasons == ("60 months",)
+    assert v.verify("m0001", "northwind-union", "legal-advice").rules_version == 2
     assert ("m0001", "motor-club", "legal-advice") in v._cache
 
 

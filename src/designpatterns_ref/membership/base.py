@@ -10,8 +10,8 @@ give when it fails), so that an organisation changes its rules without a code ch
 
 >>> Rule("tier", "in", ("gold", "silver"), "gold or silver tier only").holds({"tier": "gold"})
 True
->>> Decision(False, ("dues not paid",)).as_dict()
-{'eligible': False, 'reasons': ['dues not paid']}
+>>> Decision(False, ("dues not paid",), rules_version=3).as_dict()
+{'eligible': False, 'reasons': ['dues not paid'], 'rules_version': 3}
 """  # noqa: E501
 
 from __future__ import annotations
@@ -174,11 +174,14 @@ class Rule:
 
 @dataclass(frozen=True, slots=True)
 class Decision:
-    """The answer to a verification: eligible or not, with every reason for a "no"."""
+    """The answer to a verification: eligible or not, with every reason for a "no", and the
+    version of the organisation's rules that decided it (for an audit trail)."""
 
     eligible: bool
     reasons: tuple[str, ...] = ()
+    rules_version: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
-        return {"eligible": self.eligible, "reasons": list(self.reasons)}
+        return {"eligible": self.eligible, "reasons": list(self.reasons),
+                "rules_version": self.rules_version}  # fmt: skip

@@ -39,8 +39,6 @@ from designpatterns_ref.membership.base import (
 
 __all__ = ["RuleSet", "evaluate"]
 
-_ELIGIBLE = Decision(True, ())
-
 
 @dataclass(frozen=True)
 class RuleSet:
@@ -108,7 +106,7 @@ def evaluate(ruleset: RuleSet, benefit: str, facts: Mapping[str, Fact] | None) -
         ruleset.check_benefit(benefit)
         raise AssertionError("unreachable")  # pragma: no cover
     if facts is None:
-        return Decision(False, (f"not a member of {ruleset.organisation}",))
+        return Decision(False, (f"not a member of {ruleset.organisation}",), ruleset.version)
     if not isinstance(facts, Mapping):
         raise MembershipError(f"facts={facts!r:.80} must be a mapping or None")
     reasons = []
@@ -117,4 +115,4 @@ def evaluate(ruleset: RuleSet, benefit: str, facts: Mapping[str, Fact] | None) -
             reasons.append(f"{fact} unknown")
         elif not test(facts[fact], value):
             reasons.append(reason)
-    return Decision(False, tuple(reasons)) if reasons else _ELIGIBLE
+    return Decision(not reasons, tuple(reasons), ruleset.version)
