@@ -41,6 +41,7 @@ FAMILIES: tuple[str, ...] = (
     "storage",
     "streaming",
     "serverless",
+    "membership",
 )
 
 __all__ = [
@@ -64,6 +65,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         feed,
         geo,
         identity,
+        membership,
         ratelimit,
         reputation,
         resilience,

@@ -610,6 +610,21 @@ _CATALOG: tuple[CaseStudy, ...] = (
         "edge with explicit expiry.",
         "rules engines, caching",
         "membership",
+        _mods(
+            "membership",
+            ["base", "rules", "directory", "verify", "data", "engagement", "api", "plot"],
+        ),
+        status="implemented",
+        sources=(
+            Source(
+                "Russo et al.: A Tutorial on Thompson Sampling",
+                "https://arxiv.org/abs/1707.02038",
+            ),
+            Source(
+                "RFC 6585: Additional HTTP Status Codes (429 Too Many Requests)",
+                "https://www.rfc-editor.org/rfc/rfc6585",
+            ),
+        ),
     ),
     CaseStudy(
         "bed-logistics",

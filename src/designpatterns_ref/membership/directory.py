@@ -1,0 +1,113 @@
+"""The membership directory: who belongs to which organisation, with what facts.
+
+Case study: Design a Membership Benefits & Verification Platform (docs/case-studies/membership-benefits.md)
+
+The source of truth the verifier caches. Every change (:meth:`Directory.join`,
+:meth:`Directory.update`, :meth:`Directory.leave`) bumps the record's version and tells each
+subscriber which (member, organisation) changed, *after* the change is made, so that a cache
+that drops that entry on the call can never serve the old answer again.
+
+Trade-off: push invalidation is exact and immediate but needs every writer to go through the
+directory; a TTL alone would be simpler and stale for up to the TTL.
+
+Complexity: O(1) per read or change, plus one call per subscriber on a change.
+
+>>> d = Directory()
+>>> seen = []
+>>> d.subscribe(lambda m, o: seen.append((m, o)))
+>>> d.join("m1", "acme", {"status": "active"})
+>>> d.update("m1", "acme", {"tier": "gold"})
+>>> d.facts("m1", "acme"), seen
+({'status': 'active', 'tier': 'gold'}, [('m1', 'acme'), ('m1', 'acme')])
+"""  # noqa: E501
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+
+from designpatterns_ref.membership.base import Fact, MembershipError, check_facts, check_name
+
+__all__ = ["Directory"]
+
+Listener = Callable[[str, str], None]
+
+
+class Directory:
+    """Members' records per organisation, with change notification for caches."""
+
+    def __init__(self) -> None:
+        self._records: dict[tuple[str, str], dict[str, Fact]] = {}
+        self._orgs_of: dict[str, set[str]] = {}
+        self._version: dict[tuple[str, str], int] = {}
+        self._listeners: list[Listener] = []
+
+    def subscribe(self, listener: Listener) -> None:
+        """Call ``listener(member, organisation)`` after every change to that record."""
+        if not callable(listener):
+            raise MembershipError(f"listener={listener!r:.80} must be callable")
+        self._listeners.append(listener)
+
+    def _changed(self, key: tuple[str, str]) -> None:
+        self._version[key] = self._version.get(key, 0) + 1
+        for listener in self._listeners:
+            listener(*key)
+
+    def join(self, member: str, organisation: str, facts: Mapping[str, Fact]) -> None:
+        """Add ``member`` to ``organisation`` with ``facts`` (refused if already a member)."""
+        key = (check_name("member", member), check_name("organisation", organisation))
+        clean = check_facts(facts)
+        if key in self._records:
+            raise MembershipError(f"member={member!r} is already in {organisation!r}")
+        self._records[key] = clean
+        self._orgs_of.setdefault(member, set()).add(organisation)
+        self._changed(key)
+
+    def update(self, member: str, organisation: str, facts: Mapping[str, Fact]) -> None:
+        """Set the given facts of an existing membership (others are kept)."""
+        key = self._existing(member, organisation)
+        clean = check_facts(facts)
+        self._records[key].update(clean)
+        self._changed(key)
+
+    def leave(self, member: str, organisation: str) -> None:
+        """End ``member``'s membership of ``organisation``."""
+        key = self._existing(member, organisation)
+        del self._records[key]
+        self._orgs_of[member].discard(organisation)
+        if not self._orgs_of[member]:
+            del self._orgs_of[member]
+        self._changed(key)
+
+    def _existing(self, member: object, organisation: object) -> tuple[str, str]:
+        key = (check_name("member", member), check_name("organisation", organisation))
+        if key not in self._records:
+            raise MembershipError(f"member={member!r} is not in organisation={organisation!r}")
+        return key
+
+    def facts(self, member: str, organisation: str) -> dict[str, Fact] | None:
+        """A copy of the record's facts, or ``None`` when not a member."""
+        key = (check_name("member", member), check_name("organisation", organisation))
+        record = self._records.get(key)
+        return None if record is None else dict(record)
+
+    def _facts_view(self, member: str, organisation: str) -> Mapping[str, Fact] | None:
+        """The record itself (no copy), for the verifier's hot path; do not mutate."""
+        return self._records.get((member, organisation))
+
+    def version(self, member: str, organisation: str) -> int:
+        """How many times the record has changed (0: never existed)."""
+        key = (check_name("member", member), check_name("organisation", organisation))
+        return self._version.get(key, 0)
+
+    def organisations_of(self, member: str) -> tuple[str, ...]:
+        """The organisations ``member`` belongs to, sorted."""
+        check_name("member", member)
+        return tuple(sorted(self._orgs_of.get(member, ())))
+
+    def members(self) -> Iterator[str]:
+        """Every member with at least one membership, in joining order."""
+        return iter(list(self._orgs_of))
+
+    def __len__(self) -> int:
+        """The number of memberships (member, organisation pairs)."""
+        return len(self._records)

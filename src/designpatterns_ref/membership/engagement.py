@@ -1,0 +1,317 @@
+"""Which benefit to show each member, under a global per-member cap: explore, exploit, no spam.
+
+Case study: Design a Membership Benefits & Verification Platform (docs/case-studies/membership-benefits.md)
+
+Each day a member may be sent one benefit offer, from any of their organisations, but never
+more than ``cap`` offers in any ``window`` consecutive days *across all organisations*
+(:class:`CapLedger`): nine partners each sending "only" weekly would otherwise flood a member
+in several of them. Among the benefits the member is eligible for (asked of the
+:class:`~designpatterns_ref.membership.verify.Verifier`), a policy picks one:
+:class:`EpsilonGreedy` (the best observed engagement rate, a random one with probability
+epsilon), :class:`ThompsonSampling` (a draw from each benefit's Beta posterior) or
+:class:`RandomPolicy` (the baseline). :func:`simulate` plays it out against hidden engagement
+rates that fall with fatigue (each recent send lowers the chance of the next engagement), and
+counts engagements against sends.
+
+Trade-off: a tighter cap sends less and loses a few engagements, but each send is worth more
+(less fatigue); exploration costs engagements now to find the better benefit for later.
+
+Complexity: O(k) per member-day for k eligible benefits; the ledger is O(cap) per member.
+
+>>> report = simulate(ThompsonSampling(seed=1), members=150, days=20, cap=3, window=7, seed=2)
+>>> report.max_in_window <= 3 and report.sends > 0
+True
+"""  # noqa: E501
+
+from __future__ import annotations
+
+import random
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from designpatterns_ref.membership.base import MembershipError, check_name
+from designpatterns_ref.membership.data import generate, random_facts
+from designpatterns_ref.membership.verify import Verifier
+
+__all__ = [
+    "CapLedger",
+    "EpsilonGreedy",
+    "Policy",
+    "RandomPolicy",
+    "SimulationReport",
+    "ThompsonSampling",
+    "max_sends_in_window",
+    "simulate",
+]
+
+
+def _int(name: str, value: object, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise MembershipError(f"{name}={value!r:.40} must be an int from {low} to {high}")
+    return value
+
+
+def _day(value: object) -> int:
+    return _int("day", value, 0, 10**9)
+
+
+def _options(options: object) -> Sequence[str]:
+    if (
+        not isinstance(options, list | tuple)
+        or not options
+        or not all(isinstance(o, str) for o in options)
+    ):
+        raise MembershipError(f"options={options!r:.80} must be a non-empty list of strings")
+    return options
+
+
+def _outcome(option: object, engaged: object) -> None:
+    if not isinstance(option, str):
+        raise MembershipError(f"option={option!r:.80} must be a string")
+    if not isinstance(engaged, bool):
+        raise MembershipError(f"engaged={engaged!r:.40} must be True or False")
+
+
+def _seed(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise MembershipError(f"seed={value!r:.40} must be an int")
+    return value
+
+
+class CapLedger:
+    """At most ``cap`` sends per member in any ``window`` consecutive days (all organisations)."""
+
+    def __init__(self, cap: int, window: int) -> None:
+        self.cap = _int("cap", cap, 1, 1000)
+        self.window = _int("window", window, 1, 3650)
+        self._sent: dict[str, deque[int]] = {}
+
+    def room(self, member: str, day: int) -> bool:
+        """Whether one more send to ``member`` on ``day`` keeps every window within the cap."""
+        check_name("member", member)
+        _day(day)
+        days = self._sent.get(member)
+        if not days:
+            return True
+        while days and days[0] <= day - self.window:
+            days.popleft()
+        return len(days) < self.cap
+
+    def record(self, member: str, day: int) -> None:
+        """Count a send (call :meth:`room` first; a send over the cap is refused)."""
+        if not self.room(member, day):
+            raise MembershipError(f"member={member!r} is at the cap of {self.cap} per "
+                                  f"{self.window} days on day {day}")  # fmt: skip
+        self._sent.setdefault(member, deque()).append(day)
+
+    def recent(self, member: str, day: int) -> int:
+        """Sends to ``member`` in the window ending on ``day``."""
+        check_name("member", member)
+        _day(day)
+        days = self._sent.get(member, ())
+        return sum(1 for d in days if d > day - self.window)
+
+
+class Policy(Protocol):
+    """Chooses one option (an "organisation/benefit" key) and learns from the outcome."""
+
+    name: str
+
+    def choose(self, options: Sequence[str]) -> str: ...
+
+    def update(self, option: str, engaged: bool) -> None: ...
+
+
+class RandomPolicy:
+    """The baseline: a uniformly random eligible benefit."""
+
+    name = "random"
+
+    def __init__(self, seed: int = 0) -> None:
+        self._rng = random.Random(_seed(seed))
+
+    def choose(self, options: Sequence[str]) -> str:
+        options = _options(options)
+        return options[self._rng.randrange(len(options))]
+
+    def update(self, option: str, engaged: bool) -> None:
+        _outcome(option, engaged)
+
+
+class EpsilonGreedy:
+    """The best observed engagement rate, or with probability ``epsilon`` a random option."""
+
+    def __init__(self, epsilon: float = 0.1, seed: int = 0) -> None:
+        if (
+            isinstance(epsilon, bool)
+            or not isinstance(epsilon, int | float)
+            or not 0.0 <= epsilon <= 1.0
+        ):
+            raise MembershipError(f"epsilon={epsilon!r:.40} must be a number from 0 to 1")
+        self.epsilon = float(epsilon)
+        self.name = f"epsilon-greedy ({self.epsilon:g})"
+        self._rng = random.Random(_seed(seed))
+        self._shown: dict[str, int] = {}
+        self._engaged: dict[str, int] = {}
+
+    def choose(self, options: Sequence[str]) -> str:
+        options = _options(options)
+        if self._rng.random() < self.epsilon:
+            return options[self._rng.randrange(len(options))]
+        # Unseen options first (optimistic), then the best rate; ties by order given.
+        return max(options, key=lambda o: self._engaged.get(o, 1) / self._shown.get(o, 1))
+
+    def update(self, option: str, engaged: bool) -> None:
+        _outcome(option, engaged)
+        self._shown[option] = self._shown.get(option, 0) + 1
+        self._engaged[option] = self._engaged.get(option, 0) + int(engaged)
+
+
+class ThompsonSampling:
+    """A draw from each option's Beta(1 + engaged, 1 + not engaged); the largest wins."""
+
+    name = "thompson"
+
+    def __init__(self, seed: int = 0) -> None:
+        self._rng = random.Random(_seed(seed))
+        self._wins: dict[str, int] = {}
+        self._losses: dict[str, int] = {}
+
+    def choose(self, options: Sequence[str]) -> str:
+        options = _options(options)
+        beta = self._rng.betavariate
+        w, lo = self._wins, self._losses
+        return max(options, key=lambda o: beta(1 + w.get(o, 0), 1 + lo.get(o, 0)))
+
+    def update(self, option: str, engaged: bool) -> None:
+        _outcome(option, engaged)
+        target = self._wins if engaged else self._losses
+        target[option] = target.get(option, 0) + 1
+
+
+@dataclass
+class SimulationReport:
+    """What a simulation did: sends and engagements per day, and every send."""
+
+    policy: str
+    cap: int
+    window: int
+    sends_per_day: list[int] = field(default_factory=list)
+    engagements_per_day: list[int] = field(default_factory=list)
+    log: list[tuple[str, int, str]] = field(default_factory=list)  # (member, day, option)
+    verifications: int = 0
+    cache_hits: int = 0
+
+    @property
+    def sends(self) -> int:
+        return sum(self.sends_per_day)
+
+    @property
+    def engagements(self) -> int:
+        return sum(self.engagements_per_day)
+
+    @property
+    def rate(self) -> float:
+        """Engagements per send."""
+        return self.engagements / self.sends if self.sends else 0.0
+
+    @property
+    def max_in_window(self) -> int:
+        """The most sends any member got in any ``window`` consecutive days (from the log)."""
+        return max_sends_in_window(self.log, self.window)
+
+
+def max_sends_in_window(log: Sequence[tuple[str, int, str]], window: int) -> int:
+    """The most sends to one member in ``window`` consecutive days, recounted from ``log``."""
+    by_member: dict[str, list[int]] = {}
+    for member, day, _ in log:
+        by_member.setdefault(member, []).append(day)
+    best = 0
+    for days in by_member.values():
+        days.sort()
+        lo = 0
+        for hi, d in enumerate(days):
+            while days[lo] <= d - window:
+                lo += 1
+            best = max(best, hi - lo + 1)
+    return best
+
+
+def simulate(
+    policy: Policy,
+    *,
+    members: int = 2000,
+    days: int = 60,
+    cap: int | None = 3,
+    window: int = 7,
+    fatigue: float = 0.75,
+    churn: float = 0.01,
+    seed: int = 0,
+) -> SimulationReport:
+    """Offer benefits for ``days`` days to ``members`` generated members under the cap.
+
+    Each member-day with room under the cap (``cap=None``: no cap, one offer a day) gets one
+    offer among the benefits the verifier says they are eligible for. The member engages with
+    the benefit's hidden rate times ``fatigue`` to the power of their sends in the last
+    ``window`` days. Each day a ``churn`` share of memberships changes facts through the
+    directory, so the verifier's cache is invalidated as it would be in production.
+    """
+    _int("members", members, 1, 10**5)
+    _int("days", days, 1, 3650)
+    if isinstance(fatigue, bool) or not isinstance(fatigue, int | float) or not 0 < fatigue <= 1:
+        raise MembershipError(f"fatigue={fatigue!r:.40} must be a number in (0, 1]")
+    if isinstance(churn, bool) or not isinstance(churn, int | float) or not 0 <= churn <= 1:
+        raise MembershipError(f"churn={churn!r:.40} must be a number from 0 to 1")
+    _seed(seed)
+    if not all(callable(getattr(policy, n, None)) for n in ("choose", "update")):
+        raise MembershipError(f"policy={policy!r:.80} must have choose() and update()")
+    if cap is not None:
+        _int("cap", cap, 1, 1000)
+    ledger = CapLedger(cap if cap is not None else 1, window)
+    directory, rules = generate(members, seed)
+    verifier = Verifier(directory, rules)
+    rng = random.Random(seed + 1)
+    rates = {
+        f"{org}/{b}": rng.uniform(0.02, 0.3)
+        for org, rs in sorted(rules.items())
+        for b in sorted(rs.benefits)
+    }
+    ids = list(directory.members())
+    report = SimulationReport(getattr(policy, "name", type(policy).__name__),
+                              cap or 0, window)  # fmt: skip
+    for day in range(days):
+        for _ in range(int(churn * len(directory))):
+            member = ids[rng.randrange(len(ids))]
+            orgs = directory.organisations_of(member)
+            if orgs:
+                directory.update(member, orgs[rng.randrange(len(orgs))], random_facts(rng))
+        sent = engaged = 0
+        for member in ids:
+            if cap is not None and not ledger.room(member, day):
+                continue
+            options = [
+                f"{org}/{b}"
+                for org in directory.organisations_of(member)
+                for b in rules[org].benefits
+                if verifier.verify(member, org, b).eligible
+            ]
+            if not options:
+                continue
+            choice = policy.choose(options)
+            recent = ledger.recent(member, day)
+            if cap is not None:
+                ledger.record(member, day)
+            else:
+                ledger._sent.setdefault(member, deque()).append(day)
+            hit = rng.random() < rates[choice] * fatigue**recent
+            policy.update(choice, hit)
+            report.log.append((member, day, choice))
+            sent += 1
+            engaged += hit
+        report.sends_per_day.append(sent)
+        report.engagements_per_day.append(engaged)
+    report.verifications = verifier.stats.hits + verifier.stats.misses
+    report.cache_hits = verifier.stats.hits
+    return report

@@ -1,0 +1,118 @@
+"""An organisation's eligibility rules as data, evaluated with every reason for a "no".
+
+Case study: Design a Membership Benefits & Verification Platform (docs/case-studies/membership-benefits.md)
+
+A :class:`RuleSet` belongs to one organisation and has a version: ``common`` rules every
+benefit needs (an active, paid-up membership, say) and, per benefit, its own rules (gold tier,
+twelve months of membership, aged 18 or over). :func:`evaluate` checks *all* of them and returns
+a :class:`~designpatterns_ref.membership.base.Decision` whose reasons list every rule that
+failed, in the order written, so a member told "no" learns everything to fix at once.
+
+Trade-off: rules as data are limited to what the operators say (no arbitrary code), which is
+exactly what makes them reviewable, versionable and safe to load from a partner's file.
+
+Complexity: O(r) per evaluation for r rules (each a dict lookup and one comparison); the
+rules are checked once when the set is built, never while evaluating.
+
+>>> rs = RuleSet("acme", 1, common=(Rule("status", "==", "active", "membership not active"),),
+...              benefits={"lounge": (Rule("tier", "==", "gold", "gold tier only"),)})
+>>> evaluate(rs, "lounge", {"status": "lapsed", "tier": "blue"}).reasons
+('membership not active', 'gold tier only')
+>>> evaluate(rs, "lounge", None).reasons
+('not a member of acme',)
+"""  # noqa: E501
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from designpatterns_ref.membership.base import (
+    OPERATORS,
+    Decision,
+    Fact,
+    MembershipError,
+    Rule,
+    check_name,
+)
+
+__all__ = ["RuleSet", "evaluate"]
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """One organisation's rules: ``common`` to every benefit, then each benefit's own."""
+
+    organisation: str
+    version: int
+    common: tuple[Rule, ...] = ()
+    benefits: Mapping[str, tuple[Rule, ...]] = field(default_factory=dict)
+    _plans: dict[str, tuple[tuple[str, Any, Any, str], ...]] = field(
+        init=False, repr=False, compare=False, default_factory=dict
+    )
+
+    def __post_init__(self) -> None:
+        check_name("organisation", self.organisation)
+        if (
+            isinstance(self.version, bool)
+            or not isinstance(self.version, int)
+            or not 0 <= self.version < 2**31
+        ):
+            raise MembershipError(f"RuleSet: version={self.version!r:.40} must be an int >= 0")
+        if not isinstance(self.common, tuple) or not all(isinstance(r, Rule) for r in self.common):
+            raise MembershipError(f"RuleSet: common={self.common!r:.80} must be a tuple of Rules")
+        if not isinstance(self.benefits, Mapping) or not self.benefits:
+            raise MembershipError(
+                f"RuleSet: benefits={self.benefits!r:.80} must be a non-empty mapping of "
+                "benefit names to tuples of Rules"
+            )
+        benefits = dict(self.benefits)
+        for name, rules in benefits.items():
+            check_name("benefit", name)
+            if not isinstance(rules, tuple) or not all(isinstance(r, Rule) for r in rules):
+                raise MembershipError(
+                    f"RuleSet: benefits[{name!r}]={rules!r:.80} must be a tuple of Rules"
+                )
+        object.__setattr__(self, "benefits", benefits)
+        for name, rules in benefits.items():  # precompute: (fact, test, value, reason)
+            self._plans[name] = tuple(
+                (r.fact, OPERATORS[r.op], r.value, r.reason) for r in (*self.common, *rules)
+            )
+
+    def rules_for(self, benefit: str) -> tuple[Rule, ...]:
+        """Every rule ``benefit`` needs, common ones first."""
+        return (*self.common, *self.benefits[self.check_benefit(benefit)])
+
+    def check_benefit(self, benefit: object) -> str:
+        """``benefit`` if this organisation offers it, else :class:`MembershipError`."""
+        if not isinstance(benefit, str) or benefit not in self.benefits:
+            raise MembershipError(
+                f"benefit={benefit!r:.80} is not offered by {self.organisation}; "
+                f"allowed: {sorted(self.benefits)}"
+            )
+        return benefit
+
+
+def evaluate(ruleset: RuleSet, benefit: str, facts: Mapping[str, Fact] | None) -> Decision:
+    """Whether a member with ``facts`` (``None``: not a member) may have ``benefit``.
+
+    Every failing rule contributes its reason; a missing fact gives "<fact> unknown".
+    """
+    if not isinstance(ruleset, RuleSet):
+        raise MembershipError(f"ruleset={ruleset!r:.80} must be a RuleSet")
+    plan = ruleset._plans.get(benefit) if isinstance(benefit, str) else None
+    if plan is None:
+        ruleset.check_benefit(benefit)
+        raise AssertionError("unreachable")  # pragma: no cover
+    if facts is None:
+        return Decision(False, (f"not a member of {ruleset.organisation}",), ruleset.version)
+    if not isinstance(facts, Mapping):
+        raise MembershipError(f"facts={facts!r:.80} must be a mapping or None")
+    reasons = []
+    for fact, test, value, reason in plan:
+        if fact not in facts:
+            reasons.append(f"{fact} unknown")
+        elif not test(facts[fact], value):
+            reasons.append(reason)
+    return Decision(not reasons, tuple(reasons), ruleset.version)

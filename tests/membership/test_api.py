@@ -1,0 +1,196 @@
+"""POST /v1/verify under a real uvicorn on loopback: keys, rate limits, bad input as 4xx."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+pytest.importorskip("fastapi")
+httpx = pytest.importorskip("httpx")
+uvicorn = pytest.importorskip("uvicorn")
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from designpatterns_ref.membership import MembershipError, Verifier, sample_directory  # noqa: E402
+from designpatterns_ref.membership.api import ClientBucket, create_app  # noqa: E402
+from designpatterns_ref.testing import free_port  # noqa: E402
+
+FAST, SLOW = "partner-fast-key", "partner-slow-key"
+OK = {"member": "m0001", "organisation": "northwind-union", "benefit": "lounge-access"}
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+CLOCK = Clock()
+
+
+@pytest.fixture(scope="module")
+def base_url() -> Iterator[str]:
+    app = create_app(Verifier(*sample_directory()),
+                     {FAST: (1e6, 10**6), SLOW: (1.0, 3)}, clock=CLOCK)  # fmt: skip
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None,
+                            log_level="warning", lifespan="off")  # fmt: skip
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="membership-api", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            pytest.fail("uvicorn did not start")
+        time.sleep(0.01)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def client(base_url: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=base_url, timeout=10, headers={"X-API-Key": FAST}) as c:
+        yield c
+
+
+def test_health(client: httpx.Client) -> None:
+    r = client.get("/health")
+    assert r.status_code == 200 and len(r.json()["organisations"]) == 9
+
+
+def test_verify_yes_and_no_with_every_reason(client: httpx.Client) -> None:
+    r = client.post("/v1/verify", json=OK)
+    assert r.status_code == 200
+    assert r.json() == {"eligible": True, "reasons": [], "rules_version": 1}
+    r = client.post("/v1/verify", json={"member": "m0002", "organisation": "teachers-guild",
+                                        "benefit": "travel-discount"})  # fmt: skip
+    assert r.status_code == 200
+    assert r.json()["reasons"] == ["membership not active", "must be 18 or over",
+                                   "not offered in your country"]  # fmt: skip
+
+
+@pytest.mark.parametrize("key", [None, "", "wrong-key", "partner-fast-ke", "\u00e9"])
+def test_missing_or_unknown_key_is_401(base_url: str, key: str | None) -> None:
+    headers = {} if key is None else {"X-API-Key": key.encode("utf-8")}
+    r = httpx.post(base_url + "/v1/verify", json=OK, headers=headers)  # type: ignore[arg-type]
+    assert r.status_code == 401 and r.json()["detail"].startswith("send a valid API key")
+
+
+def test_rate_limit_is_per_client(base_url: str, client: httpx.Client) -> None:
+    slow = {"X-API-Key": SLOW}
+    codes = [httpx.post(base_url + "/v1/verify", json=OK, headers=slow).status_code
+             for _ in range(5)]  # fmt: skip
+    assert codes == [200, 200, 200, 429, 429]
+    r = httpx.post(base_url + "/v1/verify", json=OK, headers=slow)
+    assert r.status_code == 429 and r.headers["retry-after"] == "1"
+    assert client.post("/v1/verify", json=OK).status_code == 200  # the other client is not held
+    CLOCK.t += 1.0  # one second later, one token
+    codes = [httpx.post(base_url + "/v1/verify", json=OK, headers=slow).status_code
+             for _ in range(2)]  # fmt: skip
+    assert codes == [200, 429]
+
+
+@pytest.mark.parametrize(
+    ("content", "ctype", "status"),
+    [
+        (b"{", "application/json", 400),
+        (b"NaN", "application/json", 400),
+        (json.dumps(OK).encode(), "text/plain", 415),
+        (b"[1]", "application/json", 422),
+        (b'{"member": 1, "organisation": null}', "application/json", 422),
+        (b"{" + b'"a":1,' * 2000 + b'"b":2}', "application/json", 413),
+        (b"\xff\xfe", "application/json", 400),
+    ],
+)
+def test_bad_requests_are_4xx(client: httpx.Client, content: bytes, ctype: str,
+                              status: int) -> None:  # fmt: skip
+    r = client.post("/v1/verify", content=content, headers={"content-type": ctype})
+    assert r.status_code == status
+    assert set(r.json()) == {"detail", "problems"}
+
+
+def test_every_field_problem_is_listed(client: httpx.Client) -> None:
+    r = client.post("/v1/verify", json={"member": 7, "extra": 1})
+    assert r.status_code == 422
+    assert [p["field"] for p in r.json()["problems"]] == ["extra", "member", "organisation",
+                                                          "benefit"]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("organisation", "nowhere"), ("benefit", "yacht"), ("member", " m1")]
+)
+def test_unknown_names_are_422(client: httpx.Client, field: str, value: str) -> None:
+    r = client.post("/v1/verify", json={**OK, field: value})
+    assert r.status_code == 422 and r.json()["problems"][0]["field"] == field
+
+
+odd_text = st.text(st.characters(codec=None, exclude_categories=()), max_size=30)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.sampled_from(["member", "organisation", "benefit", "other"]),
+    odd_text | st.integers() | st.floats() | st.none() | st.lists(odd_text, max_size=2),
+    odd_text,
+)
+def test_fuzz_odd_code_points_get_only_4xx_or_200(client: httpx.Client, field: str,
+                                                  value: object, key: str) -> None:  # fmt: skip
+    raw = json.dumps({**OK, field: value, key: value})  # lone surrogates as \ud800 escapes
+    r = client.post("/v1/verify", content=raw, headers={"content-type": "application/json"})
+    assert r.status_code in (200, 400, 422), r.text
+    body = r.json()
+    assert ("eligible" in body) if r.status_code == 200 else ("detail" in body)
+
+
+def test_create_app_refuses_bad_config() -> None:
+    v = Verifier(*sample_directory())
+    for clients in ({}, {"k": (0, 1)}, {"k": (1.0, 0)}, {"": (1.0, 1)}, {"k": 5}, [1]):
+        with pytest.raises(MembershipError):
+            create_app(v, clients)  # type: ignore[arg-type]
+    with pytest.raises(MembershipError):
+        create_app(None, {"k": (1.0, 1)})  # type: ignore[arg-type]
+
+
+def test_bucket_refills_at_its_rate() -> None:
+    clock = Clock()
+    b = ClientBucket(2.0, 2, clock=clock)
+    assert [b.take(), b.take()] == [0.0, 0.0] and b.take() == pytest.approx(0.5)
+    clock.t = 0.5
+    assert b.take() == 0.0 and b.take() > 0
+
+
+@settings(max_examples=100)
+@given(
+    st.floats(0.5, 50.0),
+    st.integers(1, 10),
+    st.lists(st.floats(0.0, 2.0), min_size=1, max_size=80),
+)
+def test_bucket_never_grants_more_than_burst_plus_rate_times_time(
+    rate: float, burst: int, gaps: list[float]
+) -> None:
+    """In every interval [a, b] of request times: grants <= burst + rate * (b - a)."""
+    clock = Clock()
+    bucket = ClientBucket(rate, burst, clock=clock)
+    granted: list[float] = []
+    for gap in gaps:
+        clock.t += gap
+        if bucket.take() == 0.0:
+            granted.append(clock.t)
+    for i, a in enumerate(granted):
+        for j in range(i, len(granted)):
+            assert j - i + 1 <= burst + rate * (granted[j] - a) + 1e-9
+    # and a request waiting the time it was told to wait is granted
+    wait = bucket.take()
+    if wait > 0:
+        clock.t += wait + 1e-9
+        assert bucket.take() == 0.0

@@ -1,0 +1,80 @@
+"""Hostile values at the public entry points: only MembershipError, and nothing changes."""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from designpatterns_ref.errors import DesignPatternsError
+from designpatterns_ref.membership import MembershipError, Verifier, sample_directory
+from designpatterns_ref.membership.engagement import CapLedger, ThompsonSampling, simulate
+
+HOSTILE: tuple[Any, ...] = (
+    None, True, False, math.nan, math.inf, -math.inf, 10**400, -1, "", " x", "x" * 100_000,
+    "\ud800", "a\x00b", "é", b"bytes", [], {}, ("t",), object(), 1.5,
+)  # fmt: skip
+
+
+def _state(d: Any, v: Any) -> Any:
+    return copy.deepcopy((d._records, d._version, v._cache, v._index, v.stats))
+
+
+CALLS: dict[str, Callable[[Any, Any, Any], object]] = {
+    "verify member": lambda d, v, x: v.verify(x, "northwind-union", "legal-advice"),
+    "verify organisation": lambda d, v, x: v.verify("m0001", x, "legal-advice"),
+    "verify benefit": lambda d, v, x: v.verify("m0001", "northwind-union", x),
+    "join member": lambda d, v, x: d.join(x, "motor-club", {"tier": "gold"}),
+    "join organisation": lambda d, v, x: d.join("m0009", x, {"tier": "gold"}),
+    "join facts": lambda d, v, x: d.join("m0009", "motor-club", x),
+    "join fact value": lambda d, v, x: d.join("m0009", "motor-club", {"months": x}),
+    "update fact value": lambda d, v, x: d.update("m0001", "motor-club", {"tier": x}),
+    "update fact name": lambda d, v, x: d.update(
+        "m0001", "motor-club", {x: 1} if isinstance(x, str) else x
+    ),
+    "leave member": lambda d, v, x: d.leave(x, "motor-club"),
+    "invalidate member": lambda d, v, x: v.invalidate(x, "motor-club"),
+    "set_rules": lambda d, v, x: v.set_rules(x),
+}
+
+
+#: Values that are valid for a call (no facts at all is a valid record).
+VALID = {("join facts", "{}"), ("update fact name", "{}")}
+CASES = [(c, v) for c in CALLS for v in HOSTILE if (c, repr(v)) not in VALID]
+
+
+@pytest.mark.parametrize(("call", "value"), CASES, ids=[f"{c}-{v!r:.20}" for c, v in CASES])
+def test_refused_without_change(call: str, value: Any) -> None:
+    d, rules = sample_directory()
+    v = Verifier(d, rules)
+    v.verify("m0001", "northwind-union", "legal-advice")  # something cached to keep
+    before = _state(d, v)
+    with pytest.raises(MembershipError) as err:
+        CALLS[call](d, v, value)
+    assert isinstance(err.value, DesignPatternsError) and isinstance(err.value, ValueError)
+    assert str(err.value)
+    assert _state(d, v) == before
+
+
+def test_a_refused_update_keeps_every_fact() -> None:
+    d, _ = sample_directory()
+    before = d.facts("m0001", "motor-club")
+    with pytest.raises(MembershipError, match="months"):
+        d.update("m0001", "motor-club", {"tier": "gold", "months": -1})
+    assert d.facts("m0001", "motor-club") == before
+
+
+@pytest.mark.parametrize("value", [None, 0, -1, 1.5, True, "3", 10**400, math.nan])
+def test_ledger_and_simulate_refuse(value: Any) -> None:
+    ledger = CapLedger(2, 7)
+    ledger.record("m", 1)
+    with pytest.raises(MembershipError):
+        ledger.record("m", "x" if value is None or value == 0 else value)
+    assert ledger.recent("m", 1) == 1
+    with pytest.raises(MembershipError):
+        CapLedger(value, 7)
+    with pytest.raises(MembershipError):
+        simulate(ThompsonSampling(1), members=10, days=2, window=value)

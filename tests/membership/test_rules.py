@@ -1,0 +1,123 @@
+"""Rule evaluation against a brute-force reference: every failing rule's reason, in order."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from designpatterns_ref.membership import FACTS, MembershipError, Rule, RuleSet, evaluate
+from designpatterns_ref.membership.data import ORGANISATIONS, default_rules
+
+_VALUES: dict[str, Any] = {
+    "status": st.sampled_from(["active", "lapsed", "suspended"]),
+    "tier": st.sampled_from(["standard", "silver", "gold"]),
+    "months": st.integers(0, 30),
+    "age": st.integers(0, 30),
+    "country": st.sampled_from(["GB", "IE", "FR"]),
+    "dues_paid": st.booleans(),
+}
+
+
+@st.composite
+def rules(draw: st.DrawFn) -> Rule:
+    fact = draw(st.sampled_from(sorted(FACTS)))
+    ordered = FACTS[fact] is int
+    op = draw(st.sampled_from(["==", "!=", "in", "not in", *([">=", "<=", ">", "<"] * ordered)]))
+    if op in ("in", "not in"):
+        value: Any = tuple(draw(st.lists(_VALUES[fact], min_size=1, max_size=3)))
+    else:
+        value = draw(_VALUES[fact])
+    return Rule(fact, op, value, draw(st.sampled_from(["r1", "r2", "same reason"])))
+
+
+facts_st = st.fixed_dictionaries({}, optional=dict(_VALUES.items()))
+
+
+def _holds(op: str, v: Any, x: Any) -> bool:
+    if op == "==":
+        return bool(v == x)
+    if op == "!=":
+        return v != x
+    if op == ">=":
+        return not v < x
+    if op == "<=":
+        return not v > x
+    if op == ">":
+        return bool(v > x)
+    if op == "<":
+        return bool(v < x)
+    if op == "in":
+        return any(v == y for y in x)
+    return all(v != y for y in x)
+
+
+def reference(common: list[Rule], own: list[Rule], facts: dict[str, Any] | None) -> list[str]:
+    """Brute force: each rule by its own spelled-out comparison."""
+    if facts is None:
+        return ["not a member of org"]
+    reasons = []
+    for r in [*common, *own]:
+        if r.fact not in facts:
+            reasons.append(f"{r.fact} unknown")
+            continue
+        ok = _holds(r.op, facts[r.fact], r.value)
+        if not ok:
+            reasons.append(r.reason)
+    return reasons
+
+
+@given(
+    st.lists(rules(), max_size=4),
+    st.lists(rules(), max_size=5),
+    st.none() | facts_st,
+)
+def test_evaluate_matches_brute_force(common: list[Rule], own: list[Rule], facts: Any) -> None:
+    rs = RuleSet("org", 1, common=tuple(common), benefits={"b": tuple(own), "other": ()})
+    decision = evaluate(rs, "b", facts)
+    expected = reference(common, own, facts)
+    assert list(decision.reasons) == expected
+    assert decision.eligible is (not expected)
+    assert decision.rules_version == 1
+    assert rs.rules_for("b") == (*common, *own)
+
+
+def test_every_reason_is_listed_in_order() -> None:
+    rs = default_rules()["northwind-union"]
+    facts = {"status": "lapsed", "dues_paid": False, "tier": "standard", "age": 70}
+    d = evaluate(rs, "training-credit", facts)
+    assert d.reasons == ("membership not active", "dues not paid", "silver or gold only",
+                         "under 67 only")  # fmt: skip
+    d = evaluate(rs, "lounge-access", {"status": "active", "dues_paid": True})
+    assert d.reasons == ("tier unknown", "months unknown")
+
+
+def test_nine_organisations_with_rules() -> None:
+    rules = default_rules()
+    assert sorted(rules) == sorted(ORGANISATIONS) and len(rules) == 9
+    assert all(rs.common and rs.benefits for rs in rules.values())
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"fact": "colour", "op": "==", "value": "red"},
+        {"fact": "tier", "op": ">=", "value": "gold"},
+        {"fact": "age", "op": "in", "value": 3},
+        {"fact": "age", "op": "in", "value": ()},
+        {"fact": "age", "op": "~", "value": 3},
+        {"fact": "age", "op": ">=", "value": True},
+        {"fact": "dues_paid", "op": "==", "value": 1},
+    ],
+)
+def test_bad_rules_are_refused(kwargs: dict[str, Any]) -> None:
+    with pytest.raises(MembershipError):
+        Rule(reason="r", **kwargs)
+
+
+def test_unknown_benefit_is_refused() -> None:
+    rs = default_rules()["motor-club"]
+    with pytest.raises(MembershipError, match="allowed"):
+        evaluate(rs, "spaceship", {})
