@@ -34,6 +34,7 @@ FAMILIES: tuple[str, ...] = (
     "clinical",
     "sharding",
     "boundaries",
+    "workflows",
 )
 
 __all__ = [
@@ -58,6 +59,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         ratelimit,
         sharding,
         shortcode,
+        workflows,
     )
 
 
