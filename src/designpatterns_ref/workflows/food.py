@@ -172,6 +172,8 @@ class World:
         from designpatterns_ref.workflows.outbox import Inbox
 
         self.inbox = Inbox(self.conn)
+        #: Called with ``"effect:<kind>"`` after each side effect commits (a crash point).
+        self.on_point: Callable[[str], object] | None = None
 
     def scenario(self, order_id: str) -> OrderScenario:
         """The scenario of ``order_id``."""
@@ -200,7 +202,9 @@ class World:
                 (f"{kind}:{order_id}", kind, order_id),
             )
             conn.execute("COMMIT")
-            return result
+        if self.on_point is not None:
+            self.on_point(f"effect:{kind}")
+        return result
 
     # the payment provider
     def charge(self, order_id: str, key: str) -> dict[str, Any]:
