@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from designpatterns_ref.benchkit import Table, installed, interpreter
-from designpatterns_ref.workflows.durable import MemoryLog, SQLiteLog, StepLog
+from designpatterns_ref.workflows.durable import MemoryLog, SQLiteLog, StepLog, Synchronous
 from designpatterns_ref.workflows.machine import Machine, MachineSpec, Transition
 from designpatterns_ref.workflows.order import ORDER_SPEC
 from designpatterns_ref.workflows.saga import Orchestrator, Step
 
-__all__ = ["bench_steps", "CYCLE", "CYCLE_SPEC", "make_peers", "memory_per_instance"]
+__all__ = ["CYCLE", "CYCLE_SPEC", "bench_steps", "make_peers", "memory_per_instance"]
 
 #: The happy path, and a benchmark-only "reopen" edge so every library can loop forever.
 CYCLE = ("accept", "start_preparing", "mark_ready", "pick_up", "deliver", "reopen")
@@ -27,7 +27,10 @@ CYCLE_SPEC = MachineSpec(
     "cycle",
     _STATES,
     "placed",
-    [Transition(e, (a,), b) for e, a, b in zip(CYCLE, _STATES, [*_STATES[1:], "placed"], strict=True)],
+    [
+        Transition(e, (a,), b)
+        for e, a, b in zip(CYCLE, _STATES, [*_STATES[1:], "placed"], strict=True)
+    ],
 )
 
 
@@ -60,7 +63,9 @@ def make_peers() -> dict[str, tuple[Callable[[], Any], Callable[[Any, str], obje
     return peers
 
 
-def transition_cost(make: Callable[[], Any], fire: Callable[[Any, str], object], laps: int) -> float:
+def transition_cost(
+    make: Callable[[], Any], fire: Callable[[Any, str], object], laps: int
+) -> float:
     """Median µs per transition over five passes of ``laps`` trips round the cycle."""
     machine = make()
     runs = []
@@ -143,8 +148,9 @@ def bench_sagas(quick: bool) -> list[Table]:
     )
     table.add("MemoryLog (no durability)", saga_rate(MemoryLog(), runs * 10))
     with tempfile.TemporaryDirectory() as d:
-        for sync in ("NORMAL", "FULL"):
-            log = SQLiteLog(Path(d) / f"{sync}.db", synchronous=sync)  # type: ignore[arg-type]
+        syncs: tuple[Synchronous, ...] = ("NORMAL", "FULL")
+        for sync in syncs:
+            log = SQLiteLog(Path(d) / f"{sync}.db", synchronous=sync)
             table.add(f"SQLiteLog, WAL, synchronous={sync}", saga_rate(log, runs))
             log.close()
     return [table]

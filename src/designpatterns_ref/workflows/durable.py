@@ -37,7 +37,7 @@ from typing import Any, Literal, Protocol
 
 from designpatterns_ref.workflows.base import Event, WorkflowError, WorkflowTypeError, check_name
 
-__all__ = ["MISSING", "MemoryLog", "SQLiteLog", "StepLog"]
+__all__ = ["MISSING", "MemoryLog", "SQLiteLog", "StepLog", "Synchronous"]
 
 
 class _Missing:

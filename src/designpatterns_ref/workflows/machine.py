@@ -27,7 +27,7 @@ lookups and the guard; an instance is one object with two slots.
 >>> door.fire("open")
 Traceback (most recent call last):
 ...
-designpatterns_ref.workflows.base.IllegalTransition: door: event 'open' is not allowed in state 'locked'; allowed: none
+designpatterns_ref.workflows.base.IllegalTransition: door: event 'open' is not allowed in ...
 """
 
 from __future__ import annotations
@@ -174,7 +174,8 @@ class MachineSpec:
         )
 
     def __repr__(self) -> str:
-        return f"MachineSpec({self.name!r}, {len(self.states)} states, {len(self.transitions)} transitions)"
+        size = f"{len(self.states)} states, {len(self.transitions)} transitions"
+        return f"MachineSpec({self.name!r}, {size})"
 
 
 def _context(name: str, ctx: object) -> Mapping[str, Any]:

@@ -97,9 +97,7 @@ class Inbox:
         self._lock = threading.Lock()
         self.conn.execute("CREATE TABLE IF NOT EXISTS inbox(event_id TEXT PRIMARY KEY)")
 
-    def handle(
-        self, event: Event, handler: Callable[[sqlite3.Connection, Event], object]
-    ) -> bool:
+    def handle(self, event: Event, handler: Callable[[sqlite3.Connection, Event], object]) -> bool:
         """Run ``handler(conn, event)`` once per event id, in one transaction with the id.
 
         Returns False (and runs nothing) for an id already handled.

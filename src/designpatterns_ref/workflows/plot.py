@@ -56,9 +56,7 @@ def plot_saga_timeline(results: Sequence[SagaResult], *, ax: Any = None) -> Any:
     axis.set_title("Order sagas: steps, failures and compensations in reverse")
     from matplotlib.patches import Patch
 
-    axis.legend(
-        handles=[Patch(color=c, label=k) for k, c in _COLOURS.items()], loc="lower right"
-    )
+    axis.legend(handles=[Patch(color=c, label=k) for k, c in _COLOURS.items()], loc="lower right")
     return fig
 
 

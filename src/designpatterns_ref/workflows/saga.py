@@ -37,11 +37,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from designpatterns_ref.clock import Clock, system_clock
 from designpatterns_ref.workflows.base import (
     Event,
+    Outcome,
     SagaResult,
     StepFailed,
     TraceEntry,
@@ -145,7 +147,7 @@ class Orchestrator:
         trace: list[TraceEntry] = []
         failed: tuple[Step, str] | None = None
         for step in self.steps:
-            record = self._once(wf, f"do:{step.name}", lambda s=step: s.action(context))
+            record = self._once(wf, f"do:{step.name}", partial(step.action, context))
             if record[0] == "ok":
                 context[step.name] = record[1]
                 trace.append(TraceEntry(step.name, "do", record[2], record[3]))
@@ -163,12 +165,12 @@ class Orchestrator:
                 if undo is None:
                     continue
                 record = self._once(
-                    wf, f"undo:{step.name}", lambda u=undo, s=step: u(context, context[s.name])
+                    wf, f"undo:{step.name}", partial(undo, context, context[step.name])
                 )
                 trace.append(TraceEntry(step.name, "undo", record[2], record[3]))
                 _fire(machine, step.undo_transitions, record[1])
                 compensated.append(step.name)
-        outcome = "completed" if failed is None else "compensated"
+        outcome: Outcome = "completed" if failed is None else "compensated"
         state = machine.state if machine is not None else outcome
         if self.log.get(wf, "outcome") is MISSING:
             event = Event(f"{wf}:outcome", f"{self.topic}.{state}", wf, (("outcome", outcome),))
