@@ -87,6 +87,17 @@ class Event:
     order_id: str
     data: tuple[tuple[str, Any], ...] = ()
 
+    def __post_init__(self) -> None:
+        check_name("Event", "event_id", self.event_id)
+        check_name("Event", "topic", self.topic)
+        check_name("Event", "order_id", self.order_id)
+        if not isinstance(self.data, tuple) or not all(
+            isinstance(p, tuple) and len(p) == 2 and isinstance(p[0], str) for p in self.data
+        ):
+            raise WorkflowTypeError(
+                f"Event: data={self.data!r:.80} must be a tuple of (name, value) pairs"
+            )
+
 
 @dataclass(frozen=True, slots=True)
 class TraceEntry:

@@ -85,6 +85,8 @@ class Choreography:
     def __init__(self, world: World, *, clock: Clock) -> None:
         if not isinstance(world, World):
             raise WorkflowTypeError(f"Choreography: world={world!r:.80} must be a World")
+        if not callable(clock):
+            raise WorkflowTypeError(f"Choreography: clock={clock!r:.80} must be callable")
         self.world = world
         self.clock = clock
         sleep = getattr(clock, "advance", None)

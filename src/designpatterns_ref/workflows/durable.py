@@ -33,9 +33,15 @@ import sqlite3
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 
-from designpatterns_ref.workflows.base import Event, WorkflowError, WorkflowTypeError, check_name
+from designpatterns_ref.workflows.base import (
+    Event,
+    WorkflowError,
+    WorkflowTypeError,
+    check_count,
+    check_name,
+)
 
 __all__ = ["MISSING", "MemoryLog", "SQLiteLog", "StepLog", "Synchronous"]
 
@@ -53,6 +59,7 @@ MISSING: Any = _Missing()
 Synchronous = Literal["OFF", "NORMAL", "FULL"]
 
 
+@runtime_checkable
 class StepLog(Protocol):
     """Where a workflow's step results (and the events they announce) are recorded."""
 
@@ -84,6 +91,8 @@ def _encode(where: str, result: Any) -> str:
 
 
 def _check_events(where: str, events: Sequence[Event]) -> list[tuple[str, str, str, str]]:
+    if not isinstance(events, list | tuple):
+        raise WorkflowTypeError(f"{where}: events={events!r:.80} must be a list of Event")
     rows = []
     for event in events:
         if not isinstance(event, Event):
@@ -99,6 +108,18 @@ def _check_events(where: str, events: Sequence[Event]) -> list[tuple[str, str, s
     return rows
 
 
+def _check_ids(where: str, workflow_id: object, key: object) -> None:
+    check_name(where, "workflow_id", workflow_id)
+    check_name(where, "key", key)
+
+
+def _check_list(where: str, event_ids: object) -> None:
+    if not isinstance(event_ids, list | tuple):
+        raise WorkflowTypeError(f"{where}: event_ids={event_ids!r:.80} must be a list")
+    for i in event_ids:
+        check_name(where, "event_id", i)
+
+
 class MemoryLog:
     """The step log in a dictionary: the same interface, no durability (a baseline)."""
 
@@ -107,6 +128,8 @@ class MemoryLog:
         self._outbox: dict[str, tuple[Event, bool]] = {}
 
     def get(self, workflow_id: str, key: str) -> Any:
+        if workflow_id.__class__ is not str or key.__class__ is not str:
+            _check_ids("MemoryLog.get", workflow_id, key)
         raw = self._steps.get((workflow_id, key))
         return MISSING if raw is None else json.loads(raw)
 
@@ -124,9 +147,11 @@ class MemoryLog:
             self._outbox[e.event_id] = (e, False)
 
     def pending(self, limit: int = 100) -> list[Event]:
+        check_count("MemoryLog.pending", "limit", limit, 1, 10**9)
         return [e for e, done in self._outbox.values() if not done][:limit]
 
     def mark_published(self, event_ids: Sequence[str]) -> None:
+        _check_list("MemoryLog.mark_published", event_ids)
         for event_id in event_ids:
             if event_id in self._outbox:
                 self._outbox[event_id] = (self._outbox[event_id][0], True)
@@ -173,10 +198,17 @@ class SQLiteLog:
         self._conn.executescript(_SCHEMA)
 
     def get(self, workflow_id: str, key: str) -> Any:
-        with self._lock:
-            row = self._conn.execute(
-                "SELECT result FROM steps WHERE workflow_id = ? AND key = ?", (workflow_id, key)
-            ).fetchone()
+        if workflow_id.__class__ is not str or key.__class__ is not str:
+            _check_ids("SQLiteLog.get", workflow_id, key)
+        try:
+            with self._lock:
+                row = self._conn.execute(
+                    "SELECT result FROM steps WHERE workflow_id = ? AND key = ?",
+                    (workflow_id, key),
+                ).fetchone()
+        except UnicodeEncodeError:
+            _check_ids("SQLiteLog.get", workflow_id, key)
+            raise
         return MISSING if row is None else json.loads(row[0])
 
     def put(self, workflow_id: str, key: str, result: Any, events: Sequence[Event] = ()) -> None:
@@ -207,6 +239,7 @@ class SQLiteLog:
             conn.execute("COMMIT")
 
     def pending(self, limit: int = 100) -> list[Event]:
+        check_count("SQLiteLog.pending", "limit", limit, 1, 10**9)
         with self._lock:
             rows = self._conn.execute(
                 "SELECT event_id, topic, order_id, data FROM outbox WHERE published = 0 "
@@ -216,6 +249,7 @@ class SQLiteLog:
         return [Event(i, t, o, tuple(sorted(json.loads(d).items()))) for i, t, o, d in rows]
 
     def mark_published(self, event_ids: Sequence[str]) -> None:
+        _check_list("SQLiteLog.mark_published", event_ids)
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
             self._conn.executemany(
@@ -225,6 +259,7 @@ class SQLiteLog:
 
     def results(self, workflow_id: str) -> dict[str, Any]:
         """Every recorded step of one workflow, by key."""
+        check_name("SQLiteLog.results", "workflow_id", workflow_id)
         with self._lock:
             rows = self._conn.execute(
                 "SELECT key, result FROM steps WHERE workflow_id = ?", (workflow_id,)

@@ -51,6 +51,7 @@ from designpatterns_ref.workflows.base import (
     WorkflowTypeError,
     check_count,
     check_name,
+    check_seconds,
 )
 from designpatterns_ref.workflows.durable import StepLog
 from designpatterns_ref.workflows.order import ACCEPT_DEADLINE, ORDER_SPEC
@@ -89,6 +90,16 @@ class OrderScenario:
     driver_after: int | None
     kitchen_fails: bool
 
+    def __post_init__(self) -> None:
+        check_name("OrderScenario", "order_id", self.order_id)
+        check_count("OrderScenario", "amount", self.amount, 1, 10**9)
+        check_seconds("OrderScenario", "restaurant_delay", self.restaurant_delay)
+        if self.driver_after is not None:
+            check_count("OrderScenario", "driver_after", self.driver_after, 1, 1000)
+        for field in ("card_ok", "restaurant_accepts", "kitchen_fails"):
+            if not isinstance(getattr(self, field), bool):
+                raise WorkflowTypeError(f"OrderScenario: {field} must be a bool")
+
 
 def random_scenarios(n: int, seed: int = 0) -> list[OrderScenario]:
     """``n`` reproducible scenarios: most orders succeed, every failure path appears."""
@@ -113,6 +124,8 @@ def random_scenarios(n: int, seed: int = 0) -> list[OrderScenario]:
 
 def expected(s: OrderScenario) -> tuple[str, list[str]]:
     """The oracle: the final state and the effect keys, written out case by case."""
+    if not isinstance(s, OrderScenario):
+        raise WorkflowTypeError(f"expected: s={s!r:.80} must be an OrderScenario")
     o = s.order_id
     if not s.card_ok:
         return "cancelled", [f"notify:{o}"]
@@ -158,13 +171,18 @@ class World:
         if not callable(clock):
             raise WorkflowTypeError(f"World: clock={clock!r:.80} must be callable")
         self.scenarios: dict[str, OrderScenario] = {}
+        if isinstance(scenarios, str | bytes) or not isinstance(scenarios, Iterable):
+            raise WorkflowTypeError(f"World: scenarios={scenarios!r:.80} must be a list")
         for s in scenarios:
             if not isinstance(s, OrderScenario):
                 raise WorkflowTypeError(f"World: scenario {s!r:.80} must be an OrderScenario")
             self.scenarios[s.order_id] = s
         self.clock = clock
         self.idempotent = bool(idempotent)
-        self.conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        try:
+            self.conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        except (sqlite3.Error, ValueError) as exc:
+            raise WorkflowError(f"World: cannot open path={path!r:.80}: {exc}") from None
         if str(path) != ":memory:":
             self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.executescript(_SCHEMA)
@@ -184,6 +202,9 @@ class World:
 
     def _effect(self, kind: str, order_id: str, idem_key: str, result: str) -> str:
         """Perform one side effect: a ledger row, unless the idempotency key was seen."""
+        check_name("World", "order_id", order_id)
+        check_name("World", "key", idem_key)
+        self.scenario(order_id)
         with self._lock:
             conn = self.conn
             conn.execute("BEGIN IMMEDIATE")
@@ -229,19 +250,20 @@ class World:
     def restaurant_answer(self, order_id: str, waited: float) -> str | None:
         """``"accept"``/``"reject"`` once ``waited`` reaches the restaurant's delay."""
         s = self.scenario(order_id)
-        if waited < s.restaurant_delay:
+        if check_seconds("World.restaurant_answer", "waited", waited) < s.restaurant_delay:
             return None
         return "accept" if s.restaurant_accepts else "reject"
 
     # dispatch
     def find_driver(self, order_id: str, attempt: int) -> str | None:
         s = self.scenario(order_id)
+        check_count("World.find_driver", "attempt", attempt, 1, 10**6)
         if s.driver_after is None or attempt < s.driver_after:
             return None
         return f"driver-{sum(map(ord, order_id)) % 97}"
 
     def assign_driver(self, order_id: str, driver: str, key: str) -> None:
-        self._effect("driver.assign", order_id, key, driver)
+        self._effect("driver.assign", order_id, key, check_name("World", "driver", driver))
 
     def release_driver(self, order_id: str, key: str) -> None:
         self._effect("driver.release", order_id, key, "released")
@@ -261,6 +283,8 @@ class World:
     # what happened
     def effects(self, order_id: str | None = None) -> list[str]:
         """Every ledger key, in order (of one order, when given)."""
+        if order_id is not None:
+            check_name("World.effects", "order_id", order_id)
         with self._lock:
             if order_id is None:
                 rows = self.conn.execute("SELECT key FROM ledger ORDER BY seq").fetchall()
@@ -288,6 +312,8 @@ def order_saga(
     on_point: Callable[[str], object] | None = None,
 ) -> Orchestrator:
     """The four-step order saga over ``world``; ``sleep`` defaults to ``clock.advance``."""
+    if not isinstance(world, World):
+        raise WorkflowTypeError(f"order_saga: world={world!r:.80} must be a World")
     if sleep is None:
         sleep = getattr(clock, "advance", None)
         if sleep is None:

@@ -78,19 +78,27 @@ class MachineSpec:
     ) -> None:
         where = "MachineSpec"
         self.name = check_name(where, "name", name)
-        self.states: tuple[str, ...] = tuple(check_name(where, "state", s) for s in states)
+        self.states: tuple[str, ...] = tuple(
+            check_name(where, "state", s) for s in _listed(where, "states", states)
+        )
         if len(set(self.states)) != len(self.states):
             raise WorkflowError(f"{where}: states={self.states!r} repeat a name")
         known = set(self.states)
         if check_name(where, "initial", initial) not in known:
             raise WorkflowError(f"{where}: initial={initial!r} is not one of {self.states}")
         self.initial = initial
-        self.final: tuple[str, ...] = tuple(final)
+        self.final: tuple[str, ...] = tuple(_listed(where, "final", final))
         for f in self.final:
             if f not in known:
                 raise WorkflowError(f"{where}: final state {f!r} is not one of {self.states}")
+        if guards is not None and not isinstance(guards, Mapping):
+            raise WorkflowTypeError(f"{where}: guards={guards!r:.80} must be a mapping")
         self.guards: dict[str, Guard] = dict(guards or {})
-        self.transitions: tuple[Transition, ...] = tuple(transitions)
+        for gname, gfn in self.guards.items():
+            check_name(where, "guard name", gname)
+            if not callable(gfn):
+                raise WorkflowTypeError(f"{where}: guard {gname!r} must be callable")
+        self.transitions: tuple[Transition, ...] = tuple(_listed(where, "transitions", transitions))
         table: dict[str, dict[str, tuple[str, Guard | None, str | None]]] = {
             s: {} for s in self.states
         }
@@ -98,13 +106,18 @@ class MachineSpec:
             if not isinstance(t, Transition):
                 raise WorkflowTypeError(f"{where}: transition {t!r:.80} must be a Transition")
             check_name(where, "event", t.event)
+            if not isinstance(t.sources, tuple) or not t.sources:
+                raise WorkflowTypeError(
+                    f"{where}: transition {t.event!r} sources={t.sources!r:.80} must be a "
+                    "non-empty tuple of state names"
+                )
             for state in (*t.sources, t.target):
-                if state not in known:
+                if not isinstance(state, str) or state not in known:
                     raise WorkflowError(
                         f"{where}: transition {t.event!r} names state {state!r}, "
                         f"not one of {self.states}"
                     )
-            if t.guard is not None and t.guard not in self.guards:
+            if t.guard is not None and (not isinstance(t.guard, str) or t.guard not in self.guards):
                 raise WorkflowError(
                     f"{where}: transition {t.event!r} needs guard {t.guard!r}, "
                     f"not among {sorted(self.guards)}"
@@ -121,7 +134,7 @@ class MachineSpec:
 
     def allowed(self, state: str) -> tuple[str, ...]:
         """The events the machine accepts in ``state`` (guards not consulted)."""
-        if state not in self.table:
+        if not isinstance(state, str) or state not in self.table:
             raise WorkflowError(f"{self.name}: state={state!r:.80} is not one of {self.states}")
         return tuple(self.table[state])
 
@@ -145,6 +158,7 @@ class MachineSpec:
 
     def reference_next(self, state: str, event: str, ctx: Mapping[str, Any] | None) -> str | None:
         """The oracle: scan the declaration in order; ``None`` when the event is refused."""
+        ctx = _context(self.name, ctx)
         for t in self.transitions:
             if t.event == event and state in t.sources:
                 if t.guard is None or self.guards[t.guard](ctx or _EMPTY):
@@ -176,6 +190,12 @@ class MachineSpec:
     def __repr__(self) -> str:
         size = f"{len(self.states)} states, {len(self.transitions)} transitions"
         return f"MachineSpec({self.name!r}, {size})"
+
+
+def _listed(where: str, field: str, value: object) -> list[Any]:
+    if isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):
+        raise WorkflowTypeError(f"{where}: {field}={value!r:.80} must be a list")
+    return list(value)
 
 
 def _context(name: str, ctx: object) -> Mapping[str, Any]:

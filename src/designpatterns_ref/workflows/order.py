@@ -49,7 +49,12 @@ ORDER_STATES = (
 
 def _number(ctx: Mapping[str, Any], key: str, guard: str) -> float:
     value = ctx.get(key)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or (isinstance(value, int) and abs(value) > 2**53)
+        or not math.isfinite(value)
+    ):
         raise WorkflowError(
             f"order: guard {guard!r} needs ctx[{key!r}] as a finite number, got {value!r:.80}"
         )

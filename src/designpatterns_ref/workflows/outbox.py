@@ -36,7 +36,13 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from designpatterns_ref.workflows.base import Event, WorkflowError, WorkflowTypeError, check_count
+from designpatterns_ref.workflows.base import (
+    Event,
+    WorkflowError,
+    WorkflowTypeError,
+    check_count,
+    check_name,
+)
 from designpatterns_ref.workflows.durable import StepLog
 
 __all__ = ["Inbox", "Relay"]
@@ -57,8 +63,12 @@ class Relay:
         batch: int = 100,
         on_point: Callable[[str], object] | None = None,
     ) -> None:
+        if not isinstance(log, StepLog):
+            raise WorkflowTypeError(f"Relay: log={log!r:.80} must be a StepLog")
         if not callable(publish):
             raise WorkflowTypeError(f"Relay: publish={publish!r:.80} must be callable")
+        if on_point is not None and not callable(on_point):
+            raise WorkflowTypeError(f"Relay: on_point={on_point!r:.80} must be callable")
         self.log = log
         self.publish = publish
         self.batch = check_count("Relay", "batch", batch, 1, 100_000)
@@ -91,7 +101,12 @@ class Inbox:
         if isinstance(path, sqlite3.Connection):
             self.conn = path
         elif isinstance(path, str | Path) and str(path):
-            self.conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+            try:
+                self.conn = sqlite3.connect(
+                    str(path), isolation_level=None, check_same_thread=False
+                )
+            except (sqlite3.Error, ValueError) as exc:
+                raise WorkflowError(f"Inbox: cannot open path={path!r:.80}: {exc}") from None
         else:
             raise WorkflowTypeError(f"Inbox: path={path!r:.80} must be a path or a connection")
         self._lock = threading.Lock()
@@ -104,6 +119,8 @@ class Inbox:
         """
         if not isinstance(event, Event):
             raise WorkflowTypeError(f"Inbox.handle: event={event!r:.80} must be an Event")
+        if not callable(handler):
+            raise WorkflowTypeError(f"Inbox.handle: handler={handler!r:.80} must be callable")
         with self._lock:
             conn = self.conn
             conn.execute("BEGIN IMMEDIATE")
@@ -122,8 +139,7 @@ class Inbox:
 
     def seen(self, event_id: str) -> bool:
         """Whether ``event_id`` was handled."""
-        if not isinstance(event_id, str):
-            raise WorkflowError(f"Inbox.seen: event_id={event_id!r:.80} must be a string")
+        check_name("Inbox.seen", "event_id", event_id)
         with self._lock:
             row = self.conn.execute(
                 "SELECT 1 FROM inbox WHERE event_id = ?", (event_id,)

@@ -101,6 +101,12 @@ class Orchestrator:
             if not isinstance(step, Step):
                 raise WorkflowTypeError(f"Orchestrator: step {step!r:.80} must be a Step")
             check_name("Orchestrator", "step name", step.name)
+            if not callable(step.action) or not (
+                step.compensate is None or callable(step.compensate)
+            ):
+                raise WorkflowTypeError(f"Orchestrator: step {step.name!r} needs callables")
+            for event in (*step.transitions, *step.undo_transitions):
+                check_name("Orchestrator", "transition", event)
         names = [s.name for s in steps]
         if len(set(names)) != len(names):
             raise WorkflowError(f"Orchestrator: step names {names} repeat")
@@ -108,6 +114,10 @@ class Orchestrator:
             raise WorkflowTypeError(f"Orchestrator: spec={spec!r:.80} must be a MachineSpec")
         if not callable(clock):
             raise WorkflowTypeError(f"Orchestrator: clock={clock!r:.80} must be callable")
+        if log is not None and not isinstance(log, StepLog):
+            raise WorkflowTypeError(f"Orchestrator: log={log!r:.80} must be a StepLog")
+        if on_point is not None and not callable(on_point):
+            raise WorkflowTypeError(f"Orchestrator: on_point={on_point!r:.80} must be callable")
         self.steps = tuple(steps)
         self.log: StepLog = log if log is not None else MemoryLog()
         self.spec = spec

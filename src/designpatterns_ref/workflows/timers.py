@@ -98,6 +98,10 @@ def retry(
 
     Returns ``(answer, attempts made)``; ``answer`` is ``None`` when every attempt came back empty.
     """
+    if not callable(attempt) or not callable(sleep):
+        raise WorkflowTypeError("retry: attempt and sleep must be callable")
+    if not isinstance(backoff, Backoff):
+        raise WorkflowTypeError(f"retry: backoff={backoff!r:.80} must be a Backoff")
     delays = backoff.delays()
     tries = 0
     while True:
@@ -123,6 +127,10 @@ def wait_for(
     ``None`` means the deadline passed without an answer.
     """
     step = check_seconds("wait_for", "interval", interval, positive=True)
+    if not callable(poll) or not callable(sleep):
+        raise WorkflowTypeError("wait_for: poll and sleep must be callable")
+    if not isinstance(deadline, Deadline):
+        raise WorkflowTypeError(f"wait_for: deadline={deadline!r:.80} must be a Deadline")
     start = deadline.clock()
     while True:
         answer = poll(deadline.clock() - start)
