@@ -54,9 +54,11 @@ def _number(ctx: Mapping[str, Any], key: str, guard: str) -> float:
         or not isinstance(value, int | float)
         or (isinstance(value, int) and abs(value) > 2**53)
         or not math.isfinite(value)
+        or value < 0
     ):
         raise WorkflowError(
-            f"order: guard {guard!r} needs ctx[{key!r}] as a finite number, got {value!r:.80}"
+            f"order: guard {guard!r} needs ctx[{key!r}] as a finite number >= 0, "
+            f"got {value!r:.80}"
         )
     return float(value)
 
