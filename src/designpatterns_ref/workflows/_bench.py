@@ -5,6 +5,7 @@ machine's transition cost and bytes per instance beside ``transitions`` and
 from __future__ import annotations
 
 import gc
+import itertools
 import tempfile
 import time
 import tracemalloc
@@ -125,6 +126,9 @@ def bench_machines(quick: bool) -> list[Table]:
     return [table]
 
 
+_RUNS = itertools.count()
+
+
 def _saga(log: StepLog) -> Orchestrator:
     steps = [Step(name, lambda ctx: 1, lambda ctx, r: None) for name in ("a", "b", "c", "d")]
     return Orchestrator(steps, log=log)
@@ -133,9 +137,10 @@ def _saga(log: StepLog) -> Orchestrator:
 def saga_rate(log: StepLog, runs: int) -> float:
     """Saga steps per second: ``runs`` sagas of four trivial steps (plus the outcome record)."""
     saga = _saga(log)
+    first = next(_RUNS)
     start = time.perf_counter()
     for i in range(runs):
-        saga.run(f"wf-{i}")
+        saga.run(f"wf-{first}-{i}")  # fresh ids: a repeated id would only replay
     return runs * 4 / (time.perf_counter() - start)
 
 
