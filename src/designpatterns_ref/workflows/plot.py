@@ -12,8 +12,8 @@ take an optional ``ax`` and return the Figure.
 Complexity: O(trace entries) and O(states + transitions) artists.
 
 >>> layout = state_layout(__import__("designpatterns_ref").workflows.ORDER_SPEC)
->>> layout["placed"][0], layout["delivered"][0]
-(0, 5)
+>>> layout["placed"], layout["delivered"]
+((0, 0), (5, 0))
 """
 
 from __future__ import annotations
