@@ -199,7 +199,6 @@ ENTRIES = [
     Entry("Relay(publish)", call=lambda _, v: wf.Relay(wf.MemoryLog(), v)),
     Entry("Relay(batch)", call=lambda _, v: wf.Relay(wf.MemoryLog(), print, batch=v)),
     Entry("Relay(on_point)", call=lambda _, v: wf.Relay(wf.MemoryLog(), print, on_point=v)),
-    Entry("Inbox(path=connection-like)", call=lambda _, v: wf.Inbox(v), values=()),
     Entry(
         "Inbox.handle(event)",
         make=_inbox,
