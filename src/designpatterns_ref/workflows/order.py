@@ -57,8 +57,7 @@ def _number(ctx: Mapping[str, Any], key: str, guard: str) -> float:
         or value < 0
     ):
         raise WorkflowError(
-            f"order: guard {guard!r} needs ctx[{key!r}] as a finite number >= 0, "
-            f"got {value!r:.80}"
+            f"order: guard {guard!r} needs ctx[{key!r}] as a finite number >= 0, got {value!r:.80}"
         )
     return float(value)
 
