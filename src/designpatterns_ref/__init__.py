@@ -42,6 +42,7 @@ FAMILIES: tuple[str, ...] = (
     "streaming",
     "serverless",
     "membership",
+    "workflows",
 )
 
 __all__ = [
@@ -74,6 +75,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         shortcode,
         storage,
         streaming,
+        workflows,
     )
 
 

@@ -593,6 +593,37 @@ _CATALOG: tuple[CaseStudy, ...] = (
         "synchronous calls.",
         "workflows, sagas",
         "workflows",
+        _mods(
+            "workflows",
+            [
+                "base",
+                "machine",
+                "order",
+                "saga",
+                "choreography",
+                "durable",
+                "outbox",
+                "timers",
+                "food",
+                "worker",
+                "plot",
+            ],
+        ),
+        status="implemented",
+        sources=(
+            Source(
+                "Garcia-Molina and Salem: Sagas (SIGMOD 1987)",
+                "https://www.cs.cornell.edu/andru/cs711/2002fa/reading/sagas.pdf",
+            ),
+            Source(
+                "Temporal documentation: What is a Temporal Workflow?",
+                "https://docs.temporal.io/workflows",
+            ),
+            Source(
+                "Chris Richardson: Pattern: Transactional outbox",
+                "https://microservices.io/patterns/data/transactional-outbox.html",
+            ),
+        ),
     ),
     CaseStudy(
         "push-notifications",

@@ -1,0 +1,168 @@
+"""The workflows family's shared types: its errors, step failures, events and saga results.
+
+Case study: Design a Food Delivery App (docs/case-studies/food-delivery.md)
+
+An order crosses three parties (the card network, the restaurant, the drivers). Each module of
+the family shows one way to keep such a conversation correct when any party says no and any
+process can die: a state machine declared as data, a saga with compensations (orchestrated or
+choreographed), a durable step log, a transactional outbox and timers on an injected clock.
+
+Complexity: the types here are plain dataclasses; the checks are O(length of the value).
+
+>>> r = SagaResult("order-1", "completed", ("charge", "restaurant"), (), None, "", "delivered")
+>>> r.ok
+True
+>>> check_name("Machine", "event", "")
+Traceback (most recent call last):
+...
+designpatterns_ref.workflows.base.WorkflowError: Machine: event='' must be a non-empty string ...
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from designpatterns_ref.errors import DesignPatternsError
+
+__all__ = [
+    "Event",
+    "IllegalTransition",
+    "Outcome",
+    "SagaResult",
+    "StepFailed",
+    "TraceEntry",
+    "WorkflowError",
+    "WorkflowTypeError",
+    "check_count",
+    "check_name",
+    "check_seconds",
+]
+
+MAX_NAME = 200
+
+
+class WorkflowError(DesignPatternsError, ValueError):
+    """A workflow call got a value outside what is allowed (the message says what is)."""
+
+
+class WorkflowTypeError(WorkflowError, TypeError):
+    """A workflow call got a value of the wrong type."""
+
+
+class IllegalTransition(WorkflowError):
+    """The state machine refuses an event in the current state (or its guard says no)."""
+
+
+class StepFailed(DesignPatternsError, RuntimeError):
+    """A saga step's business answer is "no" (card declined, restaurant rejected, no driver).
+
+    Not bad input: the saga catches it, records it and compensates. ``transitions`` are the
+    order's state-machine events the failure fires (``("reject",)``, ``("cancel",)``), with
+    ``data`` as their guards' context.
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        transitions: tuple[str, ...] = (),
+        data: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.transitions = transitions
+        self.data = dict(data or {})
+
+
+Outcome = Literal["completed", "compensated"]
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """A fact one party tells the others: ``topic`` happened to ``order_id``."""
+
+    event_id: str
+    topic: str
+    order_id: str
+    data: tuple[tuple[str, Any], ...] = ()
+
+    def __post_init__(self) -> None:
+        check_name("Event", "event_id", self.event_id)
+        check_name("Event", "topic", self.topic)
+        check_name("Event", "order_id", self.order_id)
+        if not isinstance(self.data, tuple) or not all(
+            isinstance(p, tuple) and len(p) == 2 and isinstance(p[0], str) for p in self.data
+        ):
+            raise WorkflowTypeError(
+                f"Event: data={self.data!r:.80} must be a tuple of (name, value) pairs"
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class TraceEntry:
+    """One step (or compensation) of a run on the clock: for timelines."""
+
+    step: str
+    kind: Literal["do", "undo", "fail"]
+    start: float
+    end: float
+
+
+@dataclass(frozen=True, slots=True)
+class SagaResult:
+    """How a saga ended: every step done, or the done ones compensated in reverse."""
+
+    workflow_id: str
+    outcome: Outcome
+    done: tuple[str, ...]
+    compensated: tuple[str, ...]
+    failed_step: str | None
+    reason: str
+    state: str
+    trace: tuple[TraceEntry, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """True when every step completed."""
+        return self.outcome == "completed"
+
+
+def check_name(where: str, field: str, value: object) -> str:
+    """``value`` as a name: a non-empty string of at most 200 characters, valid UTF-8."""
+    if not isinstance(value, str):
+        raise WorkflowTypeError(f"{where}: {field}={value!r:.80} must be a string")
+    if not value or len(value) > MAX_NAME:
+        raise WorkflowError(
+            f"{where}: {field}={value!r:.80} must be a non-empty string of at most "
+            f"{MAX_NAME} characters"
+        )
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise WorkflowError(
+            f"{where}: {field}={value!r:.80} holds a lone surrogate; it must be valid UTF-8"
+        ) from None
+    return value
+
+
+def check_count(where: str, field: str, value: object, low: int, high: int) -> int:
+    """``value`` as an int in ``[low, high]`` (bools refused)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise WorkflowTypeError(f"{where}: {field}={value!r:.80} must be an int")
+    if not low <= value <= high:
+        raise WorkflowError(f"{where}: {field}={value!r:.80} must be in [{low}, {high}]")
+    return value
+
+
+def check_seconds(where: str, field: str, value: object, *, positive: bool = False) -> float:
+    """``value`` as a finite, non-negative (or positive) number of seconds."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise WorkflowTypeError(f"{where}: {field}={value!r:.80} must be a number of seconds")
+    if isinstance(value, int) and abs(value) > 10**15:
+        raise WorkflowError(f"{where}: {field}={value!r:.80} is out of range")
+    f = float(value)
+    if not math.isfinite(f) or f < 0 or (positive and f == 0):
+        allowed = "positive" if positive else "zero or more"
+        raise WorkflowError(f"{where}: {field}={value!r:.80} must be finite and {allowed}")
+    return f

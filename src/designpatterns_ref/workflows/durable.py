@@ -1,0 +1,272 @@
+"""Durable execution: every step's result is written to a log before the next step starts.
+
+Case study: Design a Food Delivery App (docs/case-studies/food-delivery.md)
+
+The idea behind Temporal and DBOS, in miniature. A workflow is ordinary code whose every step
+goes through the log: a step already recorded is not run again, its recorded result is replayed.
+A worker killed at any point restarts, replays the log up to where it died and carries on, so a
+completed step's side effect never happens twice. One gap is left, and no log can close it:
+between a side effect (a charge) and the record of it, a crash loses the record, so the step
+runs again on restart; the remote side must therefore take an idempotency key (the workflow id
+and step name) and answer a repeat with the first answer. Events the step wants to announce are
+written in the same transaction as its record (the transactional outbox, see
+:mod:`~designpatterns_ref.workflows.outbox`), so a step is recorded and announced, or neither.
+
+:class:`SQLiteLog` is the durable log (WAL, ``synchronous=FULL`` by default: a record survives
+power loss once :meth:`put` returns); :class:`MemoryLog` is the same interface without
+durability, the baseline the benchmark compares against.
+
+Complexity: O(1) lookups and one transaction (one fsync at ``FULL``) per recorded step.
+
+>>> log = SQLiteLog(":memory:")
+>>> log.get("order-1", "do:charge") is MISSING
+True
+>>> log.put("order-1", "do:charge", ["ok", {"amount": 1250}])
+>>> log.get("order-1", "do:charge")
+['ok', {'amount': 1250}]
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from designpatterns_ref.workflows.base import (
+    Event,
+    WorkflowError,
+    WorkflowTypeError,
+    check_count,
+    check_name,
+)
+
+__all__ = ["MISSING", "MemoryLog", "SQLiteLog", "StepLog", "Synchronous"]
+
+
+class _Missing:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+#: What :meth:`StepLog.get` returns for a step that has no record.
+MISSING: Any = _Missing()
+
+Synchronous = Literal["OFF", "NORMAL", "FULL"]
+
+
+@runtime_checkable
+class StepLog(Protocol):
+    """Where a workflow's step results (and the events they announce) are recorded."""
+
+    def get(self, workflow_id: str, key: str) -> Any:
+        """The recorded result, or :data:`MISSING`."""
+        ...
+
+    def put(self, workflow_id: str, key: str, result: Any, events: Sequence[Event] = ()) -> None:
+        """Record ``result`` and queue ``events`` in the outbox, atomically."""
+        ...
+
+    def pending(self, limit: int = 100) -> list[Event]:
+        """Outbox events not yet marked published, oldest first."""
+        ...
+
+    def mark_published(self, event_ids: Sequence[str]) -> None:
+        """Mark outbox events as published."""
+        ...
+
+
+def _encode(where: str, result: Any) -> str:
+    try:
+        return json.dumps(result, allow_nan=False, sort_keys=True)
+    except (TypeError, ValueError) as exc:
+        raise WorkflowTypeError(
+            f"{where}: result={result!r:.80} must be JSON (dicts, lists, str, finite numbers, "
+            f"bools, None): {exc}"
+        ) from None
+
+
+def _check_events(where: str, events: Sequence[Event]) -> list[tuple[str, str, str, str]]:
+    if not isinstance(events, list | tuple):
+        raise WorkflowTypeError(f"{where}: events={events!r:.80} must be a list of Event")
+    rows = []
+    for event in events:
+        if not isinstance(event, Event):
+            raise WorkflowTypeError(f"{where}: event {event!r:.80} must be an Event")
+        rows.append(
+            (
+                check_name(where, "event_id", event.event_id),
+                check_name(where, "topic", event.topic),
+                check_name(where, "order_id", event.order_id),
+                _encode(where, dict(event.data)),
+            )
+        )
+    return rows
+
+
+def _check_ids(where: str, workflow_id: object, key: object) -> None:
+    check_name(where, "workflow_id", workflow_id)
+    check_name(where, "key", key)
+
+
+def _check_list(where: str, event_ids: object) -> None:
+    if not isinstance(event_ids, list | tuple):
+        raise WorkflowTypeError(f"{where}: event_ids={event_ids!r:.80} must be a list")
+    for i in event_ids:
+        check_name(where, "event_id", i)
+
+
+class MemoryLog:
+    """The step log in a dictionary: the same interface, no durability (a baseline)."""
+
+    def __init__(self) -> None:
+        self._steps: dict[tuple[str, str], str] = {}
+        self._outbox: dict[str, tuple[Event, bool]] = {}
+
+    def get(self, workflow_id: str, key: str) -> Any:
+        if workflow_id.__class__ is not str or key.__class__ is not str:
+            _check_ids("MemoryLog.get", workflow_id, key)
+        raw = self._steps.get((workflow_id, key))
+        return MISSING if raw is None else json.loads(raw)
+
+    def put(self, workflow_id: str, key: str, result: Any, events: Sequence[Event] = ()) -> None:
+        check_name("MemoryLog.put", "workflow_id", workflow_id)
+        check_name("MemoryLog.put", "key", key)
+        raw = _encode("MemoryLog.put", result)
+        _check_events("MemoryLog.put", events)
+        if (workflow_id, key) in self._steps:
+            raise WorkflowError(f"MemoryLog.put: {workflow_id!r}/{key!r} is already recorded")
+        if any(e.event_id in self._outbox for e in events):
+            raise WorkflowError("MemoryLog.put: an event id is already in the outbox")
+        self._steps[(workflow_id, key)] = raw
+        for e in events:
+            self._outbox[e.event_id] = (e, False)
+
+    def pending(self, limit: int = 100) -> list[Event]:
+        check_count("MemoryLog.pending", "limit", limit, 1, 10**9)
+        return [e for e, done in self._outbox.values() if not done][:limit]
+
+    def mark_published(self, event_ids: Sequence[str]) -> None:
+        _check_list("MemoryLog.mark_published", event_ids)
+        for event_id in event_ids:
+            if event_id in self._outbox:
+                self._outbox[event_id] = (self._outbox[event_id][0], True)
+
+    def __len__(self) -> int:
+        return len(self._steps)
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS steps(
+    workflow_id TEXT NOT NULL, key TEXT NOT NULL, result TEXT NOT NULL,
+    PRIMARY KEY (workflow_id, key)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS outbox(
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL UNIQUE, topic TEXT NOT NULL,
+    order_id TEXT NOT NULL, data TEXT NOT NULL, published INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS outbox_pending ON outbox(published, seq);
+"""
+
+
+class SQLiteLog:
+    """The durable step log and its outbox, in one SQLite database (``":memory:"`` allowed).
+
+    Safe to share between threads (one lock around the connection); one worker per workflow.
+    """
+
+    def __init__(self, path: str | Path, *, synchronous: Synchronous = "FULL") -> None:
+        if not isinstance(path, str | Path) or (isinstance(path, str) and not path):
+            raise WorkflowTypeError(f"SQLiteLog: path={path!r:.80} must be a non-empty path")
+        if synchronous not in ("OFF", "NORMAL", "FULL"):
+            raise WorkflowError(
+                f"SQLiteLog: synchronous={synchronous!r:.80} must be 'OFF', 'NORMAL' or 'FULL'"
+            )
+        try:
+            self._conn = sqlite3.connect(
+                str(path), isolation_level=None, check_same_thread=False, timeout=30
+            )
+        except (sqlite3.Error, ValueError) as exc:
+            raise WorkflowError(f"SQLiteLog: cannot open path={path!r:.80}: {exc}") from None
+        self._lock = threading.Lock()
+        self.path = str(path)
+        if self.path != ":memory:":
+            self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute(f"PRAGMA synchronous={synchronous}")
+        self._conn.executescript(_SCHEMA)
+
+    def get(self, workflow_id: str, key: str) -> Any:
+        if workflow_id.__class__ is not str or key.__class__ is not str:
+            _check_ids("SQLiteLog.get", workflow_id, key)
+        try:
+            with self._lock:
+                row = self._conn.execute(
+                    "SELECT result FROM steps WHERE workflow_id = ? AND key = ?",
+                    (workflow_id, key),
+                ).fetchone()
+        except UnicodeEncodeError:
+            _check_ids("SQLiteLog.get", workflow_id, key)
+            raise
+        return MISSING if row is None else json.loads(row[0])
+
+    def put(self, workflow_id: str, key: str, result: Any, events: Sequence[Event] = ()) -> None:
+        check_name("SQLiteLog.put", "workflow_id", workflow_id)
+        check_name("SQLiteLog.put", "key", key)
+        raw = _encode("SQLiteLog.put", result)
+        rows = _check_events("SQLiteLog.put", events)
+        with self._lock:
+            conn = self._conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute(
+                    "INSERT INTO steps(workflow_id, key, result) VALUES (?, ?, ?)",
+                    (workflow_id, key, raw),
+                )
+                conn.executemany(
+                    "INSERT INTO outbox(event_id, topic, order_id, data) VALUES (?, ?, ?, ?)", rows
+                )
+            except sqlite3.IntegrityError as exc:
+                conn.execute("ROLLBACK")
+                raise WorkflowError(
+                    f"SQLiteLog.put: {workflow_id!r}/{key!r} or one of its events is already "
+                    f"recorded ({exc})"
+                ) from None
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def pending(self, limit: int = 100) -> list[Event]:
+        check_count("SQLiteLog.pending", "limit", limit, 1, 10**9)
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT event_id, topic, order_id, data FROM outbox WHERE published = 0 "
+                "ORDER BY seq LIMIT ?",
+                (limit,),
+            ).fetchall()
+        return [Event(i, t, o, tuple(sorted(json.loads(d).items()))) for i, t, o, d in rows]
+
+    def mark_published(self, event_ids: Sequence[str]) -> None:
+        _check_list("SQLiteLog.mark_published", event_ids)
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            self._conn.executemany(
+                "UPDATE outbox SET published = 1 WHERE event_id = ?", [(i,) for i in event_ids]
+            )
+            self._conn.execute("COMMIT")
+
+    def results(self, workflow_id: str) -> dict[str, Any]:
+        """Every recorded step of one workflow, by key."""
+        check_name("SQLiteLog.results", "workflow_id", workflow_id)
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT key, result FROM steps WHERE workflow_id = ?", (workflow_id,)
+            ).fetchall()
+        return {k: json.loads(r) for k, r in rows}
+
+    def close(self) -> None:
+        """Close the database connection."""
+        with self._lock:
+            self._conn.close()

@@ -1,0 +1,147 @@
+"""The transactional outbox and the deduplicating inbox: events sent once, handled once.
+
+Case study: Design a Food Delivery App (docs/case-studies/food-delivery.md)
+
+A service that changes its database and then publishes an event can crash between the two: the
+change is there and the event is lost (or, publishing first, the event is out and the change is
+lost). The outbox writes the event into a table of the same database, in the same transaction as
+the change (:meth:`~designpatterns_ref.workflows.SQLiteLog.put` does), so from the database's
+point of view every event exists exactly once. A :class:`Relay` then reads unpublished rows in
+order, hands them to the broker and marks them published. A crash after handing over and before
+marking sends the event again, so delivery is at least once; the consumer's :class:`Inbox`
+makes the handling exactly once: it records each event id in the same transaction as the
+handler's own writes, and skips an id it has seen.
+
+Complexity: one read and one update per relay batch; one primary-key insert per handled event.
+
+>>> from designpatterns_ref.workflows.durable import MemoryLog
+>>> from designpatterns_ref.workflows.base import Event
+>>> log = MemoryLog()
+>>> log.put("o1", "outcome", "delivered", [Event("o1:delivered", "order.delivered", "o1")])
+>>> inbox = Inbox(":memory:")
+>>> seen = []
+>>> relay = Relay(log, lambda e: inbox.handle(e, lambda conn, ev: seen.append(ev.topic)))
+>>> relay.run_once(), relay.run_once()
+(1, 0)
+>>> inbox.handle(Event("o1:delivered", "order.delivered", "o1"), lambda c, e: seen.append(e))
+False
+>>> seen
+['order.delivered']
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from designpatterns_ref.workflows.base import (
+    Event,
+    WorkflowError,
+    WorkflowTypeError,
+    check_count,
+    check_name,
+)
+from designpatterns_ref.workflows.durable import StepLog
+
+__all__ = ["Inbox", "Relay"]
+
+
+class Relay:
+    """Moves outbox events to ``publish`` in order, then marks them published.
+
+    ``on_point(name)`` is called between the two (``"relay.published"``): the crash window a
+    test kills the process in.
+    """
+
+    def __init__(
+        self,
+        log: StepLog,
+        publish: Callable[[Event], object],
+        *,
+        batch: int = 100,
+        on_point: Callable[[str], object] | None = None,
+    ) -> None:
+        if not isinstance(log, StepLog):
+            raise WorkflowTypeError(f"Relay: log={log!r:.80} must be a StepLog")
+        if not callable(publish):
+            raise WorkflowTypeError(f"Relay: publish={publish!r:.80} must be callable")
+        if on_point is not None and not callable(on_point):
+            raise WorkflowTypeError(f"Relay: on_point={on_point!r:.80} must be callable")
+        self.log = log
+        self.publish = publish
+        self.batch = check_count("Relay", "batch", batch, 1, 100_000)
+        self.on_point = on_point
+        self.published = 0
+
+    def run_once(self) -> int:
+        """Publish one batch of pending events; the number published."""
+        events = self.log.pending(self.batch)
+        for event in events:
+            self.publish(event)
+            if self.on_point is not None:
+                self.on_point("relay.published")
+            self.log.mark_published([event.event_id])
+        self.published += len(events)
+        return len(events)
+
+    def drain(self) -> int:
+        """Publish until the outbox is empty; the number published."""
+        total = 0
+        while n := self.run_once():
+            total += n
+        return total
+
+
+class Inbox:
+    """A consumer's record of handled event ids, in the consumer's own SQLite database."""
+
+    def __init__(self, path: str | Path | sqlite3.Connection) -> None:
+        if isinstance(path, sqlite3.Connection):
+            self.conn = path
+        elif isinstance(path, str | Path) and str(path):
+            try:
+                self.conn = sqlite3.connect(
+                    str(path), isolation_level=None, check_same_thread=False
+                )
+            except (sqlite3.Error, ValueError) as exc:
+                raise WorkflowError(f"Inbox: cannot open path={path!r:.80}: {exc}") from None
+        else:
+            raise WorkflowTypeError(f"Inbox: path={path!r:.80} must be a path or a connection")
+        self._lock = threading.Lock()
+        self.conn.execute("CREATE TABLE IF NOT EXISTS inbox(event_id TEXT PRIMARY KEY)")
+
+    def handle(self, event: Event, handler: Callable[[sqlite3.Connection, Event], object]) -> bool:
+        """Run ``handler(conn, event)`` once per event id, in one transaction with the id.
+
+        Returns False (and runs nothing) for an id already handled.
+        """
+        if not isinstance(event, Event):
+            raise WorkflowTypeError(f"Inbox.handle: event={event!r:.80} must be an Event")
+        if not callable(handler):
+            raise WorkflowTypeError(f"Inbox.handle: handler={handler!r:.80} must be callable")
+        with self._lock:
+            conn = self.conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute("INSERT INTO inbox(event_id) VALUES (?)", (event.event_id,))
+            except sqlite3.IntegrityError:
+                conn.execute("ROLLBACK")
+                return False
+            try:
+                handler(conn, event)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+            return True
+
+    def seen(self, event_id: str) -> bool:
+        """Whether ``event_id`` was handled."""
+        check_name("Inbox.seen", "event_id", event_id)
+        with self._lock:
+            row = self.conn.execute(
+                "SELECT 1 FROM inbox WHERE event_id = ?", (event_id,)
+            ).fetchone()
+        return row is not None

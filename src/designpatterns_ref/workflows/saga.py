@@ -1,0 +1,198 @@
+"""The orchestrated saga: one coordinator runs the steps and, on a failure, undoes them in reverse.
+
+Case study: Design a Food Delivery App (docs/case-studies/food-delivery.md)
+
+A saga replaces one distributed transaction by a sequence of local ones, each paired with a
+compensation that semantically undoes it (a refund for a charge, a cancelled ticket for an order
+sent to the kitchen). The :class:`Orchestrator` is the coordinator: it calls each
+:class:`Step` in turn; when one answers :class:`~designpatterns_ref.workflows.StepFailed` it
+runs the compensations of the steps already done, newest first. Every result goes through a
+:class:`~designpatterns_ref.workflows.durable.StepLog` before the next step starts, so with a
+:class:`~designpatterns_ref.workflows.SQLiteLog` a run killed anywhere resumes where it died
+(durable execution); with a :class:`~designpatterns_ref.workflows.MemoryLog` it is a plain,
+fast, forgetful saga. Steps may fire events of a :class:`~designpatterns_ref.workflows.MachineSpec`,
+so the order's state follows the saga, and that state is rebuilt by replay, never stored apart.
+The outcome is announced by an outbox event written with the outcome record.
+
+The trade-off against choreography (:mod:`~designpatterns_ref.workflows.choreography`): the
+whole flow is in one place and easy to change, test and observe, at the price of a central
+component every party talks to.
+
+Complexity: O(steps) log reads and writes per run; a replayed step costs one read.
+
+>>> from designpatterns_ref.workflows.base import StepFailed
+>>> def no_driver(ctx):
+...     raise StepFailed("no driver")
+>>> undone = []
+>>> saga = Orchestrator([
+...     Step("charge", lambda ctx: 1250, lambda ctx, amount: undone.append(("refund", amount))),
+...     Step("driver", no_driver),
+... ])
+>>> result = saga.run("order-1")
+>>> result.outcome, result.failed_step, undone
+('compensated', 'driver', [('refund', 1250)])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from designpatterns_ref.clock import Clock, system_clock
+from designpatterns_ref.workflows.base import (
+    Event,
+    Outcome,
+    SagaResult,
+    StepFailed,
+    TraceEntry,
+    WorkflowError,
+    WorkflowTypeError,
+    check_name,
+)
+from designpatterns_ref.workflows.durable import MISSING, MemoryLog, StepLog
+from designpatterns_ref.workflows.machine import Machine, MachineSpec
+
+__all__ = ["Orchestrator", "Step"]
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """A saga step: its action, its compensation and the machine events they fire.
+
+    ``action(ctx)`` returns a JSON-able result (kept as ``ctx[name]``) or raises
+    :class:`StepFailed`; ``compensate(ctx, result)`` undoes it. ``transitions`` fire when the
+    action succeeds, ``undo_transitions`` when it is compensated, each with the result as the
+    guards' context when the result is a dict.
+    """
+
+    name: str
+    action: Callable[[dict[str, Any]], Any]
+    compensate: Callable[[dict[str, Any], Any], Any] | None = None
+    transitions: tuple[str, ...] = ()
+    undo_transitions: tuple[str, ...] = ()
+
+
+def _fire(machine: Machine | None, events: Sequence[str], data: object) -> None:
+    if machine is None:
+        return
+    ctx = data if isinstance(data, dict) else None
+    for event in events:
+        machine.fire(event, ctx)
+
+
+class Orchestrator:
+    """Runs a saga's steps through a step log; compensates in reverse on a failure."""
+
+    def __init__(
+        self,
+        steps: Sequence[Step],
+        *,
+        log: StepLog | None = None,
+        spec: MachineSpec | None = None,
+        topic: str = "saga",
+        clock: Clock = system_clock,
+        on_point: Callable[[str], object] | None = None,
+    ) -> None:
+        if isinstance(steps, str | bytes) or not isinstance(steps, Sequence) or not steps:
+            raise WorkflowTypeError(f"Orchestrator: steps={steps!r:.80} must be a list of Step")
+        for step in steps:
+            if not isinstance(step, Step):
+                raise WorkflowTypeError(f"Orchestrator: step {step!r:.80} must be a Step")
+            check_name("Orchestrator", "step name", step.name)
+            if not callable(step.action) or not (
+                step.compensate is None or callable(step.compensate)
+            ):
+                raise WorkflowTypeError(f"Orchestrator: step {step.name!r} needs callables")
+            for event in (*step.transitions, *step.undo_transitions):
+                check_name("Orchestrator", "transition", event)
+        names = [s.name for s in steps]
+        if len(set(names)) != len(names):
+            raise WorkflowError(f"Orchestrator: step names {names} repeat")
+        if spec is not None and not isinstance(spec, MachineSpec):
+            raise WorkflowTypeError(f"Orchestrator: spec={spec!r:.80} must be a MachineSpec")
+        if not callable(clock):
+            raise WorkflowTypeError(f"Orchestrator: clock={clock!r:.80} must be callable")
+        if log is not None and not isinstance(log, StepLog):
+            raise WorkflowTypeError(f"Orchestrator: log={log!r:.80} must be a StepLog")
+        if on_point is not None and not callable(on_point):
+            raise WorkflowTypeError(f"Orchestrator: on_point={on_point!r:.80} must be callable")
+        self.steps = tuple(steps)
+        self.log: StepLog = log if log is not None else MemoryLog()
+        self.spec = spec
+        self.topic = check_name("Orchestrator", "topic", topic)
+        self.clock = clock
+        self.on_point = on_point
+
+    def _point(self, name: str) -> None:
+        if self.on_point is not None:
+            self.on_point(name)
+
+    def _once(self, wf: str, key: str, call: Callable[[], Any]) -> list[Any]:
+        """Run ``call`` unless ``key`` is recorded; record ``[status, value, start, end, ...]``."""
+        record = self.log.get(wf, key)
+        if record is not MISSING:
+            return list(record)
+        self._point(f"{key}.start")
+        start = self.clock()
+        try:
+            record = ["ok", call(), start, self.clock()]
+        except StepFailed as failed:
+            record = ["failed", failed.reason, start, self.clock(), list(failed.transitions)]
+            record.append(failed.data)
+        self._point(f"{key}.done")  # the side effect happened and is not recorded yet
+        self.log.put(wf, key, record)
+        self._point(f"{key}.recorded")
+        return record
+
+    def run(self, workflow_id: str, ctx: Mapping[str, Any] | None = None) -> SagaResult:
+        """Run (or resume) the saga ``workflow_id``; every step done or every done one undone."""
+        wf = check_name("Orchestrator.run", "workflow_id", workflow_id)
+        if ctx is not None and not isinstance(ctx, Mapping):
+            raise WorkflowTypeError(f"Orchestrator.run: ctx={ctx!r:.80} must be a mapping")
+        context: dict[str, Any] = {**(ctx or {}), "workflow_id": wf}
+        machine = Machine(self.spec) if self.spec is not None else None
+        done: list[Step] = []
+        trace: list[TraceEntry] = []
+        failed: tuple[Step, str] | None = None
+        for step in self.steps:
+            record = self._once(wf, f"do:{step.name}", partial(step.action, context))
+            if record[0] == "ok":
+                context[step.name] = record[1]
+                trace.append(TraceEntry(step.name, "do", record[2], record[3]))
+                _fire(machine, step.transitions, record[1])
+                done.append(step)
+            else:
+                trace.append(TraceEntry(step.name, "fail", record[2], record[3]))
+                _fire(machine, record[4], record[5])
+                failed = (step, record[1])
+                break
+        compensated: list[str] = []
+        if failed is not None:
+            for step in reversed(done):
+                undo = step.compensate
+                if undo is None:
+                    continue
+                record = self._once(
+                    wf, f"undo:{step.name}", partial(undo, context, context[step.name])
+                )
+                trace.append(TraceEntry(step.name, "undo", record[2], record[3]))
+                _fire(machine, step.undo_transitions, record[1])
+                compensated.append(step.name)
+        outcome: Outcome = "completed" if failed is None else "compensated"
+        state = machine.state if machine is not None else outcome
+        if self.log.get(wf, "outcome") is MISSING:
+            event = Event(f"{wf}:outcome", f"{self.topic}.{state}", wf, (("outcome", outcome),))
+            self.log.put(wf, "outcome", {"outcome": outcome, "state": state}, [event])
+            self._point("outcome.recorded")
+        return SagaResult(
+            wf,
+            outcome,
+            tuple(s.name for s in done),
+            tuple(compensated),
+            failed[0].name if failed else None,
+            failed[1] if failed else "",
+            state,
+            tuple(trace),
+        )

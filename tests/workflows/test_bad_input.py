@@ -1,0 +1,144 @@
+"""Bad input at every public entry point: WorkflowError naming the value, nothing written."""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from designpatterns_ref.clock import ManualClock
+from designpatterns_ref.workflows import (
+    ORDER_SPEC,
+    Backoff,
+    Event,
+    IllegalTransition,
+    Inbox,
+    Machine,
+    MemoryLog,
+    OrderScenario,
+    SQLiteLog,
+    WorkflowError,
+    World,
+    new_order,
+    order_saga,
+)
+
+HOSTILE: list[Any] = [
+    None,
+    True,
+    False,
+    math.nan,
+    math.inf,
+    -math.inf,
+    10**400,
+    -1,
+    "",
+    "x" * 10_000,
+    "\ud800",
+    b"placed",
+    [],
+    {},
+    object(),
+]
+
+
+@pytest.mark.parametrize("value", HOSTILE, ids=repr)
+def test_an_unknown_state_or_event_is_refused_and_nothing_changes(value: Any) -> None:
+    if value is not None:  # None means "the initial state"
+        with pytest.raises(WorkflowError):
+            Machine(ORDER_SPEC, value)
+    order = new_order()
+    with pytest.raises(IllegalTransition) as info:
+        order.fire(value)
+    assert order.state == "placed"
+    assert "placed" in str(info.value)
+    with pytest.raises(WorkflowError):
+        order.fire("accept", {"waited": value})
+    assert order.state == "placed"
+
+
+@pytest.mark.parametrize("state", ["delivered", "refunded"])
+@pytest.mark.parametrize("event", ["accept", "cancel", "refund", "deliver", "reject"])
+def test_final_states_refuse_every_event(state: str, event: str) -> None:
+    order = new_order(state)
+    with pytest.raises(IllegalTransition, match="allowed: none"):
+        order.fire(event, {"waited": 1.0, "amount": 1, "driver": "d"})
+    assert order.state == state
+
+
+def _log_rows(path: Path) -> tuple[list[Any], list[Any]]:
+    with sqlite3.connect(path) as conn:
+        return (
+            conn.execute("SELECT * FROM steps").fetchall(),
+            conn.execute("SELECT * FROM outbox").fetchall(),
+        )
+
+
+@pytest.mark.parametrize("value", HOSTILE, ids=repr)
+def test_the_sqlite_log_writes_nothing_for_bad_input(tmp_path: Path, value: Any) -> None:
+    log = SQLiteLog(tmp_path / "wf.db")
+    log.put("w", "do:a", 1, [Event("e1", "t", "w")])
+    before = _log_rows(tmp_path / "wf.db")
+    calls = [
+        lambda: log.put(value, "k", 1),
+        lambda: log.put("w", "k", 1, value if value != [] else None),
+        lambda: log.put("w", value, 1),
+        lambda: log.put("w", "k", [1, math.nan]),  # not JSON
+        lambda: log.put("w", "k", 1, [Event("e2", "t", "w"), value]),
+        lambda: log.put("w", "do:a", 2),  # already recorded: the first record stands
+    ]
+    for call in calls:
+        with pytest.raises(WorkflowError):
+            call()
+    assert _log_rows(tmp_path / "wf.db") == before
+    assert log.get("w", "do:a") == 1
+
+
+@pytest.mark.parametrize("value", [None, 5, "", "\ud800", "/no/such/dir/x.db", b"x"], ids=repr)
+def test_bad_paths_are_refused(tmp_path: Path, value: Any) -> None:
+    for make in (
+        lambda: SQLiteLog(value),
+        lambda: Inbox(value),
+        lambda: World(value, [], clock=ManualClock()),
+    ):
+        with pytest.raises(WorkflowError):
+            make()
+
+
+def test_a_saga_refusing_bad_input_records_nothing() -> None:
+    clock = ManualClock()
+    s = OrderScenario("order-1", 100, True, 1.0, True, 1, False)
+    world = World(":memory:", [s], clock=clock)
+    log = MemoryLog()
+    saga = order_saga(world, clock=clock, log=log)
+    for value in HOSTILE:
+        with pytest.raises(WorkflowError):
+            saga.run(value)
+    with pytest.raises(WorkflowError):
+        saga.run("order-1", ctx=[("a", 1)])  # type: ignore[arg-type]
+    with pytest.raises(WorkflowError):
+        saga.run("no-such-order")  # the world knows no such order: refused before any effect
+    assert len(log) == 0
+    assert world.effects() == [] and clock() == 0.0
+
+
+def test_bad_scenarios_and_timers() -> None:
+    for kw in ({"amount": 0}, {"amount": -5}, {"restaurant_delay": math.nan},
+               {"driver_after": 0}, {"card_ok": 1}, {"order_id": ""}):  # fmt: skip
+        fields: dict[str, Any] = {
+            "order_id": "o",
+            "amount": 1,
+            "card_ok": True,
+            "restaurant_delay": 1.0,
+            "restaurant_accepts": True,
+            "driver_after": 1,
+            "kitchen_fails": False,
+        }
+        with pytest.raises(WorkflowError):
+            OrderScenario(**{**fields, **kw})
+    for kw2 in ({"base": 0}, {"factor": 0.5}, {"attempts": 0}, {"cap": math.inf}):
+        with pytest.raises(WorkflowError):
+            Backoff(**kw2)
