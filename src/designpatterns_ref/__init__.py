@@ -39,6 +39,7 @@ FAMILIES: tuple[str, ...] = (
     "identity",
     "reputation",
     "storage",
+    "capacity",
 )
 
 __all__ = [
@@ -57,6 +58,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         autocomplete,
         booking,
         boundaries,
+        capacity,
         clinical,
         collab,
         feed,
