@@ -13,7 +13,8 @@ why. :func:`bundle` wraps every Location in a ``searchset`` Bundle.
 >>> from designpatterns_ref.capacity.projection import CapacityProjection
 >>> p = CapacityProjection(Topology({"north": {"elm": {"a": 1}}}))
 >>> loc = bed_location(p, "elm/a/1")
->>> loc["resourceType"], loc["operationalStatus"]["code"], loc["partOf"]["reference"]
+>>> status, part_of = loc["operationalStatus"], loc["partOf"]
+>>> loc["resourceType"], status["code"], part_of["reference"]
 ('Location', 'U', 'Location/elm.a')
 """
 
