@@ -106,7 +106,6 @@ def test_the_page_shows_a_change_within_two_seconds_in_chromium(
     from playwright.sync_api import expect, sync_playwright
 
     url, svc = served
-    os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
     with sync_playwright() as pw:
         browser = pw.chromium.launch(
             executable_path=executable,
