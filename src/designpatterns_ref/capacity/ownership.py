@@ -74,7 +74,11 @@ def compare(
 
 @dataclass(frozen=True)
 class FieldValue:
-    """One field's value, its version vector, and who wrote it when (``write_id`` is unique)."""
+    """One field's value, its version vector, and who wrote it when (``write_id`` is unique).
+
+    ``origin`` is the vector the write itself had; ``vv`` grows past it when a merge resolves
+    a conflict in its favour (it then covers the losing write too).
+    """
 
     value: str | None
     vv: VV
@@ -82,6 +86,7 @@ class FieldValue:
     replica: str
     system: str
     write_id: str
+    origin: VV = ()
 
     @property
     def vector(self) -> dict[str, int]:
@@ -142,8 +147,9 @@ class Replica:
         vv = dict(current.vv) if current else {}
         vv[self.name] = vv.get(self.name, 0) + 1
         self._writes += 1
-        fv = FieldValue(value, tuple(sorted(vv.items())), seconds, self.name, self.system,
-                        f"{self.name}:{self._writes}")  # fmt: skip
+        items = tuple(sorted(vv.items()))
+        fv = FieldValue(value, items, seconds, self.name, self.system,
+                        f"{self.name}:{self._writes}", items)  # fmt: skip
         self.records.setdefault(record, {})[name] = fv
         return fv
 
@@ -175,12 +181,18 @@ class Replica:
                 if order == "before":
                     mine_fields[name] = theirs
                 elif order == "concurrent":
-                    kept, lost = sorted([mine, theirs], key=lambda v: (v.at, v.replica))[::-1]
                     top = {k: max(mine.vector.get(k, 0), theirs.vector.get(k, 0))
                            for k in mine.vector.keys() | theirs.vector.keys()}  # fmt: skip
-                    merged = FieldValue(kept.value, tuple(sorted(top.items())), kept.at,
-                                        kept.replica, kept.system, kept.write_id)  # fmt: skip
-                    mine_fields[name] = merged
-                    found.append(Conflict(record, name, kept, lost))
+                    if compare(dict(mine.origin), theirs.vector) in ("before", "equal"):
+                        kept = theirs  # their write already saw mine: it supersedes it
+                    elif compare(dict(theirs.origin), mine.vector) in ("before", "equal"):
+                        kept = mine
+                    else:  # neither write saw the other: a true conflict
+                        kept, lost = sorted([mine, theirs], key=lambda v: (v.at, v.replica))[::-1]
+                        found.append(Conflict(record, name, kept, lost))
+                    mine_fields[name] = FieldValue(
+                        kept.value, tuple(sorted(top.items())), kept.at, kept.replica,
+                        kept.system, kept.write_id, kept.origin,
+                    )  # fmt: skip
         self.conflicts.extend(found)
         return found

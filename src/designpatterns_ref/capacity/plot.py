@@ -39,7 +39,7 @@ def plot_capacity(
     if not isinstance(table, Mapping) or not table:
         raise CapacityError(f"table={table!r} must be a non-empty mapping name -> counts")
     if (
-        isinstance(stale, str)
+        isinstance(stale, str | bytes)
         or not isinstance(stale, Collection)
         or not all(isinstance(s, str) for s in stale)
     ):
