@@ -43,6 +43,7 @@ FAMILIES: tuple[str, ...] = (
     "serverless",
     "membership",
     "workflows",
+    "capacity",
 )
 
 __all__ = [
@@ -61,6 +62,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         autocomplete,
         booking,
         boundaries,
+        capacity,
         clinical,
         collab,
         feed,

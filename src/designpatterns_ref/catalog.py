@@ -665,6 +665,22 @@ _CATALOG: tuple[CaseStudy, ...] = (
         "event stream.",
         "event sourcing, state machines",
         "capacity",
+        _mods("capacity", ["base", "log", "projection", "service", "ownership", "fhir", "api"]),
+        status="implemented",
+        sources=(
+            Source(
+                "HL7 FHIR R4: Location (operationalStatus bound to HL7 v2 table 0116, bed status)",
+                "https://hl7.org/fhir/R4/location.html",
+            ),
+            Source(
+                "WHATWG HTML Living Standard: Server-sent events",
+                "https://html.spec.whatwg.org/multipage/server-sent-events.html",
+            ),
+            Source(
+                "Martin Fowler: Event Sourcing (2005)",
+                "https://martinfowler.com/eaaDev/EventSourcing.html",
+            ),
+        ),
     ),
     CaseStudy(
         "worker-identity",

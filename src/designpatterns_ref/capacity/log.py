@@ -1,0 +1,254 @@
+"""The append-only event log: SQLite (embedded, the default) or a real PostgreSQL.
+
+Case study: Design a Real-Time Bed Logistics System (docs/case-studies/bed-logistics.md)
+
+One table, ``bed_events``: a global ``position`` (the order of arrival), the ``event_id``
+(unique: appending an event twice is a no-op, appending a different event under a used id is
+refused), the ``stream`` (the care home) and the event's ``version`` within its stream, unique
+per stream. :meth:`EventLog.append` takes ``expected_version``: the stream's version the writer
+last saw. If another writer appended since, the whole batch is refused with
+:class:`ConcurrencyError` and nothing is written (optimistic concurrency: no lock is held
+between reading and writing). ``expected_version=None`` appends whatever the version (the path
+for a home's own, already-decided events arriving late).
+
+Complexity: O(batch) rows per append, one transaction, one id look-up per 500 events and one
+batched insert; :meth:`EventLog.read` streams the log in
+position order.
+
+>>> from designpatterns_ref.capacity.base import BedEvent
+>>> log = SQLiteEventLog()
+>>> log.append("elm", [BedEvent("e1", "admitted", "elm/a/1", at=1.0)], expected_version=0)
+AppendResult(version=1, appended=1, duplicates=0)
+>>> log.append("elm", [BedEvent("e1", "admitted", "elm/a/1", at=1.0)])  # delivered twice
+AppendResult(version=1, appended=0, duplicates=1)
+>>> len(log), log.version("elm")
+(1, 1)
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from designpatterns_ref.capacity.base import BedEvent, CapacityError, ConcurrencyError, check_name
+
+__all__ = ["AppendResult", "EventLog", "PostgresEventLog", "SQLiteEventLog"]
+
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS bed_events (position {serial} PRIMARY KEY, "
+    "event_id TEXT NOT NULL UNIQUE, stream TEXT NOT NULL, version INTEGER NOT NULL, "
+    "kind TEXT NOT NULL, bed TEXT NOT NULL, to_bed TEXT, at DOUBLE PRECISION NOT NULL, "
+    "UNIQUE (stream, version))"
+)
+_COLUMNS = "event_id, kind, bed, at, to_bed"
+
+
+@dataclass(frozen=True)
+class AppendResult:
+    """The stream's version after an append, and how many events were new or duplicates."""
+
+    version: int
+    appended: int
+    duplicates: int
+
+
+def _check_batch(stream: object, events: object, expected: object) -> list[BedEvent]:
+    check_name("stream", stream)
+    if isinstance(events, str | bytes) or not isinstance(events, Sequence):
+        raise CapacityError(f"events={events!r} must be a sequence of BedEvent")
+    unique: dict[str, BedEvent] = {}
+    for e in events:
+        if not isinstance(e, BedEvent):
+            raise CapacityError(f"event={e!r} must be a BedEvent")
+        if unique.setdefault(e.event_id, e) != e:
+            raise CapacityError(f"event_id={e.event_id!r} is used twice for different events")
+    if expected is not None and (
+        isinstance(expected, bool) or not isinstance(expected, int) or not 0 <= expected < 2**62
+    ):
+        raise CapacityError(f"expected_version={expected!r} must be None or an int >= 0")
+    return list(unique.values())
+
+
+class EventLog:
+    """The SQL shared by both engines; subclasses supply connections and placeholders."""
+
+    placeholder = "?"
+    integrity_errors: tuple[type[BaseException], ...] = (sqlite3.IntegrityError,)
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def _conn(self) -> Any:
+        raise NotImplementedError
+
+    def _begin(self, conn: Any) -> None:
+        raise NotImplementedError
+
+    def _sql(self, sql: str) -> str:
+        return sql.replace("?", self.placeholder)
+
+    def append(
+        self, stream: str, events: Sequence[BedEvent], *, expected_version: int | None = None
+    ) -> AppendResult:
+        """Append ``events`` to ``stream`` in one transaction (all or nothing)."""
+        batch = _check_batch(stream, events, expected_version)
+        with self._lock:
+            conn = self._conn()
+            self._begin(conn)
+            try:
+                result = self._append(conn, stream, batch, expected_version)
+            except BaseException as exc:
+                conn.rollback()
+                if isinstance(exc, self.integrity_errors):
+                    raise ConcurrencyError(
+                        f"stream={stream!r} was appended to concurrently; read and retry"
+                    ) from None
+                raise
+            conn.commit()
+            return result
+
+    def _append(
+        self, conn: Any, stream: str, batch: list[BedEvent], expected: int | None
+    ) -> AppendResult:
+        cur = conn.cursor()
+        cur.execute(self._sql("SELECT max(version) FROM bed_events WHERE stream = ?"), (stream,))
+        version = cur.fetchone()[0] or 0
+        if expected is not None and expected != version:
+            raise ConcurrencyError(
+                f"expected_version={expected} but stream={stream!r} is at version {version}"
+            )
+        stored: dict[str, tuple[BedEvent, str]] = {}
+        for i in range(0, len(batch), 500):  # one look-up per 500 ids, not one per event
+            ids = [e.event_id for e in batch[i : i + 500]]
+            marks = ", ".join("?" * len(ids))
+            cur.execute(
+                self._sql(f"SELECT {_COLUMNS}, stream FROM bed_events WHERE event_id IN ({marks})"),
+                ids,
+            )
+            for row in cur.fetchall():
+                stored[row[0]] = (BedEvent(*row[:5]), row[5])
+        rows = []
+        for e in batch:
+            if e.event_id in stored:
+                if stored[e.event_id] != (e, stream):
+                    raise CapacityError(
+                        f"event_id={e.event_id!r} is already used by a different event"
+                    )
+                continue
+            version += 1
+            rows.append((stream, version, e.event_id, e.kind, e.bed, e.at, e.to_bed))
+        if rows:
+            cur.executemany(
+                self._sql(
+                    f"INSERT INTO bed_events (stream, version, {_COLUMNS}) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)"
+                ),
+                rows,
+            )
+        return AppendResult(version, len(rows), len(batch) - len(rows))
+
+    def version(self, stream: str) -> int:
+        """The number of events in ``stream`` (0 for a stream never written)."""
+        check_name("stream", stream)
+        return int(self._one("SELECT max(version) FROM bed_events WHERE stream = ?", stream) or 0)
+
+    def __len__(self) -> int:
+        return int(self._one("SELECT count(*) FROM bed_events"))
+
+    def _one(self, sql: str, *params: object) -> Any:
+        with self._lock:
+            conn = self._conn()
+            cur = conn.cursor()
+            cur.execute(self._sql(sql), params)
+            value = cur.fetchone()[0]
+            conn.commit()
+            return value
+
+    def read(self, after: int = 0, batch: int = 10_000) -> Iterator[BedEvent]:
+        """Every event in arrival order, from position ``after`` on, fetched ``batch`` at a time."""
+        for name, value in (("after", after), ("batch", batch)):
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**62:
+                raise CapacityError(f"{name}={value!r} must be an int >= 0")
+        if batch == 0:
+            raise CapacityError("batch=0 must be >= 1")
+        position = after
+        while True:
+            with self._lock:
+                conn = self._conn()
+                cur = conn.cursor()
+                cur.execute(
+                    self._sql(
+                        f"SELECT position, {_COLUMNS} FROM bed_events WHERE position > ? "
+                        "ORDER BY position LIMIT ?"
+                    ),
+                    (position, batch),
+                )
+                rows = cur.fetchall()
+                conn.commit()
+            for row in rows:
+                yield BedEvent(*row[1:])
+            if len(rows) < batch:
+                return
+            position = rows[-1][0]
+
+    def close(self) -> None:
+        """Close the connection."""
+        with self._lock:
+            self._conn().close()
+
+
+class SQLiteEventLog(EventLog):
+    """The log in a SQLite file (``":memory:"`` by default), WAL mode, one connection."""
+
+    def __init__(self, path: str = ":memory:") -> None:
+        super().__init__()
+        check_name("path", path)
+        try:
+            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise CapacityError(f"path={path!r} cannot be opened: {exc}") from None
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute(_SCHEMA.format(serial="INTEGER"))
+        self.path = path
+
+    def _conn(self) -> Any:
+        return self._db
+
+    def _begin(self, conn: Any) -> None:
+        conn.execute("BEGIN IMMEDIATE")
+
+    def __repr__(self) -> str:
+        return f"SQLiteEventLog({self.path!r})"
+
+
+class PostgresEventLog(EventLog):
+    """The log in a PostgreSQL database (psycopg 3, imported when used)."""
+
+    placeholder = "%s"
+
+    def __init__(self, url: str) -> None:
+        super().__init__()
+        check_name("url", url)
+        import psycopg
+
+        self.integrity_errors = (psycopg.errors.IntegrityError,)
+        try:
+            self._db = psycopg.connect(url)
+        except psycopg.Error as exc:
+            raise CapacityError(f"url cannot be opened: {type(exc).__name__}") from None
+        self._db.execute(_SCHEMA.format(serial="BIGSERIAL"))
+        self._db.commit()
+        self.url = url
+
+    def _conn(self) -> Any:
+        return self._db
+
+    def _begin(self, conn: Any) -> None:
+        pass  # psycopg opens a transaction with the first statement
+
+    def __repr__(self) -> str:
+        return "PostgresEventLog(...)"
