@@ -64,7 +64,8 @@ class ChatServer:
         """The conversations ``user`` belongs to, sorted."""
         return sorted(self._convs.get(check_id("user", user), ()))
 
-    def _member(self, conv: str, user: str) -> None:
+    def check_member(self, conv: str, user: str) -> None:
+        """Raise :class:`MessagingError` unless ``user`` is a member of ``conv``."""
         check_id("conv", conv), check_id("user", user)
         if user not in self._members.get(conv, ()):
             raise MessagingError(f"user={user!r:.80} is not a member of conv={conv!r:.80}")
@@ -99,7 +100,7 @@ class ChatServer:
         self, user: str, conv: str, client_msg_id: str, body: str
     ) -> tuple[Message, list[tuple[str, str]]]:
         """Append (idempotently) and return the message and the devices to push it to."""
-        self._member(conv, user)
+        self.check_member(conv, user)
         msg, _ = self.store.append(conv, user, client_msg_id, body)
         targets = [
             (u, d) for u in sorted(self._members[conv]) for d in sorted(self._online.get(u, ()))
@@ -124,13 +125,13 @@ class ChatServer:
 
     def ack(self, user: str, device: str, conv: str, seq: int) -> None:
         """The device has shown ``conv`` up to ``seq`` (at most the log's last seq)."""
-        self._member(conv, user)
+        self.check_member(conv, user)
         check_id("device", device)
         self.receipts.ack(user, device, conv, self._check_known(conv, seq))
 
     def read(self, user: str, conv: str, seq: int) -> None:
         """``user`` has read ``conv`` up to ``seq`` (at most the log's last seq)."""
-        self._member(conv, user)
+        self.check_member(conv, user)
         self.receipts.read(user, conv, self._check_known(conv, seq))
 
     def receipt(self, conv: str, seq: int) -> Receipt:
