@@ -49,7 +49,9 @@ def test_read_states_match_a_dict_and_a_crash_loses_only_the_window(
             unflushed = rs.dirty
             assert unflushed < batch
             rs.crash()
-            rs = ReadStates(path, capacity=cap, flush_entries=batch, flush_interval=1.0, clock=clock)
+            rs = ReadStates(
+                path, capacity=cap, flush_entries=batch, flush_interval=1.0, clock=clock
+            )
             reloaded = {k: rs.get(*k) for k in model}
             lost = [k for k in model if reloaded[k] != model[k]]
             assert len(lost) <= unflushed  # only the unflushed records are lost
@@ -58,8 +60,8 @@ def test_read_states_match_a_dict_and_a_crash_loses_only_the_window(
     again = ReadStates(path)
     for (user, channel), value in model.items():
         assert again.get(user, channel) == value
-    assert again.unread("ann") == {c: m for (u, c), m in
-                                   ((k, v[1]) for k, v in model.items()) if u == "ann" and m}  # fmt: skip
+    unread = {c: v[1] for (u, c), v in model.items() if u == "ann" and v[1]}
+    assert again.unread("ann") == unread
 
 
 def test_crash_window_is_bounded_by_entries_and_time() -> None:

@@ -25,7 +25,13 @@ import random
 import uuid
 from typing import Any
 
-from designpatterns_ref.messaging.base import Message, MessagingError, check_body, check_id
+from designpatterns_ref.messaging.base import (
+    Message,
+    MessagingError,
+    MessagingTypeError,
+    check_body,
+    check_id,
+)
 from designpatterns_ref.messaging.inbox import Inbox
 
 __all__ = ["Client"]
@@ -49,6 +55,13 @@ class Client:
             raise MessagingError(f"url={url!r:.80} must be a ws:// or wss:// URL")
         if not isinstance(token, str):
             raise MessagingError("token must be a string")
+        for name, value in (("heartbeat", heartbeat), ("base", base), ("cap", cap)):
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise MessagingTypeError(f"{name}={value!r:.80} must be a number of seconds")
+            if not (0 < value <= 60):
+                raise MessagingError(f"{name}={value!r:.80} must be within (0, 60] seconds")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise MessagingTypeError(f"seed={seed!r:.80} must be an int or None")
         self.url, self.token, self.device = url, token, check_id("device", device)
         self.heartbeat, self.base, self.cap = heartbeat, base, cap
         self.inboxes: dict[str, Inbox] = {}

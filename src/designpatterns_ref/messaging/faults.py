@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import math
 import random
 from typing import Any
 
@@ -49,8 +48,10 @@ class FaultLink:
                 raise MessagingError(f"{name}={p!r:.80} must be a probability within [0, 0.5]")
         if isinstance(delay_s, bool) or not isinstance(delay_s, int | float):
             raise MessagingError(f"delay_s={delay_s!r:.80} must be a number of seconds")
-        if not (math.isfinite(delay_s) and 0 <= delay_s <= 5):
+        if not (0 <= delay_s <= 5):
             raise MessagingError(f"delay_s={delay_s!r:.80} must be within [0, 5] seconds")
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise MessagingError(f"seed={seed!r:.80} must be an int")
         self.upstream = upstream
         self.p = {"drop": drop, "duplicate": duplicate, "delay": delay, "cut": cut}
         self.delay_s = float(delay_s)

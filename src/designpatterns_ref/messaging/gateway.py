@@ -95,6 +95,14 @@ class Gateway:
                 raise MessagingTypeError(f"{name}={value!r:.80} must be an integer")
             if not low <= value <= (65535 if name == "port" else 2**30):
                 raise MessagingError(f"{name}={value!r:.80} is out of range")
+        if isinstance(presence_interval, bool) or not isinstance(presence_interval, int | float):
+            raise MessagingTypeError(f"presence_interval={presence_interval!r:.80} must be seconds")
+        if not (0 < presence_interval <= 3600):
+            raise MessagingError(
+                f"presence_interval={presence_interval!r:.80} must be in (0, 3600]"
+            )
+        if not callable(clock):
+            raise MessagingTypeError(f"clock={clock!r:.80} must be callable")
         if not isinstance(secret, bytes) or len(secret) < 4:
             raise MessagingError("secret must be bytes, at least 4 of them")
         self.host, self.port, self.secret, self.clock = host, port, secret, clock

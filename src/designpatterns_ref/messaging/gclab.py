@@ -36,7 +36,7 @@ from typing import Any
 
 from designpatterns_ref.messaging.base import MessagingError, check_seq
 
-__all__ = ["GCRun", "LAYOUTS", "measure", "percentile"]
+__all__ = ["LAYOUTS", "GCRun", "measure", "percentile"]
 
 LAYOUTS = ("naive", "gc_aware")
 

@@ -23,7 +23,6 @@ up to ``coalesce`` seconds late. O(s) per flush for s (subscriber, user) pairs.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Literal
 
@@ -37,7 +36,7 @@ PresenceState = Literal["online", "away", "offline"]
 def _seconds(name: str, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise MessagingTypeError(f"{name}={value!r:.80} must be a number of seconds")
-    if not (math.isfinite(value) and 0 < value <= 86400):
+    if not (0 < value <= 86400):
         raise MessagingError(f"{name}={value!r:.80} must be within (0, 86400] seconds")
     return float(value)
 

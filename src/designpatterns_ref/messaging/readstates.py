@@ -24,7 +24,6 @@ rest back. O(1) per ack or mention; O(d) per flush of d dirty records.
 
 from __future__ import annotations
 
-import math
 import sqlite3
 import time
 from collections import OrderedDict
@@ -63,7 +62,7 @@ class ReadStates:
         self.flush_entries = check_seq("flush_entries", flush_entries, low=1, high=10**8)
         if isinstance(flush_interval, bool) or not isinstance(flush_interval, int | float):
             raise MessagingTypeError(f"flush_interval={flush_interval!r:.80} must be seconds")
-        if not (math.isfinite(flush_interval) and 0 < flush_interval <= 3600):
+        if not (0 < flush_interval <= 3600):
             raise MessagingError(f"flush_interval={flush_interval!r:.80} must be in (0, 3600]")
         if not callable(clock):
             raise MessagingTypeError(f"clock={clock!r:.80} must be callable")
