@@ -117,9 +117,18 @@ class Gateway:
         self._ws_server: Any = None
         self._tasks: set[asyncio.Task[None]] = set()
 
+    #: Conversations up to this size subscribe their members to each other's presence; in a
+    #: larger one that would be quadratic (1,000 members: a million subscriptions), so
+    #: presence there is asked for explicitly (as Slack does for the users on screen).
+    PRESENCE_GROUP_LIMIT: ClassVar[int] = 100
+
     def join(self, conv: str, user: str) -> None:
-        """Make ``user`` a member of ``conv``; members see each other's presence."""
-        for other in self.server.members(conv):
+        """Make ``user`` a member of ``conv``; members of small ones see each other's presence."""
+        members = self.server.members(conv)
+        if len(members) >= self.PRESENCE_GROUP_LIMIT:
+            self.server.join(conv, user)
+            return
+        for other in members:
             self.presence.subscribe(user, other)
             self.presence.subscribe(other, user)
         self.server.join(conv, user)
