@@ -44,6 +44,7 @@ FAMILIES: tuple[str, ...] = (
     "membership",
     "workflows",
     "capacity",
+    "messaging",
 )
 
 __all__ = [
@@ -69,6 +70,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         geo,
         identity,
         membership,
+        messaging,
         ratelimit,
         reputation,
         resilience,

@@ -81,6 +81,10 @@ def _mods(family: str, names: list[str]) -> tuple[str, ...]:
     return (_P + family, *(f"{_P}{family}.{name}" for name in names))
 
 
+#: The modules of the chat-app case study.
+_MESSAGING = ["base", "memory", "sqlite", "redis", "inbox", "receipts", "presence", "server"]
+_MESSAGING += ["token", "gateway", "client", "faults"]
+
 _CATALOG: tuple[CaseStudy, ...] = (
     CaseStudy(
         "rate-limiter",
@@ -298,6 +302,8 @@ _CATALOG: tuple[CaseStudy, ...] = (
         "idempotent so retries are safe.",
         "ordering, idempotency",
         "messaging",
+        _mods("messaging", _MESSAGING),
+        status="implemented",
         sources=(
             Source(
                 "Discord: How Discord Stores Billions of Messages",
@@ -329,7 +335,9 @@ _CATALOG: tuple[CaseStudy, ...] = (
         "Keep the same LRU design but move it to a runtime without a tracing collector, so "
         "latency no longer depends on heap size.",
         "caching, tail latency",
-        "read states",
+        "messaging",
+        _mods("messaging", ["readstates", "gclab", "plot"]),
+        status="implemented",
         sources=(
             Source(
                 "Discord: Why Discord is switching from Go to Rust",

@@ -1,0 +1,214 @@
+"""The asyncio chat client: reconnect with backoff and jitter, resume, dedup, acks, retries.
+
+Case study: Design a Real-Time Chat App (WhatsApp / Messenger) (docs/case-studies/chat-app.md)
+
+The client keeps one :class:`~designpatterns_ref.messaging.inbox.Inbox` per conversation,
+so the user sees each message once, in order, whatever the network does. Its loop:
+connect, say ``hello`` with the cursors (a resume), then for each ``message`` frame feed the
+inbox, ack the cursor, and ask for a gap's missing range. Every ``heartbeat`` seconds it
+re-sends the sends not yet confirmed (safe: the ``client_msg_id`` makes them idempotent),
+and compares the gateway's ``last`` seqs with its cursors to fetch a lost tail. When the
+connection drops (or stays silent for ten heartbeats) it waits
+``min(cap, base * 2**attempt)`` times a random factor in ``[0.5, 1]`` (jitter, so a
+thousand clients cut at once do not return at once) and resumes.
+
+>>> Client.backoff(3, base=0.1, cap=1.0, u=0.0), Client.backoff(9, base=0.1, cap=1.0, u=1.0)
+(0.8, 0.5)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import random
+import uuid
+from typing import Any
+
+from designpatterns_ref.messaging.base import (
+    Message,
+    MessagingError,
+    MessagingTypeError,
+    check_body,
+    check_id,
+)
+from designpatterns_ref.messaging.inbox import Inbox
+
+__all__ = ["Client"]
+
+
+class Client:
+    """``async with Client(url, token, "phone") as c: await c.send("general", "hi")``."""
+
+    def __init__(
+        self,
+        url: str,
+        token: str,
+        device: str,
+        *,
+        heartbeat: float = 0.2,
+        base: float = 0.05,
+        cap: float = 1.0,
+        seed: int | None = None,
+    ) -> None:
+        if not isinstance(url, str) or not url.startswith(("ws://", "wss://")):
+            raise MessagingError(f"url={url!r:.80} must be a ws:// or wss:// URL")
+        if not isinstance(token, str):
+            raise MessagingError("token must be a string")
+        for name, value in (("heartbeat", heartbeat), ("base", base), ("cap", cap)):
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise MessagingTypeError(f"{name}={value!r:.80} must be a number of seconds")
+            if not (0 < value <= 60):
+                raise MessagingError(f"{name}={value!r:.80} must be within (0, 60] seconds")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise MessagingTypeError(f"seed={seed!r:.80} must be an int or None")
+        self.url, self.token, self.device = url, token, check_id("device", device)
+        self.heartbeat, self.base, self.cap = heartbeat, base, cap
+        self.inboxes: dict[str, Inbox] = {}
+        self.pending: dict[str, tuple[str, str]] = {}  # client_msg_id -> (conv, body)
+        self.seqs: dict[str, int] = {}  # client_msg_id -> seq, once confirmed
+        self.presence: dict[str, str] = {}
+        self.connects = 0
+        self.closed_codes: list[int] = []
+        self._rng = random.Random(seed)
+        self._ws: Any = None
+        self._task: asyncio.Task[None] | None = None
+        self._changed = asyncio.Event()
+        self.error: str | None = None
+
+    @staticmethod
+    def backoff(attempt: int, *, base: float, cap: float, u: float) -> float:
+        """The wait before reconnect ``attempt``: ``min(cap, base * 2**attempt) * (1 - u/2)``."""
+        return round(float(min(cap, base * 2 ** min(attempt, 30)) * (1 - u / 2)), 9)
+
+    async def __aenter__(self) -> Client:
+        self._task = asyncio.ensure_future(self._run())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Stop reconnecting and close the socket."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+        if self._ws is not None:
+            await self._ws.close()
+
+    def inbox(self, conv: str) -> Inbox:
+        """The inbox of ``conv`` (made on first use)."""
+        if conv not in self.inboxes:
+            self.inboxes[conv] = Inbox(conv)
+        return self.inboxes[conv]
+
+    def shown(self, conv: str) -> list[Message]:
+        """What the user sees of ``conv``: each message once, in seq order."""
+        return list(self.inbox(conv).shown)
+
+    async def send(self, conv: str, body: str, client_msg_id: str | None = None) -> str:
+        """Queue a message (sent now if connected, retried until confirmed); its id."""
+        cmid = client_msg_id or uuid.UUID(int=self._rng.getrandbits(128)).hex
+        self.pending[check_id("client_msg_id", cmid)] = (check_id("conv", conv), check_body(body))
+        await self._try_send({"op": "send", "conv": conv, "client_msg_id": cmid, "body": body})
+        return cmid
+
+    async def read(self, conv: str, seq: int) -> None:
+        """Tell the gateway the user has read ``conv`` up to ``seq``."""
+        await self._try_send({"op": "read", "conv": conv, "seq": seq})
+
+    async def wait_for(self, conv: str, count: int, timeout: float = 10.0) -> list[Message]:
+        """Wait until ``count`` messages of ``conv`` are shown (TimeoutError otherwise)."""
+        async with asyncio.timeout(timeout):
+            while len(self.inbox(conv).shown) < count:
+                self._changed.clear()
+                await self._changed.wait()
+        return self.shown(conv)
+
+    async def wait_sent(self, timeout: float = 10.0) -> None:
+        """Wait until every send is confirmed with a seq."""
+        async with asyncio.timeout(timeout):
+            while self.pending:
+                self._changed.clear()
+                await self._changed.wait()
+
+    async def _try_send(self, frame: dict[str, Any]) -> None:
+        if self._ws is not None:
+            with contextlib.suppress(Exception):
+                await self._ws.send(json.dumps(frame))
+
+    async def _run(self) -> None:
+        from websockets.asyncio.client import connect
+
+        attempt = 0
+        while True:
+            beat: asyncio.Task[None] | None = None
+            try:
+                async with connect(
+                    self.url, ping_interval=None, open_timeout=2, close_timeout=0.5
+                ) as ws:
+                    self._ws = ws
+                    self.connects += 1
+                    cursors = {c: box.cursor for c, box in self.inboxes.items()}
+                    hello = {"op": "hello", "token": self.token, "device": self.device}
+                    await ws.send(json.dumps({**hello, "cursors": cursors}))
+                    beat = asyncio.ensure_future(self._beat(ws))
+                    while True:  # a silent link (no heartbeat_ack for long) counts as cut
+                        async with asyncio.timeout(self.heartbeat * 10 + 0.5):
+                            raw = await ws.recv()
+                        attempt = 0
+                        await self._on(ws, json.loads(raw))
+            except Exception as exc:  # any failure of this connection: back off and resume
+                code = getattr(getattr(exc, "rcvd", None), "code", None)
+                if code is not None:
+                    self.closed_codes.append(code)
+                if code == 4001:
+                    self.error = "the gateway refused the token"
+                    self._changed.set()
+                    return
+            finally:
+                self._ws = None
+                if beat is not None:
+                    beat.cancel()
+            await asyncio.sleep(self.backoff(attempt, base=self.base, cap=self.cap,
+                                             u=self._rng.random()))  # fmt: skip
+            attempt += 1
+
+    async def _beat(self, ws: Any) -> None:
+        while True:
+            for cmid, (conv, body) in list(self.pending.items()):
+                await ws.send(json.dumps({"op": "send", "conv": conv, "client_msg_id": cmid,
+                                          "body": body}))  # fmt: skip
+            await ws.send(json.dumps({"op": "heartbeat", "status": "online"}))
+            await asyncio.sleep(self.heartbeat)
+
+    async def _on(self, ws: Any, f: dict[str, Any]) -> None:
+        op = f.get("op")
+        if op == "message":
+            box = self.inbox(f["conv"])
+            msg = Message(f["conv"], f["seq"], f["sender"], f["client_msg_id"], f["body"])
+            if box.receive(msg):
+                await ws.send(json.dumps({"op": "ack", "conv": box.conv, "seq": box.cursor}))
+            gap = box.missing()
+            if gap is not None:
+                await ws.send(json.dumps({"op": "fetch", "conv": box.conv, "first": gap[0],
+                                          "last": gap[1]}))  # fmt: skip
+        elif op == "sent":
+            self.seqs[f["client_msg_id"]] = f["seq"]
+            self.pending.pop(f["client_msg_id"], None)
+        elif op == "heartbeat_ack":
+            for conv, last in f["last"].items():
+                box = self.inbox(conv)
+                if last > box.cursor and box.missing() is None:
+                    await ws.send(json.dumps({"op": "fetch", "conv": conv,
+                                              "first": box.cursor + 1, "last": last}))  # fmt: skip
+                elif box.missing() is not None:
+                    first, end = box.missing()  # type: ignore[misc]
+                    await ws.send(json.dumps({"op": "fetch", "conv": conv, "first": first,
+                                              "last": end}))  # fmt: skip
+        elif op == "presence":
+            self.presence[f["user"]] = f["state"]
+        elif op == "error":
+            self.error = f.get("reason")
+        self._changed.set()

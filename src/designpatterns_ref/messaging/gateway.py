@@ -1,0 +1,269 @@
+"""The asyncio WebSocket gateway: the JSON protocol, token check, fan-out with bounded queues.
+
+Case study: Slack's WebSocket Gateway: 1M Concurrent Connections
+(docs/case-studies/slack-gateway.md)
+
+One event loop holds every socket. Frames are JSON objects with an ``op``:
+
+- client → gateway: ``hello`` (``token``, ``device``, ``cursors``), ``send`` (``conv``,
+  ``client_msg_id``, ``body``), ``ack`` / ``read`` (``conv``, ``seq``), ``fetch`` (``conv``,
+  ``first``, ``last``), ``heartbeat`` (``status``: online or away);
+- gateway → client: ``ready`` (``user``, ``convs``), ``message`` (``conv``, ``seq``,
+  ``sender``, ``client_msg_id``, ``body``), ``sent`` (``conv``, ``client_msg_id``, ``seq``),
+  ``heartbeat_ack`` (``last``: the last seq of each of the user's conversations, so a client
+  that lost the tail of a conversation notices), ``presence`` (``user``, ``state``),
+  ``error`` (``code``, ``reason``).
+
+The first frame must be a valid ``hello``; a bad token closes with 4001, a malformed frame
+(not JSON, not an object, unknown op, bad field) sends an ``error`` and closes with 4000,
+a frame over ``max_frame`` bytes closes with 1009. No bad input stops the server.
+
+Fan-out encodes a message once and puts the same string on each target connection's bounded
+outbound queue without awaiting any socket; a writer task per connection drains it. A queue
+that is full (a slow consumer) gets its connection closed with 4008: the client resumes from
+its cursor later, and the gateway's memory stays bounded by ``queue_limit`` frames a socket.
+A resume or a fetch is answered a page (``queue_limit // 2`` messages) at a time; the
+client's next heartbeat sees the conversation's last seq and asks for the next page.
+
+>>> Gateway.CLOSE_CODES["slow consumer"]
+4008
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from designpatterns_ref.messaging.base import Message, MessagingError, MessagingTypeError, Store
+from designpatterns_ref.messaging.presence import Presence
+from designpatterns_ref.messaging.server import ChatServer
+from designpatterns_ref.messaging.token import verify_token
+
+__all__ = ["Gateway", "message_frame"]
+
+
+def message_frame(msg: Message) -> str:
+    """The JSON ``message`` frame of ``msg``."""
+    return json.dumps(
+        {"op": "message", "conv": msg.conv, "seq": msg.seq, "sender": msg.sender,
+         "client_msg_id": msg.client_msg_id, "body": msg.body}
+    )  # fmt: skip
+
+
+class _Conn:
+    def __init__(self, ws: Any, user: str, device: str, limit: int) -> None:
+        self.ws, self.user, self.device = ws, user, device
+        self.queue: asyncio.Queue[str] = asyncio.Queue(limit)
+
+    async def writer(self) -> None:
+        while True:
+            frame = await self.queue.get()
+            await self.ws.send(frame)
+
+
+class Gateway:
+    """``async with Gateway("127.0.0.1", 0, secret=b"...") as gw:`` serves on ``gw.port``."""
+
+    CLOSE_CODES: ClassVar[dict[str, int]] = {
+        "protocol": 4000,
+        "auth": 4001,
+        "slow consumer": 4008,
+        "too big": 1009,
+    }
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        secret: bytes,
+        store: Store | None = None,
+        clock: Callable[[], float] = time.time,
+        max_frame: int = 65536,
+        queue_limit: int = 1024,
+        presence_interval: float = 0.5,
+    ) -> None:
+        if not isinstance(host, str) or not host:
+            raise MessagingTypeError(f"host={host!r:.80} must be a non-empty string")
+        for name, value, low in (("port", port, 0), ("max_frame", max_frame, 64),
+                                 ("queue_limit", queue_limit, 1)):  # fmt: skip
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise MessagingTypeError(f"{name}={value!r:.80} must be an integer")
+            if not low <= value <= (65535 if name == "port" else 2**30):
+                raise MessagingError(f"{name}={value!r:.80} is out of range")
+        if isinstance(presence_interval, bool) or not isinstance(presence_interval, int | float):
+            raise MessagingTypeError(f"presence_interval={presence_interval!r:.80} must be seconds")
+        if not (0 < presence_interval <= 3600):
+            raise MessagingError(
+                f"presence_interval={presence_interval!r:.80} must be in (0, 3600]"
+            )
+        if not callable(clock):
+            raise MessagingTypeError(f"clock={clock!r:.80} must be callable")
+        if not isinstance(secret, bytes) or len(secret) < 4:
+            raise MessagingError("secret must be bytes, at least 4 of them")
+        self.host, self.port, self.secret, self.clock = host, port, secret, clock
+        self.max_frame, self.queue_limit = max_frame, queue_limit
+        #: At most this many messages answer one resume or fetch (the client asks for the rest).
+        self.page = max(1, queue_limit // 2)
+        self.server = ChatServer(store)
+        self.presence = Presence(clock, ttl=30.0)
+        self.presence_interval = presence_interval
+        self.conns: dict[tuple[str, str], _Conn] = {}
+        self.slow_disconnects = 0
+        self._ws_server: Any = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    #: Conversations up to this size subscribe their members to each other's presence; in a
+    #: larger one that would be quadratic (1,000 members: a million subscriptions), so
+    #: presence there is asked for explicitly (as Slack does for the users on screen).
+    PRESENCE_GROUP_LIMIT: ClassVar[int] = 100
+
+    def join(self, conv: str, user: str) -> None:
+        """Make ``user`` a member of ``conv``; members of small ones see each other's presence."""
+        members = self.server.members(conv)
+        if len(members) >= self.PRESENCE_GROUP_LIMIT:
+            self.server.join(conv, user)
+            return
+        for other in members:
+            self.presence.subscribe(user, other)
+            self.presence.subscribe(other, user)
+        self.server.join(conv, user)
+
+    async def __aenter__(self) -> Gateway:
+        from websockets.asyncio.server import serve
+
+        self._ws_server = await serve(
+            self._handle,
+            self.host,
+            self.port,
+            max_size=self.max_frame,
+            ping_interval=None,
+            close_timeout=1,
+        )
+        self.port = self._ws_server.sockets[0].getsockname()[1]
+        self._spawn(self._presence_loop())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        self._ws_server.close()
+        await self._ws_server.wait_closed()
+
+    @property
+    def url(self) -> str:
+        """``ws://host:port``."""
+        return f"ws://{self.host}:{self.port}"
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _presence_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.presence_interval)
+            for sub, user, state in self.presence.flush():
+                frame = json.dumps({"op": "presence", "user": user, "state": state})
+                for (u, _), conn in list(self.conns.items()):
+                    if u == sub:
+                        self._push(conn, frame)
+
+    def _push(self, conn: _Conn, frame: str) -> None:
+        try:
+            conn.queue.put_nowait(frame)
+        except asyncio.QueueFull:
+            self.slow_disconnects += 1
+            self.conns.pop((conn.user, conn.device), None)
+            self._spawn(conn.ws.close(self.CLOSE_CODES["slow consumer"], "slow consumer"))
+
+    async def _fail(self, ws: Any, kind: str, reason: str) -> None:
+        code = self.CLOSE_CODES[kind]
+        with contextlib.suppress(Exception):
+            await ws.send(json.dumps({"op": "error", "code": code, "reason": reason[:200]}))
+        await ws.close(code, kind)
+
+    async def _handle(self, ws: Any) -> None:
+        from websockets.exceptions import ConnectionClosed
+
+        conn: _Conn | None = None
+        writer: asyncio.Task[None] | None = None
+        try:
+            async for raw in ws:
+                try:
+                    frame = json.loads(raw)
+                    if not isinstance(frame, dict) or not isinstance(frame.get("op"), str):
+                        raise MessagingError("a frame is a JSON object with a string 'op'")
+                    if conn is None:
+                        conn = self._hello(ws, frame)
+                        writer = asyncio.ensure_future(conn.writer())
+                        continue
+                    self._frame(conn, frame)
+                except MessagingError as exc:
+                    kind = "auth" if conn is None and "token" in str(exc) else "protocol"
+                    await self._fail(ws, kind, str(exc))
+                    return
+                except (ValueError, RecursionError) as exc:
+                    await self._fail(ws, "protocol", f"malformed JSON: {exc}")
+                    return
+        except ConnectionClosed:
+            pass
+        finally:
+            if conn is not None:
+                if self.conns.get((conn.user, conn.device)) is conn:
+                    del self.conns[(conn.user, conn.device)]
+                    self.server.disconnect(conn.user, conn.device)
+                    self.presence.disconnect(conn.user)
+                if writer is not None:
+                    writer.cancel()
+
+    def _hello(self, ws: Any, frame: dict[str, Any]) -> _Conn:
+        if frame["op"] != "hello":
+            raise MessagingError(f"the first frame must be 'hello', not {frame['op']!r:.40}")
+        user = verify_token(self.secret, frame.get("token"), now=self.clock())
+        device, cursors = frame.get("device"), frame.get("cursors", {})
+        replay = self.server.connect(user, device, cursors)  # type: ignore[arg-type]
+        old = self.conns.get((user, device))  # type: ignore[arg-type]
+        conn = _Conn(ws, user, device, self.queue_limit)  # type: ignore[arg-type]
+        self.conns[(user, conn.device)] = conn
+        if old is not None:
+            self._spawn(old.ws.close(self.CLOSE_CODES["protocol"], "replaced by a new connection"))
+        self.presence.heartbeat(user)
+        self._push(conn, json.dumps({"op": "ready", "user": user,
+                                     "convs": self.server.conversations(user)}))  # fmt: skip
+        for msg in replay[: self.page]:  # the rest is fetched: the queue never overflows here
+            self._push(conn, message_frame(msg))
+        return conn
+
+    def _frame(self, conn: _Conn, f: dict[str, Any]) -> None:
+        op, srv = f["op"], self.server
+        if op == "hello":
+            return  # a duplicated hello changes nothing
+        if op == "send":
+            msg, targets = srv.send(conn.user, f.get("conv"), f.get("client_msg_id"), f.get("body"))  # type: ignore[arg-type]
+            sent = {"op": "sent", "conv": msg.conv, "client_msg_id": msg.client_msg_id}
+            self._push(conn, json.dumps({**sent, "seq": msg.seq}))
+            frame = message_frame(msg)  # encoded once for every target
+            for key in targets:
+                target = self.conns.get(key)
+                if target is not None:
+                    self._push(target, frame)
+        elif op == "ack":
+            srv.ack(conn.user, conn.device, f.get("conv"), f.get("seq"))  # type: ignore[arg-type]
+        elif op == "read":
+            srv.read(conn.user, f.get("conv"), f.get("seq"))  # type: ignore[arg-type]
+        elif op == "fetch":
+            srv.check_member(f.get("conv"), conn.user)  # type: ignore[arg-type]
+            page = srv.fetch(f.get("conv"), f.get("first"), f.get("last"))[: self.page]  # type: ignore[arg-type]
+            for msg in page:
+                self._push(conn, message_frame(msg))
+        elif op == "heartbeat":
+            self.presence.heartbeat(conn.user, f.get("status", "online"))
+            last = {c: srv.store.last_seq(c) for c in srv.conversations(conn.user)}
+            self._push(conn, json.dumps({"op": "heartbeat_ack", "last": last}))
+        else:
+            raise MessagingError(f"unknown op {op!r:.40}")

@@ -1,0 +1,43 @@
+"""Figures of the messaging family: ack latency over time with GC pauses, and a delivery trace.
+
+Case study: Discord's Read States: Rewriting a Go Service in Rust
+(docs/case-studies/discord-read-states.md)
+
+Each function imports matplotlib lazily, takes an optional ``ax=`` and returns the Figure.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from designpatterns_ref.figures import new_figure
+from designpatterns_ref.messaging.gclab import GCRun
+
+__all__ = ["plot_delivery", "plot_gc_latency"]
+
+
+def plot_gc_latency(runs: list[GCRun], *, ax: Any = None) -> Any:
+    """Per-ack latency (µs, log scale) in order, one series per layout: the spikes are GC."""
+    fig, ax = new_figure(ax)
+    for run in runs:
+        ys = [ns / 1000 for ns in run.latencies_ns]
+        label = f"{run.layout}: p99.9 {run.p(99.9):.0f} µs, {run.full_collections} full GCs"
+        ax.plot(range(len(ys)), ys, lw=0.6, label=label)
+    ax.set_yscale("log")
+    ax.set_xlabel("ack number")
+    ax.set_ylabel("ack latency (µs)")
+    ax.set_title("Read-state acks: naive objects vs GC-aware layout")
+    ax.legend(loc="upper right", fontsize="small")
+    return fig
+
+
+def plot_delivery(arrivals: list[int], shown: list[int], *, ax: Any = None) -> Any:
+    """Frames as they arrived (seq, with duplicates and reorders) against what the user saw."""
+    fig, ax = new_figure(ax)
+    ax.plot(range(len(arrivals)), arrivals, "o", ms=3, label="frames arriving (seq)")
+    ax.step(range(len(shown)), shown, where="post", label="messages shown (seq)")
+    ax.set_xlabel("event")
+    ax.set_ylabel("sequence number")
+    ax.set_title("At-least-once on the wire, exactly-once on screen")
+    ax.legend(loc="upper left", fontsize="small")
+    return fig

@@ -1,0 +1,169 @@
+"""Discord's read states: last-read id and mention count per (user, channel), an LRU cache
+with write-back batching over SQLite.
+
+Case study: Discord's Read States: Rewriting a Go Service in Rust
+(docs/case-studies/discord-read-states.md)
+
+Every message read or mention changes a tiny record, far too often to write each change to
+disk. :class:`ReadStates` keeps the hot records in a bounded LRU (an ``OrderedDict``) and marks
+changed ones dirty; dirty records are written in one transaction when ``flush_entries`` of
+them have piled up, when ``flush_interval`` seconds have passed since the last flush (checked
+on each call), when a dirty record is evicted, and on :meth:`ReadStates.close`. A crash
+(:meth:`ReadStates.crash` simulates one) loses at most the changes since the last flush: fewer
+than ``flush_entries`` records, at most ``flush_interval`` seconds of them. A reload reads the
+rest back. O(1) per ack or mention; O(d) per flush of d dirty records.
+
+>>> rs = ReadStates(":memory:", capacity=2, flush_entries=10)
+>>> rs.mention("ann", "general"); rs.mention("ann", "general"); rs.get("ann", "general")
+(0, 2)
+>>> rs.ack("ann", "general", 1042); rs.get("ann", "general")
+(1042, 0)
+>>> rs.unread("ann")
+{}
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from pathlib import Path
+
+from designpatterns_ref.messaging.base import (
+    MessagingError,
+    MessagingTypeError,
+    check_id,
+    check_seq,
+)
+
+__all__ = ["ReadStates"]
+
+_SCHEMA = """CREATE TABLE IF NOT EXISTS read_states (
+    user TEXT NOT NULL, channel TEXT NOT NULL, last_read INTEGER NOT NULL,
+    mentions INTEGER NOT NULL, PRIMARY KEY (user, channel)) WITHOUT ROWID"""
+
+
+class ReadStates:
+    """Read markers and mention counts, cached in an LRU and written back in batches."""
+
+    def __init__(
+        self,
+        path: str | Path = ":memory:",
+        *,
+        capacity: int = 10_000,
+        flush_entries: int = 256,
+        flush_interval: float = 0.5,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if not isinstance(path, str | Path) or (isinstance(path, str) and not path.isprintable()):
+            raise MessagingTypeError(f"path={path!r:.80} must be a printable str or a Path")
+        self.capacity = check_seq("capacity", capacity, low=1, high=10**8)
+        self.flush_entries = check_seq("flush_entries", flush_entries, low=1, high=10**8)
+        if isinstance(flush_interval, bool) or not isinstance(flush_interval, int | float):
+            raise MessagingTypeError(f"flush_interval={flush_interval!r:.80} must be seconds")
+        if not (0 < flush_interval <= 3600):
+            raise MessagingError(f"flush_interval={flush_interval!r:.80} must be in (0, 3600]")
+        if not callable(clock):
+            raise MessagingTypeError(f"clock={clock!r:.80} must be callable")
+        self.path, self.flush_interval, self._clock = str(path), float(flush_interval), clock
+        try:
+            self._db = sqlite3.connect(self.path, isolation_level=None)
+        except (sqlite3.Error, ValueError) as exc:
+            raise MessagingError(f"path={path!r:.80} cannot be opened: {exc}") from exc
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute(_SCHEMA)
+        self._cache: OrderedDict[tuple[str, str], tuple[int, int]] = OrderedDict()
+        self._dirty: set[tuple[str, str]] = set()
+        self._last_flush = clock()
+        self.flushes = 0
+        self.loads = 0
+
+    def _entry(self, key: tuple[str, str]) -> tuple[int, int]:
+        hit = self._cache.get(key)
+        if hit is not None:
+            self._cache.move_to_end(key)
+            return hit
+        self.loads += 1
+        row = self._db.execute(
+            "SELECT last_read, mentions FROM read_states WHERE user=? AND channel=?", key
+        ).fetchone()
+        value = (row[0], row[1]) if row else (0, 0)
+        self._put(key, value, dirty=False)
+        return value
+
+    def _put(self, key: tuple[str, str], value: tuple[int, int], *, dirty: bool) -> None:
+        self._cache[key] = value
+        self._cache.move_to_end(key)
+        if dirty:
+            self._dirty.add(key)
+        while len(self._cache) > self.capacity:
+            old, _ = next(iter(self._cache.items()))
+            if old in self._dirty:
+                self.flush()  # write back before forgetting a change
+            self._cache.popitem(last=False)
+        if len(self._dirty) >= self.flush_entries or (
+            self._dirty and self._clock() - self._last_flush >= self.flush_interval
+        ):
+            self.flush()
+
+    def ack(self, user: str, channel: str, msg_id: int) -> None:
+        """``user`` has read ``channel`` up to ``msg_id``: the marker moves on, mentions clear."""
+        key = (check_id("user", user), check_id("channel", channel))
+        check_seq("msg_id", msg_id)
+        last, _ = self._entry(key)
+        self._put(key, (max(last, msg_id), 0), dirty=True)
+
+    def mention(self, user: str, channel: str, count: int = 1) -> None:
+        """``user`` was mentioned ``count`` times in ``channel``."""
+        key = (check_id("user", user), check_id("channel", channel))
+        check_seq("count", count, low=1, high=10**6)
+        last, mentions = self._entry(key)
+        self._put(key, (last, min(mentions + count, 2**62)), dirty=True)
+
+    def get(self, user: str, channel: str) -> tuple[int, int]:
+        """``(last_read_id, mention_count)`` of ``user`` in ``channel``."""
+        return self._entry((check_id("user", user), check_id("channel", channel)))
+
+    def unread(self, user: str) -> dict[str, int]:
+        """The channels where ``user`` has unread mentions, with their counts."""
+        check_id("user", user)
+        self.flush()
+        rows = self._db.execute(
+            "SELECT channel, mentions FROM read_states WHERE user=? AND mentions>0 "
+            "ORDER BY channel",
+            (user,),
+        ).fetchall()
+        return {c: m for c, m in rows}
+
+    def flush(self) -> int:
+        """Write every dirty record in one transaction; how many were written."""
+        rows = [(*key, *self._cache[key]) for key in sorted(self._dirty) if key in self._cache]
+        if rows:
+            self._db.execute("BEGIN")
+            self._db.executemany("INSERT OR REPLACE INTO read_states VALUES (?, ?, ?, ?)", rows)
+            self._db.execute("COMMIT")
+            self.flushes += 1
+        self._dirty.clear()
+        self._last_flush = self._clock()
+        return len(rows)
+
+    @property
+    def dirty(self) -> int:
+        """Changed records not yet on disk (what a crash now would lose)."""
+        return len(self._dirty)
+
+    def crash(self) -> None:
+        """Lose the cache and its unwritten changes, as a killed process would."""
+        self._cache.clear()
+        self._dirty.clear()
+        self._db.close()
+
+    def close(self) -> None:
+        """Flush and close."""
+        self.flush()
+        self._db.close()
+
+    def __len__(self) -> int:
+        return len(self._cache)

@@ -1,0 +1,98 @@
+"""Receipts: sent, delivered to every recipient device, read by every member; group counts.
+
+Case study: Design a Real-Time Chat App (WhatsApp / Messenger) (docs/case-studies/chat-app.md)
+
+Acks and read markers are cursors, not per-message flags: a device acks "everything up to
+seq n" (its inbox cursor) and a user's read marker says "read up to n". Both only move
+forward. So a message's state is a comparison: *sent* once it has a seq, *delivered* when
+every recipient device's ack cursor reaches it, *read* when every recipient's read marker
+does; a group shows "read by k of n". O(d) per query (d recipient devices), O(1) per ack.
+
+>>> r = Receipts()
+>>> r.add_device("bob", "phone"); r.add_device("cy", "laptop")
+>>> r.ack("bob", "phone", "c", 3); r.read("bob", "c", 2)
+>>> r.status("c", 2, sender="ann", members=["ann", "bob", "cy"])
+Receipt(seq=2, state='sent', delivered_to=1, read_by=1, recipients=2)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from designpatterns_ref.messaging.base import MessagingTypeError, check_id, check_seq
+
+__all__ = ["Receipt", "Receipts", "State"]
+
+State = Literal["sent", "delivered", "read"]
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """The state of one message, with the group's counts (recipient users)."""
+
+    seq: int
+    state: State
+    delivered_to: int
+    read_by: int
+    recipients: int
+
+
+class Receipts:
+    """Per-device ack cursors and per-user read markers, per conversation."""
+
+    def __init__(self) -> None:
+        self._devices: dict[str, set[str]] = {}
+        self._acked: dict[tuple[str, str, str], int] = {}
+        self._read: dict[tuple[str, str], int] = {}
+
+    def add_device(self, user: str, device: str) -> None:
+        """Register a device of ``user`` (delivered waits for every registered device)."""
+        check_id("user", user), check_id("device", device)
+        self._devices.setdefault(user, set()).add(device)
+
+    def devices(self, user: str) -> frozenset[str]:
+        """The registered devices of ``user``."""
+        return frozenset(self._devices.get(check_id("user", user), ()))
+
+    def ack(self, user: str, device: str, conv: str, seq: int) -> None:
+        """The device has shown everything of ``conv`` up to ``seq`` (cursors only grow)."""
+        check_id("user", user), check_id("device", device), check_id("conv", conv)
+        check_seq("seq", seq)
+        key = (user, device, conv)
+        if seq > self._acked.get(key, 0):
+            self._acked[key] = seq
+
+    def acked(self, user: str, device: str, conv: str) -> int:
+        """The device's ack cursor in ``conv``."""
+        return self._acked.get((user, device, conv), 0)
+
+    def read(self, user: str, conv: str, seq: int) -> None:
+        """``user`` has read ``conv`` up to ``seq`` (markers only grow)."""
+        check_id("user", user), check_id("conv", conv), check_seq("seq", seq)
+        if seq > self._read.get((user, conv), 0):
+            self._read[(user, conv)] = seq
+
+    def read_marker(self, user: str, conv: str) -> int:
+        """How far ``user`` has read ``conv``."""
+        return self._read.get((user, conv), 0)
+
+    def status(self, conv: str, seq: int, *, sender: str, members: list[str]) -> Receipt:
+        """The receipt of message ``seq`` sent by ``sender`` to ``members``."""
+        check_id("conv", conv), check_seq("seq", seq, low=1), check_id("sender", sender)
+        if not isinstance(members, list | tuple | set | frozenset):
+            raise MessagingTypeError(f"members={members!r:.80} must be a list of user ids")
+        recipients = sorted({check_id("member", m) for m in members} - {sender})
+        delivered = sum(
+            1
+            for u in recipients
+            if self._devices.get(u) and all(self.acked(u, d, conv) >= seq for d in self._devices[u])
+        )
+        read = sum(1 for u in recipients if self.read_marker(u, conv) >= seq)
+        n = len(recipients)
+        state: State = "sent"
+        if n and read == n:
+            state = "read"
+        elif n and delivered == n:
+            state = "delivered"
+        return Receipt(seq, state, delivered, read, n)

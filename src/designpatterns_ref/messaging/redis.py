@@ -1,0 +1,90 @@
+"""The Redis Streams conversation log: one stream per conversation, XADD and XRANGE.
+
+Case study: Design a Real-Time Chat App (WhatsApp / Messenger) (docs/case-studies/chat-app.md)
+
+The shared store when several gateway processes run. Each conversation has a stream
+``<prefix>:<conv>:log`` whose entry ids are ``<seq>-0``, so ``XRANGE`` by seq is a range
+query; a hash ``<prefix>:<conv>:ids`` maps ``sender NUL client_msg_id`` to the seq it got. One
+Lua script does lookup, ``INCR``, ``XADD`` and ``HSET`` atomically on the server, so two
+gateways never take the same seq and a retry returns the first seq. Every round trip has a
+deadline (:func:`designpatterns_ref.redisclient.bounded_client`); an unreachable server raises
+:class:`~designpatterns_ref.messaging.base.MessagingError`.
+
+Trade-off: one round trip per append (the script) and per read; the stream keeps the whole
+log (no ``MAXLEN`` trimming, so the idempotency window is the whole log, as in the other stores).
+
+>>> RedisStore.SCRIPT.count("XADD")
+1
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from designpatterns_ref.messaging.base import (
+    Message,
+    MessagingError,
+    check_body,
+    check_id,
+    check_seq,
+)
+from designpatterns_ref.redisclient import DEFAULT_DEADLINE_S, bounded_client, check_deadline
+from designpatterns_ref.redisclient import outages_as as _outages_as
+
+__all__ = ["RedisStore"]
+
+
+@_outages_as(MessagingError, "append", "read", "last_seq")
+class RedisStore:
+    """Conversation logs in Redis Streams (``client``: a ``redis://`` URL or a redis-py client)."""
+
+    SCRIPT = """
+local seq = redis.call('HGET', KEYS[2], ARGV[1])
+if seq then
+  local e = redis.call('XRANGE', KEYS[1], seq .. '-0', seq .. '-0')
+  return {tonumber(seq), 0, e[1][2][6]}
+end
+seq = redis.call('INCR', KEYS[3])
+redis.call('XADD', KEYS[1], seq .. '-0', 's', ARGV[2], 'c', ARGV[3], 'b', ARGV[4])
+redis.call('HSET', KEYS[2], ARGV[1], seq)
+return {seq, 1, ARGV[4]}
+"""
+
+    def __init__(
+        self, client: Any, *, prefix: str = "dp:msg", deadline: float = DEFAULT_DEADLINE_S
+    ) -> None:
+        self.prefix = check_id("prefix", prefix)
+        self.deadline = check_deadline("RedisStore", deadline, MessagingError)
+        self._r = bounded_client(client, self.deadline, decode_responses=True)
+        self._append = self._r.register_script(self.SCRIPT)
+
+    def _keys(self, conv: str) -> list[str]:
+        base = f"{self.prefix}:{conv}"
+        return [base + ":log", base + ":ids", base + ":seq"]
+
+    def append(self, conv: str, sender: str, client_msg_id: str, body: str) -> tuple[Message, bool]:
+        """Store a message, or return the one this ``(sender, client_msg_id)`` already stored."""
+        check_id("conv", conv), check_id("sender", sender)
+        check_id("client_msg_id", client_msg_id), check_body(body)
+        seq, created, stored = self._append(
+            keys=self._keys(conv),
+            args=[f"{sender}\x00{client_msg_id}", sender, client_msg_id, body],
+        )
+        return Message(conv, int(seq), sender, client_msg_id, stored), bool(created)
+
+    def read(self, conv: str, after: int = 0, limit: int = 1000) -> list[Message]:
+        """The messages with seq > ``after``, in order, at most ``limit``."""
+        check_id("conv", conv), check_seq("after", after), check_seq("limit", limit, low=1)
+        entries = self._r.xrange(self._keys(conv)[0], f"({after}-0", "+", count=limit)
+        return [Message(conv, int(eid.split("-")[0]), f["s"], f["c"], f["b"]) for eid, f in entries]
+
+    def last_seq(self, conv: str) -> int:
+        """The highest seq of ``conv`` (0 when empty)."""
+        return int(self._r.get(self._keys(check_id("conv", conv))[2]) or 0)
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._r.close()
+
+    def __repr__(self) -> str:
+        return f"RedisStore(prefix={self.prefix!r})"

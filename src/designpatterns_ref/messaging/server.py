@@ -1,0 +1,141 @@
+"""The chat server's logic without I/O: membership, sends, resume, acks, reads, receipts.
+
+Case study: Design a Real-Time Chat App (WhatsApp / Messenger) (docs/case-studies/chat-app.md)
+
+:class:`ChatServer` is what the WebSocket gateway calls for every frame, and what the property
+tests drive directly. A send appends to the store (which gives the seq and makes retries
+idempotent) and returns the connected devices to push the message to; a (re)connecting device
+hands in its cursors and gets back everything after them (Discord's RESUME); a gap request
+is a range read. Acks and read markers are checked against the log: a device cannot ack a
+seq that does not exist yet, so receipts never run ahead of the log.
+
+>>> server = ChatServer()
+>>> server.join("c", "ann"); server.join("c", "bob")
+>>> server.connect("bob", "phone", {})
+[]
+>>> msg, targets = server.send("ann", "c", "m1", "hi")
+>>> msg.seq, targets
+(1, [('bob', 'phone')])
+>>> server.ack("bob", "phone", "c", 1); server.receipt("c", 1).state
+'delivered'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from designpatterns_ref.messaging.base import (
+    Message,
+    MessagingError,
+    MessagingTypeError,
+    Store,
+    check_id,
+    check_seq,
+)
+from designpatterns_ref.messaging.memory import MemoryStore
+from designpatterns_ref.messaging.receipts import Receipt, Receipts
+
+__all__ = ["ChatServer"]
+
+
+class ChatServer:
+    """Conversations, their members and devices, over one :class:`Store`."""
+
+    def __init__(self, store: Store | None = None) -> None:
+        if store is not None and not isinstance(store, Store):
+            raise MessagingTypeError(f"store={store!r:.80} must satisfy messaging.Store")
+        self.store: Store = store if store is not None else MemoryStore()
+        self.receipts = Receipts()
+        self._members: dict[str, set[str]] = {}
+        self._convs: dict[str, set[str]] = {}  # user -> conversations
+        self._online: dict[str, set[str]] = {}  # user -> connected devices
+
+    def join(self, conv: str, user: str) -> None:
+        """Make ``user`` a member of ``conv``."""
+        check_id("conv", conv), check_id("user", user)
+        self._members.setdefault(conv, set()).add(user)
+        self._convs.setdefault(user, set()).add(conv)
+
+    def members(self, conv: str) -> list[str]:
+        """The members of ``conv``, sorted."""
+        return sorted(self._members.get(check_id("conv", conv), ()))
+
+    def conversations(self, user: str) -> list[str]:
+        """The conversations ``user`` belongs to, sorted."""
+        return sorted(self._convs.get(check_id("user", user), ()))
+
+    def check_member(self, conv: str, user: str) -> None:
+        """Raise :class:`MessagingError` unless ``user`` is a member of ``conv``."""
+        check_id("conv", conv), check_id("user", user)
+        if user not in self._members.get(conv, ()):
+            raise MessagingError(f"user={user!r:.80} is not a member of conv={conv!r:.80}")
+
+    def connect(self, user: str, device: str, cursors: Mapping[str, int]) -> list[Message]:
+        """Connect (or resume) a device: everything after its ``cursors``, per conversation."""
+        check_id("user", user), check_id("device", device)
+        if not isinstance(cursors, Mapping):
+            raise MessagingTypeError(f"cursors={cursors!r:.80} must be a mapping conv -> seq")
+        mine = self._convs.get(user, set())
+        for conv, seq in cursors.items():
+            check_id("conv", conv), check_seq(f"cursors[{conv!r:.40}]", seq)
+            if conv not in mine:
+                raise MessagingError(f"user={user!r:.80} is not a member of conv={conv!r:.80}")
+        self.receipts.add_device(user, device)
+        self._online.setdefault(user, set()).add(device)
+        out: list[Message] = []
+        for conv in sorted(mine):
+            out += self.fetch(conv, cursors.get(conv, 0) + 1)
+        return out
+
+    def disconnect(self, user: str, device: str) -> None:
+        """The device's connection is gone (it will resume from its cursors)."""
+        check_id("user", user), check_id("device", device)
+        self._online.get(user, set()).discard(device)
+
+    def online(self, user: str) -> list[str]:
+        """The connected devices of ``user``, sorted."""
+        return sorted(self._online.get(check_id("user", user), ()))
+
+    def send(
+        self, user: str, conv: str, client_msg_id: str, body: str
+    ) -> tuple[Message, list[tuple[str, str]]]:
+        """Append (idempotently) and return the message and the devices to push it to."""
+        self.check_member(conv, user)
+        msg, _ = self.store.append(conv, user, client_msg_id, body)
+        targets = [
+            (u, d) for u in sorted(self._members[conv]) for d in sorted(self._online.get(u, ()))
+        ]
+        return msg, targets
+
+    def fetch(self, conv: str, first: int, last: int | None = None) -> list[Message]:
+        """The messages ``first..last`` of ``conv`` (to the end when ``last`` is None)."""
+        check_id("conv", conv), check_seq("first", first, low=1)
+        end = self.store.last_seq(conv) if last is None else check_seq("last", last)
+        out: list[Message] = []
+        while first <= end:
+            page = self.store.read(conv, first - 1, min(1000, end - first + 1))
+            if not page:
+                break
+            out += page
+            first = page[-1].seq + 1
+        return out
+
+    def _check_known(self, conv: str, seq: object) -> int:
+        return check_seq("seq", seq, high=self.store.last_seq(conv))
+
+    def ack(self, user: str, device: str, conv: str, seq: int) -> None:
+        """The device has shown ``conv`` up to ``seq`` (at most the log's last seq)."""
+        self.check_member(conv, user)
+        check_id("device", device)
+        self.receipts.ack(user, device, conv, self._check_known(conv, seq))
+
+    def read(self, user: str, conv: str, seq: int) -> None:
+        """``user`` has read ``conv`` up to ``seq`` (at most the log's last seq)."""
+        self.check_member(conv, user)
+        self.receipts.read(user, conv, self._check_known(conv, seq))
+
+    def receipt(self, conv: str, seq: int) -> Receipt:
+        """Sent / delivered / read of message ``seq``, with the group's counts."""
+        check_id("conv", conv), check_seq("seq", seq, low=1, high=self.store.last_seq(conv))
+        (msg,) = self.store.read(conv, seq - 1, 1)
+        return self.receipts.status(conv, seq, sender=msg.sender, members=self.members(conv))

@@ -1,0 +1,110 @@
+"""The SQLite conversation log: one table, WAL journal, survives a restart.
+
+Case study: Design a Real-Time Chat App (WhatsApp / Messenger) (docs/case-studies/chat-app.md)
+
+``messages(conv, seq, sender, client_msg_id, body)`` with primary key ``(conv, seq)`` and a
+unique key ``(conv, sender, client_msg_id)``. An append runs in one ``BEGIN IMMEDIATE``
+transaction (look up the idempotency key, read ``max(seq)``, insert ``max + 1``), so two
+writers on the same file cannot take the same seq and a crash between the steps stores nothing.
+Trade-off against memory: a disk write (WAL append, ``synchronous=NORMAL``) per message.
+
+>>> store = SQLiteStore(":memory:")
+>>> store.append("c", "ann", "m1", "hi")[0].seq, store.append("c", "bob", "m1", "yo")[0].seq
+(1, 2)
+>>> store.append("c", "ann", "m1", "hi")[0].seq
+1
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from designpatterns_ref.messaging.base import (
+    Message,
+    MessagingError,
+    MessagingTypeError,
+    check_body,
+    check_id,
+    check_seq,
+)
+
+__all__ = ["SQLiteStore"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS messages (
+    conv TEXT NOT NULL, seq INTEGER NOT NULL, sender TEXT NOT NULL,
+    client_msg_id TEXT NOT NULL, body TEXT NOT NULL,
+    PRIMARY KEY (conv, seq), UNIQUE (conv, sender, client_msg_id)
+) WITHOUT ROWID
+"""
+
+
+class SQLiteStore:
+    """Conversation logs in a SQLite file (``":memory:"`` for a throwaway one)."""
+
+    def __init__(self, path: str | Path) -> None:
+        if not isinstance(path, str | Path):
+            raise MessagingTypeError(f"path={path!r:.80} must be a str or a Path")
+        if isinstance(path, str) and (not path or not path.isprintable()):
+            raise MessagingError(f"path={path!r:.80} must be a non-empty printable path")
+        try:
+            self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        except (sqlite3.Error, UnicodeEncodeError, ValueError) as exc:
+            raise MessagingError(f"path={path!r:.80} cannot be opened: {exc}") from exc
+        self.path = str(path)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute(_SCHEMA)
+
+    def append(self, conv: str, sender: str, client_msg_id: str, body: str) -> tuple[Message, bool]:
+        """Store a message, or return the one this ``(sender, client_msg_id)`` already stored."""
+        check_id("conv", conv), check_id("sender", sender)
+        check_id("client_msg_id", client_msg_id), check_body(body)
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            row = db.execute(
+                "SELECT seq, body FROM messages WHERE conv=? AND sender=? AND client_msg_id=?",
+                (conv, sender, client_msg_id),
+            ).fetchone()
+            if row is not None:
+                db.execute("COMMIT")
+                return Message(conv, row[0], sender, client_msg_id, row[1]), False
+            (seq,) = db.execute(
+                "SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE conv=?", (conv,)
+            ).fetchone()
+            db.execute(
+                "INSERT INTO messages VALUES (?, ?, ?, ?, ?)",
+                (conv, seq, sender, client_msg_id, body),
+            )
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return Message(conv, seq, sender, client_msg_id, body), True
+
+    def read(self, conv: str, after: int = 0, limit: int = 1000) -> list[Message]:
+        """The messages with seq > ``after``, in order, at most ``limit``."""
+        check_id("conv", conv), check_seq("after", after), check_seq("limit", limit, low=1)
+        rows = self._db.execute(
+            "SELECT seq, sender, client_msg_id, body FROM messages "
+            "WHERE conv=? AND seq>? ORDER BY seq LIMIT ?",
+            (conv, after, limit),
+        ).fetchall()
+        return [Message(conv, s, who, cmid, body) for s, who, cmid, body in rows]
+
+    def last_seq(self, conv: str) -> int:
+        """The highest seq of ``conv`` (0 when empty)."""
+        check_id("conv", conv)
+        (seq,) = self._db.execute(
+            "SELECT COALESCE(MAX(seq), 0) FROM messages WHERE conv=?", (conv,)
+        ).fetchone()
+        return int(seq)
+
+    def close(self) -> None:
+        """Close the database (committed messages are on disk)."""
+        self._db.close()
+
+    def __repr__(self) -> str:
+        return f"SQLiteStore({self.path!r})"

@@ -1,0 +1,168 @@
+"""messaging: the stores, inbox, receipts, presence, server, tokens, read states, GC lab,
+capacity model, and the constructors of the gateway, client and fault link.
+
+Not registered: the async methods of ``Gateway``, ``Client`` and ``FaultLink`` (their bad
+input arrives as frames, fuzzed over real sockets in ``tests/messaging/test_bad_input.py``),
+the records ``Message`` and ``Receipt``, and ``plot`` (figures of measured runs).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from designpatterns_ref.clock import ManualClock
+from designpatterns_ref.messaging import (
+    ChatServer,
+    Inbox,
+    MemoryStore,
+    Message,
+    MessagingError,
+    Presence,
+    Receipts,
+    SQLiteStore,
+)
+from designpatterns_ref.messaging.capacity import capacity
+from designpatterns_ref.messaging.client import Client
+from designpatterns_ref.messaging.faults import FaultLink
+from designpatterns_ref.messaging.gateway import Gateway
+from designpatterns_ref.messaging.gclab import measure
+from designpatterns_ref.messaging.readstates import ReadStates
+from designpatterns_ref.messaging.token import make_token, verify_token
+from tests.fuzz.helpers import per_argument, scratch_dir
+from tests.fuzz.spec import Entry
+
+ERRORS = (MessagingError,)
+
+
+def _store() -> MemoryStore:
+    s = MemoryStore()
+    s.append("c", "ann", "m1", "hi")
+    return s
+
+
+def _store_snap(s: Any) -> object:
+    return s.read("c")
+
+
+def _server() -> ChatServer:
+    srv = ChatServer()
+    srv.join("c", "ann"), srv.join("c", "bob")
+    srv.connect("bob", "phone", {})
+    srv.send("ann", "c", "m1", "hi")
+    return srv
+
+
+def _server_snap(srv: ChatServer) -> object:
+    r = srv.receipts
+    return (srv.fetch("c", 1), srv.members("c"), srv.online("bob"), dict(r._acked), dict(r._read))
+
+
+def _inbox() -> Inbox:
+    box = Inbox("c")
+    box.receive(Message("c", 2, "a", "x", "b"))
+    return box
+
+
+def _inbox_snap(box: Inbox) -> object:
+    return (box.cursor, list(box.shown), box.missing(), box.duplicates)
+
+
+def _presence() -> Presence:
+    p = Presence(ManualClock(), ttl=10)
+    p.subscribe("bob", "ann")
+    p.heartbeat("ann")
+    return p
+
+
+def _presence_snap(p: Presence) -> object:
+    return (dict(p._beat), {k: set(v) for k, v in p._subs.items()}, dict(p._told))
+
+
+def _rs() -> ReadStates:
+    rs = ReadStates(":memory:", capacity=4, flush_entries=2)
+    rs.ack("ann", "c", 5)
+    return rs
+
+
+def _rs_snap(rs: ReadStates) -> object:
+    return (dict(rs._cache), set(rs._dirty), rs.flushes)
+
+
+_M = Message("c", 1, "a", "x", "b")
+_TOKEN = make_token(b"secret", "ann", expires=100.0)
+
+ENTRIES = [
+    *per_argument("MemoryStore.append", lambda s, **kw: s.append(**kw),
+                  {"conv": "c", "sender": "ann", "client_msg_id": "m2", "body": "yo"},
+                  make=_store, snapshot=_store_snap),
+    *per_argument("MemoryStore.read", lambda s, **kw: s.read(**kw),
+                  {"conv": "c", "after": 0, "limit": 10}, make=_store, snapshot=_store_snap),
+    Entry("MemoryStore.last_seq(conv)", call=lambda s, v: s.last_seq(v), make=_store,
+          snapshot=_store_snap),
+    Entry("SQLiteStore(path)", call=lambda _, v: SQLiteStore(
+        f"{scratch_dir()}/{v}" if isinstance(v, str) and v.isprintable() and "/" not in v
+        else v).close()),
+    *per_argument("SQLiteStore.append", lambda s, **kw: s.append(**kw),
+                  {"conv": "c", "sender": "ann", "client_msg_id": "m2", "body": "yo"},
+                  make=lambda: SQLiteStore(":memory:"), snapshot=lambda s: s.read("c")),
+    *per_argument("Inbox", lambda _, **kw: Inbox(**kw), {"conv": "c", "cursor": 0}),
+    Entry("Inbox.receive(msg)", call=lambda b, v: b.receive(v), make=_inbox, snapshot=_inbox_snap),
+    *per_argument("Inbox.receive(Message(...))", lambda b, **kw: b.receive(Message(**kw)),
+                  {"conv": "c", "seq": 3, "sender": "a", "client_msg_id": "x", "body": "b"},
+                  make=_inbox, snapshot=_inbox_snap),
+    *per_argument("Receipts.ack", lambda r, **kw: r.ack(**kw),
+                  {"user": "u", "device": "d", "conv": "c", "seq": 1}, make=Receipts,
+                  snapshot=lambda r: dict(r._acked)),
+    *per_argument("Receipts.status", lambda r, **kw: r.status(**kw),
+                  {"conv": "c", "seq": 1, "sender": "a", "members": ["a", "b"]}, make=Receipts),
+    *per_argument("Presence", lambda _, **kw: Presence(**kw), {"clock": ManualClock(), "ttl": 5}),
+    *per_argument("Presence.heartbeat", lambda p, **kw: p.heartbeat(**kw),
+                  {"user": "ann", "status": "away"}, make=_presence, snapshot=_presence_snap),
+    *per_argument("Presence.subscribe", lambda p, **kw: p.subscribe(**kw),
+                  {"subscriber": "cy", "user": "ann"}, make=_presence, snapshot=_presence_snap),
+    Entry("ChatServer(store)", call=lambda _, v: ChatServer(v)),
+    *per_argument("ChatServer.join", lambda s, **kw: s.join(**kw), {"conv": "d", "user": "cy"},
+                  make=_server, snapshot=_server_snap),
+    *per_argument("ChatServer.send", lambda s, **kw: s.send(**kw),
+                  {"user": "ann", "conv": "c", "client_msg_id": "m9", "body": "x"},
+                  make=_server, snapshot=_server_snap),
+    *per_argument("ChatServer.connect", lambda s, **kw: s.connect(**kw),
+                  {"user": "ann", "device": "d", "cursors": {"c": 0}},
+                  make=_server, snapshot=_server_snap),
+    Entry("ChatServer.connect(cursors={c: v})", call=lambda s, v: s.connect("ann", "d", {"c": v}),
+          make=_server, snapshot=_server_snap),
+    *per_argument("ChatServer.ack", lambda s, **kw: s.ack(**kw),
+                  {"user": "bob", "device": "phone", "conv": "c", "seq": 1},
+                  make=_server, snapshot=_server_snap),
+    *per_argument("ChatServer.read", lambda s, **kw: s.read(**kw),
+                  {"user": "bob", "conv": "c", "seq": 1}, make=_server, snapshot=_server_snap),
+    *per_argument("ChatServer.fetch", lambda s, **kw: s.fetch(**kw),
+                  {"conv": "c", "first": 1, "last": 1}, make=_server, snapshot=_server_snap),
+    *per_argument("ChatServer.receipt", lambda s, **kw: s.receipt(**kw), {"conv": "c", "seq": 1},
+                  make=_server, snapshot=_server_snap),
+    *per_argument("make_token", lambda _, **kw: make_token(**kw),
+                  {"secret": b"secret", "user": "ann", "expires": 100.0}),
+    *per_argument("verify_token", lambda _, **kw: verify_token(**kw),
+                  {"secret": b"secret", "token": _TOKEN, "now": 50.0}),
+    *per_argument("ReadStates", lambda _, **kw: ReadStates(**kw).close(),
+                  {"path": ":memory:", "capacity": 4, "flush_entries": 2, "flush_interval": 1.0}),
+    *per_argument("ReadStates.ack", lambda r, **kw: r.ack(**kw),
+                  {"user": "ann", "channel": "d", "msg_id": 7}, make=_rs, snapshot=_rs_snap),
+    *per_argument("ReadStates.mention", lambda r, **kw: r.mention(**kw),
+                  {"user": "ann", "channel": "d", "count": 2}, make=_rs, snapshot=_rs_snap),
+    Entry("ReadStates.unread(user)", call=lambda r, v: r.unread(v), make=_rs, snapshot=_rs_snap),
+    *per_argument("gclab.measure", lambda _, **kw: measure(**kw),
+                  {"layout": "gc_aware", "entries": 10, "ops": 10}),
+    *per_argument("capacity", lambda _, **kw: capacity(**kw),
+                  {"connections": 1000, "bytes_per_conn": 1e4, "fanout_frames_per_s": 1e4,
+                   "messages_per_s": 10, "members": 10}),
+    *per_argument("Gateway", lambda _, **kw: Gateway(**kw),
+                  {"host": "127.0.0.1", "port": 0, "secret": b"secret", "max_frame": 4096,
+                   "queue_limit": 8, "presence_interval": 0.5}),
+    *per_argument("Client", lambda _, **kw: Client(**kw),
+                  {"url": "ws://127.0.0.1:1", "token": "t", "device": "d", "heartbeat": 0.1,
+                   "base": 0.1, "cap": 1.0, "seed": 1}),
+    *per_argument("FaultLink", lambda _, **kw: FaultLink(**kw),
+                  {"upstream": "ws://127.0.0.1:1", "drop": 0.1, "duplicate": 0.1, "delay": 0.1,
+                   "delay_s": 0.01, "cut": 0.0, "seed": 1}),
+]  # fmt: skip

@@ -1,0 +1,69 @@
+"""Bad input: the family's error naming the value, the object unchanged; over the wire, hostile
+field values in every frame get an error frame and close code 4000, the log unchanged and the
+gateway still serving. (Every public entry point is also run against the fuzz suite's hostile
+values: tests/fuzz/families/messaging.py.)"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import pytest
+
+from designpatterns_ref.messaging import ChatServer, MessagingError, SQLiteStore
+from designpatterns_ref.messaging.gateway import Gateway
+from designpatterns_ref.messaging.token import make_token
+
+HOSTILE = [None, True, float("nan"), float("inf"), 10**400, -1, "", "x" * 5000, "\ud800", [], {}]
+
+
+@pytest.mark.parametrize("value", HOSTILE, ids=repr)
+def test_server_refuses_and_changes_nothing(value: object) -> None:
+    server = ChatServer(SQLiteStore(":memory:"))
+    server.join("c", "ann")
+    server.send("ann", "c", "m1", "hi")
+    before = (server.fetch("c", 1), server.members("c"), server.receipts._acked.copy())
+    calls = [
+        lambda: server.send("ann", "c", value, "x"),  # type: ignore[arg-type]
+        lambda: server.send("ann", value, "m2", "x"),  # type: ignore[arg-type]
+        lambda: server.ack("ann", "d", "c", value),  # type: ignore[arg-type]
+        lambda: server.read("ann", "c", value),  # type: ignore[arg-type]
+        lambda: server.connect("ann", value, {}),  # type: ignore[arg-type]
+    ]
+    if value != "":  # an empty body is allowed
+        calls.append(lambda: server.send("ann", "c", "m2", value))  # type: ignore[arg-type]
+    for call in calls:
+        with pytest.raises(MessagingError, match=r"must"):
+            call()
+    assert (server.fetch("c", 1), server.members("c"), server.receipts._acked) == before
+
+
+def test_hostile_frames_over_the_wire() -> None:
+    from websockets.asyncio.client import connect
+
+    secret = b"secret"
+
+    async def main() -> None:
+        async with Gateway(secret=secret, max_frame=16384) as gw:
+            gw.join("c", "ann")
+            tok = make_token(secret, "ann", expires=time.time() + 60)
+            good = {"op": "send", "conv": "c", "client_msg_id": "m", "body": "b"}
+            for field in ("conv", "client_msg_id", "body"):
+                for value in [None, True, 10**400, -1, "", "x" * 5000, "\ud800", [], {}]:
+                    if field == "body" and value == "":
+                        continue  # an empty body is allowed
+                    async with connect(gw.url, ping_interval=None) as ws:
+                        await ws.send(json.dumps({"op": "hello", "token": tok, "device": "d"}))
+                        await ws.recv()
+                        await ws.send(json.dumps({**good, field: value}))
+                        reply = json.loads(await ws.recv())
+                        assert reply["op"] == "error" and reply["code"] == 4000, (field, value)
+                        await asyncio.sleep(0)
+                    assert ws.close_code == 4000
+            assert gw.server.store.last_seq("c") == 0
+            async with connect(gw.url, ping_interval=None) as ws:  # still serving
+                await ws.send(json.dumps({"op": "hello", "token": tok, "device": "d"}))
+                assert json.loads(await ws.recv())["op"] == "ready"
+
+    asyncio.run(main())

@@ -1,0 +1,161 @@
+"""The gateway on real loopback sockets: the protocol, bad input, slow consumers, and clients
+that show every message once, in order, through a link that drops, duplicates, delays,
+reorders and cuts frames."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from designpatterns_ref.messaging import SQLiteStore
+from designpatterns_ref.messaging.client import Client
+from designpatterns_ref.messaging.faults import FaultLink
+from designpatterns_ref.messaging.gateway import Gateway
+from designpatterns_ref.messaging.token import make_token
+
+SECRET = b"test-secret"
+
+
+def token(user: str, expires: float | None = None) -> str:
+    return make_token(SECRET, user, expires=expires or time.time() + 600)
+
+
+def gateway(**kw: object) -> Gateway:
+    gw = Gateway("127.0.0.1", 0, secret=SECRET, **kw)  # type: ignore[arg-type]
+    for user in ("ann", "bob", "cy"):
+        gw.join("general", user)
+    return gw
+
+
+async def raw(url: str) -> object:
+    from websockets.asyncio.client import connect
+
+    return await connect(url, ping_interval=None)
+
+
+def test_two_clients_chat_and_resume(tmp_path: Path) -> None:
+    async def main() -> None:
+        async with gateway(store=SQLiteStore(tmp_path / "chat.db")) as gw:
+            async with Client(gw.url, token("ann"), "a1", seed=1) as ann:
+                async with Client(gw.url, token("bob"), "b1", seed=2) as bob:
+                    for i in range(5):
+                        await ann.send("general", f"hello {i}", client_msg_id=f"m{i}")
+                    await ann.wait_sent()
+                    got = await bob.wait_for("general", 5)
+                    assert [m.body for m in got] == [f"hello {i}" for i in range(5)]
+                    await bob.read("general", 5)
+                    await asyncio.sleep(0.1)
+                    assert gw.server.receipt("general", 5).read_by == 1
+                # bob is away while ann sends 3 more; his new connection resumes from cursor 0
+                for i in range(5, 8):
+                    await ann.send("general", f"hello {i}", client_msg_id=f"m{i}")
+                await ann.wait_sent()
+            async with Client(gw.url, token("bob"), "b2", seed=3) as later:
+                got = await later.wait_for("general", 8)
+                assert [m.seq for m in got] == list(range(1, 9))
+
+    asyncio.run(main())
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_every_device_sees_everything_once_in_order_through_a_faulty_link(seed: int) -> None:
+    async def main() -> None:
+        async with (
+            gateway() as gw,
+            FaultLink(
+                gw.url, drop=0.1, duplicate=0.1, delay=0.1, delay_s=0.03, cut=0.01, seed=seed
+            ) as link,
+        ):
+            clients = [
+                Client(
+                    link.url, token(u), d, seed=seed * 10 + i, heartbeat=0.05, base=0.01, cap=0.1
+                )
+                for i, (u, d) in enumerate(
+                    [("ann", "a1"), ("bob", "b1"), ("bob", "b2"), ("cy", "c1")]
+                )
+            ]
+            for c in clients:
+                await c.__aenter__()
+            for i in range(40):
+                await clients[i % 4].send("general", f"m{i}", client_msg_id=f"id{i}")
+                await asyncio.sleep(0.005)
+            for c in clients:
+                await c.wait_sent(timeout=30)
+            for c in clients:
+                got = await c.wait_for("general", 40, timeout=30)
+                assert [m.seq for m in got] == list(range(1, 41))
+                assert sorted(m.body for m in got) == sorted(f"m{i}" for i in range(40))
+            assert gw.server.store.last_seq("general") == 40  # retries stored nothing twice
+            for c in clients:
+                await c.close()
+            assert link.stats["dropped"] and link.stats["duplicated"] and link.stats["delayed"]
+
+    asyncio.run(main())
+
+
+def test_bad_frames_get_an_error_and_a_close_code_and_the_server_lives_on() -> None:
+    async def main() -> None:
+        async with gateway(max_frame=1024) as gw:
+            cases = [
+                ("not json", 4000),
+                (json.dumps([1, 2]), 4000),
+                (json.dumps({"op": "send"}), 4000),  # before hello
+                (json.dumps({"op": "hello", "token": "x.y.z", "device": "d"}), 4001),
+                (json.dumps({"op": "hello", "token": token("ann", 1.0), "device": "d"}), 4001),
+                ("x" * 5000, 1009),
+            ]
+            for frame, code in cases:
+                ws = await raw(gw.url)
+                await ws.send(frame)  # type: ignore[attr-defined]
+                with pytest.raises(Exception):  # noqa: B017 - the close, whatever its class
+                    while True:
+                        reply = await ws.recv()  # type: ignore[attr-defined]
+                        if code != 1009:
+                            assert json.loads(reply)["code"] == code
+                assert ws.close_code == code  # type: ignore[attr-defined]
+            ws = await raw(gw.url)
+            await ws.send(json.dumps({"op": "hello", "token": token("ann"), "device": "d"}))  # type: ignore[attr-defined]
+            assert json.loads(await ws.recv())["op"] == "ready"  # type: ignore[attr-defined]
+            for bad in ({"op": "send", "conv": "nope", "client_msg_id": "a", "body": "b"},
+                        {"op": "ack", "conv": "general", "seq": 99}):  # fmt: skip
+                await ws.send(json.dumps(bad))  # type: ignore[attr-defined]
+                assert json.loads(await ws.recv())["code"] == 4000  # type: ignore[attr-defined]
+                ws = await raw(gw.url)
+                await ws.send(json.dumps({"op": "hello", "token": token("ann"), "device": "d"}))  # type: ignore[attr-defined]
+                await ws.recv()  # type: ignore[attr-defined]
+            assert (
+                gw.server.store.last_seq("general") == 0 and gw.server.store.last_seq("nope") == 0
+            )
+
+    asyncio.run(main())
+
+
+def test_a_slow_consumer_is_disconnected_and_resumes() -> None:
+    async def main() -> None:
+        async with gateway(queue_limit=16) as gw:
+            ws = await raw(gw.url)
+            await ws.send(json.dumps({"op": "hello", "token": token("bob"), "device": "b1"}))  # type: ignore[attr-defined]
+            await ws.recv()  # type: ignore[attr-defined]
+            conn = gw.conns[("bob", "b1")]
+
+            async def never_drains(frame: str) -> None:  # a socket whose reader stopped
+                await asyncio.Event().wait()
+
+            conn.ws.send = never_drains
+            async with Client(gw.url, token("ann"), "a1", seed=1) as ann:
+                for i in range(40):
+                    await ann.send("general", "x" * 200, client_msg_id=f"m{i}")
+                    await ann.wait_sent()
+            assert gw.slow_disconnects == 1 and ("bob", "b1") not in gw.conns
+            assert conn.queue.qsize() == 16  # bounded: the gateway held at most queue_limit frames
+            await asyncio.sleep(0.05)
+            assert ws.close_code == 4008  # type: ignore[attr-defined]
+            async with Client(gw.url, token("bob"), "b1", seed=2) as bob:
+                got = await bob.wait_for("general", 40)  # resumed page by page
+                assert [m.seq for m in got] == list(range(1, 41))
+
+    asyncio.run(main())

@@ -1,0 +1,30 @@
+"""The messaging figures: one line per layout on a log axis; arrivals against what is shown."""
+
+from __future__ import annotations
+
+import matplotlib
+import pytest
+from matplotlib.figure import Figure
+
+from designpatterns_ref.messaging.gclab import measure
+from designpatterns_ref.messaging.plot import plot_delivery, plot_gc_latency
+
+
+@pytest.fixture(autouse=True)
+def _agg() -> None:
+    matplotlib.use("Agg")
+
+
+def test_gc_latency_draws_a_line_per_layout() -> None:
+    runs = [measure(layout, entries=500, ops=300) for layout in ("naive", "gc_aware")]
+    fig = plot_gc_latency(runs)
+    (ax,) = fig.axes
+    assert len(ax.lines) == 2 and len(ax.lines[0].get_ydata()) == 300
+    assert ax.get_yscale() == "log" and "latency" in ax.get_ylabel() and ax.get_xlabel()
+
+
+def test_delivery_on_a_given_axis() -> None:
+    own = Figure().add_subplot()
+    fig = plot_delivery([2, 1, 1, 3], [0, 2, 2, 3], ax=own)
+    assert fig is own.figure and len(own.lines) == 2
+    assert list(own.lines[0].get_ydata()) == [2, 1, 1, 3] and own.get_ylabel()

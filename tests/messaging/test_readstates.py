@@ -1,0 +1,84 @@
+"""Read states against a plain dict: the same answers, a reload after close gives everything,
+a crash loses at most the unflushed window; the GC lab's layouts agree on the states."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from designpatterns_ref.clock import ManualClock
+from designpatterns_ref.messaging.gclab import measure, percentile
+from designpatterns_ref.messaging.readstates import ReadStates
+
+ops = st.lists(
+    st.tuples(
+        st.sampled_from(["ack", "mention", "get", "crash", "tick"]),
+        st.sampled_from(["ann", "bob"]),
+        st.sampled_from(["c1", "c2", "c3", "c4"]),
+        st.integers(1, 50),
+    ),
+    max_size=60,
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(ops, st.integers(1, 3), st.integers(1, 4))
+def test_read_states_match_a_dict_and_a_crash_loses_only_the_window(
+    tmp_path_factory: object, schedule: list[tuple[str, str, str, int]], cap: int, batch: int
+) -> None:
+    path = Path(tmp_path_factory.mktemp("rs")) / "rs.db"  # type: ignore[attr-defined]
+    clock = ManualClock()
+    rs = ReadStates(path, capacity=cap, flush_entries=batch, flush_interval=1.0, clock=clock)
+    model: dict[tuple[str, str], tuple[int, int]] = {}
+    for kind, user, channel, n in schedule:
+        key = (user, channel)
+        last, mentions = model.get(key, (0, 0))
+        if kind == "ack":
+            rs.ack(user, channel, n)
+            model[key] = (max(last, n), 0)
+        elif kind == "mention":
+            rs.mention(user, channel, n)
+            model[key] = (last, mentions + n)
+        elif kind == "get":
+            assert rs.get(user, channel) == (last, mentions)
+        elif kind == "tick":
+            clock.advance(0.6)
+        if kind == "crash":
+            unflushed = rs.dirty
+            assert unflushed < batch
+            rs.crash()
+            rs = ReadStates(
+                path, capacity=cap, flush_entries=batch, flush_interval=1.0, clock=clock
+            )
+            reloaded = {k: rs.get(*k) for k in model}
+            lost = [k for k in model if reloaded[k] != model[k]]
+            assert len(lost) <= unflushed  # only the unflushed records are lost
+            model = reloaded
+    rs.close()
+    again = ReadStates(path)
+    for (user, channel), value in model.items():
+        assert again.get(user, channel) == value
+    unread = {c: v[1] for (u, c), v in model.items() if u == "ann" and v[1]}
+    assert again.unread("ann") == unread
+
+
+def test_crash_window_is_bounded_by_entries_and_time() -> None:
+    clock = ManualClock()
+    rs = ReadStates(":memory:", flush_entries=3, flush_interval=0.5, clock=clock)
+    rs.ack("ann", "a", 1), rs.ack("ann", "b", 1)
+    assert rs.dirty == 2 and rs.flushes == 0
+    rs.ack("ann", "c", 1)
+    assert rs.dirty == 0 and rs.flushes == 1  # M entries
+    rs.mention("ann", "a")
+    clock.advance(0.5)
+    rs.mention("ann", "b")
+    assert rs.dirty == 0 and rs.flushes == 2  # N seconds
+
+
+def test_gc_lab_layouts_hold_the_same_states() -> None:
+    naive = measure("naive", entries=2000, ops=3000, seed=4)
+    aware = measure("gc_aware", entries=2000, ops=3000, seed=4)
+    assert naive.final == aware.final and len(naive.latencies_ns) == 3000
+    assert percentile([5, 1, 3], 50) == 3.0 and percentile([5, 1, 3], 100) == 5.0

@@ -1,0 +1,109 @@
+"""The stores behind one interface (SQLite across a reopen, Redis for real), presence, receipts."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from designpatterns_ref.clock import ManualClock
+from designpatterns_ref.messaging import (
+    ChatServer,
+    MemoryStore,
+    Presence,
+    RedisStore,
+    SQLiteStore,
+    Store,
+)
+
+
+@pytest.fixture(params=["memory", "sqlite", "redis"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
+    if request.param == "memory":
+        return MemoryStore()
+    if request.param == "sqlite":
+        return SQLiteStore(tmp_path / "chat.db")
+    return RedisStore(request.getfixturevalue("redis_url"))
+
+
+def test_every_store_gives_gap_free_seqs_and_idempotent_retries(store: Store) -> None:
+    assert isinstance(store, Store)
+    seqs = [store.append("c", "ann", f"m{i % 7}", f"b{i % 7}")[0].seq for i in range(20)]
+    assert seqs == list(range(1, 8)) + [1 + i % 7 for i in range(7, 20)]
+    assert store.append("c", "bob", "m0", "other sender")[0].seq == 8  # keys are per sender
+    assert store.append("d", "ann", "m0", "x")[0].seq == 1  # sequences are per conversation
+    assert [m.seq for m in store.read("c", 3, 2)] == [4, 5]
+    assert store.read("c", 8) == [] and store.last_seq("c") == 8 and store.last_seq("zz") == 0
+    assert store.append("c", "ann", "m3", "ignored")[0].body == "b3"  # the first body stays
+    store.close()
+
+
+def test_sqlite_survives_a_restart_in_wal_mode(tmp_path: Path) -> None:
+    path = tmp_path / "chat.db"
+    first = SQLiteStore(path)
+    for i in range(5):
+        first.append("c", "ann", f"m{i}", f"hello {i}")
+    first.close()
+    mode = sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0]
+    assert mode == "wal"
+    again = SQLiteStore(path)
+    assert [m.body for m in again.read("c")] == [f"hello {i}" for i in range(5)]
+    assert again.append("c", "ann", "m2", "retry after restart") == (
+        again.read("c", 2, 1)[0],
+        False,
+    )
+    assert again.append("c", "ann", "m5", "new")[0].seq == 6
+    again.close()
+
+
+def test_redis_store_keeps_one_stream_per_conversation(redis_url: str) -> None:
+    import redis
+
+    store = RedisStore(redis_url, prefix="demo")
+    store.append("general", "ann", "m1", "hi")
+    store.append("general", "bob", "m1", "yo")
+    raw = redis.Redis.from_url(redis_url, decode_responses=True)
+    assert raw.type("demo:general:log") == "stream"
+    assert [eid for eid, _ in raw.xrange("demo:general:log")] == ["1-0", "2-0"]
+    other = RedisStore(redis_url, prefix="demo")  # a second gateway process sees the same log
+    assert [m.body for m in other.read("general")] == ["hi", "yo"]
+
+
+def test_group_receipts_count_members_and_devices() -> None:
+    server = ChatServer()
+    for user in ("ann", "bob", "cy", "dee"):
+        server.join("g", user)
+    server.connect("bob", "phone", {}), server.connect("bob", "laptop", {})
+    server.connect("cy", "phone", {}), server.connect("dee", "phone", {})
+    _, targets = server.send("ann", "g", "m1", "lunch?")
+    assert len(targets) == 4 and server.receipt("g", 1).state == "sent"
+    for user, dev in [("bob", "phone"), ("cy", "phone"), ("dee", "phone")]:
+        server.ack(user, dev, "g", 1)
+    assert server.receipt("g", 1).delivered_to == 2  # bob's laptop has not acked
+    server.ack("bob", "laptop", "g", 1)
+    assert server.receipt("g", 1).state == "delivered"
+    server.read("cy", "g", 1)
+    r = server.receipt("g", 1)
+    assert (r.state, r.read_by, r.recipients) == ("delivered", 1, 3)  # "read by 1 of 3"
+    server.read("bob", "g", 1), server.read("dee", "g", 1)
+    assert server.receipt("g", 1).state == "read"
+
+
+def test_presence_coalesces_a_flapping_connection() -> None:
+    clock = ManualClock()
+    p = Presence(clock, ttl=10)
+    p.subscribe("bob", "ann"), p.subscribe("cy", "ann")
+    p.heartbeat("ann")
+    assert p.flush() == [("bob", "ann", "online"), ("cy", "ann", "online")]
+    for _ in range(10):  # flapping inside one coalescing window
+        p.disconnect("ann")
+        p.heartbeat("ann")
+    assert p.flush() == []
+    p.heartbeat("ann", "away")
+    assert p.flush() == [("bob", "ann", "away"), ("cy", "ann", "away")]
+    clock.advance(10.5)
+    assert p.state("ann") == "offline" and p.last_seen("ann") == 0.0
+    assert p.flush() == [("bob", "ann", "offline"), ("cy", "ann", "offline")]
+    assert p.state("nobody") == "offline" and p.last_seen("nobody") is None
+    assert p.flush() == [] and p.events_sent == 6
