@@ -39,6 +39,7 @@ FAMILIES: tuple[str, ...] = (
     "identity",
     "reputation",
     "storage",
+    "notifications",
 )
 
 __all__ = [
@@ -62,6 +63,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         feed,
         geo,
         identity,
+        notifications,
         ratelimit,
         reputation,
         resilience,

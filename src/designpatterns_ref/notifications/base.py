@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from designpatterns_ref.errors import DesignPatternsError
 
@@ -127,9 +128,11 @@ class Device:
     token: str
 
 
-@dataclass(frozen=True, slots=True)
-class Receipt:
-    """One outcome of one notification for one user (and device, once expanded)."""
+class Receipt(NamedTuple):
+    """One outcome of one notification for one user (and device, once expanded).
+
+    A named tuple, not a dataclass: the pipeline makes one per message, so it must be cheap.
+    """
 
     key: str
     user: str

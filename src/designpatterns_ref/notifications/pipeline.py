@@ -248,6 +248,7 @@ class Pipeline:
         render, quiet, record = self.templates.render, self.quiet, self._record
         limiters, latest = self.limiters, self.latest
         out: list[dict[str, Any]] = []
+        bodies: dict[str, str] = {}  # one rendering per locale, shared by every user
         for uid in item["u"]:
             user = self.users[uid]
             if quiet is not None and not high and quiet.is_quiet(now, user.tz):
@@ -255,12 +256,12 @@ class Pipeline:
                 self.accepted.put(wait, lane=lane, at=quiet.next_allowed(now, user.tz))
                 record(Receipt(key, uid, "", "", "deferred", now))
                 continue
-            bodies: dict[str, str] = {}
+            user_devices = self.devices[uid]
             for ch in item["ch"]:
                 if ch in user.muted or cat in user.muted:
                     record(Receipt(key, uid, "", ch, "muted", now))
                     continue
-                devices = [d for d in self.devices.get(uid, ()) if d.channel == ch]
+                devices = [d for d in user_devices if d.channel == ch]
                 if not devices:
                     record(Receipt(key, uid, "", ch, "no-device", now))
                     continue
