@@ -12,9 +12,9 @@ from designpatterns_ref.notifications import NotificationError, QuietHours
 
 ZONES = ["America/New_York", "Europe/London", "Australia/Lord_Howe", "Pacific/Chatham",
          "Asia/Kolkata", "UTC", "America/Santiago"]  # fmt: skip
-# Minutes around the 2026 changes: US 8 Mar / 1 Nov, EU 29 Mar / 25 Oct, Lord Howe 5 Apr / 4 Oct.
-DAYS = [datetime(2026, m, d, tzinfo=UTC).timestamp() for m, d in
-        [(3, 7), (3, 8), (3, 28), (3, 29), (4, 4), (4, 5), (10, 3), (10, 24), (10, 31), (11, 1)]]  # fmt: skip
+# Days around the 2026 changes: US 8 Mar / 1 Nov, EU 29 Mar / 25 Oct, Lord Howe 5 Apr / 4 Oct.
+CHANGES = [(3, 7), (3, 8), (3, 28), (3, 29), (4, 4), (4, 5), (10, 3), (10, 24), (10, 31), (11, 1)]
+DAYS = [datetime(2026, m, d, tzinfo=UTC).timestamp() for m, d in CHANGES]
 
 
 @settings(max_examples=300, deadline=None)

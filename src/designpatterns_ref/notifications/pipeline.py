@@ -156,6 +156,7 @@ class Pipeline:
 
     def remove_device(self, token: str) -> None:
         """Forget ``token`` (the provider said it is no longer valid)."""
+        check_name("Pipeline.remove_device", "token", token)
         for devices in self.devices.values():
             devices[:] = [d for d in devices if d.token != token]
 

@@ -29,7 +29,12 @@ import random
 from collections import OrderedDict
 
 from designpatterns_ref.clock import Clock
-from designpatterns_ref.notifications.base import CHANNELS, NotificationError, check_seconds
+from designpatterns_ref.notifications.base import (
+    CHANNELS,
+    NotificationError,
+    check_name,
+    check_seconds,
+)
 from designpatterns_ref.ratelimit import TokenBucket
 
 __all__ = ["PAYLOAD_LIMITS", "DedupWindow", "SimulatedProvider", "default_providers"]
@@ -71,10 +76,13 @@ class SimulatedProvider:
 
     def invalidate(self, token: str) -> None:
         """From now on ``token`` is unknown to the service (the app was uninstalled)."""
+        check_name("SimulatedProvider.invalidate", "token", token)
         self.invalid.add(token)
 
     def attempt(self, token: str, body: str) -> str:
         """The service's answer to one message: ok, too-large, throttled, transient, invalid."""
+        if not isinstance(token, str) or not isinstance(body, str):
+            raise NotificationError(f"{self.channel}: token={token!r} and body must be strings")
         if token in self.invalid:
             return "invalid-token"
         if len(body) * 4 > self.payload_limit and len(body.encode()) > self.payload_limit:
@@ -109,6 +117,8 @@ class DedupWindow:
 
     def deliver(self, message_id: str) -> bool:
         """Record ``message_id`` as delivered; False if it already was within the window."""
+        if not isinstance(message_id, str) or not message_id:
+            raise NotificationError(f"DedupWindow: message_id={message_id!r} must be a string")
         now = self.clock()
         seen = self._seen
         if message_id in seen:

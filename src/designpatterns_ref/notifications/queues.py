@@ -35,7 +35,7 @@ from typing import Any, Protocol
 
 from designpatterns_ref.notifications.base import LANES, NotificationError, check_seconds
 
-__all__ = ["MemoryQueue", "Queue", "SQLiteQueue", "check_put", "check_take"]
+__all__ = ["MemoryQueue", "Queue", "SQLiteQueue", "check_put", "check_take", "check_tickets"]
 
 Item = dict[str, Any]
 
@@ -68,6 +68,15 @@ def check_take(where: str, n: object, now: object) -> None:
         raise NotificationError(f"{where}: n={n!r} must be an int in [1, 1000000]")
     if now != 0.0:
         check_seconds(where, "now", now, high=1e11)
+
+
+def check_tickets(where: str, tickets: object) -> None:
+    """Refuse anything but a list or tuple of tickets."""
+    if not isinstance(tickets, list | tuple):
+        raise NotificationError(f"{where}: tickets={tickets!r} must be a list of tickets")
+    for t in tickets:
+        if isinstance(t, bool) or not isinstance(t, int | str | tuple):
+            raise NotificationError(f"{where}: ticket={t!r} is not one this queue gave out")
 
 
 class MemoryQueue:
@@ -114,6 +123,7 @@ class MemoryQueue:
 
     def ack(self, tickets: Sequence[Hashable]) -> None:
         """Forget taken items for good."""
+        check_tickets("MemoryQueue.ack", tickets)
         flight = self.in_flight
         for t in tickets:
             flight.pop(t, None)
@@ -197,6 +207,7 @@ class SQLiteQueue:
 
     def ack(self, tickets: Sequence[Hashable]) -> None:
         """Delete taken items for good."""
+        check_tickets("SQLiteQueue.ack", tickets)
         with self._db:
             self._db.execute("BEGIN")
             self._db.executemany(f"DELETE FROM {self.name} WHERE id = ?", [(t,) for t in tickets])

@@ -35,11 +35,15 @@ from designpatterns_ref.notifications.base import NotificationError
 __all__ = ["QuietHours", "zone"]
 
 
-@functools.lru_cache(maxsize=1024)
 def zone(name: str) -> ZoneInfo:
     """The :class:`~zoneinfo.ZoneInfo` called ``name``, or :class:`NotificationError`."""
     if not isinstance(name, str) or not name or len(name) > 100:
         raise NotificationError(f"zone: tz={name!r} must be an IANA time-zone name")
+    return _zone(name)
+
+
+@functools.lru_cache(maxsize=1024)
+def _zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError, UnicodeError):
@@ -53,6 +57,11 @@ def _parse(name: str, value: object) -> time:
         return time(int(value[:2]), int(value[3:]))
     except ValueError:
         raise NotificationError(f"QuietHours: {name}={value!r} must be 'HH:MM'") from None
+
+
+def _check_t(t: object) -> None:
+    if isinstance(t, bool) or not isinstance(t, int | float) or not 0 <= t <= 1e11:
+        raise NotificationError(f"QuietHours: t={t!r} must be epoch seconds in [0, 1e11]")
 
 
 class QuietHours:
@@ -76,11 +85,13 @@ class QuietHours:
 
     def is_quiet(self, t: float, tz: str) -> bool:
         """Whether the instant ``t`` (epoch seconds) is inside the window in zone ``tz``."""
+        _check_t(t)
         local = datetime.fromtimestamp(t, zone(tz))
         return self._wall_quiet(local.time())
 
     def next_allowed(self, t: float, tz: str) -> float:
         """The first instant at or after ``t`` outside the window, in epoch seconds."""
+        _check_t(t)
         zi = zone(tz)
         if not self._wall_quiet(datetime.fromtimestamp(t, zi).time()):
             return t
@@ -111,6 +122,8 @@ class QuietHours:
 
     def next_allowed_scan(self, t: float, tz: str) -> float:
         """The oracle: step a minute at a time (from a whole minute) until outside the window."""
+        _check_t(t)
+        zone(tz)
         u = t
         for _ in range(3 * 24 * 60):
             if not self.is_quiet(u, tz):

@@ -25,7 +25,7 @@ from collections.abc import Callable, Hashable, Mapping
 from typing import Any, Protocol
 
 from designpatterns_ref.clock import Clock
-from designpatterns_ref.notifications.base import Receipt
+from designpatterns_ref.notifications.base import NotificationError, Receipt, check_seconds
 from designpatterns_ref.notifications.providers import SimulatedProvider
 from designpatterns_ref.notifications.queues import Queue
 
@@ -40,6 +40,12 @@ class Deliverer(Protocol):
 
 def backoff(attempt: int, *, base: float, cap: float, draw: float) -> float:
     """Seconds to wait before retry ``attempt`` (0-based): equal jitter on a capped doubling."""
+    if isinstance(attempt, bool) or not isinstance(attempt, int) or not 0 <= attempt <= 10**6:
+        raise NotificationError(f"backoff: attempt={attempt!r} must be an int >= 0")
+    check_seconds("backoff", "base", base, high=86400.0)
+    check_seconds("backoff", "cap", cap, high=86400.0)
+    if isinstance(draw, bool) or not isinstance(draw, int | float) or not 0 <= draw < 1:
+        raise NotificationError(f"backoff: draw={draw!r} must be in [0, 1)")
     ceiling = min(cap, base * 2.0 ** min(attempt, 60))
     return round(ceiling * (0.5 + draw / 2), 6)
 

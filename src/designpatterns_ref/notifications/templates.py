@@ -63,7 +63,6 @@ class Templates:
             raise NotificationError(
                 f"Templates.add: text={str(text)[:40]!r} must be a string of 1 to {MAX_TEXT} chars"
             )
-        check_name("Templates.add", "text", text[:200])
         try:
             text.encode("utf-8")
         except UnicodeEncodeError:
@@ -79,12 +78,15 @@ class Templates:
 
     def fields(self, name: str) -> frozenset[str]:
         """Every field any locale of ``name`` uses."""
+        check_name("Templates", "template", name)
         if name not in self._fields:
             raise NotificationError(f"Templates: template={name!r} is not registered")
         return self._fields[name]
 
     def missing(self, name: str, variables: Mapping[str, str]) -> frozenset[str]:
         """The fields of ``name`` that ``variables`` does not fill."""
+        if not isinstance(variables, Mapping):
+            raise NotificationError(f"Templates: variables={variables!r} must be a mapping")
         return frozenset(f for f in self.fields(name) if f not in variables)
 
     def locales(self, name: str) -> list[str]:
@@ -94,6 +96,10 @@ class Templates:
 
     def render(self, name: str, variables: Mapping[str, str], locale: str = "en") -> str:
         """The text of ``name`` in ``locale`` (or ``"en"``) with ``variables`` filled in."""
+        check_name("Templates.render", "name", name)
+        check_name("Templates.render", "locale", locale)
+        if not isinstance(variables, Mapping):
+            raise NotificationError(f"Templates: variables={variables!r} must be a mapping")
         text = self._texts.get((name, locale))
         if text is None:
             text = self._texts.get((name, "en"))
