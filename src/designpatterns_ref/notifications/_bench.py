@@ -74,6 +74,8 @@ def redis_workers(url: str, users: int, workers: int) -> float:
                 f"w{i}",
                 "--idle",
                 "3",
+                "--claim-idle",
+                "5",
             ]
         )
         for i in range(workers)

@@ -34,6 +34,7 @@ __all__ = [
     "User",
     "check_name",
     "check_seconds",
+    "check_seed",
 ]
 
 #: The channels a notification can go out on (Apple push, Firebase push, email).
@@ -75,6 +76,13 @@ def check_name(where: str, name: str, value: object) -> str:
     if "|" in value:
         raise NotificationError(f"{where}: {name}={value!r} must not contain '|'")
     return value
+
+
+def check_seed(where: str, seed: object) -> int:
+    """A random seed: a plain int."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or abs(seed) > 2**64:
+        raise NotificationError(f"{where}: seed={seed!r} must be an int")
+    return seed
 
 
 def check_seconds(where: str, name: str, value: object, *, high: float = MAX_TTL) -> float:

@@ -31,6 +31,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any, Protocol
 
 from designpatterns_ref.notifications.base import Notification, NotificationError, check_name
+from designpatterns_ref.notifications.queues import check_path
 
 __all__ = ["Outbox"]
 
@@ -43,10 +44,12 @@ class Outbox:
     """An ``outbox`` table beside the producer's own tables in one SQLite database."""
 
     def __init__(self, path: str) -> None:
-        if not isinstance(path, str) or not path:
-            raise NotificationError(f"Outbox: path={path!r} must be a file path")
+        check_path("Outbox", path)
         self.path = path
-        self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        try:
+            self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise NotificationError(f"Outbox: cannot open path={path!r}: {exc}") from None
         self.db.execute(
             "CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY, key TEXT UNIQUE, "
             "body TEXT, published INTEGER NOT NULL DEFAULT 0)"
@@ -79,6 +82,21 @@ class Outbox:
             raise NotificationError("Outbox.add: tx must be the open transaction of transaction()")
         check_name("Outbox.add", "key", key)
         check_name("Outbox.add", "template", template)
+        if not isinstance(users, tuple) or not all(isinstance(u, str) for u in users):
+            raise NotificationError(f"Outbox.add: users={users!r} must be a tuple of names")
+        if vars is not None and (
+            not isinstance(vars, Mapping)
+            or not all(isinstance(k, str) and isinstance(v, str) for k, v in vars.items())
+        ):
+            raise NotificationError(f"Outbox.add: vars={vars!r} must map names to strings")
+        if not isinstance(channels, tuple) or not all(isinstance(c, str) for c in channels):
+            raise NotificationError(f"Outbox.add: channels={channels!r} must be a tuple")
+        if not isinstance(lane, str):
+            raise NotificationError(f"Outbox.add: lane={lane!r} must be a lane name")
+        try:
+            json.dumps([users, vars, channels, lane]).encode("utf-8")
+        except UnicodeEncodeError:
+            raise NotificationError("Outbox.add: the notification is not valid UTF-8") from None
         body = {
             "template": template,
             "users": list(users),

@@ -47,6 +47,7 @@ from designpatterns_ref.notifications.base import (
     User,
     check_name,
     check_seconds,
+    check_seed,
 )
 from designpatterns_ref.notifications.providers import (
     PAYLOAD_LIMITS,
@@ -84,9 +85,11 @@ class Pipeline:
         seed: int = 0,
     ) -> None:
         self.clock: Clock = clock if clock is not None else ManualClock(1_780_000_000.0)
+        if caps is not None and not isinstance(caps, Mapping):
+            raise NotificationError(f"Pipeline: caps={caps!r} must map channels to daily counts")
         caps = dict(caps or {})
         for ch, cap in caps.items():
-            if ch not in CHANNELS:
+            if not isinstance(ch, str) or ch not in CHANNELS:
                 raise NotificationError(f"Pipeline: caps channel={ch!r} not in {CHANNELS}")
             if isinstance(cap, bool) or not isinstance(cap, int) or not 1 <= cap <= 10**6:
                 raise NotificationError(f"Pipeline: caps[{ch!r}]={cap!r} must be 1..10**6")
@@ -96,6 +99,7 @@ class Pipeline:
             raise NotificationError(f"Pipeline: max_attempts={max_attempts!r} not in [1, 100]")
         if quiet is not None and not isinstance(quiet, QuietHours):
             raise NotificationError(f"Pipeline: quiet={quiet!r} must be a QuietHours or None")
+        check_seed("Pipeline", seed)
         self.caps = caps
         self.limiters = {
             ch: FixedWindow(cap, per=DAY, clock=self.clock) for ch, cap in caps.items()
@@ -145,7 +149,7 @@ class Pipeline:
 
     def add_device(self, user_id: str, channel: str, token: str) -> None:
         """Register ``token`` for ``user_id`` on ``channel``."""
-        if user_id not in self.users:
+        if not isinstance(user_id, str) or user_id not in self.users:
             raise NotificationError(f"Pipeline.add_device: user_id={user_id!r} is not registered")
         if channel not in CHANNELS:
             raise NotificationError(f"Pipeline.add_device: channel={channel!r} not in {CHANNELS}")

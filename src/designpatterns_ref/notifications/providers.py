@@ -34,6 +34,7 @@ from designpatterns_ref.notifications.base import (
     NotificationError,
     check_name,
     check_seconds,
+    check_seed,
 )
 from designpatterns_ref.ratelimit import TokenBucket
 
@@ -65,6 +66,7 @@ class SimulatedProvider:
         if not 0.0 <= transient <= 1.0:
             raise NotificationError(f"SimulatedProvider: transient={transient!r} not in [0, 1]")
         check_seconds("SimulatedProvider", "rate", rate, high=1e12)
+        check_seed("SimulatedProvider", seed)
         limit = PAYLOAD_LIMITS[channel] if payload_limit is None else payload_limit
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 1 << 30:
             raise NotificationError(f"SimulatedProvider: payload_limit={limit!r} out of range")

@@ -35,7 +35,15 @@ from typing import Any, Protocol
 
 from designpatterns_ref.notifications.base import LANES, NotificationError, check_seconds
 
-__all__ = ["MemoryQueue", "Queue", "SQLiteQueue", "check_put", "check_take", "check_tickets"]
+__all__ = [
+    "MemoryQueue",
+    "Queue",
+    "SQLiteQueue",
+    "check_path",
+    "check_put",
+    "check_take",
+    "check_tickets",
+]
 
 Item = dict[str, Any]
 
@@ -68,6 +76,17 @@ def check_take(where: str, n: object, now: object) -> None:
         raise NotificationError(f"{where}: n={n!r} must be an int in [1, 1000000]")
     if now != 0.0:
         check_seconds(where, "now", now, high=1e11)
+
+
+def check_path(where: str, path: object) -> str:
+    """A database path: a non-empty string without NUL, valid UTF-8, at most 4096 chars."""
+    if not isinstance(path, str) or not path.strip() or len(path) > 4096 or "\x00" in path:
+        raise NotificationError(f"{where}: path={str(path)[:60]!r} must be a file path")
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        raise NotificationError(f"{where}: path={path!r} is not valid UTF-8") from None
+    return path
 
 
 def check_tickets(where: str, tickets: object) -> None:
@@ -152,14 +171,16 @@ class SQLiteQueue:
     """A durable queue in one SQLite table; a taken item is leased for ``lease`` seconds."""
 
     def __init__(self, path: str, *, name: str = "queue", lease: float = 30.0) -> None:
-        if not isinstance(path, str) or not path:
-            raise NotificationError(f"SQLiteQueue: path={path!r} must be a file path")
+        check_path("SQLiteQueue", path)
         if not isinstance(name, str) or not name.isidentifier() or len(name) > 60:
             raise NotificationError(f"SQLiteQueue: name={name!r} must be an identifier")
         self.lease = check_seconds("SQLiteQueue", "lease", lease, high=86400.0)
         self.path, self.name = path, name
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        try:
+            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.Error as exc:
+            raise NotificationError(f"SQLiteQueue: cannot open path={path!r}: {exc}") from None
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute(
             f"CREATE TABLE IF NOT EXISTS {name} (id INTEGER PRIMARY KEY, lane INTEGER, "
