@@ -18,8 +18,8 @@ committed.
 >>> p.register_user("bo"); p.add_device("bo", "apns", "t-bo")
 >>> p.accept(nt.Notification("otp-1", "otp", ("bo",), {"code": "4711"}, ("apns",), lane="high"))
 True
->>> p.run(); [r.status for r in p.receipts]
-['delivered']
+>>> p.run(); p.receipts[0].status
+'delivered'
 """
 
 from __future__ import annotations

@@ -60,6 +60,9 @@ def redis_workers(url: str, users: int, workers: int) -> float:
 
     name = f"bench-{uuid.uuid4().hex[:8]}"
     r = redis.Redis.from_url(url)
+    out = RedisStreamQueue(url, f"{name}:out", consumer="producer")
+    p = campaign_pipeline(users=users, transient=0.0, quiet=False, cap=10, devices=1,
+                          keep_receipts=False, outgoing=out, clock=time.time)  # fmt: skip
     procs = [
         subprocess.Popen(
             [
@@ -73,7 +76,7 @@ def redis_workers(url: str, users: int, workers: int) -> float:
                 "--consumer",
                 f"w{i}",
                 "--idle",
-                "3",
+                "30",
                 "--claim-idle",
                 "5",
             ]
@@ -81,9 +84,6 @@ def redis_workers(url: str, users: int, workers: int) -> float:
         for i in range(workers)
     ]
     try:
-        out = RedisStreamQueue(url, f"{name}:out", consumer="producer")
-        p = campaign_pipeline(users=users, transient=0.0, quiet=False, cap=10, devices=1,
-                              keep_receipts=False, outgoing=out, clock=time.time)  # fmt: skip
         time.sleep(1.0)  # the workers are up and polling
         start = time.perf_counter()
         p.accept(_campaign(p))
