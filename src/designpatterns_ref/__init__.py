@@ -45,6 +45,7 @@ FAMILIES: tuple[str, ...] = (
     "workflows",
     "capacity",
     "messaging",
+    "notifications",
 )
 
 __all__ = [
@@ -71,6 +72,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         identity,
         membership,
         messaging,
+        notifications,
         ratelimit,
         reputation,
         resilience,

@@ -640,6 +640,46 @@ _CATALOG: tuple[CaseStudy, ...] = (
         "Queue per provider, deduplicate by key, rate-limit per user and retry with backoff.",
         "queues, retries",
         "notifications",
+        _mods(
+            "notifications",
+            [
+                "base",
+                "templates",
+                "quiet",
+                "queues",
+                "redis_streams",
+                "providers",
+                "send",
+                "pipeline",
+                "outbox",
+                "worker",
+                "plot",
+            ],
+        ),
+        status="implemented",
+        sources=(
+            Source(
+                "Apple: Sending notification requests to APNs",
+                "https://developer.apple.com/documentation/usernotifications/"
+                "sending-notification-requests-to-apns",
+            ),
+            Source(
+                "Firebase Cloud Messaging: Set the lifespan of a message and collapsible messages",
+                "https://firebase.google.com/docs/cloud-messaging/concept-options",
+            ),
+            Source(
+                "Redis: Streams (consumer groups, XREADGROUP, XACK, XAUTOCLAIM)",
+                "https://redis.io/docs/latest/develop/data-types/streams/",
+            ),
+            Source(
+                "AWS Architecture Blog: Exponential Backoff And Jitter",
+                "https://aws.amazon.com/blogs/architecture/exponential-backoff-and-jitter/",
+            ),
+            Source(
+                "Chris Richardson: Pattern: Transactional outbox",
+                "https://microservices.io/patterns/data/transactional-outbox.html",
+            ),
+        ),
     ),
     CaseStudy(
         "membership-benefits",
@@ -824,6 +864,7 @@ _BY_SLUG = {c.slug: c for c in _CATALOG}
 #: independent: the package tests and the boundaries contract in ``pyproject.toml`` enforce it.
 FAMILY_USES: dict[str, tuple[str, ...]] = {
     "booking": ("geo",),  # search by distance through the ride-sharing family's geohash index
+    "notifications": ("ratelimit",),  # frequency caps and provider rate limits are its limiters
 }
 
 

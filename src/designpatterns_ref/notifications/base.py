@@ -1,0 +1,151 @@
+"""The notification family's vocabulary: notifications, users, devices, receipts, the error.
+
+Case study: Design a Push Notification System (docs/case-studies/push-notifications.md)
+
+A :class:`Notification` is what a producer asks for (one idempotency key, a template and its
+variables, the users, the channels, a priority lane). The pipeline turns it into one message per
+device and records one :class:`Receipt` per outcome. Every check that a producer can fail is
+made here, at accept time, so a refused notification enqueues nothing.
+
+Complexity: validation is O(size of the notification).
+
+>>> n = Notification("promo-1", "sale", users=("ada",), vars={"pct": "20"}, channels=("fcm",))
+>>> n.lane, n.category
+('normal', 'marketing')
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from designpatterns_ref.errors import DesignPatternsError
+
+__all__ = [
+    "CHANNELS",
+    "LANES",
+    "OUTCOMES",
+    "Device",
+    "Notification",
+    "NotificationError",
+    "Receipt",
+    "User",
+    "check_name",
+    "check_seconds",
+    "check_seed",
+]
+
+#: The channels a notification can go out on (Apple push, Firebase push, email).
+CHANNELS = ("apns", "fcm", "email")
+#: Priority lanes, served in this order: a security alert is never behind a campaign.
+LANES = ("high", "normal")
+#: Every status a receipt can carry.
+OUTCOMES = (
+    "delivered",
+    "duplicate",
+    "muted",
+    "capped",
+    "deferred",
+    "expired",
+    "collapsed",
+    "invalid-token",
+    "no-device",
+    "retry",
+    "dead-letter",
+)
+MAX_NAME = 200
+MAX_TTL = 28 * 86400.0  # APNs and FCM both keep a message at most four weeks
+
+
+class NotificationError(DesignPatternsError, ValueError):
+    """A notification, user, device, queue or provider argument is not allowed."""
+
+
+def check_name(where: str, name: str, value: object) -> str:
+    """``value`` as a non-empty identifier string of at most 200 characters, valid UTF-8."""
+    if not isinstance(value, str):
+        raise NotificationError(f"{where}: {name}={value!r} must be a string")
+    if not value or len(value) > MAX_NAME:
+        raise NotificationError(f"{where}: {name}={value[:40]!r} must have 1 to {MAX_NAME} chars")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise NotificationError(f"{where}: {name}={value!r} is not valid UTF-8") from None
+    if "|" in value:
+        raise NotificationError(f"{where}: {name}={value!r} must not contain '|'")
+    return value
+
+
+def check_seed(where: str, seed: object) -> int:
+    """A random seed: a plain int."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or abs(seed) > 2**64:
+        raise NotificationError(f"{where}: seed={seed!r} must be an int")
+    return seed
+
+
+def check_seconds(where: str, name: str, value: object, *, high: float = MAX_TTL) -> float:
+    """``value`` as a finite number of seconds in (0, high]."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise NotificationError(f"{where}: {name}={value!r} must be a number of seconds")
+    if not (isinstance(value, int) and 0 < value <= high) and not (
+        isinstance(value, float) and math.isfinite(value) and 0 < value <= high
+    ):
+        raise NotificationError(f"{where}: {name}={value!r} must be within (0, {high:g}]")
+    return float(value)
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    """What a producer sends: one key, one template, its variables, to users on channels.
+
+    ``key`` is the idempotency key (the same key twice is accepted once); ``lane`` is
+    ``"high"`` (security, transactional: bypasses quiet hours and caps) or ``"normal"``;
+    ``collapse_key`` lets a newer message replace an older undelivered one on the same device;
+    ``ttl`` is how long the message stays worth delivering.
+    """
+
+    key: str
+    template: str
+    users: tuple[str, ...]
+    vars: Mapping[str, str] = field(default_factory=dict)
+    channels: tuple[str, ...] = ("apns", "fcm")
+    lane: str = "normal"
+    category: str = "marketing"
+    collapse_key: str | None = None
+    ttl: float = 86400.0
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    """A recipient: time zone (IANA name), locale and what they muted (channels, categories)."""
+
+    user_id: str
+    tz: str = "UTC"
+    locale: str = "en"
+    muted: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Device:
+    """A device token registered by a user on one channel (an address for email)."""
+
+    user_id: str
+    channel: str
+    token: str
+
+
+class Receipt(NamedTuple):
+    """One outcome of one notification for one user (and device, once expanded).
+
+    A named tuple, not a dataclass: the pipeline makes one per message, so it must be cheap.
+    """
+
+    key: str
+    user: str
+    token: str
+    channel: str
+    status: str
+    at: float
+    attempts: int = 0

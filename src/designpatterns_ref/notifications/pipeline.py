@@ -1,0 +1,334 @@
+"""The notification pipeline: accept, expand, filter, render, send, record, with queues between.
+
+Case study: Design a Push Notification System (docs/case-studies/push-notifications.md)
+
+:meth:`Pipeline.accept` validates a :class:`~.base.Notification` completely (known template, no
+missing variable, known channels and users, payload under every channel's limit) and checks its
+idempotency key; a refused or repeated notification enqueues nothing. The expand stage turns it
+into one item per user and filters: muted channels and categories, quiet hours in the user's time
+zone (the item waits in the queue until the window ends), and frequency caps per user, channel
+and day, which are :class:`~designpatterns_ref.ratelimit.FixedWindow` limiters of the rate-limit
+family, used through its public package on purpose. The high lane (security, transactional)
+skips quiet hours and caps. Rendered messages go to the outgoing queue, one per device, and the
+:class:`~.send.Sender` gives each a fate, recorded as a :class:`~.base.Receipt`.
+
+Exactly once as the user sees it: idempotency keys at accept, at-least-once queues, the dedup
+window at send, retries with backoff for transient errors, and a dead-letter queue with
+:meth:`Pipeline.replay_dead_letters` for what keeps failing.
+
+Complexity: O(users x devices) per notification; O(1) queue work per message.
+
+>>> from designpatterns_ref.clock import ManualClock
+>>> p = Pipeline(clock=ManualClock(1_780_000_000.0))
+>>> p.templates.add("hi", "Hello {name}")
+>>> p.register_user("ada", tz="Europe/London"); p.add_device("ada", "fcm", "tok-ada")
+>>> p.accept(Notification("k1", "hi", users=("ada",), vars={"name": "Ada"}, channels=("fcm",)))
+True
+>>> p.accept(Notification("k1", "hi", users=("ada",), vars={"name": "Ada"}, channels=("fcm",)))
+False
+>>> p.run(); p.counts["delivered"]
+1
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from designpatterns_ref.clock import Clock, ManualClock
+from designpatterns_ref.notifications.base import (
+    CHANNELS,
+    LANES,
+    Device,
+    Notification,
+    NotificationError,
+    Receipt,
+    User,
+    check_name,
+    check_seconds,
+    check_seed,
+)
+from designpatterns_ref.notifications.providers import (
+    PAYLOAD_LIMITS,
+    DedupWindow,
+    SimulatedProvider,
+    default_providers,
+)
+from designpatterns_ref.notifications.queues import MemoryQueue, Queue
+from designpatterns_ref.notifications.quiet import QuietHours, zone
+from designpatterns_ref.notifications.send import Deliverer, Sender
+from designpatterns_ref.notifications.templates import Templates
+from designpatterns_ref.ratelimit import FixedWindow
+
+__all__ = ["Pipeline"]
+
+DAY = 86400.0
+
+
+class Pipeline:
+    """The whole pipeline on injectable queues, providers, caps and clock."""
+
+    def __init__(
+        self,
+        *,
+        clock: Clock | None = None,
+        providers: Mapping[str, SimulatedProvider] | None = None,
+        caps: Mapping[str, int] | None = None,
+        quiet: QuietHours | None = None,
+        accepted: Queue | None = None,
+        outgoing: Queue | None = None,
+        dead: Queue | None = None,
+        dedup: Deliverer | None = None,
+        max_attempts: int = 5,
+        keep_receipts: bool = True,
+        seed: int = 0,
+    ) -> None:
+        self.clock: Clock = clock if clock is not None else ManualClock(1_780_000_000.0)
+        if caps is not None and not isinstance(caps, Mapping):
+            raise NotificationError(f"Pipeline: caps={caps!r} must map channels to daily counts")
+        caps = dict(caps or {})
+        for ch, cap in caps.items():
+            if not isinstance(ch, str) or ch not in CHANNELS:
+                raise NotificationError(f"Pipeline: caps channel={ch!r} not in {CHANNELS}")
+            if isinstance(cap, bool) or not isinstance(cap, int) or not 1 <= cap <= 10**6:
+                raise NotificationError(f"Pipeline: caps[{ch!r}]={cap!r} must be 1..10**6")
+        if isinstance(max_attempts, bool) or not isinstance(max_attempts, int):
+            raise NotificationError(f"Pipeline: max_attempts={max_attempts!r} must be an int")
+        if not 1 <= max_attempts <= 100:
+            raise NotificationError(f"Pipeline: max_attempts={max_attempts!r} not in [1, 100]")
+        if quiet is not None and not isinstance(quiet, QuietHours):
+            raise NotificationError(f"Pipeline: quiet={quiet!r} must be a QuietHours or None")
+        check_seed("Pipeline", seed)
+        self.caps = caps
+        self.limiters = {
+            ch: FixedWindow(cap, per=DAY, clock=self.clock) for ch, cap in caps.items()
+        }
+        self.quiet = quiet
+        self.providers = dict(providers) if providers is not None else default_providers(self.clock)
+        self.templates = Templates()
+        self.users: dict[str, User] = {}
+        self.devices: dict[str, list[Device]] = {}
+        self.accepted: Queue = accepted if accepted is not None else MemoryQueue()
+        self.outgoing: Queue = outgoing if outgoing is not None else MemoryQueue()
+        self.dead: Queue = dead if dead is not None else MemoryQueue()
+        self.dedup: Deliverer = dedup if dedup is not None else DedupWindow(clock=self.clock)
+        self.keys: set[str] = set()
+        self.latest: dict[tuple[str, str], str] = {}
+        self.receipts: list[Receipt] = []
+        self.counts: Counter[str] = Counter()
+        self.keep_receipts = keep_receipts
+        self.sender = Sender(
+            self.providers,
+            self.dedup,
+            self.outgoing,
+            self.dead,
+            clock=self.clock,
+            record=self._record,
+            on_invalid=self.remove_device,
+            latest=self.latest,
+            max_attempts=max_attempts,
+            seed=seed,
+        )
+
+    # -- directory -------------------------------------------------------------------------
+    def register_user(
+        self, user_id: str, *, tz: str = "UTC", locale: str = "en", muted: Iterable[str] = ()
+    ) -> None:
+        """Add or replace a user with a time zone, a locale and muted channels or categories."""
+        check_name("Pipeline.register_user", "user_id", user_id)
+        zone(tz)
+        check_name("Pipeline.register_user", "locale", locale)
+        if isinstance(muted, str) or not isinstance(muted, Iterable):
+            raise NotificationError(f"Pipeline.register_user: muted={muted!r} must be names")
+        mutes = list(muted)
+        for m in mutes:
+            check_name("Pipeline.register_user", "muted", m)
+        self.users[user_id] = User(user_id, tz, locale, frozenset(mutes))
+        self.devices.setdefault(user_id, [])
+
+    def add_device(self, user_id: str, channel: str, token: str) -> None:
+        """Register ``token`` for ``user_id`` on ``channel``."""
+        if not isinstance(user_id, str) or user_id not in self.users:
+            raise NotificationError(f"Pipeline.add_device: user_id={user_id!r} is not registered")
+        if channel not in CHANNELS:
+            raise NotificationError(f"Pipeline.add_device: channel={channel!r} not in {CHANNELS}")
+        check_name("Pipeline.add_device", "token", token)
+        devices = self.devices[user_id]
+        if all(d.token != token for d in devices):
+            devices.append(Device(user_id, channel, token))
+
+    def remove_device(self, token: str) -> None:
+        """Forget ``token`` (the provider said it is no longer valid)."""
+        check_name("Pipeline.remove_device", "token", token)
+        for devices in self.devices.values():
+            devices[:] = [d for d in devices if d.token != token]
+
+    # -- accept ----------------------------------------------------------------------------
+    def validate(self, n: Notification) -> None:
+        """Raise :class:`NotificationError` if ``n`` cannot be sent as it is."""
+        w = "Pipeline.accept"
+        if not isinstance(n, Notification):
+            raise NotificationError(f"{w}: notification={n!r} must be a Notification")
+        check_name(w, "key", n.key)
+        if not isinstance(n.template, str) or n.template not in self.templates:
+            raise NotificationError(f"{w}: template={n.template!r} is not registered")
+        if not isinstance(n.vars, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in n.vars.items()
+        ):
+            raise NotificationError(f"{w}: vars={n.vars!r} must map names to strings")
+        missing = self.templates.missing(n.template, n.vars)
+        if missing:
+            raise NotificationError(f"{w}: template {n.template!r} misses vars {sorted(missing)}")
+        if (
+            not isinstance(n.channels, tuple)
+            or not n.channels
+            or len(set(n.channels)) != len(n.channels)
+        ):
+            raise NotificationError(f"{w}: channels={n.channels!r} must be distinct channels")
+        for ch in n.channels:
+            if ch not in CHANNELS:
+                raise NotificationError(f"{w}: channel={ch!r} is unknown; use one of {CHANNELS}")
+        if n.lane not in LANES:
+            raise NotificationError(f"{w}: lane={n.lane!r} must be one of {LANES}")
+        check_name(w, "category", n.category)
+        if n.collapse_key is not None:
+            check_name(w, "collapse_key", n.collapse_key)
+        check_seconds(w, "ttl", n.ttl)
+        if not isinstance(n.users, tuple) or not n.users:
+            raise NotificationError(f"{w}: users={n.users!r} must be a non-empty tuple")
+        users = self.users
+        for u in n.users:
+            if not isinstance(u, str) or u not in users:
+                raise NotificationError(f"{w}: user={u!r} is not registered")
+        limit = min(PAYLOAD_LIMITS[ch] for ch in n.channels)
+        for loc in self.templates.locales(n.template):
+            try:
+                size = len(self.templates.render(n.template, n.vars, loc).encode("utf-8"))
+            except UnicodeEncodeError:
+                raise NotificationError(f"{w}: vars of {n.key!r} are not valid UTF-8") from None
+            if size > limit:
+                raise NotificationError(
+                    f"{w}: payload of {n.key!r} is {size} bytes in {loc!r}; limit {limit}"
+                )
+
+    def accept(self, n: Notification) -> bool:
+        """Validate and enqueue ``n``; False (and nothing enqueued) if its key was seen."""
+        self.validate(n)
+        if n.key in self.keys:
+            return False
+        self.keys.add(n.key)
+        item = {
+            "key": n.key,
+            "t": n.template,
+            "u": list(n.users),
+            "v": dict(n.vars),
+            "ch": list(n.channels),
+            "lane": n.lane,
+            "cat": n.category,
+            "ck": n.collapse_key,
+            "exp": self.clock() + n.ttl,
+        }
+        self.accepted.put(item, lane=n.lane)
+        return True
+
+    # -- expand, filter, render -------------------------------------------------------------
+    def _record(self, r: Receipt) -> None:
+        self.counts[r.status] += 1
+        if self.keep_receipts:
+            self.receipts.append(r)
+
+    def expand_batch(self, n: int = 64) -> int:
+        """Expand up to ``n`` accepted items into per-device messages; return items taken."""
+        now = self.clock()
+        batch = self.accepted.take(n, now)
+        for _, item in batch:
+            self._expand(item, now)
+        self.accepted.ack([t for t, _ in batch])
+        return len(batch)
+
+    def _expand(self, item: dict[str, Any], now: float) -> None:
+        key, lane, cat, ck = item["key"], item["lane"], item["cat"], item["ck"]
+        high = lane == "high"
+        render, quiet, record = self.templates.render, self.quiet, self._record
+        limiters, latest = self.limiters, self.latest
+        out: list[dict[str, Any]] = []
+        bodies: dict[str, str] = {}  # one rendering per locale, shared by every user
+        for uid in item["u"]:
+            user = self.users[uid]
+            if quiet is not None and not high and quiet.is_quiet(now, user.tz):
+                wait = {**item, "u": [uid]}
+                self.accepted.put(wait, lane=lane, at=quiet.next_allowed(now, user.tz))
+                record(Receipt(key, uid, "", "", "deferred", now))
+                continue
+            user_devices = self.devices[uid]
+            for ch in item["ch"]:
+                if ch in user.muted or cat in user.muted:
+                    record(Receipt(key, uid, "", ch, "muted", now))
+                    continue
+                devices = [d for d in user_devices if d.channel == ch]
+                if not devices:
+                    record(Receipt(key, uid, "", ch, "no-device", now))
+                    continue
+                limiter = limiters.get(ch)
+                if limiter is not None and not high and not limiter.allow(uid):
+                    record(Receipt(key, uid, "", ch, "capped", now))
+                    continue
+                body = bodies.get(user.locale)
+                if body is None:
+                    body = bodies[user.locale] = render(item["t"], item["v"], user.locale)
+                for d in devices:
+                    tok = d.token
+                    if ck is not None:
+                        latest[(tok, ck)] = key
+                    out.append(
+                        {
+                            "id": f"{key}|{tok}",
+                            "key": key,
+                            "user": uid,
+                            "ch": ch,
+                            "tok": tok,
+                            "body": body,
+                            "lane": lane,
+                            "ck": ck,
+                            "exp": item["exp"],
+                            "a": 0,
+                        }
+                    )
+        if out:
+            put_many = getattr(self.outgoing, "put_many", None)
+            if put_many is not None:
+                put_many(out, lane=lane)
+            else:
+                for m in out:
+                    self.outgoing.put(m, lane=lane)
+
+    # -- run ---------------------------------------------------------------------------------
+    def step(self, batch: int = 1024) -> int:
+        """One round: expand a batch, then send a batch; return how many items moved."""
+        return self.expand_batch(max(1, batch // 16)) + self.sender.send_batch(batch)
+
+    def run(self, *, batch: int = 1024, max_rounds: int = 10_000_000) -> None:
+        """Run until both queues are empty, jumping a ManualClock to the next delayed item."""
+        for _ in range(max_rounds):
+            if self.step(batch):
+                continue
+            due = [q.next_due() for q in (self.accepted, self.outgoing) if hasattr(q, "next_due")]
+            pending = [d for d in due if d is not None]
+            if not pending or not isinstance(self.clock, ManualClock):
+                return
+            self.clock.set(max(self.clock(), min(pending)))
+
+    def replay_dead_letters(self) -> int:
+        """Move every dead letter back to the outgoing queue with its attempts reset."""
+        count = 0
+        while True:
+            batch = self.dead.take(1024, self.clock())
+            if not batch:
+                return count
+            for _, m in batch:
+                m = {k: v for k, v in m.items() if k != "why"}
+                m["a"] = 0
+                self.outgoing.put(m, lane=m["lane"])
+            self.dead.ack([t for t, _ in batch])
+            count += len(batch)

@@ -1,0 +1,241 @@
+"""Queues between the pipeline's stages, behind one interface: in memory and on SQLite.
+
+Case study: Design a Push Notification System (docs/case-studies/push-notifications.md)
+
+Every queue offers ``put(item, lane=, at=)``, ``take(n, now)`` (ticketed items, the ``"high"``
+lane first, only those due), ``ack(tickets)`` and ``len()``. An item taken and not acked comes
+back: at once on :meth:`MemoryQueue.restore`, after ``lease`` seconds on :class:`SQLiteQueue`
+(a crashed worker's items are served again). That is at-least-once delivery; the send stage's
+dedup window turns it into at-most-once as the user sees it.
+
+- :class:`MemoryQueue`: deques per lane plus a heap of delayed items; O(1) put and take,
+  O(log n) for a delayed item. Lost when the process ends.
+- :class:`SQLiteQueue`: one table, an index on (lane, at); each take is one transaction that
+  leases the rows. Survives a restart (tested across a reopen). O(log n) per item.
+- :class:`~designpatterns_ref.notifications.redis_streams.RedisStreamQueue`: the engine that
+  several worker processes share.
+
+>>> q = MemoryQueue()
+>>> q.put({"n": 1}); q.put({"n": 2}, lane="high")
+>>> [item["n"] for _, item in q.take(10, now=0.0)] == [2, 1]  # the high lane first
+True
+>>> len(q)
+2
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import json
+import sqlite3
+from collections import deque
+from collections.abc import Hashable, Sequence
+from typing import Any, Protocol
+
+from designpatterns_ref.notifications.base import LANES, NotificationError, check_seconds
+
+__all__ = [
+    "MemoryQueue",
+    "Queue",
+    "SQLiteQueue",
+    "check_path",
+    "check_put",
+    "check_take",
+    "check_tickets",
+]
+
+Item = dict[str, Any]
+
+
+class Queue(Protocol):
+    """A lane-ordered, delay-aware, at-least-once queue of JSON-able dicts."""
+
+    def put(self, item: Item, *, lane: str = "normal", at: float = 0.0) -> None: ...
+
+    def take(self, n: int, now: float) -> list[tuple[Hashable, Item]]: ...
+
+    def ack(self, tickets: Sequence[Hashable]) -> None: ...
+
+    def __len__(self) -> int: ...
+
+
+def check_put(where: str, item: object, lane: object, at: object) -> None:
+    """Refuse a non-dict item, an unknown lane or a bad due time."""
+    if not isinstance(item, dict):
+        raise NotificationError(f"{where}: item={item!r} must be a dict")
+    if lane not in LANES:
+        raise NotificationError(f"{where}: lane={lane!r} must be one of {LANES}")
+    if at != 0.0:
+        check_seconds(where, "at", at, high=1e11)
+
+
+def check_take(where: str, n: object, now: object) -> None:
+    """Refuse a bad batch size or time."""
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 1_000_000:
+        raise NotificationError(f"{where}: n={n!r} must be an int in [1, 1000000]")
+    if now != 0.0:
+        check_seconds(where, "now", now, high=1e11)
+
+
+def check_path(where: str, path: object) -> str:
+    """A database path: a non-empty string without NUL, valid UTF-8, at most 4096 chars."""
+    if not isinstance(path, str) or not path.strip() or len(path) > 4096 or "\x00" in path:
+        raise NotificationError(f"{where}: path={str(path)[:60]!r} must be a file path")
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        raise NotificationError(f"{where}: path={path!r} is not valid UTF-8") from None
+    return path
+
+
+def check_tickets(where: str, tickets: object) -> None:
+    """Refuse anything but a list or tuple of tickets."""
+    if not isinstance(tickets, list | tuple):
+        raise NotificationError(f"{where}: tickets={tickets!r} must be a list of tickets")
+    for t in tickets:
+        if isinstance(t, bool) or not isinstance(t, int | str | tuple):
+            raise NotificationError(f"{where}: ticket={t!r} is not one this queue gave out")
+
+
+class MemoryQueue:
+    """Deques per lane and a heap of delayed items; taken items wait in ``in_flight``."""
+
+    __slots__ = ("_delayed", "_ids", "_lanes", "in_flight")
+
+    def __init__(self) -> None:
+        self._lanes: dict[str, deque[tuple[int, Item]]] = {lane: deque() for lane in LANES}
+        self._delayed: list[tuple[float, int, str, Item]] = []
+        self._ids = itertools.count()
+        self.in_flight: dict[Hashable, tuple[str, Item]] = {}
+
+    def put(self, item: Item, *, lane: str = "normal", at: float = 0.0) -> None:
+        """Add ``item`` to ``lane``, due at time ``at`` (0: now)."""
+        check_put("MemoryQueue.put", item, lane, at)
+        if at:
+            heapq.heappush(self._delayed, (at, next(self._ids), lane, item))
+        else:
+            self._lanes[lane].append((next(self._ids), item))
+
+    def put_many(self, items: Sequence[Item], *, lane: str = "normal") -> None:
+        """Add several items due now (the fast path of the expand stage)."""
+        check_put("MemoryQueue.put_many", {}, lane, 0.0)
+        ids = self._ids
+        self._lanes[lane].extend((next(ids), item) for item in items)
+
+    def take(self, n: int, now: float) -> list[tuple[Hashable, Item]]:
+        """Up to ``n`` due items, high lane first, each with its ticket."""
+        check_take("MemoryQueue.take", n, now)
+        delayed = self._delayed
+        while delayed and delayed[0][0] <= now:
+            _, i, lane, item = heapq.heappop(delayed)
+            self._lanes[lane].append((i, item))
+        out: list[tuple[Hashable, Item]] = []
+        flight = self.in_flight
+        for lane in LANES:
+            dq = self._lanes[lane]
+            while dq and len(out) < n:
+                i, item = dq.popleft()
+                flight[i] = (lane, item)
+                out.append((i, item))
+        return out
+
+    def ack(self, tickets: Sequence[Hashable]) -> None:
+        """Forget taken items for good."""
+        check_tickets("MemoryQueue.ack", tickets)
+        flight = self.in_flight
+        for t in tickets:
+            flight.pop(t, None)
+
+    def restore(self) -> int:
+        """Put every taken, unacked item back at the front of its lane (a worker crashed)."""
+        n = len(self.in_flight)
+        for i, (lane, item) in sorted(self.in_flight.items(), key=_order, reverse=True):
+            self._lanes[lane].appendleft((int(i), item))  # type: ignore[call-overload]
+        self.in_flight.clear()
+        return n
+
+    def next_due(self) -> float | None:
+        """When the earliest delayed item falls due (None: no delayed item)."""
+        return self._delayed[0][0] if self._delayed else None
+
+    def __len__(self) -> int:
+        return sum(map(len, self._lanes.values())) + len(self._delayed) + len(self.in_flight)
+
+
+def _order(pair: tuple[Any, tuple[str, Item]]) -> int:
+    return int(pair[0])
+
+
+class SQLiteQueue:
+    """A durable queue in one SQLite table; a taken item is leased for ``lease`` seconds."""
+
+    def __init__(self, path: str, *, name: str = "queue", lease: float = 30.0) -> None:
+        check_path("SQLiteQueue", path)
+        if not isinstance(name, str) or not name.isidentifier() or len(name) > 60:
+            raise NotificationError(f"SQLiteQueue: name={name!r} must be an identifier")
+        self.lease = check_seconds("SQLiteQueue", "lease", lease, high=86400.0)
+        self.path, self.name = path, name
+        try:
+            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.Error as exc:
+            raise NotificationError(f"SQLiteQueue: cannot open path={path!r}: {exc}") from None
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute(
+            f"CREATE TABLE IF NOT EXISTS {name} (id INTEGER PRIMARY KEY, lane INTEGER, "
+            "at REAL, leased REAL NOT NULL DEFAULT 0, item TEXT)"
+        )
+        self._db.execute(f"CREATE INDEX IF NOT EXISTS {name}_due ON {name} (lane, at)")
+
+    def put(self, item: Item, *, lane: str = "normal", at: float = 0.0) -> None:
+        """Add ``item`` (stored as JSON) to ``lane``, due at ``at``."""
+        check_put("SQLiteQueue.put", item, lane, at)
+        text = json.dumps(item)
+        self._db.execute(
+            f"INSERT INTO {self.name} (lane, at, item) VALUES (?, ?, ?)",
+            (LANES.index(lane), at, text),
+        )
+
+    def put_many(self, items: Sequence[Item], *, lane: str = "normal") -> None:
+        """Add several items due now in one transaction."""
+        check_put("SQLiteQueue.put_many", {}, lane, 0.0)
+        rows = [(LANES.index(lane), 0.0, json.dumps(item)) for item in items]
+        with self._db:
+            self._db.execute("BEGIN")
+            self._db.executemany(f"INSERT INTO {self.name} (lane, at, item) VALUES (?, ?, ?)", rows)
+
+    def take(self, n: int, now: float) -> list[tuple[Hashable, Item]]:
+        """Lease up to ``n`` due items (high lane first) in one transaction."""
+        check_take("SQLiteQueue.take", n, now)
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            rows = db.execute(
+                f"SELECT id, item FROM {self.name} WHERE at <= ? AND leased <= ? "
+                "ORDER BY lane, id LIMIT ?",
+                (now, now, n),
+            ).fetchall()
+            db.executemany(
+                f"UPDATE {self.name} SET leased = ? WHERE id = ?",
+                [(now + self.lease, r[0]) for r in rows],
+            )
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return [(r[0], json.loads(r[1])) for r in rows]
+
+    def ack(self, tickets: Sequence[Hashable]) -> None:
+        """Delete taken items for good."""
+        check_tickets("SQLiteQueue.ack", tickets)
+        with self._db:
+            self._db.execute("BEGIN")
+            self._db.executemany(f"DELETE FROM {self.name} WHERE id = ?", [(t,) for t in tickets])
+
+    def __len__(self) -> int:
+        return int(self._db.execute(f"SELECT count(*) FROM {self.name}").fetchone()[0])
+
+    def close(self) -> None:
+        """Close the connection (the rows stay on disk)."""
+        self._db.close()

@@ -1,0 +1,113 @@
+"""A send-stage worker process on Redis Streams (``python -m ...notifications.worker``).
+
+Case study: Design a Push Notification System (docs/case-studies/push-notifications.md)
+
+Each worker joins the consumer group of the outgoing streams, sends with its own simulated
+providers, records deliveries through :class:`~.redis_streams.RedisDedup` and receipt counts in a
+Redis hash, and exits after ``--idle`` seconds without work. Kill it with SIGKILL at any moment:
+the messages it held are reclaimed by another worker's ``XAUTOCLAIM`` and the dedup window keeps
+the user from seeing one twice.
+
+>>> callable(run_worker)
+True
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections import Counter
+
+from designpatterns_ref.notifications.base import Receipt
+from designpatterns_ref.notifications.providers import default_providers
+from designpatterns_ref.notifications.redis_streams import RedisDedup, RedisStreamQueue
+from designpatterns_ref.notifications.send import Sender
+
+__all__ = ["main", "run_worker"]
+
+
+def run_worker(
+    url: str,
+    name: str,
+    consumer: str,
+    *,
+    transient: float = 0.0,
+    seed: int = 0,
+    max_attempts: int = 5,
+    base: float = 0.01,
+    cap: float = 0.2,
+    claim_idle: float = 0.5,
+    idle: float = 1.0,
+    batch: int = 64,
+) -> int:
+    """Send until ``idle`` seconds pass with nothing to do; return messages handled."""
+    clock = time.time
+    outgoing = RedisStreamQueue(url, f"{name}:out", consumer=consumer, claim_idle=claim_idle)
+    dead = RedisStreamQueue(url, f"{name}:dead", consumer=consumer, claim_idle=claim_idle)
+    dedup = RedisDedup(url, name)
+    counts: Counter[str] = Counter()
+
+    def record(r: Receipt) -> None:
+        counts[r.status] += 1
+
+    def on_invalid(token: str) -> None:
+        outgoing.r.sadd(f"{name}:invalid", token)
+
+    sender = Sender(
+        default_providers(clock, transient=transient, seed=seed),
+        dedup,
+        outgoing,
+        dead,
+        clock=clock,
+        record=record,
+        on_invalid=on_invalid,
+        max_attempts=max_attempts,
+        base=base,
+        cap=cap,
+        seed=seed,
+    )
+    handled, last = 0, time.monotonic()
+    while True:
+        n = sender.send_batch(batch)
+        if counts:
+            pipe = outgoing.r.pipeline(transaction=False)
+            for status, c in counts.items():
+                pipe.hincrby(f"{name}:receipts", status, c)
+            pipe.execute()
+            counts.clear()
+        if n:
+            handled += n
+            last = time.monotonic()
+        elif time.monotonic() - last > idle:
+            return handled
+        else:
+            time.sleep(0.002)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: ``--url URL --name NAME --consumer C [--transient P] [--seed S]``."""
+    ap = argparse.ArgumentParser(prog="designpatterns_ref.notifications.worker")
+    ap.add_argument("--url", required=True)
+    ap.add_argument("--name", required=True)
+    ap.add_argument("--consumer", required=True)
+    ap.add_argument("--transient", type=float, default=0.0)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--max-attempts", type=int, default=5)
+    ap.add_argument("--idle", type=float, default=1.0)
+    ap.add_argument("--claim-idle", type=float, default=0.5)
+    a = ap.parse_args(argv)
+    run_worker(
+        a.url,
+        a.name,
+        a.consumer,
+        transient=a.transient,
+        seed=a.seed,
+        max_attempts=a.max_attempts,
+        idle=a.idle,
+        claim_idle=a.claim_idle,
+    )
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover - the process entry point
+    raise SystemExit(main())

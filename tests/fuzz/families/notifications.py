@@ -1,0 +1,209 @@
+"""notifications: the pipeline's accept and directory, templates, quiet hours, providers, the
+dedup window, the queues (memory, SQLite), the outbox and the backoff formula.
+
+Not registered: ``RedisStreamQueue``/``RedisDedup`` (need a live server; their arguments are
+checked by the same helpers as the other queues), the result records (``Receipt``, ``Device``,
+``User``: plain containers) and ``Notification`` (a plain container validated by
+``Pipeline.accept``: its fields are fuzzed through ``accept``).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from typing import Any
+
+from designpatterns_ref import notifications as nt
+from designpatterns_ref.clock import ManualClock
+from designpatterns_ref.notifications.simulate import campaign_pipeline
+from tests.fuzz.helpers import per_argument
+from tests.fuzz.spec import Entry
+
+ERRORS = (nt.NotificationError,)
+_NOTE = {
+    "key": "k1",
+    "template": "t",
+    "users": ("ada",),
+    "vars": {"name": "A"},
+    "channels": ("fcm",),
+    "lane": "normal",
+    "category": "marketing",
+    "collapse_key": None,
+    "ttl": 60.0,
+}
+
+
+def _pipeline() -> nt.Pipeline:
+    p = nt.Pipeline(caps={"fcm": 2}, quiet=nt.QuietHours())
+    p.templates.add("t", "hi {name}")
+    p.register_user("ada", tz="Europe/London")
+    p.add_device("ada", "fcm", "tok")
+    return p
+
+
+def _state(p: nt.Pipeline) -> object:
+    return (
+        dict(p.counts),
+        len(p.accepted),
+        len(p.outgoing),
+        len(p.dead),
+        sorted(p.keys),
+        dict(p.users),
+        {u: list(d) for u, d in p.devices.items()},
+        sorted(p.templates._texts.items()),
+    )
+
+
+def _accept_with(field: str) -> Entry:
+    return Entry(
+        f"Pipeline.accept(Notification({field}=))",
+        make=_pipeline,
+        snapshot=_state,
+        call=lambda p, v: p.accept(nt.Notification(**{**_NOTE, field: v})),
+    )
+
+
+def _tmp(name: str) -> str:
+    return os.path.join(tempfile.mkdtemp(prefix="dpref-fuzz-nt-"), name)
+
+
+def _queue_entries(label: str, make: Any) -> list[Entry]:
+    def snap(q: Any) -> object:
+        return len(q)
+
+    return [
+        Entry(f"{label}.put(item)", make=make, snapshot=snap, call=lambda q, v: q.put(v)),
+        Entry(f"{label}.put(lane)", make=make, snapshot=snap, call=lambda q, v: q.put({}, lane=v)),
+        Entry(f"{label}.put(at)", make=make, snapshot=snap, call=lambda q, v: q.put({}, at=v)),
+        Entry(f"{label}.take(n)", make=make, snapshot=snap, call=lambda q, v: q.take(v, 0.0)),
+        Entry(f"{label}.take(now)", make=make, snapshot=snap, call=lambda q, v: q.take(1, v)),
+        Entry(f"{label}.ack", make=make, snapshot=snap, call=lambda q, v: q.ack(v)),
+    ]
+
+
+def _memq() -> nt.MemoryQueue:
+    q = nt.MemoryQueue()
+    q.put({"a": 1})
+    return q
+
+
+def _sqlq() -> nt.SQLiteQueue:
+    q = nt.SQLiteQueue(_tmp("q.db"))
+    q.put({"a": 1})
+    return q
+
+
+def _outbox() -> nt.Outbox:
+    return nt.Outbox(_tmp("o.db"))
+
+
+def _outbox_add(field: str) -> Entry:
+    ok = {"key": "k", "template": "t", "users": ("a",), "vars": {"x": "y"}, "channels": ("fcm",)}
+
+    def call(box: nt.Outbox, v: Any) -> None:
+        with box.transaction() as tx:
+            box.add(tx, **{**ok, field: v})
+            raise nt.NotificationError("roll back so the state stays the same")
+
+    return Entry(f"Outbox.add({field}=)", make=_outbox, snapshot=lambda b: b.pending(), call=call)
+
+
+ENTRIES: list[Entry] = [
+    *(_accept_with(f) for f in _NOTE),
+    Entry("Pipeline.accept", make=_pipeline, snapshot=_state, call=lambda p, v: p.accept(v)),
+    *per_argument(
+        "Pipeline.register_user",
+        lambda p, **kw: p.register_user(**kw),
+        {"user_id": "bo", "tz": "UTC", "locale": "en", "muted": ()},
+        make=_pipeline,
+        snapshot=_state,
+    ),
+    *per_argument(
+        "Pipeline.add_device",
+        lambda p, **kw: p.add_device(**kw),
+        {"user_id": "ada", "channel": "apns", "token": "t2"},
+        make=_pipeline,
+        snapshot=_state,
+    ),
+    Entry(
+        "Pipeline.remove_device",
+        make=_pipeline,
+        snapshot=_state,
+        call=lambda p, v: p.remove_device(v),
+    ),
+    *per_argument(
+        "Pipeline",
+        lambda _, **kw: nt.Pipeline(**kw),
+        {"caps": {"fcm": 1}, "quiet": None, "max_attempts": 3},
+    ),
+    *per_argument(
+        "Templates.add",
+        lambda p, **kw: p.templates.add(**kw),
+        {"name": "u", "text": "x {y}", "locale": "en"},
+        make=_pipeline,
+        snapshot=_state,
+    ),
+    *per_argument(
+        "Templates.render",
+        lambda p, **kw: p.templates.render(**kw),
+        {"name": "t", "variables": {"name": "A"}, "locale": "en"},
+        make=_pipeline,
+        snapshot=_state,
+    ),
+    *per_argument(
+        "QuietHours", lambda _, **kw: nt.QuietHours(**kw), {"start": "22:00", "end": "07:00"}
+    ),
+    *per_argument(
+        "QuietHours.is_quiet",
+        lambda _, **kw: nt.QuietHours().is_quiet(**kw),
+        {"t": 1.7e9, "tz": "UTC"},
+    ),
+    *per_argument(
+        "QuietHours.next_allowed",
+        lambda _, **kw: nt.QuietHours().next_allowed(**kw),
+        {"t": 1.7e9, "tz": "UTC"},
+    ),
+    *per_argument(
+        "SimulatedProvider",
+        lambda _, **kw: nt.SimulatedProvider(**kw),
+        {"channel": "apns", "rate": 10.0, "transient": 0.1, "payload_limit": 100, "seed": 1},
+    ),
+    *per_argument(
+        "SimulatedProvider.attempt",
+        lambda s, **kw: s.attempt(**kw),
+        {"token": "t", "body": "b"},
+        make=lambda: nt.SimulatedProvider("fcm", clock=ManualClock()),
+        snapshot=lambda s: (s.sent, sorted(s.invalid)),
+    ),
+    Entry(
+        "SimulatedProvider.invalidate",
+        make=lambda: nt.SimulatedProvider("fcm"),
+        snapshot=lambda s: sorted(s.invalid),
+        call=lambda s, v: s.invalidate(v),
+    ),
+    Entry("DedupWindow(window)", call=lambda _, v: nt.DedupWindow(v, clock=ManualClock())),
+    Entry(
+        "DedupWindow.deliver",
+        make=lambda: nt.DedupWindow(clock=ManualClock()),
+        snapshot=len,
+        call=lambda d, v: d.deliver(v),
+    ),
+    *per_argument(
+        "backoff",
+        lambda _, **kw: nt.backoff(**kw),
+        {"attempt": 1, "base": 1.0, "cap": 10.0, "draw": 0.5},
+    ),
+    *_queue_entries("MemoryQueue", _memq),
+    *_queue_entries("SQLiteQueue", _sqlq),
+    *per_argument(
+        "SQLiteQueue",
+        lambda _, **kw: nt.SQLiteQueue(**kw),
+        {"path": ":memory:", "name": "q", "lease": 5.0},
+    ),
+    Entry("Outbox(path)", call=lambda _, v: nt.Outbox(v)),
+    *(_outbox_add(f) for f in ("key", "template", "users", "vars", "channels", "lane")),
+    Entry(
+        "campaign_pipeline(users)",
+        call=lambda _, v: campaign_pipeline(users=v) if not isinstance(v, int) or v < 50 else None,
+    ),
+]
