@@ -73,7 +73,7 @@ def _store(engine: str, url: str | None, tag: str) -> BookingStore:
 
 def bench_contention(quick: bool, pg_url: str | None = None) -> list[Table]:
     threads = 8
-    per_thread = 10 if quick else 250
+    per_thread = 40 if quick else 250
     table = Table(
         f"bookings per second, {threads} threads x {per_thread} one-night bookings",
         ["engine", "strategy", "contention", "bookings/s", "attempts/booking"],

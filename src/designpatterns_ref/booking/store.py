@@ -121,6 +121,22 @@ class BookingStore:
             raise
         conn.commit()
 
+    def statement(self, text: str, params: Sequence[Any] = ()) -> list[Any]:
+        """One statement as its own transaction (autocommit on PostgreSQL); its rows.
+
+        ``text`` uses the engine's own placeholders (``%s`` on PostgreSQL).
+        """
+        conn = self.conn()
+        if self.engine != "postgres":
+            with self.transaction() as tx:
+                return tx(text.replace("%s", "?"), params)
+        conn.autocommit = True
+        try:
+            cur = conn.execute(text, tuple(self.param(p) for p in params))
+            return [tuple(r) for r in cur.fetchall()] if cur.description else []
+        finally:
+            conn.autocommit = False
+
     def query(self, text: str, params: Sequence[Any] = ()) -> list[Any]:
         with self.transaction(write=False) as tx:
             return tx(text, params)
