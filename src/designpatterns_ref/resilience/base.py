@@ -31,6 +31,8 @@ designpatterns_ref.resilience.base.ResilienceError: Retry: wait=-1 must be a fin
 
 from __future__ import annotations
 
+import functools
+import inspect
 import itertools
 import math
 from collections.abc import Awaitable, Callable
@@ -190,6 +192,25 @@ def check_address(owner: str, name: str, host: object, port: object) -> tuple[st
     if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
         raise ResilienceError(f"{owner}: {name} port={_short(port)} must be an int in [0, 65535]")
     return host, port
+
+
+def decorate(guard: Any, owner: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap ``fn`` so each call goes through ``guard.call`` (``guard.acall`` for a coroutine
+    function): what every guard's ``__call__`` does when it is used as a decorator."""
+    check_callable(owner, "fn", fn)
+    if inspect.iscoroutinefunction(fn):
+
+        @functools.wraps(fn)
+        async def async_guarded(*args: Any, **kwargs: Any) -> Any:
+            return await guard.acall(fn, *args, **kwargs)
+
+        return async_guarded
+
+    @functools.wraps(fn)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        return guard.call(fn, *args, **kwargs)
+
+    return guarded
 
 
 def check_callable(owner: str, name: str, value: object, *, allow_none: bool = False) -> Any:

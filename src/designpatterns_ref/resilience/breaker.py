@@ -48,8 +48,6 @@ Complexity: O(1) per call (amortised for the time window); memory O(window_size)
 from __future__ import annotations
 
 import enum
-import functools
-import inspect
 import itertools
 import threading
 import time
@@ -70,6 +68,7 @@ from designpatterns_ref.resilience.base import (
     check_percent,
     check_seconds,
     count_value,
+    decorate,
     not_callable,
 )
 from designpatterns_ref.resilience.window import FAILED, SLOW, CountWindow, TimeWindow
@@ -398,20 +397,7 @@ class CircuitBreaker:
 
     def __call__(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         """Decorate a function or a coroutine function."""
-        check_callable("CircuitBreaker", "fn", fn)
-        if inspect.iscoroutinefunction(fn):
-
-            @functools.wraps(fn)
-            async def async_guarded(*args: Any, **kwargs: Any) -> Any:
-                return await self.acall(fn, *args, **kwargs)
-
-            return async_guarded
-
-        @functools.wraps(fn)
-        def guarded(*args: Any, **kwargs: Any) -> Any:
-            return self.call(fn, *args, **kwargs)
-
-        return guarded
+        return decorate(self, "CircuitBreaker", fn)
 
     def __enter__(self) -> CircuitBreaker:
         generation = self._permit()

@@ -33,15 +33,13 @@ Complexity: O(number of guards) per call; each guard adds its own cost (see the 
 
 from __future__ import annotations
 
-import functools
-import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from designpatterns_ref.resilience.base import (
     ResilienceError,
     ResilienceTypeError,
-    check_callable,
+    decorate,
     not_callable,
 )
 
@@ -84,20 +82,7 @@ class Stack:
 
     def __call__(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         """Decorate a function or a coroutine function."""
-        check_callable("Stack", "fn", fn)
-        if inspect.iscoroutinefunction(fn):
-
-            @functools.wraps(fn)
-            async def async_guarded(*args: Any, **kwargs: Any) -> Any:
-                return await self.acall(fn, *args, **kwargs)
-
-            return async_guarded
-
-        @functools.wraps(fn)
-        def guarded(*args: Any, **kwargs: Any) -> Any:
-            return self.call(fn, *args, **kwargs)
-
-        return guarded
+        return decorate(self, "Stack", fn)
 
     def __repr__(self) -> str:
         return "compose(" + ", ".join(repr(g) for g in self.guards) + ")"

@@ -24,13 +24,17 @@ Complexity: O(1) per call.
 
 from __future__ import annotations
 
-import functools
 import inspect
 import threading
 from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar, TypeVar
 
-from designpatterns_ref.resilience.base import check_callable, check_exceptions, not_callable
+from designpatterns_ref.resilience.base import (
+    check_callable,
+    check_exceptions,
+    decorate,
+    not_callable,
+)
 
 __all__ = ["Fallback"]
 
@@ -81,20 +85,7 @@ class Fallback:
 
     def __call__(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         """Decorate a function or a coroutine function."""
-        check_callable("Fallback", "fn", fn)
-        if inspect.iscoroutinefunction(fn):
-
-            @functools.wraps(fn)
-            async def async_guarded(*args: Any, **kwargs: Any) -> Any:
-                return await self.acall(fn, *args, **kwargs)
-
-            return async_guarded
-
-        @functools.wraps(fn)
-        def guarded(*args: Any, **kwargs: Any) -> Any:
-            return self.call(fn, *args, **kwargs)
-
-        return guarded
+        return decorate(self, "Fallback", fn)
 
     def __repr__(self) -> str:
         return f"Fallback(on={tuple(e.__name__ for e in self.on)}, used={self.used})"

@@ -33,8 +33,6 @@ import asyncio
 import collections
 import concurrent.futures
 import contextvars
-import functools
-import inspect
 import math
 import threading
 import time
@@ -47,6 +45,7 @@ from designpatterns_ref.resilience.base import (
     check_callable,
     check_int,
     check_seconds,
+    decorate,
     not_callable,
 )
 
@@ -180,20 +179,7 @@ class Hedge:
 
     def __call__(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         """Decorate a function or a coroutine function."""
-        check_callable("Hedge", "fn", fn)
-        if inspect.iscoroutinefunction(fn):
-
-            @functools.wraps(fn)
-            async def async_guarded(*args: Any, **kwargs: Any) -> Any:
-                return await self.acall(fn, *args, **kwargs)
-
-            return async_guarded
-
-        @functools.wraps(fn)
-        def guarded(*args: Any, **kwargs: Any) -> Any:
-            return self.call(fn, *args, **kwargs)
-
-        return guarded
+        return decorate(self, "Hedge", fn)
 
     def __repr__(self) -> str:
         shown = f"p{self.percentile:g}" if self.delay is None else f"{self.delay:g}s"

@@ -33,8 +33,6 @@ Usage, with a Redis server at hand (the tests run it against a real one)::
 
 from __future__ import annotations
 
-import functools
-import inspect
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar, TypeVar
@@ -44,6 +42,7 @@ from designpatterns_ref.resilience.base import (
     CallNotPermitted,
     ResilienceTypeError,
     check_callable,
+    decorate,
 )
 from designpatterns_ref.resilience.breaker import BreakerState, CircuitBreaker, StateChange
 from designpatterns_ref.resilience.window import FAILED, SLOW
@@ -311,20 +310,7 @@ class RedisCircuitBreaker:
 
     def __call__(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         """Decorate a function or a coroutine function."""
-        check_callable("RedisCircuitBreaker", "fn", fn)
-        if inspect.iscoroutinefunction(fn):
-
-            @functools.wraps(fn)
-            async def async_guarded(*args: Any, **kwargs: Any) -> Any:
-                return await self.acall(fn, *args, **kwargs)
-
-            return async_guarded
-
-        @functools.wraps(fn)
-        def guarded(*args: Any, **kwargs: Any) -> Any:
-            return self.call(fn, *args, **kwargs)
-
-        return guarded
+        return decorate(self, "RedisCircuitBreaker", fn)
 
     def __repr__(self) -> str:
         return f"RedisCircuitBreaker(name={self.name!r}, key={self._keys[0]!r})"

@@ -44,8 +44,6 @@ Complexity: O(attempts) per call; a first-try success costs one counter bump (tw
 from __future__ import annotations
 
 import asyncio
-import functools
-import inspect
 import itertools
 import math
 import random
@@ -67,6 +65,7 @@ from designpatterns_ref.resilience.base import (
     check_int_seed,
     check_seconds,
     count_value,
+    decorate,
     not_callable,
 )
 from designpatterns_ref.resilience.budget import RetryBudget
@@ -360,20 +359,7 @@ class Retry:
 
     def __call__(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         """Decorate a function or a coroutine function."""
-        check_callable("Retry", "fn", fn)
-        if inspect.iscoroutinefunction(fn):
-
-            @functools.wraps(fn)
-            async def async_guarded(*args: Any, **kwargs: Any) -> Any:
-                return await self.acall(fn, *args, **kwargs)
-
-            return async_guarded
-
-        @functools.wraps(fn)
-        def guarded(*args: Any, **kwargs: Any) -> Any:
-            return self.call(fn, *args, **kwargs)
-
-        return guarded
+        return decorate(self, "Retry", fn)
 
     def __repr__(self) -> str:
         return f"Retry(attempts={self.attempts}, backoff={self.backoff!r})"

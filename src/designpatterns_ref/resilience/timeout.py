@@ -40,8 +40,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextvars
-import functools
-import inspect
 import math
 import threading
 import time
@@ -55,6 +53,7 @@ from designpatterns_ref.resilience.base import (
     check_callable,
     check_int,
     check_seconds,
+    decorate,
     not_callable,
 )
 
@@ -169,20 +168,7 @@ class Timeout:
 
     def __call__(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         """Decorate a function or a coroutine function."""
-        check_callable("Timeout", "fn", fn)
-        if inspect.iscoroutinefunction(fn):
-
-            @functools.wraps(fn)
-            async def async_guarded(*args: Any, **kwargs: Any) -> Any:
-                return await self.acall(fn, *args, **kwargs)
-
-            return async_guarded
-
-        @functools.wraps(fn)
-        def guarded(*args: Any, **kwargs: Any) -> Any:
-            return self.call(fn, *args, **kwargs)
-
-        return guarded
+        return decorate(self, "Timeout", fn)
 
     def __repr__(self) -> str:
         return f"Timeout({self.seconds:g}s, mode={self.mode!r})"
