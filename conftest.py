@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, NoReturn
 
 import pytest
@@ -52,6 +52,20 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     return [f"redis: {redis_line}", f"postgresql: {pg_line}"]
 
 
+def serving(start: Callable[[], Any], what: str) -> Iterator[Any]:
+    """Start a server with ``start()`` (a context manager) for a fixture, and stop it after;
+    a server that cannot start is :func:`unavailable`."""
+    try:
+        manager = start()
+        server = manager.__enter__()
+    except ServerUnavailable as exc:
+        unavailable(what, exc)
+    try:
+        yield server
+    finally:
+        manager.__exit__(None, None, None)
+
+
 class ExternalServer:
     """A server the user runs (``DPREF_REDIS_URL`` / ``DPREF_PG_URL``): a URL, no process."""
 
@@ -68,43 +82,19 @@ def redis_srv() -> Iterator[RedisServer | ExternalServer]:
     if os.environ.get("DPREF_REDIS_URL"):
         yield ExternalServer(os.environ["DPREF_REDIS_URL"])
         return
-    try:
-        server_cm = testing.redis_server()
-        server = server_cm.__enter__()
-    except ServerUnavailable as exc:
-        unavailable("Redis", exc)
-    try:
-        yield server
-    finally:
-        server_cm.__exit__(None, None, None)
+    yield from serving(testing.redis_server, "Redis")
 
 
 @pytest.fixture
 def own_redis() -> Iterator[RedisServer]:
     """A Redis server of this test's own, to kill, restart or pause (never an external one)."""
-    try:
-        server_cm = testing.redis_server()
-        server = server_cm.__enter__()
-    except ServerUnavailable as exc:
-        unavailable("Redis", exc)
-    try:
-        yield server
-    finally:
-        server_cm.__exit__(None, None, None)
+    yield from serving(testing.redis_server, "Redis")
 
 
 @pytest.fixture(scope="session")
 def redis_cluster_srv() -> Iterator[RedisCluster]:
     """A three-master Redis Cluster on loopback for the whole session."""
-    try:
-        cluster_cm = testing.redis_cluster()
-        cluster = cluster_cm.__enter__()
-    except ServerUnavailable as exc:
-        unavailable("Redis Cluster", exc)
-    try:
-        yield cluster
-    finally:
-        cluster_cm.__exit__(None, None, None)
+    yield from serving(testing.redis_cluster, "Redis Cluster")
 
 
 @pytest.fixture
@@ -122,15 +112,7 @@ def pg_srv() -> Iterator[PostgresServer | ExternalServer]:
     if os.environ.get("DPREF_PG_URL"):
         yield ExternalServer(os.environ["DPREF_PG_URL"])
         return
-    try:
-        server_cm = testing.postgres_server()
-        server = server_cm.__enter__()
-    except ServerUnavailable as exc:
-        unavailable("PostgreSQL", exc)
-    try:
-        yield server
-    finally:
-        server_cm.__exit__(None, None, None)
+    yield from serving(testing.postgres_server, "PostgreSQL")
 
 
 _databases = itertools.count()

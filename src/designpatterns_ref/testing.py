@@ -355,6 +355,21 @@ def _bus_port(node: RedisServer) -> int:
     return int(node.args[node.args.index("--cluster-port") + 1])
 
 
+def _replicate(node: RedisServer, master_id: str, deadline: float) -> None:
+    """``CLUSTER REPLICATE``, retried until the node has learned the master's id by gossip (a
+    node seen only in a handshake is still "unknown" to it)."""
+    import redis
+
+    while True:
+        try:
+            _command(node, "CLUSTER", "REPLICATE", master_id)
+            return
+        except redis.exceptions.ResponseError as exc:
+            if "Unknown node" not in str(exc) or time.monotonic() > deadline:
+                raise ServerUnavailable(f"a replica could not follow its master: {exc}") from exc
+            time.sleep(0.05)
+
+
 def _form_cluster(cluster: RedisCluster, replicas: int, timeout: float) -> None:
     masters = cluster.masters
     per = 16384 // len(masters)
@@ -376,7 +391,7 @@ def _form_cluster(cluster: RedisCluster, replicas: int, timeout: float) -> None:
             raise ServerUnavailable("cluster nodes did not learn of each other in time")
         time.sleep(0.05)
     for i, node in enumerate(cluster.replicas):
-        _command(node, "CLUSTER", "REPLICATE", ids[i % len(masters)])
+        _replicate(node, ids[i % len(masters)], deadline)
 
     def ok(node: RedisServer) -> bool:
         info = str(_command(node, "CLUSTER", "INFO"))
