@@ -11,7 +11,11 @@ rooms are equal and whose date ranges overlap cannot both exist (``int4range`` s
 night, ``UNIQUE (room_id, night)``. The strategy tries the type's rooms in order; a violation
 means that room is taken, so it moves to the next. Under a simultaneous race PostgreSQL may
 answer with a deadlock (40P01) or a serialisation failure instead of the exclusion violation
-(23P01): all three mean "conflict", and the strategy retries, at most ``retries`` times.
+(23P01): all three mean "conflict", and the strategy retries, at most ``retries`` times. Two
+bookers inserting overlapping stays into one room can each end up waiting for the other, a
+deadlock PostgreSQL only finds after ``deadlock_timeout`` (a second): each attempt therefore sets
+a 50 ms ``lock_timeout``, so such a wait becomes a quick conflict and a retry after a short
+random back-off.
 
 Trade-off: correctness lives in the schema, where no application bug can bypass it, and the
 guest gets a concrete room; the price is a row per room per stay and a scan over rooms under
@@ -36,6 +40,7 @@ PostgreSQL (the GiST index).
 from __future__ import annotations
 
 import random
+import time
 from datetime import date
 
 from designpatterns_ref.booking._common import StrategyBase
@@ -44,7 +49,8 @@ from designpatterns_ref.booking.store import BookingStore, Tx
 
 __all__ = ["ConstraintBooking"]
 
-_CONFLICT_STATES = ("23P01", "40P01", "40001", "23505")
+# exclusion violation, deadlock, serialisation failure, unique violation, lock wait timed out
+_CONFLICT_STATES = ("23P01", "40P01", "40001", "23505", "55P03")
 
 
 class ConstraintBooking(StrategyBase):
@@ -109,12 +115,20 @@ class ConstraintBooking(StrategyBase):
             chosen = sorted(rng.sample(free, stay.rooms))
             try:
                 with self.store.transaction() as tx:
+                    if self.store.engine == "postgres":
+                        # Two bookers inserting overlapping stays into one room each wait for the
+                        # other's transaction: a deadlock PostgreSQL finds only after
+                        # deadlock_timeout (1 s). A short lock_timeout turns any such wait into a
+                        # quick conflict instead, and the retry below looks again.
+                        tx("SET LOCAL lock_timeout = '50ms'")
                     booking_id = self._record(tx, stay)
                     for room in chosen:
                         self._claim(tx, room, stay, booking_id)
             except Exception as exc:
                 if self._conflict(exc):
-                    continue  # another booker took one of these rooms: look again
+                    # another booker took one of these rooms: back off a little, look again
+                    time.sleep(rng.uniform(0, 0.002 * min(attempt, 10)))
+                    continue
                 raise
             self._notify(stay, stay.rooms)
             return Booking(booking_id, stay, attempt, tuple(chosen))
