@@ -162,6 +162,8 @@ def load_config(path: str | Path) -> Config:
         raise ConfigError(str(file), f"cannot be read: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(str(file), f"is not valid TOML: {exc}") from None
+    except UnicodeDecodeError:  # tomllib reads bytes as UTF-8
+        raise ConfigError(str(file), "is not UTF-8 text") from None
     table: Any = document
     for part in ("tool", "dpref", "boundaries"):
         table = table.get(part) if isinstance(table, dict) else None

@@ -62,6 +62,8 @@ def read_todo(path: str | Path) -> set[tuple[str, ...]]:
         return set()
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(str(path), f"is not valid TOML: {exc}") from None
+    except UnicodeDecodeError:  # tomllib reads bytes as UTF-8: a binary file is not a todo list
+        raise ConfigError(str(path), "is not UTF-8 text") from None
     except OSError as exc:
         raise ConfigError(str(path), f"cannot be read: {exc.strerror}") from None
     entries = document.get("violation", [])
