@@ -182,23 +182,38 @@ EXAMPLES = int(os.environ.get("DPREF_FUZZ_EXAMPLES", "15"))
 
 
 @pytest.mark.parametrize(("family", "errors", "entry"), REGISTERED, ids=IDS)
-@settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)
-@given(value=hostile_values)
-def check_generated_values(
-    family: str, errors: tuple[type[BaseException], ...], entry: Entry, value: Any
+def test_generated_values(
+    family: str, errors: tuple[type[BaseException], ...], entry: Entry
 ) -> None:
-    failure = _try(errors, entry, value)
-    assert failure is None, failure
+    """Each entry gets its own hypothesis run, built here rather than by decorating this test.
+
+    Hypothesis's pytest plugin gives every parametrized case of a ``@given`` test a settings
+    object whose parent is the previous case's; over the thousands of entries registered here
+    that chain grew past the interpreter's recursion limit, and every later case failed with a
+    RecursionError inside hypothesis. A fresh ``@given`` function per case keeps the chain one
+    link long.
+    """
+
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+    @given(value=hostile_values)
+    def run(value: Any) -> None:
+        assert _settings_depth() < 10, "the settings chain grows from case to case"
+        failure = _try(errors, entry, value)
+        assert failure is None, failure
+
+    run()
 
 
-# The generated-values pass runs on request (DPREF_FUZZ_GENERATED=1): in one long run it hit a
-# RecursionError that then failed every later entry; the fixed hostile set above always runs.
-if os.environ.get("DPREF_FUZZ_GENERATED") == "1":
-    test_generated_values = check_generated_values
+def _settings_depth() -> int:
+    """How many settings objects stand between the current one and hypothesis's root."""
+    depth, current = 0, settings.default
+    while current is not None:
+        depth, current = depth + 1, getattr(current, "_fallback", None)
+    return depth
 
 
 def test_registry_is_not_empty() -> None:
