@@ -15,11 +15,12 @@ optional dependency.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
 
 from designpatterns_ref.catalog import CaseStudy, case_study, catalog
-from designpatterns_ref.clock import Clock, ManualClock
-from designpatterns_ref.figures import show
+
+# typing is not imported at run time: a command-line tool built on one family (such as
+# `python -m designpatterns_ref.boundaries`) pays for every import this package makes.
+TYPE_CHECKING = False
 
 __version__ = "0.1.0"
 
@@ -59,7 +60,12 @@ __all__ = [
     "show",
 ]
 
+#: Names loaded on first use, with the module that defines them.
+_LAZY = {"Clock": "clock", "ManualClock": "clock", "show": "figures"}
+
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from typing import Any
+
     from designpatterns_ref import (  # noqa: F401
         autocomplete,
         booking,
@@ -83,14 +89,20 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         streaming,
         workflows,
     )
+    from designpatterns_ref.clock import Clock, ManualClock
+    from designpatterns_ref.figures import show
 
 
 def __getattr__(name: str) -> Any:
-    """Import a family subpackage the first time it is used (``dp.ratelimit``)."""
+    """Import a family subpackage (``dp.ratelimit``) or a core name the first time it is used."""
     if name in FAMILIES:
         module = importlib.import_module(f"{__name__}.{name}")
         globals()[name] = module
         return module
+    if name in _LAZY:
+        value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

@@ -18,9 +18,7 @@ designpatterns_ref.catalog.UnknownCaseStudy: unknown case study 'rate-limitr'; .
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
-from typing import Literal
 
 from designpatterns_ref.errors import NotFound
 
@@ -35,7 +33,13 @@ __all__ = [
     "family_uses",
 ]
 
-Status = Literal["implemented", "planned"]
+TYPE_CHECKING = False  # typing stays unimported: `import designpatterns_ref` loads this module
+if TYPE_CHECKING:
+    from typing import Literal
+
+    Status = Literal["implemented", "planned"]
+else:
+    Status = str  # at run time only a name: "implemented" or "planned"
 
 
 class UnknownCaseStudy(NotFound, KeyError):
@@ -487,7 +491,10 @@ _CATALOG: tuple[CaseStudy, ...] = (
         "interfaces, instead of splitting into microservices.",
         "module boundaries",
         "boundaries",
-        _mods("boundaries", ["scan", "graph", "cache", "config", "check", "todo", "report", "run"]),
+        _mods(
+            "boundaries",
+            ["scan", "graph", "cache", "config", "rules", "todo", "report", "run", "verdict"],
+        ),
         status="implemented",
         sources=(
             Source(
@@ -896,6 +903,8 @@ def _close_matches(text: str, n: int = 3) -> list[str]:
     """The slugs most like ``text``: those containing it first, then by similarity."""
     slugs = list(_BY_SLUG)
     contains = [s for s in slugs if text and text.lower() in s]
+    import difflib  # only for a mistyped slug: kept off the import path
+
     ranked = sorted(slugs, key=lambda s: -difflib.SequenceMatcher(None, text.lower(), s).ratio())
     out: list[str] = []
     for s in contains + ranked:

@@ -24,30 +24,70 @@ privacy
 
 from __future__ import annotations
 
-from designpatterns_ref.boundaries.base import (
-    KINDS,
-    RULES,
-    BoundariesError,
-    ConfigError,
-    Import,
-    Problem,
-    Report,
-    Violation,
-)
-from designpatterns_ref.boundaries.cache import FileCache
-from designpatterns_ref.boundaries.check import bind, find_violations, shortest_cycle
-from designpatterns_ref.boundaries.config import (
-    Component,
-    Config,
-    Independence,
-    Layers,
-    load_config,
-)
-from designpatterns_ref.boundaries.graph import ImportGraph, build_graph
-from designpatterns_ref.boundaries.report import FORMATS, render
-from designpatterns_ref.boundaries.run import build, check, record, shrink_todo
-from designpatterns_ref.boundaries.scan import discover, extract
-from designpatterns_ref.boundaries.todo import read_todo, split, write_todo
+import importlib
+
+# The names load on first use, so that `python -m designpatterns_ref.boundaries` can replay a
+# verdict without importing the checker (see verdict.py); typing is not imported either.
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from designpatterns_ref.boundaries.base import (
+        KINDS,
+        RULES,
+        BoundariesError,
+        ConfigError,
+        Import,
+        Problem,
+        Report,
+        Violation,
+    )
+    from designpatterns_ref.boundaries.cache import FileCache
+    from designpatterns_ref.boundaries.config import (
+        Component,
+        Config,
+        Independence,
+        Layers,
+        load_config,
+    )
+    from designpatterns_ref.boundaries.graph import ImportGraph, build_graph
+    from designpatterns_ref.boundaries.report import FORMATS, render
+    from designpatterns_ref.boundaries.rules import bind, find_violations, shortest_cycle
+    from designpatterns_ref.boundaries.run import build, check, record, shrink_todo
+    from designpatterns_ref.boundaries.scan import discover, extract
+    from designpatterns_ref.boundaries.todo import read_todo, split, write_todo
+
+#: Where each public name lives (its module in this package).
+_WHERE = {
+    "BoundariesError": "base",
+    "Component": "config",
+    "Config": "config",
+    "ConfigError": "base",
+    "FORMATS": "report",
+    "FileCache": "cache",
+    "Import": "base",
+    "ImportGraph": "graph",
+    "Independence": "config",
+    "KINDS": "base",
+    "Layers": "config",
+    "Problem": "base",
+    "RULES": "base",
+    "Report": "base",
+    "Violation": "base",
+    "bind": "rules",
+    "build": "run",
+    "build_graph": "graph",
+    "check": "run",
+    "discover": "scan",
+    "extract": "scan",
+    "find_violations": "rules",
+    "load_config": "config",
+    "read_todo": "todo",
+    "record": "run",
+    "render": "report",
+    "shortest_cycle": "rules",
+    "shrink_todo": "run",
+    "split": "todo",
+    "write_todo": "todo",
+}
 
 __all__ = [
     "FORMATS",
@@ -81,3 +121,17 @@ __all__ = [
     "split",
     "write_todo",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """Import the module defining ``name`` the first time it is used."""
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

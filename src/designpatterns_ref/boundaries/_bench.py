@@ -25,10 +25,10 @@ from pathlib import Path
 
 from designpatterns_ref.benchkit import Table, installed
 from designpatterns_ref.boundaries.cache import FileCache
-from designpatterns_ref.boundaries.check import find_violations
 from designpatterns_ref.boundaries.config import Config
 from designpatterns_ref.boundaries.contracts import DJANGO, django_root, importlinter_ini
 from designpatterns_ref.boundaries.graph import build_graph
+from designpatterns_ref.boundaries.rules import find_violations
 
 __all__ = ["bench_cli", "bench_inprocess", "bench_steps", "contract_folder", "median_seconds"]
 

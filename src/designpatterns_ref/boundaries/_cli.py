@@ -19,14 +19,16 @@ file (adopting the rules on an existing codebase); ``shrink`` drops the ones tha
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
+from designpatterns_ref.boundaries import verdict
 from designpatterns_ref.boundaries.base import BoundariesError
-from designpatterns_ref.boundaries.config import Config, load_config
+from designpatterns_ref.boundaries.config import DEFAULT_CACHE, Config, load_config
 from designpatterns_ref.boundaries.report import FORMATS, render
-from designpatterns_ref.boundaries.run import check, record, shrink_todo
+from designpatterns_ref.boundaries.run import check_inputs, record, shrink_todo
 
 __all__ = ["EXIT_CONFIG", "EXIT_VIOLATIONS", "cmd_check", "cmd_record", "cmd_shrink", "register"]
 
@@ -43,12 +45,20 @@ def _config(args: argparse.Namespace) -> Config | None:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    """Check the project at ``args.path``; the exit status says whether CI passes."""
+    """Check the project at ``args.path``; the exit status says whether CI passes.
+
+    A cached check also saves its verdict (:mod:`~designpatterns_ref.boundaries.verdict`), so
+    the next run over an unchanged tree replays it without loading the checker.
+    """
+    words = ["check", os.fspath(args.path), "--format", args.format]
+    words += ["--no-todo"] if args.no_todo else []
+    key = verdict.key_of(words)
+    config_bytes = verdict.read_bytes(key[0]) if key is not None else None
     config = _config(args)
     if config is None:
         return EXIT_CONFIG
     try:
-        report = check(
+        report, inputs = check_inputs(
             config,
             use_cache=not args.no_cache,
             use_todo=not args.no_todo,
@@ -59,9 +69,13 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(f"dpref boundaries: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     text = render(report, args.format, base=config.base)
-    if text:
-        print(text)
-    return 0 if report.ok else EXIT_VIOLATIONS
+    output = f"{text}\n" if text else ""
+    sys.stdout.write(output)
+    status = 0 if report.ok else EXIT_VIOLATIONS
+    if inputs is not None and config.cache == DEFAULT_CACHE and config_bytes is not None:
+        todo = None if args.no_todo else config.base / config.todo
+        verdict.save(words, *inputs, todo, output, status, config_bytes=config_bytes)
+    return status
 
 
 def cmd_record(args: argparse.Namespace) -> int:

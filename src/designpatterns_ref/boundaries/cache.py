@@ -124,6 +124,7 @@ class FileCache:
         self._dirty = False
         self._snapshot: tuple[str, Any] | None = None
         self._discovery: tuple[str, dict[str, int], Any] | None = None
+        self._read_paths: list[str] | None = None
         self._entries: dict[str, tuple[int, int, str, list[Raw]]] = self._load()
 
     def _load(self) -> dict[str, Any]:
@@ -230,12 +231,29 @@ class FileCache:
                 self.problems.append(Problem(path, 0, error))
             elif st is not None:
                 entries[path] = (st.st_mtime_ns, st.st_size, digest, raw)
+        self._read_paths = list(files.values())
         self.unchanged = entries == self._entries
         if not self.unchanged:
             self._entries = entries
             self._snapshot = None
             self._store()
         return out
+
+    def inputs(self) -> tuple[dict[str, int], dict[str, tuple[int, int]]] | None:
+        """What the last build read: ``({folder: mtime_ns}, {file: (mtime_ns, size)})``.
+
+        None when it cannot be told whole (no discovery or read yet, or a file that could not
+        be read or parsed): a result that depends on such a file must not be replayed.
+        """
+        if self._discovery is None or self._read_paths is None or self.problems:
+            return None
+        files: dict[str, tuple[int, int]] = {}
+        for path in self._read_paths:
+            entry = self._entries.get(path)
+            if entry is None:
+                return None
+            files[path] = (entry[0], entry[1])
+        return dict(self._discovery[1]), files
 
     def flush(self) -> None:
         """Write the cache file if something was learnt since it was last written."""

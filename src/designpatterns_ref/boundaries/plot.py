@@ -22,9 +22,9 @@ from collections import Counter
 from typing import Any
 
 from designpatterns_ref.boundaries.base import BoundariesError, Violation
-from designpatterns_ref.boundaries.check import bind, find_violations
 from designpatterns_ref.boundaries.config import Config
 from designpatterns_ref.boundaries.graph import ImportGraph
+from designpatterns_ref.boundaries.rules import bind, find_violations
 from designpatterns_ref.figures import new_figure
 
 __all__ = ["plot_components"]

@@ -9,7 +9,7 @@ violation, and splits them against the recorded-violations file into new (failin
 violations (the first step of adopting the rules); :func:`shrink_todo` drops the fixed ones.
 
 Complexity: that of the graph build (a cold parse or a cached stat of every file) plus the
-checks in :mod:`~designpatterns_ref.boundaries.check`.
+checks in :mod:`~designpatterns_ref.boundaries.rules`.
 
 >>> import tempfile, pathlib
 >>> d = pathlib.Path(tempfile.mkdtemp()); (d / "shop").mkdir()
@@ -24,20 +24,31 @@ shop.a imports shop.b: component 'shop.a' does not depend on 'shop.b'
 
 from __future__ import annotations
 
+import contextlib
+
 from designpatterns_ref.boundaries.base import BoundariesError, Report, Violation, check_flag
 from designpatterns_ref.boundaries.cache import FileCache
-from designpatterns_ref.boundaries.check import find_violations
 from designpatterns_ref.boundaries.config import Config
 from designpatterns_ref.boundaries.graph import ImportGraph, build_graph
+from designpatterns_ref.boundaries.rules import find_violations
 from designpatterns_ref.boundaries.todo import read_todo, shrink, split, write_todo
 
-__all__ = ["build", "check", "record", "shrink_todo"]
+__all__ = ["Inputs", "build", "check", "check_inputs", "record", "shrink_todo"]
+
+#: What a check read: ``({folder: mtime_ns}, {file: (mtime_ns, size)})`` (see :func:`check_inputs`).
+Inputs = tuple[dict[str, int], dict[str, tuple[int, int]]]
 
 
 def build(
     config: Config, *, use_cache: bool = True, verify_content: bool = False, jobs: int | None = None
 ) -> ImportGraph:
     """The import graph of ``config.packages`` under ``config.roots`` (relative to its base)."""
+    return _build(config, use_cache=use_cache, verify_content=verify_content, jobs=jobs)[0]
+
+
+def _build(
+    config: Config, *, use_cache: bool, verify_content: bool, jobs: int | None
+) -> tuple[ImportGraph, FileCache | None]:
     if not isinstance(config, Config):
         raise BoundariesError(f"config={config!r:.60}: must be a Config (Config.from_dict)")
     check_flag(use_cache, "use_cache")
@@ -46,7 +57,11 @@ def build(
     cache = None
     if use_cache and config.cache:
         cache = FileCache(config.base / config.cache, verify_content=verify_content, jobs=jobs)
-    return build_graph(config.packages, roots, cache=cache, jobs=jobs)
+        # Made before discovery looks at the folders: made after, it would change the time of
+        # a folder discovery just stamped, and the next run would list it again for nothing.
+        with contextlib.suppress(OSError):
+            cache.path.parent.mkdir(parents=True, exist_ok=True)
+    return build_graph(config.packages, roots, cache=cache, jobs=jobs), cache
 
 
 def _report(graph: ImportGraph, violations: list[Violation]) -> Report:
@@ -70,14 +85,32 @@ def check(
     jobs: int | None = None,
 ) -> Report:
     """Check ``config``; violations recorded in the todo file are reported but do not fail."""
+    return check_inputs(
+        config, use_cache=use_cache, use_todo=use_todo, verify_content=verify_content, jobs=jobs
+    )[0]
+
+
+def check_inputs(
+    config: Config,
+    *,
+    use_cache: bool = True,
+    use_todo: bool = True,
+    verify_content: bool = False,
+    jobs: int | None = None,
+) -> tuple[Report, Inputs | None]:
+    """:func:`check`, and the folders and files it read with their stamps (None without a
+    cache, or when some file could not be read or parsed); the todo file is not among them."""
     check_flag(use_todo, "use_todo")
-    graph = build(config, use_cache=use_cache, verify_content=verify_content, jobs=jobs)
+    check_flag(use_cache, "use_cache")
+    check_flag(verify_content, "verify_content")
+    graph, cache = _build(config, use_cache=use_cache, verify_content=verify_content, jobs=jobs)
     violations = find_violations(graph, config)
     report = _report(graph, violations)
     if use_todo:
         recorded = read_todo(config.base / config.todo)
         report.violations, report.recorded, report.stale = split(violations, recorded)
-    return report
+    inputs = cache.inputs() if cache is not None and not report.problems else None
+    return report, inputs
 
 
 def record(config: Config, *, use_cache: bool = True) -> tuple[int, Report]:

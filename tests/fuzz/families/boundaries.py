@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from designpatterns_ref import boundaries as b
+from designpatterns_ref.boundaries import verdict
 from tests.fuzz.spec import Entry
 
 ERRORS = (b.BoundariesError,)
@@ -28,6 +29,17 @@ def _config(**change: Any) -> b.Config:
 def _report() -> b.Report:
     return b.check(_config(), use_cache=False, jobs=1)
 
+
+# A valid save of the scratch project (argv names _DIR): each entry makes one argument hostile.
+_SAVE: dict[str, Any] = {
+    "argv": ["check", str(_DIR)],
+    "dirs": {},
+    "files": {},
+    "todo_file": None,
+    "output": "",
+    "status": 0,
+    "config_bytes": b"",
+}
 
 _KEYS = ("packages", "roots", "components", "layers", "independence", "include", "cycles",
          "todo", "cache")  # fmt: skip
@@ -95,4 +107,10 @@ ENTRIES = [
     Entry("shortest_cycle(within)", call=lambda _, v: b.shortest_cycle({"a": {"a"}}, v)),
     Entry("find_violations(graph)", call=lambda _, v: b.find_violations(v, _config())),
     Entry("bind(config)", call=lambda _, v: b.bind(v, b.build_graph(["shop"], [_DIR], jobs=1))),
+    Entry("verdict.key_of(argv)", call=lambda _, v: verdict.key_of(v)),
+    Entry("verdict.replay(argv)", call=lambda _, v: verdict.replay(v)),
+    *(
+        Entry(f"verdict.save({name}=)", call=lambda _, v, n=name: verdict.save(**{**_SAVE, n: v}))
+        for name in _SAVE
+    ),
 ]
