@@ -267,7 +267,7 @@ _CATALOG: tuple[CaseStudy, ...] = (
         "every problem at once, and never guess a missing or implausible value.",
         "validation, rules as data",
         "clinical",
-        _mods("clinical", ["news2", "news2012", "rules", "engine", "compiled", "api"]),
+        _mods("clinical", ["news2", "news2012", "rules", "engine", "result", "compiled", "api"]),
         status="implemented",
         sources=(
             Source(

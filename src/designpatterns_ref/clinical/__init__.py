@@ -24,11 +24,11 @@ from designpatterns_ref.clinical.base import (
     Risk,
     Ruleset,
     RulesetError,
-    ScoreResult,
     Vitals,
     VitalsError,
 )
 from designpatterns_ref.clinical.engine import assess
+from designpatterns_ref.clinical.result import ScoreResult
 from designpatterns_ref.clinical.rules import NEWS2, NEWS_2012, RULESETS
 
 __all__ = [

@@ -29,8 +29,9 @@ import sys
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from designpatterns_ref.clinical.base import ScoreResult, VitalsError
+from designpatterns_ref.clinical.base import VitalsError
 from designpatterns_ref.clinical.engine import assess
+from designpatterns_ref.clinical.result import ScoreResult
 from designpatterns_ref.clinical.rules import RULESETS
 
 __all__ = ["cmd_news2", "cmd_serve", "register", "render"]

@@ -11,7 +11,8 @@ from collections.abc import Callable
 from typing import Any
 
 from designpatterns_ref.clinical import news2, news2012
-from designpatterns_ref.clinical.base import ScoreResult, VitalsError
+from designpatterns_ref.clinical.base import VitalsError
+from designpatterns_ref.clinical.result import ScoreResult
 from designpatterns_ref.clinical.rules import NEWS2
 
 __all__ = ["tour"]

@@ -54,15 +54,8 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, Protocol
 
-from designpatterns_ref.clinical.base import (
-    Choice,
-    ChoiceRule,
-    Measure,
-    NumericRule,
-    ResultShape,
-    Ruleset,
-    ScoreResult,
-)
+from designpatterns_ref.clinical.base import Choice, ChoiceRule, Measure, NumericRule, Ruleset
+from designpatterns_ref.clinical.result import ResultShape, ScoreResult
 
 __all__ = [
     "FastPath",

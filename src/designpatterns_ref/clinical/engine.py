@@ -63,7 +63,6 @@ from designpatterns_ref.clinical.base import (
     Measure,
     Problem,
     Ruleset,
-    ScoreResult,
     VitalsError,
 )
 from designpatterns_ref.clinical.compiled import (
@@ -72,6 +71,7 @@ from designpatterns_ref.clinical.compiled import (
     float_steps,
     result_shape,
 )
+from designpatterns_ref.clinical.result import ScoreResult
 
 __all__ = ["assess", "assess_inputs", "check_choice", "check_number", "quantise"]
 

@@ -39,8 +39,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from designpatterns_ref.clinical.base import ACVPU, ClinicalError, ScoreResult, Vitals
+from designpatterns_ref.clinical.base import ACVPU, ClinicalError, Vitals
 from designpatterns_ref.clinical.engine import assess, assess_inputs
+from designpatterns_ref.clinical.result import ScoreResult
 from designpatterns_ref.clinical.rules import NEWS2
 
 __all__ = ["ACVPU", "RULESET", "Vitals", "score"]

@@ -31,8 +31,9 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from designpatterns_ref.clinical.base import ClinicalError, Risk, Ruleset, ScoreResult
+from designpatterns_ref.clinical.base import ClinicalError, Risk, Ruleset
 from designpatterns_ref.clinical.engine import assess
+from designpatterns_ref.clinical.result import ScoreResult
 from designpatterns_ref.clinical.rules import NEWS2
 
 __all__ = ["RISK_COLOURS", "plot_observations", "plot_ward", "tour_figures"]
