@@ -223,10 +223,12 @@ def test_limiter_from_text_builds_the_parts_in_order(algorithm: str) -> None:
     assert rl.limiter_from_text("1/hour", ALGORITHMS[algorithm]).limiters[0].limit == 1
 
 
+small = specs.map(lambda s: s._replace(amount=s.amount % 6 + 1, multiples=s.multiples % 3 + 1))
+
+
 @settings(max_examples=40, deadline=None)
 @given(
-    st.lists(specs.map(lambda s: s._replace(amount=s.amount % 6 + 1, multiples=s.multiples % 3 + 1)),
-             min_size=1, max_size=3),
+    st.lists(small, min_size=1, max_size=3),
     st.sampled_from(list(ALGORITHMS)),
     st.lists(st.tuples(st.floats(0, 5), st.integers(1, 3)), max_size=30),
 )  # fmt: skip
