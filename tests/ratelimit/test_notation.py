@@ -268,3 +268,29 @@ def test_refused_text_builds_nothing() -> None:
 def test_errors_are_deep_copyable() -> None:
     err = copy.deepcopy(LimitSyntaxError("parse_limits", "x", 0, "an amount"))
     assert err.position == 0
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("algorithm", ["gcra", "sliding_log", "fixed_window"])
+def test_limiter_from_text_on_redis_decides_as_in_memory(redis_url: str, algorithm: str) -> None:
+    import redis
+
+    from designpatterns_ref.ratelimit import redis as rr
+
+    client = redis.Redis.from_url(redis_url)
+    clock, twin = ManualClock(10.0), ManualClock(10.0)
+    text = "3/second; 5 per 10 seconds"
+    shared = rr.limiter_from_text(client, text, algorithm, clock=clock, deadline=5.0, prefix="t")
+    assert [p.name for p in shared.limiters] == [
+        f"{algorithm} 3/second",
+        f"{algorithm} 5/10 seconds",
+    ]
+    shared.reset("k")
+    local = rl.limiter_from_text(text, algorithm, clock=twin)
+    for step in [0.0, 0.0, 0.1, 0.0, 0.5, 0.7, 0.0, 3.0, 0.2, 0.0, 6.0, 0.0]:
+        clock.advance(step)
+        twin.advance(step)
+        assert shared.allow("k") == local.allow("k")
+    with pytest.raises(RateLimitError, match="no Redis twin"):
+        rr.limiter_from_text(client, text, "leaky_queue")
+    client.close()

@@ -28,8 +28,9 @@ from designpatterns_ref.ratelimit._redis_client import (
 from designpatterns_ref.ratelimit.base import Acquiring, Decision, RateLimitError, check_cost
 from designpatterns_ref.ratelimit.blocking import AcquiringAsync
 from designpatterns_ref.ratelimit.composite import combine, flatten
+from designpatterns_ref.ratelimit.notation import parse_limits, resolve_algorithm, spec_args
 
-__all__ = ["AsyncAllOf", "RedisAllOf", "all_of"]
+__all__ = ["AsyncAllOf", "RedisAllOf", "all_of", "limiter_from_text"]
 
 
 class _Composite:
@@ -141,3 +142,38 @@ def all_of(*limiters: Any) -> RedisAllOf | AsyncAllOf:
     if limiters and all(isinstance(p, AsyncRedisLimiter | AsyncAllOf) for p in limiters):
         return AsyncAllOf(*limiters)
     return RedisAllOf(*limiters)
+
+
+#: The Redis classes :func:`limiter_from_text` builds, by algorithm (the queue has no twin).
+_CLASSES = {
+    "token_bucket": "TokenBucket",
+    "gcra": "GCRA",
+    "leaky_bucket": "LeakyBucket",
+    "fixed_window": "FixedWindow",
+    "sliding_log": "SlidingWindowLog",
+    "sliding_counter": "SlidingWindowCounter",
+}
+
+
+def limiter_from_text(
+    client: Any, text: str, algorithm: str | type, *, name: str | None = None, **options: Any
+) -> RedisAllOf | AsyncAllOf:
+    """:func:`~designpatterns_ref.ratelimit.notation.limiter_from_text` on Redis: every limit in
+    ``text`` as one script-decided limiter on ``client`` (``redis.Redis`` or
+    ``redis.asyncio.Redis``). Each part is named ``name`` (default the algorithm) and its
+    spec, e.g. ``"gcra 10/second"``; ``options`` are the Redis limiters' (``clock``,
+    ``prefix``, ``on_error``, ``ttl_slack``, ``deadline``)."""
+    from designpatterns_ref.ratelimit import _redis_limiters
+
+    chosen = resolve_algorithm("redis.limiter_from_text", algorithm)
+    if chosen not in _CLASSES:
+        raise RateLimitError(
+            f"redis.limiter_from_text: algorithm={algorithm!r} has no Redis twin; choose one "
+            f"of {', '.join(_CLASSES)}"
+        )
+    specs = parse_limits(text)
+    asynchronous = type(client).__module__.startswith("redis.asyncio")
+    cls = getattr(_redis_limiters, ("Async" if asynchronous else "") + _CLASSES[chosen])
+    base = chosen if name is None else name
+    parts = [cls(client, *spec_args(chosen, s), name=f"{base} {s}", **options) for s in specs]
+    return AsyncAllOf(*parts) if asynchronous else RedisAllOf(*parts)

@@ -60,7 +60,12 @@ from designpatterns_ref.ratelimit._redis_client import (
     _token,
     bounded,
 )
-from designpatterns_ref.ratelimit._redis_composite import AsyncAllOf, RedisAllOf, all_of
+from designpatterns_ref.ratelimit._redis_composite import (
+    AsyncAllOf,
+    RedisAllOf,
+    all_of,
+    limiter_from_text,
+)
 from designpatterns_ref.ratelimit._redis_limiters import (
     GCRA,
     AsyncConcurrencyLimiter,
@@ -104,6 +109,7 @@ __all__ = [
     "SlidingWindowLog",
     "TokenBucket",
     "all_of",
+    "limiter_from_text",
 ]
 
 #: Kept importable from here: the module the rest of the library and its users import.
