@@ -39,6 +39,16 @@ def test_written_limits_are_read(text: str, expected: list[tuple[int, int, str]]
     assert rl.parse_limits(text) == [LimitSpec(*e) for e in expected]
 
 
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [((0, 1, "second"), "amount"), ((1, True, "second"), "multiples"), ((1, 1, "sec"), "unit"),
+     ((2**53 + 1, 1, "day"), "amount"), ((1.0, 1, "day"), "amount"), ((1, 1, None), "unit")],
+)  # fmt: skip
+def test_a_spec_built_by_hand_is_checked(args: tuple[Any, ...], field: str) -> None:
+    with pytest.raises(RateLimitError, match=f"{field}="):
+        LimitSpec(*args)
+
+
 def test_spec_seconds_and_text() -> None:
     spec = rl.parse_limit("100/5 minutes")
     assert spec.per == 300.0
@@ -223,7 +233,7 @@ def test_limiter_from_text_builds_the_parts_in_order(algorithm: str) -> None:
     assert rl.limiter_from_text("1/hour", ALGORITHMS[algorithm]).limiters[0].limit == 1
 
 
-small = specs.map(lambda s: s._replace(amount=s.amount % 6 + 1, multiples=s.multiples % 3 + 1))
+small = specs.map(lambda s: LimitSpec(s.amount % 6 + 1, s.multiples % 3 + 1, s.unit))
 
 
 @settings(max_examples=40, deadline=None)

@@ -36,10 +36,11 @@ Examples:
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from dataclasses import dataclass
+from typing import Any
 
 from designpatterns_ref.clock import Clock
-from designpatterns_ref.ratelimit.base import MAX_COUNT, MemoryLimiter, RateLimitError
+from designpatterns_ref.ratelimit.base import MAX_COUNT, MemoryLimiter, RateLimitError, check_count
 from designpatterns_ref.ratelimit.composite import AllOf
 from designpatterns_ref.ratelimit.fixed_window import FixedWindow
 from designpatterns_ref.ratelimit.gcra import GCRA
@@ -108,16 +109,26 @@ class LimitSyntaxError(RateLimitError):
         return (type(self), (self.owner, self.text, self.position, self.expected))
 
 
-class LimitSpec(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class LimitSpec:
     """One limit: at most ``amount`` units per ``multiples`` of ``unit``.
 
     ``str(spec)`` writes it back in the notation (``"10/second"``, ``"100/5 minutes"``), and
-    :func:`parse_limit` reads that back to an equal spec.
+    :func:`parse_limit` reads that back to an equal spec. Built by hand, it checks its fields
+    as the parser does (RateLimitError naming the field).
     """
 
     amount: int
     multiples: int
     unit: str
+
+    def __post_init__(self) -> None:
+        for field in ("amount", "multiples"):
+            check_count("LimitSpec", field, getattr(self, field))
+        if not (isinstance(self.unit, str) and self.unit in UNITS):
+            raise RateLimitError(
+                f"LimitSpec: unit={self.unit!r:.80} must be one of {', '.join(UNITS)}"
+            )
 
     @property
     def per(self) -> float:
