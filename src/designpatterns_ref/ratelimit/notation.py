@@ -216,8 +216,9 @@ def parse_limits(text: str) -> list[LimitSpec]:
     Raises :class:`LimitSyntaxError` (a :class:`RateLimitError`) naming the position and what
     was expected there, or :class:`RateLimitError` when ``text`` is not a string.
 
-    >>> [str(s) for s in parse_limits(" 5 PER Minute | 2/3 days ")]
-    ['5/minute', '2/3 days']
+    Examples:
+        >>> [str(s) for s in parse_limits(" 5 PER Minute | 2/3 days ")]
+        ['5/minute', '2/3 days']
     """
     return _parse("parse_limits", text)
 
@@ -279,10 +280,11 @@ def limiter_from_text(text: str, algorithm: str | type, *, clock: Clock | None =
     ``amount``. The parts share ``clock`` (default :func:`time.monotonic`) and are in
     ``.limiters``, in the order of the text.
 
-    >>> from designpatterns_ref.clock import ManualClock
-    >>> limiter = limiter_from_text("2/second; 3/minute", "sliding_log", clock=ManualClock())
-    >>> [bool(limiter.allow("k")) for _ in range(3)]
-    [True, True, False]
+    Examples:
+        >>> from designpatterns_ref.clock import ManualClock
+        >>> limiter = limiter_from_text("2/second; 3/minute", "sliding_log", clock=ManualClock())
+        >>> [bool(limiter.allow("k")) for _ in range(3)]
+        [True, True, False]
     """
     name = resolve_algorithm("limiter_from_text", algorithm)
     specs = _parse("limiter_from_text", text)
