@@ -225,3 +225,24 @@ def test_a_forked_child_opens_its_own_connection(tmp_path: Path) -> None:
     child.join(timeout=60)
     assert child.exitcode == 0
     assert not limiter.allow("k")  # the child's two units are in the file
+
+
+def test_threads_sharing_limiters_of_one_file_admit_exactly_the_limit(tmp_path: Path) -> None:
+    """Four threads, two limiter objects on one file (one connection, one lock per process)."""
+    import threading
+
+    frozen = functools.partial(float, 7.0)
+    limiters = [sq.SlidingWindowLog(tmp_path / "t.db", 37, 60.0, clock=frozen) for _ in range(2)]
+    admitted: list[int] = []
+    start = threading.Barrier(4)
+
+    def run(limiter: Any) -> None:
+        start.wait()
+        admitted.append(sum(bool(limiter.allow("k")) for _ in range(25)))
+
+    threads = [threading.Thread(target=run, args=(limiters[i % 2],)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(admitted) == 37
