@@ -246,3 +246,29 @@ def test_threads_sharing_limiters_of_one_file_admit_exactly_the_limit(tmp_path: 
     for t in threads:
         t.join()
     assert sum(admitted) == 37
+
+
+def test_a_transaction_refused_at_once_as_busy_starts_again_within_busy_timeout(
+    tmp_path: Path,
+) -> None:
+    """SQLite answers SQLITE_BUSY without waiting where waiting could deadlock (several
+    processes switching a new file to WAL); the limiter starts the transaction again."""
+    from designpatterns_ref.ratelimit._sqlite_store import _retrying
+
+    limiter = sq.GCRA(tmp_path / "r.db", 5, busy_timeout=5.0)
+    answers = iter([sqlite3.OperationalError("database is locked")] * 3 + [None])
+
+    def flaky() -> str:
+        failure = next(answers)
+        if failure is not None:
+            raise failure
+        return "done"
+
+    assert _retrying(limiter, flaky) == "done"
+    with pytest.raises(sqlite3.OperationalError, match="no such table"):  # not transient
+        _retrying(limiter, lambda: (_ for _ in ()).throw(sqlite3.OperationalError("no such table")))
+    quick = sq.GCRA(tmp_path / "r.db", 5, busy_timeout=0.01)
+    with pytest.raises(sqlite3.OperationalError, match="locked"):  # past busy_timeout
+        _retrying(
+            quick, lambda: (_ for _ in ()).throw(sqlite3.OperationalError("database is locked"))
+        )

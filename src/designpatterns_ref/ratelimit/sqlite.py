@@ -26,8 +26,11 @@ others wait for the lock (up to ``busy_timeout`` seconds) and then see the commi
   survives the process crashing, and the last few may be lost on power loss (they would
   only let a client through again).
 - **Threads and processes**: the limiters of one file in one process share one connection
-  and one lock; each process opens its own (also after a fork). Idle rows are deleted by
-  :meth:`SQLiteLimiter.forget_idle` (call it now and then), never during a decision.
+  and one lock; each process opens its own (also after a fork). A transaction that SQLite
+  refuses at once as "busy" (it does so, rather than wait, where waiting could deadlock)
+  starts again, within ``busy_timeout``. The file handling is in :mod:`._sqlite_store`.
+  Idle rows are deleted by :meth:`SQLiteLimiter.forget_idle` (call it now and then), never
+  during a decision.
 
 Complexity: one transaction per decision: an ``fsync``-free commit in WAL mode, tens of
 microseconds, and one writer at a time across the machine. The sliding log's and the
@@ -48,13 +51,19 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
-import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
 from designpatterns_ref.clock import Clock
+from designpatterns_ref.ratelimit._sqlite_store import (
+    _DELETE,
+    _check_key,
+    _check_path,
+    _errors,
+    _retrying,
+    _run,
+    _store,
+)
 from designpatterns_ref.ratelimit.backend import OnError, check_on_error, fallback
 from designpatterns_ref.ratelimit.base import (
     Acquiring,
@@ -94,131 +103,6 @@ __all__ = [
     "all_of",
     "limiter_from_text",
 ]
-
-_SCHEMA = """CREATE TABLE IF NOT EXISTS ratelimit (
-    name TEXT NOT NULL,
-    key NOT NULL,
-    state TEXT NOT NULL,
-    PRIMARY KEY (name, key)
-) WITHOUT ROWID"""
-_SELECT = "SELECT state FROM ratelimit WHERE name = ? AND key = ?"
-_UPSERT = (
-    "INSERT INTO ratelimit (name, key, state) VALUES (?, ?, ?) "
-    "ON CONFLICT (name, key) DO UPDATE SET state = excluded.state"
-)
-_DELETE = "DELETE FROM ratelimit WHERE name = ? AND key = ?"
-
-
-class _Store:
-    """One connection to one file, for every limiter of that file in this process."""
-
-    def __init__(self, path: str, busy_timeout: float) -> None:
-        self.lock = threading.RLock()
-        self.conn = sqlite3.connect(
-            path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
-        )
-        try:
-            self.conn.execute("PRAGMA journal_mode=WAL")
-            self.conn.execute("PRAGMA synchronous=NORMAL")
-            self.conn.execute(_SCHEMA)
-        except BaseException:
-            self.conn.close()
-            raise
-
-
-#: (path, busy_timeout, pid) -> its store; a forked child opens its own (the parent's
-#: connections are kept, unused, so that closing them cannot touch the parent's locks).
-_STORES: dict[tuple[str, float, int], _Store] = {}
-_STORES_LOCK = threading.Lock()
-
-
-def _store(path: str, busy_timeout: float) -> _Store:
-    index = (path, busy_timeout, os.getpid())
-    store = _STORES.get(index)
-    if store is None:
-        with _STORES_LOCK:
-            store = _STORES.get(index)
-            if store is None:
-                store = _STORES[index] = _Store(path, busy_timeout)
-    return store
-
-
-def _check_path(owner: str, path: object) -> str:
-    if not isinstance(path, str | os.PathLike):
-        raise RateLimitError(f"{owner}: path={path!r:.80} must be a file path (str or PathLike)")
-    text = os.fspath(path)
-    if not isinstance(text, str) or not text or text == ":memory:" or text.startswith("file:"):
-        raise RateLimitError(
-            f"{owner}: path={path!r:.80} must name a database file (not ':memory:' or a URI): "
-            "the processes that share the limit open it"
-        )
-    try:
-        text.encode()
-    except UnicodeEncodeError:
-        raise RateLimitError(f"{owner}: path={path!r:.80} is not valid text") from None
-    if "\x00" in text:
-        raise RateLimitError(f"{owner}: path={path!r:.80} contains a NUL character")
-    return os.path.abspath(text)
-
-
-def _check_key(owner: str, key: object) -> str | int:
-    """``key`` as stored: a str of valid text, or an int of 64 bits (not a bool)."""
-    if key.__class__ is str:
-        try:
-            key.encode()
-        except UnicodeEncodeError:
-            raise RateLimitError(
-                f"{owner}: key={key!r:.80} cannot be stored (a lone surrogate?)"
-            ) from None
-        return key
-    if key.__class__ is int and -(2**63) <= key < 2**63:
-        return key
-    raise RateLimitError(
-        f"{owner}: key={key!r:.80} must be a str or an int (64 bits) to be stored in SQLite"
-    )
-
-
-def _errors() -> tuple[type[BaseException], ...]:
-    return (sqlite3.OperationalError, sqlite3.DatabaseError, OSError)
-
-
-def _run(parts: tuple[SQLiteLimiter, ...], key: Any, op: Callable[[], Any], write: bool) -> Any:
-    """Run ``op`` (which works on the parts' models) inside one transaction holding ``key``'s
-    state of every part; write back the states that changed when ``write``."""
-    first = parts[0]
-    store = _store(first.path, first.busy_timeout)
-    with store.lock:
-        conn = store.conn
-        conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-        try:
-            before = []
-            for part in parts:
-                row = conn.execute(_SELECT, (part.name, key)).fetchone()
-                states = part.model._states
-                states.clear()
-                if row is not None:
-                    states[key] = json.loads(row[0])
-                before.append(None if row is None else row[0])
-            result = op()
-            if write:
-                for part, old in zip(parts, before, strict=True):
-                    state = part.model._states.get(key)
-                    if state is None:
-                        if old is not None:
-                            conn.execute(_DELETE, (part.name, key))
-                    else:
-                        new = json.dumps(state)
-                        if new != old:
-                            conn.execute(_UPSERT, (part.name, key, new))
-            conn.execute("COMMIT")
-            return result
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        finally:
-            for part in parts:
-                part.model._states.clear()
 
 
 class SQLiteLimiter(Acquiring):
@@ -289,15 +173,21 @@ class SQLiteLimiter(Acquiring):
         with ``"deny"`` or ``"allow"`` a failed reset is skipped)."""
         stored = _check_key(type(self).__name__, key)
         try:
-            store = _store(self.path, self.busy_timeout)
-            with store.lock:
-                store.conn.execute(_DELETE, (self.name, stored))
+            _retrying(self, lambda: self._execute(_DELETE, (self.name, stored)))
         except _errors() as exc:
             if self.on_error == "raise":
                 fallback("raise", self.limit, exc, "SQLite")
 
+    def _execute(self, sql: str, args: tuple[Any, ...]) -> list[Any]:
+        store = _store(self.path, self.busy_timeout)
+        with store.lock:
+            return store.conn.execute(sql, args).fetchall()
+
     def forget_idle(self) -> int:
         """Delete every row of this limiter whose state is back to "never seen"; how many."""
+        return _retrying(self, self._forget_idle)  # type: ignore[no-any-return]
+
+    def _forget_idle(self) -> int:
         store = _store(self.path, self.busy_timeout)
         with store.lock:
             conn = store.conn
@@ -317,12 +207,8 @@ class SQLiteLimiter(Acquiring):
 
     def tracked_keys(self) -> int:
         """How many keys of this limiter have a row (idle ones until :meth:`forget_idle`)."""
-        store = _store(self.path, self.busy_timeout)
-        with store.lock:
-            row = store.conn.execute(
-                "SELECT COUNT(*) FROM ratelimit WHERE name = ?", (self.name,)
-            ).fetchone()
-        return int(row[0])
+        count = "SELECT COUNT(*) FROM ratelimit WHERE name = ?"
+        return int(_retrying(self, lambda: self._execute(count, (self.name,)))[0][0])
 
     def __repr__(self) -> str:
         return f"<sqlite {self.model!r} name={self.name!r} path={self.path!r}>"
