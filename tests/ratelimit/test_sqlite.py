@@ -149,15 +149,19 @@ def _hammer(
     path: str, algorithm: str, text: str, calls: int, costs: list[int], start: Any, out: Any
 ) -> None:
     """One process: build the limiter (time stands still at 1000 s), wait for the others, then
-    ask ``calls`` times on one key; report (cost, admitted) per call."""
+    ask ``calls`` times on one key; report (cost, admitted) per call, or the error that a
+    backend failure raised (``on_error="raise"``: a failure must not pass for a refusal)."""
     clock = functools.partial(float, 1000.0)
+    options: dict[str, Any] = {"clock": clock, "busy_timeout": 30.0, "on_error": "raise"}
     if text:
-        limiter: Any = sq.limiter_from_text(path, text, algorithm, clock=clock, busy_timeout=30.0)
+        limiter: Any = sq.limiter_from_text(path, text, algorithm, **options)
     else:
-        limiter = sq.TokenBucket(path, 50, 3600.0, 50, clock=clock, busy_timeout=30.0)
+        limiter = sq.TokenBucket(path, 50, 3600.0, 50, **options)
     start.wait()
-    answers = [(cost, bool(limiter.allow("shared", cost))) for cost in costs[:calls]]
-    out.put(answers)
+    try:
+        out.put([(cost, bool(limiter.allow("shared", cost))) for cost in costs[:calls]])
+    except Exception as exc:
+        out.put(f"{exc!r} (caused by {exc.__cause__!r})")
 
 
 def _run_processes(path: Path, algorithm: str, text: str, costs: list[list[int]]) -> list[Any]:
@@ -173,6 +177,8 @@ def _run_processes(path: Path, algorithm: str, text: str, costs: list[list[int]]
     for w in workers:
         w.join(timeout=60)
         assert w.exitcode == 0
+    failures = [r for r in results if isinstance(r, str)]
+    assert not failures, failures
     return results
 
 
