@@ -1,4 +1,5 @@
-"""ratelimit benchmarks: every algorithm's decision cost, in memory and on Redis, beside peers.
+"""ratelimit benchmarks: every algorithm's decision cost, in memory, on SQLite and on Redis,
+reading written limits and blocking acquisition, beside peers.
 
 Run ``pytest benchmarks/bench_ratelimit.py --benchmark-only`` for figures (each in-memory
 benchmark times one pass of 1,000 decisions, so divide by 1,000 for µs per decision), or
@@ -155,4 +156,116 @@ def test_bench_steps_quick(quick: bool) -> None:
     if not quick:
         pytest.skip("quick mode only")
     names = [name for name, _ in bench_steps(True)]
-    assert names == ["in-memory speed", "refusals", "memory per key", "accuracy", "Redis"]
+    assert names == [
+        "in-memory speed",
+        "refusals",
+        "memory per key",
+        "accuracy",
+        "Redis",
+        "written limits",
+        "blocking acquisition",
+        "SQLite",
+    ]
+    from designpatterns_ref.ratelimit._bench_local import bench_notation
+
+    assert "10/second" in bench_notation(True)[0].render()
+
+
+# --------------------------------------------------------------------------- written limits
+
+TEXTS = ["10/second", "10/second; 1000/hour", "5 per minute, 100/5 minutes | 1000 per day"]
+
+
+@pytest.mark.parametrize("text", TEXTS)
+def test_parse_limits(benchmark: BenchmarkFixture, text: str) -> None:
+    from designpatterns_ref.ratelimit import parse_limits
+
+    specs = benchmark(parse_limits, text)
+    assert len(specs) == text.count("/") + text.count("per")
+
+
+@pytest.mark.skipif(importlib.util.find_spec("limits") is None, reason="limits not installed")
+@pytest.mark.parametrize("text", TEXTS)
+def test_peer_limits_parse_many(benchmark: BenchmarkFixture, text: str) -> None:
+    from limits import parse_many
+
+    assert len(benchmark(parse_many, text)) == text.count("/") + text.count("per")
+
+
+# --------------------------------------------------------------------------- blocking
+
+
+def test_acquire_simulated_wait(benchmark: BenchmarkFixture) -> None:
+    """1,000 acquisitions that each wait 10 ms of simulated time (a ManualClock advances)."""
+    from designpatterns_ref.clock import ManualClock
+    from designpatterns_ref.ratelimit import TokenBucket
+
+    clock = ManualClock()
+    bucket = TokenBucket(1, 0.01, 1, clock=clock)
+    benchmark(each(lambda key: bucket.acquire(key), ONE_KEY))
+    assert clock() > 0
+
+
+def _blocking_contender(name: str) -> Callable[[], object]:
+    if name == "ours":
+        from designpatterns_ref.ratelimit import TokenBucket
+
+        bucket = TokenBucket(1, 0.005, 1)
+        return lambda: bucket.acquire("k", timeout=1.0)
+    import pyrate_limiter as pl
+
+    limiter = pl.Limiter(pl.Rate(1, 5), buffer_ms=0)
+    return lambda: limiter.try_acquire("k", blocking=True)
+
+
+@pytest.mark.parametrize("name", ["ours", "pyrate-limiter"])
+def test_blocking_real_clock(benchmark: BenchmarkFixture, quick: bool, name: str) -> None:
+    """20 back-to-back blocking acquisitions of 1 per 5 ms on the real clock: ideal 95 ms a
+    round (the first is immediate); the excess is how late the waits wake."""
+    if name != "ours" and importlib.util.find_spec("pyrate_limiter") is None:
+        pytest.skip("pyrate-limiter not installed")
+    acquire = _blocking_contender(name)
+    count = 3 if quick else 20
+
+    def run() -> None:
+        for _ in range(count):
+            assert acquire()
+
+    benchmark.pedantic(run, rounds=1 if quick else 5, iterations=1)
+
+
+# --------------------------------------------------------------------------- SQLite
+
+SQLITE = ["TokenBucket", "GCRA", "FixedWindow", "SlidingWindowCounter"]
+
+
+@pytest.mark.parametrize("name", SQLITE)
+def test_sqlite_one_key(benchmark: BenchmarkFixture, tmp_path: Any, quick: bool, name: str) -> None:
+    from designpatterns_ref.ratelimit import sqlite as sq
+
+    path = tmp_path / "limits.db"
+    if name in ("TokenBucket", "GCRA"):
+        limiter = getattr(sq, name)(path, BIG, 3600.0, BIG)
+    else:
+        limiter = getattr(sq, name)(path, BIG, 3600.0)
+    benchmark(each(limiter.allow, ONE_KEY[: 20 if quick else 200]))
+    assert limiter.allow("user:1")
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("pyrate_limiter") is None
+    or importlib.util.find_spec("filelock") is None,
+    reason="pyrate-limiter (with filelock) not installed",
+)
+def test_peer_pyrate_sqlite_one_key(
+    benchmark: BenchmarkFixture, tmp_path: Any, quick: bool
+) -> None:
+    import pyrate_limiter as pl
+
+    bucket = pl.SQLiteBucket.init_from_file(
+        [pl.Rate(BIG, pl.Duration.HOUR)], db_path=str(tmp_path / "p.db"), use_file_lock=True
+    )
+    limiter = pl.Limiter(bucket, buffer_ms=0)
+    benchmark(
+        each(lambda key: limiter.try_acquire(key, blocking=True), ONE_KEY[: 20 if quick else 200])
+    )

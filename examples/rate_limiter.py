@@ -188,3 +188,43 @@ if running is not None:
     except shared.BackendUnavailable as exc:
         print(f"Redis down, on_error='raise': {type(exc).__name__}")
     running.__exit__(None, None, None)
+
+# %% [markdown]
+# ## Limits as people write them, and waiting instead of being refused
+#
+# Configuration says `"2/second; 5 per minute"`. `limiter_from_text` reads the notation of
+# the `limits` package into one all-or-nothing limiter with the algorithm you choose, and a
+# typo is refused with the position it was found at. A client that would rather wait than be
+# refused calls `acquire`: on a `ManualClock` the waits advance the clock, so the schedule is
+# exact; a wait longer than `timeout` is refused at once, having consumed nothing.
+
+# %%
+from designpatterns_ref.ratelimit import LimitSyntaxError, limiter_from_text
+
+clock = ManualClock()
+polite = limiter_from_text("2/second; 5 per minute", "sliding_log", clock=clock)
+admitted_at = []
+while polite.acquire("crawler", timeout=5.0):
+    admitted_at.append(round(clock(), 3))
+print(f"admitted at {admitted_at}; the sixth would wait until the minute is over")
+try:
+    limiter_from_text("2/second; 5 per minite", "sliding_log")
+except LimitSyntaxError as exc:
+    print(f"refused at position {exc.position}: expected {exc.expected}")
+
+# %% [markdown]
+# ## Several processes on one machine, no Redis: a SQLite file
+#
+# Each decision is one `BEGIN IMMEDIATE` transaction on a WAL-mode file, so worker processes
+# (here two limiter objects, as two processes would build them) share one limit.
+
+# %%
+import tempfile
+from pathlib import Path
+
+from designpatterns_ref.ratelimit import sqlite as local
+
+folder = Path(tempfile.mkdtemp())
+workers = [local.FixedWindow(folder / "limits.db", 10, 60.0, clock=ManualClock()) for _ in range(2)]
+together = sum(bool(workers[i % 2].allow("mallory")) for i in range(100))
+print(f"on one SQLite file, 2 workers, limit 10/min: {together} of 100 admitted")

@@ -47,12 +47,28 @@ def redis_twin(algo: str, client: Any, clock: ManualClock, **options: Any) -> An
     return cls(client, LIMIT, 1.0, clock=clock, **options)
 
 
-CASES = [pytest.param((name, "memory"), id=f"{name}-memory") for name in ALGORITHMS] + [
-    pytest.param((name, backend), marks=pytest.mark.redis, id=f"{name}-{backend}")
-    for backend in ("redis", "cluster")
-    for name, (_, twin) in ALGORITHMS.items()
-    if twin
-]
+def sqlite_twin(algo: str, path: Any, clock: ManualClock, **options: Any) -> Any:
+    """The SQLite limiter matching ``ALGORITHMS[algo]``, on the file ``path`` with ``clock``."""
+    from designpatterns_ref.ratelimit import sqlite
+
+    cls = {"leaky_queue": "LeakyBucketQueue"}.get(algo) or ALGORITHMS[algo][1] or ""
+    if algo == "concurrency":
+        return sqlite.ConcurrencyLimiter(path, LIMIT, lease=1.0, clock=clock, **options)
+    if algo in ("token_bucket", "gcra", "leaky_bucket", "leaky_queue"):
+        return getattr(sqlite, cls)(path, LIMIT, 1.0, LIMIT, clock=clock, **options)
+    return getattr(sqlite, cls)(path, LIMIT, 1.0, clock=clock, **options)
+
+
+CASES = (
+    [pytest.param((name, "memory"), id=f"{name}-memory") for name in ALGORITHMS]
+    + [pytest.param((name, "sqlite"), id=f"{name}-sqlite") for name in ALGORITHMS]
+    + [
+        pytest.param((name, backend), marks=pytest.mark.redis, id=f"{name}-{backend}")
+        for backend in ("redis", "cluster")
+        for name, (_, twin) in ALGORITHMS.items()
+        if twin
+    ]
+)
 
 
 @pytest.fixture
@@ -66,11 +82,16 @@ def redis_client(redis_url: str) -> Iterator[Any]:
 
 @pytest.fixture(params=CASES)
 def make(request: pytest.FixtureRequest) -> Callable[[ManualClock], Any]:
-    """A factory: clock -> a limiter of 4 per second (burst 4), in memory, on Redis, or on a
-    three-master Redis Cluster (the hash-tagged keys of one decision share a slot)."""
+    """A factory: clock -> a limiter of 4 per second (burst 4), in memory, on a SQLite file, on
+    Redis, or on a three-master Redis Cluster (the hash-tagged keys of one decision share a
+    slot)."""
     name, backend = request.param
     if backend == "memory":
         return ALGORITHMS[name][0]
+    if backend == "sqlite":
+        path = request.getfixturevalue("tmp_path") / "limits.db"
+        made = iter(range(1000))  # each limiter its own rows, as two distinct in-memory ones
+        return lambda clock: sqlite_twin(name, path, clock, name=f"{name}-{next(made)}")
     fixture = "redis_client" if backend == "redis" else "redis_cluster_client"
     client = request.getfixturevalue(fixture)
     return lambda clock: redis_twin(name, client, clock)

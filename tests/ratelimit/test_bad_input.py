@@ -8,6 +8,7 @@ keys, and integers too large for a double.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 from collections.abc import Callable
@@ -157,3 +158,118 @@ def test_simulate_checks_every_arrival_before_replaying_any() -> None:
         with pytest.raises(RateLimitError, match="arrival"):
             rl.simulate(limiter, arrivals)  # type: ignore[arg-type]
         assert clock.now == 0.0 and limiter.tracked_keys() == 0
+
+
+# --------------------------------------------------------------------------- text, acquire, SQLite
+
+HOSTILE: list[object] = [None, True, False, math.nan, math.inf, -math.inf, HUGE, -HUGE, -1, 0,
+                         "", "x" * 100_000, "\ud800", "1/second\ud800", b"1/second", 1.5,
+                         [1], {"a": 1}, object()]  # fmt: skip
+
+
+@pytest.mark.parametrize("value", HOSTILE, ids=lambda v: repr(v)[:20])
+def test_written_limits_refuse_hostile_text(value: object) -> None:
+    for call in (rl.parse_limits, rl.parse_limit, lambda t: rl.limiter_from_text(t, "gcra")):
+        with pytest.raises(RateLimitError, match="text="):
+            call(value)  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("value", HOSTILE, ids=lambda v: repr(v)[:20])
+def test_limiter_from_text_refuses_a_hostile_algorithm_or_clock(value: object) -> None:
+    with pytest.raises(RateLimitError, match="algorithm="):
+        rl.limiter_from_text("1/second", value)  # type: ignore[arg-type]
+    if value is not None:
+        with pytest.raises(RateLimitError, match="clock="):
+            rl.limiter_from_text("1/second", "gcra", clock=value)  # type: ignore[arg-type]
+
+
+def _fine_timeout(value: object) -> bool:
+    """None, or a finite number of seconds from 0 (not a bool): what ``timeout=`` accepts."""
+    if value is None:
+        return True
+    if type(value) is int:
+        return 0 <= value < 2**1000
+    return type(value) is float and math.isfinite(value) and value >= 0
+
+
+@pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize("value", HOSTILE, ids=lambda v: repr(v)[:20])
+def test_acquire_refuses_a_hostile_timeout_or_cost_and_changes_nothing(
+    name: str, value: object
+) -> None:
+    import asyncio
+
+    limiter, clock = _prepared(name, "full")
+    before, now = _states(limiter), clock.now
+    if not _fine_timeout(value):
+        with pytest.raises(RateLimitError, match="timeout="):
+            limiter.acquire("k", timeout=value)
+        with pytest.raises(RateLimitError, match="timeout="):
+            asyncio.run(limiter.acquire_async("k", timeout=value))
+    with pytest.raises(RateLimitError, match="cost="):
+        limiter.acquire("k", value, timeout=0.0)
+    assert _states(limiter) == before and clock.now == now
+
+
+def _sqlite_rows(path: Any) -> list[Any]:
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        return conn.execute("SELECT * FROM ratelimit ORDER BY name, key").fetchall()
+
+
+@pytest.mark.parametrize("value", HOSTILE, ids=lambda v: repr(v)[:20])
+def test_sqlite_limiters_refuse_hostile_values_and_change_nothing(
+    tmp_path: Any, value: object
+) -> None:
+    from designpatterns_ref.clock import ManualClock
+    from designpatterns_ref.ratelimit import sqlite as sq
+
+    path = tmp_path / "bad.db"
+    clock = ManualClock(5.0)
+    bucket = sq.TokenBucket(path, 4, 1.0, 4, clock=clock)
+    cap = sq.ConcurrencyLimiter(path, 4, lease=1.0, clock=clock)
+    bucket.allow("k")
+    cap.allow("k")
+    before = _sqlite_rows(path)
+    calls: list[Callable[[], object]] = [
+        lambda: bucket.allow("k", value),  # type: ignore[arg-type]
+        lambda: bucket.peek("k", value),  # type: ignore[arg-type]
+        lambda: bucket.acquire("k", value),  # type: ignore[arg-type]
+        lambda: bucket.acquire("k", timeout=-1 if _fine_timeout(value) else value),  # type: ignore[arg-type]
+        lambda: cap.release("k", value),  # type: ignore[arg-type]
+        lambda: sq.all_of(bucket, value),  # type: ignore[arg-type]
+        lambda: sq.limiter_from_text(path, value, "gcra"),  # type: ignore[arg-type]
+        lambda: sq.limiter_from_text(path, "1/second", value),  # type: ignore[arg-type]
+        lambda: sq.FixedWindow(path, value),
+        lambda: sq.TokenBucket(path, 4, 1.0, 4, name=value or ""),
+        lambda: sq.TokenBucket(path, 4, 1.0, 4, on_error=value),
+    ]
+    fine_key = (isinstance(value, str) and value.isprintable()) or (
+        type(value) is int and -(2**63) <= value < 2**63  # type: ignore[operator]
+    )
+    if value != 1.5:  # the one fine window length and busy_timeout here
+        calls.append(lambda: sq.FixedWindow(path, 4, value))  # type: ignore[arg-type]
+        calls.append(lambda: sq.TokenBucket(path, 4, 1.0, 4, busy_timeout=value))  # type: ignore[arg-type]
+    if not fine_key:
+        calls += [
+            lambda: bucket.allow(value),  # type: ignore[arg-type]
+            lambda: bucket.peek(value),  # type: ignore[arg-type]
+            lambda: bucket.reset(value),  # type: ignore[arg-type]
+            lambda: cap.release(value),  # type: ignore[arg-type]
+        ]
+    if value is not None and not (isinstance(value, str) and value.isprintable()):
+        calls.append(lambda: sq.TokenBucket(value, 4))  # type: ignore[arg-type]
+    for number, call in enumerate(calls):
+        with pytest.raises(RateLimitError):
+            call()
+            pytest.fail(f"call {number} accepted {value!r:.40}")
+        assert _sqlite_rows(path) == before
+
+
+@pytest.mark.parametrize("path", [":memory:", "", "file:x.db?mode=memory", "a\x00b", "\ud800"])
+def test_sqlite_refuses_a_path_no_other_process_could_open(path: str) -> None:
+    from designpatterns_ref.ratelimit import sqlite as sq
+
+    with pytest.raises(RateLimitError, match="path="):
+        sq.GCRA(path, 5)

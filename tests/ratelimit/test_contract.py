@@ -113,6 +113,10 @@ def test_all_of_admits_only_when_every_part_admits(make: Make) -> None:
 
         b.name += ":second"
         both = rr.all_of(a, b)
+    elif hasattr(a, "path"):
+        from designpatterns_ref.ratelimit import sqlite
+
+        both = sqlite.all_of(a, b)
     else:
         both = rl.all_of(a, b)
     b.allow("alice", cost=LIMIT)  # b is exhausted, a is full

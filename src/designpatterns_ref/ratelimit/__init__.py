@@ -12,10 +12,15 @@ is a one-line change and one contract test holds them all:
 - :class:`FixedWindow`, :class:`SlidingWindowLog`, :class:`SlidingWindowCounter`: a count per
   window (cheap with a double burst at boundaries; exact; estimated);
 - :class:`ConcurrencyLimiter`: requests in flight, not requests per second;
-- :func:`all_of`: several limits at once, all-or-nothing.
+- :func:`all_of`: several limits at once, all-or-nothing; :func:`limiter_from_text` builds
+  one from ``"10/second; 1000/hour"`` (:mod:`.notation`, the ``limits`` package's notation);
+- ``limiter.acquire(key, cost, timeout=...)`` (and ``acquire_async``) waits out a refusal
+  instead of returning it (:mod:`.blocking`).
 
 The Redis backend (:mod:`designpatterns_ref.ratelimit.redis`, needs ``redis``) implements the
-same algorithms with one Lua script call per decision. :func:`simulate`, the generators in
+same algorithms with one Lua script call per decision; the SQLite backend
+(:mod:`designpatterns_ref.ratelimit.sqlite`) shares them between the processes of one machine
+through a file, one transaction per decision. :func:`simulate`, the generators in
 :mod:`.traffic` and :func:`plot_decisions` replay traffic on a ManualClock.
 
 Examples:
@@ -29,6 +34,7 @@ Examples:
 
 from __future__ import annotations
 
+from designpatterns_ref.ratelimit.backend import BackendUnavailable
 from designpatterns_ref.ratelimit.base import (
     Decision,
     MemoryLimiter,
@@ -42,6 +48,13 @@ from designpatterns_ref.ratelimit.fixed_window import FixedWindow
 from designpatterns_ref.ratelimit.gcra import GCRA
 from designpatterns_ref.ratelimit.leaky_bucket import LeakyBucket
 from designpatterns_ref.ratelimit.leaky_queue import LeakyBucketQueue
+from designpatterns_ref.ratelimit.notation import (
+    LimitSpec,
+    LimitSyntaxError,
+    limiter_from_text,
+    parse_limit,
+    parse_limits,
+)
 from designpatterns_ref.ratelimit.plot import plot_decisions
 from designpatterns_ref.ratelimit.simulate import SimulationResult, simulate
 from designpatterns_ref.ratelimit.sliding_counter import SlidingWindowCounter
@@ -52,11 +65,14 @@ from designpatterns_ref.ratelimit.traffic import boundary_burst, bursts, poisson
 __all__ = [
     "GCRA",
     "AllOf",
+    "BackendUnavailable",
     "ConcurrencyLimiter",
     "Decision",
     "FixedWindow",
     "LeakyBucket",
     "LeakyBucketQueue",
+    "LimitSpec",
+    "LimitSyntaxError",
     "MemoryLimiter",
     "RateLimitError",
     "RateLimitExceeded",
@@ -68,6 +84,9 @@ __all__ = [
     "all_of",
     "boundary_burst",
     "bursts",
+    "limiter_from_text",
+    "parse_limit",
+    "parse_limits",
     "plot_decisions",
     "poisson",
     "simulate",

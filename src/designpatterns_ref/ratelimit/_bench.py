@@ -35,6 +35,7 @@ from designpatterns_ref.ratelimit import (
     poisson,
     simulate,
 )
+from designpatterns_ref.ratelimit import _bench_local as _local
 
 __all__ = [
     "bench_accuracy",
@@ -511,4 +512,7 @@ def bench_steps(quick: bool) -> list[tuple[str, Callable[[], list[Table]]]]:
         ("memory per key", lambda: bench_memory(quick)),
         ("accuracy", lambda: bench_accuracy(quick)),
         ("Redis", lambda: bench_redis(quick)),
+        ("written limits", lambda: _local.bench_notation(quick)),
+        ("blocking acquisition", lambda: _local.bench_blocking(quick)),
+        ("SQLite", lambda: _local.bench_sqlite(quick)),
     ]

@@ -32,6 +32,7 @@ from designpatterns_ref.clock import Clock
 from designpatterns_ref.errors import DesignPatternsError
 
 __all__ = [
+    "Acquiring",
     "BucketLimiter",
     "Decision",
     "MemoryLimiter",
@@ -298,7 +299,30 @@ def check_rate_per_burst(
 # --------------------------------------------------------------------------- the base class
 
 
-class MemoryLimiter:
+class Acquiring:
+    """Gives a limiter with ``allow`` the blocking :meth:`acquire` and :meth:`acquire_async`
+    (:mod:`.blocking`: wait out ``retry_after`` rather than be refused)."""
+
+    __slots__ = ()
+
+    def acquire(self, key: Hashable, cost: int = 1, *, timeout: float | None = None) -> Decision:
+        """Wait out refusals for at most ``timeout`` seconds (None: as long as needed); the
+        admitting decision, or the last refusal, having consumed nothing
+        (:func:`~designpatterns_ref.ratelimit.blocking.acquire`)."""
+        from designpatterns_ref.ratelimit.blocking import acquire
+
+        return acquire(self, key, cost, timeout=timeout)
+
+    async def acquire_async(
+        self, key: Hashable, cost: int = 1, *, timeout: float | None = None
+    ) -> Decision:
+        """:meth:`acquire` for asyncio, waiting with ``asyncio.sleep``."""
+        from designpatterns_ref.ratelimit.blocking import acquire_async
+
+        return await acquire_async(self, key, cost, timeout=timeout)
+
+
+class MemoryLimiter(Acquiring):
     """Base of the in-memory limiters: locking, cost checks, per-key state, idle sweeps.
 
     A subclass implements ``_decide(key, cost, now, commit)`` (the algorithm, called with the

@@ -36,6 +36,7 @@ from typing import Any
 from designpatterns_ref.clock import Clock
 from designpatterns_ref.ratelimit.base import (
     UNIT_COST,
+    Acquiring,
     Decision,
     MemoryLimiter,
     RateLimitError,
@@ -79,7 +80,7 @@ def combine(decisions: Sequence[Decision]) -> Decision:
     )
 
 
-class AllOf:
+class AllOf(Acquiring):
     """Several in-memory limiters as one: admitted only when every part admits.
 
     Safe to share between threads (it takes the parts' locks in a fixed order).

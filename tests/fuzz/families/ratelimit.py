@@ -1,5 +1,6 @@
-"""ratelimit: every limiter (in memory and on Redis), its methods, the composites, the traffic
-generators, ``simulate`` and ``plot_decisions``.
+"""ratelimit: every limiter (in memory, on SQLite and on Redis), its methods (``acquire`` and
+``acquire_async`` included), the composites, written limits, the traffic generators,
+``simulate`` and ``plot_decisions``.
 
 The Redis entries run against a real ``redis-server`` started on first use (and stopped when
 the interpreter exits), through a client with the limiter's own deadline.
@@ -67,6 +68,28 @@ def _entries_for_limiter(name: str, make: Callable[[], Any], prefix: str = "") -
     return out
 
 
+def _acquire_entries(label: str, make: Callable[[], Any]) -> list[Entry]:
+    """The blocking acquisition of a limiter whose clock is a ManualClock (waits advance it)."""
+    return [
+        Entry(f"{label}.acquire(key)", call=lambda o, v: o.acquire(v), make=make, values=EDGES),
+        Entry(
+            f"{label}.acquire(cost)", call=lambda o, v: o.acquire("k", v), make=make, values=EDGES
+        ),
+        Entry(
+            f"{label}.acquire(timeout)",
+            call=lambda o, v: o.acquire("k", 4, timeout=v),
+            make=make,
+            values=EDGES,
+        ),
+        Entry(
+            f"{label}.acquire_async(timeout)",
+            call=lambda o, v: asyncio.run(o.acquire_async("k", 4, timeout=v)),
+            make=make,
+            values=EDGES,
+        ),
+    ]
+
+
 def _hold(limiter: Any, key: Any, cost: Any) -> None:
     with contextlib.suppress(RateLimitExceeded), limiter.hold(key, cost):
         pass
@@ -90,6 +113,7 @@ def _memory_entries() -> list[Entry]:
         out += [_constructor(name, cls, arg) for arg in args]
         make = _memory(name)
         out += _entries_for_limiter(name, make)
+        out += _acquire_entries(name, make)
         out += [
             Entry(f"{name}.tracked_keys()", call=lambda o, v: o.tracked_keys(), make=make),
             Entry(f"{name}.forget_idle()", call=lambda o, v: o.forget_idle(), make=make),
@@ -102,6 +126,7 @@ def _memory_entries() -> list[Entry]:
         )
 
     out += _entries_for_limiter("AllOf", both)
+    out += _acquire_entries("AllOf", both)
     out += [
         Entry("AllOf.clock", call=lambda o, v: o.clock, make=both),
         Entry("all_of(*limiters)", call=lambda _, v: rl.all_of(v)),
@@ -177,6 +202,144 @@ def _simulate_entries() -> list[Entry]:
     ]
     for arg in ("limiters", "arrivals", "per", "limit", "title", "ax"):
         out.append(Entry(f"plot_decisions({arg}=)", call=lambda _, v, a=arg: plot(**{a: v})))
+    return out
+
+
+def _notation_entries() -> list[Entry]:
+    out = [
+        Entry("parse_limits(text)", call=lambda _, v: rl.parse_limits(v), values=EDGES),
+        Entry("parse_limit(text)", call=lambda _, v: rl.parse_limit(v), values=EDGES),
+        Entry("limiter_from_text(text)", call=lambda _, v: rl.limiter_from_text(v, "gcra")),
+        Entry(
+            "limiter_from_text(algorithm)", call=lambda _, v: rl.limiter_from_text("1/second", v)
+        ),
+        Entry(
+            "limiter_from_text(clock)",
+            call=lambda _, v: rl.limiter_from_text("1/second", "gcra", clock=v),
+        ),
+    ]
+    for field in ("amount", "multiples", "unit"):
+        valid: dict[str, Any] = {"amount": 3, "multiples": 2, "unit": "minute"}
+        out.append(
+            Entry(
+                f"LimitSpec({field}=)",
+                call=lambda _, v, f=field, d=valid: rl.LimitSpec(**{**d, f: v}),
+                values=EDGES,
+            )
+        )
+    return out
+
+
+# --------------------------------------------------------------------------- SQLite
+
+_SQLITE_MADE = [0]
+
+
+def _sqlite_path() -> str:
+    import os
+
+    from tests.fuzz.helpers import scratch_dir
+
+    return os.path.join(scratch_dir(), "ratelimit-fuzz.db")
+
+
+def _sqlite(name: str) -> Callable[[], Any]:
+    """A SQLite limiter of ``name`` on a ManualClock, its own rows, key "k" seen twice."""
+    from designpatterns_ref.ratelimit import sqlite as sq
+
+    def make() -> Any:
+        _SQLITE_MADE[0] += 1
+        clock = ManualClock(1_000.0)
+        options: dict[str, Any] = {"clock": clock, "name": f"fuzz-{_SQLITE_MADE[0]}"}
+        cls = getattr(sq, name)
+        if name in BUCKETS:
+            limiter = cls(_sqlite_path(), 4, 1.0, 4, **options)
+        elif name in WINDOWS:
+            limiter = cls(_sqlite_path(), 4, 1.0, **options)
+        else:
+            limiter = cls(_sqlite_path(), 4, lease=1.0, **options)
+        limiter.allow("k")
+        limiter.allow("k")
+        return limiter
+
+    return make
+
+
+def _sqlite_rows(limiter: Any) -> object:
+    """What a SQLite limiter's refusal must leave alone: its rows in the file."""
+    import sqlite3
+
+    parts = getattr(limiter, "limiters", (limiter,))
+    with contextlib.closing(sqlite3.connect(parts[0].path)) as conn:
+        return [
+            conn.execute(
+                "SELECT key, state FROM ratelimit WHERE name = ? ORDER BY key", (p.name,)
+            ).fetchall()
+            for p in parts
+        ]
+
+
+def _sqlite_entries() -> list[Entry]:
+    from designpatterns_ref.ratelimit import sqlite as sq
+
+    out: list[Entry] = []
+    for name in [*BUCKETS, *WINDOWS, "ConcurrencyLimiter"]:
+        make = _sqlite(name)
+        for entry in [
+            *_entries_for_limiter(name, make, "sqlite."),
+            *_acquire_entries(f"sqlite.{name}", make),
+        ]:
+            if ".hold(" not in entry.name:  # SQLite's concurrency cap has no hold
+                out.append(Entry(entry.name, entry.call, entry.make, _sqlite_rows, entry.values))
+        out += [
+            Entry(f"sqlite.{name}.forget_idle()", call=lambda o, v: o.forget_idle(), make=make),
+            Entry(f"sqlite.{name}.tracked_keys()", call=lambda o, v: o.tracked_keys(), make=make),
+        ]
+        cls = getattr(sq, name)
+        if name == "ConcurrencyLimiter":
+            base: dict[str, Any] = {"limit": 4, "lease": 1.0}
+        else:
+            base = {"rate": 4, "per": 1.0, **({"burst": 4} if name in BUCKETS else {})}
+        for arg in ("path", *base, "clock", "name", "on_error", "busy_timeout"):
+            valid = {"path": _sqlite_path(), **base}
+            out.append(
+                Entry(
+                    f"sqlite.{name}({arg}=)",
+                    call=lambda _, v, cls=cls, valid=valid, arg=arg: cls(**{**valid, arg: v}),
+                    values=EDGES,
+                )
+            )
+
+    def composite() -> Any:
+        clock = ManualClock(7.0)
+        return sq.all_of(
+            sq.TokenBucket(_sqlite_path(), 4, clock=clock, name="fa"),
+            sq.FixedWindow(_sqlite_path(), 3, clock=clock, name="fb"),
+        )
+
+    out += [
+        Entry(e.name, e.call, e.make, _sqlite_rows, e.values)
+        for e in [
+            *_entries_for_limiter("SQLiteAllOf", composite, "sqlite."),
+            *_acquire_entries("sqlite.SQLiteAllOf", composite),
+        ]
+    ]
+    out += [
+        Entry("sqlite.all_of(*limiters)", call=lambda _, v: sq.all_of(v)),
+        Entry("sqlite.SQLiteAllOf(*limiters)", call=lambda _, v: sq.SQLiteAllOf(v)),
+        Entry(
+            "sqlite.limiter_from_text(path)",
+            call=lambda _, v: sq.limiter_from_text(v, "1/second", "gcra"),
+        ),
+        Entry(
+            "sqlite.limiter_from_text(text)",
+            call=lambda _, v: sq.limiter_from_text(_sqlite_path(), v, "gcra"),
+        ),
+        Entry(
+            "sqlite.limiter_from_text(algorithm)",
+            call=lambda _, v: sq.limiter_from_text(_sqlite_path(), "1/second", v),
+        ),
+    ]
     return out
 
 
@@ -288,6 +451,10 @@ def _redis_entries() -> list[Entry]:
                 )
             )
         out.append(Entry(f"redis.{name}(client=)", call=lambda _, v, cls=cls: cls(v, 4)))
+        out += [
+            Entry(e.name, e.call, e.make, _redis_snapshot, e.values)
+            for e in _acquire_entries(f"redis.{name}", make)
+        ]
 
     def composite() -> Any:
         clock = ManualClock(7.0)
@@ -304,6 +471,14 @@ def _redis_entries() -> list[Entry]:
         Entry("redis.all_of(*limiters)", call=lambda _, v: rr.all_of(v)),
         Entry("redis.RedisAllOf(*limiters)", call=lambda _, v: rr.RedisAllOf(v)),
         Entry("redis.AsyncAllOf(*limiters)", call=lambda _, v: rr.AsyncAllOf(v)),
+        Entry(
+            "redis.limiter_from_text(text)",
+            call=lambda _, v: rr.limiter_from_text(_client(), v, "gcra", name="fz"),
+        ),
+        Entry(
+            "redis.limiter_from_text(algorithm)",
+            call=lambda _, v: rr.limiter_from_text(_client(), "1/second", v, name="fz"),
+        ),
     ]
     for name in ("AsyncTokenBucket", "AsyncSlidingWindowLog"):
         cls = getattr(rr, name)
@@ -324,4 +499,11 @@ def _nothing() -> Iterator[None]:
     yield
 
 
-ENTRIES = [*_memory_entries(), *_traffic_entries(), *_simulate_entries(), *_redis_entries()]
+ENTRIES = [
+    *_memory_entries(),
+    *_notation_entries(),
+    *_traffic_entries(),
+    *_simulate_entries(),
+    *_sqlite_entries(),
+    *_redis_entries(),
+]

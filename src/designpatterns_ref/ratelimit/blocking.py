@@ -1,0 +1,169 @@
+"""Blocking acquisition: wait out ``retry_after`` instead of being refused.
+
+Case study: Design a Rate Limiter (docs/case-studies/rate-limiter.md)
+
+A batch job or a crawler calling someone else's API would rather wait than be refused.
+:func:`acquire` asks the limiter (``allow``); when refused, it sleeps the decision's
+``retry_after`` and asks again, until admitted or until waiting longer would pass
+``timeout``. Every limiter has it as a method, ``limiter.acquire(key, cost=1, timeout=...)``,
+and :func:`acquire_async` / ``limiter.acquire_async(...)`` waits with ``asyncio.sleep``
+(for the asyncio Redis limiters it awaits their ``allow``).
+
+- **The answer** is a :class:`~designpatterns_ref.ratelimit.base.Decision`, truthy when
+  admitted. When the wait would pass the timeout, it returns the last refusing decision at
+  once, without sleeping out the rest (a falsy answer, whose ``retry_after`` says how long
+  the wait would have been): the same test, ``if limiter.acquire(...)``, serves both.
+  ``timeout=None`` waits as long as needed, except for a wait that is infinite (a
+  concurrency cap without a lease), which is returned refused at once.
+- **Nothing partial.** Waiting only ever calls ``allow``, and a refused ``allow`` consumes
+  nothing (a composite consumes from all its parts or from none), so a timed-out
+  ``acquire`` leaves the limiter exactly as it found it.
+- **Simulated time.** On a :class:`~designpatterns_ref.clock.ManualClock`, "sleeping" is
+  ``clock.advance(wait)``, so a test or a notebook sees the same waits every run and no real
+  time passes; the timeout is then in simulated seconds. On any other clock it sleeps for
+  real and measures the timeout with :func:`time.monotonic`.
+- **Under contention** another caller may take the units it waited for; it then asks again,
+  with the new ``retry_after``, within the same timeout. Waiters are not queued: the first
+  to ask after the refill wins (a fair queue is
+  :class:`~designpatterns_ref.ratelimit.leaky_queue.LeakyBucketQueue`, which admits and
+  returns a ``delay``; ``acquire`` does not sleep that ``delay``, the caller does).
+
+pyrate-limiter's ``try_acquire(..., blocking=True)`` is the same idea; its limiter sleeps
+until its bucket says the item fits, with a ``max_delay`` or timeout past which it gives up.
+
+Complexity: one ``allow`` per wake-up; usually one wait and two calls.
+
+Examples:
+    >>> from designpatterns_ref.clock import ManualClock
+    >>> from designpatterns_ref.ratelimit import TokenBucket
+    >>> clock = ManualClock()
+    >>> bucket = TokenBucket(rate=2, per=1.0, burst=2, clock=clock)
+    >>> [bool(bucket.acquire("k")) for _ in range(3)], clock()
+    ([True, True, True], 0.5)
+    >>> bucket.acquire("k", timeout=0.1).retry_after  # would need 0.5 s: refused at once
+    0.5
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import math
+import time
+from collections.abc import Callable, Hashable
+from typing import Any
+
+from designpatterns_ref.clock import ManualClock
+from designpatterns_ref.ratelimit.base import Decision, RateLimitError
+
+__all__ = ["AcquiringAsync", "acquire", "acquire_async", "check_timeout"]
+
+
+def check_timeout(owner: str, timeout: object) -> float:
+    """``timeout`` as seconds (``math.inf`` for None), or RateLimitError unless it is None or a
+    finite number of seconds from 0."""
+    if timeout is None:
+        return math.inf
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float):
+        raise RateLimitError(
+            f"{owner}: timeout={timeout!r:.80} must be None (wait as needed) or seconds >= 0"
+        )
+    try:
+        seconds = float(timeout)
+    except OverflowError:
+        seconds = math.inf
+    if not (math.isfinite(seconds) and seconds >= 0):
+        raise RateLimitError(
+            f"{owner}: timeout={timeout!r:.80} must be None (wait as needed) or a finite "
+            "number of seconds >= 0"
+        )
+    return seconds
+
+
+def _clock_of(limiter: Any) -> ManualClock | None:
+    """The limiter's ManualClock (waits advance it), or None (waits are real)."""
+    try:
+        clock = getattr(limiter, "clock", None)
+    except RateLimitError:  # a composite whose parts keep different clocks
+        return None
+    return clock if isinstance(clock, ManualClock) else None
+
+
+def _plan(owner: str, limiter: Any, timeout: object) -> tuple[Callable[[], float], float]:
+    """The clock the timeout is measured on, and the time it runs out."""
+    limit = check_timeout(owner, timeout)
+    manual = _clock_of(limiter)
+    now: Callable[[], float] = manual if manual is not None else time.monotonic
+    return now, now() + limit
+
+
+def _wait(decision: Decision, now: float, deadline: float) -> float | None:
+    """How long to sleep before asking again, or None when the wait would pass the deadline."""
+    wait = decision.retry_after
+    if not math.isfinite(wait) or now + wait > deadline:
+        return None
+    return wait if wait > 0.0 else 0.0
+
+
+def acquire(
+    limiter: Any, key: Hashable, cost: int = 1, *, timeout: float | None = None
+) -> Decision:
+    """Admit ``cost`` units for ``key``, waiting out refusals for at most ``timeout`` seconds.
+
+    Returns the admitting decision, or (refused, nothing consumed) the last refusal when
+    admission would come after ``timeout``. Bad arguments raise RateLimitError before any
+    waiting, as ``allow`` would.
+    """
+    owner = f"{type(limiter).__name__}.acquire"
+    now, deadline = _plan(owner, limiter, timeout)
+    manual = _clock_of(limiter)
+    while True:
+        decision = limiter.allow(key, cost)
+        if decision:
+            return decision  # type: ignore[no-any-return]
+        wait = _wait(decision, now(), deadline)
+        if wait is None:
+            return decision  # type: ignore[no-any-return]
+        if manual is not None:
+            manual.advance(wait)
+        else:
+            time.sleep(wait)
+
+
+async def acquire_async(
+    limiter: Any, key: Hashable, cost: int = 1, *, timeout: float | None = None
+) -> Decision:
+    """:func:`acquire` for asyncio: waits with ``asyncio.sleep`` (on a ManualClock it advances
+    the clock and yields to the loop once); awaits ``allow`` when the limiter's is a coroutine.
+    """
+    owner = f"{type(limiter).__name__}.acquire_async"
+    now, deadline = _plan(owner, limiter, timeout)
+    manual = _clock_of(limiter)
+    while True:
+        answer = limiter.allow(key, cost)
+        decision: Decision = await answer if inspect.isawaitable(answer) else answer
+        if decision:
+            return decision
+        wait = _wait(decision, now(), deadline)
+        if wait is None:
+            return decision
+        if manual is not None:
+            manual.advance(wait)
+            await asyncio.sleep(0)
+        else:
+            await asyncio.sleep(wait)
+
+
+class AcquiringAsync:
+    """Gives a limiter whose ``allow`` is a coroutine (the asyncio Redis limiters) the
+    :meth:`acquire_async` method (and no ``acquire``: it would have to block the loop)."""
+
+    __slots__ = ()
+
+    async def acquire_async(
+        self, key: Hashable, cost: int = 1, *, timeout: float | None = None
+    ) -> Decision:
+        """Wait out refusals with ``asyncio.sleep`` for at most ``timeout`` seconds (None: as
+        long as needed); the admitting decision, or the last refusal, having consumed nothing
+        (:func:`acquire_async`)."""
+        return await acquire_async(self, key, cost, timeout=timeout)
