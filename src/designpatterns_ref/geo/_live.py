@@ -22,7 +22,8 @@ import heapq
 import math
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from designpatterns_ref.geo.base import (
     DriverNotFound,
@@ -79,9 +80,68 @@ class LiveTable:
             raise GeoError(f"at={at!r} must be a finite number of seconds or None")
         return driver_id, lat, lon, available, float(at)
 
+    def check_time(self, at: object) -> float:
+        """``at`` as a finite float of seconds; None means now on the clock."""
+        if at is None:
+            return float(self.clock())
+        if isinstance(at, bool) or not isinstance(at, int | float):
+            raise GeoTypeError(f"at={at!r} must be a finite number of seconds or None")
+        if not -sys.float_info.max <= at <= sys.float_info.max:  # NaN, inf, 10**400
+            raise GeoError(f"at={at!r} must be a finite number of seconds or None")
+        return float(at)
+
+    def check_batch(
+        self, drivers: object, available: object, at: object
+    ) -> tuple[list[str], list[float], list[float], bool, float]:
+        """Validate a bulk load of ``(driver_id, lat, lon)`` rows; return ids, lats, lons (180
+        stored as -180, a repeated id keeping its last row), ``available`` and ``at``.
+
+        The whole batch is checked before anything is stored, with C-level passes (``map``,
+        ``min``, ``max``) for the common case of str ids and float coordinates; anything else
+        goes row by row through the same checks as one update, and the error names the row.
+        """
+        if available is not True and available is not False:
+            raise GeoTypeError(f"available={available!r} must be True or False")
+        at = self.check_time(at)
+        if isinstance(drivers, str | bytes | dict) or not isinstance(drivers, Iterable):
+            raise GeoTypeError(
+                f"drivers={_short(drivers)} must be an iterable of (driver_id, lat, lon) tuples"
+            )
+        rows = list(drivers)
+        if not set(map(type, rows)) <= {tuple, list} or not set(map(len, rows)) <= {3}:
+            i, row = next(
+                (i, r) for i, r in enumerate(rows) if type(r) not in (tuple, list) or len(r) != 3
+            )
+            raise GeoTypeError(f"drivers[{i}]={_short(row)} must be a (driver_id, lat, lon) tuple")
+        if not rows:
+            return [], [], [], available, at
+        ids, lats, lons = (list(column) for column in zip(*rows, strict=True))
+        if not (set(map(type, ids)) == {str} and all(ids) and all(map(str.isascii, ids))):
+            ids = [_row(i, check_driver_id, d) for i, d in enumerate(ids)]
+        if (
+            not (set(map(type, lats)) == {float} and all(map(math.isfinite, lats)))
+            or not -90.0 <= min(lats) <= max(lats) <= 90.0
+        ):
+            lats = [_row(i, check_lat, "lat", a) for i, a in enumerate(lats)]
+        if (
+            not (set(map(type, lons)) == {float} and all(map(math.isfinite, lons)))
+            or not -180.0 <= min(lons) <= max(lons) < 180.0
+        ):
+            lons = [_row(i, check_lon, "lon", o) for i, o in enumerate(lons)]
+        if len(set(ids)) < len(ids):  # a repeated id: its last row wins, as with upserts
+            last = sorted({d: i for i, d in enumerate(ids)}.values())
+            ids = [ids[i] for i in last]
+            lats = [lats[i] for i in last]
+            lons = [lons[i] for i in last]
+        return ids, lats, lons, available, at
+
     def note(self, driver_id: str, lat: float, lon: float, available: bool, at: float) -> None:
         """Record a validated fix (the caller has updated its own structure)."""
         self.drivers[driver_id] = (lat, lon, available, at)
+        self.push(at, driver_id)
+
+    def push(self, at: float, driver_id: str) -> None:
+        """Note a fix's time on the expiry heap (nothing without a TTL)."""
         if self.ttl is not None:
             heapq.heappush(self.heap, (at, driver_id))
             if len(self.heap) > 2 * len(self.drivers) + 64:
@@ -124,6 +184,19 @@ class LiveTable:
         if rec is None:
             return None
         return DriverState(driver_id, rec[0], rec[1], rec[2], rec[3])
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _row(i: int, check: Callable[..., Any], *args: object) -> Any:
+    """``check(*args)``, its error prefixed with the row it came from."""
+    try:
+        return check(*args)
+    except GeoError as exc:
+        raise type(exc)(f"drivers[{i}]: {exc}") from None
 
 
 def check_clock(clock: object) -> Callable[[], float]:
