@@ -43,6 +43,7 @@ from designpatterns_ref.geo.geohash import (
 )
 from designpatterns_ref.geo.geohash_index import GeohashIndex, SearchTrace
 from designpatterns_ref.geo.h3_index import H3Index
+from designpatterns_ref.geo.h3_surge import HexSurgePricer
 from designpatterns_ref.geo.quadtree import QuadTreeIndex
 from designpatterns_ref.geo.redis import RedisGeoIndex
 from designpatterns_ref.geo.sphere import EARTH_RADIUS_M, equirectangular_m, haversine_m
@@ -62,6 +63,7 @@ __all__ = [
     "GeoUnavailable",
     "GeohashIndex",
     "H3Index",
+    "HexSurgePricer",
     "Match",
     "QuadTreeIndex",
     "RedisGeoIndex",
