@@ -112,3 +112,32 @@ def test_bulk_settings_are_checked(name: str) -> None:
     index.bulk_load([])
     index.bulk_load([["a", 1, 2]])  # ints and lists are accepted, as upsert accepts ints
     assert index.get("a") is not None and index.get("a").lat == 1.0
+
+
+@pytest.mark.parametrize("name", list(MAKERS))
+def test_a_bulk_loaded_driver_refreshed_later_outlives_its_batch(name: str) -> None:
+    clock = ManualClock()
+    index = MAKERS[name](clock)
+    index.bulk_load([("a", 1.0, 2.0), ("b", 1.0, 2.001), ("c", 1.0, 2.002)])
+    clock.advance(50.0)
+    index.upsert("b", 1.0, 2.003)  # a fresh fix: the batch's entry must no longer drop it
+    index.bulk_load([("c", 1.0, 2.004)])  # so is a second batch
+    clock.advance(20.0)  # the first batch is 70 s old, past the 60 s TTL
+    assert sorted(m.driver_id for m in index.nearest(1.0, 2.0, 5)) == ["b", "c"]
+    assert index._live.batches.keys() == {1} and index._live.batched == 1
+    clock.advance(60.0)
+    assert len(index) == 0 and not index._live.batches and index._live.batched == 0
+
+
+def test_batches_are_compacted_when_loads_repeat() -> None:
+    clock = ManualClock()
+    index = GeohashIndex(clock=clock)
+    rows = [(f"d{i}", 1.0 + i * 1e-4, 2.0) for i in range(100)]
+    for _ in range(5):  # every batch supersedes the last: memory must not grow with them
+        index.bulk_load(rows)
+        clock.advance(1.0)
+        assert index._live.batched + len(index._live.heap) <= 2 * len(index) + 64 + 1
+    clock.advance(58.5)  # the last load (at 4 s) is 59.5 s old: all still live
+    assert len(index) == 100
+    clock.advance(1.0)
+    assert len(index) == 0

@@ -26,8 +26,8 @@ Complexity: O(1) per move; O(n) for a bulk load of n drivers.
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Iterable
-from heapq import heapify
 from itertools import repeat
 from math import asin, cos, sin, sqrt
 
@@ -35,7 +35,7 @@ from designpatterns_ref.geo._live import LiveIndex, LiveTable
 from designpatterns_ref.geo.base import GeoTypeError, check_driver_id
 from designpatterns_ref.geo.sphere import EARTH_RADIUS_M, RAD
 
-__all__ = ["Bucket", "BucketIndex", "measure"]
+__all__ = ["Bucket", "BucketIndex", "Cells", "measure"]
 
 _D = 2.0 * EARTH_RADIUS_M
 _INF = math.inf
@@ -50,10 +50,23 @@ class Bucket(dict[str, tuple[float, float, bool, float]]):
     """
 
     __slots__ = ("key",)
+    key: int  # set right after creation: an __init__ would cost a Python call per cell
 
-    def __init__(self, key: int) -> None:
-        super().__init__()
-        self.key = key
+
+class Cells(dict[int, Bucket]):
+    """Cell key -> bucket; reading a missing key with ``cells[key]`` makes its empty bucket.
+
+    The bulk load reads every driver's bucket with one ``map(cells.__getitem__, keys)``, so a
+    cell seen for the first time gets its bucket there, with no separate pass to find new cells.
+    ``get`` stays a plain read (the searches use it and never create anything).
+    """
+
+    __slots__ = ()
+
+    def __missing__(self, key: int) -> Bucket:
+        bucket = self[key] = Bucket()
+        bucket.key = key
+        return bucket
 
 
 def measure(
@@ -95,7 +108,7 @@ class BucketIndex(LiveIndex):
 
     def _init_buckets(self, live: LiveTable) -> None:
         self._live = live
-        self._cells: dict[int, Bucket] = {}
+        self._cells = Cells()
         self._bucket_of: dict[str, Bucket] = {}  # driver id -> the bucket it sits in
 
     def _keys(self, lats: list[float], lons: list[float]) -> list[int]:
@@ -112,7 +125,8 @@ class BucketIndex(LiveIndex):
                 self._unlink(driver_id, bucket)
             bucket = self._cells.get(key)
             if bucket is None:
-                bucket = self._cells[key] = Bucket(key)
+                bucket = self._cells[key] = Bucket()
+                bucket.key = key
             bucket_of[driver_id] = bucket
         bucket[driver_id] = live.drivers[driver_id] = record
         live.push(record[3], driver_id)
@@ -141,20 +155,14 @@ class BucketIndex(LiveIndex):
         if bucket_of:  # drivers already here leave their old bucket first
             for driver_id in bucket_of.keys() & set(ids):
                 self._unlink(driver_id, bucket_of.pop(driver_id))
+        # Every step below is one C-level pass (map, zip, dict.update): no Python-level loop
+        # runs per driver. Reading the buckets makes those of new cells (Cells.__missing__).
         records = list(zip(lats, lons, repeat(available), repeat(at), strict=False))
-        for driver_id, key, record in zip(ids, keys, records, strict=True):
-            bucket = cells.get(key)
-            if bucket is None:
-                bucket = cells[key] = Bucket(key)
-            bucket[driver_id] = record
-        bucket_of.update(zip(ids, map(cells.__getitem__, keys), strict=True))
+        buckets = list(map(cells.__getitem__, keys))
+        deque(map(dict.__setitem__, buckets, ids, records), maxlen=0)
+        bucket_of.update(zip(ids, buckets, strict=True))
         live.drivers.update(zip(ids, records, strict=True))
-        if live.ttl is not None:
-            live.heap += zip(repeat(at), ids, strict=False)
-            if len(live.heap) > 2 * len(bucket_of) + 64:
-                live.compact()
-            else:
-                heapify(live.heap)
+        live.push_batch(at, ids)
 
     def remove(self, driver_id: str) -> bool:
         """Forget a driver; True if it was there."""

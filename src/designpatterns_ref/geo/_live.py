@@ -7,6 +7,9 @@ seconds (on the injected clock) has gone offline without saying so and must not 
 Expiry is lazy: each fix pushes ``(at, driver_id)`` on a heap, and before every read the heap is
 popped while its oldest entry is stale, dropping the driver only if that entry is still its
 latest fix. The heap is rebuilt when stale entries outnumber live drivers, so it stays O(n).
+A bulk load, whose fixes all share one time, pushes one entry ``(at, "", batch)`` for the whole
+batch instead (no driver id is empty, so it sorts before drivers of the same time); popping it
+checks each driver of the batch as a single entry would.
 
 Complexity: O(log n) per fix for the heap; expiry is amortised O(log n) per fix.
 
@@ -23,6 +26,7 @@ import math
 import sys
 import time
 from collections.abc import Callable, Iterable
+from operator import itemgetter
 from typing import Any
 
 from designpatterns_ref.geo.base import (
@@ -45,7 +49,7 @@ __all__ = ["LiveIndex", "LiveTable", "check_clock", "check_query"]
 class LiveTable:
     """Driver positions by id, with the TTL bookkeeping; the indexes keep their own structure."""
 
-    __slots__ = ("clock", "drivers", "heap", "ttl")
+    __slots__ = ("batched", "batches", "clock", "drivers", "heap", "ttl")
 
     def __init__(self, *, ttl: float | None, clock: Callable[[], float] | None) -> None:
         if ttl is not None:
@@ -58,7 +62,10 @@ class LiveTable:
         self.clock: Callable[[], float] = check_clock(clock)
         # driver_id -> (lat, lon, available, at)
         self.drivers: dict[str, tuple[float, float, bool, float]] = {}
-        self.heap: list[tuple[float, str]] = []
+        # (at, driver_id), or (at, "", batch number) for a bulk load's drivers
+        self.heap: list[tuple[float, str] | tuple[float, str, int]] = []
+        self.batches: dict[int, list[str]] = {}
+        self.batched = 0  # driver ids held in batches
 
     def check_fix(
         self, driver_id: object, lat: object, lon: object, available: object, at: object
@@ -115,7 +122,7 @@ class LiveTable:
             raise GeoTypeError(f"drivers[{i}]={_short(row)} must be a (driver_id, lat, lon) tuple")
         if not rows:
             return [], [], [], available, at
-        ids, lats, lons = (list(column) for column in zip(*rows, strict=True))
+        ids, lats, lons = (list(map(itemgetter(i), rows)) for i in range(3))
         if not (set(map(type, ids)) == {str} and all(ids) and all(map(str.isascii, ids))):
             ids = [_row(i, check_driver_id, d) for i, d in enumerate(ids)]
         if (
@@ -147,10 +154,25 @@ class LiveTable:
             if len(self.heap) > 2 * len(self.drivers) + 64:
                 self.compact()
 
+    def push_batch(self, at: float, driver_ids: list[str]) -> None:
+        """Note one time for many fixes with a single heap entry (nothing without a TTL)."""
+        if self.ttl is None or not driver_ids:
+            return
+        number = len(self.batches)
+        while number in self.batches:
+            number += 1
+        self.batches[number] = driver_ids
+        self.batched += len(driver_ids)
+        heapq.heappush(self.heap, (at, "", number))
+        if len(self.heap) + self.batched > 2 * len(self.drivers) + 64:
+            self.compact()
+
     def compact(self) -> None:
         """Rebuild the expiry heap from the live drivers, dropping superseded entries."""
         self.heap = [(rec[3], d) for d, rec in self.drivers.items()]
         heapq.heapify(self.heap)
+        self.batches.clear()
+        self.batched = 0
 
     def stale(self, drop: Callable[[str], None] | None = None) -> list[str]:
         """Forget and return the drivers whose latest fix is older than ``ttl``.
@@ -163,13 +185,20 @@ class LiveTable:
         cutoff = self.clock() - self.ttl
         heap, drivers, gone = self.heap, self.drivers, []
         while heap and heap[0][0] < cutoff:
-            at, driver_id = heapq.heappop(heap)
-            rec = drivers.get(driver_id)
-            if rec is not None and rec[3] == at:
-                if drop is not None:
-                    drop(driver_id)
-                del drivers[driver_id]
-                gone.append(driver_id)
+            entry = heapq.heappop(heap)
+            at = entry[0]
+            if len(entry) == 3:  # a bulk load's drivers, all fixed at the same time
+                batch = self.batches.pop(entry[2])
+                self.batched -= len(batch)
+            else:
+                batch = [entry[1]]
+            for driver_id in batch:
+                rec = drivers.get(driver_id)
+                if rec is not None and rec[3] == at:
+                    if drop is not None:
+                        drop(driver_id)
+                    del drivers[driver_id]
+                    gone.append(driver_id)
         return gone
 
     def record(self, driver_id: str) -> tuple[float, float, bool, float]:

@@ -169,7 +169,8 @@ class GeohashIndex(BucketIndex):
                 self._unlink(driver_id, bucket)
             bucket = self._cells.get(key)
             if bucket is None:
-                bucket = self._cells[key] = Bucket(key)
+                bucket = self._cells[key] = Bucket()
+                bucket.key = key
             bucket_of[driver_id] = bucket
         bucket[driver_id] = live.drivers[driver_id] = (lat, lon, available, at)
         if live.ttl is not None:
@@ -202,14 +203,17 @@ class GeohashIndex(BucketIndex):
         return index
 
     def _keys(self, lats: list[float], lons: list[float]) -> list[int]:
-        rows, cols = self._rows, self._cols
-        ys = [int((lat + 90.0) * self._row_scale) for lat in lats]  # as upsert computes them
-        if ys and max(ys) == rows:
-            ys = [min(y, rows - 1) for y in ys]
-        xs = [int((lon + 180.0) * self._col_scale) for lon in lons]
-        if xs and max(xs) == cols:
-            xs = [min(x, cols - 1) for x in xs]
-        return [y * cols + x for y, x in zip(ys, xs, strict=True)]
+        rows, cols, rs, cs = self._rows, self._cols, self._row_scale, self._col_scale
+        pairs = zip(lats, lons, strict=True)
+        # Rows and columns as upsert computes them; they only grow with the coordinate, so
+        # when the largest stays inside the grid, none needs upsert's clamp at 90 and 180.
+        if lats and (int((max(lats) + 90.0) * rs) >= rows or int((max(lons) + 180.0) * cs) >= cols):
+            return [
+                min(int((lat + 90.0) * rs), rows - 1) * cols
+                + min(int((lon + 180.0) * cs), cols - 1)
+                for lat, lon in pairs
+            ]
+        return [int((lat + 90.0) * rs) * cols + int((lon + 180.0) * cs) for lat, lon in pairs]
 
     # -- search --------------------------------------------------------------------------
 
