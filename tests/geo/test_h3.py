@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from designpatterns_ref.clock import ManualClock
 from designpatterns_ref.geo import BruteForceIndex, GeoError, GeoTypeError, H3Index, haversine_m
-from designpatterns_ref.geo.h3_index import _Cell, _metres, h3_module, unit
+from designpatterns_ref.geo.h3_index import _Cell, _metres, edge_angle, h3_module, unit
 
 from .strategies import CENTRES, clamp_lat, wrap
 
@@ -50,8 +50,9 @@ def test_cell_bounds_never_exceed_the_distance_to_a_point_of_the_cell(
     geo = _Cell(h3, cell)
     p = unit(p_lat, p_lon)
     d = haversine_m(p_lat, p_lon, q_lat, q_lon)
-    assert _metres(geo.bound(p)) <= d
-    assert geo.cheap_bound(p) <= geo.bound(p) + 1e-12  # the triangle inequality
+    assert _metres(geo.bound(*p)) <= d
+    assert geo.bound(*p) == min(edge_angle(p, e) for e in geo.arcs())  # inlined = readable
+    assert geo.cheap_bound(*p) <= geo.bound(*p) + 1e-12  # the triangle inequality
 
 
 def test_the_exact_bound_is_tight_for_a_neighbour() -> None:
@@ -60,7 +61,7 @@ def test_the_exact_bound_is_tight_for_a_neighbour() -> None:
     lat, lon = h3.cell_to_latlng(cell)
     near = h3.grid_disk(cell, 1)[1]
     geo = _Cell(h3, near)
-    exact, cheap = geo.bound(unit(lat, lon)), geo.cheap_bound(unit(lat, lon))
+    exact, cheap = geo.bound(*unit(lat, lon)), geo.cheap_bound(*unit(lat, lon))
     edge = h3.average_hexagon_edge_length(9, "m")
     assert 0.5 * edge < exact * 6_371_008.8 < 1.2 * edge  # about an apothem (0.87 edge)
     assert cheap < exact

@@ -146,7 +146,7 @@ def _indexes(quick: bool, redis_client: Any) -> list[tuple[str, Callable[[], Dri
     out: list[tuple[str, Callable[[], DriverIndex], int]] = [
         ("GeohashIndex (precision 7)", lambda: GeohashIndex(7, ttl=None), 0),
         ("H3Index (resolution 9)", lambda: H3Index(9, ttl=None), 0),
-        ("H3Index (resolution 8)", lambda: H3Index(8, ttl=None), 0),
+        ("H3Index (resolution 10)", lambda: H3Index(10, ttl=None), 0),
         ("QuadTreeIndex (capacity 16)", lambda: QuadTreeIndex(16, ttl=None), 0),
         ("BruteForceIndex", lambda: BruteForceIndex(ttl=None), 20 if quick else 100),
     ]

@@ -65,8 +65,11 @@ _MARGIN_M = 0.01  # H3's cell assignment and its drawn boundary agree far closer
 _CACHE = 200_000  # cells whose geometry is kept; the cache starts afresh beyond that
 
 Vector = tuple[float, float, float]
-# An edge from a to b: a, b, the unit normal n of their great circle, then n x a and b x n.
-Edge = tuple[Vector, Vector, Vector, Vector, Vector]
+# An arc from a to b, flat: a, b, the unit normal n of their great circle, then n x a and b x n.
+Edge = tuple[
+    float, float, float, float, float, float, float, float, float,
+    float, float, float, float, float, float,
+]  # fmt: skip
 
 
 def h3_module() -> Any:
@@ -85,10 +88,6 @@ def unit(lat: float, lon: float) -> Vector:
     return c * cos(lam), c * sin(lam), sin(p)
 
 
-def _dot(a: Vector, b: Vector) -> float:
-    return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
-
-
 def _cross(a: Vector, b: Vector) -> Vector:
     return a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]
 
@@ -102,11 +101,11 @@ def angle(a: Vector, b: Vector) -> float:
 def make_edge(a: Vector, b: Vector) -> Edge | None:
     """The arc from ``a`` to ``b`` with what :func:`edge_angle` needs; None if they coincide."""
     n = _cross(a, b)
-    norm = sqrt(_dot(n, n))
+    norm = sqrt(n[0] ** 2 + n[1] ** 2 + n[2] ** 2)
     if norm == 0.0:
         return None
     n = (n[0] / norm, n[1] / norm, n[2] / norm)
-    return a, b, n, _cross(n, a), _cross(b, n)
+    return (*a, *b, *n, *_cross(n, a), *_cross(b, n))
 
 
 def edge_angle(p: Vector, edge: Edge) -> float:
@@ -114,38 +113,65 @@ def edge_angle(p: Vector, edge: Edge) -> float:
 
     Along the arc's great circle, ``cos(distance)`` is ``A cos(t - t0)``: the nearest point is
     the foot of the perpendicular ``t0`` when it falls on the arc (``p`` lies on the inner side
-    of the planes through each end at right angles to the arc), else the nearer end.
+    of the planes through each end at right angles to the arc), else the nearer end. The
+    readable form; :meth:`_Cell.bound` inlines it.
     """
-    a, b, n, ta, tb = edge
-    if _dot(p, ta) >= 0.0 and _dot(p, tb) >= 0.0:
-        return asin(min(1.0, abs(_dot(p, n))))
-    return min(angle(p, a), angle(p, b))
+    a, b, n, ta, tb = edge[0:3], edge[3:6], edge[6:9], edge[9:12], edge[12:15]
+
+    def dot(u: tuple[float, ...], v: tuple[float, ...]) -> float:
+        return u[0] * v[0] + u[1] * v[1] + u[2] * v[2]
+
+    if dot(p, ta) >= 0.0 and dot(p, tb) >= 0.0:
+        return asin(min(1.0, abs(dot(p, n))))
+    return min(angle(p, (a[0], a[1], a[2])), angle(p, (b[0], b[1], b[2])))
 
 
 class _Cell:
-    """What a search needs of one cell, computed once: centre, circumradius, edges, neighbours
-    (the neighbours only when the cell is searched: most cells pushed are never popped)."""
+    """What a search needs of one cell, computed once: its centre and circumradius when first
+    pushed, its edges when first popped (for the exact bound), its neighbours when searched."""
 
-    __slots__ = ("centre", "circumradius", "edges", "neighbours")
+    __slots__ = ("circumradius", "corners", "cx", "cy", "cz", "edges", "neighbours")
 
     def __init__(self, h3: Any, cell: int) -> None:
         self.neighbours: list[int] | None = None
-        self.centre = unit(*h3.cell_to_latlng(cell))
-        corners = [unit(lat, lon) for lat, lon in h3.cell_to_boundary(cell)]
+        self.edges: list[Edge] | None = None
+        centre = unit(*h3.cell_to_latlng(cell))
+        self.cx, self.cy, self.cz = centre
+        self.corners = [unit(lat, lon) for lat, lon in h3.cell_to_boundary(cell)]
         # The farthest point of a cell from its centre is a corner: along each arc the distance
         # from a point is largest at an end.
-        self.circumradius = max(angle(self.centre, c) for c in corners)
-        edges = (make_edge(a, b) for a, b in zip(corners, corners[1:] + corners[:1], strict=True))
-        self.edges = [e for e in edges if e is not None]
+        self.circumradius = max(angle(centre, c) for c in self.corners)
 
-    def bound(self, p: Vector) -> float:
+    def arcs(self) -> list[Edge]:
+        """The cell's boundary, corner to corner, as :func:`make_edge` arcs (made once)."""
+        if self.edges is None:
+            corners = self.corners
+            pairs = zip(corners, corners[1:] + corners[:1], strict=True)
+            self.edges = [e for a, b in pairs if (e := make_edge(a, b)) is not None]
+        return self.edges
+
+    def bound(self, px: float, py: float, pz: float) -> float:
         """A lower bound (radians) on the angle from ``p`` to any point of the cell, for ``p``
-        outside it: the distance to its boundary."""
-        return min(edge_angle(p, e) for e in self.edges)
+        outside it: the distance to its boundary, the least :func:`edge_angle` (inlined)."""
+        best = 4.0
+        for ax, ay, az, bx, by, bz, nx, ny, nz, tax, tay, taz, tbx, tby, tbz in self.arcs():
+            if px * tax + py * tay + pz * taz >= 0.0 and px * tbx + py * tby + pz * tbz >= 0.0:
+                s = px * nx + py * ny + pz * nz
+                d = asin(min(1.0, s if s >= 0.0 else -s))
+            else:
+                chord = min(
+                    (px - ax) ** 2 + (py - ay) ** 2 + (pz - az) ** 2,
+                    (px - bx) ** 2 + (py - by) ** 2 + (pz - bz) ** 2,
+                )
+                d = 2.0 * asin(min(1.0, sqrt(chord) * 0.5))
+            if d < best:
+                best = d
+        return best
 
-    def cheap_bound(self, p: Vector) -> float:
+    def cheap_bound(self, px: float, py: float, pz: float) -> float:
         """A looser lower bound: the distance to the centre less the circumradius."""
-        return angle(p, self.centre) - self.circumradius
+        chord = sqrt((px - self.cx) ** 2 + (py - self.cy) ** 2 + (pz - self.cz) ** 2)
+        return 2.0 * asin(min(1.0, chord * 0.5)) - self.circumradius
 
 
 def _metres(angle_rad: float) -> float:
@@ -247,7 +273,7 @@ class H3Index(BucketIndex):
             return []
         p1, l1 = lat * RAD, lon * RAD
         c1 = cos(p1)
-        p = unit(lat, lon)
+        px, py, pz = unit(lat, lon)
         origin = self._to_cell(lat, lon, self.resolution)
         heap: list[tuple[float, int, bool]] = [(-1.0, origin, True)]
         seen = {origin}
@@ -261,7 +287,7 @@ class H3Index(BucketIndex):
                 break  # every unsearched point is farther than reach
             geo = self._geometry(cell)
             if not exact:
-                tight = _metres(geo.bound(p))
+                tight = _metres(geo.bound(px, py, pz))
                 if tight > bound:
                     heappush(heap, (tight, cell, True))
                     continue
@@ -279,7 +305,8 @@ class H3Index(BucketIndex):
             for near in around:
                 if near not in seen:
                     seen.add(near)
-                    heappush(heap, (_metres(self._geometry(near).cheap_bound(p)), near, False))
+                    first = _metres(self._geometry(near).cheap_bound(px, py, pz))
+                    heappush(heap, (first, near, False))
             if len(done) > budget:  # sparse: measure the other occupied cells instead
                 rest = [b for key, b in cells.items() if key not in done]
                 found += measure(rest, p1, l1, c1, available_only)
