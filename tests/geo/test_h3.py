@@ -122,3 +122,15 @@ def test_cell_names_the_hexagon() -> None:
 def test_resolution_is_checked(resolution: object, error: type) -> None:
     with pytest.raises(error, match="resolution="):
         H3Index(resolution)  # type: ignore[arg-type]
+
+
+def test_h3_is_imported_only_when_an_h3_object_is_made() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, designpatterns_ref as dp; dp.geo.GeohashIndex(); "
+        "print('h3' in sys.modules); dp.geo.H3Index(); print('h3' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "True"]
