@@ -21,8 +21,10 @@ falls on the arc, else the nearer end. Bounds are shrunk by a centimetre, far mo
 floating-point disagreement between H3's cell assignment and the drawn boundary. Any point
 outside the cells searched so far is reached through a chain of adjacent cells each no farther
 than it, so no nearer driver can be missed: at the poles (a cell covers each pole), across the
-antimeridian (3-D vectors have no seam) and by the pentagons alike. As in the geohash index, when
-the search has popped more cells than are occupied it measures the rest of the occupied cells.
+antimeridian (3-D vectors have no seam) and by the pentagons alike. A cell's geometry comes from
+two calls into h3 the first time a search meets it and is cached; when a search has popped more
+cells than measuring every driver would cost (a rider far from everyone), it measures the drivers
+of the occupied cells it has not searched instead, as the geohash index does.
 
 Trade-off against :class:`~designpatterns_ref.geo.geohash_index.GeohashIndex`: hexagons have
 nearly equal area everywhere and all six neighbours at the same distance, so a ring of cells is a
@@ -280,7 +282,9 @@ class H3Index(BucketIndex):
         done: set[int] = set()
         found: list[tuple[float, str]] = []
         reach = limit  # no driver farther than reach can change the answer
-        budget = 4 * len(cells) + 64
+        # Popping a cell the first time costs calls into h3 (its boundary, its neighbours), as
+        # much as measuring a few dozen drivers: past this many cells, measure the rest instead.
+        budget = len(self._live.drivers) // 32 + 64
         while heap:
             bound, cell, exact = heappop(heap)
             if bound > reach:
