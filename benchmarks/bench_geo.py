@@ -1,4 +1,5 @@
-"""geo benchmarks: geohash codecs beside pygeohash / python-geohash / h3, and the driver indexes.
+"""geo benchmarks: geohash codecs beside pygeohash / python-geohash / h3, the driver indexes
+(geohash and H3 side by side), index builds beside an h3 dictionary of cells, surge per cell.
 
 Run ``pytest benchmarks/bench_geo.py --benchmark-only`` for figures, or ``--benchmark-disable``
 for the quick correctness pass CI makes (small workloads, every answer checked against brute
@@ -19,8 +20,11 @@ from designpatterns_ref.clock import ManualClock
 from designpatterns_ref.geo import (
     BruteForceIndex,
     GeohashIndex,
+    H3Index,
+    HexSurgePricer,
     QuadTreeIndex,
     RedisGeoIndex,
+    SurgePricer,
     decode,
     encode,
     neighbors,
@@ -67,14 +71,21 @@ def fleet(quick: bool) -> tuple[list[tuple[float, float]], list[tuple[float, flo
     return city(3_000 if quick else 100_000), city(200 if quick else 2_000, seed=99)
 
 
-@pytest.mark.parametrize("kind", ["geohash", "quadtree"])
+INDEXES: dict[str, Callable[[], Any]] = {
+    "geohash": lambda: GeohashIndex(ttl=None),
+    "h3": lambda: H3Index(ttl=None),
+    "quadtree": lambda: QuadTreeIndex(ttl=None),
+}
+
+
+@pytest.mark.parametrize("kind", list(INDEXES))
 def test_nearest(
     benchmark: BenchmarkFixture,
     kind: str,
     fleet: tuple[list[tuple[float, float]], list[tuple[float, float]]],
 ) -> None:
     drivers, asks = fleet
-    index = GeohashIndex(ttl=None) if kind == "geohash" else QuadTreeIndex(ttl=None)
+    index = INDEXES[kind]()
     oracle = BruteForceIndex(ttl=None)
     for i, (lat, lon) in enumerate(drivers):
         index.upsert(f"d{i}", lat, lon)
@@ -84,7 +95,7 @@ def test_nearest(
     benchmark(each(lambda q: index.nearest(q[0], q[1], 10), asks))
 
 
-@pytest.mark.parametrize("kind", ["geohash", "quadtree", "brute"])
+@pytest.mark.parametrize("kind", ["geohash", "h3", "quadtree", "brute"])
 def test_updates(
     benchmark: BenchmarkFixture,
     kind: str,
@@ -93,12 +104,76 @@ def test_updates(
     drivers, _ = fleet
     index = {
         "geohash": lambda: GeohashIndex(clock=ManualClock()),
+        "h3": lambda: H3Index(clock=ManualClock()),
         "quadtree": lambda: QuadTreeIndex(clock=ManualClock()),
         "brute": lambda: BruteForceIndex(clock=ManualClock()),
     }[kind]()
     moves = [(f"d{i % len(drivers)}", lat + 1e-4, lon) for i, (lat, lon) in enumerate(drivers)]
     benchmark(each(lambda m: index.upsert(m[0], m[1], m[2]), moves))
     assert len(index) == len(drivers)
+
+
+@pytest.mark.parametrize("kind", ["h3_dict_peer", "geohash_upserts", "geohash_bulk", "h3_bulk"])
+def test_build(
+    benchmark: BenchmarkFixture,
+    kind: str,
+    fleet: tuple[list[tuple[float, float]], list[tuple[float, float]]],
+) -> None:
+    drivers, asks = fleet
+    rows = [(f"d{i}", lat, lon) for i, (lat, lon) in enumerate(drivers)]
+    h3: Any = __import__("h3.api.basic_int", fromlist=["latlng_to_cell"])
+
+    def h3_dict() -> dict[int, list[str]]:  # the peer: ids by cell, no positions or checks
+        cells: dict[int, list[str]] = {}
+        for driver_id, lat, lon in rows:
+            cells.setdefault(h3.latlng_to_cell(lat, lon, 9), []).append(driver_id)
+        return cells
+
+    def upserts() -> GeohashIndex:
+        index = GeohashIndex()
+        for driver_id, lat, lon in rows:
+            index.upsert(driver_id, lat, lon)
+        return index
+
+    build: Callable[[], Any] = {
+        "h3_dict_peer": h3_dict,
+        "geohash_upserts": upserts,
+        "geohash_bulk": lambda: GeohashIndex.from_drivers(rows),
+        "h3_bulk": lambda: H3Index.from_drivers(rows),
+    }[kind]
+    built = benchmark(build)
+    if kind != "h3_dict_peer":
+        for lat, lon in asks[:10]:
+            assert built.nearest(lat, lon, 5) == upserts().nearest(lat, lon, 5)
+
+
+@pytest.mark.parametrize("grid", ["h3", "geohash"])
+def test_surge_period(
+    benchmark: BenchmarkFixture,
+    grid: str,
+    fleet: tuple[list[tuple[float, float]], list[tuple[float, float]]],
+) -> None:
+    drivers, asks = fleet
+    clock = ManualClock()
+    if grid == "h3":
+        hexes = HexSurgePricer(8, clock=clock)
+        benchmark(lambda: hexes.observe(asks, drivers))
+        return
+    plain = SurgePricer(clock=clock)
+
+    def period() -> None:
+        demand: dict[str, int] = {}
+        supply: dict[str, int] = {}
+        for lat, lon in asks:
+            cell = encode(lat, lon, 6)
+            demand[cell] = demand.get(cell, 0) + 1
+        for lat, lon in drivers:
+            cell = encode(lat, lon, 6)
+            supply[cell] = supply.get(cell, 0) + 1
+        for cell in sorted(demand.keys() | supply.keys()):
+            plain.update(cell, demand=demand.get(cell, 0), supply=supply.get(cell, 0))
+
+    benchmark(period)
 
 
 def test_redis_nearest(

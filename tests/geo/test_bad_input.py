@@ -18,6 +18,8 @@ from designpatterns_ref.geo import (
     GeoError,
     GeohashIndex,
     GeoTypeError,
+    H3Index,
+    HexSurgePricer,
     QuadTreeIndex,
     SurgePricer,
     TripState,
@@ -71,6 +73,7 @@ INDEXES: list[Callable[[], Any]] = [
     lambda: BruteForceIndex(clock=ManualClock()),
     lambda: GeohashIndex(clock=ManualClock()),
     lambda: QuadTreeIndex(clock=ManualClock()),
+    lambda: H3Index(clock=ManualClock()),
 ]
 
 
@@ -86,6 +89,17 @@ def test_indexes_refuse_huge_ints(make: Callable[[], Any], value: int) -> None:
         lambda: index.nearest(value, 0.0),
         lambda: index.within(0.0, 0.0, value),
         lambda: index.nearest(0.0, 0.0, max_radius_m=value),
+    ):
+        with pytest.raises(GeoError):
+            call()
+    for call in (
+        (
+            lambda: index.bulk_load([("b", value, 0.0)]),
+            lambda: index.bulk_load([("b", 0.0, value)]),
+            lambda: index.bulk_load([("b", 0.0, 0.0)], at=value),
+        )
+        if hasattr(index, "bulk_load")
+        else ()
     ):
         with pytest.raises(GeoError):
             call()
@@ -123,6 +137,8 @@ def test_non_callable_clocks_are_refused(clock: object) -> None:
         lambda: GeohashIndex(clock=clock),  # type: ignore[arg-type]
         lambda: QuadTreeIndex(clock=clock),  # type: ignore[arg-type]
         lambda: BruteForceIndex(clock=clock),  # type: ignore[arg-type]
+        lambda: H3Index(clock=clock),  # type: ignore[arg-type]
+        lambda: HexSurgePricer(clock=clock),  # type: ignore[arg-type]
     ):
         with pytest.raises(GeoTypeError, match="clock="):
             make()

@@ -17,6 +17,7 @@ from designpatterns_ref.geo import (
     DriverIndex,
     GeoError,
     GeohashIndex,
+    H3Index,
     QuadTreeIndex,
     RedisGeoIndex,
 )
@@ -31,6 +32,9 @@ MEMORY: dict[str, Factory] = {
     "geohash9": lambda c: GeohashIndex(9, clock=c),
     "quadtree2": lambda c: QuadTreeIndex(capacity=2, clock=c),
     "quadtree16": lambda c: QuadTreeIndex(clock=c),
+    "h3_9": lambda c: H3Index(clock=c),
+    "h3_5": lambda c: H3Index(5, clock=c),
+    "h3_0": lambda c: H3Index(0, clock=c),
 }
 
 

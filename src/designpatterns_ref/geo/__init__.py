@@ -6,9 +6,9 @@ Riders must be matched to the nearest free driver within milliseconds while ever
 position changes every few seconds. The family shows the pieces: :mod:`.geohash` turns a position
 into a cell code, :mod:`.sphere` measures (haversine, and the distance to a cell), four
 interchangeable driver indexes answer ``upsert / remove / nearest / within`` (brute force, geohash
-rings, a quadtree, Redis), all exact and equal to brute force, and :class:`Dispatcher`,
-:class:`SurgePricer` and :class:`TripStateMachine` build the product on top. The Redis index and
-the plot helper import their optional dependencies only when used.
+rings, H3 hexagons, a quadtree, Redis), all exact and equal to brute force, and :class:`Dispatcher`,
+:class:`SurgePricer` and :class:`TripStateMachine` build the product on top. The Redis and H3
+indexes and the plot helper import their optional dependencies only when used.
 
 >>> from designpatterns_ref.clock import ManualClock
 >>> index = GeohashIndex(clock=ManualClock())
@@ -42,6 +42,8 @@ from designpatterns_ref.geo.geohash import (
     redis_score,
 )
 from designpatterns_ref.geo.geohash_index import GeohashIndex, SearchTrace
+from designpatterns_ref.geo.h3_index import H3Index
+from designpatterns_ref.geo.h3_surge import HexSurgePricer
 from designpatterns_ref.geo.quadtree import QuadTreeIndex
 from designpatterns_ref.geo.redis import RedisGeoIndex
 from designpatterns_ref.geo.sphere import EARTH_RADIUS_M, equirectangular_m, haversine_m
@@ -60,6 +62,8 @@ __all__ = [
     "GeoTypeError",
     "GeoUnavailable",
     "GeohashIndex",
+    "H3Index",
+    "HexSurgePricer",
     "Match",
     "QuadTreeIndex",
     "RedisGeoIndex",

@@ -5,11 +5,13 @@ asking for the 10 nearest from points in the same square, and drivers moving a f
 per update. Full mode is the reference workload (100,000 drivers, 10,000 queries, 1,000,000
 updates; brute force and Redis on fewer, as noted in each table); quick mode shrinks everything
 so the whole run takes seconds. Peers (``pygeohash``, ``python-geohash``, ``h3``) are measured
-when installed; the Redis rows need a ``redis-server`` binary and are skipped without one.
+when installed (``h3`` always is: the ``geo`` extra needs it for :class:`H3Index`); the Redis rows
+need a ``redis-server`` binary and are skipped without one.
 """
 
 from __future__ import annotations
 
+import gc
 import importlib
 import math
 import random
@@ -24,9 +26,18 @@ from designpatterns_ref.geo import geohash as gh
 from designpatterns_ref.geo.base import DriverIndex
 from designpatterns_ref.geo.brute import BruteForceIndex
 from designpatterns_ref.geo.geohash_index import GeohashIndex
+from designpatterns_ref.geo.h3_index import H3Index
 from designpatterns_ref.geo.quadtree import QuadTreeIndex
 
-__all__ = ["bench_codecs", "bench_nearest", "bench_steps", "bench_updates", "city"]
+__all__ = [
+    "bench_build",
+    "bench_codecs",
+    "bench_nearest",
+    "bench_steps",
+    "bench_surge",
+    "bench_updates",
+    "city",
+]
 
 SEED = 20240606
 CENTRE = (40.7580, -73.9855)
@@ -55,11 +66,14 @@ def bench_codecs(quick: bool) -> list[Table]:
         f"geohash: µs per call, median of {repeat} passes over {count:,} random points",
         ["library", "encode µs", "decode µs", "neighbours µs", "note"],
     )
+    ours = (
+        time_per_item(lambda p: gh.encode(p[0], p[1], 12), pts, repeat),
+        time_per_item(gh.decode, codes, repeat),
+        time_per_item(gh.neighbors, codes7, repeat),
+    )
     table.add(
         "designpatterns_ref (pure Python)",
-        time_per_item(lambda p: gh.encode(p[0], p[1], 12), pts, repeat) * 1e6,
-        time_per_item(gh.decode, codes, repeat) * 1e6,
-        time_per_item(gh.neighbors, codes7, repeat) * 1e6,
+        *(t * 1e6 for t in ours),
         "targets 2 / 2 / 5; neighbours: all 8 cells in one call",
     )
     if installed("pygeohash"):
@@ -87,12 +101,16 @@ def bench_codecs(quick: bool) -> list[Table]:
         )
     if installed("geohash"):
         pyg: Any = importlib.import_module("geohash")
+        c_times = (
+            time_per_item(lambda p: pyg.encode(p[0], p[1], 12), pts, repeat),
+            time_per_item(pyg.decode, codes, repeat),
+            time_per_item(pyg.neighbors, codes7, repeat),
+        )
+        speed = [c / o for c, o in zip(c_times, ours, strict=True)]
         table.add(
             "python-geohash (C)",
-            time_per_item(lambda p: pyg.encode(p[0], p[1], 12), pts, repeat) * 1e6,
-            time_per_item(pyg.decode, codes, repeat) * 1e6,
-            time_per_item(pyg.neighbors, codes7, repeat) * 1e6,
-            "",
+            *(t * 1e6 for t in c_times),
+            "ours runs at {:.2f} / {:.2f} / {:.2f} of its speed".format(*speed),
         )
     if installed("h3"):
         h3: Any = importlib.import_module("h3")
@@ -127,6 +145,8 @@ def _indexes(quick: bool, redis_client: Any) -> list[tuple[str, Callable[[], Dri
     """(name, factory, how many of the queries/updates it runs: brute force and Redis run fewer)."""
     out: list[tuple[str, Callable[[], DriverIndex], int]] = [
         ("GeohashIndex (precision 7)", lambda: GeohashIndex(7, ttl=None), 0),
+        ("H3Index (resolution 9)", lambda: H3Index(9, ttl=None), 0),
+        ("H3Index (resolution 10)", lambda: H3Index(10, ttl=None), 0),
         ("QuadTreeIndex (capacity 16)", lambda: QuadTreeIndex(16, ttl=None), 0),
         ("BruteForceIndex", lambda: BruteForceIndex(ttl=None), 20 if quick else 100),
     ]
@@ -226,10 +246,113 @@ def bench_updates(quick: bool) -> list[Table]:
     return [table]
 
 
+def bench_build(quick: bool) -> list[Table]:
+    """Building an index of a whole fleet: one upsert per driver, a bulk load, and the peer, a
+    plain dictionary of H3 cells, in interleaved passes of one run."""
+    drivers, repeat = (10_000, 3) if quick else (100_000, 7)
+    rows = [(f"driver{i}", lat, lon) for i, (lat, lon) in enumerate(city(drivers))]
+    h3 = H3Index(9, ttl=None)._h3
+
+    def h3_dict() -> dict[int, list[str]]:  # the peer: ids by cell; no positions, checks, TTL
+        cells: dict[int, list[str]] = {}
+        to_cell = h3.latlng_to_cell
+        for driver_id, lat, lon in rows:
+            cell = to_cell(lat, lon, 9)
+            group = cells.get(cell)
+            if group is None:
+                cells[cell] = [driver_id]
+            else:
+                group.append(driver_id)
+        return cells
+
+    def one_by_one(kind: Callable[[], DriverIndex]) -> Callable[[], DriverIndex]:
+        def build() -> DriverIndex:
+            index = kind()
+            upsert = index.upsert
+            for driver_id, lat, lon in rows:
+                upsert(driver_id, lat, lon)
+            return index
+
+        return build
+
+    builds: list[tuple[str, Callable[[], object], str]] = [
+        ("h3: dict of cells -> ids (peer)", h3_dict, "resolution 9, latlng_to_cell per driver"),
+        ("GeohashIndex: upsert per driver", one_by_one(GeohashIndex), "precision 7, TTL 60 s"),
+        ("GeohashIndex.from_drivers (bulk)", lambda: GeohashIndex.from_drivers(rows), ""),
+        ("H3Index: upsert per driver", one_by_one(H3Index), "resolution 9, TTL 60 s"),
+        ("H3Index.from_drivers (bulk)", lambda: H3Index.from_drivers(rows), ""),
+    ]
+    times: list[list[float]] = [[] for _ in builds]
+    for _ in range(repeat):  # interleaved, so load on the machine hits every row alike
+        for samples, (_, build, _) in zip(times, builds, strict=True):
+            gc.collect()  # each build starts from the same heap (the collector stays on)
+            start = time.perf_counter()
+            built = build()
+            samples.append(time.perf_counter() - start)
+            del built  # freeing the structure is not part of building it
+    peer = statistics.median(times[0])
+    table = Table(
+        f"building an index of {drivers:,} drivers: median of {repeat} interleaved passes",
+        ["build", "seconds", "x the h3 dict", "note"],
+    )
+    for samples, (name, _, note) in zip(times, builds, strict=True):
+        table.add(name, statistics.median(samples), statistics.median(samples) / peer, note)
+    table.note = "target for GeohashIndex.from_drivers: within 2x of the h3 dict"
+    return [table]
+
+
+def bench_surge(quick: bool) -> list[Table]:
+    """One pricing period of a city: riders and free drivers counted per cell and priced, per
+    H3 hexagon (resolution 8) and per geohash cell (precision 6, cells of a similar size)."""
+    from designpatterns_ref.geo.h3_surge import HexSurgePricer
+    from designpatterns_ref.geo.surge import SurgePricer
+
+    riders, free, repeat = (2_000, 5_000, 3) if quick else (20_000, 50_000, 7)
+    asks, cars = city(riders, SEED + 3), city(free, SEED + 4)
+    clock = ManualClock()
+    hexes = HexSurgePricer(8, clock=clock)
+    plain = SurgePricer(clock=clock)
+
+    def by_geohash() -> None:
+        demand: dict[str, int] = {}
+        supply: dict[str, int] = {}
+        for lat, lon in asks:
+            cell = gh.encode(lat, lon, 6)
+            demand[cell] = demand.get(cell, 0) + 1
+        for lat, lon in cars:
+            cell = gh.encode(lat, lon, 6)
+            supply[cell] = supply.get(cell, 0) + 1
+        for cell in sorted(demand.keys() | supply.keys()):
+            plain.update(cell, demand=demand.get(cell, 0), supply=supply.get(cell, 0))
+
+    runs: dict[str, list[float]] = {"h3": [], "geohash": []}
+    for _ in range(repeat):
+        clock.advance(30.0)
+        start = time.perf_counter()
+        priced = hexes.observe(asks, cars)
+        runs["h3"].append(time.perf_counter() - start)
+        start = time.perf_counter()
+        by_geohash()
+        runs["geohash"].append(time.perf_counter() - start)
+    table = Table(
+        f"surge: one period of {riders:,} riders and {free:,} free drivers, median of {repeat}",
+        ["cells", "ms per period", "cells priced"],
+    )
+    table.add("HexSurgePricer (H3 resolution 8)", statistics.median(runs["h3"]) * 1e3, len(priced))
+    table.add(
+        "SurgePricer by geohash (precision 6)",
+        statistics.median(runs["geohash"]) * 1e3,
+        len(plain._cells),
+    )
+    return [table]
+
+
 def bench_steps(quick: bool) -> list[tuple[str, Callable[[], list[Table]]]]:
     """The steps ``dpref bench geo`` runs, each returning its tables."""
     return [
         ("geohash codecs", lambda: bench_codecs(quick)),
         ("nearest drivers", lambda: bench_nearest(quick)),
         ("location updates", lambda: bench_updates(quick)),
+        ("index builds", lambda: bench_build(quick)),
+        ("surge per cell", lambda: bench_surge(quick)),
     ]

@@ -7,6 +7,9 @@ seconds (on the injected clock) has gone offline without saying so and must not 
 Expiry is lazy: each fix pushes ``(at, driver_id)`` on a heap, and before every read the heap is
 popped while its oldest entry is stale, dropping the driver only if that entry is still its
 latest fix. The heap is rebuilt when stale entries outnumber live drivers, so it stays O(n).
+A bulk load, whose fixes all share one time, pushes one entry ``(at, "", batch)`` for the whole
+batch instead (no driver id is empty, so it sorts before drivers of the same time); popping it
+checks each driver of the batch as a single entry would.
 
 Complexity: O(log n) per fix for the heap; expiry is amortised O(log n) per fix.
 
@@ -22,7 +25,9 @@ import heapq
 import math
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from operator import itemgetter
+from typing import Any
 
 from designpatterns_ref.geo.base import (
     DriverNotFound,
@@ -44,7 +49,7 @@ __all__ = ["LiveIndex", "LiveTable", "check_clock", "check_query"]
 class LiveTable:
     """Driver positions by id, with the TTL bookkeeping; the indexes keep their own structure."""
 
-    __slots__ = ("clock", "drivers", "heap", "ttl")
+    __slots__ = ("batched", "batches", "clock", "drivers", "heap", "ttl")
 
     def __init__(self, *, ttl: float | None, clock: Callable[[], float] | None) -> None:
         if ttl is not None:
@@ -57,7 +62,10 @@ class LiveTable:
         self.clock: Callable[[], float] = check_clock(clock)
         # driver_id -> (lat, lon, available, at)
         self.drivers: dict[str, tuple[float, float, bool, float]] = {}
-        self.heap: list[tuple[float, str]] = []
+        # (at, driver_id), or (at, "", batch number) for a bulk load's drivers
+        self.heap: list[tuple[float, str] | tuple[float, str, int]] = []
+        self.batches: dict[int, list[str]] = {}
+        self.batched = 0  # driver ids held in batches
 
     def check_fix(
         self, driver_id: object, lat: object, lon: object, available: object, at: object
@@ -79,18 +87,92 @@ class LiveTable:
             raise GeoError(f"at={at!r} must be a finite number of seconds or None")
         return driver_id, lat, lon, available, float(at)
 
+    def check_time(self, at: object) -> float:
+        """``at`` as a finite float of seconds; None means now on the clock."""
+        if at is None:
+            return float(self.clock())
+        if isinstance(at, bool) or not isinstance(at, int | float):
+            raise GeoTypeError(f"at={at!r} must be a finite number of seconds or None")
+        if not -sys.float_info.max <= at <= sys.float_info.max:  # NaN, inf, 10**400
+            raise GeoError(f"at={at!r} must be a finite number of seconds or None")
+        return float(at)
+
+    def check_batch(
+        self, drivers: object, available: object, at: object
+    ) -> tuple[list[str], list[float], list[float], bool, float]:
+        """Validate a bulk load of ``(driver_id, lat, lon)`` rows; return ids, lats, lons (180
+        stored as -180, a repeated id keeping its last row), ``available`` and ``at``.
+
+        The whole batch is checked before anything is stored, with C-level passes (``map``,
+        ``min``, ``max``) for the common case of str ids and float coordinates; anything else
+        goes row by row through the same checks as one update, and the error names the row.
+        """
+        if available is not True and available is not False:
+            raise GeoTypeError(f"available={available!r} must be True or False")
+        at = self.check_time(at)
+        if isinstance(drivers, str | bytes | dict) or not isinstance(drivers, Iterable):
+            raise GeoTypeError(
+                f"drivers={_short(drivers)} must be an iterable of (driver_id, lat, lon) tuples"
+            )
+        rows = list(drivers)
+        if not set(map(type, rows)) <= {tuple, list} or not set(map(len, rows)) <= {3}:
+            i, row = next(
+                (i, r) for i, r in enumerate(rows) if type(r) not in (tuple, list) or len(r) != 3
+            )
+            raise GeoTypeError(f"drivers[{i}]={_short(row)} must be a (driver_id, lat, lon) tuple")
+        if not rows:
+            return [], [], [], available, at
+        ids, lats, lons = (list(map(itemgetter(i), rows)) for i in range(3))
+        if not (set(map(type, ids)) == {str} and all(ids) and all(map(str.isascii, ids))):
+            ids = [_row(i, check_driver_id, d) for i, d in enumerate(ids)]
+        if (
+            not (set(map(type, lats)) == {float} and all(map(math.isfinite, lats)))
+            or not -90.0 <= min(lats) <= max(lats) <= 90.0
+        ):
+            lats = [_row(i, check_lat, "lat", a) for i, a in enumerate(lats)]
+        if (
+            not (set(map(type, lons)) == {float} and all(map(math.isfinite, lons)))
+            or not -180.0 <= min(lons) <= max(lons) < 180.0
+        ):
+            lons = [_row(i, check_lon, "lon", o) for i, o in enumerate(lons)]
+        if len(set(ids)) < len(ids):  # a repeated id: its last row wins, as with upserts
+            last = sorted({d: i for i, d in enumerate(ids)}.values())
+            ids = [ids[i] for i in last]
+            lats = [lats[i] for i in last]
+            lons = [lons[i] for i in last]
+        return ids, lats, lons, available, at
+
     def note(self, driver_id: str, lat: float, lon: float, available: bool, at: float) -> None:
         """Record a validated fix (the caller has updated its own structure)."""
         self.drivers[driver_id] = (lat, lon, available, at)
+        self.push(at, driver_id)
+
+    def push(self, at: float, driver_id: str) -> None:
+        """Note a fix's time on the expiry heap (nothing without a TTL)."""
         if self.ttl is not None:
             heapq.heappush(self.heap, (at, driver_id))
             if len(self.heap) > 2 * len(self.drivers) + 64:
                 self.compact()
 
+    def push_batch(self, at: float, driver_ids: list[str]) -> None:
+        """Note one time for many fixes with a single heap entry (nothing without a TTL)."""
+        if self.ttl is None or not driver_ids:
+            return
+        number = len(self.batches)
+        while number in self.batches:
+            number += 1
+        self.batches[number] = driver_ids
+        self.batched += len(driver_ids)
+        heapq.heappush(self.heap, (at, "", number))
+        if len(self.heap) + self.batched > 2 * len(self.drivers) + 64:
+            self.compact()
+
     def compact(self) -> None:
         """Rebuild the expiry heap from the live drivers, dropping superseded entries."""
         self.heap = [(rec[3], d) for d, rec in self.drivers.items()]
         heapq.heapify(self.heap)
+        self.batches.clear()
+        self.batched = 0
 
     def stale(self, drop: Callable[[str], None] | None = None) -> list[str]:
         """Forget and return the drivers whose latest fix is older than ``ttl``.
@@ -103,13 +185,20 @@ class LiveTable:
         cutoff = self.clock() - self.ttl
         heap, drivers, gone = self.heap, self.drivers, []
         while heap and heap[0][0] < cutoff:
-            at, driver_id = heapq.heappop(heap)
-            rec = drivers.get(driver_id)
-            if rec is not None and rec[3] == at:
-                if drop is not None:
-                    drop(driver_id)
-                del drivers[driver_id]
-                gone.append(driver_id)
+            entry = heapq.heappop(heap)
+            at = entry[0]
+            if len(entry) == 3:  # a bulk load's drivers, all fixed at the same time
+                batch = self.batches.pop(entry[2])
+                self.batched -= len(batch)
+            else:
+                batch = [entry[1]]
+            for driver_id in batch:
+                rec = drivers.get(driver_id)
+                if rec is not None and rec[3] == at:
+                    if drop is not None:
+                        drop(driver_id)
+                    del drivers[driver_id]
+                    gone.append(driver_id)
         return gone
 
     def record(self, driver_id: str) -> tuple[float, float, bool, float]:
@@ -124,6 +213,19 @@ class LiveTable:
         if rec is None:
             return None
         return DriverState(driver_id, rec[0], rec[1], rec[2], rec[3])
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _row(i: int, check: Callable[..., Any], *args: object) -> Any:
+    """``check(*args)``, its error prefixed with the row it came from."""
+    try:
+        return check(*args)
+    except GeoError as exc:
+        raise type(exc)(f"drivers[{i}]: {exc}") from None
 
 
 def check_clock(clock: object) -> Callable[[], float]:

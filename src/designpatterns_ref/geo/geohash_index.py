@@ -45,19 +45,19 @@ west 111
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from heapq import heappush
-from math import asin, cos, sin, sqrt
+from math import cos
 
-from designpatterns_ref.geo._live import LiveIndex, LiveTable, check_query
+from designpatterns_ref.geo._buckets import Bucket, BucketIndex, measure
+from designpatterns_ref.geo._live import LiveTable, check_query
 from designpatterns_ref.geo.base import (
     GeoError,
     GeoTypeError,
     Match,
-    check_driver_id,
     matches,
 )
-from designpatterns_ref.geo.geohash import (
+from designpatterns_ref.geo.geohash_codec import (
     _AXIS_BITS,
     _BITS,
     _code30,
@@ -67,54 +67,7 @@ from designpatterns_ref.geo.sphere import EARTH_RADIUS_M, RAD, _edge_angle, lowe
 
 __all__ = ["GeohashIndex", "SearchTrace"]
 
-_D = 2.0 * EARTH_RADIUS_M
 _INF = math.inf
-
-
-class _Bucket(dict[str, tuple[float, float, bool, float]]):
-    """One cell's drivers: id -> (lat, lon, available, at), the very record the live table holds.
-
-    Sharing that record means an update builds one tuple, not two. A bucket knows its own cell
-    key, so the driver -> bucket map answers "is this driver still in the same cell?" without a
-    second lookup in the cell table on every update.
-    """
-
-    __slots__ = ("key",)
-
-    def __init__(self, key: int) -> None:
-        super().__init__()
-        self.key = key
-
-
-def _measure(
-    buckets: list[_Bucket], p1: float, l1: float, c1: float, available_only: bool
-) -> list[tuple[float, str]]:
-    """(distance, id) for the drivers of some buckets, measured from (p1, l1) in radians.
-
-    The haversine of :func:`~designpatterns_ref.geo.sphere.haversine_m`, inlined with the
-    rider's radians and cosine computed once; it must stay the very same expression, so every
-    index agrees with brute force bit for bit. One comprehension per ring of cells.
-    """
-    return [
-        (
-            _D
-            * asin(
-                sqrt(
-                    h
-                    if (
-                        h := sin((lat * RAD - p1) * 0.5) ** 2
-                        + c1 * cos(lat * RAD) * sin((lon * RAD - l1) * 0.5) ** 2
-                    )
-                    < 1.0
-                    else 1.0
-                )
-            ),
-            i,
-        )
-        for bucket in buckets
-        for i, (lat, lon, available, _) in bucket.items()
-        if available or not available_only
-    ]
 
 
 class SearchTrace:
@@ -133,7 +86,7 @@ class SearchTrace:
         )
 
 
-class GeohashIndex(LiveIndex):
+class GeohashIndex(BucketIndex):
     """Drivers in geohash buckets; exact k-nearest by rings of cells (not thread-safe alone).
 
     ``precision`` (1 to 12 characters, default 7) sets the cell size; ``ttl`` seconds after its
@@ -141,12 +94,9 @@ class GeohashIndex(LiveIndex):
     """
 
     __slots__ = (
-        "_bucket_of",
-        "_cells",
         "_col_scale",
         "_cols",
         "_height",
-        "_live",
         "_offsets",
         "_row_scale",
         "_rows",
@@ -173,9 +123,7 @@ class GeohashIndex(LiveIndex):
         self._rows, self._cols = 1 << lat_bits, 1 << lon_bits
         self._height, self._width = 180.0 / self._rows, 360.0 / self._cols
         self._row_scale, self._col_scale = self._rows / 180.0, self._cols / 360.0
-        self._live = LiveTable(ttl=ttl, clock=clock)
-        self._cells: dict[int, _Bucket] = {}
-        self._bucket_of: dict[str, _Bucket] = {}  # driver id -> the bucket it sits in
+        self._init_buckets(LiveTable(ttl=ttl, clock=clock))
         self._offsets: dict[int, list[int]] = {}  # ring r -> key offsets, away from the edges
 
     # -- updates -------------------------------------------------------------------------
@@ -221,7 +169,8 @@ class GeohashIndex(LiveIndex):
                 self._unlink(driver_id, bucket)
             bucket = self._cells.get(key)
             if bucket is None:
-                bucket = self._cells[key] = _Bucket(key)
+                bucket = self._cells[key] = Bucket()
+                bucket.key = key
             bucket_of[driver_id] = bucket
         bucket[driver_id] = live.drivers[driver_id] = (lat, lon, available, at)
         if live.ttl is not None:
@@ -229,39 +178,42 @@ class GeohashIndex(LiveIndex):
             if len(live.heap) > 2 * len(bucket_of) + 64:
                 live.compact()
 
-    def _unlink(self, driver_id: str, bucket: _Bucket) -> None:
-        del bucket[driver_id]
-        if not bucket:
-            del self._cells[bucket.key]
+    @classmethod
+    def from_drivers(
+        cls,
+        drivers: Iterable[tuple[str, float, float]],
+        precision: int = 7,
+        *,
+        available: bool = True,
+        at: float | None = None,
+        ttl: float | None = 60.0,
+        clock: Callable[[], float] | None = None,
+    ) -> GeohashIndex:
+        """A new index holding ``drivers`` (``(driver_id, lat, lon)`` rows), built by
+        :meth:`bulk_load`.
 
-    def remove(self, driver_id: str) -> bool:
-        """Forget a driver; True if it was there."""
-        bucket = self._bucket_of.pop(check_driver_id(driver_id), None)
-        if bucket is None:
-            return False
-        self._unlink(driver_id, bucket)
-        del self._live.drivers[driver_id]
-        return True
-
-    def set_available(self, driver_id: str, available: bool) -> None:
-        """Mark a known driver free or busy without moving it.
-
-        Raises :class:`~designpatterns_ref.geo.base.DriverNotFound` (a ``KeyError``) if unknown.
+        >>> from designpatterns_ref.clock import ManualClock
+        >>> rows = [("a", 1.0, 2.0), ("b", 1.001, 2.0)]
+        >>> index = GeohashIndex.from_drivers(rows, clock=ManualClock())
+        >>> print(*(m.driver_id for m in index.nearest(1.0, 2.0, k=2)))
+        a b
         """
-        if available is not True and available is not False:
-            raise GeoTypeError(f"available={available!r} must be True or False")
-        self._expire()
-        lat, lon, _, at = self._live.record(check_driver_id(driver_id))
-        self._bucket_of[driver_id][driver_id] = self._live.drivers[driver_id] = (
-            lat,
-            lon,
-            available,
-            at,
-        )
+        index = cls(precision, ttl=ttl, clock=clock)
+        index.bulk_load(drivers, available=available, at=at)
+        return index
 
-    def _expire(self) -> None:
-        for driver_id in self._live.stale():
-            self._unlink(driver_id, self._bucket_of.pop(driver_id))
+    def _keys(self, lats: list[float], lons: list[float]) -> list[int]:
+        rows, cols, rs, cs = self._rows, self._cols, self._row_scale, self._col_scale
+        pairs = zip(lats, lons, strict=True)
+        # Rows and columns as upsert computes them; they only grow with the coordinate, so
+        # when the largest stays inside the grid, none needs upsert's clamp at 90 and 180.
+        if lats and (int((max(lats) + 90.0) * rs) >= rows or int((max(lons) + 180.0) * cs) >= cols):
+            return [
+                min(int((lat + 90.0) * rs), rows - 1) * cols
+                + min(int((lon + 180.0) * cs), cols - 1)
+                for lat, lon in pairs
+            ]
+        return [int((lat + 90.0) * rs) * cols + int((lon + 180.0) * cs) for lat, lon in pairs]
 
     # -- search --------------------------------------------------------------------------
 
@@ -346,7 +298,7 @@ class GeohashIndex(LiveIndex):
                 keys = [key for key in keys if first <= key < last]
             if trace is not None:
                 trace += keys
-            found += _measure(
+            found += measure(
                 [b for key in keys if (b := cells.get(key))], p1, l1, c1, available_only
             )
             if k is None or len(found) >= k or limit < _INF:  # else no bound can stop us yet
@@ -393,7 +345,7 @@ class GeohashIndex(LiveIndex):
             if trace is not None:
                 trace.append(key)
             outside.append(bucket)
-        return _measure(outside, p1, l1, c1, available_only)
+        return measure(outside, p1, l1, c1, available_only)
 
     def trace(
         self, lat: float, lon: float, k: int = 10, *, available_only: bool = True

@@ -108,6 +108,18 @@ class SurgePricer:
         weight = 1.0 - math.pow(0.5, elapsed / self.half_life)  # how much the new reading counts
         return old + weight * (raw - old)
 
+    def price(self, pressure: float) -> float:
+        """The multiplier this pricer gives a smoothed ``pressure`` (a ratio of zero or more).
+
+        >>> SurgePricer(cap=3.0).price(1.74), SurgePricer(cap=3.0).price(9.0)
+        (1.7, 3.0)
+        """
+        if isinstance(pressure, bool) or not isinstance(pressure, int | float):
+            raise GeoTypeError(f"pressure={pressure!r} must be a number")
+        if not 0 <= pressure <= sys.float_info.max:  # refuses NaN, inf, negatives, 10**400
+            raise GeoError(f"pressure={pressure!r} must be a finite number of zero or more")
+        return self._price(float(pressure))
+
     def _price(self, pressure: float) -> float:
         multiplier = 1.0 + self.sensitivity * (pressure - 1.0)
         multiplier = min(self.cap, max(1.0, multiplier))

@@ -1,4 +1,4 @@
-"""geo: geohash functions, distances, the four driver indexes, dispatch, surge and trips.
+"""geo: geohash functions, distances, the five driver indexes, dispatch, surge and trips.
 
 Every index gets the same entries (its constructor, and each method with each argument
 hostile); ``RedisGeoIndex`` runs against a throwaway server (``helpers.redis_url``) and is
@@ -18,6 +18,8 @@ from designpatterns_ref.geo import (
     Dispatcher,
     GeoError,
     GeohashIndex,
+    H3Index,
+    HexSurgePricer,
     QuadTreeIndex,
     RedisGeoIndex,
     SurgePricer,
@@ -50,6 +52,15 @@ def _fill(index: Any) -> Any:
     return index
 
 
+def _index_state(index: Any) -> object:
+    """What a bucket index holds (not H3's geometry cache or the h3 module it keeps)."""
+    if index is None:
+        return None
+    live = index._live
+    cells = sorted((k, sorted(b.items())) for k, b in index._cells.items())
+    return cells, sorted(index._bucket_of), sorted(live.drivers.items()), live.heap, live.batches
+
+
 def _redis_index() -> RedisGeoIndex:
     import redis
 
@@ -67,6 +78,7 @@ INDEXES: list[tuple[str, Callable[[], Any], Callable[[Any], object] | None]] = [
     ("BruteForceIndex", lambda: _fill(BruteForceIndex(clock=ManualClock(0.0))), None),
     ("GeohashIndex", lambda: _fill(GeohashIndex(clock=ManualClock(0.0))), None),
     ("QuadTreeIndex", lambda: _fill(QuadTreeIndex(capacity=2, clock=ManualClock(0.0))), None),
+    ("H3Index", lambda: _fill(H3Index(clock=ManualClock(0.0))), _index_state),
     ("RedisGeoIndex", _redis_index, _redis_snapshot),
 ]
 
@@ -126,11 +138,55 @@ def _dispatcher() -> Dispatcher:
     return dispatcher
 
 
+def _bulk_entries() -> list[Entry]:
+    """bulk_load and from_drivers of both cell indexes: the rows, and each keyword."""
+    out: list[Entry] = []
+    rows = [("cy", 51.5, -0.12), ("dee", 51.6, -0.13)]
+    for name, cls, grid in (
+        ("GeohashIndex", GeohashIndex, "precision"),
+        ("H3Index", H3Index, "resolution"),
+    ):
+        make = lambda cls=cls: _fill(cls(clock=ManualClock(0.0)))  # noqa: E731
+        out += per_argument(
+            f"{name}.bulk_load",
+            lambda i, **kw: i.bulk_load(**kw),
+            {"drivers": rows, "available": True, "at": 1.0},
+            make=make,
+            snapshot=_index_state,
+        )
+        out.append(
+            Entry(
+                f"{name}.bulk_load(drivers=[row])",
+                call=lambda i, v: i.bulk_load([("ok", 1.0, 2.0), v]),
+                make=make,
+                snapshot=_index_state,
+            )
+        )
+        out += per_argument(
+            f"{name}.from_drivers",
+            lambda _, cls=cls, **kw: cls.from_drivers(**kw),
+            {"drivers": rows, grid: 7, "available": True, "at": 1.0, "ttl": 60.0, "clock": None},
+        )
+    return out
+
+
+def _hex_pricer() -> HexSurgePricer:
+    pricer = HexSurgePricer(clock=ManualClock(0.0))
+    pricer.observe([(51.5, -0.12)] * 3, [(51.5, -0.12)])
+    return pricer
+
+
+def _hex_state(pricer: Any) -> object:
+    return None if pricer is None else (sorted(pricer.pricer._cells.items()), sorted(pricer._seen))
+
+
 def _pricer() -> SurgePricer:
     pricer = SurgePricer(clock=ManualClock(0.0))
     pricer.update("gcpvj", demand=3, supply=1)
     return pricer
 
+
+INDEXES_H3 = dict((name, make) for name, make, _ in INDEXES)["H3Index"]
 
 ENTRIES = [
     # geohash and distances
@@ -169,6 +225,18 @@ ENTRIES = [
         "QuadTreeIndex",
         lambda _, **kw: QuadTreeIndex(**kw),
         {"capacity": 16, "ttl": 60.0, "clock": None},
+    ),
+    *per_argument(
+        "H3Index",
+        lambda _, **kw: H3Index(**kw),
+        {"resolution": 9, "ttl": 60.0, "clock": None},
+    ),
+    *_bulk_entries(),
+    Entry(
+        "H3Index.cell(driver_id)",
+        call=lambda i, v: i.cell(v),
+        make=INDEXES_H3,
+        snapshot=_index_state,
     ),
     *per_argument(
         "RedisGeoIndex",
@@ -214,6 +282,44 @@ ENTRIES = [
     ),
     Entry("SurgePricer.multiplier(cell)", call=lambda p, v: p.multiplier(v), make=_pricer),
     Entry("SurgePricer.pressure(cell)", call=lambda p, v: p.pressure(v), make=_pricer),
+    Entry("SurgePricer.price(pressure)", call=lambda p, v: p.price(v), make=_pricer),
+    *per_argument(
+        "HexSurgePricer",
+        lambda _, **kw: HexSurgePricer(**kw),
+        {"resolution": 8, "half_life": 120.0, "sensitivity": 1.0, "cap": 3.0, "step": 0.1},
+    ),
+    *per_argument(
+        "HexSurgePricer.observe",
+        lambda p, **kw: p.observe(**kw),
+        {"riders": [(51.5, -0.12)], "drivers": [(51.5, -0.12)]},
+        make=_hex_pricer,
+        snapshot=_hex_state,
+    ),
+    Entry(
+        "HexSurgePricer.observe(riders=[point])",
+        call=lambda p, v: p.observe([(51.5, -0.12), v], []),
+        make=_hex_pricer,
+        snapshot=_hex_state,
+    ),
+    *(
+        Entry(
+            f"HexSurgePricer.{m}(cell)",
+            call=lambda p, v, m=m: getattr(p, m)(v),
+            make=_hex_pricer,
+            snapshot=_hex_state,
+        )
+        for m in ("multiplier", "pressure", "blended_multiplier")
+    ),
+    *per_argument(
+        "HexSurgePricer.multiplier_at",
+        lambda p, **kw: p.multiplier_at(**kw),
+        dict(_POINT),
+        make=_hex_pricer,
+        snapshot=_hex_state,
+    ),
+    *per_argument(
+        "HexSurgePricer.cell", lambda p, **kw: p.cell(**kw), dict(_POINT), make=_hex_pricer
+    ),
     *per_argument(
         "TripStateMachine", lambda _, **kw: TripStateMachine(**kw), {"trip_id": "t1", "clock": None}
     ),
