@@ -38,7 +38,7 @@ from collections.abc import Iterable
 
 from designpatterns_ref.autocomplete._shared import CompleterBase
 from designpatterns_ref.autocomplete._tree import Node, best_first, refresh
-from designpatterns_ref.autocomplete.base import RankKey, rank_key
+from designpatterns_ref.autocomplete.base import RankKey, _rank_key
 
 __all__ = ["Trie"]
 
@@ -57,7 +57,7 @@ class Trie(CompleterBase):
         self._root = root = Node()
         self._weights = {}
         for term, weight in ranked:
-            key = rank_key(term, weight)
+            key = _rank_key(term, weight)
             self._weights[term] = weight
             node = root
             if node.best is None:
@@ -82,7 +82,7 @@ class Trie(CompleterBase):
                 node.kids.append(child)
             path.append(child)
             node = child
-        node.key = None if new is None else rank_key(term, new)
+        node.key = None if new is None else _rank_key(term, new)
         refresh(path)
 
     def _start(self, prefix: str) -> Node | None:
