@@ -24,8 +24,9 @@ checksum, and every process that maps the same file shares one copy of it in the
 
 Trade-off: the checksum reads the whole file once on load (milliseconds for megabytes) so a
 truncated or damaged file is refused with
-:class:`~designpatterns_ref.autocomplete.base.StorageError` before any query can trip over it; the arrays are in the machine's byte order, and a file
-written on a machine of the other order is refused rather than byte-swapped.
+:class:`~designpatterns_ref.autocomplete.base.StorageError` before any query can trip over
+it; the arrays are in the machine's byte order, and a file written on a machine of the other
+order is refused rather than byte-swapped.
 
 Complexity: ``write`` and ``read`` O(file size).
 
