@@ -113,8 +113,11 @@ def write(path: str, kind: str, sections: Mapping[str, Any], *, flags: int, para
     at = -(-table_end // 8) * 8
     entries = []
     for name, data in sections.items():
-        code = data.typecode if isinstance(data, array) else "B"
-        raw = memoryview(data).cast("B")
+        view = memoryview(data)
+        code = data.typecode if isinstance(data, array) else view.format
+        if code not in _TYPES or len(name) > 4:
+            raise ValueError(f"write: section {name!r} of type {code!r} cannot be stored")
+        raw = view.cast("B")
         entries.append((name, code, at, raw))
         at = -(-(at + raw.nbytes) // 8) * 8
     chunks: list[bytes | memoryview] = [

@@ -89,6 +89,8 @@ class TopKTrie(CompleterBase):
 
     @classmethod
     def _param_config(cls, param: int) -> dict[str, Any]:
+        if param == 0:  # a file of another structure: the default cache size
+            return {}
         return {"cache_size": check_int("cache_size", param, 1, 10_000)}
 
     def _load(self, ranked: list[tuple[str, int]]) -> None:
