@@ -136,6 +136,7 @@ def write(path: str, kind: str, sections: Mapping[str, Any], *, flags: int, para
     try:
         fd, scratch = tempfile.mkstemp(dir=folder, prefix=".dpac-")
         try:
+            os.chmod(scratch, 0o644)  # mkstemp's 0600 would keep other users from mapping it
             with os.fdopen(fd, "wb") as out:
                 for chunk in chunks:
                     out.write(chunk)
