@@ -11,7 +11,8 @@ positions in this range" the same way
 rank back to its position. Ranks are ordered by weight, so the weights are stored once per
 distinct value with the first rank that carries it (534 values for 300,000 English words). A
 list of every 16th term makes the binary searches run mostly in C. No Python object per term
-survives the build: about 16 bytes per term plus the text itself.
+survives the build: about 22 bytes per term plus the text itself (8 for the tree, 4 each for
+the offset and the position, the rest for the cached lists and the search heads).
 
 The build is bottom-up from the sorted terms, with C-level passes (three stable sorts give the
 ranks, ``map(min, ...)`` fills the tree a level at a time). ``save(path)`` writes the arrays as
@@ -24,8 +25,8 @@ Trade-off: the least memory and no per-term objects to scan, but every update ra
 share between threads, since nothing ever changes.
 
 Complexity: ``complete`` O(p log n) to find the range, then O(log n) cached lists sorted (k <=
-10; O(k log n) beyond); ``weight`` and ``in`` O(p log n); memory about (term bytes + 30) bytes
-per term.
+10; O(k log n) beyond); ``weight`` and ``in`` O(p log n); memory about (term bytes + 22)
+bytes per term; ``load`` O(file size) for the checksum, with nothing copied when mapped.
 
 ```pycon
 >>> frozen = FrozenCompleter([("kafka", 70), ("kotlin", 60), ("kubernetes", 90)])
@@ -36,6 +37,11 @@ per term.
 ... except ReadOnlyError as exc:
 ...     print(exc)
 FrozenCompleter cannot change after it is built; build a new one from the new items
+>>> import os, tempfile
+>>> path = os.path.join(tempfile.mkdtemp(), "tech.dpac")
+>>> frozen.save(path)
+>>> FrozenCompleter.load(path, mmap=True).complete("ko")
+[Completion(term='kotlin', weight=60, distance=0)]
 
 ```
 """
