@@ -46,7 +46,9 @@ def test_save_refuses_and_changes_nothing(
 
 @pytest.mark.parametrize("cls", CLASSES, ids=lambda c: c.__name__)
 @pytest.mark.parametrize("path", WRONG_TYPES + BAD_PATHS, ids=repr)
-def test_load_refuses(cls: Any, path: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_load_refuses(
+    cls: Any, path: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     expected = AutocompleteTypeError if path in WRONG_TYPES else StorageError
     with pytest.raises(expected, match="path="):
