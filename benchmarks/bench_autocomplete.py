@@ -1,8 +1,9 @@
-"""Autocomplete benchmarks: complete(k=10), build and increment on real English words.
+"""Autocomplete benchmarks: complete(k=10), build, load and increment on real English words.
 
 ``pytest benchmarks/bench_autocomplete.py --benchmark-only`` times each structure on the
 300,000-word ``wordfreq`` vocabulary (20,000 words under ``--benchmark-disable``, CI's quick
-mode); ``dpref bench autocomplete`` prints the full table with p50, p99 and memory.
+mode), the builds and loads beside the peers' (a sorted list, marisa-trie) in the same run;
+``dpref bench autocomplete`` prints the full table with p50, p99, memory and file sizes.
 """
 
 from __future__ import annotations
@@ -21,7 +22,13 @@ from designpatterns_ref.autocomplete import (
     TopKTrie,
     Trie,
 )
-from designpatterns_ref.autocomplete._bench import QUICK, bench_steps, peers
+from designpatterns_ref.autocomplete._bench import (
+    QUICK,
+    bench_steps,
+    own_files,
+    peer_files,
+    peers,
+)
 from designpatterns_ref.autocomplete.corpus import english, sample_prefixes
 
 pytest.importorskip("wordfreq")
@@ -65,10 +72,44 @@ def test_increment(
     benchmark(lambda: completer.increment(next(terms)))
 
 
-@pytest.mark.parametrize("name", ["TopKTrie", "FrozenCompleter"])
-def test_build(benchmark: Any, words: list[tuple[str, int]], quick: bool, name: str) -> None:
-    subset = words[:20_000] if not quick else words[:2_000]
-    benchmark.pedantic(STRUCTURES[name], args=(subset,), rounds=3, iterations=1)
+BUILDERS: dict[str, Callable[..., Any]] = {
+    **STRUCTURES,
+    **{f"{name} (peer)": build for name, (build, _) in peers().items() if name != "pygtrie"},
+}
+
+
+@pytest.mark.parametrize("name", list(BUILDERS))
+def test_build(benchmark: Any, words: list[tuple[str, int]], name: str) -> None:
+    # The whole vocabulary, ours and the peers' in the same run: compare the ratios.
+    benchmark.pedantic(BUILDERS[name], args=(words,), rounds=3, iterations=1)
+
+
+LOADERS = {
+    **{name: own_files(name) for name in STRUCTURES},
+    **{f"{name} (peer)": files for name, files in peer_files().items() if name != "pygtrie"},
+}
+
+
+LOADS = [(name, False) for name in LOADERS]
+LOADS += [(name, True) for name, files in LOADERS.items() if files.mapped is not None]
+
+
+@pytest.mark.parametrize(
+    ("name", "mapped"), LOADS, ids=[f"{n}-{'mmap' if m else 'read'}" for n, m in LOADS]
+)
+def test_load(
+    benchmark: Any,
+    words: list[tuple[str, int]],
+    tmp_path_factory: pytest.TempPathFactory,
+    name: str,
+    mapped: bool,
+) -> None:
+    files = LOADERS[name]
+    path = str(tmp_path_factory.mktemp("load") / "words")
+    files.save(BUILDERS[name](words), path)
+    load = files.mapped if mapped and files.mapped is not None else files.load
+    loaded = benchmark.pedantic(load, args=(path,), rounds=3, iterations=1)
+    assert len(loaded) == len(words)  # type: ignore[arg-type]
 
 
 def test_structures_and_peers_agree_with_the_oracle(words: list[tuple[str, int]]) -> None:

@@ -177,7 +177,7 @@ _CATALOG: tuple[CaseStudy, ...] = (
         "autocomplete",
         _mods(
             "autocomplete",
-            ["trie", "radix", "topk", "sorted_index", "frozen", "text", "corpus"],
+            ["trie", "radix", "topk", "sorted_index", "frozen", "storage", "text", "corpus"],
         ),
         status="implemented",
         sources=(

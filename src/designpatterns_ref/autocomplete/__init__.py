@@ -13,6 +13,11 @@ results (heaviest first, then shorter, then alphabetical), so they are interchan
 - :class:`FrozenCompleter`: built once into a few flat arrays, the smallest; no updates;
 - :class:`BruteForceCompleter`: a dict scanned per query, the reference answer.
 
+Every completer saves itself with ``save(path)`` and comes back with ``load(path)`` (a
+versioned, checksummed file, :mod:`~designpatterns_ref.autocomplete.storage`); a
+:class:`FrozenCompleter` can be memory-mapped with ``load(path, mmap=True)`` and shared by
+every process that maps the same file. A damaged file raises :class:`StorageError`.
+
 :func:`corpus.english` builds a real vocabulary from the ``wordfreq`` package.
 
 Thread safety: the mutable completers are not safe to update while other threads use them;
@@ -40,6 +45,7 @@ from designpatterns_ref.autocomplete.base import (
     Completer,
     Completion,
     ReadOnlyError,
+    StorageError,
     TermNotFound,
     rank_key,
 )
@@ -64,6 +70,7 @@ __all__ = [
     "RadixTrie",
     "ReadOnlyError",
     "SortedPrefixIndex",
+    "StorageError",
     "TermNotFound",
     "TopKTrie",
     "Trie",

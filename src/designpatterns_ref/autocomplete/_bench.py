@@ -2,7 +2,9 @@
 
 Full run: the 300,000 most frequent English words (``wordfreq``), 10,000 sampled prefixes of
 1 to 4 characters and 10,000 one-character prefixes, ``complete(k=10)`` p50 and p99 for each,
-build time, memory held (tracemalloc) and ``increment`` cost. The peers (a plain sorted list
+build time (median of 3 builds), memory held (tracemalloc) and bytes per word, the saved
+file's size, ``load`` time (median of 3; ``mmap`` too where the structure can map its file)
+and ``increment`` cost. The peers (a plain sorted list
 with bisect, ``pygtrie``, ``marisa-trie``, when installed) collect every match and take the ten
 heaviest, on the first 1,000 of the same prefixes (they take milliseconds each). Every query
 of ours runs three times and counts its median, so the scheduler of a busy machine does not
@@ -15,8 +17,11 @@ from __future__ import annotations
 import gc
 import heapq
 import math
+import os
+import pickle
 import random
 import statistics
+import tempfile
 import time
 import tracemalloc
 from bisect import bisect_left
@@ -69,19 +74,27 @@ class Row:
     name: str
     build: float = math.nan
     memory: float = math.nan
+    words: int = 0
+    file: float = math.nan
+    load: float = math.nan
+    mapped: float = math.nan
     mixed: list[float] = field(default_factory=list)
     single: list[float] = field(default_factory=list)
     increment: float = math.nan
 
     def cells(self) -> list[object]:
-        """The table row: µs for latencies and increments, MB for memory, n/a where none."""
+        """The table row: µs for latencies and increments, MiB for memory, n/a where none."""
 
         def q(samples: list[float], p: float) -> float:
             return percentile(samples, p) * 1e6 if samples else math.nan
 
         values: list[object] = [
             self.build,
-            self.memory / 1e6,
+            self.memory / 2**20,
+            self.memory / self.words if self.words else math.nan,
+            self.file / 2**20,
+            self.load * 1e3,
+            self.mapped * 1e3,
             q(self.mixed, 50),
             q(self.mixed, 99),
             q(self.single, 50),
@@ -95,7 +108,11 @@ class Row:
 COLUMNS = [
     "structure",
     "build s",
-    "MB",
+    "MiB",
+    "B/word",
+    "file MiB",
+    "load ms",
+    "mmap ms",
     "p50 µs",
     "p99 µs",
     "1-char p50",
@@ -110,6 +127,27 @@ def _fresh_copy(items: Items) -> Items:
     return [((term + "\0")[:-1], weight) for term, weight in items]
 
 
+@dataclass(frozen=True)
+class Files:
+    """How a structure goes to a file and back: ``save(obj, path)``, ``load(path)`` and,
+    where it can map its file read-only, ``mapped(path)``."""
+
+    save: Callable[[Any, str], object]
+    load: Callable[[str], object]
+    mapped: Callable[[str], object] | None = None
+
+
+def median_seconds(fn: Callable[[], object], runs: int = 3) -> float:
+    """The median wall-clock time of ``runs`` calls (each after a collection)."""
+    times = []
+    for _ in range(runs):
+        gc.collect()
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
 def measure(
     name: str,
     build: Callable[[Items], object],
@@ -120,12 +158,14 @@ def measure(
     bump: Callable[[object, str], object] | None,
     increments: list[str],
     runs: int = 3,
+    files: Files | None = None,
 ) -> Row:
-    """Build (timed, then again under tracemalloc), query both prefix sets, then increment.
+    """Build (under tracemalloc, then timed: the median of ``runs``), save and load, query both
+    prefix sets, then increment.
 
     Each query's latency is the median of ``runs`` passes (see :func:`steady_latencies`).
     """
-    row = Row(name)
+    row = Row(name, words=len(items))
     gc.collect()
     tracemalloc.start()
     base = tracemalloc.get_traced_memory()[0]
@@ -135,10 +175,17 @@ def measure(
     row.memory = tracemalloc.get_traced_memory()[0] - base
     tracemalloc.stop()
     del structure
-    gc.collect()
-    start = time.perf_counter()
+    row.build = median_seconds(lambda: build(items), runs)
     structure = build(items)
-    row.build = time.perf_counter() - start
+    if files is not None:
+        with tempfile.TemporaryDirectory(prefix="dpref-bench-") as folder:
+            path = os.path.join(folder, "words")
+            files.save(structure, path)
+            row.file = os.path.getsize(path)
+            row.load = median_seconds(lambda: files.load(path), runs)
+            if files.mapped is not None:
+                mapped = files.mapped
+                row.mapped = median_seconds(lambda: mapped(path), runs)
     gc.collect()
     gc.freeze()  # long-lived data out of the collector's way, as a server would do
     try:
@@ -186,6 +233,9 @@ class SortedListPeer:
     def increment(self, term: str) -> None:
         self.weights[term] += 1
 
+    def __len__(self) -> int:
+        return len(self.terms)
+
 
 def peers() -> dict[str, tuple[Callable[[Items], object], Callable[[object, str], object]]]:
     """The installed peers: name -> (build, query returning the ten best terms)."""
@@ -224,6 +274,44 @@ def peers() -> dict[str, tuple[Callable[[Items], object], Callable[[object, str]
     except ImportError:
         pass
     return out
+
+
+def _pickle_save(obj: object, path: str) -> None:
+    with open(path, "wb") as out:
+        pickle.dump(obj, out, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _pickle_load(path: str) -> object:
+    with open(path, "rb") as source:
+        return pickle.load(source)
+
+
+def peer_files() -> dict[str, Files]:
+    """How each installed peer saves and loads: pickle for the pure-Python ones, marisa-trie's
+    own ``save``, ``load`` and ``mmap``."""
+    out = {"sorted list + bisect": Files(_pickle_save, _pickle_load), "pygtrie": Files(
+        _pickle_save, _pickle_load
+    )}  # fmt: skip
+    try:
+        import marisa_trie
+
+        out["marisa-trie"] = Files(
+            lambda trie, path: trie.save(path),
+            lambda path: marisa_trie.RecordTrie("<Q").load(path),
+            lambda path: marisa_trie.RecordTrie("<Q").mmap(path),
+        )
+    except ImportError:
+        pass
+    return out
+
+
+def own_files(name: str) -> Files:
+    """``save``/``load`` of one of our structures (and ``load(mmap=True)`` for the frozen one)."""
+    cls: Any = STRUCTURES[name]
+    mapped = (
+        (lambda path: FrozenCompleter.load(path, mmap=True)) if name == "FrozenCompleter" else None
+    )
+    return Files(lambda obj, path: obj.save(path), cls.load, mapped)
 
 
 @dataclass
@@ -270,7 +358,15 @@ def bench_steps(quick: bool) -> list[tuple[str, Callable[[], list[Table]]]]:
             w = loaded[0]
             bump = None if name == "FrozenCompleter" else _increment
             row = measure(
-                name, STRUCTURES[name], _complete, w.items, w.mixed, w.single, bump, w.bumps
+                name,
+                STRUCTURES[name],
+                _complete,
+                w.items,
+                w.mixed,
+                w.single,
+                bump,
+                w.bumps,
+                files=own_files(name),
             )
             rows.append(row)
             return []
@@ -284,10 +380,20 @@ def bench_steps(quick: bool) -> list[tuple[str, Callable[[], list[Table]]]]:
             w, n = loaded[0], scale.peer_prefixes
             # Milliseconds per query: one pass, a time slice is noise rather than the tail.
             row = measure(
-                f"{name} (peer)", build, query, w.items, w.mixed[:n], w.single[:n], None, [], 1
+                f"{name} (peer)",
+                build,
+                query,
+                w.items,
+                w.mixed[:n],
+                w.single[:n],
+                None,
+                [],
+                1,
+                files=peer_files().get(name),
             )
-            if name == "marisa-trie":  # its C++ heap is invisible to tracemalloc
-                row.memory = math.nan
+            row.build = median_seconds(lambda: build(w.items))  # the build, like ours: 3 runs
+            if name == "marisa-trie":  # its C++ heap is invisible to tracemalloc: count the
+                row.memory = len(build(w.items).tobytes())  # type: ignore[attr-defined]
             rows.append(row)
             return []
 
@@ -300,8 +406,11 @@ def bench_steps(quick: bool) -> list[tuple[str, Callable[[], list[Table]]]]:
         table.note = (
             f"p50/p99 over {scale.prefixes:,} sampled prefixes of 1-4 characters and "
             f"{scale.prefixes:,} one-character prefixes ({scale.peer_prefixes:,} of each for the "
-            "peers, which collect every match), ours the median of 3 runs; MB held after the "
-            "build (tracemalloc); "
+            "peers, which collect every match), ours the median of 3 runs; build and load "
+            "times the median of 3; MiB and bytes per word held after the build "
+            "(tracemalloc; for marisa-trie, whose C++ heap tracemalloc cannot see, the size of "
+            "its serialised trie); file MiB of save(path) (pickle for the pure-Python peers); "
+            "mmap ms: load(path, mmap=True), marisa-trie's mmap(path); "
             f"increment: µs per increment(term) over {scale.increments:,} random terms."
         )
         return [table]

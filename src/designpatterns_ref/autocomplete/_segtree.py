@@ -22,20 +22,23 @@ CACHED = 10
 def build(leaves: list[Any], empty: Any) -> tuple[list[Any], int]:
     """A tree (as a list) over ``leaves`` and its leaf offset ``size``, in O(n).
 
-    ``size`` is a power of two, at least ``2**BLOCK_HEIGHT``. Built a level at a time with
-    ``map(min, ...)`` over the level below, so the loop runs in C.
+    ``size`` is ``len(leaves)`` rounded up to a whole number of blocks of
+    ``2**BLOCK_HEIGHT`` leaves, not to a power of two: the bottom-up tree is correct for any
+    size (node ``i`` covers the leaves below it, and a range still splits into O(log n) whole
+    nodes), and the padding stays under one block. The levels are filled with
+    ``map(min, ...)`` over the level below while they have an even length, so the loop runs in C.
     """
-    size = 1 << BLOCK_HEIGHT
-    while size < len(leaves):
-        size *= 2
-    level = leaves + [empty] * (size - len(leaves))
-    levels = [level]
-    while len(level) > 1:
-        level = list(map(min, level[0::2], level[1::2]))
-        levels.append(level)
-    tree = [empty]  # index 0 is unused: node i has children 2i and 2i + 1
-    for level in reversed(levels):
-        tree += level
+    width = 1 << BLOCK_HEIGHT
+    size = max(width, -(-len(leaves) // width) * width)
+    tree = [empty] * size + leaves + [empty] * (size - len(leaves))
+    lo = size  # nodes lo .. 2 * lo - 1 are done
+    while lo > 1 and lo % 2 == 0:
+        half = lo // 2
+        tree[half:lo] = map(min, tree[lo : 2 * lo : 2], tree[lo + 1 : 2 * lo : 2])
+        lo = half
+    for i in range(lo - 1, 0, -1):  # fewer than size / 2**BLOCK_HEIGHT nodes
+        left, right = tree[2 * i], tree[2 * i + 1]
+        tree[i] = left if left < right else right
     return tree, size
 
 
@@ -54,7 +57,7 @@ def update(tree: MutableSequence[Any], size: int, position: int, value: Any) -> 
 
 
 def ascending(
-    tree: MutableSequence[Any], size: int, ranges: list[tuple[int, int]], empty: Any
+    tree: Sequence[Any], size: int, ranges: list[tuple[int, int]], empty: Any
 ) -> Iterator[int]:
     """Yield the positions in ``ranges`` (half-open, disjoint) by increasing value.
 
@@ -103,8 +106,7 @@ def build_caches(tree: Sequence[Any], size: int, caches: MutableSequence[Any]) -
             best = sorted(tree[start : start + width])[:CACHED]
         else:
             best = sorted(caches[2 * i * CACHED : (2 * i + 2) * CACHED])[:CACHED]
-        for j, value in enumerate(best):
-            caches[i * CACHED + j] = value
+        caches[i * CACHED : (i + 1) * CACHED] = best
 
 
 def refresh_caches(

@@ -9,11 +9,17 @@ then weight) lives here once, so the structures differ only in their data struct
 
 from __future__ import annotations
 
+import gc
+import os
+import unicodedata
+from array import array
 from collections.abc import Callable, Iterable, Iterator
-from itertools import repeat
+from functools import partial
+from itertools import accumulate, chain, repeat
 from operator import itemgetter, neg
 from typing import Any, TypeVar
 
+from designpatterns_ref.autocomplete import storage
 from designpatterns_ref.autocomplete.base import (
     MAX_EDITS,
     MAX_WEIGHT,
@@ -21,8 +27,8 @@ from designpatterns_ref.autocomplete.base import (
     AutocompleteTypeError,
     Completion,
     RankKey,
+    StorageError,
     TermNotFound,
-    _rank_key,
 )
 from designpatterns_ref.autocomplete.text import _next_row, allowed_edits, normalize
 
@@ -50,16 +56,57 @@ def check_text(name: str, value: object, casefold: bool, *, empty_ok: bool) -> s
 
 
 def check_items(items: object, casefold: bool) -> dict[str, int]:
-    """Validate (term, weight) pairs; a later duplicate replaces an earlier one."""
+    """Validate (term, weight) pairs; a later duplicate replaces an earlier one.
+
+    Runs :func:`_check_items_fast` (C-level passes over the whole list), and falls back to the
+    plain loop, :func:`check_items_one_by_one`, whenever anything looks unusual, so an error
+    always comes from the loop and names the first bad pair.
+    """
     if isinstance(items, str | bytes) or not isinstance(items, Iterable):
         raise AutocompleteTypeError(f"items={items!r} must be an iterable of (term, weight) pairs")
+    pairs = items if type(items) is list else list(items)
+    fast = _check_items_fast(pairs, casefold)
+    return check_items_one_by_one(pairs, casefold) if fast is None else fast
+
+
+def check_items_one_by_one(pairs: Iterable[object], casefold: bool) -> dict[str, int]:
+    """The reference check: one pair at a time, raising at the first bad one."""
     out: dict[str, int] = {}
-    for pair in items:
+    for pair in pairs:
         if not isinstance(pair, tuple | list) or len(pair) != 2:
             raise AutocompleteTypeError(f"items: {pair!r} is not a (term, weight) pair")
         term = check_text("term", pair[0], casefold, empty_ok=False)
         out[term] = check_int("weight", pair[1], 0, MAX_WEIGHT)
     return out
+
+
+def _check_items_fast(pairs: list[Any], casefold: bool) -> dict[str, int] | None:
+    """What :func:`check_items_one_by_one` returns, in C-level passes; ``None`` when any pair
+    is not a plain ``(str, int)`` tuple or list with a non-empty term and a weight in range."""
+    if not pairs:
+        return {}
+    if not set(map(type, pairs)) <= {tuple, list} or set(map(len, pairs)) != {2}:
+        return None
+    terms = list(map(itemgetter(0), pairs))
+    weights = list(map(itemgetter(1), pairs))
+    if set(map(type, terms)) != {str} or set(map(type, weights)) != {int}:
+        return None
+    if min(weights) < 0 or max(weights) > MAX_WEIGHT:
+        return None
+    terms = list(map(partial(unicodedata.normalize, "NFC"), terms))
+    if casefold:
+        terms = list(map(str.casefold, terms))
+    if not all(terms):
+        return None
+    return dict(zip(terms, weights, strict=True))
+
+
+def rank_order(weights: dict[str, int], alphabetical: list[str] | None = None) -> list[str]:
+    """The terms of ``weights`` best first (:func:`~.base.rank_key`), by three stable C-level
+    sorts: alphabetically (skipped when ``alphabetical`` is given), by length, by weight."""
+    order = sorted(sorted(weights) if alphabetical is None else alphabetical, key=len)
+    order.sort(key=weights.__getitem__, reverse=True)
+    return order
 
 
 def completions(keys: list[RankKey], distance: int) -> list[Completion]:
@@ -109,8 +156,26 @@ def _rebuild(cls: type[T], items: list[tuple[str, int]], config: dict[str, Any])
     """Unpickle: rebuild from already-normalised items without checking them again."""
     obj = cls.__new__(cls)
     obj._configure(**config)
-    obj._load(sorted(items, key=lambda tw: _rank_key(*tw)))
+    weights = dict(items)
+    bulk_build(obj, weights)
     return obj
+
+
+def bulk_build(obj: CompleterBase, weights: dict[str, int]) -> None:
+    """``obj._build`` from checked weights, with the cyclic garbage collector paused.
+
+    A build allocates hundreds of thousands of containers (nodes, dicts, lists, tuples) and
+    frees none, so every collection the allocations trigger scans the growing structure for
+    nothing: pausing the collector halves the build of a trie. It is switched back on (if it
+    was on) however the build ends.
+    """
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        obj._build(weights, sorted(weights))
+    finally:
+        if paused:
+            gc.enable()
 
 
 class CompleterBase:
@@ -131,8 +196,8 @@ class CompleterBase:
     def _init(self, items: Iterable[tuple[str, int]], **config: Any) -> None:
         """Configure (``config`` already checked), check the items, and load them."""
         self._configure(**config)
-        pairs = check_items(items, self._casefold)
-        self._load(sorted(pairs.items(), key=lambda tw: _rank_key(*tw)))
+        weights = check_items(items, self._casefold)
+        bulk_build(self, weights)
 
     def _configure(self, *, casefold: bool = False) -> None:
         if not isinstance(casefold, bool):
@@ -143,6 +208,15 @@ class CompleterBase:
         return {"casefold": self._casefold}
 
     # -- hooks ---------------------------------------------------------------------------
+    def _build(self, weights: dict[str, int], alphabetical: list[str]) -> None:
+        """Build in bulk from checked, normalised weights and their terms in code-point order.
+
+        By default: :meth:`_load` with the items best first. A structure that builds faster
+        from sorted terms (bottom-up) overrides this.
+        """
+        order = rank_order(weights, alphabetical)
+        self._load(list(zip(order, map(weights.__getitem__, order), strict=True)))
+
     def _load(self, ranked: list[tuple[str, int]]) -> None:
         """Build from distinct, normalised items given best first."""
         raise NotImplementedError
@@ -238,6 +312,59 @@ class CompleterBase:
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (_rebuild, (type(self), list(self.items()), self._config()))
+
+    # -- files -------------------------------------------------------------------------------
+    def _param(self) -> int:
+        """The structure parameter a file keeps (``TopKTrie``'s cache size); 0 for none."""
+        return 0
+
+    @classmethod
+    def _param_config(cls, param: int) -> dict[str, Any]:
+        """The ``_configure`` keywords for a file's structure parameter."""
+        return {}
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the terms and weights to ``path`` (replacing it whole, never half-written).
+
+        The file (:mod:`~designpatterns_ref.autocomplete.storage`) has a versioned header and
+        a checksum; ``load`` rebuilds the structure from it in bulk.
+        """
+        target = storage.check_path("save", path)
+        terms = sorted(self._weights)
+        sections = {
+            "text": "".join(terms).encode("utf-8", "surrogatepass"),
+            "ends": array("Q", accumulate(map(len, terms))),
+            "wts": array("q", map(self._weights.__getitem__, terms)),
+        }
+        flags = storage.FLAG_CASEFOLD if self._casefold else 0
+        storage.write(target, "items", sections, flags=flags, param=self._param())
+
+    @classmethod
+    def load(cls: type[T], path: str | os.PathLike[str]) -> T:
+        """A completer rebuilt from ``path`` (written by ``save`` of the same class or another
+        mutable one). Raises :class:`~designpatterns_ref.autocomplete.base.StorageError` for a
+        missing, truncated, damaged or foreign file."""
+        source = storage.check_path("load", path)
+        stored = storage.read(source, mapped=False)
+        storage.require(source, stored, "items", ("text", "ends", "wts"))
+        ends, wts = stored.sections["ends"], stored.sections["wts"]
+        try:
+            text = bytes(stored.sections["text"]).decode("utf-8", "surrogatepass")
+            if len(ends) != len(wts) or (len(ends) and ends[-1] != len(text)):
+                raise AutocompleteError("the term and weight arrays do not match")
+            terms = list(map(text.__getitem__, map(slice, chain((0,), ends), ends)))
+            obj = cls.__new__(cls)
+            obj._configure(
+                casefold=bool(stored.flags & storage.FLAG_CASEFOLD),
+                **cls._param_config(stored.param),
+            )
+            weights = check_items(list(zip(terms, wts, strict=True)), obj._casefold)
+            if len(weights) != len(terms):
+                raise AutocompleteError("it holds a term twice")
+        except (AutocompleteError, UnicodeDecodeError) as exc:
+            raise StorageError(f"load: path={source!r:.200} holds bad items: {exc}") from exc
+        bulk_build(obj, weights)
+        return obj
 
     def complete(self, prefix: str, k: int = 10, *, max_edits: int = 0) -> list[Completion]:
         """The ``k`` best terms starting with ``prefix``, best first.

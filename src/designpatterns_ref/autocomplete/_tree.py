@@ -101,3 +101,82 @@ def refresh(path: list[Node]) -> None:
             insort(parent.kids, node, key=_best)
         else:
             return
+
+
+def common_length(a: str, b: str) -> int:
+    """The length of the longest common prefix of ``a`` and ``b``."""
+    if b.startswith(a):
+        return len(a)
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def _finish(node: Node) -> None:
+    """Sort a node's children by their best key and set its own best."""
+    kids = node.kids
+    best = node.key
+    if kids:
+        if len(kids) > 1:
+            kids.sort(key=_best)
+        first = kids[0].best
+        if best is None or (first is not None and first < best):
+            best = first
+    node.best = best
+
+
+def build_sorted(terms: list[str], weights: dict[str, int], *, single_chars: bool) -> Node:
+    """The trie of ``terms`` (sorted, distinct, non-empty), built bottom-up in one pass.
+
+    Consecutive sorted terms share their longest common prefix, so the nodes of the previous
+    term deeper than that prefix are complete: each is finished (:func:`_finish`) as the walk
+    leaves it, children before parents, and only the new characters of each term make nodes.
+    With ``single_chars`` every edge is one character (:class:`Trie`); otherwise the new part
+    of a term is one edge (:class:`RadixTrie`), and an edge the term leaves in its middle is
+    split. O(total characters), with no per-term cache updates.
+    """
+    root = Node()
+    path = [root]  # the nodes of the previous term, root first
+    depth = [0]  # how many characters of a term each of them ends at
+    prev = ""
+    for term in terms:
+        shared = common_length(prev, term)
+        while depth[-1] > shared:
+            node = path.pop()
+            depth.pop()
+            _finish(node)
+            if depth[-1] < shared:  # the term leaves node's edge in its middle: split it
+                parent = path[-1]
+                cut = shared - depth[-1]
+                middle = Node(node.label[:cut])
+                node.label = node.label[cut:]
+                middle.children[node.label[0]] = node
+                middle.kids.append(node)
+                parent.children[middle.label[0]] = middle
+                parent.kids[-1] = middle  # node was the last child added
+                path.append(middle)
+                depth.append(shared)
+        parent = path[-1]
+        rest = term[shared:]
+        if single_chars:
+            for char in rest:
+                child = Node(char)
+                parent.children[char] = child
+                parent.kids.append(child)
+                path.append(child)
+                parent = child
+            depth.extend(range(shared + 1, len(term) + 1))
+        elif rest:
+            parent = Node(rest)
+            path[-1].children[rest[0]] = parent
+            path[-1].kids.append(parent)
+            path.append(parent)
+            depth.append(len(term))
+        parent.key = (-weights[term], len(term), term)
+        prev = term
+    for node in reversed(path):
+        _finish(node)
+    return root

@@ -37,6 +37,7 @@ __all__ = [
     "Completer",
     "Completion",
     "ReadOnlyError",
+    "StorageError",
     "TermNotFound",
     "rank_key",
 ]
@@ -68,6 +69,14 @@ class TermNotFound(AutocompleteError, KeyError):
 
 class ReadOnlyError(AutocompleteError, TypeError):
     """An update was tried on a completer that cannot change after it is built."""
+
+
+class StorageError(AutocompleteError, OSError):
+    """A completer file that cannot be read or written: missing, truncated, corrupt, or of
+    another format version (the message names the path and what is wrong)."""
+
+    def __str__(self) -> str:  # OSError would format (errno, strerror)
+        return str(self.args[0]) if self.args else ""
 
 
 class Completion(NamedTuple):

@@ -4,20 +4,29 @@ Case study: Design a Search Autocomplete System (docs/case-studies/search-autoco
 
 The trade-off marisa-trie makes: give up updates, get compactness. All terms, sorted, are
 stored as one UTF-8 byte string with an array of offsets (UTF-8 keeps code-point order, so
-binary search on bytes finds a prefix's range); weights sit in an array of 64-bit integers;
-and a segment tree of 32-bit ranks (a term's place in the global best-first order), whose high
-nodes cache their 10 best ranks, answers "the best positions in this range" the same way
-:class:`~designpatterns_ref.autocomplete.sorted_index.SortedPrefixIndex` does. A list of every
-8th term makes the binary searches run mostly in C. No Python object
-per term survives the build: a few bytes per term plus the text itself.
+binary search on bytes finds a prefix's range); a segment tree of 32-bit ranks (a term's place
+in the global best-first order), whose high nodes cache their 10 best ranks, answers "the best
+positions in this range" the same way
+:class:`~designpatterns_ref.autocomplete.sorted_index.SortedPrefixIndex` does; an array maps a
+rank back to its position. Ranks are ordered by weight, so the weights are stored once per
+distinct value with the first rank that carries it (534 values for 300,000 English words). A
+list of every 16th term makes the binary searches run mostly in C. No Python object per term
+survives the build: about 22 bytes per term plus the text itself (8 for the tree, 4 each for
+the offset and the position, the rest for the cached lists and the search heads).
+
+The build is bottom-up from the sorted terms, with C-level passes (three stable sorts give the
+ranks, ``map(min, ...)`` fills the tree a level at a time). ``save(path)`` writes the arrays as
+they are (:mod:`~designpatterns_ref.autocomplete.storage`) and ``load(path, mmap=True)`` maps
+the file read-only and reads the arrays in place through ``memoryview`` objects: loading costs
+a checksum of the file, and processes that map the same file share one copy of it.
 
 Trade-off: the least memory and no per-term objects to scan, but every update raises
 :class:`~designpatterns_ref.autocomplete.base.ReadOnlyError`; rebuild to change it. Safe to
 share between threads, since nothing ever changes.
 
 Complexity: ``complete`` O(p log n) to find the range, then O(log n) cached lists sorted (k <=
-10; O(k log n) beyond); ``weight`` and ``in`` O(p log n); memory about (term bytes + 30) bytes
-per term.
+10; O(k log n) beyond); ``weight`` and ``in`` O(p log n); memory about (term bytes + 22)
+bytes per term; ``load`` O(file size) for the checksum, with nothing copied when mapped.
 
 ```pycon
 >>> frozen = FrozenCompleter([("kafka", 70), ("kotlin", 60), ("kubernetes", 90)])
@@ -28,18 +37,26 @@ per term.
 ... except ReadOnlyError as exc:
 ...     print(exc)
 FrozenCompleter cannot change after it is built; build a new one from the new items
+>>> import os, tempfile
+>>> path = os.path.join(tempfile.mkdtemp(), "tech.dpac")
+>>> frozen.save(path)
+>>> FrozenCompleter.load(path, mmap=True).complete("ko")
+[Completion(term='kotlin', weight=60, distance=0)]
 
 ```
 """
 
 from __future__ import annotations
 
+import os
 from array import array
-from bisect import bisect_left
-from collections.abc import Iterable, Iterator
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import accumulate
-from typing import NoReturn
+from operator import methodcaller, neg
+from typing import Any, NoReturn
 
+from designpatterns_ref.autocomplete import storage
 from designpatterns_ref.autocomplete._segtree import (
     BLOCK_HEIGHT,
     CACHED,
@@ -49,30 +66,38 @@ from designpatterns_ref.autocomplete._segtree import (
     smallest,
 )
 from designpatterns_ref.autocomplete._shared import CompleterBase
-from designpatterns_ref.autocomplete.base import RankKey, ReadOnlyError, TermNotFound
+from designpatterns_ref.autocomplete.base import (
+    AutocompleteTypeError,
+    RankKey,
+    ReadOnlyError,
+    StorageError,
+    TermNotFound,
+)
 from designpatterns_ref.autocomplete.text import normalize, successor
 
 __all__ = ["FrozenCompleter"]
 
 _EMPTY_RANK = 2**32 - 1
-_STEP = 8  # one search head every _STEP terms
-
-
-def _encode(text: str) -> bytes:
-    return text.encode("utf-8", "surrogatepass")
+_STEP = 16  # one search head every _STEP terms
+_SECTIONS = ("blob", "offs", "tree", "cach", "posn", "wval", "wrnk")
+_encode = methodcaller("encode", "utf-8", "surrogatepass")
 
 
 class _Terms:
     """The sorted terms as a read-only sequence of UTF-8 ``bytes``, with a fast search.
 
-    ``heads`` holds every ``_STEP``-th term as a real ``bytes`` object: a C-level binary
-    search over it narrows a search to ``_STEP`` terms, and a few slices of the blob finish it.
+    ``blob[base + offsets[i] : base + offsets[i + 1]]`` is term ``i``: ``blob`` is the joined
+    bytes of a fresh build, or the whole file (``bytes`` or ``mmap``) of a loaded one, whose
+    slices are ``bytes`` too. ``heads`` holds every ``_STEP``-th term as a real ``bytes``
+    object: a C-level binary search over it narrows a search to ``_STEP`` terms, and a few
+    slices of the blob finish it.
     """
 
-    __slots__ = ("blob", "heads", "offsets")
+    __slots__ = ("base", "blob", "heads", "offsets")
 
-    def __init__(self, blob: bytes, offsets: array[int]) -> None:
+    def __init__(self, blob: Any, base: int, offsets: Sequence[int]) -> None:
         self.blob = blob
+        self.base = base
         self.offsets = offsets
         self.heads = [self[i] for i in range(0, len(self), _STEP)]
 
@@ -80,7 +105,9 @@ class _Terms:
         return len(self.offsets) - 1
 
     def __getitem__(self, i: int) -> bytes:
-        return self.blob[self.offsets[i] : self.offsets[i + 1]]
+        base = self.base
+        data: bytes = self.blob[base + self.offsets[i] : base + self.offsets[i + 1]]
+        return data
 
     def text(self, i: int) -> str:
         return self[i].decode("utf-8", "surrogatepass")
@@ -95,35 +122,121 @@ class _Terms:
 
 
 class FrozenCompleter(CompleterBase):
-    """Sorted UTF-8 terms, weights and a rank tree in flat arrays; see the module docstring.
+    """Sorted UTF-8 terms and a rank tree in flat arrays; see the module docstring.
 
     ``FrozenCompleter(items, *, casefold=False)`` takes (term, weight) pairs, a later
-    duplicate replacing an earlier one.
+    duplicate replacing an earlier one; ``FrozenCompleter.load(path, mmap=True)`` maps a saved
+    one.
     """
 
     _terms: _Terms
-    _weight_of: array[int]
-    _tree: array[int]  # a segment tree of ranks (places in the best-first order)
-    _caches: array[int]  # the CACHED best ranks below each high node of the tree
-    _position: array[int]  # where each rank sits in the sorted order
+    _tree: Sequence[int]  # a segment tree of ranks (places in the best-first order)
+    _caches: Sequence[int]  # the CACHED best ranks below each high node of the tree
+    _position: Sequence[int]  # where each rank sits in the sorted order
+    _wval: Sequence[int]  # the distinct weights, heaviest first
+    _wrnk: Sequence[int]  # the first rank that carries each of them
     _size: int
 
-    def _load(self, ranked: list[tuple[str, int]]) -> None:
-        if len(ranked) >= _EMPTY_RANK:
+    def _build(self, weights: dict[str, int], alphabetical: list[str]) -> None:
+        """Bulk build from the terms in code-point order; see the module docstring."""
+        n = len(alphabetical)
+        if n >= _EMPTY_RANK:
             raise ReadOnlyError(f"FrozenCompleter holds fewer than {_EMPTY_RANK} terms")
-        by_rank = [term for term, _ in ranked]
-        order = sorted(range(len(ranked)), key=by_rank.__getitem__)  # rank at each position
-        encoded = [_encode(by_rank[rank]) for rank in order]
+        by_position = list(map(weights.__getitem__, alphabetical))
+        position = sorted(range(n), key=list(map(len, alphabetical)).__getitem__)
+        position.sort(key=by_position.__getitem__, reverse=True)  # best first, stably
+        rank_at = [0] * n
+        for rank, at in enumerate(position):
+            rank_at[at] = rank
+        by_rank = list(map(by_position.__getitem__, position))  # heaviest first
+        distinct = sorted(set(by_rank), reverse=True)
+        firsts = [bisect_left(by_rank, -w, key=neg) for w in distinct]
+        encoded = list(map(_encode, alphabetical))
         ends = list(accumulate(map(len, encoded), initial=0))
-        offsets = array("I" if ends[-1] < 2**32 else "Q", ends)
-        self._terms = _Terms(b"".join(encoded), offsets)
-        self._weight_of = array("q", [ranked[rank][1] for rank in order])
-        tree, self._size = build(order, _EMPTY_RANK)
-        self._caches = array("I", [_EMPTY_RANK]) * (2 * (self._size >> BLOCK_HEIGHT) * CACHED)
-        build_caches(tree, self._size, self._caches)
-        self._tree = array("I", tree)
-        self._position = array("I", sorted(range(len(order)), key=order.__getitem__))
+        tree, size = build(rank_at, _EMPTY_RANK)
+        caches = [_EMPTY_RANK] * (2 * (size >> BLOCK_HEIGHT) * CACHED)
+        build_caches(tree, size, caches)
+        self._adopt(
+            b"".join(encoded),
+            0,
+            array("I" if ends[-1] < 2**32 else "Q", ends),
+            array("I", tree),
+            array("I", caches),
+            array("I", position),
+            array("q", distinct),
+            array("I", firsts),
+        )
+
+    def _adopt(
+        self,
+        blob: Any,
+        base: int,
+        offsets: Sequence[int],
+        tree: Sequence[int],
+        caches: Sequence[int],
+        position: Sequence[int],
+        wval: Sequence[int],
+        wrnk: Sequence[int],
+    ) -> None:
+        self._terms = _Terms(blob, base, offsets)
+        self._tree, self._size = tree, len(tree) // 2
+        self._caches, self._position = caches, position
+        self._wval, self._wrnk = wval, wrnk
         self._weights = {}  # unused: the arrays are the whole structure
+
+    # -- files -------------------------------------------------------------------------------
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the arrays to ``path`` (replacing it whole); ``load`` reads them back."""
+        target = storage.check_path("save", path)
+        terms = self._terms
+        start, stop = terms.base + terms.offsets[0], terms.base + terms.offsets[-1]
+        sections = {
+            "blob": bytes(terms.blob[start:stop]) if terms.base else terms.blob,
+            "offs": terms.offsets,
+            "tree": self._tree,
+            "cach": self._caches,
+            "posn": self._position,
+            "wval": self._wval,
+            "wrnk": self._wrnk,
+        }
+        flags = storage.FLAG_CASEFOLD if self._casefold else 0
+        storage.write(target, "frozen", sections, flags=flags, param=0)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str], *, mmap: bool = False) -> FrozenCompleter:
+        """A completer read from ``path`` (written by ``save``).
+
+        With ``mmap=True`` the file is mapped read-only and the arrays are read in place:
+        nothing is copied, and every process that maps the file shares its pages. The file
+        must then stay unchanged while the completer is in use (``save`` replaces a file by
+        renaming a new one over it, which leaves a mapped old one intact).
+        Raises :class:`~designpatterns_ref.autocomplete.base.StorageError` for a missing,
+        truncated, damaged or foreign file.
+        """
+        source = storage.check_path("load", path)
+        if not isinstance(mmap, bool):
+            raise AutocompleteTypeError(f"load: mmap={mmap!r:.60} must be True or False")
+        stored = storage.read(source, mapped=mmap)
+        storage.require(source, stored, "frozen", _SECTIONS)
+        blob, offs, tree, cach, posn, wval, wrnk = (stored.sections[s] for s in _SECTIONS)
+        n, size = len(offs) - 1, len(tree) // 2
+        width = 1 << BLOCK_HEIGHT
+        shape = (
+            n >= 0
+            and offs[0] == 0
+            and offs[n] == len(blob)
+            and len(tree) == 2 * size == 2 * max(width, -(-n // width) * width)
+            and len(cach) == 2 * (size >> BLOCK_HEIGHT) * CACHED
+            and len(posn) == n
+            and len(wval) == len(wrnk)
+            and (n == 0 or (len(wrnk) > 0 and wrnk[0] == 0))
+        )
+        if not shape:
+            raise StorageError(f"load: path={source!r:.200} has arrays of inconsistent sizes")
+        obj = cls.__new__(cls)
+        obj._configure(casefold=bool(stored.flags & storage.FLAG_CASEFOLD))
+        obj._adopt(stored.buffer, stored.offsets["blob"], offs, tree, cach, posn, wval, wrnk)
+        return obj
 
     # -- read-only -------------------------------------------------------------------------
     def _refuse(self, *args: object, **kwargs: object) -> NoReturn:
@@ -139,6 +252,9 @@ class FrozenCompleter(CompleterBase):
         self._refuse()
 
     # -- lookups -----------------------------------------------------------------------------
+    def _weight_of(self, rank: int) -> int:
+        return self._wval[bisect_right(self._wrnk, rank) - 1]
+
     def _find(self, term: str) -> int:
         """The position of ``term`` (already normalised), or -1."""
         needle = _encode(term)
@@ -151,7 +267,7 @@ class FrozenCompleter(CompleterBase):
         at = self._find(key)
         if at < 0:
             raise TermNotFound(f"term={key!r} is not in this completer")
-        return self._weight_of[at]
+        return self._weight_of(self._tree[self._size + at])
 
     def __contains__(self, term: object) -> bool:
         if not isinstance(term, str):
@@ -163,8 +279,9 @@ class FrozenCompleter(CompleterBase):
 
     def items(self) -> Iterator[tuple[str, int]]:
         """Every (term, weight) pair, in alphabetical (code-point) order of the terms."""
+        tree, size = self._tree, self._size
         for i in range(len(self._terms)):
-            yield self._terms.text(i), self._weight_of[i]
+            yield self._terms.text(i), self._weight_of(tree[size + i])
 
     def _range(self, prefix: str) -> tuple[int, int]:
         terms = self._terms
@@ -179,17 +296,21 @@ class FrozenCompleter(CompleterBase):
     def _top(self, starts: list[str], k: int, skip: set[str]) -> list[RankKey]:
         out: list[RankKey] = []
         ranges = [self._range(prefix) for prefix in starts]
-        positions: Iterable[int]
+        tree, size = self._tree, self._size
+        found: Iterable[tuple[int, int]]  # (rank, position)
         if k + len(skip) <= CACHED:  # the cached tree nodes hold the answer
-            ranks = smallest(self._tree, self._size, self._caches, ranges, k + len(skip))
-            positions = [self._position[r] for r in ranks if r != _EMPTY_RANK]
+            ranks = smallest(tree, size, self._caches, ranges, k + len(skip))
+            found = [(r, self._position[r]) for r in ranks if r != _EMPTY_RANK]
         else:
-            positions = ascending(self._tree, self._size, ranges, _EMPTY_RANK)
-        blob, offsets, weights = self._terms.blob, self._terms.offsets, self._weight_of
-        for at in positions:
-            term = blob[offsets[at] : offsets[at + 1]].decode("utf-8", "surrogatepass")
+            found = ((tree[size + at], at) for at in ascending(tree, size, ranges, _EMPTY_RANK))
+        terms = self._terms
+        blob, base, offsets = terms.blob, terms.base, terms.offsets
+        wval, wrnk = self._wval, self._wrnk
+        for rank, at in found:
+            raw = blob[base + offsets[at] : base + offsets[at + 1]]
+            term = raw.decode("utf-8", "surrogatepass")
             if term not in skip:
-                out.append((-weights[at], len(term), term))
+                out.append((-wval[bisect_right(wrnk, rank) - 1], len(term), term))
                 if len(out) == k:
                     break
         return out

@@ -31,24 +31,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from designpatterns_ref.autocomplete._shared import CompleterBase
-from designpatterns_ref.autocomplete._tree import Node, best_first, refresh
+from designpatterns_ref.autocomplete._tree import (
+    Node,
+    best_first,
+    build_sorted,
+    common_length,
+    refresh,
+)
 from designpatterns_ref.autocomplete.base import RankKey, _rank_key
 
 __all__ = ["RadixTrie"]
 
 #: A position in the fuzzy walk: a node and how many characters of its label are consumed.
 Cursor = tuple[Node, int]
-
-
-def _common_length(a: str, b: str) -> int:
-    if b.startswith(a):
-        return len(a)
-    n = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        n += 1
-    return n
 
 
 class RadixTrie(CompleterBase):
@@ -59,18 +54,11 @@ class RadixTrie(CompleterBase):
 
     _root: Node
 
-    def _load(self, ranked: list[tuple[str, int]]) -> None:
-        # Best first, as in Trie._load: new nodes are appended after better siblings.
-        self._root = Node()
-        self._weights = {}
-        for term, weight in ranked:
-            key = _rank_key(term, weight)
-            self._weights[term] = weight
-            path = self._grow(term)
-            path[-1].key = key
-            for node in path:
-                if node.best is None:
-                    node.best = key
+    def _build(self, weights: dict[str, int], alphabetical: list[str]) -> None:
+        # Bottom-up from the sorted terms (see _tree.build_sorted): the new part of each term
+        # is one edge, split where a later term branches off inside it.
+        self._weights = weights
+        self._root = build_sorted(alphabetical, weights, single_chars=False)
 
     def _grow(self, term: str) -> list[Node]:
         """The path from the root to the node of ``term``, splitting an edge if needed."""
@@ -85,7 +73,7 @@ class RadixTrie(CompleterBase):
                 path.append(leaf)
                 return path
             label = child.label
-            n = _common_length(label, rest)
+            n = common_length(label, rest)
             if n < len(label):  # split the edge: node -> middle -> child
                 middle = Node(label[:n])
                 middle.best = child.best

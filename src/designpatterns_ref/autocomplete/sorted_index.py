@@ -40,6 +40,7 @@ from collections.abc import Iterable, Iterator
 from heapq import merge
 from itertools import islice
 from math import isqrt
+from operator import neg
 
 from sortedcontainers import SortedList
 
@@ -91,13 +92,15 @@ class SortedPrefixIndex(CompleterBase):
     _buffer: SortedList
     _holes: int
 
-    def _load(self, ranked: list[tuple[str, int]]) -> None:
-        self._rebuild(dict(ranked))
+    def _build(self, weights: dict[str, int], alphabetical: list[str]) -> None:
+        self._rebuild(weights, alphabetical)
 
-    def _rebuild(self, weights: dict[str, int]) -> None:
+    def _rebuild(self, weights: dict[str, int], run: list[str] | None = None) -> None:
+        """Bulk build: the sorted run, its rank keys (made in C-level passes) and the tree."""
         self._weights = weights
-        self._run = sorted(weights)
-        keys = [_rank_key(term, weights[term]) for term in self._run]
+        self._run = sorted(weights) if run is None else run
+        negated = map(neg, map(weights.__getitem__, self._run))
+        keys: list[RankKey] = list(zip(negated, map(len, self._run), self._run, strict=True))
         self._tree, self._size = build(keys, _EMPTY)
         self._caches = [_EMPTY] * (2 * (self._size >> BLOCK_HEIGHT) * CACHED)
         build_caches(self._tree, self._size, self._caches)

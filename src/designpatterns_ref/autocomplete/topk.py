@@ -45,7 +45,7 @@ from itertools import chain, count, islice
 from typing import Any
 
 from designpatterns_ref.autocomplete._shared import CompleterBase, check_int
-from designpatterns_ref.autocomplete.base import RankKey, rank_key
+from designpatterns_ref.autocomplete.base import RankKey, _rank_key
 
 __all__ = ["TopKTrie"]
 
@@ -84,13 +84,22 @@ class TopKTrie(CompleterBase):
     def _config(self) -> dict[str, Any]:
         return {**super()._config(), "cache_size": self._size}
 
+    def _param(self) -> int:
+        return self._size
+
+    @classmethod
+    def _param_config(cls, param: int) -> dict[str, Any]:
+        if param == 0:  # a file of another structure: the default cache size
+            return {}
+        return {"cache_size": check_int("cache_size", param, 1, 10_000)}
+
     def _load(self, ranked: list[tuple[str, int]]) -> None:
         # Best first: a node's cache is simply the first cache_size terms that pass through it.
         size = self._size
         self._root = root = _Node()
         self._weights = {}
         for term, weight in ranked:
-            key = rank_key(term, weight)
+            key = _rank_key(term, weight)
             self._weights[term] = weight
             node = root
             if len(node.top) < size:
@@ -114,7 +123,7 @@ class TopKTrie(CompleterBase):
             path.append(child)
             node = child
         held = node.key  # the very object the caches hold (see _rise)
-        new_key = None if new is None else rank_key(term, new)
+        new_key = None if new is None else _rank_key(term, new)
         node.key = new_key
         if new_key is not None and (held is None or new_key < held):
             self._rise(path, held, new_key)

@@ -37,8 +37,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from designpatterns_ref.autocomplete._shared import CompleterBase
-from designpatterns_ref.autocomplete._tree import Node, best_first, refresh
-from designpatterns_ref.autocomplete.base import RankKey, rank_key
+from designpatterns_ref.autocomplete._tree import Node, best_first, build_sorted, refresh
+from designpatterns_ref.autocomplete.base import RankKey, _rank_key
 
 __all__ = ["Trie"]
 
@@ -51,26 +51,11 @@ class Trie(CompleterBase):
 
     _root: Node
 
-    def _load(self, ranked: list[tuple[str, int]]) -> None:
-        # Best first: the first term to reach a node is its best, and children are
-        # created in the order of their best, so no sorting is needed.
-        self._root = root = Node()
-        self._weights = {}
-        for term, weight in ranked:
-            key = rank_key(term, weight)
-            self._weights[term] = weight
-            node = root
-            if node.best is None:
-                node.best = key
-            for char in term:
-                child = node.children.get(char)
-                if child is None:
-                    child = Node(char)
-                    child.best = key
-                    node.children[char] = child
-                    node.kids.append(child)
-                node = child
-            node.key = key
+    def _build(self, weights: dict[str, int], alphabetical: list[str]) -> None:
+        # Bottom-up from the sorted terms (see _tree.build_sorted): one node per new character,
+        # each node finished (children sorted, best set) when the walk leaves it.
+        self._weights = weights
+        self._root = build_sorted(alphabetical, weights, single_chars=True)
 
     def _apply(self, term: str, old: int | None, new: int | None) -> None:
         node = self._root
@@ -82,7 +67,7 @@ class Trie(CompleterBase):
                 node.kids.append(child)
             path.append(child)
             node = child
-        node.key = None if new is None else rank_key(term, new)
+        node.key = None if new is None else _rank_key(term, new)
         refresh(path)
 
     def _start(self, prefix: str) -> Node | None:

@@ -2,11 +2,14 @@
 
 Each completer is built with a few weighted terms and meets hostile values in each argument of
 each method; ``FrozenCompleter`` refuses every change with ``ReadOnlyError`` (one of ERRORS).
+``save`` and ``load`` run in the suite's scratch folder (a hostile path such as ``" "`` is a
+valid file name there); ``load``'s other arguments read a file saved there.
 Not registered: the record ``Completion``.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -21,7 +24,7 @@ from designpatterns_ref.autocomplete import (
     normalize,
     rank_key,
 )
-from tests.fuzz.helpers import per_argument
+from tests.fuzz.helpers import in_scratch_dir, per_argument, scratch_dir
 from tests.fuzz.spec import Entry
 
 ERRORS = (AutocompleteError,)
@@ -59,7 +62,28 @@ def _entries(name: str, cls: Callable[..., Any]) -> list[Entry]:
     out += per_argument(f"{name}.complete", method("complete"),
                         {"prefix": "ap", "k": 2, "max_edits": 1}, make=make)  # fmt: skip
     out.append(Entry(f"{name}.__contains__", call=lambda obj, v: v in obj, make=make))
+
+    def save(obj: Any, value: Any) -> object:
+        with in_scratch_dir():
+            return obj.save(value)
+
+    def load(_: Any, **kw: Any) -> object:
+        with in_scratch_dir():
+            return cls.load(**kw)  # type: ignore[attr-defined]
+
+    out.append(Entry(f"{name}.save(path=)", call=save, make=make))
+    args = {"path": _saved(name, cls)}
+    if name == "FrozenCompleter":
+        args["mmap"] = True
+    out += per_argument(f"{name}.load", load, args)
     return out
+
+
+def _saved(name: str, cls: Callable[..., Any]) -> str:
+    """A file of ``cls`` saved in the scratch folder, for ``load``'s other arguments."""
+    path = os.path.join(scratch_dir(), f"saved-{name}.dpac")
+    cls(_ITEMS).save(path)
+    return path
 
 
 ENTRIES = [

@@ -1,0 +1,222 @@
+"""The completer file format: a versioned header, typed sections, a checksum; read in place.
+
+Case study: Design a Search Autocomplete System (docs/case-studies/search-autocomplete.md)
+
+Every completer saves itself with ``save(path)`` and comes back with the classmethod
+``load(path)``. A file is one header, a table of sections and the sections themselves, each a
+flat array of one machine type (``B`` bytes, ``I`` 32-bit, ``Q``/``q`` 64-bit), aligned to 8
+bytes, and a CRC-32 of everything before it in the last 4 bytes:
+
+====================  ==========================================================================
+header (24 bytes)     magic ``DPREFAC\\0``, format version, kind, flags (casefold, byte order),
+                      one structure parameter (``TopKTrie``'s cache size), number of sections
+section table         per section: a 4-byte name, its type code, its offset and its length
+sections              the arrays, each at an offset divisible by 8
+CRC-32 (4 bytes)      of the header, the table and the sections
+====================  ==========================================================================
+
+Two kinds share the layout. The mutable completers write their terms (one UTF-8 text, sorted)
+and weights and are rebuilt in bulk on load (their nodes are Python objects, so there is no
+faster way to bring them back). :class:`~designpatterns_ref.autocomplete.frozen.FrozenCompleter`
+writes its arrays themselves, and :func:`read` can map the file (``mmap``, read-only) and hand
+out typed ``memoryview`` objects over the mapped pages: nothing is copied, loading costs the
+checksum, and every process that maps the same file shares one copy of it in the page cache.
+
+Trade-off: the checksum reads the whole file once on load (milliseconds for megabytes) so a
+truncated or damaged file is refused with
+:class:`~designpatterns_ref.autocomplete.base.StorageError` before any query can trip over
+it; the arrays are in the machine's byte order, and a file written on a machine of the other
+order is refused rather than byte-swapped.
+
+Complexity: ``write`` and ``read`` O(file size).
+
+```pycon
+>>> import tempfile, os
+>>> path = os.path.join(tempfile.mkdtemp(), "words.dpac")
+>>> from array import array
+>>> write(path, "items", {"wts": array("q", [3, 1])}, flags=0, param=0)
+>>> stored = read(path, mapped=False)
+>>> stored.kind, list(stored.sections["wts"])
+('items', [3, 1])
+
+```
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+import struct
+import sys
+import tempfile
+import zlib
+from array import array
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from designpatterns_ref.autocomplete.base import AutocompleteTypeError, StorageError
+
+__all__ = ["FLAG_CASEFOLD", "KINDS", "MAGIC", "VERSION", "Stored", "check_path", "read", "write"]
+
+MAGIC = b"DPREFAC\x00"
+#: The format version this code writes and reads; a file of another version is refused.
+VERSION = 1
+#: The kinds of file: terms and weights to rebuild from, or FrozenCompleter's arrays.
+KINDS = {"items": 1, "frozen": 2}
+FLAG_CASEFOLD = 1
+_FLAG_BIG_ENDIAN = 2
+_HEADER = struct.Struct("<8sHHIII")
+_SECTION = struct.Struct("<4s1s3xQQ")
+_CRC = struct.Struct("<I")
+_TYPES = {"B": 1, "I": 4, "Q": 8, "q": 8}
+
+
+def check_path(where: str, path: object) -> str:
+    """``path`` as a ``str`` (a ``str`` or an ``os.PathLike`` of one), or a clear error."""
+    if isinstance(path, os.PathLike):
+        path = os.fspath(path)
+    if not isinstance(path, str):
+        raise AutocompleteTypeError(
+            f"{where}: path={path!r:.80} must be a str or os.PathLike, not {type(path).__name__}"
+        )
+    if not path:
+        raise StorageError(f"{where}: path='' names no file")
+    return path
+
+
+@dataclass
+class Stored:
+    """What :func:`read` found: the kind, flags, parameter and the typed sections.
+
+    ``buffer`` is what the sections point into (``bytes`` or an ``mmap``): keep it alive as
+    long as the sections.
+    """
+
+    kind: str
+    flags: int
+    param: int
+    sections: dict[str, memoryview]
+    buffer: Any
+    offsets: dict[str, int]
+
+
+def write(path: str, kind: str, sections: Mapping[str, Any], *, flags: int, param: int) -> None:
+    """Write ``sections`` (name -> ``array`` or ``bytes``) to ``path`` as one file.
+
+    The file is written next to ``path`` under a temporary name and renamed over it, so a
+    crash half way leaves the old file (or none), never a half-written one.
+    """
+    if sys.byteorder == "big":
+        flags |= _FLAG_BIG_ENDIAN
+    table_end = _HEADER.size + _SECTION.size * len(sections)
+    at = -(-table_end // 8) * 8
+    entries = []
+    for name, data in sections.items():
+        view = memoryview(data)
+        code = data.typecode if isinstance(data, array) else view.format
+        if code not in _TYPES or len(name) > 4:
+            raise ValueError(f"write: section {name!r} of type {code!r} cannot be stored")
+        raw = view.cast("B")
+        entries.append((name, code, at, raw))
+        at = -(-(at + raw.nbytes) // 8) * 8
+    chunks: list[bytes | memoryview] = [
+        _HEADER.pack(MAGIC, VERSION, KINDS[kind], flags, param, len(sections))
+    ]
+    chunks += [_SECTION.pack(n.encode(), c.encode(), o, r.nbytes) for n, c, o, r in entries]
+    written = table_end
+    for _, _, offset, raw in entries:
+        chunks += [bytes(offset - written), raw]
+        written = offset + raw.nbytes
+    crc = 0
+    for chunk in chunks:
+        crc = zlib.crc32(chunk, crc)
+    chunks.append(_CRC.pack(crc))
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        fd, scratch = tempfile.mkstemp(dir=folder, prefix=".dpac-")
+        try:
+            os.chmod(scratch, 0o644)  # mkstemp's 0600 would keep other users from mapping it
+            with os.fdopen(fd, "wb") as out:
+                for chunk in chunks:
+                    out.write(chunk)
+            os.replace(scratch, path)
+        except BaseException:
+            os.unlink(scratch)
+            raise
+    except (OSError, ValueError) as exc:
+        raise StorageError(f"save: cannot write path={path!r:.200}: {exc}") from exc
+
+
+def read(path: str, *, mapped: bool) -> Stored:
+    """Open ``path``, check its header, bounds and checksum, and view its sections in place.
+
+    With ``mapped``, the file is mapped read-only (``mmap``); otherwise it is read into one
+    ``bytes`` object. Either way the sections are ``memoryview`` objects over that buffer.
+    """
+    try:
+        with open(path, "rb") as file:
+            if mapped:
+                size = os.fstat(file.fileno()).st_size
+                if size == 0:
+                    raise StorageError(f"load: path={path!r:.200} is empty, not a completer file")
+                buffer: Any = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
+            else:
+                buffer = file.read()
+    except (OSError, ValueError) as exc:
+        if isinstance(exc, StorageError):
+            raise
+        raise StorageError(f"load: cannot read path={path!r:.200}: {exc}") from exc
+    return _parse(path, buffer)
+
+
+def _parse(path: str, buffer: Any) -> Stored:
+    def bad(what: str) -> StorageError:
+        return StorageError(f"load: path={path!r:.200} is not a readable completer file: {what}")
+
+    view = memoryview(buffer)
+    total = view.nbytes
+    if total < _HEADER.size + _CRC.size:
+        raise bad(f"{total} bytes is shorter than the {_HEADER.size}-byte header (truncated?)")
+    magic, version, kind_code, flags, param, count = _HEADER.unpack_from(view, 0)
+    if magic != MAGIC:
+        raise bad(f"it does not start with {MAGIC!r}")
+    if version != VERSION:
+        raise bad(f"format version {version}; this library reads version {VERSION}")
+    kinds = {code: name for name, code in KINDS.items()}
+    if kind_code not in kinds:
+        raise bad(f"unknown kind {kind_code}")
+    if bool(flags & _FLAG_BIG_ENDIAN) != (sys.byteorder == "big"):
+        raise bad("it was written on a machine of the other byte order")
+    body = total - _CRC.size
+    if _HEADER.size + _SECTION.size * count > body:
+        raise bad(f"its table of {count} sections runs past the end (truncated?)")
+    sections: dict[str, memoryview] = {}
+    offsets: dict[str, int] = {}
+    for i in range(count):
+        raw_name, raw_code, offset, nbytes = _SECTION.unpack_from(
+            view, _HEADER.size + i * _SECTION.size
+        )
+        name = raw_name.rstrip(b"\0").decode("ascii", "replace")
+        code = raw_code.decode("ascii", "replace")
+        if code not in _TYPES or nbytes % _TYPES[code] or offset % 8:
+            raise bad(f"section {name!r} has type {code!r} and {nbytes} bytes at {offset}")
+        if offset + nbytes > body:
+            raise bad(f"section {name!r} runs past the end of the file (truncated?)")
+        sections[name] = view[offset : offset + nbytes].cast(code)
+        offsets[name] = offset
+    (stored_crc,) = _CRC.unpack_from(view, body)
+    if zlib.crc32(view[:body]) != stored_crc:
+        raise bad("its checksum does not match its contents (damaged or truncated)")
+    return Stored(kinds[kind_code], flags, param, sections, buffer, offsets)
+
+
+def require(path: str, stored: Stored, kind: str, names: tuple[str, ...]) -> None:
+    """Refuse a file of another kind, or one that lacks a section ``names`` lists."""
+    if stored.kind != kind:
+        raise StorageError(
+            f"load: path={path!r:.200} holds a {stored.kind!r} file, this class reads {kind!r}"
+        )
+    missing = [name for name in names if name not in stored.sections]
+    if missing:
+        raise StorageError(f"load: path={path!r:.200} lacks the sections {missing}")

@@ -1,0 +1,167 @@
+"""The bulk build (constructor, load) gives the same answers as the per-insert path, and the
+C-level input check accepts and refuses exactly what the one-pair-at-a-time check does."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from designpatterns_ref.autocomplete import (
+    AutocompleteError,
+    Completer,
+    FrozenCompleter,
+    RadixTrie,
+    SortedPrefixIndex,
+    TopKTrie,
+    Trie,
+)
+from designpatterns_ref.autocomplete._shared import check_items, check_items_one_by_one
+from designpatterns_ref.autocomplete._tree import Node
+
+MUTABLE: dict[str, Callable[..., Completer]] = {
+    "Trie": Trie,
+    "RadixTrie": RadixTrie,
+    "TopKTrie": TopKTrie,
+    "TopKTrie-cache2": lambda items=(), **kw: TopKTrie(items, cache_size=2, **kw),
+    "SortedPrefixIndex": SortedPrefixIndex,
+}
+
+# Ties (few weights), duplicates (few letters; "é" twice as NFC and as e + combining accent),
+# astral characters, NUL, upper case for casefold, and lone surrogates.
+LETTERS = st.sampled_from(["a", "b", "é", "e\u0301", "A", "\U0001f600", "\x00", "\udfff"])
+terms = st.lists(LETTERS, min_size=1, max_size=5).map("".join)
+vocab = st.lists(st.tuples(terms, st.integers(0, 3)), max_size=40)
+
+
+def queries(items: list[tuple[str, int]]) -> list[str]:
+    return sorted({""} | {t[:i] for t, _ in items for i in range(1, len(t) + 1)} | {"b\x00"})
+
+
+def answers(completer: Completer, prefixes: list[str]) -> list[object]:
+    out: list[object] = [list(completer.items())]
+    for prefix in prefixes:
+        out += [completer.complete(prefix, k) for k in (1, 2, 5, 100)]
+    for prefix in prefixes[:: max(1, len(prefixes) // 6)]:
+        out.append(completer.complete(prefix, 5, max_edits=2))
+    return out
+
+
+def one_by_one(
+    factory: Callable[..., Completer], items: list[tuple[str, int]], casefold: bool
+) -> Completer:
+    completer = factory(casefold=casefold)
+    for term, weight in items:  # a later duplicate replaces an earlier one, as in the bulk build
+        completer.insert(term, weight)
+    return completer
+
+
+@pytest.mark.parametrize("name", list(MUTABLE))
+@settings(max_examples=40)
+@given(items=vocab, casefold=st.booleans())
+def test_bulk_build_answers_as_the_per_insert_path(
+    name: str, items: list[tuple[str, int]], casefold: bool
+) -> None:
+    bulk = MUTABLE[name](items, casefold=casefold)
+    reference = one_by_one(MUTABLE[name], items, casefold)
+    prefixes = queries(items)
+    assert answers(bulk, prefixes) == answers(reference, prefixes)
+    # and the bulk-built structure keeps changing like the reference
+    for term, _ in items[:5]:
+        bulk.increment(term, 2)
+        reference.increment(term, 2)
+    if items:
+        bulk.remove(items[-1][0])
+        reference.remove(items[-1][0])
+    assert answers(bulk, prefixes) == answers(reference, prefixes)
+
+
+@settings(max_examples=40)
+@given(items=vocab, casefold=st.booleans())
+def test_frozen_bulk_build_answers_as_a_trie_built_by_inserts(
+    items: list[tuple[str, int]], casefold: bool
+) -> None:
+    frozen = FrozenCompleter(items, casefold=casefold)
+    reference = one_by_one(Trie, items, casefold)
+    prefixes = queries(items)
+    assert answers(frozen, prefixes) == answers(reference, prefixes)
+    for term, weight in reference.items():
+        assert frozen.weight(term) == weight and term in frozen
+
+
+def _nodes(root: Node) -> list[Node]:
+    out, stack = [], [root]
+    while stack:
+        node = stack.pop()
+        out.append(node)
+        stack += node.kids
+    return out
+
+
+@settings(max_examples=40)
+@given(items=vocab)
+def test_bulk_tries_keep_their_invariants(items: list[tuple[str, int]]) -> None:
+    for cls in (Trie, RadixTrie):
+        trie = cls(items)
+        for node in _nodes(trie._root):
+            keys = [kid.best for kid in node.kids]
+            assert keys == sorted(keys)  # type: ignore[type-var]
+            assert sorted(map(id, node.children.values())) == sorted(map(id, node.kids))
+            assert all(node.children[kid.label[0]] is kid for kid in node.kids)
+            candidates = [k for k in (node.key, *keys[:1]) if k is not None]
+            assert node.best == (min(candidates) if candidates else None)
+            if cls is Trie:
+                assert all(len(kid.label) == 1 for kid in node.kids)
+            elif node is not trie._root:  # compressed: no keyless node with a single child
+                assert node.key is not None or len(node.kids) != 1
+
+
+@pytest.mark.parametrize("name", [*MUTABLE, "FrozenCompleter"])
+def test_bulk_and_per_insert_refuse_the_empty_term_alike(name: str) -> None:
+    factory = FrozenCompleter if name == "FrozenCompleter" else MUTABLE[name]
+    with pytest.raises(AutocompleteError, match="non-empty"):
+        factory([("ok", 1), ("", 1)])
+    if name != "FrozenCompleter":
+        completer = factory([("ok", 1)])
+        with pytest.raises(AutocompleteError, match="non-empty"):
+            completer.insert("", 1)
+        assert list(completer.items()) == [("ok", 1)]
+
+
+def test_bulk_build_of_a_large_sorted_vocabulary_matches_inserts() -> None:
+    # Thousands of terms: many tree blocks, deep tries, long shared prefixes, many ties.
+    words = [(f"{a}{b}{c}{i % 13}", (i * 7) % 11) for i, (a, b, c) in enumerate(
+        (a, b, c) for a in "abcdefgh" for b in "ijklmnop" for c in "qrstuvwx"
+    )]  # fmt: skip
+    for name, factory in MUTABLE.items():
+        bulk = factory(words)
+        reference = one_by_one(factory, words, False)
+        for prefix in ("", "a", "ai", "hpx", "cm", "dnv1"):
+            assert bulk.complete(prefix, 20) == reference.complete(prefix, 20), name
+    frozen = FrozenCompleter(words)
+    trie = Trie(words)
+    for prefix in ("", "a", "ai", "hpx", "cm", "dnv1"):
+        assert frozen.complete(prefix, 20) == trie.complete(prefix, 20)
+
+
+HOSTILE = [None, True, 1.5, -1, 2**63, "", "\ud800", b"x", (), ("a",), ("a", 1, 2), ["a", 1]]
+pairs = st.one_of(
+    st.tuples(terms, st.integers(0, 3)),
+    st.tuples(st.sampled_from(HOSTILE), st.sampled_from(HOSTILE)),
+    st.sampled_from(HOSTILE),
+    st.lists(st.sampled_from(["a", 1]), max_size=3),
+)
+
+
+@settings(max_examples=200)
+@given(items=st.lists(pairs, max_size=8), casefold=st.booleans())
+def test_fast_check_accepts_and_refuses_as_the_loop(items: list[object], casefold: bool) -> None:
+    def outcome(check: Callable[[list[object], bool], dict[str, int]]) -> object:
+        try:
+            return check(list(items), casefold)
+        except AutocompleteError as exc:
+            return (type(exc), str(exc))
+
+    assert outcome(check_items) == outcome(check_items_one_by_one)
