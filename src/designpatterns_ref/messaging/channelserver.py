@@ -35,8 +35,8 @@ import contextlib
 import json
 from typing import Any
 
-from designpatterns_ref.messaging.base import MessagingError, check_id
-from designpatterns_ref.messaging.directory import fan_channel, members_key
+from designpatterns_ref.messaging.base import MessagingError, MessagingTypeError, check_id
+from designpatterns_ref.messaging.directory import check_redis, fan_channel, members_key
 from designpatterns_ref.messaging.gateway import message_frame
 from designpatterns_ref.messaging.hashring import HashRing
 from designpatterns_ref.messaging.redis import RedisStore
@@ -58,6 +58,9 @@ class ChannelServer:
         port: int = 0,
         prefix: str = "dp:msg",
     ) -> None:
+        if not isinstance(redis_url, str):
+            raise MessagingTypeError(f"redis_url={redis_url!r:.80} must be a redis:// URL")
+        check_redis(redis_url)
         self.name, self.prefix = check_id("name", name), check_id("prefix", prefix)
         if ring is not None and not isinstance(ring, HashRing):
             raise MessagingError(f"ring={ring!r:.80} must be a HashRing or None")

@@ -52,6 +52,7 @@ class Cluster:
     ) -> None:
         if not isinstance(redis_url, str) or not redis_url.startswith("redis://"):
             raise MessagingError(f"redis_url={redis_url!r:.80} must be a redis:// URL")
+        check_id("redis_url", redis_url[:128])
         if not isinstance(secret, bytes) or not 4 <= len(secret) <= 256:
             raise MessagingError("secret must be 4 to 256 bytes")
         self.redis_url, self.secret, self.prefix = redis_url, secret, check_id("prefix", prefix)

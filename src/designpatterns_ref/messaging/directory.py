@@ -21,11 +21,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from designpatterns_ref.messaging.base import MessagingError, check_id
+from designpatterns_ref.messaging.base import MessagingError, MessagingTypeError, check_id
 from designpatterns_ref.redisclient import DEFAULT_DEADLINE_S, bounded_client, check_deadline
 from designpatterns_ref.redisclient import outages_as as _outages_as
 
-__all__ = ["Directory", "convs_key", "fan_channel", "members_key", "seq_key"]
+__all__ = ["Directory", "check_redis", "convs_key", "fan_channel", "members_key", "seq_key"]
 
 
 def members_key(prefix: str, conv: str) -> str:
@@ -48,6 +48,21 @@ def seq_key(prefix: str, conv: str) -> str:
     return f"{prefix}:{conv}:seq"
 
 
+def check_redis(client: object) -> object:
+    """``client`` as a Redis target: a ``redis://`` (``rediss://``, ``unix://``) URL or a
+    ``redis.Redis`` client; :class:`MessagingError` otherwise."""
+    if isinstance(client, str):
+        if not client.startswith(("redis://", "rediss://", "unix://")) or len(client) > 2048:
+            raise MessagingError(f"client={client!r:.80} must be a redis:// URL")
+        check_id("redis URL", client[:128])
+        return client
+    import redis
+
+    if not isinstance(client, redis.Redis):
+        raise MessagingTypeError(f"client={client!r:.80} must be a redis:// URL or redis.Redis")
+    return client
+
+
 @_outages_as(MessagingError, "join", "members", "conversations")
 class Directory:
     """``Directory(redis_url, prefix=...)``: who belongs to which conversation, in Redis."""
@@ -55,6 +70,7 @@ class Directory:
     def __init__(
         self, client: Any, *, prefix: str = "dp:msg", deadline: float = DEFAULT_DEADLINE_S
     ) -> None:
+        check_redis(client)
         self.prefix = check_id("prefix", prefix)
         self.deadline = check_deadline("Directory", deadline, MessagingError)
         self._r = bounded_client(client, self.deadline, decode_responses=True)

@@ -44,7 +44,7 @@ from designpatterns_ref.messaging.base import (
     check_id,
     check_seq,
 )
-from designpatterns_ref.messaging.directory import convs_key, fan_channel, seq_key
+from designpatterns_ref.messaging.directory import check_redis, convs_key, fan_channel, seq_key
 from designpatterns_ref.messaging.gateway import Gateway, message_frame
 from designpatterns_ref.messaging.hashring import HashRing
 from designpatterns_ref.messaging.token import verify_token
@@ -66,6 +66,7 @@ class _Link:
         host, _, port = address.rpartition(":")
         self.host, self.port = host, int(port)
         self.writer: asyncio.StreamWriter | None = None
+        self.reader_task: asyncio.Task[None] | None = None
         self.waiting: dict[int, asyncio.Future[dict[str, Any]]] = {}
         self.next_id = 0
         self._lock = asyncio.Lock()
@@ -74,7 +75,7 @@ class _Link:
         async with self._lock:
             if self.writer is None or self.writer.is_closing():
                 reader, self.writer = await asyncio.open_connection(self.host, self.port)
-                asyncio.ensure_future(self._read(reader, self.writer))
+                self.reader_task = asyncio.ensure_future(self._read(reader, self.writer))
             return self.writer
 
     async def _read(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -127,22 +128,27 @@ return cur
         page: int = 500,
         vnodes: int = 64,
     ) -> None:
-        if not isinstance(redis_url, str) or not redis_url.startswith(("redis://", "unix://")):
-            raise MessagingError(f"redis_url={redis_url!r:.80} must be a redis:// URL")
+        if not isinstance(redis_url, str):
+            raise MessagingTypeError(f"redis_url={redis_url!r:.80} must be a redis:// URL")
+        check_redis(redis_url)
         if not isinstance(channel_servers, Mapping) or not channel_servers:
-            raise MessagingTypeError("channel_servers must be a non-empty mapping name -> host:port")
+            raise MessagingTypeError(
+                "channel_servers must be a non-empty mapping name -> host:port"
+            )
         for name, address in channel_servers.items():
             check_id("channel server name", name)
             port_text = address.rpartition(":")[2] if isinstance(address, str) else ""
             if not port_text.isdigit() or not 0 < int(port_text) < 65536:
-                raise MessagingError(f"channel server {name!r:.40}: {address!r:.80} is not host:port")
+                raise MessagingError(
+                    f"channel server {name!r:.40}: {address!r:.80} is not host:port"
+                )
         if not isinstance(secret, bytes) or len(secret) < 4:
             raise MessagingError("secret must be bytes, at least 4 of them")
         if not isinstance(host, str) or not host:
             raise MessagingError(f"host={host!r:.80} must be a non-empty string")
-        for name, value, low, high in (("port", port, 0, 65535), ("max_frame", max_frame, 64, 2**30),
-                                       ("write_limit", write_limit, 1, 2**40),
-                                       ("page", page, 1, 100_000)):  # fmt: skip
+        limits = [("port", port, 0, 65535), ("max_frame", max_frame, 64, 2**30),
+                  ("write_limit", write_limit, 1, 2**40), ("page", page, 1, 100_000)]  # fmt: skip
+        for name, value, low, high in limits:
             check_seq(name, value, low=low, high=high)
         self.redis_url, self.prefix = redis_url, check_id("prefix", prefix)
         self.secret, self.host, self.port = secret, host, port
@@ -184,6 +190,9 @@ return cur
             task.cancel()
         self._ws_server.close()
         await self._ws_server.wait_closed()
+        for link in self.links.values():
+            if link.writer is not None:
+                link.writer.close()
         with contextlib.suppress(Exception):
             await self._ps.aclose()
         await self._r.aclose()
@@ -218,8 +227,10 @@ return cur
         if kind == "slow consumer":
             self.slow_disconnects += 1
         self._forget(conn)
-        self._spawn(conn.ws.close(self.CLOSE_CODES["slow consumer" if kind != "replaced" else
-                                                   "protocol"], kind))  # fmt: skip
+        code = self.CLOSE_CODES["protocol" if kind == "replaced" else "slow consumer"]
+        self._spawn(conn.ws.close(code, kind))
+        # a peer that stopped reading never answers the close: cut it after a second anyway
+        asyncio.get_running_loop().call_later(1.0, conn.ws.transport.abort)
 
     def _forget(self, conn: _Conn) -> None:
         if self.conns.get((conn.user, conn.device)) is not conn:
@@ -317,7 +328,10 @@ return cur
             return
         if op == "send":
             conv = self._member(conn, f.get("conv"))
-            cmid, body = check_id("client_msg_id", f.get("client_msg_id")), check_body(f.get("body"))
+            cmid, body = (
+                check_id("client_msg_id", f.get("client_msg_id")),
+                check_body(f.get("body")),
+            )
             req = {"op": "send", "user": conn.user, "conv": conv, "client_msg_id": cmid,
                    "body": body}  # fmt: skip
             try:
@@ -341,7 +355,7 @@ return cur
         elif op == "heartbeat":
             convs = sorted(conn.convs)
             seqs = await self._r.mget([seq_key(self.prefix, c) for c in convs]) if convs else []
-            last = {c: int(s or 0) for c, s in zip(convs, seqs, strict=True)}
-            self._push([conn], json.dumps({"op": "heartbeat_ack", "last": last}).encode())
+            lasts = {c: int(s or 0) for c, s in zip(convs, seqs, strict=True)}
+            self._push([conn], json.dumps({"op": "heartbeat_ack", "last": lasts}).encode())
         else:
             raise MessagingError(f"unknown op {op!r:.40}")
