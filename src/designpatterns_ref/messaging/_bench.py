@@ -75,7 +75,7 @@ async def _fanout(members: int, rounds: int, idle: int) -> dict[str, float]:
     from designpatterns_ref.messaging.token import make_token
 
     secret = b"bench-secret"
-    gw = Gateway(secret=secret, queue_limit=4096)
+    gw = Gateway(secret=secret)
     for i in range(max(members, idle)):
         gw.join("big", f"u{i}")
     async with gw:

@@ -112,9 +112,12 @@ async def _serve(args: argparse.Namespace, secret: bytes, store: Store | None) -
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Run one gateway until interrupted."""
+    from designpatterns_ref.messaging.loadgen import raise_nofile
+
     secret = _secret(args)
     if secret is None:
         return EXIT_USAGE
+    raise_nofile()  # a gateway holds one file descriptor per connection
     try:
         store = _open_store(*args.store)
         asyncio.run(_serve(args, secret, store))

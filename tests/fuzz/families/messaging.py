@@ -173,7 +173,7 @@ ENTRIES = [
                    "messages_per_s": 10, "members": 10}),
     *per_argument("Gateway", lambda _, **kw: Gateway(**kw),
                   {"host": "127.0.0.1", "port": 0, "secret": b"secret", "max_frame": 4096,
-                   "queue_limit": 8, "presence_interval": 0.5}),
+                   "write_limit": 4096, "page": 8, "presence_interval": 0.5}),
     *per_argument("Client", lambda _, **kw: Client(**kw),
                   {"url": "ws://127.0.0.1:1", "token": "t", "device": "d", "heartbeat": 0.1,
                    "base": 0.1, "cap": 1.0, "seed": 1}),
