@@ -23,3 +23,10 @@ def test_measure_scale_small_run_delivers_everything() -> None:
     assert r["messages_per_s"] > 0  # all 50 pair messages arrived at both ends
     assert r["server_bytes_per_conn"] == r["server_bytes_per_conn"]  # a number, not NaN
     assert rss_of() > 0 and cpu_seconds(__import__("os").getpid()) > 0
+
+
+def test_measure_cluster_small_run_delivers_everything(redis_url: str) -> None:
+    from designpatterns_ref.messaging.loadgen import measure_cluster
+
+    r = measure_cluster(redis_url, members=10, rounds=2)
+    assert r["delivered"] == r["expected"] == 20

@@ -22,7 +22,8 @@ def test_tour_is_deterministic_and_tells_the_story() -> None:
 def test_bench_steps_and_the_gc_step() -> None:
     assert [name for name, _ in bench_steps(True)] == [
         "stores: seq assignment and dedup",
-        "gateway fan-out on loopback",
+        "gateway in its own process: connections, memory, fan-out",
+        "Slack's shape: 2 gateways, 2 channel servers, Redis",
         "read states: the GC lesson",
     ]
     (table,) = bench_gc(True)

@@ -37,7 +37,7 @@ from collections.abc import Callable
 
 from designpatterns_ref.messaging.base import MessagingError, check_seq
 
-__all__ = ["RawSocket", "cpu_seconds", "measure_scale", "raise_nofile", "rss_of"]
+__all__ = ["RawSocket", "cpu_seconds", "measure_cluster", "measure_scale", "raise_nofile", "rss_of"]
 
 
 def raise_nofile() -> int:
@@ -229,3 +229,68 @@ def measure_scale(
     pairs = check_seq("pairs", pairs, low=1, high=1_000_000)
     raise_nofile()
     return asyncio.run(_measure(connections, members, rounds, pairs))
+
+
+async def _measure_cluster(redis_url: str, members: int, rounds: int) -> dict[str, float]:
+    from designpatterns_ref.messaging.cluster import Cluster
+    from designpatterns_ref.messaging.directory import Directory
+    from designpatterns_ref.messaging.token import make_token
+
+    secret = b"cluster-bench"
+    prefix = f"bench{os.getpid()}x{time.monotonic_ns()}"
+    directory = Directory(redis_url, prefix=prefix)
+    for i in range(members):
+        directory.join("big", f"u{i}")
+    directory.close()
+    loop = asyncio.get_running_loop()
+    arrivals: list[float] = []
+
+    def on_frame(sock: RawSocket, data: bytes) -> None:
+        if data.startswith(b'{"op": "message"'):
+            arrivals.append(time.perf_counter())
+
+    with Cluster(redis_url, secret=secret, prefix=prefix) as cluster:
+        ports = [int(url.rsplit(":", 1)[1]) for url in cluster.gateway_urls]
+        socks: list[RawSocket] = []
+        for i in range(members):  # members alternate between the two gateways
+            port = ports[i % len(ports)]
+            tok = make_token(secret, f"u{i}", expires=time.time() + 3600)
+            hello = f'{{"op": "hello", "token": "{tok}", "device": "d"}}'.encode()
+            _, sock = await loop.create_connection(
+                lambda p=port, h=hello: RawSocket("127.0.0.1", p, h, on_frame), "127.0.0.1", port
+            )
+            await sock.ready
+            socks.append(sock)
+        await asyncio.sleep(0.2)
+        lat: list[float] = []
+        for r in range(rounds):
+            arrivals.clear()
+            t0 = time.perf_counter()
+            socks[0].send(f'{{"op": "send", "conv": "big", "client_msg_id": "r{r}", '
+                          f'"body": "{"x" * 100}"}}'.encode())  # fmt: skip
+            while len(arrivals) < members and time.perf_counter() < t0 + 10:
+                await asyncio.sleep(0.001)
+            lat += [a - t0 for a in arrivals]
+            await asyncio.sleep(0.05)
+        for s in socks:
+            assert s.transport is not None
+            s.transport.close()
+    lat.sort()
+    return {
+        "members": members, "gateways": len(ports), "rounds": rounds,
+        "p50_ms": statistics.median(lat) * 1e3 if lat else float("nan"),
+        "p99_ms": lat[int(0.99 * (len(lat) - 1))] * 1e3 if lat else float("nan"),
+        "delivered": len(lat), "expected": members * rounds,
+    }  # fmt: skip
+
+
+def measure_cluster(redis_url: str, members: int = 200, rounds: int = 5) -> dict[str, float]:
+    """Fan-out p50/p99 through Slack's shape: 2 gateways, 2 channel servers, Redis Pub/Sub.
+
+    ``members`` sockets alternate between the two gateway processes; one 100-byte message a
+    round goes gateway -> owning channel server -> Redis (append, publish) -> both gateways.
+    """
+    members = check_seq("members", members, low=2, high=100_000)
+    rounds = check_seq("rounds", rounds, low=1, high=1000)
+    raise_nofile()
+    return asyncio.run(_measure_cluster(redis_url, members, rounds))
