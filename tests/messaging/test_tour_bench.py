@@ -17,6 +17,7 @@ def test_tour_is_deterministic_and_tells_the_story() -> None:
     text = "\n".join(first)
     assert "seq 1 both times" in text and "shown: [1, 2, 3, 4, 5, 6, 7, 8]" in text
     assert "gets [9]" in text and "0 presence" in text
+    assert "all of them cs-b's (True)" in text
 
 
 def test_bench_steps_and_the_gc_step() -> None:

@@ -256,9 +256,8 @@ async def _measure_cluster(redis_url: str, members: int, rounds: int) -> dict[st
             port = ports[i % len(ports)]
             tok = make_token(secret, f"u{i}", expires=time.time() + 3600)
             hello = f'{{"op": "hello", "token": "{tok}", "device": "d"}}'.encode()
-            _, sock = await loop.create_connection(
-                lambda p=port, h=hello: RawSocket("127.0.0.1", p, h, on_frame), "127.0.0.1", port
-            )
+            sock = RawSocket("127.0.0.1", port, hello, on_frame)
+            await loop.create_connection(lambda s=sock: s, "127.0.0.1", port)  # type: ignore[misc]
             await sock.ready
             socks.append(sock)
         await asyncio.sleep(0.2)

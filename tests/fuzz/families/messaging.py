@@ -33,6 +33,7 @@ from designpatterns_ref.messaging.gateway import Gateway
 from designpatterns_ref.messaging.gclab import measure
 from designpatterns_ref.messaging.hashring import HashRing
 from designpatterns_ref.messaging.readstates import ReadStates
+from designpatterns_ref.messaging.readstore import RedisReadStore, SQLiteReadStore
 from designpatterns_ref.messaging.token import make_token, verify_token
 from tests.fuzz.helpers import per_argument, scratch_dir
 from tests.fuzz.spec import Entry
@@ -160,7 +161,13 @@ ENTRIES = [
     *per_argument("verify_token", lambda _, **kw: verify_token(**kw),
                   {"secret": b"secret", "token": _TOKEN, "now": 50.0}),
     *per_argument("ReadStates", lambda _, **kw: ReadStates(**kw).close(),
-                  {"path": ":memory:", "capacity": 4, "flush_entries": 2, "flush_interval": 1.0}),
+                  {"path": ":memory:", "capacity": 4, "flush_entries": 2, "flush_interval": 1.0,
+                   "store": None}),
+    Entry("SQLiteReadStore(path)", call=lambda _, v: SQLiteReadStore(
+        f"{scratch_dir()}/{v}" if isinstance(v, str) and v.isprintable() and "/" not in v
+        else v).close()),
+    *per_argument("RedisReadStore", lambda _, **kw: RedisReadStore(**kw).close(),
+                  {"client": _NOWHERE, "prefix": "p", "deadline": 0.1}),
     *per_argument("ReadStates.ack", lambda r, **kw: r.ack(**kw),
                   {"user": "ann", "channel": "d", "msg_id": 7}, make=_rs, snapshot=_rs_snap),
     *per_argument("ReadStates.mention", lambda r, **kw: r.mention(**kw),
