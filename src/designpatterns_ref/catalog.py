@@ -340,7 +340,7 @@ _CATALOG: tuple[CaseStudy, ...] = (
         "latency no longer depends on heap size.",
         "caching, tail latency",
         "messaging",
-        _mods("messaging", ["readstates", "gclab", "plot"]),
+        _mods("messaging", ["readstates", "readstore", "gclab", "plot"]),
         status="implemented",
         sources=(
             Source(
