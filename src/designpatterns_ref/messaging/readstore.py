@@ -27,13 +27,31 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from designpatterns_ref.messaging.base import MessagingError, MessagingTypeError, check_id
+from designpatterns_ref.messaging.base import (
+    MessagingError,
+    MessagingTypeError,
+    check_id,
+    check_seq,
+)
 from designpatterns_ref.redisclient import DEFAULT_DEADLINE_S, bounded_client, check_deadline
 from designpatterns_ref.redisclient import outages_as as _outages_as
 
-__all__ = ["ReadStateStore", "RedisReadStore", "SQLiteReadStore"]
+__all__ = ["ReadStateStore", "RedisReadStore", "SQLiteReadStore", "check_rows"]
 
 Row = tuple[str, str, int, int]  # user, channel, last_read, mentions
+
+
+def check_rows(rows: object) -> list[Row]:
+    """``rows`` as a list of ``(user, channel, last_read, mentions)``; MessagingError if not."""
+    if isinstance(rows, str | bytes) or not isinstance(rows, Sequence):
+        raise MessagingTypeError(f"rows={rows!r:.80} must be a sequence of 4-tuples")
+    out: list[Row] = []
+    for row in rows:
+        if not isinstance(row, tuple) or len(row) != 4:
+            raise MessagingTypeError(f"row={row!r:.80} must be (user, channel, last, mentions)")
+        user, channel = check_id("user", row[0]), check_id("channel", row[1])
+        out.append((user, channel, check_seq("last_read", row[2]), check_seq("mentions", row[3])))
+    return out
 
 
 @runtime_checkable
@@ -79,6 +97,7 @@ class SQLiteReadStore:
 
     def load(self, user: str, channel: str) -> tuple[int, int] | None:
         """The stored record, or None."""
+        check_id("user", user), check_id("channel", channel)
         row = self._db.execute(
             "SELECT last_read, mentions FROM read_states WHERE user=? AND channel=?",
             (user, channel),
@@ -87,12 +106,14 @@ class SQLiteReadStore:
 
     def write(self, rows: Sequence[Row]) -> None:
         """One transaction for the batch."""
+        rows = check_rows(rows)
         self._db.execute("BEGIN")
         self._db.executemany("INSERT OR REPLACE INTO read_states VALUES (?, ?, ?, ?)", rows)
         self._db.execute("COMMIT")
 
     def unread(self, user: str) -> dict[str, int]:
         """Channels with mentions, sorted."""
+        check_id("user", user)
         rows = self._db.execute(
             "SELECT channel, mentions FROM read_states WHERE user=? AND mentions>0 "
             "ORDER BY channel",
@@ -124,6 +145,7 @@ class RedisReadStore:
 
     def load(self, user: str, channel: str) -> tuple[int, int] | None:
         """The stored record, or None."""
+        check_id("user", user), check_id("channel", channel)
         raw = self._r.hget(self._key(user), channel)
         if raw is None:
             return None
@@ -132,6 +154,7 @@ class RedisReadStore:
 
     def write(self, rows: Sequence[Row]) -> None:
         """One ``MULTI``/``EXEC`` for the batch: all of it lands or none."""
+        rows = check_rows(rows)
         pipe = self._r.pipeline(transaction=True)
         for user, channel, last, mentions in rows:
             pipe.hset(self._key(user), channel, f"{last}:{mentions}")
@@ -139,7 +162,7 @@ class RedisReadStore:
 
     def unread(self, user: str) -> dict[str, int]:
         """Channels with mentions, sorted."""
-        fields = self._r.hgetall(self._key(user))
+        fields = self._r.hgetall(self._key(check_id("user", user)))
         counts = {c: int(v.split(":")[1]) for c, v in fields.items()}
         return {c: counts[c] for c in sorted(counts) if counts[c] > 0}
 

@@ -104,6 +104,18 @@ def _ring_snap(r: HashRing) -> object:
 
 
 _NOWHERE = "redis://127.0.0.1:1"
+
+
+def _rstore() -> SQLiteReadStore:
+    store = SQLiteReadStore(":memory:")
+    store.write([("ann", "c", 5, 2)])
+    return store
+
+
+def _rstore_snap(store: SQLiteReadStore) -> object:
+    return store._db.execute("SELECT * FROM read_states ORDER BY user, channel").fetchall()
+
+
 _M = Message("c", 1, "a", "x", "b")
 _TOKEN = make_token(b"secret", "ann", expires=100.0)
 
@@ -166,6 +178,16 @@ ENTRIES = [
     Entry("SQLiteReadStore(path)", call=lambda _, v: SQLiteReadStore(
         f"{scratch_dir()}/{v}" if isinstance(v, str) and v.isprintable() and "/" not in v
         else v).close()),
+    *per_argument("SQLiteReadStore.load", lambda r, **kw: r.load(**kw),
+                  {"user": "ann", "channel": "c"}, make=_rstore, snapshot=_rstore_snap),
+    Entry("SQLiteReadStore.write(rows)", call=lambda r, v: r.write(v), make=_rstore,
+          snapshot=_rstore_snap),
+    Entry("SQLiteReadStore.write([row])", call=lambda r, v: r.write([v]), make=_rstore,
+          snapshot=_rstore_snap),
+    Entry("SQLiteReadStore.write([(u, c, v, 0)])", call=lambda r, v: r.write([("u", "c", v, 0)]),
+          make=_rstore, snapshot=_rstore_snap),
+    Entry("SQLiteReadStore.unread(user)", call=lambda r, v: r.unread(v), make=_rstore,
+          snapshot=_rstore_snap),
     *per_argument("RedisReadStore", lambda _, **kw: RedisReadStore(**kw).close(),
                   {"client": _NOWHERE, "prefix": "p", "deadline": 0.1}),
     *per_argument("ReadStates.ack", lambda r, **kw: r.ack(**kw),
