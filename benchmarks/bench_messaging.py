@@ -66,3 +66,22 @@ def test_gc_layout_acks(benchmark: BenchmarkFixture, quick: bool, layout: str) -
     run = benchmark.pedantic(lambda: measure(layout, entries=entries, ops=entries), rounds=1)
     benchmark.extra_info.update(p50_us=run.p(50), p99_us=run.p(99), p999_us=run.p(99.9),
                                 full_collections=run.full_collections)  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "redis"])
+def test_read_state_write_back(benchmark: BenchmarkFixture, quick: bool, kind: str,
+                               request: pytest.FixtureRequest) -> None:  # fmt: skip
+    from designpatterns_ref.messaging._bench import _acks_us
+    from designpatterns_ref.messaging.readstore import RedisReadStore, SQLiteReadStore
+
+    n = 500 if quick else 20_000
+    counter = iter(range(10**9))
+
+    def make() -> tuple[tuple[Any, int], dict[str, Any]]:
+        if kind == "sqlite":
+            return (SQLiteReadStore(tempfile.mkdtemp() + "/rs.db"), n), {}
+        url = request.getfixturevalue("redis_srv").url
+        return (RedisReadStore(url, prefix=f"rs{next(counter)}"), n), {}
+
+    benchmark.pedantic(_acks_us, setup=make, rounds=3)
+    benchmark.extra_info["acks_per_round"] = n

@@ -26,6 +26,7 @@ def test_bench_steps_and_the_gc_step() -> None:
         "gateway in its own process: connections, memory, fan-out",
         "Slack's shape: 2 gateways, 2 channel servers, Redis",
         "read states: the GC lesson",
+        "read states: write-back to SQLite or Redis",
     ]
     (table,) = bench_gc(True)
     assert [row[0] for row in table.rows] == ["naive", "gc_aware"]

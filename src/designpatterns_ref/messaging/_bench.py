@@ -13,7 +13,8 @@ message to M members (arrival minus send; p50 / p99 over all deliveries of all r
 delivery counted), the server's CPU time per fan-out, and pipelined messages per second.
 Step three runs the same fan-out through two gateway and two channel-server processes
 sharing a real Redis (:func:`~designpatterns_ref.messaging.loadgen.measure_cluster`). Step
-four runs :func:`~designpatterns_ref.messaging.gclab.measure`.
+four runs :func:`~designpatterns_ref.messaging.gclab.measure`; step five times read-state
+acks written back to SQLite and to Redis.
 Full run: 10,000 connections, 1,000 members, 10 rounds, 200,000 read states; quick run: 300,
 100, 3, 20,000. Wall-clock latencies depend on what else the machine runs: the table notes
 the load average.
@@ -32,9 +33,12 @@ from designpatterns_ref.messaging.base import Store
 from designpatterns_ref.messaging.gclab import measure
 from designpatterns_ref.messaging.loadgen import measure_cluster, measure_scale
 from designpatterns_ref.messaging.memory import MemoryStore
+from designpatterns_ref.messaging.readstates import ReadStates
+from designpatterns_ref.messaging.readstore import ReadStateStore, RedisReadStore, SQLiteReadStore
 from designpatterns_ref.messaging.sqlite import SQLiteStore
 
-__all__ = ["bench_cluster", "bench_gc", "bench_scale", "bench_steps", "bench_stores"]
+__all__ = ["bench_cluster", "bench_gc", "bench_readstores", "bench_scale", "bench_steps"]
+__all__ += ["bench_stores"]
 
 
 def _append_us(store: Store, n: int) -> float:
@@ -113,6 +117,30 @@ def bench_gc(quick: bool) -> list[Table]:
     return [table]
 
 
+def _acks_us(store: ReadStateStore, n: int) -> float:
+    rs = ReadStates(store=store, capacity=1000, flush_entries=256)
+    t0 = time.perf_counter()
+    for i in range(n):
+        rs.ack(f"u{i % 500}", f"c{i % 7}", i)
+    rs.close()
+    return (time.perf_counter() - t0) / n * 1e6
+
+
+def bench_readstores(quick: bool) -> list[Table]:
+    """Read-state acks with write-back batches of 256, to SQLite and to Redis."""
+    from designpatterns_ref.testing import redis_server
+
+    n = 5_000 if quick else 50_000
+    table = Table(f"{n} read-state acks, LRU of 1,000, write-back every 256: µs per ack "
+                  "(median of 3)", ["durable store", "µs per ack"])  # fmt: skip
+    runs = [_acks_us(SQLiteReadStore(tempfile.mkdtemp() + "/rs.db"), n) for _ in range(3)]
+    table.add("sqlite (WAL, file)", round(statistics.median(runs), 2))
+    with redis_server() as srv:
+        runs = [_acks_us(RedisReadStore(srv.url, prefix=f"rs{i}"), n) for i in range(3)]
+    table.add("redis (hash per user, MULTI per batch)", round(statistics.median(runs), 2))
+    return [table]
+
+
 def bench_steps(quick: bool) -> list[tuple[str, Callable[[], list[Table]]]]:
     """The steps ``dpref bench messaging`` runs, each returning its tables."""
     return [
@@ -120,4 +148,5 @@ def bench_steps(quick: bool) -> list[tuple[str, Callable[[], list[Table]]]]:
         ("gateway in its own process: connections, memory, fan-out", lambda: bench_scale(quick)),
         ("Slack's shape: 2 gateways, 2 channel servers, Redis", lambda: bench_cluster(quick)),
         ("read states: the GC lesson", lambda: bench_gc(quick)),
+        ("read states: write-back to SQLite or Redis", lambda: bench_readstores(quick)),
     ]
