@@ -39,3 +39,13 @@ def test_ring_shares_draws_a_bar_per_node_and_ring() -> None:
     heights = [p.get_height() for p in ax.patches]
     assert abs(sum(heights[:3]) - 100) < 1e-6 and abs(sum(heights[3:]) - 100) < 1e-6
     assert "share" in ax.get_ylabel() and ax.get_xlabel()
+
+
+def test_tour_figures_are_figures_with_labelled_axes() -> None:
+    from designpatterns_ref.messaging.plot import tour_figures
+
+    figures = tour_figures()
+    assert sorted(figures) == ["delivery", "gc-latency", "ring-shares"]
+    for fig in figures.values():
+        (ax,) = fig.axes
+        assert ax.get_xlabel() and ax.get_ylabel() and (ax.lines or ax.patches)

@@ -14,7 +14,7 @@ from designpatterns_ref.figures import new_figure
 from designpatterns_ref.messaging.gclab import GCRun
 from designpatterns_ref.messaging.hashring import HashRing
 
-__all__ = ["plot_delivery", "plot_gc_latency", "plot_ring_shares"]
+__all__ = ["plot_delivery", "plot_gc_latency", "plot_ring_shares", "tour_figures"]
 
 
 def plot_gc_latency(runs: list[GCRun], *, ax: Any = None) -> Any:
@@ -62,3 +62,33 @@ def plot_ring_shares(rings: dict[str, HashRing], *, ax: Any = None) -> Any:
     ax.set_title("Consistent hashing: virtual nodes even out the load")
     ax.legend(loc="upper right", fontsize="small")
     return fig
+
+
+def tour_figures() -> dict[str, Any]:
+    """The figures ``dpref tour --plots DIR`` saves for this family, by name."""
+    import random
+
+    from designpatterns_ref.messaging.gclab import measure
+    from designpatterns_ref.messaging.inbox import Inbox
+    from designpatterns_ref.messaging.server import ChatServer
+
+    server = ChatServer()
+    server.join("trip", "ann")
+    for i in range(1, 16):
+        server.send("ann", "trip", f"m{i}", f"message {i}")
+    wire = server.fetch("trip", 1)
+    wire = wire + random.Random(1).sample(wire, 6)
+    random.Random(2).shuffle(wire)
+    box, cursors = Inbox("trip"), []
+    for msg in wire:
+        box.receive(msg)
+        cursors.append(box.cursor)
+    nodes = ["cs-a", "cs-b", "cs-c", "cs-d", "cs-e"]
+    runs = [measure(layout, entries=2000, ops=1000, seed=1) for layout in ("naive", "gc_aware")]
+    return {
+        "delivery": plot_delivery([m.seq for m in wire], cursors),
+        "gc-latency": plot_gc_latency(runs),
+        "ring-shares": plot_ring_shares(
+            {"1 point a server": HashRing(nodes, vnodes=1), "64 virtual nodes": HashRing(nodes)}
+        ),
+    }
