@@ -99,9 +99,13 @@ class _Link:
         self.next_id += 1
         fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self.waiting[self.next_id] = fut
-        writer.write((json.dumps({**req, "id": self.next_id}) + "\n").encode())
-        async with asyncio.timeout(timeout):
-            return await fut
+        request_id = self.next_id
+        writer.write((json.dumps({**req, "id": request_id}) + "\n").encode())
+        try:
+            async with asyncio.timeout(timeout):
+                return await fut
+        finally:
+            self.waiting.pop(request_id, None)  # answered, or given up on: never kept
 
 
 class EdgeGateway:
