@@ -1,4 +1,4 @@
-"""Messaging: seq assignment and dedup per store, gateway fan-out on loopback, the GC lab.
+"""Messaging: seq assignment and dedup per store, a gateway process at scale, Slack's shape, GC.
 
 Run the figures: ``pytest benchmarks/bench_messaging.py --benchmark-only`` (``dpref bench
 messaging`` prints the same as tables, with fan-out p50/p99 and memory per connection); CI
@@ -14,8 +14,8 @@ import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
 
 from designpatterns_ref.messaging import MemoryStore, RedisStore, SQLiteStore
-from designpatterns_ref.messaging._bench import fanout
 from designpatterns_ref.messaging.gclab import measure
+from designpatterns_ref.messaging.loadgen import measure_cluster, measure_scale
 
 
 def _appends(store: Any, n: int) -> None:
@@ -42,9 +42,20 @@ def test_append_with_retries(benchmark: BenchmarkFixture, quick: bool, kind: str
     benchmark.extra_info["appends_per_round"] = n
 
 
-def test_fanout_to_members(benchmark: BenchmarkFixture, quick: bool) -> None:
-    members = 50 if quick else 1000
-    result = benchmark.pedantic(lambda: fanout(members, rounds=3), rounds=1)
+def test_gateway_scale_and_fanout(benchmark: BenchmarkFixture, quick: bool) -> None:
+    """One gateway process: idle sockets, bytes per connection, fan-out to 1,000 members."""
+    n, members = (100, 50) if quick else (10_000, 1000)
+    result = benchmark.pedantic(lambda: measure_scale(n, members, rounds=3, pairs=100),
+                                rounds=1)  # fmt: skip
+    assert result["delivered"] == result["expected"]
+    benchmark.extra_info.update(result)
+
+
+def test_cluster_fanout(benchmark: BenchmarkFixture, quick: bool, redis_srv: Any) -> None:
+    """Two gateway and two channel-server processes sharing Redis."""
+    members = 20 if quick else 1000
+    result = benchmark.pedantic(lambda: measure_cluster(redis_srv.url, members, rounds=3),
+                                rounds=1)  # fmt: skip
     assert result["delivered"] == result["expected"]
     benchmark.extra_info.update(result)
 
@@ -55,3 +66,22 @@ def test_gc_layout_acks(benchmark: BenchmarkFixture, quick: bool, layout: str) -
     run = benchmark.pedantic(lambda: measure(layout, entries=entries, ops=entries), rounds=1)
     benchmark.extra_info.update(p50_us=run.p(50), p99_us=run.p(99), p999_us=run.p(99.9),
                                 full_collections=run.full_collections)  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "redis"])
+def test_read_state_write_back(benchmark: BenchmarkFixture, quick: bool, kind: str,
+                               request: pytest.FixtureRequest) -> None:  # fmt: skip
+    from designpatterns_ref.messaging._bench import _acks_us
+    from designpatterns_ref.messaging.readstore import RedisReadStore, SQLiteReadStore
+
+    n = 500 if quick else 20_000
+    counter = iter(range(10**9))
+
+    def make() -> tuple[tuple[Any, int], dict[str, Any]]:
+        if kind == "sqlite":
+            return (SQLiteReadStore(tempfile.mkdtemp() + "/rs.db"), n), {}
+        url = request.getfixturevalue("redis_srv").url
+        return (RedisReadStore(url, prefix=f"rs{next(counter)}"), n), {}
+
+    benchmark.pedantic(_acks_us, setup=make, rounds=3)
+    benchmark.extra_info["acks_per_round"] = n

@@ -88,6 +88,8 @@ def _mods(family: str, names: list[str]) -> tuple[str, ...]:
 #: The modules of the chat-app case study.
 _MESSAGING = ["base", "memory", "sqlite", "redis", "inbox", "receipts", "presence", "server"]
 _MESSAGING += ["token", "gateway", "client", "faults"]
+_SLACK = ["hashring", "directory", "channelserver", "edge", "cluster", "gateway", "client"]
+_SLACK += ["loadgen", "capacity"]
 
 _CATALOG: tuple[CaseStudy, ...] = (
     CaseStudy(
@@ -333,6 +335,8 @@ _CATALOG: tuple[CaseStudy, ...] = (
         "by consistent hashing, and run each gateway as an event loop.",
         "event loops, consistent hashing",
         "messaging",
+        _mods("messaging", _SLACK),
+        status="implemented",
         sources=(
             Source(
                 "Slack Engineering: Real-time Messaging",
@@ -349,7 +353,7 @@ _CATALOG: tuple[CaseStudy, ...] = (
         "latency no longer depends on heap size.",
         "caching, tail latency",
         "messaging",
-        _mods("messaging", ["readstates", "gclab", "plot"]),
+        _mods("messaging", ["readstates", "readstore", "gclab", "plot"]),
         status="implemented",
         sources=(
             Source(

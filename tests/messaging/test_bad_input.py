@@ -67,3 +67,41 @@ def test_hostile_frames_over_the_wire() -> None:
                 assert json.loads(await ws.recv())["op"] == "ready"
 
     asyncio.run(main())
+
+
+@pytest.mark.parametrize("value", HOSTILE, ids=repr)
+def test_redis_read_store_refuses_and_changes_nothing(redis_url: str, value: object) -> None:
+    from designpatterns_ref.messaging.readstore import RedisReadStore
+
+    store = RedisReadStore(redis_url)
+    store.write([("ann", "c", 5, 2)])
+    before = (store.load("ann", "c"), store.unread("ann"))
+    calls = [
+        lambda: store.load(value, "c"),  # type: ignore[arg-type]
+        lambda: store.load("ann", value),  # type: ignore[arg-type]
+        lambda: store.unread(value),  # type: ignore[arg-type]
+        lambda: store.write([("ann", "c", 9, 0), ("ann", value, 1, 1)]),  # type: ignore[list-item]
+        lambda: store.write([("ann", "c", value, 0)]),  # type: ignore[list-item]
+        lambda: store.write(value),  # type: ignore[arg-type]
+    ]
+    for call in calls:
+        if call is calls[-1] and value in ([], {}):
+            continue  # an empty batch is allowed (and writes nothing)
+        with pytest.raises(MessagingError):
+            call()
+    assert (store.load("ann", "c"), store.unread("ann")) == before
+
+
+@pytest.mark.parametrize("value", [*HOSTILE, 0, 10**6], ids=repr)
+def test_load_generators_refuse_before_starting_anything(value: object) -> None:
+    from designpatterns_ref.messaging.loadgen import measure_cluster, measure_scale
+
+    for call in (
+        lambda: measure_scale(value),  # type: ignore[arg-type]
+        lambda: measure_scale(10, members=value),  # type: ignore[arg-type]
+        lambda: measure_scale(10, members=5, rounds=value),  # type: ignore[arg-type]
+        lambda: measure_cluster("redis://127.0.0.1:1", members=value),  # type: ignore[arg-type]
+        lambda: measure_cluster("redis://127.0.0.1:1", members=5, rounds=value),  # type: ignore[arg-type]
+    ):
+        with pytest.raises(MessagingError):
+            call()

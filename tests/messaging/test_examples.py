@@ -22,3 +22,13 @@ def test_example_runs(capsys: pytest.CaptureFixture[str], tmp_path: Path,
         "messaging-delivery.png",
         "messaging-gc-latency.png",
     ]
+
+
+def test_slack_example_runs(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                            monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    monkeypatch.setenv("DPREF_PLOTS", str(tmp_path))
+    runpy.run_path(str(EXAMPLE.with_name("slack_gateway.py")), run_name="__main__")
+    out = capsys.readouterr().out
+    assert "only cs-b's: True" in out
+    assert out.count("ends on gateway 1: 60 messages, in order, once each: True") == 4
+    assert [p.name for p in tmp_path.glob("*.png")] == ["messaging-ring-shares.png"]

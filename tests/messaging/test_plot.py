@@ -7,7 +7,8 @@ import pytest
 from matplotlib.figure import Figure
 
 from designpatterns_ref.messaging.gclab import measure
-from designpatterns_ref.messaging.plot import plot_delivery, plot_gc_latency
+from designpatterns_ref.messaging.hashring import HashRing
+from designpatterns_ref.messaging.plot import plot_delivery, plot_gc_latency, plot_ring_shares
 
 
 @pytest.fixture(autouse=True)
@@ -28,3 +29,23 @@ def test_delivery_on_a_given_axis() -> None:
     fig = plot_delivery([2, 1, 1, 3], [0, 2, 2, 3], ax=own)
     assert fig is own.figure and len(own.lines) == 2
     assert list(own.lines[0].get_ydata()) == [2, 1, 1, 3] and own.get_ylabel()
+
+
+def test_ring_shares_draws_a_bar_per_node_and_ring() -> None:
+    nodes = ["cs-a", "cs-b", "cs-c"]
+    fig = plot_ring_shares({"1 point": HashRing(nodes, vnodes=1), "64": HashRing(nodes)})
+    (ax,) = fig.axes
+    assert len(ax.patches) == 6 and len(ax.lines) == 1  # two groups of 3 bars, the fair line
+    heights = [p.get_height() for p in ax.patches]
+    assert abs(sum(heights[:3]) - 100) < 1e-6 and abs(sum(heights[3:]) - 100) < 1e-6
+    assert "share" in ax.get_ylabel() and ax.get_xlabel()
+
+
+def test_tour_figures_are_figures_with_labelled_axes() -> None:
+    from designpatterns_ref.messaging.plot import tour_figures
+
+    figures = tour_figures()
+    assert sorted(figures) == ["delivery", "gc-latency", "ring-shares"]
+    for fig in figures.values():
+        (ax,) = fig.axes
+        assert ax.get_xlabel() and ax.get_ylabel() and (ax.lines or ax.patches)

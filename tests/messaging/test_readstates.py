@@ -1,16 +1,22 @@
-"""Read states against a plain dict: the same answers, a reload after close gives everything,
-a crash loses at most the unflushed window; the GC lab's layouts agree on the states."""
+"""Read states against a plain dict, over SQLite and over a real Redis: the same answers, a
+reload after close gives everything, a crash loses at most the unflushed window; a batch is
+written all or none; the GC lab's layouts agree on the states."""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from designpatterns_ref.clock import ManualClock
+from designpatterns_ref.messaging import MessagingError
 from designpatterns_ref.messaging.gclab import measure, percentile
 from designpatterns_ref.messaging.readstates import ReadStates
+from designpatterns_ref.messaging.readstore import ReadStateStore, RedisReadStore, SQLiteReadStore
 
 ops = st.lists(
     st.tuples(
@@ -23,14 +29,46 @@ ops = st.lists(
 )
 
 
-@settings(max_examples=40, deadline=None)
-@given(ops, st.integers(1, 3), st.integers(1, 4))
+@pytest.fixture(params=["sqlite", "redis"])
+def backend(request: pytest.FixtureRequest) -> Callable[[], Callable[[], ReadStateStore]]:
+    """A factory of fresh durable places; each returns a connector (called again on reload)."""
+    if request.param == "sqlite":
+        factory = request.getfixturevalue("tmp_path_factory")
+
+        def sqlite_place() -> Callable[[], ReadStateStore]:
+            path = Path(factory.mktemp("rs")) / "rs.db"
+            return lambda: SQLiteReadStore(path)
+
+        return sqlite_place
+    url = request.getfixturevalue("redis_srv").url
+
+    def redis_place() -> Callable[[], ReadStateStore]:
+        prefix = f"rs{uuid.uuid4().hex}"
+        return lambda: RedisReadStore(url, prefix=prefix)
+
+    return redis_place
+
+
 def test_read_states_match_a_dict_and_a_crash_loses_only_the_window(
-    tmp_path_factory: object, schedule: list[tuple[str, str, str, int]], cap: int, batch: int
+    backend: Callable[[], Callable[[], ReadStateStore]],
 ) -> None:
-    path = Path(tmp_path_factory.mktemp("rs")) / "rs.db"  # type: ignore[attr-defined]
+    @settings(max_examples=30, deadline=None)
+    @given(ops, st.integers(1, 3), st.integers(1, 4))
+    def check(schedule: list[tuple[str, str, str, int]], cap: int, batch: int) -> None:
+        _check(backend(), schedule, cap, batch)
+
+    check()
+
+
+def _check(
+    connect: Callable[[], ReadStateStore],
+    schedule: list[tuple[str, str, str, int]],
+    cap: int,
+    batch: int,
+) -> None:
     clock = ManualClock()
-    rs = ReadStates(path, capacity=cap, flush_entries=batch, flush_interval=1.0, clock=clock)
+    kw = {"capacity": cap, "flush_entries": batch, "flush_interval": 1.0, "clock": clock}
+    rs = ReadStates(store=connect(), **kw)  # type: ignore[arg-type]
     model: dict[tuple[str, str], tuple[int, int]] = {}
     for kind, user, channel, n in schedule:
         key = (user, channel)
@@ -49,15 +87,13 @@ def test_read_states_match_a_dict_and_a_crash_loses_only_the_window(
             unflushed = rs.dirty
             assert unflushed < batch
             rs.crash()
-            rs = ReadStates(
-                path, capacity=cap, flush_entries=batch, flush_interval=1.0, clock=clock
-            )
+            rs = ReadStates(store=connect(), **kw)  # type: ignore[arg-type]
             reloaded = {k: rs.get(*k) for k in model}
             lost = [k for k in model if reloaded[k] != model[k]]
             assert len(lost) <= unflushed  # only the unflushed records are lost
             model = reloaded
     rs.close()
-    again = ReadStates(path)
+    again = ReadStates(store=connect())
     for (user, channel), value in model.items():
         assert again.get(user, channel) == value
     unread = {c: v[1] for (u, c), v in model.items() if u == "ann" and v[1]}
@@ -82,3 +118,13 @@ def test_gc_lab_layouts_hold_the_same_states() -> None:
     aware = measure("gc_aware", entries=2000, ops=3000, seed=4)
     assert naive.final == aware.final and len(naive.latencies_ns) == 3000
     assert percentile([5, 1, 3], 50) == 3.0 and percentile([5, 1, 3], 100) == 5.0
+
+
+def test_redis_batch_is_all_or_none_and_a_dead_server_is_our_error(redis_url: str) -> None:
+    store = RedisReadStore(redis_url, prefix="p")
+    store.write([("ann", "a", 5, 0), ("ann", "b", 0, 3), ("bob", "a", 1, 1)])
+    assert store.load("ann", "a") == (5, 0) and store.load("nobody", "a") is None
+    assert store.unread("ann") == {"b": 3}
+    rs = ReadStates(store=RedisReadStore("redis://127.0.0.1:1", deadline=0.1), flush_entries=1)
+    with pytest.raises(MessagingError):
+        rs.ack("ann", "a", 3)

@@ -17,13 +17,16 @@ def test_tour_is_deterministic_and_tells_the_story() -> None:
     text = "\n".join(first)
     assert "seq 1 both times" in text and "shown: [1, 2, 3, 4, 5, 6, 7, 8]" in text
     assert "gets [9]" in text and "0 presence" in text
+    assert "all of them cs-b's (True)" in text
 
 
 def test_bench_steps_and_the_gc_step() -> None:
     assert [name for name, _ in bench_steps(True)] == [
         "stores: seq assignment and dedup",
-        "gateway fan-out on loopback",
+        "gateway in its own process: connections, memory, fan-out",
+        "Slack's shape: 2 gateways, 2 channel servers, Redis",
         "read states: the GC lesson",
+        "read states: write-back to SQLite or Redis",
     ]
     (table,) = bench_gc(True)
     assert [row[0] for row in table.rows] == ["naive", "gc_aware"]

@@ -8,7 +8,11 @@ conversation that drops duplicates, buffers gaps and resumes from its cursor, so
 frames on the wire become exactly-once, in-order messages on the screen. :class:`ChatServer`
 is the logic without I/O; the stores (:class:`MemoryStore`, :class:`SQLiteStore`,
 :class:`RedisStore`) share the :class:`Store` interface; :class:`Receipts` and
-:class:`Presence` give sent / delivered / read and online / away / offline.
+:class:`Presence` give sent / delivered / read and online / away / offline. Slack's shape
+(:class:`HashRing` picks each conversation's channel server; ``messaging.channelserver``,
+``messaging.edge`` and ``messaging.cluster`` run it as processes over Redis) and Discord's
+read states (``messaging.readstates``, written back to :class:`SQLiteReadStore` or
+:class:`RedisReadStore`) live in their own modules.
 
 >>> import designpatterns_ref as dp
 >>> server = dp.messaging.ChatServer()
@@ -27,9 +31,11 @@ from designpatterns_ref.messaging.base import (
     MessagingTypeError,
     Store,
 )
+from designpatterns_ref.messaging.hashring import HashRing
 from designpatterns_ref.messaging.inbox import Inbox
 from designpatterns_ref.messaging.memory import MemoryStore
 from designpatterns_ref.messaging.presence import Presence
+from designpatterns_ref.messaging.readstore import ReadStateStore, RedisReadStore, SQLiteReadStore
 from designpatterns_ref.messaging.receipts import Receipt, Receipts
 from designpatterns_ref.messaging.server import ChatServer
 from designpatterns_ref.messaging.sqlite import SQLiteStore
@@ -39,15 +45,19 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "ChatServer",
+    "HashRing",
     "Inbox",
     "MemoryStore",
     "Message",
     "MessagingError",
     "MessagingTypeError",
     "Presence",
+    "ReadStateStore",
     "Receipt",
     "Receipts",
+    "RedisReadStore",
     "RedisStore",
+    "SQLiteReadStore",
     "SQLiteStore",
     "Store",
 ]

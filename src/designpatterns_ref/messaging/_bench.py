@@ -1,43 +1,44 @@
-"""``dpref bench messaging``: seq assignment and dedup per store, fan-out on loopback, memory
-per idle connection, and the read-states GC lab.
+"""``dpref bench messaging``: seq assignment and dedup per store, one gateway process at scale,
+Slack's shape across processes, and the read-states GC lab.
 
 Case study: Slack's WebSocket Gateway: 1M Concurrent Connections
 (docs/case-studies/slack-gateway.md)
 
 Step one appends messages (every fifth one a retry of an earlier ``client_msg_id``) to each
-store: microseconds per append, median of 3 runs. Step two runs a :class:`Gateway` and N raw
-WebSocket clients in this process on loopback, all members of one channel; one client sends a
-100-byte message, and each delivery's latency is its arrival time minus the send time
-(p50 / p99 over all deliveries of all rounds; every message must reach every member). It
-also reports the process's resident memory growth per open connection, which counts *both*
-ends (client and gateway sockets live in the same process), so it is an upper bound of the
-gateway's share. Step three runs :func:`~designpatterns_ref.messaging.gclab.measure`.
-Full run: 1,000 members, 2,000 connections, 200,000 read states; quick run: 100, 200, 20,000.
+store: microseconds per append, median of 3 runs. Step two starts ``dpref messaging serve``
+as its own process and opens N raw WebSockets to it from this one
+(:func:`~designpatterns_ref.messaging.loadgen.measure_scale`): resident memory per idle
+connection on each side (the server's read from ``/proc/<pid>``), the latency of one 100-byte
+message to M members (arrival minus send; p50 / p99 over all deliveries of all rounds; every
+delivery counted), the server's CPU time per fan-out, and pipelined messages per second.
+Step three runs the same fan-out through two gateway and two channel-server processes
+sharing a real Redis (:func:`~designpatterns_ref.messaging.loadgen.measure_cluster`). Step
+four runs :func:`~designpatterns_ref.messaging.gclab.measure`; step five times read-state
+acks written back to SQLite and to Redis.
+Full run: 10,000 connections, 1,000 members, 10 rounds, 200,000 read states; quick run: 300,
+100, 3, 20,000. Wall-clock latencies depend on what else the machine runs: the table notes
+the load average.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
 import os
 import statistics
 import tempfile
 import time
 from collections.abc import Callable
 
-from designpatterns_ref.benchkit import Table, percentile
+from designpatterns_ref.benchkit import Table
 from designpatterns_ref.messaging.base import Store
 from designpatterns_ref.messaging.gclab import measure
+from designpatterns_ref.messaging.loadgen import measure_cluster, measure_scale
 from designpatterns_ref.messaging.memory import MemoryStore
+from designpatterns_ref.messaging.readstates import ReadStates
+from designpatterns_ref.messaging.readstore import ReadStateStore, RedisReadStore, SQLiteReadStore
 from designpatterns_ref.messaging.sqlite import SQLiteStore
 
-__all__ = ["bench_fanout", "bench_gc", "bench_steps", "bench_stores", "fanout", "rss_bytes"]
-
-
-def rss_bytes() -> int:
-    """This process's resident set size (Linux ``/proc/self/statm``)."""
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+__all__ = ["bench_cluster", "bench_gc", "bench_readstores", "bench_scale", "bench_steps"]
+__all__ += ["bench_stores"]
 
 
 def _append_us(store: Store, n: int) -> float:
@@ -68,64 +69,38 @@ def bench_stores(quick: bool) -> list[Table]:
     return [table]
 
 
-async def _fanout(members: int, rounds: int, idle: int) -> dict[str, float]:
-    from websockets.asyncio.client import connect
-
-    from designpatterns_ref.messaging.gateway import Gateway
-    from designpatterns_ref.messaging.token import make_token
-
-    secret = b"bench-secret"
-    gw = Gateway(secret=secret, queue_limit=4096)
-    for i in range(max(members, idle)):
-        gw.join("big", f"u{i}")
-    async with gw:
-        before = rss_bytes()
-        socks = []
-        for i in range(max(members, idle)):
-            ws = await connect(gw.url, ping_interval=None, max_queue=None)
-            tok = make_token(secret, f"u{i}", expires=time.time() + 3600)
-            await ws.send(json.dumps({"op": "hello", "token": tok, "device": "d"}))
-            await ws.recv()
-            socks.append(ws)
-        per_conn = (rss_bytes() - before) / len(socks)
-        lat: list[float] = []
-        delivered = 0
-        for r in range(rounds):
-            t0 = time.perf_counter()
-            await socks[0].send(json.dumps({"op": "send", "conv": "big", "client_msg_id": f"r{r}",
-                                            "body": "x" * 100}))  # fmt: skip
-
-            async def recv_one(ws: object, t0: float = t0) -> float:
-                while True:
-                    frame = json.loads(await ws.recv())  # type: ignore[attr-defined]
-                    if frame["op"] == "message":
-                        return time.perf_counter() - t0
-
-            got = await asyncio.gather(*(recv_one(ws) for ws in socks[:members]))
-            lat += got
-            delivered += len(got)
-        for ws in socks:
-            await ws.close()
-    return {"members": members, "connections": len(socks), "bytes_per_conn": per_conn,
-            "p50_ms": percentile(lat, 50) * 1e3, "p99_ms": percentile(lat, 99) * 1e3,
-            "delivered": delivered, "expected": members * rounds}  # fmt: skip
-
-
-def fanout(members: int, rounds: int = 5, idle: int = 0) -> dict[str, float]:
-    """Fan-out latency of ``rounds`` messages to ``members`` sockets, and memory per socket."""
-    return asyncio.run(_fanout(members, rounds, idle))
-
-
-def bench_fanout(quick: bool) -> list[Table]:
-    """Fan-out latency to one channel's members, and memory per idle connection."""
-    members, idle = (100, 200) if quick else (1000, 2000)
-    r = fanout(members, 5, idle)
+def bench_scale(quick: bool) -> list[Table]:
+    """Idle connections, memory per connection, fan-out latency and throughput, measured with
+    the gateway in its own process (:func:`~designpatterns_ref.messaging.loadgen.measure_scale`)."""
+    n, members, rounds, pairs = (300, 100, 3, 200) if quick else (10_000, 1000, 10, 2000)
+    r = measure_scale(n, members, rounds=rounds, pairs=pairs)
     table = Table(
-        "loopback gateway: one 100-byte message to every member (5 rounds)",
-        ["members", "connections", "p50 ms", "p99 ms", "delivered", "RSS B/conn (both ends)"],
+        f"one gateway process, {n} idle sockets; one 100-byte message to {members} of them "
+        f"({rounds} rounds)",
+        ["connections", "server B/conn", "client B/conn", "fan-out p50 ms", "p99 ms",
+         "server CPU ms/fan-out", "delivered", "msgs/s (1 sender, pipelined)"],
+    )  # fmt: skip
+    table.add(n, round(r["server_bytes_per_conn"]), round(r["client_bytes_per_conn"]),
+              round(r["p50_ms"], 1), round(r["p99_ms"], 1), round(r["server_cpu_ms_per_fanout"], 1),
+              f"{r['delivered']}/{r['expected']}", round(r["messages_per_s"]))  # fmt: skip
+    table.note = f"load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    return [table]
+
+
+def bench_cluster(quick: bool) -> list[Table]:
+    """Fan-out through Slack's shape: 2 gateways, 2 channel servers, one Redis."""
+    from designpatterns_ref.testing import redis_server
+
+    members, rounds = (50, 3) if quick else (1000, 10)
+    with redis_server() as srv:
+        r = measure_cluster(srv.url, members, rounds)
+    table = Table(
+        f"2 gateway + 2 channel-server processes, Redis Streams + Pub/Sub: one 100-byte message "
+        f"to {members} members split over both gateways ({rounds} rounds)",
+        ["members", "p50 ms", "p99 ms", "delivered"],
     )
-    table.add(members, r["connections"], round(r["p50_ms"], 1), round(r["p99_ms"], 1),
-              f"{r['delivered']}/{r['expected']}", round(r["bytes_per_conn"]))  # fmt: skip
+    table.add(members, round(r["p50_ms"], 1), round(r["p99_ms"], 1),
+              f"{r['delivered']}/{r['expected']}")  # fmt: skip
     return [table]
 
 
@@ -142,10 +117,36 @@ def bench_gc(quick: bool) -> list[Table]:
     return [table]
 
 
+def _acks_us(store: ReadStateStore, n: int) -> float:
+    rs = ReadStates(store=store, capacity=1000, flush_entries=256)
+    t0 = time.perf_counter()
+    for i in range(n):
+        rs.ack(f"u{i % 500}", f"c{i % 7}", i)
+    rs.close()
+    return (time.perf_counter() - t0) / n * 1e6
+
+
+def bench_readstores(quick: bool) -> list[Table]:
+    """Read-state acks with write-back batches of 256, to SQLite and to Redis."""
+    from designpatterns_ref.testing import redis_server
+
+    n = 5_000 if quick else 50_000
+    table = Table(f"{n} read-state acks, LRU of 1,000, write-back every 256: µs per ack "
+                  "(median of 3)", ["durable store", "µs per ack"])  # fmt: skip
+    runs = [_acks_us(SQLiteReadStore(tempfile.mkdtemp() + "/rs.db"), n) for _ in range(3)]
+    table.add("sqlite (WAL, file)", round(statistics.median(runs), 2))
+    with redis_server() as srv:
+        runs = [_acks_us(RedisReadStore(srv.url, prefix=f"rs{i}"), n) for i in range(3)]
+    table.add("redis (hash per user, MULTI per batch)", round(statistics.median(runs), 2))
+    return [table]
+
+
 def bench_steps(quick: bool) -> list[tuple[str, Callable[[], list[Table]]]]:
     """The steps ``dpref bench messaging`` runs, each returning its tables."""
     return [
         ("stores: seq assignment and dedup", lambda: bench_stores(quick)),
-        ("gateway fan-out on loopback", lambda: bench_fanout(quick)),
+        ("gateway in its own process: connections, memory, fan-out", lambda: bench_scale(quick)),
+        ("Slack's shape: 2 gateways, 2 channel servers, Redis", lambda: bench_cluster(quick)),
         ("read states: the GC lesson", lambda: bench_gc(quick)),
+        ("read states: write-back to SQLite or Redis", lambda: bench_readstores(quick)),
     ]

@@ -1,4 +1,5 @@
-"""``dpref tour messaging``: a retried send, a lossy wire, a resume, receipts, read states.
+"""``dpref tour messaging``: a retried send, a lossy wire, a resume, receipts, read states, and
+which channel server owns a conversation (Slack's consistent-hash ring).
 
 Case study: Design a Real-Time Chat App (WhatsApp / Messenger) (docs/case-studies/chat-app.md)
 """
@@ -9,6 +10,7 @@ import random
 from collections.abc import Callable
 
 from designpatterns_ref.clock import ManualClock
+from designpatterns_ref.messaging.hashring import HashRing
 from designpatterns_ref.messaging.inbox import Inbox
 from designpatterns_ref.messaging.presence import Presence
 from designpatterns_ref.messaging.readstates import ReadStates
@@ -68,3 +70,16 @@ def tour(out: Callable[[str], None]) -> None:
     out(f"{rs.dirty} records are unflushed (a crash now loses at most those).")
     rs.ack("bob", "ch0", 1042)
     out(f"bob acks ch0 up to 1042: {rs.get('bob', 'ch0')} (last read, mentions).")
+
+    ring = HashRing(["cs-a", "cs-b", "cs-c"], vnodes=64)
+    convs = [f"C{i:04d}" for i in range(3000)]
+    owner = {c: ring.node_for(c) for c in convs}
+    counts = {n: sum(o == n for o in owner.values()) for n in ring.nodes}
+    out("\nSlack's shape: 3,000 conversations on a consistent-hash ring of 3 channel servers")
+    out(f"(64 virtual nodes each): {counts}.")
+    ring.remove("cs-b")
+    moved = [c for c in convs if ring.node_for(c) != owner[c]]
+    out(
+        f"cs-b dies: {len(moved)} conversations move, all of them cs-b's "
+        f"({all(owner[c] == 'cs-b' for c in moved)}); the other {len(convs) - len(moved)} stay put."
+    )

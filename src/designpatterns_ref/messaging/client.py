@@ -10,7 +10,9 @@ re-sends the sends not yet confirmed (safe: the ``client_msg_id`` makes them ide
 and compares the gateway's ``last`` seqs with its cursors to fetch a lost tail. When the
 connection drops (or stays silent for ten heartbeats) it waits
 ``min(cap, base * 2**attempt)`` times a random factor in ``[0.5, 1]`` (jitter, so a
-thousand clients cut at once do not return at once) and resumes.
+thousand clients cut at once do not return at once) and resumes. Given several gateway URLs
+(a list), it moves to the next one after each failed connection, so the clients of a gateway
+that dies resume on another.
 
 >>> Client.backoff(3, base=0.1, cap=1.0, u=0.0), Client.backoff(9, base=0.1, cap=1.0, u=1.0)
 (0.8, 0.5)
@@ -23,6 +25,7 @@ import contextlib
 import json
 import random
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from designpatterns_ref.messaging.base import (
@@ -42,7 +45,7 @@ class Client:
 
     def __init__(
         self,
-        url: str,
+        url: str | Sequence[str],
         token: str,
         device: str,
         *,
@@ -51,8 +54,12 @@ class Client:
         cap: float = 1.0,
         seed: int | None = None,
     ) -> None:
-        if not isinstance(url, str) or not url.startswith(("ws://", "wss://")):
-            raise MessagingError(f"url={url!r:.80} must be a ws:// or wss:// URL")
+        urls = [url] if isinstance(url, str) else url
+        if not isinstance(urls, list | tuple) or not urls or len(urls) > 1000:
+            raise MessagingError(f"url={url!r:.80} must be a ws:// URL or a list of 1 to 1000")
+        for u in urls:
+            if not isinstance(u, str) or not u.startswith(("ws://", "wss://")) or len(u) > 2048:
+                raise MessagingError(f"url={u!r:.80} must be a ws:// or wss:// URL")
         if not isinstance(token, str):
             raise MessagingError("token must be a string")
         for name, value in (("heartbeat", heartbeat), ("base", base), ("cap", cap)):
@@ -62,7 +69,8 @@ class Client:
                 raise MessagingError(f"{name}={value!r:.80} must be within (0, 60] seconds")
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
             raise MessagingTypeError(f"seed={seed!r:.80} must be an int or None")
-        self.url, self.token, self.device = url, token, check_id("device", device)
+        self.urls: list[str] = list(urls)
+        self.url, self.token, self.device = self.urls[0], token, check_id("device", device)
         self.heartbeat, self.base, self.cap = heartbeat, base, cap
         self.inboxes: dict[str, Inbox] = {}
         self.pending: dict[str, tuple[str, str]] = {}  # client_msg_id -> (conv, body)
@@ -71,6 +79,7 @@ class Client:
         self.connects = 0
         self.closed_codes: list[int] = []
         self._rng = random.Random(seed)
+        self._failures = 0
         self._ws: Any = None
         self._task: asyncio.Task[None] | None = None
         self._changed = asyncio.Event()
@@ -145,6 +154,7 @@ class Client:
         while True:
             beat: asyncio.Task[None] | None = None
             try:
+                self.url = self.urls[self._failures % len(self.urls)]
                 async with connect(
                     self.url, ping_interval=None, open_timeout=2, close_timeout=0.5
                 ) as ws:
@@ -160,6 +170,7 @@ class Client:
                         attempt = 0
                         await self._on(ws, json.loads(raw))
             except Exception as exc:  # any failure of this connection: back off and resume
+                self._failures += 1  # the next attempt tries the next gateway
                 code = getattr(getattr(exc, "rcvd", None), "code", None)
                 if code is not None:
                     self.closed_codes.append(code)

@@ -1,4 +1,4 @@
-"""The asyncio WebSocket gateway: the JSON protocol, token check, fan-out with bounded queues.
+"""The asyncio WebSocket gateway: the JSON protocol, token check, fan-out, bounded write buffers.
 
 Case study: Slack's WebSocket Gateway: 1M Concurrent Connections
 (docs/case-studies/slack-gateway.md)
@@ -18,12 +18,18 @@ The first frame must be a valid ``hello``; a bad token closes with 4001, a malfo
 (not JSON, not an object, unknown op, bad field) sends an ``error`` and closes with 4000,
 a frame over ``max_frame`` bytes closes with 1009. No bad input stops the server.
 
-Fan-out encodes a message once and puts the same string on each target connection's bounded
-outbound queue without awaiting any socket; a writer task per connection drains it. A queue
-that is full (a slow consumer) gets its connection closed with 4008: the client resumes from
-its cursor later, and the gateway's memory stays bounded by ``queue_limit`` frames a socket.
-A resume or a fetch is answered a page (``queue_limit // 2`` messages) at a time; the
-client's next heartbeat sees the conversation's last seq and asks for the next page.
+Fan-out encodes a message once (JSON, then UTF-8, then the WebSocket frame header) and
+writes the same bytes to each target's transport without awaiting any socket (what
+``websockets``' ``broadcast`` does, with the frame header also built once): no queue and no
+task per connection, so an
+idle connection costs only what ``websockets`` and the kernel need. A connection whose
+unsent bytes exceed ``write_limit`` (a slow consumer) is closed with 4008: the client resumes
+from its cursor later, and the gateway's memory stays bounded by about ``write_limit`` bytes a
+socket. A resume or a fetch is answered ``page`` messages at a time; the client's next
+heartbeat sees the conversation's last seq and asks for the next page.
+
+Measured (``dpref bench messaging``, gateway in its own process): see
+docs/case-studies/slack-gateway.md for memory per idle connection and fan-out latency.
 
 >>> Gateway.CLOSE_CODES["slow consumer"]
 4008
@@ -43,7 +49,7 @@ from designpatterns_ref.messaging.presence import Presence
 from designpatterns_ref.messaging.server import ChatServer
 from designpatterns_ref.messaging.token import verify_token
 
-__all__ = ["Gateway", "message_frame"]
+__all__ = ["Gateway", "message_frame", "text_frame"]
 
 
 def message_frame(msg: Message) -> str:
@@ -54,15 +60,23 @@ def message_frame(msg: Message) -> str:
     )  # fmt: skip
 
 
-class _Conn:
-    def __init__(self, ws: Any, user: str, device: str, limit: int) -> None:
-        self.ws, self.user, self.device = ws, user, device
-        self.queue: asyncio.Queue[str] = asyncio.Queue(limit)
+def text_frame(payload: bytes) -> bytes:
+    """A final, unmasked WebSocket text frame (RFC 6455 section 5.2) around ``payload``: the
+    header is 0x81 (FIN, opcode 1), then the length in 7 bits, or 126 and 16 bits, or 127 and
+    64 bits. A server's frames are never masked."""
+    n = len(payload)
+    if n < 126:
+        return bytes((0x81, n)) + payload
+    if n < 1 << 16:
+        return bytes((0x81, 126)) + n.to_bytes(2, "big") + payload
+    return bytes((0x81, 127)) + n.to_bytes(8, "big") + payload
 
-    async def writer(self) -> None:
-        while True:
-            frame = await self.queue.get()
-            await self.ws.send(frame)
+
+class _Conn:
+    __slots__ = ("device", "user", "ws")
+
+    def __init__(self, ws: Any, user: str, device: str) -> None:
+        self.ws, self.user, self.device = ws, user, device
 
 
 class Gateway:
@@ -84,13 +98,14 @@ class Gateway:
         store: Store | None = None,
         clock: Callable[[], float] = time.time,
         max_frame: int = 65536,
-        queue_limit: int = 1024,
+        write_limit: int = 1 << 20,
+        page: int = 500,
         presence_interval: float = 0.5,
     ) -> None:
         if not isinstance(host, str) or not host:
             raise MessagingTypeError(f"host={host!r:.80} must be a non-empty string")
         for name, value, low in (("port", port, 0), ("max_frame", max_frame, 64),
-                                 ("queue_limit", queue_limit, 1)):  # fmt: skip
+                                 ("write_limit", write_limit, 1), ("page", page, 1)):  # fmt: skip
             if isinstance(value, bool) or not isinstance(value, int):
                 raise MessagingTypeError(f"{name}={value!r:.80} must be an integer")
             if not low <= value <= (65535 if name == "port" else 2**30):
@@ -106,9 +121,9 @@ class Gateway:
         if not isinstance(secret, bytes) or len(secret) < 4:
             raise MessagingError("secret must be bytes, at least 4 of them")
         self.host, self.port, self.secret, self.clock = host, port, secret, clock
-        self.max_frame, self.queue_limit = max_frame, queue_limit
+        self.max_frame, self.write_limit = max_frame, write_limit
         #: At most this many messages answer one resume or fetch (the client asks for the rest).
-        self.page = max(1, queue_limit // 2)
+        self.page = page
         self.server = ChatServer(store)
         self.presence = Presence(clock, ttl=30.0)
         self.presence_interval = presence_interval
@@ -143,6 +158,8 @@ class Gateway:
             max_size=self.max_frame,
             ping_interval=None,
             close_timeout=1,
+            compression=None,  # per-message deflate keeps a zlib context (~64 KB) a socket
+            max_queue=4,  # frames buffered per socket before reading pauses (TCP pushes back)
         )
         self.port = self._ws_server.sockets[0].getsockname()[1]
         self._spawn(self._presence_loop())
@@ -167,19 +184,46 @@ class Gateway:
     async def _presence_loop(self) -> None:
         while True:
             await asyncio.sleep(self.presence_interval)
-            for sub, user, state in self.presence.flush():
-                frame = json.dumps({"op": "presence", "user": user, "state": state})
-                for (u, _), conn in list(self.conns.items()):
-                    if u == sub:
-                        self._push(conn, frame)
+            events = self.presence.flush()
+            if not events:
+                continue
+            by_user: dict[str, list[_Conn]] = {}
+            for (u, _), conn in self.conns.items():
+                by_user.setdefault(u, []).append(conn)
+            for sub, user, state in events:
+                if sub in by_user:
+                    frame = json.dumps({"op": "presence", "user": user, "state": state})
+                    self._fanout(by_user[sub], frame.encode())
 
     def _push(self, conn: _Conn, frame: str) -> None:
-        try:
-            conn.queue.put_nowait(frame)
-        except asyncio.QueueFull:
-            self.slow_disconnects += 1
-            self.conns.pop((conn.user, conn.device), None)
-            self._spawn(conn.ws.close(self.CLOSE_CODES["slow consumer"], "slow consumer"))
+        self._fanout([conn], frame.encode())
+
+    def _fanout(self, conns: list[_Conn], frame: bytes) -> None:
+        """Write ``frame`` to each socket without awaiting; close the ones too far behind.
+
+        The WebSocket framing is done once too (:func:`text_frame`), and the same bytes go to
+        every transport: per socket, one state check and one ``transport.write``.
+        """
+        from websockets.protocol import OPEN
+
+        data, limit = text_frame(frame), self.write_limit
+        for conn in conns:
+            ws = conn.ws
+            if ws.protocol.state is not OPEN:
+                continue
+            transport = ws.transport
+            if transport.get_write_buffer_size() <= limit:
+                transport.write(data)
+            else:
+                self.slow_disconnects += 1
+                self.conns.pop((conn.user, conn.device), None)
+                self._close(conn, self.CLOSE_CODES["slow consumer"], "slow consumer")
+
+    def _close(self, conn: _Conn, code: int, reason: str) -> None:
+        self._spawn(conn.ws.close(code, reason))
+        # a peer that stopped reading never answers the close: cut it after a second anyway
+        if conn.ws.transport is not None:
+            asyncio.get_running_loop().call_later(1.0, conn.ws.transport.abort)
 
     async def _fail(self, ws: Any, kind: str, reason: str) -> None:
         code = self.CLOSE_CODES[kind]
@@ -191,7 +235,9 @@ class Gateway:
         from websockets.exceptions import ConnectionClosed
 
         conn: _Conn | None = None
-        writer: asyncio.Task[None] | None = None
+        # websockets keeps the handshake's response (its headers, ~1 KB) for the application;
+        # this one never reads it (the request stays: websockets uses it as "handshake done")
+        ws.response = None
         try:
             async for raw in ws:
                 try:
@@ -200,7 +246,6 @@ class Gateway:
                         raise MessagingError("a frame is a JSON object with a string 'op'")
                     if conn is None:
                         conn = self._hello(ws, frame)
-                        writer = asyncio.ensure_future(conn.writer())
                         continue
                     self._frame(conn, frame)
                 except MessagingError as exc:
@@ -213,13 +258,10 @@ class Gateway:
         except ConnectionClosed:
             pass
         finally:
-            if conn is not None:
-                if self.conns.get((conn.user, conn.device)) is conn:
-                    del self.conns[(conn.user, conn.device)]
-                    self.server.disconnect(conn.user, conn.device)
-                    self.presence.disconnect(conn.user)
-                if writer is not None:
-                    writer.cancel()
+            if conn is not None and self.conns.get((conn.user, conn.device)) is conn:
+                del self.conns[(conn.user, conn.device)]
+                self.server.disconnect(conn.user, conn.device)
+                self.presence.disconnect(conn.user)
 
     def _hello(self, ws: Any, frame: dict[str, Any]) -> _Conn:
         if frame["op"] != "hello":
@@ -228,14 +270,14 @@ class Gateway:
         device, cursors = frame.get("device"), frame.get("cursors", {})
         replay = self.server.connect(user, device, cursors)  # type: ignore[arg-type]
         old = self.conns.get((user, device))  # type: ignore[arg-type]
-        conn = _Conn(ws, user, device, self.queue_limit)  # type: ignore[arg-type]
+        conn = _Conn(ws, user, device)  # type: ignore[arg-type]
         self.conns[(user, conn.device)] = conn
         if old is not None:
-            self._spawn(old.ws.close(self.CLOSE_CODES["protocol"], "replaced by a new connection"))
+            self._close(old, self.CLOSE_CODES["protocol"], "replaced by a new connection")
         self.presence.heartbeat(user)
         self._push(conn, json.dumps({"op": "ready", "user": user,
                                      "convs": self.server.conversations(user)}))  # fmt: skip
-        for msg in replay[: self.page]:  # the rest is fetched: the queue never overflows here
+        for msg in replay[: self.page]:  # the rest is fetched, a page at a time
             self._push(conn, message_frame(msg))
         return conn
 
@@ -247,11 +289,9 @@ class Gateway:
             msg, targets = srv.send(conn.user, f.get("conv"), f.get("client_msg_id"), f.get("body"))  # type: ignore[arg-type]
             sent = {"op": "sent", "conv": msg.conv, "client_msg_id": msg.client_msg_id}
             self._push(conn, json.dumps({**sent, "seq": msg.seq}))
-            frame = message_frame(msg)  # encoded once for every target
-            for key in targets:
-                target = self.conns.get(key)
-                if target is not None:
-                    self._push(target, frame)
+            conns = self.conns
+            frame = message_frame(msg).encode()  # encoded once for every target
+            self._fanout([c for key in targets if (c := conns.get(key)) is not None], frame)
         elif op == "ack":
             srv.ack(conn.user, conn.device, f.get("conv"), f.get("seq"))  # type: ignore[arg-type]
         elif op == "read":

@@ -1,4 +1,4 @@
-"""Figures of the messaging family: ack latency over time with GC pauses, and a delivery trace.
+"""Figures of the messaging family: ack latency with GC pauses, a delivery trace, ring shares.
 
 Case study: Discord's Read States: Rewriting a Go Service in Rust
 (docs/case-studies/discord-read-states.md)
@@ -12,8 +12,9 @@ from typing import Any
 
 from designpatterns_ref.figures import new_figure
 from designpatterns_ref.messaging.gclab import GCRun
+from designpatterns_ref.messaging.hashring import HashRing
 
-__all__ = ["plot_delivery", "plot_gc_latency"]
+__all__ = ["plot_delivery", "plot_gc_latency", "plot_ring_shares", "tour_figures"]
 
 
 def plot_gc_latency(runs: list[GCRun], *, ax: Any = None) -> Any:
@@ -41,3 +42,53 @@ def plot_delivery(arrivals: list[int], shown: list[int], *, ax: Any = None) -> A
     ax.set_title("At-least-once on the wire, exactly-once on screen")
     ax.legend(loc="upper left", fontsize="small")
     return fig
+
+
+def plot_ring_shares(rings: dict[str, HashRing], *, ax: Any = None) -> Any:
+    """Each node's share of the ring (bars), one group per ring: virtual nodes even them out."""
+    fig, ax = new_figure(ax)
+    width = 0.8 / max(1, len(rings))
+    for i, (label, ring) in enumerate(rings.items()):
+        shares = ring.shares()
+        xs = [j + i * width for j in range(len(shares))]
+        ax.bar(xs, [shares[n] * 100 for n in ring.nodes], width, label=label)
+        ax.set_xticks([j + width * (len(rings) - 1) / 2 for j in range(len(shares))],
+                      ring.nodes)  # fmt: skip
+    if rings:
+        n = len(next(iter(rings.values())).nodes)
+        ax.axhline(100 / max(1, n), color="grey", ls="--", lw=0.8, label="fair share")
+    ax.set_xlabel("channel server")
+    ax.set_ylabel("share of conversations (%)")
+    ax.set_title("Consistent hashing: virtual nodes even out the load")
+    ax.legend(loc="upper right", fontsize="small")
+    return fig
+
+
+def tour_figures() -> dict[str, Any]:
+    """The figures ``dpref tour --plots DIR`` saves for this family, by name."""
+    import random
+
+    from designpatterns_ref.messaging.gclab import measure
+    from designpatterns_ref.messaging.inbox import Inbox
+    from designpatterns_ref.messaging.server import ChatServer
+
+    server = ChatServer()
+    server.join("trip", "ann")
+    for i in range(1, 16):
+        server.send("ann", "trip", f"m{i}", f"message {i}")
+    wire = server.fetch("trip", 1)
+    wire = wire + random.Random(1).sample(wire, 6)
+    random.Random(2).shuffle(wire)
+    box, cursors = Inbox("trip"), []
+    for msg in wire:
+        box.receive(msg)
+        cursors.append(box.cursor)
+    nodes = ["cs-a", "cs-b", "cs-c", "cs-d", "cs-e"]
+    runs = [measure(layout, entries=2000, ops=1000, seed=1) for layout in ("naive", "gc_aware")]
+    return {
+        "delivery": plot_delivery([m.seq for m in wire], cursors),
+        "gc-latency": plot_gc_latency(runs),
+        "ring-shares": plot_ring_shares(
+            {"1 point a server": HashRing(nodes, vnodes=1), "64 virtual nodes": HashRing(nodes)}
+        ),
+    }

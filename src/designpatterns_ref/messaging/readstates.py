@@ -1,5 +1,5 @@
 """Discord's read states: last-read id and mention count per (user, channel), an LRU cache
-with write-back batching over SQLite.
+with write-back batching over SQLite or Redis.
 
 Case study: Discord's Read States: Rewriting a Go Service in Rust
 (docs/case-studies/discord-read-states.md)
@@ -11,7 +11,10 @@ them have piled up, when ``flush_interval`` seconds have passed since the last f
 on each call), when a dirty record is evicted, and on :meth:`ReadStates.close`. A crash
 (:meth:`ReadStates.crash` simulates one) loses at most the changes since the last flush: fewer
 than ``flush_entries`` records, at most ``flush_interval`` seconds of them. A reload reads the
-rest back. O(1) per ack or mention; O(d) per flush of d dirty records.
+rest back. O(1) per ack or mention; O(d) per flush of d dirty records. The durable side is a
+:class:`~designpatterns_ref.messaging.readstore.ReadStateStore`: give ``path`` (a SQLite file,
+:class:`~designpatterns_ref.messaging.readstore.SQLiteReadStore`) or ``store=`` (for example a
+:class:`~designpatterns_ref.messaging.readstore.RedisReadStore`).
 
 >>> rs = ReadStates(":memory:", capacity=2, flush_entries=10)
 >>> rs.mention("ann", "general"); rs.mention("ann", "general"); rs.get("ann", "general")
@@ -24,7 +27,6 @@ rest back. O(1) per ack or mention; O(d) per flush of d dirty records.
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -36,12 +38,9 @@ from designpatterns_ref.messaging.base import (
     check_id,
     check_seq,
 )
+from designpatterns_ref.messaging.readstore import ReadStateStore, SQLiteReadStore
 
 __all__ = ["ReadStates"]
-
-_SCHEMA = """CREATE TABLE IF NOT EXISTS read_states (
-    user TEXT NOT NULL, channel TEXT NOT NULL, last_read INTEGER NOT NULL,
-    mentions INTEGER NOT NULL, PRIMARY KEY (user, channel)) WITHOUT ROWID"""
 
 
 class ReadStates:
@@ -55,9 +54,12 @@ class ReadStates:
         flush_entries: int = 256,
         flush_interval: float = 0.5,
         clock: Callable[[], float] = time.monotonic,
+        store: ReadStateStore | None = None,
     ) -> None:
         if not isinstance(path, str | Path) or (isinstance(path, str) and not path.isprintable()):
             raise MessagingTypeError(f"path={path!r:.80} must be a printable str or a Path")
+        if store is not None and not isinstance(store, ReadStateStore):
+            raise MessagingTypeError(f"store={store!r:.80} must be a ReadStateStore or None")
         self.capacity = check_seq("capacity", capacity, low=1, high=10**8)
         self.flush_entries = check_seq("flush_entries", flush_entries, low=1, high=10**8)
         if isinstance(flush_interval, bool) or not isinstance(flush_interval, int | float):
@@ -67,13 +69,7 @@ class ReadStates:
         if not callable(clock):
             raise MessagingTypeError(f"clock={clock!r:.80} must be callable")
         self.path, self.flush_interval, self._clock = str(path), float(flush_interval), clock
-        try:
-            self._db = sqlite3.connect(self.path, isolation_level=None)
-        except (sqlite3.Error, ValueError) as exc:
-            raise MessagingError(f"path={path!r:.80} cannot be opened: {exc}") from exc
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute(_SCHEMA)
+        self.store: ReadStateStore = store if store is not None else SQLiteReadStore(path)
         self._cache: OrderedDict[tuple[str, str], tuple[int, int]] = OrderedDict()
         self._dirty: set[tuple[str, str]] = set()
         self._last_flush = clock()
@@ -86,10 +82,7 @@ class ReadStates:
             self._cache.move_to_end(key)
             return hit
         self.loads += 1
-        row = self._db.execute(
-            "SELECT last_read, mentions FROM read_states WHERE user=? AND channel=?", key
-        ).fetchone()
-        value = (row[0], row[1]) if row else (0, 0)
+        value = self.store.load(*key) or (0, 0)
         self._put(key, value, dirty=False)
         return value
 
@@ -130,20 +123,13 @@ class ReadStates:
         """The channels where ``user`` has unread mentions, with their counts."""
         check_id("user", user)
         self.flush()
-        rows = self._db.execute(
-            "SELECT channel, mentions FROM read_states WHERE user=? AND mentions>0 "
-            "ORDER BY channel",
-            (user,),
-        ).fetchall()
-        return {c: m for c, m in rows}
+        return self.store.unread(user)
 
     def flush(self) -> int:
         """Write every dirty record in one transaction; how many were written."""
         rows = [(*key, *self._cache[key]) for key in sorted(self._dirty) if key in self._cache]
         if rows:
-            self._db.execute("BEGIN")
-            self._db.executemany("INSERT OR REPLACE INTO read_states VALUES (?, ?, ?, ?)", rows)
-            self._db.execute("COMMIT")
+            self.store.write(rows)  # all or none: a failure keeps them dirty for the next flush
             self.flushes += 1
         self._dirty.clear()
         self._last_flush = self._clock()
@@ -158,12 +144,12 @@ class ReadStates:
         """Lose the cache and its unwritten changes, as a killed process would."""
         self._cache.clear()
         self._dirty.clear()
-        self._db.close()
+        self.store.close()
 
     def close(self) -> None:
         """Flush and close."""
         self.flush()
-        self._db.close()
+        self.store.close()
 
     def __len__(self) -> int:
         return len(self._cache)

@@ -3,7 +3,8 @@ capacity model, and the constructors of the gateway, client and fault link.
 
 Not registered: the async methods of ``Gateway``, ``Client`` and ``FaultLink`` (their bad
 input arrives as frames, fuzzed over real sockets in ``tests/messaging/test_bad_input.py``),
-the records ``Message`` and ``Receipt``, and ``plot`` (figures of measured runs).
+the records ``Message`` and ``Receipt``, ``plot`` (figures of measured runs), and the methods of
+``Directory`` (they need a live Redis: tests/messaging/test_bad_input.py checks them on one).
 """
 
 from __future__ import annotations
@@ -22,11 +23,17 @@ from designpatterns_ref.messaging import (
     SQLiteStore,
 )
 from designpatterns_ref.messaging.capacity import capacity
+from designpatterns_ref.messaging.channelserver import ChannelServer
 from designpatterns_ref.messaging.client import Client
+from designpatterns_ref.messaging.cluster import Cluster
+from designpatterns_ref.messaging.directory import Directory
+from designpatterns_ref.messaging.edge import EdgeGateway
 from designpatterns_ref.messaging.faults import FaultLink
 from designpatterns_ref.messaging.gateway import Gateway
 from designpatterns_ref.messaging.gclab import measure
+from designpatterns_ref.messaging.hashring import HashRing
 from designpatterns_ref.messaging.readstates import ReadStates
+from designpatterns_ref.messaging.readstore import RedisReadStore, SQLiteReadStore
 from designpatterns_ref.messaging.token import make_token, verify_token
 from tests.fuzz.helpers import per_argument, scratch_dir
 from tests.fuzz.spec import Entry
@@ -88,6 +95,27 @@ def _rs_snap(rs: ReadStates) -> object:
     return (dict(rs._cache), set(rs._dirty), rs.flushes)
 
 
+def _ring() -> HashRing:
+    return HashRing(["a", "b"], vnodes=4)
+
+
+def _ring_snap(r: HashRing) -> object:
+    return (r.nodes, list(r._points))
+
+
+_NOWHERE = "redis://127.0.0.1:1"
+
+
+def _rstore() -> SQLiteReadStore:
+    store = SQLiteReadStore(":memory:")
+    store.write([("ann", "c", 5, 2)])
+    return store
+
+
+def _rstore_snap(store: SQLiteReadStore) -> object:
+    return store._db.execute("SELECT * FROM read_states ORDER BY user, channel").fetchall()
+
+
 _M = Message("c", 1, "a", "x", "b")
 _TOKEN = make_token(b"secret", "ann", expires=100.0)
 
@@ -145,7 +173,23 @@ ENTRIES = [
     *per_argument("verify_token", lambda _, **kw: verify_token(**kw),
                   {"secret": b"secret", "token": _TOKEN, "now": 50.0}),
     *per_argument("ReadStates", lambda _, **kw: ReadStates(**kw).close(),
-                  {"path": ":memory:", "capacity": 4, "flush_entries": 2, "flush_interval": 1.0}),
+                  {"path": ":memory:", "capacity": 4, "flush_entries": 2, "flush_interval": 1.0,
+                   "store": None}),
+    Entry("SQLiteReadStore(path)", call=lambda _, v: SQLiteReadStore(
+        f"{scratch_dir()}/{v}" if isinstance(v, str) and v.isprintable() and "/" not in v
+        else v).close()),
+    *per_argument("SQLiteReadStore.load", lambda r, **kw: r.load(**kw),
+                  {"user": "ann", "channel": "c"}, make=_rstore, snapshot=_rstore_snap),
+    Entry("SQLiteReadStore.write(rows)", call=lambda r, v: r.write(v), make=_rstore,
+          snapshot=_rstore_snap),
+    Entry("SQLiteReadStore.write([row])", call=lambda r, v: r.write([v]), make=_rstore,
+          snapshot=_rstore_snap),
+    Entry("SQLiteReadStore.write([(u, c, v, 0)])", call=lambda r, v: r.write([("u", "c", v, 0)]),
+          make=_rstore, snapshot=_rstore_snap),
+    Entry("SQLiteReadStore.unread(user)", call=lambda r, v: r.unread(v), make=_rstore,
+          snapshot=_rstore_snap),
+    *per_argument("RedisReadStore", lambda _, **kw: RedisReadStore(**kw).close(),
+                  {"client": _NOWHERE, "prefix": "p", "deadline": 0.1}),
     *per_argument("ReadStates.ack", lambda r, **kw: r.ack(**kw),
                   {"user": "ann", "channel": "d", "msg_id": 7}, make=_rs, snapshot=_rs_snap),
     *per_argument("ReadStates.mention", lambda r, **kw: r.mention(**kw),
@@ -158,11 +202,29 @@ ENTRIES = [
                    "messages_per_s": 10, "members": 10}),
     *per_argument("Gateway", lambda _, **kw: Gateway(**kw),
                   {"host": "127.0.0.1", "port": 0, "secret": b"secret", "max_frame": 4096,
-                   "queue_limit": 8, "presence_interval": 0.5}),
+                   "write_limit": 4096, "page": 8, "presence_interval": 0.5}),
     *per_argument("Client", lambda _, **kw: Client(**kw),
                   {"url": "ws://127.0.0.1:1", "token": "t", "device": "d", "heartbeat": 0.1,
                    "base": 0.1, "cap": 1.0, "seed": 1}),
     *per_argument("FaultLink", lambda _, **kw: FaultLink(**kw),
                   {"upstream": "ws://127.0.0.1:1", "drop": 0.1, "duplicate": 0.1, "delay": 0.1,
                    "delay_s": 0.01, "cut": 0.0, "seed": 1}),
+    *per_argument("HashRing", lambda _, **kw: HashRing(**kw), {"nodes": ["a", "b"], "vnodes": 4}),
+    Entry("HashRing.add(node)", call=lambda r, v: r.add(v), make=_ring, snapshot=_ring_snap),
+    Entry("HashRing.remove(node)", call=lambda r, v: r.remove(v), make=_ring, snapshot=_ring_snap),
+    Entry("HashRing.node_for(key)", call=lambda r, v: r.node_for(v), make=_ring,
+          snapshot=_ring_snap),
+    Entry("HashRing.points(node)", call=lambda r, v: r.points(v), make=_ring, snapshot=_ring_snap),
+    *per_argument("Directory", lambda _, **kw: Directory(**kw).close(),
+                  {"client": _NOWHERE, "prefix": "p", "deadline": 0.1}),
+    *per_argument("ChannelServer", lambda _, **kw: ChannelServer(**kw),
+                  {"redis_url": _NOWHERE, "name": "a", "ring": HashRing(["a"]),
+                   "host": "127.0.0.1", "port": 0, "prefix": "p"}),
+    *per_argument("EdgeGateway", lambda _, **kw: EdgeGateway(**kw),
+                  {"redis_url": _NOWHERE, "channel_servers": {"a": "127.0.0.1:7000"},
+                   "secret": b"secret", "host": "127.0.0.1", "port": 0, "prefix": "p",
+                   "max_frame": 4096, "write_limit": 4096, "page": 10, "vnodes": 4}),
+    *per_argument("Cluster", lambda _, **kw: Cluster(**kw),
+                  {"redis_url": _NOWHERE, "secret": b"secret", "gateways": 2,
+                   "channel_servers": 2, "prefix": "p", "start_timeout": 5.0}),
 ]  # fmt: skip

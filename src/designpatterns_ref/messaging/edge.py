@@ -1,0 +1,365 @@
+"""A stateless edge gateway: it terminates sockets; Redis and the channel servers hold the state.
+
+Case study: Slack's WebSocket Gateway: 1M Concurrent Connections
+(docs/case-studies/slack-gateway.md)
+
+It speaks the same frames as :class:`~designpatterns_ref.messaging.gateway.Gateway` (so the
+same :class:`~designpatterns_ref.messaging.client.Client` connects), but keeps nothing a
+restart would lose: on ``hello`` it reads the user's conversations from Redis
+(:class:`~designpatterns_ref.messaging.directory.Directory`), subscribes to their Pub/Sub
+channels (once per conversation per gateway, however many local members), then replays the
+log after the client's cursors from the Redis stream. A ``send`` goes to the conversation's
+owner, the channel server a :class:`~designpatterns_ref.messaging.hashring.HashRing` names;
+the owner appends and publishes the encoded frame once, and each subscribed gateway writes
+those same bytes to its local members' sockets (``websockets``' ``broadcast``: a write to
+each transport, no await per socket). A socket whose unsent bytes exceed ``write_limit`` is
+a slow consumer: closed with 4008, and it resumes from its cursor later.
+
+Kill a gateway (SIGKILL) and nothing is lost: its clients reconnect to another gateway with
+their cursors, a send that was in flight is retried with the same ``client_msg_id`` (stored
+once), and anything published while they were away is in the stream.
+
+Subscribing happens before the replay read, so a message published in between arrives twice
+at worst (the inbox drops the copy); and the ``heartbeat_ack`` carries each conversation's
+last seq, which closes any window that remains (a publish lost with a dying channel server).
+
+>>> EdgeGateway.ACK_SCRIPT.count("HSET")
+1
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from designpatterns_ref.messaging.base import (
+    Message,
+    MessagingError,
+    MessagingTypeError,
+    check_body,
+    check_id,
+    check_seq,
+)
+from designpatterns_ref.messaging.directory import check_redis, convs_key, fan_channel, seq_key
+from designpatterns_ref.messaging.gateway import Gateway, message_frame
+from designpatterns_ref.messaging.hashring import HashRing
+from designpatterns_ref.messaging.token import verify_token
+
+__all__ = ["EdgeGateway"]
+
+
+class _Conn:
+    __slots__ = ("convs", "device", "user", "ws")
+
+    def __init__(self, ws: Any, user: str, device: str, convs: set[str]) -> None:
+        self.ws, self.user, self.device, self.convs = ws, user, device, convs
+
+
+class _Link:
+    """The gateway's connection to one channel server: requests matched to replies by id."""
+
+    def __init__(self, address: str) -> None:
+        host, _, port = address.rpartition(":")
+        self.host, self.port = host, int(port)
+        self.writer: asyncio.StreamWriter | None = None
+        self.reader_task: asyncio.Task[None] | None = None
+        self.waiting: dict[int, asyncio.Future[dict[str, Any]]] = {}
+        self.next_id = 0
+        self._lock = asyncio.Lock()
+
+    async def _connect(self) -> asyncio.StreamWriter:
+        async with self._lock:
+            if self.writer is None or self.writer.is_closing():
+                reader, self.writer = await asyncio.open_connection(self.host, self.port)
+                self.reader_task = asyncio.ensure_future(self._read(reader, self.writer))
+            return self.writer
+
+    async def _read(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while line := await reader.readline():
+                reply = json.loads(line)
+                fut = self.waiting.pop(reply.get("id"), None)
+                if fut is not None and not fut.done():
+                    fut.set_result(reply)
+        except (ConnectionError, ValueError):
+            pass
+        finally:
+            writer.close()
+            for fut in self.waiting.values():
+                if not fut.done():
+                    fut.set_exception(ConnectionError("channel server link lost"))
+            self.waiting.clear()
+
+    async def request(self, req: dict[str, Any], timeout: float) -> dict[str, Any]:
+        writer = await self._connect()
+        self.next_id += 1
+        fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self.waiting[self.next_id] = fut
+        request_id = self.next_id
+        writer.write((json.dumps({**req, "id": request_id}) + "\n").encode())
+        try:
+            async with asyncio.timeout(timeout):
+                return await fut
+        finally:
+            self.waiting.pop(request_id, None)  # answered, or given up on: never kept
+
+
+class EdgeGateway:
+    """``async with EdgeGateway(redis_url, {"cs-a": "127.0.0.1:7001"}, secret=b"...")``."""
+
+    CLOSE_CODES: ClassVar[dict[str, int]] = Gateway.CLOSE_CODES
+    ACK_SCRIPT = """
+local cur = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+if tonumber(ARGV[2]) > cur then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
+return cur
+"""
+
+    def __init__(
+        self,
+        redis_url: str,
+        channel_servers: Mapping[str, str],
+        *,
+        secret: bytes,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        prefix: str = "dp:msg",
+        max_frame: int = 65536,
+        write_limit: int = 1 << 20,
+        page: int = 500,
+        vnodes: int = 64,
+    ) -> None:
+        if not isinstance(redis_url, str):
+            raise MessagingTypeError(f"redis_url={redis_url!r:.80} must be a redis:// URL")
+        check_redis(redis_url)
+        if not isinstance(channel_servers, Mapping) or not channel_servers:
+            raise MessagingTypeError(
+                "channel_servers must be a non-empty mapping name -> host:port"
+            )
+        for name, address in channel_servers.items():
+            check_id("channel server name", name)
+            port_text = address.rpartition(":")[2] if isinstance(address, str) else ""
+            if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+                raise MessagingError(
+                    f"channel server {name!r:.40}: {address!r:.80} is not host:port"
+                )
+        if not isinstance(secret, bytes) or len(secret) < 4:
+            raise MessagingError("secret must be bytes, at least 4 of them")
+        if not isinstance(host, str) or not host:
+            raise MessagingError(f"host={host!r:.80} must be a non-empty string")
+        limits = [("port", port, 0, 65535), ("max_frame", max_frame, 64, 2**30),
+                  ("write_limit", write_limit, 1, 2**40), ("page", page, 1, 100_000)]  # fmt: skip
+        for name, value, low, high in limits:
+            check_seq(name, value, low=low, high=high)
+        self.redis_url, self.prefix = redis_url, check_id("prefix", prefix)
+        self.secret, self.host, self.port = secret, host, port
+        self.max_frame, self.write_limit, self.page = max_frame, write_limit, page
+        self.ring = HashRing(channel_servers, vnodes=vnodes)
+        self.links = {name: _Link(address) for name, address in channel_servers.items()}
+        self.conns: dict[tuple[str, str], _Conn] = {}
+        self.local: dict[str, set[_Conn]] = {}  # conv -> this gateway's connections in it
+        self.slow_disconnects = 0
+        self._r: Any = None
+        self._ps: Any = None
+        self._ws_server: Any = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def url(self) -> str:
+        """``ws://host:port``."""
+        return f"ws://{self.host}:{self.port}"
+
+    async def __aenter__(self) -> EdgeGateway:
+        import redis.asyncio
+        from websockets.asyncio.server import serve
+
+        self._r = redis.asyncio.Redis.from_url(
+            self.redis_url, decode_responses=True, socket_timeout=2.0, socket_connect_timeout=2.0
+        )
+        self._ack = self._r.register_script(self.ACK_SCRIPT)
+        self._ps = self._r.pubsub(ignore_subscribe_messages=True)
+        await self._ps.subscribe(f"{self.prefix}:control")  # so listen() has a channel
+        self._spawn(self._listen())
+        self._ws_server = await serve(self._handle, self.host, self.port, max_size=self.max_frame,
+                                      ping_interval=None, close_timeout=1, compression=None,
+                                      max_queue=4)  # fmt: skip
+        self.port = self._ws_server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        self._ws_server.close()
+        await self._ws_server.wait_closed()
+        for link in self.links.values():
+            if link.writer is not None:
+                link.writer.close()
+        with contextlib.suppress(Exception):
+            await self._ps.aclose()
+        await self._r.aclose()
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _listen(self) -> None:
+        start = len(self.prefix) + len(":fan:")
+        async for m in self._ps.listen():
+            if m.get("type") != "message" or not m["channel"].startswith(f"{self.prefix}:fan:"):
+                continue
+            conns = self.local.get(m["channel"][start:])
+            if conns:
+                self._push(list(conns), m["data"].encode())
+
+    def _push(self, conns: list[_Conn], frame: bytes) -> None:
+        """Write ``frame`` to each socket without awaiting; close the ones too far behind."""
+        from websockets.asyncio.server import broadcast
+
+        ready = []
+        for c in conns:
+            if c.ws.transport.get_write_buffer_size() > self.write_limit:
+                self._drop(c, "slow consumer")
+            else:
+                ready.append(c.ws)
+        broadcast(ready, frame, text=True)
+
+    def _drop(self, conn: _Conn, kind: str) -> None:
+        if kind == "slow consumer":
+            self.slow_disconnects += 1
+        self._forget(conn)
+        code = self.CLOSE_CODES["protocol" if kind == "replaced" else "slow consumer"]
+        self._spawn(conn.ws.close(code, kind))
+        # a peer that stopped reading never answers the close: cut it after a second anyway
+        asyncio.get_running_loop().call_later(1.0, conn.ws.transport.abort)
+
+    def _forget(self, conn: _Conn) -> None:
+        if self.conns.get((conn.user, conn.device)) is not conn:
+            return
+        del self.conns[(conn.user, conn.device)]
+        for conv in conn.convs:
+            members = self.local.get(conv)
+            if members is not None:
+                members.discard(conn)
+                if not members:
+                    del self.local[conv]
+                    self._spawn(self._ps.unsubscribe(fan_channel(self.prefix, conv)))
+
+    async def _handle(self, ws: Any) -> None:
+        from websockets.exceptions import ConnectionClosed
+
+        conn: _Conn | None = None
+        try:
+            async for raw in ws:
+                try:
+                    frame = json.loads(raw)
+                    if not isinstance(frame, dict) or not isinstance(frame.get("op"), str):
+                        raise MessagingError("a frame is a JSON object with a string 'op'")
+                    if conn is None:
+                        conn = await self._hello(ws, frame)
+                    else:
+                        await self._frame(conn, frame)
+                except MessagingError as exc:
+                    kind = "auth" if conn is None and "token" in str(exc) else "protocol"
+                    await self._fail(ws, kind, str(exc))
+                    return
+                except (ValueError, RecursionError) as exc:
+                    await self._fail(ws, "protocol", f"malformed JSON: {exc}")
+                    return
+        except ConnectionClosed:
+            pass
+        finally:
+            if conn is not None:
+                self._forget(conn)
+
+    async def _fail(self, ws: Any, kind: str, reason: str) -> None:
+        code = self.CLOSE_CODES[kind]
+        with contextlib.suppress(Exception):
+            await ws.send(json.dumps({"op": "error", "code": code, "reason": reason[:200]}))
+        await ws.close(code, kind)
+
+    async def _hello(self, ws: Any, frame: dict[str, Any]) -> _Conn:
+        if frame["op"] != "hello":
+            raise MessagingError(f"the first frame must be 'hello', not {frame['op']!r:.40}")
+        user = verify_token(self.secret, frame.get("token"), now=time.time())
+        device, cursors = check_id("device", frame.get("device")), frame.get("cursors", {})
+        if not isinstance(cursors, Mapping):
+            raise MessagingTypeError(f"cursors={cursors!r:.80} must be a mapping conv -> seq")
+        convs = set(await self._r.smembers(convs_key(self.prefix, user)))
+        for conv, seq in cursors.items():
+            check_id("conv", conv), check_seq(f"cursors[{conv!r:.40}]", seq)
+            if conv not in convs:
+                raise MessagingError(f"user={user!r:.80} is not a member of conv={conv!r:.80}")
+        conn = _Conn(ws, user, device, convs)
+        old = self.conns.get((user, device))
+        if old is not None:
+            self._drop(old, "replaced")
+        self.conns[(user, device)] = conn
+        fresh = [fan_channel(self.prefix, c) for c in convs if c not in self.local]
+        for conv in convs:
+            self.local.setdefault(conv, set()).add(conn)
+        if fresh:
+            await self._ps.subscribe(*fresh)  # before the replay read: nothing falls between
+        ready = {"op": "ready", "user": user, "convs": sorted(convs)}
+        self._push([conn], json.dumps(ready).encode())
+        for conv in sorted(convs):
+            await self._send_range(conn, conv, cursors.get(conv, 0) + 1, None)
+        return conn
+
+    async def _send_range(self, conn: _Conn, conv: str, first: int, last: int | None) -> None:
+        """At most ``page`` messages ``first..last`` (the client asks for the rest)."""
+        end = "+" if last is None else f"{last}-0"
+        entries = await self._r.xrange(f"{self.prefix}:{conv}:log", f"{first}-0", end,
+                                       count=self.page)  # fmt: skip
+        for eid, f in entries:
+            msg = Message(conv, int(eid.split("-")[0]), f["s"], f["c"], f["b"])
+            self._push([conn], message_frame(msg).encode())
+
+    def _member(self, conn: _Conn, conv: object) -> str:
+        if check_id("conv", conv) not in conn.convs:
+            raise MessagingError(f"user={conn.user!r:.80} is not a member of conv={conv!r:.80}")
+        return conv  # type: ignore[return-value]
+
+    async def _last(self, conv: str) -> int:
+        return int(await self._r.get(seq_key(self.prefix, conv)) or 0)
+
+    async def _frame(self, conn: _Conn, f: dict[str, Any]) -> None:
+        op = f["op"]
+        if op == "hello":
+            return
+        if op == "send":
+            conv = self._member(conn, f.get("conv"))
+            cmid, body = (
+                check_id("client_msg_id", f.get("client_msg_id")),
+                check_body(f.get("body")),
+            )
+            req = {"op": "send", "user": conn.user, "conv": conv, "client_msg_id": cmid,
+                   "body": body}  # fmt: skip
+            try:
+                reply = await self.links[self.ring.node_for(conv)].request(req, timeout=2.0)
+            except (OSError, TimeoutError):
+                return  # the owner is unreachable: the client retries the pending send
+            if "error" in reply:
+                raise MessagingError(str(reply["error"]))
+            sent = {"op": "sent", "conv": conv, "client_msg_id": cmid, "seq": reply["seq"]}
+            self._push([conn], json.dumps(sent).encode())
+        elif op in ("ack", "read"):
+            conv = self._member(conn, f.get("conv"))
+            seq = check_seq("seq", f.get("seq"), high=await self._last(conv))
+            field = f"{conn.user}\x00{conn.device}" if op == "ack" else conn.user
+            await self._ack(keys=[f"{self.prefix}:{op}s:{conv}"], args=[field, seq])
+        elif op == "fetch":
+            conv = self._member(conn, f.get("conv"))
+            first = check_seq("first", f.get("first"), low=1)
+            last = None if f.get("last") is None else check_seq("last", f.get("last"))
+            await self._send_range(conn, conv, first, last)
+        elif op == "heartbeat":
+            convs = sorted(conn.convs)
+            seqs = await self._r.mget([seq_key(self.prefix, c) for c in convs]) if convs else []
+            lasts = {c: int(s or 0) for c, s in zip(convs, seqs, strict=True)}
+            self._push([conn], json.dumps({"op": "heartbeat_ack", "last": lasts}).encode())
+        else:
+            raise MessagingError(f"unknown op {op!r:.40}")

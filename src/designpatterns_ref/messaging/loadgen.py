@@ -1,0 +1,295 @@
+"""A load generator: thousands of real loopback WebSockets against a gateway in its own process.
+
+Case study: Slack's WebSocket Gateway: 1M Concurrent Connections
+(docs/case-studies/slack-gateway.md)
+
+:func:`measure_scale` starts ``dpref messaging serve`` as a separate process (so its resident
+memory is the gateway's alone), opens ``connections`` sockets to it from this process, and
+measures: the server's resident-memory growth per idle connection (from
+``/proc/<pid>/statm``, before and after), this process's growth per connection (the client
+side, reported apart), the fan-out latency of one 100-byte message to ``members`` sockets
+(each delivery's arrival time minus the send time; p50 and p99 over ``rounds`` rounds), and
+end-to-end messages per second (one sender, pipelined sends, until the receiver has them all).
+
+The clients are a minimal WebSocket implementation (:class:`RawSocket`: the upgrade request,
+masked text frames out, unmasked frames in), because a full client library per socket would
+make the *measuring* process the bottleneck: 1,000 ``websockets`` clients spend more time
+waking their receive tasks than the gateway spends writing. Both processes raise their open
+file limit (``RLIMIT_NOFILE``) to the hard limit.
+
+>>> frame = RawSocket.encode(b'{"op": "heartbeat"}')
+>>> frame[:2], len(frame)
+(b'\\x81\\x93', 25)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import resource
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+
+from designpatterns_ref.messaging.base import MessagingError, check_seq
+
+__all__ = ["RawSocket", "cpu_seconds", "measure_cluster", "measure_scale", "raise_nofile", "rss_of"]
+
+
+def raise_nofile() -> int:
+    """Raise this process's open-file limit to its hard limit; the new soft limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def rss_of(pid: int | None = None) -> int:
+    """Resident bytes of process ``pid`` (this one when None), from ``/proc/PID/statm``."""
+    with open(f"/proc/{pid or 'self'}/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds process ``pid`` has used (``/proc/PID/stat``)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class RawSocket(asyncio.Protocol):
+    """One client WebSocket: sends the upgrade, then ``hello``; calls ``on_frame(self, data)``
+    for each text frame received (``data``: the payload bytes)."""
+
+    def __init__(self, host: str, port: int, hello: bytes, on_frame: Callable[..., None]) -> None:
+        self.host, self.port, self.hello, self.on_frame = host, port, hello, on_frame
+        self.transport: asyncio.Transport | None = None
+        self.buf = b""
+        self.upgraded = False
+        self.ready = asyncio.get_running_loop().create_future()
+
+    @staticmethod
+    def encode(payload: bytes) -> bytes:
+        """A masked text frame (mask key 0000: XOR changes nothing, the header says masked)."""
+        n = len(payload)
+        head = bytes([0x81, 0x80 | n]) if n < 126 else bytes([0x81, 0xFE]) + n.to_bytes(2, "big")
+        return head + b"\0\0\0\0" + payload
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        key = base64.b64encode(os.urandom(16)).decode()
+        self.transport.write(  # type: ignore[union-attr]
+            f"GET / HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+            "Sec-WebSocket-Version: 13\r\n\r\n".encode()
+        )
+
+    def send(self, payload: bytes) -> None:
+        """Write one text frame."""
+        assert self.transport is not None
+        self.transport.write(self.encode(payload))
+
+    def data_received(self, data: bytes) -> None:
+        self.buf += data
+        if not self.upgraded:
+            end = self.buf.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            if not self.buf.startswith(b"HTTP/1.1 101"):
+                raise MessagingError(f"upgrade refused: {self.buf[:60]!r}")
+            self.buf, self.upgraded = self.buf[end + 4 :], True
+            self.send(self.hello)
+        while len(self.buf) >= 2:
+            n, start = self.buf[1] & 0x7F, 2
+            if n == 126:
+                n, start = int.from_bytes(self.buf[2:4], "big"), 4
+            elif n == 127:
+                n, start = int.from_bytes(self.buf[2:10], "big"), 10
+            if len(self.buf) < start + n:
+                return
+            payload, self.buf = self.buf[start : start + n], self.buf[start + n :]
+            if not self.ready.done():
+                self.ready.set_result(None)  # the first frame after hello is "ready"
+            else:
+                self.on_frame(self, payload)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.ready.done():
+            self.ready.set_exception(ConnectionError("closed before ready"))
+
+
+def _start_server(secret: str, members: int, join: list[str]) -> tuple[subprocess.Popen[str], int]:
+    users = ",".join(f"u{i}" for i in range(members))
+    args = ["--join", f"big:{users}", *(x for j in join for x in ("--join", j))]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "designpatterns_ref", "messaging", "serve", "--port", "0",
+         "--secret", secret, *args],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    if not line.startswith("serving "):
+        proc.kill()
+        raise MessagingError(f"the gateway did not start: {line!r:.80}")
+    return proc, int(line.rsplit(":", 1)[1])
+
+
+async def _measure(connections: int, members: int, rounds: int, pairs: int) -> dict[str, float]:
+    from designpatterns_ref.messaging.token import make_token
+
+    secret = "scale-bench"
+    proc, port = _start_server(secret, members, ["pair:p0,p1"])  # u0..u<members-1> in "big"
+    loop = asyncio.get_running_loop()
+    arrivals: list[float] = []
+    got_pair: list[float] = []
+
+    def on_frame(sock: RawSocket, data: bytes) -> None:
+        if data.startswith(b'{"op": "message"'):
+            (got_pair if sock.hello_user.startswith("p") else arrivals).append(  # type: ignore[attr-defined]
+                time.perf_counter()
+            )
+
+    async def open_one(user: str) -> RawSocket:
+        tok = make_token(secret.encode(), user, expires=time.time() + 3600)
+        hello = f'{{"op": "hello", "token": "{tok}", "device": "d"}}'.encode()
+        _, sock = await loop.create_connection(
+            lambda: RawSocket("127.0.0.1", port, hello, on_frame), "127.0.0.1", port
+        )
+        sock.hello_user = user  # type: ignore[attr-defined]
+        await sock.ready
+        return sock
+
+    try:
+        await asyncio.sleep(0.2)
+        server_before, client_before = rss_of(proc.pid), rss_of()
+        socks: list[RawSocket] = []
+        for start in range(0, connections, 500):  # 500 handshakes in flight at a time
+            batch = range(start, min(connections, start + 500))
+            socks += await asyncio.gather(*(open_one(f"u{i}") for i in batch))
+        await asyncio.sleep(0.5)
+        server_per = (rss_of(proc.pid) - server_before) / connections
+        client_per = (rss_of() - client_before) / connections
+        lat: list[float] = []
+        cpu_before = cpu_seconds(proc.pid)
+        for r in range(rounds):
+            arrivals.clear()
+            body = "x" * 100
+            t0 = time.perf_counter()
+            socks[0].send(f'{{"op": "send", "conv": "big", "client_msg_id": "r{r}", '
+                          f'"body": "{body}"}}'.encode())  # fmt: skip
+            deadline = t0 + 10
+            while len(arrivals) < members and time.perf_counter() < deadline:
+                await asyncio.sleep(0.001)
+            lat += [a - t0 for a in arrivals]
+            await asyncio.sleep(0.05)
+        delivered = len(lat)
+        cpu_ms = (cpu_seconds(proc.pid) - cpu_before) / rounds * 1e3
+        p0, p1 = await open_one("p0"), await open_one("p1")
+        t0 = time.perf_counter()
+        for i in range(pairs):
+            p0.send(f'{{"op": "send", "conv": "pair", "client_msg_id": "q{i}", '
+                    f'"body": "{"y" * 100}"}}'.encode())  # fmt: skip
+        deadline = t0 + 30
+        while len(got_pair) < 2 * pairs and time.perf_counter() < deadline:
+            await asyncio.sleep(0.001)
+        rate = pairs / (max(got_pair) - t0) if len(got_pair) >= 2 * pairs else 0.0
+        for s in (*socks, p0, p1):
+            assert s.transport is not None
+            s.transport.close()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+        if proc.stdout is not None:
+            proc.stdout.close()
+    return {
+        "connections": connections, "members": members, "rounds": rounds,
+        "server_bytes_per_conn": server_per, "client_bytes_per_conn": client_per,
+        "p50_ms": statistics.median(lat) * 1e3 if lat else float("nan"),
+        "p99_ms": sorted(lat)[int(0.99 * (len(lat) - 1))] * 1e3 if lat else float("nan"),
+        "delivered": delivered, "expected": members * rounds, "messages_per_s": rate,
+        "server_cpu_ms_per_fanout": cpu_ms,
+    }  # fmt: skip
+
+
+def measure_scale(
+    connections: int, members: int = 1000, rounds: int = 5, pairs: int = 2000
+) -> dict[str, float]:
+    """Idle-connection memory (server and client apart), fan-out p50/p99, messages per second.
+
+    ``members`` of the ``connections`` sockets are in the conversation a message goes to;
+    ``pairs`` messages go between two more sockets for the throughput figure.
+    """
+    connections = check_seq("connections", connections, low=1, high=100_000)
+    members = check_seq("members", members, low=1, high=connections)
+    rounds = check_seq("rounds", rounds, low=1, high=1000)
+    pairs = check_seq("pairs", pairs, low=1, high=1_000_000)
+    raise_nofile()
+    return asyncio.run(_measure(connections, members, rounds, pairs))
+
+
+async def _measure_cluster(redis_url: str, members: int, rounds: int) -> dict[str, float]:
+    from designpatterns_ref.messaging.cluster import Cluster
+    from designpatterns_ref.messaging.directory import Directory
+    from designpatterns_ref.messaging.token import make_token
+
+    secret = b"cluster-bench"
+    prefix = f"bench{os.getpid()}x{time.monotonic_ns()}"
+    directory = Directory(redis_url, prefix=prefix)
+    for i in range(members):
+        directory.join("big", f"u{i}")
+    directory.close()
+    loop = asyncio.get_running_loop()
+    arrivals: list[float] = []
+
+    def on_frame(sock: RawSocket, data: bytes) -> None:
+        if data.startswith(b'{"op": "message"'):
+            arrivals.append(time.perf_counter())
+
+    with Cluster(redis_url, secret=secret, prefix=prefix) as cluster:
+        ports = [int(url.rsplit(":", 1)[1]) for url in cluster.gateway_urls]
+        socks: list[RawSocket] = []
+        for i in range(members):  # members alternate between the two gateways
+            port = ports[i % len(ports)]
+            tok = make_token(secret, f"u{i}", expires=time.time() + 3600)
+            hello = f'{{"op": "hello", "token": "{tok}", "device": "d"}}'.encode()
+            sock = RawSocket("127.0.0.1", port, hello, on_frame)
+            await loop.create_connection(lambda s=sock: s, "127.0.0.1", port)  # type: ignore[misc]
+            await sock.ready
+            socks.append(sock)
+        await asyncio.sleep(0.2)
+        lat: list[float] = []
+        for r in range(rounds):
+            arrivals.clear()
+            t0 = time.perf_counter()
+            socks[0].send(f'{{"op": "send", "conv": "big", "client_msg_id": "r{r}", '
+                          f'"body": "{"x" * 100}"}}'.encode())  # fmt: skip
+            while len(arrivals) < members and time.perf_counter() < t0 + 10:
+                await asyncio.sleep(0.001)
+            lat += [a - t0 for a in arrivals]
+            await asyncio.sleep(0.05)
+        for s in socks:
+            assert s.transport is not None
+            s.transport.close()
+    lat.sort()
+    return {
+        "members": members, "gateways": len(ports), "rounds": rounds,
+        "p50_ms": statistics.median(lat) * 1e3 if lat else float("nan"),
+        "p99_ms": lat[int(0.99 * (len(lat) - 1))] * 1e3 if lat else float("nan"),
+        "delivered": len(lat), "expected": members * rounds,
+    }  # fmt: skip
+
+
+def measure_cluster(redis_url: str, members: int = 200, rounds: int = 5) -> dict[str, float]:
+    """Fan-out p50/p99 through Slack's shape: 2 gateways, 2 channel servers, Redis Pub/Sub.
+
+    ``members`` sockets alternate between the two gateway processes; one 100-byte message a
+    round goes gateway -> owning channel server -> Redis (append, publish) -> both gateways.
+    """
+    members = check_seq("members", members, low=2, high=100_000)
+    rounds = check_seq("rounds", rounds, low=1, high=1000)
+    raise_nofile()
+    return asyncio.run(_measure_cluster(redis_url, members, rounds))

@@ -1,0 +1,165 @@
+"""The edge gateway and the channel server in one event loop on a real Redis: routing by the
+ring, refusals (a non-owner, a non-member, malformed lines and frames), hostile frames that
+change nothing, a slow consumer closed with 4008, and the Directory's bad input."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import time
+from typing import Any
+
+import pytest
+
+from designpatterns_ref.messaging import MessagingError, RedisStore
+from designpatterns_ref.messaging.channelserver import ChannelServer
+from designpatterns_ref.messaging.client import Client
+from designpatterns_ref.messaging.directory import Directory
+from designpatterns_ref.messaging.edge import EdgeGateway
+from designpatterns_ref.messaging.hashring import HashRing
+from designpatterns_ref.messaging.token import make_token
+
+SECRET = b"edge-secret"
+HOSTILE = [None, True, 10**400, -1, "", "x" * 5000, "\ud800", [], {}]
+
+
+def token(user: str) -> str:
+    return make_token(SECRET, user, expires=time.time() + 600)
+
+
+async def _line(port: int, payload: bytes) -> dict[str, Any]:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(payload)
+    reply = json.loads(await reader.readline())
+    writer.close()
+    return reply  # type: ignore[no-any-return]
+
+
+def test_channel_server_serves_its_own_conversations_and_refuses_the_rest(redis_url: str) -> None:
+    ring = HashRing(["cs-a", "cs-b"])
+    mine = next(c for c in (f"c{i}" for i in range(100)) if ring.node_for(c) == "cs-a")
+    other = next(c for c in (f"c{i}" for i in range(100)) if ring.node_for(c) == "cs-b")
+    directory = Directory(redis_url)
+    for conv in (mine, other):
+        directory.join(conv, "ann")
+
+    async def main() -> None:
+        async with ChannelServer(redis_url, name="cs-a", ring=ring) as cs:
+            send = {"op": "send", "user": "ann", "client_msg_id": "m1", "body": "hi"}
+            ok = await _line(cs.port, (json.dumps({**send, "id": 1, "conv": mine}) + "\n").encode())
+            again = await _line(
+                cs.port, (json.dumps({**send, "id": 2, "conv": mine}) + "\n").encode()
+            )
+            assert ok == {"id": 1, "seq": 1} and again == {"id": 2, "seq": 1}  # a retry: same seq
+            refused = [
+                {**send, "id": 3, "conv": other},  # not this server's conversation
+                {**send, "id": 4, "conv": mine, "user": "bob"},  # not a member
+                {**send, "id": 5, "conv": mine, "op": "drop"},
+                {**send, "id": 6, "conv": mine, "body": 7},
+            ]
+            for req in refused:
+                reply = await _line(cs.port, (json.dumps(req) + "\n").encode())
+                assert reply["id"] == req["id"] and "error" in reply
+            for junk in (b"not json\n", b"[1]\n", b"\xff\xfe\n"):
+                assert "error" in await _line(cs.port, junk)
+            assert cs.refused == 1 and cs.appended == 1
+
+    asyncio.run(main())
+    store = RedisStore(redis_url)
+    assert store.last_seq(mine) == 1 and store.last_seq(other) == 0
+
+
+def test_edge_gateway_routes_fans_out_and_refuses_hostile_frames(redis_url: str) -> None:
+    from websockets.asyncio.client import connect
+
+    directory = Directory(redis_url)
+    for user in ("ann", "bob"):
+        directory.join("general", user)
+
+    async def main() -> None:
+        async with (
+            ChannelServer(redis_url, name="cs-a", ring=HashRing(["cs-a"])) as cs,
+            EdgeGateway(redis_url, {"cs-a": cs.address}, secret=SECRET, max_frame=16384) as gw,
+        ):
+            async with (
+                Client(gw.url, token("ann"), "a1") as ann,
+                Client(gw.url, token("bob"), "b1") as bob,
+            ):
+                for i in range(5):
+                    await ann.send("general", f"hi {i}", client_msg_id=f"m{i}")
+                await ann.wait_sent()
+                got = await bob.wait_for("general", 5)
+                assert [m.body for m in got] == [f"hi {i}" for i in range(5)]
+            good = {"op": "send", "conv": "general", "client_msg_id": "x", "body": "b"}
+            frames = [{**good, field: v} for field in ("conv", "client_msg_id", "body")
+                      for v in HOSTILE if not (field == "body" and v == "")]  # fmt: skip
+            frames += [{"op": "ack", "conv": "general", "seq": 99}, {"op": "nope"},
+                       {"op": "fetch", "conv": "general", "first": 0}]  # fmt: skip
+            for frame in frames:
+                async with connect(gw.url, ping_interval=None) as ws:
+                    await ws.send(json.dumps({"op": "hello", "token": token("ann"), "device": "d"}))
+                    assert json.loads(await ws.recv())["op"] == "ready"
+                    await ws.send(json.dumps(frame))
+                    while (reply := json.loads(await ws.recv()))["op"] == "message":
+                        pass  # the resume replays the log first
+                    assert reply["op"] == "error" and reply["code"] == 4000, frame
+                    await asyncio.sleep(0)
+                assert ws.close_code == 4000
+            for hello in ({"op": "hello", "token": "x.y.z", "device": "d"}, {"op": "send"},
+                          {"op": "hello", "token": token("ann"), "device": "d",
+                           "cursors": {"elsewhere": 0}}):  # fmt: skip
+                async with connect(gw.url, ping_interval=None) as ws:
+                    await ws.send(json.dumps(hello))
+                    assert json.loads(await ws.recv())["op"] == "error"
+            assert RedisStore(redis_url).last_seq("general") == 5  # nothing stored by them
+
+    asyncio.run(main())
+
+
+def test_edge_gateway_closes_a_slow_consumer_which_resumes(redis_url: str) -> None:
+    from websockets.asyncio.client import connect
+
+    directory = Directory(redis_url)
+    for user in ("ann", "bob"):
+        directory.join("general", user)
+
+    async def main() -> None:
+        async with (
+            ChannelServer(redis_url, name="cs-a") as cs,
+            EdgeGateway(redis_url, {"cs-a": cs.address}, secret=SECRET, write_limit=4096) as gw,
+        ):
+            ws = await connect(gw.url, ping_interval=None, max_queue=1)
+            ws.transport.get_extra_info("socket").setsockopt(
+                socket.SOL_SOCKET, socket.SO_RCVBUF, 4096
+            )
+            await ws.send(json.dumps({"op": "hello", "token": token("bob"), "device": "b1"}))
+            await ws.recv()
+            ws.transport.pause_reading()  # bob's phone stops reading: the kernel buffers fill
+            conn = gw.conns[("bob", "b1")]
+            conn.ws.transport.get_extra_info("socket").setsockopt(
+                socket.SOL_SOCKET, socket.SO_SNDBUF, 4096
+            )
+            async with Client(gw.url, token("ann"), "a1") as ann:
+                for i in range(60):
+                    await ann.send("general", "x" * 4000, client_msg_id=f"m{i}")
+                    await ann.wait_sent()
+            assert gw.slow_disconnects == 1 and ("bob", "b1") not in gw.conns
+            assert conn.ws.transport.get_write_buffer_size() < 4096 + 8192  # bounded
+            async with Client(gw.url, token("bob"), "b1") as bob:
+                got = await bob.wait_for("general", 60)  # resumed page by page
+                assert [m.seq for m in got] == list(range(1, 61))
+
+    asyncio.run(main())
+
+
+@pytest.mark.parametrize("value", HOSTILE, ids=repr)
+def test_directory_refuses_and_changes_nothing(redis_url: str, value: object) -> None:
+    directory = Directory(redis_url)
+    directory.join("c", "ann")
+    before = (directory.members("c"), directory.conversations("ann"))
+    for call in (lambda: directory.join(value, "bob"), lambda: directory.join("c", value),  # type: ignore[arg-type]
+                 lambda: directory.members(value), lambda: directory.conversations(value)):  # type: ignore[arg-type]  # fmt: skip
+        with pytest.raises(MessagingError):
+            call()
+    assert (directory.members("c"), directory.conversations("ann")) == before
