@@ -3,7 +3,8 @@
 Every figure is a median over repeated runs of the same seeded workload, in this process.
 Peers (``pybase62``, ``sqids``, ``hashids``) are measured when installed (the ``bench`` extra);
 the Redis rows need a ``redis-server`` binary and are skipped, with a note, without one.
-Quick mode shrinks every workload so the whole run takes seconds.
+Quick mode shrinks every workload so the whole run takes seconds. The tuple-code and blocklist
+steps live in :mod:`._bench_codes`.
 """
 
 from __future__ import annotations
@@ -20,10 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from designpatterns_ref.benchkit import Table, installed, time_per_item
+from designpatterns_ref.shortcode._bench_codes import bench_blocklist, bench_tuples
 from designpatterns_ref.shortcode.base import Counter
 from designpatterns_ref.shortcode.base62 import decode, encode
 from designpatterns_ref.shortcode.birthday import collision_probability, expected_collisions
-from designpatterns_ref.shortcode.blocklist import DEFAULT_WORDS, Blocklist, CleanObfuscator
 from designpatterns_ref.shortcode.counter import CounterAllocator
 from designpatterns_ref.shortcode.hashing import HashCodes
 from designpatterns_ref.shortcode.obfuscate import Obfuscator
@@ -31,7 +32,6 @@ from designpatterns_ref.shortcode.ranges import MemoryCounter, RangeAllocator, S
 from designpatterns_ref.shortcode.redis import RedisCounter
 from designpatterns_ref.shortcode.service import UrlShortener
 from designpatterns_ref.shortcode.snowflake import Snowflake
-from designpatterns_ref.shortcode.tuples import TupleCodes
 
 __all__ = [
     "bench_allocators",
@@ -308,124 +308,6 @@ def bench_birthday(quick: bool) -> list[Table]:
                 statistics.fmean(colliding),
             )
     return [table]
-
-
-def bench_tuples(quick: bool) -> list[Table]:
-    """Pairs ``(shard, id)`` in one code, beside sqids' and hashids' lists of numbers."""
-    rng = random.Random(SEED)
-    count, repeat = (500, 5) if quick else (5_000, 15)
-    pairs = [(rng.randrange(1024), rng.randrange(2**40)) for _ in range(count)]
-    table = Table(
-        f"pairs (shard < 1024, id < 2**40): µs per call, median of {repeat} passes over "
-        f"{count:,} pairs",
-        ["codec", "encode µs", "decode µs", "code length (min / mean / max)"],
-    )
-
-    def add(name: str, enc: Callable[[Any], str], dec: Callable[[str], object]) -> None:
-        codes = [enc(p) for p in pairs]
-        assert [tuple(dec(c)) for c in codes] == pairs  # type: ignore[arg-type]
-        lengths = [len(c) for c in codes]
-        table.add(
-            name,
-            time_per_item(enc, pairs, repeat) * 1e6,
-            time_per_item(dec, codes, repeat) * 1e6,
-            f"{min(lengths)} / {statistics.fmean(lengths):.1f} / {max(lengths)}",
-        )
-
-    keyed = TupleCodes((1024, 2**40), key="bench")
-    add("TupleCodes, keyed (this library)", keyed.encode, keyed.decode)
-    plain = TupleCodes((1024, 2**40))
-    add("TupleCodes, plain (this library)", plain.encode, plain.decode)
-    if installed("sqids"):
-        from sqids import Sqids
-
-        sq = Sqids()
-        add("sqids encode([shard, id])", sq.encode, sq.decode)
-    if installed("hashids"):
-        hashids: Any = importlib.import_module("hashids")
-        hs = hashids.Hashids(salt="bench")
-        add("hashids encode(shard, id)", lambda p: hs.encode(*p), hs.decode)
-    table.note = "Every codec's round trip is checked on the same pairs before it is timed."
-    return [table]
-
-
-def _one(peer: Any) -> Callable[[int], str]:
-    return lambda n: str(peer.encode([n]))
-
-
-def _sqids_words() -> list[str] | None:
-    if not installed("sqids"):
-        return None
-    constants: Any = importlib.import_module("sqids.constants")
-    return sorted(w for w in constants.DEFAULT_BLOCKLIST if w.isascii() and w.isalnum())
-
-
-def bench_blocklist(quick: bool) -> list[Table]:
-    """The share of the code space a blocklist costs, and what it adds to encoding."""
-    rng = random.Random(SEED)
-    samples = 20_000 if quick else 200_000
-    lists: list[tuple[str, list[str]]] = [
-        (f"DEFAULT_WORDS ({len(DEFAULT_WORDS)})", list(DEFAULT_WORDS))
-    ]
-    sqids_words = _sqids_words()
-    if sqids_words is not None:
-        lists.append((f"sqids' default list ({len(sqids_words)}, read at run time)", sqids_words))
-    lost = Table(
-        f"code space lost: share of {samples:,} uniformly random codes that are blocked",
-        ["list", "rule", "6 chars", "7 chars", "8 chars"],
-    )
-    for label, words in lists:
-        for rule in ("anywhere", "sqids"):
-            blocklist = Blocklist(words, rule=rule)
-            shares = []
-            for width in (6, 7, 8):
-                hits = sum(
-                    blocklist.blocks(encode(rng.randrange(62**width), width))
-                    for _ in range(samples)
-                )
-                shares.append(f"{hits / samples:.3%}")
-            lost.add(label, rule, *shares)
-
-    count, repeat = (500, 5) if quick else (5_000, 15)
-    ob = Obfuscator("bench", width=7)
-    numbers = [rng.randrange(62**7) for _ in range(count)]
-    cost = Table(
-        f"encode-time cost, 7 chars: µs per call, median of {repeat} passes over {count:,} numbers",
-        ["codec", "encode µs", "decode µs", "encodes that walked"],
-    )
-    cost.add(
-        "Obfuscator (no list)",
-        time_per_item(ob.encode, numbers, repeat) * 1e6,
-        time_per_item(ob.decode, [ob.encode(n) for n in numbers], repeat) * 1e6,
-        "",
-    )
-    for label, words in lists:
-        clean = CleanObfuscator(ob, Blocklist(words))
-        inputs = [clean.next_clean(n) for n in numbers]
-        codes = [clean.encode(n) for n in inputs]
-        assert [clean.decode(c) for c in codes] == inputs
-        walked = sum(clean.encode(n) != ob.encode(n) for n in inputs)
-        cost.add(
-            f"CleanObfuscator, {label.split(' (')[0]}",
-            time_per_item(clean.encode, inputs, repeat) * 1e6,
-            time_per_item(clean.decode, codes, repeat) * 1e6,
-            f"{walked / len(inputs):.2%}",
-        )
-    if installed("sqids"):
-        from sqids import Sqids
-
-        for label, peer in (
-            ("sqids (min_length=7), its default list", Sqids(min_length=7)),
-            ("sqids (min_length=7), blocklist=[]", Sqids(min_length=7, blocklist=[])),
-        ):
-            peer_codes = [peer.encode([n]) for n in numbers]
-            cost.add(
-                label,
-                time_per_item(_one(peer), numbers, repeat) * 1e6,
-                time_per_item(peer.decode, peer_codes, repeat) * 1e6,
-                "",
-            )
-    return [lost, cost]
 
 
 def bench_steps(quick: bool) -> list[tuple[str, Callable[[], list[Table]]]]:
