@@ -65,6 +65,13 @@ def test_rules_differ_as_documented() -> None:
     assert anywhere.blocks("aFuCkz") and sqids.blocks("aFuCkz")  # others: anywhere
 
 
+def test_words_are_literal_text_not_patterns() -> None:
+    blocklist = Blocklist(["a.b", "c*", "(", "\\d"])
+    assert blocklist.blocks("xa.bx") and not blocklist.blocks("xaxbx")
+    assert blocklist.blocks("c*") and not blocklist.blocks("cc")
+    assert blocklist.blocks("((") and blocklist.blocks("\\D") and not blocklist.blocks("7")
+
+
 def test_default_words() -> None:
     assert len(DEFAULT_WORDS) == len(set(DEFAULT_WORDS)) == 29
     assert all(w == w.lower() and w.isalnum() for w in DEFAULT_WORDS)

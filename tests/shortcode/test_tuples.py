@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Sequence
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -160,3 +162,37 @@ def test_keyed_codes_hide_components() -> None:
 def test_bad_input(call: object, message: str) -> None:
     with pytest.raises(ShortCodeError, match=message):
         call()  # type: ignore[operator]
+
+
+@given(bv=bounds_and_values())
+def test_fast_and_checked_packing_agree(bv: tuple[list[int], list[int]]) -> None:
+    bounds, values = bv
+    codes = TupleCodes(bounds)
+    oracle = 0
+    for v, b in zip(values, bounds, strict=True):
+        oracle = oracle * b + v
+    assert codes.pack(values) == codes.pack(tuple(values)) == oracle
+    assert codes._pack_checked(values) == oracle
+    # other sequences and int subclasses take the checked path, with the same result
+    assert codes.pack(_Seq(values)) == oracle
+
+
+class _Seq(Sequence[int]):
+    def __init__(self, items: list[int]) -> None:
+        self.items = items
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, i: Any) -> Any:
+        return self.items[i]
+
+
+def test_int_subclasses_and_out_of_range_take_the_checked_path() -> None:
+    class Shard(int):
+        pass
+
+    codes = TupleCodes((4, 4))
+    assert codes.pack((Shard(3), 1)) == 13
+    with pytest.raises(ShortCodeError, match=r"values\[1\]=4 is outside"):
+        codes.pack([1, 4])

@@ -129,6 +129,19 @@ class TupleCodes:
 
     def pack(self, values: Sequence[int]) -> int:
         """The number of ``values`` in ``[0, space)``, by mixed radix (first component highest)."""
+        # The common case, a tuple or list of plain ints in range, in one loop; anything else
+        # goes through the checks below, which say what is wrong.
+        if (type(values) is tuple or type(values) is list) and len(values) == self.arity:
+            n = 0
+            for v, b in zip(values, self.bounds, strict=True):
+                if type(v) is not int or not 0 <= v < b:
+                    break
+                n = n * b + v
+            else:
+                return n
+        return self._pack_checked(values)
+
+    def _pack_checked(self, values: Sequence[int]) -> int:
         if isinstance(values, str | bytes) or not isinstance(values, Sequence):
             raise ShortCodeError(
                 f"TupleCodes: values={values!r} must be a tuple or list of {self.arity} ints"
@@ -155,11 +168,14 @@ class TupleCodes:
             raise ShortCodeError(f"TupleCodes.unpack: n={n!r} must be an int")
         if not 0 <= n < self.space:
             raise ShortCodeError(f"TupleCodes.unpack: n={n} is outside [0, {self.space})")
+        return self._unpack(n)
+
+    def _unpack(self, n: int) -> tuple[int, ...]:
         out = []
-        for b in reversed(self.bounds):
+        for b in self.bounds[::-1]:
             n, v = divmod(n, b)
             out.append(v)
-        return tuple(reversed(out))
+        return tuple(out[::-1])
 
     def encode(self, values: Sequence[int]) -> str:
         """The code of a tuple: exactly :attr:`width` characters."""
@@ -186,4 +202,4 @@ class TupleCodes:
                 f"TupleCodes.decode: code={code!r} is no tuple's code "
                 f"(it unpacks to {n}, and only [0, {self.space}) are tuples)"
             )
-        return self.unpack(n)
+        return self._unpack(n)
