@@ -20,9 +20,11 @@ clean inputs cannot reach the same output because walking back from it stops at 
 clean value, which is unique. So the input numbers must be clean too:
 :meth:`CleanObfuscator.encode` refuses a number whose plain code is blocked, and a counter
 skips to :meth:`~CleanObfuscator.next_clean`.
-The numbers lost are exactly as many as the codes lost; the docs' table measures that fraction
-for a given list and width (a few per cent for a short list of 3- and 4-letter words at 7
-characters) and the extra encode time (one check per step, plus the rare extra walk).
+The numbers lost are exactly as many as the codes lost, and few: a listed word is rare at any
+one place (a four-letter word, about ``4 * (2/62)**4`` of 7-character codes), so measured over a
+million random 7-character codes :data:`DEFAULT_WORDS` blocks 0.044 % and sqids' 560-word list
+0.11 % (the case study's table has more widths and both rules). The time cost is the checks:
+an encode checks its input and its result, about 2.4 times an uncleaned encode when measured.
 
 Rules. ``rule="anywhere"`` (the default) blocks a code that contains any word, ignoring case
 (both sides compared after ``str.lower``). ``rule="sqids"`` follows the matching of the sqids
