@@ -16,6 +16,7 @@ from designpatterns_ref.shortcode import (
     Obfuscator,
     ShortCodeError,
     SpaceExhausted,
+    decode,
     encode,
 )
 
@@ -191,3 +192,30 @@ def test_sqids_rule_and_an_empty_list() -> None:
 def test_bad_input(call: object, message: str) -> None:
     with pytest.raises(ShortCodeError, match=message):
         call()  # type: ignore[operator]
+
+
+def test_next_clean_exhaustively_against_a_backward_scan() -> None:
+    words = ["ab", "f0", "7", "c"]
+    clean = CleanObfuscator(Obfuscator("k", 3, alphabet=HEX), Blocklist(words))
+    expected: list[int | None] = [None] * 4096
+    following = None
+    for m in range(4095, -1, -1):  # the oracle: scan down, remembering the last clean number
+        if not blocked_oracle(words, "anywhere", f"{m:03x}"):
+            following = m
+        expected[m] = following
+    for n in range(4096):
+        if expected[n] is None:
+            with pytest.raises(SpaceExhausted):
+                clean.next_clean(n)
+        else:
+            assert clean.next_clean(n) == expected[n]
+
+
+@pytest.mark.parametrize("rule", ["anywhere", "sqids"])
+def test_next_clean_jumps_a_run_blocked_by_the_leading_characters(rule: str) -> None:
+    clean = CleanObfuscator(Obfuscator("k", 7), Blocklist(["sex", "b00b"], rule=rule))
+    start = decode("sex0000") if rule == "anywhere" else decode("b00b000")
+    # 62**4 numbers in a row share the blocked prefix; one jump passes them all
+    after = "sey0000" if rule == "anywhere" else "b00c000"
+    assert clean.next_clean(start) == decode(after)
+    assert clean.next_clean(decode("0000000")) == 0
