@@ -1,4 +1,4 @@
-"""shortcode benchmarks: codecs beside pybase62 / sqids / hashids, allocators, Snowflake, birthday.
+"""shortcode benchmarks: codecs and pairs beside pybase62 / sqids / hashids, blocklist, allocators.
 
 Run ``pytest benchmarks/bench_shortcode.py --benchmark-only`` for figures (each benchmark
 times one pass over the same 1,000 seeded inputs, so divide by 1,000 for µs per call), or
@@ -17,6 +17,9 @@ import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
 
 from designpatterns_ref.shortcode import (
+    DEFAULT_WORDS,
+    Blocklist,
+    CleanObfuscator,
     CounterAllocator,
     HashCodes,
     MemoryCounter,
@@ -25,6 +28,7 @@ from designpatterns_ref.shortcode import (
     RedisCounter,
     Snowflake,
     SQLiteCounter,
+    TupleCodes,
     UrlShortener,
     codes_until_collision,
     decode,
@@ -36,6 +40,7 @@ from designpatterns_ref.shortcode._bench import bench_steps
 N = 1_000
 rng = random.Random(7)
 NUMBERS = [rng.randrange(62**7) for _ in range(N)]
+PAIRS = [(rng.randrange(1024), rng.randrange(2**40)) for _ in range(N)]
 
 
 def each(fn: Callable[[Any], object], inputs: list[Any]) -> Callable[[], None]:
@@ -102,6 +107,78 @@ def test_hashids_decode(benchmark: BenchmarkFixture) -> None:
     hashids = pytest.importorskip("hashids")
     hs = hashids.Hashids(salt="bench", min_length=7)
     benchmark(each(hs.decode, [hs.encode(n) for n in NUMBERS]))
+
+
+# -- several numbers in one code: pairs (shard < 1024, id < 2**40) ----------------------
+
+
+@pytest.mark.parametrize("key", ["bench", None], ids=["keyed", "plain"])
+def test_tuple_codes_encode_pairs(benchmark: BenchmarkFixture, key: str | None) -> None:
+    codes = TupleCodes((1024, 2**40), key=key)
+    benchmark(each(codes.encode, PAIRS))
+    assert [codes.decode(codes.encode(p)) for p in PAIRS] == PAIRS
+
+
+@pytest.mark.parametrize("key", ["bench", None], ids=["keyed", "plain"])
+def test_tuple_codes_decode_pairs(benchmark: BenchmarkFixture, key: str | None) -> None:
+    codes = TupleCodes((1024, 2**40), key=key)
+    benchmark(each(codes.decode, [codes.encode(p) for p in PAIRS]))
+
+
+def test_sqids_encode_pairs(benchmark: BenchmarkFixture) -> None:
+    sqids = pytest.importorskip("sqids")
+    sq = sqids.Sqids()
+    benchmark(each(sq.encode, PAIRS))
+    assert [tuple(sq.decode(sq.encode(p))) for p in PAIRS] == PAIRS
+
+
+def test_sqids_decode_pairs(benchmark: BenchmarkFixture) -> None:
+    sqids = pytest.importorskip("sqids")
+    sq = sqids.Sqids()
+    benchmark(each(sq.decode, [sq.encode(p) for p in PAIRS]))
+
+
+def test_hashids_encode_pairs(benchmark: BenchmarkFixture) -> None:
+    hashids = pytest.importorskip("hashids")
+    hs = hashids.Hashids(salt="bench")
+    benchmark(each(lambda p: hs.encode(*p), PAIRS))
+    assert [hs.decode(hs.encode(*p)) for p in PAIRS] == PAIRS
+
+
+def test_hashids_decode_pairs(benchmark: BenchmarkFixture) -> None:
+    hashids = pytest.importorskip("hashids")
+    hs = hashids.Hashids(salt="bench")
+    benchmark(each(hs.decode, [hs.encode(*p) for p in PAIRS]))
+
+
+# -- the blocklist: what keeping words out of codes adds to encoding ----------------------
+
+
+def _clean() -> tuple[CleanObfuscator, list[int]]:
+    clean = CleanObfuscator(Obfuscator("bench", width=7), Blocklist(DEFAULT_WORDS))
+    return clean, [clean.next_clean(n) for n in NUMBERS]
+
+
+def test_clean_obfuscated_encode(benchmark: BenchmarkFixture) -> None:
+    clean, inputs = _clean()
+    benchmark(each(clean.encode, inputs))
+    assert [clean.decode(clean.encode(n)) for n in inputs] == inputs
+
+
+def test_clean_obfuscated_decode(benchmark: BenchmarkFixture) -> None:
+    clean, inputs = _clean()
+    benchmark(each(clean.decode, [clean.encode(n) for n in inputs]))
+
+
+@pytest.mark.parametrize("blocklist", ["default", "empty"])
+def test_sqids_encode_blocklist(benchmark: BenchmarkFixture, blocklist: str) -> None:
+    sqids = pytest.importorskip("sqids")
+    sq = (
+        sqids.Sqids(min_length=7)
+        if blocklist == "default"
+        else sqids.Sqids(min_length=7, blocklist=[])
+    )
+    benchmark(each(lambda n: sq.encode([n]), NUMBERS))
 
 
 # -- allocators ------------------------------------------------------------------------
@@ -203,7 +280,14 @@ def test_birthday_bound_matches_real_hashing(quick: bool, name: str) -> None:
 
 def test_dpref_bench_steps_run(quick: bool) -> None:
     steps = bench_steps(quick)
-    assert [name for name, _ in steps] == ["codecs", "allocators", "snowflake", "birthday bound"]
+    assert [name for name, _ in steps] == [
+        "codecs",
+        "tuple codes",
+        "blocklist",
+        "allocators",
+        "snowflake",
+        "birthday bound",
+    ]
     if quick:
         for _, step in steps:
             for table in step():

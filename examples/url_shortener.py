@@ -24,6 +24,8 @@ from pathlib import Path
 import designpatterns_ref as dp
 from designpatterns_ref.clock import ManualClock
 from designpatterns_ref.shortcode import (
+    Blocklist,
+    CleanObfuscator,
     CodeExpired,
     CollisionError,
     CounterAllocator,
@@ -32,6 +34,7 @@ from designpatterns_ref.shortcode import (
     MemoryCounter,
     Obfuscator,
     RangeAllocator,
+    TupleCodes,
     UrlShortener,
     codes_until_collision,
     collision_probability,
@@ -73,6 +76,35 @@ ob = Obfuscator(key="production key", width=7)
 hidden = CounterAllocator(start=10_000_000, obfuscator=ob)
 codes = [hidden.allocate() for _ in range(4)]
 print(codes, [ob.decode(c) for c in codes])
+
+# %% [markdown]
+# **Several numbers in one code.** `TupleCodes` packs a tuple of bounded numbers, here a shard
+# below 1,024 and a row id below 2**40, into one integer (mixed radix) and permutes it: nine
+# characters for every pair, no separator, nothing readable about either number. sqids and
+# hashids instead join the numbers with a separator, so their codes grow with the numbers.
+
+# %%
+pairs = TupleCodes((1024, 2**40), key="production key")
+pair_codes = [pairs.encode((shard, 7)) for shard in (0, 1, 2)]
+print(pair_codes, [pairs.decode(c) for c in pair_codes])
+
+# %% [markdown]
+# **A blocklist** keeps listed words out of the codes by walking the permutation's cycle on
+# past any code that contains one, which keeps the map one to one; the few counter values whose
+# own plain code is blocked are skipped. Below, a list with a single letter makes the walk easy
+# to see: no code contains an `x` or an `X`.
+
+# %%
+clean = CleanObfuscator(ob, Blocklist(["x"]))
+n, numbers = 0, []
+while len(numbers) < 8:  # a counter that skips numbers whose own plain code has an x
+    n = clean.next_clean(n)
+    numbers.append(n)
+    n += 1
+print("numbers:       ", numbers)
+print("Obfuscator:    ", [ob.encode(n) for n in numbers])
+print("with the list: ", [clean.encode(n) for n in numbers])
+print("decoded:       ", [clean.decode(clean.encode(n)) for n in numbers])
 
 # %% [markdown]
 # **Leased ranges** (Flickr's ticket servers) fix the first problem: each app server takes

@@ -150,6 +150,8 @@ _CATALOG: tuple[CaseStudy, ...] = (
             [
                 "base62",
                 "obfuscate",
+                "tuples",
+                "blocklist",
                 "counter",
                 "ranges",
                 "hashing",

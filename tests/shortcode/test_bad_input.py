@@ -5,6 +5,7 @@ The whole public API also meets hostile values in ``tests/fuzz`` (``families/sho
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -219,3 +220,89 @@ def test_no_call_takes_long_on_a_huge_input() -> None:
         with pytest.raises(ShortCodeError):
             call()
     assert time.process_time() - start < 5.0
+
+
+# -- tuple codes and the blocklist: hostile values at every entry, objects unchanged ----------
+
+HOSTILE: list[Any] = [
+    None,
+    True,
+    False,
+    float("nan"),
+    float("inf"),
+    -1,
+    10**400,
+    -(10**400),
+    "",
+    "\ud800",
+    "z" * 100_000,
+    b"ab",
+    1.5,
+    [1, None],
+    (),
+    object(),
+]
+
+
+def _tuple_codes() -> Any:
+    from designpatterns_ref.shortcode import TupleCodes
+
+    return TupleCodes((1024, 2**40), key="k")
+
+
+def _clean() -> Any:
+    from designpatterns_ref.shortcode import Blocklist, CleanObfuscator, Obfuscator
+
+    return CleanObfuscator(Obfuscator("k", 4), Blocklist(["ab"]))
+
+
+def _state(obj: Any) -> object:
+    return {s: getattr(obj, s) for s in type(obj).__slots__ if not s.startswith("_")}
+
+
+@pytest.mark.parametrize("value", HOSTILE, ids=lambda v: repr(v)[:20])
+@pytest.mark.parametrize(
+    ("make", "call"),
+    [
+        (_tuple_codes, lambda t, v: t.encode(v)),
+        (_tuple_codes, lambda t, v: t.encode((v, 1))),
+        (_tuple_codes, lambda t, v: t.encode((1, v))),
+        (_tuple_codes, lambda t, v: t.decode(v)),
+        (_tuple_codes, lambda t, v: t.pack(v)),
+        (_tuple_codes, lambda t, v: t.unpack(v)),
+        (_clean, lambda c, v: c.encode(v)),
+        (_clean, lambda c, v: c.decode(v)),
+        (_clean, lambda c, v: c.is_clean(v)),
+        (_clean, lambda c, v: c.next_clean(v)),
+        (_clean, lambda c, v: c.blocklist.blocks(v)),
+        (_clean, lambda c, v: c.blocklist.found(v)),
+    ],
+)
+def test_tuple_and_clean_codes_refuse_hostile_values(
+    make: Callable[[], Any], call: Callable[[Any, Any], object], value: Any
+) -> None:
+    obj = make()
+    before = _state(obj)
+    with contextlib.suppress(ShortCodeError):
+        call(obj, value)
+    assert _state(obj) == before
+
+
+@pytest.mark.parametrize("value", HOSTILE, ids=lambda v: repr(v)[:20])
+def test_tuple_and_blocklist_constructors_refuse_hostile_values(value: Any) -> None:
+    from designpatterns_ref.shortcode import Blocklist, CleanObfuscator, Obfuscator, TupleCodes
+
+    for make in (
+        lambda: TupleCodes(value),
+        lambda: TupleCodes((value, 3)),
+        lambda: TupleCodes((2, 3), key=value),
+        lambda: TupleCodes((2, 3), key="k", rounds=value),
+        lambda: TupleCodes((2, 3), alphabet=value),
+        lambda: Blocklist(value),
+        lambda: Blocklist([value]),
+        lambda: Blocklist(["ab"], rule=value),
+        lambda: CleanObfuscator(value, Blocklist()),
+        lambda: CleanObfuscator(Obfuscator("k", 3), value),
+    ):
+        with contextlib.suppress(ShortCodeError):
+            make()

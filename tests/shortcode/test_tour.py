@@ -12,5 +12,14 @@ def test_tour_is_deterministic_and_tells_the_story() -> None:
     tour(second.append)
     assert first == second
     text = "\n".join(first)
-    for phrase in ("base62", "Feistel", "gap", "birthday bound", "ClockMovedBackwards", "alias"):
+    for phrase in (
+        "base62",
+        "Feistel",
+        "no separator",
+        "blocklist",
+        "gap",
+        "birthday bound",
+        "ClockMovedBackwards",
+        "alias",
+    ):
         assert phrase in text

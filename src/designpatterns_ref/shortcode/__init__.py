@@ -5,8 +5,9 @@ half of Design a Photo Sharing App (Instagram-Style) (docs/case-studies/photo-sh
 
 Every way to make a short code, what each costs and where each goes wrong:
 
-* codecs: :mod:`.base62` (numbers and bytes to codes) and :mod:`.obfuscate` (a keyed
-  permutation that hides the order of counter codes);
+* codecs: :mod:`.base62` (numbers and bytes to codes), :mod:`.obfuscate` (a keyed
+  permutation that hides the order of counter codes), :mod:`.tuples` (several numbers in one
+  code) and :mod:`.blocklist` (obfuscated codes that never spell a listed word);
 * allocators, all with ``candidates(url)``: :class:`CounterAllocator` (one shared counter),
   :class:`RangeAllocator` (blocks leased from a :class:`MemoryCounter`, :class:`SQLiteCounter`
   or :class:`RedisCounter`), :class:`HashCodes` (hash the URL, re-salt on collision), with the
@@ -52,6 +53,12 @@ from designpatterns_ref.shortcode.birthday import (
     collision_probability,
     expected_collisions,
 )
+from designpatterns_ref.shortcode.blocklist import (
+    DEFAULT_WORDS,
+    RULES,
+    Blocklist,
+    CleanObfuscator,
+)
 from designpatterns_ref.shortcode.counter import CounterAllocator, NumberCodes
 from designpatterns_ref.shortcode.hashing import HASHES, HashCodes
 from designpatterns_ref.shortcode.obfuscate import Obfuscator
@@ -75,20 +82,26 @@ from designpatterns_ref.shortcode.snowflake import (
     decompose,
 )
 from designpatterns_ref.shortcode.store import Insert, Link, LinkStore, MemoryStore, SQLiteStore
+from designpatterns_ref.shortcode.tuples import MAX_TUPLE_WIDTH, TupleCodes
 
 __all__ = [
     "ALPHABET",
     "COUNTER_MAX",
+    "DEFAULT_WORDS",
     "HASHES",
     "INSTAGRAM",
     "INSTAGRAM_EPOCH_MS",
     "MAX_BATCH",
     "MAX_CODE_LENGTH",
+    "MAX_TUPLE_WIDTH",
     "RESERVED_ALIASES",
+    "RULES",
     "TWITTER",
     "TWITTER_EPOCH_MS",
     "AliasTaken",
     "Alphabet",
+    "Blocklist",
+    "CleanObfuscator",
     "ClockMovedBackwards",
     "CodeAllocator",
     "CodeExpired",
@@ -116,6 +129,7 @@ __all__ = [
     "Snowflake",
     "SnowflakeParts",
     "SpaceExhausted",
+    "TupleCodes",
     "UrlShortener",
     "codes_until_collision",
     "collision_probability",

@@ -3,7 +3,8 @@
 Every figure is a median over repeated runs of the same seeded workload, in this process.
 Peers (``pybase62``, ``sqids``, ``hashids``) are measured when installed (the ``bench`` extra);
 the Redis rows need a ``redis-server`` binary and are skipped, with a note, without one.
-Quick mode shrinks every workload so the whole run takes seconds.
+Quick mode shrinks every workload so the whole run takes seconds. The tuple-code and blocklist
+steps live in :mod:`._bench_codes`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from designpatterns_ref.benchkit import Table, installed, time_per_item
+from designpatterns_ref.shortcode._bench_codes import bench_blocklist, bench_tuples
 from designpatterns_ref.shortcode.base import Counter
 from designpatterns_ref.shortcode.base62 import decode, encode
 from designpatterns_ref.shortcode.birthday import collision_probability, expected_collisions
@@ -34,9 +36,11 @@ from designpatterns_ref.shortcode.snowflake import Snowflake
 __all__ = [
     "bench_allocators",
     "bench_birthday",
+    "bench_blocklist",
     "bench_codecs",
     "bench_snowflake",
     "bench_steps",
+    "bench_tuples",
 ]
 
 SEED = 20240604
@@ -310,6 +314,8 @@ def bench_steps(quick: bool) -> list[tuple[str, Callable[[], list[Table]]]]:
     """The steps of ``dpref bench shortcode``."""
     return [
         ("codecs", lambda: bench_codecs(quick)),
+        ("tuple codes", lambda: bench_tuples(quick)),
+        ("blocklist", lambda: bench_blocklist(quick)),
         ("allocators", lambda: bench_allocators(quick)),
         ("snowflake", lambda: bench_snowflake(quick)),
         ("birthday bound", lambda: bench_birthday(quick)),

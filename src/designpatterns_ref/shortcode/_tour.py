@@ -8,12 +8,14 @@ from designpatterns_ref.clock import ManualClock
 from designpatterns_ref.shortcode.base import ClockMovedBackwards, CodeExpired, CollisionError
 from designpatterns_ref.shortcode.base62 import encode
 from designpatterns_ref.shortcode.birthday import codes_until_collision, collision_probability
+from designpatterns_ref.shortcode.blocklist import Blocklist, CleanObfuscator
 from designpatterns_ref.shortcode.counter import CounterAllocator
 from designpatterns_ref.shortcode.hashing import HashCodes
 from designpatterns_ref.shortcode.obfuscate import Obfuscator
 from designpatterns_ref.shortcode.ranges import MemoryCounter, RangeAllocator
 from designpatterns_ref.shortcode.service import UrlShortener
 from designpatterns_ref.shortcode.snowflake import INSTAGRAM, INSTAGRAM_EPOCH_MS, Layout, Snowflake
+from designpatterns_ref.shortcode.tuples import TupleCodes
 
 __all__ = ["tour"]
 
@@ -31,6 +33,23 @@ def tour(out: Callable[[str], None]) -> None:
     scrambled = [hidden.allocate() for _ in range(3)]
     out(f"A keyed Feistel permutation hides the order: {scrambled},")
     out(f"  and is undone exactly: {[ob.decode(c) for c in scrambled]} (order hidden, not secret).")
+    pairs = TupleCodes((1024, 2**40), key="tour")
+    pair_code = pairs.encode((17, 123_456_789))
+    out(
+        f"  Two numbers in one code: (17, 123456789) -> {pair_code!r} -> {pairs.decode(pair_code)};"
+    )
+    out(f"  always {pairs.width} characters for shard < 1024 and id < 2**40, no separator.")
+    small = Obfuscator("tour", width=3)
+    clean = CleanObfuscator(small, Blocklist(["a", "e"]))
+    n = next(
+        m for m in range(100, 1000) if clean.is_clean(m) and clean.encode(m) != small.encode(m)
+    )
+    out(
+        f"  A blocklist (here 'a' and 'e'): the permutation sends {n} to {small.encode(n)!r}, "
+        "blocked,"
+    )
+    out(f"  so the walk goes on along the cycle to {clean.encode(n)!r}, which decodes to")
+    out(f"  {clean.decode(clean.encode(n))}: still one code per number, none with a listed word.")
 
     shared = MemoryCounter()
     a, b = RangeAllocator(shared, block=1000), RangeAllocator(shared, block=1000)

@@ -15,6 +15,8 @@ from typing import Any
 from designpatterns_ref.clock import ManualClock
 from designpatterns_ref.shortcode import (
     Alphabet,
+    Blocklist,
+    CleanObfuscator,
     CodeNotFound,
     CounterAllocator,
     HashCodes,
@@ -30,6 +32,7 @@ from designpatterns_ref.shortcode import (
     Snowflake,
     SQLiteCounter,
     SQLiteStore,
+    TupleCodes,
     UrlShortener,
     codes_until_collision,
     collision_probability,
@@ -187,6 +190,31 @@ ENTRIES = [
         for entry in per_argument(f"Obfuscator.{method}",
                                   lambda o, method=method, **kw: getattr(o, method)(**kw),
                                   {arg: good}, make=lambda: Obfuscator("secret", 7))
+    ),
+    # several numbers in one code, and the blocklist
+    *per_argument("TupleCodes", lambda _, **kw: TupleCodes(**kw),
+                  {"bounds": (1024, 2**40), "key": "k", "alphabet": None, "rounds": 4}),
+    *(
+        entry
+        for method, arg, good in (("encode", "values", (3, 5)), ("decode", "code", "000000001"),
+                                  ("pack", "values", (3, 5)), ("unpack", "n", 5))
+        for entry in per_argument(f"TupleCodes.{method}",
+                                  lambda t, method=method, **kw: getattr(t, method)(**kw),
+                                  {arg: good}, make=lambda: TupleCodes((1024, 2**40), key="k"))
+    ),
+    *per_argument("Blocklist", lambda _, **kw: Blocklist(**kw),
+                  {"words": ("ab", "cd"), "rule": "anywhere"}),
+    *(
+        Entry(f"Blocklist.{m}(code)", call=lambda b, v, m=m: getattr(b, m)(v),
+              make=lambda: Blocklist(["ab"], rule="sqids"))
+        for m in ("blocks", "found")
+    ),
+    *per_argument("CleanObfuscator", lambda _, **kw: CleanObfuscator(**kw),
+                  {"obfuscator": Obfuscator("k", 4), "blocklist": Blocklist(["ab"])}),
+    *(
+        Entry(f"CleanObfuscator.{m}", call=lambda c, v, m=m: getattr(c, m)(v),
+              make=lambda: CleanObfuscator(Obfuscator("k", 4), Blocklist(["ab"])))
+        for m in ("encode", "decode", "is_clean", "next_clean")
     ),
     *per_argument("RangeAllocator", lambda _, **kw: RangeAllocator(**kw),
                   {"counter": MemoryCounter(), "block": 10, "width": None, "obfuscator": None,
