@@ -82,6 +82,9 @@ def test_from_drivers_builds_the_same_index() -> None:
     [
         ([("a", 1.0, 2.0), ("b", math.nan, 2.0)], GeoError, "drivers[1]: lat=nan"),
         ([("a", 1.0, 2.0), ("b", 1.0, 180.5)], GeoError, "drivers[1]: lon=180.5"),
+        ([("a", 1.0, math.nan), ("b", 1.0, 2.0)], GeoError, "drivers[0]: lon=nan"),
+        ([("a", -math.inf, 2.0), ("b", math.inf, 2.0)], GeoError, "drivers[0]: lat=-inf"),
+        ([("a", 1e308, 2.0), ("b", -1e308, 2.0)], GeoError, "drivers[0]: lat=1e+308"),
         ([("a", 1.0, 2.0), ("", 1.0, 2.0)], GeoError, "drivers[1]: driver_id=''"),
         ([("a", 1.0, 2.0), ("\ud800", 1.0, 2.0)], GeoError, "drivers[1]: driver_id="),
         ([("a", 1.0, 2.0), (None, 1.0, 2.0)], GeoTypeError, "drivers[1]: driver_id=None"),

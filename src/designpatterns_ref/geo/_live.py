@@ -129,13 +129,15 @@ class LiveTable:
         ids, lats, lons = (list(map(itemgetter(i), rows)) for i in range(3))
         if not (set(map(type, ids)) == {str} and all(ids) and all(map(str.isascii, ids))):
             ids = [_row(i, check_driver_id, d) for i, d in enumerate(ids)]
+        # A NaN anywhere makes the column's sum NaN (one C loop, cheaper than a call per value);
+        # an infinity fails the range test of min and max.
         if (
-            not (set(map(type, lats)) == {float} and all(map(math.isfinite, lats)))
+            not (set(map(type, lats)) == {float} and not math.isnan(sum(lats)))
             or not -90.0 <= min(lats) <= max(lats) <= 90.0
         ):
             lats = [_row(i, check_lat, "lat", a) for i, a in enumerate(lats)]
         if (
-            not (set(map(type, lons)) == {float} and all(map(math.isfinite, lons)))
+            not (set(map(type, lons)) == {float} and not math.isnan(sum(lons)))
             or not -180.0 <= min(lons) <= max(lons) < 180.0
         ):
             lons = [_row(i, check_lon, "lon", o) for i, o in enumerate(lons)]
