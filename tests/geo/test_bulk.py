@@ -28,9 +28,12 @@ MAKERS: dict[str, Callable[[ManualClock], Any]] = {
 def state(index: Any) -> object:
     """Everything a bulk load must leave as the upserts do (the heap aside: it is lazy)."""
     cells = {key: dict(bucket) for key, bucket in index._cells.items()}
-    where = {d: b.key for d, b in index._bucket_of.items()}
-    assert all(d in index._cells[k] for d, k in where.items())  # the two maps agree
-    return cells, where, dict(index._live.drivers)
+    drivers = dict(index._live.drivers)
+    # the buckets hold exactly the live drivers, each in the cell its record names, none empty
+    assert all(cells.values())
+    assert {(d, k) for k, b in cells.items() for d in b} == {(d, r[4]) for d, r in drivers.items()}
+    assert all(cells[r[4]][d] is index._live.drivers[d] for d, r in drivers.items())  # shared
+    return cells, drivers
 
 
 @settings(max_examples=40)
@@ -79,6 +82,9 @@ def test_from_drivers_builds_the_same_index() -> None:
     [
         ([("a", 1.0, 2.0), ("b", math.nan, 2.0)], GeoError, "drivers[1]: lat=nan"),
         ([("a", 1.0, 2.0), ("b", 1.0, 180.5)], GeoError, "drivers[1]: lon=180.5"),
+        ([("a", 1.0, math.nan), ("b", 1.0, 2.0)], GeoError, "drivers[0]: lon=nan"),
+        ([("a", -math.inf, 2.0), ("b", math.inf, 2.0)], GeoError, "drivers[0]: lat=-inf"),
+        ([("a", 1e308, 2.0), ("b", -1e308, 2.0)], GeoError, "drivers[0]: lat=1e+308"),
         ([("a", 1.0, 2.0), ("", 1.0, 2.0)], GeoError, "drivers[1]: driver_id=''"),
         ([("a", 1.0, 2.0), ("\ud800", 1.0, 2.0)], GeoError, "drivers[1]: driver_id="),
         ([("a", 1.0, 2.0), (None, 1.0, 2.0)], GeoTypeError, "drivers[1]: driver_id=None"),

@@ -4,14 +4,17 @@ Case study: Design a Ride-Sharing App (Uber / Lyft) (docs/case-studies/ride-shar
 
 :class:`~designpatterns_ref.geo.geohash_index.GeohashIndex` (rectangular geohash cells) and
 :class:`~designpatterns_ref.geo.h3_index.H3Index` (H3 hexagons) keep their drivers the same way:
-a dictionary from an integer cell key to a bucket of that cell's drivers, and a dictionary from
-each driver to its bucket. They differ only in how a position becomes a cell key and in how a
-search walks outward from the rider's cell, so the bookkeeping lives here once.
+a dictionary from an integer cell key to a bucket of that cell's drivers (id -> record), beside
+the live table's driver -> record map. The record is one tuple ``(lat, lon, available, at, cell)``
+shared by both, and its last field says which bucket holds the driver, so no third map from
+driver to bucket is needed. The two indexes differ only in how a position becomes a cell key and
+in how a search walks outward from the rider's cell, so the bookkeeping lives here once.
 
 A bulk load (:meth:`BucketIndex.bulk_load`) is the same as one upsert per driver, but in a few
 passes: the batch is checked as a whole (C-level ``map``/``min``/``max`` over columns, not a check
-per call), the cell keys come from one comprehension, the buckets are filled in one loop and the
-driver table and the TTL heap are built in bulk (one ``heapify``, not a push per driver).
+per call), the cell keys come from one comprehension, the records from one ``zip``, the buckets
+are filled by one ``map`` and the driver table by one ``dict.update``, and the whole batch gets
+a single entry on the TTL heap. The per-driver upsert (``_place``) stays the readable reference.
 
 Complexity: O(1) per move; O(n) for a bulk load of n drivers.
 
@@ -26,12 +29,12 @@ Complexity: O(1) per move; O(n) for a bulk load of n drivers.
 from __future__ import annotations
 
 import math
-from collections import deque
+from collections import defaultdict, deque
 from collections.abc import Iterable
 from itertools import repeat
 from math import asin, cos, sin, sqrt
 
-from designpatterns_ref.geo._live import LiveIndex, LiveTable
+from designpatterns_ref.geo._live import LiveIndex, LiveTable, Record
 from designpatterns_ref.geo.base import GeoTypeError, check_driver_id
 from designpatterns_ref.geo.sphere import EARTH_RADIUS_M, RAD
 
@@ -41,32 +44,22 @@ _D = 2.0 * EARTH_RADIUS_M
 _INF = math.inf
 
 
-class Bucket(dict[str, tuple[float, float, bool, float]]):
-    """One cell's drivers: id -> (lat, lon, available, at), the very record the live table holds.
-
-    Sharing that record means an update builds one tuple, not two. A bucket knows its own cell
-    key, so the driver -> bucket map answers "is this driver still in the same cell?" without a
-    second lookup in the cell table on every update.
-    """
-
-    __slots__ = ("key",)
-    key: int  # set right after creation: an __init__ would cost a Python call per cell
+Bucket = dict[str, Record]  # one cell's drivers: id -> the very record the live table holds
 
 
-class Cells(dict[int, Bucket]):
+class Cells(defaultdict[int, Bucket]):
     """Cell key -> bucket; reading a missing key with ``cells[key]`` makes its empty bucket.
 
     The bulk load reads every driver's bucket with one ``map(cells.__getitem__, keys)``, so a
-    cell seen for the first time gets its bucket there, with no separate pass to find new cells.
-    ``get`` stays a plain read (the searches use it and never create anything).
+    cell seen for the first time gets its bucket there (``defaultdict`` calls ``dict`` from C:
+    no Python call per new cell). ``get`` stays a plain read: the searches use it and never
+    create anything.
     """
 
     __slots__ = ()
 
-    def __missing__(self, key: int) -> Bucket:
-        bucket = self[key] = Bucket()
-        bucket.key = key
-        return bucket
+    def __init__(self) -> None:
+        super().__init__(dict)
 
 
 def measure(
@@ -95,7 +88,7 @@ def measure(
             i,
         )
         for bucket in buckets
-        for i, (lat, lon, available, _) in bucket.items()
+        for i, (lat, lon, available, _, _) in bucket.items()
         if available or not available_only
     ]
 
@@ -104,37 +97,30 @@ class BucketIndex(LiveIndex):
     """Drivers in buckets by integer cell key; a subclass says how a position becomes a key
     (``_keys``) and how a search walks the cells (``_ranked``)."""
 
-    __slots__ = ("_bucket_of", "_cells", "_live")
+    __slots__ = ("_cells", "_live")
 
     def _init_buckets(self, live: LiveTable) -> None:
-        self._live = live
+        self._live = live  # its records carry each driver's cell key: no driver -> cell map
         self._cells = Cells()
-        self._bucket_of: dict[str, Bucket] = {}  # driver id -> the bucket it sits in
 
     def _keys(self, lats: list[float], lons: list[float]) -> list[int]:
         """The cell key of each (validated) position, exactly as an upsert computes it."""
         raise NotImplementedError
 
-    def _place(self, driver_id: str, key: int, record: tuple[float, float, bool, float]) -> None:
-        """Store a validated fix in the bucket of cell ``key`` and in the live table."""
+    def _place(self, driver_id: str, record: Record) -> None:
+        """Store a validated fix (its cell key last) in its cell's bucket and the live table."""
         live = self._live
-        bucket_of = self._bucket_of
-        bucket = bucket_of.get(driver_id)
-        if bucket is None or bucket.key != key:  # a new driver, or one that changed cells
-            if bucket is not None:
-                self._unlink(driver_id, bucket)
-            bucket = self._cells.get(key)
-            if bucket is None:
-                bucket = self._cells[key] = Bucket()
-                bucket.key = key
-            bucket_of[driver_id] = bucket
-        bucket[driver_id] = live.drivers[driver_id] = record
+        old = live.drivers.get(driver_id)
+        if old is not None and old[4] != record[4]:  # the driver changed cells
+            self._unlink(driver_id, old[4])
+        self._cells[record[4]][driver_id] = live.drivers[driver_id] = record
         live.push(record[3], driver_id)
 
-    def _unlink(self, driver_id: str, bucket: Bucket) -> None:
+    def _unlink(self, driver_id: str, key: int) -> None:
+        bucket = self._cells[key]
         del bucket[driver_id]
         if not bucket:
-            del self._cells[bucket.key]
+            del self._cells[key]
 
     def bulk_load(
         self,
@@ -147,30 +133,35 @@ class BucketIndex(LiveIndex):
         turn would (a repeated id keeps its last row), in a few passes without per-driver
         bookkeeping. The whole batch is checked first: a bad row raises
         :class:`~designpatterns_ref.geo.base.GeoError` naming it, and nothing is stored.
+
+        The cyclic garbage collector stays on, on purpose (measured): pausing it during the
+        load makes the load itself faster, but every record and bucket it made is then still
+        in the young generation, and the first collection after the load walks them all at
+        once, out of cache, which costs more than the small collections it replaced.
+        Collections running during the load meet each record while it is fresh and untrack it
+        (a tuple of numbers holds no cycle), so the buckets filled with those records stay
+        untracked too.
         """
         live = self._live
         ids, lats, lons, available, at = live.check_batch(drivers, available, at)
         keys = self._keys(lats, lons)
-        cells, bucket_of = self._cells, self._bucket_of
-        if bucket_of:  # drivers already here leave their old bucket first
-            for driver_id in bucket_of.keys() & set(ids):
-                self._unlink(driver_id, bucket_of.pop(driver_id))
-        # Every step below is one C-level pass (map, zip, dict.update): no Python-level loop
-        # runs per driver. Reading the buckets makes those of new cells (Cells.__missing__).
-        records = list(zip(lats, lons, repeat(available), repeat(at), strict=False))
-        buckets = list(map(cells.__getitem__, keys))
-        deque(map(dict.__setitem__, buckets, ids, records), maxlen=0)
-        bucket_of.update(zip(ids, buckets, strict=True))
-        live.drivers.update(zip(ids, records, strict=True))
+        cells, known = self._cells, live.drivers
+        if known:  # drivers already here leave their old bucket first
+            for driver_id in known.keys() & set(ids):
+                self._unlink(driver_id, known.pop(driver_id)[4])
+        # Every step is one C-level pass (zip, map, dict.update): no Python-level loop runs per
+        # driver. Reading the buckets makes those of new cells (Cells is a defaultdict).
+        records = list(zip(lats, lons, repeat(available), repeat(at), keys, strict=False))
+        deque(map(dict.__setitem__, map(cells.__getitem__, keys), ids, records), maxlen=0)
+        known.update(zip(ids, records, strict=True))
         live.push_batch(at, ids)
 
     def remove(self, driver_id: str) -> bool:
         """Forget a driver; True if it was there."""
-        bucket = self._bucket_of.pop(check_driver_id(driver_id), None)
-        if bucket is None:
+        record = self._live.drivers.pop(check_driver_id(driver_id), None)
+        if record is None:
             return False
-        self._unlink(driver_id, bucket)
-        del self._live.drivers[driver_id]
+        self._unlink(driver_id, record[4])
         return True
 
     def set_available(self, driver_id: str, available: bool) -> None:
@@ -181,14 +172,11 @@ class BucketIndex(LiveIndex):
         if available is not True and available is not False:
             raise GeoTypeError(f"available={available!r} must be True or False")
         self._expire()
-        lat, lon, _, at = self._live.record(check_driver_id(driver_id))
-        self._bucket_of[driver_id][driver_id] = self._live.drivers[driver_id] = (
-            lat,
-            lon,
-            available,
-            at,
-        )
+        lat, lon, _, at, key = self._live.record(check_driver_id(driver_id))
+        self._cells[key][driver_id] = self._live.drivers[driver_id] = (lat, lon, available, at, key)
 
     def _expire(self) -> None:
-        for driver_id in self._live.stale():
-            self._unlink(driver_id, self._bucket_of.pop(driver_id))
+        self._live.stale(self._drop)
+
+    def _drop(self, driver_id: str) -> None:  # the live table forgets it right after
+        self._unlink(driver_id, self._live.drivers[driver_id][4])

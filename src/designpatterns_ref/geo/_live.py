@@ -43,7 +43,12 @@ from designpatterns_ref.geo.base import (
     matches,
 )
 
-__all__ = ["LiveIndex", "LiveTable", "check_clock", "check_query"]
+__all__ = ["LiveIndex", "LiveTable", "Record", "check_clock", "check_query"]
+
+# What the table keeps per driver: (lat, lon, available, at, cell). ``cell`` is the integer key of
+# the cell the driver sits in, for the indexes that bucket drivers by cell (so they need no
+# second map from driver to cell), and 0 for the others.
+Record = tuple[float, float, bool, float, int]
 
 
 class LiveTable:
@@ -60,8 +65,7 @@ class LiveTable:
             ttl = float(ttl)
         self.ttl = ttl
         self.clock: Callable[[], float] = check_clock(clock)
-        # driver_id -> (lat, lon, available, at)
-        self.drivers: dict[str, tuple[float, float, bool, float]] = {}
+        self.drivers: dict[str, Record] = {}  # driver_id -> (lat, lon, available, at, cell)
         # (at, driver_id), or (at, "", batch number) for a bulk load's drivers
         self.heap: list[tuple[float, str] | tuple[float, str, int]] = []
         self.batches: dict[int, list[str]] = {}
@@ -125,13 +129,15 @@ class LiveTable:
         ids, lats, lons = (list(map(itemgetter(i), rows)) for i in range(3))
         if not (set(map(type, ids)) == {str} and all(ids) and all(map(str.isascii, ids))):
             ids = [_row(i, check_driver_id, d) for i, d in enumerate(ids)]
+        # A NaN anywhere makes the column's sum NaN (one C loop, cheaper than a call per value);
+        # an infinity fails the range test of min and max.
         if (
-            not (set(map(type, lats)) == {float} and all(map(math.isfinite, lats)))
+            not (set(map(type, lats)) == {float} and not math.isnan(sum(lats)))
             or not -90.0 <= min(lats) <= max(lats) <= 90.0
         ):
             lats = [_row(i, check_lat, "lat", a) for i, a in enumerate(lats)]
         if (
-            not (set(map(type, lons)) == {float} and all(map(math.isfinite, lons)))
+            not (set(map(type, lons)) == {float} and not math.isnan(sum(lons)))
             or not -180.0 <= min(lons) <= max(lons) < 180.0
         ):
             lons = [_row(i, check_lon, "lon", o) for i, o in enumerate(lons)]
@@ -144,7 +150,7 @@ class LiveTable:
 
     def note(self, driver_id: str, lat: float, lon: float, available: bool, at: float) -> None:
         """Record a validated fix (the caller has updated its own structure)."""
-        self.drivers[driver_id] = (lat, lon, available, at)
+        self.drivers[driver_id] = (lat, lon, available, at, 0)
         self.push(at, driver_id)
 
     def push(self, at: float, driver_id: str) -> None:
@@ -201,8 +207,8 @@ class LiveTable:
                     gone.append(driver_id)
         return gone
 
-    def record(self, driver_id: str) -> tuple[float, float, bool, float]:
-        """The driver's ``(lat, lon, available, at)``; :class:`DriverNotFound` if unknown."""
+    def record(self, driver_id: str) -> Record:
+        """The driver's ``(lat, lon, available, at, cell)``; :class:`DriverNotFound` if unknown."""
         rec = self.drivers.get(driver_id)
         if rec is None:
             raise DriverNotFound(f"driver_id={driver_id!r} is not in the index (or is stale)")

@@ -69,8 +69,8 @@ class BruteForceIndex(LiveIndex):
         if available is not True and available is not False:
             raise GeoTypeError(f"available={available!r} must be True or False")
         self._expire()
-        lat, lon, _, at = self._live.record(check_driver_id(driver_id))
-        self._live.drivers[driver_id] = (lat, lon, available, at)
+        lat, lon, _, at, cell = self._live.record(check_driver_id(driver_id))
+        self._live.drivers[driver_id] = (lat, lon, available, at, cell)
 
     def _expire(self) -> None:
         self._live.stale()
@@ -80,7 +80,7 @@ class BruteForceIndex(LiveIndex):
     ) -> list[tuple[float, str]]:
         self._expire()
         found = []
-        for driver_id, (d_lat, d_lon, available, _) in self._live.drivers.items():
+        for driver_id, (d_lat, d_lon, available, _, _) in self._live.drivers.items():
             if available or not available_only:
                 d = _haversine_m(lat, lon, d_lat, d_lon)
                 if d <= radius:

@@ -49,7 +49,7 @@ from collections.abc import Callable, Iterable
 from heapq import heappush
 from math import cos
 
-from designpatterns_ref.geo._buckets import Bucket, BucketIndex, measure
+from designpatterns_ref.geo._buckets import BucketIndex, measure
 from designpatterns_ref.geo._live import LiveTable, check_query
 from designpatterns_ref.geo.base import (
     GeoError,
@@ -162,20 +162,15 @@ class GeohashIndex(BucketIndex):
         if col == self._cols:
             col -= 1  # a longitude just below 180 may round up
         key = row * self._cols + col
-        bucket_of = self._bucket_of
-        bucket = bucket_of.get(driver_id)
-        if bucket is None or bucket.key != key:  # a new driver, or one that changed cells
-            if bucket is not None:
-                self._unlink(driver_id, bucket)
-            bucket = self._cells.get(key)
-            if bucket is None:
-                bucket = self._cells[key] = Bucket()
-                bucket.key = key
-            bucket_of[driver_id] = bucket
-        bucket[driver_id] = live.drivers[driver_id] = (lat, lon, available, at)
+        drivers = live.drivers
+        old = drivers.get(driver_id)
+        if old is not None and old[4] != key:  # the driver changed cells
+            self._unlink(driver_id, old[4])
+        # _place, inlined: Cells makes the bucket of a cell seen for the first time
+        self._cells[key][driver_id] = drivers[driver_id] = (lat, lon, available, at, key)
         if live.ttl is not None:
             heappush(live.heap, (at, driver_id))
-            if len(live.heap) > 2 * len(bucket_of) + 64:
+            if len(live.heap) > 2 * len(drivers) + 64:
                 live.compact()
 
     @classmethod

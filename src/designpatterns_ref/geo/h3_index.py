@@ -238,7 +238,8 @@ class H3Index(BucketIndex):
         driver_id, lat, lon, available, at = self._live.check_fix(
             driver_id, lat, lon, available, at
         )
-        self._place(driver_id, self._to_cell(lat, lon, self.resolution), (lat, lon, available, at))
+        key = self._to_cell(lat, lon, self.resolution)
+        self._place(driver_id, (lat, lon, available, at, key))
 
     def _keys(self, lats: list[float], lons: list[float]) -> list[int]:
         to_cell, res = self._to_cell, self.resolution
@@ -255,7 +256,7 @@ class H3Index(BucketIndex):
         """
         if self.get(driver_id) is None:
             return None
-        return str(self._h3.int_to_str(self._bucket_of[driver_id].key))
+        return str(self._h3.int_to_str(self._live.drivers[driver_id][4]))
 
     def _geometry(self, cell: int) -> _Cell:
         geo = self._geo.get(cell)

@@ -58,7 +58,7 @@ def _index_state(index: Any) -> object:
         return None
     live = index._live
     cells = sorted((k, sorted(b.items())) for k, b in index._cells.items())
-    return cells, sorted(index._bucket_of), sorted(live.drivers.items()), live.heap, live.batches
+    return cells, sorted(live.drivers.items()), live.heap, live.batches
 
 
 def _redis_index() -> RedisGeoIndex:
