@@ -38,6 +38,7 @@ from operator import attrgetter
 from typing import ClassVar
 
 from designpatterns_ref.collab.base import CRDTError
+from designpatterns_ref.collab.batch import check_batch
 from designpatterns_ref.collab.ids import (
     Id,
     Version,
@@ -45,11 +46,10 @@ from designpatterns_ref.collab.ids import (
     _check_version,
     _covers,
     _gaps,
-    _overlaps,
     check_id,
 )
 from designpatterns_ref.collab.items import MAX_CHUNK, ItemList, _Chunk, _first, _Item
-from designpatterns_ref.collab.ops import Delete, Insert, Op, check_agent, check_op, span
+from designpatterns_ref.collab.ops import Delete, Insert, Op, check_agent, check_op
 
 __all__ = ["SequenceReplica"]
 
@@ -306,8 +306,11 @@ class SequenceReplica(ItemList):
         raises :class:`CRDTError` and leaves the replica exactly as it was."""
         if isinstance(ops, str | bytes) or not isinstance(ops, Iterable):
             raise CRDTError(f"ops={ops!r:.80} must be an iterable of Insert and Delete")
-        batch = [check_op(op) for op in ops]
-        self._check_batch(batch)
+        self._apply_batch([check_op(op) for op in ops])
+
+    def _apply_batch(self, batch: list[Op]) -> None:
+        """:meth:`apply_ops` for operations already checked one by one (``check_op``)."""
+        check_batch(self, batch)
         self._last = None
         self._cursor, self._hint = None, None
         waiting: list[Op] = []
@@ -326,53 +329,6 @@ class SequenceReplica(ItemList):
                     still.append(op)
             waiting = still
         self._pending = waiting
-
-    def _check_batch(self, batch: list[Op]) -> None:
-        """Refuse (CRDTError) a batch that could not be applied whole: see :meth:`apply_ops`."""
-        spans: dict[tuple[str, bool], list[tuple[int, int]]] = {}
-        ops = [*self._pending, *batch]
-        for op in ops:  # the ids each waiting or new operation will use, by agent and kind
-            spans.setdefault((op.agent, type(op) is Insert), []).append((op.seq, op.seq + span(op)))
-        claimed: dict[tuple[str, bool], list[int]] = {}
-        for key, ranges in spans.items():
-            ranges.sort()
-            bounds: list[int] = []
-            for s, e in ranges:
-                _add(bounds, s, e)
-            claimed[key] = bounds
-
-        def used_as(agent: str, chars: bool, s: int, e: int) -> bool:
-            """Do any of ``agent``'s ids [s, e) belong (or go) to a character / a delete?"""
-            if chars:
-                starts, runs = self._runs.get(agent, ([], []))
-                at = bisect_right(starts, e - 1) - 1
-                if at >= 0 and runs[at][-1].seq + len(runs[at][-1].content) > s:
-                    return True
-            else:
-                log = self._dels.get(agent, [])
-                at = bisect_right(log, e - 1, key=_first) - 1
-                if at >= 0 and log[at][0] + log[at][4] > s:
-                    return True
-            return _overlaps(claimed.get((agent, chars), ()), s, e)
-
-        for op in batch:
-            is_insert = type(op) is Insert
-            if used_as(op.agent, not is_insert, op.seq, op.seq + span(op)):
-                what = "characters" if is_insert else "a delete"
-                raise CRDTError(
-                    f"{op!r:.200} uses ids for {what} that are used for the other kind elsewhere"
-                )
-        for op in ops:
-            if type(op) is Insert:
-                refs = [(r, 1) for r in (op.left, op.right) if r is not None]
-            else:
-                refs = [(op.target, op.length)]  # type: ignore[union-attr]
-            for (agent, seq), n in refs:
-                if used_as(agent, False, seq, seq + n):
-                    raise CRDTError(
-                        f"{op!r:.200} refers to {(agent, seq)!r} (+{n - 1}), which is a delete, "
-                        f"not a character"
-                    )
 
     def merge(self, other: SequenceReplica) -> None:
         """Apply every operation ``other`` has that this replica lacks."""

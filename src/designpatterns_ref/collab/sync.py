@@ -84,8 +84,8 @@ def apply_update(replica: SequenceReplica, update: bytes) -> int:
     operations it held. A message that does not decode raises :class:`WireError`, one that
     does not fit raises :class:`CRDTError`, and the replica is unchanged."""
     _check_replica(replica)
-    ops = decode_ops(update)
-    replica.apply_ops(ops)
+    ops = decode_ops(update)  # every operation checked while decoding
+    replica._apply_batch(ops)
     return len(ops)
 
 
