@@ -30,7 +30,6 @@ from bisect import bisect_right
 from typing import TYPE_CHECKING
 
 from designpatterns_ref.collab.base import CRDTError
-from designpatterns_ref.collab.items import _first
 from designpatterns_ref.collab.ops import Insert, Op
 
 if TYPE_CHECKING:
@@ -89,9 +88,9 @@ def check_batch(doc: SequenceReplica, batch: list[Op]) -> None:
                 if at >= 0 and pieces[at][-1].seq + len(pieces[at][-1].content) > s:
                     return True
             else:
-                log = dels.get(agent, [])
-                at = bisect_right(log, e - 1, key=_first) - 1
-                if at >= 0 and log[at][0] + log[at][4] > s:
+                log = dels.get(agent)
+                at = log.covering(e - 1) if log is not None else -1
+                if at >= 0 and log is not None and log.end(at) > s:
                     return True
         bounds = claimed.get((agent, chars))
         return bounds is not None and _hits(bounds, s, e)

@@ -24,11 +24,11 @@ split or merge an item O(chunk size); memory O(items), not O(characters).
 
 from __future__ import annotations
 
-from bisect import bisect_right, insort
+from bisect import bisect_right
 from collections.abc import Iterator
-from operator import attrgetter, itemgetter
-from typing import Any
+from operator import attrgetter
 
+from designpatterns_ref.collab.dellog import DeleteLog
 from designpatterns_ref.collab.ids import Id, _add
 
 __all__ = ["MAX_CHUNK", "ItemList"]
@@ -46,7 +46,7 @@ class _Item:
     lamport: int
     content: str
     deleted: bool
-    left: Id | None  # origin of the first character; the others follow the one before
+    left: Id | None  # origin of the first character (_CHAINED: the character before it in the run)
     right: Id | None  # shared by every character of the run
     run: list[_Item]  # every item the original insert was split into, in seq order
     chunk: _Chunk
@@ -64,8 +64,18 @@ class _Chunk:
         self.prev: _Chunk | None = None
 
 
+# The left origin of a piece cut from a run: the character just before it, of the same agent.
+# Stored as this one shared pair instead of a new pair per piece (agents are never empty).
+_CHAINED: Id = ("", -1)
+
+
+def _origin(item: _Item) -> Id | None:
+    """The left origin of ``item``'s first character."""
+    left = item.left
+    return (item.agent, item.seq - 1) if left is _CHAINED else left
+
+
 _seq_of = attrgetter("seq")
-_first = itemgetter(0)
 
 
 class ItemList:
@@ -77,8 +87,7 @@ class ItemList:
         self._tail = self._head
         self._len = 0  # visible characters
         self._runs: dict[str, tuple[list[int], list[list[_Item]]]] = {}
-        # per agent, its deletes as [seq, lamport, target agent, target seq, length, backwards]
-        self._dels: dict[str, list[list[Any]]] = {}
+        self._dels: dict[str, DeleteLog] = {}  # per agent, its deletes
         self._known: dict[str, list[int]] = {}  # per agent, the seq ranges applied
         # a chunk and the visible position it starts at (None: unknown since a remote edit)
         self._cursor: tuple[_Chunk, int] | None = (self._head, 0)
@@ -142,7 +151,7 @@ class ItemList:
                     it.run = new_run
                 new_runs.append(new_run)
             twin._runs[agent_] = (list(starts), new_runs)
-        twin._dels = {a: [list(d) for d in log] for a, log in self._dels.items()}
+        twin._dels = {a: log.copy() for a, log in self._dels.items()}
         twin._known = {a: list(b) for a, b in self._known.items()}
         twin._len = self._len
 
@@ -261,18 +270,16 @@ class ItemList:
         """The left origin of character ``ident`` (the one before it in its run, or the run's)."""
         item = self._find(ident)
         assert item is not None
-        return item.left if ident[1] == item.seq else (ident[0], ident[1] - 1)
+        if ident[1] == item.seq and item.left is not _CHAINED:
+            return item.left
+        return (ident[0], ident[1] - 1)
 
     def _split(self, item: _Item, k: int, index: int) -> _Item:
         """Cut ``item`` (at ``index`` in its chunk) after ``k`` characters; returns the tail."""
         tail = _Item()
         tail.agent, tail.seq, tail.lamport = item.agent, item.seq + k, item.lamport + k
         tail.content, item.content = item.content[k:], item.content[:k]
-        tail.deleted, tail.left, tail.right = (
-            item.deleted,
-            (item.agent, item.seq + k - 1),
-            item.right,
-        )
+        tail.deleted, tail.left, tail.right = item.deleted, _CHAINED, item.right
         tail.run, tail.chunk = item.run, item.chunk
         run = item.run
         run.insert(run.index(item) + 1, tail)
@@ -321,21 +328,12 @@ class ItemList:
         n: int,
         backwards: bool = False,
     ) -> None:
-        """Append a delete to ``agent``'s log, extending the last entry when it continues it
-        (forward delete, or backspace one character at a time)."""
-        log = self._dels.setdefault(agent, [])
-        if log and log[-1][0] < seq:
-            d = log[-1]
-            if d[0] + d[4] == seq and d[1] + d[4] == lamport and d[2] == tagent:
-                if not d[5] and not backwards and d[3] + d[4] == tseq:  # forward
-                    d[4] += n
-                    return
-                if n == 1 and (d[5] or d[4] == 1) and tseq + 1 == d[3]:  # backspace
-                    d[3], d[4], d[5] = tseq, d[4] + 1, True
-                    return
-            log.append([seq, lamport, tagent, tseq, n, backwards and n > 1])
-        else:
-            insort(log, [seq, lamport, tagent, tseq, n, backwards and n > 1], key=_first)
+        """Append a delete to ``agent``'s log (:class:`DeleteLog`), extending the last entry
+        when it continues it (forward delete, or backspace one character at a time)."""
+        log = self._dels.get(agent)
+        if log is None:
+            log = self._dels[agent] = DeleteLog()
+        log.add(seq, lamport, tagent, tseq, n, backwards)
 
     def _shift_tail(self, chunk: _Chunk, i: int, keep: int) -> bool:
         """Delete all but ``keep`` characters of visible item ``i`` by moving its tail into the
@@ -352,7 +350,7 @@ class ItemList:
         item.content = item.content[:keep]
         nxt.seq -= k
         nxt.lamport -= k
-        nxt.left = (item.agent, nxt.seq - 1)
+        nxt.left = _CHAINED
         chunk.visible -= k
         self._len -= k
         self._record_delete(item.agent, nxt.seq, k)
@@ -371,7 +369,7 @@ class ItemList:
         tseq = item.seq
         item.seq += k
         item.lamport += k
-        item.left = (item.agent, item.seq - 1)
+        item.left = _CHAINED
         chunk.visible -= k
         self._len -= k
         self._record_delete(item.agent, tseq, k)

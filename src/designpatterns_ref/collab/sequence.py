@@ -39,6 +39,7 @@ from typing import ClassVar
 
 from designpatterns_ref.collab.base import CRDTError
 from designpatterns_ref.collab.batch import check_batch
+from designpatterns_ref.collab.dellog import MAX_ID
 from designpatterns_ref.collab.ids import (
     Id,
     Version,
@@ -48,7 +49,7 @@ from designpatterns_ref.collab.ids import (
     _gaps,
     check_id,
 )
-from designpatterns_ref.collab.items import MAX_CHUNK, ItemList, _Chunk, _first, _Item
+from designpatterns_ref.collab.items import MAX_CHUNK, ItemList, _Chunk, _Item, _origin
 from designpatterns_ref.collab.ops import Delete, Insert, Op, check_agent, check_op
 
 __all__ = ["SequenceReplica"]
@@ -95,10 +96,10 @@ class SequenceReplica(ItemList):
         floor = known[-1] if known else 0
         if next_seq is None:
             next_seq = floor
-        elif type(next_seq) is not int or next_seq < floor:
+        elif type(next_seq) is not int or not floor <= next_seq < MAX_ID:
             raise CRDTError(
                 f"next_seq={next_seq!r:.80} must be an int >= {floor}, past every seq of {agent!r} "
-                f"this replica has seen"
+                f"this replica has seen, and below 2**62"
             )
         self._agent, self._next_seq, self._last = agent, next_seq, None
 
@@ -285,10 +286,12 @@ class SequenceReplica(ItemList):
                     out.append(
                         Insert(agent, s, head.lamport + k, text[k : e - head.seq], left, head.right)
                     )
-            dels = self._dels.get(agent, [])
-            for seq, lamport, tagent, tseq, n, backwards in dels[
-                max(bisect_right(dels, wanted[0][0], key=_first) - 1, 0) :
-            ]:
+            dels = self._dels.get(agent)
+            if dels is None:
+                continue
+            for seq, lamport, tagent, tseq, n, backwards in dels.entries(
+                dels.covering(wanted[0][0])
+            ):
                 for s, e in _gaps(have, seq, seq + n):
                     lo = tseq + (seq + n - e if backwards else s - seq)
                     out.append(Delete(agent, s, lamport + s - seq, (tagent, lo), e - s, backwards))
@@ -437,12 +440,13 @@ class SequenceReplica(ItemList):
             if k == len(seen) and not explore():
                 break
             other = seen[k][0]
-            if other.left == new.left:
+            other_left = _origin(other)
+            if other_left == new.left:
                 verdict = self._order(new, other, right_cmp(other) if self.uses_right else 0)
                 if verdict == _BREAK:
                     break
                 scanning = verdict == _MAYBE
-            elif other.left is None or rank.get(id(self._find(other.left)), k) >= k:
+            elif other_left is None or rank.get(id(self._find(other_left)), k) >= k:
                 break  # other's left origin is before ours: we are past our siblings
             k += 1
         if dest < len(seen):
