@@ -39,17 +39,22 @@ MAX_CHUNK = 64  # items per chunk before it splits in two
 class _Item:
     """A run of characters typed left to right: ``(agent, seq)`` .. ``seq + len(content) - 1``."""
 
-    __slots__ = ("agent", "chunk", "content", "deleted", "lamport", "left", "right", "run", "seq")
+    __slots__ = ("agent", "chunk", "content", "deleted", "dl", "left", "right", "run", "seq")
 
     agent: str
     seq: int
-    lamport: int
+    dl: int  # Lamport time minus seq: the same for every piece of a run (often a shared 0)
     content: str
     deleted: bool
     left: Id | None  # origin of the first character (_CHAINED: the character before it in the run)
     right: Id | None  # shared by every character of the run
     run: list[_Item]  # every item the original insert was split into, in seq order
     chunk: _Chunk
+
+    @property
+    def lamport(self) -> int:
+        """The Lamport time of the first character."""
+        return self.seq + self.dl
 
 
 class _Chunk:
@@ -132,10 +137,10 @@ class ItemList:
                 prev.next = c
             for it in chunk.items:
                 new = _Item()
-                new.agent, new.seq, new.lamport, new.content = (
+                new.agent, new.seq, new.dl, new.content = (
                     it.agent,
                     it.seq,
-                    it.lamport,
+                    it.dl,
                     it.content,
                 )
                 new.deleted, new.left, new.right, new.chunk = it.deleted, it.left, it.right, c
@@ -238,7 +243,7 @@ class ItemList:
         self, agent: str, seq: int, lamport: int, text: str, left: Id | None, right: Id | None
     ) -> _Item:
         item = _Item()
-        item.agent, item.seq, item.lamport, item.content = agent, seq, lamport, text
+        item.agent, item.seq, item.dl, item.content = agent, seq, lamport - seq, text
         item.deleted, item.left, item.right = False, left, right
         run = [item]
         item.run = run
@@ -277,7 +282,7 @@ class ItemList:
     def _split(self, item: _Item, k: int, index: int) -> _Item:
         """Cut ``item`` (at ``index`` in its chunk) after ``k`` characters; returns the tail."""
         tail = _Item()
-        tail.agent, tail.seq, tail.lamport = item.agent, item.seq + k, item.lamport + k
+        tail.agent, tail.seq, tail.dl = item.agent, item.seq + k, item.dl
         tail.content, item.content = item.content[k:], item.content[:k]
         tail.deleted, tail.left, tail.right = item.deleted, _CHAINED, item.right
         tail.run, tail.chunk = item.run, item.chunk
@@ -349,7 +354,6 @@ class ItemList:
         nxt.content = item.content[keep:] + nxt.content
         item.content = item.content[:keep]
         nxt.seq -= k
-        nxt.lamport -= k
         nxt.left = _CHAINED
         chunk.visible -= k
         self._len -= k
@@ -368,7 +372,6 @@ class ItemList:
         item.content = item.content[k:]
         tseq = item.seq
         item.seq += k
-        item.lamport += k
         item.left = _CHAINED
         chunk.visible -= k
         self._len -= k
