@@ -134,12 +134,22 @@ def recv_message(sock: socket.socket) -> bytes:
 def sync_socket(replica: SequenceReplica, sock: socket.socket, *, initiator: bool) -> SyncReport:
     """Sync ``replica`` with the replica at the other end of the connected ``sock``: one side
     passes ``initiator=True``, the other ``False``. Afterwards both hold every operation either
-    had. Socket errors and timeouts (``sock.settimeout``) propagate as :class:`OSError`."""
+    had. A peer that hangs up, sends what is not a message or breaks the protocol raises
+    :class:`WireError`, and an update that does not fit raises :class:`CRDTError`; either way the
+    replica holds what it held or, if the failure came after the update was applied, that
+    update whole. Timeouts (``sock.settimeout``) propagate as :class:`TimeoutError`."""
     _check_replica(replica)
     if not isinstance(sock, socket.socket):
         raise WireError(f"sock={sock!r:.80} must be a connected socket.socket")
     if type(initiator) is not bool:
         raise WireError(f"initiator={initiator!r:.80} must be True or False")
+    try:
+        return _sync(replica, sock, initiator)
+    except ConnectionError as exc:
+        raise WireError(f"the connection to the peer failed: {exc}") from exc
+
+
+def _sync(replica: SequenceReplica, sock: socket.socket, initiator: bool) -> SyncReport:
     sent = received = ops_sent = ops_received = 0
     if initiator:
         sent += send_message(sock, sync_step1(replica))
