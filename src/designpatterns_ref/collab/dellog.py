@@ -62,7 +62,9 @@ class DeleteLog:
         """Log a delete, extending the last entry when it continues it (a forward delete, or
         one more backspace)."""
         seqs, lens = self.seqs, self.lens
-        target = self._agent_index(tagent)
+        target = self._index.get(tagent)
+        if target is None:
+            target = self._agent_index(tagent)
         backwards = backwards and n > 1
         if seqs and seqs[-1] < seq:
             m = lens[-1]
@@ -73,18 +75,21 @@ class DeleteLog:
                 if n == 1 and (self.back[-1] or m == 1) and tseq + 1 == self.tseqs[-1]:
                     self.tseqs[-1], lens[-1], self.back[-1] = tseq, m + 1, 1  # backspace
                     return
-            at = len(seqs)
-        else:
+        elif seqs:  # out of order: insert where it belongs
             at = bisect_right(seqs, seq)
-        for column, value in (
-            (seqs, seq),
-            (self.lams, lamport),
-            (self.targets, target),
-            (self.tseqs, tseq),
-            (lens, n),
-            (self.back, int(backwards)),
-        ):
-            column.insert(at, value)
+            values = (seq, lamport, target, tseq, n, int(backwards))
+            for column, value in zip(self._columns(), values, strict=True):
+                column.insert(at, value)
+            return
+        seqs.append(seq)
+        self.lams.append(lamport)
+        self.targets.append(target)
+        self.tseqs.append(tseq)
+        lens.append(n)
+        self.back.append(backwards)
+
+    def _columns(self) -> tuple[array[int], ...]:
+        return (self.seqs, self.lams, self.targets, self.tseqs, self.lens, self.back)
 
     def covering(self, seq: int) -> int:
         """Index of the last entry that starts at or before ``seq`` (-1 if none)."""
@@ -109,7 +114,8 @@ class DeleteLog:
 
     def copy(self) -> DeleteLog:
         twin = DeleteLog()
-        for name in ("seqs", "lams", "targets", "tseqs", "lens", "back"):
-            setattr(twin, name, array(getattr(self, name).typecode, getattr(self, name)))
+        twin.seqs, twin.lams, twin.targets, twin.tseqs, twin.lens, twin.back = (
+            array(column.typecode, column) for column in self._columns()
+        )
         twin._agents, twin._index = list(self._agents), dict(self._index)
         return twin

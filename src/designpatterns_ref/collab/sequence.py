@@ -456,33 +456,50 @@ class SequenceReplica(ItemList):
     # -- applying one remote operation --------------------------------------------------------
     def _apply_one(self, op: Op) -> bool:
         """Apply one checked operation; False when something it depends on has not arrived."""
-        known = self._known.get(op.agent, ())
-        n = len(op.text) if isinstance(op, Insert) else op.length
-        gaps = _gaps(known, op.seq, op.seq + n)
-        if not gaps:
-            return True  # a duplicate
-        if isinstance(op, Insert):
+        known_map = self._known
+        agent, seq = op.agent, op.seq
+        known = known_map.get(agent)
+        is_insert = type(op) is Insert
+        n = len(op.text) if is_insert else op.length  # type: ignore[union-attr]
+        if not known or seq >= known[-1]:  # the usual case: all of it is new
+            gaps = [(seq, seq + n)]
+        else:
+            gaps = _gaps(known, seq, seq + n)
+            if not gaps:
+                return True  # a duplicate
+        if is_insert:
+            right = op.right  # type: ignore[union-attr]
+            if right is not None and not _covers(known_map.get(right[0], ()), right[1]):
+                return False
             pieces = []
             for s, e in gaps:
-                k = s - op.seq
-                left = op.left if k == 0 else (op.agent, s - 1)
-                for ref in (left, op.right):
-                    if ref is not None and not _covers(self._known.get(ref[0], ()), ref[1]):
-                        return False
-                pieces.append((s, k, e - op.seq, left))
+                k = s - seq
+                left = op.left if k == 0 else (agent, s - 1)  # type: ignore[union-attr]
+                if left is not None and not _covers(known_map.get(left[0], ()), left[1]):
+                    return False
+                pieces.append((s, k, e - seq, left))
             for s, k, end, left in pieces:
-                item = self._new_item(op.agent, s, op.lamport + k, op.text[k:end], left, op.right)
-                self._integrate(item)
+                text = op.text if k == 0 and end == n else op.text[k:end]  # type: ignore[union-attr]
+                self._integrate(self._new_item(agent, s, op.lamport + k, text, left, right))
         else:
-            tagent, tseq = op.target
-            tbounds = self._known.get(tagent, ())
-            if _gaps(tbounds, tseq, tseq + op.length):
+            tagent, tseq = op.target  # type: ignore[union-attr]
+            length = n
+            tbounds = known_map.get(tagent)
+            if tbounds is None:
                 return False
-            self._delete_ids(tagent, tseq, op.length)
+            i = bisect_right(tbounds, tseq)  # the whole target inside one known range?
+            if not (i & 1 and tbounds[i] >= tseq + length):
+                return False
+            self._delete_ids(tagent, tseq, length)
+            mine = known_map.get(agent)
+            if mine is None:
+                mine = known_map[agent] = []
             for s, e in gaps:
-                _add(self._known.setdefault(op.agent, []), s, e)
-                k = s - op.seq
-                lo = tseq + (op.seq + op.length - e if op.backwards else k)
-                self._log_delete(op.agent, s, op.lamport + k, tagent, lo, e - s, op.backwards)
-        self._lamport = max(self._lamport, op.lamport + n - 1)
+                _add(mine, s, e)
+                k = s - seq
+                back = op.backwards  # type: ignore[union-attr]
+                lo = tseq + (seq + length - e if back else k)
+                self._log_delete(agent, s, op.lamport + k, tagent, lo, e - s, back)
+        if op.lamport + n - 1 > self._lamport:
+            self._lamport = op.lamport + n - 1
         return True
