@@ -202,9 +202,13 @@ def test_random_bytes_after_a_valid_header(data: bytes) -> None:
         (_with_crc(b"DPCR\x01\x01\x05a"), "agent count=5"),
         (_with_crc(b"DPCR\x01\x01\x01\x02\xff\xfe\x00\x00"), "not UTF-8"),
         (_with_crc(b"DPCR\x01\x01\x00" + b"\xff" * 11), "longer than 10 bytes"),
-        (_with_crc(b"DPCR\x01\x01\x00\x00\x00\x00"), "unexpected bytes"),
-        (_with_crc(b"DPCR\x01\x01\x01\x01a\x01\x01\x00\x00\x00\x01\x00\x00\x00"), "operation 0"),
-        (_with_crc(b"DPCR\x01\x01\x01\x01a\x01\x00\x00\x00\x00\x05\x04hell"), "5 characters"),
+        (_with_crc(b"DPCR\x01\x01\x00\x00\x00\x00"), "1 unexpected values"),
+        (_with_crc(b"DPCR\x01\x01\x01\x00\x00\x00"), "empty agent name"),
+        (_with_crc(b"DPCR\x01\x01\x01\x01a\x00\x01\x01\x00\x00\x00\x01\x00\x00"), "operation 0"),
+        (_with_crc(b"DPCR\x01\x01\x01\x01a\x00\x01\x00\x00\x00\x00\x05"), "0 characters"),
+        (_with_crc(b"DPCR\x01\x01\x01\x01a\x04hell\x01\x00\x00\x00\x00\x05"), "4 characters"),
+        (_with_crc(b"DPCR\x01\x01\x01\x01a\x00\x01\x00\x00\x00\x00\x85"), "truncated"),
+        (_with_crc(b"DPCR\x01\x01\x01\x01a\x00\x01\x10\x00\x00\x00\x01"), "flags 0x10"),
     ],
 )
 def test_bad_messages_name_what_is_wrong(data: bytes, message: str) -> None:

@@ -44,9 +44,9 @@ import zlib
 from collections.abc import Iterable
 
 from designpatterns_ref.collab.base import WireError
+from designpatterns_ref.collab.dellog import MAX_ID
 from designpatterns_ref.collab.ids import Id, Version, _check_version
 from designpatterns_ref.collab.ops import Delete, Insert, Op, check_op
-from designpatterns_ref.errors import DesignPatternsError
 
 __all__ = [
     "FORMAT_VERSION",
@@ -118,8 +118,8 @@ def encode_ops(ops: Iterable[Op]) -> bytes:
     _varint(body, len(agents))
     for agent in agents:
         _string(body, agent)
+    _string(body, "".join(op.text for op in batch if type(op) is Insert))
     _varint(body, len(batch))
-    texts: list[str] = []
     expected: dict[str, int] = {}  # per agent, the seq just past its previous operation
     lamport = 0  # the Lamport time just past the previous operation
     for op in batch:
@@ -137,7 +137,6 @@ def encode_ops(ops: Iterable[Op]) -> bytes:
         _zigzag(body, op.lamport - lamport)
         _varint(body, n)
         if type(op) is Insert:
-            texts.append(op.text)
             for ref in (op.left, op.right):
                 if ref is not None:
                     _varint(body, agents[ref[0]])
@@ -148,7 +147,6 @@ def encode_ops(ops: Iterable[Op]) -> bytes:
             _zigzag(body, seq - target[1])
         expected[op.agent] = seq + n
         lamport = op.lamport + n
-    _string(body, "".join(texts))
     return _frame(KIND_UPDATE, body)
 
 
@@ -270,60 +268,92 @@ def decode_ops(data: bytes) -> list[Op]:
     return _parse_update(_open(data, KIND_UPDATE))
 
 
+def _varints(region: bytes) -> list[int]:
+    """Every varint of ``region`` (which must hold nothing else), in one pass."""
+    if region.isascii():  # no byte has its high bit set: every varint is one byte
+        return list(region)
+    out: list[int] = []
+    value = shift = 0
+    for b in region:
+        if b < 0x80:
+            out.append(value | (b << shift))
+            value = shift = 0
+        else:
+            value |= (b & 0x7F) << shift
+            shift += 7
+            if shift >= 7 * _MAX_VARINT_BYTES:
+                raise WireError(f"corrupt message: a varint longer than {_MAX_VARINT_BYTES} bytes")
+    if shift:
+        raise WireError("corrupt message: truncated, the last varint runs past the end")
+    return out
+
+
 def _parse_update(r: _Reader) -> list[Op]:
     n_agents = r.count("agent count")
     agents = [r.string(f"agent {k}") for k in range(n_agents)]
-    n_ops = r.count("operation count", 5)
-    raw: list[tuple[int, str, int, int, int, Id | None, Id | None]] = []
-    expected: dict[str, int] = {}
-    lamport = 0
-    varint, zigzag = r.varint, r.zigzag
-    total = 0
-    for _ in range(n_ops):
-        if r.pos >= r.end:
-            raise r.fail("truncated: operation record runs past the end of the message")
-        flags = r.buf[r.pos]
-        r.pos += 1
-        if flags & ~0xF or (flags & _DELETE and flags & _INSERT_FLAGS):
-            raise r.fail(f"operation flags {flags:#04x} are not a valid combination")
-        agent = r.agent(agents, "operation agent")
-        seq = expected.get(agent, 0) + zigzag("operation seq")
-        lam = lamport + zigzag("operation lamport")
-        n = varint("operation length")
-        if seq < 0 or lam < 0 or n < 1:
-            raise r.fail(f"operation seq={seq}, lamport={lam}, length={n} out of range")
-        a: Id | None = None
-        b: Id | None = None
-        if flags & _DELETE:
-            a = (r.agent(agents, "delete target agent"), seq - zigzag("delete target seq"))
-        else:
-            if flags & _LEFT:
-                a = (r.agent(agents, "left origin agent"), seq - zigzag("left origin seq"))
-            if flags & _RIGHT:
-                b = (r.agent(agents, "right origin agent"), seq - zigzag("right origin seq"))
-            total += n
-        raw.append((flags, agent, seq, lam, n, a, b))
-        expected[agent] = seq + n
-        lamport = lam + n
+    if "" in agents:
+        raise r.fail("the agent table holds an empty agent name")
     text = r.string("inserted text")
-    _done(r)
-    if len(text) != total:
-        raise WireError(
-            f"corrupt message: the inserts hold {total} characters, the text block {len(text)}"
-        )
+    n_ops = r.count("operation count", 5)
+    # every field of every record is a varint (the flags byte too): read them all at once
+    vals = _varints(r.buf[r.pos : r.end])
+    count = len(vals)
     ops: list[Op] = []
-    at = 0
-    for flags, agent, seq, lam, n, a, b in raw:
+    expected: dict[str, int] = {}
+    lamport = at = i = 0
+
+    def fail(what: str) -> WireError:
+        return WireError(f"corrupt message: operation {len(ops)}: {what}")
+
+    def ref(k: int, seq: int, agent: str, what: str) -> Id:
+        a, z = vals[k], vals[k + 1]
+        if a >= n_agents:
+            raise fail(f"{what} agent {a} is not in the agent table of {n_agents}")
+        rseq = seq - ((z >> 1) ^ -(z & 1))
+        if not 0 <= rseq < MAX_ID or (agents[a] == agent and rseq >= seq):
+            raise fail(f"{what} seq {rseq} is out of range or not before the operation itself")
+        return (agents[a], rseq)
+
+    for _ in range(n_ops):
+        if i + 5 > count:
+            raise fail("truncated: the record runs past the end of the message")
+        flags, a, zs, zl, n = vals[i : i + 5]
+        if flags & ~0xF or (flags & _DELETE and flags & _INSERT_FLAGS):
+            raise fail(f"flags {flags:#04x} are not a valid combination")
+        if a >= n_agents:
+            raise fail(f"agent {a} is not in the agent table of {n_agents}")
+        agent = agents[a]
+        seq = expected.get(agent, 0) + ((zs >> 1) ^ -(zs & 1))
+        lam = lamport + ((zl >> 1) ^ -(zl & 1))
+        if not (seq >= 0 and lam >= 0 and n >= 1 and max(seq, lam) + n <= MAX_ID):
+            raise fail(f"seq={seq}, lamport={lam}, length={n} out of range")
+        i += 5
+        need = 2 if flags & _DELETE else 2 * ((flags & _LEFT) // _LEFT + (flags & _RIGHT) // _RIGHT)
+        if i + need > count:
+            raise fail("truncated: the record runs past the end of the message")
         op: Op
         if flags & _DELETE:
-            op = Delete(agent, seq, lam, a, n, bool(flags & _BACKWARDS))  # type: ignore[arg-type]
+            target = ref(i, seq, agent, "delete target")
+            if target[1] + n > MAX_ID or (target[0] == agent and target[1] + n > seq):
+                raise fail(f"delete of {n} from {target} reaches past the operation itself")
+            op = Delete(agent, seq, lam, target, n, bool(flags & _BACKWARDS))
         else:
-            op = Insert(agent, seq, lam, text[at : at + n], a, b)
+            left = ref(i, seq, agent, "left origin") if flags & _LEFT else None
+            right = ref(i + need - 2, seq, agent, "right origin") if flags & _RIGHT else None
+            if at + n > len(text):
+                raise fail(f"the inserts hold more than the {len(text)} characters of text")
+            op = Insert(agent, seq, lam, text[at : at + n], left, right)
             at += n
-        try:
-            ops.append(check_op(op))
-        except DesignPatternsError as exc:
-            raise WireError(f"corrupt message: operation {len(ops)}: {exc}") from None
+        i += need
+        ops.append(op)
+        expected[agent] = seq + n
+        lamport = lam + n
+    if i != count:
+        raise WireError(f"corrupt message: {count - i} unexpected values after the last record")
+    if at != len(text):
+        raise WireError(
+            f"corrupt message: the inserts hold {at} characters, the text block {len(text)}"
+        )
     return ops
 
 
