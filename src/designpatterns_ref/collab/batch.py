@@ -85,7 +85,9 @@ def check_batch(doc: SequenceReplica, batch: list[Op]) -> None:
             if chars:
                 starts, pieces = runs.get(agent, ([], []))
                 at = bisect_right(starts, e - 1) - 1
-                if at >= 0 and pieces[at][-1].seq + len(pieces[at][-1].content) > s:
+                entry = pieces[at] if at >= 0 else None
+                last = entry[-1] if isinstance(entry, list) else entry
+                if last is not None and last.seq + len(last.content) > s:
                     return True
             else:
                 log = dels.get(agent)

@@ -51,7 +51,7 @@ class _Item:
     ls: int
     ra: str | None  # right origin: agent (None for the end) and seq
     rs: int
-    run: list[_Item]  # every item the original insert was split into, in seq order
+    run: list[_Item] | None  # every piece the original insert was split into (None: just this)
     chunk: _Chunk
 
     @property
@@ -123,7 +123,8 @@ class ItemList:
         self._head = _Chunk()
         self._tail = self._head
         self._len = 0  # visible characters
-        self._runs: dict[str, tuple[list[int], list[list[_Item]]]] = {}
+        # per agent, the start of every run and the run: its one item, or its pieces once split
+        self._runs: dict[str, tuple[list[int], list[_Item | list[_Item]]]] = {}
         self._dels: dict[str, DeleteLog] = {}  # per agent, its deletes
         self._known: dict[str, list[int]] = {}  # per agent, the seq ranges applied
         # a chunk and the visible position it starts at (None: unknown since a remote edit)
@@ -182,12 +183,17 @@ class ItemList:
             prev = c
         twin._tail = prev if prev is not None else twin._head
         for agent_, (starts, runs) in self._runs.items():
-            new_runs = []
+            new_runs: list[_Item | list[_Item]] = []
             for run in runs:
-                new_run = [copies[id(it)] for it in run]
-                for it in new_run:
-                    it.run = new_run
-                new_runs.append(new_run)
+                if isinstance(run, list):
+                    new_run = [copies[id(it)] for it in run]
+                    for it in new_run:
+                        it.run = new_run
+                    new_runs.append(new_run)
+                else:
+                    single = copies[id(run)]
+                    single.run = None
+                    new_runs.append(single)
             twin._runs[agent_] = (list(starts), new_runs)
         twin._dels = {a: log.copy() for a, log in self._dels.items()}
         twin._known = {a: list(b) for a, b in self._known.items()}
@@ -278,16 +284,15 @@ class ItemList:
         item = _Item()
         item.agent, item.seq, item.dl, item.content = agent, seq, lamport - seq, text
         item.deleted, item.left, item.right = False, left, right
-        run = [item]
-        item.run = run
+        item.run = None  # a run of one item needs no list of pieces until it is split
         starts, runs = self._runs.setdefault(agent, ([], []))
         if not starts or starts[-1] < seq:
             starts.append(seq)
-            runs.append(run)
+            runs.append(item)
         else:
             at = bisect_right(starts, seq)
             starts.insert(at, seq)
-            runs.insert(at, run)
+            runs.insert(at, item)
         _add(self._known.setdefault(agent, []), seq, seq + len(text))
         return item
 
@@ -301,7 +306,10 @@ class ItemList:
         if at < 0:
             return None
         run = runs[at]
-        item = run[bisect_right(run, ident[1], key=_seq_of) - 1] if len(run) > 1 else run[0]
+        if isinstance(run, list):
+            item = run[bisect_right(run, ident[1], key=_seq_of) - 1] if len(run) > 1 else run[0]
+        else:
+            item = run
         return item if ident[1] < item.seq + len(item.content) else None
 
     def _left_of(self, ident: Id) -> Id | None:
@@ -318,8 +326,12 @@ class ItemList:
         tail.agent, tail.seq, tail.dl = item.agent, item.seq + k, item.dl
         tail.content, item.content = item.content[k:], item.content[:k]
         tail.deleted, tail.la, tail.ls, tail.ra, tail.rs = item.deleted, "", -1, item.ra, item.rs
-        tail.run, tail.chunk = item.run, item.chunk
         run = item.run
+        if run is None:  # the first split of a run: it gets its list of pieces
+            run = item.run = [item]
+            starts, runs = self._runs[item.agent]
+            runs[bisect_right(starts, item.seq) - 1] = run
+        tail.run, tail.chunk = run, item.chunk
         run.insert(run.index(item) + 1, tail)
         item.chunk.items.insert(index + 1, tail)
         if self._last is item:
@@ -332,10 +344,16 @@ class ItemList:
         if i == 0:
             return i
         a, b = chunk.items[i - 1], chunk.items[i]
-        if a.run is b.run and a.deleted == b.deleted and a.seq + len(a.content) == b.seq:
+        run = b.run
+        if (
+            run is not None
+            and a.run is run
+            and a.deleted == b.deleted
+            and a.seq + len(a.content) == b.seq
+        ):
             a.content += b.content
             del chunk.items[i]
-            b.run.remove(b)
+            run.remove(b)
             return i - 1
         return i
 
@@ -381,7 +399,8 @@ class ItemList:
             return False
         item, nxt = items[i], items[i + 1]
         n = len(item.content)
-        if not (nxt.deleted and nxt.run is item.run and item.seq + n == nxt.seq):
+        same_run = nxt.run is not None and nxt.run is item.run
+        if not (nxt.deleted and same_run and item.seq + n == nxt.seq):
             return False
         k = n - keep
         nxt.content = item.content[keep:] + nxt.content
@@ -399,7 +418,8 @@ class ItemList:
         if i == 0:
             return False
         prev, item = chunk.items[i - 1], chunk.items[i]
-        if not (prev.deleted and prev.run is item.run and prev.seq + len(prev.content) == item.seq):
+        same_run = prev.run is not None and prev.run is item.run
+        if not (prev.deleted and same_run and prev.seq + len(prev.content) == item.seq):
             return False
         prev.content += item.content[:k]
         item.content = item.content[k:]

@@ -277,8 +277,10 @@ class SequenceReplica(ItemList):
             starts, runs = self._runs.get(agent, ([], []))
             first = max(bisect_right(starts, wanted[0][0]) - 1, 0)
             for run in runs[first:]:
-                head = run[0]
-                text = "".join(it.content for it in run)
+                if isinstance(run, list):
+                    head, text = run[0], "".join(it.content for it in run)
+                else:
+                    head, text = run, run.content
                 end = head.seq + len(text)
                 for s, e in _gaps(have, head.seq, end):
                     k = s - head.seq
