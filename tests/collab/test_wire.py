@@ -342,3 +342,62 @@ def test_two_processes_sync_over_tcp() -> None:
     sent_c, received_c = map(int, counts_c.split())
     sent_s, received_s = map(int, counts_s.split())
     assert sent_c == received_s > 0 and sent_s == received_c > 0
+
+
+# -- the run-based merge from bytes against the per-character oracle ----------------------------
+@st.composite
+def crowded_histories(draw: st.DrawFn) -> list[dict[str, object]]:
+    """Concurrent histories where everyone edits at one place: positions 0 to 3, deletes of
+    the neighbours of what others type, runs typed forwards and backwards."""
+    history: list[dict[str, object]] = []
+    for i in range(draw(st.integers(2, 16))):
+        agent = draw(st.sampled_from(("a", "ab", "b")))
+        parents = sorted(set(draw(st.lists(st.integers(0, i - 1), max_size=2)))) if i else []
+        edit = st.tuples(
+            st.integers(0, 3), st.sampled_from([0, 0, 1, 2]), st.text("xyz📊", max_size=3)
+        )
+        history.append(
+            {"agent": agent, "parents": parents, "edits": draw(st.lists(edit, max_size=3))}
+        )
+    return history
+
+
+@pytest.mark.parametrize("rule", list(RULES))
+@settings(max_examples=40)
+@given(history=crowded_histories(), seed=st.integers(0, 2**32 - 1))
+def test_merging_from_bytes_matches_the_per_character_oracle(
+    rule: str, history: list[dict[str, object]], seed: int
+) -> None:
+    from tests.collab.oracle import replay
+
+    trace, expected, _ = replay(history, rule)
+    cls, rng = RULES[rule], random.Random(seed)
+    replicas: list[SequenceReplica] = []
+    next_seq: dict[str, int] = {}
+    for txn in trace["txns"]:
+        parents, agent = txn["parents"], txn["agent"]
+        doc = replicas[parents[0]].fork(agent) if parents else cls(agent)
+        for p in parents[1:]:  # a merge over the wire: the two-step sync's update
+            apply_update(doc, sync_step2(replicas[p], sync_step1(doc)))
+        doc.set_agent(agent, next_seq.get(agent, 0))
+        for pos, n_deleted, inserted in txn["patches"]:
+            if n_deleted:
+                doc.delete(pos, n_deleted)
+            if inserted:
+                doc.insert(pos, inserted)
+        next_seq[agent] = max(
+            [next_seq.get(agent, 0)] + [e for a, pairs in doc.version().ranges().items()
+                                        if a == agent for _, e in pairs]
+        )  # fmt: skip
+        replicas.append(doc)
+    everything = [op for r in replicas for op in r.ops_since()]
+    whole = cls("whole")  # every operation, duplicates included, as one update
+    apply_update(whole, encode_ops(everything))
+    pieces = cls("pieces")  # shuffled, in several updates: some wait for their dependencies
+    rng.shuffle(everything)
+    while everything:
+        cut = rng.randint(1, len(everything))
+        apply_update(pieces, encode_ops(everything[:cut]))
+        everything = everything[cut:]
+    for reader in (whole, pieces):
+        assert reader.text() == expected and reader.stats()["pending"] == 0
