@@ -36,7 +36,18 @@ Entry = tuple[int, int, str, int, int, bool]
 class DeleteLog:
     """The deletes of one agent, sorted by their first sequence number."""
 
-    __slots__ = ("_agents", "_index", "back", "lams", "lens", "seqs", "targets", "tseqs")
+    __slots__ = (
+        "_agents",
+        "_index",
+        "_last",
+        "_stale",
+        "back",
+        "lams",
+        "lens",
+        "seqs",
+        "targets",
+        "tseqs",
+    )
 
     def __init__(self) -> None:
         self.seqs = array("q")
@@ -47,6 +58,8 @@ class DeleteLog:
         self.back = array("b")
         self._agents: list[str] = []
         self._index: dict[str, int] = {}
+        self._last: list[int] | None = None  # the last entry, as Python ints
+        self._stale = False  # has _last moved on since the columns were written?
 
     def __len__(self) -> int:
         return len(self.seqs)
@@ -61,32 +74,38 @@ class DeleteLog:
     def add(self, seq: int, lamport: int, tagent: str, tseq: int, n: int, backwards: bool) -> None:
         """Log a delete, extending the last entry when it continues it (a forward delete, or
         one more backspace)."""
-        seqs, lens = self.seqs, self.lens
         target = self._index.get(tagent)
         if target is None:
             target = self._agent_index(tagent)
         backwards = backwards and n > 1
-        if seqs and seqs[-1] < seq:
-            m = lens[-1]
-            if seqs[-1] + m == seq and self.lams[-1] + m == lamport and self.targets[-1] == target:
-                if not self.back[-1] and not backwards and self.tseqs[-1] + m == tseq:
-                    lens[-1] = m + n  # forward
+        last = self._last  # the last entry as Python ints: typing deletes read it every time
+        if last is not None and last[0] < seq:
+            d_seq, d_lam, d_target, d_tseq, m, d_back = last
+            if d_seq + m == seq and d_lam + m == lamport and d_target == target:
+                if not d_back and not backwards and d_tseq + m == tseq:  # forward
+                    last[4] = m + n
+                    self._stale = True  # the columns catch up when next read
                     return
-                if n == 1 and (self.back[-1] or m == 1) and tseq + 1 == self.tseqs[-1]:
-                    self.tseqs[-1], lens[-1], self.back[-1] = tseq, m + 1, 1  # backspace
+                if n == 1 and (d_back or m == 1) and tseq + 1 == d_tseq:  # backspace
+                    last[3] = tseq
+                    last[4] = m + 1
+                    last[5] = 1
+                    self._stale = True
                     return
-        elif seqs:  # out of order: insert where it belongs
-            at = bisect_right(seqs, seq)
-            values = (seq, lamport, target, tseq, n, int(backwards))
-            for column, value in zip(self._columns(), values, strict=True):
-                column.insert(at, value)
-            return
-        seqs.append(seq)
-        self.lams.append(lamport)
-        self.targets.append(target)
-        self.tseqs.append(tseq)
-        lens.append(n)
-        self.back.append(backwards)
+        self._sync()
+        values = [seq, lamport, target, tseq, n, int(backwards)]
+        at = len(self.seqs) if last is None or last[0] < seq else bisect_right(self.seqs, seq)
+        for column, value in zip(self._columns(), values, strict=True):
+            column.insert(at, value)
+        if at == len(self.seqs) - 1:
+            self._last = values
+
+    def _sync(self) -> None:
+        """Write the last entry, extended in Python, back into the columns."""
+        if self._stale and self._last is not None:
+            last = self._last
+            self.tseqs[-1], self.lens[-1], self.back[-1] = last[3], last[4], last[5]
+        self._stale = False
 
     def _columns(self) -> tuple[array[int], ...]:
         return (self.seqs, self.lams, self.targets, self.tseqs, self.lens, self.back)
@@ -97,10 +116,12 @@ class DeleteLog:
 
     def end(self, i: int) -> int:
         """One past the last sequence number entry ``i`` uses."""
+        self._sync()
         return self.seqs[i] + self.lens[i]
 
     def entries(self, start: int = 0) -> Iterator[Entry]:
         """``(seq, lamport, target agent, target seq, length, backwards)`` from entry ``start``."""
+        self._sync()
         agents = self._agents
         for i in range(max(start, 0), len(self.seqs)):
             yield (
@@ -113,9 +134,11 @@ class DeleteLog:
             )
 
     def copy(self) -> DeleteLog:
+        self._sync()
         twin = DeleteLog()
         twin.seqs, twin.lams, twin.targets, twin.tseqs, twin.lens, twin.back = (
             array(column.typecode, column) for column in self._columns()
         )
         twin._agents, twin._index = list(self._agents), dict(self._index)
+        twin._last = None if self._last is None else list(self._last)
         return twin

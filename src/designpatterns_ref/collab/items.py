@@ -287,7 +287,9 @@ class ItemList:
     ) -> _Item:
         item = _Item()
         item.agent, item.seq, item.dl, item.content = agent, seq, lamport - seq, text
-        item.deleted, item.left, item.right = False, left, right
+        item.deleted = False
+        item.la, item.ls = left if left is not None else (None, -1)
+        item.ra, item.rs = right if right is not None else (None, -1)
         item.run = None  # a run of one item needs no list of pieces until it is split
         starts, runs = self._runs.setdefault(agent, ([], []))
         if not starts or starts[-1] < seq:

@@ -39,7 +39,7 @@ from typing import ClassVar
 
 from designpatterns_ref.collab.base import CRDTError
 from designpatterns_ref.collab.batch import check_batch
-from designpatterns_ref.collab.dellog import MAX_ID
+from designpatterns_ref.collab.dellog import MAX_ID, DeleteLog
 from designpatterns_ref.collab.ids import (
     Id,
     Version,
@@ -253,7 +253,10 @@ class SequenceReplica(ItemList):
     def _record_delete(self, tagent: str, tseq: int, n: int) -> None:
         """Log a local delete of ``n`` characters from ``(tagent, tseq)``."""
         seq = self._next_seq
-        self._log_delete(self._agent, seq, self._lamport + 1, tagent, tseq, n)
+        log = self._dels.get(self._agent)
+        if log is None:
+            log = self._dels[self._agent] = DeleteLog()
+        log.add(seq, self._lamport + 1, tagent, tseq, n, False)
         _add(self._known.setdefault(self._agent, []), seq, seq + n)
         self._next_seq = seq + n
         self._lamport += n
