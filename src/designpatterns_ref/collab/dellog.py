@@ -92,9 +92,19 @@ class DeleteLog:
                     last[5] = 1
                     self._stale = True
                     return
-        self._sync()
+        if self._stale:
+            self._sync()
         values = [seq, lamport, target, tseq, n, int(backwards)]
-        at = len(self.seqs) if last is None or last[0] < seq else bisect_right(self.seqs, seq)
+        if last is None or last[0] < seq:  # in order: append
+            self.seqs.append(seq)
+            self.lams.append(lamport)
+            self.targets.append(target)
+            self.tseqs.append(tseq)
+            self.lens.append(n)
+            self.back.append(values[5])
+            self._last = values
+            return
+        at = bisect_right(self.seqs, seq)
         for column, value in zip(self._columns(), values, strict=True):
             column.insert(at, value)
         if at == len(self.seqs) - 1:

@@ -368,9 +368,9 @@ class SequenceReplica(ItemList):
         """The right origin the rule compares: the item's own, unless the rule says otherwise."""
         return item.right
 
-    def _integrate(self, new: _Item) -> None:
-        """Place the remote run ``new`` between its origins, where the rule says."""
-        left, right = new.left, new.right
+    def _integrate(self, new: _Item, left: Id | None, right: Id | None) -> None:
+        """Place the remote run ``new`` between its origins ``left`` and ``right`` (its own,
+        passed in to save building them again), where the rule says."""
         if left is None:
             chunk, i = self._head, 0
         else:
@@ -485,7 +485,9 @@ class SequenceReplica(ItemList):
                 pieces.append((s, k, e - seq, left))
             for s, k, end, left in pieces:
                 text = op.text if k == 0 and end == n else op.text[k:end]  # type: ignore[union-attr]
-                self._integrate(self._new_item(agent, s, op.lamport + k, text, left, right))
+                self._integrate(
+                    self._new_item(agent, s, op.lamport + k, text, left, right), left, right
+                )
         else:
             tagent, tseq = op.target  # type: ignore[union-attr]
             length = n
