@@ -8,7 +8,9 @@ Operations leave a replica as bytes, not Python objects, so two replicas in diff
     b"DPCR" | format version (1 byte) | kind (1 byte) | body | CRC-32 of all before (4 bytes)
 
 Kind 1, an *update* (a batch of operations), has an **agent table** (each agent name once,
-UTF-8), then one record per operation, then every inserted text in one UTF-8 block. Numbers
+UTF-8), every inserted text in one UTF-8 block, then one record per operation: a flags byte
+(insert or delete, which origins, backwards), the agent's index, ``seq``, Lamport time, length,
+then the origins or the delete's target. Numbers
 are unsigned LEB128 **varints** (7 bits a byte), and most are written as the difference from
 what the reader can predict: an operation's ``seq`` from the end of the previous operation of
 the same agent, its Lamport time from the end of the previous operation, an origin's or a
@@ -18,13 +20,16 @@ is a handful of one-byte varints. Kind 2, a *state vector*, is a :class:`Version
 its ranges of sequence numbers as gaps and lengths.
 
 Decoding checks everything: the magic, the version, the checksum, every count against the
-bytes left, every varint's length, the UTF-8, and each operation with
-:func:`~designpatterns_ref.collab.ops.check_op`. A truncated, corrupt or hostile buffer raises
-:class:`WireError` (a :class:`CRDTError`) naming the byte offset and what was wrong, never an
-``IndexError`` or a garbage batch.
+bytes left, every varint's length, the UTF-8, and each record as
+:func:`~designpatterns_ref.collab.ops.check_op` would (an operation refers only to what came
+before it; every id below 2**62). A truncated, corrupt or hostile buffer raises
+:class:`WireError` (a :class:`CRDTError`) naming where and what was wrong, never an
+``IndexError`` or a garbage batch. Since the flags byte is itself a one-byte varint, the
+records are one stream of varints, read in a single pass.
 
-Trade-off: deltas and varints make the common case one byte a field, but every field is read
-one at a time in Python; a columnar layout would compress better at the price of readability.
+Trade-off: deltas and varints make the common case one byte a field, but each record is still
+built into an operation one at a time in Python; a columnar layout would compress better at the
+price of readability.
 
 Complexity: O(ops + text) to encode and to decode.
 
