@@ -14,12 +14,14 @@ from typing import Any
 
 import pytest
 
-from designpatterns_ref.collab import RULES
+from designpatterns_ref.collab import RULES, apply_update, decode_ops, encode_update
 from designpatterns_ref.collab._bench import (
     QUICK_EDITS,
     QUICK_TXNS,
     _into,
     _pycrdt,
+    _pycrdt_apply,
+    _pycrdt_doc,
     _splice,
     find_traces,
 )
@@ -75,6 +77,47 @@ def test_remote_merge(benchmark: Any, quick: bool, patches: list[Patch], rule: s
         return reader
 
     assert run(benchmark, quick, merge).text() == _splice(patches)
+
+
+@pytest.mark.parametrize("rule", list(RULES))
+def test_remote_merge_from_bytes(
+    benchmark: Any, quick: bool, patches: list[Patch], rule: str
+) -> None:
+    update = encode_update(_into(RULES[rule]("author"), patches))
+
+    def merge() -> Any:
+        reader = RULES[rule]("reader")
+        apply_update(reader, update)
+        return reader
+
+    assert run(benchmark, quick, merge).text() == _splice(patches)
+
+
+needs_pycrdt = pytest.mark.skipif(
+    importlib.util.find_spec("pycrdt") is None, reason="pycrdt not installed"
+)
+
+
+@needs_pycrdt
+def test_pycrdt_remote_merge(benchmark: Any, quick: bool, patches: list[Patch]) -> None:
+    update = _pycrdt_doc(patches).get_update()
+    doc = run(benchmark, quick, _pycrdt_apply, update)
+    assert str(doc.get("text", type=__import__("pycrdt").Text)) == _splice(patches)
+
+
+def test_decode_update(benchmark: Any, quick: bool, patches: list[Patch]) -> None:
+    author = _into(RULES["fuguemax"]("author"), patches)
+    data = encode_update(author)
+    assert run(benchmark, quick, decode_ops, data) == author.ops_since()
+    benchmark.extra_info["bytes"] = len(data)
+
+
+@needs_pycrdt
+def test_update_no_larger_than_pycrdt(benchmark: Any, quick: bool, patches: list[Patch]) -> None:
+    data = run(benchmark, quick, encode_update, _into(RULES["fuguemax"]("author"), patches))
+    theirs = _pycrdt_doc(patches).get_update()
+    benchmark.extra_info.update({"bytes": len(data), "pycrdt bytes": len(theirs)})
+    assert len(data) <= len(theirs)
 
 
 @pytest.mark.parametrize("rule", list(RULES))

@@ -169,5 +169,50 @@ for name, seconds in timings.items():
     print(f"{name:20} {seconds:6.2f} s")
 
 # %% [markdown]
+# ## 5. Replicas on two machines: sync over TCP
+#
+# Operations leave a replica as bytes in a compact binary format (an agent table, varints,
+# whole runs as one record, a checksum), and two replicas sync in the two steps of Yjs:
+# each sends its *state vector* (what it has seen), then each answers the other's with exactly
+# the operations it lacks. Here the two replicas talk over a real TCP connection on the
+# loopback interface, one of them in a thread standing for the other machine.
+
+# %%
+import socket
+import threading
+
+from designpatterns_ref.collab import encode_update, sync_socket
+
+laptop = FugueMaxReplica("laptop")
+laptop.insert(0, "Shared notes: ")
+phone = laptop.fork("phone")  # both start from the same text, then go offline
+laptop.insert(len(laptop), "buy milk. ")
+phone.delete(0, len("Shared notes"))
+phone.insert(0, "Groceries")
+
+listener = socket.create_server(("127.0.0.1", 0))  # port 0: the system picks a free one
+far_end = {}
+
+
+def serve() -> None:
+    conn, _ = listener.accept()
+    with conn:
+        far_end["report"] = sync_socket(phone, conn, initiator=False)
+
+
+server_thread = threading.Thread(target=serve)
+server_thread.start()
+with socket.create_connection(listener.getsockname(), timeout=10) as sock:
+    report = sync_socket(laptop, sock, initiator=True)
+server_thread.join()
+listener.close()
+print("laptop:", repr(laptop.text()))
+print("phone: ", repr(phone.text()))
+print("synced over TCP:", laptop.text() == phone.text())
+print(f"laptop sent {report.ops_sent} operations in {report.bytes_sent} bytes, ", end="")
+print(f"received {report.ops_received} in {report.bytes_received} bytes")
+print("the whole document as one update:", len(encode_update(laptop)), "bytes")
+
+# %% [markdown]
 # The full figures (all 259,778 edits, the whole clownschool session) come from
 # `python -m designpatterns_ref bench collab`; the case study page lists them.

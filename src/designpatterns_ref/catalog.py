@@ -257,7 +257,10 @@ _CATALOG: tuple[CaseStudy, ...] = (
         "give every character a unique identity so replicas merge in any order (CRDT).",
         "eventual consistency, convergence",
         "collab",
-        _mods("collab", ["ot", "crdt", "sequence", "rga", "fugue", "fuguemax", "traces"]),
+        _mods(
+            "collab",
+            ["ot", "crdt", "sequence", "rga", "fugue", "fuguemax", "traces", "wire", "sync"],
+        ),
         status="implemented",
         sources=(
             Source(

@@ -123,3 +123,57 @@ def test_utf16_helpers_and_traces_refuse_with_the_family_error() -> None:
     ):
         with pytest.raises(CollabError):
             call()  # type: ignore[no-untyped-call]
+
+
+# -- the wire format and sync ---------------------------------------------------------------
+@pytest.mark.parametrize("value", [*HOSTILE, b"", b"DPCR", bytearray(b"DPCR\x01\x01")], ids=repr)
+def test_wire_entry_points_refuse_what_is_not_a_message(
+    doc: SequenceReplica, value: object
+) -> None:
+    from designpatterns_ref.collab import (
+        WireError,
+        apply_update,
+        decode_ops,
+        decode_version,
+        sync_step2,
+    )
+
+    before = _state(doc)
+    for call, argument in [
+        (lambda: decode_ops(value), "data"),  # type: ignore[arg-type]
+        (lambda: decode_version(value), "data"),  # type: ignore[arg-type]
+        (lambda: apply_update(doc, value), "data"),  # type: ignore[arg-type]
+        (lambda: sync_step2(doc, value), "data"),  # type: ignore[arg-type]
+    ]:
+        with pytest.raises(
+            WireError, match=argument if not isinstance(value, bytes | bytearray) else "short"
+        ):
+            call()
+    assert _state(doc) == before
+
+
+@pytest.mark.parametrize("value", HOSTILE, ids=repr)
+def test_wire_encoders_and_sync_name_the_argument(doc: SequenceReplica, value: object) -> None:
+    import socket
+
+    from designpatterns_ref.collab import encode_ops, encode_update, encode_version, sync_socket
+
+    before = _state(doc)
+    if not isinstance(value, list | tuple | dict):  # an empty iterable is an empty batch
+        with pytest.raises(CRDTError, match="ops"):
+            encode_ops(value)  # type: ignore[arg-type]
+    with pytest.raises(CRDTError, match="version"):
+        encode_version(value)  # type: ignore[arg-type]
+    with pytest.raises(CRDTError, match="replica"):
+        encode_update(value)  # type: ignore[arg-type]
+    if value is not None:
+        with pytest.raises(CRDTError, match="since"):
+            encode_update(doc, value)  # type: ignore[arg-type]
+        with pytest.raises(CRDTError, match="sock"):
+            sync_socket(doc, value, initiator=True)  # type: ignore[arg-type]
+    left, right = socket.socketpair()
+    with left, right:
+        if type(value) is not bool:
+            with pytest.raises(CRDTError, match="initiator"):
+                sync_socket(doc, left, initiator=value)  # type: ignore[arg-type]
+    assert _state(doc) == before

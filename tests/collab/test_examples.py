@@ -14,3 +14,4 @@ def test_example_runs(capsys: pytest.CaptureFixture[str]) -> None:
     runpy.run_path(str(EXAMPLE), run_name="__main__")
     out = capsys.readouterr().out
     assert "converged: True" in out
+    assert "synced over TCP: True" in out

@@ -19,6 +19,7 @@ from designpatterns_ref.collab.base import (
     CRDTError,
     OTError,
     TextReplica,
+    WireError,
     from_utf16,
     to_utf16,
 )
@@ -36,6 +37,15 @@ from designpatterns_ref.collab.crdt import (
     YjsModReplica,
 )
 from designpatterns_ref.collab.ot import Entry, Message, OTClient, OTServer, TextOperation
+from designpatterns_ref.collab.sync import (
+    SyncReport,
+    apply_update,
+    encode_update,
+    sync_socket,
+    sync_step1,
+    sync_step2,
+)
+from designpatterns_ref.collab.wire import decode_ops, decode_version, encode_ops, encode_version
 
 __all__ = [
     "RULES",
@@ -54,10 +64,21 @@ __all__ = [
     "Op",
     "RGAReplica",
     "SequenceReplica",
+    "SyncReport",
     "TextOperation",
     "TextReplica",
     "Version",
+    "WireError",
     "YjsModReplica",
+    "apply_update",
+    "decode_ops",
+    "decode_version",
+    "encode_ops",
+    "encode_update",
+    "encode_version",
     "from_utf16",
+    "sync_socket",
+    "sync_step1",
+    "sync_step2",
     "to_utf16",
 ]

@@ -22,6 +22,7 @@ from typing import Any
 
 from designpatterns_ref.benchkit import Table, installed
 from designpatterns_ref.collab.crdt import RULES, Op, SequenceReplica
+from designpatterns_ref.collab.sync import apply_update, encode_update
 from designpatterns_ref.collab.traces import (
     Patch,
     Trace,
@@ -29,6 +30,7 @@ from designpatterns_ref.collab.traces import (
     replay_concurrent,
     replay_ot,
 )
+from designpatterns_ref.collab.wire import decode_ops
 
 __all__ = [
     "bench_concurrent",
@@ -36,6 +38,7 @@ __all__ = [
     "bench_memory",
     "bench_remote",
     "bench_steps",
+    "bench_wire",
     "find_traces",
     "median_seconds",
     "median_times",
@@ -95,6 +98,12 @@ def _fresh_replay(cls: type[SequenceReplica], patches: list[Patch]) -> SequenceR
     return _into(cls("author"), patches)
 
 
+def _fresh_update(cls: type[SequenceReplica], update: bytes) -> SequenceReplica:
+    reader = cls("reader")
+    apply_update(reader, update)
+    return reader
+
+
 def _fresh_apply(cls: type[SequenceReplica], ops: list[Op]) -> SequenceReplica:
     reader = cls("reader")
     reader.apply_ops(ops)
@@ -113,6 +122,86 @@ def _pycrdt(patches: list[Patch]) -> str:
         if inserted:
             text.insert(pos, inserted)
     return str(text)
+
+
+def _pycrdt_doc(patches: list[Patch]) -> Any:
+    from pycrdt import Doc, Text
+
+    doc: Any = Doc()
+    text: Any = Text()
+    doc["text"] = text
+    for pos, n_deleted, inserted in patches:
+        if n_deleted:
+            del text[pos : pos + n_deleted]
+        if inserted:
+            text.insert(pos, inserted)
+    return doc
+
+
+def _pycrdt_apply(update: bytes) -> Any:
+    from pycrdt import Doc
+
+    doc: Any = Doc()
+    doc.apply_update(update)
+    return doc
+
+
+def _malloc_in_use() -> int | None:
+    """Bytes the C allocator has handed out and not taken back (glibc ``mallinfo2``), or
+    None elsewhere. This is where a Rust extension's heap lives; Python objects are counted by
+    tracemalloc instead."""
+    import ctypes
+    import ctypes.util
+
+    class _Info(ctypes.Structure):
+        _fields_ = [
+            (name, ctypes.c_size_t)
+            for name in [
+                "arena",
+                "ordblks",
+                "smblks",
+                "hblks",
+                "hblkhd",
+                "usmblks",
+                "fsmblks",
+                "uordblks",
+                "fordblks",
+                "keepcost",
+            ]
+        ]
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallinfo2 = libc.mallinfo2
+    except (OSError, AttributeError):
+        return None
+    mallinfo2.restype = _Info
+    info = mallinfo2()
+    return int(info.uordblks + info.hblkhd)
+
+
+def _pycrdt_memory(patches: list[Patch]) -> tuple[float, float] | None:
+    """pycrdt's heap after the replay and its peak sampled every 1,000 edits, in bytes."""
+    from pycrdt import Doc, Text
+
+    gc.collect()
+    base = _malloc_in_use()
+    if base is None:
+        return None
+    doc: Any = Doc()
+    text: Any = Text()
+    doc["text"] = text
+    peak = 0
+    for k, (pos, n_deleted, inserted) in enumerate(patches):
+        if n_deleted:
+            del text[pos : pos + n_deleted]
+        if inserted:
+            text.insert(pos, inserted)
+        if k % 1000 == 0:
+            peak = max(peak, (_malloc_in_use() or 0) - base)
+    gc.collect()
+    used = (_malloc_in_use() or 0) - base
+    return used, max(peak, used)
 
 
 def _workload(quick: bool) -> tuple[str, list[Patch], Trace] | None:
@@ -157,37 +246,84 @@ def bench_local(quick: bool) -> list[Table]:
 
 
 def bench_remote(quick: bool) -> list[Table]:
-    """Every operation of one replica applied to an empty replica."""
+    """Every operation of one replica applied to an empty replica: as Python objects, as bytes
+    (decode and apply), and pycrdt's ``apply_update`` of the same document."""
     work = _workload(quick)
     if work is None:
         return _missing("remote merge")
     name, patches, _ = work
+    repeat = 1 if quick else 5
     table = Table(
-        f"remote merge: {name}", ["rule", "operations", "seconds (median)", "CPU seconds"]
+        f"remote merge into an empty replica: {name}",
+        ["implementation", "operations", "ms (median)", "CPU ms"],
     )
     for rule, cls in RULES.items():
-        ops = _into(cls("author"), patches).ops_since()
-        s, cpu = median_times(partial(_fresh_apply, cls, ops), 1 if quick else 5)
-        table.add(rule, len(ops), s, cpu)
+        author = _into(cls("author"), patches)
+        ops = author.ops_since()
+        s, cpu = median_times(partial(_fresh_apply, cls, ops), repeat)
+        table.add(f"{rule}: apply_ops (objects)", len(ops), s * 1e3, cpu * 1e3)
+        update = encode_update(author)
+        s, cpu = median_times(partial(_fresh_update, cls, update), repeat)
+        table.add(f"{rule}: apply_update (bytes)", len(ops), s * 1e3, cpu * 1e3)
+    if installed("pycrdt"):
+        update = _pycrdt_doc(patches).get_update()
+        s, cpu = median_times(partial(_pycrdt_apply, update), repeat)
+        table.add("pycrdt: apply_update (bytes)", "", s * 1e3, cpu * 1e3)
+    else:
+        table.note = "pycrdt not installed (pip install designpatterns-ref[bench])"
+    return [table]
+
+
+def bench_wire(quick: bool) -> list[Table]:
+    """The whole document as one update: its size and the time to encode and decode it."""
+    work = _workload(quick)
+    if work is None:
+        return _missing("wire format")
+    name, patches, _ = work
+    repeat = 1 if quick else 5
+    table = Table(
+        f"the whole document as one update: {name}",
+        ["implementation", "bytes", "bytes per character typed", "encode CPU ms", "decode CPU ms"],
+    )
+    typed = sum(len(p[2]) for p in patches)
+    author = _into(RULES["fuguemax"]("author"), patches)
+    data = encode_update(author)
+    enc = median_times(lambda: encode_update(author), repeat)[1]  # CPU: the load moves less
+    dec = median_times(lambda: decode_ops(data), repeat)[1]
+    table.add(
+        "ours: encode_update / decode_ops", len(data), len(data) / typed, enc * 1e3, dec * 1e3
+    )
+    if installed("pycrdt"):
+        doc = _pycrdt_doc(patches)
+        update = doc.get_update()
+        enc = median_times(doc.get_update, repeat)[1]
+        table.add("pycrdt: get_update", len(update), len(update) / typed, enc * 1e3, "")
     return [table]
 
 
 def bench_memory(quick: bool) -> list[Table]:
-    """Memory held by the final replica, measured with tracemalloc."""
+    """Memory held by the final replica and the peak during the replay (tracemalloc), beside
+    pycrdt's Rust heap (the C allocator's bytes in use, glibc only)."""
     work = _workload(quick)
     if work is None:
         return _missing("memory")
     name, patches, _ = work
-    table = Table(f"memory of the final replica: {name}", ["rule", "MB", "items", "chunks"])
+    table = Table(
+        f"memory of the final replica: {name}",
+        ["implementation", "MiB held", "MiB peak", "items", "chunks"],
+    )
     for rule, cls in RULES.items():
         gc.collect()
         tracemalloc.start()
         replica = _into(cls("author"), patches)
         gc.collect()
-        used = tracemalloc.get_traced_memory()[0]
+        used, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         stats = replica.stats()
-        table.add(rule, used / 1e6, stats["items"], stats["chunks"])
+        table.add(rule, used / 2**20, peak / 2**20, stats["items"], stats["chunks"])
+    measured = _pycrdt_memory(patches) if installed("pycrdt") else None
+    if measured is not None:
+        table.add("pycrdt (malloc in use)", measured[0] / 2**20, measured[1] / 2**20, "", "")
     return [table]
 
 
@@ -215,6 +351,7 @@ def bench_steps(quick: bool) -> list[tuple[str, Callable[[], list[Table]]]]:
     return [
         ("local replay", lambda: bench_local(quick)),
         ("remote merge", lambda: bench_remote(quick)),
+        ("wire format", lambda: bench_wire(quick)),
         ("memory", lambda: bench_memory(quick)),
         ("concurrent replay", lambda: bench_concurrent(quick)),
     ]

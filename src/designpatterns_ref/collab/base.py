@@ -32,6 +32,7 @@ __all__ = [
     "CollabError",
     "OTError",
     "TextReplica",
+    "WireError",
     "from_utf16",
     "to_utf16",
 ]
@@ -47,6 +48,11 @@ class OTError(CollabError):
 
 class CRDTError(CollabError):
     """A CRDT replica was asked for an edit or given an operation it cannot accept."""
+
+
+class WireError(CRDTError):
+    """Bytes that are not a whole, valid message of the collab wire format (truncated, corrupt,
+    another format or version); or a peer that broke the sync protocol."""
 
 
 @runtime_checkable

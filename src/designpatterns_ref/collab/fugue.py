@@ -31,7 +31,7 @@ Complexity: as FugueMax, plus one lookup of the right origin's own left origin p
 from __future__ import annotations
 
 from designpatterns_ref.collab.ids import Id
-from designpatterns_ref.collab.items import _Item
+from designpatterns_ref.collab.items import _Item, _origin
 from designpatterns_ref.collab.sequence import _BREAK, _MAYBE, _SKIP, SequenceReplica
 
 __all__ = ["FugueReplica"]
@@ -46,7 +46,7 @@ class FugueReplica(SequenceReplica):
 
     def _right_ref(self, item: _Item) -> Id | None:
         right = item.right
-        if right is None or self._left_of(right) != item.left:
+        if right is None or self._left_of(right) != _origin(item):
             return None  # a right child: its right parent is the end
         return right
 

@@ -8,7 +8,11 @@ splits it; a deleted run stays as a tombstone item. Items live in a doubly linke
 holds, with a cursor (a chunk and the position it starts at) and an item hint at the last local
 edit, so finding a position costs O(distance in chunks + chunk size) and typing at the cursor
 O(1) amortised. An index from ``(agent, seq)`` to items (per agent, the sorted runs and the
-pieces each was split into) finds any character in O(log n). :class:`ItemList` holds this
+pieces each was split into) finds any character in O(log n). Memory is kept per run, not per
+character, and small per run: an item keeps its origins as plain slots rather than pairs, its
+Lamport time as an offset shared by its pieces, a run that was never split needs no list of
+pieces, and each agent's deletes are columns of machine integers
+(:mod:`~designpatterns_ref.collab.dellog`). :class:`ItemList` holds this
 structure and nothing about ordering rules or operations; :mod:`~designpatterns_ref.collab.sequence`
 builds the replica on top of it.
 
@@ -24,11 +28,11 @@ split or merge an item O(chunk size); memory O(items), not O(characters).
 
 from __future__ import annotations
 
-from bisect import bisect_right, insort
+from bisect import bisect_right
 from collections.abc import Iterator
-from operator import attrgetter, itemgetter
-from typing import Any
+from operator import attrgetter
 
+from designpatterns_ref.collab.dellog import DeleteLog
 from designpatterns_ref.collab.ids import Id, _add
 
 __all__ = ["MAX_CHUNK", "ItemList"]
@@ -39,17 +43,54 @@ MAX_CHUNK = 64  # items per chunk before it splits in two
 class _Item:
     """A run of characters typed left to right: ``(agent, seq)`` .. ``seq + len(content) - 1``."""
 
-    __slots__ = ("agent", "chunk", "content", "deleted", "lamport", "left", "right", "run", "seq")
+    # The origins are kept as four plain slots, not two pairs: a pair costs 56 bytes more per run.
+    __slots__ = ("agent", "chunk", "content", "deleted", "dl", "la", "ls", "ra", "rs", "run", "seq")
 
     agent: str
     seq: int
-    lamport: int
+    dl: int  # Lamport time minus seq: the same for every piece of a run (often a shared 0)
     content: str
     deleted: bool
-    left: Id | None  # origin of the first character; the others follow the one before
-    right: Id | None  # shared by every character of the run
-    run: list[_Item]  # every item the original insert was split into, in seq order
+    la: str | None  # left origin: agent ("" for _CHAINED, None for the start) and seq
+    ls: int
+    ra: str | None  # right origin: agent (None for the end) and seq
+    rs: int
+    run: list[_Item] | None  # every piece the original insert was split into (None: just this)
     chunk: _Chunk
+
+    @property
+    def lamport(self) -> int:
+        """The Lamport time of the first character."""
+        return self.seq + self.dl
+
+    @property
+    def left(self) -> Id | None:
+        """The left origin of the first character (_CHAINED: the character before it in the
+        run)."""
+        la = self.la
+        if la is None:
+            return None
+        return (la, self.ls) if la else _CHAINED
+
+    @left.setter
+    def left(self, value: Id | None) -> None:
+        if value is None:
+            self.la, self.ls = None, -1
+        else:
+            self.la, self.ls = value
+
+    @property
+    def right(self) -> Id | None:
+        """The right origin, shared by every character of the run."""
+        ra = self.ra
+        return None if ra is None else (ra, self.rs)
+
+    @right.setter
+    def right(self, value: Id | None) -> None:
+        if value is None:
+            self.ra, self.rs = None, -1
+        else:
+            self.ra, self.rs = value
 
 
 class _Chunk:
@@ -64,8 +105,18 @@ class _Chunk:
         self.prev: _Chunk | None = None
 
 
+# The left origin of a piece cut from a run: the character just before it, of the same agent.
+# Stored as this one shared pair instead of a new pair per piece (agents are never empty).
+_CHAINED: Id = ("", -1)
+
+
+def _origin(item: _Item) -> Id | None:
+    """The left origin of ``item``'s first character."""
+    left = item.left
+    return (item.agent, item.seq - 1) if left is _CHAINED else left
+
+
 _seq_of = attrgetter("seq")
-_first = itemgetter(0)
 
 
 class ItemList:
@@ -76,9 +127,9 @@ class ItemList:
         self._head = _Chunk()
         self._tail = self._head
         self._len = 0  # visible characters
-        self._runs: dict[str, tuple[list[int], list[list[_Item]]]] = {}
-        # per agent, its deletes as [seq, lamport, target agent, target seq, length, backwards]
-        self._dels: dict[str, list[list[Any]]] = {}
+        # per agent, the start of every run and the run: its one item, or its pieces once split
+        self._runs: dict[str, tuple[list[int], list[_Item | list[_Item]]]] = {}
+        self._dels: dict[str, DeleteLog] = {}  # per agent, its deletes
         self._known: dict[str, list[int]] = {}  # per agent, the seq ranges applied
         # a chunk and the visible position it starts at (None: unknown since a remote edit)
         self._cursor: tuple[_Chunk, int] | None = (self._head, 0)
@@ -123,26 +174,32 @@ class ItemList:
                 prev.next = c
             for it in chunk.items:
                 new = _Item()
-                new.agent, new.seq, new.lamport, new.content = (
+                new.agent, new.seq, new.dl, new.content = (
                     it.agent,
                     it.seq,
-                    it.lamport,
+                    it.dl,
                     it.content,
                 )
-                new.deleted, new.left, new.right, new.chunk = it.deleted, it.left, it.right, c
+                new.deleted, new.la, new.ls, new.ra, new.rs = it.deleted, it.la, it.ls, it.ra, it.rs
+                new.chunk = c
                 copies[id(it)] = new
                 c.items.append(new)
             prev = c
         twin._tail = prev if prev is not None else twin._head
         for agent_, (starts, runs) in self._runs.items():
-            new_runs = []
+            new_runs: list[_Item | list[_Item]] = []
             for run in runs:
-                new_run = [copies[id(it)] for it in run]
-                for it in new_run:
-                    it.run = new_run
-                new_runs.append(new_run)
+                if isinstance(run, list):
+                    new_run = [copies[id(it)] for it in run]
+                    for it in new_run:
+                        it.run = new_run
+                    new_runs.append(new_run)
+                else:
+                    single = copies[id(run)]
+                    single.run = None
+                    new_runs.append(single)
             twin._runs[agent_] = (list(starts), new_runs)
-        twin._dels = {a: [list(d) for d in log] for a, log in self._dels.items()}
+        twin._dels = {a: log.copy() for a, log in self._dels.items()}
         twin._known = {a: list(b) for a, b in self._known.items()}
         twin._len = self._len
 
@@ -229,18 +286,19 @@ class ItemList:
         self, agent: str, seq: int, lamport: int, text: str, left: Id | None, right: Id | None
     ) -> _Item:
         item = _Item()
-        item.agent, item.seq, item.lamport, item.content = agent, seq, lamport, text
-        item.deleted, item.left, item.right = False, left, right
-        run = [item]
-        item.run = run
+        item.agent, item.seq, item.dl, item.content = agent, seq, lamport - seq, text
+        item.deleted = False
+        item.la, item.ls = left if left is not None else (None, -1)
+        item.ra, item.rs = right if right is not None else (None, -1)
+        item.run = None  # a run of one item needs no list of pieces until it is split
         starts, runs = self._runs.setdefault(agent, ([], []))
         if not starts or starts[-1] < seq:
             starts.append(seq)
-            runs.append(run)
+            runs.append(item)
         else:
             at = bisect_right(starts, seq)
             starts.insert(at, seq)
-            runs.insert(at, run)
+            runs.insert(at, item)
         _add(self._known.setdefault(agent, []), seq, seq + len(text))
         return item
 
@@ -254,27 +312,32 @@ class ItemList:
         if at < 0:
             return None
         run = runs[at]
-        item = run[bisect_right(run, ident[1], key=_seq_of) - 1] if len(run) > 1 else run[0]
+        if isinstance(run, list):
+            item = run[bisect_right(run, ident[1], key=_seq_of) - 1] if len(run) > 1 else run[0]
+        else:
+            item = run
         return item if ident[1] < item.seq + len(item.content) else None
 
     def _left_of(self, ident: Id) -> Id | None:
         """The left origin of character ``ident`` (the one before it in its run, or the run's)."""
         item = self._find(ident)
         assert item is not None
-        return item.left if ident[1] == item.seq else (ident[0], ident[1] - 1)
+        if ident[1] == item.seq and item.left is not _CHAINED:
+            return item.left
+        return (ident[0], ident[1] - 1)
 
     def _split(self, item: _Item, k: int, index: int) -> _Item:
         """Cut ``item`` (at ``index`` in its chunk) after ``k`` characters; returns the tail."""
         tail = _Item()
-        tail.agent, tail.seq, tail.lamport = item.agent, item.seq + k, item.lamport + k
+        tail.agent, tail.seq, tail.dl = item.agent, item.seq + k, item.dl
         tail.content, item.content = item.content[k:], item.content[:k]
-        tail.deleted, tail.left, tail.right = (
-            item.deleted,
-            (item.agent, item.seq + k - 1),
-            item.right,
-        )
-        tail.run, tail.chunk = item.run, item.chunk
+        tail.deleted, tail.la, tail.ls, tail.ra, tail.rs = item.deleted, "", -1, item.ra, item.rs
         run = item.run
+        if run is None:  # the first split of a run: it gets its list of pieces
+            run = item.run = [item]
+            starts, runs = self._runs[item.agent]
+            runs[bisect_right(starts, item.seq) - 1] = run
+        tail.run, tail.chunk = run, item.chunk
         run.insert(run.index(item) + 1, tail)
         item.chunk.items.insert(index + 1, tail)
         if self._last is item:
@@ -287,10 +350,16 @@ class ItemList:
         if i == 0:
             return i
         a, b = chunk.items[i - 1], chunk.items[i]
-        if a.run is b.run and a.deleted == b.deleted and a.seq + len(a.content) == b.seq:
+        run = b.run
+        if (
+            run is not None
+            and a.run is run
+            and a.deleted == b.deleted
+            and a.seq + len(a.content) == b.seq
+        ):
             a.content += b.content
             del chunk.items[i]
-            b.run.remove(b)
+            run.remove(b)
             return i - 1
         return i
 
@@ -321,21 +390,12 @@ class ItemList:
         n: int,
         backwards: bool = False,
     ) -> None:
-        """Append a delete to ``agent``'s log, extending the last entry when it continues it
-        (forward delete, or backspace one character at a time)."""
-        log = self._dels.setdefault(agent, [])
-        if log and log[-1][0] < seq:
-            d = log[-1]
-            if d[0] + d[4] == seq and d[1] + d[4] == lamport and d[2] == tagent:
-                if not d[5] and not backwards and d[3] + d[4] == tseq:  # forward
-                    d[4] += n
-                    return
-                if n == 1 and (d[5] or d[4] == 1) and tseq + 1 == d[3]:  # backspace
-                    d[3], d[4], d[5] = tseq, d[4] + 1, True
-                    return
-            log.append([seq, lamport, tagent, tseq, n, backwards and n > 1])
-        else:
-            insort(log, [seq, lamport, tagent, tseq, n, backwards and n > 1], key=_first)
+        """Append a delete to ``agent``'s log (:class:`DeleteLog`), extending the last entry
+        when it continues it (forward delete, or backspace one character at a time)."""
+        log = self._dels.get(agent)
+        if log is None:
+            log = self._dels[agent] = DeleteLog()
+        log.add(seq, lamport, tagent, tseq, n, backwards)
 
     def _shift_tail(self, chunk: _Chunk, i: int, keep: int) -> bool:
         """Delete all but ``keep`` characters of visible item ``i`` by moving its tail into the
@@ -345,14 +405,14 @@ class ItemList:
             return False
         item, nxt = items[i], items[i + 1]
         n = len(item.content)
-        if not (nxt.deleted and nxt.run is item.run and item.seq + n == nxt.seq):
+        same_run = nxt.run is not None and nxt.run is item.run
+        if not (nxt.deleted and same_run and item.seq + n == nxt.seq):
             return False
         k = n - keep
         nxt.content = item.content[keep:] + nxt.content
         item.content = item.content[:keep]
         nxt.seq -= k
-        nxt.lamport -= k
-        nxt.left = (item.agent, nxt.seq - 1)
+        nxt.left = _CHAINED
         chunk.visible -= k
         self._len -= k
         self._record_delete(item.agent, nxt.seq, k)
@@ -364,14 +424,14 @@ class ItemList:
         if i == 0:
             return False
         prev, item = chunk.items[i - 1], chunk.items[i]
-        if not (prev.deleted and prev.run is item.run and prev.seq + len(prev.content) == item.seq):
+        same_run = prev.run is not None and prev.run is item.run
+        if not (prev.deleted and same_run and prev.seq + len(prev.content) == item.seq):
             return False
         prev.content += item.content[:k]
         item.content = item.content[k:]
         tseq = item.seq
         item.seq += k
-        item.lamport += k
-        item.left = (item.agent, item.seq - 1)
+        item.left = _CHAINED
         chunk.visible -= k
         self._len -= k
         self._record_delete(item.agent, tseq, k)

@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from designpatterns_ref.collab.base import CRDTError
+from designpatterns_ref.collab.dellog import MAX_ID
 from designpatterns_ref.collab.ids import Id
 
 __all__ = ["Delete", "Insert", "Op", "check_op"]
@@ -78,7 +79,7 @@ def _is_ref(ref: object) -> bool:
         and type(ref[0]) is str
         and ref[0] != ""
         and type(ref[1]) is int
-        and ref[1] >= 0
+        and 0 <= ref[1] < MAX_ID
     )
 
 
@@ -93,21 +94,24 @@ def check_op(op: object) -> Op:
         type(op.agent) is str
         and op.agent != ""
         and type(op.seq) is int
-        and op.seq >= 0
+        and 0 <= op.seq < MAX_ID
         and type(op.lamport) is int
-        and op.lamport >= 0
+        and 0 <= op.lamport < MAX_ID
     )
     if isinstance(op, Insert):
         fine = stamped and type(op.text) is str and op.text != ""
+        fine = fine and max(op.seq, op.lamport) + len(op.text) <= MAX_ID
         fine = fine and _is_ref(op.left) and _is_ref(op.right)
     else:
-        fine = stamped and type(op.length) is int and op.length >= 1
+        fine = stamped and type(op.length) is int and 1 <= op.length <= MAX_ID
         fine = fine and op.target is not None and _is_ref(op.target)
+        fine = fine and max(op.seq, op.lamport, op.target[1]) + op.length <= MAX_ID
         fine = fine and type(op.backwards) is bool
     if not fine:
         raise CRDTError(
             f"malformed {op!r:.200}: agents are non-empty str, seq and lamport ints >= 0, text "
-            f"non-empty, length >= 1, origins and target (agent, seq) pairs"
+            f"non-empty, length >= 1, origins and target (agent, seq) pairs, every id below "
+            f"2**62"
         )
     if isinstance(op, Insert):
         refs = [op.left, op.right]

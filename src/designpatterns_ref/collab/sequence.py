@@ -38,6 +38,8 @@ from operator import attrgetter
 from typing import ClassVar
 
 from designpatterns_ref.collab.base import CRDTError
+from designpatterns_ref.collab.batch import check_batch
+from designpatterns_ref.collab.dellog import MAX_ID, DeleteLog
 from designpatterns_ref.collab.ids import (
     Id,
     Version,
@@ -45,11 +47,10 @@ from designpatterns_ref.collab.ids import (
     _check_version,
     _covers,
     _gaps,
-    _overlaps,
     check_id,
 )
-from designpatterns_ref.collab.items import MAX_CHUNK, ItemList, _Chunk, _first, _Item
-from designpatterns_ref.collab.ops import Delete, Insert, Op, check_agent, check_op, span
+from designpatterns_ref.collab.items import MAX_CHUNK, ItemList, _Chunk, _Item, _origin
+from designpatterns_ref.collab.ops import Delete, Insert, Op, check_agent, check_op
 
 __all__ = ["SequenceReplica"]
 
@@ -95,10 +96,10 @@ class SequenceReplica(ItemList):
         floor = known[-1] if known else 0
         if next_seq is None:
             next_seq = floor
-        elif type(next_seq) is not int or next_seq < floor:
+        elif type(next_seq) is not int or not floor <= next_seq < MAX_ID:
             raise CRDTError(
                 f"next_seq={next_seq!r:.80} must be an int >= {floor}, past every seq of {agent!r} "
-                f"this replica has seen"
+                f"this replica has seen, and below 2**62"
             )
         self._agent, self._next_seq, self._last = agent, next_seq, None
 
@@ -252,7 +253,10 @@ class SequenceReplica(ItemList):
     def _record_delete(self, tagent: str, tseq: int, n: int) -> None:
         """Log a local delete of ``n`` characters from ``(tagent, tseq)``."""
         seq = self._next_seq
-        self._log_delete(self._agent, seq, self._lamport + 1, tagent, tseq, n)
+        log = self._dels.get(self._agent)
+        if log is None:
+            log = self._dels[self._agent] = DeleteLog()
+        log.add(seq, self._lamport + 1, tagent, tseq, n, False)
         _add(self._known.setdefault(self._agent, []), seq, seq + n)
         self._next_seq = seq + n
         self._lamport += n
@@ -276,8 +280,10 @@ class SequenceReplica(ItemList):
             starts, runs = self._runs.get(agent, ([], []))
             first = max(bisect_right(starts, wanted[0][0]) - 1, 0)
             for run in runs[first:]:
-                head = run[0]
-                text = "".join(it.content for it in run)
+                if isinstance(run, list):
+                    head, text = run[0], "".join(it.content for it in run)
+                else:
+                    head, text = run, run.content
                 end = head.seq + len(text)
                 for s, e in _gaps(have, head.seq, end):
                     k = s - head.seq
@@ -285,10 +291,12 @@ class SequenceReplica(ItemList):
                     out.append(
                         Insert(agent, s, head.lamport + k, text[k : e - head.seq], left, head.right)
                     )
-            dels = self._dels.get(agent, [])
-            for seq, lamport, tagent, tseq, n, backwards in dels[
-                max(bisect_right(dels, wanted[0][0], key=_first) - 1, 0) :
-            ]:
+            dels = self._dels.get(agent)
+            if dels is None:
+                continue
+            for seq, lamport, tagent, tseq, n, backwards in dels.entries(
+                dels.covering(wanted[0][0])
+            ):
                 for s, e in _gaps(have, seq, seq + n):
                     lo = tseq + (seq + n - e if backwards else s - seq)
                     out.append(Delete(agent, s, lamport + s - seq, (tagent, lo), e - s, backwards))
@@ -306,8 +314,11 @@ class SequenceReplica(ItemList):
         raises :class:`CRDTError` and leaves the replica exactly as it was."""
         if isinstance(ops, str | bytes) or not isinstance(ops, Iterable):
             raise CRDTError(f"ops={ops!r:.80} must be an iterable of Insert and Delete")
-        batch = [check_op(op) for op in ops]
-        self._check_batch(batch)
+        self._apply_batch([check_op(op) for op in ops])
+
+    def _apply_batch(self, batch: list[Op]) -> None:
+        """:meth:`apply_ops` for operations already checked one by one (``check_op``)."""
+        check_batch(self, batch)
         self._last = None
         self._cursor, self._hint = None, None
         waiting: list[Op] = []
@@ -326,53 +337,6 @@ class SequenceReplica(ItemList):
                     still.append(op)
             waiting = still
         self._pending = waiting
-
-    def _check_batch(self, batch: list[Op]) -> None:
-        """Refuse (CRDTError) a batch that could not be applied whole: see :meth:`apply_ops`."""
-        spans: dict[tuple[str, bool], list[tuple[int, int]]] = {}
-        ops = [*self._pending, *batch]
-        for op in ops:  # the ids each waiting or new operation will use, by agent and kind
-            spans.setdefault((op.agent, type(op) is Insert), []).append((op.seq, op.seq + span(op)))
-        claimed: dict[tuple[str, bool], list[int]] = {}
-        for key, ranges in spans.items():
-            ranges.sort()
-            bounds: list[int] = []
-            for s, e in ranges:
-                _add(bounds, s, e)
-            claimed[key] = bounds
-
-        def used_as(agent: str, chars: bool, s: int, e: int) -> bool:
-            """Do any of ``agent``'s ids [s, e) belong (or go) to a character / a delete?"""
-            if chars:
-                starts, runs = self._runs.get(agent, ([], []))
-                at = bisect_right(starts, e - 1) - 1
-                if at >= 0 and runs[at][-1].seq + len(runs[at][-1].content) > s:
-                    return True
-            else:
-                log = self._dels.get(agent, [])
-                at = bisect_right(log, e - 1, key=_first) - 1
-                if at >= 0 and log[at][0] + log[at][4] > s:
-                    return True
-            return _overlaps(claimed.get((agent, chars), ()), s, e)
-
-        for op in batch:
-            is_insert = type(op) is Insert
-            if used_as(op.agent, not is_insert, op.seq, op.seq + span(op)):
-                what = "characters" if is_insert else "a delete"
-                raise CRDTError(
-                    f"{op!r:.200} uses ids for {what} that are used for the other kind elsewhere"
-                )
-        for op in ops:
-            if type(op) is Insert:
-                refs = [(r, 1) for r in (op.left, op.right) if r is not None]
-            else:
-                refs = [(op.target, op.length)]  # type: ignore[union-attr]
-            for (agent, seq), n in refs:
-                if used_as(agent, False, seq, seq + n):
-                    raise CRDTError(
-                        f"{op!r:.200} refers to {(agent, seq)!r} (+{n - 1}), which is a delete, "
-                        f"not a character"
-                    )
 
     def merge(self, other: SequenceReplica) -> None:
         """Apply every operation ``other`` has that this replica lacks."""
@@ -404,9 +368,9 @@ class SequenceReplica(ItemList):
         """The right origin the rule compares: the item's own, unless the rule says otherwise."""
         return item.right
 
-    def _integrate(self, new: _Item) -> None:
-        """Place the remote run ``new`` between its origins, where the rule says."""
-        left, right = new.left, new.right
+    def _integrate(self, new: _Item, left: Id | None, right: Id | None) -> None:
+        """Place the remote run ``new`` between its origins ``left`` and ``right`` (its own,
+        passed in to save building them again), where the rule says."""
         if left is None:
             chunk, i = self._head, 0
         else:
@@ -481,12 +445,13 @@ class SequenceReplica(ItemList):
             if k == len(seen) and not explore():
                 break
             other = seen[k][0]
-            if other.left == new.left:
+            other_left = _origin(other)
+            if other_left == new.left:
                 verdict = self._order(new, other, right_cmp(other) if self.uses_right else 0)
                 if verdict == _BREAK:
                     break
                 scanning = verdict == _MAYBE
-            elif other.left is None or rank.get(id(self._find(other.left)), k) >= k:
+            elif other_left is None or rank.get(id(self._find(other_left)), k) >= k:
                 break  # other's left origin is before ours: we are past our siblings
             k += 1
         if dest < len(seen):
@@ -496,33 +461,52 @@ class SequenceReplica(ItemList):
     # -- applying one remote operation --------------------------------------------------------
     def _apply_one(self, op: Op) -> bool:
         """Apply one checked operation; False when something it depends on has not arrived."""
-        known = self._known.get(op.agent, ())
-        n = len(op.text) if isinstance(op, Insert) else op.length
-        gaps = _gaps(known, op.seq, op.seq + n)
-        if not gaps:
-            return True  # a duplicate
-        if isinstance(op, Insert):
+        known_map = self._known
+        agent, seq = op.agent, op.seq
+        known = known_map.get(agent)
+        is_insert = type(op) is Insert
+        n = len(op.text) if is_insert else op.length  # type: ignore[union-attr]
+        if not known or seq >= known[-1]:  # the usual case: all of it is new
+            gaps = [(seq, seq + n)]
+        else:
+            gaps = _gaps(known, seq, seq + n)
+            if not gaps:
+                return True  # a duplicate
+        if is_insert:
+            right = op.right  # type: ignore[union-attr]
+            if right is not None and not _covers(known_map.get(right[0], ()), right[1]):
+                return False
             pieces = []
             for s, e in gaps:
-                k = s - op.seq
-                left = op.left if k == 0 else (op.agent, s - 1)
-                for ref in (left, op.right):
-                    if ref is not None and not _covers(self._known.get(ref[0], ()), ref[1]):
-                        return False
-                pieces.append((s, k, e - op.seq, left))
+                k = s - seq
+                left = op.left if k == 0 else (agent, s - 1)  # type: ignore[union-attr]
+                if left is not None and not _covers(known_map.get(left[0], ()), left[1]):
+                    return False
+                pieces.append((s, k, e - seq, left))
             for s, k, end, left in pieces:
-                item = self._new_item(op.agent, s, op.lamport + k, op.text[k:end], left, op.right)
-                self._integrate(item)
+                text = op.text if k == 0 and end == n else op.text[k:end]  # type: ignore[union-attr]
+                self._integrate(
+                    self._new_item(agent, s, op.lamport + k, text, left, right), left, right
+                )
         else:
-            tagent, tseq = op.target
-            tbounds = self._known.get(tagent, ())
-            if _gaps(tbounds, tseq, tseq + op.length):
+            tagent, tseq = op.target  # type: ignore[union-attr]
+            length = n
+            tbounds = known_map.get(tagent)
+            if tbounds is None:
                 return False
-            self._delete_ids(tagent, tseq, op.length)
+            i = bisect_right(tbounds, tseq)  # the whole target inside one known range?
+            if not (i & 1 and tbounds[i] >= tseq + length):
+                return False
+            self._delete_ids(tagent, tseq, length)
+            mine = known_map.get(agent)
+            if mine is None:
+                mine = known_map[agent] = []
             for s, e in gaps:
-                _add(self._known.setdefault(op.agent, []), s, e)
-                k = s - op.seq
-                lo = tseq + (op.seq + op.length - e if op.backwards else k)
-                self._log_delete(op.agent, s, op.lamport + k, tagent, lo, e - s, op.backwards)
-        self._lamport = max(self._lamport, op.lamport + n - 1)
+                _add(mine, s, e)
+                k = s - seq
+                back = op.backwards  # type: ignore[union-attr]
+                lo = tseq + (seq + length - e if back else k)
+                self._log_delete(agent, s, op.lamport + k, tagent, lo, e - s, back)
+        if op.lamport + n - 1 > self._lamport:
+            self._lamport = op.lamport + n - 1
         return True

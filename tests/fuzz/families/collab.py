@@ -16,7 +16,16 @@ from designpatterns_ref.collab import (
     SequenceReplica,
     TextOperation,
     Version,
+    apply_update,
+    decode_ops,
+    decode_version,
+    encode_ops,
+    encode_update,
+    encode_version,
     from_utf16,
+    sync_socket,
+    sync_step1,
+    sync_step2,
     to_utf16,
 )
 from designpatterns_ref.collab import (
@@ -257,10 +266,60 @@ def _trace_entries() -> list[Entry]:
     return out
 
 
+def _wire_entries() -> list[Entry]:
+    """The wire format and the two-step sync: bytes in, the family's error out."""
+    make, snap = _replica(FugueMaxReplica), _replica_state
+    update = encode_update(make())
+    step1 = sync_step1(FugueMaxReplica("zed"))
+
+    def flipped(v: object) -> object:  # the hostile value as one byte of a real message
+        if type(v) is not int or isinstance(v, bool):
+            return v
+        data = bytearray(update)
+        data[v % len(data)] ^= 0xFF
+        return bytes(data)
+
+    def on_socket(replica: SequenceReplica, v: object, initiator: object = True) -> object:
+        import socket
+
+        a, b = socket.socketpair()
+        with a, b:
+            b.close()  # the peer hangs up at once
+            return sync_socket(replica, v if v is not None else a, initiator=initiator)  # type: ignore[arg-type]
+
+    plain: dict[str, Any] = {
+        "encode_ops(ops)": lambda _, v: encode_ops(v),
+        "encode_ops([op])": lambda _, v: encode_ops([v]),
+        "decode_ops(data)": lambda _, v: decode_ops(v),
+        "decode_ops(flipped byte)": lambda _, v: decode_ops(flipped(v)),
+        "decode_ops(truncated)": lambda _, v: (
+            decode_ops(update[: v % len(update)]) if type(v) is int else None
+        ),
+        "encode_version(version)": lambda _, v: encode_version(v),
+        "decode_version(data)": lambda _, v: decode_version(v),
+        "sync_step1(replica)": lambda _, v: sync_step1(v),
+        "sync_step2(replica)": lambda _, v: sync_step2(v, step1),
+        "encode_update(replica)": lambda _, v: encode_update(v),
+        "apply_update(replica)": lambda _, v: apply_update(v, update),
+    }
+    out = [Entry(name, call=call) for name, call in plain.items()]
+    methods: dict[str, Any] = {
+        "apply_update(update)": lambda d, v: apply_update(d, v),
+        "apply_update(flipped byte)": lambda d, v: apply_update(d, flipped(v)),
+        "sync_step2(step1)": lambda d, v: sync_step2(d, v),
+        "encode_update(since)": lambda d, v: encode_update(d, v),
+        "sync_socket(sock)": lambda d, v: on_socket(d, v if v is not None else 0),
+        "sync_socket(initiator)": lambda d, v: on_socket(d, None, v),
+    }
+    out += [Entry(n, call=c, make=make, snapshot=snap) for n, c in methods.items()]
+    return out
+
+
 ENTRIES = [
     *(e for rule, cls in RULES.items() for e in _replica_entries(rule, cls)),
     *_version_entries(),
     *_ops_entries(),
     *_ot_entries(),
     *_trace_entries(),
+    *_wire_entries(),
 ]

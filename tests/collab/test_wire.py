@@ -1,0 +1,403 @@
+"""The wire format: round trips, every truncation and corruption refused cleanly, two-step sync."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import socket
+import subprocess
+import sys
+import threading
+import zlib
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from designpatterns_ref.collab import (
+    RULES,
+    CRDTError,
+    Delete,
+    FugueMaxReplica,
+    Insert,
+    Op,
+    SequenceReplica,
+    SyncReport,
+    Version,
+    WireError,
+    apply_update,
+    decode_ops,
+    decode_version,
+    encode_ops,
+    encode_update,
+    encode_version,
+    sync_socket,
+    sync_step1,
+    sync_step2,
+)
+from designpatterns_ref.collab.ops import check_op
+
+SRC = Path(__file__).resolve().parents[2] / "src"
+
+AGENT = st.text(min_size=1, max_size=6)  # any str, lone surrogates included
+SEQ = st.integers(0, 2**40)
+REF = st.none() | st.tuples(AGENT, SEQ)
+
+
+@st.composite
+def ops(draw: st.DrawFn) -> Op:
+    agent, seq, lamport = draw(AGENT), draw(SEQ), draw(SEQ)
+
+    def before(ref: tuple[str, int] | None) -> tuple[str, int] | None:
+        if ref is not None and ref[0] == agent and ref[1] >= seq:
+            return None  # an op refers only to what came before it
+        return ref
+
+    if draw(st.booleans()):
+        text = draw(st.text(min_size=1, max_size=8))
+        return Insert(agent, seq, lamport, text, before(draw(REF)), before(draw(REF)))
+    tagent, tseq, n = draw(AGENT), draw(SEQ), draw(st.integers(1, 2**20))
+    if tagent == agent and tseq + n > seq:
+        tagent += "x"
+    return Delete(agent, seq, lamport, (tagent, tseq), n, draw(st.booleans()))
+
+
+BATCHES = st.lists(ops(), max_size=12)
+
+
+def _with_crc(body: bytes) -> bytes:
+    """``body`` (a message without its checksum) with a correct checksum appended."""
+    return body + zlib.crc32(body).to_bytes(4, "little")
+
+
+def _history(cls: type[SequenceReplica], seed: int, n: int = 30) -> tuple[SequenceReplica, ...]:
+    """Two replicas that share a start, then edit concurrently, now and then seeing part of the
+    other's work (so their versions overlap in ragged ways)."""
+    rng = random.Random(seed)
+    base = cls("base")
+    base.insert(0, "shared start")
+    a, b = base.fork("a"), base.fork("ab")
+    for _ in range(n):
+        doc = rng.choice((a, b))
+        if len(doc) and rng.random() < 0.35:
+            pos = rng.randrange(len(doc))
+            doc.delete(pos, min(rng.randint(1, 4), len(doc) - pos))
+        else:
+            text = rng.choice(["x", "yz", "📊", "\ud800", "long run"])
+            doc.insert(rng.randint(0, len(doc)), text)
+        if rng.random() < 0.15:  # a partial delivery: some of the other's operations
+            other = b if doc is a else a
+            missing = other.ops_since(doc.version())
+            doc.apply_ops(missing[: rng.randint(0, len(missing))])
+    return a, b
+
+
+def _ids(version: Version) -> set[tuple[str, int]]:
+    ranges = version.ranges()
+    return {(a, s) for a, pairs in ranges.items() for lo, hi in pairs for s in range(lo, hi)}
+
+
+def _op_ids(batch: list[Op]) -> list[tuple[str, int]]:
+    out = []
+    for op in batch:
+        n = len(op.text) if isinstance(op, Insert) else op.length
+        out += [(op.agent, op.seq + k) for k in range(n)]
+    return out
+
+
+# -- round trips ----------------------------------------------------------------------------------
+@given(batch=BATCHES)
+def test_random_batches_round_trip(batch: list[Op]) -> None:
+    assert decode_ops(encode_ops(batch)) == batch
+
+
+@pytest.mark.parametrize("rule", list(RULES))
+@settings(max_examples=20)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_replica_updates_round_trip_and_rebuild_the_text(rule: str, seed: int) -> None:
+    a, _ = _history(RULES[rule], seed)
+    ops_ = a.ops_since()
+    assert decode_ops(encode_ops(ops_)) == ops_
+    reader = RULES[rule]("reader")
+    assert apply_update(reader, encode_update(a)) == len(ops_)
+    assert reader.text() == a.text() and reader.version() == a.version()
+
+
+@given(
+    ranges=st.dictionaries(
+        AGENT, st.lists(st.tuples(SEQ, st.integers(1, 2**20)), min_size=1, max_size=5), max_size=4
+    )
+)
+def test_versions_round_trip(ranges: dict[str, list[tuple[int, int]]]) -> None:
+    version = Version({a: [(s, s + n) for s, n in pairs] for a, pairs in ranges.items()})
+    assert decode_version(encode_version(version)) == version
+
+
+def test_an_update_is_compact() -> None:
+    doc = FugueMaxReplica("alice")
+    for k, ch in enumerate("typed one key at a time"):
+        doc.insert(k, ch)
+    doc.delete(0, 6)
+    data = encode_update(doc)
+    assert decode_ops(data) == doc.ops_since()
+    # header 6 + agent table 7 + two records of 6 or 7 bytes + 24 bytes of text + crc 4
+    assert len(data) <= 6 + 7 + 14 + 1 + 23 + 4
+
+
+# -- truncation and corruption --------------------------------------------------------------------
+def _decodes_or_refuses(data: bytes) -> None:
+    try:
+        batch = decode_ops(data)
+    except WireError as exc:
+        assert "\n" not in str(exc) and str(exc)
+        return
+    for op in batch:  # a valid batch: every operation well formed
+        assert check_op(op) is op
+
+
+@settings(max_examples=30)
+@given(batch=BATCHES.filter(bool))
+def test_every_truncation_is_refused(batch: list[Op]) -> None:
+    data = encode_ops(batch)
+    for cut in range(len(data)):
+        with pytest.raises(WireError):
+            decode_ops(data[:cut])
+
+
+@given(batch=BATCHES, at=st.integers(0, 10**6), bit=st.integers(0, 7))
+def test_a_flipped_bit_is_caught_by_the_checksum(batch: list[Op], at: int, bit: int) -> None:
+    data = bytearray(encode_ops(batch))
+    data[at % len(data)] ^= 1 << bit
+    with pytest.raises(WireError):
+        decode_ops(bytes(data))
+
+
+@given(batch=BATCHES, at=st.integers(0, 10**6), byte=st.integers(0, 255), cut=st.integers(0, 40))
+def test_corrupt_bodies_with_a_valid_checksum_decode_or_raise(
+    batch: list[Op], at: int, byte: int, cut: int
+) -> None:
+    """The parser itself, past the checksum: any changed byte, any truncated body."""
+    body = bytearray(encode_ops(batch)[:-4])
+    body[6 + at % (len(body) - 6)] = byte
+    _decodes_or_refuses(_with_crc(bytes(body)))
+    _decodes_or_refuses(_with_crc(bytes(body[: max(6, len(body) - cut)])))
+
+
+@given(data=st.binary(max_size=64))
+def test_random_bytes_after_a_valid_header(data: bytes) -> None:
+    _decodes_or_refuses(_with_crc(b"DPCR\x01\x01" + data))
+    with contextlib.suppress(WireError):
+        decode_version(_with_crc(b"DPCR\x01\x02" + data))
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (b"", "too short"),
+        (b"XXXX\x01\x01\x00\x00\x00\x00", "magic"),
+        (_with_crc(b"DPCR\x02\x01\x00\x00\x00"), "format version 2"),
+        (_with_crc(b"DPCR\x01\x02\x00"), "state vector, expected an update"),
+        (_with_crc(b"DPCR\x01\x01\x05a"), "agent count=5"),
+        (_with_crc(b"DPCR\x01\x01\x01\x02\xff\xfe\x00\x00"), "not UTF-8"),
+        (_with_crc(b"DPCR\x01\x01\x00" + b"\xff" * 11), "longer than 10 bytes"),
+        (_with_crc(b"DPCR\x01\x01\x00\x00\x00\x00"), "1 unexpected values"),
+        (_with_crc(b"DPCR\x01\x01\x01\x00\x00\x00"), "empty agent name"),
+        (_with_crc(b"DPCR\x01\x01\x01\x01a\x00\x01\x01\x00\x00\x00\x01\x00\x00"), "operation 0"),
+        (_with_crc(b"DPCR\x01\x01\x01\x01a\x00\x01\x00\x00\x00\x00\x05"), "0 characters"),
+        (_with_crc(b"DPCR\x01\x01\x01\x01a\x04hell\x01\x00\x00\x00\x00\x05"), "4 characters"),
+        (_with_crc(b"DPCR\x01\x01\x01\x01a\x00\x01\x00\x00\x00\x00\x85"), "truncated"),
+        (_with_crc(b"DPCR\x01\x01\x01\x01a\x00\x01\x10\x00\x00\x00\x01"), "flags 0x10"),
+    ],
+)
+def test_bad_messages_name_what_is_wrong(data: bytes, message: str) -> None:
+    with pytest.raises(WireError, match=message):
+        decode_ops(data)
+
+
+def test_a_well_formed_message_of_ops_that_do_not_fit_changes_nothing() -> None:
+    doc = FugueMaxReplica("alice")
+    doc.insert(0, "hello")
+    before = (doc.text(), doc.version(), doc.ops_since())
+    orphan = encode_ops([Insert("bob", 0, 0, "x", ("alice", 0), None)])
+    refused = encode_ops(
+        [Delete("bob", 0, 0, ("alice", 0), 1), Insert("bob", 0, 0, "y", None, None)]
+    )
+    with pytest.raises(CRDTError):
+        apply_update(doc, refused)
+    with pytest.raises(WireError):
+        apply_update(doc, orphan[:-1])
+    assert (doc.text(), doc.version(), doc.ops_since()) == before
+
+
+# -- the two-step sync ----------------------------------------------------------------------------
+@pytest.mark.parametrize("rule", list(RULES))
+@settings(max_examples=25)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_two_step_sync_sends_exactly_what_is_missing(rule: str, seed: int) -> None:
+    a, b = _history(RULES[rule], seed)
+    lacks_b, lacks_a = _ids(a.version()) - _ids(b.version()), _ids(b.version()) - _ids(a.version())
+    step1_a, step1_b = sync_step1(a), sync_step1(b)
+    to_b, to_a = sync_step2(a, step1_b), sync_step2(b, step1_a)
+    sent_b, sent_a = _op_ids(decode_ops(to_b)), _op_ids(decode_ops(to_a))
+    assert sorted(sent_b) == sorted(lacks_b) and sorted(sent_a) == sorted(lacks_a)  # no repeats
+    apply_update(b, to_b)
+    apply_update(a, to_a)
+    assert a.text() == b.text() and a.version() == b.version()
+    assert a.stats()["pending"] == b.stats()["pending"] == 0
+    assert sync_step2(a, sync_step1(b)) == encode_ops([])  # nothing more to send
+
+
+# -- over real sockets -----------------------------------------------------------------------------
+def test_sync_over_a_loopback_socket_between_threads() -> None:
+    a, b = _history(FugueMaxReplica, seed=7, n=200)
+    server = socket.create_server(("127.0.0.1", 0))
+    reports: list[SyncReport] = []
+
+    def serve() -> None:
+        conn, _ = server.accept()
+        with conn:
+            conn.settimeout(30)
+            reports.append(sync_socket(b, conn, initiator=False))
+
+    thread = threading.Thread(target=serve)
+    thread.start()
+    with socket.create_connection(server.getsockname(), timeout=30) as sock:
+        mine = sync_socket(a, sock, initiator=True)
+    thread.join(30)
+    server.close()
+    assert a.text() == b.text() and a.version() == b.version()
+    theirs = reports[0]
+    assert (mine.bytes_sent, mine.ops_sent) == (theirs.bytes_received, theirs.ops_received)
+    assert (mine.bytes_received, mine.ops_received) == (theirs.bytes_sent, theirs.ops_sent)
+
+
+def test_a_peer_that_hangs_up_mid_frame_is_a_wire_error() -> None:
+    doc = FugueMaxReplica("alice")
+    doc.insert(0, "hello")
+    before = (doc.text(), doc.version())
+    left, right = socket.socketpair()
+    with left, right:
+        right.sendall((100).to_bytes(4, "big") + b"DPCR")  # a 100-byte frame, cut short
+        right.shutdown(socket.SHUT_WR)
+        with pytest.raises(WireError, match="closed the connection after 4 of 100 bytes"):
+            sync_socket(doc, left, initiator=False)
+    assert (doc.text(), doc.version()) == before
+
+
+_PEER = r"""
+import random, socket, sys
+from designpatterns_ref.collab import FugueMaxReplica, sync_socket
+
+role, seed, port = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+rng = random.Random(seed)
+doc = FugueMaxReplica("shared")
+doc.insert(0, "the start both processes share")  # the same ops in both: seq and lamport match
+doc.set_agent(role)
+for _ in range(300):  # concurrent edits, different in each process
+    if len(doc) and rng.random() < 0.3:
+        pos = rng.randrange(len(doc))
+        doc.delete(pos, min(3, len(doc) - pos))
+    else:
+        doc.insert(rng.randint(0, len(doc)), rng.choice(["a", "bc", "📊", " word"]))
+if role == "server":
+    listener = socket.create_server(("127.0.0.1", port))
+    print(listener.getsockname()[1], flush=True)
+    sock, _ = listener.accept()
+else:
+    sock = socket.create_connection(("127.0.0.1", port), timeout=60)
+sock.settimeout(60)
+report = sync_socket(doc, sock, initiator=role == "client")
+sock.close()
+print(repr(doc.text()))
+print(repr(sorted(doc.version().ranges().items())))
+print(report.ops_sent, report.ops_received)
+"""
+
+
+def test_two_processes_sync_over_tcp() -> None:
+    env = {**os.environ, "PYTHONPATH": str(SRC) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    cmd = [sys.executable, "-c", _PEER]
+    out = subprocess.PIPE
+    server = subprocess.Popen([*cmd, "server", "1", "0"], stdout=out, text=True, env=env)
+    try:
+        assert server.stdout is not None
+        port = server.stdout.readline().strip()
+        client = subprocess.run(
+            [*cmd, "client", "2", port],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
+        out_server, _ = server.communicate(timeout=120)
+    finally:
+        server.kill()
+    assert client.returncode == 0 and server.returncode == 0, client.stderr
+    text_c, version_c, counts_c = client.stdout.splitlines()
+    text_s, version_s, counts_s = out_server.splitlines()
+    assert (text_c, version_c) == (text_s, version_s)
+    assert "'client'" in version_c and "'server'" in version_c
+    sent_c, received_c = map(int, counts_c.split())
+    sent_s, received_s = map(int, counts_s.split())
+    assert sent_c == received_s > 0 and sent_s == received_c > 0
+
+
+# -- the run-based merge from bytes against the per-character oracle ----------------------------
+@st.composite
+def crowded_histories(draw: st.DrawFn) -> list[dict[str, object]]:
+    """Concurrent histories where everyone edits at one place: positions 0 to 3, deletes of
+    the neighbours of what others type, runs typed forwards and backwards."""
+    history: list[dict[str, object]] = []
+    for i in range(draw(st.integers(2, 16))):
+        agent = draw(st.sampled_from(("a", "ab", "b")))
+        parents = sorted(set(draw(st.lists(st.integers(0, i - 1), max_size=2)))) if i else []
+        edit = st.tuples(
+            st.integers(0, 3), st.sampled_from([0, 0, 1, 2]), st.text("xyz📊", max_size=3)
+        )
+        history.append(
+            {"agent": agent, "parents": parents, "edits": draw(st.lists(edit, max_size=3))}
+        )
+    return history
+
+
+@pytest.mark.parametrize("rule", list(RULES))
+@settings(max_examples=40)
+@given(history=crowded_histories(), seed=st.integers(0, 2**32 - 1))
+def test_merging_from_bytes_matches_the_per_character_oracle(
+    rule: str, history: list[dict[str, object]], seed: int
+) -> None:
+    from tests.collab.oracle import replay
+
+    trace, expected, _ = replay(history, rule)
+    cls, rng = RULES[rule], random.Random(seed)
+    replicas: list[SequenceReplica] = []
+    next_seq: dict[str, int] = {}
+    for txn in trace["txns"]:
+        parents, agent = txn["parents"], txn["agent"]
+        doc = replicas[parents[0]].fork(agent) if parents else cls(agent)
+        for p in parents[1:]:  # a merge over the wire: the two-step sync's update
+            apply_update(doc, sync_step2(replicas[p], sync_step1(doc)))
+        doc.set_agent(agent, next_seq.get(agent, 0))
+        for pos, n_deleted, inserted in txn["patches"]:
+            if n_deleted:
+                doc.delete(pos, n_deleted)
+            if inserted:
+                doc.insert(pos, inserted)
+        next_seq[agent] = max(
+            [next_seq.get(agent, 0)] + [e for a, pairs in doc.version().ranges().items()
+                                        if a == agent for _, e in pairs]
+        )  # fmt: skip
+        replicas.append(doc)
+    everything = [op for r in replicas for op in r.ops_since()]
+    whole = cls("whole")  # every operation, duplicates included, as one update
+    apply_update(whole, encode_ops(everything))
+    pieces = cls("pieces")  # shuffled, in several updates: some wait for their dependencies
+    rng.shuffle(everything)
+    while everything:
+        cut = rng.randint(1, len(everything))
+        apply_update(pieces, encode_ops(everything[:cut]))
+        everything = everything[cut:]
+    for reader in (whole, pieces):
+        assert reader.text() == expected and reader.stats()["pending"] == 0
