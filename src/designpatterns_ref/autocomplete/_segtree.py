@@ -11,7 +11,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator, MutableSequence, Sequence
 from heapq import heapify, heappop, heappush
-from itertools import chain, compress, repeat
+from itertools import chain, compress
 from operator import gt, itemgetter, le
 from typing import Any
 
@@ -35,9 +35,11 @@ def build(
     (:func:`pairwise_min`), so no Python loop runs per node.
     """
     width = 1 << BLOCK_HEIGHT
-    values = list(leaves)
-    size = max(width, -(-len(values) // width) * width)
-    tree = make(chain(repeat(empty, size), values, repeat(empty, size - len(values))))
+    tree = make(leaves)
+    n = len(tree)
+    size = max(width, -(-n // width) * width)
+    pad = make([empty])
+    tree = pad * size + tree + pad * (size - n)
     hi = size  # nodes hi .. 2 * size - 1 are done
     while hi > 1:
         lo = (hi + 1) // 2  # so that every child, 2 * lo or more, is done

@@ -109,11 +109,10 @@ def _arrays(terms: list[str], weights: list[int]) -> tuple[Any, ...]:
     if any(map(eq, alphabetical, islice(alphabetical, 1, None))):  # duplicates: later wins
         table = dict(zip(terms, weights, strict=True))
         return _arrays(list(table), list(table.values()))
-    lengths = list(map(len, alphabetical))
     distinct = sorted(set(by_position), reverse=True)  # the weights, heaviest first
-    stride = max(lengths, default=0) + 1
+    stride = max(map(len, terms), default=0) + 1
     heaviness = dict(zip(distinct, range(0, len(distinct) * stride, stride), strict=True))
-    keys = list(map(add, map(heaviness.__getitem__, by_position), lengths))
+    keys = list(map(add, map(heaviness.__getitem__, by_position), map(len, alphabetical)))
     buckets: dict[int, list[int]] = {key: [] for key in sorted(set(keys))}
     deque(map(list.append, map(buckets.__getitem__, keys), range(n)), maxlen=0)
     position = list(chain.from_iterable(buckets.values()))
