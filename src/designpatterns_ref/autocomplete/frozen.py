@@ -14,8 +14,9 @@ list of every 16th term makes the binary searches run mostly in C. No Python obj
 survives the build: about 22 bytes per term plus the text itself (8 for the tree, 4 each for
 the offset and the position, the rest for the cached lists and the search heads).
 
-The build is bottom-up from the sorted terms, with C-level passes (three stable sorts give the
-ranks, ``map(min, ...)`` fills the tree a level at a time). ``save(path)`` writes the arrays as
+The build runs in C-level passes, none a Python loop per term (:func:`_arrays`): one sort of
+the terms, ranks dealt into buckets of small integer keys, one encode of the whole text split
+at NUL bytes, the tree filled a run of nodes at a time. ``save(path)`` writes the arrays as
 they are (:mod:`~designpatterns_ref.autocomplete.storage`) and ``load(path, mmap=True)`` maps
 the file read-only and reads the arrays in place through ``memoryview`` objects: loading costs
 a checksum of the file, and processes that map the same file share one copy of it.
