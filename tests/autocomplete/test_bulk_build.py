@@ -18,7 +18,12 @@ from designpatterns_ref.autocomplete import (
     TopKTrie,
     Trie,
 )
-from designpatterns_ref.autocomplete._shared import check_items, check_items_one_by_one
+from designpatterns_ref.autocomplete._segtree import BLOCK_HEIGHT, CACHED, build, build_caches
+from designpatterns_ref.autocomplete._shared import (
+    check_items,
+    check_items_one_by_one,
+    check_pairs,
+)
 from designpatterns_ref.autocomplete._tree import Node
 
 MUTABLE: dict[str, Callable[..., Completer]] = {
@@ -165,3 +170,95 @@ def test_fast_check_accepts_and_refuses_as_the_loop(items: list[object], casefol
             return (type(exc), str(exc))
 
     assert outcome(check_items) == outcome(check_items_one_by_one)
+
+
+@settings(max_examples=100)
+@given(items=st.lists(pairs, max_size=8), casefold=st.booleans())
+def test_the_pairs_check_keeps_what_the_loop_keeps(items: list[object], casefold: bool) -> None:
+    def outcome(check: Callable[[list[object], bool], object]) -> object:
+        try:
+            return check(list(items), casefold)
+        except AutocompleteError as exc:
+            return (type(exc), str(exc))
+
+    def as_table(items: list[object], casefold: bool) -> dict[str, int]:
+        terms, weights = check_pairs(items, casefold)
+        return dict(zip(terms, weights, strict=True))
+
+    assert outcome(as_table) == outcome(check_items_one_by_one)
+
+
+def _below(i: int, size: int) -> list[int]:
+    """The leaf slots under node ``i`` of a bottom-up tree with ``size`` leaves."""
+    if i >= size:
+        return [i]
+    return _below(2 * i, size) + _below(2 * i + 1, size)
+
+
+def reference_arrays(weights: dict[str, int]) -> dict[str, list[int] | bytes]:
+    """FrozenCompleter's arrays by their definitions, with plain loops."""
+    empty = 2**32 - 1
+    alphabetical = sorted(weights)
+    ranked = sorted(alphabetical, key=lambda t: (-weights[t], len(t), t))
+    rank_of = {term: rank for rank, term in enumerate(ranked)}
+    n, width = len(alphabetical), 1 << BLOCK_HEIGHT
+    size = max(width, -(-n // width) * width)
+    leaves = [rank_of[t] for t in alphabetical] + [empty] * (size - n)
+    tree = [empty] + [min(leaves[j - size] for j in _below(i, size)) for i in range(1, size)]
+    caches = [empty] * CACHED
+    for i in range(1, 2 * (size // width)):
+        caches += sorted(leaves[j - size] for j in _below(i, size))[:CACHED]
+    encoded = [t.encode("utf-8", "surrogatepass") for t in alphabetical]
+    offsets = [0]
+    for raw in encoded:
+        offsets.append(offsets[-1] + len(raw))
+    wval = sorted(set(weights.values()), reverse=True)
+    return {
+        "blob": b"".join(encoded),
+        "offsets": offsets,
+        "tree": tree[1:] + leaves,
+        "caches": caches[CACHED:],
+        "position": [alphabetical.index(t) for t in ranked],
+        "wval": wval,
+        "wrnk": [min(r for r, t in enumerate(ranked) if weights[t] == w) for w in wval],
+        "heads": encoded[::16],
+    }
+
+
+@settings(max_examples=60)
+@given(
+    items=st.lists(st.tuples(terms, st.integers(0, 3)), max_size=80)
+    | st.lists(st.tuples(st.text(max_size=3), st.integers(0, 2**63 - 1)), max_size=80),
+    casefold=st.booleans(),
+)
+def test_frozen_arrays_match_their_definitions(
+    items: list[tuple[str, int]], casefold: bool
+) -> None:
+    items = [(t, w) for t, w in items if t]
+    frozen = FrozenCompleter(items, casefold=casefold)
+    expected = reference_arrays(check_items_one_by_one(items, casefold))
+    size, t = frozen._size, frozen._terms
+    first = size >> BLOCK_HEIGHT
+    assert bytes(t.blob) == expected["blob"]
+    assert list(t.offsets) == expected["offsets"]
+    assert list(frozen._tree)[1:] == expected["tree"]
+    assert list(frozen._caches)[CACHED : 2 * first * CACHED] == expected["caches"]
+    assert list(frozen._position) == expected["position"]
+    assert list(frozen._wval) == expected["wval"]
+    assert list(frozen._wrnk) == expected["wrnk"]
+    assert t.heads == expected["heads"]
+
+
+@pytest.mark.parametrize("n", [0, 1, 31, 32, 33, 95, 96, 97, 200, 321, 1000])
+def test_segment_tree_and_caches_match_their_definitions(n: int) -> None:
+    empty = 10**9
+    leaves = [(i * 7919) % 1009 for i in range(n)]  # ties included
+    tree, size = build(leaves, empty)
+    caches = [empty] * (2 * (size >> BLOCK_HEIGHT) * CACHED)
+    build_caches(tree, size, caches)
+    padded = leaves + [empty] * (size - n)
+    for i in range(1, 2 * size):
+        below = [padded[j - size] for j in _below(i, size)]
+        assert tree[i] == min(below)
+        if i < 2 * (size >> BLOCK_HEIGHT):
+            assert caches[i * CACHED : (i + 1) * CACHED] == sorted(below)[:CACHED]

@@ -9,8 +9,10 @@ rank keys in a list) and :class:`~designpatterns_ref.autocomplete.frozen.FrozenC
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterator, MutableSequence, Sequence
+from collections.abc import Callable, Iterable, Iterator, MutableSequence, Sequence
 from heapq import heapify, heappop, heappush
+from itertools import chain, compress
+from operator import gt, itemgetter, le
 from typing import Any
 
 #: Nodes this high (covering 2**BLOCK_HEIGHT leaves) and above cache their best values.
@@ -19,27 +21,44 @@ BLOCK_HEIGHT = 5
 CACHED = 10
 
 
-def build(leaves: list[Any], empty: Any) -> tuple[list[Any], int]:
-    """A tree (as a list) over ``leaves`` and its leaf offset ``size``, in O(n).
+def build(
+    leaves: Iterable[Any], empty: Any, make: Callable[[Iterable[Any]], Any] = list
+) -> tuple[Any, int]:
+    """A tree over ``leaves`` (as ``make`` builds it: a list, or an ``array``) and its leaf
+    offset ``size``, in O(n).
 
     ``size`` is ``len(leaves)`` rounded up to a whole number of blocks of
     ``2**BLOCK_HEIGHT`` leaves, not to a power of two: the bottom-up tree is correct for any
     size (node ``i`` covers the leaves below it, and a range still splits into O(log n) whole
-    nodes), and the padding stays under one block. The levels are filled with
-    ``map(min, ...)`` over the level below while they have an even length, so the loop runs in C.
+    nodes), and the padding stays under one block. The nodes are filled in runs ``lo .. hi - 1``
+    whose children (``2 * lo .. 2 * hi - 1``) are all done, each run by one C-level pass
+    (:func:`pairwise_min`), so no Python loop runs per node.
     """
     width = 1 << BLOCK_HEIGHT
-    size = max(width, -(-len(leaves) // width) * width)
-    tree = [empty] * size + leaves + [empty] * (size - len(leaves))
-    lo = size  # nodes lo .. 2 * lo - 1 are done
-    while lo > 1 and lo % 2 == 0:
-        half = lo // 2
-        tree[half:lo] = map(min, tree[lo : 2 * lo : 2], tree[lo + 1 : 2 * lo : 2])
-        lo = half
-    for i in range(lo - 1, 0, -1):  # fewer than size / 2**BLOCK_HEIGHT nodes
-        left, right = tree[2 * i], tree[2 * i + 1]
-        tree[i] = left if left < right else right
+    tree = make(leaves)
+    n = len(tree)
+    size = max(width, -(-n // width) * width)
+    pad = make([empty])
+    tree = pad * size + tree + pad * (size - n)
+    hi = size  # nodes hi .. 2 * size - 1 are done
+    while hi > 1:
+        lo = (hi + 1) // 2  # so that every child, 2 * lo or more, is done
+        tree[lo:hi] = make(pairwise_min(tree[2 * lo : 2 * hi]))
+        hi = lo
     return tree, size
+
+
+def pairwise_min(level: Sequence[Any]) -> Iterator[Any]:
+    """``min(level[2i], level[2i + 1])`` for each pair of an even-length ``level``, in C.
+
+    ``map(min, ...)`` calls a varargs builtin per pair; two ``operator`` comparisons mark
+    which of each pair to keep and ``compress`` keeps it, about twice as fast.
+    """
+    firsts, seconds = level[0::2], level[1::2]
+    keep = [False] * len(level)
+    keep[0::2] = map(le, firsts, seconds)
+    keep[1::2] = map(gt, firsts, seconds)
+    return compress(level, keep)
 
 
 def update(tree: MutableSequence[Any], size: int, position: int, value: Any) -> None:
@@ -97,16 +116,32 @@ def ascending(
 def build_caches(tree: Sequence[Any], size: int, caches: MutableSequence[Any]) -> None:
     """Fill ``caches`` (``2 * (size >> BLOCK_HEIGHT) * CACHED`` slots): the slots
     ``i * CACHED ...`` hold the ``CACHED`` smallest leaf values below node ``i``, for every
-    node of height >= ``BLOCK_HEIGHT``; O(n log CACHED)."""
+    node of height >= ``BLOCK_HEIGHT``; O(n log CACHED).
+
+    The lowest of those nodes sort their block of leaves, the others the two cached lists of
+    their children; the nodes are done in runs whose children are done (as in :func:`build`),
+    each run by one ``map`` over its slices.
+    """
     first = size >> BLOCK_HEIGHT  # the nodes of height BLOCK_HEIGHT are first .. 2*first-1
     width = 1 << BLOCK_HEIGHT
-    for i in range(2 * first - 1, 0, -1):
-        if i >= first:
-            start = size + (i - first) * width
-            best = sorted(tree[start : start + width])[:CACHED]
-        else:
-            best = sorted(caches[2 * i * CACHED : (2 * i + 2) * CACHED])[:CACHED]
-        caches[i * CACHED : (i + 1) * CACHED] = best
+    blocks = map(slice, range(size, 2 * size, width), range(size + width, 2 * size + width, width))
+    caches[first * CACHED : 2 * first * CACHED] = _best(map(tree.__getitem__, blocks))
+    hi = first
+    while hi > 1:
+        lo = (hi + 1) // 2
+        starts = range(2 * lo * CACHED, 2 * hi * CACHED, 2 * CACHED)
+        stops = range(starts.start + 2 * CACHED, starts.stop + 2 * CACHED, 2 * CACHED)
+        pairs = map(slice, starts, stops)
+        caches[lo * CACHED : hi * CACHED] = _best(map(caches.__getitem__, pairs))
+        hi = lo
+
+
+def _best(groups: Iterable[Iterable[Any]]) -> list[Any]:
+    """The ``CACHED`` smallest of each group, the groups one after the other."""
+    return list(chain.from_iterable(map(_FIRST, map(sorted, groups))))
+
+
+_FIRST = itemgetter(slice(0, CACHED))
 
 
 def refresh_caches(

@@ -62,11 +62,22 @@ def check_items(items: object, casefold: bool) -> dict[str, int]:
     plain loop, :func:`check_items_one_by_one`, whenever anything looks unusual, so an error
     always comes from the loop and names the first bad pair.
     """
+    terms, weights = check_pairs(items, casefold)
+    return dict(zip(terms, weights, strict=True))
+
+
+def check_pairs(items: object, casefold: bool) -> tuple[list[str], list[int]]:
+    """What :func:`check_items` checks, as two lists (normalised terms, weights) in the order
+    given, duplicates kept (a later one wins): a bulk build that sorts anyway finds them
+    without a dict."""
     if isinstance(items, str | bytes) or not isinstance(items, Iterable):
         raise AutocompleteTypeError(f"items={items!r} must be an iterable of (term, weight) pairs")
     pairs = items if type(items) is list else list(items)
     fast = _check_items_fast(pairs, casefold)
-    return check_items_one_by_one(pairs, casefold) if fast is None else fast
+    if fast is None:
+        table = check_items_one_by_one(pairs, casefold)
+        return list(table), list(table.values())
+    return fast
 
 
 def check_items_one_by_one(pairs: Iterable[object], casefold: bool) -> dict[str, int]:
@@ -80,11 +91,12 @@ def check_items_one_by_one(pairs: Iterable[object], casefold: bool) -> dict[str,
     return out
 
 
-def _check_items_fast(pairs: list[Any], casefold: bool) -> dict[str, int] | None:
-    """What :func:`check_items_one_by_one` returns, in C-level passes; ``None`` when any pair
-    is not a plain ``(str, int)`` tuple or list with a non-empty term and a weight in range."""
+def _check_items_fast(pairs: list[Any], casefold: bool) -> tuple[list[str], list[int]] | None:
+    """The terms and weights :func:`check_items_one_by_one` accepts, in C-level passes;
+    ``None`` when any pair is not a plain ``(str, int)`` tuple or list with a non-empty term
+    and a weight in range."""
     if not pairs:
-        return {}
+        return [], []
     if not set(map(type, pairs)) <= {tuple, list} or set(map(len, pairs)) != {2}:
         return None
     terms = list(map(itemgetter(0), pairs))
@@ -98,7 +110,7 @@ def _check_items_fast(pairs: list[Any], casefold: bool) -> dict[str, int] | None
         terms = list(map(str.casefold, terms))
     if not all(terms):
         return None
-    return dict(zip(terms, weights, strict=True))
+    return terms, weights
 
 
 def rank_order(weights: dict[str, int], alphabetical: list[str] | None = None) -> list[str]:
@@ -156,13 +168,13 @@ def _rebuild(cls: type[T], items: list[tuple[str, int]], config: dict[str, Any])
     """Unpickle: rebuild from already-normalised items without checking them again."""
     obj = cls.__new__(cls)
     obj._configure(**config)
-    weights = dict(items)
-    bulk_build(obj, weights)
+    bulk_build(obj, list(map(itemgetter(0), items)), list(map(itemgetter(1), items)))
     return obj
 
 
-def bulk_build(obj: CompleterBase, weights: dict[str, int]) -> None:
-    """``obj._build`` from checked weights, with the cyclic garbage collector paused.
+def bulk_build(obj: CompleterBase, terms: list[str], weights: list[int]) -> None:
+    """``obj._build_pairs`` from checked terms and weights, with the cyclic garbage collector
+    paused.
 
     A build allocates hundreds of thousands of containers (nodes, dicts, lists, tuples) and
     frees none, so every collection the allocations trigger scans the growing structure for
@@ -172,7 +184,7 @@ def bulk_build(obj: CompleterBase, weights: dict[str, int]) -> None:
     paused = gc.isenabled()
     gc.disable()
     try:
-        obj._build(weights, sorted(weights))
+        obj._build_pairs(terms, weights)
     finally:
         if paused:
             gc.enable()
@@ -196,8 +208,8 @@ class CompleterBase:
     def _init(self, items: Iterable[tuple[str, int]], **config: Any) -> None:
         """Configure (``config`` already checked), check the items, and load them."""
         self._configure(**config)
-        weights = check_items(items, self._casefold)
-        bulk_build(self, weights)
+        terms, weights = check_pairs(items, self._casefold)
+        bulk_build(self, terms, weights)
 
     def _configure(self, *, casefold: bool = False) -> None:
         if not isinstance(casefold, bool):
@@ -208,6 +220,12 @@ class CompleterBase:
         return {"casefold": self._casefold}
 
     # -- hooks ---------------------------------------------------------------------------
+    def _build_pairs(self, terms: list[str], weights: list[int]) -> None:
+        """Build in bulk from checked, normalised terms and weights (a later duplicate
+        replacing an earlier one). By default: the weight table, then :meth:`_build`."""
+        table = dict(zip(terms, weights, strict=True))
+        self._build(table, sorted(table))
+
     def _build(self, weights: dict[str, int], alphabetical: list[str]) -> None:
         """Build in bulk from checked, normalised weights and their terms in code-point order.
 
@@ -363,7 +381,7 @@ class CompleterBase:
                 raise AutocompleteError("it holds a term twice")
         except (AutocompleteError, UnicodeDecodeError) as exc:
             raise StorageError(f"load: path={source!r:.200} holds bad items: {exc}") from exc
-        bulk_build(obj, weights)
+        bulk_build(obj, list(weights), list(weights.values()))
         return obj
 
     def complete(self, prefix: str, k: int = 10, *, max_edits: int = 0) -> list[Completion]:

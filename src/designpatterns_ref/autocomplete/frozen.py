@@ -14,8 +14,9 @@ list of every 16th term makes the binary searches run mostly in C. No Python obj
 survives the build: about 22 bytes per term plus the text itself (8 for the tree, 4 each for
 the offset and the position, the rest for the cached lists and the search heads).
 
-The build is bottom-up from the sorted terms, with C-level passes (three stable sorts give the
-ranks, ``map(min, ...)`` fills the tree a level at a time). ``save(path)`` writes the arrays as
+The build runs in C-level passes, none a Python loop per term (:func:`_arrays`): one sort of
+the terms, ranks dealt into buckets of small integer keys, one encode of the whole text split
+at NUL bytes, the tree filled a run of nodes at a time. ``save(path)`` writes the arrays as
 they are (:mod:`~designpatterns_ref.autocomplete.storage`) and ``load(path, mmap=True)`` maps
 the file read-only and reads the arrays in place through ``memoryview`` objects: loading costs
 a checksum of the file, and processes that map the same file share one copy of it.
@@ -51,9 +52,10 @@ from __future__ import annotations
 import os
 from array import array
 from bisect import bisect_left, bisect_right
+from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
-from itertools import accumulate
-from operator import methodcaller, neg
+from itertools import accumulate, chain, count, islice, repeat
+from operator import add, eq, floordiv, methodcaller
 from typing import Any, NoReturn
 
 from designpatterns_ref.autocomplete import storage
@@ -83,6 +85,74 @@ _SECTIONS = ("blob", "offs", "tree", "cach", "posn", "wval", "wrnk")
 _encode = methodcaller("encode", "utf-8", "surrogatepass")
 
 
+def _arrays(terms: list[str], weights: list[int]) -> tuple[Any, ...]:
+    """The arrays of a FrozenCompleter (the arguments of ``_adopt``) from checked terms and
+    weights, a later duplicate replacing an earlier one.
+
+    Every step is a C-level pass over the terms (``sorted``, ``map``, ``zip``, ``compress``,
+    ``bytes.split``), none a Python loop per term:
+
+    - one sort of the positions by term gives the terms and their weights in code-point order,
+      and a comparison of neighbours finds duplicates (then a dict keeps the later ones);
+    - a term's rank is its place in the order of (weight down, length up, position): each term
+      gets the small integer key ``heaviness * (longest + 1) + length``, the positions are
+      dealt into one bucket per key (in key order, keeping position order), and the buckets
+      read one after another give the position of each rank; a counter per bucket numbers its
+      positions and gives the rank of each position;
+    - the text is joined with NUL between the terms, encoded once and split at the NUL bytes
+      (UTF-8 writes a NUL byte only for a NUL), which gives the blob, the byte offsets and the
+      search heads; a term that holds a NUL itself makes it encode term by term.
+    """
+    n = len(terms)
+    order = sorted(range(n), key=terms.__getitem__)
+    alphabetical = list(map(terms.__getitem__, order))
+    by_position = list(map(weights.__getitem__, order))
+    if any(map(eq, alphabetical, islice(alphabetical, 1, None))):  # duplicates: later wins
+        table = dict(zip(terms, weights, strict=True))
+        return _arrays(list(table), list(table.values()))
+    distinct = sorted(set(by_position), reverse=True)  # the weights, heaviest first
+    stride = max(map(len, terms), default=0) + 1
+    heaviness = dict(zip(distinct, range(0, len(distinct) * stride, stride), strict=True))
+    keys = list(map(add, map(heaviness.__getitem__, by_position), map(len, alphabetical)))
+    buckets: dict[int, list[int]] = {key: [] for key in sorted(set(keys))}
+    deque(map(list.append, map(buckets.__getitem__, keys), range(n)), maxlen=0)
+    position = list(chain.from_iterable(buckets.values()))
+    starts = list(accumulate(map(len, buckets.values()), initial=0))[:-1]  # first ranks
+    counters = dict(zip(buckets, map(count, starts), strict=True))
+    rank_at = map(next, map(counters.__getitem__, keys))
+    # the first rank of each weight: the start of its first bucket (dict keeps the last write)
+    weight_of = map(floordiv, reversed(buckets), repeat(stride))
+    first_rank = dict(zip(weight_of, reversed(starts), strict=True))
+    firsts = list(map(first_rank.__getitem__, range(len(distinct))))
+    tree, size = build(rank_at, _EMPTY_RANK, _ranks)
+    caches = [_EMPTY_RANK] * (2 * (size >> BLOCK_HEIGHT) * CACHED)
+    build_caches(tree, size, caches)
+    joined = "\0".join(alphabetical)
+    encoded = joined.encode("utf-8", "surrogatepass")
+    if n and joined.count("\0") == n - 1:  # no term holds a NUL
+        parts = encoded.split(b"\0")
+        blob = encoded.replace(b"\0", b"")
+    else:
+        parts = list(map(_encode, alphabetical))
+        blob = b"".join(parts)
+    offsets = array("I" if len(blob) < 2**32 else "Q", accumulate(map(len, parts), initial=0))
+    return (
+        blob,
+        0,
+        offsets,
+        tree,
+        _ranks(caches),
+        _ranks(position),
+        array("q", distinct),
+        _ranks(firsts),
+        parts[::_STEP],
+    )
+
+
+def _ranks(values: Iterable[int]) -> array[int]:
+    return array("I", values)
+
+
 class _Terms:
     """The sorted terms as a read-only sequence of UTF-8 ``bytes``, with a fast search.
 
@@ -95,11 +165,13 @@ class _Terms:
 
     __slots__ = ("base", "blob", "heads", "offsets")
 
-    def __init__(self, blob: Any, base: int, offsets: Sequence[int]) -> None:
+    def __init__(
+        self, blob: Any, base: int, offsets: Sequence[int], heads: list[bytes] | None = None
+    ) -> None:
         self.blob = blob
         self.base = base
         self.offsets = offsets
-        self.heads = [self[i] for i in range(0, len(self), _STEP)]
+        self.heads = [self[i] for i in range(0, len(self), _STEP)] if heads is None else heads
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
@@ -137,35 +209,11 @@ class FrozenCompleter(CompleterBase):
     _wrnk: Sequence[int]  # the first rank that carries each of them
     _size: int
 
-    def _build(self, weights: dict[str, int], alphabetical: list[str]) -> None:
-        """Bulk build from the terms in code-point order; see the module docstring."""
-        n = len(alphabetical)
-        if n >= _EMPTY_RANK:
+    def _build_pairs(self, terms: list[str], weights: list[int]) -> None:
+        """Bulk build from checked terms and weights; see :func:`_arrays`."""
+        if len(terms) >= _EMPTY_RANK:
             raise ReadOnlyError(f"FrozenCompleter holds fewer than {_EMPTY_RANK} terms")
-        by_position = list(map(weights.__getitem__, alphabetical))
-        position = sorted(range(n), key=list(map(len, alphabetical)).__getitem__)
-        position.sort(key=by_position.__getitem__, reverse=True)  # best first, stably
-        rank_at = [0] * n
-        for rank, at in enumerate(position):
-            rank_at[at] = rank
-        by_rank = list(map(by_position.__getitem__, position))  # heaviest first
-        distinct = sorted(set(by_rank), reverse=True)
-        firsts = [bisect_left(by_rank, -w, key=neg) for w in distinct]
-        encoded = list(map(_encode, alphabetical))
-        ends = list(accumulate(map(len, encoded), initial=0))
-        tree, size = build(rank_at, _EMPTY_RANK)
-        caches = [_EMPTY_RANK] * (2 * (size >> BLOCK_HEIGHT) * CACHED)
-        build_caches(tree, size, caches)
-        self._adopt(
-            b"".join(encoded),
-            0,
-            array("I" if ends[-1] < 2**32 else "Q", ends),
-            array("I", tree),
-            array("I", caches),
-            array("I", position),
-            array("q", distinct),
-            array("I", firsts),
-        )
+        self._adopt(*_arrays(terms, weights))
 
     def _adopt(
         self,
@@ -177,8 +225,9 @@ class FrozenCompleter(CompleterBase):
         position: Sequence[int],
         wval: Sequence[int],
         wrnk: Sequence[int],
+        heads: list[bytes] | None = None,
     ) -> None:
-        self._terms = _Terms(blob, base, offsets)
+        self._terms = _Terms(blob, base, offsets, heads)
         self._tree, self._size = tree, len(tree) // 2
         self._caches, self._position = caches, position
         self._wval, self._wrnk = wval, wrnk
