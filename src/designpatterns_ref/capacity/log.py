@@ -210,9 +210,13 @@ class SQLiteEventLog(EventLog):
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         except sqlite3.Error as exc:
             raise CapacityError(f"path={path!r} cannot be opened: {exc}") from None
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute(_SCHEMA.format(serial="INTEGER"))
+        try:  # the first statements read the file: one that is not a database fails here
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute(_SCHEMA.format(serial="INTEGER"))
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            raise CapacityError(f"path={path!r} is not a usable SQLite database: {exc}") from None
         self.path = path
 
     def _conn(self) -> Any:

@@ -91,9 +91,15 @@ class SQLiteReadStore:
             self._db = sqlite3.connect(self.path, isolation_level=None)
         except (sqlite3.Error, ValueError) as exc:
             raise MessagingError(f"path={path!r:.80} cannot be opened: {exc}") from exc
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute(_SCHEMA)
+        try:  # the first statements read the file: one that is not a database fails here
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            raise MessagingError(
+                f"path={path!r:.80} is not a usable SQLite database: {exc}"
+            ) from None
 
     def load(self, user: str, channel: str) -> tuple[int, int] | None:
         """The stored record, or None."""

@@ -53,9 +53,15 @@ class SQLiteStore:
         except (sqlite3.Error, UnicodeEncodeError, ValueError) as exc:
             raise MessagingError(f"path={path!r:.80} cannot be opened: {exc}") from exc
         self.path = str(path)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute(_SCHEMA)
+        try:  # the first statements read the file: one that is not a database fails here
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            raise MessagingError(
+                f"path={path!r:.80} is not a usable SQLite database: {exc}"
+            ) from None
 
     def append(self, conv: str, sender: str, client_msg_id: str, body: str) -> tuple[Message, bool]:
         """Store a message, or return the one this ``(sender, client_msg_id)`` already stored."""

@@ -50,10 +50,16 @@ class Outbox:
             self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         except sqlite3.Error as exc:
             raise NotificationError(f"Outbox: cannot open path={path!r}: {exc}") from None
-        self.db.execute(
-            "CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY, key TEXT UNIQUE, "
-            "body TEXT, published INTEGER NOT NULL DEFAULT 0)"
-        )
+        try:  # the first statement reads the file: one that is not a database fails here
+            self.db.execute(
+                "CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY, key TEXT UNIQUE, "
+                "body TEXT, published INTEGER NOT NULL DEFAULT 0)"
+            )
+        except sqlite3.DatabaseError as exc:
+            self.db.close()
+            raise NotificationError(
+                f"Outbox: path={path!r} is not a usable database: {exc}"
+            ) from None
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

@@ -54,6 +54,17 @@ _KEY_ATTRS = ("pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk")
 Condition = Callable[[dict[str, Any] | None], bool]
 
 
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS items (
+    pk TEXT NOT NULL, sk TEXT NOT NULL, body TEXT NOT NULL,
+    gsi1pk TEXT, gsi1sk TEXT, gsi2pk TEXT, gsi2sk TEXT, expires REAL,
+    PRIMARY KEY (pk, sk)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS gsi1 ON items (gsi1pk, gsi1sk) WHERE gsi1pk IS NOT NULL;
+CREATE INDEX IF NOT EXISTS gsi2 ON items (gsi2pk, gsi2sk) WHERE gsi2pk IS NOT NULL;
+CREATE INDEX IF NOT EXISTS ttl ON items (expires) WHERE expires IS NOT NULL;
+"""
+
+
 class KeyValueTable:
     """One SQLite table of JSON items keyed by (pk, sk), two secondary indexes, TTL and locks."""
 
@@ -69,18 +80,17 @@ class KeyValueTable:
         self.ttl_attribute = ttl_attribute
         self.clock = clock
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.executescript(
-            """
-            CREATE TABLE IF NOT EXISTS items (
-                pk TEXT NOT NULL, sk TEXT NOT NULL, body TEXT NOT NULL,
-                gsi1pk TEXT, gsi1sk TEXT, gsi2pk TEXT, gsi2sk TEXT, expires REAL,
-                PRIMARY KEY (pk, sk)) WITHOUT ROWID;
-            CREATE INDEX IF NOT EXISTS gsi1 ON items (gsi1pk, gsi1sk) WHERE gsi1pk IS NOT NULL;
-            CREATE INDEX IF NOT EXISTS gsi2 ON items (gsi2pk, gsi2sk) WHERE gsi2pk IS NOT NULL;
-            CREATE INDEX IF NOT EXISTS ttl ON items (expires) WHERE expires IS NOT NULL;
-            """
-        )
+        try:
+            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise ServerlessError(f"path={path!r:.60} cannot be opened: {exc}") from None
+        try:  # the first statements read the file: one that is not a database fails here
+            self._db.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            raise ServerlessError(
+                f"path={path!r:.60} is not a usable SQLite database: {exc}"
+            ) from None
 
     def _check_item(self, item: object) -> tuple[str, list[Any]]:
         body = check_payload("item", item, max_bytes=400 * 1024)  # DynamoDB's item limit

@@ -192,10 +192,14 @@ class SQLiteLog:
             raise WorkflowError(f"SQLiteLog: cannot open path={path!r:.80}: {exc}") from None
         self._lock = threading.Lock()
         self.path = str(path)
-        if self.path != ":memory:":
-            self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute(f"PRAGMA synchronous={synchronous}")
-        self._conn.executescript(_SCHEMA)
+        try:  # the first statements read the file: one that is not a database fails here
+            if self.path != ":memory:":
+                self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute(f"PRAGMA synchronous={synchronous}")
+            self._conn.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            self._conn.close()
+            raise WorkflowError(f"SQLiteLog: path={path!r:.80} is not a database: {exc}") from None
 
     def get(self, workflow_id: str, key: str) -> Any:
         if workflow_id.__class__ is not str or key.__class__ is not str:

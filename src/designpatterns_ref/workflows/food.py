@@ -183,9 +183,13 @@ class World:
             self.conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         except (sqlite3.Error, ValueError) as exc:
             raise WorkflowError(f"World: cannot open path={path!r:.80}: {exc}") from None
-        if str(path) != ":memory:":
-            self.conn.execute("PRAGMA journal_mode=WAL")
-        self.conn.executescript(_SCHEMA)
+        try:  # the first statements read the file: one that is not a database fails here
+            if str(path) != ":memory:":
+                self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            self.conn.close()
+            raise WorkflowError(f"World: path={path!r:.80} is not a database: {exc}") from None
         self._lock = threading.Lock()
         from designpatterns_ref.workflows.outbox import Inbox
 

@@ -110,7 +110,10 @@ class Inbox:
         else:
             raise WorkflowTypeError(f"Inbox: path={path!r:.80} must be a path or a connection")
         self._lock = threading.Lock()
-        self.conn.execute("CREATE TABLE IF NOT EXISTS inbox(event_id TEXT PRIMARY KEY)")
+        try:  # the first statement reads the file: one that is not a database fails here
+            self.conn.execute("CREATE TABLE IF NOT EXISTS inbox(event_id TEXT PRIMARY KEY)")
+        except sqlite3.DatabaseError as exc:
+            raise WorkflowError(f"Inbox: path={path!r:.80} is not a database: {exc}") from None
 
     def handle(self, event: Event, handler: Callable[[sqlite3.Connection, Event], object]) -> bool:
         """Run ``handler(conn, event)`` once per event id, in one transaction with the id.
