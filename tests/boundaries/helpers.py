@@ -34,3 +34,23 @@ def violations(root: Path, files: dict[str, str], config: dict[str, Any]) -> lis
     cfg = Config.from_dict({"cache": "", "roots": ["."], **config}, base=root)
     graph = build_graph(cfg.packages, [root], jobs=1)
     return find_violations(graph, cfg)
+
+
+#: A small shop whose orders reach into payments: one dependency violation.
+PYPROJECT = """\
+[tool.dpref.boundaries]
+packages = ["shop"]
+roots = ["."]
+[tool.dpref.boundaries.components."shop.*"]
+public = ["."]
+depends_on = []
+"""
+
+FILES = {
+    "pyproject.toml": PYPROJECT,
+    "shop/__init__.py": "",
+    "shop/orders.py": "from shop.payments import charge\n",
+    "shop/payments/__init__.py": "def charge(): ...\n",
+    "shop/payments/_ledger.py": "",
+    "shop/shared.py": "",
+}

@@ -11,25 +11,7 @@ import pytest
 from designpatterns_ref.boundaries import Config, FileCache, build_graph, check, read_todo, record
 from designpatterns_ref.boundaries.run import shrink_todo
 from designpatterns_ref.cli import main
-from tests.boundaries.helpers import write_tree
-
-PYPROJECT = """\
-[tool.dpref.boundaries]
-packages = ["shop"]
-roots = ["."]
-[tool.dpref.boundaries.components."shop.*"]
-public = ["."]
-depends_on = []
-"""
-
-FILES = {
-    "pyproject.toml": PYPROJECT,
-    "shop/__init__.py": "",
-    "shop/orders.py": "from shop.payments import charge\n",
-    "shop/payments/__init__.py": "def charge(): ...\n",
-    "shop/payments/_ledger.py": "",
-    "shop/shared.py": "",
-}
+from tests.boundaries.helpers import FILES, PYPROJECT, write_tree
 
 
 @pytest.fixture

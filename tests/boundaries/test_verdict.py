@@ -22,25 +22,7 @@ from designpatterns_ref.boundaries import BoundariesError
 from designpatterns_ref.boundaries import verdict as v
 from designpatterns_ref.boundaries.__main__ import main as lean_main
 from designpatterns_ref.cli import main as dpref
-from tests.boundaries.helpers import write_tree
-
-PYPROJECT = """\
-[tool.dpref.boundaries]
-packages = ["shop"]
-roots = ["."]
-[tool.dpref.boundaries.components."shop.*"]
-public = ["."]
-depends_on = []
-"""
-
-FILES = {
-    "pyproject.toml": PYPROJECT,
-    "shop/__init__.py": "",
-    "shop/orders.py": "from shop.payments import charge\n",
-    "shop/payments/__init__.py": "def charge(): ...\n",
-    "shop/payments/_ledger.py": "",
-    "shop/shared.py": "",
-}
+from tests.boundaries.helpers import FILES, PYPROJECT, write_tree
 
 _TICK = itertools.count(1_000_000_000_000_000_000, 1_000_000_000)
 
