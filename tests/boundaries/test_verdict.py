@@ -229,3 +229,9 @@ def test_the_command_line_replay_imports_no_checker(project: Path) -> None:
         "pathlib",
     ):
         assert heavy not in loaded, f"the replay imported {heavy}"
+
+
+def test_the_replay_knows_the_same_output_formats_as_the_report() -> None:
+    from designpatterns_ref.boundaries.report import FORMATS
+
+    assert v._FORMATS == FORMATS

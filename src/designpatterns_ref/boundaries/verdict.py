@@ -57,6 +57,7 @@ FORMAT = 1
 #: cache file; a configuration naming another cache keeps no verdict).
 LOCATION = os.path.join(".dpref_cache", "boundaries.verdict")
 
+#: report.FORMATS, spelled out so that a replay does not import the report module (tested equal).
 _FORMATS = ("human", "json", "github")
 
 
