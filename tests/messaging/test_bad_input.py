@@ -100,8 +100,25 @@ def test_load_generators_refuse_before_starting_anything(value: object) -> None:
         lambda: measure_scale(value),  # type: ignore[arg-type]
         lambda: measure_scale(10, members=value),  # type: ignore[arg-type]
         lambda: measure_scale(10, members=5, rounds=value),  # type: ignore[arg-type]
+        lambda: measure_scale(10, members=5, receivers=value),  # type: ignore[arg-type]
+        lambda: measure_scale(10, members=5, server=value),  # type: ignore[arg-type]
         lambda: measure_cluster("redis://127.0.0.1:1", members=value),  # type: ignore[arg-type]
         lambda: measure_cluster("redis://127.0.0.1:1", members=5, rounds=value),  # type: ignore[arg-type]
+    ):
+        with pytest.raises(MessagingError):
+            call()
+
+
+@pytest.mark.parametrize("value", [*HOSTILE, 0, 10**6, [], ["a,b"]], ids=repr)
+def test_receivers_refuse_before_starting_a_process(value: object) -> None:
+    from designpatterns_ref.messaging.receivers import Receivers
+
+    for call in (
+        lambda: Receivers(value, b"secret", ["u0"]),  # type: ignore[arg-type]
+        lambda: Receivers(1, value, ["u0"]),  # type: ignore[arg-type]
+        lambda: Receivers(1, b"secret", value),  # type: ignore[arg-type]
+        lambda: Receivers(1, b"secret", [value]),  # type: ignore[list-item]
+        lambda: Receivers(1, b"secret", ["u0"], value),  # type: ignore[arg-type]
     ):
         with pytest.raises(MessagingError):
             call()

@@ -96,12 +96,17 @@ def _open_store(kind: str, where: str) -> Store | None:
 
 async def _serve(args: argparse.Namespace, secret: bytes, store: Store | None) -> None:
     from designpatterns_ref.messaging.gateway import Gateway
+    from designpatterns_ref.messaging.naive import NaiveGateway
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    gw = Gateway(args.host, args.port, secret=secret, store=store)
+    gw: Gateway | NaiveGateway
+    if args.naive:
+        gw = NaiveGateway(args.host, args.port, secret=secret)
+    else:
+        gw = Gateway(args.host, args.port, secret=secret, store=store)
     for conv, users in args.join:
         for user in users:
             gw.join(conv, user)
@@ -197,6 +202,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--store", type=_store_spec, default=("memory", ""),
                    help="memory (default), sqlite:PATH or a redis:// URL")  # fmt: skip
     p.add_argument("--secret", required=True, help="the token secret (4+ characters)")
+    p.add_argument(
+        "--naive", action="store_true", help="serve the naive baseline (messaging.naive) instead"
+    )
     _join_option(p)
     p.set_defaults(func=cmd_serve)
 

@@ -4,18 +4,21 @@ Case study: Slack's WebSocket Gateway: 1M Concurrent Connections
 (docs/case-studies/slack-gateway.md)
 
 :func:`measure_scale` starts ``dpref messaging serve`` as a separate process (so its resident
-memory is the gateway's alone), opens ``connections`` sockets to it from this process, and
-measures: the server's resident-memory growth per idle connection (from
-``/proc/<pid>/statm``, before and after), this process's growth per connection (the client
-side, reported apart), the fan-out latency of one 100-byte message to ``members`` sockets
-(each delivery's arrival time minus the send time; p50 and p99 over ``rounds`` rounds), and
-end-to-end messages per second (one sender, pipelined sends, until the receiver has them all).
+memory is the gateway's alone; ``server="naive"`` starts the baseline,
+:mod:`designpatterns_ref.messaging.naive`, for a side-by-side run), and measures: the server's
+resident-memory growth per idle connection (from ``/proc/<pid>/statm``, before and after), the
+clients' growth per connection (reported apart), the fan-out latency of one 100-byte message
+to ``members`` sockets (each delivery's arrival stamp minus the send time; p50 and p99 over
+``rounds`` rounds), the server's CPU time per fan-out, and end-to-end messages per second
+(one sender, pipelined sends, until the receiver has them all).
 
-The clients are a minimal WebSocket implementation (:class:`RawSocket`: the upgrade request,
-masked text frames out, unmasked frames in), because a full client library per socket would
-make the *measuring* process the bottleneck: 1,000 ``websockets`` clients spend more time
-waking their receive tasks than the gateway spends writing. Both processes raise their open
-file limit (``RLIMIT_NOFILE``) to the hard limit.
+The member sockets live in a few receiving processes
+(:class:`~designpatterns_ref.messaging.receivers.Receivers`: a bare epoll loop each), because
+one process reading 1,000 sockets through asyncio stamps the last delivery about 30 ms after
+the first whatever the gateway does. The idle sockets and the sender are a minimal
+WebSocket implementation here (:class:`RawSocket`: the upgrade request, masked text frames
+out, unmasked frames in). Every process raises its open file limit (``RLIMIT_NOFILE``) to the
+hard limit.
 
 >>> frame = RawSocket.encode(b'{"op": "heartbeat"}')
 >>> frame[:2], len(frame)
@@ -122,12 +125,14 @@ class RawSocket(asyncio.Protocol):
             self.ready.set_exception(ConnectionError("closed before ready"))
 
 
-def _start_server(secret: str, members: int, join: list[str]) -> tuple[subprocess.Popen[str], int]:
-    users = ",".join(f"u{i}" for i in range(members))
+def _start_server(
+    secret: str, members: int, join: list[str], extra: str = "", naive: bool = False
+) -> tuple[subprocess.Popen[str], int]:
+    users = ",".join([*(f"u{i}" for i in range(members)), *([extra] if extra else [])])
     args = ["--join", f"big:{users}", *(x for j in join for x in ("--join", j))]
     proc = subprocess.Popen(
         [sys.executable, "-m", "designpatterns_ref", "messaging", "serve", "--port", "0",
-         "--secret", secret, *args],
+         "--secret", secret, *args, *(["--naive"] if naive else [])],
         stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     assert proc.stdout is not None
@@ -138,20 +143,22 @@ def _start_server(secret: str, members: int, join: list[str]) -> tuple[subproces
     return proc, int(line.rsplit(":", 1)[1])
 
 
-async def _measure(connections: int, members: int, rounds: int, pairs: int) -> dict[str, float]:
+async def _measure(
+    connections: int, members: int, rounds: int, pairs: int, receivers: int, server: str
+) -> dict[str, float]:
+    from designpatterns_ref.messaging.receivers import Receivers
     from designpatterns_ref.messaging.token import make_token
 
     secret = "scale-bench"
-    proc, port = _start_server(secret, members, ["pair:p0,p1"])  # u0..u<members-1> in "big"
+    # u0..u<members-1> and the sender s0 are in "big"; the members' sockets live in the
+    # receiving processes, the idle rest and the sender here
+    proc, port = _start_server(secret, members, ["pair:p0,p1"], extra="s0", naive=server == "naive")
     loop = asyncio.get_running_loop()
-    arrivals: list[float] = []
     got_pair: list[float] = []
 
     def on_frame(sock: RawSocket, data: bytes) -> None:
         if data.startswith(b'{"op": "message"'):
-            (got_pair if sock.hello_user.startswith("p") else arrivals).append(  # type: ignore[attr-defined]
-                time.perf_counter()
-            )
+            got_pair.append(time.perf_counter())
 
     async def open_one(user: str) -> RawSocket:
         tok = make_token(secret.encode(), user, expires=time.time() + 3600)
@@ -159,35 +166,33 @@ async def _measure(connections: int, members: int, rounds: int, pairs: int) -> d
         _, sock = await loop.create_connection(
             lambda: RawSocket("127.0.0.1", port, hello, on_frame), "127.0.0.1", port
         )
-        sock.hello_user = user  # type: ignore[attr-defined]
         await sock.ready
         return sock
 
+    recv = Receivers(port, secret.encode(), [f"u{i}" for i in range(members)], receivers)
     try:
         await asyncio.sleep(0.2)
         server_before, client_before = rss_of(proc.pid), rss_of()
-        socks: list[RawSocket] = []
-        for start in range(0, connections, 500):  # 500 handshakes in flight at a time
-            batch = range(start, min(connections, start + 500))
-            socks += await asyncio.gather(*(open_one(f"u{i}") for i in batch))
-        await asyncio.sleep(0.5)
-        server_per = (rss_of(proc.pid) - server_before) / connections
-        client_per = (rss_of() - client_before) / connections
-        lat: list[float] = []
-        cpu_before = cpu_seconds(proc.pid)
-        for r in range(rounds):
-            arrivals.clear()
-            body = "x" * 100
-            t0 = time.perf_counter()
-            socks[0].send(f'{{"op": "send", "conv": "big", "client_msg_id": "r{r}", '
-                          f'"body": "{body}"}}'.encode())  # fmt: skip
-            deadline = t0 + 10
-            while len(arrivals) < members and time.perf_counter() < deadline:
-                await asyncio.sleep(0.001)
-            lat += [a - t0 for a in arrivals]
-            await asyncio.sleep(0.05)
-        delivered = len(lat)
-        cpu_ms = (cpu_seconds(proc.pid) - cpu_before) / rounds * 1e3
+        with recv:
+            socks: list[RawSocket] = []
+            for start in range(members, connections, 500):  # 500 handshakes in flight at a time
+                batch = range(start, min(connections, start + 500))
+                socks += await asyncio.gather(*(open_one(f"u{i}") for i in batch))
+            sender = await open_one("s0")
+            await asyncio.sleep(0.5)
+            server_per = (rss_of(proc.pid) - server_before) / connections
+            client_per = (rss_of() - client_before + recv.client_bytes) / connections
+            cpu_before, sent_at = cpu_seconds(proc.pid), {}
+            for r in range(rounds):
+                body = "x" * 100
+                sent_at[f"r{r}"] = time.monotonic()
+                sender.send(f'{{"op": "send", "conv": "big", "client_msg_id": "r{r}", '
+                            f'"body": "{body}"}}'.encode())  # fmt: skip
+                recv.wait(f"r{r}", timeout=10)  # blocks this loop: nothing here needs it
+                await asyncio.sleep(0.05)
+            cpu_ms = (cpu_seconds(proc.pid) - cpu_before) / rounds * 1e3
+            stamps = recv.stamps()
+        lat = sorted(t - sent_at[k] for k, times in stamps.items() if k in sent_at for t in times)
         p0, p1 = await open_one("p0"), await open_one("p1")
         t0 = time.perf_counter()
         for i in range(pairs):
@@ -197,84 +202,100 @@ async def _measure(connections: int, members: int, rounds: int, pairs: int) -> d
         while len(got_pair) < 2 * pairs and time.perf_counter() < deadline:
             await asyncio.sleep(0.001)
         rate = pairs / (max(got_pair) - t0) if len(got_pair) >= 2 * pairs else 0.0
-        for s in (*socks, p0, p1):
+        for s in (*socks, sender, p0, p1):
             assert s.transport is not None
             s.transport.close()
     finally:
+        recv.close()
         proc.send_signal(signal.SIGTERM)
         proc.wait(30)
         if proc.stdout is not None:
             proc.stdout.close()
     return {
         "connections": connections, "members": members, "rounds": rounds,
+        "receivers": receivers,
         "server_bytes_per_conn": server_per, "client_bytes_per_conn": client_per,
         "p50_ms": statistics.median(lat) * 1e3 if lat else float("nan"),
-        "p99_ms": sorted(lat)[int(0.99 * (len(lat) - 1))] * 1e3 if lat else float("nan"),
-        "delivered": delivered, "expected": members * rounds, "messages_per_s": rate,
+        "p99_ms": lat[int(0.99 * (len(lat) - 1))] * 1e3 if lat else float("nan"),
+        "delivered": len(lat), "expected": members * rounds, "messages_per_s": rate,
         "server_cpu_ms_per_fanout": cpu_ms,
     }  # fmt: skip
 
 
 def measure_scale(
-    connections: int, members: int = 1000, rounds: int = 5, pairs: int = 2000
+    connections: int,
+    members: int = 1000,
+    rounds: int = 5,
+    pairs: int = 2000,
+    receivers: int = 2,
+    server: str = "gateway",
 ) -> dict[str, float]:
     """Idle-connection memory (server and client apart), fan-out p50/p99, messages per second.
 
     ``members`` of the ``connections`` sockets are in the conversation a message goes to;
-    ``pairs`` messages go between two more sockets for the throughput figure.
+    they are held by ``receivers`` processes (:class:`~designpatterns_ref.messaging.receivers.
+    Receivers`) that stamp each delivery; ``pairs`` messages go between two more sockets for
+    the throughput figure. ``server`` is ``"gateway"`` (:class:`~designpatterns_ref.messaging.
+    gateway.Gateway`) or ``"naive"`` (the baseline, :class:`~designpatterns_ref.messaging.naive.
+    NaiveGateway`).
     """
     connections = check_seq("connections", connections, low=1, high=100_000)
     members = check_seq("members", members, low=1, high=connections)
     rounds = check_seq("rounds", rounds, low=1, high=1000)
     pairs = check_seq("pairs", pairs, low=1, high=1_000_000)
+    receivers = check_seq("receivers", receivers, low=1, high=64)
+    if server not in ("gateway", "naive"):
+        raise MessagingError(f"server={server!r:.80} must be 'gateway' or 'naive'")
     raise_nofile()
-    return asyncio.run(_measure(connections, members, rounds, pairs))
+    return asyncio.run(_measure(connections, members, rounds, pairs, receivers, server))
 
 
 async def _measure_cluster(redis_url: str, members: int, rounds: int) -> dict[str, float]:
     from designpatterns_ref.messaging.cluster import Cluster
     from designpatterns_ref.messaging.directory import Directory
+    from designpatterns_ref.messaging.receivers import Receivers
     from designpatterns_ref.messaging.token import make_token
 
     secret = b"cluster-bench"
     prefix = f"bench{os.getpid()}x{time.monotonic_ns()}"
     directory = Directory(redis_url, prefix=prefix)
-    for i in range(members):
-        directory.join("big", f"u{i}")
+    for user in [*(f"u{i}" for i in range(members)), "s0"]:
+        directory.join("big", user)
     directory.close()
     loop = asyncio.get_running_loop()
-    arrivals: list[float] = []
-
-    def on_frame(sock: RawSocket, data: bytes) -> None:
-        if data.startswith(b'{"op": "message"'):
-            arrivals.append(time.perf_counter())
 
     with Cluster(redis_url, secret=secret, prefix=prefix) as cluster:
         ports = [int(url.rsplit(":", 1)[1]) for url in cluster.gateway_urls]
-        socks: list[RawSocket] = []
-        for i in range(members):  # members alternate between the two gateways
-            port = ports[i % len(ports)]
-            tok = make_token(secret, f"u{i}", expires=time.time() + 3600)
+        # members alternate between the gateways: one receiving process per gateway
+        recvs = [
+            Receivers(port, secret, [f"u{i}" for i in range(k, members, len(ports))], 1)
+            for k, port in enumerate(ports)
+        ]
+        try:
+            for recv in recvs:
+                recv.__enter__()
+            tok = make_token(secret, "s0", expires=time.time() + 3600)
             hello = f'{{"op": "hello", "token": "{tok}", "device": "d"}}'.encode()
-            sock = RawSocket("127.0.0.1", port, hello, on_frame)
-            await loop.create_connection(lambda s=sock: s, "127.0.0.1", port)  # type: ignore[misc]
-            await sock.ready
-            socks.append(sock)
-        await asyncio.sleep(0.2)
-        lat: list[float] = []
-        for r in range(rounds):
-            arrivals.clear()
-            t0 = time.perf_counter()
-            socks[0].send(f'{{"op": "send", "conv": "big", "client_msg_id": "r{r}", '
-                          f'"body": "{"x" * 100}"}}'.encode())  # fmt: skip
-            while len(arrivals) < members and time.perf_counter() < t0 + 10:
-                await asyncio.sleep(0.001)
-            lat += [a - t0 for a in arrivals]
-            await asyncio.sleep(0.05)
-        for s in socks:
-            assert s.transport is not None
-            s.transport.close()
-    lat.sort()
+            sender = RawSocket("127.0.0.1", ports[0], hello, lambda *_: None)
+            await loop.create_connection(lambda: sender, "127.0.0.1", ports[0])
+            await sender.ready
+            await asyncio.sleep(0.2)
+            sent_at: dict[str, float] = {}
+            for r in range(rounds):
+                sent_at[f"r{r}"] = time.monotonic()
+                sender.send(f'{{"op": "send", "conv": "big", "client_msg_id": "r{r}", '
+                            f'"body": "{"x" * 100}"}}'.encode())  # fmt: skip
+                for recv in recvs:
+                    recv.wait(f"r{r}", timeout=10)
+                await asyncio.sleep(0.05)
+            stamps = [recv.stamps() for recv in recvs]
+            assert sender.transport is not None
+            sender.transport.close()
+        finally:
+            for recv in recvs:
+                recv.close()
+    lat = sorted(t - sent_at[k] for got in stamps for k, ts in got.items() if k in sent_at
+                 for t in ts)  # fmt: skip
     return {
         "members": members, "gateways": len(ports), "rounds": rounds,
         "p50_ms": statistics.median(lat) * 1e3 if lat else float("nan"),
@@ -286,8 +307,9 @@ async def _measure_cluster(redis_url: str, members: int, rounds: int) -> dict[st
 def measure_cluster(redis_url: str, members: int = 200, rounds: int = 5) -> dict[str, float]:
     """Fan-out p50/p99 through Slack's shape: 2 gateways, 2 channel servers, Redis Pub/Sub.
 
-    ``members`` sockets alternate between the two gateway processes; one 100-byte message a
-    round goes gateway -> owning channel server -> Redis (append, publish) -> both gateways.
+    ``members`` sockets alternate between the two gateway processes (one receiving process
+    for each gateway's share); one 100-byte message a round goes from a sender on the first
+    gateway -> owning channel server -> Redis (append, publish) -> both gateways.
     """
     members = check_seq("members", members, low=2, high=100_000)
     rounds = check_seq("rounds", rounds, low=1, high=1000)

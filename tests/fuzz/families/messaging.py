@@ -3,8 +3,10 @@ capacity model, and the constructors of the gateway, client and fault link.
 
 Not registered: the async methods of ``Gateway``, ``Client`` and ``FaultLink`` (their bad
 input arrives as frames, fuzzed over real sockets in ``tests/messaging/test_bad_input.py``),
-the records ``Message`` and ``Receipt``, ``plot`` (figures of measured runs), and the methods of
-``Directory`` (they need a live Redis: tests/messaging/test_bad_input.py checks them on one).
+the records ``Message`` and ``Receipt``, ``plot`` (figures of measured runs), the methods of
+``Directory`` (they need a live Redis: tests/messaging/test_bad_input.py checks them on one),
+and ``receivers.Receivers`` and the ``loadgen`` functions (they start processes; the same file
+checks that they refuse bad arguments before starting any).
 """
 
 from __future__ import annotations
@@ -32,8 +34,10 @@ from designpatterns_ref.messaging.faults import FaultLink
 from designpatterns_ref.messaging.gateway import Gateway
 from designpatterns_ref.messaging.gclab import measure
 from designpatterns_ref.messaging.hashring import HashRing
+from designpatterns_ref.messaging.naive import NaiveGateway
 from designpatterns_ref.messaging.readstates import ReadStates
 from designpatterns_ref.messaging.readstore import RedisReadStore, SQLiteReadStore
+from designpatterns_ref.messaging.receivers import parse_frames
 from designpatterns_ref.messaging.token import make_token, verify_token
 from tests.fuzz.helpers import per_argument, scratch_dir
 from tests.fuzz.spec import Entry
@@ -203,6 +207,9 @@ ENTRIES = [
     *per_argument("Gateway", lambda _, **kw: Gateway(**kw),
                   {"host": "127.0.0.1", "port": 0, "secret": b"secret", "max_frame": 4096,
                    "write_limit": 4096, "page": 8, "presence_interval": 0.5}),
+    *per_argument("NaiveGateway", lambda _, **kw: NaiveGateway(**kw),
+                  {"host": "127.0.0.1", "port": 0, "secret": b"secret"}),
+    Entry("receivers.parse_frames(buf)", call=lambda _, v: parse_frames(v)),
     *per_argument("Client", lambda _, **kw: Client(**kw),
                   {"url": "ws://127.0.0.1:1", "token": "t", "device": "d", "heartbeat": 0.1,
                    "base": 0.1, "cap": 1.0, "seed": 1}),
