@@ -42,11 +42,14 @@ def test_append_with_retries(benchmark: BenchmarkFixture, quick: bool, kind: str
     benchmark.extra_info["appends_per_round"] = n
 
 
-def test_gateway_scale_and_fanout(benchmark: BenchmarkFixture, quick: bool) -> None:
-    """One gateway process: idle sockets, bytes per connection, fan-out to 1,000 members."""
+@pytest.mark.parametrize("server", ["gateway", "naive"])
+def test_gateway_scale_and_fanout(benchmark: BenchmarkFixture, quick: bool, server: str) -> None:
+    """One server process (the gateway, or the naive peer): idle sockets, bytes per
+    connection, fan-out to 1,000 members."""
     n, members = (100, 50) if quick else (10_000, 1000)
-    result = benchmark.pedantic(lambda: measure_scale(n, members, rounds=3, pairs=100),
-                                rounds=1)  # fmt: skip
+    result = benchmark.pedantic(
+        lambda: measure_scale(n, members, rounds=3, pairs=100, server=server), rounds=1
+    )
     assert result["delivered"] == result["expected"]
     benchmark.extra_info.update(result)
 

@@ -89,7 +89,7 @@ def _mods(family: str, names: list[str]) -> tuple[str, ...]:
 _MESSAGING = ["base", "memory", "sqlite", "redis", "inbox", "receipts", "presence", "server"]
 _MESSAGING += ["token", "gateway", "client", "faults"]
 _SLACK = ["hashring", "directory", "channelserver", "edge", "cluster", "gateway", "client"]
-_SLACK += ["loadgen", "capacity"]
+_SLACK += ["loadgen", "receivers", "naive", "capacity"]
 
 _CATALOG: tuple[CaseStudy, ...] = (
     CaseStudy(
