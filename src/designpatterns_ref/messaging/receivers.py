@@ -74,7 +74,7 @@ def _open(port: int, secret: bytes, user: str) -> tuple[socket.socket, bytes]:
 
     from designpatterns_ref.messaging.token import make_token
 
-    sock = socket.create_connection(("127.0.0.1", port))
+    sock = socket.create_connection(("127.0.0.1", port), timeout=30)  # for the handshake
     key = b64encode(os.urandom(16)).decode()
     sock.sendall(
         f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
@@ -198,10 +198,13 @@ class Receivers:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _line(self, proc: subprocess.Popen[bytes]) -> bytes:
-        """The next line ``proc`` writes (blocking; unbuffered, so ``select`` stays true)."""
+    def _line(self, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> bytes:
+        """The next line ``proc`` writes (unbuffered, so ``select`` stays true); a process
+        silent for ``timeout`` seconds is an error."""
         assert proc.stdout is not None
         while b"\n" not in self._pending[proc.pid]:
+            if not select.select([proc.stdout], [], [], timeout)[0]:
+                raise MessagingError(f"a receiving process said nothing for {timeout} s")
             chunk = os.read(proc.stdout.fileno(), 1 << 20)
             if not chunk:
                 raise MessagingError("a receiving process ended early")
