@@ -151,6 +151,7 @@ _CATALOG: tuple[CaseStudy, ...] = (
                 "base62",
                 "obfuscate",
                 "tuples",
+                "avoiding",
                 "blocklist",
                 "counter",
                 "ranges",

@@ -25,6 +25,7 @@ Every way to make a short code, what each costs and where each goes wrong:
 
 from __future__ import annotations
 
+from designpatterns_ref.shortcode.avoiding import AvoidingCodes
 from designpatterns_ref.shortcode.base import (
     AliasTaken,
     ClockMovedBackwards,
@@ -100,6 +101,7 @@ __all__ = [
     "TWITTER_EPOCH_MS",
     "AliasTaken",
     "Alphabet",
+    "AvoidingCodes",
     "Blocklist",
     "CleanObfuscator",
     "ClockMovedBackwards",

@@ -48,6 +48,8 @@ def bench_tuples(quick: bool) -> list[Table]:
     keyed, plain = TupleCodes((1024, 2**40), key="bench"), TupleCodes((1024, 2**40))
     codecs.append(("TupleCodes, keyed (this library)", keyed.encode, keyed.decode))
     codecs.append(("TupleCodes, plain (this library)", plain.encode, plain.decode))
+    clean = TupleCodes((1024, 2**40), key="bench", blocklist=Blocklist(DEFAULT_WORDS))
+    codecs.append(("TupleCodes, keyed, DEFAULT_WORDS blocked", clean.encode, clean.decode))
     if installed("sqids"):
         from sqids import Sqids
 

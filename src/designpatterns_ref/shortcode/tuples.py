@@ -35,10 +35,22 @@ separately and join them with a separator character):
   the rest are refused, so a mistyped code is often caught instead of decoding to a
   neighbour (sqids decodes almost any string to some list of numbers).
 
+**A blocklist.** ``blocklist=Blocklist(words)`` (the ``"anywhere"`` rule) keeps every listed
+word out of every code, still one code per tuple: the codes are numbered densely among the
+clean ones (:class:`~designpatterns_ref.shortcode.avoiding.AvoidingCodes`, which counts the
+codes avoiding the words through their Aho-Corasick automaton), so the tuple numbered ``n``
+gets the ``n``-th clean code, or with a key the clean code numbered by the permutation walked
+within ``[0, clean count)``. A cycle walk over the codes themselves (as
+:class:`~designpatterns_ref.shortcode.blocklist.CleanObfuscator` does) cannot serve here: it
+needs clean inputs, and a tuple is given, not chosen. The width grows by one character only
+when the clean codes of the plain width are fewer than the tuples. Without a key the clean
+codes still sort as their tuples do.
+
 Arity is fixed by ``bounds``: ``bounds=()`` is allowed and has exactly one tuple, the empty
 one, whose code is one character. Immutable once built; share it between threads.
 
-Complexity: O(arity) integer operations to pack, plus the obfuscator's O(rounds).
+Complexity: O(arity) integer operations to pack, plus the obfuscator's O(rounds), plus with a
+blocklist O(width * log base) to number a code.
 
 >>> ids = TupleCodes((1024, 2**40), key="shards")
 >>> code = ids.encode((17, 123_456_789))
@@ -47,6 +59,10 @@ Complexity: O(arity) integer operations to pack, plus the obfuscator's O(rounds)
 >>> plain = TupleCodes((60, 60))
 >>> plain.encode((0, 59)) < plain.encode((1, 0))
 True
+>>> clean = TupleCodes((60, 60), blocklist=Blocklist(["a"]))
+>>> clean.encode((0, 59)) < clean.encode((1, 0)), "a" in "".join(
+...     clean.encode((h, m)).lower() for h in range(60) for m in range(60))
+(True, False)
 >>> plain.decode("zz")
 Traceback (most recent call last):
 ...
@@ -57,8 +73,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from designpatterns_ref.shortcode.avoiding import AvoidingCodes
 from designpatterns_ref.shortcode.base import ShortCodeError
 from designpatterns_ref.shortcode.base62 import Alphabet, _codec
+from designpatterns_ref.shortcode.blocklist import Blocklist
 from designpatterns_ref.shortcode.obfuscate import Obfuscator
 
 __all__ = ["MAX_TUPLE_WIDTH", "TupleCodes"]
@@ -73,10 +91,13 @@ class TupleCodes:
     ``bounds[i]`` is how many values component ``i`` may take (``0 <= values[i] <
     bounds[i]``). ``key`` (str, bytes or int) turns on the keyed permutation; ``None`` (the
     default) gives plain, order-keeping codes. ``alphabet`` and ``rounds`` are as for
-    :class:`~designpatterns_ref.shortcode.obfuscate.Obfuscator`.
+    :class:`~designpatterns_ref.shortcode.obfuscate.Obfuscator`. ``blocklist`` (a
+    :class:`~designpatterns_ref.shortcode.blocklist.Blocklist` with the ``"anywhere"`` rule)
+    keeps its words out of every code.
     """
 
-    __slots__ = ("_ob", "alphabet", "arity", "bounds", "key", "space", "width")
+    __slots__ = ("_avoid", "_ob", "alphabet", "arity", "blocklist", "bounds", "key", "space",
+                 "width")  # fmt: skip
 
     def __init__(
         self,
@@ -85,6 +106,7 @@ class TupleCodes:
         key: str | bytes | int | None = None,
         alphabet: str | Alphabet | None = None,
         rounds: int = 4,
+        blocklist: Blocklist | None = None,
     ) -> None:
         if isinstance(bounds, str | bytes) or not isinstance(bounds, Sequence):
             raise ShortCodeError(
@@ -109,6 +131,16 @@ class TupleCodes:
         width = 1
         while codec.base**width < space:
             width += 1
+        avoid = None
+        if blocklist is not None:
+            _avoiding(codec.chars, blocklist)
+            while (avoid := AvoidingCodes(codec.chars, blocklist.words, width)).count < space:
+                if width == MAX_TUPLE_WIDTH:
+                    raise ShortCodeError(
+                        f"TupleCodes: bounds={tuple(bounds)!r} need more than "
+                        f"{MAX_TUPLE_WIDTH} characters once {blocklist!r} is avoided"
+                    )
+                width += 1
         self.bounds: tuple[int, ...] = tuple(int(b) for b in bounds)
         """How many values each component may take."""
         self.arity = len(self.bounds)
@@ -121,11 +153,15 @@ class TupleCodes:
         """The codec of the codes."""
         self.key = key
         """The permutation's key, or ``None`` for plain (order-keeping) codes."""
+        self.blocklist = blocklist
+        """The words no code contains, or ``None``."""
         self._ob = None if key is None else Obfuscator(key, width, alphabet=codec, rounds=rounds)
+        self._avoid = avoid
 
     def __repr__(self) -> str:
         keyed = "keyed" if self._ob is not None else "plain"
-        return f"TupleCodes(bounds={self.bounds}, width={self.width}, {keyed})"
+        clean = "" if self.blocklist is None else f", {self.blocklist!r}"
+        return f"TupleCodes(bounds={self.bounds}, width={self.width}, {keyed}{clean})"
 
     def pack(self, values: Sequence[int]) -> int:
         """The number of ``values`` in ``[0, space)``, by mixed radix (first component highest)."""
@@ -180,6 +216,12 @@ class TupleCodes:
     def encode(self, values: Sequence[int]) -> str:
         """The code of a tuple: exactly :attr:`width` characters."""
         n = self.pack(values)
+        if self._avoid is not None:
+            if self._ob is not None:  # walk the permutation's cycle back into [0, clean count)
+                n = self._ob.permute(n)
+                while n >= self._avoid.count:
+                    n = self._ob.permute(n)
+            return self._avoid.code(n)
         if self._ob is not None:
             return self._ob.encode(n)
         return self.alphabet.encode(n, self.width)
@@ -193,7 +235,16 @@ class TupleCodes:
                 f"TupleCodes.decode: code={code[:80]!r} has {len(code)} characters; "
                 f"these codes have exactly {self.width}"
             )
-        if self._ob is not None:
+        if self._avoid is not None:
+            try:
+                n = self._avoid.number(code)
+            except ShortCodeError as exc:
+                raise ShortCodeError(f"TupleCodes.decode: code={code!r}: {exc}") from None
+            if self._ob is not None:
+                n = self._ob.unpermute(n)
+                while n >= self._avoid.count:
+                    n = self._ob.unpermute(n)
+        elif self._ob is not None:
             n = self._ob.decode(code)
         else:
             n = self.alphabet.decode(code, self.width)
@@ -203,3 +254,23 @@ class TupleCodes:
                 f"(it unpacks to {n}, and only [0, {self.space}) are tuples)"
             )
         return self._unpack(n)
+
+
+def _avoiding(chars: str, blocklist: object) -> None:
+    """Check ``blocklist`` can be avoided by counting: a Blocklist, the "anywhere" rule, and
+    every word spellable in ``chars`` (ignoring case)."""
+    if not isinstance(blocklist, Blocklist):
+        raise ShortCodeError(f"TupleCodes: blocklist={blocklist!r:.80} must be a Blocklist")
+    if blocklist.rule != "anywhere":
+        raise ShortCodeError(
+            f"TupleCodes: blocklist rule={blocklist.rule!r}; tuple codes count the codes that "
+            "avoid the words anywhere, so only rule='anywhere' is supported"
+        )
+    letters = {c.lower() for c in chars}
+    for w in sorted(blocklist.words):
+        missing = sorted(set(w) - letters)
+        if missing:
+            raise ShortCodeError(
+                f"TupleCodes: word {w!r} has {''.join(missing)!r}, not in the alphabet, so it "
+                "could never appear; remove it"
+            )

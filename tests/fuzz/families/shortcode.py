@@ -15,6 +15,7 @@ from typing import Any
 from designpatterns_ref.clock import ManualClock
 from designpatterns_ref.shortcode import (
     Alphabet,
+    AvoidingCodes,
     Blocklist,
     CleanObfuscator,
     CodeNotFound,
@@ -193,7 +194,14 @@ ENTRIES = [
     ),
     # several numbers in one code, and the blocklist
     *per_argument("TupleCodes", lambda _, **kw: TupleCodes(**kw),
-                  {"bounds": (1024, 2**40), "key": "k", "alphabet": None, "rounds": 4}),
+                  {"bounds": (1024, 2**40), "key": "k", "alphabet": None, "rounds": 4,
+                   "blocklist": Blocklist(["ab"])}),
+    *per_argument("AvoidingCodes", lambda _, **kw: AvoidingCodes(**kw),
+                  {"chars": "abc", "words": ["ab"], "width": 3}),
+    Entry("AvoidingCodes.code(i)", call=lambda a, v: a.code(v),
+          make=lambda: AvoidingCodes("abc", ["ab"], 3)),
+    Entry("AvoidingCodes.number(code)", call=lambda a, v: a.number(v),
+          make=lambda: AvoidingCodes("abc", ["ab"], 3)),
     *(
         entry
         for method, arg, good in (("encode", "values", (3, 5)), ("decode", "code", "000000001"),

@@ -1,0 +1,153 @@
+"""Codes that avoid words, numbered: the i-th clean code of a width, and a clean code's number.
+
+Case study: Design a URL Shortener (bit.ly) (docs/case-studies/url-shortener.md)
+
+:class:`~designpatterns_ref.shortcode.blocklist.CleanObfuscator` keeps blocked words out of
+codes by walking a permutation's cycle, which needs its *inputs* to be clean numbers too: fine
+for a counter, which can skip, but a tuple such as ``(shard, id)`` is given, not chosen.
+:class:`AvoidingCodes` gives every number in ``[0, count)`` its own clean code instead, by
+counting. Build the Aho-Corasick automaton of the words (a trie of them, each node knowing the
+longest proper suffix that is also in the trie; a node is *dead* when a word ends there or on
+its suffix chain), then count, for every node and every length ``k``, how many strings of ``k``
+characters lead from that node without ever entering a dead node::
+
+    count[0][s] = 1 for a live node s, and count[k][s] = sum over characters c of
+    count[k - 1][next(s, c)]     (0 for a dead node)
+
+``count[width][root]`` is the number of clean codes. The ``i``-th of them in alphabet order is
+read off one character at a time: at each position take the first character whose subtree
+still holds ``i`` (subtract the subtrees passed over); the number of a code adds up, position by
+position, the subtrees of the characters before its own. Both are exact inverses, and since
+they keep alphabet order, codes sort as their numbers do.
+
+Words are compared ignoring case (the automaton reads ``c.lower()``), which is the
+``"anywhere"`` rule of :class:`~designpatterns_ref.shortcode.blocklist.Blocklist`.
+
+Trade-off: a table of ``width * states`` counts and a cached prefix-sum row per (length, node)
+visited, against the cycle walk's zero memory; in exchange any number has a code, and the
+numbering is dense (no number is lost to a blocked code). Complexity: O(width * states * base)
+to build; O(width * log base) per code either way (a binary search in each prefix-sum row).
+
+>>> codes = AvoidingCodes("abc", ["ab"], 2)
+>>> codes.count, [codes.code(i) for i in range(codes.count)]
+(8, ['aa', 'ac', 'ba', 'bb', 'bc', 'ca', 'cb', 'cc'])
+>>> codes.number("bc")
+4
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections import deque
+from collections.abc import Iterable
+
+from designpatterns_ref.shortcode.base import ShortCodeError
+
+__all__ = ["AvoidingCodes"]
+
+
+class AvoidingCodes:
+    """The fixed-width codes over ``chars`` containing none of ``words`` (ignoring case),
+    numbered ``0 .. count - 1`` in alphabet order."""
+
+    __slots__ = ("_count", "_cum", "_dead", "_index", "_next", "chars", "count", "width")
+
+    def __init__(self, chars: str, words: Iterable[str], width: int) -> None:
+        if not isinstance(chars, str) or len(chars) < 2 or len(set(chars)) != len(chars):
+            raise ShortCodeError(f"AvoidingCodes: chars={chars!r:.80} must be 2+ distinct chars")
+        if isinstance(words, str | bytes) or not isinstance(words, Iterable):
+            raise ShortCodeError(f"AvoidingCodes: words={words!r:.80} must be an iterable of str")
+        words = list(words)
+        for w in words:
+            if type(w) is not str or not w:
+                raise ShortCodeError(f"AvoidingCodes: word {w!r:.80} must be a non-empty str")
+        if isinstance(width, bool) or not isinstance(width, int) or not 1 <= width <= 64:
+            raise ShortCodeError(f"AvoidingCodes: width={width!r:.80} must be an int in [1, 64]")
+        self.chars, self.width = chars, width
+        self._index = {c: i for i, c in enumerate(chars)}
+        lows = [c.lower() for c in chars]
+        # the trie of the lower-cased words
+        goto: list[dict[str, int]] = [{}]
+        dead = [False]
+        for w in words:
+            s = 0
+            for c in w.lower():
+                if c not in goto[s]:
+                    goto.append({})
+                    dead.append(False)
+                    goto[s][c] = len(goto) - 1
+                s = goto[s][c]
+            dead[s] = True
+        # suffix links in breadth-first order (a node's link is shallower, so it is done
+        # first), and the full transition table by character index
+        first: dict[str, int] = {}  # lower-cased symbol -> one index that reads it
+        for i, c in enumerate(lows):
+            first.setdefault(c, i)
+        n = len(goto)
+        nxt = [[0] * len(chars) for _ in range(n)]
+        link = [0] * n
+        nxt[0] = [goto[0].get(c, 0) for c in lows]
+        queue = deque(t for c, t in goto[0].items() if c in first)
+        while queue:
+            s = queue.popleft()
+            dead[s] = dead[s] or dead[link[s]]
+            for c, t in goto[s].items():
+                if c in first:  # a symbol outside the alphabet is never read
+                    link[t] = nxt[link[s]][first[c]]
+                    queue.append(t)
+            nxt[s] = [goto[s].get(c, nxt[link[s]][i]) for i, c in enumerate(lows)]
+        self._next, self._dead = nxt, dead
+        count = [[0 if d else 1 for d in dead]]
+        for _ in range(width):
+            prev = count[-1]
+            count.append([0 if dead[s] else sum(prev[t] for t in nxt[s]) for s in range(n)])
+        self._count = count
+        self._cum: dict[tuple[int, int], list[int]] = {}
+        self.count: int = count[width][0]
+        """How many codes of the width contain no word."""
+
+    def __repr__(self) -> str:
+        return f"AvoidingCodes(base={len(self.chars)}, width={self.width}, count={self.count})"
+
+    def _row(self, k: int, s: int) -> list[int]:
+        """Prefix sums, over the characters in order, of the clean strings of ``k`` more
+        characters after each one from node ``s``."""
+        row = self._cum.get((k, s))
+        if row is None:
+            counts, total, row = self._count[k - 1], 0, []
+            for t in self._next[s]:
+                total += counts[t]
+                row.append(total)
+            self._cum[(k, s)] = row
+        return row
+
+    def code(self, i: int) -> str:
+        """The ``i``-th clean code, in alphabet order."""
+        if isinstance(i, bool) or not isinstance(i, int) or not 0 <= i < self.count:
+            raise ShortCodeError(f"AvoidingCodes.code: i={i!r:.80} is outside [0, {self.count})")
+        out, s = [], 0
+        for k in range(self.width, 0, -1):
+            row = self._row(k, s)
+            c = bisect_right(row, i)  # the first character whose subtree still holds i
+            i -= row[c - 1] if c else 0
+            out.append(self.chars[c])
+            s = self._next[s][c]
+        return "".join(out)
+
+    def number(self, code: str) -> int:
+        """The number of a clean code (the inverse of :meth:`code`); a blocked code, or one
+        of another width or with characters outside the alphabet, is refused."""
+        if type(code) is not str or len(code) != self.width:
+            raise ShortCodeError(
+                f"AvoidingCodes.number: code={code!r:.80} must be a str of {self.width} characters"
+            )
+        i, s = 0, 0
+        for k, ch in zip(range(self.width, 0, -1), code, strict=True):
+            c = self._index.get(ch)
+            if c is None:
+                raise ShortCodeError(f"AvoidingCodes.number: {ch!r} is not in the alphabet")
+            i += self._row(k, s)[c - 1] if c else 0
+            s = self._next[s][c]
+            if self._dead[s]:
+                raise ShortCodeError(f"AvoidingCodes.number: code={code!r} contains a word")
+        return i

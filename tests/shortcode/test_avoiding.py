@@ -1,0 +1,95 @@
+"""Counting the codes that avoid words, against listing every code and asking the Blocklist;
+tuple codes with a blocklist, against the same listing."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from designpatterns_ref.shortcode import Blocklist, ShortCodeError, TupleCodes
+from designpatterns_ref.shortcode.avoiding import AvoidingCodes
+
+ALPHABETS = ["ab", "aAb", "01a", "xyzX"]
+
+
+def clean_codes(chars: str, words: list[str], width: int) -> list[str]:
+    """Every code of the width in alphabet order, minus those the Blocklist blocks."""
+    blocks = Blocklist(words).blocks if words else (lambda _: False)
+    codes = ("".join(p) for p in itertools.product(chars, repeat=width))
+    return [c for c in codes if not blocks(c)]
+
+
+@st.composite
+def setups(draw: st.DrawFn) -> tuple[str, list[str], int]:
+    chars = draw(st.sampled_from(ALPHABETS))
+    word = st.text(alphabet=chars, min_size=1, max_size=3)  # upper-case letters too
+    words = draw(st.lists(word, max_size=4))
+    return chars, words, draw(st.integers(1, 5))
+
+
+@given(setups())
+def test_numbering_lists_exactly_the_clean_codes_in_order(
+    setup: tuple[str, list[str], int],
+) -> None:
+    chars, words, width = setup
+    expected = clean_codes(chars, words, width)
+    codes = AvoidingCodes(chars, words, width)
+    assert codes.count == len(expected)
+    assert [codes.code(i) for i in range(codes.count)] == expected
+    assert [codes.number(c) for c in expected] == list(range(len(expected)))
+    blocked = sorted(set(map("".join, itertools.product(chars, repeat=width))) - set(expected))
+    for code in blocked[:20]:
+        with pytest.raises(ShortCodeError):
+            codes.number(code)
+
+
+def test_overlapping_words_and_suffix_links() -> None:
+    # "aab" hides "ab" as a suffix: the automaton must see "ab" inside "aab..." too
+    assert AvoidingCodes("ab", ["aab", "ba"], 6).count == len(clean_codes("ab", ["aab", "ba"], 6))
+    assert AvoidingCodes("ab", ["a", "b"], 3).count == 0
+
+
+@pytest.mark.parametrize("key", [None, "k"])
+@pytest.mark.parametrize(
+    ("bounds", "chars", "words"),
+    [
+        ((7, 9), "0123456789", ["1", "23"]),
+        ((5, 5, 4), "abcdef", ["ab", "Fa"]),
+        ((30,), "ab", ["aa"]),
+    ],
+)
+def test_tuple_codes_avoid_the_words_and_round_trip(
+    bounds: tuple[int, ...], chars: str, words: list[str], key: str | None
+) -> None:
+    codes = TupleCodes(bounds, key=key, alphabet=chars, blocklist=Blocklist(words))
+    tuples = list(itertools.product(*(range(b) for b in bounds)))
+    encoded = [codes.encode(t) for t in tuples]
+    assert len(set(encoded)) == len(tuples)  # one code per tuple
+    assert not any(Blocklist(words).blocks(c) for c in encoded)
+    assert all(len(c) == codes.width for c in encoded)
+    assert [codes.decode(c) for c in encoded] == tuples
+    if key is None:
+        assert encoded == sorted(encoded, key=lambda c: [chars.index(x) for x in c])
+    for code in map("".join, itertools.product(chars, repeat=codes.width)):
+        if code not in set(encoded):  # every other code of the width is refused
+            with pytest.raises(ShortCodeError):
+                codes.decode(code)
+
+
+def test_the_width_grows_only_when_the_clean_codes_run_short() -> None:
+    assert TupleCodes((62**2,)).width == 2
+    assert TupleCodes((62**2,), blocklist=Blocklist(["zz"])).width == 3  # 3,843 clean < 3,844
+    assert TupleCodes((3000,), blocklist=Blocklist(["zz"])).width == 2
+
+
+@pytest.mark.parametrize(
+    "blocklist",
+    [["ab"], "ab", Blocklist(["ab"], rule="sqids"), Blocklist(["a-b"]), 3],
+    ids=repr,
+)
+def test_unusable_blocklists_are_refused(blocklist: object) -> None:
+    with pytest.raises(ShortCodeError):
+        TupleCodes((10, 10), blocklist=blocklist)  # type: ignore[arg-type]
