@@ -93,3 +93,43 @@ def test_the_width_grows_only_when_the_clean_codes_run_short() -> None:
 def test_unusable_blocklists_are_refused(blocklist: object) -> None:
     with pytest.raises(ShortCodeError):
         TupleCodes((10, 10), blocklist=blocklist)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("keyed", [False, True])
+@pytest.mark.parametrize("kind", ["counter", "range"])
+def test_allocators_issue_every_clean_code_once_then_stop(kind: str, keyed: bool) -> None:
+    from designpatterns_ref.shortcode import (
+        CounterAllocator,
+        MemoryCounter,
+        Obfuscator,
+        RangeAllocator,
+        SpaceExhausted,
+    )
+
+    words = ["ab", "Ca"]
+    shape: dict[str, object] = (
+        {"obfuscator": Obfuscator("k", 3, alphabet="abcd")}
+        if keyed
+        else {"width": 3, "alphabet": "abcd"}
+    )
+    blocklist = Blocklist(words)
+    alloc = (
+        CounterAllocator(blocklist=blocklist, **shape)  # type: ignore[arg-type]
+        if kind == "counter"
+        else RangeAllocator(MemoryCounter(), 5, blocklist=blocklist, **shape)  # type: ignore[arg-type]
+    )
+    issued = []
+    with pytest.raises(SpaceExhausted):
+        for _ in range(100):
+            issued.append(alloc.allocate())
+    expected = clean_codes("abcd", words, 3)
+    assert sorted(issued) == sorted(expected) and len(issued) == len(expected)
+    if not keyed:
+        assert issued == expected  # in order: the n-th number gets the n-th clean code
+
+
+def test_a_blocklist_without_a_fixed_width_is_refused() -> None:
+    from designpatterns_ref.shortcode import CounterAllocator
+
+    with pytest.raises(ShortCodeError, match="width"):
+        CounterAllocator(blocklist=Blocklist(["ab"]))

@@ -42,6 +42,7 @@ from collections import deque
 from collections.abc import Iterable
 
 from designpatterns_ref.shortcode.base import ShortCodeError
+from designpatterns_ref.shortcode.blocklist import Blocklist
 
 __all__ = ["AvoidingCodes"]
 
@@ -105,6 +106,29 @@ class AvoidingCodes:
         self._cum: dict[tuple[int, int], list[int]] = {}
         self.count: int = count[width][0]
         """How many codes of the width contain no word."""
+
+    @classmethod
+    def for_blocklist(
+        cls, chars: str, blocklist: object, width: int, *, where: str
+    ) -> AvoidingCodes:
+        """The clean codes of ``blocklist`` (a :class:`Blocklist` with the ``"anywhere"`` rule,
+        every word spellable in ``chars`` ignoring case); errors name ``where``."""
+        if not isinstance(blocklist, Blocklist):
+            raise ShortCodeError(f"{where}: blocklist={blocklist!r:.80} must be a Blocklist")
+        if blocklist.rule != "anywhere":
+            raise ShortCodeError(
+                f"{where}: blocklist rule={blocklist.rule!r}; fixed-width codes count the codes "
+                "that avoid the words anywhere, so only rule='anywhere' is supported"
+            )
+        letters = {c.lower() for c in chars}
+        for w in sorted(blocklist.words):
+            missing = sorted(set(w) - letters)
+            if missing:
+                raise ShortCodeError(
+                    f"{where}: word {w!r} has {''.join(missing)!r}, not in the alphabet, so it "
+                    "could never appear; remove it"
+                )
+        return cls(chars, blocklist.words, width)
 
     def __repr__(self) -> str:
         return f"AvoidingCodes(base={len(self.chars)}, width={self.width}, count={self.count})"

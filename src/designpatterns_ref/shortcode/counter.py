@@ -11,7 +11,12 @@ volume unless an :class:`~designpatterns_ref.shortcode.obfuscate.Obfuscator` hid
 
 With ``width`` the codes are zero-padded to that length and the counter stops, with
 :class:`~designpatterns_ref.shortcode.base.SpaceExhausted`, when the width is full. With
-``obfuscator`` each number is permuted into a fixed-width code first.
+``obfuscator`` each number is permuted into a fixed-width code first. With ``blocklist`` (and a
+width or an obfuscator) no code contains a listed word and no number is skipped: number ``n``
+gets the ``n``-th clean code of the width
+(:class:`~designpatterns_ref.shortcode.avoiding.AvoidingCodes`; with an obfuscator, the
+permutation walked within the count of clean codes), so the space holds exactly the clean
+codes.
 
 Thread-safe: one lock around the counter. Complexity: O(1) per code.
 
@@ -20,6 +25,9 @@ Thread-safe: one lock around the counter. Complexity: O(1) per code.
 ['0', '1', '2']
 >>> CounterAllocator(start=61, width=2).allocate()
 '0z'
+>>> from designpatterns_ref.shortcode.blocklist import Blocklist
+>>> CounterAllocator(start=10, width=2, blocklist=Blocklist(["0a"])).allocate()  # not 0A
+'0B'
 """
 
 from __future__ import annotations
@@ -27,26 +35,30 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 
+from designpatterns_ref.shortcode.avoiding import AvoidingCodes
 from designpatterns_ref.shortcode.base import ShortCodeError, SpaceExhausted
 from designpatterns_ref.shortcode.base62 import Alphabet, _codec
+from designpatterns_ref.shortcode.blocklist import Blocklist
 from designpatterns_ref.shortcode.obfuscate import Obfuscator
 
 __all__ = ["CounterAllocator", "NumberAllocator", "NumberCodes"]
 
 
 class NumberCodes:
-    """How a number becomes a code: plain base62, zero-padded, or obfuscated.
+    """How a number becomes a code: plain base62, zero-padded, or obfuscated, and with a
+    blocklist only clean codes.
 
     Shared by the number-based allocators; ``limit`` is how many numbers have codes.
     """
 
-    __slots__ = ("alphabet", "limit", "obfuscator", "width")
+    __slots__ = ("alphabet", "avoid", "limit", "obfuscator", "width")
 
     def __init__(
         self,
         width: int | None = None,
         obfuscator: Obfuscator | None = None,
         alphabet: str | Alphabet | None = None,
+        blocklist: Blocklist | None = None,
     ) -> None:
         if obfuscator is not None:
             if not isinstance(obfuscator, Obfuscator):
@@ -62,6 +74,14 @@ class NumberCodes:
         self.limit: int | None = None if width is None else self.alphabet.capacity(width)
         self.width = width
         self.obfuscator = obfuscator
+        self.avoid: AvoidingCodes | None = None
+        if blocklist is not None:
+            if width is None:
+                raise ShortCodeError("a blocklist needs fixed-width codes: pass width=")
+            self.avoid = AvoidingCodes.for_blocklist(
+                self.alphabet.chars, blocklist, width, where="NumberCodes"
+            )
+            self.limit = self.avoid.count
 
     def check(self, n: int) -> None:
         """Raise :class:`SpaceExhausted`, with the reason, unless number ``n`` has a code."""
@@ -78,6 +98,12 @@ class NumberCodes:
             raise ShortCodeError(f"number n={n!r} must be an int >= 0")
         if self.limit is not None and n >= self.limit:
             self.check(n)
+        if self.avoid is not None:
+            if self.obfuscator is not None:  # walk the cycle back into [0, clean count)
+                n = self.obfuscator.permute(n)
+                while n >= self.avoid.count:
+                    n = self.obfuscator.permute(n)
+            return self.avoid.code(n)
         if self.obfuscator is not None:
             return self.obfuscator.encode(n)
         return self.alphabet.encode(n, self.width)
@@ -121,9 +147,10 @@ class CounterAllocator(NumberAllocator):
         width: int | None = None,
         obfuscator: Obfuscator | None = None,
         alphabet: str | Alphabet | None = None,
+        blocklist: Blocklist | None = None,
     ) -> None:
         self._next = _check_start("CounterAllocator", start)
-        self.codes = NumberCodes(width, obfuscator, alphabet)
+        self.codes = NumberCodes(width, obfuscator, alphabet, blocklist)
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:

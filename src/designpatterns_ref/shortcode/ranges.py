@@ -43,6 +43,7 @@ from pathlib import Path
 
 from designpatterns_ref.shortcode.base import Counter, ShortCodeError, SpaceExhausted
 from designpatterns_ref.shortcode.base62 import Alphabet
+from designpatterns_ref.shortcode.blocklist import Blocklist
 from designpatterns_ref.shortcode.counter import NumberAllocator, NumberCodes, _check_start
 from designpatterns_ref.shortcode.obfuscate import Obfuscator
 from designpatterns_ref.shortcode.store import check_code, open_sqlite
@@ -167,8 +168,8 @@ class SQLiteCounter:
 class RangeAllocator(NumberAllocator):
     """Codes from blocks of ``block`` numbers leased from a shared :class:`Counter`.
 
-    Thread-safe. ``width``, ``obfuscator`` and ``alphabet`` shape the codes as in
-    :class:`~designpatterns_ref.shortcode.counter.CounterAllocator`.
+    Thread-safe. ``width``, ``obfuscator``, ``alphabet`` and ``blocklist`` shape the codes as
+    in :class:`~designpatterns_ref.shortcode.counter.CounterAllocator`.
     """
 
     def __init__(
@@ -179,6 +180,7 @@ class RangeAllocator(NumberAllocator):
         width: int | None = None,
         obfuscator: Obfuscator | None = None,
         alphabet: str | Alphabet | None = None,
+        blocklist: Blocklist | None = None,
     ) -> None:
         if not callable(getattr(counter, "reserve", None)):
             raise ShortCodeError(f"RangeAllocator: counter={counter!r} has no reserve(n) method")
@@ -186,7 +188,7 @@ class RangeAllocator(NumberAllocator):
             raise ShortCodeError(f"RangeAllocator: block={block!r} must be an int >= 1")
         self.counter = counter
         self.block = block
-        self.codes = NumberCodes(width, obfuscator, alphabet)
+        self.codes = NumberCodes(width, obfuscator, alphabet, blocklist)
         self._next = 0
         self._end = 0  # the current lease is [_next, _end); empty at first
         self._lock = threading.Lock()

@@ -133,8 +133,11 @@ class TupleCodes:
             width += 1
         avoid = None
         if blocklist is not None:
-            _avoiding(codec.chars, blocklist)
-            while (avoid := AvoidingCodes(codec.chars, blocklist.words, width)).count < space:
+            while (
+                avoid := AvoidingCodes.for_blocklist(
+                    codec.chars, blocklist, width, where="TupleCodes"
+                )
+            ).count < space:
                 if width == MAX_TUPLE_WIDTH:
                     raise ShortCodeError(
                         f"TupleCodes: bounds={tuple(bounds)!r} need more than "
@@ -254,23 +257,3 @@ class TupleCodes:
                 f"(it unpacks to {n}, and only [0, {self.space}) are tuples)"
             )
         return self._unpack(n)
-
-
-def _avoiding(chars: str, blocklist: object) -> None:
-    """Check ``blocklist`` can be avoided by counting: a Blocklist, the "anywhere" rule, and
-    every word spellable in ``chars`` (ignoring case)."""
-    if not isinstance(blocklist, Blocklist):
-        raise ShortCodeError(f"TupleCodes: blocklist={blocklist!r:.80} must be a Blocklist")
-    if blocklist.rule != "anywhere":
-        raise ShortCodeError(
-            f"TupleCodes: blocklist rule={blocklist.rule!r}; tuple codes count the codes that "
-            "avoid the words anywhere, so only rule='anywhere' is supported"
-        )
-    letters = {c.lower() for c in chars}
-    for w in sorted(blocklist.words):
-        missing = sorted(set(w) - letters)
-        if missing:
-            raise ShortCodeError(
-                f"TupleCodes: word {w!r} has {''.join(missing)!r}, not in the alphabet, so it "
-                "could never appear; remove it"
-            )

@@ -166,6 +166,8 @@ ENTRIES = [
     # allocators
     *per_argument("CounterAllocator", lambda _, **kw: CounterAllocator(**kw),
                   {"start": 0, "width": None, "obfuscator": None, "alphabet": None}),
+    Entry("CounterAllocator(width=3, blocklist)",
+          call=lambda _, v: CounterAllocator(width=3, blocklist=v)),
     *per_argument("CounterAllocator.allocate", lambda a, **kw: a.allocate(**kw),
                   {"url": "https://e.com/"}, make=lambda: CounterAllocator(start=61, width=2)),
     *per_argument("HashCodes", lambda _, **kw: HashCodes(**kw),
@@ -227,6 +229,8 @@ ENTRIES = [
     *per_argument("RangeAllocator", lambda _, **kw: RangeAllocator(**kw),
                   {"counter": MemoryCounter(), "block": 10, "width": None, "obfuscator": None,
                    "alphabet": None}),
+    Entry("RangeAllocator(width=3, blocklist)",
+          call=lambda _, v: RangeAllocator(MemoryCounter(), 10, width=3, blocklist=v)),
     # counters
     Entry("MemoryCounter(start)", call=lambda _, v: MemoryCounter(v)),
     Entry("MemoryCounter.reserve(n)", call=lambda c, v: c.reserve(v),
