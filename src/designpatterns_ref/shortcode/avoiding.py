@@ -120,14 +120,7 @@ class AvoidingCodes:
                 f"{where}: blocklist rule={blocklist.rule!r}; fixed-width codes count the codes "
                 "that avoid the words anywhere, so only rule='anywhere' is supported"
             )
-        letters = {c.lower() for c in chars}
-        for w in sorted(blocklist.words):
-            missing = sorted(set(w) - letters)
-            if missing:
-                raise ShortCodeError(
-                    f"{where}: word {w!r} has {''.join(missing)!r}, not in the alphabet, so it "
-                    "could never appear; remove it"
-                )
+        blocklist.check_spellable(chars, where)
         return cls(chars, blocklist.words, width)
 
     def __repr__(self) -> str:

@@ -176,6 +176,23 @@ class Blocklist:
             ends.append(match.end())
         return min(ends) if ends else None
 
+    def check_spellable(self, chars: str, where: str) -> None:
+        """Refuse (naming ``where``) a word that could never appear in codes over ``chars``
+        (ignoring case): a list that silently kept it would hide a typo in the list."""
+        if not isinstance(chars, str) or not isinstance(where, str):
+            raise ShortCodeError(
+                f"Blocklist.check_spellable: chars={chars!r:.80} and where={where!r:.80} must "
+                "be str"
+            )
+        letters = {c.lower() for c in chars}
+        for w in sorted(self.words):
+            missing = sorted(set(w) - letters)
+            if missing:
+                raise ShortCodeError(
+                    f"{where}: word {w!r} has {''.join(missing)!r}, not in the alphabet "
+                    f"{chars!r:.80}, so it could never appear; remove it"
+                )
+
     def found(self, code: str) -> list[str]:
         """The words that make ``code`` blocked (empty if it is not), for error messages."""
         if type(code) is not str:
@@ -204,14 +221,7 @@ class CleanObfuscator:
             )
         if not isinstance(blocklist, Blocklist):
             raise ShortCodeError(f"CleanObfuscator: blocklist={blocklist!r} must be a Blocklist")
-        letters = {c.lower() for c in obfuscator.alphabet.chars}
-        for w in sorted(blocklist.words):
-            missing = sorted(set(w) - letters)
-            if missing:
-                raise ShortCodeError(
-                    f"CleanObfuscator: word {w!r} has {''.join(missing)!r}, not in the alphabet "
-                    f"{obfuscator.alphabet.chars!r}, so it could never appear; remove it"
-                )
+        blocklist.check_spellable(obfuscator.alphabet.chars, "CleanObfuscator")
         self.obfuscator = obfuscator
         """The keyed permutation the walk follows."""
         self.blocklist = blocklist

@@ -212,6 +212,8 @@ ENTRIES = [
                                   lambda t, method=method, **kw: getattr(t, method)(**kw),
                                   {arg: good}, make=lambda: TupleCodes((1024, 2**40), key="k"))
     ),
+    *per_argument("Blocklist.check_spellable", lambda b, **kw: b.check_spellable(**kw),
+                  {"chars": "abc", "where": "here"}, make=lambda: Blocklist(["ab"])),
     *per_argument("Blocklist", lambda _, **kw: Blocklist(**kw),
                   {"words": ("ab", "cd"), "rule": "anywhere"}),
     *(
