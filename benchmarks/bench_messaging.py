@@ -51,6 +51,7 @@ def test_gateway_scale_and_fanout(benchmark: BenchmarkFixture, quick: bool, serv
         lambda: measure_scale(n, members, rounds=3, pairs=100, server=server), rounds=1
     )
     assert result["delivered"] == result["expected"]
+    result.pop("latencies_ms")  # the percentiles stay; 10,000 samples do not go in the JSON
     benchmark.extra_info.update(result)
 
 

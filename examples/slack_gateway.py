@@ -102,6 +102,24 @@ for device, seqs in shown.items():
           seqs == list(range(1, 61)))  # fmt: skip
 
 # %% [markdown]
-# Measured figures (one gateway process with 10,000 sockets, fan-out to 1,000 members, and
-# the same fan-out through this two-gateway shape) come from `dpref bench messaging`; see
-# `docs/case-studies/slack-gateway.md`.
+# ## Fan-out: one message to many sockets
+#
+# The gateway encodes a message once and writes the same bytes to every member's socket
+# without awaiting any of them. The naive server, written the obvious way with `websockets`,
+# encodes per member and awaits each send in turn. Both run as their own process; the member
+# sockets are held by two receiving processes that stamp each delivery. A small run here (400
+# members, 5 messages each); `dpref bench messaging` runs 10,000 sockets and 1,000 members, and
+# `docs/case-studies/slack-gateway.md` has the figures.
+
+# %%
+from designpatterns_ref.messaging.loadgen import measure_scale
+from designpatterns_ref.messaging.plot import plot_fanout
+
+runs = {server: measure_scale(400, 400, rounds=5, pairs=50, server=server)
+        for server in ("gateway", "naive")}  # fmt: skip
+for server, r in runs.items():
+    print(f"{server}: p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms, "
+          f"{r['delivered']}/{r['expected']} delivered")  # fmt: skip
+fig = plot_fanout({server: r["latencies_ms"] for server, r in runs.items()})
+if path := dp.show(fig, "messaging-fanout"):
+    print("figure:", path)

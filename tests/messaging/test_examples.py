@@ -31,4 +31,8 @@ def test_slack_example_runs(capsys: pytest.CaptureFixture[str], tmp_path: Path,
     out = capsys.readouterr().out
     assert "only cs-b's: True" in out
     assert out.count("ends on gateway 1: 60 messages, in order, once each: True") == 4
-    assert [p.name for p in tmp_path.glob("*.png")] == ["messaging-ring-shares.png"]
+    assert out.count("2000/2000 delivered") == 2  # the gateway and the naive server
+    assert sorted(p.name for p in tmp_path.glob("*.png")) == [
+        "messaging-fanout.png",
+        "messaging-ring-shares.png",
+    ]

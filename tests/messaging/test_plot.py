@@ -8,7 +8,12 @@ from matplotlib.figure import Figure
 
 from designpatterns_ref.messaging.gclab import measure
 from designpatterns_ref.messaging.hashring import HashRing
-from designpatterns_ref.messaging.plot import plot_delivery, plot_gc_latency, plot_ring_shares
+from designpatterns_ref.messaging.plot import (
+    plot_delivery,
+    plot_fanout,
+    plot_gc_latency,
+    plot_ring_shares,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -29,6 +34,16 @@ def test_delivery_on_a_given_axis() -> None:
     fig = plot_delivery([2, 1, 1, 3], [0, 2, 2, 3], ax=own)
     assert fig is own.figure and len(own.lines) == 2
     assert list(own.lines[0].get_ydata()) == [2, 1, 1, 3] and own.get_ylabel()
+
+
+def test_fanout_draws_one_curve_per_server_and_the_target() -> None:
+    fig = plot_fanout({"gateway": [3.0, 1.0, 2.0, 4.0], "naive": [5.0, 9.0]})
+    (ax,) = fig.axes
+    gateway, naive, target, _ = ax.lines
+    assert list(gateway.get_xdata()) == [1.0, 2.0, 3.0, 4.0]
+    assert list(gateway.get_ydata()) == [25.0, 50.0, 75.0, 100.0]
+    assert list(naive.get_ydata()) == [50.0, 100.0] and list(target.get_xdata()) == [20.0, 20.0]
+    assert "p99 4.0 ms" in gateway.get_label() and ax.get_xlabel() and ax.get_ylabel()
 
 
 def test_ring_shares_draws_a_bar_per_node_and_ring() -> None:

@@ -37,6 +37,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from typing import Any
 
 from designpatterns_ref.messaging.base import MessagingError, check_seq
 
@@ -145,7 +146,7 @@ def _start_server(
 
 async def _measure(
     connections: int, members: int, rounds: int, pairs: int, receivers: int, server: str
-) -> dict[str, float]:
+) -> dict[str, Any]:
     from designpatterns_ref.messaging.receivers import Receivers
     from designpatterns_ref.messaging.token import make_token
 
@@ -218,7 +219,7 @@ async def _measure(
         "p50_ms": statistics.median(lat) * 1e3 if lat else float("nan"),
         "p99_ms": lat[int(0.99 * (len(lat) - 1))] * 1e3 if lat else float("nan"),
         "delivered": len(lat), "expected": members * rounds, "messages_per_s": rate,
-        "server_cpu_ms_per_fanout": cpu_ms,
+        "server_cpu_ms_per_fanout": cpu_ms, "latencies_ms": [x * 1e3 for x in lat],
     }  # fmt: skip
 
 
@@ -229,15 +230,17 @@ def measure_scale(
     pairs: int = 2000,
     receivers: int = 2,
     server: str = "gateway",
-) -> dict[str, float]:
+) -> dict[str, Any]:
     """Idle-connection memory (server and client apart), fan-out p50/p99, messages per second.
 
     ``members`` of the ``connections`` sockets are in the conversation a message goes to;
-    they are held by ``receivers`` processes (:class:`~designpatterns_ref.messaging.receivers.
-    Receivers`) that stamp each delivery; ``pairs`` messages go between two more sockets for
-    the throughput figure. ``server`` is ``"gateway"`` (:class:`~designpatterns_ref.messaging.
-    gateway.Gateway`) or ``"naive"`` (the baseline, :class:`~designpatterns_ref.messaging.naive.
-    NaiveGateway`).
+    they are held by ``receivers`` processes
+    (:class:`~designpatterns_ref.messaging.receivers.Receivers`) that stamp each delivery;
+    ``pairs`` messages go between two more sockets for the throughput figure;
+    ``latencies_ms`` holds every delivery's latency, sorted (for
+    :func:`~designpatterns_ref.messaging.plot.plot_fanout`). ``server`` is ``"gateway"``
+    (:class:`~designpatterns_ref.messaging.gateway.Gateway`) or ``"naive"`` (the baseline,
+    :class:`~designpatterns_ref.messaging.naive.NaiveGateway`).
     """
     connections = check_seq("connections", connections, low=1, high=100_000)
     members = check_seq("members", members, low=1, high=connections)

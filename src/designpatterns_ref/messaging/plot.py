@@ -1,4 +1,5 @@
-"""Figures of the messaging family: ack latency with GC pauses, a delivery trace, ring shares.
+"""Figures of the messaging family: ack latency with GC pauses, a delivery trace, ring shares,
+fan-out latency.
 
 Case study: Discord's Read States: Rewriting a Go Service in Rust
 (docs/case-studies/discord-read-states.md)
@@ -14,7 +15,7 @@ from designpatterns_ref.figures import new_figure
 from designpatterns_ref.messaging.gclab import GCRun
 from designpatterns_ref.messaging.hashring import HashRing
 
-__all__ = ["plot_delivery", "plot_gc_latency", "plot_ring_shares", "tour_figures"]
+__all__ = ["plot_delivery", "plot_fanout", "plot_gc_latency", "plot_ring_shares", "tour_figures"]
 
 
 def plot_gc_latency(runs: list[GCRun], *, ax: Any = None) -> Any:
@@ -41,6 +42,27 @@ def plot_delivery(arrivals: list[int], shown: list[int], *, ax: Any = None) -> A
     ax.set_ylabel("sequence number")
     ax.set_title("At-least-once on the wire, exactly-once on screen")
     ax.legend(loc="upper left", fontsize="small")
+    return fig
+
+
+def plot_fanout(
+    latencies_ms: dict[str, list[float]], *, target_ms: float | None = 20.0, ax: Any = None
+) -> Any:
+    """The share of deliveries done by each time after the send (one curve per server, as
+    ``loadgen.measure_scale`` returns them in ``latencies_ms``), with the p99 target."""
+    fig, ax = new_figure(ax)
+    for label, lat in latencies_ms.items():
+        xs = sorted(lat)
+        p99 = xs[int(0.99 * (len(xs) - 1))] if xs else float("nan")
+        ys = [100 * (i + 1) / len(xs) for i in range(len(xs))]
+        ax.step(xs, ys, where="post", label=f"{label}: p99 {p99:.1f} ms")
+    if target_ms is not None:
+        ax.axvline(target_ms, color="grey", ls="--", lw=0.8, label=f"target p99 {target_ms:g} ms")
+    ax.axhline(99, color="grey", ls=":", lw=0.8)
+    ax.set_xlabel("time since the send (ms)")
+    ax.set_ylabel("deliveries done (%)")
+    ax.set_title("Fan-out of one message: how soon every member has it")
+    ax.legend(loc="lower right", fontsize="small")
     return fig
 
 
