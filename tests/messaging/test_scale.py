@@ -49,3 +49,13 @@ def test_measure_cluster_small_run_delivers_everything(redis_url: str) -> None:
 
     r = measure_cluster(redis_url, members=10, rounds=2)
     assert r["delivered"] == r["expected"] == 20
+
+
+def test_measure_scale_runs_under_a_running_event_loop() -> None:
+    import asyncio
+
+    async def inside_a_loop() -> dict[str, object]:  # as in a notebook's kernel
+        return measure_scale(5, members=5, rounds=1, pairs=5, receivers=1)
+
+    r = asyncio.run(inside_a_loop())
+    assert r["delivered"] == r["expected"] == 5

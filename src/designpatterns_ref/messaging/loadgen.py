@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import concurrent.futures
 import os
 import resource
 import signal
@@ -36,12 +37,23 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from designpatterns_ref.messaging.base import MessagingError, check_seq
 
 __all__ = ["RawSocket", "cpu_seconds", "measure_cluster", "measure_scale", "raise_nofile", "rss_of"]
+
+
+def _run(make: Callable[[], Coroutine[Any, Any, dict[str, Any]]]) -> dict[str, Any]:
+    """Run a measurement on its own event loop: here, or in a thread when this thread already
+    runs one (a notebook's kernel does)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(make())
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(lambda: asyncio.run(make())).result()
 
 
 def raise_nofile() -> int:
@@ -250,10 +262,10 @@ def measure_scale(
     if server not in ("gateway", "naive"):
         raise MessagingError(f"server={server!r:.80} must be 'gateway' or 'naive'")
     raise_nofile()
-    return asyncio.run(_measure(connections, members, rounds, pairs, receivers, server))
+    return _run(lambda: _measure(connections, members, rounds, pairs, receivers, server))
 
 
-async def _measure_cluster(redis_url: str, members: int, rounds: int) -> dict[str, float]:
+async def _measure_cluster(redis_url: str, members: int, rounds: int) -> dict[str, Any]:
     from designpatterns_ref.messaging.cluster import Cluster
     from designpatterns_ref.messaging.directory import Directory
     from designpatterns_ref.messaging.receivers import Receivers
@@ -307,7 +319,7 @@ async def _measure_cluster(redis_url: str, members: int, rounds: int) -> dict[st
     }  # fmt: skip
 
 
-def measure_cluster(redis_url: str, members: int = 200, rounds: int = 5) -> dict[str, float]:
+def measure_cluster(redis_url: str, members: int = 200, rounds: int = 5) -> dict[str, Any]:
     """Fan-out p50/p99 through Slack's shape: 2 gateways, 2 channel servers, Redis Pub/Sub.
 
     ``members`` sockets alternate between the two gateway processes (one receiving process
@@ -317,4 +329,4 @@ def measure_cluster(redis_url: str, members: int = 200, rounds: int = 5) -> dict
     members = check_seq("members", members, low=2, high=100_000)
     rounds = check_seq("rounds", rounds, low=1, high=1000)
     raise_nofile()
-    return asyncio.run(_measure_cluster(redis_url, members, rounds))
+    return _run(lambda: _measure_cluster(redis_url, members, rounds))
