@@ -16,7 +16,7 @@ taken in the parent is a latency).
 Each process opens its sockets one handshake at a time (upgrade, ``hello``, wait for
 ``ready``), reports its resident-memory growth, then answers on its pipes: it writes a key
 line as soon as every one of its sockets has a message of that ``client_msg_id``, and on
-``stop`` it prints every stamp as JSON and exits.
+``stop`` it prints every socket's first arrival of each key as JSON and exits.
 
 >>> frames, rest = parse_frames(b"\\x81\\x02hi\\x81\\x05wor")
 >>> frames, rest
@@ -118,7 +118,7 @@ def _main(port: int, secret: bytes, users: list[str]) -> None:
         sock.setblocking(False)
         socks[sock.fileno()], bufs[sock.fileno()] = sock, rest
     print(f"ready {_rss() - before}", flush=True)
-    stamps: dict[str, list[float]] = {}
+    stamps: dict[str, dict[int, float]] = {}  # key -> socket -> first arrival
     poller, stdin = select.epoll(), sys.stdin.fileno()
     poller.register(stdin, select.EPOLLIN)
     for fd in socks:
@@ -128,7 +128,7 @@ def _main(port: int, secret: bytes, users: list[str]) -> None:
         for fd, _ in poller.poll():
             if fd == stdin:
                 if os.read(stdin, 4096).strip() in (b"stop", b""):
-                    print(json.dumps(stamps), flush=True)
+                    print(json.dumps({k: list(v.values()) for k, v in stamps.items()}), flush=True)
                     return
                 continue
             data = socks[fd].recv(65536)
@@ -142,10 +142,11 @@ def _main(port: int, secret: bytes, users: list[str]) -> None:
                 if not payload.startswith(b'{"op": "message"') or at < 0:
                     continue
                 key = payload[at + len(_KEY) : payload.index(b'"', at + len(_KEY))].decode()
-                got = stamps.setdefault(key, [])
-                got.append(now)
-                if len(got) == need:
-                    print(key, flush=True)
+                got = stamps.setdefault(key, {})
+                if fd not in got:  # a duplicate delivers nothing new
+                    got[fd] = now
+                    if len(got) == need:
+                        print(key, flush=True)
 
 
 class Receivers:
