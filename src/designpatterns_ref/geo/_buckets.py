@@ -12,9 +12,9 @@ in how a search walks outward from the rider's cell, so the bookkeeping lives he
 
 A bulk load (:meth:`BucketIndex.bulk_load`) is the same as one upsert per driver, but in a few
 passes: the batch is checked as a whole (C-level ``map``/``min``/``max`` over columns, not a check
-per call), the cell keys come from one comprehension, the records from one ``zip``, the buckets
-are filled by one ``map`` and the driver table by one ``dict.update``, and the whole batch gets
-a single entry on the TTL heap. The per-driver upsert (``_place``) stays the readable reference.
+per call), the cell keys come from one comprehension, the records from one ``zip``, the driver
+table from one ``dict`` (which also finds repeated ids: it comes out shorter than the batch), the
+buckets are filled by one ``map``, and the whole batch gets a single entry on the TTL heap. The per-driver upsert (``_place``) stays the readable reference.
 
 Complexity: O(1) per move; O(n) for a bulk load of n drivers.
 
@@ -32,6 +32,7 @@ import math
 from collections import defaultdict, deque
 from collections.abc import Iterable
 from itertools import repeat
+from operator import setitem
 from math import asin, cos, sin, sqrt
 
 from designpatterns_ref.geo._live import LiveIndex, LiveTable, Record
@@ -146,14 +147,20 @@ class BucketIndex(LiveIndex):
         ids, lats, lons, available, at = live.check_batch(drivers, available, at)
         keys = self._keys(lats, lons)
         cells, known = self._cells, live.drivers
-        if known:  # drivers already here leave their old bucket first
-            for driver_id in known.keys() & set(ids):
-                self._unlink(driver_id, known.pop(driver_id)[4])
-        # Every step is one C-level pass (zip, map, dict.update): no Python-level loop runs per
-        # driver. Reading the buckets makes those of new cells (Cells is a defaultdict).
+        # Every step is one C-level pass (zip, dict, map): no Python-level loop runs per driver.
         records = list(zip(lats, lons, repeat(available), repeat(at), keys, strict=False))
-        deque(map(dict.__setitem__, map(cells.__getitem__, keys), ids, records), maxlen=0)
-        known.update(zip(ids, records, strict=True))
+        table = dict(zip(ids, records, strict=True))
+        if len(table) < len(ids):  # a repeated id: its last row wins, as with upserts
+            ids, records = list(table), list(table.values())
+            keys = [record[4] for record in records]
+        if known:  # drivers already here leave their old bucket first
+            for driver_id in known.keys() & table.keys():
+                self._unlink(driver_id, known.pop(driver_id)[4])
+            known.update(table)
+        else:
+            live.drivers = table
+        # Reading the buckets makes those of new cells (Cells is a defaultdict).
+        deque(map(setitem, map(cells.__getitem__, keys), ids, records), maxlen=0)
         live.push_batch(at, ids)
 
     def remove(self, driver_id: str) -> bool:
