@@ -164,8 +164,10 @@ class BucketIndex(LiveIndex):
         live.push_batch(at, ids)
 
     def remove(self, driver_id: str) -> bool:
-        """Forget a driver; True if it was there."""
-        record = self._live.drivers.pop(check_driver_id(driver_id), None)
+        """Forget a driver; True if it was there (a stale driver is not: it expires first)."""
+        driver_id = check_driver_id(driver_id)
+        self._expire()
+        record = self._live.drivers.pop(driver_id, None)
         if record is None:
             return False
         self._unlink(driver_id, record[4])
