@@ -14,7 +14,8 @@ A bulk load (:meth:`BucketIndex.bulk_load`) is the same as one upsert per driver
 passes: the batch is checked as a whole (C-level ``map``/``min``/``max`` over columns, not a check
 per call), the cell keys come from one comprehension, the records from one ``zip``, the driver
 table from one ``dict`` (which also finds repeated ids: it comes out shorter than the batch), the
-buckets are filled by one ``map``, and the whole batch gets a single entry on the TTL heap. The per-driver upsert (``_place``) stays the readable reference.
+buckets are filled by one ``map`` of ``operator.setitem``, and the whole batch gets a single entry
+on the TTL heap. The per-driver upsert (``_place``) stays the readable reference.
 
 Complexity: O(1) per move; O(n) for a bulk load of n drivers.
 
@@ -32,8 +33,8 @@ import math
 from collections import defaultdict, deque
 from collections.abc import Iterable
 from itertools import repeat
-from operator import setitem
 from math import asin, cos, sin, sqrt
+from operator import setitem
 
 from designpatterns_ref.geo._live import LiveIndex, LiveTable, Record
 from designpatterns_ref.geo.base import GeoTypeError, check_driver_id
