@@ -149,11 +149,10 @@ class BucketIndex(LiveIndex):
         keys = self._keys(lats, lons)
         cells, known = self._cells, live.drivers
         # Every step is one C-level pass (zip, dict, map): no Python-level loop runs per driver.
-        records = list(zip(lats, lons, repeat(available), repeat(at), keys, strict=False))
+        records = zip(lats, lons, repeat(available), repeat(at), keys, strict=False)
         table = dict(zip(ids, records, strict=True))
         if len(table) < len(ids):  # a repeated id: its last row wins, as with upserts
-            ids, records = list(table), list(table.values())
-            keys = [record[4] for record in records]
+            ids, keys = list(table), [record[4] for record in table.values()]
         if known:  # drivers already here leave their old bucket first
             for driver_id in known.keys() & table.keys():
                 self._unlink(driver_id, known.pop(driver_id)[4])
@@ -161,7 +160,7 @@ class BucketIndex(LiveIndex):
         else:
             live.drivers = table
         # Reading the buckets makes those of new cells (Cells is a defaultdict).
-        deque(map(setitem, map(cells.__getitem__, keys), ids, records), maxlen=0)
+        deque(map(setitem, map(cells.__getitem__, keys), ids, table.values()), maxlen=0)
         live.push_batch(at, ids)
 
     def remove(self, driver_id: str) -> bool:
