@@ -105,8 +105,9 @@ class BucketIndex(LiveIndex):
         self._live = live  # its records carry each driver's cell key: no driver -> cell map
         self._cells = Cells()
 
-    def _keys(self, lats: list[float], lons: list[float]) -> list[int]:
-        """The cell key of each (validated) position, exactly as an upsert computes it."""
+    def _keys(self, lats: list[float], lons: list[float], top: tuple[float, float]) -> list[int]:
+        """The cell key of each (validated) position, exactly as an upsert computes it; ``top``
+        is the largest latitude and longitude among them."""
         raise NotImplementedError
 
     def _place(self, driver_id: str, record: Record) -> None:
@@ -145,8 +146,8 @@ class BucketIndex(LiveIndex):
         untracked too.
         """
         live = self._live
-        ids, lats, lons, available, at = live.check_batch(drivers, available, at)
-        keys = self._keys(lats, lons)
+        ids, lats, lons, available, at, top = live.check_batch(drivers, available, at)
+        keys = self._keys(lats, lons, top)
         cells, known = self._cells, live.drivers
         # Every step is one C-level pass (zip, dict, map): no Python-level loop runs per driver.
         records = zip(lats, lons, repeat(available), repeat(at), keys, strict=False)

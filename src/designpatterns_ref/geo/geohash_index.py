@@ -199,14 +199,13 @@ class GeohashIndex(BucketIndex):
         index.bulk_load(drivers, available=available, at=at)
         return index
 
-    def _keys(self, lats: list[float], lons: list[float]) -> list[int]:
+    def _keys(self, lats: list[float], lons: list[float], top: tuple[float, float]) -> list[int]:
         rows, cols, rs, cs = self._rows, self._cols, self._row_scale, self._col_scale
         pairs = zip(lats, lons, strict=True)
         # Rows and columns as upsert computes them; they only grow with the coordinate, so
         # when the largest stays inside the grid, none needs upsert's clamp at 90 and 180.
-        if lats and (
-            floor((max(lats) + 90.0) * rs) >= rows or floor((max(lons) + 180.0) * cs) >= cols
-        ):
+        top_lat, top_lon = top
+        if lats and (floor((top_lat + 90.0) * rs) >= rows or floor((top_lon + 180.0) * cs) >= cols):
             return [
                 min(floor((lat + 90.0) * rs), rows - 1) * cols
                 + min(floor((lon + 180.0) * cs), cols - 1)

@@ -242,7 +242,7 @@ class H3Index(BucketIndex):
         key = self._to_cell(lat, lon, self.resolution)
         self._place(driver_id, (lat, lon, available, at, key))
 
-    def _keys(self, lats: list[float], lons: list[float]) -> list[int]:
+    def _keys(self, lats: list[float], lons: list[float], top: tuple[float, float]) -> list[int]:
         to_cell, res = self._to_cell, self.resolution
         return list(map(to_cell, lats, lons, repeat(res)))
 
