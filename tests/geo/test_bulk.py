@@ -11,7 +11,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from designpatterns_ref.clock import ManualClock
-from designpatterns_ref.geo import BruteForceIndex, GeoError, GeohashIndex, GeoTypeError, H3Index
+from designpatterns_ref.geo import (
+    BruteForceIndex,
+    GeoError,
+    GeohashIndex,
+    GeoTypeError,
+    H3Index,
+    QuadTreeIndex,
+)
 
 from .strategies import fleets
 
@@ -209,3 +216,19 @@ def test_bulk_loaded_then_mutated_index_equals_brute_force(
             )
         for radius in (5.0, 2_000.0, 400_000.0):
             assert index.within(lat, lon, radius) == oracle.within(lat, lon, radius)
+
+
+@pytest.mark.parametrize("name", [*MAKERS, "brute", "quadtree"])
+def test_removing_a_stale_driver_answers_false_as_get_does(name: str) -> None:
+    clock = ManualClock()
+    extra: dict[str, Callable[[ManualClock], Any]] = {
+        "brute": lambda c: BruteForceIndex(clock=c),
+        "quadtree": lambda c: QuadTreeIndex(clock=c),
+    }
+    index = {**MAKERS, **extra}[name](clock)
+    index.upsert("old", 1.0, 2.0)
+    index.upsert("fresh", 1.0, 2.0, at=50.0)
+    clock.advance(61.0)  # "old" is past its 60 s TTL, but nothing has read the index since
+    assert index.remove("old") is False
+    assert index.remove("fresh") is True
+    assert len(index) == 0
