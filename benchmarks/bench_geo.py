@@ -113,7 +113,17 @@ def test_updates(
     assert len(index) == len(drivers)
 
 
-@pytest.mark.parametrize("kind", ["h3_dict_peer", "geohash_upserts", "geohash_bulk", "h3_bulk"])
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "h3_dict_peer",
+        "h3_dict_res10",
+        "h3_dict_positions",
+        "geohash_upserts",
+        "geohash_bulk",
+        "h3_bulk",
+    ],
+)
 def test_build(
     benchmark: BenchmarkFixture,
     kind: str,
@@ -123,11 +133,20 @@ def test_build(
     rows = [(f"d{i}", lat, lon) for i, (lat, lon) in enumerate(drivers)]
     h3: Any = __import__("h3.api.basic_int", fromlist=["latlng_to_cell"])
 
-    def h3_dict() -> dict[int, list[str]]:  # the peer: ids by cell, no positions or checks
+    def h3_dict(res: int = 9) -> dict[int, list[str]]:  # the peer: ids by cell, no positions
         cells: dict[int, list[str]] = {}
         for driver_id, lat, lon in rows:
-            cells.setdefault(h3.latlng_to_cell(lat, lon, 9), []).append(driver_id)
+            cells.setdefault(h3.latlng_to_cell(lat, lon, res), []).append(driver_id)
         return cells
+
+    def h3_dict_positions() -> dict[str, tuple[float, float, int]]:  # context: the peer + where
+        cells: dict[int, list[str]] = {}
+        where: dict[str, tuple[float, float, int]] = {}
+        for driver_id, lat, lon in rows:
+            cell = h3.latlng_to_cell(lat, lon, 9)
+            where[driver_id] = (lat, lon, cell)
+            cells.setdefault(cell, []).append(driver_id)
+        return where
 
     def upserts() -> GeohashIndex:
         index = GeohashIndex()
@@ -137,12 +156,14 @@ def test_build(
 
     build: Callable[[], Any] = {
         "h3_dict_peer": h3_dict,
+        "h3_dict_res10": lambda: h3_dict(10),  # cells of geohash precision 7's size
+        "h3_dict_positions": h3_dict_positions,
         "geohash_upserts": upserts,
         "geohash_bulk": lambda: GeohashIndex.from_drivers(rows),
         "h3_bulk": lambda: H3Index.from_drivers(rows),
     }[kind]
     built = benchmark(build)
-    if kind != "h3_dict_peer":
+    if not kind.startswith("h3_dict"):
         for lat, lon in asks[:10]:
             assert built.nearest(lat, lon, 5) == upserts().nearest(lat, lon, 5)
 

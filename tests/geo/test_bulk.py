@@ -11,7 +11,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from designpatterns_ref.clock import ManualClock
-from designpatterns_ref.geo import GeoError, GeohashIndex, GeoTypeError, H3Index
+from designpatterns_ref.geo import (
+    BruteForceIndex,
+    GeoError,
+    GeohashIndex,
+    GeoTypeError,
+    H3Index,
+    QuadTreeIndex,
+)
 
 from .strategies import fleets
 
@@ -146,4 +153,82 @@ def test_batches_are_compacted_when_loads_repeat() -> None:
     clock.advance(58.5)  # the last load (at 4 s) is 59.5 s old: all still live
     assert len(index) == 100
     clock.advance(1.0)
+    assert len(index) == 0
+
+
+@settings(max_examples=40)
+@given(fleets(), fleets(), st.sampled_from(list(MAKERS)), st.data())
+def test_bulk_loaded_then_mutated_index_equals_brute_force(
+    first: Fleet, second: Fleet, name: str, data: st.DataObject
+) -> None:
+    """Built in bulk (free and busy drivers in two batches, an id repeated inside a batch, a
+    second batch moving drivers already loaded), then moved, removed, marked busy, loaded again
+    and expired: every answer equals brute force fed the same fixes one by one."""
+    clock = ManualClock()
+    index, oracle = MAKERS[name](clock), BruteForceIndex(clock=clock)
+    _, drivers, queries = first
+    _, others, more_queries = second
+    queries = queries + more_queries
+    ids = sorted({d for d, _, _, _ in drivers} | {f"x{d}" for d, _, _, _ in others})
+
+    def bulk(rows: list[tuple[str, float, float]], available: bool, at: float | None) -> None:
+        index.bulk_load(rows, available=available, at=at)
+        for d, lat, lon in rows:
+            oracle.upsert(d, lat, lon, available=available, at=at)
+
+    free = [(d, lat, lon) for d, lat, lon, a in drivers if a]
+    busy = [(d, lat, lon) for d, lat, lon, a in drivers if not a]
+    if free and others:  # a repeated id inside one batch: the last row wins
+        _, lat, lon, _ = others[0]
+        free.append((free[0][0], lat, lon))
+    bulk(free, True, None)
+    bulk(busy, False, None)
+    clock.advance(10.0)
+    for _ in range(data.draw(st.integers(0, 25), label="steps")):
+        op = data.draw(st.sampled_from(["move", "remove", "busy", "bulk", "tick"]), label="op")
+        if not ids:
+            break
+        driver_id = data.draw(st.sampled_from(ids), label="driver")
+        _, lat, lon, _ = data.draw(st.sampled_from(drivers + others or [("", 0.0, 0.0, True)]))
+        if op == "move":
+            index.upsert(driver_id, lat, lon)
+            oracle.upsert(driver_id, lat, lon)
+        elif op == "remove":
+            assert index.remove(driver_id) == oracle.remove(driver_id)
+        elif op == "busy" and oracle.get(driver_id) is not None:
+            index.set_available(driver_id, False)
+            oracle.set_available(driver_id, False)
+        elif op == "bulk":  # a few drivers, new or known, one of them twice
+            some = data.draw(st.lists(st.sampled_from(ids), max_size=4), label="ids")
+            rows = [(d, lat, lon) for d in some] + [(driver_id, lat, lon)]
+            bulk(rows, data.draw(st.booleans(), label="available"), clock())
+        elif op == "tick":
+            clock.advance(data.draw(st.sampled_from([1.0, 25.0, 55.0]), label="dt"))
+        state(index)  # buckets and table agree after every step
+    assert len(index) == len(oracle)
+    for d in ids:
+        assert index.get(d) == oracle.get(d)
+    for lat, lon in queries:
+        for k in (1, 3, 10):
+            assert index.nearest(lat, lon, k) == oracle.nearest(lat, lon, k)
+            assert index.nearest(lat, lon, k, available_only=False) == oracle.nearest(
+                lat, lon, k, available_only=False
+            )
+        for radius in (5.0, 2_000.0, 400_000.0):
+            assert index.within(lat, lon, radius) == oracle.within(lat, lon, radius)
+
+
+@pytest.mark.parametrize("name", [*MAKERS, "brute", "quadtree"])
+def test_removing_a_stale_driver_answers_false_as_get_does(name: str) -> None:
+    clock = ManualClock()
+    extra: dict[str, Callable[[ManualClock], Any]] = {
+        "brute": lambda c: BruteForceIndex(clock=c),
+        "quadtree": lambda c: QuadTreeIndex(clock=c),
+    }
+    index = {**MAKERS, **extra}[name](clock)
+    index.upsert("old", 1.0, 2.0)
+    index.upsert("fresh", 1.0, 2.0, at=50.0)
+    clock.advance(61.0)  # "old" is past its 60 s TTL, but nothing has read the index since
+    assert index.remove("old") is False
+    assert index.remove("fresh") is True
     assert len(index) == 0

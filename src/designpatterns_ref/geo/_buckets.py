@@ -12,9 +12,10 @@ in how a search walks outward from the rider's cell, so the bookkeeping lives he
 
 A bulk load (:meth:`BucketIndex.bulk_load`) is the same as one upsert per driver, but in a few
 passes: the batch is checked as a whole (C-level ``map``/``min``/``max`` over columns, not a check
-per call), the cell keys come from one comprehension, the records from one ``zip``, the buckets
-are filled by one ``map`` and the driver table by one ``dict.update``, and the whole batch gets
-a single entry on the TTL heap. The per-driver upsert (``_place``) stays the readable reference.
+per call), the cell keys come from one comprehension, the records from one ``zip``, the driver
+table from one ``dict`` (which also finds repeated ids: it comes out shorter than the batch), the
+buckets are filled by one ``map`` of ``operator.setitem``, and the whole batch gets a single entry
+on the TTL heap. The per-driver upsert (``_place``) stays the readable reference.
 
 Complexity: O(1) per move; O(n) for a bulk load of n drivers.
 
@@ -33,6 +34,7 @@ from collections import defaultdict, deque
 from collections.abc import Iterable
 from itertools import repeat
 from math import asin, cos, sin, sqrt
+from operator import setitem
 
 from designpatterns_ref.geo._live import LiveIndex, LiveTable, Record
 from designpatterns_ref.geo.base import GeoTypeError, check_driver_id
@@ -103,8 +105,9 @@ class BucketIndex(LiveIndex):
         self._live = live  # its records carry each driver's cell key: no driver -> cell map
         self._cells = Cells()
 
-    def _keys(self, lats: list[float], lons: list[float]) -> list[int]:
-        """The cell key of each (validated) position, exactly as an upsert computes it."""
+    def _keys(self, lats: list[float], lons: list[float], top: tuple[float, float]) -> list[int]:
+        """The cell key of each (validated) position, exactly as an upsert computes it; ``top``
+        is the largest latitude and longitude among them."""
         raise NotImplementedError
 
     def _place(self, driver_id: str, record: Record) -> None:
@@ -143,22 +146,29 @@ class BucketIndex(LiveIndex):
         untracked too.
         """
         live = self._live
-        ids, lats, lons, available, at = live.check_batch(drivers, available, at)
-        keys = self._keys(lats, lons)
+        ids, lats, lons, available, at, top = live.check_batch(drivers, available, at)
+        keys = self._keys(lats, lons, top)
         cells, known = self._cells, live.drivers
+        # Every step is one C-level pass (zip, dict, map): no Python-level loop runs per driver.
+        records = zip(lats, lons, repeat(available), repeat(at), keys, strict=False)
+        table = dict(zip(ids, records, strict=True))
+        if len(table) < len(ids):  # a repeated id: its last row wins, as with upserts
+            ids, keys = list(table), [record[4] for record in table.values()]
         if known:  # drivers already here leave their old bucket first
-            for driver_id in known.keys() & set(ids):
+            for driver_id in known.keys() & table.keys():
                 self._unlink(driver_id, known.pop(driver_id)[4])
-        # Every step is one C-level pass (zip, map, dict.update): no Python-level loop runs per
-        # driver. Reading the buckets makes those of new cells (Cells is a defaultdict).
-        records = list(zip(lats, lons, repeat(available), repeat(at), keys, strict=False))
-        deque(map(dict.__setitem__, map(cells.__getitem__, keys), ids, records), maxlen=0)
-        known.update(zip(ids, records, strict=True))
+            known.update(table)
+        else:
+            live.drivers = table
+        # Reading the buckets makes those of new cells (Cells is a defaultdict).
+        deque(map(setitem, map(cells.__getitem__, keys), ids, table.values()), maxlen=0)
         live.push_batch(at, ids)
 
     def remove(self, driver_id: str) -> bool:
-        """Forget a driver; True if it was there."""
-        record = self._live.drivers.pop(check_driver_id(driver_id), None)
+        """Forget a driver; True if it was there (a stale driver is not: it expires first)."""
+        driver_id = check_driver_id(driver_id)
+        self._expire()
+        record = self._live.drivers.pop(driver_id, None)
         if record is None:
             return False
         self._unlink(driver_id, record[4])

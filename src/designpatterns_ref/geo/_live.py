@@ -103,9 +103,11 @@ class LiveTable:
 
     def check_batch(
         self, drivers: object, available: object, at: object
-    ) -> tuple[list[str], list[float], list[float], bool, float]:
+    ) -> tuple[list[str], list[float], list[float], bool, float, tuple[float, float]]:
         """Validate a bulk load of ``(driver_id, lat, lon)`` rows; return ids, lats, lons (180
-        stored as -180, a repeated id keeping its last row), ``available`` and ``at``.
+        stored as -180), ``available``, ``at`` and the largest (lat, lon) of the batch (which the
+        checks find anyway; -inf for an empty batch). An id may repeat: the caller keeps its last
+        row (building its driver table from the columns finds repeats at no extra cost).
 
         The whole batch is checked before anything is stored, with C-level passes (``map``,
         ``min``, ``max``) for the common case of str ids and float coordinates; anything else
@@ -125,28 +127,25 @@ class LiveTable:
             )
             raise GeoTypeError(f"drivers[{i}]={_short(row)} must be a (driver_id, lat, lon) tuple")
         if not rows:
-            return [], [], [], available, at
+            return [], [], [], available, at, (-math.inf, -math.inf)
         ids, lats, lons = (list(map(itemgetter(i), rows)) for i in range(3))
-        if not (set(map(type, ids)) == {str} and all(ids) and all(map(str.isascii, ids))):
+        if not (all(ids) and _joined(ids).isascii()):  # else some id needs a closer look
             ids = [_row(i, check_driver_id, d) for i, d in enumerate(ids)]
         # A NaN anywhere makes the column's sum NaN (one C loop, cheaper than a call per value);
         # an infinity fails the range test of min and max.
         if (
             not (set(map(type, lats)) == {float} and not math.isnan(sum(lats)))
-            or not -90.0 <= min(lats) <= max(lats) <= 90.0
+            or not -90.0 <= min(lats) <= (top_lat := max(lats)) <= 90.0
         ):
             lats = [_row(i, check_lat, "lat", a) for i, a in enumerate(lats)]
+            top_lat = max(lats)
         if (
             not (set(map(type, lons)) == {float} and not math.isnan(sum(lons)))
-            or not -180.0 <= min(lons) <= max(lons) < 180.0
+            or not -180.0 <= min(lons) <= (top_lon := max(lons)) < 180.0
         ):
             lons = [_row(i, check_lon, "lon", o) for i, o in enumerate(lons)]
-        if len(set(ids)) < len(ids):  # a repeated id: its last row wins, as with upserts
-            last = sorted({d: i for i, d in enumerate(ids)}.values())
-            ids = [ids[i] for i in last]
-            lats = [lats[i] for i in last]
-            lons = [lons[i] for i in last]
-        return ids, lats, lons, available, at
+            top_lon = max(lons)
+        return ids, lats, lons, available, at, (top_lat, top_lon)
 
     def note(self, driver_id: str, lat: float, lon: float, available: bool, at: float) -> None:
         """Record a validated fix (the caller has updated its own structure)."""
@@ -224,6 +223,14 @@ class LiveTable:
 def _short(value: object) -> str:
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _joined(ids: list[Any]) -> str:
+    """All the ids in one string (one C loop), or "\u0080" (not ASCII) if one is not a str."""
+    try:
+        return "".join(ids)
+    except TypeError:
+        return "\u0080"
 
 
 def _row(i: int, check: Callable[..., Any], *args: object) -> Any:

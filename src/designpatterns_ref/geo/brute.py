@@ -58,8 +58,10 @@ class BruteForceIndex(LiveIndex):
         self._live.note(driver_id, lat, lon, available, at)
 
     def remove(self, driver_id: str) -> bool:
-        """Forget a driver; True if it was there."""
-        return self._live.drivers.pop(check_driver_id(driver_id), None) is not None
+        """Forget a driver; True if it was there (a stale driver is not: it expires first)."""
+        driver_id = check_driver_id(driver_id)
+        self._expire()
+        return self._live.drivers.pop(driver_id, None) is not None
 
     def set_available(self, driver_id: str, available: bool) -> None:
         """Mark a known driver free or busy without moving it.

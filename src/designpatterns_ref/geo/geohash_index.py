@@ -47,7 +47,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 from heapq import heappush
-from math import cos
+from math import cos, floor
 
 from designpatterns_ref.geo._buckets import BucketIndex, measure
 from designpatterns_ref.geo._live import LiveTable, check_query
@@ -155,10 +155,12 @@ class GeohashIndex(BucketIndex):
         # The cell by one multiplication per axis. Unlike geohash.encode it does not correct the
         # last bit, so a driver within ~1e-13 degrees of an edge may land in the cell next door;
         # the search's bound keeps a 1 mm margin, far more than that, so answers stay exact.
-        row = int((lat + 90.0) * self._row_scale)
+        # floor, not int: the same integer for these non-negative values, and a plain builtin
+        # call, where int(x) goes through the type's constructor (about 40% of the key's cost).
+        row = floor((lat + 90.0) * self._row_scale)
         if row == self._rows:
             row -= 1  # latitude 90 belongs to the top row
-        col = int((lon + 180.0) * self._col_scale)
+        col = floor((lon + 180.0) * self._col_scale)
         if col == self._cols:
             col -= 1  # a longitude just below 180 may round up
         key = row * self._cols + col
@@ -197,18 +199,19 @@ class GeohashIndex(BucketIndex):
         index.bulk_load(drivers, available=available, at=at)
         return index
 
-    def _keys(self, lats: list[float], lons: list[float]) -> list[int]:
+    def _keys(self, lats: list[float], lons: list[float], top: tuple[float, float]) -> list[int]:
         rows, cols, rs, cs = self._rows, self._cols, self._row_scale, self._col_scale
         pairs = zip(lats, lons, strict=True)
         # Rows and columns as upsert computes them; they only grow with the coordinate, so
         # when the largest stays inside the grid, none needs upsert's clamp at 90 and 180.
-        if lats and (int((max(lats) + 90.0) * rs) >= rows or int((max(lons) + 180.0) * cs) >= cols):
+        top_lat, top_lon = top
+        if lats and (floor((top_lat + 90.0) * rs) >= rows or floor((top_lon + 180.0) * cs) >= cols):
             return [
-                min(int((lat + 90.0) * rs), rows - 1) * cols
-                + min(int((lon + 180.0) * cs), cols - 1)
+                min(floor((lat + 90.0) * rs), rows - 1) * cols
+                + min(floor((lon + 180.0) * cs), cols - 1)
                 for lat, lon in pairs
             ]
-        return [int((lat + 90.0) * rs) * cols + int((lon + 180.0) * cs) for lat, lon in pairs]
+        return [floor((lat + 90.0) * rs) * cols + floor((lon + 180.0) * cs) for lat, lon in pairs]
 
     # -- search --------------------------------------------------------------------------
 

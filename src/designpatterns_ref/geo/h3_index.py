@@ -52,6 +52,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 from heapq import heappop, heappush
+from itertools import repeat
 from math import asin, cos, sin, sqrt
 from typing import Any
 
@@ -241,9 +242,9 @@ class H3Index(BucketIndex):
         key = self._to_cell(lat, lon, self.resolution)
         self._place(driver_id, (lat, lon, available, at, key))
 
-    def _keys(self, lats: list[float], lons: list[float]) -> list[int]:
+    def _keys(self, lats: list[float], lons: list[float], top: tuple[float, float]) -> list[int]:
         to_cell, res = self._to_cell, self.resolution
-        return [to_cell(lat, lon, res) for lat, lon in zip(lats, lons, strict=True)]
+        return list(map(to_cell, lats, lons, repeat(res)))
 
     def cell(self, driver_id: str) -> str | None:
         """The H3 cell (hex string) a driver sits in, or None if unknown or stale.
