@@ -41,7 +41,7 @@ cut points), against O(k (log n + chunk size)) one at a time.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from designpatterns_ref.collab.dellog import DeleteLog
 from designpatterns_ref.collab.items import MAX_CHUNK, _Chunk, _Item
@@ -67,7 +67,8 @@ class LoadPlan:
         self.count = 0  # operations taken
         self.pieces: list[_Item] = [_Item()]
         self.nxt: list[int] = [_END]
-        self.runs: list[_Item | list[_Item]] = []  # placed runs (an item, or its pieces), in order
+        # per agent: the first seq of each placed run and the run (an item, or its pieces)
+        self.runs: dict[str, tuple[list[int], list[_Item | list[_Item]]]] = {}
         self.known: dict[str, list[int]] = {}
         self.dels: dict[str, DeleteLog] = {}
         self.lamport = -1
@@ -104,14 +105,7 @@ class LoadPlan:
             prev = chunk
         doc._tail = chunk
         doc._len = total
-        index = doc._runs
-        for run in self.runs:
-            first = run[0] if isinstance(run, list) else run
-            entry = index.get(first.agent)
-            if entry is None:
-                entry = index[first.agent] = ([], [])
-            entry[0].append(first.seq)
-            entry[1].append(run)
+        doc._runs.update(self.runs)
         doc._known.update(self.known)
         doc._dels.update(self.dels)
         return self.lamport
@@ -168,8 +162,8 @@ def plan_load(batch: list[Op]) -> LoadPlan:
     count, cuts = _cut_points(batch, plan)
     pieces, nxt, runs, dels = plan.pieces, plan.nxt, plan.runs, plan.dels
     # per agent: its pieces by first seq, by last seq, and the points its runs are cut at
-    index: dict[str, tuple[dict[int, int], dict[int, int], list[int]]] = {
-        agent: ({}, {}, cuts.get(agent, [])) for agent in plan.known
+    index: dict[str, tuple[dict[int, int], dict[int, int], list[int], list[int], list[Any]]] = {
+        agent: ({}, {}, cuts.get(agent, []), [], []) for agent in plan.known
     }
     taken = 0
     for op in batch[:count]:
@@ -182,7 +176,10 @@ def plan_load(batch: list[Op]) -> LoadPlan:
                 break  # an origin is a delete's id, or a run typed concurrently lies between
             seq, text = op.seq, op.text
             end = seq + len(text)
-            starts, ends, points = index[agent]
+            starts, ends, points, run_starts, run_list = index[agent]
+            if not run_starts:  # the agent's first run: the index lists it in this order
+                runs[agent] = (run_starts, run_list)
+            run_starts.append(seq)
             lo = bisect_right(points, seq)
             head = len(pieces)
             nxt[before] = head
@@ -199,10 +196,10 @@ def plan_load(batch: list[Op]) -> LoadPlan:
                 starts[seq] = ends[end - 1] = head
                 pieces.append(item)
                 nxt.append(after)
-                runs.append(item)
+                run_list.append(item)
             else:
                 hi = bisect_left(points, end, lo)
-                _cut_run(plan, op, points[lo:hi], starts, ends, after)
+                run_list.append(_cut_run(plan, op, points[lo:hi], starts, ends, after))
         else:
             tagent, tseq = op.target  # type: ignore[union-attr]
             n = op.length  # type: ignore[union-attr]
@@ -252,9 +249,9 @@ def _cut_run(
     starts: dict[int, int],
     ends: dict[int, int],
     after: int,
-) -> None:
+) -> list[_Item]:
     """Add the run of ``op`` as pieces cut at ``points``, linked to each other and to piece
-    ``after``."""
+    ``after``; returns the pieces."""
     pieces, nxt = plan.pieces, plan.nxt
     agent, seq, text = op.agent, op.seq, op.text
     dl = op.lamport - seq
@@ -283,4 +280,4 @@ def _cut_run(
         run.append(item)
         at = cut
     nxt[-1] = after
-    plan.runs.append(run)
+    return run
