@@ -3,32 +3,38 @@
 Case study: Design a Collaborative Document Editor (Google Docs) (docs/case-studies/collaborative-editor.md)
 
 A replica that starts empty and receives another replica's history (``ops_since()``: every
-operation in causal order) would integrate it one run at a time: find the left origin, maybe
-split it, find the right origin, maybe split it, put the run in between, log the deletes.
-Most of that work can be done for the whole batch at once, because of two facts:
+operation in causal order, each a whole run) would integrate it one run at a time: find the
+left origin, maybe split its item, find the right origin, maybe split it, put the run in
+between, mark and log the deletes. Most of that work can be done for the whole batch at once,
+because of two facts:
 
 * The remote path never merges pieces again, so the pieces a run ends up cut into are exactly
-  the *cut points* every operation asks for: after a left origin, at a right origin, at both
-  ends of a deleted range. One pass over the batch collects them, and every run is cut once,
-  before any is placed. Every origin is then the end (or start) of a piece, found with one
-  dictionary lookup instead of a binary search and a split.
+  the *cut points* the operations ask for: after a left origin, at a right origin, at both ends
+  of a deleted range. A first pass over the batch collects them per agent (and checks that each
+  agent's sequence numbers continue and that every reference is to an earlier operation); each
+  run is then cut once, when it is placed. Every origin is the end (or start) of a piece, found
+  with one dictionary lookup instead of a binary search and a split.
 * When an operation was made on a replica holding exactly what this one holds when it arrives
-  (a sequential history, the usual case for a causally ordered batch), its left origin is
-  immediately followed by its right origin, and the ordering rule has nothing to decide: the
-  run goes between the two. With the pieces in a linked list of integers this is two
-  assignments, whatever the rule.
+  (a sequential history: the usual case), its left origin is immediately followed by its right
+  origin, and the ordering rule has nothing to decide, whichever rule it is: the run goes
+  between the two. With the pieces in a linked list of integers that is two assignments.
 
-:func:`plan_load` does that on local structures, without touching the replica, up to the first
-operation it cannot take this way (an agent's sequence numbers that do not continue, an
-operation referring to one not seen yet, or two origins that are no longer adjacent because
-another run was typed concurrently between them). :meth:`LoadPlan.commit` then builds the
-replica's chunks, index and logs from it in one pass; the rest of the batch goes through the
-ordinary integration (:meth:`SequenceReplica._apply_each`), which is the reference this module is
-tested against: same text, same items and pieces, same index, logs and versions.
+:func:`plan_load` builds that state on its own structures, without touching the replica, up to
+the first operation it cannot take this way: sequence numbers that do not continue (a duplicate,
+a gap), a reference to an operation not seen yet or to a delete, or origins that are no longer
+adjacent (a run typed concurrently lies between them). :meth:`LoadPlan.commit` then gives the
+replica its chunks, index, versions and logs in one pass, and the rest of the batch goes
+through the ordinary integration (:meth:`SequenceReplica._apply_each`). That is the reference
+this module is tested against: same text, items, pieces, index, logs, versions and clock. The
+hand-over is exact because cuts commute: the operations after it that asked for cuts are all
+ready, so the ordinary integration makes those cuts itself, and making one twice is a no-op.
+When the load takes the whole batch it has also checked it (sequence numbers continue, every
+reference is to a character), so :func:`~designpatterns_ref.collab.batch.check_batch` is not
+needed; otherwise it runs before anything changes.
 
-Trade-off: only for an empty replica, and only the sequential prefix of the batch is fast;
-the batch is walked twice. Complexity: O(k log k) for a batch of k operations (sorting the
-cut points), against O(k (log n + chunk size)) one at a time.
+Trade-off: only for an empty replica, and only the sequential prefix of a batch is fast; the
+batch is walked twice. Complexity: O(k log k) for k operations (sorting the cut points) and
+O(1) per run placed, against O(log n + chunk size) per operation one at a time.
 
 >>> from designpatterns_ref.collab.fuguemax import FugueMaxReplica
 >>> author = FugueMaxReplica("a")
