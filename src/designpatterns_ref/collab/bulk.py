@@ -122,43 +122,43 @@ def _cut_points(batch: list[Op], plan: LoadPlan) -> tuple[int, dict[str, list[in
     only to identities used before them; per agent the sorted points its runs are cut at. Sets
     ``plan.known`` and ``plan.lamport`` to what those operations make them."""
     # per agent: [first seq, one past the last, the points its runs are cut at]
-    agents: dict[str, tuple[list[int], list[int]]] = {}
+    agents: dict[str, list[Any]] = {}
     lamport = plan.lamport
     count = 0
     for op in batch:
         mine = agents.get(op.agent)
-        if mine is not None and mine[0][1] != op.seq:
+        if mine is not None and mine[1] != op.seq:
             break
         if type(op) is Insert:
             left, right = op.left, op.right
             if left is not None:
                 b = agents.get(left[0])
-                if b is None or not b[0][0] <= left[1] < b[0][1]:
+                if b is None or not b[0] <= left[1] < b[1]:
                     break
-                b[1].append(left[1] + 1)
+                b[2].append(left[1] + 1)
             if right is not None:
                 b = agents.get(right[0])
-                if b is None or not b[0][0] <= right[1] < b[0][1]:
+                if b is None or not b[0] <= right[1] < b[1]:
                     break
-                b[1].append(right[1])
+                b[2].append(right[1])
             n = len(op.text)
         else:
             tagent, tseq = op.target  # type: ignore[union-attr]
             n = op.length  # type: ignore[union-attr]
             b = agents.get(tagent)
-            if b is None or not b[0][0] <= tseq or tseq + n > b[0][1]:
+            if b is None or not b[0] <= tseq or tseq + n > b[1]:
                 break
-            b[1].extend((tseq, tseq + n))
+            b[2] += (tseq, tseq + n)
         if mine is None:
-            agents[op.agent] = ([op.seq, op.seq + n], [])
+            agents[op.agent] = [op.seq, op.seq + n, []]
         else:
-            mine[0][1] = op.seq + n
+            mine[1] = op.seq + n
         if op.lamport + n > lamport:
             lamport = op.lamport + n
         count += 1
     plan.lamport = lamport - 1
-    plan.known = {agent: span for agent, (span, _) in agents.items()}
-    return count, {agent: sorted(set(points)) for agent, (_, points) in agents.items()}
+    plan.known = {agent: [first, end] for agent, (first, end, _) in agents.items()}
+    return count, {agent: sorted(set(points)) for agent, (_, _, points) in agents.items()}
 
 
 def plan_load(batch: list[Op]) -> LoadPlan:
