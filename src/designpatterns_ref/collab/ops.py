@@ -72,47 +72,34 @@ def check_agent(agent: object, name: str = "agent") -> str:
     return agent
 
 
-def _is_ref(ref: object) -> bool:
-    return ref is None or (
-        type(ref) is tuple
-        and len(ref) == 2
-        and type(ref[0]) is str
-        and ref[0] != ""
-        and type(ref[1]) is int
-        and 0 <= ref[1] < MAX_ID
-    )
-
-
 def check_op(op: object) -> Op:
     """``op`` if it is a well-formed :class:`Insert` or :class:`Delete`, else :class:`CRDTError`
     naming what is wrong."""
     if type(op) is Insert:
-        agent, seq, lamport, text, left, right = (
-            op.agent,
-            op.seq,
-            op.lamport,
-            op.text,
-            op.left,
-            op.right,
-        )
+        agent = op.agent
+        seq = op.seq
+        lamport = op.lamport
+        text = op.text
+        left = op.left
+        right = op.right
         fine = (  # every op: who made it, its sequence number and Lamport time
             type(agent) is str
-            and agent != ""
+            and agent
             and type(seq) is int
             and type(lamport) is int
             and seq >= 0
             and lamport >= 0
             # ... and an insert: its text, its origins
             and type(text) is str
-            and text != ""
+            and text
             and (seq if seq > lamport else lamport) + len(text) <= MAX_ID
-            and (  # origins: None or (agent, seq) pairs, inlined _is_ref (this is per op)
+            and (  # origins: None or (agent, seq) pairs, written out (this runs per operation)
                 left is None
                 or (
                     type(left) is tuple
                     and len(left) == 2
                     and type(left[0]) is str
-                    and left[0] != ""
+                    and left[0]
                     and type(left[1]) is int
                     and 0 <= left[1] < MAX_ID
                 )
@@ -123,7 +110,7 @@ def check_op(op: object) -> Op:
                     type(right) is tuple
                     and len(right) == 2
                     and type(right[0]) is str
-                    and right[0] != ""
+                    and right[0]
                     and type(right[1]) is int
                     and 0 <= right[1] < MAX_ID
                 )
@@ -135,10 +122,14 @@ def check_op(op: object) -> Op:
         if fine and right is not None and right[0] == agent and right[1] >= seq:
             _refuse_forward(op, right)
     elif type(op) is Delete:
-        agent, seq, lamport, target, length = op.agent, op.seq, op.lamport, op.target, op.length
+        agent = op.agent
+        seq = op.seq
+        lamport = op.lamport
+        target = op.target
+        length = op.length
         fine = (
             type(agent) is str
-            and agent != ""
+            and agent
             and type(seq) is int
             and type(lamport) is int
             and seq >= 0
@@ -146,9 +137,15 @@ def check_op(op: object) -> Op:
             # ... and a delete: its length and target range
             and type(length) is int
             and 1 <= length <= MAX_ID
-            and target is not None
-            and _is_ref(target)
-            and max(seq, lamport, target[1]) + length <= MAX_ID
+            and type(target) is tuple
+            and len(target) == 2
+            and type(target[0]) is str
+            and target[0]
+            and type(target[1]) is int
+            and target[1] >= 0
+            and seq + length <= MAX_ID
+            and lamport + length <= MAX_ID
+            and target[1] + length <= MAX_ID
             and type(op.backwards) is bool
         )
         if fine and target[0] == agent and target[1] + length - 1 >= seq:
