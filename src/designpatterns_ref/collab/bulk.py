@@ -30,7 +30,8 @@ hand-over is exact because cuts commute: the operations after it that asked for 
 ready, so the ordinary integration makes those cuts itself, and making one twice is a no-op.
 When the load takes the whole batch it has also checked it (sequence numbers continue, every
 reference is to a character), so :func:`~designpatterns_ref.collab.batch.check_batch` is not
-needed; otherwise it runs before anything changes.
+needed; otherwise it runs before anything changes. :func:`load` does all of this for
+:meth:`SequenceReplica.apply_ops` and ``apply_update`` when the replica is empty.
 
 Trade-off: only for an empty replica, and only the sequential prefix of a batch is fast; the
 batch is walked twice. Complexity: O(k log k) for k operations (sorting the cut points) and
@@ -46,17 +47,20 @@ O(1) per run placed, against O(log n + chunk size) per operation one at a time.
 
 from __future__ import annotations
 
+import gc
 from bisect import bisect_left, bisect_right
 from typing import TYPE_CHECKING, Any
 
+from designpatterns_ref.collab.batch import check_batch
 from designpatterns_ref.collab.dellog import DeleteLog
 from designpatterns_ref.collab.items import MAX_CHUNK, _Chunk, _Item
 from designpatterns_ref.collab.ops import Insert, Op
 
 if TYPE_CHECKING:
     from designpatterns_ref.collab.items import ItemList
+    from designpatterns_ref.collab.sequence import SequenceReplica
 
-__all__ = ["LoadPlan", "plan_load"]
+__all__ = ["LoadPlan", "load", "plan_load"]
 
 _END = -1  # "no next piece": the end of the document
 _NONE = (None, -1)  # the slots of an origin that is the start or the end of the document
@@ -115,6 +119,27 @@ class LoadPlan:
         doc._known.update(self.known)
         doc._dels.update(self.dels)
         return self.lamport
+
+
+def load(doc: SequenceReplica, batch: list[Op]) -> int:
+    """Apply the longest prefix of ``batch`` (checked operations) that the one-pass load can
+    take to the empty replica ``doc``, after checking the whole batch
+    (:func:`~designpatterns_ref.collab.batch.check_batch`) unless the load took all of it;
+    returns how many operations it applied. The cyclic garbage collector is paused meanwhile:
+    the load allocates tens of thousands of objects and frees none, so collections would scan
+    them for nothing."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        plan = plan_load(batch)
+        if plan.count < len(batch):
+            check_batch(doc, batch)
+        if plan.count:
+            doc._lamport = max(doc._lamport, plan.commit(doc))
+    finally:
+        if paused:
+            gc.enable()
+    return plan.count
 
 
 def _cut_points(batch: list[Op], plan: LoadPlan) -> tuple[int, dict[str, list[int]]]:

@@ -32,7 +32,6 @@ Insert(agent='alice', seq=2, lamport=2, text='S', left=None, right=('alice', 0))
 
 from __future__ import annotations
 
-import gc
 from bisect import bisect_right
 from collections.abc import Iterable
 from operator import attrgetter
@@ -40,7 +39,7 @@ from typing import ClassVar
 
 from designpatterns_ref.collab.base import CRDTError
 from designpatterns_ref.collab.batch import check_batch
-from designpatterns_ref.collab.bulk import plan_load
+from designpatterns_ref.collab.bulk import load
 from designpatterns_ref.collab.dellog import MAX_ID, DeleteLog
 from designpatterns_ref.collab.ids import (
     Id,
@@ -322,24 +321,13 @@ class SequenceReplica(ItemList):
         """:meth:`apply_ops` for operations already checked one by one (``check_op``).
 
         An empty replica takes the sequential prefix of the batch in one pass
-        (:func:`~designpatterns_ref.collab.bulk.plan_load`, whole runs, no search) and the
+        (:func:`~designpatterns_ref.collab.bulk.load`, whole runs, no search) and the
         rest one operation at a time; a prefix that covers the whole batch has checked it too."""
         if self._known or self._pending:
             check_batch(self, batch)
             self._apply_each(batch)
-            return
-        paused = gc.isenabled()  # the load frees nothing: collections would scan it for nothing
-        gc.disable()
-        try:
-            plan = plan_load(batch)
-            if plan.count < len(batch):
-                check_batch(self, batch)
-            if plan.count:
-                self._lamport = max(self._lamport, plan.commit(self))
-        finally:
-            if paused:
-                gc.enable()
-        self._apply_each(batch[plan.count :])
+        else:
+            self._apply_each(batch[load(self, batch) :])
 
     def _apply_each(self, batch: list[Op]) -> None:
         """Integrate checked operations one at a time, in order, keeping those that wait for
