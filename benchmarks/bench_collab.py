@@ -18,6 +18,7 @@ from designpatterns_ref.collab import RULES, apply_update, decode_ops, encode_up
 from designpatterns_ref.collab._bench import (
     QUICK_EDITS,
     QUICK_TXNS,
+    _fresh_apply_each,
     _into,
     _pycrdt,
     _pycrdt_apply,
@@ -77,6 +78,17 @@ def test_remote_merge(benchmark: Any, quick: bool, patches: list[Patch], rule: s
         return reader
 
     assert run(benchmark, quick, merge).text() == _splice(patches)
+
+
+@pytest.mark.parametrize("rule", list(RULES))
+def test_remote_merge_one_at_a_time(
+    benchmark: Any, quick: bool, patches: list[Patch], rule: str
+) -> None:
+    """The reference beside ``test_remote_merge``: the same operations without the one-pass
+    load."""
+    ops = _into(RULES[rule]("author"), patches).ops_since()
+    reader = run(benchmark, quick, _fresh_apply_each, RULES[rule], ops)
+    assert reader.text() == _splice(patches)
 
 
 @pytest.mark.parametrize("rule", list(RULES))

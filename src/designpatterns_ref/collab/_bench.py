@@ -21,7 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from designpatterns_ref.benchkit import Table, installed
+from designpatterns_ref.collab.batch import check_batch
 from designpatterns_ref.collab.crdt import RULES, Op, SequenceReplica
+from designpatterns_ref.collab.ops import check_op
 from designpatterns_ref.collab.sync import apply_update, encode_update
 from designpatterns_ref.collab.traces import (
     Patch,
@@ -107,6 +109,16 @@ def _fresh_update(cls: type[SequenceReplica], update: bytes) -> SequenceReplica:
 def _fresh_apply(cls: type[SequenceReplica], ops: list[Op]) -> SequenceReplica:
     reader = cls("reader")
     reader.apply_ops(ops)
+    return reader
+
+
+def _fresh_apply_each(cls: type[SequenceReplica], ops: list[Op]) -> SequenceReplica:
+    """``apply_ops`` without the one-pass load: every operation integrated on its own (the
+    reference the load is tested against, and what every merge cost before it)."""
+    reader = cls("reader")
+    batch = [check_op(op) for op in ops]
+    check_batch(reader, batch)
+    reader._apply_each(batch)
     return reader
 
 
@@ -246,8 +258,9 @@ def bench_local(quick: bool) -> list[Table]:
 
 
 def bench_remote(quick: bool) -> list[Table]:
-    """Every operation of one replica applied to an empty replica: as Python objects, as bytes
-    (decode and apply), and pycrdt's ``apply_update`` of the same document."""
+    """Every operation of one replica applied to an empty replica: one at a time (the
+    reference), as Python objects (the one-pass load), as bytes (decode and apply), and
+    pycrdt's ``apply_update`` of the same document."""
     work = _workload(quick)
     if work is None:
         return _missing("remote merge")
@@ -260,8 +273,10 @@ def bench_remote(quick: bool) -> list[Table]:
     for rule, cls in RULES.items():
         author = _into(cls("author"), patches)
         ops = author.ops_since()
+        s, cpu = median_times(partial(_fresh_apply_each, cls, ops), repeat)
+        table.add(f"{rule}: one operation at a time (reference)", len(ops), s * 1e3, cpu * 1e3)
         s, cpu = median_times(partial(_fresh_apply, cls, ops), repeat)
-        table.add(f"{rule}: apply_ops (objects)", len(ops), s * 1e3, cpu * 1e3)
+        table.add(f"{rule}: apply_ops (objects, one-pass load)", len(ops), s * 1e3, cpu * 1e3)
         update = encode_update(author)
         s, cpu = median_times(partial(_fresh_update, cls, update), repeat)
         table.add(f"{rule}: apply_update (bytes)", len(ops), s * 1e3, cpu * 1e3)

@@ -11,6 +11,8 @@ the operations arrived in. The pieces, one a module:
 * :mod:`~designpatterns_ref.collab.items`: the chunked, run-length-encoded list of items;
 * :mod:`~designpatterns_ref.collab.sequence`: :class:`SequenceReplica`, local edits,
   integration and sync, everything but the ordering rule;
+* :mod:`~designpatterns_ref.collab.bulk`: loading a whole history into an empty replica in
+  one pass, whole runs, no search;
 * the rules, a few lines each: :mod:`~designpatterns_ref.collab.rga` (newest first, Roh et al.
   2011), :mod:`~designpatterns_ref.collab.fugue` (Weidner and Kleppmann) and
   :mod:`~designpatterns_ref.collab.fuguemax` (FugueMax, the YjsMod rule of diamond-types and

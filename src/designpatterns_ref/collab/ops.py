@@ -72,54 +72,94 @@ def check_agent(agent: object, name: str = "agent") -> str:
     return agent
 
 
-def _is_ref(ref: object) -> bool:
-    return ref is None or (
-        type(ref) is tuple
-        and len(ref) == 2
-        and type(ref[0]) is str
-        and ref[0] != ""
-        and type(ref[1]) is int
-        and 0 <= ref[1] < MAX_ID
-    )
-
-
 def check_op(op: object) -> Op:
     """``op`` if it is a well-formed :class:`Insert` or :class:`Delete`, else :class:`CRDTError`
     naming what is wrong."""
-    cls = type(op)
-    if cls is not Insert and cls is not Delete:
-        raise CRDTError(f"op={op!r:.80} must be an Insert or a Delete")
-    assert isinstance(op, Insert | Delete)
-    stamped = (  # what every op carries: who made it, its sequence number and Lamport time
-        type(op.agent) is str
-        and op.agent != ""
-        and type(op.seq) is int
-        and 0 <= op.seq < MAX_ID
-        and type(op.lamport) is int
-        and 0 <= op.lamport < MAX_ID
-    )
-    if isinstance(op, Insert):
-        fine = stamped and type(op.text) is str and op.text != ""
-        fine = fine and max(op.seq, op.lamport) + len(op.text) <= MAX_ID
-        fine = fine and _is_ref(op.left) and _is_ref(op.right)
+    if type(op) is Insert:
+        agent = op.agent
+        seq = op.seq
+        lamport = op.lamport
+        text = op.text
+        left = op.left
+        right = op.right
+        fine = (  # every op: who made it, its sequence number and Lamport time
+            type(agent) is str
+            and agent
+            and type(seq) is int
+            and type(lamport) is int
+            and seq >= 0
+            and lamport >= 0
+            # ... and an insert: its text, its origins
+            and type(text) is str
+            and text
+            and (seq if seq > lamport else lamport) + len(text) <= MAX_ID
+            and (  # origins: None or (agent, seq) pairs, written out (this runs per operation)
+                left is None
+                or (
+                    type(left) is tuple
+                    and len(left) == 2
+                    and type(left[0]) is str
+                    and left[0]
+                    and type(left[1]) is int
+                    and 0 <= left[1] < MAX_ID
+                )
+            )
+            and (
+                right is None
+                or (
+                    type(right) is tuple
+                    and len(right) == 2
+                    and type(right[0]) is str
+                    and right[0]
+                    and type(right[1]) is int
+                    and 0 <= right[1] < MAX_ID
+                )
+            )
+        )
+        # an operation can only refer to what existed before it
+        if fine and left is not None and left[0] == agent and left[1] >= seq:
+            _refuse_forward(op, left)
+        if fine and right is not None and right[0] == agent and right[1] >= seq:
+            _refuse_forward(op, right)
+    elif type(op) is Delete:
+        agent = op.agent
+        seq = op.seq
+        lamport = op.lamport
+        target = op.target
+        length = op.length
+        fine = (
+            type(agent) is str
+            and agent
+            and type(seq) is int
+            and type(lamport) is int
+            and seq >= 0
+            and lamport >= 0
+            # ... and a delete: its length and target range
+            and type(length) is int
+            and 1 <= length <= MAX_ID
+            and type(target) is tuple
+            and len(target) == 2
+            and type(target[0]) is str
+            and target[0]
+            and type(target[1]) is int
+            and target[1] >= 0
+            and seq + length <= MAX_ID
+            and lamport + length <= MAX_ID
+            and target[1] + length <= MAX_ID
+            and type(op.backwards) is bool
+        )
+        if fine and target[0] == agent and target[1] + length - 1 >= seq:
+            _refuse_forward(op, target if target[1] >= seq else (agent, target[1] + length - 1))
     else:
-        fine = stamped and type(op.length) is int and 1 <= op.length <= MAX_ID
-        fine = fine and op.target is not None and _is_ref(op.target)
-        fine = fine and max(op.seq, op.lamport, op.target[1]) + op.length <= MAX_ID
-        fine = fine and type(op.backwards) is bool
+        raise CRDTError(f"op={op!r:.80} must be an Insert or a Delete")
     if not fine:
         raise CRDTError(
             f"malformed {op!r:.200}: agents are non-empty str, seq and lamport ints >= 0, text "
             f"non-empty, length >= 1, origins and target (agent, seq) pairs, every id below "
             f"2**62"
         )
-    if isinstance(op, Insert):
-        refs = [op.left, op.right]
-    else:
-        refs = [op.target, (op.target[0], op.target[1] + op.length - 1)]
-    for ref in refs:  # an operation can only refer to what existed before it
-        if ref is not None and ref[0] == op.agent and ref[1] >= op.seq:
-            raise CRDTError(
-                f"{op!r:.200} refers to {ref!r}, which is not before the operation itself"
-            )
     return op
+
+
+def _refuse_forward(op: Op, ref: Id) -> None:
+    raise CRDTError(f"{op!r:.200} refers to {ref!r}, which is not before the operation itself")

@@ -39,6 +39,7 @@ from typing import ClassVar
 
 from designpatterns_ref.collab.base import CRDTError
 from designpatterns_ref.collab.batch import check_batch
+from designpatterns_ref.collab.bulk import load
 from designpatterns_ref.collab.dellog import MAX_ID, DeleteLog
 from designpatterns_ref.collab.ids import (
     Id,
@@ -314,11 +315,23 @@ class SequenceReplica(ItemList):
         raises :class:`CRDTError` and leaves the replica exactly as it was."""
         if isinstance(ops, str | bytes) or not isinstance(ops, Iterable):
             raise CRDTError(f"ops={ops!r:.80} must be an iterable of Insert and Delete")
-        self._apply_batch([check_op(op) for op in ops])
+        self._apply_batch(list(map(check_op, ops)))
 
     def _apply_batch(self, batch: list[Op]) -> None:
-        """:meth:`apply_ops` for operations already checked one by one (``check_op``)."""
-        check_batch(self, batch)
+        """:meth:`apply_ops` for operations already checked one by one (``check_op``).
+
+        An empty replica takes the sequential prefix of the batch in one pass
+        (:func:`~designpatterns_ref.collab.bulk.load`, whole runs, no search) and the
+        rest one operation at a time; a prefix that covers the whole batch has checked it too."""
+        if self._known or self._pending:
+            check_batch(self, batch)
+            self._apply_each(batch)
+        else:
+            self._apply_each(batch[load(self, batch) :])
+
+    def _apply_each(self, batch: list[Op]) -> None:
+        """Integrate checked operations one at a time, in order, keeping those that wait for
+        a dependency (the reference the one-pass load is tested against)."""
         self._last = None
         self._cursor, self._hint = None, None
         waiting: list[Op] = []

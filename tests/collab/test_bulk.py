@@ -1,0 +1,269 @@
+"""The one-pass load of a whole history against the reference: one operation at a time.
+
+An empty replica given a batch takes its sequential prefix through ``plan_load`` and the rest
+through ``_apply_each``; the reference applies the whole batch through ``_apply_each``. Both
+must end with the same text and the same internal state (items and their pieces, index, delete
+logs, versions, clock, waiting operations), and behave the same under later edits.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from designpatterns_ref.collab import RULES, CRDTError, Delete, Insert, Op, SequenceReplica
+from designpatterns_ref.collab.batch import check_batch
+from designpatterns_ref.collab.bulk import plan_load
+from designpatterns_ref.collab.items import MAX_CHUNK
+from designpatterns_ref.collab.ops import check_op
+from designpatterns_ref.collab.traces import load_trace
+from tests.collab.test_crdt import run_session, sessions
+
+RULE_CLASSES = list(RULES.values())
+
+
+def reference(cls: type[SequenceReplica], batch: list[Op]) -> SequenceReplica:
+    """An empty replica given ``batch`` one operation at a time (no one-pass load)."""
+    doc = cls("reader")
+    checked = [check_op(op) for op in batch]
+    check_batch(doc, checked)
+    doc._apply_each(checked)
+    return doc
+
+
+def loaded(cls: type[SequenceReplica], batch: list[Op]) -> SequenceReplica:
+    doc = cls("reader")
+    doc.apply_ops(batch)
+    return doc
+
+
+def snapshot(doc: SequenceReplica) -> dict[str, Any]:
+    """Everything a replica holds but the chunk boundaries, after checking the chunks agree
+    with their items (links, cached lengths, back pointers)."""
+    items, prev = [], None
+    for chunk in doc._chunks():
+        assert chunk.prev is prev
+        assert chunk.visible == sum(len(it.content) for it in chunk.items if not it.deleted)
+        for it in chunk.items:
+            assert it.chunk is chunk
+            pieces = None if it.run is None else [p.seq for p in it.run]
+            items.append(
+                (
+                    it.agent,
+                    it.seq,
+                    it.dl,
+                    it.content,
+                    it.deleted,
+                    it.la,
+                    it.ls,
+                    it.ra,
+                    it.rs,
+                    pieces,
+                )
+            )
+        prev = chunk
+    assert doc._tail is prev
+    runs = {}
+    for agent, (starts, entries) in doc._runs.items():
+        shapes: list[object] = []
+        for entry in entries:
+            if isinstance(entry, list):
+                assert all(p.run is entry for p in entry)
+                shapes.append([p.seq for p in entry])
+            else:
+                assert entry.run is None
+                shapes.append(entry.seq)
+        runs[agent] = (list(starts), shapes)
+    return {
+        "text": doc.text(),
+        "length": len(doc),
+        "items": items,
+        "runs": list(runs.items()),  # dict order too: ops_since walks it
+        "known": list(doc._known.items()),
+        "dels": [(a, list(log.entries()), log._agents) for a, log in doc._dels.items()],
+        "lamport": doc._lamport,
+        "pending": doc._pending,
+        "ops": doc.ops_since(),
+    }
+
+
+def characters(doc: SequenceReplica) -> list[tuple[object, ...]]:
+    """Every character with its identity, state and origins: what the items encode, however
+    they are cut into pieces (later local edits merge pieces only inside one chunk)."""
+    out: list[tuple[object, ...]] = []
+    for chunk in doc._chunks():
+        for it in chunk.items:
+            for k in range(len(it.content)):
+                left = it.left if k == 0 and it.la != "" else (it.agent, it.seq + k - 1)
+                out.append((it.agent, it.seq + k, it.content[k], it.deleted, left, it.right))
+    return out
+
+
+def assert_same(cls: type[SequenceReplica], batch: list[Op]) -> tuple[SequenceReplica, ...]:
+    fast, slow = loaded(cls, batch), reference(cls, batch)
+    assert snapshot(fast) == snapshot(slow)
+    assert all(len(chunk.items) <= MAX_CHUNK for chunk in fast._chunks())
+    return fast, slow
+
+
+def edit_both(docs: tuple[SequenceReplica, ...], seed: int) -> None:
+    """The same local edits on each replica, then compare their characters."""
+    for doc in docs:
+        rng = random.Random(seed)
+        doc.set_agent("later")
+        for _ in range(6):
+            if len(doc) and rng.random() < 0.4:
+                pos = rng.randrange(len(doc))
+                doc.delete(pos, min(rng.randint(1, 3), len(doc) - pos))
+            else:
+                doc.insert(rng.randint(0, len(doc)), rng.choice(["x", "yz", "📊"]))
+    first = docs[0]
+    for doc in docs[1:]:
+        assert doc.text() == first.text()
+        assert characters(doc) == characters(first)
+        assert doc.ops_since() == first.ops_since()
+
+
+def whole_history(reps: list[SequenceReplica]) -> list[Op]:
+    """Every operation of ``reps``, as one replica that merged them all exports it."""
+    hub = type(reps[0])("hub")
+    for r in reps:
+        hub.merge(r)
+    return hub.ops_since()
+
+
+@pytest.mark.parametrize("rule_cls", RULE_CLASSES, ids=list(RULES))
+@given(steps=sessions(), seed=st.integers(0, 2**32 - 1))
+def test_load_equals_one_at_a_time_on_concurrent_histories(
+    rule_cls: type[SequenceReplica], steps: list[tuple[int, str, int, int | str]], seed: int
+) -> None:
+    ops = whole_history(run_session(rule_cls, steps))
+    docs = assert_same(rule_cls, ops)
+    edit_both(docs, seed)
+
+
+@pytest.mark.parametrize("rule_cls", RULE_CLASSES, ids=list(RULES))
+@given(steps=sessions(), seed=st.integers(0, 2**32 - 1), cut=st.integers(0, 40))
+def test_load_equals_one_at_a_time_out_of_order_duplicated_or_in_two_batches(
+    rule_cls: type[SequenceReplica],
+    steps: list[tuple[int, str, int, int | str]],
+    seed: int,
+    cut: int,
+) -> None:
+    ops = whole_history(run_session(rule_cls, steps))
+    rng = random.Random(seed)
+    shuffled = rng.sample(ops, len(ops))  # operations wait for what they depend on
+    assert_same(rule_cls, shuffled)
+    assert_same(rule_cls, ops + rng.sample(ops, len(ops) // 2))  # duplicates
+    # partial overlap: the replica already holds a prefix, the second batch is not a load
+    first, rest = ops[: cut % (len(ops) + 1)], ops[cut % (len(ops) + 1) :]
+    fast, slow = loaded(rule_cls, first), reference(rule_cls, first)
+    fast.apply_ops(ops)
+    checked = [check_op(op) for op in ops]
+    check_batch(slow, checked)
+    slow._apply_each(checked)
+    assert snapshot(fast) == snapshot(slow)
+    assert fast.text() == loaded(rule_cls, rest + first).text()
+
+
+@st.composite
+def one_place(draw: st.DrawFn) -> list[tuple[str, int, str, bool]]:
+    """Agents each typing a run at the same place of a shared base, some backwards, some
+    deleting a neighbour first: (agent, position, text, backwards)."""
+    out = []
+    for name in draw(st.lists(st.sampled_from("abcde"), min_size=2, max_size=5, unique=True)):
+        text = draw(st.text("xyz", min_size=1, max_size=4))
+        out.append((name, draw(st.integers(0, 3)), text, draw(st.booleans())))
+    return out
+
+
+@pytest.mark.parametrize("rule_cls", RULE_CLASSES, ids=list(RULES))
+@given(typing=one_place(), base=st.text("mn", min_size=0, max_size=3), seed=st.integers(0, 99))
+def test_load_equals_one_at_a_time_for_concurrent_inserts_at_one_place(
+    rule_cls: type[SequenceReplica],
+    typing: list[tuple[str, int, str, bool]],
+    base: str,
+    seed: int,
+) -> None:
+    origin = rule_cls("origin")
+    origin.insert(0, base)
+    reps = []
+    for name, where, text, backwards in typing:
+        rep = origin.fork(name)
+        pos = min(where, len(base))
+        if len(rep) and seed % 3 == 0:  # delete a neighbour of the insert position first
+            at = max(pos - 1, 0)
+            rep.delete(at, 1)
+            pos = at
+        for k, ch in enumerate(reversed(text) if backwards else text):
+            rep.insert(pos if backwards else pos + k, ch)
+        reps.append(rep)
+    ops = whole_history([origin, *reps])
+    docs = assert_same(rule_cls, ops)
+    edit_both(docs, seed)
+
+
+def test_a_sequential_history_is_taken_whole_and_a_concurrent_one_is_handed_over() -> None:
+    author = RULES["fuguemax"]("a")
+    author.insert(0, "hello world")
+    author.delete(0, 1)
+    author.insert(0, "H")
+    ops = author.ops_since()
+    assert plan_load([check_op(op) for op in ops]).count == len(ops)
+    # two runs typed concurrently at the same place: the second one's origins are not adjacent
+    ann, bob = author.fork("ann"), author.fork("bob")
+    ann.insert(5, "!!")
+    bob.insert(5, "??")
+    ops = whole_history([author, ann, bob])
+    plan = plan_load(ops)
+    assert 0 < plan.count < len(ops)
+    docs = assert_same(RULES["fuguemax"], ops)
+    assert docs[0].text() == "Hello!!?? world"
+
+
+def test_a_bad_batch_is_refused_whole_by_the_load(rule: type[SequenceReplica]) -> None:
+    author = rule("a")
+    author.insert(0, "abc")
+    author.delete(1, 1)  # seq 3 of "a" is a delete
+    ops = author.ops_since()
+    for bad in (
+        [*ops, Insert("b", 0, 9, "x", ("a", 3), None)],  # an origin that is a delete
+        [*ops, Delete("b", 0, 9, ("a", 2), 2)],  # a target range reaching a delete
+        [*ops, Insert("b", 0, 9, "x", None, None), Delete("b", 0, 9, ("a", 0), 1)],  # reuse
+    ):
+        doc = rule("reader")
+        before = snapshot(doc)
+        with pytest.raises(CRDTError):
+            doc.apply_ops(bad)
+        assert snapshot(doc) == before
+
+
+@pytest.fixture(params=RULE_CLASSES, ids=list(RULES))
+def rule(request: pytest.FixtureRequest) -> type[SequenceReplica]:
+    return request.param  # type: ignore[no-any-return]
+
+
+@pytest.mark.slow
+def test_the_real_trace_loads_as_one_at_a_time(
+    shared_data: Path, rule: type[SequenceReplica]
+) -> None:
+    path = shared_data / "editing-traces" / "automerge-paper.json.gz"
+    if not path.exists():
+        pytest.skip(f"{path} not found")
+    trace = load_trace(path)
+    author = rule("author")
+    for pos, n_deleted, inserted in trace.patches():
+        if n_deleted:
+            author.delete(pos, n_deleted)
+        if inserted:
+            author.insert(pos, inserted)
+    ops = author.ops_since()
+    assert plan_load(ops).count == len(ops)  # the whole trace takes the one-pass load
+    fast, slow = assert_same(rule, ops)
+    assert fast.text() == trace.end
+    edit_both((fast, slow), 7)
