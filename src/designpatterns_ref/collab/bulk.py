@@ -22,7 +22,7 @@ because of two facts:
 :func:`plan_load` builds that state on its own structures, without touching the replica, up to
 the first operation it cannot take this way: sequence numbers that do not continue (a duplicate,
 a gap), a reference to an operation not seen yet or to a delete, or origins that are no longer
-adjacent (a run typed concurrently lies between them). :meth:`LoadPlan.commit` then gives the
+adjacent (a run typed concurrently lies between them). The plan's ``_commit`` then gives the
 replica its chunks, index, versions and logs in one pass, and the rest of the batch goes
 through the ordinary integration (:meth:`SequenceReplica._apply_each`). That is the reference
 this module is tested against: same text, items, pieces, index, logs, versions and clock. The
@@ -30,7 +30,7 @@ hand-over is exact because cuts commute: the operations after it that asked for 
 ready, so the ordinary integration makes those cuts itself, and making one twice is a no-op.
 When the load takes the whole batch it has also checked it (sequence numbers continue, every
 reference is to a character), so :func:`~designpatterns_ref.collab.batch.check_batch` is not
-needed; otherwise it runs before anything changes. :func:`load` does all of this for
+needed; otherwise it runs before anything changes. ``_load`` does all of this for
 :meth:`SequenceReplica.apply_ops` and ``apply_update`` when the replica is empty.
 
 Trade-off: only for an empty replica, and only the sequential prefix of a batch is fast; the
@@ -49,18 +49,20 @@ from __future__ import annotations
 
 import gc
 from bisect import bisect_left, bisect_right
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from designpatterns_ref.collab.base import CRDTError
 from designpatterns_ref.collab.batch import check_batch
 from designpatterns_ref.collab.dellog import DeleteLog
 from designpatterns_ref.collab.items import MAX_CHUNK, _Chunk, _Item
-from designpatterns_ref.collab.ops import Insert, Op
+from designpatterns_ref.collab.ops import Insert, Op, check_op
 
 if TYPE_CHECKING:
     from designpatterns_ref.collab.items import ItemList
     from designpatterns_ref.collab.sequence import SequenceReplica
 
-__all__ = ["LoadPlan", "load", "plan_load"]
+__all__ = ["LoadPlan", "plan_load"]
 
 _END = -1  # "no next piece": the end of the document
 _NONE = (None, -1)  # the slots of an origin that is the start or the end of the document
@@ -93,7 +95,7 @@ class LoadPlan:
             i = nxt[i]
         return out
 
-    def commit(self, doc: ItemList) -> int:
+    def _commit(self, doc: ItemList) -> int:
         """Make the empty ``doc`` hold this state: chunks of ``_FILL`` items, the index from
         identities to runs, versions and delete logs. Returns the Lamport time reached."""
         order = self.order()
@@ -121,7 +123,7 @@ class LoadPlan:
         return self.lamport
 
 
-def load(doc: SequenceReplica, batch: list[Op]) -> int:
+def _load(doc: SequenceReplica, batch: list[Op]) -> int:
     """Apply the longest prefix of ``batch`` (checked operations) that the one-pass load can
     take to the empty replica ``doc``, after checking the whole batch
     (:func:`~designpatterns_ref.collab.batch.check_batch`) unless the load took all of it;
@@ -131,11 +133,11 @@ def load(doc: SequenceReplica, batch: list[Op]) -> int:
     paused = gc.isenabled()
     gc.disable()
     try:
-        plan = plan_load(batch)
+        plan = _plan(batch)
         if plan.count < len(batch):
             check_batch(doc, batch)
         if plan.count:
-            doc._lamport = max(doc._lamport, plan.commit(doc))
+            doc._lamport = max(doc._lamport, plan._commit(doc))
     finally:
         if paused:
             gc.enable()
@@ -186,9 +188,18 @@ def _cut_points(batch: list[Op], plan: LoadPlan) -> tuple[int, dict[str, list[in
     return count, {agent: sorted(set(points)) for agent, (_, _, points) in agents.items()}
 
 
-def plan_load(batch: list[Op]) -> LoadPlan:
-    """The state an empty replica reaches by applying the longest prefix of ``batch`` (checked
-    operations) that can be placed without a search; see the module docstring."""
+def plan_load(batch: Iterable[Op]) -> LoadPlan:
+    """The state an empty replica reaches by applying the longest prefix of ``batch`` that can
+    be placed without a search; see the module docstring. Each operation is checked
+    (:func:`~designpatterns_ref.collab.ops.check_op`); a malformed one raises
+    :class:`~designpatterns_ref.collab.base.CRDTError`."""
+    if isinstance(batch, str | bytes) or not isinstance(batch, Iterable):
+        raise CRDTError(f"batch={batch!r:.80} must be an iterable of Insert and Delete")
+    return _plan(list(map(check_op, batch)))
+
+
+def _plan(batch: list[Op]) -> LoadPlan:
+    """:func:`plan_load` for operations already checked one by one."""
     plan = LoadPlan()
     count, cuts = _cut_points(batch, plan)
     pieces, nxt, runs, dels = plan.pieces, plan.nxt, plan.runs, plan.dels

@@ -39,7 +39,7 @@ from typing import ClassVar
 
 from designpatterns_ref.collab.base import CRDTError
 from designpatterns_ref.collab.batch import check_batch
-from designpatterns_ref.collab.bulk import load
+from designpatterns_ref.collab.bulk import _load
 from designpatterns_ref.collab.dellog import MAX_ID, DeleteLog
 from designpatterns_ref.collab.ids import (
     Id,
@@ -321,13 +321,13 @@ class SequenceReplica(ItemList):
         """:meth:`apply_ops` for operations already checked one by one (``check_op``).
 
         An empty replica takes the sequential prefix of the batch in one pass
-        (:func:`~designpatterns_ref.collab.bulk.load`, whole runs, no search) and the
+        (:mod:`~designpatterns_ref.collab.bulk`, whole runs, no search) and the
         rest one operation at a time; a prefix that covers the whole batch has checked it too."""
         if self._known or self._pending:
             check_batch(self, batch)
             self._apply_each(batch)
         else:
-            self._apply_each(batch[load(self, batch) :])
+            self._apply_each(batch[_load(self, batch) :])
 
     def _apply_each(self, batch: list[Op]) -> None:
         """Integrate checked operations one at a time, in order, keeping those that wait for

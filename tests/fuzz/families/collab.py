@@ -31,6 +31,7 @@ from designpatterns_ref.collab import (
 from designpatterns_ref.collab import (
     Entry as OTEntry,
 )
+from designpatterns_ref.collab.bulk import plan_load
 from designpatterns_ref.collab.ids import check_id
 from designpatterns_ref.collab.ops import check_op
 from designpatterns_ref.collab.ot import compose_all
@@ -288,6 +289,8 @@ def _wire_entries() -> list[Entry]:
             return sync_socket(replica, v if v is not None else a, initiator=initiator)  # type: ignore[arg-type]
 
     plain: dict[str, Any] = {
+        "bulk.plan_load(batch)": lambda _, v: plan_load(v),
+        "bulk.plan_load([op])": lambda _, v: plan_load([v]),
         "encode_ops(ops)": lambda _, v: encode_ops(v),
         "encode_ops([op])": lambda _, v: encode_ops([v]),
         "decode_ops(data)": lambda _, v: decode_ops(v),
