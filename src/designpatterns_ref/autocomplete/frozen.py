@@ -1,33 +1,40 @@
-"""FrozenCompleter: built once into a few flat arrays; the smallest structure, and read-only.
+"""FrozenCompleter: built once into a few compressed blocks; the smallest structure, and read-only.
 
 Case study: Design a Search Autocomplete System (docs/case-studies/search-autocomplete.md)
 
-The trade-off marisa-trie makes: give up updates, get compactness. All terms, sorted, are
-stored as one UTF-8 byte string with an array of offsets (UTF-8 keeps code-point order, so
-binary search on bytes finds a prefix's range); a segment tree of 32-bit ranks (a term's place
-in the global best-first order), whose high nodes cache their 10 best ranks, answers "the best
-positions in this range" the same way
-:class:`~designpatterns_ref.autocomplete.sorted_index.SortedPrefixIndex` does; an array maps a
-rank back to its position. Ranks are ordered by weight, so the weights are stored once per
-distinct value with the first rank that carries it (534 values for 300,000 English words). A
-list of every 16th term makes the binary searches run mostly in C. No Python object per term
-survives the build: about 22 bytes per term plus the text itself (8 for the tree, 4 each for
-the offset and the position, the rest for the cached lists and the search heads).
+The trade-off marisa-trie makes: give up updates, get compactness. The terms, sorted, are cut
+into blocks of ``BLOCK`` (64) neighbours. A block holds its terms as UTF-8 joined by NUL, then
+each term's weight class (its index among the distinct weights, lightest first) as one byte
+plane per byte of the class (the high planes of light words are runs of zeros), the whole
+compressed with raw DEFLATE (``zlib``): neighbours in sorted order share prefixes and endings,
+which the compressor's back-references take away. The blocks are concatenated, with an array
+of their offsets and the first term of each block kept apart (uncompressed) for the binary
+search. The distinct weights are stored once (534 values for 300,000 English words).
 
-The build runs in C-level passes, none a Python loop per term (:func:`_arrays`): one sort of
-the terms, ranks dealt into buckets of small integer keys, one encode of the whole text split
-at NUL bytes, the tree filled a run of nodes at a time. ``save(path)`` writes the arrays as
-they are (:mod:`~designpatterns_ref.autocomplete.storage`) and ``load(path, mmap=True)`` maps
-the file read-only and reads the arrays in place through ``memoryview`` objects: loading costs
-a checksum of the file, and processes that map the same file share one copy of it.
+The best-first order is that of :func:`~designpatterns_ref.autocomplete.base.rank_key`
+(weight down, length up, term up). Each term gets one integer that sorts the same way,
+``(heaviness * stride + length) * slots + position``; a block's value is the smallest of its
+terms', and a minimum segment tree over the block values
+(:mod:`~designpatterns_ref.autocomplete._segtree`) lists the blocks of a range best first.
+Since the value's last part is the position, a decoded term compares with a block not yet
+opened by integers alone, so ``complete`` opens the two partial blocks at the ends of the
+prefix's range, then whole blocks best first, and stops once its ``k`` best decoded terms all
+beat the next block's value: about ``k`` blocks at most, usually fewer.
 
-Trade-off: the least memory and no per-term objects to scan, but every update raises
-:class:`~designpatterns_ref.autocomplete.base.ReadOnlyError`; rebuild to change it. Safe to
-share between threads, since nothing ever changes.
+The build is a handful of C-level passes (sort, ``map``, one ``zlib`` call per block), none a
+Python loop per term. ``save(path)`` writes the arrays
+(:mod:`~designpatterns_ref.autocomplete.storage`) and ``load(path, mmap=True)`` maps the file
+read-only and reads them in place: loading costs a checksum, and processes that map the same
+file share one copy.
 
-Complexity: ``complete`` O(p log n) to find the range, then O(log n) cached lists sorted (k <=
-10; O(k log n) beyond); ``weight`` and ``in`` O(p log n); memory about (term bytes + 22)
-bytes per term; ``load`` O(file size) for the checksum, with nothing copied when mapped.
+Trade-off: about 5 bytes a term (within 1.5 times marisa-trie's succinct trie on English
+words), at the price of decompressing a block (a few microseconds) per block a query opens;
+every update raises :class:`~designpatterns_ref.autocomplete.base.ReadOnlyError`; rebuild to
+change it. Safe to share between threads, since nothing ever changes.
+
+Complexity: ``complete`` O(p log n) to find the range, then O(k (log n + BLOCK)) for the
+blocks it opens; ``weight`` and ``in`` O(p log n + BLOCK); memory about the compressed size of
+the terms and weight classes plus 16 bytes a block; ``load`` O(file size) for the checksum.
 
 ```pycon
 >>> frozen = FrozenCompleter([("kafka", 70), ("kotlin", 60), ("kubernetes", 90)])
@@ -51,22 +58,13 @@ from __future__ import annotations
 
 import os
 from array import array
-from bisect import bisect_left, bisect_right
-from collections import deque
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence
-from itertools import accumulate, chain, count, islice, repeat
-from operator import add, eq, floordiv, methodcaller
 from typing import Any, NoReturn
 
 from designpatterns_ref.autocomplete import storage
-from designpatterns_ref.autocomplete._segtree import (
-    BLOCK_HEIGHT,
-    CACHED,
-    ascending,
-    build,
-    build_caches,
-    smallest,
-)
+from designpatterns_ref.autocomplete._blocks import EMPTY, SECTIONS, Blocks, consistent, pack
+from designpatterns_ref.autocomplete._segtree import CACHED, ascending, smallest
 from designpatterns_ref.autocomplete._shared import CompleterBase
 from designpatterns_ref.autocomplete.base import (
     AutocompleteTypeError,
@@ -79,175 +77,59 @@ from designpatterns_ref.autocomplete.text import normalize, successor
 
 __all__ = ["FrozenCompleter"]
 
-_EMPTY_RANK = 2**32 - 1
-_STEP = 16  # one search head every _STEP terms
-_SECTIONS = ("blob", "offs", "tree", "cach", "posn", "wval", "wrnk")
-_encode = methodcaller("encode", "utf-8", "surrogatepass")
+Pooled = tuple[int, str, int]  # (value, term, class); class -1 - b stands for block b's rest
 
 
-def _arrays(terms: list[str], weights: list[int]) -> tuple[Any, ...]:
-    """The arrays of a FrozenCompleter (the arguments of ``_adopt``) from checked terms and
-    weights, a later duplicate replacing an earlier one.
-
-    Every step is a C-level pass over the terms (``sorted``, ``map``, ``zip``, ``compress``,
-    ``bytes.split``), none a Python loop per term:
-
-    - one sort of the positions by term gives the terms and their weights in code-point order,
-      and a comparison of neighbours finds duplicates (then a dict keeps the later ones);
-    - a term's rank is its place in the order of (weight down, length up, position): each term
-      gets the small integer key ``heaviness * (longest + 1) + length``, the positions are
-      dealt into one bucket per key (in key order, keeping position order), and the buckets
-      read one after another give the position of each rank; a counter per bucket numbers its
-      positions and gives the rank of each position;
-    - the text is joined with NUL between the terms, encoded once and split at the NUL bytes
-      (UTF-8 writes a NUL byte only for a NUL), which gives the blob, the byte offsets and the
-      search heads; a term that holds a NUL itself makes it encode term by term.
-    """
-    n = len(terms)
-    order = sorted(range(n), key=terms.__getitem__)
-    alphabetical = list(map(terms.__getitem__, order))
-    by_position = list(map(weights.__getitem__, order))
-    if any(map(eq, alphabetical, islice(alphabetical, 1, None))):  # duplicates: later wins
-        table = dict(zip(terms, weights, strict=True))
-        return _arrays(list(table), list(table.values()))
-    distinct = sorted(set(by_position), reverse=True)  # the weights, heaviest first
-    stride = max(map(len, terms), default=0) + 1
-    heaviness = dict(zip(distinct, range(0, len(distinct) * stride, stride), strict=True))
-    keys = list(map(add, map(heaviness.__getitem__, by_position), map(len, alphabetical)))
-    buckets: dict[int, list[int]] = {key: [] for key in sorted(set(keys))}
-    deque(map(list.append, map(buckets.__getitem__, keys), range(n)), maxlen=0)
-    position = list(chain.from_iterable(buckets.values()))
-    starts = list(accumulate(map(len, buckets.values()), initial=0))[:-1]  # first ranks
-    counters = dict(zip(buckets, map(count, starts), strict=True))
-    rank_at = map(next, map(counters.__getitem__, keys))
-    # the first rank of each weight: the start of its first bucket (dict keeps the last write)
-    weight_of = map(floordiv, reversed(buckets), repeat(stride))
-    first_rank = dict(zip(weight_of, reversed(starts), strict=True))
-    firsts = list(map(first_rank.__getitem__, range(len(distinct))))
-    tree, size = build(rank_at, _EMPTY_RANK, _ranks)
-    caches = [_EMPTY_RANK] * (2 * (size >> BLOCK_HEIGHT) * CACHED)
-    build_caches(tree, size, caches)
-    joined = "\0".join(alphabetical)
-    encoded = joined.encode("utf-8", "surrogatepass")
-    if n and joined.count("\0") == n - 1:  # no term holds a NUL
-        parts = encoded.split(b"\0")
-        blob = encoded.replace(b"\0", b"")
-    else:
-        parts = list(map(_encode, alphabetical))
-        blob = b"".join(parts)
-    offsets = array("I" if len(blob) < 2**32 else "Q", accumulate(map(len, parts), initial=0))
-    return (
-        blob,
-        0,
-        offsets,
-        tree,
-        _ranks(caches),
-        _ranks(position),
-        array("q", distinct),
-        _ranks(firsts),
-        parts[::_STEP],
-    )
+def _trim(pool: list[Pooled], count: int) -> list[Pooled]:
+    """``pool`` (sorted) up to its ``count``-th term: a stand-in's value is only a lower
+    bound, so stand-ins do not count, and those after that term cannot matter."""
+    seen = 0
+    for i, entry in enumerate(pool):
+        if entry[2] >= 0:
+            seen += 1
+            if seen == count:
+                return pool[: i + 1]
+    return pool
 
 
-def _ranks(values: Iterable[int]) -> array[int]:
-    return array("I", values)
-
-
-class _Terms:
-    """The sorted terms as a read-only sequence of UTF-8 ``bytes``, with a fast search.
-
-    ``blob[base + offsets[i] : base + offsets[i + 1]]`` is term ``i``: ``blob`` is the joined
-    bytes of a fresh build, or the whole file (``bytes`` or ``mmap``) of a loaded one, whose
-    slices are ``bytes`` too. ``heads`` holds every ``_STEP``-th term as a real ``bytes``
-    object: a C-level binary search over it narrows a search to ``_STEP`` terms, and a few
-    slices of the blob finish it.
-    """
-
-    __slots__ = ("base", "blob", "heads", "offsets")
-
-    def __init__(
-        self, blob: Any, base: int, offsets: Sequence[int], heads: list[bytes] | None = None
-    ) -> None:
-        self.blob = blob
-        self.base = base
-        self.offsets = offsets
-        self.heads = [self[i] for i in range(0, len(self), _STEP)] if heads is None else heads
-
-    def __len__(self) -> int:
-        return len(self.offsets) - 1
-
-    def __getitem__(self, i: int) -> bytes:
-        base = self.base
-        data: bytes = self.blob[base + self.offsets[i] : base + self.offsets[i + 1]]
-        return data
-
-    def text(self, i: int) -> str:
-        return self[i].decode("utf-8", "surrogatepass")
-
-    def find(self, needle: bytes, lo: int = 0, hi: int | None = None) -> int:
-        """``bisect_left(self, needle, lo, hi)``, in O(log n) mostly in C."""
-        hi = len(self) if hi is None else hi
-        j = bisect_left(self.heads, needle)  # heads[j - 1] < needle <= heads[j]
-        start = (j - 1) * _STEP + 1 if j else 0
-        at = bisect_left(self, needle, start, min(j * _STEP, len(self)))
-        return min(max(at, lo), hi)
+def _encode(term: str) -> bytes:
+    return term.encode("utf-8", "surrogatepass")
 
 
 class FrozenCompleter(CompleterBase):
-    """Sorted UTF-8 terms and a rank tree in flat arrays; see the module docstring.
+    """Sorted terms in compressed blocks and a tree of block values; see the module docstring.
 
     ``FrozenCompleter(items, *, casefold=False)`` takes (term, weight) pairs, a later
     duplicate replacing an earlier one; ``FrozenCompleter.load(path, mmap=True)`` maps a saved
-    one.
+    one. ``BLOCK`` (a class attribute) is the number of terms a block holds; a loaded
+    completer keeps the block size of its file.
     """
 
-    _terms: _Terms
-    _tree: Sequence[int]  # a segment tree of ranks (places in the best-first order)
-    _caches: Sequence[int]  # the CACHED best ranks below each high node of the tree
-    _position: Sequence[int]  # where each rank sits in the sorted order
-    _wval: Sequence[int]  # the distinct weights, heaviest first
-    _wrnk: Sequence[int]  # the first rank that carries each of them
-    _size: int
+    BLOCK = 64
+    _at: Blocks
+    _sections: dict[str, Any]
 
     def _build_pairs(self, terms: list[str], weights: list[int]) -> None:
-        """Bulk build from checked terms and weights; see :func:`_arrays`."""
-        if len(terms) >= _EMPTY_RANK:
-            raise ReadOnlyError(f"FrozenCompleter holds fewer than {_EMPTY_RANK} terms")
-        self._adopt(*_arrays(terms, weights))
+        """Bulk build from checked terms and weights; see
+        :func:`~designpatterns_ref.autocomplete._blocks.pack`."""
+        try:
+            meta, sections = pack(terms, weights, self.BLOCK)
+        except OverflowError as exc:
+            raise ReadOnlyError(f"FrozenCompleter cannot hold these items: {exc}") from None
+        self._adopt(meta, sections["blks"], 0, sections["head"], 0, sections)
 
     def _adopt(
-        self,
-        blob: Any,
-        base: int,
-        offsets: Sequence[int],
-        tree: Sequence[int],
-        caches: Sequence[int],
-        position: Sequence[int],
-        wval: Sequence[int],
-        wrnk: Sequence[int],
-        heads: list[bytes] | None = None,
+        self, meta: Sequence[int], blob: Any, base: int, head: Any, head_base: int, s: Any
     ) -> None:
-        self._terms = _Terms(blob, base, offsets, heads)
-        self._tree, self._size = tree, len(tree) // 2
-        self._caches, self._position = caches, position
-        self._wval, self._wrnk = wval, wrnk
-        self._weights = {}  # unused: the arrays are the whole structure
+        self._sections = {**s, "meta": array("Q", meta)}  # what save writes
+        self._at = Blocks(meta, blob, base, head, head_base, s)
+        self._weights = {}  # unused: the sections are the whole structure
 
     # -- files -------------------------------------------------------------------------------
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the arrays to ``path`` (replacing it whole); ``load`` reads them back."""
+        """Write the sections to ``path`` (replacing it whole); ``load`` reads them back."""
         target = storage.check_path("save", path)
-        terms = self._terms
-        start, stop = terms.base + terms.offsets[0], terms.base + terms.offsets[-1]
-        sections = {
-            "blob": bytes(terms.blob[start:stop]) if terms.base else terms.blob,
-            "offs": terms.offsets,
-            "tree": self._tree,
-            "cach": self._caches,
-            "posn": self._position,
-            "wval": self._wval,
-            "wrnk": self._wrnk,
-        }
+        sections = {name: self._sections[name] for name in SECTIONS}
         flags = storage.FLAG_CASEFOLD if self._casefold else 0
         storage.write(target, "frozen", sections, flags=flags, param=0)
 
@@ -255,36 +137,27 @@ class FrozenCompleter(CompleterBase):
     def load(cls, path: str | os.PathLike[str], *, mmap: bool = False) -> FrozenCompleter:
         """A completer read from ``path`` (written by ``save``).
 
-        With ``mmap=True`` the file is mapped read-only and the arrays are read in place:
+        With ``mmap=True`` the file is mapped read-only and the sections are read in place:
         nothing is copied, and every process that maps the file shares its pages. The file
         must then stay unchanged while the completer is in use (``save`` replaces a file by
         renaming a new one over it, which leaves a mapped old one intact).
         Raises :class:`~designpatterns_ref.autocomplete.base.StorageError` for a missing,
-        truncated, damaged or foreign file.
+        truncated, damaged or foreign file, or one of another format version (files saved
+        before the compressed blocks are version 1 and are refused: save them again).
         """
         source = storage.check_path("load", path)
         if not isinstance(mmap, bool):
             raise AutocompleteTypeError(f"load: mmap={mmap!r:.60} must be True or False")
         stored = storage.read(source, mapped=mmap)
-        storage.require(source, stored, "frozen", _SECTIONS)
-        blob, offs, tree, cach, posn, wval, wrnk = (stored.sections[s] for s in _SECTIONS)
-        n, size = len(offs) - 1, len(tree) // 2
-        width = 1 << BLOCK_HEIGHT
-        shape = (
-            n >= 0
-            and offs[0] == 0
-            and offs[n] == len(blob)
-            and len(tree) == 2 * size == 2 * max(width, -(-n // width) * width)
-            and len(cach) == 2 * (size >> BLOCK_HEIGHT) * CACHED
-            and len(posn) == n
-            and len(wval) == len(wrnk)
-            and (n == 0 or (len(wrnk) > 0 and wrnk[0] == 0))
-        )
-        if not shape:
-            raise StorageError(f"load: path={source!r:.200} has arrays of inconsistent sizes")
+        storage.require(source, stored, "frozen", SECTIONS)
+        s = stored.sections
+        meta = list(s["meta"])
+        if not consistent(meta, s):
+            raise StorageError(f"load: path={source!r:.200} has sections of inconsistent sizes")
         obj = cls.__new__(cls)
         obj._configure(casefold=bool(stored.flags & storage.FLAG_CASEFOLD))
-        obj._adopt(stored.buffer, stored.offsets["blob"], offs, tree, cach, posn, wval, wrnk)
+        buffer, at = stored.buffer, stored.offsets
+        obj._adopt(meta, buffer, at["blks"], buffer, at["head"], dict(s))
         return obj
 
     # -- read-only -------------------------------------------------------------------------
@@ -301,83 +174,139 @@ class FrozenCompleter(CompleterBase):
         self._refuse()
 
     # -- lookups -----------------------------------------------------------------------------
-    def _weight_of(self, rank: int) -> int:
-        return self._wval[bisect_right(self._wrnk, rank) - 1]
-
-    def _find(self, term: str) -> int:
-        """The position of ``term`` (already normalised), or -1."""
-        needle = _encode(term)
-        at = self._terms.find(needle)
-        return at if at < len(self._terms) and self._terms[at] == needle else -1
+    def _find(self, term: str) -> tuple[int, int]:
+        """The block and index of ``term`` (already normalised), or (-1, -1)."""
+        at = self._at
+        b = at.find_block(_encode(term))
+        if b >= 0:
+            terms, _ = at.open(b)
+            i = bisect_left(terms, term)
+            if i < len(terms) and terms[i] == term:
+                return b, i
+        return -1, -1
 
     def weight(self, term: str) -> int:
         """The weight of ``term``; raise ``TermNotFound`` when it is absent."""
         key = self._term(term)
-        at = self._find(key)
-        if at < 0:
+        b, i = self._find(key)
+        if b < 0:
             raise TermNotFound(f"term={key!r} is not in this completer")
-        return self._weight_of(self._tree[self._size + at])
+        return int(self._at.wval[self._at.open(b)[1][i]])
 
     def __contains__(self, term: object) -> bool:
         if not isinstance(term, str):
             return False
-        return self._find(normalize(term, casefold=self._casefold)) >= 0
+        return self._find(normalize(term, casefold=self._casefold))[0] >= 0
 
     def __len__(self) -> int:
-        return len(self._terms)
+        return self._at.n
 
     def items(self) -> Iterator[tuple[str, int]]:
         """Every (term, weight) pair, in alphabetical (code-point) order of the terms."""
-        tree, size = self._tree, self._size
-        for i in range(len(self._terms)):
-            yield self._terms.text(i), self._weight_of(tree[size + i])
+        at = self._at
+        for b in range(at.blocks()):
+            terms, classes = at.open(b)
+            yield from zip(terms, map(int, map(at.wval.__getitem__, classes)), strict=True)
 
     def _range(self, prefix: str) -> tuple[int, int]:
-        terms = self._terms
+        at = self._at
         end = successor(prefix)
-        lo = terms.find(_encode(prefix))
-        hi = len(terms) if end is None else terms.find(_encode(end), lo)
+        lo = at.locate(prefix) if prefix else 0
+        hi = at.n if end is None else at.locate(end)
         return lo, hi
 
     def _start(self, prefix: str) -> str:
         return prefix
 
     def _top(self, starts: list[str], k: int, skip: set[str]) -> list[RankKey]:
+        """The ``k`` best terms of the ranges of ``starts`` (see the module docstring).
+
+        ``pool`` holds what is known and not yet given out, best first, up to its ``need``-th
+        term (no later term can reach the answer). A block enters it as its champion and a
+        stand-in for the rest valued at its runner-up; a partial block at either end of a
+        range enters as a stand-in valued at its block's value (a lower bound). A stand-in's
+        ``cls`` is ``-1 - i`` for the part ``parts[i]`` of a block it stands for. A term
+        leaves the pool for the answer once it beats every block not yet entered; a
+        stand-in that comes first is replaced by its block's terms.
+        """
+        at = self._at
+        size, need = at.block, k + len(skip)
+        pool: list[Pooled] = []
+        whole: list[tuple[int, int]] = []  # ranges of blocks wholly inside a prefix's range
+        parts: list[tuple[int, int, int, int]] = []  # (block, start, stop, floor) to open
+        tree, leaves = at.tree, len(at.tree) // 2
+        for prefix in starts:
+            lo, hi = self._range(prefix)
+            if lo >= hi:
+                continue
+            first, stop = -(-lo // size), hi // size  # blocks first .. stop - 1 are whole
+            if first > stop:  # lo and hi in one block
+                parts.append((lo // size, lo % size, hi - stop * size, -1))
+                continue
+            if lo < first * size:
+                parts.append((lo // size, lo % size, size, -1))
+            if stop * size < hi:
+                parts.append((stop, 0, hi - stop * size, -1))
+            if first < stop:
+                whole.append((first, stop))
+        pool += [(int(tree[leaves + p[0]]), "", -1 - i) for i, p in enumerate(parts)]
         out: list[RankKey] = []
-        ranges = [self._range(prefix) for prefix in starts]
-        tree, size = self._tree, self._size
-        found: Iterable[tuple[int, int]]  # (rank, position)
-        if k + len(skip) <= CACHED:  # the cached tree nodes hold the answer
-            ranks = smallest(tree, size, self._caches, ranges, k + len(skip))
-            found = [(r, self._position[r]) for r in ranks if r != _EMPTY_RANK]
+        wval = at.wval
+
+        def emit(bound: int) -> bool:
+            """Move the pooled terms better than ``bound`` to ``out``, opening the blocks
+            whose stand-in comes first; True once ``k`` are out."""
+            nonlocal pool
+            pool.sort()
+            while pool and pool[0][0] < bound:
+                _, term, cls = pool[0]
+                if cls < 0:  # a stand-in: its block's terms replace it
+                    b, start, stop, floor = parts[-1 - cls]
+                    rest = at.best(b, start, stop, need - len(out), floor)
+                    pool = _trim(sorted(pool[1:] + rest), need - len(out))
+                    continue
+                del pool[0]
+                if term not in skip:
+                    out.append((-wval[cls], len(term), term))
+                    if len(out) == k:
+                        return True
+            pool = _trim(pool, need - len(out))
+            return False
+
+        blocks: Iterable[int]
+        if need <= CACHED:  # the tree's cached nodes list the best blocks at once
+            best = smallest(tree, leaves, at.cach, whole, need)
+            blocks = [value % at.slots // size for value in best if value != EMPTY]
         else:
-            found = ((tree[size + at], at) for at in ascending(tree, size, ranges, _EMPTY_RANK))
-        terms = self._terms
-        blob, base, offsets = terms.blob, terms.base, terms.offsets
-        wval, wrnk = self._wval, self._wrnk
-        for rank, at in found:
-            raw = blob[base + offsets[at] : base + offsets[at + 1]]
-            term = raw.decode("utf-8", "surrogatepass")
-            if term not in skip:
-                out.append((-wval[bisect_right(wrnk, rank) - 1], len(term), term))
-                if len(out) == k:
-                    break
+            blocks = ascending(tree, leaves, whole, EMPTY)
+        for b in blocks:
+            value = int(tree[leaves + b])
+            if emit(value):
+                return out
+            pool.append((value, at.champion(b), at.class_of(value)))
+            runner = int(at.rnup[b])
+            if runner != EMPTY:  # the rest of the block, all but its champion
+                pool.append((runner, "", -1 - len(parts)))
+                parts.append((b, 0, size, value))
+        emit(EMPTY + 1)
         return out
 
     def _fuzzy_root(self, char: str) -> str:
         return char
 
     def _fuzzy_children(self, state: str) -> Iterable[tuple[str, str]]:
+        at = self._at
         lo, hi = self._range(state)
         n = len(state)
         out = []
         while lo < hi:
-            term = self._terms.text(lo)
+            terms, _ = at.open(lo // at.block)
+            term = terms[lo % at.block]
             if len(term) == n:
                 lo += 1
                 continue
             char = term[n]
             out.append((char, state + char))
             end = successor(state + char)
-            lo = hi if end is None else self._terms.find(_encode(end), lo, hi)
+            lo = hi if end is None else min(at.locate(end), hi)
         return out
