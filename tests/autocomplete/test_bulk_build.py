@@ -21,6 +21,7 @@ from designpatterns_ref.autocomplete import (
     TopKTrie,
     Trie,
 )
+from designpatterns_ref.autocomplete._blocks import CHAMPIONS
 from designpatterns_ref.autocomplete._segtree import BLOCK_HEIGHT, CACHED, build, build_caches
 from designpatterns_ref.autocomplete._shared import (
     check_items,
@@ -217,8 +218,9 @@ def reference_sections(weights: dict[str, int], block: int) -> dict[str, Any]:
             for i, (t, c) in enumerate(zip(terms, classes, strict=True))
         )
         best.append(values[0])
-        champions.append(alphabetical[values[0] % slots])
-        runners.append(values[1] if len(values) > 1 else empty)
+        for j in range(CHAMPIONS):  # the best terms, and the values of the next ones
+            champions.append(alphabetical[values[j] % slots] if j < len(values) else "")
+            runners.append(values[j + 1] if j + 1 < len(values) else empty)
         if any("\0" in t for t in alphabetical):
             text = "".join(terms).encode("utf-8", "surrogatepass")
             text += b"".join(len(t).to_bytes(4, sys.byteorder) for t in terms)
@@ -268,7 +270,9 @@ def test_frozen_sections_match_their_definitions(
     assert list(s["meta"]) == expected["meta"] and len(frozen) == expected["meta"][0]
     assert list(at.tree)[1:] == expected["tree"][1:]
     assert [at.head_at(b) for b in range(blocks)] == expected["heads"]
-    assert [at.champion(b) for b in range(blocks)] == expected["champions"]
+    assert [at.champion(b, j) for b in range(blocks) for j in range(CHAMPIONS)] == expected[
+        "champions"
+    ]
     assert list(at.rnup) == expected["rnup"]
     assert list(at.wval) == expected["wval"]
     for b, payload in enumerate(expected["payloads"]):  # each block decompresses alone

@@ -15,10 +15,12 @@ term's position. A block is ``block`` neighbours in sorted order: their UTF-8 te
 NUL (or, when a term holds a NUL, concatenated with their lengths after it), then their
 classes as 1, 2 or 4 byte planes (lowest byte of every class first), all compressed with raw
 DEFLATE; the stream is flushed in full after each block so that each decompresses alone. Apart
-from the blocks: the first term of each (for the binary search), its *champion* (the term of
-smallest value, whose value is the block's value, kept whole so that a query rarely opens a
-block for its best term) and its *runner-up* value (the second smallest, ``EMPTY`` when the
-block has one term), and a minimum segment tree over the block values.
+from the blocks: the first term of each (for the binary search), its ``CHAMPIONS`` (2)
+*champions* (the terms of smallest value, the first one's value being the block's value, kept
+whole so that a query rarely opens a block for its best terms), the values of the second to
+the third best term (``EMPTY`` past the block's last term; the last one values what the
+champions leave), and a minimum segment tree over the block values, whose high nodes cache
+their ten best leaves (:func:`~designpatterns_ref.autocomplete._segtree.build_caches`).
 
 Complexity: :func:`pack` O(n log n) for the sort, then C-level passes and one ``zlib`` call
 per block; opening a block O(block); :meth:`Blocks.locate` O(log n + block).
@@ -41,20 +43,21 @@ import zlib
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
-from itertools import accumulate, repeat
-from operator import add, and_, itemgetter, mul, rshift, sub
+from itertools import accumulate, chain, islice, repeat
+from operator import add, eq, itemgetter, mul, sub
 from typing import Any
 
 from designpatterns_ref.autocomplete._segtree import BLOCK_HEIGHT, CACHED, build, build_caches
 
-__all__ = ["EMPTY", "SECTIONS", "Blocks", "consistent", "pack"]
+__all__ = ["CHAMPIONS", "EMPTY", "SECTIONS", "Blocks", "consistent", "pack"]
 
 EMPTY = 2**64 - 1  # the value of no term: a padding leaf, a block without a runner-up
 HEAD_STEP = 16  # one block head in HEAD_STEP is kept as a bytes object, for a C-level bisect
 SECTIONS = ("meta", "blks", "boff", "head", "hoff", "chmp", "coff", "rnup", "tree", "cach", "wval")
 _MARK = b"\x00\x00\xff\xff"  # the empty stored block a full flush ends with (not needed)
+RECENT = 4  # decoded blocks kept: those a query opens more than once
 _LEVEL = 6  # zlib's default: levels 1 to 3 save no time here, and cost 0.3 bytes a term
-_SECOND = itemgetter(1)
+CHAMPIONS = 2  # the best terms of each block kept whole, outside the compressed block
 Opened = tuple[int, list[str], Sequence[int]]  # a block, its terms and their classes
 
 
@@ -84,11 +87,14 @@ def pack(terms: list[str], weights: list[int], block: int) -> tuple[list[int], d
     ``meta`` is ``[terms, block, stride, slots, delimited]`` (``delimited`` is 1 when some
     term holds a NUL). Raises ``OverflowError`` when a value would not fit in 64 bits.
     """
-    table = dict(zip(terms, weights, strict=True))
-    alphabetical = sorted(table)
+    order = sorted(range(len(terms)), key=terms.__getitem__)
+    alphabetical = list(map(terms.__getitem__, order))
+    if any(map(eq, alphabetical, islice(alphabetical, 1, None))):  # duplicates: later wins
+        table = dict(zip(terms, weights, strict=True))
+        return pack(list(table), list(table.values()), block)
+    by_term = list(map(weights.__getitem__, order))
+    del order
     n = len(alphabetical)
-    by_term = list(map(table.__getitem__, alphabetical))
-    del table
     distinct = sorted(set(by_term))  # lightest first: a term's class is its weight's index
     index = dict(zip(distinct, range(len(distinct)), strict=True))
     classes = list(map(index.__getitem__, by_term))
@@ -101,16 +107,20 @@ def pack(terms: list[str], weights: list[int], block: int) -> tuple[list[int], d
     value = map(add, map(mul, lengths, repeat(slots)), range(top, top + n))
     values = list(map(sub, value, map(mul, classes, repeat(stride * slots))))
     cuts = list(map(slice, range(0, n, block), range(block, n + block, block)))
-    ranked = list(map(sorted, map(values.__getitem__, cuts)))  # each block's values, best first
-    best = list(map(min, ranked))
+    # each block's values, best first, padded with EMPTY past its last term
+    ranked = list(map(add, map(sorted, map(values.__getitem__, cuts)), repeat([EMPTY] * CHAMPIONS)))
+    best = list(map(itemgetter(0), ranked))
     tree, size = build(best, EMPTY, _u64)
     cache = [EMPTY] * (2 * (size >> BLOCK_HEIGHT) * CACHED)
     build_caches(tree, size, cache)
-    runners = _u64(map(_SECOND, map(add, ranked, repeat([EMPTY, EMPTY]))))
-    champions = list(map(_encode, map(alphabetical.__getitem__, map(slots.__rmod__, best))))
+    runners = _u64(chain.from_iterable(map(itemgetter(slice(1, CHAMPIONS + 1)), ranked)))
+    tops = chain.from_iterable(map(itemgetter(slice(0, CHAMPIONS)), ranked))
+    champions = [b"" if v == EMPTY else _encode(alphabetical[v % slots]) for v in tops]
     count = _planes(len(distinct))
-    shifts = range(0, 8 * count, 8)
-    planes = [bytes(map(and_, map(rshift, classes, repeat(s)), repeat(255))) for s in shifts]
+    wide = array("BHxI"[count - 1], classes).tobytes()  # machine order: split it in planes
+    planes = [wide[p::count] for p in range(count)]
+    if sys.byteorder == "big":
+        planes.reverse()
     parts = list(map("\0".join, map(alphabetical.__getitem__, cuts)))
     delimited = sum(map(str.count, parts, repeat("\0"))) != n - len(cuts)
     sizes = [b""] * len(cuts)
@@ -181,7 +191,7 @@ class Blocks:
         self.planes = _planes(len(self.wval))
         self.top = max(len(self.wval) - 1, 0) * self.stride * self.slots
         self.heads = [self.head_at(i) for i in range(0, len(self.hoff) - 1, HEAD_STEP)]
-        self.last: tuple[Opened, Opened] = ((-1, [], b""), (-1, [], b""))
+        self.last: tuple[Opened, ...] = ()
 
     def blocks(self) -> int:
         return len(self.boff) - 1
@@ -191,9 +201,10 @@ class Blocks:
         data: bytes = self.head[base + self.hoff[b] : base + self.hoff[b + 1]]
         return data
 
-    def champion(self, b: int) -> str:
-        """The term of block ``b`` with the smallest value."""
-        return str(self.chmp[self.coff[b] : self.coff[b + 1]], "utf-8", "surrogatepass")
+    def champion(self, b: int, j: int = 0) -> str:
+        """The term of block ``b`` with the ``j + 1``-th smallest value."""
+        i = b * CHAMPIONS + j
+        return str(self.chmp[self.coff[i] : self.coff[i + 1]], "utf-8", "surrogatepass")
 
     def class_of(self, value: int) -> int:
         """The weight class of the term of ``value``."""
@@ -214,8 +225,8 @@ class Blocks:
         return lo
 
     def open(self, b: int) -> tuple[list[str], Sequence[int]]:
-        """Block ``b``'s terms and weight classes (the last two blocks opened are kept: a
-        query opens the blocks at either end of its range twice)."""
+        """Block ``b``'s terms and weight classes (the last ``RECENT`` blocks opened are
+        kept: a query opens the blocks at either end of its range twice)."""
         last = self.last
         for seen, known, kinds in last:
             if seen == b:
@@ -239,7 +250,7 @@ class Blocks:
             terms = list(map(text.__getitem__, map(slice, [0, *ends[:-1]], ends)))
         else:
             terms = raw[:cut].decode("utf-8", "surrogatepass").split("\0")
-        self.last = ((b, terms, classes), last[0])  # one assignment: safe between threads
+        self.last = ((b, terms, classes), *last[: RECENT - 1])  # one assignment: thread-safe
         return terms, classes
 
     def locate(self, needle: str) -> int:
@@ -281,15 +292,15 @@ def consistent(meta: list[int], s: dict[str, Any]) -> bool:
     blocks = -(-n // block)
     width = 1 << BLOCK_HEIGHT  # the segment tree pads its leaves to whole runs of width
     leaves = max(width, -(-blocks // width) * width)
-    offsets = (s["boff"], s["hoff"], s["coff"])
+    offsets, counts = (s["boff"], s["hoff"], s["coff"]), (1, 1, CHAMPIONS)
     ends = (len(s["blks"]), len(s["head"]), len(s["chmp"]))
     return (
         slots == blocks * block
         and all(
-            len(o) == blocks + 1 and o[0] == 0 and o[blocks] == e
-            for o, e in zip(offsets, ends, strict=True)
+            len(o) == blocks * c + 1 and o[0] == 0 and o[-1] == e
+            for o, c, e in zip(offsets, counts, ends, strict=True)
         )
-        and len(s["rnup"]) == blocks
+        and len(s["rnup"]) == blocks * CHAMPIONS
         and len(s["tree"]) == 2 * leaves
         and len(s["cach"]) == 2 * (leaves >> BLOCK_HEIGHT) * CACHED
         and (n == 0 or len(s["wval"]) > 0)

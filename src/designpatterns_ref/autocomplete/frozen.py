@@ -3,38 +3,40 @@
 Case study: Design a Search Autocomplete System (docs/case-studies/search-autocomplete.md)
 
 The trade-off marisa-trie makes: give up updates, get compactness. The terms, sorted, are cut
-into blocks of ``BLOCK`` (64) neighbours. A block holds its terms as UTF-8 joined by NUL, then
-each term's weight class (its index among the distinct weights, lightest first) as one byte
-plane per byte of the class (the high planes of light words are runs of zeros), the whole
-compressed with raw DEFLATE (``zlib``): neighbours in sorted order share prefixes and endings,
-which the compressor's back-references take away. The blocks are concatenated, with an array
-of their offsets and the first term of each block kept apart (uncompressed) for the binary
-search. The distinct weights are stored once (534 values for 300,000 English words).
+into blocks of ``BLOCK`` (64) neighbours, each compressed on its own with raw DEFLATE: their
+UTF-8 text joined by NUL, then their weight classes (a class is the index of the term's weight
+among the distinct weights) as byte planes. Neighbours share prefixes and endings, which the
+compressor takes away. Outside the blocks: the first term of each block for the binary search,
+its two best terms (*champions*) whole, the values of its second and third best terms, and a
+minimum segment tree over the block values whose high nodes cache their ten best; the layout
+and how a block is opened are in :mod:`~designpatterns_ref.autocomplete._blocks`.
 
-The best-first order is that of :func:`~designpatterns_ref.autocomplete.base.rank_key`
-(weight down, length up, term up). Each term gets one integer that sorts the same way,
-``(heaviness * stride + length) * slots + position``; a block's value is the smallest of its
-terms', and a minimum segment tree over the block values
-(:mod:`~designpatterns_ref.autocomplete._segtree`) lists the blocks of a range best first.
-Since the value's last part is the position, a decoded term compares with a block not yet
-opened by integers alone, so ``complete`` opens the two partial blocks at the ends of the
-prefix's range, then whole blocks best first, and stops once its ``k`` best decoded terms all
-beat the next block's value: about ``k`` blocks at most, usually fewer.
+A term's *value* is one integer that sorts like
+:func:`~designpatterns_ref.autocomplete.base.rank_key` (weight down, length up, term up) and
+ends in the term's position, so a decoded term and a block not yet opened compare as integers.
+``complete`` finds the prefix's range (two binary searches over the block heads, each finished
+in one decompressed block), takes the ``k`` best whole blocks of the range from the tree (their
+champions alone are ``k`` candidates, so no other whole block can hold an answer), and pops a
+heap of their champions, of the in-range champions of the two partial blocks at the ends, and
+of one stand-in per block valued at the best term its champions leave; a stand-in that comes
+first is replaced by its block's terms. Most answers open no block beyond the two ends.
 
-The build is a handful of C-level passes (sort, ``map``, one ``zlib`` call per block), none a
-Python loop per term. ``save(path)`` writes the arrays
-(:mod:`~designpatterns_ref.autocomplete.storage`) and ``load(path, mmap=True)`` maps the file
-read-only and reads them in place: loading costs a checksum, and processes that map the same
-file share one copy.
+The build is one sort and C-level passes (``map``, slicing), plus one ``zlib`` call per block;
+no Python loop runs per term. ``save(path)`` writes the sections
+(:mod:`~designpatterns_ref.autocomplete.storage`, format version 2 for this kind) and
+``load(path, mmap=True)`` maps the file read-only and reads them in place: loading costs a
+checksum, and processes that map the same file share one copy.
 
-Trade-off: about 5 bytes a term (within 1.5 times marisa-trie's succinct trie on English
-words), at the price of decompressing a block (a few microseconds) per block a query opens;
-every update raises :class:`~designpatterns_ref.autocomplete.base.ReadOnlyError`; rebuild to
-change it. Safe to share between threads, since nothing ever changes.
+Trade-off: under 6 bytes a word on 300,000 English words (1.4 times marisa-trie's succinct
+trie, which holds no ranking), at the price of decompressing a block (several microseconds)
+for each block a query opens, about three times the latency of flat uncompressed arrays; every
+update raises :class:`~designpatterns_ref.autocomplete.base.ReadOnlyError`; rebuild to change
+it. Safe to share between threads, since nothing ever changes (the few decoded blocks it keeps
+are replaced by one assignment).
 
-Complexity: ``complete`` O(p log n) to find the range, then O(k (log n + BLOCK)) for the
-blocks it opens; ``weight`` and ``in`` O(p log n + BLOCK); memory about the compressed size of
-the terms and weight classes plus 16 bytes a block; ``load`` O(file size) for the checksum.
+Complexity: ``complete`` O(p log n + k (log n + BLOCK)); ``weight`` and ``in``
+O(p log n + BLOCK); memory about the compressed size of the terms and classes plus 50 bytes a
+block; ``load`` O(file size) for the checksum.
 
 ```pycon
 >>> frozen = FrozenCompleter([("kafka", 70), ("kotlin", 60), ("kubernetes", 90)])
@@ -60,10 +62,18 @@ import os
 from array import array
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence
+from itertools import islice
 from typing import Any, NoReturn
 
 from designpatterns_ref.autocomplete import storage
-from designpatterns_ref.autocomplete._blocks import EMPTY, SECTIONS, Blocks, consistent, pack
+from designpatterns_ref.autocomplete._blocks import (
+    CHAMPIONS,
+    EMPTY,
+    SECTIONS,
+    Blocks,
+    consistent,
+    pack,
+)
 from designpatterns_ref.autocomplete._segtree import CACHED, ascending, smallest
 from designpatterns_ref.autocomplete._shared import CompleterBase
 from designpatterns_ref.autocomplete.base import (
@@ -78,18 +88,6 @@ from designpatterns_ref.autocomplete.text import normalize, successor
 __all__ = ["FrozenCompleter"]
 
 Pooled = tuple[int, str, int]  # (value, term, class); class -1 - b stands for block b's rest
-
-
-def _trim(pool: list[Pooled], count: int) -> list[Pooled]:
-    """``pool`` (sorted) up to its ``count``-th term: a stand-in's value is only a lower
-    bound, so stand-ins do not count, and those after that term cannot matter."""
-    seen = 0
-    for i, entry in enumerate(pool):
-        if entry[2] >= 0:
-            seen += 1
-            if seen == count:
-                return pool[: i + 1]
-    return pool
 
 
 def _encode(term: str) -> bytes:
@@ -221,74 +219,68 @@ class FrozenCompleter(CompleterBase):
     def _top(self, starts: list[str], k: int, skip: set[str]) -> list[RankKey]:
         """The ``k`` best terms of the ranges of ``starts`` (see the module docstring).
 
-        ``pool`` holds what is known and not yet given out, best first, up to its ``need``-th
-        term (no later term can reach the answer). A block enters it as its champion and a
-        stand-in for the rest valued at its runner-up; a partial block at either end of a
-        range enters as a stand-in valued at its block's value (a lower bound). A stand-in's
-        ``cls`` is ``-1 - i`` for the part ``parts[i]`` of a block it stands for. A term
-        leaves the pool for the answer once it beats every block not yet entered; a
-        stand-in that comes first is replaced by its block's terms.
+        The ``need`` best whole blocks of the ranges hold, with the partial blocks at their
+        ends, every term that can reach the answer (their champions alone are ``need``
+        candidates). Each whole block enters ``pool`` as its champions and a stand-in for the
+        rest valued at its next term, each partial block as a stand-in valued at its
+        block's value (a lower bound); the pool is then emptied best first, a stand-in
+        giving way to its block's terms. A stand-in's ``cls`` is ``-1 - i`` for the part
+        ``parts[i]`` of a block it stands for.
         """
         at = self._at
         size, need = at.block, k + len(skip)
-        pool: list[Pooled] = []
         whole: list[tuple[int, int]] = []  # ranges of blocks wholly inside a prefix's range
-        parts: list[tuple[int, int, int, int]] = []  # (block, start, stop, floor) to open
-        tree, leaves = at.tree, len(at.tree) // 2
+        cuts: list[tuple[int, int, int]] = []  # (block, start, stop): the partial blocks
         for prefix in starts:
             lo, hi = self._range(prefix)
             if lo >= hi:
                 continue
             first, stop = -(-lo // size), hi // size  # blocks first .. stop - 1 are whole
             if first > stop:  # lo and hi in one block
-                parts.append((lo // size, lo % size, hi - stop * size, -1))
+                cuts.append((lo // size, lo % size, hi - stop * size))
                 continue
             if lo < first * size:
-                parts.append((lo // size, lo % size, size, -1))
+                cuts.append((lo // size, lo % size, size))
             if stop * size < hi:
-                parts.append((stop, 0, hi - stop * size, -1))
+                cuts.append((stop, 0, hi - stop * size))
             if first < stop:
                 whole.append((first, stop))
-        pool += [(int(tree[leaves + p[0]]), "", -1 - i) for i, p in enumerate(parts)]
+        tree, leaves = at.tree, len(at.tree) // 2
+        if need <= CACHED:  # the tree's cached nodes list the best blocks at once
+            values = [v for v in smallest(tree, leaves, at.cach, whole, need) if v != EMPTY]
+        else:
+            walk = ascending(tree, leaves, whole, EMPTY)
+            values = [int(tree[leaves + b]) for b in islice(walk, need)]
+        cuts += [(value % at.slots // size, 0, size) for value in values]
+        pool: list[Pooled] = []
+        parts: list[tuple[int, int, int, int]] = []  # (block, start, stop, floor) to open
+        rnup, floor = at.rnup, -1
+        for b, start, stop in cuts:  # enter the champions in range, and a stand-in
+            value = int(tree[leaves + b])
+            for j in range(CHAMPIONS + 1):
+                if j:
+                    value = int(rnup[b * CHAMPIONS + j - 1])
+                if value == EMPTY:  # the block has no more terms
+                    break
+                if j == CHAMPIONS:  # the rest of the block's part, after its champions
+                    pool.append((value, "", -1 - len(parts)))
+                    parts.append((b, start, stop, floor))
+                elif start <= value % at.slots - b * size < stop:
+                    pool.append((value, at.champion(b, j), at.class_of(value)))
+                floor = value
+        pool.sort(reverse=True)  # best last, to pop
         out: list[RankKey] = []
         wval = at.wval
-
-        def emit(bound: int) -> bool:
-            """Move the pooled terms better than ``bound`` to ``out``, opening the blocks
-            whose stand-in comes first; True once ``k`` are out."""
-            nonlocal pool
-            pool.sort()
-            while pool and pool[0][0] < bound:
-                _, term, cls = pool[0]
-                if cls < 0:  # a stand-in: its block's terms replace it
-                    b, start, stop, floor = parts[-1 - cls]
-                    rest = at.best(b, start, stop, need - len(out), floor)
-                    pool = _trim(sorted(pool[1:] + rest), need - len(out))
-                    continue
-                del pool[0]
-                if term not in skip:
-                    out.append((-wval[cls], len(term), term))
-                    if len(out) == k:
-                        return True
-            pool = _trim(pool, need - len(out))
-            return False
-
-        blocks: Iterable[int]
-        if need <= CACHED:  # the tree's cached nodes list the best blocks at once
-            best = smallest(tree, leaves, at.cach, whole, need)
-            blocks = [value % at.slots // size for value in best if value != EMPTY]
-        else:
-            blocks = ascending(tree, leaves, whole, EMPTY)
-        for b in blocks:
-            value = int(tree[leaves + b])
-            if emit(value):
-                return out
-            pool.append((value, at.champion(b), at.class_of(value)))
-            runner = int(at.rnup[b])
-            if runner != EMPTY:  # the rest of the block, all but its champion
-                pool.append((runner, "", -1 - len(parts)))
-                parts.append((b, 0, size, value))
-        emit(EMPTY + 1)
+        while pool:
+            _, term, cls = pool.pop()
+            if cls < 0:  # a stand-in: its block's terms replace it
+                b, start, stop, floor = parts[-1 - cls]
+                pool += at.best(b, start, stop, need - len(out), floor)
+                pool.sort(reverse=True)
+            elif term not in skip:
+                out.append((-wval[cls], len(term), term))
+                if len(out) == k:
+                    break
         return out
 
     def _fuzzy_root(self, char: str) -> str:
