@@ -219,43 +219,43 @@ class FrozenCompleter(CompleterBase):
     def _top(self, starts: list[str], k: int, skip: set[str]) -> list[RankKey]:
         """The ``k`` best terms of the ranges of ``starts`` (see the module docstring).
 
-        The ``need`` best whole blocks of the ranges hold, with the partial blocks at their
-        ends, every term that can reach the answer (their champions alone are ``need``
-        candidates). Each whole block enters ``pool`` as its champions and a stand-in for the
-        rest valued at its next term, each partial block as a stand-in valued at its
-        block's value (a lower bound); the pool is then emptied best first, a stand-in
-        giving way to its block's terms. A stand-in's ``cls`` is ``-1 - i`` for the part
-        ``parts[i]`` of a block it stands for.
+        A range is a partial block at each end (the block whose first term is at most the
+        prefix, and the one whose first term is at most the prefix's successor), whole
+        blocks between. The ``need`` best whole blocks hold, with the partial ones, every term
+        that can reach the answer (their champions alone are ``need`` candidates). Each of
+        those blocks enters ``pool`` with its champions in range (a string comparison, no
+        decompression) and a stand-in for the rest, valued at the best term its champions
+        leave; the pool is then emptied best first, and a stand-in that comes first is
+        replaced by its block's terms in range. A stand-in's ``cls`` is ``-1 - i`` for the
+        part ``parts[i]`` of a block it stands for.
         """
         at = self._at
-        size, need = at.block, k + len(skip)
+        need, count = k + len(skip), at.blocks()
         whole: list[tuple[int, int]] = []  # ranges of blocks wholly inside a prefix's range
-        cuts: list[tuple[int, int, int]] = []  # (block, start, stop): the partial blocks
+        cuts: list[tuple[int, str, str | None]] = []  # (block, low, high) to enter
         for prefix in starts:
-            lo, hi = self._range(prefix)
-            if lo >= hi:
+            end = successor(prefix)
+            first = at.find_block(_encode(prefix)) if prefix else -1
+            last = count if end is None else at.find_block(_encode(end))
+            if last < 0:  # every term is past the range
                 continue
-            first, stop = -(-lo // size), hi // size  # blocks first .. stop - 1 are whole
-            if first > stop:  # lo and hi in one block
-                cuts.append((lo // size, lo % size, hi - stop * size))
-                continue
-            if lo < first * size:
-                cuts.append((lo // size, lo % size, size))
-            if stop * size < hi:
-                cuts.append((stop, 0, hi - stop * size))
-            if first < stop:
-                whole.append((first, stop))
+            if first >= 0:
+                cuts.append((first, prefix, end if first == last else None))
+            if last < count and last != first:
+                cuts.append((last, "", end))
+            if first + 1 < last:
+                whole.append((first + 1, last))
         tree, leaves = at.tree, len(at.tree) // 2
         if need <= CACHED:  # the tree's cached nodes list the best blocks at once
             values = [v for v in smallest(tree, leaves, at.cach, whole, need) if v != EMPTY]
         else:
             walk = ascending(tree, leaves, whole, EMPTY)
             values = [int(tree[leaves + b]) for b in islice(walk, need)]
-        cuts += [(value % at.slots // size, 0, size) for value in values]
+        cuts += [(value % at.slots // at.block, "", None) for value in values]
         pool: list[Pooled] = []
-        parts: list[tuple[int, int, int, int]] = []  # (block, start, stop, floor) to open
+        parts: list[tuple[int, str, str | None, int]] = []  # (block, low, high, floor)
         rnup, floor = at.rnup, -1
-        for b, start, stop in cuts:  # enter the champions in range, and a stand-in
+        for b, low, high in cuts:  # enter the champions in range, and a stand-in
             value = int(tree[leaves + b])
             for j in range(CHAMPIONS + 1):
                 if j:
@@ -264,17 +264,22 @@ class FrozenCompleter(CompleterBase):
                     break
                 if j == CHAMPIONS:  # the rest of the block's part, after its champions
                     pool.append((value, "", -1 - len(parts)))
-                    parts.append((b, start, stop, floor))
-                elif start <= value % at.slots - b * size < stop:
-                    pool.append((value, at.champion(b, j), at.class_of(value)))
+                    parts.append((b, low, high, floor))
+                else:
+                    term = at.champion(b, j)
+                    if low <= term and (high is None or term < high):
+                        pool.append((value, term, at.class_of(value)))
                 floor = value
         pool.sort(reverse=True)  # best last, to pop
         out: list[RankKey] = []
         wval = at.wval
         while pool:
             _, term, cls = pool.pop()
-            if cls < 0:  # a stand-in: its block's terms replace it
-                b, start, stop, floor = parts[-1 - cls]
+            if cls < 0:  # a stand-in: its block's terms in range replace it
+                b, low, high, floor = parts[-1 - cls]
+                terms, _ = at.open(b)
+                start = bisect_left(terms, low) if low else 0
+                stop = len(terms) if high is None else bisect_left(terms, high)
                 pool += at.best(b, start, stop, need - len(out), floor)
                 pool.sort(reverse=True)
             elif term not in skip:
