@@ -278,6 +278,11 @@ def test_frozen_sections_match_their_definitions(
     for b, payload in enumerate(expected["payloads"]):  # each block decompresses alone
         chunk = bytes(s["blks"][s["boff"][b] : s["boff"][b + 1]])
         assert zlib.decompressobj(-15).decompress(chunk) == payload
+    table = check_items_one_by_one(items, casefold)
+    again = cls(sorted(table.items()))  # sorted input: the build skips its sort
+    assert {name: bytes(v) for name, v in again._sections.items()} == {
+        name: bytes(v) for name, v in s.items()
+    }
 
 
 @pytest.mark.parametrize("n", [0, 1, 31, 32, 33, 95, 96, 97, 200, 321, 1000])

@@ -44,7 +44,7 @@ from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from itertools import accumulate, chain, islice, repeat
-from operator import add, eq, itemgetter, mul, sub
+from operator import add, eq, itemgetter, lt, mul, sub
 from typing import Any
 
 from designpatterns_ref.autocomplete._segtree import BLOCK_HEIGHT, CACHED, build, build_caches
@@ -82,18 +82,22 @@ def _planes(distinct: int) -> int:
 
 def pack(terms: list[str], weights: list[int], block: int) -> tuple[list[int], dict[str, Any]]:
     """``meta`` and the sections from checked terms and weights (a later duplicate replacing
-    an earlier one): one sort and C-level passes, and a ``zlib`` call per block.
+    an earlier one): one sort (none when the terms come sorted, as ``items()`` of another
+    completer gives them) and C-level passes, and a ``zlib`` call per block.
 
     ``meta`` is ``[terms, block, stride, slots, delimited]`` (``delimited`` is 1 when some
     term holds a NUL). Raises ``OverflowError`` when a value would not fit in 64 bits.
     """
-    order = sorted(range(len(terms)), key=terms.__getitem__)
-    alphabetical = list(map(terms.__getitem__, order))
-    if any(map(eq, alphabetical, islice(alphabetical, 1, None))):  # duplicates: later wins
-        table = dict(zip(terms, weights, strict=True))
-        return pack(list(table), list(table.values()), block)
-    by_term = list(map(weights.__getitem__, order))
-    del order
+    if all(map(lt, terms, islice(terms, 1, None))):  # sorted already (stops at the first not)
+        alphabetical, by_term = terms, weights
+    else:
+        order = sorted(range(len(terms)), key=terms.__getitem__)
+        alphabetical = list(map(terms.__getitem__, order))
+        if any(map(eq, alphabetical, islice(alphabetical, 1, None))):  # a later one wins
+            table = dict(zip(terms, weights, strict=True))
+            return pack(list(table), list(table.values()), block)
+        by_term = list(map(weights.__getitem__, order))
+        del order
     n = len(alphabetical)
     distinct = sorted(set(by_term))  # lightest first: a term's class is its weight's index
     index = dict(zip(distinct, range(len(distinct)), strict=True))
