@@ -110,8 +110,11 @@ class FrozenCompleter(CompleterBase):
     def _build_pairs(self, terms: list[str], weights: list[int]) -> None:
         """Bulk build from checked terms and weights; see
         :func:`~designpatterns_ref.autocomplete._blocks.pack`."""
+        block = self.BLOCK
+        if isinstance(block, bool) or not isinstance(block, int) or not 1 <= block <= 2**16:
+            raise AutocompleteTypeError(f"BLOCK={block!r} must be an int within [1, 65536]")
         try:
-            meta, sections = pack(terms, weights, self.BLOCK)
+            meta, sections = pack(terms, weights, block)
         except OverflowError as exc:
             raise ReadOnlyError(f"FrozenCompleter cannot hold these items: {exc}") from None
         self._adopt(meta, sections["blks"], 0, sections["head"], 0, sections)
