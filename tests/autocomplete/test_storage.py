@@ -317,3 +317,19 @@ def test_two_processes_map_the_same_file_and_answer(tmp_path: Path) -> None:
     for result in results:
         assert result["answers"] == expected
         assert result["mapped"]
+
+
+def test_a_loaded_completer_keeps_the_block_size_of_its_file(tmp_path: Path) -> None:
+    small = type("ThreeABlock", (FrozenCompleter,), {"BLOCK": 3})(_ITEMS)
+    path = tmp_path / "small"
+    small.save(path)
+    oracle = BruteForceCompleter(_ITEMS)
+    for mmap in (False, True):
+        loaded = FrozenCompleter.load(path, mmap=mmap)  # BLOCK is 64 on this class
+        assert loaded._at.block == 3 and list(loaded.items()) == list(oracle.items())
+        for prefix in _PREFIXES:
+            for k in (1, 10, 50):
+                assert loaded.complete(prefix, k) == oracle.complete(prefix, k)
+            assert loaded.complete(prefix, 5, max_edits=2) == oracle.complete(
+                prefix, 5, max_edits=2
+            )
