@@ -205,9 +205,9 @@ class Blocks:
         data: bytes = self.head[base + self.hoff[b] : base + self.hoff[b + 1]]
         return data
 
-    def champion(self, b: int, j: int = 0) -> str:
-        """The term of block ``b`` with the ``j + 1``-th smallest value."""
-        i = b * CHAMPIONS + j
+    def champion(self, i: int) -> str:
+        """Champion ``i``: the term of block ``i // CHAMPIONS`` with the ``i % CHAMPIONS + 1``-th
+        smallest value."""
         return str(self.chmp[self.coff[i] : self.coff[i + 1]], "utf-8", "surrogatepass")
 
     def class_of(self, value: int) -> int:
@@ -267,9 +267,10 @@ class Blocks:
 
     def best(
         self, b: int, start: int, stop: int, limit: int, floor: int = -1
-    ) -> list[tuple[int, str, int]]:
-        """(value, term, class) of the ``limit`` best terms ``start .. stop - 1`` of block
-        ``b`` whose value exceeds ``floor``, best first."""
+    ) -> list[tuple[int, int, str]]:
+        """(value, -1, term) of the ``limit`` best terms ``start .. stop - 1`` of block ``b``
+        whose value exceeds ``floor``, best first (-1: a term, as FrozenCompleter's pool
+        marks it)."""
         terms, classes = self.open(b)
         terms, classes = terms[start:stop], classes[start:stop]
         slots, first = self.slots, self.top + b * self.block + start
@@ -281,9 +282,7 @@ class Blocks:
             del values[: bisect_right(values, floor)]
         del values[limit:]
         at = [(value - first) % slots for value in values]
-        return list(
-            zip(values, map(terms.__getitem__, at), map(classes.__getitem__, at), strict=True)
-        )
+        return list(zip(values, repeat(-1), map(terms.__getitem__, at)))
 
 
 def consistent(meta: list[int], s: dict[str, Any]) -> bool:

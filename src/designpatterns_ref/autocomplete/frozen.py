@@ -87,7 +87,9 @@ from designpatterns_ref.autocomplete.text import normalize, successor
 
 __all__ = ["FrozenCompleter"]
 
-Pooled = tuple[int, str, int]  # (value, term, class); class -1 - b stands for block b's rest
+# (value, ref, term): ref -1 for a decoded term, ref >= 0 for champion ref (decoded when it
+# comes out), ref = -2 - i for a stand-in for the part parts[i] of a block
+Pooled = tuple[int, int, str]
 
 
 def _encode(term: str) -> bytes:
@@ -229,8 +231,7 @@ class FrozenCompleter(CompleterBase):
         those blocks enters ``pool`` with its champions in range (a string comparison, no
         decompression) and a stand-in for the rest, valued at the best term its champions
         leave; the pool is then emptied best first, and a stand-in that comes first is
-        replaced by its block's terms in range. A stand-in's ``cls`` is ``-1 - i`` for the
-        part ``parts[i]`` of a block it stands for.
+        replaced by its block's terms in range (see ``Pooled``).
         """
         at = self._at
         need, count = k + len(skip), at.blocks()
@@ -259,34 +260,39 @@ class FrozenCompleter(CompleterBase):
         parts: list[tuple[int, str, str | None, int]] = []  # (block, low, high, floor)
         rnup, floor = at.rnup, -1
         for b, low, high in cuts:  # enter the champions in range, and a stand-in
-            value = int(tree[leaves + b])
+            value, ref = int(tree[leaves + b]), b * CHAMPIONS
             for j in range(CHAMPIONS + 1):
                 if j:
-                    value = int(rnup[b * CHAMPIONS + j - 1])
+                    value = int(rnup[ref + j - 1])
                 if value == EMPTY:  # the block has no more terms
                     break
                 if j == CHAMPIONS:  # the rest of the block's part, after its champions
-                    pool.append((value, "", -1 - len(parts)))
+                    pool.append((value, -2 - len(parts), ""))
                     parts.append((b, low, high, floor))
-                else:
-                    term = at.champion(b, j)
+                elif not low and high is None:  # a whole block: decode it if it comes out
+                    pool.append((value, ref + j, ""))
+                else:  # a partial block: is the champion in range?
+                    term = at.champion(ref + j)
                     if low <= term and (high is None or term < high):
-                        pool.append((value, term, at.class_of(value)))
+                        pool.append((value, -1, term))
                 floor = value
         pool.sort(reverse=True)  # best last, to pop
         out: list[RankKey] = []
         wval = at.wval
         while pool:
-            _, term, cls = pool.pop()
-            if cls < 0:  # a stand-in: its block's terms in range replace it
-                b, low, high, floor = parts[-1 - cls]
+            value, ref, term = pool.pop()
+            if ref < -1:  # a stand-in: its block's terms in range replace it
+                b, low, high, floor = parts[-2 - ref]
                 terms, _ = at.open(b)
                 start = bisect_left(terms, low) if low else 0
                 stop = len(terms) if high is None else bisect_left(terms, high)
                 pool += at.best(b, start, stop, need - len(out), floor)
                 pool.sort(reverse=True)
-            elif term not in skip:
-                out.append((-wval[cls], len(term), term))
+                continue
+            if ref >= 0:
+                term = at.champion(ref)
+            if term not in skip:
+                out.append((-wval[at.class_of(value)], len(term), term))
                 if len(out) == k:
                     break
         return out
