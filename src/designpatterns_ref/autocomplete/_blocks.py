@@ -17,9 +17,9 @@ classes as 1, 2 or 4 byte planes (lowest byte of every class first), all compres
 DEFLATE; the stream is flushed in full after each block so that each decompresses alone. Apart
 from the blocks: the first term of each (for the binary search), its ``CHAMPIONS`` (2)
 *champions* (the terms of smallest value, the first one's value being the block's value, kept
-whole so that a query rarely opens a block for its best terms), the values of the second to
-the third best term (``EMPTY`` past the block's last term; the last one values what the
-champions leave), and a minimum segment tree over the block values, whose high nodes cache
+whole so that a query rarely opens a block for its best terms), the values of its second and
+third best terms (``EMPTY`` past the block's last term; the third values what the champions
+leave), and a minimum segment tree over the block values, whose high nodes cache
 their ten best leaves (:func:`~designpatterns_ref.autocomplete._segtree.build_caches`).
 
 Complexity: :func:`pack` O(n log n) for the sort, then C-level passes and one ``zlib`` call
@@ -51,12 +51,12 @@ from designpatterns_ref.autocomplete._segtree import BLOCK_HEIGHT, CACHED, build
 
 __all__ = ["CHAMPIONS", "EMPTY", "SECTIONS", "Blocks", "consistent", "pack"]
 
-EMPTY = 2**64 - 1  # the value of no term: a padding leaf, a block without a runner-up
+EMPTY = 2**64 - 1  # the value of no term: a padding leaf, past a block's last term
 HEAD_STEP = 16  # one block head in HEAD_STEP is kept as a bytes object, for a C-level bisect
 SECTIONS = ("meta", "blks", "boff", "head", "hoff", "chmp", "coff", "rnup", "tree", "cach", "wval")
 _MARK = b"\x00\x00\xff\xff"  # the empty stored block a full flush ends with (not needed)
 RECENT = 4  # decoded blocks kept: those a query opens more than once
-_LEVEL = 6  # zlib's default: levels 1 to 3 save no time here, and cost 0.3 bytes a term
+_LEVEL = 6  # zlib's default: level 1 saves a fifth of the compression time, costs 0.37 B/term
 CHAMPIONS = 2  # the best terms of each block kept whole, outside the compressed block
 Opened = tuple[int, list[str], Sequence[int]]  # a block, its terms and their classes
 
