@@ -38,6 +38,15 @@ MUTABLE: dict[str, Callable[..., Completer]] = {
     "SortedPrefixIndex": SortedPrefixIndex,
 }
 
+
+class TwoABlock(FrozenCompleter):
+    BLOCK = 2
+
+
+class ThreeABlock(FrozenCompleter):
+    BLOCK = 3
+
+
 # Ties (few weights), duplicates (few letters; "é" twice as NFC and as e + combining accent),
 # astral characters, NUL, upper case for casefold, and lone surrogates.
 LETTERS = st.sampled_from(["a", "b", "é", "e\u0301", "A", "\U0001f600", "\x00", "\udfff"])
@@ -88,11 +97,17 @@ def test_bulk_build_answers_as_the_per_insert_path(
 
 
 @settings(max_examples=40)
-@given(items=vocab, casefold=st.booleans())
+@given(
+    items=vocab,
+    casefold=st.booleans(),
+    cls=st.sampled_from([FrozenCompleter, TwoABlock, ThreeABlock]),
+)
 def test_frozen_bulk_build_answers_as_a_trie_built_by_inserts(
-    items: list[tuple[str, int]], casefold: bool
+    items: list[tuple[str, int]], casefold: bool, cls: type[FrozenCompleter]
 ) -> None:
-    frozen = FrozenCompleter(items, casefold=casefold)
+    # Small blocks too: NUL in terms (blocks keep lengths), astral characters and lone
+    # surrogates across block boundaries.
+    frozen = cls(items, casefold=casefold)
     reference = one_by_one(Trie, items, casefold)
     prefixes = queries(items)
     assert answers(frozen, prefixes) == answers(reference, prefixes)
@@ -242,14 +257,6 @@ def reference_sections(weights: dict[str, int], block: int) -> dict[str, Any]:
         "wval": distinct,
         "meta": [n, block, stride, slots, int(any("\0" in t for t in alphabetical))],
     }
-
-
-class TwoABlock(FrozenCompleter):
-    BLOCK = 2
-
-
-class ThreeABlock(FrozenCompleter):
-    BLOCK = 3
 
 
 @settings(max_examples=60)
