@@ -45,8 +45,9 @@ print(f"Vocabulary: {source}; the heaviest: {vocabulary[:3]}")
 #
 # The tries store one node per character (or per compressed edge); `TopKTrie` also caches the
 # top 10 at every node; `SortedPrefixIndex` keeps the words sorted, so a prefix is a range,
-# plus a tree of range maxima; `FrozenCompleter` packs everything into flat arrays and refuses
-# updates. `BruteForceCompleter` scans every word per query: the answer all the others match.
+# plus a tree of range maxima; `FrozenCompleter` packs the sorted words into compressed blocks
+# of 64 (under 6 bytes a word) and refuses updates. `BruteForceCompleter` scans every word per
+# query: the answer all the others match.
 
 # %%
 structures = {}

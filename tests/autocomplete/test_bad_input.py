@@ -77,3 +77,10 @@ def test_storage_error_is_the_family_error_and_an_oserror() -> None:
     assert issubclass(StorageError, AutocompleteError)
     assert issubclass(StorageError, ValueError) and issubclass(StorageError, OSError)
     assert str(StorageError("load: path='x' is bad")) == "load: path='x' is bad"
+
+
+@pytest.mark.parametrize("block", [0, -1, True, 2**16 + 1, 10**400, 64.0, "64", None])
+def test_frozen_refuses_a_block_size_out_of_range(block: object) -> None:
+    cls = type("Odd", (FrozenCompleter,), {"BLOCK": block})
+    with pytest.raises(AutocompleteError, match="BLOCK="):
+        cls([("a", 1)])

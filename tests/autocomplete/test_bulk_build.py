@@ -3,7 +3,10 @@ C-level input check accepts and refuses exactly what the one-pair-at-a-time chec
 
 from __future__ import annotations
 
+import sys
+import zlib
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -18,6 +21,7 @@ from designpatterns_ref.autocomplete import (
     TopKTrie,
     Trie,
 )
+from designpatterns_ref.autocomplete._blocks import CHAMPIONS
 from designpatterns_ref.autocomplete._segtree import BLOCK_HEIGHT, CACHED, build, build_caches
 from designpatterns_ref.autocomplete._shared import (
     check_items,
@@ -33,6 +37,15 @@ MUTABLE: dict[str, Callable[..., Completer]] = {
     "TopKTrie-cache2": lambda items=(), **kw: TopKTrie(items, cache_size=2, **kw),
     "SortedPrefixIndex": SortedPrefixIndex,
 }
+
+
+class TwoABlock(FrozenCompleter):
+    BLOCK = 2
+
+
+class ThreeABlock(FrozenCompleter):
+    BLOCK = 3
+
 
 # Ties (few weights), duplicates (few letters; "é" twice as NFC and as e + combining accent),
 # astral characters, NUL, upper case for casefold, and lone surrogates.
@@ -84,11 +97,17 @@ def test_bulk_build_answers_as_the_per_insert_path(
 
 
 @settings(max_examples=40)
-@given(items=vocab, casefold=st.booleans())
+@given(
+    items=vocab,
+    casefold=st.booleans(),
+    cls=st.sampled_from([FrozenCompleter, TwoABlock, ThreeABlock]),
+)
 def test_frozen_bulk_build_answers_as_a_trie_built_by_inserts(
-    items: list[tuple[str, int]], casefold: bool
+    items: list[tuple[str, int]], casefold: bool, cls: type[FrozenCompleter]
 ) -> None:
-    frozen = FrozenCompleter(items, casefold=casefold)
+    # Small blocks too: NUL in terms (blocks keep lengths), astral characters and lone
+    # surrogates across block boundaries.
+    frozen = cls(items, casefold=casefold)
     reference = one_by_one(Trie, items, casefold)
     prefixes = queries(items)
     assert answers(frozen, prefixes) == answers(reference, prefixes)
@@ -195,58 +214,80 @@ def _below(i: int, size: int) -> list[int]:
     return _below(2 * i, size) + _below(2 * i + 1, size)
 
 
-def reference_arrays(weights: dict[str, int]) -> dict[str, list[int] | bytes]:
-    """FrozenCompleter's arrays by their definitions, with plain loops."""
-    empty = 2**32 - 1
+def reference_sections(weights: dict[str, int], block: int) -> dict[str, Any]:
+    """FrozenCompleter's sections by their definitions (``_blocks`` module docstring), with
+    plain loops; each block as its uncompressed payload."""
+    empty = 2**64 - 1
     alphabetical = sorted(weights)
-    ranked = sorted(alphabetical, key=lambda t: (-weights[t], len(t), t))
-    rank_of = {term: rank for rank, term in enumerate(ranked)}
-    n, width = len(alphabetical), 1 << BLOCK_HEIGHT
-    size = max(width, -(-n // width) * width)
-    leaves = [rank_of[t] for t in alphabetical] + [empty] * (size - n)
+    n = len(alphabetical)
+    distinct = sorted(set(weights.values()))
+    stride = max((len(t) for t in alphabetical), default=0) + 1
+    slots = -(-n // block) * block
+    planes = 1 if len(distinct) <= 256 else 2 if len(distinct) <= 65536 else 4
+    payloads, champions, runners, best = [], [], [], []
+    for start in range(0, n, block):
+        terms = alphabetical[start : start + block]
+        classes = [distinct.index(weights[t]) for t in terms]
+        values = sorted(
+            ((len(distinct) - 1 - c) * stride + len(t)) * slots + start + i
+            for i, (t, c) in enumerate(zip(terms, classes, strict=True))
+        )
+        best.append(values[0])
+        for j in range(CHAMPIONS):  # the best terms, and the values of the next ones
+            champions.append(alphabetical[values[j] % slots] if j < len(values) else "")
+            runners.append(values[j + 1] if j + 1 < len(values) else empty)
+        if any("\0" in t for t in alphabetical):
+            text = "".join(terms).encode("utf-8", "surrogatepass")
+            text += b"".join(len(t).to_bytes(4, sys.byteorder) for t in terms)
+        else:
+            text = "\0".join(terms).encode("utf-8", "surrogatepass")
+        for p in range(planes):
+            text += bytes((c >> (8 * p)) & 255 for c in classes)
+        payloads.append(text)
+    width = 1 << BLOCK_HEIGHT
+    size = max(width, -(-len(best) // width) * width)
+    leaves = best + [empty] * (size - len(best))
     tree = [empty] + [min(leaves[j - size] for j in _below(i, size)) for i in range(1, size)]
-    caches = [empty] * CACHED
-    for i in range(1, 2 * (size // width)):
-        caches += sorted(leaves[j - size] for j in _below(i, size))[:CACHED]
-    encoded = [t.encode("utf-8", "surrogatepass") for t in alphabetical]
-    offsets = [0]
-    for raw in encoded:
-        offsets.append(offsets[-1] + len(raw))
-    wval = sorted(set(weights.values()), reverse=True)
     return {
-        "blob": b"".join(encoded),
-        "offsets": offsets,
-        "tree": tree[1:] + leaves,
-        "caches": caches[CACHED:],
-        "position": [alphabetical.index(t) for t in ranked],
-        "wval": wval,
-        "wrnk": [min(r for r, t in enumerate(ranked) if weights[t] == w) for w in wval],
-        "heads": encoded[::16],
+        "payloads": payloads,
+        "tree": tree + leaves,
+        "heads": [t.encode("utf-8", "surrogatepass") for t in alphabetical[::block]],
+        "champions": champions,
+        "rnup": runners,
+        "wval": distinct,
+        "meta": [n, block, stride, slots, int(any("\0" in t for t in alphabetical))],
     }
 
 
 @settings(max_examples=60)
 @given(
     items=st.lists(st.tuples(terms, st.integers(0, 3)), max_size=80)
-    | st.lists(st.tuples(st.text(max_size=3), st.integers(0, 2**63 - 1)), max_size=80),
+    | st.lists(st.tuples(st.text(max_size=3), st.integers(0, 2**63 - 1)), max_size=300),
     casefold=st.booleans(),
+    cls=st.sampled_from([TwoABlock, ThreeABlock, FrozenCompleter]),
 )
-def test_frozen_arrays_match_their_definitions(
-    items: list[tuple[str, int]], casefold: bool
+def test_frozen_sections_match_their_definitions(
+    items: list[tuple[str, int]], casefold: bool, cls: type[FrozenCompleter]
 ) -> None:
     items = [(t, w) for t, w in items if t]
-    frozen = FrozenCompleter(items, casefold=casefold)
-    expected = reference_arrays(check_items_one_by_one(items, casefold))
-    size, t = frozen._size, frozen._terms
-    first = size >> BLOCK_HEIGHT
-    assert bytes(t.blob) == expected["blob"]
-    assert list(t.offsets) == expected["offsets"]
-    assert list(frozen._tree)[1:] == expected["tree"]
-    assert list(frozen._caches)[CACHED : 2 * first * CACHED] == expected["caches"]
-    assert list(frozen._position) == expected["position"]
-    assert list(frozen._wval) == expected["wval"]
-    assert list(frozen._wrnk) == expected["wrnk"]
-    assert t.heads == expected["heads"]
+    frozen = cls(items, casefold=casefold)
+    expected = reference_sections(check_items_one_by_one(items, casefold), cls.BLOCK)
+    at, s = frozen._at, frozen._sections
+    blocks = len(expected["payloads"])
+    assert list(s["meta"]) == expected["meta"] and len(frozen) == expected["meta"][0]
+    assert list(at.tree)[1:] == expected["tree"][1:]
+    assert [at.head_at(b) for b in range(blocks)] == expected["heads"]
+    assert [at.champion(i) for i in range(blocks * CHAMPIONS)] == expected["champions"]
+    assert list(at.rnup) == expected["rnup"]
+    assert list(at.wval) == expected["wval"]
+    for b, payload in enumerate(expected["payloads"]):  # each block decompresses alone
+        chunk = bytes(s["blks"][s["boff"][b] : s["boff"][b + 1]])
+        assert zlib.decompressobj(-15).decompress(chunk) == payload
+    table = check_items_one_by_one(items, casefold)
+    again = cls(sorted(table.items()))  # sorted input: the build skips its sort
+    assert {name: bytes(v) for name, v in again._sections.items()} == {
+        name: bytes(v) for name, v in s.items()
+    }
 
 
 @pytest.mark.parametrize("n", [0, 1, 31, 32, 33, 95, 96, 97, 200, 321, 1000])

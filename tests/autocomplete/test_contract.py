@@ -104,6 +104,34 @@ def test_frozen_agrees_with_oracle(
         )
 
 
+@pytest.mark.parametrize("block", [1, 2, 3, 5])
+@settings(max_examples=50)
+@given(items=vocab, asks=queries)
+def test_frozen_with_small_blocks_agrees_with_oracle(
+    block: int, items: list[tuple[str, int]], asks: list[tuple[str, int, int]]
+) -> None:
+    # Small blocks make every range span several: partial blocks at both ends, whole blocks
+    # between, terms equal to a block's first term, champions and runners-up of each block.
+    cls = type(f"Frozen{block}", (FrozenCompleter,), {"BLOCK": block})
+    oracle = BruteForceCompleter(items)
+    frozen = cls(items)
+    assert list(frozen.items()) == list(oracle.items())
+    heads = [term for term, _ in oracle.items()][::block]
+    prefixes = {""} | {t[:i] for t, _ in oracle.items() for i in range(1, len(t) + 1)}
+    prefixes |= {h + "a" for h in heads} | {p for p, _, _ in asks}
+    for prefix in sorted(prefixes):
+        for k in (1, 3, 10, 11, 100):  # 10 and below: the cached nodes; above: the walk
+            assert frozen.complete(prefix, k) == oracle.complete(prefix, k)
+    for prefix, k, edits in asks:
+        assert frozen.complete(prefix, k, max_edits=edits) == oracle.complete(
+            prefix, k, max_edits=edits
+        )
+    for term, weight in oracle.items():
+        assert term in frozen and frozen.weight(term) == weight
+    for head in heads:
+        assert head + "\U0010ffff" not in frozen
+
+
 @pytest.mark.parametrize("name", list(MUTABLE))
 @settings(max_examples=25)
 @given(items=st.lists(st.tuples(st.text("ab", min_size=1, max_size=4), weights), max_size=30))

@@ -189,8 +189,9 @@ def test_other_version_kind_and_byte_order_are_named(
     cls, path = saved
     data = path.read_bytes()
     other = tmp_path / "other"
-    other.write_bytes(_rewrite_header(data, version=storage.VERSION + 1))
-    with pytest.raises(StorageError, match=f"version {storage.VERSION + 1}"):
+    version = storage.VERSIONS["frozen" if cls is FrozenCompleter else "items"]
+    other.write_bytes(_rewrite_header(data, version=version + 1))
+    with pytest.raises(StorageError, match=f"version {version + 1}"):
         _load_all_ways(cls, other)
     other.write_bytes(_rewrite_header(data, flags=2 if sys.byteorder == "little" else 0))
     with pytest.raises(StorageError, match="byte order"):
@@ -258,12 +259,24 @@ def test_mapped_arrays_are_read_in_place(tmp_path: Path) -> None:
     path = tmp_path / "f"
     FrozenCompleter(_ITEMS).save(path)
     mapped = FrozenCompleter.load(path, mmap=True)
-    assert isinstance(mapped._terms.blob, mmap.mmap)
-    for array in (mapped._tree, mapped._caches, mapped._position, mapped._terms.offsets):
+    at = mapped._at
+    assert isinstance(at.blob, mmap.mmap) and at.head is at.blob
+    for array in (at.tree, at.cach, at.rnup, at.boff, at.hoff, at.coff, at.chmp, at.wval):
         assert isinstance(array, memoryview) and array.readonly
-        assert array.obj is mapped._terms.blob  # a view of the mapping, not a copy
+        assert array.obj is at.blob  # a view of the mapping, not a copy
     read = FrozenCompleter.load(path)
-    assert isinstance(read._tree, memoryview) and read._tree.obj is read._terms.blob
+    assert isinstance(read._at.tree, memoryview) and read._at.tree.obj is read._at.blob
+    assert list(read.items()) == list(mapped.items()) == sorted(_ITEMS)
+
+
+def test_a_frozen_file_of_format_version_1_is_refused(tmp_path: Path) -> None:
+    # Version 1 held the terms whole; its sections are not those of version 2.
+    path = tmp_path / "old"
+    FrozenCompleter(_ITEMS).save(path)
+    path.write_bytes(_rewrite_header(path.read_bytes(), version=1))
+    for mmap in (False, True):
+        with pytest.raises(StorageError, match="format version 1; this library reads version 2"):
+            FrozenCompleter.load(path, mmap=mmap)
 
 
 _CHILD = """
@@ -304,3 +317,19 @@ def test_two_processes_map_the_same_file_and_answer(tmp_path: Path) -> None:
     for result in results:
         assert result["answers"] == expected
         assert result["mapped"]
+
+
+def test_a_loaded_completer_keeps_the_block_size_of_its_file(tmp_path: Path) -> None:
+    small = type("ThreeABlock", (FrozenCompleter,), {"BLOCK": 3})(_ITEMS)
+    path = tmp_path / "small"
+    small.save(path)
+    oracle = BruteForceCompleter(_ITEMS)
+    for mmap in (False, True):
+        loaded = FrozenCompleter.load(path, mmap=mmap)  # BLOCK is 64 on this class
+        assert loaded._at.block == 3 and list(loaded.items()) == list(oracle.items())
+        for prefix in _PREFIXES:
+            for k in (1, 10, 50):
+                assert loaded.complete(prefix, k) == oracle.complete(prefix, k)
+            assert loaded.complete(prefix, 5, max_edits=2) == oracle.complete(
+                prefix, 5, max_edits=2
+            )

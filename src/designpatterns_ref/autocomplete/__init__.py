@@ -10,7 +10,7 @@ results (heaviest first, then shorter, then alphabetical), so they are interchan
 - :class:`RadixTrie`: compressed edges, the same search in fewer nodes;
 - :class:`TopKTrie`: every node caches its top k; reads are a walk and a slice;
 - :class:`SortedPrefixIndex`: a sorted list where a prefix is a range, plus a range-maximum tree;
-- :class:`FrozenCompleter`: built once into a few flat arrays, the smallest; no updates;
+- :class:`FrozenCompleter`: built once into compressed blocks, the smallest; no updates;
 - :class:`BruteForceCompleter`: a dict scanned per query, the reference answer.
 
 Every completer saves itself with ``save(path)`` and comes back with ``load(path)`` (a

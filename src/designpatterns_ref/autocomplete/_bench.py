@@ -172,6 +172,7 @@ def measure(
     copy = _fresh_copy(items)
     structure = build(copy)
     del copy
+    gc.collect()  # a full collection empties the free lists the copy's tuples went back to
     row.memory = tracemalloc.get_traced_memory()[0] - base
     tracemalloc.stop()
     del structure

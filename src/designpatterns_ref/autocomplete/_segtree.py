@@ -2,8 +2,9 @@
 
 Shared by :class:`~designpatterns_ref.autocomplete.sorted_index.SortedPrefixIndex` (values are
 rank keys in a list) and :class:`~designpatterns_ref.autocomplete.frozen.FrozenCompleter`
-(values are integer ranks in an ``array``). Node ``i`` holds the minimum of nodes ``2i`` and
-``2i + 1``; the leaves ``size .. 2 * size - 1`` hold the values, ``empty`` where there is none.
+(one leaf per block of terms, its best term's ranking value, in an ``array``). Node ``i``
+holds the minimum of nodes ``2i`` and ``2i + 1``; the leaves ``size .. 2 * size - 1`` hold the
+values, ``empty`` where there is none.
 """
 
 from __future__ import annotations

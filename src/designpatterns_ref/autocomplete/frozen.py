@@ -1,33 +1,42 @@
-"""FrozenCompleter: built once into a few flat arrays; the smallest structure, and read-only.
+"""FrozenCompleter: built once into a few compressed blocks; the smallest structure, and read-only.
 
 Case study: Design a Search Autocomplete System (docs/case-studies/search-autocomplete.md)
 
-The trade-off marisa-trie makes: give up updates, get compactness. All terms, sorted, are
-stored as one UTF-8 byte string with an array of offsets (UTF-8 keeps code-point order, so
-binary search on bytes finds a prefix's range); a segment tree of 32-bit ranks (a term's place
-in the global best-first order), whose high nodes cache their 10 best ranks, answers "the best
-positions in this range" the same way
-:class:`~designpatterns_ref.autocomplete.sorted_index.SortedPrefixIndex` does; an array maps a
-rank back to its position. Ranks are ordered by weight, so the weights are stored once per
-distinct value with the first rank that carries it (534 values for 300,000 English words). A
-list of every 16th term makes the binary searches run mostly in C. No Python object per term
-survives the build: about 22 bytes per term plus the text itself (8 for the tree, 4 each for
-the offset and the position, the rest for the cached lists and the search heads).
+The trade-off marisa-trie makes: give up updates, get compactness. The terms, sorted, are cut
+into blocks of ``BLOCK`` (64) neighbours, each compressed on its own with raw DEFLATE: their
+UTF-8 text joined by NUL, then their weight classes (a class is the index of the term's weight
+among the distinct weights) as byte planes. Neighbours share prefixes and endings, which the
+compressor takes away. Outside the blocks: the first term of each block for the binary search,
+its two best terms (*champions*) whole, the values of its second and third best terms, and a
+minimum segment tree over the block values whose high nodes cache their ten best; the layout
+and how a block is opened are in :mod:`~designpatterns_ref.autocomplete._blocks`.
 
-The build runs in C-level passes, none a Python loop per term (:func:`_arrays`): one sort of
-the terms, ranks dealt into buckets of small integer keys, one encode of the whole text split
-at NUL bytes, the tree filled a run of nodes at a time. ``save(path)`` writes the arrays as
-they are (:mod:`~designpatterns_ref.autocomplete.storage`) and ``load(path, mmap=True)`` maps
-the file read-only and reads the arrays in place through ``memoryview`` objects: loading costs
-a checksum of the file, and processes that map the same file share one copy of it.
+A term's *value* is one integer that sorts like
+:func:`~designpatterns_ref.autocomplete.base.rank_key` (weight down, length up, term up) and
+ends in the term's position, so a decoded term and a block not yet opened compare as integers.
+``complete`` finds the prefix's range (two binary searches over the block heads, each finished
+in one decompressed block), takes the ``k`` best whole blocks of the range from the tree (their
+champions alone are ``k`` candidates, so no other whole block can hold an answer), and pops a
+heap of their champions, of the in-range champions of the two partial blocks at the ends, and
+of one stand-in per block valued at the best term its champions leave; a stand-in that comes
+first is replaced by its block's terms. Most answers open no block beyond the two ends.
 
-Trade-off: the least memory and no per-term objects to scan, but every update raises
-:class:`~designpatterns_ref.autocomplete.base.ReadOnlyError`; rebuild to change it. Safe to
-share between threads, since nothing ever changes.
+The build is one sort and C-level passes (``map``, slicing), plus one ``zlib`` call per block;
+no Python loop runs per term. ``save(path)`` writes the sections
+(:mod:`~designpatterns_ref.autocomplete.storage`, format version 2 for this kind) and
+``load(path, mmap=True)`` maps the file read-only and reads them in place: loading costs a
+checksum, and processes that map the same file share one copy.
 
-Complexity: ``complete`` O(p log n) to find the range, then O(log n) cached lists sorted (k <=
-10; O(k log n) beyond); ``weight`` and ``in`` O(p log n); memory about (term bytes + 22)
-bytes per term; ``load`` O(file size) for the checksum, with nothing copied when mapped.
+Trade-off: under 6 bytes a word on 300,000 English words (1.4 times marisa-trie's succinct
+trie, which holds no ranking), at the price of decompressing a block (several microseconds)
+for each block a query opens, about three times the latency of flat uncompressed arrays; every
+update raises :class:`~designpatterns_ref.autocomplete.base.ReadOnlyError`; rebuild to change
+it. Safe to share between threads, since nothing ever changes (the few decoded blocks it keeps
+are replaced by one assignment).
+
+Complexity: ``complete`` O(p log n + k (log n + BLOCK)); ``weight`` and ``in``
+O(p log n + BLOCK); memory about the compressed size of the terms and classes plus 50 bytes a
+block; ``load`` O(file size) for the checksum.
 
 ```pycon
 >>> frozen = FrozenCompleter([("kafka", 70), ("kotlin", 60), ("kubernetes", 90)])
@@ -51,22 +60,21 @@ from __future__ import annotations
 
 import os
 from array import array
-from bisect import bisect_left, bisect_right
-from collections import deque
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence
-from itertools import accumulate, chain, count, islice, repeat
-from operator import add, eq, floordiv, methodcaller
+from itertools import islice
 from typing import Any, NoReturn
 
 from designpatterns_ref.autocomplete import storage
-from designpatterns_ref.autocomplete._segtree import (
-    BLOCK_HEIGHT,
-    CACHED,
-    ascending,
-    build,
-    build_caches,
-    smallest,
+from designpatterns_ref.autocomplete._blocks import (
+    CHAMPIONS,
+    EMPTY,
+    SECTIONS,
+    Blocks,
+    consistent,
+    pack,
 )
+from designpatterns_ref.autocomplete._segtree import CACHED, ascending, smallest
 from designpatterns_ref.autocomplete._shared import CompleterBase
 from designpatterns_ref.autocomplete.base import (
     AutocompleteTypeError,
@@ -79,175 +87,52 @@ from designpatterns_ref.autocomplete.text import normalize, successor
 
 __all__ = ["FrozenCompleter"]
 
-_EMPTY_RANK = 2**32 - 1
-_STEP = 16  # one search head every _STEP terms
-_SECTIONS = ("blob", "offs", "tree", "cach", "posn", "wval", "wrnk")
-_encode = methodcaller("encode", "utf-8", "surrogatepass")
+# (value, ref, term): ref -1 for a decoded term, ref >= 0 for champion ref (decoded when it
+# comes out), ref = -2 - i for a stand-in for the part parts[i] of a block
+Pooled = tuple[int, int, str]
 
 
-def _arrays(terms: list[str], weights: list[int]) -> tuple[Any, ...]:
-    """The arrays of a FrozenCompleter (the arguments of ``_adopt``) from checked terms and
-    weights, a later duplicate replacing an earlier one.
-
-    Every step is a C-level pass over the terms (``sorted``, ``map``, ``zip``, ``compress``,
-    ``bytes.split``), none a Python loop per term:
-
-    - one sort of the positions by term gives the terms and their weights in code-point order,
-      and a comparison of neighbours finds duplicates (then a dict keeps the later ones);
-    - a term's rank is its place in the order of (weight down, length up, position): each term
-      gets the small integer key ``heaviness * (longest + 1) + length``, the positions are
-      dealt into one bucket per key (in key order, keeping position order), and the buckets
-      read one after another give the position of each rank; a counter per bucket numbers its
-      positions and gives the rank of each position;
-    - the text is joined with NUL between the terms, encoded once and split at the NUL bytes
-      (UTF-8 writes a NUL byte only for a NUL), which gives the blob, the byte offsets and the
-      search heads; a term that holds a NUL itself makes it encode term by term.
-    """
-    n = len(terms)
-    order = sorted(range(n), key=terms.__getitem__)
-    alphabetical = list(map(terms.__getitem__, order))
-    by_position = list(map(weights.__getitem__, order))
-    if any(map(eq, alphabetical, islice(alphabetical, 1, None))):  # duplicates: later wins
-        table = dict(zip(terms, weights, strict=True))
-        return _arrays(list(table), list(table.values()))
-    distinct = sorted(set(by_position), reverse=True)  # the weights, heaviest first
-    stride = max(map(len, terms), default=0) + 1
-    heaviness = dict(zip(distinct, range(0, len(distinct) * stride, stride), strict=True))
-    keys = list(map(add, map(heaviness.__getitem__, by_position), map(len, alphabetical)))
-    buckets: dict[int, list[int]] = {key: [] for key in sorted(set(keys))}
-    deque(map(list.append, map(buckets.__getitem__, keys), range(n)), maxlen=0)
-    position = list(chain.from_iterable(buckets.values()))
-    starts = list(accumulate(map(len, buckets.values()), initial=0))[:-1]  # first ranks
-    counters = dict(zip(buckets, map(count, starts), strict=True))
-    rank_at = map(next, map(counters.__getitem__, keys))
-    # the first rank of each weight: the start of its first bucket (dict keeps the last write)
-    weight_of = map(floordiv, reversed(buckets), repeat(stride))
-    first_rank = dict(zip(weight_of, reversed(starts), strict=True))
-    firsts = list(map(first_rank.__getitem__, range(len(distinct))))
-    tree, size = build(rank_at, _EMPTY_RANK, _ranks)
-    caches = [_EMPTY_RANK] * (2 * (size >> BLOCK_HEIGHT) * CACHED)
-    build_caches(tree, size, caches)
-    joined = "\0".join(alphabetical)
-    encoded = joined.encode("utf-8", "surrogatepass")
-    if n and joined.count("\0") == n - 1:  # no term holds a NUL
-        parts = encoded.split(b"\0")
-        blob = encoded.replace(b"\0", b"")
-    else:
-        parts = list(map(_encode, alphabetical))
-        blob = b"".join(parts)
-    offsets = array("I" if len(blob) < 2**32 else "Q", accumulate(map(len, parts), initial=0))
-    return (
-        blob,
-        0,
-        offsets,
-        tree,
-        _ranks(caches),
-        _ranks(position),
-        array("q", distinct),
-        _ranks(firsts),
-        parts[::_STEP],
-    )
-
-
-def _ranks(values: Iterable[int]) -> array[int]:
-    return array("I", values)
-
-
-class _Terms:
-    """The sorted terms as a read-only sequence of UTF-8 ``bytes``, with a fast search.
-
-    ``blob[base + offsets[i] : base + offsets[i + 1]]`` is term ``i``: ``blob`` is the joined
-    bytes of a fresh build, or the whole file (``bytes`` or ``mmap``) of a loaded one, whose
-    slices are ``bytes`` too. ``heads`` holds every ``_STEP``-th term as a real ``bytes``
-    object: a C-level binary search over it narrows a search to ``_STEP`` terms, and a few
-    slices of the blob finish it.
-    """
-
-    __slots__ = ("base", "blob", "heads", "offsets")
-
-    def __init__(
-        self, blob: Any, base: int, offsets: Sequence[int], heads: list[bytes] | None = None
-    ) -> None:
-        self.blob = blob
-        self.base = base
-        self.offsets = offsets
-        self.heads = [self[i] for i in range(0, len(self), _STEP)] if heads is None else heads
-
-    def __len__(self) -> int:
-        return len(self.offsets) - 1
-
-    def __getitem__(self, i: int) -> bytes:
-        base = self.base
-        data: bytes = self.blob[base + self.offsets[i] : base + self.offsets[i + 1]]
-        return data
-
-    def text(self, i: int) -> str:
-        return self[i].decode("utf-8", "surrogatepass")
-
-    def find(self, needle: bytes, lo: int = 0, hi: int | None = None) -> int:
-        """``bisect_left(self, needle, lo, hi)``, in O(log n) mostly in C."""
-        hi = len(self) if hi is None else hi
-        j = bisect_left(self.heads, needle)  # heads[j - 1] < needle <= heads[j]
-        start = (j - 1) * _STEP + 1 if j else 0
-        at = bisect_left(self, needle, start, min(j * _STEP, len(self)))
-        return min(max(at, lo), hi)
+def _encode(term: str) -> bytes:
+    return term.encode("utf-8", "surrogatepass")
 
 
 class FrozenCompleter(CompleterBase):
-    """Sorted UTF-8 terms and a rank tree in flat arrays; see the module docstring.
+    """Sorted terms in compressed blocks and a tree of block values; see the module docstring.
 
     ``FrozenCompleter(items, *, casefold=False)`` takes (term, weight) pairs, a later
     duplicate replacing an earlier one; ``FrozenCompleter.load(path, mmap=True)`` maps a saved
-    one.
+    one. ``BLOCK`` (a class attribute) is the number of terms a block holds; a loaded
+    completer keeps the block size of its file.
     """
 
-    _terms: _Terms
-    _tree: Sequence[int]  # a segment tree of ranks (places in the best-first order)
-    _caches: Sequence[int]  # the CACHED best ranks below each high node of the tree
-    _position: Sequence[int]  # where each rank sits in the sorted order
-    _wval: Sequence[int]  # the distinct weights, heaviest first
-    _wrnk: Sequence[int]  # the first rank that carries each of them
-    _size: int
+    BLOCK = 64
+    _at: Blocks
+    _sections: dict[str, Any]
 
     def _build_pairs(self, terms: list[str], weights: list[int]) -> None:
-        """Bulk build from checked terms and weights; see :func:`_arrays`."""
-        if len(terms) >= _EMPTY_RANK:
-            raise ReadOnlyError(f"FrozenCompleter holds fewer than {_EMPTY_RANK} terms")
-        self._adopt(*_arrays(terms, weights))
+        """Bulk build from checked terms and weights; see
+        :func:`~designpatterns_ref.autocomplete._blocks.pack`."""
+        block = self.BLOCK
+        if isinstance(block, bool) or not isinstance(block, int) or not 1 <= block <= 2**16:
+            raise AutocompleteTypeError(f"BLOCK={block!r} must be an int within [1, 65536]")
+        try:
+            meta, sections = pack(terms, weights, block)
+        except OverflowError as exc:
+            raise ReadOnlyError(f"FrozenCompleter cannot hold these items: {exc}") from None
+        self._adopt(meta, sections["blks"], 0, sections["head"], 0, sections)
 
     def _adopt(
-        self,
-        blob: Any,
-        base: int,
-        offsets: Sequence[int],
-        tree: Sequence[int],
-        caches: Sequence[int],
-        position: Sequence[int],
-        wval: Sequence[int],
-        wrnk: Sequence[int],
-        heads: list[bytes] | None = None,
+        self, meta: Sequence[int], blob: Any, base: int, head: Any, head_base: int, s: Any
     ) -> None:
-        self._terms = _Terms(blob, base, offsets, heads)
-        self._tree, self._size = tree, len(tree) // 2
-        self._caches, self._position = caches, position
-        self._wval, self._wrnk = wval, wrnk
-        self._weights = {}  # unused: the arrays are the whole structure
+        self._sections = {**s, "meta": array("Q", meta)}  # what save writes
+        self._at = Blocks(meta, blob, base, head, head_base, s)
+        self._weights = {}  # unused: the sections are the whole structure
 
     # -- files -------------------------------------------------------------------------------
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the arrays to ``path`` (replacing it whole); ``load`` reads them back."""
+        """Write the sections to ``path`` (replacing it whole); ``load`` reads them back."""
         target = storage.check_path("save", path)
-        terms = self._terms
-        start, stop = terms.base + terms.offsets[0], terms.base + terms.offsets[-1]
-        sections = {
-            "blob": bytes(terms.blob[start:stop]) if terms.base else terms.blob,
-            "offs": terms.offsets,
-            "tree": self._tree,
-            "cach": self._caches,
-            "posn": self._position,
-            "wval": self._wval,
-            "wrnk": self._wrnk,
-        }
+        sections = {name: self._sections[name] for name in SECTIONS}
         flags = storage.FLAG_CASEFOLD if self._casefold else 0
         storage.write(target, "frozen", sections, flags=flags, param=0)
 
@@ -255,36 +140,27 @@ class FrozenCompleter(CompleterBase):
     def load(cls, path: str | os.PathLike[str], *, mmap: bool = False) -> FrozenCompleter:
         """A completer read from ``path`` (written by ``save``).
 
-        With ``mmap=True`` the file is mapped read-only and the arrays are read in place:
+        With ``mmap=True`` the file is mapped read-only and the sections are read in place:
         nothing is copied, and every process that maps the file shares its pages. The file
         must then stay unchanged while the completer is in use (``save`` replaces a file by
         renaming a new one over it, which leaves a mapped old one intact).
         Raises :class:`~designpatterns_ref.autocomplete.base.StorageError` for a missing,
-        truncated, damaged or foreign file.
+        truncated, damaged or foreign file, or one of another format version (files saved
+        before the compressed blocks are version 1 and are refused: save them again).
         """
         source = storage.check_path("load", path)
         if not isinstance(mmap, bool):
             raise AutocompleteTypeError(f"load: mmap={mmap!r:.60} must be True or False")
         stored = storage.read(source, mapped=mmap)
-        storage.require(source, stored, "frozen", _SECTIONS)
-        blob, offs, tree, cach, posn, wval, wrnk = (stored.sections[s] for s in _SECTIONS)
-        n, size = len(offs) - 1, len(tree) // 2
-        width = 1 << BLOCK_HEIGHT
-        shape = (
-            n >= 0
-            and offs[0] == 0
-            and offs[n] == len(blob)
-            and len(tree) == 2 * size == 2 * max(width, -(-n // width) * width)
-            and len(cach) == 2 * (size >> BLOCK_HEIGHT) * CACHED
-            and len(posn) == n
-            and len(wval) == len(wrnk)
-            and (n == 0 or (len(wrnk) > 0 and wrnk[0] == 0))
-        )
-        if not shape:
-            raise StorageError(f"load: path={source!r:.200} has arrays of inconsistent sizes")
+        storage.require(source, stored, "frozen", SECTIONS)
+        s = stored.sections
+        meta = list(s["meta"])
+        if not consistent(meta, s):
+            raise StorageError(f"load: path={source!r:.200} has sections of inconsistent sizes")
         obj = cls.__new__(cls)
         obj._configure(casefold=bool(stored.flags & storage.FLAG_CASEFOLD))
-        obj._adopt(stored.buffer, stored.offsets["blob"], offs, tree, cach, posn, wval, wrnk)
+        buffer, at = stored.buffer, stored.offsets
+        obj._adopt(meta, buffer, at["blks"], buffer, at["head"], dict(s))
         return obj
 
     # -- read-only -------------------------------------------------------------------------
@@ -301,65 +177,122 @@ class FrozenCompleter(CompleterBase):
         self._refuse()
 
     # -- lookups -----------------------------------------------------------------------------
-    def _weight_of(self, rank: int) -> int:
-        return self._wval[bisect_right(self._wrnk, rank) - 1]
-
-    def _find(self, term: str) -> int:
-        """The position of ``term`` (already normalised), or -1."""
-        needle = _encode(term)
-        at = self._terms.find(needle)
-        return at if at < len(self._terms) and self._terms[at] == needle else -1
+    def _find(self, term: str) -> tuple[int, int]:
+        """The block and index of ``term`` (already normalised), or (-1, -1)."""
+        at = self._at
+        b = at.find_block(_encode(term))
+        if b >= 0:
+            terms, _ = at.open(b)
+            i = bisect_left(terms, term)
+            if i < len(terms) and terms[i] == term:
+                return b, i
+        return -1, -1
 
     def weight(self, term: str) -> int:
         """The weight of ``term``; raise ``TermNotFound`` when it is absent."""
         key = self._term(term)
-        at = self._find(key)
-        if at < 0:
+        b, i = self._find(key)
+        if b < 0:
             raise TermNotFound(f"term={key!r} is not in this completer")
-        return self._weight_of(self._tree[self._size + at])
+        return int(self._at.wval[self._at.open(b)[1][i]])
 
     def __contains__(self, term: object) -> bool:
         if not isinstance(term, str):
             return False
-        return self._find(normalize(term, casefold=self._casefold)) >= 0
+        return self._find(normalize(term, casefold=self._casefold))[0] >= 0
 
     def __len__(self) -> int:
-        return len(self._terms)
+        return self._at.n
 
     def items(self) -> Iterator[tuple[str, int]]:
         """Every (term, weight) pair, in alphabetical (code-point) order of the terms."""
-        tree, size = self._tree, self._size
-        for i in range(len(self._terms)):
-            yield self._terms.text(i), self._weight_of(tree[size + i])
+        at = self._at
+        for b in range(at.blocks()):
+            terms, classes = at.open(b)
+            yield from zip(terms, map(int, map(at.wval.__getitem__, classes)), strict=True)
 
     def _range(self, prefix: str) -> tuple[int, int]:
-        terms = self._terms
+        at = self._at
         end = successor(prefix)
-        lo = terms.find(_encode(prefix))
-        hi = len(terms) if end is None else terms.find(_encode(end), lo)
+        lo = at.locate(prefix) if prefix else 0
+        hi = at.n if end is None else at.locate(end)
         return lo, hi
 
     def _start(self, prefix: str) -> str:
         return prefix
 
     def _top(self, starts: list[str], k: int, skip: set[str]) -> list[RankKey]:
-        out: list[RankKey] = []
-        ranges = [self._range(prefix) for prefix in starts]
-        tree, size = self._tree, self._size
-        found: Iterable[tuple[int, int]]  # (rank, position)
-        if k + len(skip) <= CACHED:  # the cached tree nodes hold the answer
-            ranks = smallest(tree, size, self._caches, ranges, k + len(skip))
-            found = [(r, self._position[r]) for r in ranks if r != _EMPTY_RANK]
+        """The ``k`` best terms of the ranges of ``starts`` (see the module docstring).
+
+        A range is a partial block at each end (the block whose first term is at most the
+        prefix, and the one whose first term is at most the prefix's successor), whole
+        blocks between. The ``need`` best whole blocks hold, with the partial ones, every term
+        that can reach the answer (their champions alone are ``need`` candidates). Each of
+        those blocks enters ``pool`` with its champions in range (a string comparison, no
+        decompression) and a stand-in for the rest, valued at the best term its champions
+        leave; the pool is then emptied best first, and a stand-in that comes first is
+        replaced by its block's terms in range (see ``Pooled``).
+        """
+        at = self._at
+        need, count = k + len(skip), at.blocks()
+        whole: list[tuple[int, int]] = []  # ranges of blocks wholly inside a prefix's range
+        cuts: list[tuple[int, str, str | None]] = []  # (block, low, high) to enter
+        for prefix in starts:
+            end = successor(prefix)
+            first = at.find_block(_encode(prefix)) if prefix else -1
+            last = count if end is None else at.find_block(_encode(end))
+            if last < 0:  # every term is past the range
+                continue
+            if first >= 0:
+                cuts.append((first, prefix, end if first == last else None))
+            if last < count and last != first:
+                cuts.append((last, "", end))
+            if first + 1 < last:
+                whole.append((first + 1, last))
+        tree, leaves = at.tree, len(at.tree) // 2
+        if need <= CACHED:  # the tree's cached nodes list the best blocks at once
+            values = [v for v in smallest(tree, leaves, at.cach, whole, need) if v != EMPTY]
         else:
-            found = ((tree[size + at], at) for at in ascending(tree, size, ranges, _EMPTY_RANK))
-        terms = self._terms
-        blob, base, offsets = terms.blob, terms.base, terms.offsets
-        wval, wrnk = self._wval, self._wrnk
-        for rank, at in found:
-            raw = blob[base + offsets[at] : base + offsets[at + 1]]
-            term = raw.decode("utf-8", "surrogatepass")
+            walk = ascending(tree, leaves, whole, EMPTY)
+            values = [int(tree[leaves + b]) for b in islice(walk, need)]
+        cuts += [(value % at.slots // at.block, "", None) for value in values]
+        pool: list[Pooled] = []
+        parts: list[tuple[int, str, str | None, int]] = []  # (block, low, high, floor)
+        rnup, floor = at.rnup, -1
+        for b, low, high in cuts:  # enter the champions in range, and a stand-in
+            value, ref = int(tree[leaves + b]), b * CHAMPIONS
+            for j in range(CHAMPIONS + 1):
+                if j:
+                    value = int(rnup[ref + j - 1])
+                if value == EMPTY:  # the block has no more terms
+                    break
+                if j == CHAMPIONS:  # the rest of the block's part, after its champions
+                    pool.append((value, -2 - len(parts), ""))
+                    parts.append((b, low, high, floor))
+                elif not low and high is None:  # a whole block: decode it if it comes out
+                    pool.append((value, ref + j, ""))
+                else:  # a partial block: is the champion in range?
+                    term = at.champion(ref + j)
+                    if low <= term and (high is None or term < high):
+                        pool.append((value, -1, term))
+                floor = value
+        pool.sort(reverse=True)  # best last, to pop
+        out: list[RankKey] = []
+        wval = at.wval
+        while pool:
+            value, ref, term = pool.pop()
+            if ref < -1:  # a stand-in: its block's terms in range replace it
+                b, low, high, floor = parts[-2 - ref]
+                terms, _ = at.open(b)
+                start = bisect_left(terms, low) if low else 0
+                stop = len(terms) if high is None else bisect_left(terms, high)
+                pool += at.best(b, start, stop, need - len(out), floor)
+                pool.sort(reverse=True)
+                continue
+            if ref >= 0:
+                term = at.champion(ref)
             if term not in skip:
-                out.append((-wval[bisect_right(wrnk, rank) - 1], len(term), term))
+                out.append((-wval[at.class_of(value)], len(term), term))
                 if len(out) == k:
                     break
         return out
@@ -368,16 +301,18 @@ class FrozenCompleter(CompleterBase):
         return char
 
     def _fuzzy_children(self, state: str) -> Iterable[tuple[str, str]]:
+        at = self._at
         lo, hi = self._range(state)
         n = len(state)
         out = []
         while lo < hi:
-            term = self._terms.text(lo)
+            terms, _ = at.open(lo // at.block)
+            term = terms[lo % at.block]
             if len(term) == n:
                 lo += 1
                 continue
             char = term[n]
             out.append((char, state + char))
             end = successor(state + char)
-            lo = hi if end is None else self._terms.find(_encode(end), lo, hi)
+            lo = hi if end is None else min(at.locate(end), hi)
         return out

@@ -57,13 +57,26 @@ from typing import Any
 
 from designpatterns_ref.autocomplete.base import AutocompleteTypeError, StorageError
 
-__all__ = ["FLAG_CASEFOLD", "KINDS", "MAGIC", "VERSION", "Stored", "check_path", "read", "write"]
+__all__ = [
+    "FLAG_CASEFOLD",
+    "KINDS",
+    "MAGIC",
+    "VERSION",
+    "VERSIONS",
+    "Stored",
+    "check_path",
+    "read",
+    "write",
+]
 
 MAGIC = b"DPREFAC\x00"
-#: The format version this code writes and reads; a file of another version is refused.
+#: The format version this code writes and reads for the files of terms and weights.
 VERSION = 1
 #: The kinds of file: terms and weights to rebuild from, or FrozenCompleter's arrays.
 KINDS = {"items": 1, "frozen": 2}
+#: The format version of each kind; a file of another version is refused. FrozenCompleter's
+#: version 2 holds compressed blocks of terms (version 1 held them whole).
+VERSIONS = {"items": VERSION, "frozen": 2}
 FLAG_CASEFOLD = 1
 _FLAG_BIG_ENDIAN = 2
 _HEADER = struct.Struct("<8sHHIII")
@@ -121,7 +134,7 @@ def write(path: str, kind: str, sections: Mapping[str, Any], *, flags: int, para
         entries.append((name, code, at, raw))
         at = -(-(at + raw.nbytes) // 8) * 8
     chunks: list[bytes | memoryview] = [
-        _HEADER.pack(MAGIC, VERSION, KINDS[kind], flags, param, len(sections))
+        _HEADER.pack(MAGIC, VERSIONS[kind], KINDS[kind], flags, param, len(sections))
     ]
     chunks += [_SECTION.pack(n.encode(), c.encode(), o, r.nbytes) for n, c, o, r in entries]
     written = table_end
@@ -181,11 +194,15 @@ def _parse(path: str, buffer: Any) -> Stored:
     magic, version, kind_code, flags, param, count = _HEADER.unpack_from(view, 0)
     if magic != MAGIC:
         raise bad(f"it does not start with {MAGIC!r}")
-    if version != VERSION:
-        raise bad(f"format version {version}; this library reads version {VERSION}")
     kinds = {code: name for name, code in KINDS.items()}
     if kind_code not in kinds:
         raise bad(f"unknown kind {kind_code}")
+    expected = VERSIONS[kinds[kind_code]]
+    if version != expected:
+        raise bad(
+            f"format version {version}; this library reads version {expected} of "
+            f"{kinds[kind_code]!r} files (save it again with this version)"
+        )
     if bool(flags & _FLAG_BIG_ENDIAN) != (sys.byteorder == "big"):
         raise bad("it was written on a machine of the other byte order")
     body = total - _CRC.size

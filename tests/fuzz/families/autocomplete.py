@@ -53,15 +53,20 @@ def _entries(name: str, cls: Callable[..., Any]) -> list[Entry]:
                                                          **extra})  # fmt: skip
     out.append(Entry(f"{name}(items=[(term, 1)])", call=lambda _, v: cls([(v, 1)])))
     out.append(Entry(f"{name}(items=[('a', weight)])", call=lambda _, v: cls([("a", v)])))
+    snap = _frozen_state if name == "FrozenCompleter" else None
     out += per_argument(f"{name}.insert", method("insert"), {"term": "apricot", "weight": 7},
-                        make=make)  # fmt: skip
+                        make=make, snapshot=snap)  # fmt: skip
     out += per_argument(f"{name}.increment", method("increment"), {"term": "apple", "by": 1},
-                        make=make)  # fmt: skip
-    out += per_argument(f"{name}.remove", method("remove"), {"term": "apple"}, make=make)
-    out += per_argument(f"{name}.weight", method("weight"), {"term": "apple"}, make=make)
+                        make=make, snapshot=snap)  # fmt: skip
+    out += per_argument(f"{name}.remove", method("remove"), {"term": "apple"}, make=make,
+                        snapshot=snap)  # fmt: skip
+    out += per_argument(f"{name}.weight", method("weight"), {"term": "apple"}, make=make,
+                        snapshot=snap)  # fmt: skip
     out += per_argument(f"{name}.complete", method("complete"),
-                        {"prefix": "ap", "k": 2, "max_edits": 1}, make=make)  # fmt: skip
-    out.append(Entry(f"{name}.__contains__", call=lambda obj, v: v in obj, make=make))
+                        {"prefix": "ap", "k": 2, "max_edits": 1}, make=make,
+                        snapshot=snap)  # fmt: skip
+    out.append(Entry(f"{name}.__contains__", call=lambda obj, v: v in obj, make=make,
+                     snapshot=snap))  # fmt: skip
 
     def save(obj: Any, value: Any) -> object:
         with in_scratch_dir():
@@ -77,6 +82,12 @@ def _entries(name: str, cls: Callable[..., Any]) -> list[Entry]:
         args["mmap"] = True
     out += per_argument(f"{name}.load", load, args)
     return out
+
+
+def _frozen_state(obj: Any) -> object:
+    """What a FrozenCompleter holds: its casefold flag and its sections, byte for byte (the few
+    blocks it keeps decoded, ``_at.last``, are a cache that a lookup refills, not state)."""
+    return obj._casefold, {name: bytes(data) for name, data in obj._sections.items()}
 
 
 def _saved(name: str, cls: Callable[..., Any]) -> str:
