@@ -24,7 +24,8 @@ from designpatterns_ref.autocomplete._shared import (
     check_items_one_by_one,
     check_pairs,
 )
-from designpatterns_ref.autocomplete._tree import Node
+from designpatterns_ref.autocomplete._tree import FANOUT, NO_KIDS, Node
+from designpatterns_ref.autocomplete.base import _rank_key
 
 MUTABLE: dict[str, Callable[..., Completer]] = {
     "Trie": Trie,
@@ -39,6 +40,12 @@ MUTABLE: dict[str, Callable[..., Completer]] = {
 LETTERS = st.sampled_from(["a", "b", "é", "e\u0301", "A", "\U0001f600", "\x00", "\udfff"])
 terms = st.lists(LETTERS, min_size=1, max_size=5).map("".join)
 vocab = st.lists(st.tuples(terms, st.integers(0, 3)), max_size=40)
+
+
+# Few letters and many terms: nodes with FANOUT children or more, built in bulk and by inserts.
+wide = st.lists(
+    st.tuples(st.text("abcdefghijk", min_size=1, max_size=4), st.integers(0, 3)), max_size=60
+)
 
 
 def queries(items: list[tuple[str, int]]) -> list[str]:
@@ -65,7 +72,7 @@ def one_by_one(
 
 @pytest.mark.parametrize("name", list(MUTABLE))
 @settings(max_examples=40)
-@given(items=vocab, casefold=st.booleans())
+@given(items=vocab | wide, casefold=st.booleans())
 def test_bulk_build_answers_as_the_per_insert_path(
     name: str, items: list[tuple[str, int]], casefold: bool
 ) -> None:
@@ -105,22 +112,51 @@ def _nodes(root: Node) -> list[Node]:
     return out
 
 
-@settings(max_examples=40)
-@given(items=vocab)
-def test_bulk_tries_keep_their_invariants(items: list[tuple[str, int]]) -> None:
-    for cls in (Trie, RadixTrie):
-        trie = cls(items)
-        for node in _nodes(trie._root):
-            keys = [kid.best for kid in node.kids]
-            assert keys == sorted(keys)  # type: ignore[type-var]
+def _assert_tree_invariants(trie: Trie | RadixTrie) -> None:
+    for node in _nodes(trie._root):
+        keys = [kid.best for kid in node.kids]
+        assert keys == sorted(keys)  # type: ignore[type-var]
+        if len(node.kids) >= FANOUT:  # indexed by first character, exactly the kids
+            assert node.children is not None
             assert sorted(map(id, node.children.values())) == sorted(map(id, node.kids))
             assert all(node.children[kid.label[0]] is kid for kid in node.kids)
-            candidates = [k for k in (node.key, *keys[:1]) if k is not None]
-            assert node.best == (min(candidates) if candidates else None)
-            if cls is Trie:
-                assert all(len(kid.label) == 1 for kid in node.kids)
-            elif node is not trie._root:  # compressed: no keyless node with a single child
-                assert node.key is not None or len(node.kids) != 1
+        elif node.children is not None:  # a dict once made stays, and stays exact
+            assert sorted(map(id, node.children.values())) == sorted(map(id, node.kids))
+        assert len({kid.label[0] for kid in node.kids}) == len(node.kids)
+        if not node.kids:
+            assert node.kids is NO_KIDS or node.kids == []
+        candidates = [k for k in (node.key, *keys[:1]) if k is not None]
+        assert node.best == (min(candidates) if candidates else None)
+        if node.key is not None:
+            assert node.key == _rank_key(node.key[2], trie.weight(node.key[2]))
+        if isinstance(trie, Trie):
+            assert all(len(kid.label) == 1 for kid in node.kids)
+        elif node is not trie._root:  # compressed: no keyless node with a single child
+            assert node.key is not None or len(node.kids) != 1
+
+
+@settings(max_examples=40)
+@given(items=vocab | wide, changes=st.lists(st.tuples(st.integers(0, 59), st.integers(-3, 3))))
+def test_bulk_tries_keep_their_invariants(
+    items: list[tuple[str, int]], changes: list[tuple[int, int]]
+) -> None:
+    for cls in (Trie, RadixTrie):
+        trie = cls(items)
+        _assert_tree_invariants(trie)
+        terms = [term for term, _ in trie.items()]
+        for i, by in changes:  # and they keep them through increments and removals
+            if not terms:
+                break
+            term = terms[i % len(terms)]
+            if trie.weight(term) + by < 0:
+                trie.remove(term)
+                terms.remove(term)
+            else:
+                trie.increment(term, by)
+        _assert_tree_invariants(trie)
+        for term, _ in items[:12]:  # and inserts, some of them new
+            trie.insert(term + "z", 2)
+        _assert_tree_invariants(trie)
 
 
 @pytest.mark.parametrize("name", [*MUTABLE, "FrozenCompleter"])

@@ -37,7 +37,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from designpatterns_ref.autocomplete._shared import CompleterBase
-from designpatterns_ref.autocomplete._tree import Node, best_first, build_sorted, refresh
+from designpatterns_ref.autocomplete._tree import (
+    Node,
+    adopt,
+    best_first,
+    build_chars,
+    child_of,
+    finish,
+    rank_keys,
+    refresh,
+)
 from designpatterns_ref.autocomplete.base import RankKey, _rank_key
 
 __all__ = ["Trie"]
@@ -52,19 +61,19 @@ class Trie(CompleterBase):
     _root: Node
 
     def _build(self, weights: dict[str, int], alphabetical: list[str]) -> None:
-        # Bottom-up from the sorted terms (see _tree.build_sorted): one node per new character,
+        # Bottom-up from the sorted terms (see _tree.build_chars): one node per new character,
         # each node finished (children sorted, best set) when the walk leaves it.
         self._weights = weights
-        self._root = build_sorted(alphabetical, weights, single_chars=True)
+        self._root = build_chars(alphabetical, rank_keys(weights, alphabetical), Node, finish)
 
     def _apply(self, term: str, old: int | None, new: int | None) -> None:
         node = self._root
         path = [node]
         for char in term:
-            child = node.children.get(char)
+            child = child_of(node, char)
             if child is None:  # only when adding a term
-                child = node.children[char] = Node(char)
-                node.kids.append(child)
+                child = Node(char)
+                adopt(node, child)
             path.append(child)
             node = child
         node.key = None if new is None else _rank_key(term, new)
@@ -73,7 +82,7 @@ class Trie(CompleterBase):
     def _start(self, prefix: str) -> Node | None:
         node = self._root
         for char in prefix:
-            child = node.children.get(char)
+            child = child_of(node, char)
             if child is None:
                 return None
             node = child
@@ -83,7 +92,7 @@ class Trie(CompleterBase):
         return best_first(starts, k, skip)
 
     def _fuzzy_root(self, char: str) -> Node | None:
-        return self._root.children.get(char)
+        return child_of(self._root, char)
 
     def _fuzzy_children(self, state: Node) -> Iterable[tuple[str, Node]]:
-        return state.children.items()
+        return [(kid.label, kid) for kid in state.kids]
