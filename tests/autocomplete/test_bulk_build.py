@@ -4,6 +4,7 @@ C-level input check accepts and refuses exactly what the one-pair-at-a-time chec
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 
 from designpatterns_ref.autocomplete import (
     AutocompleteError,
+    BruteForceCompleter,
     Completer,
     FrozenCompleter,
     RadixTrie,
@@ -43,9 +45,8 @@ vocab = st.lists(st.tuples(terms, st.integers(0, 3)), max_size=40)
 
 
 # Few letters and many terms: nodes with FANOUT children or more, built in bulk and by inserts.
-wide = st.lists(
-    st.tuples(st.text("abcdefghijk", min_size=1, max_size=4), st.integers(0, 3)), max_size=60
-)
+wide_terms = st.text("abcdefghijk", min_size=1, max_size=4)
+wide = st.lists(st.tuples(wide_terms, st.integers(0, 3)), max_size=60)
 
 
 def queries(items: list[tuple[str, int]]) -> list[str]:
@@ -88,6 +89,86 @@ def test_bulk_build_answers_as_the_per_insert_path(
         bulk.remove(items[-1][0])
         reference.remove(items[-1][0])
     assert answers(bulk, prefixes) == answers(reference, prefixes)
+
+
+def _assert_topk_invariants(trie: TopKTrie) -> None:
+    # Every cache is exactly the best cache_size keys of its subtree, as the very key objects
+    # of the terms' nodes, and the kids are indexed as in the other tries.
+    def below(node: Any) -> list[Any]:
+        keys = [] if node.key is None else [node.key]
+        for kid in node.kids:
+            keys += below(kid)
+        return keys
+
+    held = {n.key[2]: n.key for n in _nodes(trie._root) if n.key is not None}  # type: ignore[arg-type]
+    assert sorted(held) == [term for term, _ in trie.items()]
+    for node in _nodes(trie._root):  # type: ignore[arg-type]
+        assert node.top == sorted(below(node))[: trie._size]
+        assert all(key is held[key[2]] for key in node.top)
+        assert len({kid.label for kid in node.kids}) == len(node.kids)
+        if node.children is not None or len(node.kids) >= FANOUT:
+            assert node.children is not None
+            assert sorted(map(id, node.children.values())) == sorted(map(id, node.kids))
+        if node is not trie._root:
+            assert node.key is not None or node.kids  # no dead branch left behind
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 10])
+@settings(max_examples=30)
+@given(items=vocab | wide, changes=st.lists(st.tuples(st.integers(0, 59), st.integers(-3, 3))))
+def test_bulk_topk_caches_are_exact_and_stay_exact(
+    size: int, items: list[tuple[str, int]], changes: list[tuple[int, int]]
+) -> None:
+    trie = TopKTrie(items, cache_size=size)
+    _assert_topk_invariants(trie)
+    terms = [term for term, _ in trie.items()]
+    for i, by in changes:
+        if not terms:
+            break
+        term = terms[i % len(terms)]
+        if trie.weight(term) + by < 0:
+            trie.remove(term)
+            terms.remove(term)
+        else:
+            trie.increment(term, by)
+    for term, _ in items[:12]:
+        trie.insert(term + "z", 2)
+    _assert_topk_invariants(trie)
+
+
+# Updates after a bulk build: new terms (under leaves, inside radix edges, past FANOUT kids),
+# rises, falls to zero, removals that empty a branch, and terms that come back.
+updates = st.lists(
+    st.tuples(
+        st.sampled_from(["insert", "increment", "remove"]), terms | wide_terms, st.integers(-3, 3)
+    ),
+    max_size=30,
+)
+
+
+@pytest.mark.parametrize("name", [n for n in MUTABLE if n != "SortedPrefixIndex"])
+@settings(max_examples=60)
+@given(items=vocab | wide, steps=updates, casefold=st.booleans())
+def test_bulk_built_tries_then_updated_agree_with_the_oracle(
+    name: str, items: list[tuple[str, int]], steps: list[tuple[str, str, int]], casefold: bool
+) -> None:
+    oracle = BruteForceCompleter(items, casefold=casefold)
+    trie = MUTABLE[name](items, casefold=casefold)
+    for op, term, value in steps:
+        outcomes = []
+        for completer in (oracle, trie):
+            try:
+                if op == "insert":
+                    outcomes.append(completer.insert(term, abs(value)))
+                elif op == "increment":
+                    outcomes.append(completer.increment(term, value))
+                else:
+                    outcomes.append(completer.remove(term))
+            except AutocompleteError as exc:
+                outcomes.append(type(exc))
+        assert outcomes[0] == outcomes[1]
+    prefixes = queries(list(oracle.items()) + items)
+    assert answers(trie, prefixes) == answers(oracle, prefixes)
 
 
 @settings(max_examples=40)

@@ -265,6 +265,7 @@ def build_edges(terms: list[str], keys: list[RankKey]) -> Node:
     root = Node()
     path = [root]  # the nodes of the previous term, root first
     depth = [0]  # how many characters of a term each of them ends at
+    push, pop, push_depth, pop_depth = path.append, path.pop, depth.append, depth.pop
     prev = ""
     for term, key in zip(terms, keys, strict=True):
         if term.startswith(prev):  # the previous term's node is this one's parent
@@ -273,11 +274,11 @@ def build_edges(terms: list[str], keys: list[RankKey]) -> Node:
             shared = 0
             while prev[shared] == term[shared]:
                 shared += 1
-            node = path.pop()  # the previous term's node: a leaf, complete as made
-            depth.pop()
+            node = pop()  # the previous term's node: a leaf, complete as made
+            pop_depth()
             while depth[-1] > shared:
-                node = path.pop()
-                depth.pop()
+                node = pop()
+                pop_depth()
                 finish(node)
             if depth[-1] < shared:  # the term leaves node's edge in its middle: split it
                 cut = shared - depth[-1]
@@ -286,16 +287,16 @@ def build_edges(terms: list[str], keys: list[RankKey]) -> Node:
                 middle.kids = [node]
                 middle.best = node.best
                 path[-1].kids[-1] = middle  # type: ignore[index]  # node was the last child
-                path.append(middle)
-                depth.append(shared)
+                push(middle)
+                push_depth(shared)
         leaf = Node(term[shared:], key)
-        parent = path[-1]
-        if parent.kids:
-            parent.kids.append(leaf)  # type: ignore[union-attr]
+        kids = path[-1].kids
+        if kids:
+            kids.append(leaf)  # type: ignore[union-attr]  # kids, once any, are a list
         else:
-            parent.kids = [leaf]
-        path.append(leaf)
-        depth.append(key[1])  # the term's length
+            path[-1].kids = [leaf]
+        push(leaf)
+        push_depth(key[1])  # the term's length
         prev = term
     for node in reversed(path[:-1]):
         finish(node)
