@@ -20,12 +20,13 @@ from bisect import insort
 from collections.abc import Callable, Sequence
 from heapq import heapify, heappop, heappush
 from itertools import compress, count
-from operator import attrgetter, ne, neg
+from operator import attrgetter, itemgetter, ne, neg
 from typing import Any, Self, TypeVar
 
 from designpatterns_ref.autocomplete.base import RankKey
 
 _best = attrgetter("best")
+_term = itemgetter(2)
 
 #: From this many children on, a node indexes them in a dict (below it, a scan is cheaper).
 FANOUT = 8
@@ -185,10 +186,22 @@ def common_length(a: str, b: str) -> int:
     return next(compress(count(), map(ne, a, b)), min(len(a), len(b)))
 
 
-def rank_keys(weights: dict[str, int], terms: list[str]) -> list[RankKey]:
-    """The rank key of each of ``terms`` (:func:`~.base.rank_key`), in C-level passes."""
-    negated = map(neg, map(weights.__getitem__, terms))
-    return list(zip(negated, map(len, terms), terms, strict=True))
+def sorted_keys(
+    terms: list[str], weights: list[int]
+) -> tuple[dict[str, int], list[str], list[RankKey]]:
+    """From checked ``terms`` and ``weights`` (a later duplicate wins): the weight table, the
+    distinct terms in code-point order, and their rank keys (:func:`~.base.rank_key`) in that
+    order, in C-level passes.
+
+    The keys are made in the order given and sorted by term, rather than the terms sorted and
+    their weights looked up: a lookup per term in a large dict is a cache miss.
+    """
+    table = dict(zip(terms, weights, strict=True))
+    keys: list[RankKey] = list(zip(map(neg, weights), map(len, terms), terms, strict=True))
+    if len(table) != len(keys):  # duplicates: the last key of each term
+        keys = list(dict(zip(terms, keys, strict=True)).values())
+    keys.sort(key=_term)
+    return table, list(map(_term, keys)), keys
 
 
 def finish(node: Node) -> None:

@@ -38,8 +38,8 @@ from designpatterns_ref.autocomplete._tree import (
     build_edges,
     child_of,
     common_length,
-    rank_keys,
     refresh,
+    sorted_keys,
     swap,
 )
 from designpatterns_ref.autocomplete.base import RankKey, _rank_key
@@ -58,11 +58,11 @@ class RadixTrie(CompleterBase):
 
     _root: Node
 
-    def _build(self, weights: dict[str, int], alphabetical: list[str]) -> None:
+    def _build_pairs(self, terms: list[str], weights: list[int]) -> None:
         # Bottom-up from the sorted terms (see _tree.build_edges): the new part of each term
         # is one edge, split where a later term branches off inside it.
-        self._weights = weights
-        self._root = build_edges(alphabetical, rank_keys(weights, alphabetical))
+        self._weights, alphabetical, keys = sorted_keys(terms, weights)
+        self._root = build_edges(alphabetical, keys)
 
     def _grow(self, term: str) -> list[Node]:
         """The path from the root to the node of ``term``, splitting an edge if needed."""

@@ -15,14 +15,16 @@ caches exact however weights move:
   may have fallen out, so rebuild that node's cache from its children's caches (which hold the
   next candidates: the top k of a node is within the union of its children's top k).
 
-Queries for more than ``cache_size`` results, or fuzzy ones, fall back to a best-first search
-that uses each cache's first entry as its subtree maximum.
+A bulk build (the constructor, ``load``) makes each cache once, bottom-up from the sorted
+terms by the same rule: when the walk leaves a node, its cache is the best k of its own key and
+its kids' caches. Queries for more than ``cache_size`` results, or fuzzy ones, fall back to a
+best-first search that uses each cache's first entry as its subtree maximum.
 
 Trade-off: the fastest reads and cheap popularity bumps, for k keys of memory per node and a
 rebuild cost of O(fan-out * k) when a cached leader falls.
 
 Complexity: ``complete`` O(p + k) for k <= cache_size; a rise O(d * log k) and usually much
-less (it stops early); a fall O(d * f * k) at worst.
+less (it stops early); a fall O(d * f * k) at worst; a bulk build O(total characters * k).
 
 ```pycon
 >>> trie = TopKTrie([("the", 50), ("then", 20), ("there", 30), ("they", 40)], cache_size=2)
@@ -39,8 +41,7 @@ less (it stops early); a fall O(d * f * k) at worst.
 from __future__ import annotations
 
 from bisect import bisect_left, insort
-from collections.abc import Iterable
-from functools import partial
+from collections.abc import Callable, Iterable
 from heapq import heapify, heappop, heappush, merge, nsmallest
 from itertools import chain, count, islice
 from typing import Any
@@ -54,7 +55,7 @@ from designpatterns_ref.autocomplete._tree import (
     build_chars,
     child_of,
     disown,
-    rank_keys,
+    sorted_keys,
 )
 from designpatterns_ref.autocomplete.base import RankKey, _rank_key
 
@@ -76,22 +77,29 @@ class _Node(Branch):
         self.top: list[RankKey] = [] if key is None else [key]
 
 
-def _finish(node: _Node, size: int) -> None:
-    """Close a node whose subtree is complete and has kids (see ``_tree.build_chars``): its
-    cache is the best ``size`` of its own key and its kids' caches, since each kid's cache
-    holds the best of the kid's subtree."""
-    kids = node.kids
-    if len(kids) >= FANOUT:
-        node.children = {kid.label[0]: kid for kid in kids}
-    if len(kids) == 1 and node.key is None:  # a link in a chain: the kid's cache, copied
-        node.top = kids[0].top[:]
-        return
-    top = [] if node.key is None else [node.key]
-    for kid in kids:
-        top += kid.top
-    top.sort()
-    del top[size:]
-    node.top = top
+def _finisher(size: int) -> Callable[[_Node], None]:
+    """``finish(node)`` for ``_tree.build_chars``: close a node whose subtree is complete and
+    has kids. Its cache is the best ``size`` of its own key and its kids' caches, since each
+    kid's cache holds the best of the kid's subtree."""
+
+    def finish(node: _Node) -> None:
+        kids = node.kids
+        if len(kids) == 1:
+            if node.key is None:  # a link in a chain: the kid's cache, copied
+                node.top = kids[0].top[:]
+                return
+            top = [node.key, *kids[0].top]
+        else:
+            if len(kids) >= FANOUT:
+                node.children = {kid.label[0]: kid for kid in kids}
+            top = [] if node.key is None else [node.key]
+            for kid in kids:
+                top += kid.top
+        top.sort()  # sorted runs: a merge
+        del top[size:]
+        node.top = top
+
+    return finish
 
 
 class TopKTrie(CompleterBase):
@@ -125,12 +133,11 @@ class TopKTrie(CompleterBase):
             return {}
         return {"cache_size": check_int("cache_size", param, 1, 10_000)}
 
-    def _build(self, weights: dict[str, int], alphabetical: list[str]) -> None:
+    def _build_pairs(self, terms: list[str], weights: list[int]) -> None:
         # Bottom-up from the sorted terms (see _tree.build_chars): each node's cache is made
         # once, from its kids' caches, when the walk leaves it.
-        self._weights = weights
-        keys = rank_keys(weights, alphabetical)
-        self._root = build_chars(alphabetical, keys, _Node, partial(_finish, size=self._size))
+        self._weights, alphabetical, keys = sorted_keys(terms, weights)
+        self._root = build_chars(alphabetical, keys, _Node, _finisher(self._size))
 
     def _apply(self, term: str, old: int | None, new: int | None) -> None:
         node = self._root

@@ -44,8 +44,8 @@ from designpatterns_ref.autocomplete._tree import (
     build_chars,
     child_of,
     finish,
-    rank_keys,
     refresh,
+    sorted_keys,
 )
 from designpatterns_ref.autocomplete.base import RankKey, _rank_key
 
@@ -60,11 +60,11 @@ class Trie(CompleterBase):
 
     _root: Node
 
-    def _build(self, weights: dict[str, int], alphabetical: list[str]) -> None:
+    def _build_pairs(self, terms: list[str], weights: list[int]) -> None:
         # Bottom-up from the sorted terms (see _tree.build_chars): one node per new character,
         # each node finished (children sorted, best set) when the walk leaves it.
-        self._weights = weights
-        self._root = build_chars(alphabetical, rank_keys(weights, alphabetical), Node, finish)
+        self._weights, alphabetical, keys = sorted_keys(terms, weights)
+        self._root = build_chars(alphabetical, keys, Node, finish)
 
     def _apply(self, term: str, old: int | None, new: int | None) -> None:
         node = self._root
