@@ -56,6 +56,7 @@ from designpatterns_ref.autocomplete._tree import (
     child_of,
     disown,
     sorted_keys,
+    walk_chars,
 )
 from designpatterns_ref.autocomplete.base import RankKey, _rank_key
 
@@ -206,13 +207,7 @@ class TopKTrie(CompleterBase):
                 node.top = nsmallest(size, chain(own, *lists))
 
     def _start(self, prefix: str) -> _Node | None:
-        node = self._root
-        for char in prefix:
-            child = child_of(node, char)
-            if child is None:
-                return None
-            node = child
-        return node
+        return walk_chars(self._root, prefix)
 
     def _top(self, starts: list[_Node], k: int, skip: set[str]) -> list[RankKey]:
         if k + len(skip) <= self._size:  # the caches hold the answer

@@ -46,6 +46,7 @@ from designpatterns_ref.autocomplete._tree import (
     finish,
     refresh,
     sorted_keys,
+    walk_chars,
 )
 from designpatterns_ref.autocomplete.base import RankKey, _rank_key
 
@@ -80,13 +81,7 @@ class Trie(CompleterBase):
         refresh(path)
 
     def _start(self, prefix: str) -> Node | None:
-        node = self._root
-        for char in prefix:
-            child = child_of(node, char)
-            if child is None:
-                return None
-            node = child
-        return node
+        return walk_chars(self._root, prefix)
 
     def _top(self, starts: list[Node], k: int, skip: set[str]) -> list[RankKey]:
         return best_first(starts, k, skip)
