@@ -11,7 +11,7 @@ long one.
 
 Trade-off: updates are cheap (a weight change walks the term's path once, re-sorting one
 child list per level, and stops where the subtree maximum no longer changes), but a node per
-character costs memory: the most of any structure here. Choose
+character costs memory: more than any structure here but the TopKTrie. Choose
 :class:`~designpatterns_ref.autocomplete.radix.RadixTrie` for the same behaviour in fewer
 nodes, :class:`~designpatterns_ref.autocomplete.topk.TopKTrie` when reads dominate.
 
