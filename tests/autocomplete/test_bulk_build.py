@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from designpatterns_ref.autocomplete import (
     AutocompleteError,
+    BruteForceCompleter,
     Completer,
     FrozenCompleter,
     RadixTrie,
@@ -28,7 +29,8 @@ from designpatterns_ref.autocomplete._shared import (
     check_items_one_by_one,
     check_pairs,
 )
-from designpatterns_ref.autocomplete._tree import Node
+from designpatterns_ref.autocomplete._tree import FANOUT, NO_KIDS, Node
+from designpatterns_ref.autocomplete.base import _rank_key
 
 MUTABLE: dict[str, Callable[..., Completer]] = {
     "Trie": Trie,
@@ -52,6 +54,11 @@ class ThreeABlock(FrozenCompleter):
 LETTERS = st.sampled_from(["a", "b", "é", "e\u0301", "A", "\U0001f600", "\x00", "\udfff"])
 terms = st.lists(LETTERS, min_size=1, max_size=5).map("".join)
 vocab = st.lists(st.tuples(terms, st.integers(0, 3)), max_size=40)
+
+
+# Few letters and many terms: nodes with FANOUT children or more, built in bulk and by inserts.
+wide_terms = st.text("abcdefghijk", min_size=1, max_size=4)
+wide = st.lists(st.tuples(wide_terms, st.integers(0, 3)), max_size=60)
 
 
 def queries(items: list[tuple[str, int]]) -> list[str]:
@@ -78,7 +85,7 @@ def one_by_one(
 
 @pytest.mark.parametrize("name", list(MUTABLE))
 @settings(max_examples=40)
-@given(items=vocab, casefold=st.booleans())
+@given(items=vocab | wide, casefold=st.booleans())
 def test_bulk_build_answers_as_the_per_insert_path(
     name: str, items: list[tuple[str, int]], casefold: bool
 ) -> None:
@@ -94,6 +101,86 @@ def test_bulk_build_answers_as_the_per_insert_path(
         bulk.remove(items[-1][0])
         reference.remove(items[-1][0])
     assert answers(bulk, prefixes) == answers(reference, prefixes)
+
+
+def _assert_topk_invariants(trie: TopKTrie) -> None:
+    # Every cache is exactly the best cache_size keys of its subtree, as the very key objects
+    # of the terms' nodes, and the kids are indexed as in the other tries.
+    def below(node: Any) -> list[Any]:
+        keys = [] if node.key is None else [node.key]
+        for kid in node.kids:
+            keys += below(kid)
+        return keys
+
+    held = {n.key[2]: n.key for n in _nodes(trie._root) if n.key is not None}  # type: ignore[arg-type]
+    assert sorted(held) == [term for term, _ in trie.items()]
+    for node in _nodes(trie._root):  # type: ignore[arg-type]
+        assert node.top == sorted(below(node))[: trie._size]
+        assert all(key is held[key[2]] for key in node.top)
+        assert len({kid.label for kid in node.kids}) == len(node.kids)
+        if node.children is not None or len(node.kids) >= FANOUT:
+            assert node.children is not None
+            assert sorted(map(id, node.children.values())) == sorted(map(id, node.kids))
+        if node is not trie._root:
+            assert node.key is not None or node.kids  # no dead branch left behind
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 10])
+@settings(max_examples=30)
+@given(items=vocab | wide, changes=st.lists(st.tuples(st.integers(0, 59), st.integers(-3, 3))))
+def test_bulk_topk_caches_are_exact_and_stay_exact(
+    size: int, items: list[tuple[str, int]], changes: list[tuple[int, int]]
+) -> None:
+    trie = TopKTrie(items, cache_size=size)
+    _assert_topk_invariants(trie)
+    terms = [term for term, _ in trie.items()]
+    for i, by in changes:
+        if not terms:
+            break
+        term = terms[i % len(terms)]
+        if trie.weight(term) + by < 0:
+            trie.remove(term)
+            terms.remove(term)
+        else:
+            trie.increment(term, by)
+    for term, _ in items[:12]:
+        trie.insert(term + "z", 2)
+    _assert_topk_invariants(trie)
+
+
+# Updates after a bulk build: new terms (under leaves, inside radix edges, past FANOUT kids),
+# rises, falls to zero, removals that empty a branch, and terms that come back.
+updates = st.lists(
+    st.tuples(
+        st.sampled_from(["insert", "increment", "remove"]), terms | wide_terms, st.integers(-3, 3)
+    ),
+    max_size=30,
+)
+
+
+@pytest.mark.parametrize("name", [n for n in MUTABLE if n != "SortedPrefixIndex"])
+@settings(max_examples=60)
+@given(items=vocab | wide, steps=updates, casefold=st.booleans())
+def test_bulk_built_tries_then_updated_agree_with_the_oracle(
+    name: str, items: list[tuple[str, int]], steps: list[tuple[str, str, int]], casefold: bool
+) -> None:
+    oracle = BruteForceCompleter(items, casefold=casefold)
+    trie = MUTABLE[name](items, casefold=casefold)
+    for op, term, value in steps:
+        outcomes = []
+        for completer in (oracle, trie):
+            try:
+                if op == "insert":
+                    outcomes.append(completer.insert(term, abs(value)))
+                elif op == "increment":
+                    outcomes.append(completer.increment(term, value))
+                else:
+                    outcomes.append(completer.remove(term))
+            except AutocompleteError as exc:
+                outcomes.append(type(exc))
+        assert outcomes[0] == outcomes[1]
+    prefixes = queries(list(oracle.items()) + items)
+    assert answers(trie, prefixes) == answers(oracle, prefixes)
 
 
 @settings(max_examples=40)
@@ -124,22 +211,51 @@ def _nodes(root: Node) -> list[Node]:
     return out
 
 
-@settings(max_examples=40)
-@given(items=vocab)
-def test_bulk_tries_keep_their_invariants(items: list[tuple[str, int]]) -> None:
-    for cls in (Trie, RadixTrie):
-        trie = cls(items)
-        for node in _nodes(trie._root):
-            keys = [kid.best for kid in node.kids]
-            assert keys == sorted(keys)  # type: ignore[type-var]
+def _assert_tree_invariants(trie: Trie | RadixTrie) -> None:
+    for node in _nodes(trie._root):
+        keys = [kid.best for kid in node.kids]
+        assert keys == sorted(keys)  # type: ignore[type-var]
+        if len(node.kids) >= FANOUT:  # indexed by first character, exactly the kids
+            assert node.children is not None
             assert sorted(map(id, node.children.values())) == sorted(map(id, node.kids))
             assert all(node.children[kid.label[0]] is kid for kid in node.kids)
-            candidates = [k for k in (node.key, *keys[:1]) if k is not None]
-            assert node.best == (min(candidates) if candidates else None)
-            if cls is Trie:
-                assert all(len(kid.label) == 1 for kid in node.kids)
-            elif node is not trie._root:  # compressed: no keyless node with a single child
-                assert node.key is not None or len(node.kids) != 1
+        elif node.children is not None:  # a dict once made stays, and stays exact
+            assert sorted(map(id, node.children.values())) == sorted(map(id, node.kids))
+        assert len({kid.label[0] for kid in node.kids}) == len(node.kids)
+        if not node.kids:
+            assert node.kids is NO_KIDS or node.kids == []
+        candidates = [k for k in (node.key, *keys[:1]) if k is not None]
+        assert node.best == (min(candidates) if candidates else None)
+        if node.key is not None:
+            assert node.key == _rank_key(node.key[2], trie.weight(node.key[2]))
+        if isinstance(trie, Trie):
+            assert all(len(kid.label) == 1 for kid in node.kids)
+        elif node is not trie._root:  # compressed: no keyless node with a single child
+            assert node.key is not None or len(node.kids) != 1
+
+
+@settings(max_examples=40)
+@given(items=vocab | wide, changes=st.lists(st.tuples(st.integers(0, 59), st.integers(-3, 3))))
+def test_bulk_tries_keep_their_invariants(
+    items: list[tuple[str, int]], changes: list[tuple[int, int]]
+) -> None:
+    for cls in (Trie, RadixTrie):
+        trie = cls(items)
+        _assert_tree_invariants(trie)
+        terms = [term for term, _ in trie.items()]
+        for i, by in changes:  # and they keep them through increments and removals
+            if not terms:
+                break
+            term = terms[i % len(terms)]
+            if trie.weight(term) + by < 0:
+                trie.remove(term)
+                terms.remove(term)
+            else:
+                trie.increment(term, by)
+        _assert_tree_invariants(trie)
+        for term, _ in items[:12]:  # and inserts, some of them new
+            trie.insert(term + "z", 2)
+        _assert_tree_invariants(trie)
 
 
 @pytest.mark.parametrize("name", [*MUTABLE, "FrozenCompleter"])

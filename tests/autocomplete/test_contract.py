@@ -362,10 +362,10 @@ def _assert_topk_caches(trie: TopKTrie) -> None:
         prefix, node = stack.pop()
         if node.key is not None:
             held[node.key[2]] = node.key
-        stack += [(prefix + char, child) for char, child in node.children.items()]
+        stack += [(prefix + kid.label, kid) for kid in node.kids]
     stack = [("", trie._root)]
     while stack:
         prefix, node = stack.pop()
         assert [key[2] for key in node.top] == [c.term for c in oracle.complete(prefix, 2)]
         assert all(key is held[key[2]] for key in node.top)
-        stack += [(prefix + char, child) for char, child in node.children.items()]
+        stack += [(prefix + kid.label, kid) for kid in node.kids]

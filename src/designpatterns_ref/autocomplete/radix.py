@@ -33,10 +33,14 @@ from collections.abc import Iterable
 from designpatterns_ref.autocomplete._shared import CompleterBase
 from designpatterns_ref.autocomplete._tree import (
     Node,
+    adopt,
     best_first,
-    build_sorted,
+    build_edges,
+    child_of,
     common_length,
     refresh,
+    sorted_keys,
+    swap,
 )
 from designpatterns_ref.autocomplete.base import RankKey, _rank_key
 
@@ -54,11 +58,11 @@ class RadixTrie(CompleterBase):
 
     _root: Node
 
-    def _build(self, weights: dict[str, int], alphabetical: list[str]) -> None:
-        # Bottom-up from the sorted terms (see _tree.build_sorted): the new part of each term
+    def _build_pairs(self, terms: list[str], weights: list[int]) -> None:
+        # Bottom-up from the sorted terms (see _tree.build_edges): the new part of each term
         # is one edge, split where a later term branches off inside it.
-        self._weights = weights
-        self._root = build_sorted(alphabetical, weights, single_chars=False)
+        self._weights, alphabetical, keys = sorted_keys(terms, weights)
+        self._root = build_edges(alphabetical, keys)
 
     def _grow(self, term: str) -> list[Node]:
         """The path from the root to the node of ``term``, splitting an edge if needed."""
@@ -66,10 +70,10 @@ class RadixTrie(CompleterBase):
         path = [node]
         rest = term
         while rest:
-            child = node.children.get(rest[0])
+            child = child_of(node, rest[0])
             if child is None:
-                leaf = node.children[rest[0]] = Node(rest)
-                node.kids.append(leaf)
+                leaf = Node(rest)
+                adopt(node, leaf)
                 path.append(leaf)
                 return path
             label = child.label
@@ -78,10 +82,8 @@ class RadixTrie(CompleterBase):
                 middle = Node(label[:n])
                 middle.best = child.best
                 child.label = label[n:]
-                middle.children[child.label[0]] = child
-                middle.kids.append(child)
-                node.children[rest[0]] = middle
-                node.kids[node.kids.index(child)] = middle  # same best, same place
+                middle.kids = [child]
+                swap(node, child, middle)  # same first character, same best, same place
                 child = middle
             path.append(child)
             node = child
@@ -94,7 +96,9 @@ class RadixTrie(CompleterBase):
         path = [node]
         rest = term
         while rest:
-            node = node.children[rest[0]]
+            found = child_of(node, rest[0])
+            assert found is not None
+            node = found
             path.append(node)
             rest = rest[len(node.label) :]
         return path
@@ -116,7 +120,7 @@ class RadixTrie(CompleterBase):
         node = self._root
         rest = prefix
         while rest:
-            child = node.children.get(rest[0])
+            child = child_of(node, rest[0])
             if child is None:
                 return None
             label = child.label
@@ -133,7 +137,7 @@ class RadixTrie(CompleterBase):
         return best_first(starts, k, skip)
 
     def _fuzzy_root(self, char: str) -> Cursor | None:
-        child = self._root.children.get(char)
+        child = child_of(self._root, char)
         return None if child is None else (child, 1)
 
     def _fuzzy_children(self, state: Cursor) -> Iterable[tuple[str, Cursor]]:

@@ -15,14 +15,16 @@ caches exact however weights move:
   may have fallen out, so rebuild that node's cache from its children's caches (which hold the
   next candidates: the top k of a node is within the union of its children's top k).
 
-Queries for more than ``cache_size`` results, or fuzzy ones, fall back to a best-first search
-that uses each cache's first entry as its subtree maximum.
+A bulk build (the constructor, ``load``) makes each cache once, bottom-up from the sorted
+terms by the same rule: when the walk leaves a node, its cache is the best k of its own key and
+its kids' caches. Queries for more than ``cache_size`` results, or fuzzy ones, fall back to a
+best-first search that uses each cache's first entry as its subtree maximum.
 
 Trade-off: the fastest reads and cheap popularity bumps, for k keys of memory per node and a
 rebuild cost of O(fan-out * k) when a cached leader falls.
 
 Complexity: ``complete`` O(p + k) for k <= cache_size; a rise O(d * log k) and usually much
-less (it stops early); a fall O(d * f * k) at worst.
+less (it stops early); a fall O(d * f * k) at worst; a bulk build O(total characters * k).
 
 ```pycon
 >>> trie = TopKTrie([("the", 50), ("then", 20), ("there", 30), ("they", 40)], cache_size=2)
@@ -39,27 +41,66 @@ less (it stops early); a fall O(d * f * k) at worst.
 from __future__ import annotations
 
 from bisect import bisect_left, insort
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from heapq import heapify, heappop, heappush, merge, nsmallest
 from itertools import chain, count, islice
 from typing import Any
 
 from designpatterns_ref.autocomplete._shared import CompleterBase, check_int
+from designpatterns_ref.autocomplete._tree import (
+    FANOUT,
+    NO_KIDS,
+    Branch,
+    adopt,
+    build_chars,
+    child_of,
+    disown,
+    sorted_keys,
+    walk_chars,
+)
 from designpatterns_ref.autocomplete.base import RankKey, _rank_key
 
 __all__ = ["TopKTrie"]
 
 
-class _Node:
-    """A trie node. Its cache ``top`` holds the very key objects found in the ``key`` of the
-    terms' nodes, never copies, so ``is`` tells whether a cache holds a term."""
+class _Node(Branch):
+    """A trie node with ``top``, the best keys of its subtree, best first (its kids are in no
+    particular order). The caches hold the very key objects found in the ``key`` of the terms'
+    nodes, never copies, so ``is`` tells whether a cache holds a term."""
 
-    __slots__ = ("children", "key", "top")
+    __slots__ = ("top",)
 
-    def __init__(self) -> None:
-        self.children: dict[str, _Node] = {}
-        self.key: RankKey | None = None  # this node's own term, if one ends here
-        self.top: list[RankKey] = []  # the best keys of the subtree, best first
+    def __init__(self, label: str = "", key: RankKey | None = None) -> None:
+        self.label = label
+        self.kids = NO_KIDS
+        self.children = None
+        self.key = key  # this node's own term, if one ends here
+        self.top: list[RankKey] = [] if key is None else [key]
+
+
+def _finisher(size: int) -> Callable[[_Node], None]:
+    """``finish(node)`` for ``_tree.build_chars``: close a node whose subtree is complete and
+    has kids. Its cache is the best ``size`` of its own key and its kids' caches, since each
+    kid's cache holds the best of the kid's subtree."""
+
+    def finish(node: _Node) -> None:
+        kids = node.kids
+        if len(kids) == 1:
+            if node.key is None:  # a link in a chain: the kid's cache, copied
+                node.top = kids[0].top[:]
+                return
+            top = [node.key, *kids[0].top]
+        else:
+            if len(kids) >= FANOUT:
+                node.children = {kid.label[0]: kid for kid in kids}
+            top = [] if node.key is None else [node.key]
+            for kid in kids:
+                top += kid.top
+        top.sort()  # sorted runs: a merge
+        del top[size:]
+        node.top = top
+
+    return finish
 
 
 class TopKTrie(CompleterBase):
@@ -93,33 +134,20 @@ class TopKTrie(CompleterBase):
             return {}
         return {"cache_size": check_int("cache_size", param, 1, 10_000)}
 
-    def _load(self, ranked: list[tuple[str, int]]) -> None:
-        # Best first: a node's cache is simply the first cache_size terms that pass through it.
-        size = self._size
-        self._root = root = _Node()
-        self._weights = {}
-        for term, weight in ranked:
-            key = _rank_key(term, weight)
-            self._weights[term] = weight
-            node = root
-            if len(node.top) < size:
-                node.top.append(key)
-            for char in term:
-                child = node.children.get(char)
-                if child is None:
-                    child = node.children[char] = _Node()
-                if len(child.top) < size:
-                    child.top.append(key)
-                node = child
-            node.key = key
+    def _build_pairs(self, terms: list[str], weights: list[int]) -> None:
+        # Bottom-up from the sorted terms (see _tree.build_chars): each node's cache is made
+        # once, from its kids' caches, when the walk leaves it.
+        self._weights, alphabetical, keys = sorted_keys(terms, weights)
+        self._root = build_chars(alphabetical, keys, _Node, _finisher(self._size))
 
     def _apply(self, term: str, old: int | None, new: int | None) -> None:
         node = self._root
         path = [node]
         for char in term:
-            child = node.children.get(char)
+            child = child_of(node, char)
             if child is None:  # only when adding a term
-                child = node.children[char] = _Node()
+                child = _Node(char)
+                adopt(node, child)
             path.append(child)
             node = child
         held = node.key  # the very object the caches hold (see _rise)
@@ -133,9 +161,9 @@ class TopKTrie(CompleterBase):
             if new_key is None:  # prune the nodes left empty
                 for depth in range(len(path) - 1, 0, -1):
                     node = path[depth]
-                    if node.key is not None or node.children:
+                    if node.key is not None or node.kids:
                         break
-                    del path[depth - 1].children[term[depth - 1]]
+                    disown(path[depth - 1], node)
 
     def _rise(self, path: list[_Node], held: RankKey | None, new_key: RankKey) -> None:
         """Move ``held`` (``None``: a new term) up to ``new_key`` in the caches of ``path``.
@@ -175,17 +203,11 @@ class TopKTrie(CompleterBase):
                     insort(top, new_key)
             else:  # the k-th place may now belong to a term outside the cache
                 own = () if node.key is None else (node.key,)
-                lists = (child.top for child in node.children.values())
+                lists = (kid.top for kid in node.kids)
                 node.top = nsmallest(size, chain(own, *lists))
 
     def _start(self, prefix: str) -> _Node | None:
-        node = self._root
-        for char in prefix:
-            child = node.children.get(char)
-            if child is None:
-                return None
-            node = child
-        return node
+        return walk_chars(self._root, prefix)
 
     def _top(self, starts: list[_Node], k: int, skip: set[str]) -> list[RankKey]:
         if k + len(skip) <= self._size:  # the caches hold the answer
@@ -214,12 +236,12 @@ class TopKTrie(CompleterBase):
             else:
                 if node.key is not None:
                     heappush(heap, (node.key, next(tick), None))
-                for child in node.children.values():
-                    heappush(heap, (child.top[0], next(tick), child))
+                for kid in node.kids:
+                    heappush(heap, (kid.top[0], next(tick), kid))
         return out
 
     def _fuzzy_root(self, char: str) -> _Node | None:
-        return self._root.children.get(char)
+        return child_of(self._root, char)
 
     def _fuzzy_children(self, state: _Node) -> Iterable[tuple[str, _Node]]:
-        return state.children.items()
+        return [(kid.label, kid) for kid in state.kids]

@@ -11,7 +11,7 @@ long one.
 
 Trade-off: updates are cheap (a weight change walks the term's path once, re-sorting one
 child list per level, and stops where the subtree maximum no longer changes), but a node per
-character costs memory: the most of any structure here. Choose
+character costs memory: more than any structure here but the TopKTrie. Choose
 :class:`~designpatterns_ref.autocomplete.radix.RadixTrie` for the same behaviour in fewer
 nodes, :class:`~designpatterns_ref.autocomplete.topk.TopKTrie` when reads dominate.
 
@@ -37,7 +37,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from designpatterns_ref.autocomplete._shared import CompleterBase
-from designpatterns_ref.autocomplete._tree import Node, best_first, build_sorted, refresh
+from designpatterns_ref.autocomplete._tree import (
+    Node,
+    adopt,
+    best_first,
+    build_chars,
+    child_of,
+    finish,
+    refresh,
+    sorted_keys,
+    walk_chars,
+)
 from designpatterns_ref.autocomplete.base import RankKey, _rank_key
 
 __all__ = ["Trie"]
@@ -51,39 +61,33 @@ class Trie(CompleterBase):
 
     _root: Node
 
-    def _build(self, weights: dict[str, int], alphabetical: list[str]) -> None:
-        # Bottom-up from the sorted terms (see _tree.build_sorted): one node per new character,
+    def _build_pairs(self, terms: list[str], weights: list[int]) -> None:
+        # Bottom-up from the sorted terms (see _tree.build_chars): one node per new character,
         # each node finished (children sorted, best set) when the walk leaves it.
-        self._weights = weights
-        self._root = build_sorted(alphabetical, weights, single_chars=True)
+        self._weights, alphabetical, keys = sorted_keys(terms, weights)
+        self._root = build_chars(alphabetical, keys, Node, finish)
 
     def _apply(self, term: str, old: int | None, new: int | None) -> None:
         node = self._root
         path = [node]
         for char in term:
-            child = node.children.get(char)
+            child = child_of(node, char)
             if child is None:  # only when adding a term
-                child = node.children[char] = Node(char)
-                node.kids.append(child)
+                child = Node(char)
+                adopt(node, child)
             path.append(child)
             node = child
         node.key = None if new is None else _rank_key(term, new)
         refresh(path)
 
     def _start(self, prefix: str) -> Node | None:
-        node = self._root
-        for char in prefix:
-            child = node.children.get(char)
-            if child is None:
-                return None
-            node = child
-        return node
+        return walk_chars(self._root, prefix)
 
     def _top(self, starts: list[Node], k: int, skip: set[str]) -> list[RankKey]:
         return best_first(starts, k, skip)
 
     def _fuzzy_root(self, char: str) -> Node | None:
-        return self._root.children.get(char)
+        return child_of(self._root, char)
 
     def _fuzzy_children(self, state: Node) -> Iterable[tuple[str, Node]]:
-        return state.children.items()
+        return [(kid.label, kid) for kid in state.kids]
