@@ -9,14 +9,14 @@ needed = max(by memory, by fan-out, by connection count), and the bottleneck is 
 term is largest. Trade-off: a linear model ignores kernel socket buffers beyond the measured
 ones, TLS, and bursts; it tells you which resource runs out first, not an exact bill.
 
-With the figures measured on this machine (13,724 B per idle connection server-side, 13 ms
-of CPU to fan one message out to 1,000 sockets, so about 77,000 frames a second a core; see
+With the figures measured on this machine (13,498 B per idle connection server-side, 12 ms
+of CPU to fan one message out to 1,000 sockets, so about 83,000 frames a second a core; see
 docs/case-studies/slack-gateway.md):
 
->>> m = capacity(1_000_000, bytes_per_conn=13_724, fanout_frames_per_s=77_000,
+>>> m = capacity(1_000_000, bytes_per_conn=13_498, fanout_frames_per_s=83_000,
 ...              messages_per_s=2_000, members=100, memory_per_gateway=8 * 2**30)
 >>> m["gateways"], m["bottleneck"], m["by_memory"], m["memory_gib"]
-(3, 'fan-out', 2, 12.78)
+(3, 'fan-out', 2, 12.57)
 """
 
 from __future__ import annotations
