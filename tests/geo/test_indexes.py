@@ -182,6 +182,16 @@ def test_stale_drivers_are_dropped_on_the_clock(make: Factory) -> None:
     assert len(index) == 0
 
 
+def test_removing_a_stale_driver_answers_false(make: Factory) -> None:
+    clock = ManualClock()
+    index = make(clock)
+    index.upsert("old", 1.0, 2.0)
+    index.upsert("fresh", 1.0, 2.0, at=50.0)
+    clock.advance(61.0)  # "old" is past its 60 s TTL, and nothing has read the index since
+    assert index.remove("old") is False
+    assert index.remove("fresh") is True and len(index) == 0
+
+
 @pytest.mark.parametrize(
     ("call", "words"),
     [

@@ -164,8 +164,9 @@ class RedisGeoIndex:
         pipe.execute()
 
     def remove(self, driver_id: str) -> bool:
-        """Forget a driver; True if it was there."""
+        """Forget a driver; True if it was there (a stale driver is not: it expires first)."""
         driver_id = check_driver_id(driver_id)
+        self._expire()
         pipe = self._client.pipeline(transaction=True)
         pipe.zrem(self._all, driver_id)
         pipe.zrem(self._free, driver_id)
