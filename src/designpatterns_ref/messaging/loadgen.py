@@ -28,7 +28,6 @@ hard limit.
 from __future__ import annotations
 
 import asyncio
-import base64
 import concurrent.futures
 import os
 import resource
@@ -41,8 +40,16 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from designpatterns_ref.messaging.base import MessagingError, check_seq
+from designpatterns_ref.messaging.receivers import client_frame, upgrade_request
 
 __all__ = ["RawSocket", "cpu_seconds", "measure_cluster", "measure_scale", "raise_nofile", "rss_of"]
+
+
+def _percentiles_ms(lat: list[float]) -> dict[str, float]:
+    """p50 and p99 in ms of sorted latencies in seconds (p99: ``lat[int(0.99 * (n - 1))]``)."""
+    if not lat:
+        return {"p50_ms": float("nan"), "p99_ms": float("nan")}
+    return {"p50_ms": statistics.median(lat) * 1e3, "p99_ms": lat[int(0.99 * (len(lat) - 1))] * 1e3}
 
 
 def _run(make: Callable[[], Coroutine[Any, Any, dict[str, Any]]]) -> dict[str, Any]:
@@ -88,21 +95,12 @@ class RawSocket(asyncio.Protocol):
         self.upgraded = False
         self.ready = asyncio.get_running_loop().create_future()
 
-    @staticmethod
-    def encode(payload: bytes) -> bytes:
-        """A masked text frame (mask key 0000: XOR changes nothing, the header says masked)."""
-        n = len(payload)
-        head = bytes([0x81, 0x80 | n]) if n < 126 else bytes([0x81, 0xFE]) + n.to_bytes(2, "big")
-        return head + b"\0\0\0\0" + payload
+    #: A masked text frame (:func:`~designpatterns_ref.messaging.receivers.client_frame`).
+    encode = staticmethod(client_frame)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
-        key = base64.b64encode(os.urandom(16)).decode()
-        self.transport.write(  # type: ignore[union-attr]
-            f"GET / HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nUpgrade: websocket\r\n"
-            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-            "Sec-WebSocket-Version: 13\r\n\r\n".encode()
-        )
+        self.transport.write(upgrade_request(self.host, self.port))  # type: ignore[union-attr]
 
     def send(self, payload: bytes) -> None:
         """Write one text frame."""
@@ -228,8 +226,7 @@ async def _measure(
         "connections": connections, "members": members, "rounds": rounds,
         "receivers": receivers,
         "server_bytes_per_conn": server_per, "client_bytes_per_conn": client_per,
-        "p50_ms": statistics.median(lat) * 1e3 if lat else float("nan"),
-        "p99_ms": lat[int(0.99 * (len(lat) - 1))] * 1e3 if lat else float("nan"),
+        **_percentiles_ms(lat),
         "delivered": len(lat), "expected": members * rounds, "messages_per_s": rate,
         "server_cpu_ms_per_fanout": cpu_ms, "latencies_ms": [x * 1e3 for x in lat],
     }  # fmt: skip
@@ -313,8 +310,7 @@ async def _measure_cluster(redis_url: str, members: int, rounds: int) -> dict[st
                  for t in ts)  # fmt: skip
     return {
         "members": members, "gateways": len(ports), "rounds": rounds,
-        "p50_ms": statistics.median(lat) * 1e3 if lat else float("nan"),
-        "p99_ms": lat[int(0.99 * (len(lat) - 1))] * 1e3 if lat else float("nan"),
+        **_percentiles_ms(lat),
         "delivered": len(lat), "expected": members * rounds,
     }  # fmt: skip
 

@@ -22,7 +22,6 @@ round trip per miss and per batch; SQLite is local and needs no server.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -33,6 +32,7 @@ from designpatterns_ref.messaging.base import (
     check_id,
     check_seq,
 )
+from designpatterns_ref.messaging.sqlite import _open_wal
 from designpatterns_ref.redisclient import DEFAULT_DEADLINE_S, bounded_client, check_deadline
 from designpatterns_ref.redisclient import outages_as as _outages_as
 
@@ -87,19 +87,7 @@ class SQLiteReadStore:
         if not isinstance(path, str | Path) or (isinstance(path, str) and not path.isprintable()):
             raise MessagingTypeError(f"path={path!r:.80} must be a printable str or a Path")
         self.path = str(path)
-        try:
-            self._db = sqlite3.connect(self.path, isolation_level=None)
-        except (sqlite3.Error, ValueError) as exc:
-            raise MessagingError(f"path={path!r:.80} cannot be opened: {exc}") from exc
-        try:  # the first statements read the file: one that is not a database fails here
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute(_SCHEMA)
-        except sqlite3.DatabaseError as exc:
-            self._db.close()
-            raise MessagingError(
-                f"path={path!r:.80} is not a usable SQLite database: {exc}"
-            ) from None
+        self._db = _open_wal(path, _SCHEMA)
 
     def load(self, user: str, channel: str) -> tuple[int, int] | None:
         """The stored record, or None."""

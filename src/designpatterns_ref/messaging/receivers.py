@@ -35,9 +35,29 @@ import time
 
 from designpatterns_ref.messaging.base import MessagingError, MessagingTypeError, check_id
 
-__all__ = ["Receivers", "parse_frames"]
+__all__ = ["Receivers", "client_frame", "parse_frames", "upgrade_request"]
 
 _KEY = b'"client_msg_id": "'
+
+
+def upgrade_request(host: str, port: int) -> bytes:
+    """A client's WebSocket upgrade request (RFC 6455 section 4.1) with a fresh random key."""
+    from base64 import b64encode
+
+    key = b64encode(os.urandom(16)).decode()
+    return (
+        f"GET / HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
+        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+        "Sec-WebSocket-Version: 13\r\n\r\n"
+    ).encode()
+
+
+def client_frame(payload: bytes) -> bytes:
+    """A masked text frame (mask key 0000: XOR changes nothing, the header says masked), as a
+    client must send; up to 65,535 bytes of payload."""
+    n = len(payload)
+    head = bytes((0x81, 0x80 | n)) if n < 126 else bytes((0x81, 0xFE)) + n.to_bytes(2, "big")
+    return head + b"\0\0\0\0" + payload
 
 
 def _frame_at(buf: bytes, i: int) -> tuple[int, int]:
@@ -70,17 +90,10 @@ def parse_frames(buf: bytes) -> tuple[list[bytes], bytes]:
 
 def _open(port: int, secret: bytes, user: str) -> tuple[socket.socket, bytes]:
     """One upgraded, hello'd socket, and the bytes it already holds after ``ready``."""
-    from base64 import b64encode
-
     from designpatterns_ref.messaging.token import make_token
 
     sock = socket.create_connection(("127.0.0.1", port), timeout=30)  # for the handshake
-    key = b64encode(os.urandom(16)).decode()
-    sock.sendall(
-        f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
-        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-        "Sec-WebSocket-Version: 13\r\n\r\n".encode()
-    )
+    sock.sendall(upgrade_request("127.0.0.1", port))
     buf = b""
     while b"\r\n\r\n" not in buf:
         chunk = sock.recv(4096)
@@ -92,7 +105,7 @@ def _open(port: int, secret: bytes, user: str) -> tuple[socket.socket, bytes]:
     buf = buf[buf.index(b"\r\n\r\n") + 4 :]
     token = make_token(secret, user, expires=time.time() + 3600)
     hello = f'{{"op": "hello", "token": "{token}", "device": "d"}}'.encode()
-    sock.sendall(bytes((0x81, 0xFE)) + len(hello).to_bytes(2, "big") + b"\0\0\0\0" + hello)
+    sock.sendall(client_frame(hello))
     while True:
         _, end = _frame_at(buf, 0)
         if end >= 0:  # the first frame after hello is "ready"
@@ -103,21 +116,18 @@ def _open(port: int, secret: bytes, user: str) -> tuple[socket.socket, bytes]:
         buf += chunk
 
 
-def _rss() -> int:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-
-
 def _main(port: int, secret: bytes, users: list[str]) -> None:
     """The receiving process: open, say ``ready BYTES``, then stamp frames until ``stop``."""
-    before = _rss()
+    from designpatterns_ref.messaging.loadgen import rss_of  # here: loadgen imports this module
+
+    before = rss_of()
     socks: dict[int, socket.socket] = {}
     bufs: dict[int, bytes] = {}
     for user in users:
         sock, rest = _open(port, secret, user)
         sock.setblocking(False)
         socks[sock.fileno()], bufs[sock.fileno()] = sock, rest
-    print(f"ready {_rss() - before}", flush=True)
+    print(f"ready {rss_of() - before}", flush=True)
     stamps: dict[str, dict[int, float]] = {}  # key -> socket -> first arrival
     poller, stdin = select.epoll(), sys.stdin.fileno()
     poller.register(stdin, select.EPOLLIN)

@@ -40,6 +40,27 @@ CREATE TABLE IF NOT EXISTS messages (
 """
 
 
+def _open_wal(
+    path: str | Path, schema: str, *, check_same_thread: bool = True
+) -> sqlite3.Connection:
+    """An autocommit connection to the database at ``path`` (checked by the caller) in WAL
+    mode, with ``schema`` created; :class:`MessagingError` when it cannot be opened or is not
+    a database (the first statements read the file, so a file of another kind fails there,
+    and is closed)."""
+    try:
+        db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=check_same_thread)
+    except (sqlite3.Error, UnicodeEncodeError, ValueError) as exc:
+        raise MessagingError(f"path={path!r:.80} cannot be opened: {exc}") from exc
+    try:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute(schema)
+    except sqlite3.DatabaseError as exc:
+        db.close()
+        raise MessagingError(f"path={path!r:.80} is not a usable SQLite database: {exc}") from None
+    return db
+
+
 class SQLiteStore:
     """Conversation logs in a SQLite file (``":memory:"`` for a throwaway one)."""
 
@@ -48,20 +69,8 @@ class SQLiteStore:
             raise MessagingTypeError(f"path={path!r:.80} must be a str or a Path")
         if isinstance(path, str) and (not path or not path.isprintable()):
             raise MessagingError(f"path={path!r:.80} must be a non-empty printable path")
-        try:
-            self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-        except (sqlite3.Error, UnicodeEncodeError, ValueError) as exc:
-            raise MessagingError(f"path={path!r:.80} cannot be opened: {exc}") from exc
+        self._db = _open_wal(path, _SCHEMA, check_same_thread=False)
         self.path = str(path)
-        try:  # the first statements read the file: one that is not a database fails here
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute(_SCHEMA)
-        except sqlite3.DatabaseError as exc:
-            self._db.close()
-            raise MessagingError(
-                f"path={path!r:.80} is not a usable SQLite database: {exc}"
-            ) from None
 
     def append(self, conv: str, sender: str, client_msg_id: str, body: str) -> tuple[Message, bool]:
         """Store a message, or return the one this ``(sender, client_msg_id)`` already stored."""

@@ -43,6 +43,7 @@ from collections.abc import Iterable
 
 from designpatterns_ref.shortcode.base import ShortCodeError
 from designpatterns_ref.shortcode.blocklist import Blocklist
+from designpatterns_ref.shortcode.obfuscate import Obfuscator
 
 __all__ = ["AvoidingCodes"]
 
@@ -150,6 +151,25 @@ class AvoidingCodes:
             out.append(self.chars[c])
             s = self._next[s][c]
         return "".join(out)
+
+    def _walked_code(self, n: int, obfuscator: Obfuscator | None) -> str:
+        """The clean code of number ``n``: the ``n``-th, or with ``obfuscator`` (of this width)
+        the one its permutation gives, walked along ``n``'s cycle back into ``[0, count)``
+        (cycle walking: a bijection of ``[0, count)``)."""
+        if obfuscator is not None:
+            n = obfuscator.permute(n)
+            while n >= self.count:
+                n = obfuscator.permute(n)
+        return self.code(n)
+
+    def _walked_number(self, code: str, obfuscator: Obfuscator | None) -> int:
+        """The inverse of ``_walked_code``."""
+        n = self.number(code)
+        if obfuscator is not None:
+            n = obfuscator.unpermute(n)
+            while n >= self.count:
+                n = obfuscator.unpermute(n)
+        return n
 
     def number(self, code: str) -> int:
         """The number of a clean code (the inverse of :meth:`code`); a blocked code, or one

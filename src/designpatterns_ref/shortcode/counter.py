@@ -99,11 +99,7 @@ class NumberCodes:
         if self.limit is not None and n >= self.limit:
             self.check(n)
         if self.avoid is not None:
-            if self.obfuscator is not None:  # walk the cycle back into [0, clean count)
-                n = self.obfuscator.permute(n)
-                while n >= self.avoid.count:
-                    n = self.obfuscator.permute(n)
-            return self.avoid.code(n)
+            return self.avoid._walked_code(n, self.obfuscator)
         if self.obfuscator is not None:
             return self.obfuscator.encode(n)
         return self.alphabet.encode(n, self.width)

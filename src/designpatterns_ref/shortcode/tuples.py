@@ -220,11 +220,7 @@ class TupleCodes:
         """The code of a tuple: exactly :attr:`width` characters."""
         n = self.pack(values)
         if self._avoid is not None:
-            if self._ob is not None:  # walk the permutation's cycle back into [0, clean count)
-                n = self._ob.permute(n)
-                while n >= self._avoid.count:
-                    n = self._ob.permute(n)
-            return self._avoid.code(n)
+            return self._avoid._walked_code(n, self._ob)
         if self._ob is not None:
             return self._ob.encode(n)
         return self.alphabet.encode(n, self.width)
@@ -240,13 +236,9 @@ class TupleCodes:
             )
         if self._avoid is not None:
             try:
-                n = self._avoid.number(code)
+                n = self._avoid._walked_number(code, self._ob)
             except ShortCodeError as exc:
                 raise ShortCodeError(f"TupleCodes.decode: code={code!r}: {exc}") from None
-            if self._ob is not None:
-                n = self._ob.unpermute(n)
-                while n >= self._avoid.count:
-                    n = self._ob.unpermute(n)
         elif self._ob is not None:
             n = self._ob.decode(code)
         else:
