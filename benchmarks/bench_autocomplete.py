@@ -30,6 +30,7 @@ from designpatterns_ref.autocomplete._bench import (
     peer_files,
     peers,
 )
+from designpatterns_ref.autocomplete._floor import floor_parts
 from designpatterns_ref.autocomplete.corpus import english, sample_prefixes
 
 pytest.importorskip("wordfreq")
@@ -102,6 +103,16 @@ def test_build_and_collect(benchmark: Any, words: list[tuple[str, int]], name: s
     benchmark.pedantic(build_and_collect, setup=setup, rounds=3, iterations=1)
 
 
+FLOOR = list(floor_parts(english(50)))
+
+
+@pytest.mark.parametrize("part", FLOOR)
+def test_build_floor(benchmark: Any, words: list[tuple[str, int]], part: str) -> None:
+    # What a build cannot avoid (autocomplete._floor), beside test_build's whole builds.
+    run, _, _ = floor_parts(words)[part]
+    benchmark.pedantic(run, rounds=3, iterations=1)
+
+
 LOADERS = {
     **{name: own_files(name) for name in STRUCTURES},
     **{f"{name} (peer)": files for name, files in peer_files().items() if name != "pygtrie"},
@@ -145,6 +156,13 @@ def test_structures_and_peers_agree_with_the_oracle(words: list[tuple[str, int]]
 
 def test_bench_steps_quick_run() -> None:
     tables = [table for _, step in bench_steps(True) for table in step()]
-    assert len(tables) == 1
-    names = [row[0] for row in tables[0].rows]
+    assert len(tables) == 2
+    floor, main = tables
+    names = [row[0] for row in main.rows]
     assert names[:5] == list(STRUCTURES)
+    parts = [row[0] for row in floor.rows]
+    assert parts[:6] == list(floor_parts(english(50)))
+    assert parts[6:] == [f"{name}: whole build" for name in STRUCTURES] + [
+        "sorted list + bisect (peer): whole build"
+    ]
+    assert floor.rows[-1][3] == "1.00"  # the sorted list, against itself

@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from designpatterns_ref.autocomplete._floor import floor_table
 from designpatterns_ref.autocomplete.base import Completer, _rank_key
 from designpatterns_ref.autocomplete.corpus import english, sample_prefixes
 from designpatterns_ref.autocomplete.frozen import FrozenCompleter
@@ -416,7 +417,12 @@ def bench_steps(quick: bool) -> list[tuple[str, Callable[[], list[Table]]]]:
         )
         return [table]
 
+    def floor() -> list[Table]:
+        builders = {**STRUCTURES, "sorted list + bisect (peer)": SortedListPeer}
+        return [floor_table(loaded[0].items, builders, "sorted list + bisect (peer)")]
+
     steps: list[tuple[str, Callable[[], list[Table]]]] = [("load English words", load)]
+    steps.append(("build floor", floor))
     steps += [(name, ours(name)) for name in STRUCTURES]
     steps += [(f"peer: {name}", peer(name, *pair)) for name, pair in peers().items()]
     steps.append(("report", report))
