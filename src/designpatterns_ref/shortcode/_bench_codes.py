@@ -50,6 +50,10 @@ def bench_tuples(quick: bool) -> list[Table]:
     codecs.append(("TupleCodes, plain (this library)", plain.encode, plain.decode))
     clean = TupleCodes((1024, 2**40), key="bench", blocklist=Blocklist(DEFAULT_WORDS))
     codecs.append(("TupleCodes, keyed, DEFAULT_WORDS blocked", clean.encode, clean.decode))
+    peer_words = sqids_words()
+    if peer_words is not None:  # the list and the rule sqids' own blocklist uses
+        like = TupleCodes((1024, 2**40), key="bench", blocklist=Blocklist(peer_words, rule="sqids"))
+        codecs.append(("TupleCodes, keyed, sqids' list and rule", like.encode, like.decode))
     if installed("sqids"):
         from sqids import Sqids
 

@@ -20,8 +20,14 @@ still holds ``i`` (subtract the subtrees passed over); the number of a code adds
 position, the subtrees of the characters before its own. Both are exact inverses, and since
 they keep alphabet order, codes sort as their numbers do.
 
-Words are compared ignoring case (the automaton reads ``c.lower()``), which is the
-``"anywhere"`` rule of :class:`~designpatterns_ref.shortcode.blocklist.Blocklist`.
+Words are compared ignoring case (the automaton reads ``c.lower()``). Under the ``"anywhere"``
+rule of :class:`~designpatterns_ref.shortcode.blocklist.Blocklist` a word blocks a code that
+contains it; under the ``"sqids"`` rule a short word (3 characters or fewer) blocks only the
+code equal to it, and a word with a digit only a code that starts or ends with it. Both fit the
+same automaton: the code is read between two marks, ``^`` before its first character and ``$``
+after its last, and a word is entered as ``w``, as ``^w`` and ``w$``, or as ``^w$``. A mark
+occurs once, at its end of the code, so an anchored word can only match there; a node is dead
+if reading ``$`` from it completes a word, so ``count[0]`` counts only such live endings.
 
 Trade-off: a table of ``width * states`` counts and a cached prefix-sum row per (length, node)
 visited, against the cycle walk's zero memory; in exchange any number has a code, and the
@@ -33,6 +39,8 @@ to build; O(width * log base) per code either way (a binary search in each prefi
 (8, ['aa', 'ac', 'ba', 'bb', 'bc', 'ca', 'cb', 'cc'])
 >>> codes.number("bc")
 4
+>>> AvoidingCodes("abc", ["ab"], 2, rule="sqids").count  # a short word: only "ab" itself
+8
 """
 
 from __future__ import annotations
@@ -42,19 +50,35 @@ from collections import deque
 from collections.abc import Iterable
 
 from designpatterns_ref.shortcode.base import ShortCodeError
-from designpatterns_ref.shortcode.blocklist import Blocklist
+from designpatterns_ref.shortcode.blocklist import RULES, Blocklist, _split_by_rule
 from designpatterns_ref.shortcode.obfuscate import Obfuscator
 
 __all__ = ["AvoidingCodes"]
 
+_START, _END = "^^", "$$"  # the marks before and after a code: two characters, so no
+# character of an alphabet or a word is ever taken for one
+
 
 class AvoidingCodes:
-    """The fixed-width codes over ``chars`` containing none of ``words`` (ignoring case),
-    numbered ``0 .. count - 1`` in alphabet order."""
+    """The fixed-width codes over ``chars`` that none of ``words`` blocks (ignoring case,
+    under ``rule``: see the module docstring), numbered ``0 .. count - 1`` in alphabet order."""
 
-    __slots__ = ("_count", "_cum", "_dead", "_index", "_next", "chars", "count", "width")
+    __slots__ = (
+        "_count",
+        "_cum",
+        "_dead",
+        "_index",
+        "_next",
+        "_start",
+        "chars",
+        "count",
+        "rule",
+        "width",
+    )
 
-    def __init__(self, chars: str, words: Iterable[str], width: int) -> None:
+    def __init__(
+        self, chars: str, words: Iterable[str], width: int, *, rule: str = "anywhere"
+    ) -> None:
         if not isinstance(chars, str) or len(chars) < 2 or len(set(chars)) != len(chars):
             raise ShortCodeError(f"AvoidingCodes: chars={chars!r:.80} must be 2+ distinct chars")
         if isinstance(words, str | bytes) or not isinstance(words, Iterable):
@@ -65,15 +89,22 @@ class AvoidingCodes:
                 raise ShortCodeError(f"AvoidingCodes: word {w!r:.80} must be a non-empty str")
         if isinstance(width, bool) or not isinstance(width, int) or not 1 <= width <= 64:
             raise ShortCodeError(f"AvoidingCodes: width={width!r:.80} must be an int in [1, 64]")
-        self.chars, self.width = chars, width
+        if not isinstance(rule, str) or rule not in RULES:
+            raise ShortCodeError(f"AvoidingCodes: rule={rule!r:.80} must be one of {RULES}")
+        self.chars, self.width, self.rule = chars, width, rule
         self._index = {c: i for i, c in enumerate(chars)}
-        lows = [c.lower() for c in chars]
-        # the trie of the lower-cased words
+        base = len(chars)
+        symbols = [c.lower() for c in chars] + [_START, _END]  # columns base, base + 1: marks
+        exact, ends, anywhere = _split_by_rule(words, rule)
+        patterns = [list(w) for w in anywhere]
+        patterns += [[_START, *w] for w in ends] + [[*w, _END] for w in ends]
+        patterns += [[_START, *w, _END] for w in exact]
+        # the trie of the patterns
         goto: list[dict[str, int]] = [{}]
         dead = [False]
-        for w in words:
+        for pattern in patterns:
             s = 0
-            for c in w.lower():
+            for c in pattern:
                 if c not in goto[s]:
                     goto.append({})
                     dead.append(False)
@@ -83,12 +114,12 @@ class AvoidingCodes:
         # suffix links in breadth-first order (a node's link is shallower, so it is done
         # first), and the full transition table by character index
         first: dict[str, int] = {}  # lower-cased symbol -> one index that reads it
-        for i, c in enumerate(lows):
+        for i, c in enumerate(symbols):
             first.setdefault(c, i)
         n = len(goto)
-        nxt = [[0] * len(chars) for _ in range(n)]
+        nxt = [[0] * len(symbols) for _ in range(n)]
         link = [0] * n
-        nxt[0] = [goto[0].get(c, 0) for c in lows]
+        nxt[0] = [goto[0].get(c, 0) for c in symbols]
         queue = deque(t for c, t in goto[0].items() if c in first)
         while queue:
             s = queue.popleft()
@@ -97,35 +128,35 @@ class AvoidingCodes:
                 if c in first:  # a symbol outside the alphabet is never read
                     link[t] = nxt[link[s]][first[c]]
                     queue.append(t)
-            nxt[s] = [goto[s].get(c, nxt[link[s]][i]) for i, c in enumerate(lows)]
-        self._next, self._dead = nxt, dead
-        count = [[0 if d else 1 for d in dead]]
+            nxt[s] = [goto[s].get(c, nxt[link[s]][i]) for i, c in enumerate(symbols)]
+        self._next, self._dead = [row[:base] for row in nxt], dead
+        self._start = nxt[0][base]  # where a code begins: the start mark read
+        # a live node is a clean end only if the end mark read there completes no word
+        count = [[0 if dead[s] or dead[nxt[s][base + 1]] else 1 for s in range(n)]]
         for _ in range(width):
             prev = count[-1]
-            count.append([0 if dead[s] else sum(prev[t] for t in nxt[s]) for s in range(n)])
+            count.append([0 if dead[s] else sum(prev[t] for t in nxt[s][:base]) for s in range(n)])
         self._count = count
         self._cum: dict[tuple[int, int], list[int]] = {}
-        self.count: int = count[width][0]
-        """How many codes of the width contain no word."""
+        self.count: int = count[width][self._start]
+        """How many codes of the width no word blocks."""
 
     @classmethod
     def for_blocklist(
         cls, chars: str, blocklist: object, width: int, *, where: str
     ) -> AvoidingCodes:
-        """The clean codes of ``blocklist`` (a :class:`Blocklist` with the ``"anywhere"`` rule,
-        every word spellable in ``chars`` ignoring case); errors name ``where``."""
+        """The codes ``blocklist`` (a :class:`Blocklist`, either rule, every word spellable
+        in ``chars`` ignoring case) does not block; errors name ``where``."""
         if not isinstance(blocklist, Blocklist):
             raise ShortCodeError(f"{where}: blocklist={blocklist!r:.80} must be a Blocklist")
-        if blocklist.rule != "anywhere":
-            raise ShortCodeError(
-                f"{where}: blocklist rule={blocklist.rule!r}; fixed-width codes count the codes "
-                "that avoid the words anywhere, so only rule='anywhere' is supported"
-            )
         blocklist.check_spellable(chars, where)
-        return cls(chars, blocklist.words, width)
+        return cls(chars, blocklist.words, width, rule=blocklist.rule)
 
     def __repr__(self) -> str:
-        return f"AvoidingCodes(base={len(self.chars)}, width={self.width}, count={self.count})"
+        return (
+            f"AvoidingCodes(base={len(self.chars)}, width={self.width}, rule={self.rule!r}, "
+            f"count={self.count})"
+        )
 
     def _row(self, k: int, s: int) -> list[int]:
         """Prefix sums, over the characters in order, of the clean strings of ``k`` more
@@ -143,7 +174,7 @@ class AvoidingCodes:
         """The ``i``-th clean code, in alphabet order."""
         if isinstance(i, bool) or not isinstance(i, int) or not 0 <= i < self.count:
             raise ShortCodeError(f"AvoidingCodes.code: i={i!r:.80} is outside [0, {self.count})")
-        out, s = [], 0
+        out, s = [], self._start
         for k in range(self.width, 0, -1):
             row = self._row(k, s)
             c = bisect_right(row, i)  # the first character whose subtree still holds i
@@ -178,7 +209,7 @@ class AvoidingCodes:
             raise ShortCodeError(
                 f"AvoidingCodes.number: code={code!r:.80} must be a str of {self.width} characters"
             )
-        i, s = 0, 0
+        i, s = 0, self._start
         for k, ch in zip(range(self.width, 0, -1), code, strict=True):
             c = self._index.get(ch)
             if c is None:
@@ -187,4 +218,6 @@ class AvoidingCodes:
             s = self._next[s][c]
             if self._dead[s]:
                 raise ShortCodeError(f"AvoidingCodes.number: code={code!r} contains a word")
+        if not self._count[0][s]:  # a word that blocks only at the end of a code
+            raise ShortCodeError(f"AvoidingCodes.number: code={code!r} ends with a word")
         return i

@@ -103,6 +103,23 @@ def _trie_pattern(words: Iterable[str]) -> str:
     return emit(root)
 
 
+def _split_by_rule(words: Iterable[str], rule: str) -> tuple[set[str], set[str], set[str]]:
+    """The lower-cased ``words`` as (those that block only a code equal to them, those that
+    block a code starting or ending with them, those that block a code containing them)."""
+    exact: set[str] = set()
+    ends: set[str] = set()
+    anywhere: set[str] = set()
+    for w in words:
+        w = w.lower()
+        if rule == "sqids" and len(w) <= 3:
+            exact.add(w)
+        elif rule == "sqids" and any(c.isdigit() for c in w):
+            ends.add(w)
+        else:
+            anywhere.add(w)
+    return exact, ends, anywhere
+
+
 class Blocklist:
     """Words a code must not contain, compared ignoring case, under one of :data:`RULES`.
 
@@ -130,16 +147,7 @@ class Blocklist:
         """The words, lower-cased."""
         self.rule = rule
         """How a word matches: ``"anywhere"`` or ``"sqids"``."""
-        exact: set[str] = set()
-        ends: set[str] = set()
-        anywhere: set[str] = set()
-        for w in self.words:
-            if rule == "sqids" and len(w) <= 3:
-                exact.add(w)
-            elif rule == "sqids" and any(c.isdigit() for c in w):
-                ends.add(w)
-            else:
-                anywhere.add(w)
+        exact, ends, anywhere = _split_by_rule(self.words, rule)
         self._exact = frozenset(exact)
         self._ends = tuple(sorted(ends))
         self._anywhere = frozenset(anywhere)

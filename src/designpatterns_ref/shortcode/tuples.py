@@ -35,8 +35,8 @@ separately and join them with a separator character):
   the rest are refused, so a mistyped code is often caught instead of decoding to a
   neighbour (sqids decodes almost any string to some list of numbers).
 
-**A blocklist.** ``blocklist=Blocklist(words)`` (the ``"anywhere"`` rule) keeps every listed
-word out of every code, still one code per tuple: the codes are numbered densely among the
+**A blocklist.** ``blocklist=Blocklist(words)`` (either rule) keeps every listed word out of
+every code, still one code per tuple: the codes are numbered densely among the
 clean ones (:class:`~designpatterns_ref.shortcode.avoiding.AvoidingCodes`, which counts the
 codes avoiding the words through their Aho-Corasick automaton), so the tuple numbered ``n``
 gets the ``n``-th clean code, or with a key the clean code numbered by the permutation walked
@@ -92,8 +92,8 @@ class TupleCodes:
     bounds[i]``). ``key`` (str, bytes or int) turns on the keyed permutation; ``None`` (the
     default) gives plain, order-keeping codes. ``alphabet`` and ``rounds`` are as for
     :class:`~designpatterns_ref.shortcode.obfuscate.Obfuscator`. ``blocklist`` (a
-    :class:`~designpatterns_ref.shortcode.blocklist.Blocklist` with the ``"anywhere"`` rule)
-    keeps its words out of every code.
+    :class:`~designpatterns_ref.shortcode.blocklist.Blocklist`, either rule) keeps its words
+    out of every code.
     """
 
     __slots__ = ("_avoid", "_ob", "alphabet", "arity", "blocklist", "bounds", "key", "space",

@@ -199,7 +199,7 @@ ENTRIES = [
                   {"bounds": (1024, 2**40), "key": "k", "alphabet": None, "rounds": 4,
                    "blocklist": Blocklist(["ab"])}),
     *per_argument("AvoidingCodes", lambda _, **kw: AvoidingCodes(**kw),
-                  {"chars": "abc", "words": ["ab"], "width": 3}),
+                  {"chars": "abc", "words": ["ab"], "width": 3, "rule": "sqids"}),
     Entry("AvoidingCodes.code(i)", call=lambda a, v: a.code(v),
           make=lambda: AvoidingCodes("abc", ["ab"], 3)),
     Entry("AvoidingCodes.number(code)", call=lambda a, v: a.number(v),
