@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import random
 from collections import Counter
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -89,6 +91,37 @@ def test_count_min_never_undercounts(keys: list[int], width: int) -> None:
         assert cms.estimate(k) >= n
 
 
+@pytest.mark.parametrize("width", [1024, 1000, 4096])
+def test_count_min_rows_hash_independently(width: int) -> None:
+    # A pair of keys that shares a cell in one row must not share the cells of every row:
+    # else the minimum over rows protects nothing. With width a power of two, hashes that
+    # keep only the low bits made 7 and 7 + 1024 share all four cells.
+    cms = CountMinSketch(width=width, depth=4, sample=10**9)
+    assert cms._cells(7) != cms._cells(7 + width)
+    for _ in range(100):
+        cms.add(7)
+    assert cms.estimate(7 + width) < 100
+    rng = random.Random(1)
+    one = every = 0
+    for _ in range(20_000):
+        a, b = cms._cells(rng.getrandbits(64)), cms._cells(rng.getrandbits(64))
+        one += a[0] == b[0]
+        every += a == b
+    assert one > 0  # about 20,000 / width pairs share a cell in one row
+    assert every == 0  # and next to none in all four (expected 20,000 / width**4)
+
+
+def test_count_min_overestimates_as_little_as_its_bound() -> None:
+    # After n additions of distinct keys, an unseen key's estimate is the minimum of `depth`
+    # cells holding about n / width each: mostly zero for n = width.
+    cms = CountMinSketch(width=1024, depth=4, sample=10**9)
+    rng = random.Random(2)
+    for _ in range(1024):
+        cms.add(rng.getrandbits(62))
+    unseen = [cms.estimate(rng.getrandbits(62)) for _ in range(2000)]
+    assert sum(unseen) / len(unseen) < 0.2  # four independent rows: P(cell > 0) ** 4 ~ 0.16
+
+
 @settings(max_examples=60, deadline=None)
 @given(capacity=st.integers(1, 120), seq=accesses)
 def test_tinylfu_holds_at_most_its_capacity_and_hits_only_residents(
@@ -120,9 +153,18 @@ def test_wtinylfu_admits_a_new_release_and_resists_a_scan() -> None:
     for _ in range(5):
         for k in range(90):
             cache.access(k, 1)
+    lru = LRUCache(100)
+    for _ in range(5):
+        for k in range(90):
+            lru.access(k, 1)
     for k in range(1000, 1200):  # a scan of one-hit wonders passes through the window only
         cache.access(k, 1)
-    assert sum(k in cache for k in range(90)) == 90
+        lru.access(k, 1)
+    # A one-hit wonder gets in only when the sketch overestimates it past a hot key's five:
+    # all four of its cells shared with hot keys, about (1 - e**(-90/256))**4 = 0.8 % of the
+    # 200, so a key or two; a plain LRU keeps none of the 90.
+    assert sum(k in cache for k in range(90)) >= 86
+    assert not any(k in lru for k in range(90))
     cache.access("new", 1)
     assert cache.access("new", 1)  # a new release hits from the window at once
 

@@ -3,9 +3,11 @@
 Case study: Design a Video Streaming Platform (docs/case-studies/video-streaming.md)
 
 A Count-Min sketch (:class:`CountMinSketch`) estimates how often each key was asked for lately:
-``depth`` rows of ``width`` counters, one hashed cell per row, the estimate is the smallest of a
-key's cells, so it never undercounts; every ``sample`` additions all counters are halved, so old
-popularity fades (Einziger, Friedman and Manes, ACM Transactions on Storage 2017).
+``depth`` rows of ``width`` counters, one cell per row from the row's own hash function (a
+multiply-shift hash with its own multiplier, so two keys that share a cell in one row rarely
+share one in another), the estimate is the smallest of a key's cells, so it never
+undercounts; every ``sample`` additions all counters are halved, so old popularity fades
+(Einziger, Friedman and Manes, ACM Transactions on Storage 2017).
 
 - :class:`TinyLFUCache`: an LRU whose *admission* is guarded by the sketch: on a miss with a full
   cache, the candidate enters only if its estimate beats the LRU victim's. The long tail's
@@ -35,6 +37,20 @@ from designpatterns_ref.streaming.caches import LRUCache, check_key, check_size
 
 __all__ = ["CountMinSketch", "TinyLFUCache", "WTinyLFUCache", "sketch_for"]
 
+_MASK64 = (1 << 64) - 1
+
+
+def _spread(x: int) -> int:
+    """splitmix64's finalizer: each bit of the 64-bit ``x`` moves about half the bits of the
+    result (Python hashes small ints to themselves, so the low bits alone would not do)."""
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9 & _MASK64
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EB & _MASK64
+    return x ^ (x >> 31)
+
+
+#: One odd 64-bit multiplier per row (up to the largest depth, 8), fixed so runs repeat.
+_ROW_MULTIPLIERS = tuple(_spread(0x9E3779B97F4A7C15 * (i + 1) & _MASK64) | 1 for i in range(8))
+
 
 class CountMinSketch:
     """Approximate counts that never undercount; halved every ``sample`` increments (aging).
@@ -51,12 +67,17 @@ class CountMinSketch:
         self.depth = check_int("depth", depth, minimum=1, maximum=8)
         self.sample = check_int("sample", sample, minimum=1, maximum=10**12)
         self._rows = [[0] * self.width for _ in range(self.depth)]
-        self._seeds = [0x9E3779B1 * (i + 1) & 0xFFFFFFFF for i in range(self.depth)]
+        self._multipliers = _ROW_MULTIPLIERS[: self.depth]
         self.additions = 0
 
     def _cells(self, key: Hashable) -> list[int]:
-        h = hash(key)
-        return [((h ^ s) * 0x85EBCA6B + s) % self.width for s in self._seeds]
+        """One cell a row: the key's hash spread over 64 bits, then multiply-shift hashing
+        with the row's own odd multiplier (the top bits of ``x * a mod 2**64``, scaled to
+        ``width``). The rows must be independent: a key pair that shares a cell in one row
+        should not share it in the others, or the minimum over rows protects nothing."""
+        x = _spread(hash(key) & _MASK64)
+        width = self.width
+        return [((x * a) & _MASK64) * width >> 64 for a in self._multipliers]
 
     def add(self, key: Hashable) -> None:
         """Count one more access to ``key`` (halving every counter every ``sample`` adds)."""
