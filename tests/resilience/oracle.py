@@ -96,7 +96,7 @@ class ReferenceBudget:
         self.balance = self.reserve
 
     def deposit(self) -> None:
-        self.balance = min(self.reserve, self.balance + self.ratio)
+        self.balance = min(max(self.reserve, Fraction(1)), self.balance + self.ratio)
 
     def withdraw(self) -> bool:
         if self.balance >= 1:

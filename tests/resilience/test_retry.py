@@ -123,6 +123,31 @@ def test_budget_equals_eager_reference_and_caps_retries(
     assert budget.retries <= reserve + ratio * budget.requests
 
 
+@pytest.mark.parametrize("reserve", [0, 0.5, 0.999])
+def test_a_budget_without_a_whole_reserve_still_retries_on_its_deposits(reserve: float) -> None:
+    # Finagle documents minRetriesPerSec=0 (no reserve) with percentCanRetry still allowing
+    # retries: a reserve under one retry must not refuse every retry whatever the ratio.
+    budget = RetryBudget(1000, reserve=reserve)
+    budget.deposit()
+    assert budget.withdraw()
+    assert not budget.withdraw()  # the cap: one retry saved up, no more
+    slow = RetryBudget(0.1, reserve=reserve)
+    for _ in range({0: 9, 0.5: 4, 0.999: 0}[reserve]):
+        slow.deposit()
+    assert not slow.withdraw()  # 0.9, 0.9 and 0.999 of a retry: not yet
+    for _ in range(1000):
+        slow.deposit()
+    assert slow.withdraw() and not slow.withdraw()  # capped at one
+
+
+def test_the_balance_is_capped_at_the_reserve() -> None:
+    budget = RetryBudget(0.5, reserve=3)
+    for _ in range(100):
+        budget.deposit()
+    assert budget.balance == 3
+    assert [budget.withdraw() for _ in range(4)] == [True, True, True, False]
+
+
 @given(failing=st.integers(1, 60), attempts=st.integers(2, 5))
 def test_retries_never_exceed_the_budget(failing: int, attempts: int) -> None:
     clock = ManualClock()

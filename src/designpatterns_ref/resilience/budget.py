@@ -6,10 +6,13 @@ Case study: Netflix's Chaos Engineering (docs/case-studies/netflix-chaos.md)
 Three retries per call turn a dependency that fails everything into one that receives four
 times its normal load, just when it can least take it. A budget (Finagle's ``RetryBudget``, the
 "retry throttling" of gRPC) caps retries as a share of requests: every request deposits
-``ratio`` of a retry, every retry withdraws one whole retry, and the balance never exceeds
-``reserve`` (which is also where it starts, so a quiet client can still retry a few times).
-Over any run, ``retries <= reserve + ratio * requests``: at most ``ratio`` extra load, plus a
-small constant.
+``ratio`` of a retry, every retry withdraws one whole retry. The balance starts at ``reserve``
+(so a quiet client can still retry a few times) and never exceeds ``reserve``, or one whole
+retry when the reserve is smaller: deposits must be able to buy a retry even with no reserve
+(Finagle's ``minRetriesPerSec=0``, where ``percentCanRetry`` alone allows retries), and the cap
+stops a long quiet spell from saving up a burst that an outage would spend at once (gRPC caps
+its tokens the same way). Over any run, ``retries <= reserve + ratio * requests``: at most
+``ratio`` extra load, plus a small constant.
 
 The balance is settled lazily: :meth:`RetryBudget.deposit` only bumps an atomic counter (no
 lock, so a successful call pays almost nothing), and :meth:`RetryBudget.withdraw` adds up the
@@ -26,6 +29,10 @@ Complexity: O(1) per deposit and per withdrawal.
 (True, False)
 >>> deposits = [budget.deposit() for _ in range(2)]  # two requests
 >>> budget.withdraw(), budget.withdraw()
+(True, False)
+>>> no_reserve = RetryBudget(ratio=0.1, reserve=0)  # one retry per ten requests, no more
+>>> deposits = [no_reserve.deposit() for _ in range(100)]
+>>> no_reserve.withdraw(), no_reserve.withdraw()
 (True, False)
 """
 
@@ -53,6 +60,8 @@ class RetryBudget:
             raise ResilienceError(f"RetryBudget: reserve={reserve!r:.60} must be within [0, 1e9]")
         self.ratio = float(ratio)
         self.reserve = float(reserve)
+        self.cap = max(self.reserve, 1.0)
+        """The most the balance holds: ``reserve``, at least one retry."""
         self._lock = threading.Lock()
         self._requests = itertools.count()
         self._settled = 0  # requests already added to the balance
@@ -66,7 +75,7 @@ class RetryBudget:
         """Take one retry from the budget: True if the balance allowed it."""
         with self._lock:
             total = count_value(self._requests)
-            balance = min(self.reserve, self._balance + self.ratio * (total - self._settled))
+            balance = min(self.cap, self._balance + self.ratio * (total - self._settled))
             self._settled = total
             if balance >= 1:
                 self._balance = balance - 1
@@ -96,7 +105,7 @@ class RetryBudget:
         """Retries available right now."""
         with self._lock:
             unsettled = count_value(self._requests) - self._settled
-            return min(self.reserve, self._balance + self.ratio * unsettled)
+            return min(self.cap, self._balance + self.ratio * unsettled)
 
     def __repr__(self) -> str:
         return f"RetryBudget(ratio={self.ratio}, reserve={self.reserve}, balance={self.balance:g})"
