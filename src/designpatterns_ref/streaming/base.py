@@ -190,11 +190,21 @@ class Manifest:
 
 @dataclass(frozen=True)
 class NetworkPeriod:
-    """One period of a network log: how long, how fast, and the request latency."""
+    """One period of a network log: how long (> 0 ms), how fast (>= 0 kbit/s), and the request
+    latency (>= 0 ms), each a finite number (kept as a float)."""
 
     duration_ms: float
     bandwidth_kbps: float
     latency_ms: float
+
+    def __post_init__(self) -> None:
+        checked = (
+            check_number("duration_ms", self.duration_ms, strict=True),
+            check_number("bandwidth_kbps", self.bandwidth_kbps),
+            check_number("latency_ms", self.latency_ms),
+        )
+        for name, value in zip(("duration_ms", "bandwidth_kbps", "latency_ms"), checked):
+            object.__setattr__(self, name, value)
 
 
 @dataclass(frozen=True, eq=True)

@@ -72,6 +72,7 @@ ENTRIES: list[Entry] = [
         for k in PERIOD
     ),
     Entry("Trace(name=)", call=lambda _, v: s.Trace([PERIOD], name=v)),
+    *_args("NetworkPeriod", s.NetworkPeriod, PERIOD),
     *_args(
         "Trace.constant",
         s.Trace.constant,
