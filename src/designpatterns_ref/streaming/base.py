@@ -203,7 +203,9 @@ class NetworkPeriod:
             check_number("bandwidth_kbps", self.bandwidth_kbps),
             check_number("latency_ms", self.latency_ms),
         )
-        for name, value in zip(("duration_ms", "bandwidth_kbps", "latency_ms"), checked):
+        for name, value in zip(
+            ("duration_ms", "bandwidth_kbps", "latency_ms"), checked, strict=True
+        ):
             object.__setattr__(self, name, value)
 
 
