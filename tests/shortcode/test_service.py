@@ -208,6 +208,33 @@ def test_hash_codes_refuse_a_new_code_each_time() -> None:
         UrlShortener(allocator=HashCodes(), one_code_per_url=False)
 
 
+def test_hash_codes_refuse_an_expiring_link_and_store_nothing() -> None:
+    # Each expiring link of one URL would take one of its few salted codes, and the ninth
+    # would fail with "taken by other links", which is false.
+    links = UrlShortener(allocator=HashCodes(length=7, max_attempts=8))
+    with pytest.raises(ShortCodeError, match=r"ttl=60\.0 with HashCodes"):
+        links.shorten("https://example.com/sale", ttl=60)
+    assert len(links) == 0
+    assert links.shorten("https://example.com/sale", alias="sale", ttl=60) == "sale"
+
+
+@pytest.mark.parametrize("one_code_per_url", [True, False])
+def test_generated_codes_are_never_reserved_words(
+    make,  # type: ignore[no-untyped-def]
+    one_code_per_url: bool,
+) -> None:
+    # A counter reaches "api" at its 141,591st link, as an alias it would be refused.
+    from designpatterns_ref.shortcode import decode
+
+    start = decode("api") - 2
+    links = make(allocator=CounterAllocator(start=start), one_code_per_url=one_code_per_url)
+    codes = [links.shorten(f"https://example.com/{i}") for i in range(4)]
+    assert "api" not in codes
+    assert codes == ["apg", "aph", "apj", "apk"]  # "api" skipped, nothing else lost
+    capital = make(allocator=CounterAllocator(start=decode("API")))
+    assert capital.shorten("https://example.com/x") != "API"  # compared without case
+
+
 def test_constructor_checks() -> None:
     with pytest.raises(ShortCodeError, match="store="):
         UrlShortener(store=42)  # type: ignore[arg-type]

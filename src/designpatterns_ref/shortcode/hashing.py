@@ -11,9 +11,10 @@ long before the space is full: with 7 characters, after about 2.2 million URLs t
 even chance that two of them share a code.
 
 So a hash allocator offers a short, repeatable list of candidates: the plain hash first,
-then the hash with salt 1, 2, ... up to ``max_attempts``. The service stores the first
-candidate that is free (or already holds this very URL); when all are held by other URLs it
-raises :class:`~designpatterns_ref.shortcode.base.CollisionError` and stores nothing.
+then the hash with salt 1, 2, ... up to ``max_attempts``. The service returns the URL's
+link when it has one, else stores the first candidate that is free; when all are held by
+other URLs it raises :class:`~designpatterns_ref.shortcode.base.CollisionError` and stores
+nothing.
 
 Not thread-sensitive (no state). Complexity: O(len(url)) per candidate.
 

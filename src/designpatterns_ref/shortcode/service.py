@@ -14,7 +14,9 @@ Decisions a user makes:
 * **One code per URL, or a new code each time** (``one_code_per_url``). Sharing saves space
   and makes shortening idempotent; a fresh code per call lets each campaign count its own
   clicks. Shared codes are permanent: a call with ``ttl`` or ``alias`` always makes its own link.
-  Hash allocators derive the code from the URL, so they only make sense with sharing.
+  Hash allocators derive the code from the URL, so they only make sense with sharing: they are
+  refused with ``one_code_per_url=False``, and a ``ttl`` call with one is refused too (each
+  expiring link of a URL would use up one of its few salted codes).
 * **Storage**: in memory (``store=None``) or a SQLite file (``store="links.db"``), where a
   unique index enforces "one code per URL" too and everything survives reopening. With a
   file and no allocator given, codes come from a :class:`~designpatterns_ref.shortcode.ranges.
@@ -26,7 +28,8 @@ Decisions a user makes:
 
 Input rules: only ``http``/``https`` URLs with a host, at most ``max_url_length`` characters,
 no control characters or whitespace; aliases of 3 to 64 characters from ``A-Z a-z 0-9 _ -``,
-never one of the ``reserved`` words (compared without case).
+never one of the ``reserved`` words (compared without case). A code from the allocator that
+is a reserved word (a counter reaches ``api`` at its 141,591st link) is skipped the same way.
 
 Thread-safe when its store and allocator are (all of the library's are).
 
@@ -223,6 +226,13 @@ class UrlShortener:
         ttl = self._check_ttl(ttl)
         if alias is not None:
             alias = self._check_alias(alias)
+        elif ttl is not None and isinstance(self.allocator, HashCodes):
+            raise ShortCodeError(
+                f"shorten: ttl={ttl!r} with HashCodes: a hash code is the URL's one permanent "
+                "code, and each expiring link of the same URL would use up one of its "
+                f"{self.allocator.max_attempts} salted codes; give an alias, or use a counter "
+                "or range allocator for expiring links"
+            )
         now = self.clock()
         expires = None if ttl is None else now + ttl
         if alias is not None:
@@ -240,6 +250,8 @@ class UrlShortener:
         tried = 0
         for code in itertools.islice(self.allocator.candidates(url), self.max_attempts):
             tried += 1
+            if code.lower() in self.reserved:  # never issue a word the site's paths need
+                continue
             result = self.store.insert(Link(code, url, now, expires, canonical=canonical))
             if result is Insert.OK:
                 return code
@@ -249,7 +261,7 @@ class UrlShortener:
                     return held.code
         raise CollisionError(
             f"shorten: all {tried} candidate codes for url={url[:80]!r} are taken by other "
-            "links; nothing was stored"
+            "links or reserved; nothing was stored"
         )
 
     def info(self, code: str) -> Link:
