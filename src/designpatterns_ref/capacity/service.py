@@ -7,6 +7,10 @@ Case study: Design a Real-Time Bed Logistics System (docs/case-studies/bed-logis
 ``reserve``, ``release``, ``transfer``) check the bed's current state first and refuse a change
 that makes no sense (admitting to an occupied bed, a transfer to a full unit) with the reason,
 writing nothing; a valid one is appended with the home's expected version, then projected.
+A command is stamped with the clock's time (``clock=``, :func:`time.monotonic` by default), or
+with the next float after the latest event on its beds when the clock is not past it (two
+commands in one tick, a clock stepped back, a home's clock ahead): it was checked against that
+event, so it must follow it, and every accepted command takes effect.
 :meth:`~BedCapacity.ingest` takes a batch a care home recorded while offline: events that
 already happened, so they are not re-validated against today's state, only against the
 topology; duplicates are dropped and old events lose to newer ones bed by bed. Every accepted
@@ -19,8 +23,9 @@ Complexity: O(1) per event on top of the log's append.
 >>> from designpatterns_ref.clock import ManualClock
 >>> svc = BedCapacity(Topology({"north": {"elm": {"a": 1, "b": 1}}}), clock=ManualClock())
 >>> _ = svc.admit("elm/a/1")
->>> svc.transfer("elm/a/1", "b").to_bed
-'elm/b/1'
+>>> moved = svc.transfer("elm/a/1", "b")  # same clock time: stamped just after the admission
+>>> moved.to_bed, moved.at > 0.0
+('elm/b/1', True)
 >>> svc.transfer("elm/b/1", "b")
 Traceback (most recent call last):
 ...
@@ -38,7 +43,7 @@ from collections.abc import Callable, Sequence
 from designpatterns_ref.capacity.base import BedEvent, CapacityError, Topology, check_time
 from designpatterns_ref.capacity.log import AppendResult, EventLog, SQLiteEventLog
 from designpatterns_ref.capacity.projection import CapacityProjection, Level
-from designpatterns_ref.clock import Clock, ManualClock
+from designpatterns_ref.clock import Clock, system_clock
 
 __all__ = ["BedCapacity", "counter_ids"]
 
@@ -78,7 +83,7 @@ class BedCapacity:
             raise CapacityError("stale_after=0 must be > 0 seconds")
         self.topology = topology
         self.log = log if log is not None else SQLiteEventLog()
-        self.clock: Clock = clock if clock is not None else ManualClock()
+        self.clock: Clock = clock if clock is not None else system_clock
         self.stale_after = stale
         self._ids = ids if ids is not None else (lambda: uuid.uuid4().hex)
         self.projection = CapacityProjection.rebuild(topology, self.log.read())
@@ -106,11 +111,30 @@ class BedCapacity:
                         f"unit '{home}/{to_unit}' is full: no free bed to transfer to"
                     )
                 to_bed = free[0]
-            at = self.clock()
-            event = BedEvent(self._ids(), kind, bed, at=max(at, 0.0), to_bed=to_bed)
+            at = self._stamp(bed if to_bed is None else (bed, to_bed))
+            event = BedEvent(self._ids(), kind, bed, at=at, to_bed=to_bed)
             expected = self.log.version(home)
             self._append(home, [event], expected)
             return event
+
+    def _stamp(self, beds: str | tuple[str, str]) -> float:
+        """The command's time: the clock's, but later than the last event on each of its beds.
+
+        A command was checked against its beds' current state, so it must come after the event
+        that set it, even when the clock has not moved (or stepped back, or a home's clock ran
+        ahead): then it takes the next float after that event's time, which no id can tie.
+        """
+        now = self.clock()
+        if isinstance(now, bool) or not isinstance(now, int | float) or math.isnan(now):
+            raise CapacityError(f"clock() returned {now!r}: it must return seconds")
+        at = max(float(now), 0.0)
+        for b in (beds,) if isinstance(beds, str) else beds:
+            last = self.projection.keys[b][0]
+            if at <= last:
+                at = math.nextafter(last, math.inf)
+        if not math.isfinite(at):
+            raise CapacityError(f"clock() returned {now!r}: no finite time after the bed's events")
+        return at
 
     def admit(self, bed: str) -> BedEvent:
         """A resident moves into a free (or reserved) bed."""

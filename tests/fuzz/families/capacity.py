@@ -1,11 +1,16 @@
 """capacity: the topology, events, projection, log, service, owned replicas, FHIR, plots, API.
 
+``PostgresEventLog`` runs against a throwaway PostgreSQL server started on first use (or the
+database of ``DPREF_PG_URL``), one log emptied before each call, compared by its rows.
+
 Not registered: the result records (``AppendResult``, ``FieldValue``, ``Conflict``), which
 carry values already checked by the calls that make them.
 """
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import functools
 import os
 from typing import Any
@@ -15,6 +20,7 @@ from designpatterns_ref.capacity import (
     BedEvent,
     CapacityError,
     CapacityProjection,
+    PostgresEventLog,
     Replica,
     SQLiteEventLog,
     Topology,
@@ -79,6 +85,40 @@ def _sqlite(path: Any) -> object:
     if isinstance(path, str) and path and path.isprintable() and len(path) <= 200:
         path = os.path.join(scratch_dir(), path.replace("/", "_").replace("\x00", "_"))
     return SQLiteEventLog(path)
+
+
+@functools.cache
+def _pg_url() -> str:
+    """A database on a throwaway PostgreSQL server for the whole run, stopped at exit."""
+    if os.environ.get("DPREF_PG_URL"):
+        return os.environ["DPREF_PG_URL"]
+    from designpatterns_ref.testing import postgres_server
+
+    stack = contextlib.ExitStack()
+    server = stack.enter_context(postgres_server())
+    atexit.register(stack.close)
+    return server.create_database("fuzz_capacity")
+
+
+@functools.cache
+def _pg_shared() -> PostgresEventLog:
+    return PostgresEventLog(_pg_url())  # one connection for the run, not one per call
+
+
+def _pg_log() -> PostgresEventLog:
+    log = _pg_shared()
+    with log._lock:
+        log._db.rollback()  # a failed call before must not fail the next entry too
+        log._db.execute("TRUNCATE bed_events RESTART IDENTITY")
+        log._db.commit()
+    log.append("elm", [EV])
+    return log
+
+
+def _pg(url: Any) -> object:
+    made = PostgresEventLog(url)
+    made.close()
+    return made
 
 
 @functools.cache
@@ -190,6 +230,39 @@ ENTRIES = [
         lambda log, **kw: list(log.read(**kw)),
         {"after": 0, "batch": 10},
         make=_log,
+    ),
+    Entry("PostgresEventLog(url)", call=lambda _, v: _pg(v)),
+    *per_argument(
+        "PostgresEventLog.append",
+        lambda log, **kw: log.append(**kw),
+        {"stream": "elm", "events": [BedEvent("e2", "blocked", "elm/a/2")], "expected_version": 1},
+        make=_pg_log,
+        snapshot=lambda log: list(log.read()),
+    ),
+    Entry(
+        "PostgresEventLog.append(events=[v])",
+        call=lambda log, v: log.append("elm", [v]),
+        make=_pg_log,
+        snapshot=lambda log: list(log.read()),
+    ),
+    Entry(
+        "PostgresEventLog.version",
+        call=lambda log, v: log.version(v),
+        make=_pg_log,
+        snapshot=lambda log: list(log.read()),
+    ),
+    *per_argument(
+        "PostgresEventLog.read",
+        lambda log, **kw: list(log.read(**kw)),
+        {"after": 0, "batch": 10},
+        make=_pg_log,
+        snapshot=lambda log: list(log.read()),
+    ),
+    Entry(
+        "BedCapacity(log=PostgresEventLog).admit",
+        call=lambda s, v: s.admit(v),
+        make=lambda: BedCapacity(TOPO, _pg_log(), clock=ManualClock(10.0), ids=counter_ids()),
+        snapshot=_svc_state,
     ),
     *per_argument(
         "BedCapacity",
