@@ -97,3 +97,15 @@ def test_two_connections_to_one_postgres_database_race(pg_url: str) -> None:
     assert len(a) == 1
     a.close()
     b.close()
+
+
+def test_a_failed_statement_leaves_the_log_usable(log: EventLog) -> None:
+    # A statement that fails in the database (here one naming a table that is not there)
+    # leaves a PostgreSQL connection in an aborted transaction until it is rolled back:
+    # every later call would fail with it.
+    log.append("elm", [ev(1)], expected_version=0)
+    with pytest.raises(Exception, match="no_such_table"):
+        log._one("SELECT count(*) FROM no_such_table")
+    assert log.version("elm") == 1
+    assert [e.event_id for e in log.read()] == ["e1"]
+    assert log.append("elm", [ev(2, "discharged")], expected_version=1).version == 2

@@ -159,13 +159,23 @@ class EventLog:
         return int(self._one("SELECT count(*) FROM bed_events"))
 
     def _one(self, sql: str, *params: object) -> Any:
+        return self._fetch(sql, params)[0][0]
+
+    def _fetch(self, sql: str, params: Sequence[object]) -> list[Any]:
+        """The rows of one read, in a transaction of its own, rolled back if the statement
+        fails: a failed statement leaves a PostgreSQL connection refusing everything until a
+        rollback, and the log must stay usable after an error."""
         with self._lock:
             conn = self._conn()
-            cur = conn.cursor()
-            cur.execute(self._sql(sql), params)
-            value = cur.fetchone()[0]
+            try:
+                cur = conn.cursor()
+                cur.execute(self._sql(sql), params)
+                rows = list(cur.fetchall())
+            except BaseException:
+                conn.rollback()
+                raise
             conn.commit()
-            return value
+            return rows
 
     def read(self, after: int = 0, batch: int = 10_000) -> Iterator[BedEvent]:
         """Every event in arrival order, from position ``after`` on, fetched ``batch`` at a time."""
@@ -176,18 +186,11 @@ class EventLog:
             raise CapacityError("batch=0 must be >= 1")
         position = after
         while True:
-            with self._lock:
-                conn = self._conn()
-                cur = conn.cursor()
-                cur.execute(
-                    self._sql(
-                        f"SELECT position, {_COLUMNS} FROM bed_events WHERE position > ? "
-                        "ORDER BY position LIMIT ?"
-                    ),
-                    (position, batch),
-                )
-                rows = cur.fetchall()
-                conn.commit()
+            rows = self._fetch(
+                f"SELECT position, {_COLUMNS} FROM bed_events WHERE position > ? "
+                "ORDER BY position LIMIT ?",
+                (position, batch),
+            )
             for row in rows:
                 yield BedEvent(*row[1:])
             if len(rows) < batch:
