@@ -179,7 +179,8 @@ def _as_datetime(text: str) -> datetime:
     try:
         if fields is None:
             raise ValueError(text)
-        return datetime(*(int(f) for f in fields.groups()))
+        year, month, day, hour, minute = (int(f) for f in fields.groups())
+        return datetime(year, month, day, hour, minute)
     except ValueError:
         raise ServerlessError(f"time={text!r:.60} must be 'YYYY-MM-DDTHH:MM'") from None
 
