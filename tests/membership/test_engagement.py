@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from designpatterns_ref.membership import MembershipError
@@ -84,3 +84,47 @@ def test_epsilon_greedy_exploits_the_best() -> None:
         p.update("a", False)
         p.update("b", True)
     assert p.choose(["a", "b"]) == "b"
+
+
+def brute_room(days: list[int], day: int, cap: int, window: int) -> bool:
+    """One more send on ``day`` keeps every window of ``window`` days that holds it under cap."""
+    return all(
+        sum(1 for d in days if start <= d < start + window) < cap
+        for start in range(day - window + 1, day + 1)
+    )
+
+
+ledger_ops = st.lists(
+    st.tuples(
+        st.sampled_from(["room", "record", "recent"]),
+        st.sampled_from("mn"),
+        st.integers(0, 40),
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(1, 3), st.integers(1, 10), ledger_ops)
+@example(1, 7, [("record", "m", 10), ("room", "m", 20), ("record", "m", 12)])  # look-ahead query
+@example(2, 7, [("record", "m", 10), ("record", "m", 20), ("record", "m", 14)])  # between two
+@example(1, 3, [("record", "m", 5), ("recent", "m", 3)])  # a later send is not in a past window
+def test_ledger_equals_brute_force_with_days_in_any_order(
+    cap: int, window: int, ops: list[tuple[str, str, int]]
+) -> None:
+    ledger = CapLedger(cap, window)
+    sent: dict[str, list[int]] = {"m": [], "n": []}
+    for op, member, day in ops:
+        days = sent[member]
+        if op == "room":
+            assert ledger.room(member, day) == brute_room(days, day, cap, window)
+        elif op == "recent":
+            assert ledger.recent(member, day) == sum(1 for d in days if day - window < d <= day)
+        elif brute_room(days, day, cap, window):
+            ledger.record(member, day)
+            days.append(day)
+        else:
+            with pytest.raises(MembershipError, match="cap"):
+                ledger.record(member, day)
+    log = [(m, d, "x") for m, ds in sent.items() for d in ds]
+    assert brute_max(log, window) <= cap

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from designpatterns_ref.reputation import (
@@ -103,24 +103,52 @@ def test_a_newcomer_with_no_review_starts_at_the_prior() -> None:
     assert only.reputation == 4.0 and only.distance_m == 0.0
 
 
-@settings(max_examples=60)
+def _wrap_lon(lon: float) -> float:
+    """A longitude folded back into [-180, 180] (a point just east of 180 is just west of -180)."""
+    return lon - 360.0 if lon > 180.0 else lon + 360.0 if lon < -180.0 else lon
+
+
+CENTRES = st.one_of(
+    st.just(CENTRE),
+    st.tuples(st.floats(-80, 80), st.floats(-180, 180)),
+    st.tuples(
+        st.floats(-80, 80),
+        st.sampled_from([180.0, -180.0, 179.999, -179.999])
+        | st.floats(179.5, 180)
+        | st.floats(-180, -179.5),
+    ),
+)
+
+
+@settings(max_examples=80)
 @given(
+    CENTRES,
     st.lists(st.tuples(st.floats(-0.2, 0.2), st.floats(-0.2, 0.2)), max_size=60),
     st.floats(0, 30_000),
 )
-def test_grid_within_equals_brute_force(offsets, radius: float) -> None:  # type: ignore[no-untyped-def]
+@example(centre=(-17.0, 179.999), offsets=[(0.0, 0.0), (0.0, 0.002)], radius=5_000.0)  # Fiji
+@example(centre=(0.0, -180.0), offsets=[(0.0, 0.0), (0.0, -0.001)], radius=1_000.0)
+def test_grid_within_equals_brute_force(centre, offsets, radius: float) -> None:  # type: ignore[no-untyped-def]
     index = GridIndex()
     points = {}
     for i, (a, b) in enumerate(offsets):
-        index.add(f"k{i}", CENTRE[0] + a, CENTRE[1] + b)
-        points[f"k{i}"] = (CENTRE[0] + a, CENTRE[1] + b)
-    got = index.within(*CENTRE, radius)
+        p = (centre[0] + a, _wrap_lon(centre[1] + b))
+        index.add(f"k{i}", *p)
+        points[f"k{i}"] = p
+    got = index.within(*centre, radius)
     want = sorted(
-        (haversine_m(*CENTRE, *p), k)
+        (haversine_m(*centre, *p), k)
         for k, p in points.items()
-        if haversine_m(*CENTRE, *p) <= radius
+        if haversine_m(*centre, *p) <= radius
     )
     assert got == want
+
+
+def test_matching_reaches_across_the_antimeridian() -> None:
+    m = Matcher()
+    m.add_provider(Provider("p", -17.0, -179.999, frozenset({"x"}), ((0.0, 10.0),)))
+    (only,) = m.match(Request(-17.0, 179.999, "x", 1.0, 2.0, 5_000.0))
+    assert only.provider_id == "p" and 200 < only.distance_m < 230
 
 
 def test_windows_must_cover_the_whole_slot() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from designpatterns_ref.serverless import Queue, Scheduler
@@ -35,31 +35,46 @@ queue_ops = st.lists(
 )
 
 
-@settings(max_examples=80, deadline=None)
-@given(queue_ops)
+@pytest.mark.parametrize("timeout", [10.0, 0.0, 1e-300])
+@settings(max_examples=60, deadline=None)
+@given(ops=queue_ops)
+@example(ops=[("send",), ("receive", 3)])
+@example(ops=[("send",), ("send",), ("receive", 3), ("receive", 3), ("receive", 3)])
 def test_queue_loses_nothing_and_redelivers_after_the_visibility_timeout(
-    ops: list[tuple[Any, ...]],
+    timeout: float, ops: list[tuple[Any, ...]]
 ) -> None:
     s = Scheduler()
     dlq = Queue(s)
-    q = Queue(s, visibility_timeout=10, max_receives=2, dead_letter=dlq)
+    q = Queue(s, visibility_timeout=timeout, max_receives=2, dead_letter=dlq)
     sent: list[int] = []
     deleted: set[int] = set()
+    dead: set[int] = set()
     hidden_until: dict[int, float] = {}
+    receives: dict[int, int] = {}  # the reference count of receives per message
     receipts: list[str] = []
     for op in ops:
         if op[0] == "send":
             q.send({"n": len(sent)})
             sent.append(len(sent))
         elif op[0] == "receive":
+            visible = [
+                n for n in sent if n not in deleted | dead and hidden_until.get(n, 0.0) <= s()
+            ]
+            deliverable = [n for n in visible if receives.get(n, 0) < 2]
             got = q.receive(op[1])
+            numbers = [m.body["n"] for m in got]
+            assert len(set(numbers)) == len(numbers)  # one call never returns a message twice
+            assert len(got) == min(op[1], len(deliverable))
             for m in got:
                 n = m.body["n"]
-                assert n not in deleted
-                assert hidden_until.get(n, 0.0) <= s()  # never handed out while invisible
-                assert 1 <= m.receive_count <= 2
-                hidden_until[n] = s() + 10
+                assert n in deliverable  # never handed out while invisible, deleted or dead
+                receives[n] = receives.get(n, 0) + 1
+                assert m.receive_count == receives[n] <= 2
+                hidden_until[n] = s() + timeout
                 receipts.append(m.receipt)
+            moved = {m.body["n"] for m in dlq.peek()} - dead
+            assert moved <= set(visible) - set(deliverable)  # only after max_receives
+            dead |= moved
         elif op[0] == "delete" and receipts:
             receipt = receipts[op[1] % len(receipts)]
             n = {m.receipt: m.body["n"] for m in q.peek()}.get(receipt)
@@ -69,9 +84,20 @@ def test_queue_loses_nothing_and_redelivers_after_the_visibility_timeout(
         elif op[0] == "wait":
             s.run(until=s() + op[1])
     in_queue = {m.body["n"] for m in q.peek()}
-    dead = {m.body["n"] for m in dlq.peek()}
+    assert dead == {m.body["n"] for m in dlq.peek()}
     assert in_queue | dead | deleted == set(sent)  # at least once: nothing lost
     assert not (in_queue & dead) and not (in_queue & deleted) and not (dead & deleted)
+
+
+def test_a_zero_visibility_timeout_returns_each_message_once_per_receive() -> None:
+    s = Scheduler()
+    dlq = Queue(s)
+    q = Queue(s, visibility_timeout=0, max_receives=2, dead_letter=dlq)
+    q.send({"call": 1})
+    (only,) = q.receive(10)
+    assert only.receive_count == 1 and len(dlq) == 0
+    assert [m.receive_count for m in q.receive(10)] == [2]  # visible again at once, as in SQS
+    assert q.receive(10) == [] and len(dlq) == 1
 
 
 def test_function_concurrency_cold_starts_and_timeouts() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from designpatterns_ref.clock import ManualClock
@@ -18,7 +18,15 @@ from designpatterns_ref.serverless.singletable import (
 )
 
 PHONES = ["+46700000001", "+46700000002", "+46700000003"]
-TIMES = ["2026-12-06T08:00", "2026-12-06T09:00", "2026-12-06T09:30", "2026-12-07T09:00"]
+TIMES = [
+    "2026-12-06T08:00",
+    "2026-12-06T09:00",
+    "2026-12-06T09:30",
+    "2026-12-07T09:00",
+    "0999-06-01T09:00",  # a year below 1000: the sort key must still be zero-padded
+    "0001-01-01T00:00",
+    "9999-12-31T23:59",
+]
 DAYS = ["2026-12-01", "2026-12-06", "2026-12-07", "2027-01-01"]
 IDS = st.sampled_from(["p1", "p2", "p3", "p4", "a-1", "A_2"])
 
@@ -34,6 +42,7 @@ commands = st.lists(
 
 @settings(max_examples=60, deadline=None)
 @given(commands, st.sampled_from(PHONES), st.sampled_from(TIMES), st.sampled_from(DAYS))
+@example([("appt", "a-1", "p1", "c1", "0999-06-01T09:00")], PHONES[0], TIMES[0], DAYS[0])
 def test_each_access_pattern_equals_a_brute_force_scan(
     cmds: list[tuple[Any, ...]], phone: str, now: str, on: str
 ) -> None:
@@ -51,6 +60,16 @@ def test_each_access_pattern_equals_a_brute_force_scan(
         assert ops.upcoming(clinic, now) == brute_upcoming(items, clinic, now)
     for campaign in ("flu", "hpv"):
         assert ops.recall_due(campaign, on) == brute_recall_due(items, campaign, on)
+
+
+def test_an_appointment_in_year_999_is_not_upcoming_in_2026() -> None:
+    ops = PatientOps(KeyValueTable())
+    ops.add_appointment("old", "p1", "c1", "0999-06-01T09:00")
+    ops.add_appointment("new", "p1", "c1", "2027-01-01T09:00")
+    assert [i["appointment"] for i in ops.upcoming("c1", "2026-12-06T08:00")] == ["new"]
+    assert [i["appointment"] for i in ops.upcoming("c1", "0998-01-01T00:00")] == ["old", "new"]
+    (old,) = [i for i in ops.table.scan() if i.get("appointment") == "old"]
+    assert old["at"] == "0999-06-01T09:00" and old["gsi2sk"] == "APPT#0999-06-01T09:00#old"
 
 
 @pytest.mark.parametrize("index", [None, "gsi1", "gsi2"])

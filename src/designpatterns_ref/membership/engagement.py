@@ -16,7 +16,8 @@ counts engagements against sends.
 Trade-off: a tighter cap sends less and loses a few engagements, but each send is worth more
 (less fatigue); exploration costs engagements now to find the better benefit for later.
 
-Complexity: O(k) per member-day for k eligible benefits; the ledger is O(cap) per member.
+Complexity: O(k) per member-day for k eligible benefits; the ledger keeps each member's sends
+(O(log n) per check when days come in order).
 
 >>> report = simulate(ThompsonSampling(seed=1), members=150, days=20, cap=3, window=7, seed=2)
 >>> report.max_in_window <= 3 and report.sends > 0
@@ -26,7 +27,7 @@ True
 from __future__ import annotations
 
 import random
-from collections import deque
+from bisect import bisect_left, bisect_right, insort
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -81,12 +82,21 @@ def _seed(value: object) -> int:
 
 
 class CapLedger:
-    """At most ``cap`` sends per member in any ``window`` consecutive days (all organisations)."""
+    """At most ``cap`` sends per member in any ``window`` consecutive days (all organisations).
+
+    Days may come in any order (a look-ahead :meth:`room` query, a late :meth:`record` for an
+    earlier day): each member's send days are kept sorted, queries only read them, and a send
+    on ``day`` is allowed when every window of ``window`` days that holds ``day`` stays under
+    the cap. O(log n + k log n) per call for n sends and k of them within a window of ``day``.
+    """
 
     def __init__(self, cap: int, window: int) -> None:
         self.cap = _int("cap", cap, 1, 1000)
         self.window = _int("window", window, 1, 3650)
-        self._sent: dict[str, deque[int]] = {}
+        self._sent: dict[str, list[int]] = {}
+
+    def _count(self, days: list[int], first: int, last: int) -> int:
+        return bisect_right(days, last) - bisect_left(days, first)
 
     def room(self, member: str, day: int) -> bool:
         """Whether one more send to ``member`` on ``day`` keeps every window within the cap."""
@@ -95,23 +105,25 @@ class CapLedger:
         days = self._sent.get(member)
         if not days:
             return True
-        while days and days[0] <= day - self.window:
-            days.popleft()
-        return len(days) < self.cap
+        w = self.window
+        # The count of a window [s, s + w - 1] only rises when its end reaches a send, so the
+        # fullest window holding ``day`` starts at day - w + 1 or ends on a send in [day, ...].
+        later = days[bisect_left(days, day) : bisect_right(days, day + w - 1)]
+        starts = {day - w + 1, *(d - w + 1 for d in later)}
+        return all(self._count(days, s, s + w - 1) < self.cap for s in starts)
 
     def record(self, member: str, day: int) -> None:
         """Count a send (call :meth:`room` first; a send over the cap is refused)."""
         if not self.room(member, day):
             raise MembershipError(f"member={member!r} is at the cap of {self.cap} per "
                                   f"{self.window} days on day {day}")  # fmt: skip
-        self._sent.setdefault(member, deque()).append(day)
+        insort(self._sent.setdefault(member, []), day)
 
     def recent(self, member: str, day: int) -> int:
-        """Sends to ``member`` in the window ending on ``day``."""
+        """Sends to ``member`` in the window ending on ``day`` (days after it not counted)."""
         check_name("member", member)
         _day(day)
-        days = self._sent.get(member, ())
-        return sum(1 for d in days if d > day - self.window)
+        return self._count(self._sent.get(member, []), day - self.window + 1, day)
 
 
 class Policy(Protocol):
@@ -304,7 +316,7 @@ def simulate(
             if cap is not None:
                 ledger.record(member, day)
             else:
-                ledger._sent.setdefault(member, deque()).append(day)
+                ledger._sent.setdefault(member, []).append(day)  # days rise: stays sorted
             hit = rng.random() < rates[choice] * fatigue**recent
             policy.update(choice, hit)
             report.log.append((member, day, choice))

@@ -82,7 +82,11 @@ def _check_point(lat: object, lon: object) -> tuple[float, float]:
 
 
 class GridIndex:
-    """Points in cells of 0.01 degree; exact ``within`` queries (not for polar regions)."""
+    """Points in cells of 0.01 degree; exact ``within`` queries (not for polar regions).
+
+    Queries wrap across the 180th meridian: a circle around a point at longitude 179.999 also
+    finds the points just past -180.
+    """
 
     def __init__(self) -> None:
         self.cells: dict[tuple[int, int], dict[str, tuple[float, float]]] = defaultdict(dict)
@@ -113,8 +117,9 @@ class GridIndex:
         cos = max(math.cos(math.radians(min(89.0, abs(la) + d_lat))), 1e-6)
         d_lon = min(180.0, d_lat / cos)
         found = []
+        columns = _columns(lo - d_lon, lo + d_lon)
         for i in range(int((la - d_lat) // _CELL_DEG), int((la + d_lat) // _CELL_DEG) + 1):
-            for j in range(int((lo - d_lon) // _CELL_DEG), int((lo + d_lon) // _CELL_DEG) + 1):
+            for j in columns:
                 cell = self.cells.get((i, j))
                 if cell:
                     for key, (plat, plon) in cell.items():
@@ -123,6 +128,24 @@ class GridIndex:
                             found.append((d, key))
         found.sort()
         return found
+
+
+def _columns(west: float, east: float) -> list[int]:
+    """Cell columns covering longitudes ``[west, east]``, wrapped across the 180th meridian.
+
+    A range that passes 180 (or -180) continues on the other side: near Fiji a query at 179.999
+    also scans the columns just east of -180. The wrapped part gets one spare column each side
+    so the rounding of ``+- 360`` never loses a cell (distances are exact anyway).
+    """
+    first, last = int(-180.0 // _CELL_DEG), int(180.0 // _CELL_DEG)
+    if east - west >= 360.0:
+        return list(range(first, last + 1))
+    cols = set(range(max(first, int(west // _CELL_DEG)), min(last, int(east // _CELL_DEG)) + 1))
+    if west < -180.0:
+        cols.update(range(int((west + 360.0) // _CELL_DEG) - 1, last + 1))
+    if east > 180.0:
+        cols.update(range(first, int((east - 360.0) // _CELL_DEG) + 2))
+    return sorted(cols)
 
 
 @dataclass(frozen=True, slots=True)

@@ -103,10 +103,16 @@ class Queue:
         return None
 
     def receive(self, max_messages: int = 1) -> list[Message]:
-        """Up to ``max_messages`` visible messages, each hidden for the visibility timeout."""
+        """Up to ``max_messages`` distinct visible messages, each hidden for the visibility timeout.
+
+        As in SQS, one call returns a message at most once, even with ``visibility_timeout=0``
+        (the messages taken go back into the heap only when the call ends): such a message is
+        visible again to the next call, and each call counts one receive.
+        """
         check_count("max_messages", max_messages, high=10_000)
         now = self.clock()
         out: list[Message] = []
+        taken: list[tuple[float, int, str]] = []
         while len(out) < max_messages and (msg := self._pop_visible(now)) is not None:
             if msg.receive_count >= self.max_receives and self.dead_letter is not None:
                 del self._messages[msg.id]
@@ -118,8 +124,10 @@ class Queue:
             msg.visible_at = now + self.visibility_timeout
             msg.receipt = f"{msg.id}/{msg.receive_count}"
             self._seq += 1
-            heapq.heappush(self._heap, (msg.visible_at, self._seq, msg.id))
+            taken.append((msg.visible_at, self._seq, msg.id))
             out.append(msg)
+        for entry in taken:
+            heapq.heappush(self._heap, entry)
         return out
 
     def delete(self, receipt: str) -> bool:

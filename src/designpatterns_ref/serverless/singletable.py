@@ -69,7 +69,9 @@ def _minute(name: str, value: object) -> str:
         parsed = datetime.strptime(value, "%Y-%m-%dT%H:%M")
     except ValueError:
         raise ServerlessError(f"{name}={value!r:.60} must be 'YYYY-MM-DDTHH:MM'") from None
-    return parsed.strftime("%Y-%m-%dT%H:%M")
+    # isoformat pads the year to four digits (strftime's %Y writes year 999 as "999"), so the
+    # sort keys order as the times do for every year from 1 to 9999.
+    return parsed.isoformat(timespec="minutes")
 
 
 def _day(name: str, value: object) -> str:
@@ -171,14 +173,33 @@ def brute_patient_by_phone(items: list[dict[str, Any]], phone: str) -> list[dict
     return sorted(found, key=lambda i: i["patient"])
 
 
+def _as_datetime(text: str) -> datetime:
+    """``Y-M-DTH:M`` read field by field as numbers (with or without leading zeros)."""
+    fields = re.fullmatch(r"([0-9]{1,4})-([0-9]{1,2})-([0-9]{1,2})T([0-9]{1,2}):([0-9]{1,2})", text)
+    try:
+        if fields is None:
+            raise ValueError(text)
+        year, month, day, hour, minute = (int(f) for f in fields.groups())
+        return datetime(year, month, day, hour, minute)
+    except ValueError:
+        raise ServerlessError(f"time={text!r:.60} must be 'YYYY-MM-DDTHH:MM'") from None
+
+
 def brute_upcoming(items: list[dict[str, Any]], clinic: str, now: str) -> list[dict[str, Any]]:
-    """The oracle: the clinic's appointments at or after ``now``, by time then id."""
+    """The oracle: the clinic's appointments at or after ``now``, by time then id.
+
+    It compares datetimes, not the key strings the index sorts, so a badly written key cannot
+    fool both.
+    """
+    start = _as_datetime(now)
     found = [
         i
         for i in items
-        if i.get("type") == "appointment" and i["clinic"] == clinic and i["at"] >= now
+        if i.get("type") == "appointment"
+        and i["clinic"] == clinic
+        and _as_datetime(i["at"]) >= start
     ]
-    return sorted(found, key=lambda i: (i["at"], i["appointment"]))
+    return sorted(found, key=lambda i: (_as_datetime(i["at"]), i["appointment"]))
 
 
 def brute_recall_due(items: list[dict[str, Any]], campaign: str, on: str) -> list[dict[str, Any]]:
