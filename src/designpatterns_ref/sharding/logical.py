@@ -135,7 +135,7 @@ def page_fanout(blocks: Sequence[tuple[Key, Key]], *, logical: int = 480) -> tup
         raise ShardingError(f"logical={logical!r} must be an int >= 1")
     if not isinstance(blocks, Sequence) or isinstance(blocks, str | bytes | bytearray):
         raise ShardingError(
-            f"blocks={blocks!r:.60} must be a list of (workspace_id, block_id) pairs"
+            f"blocks={blocks!r:.60} must be a list or tuple of (workspace_id, block_id) pairs"
         )
     pairs = []
     for i, pair in enumerate(blocks):
