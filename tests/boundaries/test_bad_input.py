@@ -13,6 +13,8 @@ from designpatterns_ref.boundaries import (
     BoundariesError,
     Config,
     ConfigError,
+    Import,
+    ImportGraph,
     build_graph,
     check,
     load_config,
@@ -156,3 +158,89 @@ def test_refused_check_leaves_todo_and_cache_unchanged(tmp_path: Path) -> None:
         check(bad, use_cache=False)
     after = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
     assert after == before
+
+
+def _graph() -> ImportGraph:
+    g = ImportGraph({"s": "s/__init__.py", "s.a": "s/a.py", "s.b": "s/b.py"}, {"s"})
+    g.add(Import("s.a", "s.b", 1, "module", "s/a.py"))
+    return g
+
+
+def _state(g: ImportGraph) -> object:
+    return (dict(g.modules), set(g.packages), list(g.imports), repr(g.edges), list(g.problems))
+
+
+def test_import_graph_refuses_hostile_construction() -> None:
+    for value in HOSTILE:
+        if not isinstance(value, dict) or value:  # {} is an empty graph; {"a": 1} is not
+            with pytest.raises(BoundariesError, match="modules"):
+                ImportGraph(value, set())
+        with pytest.raises(BoundariesError, match="packages"):
+            ImportGraph({"s": "s.py"}, value)
+    with pytest.raises(BoundariesError, match="modules"):
+        ImportGraph({"s": None}, {"s"})  # type: ignore[dict-item]
+    with pytest.raises(BoundariesError, match="packages"):
+        ImportGraph({"s": "s.py"}, {None})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "imp",
+    [
+        "junk",
+        None,
+        ("s.a", "s.b", 1, "module", "s/a.py"),
+        Import(None, "s.b", 1, "module", "s/a.py"),  # type: ignore[arg-type]
+        Import("s.a", ["s.b"], 1, "module", "s/a.py"),  # type: ignore[arg-type]
+        Import("s.a", "s.zzz", 1, "module", "s/a.py"),
+        Import("s.zzz", "s.b", 1, "module", "s/a.py"),
+        Import("s.a", "s.a", 1, "module", "s/a.py"),
+        Import("s.a", "s.b", True, "module", "s/a.py"),
+        Import("s.a", "s.b", 0, "module", "s/a.py"),
+        Import("s.a", "s.b", 1, "junk", "s/a.py"),
+        Import("s.a", "s.b", 1, "module", None),  # type: ignore[arg-type]
+        Import("s.a", "s.b", 1, "module", "s/a.py", name=3),  # type: ignore[arg-type]
+    ],
+    ids=repr,
+)
+def test_import_graph_add_refuses_and_changes_nothing(imp: object) -> None:
+    g = _graph()
+    before = _state(g)
+    with pytest.raises(BoundariesError, match="imp"):
+        g.add(imp)  # type: ignore[arg-type]
+    assert _state(g) == before
+
+
+def test_import_graph_queries_refuse_hostile_arguments() -> None:
+    g = _graph()
+    before = _state(g)
+    calls = {
+        "prefix": lambda v: g.within(v),
+        "kinds": lambda v: g.edge_set(v),
+        "sources": lambda v: g.shortest_chain(v, {"s.b"}),
+        "targets": lambda v: g.shortest_chain({"s.a"}, v),
+        "avoid": lambda v: g.shortest_chain({"s.a"}, {"s.b"}, avoid=v),
+        "kinds=": lambda v: g.shortest_chain({"s.a"}, {"s.b"}, kinds=v),
+        "importer": lambda v: g.first_import(v, "s.b"),
+        "imported": lambda v: g.first_import("s.a", v),
+        "kinds==": lambda v: g.first_import("s.a", "s.b", v),
+    }
+    for name, call in calls.items():
+        for value in (*HOSTILE, {None}, {"junk"}, ["s.a"]):
+            try:
+                call(value)
+            except BoundariesError as exc:
+                assert name.rstrip("=") in str(exc), (name, value, exc)
+            assert _state(g) == before
+    with pytest.raises(BoundariesError, match="prefix"):
+        g.within(None)  # type: ignore[arg-type]
+    with pytest.raises(BoundariesError, match="sources"):
+        g.shortest_chain(None, None)  # type: ignore[arg-type]
+    with pytest.raises(BoundariesError, match="no import"):
+        g.first_import("x", "y")
+    with pytest.raises(BoundariesError, match="no import"):
+        g.first_import("s.b", "s.a")  # both modules exist, the edge does not
+    with pytest.raises(BoundariesError, match="kinds"):
+        g.edge_set(["junk"])
+    assert g.first_import("s.a", "s.b").line == 1  # good calls still answer
+    assert g.shortest_chain({"s.a"}, {"s.b"}, kinds={"module"}) == ("s.a", "s.b")
+    assert g.within("s") == {"s", "s.a", "s.b"}

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from designpatterns_ref.boundaries import BoundariesError
@@ -235,3 +235,71 @@ def test_the_replay_knows_the_same_output_formats_as_the_report() -> None:
     from designpatterns_ref.boundaries.report import FORMATS
 
     assert v._FORMATS == FORMATS
+
+
+def test_the_replay_knows_the_same_jobs_limit_as_the_checker() -> None:
+    from designpatterns_ref.boundaries.base import check_jobs
+
+    assert check_jobs(v._MAX_JOBS) == v._MAX_JOBS
+    with pytest.raises(BoundariesError):
+        check_jobs(v._MAX_JOBS + 1)
+
+
+def _parser_accepts(words: list[str]) -> bool:
+    """The oracle: the full command line parser (the one ``__main__`` falls back to)."""
+    import argparse
+    import contextlib
+    import io
+
+    from designpatterns_ref.boundaries._cli import register
+
+    parser = argparse.ArgumentParser(prog="check")
+    register(parser.add_subparsers(dest="command", required=True))
+    try:
+        with contextlib.redirect_stderr(io.StringIO()):
+            parser.parse_args(["boundaries", *words])
+    except SystemExit:
+        return False
+    return True
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(jobs=st.text(max_size=6) | st.integers(-5, 70).map(str), spaced=st.booleans())
+@example(jobs="abc", spaced=False)
+@example(jobs="-3", spaced=False)
+@example(jobs="--no-todo", spaced=True)
+@example(jobs="", spaced=False)
+@example(jobs="0", spaced=True)
+@example(jobs="65", spaced=False)
+@example(jobs=" 3", spaced=False)
+@example(jobs="3", spaced=True)
+def test_only_command_lines_the_parser_accepts_are_replayed(
+    project: Path, jobs: str, spaced: bool
+) -> None:
+    words = ["check", str(project), *(["--jobs", jobs] if spaced else [f"--jobs={jobs}"])]
+    if v.key_of(words) is not None:
+        assert _parser_accepts(words), words
+    if jobs.isascii() and jobs.isdigit() and 1 <= int(jobs) <= 64:
+        assert v.key_of(words) == v.key_of(["check", str(project)])  # still replayed
+
+
+@pytest.mark.parametrize("saved", [False, True], ids=["no-verdict", "saved-verdict"])
+@pytest.mark.parametrize(
+    "bad",
+    [["--jobs=abc"], ["--jobs=-3"], ["--jobs", "--no-todo"], ["--jobs="], ["--jobs", "0"],
+     ["--jobs=65"], ["--jobs"]],
+)  # fmt: skip
+def test_bad_jobs_exit_2_with_or_without_a_saved_verdict(
+    project: Path, capsys: pytest.CaptureFixture[str], bad: list[str], saved: bool
+) -> None:
+    if saved:
+        assert _run(capsys, ["check", str(project)])[0] == 1
+        assert v.replay(["check", str(project)]) == 1  # a verdict exists for the plain command
+        capsys.readouterr()
+    with pytest.raises(SystemExit) as info:
+        lean_main(["check", str(project), *bad])
+    assert info.value.code == 2
+    assert "OK" not in capsys.readouterr().out
+    assert _run(capsys, ["check", str(project), "--jobs=2"])[0] == 1  # a good value still runs

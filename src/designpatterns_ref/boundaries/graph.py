@@ -36,6 +36,7 @@ from pathlib import Path
 import xxhash
 
 from designpatterns_ref.boundaries.base import (
+    KINDS,
     BoundariesError,
     Import,
     Problem,
@@ -48,12 +49,38 @@ from designpatterns_ref.boundaries.scan import Raw, discover
 __all__ = ["ImportGraph", "build_graph", "resolve"]
 
 
+def _refuse(name: str, value: object, allowed: str) -> BoundariesError:
+    return BoundariesError(f"{name}={value!r:.60}: {allowed}")
+
+
+def _names(value: object, name: str) -> set[str]:
+    """A set of dotted names (a set or frozenset of str), or BoundariesError naming ``name``."""
+    if not isinstance(value, set | frozenset) or not all(isinstance(v, str) for v in value):
+        raise _refuse(name, value, "must be a set of dotted module names (str)")
+    return set(value)
+
+
+def _kinds(value: object, name: str) -> set[str] | None:
+    """None (every kind) or a collection of :data:`KINDS`, or BoundariesError naming ``name``."""
+    if value is None:
+        return None
+    if not isinstance(value, set | frozenset | list | tuple) or not all(
+        isinstance(v, str) and v in KINDS for v in value
+    ):
+        raise _refuse(name, value, f"must be None or a set of import kinds ({', '.join(KINDS)})")
+    return set(value)
+
+
 class ImportGraph:
     """Modules, the imports between them, and chains through them."""
 
     def __init__(self, modules: dict[str, str], packages: set[str]) -> None:
+        if not isinstance(modules, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in modules.items()
+        ):
+            raise _refuse("modules", modules, "must map dotted module names (str) to paths (str)")
         self.modules = modules
-        self.packages = packages
+        self.packages = set(_names(packages, "packages"))
         self.imports: list[Import] = []
         self.edges: dict[str, dict[str, list[Import]]] = {}
         self.problems: list[Problem] = []
@@ -61,7 +88,32 @@ class ImportGraph:
         self.cached = 0
 
     def add(self, imp: Import) -> None:
-        """Record one resolved import (its edge is created on first use)."""
+        """Record one resolved import (its edge is created on first use).
+
+        Raises :class:`BoundariesError`, changing nothing, unless ``imp`` is an
+        :class:`Import` between two different modules of the graph, of one of :data:`KINDS`.
+        """
+        self._record(self._check_import(imp))
+
+    def _check_import(self, imp: object) -> Import:
+        if not isinstance(imp, Import):
+            raise _refuse("imp", imp, "must be an Import")
+        for field in ("importer", "imported"):
+            name = getattr(imp, field)
+            if not isinstance(name, str) or name not in self.modules:
+                raise _refuse("imp", imp, f"{field} must be a module of the graph")
+        if imp.importer == imp.imported:
+            raise _refuse("imp", imp, "a module's import of itself is not an edge")
+        if isinstance(imp.line, bool) or not isinstance(imp.line, int) or imp.line < 1:
+            raise _refuse("imp", imp, "line must be a whole number from 1")
+        if imp.kind not in KINDS:
+            raise _refuse("imp", imp, f"kind must be one of {', '.join(KINDS)}")
+        if not isinstance(imp.path, str) or not (imp.name is None or isinstance(imp.name, str)):
+            raise _refuse("imp", imp, "path must be a str and name a str or None")
+        return imp
+
+    def _record(self, imp: Import) -> None:
+        """:meth:`add` without the checks, for imports the graph resolved itself."""
         self.imports.append(imp)
         self.edges.setdefault(imp.importer, {}).setdefault(imp.imported, []).append(imp)
 
@@ -70,9 +122,16 @@ class ImportGraph:
         """The number of distinct (importer, imported) pairs."""
         return sum(len(targets) for targets in self.edges.values())
 
+    def _modules(self, value: object, name: str) -> set[str]:
+        names = _names(value, name)
+        unknown = sorted(names - self.modules.keys())
+        if unknown:
+            raise _refuse(name, value, f"names modules not in the graph: {unknown[:3]!r:.60}")
+        return names
+
     def edge_set(self, kinds: Iterable[str] | None = None) -> set[tuple[str, str]]:
         """The (importer, imported) pairs, counting only statements of ``kinds`` when given."""
-        allowed = None if kinds is None else set(kinds)
+        allowed = _kinds(kinds, "kinds")
         return {
             (a, b)
             for a, targets in self.edges.items()
@@ -82,6 +141,8 @@ class ImportGraph:
 
     def within(self, prefix: str) -> set[str]:
         """``prefix`` and every module below it."""
+        if not isinstance(prefix, str) or not prefix:
+            raise _refuse("prefix", prefix, "must be a dotted module name (non-empty str)")
         dotted = prefix + "."
         return {m for m in self.modules if m == prefix or m.startswith(dotted)}
 
@@ -96,9 +157,14 @@ class ImportGraph:
         """The shortest import chain from any of ``sources`` to any of ``targets``, or None.
 
         The chain does not pass through ``avoid`` (sources themselves are allowed only at its
-        start); only statements of ``kinds`` count when given.
+        start); only statements of ``kinds`` count when given. ``sources`` and ``targets`` are
+        sets of modules of the graph.
         """
-        blocked = (avoid or set()) | sources
+        sources = self._modules(sources, "sources")
+        targets = self._modules(targets, "targets")
+        avoid = set() if avoid is None else _names(avoid, "avoid")
+        kinds = _kinds(kinds, "kinds")
+        blocked = avoid | sources
         parent: dict[str, str | None] = {s: None for s in sources}
         queue = deque(sorted(sources))
         while queue:
@@ -122,9 +188,20 @@ class ImportGraph:
         return None
 
     def first_import(self, importer: str, imported: str, kinds: set[str] | None = None) -> Import:
-        """The earliest statement behind the edge (importer, imported)."""
-        imps = self.edges[importer][imported]
-        chosen = [i for i in imps if kinds is None or i.kind in kinds] or imps
+        """The earliest statement behind the edge (importer, imported), preferring ``kinds``.
+
+        Raises :class:`BoundariesError` when there is no such edge.
+        """
+        for name, value in (("importer", importer), ("imported", imported)):
+            if not isinstance(value, str):
+                raise _refuse(name, value, "must be a dotted module name (str)")
+        allowed = _kinds(kinds, "kinds")
+        imps = self.edges.get(importer, {}).get(imported)
+        if not imps:
+            raise BoundariesError(
+                f"importer={importer!r:.60}, imported={imported!r:.60}: no import between them"
+            )
+        chosen = [i for i in imps if allowed is None or i.kind in allowed] or imps
         return min(chosen, key=lambda i: i.line)
 
 
@@ -158,7 +235,8 @@ def resolve(importer: str, path: str, raw: Iterable[Raw], graph: ImportGraph) ->
         if found != target and name is None:
             graph.problems.append(Problem(path, line, f"{target} is not a module; using {found}"))
         if found != importer:
-            graph.add(Import(importer, found, line, kind, path, name if found == target else None))
+            imp = Import(importer, found, line, kind, path, name if found == target else None)
+            graph._record(imp)
 
     for form, level, module, names, line, kind in raw:
         if form == "i":
@@ -263,7 +341,7 @@ def build_graph(
         if stored is not None:  # nothing changed: the resolved imports are still right
             imports: list[tuple[str, str, int, str, str, str | None]] = stored[0]
             for importer, imported, line, kind, path, name in imports:
-                graph.add(Import(importer, imported, line, kind, path, name))
+                graph._record(Import(importer, imported, line, kind, path, name))
             graph.problems = [Problem(p, n, m) for p, n, m in stored[1]]
             cache.flush()
             return graph

@@ -16,7 +16,8 @@ The point is start-up cost. A re-run over an unchanged tree spends a few millise
 itself. :func:`replay` imports only ``os``, ``sys`` and ``marshal``, so ``python -m
 designpatterns_ref.boundaries check PATH`` over an unchanged tree runs about as fast as Python
 starts. Anything unusual falls back to the full check: other options (``--no-cache``,
-``--verify-content``, ``--jobs``), a configuration naming another cache file, a file that could
+``--verify-content``), an argument the parser would refuse (``--jobs=abc``: its error and exit
+status 2 come from the parser), a configuration naming another cache file, a file that could
 not be parsed, a damaged or foreign verdict file.
 
 Trade-off: like the file cache, a file rewritten with the same size within the file system's
@@ -60,6 +61,9 @@ LOCATION = os.path.join(".dpref_cache", "boundaries.verdict")
 #: report.FORMATS, spelled out so that a replay does not import the report module (tested equal).
 _FORMATS = ("human", "json", "github")
 
+#: The largest ``--jobs`` the parser accepts (base.check_jobs, tested equal).
+_MAX_JOBS = 64
+
 
 def _refuse(name: str, value: object, allowed: str) -> Exception:
     """The family's error, imported only when an argument is refused (not on the fast path)."""
@@ -77,8 +81,9 @@ def _words(argv: object) -> list[str]:
 def key_of(argv: list[str]) -> tuple[str, str, str, bool] | None:
     """``(config file, output format, cwd, use_todo)`` for a plain ``check`` command, else None.
 
-    Only ``check PATH [--format F] [--no-todo] [--jobs N]`` can be replayed; any other
-    argument (or a repeated one) means the full command line parser must see it. The config
+    Only ``check PATH [--format F] [--no-todo] [--jobs N]`` can be replayed, with ``N`` a
+    plain decimal from 1 to 64; any other argument (or a repeated one, or a value the parser
+    would refuse) means the full command line parser must see it and report its error. The config
     file is named by its absolute path, so ``.`` and ``./`` give the same key.
     """
     words = _words(argv)
@@ -98,8 +103,12 @@ def key_of(argv: list[str]) -> tuple[str, str, str, bool] | None:
             fmt = arg.removeprefix("--format=")
         elif arg == "--format" and rest:
             fmt = rest.pop(0)
-        elif arg.startswith("--jobs=") or (arg == "--jobs" and rest and rest.pop(0)):
-            pass  # how many processes parse changes nothing in the verdict
+        elif arg.startswith("--jobs=") or (arg == "--jobs" and rest):
+            # How many processes parse changes nothing in the verdict, but only a value the
+            # parser accepts may be replayed: anything else is its error to report (exit 2).
+            jobs = arg.removeprefix("--jobs=") if arg.startswith("--jobs=") else rest.pop(0)
+            if not (jobs.isascii() and jobs.isdigit() and 1 <= int(jobs) <= _MAX_JOBS):
+                return None
         elif arg.startswith("-") or path is not None or not arg:
             return None
         else:

@@ -126,11 +126,22 @@ class LogicalShards:
 def page_fanout(blocks: Sequence[tuple[Key, Key]], *, logical: int = 480) -> tuple[int, int]:
     """Logical shards one page load touches, keyed by workspace and keyed by block id.
 
-    ``blocks`` are ``(workspace_id, block_id)`` pairs of one page. Returns ``(by workspace,
-    by block)``: 1 and, for a page of ``b`` blocks, close to ``min(b, logical)``.
+    ``blocks`` are ``(workspace_id, block_id)`` pairs of one page (a sequence of them, each id
+    a str, bytes or int key). Returns ``(by workspace, by block)``: 1 and, for a page
+    of ``b`` blocks, close to ``min(b, logical)``. Raises :class:`ShardingError` naming the
+    first bad pair or id.
     """
     if not isinstance(logical, int) or isinstance(logical, bool) or logical < 1:
         raise ShardingError(f"logical={logical!r} must be an int >= 1")
-    by_workspace = {xxh3_64_intdigest(key_bytes(w)) % logical for w, _ in blocks}
-    by_block = {xxh3_64_intdigest(key_bytes(b)) % logical for _, b in blocks}
+    if not isinstance(blocks, Sequence) or isinstance(blocks, str | bytes | bytearray):
+        raise ShardingError(
+            f"blocks={blocks!r:.60} must be a list or tuple of (workspace_id, block_id) pairs"
+        )
+    pairs = []
+    for i, pair in enumerate(blocks):
+        if not isinstance(pair, list | tuple) or len(pair) != 2:
+            raise ShardingError(f"blocks[{i}]={pair!r:.60} must be a (workspace_id, block_id) pair")
+        pairs.append((key_bytes(pair[0], f"blocks[{i}][0]"), key_bytes(pair[1], f"blocks[{i}][1]")))
+    by_workspace = {xxh3_64_intdigest(w) % logical for w, _ in pairs}
+    by_block = {xxh3_64_intdigest(b) % logical for _, b in pairs}
     return len(by_workspace), len(by_block)

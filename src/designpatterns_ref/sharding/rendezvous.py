@@ -64,9 +64,17 @@ class RendezvousPlacement:
         return tuple(self._weights)
 
     def score(self, shard: str, key: Key) -> float:
-        """Shard ``shard``'s score for ``key`` (the largest wins)."""
-        h = ((xxh3_64_intdigest(key_bytes(key), self._seeds[shard]) >> 11) + 0.5) / _TWO53
-        return -self._weights[shard] / math.log(h)
+        """Shard ``shard``'s score for ``key`` (the largest wins).
+
+        Raises :class:`ShardingError` when ``shard`` is not one of :attr:`shards` or ``key`` is
+        not a key.
+        """
+        name = check_shard_name(shard)
+        if name not in self._weights:
+            raise ShardingError(f"score: shard={name!r} is unknown; shards are {self.shards}")
+        data = key_bytes(key)
+        h = ((xxh3_64_intdigest(data, self._seeds[name]) >> 11) + 0.5) / _TWO53
+        return -self._weights[name] / math.log(h)
 
     def shard_for(self, key: Key) -> str:
         data = key_bytes(key)

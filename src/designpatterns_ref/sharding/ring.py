@@ -51,6 +51,7 @@ __all__ = ["ConsistentHashRing", "ketama_points"]
 
 Layout = Literal["ketama", "xxh3"]
 _MAX_VNODES = 10_000
+_MAX_POINTS = 1_000_000  # virtual nodes a ketama_points call may ask for
 
 
 def _ketama_hash(data: bytes) -> int:
@@ -59,7 +60,18 @@ def _ketama_hash(data: bytes) -> int:
 
 
 def ketama_points(name: str, count: int) -> list[int]:
-    """The ``4 * count`` ketama points of virtual nodes ``name-0 .. name-(count-1)``."""
+    """The ``4 * count`` ketama points of virtual nodes ``name-0 .. name-(count-1)``.
+
+    ``name`` is a shard name (a non-empty str) and ``count`` a whole number from 0 to
+    1,000,000; anything else raises :class:`ShardingError`.
+    """
+    check_shard_name(name, "name")
+    if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= _MAX_POINTS:
+        raise ShardingError(f"count={count!r:.60} must be an int in [0, {_MAX_POINTS:_}]")
+    return _ketama_points(name, count)
+
+
+def _ketama_points(name: str, count: int) -> list[int]:
     points = []
     for w in range(count):
         digest = md5(f"{name}-{w}".encode(), usedforsecurity=False).digest()
@@ -120,7 +132,7 @@ class ConsistentHashRing:
             if self.layout == "ketama":
                 # ketama's count, integer arithmetic as uhashring does it
                 count = int((self.vnodes * n * weight) // total)
-                points = ketama_points(name, count)
+                points = _ketama_points(name, count)  # checked names; count from vnodes
             else:
                 count = max(1, round(self.vnodes * n * weight / total))
                 points = [xxh3_64_intdigest(f"{name}-{w}".encode()) >> 32 for w in range(count)]

@@ -47,7 +47,15 @@ _TABLE = _table()
 
 
 def crc16(data: bytes) -> int:
-    """CRC16-XMODEM (polynomial 0x1021, initial value 0), as Redis Cluster uses it."""
+    """CRC16-XMODEM (polynomial 0x1021, initial value 0), as Redis Cluster uses it.
+
+    ``data`` is ``bytes`` or ``bytearray``; anything else (a str too: :func:`keyslot` takes
+    text keys) raises :class:`ShardingError`.
+    """
+    if not isinstance(data, bytes | bytearray):
+        raise ShardingError(
+            f"crc16: data={data!r:.60} must be bytes or bytearray (keyslot takes str keys)"
+        )
     crc = 0
     for byte in data:
         crc = ((crc << 8) & 0xFFFF) ^ _TABLE[((crc >> 8) ^ byte) & 0xFF]

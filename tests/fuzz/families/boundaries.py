@@ -26,6 +26,29 @@ def _config(**change: Any) -> b.Config:
     return b.Config.from_dict({**_BASE, **change}, base=_DIR)
 
 
+def _graph() -> b.ImportGraph:
+    g = b.ImportGraph({"s": "s/__init__.py", "s.a": "s/a.py", "s.b": "s/b.py"}, {"s"})
+    g.add(b.Import("s.a", "s.b", 1, "module", "s/a.py"))
+    return g
+
+
+def _graph_state(g: b.ImportGraph) -> object:
+    return (dict(g.modules), set(g.packages), list(g.imports), repr(g.edges), list(g.problems))
+
+
+#: Imports a graph of _graph() must refuse: a field of the wrong type, an unknown module or kind.
+_BAD_IMPORTS = (
+    b.Import(None, "s.b", 1, "module", "s/a.py"),  # type: ignore[arg-type]
+    b.Import("s.a", ["s.b"], 1, "module", "s/a.py"),  # type: ignore[arg-type]
+    b.Import("s.a", "s.zzz", 1, "module", "s/a.py"),
+    b.Import("s.a", "s.a", 1, "module", "s/a.py"),
+    b.Import("s.a", "s.b", True, "module", "s/a.py"),
+    b.Import("s.a", "s.b", 1, "junk", "s/a.py"),
+    b.Import("s.a", "s.b", 1, "module", None),  # type: ignore[arg-type]
+    b.Import("s.a", "s.b", 1, "module", "s/a.py", name=3),  # type: ignore[arg-type]
+)
+
+
 def _report() -> b.Report:
     return b.check(_config(), use_cache=False, jobs=1)
 
@@ -107,6 +130,40 @@ ENTRIES = [
     Entry("shortest_cycle(within)", call=lambda _, v: b.shortest_cycle({"a": {"a"}}, v)),
     Entry("find_violations(graph)", call=lambda _, v: b.find_violations(v, _config())),
     Entry("bind(config)", call=lambda _, v: b.bind(v, b.build_graph(["shop"], [_DIR], jobs=1))),
+    Entry("ImportGraph(modules)", call=lambda _, v: b.ImportGraph(v, {"s"})),
+    Entry("ImportGraph(packages)", call=lambda _, v: b.ImportGraph({"s": "s.py"}, v)),
+    Entry(
+        "ImportGraph.add(imp)",
+        call=lambda g, v: g.add(v),
+        make=_graph,
+        snapshot=_graph_state,
+        values=_BAD_IMPORTS,
+    ),
+    Entry("ImportGraph.within(prefix)", call=lambda g, v: g.within(v), make=_graph),
+    Entry("ImportGraph.edge_set(kinds)", call=lambda g, v: g.edge_set(v), make=_graph),
+    *(
+        Entry(
+            f"ImportGraph.shortest_chain({arg}=)",
+            call=lambda g, v, a=arg: g.shortest_chain(
+                **{"sources": {"s.a"}, "targets": {"s.b"}, "avoid": None, "kinds": None, a: v}
+            ),
+            make=_graph,
+            snapshot=_graph_state,
+        )
+        for arg in ("sources", "targets", "avoid", "kinds")
+    ),
+    *(
+        Entry(
+            f"ImportGraph.first_import({arg}=)",
+            call=lambda g, v, a=arg: g.first_import(
+                **{"importer": "s.a", "imported": "s.b", "kinds": None, a: v}
+            ),
+            make=_graph,
+            snapshot=_graph_state,
+            values=("s.zzz", "s"),
+        )
+        for arg in ("importer", "imported", "kinds")
+    ),
     Entry("verdict.key_of(argv)", call=lambda _, v: verdict.key_of(v)),
     Entry("verdict.replay(argv)", call=lambda _, v: verdict.replay(v)),
     *(

@@ -48,6 +48,22 @@ ENTRIES = [
     Entry("MaglevPlacement(table_size)", call=lambda _, v: sh.MaglevPlacement(["a"], table_size=v)),
     Entry("jump_hash(key)", call=lambda _, v: sh.jump_hash(v, 10)),
     Entry("jump_hash(buckets)", call=lambda _, v: sh.jump_hash(1, v)),
+    Entry(
+        "RendezvousPlacement.score(shard)",
+        make=lambda: sh.RendezvousPlacement(["a", "b", "c"]),
+        call=lambda p, v: p.score(v, "k"),
+        values=("zzz", ["a"]),
+    ),
+    Entry(
+        "RendezvousPlacement.score(key)",
+        make=lambda: sh.RendezvousPlacement(["a", "b", "c"]),
+        call=lambda p, v: p.score("a", v),
+    ),
+    Entry("ketama_points(name)", call=lambda _, v: sh.ketama_points(v, 2)),
+    Entry(
+        "ketama_points(count)", call=lambda _, v: sh.ketama_points("a", v), values=(-1, 10**6 + 1)
+    ),
+    Entry("crc16", call=lambda _, v: sh.crc16(v), values=(bytearray(b"ab"), 5)),
     Entry("keyslot", call=lambda _, v: sh.keyslot(v)),
     Entry("hash_tag", call=lambda _, v: sh.hash_tag(v)),
     Entry("key_bytes", call=lambda _, v: sh.key_bytes(v)),
@@ -177,6 +193,10 @@ def _more() -> list[Entry]:
             call=lambda f, v: f.host_for(v),
         ),
         Entry("page_fanout(logical)", call=lambda _, v: page_fanout([(1, 2)], logical=v)),
+        Entry("page_fanout(blocks)", call=lambda _, v: page_fanout(v), values=([(1,)], [1])),
+        Entry("page_fanout(blocks=[v])", call=lambda _, v: page_fanout([(1, 2), v])),
+        Entry("page_fanout(workspace_id)", call=lambda _, v: page_fanout([(v, 2)])),
+        Entry("page_fanout(block_id)", call=lambda _, v: page_fanout([(1, v)])),
         Entry(
             "generate_blocks(n)",
             call=lambda _, v: generate_blocks(v),
