@@ -52,14 +52,15 @@ def key_bytes(key: object, name: str = "key") -> bytes:
         try:
             return key.encode()
         except UnicodeEncodeError:
-            raise ShardingError(f"{name}={key!r} is not encodable as UTF-8") from None
+            raise ShardingError(f"{name}={key!r:.80} is not encodable as UTF-8") from None
     if isinstance(key, bytes):
         return key
     if isinstance(key, int) and not isinstance(key, bool):
         if abs(key) >= 1 << 128:
-            raise ShardingError(f"{name}={key} is out of range: ints must lie within +-2**128")
+            shown = repr(key) if key.bit_length() < 256 else f"an int of {key.bit_length()} bits"
+            raise ShardingError(f"{name}={shown} is out of range: ints must lie within +-2**128")
         return str(key).encode()
-    raise ShardingError(f"{name}={key!r} must be a str, bytes or int")
+    raise ShardingError(f"{name}={key!r:.80} must be a str, bytes or int")
 
 
 def check_shard_name(shard: object, name: str = "shard") -> str:
