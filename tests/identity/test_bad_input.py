@@ -148,3 +148,24 @@ def test_compliance_refuses_and_keeps_its_state(value: object) -> None:
     with pytest.raises(IdentityError):
         book.record(value)  # type: ignore[arg-type]
     assert (dict(book.holdings), list(book.expiries), book.last_sweep) == before
+
+
+@pytest.mark.parametrize("value", [None, True, math.nan, math.inf, -math.inf, "3", b"x", []])
+def test_qualification_valid_at_refuses_what_is_not_a_time(value: object) -> None:
+    q = Qualification("forklift", 1_000)
+    with pytest.raises(IdentityError, match="now="):
+        q.valid_at(value)  # type: ignore[arg-type]
+    assert q == Qualification("forklift", 1_000)
+
+
+def test_qualification_valid_at_compares_any_whole_number_exactly() -> None:
+    q = Qualification("forklift", 1_000)
+    assert q.valid_at(-(10**400)) and not q.valid_at(10**400) and q.valid_at(999.5)
+
+
+@pytest.mark.parametrize("value", [None, True, 3, b"forklift", ["forklift"]])
+def test_claims_qualification_refuses_a_name_that_is_not_a_str(value: object) -> None:
+    claims = standard_claims(make_world())
+    with pytest.raises(IdentityError, match="name="):
+        claims.qualification(value)  # type: ignore[arg-type]
+    assert claims.qualification("forklift") is not None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import runpy
 from pathlib import Path
 
@@ -16,7 +17,14 @@ from designpatterns_ref.identity.plot import (
     revocation_timeline,
 )
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples"
+PAGE = ROOT / "docs" / "case-studies" / "worker-identity.md"
+
+
+def _page_figures() -> list[str]:
+    """The PNG files of docs/assets/identity the case-study page embeds."""
+    return re.findall(r"\(\.\./assets/identity/([\w-]+\.png)\)", PAGE.read_text())
 
 
 def test_worker_identity_example_runs(
@@ -34,6 +42,17 @@ def test_worker_identity_example_runs(
         "revocation-window.png",
         "status-list-size.png",
     ]
+    assert set(_page_figures()) <= {p.name for p in tmp_path.iterdir()}
+
+
+def test_the_case_study_page_gives_the_command_that_draws_its_figures() -> None:
+    figures = _page_figures()
+    assert figures and all((ROOT / "docs" / "assets" / "identity" / f).is_file() for f in figures)
+    blocks = re.findall(r"```(?:bash|sh|console)\n(.*?)```", PAGE.read_text(), flags=re.S)
+    command = next((b for b in blocks if "DPREF_PLOTS=" in b), "")
+    assert "python examples/worker_identity.py" in command
+    for figure in figures:  # each embedded file is copied into docs/assets/identity
+        assert figure in command and "docs/assets/identity" in command, figure
 
 
 def test_tour_is_deterministic_and_tells_the_story() -> None:

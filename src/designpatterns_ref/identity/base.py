@@ -162,7 +162,14 @@ class Qualification:
         check_time("expires", self.expires)
 
     def valid_at(self, now: float) -> bool:
-        """True while ``now`` is before the expiry (the expiry second itself is expired)."""
+        """True while ``now`` is before the expiry (the expiry second itself is expired).
+
+        ``now`` is a number of seconds: any int (compared exactly) or a finite float.
+        """
+        if isinstance(now, bool) or not isinstance(now, int | float):
+            raise IdentityTypeError(f"now={now!r:.80} must be a number of seconds")
+        if isinstance(now, float) and not math.isfinite(now):
+            raise IdentityError(f"now={now!r:.80} must be finite")
         return now < self.expires
 
 
@@ -216,6 +223,8 @@ class Claims:
 
     def qualification(self, name: str) -> Qualification | None:
         """The qualification called ``name``, or None."""
+        if not isinstance(name, str):
+            raise IdentityTypeError(f"name={name!r:.80} must be a str, not {type(name).__name__}")
         for q in self.qualifications:
             if q.name == name:
                 return q

@@ -12,8 +12,9 @@ Revocations are rare, so the bits are mostly zeros and compress well: a million 
 
 :class:`StatusAuthority` is the issuer's side: it hands out indexes, flips bits, publishes the
 list as a signed JWS (with ``iat`` and a ``ttl``) and answers *online* checks, which are always
-current. :class:`StatusListCache` is a verifier's side: it keeps the latest signed list it was
-given and says how old it is. The gate's policy is a **max age**: a list issued ``max_age``
+current. :class:`StatusListCache` is a verifier's side: it keeps the latest signed list of
+each issuer it was given (an issuer's list never counts for another issuer's credentials, and
+never rolls back to an older one) and says how old it is. The gate's policy is a **max age**: a list issued ``max_age``
 seconds ago or earlier is stale and the verifier refuses (or goes online). The age is counted
 from the list's signed ``iat``, never from when the gate downloaded it, so a revoked credential
 is accepted offline for strictly less than ``max_age`` seconds after its revocation: any list
@@ -32,6 +33,7 @@ True
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import zlib
 from collections.abc import Callable
@@ -145,6 +147,7 @@ class StatusAuthority:
         self.clock: Callable[[], float] = clock if clock is not None else time.time
         self.next_index = 0
         self.revoked_at: dict[int, float] = {}
+        self.published = 0  # how many lists were published: each list's ``seq``
 
     def allocate(self) -> int:
         """The next free index for a new credential."""
@@ -171,13 +174,16 @@ class StatusAuthority:
         """The current list as a signed status-list credential (a compact JWS).
 
         Its payload follows the W3C data model (``BitstringStatusListCredential`` whose subject
-        is a ``BitstringStatusList`` with ``statusPurpose`` and ``encodedList``), plus ``iat``
-        and ``ttl`` (milliseconds, as the specification counts it).
+        is a ``BitstringStatusList`` with ``statusPurpose`` and ``encodedList``), plus ``iat``,
+        ``ttl`` (milliseconds, as the specification counts it) and ``seq``, which grows by one
+        with every publication so that a verifier orders two lists issued in the same second.
         """
         now = int(self.clock())
+        self.published += 1
         payload: dict[str, Any] = {
             "iss": self.keys.issuer,
             "iat": now,
+            "seq": self.published,
             "ttl": int(self.ttl * 1000),
             "vc": {
                 "type": ["VerifiableCredential", "BitstringStatusListCredential"],
@@ -196,19 +202,42 @@ class StatusAuthority:
 
 
 class StatusListCache:
-    """A verifier's cached status lists, one per list id, each with its signed issue time."""
+    """A verifier's cached status lists, one per (issuer, list id), each with its signed issue time.
+
+    **Whose list it is.** A list counts for a credential only if the credential's own issuer
+    signed it. The W3C Bitstring Status List v1.0 validate algorithm (section 3.2) has the
+    verifier dereference the credential's ``statusListCredential`` URL and verify its proofs,
+    and its note "Issuer validation is use case dependent" leaves to the verifier to make sure it
+    trusts both the credential's issuer and the status list's issuer (they may differ, for a
+    delegated status service). A gate trusts several issuers and fetches lists by name, not from
+    a URL the credential controls, so this cache fixes the policy: a list's ``iss`` must be the
+    issuer of the key that signed it (the kid is ``issuer#fingerprint``, see
+    :class:`~designpatterns_ref.identity.keys.KeySet`), lists are held per ``(iss, list id)``,
+    and the gate reads the list held under the credential's own ``(issuer, status_list)``. So a
+    trusted issuer can publish lists under any name without ever touching another issuer's.
+
+    **No rollback.** Each list carries its signed ``iat`` (whole seconds) and ``seq`` (a counter
+    that grows with every publication); a list is accepted only if its ``(iat, seq)`` is later
+    than the held one's, or if it is byte for byte the held token (a harmless refresh). An older
+    list, even one published earlier in the same second, never replaces a newer one.
+    """
 
     def __init__(self, trust: TrustStore) -> None:
         if not isinstance(trust, TrustStore):
             raise IdentityTypeError(f"trust={trust!r:.80} must be a TrustStore")
         self.trust = trust
-        self.lists: dict[str, tuple[int, bytearray, int]] = {}  # id -> (iat, bits, size)
+        #: (issuer, list id) -> (iat, bits, size): what the gate reads.
+        self.lists: dict[tuple[str, str], tuple[int, bytearray, int]] = {}
+        # (issuer, list id) -> (iat, seq, SHA-256 of the token): the held list's version.
+        self._versions: dict[tuple[str, str], tuple[int, int, bytes]] = {}
 
     def update(self, token: str) -> str:
-        """Verify a published status list and cache it; return its id.
+        """Verify a published status list and cache it under its issuer; return its id.
 
         Refuses (raises :class:`IdentityError`, cache unchanged) a bad signature, an unknown
-        key, a malformed list, or a list older than the one already held (a rollback).
+        key, an ``iss`` that is not the signing key's issuer, a malformed list, or a list not
+        later than the one already held for that issuer and id (a rollback), unless it is the
+        very token held.
         """
         if not isinstance(token, str):
             raise IdentityTypeError(f"token={token!r:.80} must be a str (a compact JWS)")
@@ -217,36 +246,63 @@ class StatusListCache:
             raise IdentityError("status list token must have three parts")
         try:
             header = parse_header(parts[0])
-            key = self.trust.get(header["kid"])
+            kid = header["kid"]
+            key = self.trust.get(kid)
             if key is None:
-                raise IdentityError(f"status list kid {header['kid']!r:.60} is not trusted")
+                raise IdentityError(f"status list kid {kid!r:.60} is not trusted")
             key.verify(b64url_decode(parts[2]), f"{parts[0]}.{parts[1]}".encode("ascii"))
             payload = json.loads(b64url_decode(parts[1]))
-            iat, vc = payload["iat"], payload["vc"]
+            iss, iat, vc = payload["iss"], payload["iat"], payload["vc"]
+            seq = payload.get("seq", 0)
             list_id, encoded = vc["id"], vc["credentialSubject"]["encodedList"]
         except IdentityError:
             raise
-        except (TokenFormatError, ValueError, KeyError, TypeError) as bad:
+        except (TokenFormatError, ValueError, KeyError, TypeError, AttributeError) as bad:
             raise IdentityError(f"status list token is malformed: {bad}") from None
         except Exception as bad:  # cryptography's InvalidSignature
             raise IdentityError(f"status list signature does not verify ({bad!r})") from None
+        check_name("status list iss", iss)
+        signer = kid.rpartition("#")[0]
+        if iss != signer:
+            raise IdentityError(
+                f"status list iss={iss!r:.60} is not {signer!r:.60},"
+                f" the issuer of its signing key {kid!r:.60}"
+            )
         if isinstance(iat, bool) or not isinstance(iat, int) or not 0 <= iat <= MAX_TIME:
             raise IdentityError(f"status list iat={iat!r:.40} is not a time")
+        if isinstance(seq, bool) or not isinstance(seq, int) or not 0 <= seq < 2**63:
+            raise IdentityError(f"status list seq={seq!r:.40} must be an int in [0, 2**63)")
         check_name("status list id", list_id)
         if not isinstance(encoded, str):
             raise IdentityError(f"encodedList={encoded!r:.60} must be a str")
         statuses = BitstringStatusList.decode(encoded)
-        held = self.lists.get(list_id)
-        if held is not None and iat < held[0]:
+        where = (iss, list_id)
+        digest = hashlib.sha256(token.encode("ascii")).digest()  # verified: all ASCII
+        held = self._versions.get(where)
+        if held is not None and (iat, seq) <= held[:2]:
+            if digest == held[2]:
+                return str(list_id)  # the very token held: nothing to do
             raise IdentityError(
-                f"status list {list_id!r} issued at {iat} is older than the cached one ({held[0]})"
+                f"status list {list_id!r} of {iss!r} issued at {iat} (seq {seq}) is not later"
+                f" than the cached one ({held[0]}, seq {held[1]}): an older list is refused"
             )
-        self.lists[list_id] = (iat, statuses.bits, statuses.size)
+        self.lists[where] = (iat, statuses.bits, statuses.size)
+        self._versions[where] = (iat, seq, digest)
         return str(list_id)
 
-    def issued_at(self, list_id: str) -> int | None:
-        """When the cached list ``list_id`` was issued, or None if none is cached."""
+    def issued_at(self, list_id: str, *, issuer: str | None = None) -> int | None:
+        """When the cached list ``list_id`` of ``issuer`` was issued, or None if none is cached.
+
+        With ``issuer=None``: the latest issue time among the lists of that id, whoever issued
+        them.
+        """
         if not isinstance(list_id, str):
             raise IdentityTypeError(f"list_id={list_id!r:.80} must be a str")
-        held = self.lists.get(list_id)
-        return None if held is None else held[0]
+        if issuer is not None and not isinstance(issuer, str):
+            raise IdentityTypeError(f"issuer={issuer!r:.80} must be a str or None")
+        times = [
+            held[0]
+            for (iss, lid), held in self.lists.items()
+            if lid == list_id and (issuer is None or iss == issuer)
+        ]
+        return max(times) if times else None

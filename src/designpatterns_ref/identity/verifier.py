@@ -14,8 +14,8 @@ a :class:`~designpatterns_ref.identity.keys.TrustStore` (the issuers' public key
 4. it is not issued in the future, is already valid and not yet expired, each within ``leeway``
    seconds of clock skew (``issued in the future``, ``not yet valid``, ``expired``);
 5. its status bit is clear: asked ``online`` when the gate has a connection, else read from a
-   cached list issued less than ``max_age`` seconds ago (``status unavailable``,
-   ``stale status list``, ``revoked``).
+   cached list issued less than ``max_age`` seconds ago and signed by the credential's own
+   issuer (``status unavailable``, ``stale status list``, ``revoked``).
 
 The policy's promise: a revoked credential is accepted offline for strictly less than
 ``max_age`` seconds after its revocation (the age is counted from the list's signed issue time).
@@ -238,10 +238,13 @@ class GateVerifier:
                 return Verdict(False, Reason.REVOKED, "revoked (online check)", claims)
             if revoked is False:
                 return Verdict(True, Reason.OK, "valid (online check)", claims)
-        held = self.statuses.lists.get(claims.status_list)
+        # The list of that name signed by the credential's own issuer, never another's.
+        held = self.statuses.lists.get((claims.issuer, claims.status_list))
         if held is None:
             return Verdict(
-                False, Reason.STATUS_UNAVAILABLE, f"no status list {claims.status_list!r} cached"
+                False,
+                Reason.STATUS_UNAVAILABLE,
+                f"no status list {claims.status_list!r} of {claims.issuer!r} cached",
             )
         issued, bits, size = held
         if now - issued >= self.max_age:  # fresh for max_age seconds: [iat, iat + max_age)

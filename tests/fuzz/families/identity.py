@@ -1,4 +1,12 @@
-"""identity: credentials, keys, status lists, the gate verifier, the audit log, compliance."""
+"""identity: credentials, keys, status lists, the gate verifier, the audit log, compliance.
+
+Not registered: the result records ``Verdict`` (made by ``GateVerifier.verify``),
+``AuditCheck`` (by ``verify_chain``), ``Gap``, ``Expiring`` and ``SweepReport`` (by
+``ComplianceBook.gaps`` and ``sweep``): plain frozen containers that check nothing and have no
+method taking an argument, filled only from values the calls that make them already checked
+(and those calls are registered). Also the enum ``Reason``, the errors ``IdentityError`` and
+``IdentityTypeError`` (what ``ERRORS`` names) and the constant ``MIN_BITS``.
+"""
 
 from __future__ import annotations
 
@@ -48,6 +56,8 @@ _ISSUER = Issuer(_KEYS, _AUTHORITY, clock=lambda: float(T0))
 _CLAIMS = _ISSUER.issue("w1", "acme", "dock", "loader", valid_for=3_600)
 _JWS = _ISSUER.sign_jws(_CLAIMS)
 _LIST = _AUTHORITY.publish()
+_QUAL = Qualification("forklift", T0 + 60)
+_QCLAIMS = _ISSUER.issue("w2", "acme", "dock", "loader", valid_for=60, qualifications={"q": T0 + 9})
 _CLAIM_ARGS: dict[str, Any] = {
     "issuer": "i",
     "credential_id": "c",
@@ -196,6 +206,8 @@ ENTRIES = [
     Entry("StatusListCache.issued_at", call=lambda c, v: c.issued_at(v), make=_cache),
     Entry("Qualification(name)", call=lambda _, v: Qualification(v, 10)),
     Entry("Qualification(expires)", call=lambda _, v: Qualification("q", v)),
+    Entry("Qualification.valid_at", call=lambda q, v: q.valid_at(v), make=lambda: _QUAL),
+    Entry("Claims.qualification", call=lambda c, v: c.qualification(v), make=lambda: _QCLAIMS),
     *(
         Entry(f"Claims({field})", call=lambda _, v, f=field: Claims(**{**_CLAIM_ARGS, f: v}))
         for field in _CLAIM_ARGS
