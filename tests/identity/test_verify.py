@@ -54,6 +54,13 @@ def _scenario(name: str, form: str):  # type: ignore[no-untyped-def]
         else:
             token = token[:-64] + bytes(64)
         assert other.active_kid == w.keys.active_kid
+    elif name == "wrong issuer":  # another trusted issuer signs a credential in acme's name
+        other = KeySet("other-id", seed=b"other")
+        w.trust.load(other.jwks())
+        forger = Issuer(
+            other, StatusAuthority(other, "other/status/1", clock=w.clock), clock=w.clock
+        )
+        token = forger.sign_jws(claims) if form == "jws" else forger.sign_compact(claims)
     elif name == "not yet valid":
         claims = standard_claims(w, not_before=T0 + DAY)
         token = _encode(w, claims, form)

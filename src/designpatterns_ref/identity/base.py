@@ -69,6 +69,7 @@ class Reason(Enum):
     UNKNOWN_KEY = "unknown key"
     DISTRUSTED_KEY = "distrusted key"
     BAD_SIGNATURE = "bad signature"
+    WRONG_ISSUER = "wrong issuer"
     NOT_YET_VALID = "not yet valid"
     ISSUED_IN_FUTURE = "issued in the future"
     EXPIRED = "expired"

@@ -11,9 +11,12 @@ a :class:`~designpatterns_ref.identity.keys.TrustStore` (the issuers' public key
 1. the token is well formed, and its algorithm is exactly EdDSA (``malformed``, ``bad algorithm``);
 2. its kid names a trusted key (``unknown key``, ``distrusted key``);
 3. the Ed25519 signature verifies over the exact bytes received (``bad signature``);
-4. it is not issued in the future, is already valid and not yet expired, each within ``leeway``
+4. its issuer is the issuer of the key that signed it: a kid is ``issuer#fingerprint``, as
+   :class:`~designpatterns_ref.identity.keys.KeySet` writes it, so one trusted issuer cannot
+   sign a credential in another's name (``wrong issuer``);
+5. it is not issued in the future, is already valid and not yet expired, each within ``leeway``
    seconds of clock skew (``issued in the future``, ``not yet valid``, ``expired``);
-5. its status bit is clear: asked ``online`` when the gate has a connection, else read from a
+6. its status bit is clear: asked ``online`` when the gate has a connection, else read from a
    cached list issued less than ``max_age`` seconds ago and signed by the credential's own
    issuer (``status unavailable``, ``stale status list``, ``revoked``).
 
@@ -198,6 +201,14 @@ class GateVerifier:
             return Verdict(False, reason, str(bad))
         except (ValueError, UnicodeError) as bad:
             return Verdict(False, Reason.MALFORMED, f"not a well-formed token: {bad}")
+        signer = kid.rpartition("#")[0]
+        if claims.issuer != signer:
+            return Verdict(
+                False,
+                Reason.WRONG_ISSUER,
+                f"issuer {claims.issuer!r:.60} is not {signer!r:.60}, the issuer of the signing "
+                f"key {kid!r:.60}",
+            )
         return self._check_claims(claims, self.clock())
 
     def _key_refusal(self, kid: str) -> Verdict:
