@@ -75,3 +75,64 @@ def test_directory_calls_refuse_hostile_values(value: Any) -> None:
         with pytest.raises(NotificationError):
             call()
         assert state(p) == before
+
+
+def sender_args() -> dict[str, Any]:
+    from designpatterns_ref.clock import ManualClock
+    from designpatterns_ref.notifications import DedupWindow, MemoryQueue, default_providers
+
+    clock = ManualClock()
+    return {"providers": default_providers(clock), "dedup": DedupWindow(clock=clock),
+            "outgoing": MemoryQueue(), "dead": MemoryQueue(), "clock": clock,
+            "record": lambda r: None, "on_invalid": lambda t: None, "latest": {},
+            "max_attempts": 5, "base": 1.0, "cap": 300.0, "seed": 0}  # fmt: skip
+
+
+@pytest.mark.parametrize("arg", list(sender_args()))
+@pytest.mark.parametrize("value", [*HOSTILE, -3, 0, 101, -math.inf], ids=lambda v: repr(v)[:20])
+def test_sender_refuses_every_hostile_argument(arg: str, value: Any) -> None:
+    from designpatterns_ref.notifications import Sender
+
+    kw = sender_args()
+    if arg == "latest" and (value is None or value == {}):
+        return  # no map, or an empty map, of latest collapse keys is valid
+    if arg in ("base", "cap") and value == 101:
+        return  # 101 seconds is a valid backoff base or cap
+    if arg == "seed" and isinstance(value, int) and not isinstance(value, bool) and value < 10**9:
+        return  # any moderate int is a seed
+    queued = (len(kw["outgoing"]), len(kw["dead"]), len(kw["dedup"]))
+    with pytest.raises(NotificationError, match=f"Sender: {arg}="):
+        Sender(**kw | {arg: value})
+    assert (len(kw["outgoing"]), len(kw["dead"]), len(kw["dedup"])) == queued
+
+
+@pytest.mark.parametrize(
+    ("kw", "words"),
+    [
+        ({"max_attempts": -3}, "max_attempts=-3 not in [1, 100]"),
+        ({"base": math.nan}, "base=nan must be within (0, 86400]"),
+        ({"cap": math.inf}, "cap=inf must be within (0, 86400]"),
+        ({"seed": 10**400}, "seed="),
+        ({"providers": {"pager": None}}, "providers"),
+    ],
+)
+def test_sender_names_argument_value_and_what_is_allowed(kw: dict[str, Any], words: str) -> None:
+    from designpatterns_ref.notifications import Sender
+
+    with pytest.raises(NotificationError, match=words.replace("[", r"\[").replace("(", r"\(")):
+        Sender(**sender_args() | kw)
+
+
+@pytest.mark.parametrize("arg", ["clock", "transient", "seed"])
+@pytest.mark.parametrize("value", [*HOSTILE, 3, 5.0, 2**64], ids=lambda v: repr(v)[:20])
+def test_default_providers_refuses_hostile_arguments(arg: str, value: Any) -> None:
+    from designpatterns_ref.clock import ManualClock
+    from designpatterns_ref.notifications import default_providers
+
+    kw: dict[str, Any] = {"clock": ManualClock(), "transient": 0.1, "seed": 1}
+    if value is None and arg == "clock":
+        return  # no clock: the providers use the wall clock
+    if arg == "seed" and value in (-1, 3):
+        return  # a seed is any moderate int
+    with pytest.raises(NotificationError, match=f"{arg}="):
+        default_providers(**kw | {arg: value})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from designpatterns_ref.notifications import NotificationError, QuietHours
@@ -17,7 +17,24 @@ CHANGES = [(3, 7), (3, 8), (3, 28), (3, 29), (4, 4), (4, 5), (10, 3), (10, 24), 
 DAYS = [datetime(2026, m, d, tzinfo=UTC).timestamp() for m, d in CHANGES]
 
 
+NY = "America/New_York"
+SPRING = datetime(2026, 3, 8, tzinfo=UTC).timestamp()  # 02:00 EST -> 03:00 EDT at 07:00 UTC
+FALL = datetime(2026, 11, 1, tzinfo=UTC).timestamp()  # 02:00 EDT -> 01:00 EST at 06:00 UTC
+
+
 @settings(max_examples=300, deadline=None)
+# Fall back: the end 01:30 repeats; t in the second pass (01:10 EST) must end at 01:30 EST.
+@example(tz=NY, day=FALL, minute=24 * 60 + 6 * 60 + 10, start=22 * 60, end=90)
+# ... and t in the first pass (01:10 EDT) ends at the first 01:30 (EDT).
+@example(tz=NY, day=FALL, minute=24 * 60 + 5 * 60 + 10, start=22 * 60, end=90)
+# Fall back through the start: a window 01:30-02:30 is left by the jump back to 01:00 EST.
+@example(tz=NY, day=FALL, minute=24 * 60 + 5 * 60 + 45, start=90, end=150)
+# Spring forward: the end 02:30 does not exist; the window ends at the jump (03:00 EDT).
+@example(tz=NY, day=SPRING, minute=24 * 60 + 4 * 60, start=22 * 60, end=150)
+# ... and a start inside the gap: 02:30-04:00 begins at the jump.
+@example(tz=NY, day=SPRING, minute=24 * 60 + 7 * 60 + 30, start=150, end=240)
+@example(tz="Europe/London", day=DAYS[7], minute=24 * 60 + 30, start=60, end=90)
+@example(tz="Australia/Lord_Howe", day=DAYS[5], minute=24 * 60 - 16 * 60, start=22 * 60, end=105)
 @given(
     tz=st.sampled_from(ZONES),
     day=st.sampled_from(DAYS),
@@ -58,3 +75,12 @@ def test_bad_times_are_refused(bad: object) -> None:
         QuietHours("22:00", "22:00")
     with pytest.raises(NotificationError):
         QuietHours().is_quiet(0.0, "Mars/Olympus")
+
+
+def test_end_in_the_repeated_hour_seen_from_the_second_pass() -> None:
+    q = QuietHours("22:00", "01:30")
+    t = datetime(2026, 11, 1, 6, 10, tzinfo=UTC).timestamp()  # 01:10 EST, the second 01:10
+    assert q.is_quiet(t, NY)
+    fast = q.next_allowed(t, NY)
+    assert datetime.fromtimestamp(fast, UTC) == datetime(2026, 11, 1, 6, 30, tzinfo=UTC)
+    assert fast == q.next_allowed_scan(t, NY)

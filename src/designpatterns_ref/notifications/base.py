@@ -32,6 +32,7 @@ __all__ = [
     "NotificationError",
     "Receipt",
     "User",
+    "check_callable",
     "check_name",
     "check_seconds",
     "check_seed",
@@ -83,6 +84,15 @@ def check_seed(where: str, seed: object) -> int:
     if isinstance(seed, bool) or not isinstance(seed, int) or abs(seed) > 2**64:
         raise NotificationError(f"{where}: seed={seed!r} must be an int")
     return seed
+
+
+def check_callable(where: str, name: str, value: object, *, optional: bool = False) -> None:
+    """``value`` is callable (a clock, a hook), or None when ``optional``."""
+    if value is None and optional:
+        return
+    if not callable(value):
+        allowed = "a callable or None" if optional else "a callable"
+        raise NotificationError(f"{where}: {name}={value!r} must be {allowed}")
 
 
 def check_seconds(where: str, name: str, value: object, *, high: float = MAX_TTL) -> float:

@@ -12,9 +12,10 @@ family, used through its public package on purpose. The high lane (security, tra
 skips quiet hours and caps. Rendered messages go to the outgoing queue, one per device, and the
 :class:`~.send.Sender` gives each a fate, recorded as a :class:`~.base.Receipt`.
 
-Exactly once as the user sees it: idempotency keys at accept, at-least-once queues, the dedup
-window at send, retries with backoff for transient errors, and a dead-letter queue with
-:meth:`Pipeline.replay_dead_letters` for what keeps failing.
+Once as the user sees it: idempotency keys at accept, at-least-once queues, the dedup window
+claimed before each provider call (a crash between the provider's ok and the record is the one
+case that repeats a message; nothing is lost), retries with backoff for transient errors, and a
+dead-letter queue with :meth:`Pipeline.replay_dead_letters` for what keeps failing.
 
 Complexity: O(users x devices) per notification; O(1) queue work per message.
 

@@ -6,7 +6,7 @@ Every queue offers ``put(item, lane=, at=)``, ``take(n, now)`` (ticketed items, 
 lane first, only those due), ``ack(tickets)`` and ``len()``. An item taken and not acked comes
 back: at once on :meth:`MemoryQueue.restore`, after ``lease`` seconds on :class:`SQLiteQueue`
 (a crashed worker's items are served again). That is at-least-once delivery; the send stage's
-dedup window turns it into at-most-once as the user sees it.
+dedup window keeps a replay of a delivered message from reaching the phone again.
 
 - :class:`MemoryQueue`: deques per lane plus a heap of delayed items; O(1) put and take,
   O(log n) for a delayed item. Lost when the process ends.

@@ -9,11 +9,15 @@ instant at or after ``t`` outside the window, so a deferred message is scheduled
 
 The awkward days: when clocks spring forward the window's end may not exist (02:30 on a day that
 jumps from 02:00 to 03:00), so the first allowed instant is the jump itself; when clocks fall back
-an hour repeats, and the first occurrence of the end time is the answer. The fast path converts
-the end time with ``fold=0``; when that wall time does not exist it bisects the hour around the
-jump. :meth:`QuietHours.next_allowed_scan` is the oracle: a plain minute-by-minute scan.
+an hour repeats, so the end time happens twice (``fold=0`` and ``fold=1``) and the answer is the
+first occurrence after ``t`` (the second one when ``t`` is already in the repeated hour), and the
+jump back itself can leave a window that starts inside the repeated hour. The wall clock leaves
+the window only where it reads ``end`` or where the offset jumps, so the fast path lists those
+instants (each day's ``end`` at both folds, and the offset changes found by bisection) and takes
+the earliest one after ``t`` that is outside the window. :meth:`QuietHours.next_allowed_scan` is
+the oracle: a plain minute-by-minute scan.
 
-Complexity: O(1) per check (one zone conversion), O(log 3600) on a gap day.
+Complexity: O(1) per check (a few zone conversions), O(log 86400) on a day the offset changes.
 
 >>> from datetime import datetime, timezone
 >>> q = QuietHours("22:00", "07:00")
@@ -59,6 +63,26 @@ def _parse(name: str, value: object) -> time:
         raise NotificationError(f"QuietHours: {name}={value!r} must be 'HH:MM'") from None
 
 
+def _jumps(t: float, zi: ZoneInfo) -> list[float]:
+    """The instants in the three days after ``t`` where the zone's offset changes (one a day
+    at most: no zone changes twice within 24 hours), each found by bisection on whole seconds."""
+    out = []
+    for k in range(3):
+        lo, hi = t + k * 86400, t + (k + 1) * 86400
+        if datetime.fromtimestamp(lo, zi).utcoffset() == datetime.fromtimestamp(hi, zi).utcoffset():
+            continue
+        before = datetime.fromtimestamp(lo, zi).utcoffset()
+        lo = float(int(lo))
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if datetime.fromtimestamp(mid, zi).utcoffset() == before:
+                lo = mid
+            else:
+                hi = mid
+        out.append(float(hi))
+    return out
+
+
 def _check_t(t: object) -> None:
     if isinstance(t, bool) or not isinstance(t, int | float) or not 0 <= t <= 1e11:
         raise NotificationError(f"QuietHours: t={t!r} must be epoch seconds in [0, 1e11]")
@@ -93,32 +117,28 @@ class QuietHours:
         """The first instant at or after ``t`` outside the window, in epoch seconds."""
         _check_t(t)
         zi = zone(tz)
-        if not self._wall_quiet(datetime.fromtimestamp(t, zi).time()):
+        local = datetime.fromtimestamp(t, zi)
+        if not self._wall_quiet(local.time()):
             return t
-        day = datetime.fromtimestamp(t, zi).date()
-        for d in (day, day + timedelta(days=1), day + timedelta(days=2)):
-            c = self._first_at(d, zi)
-            if c > t and not self.is_quiet(c, tz):
+        day = local.date()
+        candidates = [
+            c for d in range(-1, 3) for c in self._ends_on(day + timedelta(days=d), zi) if c > t
+        ]
+        candidates += [c for c in _jumps(t, zi) if c > t]
+        for c in sorted(candidates):
+            if not self.is_quiet(c, tz):
                 return c
         raise AssertionError("unreachable: a window shorter than a day always ends")
 
-    def _first_at(self, d: date, zi: ZoneInfo) -> float:
-        """The first instant whose wall clock on ``d`` reaches ``end`` (the jump, in a gap)."""
-        wall = datetime.combine(d, self.end, tzinfo=zi)
-        after = wall.timestamp()  # fold=0: the earlier offset (in a gap, past the jump)
-        back = datetime.fromtimestamp(after, zi).replace(tzinfo=None)
-        if back == wall.replace(tzinfo=None):
-            return after
-        lo = wall.replace(fold=1).timestamp()  # in a gap: before the jump
-        hi = after
-        while hi - lo > 1:  # bisect on whole seconds for the jump
-            mid = (lo + hi) // 2
-            local = datetime.fromtimestamp(mid, zi)
-            if local.date() > d or (local.date() == d and local.time() >= self.end):
-                hi = mid
-            else:
-                lo = mid
-        return float(hi)
+    def _ends_on(self, d: date, zi: ZoneInfo) -> list[float]:
+        """Every instant whose wall clock reads ``end`` on ``d``: none in a gap, two in a fold."""
+        wall = datetime.combine(d, self.end)
+        out = []
+        for fold in (0, 1):
+            ts = wall.replace(tzinfo=zi, fold=fold).timestamp()
+            if datetime.fromtimestamp(ts, zi).replace(tzinfo=None) == wall:
+                out.append(ts)
+        return out
 
     def next_allowed_scan(self, t: float, tz: str) -> float:
         """The oracle: step a minute at a time (from a whole minute) until outside the window."""

@@ -8,8 +8,11 @@ a message stays in the group's pending list until the worker ``XACK``\\s it (and
 so the stream holds only live work). When a worker dies (SIGKILL, a lost host), its pending
 messages would wait forever; :meth:`RedisStreamQueue.take` first runs ``XAUTOCLAIM`` to move
 messages idle longer than ``claim_idle`` seconds to itself. That is at-least-once delivery; the
-send stage's dedup window (:class:`RedisDedup`, one Lua script that sets the message's key with
-``NX`` and records the delivery) makes it at most once as the user sees it.
+send stage's dedup window (:class:`RedisDedup`: a Lua script claims the message's key for a lease
+before the provider call, another marks it sent for the window after the provider's ok) keeps a
+replay from reaching the phone again. A worker killed between claim and send loses nothing (the
+lease runs out, the replay sends); one killed between the provider's ok and the mark leaves the
+one window where the phone sees the message twice.
 
 Streams have no delay, so a retry waits in a sorted set (``<name>:delayed``, scored by due time)
 and a Lua script moves due entries into their stream atomically.
@@ -45,11 +48,22 @@ end
 return #due
 """
 
-_DELIVER = """
-if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[2]) then
-  redis.call('RPUSH', KEYS[2], ARGV[1])
-  return 1
-end
+_CLAIM = """
+local v = redis.call('GET', KEYS[1])
+if v == 'sent' then return 'delivered' end
+if v then return 'busy' end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 'claimed'
+"""
+
+_CONFIRM = """
+redis.call('SET', KEYS[1], 'sent', 'EX', ARGV[2])
+redis.call('RPUSH', KEYS[2], ARGV[1])
+return 1
+"""
+
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 """
 
@@ -170,26 +184,54 @@ def _key(fields: dict[Any, Any]) -> Any:
 
 
 class RedisDedup:
-    """The dedup window on Redis: ``SET key NX EX window`` and the delivery record, atomically.
+    """The dedup window on Redis: a claim with a lease before the send, ``sent`` after it.
 
-    ``deliveries`` is the list the simulated providers hand messages to (the users' phones, as
-    far as the simulation goes): one Lua script checks and records, so no crash can split them.
+    A message's key holds this instance's owner token for ``lease`` seconds while it sends, then
+    ``sent`` for ``window`` seconds; each step is one Lua script. ``delivered()`` lists the
+    confirmed ids (the dedup record; what reached the phone is counted at the provider).
     """
 
-    def __init__(self, redis: Any, prefix: str, *, window: float = 86400.0) -> None:
+    def __init__(
+        self, redis: Any, prefix: str, *, window: float = 86400.0, lease: float = 30.0
+    ) -> None:
         if not isinstance(prefix, str) or not prefix:
             raise NotificationError(f"RedisDedup: prefix={prefix!r} must be a name")
         self.window = int(check_seconds("RedisDedup", "window", window))
+        self.lease = check_seconds("RedisDedup", "lease", lease, high=86400.0)
         self.r = _client(redis)
         self.prefix = prefix
+        self.owner = f"claim:{uuid.uuid4().hex}"
         self.deliveries = f"{prefix}:deliveries"
-        self._deliver = self.r.register_script(_DELIVER)
+        self._claim = self.r.register_script(_CLAIM)
+        self._confirm = self.r.register_script(_CONFIRM)
+        self._release = self.r.register_script(_RELEASE)
+
+    def _key(self, message_id: str) -> str:
+        if not isinstance(message_id, str) or not message_id:
+            raise NotificationError(f"RedisDedup: message_id={message_id!r} must be a string")
+        return f"{self.prefix}:sent:{message_id}"
+
+    def claim(self, message_id: str) -> str:
+        """``"delivered"``, ``"busy"`` (another live claim) or ``"claimed"`` for ``lease``."""
+        lease_ms = max(1, int(self.lease * 1000))
+        return _s(self._claim(keys=[self._key(message_id)], args=[self.owner, lease_ms]))
+
+    def confirm(self, message_id: str) -> None:
+        """Mark ``message_id`` sent for ``window`` seconds and record the delivery."""
+        key = self._key(message_id)
+        self._confirm(keys=[key, self.deliveries], args=[message_id, self.window])
+
+    def release(self, message_id: str) -> None:
+        """Drop this instance's claim (never another's, never a ``sent`` mark)."""
+        self._release(keys=[self._key(message_id)], args=[self.owner])
 
     def deliver(self, message_id: str) -> bool:
-        """Record ``message_id`` as delivered; False if it was within the window."""
-        key = f"{self.prefix}:sent:{message_id}"
-        return bool(self._deliver(keys=[key, self.deliveries], args=[message_id, self.window]))
+        """Claim and confirm in one call; False if delivered within the window or claimed."""
+        if self.claim(message_id) != "claimed":
+            return False
+        self.confirm(message_id)
+        return True
 
     def delivered(self) -> list[str]:
-        """Every delivery recorded, in order (with duplicates, if there ever were any)."""
+        """Every confirmed delivery, in order."""
         return [_s(v) for v in self.r.lrange(self.deliveries, 0, -1)]

@@ -3,14 +3,23 @@
 Case study: Design a Push Notification System (docs/case-studies/push-notifications.md)
 
 :class:`Sender` takes a batch of messages from the outgoing queue and gives each exactly one
-fate: delivered (the provider said ok and the dedup window had not seen the id); duplicate (it
-had: an at-least-once queue served the message again); expired (past its TTL); collapsed (a
+fate: delivered (the dedup window granted a claim on the id, then the provider said ok);
+duplicate (the window had the id as delivered: an at-least-once queue served the message again,
+and the provider is not called); expired (past its TTL); collapsed (a
 newer message with the same collapse key is queued for the device); invalid-token (the device
 is removed, never retried); retry (transient error or throttled: back in the queue after
 ``min(cap, base * 2**attempt)`` seconds times a uniform draw in [0.5, 1), the "equal jitter" that
 spreads a burst of retries without starving any); dead-letter (too many attempts, or too large).
-The message is acked only after its fate is recorded, so a crash replays it and the dedup window
-absorbs the replay. The same class runs in the in-memory pipeline and in Redis worker processes.
+A message whose id another sender has claimed and not yet confirmed (``"busy"``) goes back to the
+queue, due when that claim's lease runs out, with its attempts unchanged (a "retry" receipt).
+
+The order is claim, send, confirm (or release after a refusal). The message is acked only after
+its fate is recorded, so a crash replays it: a replay of a confirmed message is a duplicate and
+never reaches the provider; a crash between claim and send leaves a claim that runs out after
+the lease, and the replay sends (nothing lost); a crash between the provider's ok and the
+confirm also ends in a replay that sends again: the one window where the phone sees a message
+twice (at least once, never lost). The same class runs in the in-memory pipeline and in Redis
+worker processes.
 
 Complexity: O(1) per message.
 
@@ -25,7 +34,14 @@ from collections.abc import Callable, Hashable, Mapping
 from typing import Any, Protocol
 
 from designpatterns_ref.clock import Clock
-from designpatterns_ref.notifications.base import NotificationError, Receipt, check_seconds
+from designpatterns_ref.notifications.base import (
+    CHANNELS,
+    NotificationError,
+    Receipt,
+    check_callable,
+    check_seconds,
+    check_seed,
+)
 from designpatterns_ref.notifications.providers import SimulatedProvider
 from designpatterns_ref.notifications.queues import Queue
 
@@ -33,9 +49,15 @@ __all__ = ["Deliverer", "Sender", "backoff"]
 
 
 class Deliverer(Protocol):
-    """Where deliveries are recorded: check the dedup window and record in one step."""
+    """The dedup window: claim an id before the provider call, confirm or release it after."""
 
-    def deliver(self, message_id: str) -> bool: ...
+    lease: float
+
+    def claim(self, message_id: str) -> str: ...
+
+    def confirm(self, message_id: str) -> None: ...
+
+    def release(self, message_id: str) -> None: ...
 
 
 def backoff(attempt: int, *, base: float, cap: float, draw: float) -> float:
@@ -69,6 +91,39 @@ class Sender:
         cap: float = 300.0,
         seed: int = 0,
     ) -> None:
+        where = "Sender"
+        if not isinstance(providers, Mapping) or not providers:
+            raise NotificationError(
+                f"{where}: providers={providers!r} must map channels {CHANNELS} to providers"
+            )
+        for ch, prov in providers.items():
+            if not isinstance(ch, str) or ch not in CHANNELS:
+                raise NotificationError(f"{where}: providers channel={ch!r} not in {CHANNELS}")
+            if not callable(getattr(prov, "attempt", None)):
+                raise NotificationError(
+                    f"{where}: providers[{ch!r}]={prov!r} must have attempt(token, body)"
+                )
+        for method in ("claim", "confirm", "release"):
+            if not callable(getattr(dedup, method, None)):
+                raise NotificationError(
+                    f"{where}: dedup={dedup!r} must have claim, confirm and release"
+                )
+        check_seconds(where, "dedup.lease", getattr(dedup, "lease", None), high=86400.0)
+        for label, queue in (("outgoing", outgoing), ("dead", dead)):
+            if not all(callable(getattr(queue, a, None)) for a in ("put", "take", "ack")):
+                raise NotificationError(f"{where}: {label}={queue!r} must be a queue")
+        check_callable(where, "clock", clock)
+        check_callable(where, "record", record)
+        check_callable(where, "on_invalid", on_invalid)
+        if latest is not None and not isinstance(latest, Mapping):
+            raise NotificationError(f"{where}: latest={latest!r} must be a mapping or None")
+        if isinstance(max_attempts, bool) or not isinstance(max_attempts, int):
+            raise NotificationError(f"{where}: max_attempts={max_attempts!r} must be an int")
+        if not 1 <= max_attempts <= 100:
+            raise NotificationError(f"{where}: max_attempts={max_attempts!r} not in [1, 100]")
+        base = check_seconds(where, "base", base, high=86400.0)
+        cap = check_seconds(where, "cap", cap, high=86400.0)
+        check_seed(where, seed)
         self.providers, self.dedup, self.outgoing, self.dead = providers, dedup, outgoing, dead
         self.clock, self.record, self.on_invalid = clock, record, on_invalid
         self.latest = latest if latest is not None else {}
@@ -96,18 +151,29 @@ class Sender:
             status = "expired"
         elif ck is not None and self.latest.get((token, ck), key) != key:
             status = "collapsed"
+        elif (claim := self.dedup.claim(m["id"])) == "delivered":
+            status = "duplicate"  # served again after delivery: the provider is not called
+        elif claim == "busy":  # another sender is at it: look again when its lease runs out
+            self.outgoing.put(m, lane=m["lane"], at=now + self.dedup.lease)
+            status, attempts = "retry", m["a"]
         else:
             answer = self.providers[m["ch"]].attempt(token, m["body"])
             if answer == "ok":
-                status = "delivered" if self.dedup.deliver(m["id"]) else "duplicate"
-            elif answer == "invalid-token":
-                self.on_invalid(token)
-                status = "invalid-token"
-            elif answer == "too-large" or attempts >= self.max_attempts:
-                self.dead.put({**m, "a": attempts, "why": answer}, lane=m["lane"])
-                status = "dead-letter"
+                self.dedup.confirm(m["id"])
+                status = "delivered"
             else:
-                wait = backoff(attempts - 1, base=self.base, cap=self.cap, draw=self._rng.random())
-                self.outgoing.put({**m, "a": attempts}, lane=m["lane"], at=now + wait)
-                status = "retry"
+                self.dedup.release(m["id"])
+                status = self._refused(m, answer, attempts, now)
         record(Receipt(key, m["user"], token, m["ch"], status, now, attempts))
+
+    def _refused(self, m: dict[str, Any], answer: str, attempts: int, now: float) -> str:
+        """The fate of a message the provider did not take."""
+        if answer == "invalid-token":
+            self.on_invalid(m["tok"])
+            return "invalid-token"
+        if answer == "too-large" or attempts >= self.max_attempts:
+            self.dead.put({**m, "a": attempts, "why": answer}, lane=m["lane"])
+            return "dead-letter"
+        wait = backoff(attempts - 1, base=self.base, cap=self.cap, draw=self._rng.random())
+        self.outgoing.put({**m, "a": attempts}, lane=m["lane"], at=now + wait)
+        return "retry"

@@ -3,10 +3,14 @@
 Case study: Design a Push Notification System (docs/case-studies/push-notifications.md)
 
 Each worker joins the consumer group of the outgoing streams, sends with its own simulated
-providers, records deliveries through :class:`~.redis_streams.RedisDedup` and receipt counts in a
-Redis hash, and exits after ``--idle`` seconds without work. Kill it with SIGKILL at any moment:
-the messages it held are reclaimed by another worker's ``XAUTOCLAIM`` and the dedup window keeps
-the user from seeing one twice.
+providers (each message they hand to a device is pushed on the Redis list ``<name>:phone`` as
+``token\nbody``: the phones' view), guards each send with :class:`~.redis_streams.RedisDedup`,
+counts receipts in a Redis hash, and exits after ``--idle`` seconds without work once the
+outgoing queue is empty (or after twenty times that, whatever is left). Kill it with SIGKILL at
+any moment: the messages it held are reclaimed by another worker's ``XAUTOCLAIM``; a replay of a
+delivered message is dropped, a message whose claim the dead worker held is sent once the
+``--lease`` runs out, and only a kill between the provider's ok and the dedup mark shows one
+message twice on the phone.
 
 >>> callable(run_worker)
 True
@@ -39,12 +43,18 @@ def run_worker(
     claim_idle: float = 0.5,
     idle: float = 1.0,
     batch: int = 64,
+    lease: float = 2.0,
 ) -> int:
     """Send until ``idle`` seconds pass with nothing to do; return messages handled."""
     clock = time.time
     outgoing = RedisStreamQueue(url, f"{name}:out", consumer=consumer, claim_idle=claim_idle)
     dead = RedisStreamQueue(url, f"{name}:dead", consumer=consumer, claim_idle=claim_idle)
-    dedup = RedisDedup(url, name)
+    dedup = RedisDedup(url, name, lease=lease)
+    phone_list = f"{name}:phone"
+
+    def phone(token: str, body: str) -> None:
+        outgoing.r.rpush(phone_list, f"{token}\n{body}")
+
     counts: Counter[str] = Counter()
 
     def record(r: Receipt) -> None:
@@ -54,7 +64,7 @@ def run_worker(
         outgoing.r.sadd(f"{name}:invalid", token)
 
     sender = Sender(
-        default_providers(clock, transient=transient, seed=seed),
+        default_providers(clock, transient=transient, seed=seed, phone=phone),
         dedup,
         outgoing,
         dead,
@@ -78,7 +88,9 @@ def run_worker(
         if n:
             handled += n
             last = time.monotonic()
-        elif time.monotonic() - last > idle:
+        elif (waited := time.monotonic() - last) > idle and (
+            len(outgoing) == 0 or waited > 20 * idle
+        ):
             return handled
         else:
             time.sleep(0.002)
@@ -95,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-attempts", type=int, default=5)
     ap.add_argument("--idle", type=float, default=1.0)
     ap.add_argument("--claim-idle", type=float, default=0.5)
+    ap.add_argument("--lease", type=float, default=2.0)
     a = ap.parse_args(argv)
     run_worker(
         a.url,
@@ -105,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         max_attempts=a.max_attempts,
         idle=a.idle,
         claim_idle=a.claim_idle,
+        lease=a.lease,
     )
     return 0
 

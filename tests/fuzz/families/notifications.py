@@ -1,5 +1,6 @@
-"""notifications: the pipeline's accept and directory, templates, quiet hours, providers, the
-dedup window, the queues (memory, SQLite), the outbox and the backoff formula.
+"""notifications: the pipeline's accept and directory, templates, quiet hours, providers and
+``default_providers``, the dedup window, the ``Sender``, the queues (memory, SQLite), the outbox
+and the backoff formula.
 
 Not registered: ``RedisStreamQueue``/``RedisDedup`` (need a live server; their arguments are
 checked by the same helpers as the other queues), the result records (``Receipt``, ``Device``,
@@ -52,6 +53,39 @@ def _state(p: nt.Pipeline) -> object:
         {u: list(d) for u, d in p.devices.items()},
         sorted(p.templates._texts.items()),
     )
+
+
+def _sender_args() -> dict[str, Any]:
+    clock = ManualClock()
+    return {
+        "providers": nt.default_providers(clock),
+        "dedup": nt.DedupWindow(clock=clock),
+        "outgoing": nt.MemoryQueue(),
+        "dead": nt.MemoryQueue(),
+        "clock": clock,
+        "record": lambda r: None,
+        "on_invalid": lambda t: None,
+        "latest": None,
+        "max_attempts": 5,
+        "base": 1.0,
+        "cap": 300.0,
+        "seed": 0,
+    }
+
+
+def _sender() -> nt.Sender:
+    s = nt.Sender(**_sender_args())
+    s.outgoing.put({"id": "k|t", "tok": "t", "key": "k", "a": 0, "ck": None, "exp": 1e12,
+                    "ch": "fcm", "body": "hi", "user": "u", "lane": "normal"})  # fmt: skip
+    return s
+
+
+def _sender_state(s: nt.Sender) -> object:
+    return (len(s.outgoing), len(s.dead), len(s.dedup), s.providers["fcm"].sent)  # type: ignore[arg-type]
+
+
+def _dedup_state(d: nt.DedupWindow) -> object:
+    return (sorted(d._seen.items()), sorted(d._claims.items()))
 
 
 def _accept_with(field: str) -> Entry:
@@ -166,7 +200,15 @@ ENTRIES: list[Entry] = [
     *per_argument(
         "SimulatedProvider",
         lambda _, **kw: nt.SimulatedProvider(**kw),
-        {"channel": "apns", "rate": 10.0, "transient": 0.1, "payload_limit": 100, "seed": 1},
+        {
+            "channel": "apns",
+            "rate": 10.0,
+            "transient": 0.1,
+            "payload_limit": 100,
+            "seed": 1,
+            "clock": None,
+            "phone": None,
+        },
     ),
     *per_argument(
         "SimulatedProvider.attempt",
@@ -181,12 +223,28 @@ ENTRIES: list[Entry] = [
         snapshot=lambda s: sorted(s.invalid),
         call=lambda s, v: s.invalidate(v),
     ),
-    Entry("DedupWindow(window)", call=lambda _, v: nt.DedupWindow(v, clock=ManualClock())),
+    *per_argument(
+        "default_providers",
+        lambda _, **kw: nt.default_providers(**kw),
+        {"clock": ManualClock(), "transient": 0.1, "seed": 1, "phone": None},
+    ),
+    *per_argument("Sender", lambda _, **kw: nt.Sender(**kw), _sender_args()),
     Entry(
-        "DedupWindow.deliver",
-        make=lambda: nt.DedupWindow(clock=ManualClock()),
-        snapshot=len,
-        call=lambda d, v: d.deliver(v),
+        "Sender.send_batch", make=_sender, snapshot=_sender_state, call=lambda s, v: s.send_batch(v)
+    ),
+    *per_argument(
+        "DedupWindow",
+        lambda _, **kw: nt.DedupWindow(**kw),
+        {"window": 60.0, "clock": ManualClock(), "lease": 5.0},
+    ),
+    *(
+        Entry(
+            f"DedupWindow.{method}",
+            make=lambda: nt.DedupWindow(clock=ManualClock()),
+            snapshot=_dedup_state,
+            call=lambda d, v, m=method: getattr(d, m)(v),
+        )
+        for method in ("deliver", "claim", "confirm", "release")
     ),
     *per_argument(
         "backoff",
