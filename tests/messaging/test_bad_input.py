@@ -10,8 +10,11 @@ import json
 import time
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
-from designpatterns_ref.messaging import ChatServer, MessagingError, SQLiteStore
+from designpatterns_ref.messaging import ChatServer, MessagingError, RedisStore, SQLiteStore
+from designpatterns_ref.messaging.base import MAX_SEQ
 from designpatterns_ref.messaging.gateway import Gateway
 from designpatterns_ref.messaging.token import make_token
 
@@ -122,3 +125,52 @@ def test_receivers_refuse_before_starting_a_process(value: object) -> None:
     ):
         with pytest.raises(MessagingError):
             call()
+
+
+def _server_state(server: ChatServer) -> object:
+    """Everything a connect could change: logs, members, online devices, receipt devices."""
+    users = ("ann", "bob", "cy")
+    return (
+        {c: server.fetch(c, 1) for c in ("c", "d", "e")},
+        {c: server.members(c) for c in ("c", "d", "e")},
+        {u: server.online(u) for u in users},
+        {u: server.receipts.devices(u) for u in users},
+        dict(server.receipts._acked),
+        dict(server.receipts._read),
+    )
+
+
+_cursor = st.one_of(st.integers(0, MAX_SEQ), st.sampled_from([MAX_SEQ, MAX_SEQ + 1, -1, 10**400]))
+
+
+@settings(max_examples=60)
+@given(st.dictionaries(st.sampled_from(["c", "d", "e"]), _cursor, max_size=3), st.integers(0, 3))
+@example({"c": MAX_SEQ}, 2)  # past the last seq: nothing to replay, no first=MAX_SEQ+1 fetch
+@example({"c": 0, "d": MAX_SEQ + 1}, 2)
+@example({"c": 1, "e": 0}, 1)  # e is not bob's conversation
+def test_connect_replays_after_the_cursors_or_refuses_and_changes_nothing(
+    cursors: dict[str, int], sends: int
+) -> None:
+    server = ChatServer()
+    for conv in ("c", "d"):
+        server.join(conv, "ann"), server.join(conv, "bob")
+    server.join("e", "ann")
+    log = {c: [server.send("ann", c, f"m{i}", "hi")[0] for i in range(sends)] for c in "cd"}
+    before = _server_state(server)
+    valid = all(0 <= s <= MAX_SEQ and c in log for c, s in cursors.items())
+    if not valid:
+        with pytest.raises(MessagingError):
+            server.connect("bob", "phone", cursors)
+        assert _server_state(server) == before
+        return
+    replay = server.connect("bob", "phone", cursors)
+    assert replay == [m for c in sorted(log) for m in log[c] if m.seq > cursors.get(c, 0)]
+    assert server.online("bob") == ["phone"] and server.receipts.devices("bob") == {"phone"}
+
+
+def test_connect_refused_by_an_unreachable_store_registers_nothing() -> None:
+    server = ChatServer(RedisStore("redis://127.0.0.1:1", deadline=0.1))
+    server.join("c", "ann"), server.join("c", "bob")
+    with pytest.raises(MessagingError):
+        server.connect("bob", "phone", {})  # the replay's read fails
+    assert server.online("bob") == [] and server.receipts.devices("bob") == frozenset()

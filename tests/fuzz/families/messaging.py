@@ -65,7 +65,8 @@ def _server() -> ChatServer:
 
 def _server_snap(srv: ChatServer) -> object:
     r = srv.receipts
-    return (srv.fetch("c", 1), srv.members("c"), srv.online("bob"), dict(r._acked), dict(r._read))
+    online = (srv.online("ann"), srv.online("bob"), r.devices("ann"), r.devices("bob"))
+    return (srv.fetch("c", 1), srv.members("c"), online, dict(r._acked), dict(r._read))
 
 
 def _inbox() -> Inbox:
@@ -162,7 +163,7 @@ ENTRIES = [
                   {"user": "ann", "device": "d", "cursors": {"c": 0}},
                   make=_server, snapshot=_server_snap),
     Entry("ChatServer.connect(cursors={c: v})", call=lambda s, v: s.connect("ann", "d", {"c": v}),
-          make=_server, snapshot=_server_snap),
+          make=_server, snapshot=_server_snap, values=(2**63 - 1, 2**63)),
     *per_argument("ChatServer.ack", lambda s, **kw: s.ack(**kw),
                   {"user": "bob", "device": "phone", "conv": "c", "seq": 1},
                   make=_server, snapshot=_server_snap),
