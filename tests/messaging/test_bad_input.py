@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from designpatterns_ref.messaging import ChatServer, MessagingError, RedisStore, SQLiteStore
 from designpatterns_ref.messaging.base import MAX_SEQ
 from designpatterns_ref.messaging.gateway import Gateway
-from designpatterns_ref.messaging.token import make_token
+from designpatterns_ref.messaging.token import make_token, verify_token
 
 HOSTILE = [None, True, float("nan"), float("inf"), 10**400, -1, "", "x" * 5000, "\ud800", [], {}]
 
@@ -174,3 +174,67 @@ def test_connect_refused_by_an_unreachable_store_registers_nothing() -> None:
     with pytest.raises(MessagingError):
         server.connect("bob", "phone", {})  # the replay's read fails
     assert server.online("bob") == [] and server.receipts.devices("bob") == frozenset()
+
+
+_GOOD = make_token(b"secret", "ann", expires=100.0)
+#: Tokens of three dot-separated parts that are not ASCII, not hex where the format says hex,
+#: or not decimal digits where it says digits: each must get the family's token error.
+DOTTED = [
+    "a.1.\u00e9",
+    "a.1.\ud800",
+    "\ud800.1.00",
+    _GOOD[:-1] + "\u00e9",
+    _GOOD[:-1] + "\ud800",
+    "\u00e9" + _GOOD[1:],
+    _GOOD.replace(".100.", ".\uff11\uff10\uff10."),  # fullwidth digits
+    _GOOD.replace(".100.", ".\u00b9\u00b2."),  # superscript digits: str.isdigit() says yes
+    _GOOD.replace(".100.", ".-1."),
+    _GOOD.replace(".100.", ".."),
+    "zz" + _GOOD[2:],
+    "..",
+    ".".join(["\x00"] * 3),
+]
+
+
+@pytest.mark.parametrize("token", DOTTED, ids=repr)
+def test_verify_token_refuses_hostile_dotted_tokens(token: str) -> None:
+    with pytest.raises(MessagingError, match="token"):  # the gateways answer "token" with 4001
+        verify_token(b"secret", token, now=50.0)
+
+
+_part = st.text(max_size=70) | st.text("0123456789abcdefABCDEF", max_size=70)
+
+
+@given(st.tuples(_part, _part, _part).map(".".join))
+@example(_GOOD[:-1] + "\u00e9")
+@example(_GOOD.upper())
+def test_verify_token_accepts_only_what_make_token_made(token: str) -> None:
+    try:
+        user = verify_token(b"secret", token, now=50.0)
+    except MessagingError as exc:
+        assert "token" in str(exc)
+        return
+    expiry = token.split(".")[1]
+    assert token == make_token(b"secret", user, expires=float(expiry)) and int(expiry) >= 50
+
+
+def test_a_gateway_answers_a_hostile_token_with_the_auth_error() -> None:
+    from websockets.asyncio.client import connect
+
+    async def main() -> None:
+        async with Gateway(secret=b"secret") as gw:
+            gw.join("c", "ann")
+            for tok in DOTTED:
+                async with connect(gw.url, ping_interval=None) as ws:
+                    await ws.send(json.dumps({"op": "hello", "token": tok, "device": "d"}))
+                    reply = json.loads(await ws.recv())
+                    assert reply["op"] == "error" and reply["code"] == 4001, tok
+                    await asyncio.sleep(0)
+                assert ws.close_code == 4001
+            async with connect(gw.url, ping_interval=None) as ws:  # still serving
+                good = make_token(b"secret", "ann", expires=time.time() + 60)
+                await ws.send(json.dumps({"op": "hello", "token": good, "device": "d"}))
+                assert json.loads(await ws.recv())["op"] == "ready"
+            assert gw.server.online("ann") == ["d"]
+
+    asyncio.run(main())

@@ -112,6 +112,12 @@ def test_edge_gateway_routes_fans_out_and_refuses_hostile_frames(redis_url: str)
                 async with connect(gw.url, ping_interval=None) as ws:
                     await ws.send(json.dumps(hello))
                     assert json.loads(await ws.recv())["op"] == "error"
+            for tok in ("ann.1.\u00e9", "a.1.\ud800", "\ud800.1.00", token("ann")[:-1] + "\u00e9"):
+                async with connect(gw.url, ping_interval=None) as ws:
+                    await ws.send(json.dumps({"op": "hello", "token": tok, "device": "d"}))
+                    assert json.loads(await ws.recv())["code"] == 4001, tok
+                    await asyncio.sleep(0)
+                assert ws.close_code == 4001
             assert RedisStore(redis_url).last_seq("general") == 5  # nothing stored by them
 
     asyncio.run(main())

@@ -123,6 +123,20 @@ def _rstore_snap(store: SQLiteReadStore) -> object:
 
 _M = Message("c", 1, "a", "x", "b")
 _TOKEN = make_token(b"secret", "ann", expires=100.0)
+#: Three dot-separated parts that are not ASCII, or not hex / digits where the format says so.
+_DOTTED_TOKENS = (
+    "a.1.\u00e9",
+    "a.1.\ud800",
+    "\ud800.1.00",
+    _TOKEN[:-1] + "\u00e9",
+    _TOKEN[:-1] + "\ud800",
+    "\u00e9" + _TOKEN[1:],
+    _TOKEN.replace(".100.", ".\u00b9\u00b2."),
+    "zz" + _TOKEN[2:],
+    "..",
+    "\x00.\x00.\x00",
+    "." * 2000,
+)
 
 ENTRIES = [
     *per_argument("MemoryStore.append", lambda s, **kw: s.append(**kw),
@@ -177,6 +191,8 @@ ENTRIES = [
                   {"secret": b"secret", "user": "ann", "expires": 100.0}),
     *per_argument("verify_token", lambda _, **kw: verify_token(**kw),
                   {"secret": b"secret", "token": _TOKEN, "now": 50.0}),
+    Entry("verify_token(token=dotted)", call=lambda _, v: verify_token(b"secret", v, now=50.0),
+          values=_DOTTED_TOKENS),
     *per_argument("ReadStates", lambda _, **kw: ReadStates(**kw).close(),
                   {"path": ":memory:", "capacity": 4, "flush_entries": 2, "flush_interval": 1.0,
                    "store": None}),
