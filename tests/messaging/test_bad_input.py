@@ -238,3 +238,23 @@ def test_a_gateway_answers_a_hostile_token_with_the_auth_error() -> None:
             assert gw.server.online("ann") == ["d"]
 
     asyncio.run(main())
+
+
+@pytest.mark.parametrize(
+    "client",
+    [*HOSTILE, 123, b"redis://localhost", "not a url", "http://127.0.0.1:6379", object()],
+    ids=repr,
+)
+def test_redis_store_refuses_a_client_that_is_no_redis_url_or_client(client: object) -> None:
+    with pytest.raises(MessagingError, match="client"):
+        RedisStore(client)
+
+
+def test_redis_store_takes_a_url_or_a_redis_client(redis_url: str) -> None:
+    import redis
+
+    by_url = RedisStore(redis_url, prefix="t")
+    by_url.append("c", "ann", "m1", "hi")
+    by_client = RedisStore(redis.Redis.from_url(redis_url), prefix="t")
+    assert [m.body for m in by_client.read("c")] == ["hi"]  # decoded, whatever the client said
+    by_url.close(), by_client.close()
