@@ -10,10 +10,13 @@ import json
 import time
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
-from designpatterns_ref.messaging import ChatServer, MessagingError, SQLiteStore
+from designpatterns_ref.messaging import ChatServer, MessagingError, RedisStore, SQLiteStore
+from designpatterns_ref.messaging.base import MAX_SEQ
 from designpatterns_ref.messaging.gateway import Gateway
-from designpatterns_ref.messaging.token import make_token
+from designpatterns_ref.messaging.token import make_token, verify_token
 
 HOSTILE = [None, True, float("nan"), float("inf"), 10**400, -1, "", "x" * 5000, "\ud800", [], {}]
 
@@ -122,3 +125,136 @@ def test_receivers_refuse_before_starting_a_process(value: object) -> None:
     ):
         with pytest.raises(MessagingError):
             call()
+
+
+def _server_state(server: ChatServer) -> object:
+    """Everything a connect could change: logs, members, online devices, receipt devices."""
+    users = ("ann", "bob", "cy")
+    return (
+        {c: server.fetch(c, 1) for c in ("c", "d", "e")},
+        {c: server.members(c) for c in ("c", "d", "e")},
+        {u: server.online(u) for u in users},
+        {u: server.receipts.devices(u) for u in users},
+        dict(server.receipts._acked),
+        dict(server.receipts._read),
+    )
+
+
+_cursor = st.one_of(st.integers(0, MAX_SEQ), st.sampled_from([MAX_SEQ, MAX_SEQ + 1, -1, 10**400]))
+
+
+@settings(max_examples=60)
+@given(st.dictionaries(st.sampled_from(["c", "d", "e"]), _cursor, max_size=3), st.integers(0, 3))
+@example({"c": MAX_SEQ}, 2)  # past the last seq: nothing to replay, no first=MAX_SEQ+1 fetch
+@example({"c": 0, "d": MAX_SEQ + 1}, 2)
+@example({"c": 1, "e": 0}, 1)  # e is not bob's conversation
+def test_connect_replays_after_the_cursors_or_refuses_and_changes_nothing(
+    cursors: dict[str, int], sends: int
+) -> None:
+    server = ChatServer()
+    for conv in ("c", "d"):
+        server.join(conv, "ann"), server.join(conv, "bob")
+    server.join("e", "ann")
+    log = {c: [server.send("ann", c, f"m{i}", "hi")[0] for i in range(sends)] for c in "cd"}
+    before = _server_state(server)
+    valid = all(0 <= s <= MAX_SEQ and c in log for c, s in cursors.items())
+    if not valid:
+        with pytest.raises(MessagingError):
+            server.connect("bob", "phone", cursors)
+        assert _server_state(server) == before
+        return
+    replay = server.connect("bob", "phone", cursors)
+    assert replay == [m for c in sorted(log) for m in log[c] if m.seq > cursors.get(c, 0)]
+    assert server.online("bob") == ["phone"] and server.receipts.devices("bob") == {"phone"}
+
+
+def test_connect_refused_by_an_unreachable_store_registers_nothing() -> None:
+    server = ChatServer(RedisStore("redis://127.0.0.1:1", deadline=0.1))
+    server.join("c", "ann"), server.join("c", "bob")
+    with pytest.raises(MessagingError):
+        server.connect("bob", "phone", {})  # the replay's read fails
+    assert server.online("bob") == [] and server.receipts.devices("bob") == frozenset()
+
+
+_GOOD = make_token(b"secret", "ann", expires=100.0)
+#: Tokens of three dot-separated parts that are not ASCII, not hex where the format says hex,
+#: or not decimal digits where it says digits: each must get the family's token error.
+DOTTED = [
+    "a.1.\u00e9",
+    "a.1.\ud800",
+    "\ud800.1.00",
+    _GOOD[:-1] + "\u00e9",
+    _GOOD[:-1] + "\ud800",
+    "\u00e9" + _GOOD[1:],
+    _GOOD.replace(".100.", ".\uff11\uff10\uff10."),  # fullwidth digits
+    _GOOD.replace(".100.", ".\u00b9\u00b2."),  # superscript digits: str.isdigit() says yes
+    _GOOD.replace(".100.", ".-1."),
+    _GOOD.replace(".100.", ".."),
+    "zz" + _GOOD[2:],
+    "..",
+    ".".join(["\x00"] * 3),
+]
+
+
+@pytest.mark.parametrize("token", DOTTED, ids=repr)
+def test_verify_token_refuses_hostile_dotted_tokens(token: str) -> None:
+    with pytest.raises(MessagingError, match="token"):  # the gateways answer "token" with 4001
+        verify_token(b"secret", token, now=50.0)
+
+
+_part = st.text(max_size=70) | st.text("0123456789abcdefABCDEF", max_size=70)
+
+
+@given(st.tuples(_part, _part, _part).map(".".join))
+@example(_GOOD[:-1] + "\u00e9")
+@example(_GOOD.upper())
+def test_verify_token_accepts_only_what_make_token_made(token: str) -> None:
+    try:
+        user = verify_token(b"secret", token, now=50.0)
+    except MessagingError as exc:
+        assert "token" in str(exc)
+        return
+    expiry = token.split(".")[1]
+    assert token == make_token(b"secret", user, expires=float(expiry)) and int(expiry) >= 50
+
+
+def test_a_gateway_answers_a_hostile_token_with_the_auth_error() -> None:
+    from websockets.asyncio.client import connect
+
+    async def main() -> None:
+        async with Gateway(secret=b"secret") as gw:
+            gw.join("c", "ann")
+            for tok in DOTTED:
+                async with connect(gw.url, ping_interval=None) as ws:
+                    await ws.send(json.dumps({"op": "hello", "token": tok, "device": "d"}))
+                    reply = json.loads(await ws.recv())
+                    assert reply["op"] == "error" and reply["code"] == 4001, tok
+                    await asyncio.sleep(0)
+                assert ws.close_code == 4001
+            async with connect(gw.url, ping_interval=None) as ws:  # still serving
+                good = make_token(b"secret", "ann", expires=time.time() + 60)
+                await ws.send(json.dumps({"op": "hello", "token": good, "device": "d"}))
+                assert json.loads(await ws.recv())["op"] == "ready"
+            assert gw.server.online("ann") == ["d"]
+
+    asyncio.run(main())
+
+
+@pytest.mark.parametrize(
+    "client",
+    [*HOSTILE, 123, b"redis://localhost", "not a url", "http://127.0.0.1:6379", object()],
+    ids=repr,
+)
+def test_redis_store_refuses_a_client_that_is_no_redis_url_or_client(client: object) -> None:
+    with pytest.raises(MessagingError, match="client"):
+        RedisStore(client)
+
+
+def test_redis_store_takes_a_url_or_a_redis_client(redis_url: str) -> None:
+    import redis
+
+    by_url = RedisStore(redis_url, prefix="t")
+    by_url.append("c", "ann", "m1", "hi")
+    by_client = RedisStore(redis.Redis.from_url(redis_url), prefix="t")
+    assert [m.body for m in by_client.read("c")] == ["hi"]  # decoded, whatever the client said
+    by_url.close(), by_client.close()

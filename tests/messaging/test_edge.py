@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from designpatterns_ref.messaging import MessagingError, RedisStore
+from designpatterns_ref.messaging.base import MAX_SEQ
 from designpatterns_ref.messaging.channelserver import ChannelServer
 from designpatterns_ref.messaging.client import Client
 from designpatterns_ref.messaging.directory import Directory
@@ -112,7 +113,39 @@ def test_edge_gateway_routes_fans_out_and_refuses_hostile_frames(redis_url: str)
                 async with connect(gw.url, ping_interval=None) as ws:
                     await ws.send(json.dumps(hello))
                     assert json.loads(await ws.recv())["op"] == "error"
+            for tok in ("ann.1.\u00e9", "a.1.\ud800", "\ud800.1.00", token("ann")[:-1] + "\u00e9"):
+                async with connect(gw.url, ping_interval=None) as ws:
+                    await ws.send(json.dumps({"op": "hello", "token": tok, "device": "d"}))
+                    assert json.loads(await ws.recv())["code"] == 4001, tok
+                    await asyncio.sleep(0)
+                assert ws.close_code == 4001
             assert RedisStore(redis_url).last_seq("general") == 5  # nothing stored by them
+
+    asyncio.run(main())
+
+
+def test_edge_gateway_takes_a_cursor_of_max_seq_as_nothing_to_replay(redis_url: str) -> None:
+    from websockets.asyncio.client import connect
+
+    Directory(redis_url).join("general", "ann")
+
+    async def main() -> None:
+        async with (
+            ChannelServer(redis_url, name="cs-a") as cs,
+            EdgeGateway(redis_url, {"cs-a": cs.address}, secret=SECRET) as gw,
+        ):
+            async with connect(gw.url, ping_interval=None) as ws:
+                hello = {"op": "hello", "token": token("ann"), "device": "d",
+                         "cursors": {"general": MAX_SEQ}}  # fmt: skip
+                await ws.send(json.dumps(hello))
+                assert json.loads(await ws.recv())["op"] == "ready"
+                send = {"op": "send", "conv": "general", "client_msg_id": "m", "body": "b"}
+                await ws.send(json.dumps(send))
+                while (reply := json.loads(await ws.recv()))["op"] == "message":
+                    pass  # its own message, fanned out
+                assert reply["op"] == "sent" and reply["seq"] == 1
+            while ("ann", "d") in gw.conns:  # the close is seen, the device forgotten
+                await asyncio.sleep(0.01)
 
     asyncio.run(main())
 

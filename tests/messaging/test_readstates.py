@@ -1,6 +1,7 @@
-"""Read states against a plain dict, over SQLite and over a real Redis: the same answers, a
-reload after close gives everything, a crash loses at most the unflushed window; a batch is
-written all or none; the GC lab's layouts agree on the states."""
+"""Read states against a replay of the acks and mentions, over SQLite and over a real Redis:
+the same answers (a late ack changes nothing), a reload after close gives everything, a crash
+loses at most the unflushed window; a batch is written all or none; the GC lab's layouts agree
+on the states."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from designpatterns_ref.clock import ManualClock
@@ -49,15 +50,52 @@ def backend(request: pytest.FixtureRequest) -> Callable[[], Callable[[], ReadSta
     return redis_place
 
 
-def test_read_states_match_a_dict_and_a_crash_loses_only_the_window(
+def _expected(base: tuple[int, int], events: list[tuple[str, int]]) -> tuple[int, int]:
+    """The record after ``events`` from ``base``, by replay: the marker is the highest ack seen;
+    the mentions are those since the marker last moved (the ack that first reached it), all of
+    them and ``base``'s when no ack moved it. A late ack, at or behind the marker, counts for
+    nothing."""
+    last = max([base[0]] + [n for kind, n in events if kind == "ack"])
+    since, mentions = events, base[1]
+    if last > base[0]:
+        moved = next(i for i, (kind, n) in enumerate(events) if kind == "ack" and n == last)
+        since, mentions = events[moved + 1 :], 0
+    return last, mentions + sum(n for kind, n in since if kind == "mention")
+
+
+def test_read_states_match_a_replay_and_a_crash_loses_only_the_window(
     backend: Callable[[], Callable[[], ReadStateStore]],
 ) -> None:
+    late_ack = [
+        ("ack", "ann", "c1", 42),
+        ("mention", "ann", "c1", 2),
+        ("ack", "ann", "c1", 10),
+        ("get", "ann", "c1", 0),
+        ("ack", "ann", "c1", 42),
+        ("get", "ann", "c1", 0),
+    ]
+
     @settings(max_examples=30, deadline=None)
     @given(ops, st.integers(1, 3), st.integers(1, 4))
+    @example(late_ack, 1, 4)  # a laptop's late ack behind the phone's must keep the mentions
+    @example([*late_ack, ("crash", "ann", "c1", 0), ("get", "ann", "c1", 0)], 3, 1)
     def check(schedule: list[tuple[str, str, str, int]], cap: int, batch: int) -> None:
         _check(backend(), schedule, cap, batch)
 
     check()
+
+
+def test_a_late_ack_behind_the_marker_changes_nothing() -> None:
+    rs = ReadStates(":memory:", flush_entries=1)
+    rs.ack("ann", "general", 1042)  # the phone read up to 1042
+    rs.mention("ann", "general", 2)  # two later messages mention ann
+    flushes = rs.flushes
+    for late in (1000, 1042):  # the laptop's ack arrives late, or repeats the phone's
+        rs.ack("ann", "general", late)
+        assert rs.get("ann", "general") == (1042, 2) and rs.unread("ann") == {"general": 2}
+    assert rs.flushes == flushes and rs.dirty == 0  # nothing was written
+    rs.ack("ann", "general", 1050)  # reading on past the mentions clears them
+    assert rs.get("ann", "general") == (1050, 0) and rs.unread("ann") == {}
 
 
 def _check(
@@ -69,18 +107,17 @@ def _check(
     clock = ManualClock()
     kw = {"capacity": cap, "flush_entries": batch, "flush_interval": 1.0, "clock": clock}
     rs = ReadStates(store=connect(), **kw)  # type: ignore[arg-type]
+    base: dict[tuple[str, str], tuple[int, int]] = {}  # what a reload gave
+    events: dict[tuple[str, str], list[tuple[str, int]]] = {}  # what happened since
     model: dict[tuple[str, str], tuple[int, int]] = {}
     for kind, user, channel, n in schedule:
         key = (user, channel)
-        last, mentions = model.get(key, (0, 0))
-        if kind == "ack":
-            rs.ack(user, channel, n)
-            model[key] = (max(last, n), 0)
-        elif kind == "mention":
-            rs.mention(user, channel, n)
-            model[key] = (last, mentions + n)
+        if kind in ("ack", "mention"):
+            getattr(rs, kind)(user, channel, n)
+            events.setdefault(key, []).append((kind, n))
+            model[key] = _expected(base.get(key, (0, 0)), events[key])
         elif kind == "get":
-            assert rs.get(user, channel) == (last, mentions)
+            assert rs.get(user, channel) == model.get(key, (0, 0))
         elif kind == "tick":
             clock.advance(0.6)
         if kind == "crash":
@@ -91,7 +128,7 @@ def _check(
             reloaded = {k: rs.get(*k) for k in model}
             lost = [k for k in model if reloaded[k] != model[k]]
             assert len(lost) <= unflushed  # only the unflushed records are lost
-            model = reloaded
+            model, base, events = reloaded, dict(reloaded), {}
     rs.close()
     again = ReadStates(store=connect())
     for (user, channel), value in model.items():

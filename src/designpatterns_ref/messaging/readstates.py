@@ -11,7 +11,9 @@ them have piled up, when ``flush_interval`` seconds have passed since the last f
 on each call), when a dirty record is evicted, and on :meth:`ReadStates.close`. A crash
 (:meth:`ReadStates.crash` simulates one) loses at most the changes since the last flush: fewer
 than ``flush_entries`` records, at most ``flush_interval`` seconds of them. A reload reads the
-rest back. O(1) per ack or mention; O(d) per flush of d dirty records. The durable side is a
+rest back. As in Discord's read states, the marker only moves forward: an ack past it moves it
+and clears the mentions; an ack at or behind it (a late ack from a second device) changes
+nothing. O(1) per ack or mention; O(d) per flush of d dirty records. The durable side is a
 :class:`~designpatterns_ref.messaging.readstore.ReadStateStore`: give ``path`` (a SQLite file,
 :class:`~designpatterns_ref.messaging.readstore.SQLiteReadStore`) or ``store=`` (for example a
 :class:`~designpatterns_ref.messaging.readstore.RedisReadStore`).
@@ -102,11 +104,17 @@ class ReadStates:
             self.flush()
 
     def ack(self, user: str, channel: str, msg_id: int) -> None:
-        """``user`` has read ``channel`` up to ``msg_id``: the marker moves on, mentions clear."""
+        """``user`` has read ``channel`` up to ``msg_id``.
+
+        Past the marker: the marker moves to ``msg_id`` and the mentions clear (they were in
+        the messages now read). At or behind it (a late ack from another device): nothing
+        changes, not even the mentions, which arrived after what that device had read.
+        """
         key = (check_id("user", user), check_id("channel", channel))
         check_seq("msg_id", msg_id)
         last, _ = self._entry(key)
-        self._put(key, (max(last, msg_id), 0), dirty=True)
+        if msg_id > last:
+            self._put(key, (msg_id, 0), dirty=True)
 
     def mention(self, user: str, channel: str, count: int = 1) -> None:
         """``user`` was mentioned ``count`` times in ``channel``."""

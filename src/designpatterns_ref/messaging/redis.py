@@ -28,6 +28,7 @@ from designpatterns_ref.messaging.base import (
     check_id,
     check_seq,
 )
+from designpatterns_ref.messaging.directory import check_redis
 from designpatterns_ref.redisclient import DEFAULT_DEADLINE_S, bounded_client, check_deadline
 from designpatterns_ref.redisclient import outages_as as _outages_as
 
@@ -36,7 +37,8 @@ __all__ = ["RedisStore"]
 
 @_outages_as(MessagingError, "append", "read", "last_seq")
 class RedisStore:
-    """Conversation logs in Redis Streams (``client``: a ``redis://`` URL or a redis-py client)."""
+    """Conversation logs in Redis Streams (``client``: a ``redis://`` URL or a ``redis.Redis``;
+    anything else raises :class:`~designpatterns_ref.messaging.base.MessagingError`)."""
 
     SCRIPT = """
 local seq = redis.call('HGET', KEYS[2], ARGV[1])
@@ -53,6 +55,7 @@ return {seq, 1, ARGV[4]}
     def __init__(
         self, client: Any, *, prefix: str = "dp:msg", deadline: float = DEFAULT_DEADLINE_S
     ) -> None:
+        check_redis(client)
         self.prefix = check_id("prefix", prefix)
         self.deadline = check_deadline("RedisStore", deadline, MessagingError)
         self._r = bounded_client(client, self.deadline, decode_responses=True)

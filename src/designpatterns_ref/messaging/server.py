@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from designpatterns_ref.messaging.base import (
+    MAX_SEQ,
     Message,
     MessagingError,
     MessagingTypeError,
@@ -71,7 +72,12 @@ class ChatServer:
             raise MessagingError(f"user={user!r:.80} is not a member of conv={conv!r:.80}")
 
     def connect(self, user: str, device: str, cursors: Mapping[str, int]) -> list[Message]:
-        """Connect (or resume) a device: everything after its ``cursors``, per conversation."""
+        """Connect (or resume) a device: everything after its ``cursors``, per conversation.
+
+        A cursor is a seq in ``[0, MAX_SEQ]``; one at or past the log's end replays nothing.
+        Every cursor is checked and the replay read before the device is registered, so a
+        refused connect (bad cursor, not a member, store unreachable) changes nothing.
+        """
         check_id("user", user), check_id("device", device)
         if not isinstance(cursors, Mapping):
             raise MessagingTypeError(f"cursors={cursors!r:.80} must be a mapping conv -> seq")
@@ -80,11 +86,13 @@ class ChatServer:
             check_id("conv", conv), check_seq(f"cursors[{conv!r:.40}]", seq)
             if conv not in mine:
                 raise MessagingError(f"user={user!r:.80} is not a member of conv={conv!r:.80}")
-        self.receipts.add_device(user, device)
-        self._online.setdefault(user, set()).add(device)
         out: list[Message] = []
         for conv in sorted(mine):
-            out += self.fetch(conv, cursors.get(conv, 0) + 1)
+            cursor = cursors.get(conv, 0)
+            if cursor < MAX_SEQ:  # nothing can come after MAX_SEQ
+                out += self.fetch(conv, cursor + 1)
+        self.receipts.add_device(user, device)
+        self._online.setdefault(user, set()).add(device)
         return out
 
     def disconnect(self, user: str, device: str) -> None:

@@ -4,8 +4,11 @@ Case study: Design a Real-Time Chat App (WhatsApp / Messenger) (docs/case-studie
 
 ``<user hex>.<expiry seconds>.<HMAC-SHA256 hex>``: the gateway needs no session store, only the
 shared secret, to know who a socket belongs to (stateless gateways, as in Slack's design). The
-signature is compared in constant time (:func:`hmac.compare_digest`). Trade-off: a token
-cannot be revoked before it expires; keep expiries short.
+signature is compared in constant time (:func:`hmac.compare_digest`), after the token's form is
+checked: ASCII only, lowercase hex where the format says hex, decimal digits for the expiry;
+anything else is refused with :class:`~designpatterns_ref.messaging.base.MessagingError` (its
+message says "token", which the gateways answer with close code 4001) before any signing or
+comparing. Trade-off: a token cannot be revoked before it expires; keep expiries short.
 
 >>> token = make_token(b"secret", "ann", expires=100.0)
 >>> verify_token(b"secret", token, now=50.0)
@@ -42,6 +45,11 @@ def _time(name: str, value: object) -> float:
     return float(value)
 
 
+def _hex(part: str) -> bool:
+    """Whether ``part`` (already known to be ASCII) is non-empty lowercase hex digits."""
+    return bool(part) and all(c in "0123456789abcdef" for c in part)
+
+
 def _sign(secret: bytes, payload: str) -> str:
     return hmac.new(secret, payload.encode(), hashlib.sha256).hexdigest()
 
@@ -59,12 +67,14 @@ def verify_token(secret: bytes, token: object, *, now: float) -> str:
     if not isinstance(token, str) or len(token) > 1024:
         raise MessagingError("token must be a string of at most 1024 characters")
     parts = token.split(".")
-    if len(parts) != 3:
-        raise MessagingError("token is malformed (user.expiry.signature expected)")
+    if not token.isascii() or len(parts) != 3:
+        raise MessagingError("token is malformed (ASCII user.expiry.signature expected)")
     user_hex, expiry, sig = parts
+    if not (_hex(user_hex) and expiry.isdigit() and _hex(sig)):
+        raise MessagingError("token is malformed (hex user, digits expiry, hex signature expected)")
     if not hmac.compare_digest(_sign(key, f"{user_hex}.{expiry}"), sig):
         raise MessagingError("token has a bad signature")
-    if not expiry.isdigit() or int(expiry) < now:
+    if int(expiry) < now:
         raise MessagingError("token has expired")
     try:
         return check_id("user", bytes.fromhex(user_hex).decode())

@@ -4,13 +4,16 @@ capacity model, and the constructors of the gateway, client and fault link.
 Not registered: the async methods of ``Gateway``, ``Client`` and ``FaultLink`` (their bad
 input arrives as frames, fuzzed over real sockets in ``tests/messaging/test_bad_input.py``),
 the records ``Message`` and ``Receipt``, ``plot`` (figures of measured runs), the methods of
-``Directory`` (they need a live Redis: tests/messaging/test_bad_input.py checks them on one),
+``Directory`` and ``RedisReadStore`` (they need a live Redis: tests/messaging/test_edge.py and
+tests/messaging/test_bad_input.py check them on one; ``RedisStore``'s are registered here, on
+the suite's throwaway Redis),
 and ``receivers.Receivers`` and the ``loadgen`` functions (they start processes; the same file
 checks that they refuse bad arguments before starting any).
 """
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from designpatterns_ref.clock import ManualClock
@@ -22,6 +25,7 @@ from designpatterns_ref.messaging import (
     MessagingError,
     Presence,
     Receipts,
+    RedisStore,
     SQLiteStore,
 )
 from designpatterns_ref.messaging.capacity import capacity
@@ -39,7 +43,7 @@ from designpatterns_ref.messaging.readstates import ReadStates
 from designpatterns_ref.messaging.readstore import RedisReadStore, SQLiteReadStore
 from designpatterns_ref.messaging.receivers import parse_frames
 from designpatterns_ref.messaging.token import make_token, verify_token
-from tests.fuzz.helpers import per_argument, scratch_dir
+from tests.fuzz.helpers import per_argument, redis_url, scratch_dir
 from tests.fuzz.spec import Entry
 
 ERRORS = (MessagingError,)
@@ -65,7 +69,8 @@ def _server() -> ChatServer:
 
 def _server_snap(srv: ChatServer) -> object:
     r = srv.receipts
-    return (srv.fetch("c", 1), srv.members("c"), srv.online("bob"), dict(r._acked), dict(r._read))
+    online = (srv.online("ann"), srv.online("bob"), r.devices("ann"), r.devices("bob"))
+    return (srv.fetch("c", 1), srv.members("c"), online, dict(r._acked), dict(r._read))
 
 
 def _inbox() -> Inbox:
@@ -120,8 +125,35 @@ def _rstore_snap(store: SQLiteReadStore) -> object:
     return store._db.execute("SELECT * FROM read_states ORDER BY user, channel").fetchall()
 
 
+_prefixes = itertools.count()
+
+
+def _redis_store() -> RedisStore:
+    store = RedisStore(redis_url(), prefix=f"fuzzmsg{next(_prefixes)}")
+    store.append("c", "ann", "m1", "hi")
+    return store
+
+
+def _redis_store_snap(store: RedisStore) -> object:
+    return (store.read("c"), store.last_seq("c"), store._r.hgetall(f"{store.prefix}:c:ids"))
+
+
 _M = Message("c", 1, "a", "x", "b")
 _TOKEN = make_token(b"secret", "ann", expires=100.0)
+#: Three dot-separated parts that are not ASCII, or not hex / digits where the format says so.
+_DOTTED_TOKENS = (
+    "a.1.\u00e9",
+    "a.1.\ud800",
+    "\ud800.1.00",
+    _TOKEN[:-1] + "\u00e9",
+    _TOKEN[:-1] + "\ud800",
+    "\u00e9" + _TOKEN[1:],
+    _TOKEN.replace(".100.", ".\u00b9\u00b2."),
+    "zz" + _TOKEN[2:],
+    "..",
+    "\x00.\x00.\x00",
+    "." * 2000,
+)
 
 ENTRIES = [
     *per_argument("MemoryStore.append", lambda s, **kw: s.append(**kw),
@@ -162,7 +194,7 @@ ENTRIES = [
                   {"user": "ann", "device": "d", "cursors": {"c": 0}},
                   make=_server, snapshot=_server_snap),
     Entry("ChatServer.connect(cursors={c: v})", call=lambda s, v: s.connect("ann", "d", {"c": v}),
-          make=_server, snapshot=_server_snap),
+          make=_server, snapshot=_server_snap, values=(2**63 - 1, 2**63)),
     *per_argument("ChatServer.ack", lambda s, **kw: s.ack(**kw),
                   {"user": "bob", "device": "phone", "conv": "c", "seq": 1},
                   make=_server, snapshot=_server_snap),
@@ -176,6 +208,8 @@ ENTRIES = [
                   {"secret": b"secret", "user": "ann", "expires": 100.0}),
     *per_argument("verify_token", lambda _, **kw: verify_token(**kw),
                   {"secret": b"secret", "token": _TOKEN, "now": 50.0}),
+    Entry("verify_token(token=dotted)", call=lambda _, v: verify_token(b"secret", v, now=50.0),
+          values=_DOTTED_TOKENS),
     *per_argument("ReadStates", lambda _, **kw: ReadStates(**kw).close(),
                   {"path": ":memory:", "capacity": 4, "flush_entries": 2, "flush_interval": 1.0,
                    "store": None}),
@@ -194,6 +228,16 @@ ENTRIES = [
           snapshot=_rstore_snap),
     *per_argument("RedisReadStore", lambda _, **kw: RedisReadStore(**kw).close(),
                   {"client": _NOWHERE, "prefix": "p", "deadline": 0.1}),
+    *per_argument("RedisStore", lambda _, **kw: RedisStore(**kw).close(),
+                  {"client": _NOWHERE, "prefix": "p", "deadline": 0.1}),
+    *per_argument("RedisStore.append", lambda s, **kw: s.append(**kw),
+                  {"conv": "c", "sender": "ann", "client_msg_id": "m2", "body": "yo"},
+                  make=_redis_store, snapshot=_redis_store_snap),
+    *per_argument("RedisStore.read", lambda s, **kw: s.read(**kw),
+                  {"conv": "c", "after": 0, "limit": 10}, make=_redis_store,
+                  snapshot=_redis_store_snap),
+    Entry("RedisStore.last_seq(conv)", call=lambda s, v: s.last_seq(v), make=_redis_store,
+          snapshot=_redis_store_snap),
     *per_argument("ReadStates.ack", lambda r, **kw: r.ack(**kw),
                   {"user": "ann", "channel": "d", "msg_id": 7}, make=_rs, snapshot=_rs_snap),
     *per_argument("ReadStates.mention", lambda r, **kw: r.mention(**kw),
