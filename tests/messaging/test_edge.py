@@ -5,6 +5,7 @@ change nothing, a slow consumer closed with 4008, and the Directory's bad input.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
 import time
@@ -146,6 +147,36 @@ def test_edge_gateway_takes_a_cursor_of_max_seq_as_nothing_to_replay(redis_url: 
                 assert reply["op"] == "sent" and reply["seq"] == 1
             while ("ann", "d") in gw.conns:  # the close is seen, the device forgotten
                 await asyncio.sleep(0.01)
+
+    asyncio.run(main())
+
+
+def test_a_hello_whose_replay_fails_leaves_no_device_behind(redis_url: str) -> None:
+    # The device is registered (and its conversations subscribed) before the replay is read;
+    # a read that fails then (Redis gone mid-hello) must not leave it connected. The failure
+    # is injected into the replay read of a real gateway on a real Redis.
+    from websockets.asyncio.client import connect
+
+    Directory(redis_url).join("general", "ann")
+
+    async def main() -> None:
+        async with (
+            ChannelServer(redis_url, name="cs-a") as cs,
+            EdgeGateway(redis_url, {"cs-a": cs.address}, secret=SECRET) as gw,
+        ):
+
+            async def gone(*args: object) -> None:
+                raise ConnectionError("Redis went away")
+
+            gw._send_range = gone  # type: ignore[method-assign]
+            async with connect(gw.url, ping_interval=None) as ws:
+                hello = {"op": "hello", "token": token("ann"), "device": "d"}
+                await ws.send(json.dumps(hello))
+                with contextlib.suppress(Exception):
+                    while True:
+                        await ws.recv()
+            assert ("ann", "d") not in gw.conns
+            assert "general" not in gw.local
 
     asyncio.run(main())
 

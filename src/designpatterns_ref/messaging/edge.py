@@ -301,12 +301,16 @@ return cur
         fresh = [fan_channel(self.prefix, c) for c in convs if c not in self.local]
         for conv in convs:
             self.local.setdefault(conv, set()).add(conn)
-        if fresh:
-            await self._ps.subscribe(*fresh)  # before the replay read: nothing falls between
-        ready = {"op": "ready", "user": user, "convs": sorted(convs)}
-        self._push([conn], json.dumps(ready).encode())
-        for conv in sorted(convs):
-            await self._send_range(conn, conv, cursors.get(conv, 0) + 1, None)
+        try:
+            if fresh:
+                await self._ps.subscribe(*fresh)  # before the replay read: nothing falls between
+            ready = {"op": "ready", "user": user, "convs": sorted(convs)}
+            self._push([conn], json.dumps(ready).encode())
+            for conv in sorted(convs):
+                await self._send_range(conn, conv, cursors.get(conv, 0) + 1, None)
+        except BaseException:  # Redis went away mid-hello: the device is not connected
+            self._forget(conn)
+            raise
         return conn
 
     async def _send_range(self, conn: _Conn, conv: str, first: int, last: int | None) -> None:
