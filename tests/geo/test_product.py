@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+from fractions import Fraction
+
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
@@ -148,3 +151,33 @@ def test_advance_points_to_match_and_unmatch(to: TripState) -> None:
         trip.match("d1")
     with pytest.raises(TripStateError, match="match"):
         trip.advance(to)
+
+
+# -- surge prices: on the step below the multiplier, never above the cap ---------------------
+
+
+@given(
+    cap=st.floats(1.0, 1e6),
+    step_share=st.floats(0.0, 1.0),
+    sensitivity=st.floats(1e-3, 1e3),
+    pressure=st.floats(0.0, 1e9),
+)
+@example(cap=4.2617899, step_share=0.0018643 / 4.2617899, sensitivity=1.0, pressure=100.0)
+@example(cap=1.0089298, step_share=2.38e-05 / 1.0089298, sensitivity=1.0, pressure=9.0)
+@example(cap=3.0, step_share=0.4 / 3.0, sensitivity=1.0, pressure=9.0)
+@example(cap=1e6, step_share=0.0, sensitivity=1e3, pressure=1e9)
+def test_surge_price_is_the_step_below_and_never_above_the_cap(
+    cap: float, step_share: float, sensitivity: float, pressure: float
+) -> None:
+    step = max(1e-6, cap * step_share)
+    price = SurgePricer(cap=cap, step=step, sensitivity=sensitivity).price(pressure)
+    assert 1.0 <= price <= cap
+    # the reference: the published formula, then the largest whole number of steps below it,
+    # in exact fractions (a quotient within 1e-8 of a whole number may land on either side)
+    multiplier = min(cap, max(1.0, 1.0 + sensitivity * (pressure - 1.0)))
+    quotient = Fraction(multiplier) / Fraction(step)
+    candidates = {
+        math.floor(quotient - Fraction(1, 10**8)),
+        math.floor(quotient + Fraction(1, 10**8)),
+    }
+    assert any(abs(price - max(1.0, float(k * Fraction(step)))) <= 1e-6 for k in candidates)
