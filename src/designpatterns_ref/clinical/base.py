@@ -287,6 +287,33 @@ class Band:
         return (self.low is None or value >= self.low) and (self.high is None or value <= self.high)
 
 
+def _printed(field: str, value: object) -> Decimal:
+    """A number as a chart prints it: a str holding a finite decimal, else RulesetError."""
+    if isinstance(value, str) and len(value) <= 40:
+        try:
+            number = Decimal(value)
+        except ArithmeticError:  # decimal.InvalidOperation: not a number
+            pass
+        else:
+            if number.is_finite():
+                return number
+    raise RulesetError(f"{field}={value!r:.60} must be a str holding a finite decimal, like '35.1'")
+
+
+def _band(i: int, row: object) -> Band:
+    """One ``(low, high, points)`` row as a :class:`Band`, checked; the ends may be None."""
+    if not isinstance(row, tuple | list) or len(row) != 3:
+        raise RulesetError(f"rows[{i}]={row!r:.60} must be a (low, high, points) row")
+    lo, hi, points = row
+    if type(points) is not int or not 0 <= points <= 3:
+        raise RulesetError(f"rows[{i}]: points={points!r:.60} must be an int from 0 to 3")
+    return Band(
+        None if lo is None else _printed(f"rows[{i}] low", lo),
+        None if hi is None else _printed(f"rows[{i}] high", hi),
+        points,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class BandTable:
     """A chart row: contiguous bands at one resolution, looked up by binary search."""
@@ -297,16 +324,24 @@ class BandTable:
 
     @classmethod
     def of(cls, resolution: str, rows: Sequence[tuple[str | None, str | None, int]]) -> BandTable:
-        """Build a table from ``(low, high, points)`` rows as printed, checking contiguity."""
-        step = Decimal(resolution)
-        bands = tuple(
-            Band(None if lo is None else Decimal(lo), None if hi is None else Decimal(hi), pts)
-            for lo, hi, pts in rows
-        )
+        """Build a table from ``(low, high, points)`` rows as printed, checking contiguity.
+
+        ``resolution`` and the edges are text (``"0.1"``, ``"35.0"``), as the chart prints them;
+        ``points`` is an int from 0 to 3. Anything else raises :class:`RulesetError`.
+        """
+        step = _printed("resolution", resolution)
+        if step <= 0:
+            raise RulesetError(f"resolution={resolution!r} must be positive")
+        if not isinstance(rows, list | tuple):
+            raise RulesetError(f"rows={rows!r:.60} must be a list of (low, high, points) rows")
+        bands = tuple(_band(i, row) for i, row in enumerate(rows))
         if not bands or bands[0].low is not None or bands[-1].high is not None:
             raise RulesetError("a band table must open with ≤x and close with ≥y")
         for prev, band in itertools.pairwise(bands):
-            assert prev.high is not None
+            if prev.high is None or band.low is None:
+                raise RulesetError(
+                    f"band {band.label} is open inside the table (only the ends are)"
+                )
             if band.low != prev.high + step:
                 raise RulesetError(
                     f"band {band.low}–{band.high or '...'} must start at {prev.high + step} "
@@ -315,8 +350,6 @@ class BandTable:
                 )
             if band.high is not None and band.high < band.low:
                 raise RulesetError(f"band {band.label} is empty")
-            if not 0 <= band.points <= 3:
-                raise RulesetError(f"band {band.label} scores {band.points}; allowed 0 to 3")
         uppers = tuple(b.high for b in bands[:-1] if b.high is not None)
         return cls(step, bands, uppers)
 
