@@ -19,6 +19,7 @@ from designpatterns_ref.feed import (
     FeedTypeError,
     HybridFanout,
     MemoryStore,
+    Post,
     RedisStore,
     Workload,
     merge_newest,
@@ -200,3 +201,29 @@ def test_the_one_pass_sample_follows_the_weights() -> None:
     assert abs(share - 0.8) < 0.04  # 8 / 10.000000001, within about 4 standard deviations
     assert all(_weighted_sample(rng, weights, 3, {0}) == {1, 2, 3} for _ in range(10))
     assert sum(p == {3} for p in picks) == 0
+
+
+# -- a Post cursor with fields no post has is refused before the feed counts a load -----------
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        Post(id="x", author="bob", at=0.0),  # type: ignore[arg-type]
+        Post(id=None, author="bob", at=0.0),  # type: ignore[arg-type]
+        Post(id=1.5, author="bob", at=0.0),  # type: ignore[arg-type]
+        Post(id=True, author="bob", at=0.0),
+        Post(id=1, author="bob", at="noon"),  # type: ignore[arg-type]
+        Post(id=1, author="bob", at=None),  # type: ignore[arg-type]
+        Post(id=1, author="bob", at=False),
+        Post(id=1, author=None, at=0.0),  # type: ignore[arg-type]
+    ],
+    ids=repr,
+)
+def test_timeline_refuses_a_cursor_with_bad_fields_and_counts_nothing(
+    feed: Any, cursor: Post
+) -> None:
+    before = (_snapshot(feed), feed.stats.copy())
+    with pytest.raises(FeedTypeError, match="before="):
+        feed.timeline("ann", before=cursor)
+    assert (_snapshot(feed), feed.stats) == before

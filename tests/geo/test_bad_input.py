@@ -174,3 +174,46 @@ def test_max_radius_errors_name_max_radius(make: Callable[[], Any]) -> None:
     with pytest.raises(GeoError, match="radius_m=-1") as info:
         index.within(0.0, 0.0, -1)
     assert "max_radius_m" not in str(info.value)
+
+
+# -- a step outside the documented range is refused when the pricer is built -------------------
+
+
+@pytest.mark.parametrize(
+    ("cap", "step", "field"),
+    [
+        (3.0, 1e-310, "step="),  # multiplier / step overflows to infinity
+        (3.0, 5e-324, "step="),
+        (3.0, 1e-7, "step="),  # finer than the prices are rounded to
+        (3.0, 3.5, "step="),  # coarser than the cap
+        (2.0, 2.0000001, "step="),
+        (1e308, 0.1, "cap="),  # cap / step overflows to infinity
+        (2e6, 1.0, "cap="),
+    ],
+)
+def test_surge_refuses_a_step_or_cap_outside_the_documented_range(
+    cap: float, step: float, field: str
+) -> None:
+    for make in (
+        lambda: SurgePricer(cap=cap, step=step),
+        lambda: HexSurgePricer(cap=cap, step=step),
+    ):
+        with pytest.raises(GeoError, match=field):
+            make()
+
+
+def test_a_surge_update_that_cannot_be_priced_stores_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pricer = SurgePricer(clock=ManualClock())
+    pricer.update("u10", demand=3, supply=1)
+    before = dict(pricer._cells)
+
+    def refuse(pressure: float) -> float:
+        raise GeoError("cannot price")
+
+    monkeypatch.setattr(pricer, "_price", refuse)
+    for cell in ("u10", "u11"):
+        with pytest.raises(GeoError, match="cannot price"):
+            pricer.update(cell, demand=9, supply=1)
+    assert pricer._cells == before

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import math
+from fractions import Fraction
+
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from designpatterns_ref.clock import ManualClock
@@ -14,7 +17,6 @@ from designpatterns_ref.geo import (
     TripStateError,
     TripStateMachine,
 )
-from designpatterns_ref.geo.trip import TRANSITIONS
 
 
 @given(
@@ -74,15 +76,108 @@ def test_cancel_no_show_and_rematch() -> None:
     assert trip.state is TripState.NO_SHOW
 
 
-@given(st.lists(st.sampled_from(list(TripState)), max_size=12))
-def test_only_allowed_transitions_happen(moves: list[TripState]) -> None:
+# -- the driver rule: a driver exactly in the states that have one ---------------------------
+
+#: The reference: every allowed move as written in the module's diagram, and who makes it.
+_ADVANCE_MOVES = {
+    ("matched", "driver_arriving"),
+    ("driver_arriving", "in_progress"),
+    ("in_progress", "completed"),
+    ("requested", "cancelled"),
+    ("matched", "cancelled"),
+    ("driver_arriving", "cancelled"),
+    ("driver_arriving", "no_show"),
+}
+_MATCH_FROM = {"requested"}  # match(driver): -> matched, with that driver
+_UNMATCH_FROM = {"matched", "driver_arriving"}  # unmatch(): -> requested, no driver
+#: States that always have a driver; "requested" never has one; "cancelled" keeps what it had.
+_WITH_DRIVER = {"matched", "driver_arriving", "in_progress", "completed", "no_show"}
+
+_STEP = st.one_of(
+    st.tuples(st.just("advance"), st.sampled_from(list(TripState))),
+    st.tuples(st.just("match"), st.sampled_from(["d1", "d2"])),
+    st.tuples(st.just("unmatch"), st.just("")),
+)
+
+
+def _reference(state: str, driver: str | None, op: str, arg: object) -> tuple[str, str | None]:
+    """The next (state, driver), or raise KeyError for a move the trip must refuse."""
+    if op == "match" and state in _MATCH_FROM:
+        return "matched", str(arg)
+    if op == "unmatch" and state in _UNMATCH_FROM:
+        return "requested", None
+    if op == "advance" and isinstance(arg, TripState) and (state, arg.value) in _ADVANCE_MOVES:
+        return arg.value, driver
+    raise KeyError((state, op, arg))
+
+
+@given(st.lists(_STEP, max_size=14))
+@example([("advance", TripState.MATCHED), ("advance", TripState.DRIVER_ARRIVING)])
+@example([("match", "d1"), ("advance", TripState.REQUESTED), ("match", "d2")])
+@example([("match", "d1"), ("unmatch", ""), ("advance", TripState.CANCELLED)])
+@example([("match", "d1"), ("advance", TripState.CANCELLED)])
+def test_trip_moves_and_driver_follow_the_reference(steps: list[tuple[str, object]]) -> None:
     trip = TripStateMachine("t", clock=ManualClock())
-    for to in moves:
-        before = (trip.state, len(trip.history))
-        if to in TRANSITIONS[trip.state]:
-            trip.advance(to)
-            assert trip.state is to and trip.history[-1].frm is before[0]
-        else:
+    state, driver = "requested", None
+    for op, arg in steps:
+        before = (trip.state, trip.driver_id, len(trip.history))
+        try:
+            state, driver = _reference(state, driver, op, arg)
+        except KeyError:
             with pytest.raises(TripStateError):
-                trip.advance(to)
-            assert (trip.state, len(trip.history)) == before
+                _apply(trip, op, arg)
+            assert (trip.state, trip.driver_id, len(trip.history)) == before
+        else:
+            _apply(trip, op, arg)
+            assert trip.history[-1].frm is before[0] and len(trip.history) == before[2] + 1
+        assert (trip.state.value, trip.driver_id) == (state, driver)
+        if state != "cancelled":
+            assert (trip.driver_id is not None) == (state in _WITH_DRIVER)
+
+
+def _apply(trip: TripStateMachine, op: str, arg: object) -> None:
+    if op == "advance":
+        trip.advance(arg)  # type: ignore[arg-type]
+    elif op == "match":
+        trip.match(str(arg))
+    else:
+        trip.unmatch()
+
+
+@pytest.mark.parametrize("to", [TripState.MATCHED, TripState.REQUESTED])
+def test_advance_points_to_match_and_unmatch(to: TripState) -> None:
+    trip = TripStateMachine("t", clock=ManualClock())
+    if to is TripState.REQUESTED:
+        trip.match("d1")
+    with pytest.raises(TripStateError, match="match"):
+        trip.advance(to)
+
+
+# -- surge prices: on the step below the multiplier, never above the cap ---------------------
+
+
+@given(
+    cap=st.floats(1.0, 1e6),
+    step_share=st.floats(0.0, 1.0),
+    sensitivity=st.floats(1e-3, 1e3),
+    pressure=st.floats(0.0, 1e9),
+)
+@example(cap=4.2617899, step_share=0.0018643 / 4.2617899, sensitivity=1.0, pressure=100.0)
+@example(cap=1.0089298, step_share=2.38e-05 / 1.0089298, sensitivity=1.0, pressure=9.0)
+@example(cap=3.0, step_share=0.4 / 3.0, sensitivity=1.0, pressure=9.0)
+@example(cap=1e6, step_share=0.0, sensitivity=1e3, pressure=1e9)
+def test_surge_price_is_the_step_below_and_never_above_the_cap(
+    cap: float, step_share: float, sensitivity: float, pressure: float
+) -> None:
+    step = max(1e-6, cap * step_share)
+    price = SurgePricer(cap=cap, step=step, sensitivity=sensitivity).price(pressure)
+    assert 1.0 <= price <= cap
+    # the reference: the published formula, then the largest whole number of steps below it,
+    # in exact fractions (a quotient within 1e-8 of a whole number may land on either side)
+    multiplier = min(cap, max(1.0, 1.0 + sensitivity * (pressure - 1.0)))
+    quotient = Fraction(multiplier) / Fraction(step)
+    candidates = {
+        math.floor(quotient - Fraction(1, 10**8)),
+        math.floor(quotient + Fraction(1, 10**8)),
+    }
+    assert any(abs(price - max(1.0, float(k * Fraction(step)))) <= 1e-6 for k in candidates)

@@ -13,7 +13,8 @@ live in :mod:`designpatterns_ref.clinical.rules`.
 
 A :class:`BandTable` is checked when it is built: its bands must be contiguous at the
 chart's resolution, with no gap and no overlap, so every quantised value lands in exactly one
-band. Lookup is a binary search over the band edges.
+band. Lookup is a binary search over the band edges. (The band tables are written in the
+private ``_bands`` module and the errors in ``_errors``; import them all from here.)
 
 Complexity: building a table is O(b) for b bands; a lookup is O(log b) (b is at most 7). The
 engine compiles each table once more into a dense tuple for O(1) lookups.
@@ -33,16 +34,15 @@ from __future__ import annotations
 
 import enum
 import functools
-import itertools
 import keyword
 import math
 import re
-from bisect import bisect_left
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 
-from designpatterns_ref.errors import DesignPatternsError
+from designpatterns_ref.clinical._bands import Band, BandTable
+from designpatterns_ref.clinical._errors import ClinicalError, RulesetError
 
 __all__ = [
     "ACVPU",
@@ -63,14 +63,6 @@ __all__ = [
     "Vitals",
     "VitalsError",
 ]
-
-
-class ClinicalError(DesignPatternsError, ValueError):
-    """Base class of the clinical family's errors."""
-
-
-class RulesetError(ClinicalError):
-    """A ruleset's tables are inconsistent (a gap, an overlap, an unknown input)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,74 +255,6 @@ class Choice:
         _require(owner, "options", self.options, has_options, "a non-empty mapping")
         _require(owner, "strict_type", self.strict_type,
                  self.strict_type in (None, bool, int, str), "None, bool, int or str")  # fmt: skip
-
-
-@dataclass(frozen=True, slots=True)
-class Band:
-    """One printed band of a chart: inclusive bounds (None is open) and its points."""
-
-    low: Decimal | None
-    high: Decimal | None
-    points: int
-
-    @property
-    def label(self) -> str:
-        """The band as the chart prints it: ``≤8``, ``9–11``, ``≥25``."""
-        if self.low is None:
-            return f"≤{self.high}"
-        if self.high is None:
-            return f"≥{self.low}"
-        return f"{self.low}–{self.high}"
-
-    def contains(self, value: Decimal) -> bool:
-        """Whether ``value`` lies in the band (inclusive bounds)."""
-        return (self.low is None or value >= self.low) and (self.high is None or value <= self.high)
-
-
-@dataclass(frozen=True, slots=True)
-class BandTable:
-    """A chart row: contiguous bands at one resolution, looked up by binary search."""
-
-    resolution: Decimal
-    bands: tuple[Band, ...]
-    _uppers: tuple[Decimal, ...] = field(repr=False, compare=False)
-
-    @classmethod
-    def of(cls, resolution: str, rows: Sequence[tuple[str | None, str | None, int]]) -> BandTable:
-        """Build a table from ``(low, high, points)`` rows as printed, checking contiguity."""
-        step = Decimal(resolution)
-        bands = tuple(
-            Band(None if lo is None else Decimal(lo), None if hi is None else Decimal(hi), pts)
-            for lo, hi, pts in rows
-        )
-        if not bands or bands[0].low is not None or bands[-1].high is not None:
-            raise RulesetError("a band table must open with ≤x and close with ≥y")
-        for prev, band in itertools.pairwise(bands):
-            assert prev.high is not None
-            if band.low != prev.high + step:
-                raise RulesetError(
-                    f"band {band.low}–{band.high or '...'} must start at {prev.high + step} "
-                    f"(one step of {step} after the previous band ends at {prev.high}): "
-                    "the bands leave a gap or overlap"
-                )
-            if band.high is not None and band.high < band.low:
-                raise RulesetError(f"band {band.label} is empty")
-            if not 0 <= band.points <= 3:
-                raise RulesetError(f"band {band.label} scores {band.points}; allowed 0 to 3")
-        uppers = tuple(b.high for b in bands[:-1] if b.high is not None)
-        return cls(step, bands, uppers)
-
-    def band(self, value: Decimal) -> Band:
-        """The one band holding a quantised ``value``."""
-        return self.bands[bisect_left(self._uppers, value)]
-
-    def points(self, value: Decimal) -> int:
-        """The points of the band holding ``value``."""
-        return self.bands[bisect_left(self._uppers, value)].points
-
-    def label(self, value: Decimal) -> str:
-        """The printed label of the band holding ``value``."""
-        return self.band(value).label
 
 
 @dataclass(frozen=True, slots=True)

@@ -423,10 +423,8 @@ class Feed(ABC):
             raise FeedError(f"limit={limit!r} must be at least 1")
         if limit > MAX_LIMIT:
             raise FeedError(f"limit={limit!r} is over MAX_LIMIT={MAX_LIMIT}")
-        if before is not None and not isinstance(before, Post):
-            raise FeedTypeError(
-                f"before={before!r} is not a post; pass the last Post of the previous page"
-            )
+        if before is not None:
+            _check_cursor(before)
         cursor = sys.maxsize if before is None else before.id
         self.stats.loads += 1
         return self.store.get_posts(self._load(name, limit, cursor))
@@ -460,3 +458,22 @@ class Feed(ABC):
 
 def _is_id(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_cursor(before: object) -> None:
+    """Refuse a ``before`` that is not a Post with the field types every stored post has."""
+    if not isinstance(before, Post):
+        raise FeedTypeError(
+            f"before={before!r} is not a post; pass the last Post of the previous page"
+        )
+    at = before.at
+    if (
+        not _is_id(before.id)
+        or not isinstance(before.author, str)
+        or isinstance(at, bool)
+        or not isinstance(at, int | float)
+    ):
+        raise FeedTypeError(
+            f"before={before!r:.200} is not a post of this feed: a cursor needs an int id, "
+            "a str author and a number at; pass the last Post of the previous page"
+        )

@@ -11,8 +11,11 @@ injected clock: after ``half_life`` seconds an old reading counts half. The mult
 
     multiplier = clamp(1 + sensitivity * (smoothed - 1), 1, cap)
 
-rounded down to ``step`` (1.0x when supply meets demand, never below 1.0, never above ``cap``).
-A cell never updated, or whose pressure has fallen back to 1 or below, prices at 1.0x.
+rounded down to ``step`` and shown to six decimals (1.0x when supply meets demand, never below
+1.0, never above ``cap``). ``cap`` is from 1.0 to :data:`MAX_CAP` (a million) and ``step`` from
+:data:`MIN_STEP` (a millionth, the precision prices are shown to) up to ``cap``; anything else is
+refused when the pricer is built. A cell never updated, or whose pressure has fallen back to 1
+or below, prices at 1.0x.
 
 The trade-off is responsiveness against stability: a short half-life follows demand spikes
 (and their noise), a long one lags behind them; the cap bounds what a rider can be asked to pay.
@@ -41,7 +44,12 @@ from collections.abc import Callable
 from designpatterns_ref.geo._live import check_clock
 from designpatterns_ref.geo.base import GeoError, GeoTypeError
 
-__all__ = ["SurgePricer"]
+__all__ = ["MAX_CAP", "MIN_STEP", "SurgePricer"]
+
+#: The highest ``cap`` a pricer takes (so ``cap / step`` stays an exact, finite count of steps).
+MAX_CAP = 1e6
+#: The finest ``step`` a pricer takes: prices are shown to six decimals.
+MIN_STEP = 1e-6
 
 #: The largest demand or supply count one update takes (a float holds every int up to it).
 _MAX_COUNT = 2**53
@@ -78,9 +86,11 @@ class SurgePricer:
         self.half_life = _positive("half_life", half_life)
         self.sensitivity = _positive("sensitivity", sensitivity)
         self.cap = _positive("cap", cap)
-        if self.cap < 1.0:
-            raise GeoError(f"cap={cap!r} must be at least 1.0")
+        if not 1.0 <= self.cap <= MAX_CAP:
+            raise GeoError(f"cap={cap!r} must be from 1.0 to MAX_CAP={MAX_CAP:g}")
         self.step = _positive("step", step)
+        if not MIN_STEP <= self.step <= self.cap:
+            raise GeoError(f"step={step!r} must be from MIN_STEP={MIN_STEP:g} up to cap={cap!r}")
         self._clock: Callable[[], float] = check_clock(clock)
         self._cells: dict[str, tuple[float, float]] = {}  # cell -> (smoothed pressure, time)
         self._lock = threading.Lock()
@@ -101,8 +111,9 @@ class SurgePricer:
                 smoothed = 1.0
             else:
                 smoothed = self._blend(previous[0], raw, max(0.0, now - previous[1]))
+            price = self._price(smoothed)  # before storing: a call that raises changes nothing
             self._cells[cell] = (smoothed, now)
-        return self._price(smoothed)
+        return price
 
     def _blend(self, old: float, raw: float, elapsed: float) -> float:
         weight = 1.0 - math.pow(0.5, elapsed / self.half_life)  # how much the new reading counts
@@ -124,7 +135,8 @@ class SurgePricer:
         multiplier = 1.0 + self.sensitivity * (pressure - 1.0)
         multiplier = min(self.cap, max(1.0, multiplier))
         steps = math.floor(round(multiplier / self.step, 9))
-        return float(round(max(1.0, steps * self.step), 6))
+        # shown to six decimals, which may round up past a cap that has more: the cap bounds it
+        return min(self.cap, float(round(max(1.0, steps * self.step), 6)))
 
     def multiplier(self, cell: str) -> float:
         """The current multiplier of ``cell`` (1.0 for a cell never updated)."""

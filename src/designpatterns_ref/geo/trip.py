@@ -5,9 +5,12 @@ Case study: Design a Ride-Sharing App (Uber / Lyft) (docs/case-studies/ride-shar
 A trip is a small state machine, and writing its transitions down as a table is what stops the
 bugs a ride-sharing backend is famous for: charging a cancelled trip, completing one that never
 started, matching a second driver to a trip already under way. Every state lists the states it
-may move to; anything else raises :class:`TripStateError` and changes nothing. Every transition
-is kept, with its time on the injected clock and an optional note, so a trip's history can be
-replayed, audited or billed (time spent waiting, time in progress).
+may move to; anything else raises :class:`TripStateError` and changes nothing. Only
+:meth:`~TripStateMachine.match` enters MATCHED (recording the driver) and only
+:meth:`~TripStateMachine.unmatch` goes back to REQUESTED (letting the driver go), so a trip has
+a driver exactly in the states that need one (a cancelled trip keeps the one it had, for the
+record). Every transition is kept, with its time on the injected clock and an optional note, so
+a trip's history can be replayed, audited or billed (time spent waiting, time in progress).
 
 ::
 
@@ -79,6 +82,10 @@ TRANSITIONS: dict[TripState, frozenset[TripState]] = {
 }
 
 
+#: The moves that change the driver, and the method that makes each (``advance`` refuses them).
+_DRIVER_MOVES = {S.MATCHED: "match(driver_id)", S.REQUESTED: "unmatch(reason)"}
+
+
 @dataclass(frozen=True, slots=True)
 class Transition:
     """One move of a trip: from (None for the creation), to, when, and a note."""
@@ -108,10 +115,20 @@ class TripStateMachine:
         self.history: list[Transition] = [Transition(None, self.state, self._clock())]
 
     def advance(self, to: TripState, note: str = "") -> None:
-        """Move to ``to`` if the current state allows it, else raise :class:`TripStateError`."""
+        """Move to ``to`` if the current state allows it, else raise :class:`TripStateError`.
+
+        The moves that change the driver are not taken here: ``MATCHED`` only through
+        :meth:`match` (which records the driver) and ``REQUESTED`` only through :meth:`unmatch`
+        (which lets the driver go), so a trip has a driver exactly in the states that need one.
+        """
         if not isinstance(to, TripState):
             raise GeoTypeError(f"to={to!r} must be a TripState")
         _check_text("note", note)
+        if to in _DRIVER_MOVES:
+            raise TripStateError(
+                f"trip {self.trip_id!r}: to={to.value} changes the driver; "
+                f"call {_DRIVER_MOVES[to]} instead of advance"
+            )
         with self._lock:
             self._move(to, note)
 

@@ -108,8 +108,17 @@ def _feed_entries(name: str, make: Callable[[], Any], snap: Any) -> list[Entry]:
         {"user": "ann", "limit": 10, "before": Post(5, "bob", 1.0)},
         make=make,
         snapshot=snap,
+        values=_BAD_CURSORS,
     )
     return out
+
+
+#: Post cursors with one field hostile (or out of range), beside the suite's hostile values.
+_BAD_CURSORS = (
+    *(Post(v, "bob", 1.0) for v in ("5", None, 1.5, True, 10**400, -(10**400), -1, 0, 2**63)),
+    *(Post(5, "bob", v) for v in ("1", None, True, float("nan"), float("inf"), 10**400)),
+    *(Post(5, v, 1.0) for v in (None, 5, b"bob", "\ud800", "")),
+)
 
 
 def _constructor_entries(name: str, kind: Callable[..., Any], extra: dict[str, Any]) -> list[Entry]:
