@@ -110,7 +110,7 @@ def check_costs(n: int) -> Table:
     ids = iter([f"n{i}|tok" for i in range(n * 6)])
     users = [f"user{i % 1000}" for i in range(n * 6)]
     it = iter(users)
-    table = Table("cost per message of the exactly-once and cap checks", ["check", "µs/msg"])
+    table = Table("cost per message of the dedup and cap checks", ["check", "µs/msg"])
     table.add("dedup window (new id)", round(1e6 * time_per_call(lambda: dedup.deliver(next(ids)),
                                                                     number=n), 3))  # fmt: skip
     table.add("dedup window (repeat)", round(1e6 * time_per_call(lambda: dedup.deliver("n0|tok"),
