@@ -8,12 +8,14 @@ from datetime import date
 from typing import Any
 
 from designpatterns_ref import booking as bk
-from designpatterns_ref.booking.race import random_stays
+from designpatterns_ref.booking import plot as booking_plot
+from designpatterns_ref.booking.race import RaceResult, random_stays
 from tests.fuzz.spec import Entry
 
 ERRORS = (bk.BookingError, bk.SoldOut)
 D1, D2 = date(2026, 6, 1), date(2026, 6, 3)
 _SHARED: dict[str, Any] = {}
+RESULT = RaceResult("naive", "sqlite", 3, 1, 3, 2, 3, 0.5)
 
 
 def _store() -> Any:
@@ -146,4 +148,25 @@ ENTRIES = [
         call=lambda i, v: i.set_free("h", "double", D1, v),
     ),
     Entry("random_stays(n)", call=lambda _, v: random_stays(v, first=D1, nights=3)),
+    *(
+        entry
+        for name in ("plot_race", "plot_throughput")
+        for entry in (
+            Entry(f"plot.{name}(results)", call=lambda _, v, n=name: getattr(booking_plot, n)(v)),
+            Entry(
+                f"plot.{name}(results[i])",
+                call=lambda _, v, n=name: getattr(booking_plot, n)([RESULT, v]),
+            ),
+            Entry(
+                f"plot.{name}(seconds)",
+                call=lambda _, v, n=name: getattr(booking_plot, n)(
+                    [RaceResult("naive", "sqlite", 3, 1, 3, 2, 3, v)]
+                ),
+            ),
+            Entry(
+                f"plot.{name}(ax)",
+                call=lambda _, v, n=name: getattr(booking_plot, n)([RESULT], ax=v),
+            ),
+        )
+    ),
 ]
