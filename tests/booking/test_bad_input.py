@@ -171,3 +171,30 @@ def test_the_search_index_refuses_and_stays_as_it_was() -> None:
 
 def test_the_pessimistic_capacity_rule_is_not_a_public_call() -> None:
     assert not hasattr(bk.PessimisticBooking, "capacity")
+
+
+def test_the_store_helpers_check_their_arguments(make_store: Callable[[], Any]) -> None:
+    """``query``, ``statement``, ``transaction`` and ``night`` are public; the rest is private."""
+    store = _hotel(make_store())
+    calls: dict[str, Callable[[Any], object]] = {
+        # a str that is not SQL fails with the driver's error (documented): only non-str here
+        "query(text)": lambda v: store.query(v) if not isinstance(v, str) or not v.strip() else 0,
+        "query(params)": (  # params the SQL does not take: the driver's error, as above
+            lambda v: store.query("SELECT 1", v) if not isinstance(v, list | tuple) or not v else 0
+        ),
+        "statement(text)": (
+            lambda v: store.statement(v) if not isinstance(v, str) or not v.strip() else 0
+        ),
+        "statement(params)": (  # params the SQL does not take: the driver's error, as above
+            lambda v: (
+                store.statement("SELECT 1", v) if not isinstance(v, list | tuple) or not v else 0
+            )
+        ),
+        "transaction(write)": lambda v: store.transaction(write=v).__enter__(),
+        "night(value)": lambda v: store.night(v),
+    }
+    for what, call in calls.items():
+        _refused_unchanged(call, store, _tables, what)
+    assert store.night("2026-06-01") == store.night(D1) == D1
+    public = {n for n in dir(store) if not n.startswith("_")}
+    assert not public & {"param", "sql", "conn"}

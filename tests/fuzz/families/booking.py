@@ -167,6 +167,18 @@ ENTRIES = [
     ),
     Entry("sold_per_night(store)", call=lambda _, v: sold_per_night(v)),
     Entry(
+        "SQLiteStore.night(value)",
+        make=_store,
+        call=lambda s, v: s.night(v),
+        snapshot=lambda s: s.query("SELECT count(*) FROM bookings"),
+    ),
+    Entry(
+        "SQLiteStore.transaction(write)",
+        make=_store,
+        call=lambda s, v: s.transaction(write=v).__enter__() if type(v) is not bool else None,
+        snapshot=lambda s: s.query("SELECT count(*) FROM bookings"),
+    ),
+    Entry(
         "AvailabilityIndex.on_change(hotel)",
         make=bk.AvailabilityIndex,
         call=lambda i, v: i.on_change(v, "double", [D1], 1),
