@@ -49,7 +49,7 @@ def _check(results: object, ax: object) -> list[RaceResult]:
         if type(s) not in (int, float) or not 0 < s <= MAX_SECONDS:
             raise BookingError(
                 f"results: {r.strategy!r:.40} has seconds={s!r:.40}; "
-                f"it must be a number > 0 and at most {MAX_SECONDS:g}"
+                f"it must be a number > 0 and at most {MAX_SECONDS:,} (a year)"
             )
     if ax is not None:
         from matplotlib.axes import Axes
