@@ -57,7 +57,7 @@ class PessimisticBooking(StrategyBase):
         super().__init__(store)
         self.overbooking = check_number(overbooking, "overbooking", 0, 1)
 
-    def capacity(self, total: int) -> int:
+    def _capacity(self, total: int) -> int:
         """Rooms that may be sold on a night of ``total`` rooms."""
         return math.floor(total * (1 + self.overbooking) + 1e-9)
 
@@ -70,8 +70,8 @@ class PessimisticBooking(StrategyBase):
             if len(rows) != len(stay.nights):
                 raise SoldOut(f"{stay.hotel} offers no {stay.room_type} on some night of the stay")
             for night, total, booked, _ in rows:
-                if self.capacity(total) - booked < stay.rooms:
-                    left = max(0, self.capacity(total) - booked)
+                if self._capacity(total) - booked < stay.rooms:
+                    left = max(0, self._capacity(total) - booked)
                     raise SoldOut(f"{night}: {left} of {total} rooms left, {stay.rooms} wanted")
             tx(
                 "UPDATE inventory SET booked = booked + ?, version = version + 1 WHERE hotel = ? "
@@ -107,7 +107,7 @@ class PessimisticBooking(StrategyBase):
             if len(rows) != len(stay.nights):
                 raise SoldOut(f"{stay.hotel} offers no {stay.room_type} on some night of the stay")
             for night, total, booked in rows:
-                left = max(0, self.capacity(total) - booked)
+                left = max(0, self._capacity(total) - booked)
                 if left < stay.rooms:
                     raise SoldOut(f"{night}: {left} of {total} rooms left, {stay.rooms} wanted")
             raise SoldOut(f"{stay.hotel}: the nights were taken while this booking was checked")

@@ -25,10 +25,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from designpatterns_ref.booking.base import Booking, BookingError, SoldOut, Stay, check_count
+from designpatterns_ref.booking.base import (
+    Booking,
+    BookingError,
+    SoldOut,
+    Stay,
+    check_count,
+    check_name,
+)
 from designpatterns_ref.booking.store import BookingStore
 
-__all__ = ["RaceResult", "race", "random_stays", "sold_per_night"]
+__all__ = ["MAX_BOOKERS", "RaceResult", "race", "random_stays", "sold_per_night"]
+
+#: The most bookers (threads) one race releases.
+MAX_BOOKERS = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +65,12 @@ def random_stays(
     """``n`` overlapping stays of 1 to ``nights`` nights, 1 or 2 rooms, seeded."""
     check_count(n, "n", 1, 100_000)
     check_count(nights, "nights", 1, 60)
+    if not isinstance(first, date) or hasattr(first, "hour"):
+        raise BookingError(f"first={first!r:.80} must be a datetime.date")
+    if type(seed) is not int:
+        raise BookingError(f"seed={seed!r:.80} must be an int")
+    check_name(hotel, "hotel")
+    check_name(room_type, "room_type")
     rng = random.Random(seed)
     stays = []
     for i in range(n):
@@ -70,6 +86,8 @@ def random_stays(
 
 def sold_per_night(store: BookingStore) -> Counter[date]:
     """Rooms sold per night, recounted from the live bookings."""
+    if not isinstance(store, BookingStore):
+        raise BookingError(f"store={store!r:.80} must be a SQLiteStore or PostgresStore")
     sold: Counter[date] = Counter()
     for check_in, check_out, rooms in store.query(
         "SELECT check_in, check_out, rooms FROM bookings WHERE status = 'booked'"
@@ -81,10 +99,22 @@ def sold_per_night(store: BookingStore) -> Counter[date]:
 
 
 def race(strategy: object, stays: Sequence[Stay], *, total: int) -> RaceResult:
-    """Book every stay from its own thread, all released at once."""
+    """Book every stay from its own thread, all released at once.
+
+    ``stays`` is a list of 1 to :data:`MAX_BOOKERS` :class:`Stay`; ``total`` the rooms per
+    night the result is compared with (an int in [0, 100000]).
+    """
     store = getattr(strategy, "store", None)
     if not isinstance(store, BookingStore) or not callable(getattr(strategy, "book", None)):
-        raise BookingError(f"strategy={strategy!r} must be a booking strategy")
+        raise BookingError(f"strategy={strategy!r:.80} must be a booking strategy")
+    if not isinstance(stays, list | tuple) or not 1 <= len(stays) <= MAX_BOOKERS:
+        raise BookingError(
+            f"stays={stays!r:.80} must be a list of 1 to {MAX_BOOKERS} Stay (one thread each)"
+        )
+    if not all(isinstance(s, Stay) for s in stays):
+        bad = next(s for s in stays if not isinstance(s, Stay))
+        raise BookingError(f"stays holds {bad!r:.80}; every item must be a Stay")
+    check_count(total, "total", 0, 100_000)
     barrier = threading.Barrier(len(stays))
     results: list[Booking | None] = []
     failures: list[BaseException] = []

@@ -75,7 +75,18 @@ class AvailabilityIndex:
         return self._city[hotel]
 
     def on_change(self, hotel: str, room_type: str, nights: list[date], delta: int) -> None:
-        """A booking listener: ``delta`` rooms were taken (positive) or given back (negative)."""
+        """A booking listener: ``delta`` rooms were taken (positive) or given back (negative).
+
+        ``hotel`` and ``room_type`` are names, ``nights`` a list of dates, ``delta`` an int in
+        [-100000, 100000]; anything else raises :class:`BookingError` and changes nothing.
+        """
+        check_name(hotel, "hotel")
+        check_name(room_type, "room_type")
+        if not isinstance(nights, list | tuple) or not all(
+            isinstance(n, date) and not hasattr(n, "hour") for n in nights
+        ):
+            raise BookingError(f"nights={nights!r:.80} must be a list of datetime.date")
+        check_count(delta, "delta", -100_000, 100_000)
         city = self._city.get(hotel)
         if city is None:
             return  # a hotel the index does not cover

@@ -65,9 +65,16 @@ class Tx:
         self.rowcount = 0
 
     def __call__(self, text: str, params: Sequence[Any] = ()) -> list[Any]:
-        self._cur.execute(self._store.sql(text), tuple(self._store.param(p) for p in params))
+        self._cur.execute(self._store._sql(text), tuple(self._store._param(p) for p in params))
         self.rowcount = self._cur.rowcount
         return [tuple(r) for r in self._cur.fetchall()] if self._cur.description else []
+
+
+def _check_sql(text: object, params: object) -> None:
+    if not isinstance(text, str) or not text.strip():
+        raise BookingError(f"text={text!r:.80} must be a non-empty SQL str")
+    if not isinstance(params, list | tuple):
+        raise BookingError(f"params={params!r:.80} must be a list or tuple of values")
 
 
 class BookingStore:
@@ -91,18 +98,26 @@ class BookingStore:
     def _begin(self, conn: Any, write: bool) -> None:
         pass
 
-    def param(self, value: Any) -> Any:
+    def _param(self, value: Any) -> Any:
         return value
 
     def night(self, value: Any) -> date:
-        return value if isinstance(value, date) else date.fromisoformat(value)
+        """A night as the database returns it (a date, or an ISO text on SQLite) as a date."""
+        if isinstance(value, date) and not hasattr(value, "hour"):
+            return value
+        if isinstance(value, str) and len(value) == 10:
+            try:
+                return date.fromisoformat(value)
+            except ValueError:
+                pass
+        raise BookingError(f"night={value!r:.80} must be a datetime.date or YYYY-MM-DD text")
 
     # --- shared ----------------------------------------------------------------------------------
 
-    def sql(self, text: str) -> str:
+    def _sql(self, text: str) -> str:
         return text if self.placeholder == "?" else text.replace("?", self.placeholder)
 
-    def conn(self) -> Any:
+    def _conn(self) -> Any:
         conn = getattr(self._local, "conn", None)
         if conn is None:
             conn = self._local.conn = self._connect()
@@ -111,7 +126,9 @@ class BookingStore:
     @contextmanager
     def transaction(self, *, write: bool = True) -> Iterator[Tx]:
         """A transaction; ``write`` takes the write lock up front on SQLite."""
-        conn = self.conn()
+        if type(write) is not bool:
+            raise BookingError(f"write={write!r:.80} must be True or False")
+        conn = self._conn()
         tx = Tx(self, conn.cursor())
         self._begin(conn, write)
         try:
@@ -124,20 +141,28 @@ class BookingStore:
     def statement(self, text: str, params: Sequence[Any] = ()) -> list[Any]:
         """One statement as its own transaction (autocommit on PostgreSQL); its rows.
 
-        ``text`` uses the engine's own placeholders (``%s`` on PostgreSQL).
+        ``text`` uses the engine's own placeholders (``%s`` on PostgreSQL). SQL the database
+        rejects fails with the driver's own error (sqlite3 or psycopg).
         """
-        conn = self.conn()
+        _check_sql(text, params)
+        conn = self._conn()
         if self.engine != "postgres":
             with self.transaction() as tx:
                 return tx(text.replace("%s", "?"), params)
         conn.autocommit = True
         try:
-            cur = conn.execute(text, tuple(self.param(p) for p in params))
+            cur = conn.execute(text, tuple(self._param(p) for p in params))
             return [tuple(r) for r in cur.fetchall()] if cur.description else []
         finally:
             conn.autocommit = False
 
     def query(self, text: str, params: Sequence[Any] = ()) -> list[Any]:
+        """The rows of one read (``?`` placeholders on both engines).
+
+        SQL the database rejects (a syntax error, a wrong number of params) fails with the
+        driver's own error (sqlite3 or psycopg).
+        """
+        _check_sql(text, params)
         with self.transaction(write=False) as tx:
             return tx(text, params)
 
@@ -245,7 +270,7 @@ class SQLiteStore(BookingStore):
     def _begin(self, conn: Any, write: bool) -> None:
         conn.raw.execute("BEGIN IMMEDIATE" if write else "BEGIN")
 
-    def param(self, value: Any) -> Any:
+    def _param(self, value: Any) -> Any:
         return value.isoformat() if isinstance(value, date) else value
 
 

@@ -79,7 +79,9 @@ def _name(what: str, value: object) -> str:
 
 
 def check_value(what: str, value: object, kind: type) -> Value:
-    """``value`` if it is a valid ``kind`` column value, else :class:`StorageError`."""
+    """``value`` if it is a valid ``kind`` (``int`` or ``str``) column value, else an error."""
+    if kind is not int and kind is not str:
+        raise StorageError(f"kind={kind!r:.80} must be int or str")
     if kind is int:
         if type(value) is not int:
             raise StorageError(f"{what}={value!r} must be an int")
@@ -101,7 +103,12 @@ def value_size(value: Value) -> int:
     """Bytes a value takes in a tuple: 8 for an int, 1 + its UTF-8 length for a str."""
     if type(value) is int:
         return 8
-    return 1 + len(str(value).encode("utf-8"))
+    if type(value) is str:
+        try:
+            return 1 + len(value.encode("utf-8"))
+        except UnicodeEncodeError:
+            pass
+    raise StorageError(f"value={value!r:.80} must be an int or encodable str (a column value)")
 
 
 class Schema:
@@ -185,13 +192,14 @@ class Schema:
 
     def check_bound(self, what: str, bound: object, index: str) -> Value | None:
         """A scan bound for ``index``'s column (``None`` = open), or :class:`StorageError`."""
+        index = self.check_index(index)
         if bound is None:
             return None
         return check_value(what, bound, self.columns[index])
 
     def row_size(self, row: Mapping[str, Value]) -> int:
-        """Bytes of a row's data (the sum of its values' sizes)."""
-        return sum(value_size(v) for v in row.values())
+        """Bytes of a row's data (the sum of its values' sizes); the row is checked first."""
+        return sum(value_size(v) for v in self.check_row(row).values())
 
 
 @dataclass

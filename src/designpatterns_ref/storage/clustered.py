@@ -146,7 +146,7 @@ class ClusteredTransaction(TransactionBase):
             return False
         if self._version(key) is not None:
             raise StorageError(f"key={key!r} already exists")
-        self.engine.write(self.xid, key, row, set(row))
+        self.engine._write(self.xid, key, row, set(row))
         return True
 
     def _update(self, key: Value, changes: Row) -> bool | None:
@@ -155,7 +155,7 @@ class ClusteredTransaction(TransactionBase):
             return False
         if self._conflicts(key):
             return None
-        self.engine.write(self.xid, key, {**old, **changes}, set(changes))
+        self.engine._write(self.xid, key, {**old, **changes}, set(changes))
         return True
 
     def _delete(self, key: Value) -> bool | None:
@@ -164,7 +164,7 @@ class ClusteredTransaction(TransactionBase):
             return False
         if self._conflicts(key):
             return None
-        self.engine.write(self.xid, key, old, set(), delete=True)
+        self.engine._write(self.xid, key, old, set(), delete=True)
         return True
 
     def _scan(self, index: str, low: Value | None, high: Value | None) -> list[Row]:
@@ -189,14 +189,14 @@ class ClusteredTransaction(TransactionBase):
         if self.xid not in db.writers:  # a read-only transaction logs nothing
             return
         if not commit:
-            db.rollback(self.xid)
-            db.log("abort", self.xid, payload=COMMIT_RECORD)
+            db._rollback(self.xid)
+            db._log("abort", self.xid, payload=COMMIT_RECORD)
             return
         mine = db.state.trx_undo.get(self.xid, [])
         inserts = tuple(no for no in mine if db.state.undo[no].old is None)
-        db.log("commit", self.xid, payload=COMMIT_RECORD)
+        db._log("commit", self.xid, payload=COMMIT_RECORD)
         if inserts:  # an insert's undo record only served a rollback: free it once committed
-            db.log("undo_free", self.xid, inserts, payload=4 * len(inserts))
+            db._log("undo_free", self.xid, inserts, payload=4 * len(inserts))
 
 
 class ClusteredEngine:
@@ -230,26 +230,26 @@ class ClusteredEngine:
         self.active[xid] = tx
         return tx
 
-    def end(self, tx: ClusteredTransaction) -> None:
+    def _end(self, tx: ClusteredTransaction) -> None:
         """Forget a finished transaction (called by it)."""
         self.active.pop(tx.xid, None)
         self.writers.discard(tx.xid)
         self.wal.flush()
 
-    def log(self, kind: str, xid: int, *args: Any, payload: int, pages: list[Any] = []) -> None:  # noqa: B006
+    def _log(self, kind: str, xid: int, *args: Any, payload: int, pages: list[Any] = []) -> None:  # noqa: B006
         """Append a redo record, count its pages, then apply it."""
         record = self.wal.append(kind, xid, *args, payload=REDO_HEADER + payload, pages=pages)
         self._op_pages.update(pages)
         if kind not in ("commit", "abort"):
             self.writers.add(xid)
-        self.apply(record)
+        self._apply(record)
 
-    def finish_op(self) -> None:
+    def _finish_op(self) -> None:
         """Count the distinct pages the operation just finished has written."""
         self.counters.pages_written += len(self._op_pages)
         self._op_pages.clear()
 
-    def apply(self, record: Record) -> None:
+    def _apply(self, record: Record) -> None:
         """Apply one redo record to the state (live, and again during recovery)."""
         s, a = self.state, record.args
         if record.kind == "rec_write":
@@ -280,7 +280,7 @@ class ClusteredEngine:
     def _leaf(self, key: Value) -> tuple[str, int]:
         return ("primary", self.state.primary.leaf_of((key,)))
 
-    def write(
+    def _write(
         self, xid: int, key: Value, row: Row, changed: set[str], delete: bool = False
     ) -> None:
         """Write ``row`` in place for ``xid``: an undo record first, then the leaf record."""
@@ -305,17 +305,18 @@ class ClusteredEngine:
                 added.append((column, entry))
         no = s.next_undo
         undo = (xid, key, old, old_trx, old_ptr, old_deleted, size, tuple(added))
-        self.log(
+        self._log(
             "undo_append", xid, no, undo, payload=size, pages=[("undo", s.undo_tail // s.page_size)]
         )
         self.counters.undo_bytes += size
         data = sum(value_size(row[c]) for c in changed | {self.schema.primary_key})
-        self.log("rec_write", xid, key, row, xid, no, delete, payload=data, pages=[self._leaf(key)])
+        leaf = [self._leaf(key)]
+        self._log("rec_write", xid, key, row, xid, no, delete, payload=data, pages=leaf)
         self.counters.row_versions_written += 1
         self.counters.index_entries_written += 1  # the clustered record is the primary's entry
         for column, entry in added:
             index = s.secondary[column]
-            self.log("sec_insert", xid, column, entry, payload=value_size(entry[0]) + pk_size,
+            self._log("sec_insert", xid, column, entry, payload=value_size(entry[0]) + pk_size,
                      pages=[("index", column, index.leaf_of(entry))])  # fmt: skip
             self.counters.index_entries_written += 1
 
@@ -340,9 +341,9 @@ class ClusteredEngine:
                 leaves = sorted(
                     {("index", column, self.state.secondary[column].leaf_of(e)) for e in stale}
                 )
-                self.log("sec_delete", xid, column, stale, payload=8 * len(stale), pages=leaves)
+                self._log("sec_delete", xid, column, stale, payload=8 * len(stale), pages=leaves)
 
-    def rollback(self, xid: int) -> None:
+    def _rollback(self, xid: int) -> None:
         """Undo ``xid``'s writes, newest first, restoring each record from its undo record."""
         s = self.state
         numbers = list(s.trx_undo.get(xid, []))
@@ -352,10 +353,10 @@ class ClusteredEngine:
             if undo is None or rec is None or rec.roll_ptr != no:
                 continue  # a crash came between this undo record and the write it guards
             if undo.old is None:
-                self.log("rec_remove", xid, undo.key, payload=value_size(undo.key),
+                self._log("rec_remove", xid, undo.key, payload=value_size(undo.key),
                          pages=[self._leaf(undo.key)])  # fmt: skip
             else:
-                self.log("rec_write", xid, undo.key, undo.old, undo.old_trx_id, undo.old_roll_ptr,
+                self._log("rec_write", xid, undo.key, undo.old, undo.old_trx_id, undo.old_roll_ptr,
                          undo.old_deleted, payload=UNDO_HEADER + value_size(undo.key),
                          pages=[self._leaf(undo.key)])  # fmt: skip
             values: dict[str, set[Value]] = {}
@@ -363,7 +364,7 @@ class ClusteredEngine:
                 values.setdefault(column, set()).add(entry[0])
             self._drop_stale(xid, undo.key, values)
         if numbers:
-            self.log("undo_free", xid, tuple(numbers), payload=4 * len(numbers))
+            self._log("undo_free", xid, tuple(numbers), payload=4 * len(numbers))
 
     def horizon(self) -> int:
         """The oldest transaction id a running read view may not see."""
@@ -383,7 +384,7 @@ class ClusteredEngine:
                 if undo.old is not None:
                     per[column].add(undo.old[column])
         if old:
-            self.log("undo_free", 0, tuple(old), payload=4 * len(old))
+            self._log("undo_free", 0, tuple(old), payload=4 * len(old))
         removed = 0
         for key, values in keys.items():
             rec = s.rows.get(key)
@@ -395,10 +396,10 @@ class ClusteredEngine:
             ):
                 for column in self.schema.indexes:
                     values[column].add(rec.row[column])
-                self.log("rec_remove", 0, key, payload=value_size(key), pages=[self._leaf(key)])
+                self._log("rec_remove", 0, key, payload=value_size(key), pages=[self._leaf(key)])
                 removed += 1
             self._drop_stale(0, key, values)
-        self.finish_op()
+        self._finish_op()
         self.wal.flush()
         return {"freed": len(old), "removed_rows": removed, "horizon": horizon}
 
@@ -432,13 +433,13 @@ class ClusteredEngine:
         engine = cls(state.schema, page_size=state.page_size)
         engine.state = state
         for record in disk.log:
-            engine.apply(record)
+            engine._apply(record)
             state.next_xid = max(state.next_xid, record.xid + 1)
         for xid in sorted(state.trx_undo, reverse=True):
-            engine.rollback(xid)
-            engine.log("abort", xid, payload=COMMIT_RECORD)
+            engine._rollback(xid)
+            engine._log("abort", xid, payload=COMMIT_RECORD)
         for xid in range(1, state.next_xid):
             state.committed.setdefault(xid, False)
-        engine.finish_op()
+        engine._finish_op()
         engine.wal.checkpoint(state)
         return engine

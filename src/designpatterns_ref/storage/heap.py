@@ -100,6 +100,11 @@ class HeapState:
     next_xid: int = 3  # PostgreSQL's first normal transaction id
 
 
+def _data_size(row: Mapping[str, Value]) -> int:
+    """:meth:`Schema.row_size` of a row the transaction has already checked."""
+    return sum(value_size(v) for v in row.values())
+
+
 class HeapTransaction(TransactionBase):
     """A transaction on a :class:`HeapEngine` (snapshot isolation)."""
 
@@ -130,7 +135,7 @@ class HeapTransaction(TransactionBase):
         found = []
         pages: set[int] = set()
         for _, ctid in db.state.indexes[db.schema.primary_key].matching(key):
-            found.extend(db.chain(ctid))
+            found.extend(db._chain(ctid))
             pages.add(ctid[0])
         db.counters.pages_read += db.state.indexes[db.schema.primary_key].height() + len(pages)
         return found
@@ -151,7 +156,7 @@ class HeapTransaction(TransactionBase):
             return False
         if any(self._visible(t) for _, t in versions):
             raise StorageError(f"key={row[self.engine.schema.primary_key]!r} already exists")
-        self.engine.write_insert(self.xid, row)
+        self.engine._write_insert(self.xid, row)
         return True
 
     def _update(self, key: Value, changes: Row) -> bool | None:
@@ -161,7 +166,7 @@ class HeapTransaction(TransactionBase):
             return False
         if self._conflicts(key, versions):
             return None
-        self.engine.write_update(self.xid, old[0], {**old[1].row, **changes}, changes)
+        self.engine._write_update(self.xid, old[0], {**old[1].row, **changes}, changes)
         return True
 
     def _delete(self, key: Value) -> bool | None:
@@ -171,7 +176,7 @@ class HeapTransaction(TransactionBase):
             return False
         if self._conflicts(key, versions):
             return None
-        self.engine.log("heap_delete", self.xid, old[0], payload=8, pages=[("heap", old[0][0])])
+        self.engine._log("heap_delete", self.xid, old[0], payload=8, pages=[("heap", old[0][0])])
         return True
 
     def _scan(self, index: str, low: Value | None, high: Value | None) -> list[Row]:
@@ -181,12 +186,12 @@ class HeapTransaction(TransactionBase):
         out: list[Row] = []
         for _, ctid in entries:
             db.counters.pages_read += 1  # the heap page the entry points at
-            out.extend(dict(t.row) for _, t in db.chain(ctid) if self._visible(t))
+            out.extend(dict(t.row) for _, t in db._chain(ctid) if self._visible(t))
         return out
 
     def _finish(self, commit: bool) -> None:
         if self.xid in self.engine.writers:  # a read-only transaction logs nothing
-            self.engine.log("commit" if commit else "abort", self.xid, payload=COMMIT_RECORD)
+            self.engine._log("commit" if commit else "abort", self.xid, payload=COMMIT_RECORD)
 
 
 class HeapEngine:
@@ -232,27 +237,27 @@ class HeapEngine:
         self.active[xid] = tx
         return tx
 
-    def end(self, tx: HeapTransaction) -> None:
+    def _end(self, tx: HeapTransaction) -> None:
         """Forget a finished transaction (called by it)."""
         self.active.pop(tx.xid, None)
         self.writers.discard(tx.xid)
         self.wal.flush()
 
     # logging and applying ---------------------------------------------------------------
-    def log(self, kind: str, xid: int, *args: Any, payload: int, pages: list[Any] = []) -> None:  # noqa: B006
+    def _log(self, kind: str, xid: int, *args: Any, payload: int, pages: list[Any] = []) -> None:  # noqa: B006
         """Append a record to the WAL, count its pages, then apply it to the pages."""
         record = self.wal.append(kind, xid, *args, payload=payload, pages=pages)
         self._op_pages.update(pages)
         if kind not in ("commit", "abort"):
             self.writers.add(xid)
-        self.apply(record)
+        self._apply(record)
 
-    def finish_op(self) -> None:
+    def _finish_op(self) -> None:
         """Count the distinct pages the operation just finished has written."""
         self.counters.pages_written += len(self._op_pages)
         self._op_pages.clear()
 
-    def apply(self, record: Record) -> None:
+    def _apply(self, record: Record) -> None:
         """Apply one WAL record to the state (live, and again during recovery)."""
         s, args = self.state, record.args
         if record.kind == "heap_insert":
@@ -262,12 +267,12 @@ class HeapEngine:
             )
         elif record.kind == "heap_update":
             old_ctid, new_ctid, row, hot = args
-            old = self.tuple_at(old_ctid)
+            old = self._tuple_at(old_ctid)
             old.xmax, old.next, old.hot_updated = record.xid, new_ctid, hot
             new = HeapTuple(record.xid, dict(row), self._size(row), heap_only=hot)
             self._put(new_ctid[0], new_ctid[1], new)
         elif record.kind == "heap_delete":
-            self.tuple_at(args[0]).xmax = record.xid
+            self._tuple_at(args[0]).xmax = record.xid
         elif record.kind == "index_insert":
             s.indexes[args[0]].insert(args[1])
         elif record.kind == "index_delete":
@@ -287,7 +292,7 @@ class HeapEngine:
             s.clog[record.xid] = record.kind == "commit"
 
     def _size(self, row: Mapping[str, Value]) -> int:
-        return TUPLE_HEADER + self.schema.row_size(row)
+        return TUPLE_HEADER + _data_size(row)
 
     def _put(self, p: int, slot: int, t: HeapTuple) -> None:
         while len(self.state.pages) <= p:
@@ -303,15 +308,58 @@ class HeapEngine:
         page.free = self.state.page_size - PAGE_HEADER - LINE_POINTER * len(page.slots) - used
 
     def tuple_at(self, ctid: Ctid) -> HeapTuple:
-        """The tuple at ``ctid`` (following a redirect)."""
+        """The tuple at ``ctid`` (following a redirect), or :class:`StorageError`.
+
+        ``ctid`` is ``(page, slot)``: two non-negative ints naming a slot the heap has; a slot
+        that holds no tuple (free, or pruned and dead) is refused too.
+        """
+        p, slot = self._check_ctid(ctid)
+        found = self.state.pages[p].slots[slot]
+        if isinstance(found, int):
+            found = self.state.pages[p].slots[found]
+        if not isinstance(found, HeapTuple):
+            raise StorageError(f"ctid={ctid!r} holds no tuple (the slot is free or dead)")
+        return found
+
+    def chain(self, ctid: Ctid) -> list[tuple[Ctid, HeapTuple]]:
+        """What an index entry at ``ctid`` reaches: the root and its HOT successors, in order.
+
+        ``ctid`` is checked as in :meth:`tuple_at`; a free or dead slot reaches nothing (``[]``).
+        """
+        return self._chain(self._check_ctid(ctid))
+
+    def _check_ctid(self, ctid: object) -> Ctid:
+        pages = self.state.pages
+        if (
+            not isinstance(ctid, tuple)
+            or len(ctid) != 2
+            or type(ctid[0]) is not int
+            or type(ctid[1]) is not int
+        ):
+            raise StorageError(f"ctid={ctid!r:.80} must be a (page, slot) pair of ints")
+        p, slot = ctid
+        if not 0 <= p < len(pages):
+            raise StorageError(
+                f"ctid={ctid!r:.80}: page must be from 0 to {len(pages) - 1} "
+                f"(the heap has {len(pages)} pages)"
+            )
+        if not 0 <= slot < len(pages[p].slots):
+            raise StorageError(
+                f"ctid={ctid!r:.80}: slot must be from 0 to {len(pages[p].slots) - 1} "
+                f"(page {p} has {len(pages[p].slots)} slots)"
+            )
+        return (p, slot)
+
+    def _tuple_at(self, ctid: Ctid) -> HeapTuple:
+        """The tuple at ``ctid`` (following a redirect); ``ctid`` comes from the engine itself."""
         slot = self.state.pages[ctid[0]].slots[ctid[1]]
         if isinstance(slot, int):
             slot = self.state.pages[ctid[0]].slots[slot]
         assert isinstance(slot, HeapTuple)
         return slot
 
-    def chain(self, ctid: Ctid) -> list[tuple[Ctid, HeapTuple]]:
-        """The versions reachable from an index entry: the root and its HOT successors."""
+    def _chain(self, ctid: Ctid) -> list[tuple[Ctid, HeapTuple]]:
+        """:meth:`chain` for a ctid the engine itself holds (unchecked)."""
         page = self.state.pages[ctid[0]]
         slot: Any = page.slots[ctid[1]]
         at = ctid
@@ -351,26 +399,26 @@ class HeapEngine:
             )
         return (len(pages), 0)
 
-    def write_insert(self, xid: int, row: Row) -> None:
+    def _write_insert(self, xid: int, row: Row) -> None:
         """Log and apply a new tuple and one entry in every index."""
         ctid = self._place(self._size(row))
-        self.log("heap_insert", xid, ctid, row, False, payload=8 + self.schema.row_size(row),
+        self._log("heap_insert", xid, ctid, row, False, payload=8 + _data_size(row),
                  pages=[("heap", ctid[0])])  # fmt: skip
         self.counters.row_versions_written += 1
         self._index_all(xid, row, ctid)
 
-    def write_update(self, xid: int, old: Ctid, row: Row, changes: Row) -> None:
+    def _write_update(self, xid: int, old: Ctid, row: Row, changes: Row) -> None:
         """Log and apply a new version: HOT on the same page if allowed, else with new entries."""
         size = self._size(row)
-        before = self.tuple_at(old).row
+        before = self._tuple_at(old).row
         hot_ok = self.hot and all(row[c] == before[c] for c in self.schema.indexes)
         slot = self._room(self.state.pages[old[0]], size, fill=False) if hot_ok else None
         if hot_ok and slot is None and self._prune(xid, old[0]):
             slot = self._room(self.state.pages[old[0]], size, fill=False)
         new = (old[0], slot) if slot is not None else self._place(size)
         pages = sorted({("heap", old[0]), ("heap", new[0])})
-        self.log("heap_update", xid, old, new, row, slot is not None,
-                 payload=14 + self.schema.row_size(row), pages=pages)  # fmt: skip
+        self._log("heap_update", xid, old, new, row, slot is not None,
+                 payload=14 + _data_size(row), pages=pages)  # fmt: skip
         self.counters.row_versions_written += 1
         if slot is None:
             self._index_all(xid, row, new)
@@ -386,7 +434,7 @@ class HeapEngine:
             [self.state.pages[p]], lambda t: self._dead(t, horizon), first=p, prune_only=True
         )
         for page, changes in plans:
-            self.log("prune", xid, page, changes, payload=8 + 4 * len(changes),
+            self._log("prune", xid, page, changes, payload=8 + 4 * len(changes),
                      pages=[("heap", page)])  # fmt: skip
         return removed > 0
 
@@ -395,7 +443,7 @@ class HeapEngine:
             index = self.state.indexes[column]
             entry = (row[column], ctid)
             leaf = ("index", column, index.leaf_of(entry))
-            self.log("index_insert", xid, column, entry, payload=8 + value_size(row[column]),
+            self._log("index_insert", xid, column, entry, payload=8 + value_size(row[column]),
                      pages=[leaf])  # fmt: skip
             self.counters.index_entries_written += 1
 
@@ -424,12 +472,12 @@ class HeapEngine:
             doomed = tuple(e for e in index.entries if e[1] in removed_roots)
             if doomed:
                 leaves = sorted({("index", column, index.leaf_of(e)) for e in doomed})
-                self.log(
+                self._log(
                     "index_delete", 0, column, doomed, payload=8 + 6 * len(doomed), pages=leaves
                 )
         for p, changes in plans:
-            self.log("prune", 0, p, changes, payload=8 + 4 * len(changes), pages=[("heap", p)])
-        self.finish_op()
+            self._log("prune", 0, p, changes, payload=8 + 4 * len(changes), pages=[("heap", p)])
+        self._finish_op()
         self.wal.flush()
         return {"removed": removed, "pages": len(plans), "horizon": horizon}
 
@@ -465,7 +513,7 @@ class HeapEngine:
                      full_page_writes=full_page_writes)  # fmt: skip
         engine.state = state
         for record in disk.log:
-            engine.apply(record)
+            engine._apply(record)
             state.next_xid = max(state.next_xid, record.xid + 1)
         for xid in range(3, state.next_xid):
             state.clog.setdefault(xid, False)

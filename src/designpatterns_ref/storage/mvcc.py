@@ -63,7 +63,7 @@ class TransactionBase:
             raise TransactionClosed(f"transaction {self.xid} is {self.status}; begin a new one")
 
     def _done(self) -> None:
-        self.engine.finish_op()
+        self.engine._finish_op()
 
     def get(self, key: Value) -> Row | None:
         """The row with primary key ``key`` as this snapshot sees it, or ``None``."""
@@ -141,7 +141,7 @@ class TransactionBase:
         counters = self.engine.counters
         counters.commits += 1
         counters.logical_replica_bytes += logical_transaction_size(self.changes)
-        self.engine.end(self)
+        self.engine._end(self)
 
     def abort(self) -> None:
         """Throw this transaction's writes away."""
@@ -153,7 +153,7 @@ class TransactionBase:
         self._done()
         self.status = "aborted"
         self.engine.counters.aborts += 1
-        self.engine.end(self)
+        self.engine._end(self)
 
     def _conflict(self, key: Value) -> None:
         self._rollback()

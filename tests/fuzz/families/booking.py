@@ -8,12 +8,14 @@ from datetime import date
 from typing import Any
 
 from designpatterns_ref import booking as bk
-from designpatterns_ref.booking.race import random_stays
+from designpatterns_ref.booking import plot as booking_plot
+from designpatterns_ref.booking.race import RaceResult, race, random_stays, sold_per_night
 from tests.fuzz.spec import Entry
 
 ERRORS = (bk.BookingError, bk.SoldOut)
 D1, D2 = date(2026, 6, 1), date(2026, 6, 3)
 _SHARED: dict[str, Any] = {}
+RESULT = RaceResult("naive", "sqlite", 3, 1, 3, 2, 3, 0.5)
 
 
 def _store() -> Any:
@@ -62,6 +64,10 @@ def _strategy(make: Any, label: str) -> list[Entry]:
         ),
         Entry(f"{label}(store)", call=lambda _, v: make(v)),
     ]
+
+
+def _stays() -> list[bk.Stay]:
+    return random_stays(2, first=D1, nights=3)
 
 
 def _holds() -> Any:
@@ -146,4 +152,66 @@ ENTRIES = [
         call=lambda i, v: i.set_free("h", "double", D1, v),
     ),
     Entry("random_stays(n)", call=lambda _, v: random_stays(v, first=D1, nights=3)),
+    Entry("random_stays(first)", call=lambda _, v: random_stays(2, first=v, nights=3)),
+    Entry("random_stays(nights)", call=lambda _, v: random_stays(2, first=D1, nights=v)),
+    Entry("random_stays(seed)", call=lambda _, v: random_stays(2, first=D1, nights=3, seed=v)),
+    Entry("random_stays(hotel)", call=lambda _, v: random_stays(2, first=D1, nights=3, hotel=v)),
+    Entry("race(strategy)", call=lambda _, v: race(v, _stays(), total=3)),
+    Entry("race(stays)", call=lambda _, v: race(bk.PessimisticBooking(_store()), v, total=3)),
+    Entry(
+        "race(stays[i])",
+        call=lambda _, v: race(bk.PessimisticBooking(_store()), [*_stays(), v], total=3),
+    ),
+    Entry(
+        "race(total)", call=lambda _, v: race(bk.PessimisticBooking(_store()), _stays(), total=v)
+    ),
+    Entry("sold_per_night(store)", call=lambda _, v: sold_per_night(v)),
+    Entry(
+        "SQLiteStore.night(value)",
+        make=_store,
+        call=lambda s, v: s.night(v),
+        snapshot=lambda s: s.query("SELECT count(*) FROM bookings"),
+    ),
+    Entry(
+        "SQLiteStore.transaction(write)",
+        make=_store,
+        call=lambda s, v: s.transaction(write=v).__enter__() if type(v) is not bool else None,
+        snapshot=lambda s: s.query("SELECT count(*) FROM bookings"),
+    ),
+    Entry(
+        "AvailabilityIndex.on_change(hotel)",
+        make=bk.AvailabilityIndex,
+        call=lambda i, v: i.on_change(v, "double", [D1], 1),
+    ),
+    Entry(
+        "AvailabilityIndex.on_change(nights)",
+        make=bk.AvailabilityIndex,
+        call=lambda i, v: i.on_change("h", "double", v, 1),
+    ),
+    Entry(
+        "AvailabilityIndex.on_change(delta)",
+        make=bk.AvailabilityIndex,
+        call=lambda i, v: i.on_change("h", "double", [D1], v),
+    ),
+    *(
+        entry
+        for name in ("plot_race", "plot_throughput")
+        for entry in (
+            Entry(f"plot.{name}(results)", call=lambda _, v, n=name: getattr(booking_plot, n)(v)),
+            Entry(
+                f"plot.{name}(results[i])",
+                call=lambda _, v, n=name: getattr(booking_plot, n)([RESULT, v]),
+            ),
+            Entry(
+                f"plot.{name}(seconds)",
+                call=lambda _, v, n=name: getattr(booking_plot, n)(
+                    [RaceResult("naive", "sqlite", 3, 1, 3, 2, 3, v)]
+                ),
+            ),
+            Entry(
+                f"plot.{name}(ax)",
+                call=lambda _, v, n=name: getattr(booking_plot, n)([RESULT], ax=v),
+            ),
+        )
+    ),
 ]

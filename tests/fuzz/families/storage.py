@@ -13,6 +13,7 @@ from designpatterns_ref.storage import (
     workload,
 )
 from designpatterns_ref.storage import plot as storage_plot
+from designpatterns_ref.storage.base import check_page_size, check_value, value_size
 from tests.fuzz.spec import Entry
 
 ERRORS = (StorageError,)
@@ -23,6 +24,15 @@ ROW = {"id": 1, "city": "Oslo", "trips": 0}
 
 def _schema() -> Schema:
     return Schema(COLUMNS, primary_key="id", indexes=["city"])
+
+
+def _heap() -> HeapEngine:
+    db = HeapEngine(_schema())
+    tx = db.begin()
+    tx.insert(ROW)
+    tx.update(1, {"trips": 1})  # a HOT successor in slot 1
+    tx.commit()
+    return db
 
 
 def _tx(kind: str) -> Any:
@@ -106,6 +116,34 @@ ENTRIES = [
     *_tx_entries("model"),
     Entry("heap.vacuum()", call=lambda db, _: db.vacuum(), make=lambda: HeapEngine(_schema()),
           snapshot=_engine_state),
+    Entry("clustered.purge()", call=lambda db, _: db.purge(),
+          make=lambda: ClusteredEngine(_schema()), snapshot=_engine_state),
+    Entry("heap.tuple_at(ctid)", call=lambda db, v: db.tuple_at(v), make=_heap,
+          snapshot=_engine_state),
+    Entry("heap.tuple_at(ctid[page])", call=lambda db, v: db.tuple_at((v, 0)), make=_heap,
+          snapshot=_engine_state),
+    Entry("heap.tuple_at(ctid[slot])", call=lambda db, v: db.tuple_at((0, v)), make=_heap,
+          snapshot=_engine_state),
+    Entry("heap.chain(ctid)", call=lambda db, v: db.chain(v), make=_heap,
+          snapshot=_engine_state),
+    Entry("heap.chain(ctid[page])", call=lambda db, v: db.chain((v, 0)), make=_heap,
+          snapshot=_engine_state),
+    Entry("heap.chain(ctid[slot])", call=lambda db, v: db.chain((0, v)), make=_heap,
+          snapshot=_engine_state),
+    Entry("Schema.row_size(row)", call=lambda sch, v: sch.row_size(v), make=_schema),
+    Entry("Schema.check_key(key)", call=lambda sch, v: sch.check_key(v), make=_schema),
+    Entry("Schema.check_row(row)", call=lambda sch, v: sch.check_row(v), make=_schema),
+    Entry("Schema.check_changes(changes)", call=lambda sch, v: sch.check_changes(v),
+          make=_schema),
+    Entry("Schema.check_index(index)", call=lambda sch, v: sch.check_index(v), make=_schema),
+    Entry("Schema.check_bound(bound)", call=lambda sch, v: sch.check_bound("low", v, "city"),
+          make=_schema),
+    Entry("Schema.check_bound(index)", call=lambda sch, v: sch.check_bound("low", "Oslo", v),
+          make=_schema),
+    Entry("base.value_size(value)", call=lambda _, v: value_size(v)),
+    Entry("base.check_value(value)", call=lambda _, v: check_value("v", v, int)),
+    Entry("base.check_value(kind)", call=lambda _, v: check_value("v", 1, v)),
+    Entry("base.check_page_size(page_size)", call=lambda _, v: check_page_size(v)),
     Entry("workload.trips_schema(indexes)", call=lambda _, v: workload.trips_schema(v)),
     Entry("workload.make_engine(name)",
           call=lambda _, v: workload.make_engine(v, workload.trips_schema(1))),
