@@ -105,9 +105,10 @@ def _check_items_fast(pairs: list[Any], casefold: bool) -> tuple[list[str], list
         return None
     if min(weights) < 0 or max(weights) > MAX_WEIGHT:
         return None
-    terms = list(map(partial(unicodedata.normalize, "NFC"), terms))
-    if casefold:
-        terms = list(map(str.casefold, terms))
+    nfc = partial(unicodedata.normalize, "NFC")
+    terms = list(map(nfc, terms))
+    if casefold:  # folding can leave text that is not NFC ("ǰ" folds to j + a combining caron)
+        terms = list(map(nfc, map(str.casefold, terms)))
     if not all(terms):
         return None
     return terms, weights

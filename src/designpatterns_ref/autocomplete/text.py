@@ -47,7 +47,8 @@ _MAX_CHAR = 0x10FFFF
 
 
 def normalize(text: str, *, casefold: bool = False) -> str:
-    """Unicode NFC, then :meth:`str.casefold` when ``casefold`` is true.
+    """Unicode NFC, then :meth:`str.casefold` and NFC again when ``casefold`` is true
+    (folding can undo NFC: "ǰ" folds to "j" and a combining caron).
 
     ```pycon
     >>> normalize("IPhone", casefold=True)
@@ -60,7 +61,7 @@ def normalize(text: str, *, casefold: bool = False) -> str:
     if casefold is not True and casefold is not False:
         raise AutocompleteTypeError(f"normalize: casefold={casefold!r:.60} must be True or False")
     text = unicodedata.normalize("NFC", text)
-    return text.casefold() if casefold else text
+    return unicodedata.normalize("NFC", text.casefold()) if casefold else text
 
 
 def successor(prefix: str) -> str | None:
