@@ -333,3 +333,42 @@ def test_a_loaded_completer_keeps_the_block_size_of_its_file(tmp_path: Path) -> 
             assert loaded.complete(prefix, 5, max_edits=2) == oracle.complete(
                 prefix, 5, max_edits=2
             )
+
+
+def test_a_frozen_file_written_wrong_with_a_valid_checksum_raises_storage_error(
+    tmp_path: Path,
+) -> None:
+    # A changed byte with the checksum recomputed passes the load (the blocks are not opened
+    # then); whatever a query then fails to decode is a StorageError naming the file, never
+    # zlib's or the codec's own error.
+    words = ["app", "apple", "apply", "apt", "banana", "band", "can", "été"]
+    items = [(w, i * 7 % 13) for i, w in enumerate(words)]
+    path = tmp_path / "f.dpac"
+    FrozenCompleter(items).save(path)
+    good = path.read_bytes()
+    undecodable = 0
+    for at in range(len(good) - 4):
+        for value in (0x00, 0x7A, 0xAA, 0xFF):
+            body = bytearray(good[:-4])
+            if body[at] == value:
+                continue
+            body[at] = value
+            path.write_bytes(bytes(body) + struct.pack("<I", zlib.crc32(body)))
+            try:
+                frozen = FrozenCompleter.load(path)
+            except StorageError:
+                continue
+            for call in (
+                lambda f: f.complete("a", 5),
+                lambda f: f.complete("ba", 5, max_edits=1),
+                lambda f: list(f.items()),
+                lambda f: "band" in f,
+            ):
+                try:
+                    call(frozen)
+                except StorageError as exc:
+                    assert str(path) in str(exc)
+                    undecodable += 1
+                except AutocompleteError:
+                    pass  # a clear refusal of the query itself
+    assert undecodable > 0  # the crafted files do reach the decoding

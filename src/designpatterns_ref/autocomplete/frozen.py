@@ -59,6 +59,7 @@ FrozenCompleter cannot change after it is built; build a new one from the new it
 from __future__ import annotations
 
 import os
+import zlib
 from array import array
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence
@@ -77,7 +78,9 @@ from designpatterns_ref.autocomplete._blocks import (
 from designpatterns_ref.autocomplete._segtree import CACHED, ascending, smallest
 from designpatterns_ref.autocomplete._shared import CompleterBase
 from designpatterns_ref.autocomplete.base import (
+    AutocompleteError,
     AutocompleteTypeError,
+    Completion,
     RankKey,
     ReadOnlyError,
     StorageError,
@@ -86,6 +89,9 @@ from designpatterns_ref.autocomplete.base import (
 from designpatterns_ref.autocomplete.text import normalize, successor
 
 __all__ = ["FrozenCompleter"]
+
+#: What decoding a block, a head or a champion of a file written wrong can raise.
+_UNDECODABLE = (zlib.error, ValueError, IndexError, KeyError, OverflowError)
 
 # (value, ref, term): ref -1 for a decoded term, ref >= 0 for champion ref (decoded when it
 # comes out), ref = -2 - i for a stand-in for the part parts[i] of a block
@@ -124,6 +130,7 @@ class FrozenCompleter(CompleterBase):
     def _adopt(
         self, meta: Sequence[int], blob: Any, base: int, head: Any, head_base: int, s: Any
     ) -> None:
+        self._source: str | None = None  # the file it was loaded from
         self._sections = {**s, "meta": array("Q", meta)}  # what save writes
         self._at = Blocks(meta, blob, base, head, head_base, s)
         self._weights = {}  # unused: the sections are the whole structure
@@ -147,6 +154,11 @@ class FrozenCompleter(CompleterBase):
         Raises :class:`~designpatterns_ref.autocomplete.base.StorageError` for a missing,
         truncated, damaged or foreign file, or one of another format version (files saved
         before the compressed blocks are version 1 and are refused: save them again).
+
+        The checksum guards against damage, and the section sizes are checked; the blocks
+        themselves are not opened (that would cost decompressing the whole file, which loading
+        in place avoids). A file written wrong with a valid checksum, which no ``save`` writes,
+        may answer wrongly; a query that finds it cannot be decoded raises ``StorageError``.
         """
         source = storage.check_path("load", path)
         if not isinstance(mmap, bool):
@@ -161,7 +173,28 @@ class FrozenCompleter(CompleterBase):
         obj._configure(casefold=bool(stored.flags & storage.FLAG_CASEFOLD))
         buffer, at = stored.buffer, stored.offsets
         obj._adopt(meta, buffer, at["blks"], buffer, at["head"], dict(s))
+        obj._source = source
         return obj
+
+    def _corrupt(self, exc: Exception) -> Exception:
+        """What a failure to decode the data becomes: ``StorageError`` for a loaded file (its
+        contents were written wrong), the failure itself for a built completer (a bug) and for
+        this family's own errors (a refused argument)."""
+        if self._source is None or isinstance(exc, AutocompleteError):
+            return exc
+        return StorageError(
+            f"FrozenCompleter loaded from {self._source!r:.200}: its data cannot be decoded "
+            f"({type(exc).__name__}: {exc!s:.100}); the file passed its checksum, so it was "
+            "written this way: save it again from its items"
+        )
+
+    def complete(self, prefix: str, k: int = 10, *, max_edits: int = 0) -> list[Completion]:
+        try:
+            return super().complete(prefix, k, max_edits=max_edits)
+        except _UNDECODABLE as exc:
+            raise self._corrupt(exc) from None
+
+    complete.__doc__ = CompleterBase.complete.__doc__
 
     # -- read-only -------------------------------------------------------------------------
     def _refuse(self, *args: object, **kwargs: object) -> NoReturn:
@@ -180,12 +213,15 @@ class FrozenCompleter(CompleterBase):
     def _find(self, term: str) -> tuple[int, int]:
         """The block and index of ``term`` (already normalised), or (-1, -1)."""
         at = self._at
-        b = at.find_block(_encode(term))
-        if b >= 0:
-            terms, _ = at.open(b)
-            i = bisect_left(terms, term)
-            if i < len(terms) and terms[i] == term:
-                return b, i
+        try:
+            b = at.find_block(_encode(term))
+            if b >= 0:
+                terms, _ = at.open(b)
+                i = bisect_left(terms, term)
+                if i < len(terms) and terms[i] == term:
+                    return b, i
+        except _UNDECODABLE as exc:
+            raise self._corrupt(exc) from None
         return -1, -1
 
     def weight(self, term: str) -> int:
@@ -194,7 +230,10 @@ class FrozenCompleter(CompleterBase):
         b, i = self._find(key)
         if b < 0:
             raise TermNotFound(f"term={key!r} is not in this completer")
-        return int(self._at.wval[self._at.open(b)[1][i]])
+        try:
+            return int(self._at.wval[self._at.open(b)[1][i]])
+        except _UNDECODABLE as exc:
+            raise self._corrupt(exc) from None
 
     def __contains__(self, term: object) -> bool:
         if not isinstance(term, str):
@@ -208,8 +247,12 @@ class FrozenCompleter(CompleterBase):
         """Every (term, weight) pair, in alphabetical (code-point) order of the terms."""
         at = self._at
         for b in range(at.blocks()):
-            terms, classes = at.open(b)
-            yield from zip(terms, map(int, map(at.wval.__getitem__, classes)), strict=True)
+            try:
+                terms, classes = at.open(b)
+                pairs = list(zip(terms, map(int, map(at.wval.__getitem__, classes)), strict=True))
+            except _UNDECODABLE as exc:
+                raise self._corrupt(exc) from None
+            yield from pairs
 
     def _range(self, prefix: str) -> tuple[int, int]:
         at = self._at
