@@ -185,3 +185,18 @@ def test_simulated_clients_with_random_latency_converge(seed: int) -> None:
         if settled and all(c.state == "synchronised" for c in clients) and not any(to_server):
             break
     assert all(c.document == server.document for c in clients)
+
+
+def test_server_refuses_another_operation_under_a_seen_client_and_seq() -> None:
+    # A client that reconnects under its old name starts again at seq 0: the server used to
+    # answer its new edit with the old edit's revision and drop it, so the two sides parted.
+    server = OTServer("ab")
+    first = Message("alice", 0, 0, TextOperation.from_patch(2, 0, 0, "X"))
+    assert server.receive(first) == 1
+    assert server.receive(first) == 1  # the same message again: a resend, acknowledged
+    rejoined = Message("alice", 0, 1, TextOperation.from_patch(3, 3, 0, "!"))
+    with pytest.raises(OTError, match="seq=0 was received before with another operation"):
+        server.receive(rejoined)
+    assert (server.document, server.revision) == ("Xab", 1)  # refused: nothing changed
+    assert server.receive(Message("alice", 1, 1, TextOperation.from_patch(3, 3, 0, "!"))) == 2
+    assert server.document == "Xab!"

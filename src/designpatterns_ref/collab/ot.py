@@ -419,7 +419,8 @@ class OTServer:
         _check_text("document", document)
         self.document = document
         self.history: list[Entry] = []
-        self._seen: dict[tuple[str, int], int] = {}
+        # (client, seq) -> (its revision here, the revision and op it was sent with)
+        self._seen: dict[tuple[str, int], tuple[int, int, TextOperation]] = {}
 
     @property
     def revision(self) -> int:
@@ -428,12 +429,23 @@ class OTServer:
 
     def receive(self, message: Message) -> int:
         """Transform ``message.op`` past the history it missed, apply it and return its
-        revision number (1-based). A message already received returns its first revision."""
+        revision number (1-based). A message already received (a resend after a lost
+        acknowledgement) returns its first revision; another operation under the same client
+        and sequence number is refused, never dropped in silence (a client that reconnects
+        under its old name must go on from its last sequence number)."""
         if not isinstance(message, Message):
             raise OTError(f"message={message!r:.80} must be a Message")
         key = (message.client, message.seq)
-        if key in self._seen:
-            return self._seen[key]
+        seen = self._seen.get(key)
+        if seen is not None:
+            revision, based_on, op = seen
+            if (based_on, op) != (message.revision, message.op):
+                raise OTError(
+                    f"client={message.client!r:.80} seq={message.seq} was received before with "
+                    "another operation; a client that reconnects must continue its sequence "
+                    "numbers, or use a new name"
+                )
+            return revision
         if not 0 <= message.revision <= len(self.history):
             raise OTError(f"revision={message.revision} must be within [0, {len(self.history)}]")
         op = message.op
@@ -442,7 +454,7 @@ class OTServer:
         document = op.apply(self.document)  # raises before anything changes
         self.document = document
         self.history.append(Entry(message.client, message.seq, op))
-        self._seen[key] = len(self.history)
+        self._seen[key] = (len(self.history), message.revision, message.op)
         return len(self.history)
 
 

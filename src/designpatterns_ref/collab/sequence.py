@@ -360,7 +360,12 @@ class SequenceReplica(ItemList):
         self.apply_ops(other.ops_since(self.version()))
 
     def fork(self, agent: str) -> SequenceReplica:
-        """A new replica with this one's state, editing as ``agent``."""
+        """A new replica with this one's state, editing as ``agent``.
+
+        Forking under this replica's own agent makes a copy to go on with: only one of the two
+        may edit from then on. Two replicas editing as one agent give the same ids to
+        different characters, and a replica takes an id it knows as a duplicate (it does not
+        compare contents), so the two would never converge."""
         check_agent(agent)
         twin = type(self)(agent)
         self._copy_into(twin)
