@@ -120,3 +120,13 @@ def test_bad_queue_calls_change_nothing(
     with pytest.raises(NotificationError):
         call(q)
     assert len(q) == 1
+
+
+@pytest.mark.parametrize("name", ["NULL", "select", "order", "queue", "été"])
+def test_a_queue_name_that_is_an_sql_keyword_works(tmp_path: Path, name: str) -> None:
+    # Any Python identifier is a valid name, SQL keywords among them: the table name is quoted.
+    path = str(tmp_path / "q.db")
+    q = SQLiteQueue(path, name=name, lease=10.0)
+    q.put({"n": 1})
+    assert len(q) == 1
+    assert len(SQLiteQueue(path, name=name, lease=10.0)) == 1  # reopened: the same table

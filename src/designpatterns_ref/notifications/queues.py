@@ -176,6 +176,7 @@ class SQLiteQueue:
             raise NotificationError(f"SQLiteQueue: name={name!r} must be an identifier")
         self.lease = check_seconds("SQLiteQueue", "lease", lease, high=86400.0)
         self.path, self.name = path, name
+        self._table = f'"{name}"'  # quoted: an identifier may still be an SQL keyword (NULL)
         try:
             self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -183,17 +184,17 @@ class SQLiteQueue:
             raise NotificationError(f"SQLiteQueue: cannot open path={path!r}: {exc}") from None
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute(
-            f"CREATE TABLE IF NOT EXISTS {name} (id INTEGER PRIMARY KEY, lane INTEGER, "
+            f"CREATE TABLE IF NOT EXISTS {self._table} (id INTEGER PRIMARY KEY, lane INTEGER, "
             "at REAL, leased REAL NOT NULL DEFAULT 0, item TEXT)"
         )
-        self._db.execute(f"CREATE INDEX IF NOT EXISTS {name}_due ON {name} (lane, at)")
+        self._db.execute(f'CREATE INDEX IF NOT EXISTS "{name}_due" ON {self._table} (lane, at)')
 
     def put(self, item: Item, *, lane: str = "normal", at: float = 0.0) -> None:
         """Add ``item`` (stored as JSON) to ``lane``, due at ``at``."""
         check_put("SQLiteQueue.put", item, lane, at)
         text = json.dumps(item)
         self._db.execute(
-            f"INSERT INTO {self.name} (lane, at, item) VALUES (?, ?, ?)",
+            f"INSERT INTO {self._table} (lane, at, item) VALUES (?, ?, ?)",
             (LANES.index(lane), at, text),
         )
 
@@ -203,7 +204,8 @@ class SQLiteQueue:
         rows = [(LANES.index(lane), 0.0, json.dumps(item)) for item in items]
         with self._db:
             self._db.execute("BEGIN")
-            self._db.executemany(f"INSERT INTO {self.name} (lane, at, item) VALUES (?, ?, ?)", rows)
+            insert = f"INSERT INTO {self._table} (lane, at, item) VALUES (?, ?, ?)"
+            self._db.executemany(insert, rows)
 
     def take(self, n: int, now: float) -> list[tuple[Hashable, Item]]:
         """Lease up to ``n`` due items (high lane first) in one transaction."""
@@ -212,12 +214,12 @@ class SQLiteQueue:
         db.execute("BEGIN IMMEDIATE")
         try:
             rows = db.execute(
-                f"SELECT id, item FROM {self.name} WHERE at <= ? AND leased <= ? "
+                f"SELECT id, item FROM {self._table} WHERE at <= ? AND leased <= ? "
                 "ORDER BY lane, id LIMIT ?",
                 (now, now, n),
             ).fetchall()
             db.executemany(
-                f"UPDATE {self.name} SET leased = ? WHERE id = ?",
+                f"UPDATE {self._table} SET leased = ? WHERE id = ?",
                 [(now + self.lease, r[0]) for r in rows],
             )
             db.execute("COMMIT")
@@ -231,10 +233,10 @@ class SQLiteQueue:
         check_tickets("SQLiteQueue.ack", tickets)
         with self._db:
             self._db.execute("BEGIN")
-            self._db.executemany(f"DELETE FROM {self.name} WHERE id = ?", [(t,) for t in tickets])
+            self._db.executemany(f"DELETE FROM {self._table} WHERE id = ?", [(t,) for t in tickets])
 
     def __len__(self) -> int:
-        return int(self._db.execute(f"SELECT count(*) FROM {self.name}").fetchone()[0])
+        return int(self._db.execute(f"SELECT count(*) FROM {self._table}").fetchone()[0])
 
     def close(self) -> None:
         """Close the connection (the rows stay on disk)."""
