@@ -223,3 +223,33 @@ def test_pooled_replay_matches_a_fresh_replica_per_transaction(
 ) -> None:
     trace = Trace.from_json(data.draw(random_graphs(rule)))
     assert replay_concurrent(trace, RULES[rule]) == naive_replay(trace, rule)[0]
+
+
+@given(
+    patches=st.lists(
+        st.tuples(st.integers(-1, 12), st.integers(-1, 4), st.text("ab", max_size=3)), max_size=6
+    )
+)
+def test_replay_sequential_is_all_or_nothing(patches: list[tuple[int, int, str]]) -> None:
+    # Against a plain replay on a Python string: a trace that fits gives the same text; one
+    # that does not is refused with the replica left exactly as it was.
+    data = {"startContent": "", "endContent": "", "txns": [{"patches": [list(p)]} for p in patches]}
+    try:
+        trace = Trace.from_json(data)
+    except CollabError:
+        return  # refused before any replica is touched
+    doc = FugueMaxReplica("me")
+    doc.insert(0, "keep")
+    before = (doc.text(), doc.version())
+    text, fits = "keep", True
+    for pos, n_deleted, inserted in patches:
+        if not (pos >= 0 and n_deleted >= 0 and pos + n_deleted <= len(text)):
+            fits = False
+            break
+        text = text[:pos] + inserted + text[pos + n_deleted :]
+    if fits:
+        assert replay_sequential(trace, doc) == text
+    else:
+        with pytest.raises(CollabError):
+            replay_sequential(trace, doc)
+        assert (doc.text(), doc.version()) == before

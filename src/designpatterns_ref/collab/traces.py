@@ -162,17 +162,43 @@ def load_trace(path: str | Path) -> Trace:
     return Trace.from_json(data, name)
 
 
+def _check_patches(patches: list[Patch], length: int, name: str) -> None:
+    """Refuse (before any is applied) a patch that does not fit the text it meets, whose
+    length starts at ``length`` and moves with each patch."""
+    for k, patch in enumerate(patches):
+        pos, n_deleted, inserted = patch
+        fits = (
+            type(pos) is int
+            and type(n_deleted) is int
+            and type(inserted) is str
+            and pos >= 0
+            and n_deleted >= 0
+            and pos + n_deleted <= length
+        )
+        if not fits:
+            raise CollabError(
+                f"trace {name!r:.80}: patch {k} {patch!r:.80} does not fit a text of {length} "
+                "characters; nothing was applied"
+            )
+        length += len(inserted) - n_deleted
+
+
 def replay_sequential(trace: Trace, replica: TextReplica) -> str:
-    """Apply every patch of ``trace`` in order to ``replica``; returns the final text."""
+    """Apply every patch of ``trace`` in order to ``replica``; returns the final text.
+
+    All or nothing: every patch is checked against the length of the text it will meet
+    before the first is applied, so a trace that does not fit leaves ``replica`` as it was."""
     _check_trace(trace)
     if not isinstance(replica, TextReplica):
         raise CollabError(f"replica={replica!r:.80} must offer insert, delete and text")
     if trace.kind != "sequential":
         raise CollabError(f"trace {trace.name!r} is concurrent; use replay_concurrent")
+    patches = list(trace.patches())
+    _check_patches(patches, len(replica.text()) + len(trace.start), trace.name)
     if trace.start:
         replica.insert(0, trace.start)
     insert, delete = replica.insert, replica.delete
-    for pos, n_deleted, inserted in trace.patches():
+    for pos, n_deleted, inserted in patches:
         if n_deleted:
             delete(pos, n_deleted)
         if inserted:
