@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from designpatterns_ref.collab import RULES, CollabError, FugueMaxReplica, OTServer, RGAReplica
 from designpatterns_ref.collab.traces import (
     Trace,
+    Txn,
     load_trace,
     replay_concurrent,
     replay_ot,
@@ -253,3 +254,23 @@ def test_replay_sequential_is_all_or_nothing(patches: list[tuple[int, int, str]]
         with pytest.raises(CollabError):
             replay_sequential(trace, doc)
         assert (doc.text(), doc.version()) == before
+
+
+@pytest.mark.parametrize(
+    "txn",
+    [
+        Txn(((0, 0, "a"),), (5,), "a"),  # a parent that comes later
+        Txn(((0, 0, "a"),), (0,), "a"),  # itself
+        Txn(((-1, 0, "a"),), (), "a"),
+        Txn(((0, -2, "a"),), (), "a"),
+        Txn(((0, 0, 5),), (), "a"),
+        Txn(((True, 0, "a"),), (), "a"),
+        Txn([(0, 0, "a")], (), "a"),  # type: ignore[arg-type]
+        Txn(((0, 0, "a"),), (), ""),
+    ],
+    ids=repr,
+)
+def test_a_trace_built_directly_is_checked_like_a_loaded_one(txn: Txn) -> None:
+    # Replaying an unchecked one raised a bare IndexError deep in the replay.
+    with pytest.raises(CollabError, match="txn 0"):
+        Trace("concurrent", "", "", (txn,))

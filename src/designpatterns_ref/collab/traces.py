@@ -67,6 +67,33 @@ class Txn(NamedTuple):
     agent: str
 
 
+def _check_txn(name: str, i: int, txn: Txn) -> None:
+    """Refuse a transaction whose patches are not (int >= 0, int >= 0, str), whose parents are
+    not earlier transactions, or whose agent is not a non-empty str."""
+    patches, parents, agent = txn
+    shaped = isinstance(patches, tuple) and all(
+        isinstance(p, tuple)
+        and len(p) == 3
+        and type(p[0]) is int
+        and type(p[1]) is int
+        and type(p[2]) is str
+        and p[0] >= 0
+        and p[1] >= 0
+        for p in patches
+    )
+    if not shaped:
+        raise CollabError(
+            f"trace {name!r:.80}: txn {i} patches {patches!r:.80} must be (int, int, str) "
+            "tuples: position and deleted count >= 0, then the inserted text"
+        )
+    if not isinstance(parents, tuple) or any(type(p) is not int or not 0 <= p < i for p in parents):
+        raise CollabError(f"trace {name!r:.80}: txn {i} has parents {parents!r:.80} not before it")
+    if type(agent) is not str or not agent:
+        raise CollabError(
+            f"trace {name!r:.80}: txn {i} agent {agent!r:.80} must be a non-empty str"
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Trace:
     """A recorded editing session."""
@@ -85,6 +112,8 @@ class Trace:
                 raise CollabError(f"{field}={getattr(self, field)!r:.80} must be a str")
         if not isinstance(self.txns, tuple) or not all(isinstance(t, Txn) for t in self.txns):
             raise CollabError(f"txns={self.txns!r:.80} must be a tuple of Txn")
+        for i, txn in enumerate(self.txns):  # a trace built directly is checked as a loaded one
+            _check_txn(self.name, i, txn)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any], name: str = "") -> Trace:
@@ -118,11 +147,7 @@ class Trace:
                 raise CollabError(
                     f"trace {name!r:.80}: txn {i} is malformed ({exc!s:.200})"
                 ) from None
-            if any(type(p) is not int or not 0 <= p < i for p in parents):
-                raise CollabError(
-                    f"trace {name!r:.80}: txn {i} has parents {parents!r:.80} not before it"
-                )
-            txns.append(Txn(patches, parents, agent))
+            txns.append(Txn(patches, parents, agent))  # checked with the trace
         return cls(
             "concurrent" if concurrent else "sequential",
             data.get("startContent", ""),
