@@ -67,10 +67,20 @@ def serving(start: Callable[[], Any], what: str) -> Iterator[Any]:
 
 
 class ExternalServer:
-    """A server the user runs (``DPREF_REDIS_URL`` / ``DPREF_PG_URL``): a URL, no process."""
+    """A server the user runs (``DPREF_REDIS_URL`` / ``DPREF_PG_URL``): a URL, no process.
 
-    def __init__(self, url: str) -> None:
-        self.url = url
+    The tests empty it as they go, so it serves one pytest process: with pytest-xdist workers
+    (``python3 dev.py test`` starts them unless one of these is set) it is refused."""
+
+    def __init__(self, variable: str) -> None:
+        worker = os.environ.get("PYTEST_XDIST_WORKER")
+        if worker:
+            pytest.fail(
+                f"{variable} names one server for every pytest-xdist worker ({worker} is one), "
+                "and each worker's tests would empty it under the others': run with -n 0",
+                pytrace=False,
+            )
+        self.url = os.environ[variable]
 
     def __repr__(self) -> str:
         return f"ExternalServer({self.url!r})"
@@ -80,7 +90,7 @@ class ExternalServer:
 def redis_srv() -> Iterator[RedisServer | ExternalServer]:
     """A real Redis server for the whole session (``.url``)."""
     if os.environ.get("DPREF_REDIS_URL"):
-        yield ExternalServer(os.environ["DPREF_REDIS_URL"])
+        yield ExternalServer("DPREF_REDIS_URL")
         return
     yield from serving(testing.redis_server, "Redis")
 
@@ -110,7 +120,7 @@ def redis_cluster_client(redis_cluster_srv: RedisCluster) -> Iterator[Any]:
 def pg_srv() -> Iterator[PostgresServer | ExternalServer]:
     """A real PostgreSQL server for the whole session (``.url``, ``.create_database``)."""
     if os.environ.get("DPREF_PG_URL"):
-        yield ExternalServer(os.environ["DPREF_PG_URL"])
+        yield ExternalServer("DPREF_PG_URL")
         return
     yield from serving(testing.postgres_server, "PostgreSQL")
 

@@ -2,7 +2,8 @@
 """Developer entry point: set up a local virtualenv and run the library's commands.
 
     python3 dev.py tour      install the library into .venv, then run the guided tour
-    python3 dev.py test      install the dev extra into .venv, then run pytest (extra args pass on)
+    python3 dev.py test      install the dev extra into .venv, then run pytest on every core
+                             (pytest-xdist; extra args pass on, and -n 1 runs in one process)
     python3 dev.py check     ruff, ruff format --check, mypy --strict, mkdocs build --strict
     python3 dev.py bench     install the bench extra, then pytest benchmarks/ --benchmark-only
 
@@ -52,6 +53,25 @@ def ensure(extras: str) -> None:
     stamp.touch()
 
 
+#: Arguments after which the tests stay in one process: the caller chose the workers, or wants
+#: a debugger (which needs the terminal).
+SERIAL = ("-n", "--numprocesses", "--pdb", "--trace", "no:xdist", "-s", "--capture=no")
+
+
+def parallel(args: list[str]) -> list[str]:
+    """``-n CORES`` (one pytest-xdist worker per core this process may use, each test sent to
+    the next free worker) unless ``args`` already choose, there is one core, or the tests are
+    to use servers of your own (``DPREF_REDIS_URL``, ``DPREF_PG_URL``: one server the workers
+    would share, and the tests empty it as they go)."""
+    chosen = any(a == flag or a.startswith(flag + "=") for a in args for flag in SERIAL)
+    chosen = chosen or any(os.environ.get(v) for v in ("DPREF_REDIS_URL", "DPREF_PG_URL"))
+    getaffinity = getattr(os, "sched_getaffinity", None)
+    cores = len(getaffinity(0)) if getaffinity else (os.cpu_count() or 1)
+    if chosen or cores < 2:
+        return []
+    return ["-n", str(cores), "--dist", "worksteal"]
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in {"tour", "test", "check", "bench"}:
         print(USAGE, file=sys.stderr)
@@ -62,7 +82,7 @@ def main(argv: list[str]) -> int:
         return run(PY, "-m", "designpatterns_ref", "tour", *rest)
     if command == "test":
         ensure("dev")
-        return run(PY, "-m", "pytest", *rest)
+        return run(PY, "-m", "pytest", *parallel(rest), *rest)
     if command == "bench":
         ensure("dev,bench")
         return run(PY, "-m", "pytest", "benchmarks/", "--benchmark-only", *rest)

@@ -24,8 +24,17 @@ from designpatterns_ref.autocomplete import (
     Trie,
 )
 
+
+class Opaque:
+    """A value of no expected type whose repr is the same in every process (test ids must be,
+    for pytest-xdist)."""
+
+    def __repr__(self) -> str:
+        return "Opaque()"
+
+
 CLASSES = [Trie, RadixTrie, TopKTrie, SortedPrefixIndex, FrozenCompleter, BruteForceCompleter]
-WRONG_TYPES: list[Any] = [None, True, 0, 1.5, math.nan, math.inf, 10**400, b"words", [], object()]
+WRONG_TYPES: list[Any] = [None, True, 0, 1.5, math.nan, math.inf, 10**400, b"words", [], Opaque()]
 BAD_PATHS: list[Any] = ["", "\ud800", "a\x00b", "x" * 100_000, "no/such/folder/file"]
 
 

@@ -20,9 +20,18 @@ from designpatterns_ref.capacity import (
 )
 from designpatterns_ref.clock import ManualClock
 
+
+class Opaque:
+    """A value of no expected type whose repr is the same in every process (test ids must be,
+    for pytest-xdist)."""
+
+    def __repr__(self) -> str:
+        return "Opaque()"
+
+
 HOSTILE: tuple[Any, ...] = (
     None, True, False, math.nan, math.inf, -math.inf, 10**400, -1, -0.5, "", "x" * 10_000,
-    "\ud800", "a\x00b", b"bytes", [], {}, object(), 1j,
+    "\ud800", "a\x00b", b"bytes", [], {}, Opaque(), 1j,
 )  # fmt: skip
 TOPO = Topology({"north": {"elm": {"a": 2, "b": 1}}})
 

@@ -18,6 +18,15 @@ from designpatterns_ref.messaging.base import MAX_SEQ
 from designpatterns_ref.messaging.gateway import Gateway
 from designpatterns_ref.messaging.token import make_token, verify_token
 
+
+class Opaque:
+    """A value of no expected type whose repr is the same in every process (test ids must be,
+    for pytest-xdist)."""
+
+    def __repr__(self) -> str:
+        return "Opaque()"
+
+
 HOSTILE = [None, True, float("nan"), float("inf"), 10**400, -1, "", "x" * 5000, "\ud800", [], {}]
 
 
@@ -242,7 +251,7 @@ def test_a_gateway_answers_a_hostile_token_with_the_auth_error() -> None:
 
 @pytest.mark.parametrize(
     "client",
-    [*HOSTILE, 123, b"redis://localhost", "not a url", "http://127.0.0.1:6379", object()],
+    [*HOSTILE, 123, b"redis://localhost", "not a url", "http://127.0.0.1:6379", Opaque()],
     ids=repr,
 )
 def test_redis_store_refuses_a_client_that_is_no_redis_url_or_client(client: object) -> None:

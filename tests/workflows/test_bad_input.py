@@ -26,6 +26,15 @@ from designpatterns_ref.workflows import (
     order_saga,
 )
 
+
+class Opaque:
+    """A value of no expected type whose repr is the same in every process (test ids must be,
+    for pytest-xdist)."""
+
+    def __repr__(self) -> str:
+        return "Opaque()"
+
+
 HOSTILE: list[Any] = [
     None,
     True,
@@ -41,7 +50,7 @@ HOSTILE: list[Any] = [
     b"placed",
     [],
     {},
-    object(),
+    Opaque(),
 ]
 
 
