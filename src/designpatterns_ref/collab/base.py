@@ -3,7 +3,7 @@
 Case study: Design a Collaborative Document Editor (Google Docs) (docs/case-studies/collaborative-editor.md)
 
 Every text replica, whether a CRDT (:mod:`designpatterns_ref.collab.crdt`) or an OT client
-(:mod:`designpatterns_ref.collab.ot`), answers ``insert(pos, text)``, ``delete(pos, length)`` and
+(:mod:`designpatterns_ref.collab.otserver`), answers ``insert(pos, text)``, ``delete(pos, length)`` and
 ``text()``. Positions count Unicode code points, as Python strings do; JavaScript editors count
 UTF-16 code units, so :func:`to_utf16` and :func:`from_utf16` convert between the two. A
 character outside the Basic Multilingual Plane (an emoji) is one code point but two UTF-16 units.
