@@ -222,6 +222,24 @@ def test_an_operation_that_disagrees_with_a_waiting_one_is_refused(
     assert doc.text() == "abc" and doc.stats()["pending"] == 0
 
 
+def test_a_waiting_operation_whose_ids_were_then_typed_locally_is_refused(
+    rule: type[SequenceReplica],
+) -> None:
+    laptop, carol = rule("a"), rule("c")
+    phone = laptop.fork("a")  # the same agent
+    carol.insert(0, "c")
+    phone.merge(carol)
+    before = phone.version()
+    phone.insert(1, "p")  # ("a", 0), after carol's "c"
+    laptop.apply_ops(phone.ops_since(before))  # waits for ("c", 0)
+    assert laptop.stats()["pending"] == 1
+    laptop.insert(0, "L")  # ("a", 0) again, typed locally
+    state = snapshot(laptop)
+    with pytest.raises(CRDTError, match=r"waiting since an earlier batch\) reuses id \('a', 0\)"):
+        laptop.apply_ops(carol.ops_since())
+    assert snapshot(laptop) == state and laptop.text() == "L"
+
+
 # -- generated sessions --------------------------------------------------------------------------
 def session(history: list[dict[str, Any]], rule: str) -> tuple[list[Op], str, SequenceReplica]:
     """Every operation of ``history`` replayed by forking replicas, the oracle's final text, and

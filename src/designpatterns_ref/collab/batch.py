@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING
 
 from designpatterns_ref.collab.base import CRDTError
 from designpatterns_ref.collab.ids import Id, _overlaps
-from designpatterns_ref.collab.items import _origin
+from designpatterns_ref.collab.items import _Item, _origin
 from designpatterns_ref.collab.ops import Delete, Insert, Op
 
 if TYPE_CHECKING:
@@ -57,6 +57,7 @@ __all__ = ["check_batch", "check_reused_ids", "check_same_claims"]
 # agent, target seq of its first id, backwards).
 _Run = tuple[int, str, int, "Id | None", "Id | None"]
 _Range = tuple[int, int, int, str, int, bool]
+_NO_RUNS: tuple[list[int], list[_Item | list[_Item]]] = ([], [])
 
 
 def _claims(ops: list[Op]) -> tuple[dict[tuple[str, bool], list[int]], bool]:
@@ -171,7 +172,7 @@ def check_batch(doc: SequenceReplica, batch: list[Op]) -> None:
             agent for (agent, _), b in claimed.items() if agent in known and b[0] < known[agent][-1]
         }
         if reused:
-            check_reused_ids(doc, [op for op in batch if op.agent in reused])
+            check_reused_ids(doc, [op for op in ops if op.agent in reused])
 
 
 def _run_of(op: Insert) -> _Run:
@@ -229,11 +230,14 @@ def _ranges_clash(a: _Range, b: _Range) -> tuple[int, str, str] | None:
     return x, what(a), what(b)
 
 
-def _refuse_reuse(op: Op, agent: str, clash: tuple[int, str, str], holder: str) -> None:
+def _refuse_reuse(
+    op: Op, agent: str, clash: tuple[int, str, str], holder: str, waiting: bool = False
+) -> None:
     x, held, brought = clash
+    since = " (waiting since an earlier batch)" if waiting else ""
     raise CRDTError(
-        f"{op!r:.200} reuses id {(agent, x)!r} with other contents: {holder} holds {held}, the "
-        f"operation brings {brought} (two replicas editing as one agent?)"
+        f"{op!r:.200}{since} reuses id {(agent, x)!r} with other contents: {holder} holds "
+        f"{held}, the operation brings {brought} (two replicas editing as one agent?)"
     )
 
 
@@ -241,31 +245,34 @@ def check_reused_ids(doc: SequenceReplica, ops: list[Op]) -> None:
     """Raise :class:`CRDTError` when an operation of ``ops`` (checked operations, each using ids
     of one kind only) gives an id ``doc`` already holds other contents than ``doc`` holds: for
     an insert, the characters, their Lamport times and origins; for a delete, the character
-    each id deletes and its Lamport time. A resend that agrees, whole or in part, passes."""
+    each id deletes and its Lamport time. A resend that agrees, whole or in part, passes.
+    ``check_batch`` passes the waiting operations too: one that waits for a dependency while
+    the replica's own agent makes local edits under its ids is refused when next checked."""
     known, runs, dels = doc._known, doc._runs, doc._dels
     for op in ops:
         agent, seq = op.agent, op.seq
         bounds = known.get(agent)
         if type(op) is Insert:
             end = seq + len(op.text)
-            if not bounds or not _overlaps(bounds, seq, end) or agent not in runs:
+            if not bounds or seq >= bounds[-1] or not _overlaps(bounds, seq, end):
                 continue
             mine = _run_of(op)
-            starts, entries = runs[agent]
+            starts, entries = runs.get(agent, _NO_RUNS)
             at = max(bisect_right(starts, seq) - 1, 0)
-            for entry in entries[at:]:
-                pieces = entry if isinstance(entry, list) else [entry]
-                if pieces[0].seq >= end:
-                    break
-                for it in pieces:
+            stop = bisect_right(starts, end - 1, at)  # the runs that may hold ids of the op
+            for entry in entries[at:stop]:
+                for it in entry if isinstance(entry, list) else (entry,):
                     held = (it.seq, it.content, it.dl, _origin(it), it.right)
                     clash = _runs_clash(agent, held, mine)
                     if clash is not None:
-                        _refuse_reuse(op, agent, clash, "this replica")
+                        waiting = any(op is w for w in doc._pending)
+                        _refuse_reuse(op, agent, clash, "this replica", waiting)
         else:
             assert type(op) is Delete
+            if not bounds or seq >= bounds[-1] or not _overlaps(bounds, seq, seq + op.length):
+                continue
             log = dels.get(agent)
-            if log is None or not bounds or not _overlaps(bounds, seq, seq + op.length):
+            if log is None:
                 continue
             theirs = _range_of(op)
             for eseq, elam, tagent, tseq, n, back in log.entries(log.covering(seq)):
@@ -273,7 +280,8 @@ def check_reused_ids(doc: SequenceReplica, ops: list[Op]) -> None:
                     break
                 clash = _ranges_clash((eseq, n, elam - eseq, tagent, tseq, back), theirs)
                 if clash is not None:
-                    _refuse_reuse(op, agent, clash, "this replica")
+                    waiting = any(op is w for w in doc._pending)
+                    _refuse_reuse(op, agent, clash, "this replica", waiting)
 
 
 def check_same_claims(ops: list[Op]) -> None:
