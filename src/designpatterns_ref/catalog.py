@@ -260,7 +260,18 @@ _CATALOG: tuple[CaseStudy, ...] = (
         "collab",
         _mods(
             "collab",
-            ["ot", "crdt", "sequence", "rga", "fugue", "fuguemax", "traces", "wire", "sync"],
+            [
+                "ot",
+                "otserver",
+                "crdt",
+                "sequence",
+                "rga",
+                "fugue",
+                "fuguemax",
+                "traces",
+                "wire",
+                "sync",
+            ],
         ),
         status="implemented",
         sources=(

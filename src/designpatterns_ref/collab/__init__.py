@@ -3,7 +3,8 @@
 Case study: Design a Collaborative Document Editor (Google Docs) (docs/case-studies/collaborative-editor.md)
 
 Two answers to "two users edit the same paragraph at once": transform concurrent operations
-through a central server (:mod:`~designpatterns_ref.collab.ot`), or give every character an
+through a central server (:mod:`~designpatterns_ref.collab.ot`,
+:mod:`~designpatterns_ref.collab.otserver`), or give every character an
 identity so replicas merge in any order (:mod:`~designpatterns_ref.collab.crdt`).
 :mod:`~designpatterns_ref.collab.traces` replays real recorded editing sessions through both.
 
@@ -36,7 +37,8 @@ from designpatterns_ref.collab.crdt import (
     Version,
     YjsModReplica,
 )
-from designpatterns_ref.collab.ot import Entry, Message, OTClient, OTServer, TextOperation
+from designpatterns_ref.collab.ot import TextOperation
+from designpatterns_ref.collab.otserver import Entry, Message, OTClient, OTServer
 from designpatterns_ref.collab.sync import (
     SyncReport,
     apply_update,

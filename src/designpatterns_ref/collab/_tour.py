@@ -7,7 +7,8 @@ from collections.abc import Callable
 
 from designpatterns_ref.collab._bench import find_traces
 from designpatterns_ref.collab.crdt import FugueMaxReplica, FugueReplica, RGAReplica
-from designpatterns_ref.collab.ot import OTClient, OTServer, TextOperation
+from designpatterns_ref.collab.ot import TextOperation
+from designpatterns_ref.collab.otserver import OTClient, OTServer
 from designpatterns_ref.collab.traces import load_trace, replay_concurrent, replay_ot
 
 __all__ = ["tour"]

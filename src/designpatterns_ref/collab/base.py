@@ -3,12 +3,16 @@
 Case study: Design a Collaborative Document Editor (Google Docs) (docs/case-studies/collaborative-editor.md)
 
 Every text replica, whether a CRDT (:mod:`designpatterns_ref.collab.crdt`) or an OT client
-(:mod:`designpatterns_ref.collab.ot`), answers ``insert(pos, text)``, ``delete(pos, length)`` and
+(:mod:`designpatterns_ref.collab.otserver`), answers ``insert(pos, text)``, ``delete(pos, length)`` and
 ``text()``. Positions count Unicode code points, as Python strings do; JavaScript editors count
 UTF-16 code units, so :func:`to_utf16` and :func:`from_utf16` convert between the two. A
 character outside the Basic Multilingual Plane (an emoji) is one code point but two UTF-16 units.
 
-Complexity: both conversions are O(n) in the offset (one encode of the prefix).
+A lone high surrogate followed by a lone low one (two code points in a Python string, which
+UTF-16 reads as one pair) counts as two units, as a UTF-16 peer counts it.
+
+Complexity: O(n) for a text of n code points (one encode; ``from_utf16`` also scans the prefix
+for astral characters).
 
 >>> to_utf16("A📊B", 2)
 3
@@ -23,6 +27,7 @@ utf16 offset=2 falls inside the surrogate pair of '📊' at code point 1
 
 from __future__ import annotations
 
+import re
 from typing import Protocol, runtime_checkable
 
 from designpatterns_ref.errors import DesignPatternsError
@@ -89,20 +94,36 @@ def to_utf16(text: str, pos: int) -> int:
 
 
 def from_utf16(text: str, offset: int) -> int:
-    """The code-point position of UTF-16 ``offset`` in ``text``; an offset that splits a
-    surrogate pair raises :class:`CollabError`."""
+    """The code-point position of UTF-16 ``offset`` in ``text``: the position whose prefix is
+    ``offset`` code units long, so ``from_utf16(text, to_utf16(text, pos)) == pos``. An offset
+    inside an astral character (between the two units of its surrogate pair) raises
+    :class:`CollabError`.
+
+    Units are counted as a UTF-16 peer counts them, lone surrogates one each. A lone high
+    surrogate followed by a lone low one (two code points here) is one pair to the peer and
+    still two units, with a code point boundary between them: the offset between the two is
+    that boundary, as the peer that typed the second half after the first used it.
+
+    >>> from_utf16("\\ud83d\\ude00!", 2)    # two lone surrogates: two units, two code points
+    2
+    """
     encoded = _units(text)
     units = len(encoded) // 2
     if type(offset) is not int or not 0 <= offset <= units:
         raise CollabError(f"utf16 offset={offset!r:.80} must be an int within [0, {units}]")
+    # every unit before an astral character's is one code point; each astral one is two units
+    astral = 0
+    for match in _ASTRAL.finditer(text, 0, offset):
+        start = match.start() + astral  # the astral character's first unit
+        if offset <= start:
+            break
+        if offset == start + 1:
+            raise CollabError(
+                f"utf16 offset={offset} falls inside the surrogate pair of {match.group()!r} "
+                f"at code point {match.start()}"
+            )
+        astral += 1
+    return offset - astral
 
-    def unit(k: int) -> int:
-        return int.from_bytes(encoded[2 * k : 2 * k + 2], "little")
 
-    if 0 < offset < units and 0xD800 <= unit(offset - 1) < 0xDC00 <= unit(offset) < 0xE000:
-        pos = len(encoded[: 2 * offset - 2].decode("utf-16-le", "surrogatepass"))
-        raise CollabError(
-            f"utf16 offset={offset} falls inside the surrogate pair of {text[pos]!r} "
-            f"at code point {pos}"
-        )
-    return len(encoded[: 2 * offset].decode("utf-16-le", "surrogatepass"))
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")

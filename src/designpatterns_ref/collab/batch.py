@@ -6,14 +6,22 @@ Case study: Design a Collaborative Document Editor (Google Docs) (docs/case-stud
 the operations still waiting for their dependencies, is checked first. An identity
 ``(agent, seq)`` names either a character or a delete, never both, so the batch may not use
 for one kind ids that the replica or the batch already uses for the other; and an operation
-may refer (as an origin or a delete target) only to characters, never to a delete.
+may refer (as an origin or a delete target) only to characters, never to a delete. An id used
+again must mean the same thing: an insert the same characters, Lamport times and origins, a
+delete the same targets (:func:`check_reused_ids`, :func:`check_same_claims`). An exact resend,
+whole or in part, is a duplicate; the same id with other contents (two replicas editing as one
+agent) is refused, naming the id and both contents.
 
 The check collects, per agent and kind, the ids the waiting and new operations will use as a
 flat sorted list of range boundaries (the batches a replica exports are sorted, so this is
 one pass), then answers every question with a binary search: against those boundaries, and
-against the replica's own runs and delete log only for agents it already knows.
+against the replica's own runs and delete log only for agents it already knows. Contents are
+compared only where ids overlap: a batch whose ids all lie past what the replica holds (the
+usual case) costs one comparison per agent, and the operations of the batch are compared with
+each other only when two of them claim one id.
 
-Complexity: O(k log k) for a batch of k operations plus O(k log n) against a replica of n runs.
+Complexity: O(k log k) for a batch of k operations plus O(k log n) against a replica of n runs,
+plus O(overlap) to compare the contents of ids used again.
 
 >>> from designpatterns_ref.collab.fuguemax import FugueMaxReplica
 >>> from designpatterns_ref.collab.ops import Delete, Insert
@@ -22,6 +30,11 @@ Complexity: O(k log k) for a batch of k operations plus O(k log n) against a rep
 Traceback (most recent call last):
 ...
 designpatterns_ref.collab.base.CRDTError: Insert(agent='b', seq=0, ...) uses ids for characters that are used for the other kind elsewhere
+>>> doc.apply_ops([Insert("b", 0, 0, "xy", None, None)])
+>>> check_batch(doc, [Insert("b", 1, 1, "z", ("b", 0), None)])
+Traceback (most recent call last):
+...
+designpatterns_ref.collab.base.CRDTError: Insert(agent='b', seq=1, ...) reuses id ('b', 1) with other contents: ...
 """  # noqa: E501
 
 from __future__ import annotations
@@ -30,16 +43,26 @@ from bisect import bisect_right
 from typing import TYPE_CHECKING
 
 from designpatterns_ref.collab.base import CRDTError
-from designpatterns_ref.collab.ops import Insert, Op
+from designpatterns_ref.collab.ids import Id, _overlaps
+from designpatterns_ref.collab.items import _Item, _origin
+from designpatterns_ref.collab.ops import Delete, Insert, Op
 
 if TYPE_CHECKING:
     from designpatterns_ref.collab.sequence import SequenceReplica
 
-__all__ = ["check_batch"]
+__all__ = ["check_batch", "check_reused_ids", "check_same_claims"]
+
+# What one id means, per run or range: an insert run is (seq, text, Lamport - seq, left origin of
+# its first character, right origin); a delete range is (seq, length, Lamport - seq, target
+# agent, target seq of its first id, backwards).
+_Run = tuple[int, str, int, "Id | None", "Id | None"]
+_Range = tuple[int, int, int, str, int, bool]
+_NO_RUNS: tuple[list[int], list[_Item | list[_Item]]] = ([], [])
 
 
-def _claims(ops: list[Op]) -> dict[tuple[str, bool], list[int]]:
-    """Per (agent, is-insert), the ids ``ops`` will use, as flat sorted range boundaries."""
+def _claims(ops: list[Op]) -> tuple[dict[tuple[str, bool], list[int]], bool]:
+    """Per (agent, is-insert), the ids ``ops`` will use, as flat sorted range boundaries; and
+    whether two of the operations claim one id (a resend, or a reuse to compare)."""
     raw: dict[tuple[str, bool], list[tuple[int, int]]] = {}
     for op in ops:
         is_insert = type(op) is Insert
@@ -52,17 +75,19 @@ def _claims(ops: list[Op]) -> dict[tuple[str, bool], list[int]]:
         else:
             ranges.append((seq, end))
     claimed: dict[tuple[str, bool], list[int]] = {}
+    twice = False
     for key, ranges in raw.items():
         ranges.sort()  # already sorted for an exported batch: one linear pass
         bounds: list[int] = []
         for s, e in ranges:
             if bounds and s <= bounds[-1]:
+                twice = twice or s < bounds[-1]
                 if e > bounds[-1]:
                     bounds[-1] = e
             else:
                 bounds += (s, e)
         claimed[key] = bounds
-    return claimed
+    return claimed, twice
 
 
 def _hits(bounds: list[int], s: int, e: int) -> bool:
@@ -76,7 +101,7 @@ def check_batch(doc: SequenceReplica, batch: list[Op]) -> None:
     to ``doc`` together with its waiting operations; see :meth:`SequenceReplica.apply_ops`."""
     pending = doc._pending
     ops = [*pending, *batch] if pending else batch
-    claimed = _claims(ops)
+    claimed, twice = _claims(ops)
     runs, dels, known = doc._runs, doc._dels, doc._known
 
     def used_as(agent: str, chars: bool, s: int, e: int) -> bool:
@@ -139,3 +164,152 @@ def check_batch(doc: SequenceReplica, batch: list[Op]) -> None:
                     f"{op!r:.200} refers to {(agent, seq)!r} (+{n - 1}), which is a delete, "
                     f"not a character"
                 )
+    # an id used twice must mean the same thing: compared only where ids overlap
+    if twice:
+        check_same_claims(ops)
+    if known:
+        reused = {  # agents whose batch ids start below the end of what the replica holds
+            agent for (agent, _), b in claimed.items() if agent in known and b[0] < known[agent][-1]
+        }
+        if reused:
+            check_reused_ids(doc, [op for op in ops if op.agent in reused])
+
+
+def _run_of(op: Insert) -> _Run:
+    return (op.seq, op.text, op.lamport - op.seq, op.left, op.right)
+
+
+def _range_of(op: Delete) -> _Range:
+    return (op.seq, op.length, op.lamport - op.seq, op.target[0], op.target[1], op.backwards)
+
+
+def _char(agent: str, run: _Run, x: int) -> str:
+    """Character ``x`` of ``run``: its text, Lamport time and origins."""
+    seq, text, dl, left, right = run
+    origin = left if x == seq else (agent, x - 1)
+    return f"{text[x - seq]!r} (Lamport {x + dl}, left origin {origin!r}, right origin {right!r})"
+
+
+def _target(rng: _Range, x: int) -> int:
+    seq, n, _, _, tseq, back = rng
+    return tseq + (seq + n - 1 - x if back else x - seq)
+
+
+def _runs_clash(agent: str, a: _Run, b: _Run) -> tuple[int, str, str] | None:
+    """The first id two insert runs of ``agent`` give different contents, with both
+    descriptions; None when they agree wherever they overlap."""
+    s, e = max(a[0], b[0]), min(a[0] + len(a[1]), b[0] + len(b[1]))
+    if s >= e:
+        return None
+    left_a = a[3] if s == a[0] else (agent, s - 1)  # past the first id both are chained
+    left_b = b[3] if s == b[0] else (agent, s - 1)
+    x = s
+    if a[2] == b[2] and a[4] == b[4] and left_a == left_b:
+        ta, tb = a[1][s - a[0] : e - a[0]], b[1][s - b[0] : e - b[0]]
+        if ta == tb:
+            return None
+        x = s + next(k for k, (p, q) in enumerate(zip(ta, tb, strict=True)) if p != q)
+    return x, _char(agent, a, x), _char(agent, b, x)
+
+
+def _ranges_clash(a: _Range, b: _Range) -> tuple[int, str, str] | None:
+    """The first id two delete ranges of one agent give different contents, with both
+    descriptions; None when they agree wherever they overlap."""
+    s, e = max(a[0], b[0]), min(a[0] + a[1], b[0] + b[1])
+    if s >= e:
+        return None
+    x = s
+    if a[2] == b[2] and a[3] == b[3] and _target(a, s) == _target(b, s):
+        if e - s == 1 or _target(a, s + 1) == _target(b, s + 1):
+            return None  # the same first target and the same direction: the same delete
+        x = s + 1
+
+    def what(r: _Range) -> str:
+        return f"a delete of {(r[3], _target(r, x))!r} (Lamport {x + r[2]})"
+
+    return x, what(a), what(b)
+
+
+def _refuse_reuse(
+    op: Op, agent: str, clash: tuple[int, str, str], holder: str, waiting: bool = False
+) -> None:
+    x, held, brought = clash
+    since = " (waiting since an earlier batch)" if waiting else ""
+    raise CRDTError(
+        f"{op!r:.200}{since} reuses id {(agent, x)!r} with other contents: {holder} holds "
+        f"{held}, the operation brings {brought} (two replicas editing as one agent?)"
+    )
+
+
+def check_reused_ids(doc: SequenceReplica, ops: list[Op]) -> None:
+    """Raise :class:`CRDTError` when an operation of ``ops`` (checked operations, each using ids
+    of one kind only) gives an id ``doc`` already holds other contents than ``doc`` holds: for
+    an insert, the characters, their Lamport times and origins; for a delete, the character
+    each id deletes and its Lamport time. A resend that agrees, whole or in part, passes.
+    ``check_batch`` passes the waiting operations too: one that waits for a dependency while
+    the replica's own agent makes local edits under its ids is refused when next checked."""
+    known, runs, dels = doc._known, doc._runs, doc._dels
+    for op in ops:
+        agent, seq = op.agent, op.seq
+        bounds = known.get(agent)
+        if type(op) is Insert:
+            end = seq + len(op.text)
+            if not bounds or seq >= bounds[-1] or not _overlaps(bounds, seq, end):
+                continue
+            mine = _run_of(op)
+            starts, entries = runs.get(agent, _NO_RUNS)
+            at = max(bisect_right(starts, seq) - 1, 0)
+            stop = bisect_right(starts, end - 1, at)  # the runs that may hold ids of the op
+            for entry in entries[at:stop]:
+                for it in entry if isinstance(entry, list) else (entry,):
+                    held = (it.seq, it.content, it.dl, _origin(it), it.right)
+                    clash = _runs_clash(agent, held, mine)
+                    if clash is not None:
+                        waiting = any(op is w for w in doc._pending)
+                        _refuse_reuse(op, agent, clash, "this replica", waiting)
+        else:
+            assert type(op) is Delete
+            if not bounds or seq >= bounds[-1] or not _overlaps(bounds, seq, seq + op.length):
+                continue
+            log = dels.get(agent)
+            if log is None:
+                continue
+            theirs = _range_of(op)
+            for eseq, elam, tagent, tseq, n, back in log.entries(log.covering(seq)):
+                if eseq >= seq + op.length:
+                    break
+                clash = _ranges_clash((eseq, n, elam - eseq, tagent, tseq, back), theirs)
+                if clash is not None:
+                    waiting = any(op is w for w in doc._pending)
+                    _refuse_reuse(op, agent, clash, "this replica", waiting)
+
+
+def check_same_claims(ops: list[Op]) -> None:
+    """Raise :class:`CRDTError` when two operations of ``ops`` (a batch and the operations
+    waiting) give one id different contents. Per agent and kind, in order of ``seq``, each
+    operation is compared with the one reaching furthest before it: that one covers every id
+    the others before it share with it, and they agree with it there."""
+    groups: dict[tuple[str, bool], list[Op]] = {}
+    for op in ops:
+        groups.setdefault((op.agent, type(op) is Insert), []).append(op)
+    for (agent, is_insert), group in groups.items():
+        group.sort(key=lambda op: op.seq)
+        reach: Op | None = None
+        for op in group:
+            if is_insert:
+                end = op.seq + len(op.text)  # type: ignore[union-attr]
+                if reach is not None:
+                    clash = _runs_clash(agent, _run_of(reach), _run_of(op))  # type: ignore[arg-type]
+                    if clash is not None:
+                        _refuse_reuse(op, agent, clash, "another operation of the batch")
+                    if reach.seq + len(reach.text) >= end:  # type: ignore[union-attr]
+                        continue
+            else:
+                end = op.seq + op.length  # type: ignore[union-attr]
+                if reach is not None:
+                    clash = _ranges_clash(_range_of(reach), _range_of(op))  # type: ignore[arg-type]
+                    if clash is not None:
+                        _refuse_reuse(op, agent, clash, "another operation of the batch")
+                    if reach.seq + reach.length >= end:  # type: ignore[union-attr]
+                        continue
+            reach = op

@@ -17,8 +17,8 @@ lines each (:mod:`~designpatterns_ref.collab.rga`, :mod:`~designpatterns_ref.col
 Operations travel as :class:`~designpatterns_ref.collab.ops.Insert` (a whole run) and
 :class:`~designpatterns_ref.collab.ops.Delete` (a range of identities), exported with
 :meth:`SequenceReplica.ops_since` and applied with :meth:`SequenceReplica.apply_ops`: a batch is
-checked whole before any of it is applied, duplicates are ignored, and an operation that
-arrives before what it depends on waits.
+checked whole before any of it is applied, an exact resend is ignored (an id that arrives again
+with other contents is refused), and an operation that arrives before what it depends on waits.
 
 Complexity: local edit O(chunks crossed + chunk size); remote insert O(log n + k) where k is
 the number of concurrent items it is ordered against; memory O(items), not O(characters).
@@ -305,14 +305,17 @@ class SequenceReplica(ItemList):
         return out
 
     def apply_ops(self, ops: Iterable[Op]) -> None:
-        """Apply remote operations: duplicates are ignored, operations whose dependencies have
-        not arrived wait until they do (see :meth:`stats`, ``pending``).
+        """Apply remote operations: exact resends (whole or in part) are ignored, operations
+        whose dependencies have not arrived wait until they do (see :meth:`stats`, ``pending``).
 
         The whole batch is checked before any of it is applied, together with the operations
         still waiting: each must be well formed, may refer only to characters (a known
-        delete, or an id that an operation of the batch uses for a delete, is refused), and may
-        not reuse ids that are already, or in the same batch, of the other kind. A refused batch
-        raises :class:`CRDTError` and leaves the replica exactly as it was."""
+        delete, or an id that an operation of the batch uses for a delete, is refused), may
+        not reuse ids that are already, or in the same batch, of the other kind, and may not
+        give an id the replica holds (or another operation of the batch uses) other contents:
+        other characters, Lamport times or origins for an insert, other targets for a delete
+        (:func:`~designpatterns_ref.collab.batch.check_reused_ids`). A refused batch raises
+        :class:`CRDTError` and leaves the replica exactly as it was."""
         if isinstance(ops, str | bytes) or not isinstance(ops, Iterable):
             raise CRDTError(f"ops={ops!r:.80} must be an iterable of Insert and Delete")
         self._apply_batch(list(map(check_op, ops)))
@@ -362,10 +365,14 @@ class SequenceReplica(ItemList):
     def fork(self, agent: str) -> SequenceReplica:
         """A new replica with this one's state, editing as ``agent``.
 
-        Forking under this replica's own agent makes a copy to go on with: only one of the two
-        may edit from then on. Two replicas editing as one agent give the same ids to
-        different characters, and a replica takes an id it knows as a duplicate (it does not
-        compare contents), so the two would never converge."""
+        Forking under this replica's own agent is allowed, to make a copy to go on with: the
+        original stops editing and only receives (a fork is not refused, which would break
+        that use). If both go on editing, they give the same ids to different characters;
+        a replica compares the contents of an id it already holds, so the first exchange of
+        those operations (``apply_ops``, ``apply_update``) raises :class:`CRDTError` naming the
+        id and both contents, and changes nothing. A version-based exchange (:meth:`merge`,
+        ``sync_step2``) sends only ids the other side lacks, so it sends neither edit and
+        cannot notice: give each editing replica its own agent."""
         check_agent(agent)
         twin = type(self)(agent)
         self._copy_into(twin)

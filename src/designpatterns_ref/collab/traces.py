@@ -43,7 +43,8 @@ from typing import Any, NamedTuple
 
 from designpatterns_ref.collab.base import CollabError, TextReplica
 from designpatterns_ref.collab.crdt import Insert, Op, SequenceReplica, Version
-from designpatterns_ref.collab.ot import Message, OTServer, TextOperation
+from designpatterns_ref.collab.ot import TextOperation
+from designpatterns_ref.collab.otserver import Message, OTServer
 
 __all__ = [
     "Patch",

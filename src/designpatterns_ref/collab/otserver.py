@@ -1,0 +1,226 @@
+"""Operational transformation's protocol: a central server and the client state machine.
+
+Case study: Design a Collaborative Document Editor (Google Docs) (docs/case-studies/collaborative-editor.md)
+
+The server (:class:`OTServer`, the Jupiter design as simplified by Google Wave) keeps one linear
+revision history. A client sends a :class:`Message` ``(client, seq, revision, op)``: the
+:class:`~designpatterns_ref.collab.ot.TextOperation` was made against revision ``revision``, so
+the server transforms it past every later :class:`Entry` of its history, appends it and
+broadcasts it. Because every operation is transformed along that single history, the only
+property needed is TP1 (:meth:`TextOperation.transform`); TP2 (transforming along two
+different paths gives the same result), which peer-to-peer OT needs and which is hard to get
+right, is not provided and not needed. The client (:class:`OTClient`) is a three-state machine:
+*synchronised*, *awaiting* the acknowledgement of one operation, or awaiting *with a buffer* of
+local edits composed into one operation to send next. The server remembers every
+``(client, seq)``, so a retried message is acknowledged again and never applied twice.
+
+Trade-off: every edit goes through one server, and a client may have only one operation in
+flight; in exchange the server needs only TP1 and the document stays a plain string. CRDTs
+(:mod:`designpatterns_ref.collab.crdt`) drop the server at the price of metadata per character
+run.
+
+Complexity: the server transforms an operation against the k entries it missed, O(k)
+transforms; a client transforms each remote entry against at most two operations (the one in
+flight and the buffer).
+
+>>> server, alice, bob = OTServer("ab"), OTClient("alice", "ab"), OTClient("bob", "ab")
+>>> to_alice = server.receive(alice.insert(2, "c")), server.receive(bob.insert(0, ">"))
+>>> for entry in server.history:
+...     _ = alice.receive(entry); _ = bob.receive(entry)
+>>> server.document, alice.text(), bob.text()
+('>abc', '>abc', '>abc')
+"""  # noqa: E501
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from designpatterns_ref.collab.base import OTError
+from designpatterns_ref.collab.ot import (
+    TextOperation,
+    _check_client,
+    _check_count,
+    _check_op,
+    _check_text,
+)
+
+__all__ = ["Entry", "Message", "OTClient", "OTServer"]
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """What a client sends: its id, its sequence number, the revision the op is based on."""
+
+    client: str
+    seq: int
+    revision: int
+    op: TextOperation
+
+    def __post_init__(self) -> None:
+        _check_client(self.client)
+        _check_count("seq", self.seq)
+        _check_count("revision", self.revision)
+        _check_op("op", self.op)
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One revision of the server's history: the operation and who sent it."""
+
+    client: str
+    seq: int
+    op: TextOperation
+
+    def __post_init__(self) -> None:
+        _check_client(self.client)
+        _check_count("seq", self.seq)
+        _check_op("op", self.op)
+
+
+class OTServer:
+    """The central server: one document, one linear history, one rule (transform and append).
+
+    Not thread-safe: a server shared by connection handlers must serialise :meth:`receive`
+    (one lock, or one task owning the server), as the history is a single sequence.
+
+    >>> server = OTServer("ab")
+    >>> server.receive(Message("alice", 0, 0, TextOperation.from_patch(2, 2, 0, "c")))
+    1
+    >>> server.receive(Message("bob", 0, 0, TextOperation.from_patch(2, 0, 0, ">")))
+    2
+    >>> server.document
+    '>abc'
+    """
+
+    def __init__(self, document: str = "") -> None:
+        _check_text("document", document)
+        self.document = document
+        self.history: list[Entry] = []
+        # (client, seq) -> (its revision here, the revision and op it was sent with)
+        self._seen: dict[tuple[str, int], tuple[int, int, TextOperation]] = {}
+
+    @property
+    def revision(self) -> int:
+        """The number of operations applied so far."""
+        return len(self.history)
+
+    def receive(self, message: Message) -> int:
+        """Transform ``message.op`` past the history it missed, apply it and return its
+        revision number (1-based). A message already received (a resend after a lost
+        acknowledgement) returns its first revision; another operation under the same client
+        and sequence number is refused, never dropped in silence (a client that reconnects
+        under its old name must go on from its last sequence number)."""
+        if not isinstance(message, Message):
+            raise OTError(f"message={message!r:.80} must be a Message")
+        key = (message.client, message.seq)
+        seen = self._seen.get(key)
+        if seen is not None:
+            revision, based_on, op = seen
+            if (based_on, op) != (message.revision, message.op):
+                raise OTError(
+                    f"client={message.client!r:.80} seq={message.seq} was received before with "
+                    "another operation; a client that reconnects must continue its sequence "
+                    "numbers, or use a new name"
+                )
+            return revision
+        if not 0 <= message.revision <= len(self.history):
+            raise OTError(f"revision={message.revision} must be within [0, {len(self.history)}]")
+        op = message.op
+        for entry in self.history[message.revision :]:
+            op, _ = TextOperation.transform(op, entry.op)
+        document = op.apply(self.document)  # raises before anything changes
+        self.document = document
+        self.history.append(Entry(message.client, message.seq, op))
+        self._seen[key] = (len(self.history), message.revision, message.op)
+        return len(self.history)
+
+
+class OTClient:
+    """One editor: its document and the three-state machine that talks to :class:`OTServer`.
+
+    State is :attr:`state`: ``"synchronised"``, ``"awaiting"`` (one op in flight) or
+    ``"buffering"`` (one op in flight, later edits composed in a buffer). Local edits return
+    the :class:`Message` to send, or ``None`` while an op is in flight. Feed every server
+    history entry, in order, to :meth:`receive`.
+
+    >>> server, alice = OTServer(), OTClient("alice")
+    >>> message = alice.insert(0, "hi")
+    >>> alice.state, alice.insert(2, "!"), alice.state
+    ('awaiting', None, 'buffering')
+    >>> server.receive(message)
+    1
+    >>> alice.receive(server.history[0]) is not None   # the ack releases the buffer
+    True
+    """
+
+    def __init__(self, client: str, document: str = "", revision: int = 0) -> None:
+        self.client = _check_client(client)
+        _check_text("document", document)
+        _check_count("revision", revision)
+        self.document = document
+        self.revision = revision
+        self.outstanding: Message | None = None
+        self._inflight: TextOperation | None = None  # the outstanding op, transformed so far
+        self.buffer: TextOperation | None = None
+        self._seq = 0
+
+    @property
+    def state(self) -> str:
+        if self.outstanding is None:
+            return "synchronised"
+        return "awaiting" if self.buffer is None else "buffering"
+
+    def text(self) -> str:
+        return self.document
+
+    def insert(self, pos: int, text: str) -> Message | None:
+        """Insert ``text`` at code point ``pos`` locally; returns the message to send, if any."""
+        return self.apply_local(TextOperation.from_patch(len(self.document), pos, 0, text))
+
+    def delete(self, pos: int, length: int) -> Message | None:
+        """Delete ``length`` code points at ``pos`` locally; returns the message to send."""
+        return self.apply_local(TextOperation.from_patch(len(self.document), pos, length, ""))
+
+    def apply_local(self, op: TextOperation) -> Message | None:
+        """Apply a local edit and move the state machine; a message when one should be sent."""
+        _check_op("op", op)
+        self.document = op.apply(self.document)
+        if self.outstanding is None:
+            self.outstanding = Message(self.client, self._seq, self.revision, op)
+            self._inflight = op
+            self._seq += 1
+            return self.outstanding
+        self.buffer = op if self.buffer is None else self.buffer.compose(op)
+        return None
+
+    def resend(self) -> Message | None:
+        """The in-flight message again, unchanged (same ``seq`` and base revision), for a
+        retry after a lost reply; the server recognises it and does not apply it twice."""
+        return self.outstanding
+
+    def receive(self, entry: Entry) -> Message | None:
+        """Take the server's next history entry: our own op is an acknowledgement (returns the
+        buffered message to send, if any), anyone else's is transformed and applied. An entry
+        that does not fit raises :class:`OTError` and changes nothing."""
+        if not isinstance(entry, Entry):
+            raise OTError(f"entry={entry!r:.80} must be an Entry")
+        if entry.client == self.client:
+            if self.outstanding is None or entry.seq != self.outstanding.seq:
+                raise OTError(f"acknowledgement of seq={entry.seq} that is not in flight")
+            self.revision += 1
+            self.outstanding = self._inflight = None
+            if self.buffer is not None:
+                self.outstanding = Message(self.client, self._seq, self.revision, self.buffer)
+                self._inflight = self.buffer
+                self._seq += 1
+                self.buffer = None
+            return self.outstanding
+        op, inflight, buffer = entry.op, self._inflight, self.buffer
+        if inflight is not None:
+            inflight, op = TextOperation.transform(inflight, op)
+            if buffer is not None:
+                buffer, op = TextOperation.transform(buffer, op)
+        document = op.apply(self.document)  # raises before anything changes
+        self.document, self._inflight, self.buffer = document, inflight, buffer
+        self.revision += 1
+        return None
