@@ -129,6 +129,12 @@ class RedisStreamQueue:
         for label, value in (("name", name), ("group", group), ("consumer", consumer)):
             if not isinstance(value, str) or not value or len(value) > 100:
                 raise NotificationError(f"RedisStreamQueue: {label}={value!r} must be a name")
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise NotificationError(
+                    f"RedisStreamQueue: {label}={value!r} is not valid UTF-8"
+                ) from None
         self.claim_idle = check_seconds("RedisStreamQueue", "claim_idle", claim_idle, high=86400)
         self.r = _client(redis)
         self.name, self.group, self.consumer = name, group, consumer
@@ -238,6 +244,9 @@ class RedisStreamQueue:
         if not isinstance(dedup, RedisDedup) or dedup.r is not self.r:
             return False
         keys, args = dedup._settle_call("RedisStreamQueue.ack_settled", confirmed, released)
+        if not dedup._settle_loaded:  # once: EVALSHA inside MULTI cannot load it
+            self.r.script_load(_SETTLE)
+            dedup._settle_loaded = True
         pipe = self.r.pipeline(transaction=True)
         if len(keys) > 1:
             pipe.evalsha(dedup._settle.sha, len(keys), *keys, *args)
@@ -307,6 +316,7 @@ class RedisDedup:
         self._release = self.r.register_script(_RELEASE)
         self._claim_many = self.r.register_script(_CLAIM_MANY)
         self._settle = self.r.register_script(_SETTLE)
+        self._settle_loaded = False
         self._lease_ms = max(1, round(self.lease * 1000))
         self._window_ms = max(1, round(self.window * 1000))
 

@@ -163,12 +163,13 @@ class Sender:
                 early.append("collapsed")
             else:
                 early.append(None)
-        claims = iter(self._claim_all([m["id"] for m, e in zip(msgs, early) if e is None]))
+        live = [m["id"] for m, e in zip(msgs, early, strict=True) if e is None]
+        claims = iter(self._claim_all(live))
         confirmed: list[str] = []
         released: list[str] = []
         sent: set[str] = set()  # ids delivered by this take
         receipts: list[Receipt] = []
-        for m, status in zip(msgs, early):
+        for m, status in zip(msgs, early, strict=True):
             attempts = m["a"] + 1
             if status is None:
                 claim = next(claims)
@@ -203,9 +204,12 @@ class Sender:
     def _settle(self, confirmed: list[str], released: list[str], tickets: list[Hashable]) -> None:
         """Confirm, release and ack: one call when the queue and the window can do it together."""
         ack_settled = getattr(self.outgoing, "ack_settled", None)
-        if tickets and ack_settled is not None:
-            if ack_settled(tickets, self.dedup, confirmed, released):
-                return
+        if (
+            tickets
+            and ack_settled is not None
+            and ack_settled(tickets, self.dedup, confirmed, released)
+        ):
+            return
         settle = getattr(self.dedup, "settle", None)
         if settle is not None:
             if confirmed or released:
