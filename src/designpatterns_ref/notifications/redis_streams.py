@@ -305,6 +305,10 @@ class RedisDedup:
     ) -> None:
         if not isinstance(prefix, str) or not prefix:
             raise NotificationError(f"RedisDedup: prefix={prefix!r} must be a name")
+        try:
+            prefix.encode("utf-8")
+        except UnicodeEncodeError:
+            raise NotificationError(f"RedisDedup: prefix={prefix!r} is not valid UTF-8") from None
         self.window = check_seconds("RedisDedup", "window", window)
         self.lease = check_seconds("RedisDedup", "lease", lease, high=86400.0)
         self.r = _client(redis)
