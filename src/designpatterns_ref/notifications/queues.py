@@ -96,6 +96,8 @@ def check_tickets(where: str, tickets: object) -> None:
     for t in tickets:
         if isinstance(t, bool) or not isinstance(t, int | str | tuple):
             raise NotificationError(f"{where}: ticket={t!r} is not one this queue gave out")
+        if isinstance(t, int) and not -(2**63) <= t < 2**63:  # no queue numbers that high
+            raise NotificationError(f"{where}: ticket={t!r} is not one this queue gave out")
 
 
 class MemoryQueue:
