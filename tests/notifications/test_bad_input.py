@@ -136,3 +136,55 @@ def test_default_providers_refuses_hostile_arguments(arg: str, value: Any) -> No
         return  # a seed is any moderate int
     with pytest.raises(NotificationError, match=f"{arg}="):
         default_providers(**kw | {arg: value})
+
+
+def redis_pair(redis_url: str) -> tuple[Any, Any]:
+    from designpatterns_ref.notifications.redis_streams import RedisDedup, RedisStreamQueue
+
+    q = RedisStreamQueue(redis_url, "bad", consumer="c")
+    q.put({"a": 1})
+    q.take(1, 0.0)
+    d = RedisDedup(q.r, "bad")
+    d.claim("held")
+    d.deliver("sent")
+    return q, d
+
+
+def redis_state(q: Any) -> object:
+    dump = sorted((k, q.r.dump(k)) for k in q.r.scan_iter(match="bad*"))
+    return dump, q.pending(), len(q)
+
+
+@pytest.mark.parametrize("value", [*HOSTILE, ["ok", None], ("ok", "\ud800"), ["ok", ""]],
+                         ids=lambda v: repr(v)[:20])  # fmt: skip
+def test_a_take_at_a_time_refuses_hostile_ids_and_changes_nothing(
+    redis_url: str, value: Any
+) -> None:
+    q, d = redis_pair(redis_url)
+    before = redis_state(q)
+    calls = {
+        "RedisDedup.claim_many: message_ids": lambda: d.claim_many(value),
+        "RedisDedup.settle: confirmed": lambda: d.settle(value, ["held"]),
+        "RedisDedup.settle: released": lambda: d.settle(["m"], value),
+        "RedisStreamQueue.ack_settled: confirmed": lambda: q.ack_settled([], d, value, []),
+        "RedisStreamQueue.ack_settled: released": lambda: q.ack_settled([], d, ["m"], value),
+        "RedisStreamQueue.ack_settled: ticket": lambda: q.ack_settled([value], d, ["m"], []),
+        "RedisStreamQueue.ack: ticket": lambda: q.ack([value]),
+    }
+    for words, call in calls.items():
+        if value == [] and "ticket" not in words:
+            continue  # no ids at all is a valid (empty) take
+        with pytest.raises(NotificationError, match=words.replace(".", r"\.")):
+            call()
+        assert redis_state(q) == before, words
+
+
+def test_ack_settled_leaves_another_window_to_the_caller(redis_url: str) -> None:
+    from designpatterns_ref.notifications.redis_streams import RedisDedup
+
+    q, _ = redis_pair(redis_url)
+    before = redis_state(q)
+    other = RedisDedup(redis_url, "bad")  # same server, another client: not one round trip
+    for dedup in (None, 1, other):
+        assert q.ack_settled([], dedup, ["m"], ["held"]) is False
+        assert redis_state(q) == before

@@ -149,8 +149,7 @@ def test_with_failures_quiet_hours_and_crashes_every_message_has_one_fate(
         p.expand_batch(100)
         out = p.outgoing
         assert isinstance(out, MemoryQueue)
-        for _, m in out.take(50, clock()):
-            p.sender._send_one(m, clock())
+        p.sender._send([m for _, m in out.take(50, clock())], clock(), [])
         out.restore()
     p.run()
     fates: dict[tuple[str, str], list[str]] = {}

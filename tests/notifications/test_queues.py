@@ -110,6 +110,9 @@ def test_redis_stream_queue_lanes_delays_and_a_crashed_consumer(redis_url: str) 
         lambda q: q.take(0, 0.0),
         lambda q: q.take(True, 0.0),
         lambda q: q.take(1, -1.0),
+        lambda q: q.take(1, False),  # a bool is not a time (Redis refused it with DataError)
+        lambda q: q.put({}, at=False),
+        lambda q: q.ack([2**63]),  # past SQLite's INTEGER: was a bare OverflowError
     ],
 )
 def test_bad_queue_calls_change_nothing(

@@ -13,9 +13,10 @@ skips quiet hours and caps. Rendered messages go to the outgoing queue, one per 
 :class:`~.send.Sender` gives each a fate, recorded as a :class:`~.base.Receipt`.
 
 Once as the user sees it: idempotency keys at accept, at-least-once queues, the dedup window
-claimed before each provider call (a crash between the provider's ok and the record is the one
-case that repeats a message; nothing is lost), retries with backoff for transient errors, and a
-dead-letter queue with :meth:`Pipeline.replay_dead_letters` for what keeps failing.
+claimed for each take before its provider calls and settled after them (a crash between a
+provider's ok and the settle is the one case that repeats messages: those of that take the
+provider took; nothing is lost), retries with backoff for transient errors, and a dead-letter
+queue with :meth:`Pipeline.replay_dead_letters` for what keeps failing.
 
 Complexity: O(users x devices) per notification; O(1) queue work per message.
 

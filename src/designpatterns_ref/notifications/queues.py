@@ -66,7 +66,7 @@ def check_put(where: str, item: object, lane: object, at: object) -> None:
         raise NotificationError(f"{where}: item={item!r} must be a dict")
     if lane not in LANES:
         raise NotificationError(f"{where}: lane={lane!r} must be one of {LANES}")
-    if at != 0.0:
+    if isinstance(at, bool) or at != 0.0:
         check_seconds(where, "at", at, high=1e11)
 
 
@@ -74,7 +74,7 @@ def check_take(where: str, n: object, now: object) -> None:
     """Refuse a bad batch size or time."""
     if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 1_000_000:
         raise NotificationError(f"{where}: n={n!r} must be an int in [1, 1000000]")
-    if now != 0.0:
+    if isinstance(now, bool) or now != 0.0:
         check_seconds(where, "now", now, high=1e11)
 
 
@@ -95,6 +95,8 @@ def check_tickets(where: str, tickets: object) -> None:
         raise NotificationError(f"{where}: tickets={tickets!r} must be a list of tickets")
     for t in tickets:
         if isinstance(t, bool) or not isinstance(t, int | str | tuple):
+            raise NotificationError(f"{where}: ticket={t!r} is not one this queue gave out")
+        if isinstance(t, int) and not -(2**63) <= t < 2**63:  # no queue numbers that high
             raise NotificationError(f"{where}: ticket={t!r} is not one this queue gave out")
 
 

@@ -8,16 +8,20 @@ a message stays in the group's pending list until the worker ``XACK``\\s it (and
 so the stream holds only live work). When a worker dies (SIGKILL, a lost host), its pending
 messages would wait forever; :meth:`RedisStreamQueue.take` first runs ``XAUTOCLAIM`` to move
 messages idle longer than ``claim_idle`` seconds to itself. That is at-least-once delivery; the
-send stage's dedup window (:class:`RedisDedup`: a Lua script claims the message's key for a lease
-before the provider call, another marks it sent for the window after the provider's ok) keeps a
-replay from reaching the phone again. A worker killed between claim and send loses nothing (the
-lease runs out, the replay sends); one killed between the provider's ok and the mark leaves the
-one window where the phone sees the message twice.
+send stage's dedup window (:class:`RedisDedup`) keeps a replay from reaching the phone again:
+one Lua script call claims the keys of every message of a take for a lease before the provider
+calls (:meth:`RedisDedup.claim_many`), and one MULTI/EXEC after them marks the sent ones, drops
+the claims of the refused ones and acks the take (:meth:`RedisStreamQueue.ack_settled`): two
+round trips a take instead of two a message. A worker killed between claim and send loses
+nothing (the leases run out, ``XAUTOCLAIM`` serves the take again, the replay sends); one killed
+between the first provider ok of a take and the settle leaves the one window where the phone
+sees messages twice: every message of that take the provider took (at most the take's size).
 
 Streams have no delay, so a retry waits in a sorted set (``<name>:delayed``, scored by due time)
 and a Lua script moves due entries into their stream atomically.
 
-Complexity: O(1) per put; O(batch) per take plus O(log n) per delayed item.
+Complexity: O(1) per put; O(batch) per take plus O(log n) per delayed item; a constant number
+of round trips per take (the dedup claim and settle included).
 
 >>> RedisStreamQueue.streams("push")
 ('push:high', 'push:normal')
@@ -26,12 +30,13 @@ Complexity: O(1) per put; O(batch) per take plus O(log n) per delayed item.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Hashable, Sequence
 from typing import Any, cast
 
 from designpatterns_ref.notifications.base import LANES, NotificationError, check_seconds
-from designpatterns_ref.notifications.queues import Item, check_put, check_take
+from designpatterns_ref.notifications.queues import Item, check_put, check_take, check_tickets
 from designpatterns_ref.redisclient import bounded_client
 
 __all__ = ["RedisDedup", "RedisStreamQueue"]
@@ -57,9 +62,44 @@ return 'claimed'
 """
 
 _CONFIRM = """
-redis.call('SET', KEYS[1], 'sent', 'EX', ARGV[2])
+redis.call('SET', KEYS[1], 'sent', 'PX', ARGV[2])
 redis.call('RPUSH', KEYS[2], ARGV[1])
 return 1
+"""
+
+# The claim of every message of one take, in take order: an id twice in the take sees its own
+# first claim and is "b" (busy), so it is never sent twice. One letter per key: d, b or c.
+_CLAIM_MANY = """
+local out = {}
+for i, key in ipairs(KEYS) do
+  local v = redis.call('GET', key)
+  if v == 'sent' then
+    out[i] = 'd'
+  elseif v then
+    out[i] = 'b'
+  else
+    redis.call('SET', key, ARGV[1], 'PX', ARGV[2])
+    out[i] = 'c'
+  end
+end
+return table.concat(out)
+"""
+
+# KEYS: the deliveries list, the keys to confirm, then the keys to release. ARGV: the owner, the
+# window in ms, how many to confirm, then their ids. Confirms first, then releases (a release
+# never drops a sent mark, nor another owner's claim).
+_SETTLE = """
+local n = tonumber(ARGV[3])
+for i = 2, n + 1 do
+  redis.call('SET', KEYS[i], 'sent', 'PX', ARGV[2])
+end
+for i = 4, n + 3, 1000 do  -- RPUSH in slices: unpack has a stack limit
+  redis.call('RPUSH', KEYS[1], unpack(ARGV, i, math.min(i + 999, n + 3)))
+end
+for i = n + 2, #KEYS do
+  if redis.call('GET', KEYS[i]) == ARGV[1] then redis.call('DEL', KEYS[i]) end
+end
+return n
 """
 
 _RELEASE = """
@@ -89,6 +129,12 @@ class RedisStreamQueue:
         for label, value in (("name", name), ("group", group), ("consumer", consumer)):
             if not isinstance(value, str) or not value or len(value) > 100:
                 raise NotificationError(f"RedisStreamQueue: {label}={value!r} must be a name")
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise NotificationError(
+                    f"RedisStreamQueue: {label}={value!r} is not valid UTF-8"
+                ) from None
         self.claim_idle = check_seconds("RedisStreamQueue", "claim_idle", claim_idle, high=86400)
         self.r = _client(redis)
         self.name, self.group, self.consumer = name, group, consumer
@@ -149,16 +195,69 @@ class RedisStreamQueue:
                     out.append(((stream, _s(msg_id)), json.loads(_s(fields[_key(fields)]))))
         return out
 
+    def _tickets(self, where: str, tickets: object) -> list[tuple[str, str]]:
+        check_tickets(where, tickets)
+        streams = self.streams(self.name)
+        for t in cast(Sequence[object], tickets):
+            if not (
+                isinstance(t, tuple)
+                and len(t) == 2
+                and t[0] in streams
+                and isinstance(t[1], str)
+                and _STREAM_ID.fullmatch(t[1])
+            ):
+                raise NotificationError(f"{where}: ticket={t!r} is not one this queue gave out")
+        return cast(list[tuple[str, str]], list(cast(Sequence[object], tickets)))
+
+    def _ack_into(self, pipe: Any, tickets: list[tuple[str, str]]) -> None:
+        """One XACK and one XDEL per stream, each naming all of its ids."""
+        per_stream: dict[str, list[str]] = {}
+        for stream, msg_id in tickets:
+            per_stream.setdefault(stream, []).append(msg_id)
+        for stream, ids in per_stream.items():
+            pipe.xack(stream, self.group, *ids)
+            pipe.xdel(stream, *ids)
+
     def ack(self, tickets: Sequence[Hashable]) -> None:
         """XACK and XDEL the taken messages in one round trip."""
-        if not tickets:
+        checked = self._tickets("RedisStreamQueue.ack", tickets)
+        if not checked:
             return
         pipe = self.r.pipeline(transaction=False)
-        for ticket in tickets:
-            stream, msg_id = cast(tuple[str, str], ticket)
-            pipe.xack(stream, self.group, msg_id)
-            pipe.xdel(stream, msg_id)
+        self._ack_into(pipe, checked)
         pipe.execute()
+
+    def ack_settled(
+        self,
+        tickets: Sequence[Hashable],
+        dedup: object,
+        confirmed: Sequence[str],
+        released: Sequence[str],
+    ) -> bool:
+        """Settle ``dedup``'s claims (:meth:`RedisDedup.settle`) and ack ``tickets``, in one
+        MULTI/EXEC: one round trip, and the sent marks and the ack land together.
+
+        Returns False, having done nothing, when ``dedup`` is not a :class:`RedisDedup` on this
+        queue's client (then the caller settles and acks in two calls).
+        """
+        checked = self._tickets("RedisStreamQueue.ack_settled", tickets)
+        if not isinstance(dedup, RedisDedup) or dedup.r is not self.r:
+            return False
+        keys, args = dedup._settle_call("RedisStreamQueue.ack_settled", confirmed, released)
+        if not dedup._settle_loaded:  # once: EVALSHA inside MULTI cannot load it
+            self.r.script_load(_SETTLE)
+            dedup._settle_loaded = True
+        pipe = self.r.pipeline(transaction=True)
+        if len(keys) > 1:
+            pipe.evalsha(dedup._settle.sha, len(keys), *keys, *args)
+        self._ack_into(pipe, checked)
+        from redis.exceptions import NoScriptError
+
+        try:
+            pipe.execute()
+        except NoScriptError:  # the server lost its script cache (a restart, SCRIPT FLUSH)
+            dedup._settle(keys=keys, args=args)  # loads the script and runs it; the acks ran
+        return True
 
     def pending(self) -> int:
         """Messages taken by some consumer and not acked."""
@@ -175,6 +274,9 @@ class RedisStreamQueue:
         return float(first[0][1]) if first else None
 
 
+_STREAM_ID = re.compile(r"[0-9]{1,20}-[0-9]{1,20}")
+
+
 def _s(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
@@ -183,12 +285,19 @@ def _key(fields: dict[Any, Any]) -> Any:
     return b"d" if b"d" in fields else "d"
 
 
+_CLAIM_WORDS = {"d": "delivered", "b": "busy", "c": "claimed"}
+
+
 class RedisDedup:
     """The dedup window on Redis: a claim with a lease before the send, ``sent`` after it.
 
     A message's key holds this instance's owner token for ``lease`` seconds while it sends, then
-    ``sent`` for ``window`` seconds; each step is one Lua script. ``delivered()`` lists the
-    confirmed ids (the dedup record; what reached the phone is counted at the provider).
+    ``sent`` for ``window`` seconds (both timed by the server, in milliseconds). One message at a
+    time, each step is one Lua script: :meth:`claim`, :meth:`confirm`, :meth:`release` (the
+    readable reference). A take at a time, :meth:`claim_many` claims every id in one script call
+    with the same answers as calling :meth:`claim` on each in order, and :meth:`settle` confirms
+    and releases them all in another. ``delivered()`` lists the confirmed ids (the dedup record;
+    what reached the phone is counted at the provider).
     """
 
     def __init__(
@@ -196,7 +305,11 @@ class RedisDedup:
     ) -> None:
         if not isinstance(prefix, str) or not prefix:
             raise NotificationError(f"RedisDedup: prefix={prefix!r} must be a name")
-        self.window = int(check_seconds("RedisDedup", "window", window))
+        try:
+            prefix.encode("utf-8")
+        except UnicodeEncodeError:
+            raise NotificationError(f"RedisDedup: prefix={prefix!r} is not valid UTF-8") from None
+        self.window = check_seconds("RedisDedup", "window", window)
         self.lease = check_seconds("RedisDedup", "lease", lease, high=86400.0)
         self.r = _client(redis)
         self.prefix = prefix
@@ -205,21 +318,58 @@ class RedisDedup:
         self._claim = self.r.register_script(_CLAIM)
         self._confirm = self.r.register_script(_CONFIRM)
         self._release = self.r.register_script(_RELEASE)
+        self._claim_many = self.r.register_script(_CLAIM_MANY)
+        self._settle = self.r.register_script(_SETTLE)
+        self._settle_loaded = False
+        self._lease_ms = max(1, round(self.lease * 1000))
+        self._window_ms = max(1, round(self.window * 1000))
 
-    def _key(self, message_id: str) -> str:
+    def _key(self, message_id: str, where: str = "RedisDedup", label: str = "message_id") -> str:
         if not isinstance(message_id, str) or not message_id:
-            raise NotificationError(f"RedisDedup: message_id={message_id!r} must be a string")
+            raise NotificationError(f"{where}: {label}={message_id!r} must be a non-empty string")
+        try:
+            message_id.encode("utf-8")
+        except UnicodeEncodeError:
+            raise NotificationError(f"{where}: {label}={message_id!r} is not valid UTF-8") from None
         return f"{self.prefix}:sent:{message_id}"
+
+    def _keys(self, where: str, label: str, message_ids: object) -> list[str]:
+        if not isinstance(message_ids, list | tuple):
+            raise NotificationError(f"{where}: {label}={message_ids!r} must be a list of ids")
+        return [self._key(m, where, f"{label}[{i}]") for i, m in enumerate(message_ids)]
 
     def claim(self, message_id: str) -> str:
         """``"delivered"``, ``"busy"`` (another live claim) or ``"claimed"`` for ``lease``."""
-        lease_ms = max(1, int(self.lease * 1000))
-        return _s(self._claim(keys=[self._key(message_id)], args=[self.owner, lease_ms]))
+        key = self._key(message_id)
+        return _s(self._claim(keys=[key], args=[self.owner, self._lease_ms]))
+
+    def claim_many(self, message_ids: Sequence[str]) -> list[str]:
+        """:meth:`claim` for each id in order, in one script call (an id twice: ``"busy"``)."""
+        keys = self._keys("RedisDedup.claim_many", "message_ids", message_ids)
+        if not keys:
+            return []
+        letters = _s(self._claim_many(keys=keys, args=[self.owner, self._lease_ms]))
+        return [_CLAIM_WORDS[c] for c in letters]
 
     def confirm(self, message_id: str) -> None:
         """Mark ``message_id`` sent for ``window`` seconds and record the delivery."""
         key = self._key(message_id)
-        self._confirm(keys=[key, self.deliveries], args=[message_id, self.window])
+        self._confirm(keys=[key, self.deliveries], args=[message_id, self._window_ms])
+
+    def _settle_call(
+        self, where: str, confirmed: object, released: object
+    ) -> tuple[list[str], list[object]]:
+        sent = self._keys(where, "confirmed", confirmed)
+        dropped = self._keys(where, "released", released)
+        ids = list(cast(Sequence[str], confirmed))
+        return [self.deliveries, *sent, *dropped], [self.owner, self._window_ms, len(ids), *ids]
+
+    def settle(self, confirmed: Sequence[str], released: Sequence[str]) -> None:
+        """:meth:`confirm` each of ``confirmed``, then :meth:`release` each of ``released``,
+        in one script call."""
+        keys, args = self._settle_call("RedisDedup.settle", confirmed, released)
+        if len(keys) > 1:
+            self._settle(keys=keys, args=args)
 
     def release(self, message_id: str) -> None:
         """Drop this instance's claim (never another's, never a ``sent`` mark)."""

@@ -13,15 +13,22 @@ spreads a burst of retries without starving any); dead-letter (too many attempts
 A message whose id another sender has claimed and not yet confirmed (``"busy"``) goes back to the
 queue, due when that claim's lease runs out, with its attempts unchanged (a "retry" receipt).
 
-The order is claim, send, confirm (or release after a refusal). The message is acked only after
-its fate is recorded, so a crash replays it: a replay of a confirmed message is a duplicate and
-never reaches the provider; a crash between claim and send leaves a claim that runs out after
-the lease, and the replay sends (nothing lost); a crash between the provider's ok and the
-confirm also ends in a replay that sends again: the one window where the phone sees a message
-twice (at least once, never lost). The same class runs in the in-memory pipeline and in Redis
-worker processes.
+The order is claim, send, confirm (or release after a refusal), a take at a time: the ids of
+every message of the take are claimed together (``dedup.claim_many`` when the window has it: one
+round trip on Redis), the claimed ones are sent, then every confirm and release happen together
+(``dedup.settle``), with the ack in the same round trip when the queue offers ``ack_settled``.
+An id twice in one take is claimed once: its second copy is ``"busy"``, and becomes a duplicate
+once the first copy is delivered (else it waits for the lease like any busy message). The take
+is acked with the settle and its receipts are recorded after it, so a crash before that replays
+the whole take: a replay of a confirmed message is a duplicate and never reaches the provider;
+a crash between the claims and the sends leaves claims that run out after the lease, and the
+replay sends (nothing lost); a crash between a provider's ok and the settle also ends in a
+replay that sends again: the one window where the phone sees a message twice (at least once,
+never lost). Settling a take at a time widens that window from one message to every message of
+the take the provider had taken before the crash (at most the take's size). The same class runs
+in the in-memory pipeline and in Redis worker processes.
 
-Complexity: O(1) per message.
+Complexity: O(1) per message; two dedup calls per take.
 
 >>> backoff(0, base=1.0, cap=60.0, draw=0.0), backoff(10, base=1.0, cap=60.0, draw=0.999)
 (0.5, 59.97)
@@ -49,7 +56,12 @@ __all__ = ["Deliverer", "Sender", "backoff"]
 
 
 class Deliverer(Protocol):
-    """The dedup window: claim an id before the provider call, confirm or release it after."""
+    """The dedup window: claim an id before the provider call, confirm or release it after.
+
+    A window may also offer ``claim_many(ids) -> list[str]`` (the answers of ``claim`` on each id
+    in order) and ``settle(confirmed, released)`` (every confirm, then every release); the
+    :class:`Sender` uses them when present, one call per take instead of one per message.
+    """
 
     lease: float
 
@@ -136,35 +148,79 @@ class Sender:
         batch = self.outgoing.take(n, now)
         if not batch:
             return 0
-        done: list[Hashable] = []
-        for ticket, m in batch:
-            self._send_one(m, now)
-            done.append(ticket)
-        self.outgoing.ack(done)
+        self._send([m for _, m in batch], now, [t for t, _ in batch])
         return len(batch)
 
-    def _send_one(self, m: dict[str, Any], now: float) -> None:
-        record, token, key = self.record, m["tok"], m["key"]
-        attempts = m["a"] + 1
-        ck = m["ck"]
-        if now > m["exp"]:
-            status = "expired"
-        elif ck is not None and self.latest.get((token, ck), key) != key:
-            status = "collapsed"
-        elif (claim := self.dedup.claim(m["id"])) == "delivered":
-            status = "duplicate"  # served again after delivery: the provider is not called
-        elif claim == "busy":  # another sender is at it: look again when its lease runs out
-            self.outgoing.put(m, lane=m["lane"], at=now + self.dedup.lease)
-            status, attempts = "retry", m["a"]
-        else:
-            answer = self.providers[m["ch"]].attempt(token, m["body"])
-            if answer == "ok":
-                self.dedup.confirm(m["id"])
-                status = "delivered"
+    def _send(self, msgs: list[dict[str, Any]], now: float, tickets: list[Hashable]) -> None:
+        """Give each message of one take its fate: claim all, send, settle all (and ack)."""
+        latest = self.latest
+        early: list[str | None] = []  # the fates decided without the dedup window
+        for m in msgs:
+            ck = m["ck"]
+            if now > m["exp"]:
+                early.append("expired")
+            elif ck is not None and latest.get((m["tok"], ck), m["key"]) != m["key"]:
+                early.append("collapsed")
             else:
-                self.dedup.release(m["id"])
-                status = self._refused(m, answer, attempts, now)
-        record(Receipt(key, m["user"], token, m["ch"], status, now, attempts))
+                early.append(None)
+        live = [m["id"] for m, e in zip(msgs, early, strict=True) if e is None]
+        claims = iter(self._claim_all(live))
+        confirmed: list[str] = []
+        released: list[str] = []
+        sent: set[str] = set()  # ids delivered by this take
+        receipts: list[Receipt] = []
+        for m, status in zip(msgs, early, strict=True):
+            attempts = m["a"] + 1
+            if status is None:
+                claim = next(claims)
+                if claim == "delivered" or (claim == "busy" and m["id"] in sent):
+                    status = "duplicate"  # delivered before, or by its twin in this take
+                elif claim == "busy":  # another sender is at it: look again after its lease
+                    self.outgoing.put(m, lane=m["lane"], at=now + self.dedup.lease)
+                    status, attempts = "retry", m["a"]
+                else:
+                    answer = self.providers[m["ch"]].attempt(m["tok"], m["body"])
+                    if answer == "ok":
+                        confirmed.append(m["id"])
+                        sent.add(m["id"])
+                        status = "delivered"
+                    else:
+                        released.append(m["id"])
+                        status = self._refused(m, answer, attempts, now)
+            receipts.append(Receipt(m["key"], m["user"], m["tok"], m["ch"], status, now, attempts))
+        self._settle(confirmed, released, tickets)
+        for r in receipts:  # the fates are final once settled: a crash before replays the take
+            self.record(r)
+
+    def _claim_all(self, ids: list[str]) -> list[str]:
+        """The window's answer for each id, in order, in one call when it can."""
+        if not ids:
+            return []
+        claim_many = getattr(self.dedup, "claim_many", None)
+        if claim_many is not None:
+            return list(claim_many(ids))
+        return [self.dedup.claim(i) for i in ids]
+
+    def _settle(self, confirmed: list[str], released: list[str], tickets: list[Hashable]) -> None:
+        """Confirm, release and ack: one call when the queue and the window can do it together."""
+        ack_settled = getattr(self.outgoing, "ack_settled", None)
+        if (
+            tickets
+            and ack_settled is not None
+            and ack_settled(tickets, self.dedup, confirmed, released)
+        ):
+            return
+        settle = getattr(self.dedup, "settle", None)
+        if settle is not None:
+            if confirmed or released:
+                settle(confirmed, released)
+        else:
+            for i in confirmed:
+                self.dedup.confirm(i)
+            for i in released:
+                self.dedup.release(i)
+        if tickets:
+            self.outgoing.ack(tickets)
 
     def _refused(self, m: dict[str, Any], answer: str, attempts: int, now: float) -> str:
         """The fate of a message the provider did not take."""

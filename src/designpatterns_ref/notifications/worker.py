@@ -4,13 +4,15 @@ Case study: Design a Push Notification System (docs/case-studies/push-notificati
 
 Each worker joins the consumer group of the outgoing streams, sends with its own simulated
 providers (each message they hand to a device is pushed on the Redis list ``<name>:phone`` as
-``token\nbody``: the phones' view), guards each send with :class:`~.redis_streams.RedisDedup`,
-counts receipts in a Redis hash, and exits after ``--idle`` seconds without work once the
-outgoing queue is empty (or after twenty times that, whatever is left). Kill it with SIGKILL at
-any moment: the messages it held are reclaimed by another worker's ``XAUTOCLAIM``; a replay of a
-delivered message is dropped, a message whose claim the dead worker held is sent once the
-``--lease`` runs out, and only a kill between the provider's ok and the dedup mark shows one
-message twice on the phone.
+``token\nbody``: the phones' view), guards the sends with :class:`~.redis_streams.RedisDedup`
+on the queue's own client (per take of up to ``batch`` messages: one script call claims them
+all, one MULTI/EXEC confirms, releases and acks them all), counts receipts in a Redis hash, and
+exits after ``--idle`` seconds without work once the outgoing queue is empty (or after twenty
+times that, whatever is left). Kill it with SIGKILL at any moment: the messages it held are
+reclaimed by another worker's ``XAUTOCLAIM``; a replay of a delivered message is dropped, a
+message whose claim the dead worker held is sent once the ``--lease`` runs out, and only a kill
+between a provider's ok and the take's settle shows messages twice on the phone: those of that
+take the provider had taken, at most ``batch`` (64).
 
 >>> callable(run_worker)
 True
@@ -49,7 +51,7 @@ def run_worker(
     clock = time.time
     outgoing = RedisStreamQueue(url, f"{name}:out", consumer=consumer, claim_idle=claim_idle)
     dead = RedisStreamQueue(url, f"{name}:dead", consumer=consumer, claim_idle=claim_idle)
-    dedup = RedisDedup(url, name, lease=lease)
+    dedup = RedisDedup(outgoing.r, name, lease=lease)  # one client: settle and ack in one trip
     phone_list = f"{name}:phone"
 
     def phone(token: str, body: str) -> None:

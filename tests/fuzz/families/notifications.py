@@ -2,14 +2,16 @@
 ``default_providers``, the dedup window, the ``Sender``, the queues (memory, SQLite), the outbox
 and the backoff formula.
 
-Not registered: ``RedisStreamQueue``/``RedisDedup`` (need a live server; their arguments are
-checked by the same helpers as the other queues), the result records (``Receipt``, ``Device``,
+``RedisStreamQueue`` and ``RedisDedup`` run against a throwaway server (``helpers.redis_url``):
+the queue's calls, its ``ack_settled`` and the dedup's one-id and whole-take calls. Not
+registered: the result records (``Receipt``, ``Device``,
 ``User``: plain containers) and ``Notification`` (a plain container validated by
 ``Pipeline.accept``: its fields are fuzzed through ``accept``).
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import tempfile
 from typing import Any
@@ -17,7 +19,7 @@ from typing import Any
 from designpatterns_ref import notifications as nt
 from designpatterns_ref.clock import ManualClock
 from designpatterns_ref.notifications.simulate import campaign_pipeline
-from tests.fuzz.helpers import per_argument
+from tests.fuzz.helpers import per_argument, redis_keys, redis_url
 from tests.fuzz.spec import Entry
 
 ERRORS = (nt.NotificationError,)
@@ -101,9 +103,9 @@ def _tmp(name: str) -> str:
     return os.path.join(tempfile.mkdtemp(prefix="dpref-fuzz-nt-"), name)
 
 
-def _queue_entries(label: str, make: Any) -> list[Entry]:
+def _queue_entries(label: str, make: Any, snapshot: Any = None) -> list[Entry]:
     def snap(q: Any) -> object:
-        return len(q)
+        return len(q) if snapshot is None else snapshot(q)
 
     return [
         Entry(f"{label}.put(item)", make=make, snapshot=snap, call=lambda q, v: q.put(v)),
@@ -125,6 +127,93 @@ def _sqlq() -> nt.SQLiteQueue:
     q = nt.SQLiteQueue(_tmp("q.db"))
     q.put({"a": 1})
     return q
+
+
+_names = itertools.count()
+
+
+def _redis_pair() -> tuple[Any, Any]:
+    """A Redis stream queue holding one taken message, and a dedup window on its client."""
+    from designpatterns_ref.notifications.redis_streams import RedisDedup, RedisStreamQueue
+
+    name = f"fz{next(_names)}"
+    q = RedisStreamQueue(redis_url(), name, consumer="c")
+    q.put({"a": 1})
+    q.put({"b": 2})
+    q.take(1, 0.0)
+    d = RedisDedup(q.r, name, window=60.0, lease=30.0)
+    d.claim("held")
+    d.deliver("sent")
+    return q, d
+
+
+def _redis_queue() -> Any:
+    return _redis_pair()[0]
+
+
+def _redis_dedup() -> Any:
+    return _redis_pair()[1]
+
+
+def _redis_state(obj: Any) -> object:
+    pair = obj if isinstance(obj, tuple) else (obj,)
+    name = getattr(pair[0], "name", None) or pair[0].prefix
+    return redis_keys(pair[0].r, f"{name}*"), [p.pending() for p in pair if hasattr(p, "pending")]
+
+
+def _redis_entries() -> list[Entry]:
+    from designpatterns_ref.notifications.redis_streams import RedisDedup
+
+    snap = _redis_state
+    ack_settled = {"tickets": [], "confirmed": ["m1"], "released": ["held"]}
+    return [
+        *_queue_entries("RedisStreamQueue", _redis_queue, snapshot=snap),
+        *per_argument(
+            "RedisStreamQueue.ack_settled",
+            lambda qd, **kw: qd[0].ack_settled(dedup=qd[1], **kw),
+            ack_settled,
+            make=_redis_pair,
+            snapshot=snap,
+        ),
+        Entry(
+            "RedisStreamQueue.ack_settled(dedup=)",
+            make=_redis_pair,
+            snapshot=snap,
+            call=lambda qd, v: qd[0].ack_settled([], v, ["m1"], []),
+        ),
+        *per_argument(
+            "RedisStreamQueue",
+            lambda _, **kw: nt_redis().RedisStreamQueue(redis_url(), **kw),
+            {"name": "fzq", "group": "g", "consumer": "c", "claim_idle": 1.0},
+        ),
+        *per_argument(
+            "RedisDedup",
+            lambda _, **kw: RedisDedup(redis_url(), **kw),
+            {"prefix": "fzd", "window": 60.0, "lease": 5.0},
+        ),
+        *(
+            Entry(
+                f"RedisDedup.{method}",
+                make=_redis_dedup,
+                snapshot=snap,
+                call=lambda d, v, m=method: getattr(d, m)(v),
+            )
+            for method in ("claim", "confirm", "release", "deliver", "claim_many")
+        ),
+        *per_argument(
+            "RedisDedup.settle",
+            lambda d, **kw: d.settle(**kw),
+            {"confirmed": ["m1", "m2"], "released": ["held"]},
+            make=_redis_dedup,
+            snapshot=snap,
+        ),
+    ]
+
+
+def nt_redis() -> Any:
+    from designpatterns_ref.notifications import redis_streams
+
+    return redis_streams
 
 
 def _outbox() -> nt.Outbox:
@@ -253,6 +342,7 @@ ENTRIES: list[Entry] = [
     ),
     *_queue_entries("MemoryQueue", _memq),
     *_queue_entries("SQLiteQueue", _sqlq),
+    *_redis_entries(),
     *per_argument(
         "SQLiteQueue",
         lambda _, **kw: nt.SQLiteQueue(**kw),

@@ -1,0 +1,229 @@
+"""RedisDedup a take at a time against the in-memory DedupWindow, and takes that crash or are
+served twice by the stream, counted on the phone.
+
+Redis times leases and windows with its own clock, so the oracle comparison runs in real time
+(as the other Redis tests here do, with short leases and sleeps): every step happens at a whole
+number of time units and every lease and window lasts a whole number and a half, so no expiry
+falls near a step; a step that the loaded machine delays past a third of a unit is discarded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+import uuid
+from collections import Counter
+from typing import Any
+
+from hypothesis import HealthCheck, assume, example, given, settings
+from hypothesis import strategies as st
+
+from designpatterns_ref.clock import ManualClock
+from designpatterns_ref.notifications import DedupWindow, MemoryQueue, Sender, SimulatedProvider
+
+UNIT = 0.2  # seconds of real time per step of the oracle's clock
+SLACK = UNIT / 3  # the most a step may run late before the example is discarded
+IDS = [f"n{i}|tok" for i in range(5)]
+
+ids_st = st.lists(st.sampled_from(IDS), min_size=1, max_size=6)  # repeats inside one take
+op_st = st.one_of(
+    st.tuples(st.just("claim_many"), ids_st),
+    st.tuples(st.just("settle"), st.tuples(st.lists(st.sampled_from(IDS), max_size=4),
+                                           st.lists(st.sampled_from(IDS), max_size=4))),
+    st.tuples(st.sampled_from(["claim", "confirm", "release"]), st.sampled_from(IDS)),
+    st.tuples(st.just("wait"), st.integers(1, 3)),
+)  # fmt: skip
+
+
+def run_both(redis_url: str, lease: int, window: int, ops: list[tuple[str, Any]]) -> None:
+    from designpatterns_ref.notifications.redis_streams import RedisDedup
+
+    clock = ManualClock(0.0)
+    oracle = DedupWindow(window + 0.5, clock=clock, lease=lease + 0.5)
+    prefix = f"o-{uuid.uuid4().hex[:8]}"
+    fast = RedisDedup(redis_url, prefix, window=(window + 0.5) * UNIT, lease=(lease + 0.5) * UNIT)
+    confirmed: list[str] = []
+    start = time.monotonic()
+    for op, arg in [*ops, ("claim_many", IDS)]:  # end with a probe of every id
+        if op == "wait":
+            clock.advance(arg)
+            continue
+        due = start + clock() * UNIT
+        time.sleep(max(0.0, due - time.monotonic()))
+        if op == "claim_many":
+            got, want = fast.claim_many(arg), [oracle.claim(i) for i in arg]
+        elif op == "settle":
+            fast.settle(*arg)
+            for i in arg[0]:
+                oracle.confirm(i)
+            for i in arg[1]:
+                oracle.release(i)
+            confirmed += arg[0]
+            got = want = None
+        else:
+            got, want = getattr(fast, op)(arg), getattr(oracle, op)(arg)
+            confirmed += [arg] if op == "confirm" else []
+        assume(time.monotonic() - due < SLACK)  # else the machine was too busy to tell
+        assert got == want, (op, arg, clock())
+    assert fast.delivered() == confirmed
+
+
+@settings(
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(lease=st.integers(1, 2), window=st.integers(1, 3), ops=st.lists(op_st, max_size=10))
+@example(lease=1, window=2, ops=[("claim_many", [IDS[0], IDS[0], IDS[1]])])  # twice in a take
+@example(  # a take's leases run out (a crash between claim and send): claimed again
+    lease=1, window=1, ops=[("claim_many", IDS[:3]), ("wait", 1), ("claim_many", IDS[:3]),
+                            ("wait", 1), ("claim_many", IDS[:3])]
+)  # fmt: skip
+@example(  # confirmed, then the window runs out; a release never drops a sent mark
+    lease=2, window=1, ops=[("claim_many", IDS[:2]), ("settle", ([IDS[0]], [IDS[1], IDS[0]])),
+                            ("claim_many", IDS[:2]), ("wait", 2), ("claim_many", IDS[:2])]
+)  # fmt: skip
+def test_batched_redis_dedup_matches_the_in_memory_window(
+    redis_url: str, lease: int, window: int, ops: list[tuple[str, Any]]
+) -> None:
+    run_both(redis_url, lease, window, ops)
+
+
+def message(i: int) -> dict[str, Any]:
+    return {"id": f"n-{i}|tok-{i}", "tok": f"tok-{i}", "key": f"n-{i}", "a": 0, "ck": None,
+            "exp": 1e12, "ch": "apns", "body": f"hello {i}", "user": f"u{i}",
+            "lane": "normal"}  # fmt: skip
+
+
+class Crash(Exception):
+    """The worker process dies here."""
+
+
+def worker(redis_url: str, name: str, consumer: str, phone: Counter[str], **kw: Any) -> Any:
+    """A send-stage worker on Redis Streams: its queues, its dedup on the queue's client."""
+    from designpatterns_ref.notifications.redis_streams import RedisDedup, RedisStreamQueue
+
+    out = RedisStreamQueue(redis_url, f"{name}:out", consumer=consumer, claim_idle=0.1)
+    dead = RedisStreamQueue(redis_url, f"{name}:dead", consumer=consumer, claim_idle=0.1)
+    dedup = RedisDedup(out.r, name, lease=0.3)
+    apns = kw.pop("provider", None) or SimulatedProvider(
+        "apns", clock=time.time, phone=lambda t, b: phone.update([t])
+    )
+    receipts: list[Any] = []
+    sender = Sender({"apns": apns}, dedup, out, dead, clock=time.time, record=receipts.append,
+                    **kw)  # fmt: skip
+    return sender, receipts
+
+
+def drain(sender: Sender, seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while len(sender.outgoing) and time.monotonic() < deadline:
+        if not sender.send_batch(64):
+            time.sleep(0.02)
+
+
+def test_a_worker_killed_between_the_claims_and_the_sends_loses_nothing(redis_url: str) -> None:
+    name = f"c-{uuid.uuid4().hex[:8]}"
+    phone: Counter[str] = Counter()
+
+    class DiesAtFirstSend:
+        def attempt(self, token: str, body: str) -> str:
+            raise Crash  # the claims of the whole take are made; nothing was sent
+
+    first, _ = worker(redis_url, name, "a", phone, provider=DiesAtFirstSend())
+    first.outgoing.put_many([message(i) for i in range(20)])
+    first.outgoing.put(message(3))  # served twice by the stream, in the same take
+    with contextlib.suppress(Crash):
+        first.send_batch(64)
+    ids = [message(i)["id"] for i in range(20)]
+    assert set(first.dedup.claim_many(ids)) == {"busy"}  # the dead worker's claims are live
+    second, receipts = worker(redis_url, name, "b", phone)
+    drain(second)  # XAUTOCLAIM takes the take over; the sends wait for the leases to run out
+    assert phone == {f"tok-{i}": 1 for i in range(20)}
+    assert Counter(r.status for r in receipts)["delivered"] == 20
+    assert second.outgoing.pending() == 0 and len(second.outgoing) == 0
+    assert sorted(second.dedup.delivered()) == sorted(ids)
+
+
+def test_a_take_served_twice_by_the_stream_reaches_the_phone_once(redis_url: str) -> None:
+    name = f"r-{uuid.uuid4().hex[:8]}"
+    phone: Counter[str] = Counter()
+    second, second_receipts = worker(redis_url, name, "b", phone)
+    inner = SimulatedProvider("apns", clock=time.time, phone=lambda t, b: phone.update([t]))
+
+    class Slow:  # the first worker stalls past claim_idle at its first send
+        calls = 0
+
+        def attempt(self, token: str, body: str) -> str:
+            Slow.calls += 1
+            if Slow.calls == 1:
+                time.sleep(0.15)
+                assert second.send_batch(64) == 10  # the stream serves the take again: busy
+            return inner.attempt(token, body)
+
+    first, first_receipts = worker(redis_url, name, "a", phone, provider=Slow())
+    first.outgoing.put_many([message(i) for i in range(10)])
+    assert first.send_batch(64) == 10
+    assert [r.status for r in second_receipts] == ["retry"] * 10  # it waits for the leases
+    assert [r.status for r in first_receipts] == ["delivered"] * 10
+    drain(second)  # the waiting copies come due: each is a duplicate
+    assert phone == {f"tok-{i}": 1 for i in range(10)}
+    assert [r.status for r in second_receipts[10:]] == ["duplicate"] * 10
+    assert second.outgoing.pending() == 0 and len(second.outgoing) == 0
+
+
+def test_an_id_twice_in_one_take_is_sent_once(redis_url: str) -> None:
+    name = f"t-{uuid.uuid4().hex[:8]}"
+    phone: Counter[str] = Counter()
+    sender, receipts = worker(redis_url, name, "a", phone)
+    sender.outgoing.put_many([message(1), message(2), message(1), message(1)])
+    assert sender.send_batch(64) == 4
+    assert [r.status for r in receipts] == ["delivered", "delivered", "duplicate", "duplicate"]
+    assert phone == {"tok-1": 1, "tok-2": 1}
+    assert sender.dedup.delivered() == ["n-1|tok-1", "n-2|tok-2"]
+    assert sender.outgoing.pending() == 0 and len(sender.outgoing) == 0
+
+
+def test_a_refused_message_and_its_twin_in_one_take(redis_url: str) -> None:
+    name = f"f-{uuid.uuid4().hex[:8]}"
+    phone: Counter[str] = Counter()
+    inner = SimulatedProvider("apns", clock=time.time, phone=lambda t, b: phone.update([t]))
+
+    class FailsOnce:
+        calls = 0
+
+        def attempt(self, token: str, body: str) -> str:
+            FailsOnce.calls += 1
+            return "transient" if FailsOnce.calls == 1 else inner.attempt(token, body)
+
+    sender, receipts = worker(redis_url, name, "a", phone, provider=FailsOnce(), base=0.05)
+    sender.outgoing.put_many([message(1), message(1)])
+    assert sender.send_batch(64) == 2
+    assert [r.status for r in receipts] == ["retry", "retry"]  # released; the twin waits
+    drain(sender)
+    assert phone == {"tok-1": 1}
+    assert Counter(r.status for r in receipts) == {"retry": 2, "delivered": 1, "duplicate": 1}
+
+
+def test_the_settle_survives_a_flushed_script_cache(redis_url: str) -> None:
+    name = f"s-{uuid.uuid4().hex[:8]}"
+    phone: Counter[str] = Counter()
+    sender, _ = worker(redis_url, name, "a", phone)
+    for i in (1, 2):
+        sender.outgoing.put(message(i))
+        assert sender.send_batch(64) == 1
+        sender.dedup.r.script_flush()  # a restarted server forgot the scripts: NOSCRIPT
+    assert sender.dedup.claim_many(["n-1|tok-1", "n-2|tok-2"]) == ["delivered", "delivered"]
+    assert sender.dedup.delivered() == ["n-1|tok-1", "n-2|tok-2"]
+    assert sender.outgoing.pending() == 0 and len(sender.outgoing) == 0
+
+
+def test_the_in_memory_sender_falls_back_to_one_call_per_message() -> None:
+    clock = ManualClock(0.0)
+    dedup = DedupWindow(clock=clock, lease=5.0)
+    phone: Counter[str] = Counter()
+    apns = SimulatedProvider("apns", clock=clock, phone=lambda t, b: phone.update([t]))
+    out, dead, receipts = MemoryQueue(), MemoryQueue(), []
+    sender = Sender({"apns": apns}, dedup, out, dead, clock=clock, record=receipts.append)
+    out.put_many([message(1), message(1), message(2)])
+    sender.send_batch()
+    assert [r.status for r in receipts] == ["delivered", "duplicate", "delivered"]
+    assert phone == {"tok-1": 1, "tok-2": 1} and len(dedup) == 2
