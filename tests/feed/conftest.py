@@ -62,32 +62,41 @@ STORES = ["memory", "redis", "cluster"]
 
 
 class StoreFactory:
-    """Fresh stores of one kind; each Redis store gets its own key prefix on the session server."""
+    """Fresh stores of one kind; each Redis store gets its own key prefix on the session server,
+    over one client the factory keeps (a Redis Cluster client maps the slots when it is made,
+    so one per store would cost more than the test)."""
 
     def __init__(self, kind: str, redis_url: str | None, cluster: Any = None) -> None:
         self.kind = kind
         self.redis_url = redis_url
         self.cluster = cluster
         self.made: list[RedisStore] = []
+        self.client: Any = None
 
     def __call__(self) -> FeedStore:
         if self.kind == "memory":
             return MemoryStore()
-        if self.kind == "cluster":
-            client = self.cluster.client(decode_responses=True, socket_timeout=5)
-            store = RedisStore(client, prefix=f"t{next(_prefixes)}:")
-            self.made.append(store)
-            return store
-        assert self.redis_url is not None
-        store = RedisStore.from_url(self.redis_url, prefix=f"t{next(_prefixes)}:")
+        if self.client is None:
+            if self.kind == "cluster":
+                self.client = self.cluster.client(decode_responses=True, socket_timeout=5)
+            else:
+                assert self.redis_url is not None
+                self.client = RedisStore.from_url(self.redis_url).r
+        store = RedisStore(self.client, prefix=f"t{next(_prefixes)}:")
         self.made.append(store)
         return store
 
     def cleanup(self) -> None:
+        """Delete the keys of every store made so far (the client stays for the next ones)."""
         for store in self.made:
             store.clear()
-            store.r.close()
         self.made.clear()
+
+    def close(self) -> None:
+        self.cleanup()
+        if self.client is not None:
+            self.client.close()
+            self.client = None
 
 
 @pytest.fixture(params=STORES)
@@ -98,4 +107,4 @@ def stores(request: pytest.FixtureRequest) -> Iterator[StoreFactory]:
     cluster = request.getfixturevalue("redis_cluster_srv") if request.param == "cluster" else None
     factory = StoreFactory(request.param, url, cluster)
     yield factory
-    factory.cleanup()
+    factory.close()
