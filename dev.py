@@ -53,21 +53,41 @@ def ensure(extras: str) -> None:
     stamp.touch()
 
 
-#: Arguments after which the tests stay in one process: the caller chose the workers, or wants
-#: a debugger (which needs the terminal).
-SERIAL = ("-n", "--numprocesses", "--pdb", "--trace", "no:xdist", "-s", "--capture=no")
+#: Long options after which the tests stay in one process: the caller chose the workers, or
+#: wants a debugger or the tests' own output (which need the terminal).
+SERIAL = ("--numprocesses", "--pdb", "--trace", "--capture=no", "--capture=tee-sys")
+
+
+def serial(args: list[str]) -> bool:
+    """Whether ``args`` keep pytest in one process: ``-n``/``--numprocesses`` in any spelling
+    (``-n 0``, ``-n0``), ``-p no:xdist`` (``-pno:xdist``), ``-s`` alone or in a cluster of
+    short flags (``-vs``), or one of :data:`SERIAL`."""
+    for i, arg in enumerate(args):
+        if arg == "--":
+            return False
+        if arg.startswith("--"):
+            if any(arg == flag or arg.startswith(flag + "=") for flag in SERIAL):
+                return True
+        elif arg.startswith("-n"):
+            return True
+        elif arg.startswith("-p"):
+            value = arg[2:] or (args[i + 1] if i + 1 < len(args) else "")
+            if value == "no:xdist":
+                return True
+        elif arg.startswith("-") and arg[1:].isalpha() and "s" in arg[1:]:
+            return True  # -s, -vs, -xsv: a flag cluster ends at the first flag taking a value
+    return False
 
 
 def parallel(args: list[str]) -> list[str]:
     """``-n CORES`` (one pytest-xdist worker per core this process may use, each test sent to
-    the next free worker) unless ``args`` already choose, there is one core, or the tests are
-    to use servers of your own (``DPREF_REDIS_URL``, ``DPREF_PG_URL``: one server the workers
-    would share, and the tests empty it as they go)."""
-    chosen = any(a == flag or a.startswith(flag + "=") for a in args for flag in SERIAL)
-    chosen = chosen or any(os.environ.get(v) for v in ("DPREF_REDIS_URL", "DPREF_PG_URL"))
+    the next free worker) unless ``args`` keep the tests in one process (:func:`serial`), there
+    is one core, or the tests are to use servers of your own (``DPREF_REDIS_URL``,
+    ``DPREF_PG_URL``: one server the workers would share, and the tests empty it as they go)."""
     getaffinity = getattr(os, "sched_getaffinity", None)
     cores = len(getaffinity(0)) if getaffinity else (os.cpu_count() or 1)
-    if chosen or cores < 2:
+    own = any(os.environ.get(v) for v in ("DPREF_REDIS_URL", "DPREF_PG_URL"))
+    if serial(args) or own or cores < 2:
         return []
     return ["-n", str(cores), "--dist", "worksteal"]
 

@@ -1,9 +1,13 @@
 """Real servers for tests, benchmarks and examples: Redis, a Redis Cluster and PostgreSQL.
 
 Each function starts a real server process on a free loopback port in a temporary directory and
-stops it when the ``with`` block ends. Nothing here is a fake: when no server binary can be found
-the functions raise :class:`ServerUnavailable`, which the test fixtures turn into a skip that
-names the reason (and, under ``CI`` or ``DPREF_REQUIRE_SERVERS=1``, into a failure).
+stops it when the ``with`` block ends. A server counts as started only when the one answering on
+its port is that process (Redis's ``process_id``, PostgreSQL's data directory): processes that
+start servers at the same moment (pytest-xdist workers) can race for a port, and the loser
+retries on a new one instead of using the winner's server. Nothing here is a fake: when no
+server binary can be found the functions raise :class:`ServerUnavailable`, which the test
+fixtures turn into a skip that names the reason (and, under ``CI`` or
+``DPREF_REQUIRE_SERVERS=1``, into a failure).
 
 Where the binaries come from, in order:
 
@@ -52,10 +56,10 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from designpatterns_ref.errors import DesignPatternsError
 
@@ -89,12 +93,16 @@ def free_port() -> int:
         return port
 
 
+class _Exited(ServerUnavailable):
+    """The server's process ended while starting (most often: its port was taken)."""
+
+
 def _wait(ready: Any, process: subprocess.Popen[bytes], what: str, timeout: float) -> None:
     """Poll ``ready()`` until it is true; raise if the process dies or time runs out."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise ServerUnavailable(f"{what} exited with status {process.returncode}")
+            raise _Exited(f"{what} exited with status {process.returncode}")
         with contextlib.suppress(OSError):
             if ready():
                 return
@@ -196,6 +204,30 @@ class Server:
                 os.kill(self.pid, signal.SIGCONT)
 
 
+S = TypeVar("S", bound=Server)
+
+
+def _start(make: Callable[[], S], tries: int = 3) -> S:
+    """``make()`` (a server on ports from :func:`free_port`) started; retried on new ports
+    when its process ends at once.
+
+    A port is free when :func:`free_port` looks, not necessarily when the server binds it:
+    another process (a second pytest-xdist worker starting its own servers at the same
+    moment) can take it in between. Each server's ``_ready`` checks that the server that
+    answers on the port is this process, so a lost race is seen, not served by the other
+    process's server.
+    """
+    for attempt in range(tries):
+        server = make()
+        try:
+            server._spawn()
+            return server
+        except _Exited:
+            if attempt == tries - 1:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 # --- Redis -----------------------------------------------------------------------------------
 
 
@@ -215,10 +247,28 @@ def redis_binary() -> str | None:
     return os.environ.get("DPREF_REDIS_SERVER") or shutil.which("redis-server") or _valkey_binary()
 
 
-def _ping(host: str, port: int) -> bool:
+def _redis_pid(host: str, port: int) -> int | None:
+    """The ``process_id`` the Redis server on ``host:port`` reports (``INFO server``), or None
+    while it cannot answer (loading, or not a Redis server)."""
     with socket.create_connection((host, port), timeout=0.2) as sock:
-        sock.sendall(b"PING\r\n")
-        return sock.recv(16).startswith(b"+PONG")
+        sock.sendall(b"INFO server\r\n")
+        reply = b""
+        while b"\r\n" not in reply:
+            chunk = sock.recv(4096)
+            if not chunk:
+                return None
+            reply += chunk
+        header, _, body = reply.partition(b"\r\n")
+        if not header.startswith(b"$"):
+            return None
+        size = int(header[1:])
+        while len(body) < size:
+            chunk = sock.recv(65536)
+            if not chunk:
+                return None
+            body += chunk
+    match = re.search(rb"^process_id:(\d+)", body, re.MULTILINE)
+    return int(match.group(1)) if match else None
 
 
 class RedisServer(Server):
@@ -234,7 +284,8 @@ class RedisServer(Server):
         return describe_redis(self.args[0])
 
     def _ready(self) -> bool:
-        return _ping(self.host, self.port)
+        """This process answers on the port (not another server that took it first)."""
+        return _redis_pid(self.host, self.port) == self.pid
 
 
 def describe_redis(path: str) -> str:
@@ -269,10 +320,12 @@ def redis_server(binary: str | None = None, timeout: float = 10.0) -> Iterator[R
     """Run a throwaway Redis server on a free loopback port for the ``with`` block."""
     path = _redis_path(binary)
     with tempfile.TemporaryDirectory(prefix="dpref-redis-") as workdir:
-        port = free_port()
-        args = _redis_args(path, port, workdir)
-        server = RedisServer(args, port, workdir, timeout=timeout)
-        server._spawn()
+
+        def make() -> RedisServer:
+            port = free_port()
+            return RedisServer(_redis_args(path, port, workdir), port, workdir, timeout=timeout)
+
+        server = _start(make)
         try:
             yield server
         finally:
@@ -336,14 +389,17 @@ def redis_cluster(
         nodes: list[RedisServer] = []
         for _ in range(masters * (1 + replicas)):
             workdir = stack.enter_context(tempfile.TemporaryDirectory(prefix="dpref-cluster-"))
-            port, bus = free_port(), free_port()
-            extra = (
-                "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-                "--cluster-node-timeout", "2000", "--cluster-port", str(bus),
-            )  # fmt: skip
-            args = _redis_args(path, port, workdir, extra)
-            node = RedisServer(args, port, workdir, timeout=timeout)
-            node._spawn()
+
+            def make(workdir: str = workdir) -> RedisServer:
+                port, bus = free_port(), free_port()
+                extra = (
+                    "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+                    "--cluster-node-timeout", "2000", "--cluster-port", str(bus),
+                )  # fmt: skip
+                args = _redis_args(path, port, workdir, extra)
+                return RedisServer(args, port, workdir, timeout=timeout)
+
+            node = _start(make)
             stack.callback(node.stop)
             nodes.append(node)
         cluster = RedisCluster(nodes[:masters], nodes[masters:])
@@ -502,12 +558,15 @@ class PostgresServer(Server):
         self.bindir = bindir
 
     def _ready(self) -> bool:
+        """This server answers on the port (its data directory, not another server's)."""
         import psycopg
 
         try:
-            return self.execute("SELECT 1") is not None
+            row = self.execute("SHOW data_directory")
         except psycopg.OperationalError:
             return False
+        data = Path(self.args[self.args.index("-D") + 1])
+        return bool(row) and Path(row[0]).resolve() == data.resolve()
 
     def url_for(self, database: str = "postgres") -> str:
         return f"postgresql://postgres@{self.host}:{self.port}/{database}"
@@ -579,14 +638,17 @@ def postgres_server(
         done = subprocess.run(init, capture_output=True, text=True, user=user, cwd=workdir)
         if done.returncode != 0:
             raise ServerUnavailable(f"initdb failed: {done.stderr.strip()[-500:]}")
-        port = free_port()
-        args = [
-            str(folder / "postgres"), "-D", str(data), "-p", str(port), "-h", HOST,
-            "-k", str(sockets), "-c", "fsync=off", "-c", "synchronous_commit=off",
-            "-c", "full_page_writes=off", "-c", "max_connections=300",
-        ]  # fmt: skip
-        server = PostgresServer(args, port, workdir, folder, user=user, timeout=timeout)
-        server._spawn()
+
+        def make() -> PostgresServer:
+            port = free_port()
+            args = [
+                str(folder / "postgres"), "-D", str(data), "-p", str(port), "-h", HOST,
+                "-k", str(sockets), "-c", "fsync=off", "-c", "synchronous_commit=off",
+                "-c", "full_page_writes=off", "-c", "max_connections=300",
+            ]  # fmt: skip
+            return PostgresServer(args, port, workdir, folder, user=user, timeout=timeout)
+
+        server = _start(make)
         try:
             yield server
         finally:

@@ -173,3 +173,53 @@ def test_unavailable_skips_locally_and_fails_in_ci(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("CI", "true")
     with pytest.raises(pytest.fail.Exception, match="needs a real Redis"):
         unavailable("Redis", ServerUnavailable("no binary"))
+
+
+def _taken_first(monkeypatch: pytest.MonkeyPatch, taken: int) -> list[int]:
+    """Make the next free_port() answer ``taken`` (a port another server holds: the race of two
+    pytest-xdist workers starting servers at once), then real free ports; returns the ports
+    handed out."""
+    from designpatterns_ref import testing
+
+    real = testing.free_port
+    handed: list[int] = []
+
+    def port() -> int:
+        handed.append(taken if not handed else real())
+        return handed[-1]
+
+    monkeypatch.setattr(testing, "free_port", port)
+    return handed
+
+
+def test_a_redis_port_taken_before_the_bind_is_retried(
+    own_redis: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    handed = _taken_first(monkeypatch, own_redis.port)
+    with redis_server() as mine:
+        assert handed[0] == own_redis.port and mine.port == handed[-1] != own_redis.port
+        with redis.Redis(port=mine.port) as client:
+            client.set("k", "mine")
+            assert int(client.info("server")["process_id"]) == mine.pid
+        with redis.Redis(port=own_redis.port) as other:
+            assert other.get("k") is None  # the other server was never used as ours
+
+
+def test_a_cluster_node_port_taken_before_the_bind_is_retried(
+    own_redis: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    handed = _taken_first(monkeypatch, own_redis.port)
+    with redis_cluster(masters=1) as cluster:
+        assert handed[0] == own_redis.port and cluster.masters[0].port != own_redis.port
+        assert cluster.client().ping()
+
+
+def test_a_postgres_port_taken_before_the_bind_is_retried(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with postgres_server() as first:
+        handed = _taken_first(monkeypatch, first.port)
+        with postgres_server() as second:
+            assert handed[0] == first.port and second.port == handed[-1] != first.port
+            second.execute("CREATE TABLE only_here (n int)")
+            assert first.execute("SELECT to_regclass('only_here')") == (None,)

@@ -1,0 +1,64 @@
+"""dev.py test: pytest runs on every core unless the arguments keep it in one process."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def load_dev() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("dev", ROOT / "dev.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+dev = load_dev()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["-n", "1"], ["-n0"], ["--numprocesses=3"], ["--numprocesses", "auto"],
+        ["-s"], ["-vs"], ["-xs"], ["-snx"], ["--capture=no"],
+        ["-p", "no:xdist"], ["-pno:xdist"], ["--pdb"], ["--trace"], ["-k", "geo", "-s"],
+    ],
+)  # fmt: skip
+def test_these_arguments_keep_one_process(args: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DPREF_REDIS_URL", raising=False)
+    monkeypatch.delenv("DPREF_PG_URL", raising=False)
+    assert dev.serial(args)
+    assert dev.parallel(args) == []
+
+
+@pytest.mark.parametrize(
+    "args",
+    [[], ["-k", "slow"], ["-x", "tests/geo"], ["-p", "no:randomly"], ["-v"], ["--", "-s"]],
+)
+def test_other_arguments_run_on_every_core(
+    args: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DPREF_REDIS_URL", raising=False)
+    monkeypatch.delenv("DPREF_PG_URL", raising=False)
+    monkeypatch.setattr(dev.os, "sched_getaffinity", lambda pid: {0, 1, 2}, raising=False)
+    assert not dev.serial(args)
+    assert dev.parallel(args) == ["-n", "3", "--dist", "worksteal"]
+
+
+def test_servers_of_your_own_or_one_core_keep_one_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(dev.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    monkeypatch.setenv("DPREF_PG_URL", "postgresql://127.0.0.1:1/x")
+    assert dev.parallel([]) == []
+    monkeypatch.delenv("DPREF_PG_URL")
+    monkeypatch.delenv("DPREF_REDIS_URL", raising=False)
+    assert dev.parallel([]) == ["-n", "2", "--dist", "worksteal"]
+    monkeypatch.setattr(dev.os, "sched_getaffinity", lambda pid: {0}, raising=False)
+    assert dev.parallel([]) == []
