@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from designpatterns_ref.benchkit import Table, installed
-from designpatterns_ref.collab.batch import check_batch
+from designpatterns_ref.collab.batch import _check_batch
 from designpatterns_ref.collab.crdt import RULES, Op, SequenceReplica
 from designpatterns_ref.collab.ops import check_op
 from designpatterns_ref.collab.sync import apply_update, encode_update
@@ -117,7 +117,7 @@ def _fresh_apply_each(cls: type[SequenceReplica], ops: list[Op]) -> SequenceRepl
     reference the load is tested against, and what every merge cost before it)."""
     reader = cls("reader")
     batch = [check_op(op) for op in ops]
-    check_batch(reader, batch)
+    _check_batch(reader, batch)
     reader._apply_each(batch)
     return reader
 

@@ -8,7 +8,7 @@ the operations still waiting for their dependencies, is checked first. An identi
 for one kind ids that the replica or the batch already uses for the other; and an operation
 may refer (as an origin or a delete target) only to characters, never to a delete. An id used
 again must mean the same thing: an insert the same characters, Lamport times and origins, a
-delete the same targets (:func:`check_reused_ids`, :func:`check_same_claims`). An exact resend,
+delete the same targets (:func:`_check_reused_ids`, :func:`_check_same_claims`). An exact resend,
 whole or in part, is a duplicate; the same id with other contents (two replicas editing as one
 agent) is refused, naming the id and both contents.
 
@@ -26,7 +26,8 @@ plus O(overlap) to compare the contents of ids used again.
 >>> from designpatterns_ref.collab.fuguemax import FugueMaxReplica
 >>> from designpatterns_ref.collab.ops import Delete, Insert
 >>> doc = FugueMaxReplica("a")
->>> check_batch(doc, [Insert("b", 0, 0, "x", None, None), Delete("b", 0, 1, ("b", 0), 1)])
+>>> typed = [Insert("b", 0, 0, "x", None, None), Insert("c", 0, 0, "y", None, None)]
+>>> check_batch(doc, [*typed, Delete("b", 0, 1, ("c", 0), 1)])  # b's id 0: a char and a delete
 Traceback (most recent call last):
 ...
 designpatterns_ref.collab.base.CRDTError: Insert(agent='b', seq=0, ...) uses ids for characters that are used for the other kind elsewhere
@@ -40,17 +41,18 @@ designpatterns_ref.collab.base.CRDTError: Insert(agent='b', seq=1, ...) reuses i
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from designpatterns_ref.collab.base import CRDTError
 from designpatterns_ref.collab.ids import Id, _overlaps
 from designpatterns_ref.collab.items import _Item, _origin
-from designpatterns_ref.collab.ops import Delete, Insert, Op
+from designpatterns_ref.collab.ops import Delete, Insert, Op, check_op
 
 if TYPE_CHECKING:
     from designpatterns_ref.collab.sequence import SequenceReplica
 
-__all__ = ["check_batch", "check_reused_ids", "check_same_claims"]
+__all__ = ["check_batch"]
 
 # What one id means, per run or range: an insert run is (seq, text, Lamport - seq, left origin of
 # its first character, right origin); a delete range is (seq, length, Lamport - seq, target
@@ -96,9 +98,22 @@ def _hits(bounds: list[int], s: int, e: int) -> bool:
     return i & 1 == 1 or (i < len(bounds) and bounds[i] < e)
 
 
-def check_batch(doc: SequenceReplica, batch: list[Op]) -> None:
-    """Raise :class:`CRDTError` when ``batch`` (checked operations) could not be applied whole
-    to ``doc`` together with its waiting operations; see :meth:`SequenceReplica.apply_ops`."""
+def check_batch(doc: SequenceReplica, batch: Iterable[Op]) -> None:
+    """Raise :class:`CRDTError` when ``batch`` could not be applied whole to ``doc`` together
+    with its waiting operations (see :meth:`SequenceReplica.apply_ops`), or when ``doc`` is not
+    a replica or an operation is malformed (:func:`~designpatterns_ref.collab.ops.check_op`).
+    Changes nothing."""
+    from designpatterns_ref.collab.sequence import SequenceReplica
+
+    if not isinstance(doc, SequenceReplica):
+        raise CRDTError(f"doc={doc!r:.80} must be a SequenceReplica")
+    if isinstance(batch, str | bytes) or not isinstance(batch, Iterable):
+        raise CRDTError(f"batch={batch!r:.80} must be an iterable of Insert and Delete")
+    _check_batch(doc, list(map(check_op, batch)))
+
+
+def _check_batch(doc: SequenceReplica, batch: list[Op]) -> None:
+    """:func:`check_batch` for a replica and operations already checked one by one."""
     pending = doc._pending
     ops = [*pending, *batch] if pending else batch
     claimed, twice = _claims(ops)
@@ -166,13 +181,13 @@ def check_batch(doc: SequenceReplica, batch: list[Op]) -> None:
                 )
     # an id used twice must mean the same thing: compared only where ids overlap
     if twice:
-        check_same_claims(ops)
+        _check_same_claims(ops)
     if known:
         reused = {  # agents whose batch ids start below the end of what the replica holds
             agent for (agent, _), b in claimed.items() if agent in known and b[0] < known[agent][-1]
         }
         if reused:
-            check_reused_ids(doc, [op for op in ops if op.agent in reused])
+            _check_reused_ids(doc, [op for op in ops if op.agent in reused])
 
 
 def _run_of(op: Insert) -> _Run:
@@ -241,7 +256,7 @@ def _refuse_reuse(
     )
 
 
-def check_reused_ids(doc: SequenceReplica, ops: list[Op]) -> None:
+def _check_reused_ids(doc: SequenceReplica, ops: list[Op]) -> None:
     """Raise :class:`CRDTError` when an operation of ``ops`` (checked operations, each using ids
     of one kind only) gives an id ``doc`` already holds other contents than ``doc`` holds: for
     an insert, the characters, their Lamport times and origins; for a delete, the character
@@ -284,7 +299,7 @@ def check_reused_ids(doc: SequenceReplica, ops: list[Op]) -> None:
                     _refuse_reuse(op, agent, clash, "this replica", waiting)
 
 
-def check_same_claims(ops: list[Op]) -> None:
+def _check_same_claims(ops: list[Op]) -> None:
     """Raise :class:`CRDTError` when two operations of ``ops`` (a batch and the operations
     waiting) give one id different contents. Per agent and kind, in order of ``seq``, each
     operation is compared with the one reaching furthest before it: that one covers every id

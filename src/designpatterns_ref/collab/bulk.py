@@ -53,7 +53,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from designpatterns_ref.collab.base import CRDTError
-from designpatterns_ref.collab.batch import check_batch
+from designpatterns_ref.collab.batch import _check_batch
 from designpatterns_ref.collab.dellog import DeleteLog
 from designpatterns_ref.collab.items import MAX_CHUNK, _Chunk, _Item
 from designpatterns_ref.collab.ops import Insert, Op, check_op
@@ -135,7 +135,7 @@ def _load(doc: SequenceReplica, batch: list[Op]) -> int:
     try:
         plan = _plan(batch)
         if plan.count < len(batch):
-            check_batch(doc, batch)
+            _check_batch(doc, batch)
         if plan.count:
             doc._lamport = max(doc._lamport, plan._commit(doc))
     finally:

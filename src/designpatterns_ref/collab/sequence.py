@@ -38,7 +38,7 @@ from operator import attrgetter
 from typing import ClassVar
 
 from designpatterns_ref.collab.base import CRDTError
-from designpatterns_ref.collab.batch import check_batch
+from designpatterns_ref.collab.batch import _check_batch
 from designpatterns_ref.collab.bulk import _load
 from designpatterns_ref.collab.dellog import MAX_ID, DeleteLog
 from designpatterns_ref.collab.ids import (
@@ -314,7 +314,7 @@ class SequenceReplica(ItemList):
         not reuse ids that are already, or in the same batch, of the other kind, and may not
         give an id the replica holds (or another operation of the batch uses) other contents:
         other characters, Lamport times or origins for an insert, other targets for a delete
-        (:func:`~designpatterns_ref.collab.batch.check_reused_ids`). A refused batch raises
+        (:func:`~designpatterns_ref.collab.batch.check_batch`). A refused batch raises
         :class:`CRDTError` and leaves the replica exactly as it was."""
         if isinstance(ops, str | bytes) or not isinstance(ops, Iterable):
             raise CRDTError(f"ops={ops!r:.80} must be an iterable of Insert and Delete")
@@ -327,7 +327,7 @@ class SequenceReplica(ItemList):
         (:mod:`~designpatterns_ref.collab.bulk`, whole runs, no search) and the
         rest one operation at a time; a prefix that covers the whole batch has checked it too."""
         if self._known or self._pending:
-            check_batch(self, batch)
+            _check_batch(self, batch)
             self._apply_each(batch)
         else:
             self._apply_each(batch[_load(self, batch) :])

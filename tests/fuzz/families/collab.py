@@ -31,6 +31,7 @@ from designpatterns_ref.collab import (
 from designpatterns_ref.collab import (
     Entry as OTEntry,
 )
+from designpatterns_ref.collab.batch import check_batch
 from designpatterns_ref.collab.bulk import plan_load
 from designpatterns_ref.collab.ids import check_id
 from designpatterns_ref.collab.ops import check_op
@@ -290,6 +291,7 @@ def _wire_entries() -> list[Entry]:
 
     plain: dict[str, Any] = {
         "bulk.plan_load(batch)": lambda _, v: plan_load(v),
+        "batch.check_batch(doc)": lambda _, v: check_batch(v, []),
         "bulk.plan_load([op])": lambda _, v: plan_load([v]),
         "encode_ops(ops)": lambda _, v: encode_ops(v),
         "encode_ops([op])": lambda _, v: encode_ops([v]),
@@ -313,6 +315,8 @@ def _wire_entries() -> list[Entry]:
         "encode_update(since)": lambda d, v: encode_update(d, v),
         "sync_socket(sock)": lambda d, v: on_socket(d, v if v is not None else 0),
         "sync_socket(initiator)": lambda d, v: on_socket(d, None, v),
+        "batch.check_batch(batch)": lambda d, v: check_batch(d, v),
+        "batch.check_batch([op])": lambda d, v: check_batch(d, [v]),
     }
     out += [Entry(n, call=c, make=make, snapshot=snap) for n, c in methods.items()]
     return out
