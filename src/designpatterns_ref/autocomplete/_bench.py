@@ -38,7 +38,7 @@ from designpatterns_ref.autocomplete.sorted_index import SortedPrefixIndex
 from designpatterns_ref.autocomplete.text import successor
 from designpatterns_ref.autocomplete.topk import TopKTrie
 from designpatterns_ref.autocomplete.trie import Trie
-from designpatterns_ref.benchkit import Table, latencies, percentile
+from designpatterns_ref.benchkit import Table, frozen_heap, latencies, percentile
 
 __all__ = ["FULL", "QUICK", "Row", "Scale", "Workload", "bench_steps", "measure", "peers"]
 
@@ -426,4 +426,15 @@ def bench_steps(quick: bool) -> list[tuple[str, Callable[[], list[Table]]]]:
     steps += [(name, ours(name)) for name in STRUCTURES]
     steps += [(f"peer: {name}", peer(name, *pair)) for name, pair in peers().items()]
     steps.append(("report", report))
-    return steps
+    return [(name, _frozen(step)) for name, step in steps]
+
+
+def _frozen(step: Callable[[], list[Table]]) -> Callable[[], list[Table]]:
+    """``step`` run under :func:`~designpatterns_ref.benchkit.frozen_heap`: its collections
+    skip what the process already held."""
+
+    def run() -> list[Table]:
+        with frozen_heap():
+            return step()
+
+    return run
