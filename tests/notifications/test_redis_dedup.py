@@ -227,3 +227,31 @@ def test_the_in_memory_sender_falls_back_to_one_call_per_message() -> None:
     sender.send_batch()
     assert [r.status for r in receipts] == ["delivered", "duplicate", "delivered"]
     assert phone == {"tok-1": 1, "tok-2": 1} and len(dedup) == 2
+
+
+def test_a_take_that_outlasts_the_lease_reaches_the_phone_once(redis_url: str) -> None:
+    """Sending the take takes twice the lease; each provider call stays under half of it."""
+    name = f"l-{uuid.uuid4().hex[:8]}"
+    phone: Counter[str] = Counter()
+    second, second_receipts = worker(redis_url, name, "b", phone)
+    inner = SimulatedProvider("apns", clock=time.time, phone=lambda t, b: phone.update([t]))
+
+    class Slow:  # each call 0.1 s (lease 0.3 s); the worker stays alive throughout
+        calls = 0
+
+        def attempt(self, token: str, body: str) -> str:
+            Slow.calls += 1
+            time.sleep(0.1)
+            if Slow.calls in (2, 4, 6):  # past claim_idle: the other worker takes the take too,
+                second.send_batch(64)  # and its waiting copies come due while this one sends
+            return inner.attempt(token, body)
+
+    first, first_receipts = worker(redis_url, name, "a", phone, provider=Slow())
+    first.outgoing.put_many([message(i) for i in range(6)])
+    assert first.send_batch(64) == 6
+    assert [r.status for r in first_receipts] == ["delivered"] * 6
+    drain(second)
+    assert phone == {f"tok-{i}": 1 for i in range(6)}
+    assert {r.status for r in second_receipts} <= {"retry", "duplicate"}
+    assert Counter(r.status for r in second_receipts)["duplicate"] == 6
+    assert second.outgoing.pending() == 0 and len(second.outgoing) == 0
