@@ -28,6 +28,7 @@ IDS = [f"n{i}|tok" for i in range(5)]
 ids_st = st.lists(st.sampled_from(IDS), min_size=1, max_size=6)  # repeats inside one take
 op_st = st.one_of(
     st.tuples(st.just("claim_many"), ids_st),
+    st.tuples(st.just("extend"), ids_st),
     st.tuples(st.just("settle"), st.tuples(st.lists(st.sampled_from(IDS), max_size=4),
                                            st.lists(st.sampled_from(IDS), max_size=4))),
     st.tuples(st.sampled_from(["claim", "confirm", "release"]), st.sampled_from(IDS)),
@@ -52,6 +53,9 @@ def run_both(redis_url: str, lease: int, window: int, ops: list[tuple[str, Any]]
         time.sleep(max(0.0, due - time.monotonic()))
         if op == "claim_many":
             got, want = fast.claim_many(arg), [oracle.claim(i) for i in arg]
+        elif op == "extend":  # one owner here: renewing = dropping the claim and claiming anew
+            got = fast.extend(arg)
+            want = [oracle.release(i) or oracle.claim(i) for i in arg]
         elif op == "settle":
             fast.settle(*arg)
             for i in arg[0]:
@@ -85,6 +89,23 @@ def test_batched_redis_dedup_matches_the_in_memory_window(
     redis_url: str, lease: int, window: int, ops: list[tuple[str, Any]]
 ) -> None:
     run_both(redis_url, lease, window, ops)
+
+
+def test_extend_renews_only_this_owners_claims(redis_url: str) -> None:
+    from designpatterns_ref.notifications.redis_streams import RedisDedup
+
+    prefix = f"e-{uuid.uuid4().hex[:8]}"
+    mine = RedisDedup(redis_url, prefix, lease=0.3)
+    other = RedisDedup(redis_url, prefix, lease=0.3)
+    assert mine.claim_many(["a", "b", "c"]) == ["claimed"] * 3
+    mine.settle(["c"], [])
+    time.sleep(0.2)
+    assert mine.extend(["a", "c"]) == ["claimed", "delivered"]  # "b" is left to run out
+    time.sleep(0.2)  # 0.4 s after the claims: "a" was renewed, "b" ran out
+    assert other.claim_many(["a", "b"]) == ["busy", "claimed"]
+    assert mine.extend(["a", "b", "d"]) == ["claimed", "busy", "claimed"]  # "d": a fresh claim
+    assert other.extend(["a"]) == ["busy"] and mine.extend([]) == []
+    assert mine.delivered() == ["c"]
 
 
 def message(i: int) -> dict[str, Any]:

@@ -85,6 +85,28 @@ end
 return table.concat(out)
 """
 
+# A take that outlasts half the lease renews its claims: a key still holding this owner's token
+# gets a fresh lease (PEXPIRE); a key whose claim ran out is claimed again as claim_many would;
+# one another owner holds is "b", one marked sent is "d".
+_EXTEND = """
+local out = {}
+for i, key in ipairs(KEYS) do
+  local v = redis.call('GET', key)
+  if v == 'sent' then
+    out[i] = 'd'
+  elseif v == ARGV[1] then
+    redis.call('PEXPIRE', key, ARGV[2])
+    out[i] = 'c'
+  elseif v then
+    out[i] = 'b'
+  else
+    redis.call('SET', key, ARGV[1], 'PX', ARGV[2])
+    out[i] = 'c'
+  end
+end
+return table.concat(out)
+"""
+
 # KEYS: the deliveries list, the keys to confirm, then the keys to release. ARGV: the owner, the
 # window in ms, how many to confirm, then their ids. Confirms first, then releases (a release
 # never drops a sent mark, nor another owner's claim).
@@ -319,6 +341,7 @@ class RedisDedup:
         self._confirm = self.r.register_script(_CONFIRM)
         self._release = self.r.register_script(_RELEASE)
         self._claim_many = self.r.register_script(_CLAIM_MANY)
+        self._extend = self.r.register_script(_EXTEND)
         self._settle = self.r.register_script(_SETTLE)
         self._settle_loaded = False
         self._lease_ms = max(1, round(self.lease * 1000))
@@ -349,6 +372,16 @@ class RedisDedup:
         if not keys:
             return []
         letters = _s(self._claim_many(keys=keys, args=[self.owner, self._lease_ms]))
+        return [_CLAIM_WORDS[c] for c in letters]
+
+    def extend(self, message_ids: Sequence[str]) -> list[str]:
+        """Renew this instance's claims on ``message_ids`` for another ``lease``, in one script
+        call: ``"claimed"`` (still or again yours: a claim that ran out and that nobody took is
+        made afresh), ``"busy"`` (another owner claimed it since) or ``"delivered"``."""
+        keys = self._keys("RedisDedup.extend", "message_ids", message_ids)
+        if not keys:
+            return []
+        letters = _s(self._extend(keys=keys, args=[self.owner, self._lease_ms]))
         return [_CLAIM_WORDS[c] for c in letters]
 
     def confirm(self, message_id: str) -> None:

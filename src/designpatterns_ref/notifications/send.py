@@ -37,6 +37,7 @@ Complexity: O(1) per message; two dedup calls per take.
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Callable, Hashable, Mapping
 from typing import Any, Protocol
 
@@ -164,15 +165,23 @@ class Sender:
             else:
                 early.append(None)
         live = [m["id"] for m, e in zip(msgs, early, strict=True) if e is None]
-        claims = iter(self._claim_all(live))
+        extend = getattr(self.dedup, "extend", None)
+        renew_after = self.dedup.lease / 2
+        claimed_at = time.monotonic()  # before the claims are sent: the leases start later
+        claims = self._claim_all(live)
+        k = 0  # the index in ``live``/``claims`` of the next message that needs the window
         confirmed: list[str] = []
         released: list[str] = []
         sent: set[str] = set()  # ids delivered by this take
         receipts: list[Receipt] = []
         for m, status in zip(msgs, early, strict=True):
+            if extend is not None and time.monotonic() - claimed_at > renew_after:
+                claimed_at = time.monotonic()
+                self._renew(extend, live, claims, k, confirmed)
             attempts = m["a"] + 1
             if status is None:
-                claim = next(claims)
+                claim = claims[k]
+                k += 1
                 if claim == "delivered" or (claim == "busy" and m["id"] in sent):
                     status = "duplicate"  # delivered before, or by its twin in this take
                 elif claim == "busy":  # another sender is at it: look again after its lease
@@ -200,6 +209,21 @@ class Sender:
         if claim_many is not None:
             return list(claim_many(ids))
         return [self.dedup.claim(i) for i in ids]
+
+    @staticmethod
+    def _renew(
+        extend: Callable[[list[str]], list[str]],
+        live: list[str],
+        claims: list[str],
+        k: int,
+        confirmed: list[str],
+    ) -> None:
+        """Renew the claims still needed (those sent and those still to send), in one call; a
+        message still to send whose claim was lost gets the new answer, as a fresh claim would."""
+        ahead = [j for j in range(k, len(claims)) if claims[j] == "claimed"]
+        answers = extend([*confirmed, *(live[j] for j in ahead)])
+        for j, answer in zip(ahead, answers[len(confirmed) :], strict=True):
+            claims[j] = answer
 
     def _settle(self, confirmed: list[str], released: list[str], tickets: list[Hashable]) -> None:
         """Confirm, release and ack: one call when the queue and the window can do it together."""
