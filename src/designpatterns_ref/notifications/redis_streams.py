@@ -16,6 +16,9 @@ round trips a take instead of two a message. A worker killed between claim and s
 nothing (the leases run out, ``XAUTOCLAIM`` serves the take again, the replay sends); one killed
 between the first provider ok of a take and the settle leaves the one window where the phone
 sees messages twice: every message of that take the provider took (at most the take's size).
+A take that outlasts half the lease renews the claims it still needs in one more script call
+(:meth:`RedisDedup.extend`: only keys still holding its owner token get a new lease), so the
+claims stay live until the settle while each provider call takes under half the lease.
 
 Streams have no delay, so a retry waits in a sorted set (``<name>:delayed``, scored by due time)
 and a Lua script moves due entries into their stream atomically.
@@ -317,8 +320,8 @@ class RedisDedup:
     ``sent`` for ``window`` seconds (both timed by the server, in milliseconds). One message at a
     time, each step is one Lua script: :meth:`claim`, :meth:`confirm`, :meth:`release` (the
     readable reference). A take at a time, :meth:`claim_many` claims every id in one script call
-    with the same answers as calling :meth:`claim` on each in order, and :meth:`settle` confirms
-    and releases them all in another. ``delivered()`` lists the confirmed ids (the dedup record;
+    with the same answers as calling :meth:`claim` on each in order, :meth:`settle` confirms
+    and releases them all in another, and :meth:`extend` renews the claims of a slow take. ``delivered()`` lists the confirmed ids (the dedup record;
     what reached the phone is counted at the provider).
     """
 

@@ -28,7 +28,18 @@ never lost). Settling a take at a time widens that window from one message to ev
 the take the provider had taken before the crash (at most the take's size). The same class runs
 in the in-memory pipeline and in Redis worker processes.
 
-Complexity: O(1) per message; two dedup calls per take.
+A take may take longer to send than the claims' lease. When the window offers
+``extend(ids)`` (:class:`~.redis_streams.RedisDedup`, whose leases run in real time), the
+sender looks at a monotonic clock before each message, and once more than half the lease has
+passed since the claims were made or last renewed, renews in one call the claims it still needs
+(those of the messages sent and of those still to send); a message still to send whose claim
+was lost meanwhile gets the renewal's answer as a fresh claim would. Every claim of the take then
+stays live until the settle, and the promise above holds, as long as each provider call takes
+less than half the lease minus one round trip to the window. A window without ``extend``
+(:class:`~.providers.DedupWindow`, timed by its own clock in one process) is not renewed: there
+the whole take must fit in the lease.
+
+Complexity: O(1) per message; two dedup calls per take, plus one per half lease of sending.
 
 >>> backoff(0, base=1.0, cap=60.0, draw=0.0), backoff(10, base=1.0, cap=60.0, draw=0.999)
 (0.5, 59.97)
@@ -61,7 +72,10 @@ class Deliverer(Protocol):
 
     A window may also offer ``claim_many(ids) -> list[str]`` (the answers of ``claim`` on each id
     in order) and ``settle(confirmed, released)`` (every confirm, then every release); the
-    :class:`Sender` uses them when present, one call per take instead of one per message.
+    :class:`Sender` uses them when present, one call per take instead of one per message. A
+    window whose leases run in real time may offer ``extend(ids) -> list[str]`` (renew this
+    window's claims on ``ids``; answers as ``claim``'s, a claim still held counting as
+    ``"claimed"``): the sender calls it when a take has outlasted half the lease.
     """
 
     lease: float
