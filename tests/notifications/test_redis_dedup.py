@@ -304,3 +304,32 @@ def test_a_take_that_outlasts_the_lease_reaches_the_phone_once(redis_url: str) -
     assert {r.status for r in second_receipts} <= {"retry", "duplicate"}
     assert Counter(r.status for r in second_receipts)["duplicate"] == 6
     assert second.outgoing.pending() == 0 and len(second.outgoing) == 0
+
+
+def test_a_claim_lost_mid_take_is_answered_as_a_fresh_claim(redis_url: str) -> None:
+    """A provider call past the whole lease (outside the bound): the renewal finds one unsent
+    message claimed by another owner and one delivered by it, and sends neither."""
+    from designpatterns_ref.notifications.redis_streams import RedisDedup
+
+    name = f"m-{uuid.uuid4().hex[:8]}"
+    phone: Counter[str] = Counter()
+    inner = SimulatedProvider("apns", clock=time.time, phone=lambda t, b: phone.update([t]))
+    other = RedisDedup(redis_url, name, lease=0.3)
+
+    class Stalls:
+        calls = 0
+
+        def attempt(self, token: str, body: str) -> str:
+            Stalls.calls += 1
+            if Stalls.calls == 1:
+                time.sleep(0.35)  # every claim of the take ran out
+                assert other.claim_many(["n-2|tok-2", "n-3|tok-3"]) == ["claimed"] * 2
+                other.settle(["n-3|tok-3"], [])
+            return inner.attempt(token, body)
+
+    sender, receipts = worker(redis_url, name, "a", phone, provider=Stalls())
+    sender.outgoing.put_many([message(1), message(2), message(3)])
+    assert sender.send_batch(64) == 3
+    assert [r.status for r in receipts] == ["delivered", "retry", "duplicate"]
+    assert Stalls.calls == 1 and phone == {"tok-1": 1}
+    assert other.claim_many(["n-1|tok-1", "n-2|tok-2"]) == ["delivered", "busy"]

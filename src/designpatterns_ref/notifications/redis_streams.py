@@ -321,8 +321,9 @@ class RedisDedup:
     time, each step is one Lua script: :meth:`claim`, :meth:`confirm`, :meth:`release` (the
     readable reference). A take at a time, :meth:`claim_many` claims every id in one script call
     with the same answers as calling :meth:`claim` on each in order, :meth:`settle` confirms
-    and releases them all in another, and :meth:`extend` renews the claims of a slow take. ``delivered()`` lists the confirmed ids (the dedup record;
-    what reached the phone is counted at the provider).
+    and releases them all in another, and :meth:`extend` renews the claims of a slow take.
+    ``delivered()`` lists the confirmed ids (the dedup record; what reached the phone is counted
+    at the provider).
     """
 
     def __init__(
