@@ -164,6 +164,7 @@ def test_a_take_at_a_time_refuses_hostile_ids_and_changes_nothing(
     before = redis_state(q)
     calls = {
         "RedisDedup.claim_many: message_ids": lambda: d.claim_many(value),
+        "RedisDedup.extend: message_ids": lambda: d.extend(value),
         "RedisDedup.settle: confirmed": lambda: d.settle(value, ["held"]),
         "RedisDedup.settle: released": lambda: d.settle(["m"], value),
         "RedisStreamQueue.ack_settled: confirmed": lambda: q.ack_settled([], d, value, []),

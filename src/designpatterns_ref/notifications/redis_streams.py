@@ -16,6 +16,9 @@ round trips a take instead of two a message. A worker killed between claim and s
 nothing (the leases run out, ``XAUTOCLAIM`` serves the take again, the replay sends); one killed
 between the first provider ok of a take and the settle leaves the one window where the phone
 sees messages twice: every message of that take the provider took (at most the take's size).
+A take that outlasts half the lease renews the claims it still needs in one more script call
+(:meth:`RedisDedup.extend`: only keys still holding its owner token get a new lease), so the
+claims stay live until the settle while each provider call takes under half the lease.
 
 Streams have no delay, so a retry waits in a sorted set (``<name>:delayed``, scored by due time)
 and a Lua script moves due entries into their stream atomically.
@@ -75,6 +78,28 @@ for i, key in ipairs(KEYS) do
   local v = redis.call('GET', key)
   if v == 'sent' then
     out[i] = 'd'
+  elseif v then
+    out[i] = 'b'
+  else
+    redis.call('SET', key, ARGV[1], 'PX', ARGV[2])
+    out[i] = 'c'
+  end
+end
+return table.concat(out)
+"""
+
+# A take that outlasts half the lease renews its claims: a key still holding this owner's token
+# gets a fresh lease (PEXPIRE); a key whose claim ran out is claimed again as claim_many would;
+# one another owner holds is "b", one marked sent is "d".
+_EXTEND = """
+local out = {}
+for i, key in ipairs(KEYS) do
+  local v = redis.call('GET', key)
+  if v == 'sent' then
+    out[i] = 'd'
+  elseif v == ARGV[1] then
+    redis.call('PEXPIRE', key, ARGV[2])
+    out[i] = 'c'
   elseif v then
     out[i] = 'b'
   else
@@ -295,9 +320,10 @@ class RedisDedup:
     ``sent`` for ``window`` seconds (both timed by the server, in milliseconds). One message at a
     time, each step is one Lua script: :meth:`claim`, :meth:`confirm`, :meth:`release` (the
     readable reference). A take at a time, :meth:`claim_many` claims every id in one script call
-    with the same answers as calling :meth:`claim` on each in order, and :meth:`settle` confirms
-    and releases them all in another. ``delivered()`` lists the confirmed ids (the dedup record;
-    what reached the phone is counted at the provider).
+    with the same answers as calling :meth:`claim` on each in order, :meth:`settle` confirms
+    and releases them all in another, and :meth:`extend` renews the claims of a slow take.
+    ``delivered()`` lists the confirmed ids (the dedup record; what reached the phone is counted
+    at the provider).
     """
 
     def __init__(
@@ -319,6 +345,7 @@ class RedisDedup:
         self._confirm = self.r.register_script(_CONFIRM)
         self._release = self.r.register_script(_RELEASE)
         self._claim_many = self.r.register_script(_CLAIM_MANY)
+        self._extend = self.r.register_script(_EXTEND)
         self._settle = self.r.register_script(_SETTLE)
         self._settle_loaded = False
         self._lease_ms = max(1, round(self.lease * 1000))
@@ -349,6 +376,16 @@ class RedisDedup:
         if not keys:
             return []
         letters = _s(self._claim_many(keys=keys, args=[self.owner, self._lease_ms]))
+        return [_CLAIM_WORDS[c] for c in letters]
+
+    def extend(self, message_ids: Sequence[str]) -> list[str]:
+        """Renew this instance's claims on ``message_ids`` for another ``lease``, in one script
+        call: ``"claimed"`` (still or again yours: a claim that ran out and that nobody took is
+        made afresh), ``"busy"`` (another owner claimed it since) or ``"delivered"``."""
+        keys = self._keys("RedisDedup.extend", "message_ids", message_ids)
+        if not keys:
+            return []
+        letters = _s(self._extend(keys=keys, args=[self.owner, self._lease_ms]))
         return [_CLAIM_WORDS[c] for c in letters]
 
     def confirm(self, message_id: str) -> None:

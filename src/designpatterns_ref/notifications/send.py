@@ -28,7 +28,18 @@ never lost). Settling a take at a time widens that window from one message to ev
 the take the provider had taken before the crash (at most the take's size). The same class runs
 in the in-memory pipeline and in Redis worker processes.
 
-Complexity: O(1) per message; two dedup calls per take.
+A take may take longer to send than the claims' lease. When the window offers
+``extend(ids)`` (:class:`~.redis_streams.RedisDedup`, whose leases run in real time), the
+sender looks at a monotonic clock before each message, and once more than half the lease has
+passed since the claims were made or last renewed, renews in one call the claims it still needs
+(those of the messages sent and of those still to send); a message still to send whose claim
+was lost meanwhile gets the renewal's answer as a fresh claim would. Every claim of the take then
+stays live until the settle, and the promise above holds, as long as each provider call takes
+less than half the lease minus one round trip to the window. A window without ``extend``
+(:class:`~.providers.DedupWindow`, timed by its own clock in one process) is not renewed: there
+the whole take must fit in the lease.
+
+Complexity: O(1) per message; two dedup calls per take, plus one per half lease of sending.
 
 >>> backoff(0, base=1.0, cap=60.0, draw=0.0), backoff(10, base=1.0, cap=60.0, draw=0.999)
 (0.5, 59.97)
@@ -37,6 +48,7 @@ Complexity: O(1) per message; two dedup calls per take.
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Callable, Hashable, Mapping
 from typing import Any, Protocol
 
@@ -60,7 +72,10 @@ class Deliverer(Protocol):
 
     A window may also offer ``claim_many(ids) -> list[str]`` (the answers of ``claim`` on each id
     in order) and ``settle(confirmed, released)`` (every confirm, then every release); the
-    :class:`Sender` uses them when present, one call per take instead of one per message.
+    :class:`Sender` uses them when present, one call per take instead of one per message. A
+    window whose leases run in real time may offer ``extend(ids) -> list[str]`` (renew this
+    window's claims on ``ids``; answers as ``claim``'s, a claim still held counting as
+    ``"claimed"``): the sender calls it when a take has outlasted half the lease.
     """
 
     lease: float
@@ -164,15 +179,23 @@ class Sender:
             else:
                 early.append(None)
         live = [m["id"] for m, e in zip(msgs, early, strict=True) if e is None]
-        claims = iter(self._claim_all(live))
+        extend = getattr(self.dedup, "extend", None)
+        renew_after = self.dedup.lease / 2
+        claimed_at = time.monotonic()  # before the claims are sent: the leases start later
+        claims = self._claim_all(live)
+        k = 0  # the index in ``live``/``claims`` of the next message that needs the window
         confirmed: list[str] = []
         released: list[str] = []
         sent: set[str] = set()  # ids delivered by this take
         receipts: list[Receipt] = []
         for m, status in zip(msgs, early, strict=True):
+            if extend is not None and time.monotonic() - claimed_at > renew_after:
+                claimed_at = time.monotonic()
+                self._renew(extend, live, claims, k, confirmed)
             attempts = m["a"] + 1
             if status is None:
-                claim = next(claims)
+                claim = claims[k]
+                k += 1
                 if claim == "delivered" or (claim == "busy" and m["id"] in sent):
                     status = "duplicate"  # delivered before, or by its twin in this take
                 elif claim == "busy":  # another sender is at it: look again after its lease
@@ -200,6 +223,21 @@ class Sender:
         if claim_many is not None:
             return list(claim_many(ids))
         return [self.dedup.claim(i) for i in ids]
+
+    @staticmethod
+    def _renew(
+        extend: Callable[[list[str]], list[str]],
+        live: list[str],
+        claims: list[str],
+        k: int,
+        confirmed: list[str],
+    ) -> None:
+        """Renew the claims still needed (those sent and those still to send), in one call; a
+        message still to send whose claim was lost gets the new answer, as a fresh claim would."""
+        ahead = [j for j in range(k, len(claims)) if claims[j] == "claimed"]
+        answers = extend([*confirmed, *(live[j] for j in ahead)])
+        for j, answer in zip(ahead, answers[len(confirmed) :], strict=True):
+            claims[j] = answer
 
     def _settle(self, confirmed: list[str], released: list[str], tickets: list[Hashable]) -> None:
         """Confirm, release and ack: one call when the queue and the window can do it together."""

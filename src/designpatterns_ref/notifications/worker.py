@@ -12,7 +12,9 @@ times that, whatever is left). Kill it with SIGKILL at any moment: the messages 
 reclaimed by another worker's ``XAUTOCLAIM``; a replay of a delivered message is dropped, a
 message whose claim the dead worker held is sent once the ``--lease`` runs out, and only a kill
 between a provider's ok and the take's settle shows messages twice on the phone: those of that
-take the provider had taken, at most ``batch`` (64).
+take the provider had taken, at most ``batch`` (64). A take slower than the lease is fine: its
+claims are renewed every half ``--lease`` (one script call), so a provider call only has to
+stay under half the lease (1 s with the default 2 s).
 
 >>> callable(run_worker)
 True

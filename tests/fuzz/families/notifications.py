@@ -198,7 +198,7 @@ def _redis_entries() -> list[Entry]:
                 snapshot=snap,
                 call=lambda d, v, m=method: getattr(d, m)(v),
             )
-            for method in ("claim", "confirm", "release", "deliver", "claim_many")
+            for method in ("claim", "confirm", "release", "deliver", "claim_many", "extend")
         ),
         *per_argument(
             "RedisDedup.settle",
