@@ -9,6 +9,7 @@ duplicated, reordered and delayed delivery.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -113,23 +114,24 @@ def _end(op: Op) -> int:
     return op.seq + (len(op.text) if isinstance(op, Insert) else op.length)
 
 
-@pytest.mark.parametrize("rule", RULE_IDS)
-@settings(max_examples=12)
-@given(history=histories(20, 50), seed=st.integers(0, 2**32 - 1))
-def test_ops_exchange_converges_to_the_oracle(
-    rule: str, history: list[dict[str, Any]], seed: int
-) -> None:
-    trace, expected, typed = replay(history, rule)
-    rng = random.Random(seed)
-    cls = RULES[rule]
+def fork_replay(
+    trace: dict[str, Any],
+    typed: list[str],
+    cls: type[SequenceReplica],
+    deliver: Callable[[SequenceReplica, list[Op]], object],
+) -> tuple[list[Op], list[SequenceReplica]]:
+    """Replay ``trace`` as its authors did: each transaction on a fork of its first parent,
+    what the other parents have given by ``deliver(replica, ops)``, then its patches typed
+    (the text checked against ``typed``). Every operation made, in order, and the replica of
+    each transaction."""
     replicas: list[SequenceReplica] = []
     made: list[Op] = []
     next_seq: dict[str, int] = {}
     for i, txn in enumerate(trace["txns"]):
         parents, agent = txn["parents"], txn["agent"]
         replica = replicas[parents[0]].fork(agent) if parents else cls(agent)
-        for p in parents[1:]:  # a merge: what the other parent has, delivered badly
-            deliver(replica, replicas[p].ops_since(replica.version()), rng)
+        for p in parents[1:]:  # a merge: what the other parent has
+            deliver(replica, replicas[p].ops_since(replica.version()))
         assert replica.stats()["pending"] == 0
         replica.set_agent(agent, next_seq.get(agent, 0))
         before = replica.version()
@@ -143,6 +145,19 @@ def test_ops_exchange_converges_to_the_oracle(
         made += ops
         next_seq[agent] = max([next_seq.get(agent, 0), *map(_end, ops)])
         replicas.append(replica)
+    return made, replicas
+
+
+@pytest.mark.parametrize("rule", RULE_IDS)
+@settings(max_examples=12)
+@given(history=histories(20, 50), seed=st.integers(0, 2**32 - 1))
+def test_ops_exchange_converges_to_the_oracle(
+    rule: str, history: list[dict[str, Any]], seed: int
+) -> None:
+    trace, expected, typed = replay(history, rule)
+    rng = random.Random(seed)
+    cls = RULES[rule]
+    made, replicas = fork_replay(trace, typed, cls, lambda r, ops: deliver(r, ops, rng))
     readers = [cls(f"reader{k}") for k in range(3)]
     for reader in readers[:2]:
         deliver(reader, made, rng)

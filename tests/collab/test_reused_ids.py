@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from designpatterns_ref.collab import RULES, CRDTError, Delete, Insert, Op, SequenceReplica
 from tests.collab.oracle import replay
 from tests.collab.test_bulk import snapshot
-from tests.collab.test_oracle import histories
+from tests.collab.test_oracle import fork_replay, histories
 
 RULE_IDS = list(RULES)
 
@@ -245,27 +245,7 @@ def session(history: list[dict[str, Any]], rule: str) -> tuple[list[Op], str, Se
     """Every operation of ``history`` replayed by forking replicas, the oracle's final text, and
     the replica of the last transaction."""
     trace, expected, typed = replay(history, rule)
-    cls = RULES[rule]
-    replicas: list[SequenceReplica] = []
-    made: list[Op] = []
-    next_seq: dict[str, int] = {}
-    for i, txn in enumerate(trace["txns"]):
-        parents, agent = txn["parents"], txn["agent"]
-        replica = replicas[parents[0]].fork(agent) if parents else cls(agent)
-        for p in parents[1:]:
-            replica.apply_ops(replicas[p].ops_since(replica.version()))
-        replica.set_agent(agent, next_seq.get(agent, 0))
-        before = replica.version()
-        for pos, n_deleted, inserted in txn["patches"]:
-            if n_deleted:
-                replica.delete(pos, n_deleted)
-            if inserted:
-                replica.insert(pos, inserted)
-        assert replica.text() == typed[i]
-        ops = replica.ops_since(before)
-        made += ops
-        next_seq[agent] = max([next_seq.get(agent, 0), *map(_end, ops)])
-        replicas.append(replica)
+    made, replicas = fork_replay(trace, typed, RULES[rule], SequenceReplica.apply_ops)
     return made, expected, replicas[-1]
 
 

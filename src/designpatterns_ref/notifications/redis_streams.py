@@ -72,32 +72,16 @@ return 1
 
 # The claim of every message of one take, in take order: an id twice in the take sees its own
 # first claim and is "b" (busy), so it is never sent twice. One letter per key: d, b or c.
+# ARGV: the owner, the lease in ms, and "renew" to renew instead: a take that outlasts half the
+# lease renews its claims, so a key still holding this owner's token gets a fresh lease
+# (PEXPIRE) and is "c"; a key whose claim ran out is claimed again either way.
 _CLAIM_MANY = """
 local out = {}
 for i, key in ipairs(KEYS) do
   local v = redis.call('GET', key)
   if v == 'sent' then
     out[i] = 'd'
-  elseif v then
-    out[i] = 'b'
-  else
-    redis.call('SET', key, ARGV[1], 'PX', ARGV[2])
-    out[i] = 'c'
-  end
-end
-return table.concat(out)
-"""
-
-# A take that outlasts half the lease renews its claims: a key still holding this owner's token
-# gets a fresh lease (PEXPIRE); a key whose claim ran out is claimed again as claim_many would;
-# one another owner holds is "b", one marked sent is "d".
-_EXTEND = """
-local out = {}
-for i, key in ipairs(KEYS) do
-  local v = redis.call('GET', key)
-  if v == 'sent' then
-    out[i] = 'd'
-  elseif v == ARGV[1] then
+  elseif v == ARGV[1] and ARGV[3] == 'renew' then
     redis.call('PEXPIRE', key, ARGV[2])
     out[i] = 'c'
   elseif v then
@@ -345,7 +329,6 @@ class RedisDedup:
         self._confirm = self.r.register_script(_CONFIRM)
         self._release = self.r.register_script(_RELEASE)
         self._claim_many = self.r.register_script(_CLAIM_MANY)
-        self._extend = self.r.register_script(_EXTEND)
         self._settle = self.r.register_script(_SETTLE)
         self._settle_loaded = False
         self._lease_ms = max(1, round(self.lease * 1000))
@@ -375,7 +358,7 @@ class RedisDedup:
         keys = self._keys("RedisDedup.claim_many", "message_ids", message_ids)
         if not keys:
             return []
-        letters = _s(self._claim_many(keys=keys, args=[self.owner, self._lease_ms]))
+        letters = _s(self._claim_many(keys=keys, args=[self.owner, self._lease_ms, ""]))
         return [_CLAIM_WORDS[c] for c in letters]
 
     def extend(self, message_ids: Sequence[str]) -> list[str]:
@@ -385,7 +368,7 @@ class RedisDedup:
         keys = self._keys("RedisDedup.extend", "message_ids", message_ids)
         if not keys:
             return []
-        letters = _s(self._extend(keys=keys, args=[self.owner, self._lease_ms]))
+        letters = _s(self._claim_many(keys=keys, args=[self.owner, self._lease_ms, "renew"]))
         return [_CLAIM_WORDS[c] for c in letters]
 
     def confirm(self, message_id: str) -> None:
