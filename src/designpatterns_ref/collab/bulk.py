@@ -54,7 +54,7 @@ from typing import TYPE_CHECKING, Any
 
 from designpatterns_ref.collab.base import CRDTError
 from designpatterns_ref.collab.batch import _check_batch
-from designpatterns_ref.collab.dellog import DeleteLog
+from designpatterns_ref.collab.dellog import DeleteLog, Entry
 from designpatterns_ref.collab.items import MAX_CHUNK, _Chunk, _Item
 from designpatterns_ref.collab.ops import Insert, Op, check_op
 
@@ -202,7 +202,8 @@ def _plan(batch: list[Op]) -> LoadPlan:
     """:func:`plan_load` for operations already checked one by one."""
     plan = LoadPlan()
     count, cuts = _cut_points(batch, plan)
-    pieces, nxt, runs, dels = plan.pieces, plan.nxt, plan.runs, plan.dels
+    pieces, nxt, runs = plan.pieces, plan.nxt, plan.runs
+    deletes: dict[str, list[Entry]] = {}  # per agent, its deletes: logged at the end
     # per agent: its pieces by first seq, by last seq, and the points its runs are cut at
     index: dict[str, tuple[dict[int, int], dict[int, int], list[int], list[int], list[Any]]] = {
         agent: ({}, {}, cuts.get(agent, []), [], []) for agent in plan.known
@@ -254,12 +255,13 @@ def _plan(batch: list[Op]) -> LoadPlan:
                 item.deleted = True
             elif not _delete_range(pieces, starts, tseq, n):
                 break
-            log = dels.get(agent)
-            if log is None:
-                log = dels[agent] = DeleteLog()
-            log.add(op.seq, op.lamport, tagent, tseq, n, op.backwards)  # type: ignore[union-attr]
+            rows = deletes.get(agent)
+            if rows is None:
+                rows = deletes[agent] = []
+            rows.append((op.seq, op.lamport, tagent, tseq, n, op.backwards))  # type: ignore[union-attr]
         taken += 1
     plan.count = taken
+    plan.dels = {agent: DeleteLog._of(rows) for agent, rows in deletes.items()}
     if taken < count:  # stopped early: versions and clock as of the operations taken
         plan.known, plan.lamport = {}, -1
         _cut_points(batch[:taken], plan)
