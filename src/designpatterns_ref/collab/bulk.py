@@ -22,7 +22,9 @@ because of two facts:
 :func:`plan_load` builds that state on its own structures, without touching the replica, up to
 the first operation it cannot take this way: sequence numbers that do not continue (a duplicate,
 a gap), a reference to an operation not seen yet or to a delete, or origins that are no longer
-adjacent (a run typed concurrently lies between them). The plan's ``_commit`` then gives the
+adjacent (a run typed concurrently lies between them). The deletes are collected per agent and
+each agent's log is built from them at the end, column by column (``DeleteLog._of``, rather
+than one ``add`` a delete). The plan's ``_commit`` then gives the
 replica its chunks, index, versions and logs in one pass, and the rest of the batch goes
 through the ordinary integration (:meth:`SequenceReplica._apply_each`). That is the reference
 this module is tested against: same text, items, pieces, index, logs, versions and clock. The
