@@ -57,3 +57,38 @@ def test_the_log_matches_the_list_it_replaced(adds: list[tuple[Any, ...]], typin
         assert at == sum(d[0] <= seq for d in reference) - 1
         if at >= 0:
             assert log.end(at) == reference[at][0] + reference[at][4]
+
+
+def _state(log: DeleteLog) -> tuple[Any, ...]:
+    """Everything a log holds, the columns as written (not synced) and its last entry."""
+    return (
+        *(column.tolist() for column in log._columns()),
+        log._agents,
+        log._index,
+        log._last,
+        log._stale,
+        list(log.entries()),
+    )
+
+
+@given(adds=ADDS, typing=st.booleans(), exported=st.booleans())
+def test_a_log_built_at_once_is_the_log_built_one_add_at_a_time(
+    adds: list[tuple[Any, ...]], typing: bool, exported: bool
+) -> None:
+    if typing:  # rows that continue each other: they merge, so the fast path must not be taken
+        adds = [(k, k, "a", 50 - k if back else k, 1, back) for k, (*_, back) in enumerate(adds)]
+    if exported:  # what a log sends: rows in order, none continuing the one before
+        source = DeleteLog()
+        for add in adds:
+            source.add(*add)
+        adds = list(source.entries())
+    reference = DeleteLog()
+    for add in adds:
+        reference.add(*add)
+    built = DeleteLog._of(list(adds))
+    assert _state(built) == _state(reference)
+    # and both go on the same way
+    for log in (built, reference):
+        log.add(60, 60, "b", 3, 2, False)
+        log.add(62, 62, "b", 5, 1, False)
+    assert _state(built) == _state(reference)

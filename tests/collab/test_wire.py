@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import random
 import socket
@@ -401,3 +402,20 @@ def test_merging_from_bytes_matches_the_per_character_oracle(
         everything = everything[cut:]
     for reader in (whole, pieces):
         assert reader.text() == expected and reader.stats()["pending"] == 0
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_decoding_leaves_the_garbage_collector_as_it_found_it(enabled: bool) -> None:
+    author = FugueMaxReplica("a")
+    author.insert(0, "hello")
+    data = encode_update(author)
+    was = gc.isenabled()
+    try:
+        gc.enable() if enabled else gc.disable()
+        assert decode_ops(data) == author.ops_since()
+        assert gc.isenabled() is enabled
+        with pytest.raises(WireError):
+            decode_ops(data[:-1])
+        assert gc.isenabled() is enabled
+    finally:
+        gc.enable() if was else gc.disable()

@@ -22,7 +22,9 @@ because of two facts:
 :func:`plan_load` builds that state on its own structures, without touching the replica, up to
 the first operation it cannot take this way: sequence numbers that do not continue (a duplicate,
 a gap), a reference to an operation not seen yet or to a delete, or origins that are no longer
-adjacent (a run typed concurrently lies between them). The plan's ``_commit`` then gives the
+adjacent (a run typed concurrently lies between them). The deletes are collected per agent and
+each agent's log is built from them at the end, column by column (``DeleteLog._of``, rather
+than one ``add`` a delete). The plan's ``_commit`` then gives the
 replica its chunks, index, versions and logs in one pass, and the rest of the batch goes
 through the ordinary integration (:meth:`SequenceReplica._apply_each`). That is the reference
 this module is tested against: same text, items, pieces, index, logs, versions and clock. The
@@ -54,7 +56,7 @@ from typing import TYPE_CHECKING, Any
 
 from designpatterns_ref.collab.base import CRDTError
 from designpatterns_ref.collab.batch import _check_batch
-from designpatterns_ref.collab.dellog import DeleteLog
+from designpatterns_ref.collab.dellog import DeleteLog, Entry
 from designpatterns_ref.collab.items import MAX_CHUNK, _Chunk, _Item
 from designpatterns_ref.collab.ops import Insert, Op, check_op
 
@@ -202,7 +204,8 @@ def _plan(batch: list[Op]) -> LoadPlan:
     """:func:`plan_load` for operations already checked one by one."""
     plan = LoadPlan()
     count, cuts = _cut_points(batch, plan)
-    pieces, nxt, runs, dels = plan.pieces, plan.nxt, plan.runs, plan.dels
+    pieces, nxt, runs = plan.pieces, plan.nxt, plan.runs
+    deletes: dict[str, list[Entry]] = {}  # per agent, its deletes: logged at the end
     # per agent: its pieces by first seq, by last seq, and the points its runs are cut at
     index: dict[str, tuple[dict[int, int], dict[int, int], list[int], list[int], list[Any]]] = {
         agent: ({}, {}, cuts.get(agent, []), [], []) for agent in plan.known
@@ -254,12 +257,13 @@ def _plan(batch: list[Op]) -> LoadPlan:
                 item.deleted = True
             elif not _delete_range(pieces, starts, tseq, n):
                 break
-            log = dels.get(agent)
-            if log is None:
-                log = dels[agent] = DeleteLog()
-            log.add(op.seq, op.lamport, tagent, tseq, n, op.backwards)  # type: ignore[union-attr]
+            rows = deletes.get(agent)
+            if rows is None:
+                rows = deletes[agent] = []
+            rows.append((op.seq, op.lamport, tagent, tseq, n, op.backwards))  # type: ignore[union-attr]
         taken += 1
     plan.count = taken
+    plan.dels = {agent: DeleteLog._of(rows) for agent, rows in deletes.items()}
     if taken < count:  # stopped early: versions and clock as of the operations taken
         plan.known, plan.lamport = {}, -1
         _cut_points(batch[:taken], plan)

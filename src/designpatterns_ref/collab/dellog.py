@@ -12,7 +12,8 @@ column by column in :class:`array.array` (8 bytes a number, the target agent as 
 a small table) rather than as a Python list of Python ints per entry, which cost about five
 times the memory.
 
-Complexity: append or extend O(1); an out-of-order insert O(entries); find by seq O(log n).
+Complexity: append or extend O(1); an out-of-order insert O(entries); find by seq O(log n);
+build from k rows in order (:meth:`DeleteLog._of`, the one-pass load) O(k), mostly in C.
 
 >>> log = DeleteLog()
 >>> log.add(5, 5, "bob", 9, 1, True); log.add(6, 6, "bob", 8, 1, True)   # two backspaces
@@ -110,6 +111,33 @@ class DeleteLog:
         if at == len(self.seqs) - 1:
             self._last = values
 
+    @classmethod
+    def _of(cls, rows: list[Entry]) -> DeleteLog:
+        """The log :meth:`add` builds from ``rows`` in order, in a few passes over columns
+        when no row continues the one before (no two rows merge: what a log sends,
+        :meth:`entries`, is such a list) and seq grows; else by :meth:`add`, row by row.
+        O(rows) either way, the fast path mostly in C (``zip``, ``array``)."""
+        log = cls()
+        prev = None
+        for row in rows:
+            if prev is not None and (prev[0] >= row[0] or _continues(prev, row)):
+                for entry in rows:  # out of order, or a row to merge: the reference
+                    log.add(*entry)
+                return log
+            prev = row
+        if not rows:
+            return log
+        seqs, lams, tagents, tseqs, lens, backs = zip(*rows, strict=True)
+        index = log._agent_index
+        log.seqs = array("q", seqs)
+        log.lams = array("q", lams)
+        log.targets = array("l", map(index, tagents))
+        log.tseqs = array("q", tseqs)
+        log.lens = array("q", lens)
+        log.back = array("b", [back and n > 1 for back, n in zip(backs, lens, strict=True)])
+        log._last = [seqs[-1], lams[-1], log.targets[-1], tseqs[-1], lens[-1], log.back[-1]]
+        return log
+
     def _sync(self) -> None:
         """Write the last entry, extended in Python, back into the columns."""
         if self._stale and self._last is not None:
@@ -152,3 +180,15 @@ class DeleteLog:
         twin._agents, twin._index = list(self._agents), dict(self._index)
         twin._last = None if self._last is None else list(self._last)
         return twin
+
+
+def _continues(last: Entry, row: Entry) -> bool:
+    """Would :meth:`DeleteLog.add` merge ``row`` into the entry ``last`` (as ``add`` stored it)?"""
+    d_seq, d_lam, d_target, d_tseq, m, d_back = last
+    seq, lamport, target, tseq, n, back = row
+    if d_seq + m != seq or d_lam + m != lamport or d_target != target:
+        return False
+    d_back = d_back and m > 1
+    if not d_back and not (back and n > 1) and d_tseq + m == tseq:
+        return True
+    return n == 1 and (d_back or m == 1) and tseq + 1 == d_tseq
