@@ -23,15 +23,7 @@ from designpatterns_ref.autocomplete import (
     TopKTrie,
     Trie,
 )
-
-
-class Opaque:
-    """A value of no expected type whose repr is the same in every process (test ids must be,
-    for pytest-xdist)."""
-
-    def __repr__(self) -> str:
-        return "Opaque()"
-
+from tests.fuzz.spec import Opaque
 
 CLASSES = [Trie, RadixTrie, TopKTrie, SortedPrefixIndex, FrozenCompleter, BruteForceCompleter]
 WRONG_TYPES: list[Any] = [None, True, 0, 1.5, math.nan, math.inf, 10**400, b"words", [], Opaque()]

@@ -19,15 +19,7 @@ from designpatterns_ref.capacity import (
     counter_ids,
 )
 from designpatterns_ref.clock import ManualClock
-
-
-class Opaque:
-    """A value of no expected type whose repr is the same in every process (test ids must be,
-    for pytest-xdist)."""
-
-    def __repr__(self) -> str:
-        return "Opaque()"
-
+from tests.fuzz.spec import Opaque
 
 HOSTILE: tuple[Any, ...] = (
     None, True, False, math.nan, math.inf, -math.inf, 10**400, -1, -0.5, "", "x" * 10_000,

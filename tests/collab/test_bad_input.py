@@ -22,15 +22,7 @@ from designpatterns_ref.collab import (
     to_utf16,
 )
 from designpatterns_ref.collab.traces import load_trace, replay_concurrent, replay_sequential
-
-
-class Opaque:
-    """A value of no expected type whose repr is the same in every process (test ids must be,
-    for pytest-xdist)."""
-
-    def __repr__(self) -> str:
-        return "Opaque()"
-
+from tests.fuzz.spec import Opaque
 
 HOSTILE = [None, True, 1, -1, 1.5, math.nan, 10**400, "", "\ud800", [], {}, (), Opaque()]
 

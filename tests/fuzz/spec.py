@@ -32,3 +32,12 @@ class Entry:
     make: Callable[[], Any] | None = None
     snapshot: Callable[[Any], object] | None = None
     values: Sequence[Any] = field(default_factory=tuple)
+
+
+class Opaque:
+    """A hostile value of no expected type (an ``object()``) whose repr is the same in every
+    process: tests that put hostile values in their ids need it, since pytest-xdist workers
+    must collect the same ids."""
+
+    def __repr__(self) -> str:
+        return "Opaque()"

@@ -17,15 +17,7 @@ from designpatterns_ref.messaging import ChatServer, MessagingError, RedisStore,
 from designpatterns_ref.messaging.base import MAX_SEQ
 from designpatterns_ref.messaging.gateway import Gateway
 from designpatterns_ref.messaging.token import make_token, verify_token
-
-
-class Opaque:
-    """A value of no expected type whose repr is the same in every process (test ids must be,
-    for pytest-xdist)."""
-
-    def __repr__(self) -> str:
-        return "Opaque()"
-
+from tests.fuzz.spec import Opaque
 
 HOSTILE = [None, True, float("nan"), float("inf"), 10**400, -1, "", "x" * 5000, "\ud800", [], {}]
 

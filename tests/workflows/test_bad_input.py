@@ -25,15 +25,7 @@ from designpatterns_ref.workflows import (
     new_order,
     order_saga,
 )
-
-
-class Opaque:
-    """A value of no expected type whose repr is the same in every process (test ids must be,
-    for pytest-xdist)."""
-
-    def __repr__(self) -> str:
-        return "Opaque()"
-
+from tests.fuzz.spec import Opaque
 
 HOSTILE: list[Any] = [
     None,
