@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
@@ -243,3 +245,28 @@ def test_a_command_follows_a_merged_event_recorded_ahead_of_the_service_clock() 
 
 def test_the_default_clock_is_the_library_default() -> None:
     assert BedCapacity(Topology(_TIE_SPEC)).clock is system_clock
+
+
+_FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
+_name = st.text(
+    st.characters(codec="utf-8", exclude_characters="/"), min_size=1, max_size=80
+).filter(str.isprintable)
+
+
+@given(st.lists(_name, min_size=1, max_size=3), st.lists(_name, min_size=1, max_size=3))
+@example(["st_mary", "a", "1"], ["st-mary", "a", "1"])
+@example(["h" * 70, "a", "1"], ["h" * 70 + "x", "a", "1"])
+@example(["st.mary", "a"], ["st", "mary.a"])
+@example(["st-mary", "a"], ["st-mary..", "a"])
+@settings(max_examples=200)
+def test_location_ids_are_fhir_ids_and_one_to_one(a: list[str], b: list[str]) -> None:
+    paths = ["/".join(a), "/".join(b)]
+    first, second = (fhir.location_id(p) for p in paths)
+    assert _FHIR_ID.fullmatch(first) and _FHIR_ID.fullmatch(second)
+    assert (first == second) == (paths[0] == paths[1])
+
+
+def test_a_plain_path_keeps_its_readable_id() -> None:
+    assert fhir.location_id("st-mary/a/1") == "st-mary.a.1"
+    long = fhir.location_id("h" * 70 + "/a/1")
+    assert long.startswith("h" * 45 + "..") and len(long) == 63

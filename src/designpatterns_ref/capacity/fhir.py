@@ -20,6 +20,8 @@ why. :func:`bundle` wraps every Location in a ``searchset`` Bundle.
 
 from __future__ import annotations
 
+import hashlib
+import re
 from typing import Any
 
 from designpatterns_ref.capacity.base import CapacityError, check_name
@@ -40,16 +42,32 @@ OPERATIONAL_STATUS: dict[str, tuple[str, str]] = {
 }
 
 
+#: A path that is its own id, with '.' for '/': names of ASCII letters, digits and '-'.
+_SAFE = re.compile(r"[A-Za-z0-9-]+(?:/[A-Za-z0-9-]+)*")
+
+
 def _check(projection: object) -> None:
     if not isinstance(projection, CapacityProjection):
         raise CapacityError(f"projection={projection!r} must be a CapacityProjection")
 
 
 def location_id(path: str) -> str:
-    """A FHIR id (letters, digits, '-', '.') for a bed or unit path: '/' becomes '.'."""
+    """A FHIR id (1 to 64 of letters, digits, '-' and '.') for a bed or unit path, one to one.
+
+    A path whose names hold only ASCII letters, digits and '-', and that fits, keeps them, with
+    '.' for '/' (``elm/a/1`` is ``elm.a.1``). Any other path gets the first 45 characters of
+    that form (other characters as '-') then ``..`` and 16 hex digits of its SHA-256, so two
+    paths never share an id: a readable id has no ``..`` (names are never empty), and two
+    hashed ids differ unless 64-bit digests collide. Without the hash, ``st_mary`` and
+    ``st-mary``, or two names differing past the 64th character, would be one Location.
+    """
     check_name("path", path)
-    return "".join(c if c.isascii() and (c.isalnum() or c in "-.") else "-"
-                   for c in path.replace("/", "."))[:64]  # fmt: skip
+    dotted = path.replace("/", ".")
+    if len(dotted) <= 64 and _SAFE.fullmatch(path):
+        return dotted
+    readable = "".join(c if c.isascii() and (c.isalnum() or c in "-.") else "-" for c in dotted)
+    digest = hashlib.sha256(path.encode("utf-8")).hexdigest()[:16]
+    return f"{readable[:45]}..{digest}"
 
 
 def bed_location(projection: CapacityProjection, bed: str) -> dict[str, Any]:
