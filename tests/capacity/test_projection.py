@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from designpatterns_ref.capacity import (
     BedCapacity,
     BedEvent,
+    CapacityError,
     CapacityProjection,
     SQLiteEventLog,
     Topology,
@@ -102,3 +103,34 @@ def test_a_late_event_loses_to_a_later_one_on_the_same_bed() -> None:
 def test_every_level_adds_up_to_the_beds(level: str) -> None:
     p = CapacityProjection(TOPO)
     assert sum(sum(c.values()) for c in p.table(level).values()) == len(BEDS)  # type: ignore[arg-type]
+
+
+def _clashes(events: list[BedEvent]) -> bool:
+    """Does an id name two different events? (the plain definition)"""
+    return any(a.event_id == b.event_id and a != b for a in events for b in events)
+
+
+@given(st.lists(events(), max_size=30))
+@example([BedEvent("e1", "admitted", "elm/a/1"), BedEvent("e1", "discharged", "elm/a/1")])
+def test_an_id_reused_for_another_event_is_refused_everywhere(raw: list[BedEvent]) -> None:
+    p = CapacityProjection(TOPO)
+    before = (p.state(), dict(p.seen))
+    if not _clashes(raw):
+        assert p.apply_all(raw) == len(set(raw))
+        assert _counts(p) == recount(TOPO, raw)
+        return
+    with pytest.raises(CapacityError, match="already used by a different event"):
+        p.apply_all(raw)
+    assert (p.state(), dict(p.seen)) == before  # the refused batch applied nothing
+    with pytest.raises(CapacityError, match="already used by a different event"):
+        recount(TOPO, raw)
+    with pytest.raises(CapacityError, match="already used by a different event"):
+        CapacityProjection.rebuild(TOPO, raw)
+    with pytest.raises(CapacityError, match="already used by a different event"):  # one by one
+        for event in raw:
+            state = (p.state(), dict(p.seen))
+            try:
+                p.apply(event)
+            except CapacityError:
+                assert (p.state(), dict(p.seen)) == state  # refused, nothing changed
+                raise

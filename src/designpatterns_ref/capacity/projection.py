@@ -51,7 +51,7 @@ class CapacityProjection:
         self.topology = topology
         self.status: dict[str, str] = dict.fromkeys(topology.beds(), "free")
         self.keys: dict[str, tuple[float, str]] = dict.fromkeys(topology.beds(), _ZERO_KEY)
-        self.seen: set[str] = set()
+        self.seen: dict[str, BedEvent] = {}  # every event applied, by id
         self._levels = {bed: _levels(topology, bed) for bed in topology.beds()}
         self._counts: dict[tuple[str, str], dict[str, int]] = {}
         for levels in self._levels.values():
@@ -65,11 +65,16 @@ class CapacityProjection:
             self._counts.setdefault(("municipality", m), dict.fromkeys(STATUSES, 0))
 
     def apply(self, event: BedEvent) -> bool:
-        """Apply ``event``; False if its id was already applied (a duplicate)."""
+        """Apply ``event``; False if it was already applied (a duplicate). An id already
+        applied with a different event is refused with :class:`CapacityError`, as the logs
+        refuse it: keeping either one silently would make projections disagree."""
         self.topology.check_event(event)
-        if event.event_id in self.seen:
+        held = self.seen.get(event.event_id)
+        if held is not None:
+            if held != event:
+                raise _reused(held, event)
             return False
-        self.seen.add(event.event_id)
+        self.seen[event.event_id] = event
         key = event.key
         for bed, status in event.effects():
             if key <= self.keys[bed]:
@@ -85,8 +90,10 @@ class CapacityProjection:
         return True
 
     def apply_all(self, events: Iterable[BedEvent]) -> int:
-        """Apply each event (all checked first); the number that were not duplicates."""
+        """Apply each event (all checked first, id reuse included: a refused batch applies
+        nothing); the number that were not duplicates."""
         checked = _checked(self.topology, events)
+        _check_ids(checked, self.seen)
         return sum(self.apply(e) for e in checked)
 
     @classmethod
@@ -123,6 +130,23 @@ class CapacityProjection:
         return dict(self.status), {k: dict(v) for k, v in self._counts.items()}
 
 
+def _reused(held: BedEvent, event: BedEvent) -> CapacityError:
+    return CapacityError(
+        f"event_id={event.event_id!r} is already used by a different event: {held!r}, "
+        f"then {event!r}"
+    )
+
+
+def _check_ids(events: list[BedEvent], seen: dict[str, BedEvent]) -> dict[str, BedEvent]:
+    """``events`` by id, with ``seen``; :class:`CapacityError` if an id names two events."""
+    by_id = dict(seen)
+    for event in events:
+        held = by_id.setdefault(event.event_id, event)
+        if held != event:
+            raise _reused(held, event)
+    return by_id
+
+
 def _checked(topology: Topology, events: object) -> list[BedEvent]:
     if isinstance(events, str | bytes) or not isinstance(events, Iterable):
         raise CapacityError(f"events={events!r} must be an iterable of BedEvent")
@@ -135,7 +159,7 @@ def recount(
     """The oracle: counts per level by brute force (dedupe, latest event per bed, count)."""
     if not isinstance(topology, Topology):
         raise CapacityError(f"topology={topology!r} must be a Topology")
-    unique = {e.event_id: e for e in _checked(topology, events)}
+    unique = _check_ids(_checked(topology, events), {})
     status = dict.fromkeys(topology.beds(), "free")
     for bed in topology.beds():
         touching = [(e.key, s) for e in unique.values() for b, s in e.effects() if b == bed]

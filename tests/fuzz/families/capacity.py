@@ -179,19 +179,19 @@ ENTRIES = [
         "CapacityProjection.apply",
         call=lambda p, v: p.apply(v),
         make=_projection,
-        snapshot=lambda p: (p.state(), set(p.seen)),
+        snapshot=lambda p: (p.state(), dict(p.seen)),
     ),
     Entry(
         "CapacityProjection.apply_all",
         call=lambda p, v: p.apply_all(v),
         make=_projection,
-        snapshot=lambda p: (p.state(), set(p.seen)),
+        snapshot=lambda p: (p.state(), dict(p.seen)),
     ),
     Entry(
         "CapacityProjection.apply_all([ev, v])",
         call=lambda p, v: p.apply_all([BedEvent("e9", "blocked", "elm/a/2"), v]),
         make=_projection,
-        snapshot=lambda p: (p.state(), set(p.seen)),
+        snapshot=lambda p: (p.state(), dict(p.seen)),
     ),
     Entry(
         "CapacityProjection.rebuild(events=)", call=lambda _, v: CapacityProjection.rebuild(TOPO, v)
