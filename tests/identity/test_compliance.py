@@ -12,21 +12,30 @@ SITES = ["dock", "yard"]
 
 
 def _brute_gaps(claims: list[Claims], requirements, assignments, now):  # type: ignore[no-untyped-def]
+    """The plain definition: a qualification is held at ``now`` when some credential valid at
+    ``now`` (``not_before <= now < expires``) carries it unexpired."""
     out = []
     for site in sorted(requirements):
         for worker in sorted(assignments.get(site, ())):
             for qual in sorted(requirements[site]):
-                untils = [
-                    min(q.expires, c.expires)
+                windows = [
+                    (c.not_before, min(q.expires, c.expires))
                     for c in claims
                     if c.worker == worker
                     for q in c.qualifications
-                    if q.name == qual
+                    if q.name == qual and min(q.expires, c.expires) > c.not_before
                 ]
-                if not untils:
-                    out.append((worker, site, qual, "missing"))
-                elif max(untils) <= now:
-                    out.append((worker, site, qual, "expired"))
+                if any(start <= now < until for start, until in windows):
+                    continue
+                ended = [until for _, until in windows if until <= now]
+                coming = [start for start, _ in windows if start > now]
+                later = min(coming) if coming else None
+                if ended:
+                    out.append((worker, site, qual, "expired", max(ended), later))
+                elif coming:
+                    out.append((worker, site, qual, "not_yet_valid", None, later))
+                else:
+                    out.append((worker, site, qual, "missing", None, None))
     return out
 
 
@@ -35,10 +44,11 @@ def books(draw):  # type: ignore[no-untyped-def]
     claims = []
     for i in range(draw(st.integers(0, 8))):
         worker = draw(st.sampled_from(["w1", "w2", "w3"]))
-        exp = draw(st.integers(10, 100))
+        nbf = draw(st.sampled_from([0, 0, 20, 50]))  # valid at once, or from later on
+        exp = draw(st.integers(nbf + 1, 100))
         names = draw(st.lists(st.sampled_from(QUALS), unique=True, max_size=3))
         quals = tuple(Qualification(n, draw(st.integers(1, 120))) for n in names)
-        claims.append(Claims("i", f"c{i}", worker, "e", "dock", "r", 0, 0, exp, "L", i, quals))
+        claims.append(Claims("i", f"c{i}", worker, "e", "dock", "r", 0, nbf, exp, "L", i, quals))
     requirements = {
         s: set(draw(st.lists(st.sampled_from(QUALS), unique=True, max_size=2))) for s in SITES
     }
@@ -59,7 +69,10 @@ def test_gaps_equal_brute_force(book, now: int) -> None:  # type: ignore[no-unty
             cb.assign(w, site)
     for c in claims:
         cb.record(c)
-    got = [(g.worker, g.site, g.qualification, g.state) for g in cb.gaps(now)]
+    got = [
+        (g.worker, g.site, g.qualification, g.state, g.expired_at, g.valid_from)
+        for g in cb.gaps(now)
+    ]
     want = _brute_gaps(claims, {s: q for s, q in requirements.items() if q}, assignments, now)
     assert got == want
 
@@ -92,3 +105,17 @@ def test_sweeps_report_each_expiry_once_and_in_order(book, times, horizon) -> No
         ] == want_soon
         last = now
     assert seen == [x for x in everything if x[0] <= last]
+
+
+def test_a_credential_not_valid_yet_leaves_the_gap_open_until_it_is() -> None:
+    later = Claims(
+        "i", "c1", "w1", "e", "dock", "r", 0, 30, 90, "L", 0, (Qualification("forklift", 90),)
+    )
+    book = ComplianceBook()
+    book.require("dock", "forklift")
+    book.assign("w1", "dock")
+    book.record(later)
+    (gap,) = book.gaps(now=0)
+    assert (gap.state, gap.valid_from, gap.expired_at) == ("not_yet_valid", 30, None)
+    assert book.gaps(now=30) == []  # valid from not_before, inclusive, as at the gate
+    assert [g.state for g in book.gaps(now=90)] == ["expired"]

@@ -5,8 +5,9 @@ Case study: Design a Digital Worker Identity & Compliance Platform (docs/case-st
 Sites require qualifications (the loading dock needs a forklift licence), workers are assigned to
 sites, and every credential issued records what each worker holds and until when. :meth:`gaps`
 answers the compliance question at any time: every (worker, site, qualification) where the
-qualification is missing or expired. A worker's qualification counts while *some* recorded
-credential of theirs carries it unexpired, and that credential itself is unexpired.
+qualification is missing, expired or not valid yet. A worker's qualification counts while *some*
+recorded credential of theirs carries it unexpired, and that credential itself is valid: from
+its ``not_before`` (inclusive, as the gate checks it) to its expiry (exclusive).
 
 :meth:`sweep` is the daily job: everything that expired since the last sweep, and everything
 that will expire within ``horizon`` seconds, soonest first, so a compliance officer renews a
@@ -60,8 +61,9 @@ class Gap:
     worker: str
     site: str
     qualification: str
-    state: str  # "missing" (never held) or "expired"
-    expired_at: int | None = None
+    state: str  # "missing" (never held), "expired", or "not_yet_valid" (only from later on)
+    expired_at: int | None = None  # when the last window that has passed ended
+    valid_from: int | None = None  # when the next window that has not begun begins
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -82,13 +84,30 @@ class SweepReport:
     expiring: list[Expiring]
 
 
+def _gap(
+    worker: str, site: str, qual: str, windows: list[tuple[int, int]], now: float
+) -> Gap | None:
+    """The gap at ``now`` for a qualification held in ``windows``, or None if one covers it."""
+    if any(start <= now < until for start, until in windows):
+        return None
+    ended = [until for _, until in windows if until <= now]
+    coming = [start for start, _ in windows if start > now]
+    later = min(coming) if coming else None
+    if ended:
+        return Gap(worker, site, qual, "expired", max(ended), later)
+    if later is not None:
+        return Gap(worker, site, qual, "not_yet_valid", None, later)
+    return Gap(worker, site, qual, "missing")
+
+
 class ComplianceBook:
     """Site requirements, assignments and recorded credentials (not thread-safe)."""
 
     def __init__(self) -> None:
         self.requirements: dict[str, set[str]] = defaultdict(set)
         self.assignments: dict[str, set[str]] = defaultdict(set)  # site -> workers
-        self.holdings: dict[str, dict[str, int]] = defaultdict(dict)  # worker -> qual -> expiry
+        # worker -> qualification -> the windows [not_before, until) it is held in
+        self.holdings: dict[str, dict[str, list[tuple[int, int]]]] = defaultdict(dict)
         self.credentials: dict[str, Claims] = {}
         self.expiries: SortedList = SortedList()
         self.last_sweep: float | None = None
@@ -106,7 +125,8 @@ class ComplianceBook:
         self.assignments[site].add(worker)
 
     def record(self, claims: Claims) -> None:
-        """Record an issued credential; each qualification counts until the earlier expiry."""
+        """Record an issued credential; each qualification counts from the credential's
+        ``not_before`` until the earlier of the two expiries."""
         if not isinstance(claims, Claims):
             raise IdentityTypeError(f"claims={claims!r:.80} must be Claims")
         if claims.credential_id in self.credentials:
@@ -118,7 +138,8 @@ class ComplianceBook:
         )
         for q in claims.qualifications:
             until = min(q.expires, claims.expires)
-            held[q.name] = max(held.get(q.name, until), until)
+            if until > claims.not_before:  # else it expires before it starts: never held
+                held.setdefault(q.name, []).append((claims.not_before, until))
             self.expiries.add(Expiring(until, claims.worker, q.name, claims.credential_id))
 
     def gaps(self, now: float, *, site: str | None = None) -> list[Gap]:
@@ -132,11 +153,9 @@ class ComplianceBook:
             for worker in sorted(self.assignments.get(s, ())):
                 held = self.holdings.get(worker, {})
                 for qual in sorted(self.requirements.get(s, ())):
-                    until = held.get(qual)
-                    if until is None:
-                        found.append(Gap(worker, s, qual, "missing"))
-                    elif until <= moment:
-                        found.append(Gap(worker, s, qual, "expired", until))
+                    gap = _gap(worker, s, qual, held.get(qual, []), moment)
+                    if gap is not None:
+                        found.append(gap)
         return found
 
     def sweep(self, now: float, *, horizon: float = 30 * 86_400.0) -> SweepReport:
