@@ -26,6 +26,13 @@ def _config(**change: Any) -> b.Config:
     return b.Config.from_dict({**_BASE, **change}, base=_DIR)
 
 
+def _todo_state(_: object = None) -> object:
+    """The scratch project's todo file: a refused record or shrink_todo leaves it as it was."""
+    todo = _config()
+    path = todo.base / todo.todo
+    return path.read_bytes() if path.exists() else None
+
+
 def _graph() -> b.ImportGraph:
     g = b.ImportGraph({"s": "s/__init__.py", "s.a": "s/a.py", "s.b": "s/b.py"}, {"s"})
     g.add(b.Import("s.a", "s.b", 1, "module", "s/a.py"))
@@ -108,6 +115,24 @@ ENTRIES = [
     Entry("build_graph(cache=)", call=lambda _, v: b.build_graph(["shop"], [_DIR], cache=v)),
     Entry("discover(package)", call=lambda _, v: b.discover(v, [_DIR])),
     Entry("extract(source)", call=lambda _, v: b.extract(v)),
+    Entry("build(config)", call=lambda _, v: b.build(v)),
+    *(
+        Entry(f"build({arg}=)", call=lambda _, v, a=arg: b.build(_config(), **{a: v}))
+        for arg in ("use_cache", "verify_content", "jobs")
+    ),
+    *(
+        Entry(f"{name}(config)", call=lambda _, v, f=fn: f(v), snapshot=_todo_state)
+        for name, fn in (("record", b.record), ("shrink_todo", b.shrink_todo))
+    ),
+    *(
+        Entry(
+            f"{name}(use_cache=)",
+            call=lambda c, v, f=fn: f(c, use_cache=v),
+            make=_config,
+            snapshot=_todo_state,
+        )
+        for name, fn in (("record", b.record), ("shrink_todo", b.shrink_todo))
+    ),
     Entry("check(config)", call=lambda _, v: b.check(v)),
     Entry("check(use_cache=)", call=lambda _, v: b.check(_config(), use_cache=v)),
     Entry("check(use_todo=)", call=lambda _, v: b.check(_config(), use_todo=v)),
