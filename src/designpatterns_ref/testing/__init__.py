@@ -29,7 +29,7 @@ Every started server supports the failures tests need: :meth:`Server.kill` (a cr
 
 One module a concern, every public name re-exported here (import them from
 ``designpatterns_ref.testing``): :mod:`.server` (the process and port handling every server
-shares), :mod:`.redis`, :mod:`.redis_cluster` and :mod:`.postgres`.
+shares), :mod:`.redis`, :mod:`.cluster` and :mod:`.postgres`.
 
 Usage::
 
@@ -50,6 +50,7 @@ True
 
 from __future__ import annotations
 
+from designpatterns_ref.testing.cluster import RedisCluster, redis_cluster
 from designpatterns_ref.testing.postgres import PG_USER as PG_USER
 from designpatterns_ref.testing.postgres import (
     PostgresServer,
@@ -59,7 +60,6 @@ from designpatterns_ref.testing.postgres import (
 from designpatterns_ref.testing.postgres import describe_postgres as describe_postgres
 from designpatterns_ref.testing.redis import RedisServer, redis_binary, redis_server
 from designpatterns_ref.testing.redis import describe_redis as describe_redis
-from designpatterns_ref.testing.redis_cluster import RedisCluster, redis_cluster
 from designpatterns_ref.testing.server import HOST as HOST
 from designpatterns_ref.testing.server import S as S
 from designpatterns_ref.testing.server import Server, ServerUnavailable, free_port
