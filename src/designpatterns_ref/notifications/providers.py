@@ -195,6 +195,8 @@ class DedupWindow:
 
     @staticmethod
     def _check(where: str, label: str, message_id: object) -> str:
+        if isinstance(message_id, str) and message_id.isascii() and message_id:
+            return message_id  # the usual id: ASCII is valid UTF-8
         if not isinstance(message_id, str) or not message_id:
             raise NotificationError(
                 f"DedupWindow.{where}: {label}={message_id!r} must be a non-empty string"
@@ -232,10 +234,13 @@ class DedupWindow:
     def _claim(self, message_id: str, now: float) -> str:
         if message_id in self._seen:
             return "delivered"
-        if self._held(message_id, now) is not None:
-            return "busy"
-        self._claims.pop(message_id, None)
-        self._claims[message_id] = (now + self.lease, self.owner)
+        claims = self._claims
+        held = claims.get(message_id)
+        if held is not None:
+            if held[0] > now:
+                return "busy"
+            del claims[message_id]  # ran out: claimed afresh, at the end of the lease order
+        claims[message_id] = (now + self.lease, self.owner)
         return "claimed"
 
     def _confirm(self, message_id: str, now: float) -> None:
