@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import uuid
 from typing import Any
 
 import pytest
@@ -180,12 +181,25 @@ def test_a_take_at_a_time_refuses_hostile_ids_and_changes_nothing(
         assert redis_state(q) == before, words
 
 
-def test_ack_settled_leaves_another_window_to_the_caller(redis_url: str) -> None:
-    from designpatterns_ref.notifications.redis_streams import RedisDedup
+def test_ack_settled_refuses_what_is_not_a_window_and_settles_any_other(redis_url: str) -> None:
+    from designpatterns_ref.clock import ManualClock
+    from designpatterns_ref.notifications import DedupWindow
+    from designpatterns_ref.notifications.redis_streams import RedisDedup, RedisStreamQueue
 
     q, _ = redis_pair(redis_url)
     before = redis_state(q)
-    other = RedisDedup(redis_url, "bad")  # same server, another client: not one round trip
-    for dedup in (None, 1, other):
-        assert q.ack_settled([], dedup, ["m"], ["held"]) is False
+    for dedup in (None, 1, "bad", object()):
+        with pytest.raises(NotificationError, match=r"RedisStreamQueue\.ack_settled: dedup="):
+            q.ack_settled([], dedup, ["m"], ["held"])
         assert redis_state(q) == before
+    name = f"as-{uuid.uuid4().hex[:8]}"
+    q = RedisStreamQueue(redis_url, name, consumer="c")
+    other = RedisDedup(redis_url, name)  # another client: settled, then acked, in two calls
+    memory = DedupWindow(clock=ManualClock())  # any window settles the same way
+    for d in (other, memory):
+        q.put({"a": 1})
+        ((ticket, _),) = q.take(1, 0.0)
+        assert d.claim_many(["m", "n"]) == ["claimed", "claimed"]
+        q.ack_settled([ticket], d, ["m"], ["n"])
+        assert d.claim_many(["m", "n"]) == ["delivered", "claimed"]
+        assert q.pending() == 0 and len(q) == 0

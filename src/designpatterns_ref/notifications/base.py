@@ -17,9 +17,9 @@ Complexity: validation is O(size of the notification).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 from designpatterns_ref.errors import DesignPatternsError
 
@@ -27,6 +27,7 @@ __all__ = [
     "CHANNELS",
     "LANES",
     "OUTCOMES",
+    "Deliverer",
     "Device",
     "Notification",
     "NotificationError",
@@ -104,6 +105,41 @@ def check_seconds(where: str, name: str, value: object, *, high: float = MAX_TTL
     ):
         raise NotificationError(f"{where}: {name}={value!r} must be within (0, {high:g}]")
     return float(value)
+
+
+class Deliverer(Protocol):
+    """The dedup window that guards each provider call: one id at a time, or a take at a time.
+
+    One id: :meth:`claim` before the provider call (``"delivered"``: sent within the window, do
+    not send; ``"busy"``: another owner's claim is live, try after ``lease``; ``"claimed"``: it
+    is this owner's for ``lease`` seconds), :meth:`confirm` after the provider's ok (the id is
+    delivered for the window, whoever held the claim), :meth:`release` after a refusal (drops
+    this owner's claim only). These are the readable reference.
+
+    A take: :meth:`claim_many` answers as :meth:`claim` on each id in order (an id twice gets
+    ``"busy"`` the second time); :meth:`extend` renews this owner's claims, answering for each
+    id as :meth:`release` then :meth:`claim` would (``"claimed"``: still or again this owner's,
+    for a fresh lease; ``"busy"``: another owner took it since; ``"delivered"``); :meth:`settle`
+    is :meth:`confirm` on each of ``confirmed`` then :meth:`release` on each of ``released``.
+    Every method refuses a bad id (or list of ids) with :class:`NotificationError` before it
+    changes anything. :class:`~.providers.DedupWindow` (in memory) and
+    :class:`~.redis_streams.RedisDedup` both implement all of it, so the
+    :class:`~.send.Sender` runs one path on either.
+    """
+
+    lease: float
+
+    def claim(self, message_id: str) -> str: ...
+
+    def confirm(self, message_id: str) -> None: ...
+
+    def release(self, message_id: str) -> None: ...
+
+    def claim_many(self, message_ids: Sequence[str]) -> list[str]: ...
+
+    def extend(self, message_ids: Sequence[str]) -> list[str]: ...
+
+    def settle(self, confirmed: Sequence[str], released: Sequence[str]) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)

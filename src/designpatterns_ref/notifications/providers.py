@@ -18,10 +18,14 @@ reaches the phone once. A sender that dies between claim and send loses nothing:
 out after ``lease`` and the replay sends. One window stays, as in every real system: a sender
 that dies after the provider's ok and before ``confirm`` leaves a claim that runs out, and the
 replay sends that message again (at least once: losing an alert is worse than repeating one).
+The send stage works a take at a time: :meth:`DedupWindow.claim_many`, :meth:`DedupWindow.extend`
+and :meth:`DedupWindow.settle` answer as the one-id calls would, the same protocol
+(:class:`~.base.Deliverer`) as :class:`~.redis_streams.RedisDedup`; each claim has an owner, and
+:meth:`DedupWindow.another_sender` is a second sender's handle on the same window.
 The ``phone`` hook of :class:`SimulatedProvider` sees every message handed to a device, so tests
 count what actually arrived.
 
-Complexity: O(1) per message.
+Complexity: O(1) per message, O(ids) per take-at-a-time call.
 
 >>> from designpatterns_ref.clock import ManualClock
 >>> apns = SimulatedProvider("apns", rate=1000, clock=ManualClock(), seed=1)
@@ -34,13 +38,18 @@ Complexity: O(1) per message.
 ('claimed', 'busy')
 >>> d.confirm("n-1|tok-1"); d.claim("n-1|tok-1")
 'delivered'
+>>> d.claim_many(["n-2|tok-1", "n-1|tok-1", "n-2|tok-1"])
+['claimed', 'delivered', 'busy']
+>>> d.another_sender().extend(["n-2|tok-1", "n-3|tok-1"])  # another owner's claim: busy
+['busy', 'claimed']
 """
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from designpatterns_ref.clock import Clock
 from designpatterns_ref.notifications.base import (
@@ -158,54 +167,141 @@ class DedupWindow:
     """Message ids delivered in the last ``window`` seconds, and the claims of senders at work.
 
     ``claim`` before the provider call, ``confirm`` after its ok, ``release`` after a refusal;
-    ``deliver`` is claim and confirm in one step. A claim lasts ``lease`` seconds.
+    ``deliver`` is claim and confirm in one step. A claim lasts ``lease`` seconds. A take at a
+    time, :meth:`claim_many`, :meth:`extend` and :meth:`settle` do the same for many ids, with
+    the answers of :class:`~.redis_streams.RedisDedup` (the protocol is
+    :class:`~.base.Deliverer`). Each claim belongs to an owner, this handle's ``owner``:
+    :meth:`another_sender` gives a second sender its own handle on the same window, as a second
+    ``RedisDedup`` on the same prefix would be (each releases and renews only its own claims).
     """
 
-    __slots__ = ("_claims", "_seen", "clock", "lease", "window")
+    __slots__ = ("_claims", "_seen", "clock", "lease", "owner", "window")
 
     def __init__(self, window: float = 86400.0, *, clock: Clock, lease: float = 30.0) -> None:
         self.window = check_seconds("DedupWindow", "window", window)
         self.lease = check_seconds("DedupWindow", "lease", lease, high=86400.0)
         check_callable("DedupWindow", "clock", clock)
         self.clock = clock
+        self.owner = next(_OWNERS)
         self._seen: OrderedDict[str, float] = OrderedDict()  # id -> when confirmed
-        self._claims: OrderedDict[str, float] = OrderedDict()  # id -> when the lease runs out
+        # id -> (when the lease runs out, owner); in the order the leases run out
+        self._claims: OrderedDict[str, tuple[float, int]] = OrderedDict()
 
-    def _now(self, where: str, message_id: object) -> float:
+    def another_sender(self) -> DedupWindow:
+        """A handle on this same window (same deliveries, same claims) with its own owner."""
+        other = DedupWindow(self.window, clock=self.clock, lease=self.lease)
+        other._seen, other._claims = self._seen, self._claims
+        return other
+
+    @staticmethod
+    def _check(where: str, label: str, message_id: object) -> str:
+        if isinstance(message_id, str) and message_id.isascii() and message_id:
+            return message_id  # the usual id: ASCII is valid UTF-8
         if not isinstance(message_id, str) or not message_id:
             raise NotificationError(
-                f"DedupWindow.{where}: message_id={message_id!r} must be a non-empty string"
+                f"DedupWindow.{where}: {label}={message_id!r} must be a non-empty string"
             )
+        try:
+            message_id.encode("utf-8")
+        except UnicodeEncodeError:
+            raise NotificationError(
+                f"DedupWindow.{where}: {label}={message_id!r} is not valid UTF-8"
+            ) from None
+        return message_id
+
+    def _ids(self, where: str, label: str, message_ids: object) -> list[str]:
+        if not isinstance(message_ids, list | tuple):
+            raise NotificationError(
+                f"DedupWindow.{where}: {label}={message_ids!r} must be a list of ids"
+            )
+        return [self._check(where, f"{label}[{i}]", m) for i, m in enumerate(message_ids)]
+
+    def _now(self) -> float:
+        """The clock's time, after forgetting deliveries and claims that ran out."""
         now = self.clock()
         seen, claims, horizon = self._seen, self._claims, now - self.window
         while seen and next(iter(seen.values())) <= horizon:
             seen.popitem(last=False)
-        while claims and next(iter(claims.values())) <= now:
+        while claims and next(iter(claims.values()))[0] <= now:
             claims.popitem(last=False)
         return now
 
-    def claim(self, message_id: str) -> str:
-        """``"delivered"`` (within the window), ``"busy"`` (claimed by a live sender) or
-        ``"claimed"`` (yours for ``lease`` seconds: send, then confirm or release)."""
-        now = self._now("claim", message_id)
+    def _held(self, message_id: str, now: float) -> int | None:
+        """The owner of a live claim on ``message_id``, or None."""
+        held = self._claims.get(message_id)
+        return held[1] if held is not None and held[0] > now else None
+
+    def _claim(self, message_id: str, now: float) -> str:
         if message_id in self._seen:
             return "delivered"
-        if message_id in self._claims:
-            return "busy"
-        self._claims[message_id] = now + self.lease
+        claims = self._claims
+        held = claims.get(message_id)
+        if held is not None:
+            if held[0] > now:
+                return "busy"
+            del claims[message_id]  # ran out: claimed afresh, at the end of the lease order
+        claims[message_id] = (now + self.lease, self.owner)
         return "claimed"
 
-    def confirm(self, message_id: str) -> None:
-        """The provider said ok: ``message_id`` is delivered for ``window`` seconds."""
-        now = self._now("confirm", message_id)
+    def _confirm(self, message_id: str, now: float) -> None:
         self._claims.pop(message_id, None)
         self._seen.pop(message_id, None)
         self._seen[message_id] = now
 
+    def _release(self, message_id: str, now: float) -> None:
+        if self._held(message_id, now) == self.owner:
+            del self._claims[message_id]
+
+    def claim(self, message_id: str) -> str:
+        """``"delivered"`` (within the window), ``"busy"`` (claimed by a live sender) or
+        ``"claimed"`` (yours for ``lease`` seconds: send, then confirm or release)."""
+        self._check("claim", "message_id", message_id)
+        return self._claim(message_id, self._now())
+
+    def confirm(self, message_id: str) -> None:
+        """The provider said ok: ``message_id`` is delivered for ``window`` seconds."""
+        self._check("confirm", "message_id", message_id)
+        self._confirm(message_id, self._now())
+
     def release(self, message_id: str) -> None:
-        """The provider refused: drop the claim so a retry can claim again."""
-        self._now("release", message_id)
-        self._claims.pop(message_id, None)
+        """The provider refused: drop this owner's claim so a retry can claim again (never
+        another owner's claim, never a delivery)."""
+        self._check("release", "message_id", message_id)
+        self._release(message_id, self._now())
+
+    def claim_many(self, message_ids: Sequence[str]) -> list[str]:
+        """:meth:`claim` on each id in order (an id twice: ``"busy"`` the second time)."""
+        ids = self._ids("claim_many", "message_ids", message_ids)
+        now = self._now()
+        return [self._claim(i, now) for i in ids]
+
+    def extend(self, message_ids: Sequence[str]) -> list[str]:
+        """Renew this owner's claims on ``message_ids`` for another ``lease``: ``"claimed"``
+        (still or again yours: a claim that ran out and that nobody took is made afresh),
+        ``"busy"`` (another owner claimed it since) or ``"delivered"``."""
+        ids = self._ids("extend", "message_ids", message_ids)
+        now = self._now()
+        out = []
+        for i in ids:
+            if i in self._seen:
+                out.append("delivered")
+            elif self._held(i, now) not in (None, self.owner):
+                out.append("busy")
+            else:  # moved to the end: the claims stay in the order their leases run out
+                self._claims.pop(i, None)
+                self._claims[i] = (now + self.lease, self.owner)
+                out.append("claimed")
+        return out
+
+    def settle(self, confirmed: Sequence[str], released: Sequence[str]) -> None:
+        """:meth:`confirm` each of ``confirmed``, then :meth:`release` each of ``released``."""
+        sent = self._ids("settle", "confirmed", confirmed)
+        dropped = self._ids("settle", "released", released)
+        now = self._now()
+        for i in sent:
+            self._confirm(i, now)
+        for i in dropped:
+            self._release(i, now)
 
     def deliver(self, message_id: str) -> bool:
         """Claim and confirm in one step; False if delivered within the window or claimed."""
@@ -216,3 +312,6 @@ class DedupWindow:
 
     def __len__(self) -> int:
         return len(self._seen)
+
+
+_OWNERS = itertools.count(1)  # each DedupWindow handle's owner number

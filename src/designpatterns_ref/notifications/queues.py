@@ -3,10 +3,12 @@
 Case study: Design a Push Notification System (docs/case-studies/push-notifications.md)
 
 Every queue offers ``put(item, lane=, at=)``, ``take(n, now)`` (ticketed items, the ``"high"``
-lane first, only those due), ``ack(tickets)`` and ``len()``. An item taken and not acked comes
-back: at once on :meth:`MemoryQueue.restore`, after ``lease`` seconds on :class:`SQLiteQueue`
-(a crashed worker's items are served again). That is at-least-once delivery; the send stage's
-dedup window keeps a replay of a delivered message from reaching the phone again.
+lane first, only those due), ``ack(tickets)``, ``ack_settled(tickets, dedup, confirmed,
+released)`` (settle a take's dedup claims and ack it: the send stage's last step) and ``len()``.
+An item taken and not acked comes back: at once on :meth:`MemoryQueue.restore`, after ``lease``
+seconds on :class:`SQLiteQueue` (a crashed worker's items are served again). That is
+at-least-once delivery; the send stage's dedup window keeps a replay of a delivered message
+from reaching the phone again.
 
 - :class:`MemoryQueue`: deques per lane plus a heap of delayed items; O(1) put and take,
   O(log n) for a delayed item. Lost when the process ends.
@@ -31,14 +33,20 @@ import json
 import sqlite3
 from collections import deque
 from collections.abc import Hashable, Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
-from designpatterns_ref.notifications.base import LANES, NotificationError, check_seconds
+from designpatterns_ref.notifications.base import (
+    LANES,
+    Deliverer,
+    NotificationError,
+    check_seconds,
+)
 
 __all__ = [
     "MemoryQueue",
     "Queue",
     "SQLiteQueue",
+    "check_dedup",
     "check_path",
     "check_put",
     "check_take",
@@ -56,6 +64,14 @@ class Queue(Protocol):
     def take(self, n: int, now: float) -> list[tuple[Hashable, Item]]: ...
 
     def ack(self, tickets: Sequence[Hashable]) -> None: ...
+
+    def ack_settled(
+        self,
+        tickets: Sequence[Hashable],
+        dedup: Deliverer,
+        confirmed: Sequence[str],
+        released: Sequence[str],
+    ) -> None: ...
 
     def __len__(self) -> int: ...
 
@@ -87,6 +103,14 @@ def check_path(where: str, path: object) -> str:
     except UnicodeEncodeError:
         raise NotificationError(f"{where}: path={path!r} is not valid UTF-8") from None
     return path
+
+
+def check_dedup(where: str, dedup: object) -> None:
+    """Refuse anything without ``settle(confirmed, released)``: not a dedup window."""
+    if not callable(getattr(dedup, "settle", None)):
+        raise NotificationError(
+            f"{where}: dedup={dedup!r} must be a dedup window with settle(confirmed, released)"
+        )
 
 
 def check_tickets(where: str, tickets: object) -> None:
@@ -148,6 +172,23 @@ class MemoryQueue:
         flight = self.in_flight
         for t in tickets:
             flight.pop(t, None)
+
+    def ack_settled(
+        self,
+        tickets: Sequence[Hashable],
+        dedup: Deliverer,
+        confirmed: Sequence[str],
+        released: Sequence[str],
+    ) -> None:
+        """``dedup.settle(confirmed, released)``, then :meth:`ack` ``tickets``: a take's end.
+
+        Everything is checked first (the tickets here, the ids by ``settle``), so a refused
+        call settles and acks nothing.
+        """
+        check_tickets("MemoryQueue.ack_settled", tickets)
+        check_dedup("MemoryQueue.ack_settled", dedup)
+        dedup.settle(confirmed, released)
+        self.ack(tickets)
 
     def restore(self) -> int:
         """Put every taken, unacked item back at the front of its lane (a worker crashed)."""
@@ -230,12 +271,36 @@ class SQLiteQueue:
             raise
         return [(r[0], json.loads(r[1])) for r in rows]
 
+    @staticmethod
+    def _tickets(where: str, tickets: object) -> None:
+        check_tickets(where, tickets)
+        for t in cast(Sequence[object], tickets):
+            if isinstance(t, tuple):  # a row id is a number; SQLite cannot compare a tuple
+                raise NotificationError(f"{where}: ticket={t!r} is not one this queue gave out")
+
     def ack(self, tickets: Sequence[Hashable]) -> None:
         """Delete taken items for good."""
-        check_tickets("SQLiteQueue.ack", tickets)
+        self._tickets("SQLiteQueue.ack", tickets)
         with self._db:
             self._db.execute("BEGIN")
             self._db.executemany(f"DELETE FROM {self._table} WHERE id = ?", [(t,) for t in tickets])
+
+    def ack_settled(
+        self,
+        tickets: Sequence[Hashable],
+        dedup: Deliverer,
+        confirmed: Sequence[str],
+        released: Sequence[str],
+    ) -> None:
+        """``dedup.settle(confirmed, released)``, then :meth:`ack` ``tickets``: a take's end.
+
+        Everything is checked first (the tickets here, the ids by ``settle``), so a refused
+        call settles and acks nothing.
+        """
+        self._tickets("SQLiteQueue.ack_settled", tickets)
+        check_dedup("SQLiteQueue.ack_settled", dedup)
+        dedup.settle(confirmed, released)
+        self.ack(tickets)
 
     def __len__(self) -> int:
         return int(self._db.execute(f"SELECT count(*) FROM {self._table}").fetchone()[0])

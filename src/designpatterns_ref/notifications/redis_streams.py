@@ -38,8 +38,19 @@ import uuid
 from collections.abc import Hashable, Sequence
 from typing import Any, cast
 
-from designpatterns_ref.notifications.base import LANES, NotificationError, check_seconds
-from designpatterns_ref.notifications.queues import Item, check_put, check_take, check_tickets
+from designpatterns_ref.notifications.base import (
+    LANES,
+    Deliverer,
+    NotificationError,
+    check_seconds,
+)
+from designpatterns_ref.notifications.queues import (
+    Item,
+    check_dedup,
+    check_put,
+    check_take,
+    check_tickets,
+)
 from designpatterns_ref.redisclient import bounded_client
 
 __all__ = ["RedisDedup", "RedisStreamQueue"]
@@ -239,20 +250,25 @@ class RedisStreamQueue:
     def ack_settled(
         self,
         tickets: Sequence[Hashable],
-        dedup: object,
+        dedup: Deliverer,
         confirmed: Sequence[str],
         released: Sequence[str],
-    ) -> bool:
-        """Settle ``dedup``'s claims (:meth:`RedisDedup.settle`) and ack ``tickets``, in one
-        MULTI/EXEC: one round trip, and the sent marks and the ack land together.
+    ) -> None:
+        """Settle ``dedup``'s claims (``dedup.settle(confirmed, released)``) and ack ``tickets``.
 
-        Returns False, having done nothing, when ``dedup`` is not a :class:`RedisDedup` on this
-        queue's client (then the caller settles and acks in two calls).
+        When ``dedup`` is a :class:`RedisDedup` on this queue's client, both go in one
+        MULTI/EXEC: one round trip, and the sent marks and the ack land together. Any other
+        window is settled first, then the take is acked (two calls). Everything is checked
+        before anything is sent, so a refused call settles and acks nothing.
         """
-        checked = self._tickets("RedisStreamQueue.ack_settled", tickets)
+        where = "RedisStreamQueue.ack_settled"
+        checked = self._tickets(where, tickets)
         if not isinstance(dedup, RedisDedup) or dedup.r is not self.r:
-            return False
-        keys, args = dedup._settle_call("RedisStreamQueue.ack_settled", confirmed, released)
+            check_dedup(where, dedup)
+            dedup.settle(confirmed, released)
+            self.ack(checked)
+            return
+        keys, args = dedup._settle_call(where, confirmed, released)
         if not dedup._settle_loaded:  # once: EVALSHA inside MULTI cannot load it
             self.r.script_load(_SETTLE)
             dedup._settle_loaded = True
@@ -266,7 +282,6 @@ class RedisStreamQueue:
             pipe.execute()
         except NoScriptError:  # the server lost its script cache (a restart, SCRIPT FLUSH)
             dedup._settle(keys=keys, args=args)  # loads the script and runs it; the acks ran
-        return True
 
     def pending(self) -> int:
         """Messages taken by some consumer and not acked."""

@@ -14,30 +14,30 @@ A message whose id another sender has claimed and not yet confirmed (``"busy"``)
 queue, due when that claim's lease runs out, with its attempts unchanged (a "retry" receipt).
 
 The order is claim, send, confirm (or release after a refusal), a take at a time: the ids of
-every message of the take are claimed together (``dedup.claim_many`` when the window has it: one
-round trip on Redis), the claimed ones are sent, then every confirm and release happen together
-(``dedup.settle``), with the ack in the same round trip when the queue offers ``ack_settled``.
-An id twice in one take is claimed once: its second copy is ``"busy"``, and becomes a duplicate
-once the first copy is delivered (else it waits for the lease like any busy message). The take
-is acked with the settle and its receipts are recorded after it, so a crash before that replays
-the whole take: a replay of a confirmed message is a duplicate and never reaches the provider;
-a crash between the claims and the sends leaves claims that run out after the lease, and the
+every message of the take are claimed together (``dedup.claim_many``: one round trip on Redis),
+the claimed ones are sent, then every confirm and release happen together with the take's ack
+(``outgoing.ack_settled``, which calls ``dedup.settle``: one round trip when both are on the
+same Redis client). Every dedup window (:class:`~.base.Deliverer`) and every queue has these
+calls, so the in-memory pipeline and the Redis worker processes run this one path. An id twice
+in one take is claimed once: its second copy is ``"busy"``, and becomes a duplicate once the
+first copy is delivered (else it waits for the lease like any busy message). The take is acked
+with the settle and its receipts are recorded after it, so a crash before that replays the
+whole take: a replay of a confirmed message is a duplicate and never reaches the provider; a
+crash between the claims and the sends leaves claims that run out after the lease, and the
 replay sends (nothing lost); a crash between a provider's ok and the settle also ends in a
 replay that sends again: the one window where the phone sees a message twice (at least once,
 never lost). Settling a take at a time widens that window from one message to every message of
-the take the provider had taken before the crash (at most the take's size). The same class runs
-in the in-memory pipeline and in Redis worker processes.
+the take the provider had taken before the crash (at most the take's size).
 
-A take may take longer to send than the claims' lease. When the window offers
-``extend(ids)`` (:class:`~.redis_streams.RedisDedup`, whose leases run in real time), the
-sender looks at a monotonic clock before each message, and once more than half the lease has
-passed since the claims were made or last renewed, renews in one call the claims it still needs
-(those of the messages sent and of those still to send); a message still to send whose claim
-was lost meanwhile gets the renewal's answer as a fresh claim would. Every claim of the take then
-stays live until the settle, and the promise above holds, as long as each provider call takes
-less than half the lease minus one round trip to the window. A window without ``extend``
-(:class:`~.providers.DedupWindow`, timed by its own clock in one process) is not renewed: there
-the whole take must fit in the lease.
+A take may take longer to send than the claims' lease. The sender looks at a monotonic clock
+before each message, and once more than half the lease has passed since the claims were made
+or last renewed, renews in one call (``dedup.extend``) the claims it still needs (those of the
+messages sent and of those still to send); a message still to send whose claim was lost
+meanwhile gets the renewal's answer as a fresh claim would. Every claim of the take then stays
+live until the settle, and the promise above holds, as long as each provider call takes less
+than half the lease minus one round trip to the window. (A :class:`~.providers.DedupWindow` on
+a simulated clock is renewed after real seconds too, which only restarts its claims' leases at
+the simulated now.)
 
 Complexity: O(1) per message; two dedup calls per take, plus one per half lease of sending.
 
@@ -50,11 +50,12 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Hashable, Mapping
-from typing import Any, Protocol
+from typing import Any
 
 from designpatterns_ref.clock import Clock
 from designpatterns_ref.notifications.base import (
     CHANNELS,
+    Deliverer,
     NotificationError,
     Receipt,
     check_callable,
@@ -65,26 +66,6 @@ from designpatterns_ref.notifications.providers import SimulatedProvider
 from designpatterns_ref.notifications.queues import Queue
 
 __all__ = ["Deliverer", "Sender", "backoff"]
-
-
-class Deliverer(Protocol):
-    """The dedup window: claim an id before the provider call, confirm or release it after.
-
-    A window may also offer ``claim_many(ids) -> list[str]`` (the answers of ``claim`` on each id
-    in order) and ``settle(confirmed, released)`` (every confirm, then every release); the
-    :class:`Sender` uses them when present, one call per take instead of one per message. A
-    window whose leases run in real time may offer ``extend(ids) -> list[str]`` (renew this
-    window's claims on ``ids``; answers as ``claim``'s, a claim still held counting as
-    ``"claimed"``): the sender calls it when a take has outlasted half the lease.
-    """
-
-    lease: float
-
-    def claim(self, message_id: str) -> str: ...
-
-    def confirm(self, message_id: str) -> None: ...
-
-    def release(self, message_id: str) -> None: ...
 
 
 def backoff(attempt: int, *, base: float, cap: float, draw: float) -> float:
@@ -130,15 +111,20 @@ class Sender:
                 raise NotificationError(
                     f"{where}: providers[{ch!r}]={prov!r} must have attempt(token, body)"
                 )
-        for method in ("claim", "confirm", "release"):
+        for method in ("claim_many", "extend", "settle"):
             if not callable(getattr(dedup, method, None)):
                 raise NotificationError(
-                    f"{where}: dedup={dedup!r} must have claim, confirm and release"
+                    f"{where}: dedup={dedup!r} must be a dedup window with claim_many, extend "
+                    "and settle"
                 )
         check_seconds(where, "dedup.lease", getattr(dedup, "lease", None), high=86400.0)
         for label, queue in (("outgoing", outgoing), ("dead", dead)):
-            if not all(callable(getattr(queue, a, None)) for a in ("put", "take", "ack")):
-                raise NotificationError(f"{where}: {label}={queue!r} must be a queue")
+            methods = ("put", "take", "ack", "ack_settled")
+            if not all(callable(getattr(queue, a, None)) for a in methods):
+                raise NotificationError(
+                    f"{where}: {label}={queue!r} must be a queue with put, take, ack and "
+                    "ack_settled"
+                )
         check_callable(where, "clock", clock)
         check_callable(where, "record", record)
         check_callable(where, "on_invalid", on_invalid)
@@ -179,19 +165,18 @@ class Sender:
             else:
                 early.append(None)
         live = [m["id"] for m, e in zip(msgs, early, strict=True) if e is None]
-        extend = getattr(self.dedup, "extend", None)
         renew_after = self.dedup.lease / 2
         claimed_at = time.monotonic()  # before the claims are sent: the leases start later
-        claims = self._claim_all(live)
+        claims = self.dedup.claim_many(live)
         k = 0  # the index in ``live``/``claims`` of the next message that needs the window
         confirmed: list[str] = []
         released: list[str] = []
         sent: set[str] = set()  # ids delivered by this take
         receipts: list[Receipt] = []
         for m, status in zip(msgs, early, strict=True):
-            if extend is not None and time.monotonic() - claimed_at > renew_after:
+            if time.monotonic() - claimed_at > renew_after:
                 claimed_at = time.monotonic()
-                self._renew(extend, live, claims, k, confirmed)
+                self._renew(live, claims, k, confirmed)
             attempts = m["a"] + 1
             if status is None:
                 claim = claims[k]
@@ -211,54 +196,17 @@ class Sender:
                         released.append(m["id"])
                         status = self._refused(m, answer, attempts, now)
             receipts.append(Receipt(m["key"], m["user"], m["tok"], m["ch"], status, now, attempts))
-        self._settle(confirmed, released, tickets)
+        self.outgoing.ack_settled(tickets, self.dedup, confirmed, released)
         for r in receipts:  # the fates are final once settled: a crash before replays the take
             self.record(r)
 
-    def _claim_all(self, ids: list[str]) -> list[str]:
-        """The window's answer for each id, in order, in one call when it can."""
-        if not ids:
-            return []
-        claim_many = getattr(self.dedup, "claim_many", None)
-        if claim_many is not None:
-            return list(claim_many(ids))
-        return [self.dedup.claim(i) for i in ids]
-
-    @staticmethod
-    def _renew(
-        extend: Callable[[list[str]], list[str]],
-        live: list[str],
-        claims: list[str],
-        k: int,
-        confirmed: list[str],
-    ) -> None:
+    def _renew(self, live: list[str], claims: list[str], k: int, confirmed: list[str]) -> None:
         """Renew the claims still needed (those sent and those still to send), in one call; a
         message still to send whose claim was lost gets the new answer, as a fresh claim would."""
         ahead = [j for j in range(k, len(claims)) if claims[j] == "claimed"]
-        answers = extend([*confirmed, *(live[j] for j in ahead)])
+        answers = self.dedup.extend([*confirmed, *(live[j] for j in ahead)])
         for j, answer in zip(ahead, answers[len(confirmed) :], strict=True):
             claims[j] = answer
-
-    def _settle(self, confirmed: list[str], released: list[str], tickets: list[Hashable]) -> None:
-        """Confirm, release and ack: one call when the queue and the window can do it together."""
-        ack_settled = getattr(self.outgoing, "ack_settled", None)
-        if (
-            tickets
-            and ack_settled is not None
-            and ack_settled(tickets, self.dedup, confirmed, released)
-        ):
-            return
-        settle = getattr(self.dedup, "settle", None)
-        if settle is not None:
-            if confirmed or released:
-                settle(confirmed, released)
-        else:
-            for i in confirmed:
-                self.dedup.confirm(i)
-            for i in released:
-                self.dedup.release(i)
-        if tickets:
-            self.outgoing.ack(tickets)
 
     def _refused(self, m: dict[str, Any], answer: str, attempts: int, now: float) -> str:
         """The fate of a message the provider did not take."""

@@ -1,6 +1,6 @@
 """notifications: the pipeline's accept and directory, templates, quiet hours, providers and
-``default_providers``, the dedup window, the ``Sender``, the queues (memory, SQLite), the outbox
-and the backoff formula.
+``default_providers``, the dedup window (its one-id and whole-take calls), the ``Sender``, the
+queues (memory, SQLite, with their ``ack_settled``), the outbox and the backoff formula.
 
 ``RedisStreamQueue`` and ``RedisDedup`` run against a throwaway server (``helpers.redis_url``):
 the queue's calls, its ``ack_settled`` and the dedup's one-id and whole-take calls. Not
@@ -90,6 +90,13 @@ def _dedup_state(d: nt.DedupWindow) -> object:
     return (sorted(d._seen.items()), sorted(d._claims.items()))
 
 
+def _held_window() -> nt.DedupWindow:
+    d = nt.DedupWindow(clock=ManualClock())
+    d.claim("held")
+    d.deliver("sent")
+    return d
+
+
 def _accept_with(field: str) -> Entry:
     return Entry(
         f"Pipeline.accept(Notification({field}=))",
@@ -127,6 +134,37 @@ def _sqlq() -> nt.SQLiteQueue:
     q = nt.SQLiteQueue(_tmp("q.db"))
     q.put({"a": 1})
     return q
+
+
+def _ack_settled_entries(label: str, make_queue: Any) -> list[Entry]:
+    """``ack_settled`` of a queue holding one taken item, with an in-memory window."""
+
+    def make() -> tuple[Any, nt.DedupWindow]:
+        q = make_queue()
+        q.take(1, 0.0)
+        d = nt.DedupWindow(clock=ManualClock())
+        d.claim("held")
+        d.deliver("sent")
+        return q, d
+
+    def snap(qd: tuple[Any, nt.DedupWindow]) -> object:
+        return len(qd[0]), getattr(qd[0], "in_flight", None), _dedup_state(qd[1])
+
+    return [
+        *per_argument(
+            f"{label}.ack_settled",
+            lambda qd, **kw: qd[0].ack_settled(dedup=qd[1], **kw),
+            {"tickets": [], "confirmed": ["m1"], "released": ["held"]},
+            make=make,
+            snapshot=snap,
+        ),
+        Entry(
+            f"{label}.ack_settled(dedup=)",
+            make=make,
+            snapshot=snap,
+            call=lambda qd, v: qd[0].ack_settled([], v, ["m1"], []),
+        ),
+    ]
 
 
 _names = itertools.count()
@@ -329,11 +367,18 @@ ENTRIES: list[Entry] = [
     *(
         Entry(
             f"DedupWindow.{method}",
-            make=lambda: nt.DedupWindow(clock=ManualClock()),
+            make=_held_window,
             snapshot=_dedup_state,
             call=lambda d, v, m=method: getattr(d, m)(v),
         )
-        for method in ("deliver", "claim", "confirm", "release")
+        for method in ("deliver", "claim", "confirm", "release", "claim_many", "extend")
+    ),
+    *per_argument(
+        "DedupWindow.settle",
+        lambda d, **kw: d.settle(**kw),
+        {"confirmed": ["m1", "m2"], "released": ["held"]},
+        make=_held_window,
+        snapshot=_dedup_state,
     ),
     *per_argument(
         "backoff",
@@ -342,6 +387,8 @@ ENTRIES: list[Entry] = [
     ),
     *_queue_entries("MemoryQueue", _memq),
     *_queue_entries("SQLiteQueue", _sqlq),
+    *_ack_settled_entries("MemoryQueue", _memq),
+    *_ack_settled_entries("SQLiteQueue", _sqlq),
     *_redis_entries(),
     *per_argument(
         "SQLiteQueue",
