@@ -143,7 +143,8 @@ class BookingStrategy(Protocol):
         ...
 
     def cancel(self, booking_id: int) -> None:
-        """Give the booking's rooms back."""
+        """Give the booking's rooms back, once; cancelling it again (even concurrently)
+        raises :class:`BookingError` and gives nothing back."""
         ...
 
     def availability(self, hotel: str, room_type: str, check_in: date, check_out: date) -> int:
