@@ -9,7 +9,8 @@ interface, ``book(stay) -> Booking``, ``cancel(booking_id)``, ``availability(...
 student races them against each other on the same inventory and counts who oversells.
 
 Bad input raises :class:`BookingError` naming the field; a stay that cannot be had raises
-:class:`SoldOut`. Nights are ISO dates; a stay spans at most :data:`MAX_NIGHTS` nights.
+:class:`SoldOut`. Nights are ``datetime.date`` days (a datetime is refused); a stay spans at
+most :data:`MAX_NIGHTS` nights.
 
 Complexity: validation is O(nights).
 
