@@ -6,11 +6,15 @@ again here on both engines (SQLite and the real PostgreSQL) with every hostile v
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from designpatterns_ref import booking as bk
 from designpatterns_ref.booking.race import race, random_stays, sold_per_night
@@ -198,3 +202,87 @@ def test_the_store_helpers_check_their_arguments(make_store: Callable[[], Any]) 
     assert store.night("2026-06-01") == store.night(D1) == D1
     public = {n for n in dir(store) if not n.startswith("_")}
     assert not public & {"param", "sql", "conn"}
+
+
+#: Dates a calendar-unaware check lets through: a datetime (a ``date`` subclass) and the last
+#: days of the calendar, where ``first + nights`` has no date.
+AWKWARD_FIRSTS: list[tuple[object, int]] = [
+    (datetime(2026, 6, 1, 12, 0), 2),
+    (datetime(2026, 6, 1), 1),  # midnight is still a datetime
+    (date.max, 1),  # the stay on the last night would check out past the calendar
+    (date(9999, 12, 31), 2),
+    (date(9999, 12, 30), 2),
+    (date(9999, 12, 1), 3660),
+]
+
+
+def _fits(first: object, nights: int) -> bool:
+    """The oracle: a plain date whose last stay's check-out, ``first + nights``, has a date."""
+    return type(first) is date and (date.max - first).days >= nights
+
+
+@pytest.mark.parametrize(("first", "nights"), AWKWARD_FIRSTS, ids=repr)
+def test_add_inventory_refuses_datetimes_and_the_calendar_end(
+    make_store: Callable[[], Any], first: object, nights: int
+) -> None:
+    store = _hotel(make_store())
+    before = _tables(store)
+    with pytest.raises(bk.BookingError, match="first=") as refused:
+        store.add_inventory("h2", "double", first, nights, total=1)
+    assert repr(first) in str(refused.value)
+    assert _tables(store) == before
+    store.add_inventory("h2", "double", date(9999, 12, 30), 1, total=1)  # the last stay that fits
+    hotel = bk.PessimisticBooking(store)
+    assert hotel.book(bk.Stay("h2", "double", date(9999, 12, 30), date.max)).id > 0
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    first=st.dates(min_value=date(9990, 1, 1)) | st.dates() | st.datetimes(),
+    nights=st.integers(1, 3660),
+)
+@example(first=date(9999, 12, 31), nights=2)
+@example(first=datetime(2026, 3, 1, 12, 0), nights=2)
+@example(first=date(9999, 12, 30), nights=1)
+@example(first=date(9999, 12, 30), nights=2)
+def test_add_inventory_writes_exactly_the_nights_or_nothing(first: date, nights: int) -> None:
+    """Accepted iff the oracle says the nights fit; then exactly ``first .. first + nights - 1``
+    as dates, else BookingError naming ``first`` and nothing written (SQLite keeps any text)."""
+    store = bk.SQLiteStore(Path(tempfile.mkdtemp(prefix="dpref-inv-")) / "h.db")
+    try:
+        if _fits(first, nights):
+            store.add_inventory("h1", "double", first, nights, total=1, numbered=False)
+            got = [store.night(n) for (n,) in store.query("SELECT night FROM inventory "
+                                                         "ORDER BY night")]  # fmt: skip
+            assert got == [first + timedelta(days=i) for i in range(nights)]
+        else:
+            with pytest.raises(bk.BookingError, match="first="):
+                store.add_inventory("h1", "double", first, nights, total=1, numbered=False)
+            assert store.query("SELECT count(*) FROM inventory") == [(0,)]
+    finally:
+        store.close()
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    first=st.dates(min_value=date(9999, 10, 1)) | st.datetimes(),
+    nights=st.integers(1, 60),
+)
+@example(first=date(9999, 12, 31), nights=3)
+@example(first=date(9999, 12, 29), nights=2)
+def test_random_stays_refuses_datetimes_and_the_calendar_end(first: date, nights: int) -> None:
+    if _fits(first, nights):
+        stays = random_stays(20, first=first, nights=nights)
+        assert all(first <= s.check_in < s.check_out <= first + timedelta(nights) for s in stays)
+    else:
+        with pytest.raises(bk.BookingError, match="first="):
+            random_stays(20, first=first, nights=nights)
+
+
+def test_the_search_index_refuses_a_datetime_night() -> None:
+    index = bk.AvailabilityIndex()
+    index.add_hotel("h1", "oslo", 59.9, 10.7)
+    before = state_of(index)
+    with pytest.raises(bk.BookingError, match="night="):
+        index.set_free("h1", "double", datetime(2026, 6, 1, 12), 2)
+    assert state_of(index) == before

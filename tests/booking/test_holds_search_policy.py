@@ -7,7 +7,6 @@ import contextlib
 import itertools
 import math
 import random
-import threading
 from collections.abc import Callable
 from datetime import date, timedelta
 
@@ -17,6 +16,7 @@ from hypothesis import strategies as st
 
 from designpatterns_ref.booking import (
     AvailabilityIndex,
+    Booking,
     BookingError,
     BookingStore,
     ConstraintBooking,
@@ -55,35 +55,62 @@ def test_a_hold_expires_and_gives_its_rooms_back(make_store: Callable[[], Bookin
     assert store.query("SELECT count(*) FROM payments") == [(0,)]
 
 
-def test_confirm_is_idempotent_and_converts_once(make_store: Callable[[], BookingStore]) -> None:
+def test_confirm_is_idempotent_and_converts_once(
+    make_store: Callable[[], BookingStore],
+    at_once: Callable[[BookingStore, int, Callable[[int], object]], list[object]],
+) -> None:
+    """Six confirms of one hold at once, three per key (a client's retries racing its first
+    try, and another payment): one booking, one charge; every caller with the winning key gets
+    that booking, every caller with the other key SoldOut."""
     store = make_store()
-    store.add_inventory("h1", "double", FIRST, 3, total=1)
+    store.add_inventory("h1", "double", FIRST, 3, total=8)
     holds = Holds(store, ttl=300, clock=ManualClock())
-    hold = holds.hold(stay())
-    results: list[object] = []
+    for trial in range(6):
+        hold = holds.hold(stay())
+        keys = [f"a{trial}", f"b{trial}"] * 3
+        results = at_once(store, 6, lambda i, h=hold, k=keys: holds.confirm(h, k[i], amount=500))
+        assert store.query("SELECT count(*) FROM payments WHERE hold_id = ?", (hold,)) == [(1,)]
+        (winner, booking_id), *_ = store.query(
+            "SELECT idempotency_key, booking_id FROM payments WHERE hold_id = ?", (hold,)
+        )
+        for key, result in zip(keys, results, strict=True):
+            if key == winner:  # the same key again returns the same booking
+                assert isinstance(result, Booking) and result.id == booking_id, (key, result)
+            else:
+                assert str(result).startswith("SoldOut: hold"), (key, result)
+        assert holds.confirm(hold, winner, amount=500).id == booking_id  # a later retry too
+        with pytest.raises(BookingError, match="another payment"):
+            holds.confirm(hold, winner, amount=999)
+    assert store.query("SELECT count(*) FROM bookings") == [(6,)]
+    assert store.query("SELECT count(*) FROM payments") == [(6,)]  # one charge per hold
+    assert store.query("SELECT booked FROM inventory ORDER BY night") == [(6,), (6,), (0,)]
 
-    def pay(key: str) -> None:
-        try:
-            results.append(holds.confirm(hold, key, amount=500).id)
-        except (SoldOut, BookingError) as exc:
-            results.append(type(exc).__name__)
-        finally:
-            store.close()
 
-    threads = [threading.Thread(target=pay, args=(k,)) for k in ["k1"] * 6 + ["k2"] * 6]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    ids = {r for r in results if isinstance(r, int)}
-    assert len(ids) == 1  # one booking, whichever key won
-    assert store.query("SELECT count(*) FROM bookings") == [(1,)]
-    assert store.query("SELECT count(*) FROM payments") == [(1,)]  # one charge
-    (winner,) = store.query("SELECT idempotency_key FROM payments")[0]
-    assert holds.confirm(hold, winner, amount=500).id in ids  # a retry: same booking
-    with pytest.raises(BookingError, match="another payment"):
-        holds.confirm(hold, winner, amount=999)
-    assert store.query("SELECT count(*) FROM payments") == [(1,)]
+def test_one_key_for_two_holds_at_once_pays_once(
+    make_store: Callable[[], BookingStore],
+    at_once: Callable[[BookingStore, int, Callable[[int], object]], list[object]],
+) -> None:
+    """A key reused for another hold at the same moment: one payment, and the other confirm is
+    refused with BookingError (not the driver's unique violation), its hold still held."""
+    store = make_store()
+    store.add_inventory("h1", "double", FIRST, 3, total=10)
+    holds = Holds(store, ttl=300, clock=ManualClock())
+    for trial in range(5):
+        pair = [holds.hold(stay()), holds.hold(stay())]
+        key = f"shared-{trial}"
+        results = at_once(store, 2, lambda i, p=pair, k=key: holds.confirm(p[i], k, amount=5))
+        assert store.query("SELECT count(*) FROM payments WHERE idempotency_key = ?", (key,)) == [
+            (1,)
+        ]
+        (paid_hold,) = store.query("SELECT hold_id FROM payments WHERE idempotency_key = ?",
+                                   (key,))[0]  # fmt: skip
+        for hold, result in zip(pair, results, strict=True):
+            if hold == paid_hold:
+                assert isinstance(result, Booking), result
+            else:
+                refused = f"BookingError: idempotency_key={key!r} was used for another payment"
+                assert result == refused
+                assert store.query("SELECT status FROM holds WHERE id = ?", (hold,)) == [("held",)]
 
 
 def test_cancel_gives_rooms_back_for_every_strategy(make_store: Callable[[], BookingStore]) -> None:

@@ -19,6 +19,7 @@ from designpatterns_ref.booking import (
     Booking,
     BookingStore,
     ConstraintBooking,
+    Holds,
     NaiveBooking,
     OptimisticBooking,
     PessimisticBooking,
@@ -161,3 +162,44 @@ def test_bookers_in_8_processes(make_store: Callable[[], BookingStore]) -> None:
     sold = sold_per_night(store)
     assert max(sold.values()) <= TOTAL
     assert sum(counts) == store.query("SELECT count(*) FROM bookings")[0][0]
+
+
+CANCELLERS: dict[str, Callable[[BookingStore], Any]] = {
+    **STRATEGIES,
+    "naive": NaiveBooking,
+    "holds": lambda s: Holds(s, ttl=600),
+}
+
+
+AtOnce = Callable[[BookingStore, int, Callable[[int], object]], list[object]]
+
+
+@pytest.mark.parametrize("name", sorted(CANCELLERS))
+def test_concurrent_cancels_of_one_booking_give_its_rooms_back_once(
+    make_store: Callable[[], BookingStore], at_once: AtOnce, name: str
+) -> None:
+    """Four threads cancel the same booking at once: one cancels, three hear "already
+    cancelled", and the rooms come back exactly once (inventory, per-room rows and listeners)."""
+    store = make_store()
+    store.add_inventory("h1", "double", FIRST, 3, total=2)
+    strategy = CANCELLERS[name](store)
+    changes: list[int] = []
+    strategy.listeners.append(lambda hotel, room_type, nights, delta: changes.append(delta))
+    stay = Stay("h1", "double", FIRST, FIRST + timedelta(days=2), rooms=2)
+    for _ in range(8):
+        booking = strategy.book(stay)
+        changes.clear()
+        outcomes = at_once(store, 4, lambda i, b=booking.id: strategy.cancel(b))
+        refused = f"BookingError: booking_id={booking.id} is already cancelled"
+        assert sorted(map(str, outcomes)) == sorted(["None", *[refused] * 3])
+        assert changes == [-2]  # the search index hears of the rooms once
+        assert store.query("SELECT night, booked FROM inventory ORDER BY night") == [
+            (n, 0) for (n,) in store.query("SELECT night FROM inventory ORDER BY night")
+        ]
+        assert strategy.availability("h1", "double", FIRST, FIRST + timedelta(days=3)) == 2
+        assert store.query("SELECT status FROM bookings WHERE id = ?", (booking.id,)) == [
+            ("cancelled",)
+        ]
+    assert strategy.book(stay).stay == stay  # the two rooms sell once more, and then no more
+    with pytest.raises(SoldOut):
+        strategy.book(Stay("h1", "double", FIRST, FIRST + timedelta(days=1)))

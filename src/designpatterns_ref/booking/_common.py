@@ -64,11 +64,23 @@ class StrategyBase:
                     rooms, guest)  # fmt: skip
 
     def cancel(self, booking_id: int) -> None:
-        """Give the booking's rooms back on every night."""
+        """Give the booking's rooms back on every night, once.
+
+        A booking cancels once: cancelling it again, even at the same moment from another
+        connection, raises :class:`BookingError` ("already cancelled") and gives nothing back.
+        The status changes only from ``'booked'`` (``UPDATE ... WHERE status = 'booked'``), and
+        the rooms are released only by the cancel whose update changed the row: on PostgreSQL
+        at READ COMMITTED a concurrent cancel waits for that row and then finds it cancelled.
+        """
         with self.store.transaction() as tx:
             stay = self._load(tx, booking_id)
+            tx(
+                "UPDATE bookings SET status = 'cancelled' WHERE id = ? AND status = 'booked'",
+                (booking_id,),
+            )
+            if tx.rowcount != 1:  # a concurrent cancel committed after our read
+                raise BookingError(f"booking_id={booking_id} is already cancelled")
             self._release(tx, booking_id, stay)
-            tx("UPDATE bookings SET status = 'cancelled' WHERE id = ?", (booking_id,))
         self._notify(stay, -stay.rooms)
 
     def _release(self, tx: Tx, booking_id: int, stay: Stay) -> None:

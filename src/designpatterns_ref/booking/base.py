@@ -9,7 +9,8 @@ interface, ``book(stay) -> Booking``, ``cancel(booking_id)``, ``availability(...
 student races them against each other on the same inventory and counts who oversells.
 
 Bad input raises :class:`BookingError` naming the field; a stay that cannot be had raises
-:class:`SoldOut`. Nights are ISO dates; a stay spans at most :data:`MAX_NIGHTS` nights.
+:class:`SoldOut`. Nights are ``datetime.date`` days (a datetime is refused); a stay spans at
+most :data:`MAX_NIGHTS` nights.
 
 Complexity: validation is O(nights).
 
@@ -26,7 +27,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Protocol, runtime_checkable
 
 from designpatterns_ref.errors import DesignPatternsError
@@ -80,6 +81,22 @@ def check_number(value: object, name: str, low: float, high: float) -> float:
     return value
 
 
+def check_day(value: object, name: str) -> date:
+    """A ``datetime.date``: a datetime (a ``date`` subclass with a time of day) is refused."""
+    if not isinstance(value, date) or isinstance(value, datetime):
+        raise BookingError(f"{name}={value!r:.80} must be a datetime.date (a day, not a datetime)")
+    return value
+
+
+def check_nights_fit(first: date, nights: int) -> None:
+    """``nights`` nights from ``first`` end with a check-out the calendar has (``date.max``)."""
+    if (date.max - first).days < nights:
+        raise BookingError(
+            f"first={first!r} and nights={nights} run past the calendar: the last stay checks "
+            f"out on first + nights, which must be at most {date.max}"
+        )
+
+
 def check_count(value: object, name: str, low: int = 1, high: int = MAX_ROOMS) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
         raise BookingError(f"{name}={value!r} must be an int in [{low}, {high}]")
@@ -102,10 +119,8 @@ class Stay:
         check_name(self.room_type, "room_type")
         check_name(self.guest, "guest")
         check_count(self.rooms, "rooms")
-        for name in ("check_in", "check_out"):
-            value = getattr(self, name)
-            if not isinstance(value, date) or hasattr(value, "hour"):
-                raise BookingError(f"{name}={value!r} must be a datetime.date")
+        check_day(self.check_in, "check_in")
+        check_day(self.check_out, "check_out")
         if self.check_out <= self.check_in:
             raise BookingError(f"check_out={self.check_out} must be after check_in={self.check_in}")
         if (self.check_out - self.check_in).days > MAX_NIGHTS:
@@ -143,7 +158,8 @@ class BookingStrategy(Protocol):
         ...
 
     def cancel(self, booking_id: int) -> None:
-        """Give the booking's rooms back."""
+        """Give the booking's rooms back, once; cancelling it again (even concurrently)
+        raises :class:`BookingError` and gives nothing back."""
         ...
 
     def availability(self, hotel: str, room_type: str, check_in: date, check_out: date) -> int:

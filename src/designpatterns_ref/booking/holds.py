@@ -12,7 +12,9 @@ nothing more; a different key for an already converted hold is refused. :meth:`H
 (also run lazily by every call) gives expired holds' rooms back.
 
 The guarantees, tested with concurrent and repeated confirms: a hold converts at most once; a
-key maps to at most one payment; an expired hold's rooms return to the inventory exactly once.
+key maps to at most one payment; every confirm with the paying key, including a retry racing the
+first try, returns that one booking; an expired hold's rooms return to the inventory exactly
+once.
 
 Complexity: O(nights) per hold, confirm or expiry.
 
@@ -107,39 +109,75 @@ class Holds(StrategyBase):
                     self.store.night(check_out), int(rooms), str(guest))  # type: ignore[call-overload]  # fmt: skip
 
     def confirm(self, hold_id: int, idempotency_key: str, *, amount: int) -> Booking:
-        """Pay for a live hold and book it; the same key again returns the same booking."""
+        """Pay for a live hold and book it; the same key again returns the same booking.
+
+        The same key, hold and amount always get the one booking, also when a retry races its
+        first try: the loser of the race, finding the hold converted, re-reads the payment and
+        returns that booking if the payment is this key's. A different key for a converted hold
+        gets :class:`SoldOut`; the same key with another hold or amount :class:`BookingError`,
+        also when both confirms run at once (the payments' primary key decides, and the
+        refused confirm's hold stays held).
+        """
         if not isinstance(hold_id, int) or isinstance(hold_id, bool) or not 0 < hold_id < 2**63:
             raise BookingError(f"hold_id={hold_id!r} must be a positive int")
         check_name(idempotency_key, "idempotency_key")
         if not isinstance(amount, int) or isinstance(amount, bool) or not 0 <= amount < 2**53:
             raise BookingError(f"amount={amount!r} must be an int of minor units in [0, 2**53)")
         now = self._now()
+        try:
+            return self._convert(hold_id, idempotency_key, amount, now)
+        except self.store.integrity_errors:
+            # payments' primary key: a concurrent confirm of another hold took this key first
+            # (ours rolled back, the hold is still held); the payment now in place decides
+            with self.store.transaction(write=False) as tx:
+                done = self._paid(tx, hold_id, idempotency_key, amount)
+            if done is None:  # pragma: no cover - the key's payment is committed by now
+                raise
+            return done
+
+    def _convert(self, hold_id: int, idempotency_key: str, amount: int, now: float) -> Booking:
         with self.store.transaction() as tx:
-            paid = tx("SELECT hold_id, booking_id, amount FROM payments WHERE idempotency_key = ?",
-                      (idempotency_key,))  # fmt: skip
-            if paid:
-                if paid[0][0] != hold_id or paid[0][2] != amount:
-                    raise BookingError(
-                        f"idempotency_key={idempotency_key!r} was used for another payment"
-                    )
-                return self._booking(tx, int(paid[0][1]))
+            done = self._paid(tx, hold_id, idempotency_key, amount)
+            if done is not None:
+                return done
             rows = tx("SELECT hotel, room_type, check_in, check_out, rooms, guest, expires_at, "
                       "status FROM holds WHERE id = ?", (hold_id,))  # fmt: skip
             if not rows:
                 raise BookingError(f"hold_id={hold_id} is unknown")
             *fields, expires_at, status = rows[0]
-            if status != "held" or expires_at <= now:
+            live = status == "held" and expires_at > now
+            if live:
+                tx("UPDATE holds SET status = 'converted' WHERE id = ? AND status = 'held'",
+                   (hold_id,))  # fmt: skip
+                live = tx.rowcount == 1
+                status = status if live else "converted"  # a concurrent confirm won
+            if not live:
+                # A confirm that committed since the first read (at READ COMMITTED each statement
+                # sees the newest commits) may have been this key's own first try: its booking.
+                done = self._paid(tx, hold_id, idempotency_key, amount)
+                if done is not None:
+                    return done
+                if status == "converted":
+                    raise SoldOut(f"hold {hold_id} was converted by another payment")
                 raise SoldOut(f"hold {hold_id} is {'expired' if status == 'held' else status}")
             stay = self._stay_of(tuple(fields))
-            tx("UPDATE holds SET status = 'converted' WHERE id = ? AND status = 'held'", (hold_id,))
-            if tx.rowcount != 1:  # a concurrent confirm with another key won
-                raise SoldOut(f"hold {hold_id} was converted by another payment")
             booking_id = self._record(tx, stay)
             tx("UPDATE holds SET booking_id = ? WHERE id = ?", (booking_id, hold_id))
             tx("INSERT INTO payments (idempotency_key, hold_id, booking_id, amount) "
                "VALUES (?, ?, ?, ?)",
                (idempotency_key, hold_id, booking_id, amount))  # fmt: skip
         return Booking(booking_id, stay)
+
+    def _paid(self, tx: Tx, hold_id: int, key: str, amount: int) -> Booking | None:
+        """The booking this key already paid for (None if unused); another hold or amount under
+        the same key is refused."""
+        paid = tx("SELECT hold_id, booking_id, amount FROM payments WHERE idempotency_key = ?",
+                  (key,))  # fmt: skip
+        if not paid:
+            return None
+        if paid[0][0] != hold_id or paid[0][2] != amount:
+            raise BookingError(f"idempotency_key={key!r} was used for another payment")
+        return self._booking(tx, int(paid[0][1]))
 
     def _booking(self, tx: Tx, booking_id: int) -> Booking:
         rows = tx("SELECT hotel, room_type, check_in, check_out, rooms, guest FROM bookings "

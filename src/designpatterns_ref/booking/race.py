@@ -31,7 +31,9 @@ from designpatterns_ref.booking.base import (
     SoldOut,
     Stay,
     check_count,
+    check_day,
     check_name,
+    check_nights_fit,
 )
 from designpatterns_ref.booking.store import BookingStore
 
@@ -65,8 +67,7 @@ def random_stays(
     """``n`` overlapping stays of 1 to ``nights`` nights, 1 or 2 rooms, seeded."""
     check_count(n, "n", 1, 100_000)
     check_count(nights, "nights", 1, 60)
-    if not isinstance(first, date) or hasattr(first, "hour"):
-        raise BookingError(f"first={first!r:.80} must be a datetime.date")
+    check_nights_fit(check_day(first, "first"), nights)
     if type(seed) is not int:
         raise BookingError(f"seed={seed!r:.80} must be an int")
     check_name(hotel, "hotel")

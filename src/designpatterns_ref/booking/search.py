@@ -31,7 +31,13 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, timedelta
 
-from designpatterns_ref.booking.base import BookingError, Stay, check_count, check_name
+from designpatterns_ref.booking.base import (
+    BookingError,
+    Stay,
+    check_count,
+    check_day,
+    check_name,
+)
 
 __all__ = ["AvailabilityIndex"]
 
@@ -65,8 +71,7 @@ class AvailabilityIndex:
         city = self._city_of(hotel)
         check_name(room_type, "room_type")
         check_count(free, "free", 0, 100_000)
-        if not isinstance(night, date):
-            raise BookingError(f"night={night!r} must be a datetime.date")
+        check_day(night, "night")
         self._free[(city, room_type, night)][hotel] = free
 
     def _city_of(self, hotel: object) -> str:

@@ -32,7 +32,13 @@ from contextlib import contextmanager
 from datetime import date, timedelta
 from typing import Any
 
-from designpatterns_ref.booking.base import BookingError, check_count, check_name
+from designpatterns_ref.booking.base import (
+    BookingError,
+    check_count,
+    check_day,
+    check_name,
+    check_nights_fit,
+)
 
 __all__ = ["BookingStore", "PostgresStore", "SQLiteStore", "Tx"]
 
@@ -182,13 +188,16 @@ class BookingStore:
         numbered: bool = True,
     ) -> None:
         """Offer ``total`` rooms of ``room_type`` for ``nights`` nights from ``first`` (and, with
-        ``numbered``, the rooms themselves for the constraint strategy)."""
+        ``numbered``, the rooms themselves for the constraint strategy).
+
+        ``first`` is a ``datetime.date`` (a datetime is refused), ``nights`` an int in [1, 3660]
+        and the last night's check-out, ``first + nights``, at most ``date.max``; anything else
+        raises :class:`BookingError` and writes nothing."""
         check_name(hotel, "hotel")
         check_name(room_type, "room_type")
         check_count(nights, "nights", 1, 3660)
         check_count(total, "total", 0, 100_000)
-        if not isinstance(first, date):
-            raise BookingError(f"first={first!r} must be a datetime.date")
+        check_nights_fit(check_day(first, "first"), nights)
         try:
             self._add(hotel, room_type, first, nights, total, numbered)
         except self.integrity_errors:

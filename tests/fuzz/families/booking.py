@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from designpatterns_ref import booking as bk
@@ -16,6 +16,9 @@ ERRORS = (bk.BookingError, bk.SoldOut)
 D1, D2 = date(2026, 6, 1), date(2026, 6, 3)
 _SHARED: dict[str, Any] = {}
 RESULT = RaceResult("naive", "sqlite", 3, 1, 3, 2, 3, 0.5)
+#: Days HOSTILE has none of: datetimes (a ``date`` subclass) and the end of the calendar, where
+#: ``first + nights`` overflows.
+DAYS = (datetime(2026, 6, 1, 12, 0), datetime(2026, 6, 1), date(9999, 12, 30), date.max)
 
 
 def _store() -> Any:
@@ -39,7 +42,11 @@ def _state(strategy: Any) -> object:
 
 def _stay_with(field: str) -> Entry:
     base: dict[str, Any] = {"hotel": "h1", "room_type": "double", "check_in": D1, "check_out": D2}
-    return Entry(f"Stay({field}=)", call=lambda _, v: bk.Stay(**{**base, field: v}))
+    return Entry(
+        f"Stay({field}=)",
+        call=lambda _, v: bk.Stay(**{**base, field: v}),
+        values=DAYS if field.startswith("check_") else (),
+    )
 
 
 def _strategy(make: Any, label: str) -> list[Entry]:
@@ -68,6 +75,12 @@ def _strategy(make: Any, label: str) -> list[Entry]:
 
 def _stays() -> list[bk.Stay]:
     return random_stays(2, first=D1, nights=3)
+
+
+def _index_with_hotel() -> bk.AvailabilityIndex:
+    index = bk.AvailabilityIndex()
+    index.add_hotel("h", "c", 0.0, 0.0)
+    return index
 
 
 def _holds() -> Any:
@@ -122,6 +135,20 @@ ENTRIES = [
         call=lambda s, v: s.add_inventory("h2", "double", D1, 1, total=v),
     ),
     Entry(
+        "SQLiteStore.add_inventory(first)",
+        make=_store,
+        snapshot=lambda s: s.query("SELECT * FROM inventory ORDER BY 1, 2, 3"),
+        call=lambda s, v: s.add_inventory("h3", "double", v, 2, total=1),
+        values=DAYS,
+    ),
+    Entry(
+        "SQLiteStore.add_inventory(nights)",
+        make=_store,
+        snapshot=lambda s: s.query("SELECT * FROM inventory ORDER BY 1, 2, 3"),
+        call=lambda s, v: s.add_inventory("h4", "double", date(9999, 12, 1), v, total=1),
+        values=(31, 32, 3660),
+    ),
+    Entry(
         "expected_walks(sold)", call=lambda _, v: bk.expected_walks(sold=v, total=1, no_show=0.1)
     ),
     Entry(
@@ -147,12 +174,18 @@ ENTRIES = [
         call=lambda i, v: i.near(0.0, 0.0, v, "double", D1, D2),
     ),
     Entry(
+        "AvailabilityIndex.set_free(night)",
+        make=_index_with_hotel,
+        call=lambda i, v: i.set_free("h", "double", v, 1),
+        values=DAYS,
+    ),
+    Entry(
         "AvailabilityIndex.set_free(free)",
         make=bk.AvailabilityIndex,
         call=lambda i, v: i.set_free("h", "double", D1, v),
     ),
     Entry("random_stays(n)", call=lambda _, v: random_stays(v, first=D1, nights=3)),
-    Entry("random_stays(first)", call=lambda _, v: random_stays(2, first=v, nights=3)),
+    Entry("random_stays(first)", call=lambda _, v: random_stays(2, first=v, nights=3), values=DAYS),
     Entry("random_stays(nights)", call=lambda _, v: random_stays(2, first=D1, nights=v)),
     Entry("random_stays(seed)", call=lambda _, v: random_stays(2, first=D1, nights=3, seed=v)),
     Entry("random_stays(hotel)", call=lambda _, v: random_stays(2, first=D1, nights=3, hotel=v)),
