@@ -101,7 +101,13 @@ def _fire(machine: Machine | None, events: Sequence[str], data: object) -> None:
 
 
 class Orchestrator:
-    """Runs a saga's steps through a step log; compensates in reverse on a failure."""
+    """Runs a saga's steps through a step log; compensates in reverse on a failure.
+
+    ``undo_retry`` is how often and how far apart a compensation that raises
+    :class:`StepFailed` is tried again within one run (default :data:`UNDO_RETRY`: three tries,
+    1 s then 2 s apart); ``sleep`` waits between tries (default: ``clock.advance`` for a
+    :class:`~designpatterns_ref.clock.ManualClock`, else :func:`time.sleep`).
+    """
 
     def __init__(
         self,
