@@ -229,3 +229,68 @@ def test_the_order_saga_retries_a_refund_with_the_worlds_clock(tmp_path: Path) -
     result = order_saga(world, clock=clock, log=SQLiteLog(tmp_path / "wf.db")).run("order-1")
     assert result.outcome == "compensated" and result.state == "refunded"
     assert world.effects("order-1").count("refund:order-1") == 1
+
+
+SCENARIO = st.builds(
+    OrderScenario,
+    st.just("order-1"),
+    st.integers(1, 10_000),
+    st.booleans(),
+    st.sampled_from([0.0, 299.0, 301.0]),
+    st.booleans(),
+    st.sampled_from([1, 5, 6, None]),
+    st.booleans(),
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(s=SCENARIO, refusals=st.integers(0, 7), kill_after_refund=st.booleans())
+@example(s=OrderScenario("order-1", 2400, True, 60.0, False, 1, False), refusals=7,
+         kill_after_refund=True)  # fmt: skip
+def test_the_order_saga_ends_where_the_oracle_says_whatever_the_refund_does(
+    s: OrderScenario,
+    refusals: int,
+    kill_after_refund: bool,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """The payment provider refuses the refund ``refusals`` times and the worker may die right
+    after the refund (before its record): resumed until it is not stuck, the order ends in the
+    state and with the side effects the existing oracle (:func:`expected`) gives, once each."""
+    from designpatterns_ref.workflows import Relay, expected
+
+    tmp = tmp_path_factory.mktemp("order")
+    clock = ManualClock()
+    world = World(tmp / "world.db", [s], clock=clock)
+    real_refund = world.refund
+    left = [refusals]
+
+    def flaky_refund(order_id: str, key: str) -> dict[str, Any]:
+        if left[0] > 0:
+            left[0] -= 1
+            raise StepFailed("payment provider unavailable")
+        return real_refund(order_id, key)
+
+    world.refund = flaky_refund  # type: ignore[method-assign]
+    killed = [not kill_after_refund]
+
+    def on_point(name: str) -> None:
+        if name == "undo:charge.done" and not killed[0]:
+            killed[0] = True
+            raise Kill(name)
+
+    log = SQLiteLog(tmp / "wf.db")
+    runs = 0
+    while True:
+        runs += 1
+        assert runs <= 10
+        try:
+            result = order_saga(world, clock=clock, log=log, on_point=on_point).run(s.order_id)
+        except Kill:
+            continue
+        if result.outcome != "stuck":
+            break
+        assert result.stuck_step == "charge" and log.get(s.order_id, "outcome") is MISSING
+    state, effects = expected(s)
+    assert result.state == state
+    assert Relay(log, world.notify).drain() == 1
+    assert Counter(world.effects()) == Counter(effects)  # the refund landed exactly once
