@@ -280,3 +280,227 @@ def test_hash_vindex_spreads_evenly() -> None:
         shard = shard_map.shard_for_id(vindex.keyspace_id(f"customer-{i}"))
         counts[shard] = counts.get(shard, 0) + 1
     assert max(counts.values()) / 2000 < 1.1
+
+
+# --- a restart after cut-over, and a kill between any two steps --------------------------------
+
+TARGETS = ["-80", "80-"]
+
+
+def reopen(databases: ShardDatabases) -> ShardDatabases:
+    """What a new process opens: the same shard databases, no memory of the old router."""
+    databases.close()
+    if isinstance(databases, SQLiteShards):
+        return SQLiteShards(databases.folder)
+    assert isinstance(databases, PostgresShards)
+    return PostgresShards(databases.admin_url, prefix=databases.prefix)
+
+
+@pytest.mark.parametrize("recover", ["resume", "rollback"])
+def test_a_restart_after_cut_over_resumes_or_rolls_back(
+    databases: ShardDatabases, recover: str
+) -> None:
+    router = Router(databases, ["-"])
+    seeded = seed_rows(router, 120)
+    assert Resharding(router, ["-"], TARGETS, chunk=50).run().ok
+    router.insert(5, customer_of(5), -5)  # acknowledged by a new shard after cut-over
+    router.delete(900_001, customer_of(1))
+    seeded[5], seeded[900_001] = -5, None
+    want = sorted((i, customer_of(i % 900_000), v) for i, v in seeded.items() if v is not None)
+    # --- the process dies; a new one opens the shards with the map it was configured with
+    databases = reopen(databases)
+    router = Router(databases, ["-"])
+    job = Resharding(router, ["-"], TARGETS, chunk=50)
+    assert job.phase() == "cut_over"
+    with pytest.raises(ShardingError, match="no longer takes writes"):
+        router.insert(7, customer_of(7), 7)  # the old shard is fenced: no write lands there
+    assert databases.query("-", "SELECT count(*) FROM orders WHERE id = 7") == [(0,)]
+    if recover == "resume":
+        assert job.resume().ok
+        assert job.resume().ok  # idempotent
+        assert router.shards == tuple(TARGETS) and job.phase() == "cut_over"
+    else:
+        job.rollback()
+        assert router.shards == ("-",) and job.phase() == "new"
+    assert router.scan()[0] == want  # nothing acknowledged is lost
+    router.insert(7, customer_of(7), 7)
+    assert (7, customer_of(7), 7) in router.scan()[0]
+    databases.close()
+
+
+class Killed(BaseException):
+    """The resharding process dies at a crash point: nothing after it runs."""
+
+
+def _whole_story(router: Router, on_point: Callable[[str], object], wrote: dict[int, Any]) -> None:
+    """Start, copy with a write in between, cut over, write on the new shards, roll back."""
+    job = Resharding(router, ["-"], TARGETS, chunk=25, on_point=on_point)
+    job.start()
+    router.insert(1, customer_of(1), 11)
+    wrote[1] = 11
+    while not job.copy_chunk():
+        job.catch_up()
+    job.catch_up()
+    assert job.cut_over().ok
+    router.insert(2, customer_of(2), 22)  # lands on a new shard
+    wrote[2] = 22
+    router.delete(900_003, customer_of(3))
+    wrote[900_003] = None
+    job.rollback()
+
+
+def _reset(databases: ShardDatabases) -> None:
+    """Drop the targets and empty the source (quicker than a new database on PostgreSQL)."""
+    for shard in TARGETS:
+        databases.drop(shard)
+    with databases.transaction("-", serial=True) as run:
+        for table in ("orders", "changes", "resharding", "denied_writes"):
+            run(f"DELETE FROM {table}")
+
+
+def _points(databases: ShardDatabases) -> list[str]:
+    names: list[str] = []
+    router = Router(databases, ["-"])
+    seed_rows(router, 60)
+    _whole_story(router, names.append, {})
+    _reset(databases)
+    return names
+
+
+@pytest.mark.parametrize(
+    ("databases", "recover"),
+    [("sqlite", "resume"), ("sqlite", "rollback"), ("postgres", "alternate")],
+    indirect=["databases"],
+)
+def test_a_resharding_killed_between_any_two_steps_recovers(
+    databases: ShardDatabases, recover: str
+) -> None:
+    """Die after every durable step in turn (copy, fence, each target's cut-over mark, switch,
+    and each step of a rollback after cut-over); a new process (new connections, a router
+    opened with the old shard list) then resumes or rolls back, and every acknowledged write
+    is there, each row on the shard that owns it. On PostgreSQL the recovery alternates from
+    one crash point to the next (resume, rollback, ...) to keep the run short."""
+    points = _points(databases)
+    assert {"fence:-", "cut_over:-80", "switched", "fence:-80", "replay:80->-",
+            "rolled_back:-80", "unfence:-", "drop:80-"} <= set(points)  # fmt: skip
+    assert {"fence:-", "cut_over:-80", "switched", "fence:-80", "replay:80->-",
+            "rolled_back:-80", "unfence:-", "drop:80-"} <= set(points)  # fmt: skip
+    for n in range(1, len(points) + 1):
+        calls = iter(range(1, 10**6))
+
+        def die(name: str, n: int = n, calls: Iterator[int] = calls) -> None:
+            if next(calls) == n:
+                raise Killed(name)
+
+        router = Router(databases, ["-"])
+        wrote: dict[int, Any] = dict(seed_rows(router, 60))
+        with pytest.raises(Killed):
+            _whole_story(router, die, wrote)
+        databases = reopen(databases)
+        router = Router(databases, ["-"])
+        job = Resharding(router, ["-"], TARGETS, chunk=25)
+        phase = job.phase()
+        if phase == "cut_over":  # the old shard is fenced until a resume or a rollback
+            with pytest.raises(ShardingError, match="no longer takes writes"):
+                router.insert(7, customer_of(7), 7)
+        resume = recover == "resume" or (recover == "alternate" and n % 2 == 1)
+        if resume and phase != "rolled_back":
+            assert job.resume().ok, points[n - 1]
+            assert router.shards == tuple(TARGETS) and job.phase() == "cut_over"
+        else:
+            if phase == "rolled_back":
+                with pytest.raises(ShardingError, match="rollback"):
+                    job.resume()
+            job.rollback()
+            assert router.shards == ("-",) and job.phase() == "new"
+        router.insert(7, customer_of(7), 7)
+        wrote[7] = 7
+        want = sorted((i, customer_of(i % 900_000), v) for i, v in wrote.items() if v is not None)
+        assert router.scan()[0] == want, points[n - 1]
+        for shard in router.shards:
+            r = KeyRange.parse(shard)
+            ksids = databases.query(shard, "SELECT ksid FROM orders")
+            assert all(int(k, 16) in r for (k,) in ksids)
+        _reset(databases)
+    databases.close()
+
+
+_STORY = """
+import os, signal
+from designpatterns_ref.sharding.router import Router
+from designpatterns_ref.sharding.resharding import Resharding
+from designpatterns_ref.sharding.sql import {backend}
+
+def die(name):
+    if name == {point!r}:
+        os.kill(os.getpid(), signal.SIGKILL)  # a real kill: no clean-up, no finally
+
+router = Router({backend}({arg}), ["-"])
+job = Resharding(router, ["-"], ["-80", "80-"], chunk=25, on_point=die)
+job.start()
+router.insert(1, "customer-1", 11)
+print("wrote 1 11", flush=True)
+while not job.copy_chunk():
+    job.catch_up()
+job.catch_up()
+job.cut_over()
+router.insert(2, "customer-2", 22)
+print("wrote 2 22", flush=True)
+router.delete(900003, "customer-3")
+print("deleted 900003", flush=True)
+job.rollback()
+print("done", flush=True)
+"""
+
+
+@pytest.mark.parametrize(
+    ("point", "recover"),
+    [
+        ("fence:-", "resume"),
+        ("cut_over:-80", "rollback"),
+        ("switched", "resume"),
+        ("switched", "rollback"),
+        ("replay:-80>-", "resume"),
+        ("rolled_back:-80", "rollback"),
+        ("unfence:-", "rollback"),
+    ],
+)
+def test_a_resharding_killed_around_cut_over_resumes_or_rolls_back(
+    databases: ShardDatabases, point: str, recover: str
+) -> None:
+    """The same as above with a real process and SIGKILL, at the steps around cut-over."""
+    router = Router(databases, ["-"])
+    wrote: dict[int, int | None] = dict(seed_rows(router, 60))
+    if isinstance(databases, SQLiteShards):
+        code = _STORY.format(backend="SQLiteShards", arg=repr(str(databases.folder)), point=point)
+    else:
+        assert isinstance(databases, PostgresShards)
+        arg = f"{databases.admin_url!r}, prefix={databases.prefix!r}"
+        code = _STORY.format(backend="PostgresShards", arg=arg, point=point)
+    child = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+    )
+    assert child.returncode == -signal.SIGKILL, child.stderr
+    for line in child.stdout.splitlines():  # the writes the child saw acknowledged
+        if line.startswith("wrote"):
+            wrote[int(line.split()[1])] = int(line.split()[2])
+        elif line.startswith("deleted"):
+            wrote[int(line.split()[1])] = None
+    databases = reopen(databases)
+    router = Router(databases, ["-"])
+    job = Resharding(router, ["-"], TARGETS, chunk=25)
+    if job.phase() == "rolled_back":
+        with pytest.raises(ShardingError, match="rollback"):
+            job.resume()
+        job.rollback()
+    elif recover == "resume":
+        assert job.resume().ok
+        assert router.shards == tuple(TARGETS)
+    else:
+        job.rollback()
+        assert router.shards == ("-",)
+    router.insert(7, customer_of(7), 7)
+    wrote[7] = 7
+    want = sorted((i, customer_of(i % 900_000), v) for i, v in wrote.items() if v is not None)
+    assert router.scan()[0] == want
+    databases.close()

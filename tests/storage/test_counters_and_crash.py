@@ -202,3 +202,35 @@ def test_page_pruning_keeps_index_entries_valid_until_vacuum() -> None:
     assert "dead" not in db.state.pages[0].slots
     assert sorted(e[0] for e in db.state.indexes["id"].entries) == [0, 2]
     assert db.begin().scan("a") == model.begin().scan("a")
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        dict(hot=True, fillfactor=100, full_page_writes=True),
+        dict(hot=False, fillfactor=100, full_page_writes=True),
+        dict(hot=True, fillfactor=50, full_page_writes=False),
+        dict(hot=False, fillfactor=10, full_page_writes=False),
+    ],
+)
+@pytest.mark.parametrize("checkpoint", [False, True])
+def test_recovery_keeps_the_engines_configuration(config: dict[str, Any], checkpoint: bool) -> None:
+    """HOT, fillfactor and full-page writes are written with the pages (PostgreSQL keeps
+    fillfactor in the catalog and full_page_writes in the checkpoint record): recovering, with
+    or without a checkpoint since the start, gives back the engine as configured, and it
+    behaves so (no HOT update when HOT was off)."""
+    db = HeapEngine(SCHEMA, page_size=1024, **config)
+    tx = db.begin()
+    tx.insert(ROW)
+    tx.commit()
+    if checkpoint:
+        db.checkpoint()
+    recovered = HeapEngine.recover(db.crash())
+    again = HeapEngine.recover(recovered.crash())  # and after a second crash
+    for engine in (recovered, again):
+        got = (engine.hot, engine.fillfactor, engine.wal.full_page_writes, engine.state.page_size)
+        assert got == (config["hot"], config["fillfactor"], config["full_page_writes"], 1024)
+    delta = run(again, lambda tx: tx.update(1, {"c": 4}))
+    assert delta["hot_updates"] == (1 if config["hot"] else 0)
+    assert delta["index_entries_written"] == (0 if config["hot"] else 2)
+    assert (delta["full_page_images"] > 0) is config["full_page_writes"]

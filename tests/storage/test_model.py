@@ -117,7 +117,9 @@ class Interleavings(RuleBasedStateMachine):
     @rule()
     def crash_and_recover(self) -> None:
         disk = self.engine.crash()
+        config = _config(self.engine)
         self.engine = type(self.engine).recover(disk)
+        assert _config(self.engine) == config  # the variant under test survives recovery
         for _, mtx in self.open.values():
             mtx.abort()
         self.open.clear()
@@ -129,6 +131,17 @@ class Interleavings(RuleBasedStateMachine):
         tx = self.engine.begin()
         assert tx.scan("id") == self.model.rows()
         tx.commit()
+
+
+def _config(engine: Any) -> dict[str, Any]:
+    """What makes a variant: HOT and fillfactor (heap), page size and full-page writes."""
+    heap = isinstance(engine, HeapEngine)
+    return {
+        "hot": engine.hot if heap else None,
+        "fillfactor": engine.fillfactor if heap else None,
+        "page_size": engine.state.page_size,
+        "full_page_writes": engine.wal.full_page_writes,
+    }
 
 
 def _machine(kind: str) -> type[Interleavings]:

@@ -12,15 +12,22 @@ Splitting shard ``-`` into ``-80`` and ``80-`` while the application keeps writi
    after it already hold it, and replaying it again is harmless.
 4. **Verify**: per target, row count and an order-independent checksum of its rows, against the
    same over the source rows in its range.
-5. **Cut over**: pause writes at the router (they wait, none fail), replay the last changes,
-   verify, switch the router's serving shards to the targets, resume writes. The pause lasts one
-   catch-up and one verification.
+5. **Cut over**: pause writes at the router (they wait, none fail), fence each source (a row in
+   its ``denied_writes`` table: the router refuses writes there from now on, whatever process
+   it runs in), replay the last changes, verify, write phase ``cut_over`` into every target's
+   ``resharding`` rows, switch the router's serving shards to the targets, resume writes. The
+   pause lasts one catch-up and one verification.
 
 Progress (rows copied, log position applied, phase) is kept in each target's ``resharding``
-table in the same transaction as the rows it describes, so a process that dies between any two
-steps can :meth:`Resharding.resume` exactly where it was, or :meth:`Resharding.rollback`: before
-cut-over by dropping the targets, after it by replaying the targets' own change logs back onto
-the sources and switching back (Vitess's reverse replication).
+table in the same transaction as the rows it describes, and :meth:`Resharding.phase` is read
+from there (one target marked ``cut_over`` means the cut-over was decided). So a process that
+dies between any two steps can :meth:`Resharding.resume` exactly where it was (after cut-over:
+finish marking, switch the router; a router opened with the old shard list is refused writes by
+the fence until then), or :meth:`Resharding.rollback`: before cut-over by lifting the fence
+and dropping the targets; after it by fencing the targets, replaying their own change logs
+(every write since the cut-over) back onto the sources, marking the targets ``rolled_back``,
+lifting the sources' fence, switching back and dropping the targets (Vitess's reverse
+replication). Once a target is marked ``rolled_back`` only the rollback can be finished.
 
 Complexity: O(rows) to copy, O(changes) to replicate, O(rows) to verify; the write pause is
 O(changes since the last catch-up + rows) for the final verification.
@@ -40,6 +47,7 @@ O(changes since the last catch-up + rows) for the final verification.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from xxhash import xxh3_64_intdigest
@@ -51,6 +59,7 @@ from designpatterns_ref.sharding.router import UPSERT, Router, apply_change
 __all__ = ["Resharding", "Verification"]
 
 _PHASES = ("copying", "copied", "cut_over", "rolled_back")
+_FENCE = "INSERT INTO denied_writes (moved_to) VALUES (?) ON CONFLICT DO NOTHING"
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,18 +88,21 @@ class Resharding:
     """Move ``router``'s ``source`` shards' rows onto ``target`` shards while writes continue."""
 
     def __init__(
-        self, router: Router, source: list[str], target: list[str], *, chunk: int = 1000
+        self,
+        router: Router,
+        source: list[str],
+        target: list[str],
+        *,
+        chunk: int = 1000,
+        on_point: Callable[[str], object] | None = None,
     ) -> None:
         if not isinstance(router, Router):
             raise ShardingError(f"router={router!r} must be a Router")
         if not isinstance(chunk, int) or isinstance(chunk, bool) or not 1 <= chunk <= 1_000_000:
             raise ShardingError(f"chunk={chunk!r} must be an int in [1, 1,000,000]")
+        if on_point is not None and not callable(on_point):
+            raise ShardingError(f"on_point={on_point!r:.80} must be callable")
         src, dst = ShardMap(source), ShardMap(target)  # each must cover the whole space ...
-        serving = set(router.shards)
-        if not set(src.names) <= serving:
-            raise ShardingError(
-                f"source={source!r} must be serving shards; serving: {router.shards}"
-            )
         if set(src.names) & set(dst.names):
             raise ShardingError("source and target must not share a shard")
         self.router = router
@@ -98,6 +110,19 @@ class Resharding:
         self.target = dst.names
         self.ranges: dict[str, KeyRange] = dict(zip(dst.names, dst.ranges, strict=True))
         self.chunk = chunk
+        #: Called with a name after every durable step (tests kill the process there).
+        self.on_point = on_point
+        serving = set(router.shards)
+        if not set(src.names) <= serving and not (
+            set(dst.names) <= serving and self.phase() in ("cut_over", "rolled_back")
+        ):
+            raise ShardingError(
+                f"source={source!r} must be serving shards; serving: {router.shards}"
+            )
+
+    def _point(self, name: str) -> None:
+        if self.on_point is not None:
+            self.on_point(name)
 
     # --- progress, kept in the targets ---------------------------------------------------------
 
@@ -110,21 +135,31 @@ class Resharding:
         return (int(rows[0][0]), int(rows[0][1]), str(rows[0][2])) if rows else None
 
     def phase(self) -> str:
-        """``"new"``, ``"copying"``, ``"copied"``, ``"cut_over"`` or ``"rolled_back"``."""
-        if self.router.shards == tuple(self.target):
-            return "cut_over"
+        """``"new"``, ``"copying"``, ``"copied"``, ``"cut_over"`` or ``"rolled_back"``.
+
+        Read from the targets' ``resharding`` rows, never from the router's memory: a target
+        marked ``rolled_back`` (a rollback after cut-over under way) wins, then one marked
+        ``cut_over`` (the cut-over was decided), then a missing target or row (``"new"``).
+        """
         phases = set()
         for target in self.target:
             for source in self.source:
                 try:
                     state = self._state(target, source)
                 except Exception:  # the target does not exist (yet, or any more)
-                    return "new"
+                    phases.add("new")
+                    break
                 phases.add("new" if state is None else state[2])
-        return "new" if "new" in phases else "copying" if "copying" in phases else "copied"
+        for phase in ("rolled_back", "cut_over", "new", "copying"):
+            if phase in phases:
+                return phase
+        return "copied"
 
     def start(self) -> None:
-        """Note each source's log position, create the targets and record where copying starts."""
+        """Note each source's log position, create the targets and record where copying starts.
+
+        A target a dead process already started keeps its own position and cursor.
+        """
         if self.phase() != "new":
             raise ShardingError(f"resharding is already {self.phase()}: resume or roll back")
         positions = {s: self._log_position(s) for s in self.source}
@@ -134,9 +169,10 @@ class Resharding:
                 for source, position in positions.items():
                     run(
                         "INSERT INTO resharding (source, copied_id, applied_seq, phase) "
-                        "VALUES (?, ?, ?, 'copying')",
+                        "VALUES (?, ?, ?, 'copying') ON CONFLICT (source) DO NOTHING",
                         (source, -(1 << 63), position),
                     )
+            self._point(f"start:{target}")
 
     def _log_position(self, shard: str) -> int:
         rows = self.router.db.query(shard, "SELECT coalesce(max(seq), 0) FROM changes")
@@ -172,6 +208,7 @@ class Resharding:
                             source,
                         ),
                     )
+                self._point(f"copy:{source}>{target}")
                 done = done and len(rows) < self.chunk
         return done
 
@@ -200,12 +237,18 @@ class Resharding:
                         "UPDATE resharding SET applied_seq = ? WHERE source = ?",
                         (changes[-1][0], source),
                     )
+                self._point(f"catch_up:{source}>{target}")
         return applied
 
     # --- verify and cut over -------------------------------------------------------------------
 
     def verify(self) -> Verification:
-        """Counts and checksums of each target against the source rows in its range."""
+        """Counts and checksums of each target against the source rows in its range.
+
+        After cut-over the sources are fenced and the targets take the writes, so each
+        target is compared with the source rows in its range with the target's own change log
+        (every write since the cut-over, empty before it) replayed on top.
+        """
         source_rows = [
             row
             for source in self.source
@@ -213,30 +256,91 @@ class Resharding:
         ]
         counts, sums = {}, {}
         for target, key_range in self.ranges.items():
-            mine = [(i, c, a) for i, c, k, a in source_rows if int(k, 16) in key_range]
+            mine = {i: (i, c, a) for i, c, k, a in source_rows if int(k, 16) in key_range}
+            for op, id, customer, amount in self.router.db.query(
+                target, "SELECT op, id, customer, amount FROM changes ORDER BY seq"
+            ):
+                if op == "delete":
+                    mine.pop(id, None)
+                else:
+                    mine[id] = (id, customer, amount)
             theirs = self.router.db.query(target, "SELECT id, customer, amount FROM orders")
-            (n1, s1), (n2, s2) = _digest(mine), _digest(theirs)
+            (n1, s1), (n2, s2) = _digest(list(mine.values())), _digest(theirs)
             counts[target], sums[target] = (n1, n2), (s1, s2)
         return Verification(counts, sums)
 
+    def _fence(self, shards: list[str], moved_to: list[str]) -> None:
+        """Fence ``shards``: the router refuses writes to them (ordered with their writers)."""
+        for shard in shards:
+            with self.router.db.transaction(shard, serial=True) as run:
+                run(_FENCE, (",".join(moved_to),))
+            self._point(f"fence:{shard}")
+
+    def _unfence(self, shards: list[str], moved_to: list[str]) -> None:
+        for shard in shards:
+            with self.router.db.transaction(shard, serial=True) as run:
+                run("DELETE FROM denied_writes WHERE moved_to = ?", (",".join(moved_to),))
+            self._point(f"unfence:{shard}")
+
+    def _switch(self, serving: list[str]) -> None:
+        """Serve ``serving`` instead of this resharding's sources or targets."""
+        moved = set(self.source) | set(self.target)
+        kept = [s for s in self.router.shards if s not in moved]
+        self.router.map = ShardMap([*kept, *serving])
+
     def cut_over(self) -> Verification:
-        """Pause writes, replay the rest, verify, switch the router to the targets, resume."""
-        if self.phase() != "copied":
-            raise ShardingError(f"cut_over needs every row copied first; phase is {self.phase()}")
+        """Pause writes, fence the sources, replay the rest, verify, record the cut-over in
+        every target, switch the router to the targets, resume writes.
+
+        After a cut-over (this process's or a dead one's) it only finishes it: marks every
+        target and switches the router (idempotent).
+        """
+        phase = self.phase()
+        if phase == "cut_over":
+            with self.router.gate.paused():
+                self._finish_cut_over()
+            return self.verify()
+        if phase != "copied":
+            raise ShardingError(f"cut_over needs every row copied first; phase is {phase}")
         with self.router.gate.paused():
+            self._fence(self.source, self.target)
             self.catch_up()
             check = self.verify()
             if not check.ok:
+                self._unfence(self.source, self.target)
                 raise ShardingError(f"verification failed, nothing switched: {check}")
-            kept = [s for s in self.router.shards if s not in self.source]
-            self.router.map = ShardMap([*kept, *self.target])
+            self._finish_cut_over()
         return check
 
+    def _finish_cut_over(self) -> None:
+        """Mark every target ``cut_over`` (lifting a fence an unfinished rollback left), switch.
+
+        The sources are fenced already: the fence goes up before the first mark and comes down
+        only after every target is marked ``rolled_back``.
+        """
+        for target in self.target:
+            with self.router.db.transaction(target, serial=True) as run:
+                run("UPDATE resharding SET phase = 'cut_over'")
+                run("DELETE FROM denied_writes")
+            self._point(f"cut_over:{target}")
+        self._switch(self.target)
+        self._point("switched")
+
     def run(self) -> Verification:
-        """Start (or resume) and carry the resharding through to cut-over."""
-        if self.phase() == "cut_over":
-            return self.verify()
-        if self.phase() == "new":
+        """Start (or resume) and carry the resharding through to cut-over.
+
+        After a cut-over it finishes it (see :meth:`cut_over`); after a rollback of a cut-over
+        began it refuses with :class:`ShardingError`: only :meth:`rollback` can finish that.
+        """
+        phase = self.phase()
+        if phase == "rolled_back":
+            raise ShardingError(
+                "a rollback after cut-over is under way (a target is marked rolled_back): "
+                "call rollback() to finish it"
+            )
+        if phase == "cut_over":
+            return self.cut_over()
+        if phase == "new":
             self.start()
         while not self.copy_chunk():
             self.catch_up()
@@ -246,27 +350,34 @@ class Resharding:
     resume = run
 
     def rollback(self) -> None:
-        """Undo: before cut-over drop the targets; after it, replay the targets' changes back."""
+        """Undo: before cut-over lift the fence and drop the targets; after it, fence the
+        targets, replay their changes back onto the sources, mark them ``rolled_back``, lift
+        the sources' fence, switch back and drop the targets. Each step can be repeated."""
         phase = self.phase()
-        if phase == "cut_over":
-            with self.router.gate.paused():
-                back = Resharding.__new__(Resharding)
-                back.router, back.source, back.target = self.router, self.target, self.source
-                back.ranges = dict(zip(self.source, ShardMap(self.source).ranges, strict=True))
-                back.chunk = self.chunk
-                self._replay_back(back)
-                kept = [s for s in self.router.shards if s not in self.target]
-                self.router.map = ShardMap([*kept, *self.source])
+        with self.router.gate.paused():
+            if phase == "cut_over":
+                self._fence(self.target, self.source)
+                self._replay_back()
+                for target in self.target:
+                    with self.router.db.transaction(target, serial=True) as run:
+                        run("UPDATE resharding SET phase = 'rolled_back'")
+                    self._point(f"rolled_back:{target}")
+            self._unfence(self.source, self.target)
+            self._switch(self.source)
+            self._point("switched_back")
         for target in self.target:
             self.router.db.drop(target)
+            self._point(f"drop:{target}")
 
-    def _replay_back(self, back: Resharding) -> None:
-        """After cut-over, the targets' own change logs hold every write since: replay them."""
+    def _replay_back(self) -> None:
+        """After cut-over, the targets' own change logs hold every write since: replay them
+        onto the sources (row images, so replaying again after a crash is harmless)."""
+        back = dict(zip(self.source, ShardMap(self.source).ranges, strict=True))
         for target in self.target:
             changes = self.router.db.query(
                 target, "SELECT op, id, customer, ksid, amount FROM changes ORDER BY seq"
             )
-            for source, key_range in back.ranges.items():
+            for source, key_range in back.items():
                 with self.router.db.transaction(source, serial=True) as run:
                     for op, id, customer, ksid, amount in changes:
                         if int(ksid, 16) in key_range:
@@ -276,3 +387,4 @@ class Resharding:
                                 "VALUES (?, ?, ?, ?, ?)",
                                 (op, id, customer, ksid, amount),
                             )
+                self._point(f"replay:{target}>{source}")

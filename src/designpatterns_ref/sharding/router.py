@@ -13,7 +13,10 @@ of a query that does not carry the sharding key.
 Writes go to one shard, in a transaction that also appends the row's new image to that shard's
 change log (see :mod:`~designpatterns_ref.sharding.sql`), which online resharding replays. A write
 gate lets resharding pause writes for the moment of cut-over: writers hold it shared, the cut-over
-exclusively, so no write is lost or lands on a shard that has just stopped serving.
+exclusively, so no write is lost or lands on a shard that has just stopped serving. A shard a
+cut-over has fenced (a row in its ``denied_writes`` table, checked in the write's transaction)
+refuses writes with :class:`~designpatterns_ref.sharding.ShardingError`, so a router opened by
+another process with the old shard list cannot write to a shard that no longer serves.
 
 Complexity: O(log shards) routing; a scatter costs one query per shard.
 
@@ -142,6 +145,13 @@ class Router:
         with self.gate.write():
             shard = self.map.shard_for_id(ksid)
             with self.db.transaction(shard, serial=True) as run:
+                fenced = run("SELECT moved_to FROM denied_writes")
+                if fenced:
+                    raise ShardingError(
+                        f"shard {shard!r} no longer takes writes: a resharding moved its rows to "
+                        f"{fenced[0][0]!r}; resume or roll back that resharding (either switches "
+                        "the router to the shards that serve)"
+                    )
                 apply_change(run, op, id, customer, f"{ksid:016x}", amount)
                 run(
                     "INSERT INTO changes (op, id, customer, ksid, amount) VALUES (?, ?, ?, ?, ?)",

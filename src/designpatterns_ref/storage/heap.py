@@ -90,10 +90,15 @@ class HeapPage:
 
 @dataclass
 class HeapState:
-    """Everything a checkpoint writes: pages, indexes, commit log, next transaction id."""
+    """Everything a checkpoint writes: pages, indexes, commit log, next transaction id, and
+    the engine's settings (PostgreSQL keeps fillfactor in the catalog and full_page_writes in
+    the checkpoint record), so :meth:`HeapEngine.recover` restarts the engine as configured."""
 
     schema: Schema
     page_size: int
+    hot: bool = True
+    fillfactor: int = 100
+    full_page_writes: bool = True
     pages: list[HeapPage] = field(default_factory=list)
     indexes: dict[str, CountedIndex] = field(default_factory=dict)
     clog: dict[int, bool] = field(default_factory=dict)  # xid -> committed (False: aborted)
@@ -218,7 +223,7 @@ class HeapEngine:
         self.hot = hot
         self.fillfactor = fillfactor
         self.counters = Counters()
-        self.state = HeapState(schema, page_size)
+        self.state = HeapState(schema, page_size, hot, fillfactor, full_page_writes)
         for column in (schema.primary_key, *schema.indexes):
             self.state.indexes[column] = CountedIndex(column, page_size=page_size)
         self.wal = Wal(self.counters, page_size=page_size, full_page_writes=full_page_writes)
@@ -504,13 +509,18 @@ class HeapEngine:
         return self.wal.crash()
 
     @classmethod
-    def recover(cls, disk: Disk, *, hot: bool = True, full_page_writes: bool = True) -> HeapEngine:
-        """Restart from ``disk``: replay the log; transactions with no commit record abort."""
+    def recover(cls, disk: Disk) -> HeapEngine:
+        """Restart from ``disk``: replay the log; transactions with no commit record abort.
+
+        The engine comes back with the settings it was built with (``page_size``, ``hot``,
+        ``fillfactor``, ``full_page_writes``): they are part of the checkpoint image.
+        """
         if not isinstance(disk, Disk) or not isinstance(disk.image, HeapState):
             raise StorageError(f"disk={disk!r:.80} must be a Disk from HeapEngine.crash()")
         state: HeapState = disk.image
-        engine = cls(state.schema, page_size=state.page_size, hot=hot,
-                     full_page_writes=full_page_writes)  # fmt: skip
+        engine = cls(state.schema, page_size=state.page_size, hot=state.hot,
+                     fillfactor=state.fillfactor,
+                     full_page_writes=state.full_page_writes)  # fmt: skip
         engine.state = state
         for record in disk.log:
             engine._apply(record)

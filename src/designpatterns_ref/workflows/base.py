@@ -75,7 +75,9 @@ class StepFailed(DesignPatternsError, RuntimeError):
         self.data = dict(data or {})
 
 
-Outcome = Literal["completed", "compensated"]
+#: ``"stuck"``: a compensation still failed after its retries; the saga is not finished and
+#: the next run (a resume) retries it.
+Outcome = Literal["completed", "compensated", "stuck"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,17 +103,26 @@ class Event:
 
 @dataclass(frozen=True, slots=True)
 class TraceEntry:
-    """One step (or compensation) of a run on the clock: for timelines."""
+    """One step (or compensation) of a run on the clock: for timelines.
+
+    ``kind``: ``"do"`` (done), ``"fail"`` (its action said no), ``"undo"`` (compensated) or
+    ``"undo-fail"`` (one attempt of its compensation that failed).
+    """
 
     step: str
-    kind: Literal["do", "undo", "fail"]
+    kind: Literal["do", "undo", "fail", "undo-fail"]
     start: float
     end: float
 
 
 @dataclass(frozen=True, slots=True)
 class SagaResult:
-    """How a saga ended: every step done, or the done ones compensated in reverse."""
+    """How a saga run ended: every step done, the done ones compensated in reverse, or stuck.
+
+    ``"stuck"``: the compensation of ``stuck_step`` failed on every retry; ``compensated`` holds
+    the ones undone before it and ``reason`` says both failures. Nothing about the outcome is
+    recorded, so running the saga again (a resume) retries that compensation.
+    """
 
     workflow_id: str
     outcome: Outcome
@@ -121,6 +132,7 @@ class SagaResult:
     reason: str
     state: str
     trace: tuple[TraceEntry, ...] = ()
+    stuck_step: str | None = None
 
     @property
     def ok(self) -> bool:

@@ -382,5 +382,11 @@ def order_saga(
         Step("deliver", deliver, None, ("start_preparing", "mark_ready", "pick_up", "deliver")),
     ]
     return Orchestrator(
-        steps, log=log, spec=ORDER_SPEC, topic="order", clock=clock, on_point=on_point
+        steps,
+        log=log,
+        spec=ORDER_SPEC,
+        topic="order",
+        clock=clock,
+        on_point=on_point,
+        sleep=pause,
     )

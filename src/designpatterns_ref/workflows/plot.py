@@ -3,8 +3,8 @@
 Case study: Design a Food Delivery App (docs/case-studies/food-delivery.md)
 
 :func:`plot_saga_timeline` draws each step of one or more runs as a bar on the clock: steps done
-in green, the failed step in red, compensations in orange, running backwards in time order from
-the failure. :func:`plot_state_diagram` lays the states of a
+in green, the failed step in red, compensations in orange (a failed try of one in purple),
+running backwards in time order from the failure. :func:`plot_state_diagram` lays the states of a
 :class:`~designpatterns_ref.workflows.MachineSpec` out in columns by distance from the initial
 state and draws every transition as an arrow. Both import matplotlib lazily (the ``plot`` extra),
 take an optional ``ax`` and return the Figure.
@@ -27,7 +27,7 @@ from designpatterns_ref.workflows.machine import MachineSpec
 
 __all__ = ["plot_saga_timeline", "plot_state_diagram", "state_layout", "tour_figures"]
 
-_COLOURS = {"do": "tab:green", "fail": "tab:red", "undo": "tab:orange"}
+_COLOURS = {"do": "tab:green", "fail": "tab:red", "undo": "tab:orange", "undo-fail": "tab:purple"}
 
 
 def plot_saga_timeline(results: Sequence[SagaResult], *, ax: Any = None) -> Any:
@@ -52,7 +52,7 @@ def plot_saga_timeline(results: Sequence[SagaResult], *, ax: Any = None) -> Any:
     axis.set_yticks(range(len(labels)), labels, fontsize=8)
     axis.invert_yaxis()
     axis.set_xlabel("simulated seconds since the order was placed")
-    axis.set_ylabel("step (do / fail / undo)")
+    axis.set_ylabel("step (do / fail / undo / undo-fail)")
     axis.set_title("Order sagas: steps, failures and compensations in reverse")
     from matplotlib.patches import Patch
 

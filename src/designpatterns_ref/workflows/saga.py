@@ -14,6 +14,12 @@ fast, forgetful saga. Steps may fire events of a :class:`~designpatterns_ref.wor
 so the order's state follows the saga, and that state is rebuilt by replay, never stored apart.
 The outcome is announced by an outbox event written with the outcome record.
 
+A compensation must eventually work (a refund cannot be skipped), so one that answers
+:class:`~designpatterns_ref.workflows.StepFailed` is retried with the saga's ``undo_retry``
+:class:`~designpatterns_ref.workflows.Backoff`, like a Step Functions ``Retry`` or a Temporal
+activity retry policy. Only a compensation that worked is recorded; if every try fails the run
+stops with outcome ``"stuck"``, writes no outcome, and the next run (a resume) retries it.
+
 The trade-off against choreography (:mod:`~designpatterns_ref.workflows.choreography`): the
 whole flow is in one place and easy to change, test and observe, at the price of a central
 component every party talks to.
@@ -31,10 +37,18 @@ Complexity: O(steps) log reads and writes per run; a replayed step costs one rea
 >>> result = saga.run("order-1")
 >>> result.outcome, result.failed_step, undone
 ('compensated', 'driver', [('refund', 1250)])
+>>> from designpatterns_ref.clock import ManualClock
+>>> def bank_down(ctx, amount):
+...     raise StepFailed("bank unreachable")
+>>> stuck = Orchestrator([Step("charge", lambda ctx: 1250, bank_down), Step("driver", no_driver)],
+...                      clock=ManualClock()).run("order-2")
+>>> stuck.outcome, stuck.stuck_step, stuck.compensated
+('stuck', 'charge', ())
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -53,8 +67,12 @@ from designpatterns_ref.workflows.base import (
 )
 from designpatterns_ref.workflows.durable import MISSING, MemoryLog, StepLog
 from designpatterns_ref.workflows.machine import Machine, MachineSpec
+from designpatterns_ref.workflows.timers import Backoff
 
-__all__ = ["Orchestrator", "Step"]
+__all__ = ["UNDO_RETRY", "Orchestrator", "Step"]
+
+#: How a failing compensation is retried by default: three tries, 1 s then 2 s apart.
+UNDO_RETRY = Backoff(base=1.0, factor=2.0, cap=60.0, attempts=3)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +101,13 @@ def _fire(machine: Machine | None, events: Sequence[str], data: object) -> None:
 
 
 class Orchestrator:
-    """Runs a saga's steps through a step log; compensates in reverse on a failure."""
+    """Runs a saga's steps through a step log; compensates in reverse on a failure.
+
+    ``undo_retry`` is how often and how far apart a compensation that raises
+    :class:`StepFailed` is tried again within one run (default :data:`UNDO_RETRY`: three tries,
+    1 s then 2 s apart); ``sleep`` waits between tries (default: ``clock.advance`` for a
+    :class:`~designpatterns_ref.clock.ManualClock`, else :func:`time.sleep`).
+    """
 
     def __init__(
         self,
@@ -94,6 +118,8 @@ class Orchestrator:
         topic: str = "saga",
         clock: Clock = system_clock,
         on_point: Callable[[str], object] | None = None,
+        undo_retry: Backoff = UNDO_RETRY,
+        sleep: Callable[[float], object] | None = None,
     ) -> None:
         if isinstance(steps, str | bytes) or not isinstance(steps, Sequence) or not steps:
             raise WorkflowTypeError(f"Orchestrator: steps={steps!r:.80} must be a list of Step")
@@ -118,12 +144,22 @@ class Orchestrator:
             raise WorkflowTypeError(f"Orchestrator: log={log!r:.80} must be a StepLog")
         if on_point is not None and not callable(on_point):
             raise WorkflowTypeError(f"Orchestrator: on_point={on_point!r:.80} must be callable")
+        if not isinstance(undo_retry, Backoff):
+            raise WorkflowTypeError(
+                f"Orchestrator: undo_retry={undo_retry!r:.80} must be a Backoff"
+            )
+        if sleep is None:
+            sleep = getattr(clock, "advance", None) or time.sleep
+        elif not callable(sleep):
+            raise WorkflowTypeError(f"Orchestrator: sleep={sleep!r:.80} must be callable")
         self.steps = tuple(steps)
         self.log: StepLog = log if log is not None else MemoryLog()
         self.spec = spec
         self.topic = check_name("Orchestrator", "topic", topic)
         self.clock = clock
         self.on_point = on_point
+        self.undo_retry = undo_retry
+        self.sleep: Callable[[float], object] = sleep
 
     def _point(self, name: str) -> None:
         if self.on_point is not None:
@@ -145,6 +181,41 @@ class Orchestrator:
         self.log.put(wf, key, record)
         self._point(f"{key}.recorded")
         return record
+
+    def _undo(self, wf: str, name: str, call: Callable[[], Any]) -> list[Any]:
+        """Run a compensation unless recorded, retrying a failure with ``undo_retry``.
+
+        Only a compensation that worked is recorded (``["ok", value, start, end]``); after
+        the last failed try the answer is ``["failed", reason, start, end]``, unrecorded, so a
+        later run tries again. Each failed try's ``(start, end)`` follows, for the trace.
+        """
+        key = f"undo:{name}"
+        record = self.log.get(wf, key)
+        if record is not MISSING:
+            return list(record)
+        tries: list[tuple[float, float]] = []
+        delays = self.undo_retry.delays()
+        while True:
+            self._point(f"{key}.start")
+            start = self.clock()
+            try:
+                value = call()
+            except StepFailed as exc:
+                end = self.clock()
+                self._point(f"{key}.failed")
+                delay = next(delays, None)
+                if delay is None:
+                    n = len(tries) + 1
+                    why = f"{exc.reason} ({n} {'try' if n == 1 else 'tries'})"
+                    return ["failed", why, start, end, *tries, (start, end)]
+                tries.append((start, end))
+                self.sleep(delay)
+                continue
+            record = ["ok", value, start, self.clock()]
+            self._point(f"{key}.done")  # the side effect happened and is not recorded yet
+            self.log.put(wf, key, record)
+            self._point(f"{key}.recorded")
+            return [*record, *tries]
 
     def run(self, workflow_id: str, ctx: Mapping[str, Any] | None = None) -> SagaResult:
         """Run (or resume) the saga ``workflow_id``; every step done or every done one undone."""
@@ -169,20 +240,26 @@ class Orchestrator:
                 failed = (step, record[1])
                 break
         compensated: list[str] = []
+        stuck: tuple[Step, str] | None = None
         if failed is not None:
             for step in reversed(done):
                 undo = step.compensate
                 if undo is None:
                     continue
-                record = self._once(
-                    wf, f"undo:{step.name}", partial(undo, context, context[step.name])
-                )
+                record = self._undo(wf, step.name, partial(undo, context, context[step.name]))
+                for start, end in record[4:]:
+                    trace.append(TraceEntry(step.name, "undo-fail", start, end))
+                if record[0] != "ok":
+                    stuck = (step, record[1])
+                    break
                 trace.append(TraceEntry(step.name, "undo", record[2], record[3]))
                 _fire(machine, step.undo_transitions, record[1])
                 compensated.append(step.name)
         outcome: Outcome = "completed" if failed is None else "compensated"
+        if stuck is not None:
+            outcome = "stuck"
         state = machine.state if machine is not None else outcome
-        if self.log.get(wf, "outcome") is MISSING:
+        if stuck is None and self.log.get(wf, "outcome") is MISSING:
             event = Event(f"{wf}:outcome", f"{self.topic}.{state}", wf, (("outcome", outcome),))
             self.log.put(wf, "outcome", {"outcome": outcome, "state": state}, [event])
             self._point("outcome.recorded")
@@ -192,7 +269,17 @@ class Orchestrator:
             tuple(s.name for s in done),
             tuple(compensated),
             failed[0].name if failed else None,
-            failed[1] if failed else "",
+            _reason(failed, stuck),
             state,
             tuple(trace),
+            stuck[0].name if stuck else None,
         )
+
+
+def _reason(failed: tuple[Step, str] | None, stuck: tuple[Step, str] | None) -> str:
+    """Why the run did not complete: the step that said no, and a compensation that failed."""
+    if failed is None:
+        return ""
+    if stuck is None:
+        return failed[1]
+    return f"{failed[1]}; then the compensation of {stuck[0].name!r} failed: {stuck[1]}"

@@ -172,6 +172,12 @@ def _more() -> list[Entry]:
             snapshot=snap,
             call=lambda r, v: Resharding(r, ["-80", "80-"], ["-"], chunk=v),
         ),
+        Entry(
+            "Resharding(on_point)",
+            make=_router,
+            snapshot=snap,
+            call=lambda r, v: Resharding(r, ["-80", "80-"], ["-"], on_point=v),
+        ),
         Entry("LogicalShards(hosts)", call=lambda _, v: LogicalShards(v)),
         Entry("LogicalShards(logical)", call=lambda _, v: LogicalShards(["a"], logical=v)),
         Entry(

@@ -172,6 +172,11 @@ ENTRIES = [
     Entry("Orchestrator(topic)", call=lambda _, v: wf.Orchestrator([wf.Step("a", print)], topic=v)),
     Entry("Orchestrator(clock)", call=lambda _, v: wf.Orchestrator([wf.Step("a", print)], clock=v)),
     Entry(
+        "Orchestrator(undo_retry)",
+        call=lambda _, v: wf.Orchestrator([wf.Step("a", print)], undo_retry=v),
+    ),
+    Entry("Orchestrator(sleep)", call=lambda _, v: wf.Orchestrator([wf.Step("a", print)], sleep=v)),
+    Entry(
         "Orchestrator(on_point)",
         call=lambda _, v: wf.Orchestrator([wf.Step("a", print)], on_point=v),
     ),
