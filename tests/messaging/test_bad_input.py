@@ -259,3 +259,19 @@ def test_redis_store_takes_a_url_or_a_redis_client(redis_url: str) -> None:
     by_client = RedisStore(redis.Redis.from_url(redis_url), prefix="t")
     assert [m.body for m in by_client.read("c")] == ["hi"]  # decoded, whatever the client said
     by_url.close(), by_client.close()
+
+
+_CAPACITY = {"connections": 1000, "bytes_per_conn": 1e4, "fanout_frames_per_s": 1e4,
+             "messages_per_s": 10, "members": 10}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "name", [*_CAPACITY, "memory_per_gateway", "conns_per_gateway_limit", "frame_bytes"]
+)
+@pytest.mark.parametrize("value", [5e-324, 1.1125369292536007e-308, 1e-12, 0.0, -1.0], ids=repr)
+def test_capacity_refuses_a_figure_too_small_to_divide_by(name: str, value: float) -> None:
+    # a subnormal rate made gateways = ceil(inf): OverflowError instead of the family's error
+    from designpatterns_ref.messaging.capacity import capacity
+
+    with pytest.raises(MessagingError, match=name):
+        capacity(**{**_CAPACITY, name: value})  # type: ignore[arg-type]

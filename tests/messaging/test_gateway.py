@@ -8,6 +8,7 @@ import asyncio
 import json
 import socket
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -152,6 +153,8 @@ def test_a_slow_consumer_is_disconnected_and_resumes() -> None:
                     await ann.send("general", "x" * 4000, client_msg_id=f"m{i}")
                     await ann.wait_sent()
             assert gw.slow_disconnects == 1 and ("bob", "b1") not in gw.conns
+            # the server and presence know the device is gone (bob had no other)
+            assert gw.server.online("bob") == [] and gw.presence.state("bob") == "offline"
             # bounded: the gateway held at most write_limit bytes plus the frame that tipped it
             assert conn.ws.transport.get_write_buffer_size() <= 4096 + 4100
             await asyncio.sleep(1.2)
@@ -159,5 +162,54 @@ def test_a_slow_consumer_is_disconnected_and_resumes() -> None:
             async with Client(gw.url, token("bob"), "b1", seed=2) as bob:
                 got = await bob.wait_for("general", 40)  # resumed page by page
                 assert [m.seq for m in got] == list(range(1, 41))
+
+    asyncio.run(main())
+
+
+async def presence_frames(ws: object, quiet: float = 1.0) -> list[tuple[str, str]]:
+    """The ``presence`` frames ``ws`` receives until it has been quiet ``quiet`` seconds."""
+    out: list[tuple[str, str]] = []
+    while True:
+        try:
+            frame = json.loads(await asyncio.wait_for(ws.recv(), quiet))  # type: ignore[attr-defined]
+        except TimeoutError:
+            return out
+        if frame["op"] == "presence":
+            out.append((frame["user"], frame["state"]))
+
+
+async def until(condition: Callable[[], bool], limit: float = 10.0) -> None:
+    """Wait for the gateway to handle what the test just did (a close, say)."""
+    deadline = time.monotonic() + limit
+    while not condition():
+        assert time.monotonic() < deadline, "the gateway did not get there"
+        await asyncio.sleep(0.01)
+
+
+def test_a_user_stays_online_while_one_of_their_devices_is_connected() -> None:
+    async def hello(url: str, user: str, device: str) -> object:
+        ws = await raw(url)
+        hello = {"op": "hello", "token": token(user), "device": device, "cursors": {}}
+        await ws.send(json.dumps(hello))  # type: ignore[attr-defined]
+        assert json.loads(await ws.recv())["op"] == "ready"  # type: ignore[attr-defined]
+        return ws
+
+    async def main() -> None:
+        async with gateway(presence_interval=0.05) as gw:
+            bob = await hello(gw.url, "bob", "b1")
+            phone = await hello(gw.url, "ann", "phone")
+            laptop = await hello(gw.url, "ann", "laptop")
+            # the second device changes nothing bob sees: ann was already online
+            assert await presence_frames(bob) == [("ann", "online")]
+            assert gw.server.online("ann") == ["laptop", "phone"]
+            await phone.close()  # type: ignore[attr-defined]
+            await until(lambda: gw.server.online("ann") == ["laptop"])
+            assert await presence_frames(bob) == []  # the laptop is still there
+            assert gw.presence.state("ann") == "online"
+            await laptop.close()  # type: ignore[attr-defined]
+            await until(lambda: gw.server.online("ann") == [])
+            assert await presence_frames(bob) == [("ann", "offline")]
+            assert gw.server.online("ann") == [] and gw.presence.state("ann") == "offline"
+            await bob.close()  # type: ignore[attr-defined]
 
     asyncio.run(main())

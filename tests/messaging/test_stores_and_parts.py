@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,38 @@ def test_every_store_gives_gap_free_seqs_and_idempotent_retries(store: Store) ->
     assert [m.seq for m in store.read("c", 3, 2)] == [4, 5]
     assert store.read("c", 8) == [] and store.last_seq("c") == 8 and store.last_seq("zz") == 0
     assert store.append("c", "ann", "m3", "ignored")[0].body == "b3"  # the first body stays
+    store.close()
+
+
+def test_a_store_shared_by_threads_gives_each_append_its_own_seq(store: Store) -> None:
+    # SQLiteStore opens its connection for use from any thread: its transactions must not
+    # interleave ("cannot start a transaction within a transaction")
+    results: list[tuple[tuple[str, str], int, bool]] = []
+    errors: list[BaseException] = []
+
+    def writer(name: str) -> None:
+        for i in range(100):
+            # one message of its own, and one that all three threads send (retries of it)
+            for sender, cmid in ((name, f"own{i}"), ("dan", f"shared{i}")):
+                try:
+                    msg, new = store.append("c", sender, cmid, "x")
+                    results.append(((msg.sender, msg.client_msg_id), msg.seq, new))
+                except BaseException as exc:
+                    errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in ("ann", "bob", "cy")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(results) == 600
+    stored = store.read("c", 0, 10_000)
+    first = {key: seq for key, seq, new in results if new}
+    assert len(first) == sum(new for *_, new in results) == 400  # each message stored once
+    assert sorted(first.values()) == [m.seq for m in stored] == list(range(1, 401))
+    assert {(m.sender, m.client_msg_id): m.seq for m in stored} == first
+    assert all(first[key] == seq for key, seq, _ in results)  # a retry gets the first seq
     store.close()
 
 

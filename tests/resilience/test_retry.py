@@ -7,7 +7,7 @@ import random
 from fractions import Fraction
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from designpatterns_ref.clock import ManualClock
@@ -104,16 +104,35 @@ def test_never_exceeds_attempts_or_deadline(
         assert (answer == "ok") == (failures < attempts)
 
 
-@given(
-    ratio=st.sampled_from([Fraction(0), Fraction(1, 8), Fraction(1, 4), Fraction(1, 2)]),
-    reserve=st.integers(0, 4),
-    plan=st.lists(st.booleans(), max_size=80),
-)
+def meant(x: float) -> Fraction:
+    """The fraction a float ratio stands for: the one with denominator up to 1000 that
+    converts to ``x`` (0.1 is 1/10, 0.3 is 3/10, 1/3 is 1/3), else the float's exact value."""
+    near = Fraction(x).limit_denominator(1000)
+    return near if float(near) == x else Fraction(x)
+
+
+# 0.1, 0.3, 1/3 are not exact in binary: ten deposits of the float 0.1 add up to less than one
+RATIOS = st.one_of(
+    st.sampled_from([Fraction(0), Fraction(1, 10), Fraction(3, 10), Fraction(1, 3),
+                     Fraction(2, 3), Fraction(1, 7), Fraction(1, 8), Fraction(1, 2), Fraction(1)]),
+    st.integers(1, 1000).flatmap(lambda q: st.integers(1, q).map(lambda p: Fraction(p, q))),
+    st.floats(0, 1, exclude_min=True).map(meant),
+)  # fmt: skip
+RESERVES = st.sampled_from(
+    [Fraction(0), Fraction(1, 10), Fraction(1, 2), Fraction(999, 1000), Fraction(1),
+     Fraction(5, 2), Fraction(4)]
+)  # fmt: skip
+
+
+@given(ratio=RATIOS, reserve=RESERVES, plan=st.lists(st.booleans(), max_size=80))
+@example(ratio=Fraction(1, 10), reserve=Fraction(0), plan=[True, False] * 10)
+@example(ratio=Fraction(3, 10), reserve=Fraction(4), plan=[False] * 4 + [True] * 10 + [False] * 3)
+@example(ratio=Fraction(1, 3), reserve=Fraction(0), plan=[True] * 3 + [False])
 def test_budget_equals_eager_reference_and_caps_retries(
-    ratio: Fraction, reserve: int, plan: list[bool]
+    ratio: Fraction, reserve: Fraction, plan: list[bool]
 ) -> None:
-    budget = RetryBudget(float(ratio), reserve=reserve)
-    ref = ReferenceBudget(ratio, Fraction(reserve))
+    budget = RetryBudget(float(ratio), reserve=float(reserve))
+    ref = ReferenceBudget(ratio, reserve)
     for is_request in plan:
         if is_request:
             budget.deposit()
@@ -138,6 +157,22 @@ def test_a_budget_without_a_whole_reserve_still_retries_on_its_deposits(reserve:
     for _ in range(1000):
         slow.deposit()
     assert slow.withdraw() and not slow.withdraw()  # capped at one
+
+
+@pytest.mark.parametrize(
+    ("ratio", "requests", "retries"),
+    [(0.1, 1000, 100), (0.05, 1000, 50), (1 / 3, 999, 333), (1 / 7, 700, 100)],
+)
+def test_a_budget_allows_exactly_its_ratio_of_retries(
+    ratio: float, requests: int, retries: int
+) -> None:
+    # ten deposits of 0.1 summed in floats give 0.9999999999999999: a retry refused
+    budget = RetryBudget(ratio, reserve=0)
+    allowed = 0
+    for _ in range(requests):
+        budget.deposit()
+        allowed += budget.withdraw()
+    assert allowed == retries and budget.balance == 0
 
 
 def test_the_balance_is_capped_at_the_reserve() -> None:

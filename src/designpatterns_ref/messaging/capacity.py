@@ -28,11 +28,15 @@ from designpatterns_ref.messaging.base import MessagingError
 __all__ = ["capacity"]
 
 
+#: The smallest figure accepted: a tinier divisor would overflow the ratios to infinity.
+MIN_FIGURE = 1e-6
+
+
 def _positive(name: str, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise MessagingError(f"{name}={value!r:.80} must be a positive number")
-    if not (0 < value <= 1e15):
-        raise MessagingError(f"{name}={value!r:.80} must be a positive finite number")
+    if not (MIN_FIGURE <= value <= 1e15):
+        raise MessagingError(f"{name}={value!r:.80} must be within [{MIN_FIGURE:g}, 1e15]")
     return float(value)
 
 

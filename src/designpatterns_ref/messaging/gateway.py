@@ -25,8 +25,10 @@ task per connection, so an
 idle connection costs only what ``websockets`` and the kernel need. A connection whose
 unsent bytes exceed ``write_limit`` (a slow consumer) is closed with 4008: the client resumes
 from its cursor later, and the gateway's memory stays bounded by about ``write_limit`` bytes a
-socket. A resume or a fetch is answered ``page`` messages at a time; the client's next
-heartbeat sees the conversation's last seq and asks for the next page.
+socket. A user is one presence however many devices they connect: closing a device (or
+dropping it as a slow consumer) marks the user offline only when none of their devices
+remains connected. A resume or a fetch is answered ``page`` messages at a time; the
+client's next heartbeat sees the conversation's last seq and asks for the next page.
 
 Measured (``dpref bench messaging``, gateway in its own process): see
 docs/case-studies/slack-gateway.md for memory per idle connection and fan-out latency.
@@ -216,8 +218,17 @@ class Gateway:
                 transport.write(data)
             else:
                 self.slow_disconnects += 1
-                self.conns.pop((conn.user, conn.device), None)
+                self._forget(conn)
                 self._close(conn, self.CLOSE_CODES["slow consumer"], "slow consumer")
+
+    def _forget(self, conn: _Conn) -> None:
+        """``conn``'s device is gone: the user goes offline only if no other device remains."""
+        if self.conns.get((conn.user, conn.device)) is not conn:
+            return  # already forgotten, or replaced by a newer connection of the same device
+        del self.conns[(conn.user, conn.device)]
+        self.server.disconnect(conn.user, conn.device)
+        if not self.server.online(conn.user):
+            self.presence.disconnect(conn.user)
 
     def _close(self, conn: _Conn, code: int, reason: str) -> None:
         self._spawn(conn.ws.close(code, reason))
@@ -258,10 +269,8 @@ class Gateway:
         except ConnectionClosed:
             pass
         finally:
-            if conn is not None and self.conns.get((conn.user, conn.device)) is conn:
-                del self.conns[(conn.user, conn.device)]
-                self.server.disconnect(conn.user, conn.device)
-                self.presence.disconnect(conn.user)
+            if conn is not None:
+                self._forget(conn)
 
     def _hello(self, ws: Any, frame: dict[str, Any]) -> _Conn:
         if frame["op"] != "hello":

@@ -6,6 +6,9 @@ Case study: Design a Real-Time Chat App (WhatsApp / Messenger) (docs/case-studie
 unique key ``(conv, sender, client_msg_id)``. An append runs in one ``BEGIN IMMEDIATE``
 transaction (look up the idempotency key, read ``max(seq)``, insert ``max + 1``), so two
 writers on the same file cannot take the same seq and a crash between the steps stores nothing.
+One store may be shared by threads: its connection is opened for any thread, and a lock lets one
+transaction or read at a time use it (threads interleaving statements on one connection would
+nest transactions, which SQLite refuses).
 Trade-off against memory: a disk write (WAL append, ``synchronous=NORMAL``) per message.
 
 >>> store = SQLiteStore(":memory:")
@@ -18,6 +21,7 @@ Trade-off against memory: a disk write (WAL append, ``synchronous=NORMAL``) per 
 from __future__ import annotations
 
 import sqlite3
+import threading
 from pathlib import Path
 
 from designpatterns_ref.messaging.base import (
@@ -70,6 +74,7 @@ class SQLiteStore:
         if isinstance(path, str) and (not path or not path.isprintable()):
             raise MessagingError(f"path={path!r:.80} must be a non-empty printable path")
         self._db = _open_wal(path, _SCHEMA, check_same_thread=False)
+        self._lock = threading.Lock()  # one transaction at a time on the shared connection
         self.path = str(path)
 
     def append(self, conv: str, sender: str, client_msg_id: str, body: str) -> tuple[Message, bool]:
@@ -77,49 +82,53 @@ class SQLiteStore:
         check_id("conv", conv), check_id("sender", sender)
         check_id("client_msg_id", client_msg_id), check_body(body)
         db = self._db
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            row = db.execute(
-                "SELECT seq, body FROM messages WHERE conv=? AND sender=? AND client_msg_id=?",
-                (conv, sender, client_msg_id),
-            ).fetchone()
-            if row is not None:
+        with self._lock:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                row = db.execute(
+                    "SELECT seq, body FROM messages WHERE conv=? AND sender=? AND client_msg_id=?",
+                    (conv, sender, client_msg_id),
+                ).fetchone()
+                if row is not None:
+                    db.execute("COMMIT")
+                    return Message(conv, row[0], sender, client_msg_id, row[1]), False
+                (seq,) = db.execute(
+                    "SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE conv=?", (conv,)
+                ).fetchone()
+                db.execute(
+                    "INSERT INTO messages VALUES (?, ?, ?, ?, ?)",
+                    (conv, seq, sender, client_msg_id, body),
+                )
                 db.execute("COMMIT")
-                return Message(conv, row[0], sender, client_msg_id, row[1]), False
-            (seq,) = db.execute(
-                "SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE conv=?", (conv,)
-            ).fetchone()
-            db.execute(
-                "INSERT INTO messages VALUES (?, ?, ?, ?, ?)",
-                (conv, seq, sender, client_msg_id, body),
-            )
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
         return Message(conv, seq, sender, client_msg_id, body), True
 
     def read(self, conv: str, after: int = 0, limit: int = 1000) -> list[Message]:
         """The messages with seq > ``after``, in order, at most ``limit``."""
         check_id("conv", conv), check_seq("after", after), check_seq("limit", limit, low=1)
-        rows = self._db.execute(
-            "SELECT seq, sender, client_msg_id, body FROM messages "
-            "WHERE conv=? AND seq>? ORDER BY seq LIMIT ?",
-            (conv, after, limit),
-        ).fetchall()
+        with self._lock:  # not inside another thread's open transaction
+            rows = self._db.execute(
+                "SELECT seq, sender, client_msg_id, body FROM messages "
+                "WHERE conv=? AND seq>? ORDER BY seq LIMIT ?",
+                (conv, after, limit),
+            ).fetchall()
         return [Message(conv, s, who, cmid, body) for s, who, cmid, body in rows]
 
     def last_seq(self, conv: str) -> int:
         """The highest seq of ``conv`` (0 when empty)."""
         check_id("conv", conv)
-        (seq,) = self._db.execute(
-            "SELECT COALESCE(MAX(seq), 0) FROM messages WHERE conv=?", (conv,)
-        ).fetchone()
+        with self._lock:
+            (seq,) = self._db.execute(
+                "SELECT COALESCE(MAX(seq), 0) FROM messages WHERE conv=?", (conv,)
+            ).fetchone()
         return int(seq)
 
     def close(self) -> None:
         """Close the database (committed messages are on disk)."""
-        self._db.close()
+        with self._lock:
+            self._db.close()
 
     def __repr__(self) -> str:
         return f"SQLiteStore({self.path!r})"

@@ -14,6 +14,12 @@ stops a long quiet spell from saving up a burst that an outage would spend at on
 its tokens the same way). Over any run, ``retries <= reserve + ratio * requests``: at most
 ``ratio`` extra load, plus a small constant.
 
+The arithmetic is exact: in floats ten deposits of 0.1 add up to 0.9999999999999999 and the
+retry they earned would be refused (90 retries for 1,000 requests instead of 100). The ratio
+and the reserve are read as the fractions they stand for (0.1 is 1/10, 0.3 is 3/10, ``1 / 3``
+is 1/3), and the balance is an integer count of units of 1/``denominator``, so a deposit adds
+a whole number of units and a retry takes another.
+
 The balance is settled lazily: :meth:`RetryBudget.deposit` only bumps an atomic counter (no
 lock, so a successful call pays almost nothing), and :meth:`RetryBudget.withdraw` adds up the
 deposits made since the last withdrawal, under a lock. Capping the balance at each deposit or
@@ -34,6 +40,9 @@ Complexity: O(1) per deposit and per withdrawal.
 >>> deposits = [no_reserve.deposit() for _ in range(100)]
 >>> no_reserve.withdraw(), no_reserve.withdraw()
 (True, False)
+>>> deposits = [no_reserve.deposit() for _ in range(10)]  # exactly one retry's worth
+>>> no_reserve.withdraw()
+True
 """
 
 from __future__ import annotations
@@ -41,10 +50,28 @@ from __future__ import annotations
 import itertools
 import math
 import threading
+from fractions import Fraction
 
 from designpatterns_ref.resilience.base import ResilienceError, ResilienceTypeError, count_value
 
 __all__ = ["RetryBudget"]
+
+
+def _as_fraction(x: float) -> Fraction:
+    """The fraction ``x`` stands for: the closest one with a denominator up to 1, 10, 100, ...
+    (the first bound that gives one converting back to ``x``), else ``x``'s exact binary value.
+
+    >>> _as_fraction(0.1), _as_fraction(1 / 3), _as_fraction(0.25)
+    (Fraction(1, 10), Fraction(1, 3), Fraction(1, 4))
+    """
+    exact = Fraction(x)
+    bound = 1
+    while bound < exact.denominator:
+        near = exact.limit_denominator(bound)
+        if float(near) == x:
+            return near
+        bound *= 10
+    return exact
 
 
 class RetryBudget:
@@ -62,10 +89,15 @@ class RetryBudget:
         self.reserve = float(reserve)
         self.cap = max(self.reserve, 1.0)
         """The most the balance holds: ``reserve``, at least one retry."""
+        exact_ratio, exact_reserve = _as_fraction(self.ratio), _as_fraction(self.reserve)
+        # the balance in integer units of 1/unit retry: exact, whatever the ratio
+        self._unit = math.lcm(exact_ratio.denominator, exact_reserve.denominator)
+        self._step = int(exact_ratio * self._unit)  # units a deposit adds
+        self._cap = int(max(exact_reserve, Fraction(1)) * self._unit)
         self._lock = threading.Lock()
         self._requests = itertools.count()
         self._settled = 0  # requests already added to the balance
-        self._balance = self.reserve
+        self._balance = int(exact_reserve * self._unit)
         self._retries = 0
         self._refused = 0
         #: Call once per request (a first attempt): ``next`` on an atomic counter.
@@ -75,10 +107,10 @@ class RetryBudget:
         """Take one retry from the budget: True if the balance allowed it."""
         with self._lock:
             total = count_value(self._requests)
-            balance = min(self.cap, self._balance + self.ratio * (total - self._settled))
+            balance = min(self._cap, self._balance + self._step * (total - self._settled))
             self._settled = total
-            if balance >= 1:
-                self._balance = balance - 1
+            if balance >= self._unit:
+                self._balance = balance - self._unit
                 self._retries += 1
                 return True
             self._balance = balance
@@ -105,7 +137,7 @@ class RetryBudget:
         """Retries available right now."""
         with self._lock:
             unsettled = count_value(self._requests) - self._settled
-            return min(self.cap, self._balance + self.ratio * unsettled)
+            return min(self._cap, self._balance + self._step * unsettled) / self._unit
 
     def __repr__(self) -> str:
         return f"RetryBudget(ratio={self.ratio}, reserve={self.reserve}, balance={self.balance:g})"

@@ -4,7 +4,12 @@ Case study: Netflix's Chaos Engineering (docs/case-studies/netflix-chaos.md)
 
 ``compose(Retry(...), CircuitBreaker(...), Bulkhead(8), Timeout(1.0))`` returns one guard that
 runs a call through all of them. The guards are put in this order whatever order they are
-given in, outermost first (resilience4j's order, and Hystrix's):
+given in, outermost first. Breaker, bulkhead, timeout and fallback sit as in Hystrix (a command
+checks its circuit, then takes a thread-pool or semaphore slot, then times the run, and its
+fallback answers for all of them); the retry sits outside the breaker as in resilience4j's
+default aspect order. The whole order is ours, not resilience4j's: that one,
+``Retry(CircuitBreaker(RateLimiter(TimeLimiter(Bulkhead(fn)))))``, puts the time limit outside
+the bulkhead, so its timeout also counts the wait for a slot.
 
 1. **Fallback**, outermost: it answers for whatever the guards below finally give up on,
    including a breaker's refusal.
@@ -15,8 +20,14 @@ given in, outermost first (resilience4j's order, and Hystrix's):
    thread is spent.
 4. **Hedge**: a second copy of a slow attempt; each copy still takes its own slot below.
 5. **Bulkhead**: caps the calls actually in flight.
-6. **Timeout**, innermost: it bounds the one thing that can hang, the call itself, so that a
-   timed-out attempt is a failure the breaker counts and the retry may repeat.
+6. **Timeout**, innermost, inside the bulkhead: it bounds the one thing that can hang, the call
+   itself, so that a timed-out attempt is a failure the breaker counts and the retry may
+   repeat. The wait for a slot is not part of it: the bulkhead bounds that with its own
+   ``max_wait`` and refuses with ``BulkheadFull``, so a ``CallTimeout`` always means a slow
+   dependency, never a long queue. The cost: a caller may wait ``max_wait`` plus the timeout,
+   and with ``Timeout(mode="thread")`` the slot is given back when the timeout gives up while
+   the abandoned worker runs on, so the bulkhead caps the calls being waited for, not the work
+   still running (``max_workers`` caps that).
 
 Nonsense is refused with :class:`ResilienceError`: something that is not a guard, two guards
 of the same kind, and a timeout longer than the retry's deadline (it could never fire).
