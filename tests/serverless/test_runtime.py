@@ -8,10 +8,12 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from designpatterns_ref.clock import ManualClock
 from designpatterns_ref.serverless import Queue, Scheduler
 from designpatterns_ref.serverless.breaker import Breaker, EhrGate
 from designpatterns_ref.serverless.function import Function, Outcome
 from designpatterns_ref.serverless.objectstore import ObjectStore
+from designpatterns_ref.serverless.queue import Message
 
 
 @given(st.lists(st.floats(0, 100, allow_nan=False), max_size=30))
@@ -40,6 +42,9 @@ queue_ops = st.lists(
 @given(ops=queue_ops)
 @example(ops=[("send",), ("receive", 3)])
 @example(ops=[("send",), ("send",), ("receive", 3), ("receive", 3), ("receive", 3)])
+# a slow consumer's late delete, after the message was redelivered to another one
+@example(ops=[("send",), ("receive", 1), ("wait", 10.0), ("receive", 1), ("delete", 0),
+              ("delete", 1)])  # fmt: skip
 def test_queue_loses_nothing_and_redelivers_after_the_visibility_timeout(
     timeout: float, ops: list[tuple[Any, ...]]
 ) -> None:
@@ -51,7 +56,9 @@ def test_queue_loses_nothing_and_redelivers_after_the_visibility_timeout(
     dead: set[int] = set()
     hidden_until: dict[int, float] = {}
     receives: dict[int, int] = {}  # the reference count of receives per message
-    receipts: list[str] = []
+    latest: dict[int, str] = {}  # the receipt of each message's latest receive: the valid one
+    seen: set[str] = set()  # every receipt handed out: a receipt is never handed out twice
+    held: list[tuple[Message, str, int]] = []  # what each consumer holds: message, its receipt
     for op in ops:
         if op[0] == "send":
             q.send({"n": len(sent)})
@@ -71,15 +78,19 @@ def test_queue_loses_nothing_and_redelivers_after_the_visibility_timeout(
                 receives[n] = receives.get(n, 0) + 1
                 assert m.receive_count == receives[n] <= 2
                 hidden_until[n] = s() + timeout
-                receipts.append(m.receipt)
+                assert m.receipt not in seen
+                seen.add(m.receipt)
+                latest[n] = m.receipt
+                held.append((m, m.receipt, n))
             moved = {m.body["n"] for m in dlq.peek()} - dead
             assert moved <= set(visible) - set(deliverable)  # only after max_receives
             dead |= moved
-        elif op[0] == "delete" and receipts:
-            receipt = receipts[op[1] % len(receipts)]
-            n = {m.receipt: m.body["n"] for m in q.peek()}.get(receipt)
-            assert q.delete(receipt) == (n is not None)
-            if n is not None:
+        elif op[0] == "delete" and held:
+            m, receipt, n = held[op[1] % len(held)]
+            assert m.receipt == receipt  # a later receive does not rewrite what a consumer holds
+            valid = n not in deleted | dead and latest[n] == receipt
+            assert q.delete(m.receipt) == valid
+            if valid:
                 deleted.add(n)
         elif op[0] == "wait":
             s.run(until=s() + op[1])
@@ -87,6 +98,20 @@ def test_queue_loses_nothing_and_redelivers_after_the_visibility_timeout(
     assert dead == {m.body["n"] for m in dlq.peek()}
     assert in_queue | dead | deleted == set(sent)  # at least once: nothing lost
     assert not (in_queue & dead) and not (in_queue & deleted) and not (dead & deleted)
+
+
+def test_a_received_message_is_the_consumers_copy() -> None:
+    clock = ManualClock()
+    q = Queue(clock, visibility_timeout=30)
+    q.send({"job": 1})
+    [a] = q.receive()
+    a.body["job"] = 2  # a consumer scribbling on its copy
+    clock.advance(31)  # A is slow: the message is redelivered to B
+    [b] = q.receive()
+    assert a is not b and a.receipt != b.receipt and b.body == {"job": 1}
+    assert q.delete(a.receipt) is False  # A's late delete: stale
+    assert len(q) == 1
+    assert q.delete(b.receipt) is True and len(q) == 0
 
 
 def test_a_zero_visibility_timeout_returns_each_message_once_per_receive() -> None:
