@@ -172,6 +172,87 @@ def test_breaker_and_gate() -> None:
     assert gate.breaker.state == "closed"
 
 
+class RefBreaker:
+    """The breaker as its docstring states it, written plainly: closed until ``threshold``
+    consecutive failures; then open, refusing every call for ``cool_down`` seconds, whatever
+    calls let through before it opened report meanwhile; then half-open, one trial call let
+    through: a success closes it, a failure opens it again."""
+
+    def __init__(self, threshold: int, cool_down: float) -> None:
+        self.threshold, self.cool_down = threshold, cool_down
+        self.state, self.failures, self.opened_at, self.opens = "closed", 0, 0.0, 0
+        self.trial_given = False
+
+    def allow(self, now: float) -> bool:
+        if self.state == "open" and now >= self.opened_at + self.cool_down:
+            self.state, self.trial_given = "half-open", False
+        if self.state == "closed":
+            return True
+        if self.state == "half-open" and not self.trial_given:
+            self.trial_given = True
+            return True
+        return False
+
+    def report(self, ok: bool, now: float) -> None:
+        if self.state == "open":
+            return  # a late answer from a call let through before it opened: no say
+        if ok:
+            self.state, self.failures = "closed", 0
+            return
+        self.failures += 1
+        if self.state == "half-open" or self.failures >= self.threshold:
+            self.state, self.opened_at, self.opens = "open", now, self.opens + 1
+
+
+breaker_ops = st.lists(
+    st.one_of(
+        st.just(("allow",)),
+        st.tuples(st.just("report"), st.booleans()),
+        st.tuples(st.just("wait"), st.sampled_from([0.0, 1.0, 9.999, 10.0, 25.0])),
+    ),
+    max_size=50,
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(threshold=st.integers(1, 3), ops=breaker_ops)
+# three calls let through; two fail and open it; the third answers ok late: still open
+@example(threshold=2, ops=[("allow",)] * 3 + [("report", False)] * 2 + [("report", True),
+                                                                        ("allow",)])  # fmt: skip
+@example(threshold=1, ops=[("allow",), ("allow",), ("report", False), ("wait", 9.999),
+                           ("report", False), ("wait", 0.001), ("allow",)])  # fmt: skip
+def test_breaker_matches_its_stated_state_machine(
+    threshold: int, ops: list[tuple[Any, ...]]
+) -> None:
+    clock = ManualClock()
+    breaker = Breaker(clock, threshold=threshold, cool_down=10)
+    ref = RefBreaker(threshold, 10.0)
+    for op in ops:
+        if op[0] == "allow":
+            assert breaker.allow() == ref.allow(clock())
+        elif op[0] == "report":
+            (breaker.success if op[1] else breaker.failure)()
+            ref.report(op[1], clock())
+        else:
+            clock.advance(op[1])
+        assert (breaker.state, breaker.opens) == (ref.state, ref.opens)
+
+
+def test_a_late_success_does_not_close_an_open_breaker() -> None:
+    clock = ManualClock()
+    gate = EhrGate(Breaker(clock, threshold=2, cool_down=30), cap=10)
+    assert [gate.enter() for _ in range(3)] == ["ok"] * 3  # three calls to a dying EHR
+    gate.leave(False)
+    gate.leave(False)
+    assert gate.breaker.state == "open"
+    gate.leave(True)  # the slow third call, let through before it opened, answers ok
+    assert gate.breaker.state == "open" and gate.enter() == "open"
+    clock.advance(30)
+    assert gate.enter() == "ok" and gate.enter() == "open"  # one trial
+    gate.leave(True)
+    assert gate.breaker.state == "closed"
+
+
 def test_object_store() -> None:
     store = ObjectStore()
     e1 = store.put("a/1", b"x")
