@@ -130,6 +130,7 @@ def test_function_concurrency_cold_starts_and_timeouts() -> None:
     done: list[Outcome] = []
     f = Function(s, lambda e: e["work"], concurrency=2, cold_start=1.0, timeout=5, keep_warm=60)
     assert f.invoke({"work": 2.0}, done.append)
+    assert f.started_at == 1.0  # the work begins after the cold start
     assert f.invoke({"work": 9.0}, done.append)
     assert not f.invoke({"work": 1.0}, done.append)  # throttled: nothing ran
     s.run()
