@@ -280,8 +280,9 @@ class _Run:
         call, ehr = event["call"], event["ehr"]
         if not self._write_allowed(event["clinic"]):
             raise ServerlessError(f"partition CLINIC#{event['clinic']} throttled")
+        key = event["_key"] = self.layer.key({"call": call})
         try:
-            claim = self.layer.begin({"call": call})
+            claim = self.layer._begin(key)  # the family's own layer: the key computed once
         except IdempotencyInProgress:
             self.in_progress_refusals += 1
             raise
@@ -290,7 +291,7 @@ class _Run:
         if sc.use_gates:
             verdict = self.gates[ehr].enter()
             if verdict != "ok":
-                self.layer.abandon({"call": call}, token=claim.token)
+                self.layer._abandon(key, claim.token)
                 raise ServerlessError(f"EHR {ehr} {verdict}")
             self.entered.add(id(event))
         event["_token"] = claim.token
@@ -331,7 +332,7 @@ class _Run:
             call = event["call"]
             if "_token" in event:  # the invocation ran the booking: record its answer
                 try:
-                    self.layer.complete({"call": call}, {"booked": call}, token=event["_token"])
+                    self.layer._complete(event["_key"], {"booked": call}, event["_token"])
                 except IdempotencyFenced:
                     self.fenced += 1
             if call in self.arrived and self.bookings[call]:

@@ -28,7 +28,6 @@ per send, receive and delete.
 
 from __future__ import annotations
 
-import copy
 import heapq
 import json
 from dataclasses import dataclass, replace
@@ -81,6 +80,7 @@ class Queue:
         self.clock = clock
         self.dead_letter = dead_letter
         self._messages: dict[str, Message] = {}
+        self._bodies: dict[str, str] = {}  # each message's body as JSON text, for the copies
         self._heap: list[tuple[float, int, str]] = []
         self._seq = 0
         self.sent = 0
@@ -97,6 +97,7 @@ class Queue:
         msg = Message(f"m{self._seq}", json.loads(text), self.clock())
         msg.visible_at = msg.sent_at
         self._messages[msg.id] = msg
+        self._bodies[msg.id] = text
         heapq.heappush(self._heap, (msg.visible_at, self._seq, msg.id))
         self.sent += 1
         return msg.id
@@ -123,6 +124,7 @@ class Queue:
         while len(out) < max_messages and (msg := self._pop_visible(now)) is not None:
             if msg.receive_count >= self.max_receives and self.dead_letter is not None:
                 del self._messages[msg.id]
+                del self._bodies[msg.id]
                 self.dead_letter.send(msg.body)
                 continue
             msg.receive_count += 1
@@ -132,7 +134,7 @@ class Queue:
             msg.receipt = f"{msg.id}/{msg.receive_count}"
             self._seq += 1
             taken.append((msg.visible_at, self._seq, msg.id))
-            out.append(_copy(msg))
+            out.append(self._copy(msg))
         for entry in taken:
             heapq.heappush(self._heap, entry)
         return out
@@ -146,6 +148,7 @@ class Queue:
         if msg is None or msg.receipt != receipt:
             return False
         del self._messages[mid]
+        del self._bodies[mid]
         return True
 
     def oldest_age(self) -> float:
@@ -161,9 +164,8 @@ class Queue:
 
     def peek(self) -> list[Message]:
         """Copies of every message, in flight or not (for tests and plots)."""
-        return [_copy(m) for m in self._messages.values()]
+        return [self._copy(m) for m in self._messages.values()]
 
-
-def _copy(msg: Message) -> Message:
-    """The consumer's own copy of ``msg`` (the body too: it is a JSON object)."""
-    return replace(msg, body=copy.deepcopy(msg.body))
+    def _copy(self, msg: Message) -> Message:
+        """The consumer's own copy of ``msg``, its body decoded afresh from the sent JSON."""
+        return replace(msg, body=json.loads(self._bodies[msg.id]))
