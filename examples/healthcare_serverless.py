@@ -92,6 +92,9 @@ for label, r in reports.items():
           f"p99 wait {r.wait_p99:4.0f} s oldest {r.max_queue_age:4.0f} s "
           f"retries {r.retries:5} capped {r.capped + r.short_circuited:5} "
           f"partition throttles {r.partition_throttles:5} | {r.failure or 'held'}")  # fmt: skip
+    print(f"{'':19} met in progress {r.in_progress_refusals:4} timeouts {r.timeouts:5} "
+          f"EHR booked, caller timed out {r.timed_out_bookings:4} "
+          f"double-booked {r.double_bookings:4}")  # fmt: skip
 
 # %%
 fig = plot_queue_age(reports)
@@ -108,3 +111,11 @@ if path := dp.show(fig, "healthcare-serverless-outcomes"):
 # capacity: a slow dependency without a cap still takes the functions it shares with everyone,
 # and the caps with breakers only contain it (those patients go to the dead-letter queue for a
 # human call-back). A hot partition is a limit of the data model, not of the functions.
+#
+# Each handler claims its call's idempotency record when it starts and the EHR books partway
+# through its latency, so duplicates and redeliveries do meet in-progress records ("met in
+# progress": they come back after the visibility timeout and get the stored answer). Where no
+# invocation times out, no call is booked twice. A call to a slow EHR that times out after the
+# EHR booked never completes its record, and the redelivery books again: the idempotency layer
+# cannot see a side effect its invocation never reported. Only an idempotency key that the EHR
+# itself honours (the call id sent with the booking) closes that gap.

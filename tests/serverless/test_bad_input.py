@@ -36,7 +36,21 @@ def _layer() -> sl.Idempotency:
     clock = ManualClock()
     layer = sl.Idempotency(sl.KeyValueTable(clock=clock), clock=clock)
     layer.run(lambda e: {"booking": 1}, {"call": 1})
+    layer.begin({"call": 2})  # an invocation still running
     return layer
+
+
+def _not_json(value: object) -> object:
+    """``value`` if it is no JSON value (NaN, infinities, objects), else an object()."""
+    if value is None or isinstance(value, str | int | list | dict):
+        return object()
+    return value
+
+
+def _token(layer: sl.Idempotency) -> str:
+    rec = layer.record({"call": 2})
+    assert rec is not None
+    return rec.token
 
 
 CASES: list[tuple[str, Callable[[], Any], Callable[[Any], object], Callable[[Any, Any], Any]]] = [
@@ -58,7 +72,11 @@ CASES: list[tuple[str, Callable[[], Any], Callable[[Any], object], Callable[[Any
     ("idempotency.run(event)", _layer, lambda x: (x.table.scan(), x.executions),
      lambda x, v: x.run(lambda e: 1, v)),
     ("idempotency.complete(response)", _layer, lambda x: (x.table.scan(), x.executions),
-     lambda x, v: x.complete({"call": 1}, v if not isinstance(v, str | int) else object())),
+     lambda x, v: x.complete({"call": 2}, _not_json(v), token=_token(x))),
+    ("idempotency.complete(token)", _layer, lambda x: (x.table.scan(), x.executions),
+     lambda x, v: x.complete({"call": 2}, {"booking": 2}, token=v)),
+    ("idempotency.abandon(token)", _layer, lambda x: (x.table.scan(), x.executions),
+     lambda x, v: x.abandon({"call": 2}, token=v)),
     ("scheduler.at(when)", sl.Scheduler, lambda s: (s.now, s.pending),
      lambda s, v: s.at(v, lambda: None)),
     ("Scenario(calls)", lambda: None, lambda _: None, lambda _, v: sl.Scenario(calls=v)),

@@ -8,13 +8,15 @@ import time
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from designpatterns_ref.clock import ManualClock
 from designpatterns_ref.serverless import (
     COMPLETED,
+    INPROGRESS,
     Idempotency,
+    IdempotencyFenced,
     IdempotencyInProgress,
     KeyValueTable,
 )
@@ -96,13 +98,67 @@ def test_an_exception_mid_way_leaves_the_record_retryable() -> None:
 def test_a_killed_invocation_blocks_until_its_in_progress_timeout() -> None:
     clock = ManualClock()
     idem = layer(clock, in_progress_timeout=30)
-    assert idem.begin({"call": 7}) is None  # the process dies here: no complete, no abandon
+    claim = idem.begin({"call": 7})  # the process dies here: no complete, no abandon
+    assert claim.status == INPROGRESS
     with pytest.raises(IdempotencyInProgress):
         idem.run(lambda e: "again", {"call": 7})
     clock.advance(30)
     assert idem.run(lambda e: "again", {"call": 7}) == "again"
     rec = idem.record({"call": 7})
     assert rec is not None and rec.status == COMPLETED and rec.response == "again"
+
+
+@pytest.mark.parametrize("a_ends", ["fails", "succeeds"])
+def test_a_late_invocation_leaves_its_successors_record_alone(a_ends: str) -> None:
+    """A outlives its in-progress timeout (slow, not dead), B takes the record over, then A
+    ends: A must neither release B's record (so C would run beside B) nor complete it (so B's
+    own completion would be refused)."""
+    clock = ManualClock()
+    idem = layer(clock, in_progress_timeout=30)
+    event = {"call": 9, "patient": "p1"}
+    effects: list[str] = []
+    results: dict[str, Any] = {}
+    a_running, a_may_end, b_running, b_may_end = (threading.Event() for _ in range(4))
+
+    def slow_a(e: dict[str, Any]) -> str:
+        effects.append("A")
+        a_running.set()
+        assert a_may_end.wait(10)
+        if a_ends == "fails":
+            raise ConnectionError("the EHR reset the connection")
+        return "A booked"
+
+    def b(e: dict[str, Any]) -> str:
+        effects.append("B")
+        b_running.set()
+        assert b_may_end.wait(10)
+        return "B booked"
+
+    def invoke(name: str, handler: Any) -> None:
+        try:
+            results[name] = idem.run(handler, event)
+        except Exception as exc:  # the caller's view: what run() raised
+            results[name] = type(exc).__name__
+
+    ta = threading.Thread(target=invoke, args=("A", slow_a))
+    ta.start()
+    assert a_running.wait(10)
+    clock.advance(31)  # A is past its in-progress timeout: B may take the record over
+    tb = threading.Thread(target=invoke, args=("B", b))
+    tb.start()
+    assert b_running.wait(10)
+    a_may_end.set()
+    ta.join()
+    assert results["A"] == ("ConnectionError" if a_ends == "fails" else "A booked")
+    rec = idem.record(event)
+    assert rec is not None and rec.status == INPROGRESS  # still B's
+    with pytest.raises(IdempotencyInProgress):  # C must not run while B runs
+        idem.run(lambda e: effects.append("C"), event)
+    b_may_end.set()
+    tb.join()
+    assert results["B"] == "B booked"
+    assert idem.run(lambda e: effects.append("D"), event) == "B booked"
+    assert effects == ["A", "B"]
 
 
 def test_a_non_json_response_is_refused_and_the_record_released() -> None:
@@ -127,38 +183,85 @@ ops = st.lists(
     st.one_of(
         st.tuples(st.just("call"), st.integers(0, 3)),
         st.tuples(st.just("crash"), st.integers(0, 3)),
-        st.tuples(st.just("kill"), st.integers(0, 3)),
+        st.tuples(st.just("start"), st.integers(0, 3)),
+        st.tuples(st.just("finish"), st.integers(0, 5), st.booleans()),
         st.tuples(st.just("wait"), st.sampled_from([0.0, 5.0, 29.9, 30.0, 60.0, 100.0])),
     ),
     max_size=40,
 )
 
+# A outlives its in-progress timeout, B takes over, A fails late, C arrives, B completes.
+LATE_A_FAILS = [
+    ("start", 0),
+    ("wait", 30.0),
+    ("start", 0),
+    ("finish", 0, False),
+    ("call", 0),
+    ("finish", 0, True),
+    ("call", 0),
+]
+
 
 @settings(max_examples=60, deadline=None)
 @given(ops)
-def test_matches_a_plain_model(steps: list[tuple[str, Any]]) -> None:
-    """A model of records (status, expiry, in-progress expiry) replayed beside the layer."""
+@example(LATE_A_FAILS)
+@example([("finish", 0, True) if step[0] == "finish" else step for step in LATE_A_FAILS])
+@example([("start", 1), ("wait", 100.0), ("start", 1), ("finish", 0, True), ("finish", 0, True)])
+def test_matches_a_plain_model(steps: list[tuple[Any, ...]]) -> None:
+    """A model of records (status, expiry, in-progress expiry, response, owner) replayed beside
+    the layer, on a simulated clock. ``start`` claims a record for an invocation that keeps
+    running across the following steps (or never ends: a killed one); ``finish`` ends one of
+    the running invocations, which by then may have outlived its in-progress timeout and lost
+    the record to a newer invocation; ``call`` and ``crash`` run a whole invocation at once."""
     expires, timeout = 100.0, 30.0
     clock = ManualClock()
     idem = layer(clock, expires_after=expires, in_progress_timeout=timeout)
-    model: dict[int, tuple[str, float, float, Any]] = {}
+    model: dict[int, tuple[str, float, float, Any, int]] = {}  # key -> record, owner id
+    running: list[tuple[int, int, str]] = []  # (key, owner id, token) of started invocations
     effects: list[int] = []
-    for op, arg in steps:
+    claims = 0
+    for number, (op, arg, *more) in enumerate(steps):
         now = clock()
         if op == "wait":
             clock.advance(arg)
             continue
+        if op == "finish":
+            if not running:
+                continue
+            k, owner, token = running.pop(arg % len(running))
+            rec = model.get(k)
+            owns = rec is not None and rec[0] == "P" and rec[4] == owner
+            if more[0]:
+                if owns:
+                    stored = idem.complete({"k": k}, owner, token=token)
+                    assert stored.status == COMPLETED and stored.response == owner
+                    model[k] = ("C", now + expires, now, owner, owner)
+                else:
+                    with pytest.raises(IdempotencyFenced):
+                        idem.complete({"k": k}, owner, token=token)
+            else:
+                assert idem.abandon({"k": k}, token=token) is owns
+                if owns:
+                    del model[k]
+            _same(idem, model)
+            continue
         rec = model.get(arg)
         free = rec is None or rec[1] <= now or (rec[0] == "P" and rec[2] <= now)
-        if op == "kill":
-            got = "blocked"
+        if op == "start":
+            got: Any = "blocked"
             with contextlib.suppress(IdempotencyInProgress):
-                got = "ran" if idem.begin({"k": arg}) is None else "stored"
+                got = idem.begin({"k": arg})
             if free:
-                assert got == "ran"
-                model[arg] = ("P", now + expires, now + timeout, None)
+                assert got.status == INPROGRESS and got.token
+                assert all(got.token != t for _, _, t in running)
+                running.append((arg, number, got.token))
+                model[arg] = ("P", now + expires, now + timeout, None, number)
+                claims += 1
+            elif rec is not None and rec[0] == "C":
+                assert got.status == COMPLETED and got.response == rec[3]
             else:
-                assert got == ("stored" if rec and rec[0] == "C" else "blocked")
+                assert got == "blocked"
+            _same(idem, model)
             continue
 
         def handler(e: dict[str, Any], op: str = op) -> int:
@@ -175,38 +278,32 @@ def test_matches_a_plain_model(steps: list[tuple[str, Any]]) -> None:
         except IdempotencyInProgress:
             outcome = "blocked"
         if free:
+            claims += 1
             assert effects and effects[-1] == arg
             if op == "crash":
                 assert outcome == "crash"
                 model.pop(arg, None)
             else:
                 assert outcome == "ok"
-                model[arg] = ("C", now + expires, now, result)
+                model[arg] = ("C", now + expires, now, result, number)
         elif rec is not None and rec[0] == "C":
             assert outcome == "ok" and result == rec[3]
         else:
             assert outcome == "blocked"
-    assert idem.executions == len(effects) + _kills_that_ran(steps, expires, timeout)
+        _same(idem, model)
+    assert idem.executions == claims and idem.fenced == 0
 
 
-def _kills_that_ran(steps: list[tuple[str, Any]], expires: float, timeout: float) -> int:
-    """Replay the model alone and count the kill steps that claimed a record."""
-    now = 0.0
-    model: dict[int, tuple[str, float, float]] = {}
-    ran = 0
-    for op, arg in steps:
-        if op == "wait":
-            now += arg
-            continue
-        rec = model.get(arg)
-        free = rec is None or rec[1] <= now or (rec[0] == "P" and rec[2] <= now)
-        if not free:
-            continue
-        if op == "kill":
-            ran += 1
-            model[arg] = ("P", now + expires, now + timeout)
-        elif op == "crash":
-            model.pop(arg, None)
+def _same(idem: Idempotency, model: dict[int, tuple[str, float, float, Any, int]]) -> None:
+    """The table holds exactly the model's records."""
+    for k in range(4):
+        rec, want = idem.record({"k": k}), model.get(k)
+        if want is None:
+            assert rec is None
         else:
-            model[arg] = ("C", now + expires, now)
-    return ran
+            assert rec is not None
+            status = INPROGRESS if want[0] == "P" else COMPLETED
+            assert (rec.status, rec.expiration, rec.in_progress_expiry, rec.response) == (
+                status,
+                *want[1:4],
+            )

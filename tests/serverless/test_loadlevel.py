@@ -1,18 +1,24 @@
-"""The 9 am simulation: conservation of calls, once-only bookings, and where the design breaks."""
+"""The 9 am simulation: conservation of calls, double bookings, and where the design breaks."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
+from designpatterns_ref.serverless import INPROGRESS, Idempotency, loadlevel
 from designpatterns_ref.serverless.loadlevel import Scenario, simulate
 
 SMALL = {"calls": 1500, "burst_seconds": 20.0, "concurrency": 10, "seed": 4}
 
 
-def test_every_call_is_booked_once_dead_lettered_or_lost() -> None:
+def test_every_call_is_booked_dead_lettered_or_lost() -> None:
     for kw in ({}, {"slow_ehrs": 5}, {"use_queue": False}, {"hot_clinic_share": 0.6}):
         r = simulate(Scenario(**{**SMALL, "partition_writes_per_s": 5.0, **kw}))
-        assert r.double_bookings == 0
+        # a call books twice only after an invocation timed out once its EHR had booked
+        assert r.double_bookings <= r.timed_out_bookings
+        if not r.timeouts:
+            assert r.double_bookings == 0
         assert r.booked + r.dead_lettered + r.lost == r.scenario.calls
         if r.scenario.use_queue:
             assert r.lost == 0  # at least once: a queued call is booked or dead-lettered
@@ -34,7 +40,46 @@ def test_the_queue_levels_the_burst_that_direct_calls_drop() -> None:
 
 def test_duplicated_calls_book_once() -> None:
     r = simulate(Scenario(**SMALL, duplicate_share=1.0))
-    assert r.booked == SMALL["calls"] and r.double_bookings == 0
+    assert r.booked == SMALL["calls"] and r.double_bookings == 0 and r.timeouts == 0
+    # the second copy arrives while the first one's EHR call is under way: it meets the
+    # first one's in-progress record (the hazard the layer is there for) and comes back later
+    assert r.in_progress_refusals > 0
+
+
+def test_a_timed_out_invocation_whose_ehr_booked_is_booked_again() -> None:
+    """The layer's known limit: an invocation that times out after the EHR booked never
+    completes its record; the redelivery, after the in-progress timeout, books again."""
+    r = simulate(Scenario(**SMALL, slow_ehrs=5, use_gates=False))
+    assert r.timeouts > 0 and r.timed_out_bookings > 0
+    assert 0 < r.double_bookings <= r.timed_out_bookings
+
+
+class _IgnoresInProgress(Idempotency):
+    """A broken layer: an in-progress record does not stop a second invocation."""
+
+    def _begin(self, key: str) -> Any:
+        item = self.table.get(self.namespace, key)
+        if item is not None and item["status"] == INPROGRESS:
+            self.table.delete(self.namespace, key)
+        return super()._begin(key)
+
+
+class _Off(Idempotency):
+    """No layer: every delivery runs the side effect."""
+
+    def _begin(self, key: str) -> Any:
+        self.table.delete(self.namespace, key)
+        return super()._begin(key)
+
+
+@pytest.mark.parametrize("layer", [_IgnoresInProgress, _Off])
+def test_the_double_booking_count_catches_a_broken_layer(
+    monkeypatch: pytest.MonkeyPatch, layer: type[Idempotency]
+) -> None:
+    monkeypatch.setattr(loadlevel, "Idempotency", layer)
+    r = simulate(Scenario(**SMALL, duplicate_share=1.0))
+    assert r.timed_out_bookings == 0
+    assert r.double_bookings > 0
 
 
 def test_a_slow_ehr_without_caps_breaks_the_queue_age_promise() -> None:

@@ -8,10 +8,12 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from designpatterns_ref.clock import ManualClock
 from designpatterns_ref.serverless import Queue, Scheduler
 from designpatterns_ref.serverless.breaker import Breaker, EhrGate
 from designpatterns_ref.serverless.function import Function, Outcome
 from designpatterns_ref.serverless.objectstore import ObjectStore
+from designpatterns_ref.serverless.queue import Message
 
 
 @given(st.lists(st.floats(0, 100, allow_nan=False), max_size=30))
@@ -40,6 +42,9 @@ queue_ops = st.lists(
 @given(ops=queue_ops)
 @example(ops=[("send",), ("receive", 3)])
 @example(ops=[("send",), ("send",), ("receive", 3), ("receive", 3), ("receive", 3)])
+# a slow consumer's late delete, after the message was redelivered to another one
+@example(ops=[("send",), ("receive", 1), ("wait", 10.0), ("receive", 1), ("delete", 0),
+              ("delete", 1)])  # fmt: skip
 def test_queue_loses_nothing_and_redelivers_after_the_visibility_timeout(
     timeout: float, ops: list[tuple[Any, ...]]
 ) -> None:
@@ -51,7 +56,9 @@ def test_queue_loses_nothing_and_redelivers_after_the_visibility_timeout(
     dead: set[int] = set()
     hidden_until: dict[int, float] = {}
     receives: dict[int, int] = {}  # the reference count of receives per message
-    receipts: list[str] = []
+    latest: dict[int, str] = {}  # the receipt of each message's latest receive: the valid one
+    seen: set[str] = set()  # every receipt handed out: a receipt is never handed out twice
+    held: list[tuple[Message, str, int]] = []  # what each consumer holds: message, its receipt
     for op in ops:
         if op[0] == "send":
             q.send({"n": len(sent)})
@@ -71,15 +78,19 @@ def test_queue_loses_nothing_and_redelivers_after_the_visibility_timeout(
                 receives[n] = receives.get(n, 0) + 1
                 assert m.receive_count == receives[n] <= 2
                 hidden_until[n] = s() + timeout
-                receipts.append(m.receipt)
+                assert m.receipt not in seen
+                seen.add(m.receipt)
+                latest[n] = m.receipt
+                held.append((m, m.receipt, n))
             moved = {m.body["n"] for m in dlq.peek()} - dead
             assert moved <= set(visible) - set(deliverable)  # only after max_receives
             dead |= moved
-        elif op[0] == "delete" and receipts:
-            receipt = receipts[op[1] % len(receipts)]
-            n = {m.receipt: m.body["n"] for m in q.peek()}.get(receipt)
-            assert q.delete(receipt) == (n is not None)
-            if n is not None:
+        elif op[0] == "delete" and held:
+            m, receipt, n = held[op[1] % len(held)]
+            assert m.receipt == receipt  # a later receive does not rewrite what a consumer holds
+            valid = n not in deleted | dead and latest[n] == receipt
+            assert q.delete(m.receipt) == valid
+            if valid:
                 deleted.add(n)
         elif op[0] == "wait":
             s.run(until=s() + op[1])
@@ -87,6 +98,20 @@ def test_queue_loses_nothing_and_redelivers_after_the_visibility_timeout(
     assert dead == {m.body["n"] for m in dlq.peek()}
     assert in_queue | dead | deleted == set(sent)  # at least once: nothing lost
     assert not (in_queue & dead) and not (in_queue & deleted) and not (dead & deleted)
+
+
+def test_a_received_message_is_the_consumers_copy() -> None:
+    clock = ManualClock()
+    q = Queue(clock, visibility_timeout=30)
+    q.send({"job": 1})
+    [a] = q.receive()
+    a.body["job"] = 2  # a consumer scribbling on its copy
+    clock.advance(31)  # A is slow: the message is redelivered to B
+    [b] = q.receive()
+    assert a is not b and a.receipt != b.receipt and b.body == {"job": 1}
+    assert q.delete(a.receipt) is False  # A's late delete: stale
+    assert len(q) == 1
+    assert q.delete(b.receipt) is True and len(q) == 0
 
 
 def test_a_zero_visibility_timeout_returns_each_message_once_per_receive() -> None:
@@ -105,6 +130,7 @@ def test_function_concurrency_cold_starts_and_timeouts() -> None:
     done: list[Outcome] = []
     f = Function(s, lambda e: e["work"], concurrency=2, cold_start=1.0, timeout=5, keep_warm=60)
     assert f.invoke({"work": 2.0}, done.append)
+    assert f.started_at == 1.0  # the work begins after the cold start
     assert f.invoke({"work": 9.0}, done.append)
     assert not f.invoke({"work": 1.0}, done.append)  # throttled: nothing ran
     s.run()
@@ -143,6 +169,87 @@ def test_breaker_and_gate() -> None:
     s.run(until=10)
     assert gate.enter() == "ok"  # the half-open trial
     assert gate.enter() == "capped"
+    gate.leave(True)
+    assert gate.breaker.state == "closed"
+
+
+class RefBreaker:
+    """The breaker as its docstring states it, written plainly: closed until ``threshold``
+    consecutive failures; then open, refusing every call for ``cool_down`` seconds, whatever
+    calls let through before it opened report meanwhile; then half-open, one trial call let
+    through: a success closes it, a failure opens it again."""
+
+    def __init__(self, threshold: int, cool_down: float) -> None:
+        self.threshold, self.cool_down = threshold, cool_down
+        self.state, self.failures, self.opened_at, self.opens = "closed", 0, 0.0, 0
+        self.trial_given = False
+
+    def allow(self, now: float) -> bool:
+        if self.state == "open" and now >= self.opened_at + self.cool_down:
+            self.state, self.trial_given = "half-open", False
+        if self.state == "closed":
+            return True
+        if self.state == "half-open" and not self.trial_given:
+            self.trial_given = True
+            return True
+        return False
+
+    def report(self, ok: bool, now: float) -> None:
+        if self.state == "open":
+            return  # a late answer from a call let through before it opened: no say
+        if ok:
+            self.state, self.failures = "closed", 0
+            return
+        self.failures += 1
+        if self.state == "half-open" or self.failures >= self.threshold:
+            self.state, self.opened_at, self.opens = "open", now, self.opens + 1
+
+
+breaker_ops = st.lists(
+    st.one_of(
+        st.just(("allow",)),
+        st.tuples(st.just("report"), st.booleans()),
+        st.tuples(st.just("wait"), st.sampled_from([0.0, 1.0, 9.999, 10.0, 25.0])),
+    ),
+    max_size=50,
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(threshold=st.integers(1, 3), ops=breaker_ops)
+# three calls let through; two fail and open it; the third answers ok late: still open
+@example(threshold=2, ops=[("allow",)] * 3 + [("report", False)] * 2 + [("report", True),
+                                                                        ("allow",)])  # fmt: skip
+@example(threshold=1, ops=[("allow",), ("allow",), ("report", False), ("wait", 9.999),
+                           ("report", False), ("wait", 0.001), ("allow",)])  # fmt: skip
+def test_breaker_matches_its_stated_state_machine(
+    threshold: int, ops: list[tuple[Any, ...]]
+) -> None:
+    clock = ManualClock()
+    breaker = Breaker(clock, threshold=threshold, cool_down=10)
+    ref = RefBreaker(threshold, 10.0)
+    for op in ops:
+        if op[0] == "allow":
+            assert breaker.allow() == ref.allow(clock())
+        elif op[0] == "report":
+            (breaker.success if op[1] else breaker.failure)()
+            ref.report(op[1], clock())
+        else:
+            clock.advance(op[1])
+        assert (breaker.state, breaker.opens) == (ref.state, ref.opens)
+
+
+def test_a_late_success_does_not_close_an_open_breaker() -> None:
+    clock = ManualClock()
+    gate = EhrGate(Breaker(clock, threshold=2, cool_down=30), cap=10)
+    assert [gate.enter() for _ in range(3)] == ["ok"] * 3  # three calls to a dying EHR
+    gate.leave(False)
+    gate.leave(False)
+    assert gate.breaker.state == "open"
+    gate.leave(True)  # the slow third call, let through before it opened, answers ok
+    assert gate.breaker.state == "open" and gate.enter() == "open"
+    clock.advance(30)
+    assert gate.enter() == "ok" and gate.enter() == "open"  # one trial
     gate.leave(True)
     assert gate.breaker.state == "closed"
 

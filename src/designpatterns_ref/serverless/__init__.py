@@ -28,6 +28,7 @@ from designpatterns_ref.serverless.idempotency import (
     COMPLETED,
     INPROGRESS,
     Idempotency,
+    IdempotencyFenced,
     IdempotencyInProgress,
     Record,
 )
@@ -52,6 +53,7 @@ __all__ = [
     "EhrGate",
     "Function",
     "Idempotency",
+    "IdempotencyFenced",
     "IdempotencyInProgress",
     "KeyValueTable",
     "Message",

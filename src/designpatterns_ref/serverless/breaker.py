@@ -5,14 +5,19 @@ Case study: Design a Healthcare Patient Operations Platform (Serverless)
 
 :class:`Breaker` counts consecutive failures; at ``threshold`` it opens and refuses calls for
 ``cool_down`` seconds, then lets one trial call through (half-open): success closes it, failure
-opens it again. :class:`EhrGate` puts a cap on the calls in flight to one EHR and a breaker in
-front of it, so one slow EHR cannot take every function instance. (A local breaker: this family
-does not use the resilience family.) O(1) per call.
+opens it again. While open, the answers of calls let through before it opened are ignored: a
+late success does not close it and a late failure does not restart the cool-down (once
+half-open, the next answer counts as the trial's: the breaker does not tell calls apart).
+:class:`EhrGate` puts a cap on the calls in flight to one EHR and a breaker in front of it, so
+one slow EHR cannot take every function instance. (A local breaker: this family does not use the
+resilience family.) O(1) per call.
 
 >>> from designpatterns_ref.clock import ManualClock
 >>> clock = ManualClock(); b = Breaker(clock, threshold=2, cool_down=10)
 >>> b.failure(); b.failure(); b.state, b.allow()
 ('open', False)
+>>> b.success(); b.state  # a call let through before it opened answers late
+'open'
 >>> clock.advance(10); b.allow(), b.state
 (True, 'half-open')
 >>> b.success(); b.state
@@ -48,7 +53,8 @@ class Breaker:
         self._trial = False
 
     def allow(self) -> bool:
-        """May a call go through now? (Half-open lets exactly one trial call through.)"""
+        """May a call go through now? (Half-open lets exactly one trial call through.) An open
+        breaker turns half-open here, on the first call asked for after the cool-down."""
         if self.state == "open" and self.clock() - self.opened_at >= self.cool_down:
             self.state, self._trial = "half-open", False
         if self.state == "closed":
@@ -59,15 +65,19 @@ class Breaker:
         return False
 
     def success(self) -> None:
-        """A call succeeded: close."""
+        """A call succeeded: close (when open, ignored: the call began before it opened)."""
+        if self.state == "open":
+            return
         self.state, self.failures, self._trial = "closed", 0, False
 
     def failure(self) -> None:
-        """A call failed: open at the threshold, or at once when half-open."""
+        """A call failed: open at the threshold, or at once when half-open (when open,
+        ignored: the call began before it opened, and the cool-down runs as it was)."""
+        if self.state == "open":
+            return
         self.failures += 1
         if self.state == "half-open" or self.failures >= self.threshold:
-            if self.state != "open":
-                self.opens += 1
+            self.opens += 1
             self.state, self.opened_at, self._trial = "open", self.clock(), False
 
 

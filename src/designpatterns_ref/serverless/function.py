@@ -79,6 +79,9 @@ class Function:
         self.cold_starts = 0
         self.timeouts = 0
         self.errors = 0
+        #: When the work of the invocation being started begins (after its cold start): a
+        #: handler reads it to schedule events within its own run.
+        self.started_at = 0.0
 
     def invoke(self, event: dict[str, Any], on_done: Callable[[Outcome], object]) -> bool:
         """Start ``handler(event)``; False (throttled, nothing ran) when all instances are busy."""
@@ -99,6 +102,7 @@ class Function:
         self.busy += 1
         self.invocations += 1
         start = now + (self.cold_start if cold else 0.0)
+        self.started_at = start
         error = ""
         try:
             seconds = float(self.handler(event))

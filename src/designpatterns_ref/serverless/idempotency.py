@@ -6,12 +6,24 @@ Case study: Design a Healthcare Patient Operations Platform (Serverless)
 Before the handler runs, :meth:`Idempotency.begin` writes an ``INPROGRESS`` record keyed by the
 SHA-256 of the canonical JSON payload, with a conditional write that succeeds only when no
 record exists, the record has expired, or an in-progress record outlived its in-progress
-timeout (its invocation died). The winner runs the handler and :meth:`complete` stores
-``COMPLETED`` with the response; a redelivered event finds that record and gets the stored
-response back without running the side effect again; a concurrent duplicate finds
-``INPROGRESS`` and is refused with :class:`IdempotencyInProgress` (retry later). A handler that
-raises has its record deleted (:meth:`abandon`), so the event stays retryable. Trade-off: two
-table writes per fresh invocation, one read per duplicate; the window is ``expires_after``.
+timeout (its invocation is presumed dead). The winner's record carries a fresh random
+``token``: it runs the handler and :meth:`complete` stores ``COMPLETED`` with the response; a
+redelivered event finds that record and gets the stored response back without running the side
+effect again; a concurrent duplicate finds ``INPROGRESS`` and is refused with
+:class:`IdempotencyInProgress` (retry later). A handler that raises has its record deleted
+(:meth:`abandon`), so the event stays retryable.
+
+Fencing: an invocation presumed dead may only be slow. Once another invocation has taken its
+record over, the record carries the newer token, and the late invocation's complete and abandon
+are conditional on its own token: :meth:`complete` raises :class:`IdempotencyFenced` and
+:meth:`abandon` returns False, leaving the new owner's record as it is. :meth:`run` then hands
+the late handler's response (or exception) to its own caller unrecorded and counts it in
+``fenced``. (Powertools updates and deletes the record unconditionally; it relies on Lambda
+killing the invocation when its in-progress expiry, the remaining time of the invocation, is
+reached.) The side effect of such a late invocation has still happened twice: fencing keeps the
+record consistent, it cannot undo an EHR call; an in-progress timeout longer than the
+handler's own timeout avoids the overlap. Trade-off: two table writes per fresh invocation, one
+read per duplicate; the window is ``expires_after``.
 
 >>> from designpatterns_ref.clock import ManualClock
 >>> from designpatterns_ref.serverless.table import KeyValueTable
@@ -28,6 +40,7 @@ table writes per fresh invocation, one read per duplicate; the window is ``expir
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -43,7 +56,14 @@ from designpatterns_ref.serverless.base import (
 )
 from designpatterns_ref.serverless.table import KeyValueTable
 
-__all__ = ["COMPLETED", "INPROGRESS", "Idempotency", "IdempotencyInProgress", "Record"]
+__all__ = [
+    "COMPLETED",
+    "INPROGRESS",
+    "Idempotency",
+    "IdempotencyFenced",
+    "IdempotencyInProgress",
+    "Record",
+]
 
 INPROGRESS = "INPROGRESS"
 COMPLETED = "COMPLETED"
@@ -53,15 +73,21 @@ class IdempotencyInProgress(ServerlessError):
     """Another invocation holds the record for this payload: retry later, do not run again."""
 
 
+class IdempotencyFenced(ServerlessError):
+    """The record is no longer this invocation's (taken over or gone): nothing was written."""
+
+
 @dataclass(frozen=True, slots=True)
 class Record:
-    """A persistence record: status, when it expires, and the stored response once completed."""
+    """A persistence record: status, when it expires, the stored response once completed, and
+    the token of the invocation that claimed it (its fencing token)."""
 
     key: str
     status: str
     expiration: float
     in_progress_expiry: float
     response: Any = None
+    token: str = ""
 
     def expired(self, now: float) -> bool:
         """The record no longer protects its payload (Powertools' ``EXPIRED`` status)."""
@@ -74,8 +100,26 @@ class Record:
 
 def _record(item: dict[str, Any]) -> Record:
     return Record(
-        item["sk"], item["status"], item["ttl"], item["in_progress_expiry"], item.get("response")
+        item["sk"],
+        item["status"],
+        item["ttl"],
+        item["in_progress_expiry"],
+        item.get("response"),
+        item.get("token", ""),
     )
+
+
+def _check_token(token: object) -> str:
+    if not isinstance(token, str):
+        raise ServerlessTypeError(f"token={token!r:.60} must be the str token of a claim")
+    if len(token) != 32 or token.strip("0123456789abcdef"):
+        raise ServerlessError(f"token={token!r:.60} must be a claim's token: 32 hex digits")
+    return token
+
+
+def _owned(old: dict[str, Any] | None, token: str) -> bool:
+    """The record is the in-progress claim of ``token``."""
+    return old is not None and old["status"] == INPROGRESS and old.get("token") == token
 
 
 class Idempotency:
@@ -112,6 +156,7 @@ class Idempotency:
         self.clock = clock
         self.executions = 0  # handler runs started by this layer
         self.hits = 0  # duplicates answered with the stored response
+        self.fenced = 0  # late invocations whose complete or abandon was refused (run only)
 
     def key(self, event: dict[str, Any]) -> str:
         """The SHA-256 of the canonical JSON of the event (or of its ``key_fields``)."""
@@ -131,13 +176,14 @@ class Idempotency:
         item = self.table.get(self.namespace, self.key(event))
         return None if item is None else _record(item)
 
-    def begin(self, event: dict[str, Any]) -> Record | None:
-        """Claim ``event``: None when this caller must run the handler, else the completed
-        record whose response to return. Raises :class:`IdempotencyInProgress` if another
-        invocation holds it."""
+    def begin(self, event: dict[str, Any]) -> Record:
+        """Claim ``event``. An ``INPROGRESS`` record is this caller's claim: run the handler,
+        then :meth:`complete` or :meth:`abandon` with the record's ``token``. A ``COMPLETED``
+        record holds the response to return instead. Raises :class:`IdempotencyInProgress` if
+        another invocation holds it."""
         return self._begin(self.key(event))
 
-    def _begin(self, key: str) -> Record | None:
+    def _begin(self, key: str) -> Record:
         now = self.clock()
 
         def free(old: dict[str, Any] | None) -> bool:
@@ -152,6 +198,7 @@ class Idempotency:
             "status": INPROGRESS,
             "ttl": now + self.expires_after,
             "in_progress_expiry": now + self.in_progress_timeout,
+            "token": uuid.uuid4().hex,
         }
         try:
             self.table.put(item, condition=free)
@@ -166,15 +213,17 @@ class Idempotency:
                 f"t={rec.in_progress_expiry}; retry later"
             ) from None
         self.executions += 1
-        return None
+        return _record(item)
 
-    def complete(self, event: dict[str, Any], response: Any) -> Record:
-        """Store the handler's ``response`` (JSON) for ``event``: duplicates now get it."""
+    def complete(self, event: dict[str, Any], response: Any, *, token: str) -> Record:
+        """Store the handler's ``response`` (JSON) for ``event``: duplicates now get it. Only
+        the claim ``token`` still in the record may: else :class:`IdempotencyFenced`."""
         key = self.key(event)
+        _check_token(token)
         check_payload("response", {"response": response})
-        return self._complete(key, response)
+        return self._complete(key, response, token)
 
-    def _complete(self, key: str, response: Any) -> Record:
+    def _complete(self, key: str, response: Any, token: str) -> Record:
         now = self.clock()
         item = {
             "pk": self.namespace,
@@ -183,21 +232,28 @@ class Idempotency:
             "ttl": now + self.expires_after,
             "in_progress_expiry": now,
             "response": response,
+            "token": token,
         }
-        self.table.put(item, condition=lambda old: old is not None and old["status"] == INPROGRESS)
+        try:
+            self.table.put(item, condition=lambda old: _owned(old, token))
+        except ConditionFailed:
+            raise IdempotencyFenced(
+                f"event {key[:12]}... is no longer claimed by token {token[:12]}...: "
+                "another invocation took it over, or it is gone; nothing stored"
+            ) from None
         return _record(item)
 
-    def abandon(self, event: dict[str, Any]) -> bool:
-        """Delete the in-progress record of a failed run, so a retry runs again."""
-        return self._abandon(self.key(event))
+    def abandon(self, event: dict[str, Any], *, token: str) -> bool:
+        """Delete the in-progress record of a failed run, so a retry runs again. True when it
+        was deleted; False when the record is not (any more) the claim ``token``: then it is
+        left as it is."""
+        key = self.key(event)
+        _check_token(token)
+        return self._abandon(key, token)
 
-    def _abandon(self, key: str) -> bool:
+    def _abandon(self, key: str, token: str) -> bool:
         try:
-            return self.table.delete(
-                self.namespace,
-                key,
-                condition=lambda old: old is None or old["status"] == INPROGRESS,
-            )
+            return self.table.delete(self.namespace, key, condition=lambda old: _owned(old, token))
         except ConditionFailed:
             return False
 
@@ -206,16 +262,20 @@ class Idempotency:
         if not callable(handler):
             raise ServerlessTypeError(f"handler={handler!r} must be callable")
         key = self.key(event)
-        done = self._begin(key)
-        if done is not None:
-            return done.response
+        claim = self._begin(key)
+        if claim.status == COMPLETED:
+            return claim.response
         try:
             response = handler(event)
             check_payload("response", {"response": response})
-            self._complete(key, response)
         except BaseException:
-            self._abandon(key)
+            if not self._abandon(key, claim.token):
+                self.fenced += 1  # taken over while we ran: the new owner's record stays
             raise
+        try:
+            self._complete(key, response, claim.token)
+        except IdempotencyFenced:
+            self.fenced += 1  # late: the response goes to this caller, the record stays
         return response
 
     def wrap(self, handler: Callable[[dict[str, Any]], Any]) -> Callable[[dict[str, Any]], Any]:

@@ -8,13 +8,19 @@ arrive in a burst, go into a :class:`~designpatterns_ref.serverless.queue.Queue`
 the function, to compare), a poller hands visible messages to a
 :class:`~designpatterns_ref.serverless.function.Function` up to its concurrency, and the handler
 books into one of the EHRs through an :class:`~designpatterns_ref.serverless.breaker.EhrGate`
-(concurrency cap and circuit breaker), writes the booking to the clinic's partition (a per-
-partition write rate, as DynamoDB's) and records it through the
-:class:`~designpatterns_ref.serverless.idempotency.Idempotency` layer, so a redelivered or
-duplicated call books once. The :class:`Report` gives queue age, throttles, retries, dead
-letters, double bookings, and the first moment the design fails its promise (the oldest call
-waits longer than ``queue_age_slo``, or calls are lost) with the likely cause. Cost: O(m log m)
-for m deliveries.
+(concurrency cap and circuit breaker) and writes the booking to the clinic's partition (a per-
+partition write rate, as DynamoDB's), all inside the
+:class:`~designpatterns_ref.serverless.idempotency.Idempotency` layer: the handler claims the
+call's record when it starts, the EHR books partway through its latency, and the record is
+completed when the function returns. A duplicate or redelivery that arrives meanwhile meets the
+in-progress record and comes back later; one that arrives after gets the stored answer. The EHR
+does the work even when the function times out, if its booking point came before the cut-off:
+that invocation never completes its record, so the redelivery, after the in-progress timeout,
+books again (``timed_out_bookings``, the limit of the layer: only an idempotency key the EHR
+honours would close it). The :class:`Report` gives queue age, throttles, retries, dead letters,
+double bookings, and the first moment the design fails its promise (the oldest call waits
+longer than ``queue_age_slo``, or calls are lost) with the likely cause. Cost: O(m log m) for m
+deliveries.
 
 >>> r = simulate(Scenario(calls=200, burst_seconds=20, seed=1))
 >>> r.booked, r.double_bookings, r.fails_at is None
@@ -33,7 +39,12 @@ from typing import Any
 from designpatterns_ref.serverless.base import ServerlessError, ServerlessTypeError
 from designpatterns_ref.serverless.breaker import Breaker, EhrGate
 from designpatterns_ref.serverless.function import Function, Outcome
-from designpatterns_ref.serverless.idempotency import Idempotency
+from designpatterns_ref.serverless.idempotency import (
+    COMPLETED,
+    Idempotency,
+    IdempotencyFenced,
+    IdempotencyInProgress,
+)
 from designpatterns_ref.serverless.queue import Message, Queue
 from designpatterns_ref.serverless.scheduler import Scheduler
 from designpatterns_ref.serverless.table import KeyValueTable
@@ -129,7 +140,9 @@ class Report:
     timeouts: int
     retries: int  # deliveries after the first
     cold_starts: int
-    double_bookings: int  # a call booked twice (the idempotency layer keeps it at 0)
+    double_bookings: int  # calls booked more than once
+    timed_out_bookings: int  # the EHR booked, the invocation timed out: never recorded
+    in_progress_refusals: int  # deliveries that met another invocation's in-progress record
     max_queue_age: float
     wait_p50: float  # seconds from arrival to booking, over booked calls
     wait_p99: float
@@ -180,10 +193,12 @@ class _Run:
             )
             for _ in range(sc.ehrs)
         ]
+        # the in-progress window covers the invocation's whole life: cold start and timeout
         self.layer = Idempotency(
-            KeyValueTable(clock=self.s), expires_after=86_400, in_progress_timeout=sc.timeout,
-            key_fields=("call",), clock=self.s,
+            KeyValueTable(clock=self.s), expires_after=86_400,
+            in_progress_timeout=sc.timeout + sc.cold_start, key_fields=("call",), clock=self.s,
         )  # fmt: skip
+        self.timed_out_bookings = self.in_progress_refusals = self.fenced = 0
         self.bookings: Counter[int] = Counter()
         self.arrived: dict[int, float] = {}
         self.waits: list[float] = []
@@ -219,7 +234,7 @@ class _Run:
         if self.sc.use_queue:
             self.queue.send(event)
             self._dispatch()
-        elif not self.fn.invoke(event, self._done):
+        elif not self.fn.invoke(dict(event), self._done):  # each invocation its own event
             self._lose()
 
     def _lose(self) -> None:
@@ -259,26 +274,39 @@ class _Run:
 
     # -- the handler --------------------------------------------------------------------------
     def _handle(self, event: dict[str, Any]) -> float:
-        """Book the call: EHR gate, partition write; return the simulated seconds it takes."""
+        """Start booking the call: claim, EHR gate, partition write; schedule the EHR's booking
+        partway through its latency; return the simulated seconds the invocation takes."""
         sc = self.sc
         call, ehr = event["call"], event["ehr"]
         if not self._write_allowed(event["clinic"]):
             raise ServerlessError(f"partition CLINIC#{event['clinic']} throttled")
+        key = event["_key"] = self.layer.key({"call": call})
+        try:
+            claim = self.layer._begin(key)  # the family's own layer: the key computed once
+        except IdempotencyInProgress:
+            self.in_progress_refusals += 1
+            raise
+        if claim.status == COMPLETED:
+            return 0.0  # a duplicate: the stored answer, no EHR call
         if sc.use_gates:
             verdict = self.gates[ehr].enter()
             if verdict != "ok":
+                self.layer._abandon(key, claim.token)
                 raise ServerlessError(f"EHR {ehr} {verdict}")
             self.entered.add(id(event))
+        event["_token"] = claim.token
         slow = ehr < sc.slow_ehrs
         median = sc.slow_latency if slow else sc.ehr_latency
         seconds = median * math.exp(self.rng.gauss(0.0, 0.25))
-        if seconds <= sc.timeout:
-            self.layer.run(self._book, {"call": call})
+        booking_at = seconds * self.rng.uniform(0.1, 0.9)  # when the EHR commits the booking
+        if booking_at <= sc.timeout:  # else the function hung up first: the EHR aborts
+            timed_out = seconds > sc.timeout
+            self.s.at(self.fn.started_at + booking_at, lambda: self._book(call, timed_out))
         return seconds
 
-    def _book(self, event: dict[str, Any]) -> dict[str, Any]:
-        self.bookings[event["call"]] += 1  # the side effect: a booking in the EHR
-        return {"booked": event["call"]}
+    def _book(self, call: int, timed_out: bool) -> None:
+        self.bookings[call] += 1  # the side effect: a booking in the EHR
+        self.timed_out_bookings += timed_out
 
     def _write_allowed(self, clinic: int) -> bool:
         rate = self.sc.partition_writes_per_s
@@ -302,6 +330,11 @@ class _Run:
         self._leave(event, outcome.ok)
         if outcome.ok:
             call = event["call"]
+            if "_token" in event:  # the invocation ran the booking: record its answer
+                try:
+                    self.layer._complete(event["_key"], {"booked": call}, event["_token"])
+                except IdempotencyFenced:
+                    self.fenced += 1
             if call in self.arrived and self.bookings[call]:
                 self.waits.append(self.s() - self.arrived.pop(call))
             if self.sc.use_queue:
@@ -348,6 +381,8 @@ class _Run:
             retries=self.queue.redelivered,
             cold_starts=self.fn.cold_starts,
             double_bookings=sum(1 for n in self.bookings.values() if n > 1),
+            timed_out_bookings=self.timed_out_bookings,
+            in_progress_refusals=self.in_progress_refusals,
             max_queue_age=max((x.oldest_age for x in self.samples), default=0.0),
             wait_p50=_pct(self.waits, 0.5),
             wait_p99=_pct(self.waits, 0.99),

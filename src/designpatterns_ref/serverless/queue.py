@@ -7,8 +7,11 @@ Case study: Design a Healthcare Patient Operations Platform (Serverless)
 seconds; a consumer that does not :meth:`delete` it in time (it crashed, it timed out) sees it
 delivered again: at-least-once, so handlers must be idempotent. A message received
 ``max_receives`` times without being deleted moves to the dead-letter queue on its next receive
-(SQS's redrive policy). Trade-off: no loss and no ordering; duplicates are the consumer's
-problem. Heap of (visible_at, seq): O(log n) per send, receive and delete.
+(SQS's redrive policy). Each receive hands out a copy with a new receipt handle, and only the
+latest receipt deletes: a consumer that timed out keeps its old copy and its old receipt, so its
+late delete is refused while the redelivered message is with another consumer. Trade-off: no
+loss and no ordering; duplicates are the consumer's problem. Heap of (visible_at, seq): O(log n)
+per send, receive and delete.
 
 >>> from designpatterns_ref.serverless.scheduler import Scheduler
 >>> s = Scheduler(); dlq = Queue(s)
@@ -27,7 +30,7 @@ from __future__ import annotations
 
 import heapq
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from designpatterns_ref.clock import Clock
@@ -44,7 +47,10 @@ __all__ = ["Message", "Queue"]
 
 @dataclass(slots=True)
 class Message:
-    """A message: its body, when it was sent, how often it was received, its receipt."""
+    """A message: its body, when it was sent, how often it was received, its receipt.
+
+    What :meth:`Queue.receive` and :meth:`Queue.peek` return is a copy: changing it, or a
+    later receive of the same message, does not change the other."""
 
     id: str
     body: dict[str, Any]
@@ -74,6 +80,7 @@ class Queue:
         self.clock = clock
         self.dead_letter = dead_letter
         self._messages: dict[str, Message] = {}
+        self._bodies: dict[str, str] = {}  # each message's body as JSON text, for the copies
         self._heap: list[tuple[float, int, str]] = []
         self._seq = 0
         self.sent = 0
@@ -90,6 +97,7 @@ class Queue:
         msg = Message(f"m{self._seq}", json.loads(text), self.clock())
         msg.visible_at = msg.sent_at
         self._messages[msg.id] = msg
+        self._bodies[msg.id] = text
         heapq.heappush(self._heap, (msg.visible_at, self._seq, msg.id))
         self.sent += 1
         return msg.id
@@ -116,6 +124,7 @@ class Queue:
         while len(out) < max_messages and (msg := self._pop_visible(now)) is not None:
             if msg.receive_count >= self.max_receives and self.dead_letter is not None:
                 del self._messages[msg.id]
+                del self._bodies[msg.id]
                 self.dead_letter.send(msg.body)
                 continue
             msg.receive_count += 1
@@ -125,19 +134,21 @@ class Queue:
             msg.receipt = f"{msg.id}/{msg.receive_count}"
             self._seq += 1
             taken.append((msg.visible_at, self._seq, msg.id))
-            out.append(msg)
+            out.append(self._copy(msg))
         for entry in taken:
             heapq.heappush(self._heap, entry)
         return out
 
     def delete(self, receipt: str) -> bool:
-        """Delete by the receipt of the latest receive; False for a stale or unknown receipt."""
+        """Delete by the receipt of the latest receive; False for a stale or unknown receipt
+        (a consumer that received the message before its latest redelivery)."""
         check_name("receipt", receipt)
         mid = receipt.split("/", 1)[0]
         msg = self._messages.get(mid)
         if msg is None or msg.receipt != receipt:
             return False
         del self._messages[mid]
+        del self._bodies[mid]
         return True
 
     def oldest_age(self) -> float:
@@ -152,5 +163,9 @@ class Queue:
         return sum(1 for m in self._messages.values() if m.visible_at <= now)
 
     def peek(self) -> list[Message]:
-        """Every message, in flight or not (for tests and plots)."""
-        return list(self._messages.values())
+        """Copies of every message, in flight or not (for tests and plots)."""
+        return [self._copy(m) for m in self._messages.values()]
+
+    def _copy(self, msg: Message) -> Message:
+        """The consumer's own copy of ``msg``, its body decoded afresh from the sent JSON."""
+        return replace(msg, body=json.loads(self._bodies[msg.id]))

@@ -37,7 +37,14 @@ def _layer() -> sl.Idempotency:
     clock = ManualClock()
     layer = sl.Idempotency(sl.KeyValueTable(clock=clock), clock=clock)
     layer.run(lambda e: "ok", {"call": 1})
+    layer.begin({"call": 2})  # an invocation still running
     return layer
+
+
+def _token(layer: sl.Idempotency) -> str:
+    rec = layer.record({"call": 2})
+    assert rec is not None
+    return rec.token
 
 
 def _ops() -> sl.PatientOps:
@@ -192,14 +199,23 @@ ENTRIES: list[Entry] = [
             snapshot=lambda x: (x.table.scan(), x.executions),
             call=lambda x, v, name=name: getattr(x, name)(v),
         )
-        for name in ("key", "record", "begin", "abandon")
+        for name in ("key", "record", "begin")
     ],
-    Entry(
-        "Idempotency.complete(response)",
-        make=_layer,
-        snapshot=lambda x: (x.table.scan(), x.executions),
-        call=lambda x, v: x.complete({"call": 1}, v),
-    ),
+    *[
+        Entry(
+            f"Idempotency.{name}",
+            make=_layer,
+            snapshot=lambda x: (x.table.scan(), x.executions),
+            call=call,
+        )
+        for name, call in (
+            ("abandon(event)", lambda x, v: x.abandon(v, token=_token(x))),
+            ("abandon(token)", lambda x, v: x.abandon({"call": 2}, token=v)),
+            ("complete(event)", lambda x, v: x.complete(v, "ok", token=_token(x))),
+            ("complete(response)", lambda x, v: x.complete({"call": 2}, v, token=_token(x))),
+            ("complete(token)", lambda x, v: x.complete({"call": 2}, "ok", token=v)),
+        )
+    ],
     *per_argument(
         "Idempotency.run",
         lambda x, handler, event: x.run(handler, event),
