@@ -66,3 +66,55 @@ def fleets(
         drivers = [(i, max(-85.0, min(85.0, a)), o, av) for i, a, o, av in drivers]
         queries = [(max(-85.0, min(85.0, a)), o) for a, o in queries]
     return centre, drivers, queries
+
+
+#: Far-apart places: other continents, both poles and both sides of the antimeridian.
+WORLD = [
+    (-33.87, 151.21),  # Sydney
+    (-23.55, -46.63),  # São Paulo
+    (35.68, 139.69),  # Tokyo
+    (61.22, -149.90),  # Anchorage
+    (-33.92, 18.42),  # Cape Town
+    (64.15, -21.94),  # Reykjavik
+    (10.0, 60.0),  # the Arabian Sea
+    (-77.85, 166.67),  # McMurdo
+    (89.95, 45.0),
+    (-89.95, -100.0),
+    (65.0, 179.99999),
+    (-17.7, -179.99),  # Fiji
+]
+
+
+@st.composite
+def world_fleets(
+    draw: st.DrawFn, max_near: int = 3, max_far: int = 12, redis_safe: bool = False
+) -> tuple[tuple[float, float], list[tuple[str, float, float, bool]], list[tuple[float, float]]]:
+    """A few drivers near a centre and the rest spread over the globe, thousands of km away.
+
+    A ``nearest`` with k above the handful nearby has to reach across continents, past the
+    radius where an index may switch strategy (Redis's scan of every driver beyond 2,000 km).
+    """
+    lat_max = 85.05 if redis_safe else 90.0  # Redis stores latitudes within ±85.05112878 only
+
+    def far_point() -> tuple[float, float]:
+        if draw(st.booleans()):
+            return (draw(st.floats(-lat_max, lat_max)), draw(st.floats(-180.0, 180.0)))
+        lat, lon = draw(points(draw(st.sampled_from(WORLD))))
+        return max(-lat_max, min(lat_max, lat)), lon
+
+    centres = [c for c in CENTRES if abs(c[0]) < 85.0] if redis_safe else CENTRES
+    centre = draw(st.sampled_from(centres))
+    near = [draw(points(centre)) for _ in range(draw(st.integers(0, max_near)))]
+    far = [far_point() for _ in range(draw(st.integers(1, max_far)))]
+    pts = [(max(-lat_max, min(lat_max, a)), o) for a, o in near] + far
+    if draw(st.booleans()):
+        pts.append(pts[-1])  # two drivers at one spot: ties broken by id
+    drivers = [
+        (f"d{i:02d}", lat, lon, draw(st.booleans()) or i % 3 != 0)
+        for i, (lat, lon) in enumerate(pts)
+    ]
+    queries = [
+        draw(points(centre)) if draw(st.booleans()) else far_point()
+        for _ in range(draw(st.integers(1, 3)))
+    ]
+    return centre, drivers, [(max(-lat_max, min(lat_max, a)), o) for a, o in queries]

@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable, Iterator
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from designpatterns_ref.clock import ManualClock
@@ -22,7 +22,7 @@ from designpatterns_ref.geo import (
     RedisGeoIndex,
 )
 
-from .strategies import fleets
+from .strategies import fleets, world_fleets
 
 Factory = Callable[[ManualClock], DriverIndex]
 
@@ -138,6 +138,68 @@ def test_redis_index_equals_brute_force(
         assert index.within(lat, lon, 50_000.0, available_only=False) == oracle.within(
             lat, lon, 50_000.0, available_only=False
         )
+    index.clear()
+    client.close()
+
+
+Fleet = tuple[object, list[tuple[str, float, float, bool]], list[tuple[float, float]]]
+
+#: Search bounds from "none" through a street, a country, a continent, to more than the globe.
+WORLD_RADII = st.sampled_from([None, 10.0, 100_000.0, 2_500_000.0, 9_000_000.0, 30_000_000.0])
+
+
+def assert_world_answers(
+    index: DriverIndex, oracle: DriverIndex, fleet: Fleet, k: int, radius: float | None
+) -> None:
+    """``nearest`` and ``within`` equal the oracle's, for free drivers and for all of them."""
+    for lat, lon in fleet[2]:
+        for free in (True, False):
+            assert index.nearest(lat, lon, k, max_radius_m=radius, available_only=free) == (
+                oracle.nearest(lat, lon, k, max_radius_m=radius, available_only=free)
+            )
+        assert index.nearest(lat, lon, k) == oracle.nearest(lat, lon, k)
+        bound = 30_000_000.0 if radius is None else radius
+        assert index.within(lat, lon, bound, available_only=False) == oracle.within(
+            lat, lon, bound, available_only=False
+        )
+
+
+@settings(max_examples=40)
+@given(world_fleets(), st.integers(1, 16), WORLD_RADII)
+def test_memory_indexes_reach_across_continents(fleet: Fleet, k: int, radius: float | None) -> None:
+    clock = ManualClock()
+    oracle = BruteForceIndex(clock=clock)
+    load(oracle, fleet[1])
+    for make in MEMORY.values():
+        index = make(clock)
+        load(index, fleet[1])
+        assert_world_answers(index, oracle, fleet, k, radius)
+
+
+_NEAR_PARIS = ("near", 48.85, 2.29, True)
+
+
+@pytest.mark.redis
+@settings(max_examples=20)
+@given(world_fleets(redis_safe=True), st.integers(1, 16), WORLD_RADII)
+@example(((48.85, 2.29), [_NEAR_PARIS, ("far", 10.0, 60.0, True)], [(48.85, 2.29)]), 2, None)
+@example(((48.85, 2.29), [_NEAR_PARIS, ("far", 10.0, 179.99999, True)], [(48.85, 2.29)]), 2, None)
+@example(((48.85, 2.29), [_NEAR_PARIS, ("far", 85.05, 60.0, True)], [(48.85, 2.29)]), 2, 5e6)
+@example(((48.85, 2.29), [_NEAR_PARIS, ("far", -33.87, 151.21, True)], [(48.85, 2.29)]), 2, 3e6)
+def test_redis_index_reaches_across_continents(
+    redis_srv: object, fleet: Fleet, k: int, radius: float | None
+) -> None:
+    """Past 2,000 km the Redis index measures every driver: it must keep the caller's bound."""
+    import redis
+
+    client = redis.Redis.from_url(redis_srv.url)  # type: ignore[attr-defined]
+    clock = ManualClock()
+    index = RedisGeoIndex(client, key="world", clock=clock)
+    index.clear()
+    oracle = BruteForceIndex(clock=clock)
+    load(index, fleet[1])
+    load(oracle, fleet[1])
+    assert_world_answers(index, oracle, fleet, k, radius)
     index.clear()
     client.close()
 

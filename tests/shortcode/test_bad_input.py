@@ -5,7 +5,6 @@ The whole public API also meets hostile values in ``tests/fuzz`` (``families/sho
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -19,16 +18,20 @@ from designpatterns_ref.shortcode import (
     MAX_BATCH,
     MAX_CODE_LENGTH,
     Alphabet,
+    Blocklist,
+    CleanObfuscator,
     InvalidUrl,
     Link,
     MemoryCounter,
     MemoryStore,
+    Obfuscator,
     RedisCounter,
     ShortCodeError,
     Snowflake,
     SpaceExhausted,
     SQLiteCounter,
     SQLiteStore,
+    TupleCodes,
     UrlShortener,
     decode,
     encode,
@@ -256,6 +259,14 @@ def _clean() -> Any:
     return CleanObfuscator(Obfuscator("k", 4), Blocklist(["ab"]))
 
 
+def _blocks(clean: Any, value: Any) -> object:
+    return clean.blocklist.blocks(value)
+
+
+def _found(clean: Any, value: Any) -> object:
+    return clean.blocklist.found(value)
+
+
 def _state(obj: Any) -> object:
     return {s: getattr(obj, s) for s in type(obj).__slots__ if not s.startswith("_")}
 
@@ -274,8 +285,8 @@ def _state(obj: Any) -> object:
         (_clean, lambda c, v: c.decode(v)),
         (_clean, lambda c, v: c.is_clean(v)),
         (_clean, lambda c, v: c.next_clean(v)),
-        (_clean, lambda c, v: c.blocklist.blocks(v)),
-        (_clean, lambda c, v: c.blocklist.found(v)),
+        (_clean, _blocks),
+        (_clean, _found),
     ],
 )
 def test_tuple_and_clean_codes_refuse_hostile_values(
@@ -283,26 +294,85 @@ def test_tuple_and_clean_codes_refuse_hostile_values(
 ) -> None:
     obj = make()
     before = _state(obj)
-    with contextlib.suppress(ShortCodeError):
+    if _accepted_by_blocks(call, value):
         call(obj, value)
+    else:
+        with pytest.raises(ShortCodeError):
+            call(obj, value)
     assert _state(obj) == before
 
 
-@pytest.mark.parametrize("value", HOSTILE, ids=lambda v: repr(v)[:20])
-def test_tuple_and_blocklist_constructors_refuse_hostile_values(value: Any) -> None:
-    from designpatterns_ref.shortcode import Blocklist, CleanObfuscator, Obfuscator, TupleCodes
+def _accepted_by_blocks(call: Callable[[Any, Any], object], value: Any) -> bool:
+    """``Blocklist.blocks`` and ``found`` answer for any str (empty, long, even a lone
+    surrogate: no word matches it); every other call above refuses every hostile value."""
+    return call in _BLOCKLIST_QUERIES and type(value) is str
 
-    for make in (
-        lambda: TupleCodes(value),
-        lambda: TupleCodes((value, 3)),
-        lambda: TupleCodes((2, 3), key=value),
-        lambda: TupleCodes((2, 3), key="k", rounds=value),
-        lambda: TupleCodes((2, 3), alphabet=value),
-        lambda: Blocklist(value),
-        lambda: Blocklist([value]),
-        lambda: Blocklist(["ab"], rule=value),
-        lambda: CleanObfuscator(value, Blocklist()),
-        lambda: CleanObfuscator(Obfuscator("k", 3), value),
-    ):
-        with contextlib.suppress(ShortCodeError):
-            make()
+
+_BLOCKLIST_QUERIES: list[Callable[[Any, Any], object]] = [_blocks, _found]
+
+
+CONSTRUCTORS: dict[str, Callable[[Any], object]] = {
+    "TupleCodes(bounds)": lambda v: TupleCodes(v),
+    "TupleCodes(bounds[0])": lambda v: TupleCodes((v, 3)),
+    "TupleCodes(key)": lambda v: TupleCodes((2, 3), key=v),
+    "TupleCodes(rounds)": lambda v: TupleCodes((2, 3), key="k", rounds=v),
+    "TupleCodes(alphabet)": lambda v: TupleCodes((2, 3), alphabet=v),
+    "Blocklist(words)": lambda v: Blocklist(v),
+    "Blocklist(words[0])": lambda v: Blocklist([v]),
+    "Blocklist(words[1])": lambda v: Blocklist(["ab", v]),
+    "Blocklist(rule)": lambda v: Blocklist(["ab"], rule=v),
+    "CleanObfuscator(obfuscator)": lambda v: CleanObfuscator(v, Blocklist()),
+    "CleanObfuscator(blocklist)": lambda v: CleanObfuscator(Obfuscator("k", 3), v),
+}
+
+
+#: The hostile values a constructor rightly accepts; it must refuse every other one.
+ACCEPTED: list[tuple[str, Any]] = [
+    ("TupleCodes(bounds)", ()),  # no components: one tuple, with one code
+    ("TupleCodes(key)", None),  # no key: plain, order-keeping codes
+    # any str, bytes or int is a key (documented; a str is hashed with surrogatepass)
+    *(("TupleCodes(key)", v) for v in (-1, 10**400, -(10**400), "", "\ud800", "z" * 100_000)),
+    ("TupleCodes(key)", b"ab"),
+    ("TupleCodes(alphabet)", None),  # the default alphabet
+    ("Blocklist(words)", ()),  # an empty blocklist blocks nothing
+]
+
+
+def _is_accepted(name: str, value: Any) -> bool:
+    return any(n == name and type(v) is type(value) and v == value for n, v in ACCEPTED)
+
+
+@pytest.mark.parametrize("value", HOSTILE, ids=lambda v: repr(v)[:20])
+@pytest.mark.parametrize("name", CONSTRUCTORS)
+def test_tuple_and_blocklist_constructors_refuse_hostile_values(name: str, value: Any) -> None:
+    """Each hostile value is refused with ShortCodeError, unless listed in ACCEPTED."""
+    if _is_accepted(name, value):
+        CONSTRUCTORS[name](value)
+    else:
+        with pytest.raises(ShortCodeError):
+            CONSTRUCTORS[name](value)
+
+
+@pytest.mark.parametrize(
+    "word", ["\ud800", "ab\udfffc", "\ud83d", "", True, 1, None, b"ab", "z" * 65, ["ab"]]
+)
+@pytest.mark.parametrize("at", [0, 1])
+def test_blocklist_refuses_a_word_it_cannot_hold_naming_its_position(word: Any, at: int) -> None:
+    words = ["cat", "dog"]
+    words[at] = word
+    with pytest.raises(ShortCodeError, match=rf"words\[{at}\]="):
+        Blocklist(words)
+    with pytest.raises(ShortCodeError, match=rf"words\[{at}\]="):
+        Blocklist(words, rule="sqids")
+
+
+@pytest.mark.parametrize("word", ["\ud800", "ab\udfffc"])
+def test_avoiding_codes_refuse_a_word_with_a_lone_surrogate(word: str) -> None:
+    from designpatterns_ref.shortcode import AvoidingCodes
+
+    with pytest.raises(ShortCodeError, match="surrogate"):
+        AvoidingCodes("abc", ["ab", word], 3)
+
+
+def test_blocklist_keeps_a_valid_unicode_word() -> None:
+    assert Blocklist(["çà", "Straße", "😀"]).blocks("xÇÀy")

@@ -20,10 +20,11 @@ So every driver's exact coordinates are kept beside the geo set (a hash), ``GEOS
 for a radius padded by Redis's worst-case error, and its candidates are re-measured with
 :func:`~designpatterns_ref.geo.sphere.haversine_m` and ranked by (distance, id). For the k
 nearest, the radius starts where the previous search ended and doubles until k drivers lie
-within the unpadded radius, which proves none outside can beat them; beyond 2,000 km it
-measures every driver instead. An update is one ``MULTI``/``EXEC`` transaction (geo set,
-free-driver set, coordinates, fix time); stale drivers are removed by a Lua script, atomically,
-before each read.
+within the unpadded radius, which proves none outside can beat them. Once the radius passes
+2,000 km it reads and measures every driver instead, keeps those within ``max_radius_m`` (all of
+them when there is no bound) and stops there, so a driver on another continent is still found.
+An update is one ``MULTI``/``EXEC`` transaction (geo set, free-driver set, coordinates, fix time);
+stale drivers are removed by a Lua script, atomically, before each read.
 
 Complexity: O(log n) per update on the server; a search costs one or a few round trips plus
 O(candidates) here.
@@ -259,8 +260,12 @@ class RedisGeoIndex:
         # most searches take one round trip and fetch few more candidates than k.
         radius = min(limit, self._hint)
         while True:
+            if radius >= _SCAN_ALL_M:
+                # Past this radius every driver is read and measured anyway: keep all of them
+                # within the caller's bound (the whole fleet when there is none), and stop.
+                radius = limit
             found = self._candidates(lat, lon, radius, available_only)
-            if len(found) >= kk or radius >= limit or radius >= _SCAN_ALL_M:
+            if len(found) >= kk or radius >= limit:
                 if len(found) >= kk:
                     self._hint = max(10.0, found[kk - 1][0] * 1.25)
                 return matches(found[:kk])

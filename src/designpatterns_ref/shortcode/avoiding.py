@@ -50,7 +50,7 @@ from collections import deque
 from collections.abc import Iterable
 
 from designpatterns_ref.shortcode.base import ShortCodeError
-from designpatterns_ref.shortcode.blocklist import RULES, Blocklist, _split_by_rule
+from designpatterns_ref.shortcode.blocklist import RULES, Blocklist, _split_by_rule, _surrogate_at
 from designpatterns_ref.shortcode.obfuscate import Obfuscator
 
 __all__ = ["AvoidingCodes"]
@@ -87,6 +87,11 @@ class AvoidingCodes:
         for w in words:
             if type(w) is not str or not w:
                 raise ShortCodeError(f"AvoidingCodes: word {w!r:.80} must be a non-empty str")
+            if (pos := _surrogate_at(w)) is not None:
+                raise ShortCodeError(
+                    f"AvoidingCodes: word {w!r:.80} has a lone surrogate at position {pos}; "
+                    "a word must be text UTF-8 can encode"
+                )
         if isinstance(width, bool) or not isinstance(width, int) or not 1 <= width <= 64:
             raise ShortCodeError(f"AvoidingCodes: width={width!r:.80} must be an int in [1, 64]")
         if not isinstance(rule, str) or rule not in RULES:

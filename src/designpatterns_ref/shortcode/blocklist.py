@@ -103,6 +103,17 @@ def _trie_pattern(words: Iterable[str]) -> str:
     return emit(root)
 
 
+def _surrogate_at(word: str) -> int | None:
+    """Where ``word`` has a character UTF-8 cannot encode (a lone surrogate), or None."""
+    if word.isascii():
+        return None
+    try:
+        word.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return exc.start
+    return None
+
+
 def _split_by_rule(words: Iterable[str], rule: str) -> tuple[set[str], set[str], set[str]]:
     """The lower-cased ``words`` as (those that block only a code equal to them, those that
     block a code starting or ending with them, those that block a code containing them)."""
@@ -123,6 +134,11 @@ def _split_by_rule(words: Iterable[str], rule: str) -> tuple[set[str], set[str],
 class Blocklist:
     """Words a code must not contain, compared ignoring case, under one of :data:`RULES`.
 
+    ``words`` is an iterable (not a str) of at most 10,000 words, each a str of 1 to 64
+    characters that UTF-8 can encode; anything else (an empty word, a non-str such as a bool or
+    bytes, a lone surrogate) raises :class:`~designpatterns_ref.shortcode.base.ShortCodeError`
+    naming its position.
+
     >>> Blocklist(["dog"]).blocks("HotDOG7")
     True
     """
@@ -141,6 +157,11 @@ class Blocklist:
             if type(w) is not str or not 1 <= len(w) <= _MAX_WORD:
                 raise ShortCodeError(
                     f"Blocklist: words[{i}]={w!r} must be a str of 1 to {_MAX_WORD} characters"
+                )
+            if (pos := _surrogate_at(w)) is not None:
+                raise ShortCodeError(
+                    f"Blocklist: words[{i}]={w!r} has a lone surrogate at position {pos}; "
+                    "a word must be text UTF-8 can encode"
                 )
             seen.add(w.lower())
         self.words: frozenset[str] = frozenset(seen)

@@ -216,6 +216,16 @@ ENTRIES = [
                   {"chars": "abc", "where": "here"}, make=lambda: Blocklist(["ab"])),
     *per_argument("Blocklist", lambda _, **kw: Blocklist(**kw),
                   {"words": ("ab", "cd"), "rule": "anywhere"}),
+    # each hostile value as one word among good ones, not only as the whole list
+    *(
+        Entry(f"Blocklist(words=[{where}], rule={rule!r})",
+              call=lambda _, v, rule=rule, at=at: Blocklist([*("ab", "cd")[:at], v, "ef"],
+                                                            rule=rule))
+        for rule in ("anywhere", "sqids")
+        for at, where in ((0, "v, ..."), (2, "..., v, ..."))
+    ),
+    Entry("AvoidingCodes(words=[..., v])",
+          call=lambda _, v: AvoidingCodes("abc", ["ab", v], 3, rule="sqids")),
     *(
         Entry(f"Blocklist.{m}(code)", call=lambda b, v, m=m: getattr(b, m)(v),
               make=lambda: Blocklist(["ab"], rule="sqids"))
