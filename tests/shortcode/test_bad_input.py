@@ -376,3 +376,14 @@ def test_avoiding_codes_refuse_a_word_with_a_lone_surrogate(word: str) -> None:
 
 def test_blocklist_keeps_a_valid_unicode_word() -> None:
     assert Blocklist(["çà", "Straße", "😀"]).blocks("xÇÀy")
+
+
+@pytest.mark.parametrize("chars", ["ab\ud800", "\udfffab", "a\ud800b\udc00"])
+def test_an_alphabet_with_a_lone_surrogate_is_refused(chars: str) -> None:
+    from designpatterns_ref.shortcode import AvoidingCodes
+
+    with pytest.raises(ShortCodeError, match="lone surrogate"):
+        Alphabet(chars)
+    with pytest.raises(ShortCodeError, match="lone surrogate"):
+        AvoidingCodes(chars, ["ab"], 3)
+    assert Alphabet("ab\u00e9\U0001f600").base == 4  # any other text is a fine alphabet

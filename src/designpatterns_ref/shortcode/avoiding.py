@@ -49,8 +49,8 @@ from bisect import bisect_right
 from collections import deque
 from collections.abc import Iterable
 
-from designpatterns_ref.shortcode.base import ShortCodeError
-from designpatterns_ref.shortcode.blocklist import RULES, Blocklist, _split_by_rule, _surrogate_at
+from designpatterns_ref.shortcode.base import ShortCodeError, _surrogate_at
+from designpatterns_ref.shortcode.blocklist import RULES, Blocklist, _split_by_rule
 from designpatterns_ref.shortcode.obfuscate import Obfuscator
 
 __all__ = ["AvoidingCodes"]
@@ -81,6 +81,11 @@ class AvoidingCodes:
     ) -> None:
         if not isinstance(chars, str) or len(chars) < 2 or len(set(chars)) != len(chars):
             raise ShortCodeError(f"AvoidingCodes: chars={chars!r:.80} must be 2+ distinct chars")
+        if (at := _surrogate_at(chars)) is not None:
+            raise ShortCodeError(
+                f"AvoidingCodes: chars={chars!r:.80} has a lone surrogate at position {at}; "
+                "a code must be text UTF-8 can encode"
+            )
         if isinstance(words, str | bytes) or not isinstance(words, Iterable):
             raise ShortCodeError(f"AvoidingCodes: words={words!r:.80} must be an iterable of str")
         words = list(words)

@@ -102,3 +102,14 @@ class Counter(Protocol):
     def reserve(self, n: int) -> int:
         """Atomically take ``n`` numbers; return the first (the block is ``[first, first + n)``)."""
         ...
+
+
+def _surrogate_at(word: str) -> int | None:
+    """Where ``word`` has a character UTF-8 cannot encode (a lone surrogate), or None."""
+    if word.isascii():
+        return None
+    try:
+        word.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return exc.start
+    return None

@@ -54,7 +54,7 @@ from __future__ import annotations
 import functools
 import string
 
-from designpatterns_ref.shortcode.base import ShortCodeError
+from designpatterns_ref.shortcode.base import ShortCodeError, _surrogate_at
 
 __all__ = [
     "ALPHABET",
@@ -97,6 +97,11 @@ class Alphabet:
         if len(set(chars)) != len(chars):
             repeated = sorted({c for c in chars if chars.count(c) > 1})
             raise ShortCodeError(f"Alphabet: chars={chars!r} repeats {''.join(repeated)!r}")
+        if (at := _surrogate_at(chars)) is not None:
+            raise ShortCodeError(
+                f"Alphabet: chars={chars!r:.80} has a lone surrogate at position {at}; a code "
+                "must be text UTF-8 can encode"
+            )
         self.chars = chars
         """The characters, the digit ``i`` being ``chars[i]``."""
         self.base = len(chars)

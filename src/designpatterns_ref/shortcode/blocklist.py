@@ -61,7 +61,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from designpatterns_ref.shortcode.base import ShortCodeError, SpaceExhausted
+from designpatterns_ref.shortcode.base import ShortCodeError, SpaceExhausted, _surrogate_at
 from designpatterns_ref.shortcode.obfuscate import Obfuscator
 
 __all__ = ["DEFAULT_WORDS", "RULES", "Blocklist", "CleanObfuscator"]
@@ -101,17 +101,6 @@ def _trie_pattern(words: Iterable[str]) -> str:
         return alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
 
     return emit(root)
-
-
-def _surrogate_at(word: str) -> int | None:
-    """Where ``word`` has a character UTF-8 cannot encode (a lone surrogate), or None."""
-    if word.isascii():
-        return None
-    try:
-        word.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        return exc.start
-    return None
 
 
 def _split_by_rule(words: Iterable[str], rule: str) -> tuple[set[str], set[str], set[str]]:
