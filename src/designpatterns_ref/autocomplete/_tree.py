@@ -352,6 +352,7 @@ def build_edges(terms: list[str], keys: list[RankKey]) -> Node:
     split there, once, so every node is made once.
     """
     root = Node()
+    new = partial(object.__new__, Node)
     path = [root]  # the nodes of the previous term, root first
     depth = [0]  # how many characters of a term each of them ends at
     push, pop, push_depth, pop_depth = path.append, path.pop, depth.append, depth.pop
@@ -387,7 +388,11 @@ def build_edges(terms: list[str], keys: list[RankKey]) -> Node:
                 push(middle)
                 push_depth(shared)
         kids = path[-1].kids or _new_kids(path[-1])
-        leaf = Node(term[shared:], key)
+        leaf = new()  # Node(term[shared:], key), its slots set here (see build_chars)
+        leaf.label = term[shared:]
+        leaf.kids = NO_KIDS
+        leaf.children = None
+        leaf.key = leaf.best = key
         kids.append(leaf)  # type: ignore[union-attr]  # kids, once any, are a list
         push(leaf)
         push_depth(key[1])  # the term's length
