@@ -432,6 +432,10 @@ stemmed = st.builds(
     st.text("ab\U0001f600é", max_size=3),
 )
 awkward = st.lists(st.tuples(stemmed, st.integers(0, 3)), max_size=50)
+# Ten one-character terms (a root wide enough for a dict) and two long terms that part at the
+# end; an inner node with 13 kids (more than a cache of 10) closed before the next term.
+WIDE_AND_LONG = [(c, 1) for c in "abcdefghij"] + [("a" * 12, 1), ("a" * 11 + "b", 5)]
+WIDE_INNER = [("b" + c, i % 3) for i, c in enumerate("abcdefghijklm")] + [("c", 1)]
 
 
 def _shape(node: Any, topk: bool) -> tuple[object, ...]:
@@ -454,9 +458,9 @@ def _subtree_keys(node: Any) -> list[Any]:
 @pytest.mark.parametrize("name", ["Trie", "RadixTrie", "TopKTrie", "TopKTrie-cache2"])
 @settings(max_examples=80)
 @example(items=[("ab", 1), ("a", 1), ("abc", 2), ("b", 0), ("ab", 3)], casefold=False)
-@example(items=[(c, 1) for c in "abcdefghij"] + [("a" * 12, 1), ("a" * 11 + "b", 5)], casefold=False)
+@example(items=WIDE_AND_LONG, casefold=False)
 @example(items=[("\U0001f600a", 2), ("\U0001f600", 2), ("\U0001f600\U0001f600", 1)], casefold=False)
-@example(items=[("b" + c, i % 3) for i, c in enumerate("abcdefghijklm")] + [("c", 1)], casefold=False)
+@example(items=WIDE_INNER, casefold=False)
 @given(items=awkward | vocab | wide, casefold=st.booleans())
 def test_bulk_built_tree_is_the_tree_inserts_build(
     name: str, items: list[tuple[str, int]], casefold: bool

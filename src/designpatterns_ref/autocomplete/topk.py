@@ -15,10 +15,12 @@ caches exact however weights move:
   may have fallen out, so rebuild that node's cache from its children's caches (which hold the
   next candidates: the top k of a node is within the union of its children's top k).
 
-A bulk build (the constructor, ``load``) makes each cache once, bottom-up from the sorted
-terms by the same rule: when the walk leaves a node, its cache is the best k of its own key and
-its kids' caches. Queries for more than ``cache_size`` results, or fuzzy ones, fall back to a
-best-first search that uses each cache's first entry as its subtree maximum.
+A bulk build (the constructor, ``load``) fills the caches in one pass over the sorted
+terms, by the same rule: a node that branches or holds a term makes its cache when the walk
+leaves it, the best k of its own key and its kids' caches, and the chain of one-child nodes
+above it gets copies of it; a chain down to a single term caches that term from the start.
+Queries for more than ``cache_size`` results, or fuzzy ones, fall back to a best-first search
+that uses each cache's first entry as its subtree maximum.
 
 Trade-off: the fastest reads and cheap popularity bumps, for k keys of memory per node and a
 rebuild cost of O(fan-out * k) when a cached leader falls.
