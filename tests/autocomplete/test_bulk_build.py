@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from designpatterns_ref.autocomplete import (
@@ -419,3 +419,69 @@ def test_segment_tree_and_caches_match_their_definitions(n: int) -> None:
         assert tree[i] == min(below)
         if i < 2 * (size >> BLOCK_HEIGHT):
             assert caches[i * CACHED : (i + 1) * CACHED] == sorted(below)[:CACHED]
+
+
+# Terms that share long prefixes (whole stems, cut anywhere), a term that is a prefix of
+# another, one-character terms, astral characters (one code point, two UTF-16 units), and few
+# letters and weights: duplicates (the later one wins) and ties.
+STEMS = ["", "a", "ab", "abababababab", "aaaaaaaaaaaaaaaa", "\U0001f600\U0001f600a\U0001f600"]
+stemmed = st.builds(
+    lambda stem, cut, tail: stem[:cut] + tail or "a",
+    st.sampled_from(STEMS),
+    st.integers(0, 16),
+    st.text("ab\U0001f600é", max_size=3),
+)
+awkward = st.lists(st.tuples(stemmed, st.integers(0, 3)), max_size=50)
+# Ten one-character terms (a root wide enough for a dict) and two long terms that part at the
+# end; an inner node with 13 kids (more than a cache of 10) closed before the next term.
+WIDE_AND_LONG = [(c, 1) for c in "abcdefghij"] + [("a" * 12, 1), ("a" * 11 + "b", 5)]
+WIDE_INNER = [("b" + c, i % 3) for i, c in enumerate("abcdefghijklm")] + [("c", 1)]
+
+
+def _shape(node: Any, topk: bool) -> tuple[object, ...]:
+    """The whole tree below ``node``: labels, keys, bests (or caches), whether the kids are
+    indexed by a dict, and the kids in their order (for TopKTrie, whose kids are in no
+    particular order, by label)."""
+    kids = sorted(node.kids, key=lambda kid: kid.label) if topk else node.kids
+    summary = node.top if topk else node.best
+    shapes = [_shape(kid, topk) for kid in kids]
+    return (node.label, node.key, summary, node.children is not None, shapes)
+
+
+def _subtree_keys(node: Any) -> list[Any]:
+    keys = [] if node.key is None else [node.key]
+    for kid in node.kids:
+        keys += _subtree_keys(kid)
+    return keys
+
+
+@pytest.mark.parametrize("name", ["Trie", "RadixTrie", "TopKTrie", "TopKTrie-cache2"])
+@settings(max_examples=80)
+@example(items=[("ab", 1), ("a", 1), ("abc", 2), ("b", 0), ("ab", 3)], casefold=False)
+@example(items=WIDE_AND_LONG, casefold=False)
+@example(items=[("\U0001f600a", 2), ("\U0001f600", 2), ("\U0001f600\U0001f600", 1)], casefold=False)
+@example(items=WIDE_INNER, casefold=False)
+@given(items=awkward | vocab | wide, casefold=st.booleans())
+def test_bulk_built_tree_is_the_tree_inserts_build(
+    name: str, items: list[tuple[str, int]], casefold: bool
+) -> None:
+    # Node for node, the same tree as the per-insert path's (the reference), and every node
+    # right by definition: best the least key of its subtree, kids sorted by best, a dict of
+    # the kids exactly from FANOUT on, each cache the true top k of its subtree.
+    bulk = MUTABLE[name](items, casefold=casefold)
+    reference = one_by_one(MUTABLE[name], items, casefold)
+    topk = isinstance(bulk, TopKTrie)
+    assert _shape(bulk._root, topk) == _shape(reference._root, topk)  # type: ignore[attr-defined]
+    for node in _nodes(bulk._root):  # type: ignore[attr-defined]
+        below = sorted(_subtree_keys(node))
+        if topk:
+            assert node.top == below[: bulk._size]  # type: ignore[attr-defined]
+        else:
+            assert node.best == (below[0] if below else None)
+            bests = [kid.best for kid in node.kids]
+            assert bests == sorted(bests)  # type: ignore[type-var]
+        assert (node.children is not None) == (len(node.kids) >= FANOUT)
+        if node.children is not None:
+            assert node.children == {kid.label[0]: kid for kid in node.kids}
+    prefixes = queries(items)
+    assert answers(bulk, prefixes) == answers(reference, prefixes)

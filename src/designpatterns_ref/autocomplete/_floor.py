@@ -7,7 +7,8 @@ A build's cost is a sum of parts, and some parts are the same for any implementa
 structure's design in Python: the input check every constructor runs (a clear error for a
 bad pair); the terms sorted, with their rank keys and the weight table the tries keep for
 ``weight`` and ``increment``, or with their positions; one Python object per node of a trie,
-made by ``map`` (no loop makes them faster); and, for ``FrozenCompleter``, one compressor
+made by ``map`` calling ``Node`` (the tries' builds set the slots of ``object.__new__(Node)``
+in their loop, about 15 % cheaper a node); and, for ``FrozenCompleter``, one compressor
 call per block. Their sum is a *floor*: the structure's build cannot be cheaper, whatever its
 loop does, and what the build costs above it is the loop that links the nodes. Each part is
 timed alone, in process CPU time, interleaved with the whole builds and the sorted list's, so

@@ -17,7 +17,8 @@ time and memory than scanning a few kids). :func:`child_of`, :func:`adopt`, :fun
 from __future__ import annotations
 
 from bisect import insort
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from functools import partial
 from heapq import heapify, heappop, heappush
 from itertools import compress, count
 from operator import attrgetter, itemgetter, ne, neg
@@ -225,18 +226,25 @@ def sorted_keys(
     return table, list(map(_term, keys)), keys
 
 
-def finish(node: Node) -> None:
-    """Close a node whose subtree is complete and has kids: sort the kids by their best key,
-    index them in a dict from :data:`FANOUT` on, and set the node's best."""
+def close(node: Node, links: Sequence[Node]) -> None:
+    """Close a node whose subtree is complete and which branched or holds its own term (see
+    :func:`build_chars`): sort its kids by their best key, index them in a dict from
+    :data:`FANOUT` on, set its best, and give that best to the ``links`` right above it (they
+    have the same subtree) when it changed."""
+    before = node.best
     kids = node.kids
     if len(kids) > 1:
         kids.sort(key=_best)  # type: ignore[union-attr]  # kids, once any, are a list
         if len(kids) >= FANOUT:
             node.children = {kid.label[0]: kid for kid in kids}
-    first = kids[0].best
+    best = kids[0].best
     own = node.key
-    if own is None or first < own:  # type: ignore[operator]
-        node.best = first
+    if own is not None and own < best:  # type: ignore[operator]
+        best = own
+    if best is not before:
+        node.best = best
+        for link in links:
+            link.best = best
 
 
 def _new_kids(node: B) -> list[B]:
@@ -255,50 +263,85 @@ def _new_kids(node: B) -> list[B]:
     return kids
 
 
-def build_chars(
-    terms: list[str],
-    keys: list[RankKey],
-    make: Callable[[str, RankKey | None], B],
-    finish: Callable[[B], None],
-) -> B:
+def build_chars(terms: list[str], keys: list[RankKey]) -> Node:
     """The character trie of ``terms`` (sorted, distinct, non-empty; ``keys`` their rank
-    keys), built bottom-up in one pass; ``make(char, key)`` makes a node, ``finish(node)``
-    completes one whose subtree is complete and has kids (:func:`finish` for :class:`Node`).
+    keys), built top-down in one pass over the terms.
 
     ``path[d]`` is the node of the previous term's first ``d`` characters. The next term
     shares its first ``shared`` characters with it, so the deeper nodes of that path are
-    complete: they are finished, children before parents (the previous term's own node is a
-    leaf, complete as made), and only the new characters of the term make nodes.
-    O(total characters), no walk from the root.
+    complete, and only the new characters of the term make nodes. Most nodes need no work
+    once made: a *link*, a node without a term of its own made with one kid, gets that term's
+    key as its best, which stays right as long as its subtree is the one chain down to that
+    term. Only a node that branched or holds its own term is *closed* (:func:`close`) when
+    the walk leaves it, children before parents (``marks`` keeps the depths of those on the
+    path, the root's too); it passes its new best to the links right above it, which share
+    its subtree. Links above the ``shared`` characters wait: the node there has just
+    branched, and will pass its own best to them when it is closed. O(total characters), no
+    walk from the root, no Python call per node (nodes are made by ``object.__new__`` and their
+    slots set in the loop: 0.07 s less for 642,194 nodes than ``Node(...)`` each).
     """
-    root = make("", None)
+    root = Node()
+    new = partial(object.__new__, Node)
     path = [root]
     push = path.append
+    marks = [0]  # the depths in path of the nodes to close, the root first
     prev = ""
     for term, key in zip(terms, keys, strict=True):
-        if term.startswith(prev):  # the previous term's node is this one's parent
+        if term.startswith(prev):  # the previous term's node (a leaf) is this one's parent
             shared = len(prev)
+            kids = _new_kids(path[-1])  # the list before the kid: see _new_kids
+            if shared:  # (the root, the first term's parent, is marked already)
+                marks.append(shared)
         else:  # sorted, so the two differ at a character both have: no bounds to check
             shared = 0
             while prev[shared] == term[shared]:
                 shared += 1
-            for depth in range(len(prev) - 1, shared, -1):
-                finish(path[depth])
+            depth = marks[-1]
+            while depth > shared:  # close the marked nodes below the shared part: inline,
+                marks.pop()  # what close(path[depth], path[above + 1 : depth]) does
+                above = marks[-1]
+                node = path[depth]
+                before = node.best
+                kids = node.kids  # type: ignore[assignment]
+                if len(kids) > 1:
+                    kids.sort(key=_best)
+                    if len(kids) >= FANOUT:
+                        node.children = {kid.label[0]: kid for kid in kids}
+                best = kids[0].best
+                own = node.key
+                if own is not None and own < best:  # type: ignore[operator]
+                    best = own
+                if best is not before:
+                    node.best = best
+                    for link in path[max(above, shared) + 1 : depth]:
+                        link.best = best
+                depth = above
             del path[shared + 1 :]
-        node = path[shared]
-        for char in term[shared:-1]:  # new nodes with one kid each, but the first
-            kids = node.kids or _new_kids(node)  # the list before the kid: see _new_kids
-            kid = make(char, None)
-            kids.append(kid)  # type: ignore[union-attr]  # kids, once any, are a list
+            kids = path[shared].kids  # type: ignore[assignment]  # it has a kid: a list
+            if depth != shared:  # it branches here: to be closed
+                marks.append(shared)
+        for char in term[shared:-1]:  # the links: one kid each, best the term's key
+            kid = new()
+            kid.label = char
+            kids.append(kid)
+            kid.kids = kids = [kid]  # the list after its node, before its kid (_new_kids)
+            kids.pop()  # room for one kid, no more
+            kid.children = None
+            kid.key = None
+            kid.best = key
             push(kid)
-            node = kid
-        kids = node.kids or _new_kids(node)
-        kid = make(term[-1], key)
-        kids.append(kid)  # type: ignore[union-attr]
+        kid = new()  # the term's node
+        kid.label = term[-1]
+        kid.kids = NO_KIDS
+        kid.children = None
+        kid.key = kid.best = key
+        kids.append(kid)
         push(kid)
         prev = term
-    for node in reversed(path[:-1]):
-        finish(node)
+    if terms:  # close what is left of the path, the root last
+        while marks:
+            depth = marks.pop()
+            close(path[depth], path[(marks[-1] if marks else 0) + 1 : depth])
     return root
 
 
@@ -309,6 +352,7 @@ def build_edges(terms: list[str], keys: list[RankKey]) -> Node:
     split there, once, so every node is made once.
     """
     root = Node()
+    new = partial(object.__new__, Node)
     path = [root]  # the nodes of the previous term, root first
     depth = [0]  # how many characters of a term each of them ends at
     push, pop, push_depth, pop_depth = path.append, path.pop, depth.append, depth.pop
@@ -322,10 +366,18 @@ def build_edges(terms: list[str], keys: list[RankKey]) -> Node:
                 shared += 1
             node = pop()  # the previous term's node: a leaf, complete as made
             pop_depth()
-            while depth[-1] > shared:
+            while depth[-1] > shared:  # close each node below the shared part, inline
                 node = pop()
                 pop_depth()
-                finish(node)
+                kids = node.kids
+                if len(kids) > 1:
+                    kids.sort(key=_best)  # type: ignore[union-attr]  # kids, once any, a list
+                    if len(kids) >= FANOUT:
+                        node.children = {kid.label[0]: kid for kid in kids}
+                best = kids[0].best
+                own = node.key
+                if own is None or best < own:  # type: ignore[operator]
+                    node.best = best
             if depth[-1] < shared:  # the term leaves node's edge in its middle: split it
                 cut = shared - depth[-1]
                 middle = Node(node.label[:cut])
@@ -336,11 +388,15 @@ def build_edges(terms: list[str], keys: list[RankKey]) -> Node:
                 push(middle)
                 push_depth(shared)
         kids = path[-1].kids or _new_kids(path[-1])
-        leaf = Node(term[shared:], key)
+        leaf = new()  # Node(term[shared:], key), its slots set here (see build_chars)
+        leaf.label = term[shared:]
+        leaf.kids = NO_KIDS
+        leaf.children = None
+        leaf.key = leaf.best = key
         kids.append(leaf)  # type: ignore[union-attr]  # kids, once any, are a list
         push(leaf)
         push_depth(key[1])  # the term's length
         prev = term
     for node in reversed(path[:-1]):
-        finish(node)
+        close(node, [])
     return root

@@ -15,10 +15,12 @@ caches exact however weights move:
   may have fallen out, so rebuild that node's cache from its children's caches (which hold the
   next candidates: the top k of a node is within the union of its children's top k).
 
-A bulk build (the constructor, ``load``) makes each cache once, bottom-up from the sorted
-terms by the same rule: when the walk leaves a node, its cache is the best k of its own key and
-its kids' caches. Queries for more than ``cache_size`` results, or fuzzy ones, fall back to a
-best-first search that uses each cache's first entry as its subtree maximum.
+A bulk build (the constructor, ``load``) fills the caches in one pass over the sorted
+terms, by the same rule: a node that branches or holds a term makes its cache when the walk
+leaves it, the best k of its own key and its kids' caches, and the chain of one-child nodes
+above it gets copies of it; a chain down to a single term caches that term from the start.
+Queries for more than ``cache_size`` results, or fuzzy ones, fall back to a best-first search
+that uses each cache's first entry as its subtree maximum.
 
 Trade-off: the fastest reads and cheap popularity bumps, for k keys of memory per node and a
 rebuild cost of O(fan-out * k) when a cached leader falls.
@@ -41,7 +43,8 @@ less (it stops early); a fall O(d * f * k) at worst; a bulk build O(total charac
 from __future__ import annotations
 
 from bisect import bisect_left, insort
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Sequence
+from functools import partial
 from heapq import heapify, heappop, heappush, merge, nsmallest
 from itertools import chain, count, islice
 from typing import Any
@@ -51,8 +54,8 @@ from designpatterns_ref.autocomplete._tree import (
     FANOUT,
     NO_KIDS,
     Branch,
+    _new_kids,
     adopt,
-    build_chars,
     child_of,
     disown,
     sorted_keys,
@@ -78,29 +81,92 @@ class _Node(Branch):
         self.top: list[RankKey] = [] if key is None else [key]
 
 
-def _finisher(size: int) -> Callable[[_Node], None]:
-    """``finish(node)`` for ``_tree.build_chars``: close a node whose subtree is complete and
-    has kids. Its cache is the best ``size`` of its own key and its kids' caches, since each
-    kid's cache holds the best of the kid's subtree."""
+def _close(node: _Node, links: Sequence[_Node], size: int) -> None:
+    """Close a node whose subtree is complete and which branched or holds its own term (see
+    :func:`_build`): its cache is the best ``size`` of its own key and its kids' caches, since
+    each kid's cache holds the best of the kid's subtree, and each of the ``links`` right above
+    it (same subtree) gets a copy of it (a copy each: updates change a cache in place)."""
+    kids = node.kids
+    if len(kids) >= FANOUT:
+        node.children = {kid.label[0]: kid for kid in kids}
+    top = [] if node.key is None else [node.key]
+    for kid in kids:
+        top += kid.top
+    top.sort()  # sorted runs: a merge
+    del top[size:]
+    node.top = top
+    for link in links:
+        link.top = top[:]
 
-    def finish(node: _Node) -> None:
-        kids = node.kids
-        if len(kids) == 1:
-            if node.key is None:  # a link in a chain: the kid's cache, copied
-                node.top = kids[0].top[:]
-                return
-            top = [node.key, *kids[0].top]
-        else:
-            if len(kids) >= FANOUT:
-                node.children = {kid.label[0]: kid for kid in kids}
-            top = [] if node.key is None else [node.key]
-            for kid in kids:
-                top += kid.top
-        top.sort()  # sorted runs: a merge
-        del top[size:]
-        node.top = top
 
-    return finish
+def _build(terms: list[str], keys: list[RankKey], size: int) -> _Node:
+    """The trie of ``terms`` (sorted, distinct, non-empty; ``keys`` their rank keys) with
+    every cache exact, in one pass over the terms: the walk of ``_tree.build_chars``, with a
+    cache in place of the best key. A link (a node without a term of its own, made with one
+    kid) starts with its term's key as its cache, right while its subtree is that one chain;
+    a node that branched or holds its own term makes its cache from its kids' when the walk
+    leaves it (:func:`_close`), and the links right above it copy that cache."""
+    root = _Node()
+    new = partial(object.__new__, _Node)
+    path = [root]
+    push = path.append
+    marks = [0]  # the depths in path of the nodes to close, the root first
+    prev = ""
+    for term, key in zip(terms, keys, strict=True):
+        if term.startswith(prev):  # the previous term's node (a leaf) is this one's parent
+            shared = len(prev)
+            kids = _new_kids(path[-1])  # the list before the kid: see _tree._new_kids
+            if shared:  # (the root, the first term's parent, is marked already)
+                marks.append(shared)
+        else:  # sorted, so the two differ at a character both have: no bounds to check
+            shared = 0
+            while prev[shared] == term[shared]:
+                shared += 1
+            depth = marks[-1]
+            while depth > shared:  # close the marked nodes below the shared part: inline,
+                marks.pop()  # what _close(path[depth], path[above + 1 : depth], size) does
+                above = marks[-1]
+                node = path[depth]
+                kids = node.kids  # type: ignore[assignment]
+                if len(kids) >= FANOUT:
+                    node.children = {kid.label[0]: kid for kid in kids}
+                top = [] if node.key is None else [node.key]
+                for kid in kids:
+                    top += kid.top
+                top.sort()  # sorted runs: a merge
+                del top[size:]
+                node.top = top
+                for link in path[max(above, shared) + 1 : depth]:
+                    link.top = top[:]
+                depth = above
+            del path[shared + 1 :]
+            kids = path[shared].kids  # type: ignore[assignment]  # it has a kid: a list
+            if depth != shared:  # it branches here: to be closed
+                marks.append(shared)
+        for char in term[shared:-1]:  # the links: one kid each, cache the term's key
+            kid = new()
+            kid.label = char
+            kids.append(kid)
+            kid.kids = kids = [kid]  # the list after its node, before its kid (_new_kids)
+            kids.pop()  # room for one kid, no more
+            kid.children = None
+            kid.key = None
+            kid.top = [key]
+            push(kid)
+        kid = new()  # the term's node
+        kid.label = term[-1]
+        kid.kids = NO_KIDS
+        kid.children = None
+        kid.key = key
+        kid.top = [key]
+        kids.append(kid)
+        push(kid)
+        prev = term
+    if terms:  # close what is left of the path, the root last
+        while marks:
+            depth = marks.pop()
+            _close(path[depth], path[(marks[-1] if marks else 0) + 1 : depth], size)
+    return root
 
 
 class TopKTrie(CompleterBase):
@@ -135,10 +201,11 @@ class TopKTrie(CompleterBase):
         return {"cache_size": check_int("cache_size", param, 1, 10_000)}
 
     def _build_pairs(self, terms: list[str], weights: list[int]) -> None:
-        # Bottom-up from the sorted terms (see _tree.build_chars): each node's cache is made
-        # once, from its kids' caches, when the walk leaves it.
+        # In one pass over the sorted terms (see _build): a node that branches or holds a
+        # term makes its cache from its kids' when the walk leaves it, and the links above it
+        # copy that cache.
         self._weights, alphabetical, keys = sorted_keys(terms, weights)
-        self._root = build_chars(alphabetical, keys, _Node, _finisher(self._size))
+        self._root = _build(alphabetical, keys, self._size)
 
     def _apply(self, term: str, old: int | None, new: int | None) -> None:
         node = self._root

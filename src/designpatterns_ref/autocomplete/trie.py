@@ -43,7 +43,6 @@ from designpatterns_ref.autocomplete._tree import (
     best_first,
     build_chars,
     child_of,
-    finish,
     refresh,
     sorted_keys,
     walk_chars,
@@ -62,10 +61,11 @@ class Trie(CompleterBase):
     _root: Node
 
     def _build_pairs(self, terms: list[str], weights: list[int]) -> None:
-        # Bottom-up from the sorted terms (see _tree.build_chars): one node per new character,
-        # each node finished (children sorted, best set) when the walk leaves it.
+        # In one pass over the sorted terms (see _tree.build_chars): one node per new
+        # character, its best set as it is made, and only the nodes that branch or hold a
+        # term closed (children sorted, best set) when the walk leaves them.
         self._weights, alphabetical, keys = sorted_keys(terms, weights)
-        self._root = build_chars(alphabetical, keys, Node, finish)
+        self._root = build_chars(alphabetical, keys)
 
     def _apply(self, term: str, old: int | None, new: int | None) -> None:
         node = self._root
