@@ -177,6 +177,22 @@ def test_rollback_before_and_after_cut_over(databases: ShardDatabases) -> None:
     assert len(rows) == 200
 
 
+def test_the_copy_steps_are_refused_after_cut_over(tmp_path: Path) -> None:
+    """A copy_chunk or catch_up after the cut-over would write the phase back to "copied",
+    and a rollback would then drop the writes made since instead of replaying them."""
+    router = Router(SQLiteShards(str(tmp_path)), ["-"])
+    seed_rows(router, 60)
+    job = Resharding(router, ["-"], ["-80", "80-"], chunk=25)
+    job.run()
+    router.insert(5, customer_of(5), -5)  # acknowledged on a new shard after the cut-over
+    for step in (job.copy_chunk, job.catch_up):
+        with pytest.raises(ShardingError, match="after the cut-over"):
+            step()
+        assert job.phase() == "cut_over"
+    job.rollback()
+    assert (5, customer_of(5), -5) in router.scan()[0]
+
+
 def test_cut_over_refuses_an_unfinished_copy() -> None:
     router = Router(SQLiteShards(tempfile.mkdtemp()), ["-"])
     seed_rows(router, 100)

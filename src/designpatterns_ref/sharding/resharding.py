@@ -180,12 +180,26 @@ class Resharding:
 
     # --- copy and replicate --------------------------------------------------------------------
 
+    def _copying(self, what: str) -> None:
+        """Refuse ``what`` (a copy or a catch-up) after the cut-over is decided: the targets
+        then hold writes the sources never saw, and a step of the copy would write the phase
+        back to "copied", so that a rollback would drop those writes instead of replaying
+        them onto the sources."""
+        phase = self.phase()
+        if phase in ("cut_over", "rolled_back"):
+            raise ShardingError(
+                f"{what} after the cut-over (phase {phase}): the copy is over; resume() or "
+                "rollback() finishes the resharding"
+            )
+
     def copy_chunk(self) -> bool:
         """Copy the next chunk of every source into each target; True once all is copied.
 
         Each (source, target) pair keeps its own cursor, committed with the rows it copied, so a
-        crash between two targets' transactions loses nothing on resume.
+        crash between two targets' transactions loses nothing on resume. Refused with
+        :class:`ShardingError` once the cut-over is decided (see :meth:`_copying`).
         """
+        self._copying("copy_chunk")
         done = True
         for source in self.source:
             for target, key_range in self.ranges.items():
@@ -201,7 +215,8 @@ class Resharding:
                 with self.router.db.transaction(target) as run:
                     run.many(UPSERT, [r for r in rows if int(r[2], 16) in key_range])
                     run(
-                        "UPDATE resharding SET copied_id = ?, phase = ? WHERE source = ?",
+                        "UPDATE resharding SET copied_id = ?, phase = ? "
+                        "WHERE source = ? AND phase IN ('copying', 'copied')",
                         (
                             rows[-1][0] if rows else state[0],
                             "copying" if len(rows) == self.chunk else "copied",
@@ -213,7 +228,10 @@ class Resharding:
         return done
 
     def catch_up(self) -> int:
-        """Replay every source's change log past each target's position; return changes applied."""
+        """Replay every source's change log past each target's position; return changes applied.
+        Refused with :class:`ShardingError` once the cut-over is decided (see :meth:`_copying`).
+        """
+        self._copying("catch_up")
         applied = 0
         for source in self.source:
             for target, key_range in self.ranges.items():
