@@ -7,24 +7,30 @@ takes messages with ``XREADGROUP ... >`` (new ones, each to exactly one consumer
 a message stays in the group's pending list until the worker ``XACK``\\s it (and ``XDEL``\\s it,
 so the stream holds only live work). When a worker dies (SIGKILL, a lost host), its pending
 messages would wait forever; :meth:`RedisStreamQueue.take` first runs ``XAUTOCLAIM`` to move
-messages idle longer than ``claim_idle`` seconds to itself. That is at-least-once delivery; the
-send stage's dedup window (:class:`RedisDedup`) keeps a replay from reaching the phone again:
-one Lua script call claims the keys of every message of a take for a lease before the provider
-calls (:meth:`RedisDedup.claim_many`), and one MULTI/EXEC after them marks the sent ones, drops
-the claims of the refused ones and acks the take (:meth:`RedisStreamQueue.ack_settled`): two
-round trips a take instead of two a message. A worker killed between claim and send loses
-nothing (the leases run out, ``XAUTOCLAIM`` serves the take again, the replay sends); one killed
-between the first provider ok of a take and the settle leaves the one window where the phone
-sees messages twice: every message of that take the provider took (at most the take's size).
-A take that outlasts half the lease renews the claims it still needs in one more script call
-(:meth:`RedisDedup.extend`: only keys still holding its owner token get a new lease), so the
-claims stay live until the settle while each provider call takes under half the lease.
+messages idle at least ``claim_idle`` seconds to itself. A take is one Lua script call (one
+round trip): it moves the due retries into their streams, ``XAUTOCLAIM``\\s each lane (high
+first), then reads new messages of each lane with a non-blocking ``XREADGROUP``, each command
+asking for what is still missing of ``n``. :meth:`RedisStreamQueue._take_reference` makes the
+same calls one round trip each (up to five a take): the readable reference the tests compare it
+with. That is at-least-once delivery; the send stage's dedup window (:class:`RedisDedup`) keeps
+a replay from reaching the phone again: one Lua script call claims the keys of every message of
+a take for a lease before the provider calls (:meth:`RedisDedup.claim_many`), and one MULTI/EXEC
+after them marks the sent ones, drops the claims of the refused ones and acks the take
+(:meth:`RedisStreamQueue.ack_settled`): two round trips a take instead of two a message. A
+worker killed between claim and send loses nothing (the leases run out, ``XAUTOCLAIM`` serves
+the take again, the replay sends); one killed between the first provider ok of a take and the
+settle leaves the one window where the phone sees messages twice: every message of that take the
+provider took (at most the take's size). A take that outlasts half the lease renews the claims
+it still needs in one more script call (:meth:`RedisDedup.extend`: only keys still holding its
+owner token get a new lease), so the claims stay live until the settle while each provider call
+takes under half the lease.
 
 Streams have no delay, so a retry waits in a sorted set (``<name>:delayed``, scored by due time)
-and a Lua script moves due entries into their stream atomically.
+and the take's script moves due entries into their stream first (at most ``n``, earliest first;
+entries due at the same time in the order of their members: lane name, then a random hex).
 
-Complexity: O(1) per put; O(batch) per take plus O(log n) per delayed item; a constant number
-of round trips per take (the dedup claim and settle included).
+Complexity: O(1) per put; O(batch) per take plus O(log n) per delayed item; three round trips
+per take of the send stage: the take, the dedup claim and the settle.
 
 >>> RedisStreamQueue.streams("push")
 ('push:high', 'push:normal')
