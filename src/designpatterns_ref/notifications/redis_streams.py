@@ -7,24 +7,30 @@ takes messages with ``XREADGROUP ... >`` (new ones, each to exactly one consumer
 a message stays in the group's pending list until the worker ``XACK``\\s it (and ``XDEL``\\s it,
 so the stream holds only live work). When a worker dies (SIGKILL, a lost host), its pending
 messages would wait forever; :meth:`RedisStreamQueue.take` first runs ``XAUTOCLAIM`` to move
-messages idle longer than ``claim_idle`` seconds to itself. That is at-least-once delivery; the
-send stage's dedup window (:class:`RedisDedup`) keeps a replay from reaching the phone again:
-one Lua script call claims the keys of every message of a take for a lease before the provider
-calls (:meth:`RedisDedup.claim_many`), and one MULTI/EXEC after them marks the sent ones, drops
-the claims of the refused ones and acks the take (:meth:`RedisStreamQueue.ack_settled`): two
-round trips a take instead of two a message. A worker killed between claim and send loses
-nothing (the leases run out, ``XAUTOCLAIM`` serves the take again, the replay sends); one killed
-between the first provider ok of a take and the settle leaves the one window where the phone
-sees messages twice: every message of that take the provider took (at most the take's size).
-A take that outlasts half the lease renews the claims it still needs in one more script call
-(:meth:`RedisDedup.extend`: only keys still holding its owner token get a new lease), so the
-claims stay live until the settle while each provider call takes under half the lease.
+messages idle at least ``claim_idle`` seconds to itself. A take is one Lua script call (one
+round trip): it moves the due retries into their streams, ``XAUTOCLAIM``\\s each lane (high
+first), then reads new messages of each lane with a non-blocking ``XREADGROUP``, each command
+asking for what is still missing of ``n``. :meth:`RedisStreamQueue._take_reference` makes the
+same calls one round trip each (up to five a take): the readable reference the tests compare it
+with. That is at-least-once delivery; the send stage's dedup window (:class:`RedisDedup`) keeps
+a replay from reaching the phone again: one Lua script call claims the keys of every message of
+a take for a lease before the provider calls (:meth:`RedisDedup.claim_many`), and one MULTI/EXEC
+after them marks the sent ones, drops the claims of the refused ones and acks the take
+(:meth:`RedisStreamQueue.ack_settled`): two round trips a take instead of two a message. A
+worker killed between claim and send loses nothing (the leases run out, ``XAUTOCLAIM`` serves
+the take again, the replay sends); one killed between the first provider ok of a take and the
+settle leaves the one window where the phone sees messages twice: every message of that take the
+provider took (at most the take's size). A take that outlasts half the lease renews the claims
+it still needs in one more script call (:meth:`RedisDedup.extend`: only keys still holding its
+owner token get a new lease), so the claims stay live until the settle while each provider call
+takes under half the lease.
 
 Streams have no delay, so a retry waits in a sorted set (``<name>:delayed``, scored by due time)
-and a Lua script moves due entries into their stream atomically.
+and the take's script moves due entries into their stream first (at most ``n``, earliest first;
+entries due at the same time in the order of their members: lane name, then a random hex).
 
-Complexity: O(1) per put; O(batch) per take plus O(log n) per delayed item; a constant number
-of round trips per take (the dedup claim and settle included).
+Complexity: O(1) per put; O(batch) per take plus O(log n) per delayed item; three round trips
+per take of the send stage: the take, the dedup claim and the settle.
 
 >>> RedisStreamQueue.streams("push")
 ('push:high', 'push:normal')
@@ -55,7 +61,9 @@ from designpatterns_ref.redisclient import bounded_client
 
 __all__ = ["RedisDedup", "RedisStreamQueue"]
 
-_MOVE_DUE = """
+# KEYS: the delayed set, the high stream, the normal stream. ARGV: now, n. Moves the first n due
+# entries (by due time, ties by member: lane name, then a random hex) to the end of their stream.
+_PROMOTE = """
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
 for _, m in ipairs(due) do
   local lane, body = string.match(m, '^(%a+)\\n[^\\n]*\\n(.*)$')
@@ -64,8 +72,50 @@ for _, m in ipairs(due) do
   redis.call('XADD', stream, '*', 'd', body)
   redis.call('ZREM', KEYS[1], m)
 end
-return #due
 """
+
+_MOVE_DUE = _PROMOTE + "return #due\n"
+
+# A whole take in one call: promote due retries, then XAUTOCLAIM each lane (high first) for
+# entries idle at least ARGV[5] ms, then XREADGROUP each lane for new ones, asking each command
+# for what is still missing of n. ARGV: now, n, group, consumer, idle ms. Returns a flat list:
+# lane index (0 high, 1 normal), entry id, body, ... in take order. A deleted entry (no fields,
+# or listed apart by XAUTOCLAIM since Redis 7) is not served and does not count towards n.
+_TAKE = (
+    _PROMOTE
+    + """
+local n, got, out = tonumber(ARGV[2]), 0, {}
+local function keep(lane, entries)
+  for _, e in ipairs(entries) do
+    local f = e[2]
+    if type(f) == 'table' and #f > 0 then
+      for i = 1, #f, 2 do
+        if f[i] == 'd' then
+          out[#out + 1] = lane - 2
+          out[#out + 1] = e[1]
+          out[#out + 1] = f[i + 1]
+          got = got + 1
+          break
+        end
+      end
+    end
+  end
+end
+for lane = 2, 3 do
+  if got >= n then break end
+  local r = redis.call('XAUTOCLAIM', KEYS[lane], ARGV[3], ARGV[4], ARGV[5], '0-0',
+                       'COUNT', n - got)
+  keep(lane, r[2])
+end
+for lane = 2, 3 do
+  if got >= n then break end
+  local r = redis.call('XREADGROUP', 'GROUP', ARGV[3], ARGV[4], 'COUNT', n - got,
+                       'STREAMS', KEYS[lane], '>')
+  if r then keep(lane, r[1][2]) end
+end
+return out
+"""
+)
 
 _CLAIM = """
 local v = redis.call('GET', KEYS[1])
@@ -160,6 +210,7 @@ class RedisStreamQueue:
         self.name, self.group, self.consumer = name, group, consumer
         self.delayed = f"{name}:delayed"
         self._move = self.r.register_script(_MOVE_DUE)
+        self._take = self.r.register_script(_TAKE)
         for stream in self.streams(name):
             try:
                 self.r.xgroup_create(stream, group, id="0", mkstream=True)
@@ -191,7 +242,22 @@ class RedisStreamQueue:
         pipe.execute()
 
     def take(self, n: int, now: float) -> list[tuple[Hashable, Item]]:
-        """Move due retries, reclaim crashed consumers' messages, then read new ones."""
+        """Move due retries, reclaim crashed consumers' messages, then read new ones: one script
+        call (one round trip) doing what :meth:`_take_reference` does in five."""
+        check_take("RedisStreamQueue.take", n, now)
+        streams = self.streams(self.name)
+        idle_ms = int(self.claim_idle * 1000)
+        flat = self._take(
+            keys=[self.delayed, *streams], args=[now, n, self.group, self.consumer, idle_ms]
+        )
+        return [
+            ((streams[int(flat[i])], _s(flat[i + 1])), json.loads(flat[i + 2]))
+            for i in range(0, len(flat), 3)
+        ]
+
+    def _take_reference(self, n: int, now: float) -> list[tuple[Hashable, Item]]:
+        """:meth:`take` one command at a time (the readable reference): the promotion script,
+        then ``XAUTOCLAIM`` on each lane, then ``XREADGROUP`` on each, high lane first."""
         check_take("RedisStreamQueue.take", n, now)
         keys = [self.delayed, *self.streams(self.name)]
         self._move(keys=keys, args=[now, n])
