@@ -166,7 +166,7 @@ def test_ack_settled_is_settle_then_ack(
 
 
 BAD_IDS = [None, 1, "a", ["a", None], ("a", ""), ["\ud800"], [["a"]], {"a": 1}, [b"a"]]
-BAD_TICKETS = [None, True, 1.5, 2**70, [1], b"x"]
+BAD_TICKETS = [None, True, 1.5, 2**70, [1], b"x", ([1],), ("s", {"a": 1})]
 
 
 @pytest.mark.parametrize(

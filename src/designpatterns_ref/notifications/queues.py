@@ -122,6 +122,13 @@ def check_tickets(where: str, tickets: object) -> None:
             raise NotificationError(f"{where}: ticket={t!r} is not one this queue gave out")
         if isinstance(t, int) and not -(2**63) <= t < 2**63:  # no queue numbers that high
             raise NotificationError(f"{where}: ticket={t!r} is not one this queue gave out")
+        if isinstance(t, tuple):
+            try:
+                hash(t)  # a tuple ticket holding a list could never be one handed out
+            except TypeError:
+                raise NotificationError(
+                    f"{where}: ticket={t!r:.80} is not one this queue gave out"
+                ) from None
 
 
 class MemoryQueue:
