@@ -294,3 +294,26 @@ def test_the_order_saga_ends_where_the_oracle_says_whatever_the_refund_does(
     assert result.state == state
     assert Relay(log, world.notify).drain() == 1
     assert Counter(world.effects()) == Counter(effects)  # the refund landed exactly once
+
+
+def test_a_failed_compensation_an_older_log_recorded_is_tried_again() -> None:
+    """Logs written before failed compensations were retried hold them as records of their
+    own (``["failed", reason, start, end, transitions, data]``); a resume runs it again."""
+    log = MemoryLog()
+    log.put("o-1", "do:charge", ["ok", 1250, 0.0, 0.0])
+    log.put("o-1", "do:driver", ["failed", "no driver", 0.0, 0.0, [], {}])
+    log.put("o-1", "undo:charge", ["failed", "bank down", 0.0, 0.0, [], {}])
+    refunds: list[int] = []
+
+    def no_driver(ctx: Any) -> Any:
+        raise StepFailed("no driver")
+
+    steps = [
+        Step("charge", lambda c: 1250, lambda c, amount: refunds.append(amount)),
+        Step("driver", no_driver),
+    ]
+    result = Orchestrator(steps, log=log, clock=ManualClock()).run("o-1")
+    assert (result.outcome, result.compensated, refunds) == ("compensated", ("charge",), [1250])
+    assert log.get("o-1", "undo:charge:again")[0] == "ok"
+    again = Orchestrator(steps, log=log, clock=ManualClock()).run("o-1")  # replayed, not rerun
+    assert (again.outcome, refunds) == ("compensated", [1250])

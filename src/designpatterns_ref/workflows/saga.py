@@ -187,10 +187,16 @@ class Orchestrator:
 
         Only a compensation that worked is recorded (``["ok", value, start, end]``); after
         the last failed try the answer is ``["failed", reason, start, end]``, unrecorded, so a
-        later run tries again. Each failed try's ``(start, end)`` follows, for the trace.
+        later run tries again. Each failed try's ``(start, end)`` follows, for the trace. A
+        failed compensation that a log written before they were retried holds as a record of
+        its own is tried again too, never replayed: the log is write-once, so its outcome goes
+        under the key ``undo:<name>:again``.
         """
         key = f"undo:{name}"
         record = self.log.get(wf, key)
+        if record is not MISSING and record[0] != "ok":  # an older log's failed compensation
+            key = f"undo:{name}:again"
+            record = self.log.get(wf, key)
         if record is not MISSING:
             return list(record)
         tries: list[tuple[float, float]] = []
