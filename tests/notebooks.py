@@ -26,6 +26,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
+from traitlets.config import Config
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -72,11 +73,16 @@ def kernel_path() -> str:
 
 def execute(notebook: nbformat.NotebookNode, workdir: Path) -> None:
     """Execute ``notebook`` in a fresh kernel of this interpreter (``DPREF_PLOTS`` in workdir)."""
+    # The kernel talks over Unix sockets in workdir: over TCP, a free port chosen for it could
+    # be taken by another process on a busy machine before it bound it ("Kernel died before
+    # replying to kernel_info", ZMQError: Address already in use).
+    ipc = Config({"KernelManager": {"transport": "ipc", "ip": str(workdir / "kernel")}})
     client = NotebookClient(
         notebook,
         timeout=LIMIT_S,  # per cell; run_example checks the whole run
         kernel_name=KERNEL,
         resources={"metadata": {"path": str(workdir)}},
+        config=ipc,
     )
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("JUPYTER_PATH", kernel_path())
