@@ -1,23 +1,17 @@
-"""The autocomplete example runs end to end as a script."""
+"""The autocomplete example runs end to end as a notebook."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "autocomplete.py"
+from tests.notebooks import run_example
 
 
-def test_example_runs() -> None:
-    env = {**os.environ, "DPREF_AUTOCOMPLETE_WORDS": "5000", "MPLBACKEND": "Agg"}
-    done = subprocess.run(
-        [sys.executable, str(EXAMPLE)], capture_output=True, text=True, env=env, timeout=300
-    )
-    assert done.returncode == 0, done.stderr
-    assert "typo" in done.stdout
-    assert "cannot change" in done.stdout
+def test_example_runs(tmp_path: Path) -> None:
+    run = run_example("autocomplete", tmp_path)
+    assert "typo" in run.text
+    assert "cannot change" in run.text
+    assert run.files == ["autocomplete-keystrokes.png", "autocomplete-trie.png"]
 
 
 def test_tour_runs() -> None:

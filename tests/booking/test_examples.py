@@ -1,21 +1,16 @@
-"""The hotel-booking example runs end to end as a script and tells its story."""
+"""The hotel-booking example runs end to end as a notebook and tells its story."""
 
 from __future__ import annotations
 
 import re
-import runpy
 from pathlib import Path
 
-import pytest
-
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "hotel_booking.py"
+from tests.notebooks import run_example
 
 
-def test_example_runs(capsys: pytest.CaptureFixture[str], tmp_path: Path,
-                      monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
-    monkeypatch.setenv("DPREF_PLOTS", str(tmp_path))
-    runpy.run_path(str(EXAMPLE), run_name="__main__")
-    out = capsys.readouterr().out
+def test_example_runs(tmp_path: Path) -> None:
+    run = run_example("hotel_booking", tmp_path)
+    out = run.text
     races = re.findall(r"^(\w+)\s+booked\s+(\d+), refused\s+(\d+), busiest night sold (\d+) of 5",
                        out, flags=re.M)  # fmt: skip
     assert [r[0] for r in races] == ["pessimistic", "optimistic", "constraint", "naive"]
@@ -27,8 +22,4 @@ def test_example_runs(capsys: pytest.CaptureFixture[str], tmp_path: Path,
     assert "expired holds: 1 | free again: 1" in out
     assert re.search(r"booking (\d+), retried payment gives booking \1; charges: 1", out)
     assert "walk cost   100: sell" in out and "walk cost  2000: sell" in out
-    assert sorted(p.name for p in tmp_path.glob("*.png")) == [
-        "hotel-booking-race.png",
-        "hotel-booking-throughput.png",
-    ]
-    assert out.count("figure saved to ") == 2
+    assert run.files == ["hotel-booking-race.png", "hotel-booking-throughput.png"]

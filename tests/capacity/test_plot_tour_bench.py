@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import runpy
 from pathlib import Path
 
 import matplotlib
@@ -18,8 +17,7 @@ from designpatterns_ref.capacity._bench import (
 )
 from designpatterns_ref.capacity._tour import demo_service, tour
 from designpatterns_ref.capacity.plot import plot_capacity, plot_occupancy, tour_figures
-
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "bed_logistics.py"
+from tests.notebooks import run_example
 
 
 def test_plot_capacity_draws_one_bar_per_home_and_status() -> None:
@@ -79,10 +77,10 @@ def test_bench_helpers_measure_a_consistent_log(tmp_path: Path) -> None:
     ]
 
 
-def test_example_runs_as_a_script(capsys: pytest.CaptureFixture[str]) -> None:
-    matplotlib.use("Agg")
-    runpy.run_path(str(EXAMPLE), run_name="__main__")
-    out = capsys.readouterr().out
+def test_example_runs(tmp_path: Path) -> None:
+    run = run_example("bed_logistics", tmp_path)
+    out = run.text
     assert "incremental == recount == rebuild" in out
     assert "refused: unit 'elm/b' is full" in out
-    assert "conflict on care_level" in out and "figure saved to" in out
+    assert "conflict on care_level" in out
+    assert run.files == ["bed-logistics-homes.png", "bed-logistics-occupancy.png"]

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import runpy
 from pathlib import Path
 
-import pytest
-
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "collaborative_editor.py"
+from tests.notebooks import run_example
 
 
-def test_example_runs(capsys: pytest.CaptureFixture[str]) -> None:
-    runpy.run_path(str(EXAMPLE), run_name="__main__")
-    out = capsys.readouterr().out
+def test_example_runs(tmp_path: Path) -> None:
+    out = run_example("collaborative_editor", tmp_path).text
     assert "converged: True" in out
     assert "synced over TCP: True" in out

@@ -1,92 +1,63 @@
-"""Every example, opened as a notebook, runs in a real Jupyter kernel and shows its figures.
+"""Every example runs as a notebook, once, in its family's tests; a bare figure shows inline.
 
-Each ``examples/*.py`` (found by glob, so a new example joins by existing) is converted with
-jupytext and executed with nbclient in an ipykernel, the way a student opens it. The test fails
-when a cell raises, when the whole run takes over 60 s, or when an example that draws (it calls
-``dp.show`` or a ``plot_*`` function) puts no ``image/png`` in any cell's output: the failure
-this guards against is a notebook that writes its pictures to files instead of showing them.
+Each ``examples/*.py`` (found by glob, so a new example joins by existing) must be run by
+``tests.notebooks.run_example`` in some family's tests: converted with jupytext and executed with
+nbclient in an ipykernel, the way a student opens it, with that family's assertions on what it
+prints and the notebook contract (no failing cell, under 60 s, figures shown inline rather than
+written to files, no backend picked) checked by the run itself. One run per example: the same
+example run a second time as a script tested the same story at the same cost.
 """
 
 from __future__ import annotations
 
-import json
-import os
+import ast
 import re
-import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import jupytext
 import nbformat
 import pytest
-from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError
+
+from tests.notebooks import EXAMPLES, execute, figures_shown
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
-LIMIT_S = 60.0
-DRAWS = re.compile(r"\bdp\.show\(|\bplot_\w+\(|\bshow\(")
-KERNEL = "dpref-python3"
+FOUND = sorted(EXAMPLES.glob("*.py"))
 
 
-@pytest.fixture(scope="module", autouse=True)
-def kernel_of_this_python(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """A kernelspec that runs this interpreter, found first, whatever else is installed."""
-    root = tmp_path_factory.mktemp("jupyter")
-    spec = root / "kernels" / KERNEL
-    spec.mkdir(parents=True)
-    argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
-    spec.joinpath("kernel.json").write_text(
-        json.dumps({"argv": argv, "display_name": KERNEL, "language": "python"})
-    )
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("JUPYTER_PATH", str(root))
-        yield
-
-
-def figures_shown(notebook: nbformat.NotebookNode) -> int:
-    """The number of PNG images in the notebook's outputs."""
-    return sum(
-        "image/png" in output.get("data", {})
-        for cell in notebook.cells
-        if cell.cell_type == "code"
-        for output in cell.get("outputs", [])
-    )
-
-
-def run_as_notebook(path: Path, workdir: Path) -> tuple[nbformat.NotebookNode, float]:
-    """Execute ``path`` as a notebook in a fresh kernel; return it and the seconds taken."""
-    notebook = jupytext.read(path)
-    client = NotebookClient(
-        notebook,
-        timeout=LIMIT_S,  # per cell; the whole run is checked below
-        kernel_name=KERNEL,
-        resources={"metadata": {"path": str(workdir)}},
-    )
-    start = time.perf_counter()
-    client.execute(env={**os.environ, "DPREF_PLOTS": str(workdir / "plots")})
-    return notebook, time.perf_counter() - start
+def run_by_family_tests() -> set[str]:
+    """Examples named in a ``run_example`` call (or in a list beside one) in the family tests."""
+    names: set[str] = set()
+    for test in (ROOT / "tests").glob("*/test_*.py"):
+        text = test.read_text(encoding="utf-8")
+        if "run_example(" not in text:
+            continue
+        literals = {
+            node.value
+            for node in ast.walk(ast.parse(text))
+            if isinstance(node, ast.Constant) and isinstance(node.value, str)
+        }
+        names |= {path.stem for path in FOUND if path.stem in literals}
+    return names
 
 
 def test_examples_are_found() -> None:
-    assert len(EXAMPLES) >= 8
+    assert len(FOUND) >= 8
 
 
-@pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
-def test_example_runs_as_a_notebook_and_shows_its_figures(path: Path, tmp_path: Path) -> None:
-    try:
-        notebook, seconds = run_as_notebook(path, tmp_path)
-    except CellExecutionError as exc:
-        pytest.fail(f"{path.name}: a cell failed as a notebook:\n{exc}")
-    assert seconds < LIMIT_S, f"{path.name} took {seconds:.1f} s as a notebook (limit {LIMIT_S})"
+@pytest.mark.parametrize("path", FOUND, ids=[p.stem for p in FOUND])
+def test_every_example_runs_as_a_notebook_in_its_family_tests(path: Path) -> None:
+    assert path.stem in run_by_family_tests(), (
+        f"{path.name}: no family test runs it with tests.notebooks.run_example({path.stem!r})"
+    )
+
+
+@pytest.mark.parametrize("path", FOUND, ids=[p.stem for p in FOUND])
+def test_example_is_plain_python_that_runs_as_a_script(path: Path) -> None:
+    """What a notebook run cannot show: no IPython-only syntax (magics, top-level await) or
+    names (display, get_ipython) that would fail under ``python examples/<name>.py``."""
     source = path.read_text(encoding="utf-8")
-    shown = figures_shown(notebook)
-    if DRAWS.search(source):
-        assert shown >= 1, f"{path.name} draws figures but shows none inline (no image/png)"
-    assert "matplotlib.use(" not in source, f"{path.name} picks a backend itself"
-    assert not (tmp_path / "plots").exists(), f"{path.name} wrote PNG files instead of showing"
-    print(f"{path.name}: {seconds:.1f} s as a notebook, {shown} figures shown")
+    compile(source, str(path), "exec")  # a magic or a top-level await is a SyntaxError here
+    assert not re.search(r"^\s*[%!]", source, re.M), f"{path.name} has a magic or shell line"
+    assert not re.search(r"\b(display|get_ipython)\(", source), f"{path.name} needs IPython"
 
 
 def test_a_figure_left_last_in_a_cell_shows_inline(tmp_path: Path) -> None:
@@ -99,8 +70,6 @@ def test_a_figure_left_last_in_a_cell_shows_inline(tmp_path: Path) -> None:
         ),
         nbformat.v4.new_code_cell("import designpatterns_ref as dp\ndp.show(fig, 'line')"),
     ]
-    NotebookClient(notebook, timeout=LIMIT_S, kernel_name=KERNEL).execute(
-        env={**os.environ, "DPREF_PLOTS": str(tmp_path / "plots")}
-    )
-    assert [figures_shown(nbformat.v4.new_notebook(cells=[c])) for c in notebook.cells] == [1, 1]
+    execute(notebook, tmp_path)
+    assert [figures_shown([c]) for c in notebook.cells] == [1, 1]
     assert not (tmp_path / "plots").exists()

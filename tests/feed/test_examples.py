@@ -1,18 +1,14 @@
-"""The news-feed example runs end to end as a script."""
+"""The news-feed example runs end to end as a notebook."""
 
 from __future__ import annotations
 
-import runpy
 from pathlib import Path
 
-import pytest
-
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "news_feed.py"
+from tests.notebooks import run_example
 
 
-def test_news_feed_example_runs(capsys: pytest.CaptureFixture[str]) -> None:
-    runpy.run_path(str(EXAMPLE), run_name="__main__")
-    out = capsys.readouterr().out
+def test_news_feed_example_runs(tmp_path: Path) -> None:
+    out = run_example("news_feed", tmp_path).text
     assert "FanoutOnWrite writes/post" in out
     assert "pages: [['post 7', 'post 6', 'post 5']" in out
 

@@ -17,6 +17,7 @@ import os
 import pkgutil
 import signal
 import threading
+import types
 from collections import deque
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -82,6 +83,14 @@ def state_of(obj: Any, depth: int = 0, seen: set[int] | None = None) -> Any:
     if isinstance(obj, float | complex):
         return repr(obj)  # repr: nan compares equal to itself
     if depth > 8 or id(obj) in seen:
+        return f"<{type(obj).__name__}>"
+    if isinstance(obj, types.ModuleType):
+        # A module an object keeps (h3, say) is shared code, not the object's state; walking it
+        # (every submodule's namespace, eight levels deep) cost a second a call.
+        return f"<module {obj.__name__}>"
+    if type(obj).__module__.partition(".")[0] == "redis":
+        # A redis-py client, pool or connection: what a Redis-backed object holds lives on the
+        # server (its entries dump those keys), and walking the pool cost 80 ms a snapshot.
         return f"<{type(obj).__name__}>"
     if isinstance(obj, _LOCKS) or (callable(obj) and not hasattr(obj, "__dict__")):
         return f"<{type(obj).__name__}>"
@@ -232,6 +241,18 @@ def test_entry_names_are_unique_within_a_family() -> None:
     for family, _, entry in REGISTERED:
         assert (family, entry.name) not in seen, f"{family}: {entry.name} registered twice"
         seen.add((family, entry.name))
+
+
+def test_state_of_names_a_kept_module_without_walking_it() -> None:
+    holder = types.SimpleNamespace(lib=math, n=1)
+    assert state_of(holder) == ("SimpleNamespace", [("lib", "<module math>"), ("n", ("int", 1))])
+
+
+def test_state_of_leaves_a_redis_client_to_the_server_dumps() -> None:
+    import redis
+
+    holder = types.SimpleNamespace(client=redis.Redis(port=1), key="k")
+    assert state_of(holder) == ("SimpleNamespace", [("client", "<Redis>"), ("key", ("str", "k"))])
 
 
 def test_the_watchdog_stops_unbounded_work() -> None:

@@ -1,18 +1,14 @@
-"""The ride-sharing example runs end to end as a script."""
+"""The ride-sharing example runs end to end as a notebook."""
 
 from __future__ import annotations
 
-import runpy
 from pathlib import Path
 
-import pytest
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+from tests.notebooks import run_example
 
 
-def test_ride_sharing_example_runs(capsys: pytest.CaptureFixture[str]) -> None:
-    runpy.run_path(str(EXAMPLES / "ride_sharing.py"), run_name="__main__")
-    out = capsys.readouterr().out
+def test_ride_sharing_example_runs(tmp_path: Path) -> None:
+    out = run_example("ride_sharing", tmp_path).text
     assert "equals brute force on 20 riders: True" in out
     assert "after 61 s without updates: 0" in out
 

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import re
-import runpy
 from pathlib import Path
-
-import pytest
 
 from designpatterns_ref.identity._bench import bench_steps
 from designpatterns_ref.identity._tour import tour
@@ -16,9 +13,9 @@ from designpatterns_ref.identity.plot import (
     plot_status_list_size,
     revocation_timeline,
 )
+from tests.notebooks import run_example
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = ROOT / "examples"
 PAGE = ROOT / "docs" / "case-studies" / "worker-identity.md"
 
 
@@ -27,22 +24,15 @@ def _page_figures() -> list[str]:
     return re.findall(r"\(\.\./assets/identity/([\w-]+\.png)\)", PAGE.read_text())
 
 
-def test_worker_identity_example_runs(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("DPREF_PLOTS", str(tmp_path))
-    runpy.run_path(str(EXAMPLES / "worker_identity.py"), run_name="__main__")
-    out = capsys.readouterr().out
+def test_worker_identity_example_runs(tmp_path: Path) -> None:
+    run = run_example("worker_identity", tmp_path)
+    out = run.text
     assert "08:20 (revoked at 08:10, the gate cannot know) ok" in out
     assert "09:11 after a refresh revoked" in out
     assert "edited signature: bad signature" in out
     assert "distrusted key" in out and "hash does not match" in out
-    assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "badge-qr.png",
-        "revocation-window.png",
-        "status-list-size.png",
-    ]
-    assert set(_page_figures()) <= {p.name for p in tmp_path.iterdir()}
+    assert run.files == ["badge-qr.png", "revocation-window.png", "status-list-size.png"]
+    assert set(_page_figures()) <= set(run.files)
 
 
 def test_the_case_study_page_gives_the_command_that_draws_its_figures() -> None:

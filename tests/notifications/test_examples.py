@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import matplotlib
@@ -14,21 +11,15 @@ from designpatterns_ref.notifications import NotificationError
 from designpatterns_ref.notifications._tour import tour
 from designpatterns_ref.notifications.plot import plot_fates, plot_local_hours
 from designpatterns_ref.notifications.simulate import campaign_pipeline, send_campaign
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.notebooks import run_example
 
 
 def test_push_notifications_example_runs(tmp_path: Path) -> None:
-    env = {**os.environ, "DPREF_PLOTS": str(tmp_path)}
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "push_notifications.py")],
-        capture_output=True, text=True, env=env, timeout=120, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    assert "delivered twice to one device: 0" in done.stdout
-    assert "promotions delivered inside someone's quiet hours: 0" in done.stdout
-    assert "queued: 0" in done.stdout
-    assert (tmp_path / "push-notification-fates.png").read_bytes().startswith(b"\x89PNG")
+    run = run_example("push_notifications", tmp_path)
+    assert "delivered twice to one device: 0" in run.text
+    assert "promotions delivered inside someone's quiet hours: 0" in run.text
+    assert "queued: 0" in run.text
+    assert "push-notification-fates.png" in run.files
 
 
 def test_tour_tells_the_story() -> None:

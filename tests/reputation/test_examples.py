@@ -2,28 +2,21 @@
 
 from __future__ import annotations
 
-import runpy
 from pathlib import Path
-
-import pytest
 
 from designpatterns_ref.reputation._bench import bench_steps
 from designpatterns_ref.reputation._tour import tour
 from designpatterns_ref.reputation.market import generate_marketplace
 from designpatterns_ref.reputation.plot import plot_ring_tradeoff, plot_scores_vs_reviews
+from tests.notebooks import run_example
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
-
-def test_gig_marketplace_example_runs(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("DPREF_PLOTS", str(tmp_path))
-    runpy.run_path(str(EXAMPLES / "gig_marketplace.py"), run_name="__main__")
-    out = capsys.readouterr().out
+def test_gig_marketplace_example_runs(tmp_path: Path) -> None:
+    run = run_example("gig_marketplace", tmp_path)
+    out = run.text
     assert "refused: this review token was already used" in out
     assert "precision" in out and "newcomer*" in out
-    assert sorted(p.name for p in tmp_path.iterdir()) == [
+    assert run.files == [
         "ring-tradeoff.png",
         "scores-vs-reviews.png",
     ]

@@ -2,34 +2,21 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from designpatterns_ref.resilience._bench import bench_steps
 from designpatterns_ref.resilience._tour import tour
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.notebooks import run_example
 
 
 def test_netflix_chaos_example_runs(tmp_path: Path) -> None:
-    env = {**os.environ, "DPREF_PLOTS": str(tmp_path), "MPLBACKEND": "Agg"}
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "netflix_chaos.py")],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    out = done.stdout
+    run = run_example("netflix_chaos", tmp_path)
+    out = run.text
     assert "timeout+retry   experiment 100.00% vs control 100.00%" in out
     assert "hypothesis holds: True" in out and "hypothesis holds: False" in out
     assert "blackhole       -> b'(cached answer)'" in out
     assert "toxics removed: b'ping'" in out
-    assert len(list(tmp_path.glob("*.png"))) == 5
+    assert len(run.files) == 5
 
 
 def test_tour_tells_the_story() -> None:

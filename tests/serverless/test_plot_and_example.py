@@ -1,16 +1,14 @@
-"""The plots draw labelled axes; the example tells the story end to end as a script."""
+"""The plots draw labelled axes; the example tells the story end to end as a notebook."""
 
 from __future__ import annotations
 
-import runpy
 from pathlib import Path
 
 import pytest
 
 from designpatterns_ref.serverless import ServerlessError
 from designpatterns_ref.serverless._tour import scenarios
-
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "healthcare_serverless.py"
+from tests.notebooks import run_example
 
 
 def test_plots_have_lines_bars_and_labels() -> None:
@@ -30,16 +28,14 @@ def test_plots_have_lines_bars_and_labels() -> None:
         plot_queue_age({})
 
 
-def test_example_runs(capsys: pytest.CaptureFixture[str], tmp_path: Path,
-                      monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
-    monkeypatch.setenv("DPREF_PLOTS", str(tmp_path))
-    runpy.run_path(str(EXAMPLE), run_name="__main__")
-    out = capsys.readouterr().out
+def test_example_runs(tmp_path: Path) -> None:
+    run = run_example("healthcare_serverless", tmp_path)
+    out = run.text
     assert "EHR calls: 1" in out
     assert "caller: ['Ada', 'Leo']" in out
     assert "USING INDEX gsi2" in out
     assert "queue               booked 10000 dead    0 lost     0" in out
-    assert sorted(p.name for p in tmp_path.iterdir()) == [
+    assert run.files == [
         "healthcare-serverless-outcomes.png",
         "healthcare-serverless-queue-age.png",
     ]

@@ -1,28 +1,25 @@
-"""The sharding examples run end to end as scripts, and the tour tells its story."""
+"""The sharding examples run end to end as notebooks, and the tour tells its story."""
 
 from __future__ import annotations
 
-import runpy
 from pathlib import Path
 
 import pytest
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+from tests.notebooks import run_example
 
 
-@pytest.mark.parametrize("name", ["github_vitess.py", "notion_postgres.py"])
-def test_example_runs(name: str, capsys: pytest.CaptureFixture[str], tmp_path: Path,
-                      monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
-    monkeypatch.setenv("DPREF_PLOTS", str(tmp_path))
-    runpy.run_path(str(EXAMPLES / name), run_name="__main__")
-    out = capsys.readouterr().out
-    if name == "github_vitess.py":
+@pytest.mark.parametrize("name", ["github_vitess", "notion_postgres"])
+def test_example_runs(name: str, tmp_path: Path) -> None:
+    run = run_example(name, tmp_path)
+    out = run.text
+    if name == "github_vitess":
         assert "equal to the unsharded copy: True" in out
         assert "ok: True" in out
     else:
         assert "answers match: False" not in out
         assert out.count("answers match: True") == 4
-    assert list(tmp_path.glob("*.png"))
+    assert run.files
 
 
 def test_tour_tells_the_story() -> None:

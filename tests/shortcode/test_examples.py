@@ -1,18 +1,16 @@
-"""The shortcode examples run end to end as scripts."""
+"""The shortcode examples run end to end as notebooks."""
 
 from __future__ import annotations
 
-import runpy
 from pathlib import Path
 
 import pytest
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+from tests.notebooks import run_example
 
 
-@pytest.mark.parametrize("name", ["url_shortener.py", "photo_ids.py"])
-def test_example_runs(name: str, capsys: pytest.CaptureFixture[str]) -> None:
-    runpy.run_path(str(EXAMPLES / name), run_name="__main__")
-    out = capsys.readouterr().out
+@pytest.mark.parametrize("name", ["url_shortener", "photo_ids"])
+def test_example_runs(name: str, tmp_path: Path) -> None:
+    out = run_example(name, tmp_path).text
     assert out.strip()
     assert "Traceback" not in out

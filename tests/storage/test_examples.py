@@ -1,20 +1,15 @@
-"""The Uber / Postgres / MySQL example runs end to end as a script."""
+"""The Uber / Postgres / MySQL example runs end to end as a notebook."""
 
 from __future__ import annotations
 
-import runpy
 from pathlib import Path
 
-import pytest
-
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "uber_postgres_mysql.py"
+from tests.notebooks import run_example
 
 
-def test_example_runs(capsys: pytest.CaptureFixture[str], tmp_path: Path,
-                      monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
-    monkeypatch.setenv("DPREF_PLOTS", str(tmp_path))
-    runpy.run_path(str(EXAMPLE), run_name="__main__")
-    out = capsys.readouterr().out
+def test_example_runs(tmp_path: Path) -> None:
+    run = run_example("uber_postgres_mysql", tmp_path)
+    out = run.text
     assert "heap, no HOT   index entries 4" in out
     assert "heap with HOT  index entries 0" in out
     assert (
@@ -22,7 +17,7 @@ def test_example_runs(capsys: pytest.CaptureFixture[str], tmp_path: Path,
         in out
     )
     assert "after recovery: {'id': 1, 'rider': 7, 'driver': 42, 'city': 'SF', 'fare': 1100}" in out
-    assert sorted(p.name for p in tmp_path.glob("*.png")) == [
+    assert run.files == [
         "storage-long-reader.png",
         "storage-replication.png",
         "storage-secondary-reads.png",

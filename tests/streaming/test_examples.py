@@ -1,28 +1,21 @@
-"""The example runs end to end as a script; the tour and quick bench run; the plots draw."""
+"""The example runs end to end as a notebook; the tour and quick bench run; the plots draw."""
 
 from __future__ import annotations
 
-import runpy
 from pathlib import Path
 
-import pytest
-
 from designpatterns_ref.streaming import Bola, Manifest, Trace, simulate
+from tests.notebooks import run_example
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
-
-def test_video_streaming_example_runs(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("DPREF_PLOTS", str(tmp_path))
-    runpy.run_path(str(EXAMPLES / "video_streaming.py"), run_name="__main__")
-    out = capsys.readouterr().out
+def test_video_streaming_example_runs(tmp_path: Path) -> None:
+    run = run_example("video_streaming", tmp_path)
+    out = run.text
     assert "intact: True" in out
     assert "same file again: skipped = True" in out
     assert "critical path: 53 s" in out
     assert "TinyLFU" in out
-    assert (tmp_path / "video-streaming-cdn.png").is_file()
+    assert "video-streaming-cdn.png" in run.files
 
 
 def test_tour_and_quick_bench_run(shared_data: object) -> None:

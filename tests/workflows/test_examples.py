@@ -1,28 +1,22 @@
-"""The food-delivery example runs end to end as a script, and the tour tells its story."""
+"""The food-delivery example runs end to end as a notebook, and the tour tells its story."""
 
 from __future__ import annotations
 
-import runpy
 from pathlib import Path
 
-import pytest
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+from tests.notebooks import run_example
 
 
-def test_example_runs(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("DPREF_PLOTS", str(tmp_path))
-    runpy.run_path(str(EXAMPLES / "food_delivery.py"), run_name="__main__")
-    out = capsys.readouterr().out
+def test_example_runs(tmp_path: Path) -> None:
+    run = run_example("food_delivery", tmp_path)
+    out = run.text
     assert (
         "kitchen   refunded  failed at deliver    undone ['driver', 'restaurant', 'charge']" in out
     )
     assert "crash point   7: exit SIGKILL" in out
     assert "as the oracle says: True" in out and "effects as the oracle says: True" in out
     assert "duplicated side effects: {}" in out
-    assert sorted(p.name for p in tmp_path.glob("*.png")) == [
+    assert run.files == [
         "food-delivery-saga.png",
         "food-delivery-states.png",
     ]

@@ -30,7 +30,7 @@ from designpatterns_ref.feed import (
     power_law,
     simulate,
 )
-from tests.fuzz.helpers import per_argument, redis_keys, redis_url
+from tests.fuzz.helpers import empty_redis_url, per_argument, redis_keys
 from tests.fuzz.spec import Entry
 
 ERRORS = (FeedError,)
@@ -59,7 +59,7 @@ def _memory(kind: str) -> Callable[[], Any]:
 
 def _redis(kind: str) -> Callable[[], Any]:
     def make() -> Any:
-        store = RedisStore.from_url(redis_url(), prefix=f"fuzz{next(_prefixes)}:")
+        store = RedisStore.from_url(empty_redis_url(), prefix=f"fuzz{next(_prefixes)}:")
         return _small(KINDS[kind](store, ManualClock(10.0)))
 
     return make

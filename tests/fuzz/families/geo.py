@@ -37,7 +37,7 @@ from designpatterns_ref.geo import (
     neighbors,
     redis_score,
 )
-from tests.fuzz.helpers import per_argument, redis_keys, redis_url
+from tests.fuzz.helpers import empty_redis_url, per_argument, redis_keys
 from tests.fuzz.spec import Entry
 
 ERRORS = (GeoError,)
@@ -64,7 +64,7 @@ def _index_state(index: Any) -> object:
 def _redis_index() -> RedisGeoIndex:
     import redis
 
-    client = redis.Redis.from_url(redis_url())
+    client = redis.Redis.from_url(empty_redis_url())
     index = RedisGeoIndex(client, key=f"fuzz{next(_keys)}", ttl=None, clock=ManualClock(0.0))
     client.close()
     return _fill(index)

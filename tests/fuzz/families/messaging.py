@@ -43,7 +43,7 @@ from designpatterns_ref.messaging.readstates import ReadStates
 from designpatterns_ref.messaging.readstore import RedisReadStore, SQLiteReadStore
 from designpatterns_ref.messaging.receivers import parse_frames
 from designpatterns_ref.messaging.token import make_token, verify_token
-from tests.fuzz.helpers import per_argument, redis_url, scratch_dir
+from tests.fuzz.helpers import empty_redis_url, per_argument, scratch_dir
 from tests.fuzz.spec import Entry
 
 ERRORS = (MessagingError,)
@@ -129,7 +129,7 @@ _prefixes = itertools.count()
 
 
 def _redis_store() -> RedisStore:
-    store = RedisStore(redis_url(), prefix=f"fuzzmsg{next(_prefixes)}")
+    store = RedisStore(empty_redis_url(), prefix=f"fuzzmsg{next(_prefixes)}")
     store.append("c", "ann", "m1", "hi")
     return store
 

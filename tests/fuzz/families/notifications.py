@@ -19,7 +19,7 @@ from typing import Any
 from designpatterns_ref import notifications as nt
 from designpatterns_ref.clock import ManualClock
 from designpatterns_ref.notifications.simulate import campaign_pipeline
-from tests.fuzz.helpers import per_argument, redis_keys, redis_url
+from tests.fuzz.helpers import empty_redis_url, per_argument, redis_keys, redis_url
 from tests.fuzz.spec import Entry
 
 ERRORS = (nt.NotificationError,)
@@ -175,7 +175,7 @@ def _redis_pair() -> tuple[Any, Any]:
     from designpatterns_ref.notifications.redis_streams import RedisDedup, RedisStreamQueue
 
     name = f"fz{next(_names)}"
-    q = RedisStreamQueue(redis_url(), name, consumer="c")
+    q = RedisStreamQueue(empty_redis_url(), name, consumer="c")
     q.put({"a": 1})
     q.put({"b": 2})
     q.take(1, 0.0)

@@ -463,8 +463,14 @@ def _redis_entries() -> list[Entry]:
             rr.FixedWindow(_client(), 3, clock=clock, name="fb"),
         )
 
+    def composite_snapshot(limiter: Any) -> object:
+        from tests.fuzz.test_fuzz import state_of
+
+        parts = getattr(limiter, "limiters", ())
+        return state_of(limiter), [_redis_snapshot(part) for part in parts]
+
     out += [
-        Entry(e.name, e.call, e.make, None, e.values)
+        Entry(e.name, e.call, e.make, composite_snapshot, e.values)
         for e in _entries_for_limiter("RedisAllOf", composite, "redis.")
     ]
     out += [

@@ -44,7 +44,7 @@ from designpatterns_ref.shortcode import (
     encode_bytes,
     expected_collisions,
 )
-from tests.fuzz.helpers import in_scratch_dir, per_argument, redis_url
+from tests.fuzz.helpers import empty_redis_url, in_scratch_dir, per_argument
 from tests.fuzz.spec import Entry
 
 ERRORS = (ShortCodeError, CodeNotFound)
@@ -88,7 +88,7 @@ def _shortener() -> UrlShortener:
 
 
 def _redis_counter() -> RedisCounter:
-    return RedisCounter(redis_url(), key="fuzz:counter")
+    return RedisCounter(empty_redis_url(), key="fuzz:counter")
 
 
 def _redis_value(counter: Any) -> object:
