@@ -53,11 +53,12 @@ from designpatterns_ref.ratelimit.base import (
     check_cost,
     in_units,
     new_decision,
-    wait_until,
 )
 
 __all__ = ["GCRA"]
 
+_INF = math.inf
+_next_up = math.nextafter
 _ulp = math.ulp
 
 
@@ -104,17 +105,21 @@ class GCRA(BucketLimiter):
 
     def _refuse(self, saved: float, cost: int, now: float, lead: float) -> Decision:
         """A refusal: admitted once the TAT leads by ``burst - cost`` units, checked with the
-        arithmetic of a decision replayed then, corrected once if the clock's grid left it short."""
-        at = (saved - (self._burst - cost)) * self._interval
-        if not self._admits(saved, cost, at):
+        arithmetic of a decision replayed then (``_admits``, inlined), corrected once if the
+        clock's grid left it short."""
+        burst, interval, speed = self._burst, self._interval, self._speed
+        at = (saved - (burst - cost)) * interval
+        then = at * speed  # in_units(at), inlined
+        then -= then % _ulp((then if then > 0.0 else -then) + burst)
+        if not (saved - then if saved > then else 0.0) + cost <= burst:
             at += ((at if at > 0.0 else -at) + self._span) * CORRECTION  # the one correction
             if not self._admits(saved, cost, at):
                 at = self._settle(saved, cost, at)  # never seen: the search
-        remaining = int(self._burst - lead) if lead < self._burst else 0
-        return new_decision(
-            Decision,
-            (False, self.limit, remaining, wait_until(now, at), lead * self._interval, 0.0),
-        )
+        wait = at - now  # wait_until, inlined: now + wait must reach at
+        if now + wait < at:
+            wait = _next_up(wait, _INF)
+        remaining = int(burst - lead) if lead < burst else 0
+        return new_decision(Decision, (False, self.limit, remaining, wait, lead * interval, 0.0))
 
     def allow(self, key: Hashable, cost: int = 1) -> Decision:
         """Admit or deny a request of ``cost`` units for ``key``, consuming on admission."""
