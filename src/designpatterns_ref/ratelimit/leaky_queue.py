@@ -32,6 +32,7 @@ Examples:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Hashable
 
 from designpatterns_ref.ratelimit.base import (
@@ -41,10 +42,13 @@ from designpatterns_ref.ratelimit.base import (
     bad_time,
     in_units,
     new_decision,
-    wait_until,
 )
 
 __all__ = ["LeakyBucketQueue"]
+
+_INF = math.inf
+_next_up = math.nextafter
+_ulp = math.ulp
 
 
 class LeakyBucketQueue(BucketLimiter):
@@ -67,8 +71,9 @@ class LeakyBucketQueue(BucketLimiter):
         return (state - now if state > now else 0.0) + cost <= self._burst
 
     def _decide(self, key: Hashable, cost: int, at_time: float, commit: bool) -> Decision:
-        burst, interval = self._burst, self._interval
-        now = in_units(at_time, self._speed, burst)
+        burst, interval, speed = self._burst, self._interval, self._speed
+        now = at_time * speed  # in_units, inlined
+        now -= now % _ulp((now if now > 0.0 else -now) + burst)
         if now - now:  # NaN, an infinity, or a time too large to count in units
             raise bad_time("LeakyBucketQueue", at_time)
         saved = self._states.get(key)  # when the queue drains, in units
@@ -89,15 +94,17 @@ class LeakyBucketQueue(BucketLimiter):
         # Refused: room once burst - cost units are left queued; checked with the arithmetic
         # above replayed then, and corrected once if the clock's grid left it short.
         at = (saved - (burst - cost)) * interval
-        if not self._admits(saved, cost, at):
+        then = at * speed  # in_units(at), inlined
+        then -= then % _ulp((then if then > 0.0 else -then) + burst)
+        if not (saved - then if saved > then else 0.0) + cost <= burst:
             at += ((at if at > 0.0 else -at) + self._span) * CORRECTION  # the one correction
             if not self._admits(saved, cost, at):
                 at = self._settle(saved, cost, at)  # never seen: the search
         remaining = int(burst - queued) if queued < burst else 0
-        return new_decision(
-            Decision,
-            (False, self.limit, remaining, wait_until(at_time, at), queued * interval, 0.0),
-        )
+        wait = at - at_time  # wait_until, inlined: at_time + wait must reach at
+        if at_time + wait < at:
+            wait = _next_up(wait, _INF)
+        return new_decision(Decision, (False, self.limit, remaining, wait, queued * interval, 0.0))
 
     def _idle(self, state: float, now: float) -> bool:
         return state <= in_units(now, self._speed, self._burst)
