@@ -113,7 +113,9 @@ class GCRA(BucketLimiter):
         then -= then % _ulp((then if then > 0.0 else -then) + burst)
         if not (saved - then if saved > then else 0.0) + cost <= burst:
             at += ((at if at > 0.0 else -at) + self._span) * CORRECTION  # the one correction
-            if not self._admits(saved, cost, at):
+            then = at * speed
+            then -= then % _ulp((then if then > 0.0 else -then) + burst)
+            if not (saved - then if saved > then else 0.0) + cost <= burst:
                 at = self._settle(saved, cost, at)  # never seen: the search
         wait = at - now  # wait_until, inlined: now + wait must reach at
         if now + wait < at:
