@@ -369,6 +369,15 @@ class MemoryLimiter(Acquiring):
     def _idle(self, state: Any, now: float) -> bool:
         raise NotImplementedError
 
+    def _to_row(self, state: Any) -> Any:
+        """A key's state as a SQLite row holds it (JSON): the state itself, by default."""
+        return state
+
+    def _from_row(self, value: Any) -> Any:
+        """The state in a SQLite row's JSON value; None for a row of an older form, which the
+        decision then meets as a key never seen."""
+        return value
+
     def _admits(self, state: Any, cost: int, t: float) -> bool:
         """Whether the decision's arithmetic, replayed at time ``t`` on the stored ``state``,
         admits ``cost`` (what a refused request's retry time is checked with)."""

@@ -110,3 +110,13 @@ class LeakyBucketQueue(BucketLimiter):
 
     def _idle(self, state: float, now: float) -> bool:
         return state <= in_units(now, self._speed, self._burst)
+
+    def _to_row(self, state: float) -> dict[str, float]:
+        return {"units": state}
+
+    def _from_row(self, value: object) -> float | None:
+        """The drain time in units; None for a bare number, the drain time in seconds that rows held
+        before it was counted in units (read as seconds it would be wrong, so it is dropped)."""
+        if isinstance(value, dict) and isinstance(value.get("units"), float | int):
+            return float(value["units"])
+        return None
