@@ -355,3 +355,36 @@ def test_hold_tokens_are_fresh_and_differ_in_forked_children() -> None:
         child.join(timeout=30)
     assert len(seen) == 2 and not seen & tokens
     assert rr._token() not in seen
+
+
+#: keys whose names must still share one slot and stay apart: empty, braces, quotes
+KEYS_THAT_HASH_ALONE = ["", 0, "-1", "{", "}", "}}", "}a", "{}", '"', '"{"', '"{"}', "a}b", "ü"]
+
+
+def test_a_composite_on_a_cluster_decides_for_any_key(redis_cluster_client: Any) -> None:
+    """Every part of one key shares a slot, the empty key too (``{}`` is no hash tag)."""
+    from redis.cluster import key_slot
+
+    clock = ManualClock(0.0)
+    options: dict[str, Any] = {"clock": clock, "on_error": "raise", "deadline": None}
+    c = redis_cluster_client
+    for both in (
+        rr.limiter_from_text(c, "10/second; 100/minute", "token_bucket", **options),
+        rr.all_of(rr.GCRA(c, 10, 1.0, **options), rr.SlidingWindowLog(c, 100, 60.0, **options)),
+    ):
+        keys: dict[str, object] = {}
+        for key in KEYS_THAT_HASH_ALONE:
+            names = [part.key_for(key) for part in both.limiters]
+            assert len({key_slot(name.encode()) for name in names}) == 1, names
+            for name in names:  # no two keys share a Redis key
+                assert keys.setdefault(name, key) == key, (name, key, keys[name])
+            assert [bool(both.allow(key)) for _ in range(11)] == [True] * 10 + [False]
+            both.reset(key)
+            assert both.peek(key).remaining == 9  # what is left once it is taken
+
+
+def test_the_empty_key_is_a_key_of_its_own_on_one_server(client: Any) -> None:
+    limiter = rr.TokenBucket(client, 2, 60.0, 2, clock=ManualClock(0.0), name=f"e{next(_fresh)}")
+    assert [bool(limiter.allow("")) for _ in range(3)] == [True, True, False]
+    for other in KEYS_THAT_HASH_ALONE[1:]:
+        assert limiter.peek(other).remaining == 1, other  # a fresh key, once it is taken

@@ -278,3 +278,20 @@ def test_a_transaction_refused_at_once_as_busy_starts_again_within_busy_timeout(
         _retrying(
             quick, lambda: (_ for _ in ()).throw(sqlite3.OperationalError("database is locked"))
         )
+
+
+@pytest.mark.parametrize("cls", [sq.GCRA, sq.LeakyBucketQueue])
+def test_a_row_in_seconds_from_before_the_unit_count_is_met_as_a_fresh_key(
+    tmp_path: Path, cls: Any
+) -> None:
+    """GCRA and the queue once stored a bare time in seconds: read as units, 1.7e9 seconds at
+    1/3 unit a second would be a TAT years ahead. Such a row is dropped, not misread."""
+    path = tmp_path / "old.db"
+    clock = ManualClock(1.7e9)
+    limiter = cls(path, 1, 3.0, 2, clock=clock)
+    assert limiter.allow("k")  # creates the table and a row in the new form
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE ratelimit SET state = ? WHERE key = ?", ("1700000003.0", "k"))
+    assert limiter.peek("k").remaining == 1  # as for a key never seen
+    assert limiter.forget_idle() == 1  # and an old row counts as idle
+    assert [bool(limiter.allow("k")) for _ in range(3)] == [True, True, False]

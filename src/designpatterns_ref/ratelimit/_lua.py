@@ -198,24 +198,36 @@ algos.tb = function(key, commit, fill, burst, limit)
 end
 """,
     "gcra": r"""
-algos.gcra = function(key, commit, interval, window, limit)
+-- the TAT is kept in units of the interval, and the clock is read in the same units, rounded
+-- down to the grid on which whole units add exactly (base.in_units): no rounding at one instant
+local function in_units(t, speed, reach)
+  local u = t * speed
+  local size = u
+  if not (u > 0) then size = -u end
+  return u - u % ulp(size + reach)
+end
+
+algos.gcra = function(key, commit, speed, interval, burst)
   local raw = redis.call('GET', key)
   local saved = raw and struct.unpack('<d', raw)
-  local lead = 0.0  -- how far the TAT runs ahead of now
-  if saved and saved > now then lead = saved - now end
-  local ahead = lead + cost * interval
-  if ahead <= window then
-    if commit then store(key, ahead, '<d', now + ahead) end
-    return 1, limit, floor((window - ahead) / interval), 0, ahead, 0
+  local units = in_units(now, speed, burst)
+  if units - units ~= 0 then return error('clock out of range: ' .. now) end
+  local lead = 0.0  -- how many units the TAT runs ahead of now
+  if saved and saved > units then lead = saved - units end
+  local ahead = lead + cost
+  if ahead <= burst then
+    if commit then store(key, ahead * interval, '<d', units + ahead) end
+    return 1, burst, floor(burst - ahead), 0, ahead * interval, 0
   end
   local at = resolve(function(t)  -- refused: when the TAT is close enough to now
+    local u = in_units(t, speed, burst)
     local later = 0.0
-    if saved > t then later = saved - t end
-    return later + cost * interval <= window
-  end, saved - (window - cost * interval), window)
+    if saved > u then later = saved - u end
+    return later + cost <= burst
+  end, (saved - (burst - cost)) * interval, burst * interval)
   local remaining = 0
-  if lead < window then remaining = floor((window - lead) / interval) end
-  return 0, limit, remaining, wait_until(at), lead, 0
+  if lead < burst then remaining = floor(burst - lead) end
+  return 0, burst, remaining, wait_until(at), lead * interval, 0
 end
 """,
     "leaky": r"""

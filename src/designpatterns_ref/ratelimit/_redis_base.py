@@ -113,13 +113,22 @@ class _Base:
         }
 
     def key_for(self, key: object) -> str:
-        """The Redis key holding ``key``'s state: ``prefix:{key}:algorithm:name``."""
+        """The Redis key holding ``key``'s state: ``prefix:{key}:algorithm:name``.
+
+        A key that is empty or starts with ``}`` is ``prefix:"{"key}:algorithm:name``: in
+        ``{}`` or ``{}...}`` Redis Cluster finds no hash tag (the first ``}`` closes an empty
+        one), so it would hash each whole name and scatter one client's limits over several
+        slots; ``"`` is their tag instead, and as no other key's name starts ``prefix:"``,
+        each such key still has names of its own.
+        """
         if key.__class__ is not str and (
             isinstance(key, bool) or not isinstance(key, str | int) or not -(2**63) <= key < 2**64  # type: ignore[operator]
         ):
             raise RateLimitError(
                 f"{type(self).__name__}: key={key!r:.80} must be a str or an int (64 bits) on Redis"
             )
+        if key == "" or (key.__class__ is str and key[0] == "}"):
+            return f'{self.prefix}:"{{"{key}}}:{self._key_tag}:{self.name}'
         return f"{self.prefix}:{{{key}}}:{self._key_tag}:{self.name}"
 
     def _cost(self, cost: object) -> int:

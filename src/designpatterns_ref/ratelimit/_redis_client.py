@@ -69,8 +69,9 @@ _Call = tuple[list[str], list[bytes]]
 
 
 #: The algorithm's part of a key name, where it differs from the script's code: the sliding
-#: log became a list (it was one string), and a new name keeps the two forms apart.
-_KEY_TAGS = {"swl": "swlist"}
+#: log became a list (it was one string), and GCRA's TAT is counted in units of per/rate (it
+#: was in seconds); a new name keeps the two forms apart.
+_KEY_TAGS = {"swl": "swlist", "gcra": "gcra-units"}
 
 #: The bounded twins made so far: client -> {deadline: twin} (dropped with the client).
 _TWINS: weakref.WeakKeyDictionary[Any, dict[float, Any]] = weakref.WeakKeyDictionary()

@@ -60,7 +60,7 @@ __all__ = [
 #: and the names of the two constants its script reads, before the limit.
 _BUCKET_MODELS: dict[str, tuple[type[Any], str, str]] = {
     "tb": (_bucket.TokenBucket, "_fill", "_burst"),
-    "gcra": (_gcra.GCRA, "_interval", "_window"),
+    "gcra": (_gcra.GCRA, "_speed", "_interval"),
     "leaky": (_leaky.LeakyBucket, "_leak", "_burst"),
 }
 

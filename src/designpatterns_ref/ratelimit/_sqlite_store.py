@@ -161,7 +161,9 @@ def _attempt(parts: tuple[Part, ...], key: Any, op: Callable[[], Any], write: bo
                 states = part.model._states
                 states.clear()
                 if row is not None:
-                    states[key] = json.loads(row[0])
+                    state = part.model._from_row(json.loads(row[0]))
+                    if state is not None:  # None: a row of an older form, met as never seen
+                        states[key] = state
                 before.append(None if row is None else row[0])
             result = op()
             if write:
@@ -171,7 +173,7 @@ def _attempt(parts: tuple[Part, ...], key: Any, op: Callable[[], Any], write: bo
                         if old is not None:
                             conn.execute(_DELETE, (part.name, key))
                     else:
-                        new = json.dumps(state)
+                        new = json.dumps(part.model._to_row(state))
                         if new != old:
                             conn.execute(_UPSERT, (part.name, key, new))
             conn.execute("COMMIT")

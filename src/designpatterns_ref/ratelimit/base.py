@@ -143,6 +143,7 @@ CORRECTION = 2.0**-48
 
 _next_up = math.nextafter
 _INF = math.inf
+_ulp = math.ulp
 
 
 def correct(at: float, span: float) -> float:
@@ -152,6 +153,23 @@ def correct(at: float, span: float) -> float:
     True
     """
     return at + ((at if at > 0.0 else -at) + span) * CORRECTION
+
+
+def in_units(now: float, speed: float, reach: float) -> float:
+    """The time ``now`` (seconds) counted in units of work, ``speed`` units a second, rounded
+    down to the grid on which every whole count up to ``reach`` adds to it exactly.
+
+    GCRA and the leaky queue keep their one time per key in these units, so that requests at
+    one instant add whole numbers to it and compare whole numbers with the burst: no rounding,
+    so a fresh key always gets its whole burst. The grid is the ulp of ``|now| + reach``
+    (a few ulps of the time itself), so the rounding down moves the clock by no more.
+
+    >>> now = in_units(1.7e9 + 0.1, 3 / 0.7, 100.0)
+    >>> all((now + k) - now == k for k in range(101))
+    True
+    """
+    now *= speed
+    return now - now % _ulp((now if now > 0.0 else -now) + reach)
 
 
 def wait_until(now: float, at: float) -> float:
@@ -350,6 +368,15 @@ class MemoryLimiter(Acquiring):
 
     def _idle(self, state: Any, now: float) -> bool:
         raise NotImplementedError
+
+    def _to_row(self, state: Any) -> Any:
+        """A key's state as a SQLite row holds it (JSON): the state itself, by default."""
+        return state
+
+    def _from_row(self, value: Any) -> Any:
+        """The state in a SQLite row's JSON value; None for a row of an older form, which the
+        decision then meets as a key never seen."""
+        return value
 
     def _admits(self, state: Any, cost: int, t: float) -> bool:
         """Whether the decision's arithmetic, replayed at time ``t`` on the stored ``state``,

@@ -6,10 +6,16 @@ Born in ATM networks (ITU-T I.371) and used by redis-cell and Stripe-style limit
 stores for each key only its *theoretical arrival time* (TAT): when the key's traffic would
 end had it been sent at exactly the allowed rate. With emission interval ``T = per / rate``, a
 request of cost ``c`` moves the TAT to ``max(TAT, now) + c*T`` and is admitted when that new
-TAT is at most ``burst * T`` ahead of now. The arithmetic works on that lead (how far the
-TAT runs ahead of now) rather than on absolute times, so no rounding can refuse a fresh key's
-whole burst: ``(now + x) - x`` need not equal ``now`` in floating point, but ``c*T <= burst*T``
-holds exactly whenever ``c <= burst``.
+TAT is at most ``burst * T`` ahead of now (redis-cell's ``burst + 1`` requests at once are
+this ``burst``: the first one is not counted apart).
+
+The TAT is kept in units of ``T`` rather than in seconds, and the clock is read in the same
+units, rounded down to a grid on which adding whole units is exact
+(:func:`~designpatterns_ref.ratelimit.base.in_units`). Requests at one instant then add whole
+numbers and compare them with the whole ``burst``, so no rounding refuses any of a fresh key's
+burst, whatever ``T`` is (``0.6`` seconds for 100 a minute, which a double cannot hold: added
+up in seconds, 100 of them overshoot ``100 * 0.6`` and the last one would be refused); and
+``remaining`` is read off the same whole numbers.
 
 Promise: identical to a token bucket of the same rate and burst (over any interval of length
 ``d``, at most ``burst + rate * d / per`` units); the TAT is the time the bucket would be full
@@ -17,7 +23,7 @@ again. Loose where: the same as the token bucket, ``burst`` requests may arrive 
 
 Choose it over the token bucket when state size matters (one float per key instead of two,
 one Redis value instead of two fields) or when you want the retry time for free: it is
-just ``new TAT - burst*T - now``.
+just ``(TAT - (burst - cost)) * T - now``.
 
 Complexity: O(1) time per decision; one float of state per key (about 80 bytes in memory,
 dictionary slot included).
@@ -45,6 +51,7 @@ from designpatterns_ref.ratelimit.base import (
     bad_key,
     bad_time,
     check_cost,
+    in_units,
     new_decision,
 )
 
@@ -52,63 +59,69 @@ __all__ = ["GCRA"]
 
 _INF = math.inf
 _next_up = math.nextafter
+_ulp = math.ulp
 
 
 class GCRA(BucketLimiter):
     """``rate`` units per ``per`` seconds with bursts up to ``burst``, as one time per key.
 
+    The stored time is in units (emission intervals), on the clock's grid (:func:`.base.in_units`).
+
     Safe to share between threads.
     """
 
-    __slots__ = ("_interval", "_window")
+    __slots__ = ("_burst", "_interval", "_speed")
 
     def _derive(self) -> None:
         self._interval = self.per / self.rate  # T: seconds one unit occupies
-        self._window = self.burst * self._interval  # how far ahead the TAT may run
-        self._span = self._window
+        self._speed = self.rate / self.per  # units per second: 1 / T
+        self._burst = float(self.burst)  # how many units ahead the TAT may run
+        self._span = self.burst * self._interval
 
     def _admits(self, state: float, cost: int, t: float) -> bool:
         """Whether the arithmetic of a decision, replayed at time ``t`` on ``state``, admits."""
-        return (state - t if state > t else 0.0) + cost * self._interval <= self._window
+        now = in_units(t, self._speed, self._burst)
+        return (state - now if state > now else 0.0) + cost <= self._burst
 
-    def _decide(self, key: Hashable, cost: int, now: float, commit: bool) -> Decision:
-        interval, window = self._interval, self._window
+    def _decide(self, key: Hashable, cost: int, at_time: float, commit: bool) -> Decision:
+        burst, interval = self._burst, self._interval
+        now = in_units(at_time, self._speed, burst)
+        if now - now:  # NaN, an infinity, or a time too large to count in units
+            raise bad_time("GCRA", at_time)
         saved = self._states.get(key)
-        if saved is None:
-            if now - now:  # NaN or an infinity: refuse before it is stored
-                raise bad_time("GCRA", now)
-            lead = 0.0
-        else:
-            lead = saved - now  # how far the TAT runs ahead of now
-            if not lead > 0.0:
-                if now - now:  # NaN falls through the comparison, +inf lands here
-                    raise bad_time("GCRA", now)
-                lead = 0.0
-        spent = cost * interval
-        ahead = lead + spent  # how far ahead the TAT would run after this request
-        if ahead <= window:
+        lead = 0.0 if saved is None or not saved > now else saved - now  # units the TAT leads
+        ahead = lead + cost  # how far ahead the TAT would run after this request
+        if ahead <= burst:
             if commit:
                 if saved is None:
-                    self._remember(key, now + ahead, now)
+                    self._remember(key, now + ahead, at_time)
                 else:
                     self._states[key] = now + ahead
-            remaining = int((window - ahead) / interval)
-            return new_decision(Decision, (True, self.limit, remaining, 0.0, ahead, 0.0))
+            return new_decision(
+                Decision, (True, self.limit, int(burst - ahead), 0.0, ahead * interval, 0.0)
+            )
         assert saved is not None  # a key never seen is never denied
-        # Refused: admitted once the TAT is window - cost * T ahead, checked with the
-        # arithmetic above replayed then, and corrected once if rounding left it short.
-        at = saved - (window - spent)
-        if not (saved - at if saved > at else 0.0) + spent <= window:
-            at += ((at if at > 0.0 else -at) + window) * CORRECTION  # the one correction
-            if not (saved - at if saved > at else 0.0) + spent <= window:
+        return self._refuse(saved, cost, at_time, lead)
+
+    def _refuse(self, saved: float, cost: int, now: float, lead: float) -> Decision:
+        """A refusal: admitted once the TAT leads by ``burst - cost`` units, checked with the
+        arithmetic of a decision replayed then (``_admits``, inlined), corrected once if the
+        clock's grid left it short."""
+        burst, interval, speed = self._burst, self._interval, self._speed
+        at = (saved - (burst - cost)) * interval
+        then = at * speed  # in_units(at), inlined
+        then -= then % _ulp((then if then > 0.0 else -then) + burst)
+        if not (saved - then if saved > then else 0.0) + cost <= burst:
+            at += ((at if at > 0.0 else -at) + self._span) * CORRECTION  # the one correction
+            then = at * speed
+            then -= then % _ulp((then if then > 0.0 else -then) + burst)
+            if not (saved - then if saved > then else 0.0) + cost <= burst:
                 at = self._settle(saved, cost, at)  # never seen: the search
         wait = at - now  # wait_until, inlined: now + wait must reach at
-        if not now + wait >= at:  # rounded short, or -inf (NaN >= at is false)
-            if now - now:  # -inf: every TAT runs infinitely far ahead of it
-                raise bad_time("GCRA", now)
+        if now + wait < at:
             wait = _next_up(wait, _INF)
-        remaining = int((window - lead) / interval) if lead < window else 0
-        return new_decision(Decision, (False, self.limit, remaining, wait, lead, 0.0))
+        remaining = int(burst - lead) if lead < burst else 0
+        return new_decision(Decision, (False, self.limit, remaining, wait, lead * interval, 0.0))
 
     def allow(self, key: Hashable, cost: int = 1) -> Decision:
         """Admit or deny a request of ``cost`` units for ``key``, consuming on admission."""
@@ -119,39 +132,41 @@ class GCRA(BucketLimiter):
         lock = self._lock
         lock.acquire()
         try:
-            now = self.clock()
+            at_time = self.clock()
             saved = self._states.get(key)
             if saved is not None:  # the hot path, _decide inlined: a known key
-                interval = self._interval
-                lead = saved - now
-                if not lead > 0.0:
-                    if now - now:
-                        raise bad_time("GCRA", now)
+                burst = self._burst
+                now = at_time * self._speed  # in_units, inlined
+                now -= now % _ulp((now if now > 0.0 else -now) + burst)
+                if saved > now:
+                    lead = saved - now
+                else:
+                    if now - now:  # NaN, an infinity, or too large to count in units
+                        raise bad_time("GCRA", at_time)
                     lead = 0.0
-                spent = cost * interval
-                ahead = lead + spent
-                window = self._window
-                if ahead <= window:
+                ahead = lead + cost
+                if ahead <= burst:
                     self._states[key] = now + ahead
-                    remaining = int((window - ahead) / interval)
-                    return new_decision(Decision, (True, self.limit, remaining, 0.0, ahead, 0.0))
-                at = saved - (window - spent)  # refused: as in _decide
-                if not (saved - at if saved > at else 0.0) + spent <= window:
-                    at += ((at if at > 0.0 else -at) + window) * CORRECTION  # the one correction
-                    if not (saved - at if saved > at else 0.0) + spent <= window:
-                        at = self._settle(saved, cost, at)  # never seen: the search
-                wait = at - now
-                if not now + wait >= at:  # rounded short, or -inf (NaN >= at is false)
-                    if now - now:
-                        raise bad_time("GCRA", now)
-                    wait = _next_up(wait, _INF)
-                remaining = int((window - lead) / interval) if lead < window else 0
-                return new_decision(Decision, (False, self.limit, remaining, wait, lead, 0.0))
-            return self._decide(key, cost, now, True)
+                    reset = ahead * self._interval
+                    return new_decision(
+                        Decision, (True, self.limit, int(burst - ahead), 0.0, reset, 0.0)
+                    )
+                return self._refuse(saved, cost, at_time, lead)
+            return self._decide(key, cost, at_time, True)
         except TypeError as exc:
             raise bad_key("GCRA", key, exc) from None
         finally:
             lock.release()
 
     def _idle(self, state: float, now: float) -> bool:
-        return state <= now
+        return state <= in_units(now, self._speed, self._burst)
+
+    def _to_row(self, state: float) -> dict[str, float]:
+        return {"units": state}
+
+    def _from_row(self, value: object) -> float | None:
+        """The TAT in units; None for a bare number, the TAT in seconds that rows held
+        before it was counted in units (read as seconds it would be wrong, so it is dropped)."""
+        if isinstance(value, dict) and isinstance(value.get("units"), float | int):
+            return float(value["units"])
+        return None

@@ -9,8 +9,10 @@ leaky bucket of traffic shaping (NGINX ``limit_req`` without ``nodelay``): downs
 requests spaced ``per / rate`` apart, never a burst.
 
 The queue is kept as one number per key, the time it drains (when its last request starts
-plus its service time), so nothing is stored per waiting request. The caller does the
-waiting (``await asyncio.sleep(d.delay)``); the limiter only schedules.
+plus its service time), so nothing is stored per waiting request. That time is counted in
+units of service time (:func:`.base.in_units`), so requests at one instant add whole numbers
+and a queue that is empty takes its whole ``burst``: no rounding refuses the last unit.
+The caller does the waiting (``await asyncio.sleep(d.delay)``); the limiter only schedules.
 
 Promise: admitted requests *start* at least ``cost * per / rate`` seconds apart, and no more
 than ``burst`` units wait at once. Loose where: latency, not rejection, absorbs bursts, so a
@@ -38,6 +40,7 @@ from designpatterns_ref.ratelimit.base import (
     BucketLimiter,
     Decision,
     bad_time,
+    in_units,
     new_decision,
 )
 
@@ -45,6 +48,7 @@ __all__ = ["LeakyBucketQueue"]
 
 _INF = math.inf
 _next_up = math.nextafter
+_ulp = math.ulp
 
 
 class LeakyBucketQueue(BucketLimiter):
@@ -53,56 +57,66 @@ class LeakyBucketQueue(BucketLimiter):
     Safe to share between threads.
     """
 
-    __slots__ = ("_capacity", "_interval")
+    __slots__ = ("_burst", "_interval", "_speed")
 
     def _derive(self) -> None:
         self._interval = self.per / self.rate  # service time of one unit
-        self._capacity = self.burst * self._interval  # queued work the queue may hold
-        self._span = self._capacity
+        self._speed = self.rate / self.per  # units served per second
+        self._burst = float(self.burst)  # units the queue may hold
+        self._span = self.burst * self._interval
 
     def _admits(self, state: float, cost: int, t: float) -> bool:
         """Whether the arithmetic of a decision, replayed at time ``t`` on ``state``, admits."""
-        return (state - t if state > t else 0.0) + cost * self._interval <= self._capacity
+        now = in_units(t, self._speed, self._burst)
+        return (state - now if state > now else 0.0) + cost <= self._burst
 
-    def _decide(self, key: Hashable, cost: int, now: float, commit: bool) -> Decision:
-        interval, capacity = self._interval, self._capacity
-        saved = self._states.get(key)  # when the queue drains
-        if saved is None:
-            if now - now:  # NaN or an infinity: refuse before it is stored
-                raise bad_time("LeakyBucketQueue", now)
-            delay = 0.0
-        else:
-            delay = saved - now  # queued before us
-            if not delay > 0.0:
-                if now - now:  # NaN falls through the comparison, +inf lands here
-                    raise bad_time("LeakyBucketQueue", now)
-                delay = 0.0
-        spent = cost * interval
-        backlog = delay + spent  # queued work once this request joins
-        # Lengths of time, not absolute times: rounding cannot refuse what fits an empty queue.
-        if backlog <= capacity:
+    def _decide(self, key: Hashable, cost: int, at_time: float, commit: bool) -> Decision:
+        burst, interval, speed = self._burst, self._interval, self._speed
+        now = at_time * speed  # in_units, inlined
+        now -= now % _ulp((now if now > 0.0 else -now) + burst)
+        if now - now:  # NaN, an infinity, or a time too large to count in units
+            raise bad_time("LeakyBucketQueue", at_time)
+        saved = self._states.get(key)  # when the queue drains, in units
+        queued = 0.0 if saved is None or not saved > now else saved - now  # units before us
+        backlog = queued + cost  # queued units once this request joins
+        # Whole units at one instant: rounding cannot refuse what fits an empty queue.
+        if backlog <= burst:
             if commit:
                 if saved is None:
-                    self._remember(key, now + backlog, now)
+                    self._remember(key, now + backlog, at_time)
                 else:
                     self._states[key] = now + backlog
-            remaining = int((capacity - backlog) / interval)
-            return new_decision(Decision, (True, self.limit, remaining, 0.0, backlog, delay))
+            reset, delay = backlog * interval, queued * interval
+            return new_decision(
+                Decision, (True, self.limit, int(burst - backlog), 0.0, reset, delay)
+            )
         assert saved is not None  # a key never seen is never denied
-        # Refused: room once capacity - cost * interval is left queued; checked with the
-        # arithmetic above replayed then, and corrected once if rounding left it short.
-        at = saved - (capacity - spent)
-        if not (saved - at if saved > at else 0.0) + spent <= capacity:
-            at += ((at if at > 0.0 else -at) + capacity) * CORRECTION  # the one correction
-            if not (saved - at if saved > at else 0.0) + spent <= capacity:
+        # Refused: room once burst - cost units are left queued; checked with the arithmetic
+        # above replayed then, and corrected once if the clock's grid left it short.
+        at = (saved - (burst - cost)) * interval
+        then = at * speed  # in_units(at), inlined
+        then -= then % _ulp((then if then > 0.0 else -then) + burst)
+        if not (saved - then if saved > then else 0.0) + cost <= burst:
+            at += ((at if at > 0.0 else -at) + self._span) * CORRECTION  # the one correction
+            then = at * speed
+            then -= then % _ulp((then if then > 0.0 else -then) + burst)
+            if not (saved - then if saved > then else 0.0) + cost <= burst:
                 at = self._settle(saved, cost, at)  # never seen: the search
-        remaining = int((capacity - delay) / interval) if delay < capacity else 0
-        wait = at - now  # wait_until, inlined: now + wait must reach at
-        if not now + wait >= at:  # rounded short, or -inf (NaN >= at is false)
-            if now - now:  # -inf: every queue drains infinitely far ahead of it
-                raise bad_time("LeakyBucketQueue", now)
+        remaining = int(burst - queued) if queued < burst else 0
+        wait = at - at_time  # wait_until, inlined: at_time + wait must reach at
+        if at_time + wait < at:
             wait = _next_up(wait, _INF)
-        return new_decision(Decision, (False, self.limit, remaining, wait, delay, 0.0))
+        return new_decision(Decision, (False, self.limit, remaining, wait, queued * interval, 0.0))
 
     def _idle(self, state: float, now: float) -> bool:
-        return state <= now
+        return state <= in_units(now, self._speed, self._burst)
+
+    def _to_row(self, state: float) -> dict[str, float]:
+        return {"units": state}
+
+    def _from_row(self, value: object) -> float | None:
+        """The drain time in units; None for a bare number, the drain time in seconds that rows held
+        before it was counted in units (read as seconds it would be wrong, so it is dropped)."""
+        if isinstance(value, dict) and isinstance(value.get("units"), float | int):
+            return float(value["units"])
+        return None

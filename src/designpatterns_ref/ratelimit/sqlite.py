@@ -10,8 +10,10 @@ others wait for the lock (up to ``busy_timeout`` seconds) and then see the commi
 
 - **The same algorithms, the same arithmetic.** Each class holds the in-memory limiter of the
   same name as its ``model``: inside the transaction it loads the key's state (JSON text, one
-  row per limiter name and key) into the model, lets the model decide, and writes the state
-  back only when it changed. A refused request writes nothing, so it changes nothing.
+  row per limiter name and key; GCRA's and the queue's as ``{"units": ...}``, a bare number
+  from before they counted in units being met as a key never seen) into the model, lets the
+  model decide, and writes the state back only when it changed. A refused request writes
+  nothing, so it changes nothing.
 - **Time** is read inside the transaction, after the lock is taken, so decisions are
   serialised in time order too. The default clock is :func:`time.time`: a state that outlives
   a reboot must not be read against :func:`time.monotonic`, which starts again; a wall clock
@@ -197,7 +199,12 @@ class SQLiteLimiter(Acquiring):
                 rows = conn.execute(
                     "SELECT key, state FROM ratelimit WHERE name = ?", (self.name,)
                 ).fetchall()
-                idle = [(self.name, k) for k, s in rows if self.model._idle(json.loads(s), now)]
+                model = self.model
+                idle = [
+                    (self.name, k)
+                    for k, s in rows
+                    if (state := model._from_row(json.loads(s))) is None or model._idle(state, now)
+                ]
                 conn.executemany(_DELETE, idle)
                 conn.execute("COMMIT")
             except BaseException:
