@@ -21,7 +21,7 @@ requirements); :meth:`sweep` O(log n + k).
 >>> book.require("dock-3", "forklift")
 >>> book.assign("w1", "dock-3")
 >>> book.gaps(now=0)
-[Gap(worker='w1', site='dock-3', qualification='forklift', state='missing', expired_at=None)]
+[Gap(worker='w1', site='dock-3', qualification='forklift', state='missing', expired_at=None, valid_from=None)]
 """  # noqa: E501
 
 from __future__ import annotations
