@@ -106,6 +106,7 @@ _CATALOG: tuple[CaseStudy, ...] = (
             "ratelimit",
             [
                 "token_bucket",
+                "units",
                 "gcra",
                 "leaky_bucket",
                 "leaky_queue",

@@ -199,7 +199,7 @@ end
 """,
     "gcra": r"""
 -- the TAT is kept in units of the interval, and the clock is read in the same units, rounded
--- down to the grid on which whole units add exactly (base.in_units): no rounding at one instant
+-- down to the grid on which whole units add exactly (units.in_units): no rounding at one instant
 local function in_units(t, speed, reach)
   local u = t * speed
   local size = u

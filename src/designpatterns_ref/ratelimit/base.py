@@ -143,7 +143,6 @@ CORRECTION = 2.0**-48
 
 _next_up = math.nextafter
 _INF = math.inf
-_ulp = math.ulp
 
 
 def correct(at: float, span: float) -> float:
@@ -153,23 +152,6 @@ def correct(at: float, span: float) -> float:
     True
     """
     return at + ((at if at > 0.0 else -at) + span) * CORRECTION
-
-
-def in_units(now: float, speed: float, reach: float) -> float:
-    """The time ``now`` (seconds) counted in units of work, ``speed`` units a second, rounded
-    down to the grid on which every whole count up to ``reach`` adds to it exactly.
-
-    GCRA and the leaky queue keep their one time per key in these units, so that requests at
-    one instant add whole numbers to it and compare whole numbers with the burst: no rounding,
-    so a fresh key always gets its whole burst. The grid is the ulp of ``|now| + reach``
-    (a few ulps of the time itself), so the rounding down moves the clock by no more.
-
-    >>> now = in_units(1.7e9 + 0.1, 3 / 0.7, 100.0)
-    >>> all((now + k) - now == k for k in range(101))
-    True
-    """
-    now *= speed
-    return now - now % _ulp((now if now > 0.0 else -now) + reach)
 
 
 def wait_until(now: float, at: float) -> float:

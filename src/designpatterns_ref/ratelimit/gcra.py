@@ -11,7 +11,7 @@ this ``burst``: the first one is not counted apart).
 
 The TAT is kept in units of ``T`` rather than in seconds, and the clock is read in the same
 units, rounded down to a grid on which adding whole units is exact
-(:func:`~designpatterns_ref.ratelimit.base.in_units`). Requests at one instant then add whole
+(:func:`~designpatterns_ref.ratelimit.units.in_units`). Requests at one instant then add whole
 numbers and compare them with the whole ``burst``, so no rounding refuses any of a fresh key's
 burst, whatever ``T`` is (``0.6`` seconds for 100 a minute, which a double cannot hold: added
 up in seconds, 100 of them overshoot ``100 * 0.6`` and the last one would be refused); and
@@ -46,14 +46,13 @@ from collections.abc import Hashable
 from designpatterns_ref.ratelimit.base import (
     CORRECTION,
     UNIT_COST,
-    BucketLimiter,
     Decision,
     bad_key,
     bad_time,
     check_cost,
-    in_units,
     new_decision,
 )
+from designpatterns_ref.ratelimit.units import UnitTimeLimiter, in_units
 
 __all__ = ["GCRA"]
 
@@ -62,21 +61,13 @@ _next_up = math.nextafter
 _ulp = math.ulp
 
 
-class GCRA(BucketLimiter):
+class GCRA(UnitTimeLimiter):
     """``rate`` units per ``per`` seconds with bursts up to ``burst``, as one time per key.
 
-    The stored time is in units (emission intervals), on the clock's grid (:func:`.base.in_units`).
+    The stored time is in units (emission intervals), on the clock's grid (:func:`.units.in_units`).
 
     Safe to share between threads.
     """
-
-    __slots__ = ("_burst", "_interval", "_speed")
-
-    def _derive(self) -> None:
-        self._interval = self.per / self.rate  # T: seconds one unit occupies
-        self._speed = self.rate / self.per  # units per second: 1 / T
-        self._burst = float(self.burst)  # how many units ahead the TAT may run
-        self._span = self.burst * self._interval
 
     def _admits(self, state: float, cost: int, t: float) -> bool:
         """Whether the arithmetic of a decision, replayed at time ``t`` on ``state``, admits."""
@@ -157,16 +148,3 @@ class GCRA(BucketLimiter):
             raise bad_key("GCRA", key, exc) from None
         finally:
             lock.release()
-
-    def _idle(self, state: float, now: float) -> bool:
-        return state <= in_units(now, self._speed, self._burst)
-
-    def _to_row(self, state: float) -> dict[str, float]:
-        return {"units": state}
-
-    def _from_row(self, value: object) -> float | None:
-        """The TAT in units; None for a bare number, the TAT in seconds that rows held
-        before it was counted in units (read as seconds it would be wrong, so it is dropped)."""
-        if isinstance(value, dict) and isinstance(value.get("units"), float | int):
-            return float(value["units"])
-        return None

@@ -10,7 +10,7 @@ requests spaced ``per / rate`` apart, never a burst.
 
 The queue is kept as one number per key, the time it drains (when its last request starts
 plus its service time), so nothing is stored per waiting request. That time is counted in
-units of service time (:func:`.base.in_units`), so requests at one instant add whole numbers
+units of service time (:func:`.units.in_units`), so requests at one instant add whole numbers
 and a queue that is empty takes its whole ``burst``: no rounding refuses the last unit.
 The caller does the waiting (``await asyncio.sleep(d.delay)``); the limiter only schedules.
 
@@ -37,12 +37,11 @@ from collections.abc import Hashable
 
 from designpatterns_ref.ratelimit.base import (
     CORRECTION,
-    BucketLimiter,
     Decision,
     bad_time,
-    in_units,
     new_decision,
 )
+from designpatterns_ref.ratelimit.units import UnitTimeLimiter, in_units
 
 __all__ = ["LeakyBucketQueue"]
 
@@ -51,19 +50,11 @@ _next_up = math.nextafter
 _ulp = math.ulp
 
 
-class LeakyBucketQueue(BucketLimiter):
+class LeakyBucketQueue(UnitTimeLimiter):
     """A queue of at most ``burst`` units, served at ``rate`` units per ``per`` seconds.
 
     Safe to share between threads.
     """
-
-    __slots__ = ("_burst", "_interval", "_speed")
-
-    def _derive(self) -> None:
-        self._interval = self.per / self.rate  # service time of one unit
-        self._speed = self.rate / self.per  # units served per second
-        self._burst = float(self.burst)  # units the queue may hold
-        self._span = self.burst * self._interval
 
     def _admits(self, state: float, cost: int, t: float) -> bool:
         """Whether the arithmetic of a decision, replayed at time ``t`` on ``state``, admits."""
@@ -107,16 +98,3 @@ class LeakyBucketQueue(BucketLimiter):
         if at_time + wait < at:
             wait = _next_up(wait, _INF)
         return new_decision(Decision, (False, self.limit, remaining, wait, queued * interval, 0.0))
-
-    def _idle(self, state: float, now: float) -> bool:
-        return state <= in_units(now, self._speed, self._burst)
-
-    def _to_row(self, state: float) -> dict[str, float]:
-        return {"units": state}
-
-    def _from_row(self, value: object) -> float | None:
-        """The drain time in units; None for a bare number, the drain time in seconds that rows held
-        before it was counted in units (read as seconds it would be wrong, so it is dropped)."""
-        if isinstance(value, dict) and isinstance(value.get("units"), float | int):
-            return float(value["units"])
-        return None
