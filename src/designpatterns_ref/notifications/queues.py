@@ -32,7 +32,7 @@ import itertools
 import json
 import sqlite3
 from collections import deque
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any, Protocol, cast
 
 from designpatterns_ref.notifications.base import (
@@ -111,6 +111,24 @@ def check_dedup(where: str, dedup: object) -> None:
         raise NotificationError(
             f"{where}: dedup={dedup!r} must be a dedup window with settle(confirmed, released)"
         )
+
+
+def settle_then_ack(
+    where: str,
+    check: Callable[[str, object], None],
+    ack: Callable[[Sequence[Hashable]], None],
+    tickets: Sequence[Hashable],
+    dedup: Deliverer,
+    confirmed: Sequence[str],
+    released: Sequence[str],
+) -> None:
+    """A queue's ``ack_settled`` in two steps: ``dedup.settle(confirmed, released)``, then
+    ``ack(tickets)``; the tickets (``check``) and the window are checked first, the ids by
+    ``settle`` itself, so a refused call settles and acks nothing."""
+    check(where, tickets)
+    check_dedup(where, dedup)
+    dedup.settle(confirmed, released)
+    ack(tickets)
 
 
 def check_tickets(where: str, tickets: object) -> None:
@@ -192,10 +210,8 @@ class MemoryQueue:
         Everything is checked first (the tickets here, the ids by ``settle``), so a refused
         call settles and acks nothing.
         """
-        check_tickets("MemoryQueue.ack_settled", tickets)
-        check_dedup("MemoryQueue.ack_settled", dedup)
-        dedup.settle(confirmed, released)
-        self.ack(tickets)
+        where = "MemoryQueue.ack_settled"
+        settle_then_ack(where, check_tickets, self.ack, tickets, dedup, confirmed, released)
 
     def restore(self) -> int:
         """Put every taken, unacked item back at the front of its lane (a worker crashed)."""
@@ -304,10 +320,8 @@ class SQLiteQueue:
         Everything is checked first (the tickets here, the ids by ``settle``), so a refused
         call settles and acks nothing.
         """
-        self._tickets("SQLiteQueue.ack_settled", tickets)
-        check_dedup("SQLiteQueue.ack_settled", dedup)
-        dedup.settle(confirmed, released)
-        self.ack(tickets)
+        where = "SQLiteQueue.ack_settled"
+        settle_then_ack(where, self._tickets, self.ack, tickets, dedup, confirmed, released)
 
     def __len__(self) -> int:
         return int(self._db.execute(f"SELECT count(*) FROM {self._table}").fetchone()[0])
