@@ -138,10 +138,13 @@ def _reused(held: BedEvent, event: BedEvent) -> CapacityError:
 
 
 def _check_ids(events: list[BedEvent], seen: dict[str, BedEvent]) -> dict[str, BedEvent]:
-    """``events`` by id, with ``seen``; :class:`CapacityError` if an id names two events."""
-    by_id = dict(seen)
+    """``events`` by id; :class:`CapacityError` if an id names two events, within the batch
+    or against ``seen`` (read, not copied: a batch costs its own size)."""
+    by_id: dict[str, BedEvent] = {}
     for event in events:
         held = by_id.setdefault(event.event_id, event)
+        if held == event:
+            held = seen.get(event.event_id, event)
         if held != event:
             raise _reused(held, event)
     return by_id
