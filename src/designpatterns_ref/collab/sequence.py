@@ -35,7 +35,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Iterable
 from operator import attrgetter
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from designpatterns_ref.collab.base import CRDTError
 from designpatterns_ref.collab.batch import _check_batch
@@ -318,19 +318,23 @@ class SequenceReplica(ItemList):
         :class:`CRDTError` and leaves the replica exactly as it was."""
         if isinstance(ops, str | bytes) or not isinstance(ops, Iterable):
             raise CRDTError(f"ops={ops!r:.80} must be an iterable of Insert and Delete")
-        self._apply_batch(list(map(check_op, ops)))
+        self._apply_batch(list(ops), checked=False)
 
-    def _apply_batch(self, batch: list[Op]) -> None:
-        """:meth:`apply_ops` for operations already checked one by one (``check_op``).
+    def _apply_batch(self, batch: list[Any], checked: bool = True) -> None:
+        """:meth:`apply_ops` for a list of operations, already checked one by one
+        (``check_op``) when ``checked``.
 
         An empty replica takes the sequential prefix of the batch in one pass
-        (:mod:`~designpatterns_ref.collab.bulk`, whole runs, no search) and the
-        rest one operation at a time; a prefix that covers the whole batch has checked it too."""
+        (:mod:`~designpatterns_ref.collab.bulk`, whole runs, no search), which checks what it
+        takes, and the rest one operation at a time; a prefix that covers the whole batch has
+        checked it too."""
         if self._known or self._pending:
+            if not checked:
+                batch = list(map(check_op, batch))
             _check_batch(self, batch)
             self._apply_each(batch)
         else:
-            self._apply_each(batch[_load(self, batch) :])
+            self._apply_each(_load(self, batch))
 
     def _apply_each(self, batch: list[Op]) -> None:
         """Integrate checked operations one at a time, in order, keeping those that wait for
