@@ -11,8 +11,9 @@ because of two facts:
 * The remote path never merges pieces again, so the pieces a run ends up cut into are exactly
   the *cut points* the operations ask for: after a left origin, at a right origin, at both ends
   of a deleted range. A first pass over the batch collects them per agent (and checks that each
-  agent's sequence numbers continue and that every reference is to an earlier operation); each
-  run is then cut once, when it is placed. Every origin is the end (or start) of a piece, found
+  operation is well formed, that each agent's sequence numbers continue and that every
+  reference is to an earlier operation, so the batch needs no separate check pass); each run is
+  then cut once, when it is placed. Every origin is the end (or start) of a piece, found
   with one dictionary lookup instead of a binary search and a split.
 * When an operation was made on a replica holding exactly what this one holds when it arrives
   (a sequential history: the usual case), its left origin is immediately followed by its right
