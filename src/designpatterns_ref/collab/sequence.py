@@ -51,7 +51,7 @@ from designpatterns_ref.collab.ids import (
     check_id,
 )
 from designpatterns_ref.collab.items import MAX_CHUNK, ItemList, _Chunk, _Item, _origin
-from designpatterns_ref.collab.ops import Delete, Insert, Op, check_agent, check_op
+from designpatterns_ref.collab.ops import Delete, Insert, Op, check_agent, check_op, span
 
 __all__ = ["SequenceReplica"]
 
@@ -304,6 +304,22 @@ class SequenceReplica(ItemList):
         out.sort(key=attrgetter("lamport"))
         return out
 
+    def _outgoing(self, version: Version | None = None) -> list[Op]:
+        """What a peer at ``version`` lacks: :meth:`ops_since`, then the operations waiting
+        here for a dependency that ``version`` does not hold whole. The sync and :meth:`merge`
+        send both, as Yjs sends its pending structs with an update: a peer that holds the
+        dependency can apply a waiting operation that this replica cannot yet, and after a
+        two-way exchange both sides hold the same operations."""
+        out = self.ops_since(version)
+        if self._pending:
+            theirs = version._bounds if version is not None else {}
+            out += [
+                op
+                for op in self._pending
+                if _gaps(theirs.get(op.agent, ()), op.seq, op.seq + span(op))
+            ]
+        return out
+
     def apply_ops(self, ops: Iterable[Op]) -> None:
         """Apply remote operations: exact resends (whole or in part) are ignored, operations
         whose dependencies have not arrived wait until they do (see :meth:`stats`, ``pending``).
@@ -359,12 +375,13 @@ class SequenceReplica(ItemList):
         self._pending = waiting
 
     def merge(self, other: SequenceReplica) -> None:
-        """Apply every operation ``other`` has that this replica lacks."""
+        """Apply every operation ``other`` has that this replica lacks, including those
+        ``other`` holds waiting for a dependency (this replica may hold it)."""
         if not isinstance(other, SequenceReplica):
             raise CRDTError(f"merge: other={other!r:.80} is not a SequenceReplica")
         if other.rule != self.rule:
             raise CRDTError(f"merge: rule {other.rule!r} cannot merge into {self.rule!r}")
-        self.apply_ops(other.ops_since(self.version()))
+        self.apply_ops(other._outgoing(self.version()))
 
     def fork(self, agent: str) -> SequenceReplica:
         """A new replica with this one's state, editing as ``agent``.
