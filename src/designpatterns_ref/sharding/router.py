@@ -179,10 +179,10 @@ class Router:
         a new shard between the check and the read.
         """
         rows = self.db.query(shard, _FENCED_READ + where, params)
-        moved = [r[0] for r in rows if r[0] is not None]
-        if moved:
-            raise _fenced(shard, "reads", moved[0])
-        return [r[1:] for r in rows]
+        for row in rows:
+            if row[0] is None:  # no order has a NULL id: this is the fence's row
+                raise _fenced(shard, "reads", row[1])
+        return rows
 
     def by_customer(self, customer: str) -> tuple[list[tuple[int, str, int]], Route]:
         """Every order of ``customer``: one shard."""
@@ -208,10 +208,10 @@ class Router:
         return sorted(rows), Route("scatter", shards)
 
 
-# the fence rows (first column set), then the order rows (first column NULL)
+# the fence's rows (a NULL id, where the rows moved in the customer's place), then the orders
 _FENCED_READ = (
-    "SELECT moved_to, NULL, NULL, NULL FROM denied_writes "
-    "UNION ALL SELECT NULL, id, customer, amount FROM orders"
+    "SELECT NULL, moved_to, NULL FROM denied_writes "
+    "UNION ALL SELECT id, customer, amount FROM orders"
 )
 
 
