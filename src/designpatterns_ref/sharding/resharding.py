@@ -12,24 +12,27 @@ Splitting shard ``-`` into ``-80`` and ``80-`` while the application keeps writi
    after it already hold it, and replaying it again is harmless.
 4. **Verify**: per target, row count and an order-independent checksum of its rows, against the
    same over the source rows in its range.
-5. **Cut over**: pause writes at the router (they wait, none fail), fence each source (a row in
-   its ``denied_writes`` table: the router refuses writes there from now on, whatever process
-   it runs in), replay the last changes, verify, write phase ``cut_over`` into every target's
-   ``resharding`` rows, switch the router's serving shards to the targets, resume writes. The
-   pause lasts one catch-up and one verification.
+5. **Cut over**: pause the router (writes and reads wait, none fail), fence each source (a row
+   in its ``denied_writes`` table: from now on a router refuses writes *and reads* there,
+   whatever process it runs in, so none serves rows the targets' new writes have made stale),
+   replay the last changes, verify, write phase ``cut_over`` into every target's
+   ``resharding`` rows, switch the router's serving shards to the targets, resume. The pause
+   lasts one catch-up and one verification. The fence binds routed queries only: the
+   resharding's own reads of a fenced shard (copy, catch-up, verify, the replay back of a
+   rollback) go to the shard databases directly.
 
 Progress (rows copied, log position applied, phase) is kept in each target's ``resharding``
 table in the same transaction as the rows it describes, and :meth:`Resharding.phase` is read
 from there (one target marked ``cut_over`` means the cut-over was decided). So a process that
 dies between any two steps can :meth:`Resharding.resume` exactly where it was (after cut-over:
-finish marking, switch the router; a router opened with the old shard list is refused writes by
-the fence until then), or :meth:`Resharding.rollback`: before cut-over by lifting the fence
-and dropping the targets; after it by fencing the targets, replaying their own change logs
-(every write since the cut-over) back onto the sources, marking the targets ``rolled_back``,
-lifting the sources' fence, switching back and dropping the targets (Vitess's reverse
-replication). Once a target is marked ``rolled_back`` only the rollback can be finished.
+finish marking, switch the router; a router opened with the old shard list is refused writes
+and reads by the fence until then), or :meth:`Resharding.rollback`: before cut-over by lifting
+the fence and dropping the targets; after it by fencing the targets, replaying their own change
+logs (every write since the cut-over) back onto the sources, marking the targets
+``rolled_back``, lifting the sources' fence, switching back and dropping the targets (Vitess's
+reverse replication). Once a target is marked ``rolled_back`` only the rollback can be finished.
 
-Complexity: O(rows) to copy, O(changes) to replicate, O(rows) to verify; the write pause is
+Complexity: O(rows) to copy, O(changes) to replicate, O(rows) to verify; the router's pause is
 O(changes since the last catch-up + rows) for the final verification.
 
 >>> import tempfile
@@ -288,7 +291,7 @@ class Resharding:
         return Verification(counts, sums)
 
     def _fence(self, shards: list[str], moved_to: list[str]) -> None:
-        """Fence ``shards``: the router refuses writes to them (ordered with their writers)."""
+        """Fence ``shards``: routers refuse writes and reads there (ordered with their writers)."""
         for shard in shards:
             with self.router.db.transaction(shard, serial=True) as run:
                 run(_FENCE, (",".join(moved_to),))
@@ -307,8 +310,8 @@ class Resharding:
         self.router.map = ShardMap([*kept, *serving])
 
     def cut_over(self) -> Verification:
-        """Pause writes, fence the sources, replay the rest, verify, record the cut-over in
-        every target, switch the router to the targets, resume writes.
+        """Pause the router (writes and reads), fence the sources, replay the rest, verify,
+        record the cut-over in every target, switch the router to the targets, resume.
 
         After a cut-over (this process's or a dead one's) it only finishes it: marks every
         target and switches the router (idempotent).

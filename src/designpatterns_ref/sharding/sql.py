@@ -8,8 +8,10 @@ transaction as every row change. The change log plays the part of MySQL's binlog
 resharding copies the rows, then replays the log from the position it noted before copying. Its
 order must be commit order, so writes to one shard are serialised (SQLite does that by itself; on
 PostgreSQL each write transaction takes a transaction-scoped advisory lock first). A row in
-``denied_writes`` fences the shard: the router refuses writes to it (a cut-over's source, like
-Vitess's denied tables after ``SwitchTraffic``).
+``denied_writes`` fences the shard: the router refuses writes *and reads* on it (a cut-over's
+source, like Vitess's denied tables after ``SwitchTraffic``, whose query rule fails every query
+on the table at the source, a ``SELECT`` too). The table keeps its name from when it fenced only
+writes.
 
 :class:`SQLiteShards` keeps one WAL-mode file per shard in a folder; :class:`PostgresShards` one
 database per shard on a server (psycopg 3). Both hand each thread its own connection.
@@ -43,7 +45,8 @@ _SCHEMA = (
     "ksid TEXT NOT NULL, amount BIGINT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS resharding (source TEXT PRIMARY KEY, copied_id BIGINT NOT NULL, "
     "applied_seq BIGINT NOT NULL, phase TEXT NOT NULL)",
-    # a row here fences the shard: it takes no more writes, its rows now live on ``moved_to``
+    # a row here fences the shard: it serves no more routed writes or reads, its rows now live
+    # on ``moved_to``
     "CREATE TABLE IF NOT EXISTS denied_writes (moved_to TEXT PRIMARY KEY)",
 )
 _SHARD_NAME = re.compile(r"[0-9a-f]{0,16}-[0-9a-f]{0,16}")
