@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from designpatterns_ref.sharding.base import ShardingError
+from designpatterns_ref.sqliteconn import AutocommitConnection
 
 __all__ = ["PostgresShards", "Run", "SQLiteShards", "ShardDatabases"]
 
@@ -156,7 +157,7 @@ class SQLiteShards(ShardDatabases):
         conn = sqlite3.connect(self.path(shard), timeout=30, isolation_level=None)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
-        return _SQLiteConn(conn)
+        return AutocommitConnection(conn)
 
     def _changes_ddl(self) -> str:
         return (
@@ -173,27 +174,6 @@ class SQLiteShards(ShardDatabases):
             conns.pop(shard).close()
         for suffix in ("", "-wal", "-shm"):
             Path(f"{self.path(shard)}{suffix}").unlink(missing_ok=True)
-
-
-class _SQLiteConn:
-    """sqlite3 in autocommit mode with explicit BEGIN, so BEGIN IMMEDIATE is ours to choose."""
-
-    def __init__(self, raw: sqlite3.Connection) -> None:
-        self.raw = raw
-
-    def cursor(self) -> sqlite3.Cursor:
-        return self.raw.cursor()
-
-    def commit(self) -> None:
-        if self.raw.in_transaction:
-            self.raw.execute("COMMIT")
-
-    def rollback(self) -> None:
-        if self.raw.in_transaction:
-            self.raw.execute("ROLLBACK")
-
-    def close(self) -> None:
-        self.raw.close()
 
 
 class PostgresShards(ShardDatabases):
