@@ -57,7 +57,7 @@ from designpatterns_ref.notifications.providers import (
     SimulatedProvider,
     default_providers,
 )
-from designpatterns_ref.notifications.queues import MemoryQueue, Queue
+from designpatterns_ref.notifications.queues import MemoryQueue, Queue, check_queue
 from designpatterns_ref.notifications.quiet import QuietHours, zone
 from designpatterns_ref.notifications.send import Deliverer, Sender
 from designpatterns_ref.notifications.templates import Templates
@@ -102,6 +102,9 @@ class Pipeline:
         if quiet is not None and not isinstance(quiet, QuietHours):
             raise NotificationError(f"Pipeline: quiet={quiet!r} must be a QuietHours or None")
         check_seed("Pipeline", seed)
+        for name, queue in (("accepted", accepted), ("outgoing", outgoing), ("dead", dead)):
+            if queue is not None:
+                check_queue("Pipeline", name, queue)
         self.caps = caps
         self.limiters = {
             ch: FixedWindow(cap, per=DAY, clock=self.clock) for ch, cap in caps.items()
@@ -298,12 +301,7 @@ class Pipeline:
                         }
                     )
         if out:
-            put_many = getattr(self.outgoing, "put_many", None)
-            if put_many is not None:
-                put_many(out, lane=lane)
-            else:
-                for m in out:
-                    self.outgoing.put(m, lane=lane)
+            self.outgoing.put_many(out, lane=lane)
 
     # -- run ---------------------------------------------------------------------------------
     def step(self, batch: int = 1024) -> int:
@@ -311,15 +309,22 @@ class Pipeline:
         return self.expand_batch(max(1, batch // 16)) + self.sender.send_batch(batch)
 
     def run(self, *, batch: int = 1024, max_rounds: int = 10_000_000) -> None:
-        """Run until both queues are empty, jumping a ManualClock to the next delayed item."""
+        """Run until both queues are empty, jumping a ManualClock to the next delayed item.
+
+        When a round moves nothing, the clock (a :class:`~designpatterns_ref.clock.ManualClock`)
+        jumps to the earliest ``next_due()`` of the accepted and outgoing queues (a delayed
+        retry, a deferral to the end of quiet hours, an expired SQLite lease) and the run goes
+        on; on any other clock, or when nothing waits, the run returns. At most ``max_rounds``
+        rounds.
+        """
         for _ in range(max_rounds):
             if self.step(batch):
                 continue
-            due = [q.next_due() for q in (self.accepted, self.outgoing) if hasattr(q, "next_due")]
-            pending = [d for d in due if d is not None]
-            if not pending or not isinstance(self.clock, ManualClock):
-                return
-            self.clock.set(max(self.clock(), min(pending)))
+            due = [d for d in (self.accepted.next_due(), self.outgoing.next_due()) if d is not None]
+            now = self.clock()
+            if not due or not isinstance(self.clock, ManualClock) or min(due) <= now:
+                return  # nothing waits, a real clock, or nothing became takeable on time
+            self.clock.set(min(due))
 
     def replay_dead_letters(self) -> int:
         """Move every dead letter back to the outgoing queue with its attempts reset."""

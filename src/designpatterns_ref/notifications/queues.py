@@ -2,9 +2,11 @@
 
 Case study: Design a Push Notification System (docs/case-studies/push-notifications.md)
 
-Every queue offers ``put(item, lane=, at=)``, ``take(n, now)`` (ticketed items, the ``"high"``
-lane first, only those due), ``ack(tickets)``, ``ack_settled(tickets, dedup, confirmed,
-released)`` (settle a take's dedup claims and ack it: the send stage's last step) and ``len()``.
+Every queue offers ``put(item, lane=, at=)``, ``put_many(items, lane=)``, ``take(n, now)``
+(ticketed items, the ``"high"`` lane first, only those due), ``ack(tickets)``,
+``ack_settled(tickets, dedup, confirmed, released)`` (settle a take's dedup claims and ack it:
+the send stage's last step), ``next_due()`` (when the earliest waiting item becomes takeable)
+and ``len()``: the :class:`Queue` protocol.
 An item taken and not acked comes back: at once on :meth:`MemoryQueue.restore`, after ``lease``
 seconds on :class:`SQLiteQueue` (a crashed worker's items are served again). That is
 at-least-once delivery; the send stage's dedup window keeps a replay of a delivered message
@@ -49,6 +51,7 @@ __all__ = [
     "check_dedup",
     "check_path",
     "check_put",
+    "check_queue",
     "check_take",
     "check_tickets",
 ]
@@ -57,9 +60,19 @@ Item = dict[str, Any]
 
 
 class Queue(Protocol):
-    """A lane-ordered, delay-aware, at-least-once queue of JSON-able dicts."""
+    """A lane-ordered, delay-aware, at-least-once queue of JSON-able dicts.
+
+    ``put`` one item (due at ``at``; 0: now), ``put_many`` a batch due now (every item checked
+    as ``put`` checks it before any is added), ``take`` up to ``n`` due items with their
+    tickets, ``ack`` or ``ack_settled`` them; ``next_due`` is when the earliest item that waits
+    (a delayed one, or on SQLite a leased one) becomes takeable, None when none waits:
+    :meth:`Pipeline.run <designpatterns_ref.notifications.Pipeline.run>` jumps a simulated clock
+    there when a round moves nothing. Every queue of this family has all of these.
+    """
 
     def put(self, item: Item, *, lane: str = "normal", at: float = 0.0) -> None: ...
+
+    def put_many(self, items: Sequence[Item], *, lane: str = "normal") -> None: ...
 
     def take(self, n: int, now: float) -> list[tuple[Hashable, Item]]: ...
 
@@ -73,7 +86,23 @@ class Queue(Protocol):
         released: Sequence[str],
     ) -> None: ...
 
+    def next_due(self) -> float | None: ...
+
     def __len__(self) -> int: ...
+
+
+QUEUE_METHODS = ("put", "put_many", "take", "ack", "ack_settled", "next_due", "__len__")
+
+
+def check_queue(where: str, name: str, queue: object) -> None:
+    """Refuse anything without every method of the :class:`Queue` protocol."""
+    if isinstance(queue, type):  # the class, not a queue: its methods want an instance
+        raise NotificationError(f"{where}: {name}={queue!r:.80} is not a queue (a class)")
+    missing = [m for m in QUEUE_METHODS if not callable(getattr(queue, m, None))]
+    if missing:
+        raise NotificationError(
+            f"{where}: {name}={queue!r:.80} is not a queue (lacks {', '.join(missing)})"
+        )
 
 
 def check_put(where: str, item: object, lane: object, at: object) -> None:
@@ -322,6 +351,13 @@ class SQLiteQueue:
         """
         where = "SQLiteQueue.ack_settled"
         settle_then_ack(where, self._tickets, self.ack, tickets, dedup, confirmed, released)
+
+    def next_due(self) -> float | None:
+        """The earliest time a row becomes takeable: its due time ``at`` or, while it is leased
+        (taken, not acked), the end of its lease, whichever is later (None: the table is empty).
+        A row takeable already answers a time at or before now."""
+        row = self._db.execute(f"SELECT min(max(at, leased)) FROM {self._table}").fetchone()
+        return None if row[0] is None else float(row[0])
 
     def __len__(self) -> int:
         return int(self._db.execute(f"SELECT count(*) FROM {self._table}").fetchone()[0])

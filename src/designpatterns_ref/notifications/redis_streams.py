@@ -359,7 +359,10 @@ class RedisStreamQueue:
         )
 
     def next_due(self) -> float | None:
-        """When the earliest delayed item falls due."""
+        """When the earliest delayed item (a retry in the sorted set) falls due; None: none.
+
+        A message a crashed consumer left pending comes back after ``claim_idle`` seconds of
+        the server's own time, not of the caller's clock, so it is not counted here."""
         first = self.r.zrange(self.delayed, 0, 0, withscores=True)
         return float(first[0][1]) if first else None
 
