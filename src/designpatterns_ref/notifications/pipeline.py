@@ -66,6 +66,16 @@ from designpatterns_ref.ratelimit import FixedWindow
 __all__ = ["Pipeline"]
 
 DAY = 86400.0
+MAX_BATCH = 1_000_000  # what one take of a queue may ask for
+MAX_ROUNDS = 10**12
+
+
+def check_count(where: str, name: str, value: object, high: int) -> int:
+    """``value`` as an int in [1, high] (a bool is not a count)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= high:
+        shown = f"{value!r:.40}" if not isinstance(value, int) or abs(value) < 2**64 else "(huge)"
+        raise NotificationError(f"{where}: {name}={shown} must be an int in [1, {high}]")
+    return value
 
 
 class Pipeline:
@@ -245,6 +255,7 @@ class Pipeline:
 
     def expand_batch(self, n: int = 64) -> int:
         """Expand up to ``n`` accepted items into per-device messages; return items taken."""
+        check_count("Pipeline.expand_batch", "n", n, MAX_BATCH)
         now = self.clock()
         batch = self.accepted.take(n, now)
         for _, item in batch:
@@ -305,7 +316,9 @@ class Pipeline:
 
     # -- run ---------------------------------------------------------------------------------
     def step(self, batch: int = 1024) -> int:
-        """One round: expand a batch, then send a batch; return how many items moved."""
+        """One round: expand ``batch // 16`` accepted items (at least one), then send up to
+        ``batch`` messages; return how many items moved. ``batch``: an int in [1, 10**6]."""
+        check_count("Pipeline.step", "batch", batch, MAX_BATCH)
         return self.expand_batch(max(1, batch // 16)) + self.sender.send_batch(batch)
 
     def run(self, *, batch: int = 1024, max_rounds: int = 10_000_000) -> None:
@@ -315,8 +328,10 @@ class Pipeline:
         jumps to the earliest ``next_due()`` of the accepted and outgoing queues (a delayed
         retry, a deferral to the end of quiet hours, an expired SQLite lease) and the run goes
         on; on any other clock, or when nothing waits, the run returns. At most ``max_rounds``
-        rounds.
+        rounds (an int in [1, 10**12]); ``batch`` is :meth:`step`'s.
         """
+        check_count("Pipeline.run", "batch", batch, MAX_BATCH)
+        check_count("Pipeline.run", "max_rounds", max_rounds, MAX_ROUNDS)
         for _ in range(max_rounds):
             if self.step(batch):
                 continue

@@ -49,11 +49,13 @@ __all__ = [
     "Queue",
     "SQLiteQueue",
     "check_dedup",
+    "check_many",
     "check_path",
     "check_put",
     "check_queue",
     "check_take",
     "check_tickets",
+    "encode",
 ]
 
 Item = dict[str, Any]
@@ -113,6 +115,29 @@ def check_put(where: str, item: object, lane: object, at: object) -> None:
         raise NotificationError(f"{where}: lane={lane!r} must be one of {LANES}")
     if isinstance(at, bool) or at != 0.0:
         check_seconds(where, "at", at, high=1e11)
+
+
+def check_many(where: str, items: object, lane: object) -> Sequence[Item]:
+    """Refuse a batch that is not a list or tuple of dicts (each item as :func:`check_put`
+    checks one), or an unknown lane: a refused batch adds nothing."""
+    if not isinstance(items, list | tuple):
+        raise NotificationError(f"{where}: items={items!r:.80} must be a list of dicts")
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise NotificationError(f"{where}: item={item!r:.80} (items[{i}]) must be a dict")
+    check_put(where, {}, lane, 0.0)
+    return cast(Sequence[Item], items)
+
+
+def encode(where: str, item: Item) -> str:
+    """``item`` as JSON text for a durable queue; refuse what JSON cannot hold (a set, bytes,
+    an object, a non-string key that is not a number, NaN or an infinity, a loop)."""
+    try:
+        return json.dumps(item, allow_nan=False)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise NotificationError(
+            f"{where}: item={item!r:.80} cannot be stored as JSON ({exc})"
+        ) from None
 
 
 def check_take(where: str, n: object, now: object) -> None:
@@ -198,8 +223,9 @@ class MemoryQueue:
             self._lanes[lane].append((next(self._ids), item))
 
     def put_many(self, items: Sequence[Item], *, lane: str = "normal") -> None:
-        """Add several items due now (the fast path of the expand stage)."""
-        check_put("MemoryQueue.put_many", {}, lane, 0.0)
+        """Add several items due now (the fast path of the expand stage); every item is checked
+        first, so a refused batch adds nothing."""
+        items = check_many("MemoryQueue.put_many", items, lane)
         ids = self._ids
         self._lanes[lane].extend((next(ids), item) for item in items)
 
@@ -285,18 +311,21 @@ class SQLiteQueue:
         self._db.execute(f'CREATE INDEX IF NOT EXISTS "{name}_due" ON {self._table} (lane, at)')
 
     def put(self, item: Item, *, lane: str = "normal", at: float = 0.0) -> None:
-        """Add ``item`` (stored as JSON) to ``lane``, due at ``at``."""
+        """Add ``item`` (stored as JSON: what JSON cannot hold is refused) to ``lane``, due at
+        ``at``."""
         check_put("SQLiteQueue.put", item, lane, at)
-        text = json.dumps(item)
+        text = encode("SQLiteQueue.put", item)
         self._db.execute(
             f"INSERT INTO {self._table} (lane, at, item) VALUES (?, ?, ?)",
             (LANES.index(lane), at, text),
         )
 
     def put_many(self, items: Sequence[Item], *, lane: str = "normal") -> None:
-        """Add several items due now in one transaction."""
-        check_put("SQLiteQueue.put_many", {}, lane, 0.0)
-        rows = [(LANES.index(lane), 0.0, json.dumps(item)) for item in items]
+        """Add several items due now in one transaction; every item is checked and encoded
+        first, so a refused batch adds nothing."""
+        where = "SQLiteQueue.put_many"
+        checked = check_many(where, items, lane)
+        rows = [(LANES.index(lane), 0.0, encode(where, item)) for item in checked]
         with self._db:
             self._db.execute("BEGIN")
             insert = f"INSERT INTO {self._table} (lane, at, item) VALUES (?, ?, ?)"
