@@ -289,3 +289,27 @@ def test_run_step_and_expand_batch_refuse_a_bad_count_and_change_nothing(value: 
         with pytest.raises(NotificationError, match=words.replace(".", r"\.")):
             call()
         assert state(p) == before, words
+
+
+@pytest.mark.parametrize("value", [*HOSTILE, 0, 101], ids=lambda v: repr(v)[:20])
+def test_the_campaign_helpers_and_plots_refuse_hostile_arguments(value: Any) -> None:
+    from designpatterns_ref.notifications.plot import plot_fates, plot_local_hours
+    from designpatterns_ref.notifications.simulate import campaign_pipeline, send_campaign
+
+    p = campaign_pipeline(users=3)
+    before = state(p)
+    calls = {
+        "campaign_pipeline: devices": lambda: campaign_pipeline(users=3, devices=value),
+        "send_campaign: p": lambda: send_campaign(value),
+        "send_campaign: campaigns": lambda: send_campaign(p, campaigns=value),
+        "plot_fates: ax": lambda: plot_fates(p, ax=value),
+        "plot_local_hours: ax": lambda: plot_local_hours(p, ax=value),
+    }
+    for words, call in calls.items():
+        if value is None and "ax" in words:
+            continue  # no ax: a new figure
+        if value == 101 and "campaigns" in words:
+            continue
+        with pytest.raises(NotificationError, match=words):
+            call()
+        assert state(p) == before, words
