@@ -344,18 +344,26 @@ class FrozenCompleter(CompleterBase):
         return char
 
     def _fuzzy_children(self, state: str) -> Iterable[tuple[str, str]]:
+        """The next characters below ``state``: one bisection past each. Sorted terms make
+        every step move forward to a greater character; a file whose terms are not sorted is
+        refused (``ValueError``, then ``StorageError``) rather than walked forever."""
         at = self._at
         lo, hi = self._range(state)
         n = len(state)
-        out = []
+        out: list[tuple[str, str]] = []
         while lo < hi:
             terms, _ = at.open(lo // at.block)
             term = terms[lo % at.block]
+            if not term.startswith(state) or (out and term[n : n + 1] <= out[-1][0]):
+                raise ValueError(f"the terms around position {lo} are not in order")
             if len(term) == n:
                 lo += 1
                 continue
             char = term[n]
             out.append((char, state + char))
             end = successor(state + char)
-            lo = hi if end is None else min(at.locate(end), hi)
+            after = hi if end is None else min(at.locate(end), hi)
+            if after <= lo:
+                raise ValueError(f"the terms around position {lo} are not in order")
+            lo = after
         return out
