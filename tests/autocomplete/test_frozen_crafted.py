@@ -152,6 +152,26 @@ _QUERIES: list[Callable[[FrozenCompleter], object]] = [
 ]
 
 
+@pytest.mark.parametrize("name", ["hoff", "coff"])
+def test_heads_or_champions_that_overlap_are_refused_on_load(tmp_path: Path, name: str) -> None:
+    # Every head (or champion) spanning the whole section would make a load (or a query)
+    # decode the section once per block: offsets must go forward.
+    built = FrozenCompleter(_ITEMS)
+    sections = dict(built._sections)
+    offsets = sections[name].tolist()
+    end = offsets[-1]
+    sections[name] = type(sections[name])(sections[name].typecode, [0, *[end] * (len(offsets) - 1)])
+    path = tmp_path / "flat.dpac"
+    _write(path, sections)
+    FrozenCompleter.load(path)  # the first slice spans the section, the others are empty: fine
+    wrong = [0, *[end * (i % 2) for i in range(1, len(offsets) - 1)], end]  # 0, end, 0, ...
+    assert len(wrong) == len(offsets) and wrong[2] == 0
+    sections[name] = type(sections[name])(sections[name].typecode, wrong)
+    _write(path, sections)
+    with pytest.raises(StorageError, match="inconsistent"):
+        FrozenCompleter.load(path)
+
+
 def _guarded(
     query: Callable[[FrozenCompleter], object], frozen: FrozenCompleter, timeout: float = 30.0
 ) -> None:

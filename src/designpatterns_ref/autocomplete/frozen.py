@@ -155,10 +155,15 @@ class FrozenCompleter(CompleterBase):
         truncated, damaged or foreign file, or one of another format version (files saved
         before the compressed blocks are version 1 and are refused: save them again).
 
-        The checksum guards against damage, and the section sizes are checked; the blocks
-        themselves are not opened (that would cost decompressing the whole file, which loading
-        in place avoids). A file written wrong with a valid checksum, which no ``save`` writes,
-        may answer wrongly; a query that finds it cannot be decoded raises ``StorageError``.
+        The checksum guards against damage, and the section sizes are checked (with the
+        offsets of the heads and champions going forward, and a longest term the blocks can
+        hold); the blocks themselves are not opened (that would cost decompressing the whole
+        file, which loading in place avoids). A file written wrong with a valid checksum,
+        which no ``save`` writes, may answer wrongly; a query that finds it cannot be decoded
+        raises ``StorageError``. Such a query still ends: the fuzzy walk refuses terms out of
+        order rather than step back, and a block is inflated no further than its terms can
+        take (at most ``BLOCK`` x (4 x the longest term's length + 8) bytes), a block that
+        would inflate past that being refused.
         """
         source = storage.check_path("load", path)
         if not isinstance(mmap, bool):
