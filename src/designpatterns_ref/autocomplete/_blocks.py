@@ -58,6 +58,7 @@ _MARK = b"\x00\x00\xff\xff"  # the empty stored block a full flush ends with (no
 RECENT = 4  # decoded blocks kept: those a query opens more than once
 _LEVEL = 6  # zlib's default: level 1 saves a fifth of the compression time, costs 0.37 B/term
 CHAMPIONS = 2  # the best terms of each block kept whole, outside the compressed block
+_INFLATE = 1032  # the most bytes DEFLATE inflates one byte to (a 258-byte match in 2 bits)
 Opened = tuple[int, list[str], Sequence[int]]  # a block, its terms and their classes
 
 
@@ -178,6 +179,7 @@ class Blocks:
         "n",
         "planes",
         "rnup",
+        "room",
         "slots",
         "stride",
         "top",
@@ -194,6 +196,9 @@ class Blocks:
         self.chmp, self.coff, self.rnup, self.wval = s["chmp"], s["coff"], s["rnup"], s["wval"]
         self.planes = _planes(len(self.wval))
         self.top = max(len(self.wval) - 1, 0) * self.stride * self.slots
+        # the most bytes a term takes in a block: its UTF-8 (at most 4 a character, and at
+        # most stride - 1 characters), a NUL or a 4-byte length, and its class
+        self.room = 4 * (self.stride - 1) + 4 + self.planes
         self.heads = [self.head_at(i) for i in range(0, len(self.hoff) - 1, HEAD_STEP)]
         self.last: tuple[Opened, ...] = ()
 
@@ -235,11 +240,13 @@ class Blocks:
         for seen, known, kinds in last:
             if seen == b:
                 return known, kinds
-        base = self.base
+        base, m, count = self.base, min(self.block, self.n - b * self.block), self.planes
+        limit = m * self.room  # the most its terms can take: inflate no further (a bomb)
         raw = zlib.decompressobj(-15).decompress(
-            self.blob[base + self.boff[b] : base + self.boff[b + 1]]
+            self.blob[base + self.boff[b] : base + self.boff[b + 1]], limit + 1
         )
-        m, count = min(self.block, self.n - b * self.block), self.planes
+        if len(raw) > limit:
+            raise ValueError(f"block {b} inflates past the {limit} bytes its {m} terms can take")
         cut = len(raw) - m * count
         classes: Sequence[int] = raw[cut:]
         if count > 1:  # interleave the planes into machine integers
@@ -308,4 +315,17 @@ def consistent(meta: list[int], s: dict[str, Any]) -> bool:
         and len(s["cach"]) == 2 * (leaves >> BLOCK_HEIGHT) * CACHED
         and (n == 0 or len(s["wval"]) > 0)
         and (len(s["wval"]) - 1) * stride * slots + stride * slots < EMPTY
+        # the longest term (stride - 1 characters) inflates from at most the whole blocks
+        # section: DEFLATE turns a byte into at most _INFLATE; this bounds what opening a
+        # block may take (Blocks.room)
+        and stride - 1 <= _INFLATE * len(s["blks"])
+        # a head or champion never reaches into the next one (a block's slice only feeds a
+        # bounded inflate): what a load or a query decodes stays within the file's size
+        and _ascending(s["hoff"])
+        and _ascending(s["coff"])
     )
+
+
+def _ascending(offsets: Any) -> bool:
+    listed = offsets.tolist()
+    return bool(listed == sorted(listed))  # sorted: one C-level pass over sorted offsets
