@@ -57,7 +57,7 @@ from xxhash import xxh3_64_intdigest
 
 from designpatterns_ref.sharding.base import ShardingError
 from designpatterns_ref.sharding.keyspace import KeyRange, ShardMap
-from designpatterns_ref.sharding.router import UPSERT, Router, apply_change
+from designpatterns_ref.sharding.router import NOT_CUT_OVER, UPSERT, Router, apply_change
 
 __all__ = ["Resharding", "Verification"]
 
@@ -159,15 +159,19 @@ class Resharding:
         return "copied"
 
     def start(self) -> None:
-        """Note each source's log position, create the targets and record where copying starts.
+        """Note each source's log position, create the targets fenced and record where copying
+        starts.
 
-        A target a dead process already started keeps its own position and cursor.
+        Each target's tables come with its fence (``"from:<sources>"`` in ``denied_writes``) in
+        one transaction, so no router opened with the target list is served a partial copy or
+        acknowledged a write a rollback would drop; :meth:`_finish_cut_over` lifts it. A target
+        a dead process already started keeps its own position and cursor.
         """
         if self.phase() != "new":
             raise ShardingError(f"resharding is already {self.phase()}: resume or roll back")
         positions = {s: self._log_position(s) for s in self.source}
         for target in self.target:
-            self.router.db.create(target)
+            self.router.db.create(target, fence=NOT_CUT_OVER + ",".join(self.source))
             with self.router.db.transaction(target) as run:
                 for source, position in positions.items():
                     run(
@@ -334,7 +338,8 @@ class Resharding:
         return check
 
     def _finish_cut_over(self) -> None:
-        """Mark every target ``cut_over`` (lifting a fence an unfinished rollback left), switch.
+        """Mark every target ``cut_over``, lifting its fence (start()'s, or one an unfinished
+        rollback left), switch.
 
         The sources are fenced already: the fence goes up before the first mark and comes down
         only after every target is marked ``rolled_back``.

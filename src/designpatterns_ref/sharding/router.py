@@ -45,7 +45,7 @@ from designpatterns_ref.sharding.base import ShardingError
 from designpatterns_ref.sharding.keyspace import HashVindex, ShardMap, Vindex
 from designpatterns_ref.sharding.sql import ShardDatabases
 
-__all__ = ["Route", "Router", "WriteGate", "check_row"]
+__all__ = ["NOT_CUT_OVER", "Route", "Router", "WriteGate", "check_row"]
 
 _MAX = (1 << 63) - 1
 
@@ -215,7 +215,18 @@ _FENCED_READ = (
 )
 
 
+#: A target's fence from a resharding's start to its cut-over: ``"from:" + source shards``.
+NOT_CUT_OVER = "from:"
+
+
 def _fenced(shard: str, what: str, moved_to: str) -> ShardingError:
+    if moved_to.startswith(NOT_CUT_OVER):
+        sources = moved_to.removeprefix(NOT_CUT_OVER)
+        return ShardingError(
+            f"shard {shard!r} takes no {what} yet: a resharding is moving rows onto it from "
+            f"{sources!r} and has not cut over yet; use {sources!r} until the cut-over (resume "
+            "that resharding to finish it, or roll it back)"
+        )
     return ShardingError(
         f"shard {shard!r} no longer takes {what}: a resharding moved its rows to {moved_to!r}; "
         "resume or roll back that resharding (either switches the router to the shards that "

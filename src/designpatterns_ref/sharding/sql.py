@@ -81,11 +81,20 @@ class ShardDatabases:
     def sql(self, text: str) -> str:
         return text if self.placeholder == "?" else text.replace("?", self.placeholder)
 
-    def create(self, shard: str) -> None:
-        """Create the shard's database (if needed) and its tables."""
-        with self.transaction(shard) as run:
+    def create(self, shard: str, *, fence: str | None = None) -> None:
+        """Create the shard's database (if needed) and its tables.
+
+        With ``fence``, a ``denied_writes`` row holding it goes in with the tables, in the same
+        transaction (ordered with the shard's writers): the tables never exist unfenced.
+        """
+        with self.transaction(shard, serial=fence is not None) as run:
             for ddl in (*_SCHEMA, self._changes_ddl()):
                 run(ddl)
+            if fence is not None:
+                run(
+                    "INSERT INTO denied_writes (moved_to) VALUES (?) ON CONFLICT DO NOTHING",
+                    (fence,),
+                )
 
     def drop(self, shard: str) -> None:  # pragma: no cover - interface
         raise NotImplementedError
@@ -235,12 +244,12 @@ class PostgresShards(ShardDatabases):
             "id BIGINT NOT NULL, customer TEXT, ksid TEXT, amount BIGINT)"
         )
 
-    def create(self, shard: str) -> None:
+    def create(self, shard: str, *, fence: str | None = None) -> None:
         import psycopg
 
         with suppress(psycopg.errors.DuplicateDatabase):
             self._admin(f"CREATE DATABASE {self.database(shard)}")
-        super().create(shard)
+        super().create(shard, fence=fence)
 
     def _begin(self, conn: Any, run: Any, serial: bool) -> None:
         if serial:  # one writer at a time per shard: change-log order is commit order
