@@ -4,7 +4,12 @@ Case study: GitHub's Migration from MySQL to Vitess (docs/case-studies/github-vi
 
 Splitting shard ``-`` into ``-80`` and ``80-`` while the application keeps writing:
 
-1. **Start**: note each source shard's change-log position, then create the target shards.
+1. **Start**: note each source shard's change-log position, then create the target shards,
+   each *fenced* from the start (a ``from:<sources>`` row in its ``denied_writes``, written in
+   the transaction that creates its tables): a router opened with the target list before the
+   cut-over is refused reads and writes, so it neither reads a partial copy nor takes a write
+   a rollback would drop with the targets (Vitess puts denied tables on the targets when the
+   workflow is created and lifts them at ``SwitchTraffic``).
 2. **Copy**: walk each source's rows in primary-key order, a chunk at a time, and upsert each row
    into the target whose key range holds its keyspace id. Writes continue on the source.
 3. **Replicate**: replay the source's change log from the noted position onto the targets (row
@@ -16,10 +21,13 @@ Splitting shard ``-`` into ``-80`` and ``80-`` while the application keeps writi
    in its ``denied_writes`` table: from now on a router refuses writes *and reads* there,
    whatever process it runs in, so none serves rows the targets' new writes have made stale),
    replay the last changes, verify, write phase ``cut_over`` into every target's
-   ``resharding`` rows, switch the router's serving shards to the targets, resume. The pause
-   lasts one catch-up and one verification. The fence binds routed queries only: the
-   resharding's own reads of a fenced shard (copy, catch-up, verify, the replay back of a
-   rollback) go to the shard databases directly.
+   ``resharding`` rows (lifting its fence in the same transaction), switch the router's
+   serving shards to the targets, resume. The pause lasts one catch-up and one verification.
+   The fences bind routed queries only: the resharding's own reads and writes of a fenced
+   shard (copy, catch-up, verify, the replay back of a rollback) go to the shard databases
+   directly. A router opened with the target list *before* :meth:`Resharding.start` created a
+   target creates it itself, as a new empty shard: no fence can cover a shard that does not
+   exist yet, so roll out the target list only after the cut-over.
 
 Progress (rows copied, log position applied, phase) is kept in each target's ``resharding``
 table in the same transaction as the rows it describes, and :meth:`Resharding.phase` is read
