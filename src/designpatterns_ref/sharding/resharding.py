@@ -26,8 +26,8 @@ Splitting shard ``-`` into ``-80`` and ``80-`` while the application keeps writi
    The fences bind routed queries only: the resharding's own reads and writes of a fenced
    shard (copy, catch-up, verify, the replay back of a rollback) go to the shard databases
    directly. A router opened with the target list *before* :meth:`Resharding.start` created a
-   target creates it itself, as a new empty shard: no fence can cover a shard that does not
-   exist yet, so roll out the target list only after the cut-over.
+   target (or after a crash in it) creates that target itself, as a new empty shard: no fence
+   covers a shard that does not exist yet, so roll out the target list after the cut-over.
 
 Progress (rows copied, log position applied, phase) is kept in each target's ``resharding``
 table in the same transaction as the rows it describes, and :meth:`Resharding.phase` is read
@@ -35,7 +35,8 @@ from there (one target marked ``cut_over`` means the cut-over was decided). So a
 dies between any two steps can :meth:`Resharding.resume` exactly where it was (after cut-over:
 finish marking, switch the router; a router opened with the old shard list is refused writes
 and reads by the fence until then), or :meth:`Resharding.rollback`: before cut-over by lifting
-the fence and dropping the targets; after it by fencing the targets, replaying their own change
+the sources' fence and dropping the (still fenced) targets; after it by fencing the targets
+again, replaying their own change
 logs (every write since the cut-over) back onto the sources, marking the targets
 ``rolled_back``, lifting the sources' fence, switching back and dropping the targets (Vitess's
 reverse replication). Once a target is marked ``rolled_back`` only the rollback can be finished.
@@ -54,6 +55,11 @@ O(changes since the last catch-up + rows) for the final verification.
 (True, ('-80', '80-'))
 >>> len(router.scan()[0])
 100
+>>> Resharding(router, ["-80", "80-"], ["-40", "40-"]).start()  # the next split, started
+>>> Router(router.db, ["-40", "40-"]).scan()  # a router given the new list too early
+Traceback (most recent call last):
+...
+designpatterns_ref.sharding.base.ShardingError: shard '-40' takes no reads yet: ...
 """
 
 from __future__ import annotations
