@@ -126,15 +126,85 @@ def test_a_read_during_the_cut_over_waits_for_the_switch(engine: str, place: str
     live.db.close()
 
 
+def test_a_target_list_router_is_refused_until_the_cut_over(engine: str, place: str) -> None:
+    """The other direction: a router opened with the *target* shard list before the cut-over
+    (a configuration rolled out early) would read a partial copy and take writes a rollback
+    drops. The targets are fenced from start() until the cut-over lifts it."""
+    live = Router(open_shards(engine, place), SOURCE)
+    for i in range(10):
+        live.insert(i, customer_of(i), i)
+    job = Resharding(live, SOURCE, TARGETS, chunk=3)
+    job.start()
+    job.copy_chunk()  # mid-copy: a target holds a part of the rows
+    early = Router(open_shards(engine, place), TARGETS)
+    on_80 = next(customer_of(i) for i in range(10) if early.shard_of(customer_of(i)) == "80-")
+    calls: list[tuple[str, Callable[[Router], object]]] = [
+        ("reads", lambda r: r.scan()),
+        ("reads", lambda r: r.by_id(3)),
+        ("reads", lambda r: r.by_customer(on_80)),
+        ("writes", lambda r: r.insert(100, customer_of(100), 100)),
+        ("writes", lambda r: r.delete(3, customer_of(3))),
+        ("writes", lambda r: r.insert(101, on_80, 101)),
+    ]
+    for what, call in calls:
+        with pytest.raises(ShardingError, match=f"takes no {what} yet") as info:
+            call(early)
+        message = str(info.value)
+        assert "has not cut over yet" in message and "from '-'" in message, message
+        assert "'-80'" in message or "'80-'" in message, message
+    assert early.shards == tuple(TARGETS)
+    for target in TARGETS:  # nothing the refused writes tried landed
+        assert live.db.query(target, "SELECT count(*) FROM changes") == [(0,)]
+    assert job.run().ok  # the resharding's own copy, catch-up and verify still work
+    # after the cut-over the same router, and a new one, are served
+    fresh = Router(open_shards(engine, place), TARGETS)
+    want = [(i, customer_of(i), i) for i in range(10)]
+    for router in (early, fresh):
+        assert router.scan()[0] == want
+        assert router.by_customer(on_80)[0] == [r for r in want if r[1] == on_80]
+    early.insert(100, customer_of(100), 100)  # acknowledged by a target after the cut-over
+    assert live.by_id(100)[0] == fresh.by_id(100)[0] == [(100, customer_of(100), 100)]
+    job.rollback()  # the write since the cut-over goes back to the source
+    assert live.scan()[0] == [*want, (100, customer_of(100), 100)]
+    for router in (live, early, fresh):
+        router.db.close()
+
+
+def test_a_rollback_before_the_cut_over_loses_no_acknowledged_write(
+    engine: str, place: str
+) -> None:
+    """Before the fix a target-list router acknowledged a write mid-copy that the rollback then
+    dropped with the targets; now it is refused, and every acknowledged write survives."""
+    live = Router(open_shards(engine, place), SOURCE)
+    for i in range(10):
+        live.insert(i, customer_of(i), i)
+    job = Resharding(live, SOURCE, TARGETS, chunk=3)
+    job.start()
+    job.copy_chunk()
+    early = Router(open_shards(engine, place), TARGETS)
+    acked = {i: i for i in range(10)}
+    for id in (100, 3):
+        try:
+            early.insert(id, customer_of(id), -id)
+            acked[id] = -id
+        except ShardingError as exc:
+            assert "has not cut over yet" in str(exc)
+    early.db.close()
+    job.rollback()
+    assert live.scan()[0] == sorted((i, customer_of(i), v) for i, v in acked.items())
+    live.db.close()
+
+
 # --- the model: every read is refused or returns the latest acknowledged value ----------------
 
 IDS = st.integers(0, 5)
-READERS = st.sampled_from(["live", "stale"])
+READERS = st.sampled_from(["live", "stale", "target"])
 READS = st.sampled_from(["customer", "id", "scan"])
 STEPS = st.sampled_from(["start", "copy", "catch_up", "cut_over", "run", "rollback"])
 OPS = st.lists(
     st.one_of(
         st.tuples(st.just("write"), IDS, st.none() | st.integers(-9, 9)),
+        st.tuples(st.just("twrite"), IDS, st.none() | st.integers(-9, 9)),
         st.tuples(st.just("read"), READERS, READS, IDS),
         st.tuples(st.just("step"), STEPS),
         st.tuples(st.just("restart")),
@@ -145,6 +215,18 @@ OPS = st.lists(
 _STALE_READ = [
     ("write", 1, 10), ("write", 4, 40), ("step", "start"), ("step", "copy"), ("step", "copy"),
     ("step", "copy"), ("step", "cut_over"), ("write", 1, 11), ("read", "stale", "id", 1),
+]  # fmt: skip
+# a router opened with the target list mid-copy: a partial copy to read, writes a rollback drops
+_EARLY_TARGET = [
+    ("write", 1, 10), ("write", 2, 20), ("write", 4, 40), ("step", "start"), ("step", "copy"),
+    ("read", "target", "scan", 0), ("twrite", 5, 50), ("twrite", 1, 11), ("step", "rollback"),
+    ("read", "live", "scan", 0),
+]  # fmt: skip
+# ... and after the cut-over: served, and its writes survive a rollback
+_LATE_TARGET = [
+    ("write", 1, 10), ("step", "start"), ("twrite", 1, 12), ("step", "run"),
+    ("read", "target", "id", 1), ("twrite", 1, 13), ("read", "stale", "id", 1),
+    ("step", "rollback"), ("read", "live", "id", 1),
 ]  # fmt: skip
 
 
@@ -163,24 +245,39 @@ def _read(router: Router, kind: str, id: int) -> list[Any]:
 
 def run_model(engine: str, where: str, ops: list[tuple[Any, ...]]) -> None:
     """Play ``ops`` against a live router (the one the resharding switches; "restart" replaces
-    it by a new one with the old shard list) and a stale router opened with the old list and
-    never switched, checking every read against the acknowledged writes replayed in a dict."""
+    it by a new one with the old shard list), a stale router opened with the old list and
+    never switched, and a router opened with the target list as soon as the targets exist
+    (gone with them at a rollback), checking every read against the acknowledged writes
+    replayed in a dict: refused, or the latest acknowledged value; no acknowledged write lost.
+    """
     live = Router(open_shards(engine, where), SOURCE)
     stale = Router(open_shards(engine, where), SOURCE)
+    target: Router | None = None
     job = Resharding(live, SOURCE, TARGETS, chunk=2)
     acked: dict[int, int] = {}
     serving = tuple(SOURCE)
+
+    def target_router() -> Router | None:
+        nonlocal target
+        if target is None and job.phase() in ("copying", "copied", "cut_over"):
+            target = Router(open_shards(engine, where), TARGETS)
+        return target
+
     try:
         for op in ops:
-            if op[0] == "write":
+            if op[0] in ("write", "twrite"):
                 _, id, value = op
+                writer = live if op[0] == "write" else target_router()
+                if writer is None:
+                    continue
                 try:
                     if value is None:
-                        live.delete(id, customer_of(id))
+                        writer.delete(id, customer_of(id))
                     else:
-                        live.insert(id, customer_of(id), value)
-                except ShardingError:  # a restarted router before the resume: not acknowledged
-                    assert live.shards != serving
+                        writer.insert(id, customer_of(id), value)
+                except ShardingError as exc:  # not acknowledged: a router of shards not serving
+                    assert "no longer takes writes" in str(exc) or "not cut over yet" in str(exc)
+                    assert writer.shards != serving, "the serving shards refused a write"
                     continue
                 if value is None:
                     acked.pop(id, None)
@@ -188,11 +285,14 @@ def run_model(engine: str, where: str, ops: list[tuple[Any, ...]]) -> None:
                     acked[id] = value
             elif op[0] == "read":
                 _, who, kind, id = op
-                router = live if who == "live" else stale
+                reader = {"live": live, "stale": stale}.get(who) or target_router()
+                if reader is None:
+                    continue
+                router = reader
                 try:
                     got = _read(router, kind, id)
                 except ShardingError as exc:
-                    assert "no longer takes reads" in str(exc)
+                    assert "no longer takes reads" in str(exc) or "not cut over yet" in str(exc)
                     assert router.shards != serving, "the serving shards refused a read"
                     continue
                 assert got == _expected(acked, kind, id), (who, router.shards, serving)
@@ -213,6 +313,9 @@ def run_model(engine: str, where: str, ops: list[tuple[Any, ...]]) -> None:
                     assert job.run().ok
                     serving = tuple(TARGETS)
                 elif step == "rollback":
+                    if target is not None:  # the targets are dropped: a router over them too
+                        target.db.close()
+                        target = None
                     job.rollback()
                     serving = tuple(SOURCE)
                 if live.shards != serving:  # only a restarted router lags behind
@@ -220,11 +323,15 @@ def run_model(engine: str, where: str, ops: list[tuple[Any, ...]]) -> None:
     finally:
         live.db.close()
         stale.db.close()
+        if target is not None:
+            target.db.close()
 
 
 @settings(max_examples=40, deadline=None)
 @given(ops=OPS)
 @example(ops=_STALE_READ)
+@example(ops=_EARLY_TARGET)
+@example(ops=_LATE_TARGET)
 def test_model_no_router_reads_a_stale_value_sqlite(ops: list[tuple[Any, ...]]) -> None:
     with tempfile.TemporaryDirectory() as folder:
         run_model("sqlite", folder, ops)
@@ -235,6 +342,8 @@ def test_model_no_router_reads_a_stale_value_sqlite(ops: list[tuple[Any, ...]]) 
 )
 @given(ops=OPS)
 @example(ops=_STALE_READ)
+@example(ops=_EARLY_TARGET)
+@example(ops=_LATE_TARGET)
 def test_model_no_router_reads_a_stale_value_postgres(
     pg_url: str, ops: list[tuple[Any, ...]]
 ) -> None:

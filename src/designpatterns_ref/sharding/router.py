@@ -14,12 +14,15 @@ Writes go to one shard, in a transaction that also appends the row's new image t
 change log (see :mod:`~designpatterns_ref.sharding.sql`), which online resharding replays. A gate
 lets resharding pause the router for the moment of cut-over: writes and reads hold it shared, the
 cut-over exclusively, so they wait (none fails) and no write is lost or lands on a shard that has
-just stopped serving. A shard a cut-over has fenced (a row in its ``denied_writes`` table) serves
-neither: a write checks the fence in its own transaction, a read in the same statement as its
-rows (one round trip), and both are refused with
-:class:`~designpatterns_ref.sharding.ShardingError` naming the shard and where its rows went. So
-a router opened by another process with the old shard list can neither write to a shard that no
-longer serves nor read rows from it that later writes to the new shards have made stale.
+just stopped serving. A fenced shard (a row in its ``denied_writes`` table) serves neither: a
+write checks the fence in its own transaction, a read in the same statement as its rows (one
+round trip), and both are refused with :class:`~designpatterns_ref.sharding.ShardingError`
+naming the shard. A cut-over's source is fenced for good (the error says where its rows went):
+a router opened by another process with the old shard list can neither write to a shard that
+no longer serves nor read rows from it that later writes to the new shards have made stale. A
+resharding's target is fenced from its start to the cut-over (``from:<sources>``; the error says
+the resharding has not cut over yet): a router opened with the new shard list too early reads
+no partial copy and takes no write a rollback would drop.
 
 Complexity: O(log shards) routing; a scatter costs one query per shard.
 
@@ -45,7 +48,7 @@ from designpatterns_ref.sharding.base import ShardingError
 from designpatterns_ref.sharding.keyspace import HashVindex, ShardMap, Vindex
 from designpatterns_ref.sharding.sql import ShardDatabases
 
-__all__ = ["Route", "Router", "WriteGate", "check_row"]
+__all__ = ["NOT_CUT_OVER", "Route", "Router", "WriteGate", "check_row"]
 
 _MAX = (1 << 63) - 1
 
@@ -215,7 +218,18 @@ _FENCED_READ = (
 )
 
 
+#: A target's fence from a resharding's start to its cut-over: ``"from:" + source shards``.
+NOT_CUT_OVER = "from:"
+
+
 def _fenced(shard: str, what: str, moved_to: str) -> ShardingError:
+    if moved_to.startswith(NOT_CUT_OVER):
+        sources = moved_to.removeprefix(NOT_CUT_OVER)
+        return ShardingError(
+            f"shard {shard!r} takes no {what} yet: a resharding is moving rows onto it from "
+            f"{sources!r} and has not cut over yet; use {sources!r} until the cut-over (resume "
+            "that resharding to finish it, or roll it back)"
+        )
     return ShardingError(
         f"shard {shard!r} no longer takes {what}: a resharding moved its rows to {moved_to!r}; "
         "resume or roll back that resharding (either switches the router to the shards that "

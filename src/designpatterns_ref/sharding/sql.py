@@ -10,8 +10,9 @@ order must be commit order, so writes to one shard are serialised (SQLite does t
 PostgreSQL each write transaction takes a transaction-scoped advisory lock first). A row in
 ``denied_writes`` fences the shard: the router refuses writes *and reads* on it (a cut-over's
 source, like Vitess's denied tables after ``SwitchTraffic``, whose query rule fails every query
-on the table at the source, a ``SELECT`` too). The table keeps its name from when it fenced only
-writes.
+on the table at the source, a ``SELECT`` too; and a resharding's target until its cut-over,
+fenced by ``create(shard, fence=...)`` in the transaction that creates its tables). The table
+keeps its name from when it fenced only writes.
 
 :class:`SQLiteShards` keeps one WAL-mode file per shard in a folder; :class:`PostgresShards` one
 database per shard on a server (psycopg 3). Both hand each thread its own connection.
@@ -51,6 +52,16 @@ _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS denied_writes (moved_to TEXT PRIMARY KEY)",
 )
 _SHARD_NAME = re.compile(r"[0-9a-f]{0,16}-[0-9a-f]{0,16}")
+# a fence row: where the rows went (shard names), or "from:" and where they still come from
+_FENCE = re.compile(rf"(from:)?{_SHARD_NAME.pattern}(,{_SHARD_NAME.pattern}){{0,255}}")
+
+
+def _check_fence(fence: object) -> None:
+    if fence is not None and (not isinstance(fence, str) or not _FENCE.fullmatch(fence)):
+        raise ShardingError(
+            f"fence={fence!r:.80} must be shard names joined by commas (like '-80,80-'), "
+            "optionally after 'from:'"
+        )
 
 
 def _check(shard: object) -> str:
@@ -75,18 +86,30 @@ class ShardDatabases:
 
     def _conn(self, shard: str) -> Any:
         conns: dict[str, Any] = self._local.__dict__.setdefault("conns", {})
-        if shard not in conns:
-            conns[shard] = self._connect(_check(shard))
-        return conns[shard]
+        conn = conns.get(shard) if isinstance(shard, str) else None
+        if conn is None:
+            conn = conns[_check(shard)] = self._connect(shard)
+        return conn
 
     def sql(self, text: str) -> str:
         return text if self.placeholder == "?" else text.replace("?", self.placeholder)
 
-    def create(self, shard: str) -> None:
-        """Create the shard's database (if needed) and its tables."""
-        with self.transaction(shard) as run:
+    def create(self, shard: str, *, fence: str | None = None) -> None:
+        """Create the shard's database (if needed) and its tables.
+
+        With ``fence``, a ``denied_writes`` row holding it goes in with the tables, in the same
+        transaction (ordered with the shard's writers): the tables never exist unfenced.
+        ``fence`` is shard names joined by commas, optionally after ``"from:"``.
+        """
+        _check_fence(fence)
+        with self.transaction(shard, serial=fence is not None) as run:
             for ddl in (*_SCHEMA, self._changes_ddl()):
                 run(ddl)
+            if fence is not None:
+                run(
+                    "INSERT INTO denied_writes (moved_to) VALUES (?) ON CONFLICT DO NOTHING",
+                    (fence,),
+                )
 
     def drop(self, shard: str) -> None:  # pragma: no cover - interface
         raise NotImplementedError
@@ -215,12 +238,13 @@ class PostgresShards(ShardDatabases):
             "id BIGINT NOT NULL, customer TEXT, ksid TEXT, amount BIGINT)"
         )
 
-    def create(self, shard: str) -> None:
+    def create(self, shard: str, *, fence: str | None = None) -> None:
         import psycopg
 
+        _check_fence(fence)  # before the database is made: a refused call changes nothing
         with suppress(psycopg.errors.DuplicateDatabase):
             self._admin(f"CREATE DATABASE {self.database(shard)}")
-        super().create(shard)
+        super().create(shard, fence=fence)
 
     def _begin(self, conn: Any, run: Any, serial: bool) -> None:
         if serial:  # one writer at a time per shard: change-log order is commit order
