@@ -349,45 +349,63 @@ def build_edges(terms: list[str], keys: list[RankKey]) -> Node:
     """The radix trie of ``terms`` (as :func:`build_chars`), bottom-up in one pass.
 
     The new part of each term is one edge; an edge that a later term leaves in its middle is
-    split there, once, so every node is made once.
+    split there, once, so every node is made once. ``path`` holds the nodes of the previous
+    term, root first, and ``ends`` the string each of them ends at (a term's node ends at the
+    term, a split at the part shared). The nodes the next term does not start with are
+    complete: they are closed and left, a C-level ``startswith`` each, and only the edge the
+    term leaves in its middle is compared character by character, from its start (most
+    shared characters belong to nodes the term keeps, so they are never compared one by one).
     """
     root = Node()
     new = partial(object.__new__, Node)
     path = [root]  # the nodes of the previous term, root first
-    depth = [0]  # how many characters of a term each of them ends at
-    push, pop, push_depth, pop_depth = path.append, path.pop, depth.append, depth.pop
+    ends = [""]  # the string each of them ends at
+    push, pop, push_end, pop_end = path.append, path.pop, ends.append, ends.pop
     prev = ""
     for term, key in zip(terms, keys, strict=True):
-        if term.startswith(prev):  # the previous term's node is this one's parent
-            shared = len(prev)
-        else:  # sorted, so the two differ at a character both have: no bounds to check
-            shared = 0
-            while prev[shared] == term[shared]:
-                shared += 1
+        if not term.startswith(prev):  # (else the previous term's node is this one's parent)
             node = pop()  # the previous term's node: a leaf, complete as made
-            pop_depth()
-            while depth[-1] > shared:  # close each node below the shared part, inline
+            pop_end()
+            while not term.startswith(ends[-1]):  # close each node the term leaves, inline
                 node = pop()
-                pop_depth()
+                pop_end()
                 kids = node.kids
-                if len(kids) > 1:
-                    kids.sort(key=_best)  # type: ignore[union-attr]  # kids, once any, a list
-                    if len(kids) >= FANOUT:
-                        node.children = {kid.label[0]: kid for kid in kids}
-                best = kids[0].best
+                if len(kids) == 2:  # the most common fan-out: one comparison, no sort
+                    best, other = kids[0].best, kids[1].best
+                    if other < best:  # type: ignore[operator]
+                        kids.reverse()  # type: ignore[union-attr]  # kids, once any, a list
+                        best = other
+                else:
+                    if len(kids) > 2:
+                        kids.sort(key=_best)  # type: ignore[union-attr]
+                        if len(kids) >= FANOUT:
+                            node.children = {kid.label[0]: kid for kid in kids}
+                    best = kids[0].best
                 own = node.key
                 if own is None or best < own:  # type: ignore[operator]
                     node.best = best
-            if depth[-1] < shared:  # the term leaves node's edge in its middle: split it
-                cut = shared - depth[-1]
-                middle = Node(node.label[:cut])
-                node.label = node.label[cut:]
+            # node is the last left: does the term share a part of its edge?
+            end = ends[-1]
+            depth = shared = len(end)
+            while prev[shared] == term[shared]:  # they differ at a character both have
+                shared += 1
+            if shared > depth:  # the term leaves node's edge in its middle: split it
+                cut = shared - depth
+                middle = new()  # Node(node.label[:cut]), its slots set here (see build_chars)
+                middle.label = node.label[:cut]
                 middle.kids = [node]
+                middle.children = None
+                middle.key = None
                 middle.best = node.best
+                node.label = node.label[cut:]
                 path[-1].kids[-1] = middle  # type: ignore[index]  # node was the last child
                 push(middle)
-                push_depth(shared)
-        kids = path[-1].kids or _new_kids(path[-1])
+                push_end(term[:shared])
+        else:
+            shared = len(prev)
+        kids = path[-1].kids
+        if not kids:  # the list before the kid: see _new_kids
+            kids = _new_kids(path[-1])
         leaf = new()  # Node(term[shared:], key), its slots set here (see build_chars)
         leaf.label = term[shared:]
         leaf.kids = NO_KIDS
@@ -395,7 +413,7 @@ def build_edges(terms: list[str], keys: list[RankKey]) -> Node:
         leaf.key = leaf.best = key
         kids.append(leaf)  # type: ignore[union-attr]  # kids, once any, are a list
         push(leaf)
-        push_depth(key[1])  # the term's length
+        push_end(term)
         prev = term
     for node in reversed(path[:-1]):
         close(node, [])
