@@ -403,9 +403,11 @@ def build_edges(terms: list[str], keys: list[RankKey]) -> Node:
                 push_end(term[:shared])
         else:
             shared = len(prev)
-        kids = path[-1].kids
-        if not kids:  # the list before the kid: see _new_kids
-            kids = _new_kids(path[-1])
+        parent = path[-1]
+        kids = parent.kids
+        if not kids:  # what _new_kids does, inline: the list before the kid, room for one
+            parent.kids = kids = [parent]
+            kids.pop()
         leaf = new()  # Node(term[shared:], key), its slots set here (see build_chars)
         leaf.label = term[shared:]
         leaf.kids = NO_KIDS
