@@ -42,7 +42,7 @@ def fixture_items() -> list[tuple[str, int]]:
 def fixture_nul_items() -> list[tuple[str, int]]:
     """The items of ``data/frozen-v2-flushed-nul.dpac``: terms with a NUL, blocks of 3,
     casefold."""
-    return fixture_items()[:150] + [("a\x00b", 7), ("a\x00", 3)]
+    return [*fixture_items()[:150], ("a\x00b", 7), ("a\x00", 3)]
 
 
 def answers(completer: Completer, prefixes: list[str]) -> list[object]:

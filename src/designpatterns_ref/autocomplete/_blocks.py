@@ -15,11 +15,12 @@ term's position. A block is ``block`` neighbours in sorted order: their UTF-8 te
 NUL (or, when a term holds a NUL, concatenated with their lengths after it), then their
 classes as 1, 2 or 4 byte planes (lowest byte of every class first), compressed as a raw
 DEFLATE stream of its own, so that each decompresses alone. (Files saved before held each
-block as the part of one stream between two full flushes; :meth:`Blocks.open` decodes both
-forms the same way, a decompressor that returns what the bytes hold.) Apart
-from the blocks: the first term of each (for the binary search), its ``CHAMPIONS`` (2)
-*champions* (the terms of smallest value, the first one's value being the block's value, kept
-whole so that a query rarely opens a block for its best terms), the values of its second and
+block as the part of one stream between two full flushes, in the same format version;
+:meth:`Blocks.open` decodes both forms alike, with a decompressor that returns what the bytes
+hold whether or not the stream ends.) Apart from the blocks: the first term of each (for the
+binary search), its ``CHAMPIONS`` (2) *champions* (the terms of smallest value, the first
+one's value being the block's value, kept whole so that a query rarely opens a block for its
+best terms), the values of its second and
 third best terms (``EMPTY`` past the block's last term; the third values what the champions
 leave), and a minimum segment tree over the block values, whose high nodes cache
 their ten best leaves (:func:`~designpatterns_ref.autocomplete._segtree.build_caches`).
