@@ -356,39 +356,46 @@ def build_edges(terms: list[str], keys: list[RankKey]) -> Node:
     term leaves in its middle is compared character by character, from its start (most
     shared characters belong to nodes the term keeps, so they are never compared one by one).
     """
-    root = Node()
+    root = leaf = Node()  # leaf: the previous term's node (the root before the first term)
     new = partial(object.__new__, Node)
     path = [root]  # the nodes of the previous term, root first
     ends = [""]  # the string each of them ends at
     push, pop, push_end, pop_end = path.append, path.pop, ends.append, ends.pop
     prev = ""
     for term, key in zip(terms, keys, strict=True):
-        if not term.startswith(prev):  # (else the previous term's node is this one's parent)
-            node = pop()  # the previous term's node: a leaf, complete as made
+        if term.startswith(prev):  # the previous term's node is this one's parent
+            shared = len(prev)
+            leaf.kids = kids = [leaf]  # its first kid: the list before the kid (_new_kids)
+            kids.pop()
+        else:
+            pop()  # the previous term's node: a leaf, complete as made
             pop_end()
-            while not term.startswith(ends[-1]):  # close each node the term leaves, inline
+            node = leaf
+            end = ends[-1]
+            while not term.startswith(end):  # close each node the term leaves, inline
                 node = pop()
                 pop_end()
-                kids = node.kids
+                kids = node.kids  # type: ignore[assignment]  # kids, once any, a list
                 if len(kids) == 2:  # the most common fan-out: one comparison, no sort
                     best, other = kids[0].best, kids[1].best
                     if other < best:  # type: ignore[operator]
-                        kids.reverse()  # type: ignore[union-attr]  # kids, once any, a list
+                        kids.reverse()
                         best = other
                 else:
                     if len(kids) > 2:
-                        kids.sort(key=_best)  # type: ignore[union-attr]
+                        kids.sort(key=_best)
                         if len(kids) >= FANOUT:
                             node.children = {kid.label[0]: kid for kid in kids}
                     best = kids[0].best
                 own = node.key
                 if own is None or best < own:  # type: ignore[operator]
                     node.best = best
+                end = ends[-1]
             # node is the last left: does the term share a part of its edge?
-            end = ends[-1]
             depth = shared = len(end)
             while prev[shared] == term[shared]:  # they differ at a character both have
                 shared += 1
+            kids = path[-1].kids  # type: ignore[assignment]  # node's parent: it has kids
             if shared > depth:  # the term leaves node's edge in its middle: split it
                 cut = shared - depth
                 middle = new()  # Node(node.label[:cut]), its slots set here (see build_chars)
@@ -398,22 +405,16 @@ def build_edges(terms: list[str], keys: list[RankKey]) -> Node:
                 middle.key = None
                 middle.best = node.best
                 node.label = node.label[cut:]
-                path[-1].kids[-1] = middle  # type: ignore[index]  # node was the last child
+                kids[-1] = middle  # node was the last child
+                kids = middle.kids
                 push(middle)
                 push_end(term[:shared])
-        else:
-            shared = len(prev)
-        parent = path[-1]
-        kids = parent.kids
-        if not kids:  # what _new_kids does, inline: the list before the kid, room for one
-            parent.kids = kids = [parent]
-            kids.pop()
         leaf = new()  # Node(term[shared:], key), its slots set here (see build_chars)
         leaf.label = term[shared:]
         leaf.kids = NO_KIDS
         leaf.children = None
         leaf.key = leaf.best = key
-        kids.append(leaf)  # type: ignore[union-attr]  # kids, once any, are a list
+        kids.append(leaf)
         push(leaf)
         push_end(term)
         prev = term
