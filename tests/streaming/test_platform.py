@@ -238,3 +238,92 @@ def test_upload_server_shared_between_threads() -> None:
         assert server.blob(c.upload_id or "") == c.data
     assert server.stored_bytes == sum(len(p) for p in set(payloads))
     assert server.deduplicated == len(payloads) - len(set(payloads))
+
+
+class _Guarded(dict):  # type: ignore[type-arg]
+    """A dict that fails any read or write made while ``lock`` is not held."""
+
+    def __init__(self, lock: object, *args: object) -> None:
+        super().__init__(*args)
+        self.lock = lock
+
+    def _check(self) -> None:
+        assert self.lock.locked(), "UploadServer state touched without its lock"  # type: ignore[attr-defined]
+
+    def __getitem__(self, key: object) -> object:
+        self._check()
+        return super().__getitem__(key)
+
+    def __setitem__(self, key: object, value: object) -> None:
+        self._check()
+        super().__setitem__(key, value)
+
+    def __contains__(self, key: object) -> bool:
+        self._check()
+        return super().__contains__(key)
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        self._check()
+        return super().__iter__()
+
+    def get(self, *args: object) -> object:  # type: ignore[override]
+        self._check()
+        return super().get(*args)
+
+    def values(self):  # type: ignore[no-untyped-def]
+        self._check()
+        return super().values()
+
+    def items(self):  # type: ignore[no-untyped-def]
+        self._check()
+        return super().items()
+
+
+def test_every_upload_server_call_holds_the_lock_while_it_touches_state() -> None:
+    server = UploadServer()
+    server._uploads = _Guarded(server._lock, server._uploads)  # type: ignore[assignment]
+    server._blobs = _Guarded(server._lock, server._blobs)  # type: ignore[assignment]
+    done = server.create(4)
+    server.append(done, 0, b"abcd", sha256(b"abcd"))
+    part = server.create(4)
+    server.append(part, 0, b"ab", sha256(b"ab"))
+    assert server.offset(done) == 4 and server.offset(part) == 2
+    assert server.state(part).offset == 2
+    assert server.find(sha256(b"abcd")) and not server.find(sha256(b"ab"))
+    assert server.blob(server.link(sha256(b"abcd"))) == b"abcd"
+    assert server.blob(done) == b"abcd"
+    assert server.stored_bytes == 6
+    for call in (lambda: server.offset("u99"), lambda: server.blob(part)):
+        with pytest.raises(StreamingError):
+            call()
+
+
+def test_readers_meet_concurrent_writers() -> None:
+    import sys
+    import threading
+
+    server = UploadServer()
+    for _ in range(500):
+        server.create(10)
+    uid = server.create(4)
+    server.append(server.create(2), 0, b"ab", sha256(b"ab"))
+    stop = threading.Event()
+
+    def writer() -> None:
+        while not stop.is_set():
+            server.append(server.create(2), 0, b"ab", sha256(b"ab"))
+
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        for _ in range(1000):
+            assert server.stored_bytes == 2  # each new upload ends as a duplicate of b"ab"
+            assert server.offset(uid) == 0
+            assert server.find(sha256(b"ab"))
+    finally:
+        stop.set()
+        thread.join()
+        sys.setswitchinterval(old)
+    assert server.stored_bytes == 2
