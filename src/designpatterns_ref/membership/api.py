@@ -52,6 +52,10 @@ _FIELDS = ("member", "organisation", "benefit")
 class ClientBucket:
     """A token bucket: ``rate`` tokens a second, at most ``burst``; one request, one token.
 
+    ``clock`` is read on every :meth:`take` and must return a finite number of seconds (else
+    :class:`MembershipError`, the bucket unchanged). A clock that goes back (a wall clock
+    stepped by NTP) counts as no time passing: the bucket neither refills nor loses tokens.
+
     >>> t = [0.0]
     >>> b = ClientBucket(1.0, 2, clock=lambda: t[0])
     >>> b.take(), b.take(), b.take()
@@ -68,14 +72,28 @@ class ClientBucket:
             raise MembershipError(f"rate={rate!r:.40} must be a number in (0, 1e9] per second")
         if isinstance(burst, bool) or not isinstance(burst, int) or not 1 <= burst <= 10**9:
             raise MembershipError(f"burst={burst!r:.40} must be an int from 1 to 10**9")
+        if not callable(clock):
+            raise MembershipError(f"clock={clock!r:.40} must be a function returning seconds")
         self.rate, self.burst, self._clock = float(rate), burst, clock
         self._tokens = float(burst)
-        self._at = clock()
+        self._at = self._now()
+
+    def _now(self) -> float:
+        reading = self._clock()
+        if isinstance(reading, int | float) and not isinstance(reading, bool):
+            try:
+                now = float(reading)
+            except OverflowError:
+                now = math.inf
+            if math.isfinite(now):
+                return now
+        raise MembershipError(f"clock() returned {reading!r:.40}; it must be a finite number")
 
     def take(self) -> float:
         """Take one token: 0.0 when granted, else the seconds until one is available."""
-        now = self._clock()
-        self._tokens = min(self.burst, self._tokens + (now - self._at) * self.rate)
+        now = self._now()
+        elapsed = max(0.0, now - self._at)  # a clock going back: no time passed
+        self._tokens = min(self.burst, self._tokens + elapsed * self.rate)
         self._at = now
         if self._tokens >= 1.0:
             self._tokens -= 1.0
