@@ -242,3 +242,59 @@ def test_bucket_refuses_a_clock_reading_that_is_not_a_finite_number(reading: obj
         with pytest.raises(MembershipError, match="clock"):
             b.take()
     assert vars(b) == before
+
+
+def _asgi_post(app: object, content_length: bytes) -> list[int]:
+    """POST /v1/verify straight to the ASGI app with this Content-Length, body and all."""
+    import asyncio
+
+    body = json.dumps(OK).encode()
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+             "method": "POST", "scheme": "http", "path": "/v1/verify",
+             "raw_path": b"/v1/verify", "query_string": b"", "root_path": "",
+             "headers": [(b"x-api-key", FAST.encode()), (b"content-type", b"application/json"),
+                         (b"content-length", content_length)],
+             "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80)}  # fmt: skip
+    sent: list[dict[str, object]] = []
+    messages = [{"type": "http.request", "body": body, "more_body": False}]
+
+    async def receive() -> dict[str, object]:
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))  # type: ignore[operator]
+    return [int(m["status"]) for m in sent if m["type"] == "http.response.start"]  # type: ignore[call-overload]
+
+
+BAD_LENGTHS = [b"9" * 5000, "\u00b2".encode("latin-1"), "\u00b3".encode("latin-1"), b"-1",
+               b"+5", b"1_0", b"", b" ", b"0x10", b"0" * 21 + b"77"]  # fmt: skip
+
+
+@pytest.mark.parametrize("length", BAD_LENGTHS)
+def test_a_content_length_that_is_not_plain_digits_is_400_from_the_app(length: bytes) -> None:
+    app = create_app(Verifier(*sample_directory()), {FAST: (1e9, 10**9)})
+    assert _asgi_post(app, length) == [400]
+
+
+def test_a_plain_content_length_reaches_the_body_checks() -> None:
+    app = create_app(Verifier(*sample_directory()), {FAST: (1e9, 10**9)})
+    assert _asgi_post(app, str(len(json.dumps(OK))).encode()) == [200]
+    assert _asgi_post(app, b"4097") == [413]
+    assert _asgi_post(app, b"9" * 20) == [413]
+
+
+@pytest.mark.parametrize("length", [b"9" * 5000, "\u00b2".encode("latin-1"), b"-1", b"4097"])
+def test_a_bad_content_length_under_the_real_server_is_4xx(base_url: str, length: bytes) -> None:
+    import socket
+    from urllib.parse import urlsplit
+
+    where = urlsplit(base_url)
+    body = json.dumps(OK).encode()
+    with socket.create_connection((where.hostname, where.port), timeout=10) as conn:
+        conn.sendall(b"POST /v1/verify HTTP/1.1\r\nHost: x\r\nX-API-Key: " + FAST.encode()
+                     + b"\r\nContent-Type: application/json\r\nContent-Length: " + length
+                     + b"\r\nConnection: close\r\n\r\n" + body)  # fmt: skip
+        status = conn.recv(200).split(b"\r\n")[0]
+    assert status.split()[1] in (b"400", b"413"), status

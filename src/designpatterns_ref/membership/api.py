@@ -10,7 +10,8 @@ with a JSON body ``{"detail": ..., "problems": [...]}`` that can always be encod
 
 - 401 without a key or with an unknown one (keys are compared in constant time);
 - 429 over the client's rate, with ``Retry-After`` (seconds, rounded up);
-- 413 body over 4 KiB, 415 not ``application/json``, 400 malformed JSON;
+- 413 body over 4 KiB, 415 not ``application/json``, 400 malformed JSON or a
+  ``Content-Length`` that is not 1 to 20 ASCII digits;
 - 422 for a body that is not ``{"member", "organisation", "benefit"}`` strings, listing every
   problem; an unknown organisation or benefit is a 422 too (the client's mistake).
 
@@ -32,6 +33,7 @@ from __future__ import annotations
 import hmac
 import json
 import math
+import re
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -47,6 +49,7 @@ __all__ = ["MAX_BODY_BYTES", "ClientBucket", "create_app"]
 #: The largest request body accepted, in bytes.
 MAX_BODY_BYTES = 4096
 _FIELDS = ("member", "organisation", "benefit")
+_CONTENT_LENGTH = re.compile(r"[0-9]{1,20}")
 
 
 class ClientBucket:
@@ -200,8 +203,12 @@ def create_app(
         if ctype != "application/json":
             return _refuse(415, "send the request as application/json")
         declared = request.headers.get("content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
-            return _refuse(413, f"request body over {MAX_BODY_BYTES} bytes")
+        if declared is not None:
+            # ASCII digits only (str.isdigit takes "²"), few enough for int() to be cheap
+            if _CONTENT_LENGTH.fullmatch(declared) is None:
+                return _refuse(400, "Content-Length must be a decimal number of bytes")
+            if int(declared) > MAX_BODY_BYTES:
+                return _refuse(413, f"request body over {MAX_BODY_BYTES} bytes")
         body = bytearray()
         async for chunk in request.stream():
             body += chunk
