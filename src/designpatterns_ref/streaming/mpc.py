@@ -347,7 +347,8 @@ class RobustMPC:
         past = state.throughputs_kbps[-self.window :]
         if not past:
             return None
-        harmonic = len(past) / sum(1.0 / t for t in past)
+        inverse = sum(1.0 / t for t in past)
+        harmonic = len(past) / inverse if inverse > 0 else math.inf  # every sample took no time
         self._prediction = harmonic
         if not self.robust or not self._errors:
             return harmonic

@@ -98,6 +98,33 @@ ALGORITHMS = [
     ("RobustMPC", s.RobustMPC),
 ]
 
+# Hostile values inside the objects choose() and observe() read, field by field.
+STATE_FIELDS: dict[str, Any] = {
+    "buffer_cap_ms": 25_000.0,
+    "segment": 1,
+    "buffer_ms": 2000.0,
+    "now_ms": 0.0,
+    "last_rung": 0,
+    "throughputs_kbps": [1500.0],
+    "download_ms": [1000.0],
+    "latencies_ms": [50.0],
+}
+DOWNLOAD_FIELDS: dict[str, Any] = {
+    "segment": 0,
+    "rung": 0,
+    "bits": 1e6,
+    "time_ms": 700.0,
+    "latency_ms": 20.0,
+    "throughput_kbps": 1470.0,
+    "buffer_before_ms": 0.0,
+    "abandoned": False,
+}
+
+
+def _state_with(field: str, value: Any, item: bool = False) -> s.SessionState:
+    return s.SessionState(MOVIE, **{**STATE_FIELDS, field: [value] if item else value})
+
+
 ENTRIES: list[Entry] = [
     *_args("Manifest", s.Manifest, ARGS),
     Entry("Manifest.from_dict", call=lambda _, v: s.Manifest.from_dict(v)),
@@ -178,6 +205,25 @@ ENTRIES: list[Entry] = [
             Entry(f"{name}.choose", call=lambda o, v: o.choose(v), make=_started(algo)),
             Entry(f"{name}.observe", call=lambda o, v: o.observe(v), make=_started(algo)),
         )
+    ),
+    *(
+        Entry(
+            f"{name}.choose(state.{f}{'[0]' if item else ''}=)",
+            call=lambda o, v, f=f, item=item: o.choose(_state_with(f, v, item)),
+            make=_started(algo),
+        )
+        for name, algo in ALGORITHMS
+        for f in STATE_FIELDS
+        for item in ((False, True) if isinstance(STATE_FIELDS[f], list) else (False,))
+    ),
+    *(
+        Entry(
+            f"{name}.observe(download.{f}=)",
+            call=lambda o, v, f=f: o.observe(s.Download(**{**DOWNLOAD_FIELDS, f: v})),
+            make=_started(algo),
+        )
+        for name, algo in ALGORITHMS
+        for f in DOWNLOAD_FIELDS
     ),
     *_args(
         "rung_for_throughput",
