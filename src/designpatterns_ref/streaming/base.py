@@ -335,6 +335,12 @@ def check_measure(name: str, value: object, *, positive: bool = False, inf: bool
     """A measured time or rate: a float ``>= 0`` (``> 0`` when ``positive``; ``inf`` allowed
     only when ``inf``), else raise. Unlike :func:`check_number` no upper limit below a float's:
     a session's clock and a measured throughput may legitimately grow large."""
+    if (  # the common case first: a float in range (NaN fails both comparisons)
+        isinstance(value, float)
+        and (value > 0.0 if positive else value >= 0.0)
+        and (inf or value != math.inf)
+    ):
+        return value
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise StreamingTypeError(f"{name}={_show(value)} must be a number")
     try:

@@ -338,7 +338,9 @@ def simulate(
                 level -= wait
                 played += wait
                 net._delay(wait)
-        state.segment, state.buffer_ms, state.now_ms = index, level, net.now_ms
+        # the simulator's own values are valid by construction: set them without the checks
+        fields = state.__dict__
+        fields["segment"], fields["buffer_ms"], fields["now_ms"] = index, level, net.now_ms
         rung = abr.choose(state)
         if rung.__class__ is not int or not 0 <= rung <= top:
             raise StreamingError(f"{abr.name} chose rung={rung!r}; the ladder has 0..{top}")
@@ -367,7 +369,7 @@ def simulate(
         state.throughputs_kbps.append(tput)
         state.download_ms.append(elapsed - lat)
         state.latencies_ms.append(lat)
-        state.last_rung = rung
+        fields["last_rung"] = rung
         res.rungs.append(rung)
         res.request_s.append(request / 1000.0)
         res.finish_s.append(net.now_ms / 1000.0)
