@@ -247,3 +247,20 @@ def test_a_download_of_a_rung_the_ladder_lacks_is_refused_or_ignored(algo: s.Abr
         state = s.SessionState(**{**STATE, "buffer_ms": float(level)})  # type: ignore[arg-type]
         rung = algo.choose(state)
         assert 0 <= rung < LONG.rungs
+
+
+def test_a_state_of_another_manifest_is_refused_or_answered() -> None:
+    """A state from a longer, wider manifest than start() saw: a rung or the family error."""
+    short = Manifest(2000, [500, 1000], [[1e6, 2e6]] * 3)
+    wide = Manifest(2000, [500, 1000, 2000, 4000], [[1e6, 2e6, 4e6, 8e6]] * 20)
+    for segment, last in ((10, 0), (1, 3)):
+        state = s.SessionState(**{**STATE, "manifest": wide, "segment": segment, "last_rung": last})  # type: ignore[arg-type]
+        for algo in s.algorithms():
+            algo.start(short, 25_000.0)
+            before = state_of(algo)
+            try:
+                rung = algo.choose(state)
+            except StreamingError as exc:
+                assert "state." in str(exc) and state_of(algo) == before
+            else:
+                assert 0 <= rung < short.rungs, (algo.name, rung)
