@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import threading
 import time
 from collections.abc import Iterator
@@ -13,7 +14,7 @@ pytest.importorskip("fastapi")
 httpx = pytest.importorskip("httpx")
 uvicorn = pytest.importorskip("uvicorn")
 
-from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import HealthCheck, example, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from designpatterns_ref.membership import MembershipError, Verifier, sample_directory  # noqa: E402
@@ -173,19 +174,34 @@ def test_bucket_refills_at_its_rate() -> None:
 @given(
     st.floats(0.5, 50.0),
     st.integers(1, 10),
-    st.lists(st.floats(0.0, 2.0), min_size=1, max_size=80),
+    st.lists(st.floats(-10.0, 2.0), min_size=1, max_size=80),
 )
+@example(1.0, 2, [-5.0, 0.0, 1.0])  # a wall clock stepped back 5 s (NTP): still full
 def test_bucket_never_grants_more_than_burst_plus_rate_times_time(
     rate: float, burst: int, gaps: list[float]
 ) -> None:
-    """In every interval [a, b] of request times: grants <= burst + rate * (b - a)."""
+    """Grants <= burst + rate * (forward time) in every interval; a clock going back is no time.
+
+    The forward time of an interval is the sum of the clock's forward steps in it: the bucket
+    refills only for those, and a step back neither refills it nor takes tokens away.
+    """
     clock = Clock()
     bucket = ClientBucket(rate, burst, clock=clock)
+    forward = 0.0  # the clock's forward steps so far
+    tokens = float(burst)  # the reference: refilled for forward steps only
     granted: list[float] = []
     for gap in gaps:
         clock.t += gap
-        if bucket.take() == 0.0:
-            granted.append(clock.t)
+        forward += max(0.0, gap)
+        tokens = min(burst, tokens + max(0.0, gap) * rate)
+        wait = bucket.take()
+        if abs(tokens - 1.0) > 1e-6:  # away from the boundary, where rounding may tip it
+            assert (wait == 0.0) == (tokens >= 1.0)
+            if wait > 0:
+                assert wait == pytest.approx((1.0 - tokens) / rate, rel=1e-6, abs=1e-6)
+        if wait == 0.0:
+            tokens = max(tokens - 1.0, 0.0)
+            granted.append(forward)
     for i, a in enumerate(granted):
         for j in range(i, len(granted)):
             assert j - i + 1 <= burst + rate * (granted[j] - a) + 1e-9
@@ -194,3 +210,91 @@ def test_bucket_never_grants_more_than_burst_plus_rate_times_time(
     if wait > 0:
         clock.t += wait + 1e-9
         assert bucket.take() == 0.0
+
+
+def test_bucket_after_the_clock_steps_back_keeps_its_tokens() -> None:
+    clock = Clock()
+    clock.t = 1000.0
+    b = ClientBucket(1.0, 2, clock=clock)
+    clock.t = 995.0  # stepped back 5 s while full
+    assert [b.take(), b.take()] == [0.0, 0.0]
+    assert b.take() == pytest.approx(1.0)  # empty now; one token a second, as documented
+    clock.t = 996.0
+    assert b.take() == 0.0
+
+
+@pytest.mark.parametrize("clock", [5, "x", None, 1.5])
+def test_bucket_refuses_a_clock_that_cannot_be_called(clock: object) -> None:
+    with pytest.raises(MembershipError, match="clock"):
+        ClientBucket(1.0, 2, clock=clock)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("reading", [math.nan, math.inf, -math.inf, 10**400, "x", None, True, 1j])
+def test_bucket_refuses_a_clock_reading_that_is_not_a_finite_number(reading: object) -> None:
+    with pytest.raises(MembershipError, match="clock"):
+        ClientBucket(1.0, 2, clock=lambda: reading)  # type: ignore[arg-type,return-value]
+    now: list[object] = [0.0]
+    b = ClientBucket(1.0, 2, clock=lambda: now[0])  # type: ignore[arg-type,return-value]
+    assert b.take() == 0.0
+    before = dict(vars(b))
+    now[0] = reading
+    for _ in range(3):
+        with pytest.raises(MembershipError, match="clock"):
+            b.take()
+    assert vars(b) == before
+
+
+def _asgi_post(app: object, content_length: bytes) -> list[int]:
+    """POST /v1/verify straight to the ASGI app with this Content-Length, body and all."""
+    import asyncio
+
+    body = json.dumps(OK).encode()
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+             "method": "POST", "scheme": "http", "path": "/v1/verify",
+             "raw_path": b"/v1/verify", "query_string": b"", "root_path": "",
+             "headers": [(b"x-api-key", FAST.encode()), (b"content-type", b"application/json"),
+                         (b"content-length", content_length)],
+             "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80)}  # fmt: skip
+    sent: list[dict[str, object]] = []
+    messages = [{"type": "http.request", "body": body, "more_body": False}]
+
+    async def receive() -> dict[str, object]:
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))  # type: ignore[operator]
+    return [int(m["status"]) for m in sent if m["type"] == "http.response.start"]  # type: ignore[call-overload]
+
+
+BAD_LENGTHS = [b"9" * 5000, "\u00b2".encode("latin-1"), "\u00b3".encode("latin-1"), b"-1",
+               b"+5", b"1_0", b"", b" ", b"0x10", b"0" * 21 + b"77"]  # fmt: skip
+
+
+@pytest.mark.parametrize("length", BAD_LENGTHS)
+def test_a_content_length_that_is_not_plain_digits_is_400_from_the_app(length: bytes) -> None:
+    app = create_app(Verifier(*sample_directory()), {FAST: (1e9, 10**9)})
+    assert _asgi_post(app, length) == [400]
+
+
+def test_a_plain_content_length_reaches_the_body_checks() -> None:
+    app = create_app(Verifier(*sample_directory()), {FAST: (1e9, 10**9)})
+    assert _asgi_post(app, str(len(json.dumps(OK))).encode()) == [200]
+    assert _asgi_post(app, b"4097") == [413]
+    assert _asgi_post(app, b"9" * 20) == [413]
+
+
+@pytest.mark.parametrize("length", [b"9" * 5000, "\u00b2".encode("latin-1"), b"-1", b"4097"])
+def test_a_bad_content_length_under_the_real_server_is_4xx(base_url: str, length: bytes) -> None:
+    import socket
+    from urllib.parse import urlsplit
+
+    where = urlsplit(base_url)
+    body = json.dumps(OK).encode()
+    with socket.create_connection((where.hostname, where.port), timeout=10) as conn:
+        conn.sendall(b"POST /v1/verify HTTP/1.1\r\nHost: x\r\nX-API-Key: " + FAST.encode()
+                     + b"\r\nContent-Type: application/json\r\nContent-Length: " + length
+                     + b"\r\nConnection: close\r\n\r\n" + body)  # fmt: skip
+        status = conn.recv(200).split(b"\r\n")[0]
+    assert status.split()[1] in (b"400", b"413"), status

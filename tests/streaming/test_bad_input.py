@@ -158,3 +158,109 @@ def test_refused_upload_chunks_change_nothing(value: object) -> None:
             server.append(*args)  # type: ignore[arg-type]
     after = (server.offset(uid), bytes(server.state(uid).received), server.chunks_accepted)
     assert after == before
+
+
+# -- hostile values in the fields of SessionState and Download ---------------------------------
+
+FIELD_VALUES = [None, True, "x", "\ud800", 1j, [], math.nan, math.inf, -math.inf, -5000.0, -1,
+                10**400, 2**64, 1e300, 0, 0.0, 3, 1.5]  # fmt: skip
+LONG = Manifest(2000, [500, 1000, 2000], [[1e6, 2e6, 4e6]] * 20)
+STATE = {"manifest": LONG, "buffer_cap_ms": 25_000.0, "segment": 1, "buffer_ms": 4000.0,
+         "now_ms": 10.0, "last_rung": 0, "throughputs_kbps": [1500.0], "download_ms": [1000.0],
+         "latencies_ms": [50.0]}  # fmt: skip
+DOWNLOAD = {"segment": 0, "rung": 0, "bits": 1e6, "time_ms": 700.0, "latency_ms": 50.0,
+            "throughput_kbps": 1538.0, "buffer_before_ms": 4000.0, "abandoned": False}  # fmt: skip
+LISTS = ("throughputs_kbps", "download_ms", "latencies_ms")
+
+
+def _started() -> list[s.AbrAlgorithm]:
+    algos = s.algorithms()
+    for algo in algos:
+        algo.start(LONG, 25_000.0)
+    return algos
+
+
+def _chooses_a_rung(algos: list[s.AbrAlgorithm], state: s.SessionState) -> None:
+    for algo in algos:
+        rung = algo.choose(state)
+        assert type(rung) is int and 0 <= rung < LONG.rungs, (algo.name, rung)
+
+
+@pytest.mark.parametrize("value", FIELD_VALUES)
+@pytest.mark.parametrize("field", [f for f in STATE if f != "manifest"])
+def test_session_state_fields_are_checked(field: str, value: object) -> None:
+    """A hostile field is refused naming it, as built or as set; an accepted one gives a rung."""
+    given = [value] if field in LISTS else value
+    algos = _started()
+    try:
+        state = s.SessionState(**{**STATE, field: given})  # type: ignore[arg-type]
+    except StreamingError as exc:
+        assert field in str(exc)
+    else:
+        _chooses_a_rung(algos, state)
+    state = s.SessionState(**STATE)  # type: ignore[arg-type]
+    before = state_of(state)
+    try:
+        setattr(state, field, given)
+    except StreamingError as exc:
+        assert field in str(exc) and state_of(state) == before
+    else:
+        _chooses_a_rung(algos, state)
+
+
+@pytest.mark.parametrize("value", FIELD_VALUES)
+@pytest.mark.parametrize("field", list(DOWNLOAD))
+def test_download_fields_are_checked(field: str, value: object) -> None:
+    algos = _started()
+    try:
+        download = s.Download(**{**DOWNLOAD, field: value})  # type: ignore[arg-type]
+    except StreamingError as exc:
+        assert field in str(exc)
+        return
+    for algo in algos:
+        before = state_of(algo)
+        try:
+            algo.observe(download)
+        except StreamingError:
+            assert state_of(algo) == before
+    _chooses_a_rung(algos, s.SessionState(**STATE))  # type: ignore[arg-type]
+
+
+def test_session_state_lists_are_one_per_download() -> None:
+    with pytest.raises(StreamingError, match="latencies_ms"):
+        s.SessionState(**{**STATE, "latencies_ms": []})  # type: ignore[arg-type]
+    with pytest.raises(StreamingError, match="segment"):
+        s.SessionState(**{**STATE, "segment": LONG.segment_count})  # type: ignore[arg-type]
+    with pytest.raises(StreamingError, match="last_rung"):
+        s.SessionState(**{**STATE, "last_rung": LONG.rungs})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("algo", s.algorithms(), ids=lambda a: a.name)
+def test_a_download_of_a_rung_the_ladder_lacks_is_refused_or_ignored(algo: s.AbrAlgorithm) -> None:
+    algo.start(LONG, 25_000.0)
+    before = state_of(algo)
+    try:
+        algo.observe(s.Download(**{**DOWNLOAD, "rung": LONG.rungs}))  # type: ignore[arg-type]
+    except StreamingError as exc:
+        assert "rung" in str(exc) and state_of(algo) == before
+    for level in range(0, 25_001, 500):  # every buffer level, the hysteresis band included
+        state = s.SessionState(**{**STATE, "buffer_ms": float(level)})  # type: ignore[arg-type]
+        rung = algo.choose(state)
+        assert 0 <= rung < LONG.rungs
+
+
+def test_a_state_of_another_manifest_is_refused_or_answered() -> None:
+    """A state from a longer, wider manifest than start() saw: a rung or the family error."""
+    short = Manifest(2000, [500, 1000], [[1e6, 2e6]] * 3)
+    wide = Manifest(2000, [500, 1000, 2000, 4000], [[1e6, 2e6, 4e6, 8e6]] * 20)
+    for segment, last in ((10, 0), (1, 3)):
+        state = s.SessionState(**{**STATE, "manifest": wide, "segment": segment, "last_rung": last})  # type: ignore[arg-type]
+        for algo in s.algorithms():
+            algo.start(short, 25_000.0)
+            before = state_of(algo)
+            try:
+                rung = algo.choose(state)
+            except StreamingError as exc:
+                assert "state." in str(exc) and state_of(algo) == before
+            else:
+                assert 0 <= rung < short.rungs, (algo.name, rung)

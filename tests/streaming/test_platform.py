@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import itertools
+import re
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from designpatterns_ref.streaming import StreamingError
@@ -180,6 +181,114 @@ def test_dash_round_trip(ladder: list[Rung], seg: int, count: int) -> None:
     assert urls[0] == f"{ladder[0].name}/seg-1.m4s" and len(urls) == count
 
 
+# Numbers in playlists and MPDs: ASCII digits only ("²" and "٣" pass str.isdigit, and int()
+# reads "٣" as 3), at most 20 of them (RFC 8216's decimal-integer runs to 2**64 - 1).
+_NUMBERS = st.one_of(
+    st.text(st.sampled_from("0123456789\u00b2\u00b3\u0663\u0967\uff11+-_x.e"), max_size=24),
+    st.integers(0, 2**70).map(str),
+    st.sampled_from(["9" * 5000, "0" * 21, str(2**64 - 1), str(2**64), "1" * 20, "\u00b2"]),
+)
+_MPD = (
+    '<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" mediaPresentationDuration="{duration}">'
+    '<Period><AdaptationSet><SegmentTemplate timescale="{timescale}" duration="{seg}" '
+    'startNumber="{start}"/><Representation id="a" bandwidth="{bandwidth}" width="{width}" '
+    'height="{height}"/></AdaptationSet></Period></MPD>'
+)
+_MPD_OK = {
+    "duration": "PT10S",
+    "timescale": "1000",
+    "seg": "2000",
+    "start": "1",
+    "bandwidth": "500000",
+    "width": "640",
+    "height": "360",
+}
+
+
+def _plain_int(text: str) -> int | None:
+    if re.fullmatch(r"[0-9]{1,20}", text) and int(text) < 2**64:
+        return int(text)
+    return None
+
+
+@settings(max_examples=100, deadline=None)
+@given(value=_NUMBERS)
+@example(value="\u00b2")
+@example(value="\u0663")  # ARABIC-INDIC DIGIT THREE: int() reads it as 3
+@example(value="9" * 5000)
+def test_playlist_numbers_are_ascii_digits_of_bounded_length(value: str) -> None:
+    expected = _plain_int(value)
+    reads = {
+        "TARGETDURATION": (
+            lambda: parse_hls_media(f"#EXTM3U\n#EXT-X-TARGETDURATION:{value}\n").target_duration
+        ),
+        "MEDIA-SEQUENCE": lambda: (
+            parse_hls_media(
+                f"#EXTM3U\n#EXT-X-TARGETDURATION:6\n#EXT-X-MEDIA-SEQUENCE:{value}\n"
+            ).media_sequence
+        ),
+        "BANDWIDTH": lambda: (
+            parse_hls_master(f"#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH={value}\nv.m3u8\n")[
+                0
+            ].bandwidth_bps
+        ),
+        "RESOLUTION": lambda: (
+            parse_hls_master(
+                f"#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1,RESOLUTION={value}x{value}\nv.m3u8\n"
+            )[0].resolution
+        ),
+    }
+    for name, read in reads.items():
+        if expected is None:
+            with pytest.raises(StreamingError, match=name):
+                read()
+        else:
+            got = read()
+            assert got == ((expected, expected) if name == "RESOLUTION" else expected)
+
+
+@settings(max_examples=60, deadline=None)
+@given(field=st.sampled_from(sorted(set(_MPD_OK) - {"duration"})), value=_NUMBERS)
+@example(field="timescale", value="\u00b2")
+@example(field="bandwidth", value="9" * 5000)
+def test_mpd_numbers_are_ascii_digits_of_bounded_length(field: str, value: str) -> None:
+    text = _MPD.format(**{**_MPD_OK, field: value})
+    if _plain_int(value) is None:
+        with pytest.raises(StreamingError):
+            parse_dash_mpd(text)
+        return
+    try:
+        mpd = parse_dash_mpd(text)
+    except StreamingError:  # a plain integer may still be out of range (a width of 10**6)
+        return
+    rep = mpd.representations[0]
+    got = {
+        "timescale": round(2000 / mpd.segment_duration_s),
+        "seg": round(mpd.segment_duration_s * 1000),
+        "start": mpd.start_number,
+        "bandwidth": round(rep.bitrate_kbps * 1000),
+        "width": rep.width,
+        "height": rep.height,
+    }[field]
+    assert got == int(value) or field in ("timescale", "seg")
+
+
+@pytest.mark.parametrize(
+    "duration", ["PT\u0663S", "PT" + "9" * 400 + "S", "P" + "9" * 30 + "D", "PT1.\u0663S"]
+)
+def test_mpd_durations_are_ascii_and_finite(duration: str) -> None:
+    with pytest.raises(StreamingError, match="duration"):
+        parse_iso_duration(duration)
+    with pytest.raises(StreamingError, match="duration"):
+        parse_dash_mpd(_MPD.format(**{**_MPD_OK, "duration": duration}))
+
+
+@pytest.mark.parametrize("value", ["\u0663", "1_0", " 4", "1e1", "\u00b2.5", "9" * 5000])
+def test_extinf_durations_are_ascii_decimals(value: str) -> None:
+    with pytest.raises(StreamingError, match="EXTINF"):
+        parse_hls_media(f"#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:{value},\ns.ts\n")
+
+
 def test_ladder_for_the_shared_manifest(shared_data: object) -> None:
     from designpatterns_ref.streaming.data import bbb
 
@@ -238,3 +347,94 @@ def test_upload_server_shared_between_threads() -> None:
         assert server.blob(c.upload_id or "") == c.data
     assert server.stored_bytes == sum(len(p) for p in set(payloads))
     assert server.deduplicated == len(payloads) - len(set(payloads))
+
+
+class _Guarded(dict):  # type: ignore[type-arg]
+    """A dict that fails any read or write made while ``lock`` is not held."""
+
+    def __init__(self, lock: object, *args: object) -> None:
+        super().__init__(*args)
+        self.lock = lock
+
+    def _check(self) -> None:
+        assert self.lock.locked(), "UploadServer state touched without its lock"  # type: ignore[attr-defined]
+
+    def __getitem__(self, key: object) -> object:
+        self._check()
+        return super().__getitem__(key)
+
+    def __setitem__(self, key: object, value: object) -> None:
+        self._check()
+        super().__setitem__(key, value)
+
+    def __contains__(self, key: object) -> bool:
+        self._check()
+        return super().__contains__(key)
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        self._check()
+        return super().__iter__()
+
+    def get(self, *args: object) -> object:  # type: ignore[override]
+        self._check()
+        return super().get(*args)
+
+    def values(self):  # type: ignore[no-untyped-def]
+        self._check()
+        return super().values()
+
+    def items(self):  # type: ignore[no-untyped-def]
+        self._check()
+        return super().items()
+
+
+def test_every_upload_server_call_holds_the_lock_while_it_touches_state() -> None:
+    server = UploadServer()
+    server._uploads = _Guarded(server._lock, server._uploads)  # type: ignore[assignment]
+    server._blobs = _Guarded(server._lock, server._blobs)  # type: ignore[assignment]
+    done = server.create(4)
+    server.append(done, 0, b"abcd", sha256(b"abcd"))
+    part = server.create(4)
+    server.append(part, 0, b"ab", sha256(b"ab"))
+    assert server.offset(done) == 4 and server.offset(part) == 2
+    assert server.state(part).offset == 2
+    assert server.find(sha256(b"abcd")) and not server.find(sha256(b"ab"))
+    assert server.blob(server.link(sha256(b"abcd"))) == b"abcd"
+    assert server.blob(done) == b"abcd"
+    assert server.stored_bytes == 6
+    for call in (lambda: server.offset("u99"), lambda: server.blob(part)):
+        with pytest.raises(StreamingError):
+            call()
+
+
+def test_readers_meet_concurrent_writers() -> None:
+    import sys
+    import threading
+    import time
+
+    server = UploadServer()
+    for _ in range(200):
+        server.create(10)
+    uid = server.create(4)
+    server.append(server.create(2), 0, b"ab", sha256(b"ab"))
+    stop = threading.Event()
+
+    def writer() -> None:
+        while not stop.is_set():
+            server.append(server.create(2), 0, b"ab", sha256(b"ab"))
+            time.sleep(0)  # let the reader in (a lock is not fair: the writer would starve it)
+
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)  # switch threads often: a reader meets a write half done
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        for _ in range(300):
+            assert server.stored_bytes == 2  # each new upload ends as a duplicate of b"ab"
+            assert server.offset(uid) == 0
+            assert server.find(sha256(b"ab"))
+    finally:
+        stop.set()
+        thread.join()
+        sys.setswitchinterval(old)
+    assert server.stored_bytes == 2 and server.deduplicated == len(server._uploads) - 202

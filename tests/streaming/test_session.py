@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
+import signal
+from collections.abc import Iterator
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from designpatterns_ref import streaming as s
@@ -184,3 +187,97 @@ def test_a_huge_download_or_delay_skips_whole_passes_over_the_log() -> None:
     net = s.Network(trace)
     net.delay(1500 * 5000 + 200)
     assert (net.index, net.left_ms) == (0, pytest.approx(800))
+
+
+def _walk_latency(
+    durations: list[float], latencies: list[float], index: int, left: float
+) -> tuple[float, int, float]:
+    """The reference: one request latency walked period by period (time, index, left)."""
+    units, total = 1.0, 0.0
+    while True:
+        lat = latencies[index]
+        if units * lat <= left:
+            return total + units * lat, index, left - units * lat
+        total += left
+        units -= left / lat
+        index = (index + 1) % len(durations)
+        left = durations[index]
+
+
+def _cycle_offset(durations: list[float], index: int, left: float) -> float:
+    return sum(durations[:index]) + durations[index] - left
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.floats(0.5, 50.0),
+            st.one_of(st.just(0.0), st.floats(0.5, 3000.0)),
+        ),
+        min_size=1,
+        max_size=5,
+    ),
+    start=st.floats(0.0, 400.0),
+    requests=st.integers(1, 3),
+)
+@example(rows=[(1.0, 300.0)], start=0.0, requests=1)  # a latency of 300 periods
+@example(rows=[(1.0, 300.0), (2.0, 0.0)], start=0.5, requests=2)  # a free period ends it
+@example(rows=[(3.0, 2000.0), (0.5, 1.0), (7.0, 40.0)], start=2.0, requests=3)
+def test_latency_matches_the_period_by_period_walk(
+    rows: list[tuple[float, float]], start: float, requests: int
+) -> None:
+    durations = [d for d, _ in rows]
+    latencies = [la for _, la in rows]
+    net = s.Network(
+        Trace([{"duration_ms": d, "bandwidth_kbps": 100, "latency_ms": la} for d, la in rows])
+    )
+    net.delay(start)
+    cycle = sum(durations)
+    for _ in range(requests):
+        before = net.now_ms
+        took, index, left = _walk_latency(durations, latencies, net.index, net.left_ms)
+        assert net.latency() == pytest.approx(took, rel=1e-9, abs=1e-9)
+        assert net.now_ms == pytest.approx(before + took, rel=1e-9, abs=1e-9)
+        # the same point of the log (a period's end is the next one's start)
+        apart = abs(
+            _cycle_offset(durations, net.index, net.left_ms) - _cycle_offset(durations, index, left)
+        )
+        assert min(apart, cycle - apart) == pytest.approx(0.0, abs=1e-6 * max(1.0, took))
+
+
+@contextlib.contextmanager
+def _watchdog(seconds: int) -> Iterator[None]:
+    """Fail instead of hanging: raise in the main thread after ``seconds``."""
+
+    def stop(*_: object) -> None:
+        raise TimeoutError(f"still running after {seconds} s")
+
+    old = signal.signal(signal.SIGALRM, stop)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+
+
+@pytest.mark.parametrize(
+    ("duration", "latency"), [(1.0, 1e9), (1.0, 1e15), (1e-300, 1e15), (5e-324, 1.0)]
+)
+def test_a_latency_of_many_passes_over_the_log_finishes(duration: float, latency: float) -> None:
+    trace = Trace(
+        [
+            {"duration_ms": duration, "bandwidth_kbps": 1000, "latency_ms": latency},
+            {"duration_ms": duration, "bandwidth_kbps": 1000, "latency_ms": latency / 2},
+        ]
+    )
+    with _watchdog(20):
+        net = s.Network(trace)
+        assert net.latency() == pytest.approx(latency * 2 / 3, rel=1e-6)
+        assert net.latency() == pytest.approx(latency * 2 / 3, rel=1e-6)
+        if duration >= 1.0:
+            movie = Manifest(2000, [500, 1000], [[1e6, 2e6]] * 2)
+            r = simulate(movie, trace, Fixed(0))
+            # the first segment: one latency, then 1 Mbit at 1 Mbit/s
+            assert r.startup_s == pytest.approx((latency * 2 / 3 + 1000) / 1000, rel=1e-9)

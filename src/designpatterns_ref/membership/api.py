@@ -10,7 +10,8 @@ with a JSON body ``{"detail": ..., "problems": [...]}`` that can always be encod
 
 - 401 without a key or with an unknown one (keys are compared in constant time);
 - 429 over the client's rate, with ``Retry-After`` (seconds, rounded up);
-- 413 body over 4 KiB, 415 not ``application/json``, 400 malformed JSON;
+- 413 body over 4 KiB, 415 not ``application/json``, 400 malformed JSON or a
+  ``Content-Length`` that is not 1 to 20 ASCII digits;
 - 422 for a body that is not ``{"member", "organisation", "benefit"}`` strings, listing every
   problem; an unknown organisation or benefit is a 422 too (the client's mistake).
 
@@ -32,6 +33,7 @@ from __future__ import annotations
 import hmac
 import json
 import math
+import re
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -47,10 +49,15 @@ __all__ = ["MAX_BODY_BYTES", "ClientBucket", "create_app"]
 #: The largest request body accepted, in bytes.
 MAX_BODY_BYTES = 4096
 _FIELDS = ("member", "organisation", "benefit")
+_CONTENT_LENGTH = re.compile(r"[0-9]{1,20}")
 
 
 class ClientBucket:
     """A token bucket: ``rate`` tokens a second, at most ``burst``; one request, one token.
+
+    ``clock`` is read on every :meth:`take` and must return a finite number of seconds (else
+    :class:`MembershipError`, the bucket unchanged). A clock that goes back (a wall clock
+    stepped by NTP) counts as no time passing: the bucket neither refills nor loses tokens.
 
     >>> t = [0.0]
     >>> b = ClientBucket(1.0, 2, clock=lambda: t[0])
@@ -68,14 +75,28 @@ class ClientBucket:
             raise MembershipError(f"rate={rate!r:.40} must be a number in (0, 1e9] per second")
         if isinstance(burst, bool) or not isinstance(burst, int) or not 1 <= burst <= 10**9:
             raise MembershipError(f"burst={burst!r:.40} must be an int from 1 to 10**9")
+        if not callable(clock):
+            raise MembershipError(f"clock={clock!r:.40} must be a function returning seconds")
         self.rate, self.burst, self._clock = float(rate), burst, clock
         self._tokens = float(burst)
-        self._at = clock()
+        self._at = self._now()
+
+    def _now(self) -> float:
+        reading = self._clock()
+        if isinstance(reading, int | float) and not isinstance(reading, bool):
+            try:
+                now = float(reading)
+            except OverflowError:
+                now = math.inf
+            if math.isfinite(now):
+                return now
+        raise MembershipError(f"clock() returned {reading!r:.40}; it must be a finite number")
 
     def take(self) -> float:
         """Take one token: 0.0 when granted, else the seconds until one is available."""
-        now = self._clock()
-        self._tokens = min(self.burst, self._tokens + (now - self._at) * self.rate)
+        now = self._now()
+        elapsed = max(0.0, now - self._at)  # a clock going back: no time passed
+        self._tokens = min(self.burst, self._tokens + elapsed * self.rate)
         self._at = now
         if self._tokens >= 1.0:
             self._tokens -= 1.0
@@ -182,8 +203,12 @@ def create_app(
         if ctype != "application/json":
             return _refuse(415, "send the request as application/json")
         declared = request.headers.get("content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
-            return _refuse(413, f"request body over {MAX_BODY_BYTES} bytes")
+        if declared is not None:
+            # ASCII digits only (str.isdigit takes "²"), few enough for int() to be cheap
+            if _CONTENT_LENGTH.fullmatch(declared) is None:
+                return _refuse(400, "Content-Length must be a decimal number of bytes")
+            if int(declared) > MAX_BODY_BYTES:
+                return _refuse(413, f"request body over {MAX_BODY_BYTES} bytes")
         body = bytearray()
         async for chunk in request.stream():
             body += chunk

@@ -49,6 +49,7 @@ __all__ = [
     "check_download",
     "check_int",
     "check_list",
+    "check_measure",
     "check_number",
     "check_start",
     "check_state",
@@ -330,6 +331,43 @@ class QoEWeights:
         return [math.log(b / bitrates_kbps[0]) for b in bitrates_kbps]
 
 
+def check_measure(name: str, value: object, *, positive: bool = False, inf: bool = False) -> float:
+    """A measured time or rate: a float ``>= 0`` (``> 0`` when ``positive``; ``inf`` allowed
+    only when ``inf``), else raise. Unlike :func:`check_number` no upper limit below a float's:
+    a session's clock and a measured throughput may legitimately grow large."""
+    if (  # the common case first: a float in range (NaN fails both comparisons)
+        isinstance(value, float)
+        and (value > 0.0 if positive else value >= 0.0)
+        and (inf or value != math.inf)
+    ):
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise StreamingTypeError(f"{name}={_show(value)} must be a number")
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.nan  # an int beyond a float: refused below
+    if not (number > 0.0 if positive else number >= 0.0) or (number == math.inf and not inf):
+        rel = "> 0" if positive else ">= 0"
+        allowed = f"a number {rel} (or inf)" if inf else f"a finite number {rel}"
+        raise StreamingError(f"{name}={_show(value)} must be {allowed}")
+    return number
+
+
+def _check_measures(name: str, value: object, *, positive: bool, inf: bool) -> list[float]:
+    items = _sequence(name, value)
+    for i, item in enumerate(items):
+        check_measure(f"{name}[{i}]", item, positive=positive, inf=inf)
+    return items  # type: ignore[return-value]
+
+
+_MEASURES = {  # list field: (positive, inf allowed)
+    "throughputs_kbps": (True, True),
+    "download_ms": (False, False),
+    "latencies_ms": (False, False),
+}
+
+
 @dataclass
 class SessionState:
     """What an algorithm may read when choosing (the simulator updates it; do not write it).
@@ -337,6 +375,12 @@ class SessionState:
     ``buffer_ms`` is the video buffered ahead of the playhead; ``throughputs_kbps``,
     ``download_ms`` and ``latencies_ms`` are the measurements of every finished download,
     oldest first (throughput = bits / (time - latency), as Sabre measures it).
+
+    Every field is checked when set, at construction or later (a :class:`StreamingError`
+    naming it, the state unchanged): ``segment`` an index into the manifest, ``last_rung``
+    ``None`` or a rung, times finite and ``>= 0``, throughputs ``> 0`` (``inf`` allowed: a
+    download can take no measurable time), the three lists equally long when built. Items
+    appended to the lists later (the simulator does) are not checked again.
     """
 
     manifest: Manifest
@@ -349,10 +393,43 @@ class SessionState:
     download_ms: list[float] = field(default_factory=list)
     latencies_ms: list[float] = field(default_factory=list)
 
+    def __setattr__(self, name: str, value: object) -> None:
+        if name == "manifest":
+            if not isinstance(value, Manifest):
+                raise StreamingTypeError(f"manifest={_show(value)} must be a Manifest")
+        elif name == "buffer_cap_ms":
+            value = check_measure(name, value, positive=True)
+        elif name in ("buffer_ms", "now_ms"):
+            value = check_measure(name, value)
+        elif name == "segment":
+            check_int(name, value, maximum=self.manifest.segment_count - 1)
+        elif name == "last_rung":
+            if value is not None:
+                check_int(name, value, maximum=self.manifest.rungs - 1)
+        elif name in _MEASURES:
+            positive, inf = _MEASURES[name]
+            _check_measures(name, value, positive=positive, inf=inf)
+        object.__setattr__(self, name, value)
+
+    def __post_init__(self) -> None:
+        n = len(self.throughputs_kbps)
+        for name in ("download_ms", "latencies_ms"):
+            if len(getattr(self, name)) != n:
+                raise StreamingError(
+                    f"{name} has {len(getattr(self, name))} items; throughputs_kbps has {n} "
+                    "and each finished download adds one to every list"
+                )
+
 
 @dataclass(frozen=True)
 class Download:
-    """One finished (or abandoned) segment download, as the simulator reports it."""
+    """One finished (or abandoned) segment download, as the simulator reports it.
+
+    Checked when built (a :class:`StreamingError` naming the field): ``segment`` and ``rung``
+    ints ``>= 0``, ``bits`` finite ``>= 0``, ``time_ms`` finite and at least ``latency_ms``
+    (the time includes the latency), ``latency_ms`` and ``buffer_before_ms`` finite ``>= 0``,
+    ``throughput_kbps`` ``>= 0`` or ``inf``, ``abandoned`` a bool.
+    """
 
     segment: int
     rung: int
@@ -362,6 +439,21 @@ class Download:
     throughput_kbps: float
     buffer_before_ms: float
     abandoned: bool = False
+
+    def __post_init__(self) -> None:
+        check_int("segment", self.segment)
+        check_int("rung", self.rung, maximum=10**6)
+        for name in ("bits", "time_ms", "latency_ms", "buffer_before_ms"):
+            object.__setattr__(self, name, check_measure(name, getattr(self, name)))
+        tput = check_measure("throughput_kbps", self.throughput_kbps, inf=True)
+        object.__setattr__(self, "throughput_kbps", tput)
+        if self.time_ms < self.latency_ms:
+            raise StreamingError(
+                f"time_ms={self.time_ms!r} must be at least latency_ms={self.latency_ms!r} "
+                "(a download's time includes its latency)"
+            )
+        if not isinstance(self.abandoned, bool):
+            raise StreamingTypeError(f"abandoned={_show(self.abandoned)} must be a bool")
 
 
 def check_start(manifest: object, buffer_cap_ms: object) -> None:
@@ -377,13 +469,13 @@ def check_start(manifest: object, buffer_cap_ms: object) -> None:
 
 
 def check_state(state: object) -> None:
-    """The check of every algorithm's ``choose``."""
+    """The check of every algorithm's ``choose`` (a SessionState checks its own fields)."""
     if not isinstance(state, SessionState):
         raise StreamingTypeError(f"state={_show(state)} must be a SessionState")
 
 
 def check_download(download: object) -> None:
-    """The check of every algorithm's ``observe``."""
+    """The check of every algorithm's ``observe`` (a Download checks its own fields)."""
     if not isinstance(download, Download):
         raise StreamingTypeError(f"download={_show(download)} must be a Download")
 

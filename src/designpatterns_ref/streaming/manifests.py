@@ -11,6 +11,8 @@ XML ``MPD``: a ``Period`` with an ``AdaptationSet`` of ``Representation`` elemen
 (``$RepresentationID$``, ``$Number$``) from a duration and a timescale, so the MPD stays small
 however long the title. Writers and parsers here cover that VOD subset; the parsers raise
 :class:`~designpatterns_ref.streaming.base.StreamingError` naming the line or attribute at fault.
+Numbers are read as the RFC spells them: integers are ASCII digits up to 2**64 - 1 (no "²" or
+"٣", which ``str.isdigit`` would let through), durations ASCII digits with an optional fraction.
 
 Complexity: O(rungs + segments) to write or parse.
 
@@ -54,6 +56,20 @@ __all__ = [
 MPD_NS = "urn:mpeg:dash:schema:mpd:2011"
 DEFAULT_CODECS = "avc1.64001f,mp4a.40.2"
 _HEIGHTS = (144, 240, 360, 432, 540, 720, 1080, 1440, 2160)
+# RFC 8216's decimal-integer (0 to 2**64 - 1) and decimal-floating-point: ASCII digits only.
+# str.isdigit() and int() also take "²" or "٣", and int() refuses more than 4,300 digits.
+_INTEGER = re.compile(r"[0-9]{1,20}")
+_DECIMAL = re.compile(r"[0-9]{1,20}(?:\.[0-9]{1,20})?")
+_MAX_INTEGER = 2**64 - 1
+
+
+def _integer(value: str | None, where: str) -> int:
+    """``value`` as a decimal integer of ASCII digits up to 2**64 - 1, else StreamingError."""
+    if value is None or _INTEGER.fullmatch(value) is None or int(value) > _MAX_INTEGER:
+        raise StreamingError(
+            f"{where}={value!r:.60} must be a decimal integer (ASCII digits, 0 to 2**64 - 1)"
+        )
+    return int(value)
 
 
 @dataclass(frozen=True)
@@ -204,15 +220,19 @@ def parse_hls_master(text: str) -> list[Variant]:
             if pending is None:
                 raise StreamingError(f"line {no}: URI {line!r} without #EXT-X-STREAM-INF")
             attrs, at = pending
-            if "BANDWIDTH" not in attrs or not attrs["BANDWIDTH"].isdigit():
-                raise StreamingError(f"line {at}: BANDWIDTH missing or not an integer")
+            if "BANDWIDTH" not in attrs:
+                raise StreamingError(f"line {at}: BANDWIDTH missing")
+            bandwidth = _integer(attrs["BANDWIDTH"], f"line {at}: BANDWIDTH")
             res = None
             if "RESOLUTION" in attrs:
-                m = re.fullmatch(r"(\d+)x(\d+)", attrs["RESOLUTION"])
-                if m is None:
-                    raise StreamingError(f"line {at}: RESOLUTION={attrs['RESOLUTION']!r}")
-                res = (int(m.group(1)), int(m.group(2)))
-            out.append(Variant(line, int(attrs["BANDWIDTH"]), res, attrs.get("CODECS")))
+                width, x, height = attrs["RESOLUTION"].partition("x")
+                if not x:
+                    raise StreamingError(
+                        f"line {at}: RESOLUTION={attrs['RESOLUTION']!r:.60} must be WxH"
+                    )
+                where = f"line {at}: RESOLUTION"
+                res = (_integer(width, where), _integer(height, where))
+            out.append(Variant(line, bandwidth, res, attrs.get("CODECS")))
             pending = None
     if pending is not None:
         raise StreamingError(f"line {pending[1]}: #EXT-X-STREAM-INF without a URI")
@@ -228,21 +248,17 @@ def parse_hls_media(text: str) -> MediaPlaylist:
     segments, duration = [], None
     for no, line in enumerate(lines[1:], start=2):
         if line.startswith("#EXT-X-TARGETDURATION:"):
-            value = line.split(":", 1)[1]
-            if not value.isdigit():
-                raise StreamingError(f"line {no}: EXT-X-TARGETDURATION={value!r}")
-            target = int(value)
+            target = _integer(line.split(":", 1)[1], f"line {no}: EXT-X-TARGETDURATION")
         elif line.startswith("#EXT-X-MEDIA-SEQUENCE:"):
-            value = line.split(":", 1)[1]
-            if not value.isdigit():
-                raise StreamingError(f"line {no}: EXT-X-MEDIA-SEQUENCE={value!r}")
-            sequence = int(value)
+            sequence = _integer(line.split(":", 1)[1], f"line {no}: EXT-X-MEDIA-SEQUENCE")
         elif line.startswith("#EXTINF:"):
             value = line.split(":", 1)[1].split(",", 1)[0]
-            try:
-                duration = float(value)
-            except ValueError:
-                raise StreamingError(f"line {no}: EXTINF duration {value!r}") from None
+            if _DECIMAL.fullmatch(value) is None:
+                raise StreamingError(
+                    f"line {no}: EXTINF duration {value!r:.60} must be ASCII digits, "
+                    "optionally with a decimal point"
+                )
+            duration = float(value)
             if not 0 <= duration < 1e6:
                 raise StreamingError(f"line {no}: EXTINF duration {value!r} out of range")
         elif line == "#EXT-X-ENDLIST":
@@ -278,9 +294,13 @@ def parse_iso_duration(text: str) -> float:
     """Seconds in a ``PnDTnHnMnS`` duration (days, hours, minutes, seconds)."""
     if not isinstance(text, str):
         raise StreamingTypeError(f"text={text!r:.60} must be a str")
-    m = re.fullmatch(r"P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?", text or "")
+    n = r"[0-9]{1,15}"  # ASCII digits; 15 keep every part exact and the total finite
+    m = re.fullmatch(rf"P(?:({n})D)?(?:T(?:({n})H)?(?:({n})M)?(?:({n}(?:\.{n})?)S)?)?", text)
     if m is None or text in ("P", "PT"):
-        raise StreamingError(f"duration {text!r} is not an ISO 8601 duration like PT1M30S")
+        raise StreamingError(
+            f"duration {text!r:.60} is not an ISO 8601 duration like PT1M30S "
+            "(ASCII digits, at most 15 a number)"
+        )
     d, h, mi, s = (float(g) if g else 0.0 for g in m.groups())
     return d * 86400 + h * 3600 + mi * 60 + s
 
@@ -365,10 +385,7 @@ def write_dash_mpd(ladder: Sequence[Rung], segment_duration_s: float, duration_s
 
 
 def _int_attr(el: ET.Element, name: str) -> int:
-    value = el.get(name)
-    if value is None or not value.isdigit():
-        raise StreamingError(f"{el.tag.split('}')[-1]}@{name}={value!r} must be an integer")
-    return int(value)
+    return _integer(el.get(name), f"{el.tag.split('}')[-1]}@{name}")
 
 
 def parse_dash_mpd(text: str) -> DashManifest:
@@ -411,6 +428,6 @@ def parse_dash_mpd(text: str) -> DashManifest:
         seg / timescale,
         tmpl.get("media", ""),
         tmpl.get("initialization", ""),
-        _int_attr(tmpl, "startNumber") if tmpl.get("startNumber") else 1,
+        _int_attr(tmpl, "startNumber") if "startNumber" in tmpl.attrib else 1,
         tuple(reps),
     )

@@ -347,7 +347,8 @@ class RobustMPC:
         past = state.throughputs_kbps[-self.window :]
         if not past:
             return None
-        harmonic = len(past) / sum(1.0 / t for t in past)
+        inverse = sum(1.0 / t for t in past)
+        harmonic = len(past) / inverse if inverse > 0 else math.inf  # every sample took no time
         self._prediction = harmonic
         if not self.robust or not self._errors:
             return harmonic
@@ -356,6 +357,12 @@ class RobustMPC:
     def choose(self, state: SessionState) -> int:
         if state.__class__ is not SessionState:
             check_state(state)
+        last = state.last_rung
+        if state.segment >= len(self._sizes) or (last is not None and last >= len(self._u)):
+            raise StreamingError(
+                f"state.segment={state.segment}, state.last_rung={last}: past the "
+                f"{len(self._sizes)} segments x {len(self._u)} rungs given to start()"
+            )
         c = self.predict(state)
         if c is None or state.last_rung is None:
             return 0

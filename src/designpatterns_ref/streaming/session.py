@@ -65,6 +65,18 @@ class Network:
         self._cycle_bits = sum(
             d * b for d, b in zip(self._durations, self._bandwidths, strict=True)
         )
+        # One request latency is one "unit"; a period of d ms at latency L ms serves d / L of
+        # it. Over a whole pass the log serves cycle_units; a latency spans 1 / cycle_units
+        # passes, each lasting a mean of cycle_ms / cycle_units ms per unit. Both are computed
+        # with the durations scaled by the longest, so that no ratio underflows to zero.
+        self._latency_passes = 0.0  # a period without latency ends every wait within one pass
+        self._mean_latency_ms = 0.0
+        if min(self._latencies) > 0.0:
+            longest = max(self._durations)
+            scaled = [d / longest for d in self._durations]
+            units = sum(x / lat for x, lat in zip(scaled, self._latencies, strict=True))
+            self._mean_latency_ms = sum(scaled) / units
+            self._latency_passes = self._mean_latency_ms / self._cycle_ms  # may be inf
         self.index = 0
         self.left_ms = self._durations[0]
         self.now_ms = 0.0
@@ -74,8 +86,22 @@ class Network:
         self.left_ms = self._durations[self.index]
 
     def latency(self) -> float:
-        """Wait one request latency (measured in the periods it spans); return the time."""
+        """Wait one request latency (measured in the periods it spans); return the time.
+
+        A latency spanning more than two passes over the log skips whole passes first (each
+        serves the same part of a latency and lasts the same time, wherever it starts), then
+        walks period by period; beyond 2**52 passes the point of the log where it ends is below
+        float precision, so it takes the mean and leaves the position as it was.
+        """
         units, total = 1.0, 0.0
+        passes = self._latency_passes
+        if passes > 2.0:
+            if passes >= 2.0**52:
+                self.now_ms += self._mean_latency_ms
+                return self._mean_latency_ms
+            whole = math.floor(passes) - 1
+            total = whole * self._cycle_ms
+            units = (passes - whole) / passes  # exact: whole is within a factor 2 of passes
         while units > 0.0:
             lat = self._latencies[self.index]
             t = units * lat
@@ -312,7 +338,9 @@ def simulate(
                 level -= wait
                 played += wait
                 net._delay(wait)
-        state.segment, state.buffer_ms, state.now_ms = index, level, net.now_ms
+        # the simulator's own values are valid by construction: set them without the checks
+        fields = state.__dict__
+        fields["segment"], fields["buffer_ms"], fields["now_ms"] = index, level, net.now_ms
         rung = abr.choose(state)
         if rung.__class__ is not int or not 0 <= rung <= top:
             raise StreamingError(f"{abr.name} chose rung={rung!r}; the ladder has 0..{top}")
@@ -341,7 +369,7 @@ def simulate(
         state.throughputs_kbps.append(tput)
         state.download_ms.append(elapsed - lat)
         state.latencies_ms.append(lat)
-        state.last_rung = rung
+        fields["last_rung"] = rung
         res.rungs.append(rung)
         res.request_s.append(request / 1000.0)
         res.finish_s.append(net.now_ms / 1000.0)

@@ -18,7 +18,8 @@ trailer uploaded by a hundred channels is stored once). A client may also ask
 fixed-size chunks, and ``resume()`` after any failure asks the offset and continues.
 
 :class:`UploadServer` may be shared between threads (one lock guards its state, as a server's
-request handlers would share it); a chunk is hashed before the lock is taken.
+request handlers would share it): every call that reads or changes the uploads or the blobs,
+``stored_bytes`` included, holds it; a chunk is hashed before the lock is taken.
 
 Complexity: O(chunk) per append; O(file) once to hash at completion; memory holds the blobs.
 
@@ -106,9 +107,14 @@ class UploadServer:
             self._uploads[upload_id] = UploadState(length)
         return upload_id
 
-    def _get(self, upload_id: object) -> UploadState:
+    @staticmethod
+    def _check_id(upload_id: object) -> str:
         if not isinstance(upload_id, str):
             raise StreamingTypeError(f"upload_id={upload_id!r} must be a str")
+        return upload_id
+
+    def _get(self, upload_id: str) -> UploadState:
+        """The upload's state; call with the lock held."""
         state = self._uploads.get(upload_id)
         if state is None:
             raise StreamingError(f"upload_id={upload_id[:40]!r} is not a known upload")
@@ -116,15 +122,19 @@ class UploadServer:
 
     def offset(self, upload_id: str) -> int:
         """How many bytes of the upload the server holds."""
-        return self._get(upload_id).offset
+        upload_id = self._check_id(upload_id)
+        with self._lock:
+            return self._get(upload_id).offset
 
     def state(self, upload_id: str) -> UploadState:
         """The upload's state (read it; do not change it)."""
-        return self._get(upload_id)
+        upload_id = self._check_id(upload_id)
+        with self._lock:
+            return self._get(upload_id)
 
     def append(self, upload_id: str, offset: int, chunk: bytes, checksum: str) -> int:
         """Add ``chunk`` at ``offset`` if it is where the upload stands and its hash matches."""
-        state = self._get(upload_id)
+        upload_id = self._check_id(upload_id)
         offset = check_int("offset", offset, maximum=MAX_LENGTH)
         if not isinstance(chunk, bytes):
             raise StreamingTypeError(f"chunk must be bytes, not {type(chunk).__name__}")
@@ -132,6 +142,7 @@ class UploadServer:
             raise StreamingTypeError(f"checksum={checksum!r:.80} must be a hex SHA-256 str")
         matches = sha256(chunk) == checksum.lower()
         with self._lock:
+            state = self._get(upload_id)
             return self._append(upload_id, state, offset, chunk, checksum, matches)
 
     def _append(
@@ -173,10 +184,10 @@ class UploadServer:
 
     def link(self, content_hash: str) -> str:
         """A finished upload pointing at an existing blob (the client skipped the bytes)."""
-        if not self.find(content_hash):
-            raise StreamingError(f"content_hash={content_hash[:70]!r} is not stored")
-        digest = content_hash.lower()
+        digest = self._check_hash(content_hash).lower()
         with self._lock:
+            if digest not in self._blobs:
+                raise StreamingError(f"content_hash={content_hash[:70]!r} is not stored")
             upload_id = f"u{next(self._ids)}"
             state = UploadState(len(self._blobs[digest]))
             state.content_hash = digest
@@ -184,24 +195,33 @@ class UploadServer:
             self.deduplicated += 1
         return upload_id
 
-    def find(self, content_hash: str) -> bool:
-        """True when a finished upload already has this content hash (skip uploading it)."""
+    @staticmethod
+    def _check_hash(content_hash: object) -> str:
         if not isinstance(content_hash, str):
             raise StreamingTypeError(f"content_hash={content_hash!r} must be a str")
-        return content_hash.lower() in self._blobs
+        return content_hash
+
+    def find(self, content_hash: str) -> bool:
+        """True when a finished upload already has this content hash (skip uploading it)."""
+        digest = self._check_hash(content_hash).lower()
+        with self._lock:
+            return digest in self._blobs
 
     def blob(self, upload_id: str) -> bytes:
         """The finished upload's bytes."""
-        state = self._get(upload_id)
-        if state.content_hash is None:
-            raise StreamingError(f"upload {upload_id} is not complete ({state.offset} bytes)")
-        return self._blobs[state.content_hash]
+        upload_id = self._check_id(upload_id)
+        with self._lock:
+            state = self._get(upload_id)
+            if state.content_hash is None:
+                raise StreamingError(f"upload {upload_id} is not complete ({state.offset} bytes)")
+            return self._blobs[state.content_hash]
 
     @property
     def stored_bytes(self) -> int:
         """Bytes held: finished blobs (once each) plus unfinished uploads."""
-        partial = sum(s.offset for s in self._uploads.values() if not s.complete)
-        return sum(len(b) for b in self._blobs.values()) + partial
+        with self._lock:
+            partial = sum(s.offset for s in self._uploads.values() if not s.complete)
+            return sum(len(b) for b in self._blobs.values()) + partial
 
 
 class UploadClient:

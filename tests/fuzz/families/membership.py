@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import time
 from typing import Any
 
 from designpatterns_ref.membership import (
@@ -67,6 +68,25 @@ def _ledger() -> CapLedger:
     ledger = CapLedger(2, 7)
     ledger.record("m", 1)
     return ledger
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now: Any = 100.0
+
+    def __call__(self) -> Any:
+        return self.now
+
+
+def _bucket() -> ClientBucket:
+    bucket = ClientBucket(1.0, 2, clock=_Clock())
+    bucket.take()
+    return bucket
+
+
+def _take_at(bucket: ClientBucket, reading: Any) -> float:
+    bucket._clock.now = reading  # type: ignore[attr-defined]
+    return bucket.take()
 
 
 class _ServerError(Exception):
@@ -165,7 +185,12 @@ ENTRIES = [
         {"policy": RandomPolicy(1), "members": 20, "days": 3, "cap": 2, "window": 7,
          "fatigue": 0.8, "churn": 0.1, "seed": 1},
     ),
-    *per_argument("ClientBucket", lambda _, **kw: ClientBucket(**kw), {"rate": 1.0, "burst": 2}),
+    *per_argument("ClientBucket", lambda _, **kw: ClientBucket(**kw),
+                  {"rate": 1.0, "burst": 2, "clock": time.monotonic}),
+    Entry("ClientBucket(clock() returns)",
+          call=lambda _, v: ClientBucket(1.0, 2, clock=lambda: v)),
+    Entry("ClientBucket.take (clock() returns)", call=_take_at, make=_bucket,
+          snapshot=lambda b: (b._tokens, b._at)),
     *per_argument("create_app", lambda _, **kw: create_app(**kw),
                   {"verifier": _verifier(), "clients": {"k": (1.0, 2)}}),
     *(Entry(f"POST /v1/verify ({f}=)", call=lambda _, v, f=f: _post({**_OK, f: v}))

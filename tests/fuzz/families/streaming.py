@@ -35,6 +35,42 @@ REQ = cdn.Request(1, 100, 0, 0)
 RESULT = s.simulate(MOVIE, TRACE, s.Fixed(0))
 OUT = tempfile.mkdtemp(prefix="dpref-fuzz-encode-")
 
+# Numbers that str.isdigit() takes and int() refuses ("²", 5,000 digits) or reads ("٣" is 3).
+_ODD_NUMBERS = ("\u00b2", "\u0663", "9" * 5000, "1_0", "")
+_MPD_ATTRS = {
+    "mediaPresentationDuration": "PT10S",
+    "timescale": "1000",
+    "duration": "2000",
+    "startNumber": "1",
+    "bandwidth": "500000",
+    "width": "640",
+    "height": "360",
+}
+_MPD = (
+    '<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" '
+    'mediaPresentationDuration="{mediaPresentationDuration}">'
+    '<Period><AdaptationSet><SegmentTemplate timescale="{timescale}" duration="{duration}" '
+    'startNumber="{startNumber}"/><Representation id="a" bandwidth="{bandwidth}" '
+    'width="{width}" height="{height}"/></AdaptationSet></Period></MPD>'
+)
+MANIFEST_TEXTS = (
+    *(f"#EXTM3U\n#EXT-X-TARGETDURATION:{n}\n" for n in _ODD_NUMBERS),
+    *(f"#EXTM3U\n#EXT-X-TARGETDURATION:6\n#EXT-X-MEDIA-SEQUENCE:{n}\n" for n in _ODD_NUMBERS),
+    *(f"#EXTM3U\n#EXT-X-TARGETDURATION:6\n#EXTINF:{n},\ns.ts\n" for n in _ODD_NUMBERS),
+    *(f"#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH={n}\nv.m3u8\n" for n in _ODD_NUMBERS),
+    *(f"#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1,RESOLUTION={n}x1\nv.m3u8\n" for n in _ODD_NUMBERS),
+    *(
+        _MPD.format(**{**_MPD_ATTRS, k: n})
+        for k in _MPD_ATTRS
+        if k != "mediaPresentationDuration"
+        for n in _ODD_NUMBERS
+    ),
+    *(
+        _MPD.format(**{**_MPD_ATTRS, "mediaPresentationDuration": f"PT{n}S"})
+        for n in (*_ODD_NUMBERS, "9" * 400)
+    ),
+)
+
 
 def _args(name: str, call: Any, defaults: dict[str, Any], **kw: Any) -> list[Entry]:
     """One entry per argument of ``call``, the others at valid defaults."""
@@ -61,6 +97,33 @@ ALGORITHMS = [
     ("Dynamic", s.Dynamic),
     ("RobustMPC", s.RobustMPC),
 ]
+
+# Hostile values inside the objects choose() and observe() read, field by field.
+STATE_FIELDS: dict[str, Any] = {
+    "buffer_cap_ms": 25_000.0,
+    "segment": 1,
+    "buffer_ms": 2000.0,
+    "now_ms": 0.0,
+    "last_rung": 0,
+    "throughputs_kbps": [1500.0],
+    "download_ms": [1000.0],
+    "latencies_ms": [50.0],
+}
+DOWNLOAD_FIELDS: dict[str, Any] = {
+    "segment": 0,
+    "rung": 0,
+    "bits": 1e6,
+    "time_ms": 700.0,
+    "latency_ms": 20.0,
+    "throughput_kbps": 1470.0,
+    "buffer_before_ms": 0.0,
+    "abandoned": False,
+}
+
+
+def _state_with(field: str, value: Any, item: bool = False) -> s.SessionState:
+    return s.SessionState(MOVIE, **{**STATE_FIELDS, field: [value] if item else value})
+
 
 ENTRIES: list[Entry] = [
     *_args("Manifest", s.Manifest, ARGS),
@@ -142,6 +205,25 @@ ENTRIES: list[Entry] = [
             Entry(f"{name}.choose", call=lambda o, v: o.choose(v), make=_started(algo)),
             Entry(f"{name}.observe", call=lambda o, v: o.observe(v), make=_started(algo)),
         )
+    ),
+    *(
+        Entry(
+            f"{name}.choose(state.{f}{'[0]' if item else ''}=)",
+            call=lambda o, v, f=f, item=item: o.choose(_state_with(f, v, item)),
+            make=_started(algo),
+        )
+        for name, algo in ALGORITHMS
+        for f in STATE_FIELDS
+        for item in ((False, True) if isinstance(STATE_FIELDS[f], list) else (False,))
+    ),
+    *(
+        Entry(
+            f"{name}.observe(download.{f}=)",
+            call=lambda o, v, f=f: o.observe(s.Download(**{**DOWNLOAD_FIELDS, f: v})),
+            make=_started(algo),
+        )
+        for name, algo in ALGORITHMS
+        for f in DOWNLOAD_FIELDS
     ),
     *_args(
         "rung_for_throughput",
@@ -287,16 +369,22 @@ ENTRIES: list[Entry] = [
     Entry("write_hls_media(durations)", call=lambda _, v: manifests.write_hls_media(v)),
     Entry("write_hls_media(durations[0])", call=lambda _, v: manifests.write_hls_media([v])),
     Entry("write_hls_media(uri)", call=lambda _, v: manifests.write_hls_media([1.0], v)),
-    Entry("parse_hls_master", call=lambda _, v: manifests.parse_hls_master(v)),
-    Entry("parse_hls_media", call=lambda _, v: manifests.parse_hls_media(v)),
+    Entry(
+        "parse_hls_master", call=lambda _, v: manifests.parse_hls_master(v), values=MANIFEST_TEXTS
+    ),
+    Entry("parse_hls_media", call=lambda _, v: manifests.parse_hls_media(v), values=MANIFEST_TEXTS),
     Entry("format_iso_duration", call=lambda _, v: manifests.format_iso_duration(v)),
-    Entry("parse_iso_duration", call=lambda _, v: manifests.parse_iso_duration(v)),
+    Entry(
+        "parse_iso_duration",
+        call=lambda _, v: manifests.parse_iso_duration(v),
+        values=tuple(f"PT{n}S" for n in (*_ODD_NUMBERS, "9" * 400)),
+    ),
     *_args(
         "write_dash_mpd",
         manifests.write_dash_mpd,
         {"ladder": LADDER, "segment_duration_s": 2.0, "duration_s": 10.0},
     ),
-    Entry("parse_dash_mpd", call=lambda _, v: manifests.parse_dash_mpd(v)),
+    Entry("parse_dash_mpd", call=lambda _, v: manifests.parse_dash_mpd(v), values=MANIFEST_TEXTS),
     Entry(
         "DashManifest.segment_urls",
         call=lambda o, v: o.segment_urls(v),
