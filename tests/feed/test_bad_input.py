@@ -87,11 +87,13 @@ def test_get_post_refuses_what_is_not_an_id(feed: Any, post_id: object) -> None:
     assert feed.get_post(1) is not None and feed.get_post(999) is None
 
 
-@pytest.mark.parametrize("clock", [1, "now", None, object()])
+@pytest.mark.parametrize("clock", [1, "now", b"", object()])
 @pytest.mark.parametrize("kind", KINDS, ids=lambda k: k.__name__)
 def test_non_callable_clocks_are_refused(kind: Callable[..., Any], clock: object) -> None:
     with pytest.raises(FeedTypeError, match="clock="):
         kind(clock=clock)
+    with pytest.raises(FeedTypeError, match="clock="):
+        kind(RedisStore.from_url("redis://127.0.0.1:1/0"), clock=clock)  # never connects
 
 
 @pytest.mark.parametrize("store", [1, "redis", object(), {}, [], MemoryStore])

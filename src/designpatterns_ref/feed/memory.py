@@ -47,6 +47,7 @@ class MemoryStore:
         self._by: defaultdict[str, list[int]] = defaultdict(list)
         self._home: defaultdict[str, list[int]] = defaultdict(list)
         self._flags: defaultdict[str, set[str]] = defaultdict(set)
+        self._pending: dict[str, int] = {}
         self._next_id = 1
         self._latest_at = float("-inf")
 
@@ -109,7 +110,15 @@ class MemoryStore:
         self._latest_at = at
         self._posts[post.id] = post
         self._by[author].append(post.id)
+        self._pending[author] = post.id
         return post
+
+    def pending_post(self, author: str) -> int | None:
+        return self._pending.get(author)
+
+    def clear_pending(self, author: str, post_id: int) -> None:
+        if self._pending.get(author) == post_id:
+            del self._pending[author]
 
     def latest_at(self) -> float:
         return self._latest_at
