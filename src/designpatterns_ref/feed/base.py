@@ -46,6 +46,7 @@ __all__ = [
     "FeedStore",
     "FeedTypeError",
     "FeedUnavailable",
+    "MAX_KEY_LEN",
     "Post",
     "merge_newest",
 ]
@@ -56,6 +57,8 @@ MAX_LIMIT = 1_000_000_000
 COMPLETE = 0
 #: The floor of a capped timeline that is empty: nothing in it can be trusted.
 NOTHING = sys.maxsize
+#: The longest idempotency ``key`` a post accepts.
+MAX_KEY_LEN = 200
 
 
 class FeedError(DesignPatternsError, ValueError):
@@ -185,9 +188,10 @@ class FeedStore(Protocol):
     cut, ``sys.maxsize`` when a capped timeline is empty). The capped mark must never lag
     behind a trim: a store sets it before, or in the same transaction as, the cut.
 
-    ``new_post`` stores the post and marks it as the author's *pending* post in one step;
-    ``pending_post`` tells which post of an author is still being fanned out, and
-    ``clear_pending`` ends that once its fan-out is done. A ``shared`` store (Redis) is read
+    ``new_post`` stores the post, marks it as the author's *pending* post and records its
+    idempotency ``key`` as the author's last one, in one step; ``pending_post`` tells which post
+    of an author is still being fanned out, ``clear_pending`` ends that once its fan-out is
+    done, and ``last_key`` gives the id and key of the author's newest post. A ``shared`` store (Redis) is read
     by several processes, so its feeds default to wall-clock time (see :class:`Feed`).
     """
 
@@ -210,9 +214,10 @@ class FeedStore(Protocol):
     def followees_flagged(self, user: str, kind: str) -> list[str]: ...
 
     # posts, stored once
-    def new_post(self, author: str, at: float, body: str) -> Post: ...
+    def new_post(self, author: str, at: float, body: str, key: str = "") -> Post: ...
     def latest_at(self) -> float: ...
     def pending_post(self, author: str) -> int | None: ...
+    def last_key(self, author: str) -> tuple[int, str] | None: ...
     def clear_pending(self, author: str, post_id: int) -> None: ...
     def get_post(self, post_id: int) -> Post | None: ...
     def get_posts(self, ids: Sequence[int]) -> list[Post]: ...
@@ -396,7 +401,9 @@ class Feed(ABC):
         self._on_unfollow(follower, followee)
         return removed
 
-    def post(self, author: str, *, at: float | None = None, body: str = "") -> Post:
+    def post(
+        self, author: str, *, at: float | None = None, body: str = "", key: str | None = None
+    ) -> Post:
         """Publish a post by ``author`` at time ``at`` (default: the clock's now).
 
         Posts are appended in time order: an ``at`` before the latest post's is refused. With
@@ -406,10 +413,18 @@ class Feed(ABC):
         **Retrying.** A post that raised :class:`FeedUnavailable` may already be stored, and
         shown to some readers, without having reached every follower's timeline. The store
         keeps it as the author's *pending* post, and the author's next call finishes its fan-out
-        first. If that call has the same ``body``, it is taken as the retry of the failed post:
-        it returns the stored post (same id and time) and makes no second one. So an author who
-        retries a failed post gets it published exactly once; an author who posts something else
-        instead gets both (delete the first to take it back).
+        first. What a user retrying a failed post expects is the post published once:
+
+        * with an idempotency ``key`` (any string naming this one post, say a UUID the client
+          made, at most ``MAX_KEY_LEN`` = 200 characters), a call whose key is the key of the
+          author's newest post returns that post (same id and time) and makes no second one,
+          even when the first attempt had finished and only its answer was lost;
+        * without a key, a call with the same ``body`` as the author's pending post is taken
+          as its retry and returns it; but if the failed attempt had got through every step
+          (only the answer was lost), the retry makes a second post.
+
+        An author who posts something else instead gets both (delete the first to take it
+        back).
         """
         name = self._known("author", author)
         when = self.clock() if at is None else at
@@ -428,15 +443,28 @@ class Feed(ABC):
         if not isinstance(body, str):
             raise FeedTypeError(f"body={body!r} must be a str")
         _check_encodable("body", body)
+        if key is not None:
+            if not isinstance(key, str):
+                raise FeedTypeError(f"key={key!r} must be a str or None")
+            if not 1 <= len(key) <= MAX_KEY_LEN:
+                raise FeedError(f"key={key[:80]!r} must be 1 to {MAX_KEY_LEN} characters")
+            _check_encodable("key", key)
+        retry_of: Post | None = None
         pending = self.store.pending_post(name)
         if pending is not None:  # an earlier post failed during its fan-out: finish it first
             earlier = self.store.get_post(pending)
             if earlier is not None:
                 self._count_post(self._finish_post(earlier))
+                if key is None and earlier.body == body:
+                    retry_of = earlier
             self.store.clear_pending(name, pending)
-            if earlier is not None and earlier.body == body:
-                return earlier  # the retry of that post
-        new = self.store.new_post(name, float(when), body)
+        if key is not None:
+            last = self.store.last_key(name)
+            if last is not None and last[1] == key:
+                retry_of = self.store.get_post(last[0])  # None if deleted since: post anew
+        if retry_of is not None:
+            return retry_of  # the retry of a post that was stored
+        new = self.store.new_post(name, float(when), body, key or "")
         self._count_post(self._on_post(new))
         self.store.clear_pending(name, new.id)
         return new

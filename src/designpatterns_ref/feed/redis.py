@@ -17,11 +17,12 @@ key                    type        holds
 ``home:{u}``           sorted set  ``u``'s home timeline (score = id), at most ``max_len``
 ``flag:{kind}``        set         users flagged ``capped``, ``celebrity`` or ``stale``
 ``pending``            hash        author -> id of their post still being fanned out
+``keys``               hash        author -> ``"{id} {key}"`` of their newest post
 ``meta``               hash        ``next_id`` and ``latest_at``
 =====================  ==========  ===============================================
 
 A new post is one Lua script (``EVAL``): it takes the next id, stores the post, appends it to
-the author's list and marks it pending, all or nothing, so an outage never leaves half a post
+the author's list, marks it pending and records its idempotency key, all or nothing, so an outage never leaves half a post
 or skips an id. The ``capped`` flag of a timeline is set before (in the same ``MULTI`` as) the
 trim that cuts it, so a floor never claims a cut timeline is complete.
 
@@ -41,7 +42,7 @@ cannot span slots, so there the pipelines run without a transaction (redis-py gr
 node): every command stays atomic on its own key, but a fan-out is no longer all-or-nothing
 across followers, which is also how Twitter's timeline cache behaves;
 :meth:`~RedisStore.followees_flagged` intersects on the client instead of with ``SINTER``; a
-new post is three round trips (id, pending mark, the rest), so an outage may skip an id; and
+new post is three round trips (id, pending and key marks, the rest), so an outage may skip an id; and
 the capped flags are set in a round trip of their own before the trims.
 
 Complexity: fan-out to F followers is 2F commands in one round trip (two once timelines are
@@ -91,13 +92,14 @@ def _glob_escape(text: str) -> str:
     return "".join("\\" + c if c in "*?[]\\" else c for c in text)
 
 
-# KEYS: meta, posts, by:{author}, pending; ARGV: author, post JSON, at
+# KEYS: meta, posts, by:{author}, pending, keys; ARGV: author, post JSON, at, idempotency key
 _NEW_POST = """
 local id = redis.call('HINCRBY', KEYS[1], 'next_id', 1)
 redis.call('HSET', KEYS[2], id, ARGV[2])
 redis.call('ZADD', KEYS[3], id, id)
 redis.call('HSET', KEYS[1], 'latest_at', ARGV[3])
 redis.call('HSET', KEYS[4], ARGV[1], id)
+redis.call('HSET', KEYS[5], ARGV[1], id .. ' ' .. ARGV[4])
 return id
 """
 # KEYS: pending; ARGV: author, post id -- clear the mark only if it is still that post's
@@ -229,14 +231,17 @@ class RedisStore:
         return [name for name, on in zip(followees, flagged, strict=True) if on]
 
     # posts
-    def new_post(self, author: str, at: float, body: str) -> Post:
+    def new_post(self, author: str, at: float, body: str, key: str = "") -> Post:
         blob = json.dumps([author, at, body])
         if not self.cluster:
-            keys = [self._k("meta"), self._k("posts"), self._k("by", author), self._k("pending")]
-            post_id = int(self.r.eval(_NEW_POST, len(keys), *keys, author, blob, repr(at)))
+            keys = [self._k(k) for k in ("meta", "posts", "by:" + author, "pending", "keys")]
+            post_id = int(self.r.eval(_NEW_POST, len(keys), *keys, author, blob, repr(at), key))
             return Post(post_id, author, at, body)
         post = Post(int(self.r.hincrby(self._k("meta"), "next_id", 1)), author, at, body)
-        self.r.hset(self._k("pending"), author, str(post.id))  # before the post can be seen
+        pipe = self._pipe()  # the marks before the post can be seen
+        pipe.hset(self._k("pending"), author, str(post.id))
+        pipe.hset(self._k("keys"), author, f"{post.id} {key}")
+        pipe.execute()
         pipe = self._pipe()
         pipe.hset(self._k("posts"), str(post.id), blob)
         pipe.zadd(self._k("by", author), {str(post.id): post.id})
@@ -247,6 +252,13 @@ class RedisStore:
     def pending_post(self, author: str) -> int | None:
         pending = self.r.hget(self._k("pending"), author)
         return None if pending is None else int(pending)
+
+    def last_key(self, author: str) -> tuple[int, str] | None:
+        last = self.r.hget(self._k("keys"), author)
+        if last is None:
+            return None
+        post_id, key = last.split(" ", 1)
+        return int(post_id), key
 
     def clear_pending(self, author: str, post_id: int) -> None:
         self.r.eval(_CLEAR_PENDING, 1, self._k("pending"), author, str(post_id))
