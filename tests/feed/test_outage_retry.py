@@ -131,7 +131,8 @@ def do(feed: Feed, step: Step) -> object:
 
 
 def attempt(feed: Feed, faults: Any, step: Step, fault: tuple[int, bool] | None) -> object:
-    """Run ``step`` with the fault armed; if it fired, retry the same call once."""
+    """Run ``step`` with the fault armed; if it fired, read every timeline (half-done, it may
+    miss posts, but never shows one twice), then retry the same call once."""
     if fault is not None:
         faults.arm(*fault)
     try:
@@ -140,6 +141,9 @@ def attempt(feed: Feed, faults: Any, step: Step, fault: tuple[int, bool] | None)
         assert faults.fired  # only the injected outage may fail the call
     finally:
         faults.disarm()
+    for user in USERS:
+        ids = [p.id for p in feed.timeline(user, 1000)]
+        assert len(ids) == len(set(ids)), (user, ids)
     try:
         return do(feed, step)
     except FeedError as exc:
@@ -346,5 +350,28 @@ def test_a_post_retried_without_a_key_is_published_once(stores: StoreFactory) ->
         faults.disarm()
         assert feed.post("a", body="keyed", key="k-1").id == 6
         assert [p.body for p in feed.timeline("b", 2)] == ["keyed", "late"]
+    finally:
+        cleanup(stores)
+
+
+def test_a_late_retry_does_not_lower_a_trimmed_timelines_floor(stores: StoreFactory) -> None:
+    """A post whose fan-out failed is finished only later, after newer posts trimmed a
+    follower's timeline: it is not put below that timeline's floor (which would hide the posts
+    between), the follower's reads merge it from the author's list instead."""
+    feed, faults, _ = fresh(stores, "push", "store")
+    try:
+        feed.add_users(["a", "b", "c"])
+        feed.follow("b", "a")
+        feed.follow("b", "c")
+        faults.arm(6, False)  # a's post 1 is stored, its fan-out fails
+        with pytest.raises(FeedUnavailable):
+            feed.post("a", body="late")
+        faults.disarm()
+        for _ in range(4):
+            feed.post("c")  # 2..5: b keeps 3, 4, 5 (max_len=3), floor 3
+        feed.delete(4)  # b holds 3, 5: capped, not full
+        assert feed.post("a", body="late").id == 1  # the retry, at last
+        assert [p.id for p in feed.timeline("b", 10)] == [5, 3, 2, 1]
+        assert pages(feed, "b", 1) == [5, 3, 2, 1]
     finally:
         cleanup(stores)
