@@ -40,6 +40,8 @@ def _snapshot(feed: Any) -> Any:
         {u: sorted(v) for u, v in store._followers.items()},
         dict(store._posts),
         {u: list(v) for u, v in store._home.items()},
+        dict(store._pending),
+        dict(store._keys),
     )
 
 
@@ -53,6 +55,17 @@ def feed(request: pytest.FixtureRequest) -> Any:
 
 
 # -- defect 8: huge ints are the family's error, not OverflowError ----------------------------
+
+
+@pytest.mark.parametrize(
+    "key", [True, 7, HUGE, b"k", ["k"], math.nan, "", "k" * 201, "\ud800", "ok\udfff"]
+)
+def test_post_refuses_bad_idempotency_keys(feed: Any, key: object) -> None:
+    before = (_snapshot(feed), feed.stats.copy())
+    with pytest.raises(FeedError, match="key="):
+        feed.post("bob", body="again", key=key)
+    assert (_snapshot(feed), feed.stats) == before
+    assert feed.post("bob", body="again", key="k" * 200).id == 2  # the longest allowed
 
 
 @pytest.mark.parametrize("at", [HUGE, -HUGE, math.nan, math.inf])

@@ -39,6 +39,7 @@ from designpatterns_ref.errors import DesignPatternsError
 
 __all__ = [
     "COMPLETE",
+    "MAX_KEY_LEN",
     "MAX_LIMIT",
     "Feed",
     "FeedError",
@@ -46,7 +47,6 @@ __all__ = [
     "FeedStore",
     "FeedTypeError",
     "FeedUnavailable",
-    "MAX_KEY_LEN",
     "Post",
     "merge_newest",
 ]
@@ -191,8 +191,9 @@ class FeedStore(Protocol):
     ``new_post`` stores the post, marks it as the author's *pending* post and records its
     idempotency ``key`` as the author's last one, in one step; ``pending_post`` tells which post
     of an author is still being fanned out, ``clear_pending`` ends that once its fan-out is
-    done, and ``last_key`` gives the id and key of the author's newest post. A ``shared`` store (Redis) is read
-    by several processes, so its feeds default to wall-clock time (see :class:`Feed`).
+    done, and ``last_key`` gives the id and key of the author's newest post. A ``shared``
+    store (Redis) is read by several processes, so its feeds default to wall-clock time (see
+    :class:`Feed`).
     """
 
     name: str

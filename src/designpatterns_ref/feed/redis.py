@@ -22,9 +22,10 @@ key                    type        holds
 =====================  ==========  ===============================================
 
 A new post is one Lua script (``EVAL``): it takes the next id, stores the post, appends it to
-the author's list, marks it pending and records its idempotency key, all or nothing, so an outage never leaves half a post
-or skips an id. The ``capped`` flag of a timeline is set before (in the same ``MULTI`` as) the
-trim that cuts it, so a floor never claims a cut timeline is complete.
+the author's list, marks it pending and records its idempotency key, all or nothing, so an
+outage never leaves half a post or skips an id. The ``capped`` flag of a timeline is set
+before (in the same ``MULTI`` as) the trim that cuts it, so a floor never claims a cut
+timeline is complete.
 
 Clock readings (``seen``, ``latest_at``) are shared by every process using the store, so
 feeds on a Redis store default to wall-clock time (``time.time``): the monotonic clock
@@ -41,9 +42,9 @@ slots: each user's timeline, sets and post list live wherever their key hashes. 
 cannot span slots, so there the pipelines run without a transaction (redis-py groups them per
 node): every command stays atomic on its own key, but a fan-out is no longer all-or-nothing
 across followers, which is also how Twitter's timeline cache behaves;
-:meth:`~RedisStore.followees_flagged` intersects on the client instead of with ``SINTER``; a
-new post is three round trips (id, pending and key marks, the rest), so an outage may skip an id; and
-the capped flags are set in a round trip of their own before the trims.
+:meth:`~RedisStore.followees_flagged` intersects on the client instead of with ``SINTER``;
+a new post is three round trips (id, pending and key marks, the rest), so an outage may skip
+an id; and the capped flags are set in a round trip of their own before the trims.
 
 Complexity: fan-out to F followers is 2F commands in one round trip (two once timelines are
 full), O(F log max_len) on the server; a page is O(log n + limit) plus one ``HMGET`` for the posts.
