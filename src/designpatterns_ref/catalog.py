@@ -265,6 +265,7 @@ _CATALOG: tuple[CaseStudy, ...] = (
                 "ot",
                 "otserver",
                 "crdt",
+                "integration",
                 "sequence",
                 "rga",
                 "fugue",

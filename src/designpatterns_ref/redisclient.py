@@ -9,10 +9,16 @@ forever without a timeout). :func:`bounded_client` builds the client a backend t
 
 - every socket operation (connect, send, each read) waits at most ``deadline`` seconds;
 - no retries at all, so nothing multiplies that wait; health checks are off;
-- from a URL it makes a new client; from a ``redis.Redis`` it copies the connection settings
-  (host, port, database, credentials, ``decode_responses``, ...) into a new pool with those
-  limits, leaving your client untouched. Any other object is used as it is (the backend's
-  docstring says what it needs); no deadline can be promised for it.
+- from a URL it makes a new client, which the backend owns (and closes, where it has a
+  ``close``); from a ``redis.Redis`` it copies the connection settings (host, port, database,
+  credentials, ``decode_responses``, ...) into a new pool with those limits, and from a
+  ``RedisCluster`` it makes a cluster client on the same nodes, leaving your client untouched.
+  That bounded twin is made once per client, deadline and ``decode_responses``: every backend
+  built on your client with the same deadline shares it, so many stores on one client hold one
+  pool (one cluster client), not one each. It is kept while your client lives and goes, closing
+  its connections, once your client and the backends on it are garbage collected; do not close
+  it yourself (your client stays yours to close). Any other object is used as it is (the
+  backend's docstring says what it needs); no deadline can be promised for it.
 
 :func:`outages_as` then turns redis-py's ``ConnectionError`` and ``TimeoutError`` from a
 backend's public methods into the family's own error. So with a dead or frozen server each call
@@ -35,6 +41,8 @@ from __future__ import annotations
 import functools
 import inspect
 import sys
+import threading
+import weakref
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -69,10 +77,15 @@ class _DeadlineError(DesignPatternsError, ValueError):
 def bounded_client(client: Any, deadline: float, *, decode_responses: bool | None = None) -> Any:
     """A redis-py client whose every socket operation waits at most ``deadline``, no retries.
 
-    ``client`` is a ``redis://`` URL, a ``redis.Redis`` (its settings are copied into a new
-    pool) or a ``redis.cluster.RedisCluster`` (a new cluster client on the same nodes, with the
-    same limits on every node's connections); any other object is returned as it is.
-    ``decode_responses`` overrides the setting when not None.
+    ``client`` is a ``redis://`` URL (a new client each call, the caller's to close), a
+    ``redis.Redis`` (its settings are copied into a new pool) or a ``redis.cluster.RedisCluster``
+    (a cluster client on the same nodes, with the same limits on every node's connections); any
+    other object is returned as it is. ``decode_responses`` overrides the setting when not None.
+
+    The twin of a ``Redis`` or ``RedisCluster`` is made once per client, deadline and
+    ``decode_responses`` and shared by every caller asking for the same: it is weakly keyed on
+    ``client`` (dropped with it) and must not be closed by one of them (closing a cluster
+    client ends it for all). A cluster twin found closed is replaced.
     """
     if isinstance(client, str):
         import redis
@@ -82,27 +95,67 @@ def bounded_client(client: Any, deadline: float, *, decode_responses: bool | Non
             base["decode_responses"] = decode_responses
         return redis.Redis.from_url(client, **base, **_limits(deadline))
     redis_mod = sys.modules.get("redis")
-    if redis_mod is not None and is_cluster(client):
-        from redis.cluster import ClusterNode, RedisCluster
-
-        kwargs = client.get_connection_kwargs()
-        decode = (
-            kwargs.get("decode_responses", False) if decode_responses is None else decode_responses
-        )
-        nodes = [ClusterNode(n.host, n.port) for n in client.get_primaries()]  # type: ignore[no-untyped-call]
-        limits = _limits(deadline)
-        return RedisCluster(
-            startup_nodes=nodes, decode_responses=decode, retry=limits.pop("retry"), **limits
-        )
-    if redis_mod is None or not isinstance(client, redis_mod.Redis):
+    if redis_mod is None:
         return client
+    cluster = is_cluster(client)
+    if not cluster and not isinstance(client, redis_mod.Redis):
+        return client
+    decode = bool(
+        client.get_connection_kwargs().get("decode_responses", False)
+        if decode_responses is None
+        else decode_responses
+    )
+    key = (float(deadline), decode)
+    with _TWINS_LOCK:
+        try:
+            made = _TWINS.setdefault(client, {})
+        except TypeError:  # not weakly referenceable (a subclass with __slots__): not shared
+            return _cluster_twin(client, deadline, decode) if cluster else _twin(client, *key)
+        twin = made.get(key)
+        if twin is None or (cluster and _closed_cluster(twin)):
+            twin = _cluster_twin(client, deadline, decode) if cluster else _twin(client, *key)
+            made[key] = twin
+        return twin
+
+
+#: The bounded twins made so far: your client -> {(deadline, decode_responses): twin}. Weak
+#: keys: an entry goes with the client it was made from. The lock makes look-up and making one
+#: step, so two threads building stores on one client get one twin.
+_TWINS: weakref.WeakKeyDictionary[Any, dict[tuple[float, bool], Any]] = weakref.WeakKeyDictionary()
+_TWINS_LOCK = threading.Lock()
+
+
+def _twin(client: Any, deadline: float, decode: bool) -> Any:
+    """A ``redis.Redis`` on a new pool with ``client``'s connection settings and the limits."""
+    import redis
+
     pool = client.connection_pool
     kwargs = dict(pool.connection_kwargs)
+    for per_pool in ("maint_notifications_pool_handler", "himport_registry"):
+        kwargs.pop(per_pool, None)  # tied to your pool: the new pool makes its own
     kwargs.update(_limits(deadline))
-    if decode_responses is not None:
-        kwargs["decode_responses"] = decode_responses
-    new_pool = redis_mod.ConnectionPool(connection_class=pool.connection_class, **kwargs)
-    return redis_mod.Redis(connection_pool=new_pool)
+    for original in ("orig_socket_timeout", "orig_socket_connect_timeout"):
+        if original in kwargs:  # what a connection returns to after a maintenance window
+            kwargs[original] = deadline
+    kwargs["decode_responses"] = decode
+    new_pool = redis.ConnectionPool(connection_class=pool.connection_class, **kwargs)
+    return redis.Redis(connection_pool=new_pool)
+
+
+def _cluster_twin(client: Any, deadline: float, decode: bool) -> Any:
+    """A new ``RedisCluster`` on ``client``'s primaries with the limits on every node."""
+    from redis.cluster import ClusterNode, RedisCluster
+
+    nodes = [ClusterNode(n.host, n.port) for n in client.get_primaries()]  # type: ignore[no-untyped-call]
+    limits = _limits(deadline)
+    return RedisCluster(
+        startup_nodes=nodes, decode_responses=decode, retry=limits.pop("retry"), **limits
+    )
+
+
+def _closed_cluster(twin: Any) -> bool:
+    """Whether a cluster client was closed (it then has no default node and refuses commands)."""
+    return getattr(getattr(twin, "nodes_manager", None), "default_node", None) is None
 
 
 def is_cluster(client: object) -> bool:

@@ -40,7 +40,7 @@ def test_every_part_runs_and_counts_what_it_makes() -> None:
     nodes = counts["one bare Node per character node"]
     assert nodes == trie_nodes(["car", "cart", "cat", "dog"]) - 1 == 8  # c a r t t d o g
     assert len(made["one bare Node per character node"]) == nodes
-    assert counts["raw DEFLATE, one flush per 64 terms"] == 1
+    assert counts["raw DEFLATE, one stream per 64 terms"] == 1
 
 
 def test_the_table_holds_every_part_and_build_against_the_baseline() -> None:

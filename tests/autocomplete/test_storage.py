@@ -28,6 +28,7 @@ from designpatterns_ref.autocomplete import (
     Trie,
     storage,
 )
+from designpatterns_ref.autocomplete.text import allowed_edits
 
 Factory = Callable[..., Completer]
 
@@ -346,6 +347,7 @@ def test_a_frozen_file_written_wrong_with_a_valid_checksum_raises_storage_error(
     path = tmp_path / "f.dpac"
     FrozenCompleter(items).save(path)
     good = path.read_bytes()
+    assert allowed_edits(len("bnad"), 1) == 1
     undecodable = 0
     for at in range(len(good) - 4):
         for value in (0x00, 0x7A, 0xAA, 0xFF):
@@ -360,7 +362,7 @@ def test_a_frozen_file_written_wrong_with_a_valid_checksum_raises_storage_error(
                 continue
             for call in (
                 lambda f: f.complete("a", 5),
-                lambda f: f.complete("ba", 5, max_edits=1),
+                lambda f: f.complete("bnad", 5, max_edits=1),  # one edit: a fuzzy walk
                 lambda f: list(f.items()),
                 lambda f: "band" in f,
             ):

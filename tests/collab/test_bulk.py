@@ -8,6 +8,7 @@ logs, versions, clock, waiting operations), and behave the same under later edit
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from pathlib import Path
 from typing import Any
@@ -267,3 +268,111 @@ def test_the_real_trace_loads_as_one_at_a_time(
     fast, slow = assert_same(rule, ops)
     assert fast.text() == trace.end
     edit_both((fast, slow), 7)
+
+
+class _Str(str):
+    """A str subclass: equal to the plain str, refused by ``check_op`` (exact types only)."""
+
+
+class _Int(int):
+    """An int subclass: equal to the plain int, refused by ``check_op``."""
+
+
+def _hostile(field: str, value: Any) -> list[Any]:
+    """Values ``check_op`` refuses for ``field`` (or, for an origin, also a reference it takes
+    but the load cannot), made from the operation's own ``value`` where equality matters."""
+    ints = [-1, True, 1.0, _Int(0), 2**62, 10**400, None, "0"]
+    ids = [(), ("a",), ["a", 0], ("a", -1), ("a", True), ("", 0), (_Str("a"), 0), ("a", 2**62)]
+    if isinstance(value, tuple):
+        ids += [(value[0], _Int(value[1])), (_Str(value[0]), value[1]), (value[0], 1.0 * value[1])]
+    if field == "agent":
+        return ["", 5, None, b"a", _Str(value)]
+    if field in ("seq", "lamport"):
+        return [*ints, _Int(value)]
+    if field == "text":
+        return ["", 5, None, _Str(value)]
+    if field in ("left", "right"):
+        return ids
+    if field == "target":
+        return [*ids, None]
+    if field == "length":
+        return [0, -1, True, 2**62, 1.0, _Int(value), None]
+    return [0, 1, None, "yes"]  # backwards
+
+
+def _first_refusal(ops: list[Any]) -> str | None:
+    """What ``check_op`` says of the first operation it refuses (None: it takes them all)."""
+    for op in ops:
+        try:
+            check_op(op)
+        except CRDTError as exc:
+            return str(exc)
+    return None
+
+
+@given(steps=sessions(), data=st.data())
+def test_the_load_refuses_what_check_op_refuses_and_changes_nothing(
+    steps: list[Any], data: st.DataObject
+) -> None:
+    """The load checks the operations it takes itself (instead of a separate ``check_op``
+    pass): a batch with one malformed operation anywhere (a wrong type, a subclass equal to
+    the right value, a value out of range, a reference to itself) is refused with the error
+    ``check_op`` gives for it, and the replica stays empty."""
+    ops: list[Any] = whole_history(run_session(RULES["rga"], steps))
+    if not ops:
+        return
+    at = data.draw(st.integers(0, len(ops) - 1), label="at")
+    op = ops[at]
+    fields = [f for f in dataclasses.fields(op) if f.name != "backwards" or type(op) is Delete]
+    field = data.draw(st.sampled_from([f.name for f in fields]), label="field")
+    own = getattr(op, field)
+    value = data.draw(st.sampled_from(_hostile(field, own)), label="value")
+    ops[at] = dataclasses.replace(op, **{field: value})
+    expected = _first_refusal(ops)
+    doc = RULES["rga"]("reader")
+    before = snapshot(doc)
+    if expected is None:  # still well formed (e.g. an origin moved elsewhere): as the reference
+        try:
+            reference(RULES["rga"], ops)
+        except CRDTError:
+            with pytest.raises(CRDTError):
+                doc.apply_ops(ops)
+            assert snapshot(doc) == before
+            return
+        assert_same(RULES["rga"], ops)
+        return
+    with pytest.raises(CRDTError) as refused:
+        doc.apply_ops(ops)
+    assert str(refused.value) == expected
+    assert snapshot(doc) == before
+
+
+def test_the_load_takes_only_exact_types() -> None:
+    """Values equal to the right ones but of another type are refused, as ``check_op``
+    refuses them, even where the load finds them by equality (a dict key, a range test)."""
+    author = RULES["rga"]("a")
+    author.insert(0, "abc")
+    author.delete(0, 1)
+    ins, dele = author.ops_since()
+    assert isinstance(ins, Insert) and isinstance(dele, Delete)
+    for bad in (
+        dataclasses.replace(dele, agent=_Str("a")),
+        dataclasses.replace(dele, seq=_Int(dele.seq)),
+        dataclasses.replace(dele, target=(_Str("a"), 0)),
+        dataclasses.replace(dele, target=("a", True)),
+        dataclasses.replace(dele, length=True),
+        dataclasses.replace(dele, backwards=0),
+        # origins the load would find adjacent: after the last character, before the first
+        Insert("a", 4, 9, "x", (_Str("a"), 2), None),
+        Insert("a", 4, 9, "x", ("a", 2.0), None),
+        Insert("a", 4, 9, "x", None, ("a", _Int(0))),
+        Insert("a", 4, 9, "x", None, (_Str("a"), 0)),
+        Insert("a", 4, 9, _Str("x"), ("a", 2), None),
+    ):
+        doc = RULES["rga"]("reader")
+        with pytest.raises(CRDTError) as refused:
+            doc.apply_ops([ins, dele, bad] if bad.seq != dele.seq else [ins, bad])
+        with pytest.raises(CRDTError) as expected:
+            check_op(bad)
+        assert str(refused.value) == str(expected.value)
+        assert doc.text() == "" and doc.version().ranges() == {}

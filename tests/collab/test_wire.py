@@ -37,6 +37,7 @@ from designpatterns_ref.collab import (
     sync_socket,
     sync_step1,
     sync_step2,
+    wire,
 )
 from designpatterns_ref.collab.ops import check_op
 
@@ -419,3 +420,140 @@ def test_decoding_leaves_the_garbage_collector_as_it_found_it(enabled: bool) -> 
         assert gc.isenabled() is enabled
     finally:
         gc.enable() if was else gc.disable()
+
+
+# -- waiting operations travel with the sync -------------------------------------------------------
+def _deliveries(cls: type[SequenceReplica], seed: int) -> tuple[SequenceReplica, ...]:
+    """Two replicas that each received a random part of a third's history, out of order, one
+    operation at a time: some of what they hold waits for a dependency only the other has."""
+    rng = random.Random(seed)
+    author = cls("carol")
+    for _ in range(rng.randint(1, 12)):
+        if len(author) and rng.random() < 0.35:
+            pos = rng.randrange(len(author))
+            author.delete(pos, min(rng.randint(1, 3), len(author) - pos))
+        else:
+            author.insert(rng.randint(0, len(author)), rng.choice(["x", "yz", "P"]))
+    history = author.ops_since()
+    readers = cls("alice"), cls("bob")
+    for reader in readers:
+        part = [op for op in history if rng.random() < 0.6]
+        rng.shuffle(part)
+        for op in part:
+            reader.apply_ops([op])
+    return readers
+
+
+def _sync_pair(a: SequenceReplica, b: SequenceReplica) -> None:
+    """``a`` initiates a sync with ``b`` over a real socket pair, ``b`` answering in a thread."""
+    left, right = socket.socketpair()
+    errors: list[BaseException] = []
+
+    def answer() -> None:
+        try:
+            sync_socket(b, right, initiator=False)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    with left, right:
+        left.settimeout(30)
+        right.settimeout(30)
+        thread = threading.Thread(target=answer)
+        thread.start()
+        sync_socket(a, left, initiator=True)
+        thread.join(30)
+    assert not errors
+
+
+def _held(doc: SequenceReplica) -> set[tuple[str, int]]:
+    """Every id ``doc`` holds, applied or waiting."""
+    return _ids(doc.version()) | set(_op_ids(doc._pending))
+
+
+@pytest.mark.parametrize("rule", list(RULES))
+@settings(max_examples=30)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_after_a_socket_sync_both_hold_what_either_held_waiting_included(
+    rule: str, seed: int
+) -> None:
+    """Operations waiting for a dependency go with the sync: a responder's waiting operation
+    whose dependency the initiator sends, and the other way round, end up on both sides, and
+    the two replicas agree with one that was given everything either held."""
+    a, b = _deliveries(RULES[rule], seed)
+    union = _held(a) | _held(b)
+    everything = RULES[rule]("oracle")
+    everything.apply_ops([*a.ops_since(), *a._pending, *b.ops_since(), *b._pending])
+    _sync_pair(a, b)
+    assert _held(a) == _held(b) == union
+    assert a.text() == b.text() == everything.text()
+    assert a.version() == b.version() == everything.version()
+
+
+def test_a_waiting_operation_the_responder_holds_reaches_the_initiator() -> None:
+    carol = FugueMaxReplica("carol")
+    carol.insert(0, "X")
+    carol.delete(0, 1)
+    carol.insert(0, "P")  # its right origin is X
+    x, _, p = carol.ops_since()
+    alice, bob = FugueMaxReplica("alice"), FugueMaxReplica("bob")
+    alice.apply_ops([p])  # waits for X
+    bob.apply_ops([x])
+    assert alice.stats()["pending"] == 1
+    _sync_pair(bob, alice)
+    assert alice.text() == bob.text() == "PX"
+    assert alice.stats()["pending"] == bob.stats()["pending"] == 0
+    # the same through the function-level steps and through merge
+    alice, bob = FugueMaxReplica("alice"), FugueMaxReplica("bob")
+    alice.apply_ops([p])
+    bob.apply_ops([x])
+    apply_update(bob, sync_step2(alice, sync_step1(bob)))
+    assert bob.text() == "PX"
+    alice, bob = FugueMaxReplica("alice"), FugueMaxReplica("bob")
+    alice.apply_ops([p])
+    bob.apply_ops([x])
+    bob.merge(alice)
+    assert bob.text() == "PX"
+    assert decode_ops(encode_update(alice)) == [p]  # the whole state includes what waits
+
+
+def test_a_socket_that_cannot_carry_a_sync_is_a_wire_error() -> None:
+    doc = FugueMaxReplica("a")
+    doc.insert(0, "hello")
+    before = (doc.text(), doc.version())
+    closed, other = socket.socketpair()
+    closed.close()
+    other.close()
+    datagram = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    unconnected = socket.socket()
+    with datagram, unconnected:
+        for sock, message in (
+            (closed, "must be an open, connected socket"),
+            (datagram, "must be a stream socket"),
+            (unconnected, "the connection to the peer failed"),
+        ):
+            with pytest.raises(WireError, match=message):
+                sync_socket(doc, sock, initiator=True)
+    assert (doc.text(), doc.version()) == before
+
+
+def test_versions_and_their_messages_hold_only_ids_below_max_id() -> None:
+    top = 2**62
+    assert Version({"a": [(0, top)]}).ranges() == {"a": [(0, top)]}
+    for ranges in ({"a": [(0, top + 1)]}, {"a": [(0, 10**400)]}, {"a": [(top, top + 1)]}):
+        with pytest.raises(CRDTError, match="2\\*\\*62"):
+            Version(ranges)
+    with pytest.raises(CRDTError, match="2\\*\\*62"):
+        Version().with_range("a", 0, top + 1)
+
+    def one_range(length: int) -> bytes:  # a state vector: agent "a" holds [0, length)
+        body = bytearray()
+        wire._varint(body, 1)  # one agent
+        wire._string(body, "a")
+        wire._varint(body, 1)  # one range, from 0
+        wire._varint(body, 0)
+        wire._varint(body, length)
+        return wire._frame(wire.KIND_VERSION, body)
+
+    assert decode_version(one_range(top)).ranges() == {"a": [(0, top)]}
+    with pytest.raises(WireError, match="past the last id"):
+        decode_version(one_range(top + 1))

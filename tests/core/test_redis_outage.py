@@ -154,3 +154,24 @@ def test_a_bad_deadline_is_refused(
 
 def test_the_default_deadline_is_documented() -> None:
     assert check_deadline("x", DEFAULT_DEADLINE_S) == 0.25
+
+
+def test_stores_sharing_a_client_each_keep_the_deadline(own_server: RedisServer) -> None:
+    # Two stores on one client share its bounded twin; each call still fails within the bound.
+    client = redis.Redis.from_url(own_server.url, decode_responses=True)
+    stores = [RedisStore(client, prefix=f"s{i}:") for i in range(2)]
+    assert stores[0].r is stores[1].r
+    slower = RedisStore(client, prefix="slow:", deadline=0.5)
+    for store in (*stores, slower):
+        store.add_user("ann", 0.0)
+    os.kill(own_server.process.pid, signal.SIGSTOP)
+    try:
+        for store in (*stores, slower):
+            start = time.monotonic()
+            with pytest.raises(FeedUnavailable, match=f"did not answer.*{store.deadline} s"):
+                store.has_user("ann")
+            assert time.monotonic() - start < BOUND_S
+    finally:
+        os.kill(own_server.process.pid, signal.SIGCONT)
+    assert all(store.has_user("ann") for store in (*stores, slower))
+    client.close()

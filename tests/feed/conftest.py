@@ -63,20 +63,15 @@ STORES = ["memory", "redis", "cluster"]
 
 class StoreFactory:
     """Fresh stores of one kind; each Redis store gets its own key prefix on the session server,
-    over one client the factory keeps (a Redis Cluster client maps the slots when it is made,
-    so one per store would cost more than the test).
-
-    A Redis store that :meth:`cleanup` has emptied is handed out again: a ``RedisStore`` keeps
-    nothing but its prefix and its own bounded client, so an emptied one is as new, and making
-    a new one makes a new client (on a cluster: the slot map and the COMMAND table, about half
-    a second, three times per hypothesis example)."""
+    over one client the factory keeps. The stores on it share one bounded twin of it (see
+    :mod:`designpatterns_ref.redisclient`), so a new store costs no connection and, on a
+    cluster, no new slot map."""
 
     def __init__(self, kind: str, redis_url: str | None, cluster: Any = None) -> None:
         self.kind = kind
         self.redis_url = redis_url
         self.cluster = cluster
         self.made: list[RedisStore] = []
-        self.emptied: list[RedisStore] = []
         self.client: Any = None
 
     def __call__(self) -> FeedStore:
@@ -86,28 +81,22 @@ class StoreFactory:
             if self.kind == "cluster":
                 self.client = self.cluster.client(decode_responses=True, socket_timeout=5)
             else:
+                import redis
+
                 assert self.redis_url is not None
-                self.client = RedisStore.from_url(self.redis_url).r
-        if self.emptied:
-            store = self.emptied.pop()
-        else:
-            store = RedisStore(self.client, prefix=f"t{next(_prefixes)}:")
+                self.client = redis.Redis.from_url(self.redis_url, decode_responses=True)
+        store = RedisStore(self.client, prefix=f"t{next(_prefixes)}:")
         self.made.append(store)
         return store
 
     def cleanup(self) -> None:
-        """Delete the keys of every store made so far (the stores and the client stay for the
-        next ones)."""
+        """Delete the keys of every store made so far (the client stays for the next ones)."""
         for store in self.made:
             store.clear()
-        self.emptied += self.made
         self.made.clear()
 
     def close(self) -> None:
         self.cleanup()
-        for store in self.emptied:
-            store.r.close()
-        self.emptied.clear()
         if self.client is not None:
             self.client.close()
             self.client = None

@@ -203,3 +203,113 @@ def test_ack_settled_refuses_what_is_not_a_window_and_settles_any_other(redis_ur
         q.ack_settled([ticket], d, ["m"], ["n"])
         assert d.claim_many(["m", "n"]) == ["delivered", "claimed"]
         assert q.pending() == 0 and len(q) == 0
+
+
+def queue_kinds(redis_url: str) -> list[Any]:
+    from designpatterns_ref.notifications import MemoryQueue, SQLiteQueue
+    from designpatterns_ref.notifications.redis_streams import RedisStreamQueue
+
+    return [MemoryQueue(), SQLiteQueue(":memory:"),
+            RedisStreamQueue(redis_url, f"pm-{uuid.uuid4().hex[:8]}")]  # fmt: skip
+
+
+def queued(q: Any) -> object:
+    """Everything the queue holds, taken far in the future and put back untouched."""
+    got = q.take(1000, 1e10)
+    items = sorted(repr(item) for _, item in got)
+    if hasattr(q, "restore"):
+        q.restore()
+    else:  # SQLite and Redis: a second queue object would see them leased; drop the probe
+        q.ack([t for t, _ in got])
+        for _, item in got:
+            q.put(item)
+    return items
+
+
+BAD_BATCHES: list[Any] = [[1, None], "ab", [{"a": 1}, 3], [{"a": 1}, None], None, 5, b"xy",
+                          {"a": 1}, [[("a", 1)]], [{"a": 1}, "x"]]  # fmt: skip
+
+
+@pytest.mark.parametrize("items", BAD_BATCHES, ids=lambda v: repr(v)[:20])
+def test_put_many_checks_every_item_as_put_does_and_a_refused_batch_adds_nothing(
+    redis_url: str, items: Any
+) -> None:
+    for q in queue_kinds(redis_url):
+        q.put({"x": 1})
+        before = queued(q)
+        with pytest.raises(NotificationError, match=r"put_many: item"):
+            q.put_many(items)
+        assert queued(q) == before and len(q) == 1, type(q).__name__
+
+
+NOT_JSON: list[Any] = [{"x": object()}, {"x": {1, 2}}, {"x": math.nan}, {"x": math.inf},
+                       {"x": [1, -math.inf]}, {"x": b"b"}, {("t",): 1}]  # fmt: skip
+
+
+@pytest.mark.parametrize("item", NOT_JSON, ids=lambda v: repr(v)[:20])
+def test_a_durable_queue_refuses_an_item_json_cannot_hold(redis_url: str, item: Any) -> None:
+    for q in queue_kinds(redis_url)[1:]:  # SQLite and Redis store JSON; memory keeps the dict
+        q.put({"x": 1})
+        before = queued(q)
+        with pytest.raises(NotificationError, match=r"\.put: item=.* JSON"):
+            q.put(item)
+        with pytest.raises(NotificationError, match=r"\.put_many: item=.* JSON"):
+            q.put_many([{"ok": 1}, item])
+        with pytest.raises(NotificationError, match=r"\.put: item=.* JSON"):
+            q.put(item, at=50.0)
+        assert queued(q) == before and len(q) == 1, type(q).__name__
+
+
+def test_a_self_containing_item_is_refused(redis_url: str) -> None:
+    loop: dict[str, Any] = {}
+    loop["me"] = loop
+    for q in queue_kinds(redis_url)[1:]:
+        with pytest.raises(NotificationError, match="JSON"):
+            q.put(loop)
+        assert len(q) == 0
+
+
+COUNTS: list[Any] = [None, True, False, "x", 1.0, math.nan, 0, -5, 10**400, 2_000_000, [], object()]
+
+
+@pytest.mark.parametrize("value", COUNTS, ids=lambda v: repr(v)[:20])
+def test_run_step_and_expand_batch_refuse_a_bad_count_and_change_nothing(value: Any) -> None:
+    p = pipeline()
+    p.accept(Notification(**OK))
+    before = state(p)
+    calls = {
+        "Pipeline.step: batch": lambda: p.step(value),
+        "Pipeline.run: batch": lambda: p.run(batch=value),
+        "Pipeline.run: max_rounds": lambda: p.run(max_rounds=value),
+        "Pipeline.expand_batch: n": lambda: p.expand_batch(value),
+    }
+    for words, call in calls.items():
+        if words.endswith("max_rounds") and value in (2_000_000,):
+            continue  # two million rounds is a valid bound
+        with pytest.raises(NotificationError, match=words.replace(".", r"\.")):
+            call()
+        assert state(p) == before, words
+
+
+@pytest.mark.parametrize("value", [*HOSTILE, 0, 101], ids=lambda v: repr(v)[:20])
+def test_the_campaign_helpers_and_plots_refuse_hostile_arguments(value: Any) -> None:
+    from designpatterns_ref.notifications.plot import plot_fates, plot_local_hours
+    from designpatterns_ref.notifications.simulate import campaign_pipeline, send_campaign
+
+    p = campaign_pipeline(users=3)
+    before = state(p)
+    calls = {
+        "campaign_pipeline: devices": lambda: campaign_pipeline(users=3, devices=value),
+        "send_campaign: p": lambda: send_campaign(value),
+        "send_campaign: campaigns": lambda: send_campaign(p, campaigns=value),
+        "plot_fates: ax": lambda: plot_fates(p, ax=value),
+        "plot_local_hours: ax": lambda: plot_local_hours(p, ax=value),
+    }
+    for words, call in calls.items():
+        if value is None and "ax" in words:
+            continue  # no ax: a new figure
+        if value == 101 and "campaigns" in words:
+            continue
+        with pytest.raises(NotificationError, match=words):
+            call()
+        assert state(p) == before, words

@@ -6,7 +6,7 @@ import contextlib
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from designpatterns_ref.notifications import Notification, NotificationError, Outbox, Pipeline
@@ -56,3 +56,88 @@ def test_add_outside_a_transaction_is_refused(tmp_path: Path) -> None:
         box.add(box.db, key="k", template="t", users=("a",))
     assert box.pending() == 0
     assert isinstance(Notification("k", "t", ("a",)), Notification)
+
+
+def shop(tmp: Path, *, knows: bool = False) -> tuple[Outbox, Pipeline]:
+    p = Pipeline()
+    p.templates.add("shipped", "order {id} shipped")
+    p.register_user("ada")
+    p.add_device("ada", "fcm", "tok")
+    return Outbox(str(tmp / "shop.db"), pipeline=p if knows else None), p
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    rows=st.lists(st.sampled_from(["good", "template", "user", "vars"]), min_size=1, max_size=10),
+    crash=st.integers(0, 10),
+)
+@example(rows=["template", "good", "good"], crash=0)  # the review's case: a typo first
+@example(rows=["good", "template", "good"], crash=2)  # a crash after a refused row
+def test_a_row_the_pipeline_refuses_is_marked_failed_and_the_rest_relay_once(
+    tmp_path_factory: pytest.TempPathFactory, rows: list[str], crash: int
+) -> None:
+    box, p = shop(tmp_path_factory.mktemp("o"))
+    bad = {"template": {"template": "shiped"}, "user": {"users": ("nobody",)}, "vars": {"vars": {}}}
+    with box.transaction() as tx:
+        for i, kind in enumerate(rows):
+            ok = {"key": f"o{i}", "template": "shipped", "users": ("ada",), "vars": {"id": str(i)},
+                  "channels": ("fcm",)}  # fmt: skip
+            box.add(tx, **{**ok, **bad.get(kind, {})})
+    good = [f"o{i}" for i, kind in enumerate(rows) if kind == "good"]
+    refused = [f"o{i}" for i, kind in enumerate(rows) if kind != "good"]
+    if crash:
+        with contextlib.suppress(RuntimeError):
+            box.relay(p, crash_after_accept=crash)
+    box.relay(p)
+    assert box.relay(p) == 0  # nothing left: a refused row is not tried again
+    p.run()
+    delivered = [r.key for r in p.receipts if r.status == "delivered"]
+    assert delivered == good  # in order, each once, none held back by a refused row
+    assert [key for key, _ in box.failed()] == refused
+    for (key, why), kind in zip(box.failed(), [k for k in rows if k != "good"], strict=True):
+        assert "Pipeline.accept" in why and kind.replace("user", "nobody") in why, (key, why)
+    assert box.pending() == 0
+
+
+def test_relay_counts_published_rows_and_reports_the_refused_one(tmp_path: Path) -> None:
+    box, p = shop(tmp_path)
+    with box.transaction() as tx:
+        box.add(tx, key="o1", template="shiped", users=("ada",), vars={"id": "o1"})  # a typo
+        box.add(tx, key="o2", template="shipped", users=("ada",), vars={"id": "o2"},
+                channels=("fcm",))  # fmt: skip
+    assert box.relay(p) == 1 and box.pending() == 0 and sorted(p.keys) == ["o2"]
+    ((key, why),) = box.failed()
+    assert key == "o1" and "template='shiped' is not registered" in why
+
+
+def test_an_outbox_that_knows_the_pipeline_refuses_the_bad_row_at_add(tmp_path: Path) -> None:
+    box, p = shop(tmp_path, knows=True)
+    with box.transaction() as tx:
+        tx.execute("CREATE TABLE orders (id TEXT)")
+    refused = pytest.raises(NotificationError, match="template='shiped' is not registered")
+    with refused, box.transaction() as tx:
+        tx.execute("INSERT INTO orders VALUES ('o1')")
+        box.add(tx, key="o1", template="shiped", users=("ada",), vars={"id": "o1"})
+    assert box.db.execute("SELECT count(*) FROM orders").fetchone()[0] == 0  # rolled back
+    assert box.pending() == 0 and box.failed() == []
+    with box.transaction() as tx:
+        box.add(tx, key="o2", template="shipped", users=("ada",), vars={"id": "o2"})
+    assert box.relay(p) == 1
+
+
+def test_an_outbox_from_before_the_failed_column_opens_and_relays(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = str(tmp_path / "old.db")
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE outbox (id INTEGER PRIMARY KEY, key TEXT UNIQUE, body TEXT, "
+               "published INTEGER NOT NULL DEFAULT 0)")  # fmt: skip
+    body = '{"template": "x", "users": ["ada"], "vars": {}, "channels": ["fcm"], "lane": "normal"}'
+    db.execute("INSERT INTO outbox (key, body) VALUES ('old', ?)", (body,))
+    db.commit()
+    db.close()
+    box, p = shop(tmp_path)
+    box.close()
+    box = Outbox(path)
+    assert box.pending() == 1
+    assert box.relay(p) == 0 and [k for k, _ in box.failed()] == ["old"]

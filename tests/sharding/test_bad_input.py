@@ -118,3 +118,18 @@ def test_page_fanout_counts_distinct_shards(blocks: list[tuple[int, int]]) -> No
     assert page_fanout(tuple(blocks), logical=16) == (by_ws, by_block)  # any sequence
     assert by_ws <= len({w for w, _ in blocks}) and by_block <= len({b for _, b in blocks})
     assert (by_ws == 0) == (by_block == 0) == (not blocks)
+
+
+def test_create_refuses_a_bad_fence_and_creates_nothing(tmp_path: Any) -> None:
+    from designpatterns_ref.sharding.sql import SQLiteShards
+
+    databases = SQLiteShards(tmp_path)
+    hostile = [v for v in HOSTILE if v is not None]  # None: no fence, a plain shard
+    for fence in (*hostile, "from:", "-80,", "to:-", "-80;DROP TABLE orders"):
+        with pytest.raises(ShardingError, match="fence="):
+            databases.create("-80", fence=fence)
+    assert not databases.path("-80").exists()  # refused before the database was touched
+    databases.create("-80", fence="from:-")
+    databases.create("-80", fence="from:-")  # idempotent
+    assert databases.query("-80", "SELECT moved_to FROM denied_writes") == [("from:-",)]
+    databases.close()

@@ -344,6 +344,76 @@ def test_a_restart_after_cut_over_resumes_or_rolls_back(
     databases.close()
 
 
+def _again(databases: ShardDatabases) -> ShardDatabases:
+    """The same shard databases opened once more, with their own connections (another router)."""
+    if isinstance(databases, SQLiteShards):
+        return SQLiteShards(databases.folder)
+    assert isinstance(databases, PostgresShards)
+    return PostgresShards(databases.admin_url, prefix=databases.prefix)
+
+
+def _existing_targets(databases: ShardDatabases) -> list[str]:
+    """The targets whose tables exist (probing a missing SQLite shard leaves an empty file)."""
+    if isinstance(databases, SQLiteShards):
+        files = [t for t in TARGETS if databases.path(t).exists()]
+        table = "SELECT count(*) FROM sqlite_master WHERE name = 'denied_writes'"
+    else:
+        assert isinstance(databases, PostgresShards)
+        import psycopg
+
+        with psycopg.connect(databases.admin_url, autocommit=True) as conn:
+            names = {row[0] for row in conn.execute("SELECT datname FROM pg_database")}
+        files = [t for t in TARGETS if databases.database(t) in names]
+        table = "SELECT count(*) FROM pg_tables WHERE tablename = 'denied_writes'"
+    return [t for t in files if databases.query(t, table) == [(1,)]]
+
+
+def target_router_before(
+    databases: ShardDatabases, phase: str, wrote: dict[int, Any], point: str
+) -> Router | None:
+    """Before a recovery: a router opened with the target list is refused reads and writes
+    until the cut-over; once it is decided, it is refused or served every acknowledged write."""
+    if phase == "new":  # every target that exists is fenced (a router would create the others)
+        for target in _existing_targets(databases):
+            assert databases.query(target, "SELECT moved_to FROM denied_writes") == [("from:-",)]
+        return None
+    early = Router(_again(databases), TARGETS)
+    on_80 = next(customer_of(i) for i in range(37) if early.shard_of(customer_of(i)) == "80-")
+    if phase in ("copying", "copied"):
+        for call in (
+            early.scan,
+            lambda: early.by_customer(on_80),
+            lambda: early.insert(8, on_80, 8),
+            lambda: early.delete(900_004, customer_of(4)),
+        ):
+            with pytest.raises(ShardingError, match="has not cut over yet"):
+                call()
+        return early
+    want = sorted((i, customer_of(i % 900_000), v) for i, v in wrote.items() if v is not None)
+    try:
+        assert early.scan()[0] == want, point
+    except ShardingError as exc:  # a target not marked yet, or fenced by a rollback
+        assert "no longer takes reads" in str(exc) or "not cut over yet" in str(exc)
+    return early
+
+
+def target_router_after(
+    router: Router, early: Router | None, want: list[tuple[int, str, int]], point: str
+) -> None:
+    """After a resume a router opened with the target list (before it, or now) is served."""
+    if router.shards != tuple(TARGETS):  # rolled back: the targets are gone
+        if early is not None:
+            early.db.close()
+        return
+    fresh = Router(_again(router.db), TARGETS)
+    for target_router in (r for r in (early, fresh) if r is not None):
+        assert target_router.scan()[0] == want, point
+    fresh.insert(8, customer_of(8), 8)  # acknowledged by a target
+    assert router.by_id(8)[0] == [(8, customer_of(8), 8)]
+    for target_router in (r for r in (early, fresh) if r is not None):
+        target_router.db.close()
+
+
 class Killed(BaseException):
     """The resharding process dies at a crash point: nothing after it runs."""
 
@@ -420,6 +490,7 @@ def test_a_resharding_killed_between_any_two_steps_recovers(
         router = Router(databases, ["-"])
         job = Resharding(router, ["-"], TARGETS, chunk=25)
         phase = job.phase()
+        early = target_router_before(databases, phase, wrote, points[n - 1])
         if phase == "cut_over":  # the old shard is fenced until a resume or a rollback
             with pytest.raises(ShardingError, match="no longer takes writes"):
                 router.insert(7, customer_of(7), 7)
@@ -440,6 +511,7 @@ def test_a_resharding_killed_between_any_two_steps_recovers(
             r = KeyRange.parse(shard)
             ksids = databases.query(shard, "SELECT ksid FROM orders")
             assert all(int(k, 16) in r for (k,) in ksids)
+        target_router_after(router, early, want, points[n - 1])
         _reset(databases)
     databases.close()
 
@@ -475,6 +547,8 @@ print("done", flush=True)
 @pytest.mark.parametrize(
     ("point", "recover"),
     [
+        ("start:-80", "resume"),
+        ("copy:->80-", "rollback"),
         ("fence:-", "resume"),
         ("cut_over:-80", "rollback"),
         ("switched", "resume"),
@@ -508,6 +582,7 @@ def test_a_resharding_killed_around_cut_over_resumes_or_rolls_back(
     databases = reopen(databases)
     router = Router(databases, ["-"])
     job = Resharding(router, ["-"], TARGETS, chunk=25)
+    early = target_router_before(databases, job.phase(), wrote, point)
     if job.phase() == "rolled_back":
         with pytest.raises(ShardingError, match="rollback"):
             job.resume()
@@ -522,4 +597,5 @@ def test_a_resharding_killed_around_cut_over_resumes_or_rolls_back(
     wrote[7] = 7
     want = sorted((i, customer_of(i % 900_000), v) for i, v in wrote.items() if v is not None)
     assert router.scan()[0] == want
+    target_router_after(router, early, want, point)
     databases.close()

@@ -13,11 +13,14 @@ weight's index among the distinct weights (lightest first), ``stride`` exceeds e
 and ``slots`` exceeds every position. Values are distinct, and ``value % slots`` is the
 term's position. A block is ``block`` neighbours in sorted order: their UTF-8 text joined by
 NUL (or, when a term holds a NUL, concatenated with their lengths after it), then their
-classes as 1, 2 or 4 byte planes (lowest byte of every class first), all compressed with raw
-DEFLATE; the stream is flushed in full after each block so that each decompresses alone. Apart
-from the blocks: the first term of each (for the binary search), its ``CHAMPIONS`` (2)
-*champions* (the terms of smallest value, the first one's value being the block's value, kept
-whole so that a query rarely opens a block for its best terms), the values of its second and
+classes as 1, 2 or 4 byte planes (lowest byte of every class first), compressed as a raw
+DEFLATE stream of its own, so that each decompresses alone. (Files saved before held each
+block as the part of one stream between two full flushes, in the same format version;
+:meth:`Blocks.open` decodes both forms alike, with a decompressor that returns what the bytes
+hold whether or not the stream ends.) Apart from the blocks: the first term of each (for the
+binary search), its ``CHAMPIONS`` (2) *champions* (the terms of smallest value, the first
+one's value being the block's value, kept whole so that a query rarely opens a block for its
+best terms), the values of its second and
 third best terms (``EMPTY`` past the block's last term; the third values what the champions
 leave), and a minimum segment tree over the block values, whose high nodes cache
 their ten best leaves (:func:`~designpatterns_ref.autocomplete._segtree.build_caches`).
@@ -54,10 +57,10 @@ __all__ = ["CHAMPIONS", "EMPTY", "SECTIONS", "Blocks", "consistent", "pack"]
 EMPTY = 2**64 - 1  # the value of no term: a padding leaf, past a block's last term
 HEAD_STEP = 16  # one block head in HEAD_STEP is kept as a bytes object, for a C-level bisect
 SECTIONS = ("meta", "blks", "boff", "head", "hoff", "chmp", "coff", "rnup", "tree", "cach", "wval")
-_MARK = b"\x00\x00\xff\xff"  # the empty stored block a full flush ends with (not needed)
 RECENT = 4  # decoded blocks kept: those a query opens more than once
 _LEVEL = 6  # zlib's default: level 1 saves a fifth of the compression time, costs 0.37 B/term
 CHAMPIONS = 2  # the best terms of each block kept whole, outside the compressed block
+_INFLATE = 1032  # the most bytes DEFLATE inflates one byte to (a 258-byte match in 2 bits)
 Opened = tuple[int, list[str], Sequence[int]]  # a block, its terms and their classes
 
 
@@ -131,12 +134,10 @@ def pack(terms: list[str], weights: list[int], block: int) -> tuple[list[int], d
     if delimited:  # NUL cannot separate the terms: store their lengths
         parts = list(map("".join, map(alphabetical.__getitem__, cuts)))
         sizes = [array("I", map(len, alphabetical[cut])).tobytes() for cut in cuts]
-    packer = zlib.compressobj(_LEVEL, zlib.DEFLATED, -15, 9)
     chunks = []
     for text, known, cut in zip(parts, sizes, cuts, strict=True):
         payload = b"".join([_encode(text), known, *[plane[cut] for plane in planes]])
-        chunk = packer.compress(payload) + packer.flush(zlib.Z_FULL_FLUSH)
-        chunks.append(chunk[:-4] if chunk.endswith(_MARK) else chunk)
+        chunks.append(zlib.compress(payload, _LEVEL, -15))  # a raw DEFLATE stream of its own
     heads = list(map(_encode, alphabetical[::block]))
     blob, head, chmp = b"".join(chunks), b"".join(heads), b"".join(champions)
     sections = {
@@ -178,6 +179,7 @@ class Blocks:
         "n",
         "planes",
         "rnup",
+        "room",
         "slots",
         "stride",
         "top",
@@ -194,6 +196,9 @@ class Blocks:
         self.chmp, self.coff, self.rnup, self.wval = s["chmp"], s["coff"], s["rnup"], s["wval"]
         self.planes = _planes(len(self.wval))
         self.top = max(len(self.wval) - 1, 0) * self.stride * self.slots
+        # the most bytes a term takes in a block: its UTF-8 (at most 4 a character, and at
+        # most stride - 1 characters), a NUL or a 4-byte length, and its class
+        self.room = 4 * (self.stride - 1) + 4 + self.planes
         self.heads = [self.head_at(i) for i in range(0, len(self.hoff) - 1, HEAD_STEP)]
         self.last: tuple[Opened, ...] = ()
 
@@ -235,11 +240,14 @@ class Blocks:
         for seen, known, kinds in last:
             if seen == b:
                 return known, kinds
-        base = self.base
+        # a stream of its own, or (files saved before) a flushed part of one
+        base, m, count = self.base, min(self.block, self.n - b * self.block), self.planes
+        limit = m * self.room  # the most its terms can take: inflate no further (a bomb)
         raw = zlib.decompressobj(-15).decompress(
-            self.blob[base + self.boff[b] : base + self.boff[b + 1]]
+            self.blob[base + self.boff[b] : base + self.boff[b + 1]], limit + 1
         )
-        m, count = min(self.block, self.n - b * self.block), self.planes
+        if len(raw) > limit:
+            raise ValueError(f"block {b} inflates past the {limit} bytes its {m} terms can take")
         cut = len(raw) - m * count
         classes: Sequence[int] = raw[cut:]
         if count > 1:  # interleave the planes into machine integers
@@ -308,4 +316,17 @@ def consistent(meta: list[int], s: dict[str, Any]) -> bool:
         and len(s["cach"]) == 2 * (leaves >> BLOCK_HEIGHT) * CACHED
         and (n == 0 or len(s["wval"]) > 0)
         and (len(s["wval"]) - 1) * stride * slots + stride * slots < EMPTY
+        # the longest term (stride - 1 characters) inflates from at most the whole blocks
+        # section: DEFLATE turns a byte into at most _INFLATE; this bounds what opening a
+        # block may take (Blocks.room)
+        and stride - 1 <= _INFLATE * len(s["blks"])
+        # a head or champion never reaches into the next one (a block's slice only feeds a
+        # bounded inflate): what a load or a query decodes stays within the file's size
+        and _ascending(s["hoff"])
+        and _ascending(s["coff"])
     )
+
+
+def _ascending(offsets: Any) -> bool:
+    listed = offsets.tolist()
+    return bool(listed == sorted(listed))  # sorted: one C-level pass over sorted offsets

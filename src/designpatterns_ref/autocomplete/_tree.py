@@ -12,6 +12,13 @@ tuple for its ``kids``, and only a node with :data:`FANOUT` children or more ind
 ``children`` dict by first character (most nodes have one child, where a dict would cost more
 time and memory than scanning a few kids). :func:`child_of`, :func:`adopt`, :func:`disown` and
 :func:`swap` keep the two views in step.
+
+The bulk builds give a node its list of kids *before* its first kid, with room for one (most
+nodes get one kid): ``node.kids = kids = [node]; kids.pop()``. The order matters to the cyclic
+collector, which scans containers in the order they were made: one scanned before anything
+that refers to it is first set aside as unreachable, then moved back when its referrer is
+scanned. Made after its kid, every list would send that kid through the detour, and a full
+collection of a 300,000-word trie would take four times as long (0.65 s against 0.17 s).
 """
 
 from __future__ import annotations
@@ -247,22 +254,6 @@ def close(node: Node, links: Sequence[Node]) -> None:
             link.best = best
 
 
-def _new_kids(node: B) -> list[B]:
-    """Give ``node`` an empty list of kids with room for one, made before the kid that goes
-    into it.
-
-    The order matters to the cyclic collector, which scans containers in the order they were
-    made: one scanned before anything that refers to it is first set aside as unreachable,
-    then moved back when its referrer is scanned. Made after its kid, every list would send
-    that kid through the detour, and a full collection of a 300,000-word trie would take four
-    times as long (0.65 s against 0.17 s).
-    """
-    kids: list[B] = [node]  # room for one kid, no more (most nodes get one): the pop keeps it
-    kids.pop()
-    node.kids = kids
-    return kids
-
-
 def build_chars(terms: list[str], keys: list[RankKey]) -> Node:
     """The character trie of ``terms`` (sorted, distinct, non-empty; ``keys`` their rank
     keys), built top-down in one pass over the terms.
@@ -280,7 +271,7 @@ def build_chars(terms: list[str], keys: list[RankKey]) -> Node:
     walk from the root, no Python call per node (nodes are made by ``object.__new__`` and their
     slots set in the loop: 0.07 s less for 642,194 nodes than ``Node(...)`` each).
     """
-    root = Node()
+    root = kid = Node()  # kid: the previous term's node (the root before the first term)
     new = partial(object.__new__, Node)
     path = [root]
     push = path.append
@@ -289,7 +280,8 @@ def build_chars(terms: list[str], keys: list[RankKey]) -> Node:
     for term, key in zip(terms, keys, strict=True):
         if term.startswith(prev):  # the previous term's node (a leaf) is this one's parent
             shared = len(prev)
-            kids = _new_kids(path[-1])  # the list before the kid: see _new_kids
+            kid.kids = kids = [kid]  # the list before the kid, room for one (module docstring)
+            kids.pop()
             if shared:  # (the root, the first term's parent, is marked already)
                 marks.append(shared)
         else:  # sorted, so the two differ at a character both have: no bounds to check
@@ -324,7 +316,7 @@ def build_chars(terms: list[str], keys: list[RankKey]) -> Node:
             kid = new()
             kid.label = char
             kids.append(kid)
-            kid.kids = kids = [kid]  # the list after its node, before its kid (_new_kids)
+            kid.kids = kids = [kid]  # after its node, before its kid (module docstring)
             kids.pop()  # room for one kid, no more
             kid.children = None
             kid.key = None
@@ -349,53 +341,74 @@ def build_edges(terms: list[str], keys: list[RankKey]) -> Node:
     """The radix trie of ``terms`` (as :func:`build_chars`), bottom-up in one pass.
 
     The new part of each term is one edge; an edge that a later term leaves in its middle is
-    split there, once, so every node is made once.
+    split there, once, so every node is made once. ``path`` holds the nodes of the previous
+    term, root first, and ``ends`` the string each of them ends at (a term's node ends at the
+    term, a split at the part shared). The nodes the next term does not start with are
+    complete: they are closed and left, a C-level ``startswith`` each, and only the edge the
+    term leaves in its middle is compared character by character, from its start (most
+    shared characters belong to nodes the term keeps, so they are never compared one by one).
     """
-    root = Node()
+    root = leaf = Node()  # leaf: the previous term's node (the root before the first term)
     new = partial(object.__new__, Node)
     path = [root]  # the nodes of the previous term, root first
-    depth = [0]  # how many characters of a term each of them ends at
-    push, pop, push_depth, pop_depth = path.append, path.pop, depth.append, depth.pop
+    ends = [""]  # the string each of them ends at
+    push, pop, push_end, pop_end = path.append, path.pop, ends.append, ends.pop
     prev = ""
     for term, key in zip(terms, keys, strict=True):
         if term.startswith(prev):  # the previous term's node is this one's parent
             shared = len(prev)
-        else:  # sorted, so the two differ at a character both have: no bounds to check
-            shared = 0
-            while prev[shared] == term[shared]:
-                shared += 1
-            node = pop()  # the previous term's node: a leaf, complete as made
-            pop_depth()
-            while depth[-1] > shared:  # close each node below the shared part, inline
+            leaf.kids = kids = [leaf]  # the list before the kid (module docstring)
+            kids.pop()
+        else:
+            pop()  # the previous term's node: a leaf, complete as made
+            pop_end()
+            node = leaf
+            end = ends[-1]
+            while not term.startswith(end):  # close each node the term leaves, inline
                 node = pop()
-                pop_depth()
-                kids = node.kids
-                if len(kids) > 1:
-                    kids.sort(key=_best)  # type: ignore[union-attr]  # kids, once any, a list
-                    if len(kids) >= FANOUT:
-                        node.children = {kid.label[0]: kid for kid in kids}
-                best = kids[0].best
+                pop_end()
+                kids = node.kids  # type: ignore[assignment]  # kids, once any, a list
+                if len(kids) == 2:  # the most common fan-out: one comparison, no sort
+                    best, other = kids[0].best, kids[1].best
+                    if other < best:  # type: ignore[operator]
+                        kids.reverse()
+                        best = other
+                else:
+                    if len(kids) > 2:
+                        kids.sort(key=_best)
+                        if len(kids) >= FANOUT:
+                            node.children = {kid.label[0]: kid for kid in kids}
+                    best = kids[0].best
                 own = node.key
                 if own is None or best < own:  # type: ignore[operator]
                     node.best = best
-            if depth[-1] < shared:  # the term leaves node's edge in its middle: split it
-                cut = shared - depth[-1]
-                middle = Node(node.label[:cut])
-                node.label = node.label[cut:]
+                end = ends[-1]
+            # node is the last left: does the term share a part of its edge?
+            depth = shared = len(end)
+            while prev[shared] == term[shared]:  # they differ at a character both have
+                shared += 1
+            kids = path[-1].kids  # type: ignore[assignment]  # node's parent: it has kids
+            if shared > depth:  # the term leaves node's edge in its middle: split it
+                cut = shared - depth
+                middle = new()  # Node(node.label[:cut]), its slots set here (see build_chars)
+                middle.label = node.label[:cut]
                 middle.kids = [node]
+                middle.children = None
+                middle.key = None
                 middle.best = node.best
-                path[-1].kids[-1] = middle  # type: ignore[index]  # node was the last child
+                node.label = node.label[cut:]
+                kids[-1] = middle  # node was the last child
+                kids = middle.kids
                 push(middle)
-                push_depth(shared)
-        kids = path[-1].kids or _new_kids(path[-1])
+                push_end(term[:shared])
         leaf = new()  # Node(term[shared:], key), its slots set here (see build_chars)
         leaf.label = term[shared:]
         leaf.kids = NO_KIDS
         leaf.children = None
         leaf.key = leaf.best = key
-        kids.append(leaf)  # type: ignore[union-attr]  # kids, once any, are a list
+        kids.append(leaf)
         push(leaf)
-        push_depth(key[1])  # the term's length
+        push_end(term)
         prev = term
     for node in reversed(path[:-1]):
         close(node, [])

@@ -155,10 +155,15 @@ class FrozenCompleter(CompleterBase):
         truncated, damaged or foreign file, or one of another format version (files saved
         before the compressed blocks are version 1 and are refused: save them again).
 
-        The checksum guards against damage, and the section sizes are checked; the blocks
-        themselves are not opened (that would cost decompressing the whole file, which loading
-        in place avoids). A file written wrong with a valid checksum, which no ``save`` writes,
-        may answer wrongly; a query that finds it cannot be decoded raises ``StorageError``.
+        The checksum guards against damage, and the section sizes are checked (with the
+        offsets of the heads and champions going forward, and a longest term the blocks can
+        hold); the blocks themselves are not opened (that would cost decompressing the whole
+        file, which loading in place avoids). A file written wrong with a valid checksum,
+        which no ``save`` writes, may answer wrongly; a query that finds it cannot be decoded
+        raises ``StorageError``. Such a query still ends: the fuzzy walk refuses terms out of
+        order rather than step back, and a block is inflated no further than its terms can
+        take (at most ``BLOCK`` x (4 x the longest term's length + 8) bytes), a block that
+        would inflate past that being refused.
         """
         source = storage.check_path("load", path)
         if not isinstance(mmap, bool):
@@ -344,18 +349,26 @@ class FrozenCompleter(CompleterBase):
         return char
 
     def _fuzzy_children(self, state: str) -> Iterable[tuple[str, str]]:
+        """The next characters below ``state``: one bisection past each. Sorted terms make
+        every step move forward to a greater character; a file whose terms are not sorted is
+        refused (``ValueError``, then ``StorageError``) rather than walked forever."""
         at = self._at
         lo, hi = self._range(state)
         n = len(state)
-        out = []
+        out: list[tuple[str, str]] = []
         while lo < hi:
             terms, _ = at.open(lo // at.block)
             term = terms[lo % at.block]
+            if not term.startswith(state) or (out and term[n : n + 1] <= out[-1][0]):
+                raise ValueError(f"the terms around position {lo} are not in order")
             if len(term) == n:
                 lo += 1
                 continue
             char = term[n]
             out.append((char, state + char))
             end = successor(state + char)
-            lo = hi if end is None else min(at.locate(end), hi)
+            after = hi if end is None else min(at.locate(end), hi)
+            if after <= lo:
+                raise ValueError(f"the terms around position {lo} are not in order")
+            lo = after
         return out

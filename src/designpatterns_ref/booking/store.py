@@ -39,6 +39,7 @@ from designpatterns_ref.booking.base import (
     check_name,
     check_nights_fit,
 )
+from designpatterns_ref.sqliteconn import AutocommitConnection
 
 __all__ = ["BookingStore", "PostgresStore", "SQLiteStore", "Tx"]
 
@@ -225,27 +226,6 @@ class BookingStore:
             self._local.conn = None
 
 
-class _Sqlite:
-    """sqlite3 in autocommit mode with explicit BEGIN, so BEGIN IMMEDIATE is ours to choose."""
-
-    def __init__(self, raw: sqlite3.Connection) -> None:
-        self.raw = raw
-
-    def cursor(self) -> sqlite3.Cursor:
-        return self.raw.cursor()
-
-    def commit(self) -> None:
-        if self.raw.in_transaction:
-            self.raw.execute("COMMIT")
-
-    def rollback(self) -> None:
-        if self.raw.in_transaction:
-            self.raw.execute("ROLLBACK")
-
-    def close(self) -> None:
-        self.raw.close()
-
-
 class SQLiteStore(BookingStore):
     """One SQLite file in WAL mode; writers serialise on ``BEGIN IMMEDIATE``."""
 
@@ -264,7 +244,7 @@ class SQLiteStore(BookingStore):
         raw.execute("PRAGMA journal_mode=WAL")
         raw.execute("PRAGMA synchronous=NORMAL")
         raw.execute("PRAGMA busy_timeout=60000")
-        return _Sqlite(raw)
+        return AutocommitConnection(raw)
 
     def _ddl(self) -> list[str]:
         common = [d.format(date="TEXT", serial="INTEGER") for d in _COMMON]

@@ -11,8 +11,9 @@ because of two facts:
 * The remote path never merges pieces again, so the pieces a run ends up cut into are exactly
   the *cut points* the operations ask for: after a left origin, at a right origin, at both ends
   of a deleted range. A first pass over the batch collects them per agent (and checks that each
-  agent's sequence numbers continue and that every reference is to an earlier operation); each
-  run is then cut once, when it is placed. Every origin is the end (or start) of a piece, found
+  operation is well formed, that each agent's sequence numbers continue and that every
+  reference is to an earlier operation, so the batch needs no separate check pass); each run is
+  then cut once, when it is placed. Every origin is the end (or start) of a piece, found
   with one dictionary lookup instead of a binary search and a split.
 * When an operation was made on a replica holding exactly what this one holds when it arrives
   (a sequential history: the usual case), its left origin is immediately followed by its right
@@ -56,9 +57,9 @@ from typing import TYPE_CHECKING, Any
 
 from designpatterns_ref.collab.base import CRDTError
 from designpatterns_ref.collab.batch import _check_batch
-from designpatterns_ref.collab.dellog import DeleteLog, Entry
+from designpatterns_ref.collab.dellog import MAX_ID, DeleteLog, Entry
 from designpatterns_ref.collab.items import MAX_CHUNK, _Chunk, _Item
-from designpatterns_ref.collab.ops import Insert, Op, check_op
+from designpatterns_ref.collab.ops import Delete, Insert, Op, check_op
 
 if TYPE_CHECKING:
     from designpatterns_ref.collab.items import ItemList
@@ -98,92 +99,131 @@ class LoadPlan:
         return out
 
     def _commit(self, doc: ItemList) -> int:
-        """Make the empty ``doc`` hold this state: chunks of ``_FILL`` items, the index from
-        identities to runs, versions and delete logs. Returns the Lamport time reached."""
-        order = self.order()
+        """Make the empty ``doc`` hold this state: chunks of ``_FILL`` items in the order of
+        the links (as :meth:`order` lists them), the index from identities to runs, versions
+        and delete logs. Returns the Lamport time reached."""
+        pieces, nxt = self.pieces, self.nxt
         chunk, prev = doc._head, None
-        total = 0
-        for k in range(0, len(order), _FILL):
-            if prev is not None:
-                chunk = _Chunk()
+        group: list[_Item] = []
+        visible = total = 0
+        i = nxt[0]
+        while i != _END:
+            it = pieces[i]
+            if len(group) == _FILL:  # close this chunk, open the next
+                chunk.items, chunk.visible = group, visible
+                total += visible
+                prev, chunk = chunk, _Chunk()
                 chunk.prev, prev.next = prev, chunk
-            group = order[k : k + _FILL]
-            chunk.items = group
-            visible = 0
-            for it in group:
-                it.chunk = chunk
-                if not it.deleted:
-                    visible += len(it.content)
-            chunk.visible = visible
-            total += visible
-            prev = chunk
+                group, visible = [], 0
+            group.append(it)
+            it.chunk = chunk
+            if not it.deleted:
+                visible += len(it.content)
+            i = nxt[i]
+        chunk.items, chunk.visible = group, visible
         doc._tail = chunk
-        doc._len = total
+        doc._len = total + visible
         doc._runs.update(self.runs)
         doc._known.update(self.known)
         doc._dels.update(self.dels)
         return self.lamport
 
 
-def _load(doc: SequenceReplica, batch: list[Op]) -> int:
-    """Apply the longest prefix of ``batch`` (checked operations) that the one-pass load can
-    take to the empty replica ``doc``, after checking the whole batch
-    (:func:`~designpatterns_ref.collab.batch.check_batch`) unless the load took all of it;
-    returns how many operations it applied. The cyclic garbage collector is paused meanwhile:
-    the load allocates tens of thousands of objects and frees none, so collections would scan
-    them for nothing."""
+def _load(doc: SequenceReplica, batch: list[Any]) -> list[Op]:
+    """Apply the longest prefix of ``batch`` that the one-pass load can take to the empty
+    replica ``doc``; return the rest, checked, for the ordinary integration.
+
+    ``batch`` need not be checked: the load checks what it takes (:func:`_cut_points`), and the
+    rest goes through :func:`~designpatterns_ref.collab.ops.check_op` and, with the whole
+    batch, :func:`~designpatterns_ref.collab.batch.check_batch` before anything changes, so a
+    refused batch leaves ``doc`` empty. The cyclic garbage collector is paused meanwhile: the
+    load allocates tens of thousands of objects and frees none, so collections would scan them
+    for nothing."""
     paused = gc.isenabled()
     gc.disable()
     try:
         plan = _plan(batch)
+        rest: list[Op] = []
         if plan.count < len(batch):
-            _check_batch(doc, batch)
+            rest = list(map(check_op, batch[plan.count :]))
+            _check_batch(doc, batch[: plan.count] + rest)
         if plan.count:
             doc._lamport = max(doc._lamport, plan._commit(doc))
     finally:
         if paused:
             gc.enable()
-    return plan.count
+    return rest
 
 
-def _cut_points(batch: list[Op], plan: LoadPlan) -> tuple[int, dict[str, list[int]]]:
-    """How many operations, from the start, continue their agent's sequence numbers and refer
-    only to identities used before them; per agent the sorted points its runs are cut at. Sets
-    ``plan.known`` and ``plan.lamport`` to what those operations make them."""
+def _cut_points(batch: list[Any], plan: LoadPlan) -> tuple[int, dict[str, list[int]]]:
+    """How many operations, from the start, are well formed, continue their agent's sequence
+    numbers and refer only to identities used before them; per agent the sorted points its
+    runs are cut at. Sets ``plan.known`` and ``plan.lamport`` to what those operations make
+    them.
+
+    ``batch`` need not be checked: this pass also checks the shape of each operation it takes,
+    as :func:`~designpatterns_ref.collab.ops.check_op` does (exact types, non-empty agents and
+    texts, every id below ``MAX_ID``), and stops at the first it would refuse, so a batch is
+    read once here rather than once more to check it. Most of ``check_op`` holds here by
+    construction: a known sequence number or reference lies in a range of ids already taken,
+    so it is an int in range and not a forward reference. What remains is checked below."""
     # per agent: [first seq, one past the last, the points its runs are cut at]
     agents: dict[str, list[Any]] = {}
     lamport = plan.lamport
     count = 0
     for op in batch:
-        mine = agents.get(op.agent)
-        if mine is not None and mine[1] != op.seq:
+        kind = type(op)
+        if kind is not Insert and kind is not Delete:
             break
-        if type(op) is Insert:
-            left, right = op.left, op.right
+        agent, seq, lam = op.agent, op.seq, op.lamport
+        if type(agent) is not str or type(seq) is not int or type(lam) is not int or lam < 0:
+            break
+        mine = agents.get(agent)
+        if mine is None:
+            if not agent or seq < 0:
+                break
+        elif mine[1] != seq:
+            break
+        if kind is Insert:
+            left, right, text = op.left, op.right, op.text
+            if type(text) is not str or not text:
+                break
             if left is not None:
+                if type(left) is not tuple or len(left) != 2 or type(left[0]) is not str:
+                    break
                 b = agents.get(left[0])
-                if b is None or not b[0] <= left[1] < b[1]:
+                at = left[1]
+                if b is None or type(at) is not int or not b[0] <= at < b[1]:
                     break
-                b[2].append(left[1] + 1)
+                b[2].append(at + 1)
             if right is not None:
-                b = agents.get(right[0])
-                if b is None or not b[0] <= right[1] < b[1]:
+                if type(right) is not tuple or len(right) != 2 or type(right[0]) is not str:
                     break
-                b[2].append(right[1])
-            n = len(op.text)
+                b = agents.get(right[0])
+                at = right[1]
+                if b is None or type(at) is not int or not b[0] <= at < b[1]:
+                    break
+                b[2].append(at)
+            n = len(text)
         else:
-            tagent, tseq = op.target  # type: ignore[union-attr]
-            n = op.length  # type: ignore[union-attr]
-            b = agents.get(tagent)
-            if b is None or not b[0] <= tseq or tseq + n > b[1]:
+            target, n = op.target, op.length
+            if type(target) is not tuple or len(target) != 2 or type(target[0]) is not str:
+                break
+            if type(n) is not int or n < 1 or type(op.backwards) is not bool:
+                break
+            tseq = target[1]
+            b = agents.get(target[0])
+            if b is None or type(tseq) is not int or not b[0] <= tseq or tseq + n > b[1]:
                 break
             b[2] += (tseq, tseq + n)
+        if (seq if seq > lam else lam) + n > MAX_ID:
+            break
         if mine is None:
-            agents[op.agent] = [op.seq, op.seq + n, []]
+            agents[agent] = [seq, seq + n, []]
         else:
-            mine[1] = op.seq + n
-        if op.lamport + n > lamport:
-            lamport = op.lamport + n
+            mine[1] = seq + n
+        if lam + n > lamport:
+            lamport = lam + n
         count += 1
     plan.lamport = lamport - 1
     plan.known = {agent: [first, end] for agent, (first, end, _) in agents.items()}
@@ -200,8 +240,9 @@ def plan_load(batch: Iterable[Op]) -> LoadPlan:
     return _plan(list(map(check_op, batch)))
 
 
-def _plan(batch: list[Op]) -> LoadPlan:
-    """:func:`plan_load` for operations already checked one by one."""
+def _plan(batch: list[Any]) -> LoadPlan:
+    """:func:`plan_load` for a batch not checked yet: the first pass (:func:`_cut_points`)
+    checks every operation the plan takes, and the plan stops at the first malformed one."""
     plan = LoadPlan()
     count, cuts = _cut_points(batch, plan)
     pieces, nxt, runs = plan.pieces, plan.nxt, plan.runs
@@ -246,8 +287,8 @@ def _plan(batch: list[Op]) -> LoadPlan:
                 hi = bisect_left(points, end, lo)
                 run_list.append(_cut_run(plan, op, points[lo:hi], starts, ends, after))
         else:
-            tagent, tseq = op.target  # type: ignore[union-attr]
-            n = op.length  # type: ignore[union-attr]
+            tagent, tseq = op.target
+            n = op.length
             starts = index[tagent][0]
             found = starts.get(tseq)
             if found is None:
@@ -260,7 +301,7 @@ def _plan(batch: list[Op]) -> LoadPlan:
             rows = deletes.get(agent)
             if rows is None:
                 rows = deletes[agent] = []
-            rows.append((op.seq, op.lamport, tagent, tseq, n, op.backwards))  # type: ignore[union-attr]
+            rows.append((op.seq, op.lamport, tagent, tseq, n, op.backwards))
         taken += 1
     plan.count = taken
     plan.dels = {agent: DeleteLog._of(rows) for agent, rows in deletes.items()}

@@ -31,8 +31,9 @@ Complexity: as FugueMax, plus one lookup of the right origin's own left origin p
 from __future__ import annotations
 
 from designpatterns_ref.collab.ids import Id
+from designpatterns_ref.collab.integration import _BREAK, _MAYBE, _SKIP
 from designpatterns_ref.collab.items import _Item, _origin
-from designpatterns_ref.collab.sequence import _BREAK, _MAYBE, _SKIP, SequenceReplica
+from designpatterns_ref.collab.sequence import SequenceReplica
 
 __all__ = ["FugueReplica"]
 

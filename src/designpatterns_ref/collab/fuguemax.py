@@ -21,8 +21,9 @@ Complexity: O(1) per comparison, plus locating a right origin among the items al
 
 from __future__ import annotations
 
+from designpatterns_ref.collab.integration import _BREAK, _MAYBE, _SKIP
 from designpatterns_ref.collab.items import _Item
-from designpatterns_ref.collab.sequence import _BREAK, _MAYBE, _SKIP, SequenceReplica
+from designpatterns_ref.collab.sequence import SequenceReplica
 
 __all__ = ["FugueMaxReplica", "YjsModReplica"]
 

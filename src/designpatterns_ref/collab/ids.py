@@ -25,6 +25,7 @@ from bisect import bisect_right
 from collections.abc import Iterable, Mapping
 
 from designpatterns_ref.collab.base import CRDTError
+from designpatterns_ref.collab.dellog import MAX_ID
 
 __all__ = ["Id", "Version"]
 
@@ -82,7 +83,14 @@ def _covers(bounds: list[int] | tuple[int, ...], seq: int) -> bool:
 
 
 def _is_seq(value: object) -> bool:
-    return type(value) is int and value >= 0
+    """A sequence number: an int in ``[0, MAX_ID)``, as every operation's ids are."""
+    return type(value) is int and 0 <= value < MAX_ID
+
+
+def _is_range(start: object, end: object) -> bool:
+    """Sequence numbers ``start`` .. ``end - 1`` (empty when equal): ``0 <= start <= end <=
+    MAX_ID``, ints."""
+    return _is_seq(start) and type(end) is int and start <= end <= MAX_ID  # type: ignore[operator]
 
 
 def check_id(ident: object, name: str = "ident") -> Id:
@@ -100,7 +108,8 @@ def check_id(ident: object, name: str = "ident") -> Id:
     ):
         return ident
     raise CRDTError(
-        f"{name}={ident!r:.80} must be an (agent, seq) pair: a non-empty str and an int >= 0"
+        f"{name}={ident!r:.80} must be an (agent, seq) pair: a non-empty str and an int "
+        "0 <= seq < 2**62"
     )
 
 
@@ -132,10 +141,10 @@ class Version:
                 ) from None
             for pair in items:
                 fine = type(pair) in (tuple, list) and len(pair) == 2
-                if not (fine and _is_seq(pair[0]) and _is_seq(pair[1]) and pair[0] < pair[1]):
+                if not (fine and _is_range(pair[0], pair[1]) and pair[0] != pair[1]):
                     raise CRDTError(
                         f"version range {pair!r:.80} of {agent!r} must be a pair of ints "
-                        f"0 <= start < end"
+                        f"0 <= start < end <= 2**62"
                     )
             flat: list[int] = []
             for start, end in sorted((p[0], p[1]) for p in items):
@@ -187,8 +196,10 @@ class Version:
         """
         if type(agent) is not str or not agent:
             raise CRDTError(f"agent={agent!r:.80} must be a non-empty str")
-        if not (_is_seq(start) and _is_seq(end) and start <= end):
-            raise CRDTError(f"start={start!r:.40}, end={end!r:.40} must be ints 0 <= start <= end")
+        if not _is_range(start, end):
+            raise CRDTError(
+                f"start={start!r:.40}, end={end!r:.40} must be ints 0 <= start <= end <= 2**62"
+            )
         bounds = list(self._bounds.get(agent, ()))
         if start < end:
             _add(bounds, start, end)

@@ -20,8 +20,9 @@ Complexity: O(1) per comparison; the core's scan visits the concurrent items.
 
 from __future__ import annotations
 
+from designpatterns_ref.collab.integration import _BREAK, _SKIP
 from designpatterns_ref.collab.items import _Item
-from designpatterns_ref.collab.sequence import _BREAK, _SKIP, SequenceReplica
+from designpatterns_ref.collab.sequence import SequenceReplica
 
 __all__ = ["RGAReplica"]
 

@@ -12,7 +12,8 @@ replica, so replicas that have seen the same operations hold the same text whate
 they arrived in. :class:`SequenceReplica` is everything but the rule; the rules are a few
 lines each (:mod:`~designpatterns_ref.collab.rga`, :mod:`~designpatterns_ref.collab.fugue`,
 :mod:`~designpatterns_ref.collab.fuguemax`) and differ only in :meth:`SequenceReplica._order`
-(and, for Fugue, which right origin it compares).
+(and, for Fugue, which right origin it compares); the placement itself is
+:mod:`~designpatterns_ref.collab.integration`.
 
 Operations travel as :class:`~designpatterns_ref.collab.ops.Insert` (a whole run) and
 :class:`~designpatterns_ref.collab.ops.Delete` (a range of identities), exported with
@@ -35,7 +36,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Iterable
 from operator import attrgetter
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from designpatterns_ref.collab.base import CRDTError
 from designpatterns_ref.collab.batch import _check_batch
@@ -50,15 +51,14 @@ from designpatterns_ref.collab.ids import (
     _gaps,
     check_id,
 )
-from designpatterns_ref.collab.items import MAX_CHUNK, ItemList, _Chunk, _Item, _origin
-from designpatterns_ref.collab.ops import Delete, Insert, Op, check_agent, check_op
+from designpatterns_ref.collab.integration import Integrator
+from designpatterns_ref.collab.items import MAX_CHUNK
+from designpatterns_ref.collab.ops import Delete, Insert, Op, check_agent, check_op, span
 
 __all__ = ["SequenceReplica"]
 
-_BREAK, _SKIP, _MAYBE = 0, 1, 2  # what the ordering rule says about one item while scanning
 
-
-class SequenceReplica(ItemList):
+class SequenceReplica(Integrator):
     """One replica of a text document; subclasses choose the ordering rule.
 
     ``insert`` / ``delete`` / ``text`` edit locally with code-point positions; ``merge``,
@@ -67,7 +67,6 @@ class SequenceReplica(ItemList):
     """
 
     rule: ClassVar[str] = ""
-    uses_right: ClassVar[bool] = False  # does the rule compare right origins?
 
     def __init__(self, agent: str) -> None:
         if not self.rule:
@@ -304,6 +303,22 @@ class SequenceReplica(ItemList):
         out.sort(key=attrgetter("lamport"))
         return out
 
+    def _outgoing(self, version: Version | None = None) -> list[Op]:
+        """What a peer at ``version`` lacks: :meth:`ops_since`, then the operations waiting
+        here for a dependency that ``version`` does not hold whole. The sync and :meth:`merge`
+        send both, as Yjs sends its pending structs with an update: a peer that holds the
+        dependency can apply a waiting operation that this replica cannot yet, and after a
+        two-way exchange both sides hold the same operations."""
+        out = self.ops_since(version)
+        if self._pending:
+            theirs = version._bounds if version is not None else {}
+            out += [
+                op
+                for op in self._pending
+                if _gaps(theirs.get(op.agent, ()), op.seq, op.seq + span(op))
+            ]
+        return out
+
     def apply_ops(self, ops: Iterable[Op]) -> None:
         """Apply remote operations: exact resends (whole or in part) are ignored, operations
         whose dependencies have not arrived wait until they do (see :meth:`stats`, ``pending``).
@@ -318,19 +333,23 @@ class SequenceReplica(ItemList):
         :class:`CRDTError` and leaves the replica exactly as it was."""
         if isinstance(ops, str | bytes) or not isinstance(ops, Iterable):
             raise CRDTError(f"ops={ops!r:.80} must be an iterable of Insert and Delete")
-        self._apply_batch(list(map(check_op, ops)))
+        self._apply_batch(list(ops), checked=False)
 
-    def _apply_batch(self, batch: list[Op]) -> None:
-        """:meth:`apply_ops` for operations already checked one by one (``check_op``).
+    def _apply_batch(self, batch: list[Any], checked: bool = True) -> None:
+        """:meth:`apply_ops` for a list of operations, already checked one by one
+        (``check_op``) when ``checked``.
 
         An empty replica takes the sequential prefix of the batch in one pass
-        (:mod:`~designpatterns_ref.collab.bulk`, whole runs, no search) and the
-        rest one operation at a time; a prefix that covers the whole batch has checked it too."""
+        (:mod:`~designpatterns_ref.collab.bulk`, whole runs, no search), which checks what it
+        takes, and the rest one operation at a time; a prefix that covers the whole batch has
+        checked it too."""
         if self._known or self._pending:
+            if not checked:
+                batch = list(map(check_op, batch))
             _check_batch(self, batch)
             self._apply_each(batch)
         else:
-            self._apply_each(batch[_load(self, batch) :])
+            self._apply_each(_load(self, batch))
 
     def _apply_each(self, batch: list[Op]) -> None:
         """Integrate checked operations one at a time, in order, keeping those that wait for
@@ -355,12 +374,13 @@ class SequenceReplica(ItemList):
         self._pending = waiting
 
     def merge(self, other: SequenceReplica) -> None:
-        """Apply every operation ``other`` has that this replica lacks."""
+        """Apply every operation ``other`` has that this replica lacks, including those
+        ``other`` holds waiting for a dependency (this replica may hold it)."""
         if not isinstance(other, SequenceReplica):
             raise CRDTError(f"merge: other={other!r:.80} is not a SequenceReplica")
         if other.rule != self.rule:
             raise CRDTError(f"merge: rule {other.rule!r} cannot merge into {self.rule!r}")
-        self.apply_ops(other.ops_since(self.version()))
+        self.apply_ops(other._outgoing(self.version()))
 
     def fork(self, agent: str) -> SequenceReplica:
         """A new replica with this one's state, editing as ``agent``.
@@ -379,159 +399,3 @@ class SequenceReplica(ItemList):
         twin._lamport, twin._pending = self._lamport, list(self._pending)
         twin.set_agent(agent)
         return twin
-
-    # -- the integration core -------------------------------------------------------------------
-    def _order(self, new: _Item, other: _Item, right_cmp: int) -> int:
-        """The ordering rule, asked about ``other``, an item with the same left origin as
-        ``new``: ``_BREAK`` (insert before it), ``_SKIP`` (insert after it) or ``_MAYBE``
-        (after it only if nothing later says before). ``right_cmp`` compares ``other``'s right
-        reference (:meth:`_right_ref`) with ``new``'s: -1 before, 0 same, 1 after (computed
-        only when :attr:`uses_right`)."""
-        raise NotImplementedError
-
-    def _right_ref(self, item: _Item) -> Id | None:
-        """The right origin the rule compares: the item's own, unless the rule says otherwise."""
-        return item.right
-
-    def _integrate(self, new: _Item, left: Id | None, right: Id | None) -> None:
-        """Place the remote run ``new`` between its origins ``left`` and ``right`` (its own,
-        passed in to save building them again), where the rule says."""
-        if left is None:
-            chunk, i = self._head, 0
-        else:
-            lit = self._find(left)
-            assert lit is not None
-            chunk = lit.chunk
-            i = chunk.items.index(lit)
-            if left[1] < lit.seq + len(lit.content) - 1:
-                self._split(lit, left[1] - lit.seq + 1, i)
-            i += 1
-        stop: _Item | None = None
-        if right is not None:
-            stop = self._find(right)
-            assert stop is not None
-            if right[1] > stop.seq:
-                c = stop.chunk
-                stop = self._split(stop, right[1] - stop.seq, c.items.index(stop))
-        while i == len(chunk.items) and chunk.next is not None:
-            chunk, i = chunk.next, 0
-        if i < len(chunk.items) and chunk.items[i] is not stop:
-            chunk, i = self._scan(new, chunk, i, stop)
-        chunk.items.insert(i, new)
-        new.chunk = chunk
-        chunk.visible += len(new.content)
-        self._len += len(new.content)
-        if len(chunk.items) > MAX_CHUNK:
-            self._split_chunk(chunk)
-
-    def _scan(self, new: _Item, chunk: _Chunk, i: int, stop: _Item | None) -> tuple[_Chunk, int]:
-        """Walk right from the left origin over concurrent items, asking the rule where ``new``
-        goes; returns the (chunk, index) to insert at. Stops at the right origin ``stop``."""
-        seen: list[tuple[_Item, _Chunk, int]] = []  # items explored so far, in order
-        rank: dict[int, int] = {}
-        at_chunk, at = chunk, i  # the next item to explore
-
-        def explore() -> bool:  # add the next item to `seen`; False at `stop` or the end
-            nonlocal at_chunk, at
-            while at == len(at_chunk.items):
-                if at_chunk.next is None:
-                    return False
-                at_chunk, at = at_chunk.next, 0
-            item = at_chunk.items[at]
-            if item is stop:
-                return False
-            rank[id(item)] = len(seen)
-            seen.append((item, at_chunk, at))
-            at += 1
-            return True
-
-        rn = self._right_ref(new) if self.uses_right else None
-
-        def right_cmp(other: _Item) -> int:
-            ro = self._right_ref(other)
-            if ro == rn:
-                return 0
-            if ro is None:
-                return 1
-            if rn is None:
-                return -1
-            found = self._find(ro)
-            if found is stop:
-                return 1
-            while id(found) not in rank:
-                if not explore():
-                    return 1
-            return -1
-
-        k, dest, scanning = 0, 0, False
-        while True:
-            if not scanning:
-                dest = k
-            if k == len(seen) and not explore():
-                break
-            other = seen[k][0]
-            other_left = _origin(other)
-            if other_left == new.left:
-                verdict = self._order(new, other, right_cmp(other) if self.uses_right else 0)
-                if verdict == _BREAK:
-                    break
-                scanning = verdict == _MAYBE
-            elif other_left is None or rank.get(id(self._find(other_left)), k) >= k:
-                break  # other's left origin is before ours: we are past our siblings
-            k += 1
-        if dest < len(seen):
-            return seen[dest][1], seen[dest][2]
-        return at_chunk, at
-
-    # -- applying one remote operation --------------------------------------------------------
-    def _apply_one(self, op: Op) -> bool:
-        """Apply one checked operation; False when something it depends on has not arrived."""
-        known_map = self._known
-        agent, seq = op.agent, op.seq
-        known = known_map.get(agent)
-        is_insert = type(op) is Insert
-        n = len(op.text) if is_insert else op.length  # type: ignore[union-attr]
-        if not known or seq >= known[-1]:  # the usual case: all of it is new
-            gaps = [(seq, seq + n)]
-        else:
-            gaps = _gaps(known, seq, seq + n)
-            if not gaps:
-                return True  # a duplicate
-        if is_insert:
-            right = op.right  # type: ignore[union-attr]
-            if right is not None and not _covers(known_map.get(right[0], ()), right[1]):
-                return False
-            pieces = []
-            for s, e in gaps:
-                k = s - seq
-                left = op.left if k == 0 else (agent, s - 1)  # type: ignore[union-attr]
-                if left is not None and not _covers(known_map.get(left[0], ()), left[1]):
-                    return False
-                pieces.append((s, k, e - seq, left))
-            for s, k, end, left in pieces:
-                text = op.text if k == 0 and end == n else op.text[k:end]  # type: ignore[union-attr]
-                self._integrate(
-                    self._new_item(agent, s, op.lamport + k, text, left, right), left, right
-                )
-        else:
-            tagent, tseq = op.target  # type: ignore[union-attr]
-            length = n
-            tbounds = known_map.get(tagent)
-            if tbounds is None:
-                return False
-            i = bisect_right(tbounds, tseq)  # the whole target inside one known range?
-            if not (i & 1 and tbounds[i] >= tseq + length):
-                return False
-            self._delete_ids(tagent, tseq, length)
-            mine = known_map.get(agent)
-            if mine is None:
-                mine = known_map[agent] = []
-            for s, e in gaps:
-                _add(mine, s, e)
-                k = s - seq
-                back = op.backwards  # type: ignore[union-attr]
-                lo = tseq + (seq + length - e if back else k)
-                self._log_delete(agent, s, op.lamport + k, tagent, lo, e - s, back)
-        if op.lamport + n - 1 > self._lamport:
-            self._lamport = op.lamport + n - 1
-        return True

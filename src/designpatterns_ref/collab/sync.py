@@ -8,7 +8,9 @@ steps instead: **step 1**, each side sends its *state vector* (its :class:`Versi
 the ranges of sequence numbers it has applied, a few bytes); **step 2**, each side answers
 the other's state vector with exactly the operations that version lacks
 (:meth:`SequenceReplica.ops_since`), as one update message of the wire format
-(:mod:`~designpatterns_ref.collab.wire`). After both updates are applied the replicas are equal.
+(:mod:`~designpatterns_ref.collab.wire`), followed by the operations it holds waiting for a
+dependency that the other side may have (Yjs sends its pending structs the same way). After
+both updates are applied the replicas hold the same operations.
 
 Over a socket the messages are framed by a 4-byte big-endian length. The *initiator* sends its
 step 1; the *responder* answers with its step 2 and its own step 1; the initiator applies the
@@ -72,11 +74,12 @@ def _check_replica(replica: object) -> SequenceReplica:
 
 
 def encode_update(replica: SequenceReplica, since: Version | None = None) -> bytes:
-    """Every operation ``replica`` has that ``since`` lacks (everything by default), as bytes."""
+    """Every operation ``replica`` has that ``since`` lacks (everything by default), as bytes:
+    those it has applied, then those it holds waiting for a dependency."""
     _check_replica(replica)
     if since is not None:
         _check_version(since, "since")
-    return encode_ops(replica.ops_since(since))
+    return encode_ops(replica._outgoing(since))
 
 
 def apply_update(replica: SequenceReplica, update: bytes) -> int:
@@ -95,9 +98,10 @@ def sync_step1(replica: SequenceReplica) -> bytes:
 
 
 def sync_step2(replica: SequenceReplica, step1: bytes) -> bytes:
-    """Step 2: the update holding exactly what the sender of ``step1`` lacks."""
+    """Step 2: the update holding exactly what the sender of ``step1`` lacks (operations
+    waiting here for a dependency included: the other side may hold it)."""
     _check_replica(replica)
-    return encode_ops(replica.ops_since(decode_version(step1)))
+    return encode_ops(replica._outgoing(decode_version(step1)))
 
 
 # -- over a socket ---------------------------------------------------------------------------------
@@ -139,13 +143,17 @@ def sync_socket(replica: SequenceReplica, sock: socket.socket, *, initiator: boo
     replica holds what it held or, if the failure came after the update was applied, that
     update whole. Timeouts (``sock.settimeout``) propagate as :class:`TimeoutError`."""
     _check_replica(replica)
-    if not isinstance(sock, socket.socket):
-        raise WireError(f"sock={sock!r:.80} must be a connected socket.socket")
+    if not isinstance(sock, socket.socket) or sock.fileno() == -1:
+        raise WireError(f"sock={sock!r:.80} must be an open, connected socket.socket")
+    if sock.type != socket.SOCK_STREAM:
+        raise WireError(f"sock={sock!r:.80} must be a stream socket (TCP, or a Unix stream)")
     if type(initiator) is not bool:
         raise WireError(f"initiator={initiator!r:.80} must be True or False")
     try:
         return _sync(replica, sock, initiator)
-    except ConnectionError as exc:
+    except TimeoutError:
+        raise
+    except OSError as exc:  # reset, refused, not connected, ...
         raise WireError(f"the connection to the peer failed: {exc}") from exc
 
 
@@ -158,13 +166,13 @@ def _sync(replica: SequenceReplica, sock: socket.socket, initiator: bool) -> Syn
         received += len(update) + len(step1) + 8
         theirs = decode_version(step1)  # checked before the update changes anything
         ops_received = apply_update(replica, update)
-        ops = replica.ops_since(theirs)
+        ops = replica._outgoing(theirs)
         sent += send_message(sock, encode_ops(ops))
         ops_sent = len(ops)
     else:
         step1 = recv_message(sock)
         received += len(step1) + 4
-        ops = replica.ops_since(decode_version(step1))
+        ops = replica._outgoing(decode_version(step1))
         sent += send_message(sock, encode_ops(ops))
         sent += send_message(sock, sync_step1(replica))
         ops_sent = len(ops)

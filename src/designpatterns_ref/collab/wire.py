@@ -394,6 +394,8 @@ def decode_version(data: bytes) -> Version:
             end = start + r.varint("range length")
             if end == start:
                 raise r.fail(f"an empty range of {agent!r:.40}")
+            if end > MAX_ID:
+                raise r.fail(f"a range of {agent!r:.40} ends at {end}, past the last id 2**62")
             pairs.append((start, end))
         if not pairs:
             raise r.fail(f"agent {agent!r:.40} has no ranges")

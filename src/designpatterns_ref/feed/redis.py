@@ -117,10 +117,12 @@ class RedisStore:
     """Feed state in Redis: sets for the graph, a hash of posts, sorted sets for timelines.
 
     ``client`` is a ``redis.Redis`` made with ``decode_responses=True``. The store talks through
-    its own client with the same settings, built so that each round trip waits at most
+    a twin of it with the same settings, built so that each round trip waits at most
     ``deadline`` seconds (default 0.25) with no retries: with the server down or frozen, every
     call raises :class:`~designpatterns_ref.feed.base.FeedUnavailable` within about ``deadline``
-    (see :mod:`designpatterns_ref.redisclient`).
+    (see :mod:`designpatterns_ref.redisclient`). Stores built on one client with one deadline
+    share that twin (one pool, or one cluster client), so a store per tenant or prefix costs no
+    connections of its own.
     """
 
     name = "redis"

@@ -93,10 +93,11 @@ class RedisGeoIndex:
     ``key`` prefixes the four keys it uses. Safe to share between threads and processes: Redis
     serialises the updates.
 
-    The index talks through its own client with the same settings, built so that each round
-    trip waits at most ``deadline`` seconds (default 0.25) with no retries: with the server down
-    or frozen, every call raises :class:`~designpatterns_ref.geo.base.GeoUnavailable` within
-    about ``deadline`` (see :mod:`designpatterns_ref.redisclient`).
+    The index talks through a twin of the client with the same settings (shared by every index
+    built on that client with the same deadline; a URL gets a client of its own), built so that
+    each round trip waits at most ``deadline`` seconds (default 0.25) with no retries: with the
+    server down or frozen, every call raises :class:`~designpatterns_ref.geo.base.GeoUnavailable`
+    within about ``deadline`` (see :mod:`designpatterns_ref.redisclient`).
     """
 
     def __init__(

@@ -92,7 +92,8 @@ class Directory:
         return sorted(self._r.smembers(convs_key(self.prefix, check_id("user", user))))
 
     def close(self) -> None:
-        """Close the connection pool."""
+        """Close the connection pool made from a URL (on your client: a no-op, the shared twin
+        stays for the other stores on it and goes with your client)."""
         self._r.close()
 
     def __repr__(self) -> str:

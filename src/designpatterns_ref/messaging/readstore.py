@@ -161,7 +161,8 @@ class RedisReadStore:
         return {c: counts[c] for c in sorted(counts) if counts[c] > 0}
 
     def close(self) -> None:
-        """Close the connection pool."""
+        """Close the connection pool made from a URL (on your client: a no-op, the shared twin
+        stays for the other stores on it and goes with your client)."""
         self._r.close()
 
     def __repr__(self) -> str:

@@ -86,7 +86,8 @@ return {seq, 1, ARGV[4]}
         return int(self._r.get(self._keys(check_id("conv", conv))[2]) or 0)
 
     def close(self) -> None:
-        """Close the connection pool."""
+        """Close the connection pool made from a URL (on your client: a no-op, the shared twin
+        stays for the other stores on it and goes with your client)."""
         self._r.close()
 
     def __repr__(self) -> str:

@@ -10,6 +10,15 @@ as the business rows; :meth:`Outbox.relay` later reads unpublished rows in order
 published. A crash between the accept and the mark relays the row again: the idempotency key
 makes the second accept a no-op, so the user still sees one notification.
 
+A row the pipeline refuses (a template it does not know, a user it has not registered: its
+``accept`` raises :class:`~.base.NotificationError`) would otherwise stop every relay at that
+row, holding back every row after it for good. The relay marks such a row failed instead (the
+``published`` column holds 0 pending, 1 published, 2 failed; ``error`` holds the refusal),
+goes on with the rest, and never tries it again: :meth:`Outbox.failed` lists the failed rows
+with their reasons, the outbox's dead letters. An outbox given the pipeline
+(``Outbox(path, pipeline=p)``) also refuses such a row at :meth:`Outbox.add`, inside the
+producer's transaction, which the producer can then roll back.
+
 Complexity: one extra INSERT per business transaction; O(rows) per relay.
 
 >>> import os, tempfile
@@ -36,16 +45,38 @@ from designpatterns_ref.notifications.queues import check_path
 __all__ = ["Outbox"]
 
 
+PENDING, PUBLISHED, FAILED = 0, 1, 2
+
+
 class _Accepts(Protocol):
     def accept(self, n: Notification) -> bool: ...
 
 
-class Outbox:
-    """An ``outbox`` table beside the producer's own tables in one SQLite database."""
+class _Validates(_Accepts, Protocol):
+    def validate(self, n: Notification) -> None: ...
 
-    def __init__(self, path: str) -> None:
+
+def _check_pipeline(where: str, pipeline: object, *, validates: bool = False) -> None:
+    methods = ("accept", "validate") if validates else ("accept",)
+    if not all(callable(getattr(pipeline, m, None)) for m in methods):
+        raise NotificationError(
+            f"{where}: pipeline={pipeline!r:.80} must be a Pipeline (with {' and '.join(methods)})"
+        )
+
+
+class Outbox:
+    """An ``outbox`` table beside the producer's own tables in one SQLite database.
+
+    ``pipeline`` (optional): the pipeline the rows are relayed to; :meth:`add` then refuses a
+    row its ``validate`` refuses (unknown template or user, missing variables, ...).
+    """
+
+    def __init__(self, path: str, *, pipeline: _Validates | None = None) -> None:
         check_path("Outbox", path)
+        if pipeline is not None:
+            _check_pipeline("Outbox", pipeline, validates=True)
         self.path = path
+        self.pipeline = pipeline
         try:
             self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         except sqlite3.Error as exc:
@@ -53,13 +84,16 @@ class Outbox:
         try:  # the first statement reads the file: one that is not a database fails here
             self.db.execute(
                 "CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY, key TEXT UNIQUE, "
-                "body TEXT, published INTEGER NOT NULL DEFAULT 0)"
+                "body TEXT, published INTEGER NOT NULL DEFAULT 0, error TEXT)"
             )
+            columns = {row[1] for row in self.db.execute("PRAGMA table_info(outbox)")}
         except sqlite3.DatabaseError as exc:
             self.db.close()
             raise NotificationError(
                 f"Outbox: path={path!r} is not a usable database: {exc}"
             ) from None
+        if "error" not in columns:  # an outbox written before failed rows were kept apart
+            self.db.execute("ALTER TABLE outbox ADD COLUMN error TEXT")
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -83,7 +117,11 @@ class Outbox:
         channels: tuple[str, ...] = ("apns", "fcm"),
         lane: str = "normal",
     ) -> None:
-        """Write a notification into the outbox inside the open transaction ``tx``."""
+        """Write a notification into the outbox inside the open transaction ``tx``.
+
+        The fields are checked for type here; an outbox given the pipeline also runs its
+        ``validate`` (so a template it does not know is refused now, not at relay time).
+        """
         if tx is not self.db or not self.db.in_transaction:
             raise NotificationError("Outbox.add: tx must be the open transaction of transaction()")
         check_name("Outbox.add", "key", key)
@@ -103,6 +141,9 @@ class Outbox:
             json.dumps([users, vars, channels, lane]).encode("utf-8")
         except UnicodeEncodeError:
             raise NotificationError("Outbox.add: the notification is not valid UTF-8") from None
+        if self.pipeline is not None:
+            note = Notification(key, template, users, dict(vars or {}), channels, lane=lane)
+            self.pipeline.validate(note)
         body = {
             "template": template,
             "users": list(users),
@@ -115,34 +156,61 @@ class Outbox:
         )
 
     def pending(self) -> int:
-        """Rows not yet published."""
-        return int(self.db.execute("SELECT count(*) FROM outbox WHERE published = 0").fetchone()[0])
+        """Rows not yet published (failed rows are not pending: see :meth:`failed`)."""
+        row = self.db.execute("SELECT count(*) FROM outbox WHERE published = ?", (PENDING,))
+        return int(row.fetchone()[0])
+
+    def failed(self) -> list[tuple[str, str]]:
+        """The rows the pipeline refused, in order: ``(key, the refusal's message)``."""
+        rows = self.db.execute(
+            "SELECT key, error FROM outbox WHERE published = ? ORDER BY id", (FAILED,)
+        )
+        return [(str(key), str(error)) for key, error in rows]
 
     def relay(self, pipeline: _Accepts, *, crash_after_accept: int | None = None) -> int:
-        """Accept every unpublished row in order and mark it; return rows published.
+        """Accept every pending row in order and mark it; return rows published.
 
-        ``crash_after_accept=k`` raises ``RuntimeError`` after the k-th accept and before its
-        mark, to show that a crashed relay repeats an accept and the key absorbs it.
+        A row the pipeline refuses (``accept`` raises :class:`NotificationError`) is marked
+        failed with the refusal (see :meth:`failed`), not counted, and never relayed again;
+        the rows after it go on. ``crash_after_accept=k`` raises ``RuntimeError`` after the
+        k-th accept and before its mark, to show that a crashed relay repeats an accept and
+        the key absorbs it.
         """
+        _check_pipeline("Outbox.relay", pipeline)
+        if crash_after_accept is not None and (
+            isinstance(crash_after_accept, bool)
+            or not isinstance(crash_after_accept, int)
+            or not 1 <= crash_after_accept <= 2**63
+        ):
+            raise NotificationError(
+                f"Outbox.relay: crash_after_accept={crash_after_accept!r} must be None or an "
+                "int >= 1"
+            )
         rows = self.db.execute(
-            "SELECT id, key, body FROM outbox WHERE published = 0 ORDER BY id"
+            "SELECT id, key, body FROM outbox WHERE published = ? ORDER BY id", (PENDING,)
         ).fetchall()
         done = 0
         for row_id, key, text in rows:
             body: dict[str, Any] = json.loads(text)
-            pipeline.accept(
-                Notification(
-                    key,
-                    body["template"],
-                    tuple(body["users"]),
-                    body["vars"],
-                    tuple(body["channels"]),
-                    lane=body["lane"],
-                )
+            note = Notification(
+                key,
+                body["template"],
+                tuple(body["users"]),
+                body["vars"],
+                tuple(body["channels"]),
+                lane=body["lane"],
             )
+            try:
+                pipeline.accept(note)
+            except NotificationError as exc:  # refused for good: set aside, go on
+                self.db.execute(
+                    "UPDATE outbox SET published = ?, error = ? WHERE id = ?",
+                    (FAILED, str(exc), row_id),
+                )
+                continue
             if crash_after_accept is not None and done + 1 == crash_after_accept:
                 raise RuntimeError(f"relay crashed after accepting {key!r}")
-            self.db.execute("UPDATE outbox SET published = 1 WHERE id = ?", (row_id,))
+            self.db.execute("UPDATE outbox SET published = ? WHERE id = ?", (PUBLISHED, row_id))
             done += 1
         return done
 

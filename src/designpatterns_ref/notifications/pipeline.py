@@ -57,7 +57,7 @@ from designpatterns_ref.notifications.providers import (
     SimulatedProvider,
     default_providers,
 )
-from designpatterns_ref.notifications.queues import MemoryQueue, Queue
+from designpatterns_ref.notifications.queues import MemoryQueue, Queue, check_queue
 from designpatterns_ref.notifications.quiet import QuietHours, zone
 from designpatterns_ref.notifications.send import Deliverer, Sender
 from designpatterns_ref.notifications.templates import Templates
@@ -66,6 +66,16 @@ from designpatterns_ref.ratelimit import FixedWindow
 __all__ = ["Pipeline"]
 
 DAY = 86400.0
+MAX_BATCH = 1_000_000  # what one take of a queue may ask for
+MAX_ROUNDS = 10**12
+
+
+def check_count(where: str, name: str, value: object, high: int) -> int:
+    """``value`` as an int in [1, high] (a bool is not a count)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= high:
+        shown = f"{value!r:.40}" if not isinstance(value, int) or abs(value) < 2**64 else "(huge)"
+        raise NotificationError(f"{where}: {name}={shown} must be an int in [1, {high}]")
+    return value
 
 
 class Pipeline:
@@ -102,6 +112,9 @@ class Pipeline:
         if quiet is not None and not isinstance(quiet, QuietHours):
             raise NotificationError(f"Pipeline: quiet={quiet!r} must be a QuietHours or None")
         check_seed("Pipeline", seed)
+        for name, queue in (("accepted", accepted), ("outgoing", outgoing), ("dead", dead)):
+            if queue is not None:
+                check_queue("Pipeline", name, queue)
         self.caps = caps
         self.limiters = {
             ch: FixedWindow(cap, per=DAY, clock=self.clock) for ch, cap in caps.items()
@@ -242,6 +255,7 @@ class Pipeline:
 
     def expand_batch(self, n: int = 64) -> int:
         """Expand up to ``n`` accepted items into per-device messages; return items taken."""
+        check_count("Pipeline.expand_batch", "n", n, MAX_BATCH)
         now = self.clock()
         batch = self.accepted.take(n, now)
         for _, item in batch:
@@ -298,28 +312,34 @@ class Pipeline:
                         }
                     )
         if out:
-            put_many = getattr(self.outgoing, "put_many", None)
-            if put_many is not None:
-                put_many(out, lane=lane)
-            else:
-                for m in out:
-                    self.outgoing.put(m, lane=lane)
+            self.outgoing.put_many(out, lane=lane)
 
     # -- run ---------------------------------------------------------------------------------
     def step(self, batch: int = 1024) -> int:
-        """One round: expand a batch, then send a batch; return how many items moved."""
+        """One round: expand ``batch // 16`` accepted items (at least one), then send up to
+        ``batch`` messages; return how many items moved. ``batch``: an int in [1, 10**6]."""
+        check_count("Pipeline.step", "batch", batch, MAX_BATCH)
         return self.expand_batch(max(1, batch // 16)) + self.sender.send_batch(batch)
 
     def run(self, *, batch: int = 1024, max_rounds: int = 10_000_000) -> None:
-        """Run until both queues are empty, jumping a ManualClock to the next delayed item."""
+        """Run until both queues are empty, jumping a ManualClock to the next delayed item.
+
+        When a round moves nothing, the clock (a :class:`~designpatterns_ref.clock.ManualClock`)
+        jumps to the earliest ``next_due()`` of the accepted and outgoing queues (a delayed
+        retry, a deferral to the end of quiet hours, an expired SQLite lease) and the run goes
+        on; on any other clock, or when nothing waits, the run returns. At most ``max_rounds``
+        rounds (an int in [1, 10**12]); ``batch`` is :meth:`step`'s.
+        """
+        check_count("Pipeline.run", "batch", batch, MAX_BATCH)
+        check_count("Pipeline.run", "max_rounds", max_rounds, MAX_ROUNDS)
         for _ in range(max_rounds):
             if self.step(batch):
                 continue
-            due = [q.next_due() for q in (self.accepted, self.outgoing) if hasattr(q, "next_due")]
-            pending = [d for d in due if d is not None]
-            if not pending or not isinstance(self.clock, ManualClock):
-                return
-            self.clock.set(max(self.clock(), min(pending)))
+            due = [d for d in (self.accepted.next_due(), self.outgoing.next_due()) if d is not None]
+            now = self.clock()
+            if not due or not isinstance(self.clock, ManualClock) or min(due) <= now:
+                return  # nothing waits, a real clock, or nothing became takeable on time
+            self.clock.set(min(due))
 
     def replay_dead_letters(self) -> int:
         """Move every dead letter back to the outgoing queue with its attempts reset."""

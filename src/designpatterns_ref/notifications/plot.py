@@ -28,15 +28,20 @@ from designpatterns_ref.notifications.quiet import zone
 __all__ = ["plot_fates", "plot_local_hours", "tour_figures"]
 
 
-def _check(p: object) -> Pipeline:
+def _check(where: str, p: object, ax: object) -> Pipeline:
     if not isinstance(p, Pipeline):
-        raise NotificationError(f"plot: pipeline={p!r} must be a Pipeline")
+        raise NotificationError(f"{where}: pipeline={p!r:.60} must be a Pipeline")
+    if ax is not None:
+        from matplotlib.axes import Axes
+
+        if not isinstance(ax, Axes):
+            raise NotificationError(f"{where}: ax={ax!r:.60} must be a matplotlib Axes or None")
     return p
 
 
 def plot_fates(pipeline: Pipeline, *, ax: Any = None) -> Any:
     """One bar per receipt status, in the pipeline's order of stages."""
-    p = _check(pipeline)
+    p = _check("plot_fates", pipeline, ax)
     fig, ax = new_figure(ax)
     names = [s for s in OUTCOMES if p.counts.get(s)]
     ax.bar(names, [p.counts[s] for s in names], color="tab:blue")
@@ -49,7 +54,7 @@ def plot_fates(pipeline: Pipeline, *, ax: Any = None) -> Any:
 
 def plot_local_hours(pipeline: Pipeline, *, ax: Any = None) -> Any:
     """Deliveries by hour of the recipient's local clock, quiet hours shaded."""
-    p = _check(pipeline)
+    p = _check("plot_local_hours", pipeline, ax)
     if not p.receipts:
         raise NotificationError("plot_local_hours: the pipeline kept no receipts")
     fig, ax = new_figure(ax)

@@ -2,9 +2,11 @@
 
 Case study: Design a Push Notification System (docs/case-studies/push-notifications.md)
 
-Every queue offers ``put(item, lane=, at=)``, ``take(n, now)`` (ticketed items, the ``"high"``
-lane first, only those due), ``ack(tickets)``, ``ack_settled(tickets, dedup, confirmed,
-released)`` (settle a take's dedup claims and ack it: the send stage's last step) and ``len()``.
+Every queue offers ``put(item, lane=, at=)``, ``put_many(items, lane=)``, ``take(n, now)``
+(ticketed items, the ``"high"`` lane first, only those due), ``ack(tickets)``,
+``ack_settled(tickets, dedup, confirmed, released)`` (settle a take's dedup claims and ack it:
+the send stage's last step), ``next_due()`` (when the earliest waiting item becomes takeable)
+and ``len()``: the :class:`Queue` protocol.
 An item taken and not acked comes back: at once on :meth:`MemoryQueue.restore`, after ``lease``
 seconds on :class:`SQLiteQueue` (a crashed worker's items are served again). That is
 at-least-once delivery; the send stage's dedup window keeps a replay of a delivered message
@@ -47,19 +49,32 @@ __all__ = [
     "Queue",
     "SQLiteQueue",
     "check_dedup",
+    "check_many",
     "check_path",
     "check_put",
+    "check_queue",
     "check_take",
     "check_tickets",
+    "encode",
 ]
 
 Item = dict[str, Any]
 
 
 class Queue(Protocol):
-    """A lane-ordered, delay-aware, at-least-once queue of JSON-able dicts."""
+    """A lane-ordered, delay-aware, at-least-once queue of JSON-able dicts.
+
+    ``put`` one item (due at ``at``; 0: now), ``put_many`` a batch due now (every item checked
+    as ``put`` checks it before any is added), ``take`` up to ``n`` due items with their
+    tickets, ``ack`` or ``ack_settled`` them; ``next_due`` is when the earliest item that waits
+    (a delayed one, or on SQLite a leased one) becomes takeable, None when none waits:
+    :meth:`Pipeline.run <designpatterns_ref.notifications.Pipeline.run>` jumps a simulated clock
+    there when a round moves nothing. Every queue of this family has all of these.
+    """
 
     def put(self, item: Item, *, lane: str = "normal", at: float = 0.0) -> None: ...
+
+    def put_many(self, items: Sequence[Item], *, lane: str = "normal") -> None: ...
 
     def take(self, n: int, now: float) -> list[tuple[Hashable, Item]]: ...
 
@@ -73,7 +88,23 @@ class Queue(Protocol):
         released: Sequence[str],
     ) -> None: ...
 
+    def next_due(self) -> float | None: ...
+
     def __len__(self) -> int: ...
+
+
+QUEUE_METHODS = ("put", "put_many", "take", "ack", "ack_settled", "next_due", "__len__")
+
+
+def check_queue(where: str, name: str, queue: object) -> None:
+    """Refuse anything without every method of the :class:`Queue` protocol."""
+    if isinstance(queue, type):  # the class, not a queue: its methods want an instance
+        raise NotificationError(f"{where}: {name}={queue!r:.80} is not a queue (a class)")
+    missing = [m for m in QUEUE_METHODS if not callable(getattr(queue, m, None))]
+    if missing:
+        raise NotificationError(
+            f"{where}: {name}={queue!r:.80} is not a queue (lacks {', '.join(missing)})"
+        )
 
 
 def check_put(where: str, item: object, lane: object, at: object) -> None:
@@ -84,6 +115,29 @@ def check_put(where: str, item: object, lane: object, at: object) -> None:
         raise NotificationError(f"{where}: lane={lane!r} must be one of {LANES}")
     if isinstance(at, bool) or at != 0.0:
         check_seconds(where, "at", at, high=1e11)
+
+
+def check_many(where: str, items: object, lane: object) -> Sequence[Item]:
+    """Refuse a batch that is not a list or tuple of dicts (each item as :func:`check_put`
+    checks one), or an unknown lane: a refused batch adds nothing."""
+    if not isinstance(items, list | tuple):
+        raise NotificationError(f"{where}: items={items!r:.80} must be a list of dicts")
+    if not all(map(isinstance, items, itertools.repeat(dict))):  # one C loop: the fast path
+        i, item = next((i, it) for i, it in enumerate(items) if not isinstance(it, dict))
+        raise NotificationError(f"{where}: item={item!r:.80} (items[{i}]) must be a dict")
+    check_put(where, {}, lane, 0.0)
+    return cast(Sequence[Item], items)
+
+
+def encode(where: str, item: Item) -> str:
+    """``item`` as JSON text for a durable queue; refuse what JSON cannot hold (a set, bytes,
+    an object, a non-string key that is not a number, NaN or an infinity, a loop)."""
+    try:
+        return json.dumps(item, allow_nan=False)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise NotificationError(
+            f"{where}: item={item!r:.80} cannot be stored as JSON ({exc})"
+        ) from None
 
 
 def check_take(where: str, n: object, now: object) -> None:
@@ -169,8 +223,9 @@ class MemoryQueue:
             self._lanes[lane].append((next(self._ids), item))
 
     def put_many(self, items: Sequence[Item], *, lane: str = "normal") -> None:
-        """Add several items due now (the fast path of the expand stage)."""
-        check_put("MemoryQueue.put_many", {}, lane, 0.0)
+        """Add several items due now (the fast path of the expand stage); every item is checked
+        first, so a refused batch adds nothing."""
+        items = check_many("MemoryQueue.put_many", items, lane)
         ids = self._ids
         self._lanes[lane].extend((next(ids), item) for item in items)
 
@@ -256,18 +311,21 @@ class SQLiteQueue:
         self._db.execute(f'CREATE INDEX IF NOT EXISTS "{name}_due" ON {self._table} (lane, at)')
 
     def put(self, item: Item, *, lane: str = "normal", at: float = 0.0) -> None:
-        """Add ``item`` (stored as JSON) to ``lane``, due at ``at``."""
+        """Add ``item`` (stored as JSON: what JSON cannot hold is refused) to ``lane``, due at
+        ``at``."""
         check_put("SQLiteQueue.put", item, lane, at)
-        text = json.dumps(item)
+        text = encode("SQLiteQueue.put", item)
         self._db.execute(
             f"INSERT INTO {self._table} (lane, at, item) VALUES (?, ?, ?)",
             (LANES.index(lane), at, text),
         )
 
     def put_many(self, items: Sequence[Item], *, lane: str = "normal") -> None:
-        """Add several items due now in one transaction."""
-        check_put("SQLiteQueue.put_many", {}, lane, 0.0)
-        rows = [(LANES.index(lane), 0.0, json.dumps(item)) for item in items]
+        """Add several items due now in one transaction; every item is checked and encoded
+        first, so a refused batch adds nothing."""
+        where = "SQLiteQueue.put_many"
+        checked = check_many(where, items, lane)
+        rows = [(LANES.index(lane), 0.0, encode(where, item)) for item in checked]
         with self._db:
             self._db.execute("BEGIN")
             insert = f"INSERT INTO {self._table} (lane, at, item) VALUES (?, ?, ?)"
@@ -322,6 +380,13 @@ class SQLiteQueue:
         """
         where = "SQLiteQueue.ack_settled"
         settle_then_ack(where, self._tickets, self.ack, tickets, dedup, confirmed, released)
+
+    def next_due(self) -> float | None:
+        """The earliest time a row becomes takeable: its due time ``at`` or, while it is leased
+        (taken, not acked), the end of its lease, whichever is later (None: the table is empty).
+        A row takeable already answers a time at or before now."""
+        row = self._db.execute(f"SELECT min(max(at, leased)) FROM {self._table}").fetchone()
+        return None if row[0] is None else float(row[0])
 
     def __len__(self) -> int:
         return int(self._db.execute(f"SELECT count(*) FROM {self._table}").fetchone()[0])

@@ -53,9 +53,11 @@ from designpatterns_ref.notifications.base import (
 from designpatterns_ref.notifications.queues import (
     Item,
     check_dedup,
+    check_many,
     check_put,
     check_take,
     check_tickets,
+    encode,
 )
 from designpatterns_ref.redisclient import bounded_client
 
@@ -226,19 +228,21 @@ class RedisStreamQueue:
     def put(self, item: Item, *, lane: str = "normal", at: float = 0.0) -> None:
         """XADD ``item`` to its lane's stream, or ZADD it to the delayed set until ``at``."""
         check_put("RedisStreamQueue.put", item, lane, at)
-        body = json.dumps(item)
+        body = encode("RedisStreamQueue.put", item)
         if at:
             self.r.zadd(self.delayed, {f"{lane}\n{uuid.uuid4().hex}\n{body}": at})
         else:
             self.r.xadd(f"{self.name}:{lane}", {"d": body})
 
     def put_many(self, items: Sequence[Item], *, lane: str = "normal") -> None:
-        """XADD several items in one round trip."""
-        check_put("RedisStreamQueue.put_many", {}, lane, 0.0)
+        """XADD several items in one round trip; every item is checked and encoded first, so
+        a refused batch adds nothing."""
+        where = "RedisStreamQueue.put_many"
+        bodies = [encode(where, item) for item in check_many(where, items, lane)]
         pipe = self.r.pipeline(transaction=False)
         stream = f"{self.name}:{lane}"
-        for item in items:
-            pipe.xadd(stream, {"d": json.dumps(item)})
+        for body in bodies:
+            pipe.xadd(stream, {"d": body})
         pipe.execute()
 
     def take(self, n: int, now: float) -> list[tuple[Hashable, Item]]:
@@ -359,7 +363,10 @@ class RedisStreamQueue:
         )
 
     def next_due(self) -> float | None:
-        """When the earliest delayed item falls due."""
+        """When the earliest delayed item (a retry in the sorted set) falls due; None: none.
+
+        A message a crashed consumer left pending comes back after ``claim_idle`` seconds of
+        the server's own time, not of the caller's clock, so it is not counted here."""
         first = self.r.zrange(self.delayed, 0, 0, withscores=True)
         return float(first[0][1]) if first else None
 

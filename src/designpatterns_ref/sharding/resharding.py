@@ -4,7 +4,12 @@ Case study: GitHub's Migration from MySQL to Vitess (docs/case-studies/github-vi
 
 Splitting shard ``-`` into ``-80`` and ``80-`` while the application keeps writing:
 
-1. **Start**: note each source shard's change-log position, then create the target shards.
+1. **Start**: note each source shard's change-log position, then create the target shards,
+   each *fenced* from the start (a ``from:<sources>`` row in its ``denied_writes``, written in
+   the transaction that creates its tables): a router opened with the target list before the
+   cut-over is refused reads and writes, so it neither reads a partial copy nor takes a write
+   a rollback would drop with the targets (Vitess puts denied tables on the targets when the
+   workflow is created and lifts them at ``SwitchTraffic``).
 2. **Copy**: walk each source's rows in primary-key order, a chunk at a time, and upsert each row
    into the target whose key range holds its keyspace id. Writes continue on the source.
 3. **Replicate**: replay the source's change log from the noted position onto the targets (row
@@ -12,24 +17,31 @@ Splitting shard ``-`` into ``-80`` and ``80-`` while the application keeps writi
    after it already hold it, and replaying it again is harmless.
 4. **Verify**: per target, row count and an order-independent checksum of its rows, against the
    same over the source rows in its range.
-5. **Cut over**: pause writes at the router (they wait, none fail), fence each source (a row in
-   its ``denied_writes`` table: the router refuses writes there from now on, whatever process
-   it runs in), replay the last changes, verify, write phase ``cut_over`` into every target's
-   ``resharding`` rows, switch the router's serving shards to the targets, resume writes. The
-   pause lasts one catch-up and one verification.
+5. **Cut over**: pause the router (writes and reads wait, none fail), fence each source (a row
+   in its ``denied_writes`` table: from now on a router refuses writes *and reads* there,
+   whatever process it runs in, so none serves rows the targets' new writes have made stale),
+   replay the last changes, verify, write phase ``cut_over`` into every target's
+   ``resharding`` rows (lifting its fence in the same transaction), switch the router's
+   serving shards to the targets, resume. The pause lasts one catch-up and one verification.
+   The fences bind routed queries only: the resharding's own reads and writes of a fenced
+   shard (copy, catch-up, verify, the replay back of a rollback) go to the shard databases
+   directly. A router opened with the target list *before* :meth:`Resharding.start` created a
+   target (or after a crash in it) creates that target itself, as a new empty shard: no fence
+   covers a shard that does not exist yet, so roll out the target list after the cut-over.
 
 Progress (rows copied, log position applied, phase) is kept in each target's ``resharding``
 table in the same transaction as the rows it describes, and :meth:`Resharding.phase` is read
 from there (one target marked ``cut_over`` means the cut-over was decided). So a process that
 dies between any two steps can :meth:`Resharding.resume` exactly where it was (after cut-over:
-finish marking, switch the router; a router opened with the old shard list is refused writes by
-the fence until then), or :meth:`Resharding.rollback`: before cut-over by lifting the fence
-and dropping the targets; after it by fencing the targets, replaying their own change logs
-(every write since the cut-over) back onto the sources, marking the targets ``rolled_back``,
-lifting the sources' fence, switching back and dropping the targets (Vitess's reverse
-replication). Once a target is marked ``rolled_back`` only the rollback can be finished.
+finish marking, switch the router; a router opened with the old shard list is refused writes
+and reads by the fence until then), or :meth:`Resharding.rollback`: before cut-over by lifting
+the sources' fence and dropping the (still fenced) targets; after it by fencing the targets
+again, replaying their own change
+logs (every write since the cut-over) back onto the sources, marking the targets
+``rolled_back``, lifting the sources' fence, switching back and dropping the targets (Vitess's
+reverse replication). Once a target is marked ``rolled_back`` only the rollback can be finished.
 
-Complexity: O(rows) to copy, O(changes) to replicate, O(rows) to verify; the write pause is
+Complexity: O(rows) to copy, O(changes) to replicate, O(rows) to verify; the router's pause is
 O(changes since the last catch-up + rows) for the final verification.
 
 >>> import tempfile
@@ -43,6 +55,11 @@ O(changes since the last catch-up + rows) for the final verification.
 (True, ('-80', '80-'))
 >>> len(router.scan()[0])
 100
+>>> Resharding(router, ["-80", "80-"], ["-40", "40-"]).start()  # the next split, started
+>>> Router(router.db, ["-40", "40-"]).scan()  # a router given the new list too early
+Traceback (most recent call last):
+...
+designpatterns_ref.sharding.base.ShardingError: shard '-40' takes no reads yet: ...
 """
 
 from __future__ import annotations
@@ -54,7 +71,7 @@ from xxhash import xxh3_64_intdigest
 
 from designpatterns_ref.sharding.base import ShardingError
 from designpatterns_ref.sharding.keyspace import KeyRange, ShardMap
-from designpatterns_ref.sharding.router import UPSERT, Router, apply_change
+from designpatterns_ref.sharding.router import NOT_CUT_OVER, UPSERT, Router, apply_change
 
 __all__ = ["Resharding", "Verification"]
 
@@ -156,15 +173,19 @@ class Resharding:
         return "copied"
 
     def start(self) -> None:
-        """Note each source's log position, create the targets and record where copying starts.
+        """Note each source's log position, create the targets fenced and record where copying
+        starts.
 
-        A target a dead process already started keeps its own position and cursor.
+        Each target's tables come with its fence (``"from:<sources>"`` in ``denied_writes``) in
+        one transaction, so no router opened with the target list is served a partial copy or
+        acknowledged a write a rollback would drop; :meth:`_finish_cut_over` lifts it. A target
+        a dead process already started keeps its own position and cursor.
         """
         if self.phase() != "new":
             raise ShardingError(f"resharding is already {self.phase()}: resume or roll back")
         positions = {s: self._log_position(s) for s in self.source}
         for target in self.target:
-            self.router.db.create(target)
+            self.router.db.create(target, fence=NOT_CUT_OVER + ",".join(self.source))
             with self.router.db.transaction(target) as run:
                 for source, position in positions.items():
                     run(
@@ -288,7 +309,7 @@ class Resharding:
         return Verification(counts, sums)
 
     def _fence(self, shards: list[str], moved_to: list[str]) -> None:
-        """Fence ``shards``: the router refuses writes to them (ordered with their writers)."""
+        """Fence ``shards``: routers refuse writes and reads there (ordered with their writers)."""
         for shard in shards:
             with self.router.db.transaction(shard, serial=True) as run:
                 run(_FENCE, (",".join(moved_to),))
@@ -307,8 +328,8 @@ class Resharding:
         self.router.map = ShardMap([*kept, *serving])
 
     def cut_over(self) -> Verification:
-        """Pause writes, fence the sources, replay the rest, verify, record the cut-over in
-        every target, switch the router to the targets, resume writes.
+        """Pause the router (writes and reads), fence the sources, replay the rest, verify,
+        record the cut-over in every target, switch the router to the targets, resume.
 
         After a cut-over (this process's or a dead one's) it only finishes it: marks every
         target and switches the router (idempotent).
@@ -331,7 +352,8 @@ class Resharding:
         return check
 
     def _finish_cut_over(self) -> None:
-        """Mark every target ``cut_over`` (lifting a fence an unfinished rollback left), switch.
+        """Mark every target ``cut_over``, lifting its fence (start()'s, or one an unfinished
+        rollback left), switch.
 
         The sources are fenced already: the fence goes up before the first mark and comes down
         only after every target is marked ``rolled_back``.

@@ -11,12 +11,18 @@ to each shard. Every read returns a :class:`Route` saying which it did, so a stu
 of a query that does not carry the sharding key.
 
 Writes go to one shard, in a transaction that also appends the row's new image to that shard's
-change log (see :mod:`~designpatterns_ref.sharding.sql`), which online resharding replays. A write
-gate lets resharding pause writes for the moment of cut-over: writers hold it shared, the cut-over
-exclusively, so no write is lost or lands on a shard that has just stopped serving. A shard a
-cut-over has fenced (a row in its ``denied_writes`` table, checked in the write's transaction)
-refuses writes with :class:`~designpatterns_ref.sharding.ShardingError`, so a router opened by
-another process with the old shard list cannot write to a shard that no longer serves.
+change log (see :mod:`~designpatterns_ref.sharding.sql`), which online resharding replays. A gate
+lets resharding pause the router for the moment of cut-over: writes and reads hold it shared, the
+cut-over exclusively, so they wait (none fails) and no write is lost or lands on a shard that has
+just stopped serving. A fenced shard (a row in its ``denied_writes`` table) serves neither: a
+write checks the fence in its own transaction, a read in the same statement as its rows (one
+round trip), and both are refused with :class:`~designpatterns_ref.sharding.ShardingError`
+naming the shard. A cut-over's source is fenced for good (the error says where its rows went):
+a router opened by another process with the old shard list can neither write to a shard that
+no longer serves nor read rows from it that later writes to the new shards have made stale. A
+resharding's target is fenced from its start to the cut-over (``from:<sources>``; the error says
+the resharding has not cut over yet): a router opened with the new shard list too early reads
+no partial copy and takes no write a rollback would drop.
 
 Complexity: O(log shards) routing; a scatter costs one query per shard.
 
@@ -42,7 +48,7 @@ from designpatterns_ref.sharding.base import ShardingError
 from designpatterns_ref.sharding.keyspace import HashVindex, ShardMap, Vindex
 from designpatterns_ref.sharding.sql import ShardDatabases
 
-__all__ = ["Route", "Router", "WriteGate", "check_row"]
+__all__ = ["NOT_CUT_OVER", "Route", "Router", "WriteGate", "check_row"]
 
 _MAX = (1 << 63) - 1
 
@@ -72,7 +78,8 @@ def check_row(id: object, customer: object, amount: object = 0) -> tuple[int, st
 
 
 class WriteGate:
-    """Writers share the gate; :meth:`paused` waits for them to finish and holds new ones back."""
+    """Writers (and the router's reads) share the gate; :meth:`paused` waits for them to finish
+    and holds new ones back."""
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
@@ -147,11 +154,7 @@ class Router:
             with self.db.transaction(shard, serial=True) as run:
                 fenced = run("SELECT moved_to FROM denied_writes")
                 if fenced:
-                    raise ShardingError(
-                        f"shard {shard!r} no longer takes writes: a resharding moved its rows to "
-                        f"{fenced[0][0]!r}; resume or roll back that resharding (either switches "
-                        "the router to the shards that serve)"
-                    )
+                    raise _fenced(shard, "writes", fenced[0][0])
                 apply_change(run, op, id, customer, f"{ksid:016x}", amount)
                 run(
                     "INSERT INTO changes (op, id, customer, ksid, amount) VALUES (?, ?, ?, ?, ?)",
@@ -170,31 +173,68 @@ class Router:
         row = check_row(id, customer)
         return self._write("delete", row[0], row[1], 0)
 
-    # reads
+    # reads: the rows and the shard's fence in one statement, under the gate
+    def _read(self, shard: str, where: str, params: tuple[Any, ...]) -> list[Any]:
+        """``orders`` rows of ``shard`` matching ``where``, refused if the shard is fenced.
+
+        One statement reads the fence rows and the order rows together, so a read costs no
+        extra round trip and sees the fence and the rows in one snapshot: no write can land on
+        a new shard between the check and the read.
+        """
+        rows = self.db.query(shard, _FENCED_READ + where, params)
+        for row in rows:
+            if row[0] is None:  # no order has a NULL id: this is the fence's row
+                raise _fenced(shard, "reads", row[1])
+        return rows
+
     def by_customer(self, customer: str) -> tuple[list[tuple[int, str, int]], Route]:
         """Every order of ``customer``: one shard."""
         check_row(0, customer)
-        shard = self.shard_of(customer)
-        rows = self.db.query(
-            shard,
-            "SELECT id, customer, amount FROM orders WHERE customer = ? ORDER BY id",
-            (customer,),
-        )
-        return rows, Route("single", (shard,))
+        with self.gate.write():  # a read waits out a cut-over instead of meeting its fence
+            shard = self.shard_of(customer)
+            rows = self._read(shard, " WHERE customer = ?", (customer,))
+        return sorted(rows), Route("single", (shard,))
 
     def by_id(self, id: int) -> tuple[list[tuple[int, str, int]], Route]:
         """Order ``id``: the id is not the sharding key, so every shard is asked."""
         check_row(id, "x")
-        return self._scatter("SELECT id, customer, amount FROM orders WHERE id = ?", (id,))
+        return self._scatter(" WHERE id = ?", (id,))
 
     def scan(self) -> tuple[list[tuple[int, str, int]], Route]:
         """Every order, from every shard, merged by id."""
-        return self._scatter("SELECT id, customer, amount FROM orders", ())
+        return self._scatter("", ())
 
-    def _scatter(self, sql: str, params: tuple[Any, ...]) -> tuple[list[Any], Route]:
-        shards = tuple(self.map.names)
-        rows = [row for shard in shards for row in self.db.query(shard, sql, params)]
+    def _scatter(self, where: str, params: tuple[Any, ...]) -> tuple[list[Any], Route]:
+        with self.gate.write():
+            shards = tuple(self.map.names)
+            rows = [row for shard in shards for row in self._read(shard, where, params)]
         return sorted(rows), Route("scatter", shards)
+
+
+# the fence's rows (a NULL id, where the rows moved in the customer's place), then the orders
+_FENCED_READ = (
+    "SELECT NULL, moved_to, NULL FROM denied_writes "
+    "UNION ALL SELECT id, customer, amount FROM orders"
+)
+
+
+#: A target's fence from a resharding's start to its cut-over: ``"from:" + source shards``.
+NOT_CUT_OVER = "from:"
+
+
+def _fenced(shard: str, what: str, moved_to: str) -> ShardingError:
+    if moved_to.startswith(NOT_CUT_OVER):
+        sources = moved_to.removeprefix(NOT_CUT_OVER)
+        return ShardingError(
+            f"shard {shard!r} takes no {what} yet: a resharding is moving rows onto it from "
+            f"{sources!r} and has not cut over yet; use {sources!r} until the cut-over (resume "
+            "that resharding to finish it, or roll it back)"
+        )
+    return ShardingError(
+        f"shard {shard!r} no longer takes {what}: a resharding moved its rows to {moved_to!r}; "
+        "resume or roll back that resharding (either switches the router to the shards that "
+        "serve)"
+    )
 
 
 UPSERT = (

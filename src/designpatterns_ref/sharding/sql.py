@@ -8,8 +8,11 @@ transaction as every row change. The change log plays the part of MySQL's binlog
 resharding copies the rows, then replays the log from the position it noted before copying. Its
 order must be commit order, so writes to one shard are serialised (SQLite does that by itself; on
 PostgreSQL each write transaction takes a transaction-scoped advisory lock first). A row in
-``denied_writes`` fences the shard: the router refuses writes to it (a cut-over's source, like
-Vitess's denied tables after ``SwitchTraffic``).
+``denied_writes`` fences the shard: the router refuses writes *and reads* on it (a cut-over's
+source, like Vitess's denied tables after ``SwitchTraffic``, whose query rule fails every query
+on the table at the source, a ``SELECT`` too; and a resharding's target until its cut-over,
+fenced by ``create(shard, fence=...)`` in the transaction that creates its tables). The table
+keeps its name from when it fenced only writes.
 
 :class:`SQLiteShards` keeps one WAL-mode file per shard in a folder; :class:`PostgresShards` one
 database per shard on a server (psycopg 3). Both hand each thread its own connection.
@@ -35,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from designpatterns_ref.sharding.base import ShardingError
+from designpatterns_ref.sqliteconn import AutocommitConnection
 
 __all__ = ["PostgresShards", "Run", "SQLiteShards", "ShardDatabases"]
 
@@ -43,10 +47,21 @@ _SCHEMA = (
     "ksid TEXT NOT NULL, amount BIGINT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS resharding (source TEXT PRIMARY KEY, copied_id BIGINT NOT NULL, "
     "applied_seq BIGINT NOT NULL, phase TEXT NOT NULL)",
-    # a row here fences the shard: it takes no more writes, its rows now live on ``moved_to``
+    # a row here fences the shard: it serves no more routed writes or reads, its rows now live
+    # on ``moved_to``
     "CREATE TABLE IF NOT EXISTS denied_writes (moved_to TEXT PRIMARY KEY)",
 )
 _SHARD_NAME = re.compile(r"[0-9a-f]{0,16}-[0-9a-f]{0,16}")
+# a fence row: where the rows went (shard names), or "from:" and where they still come from
+_FENCE = re.compile(rf"(from:)?{_SHARD_NAME.pattern}(,{_SHARD_NAME.pattern}){{0,255}}")
+
+
+def _check_fence(fence: object) -> None:
+    if fence is not None and (not isinstance(fence, str) or not _FENCE.fullmatch(fence)):
+        raise ShardingError(
+            f"fence={fence!r:.80} must be shard names joined by commas (like '-80,80-'), "
+            "optionally after 'from:'"
+        )
 
 
 def _check(shard: object) -> str:
@@ -71,18 +86,30 @@ class ShardDatabases:
 
     def _conn(self, shard: str) -> Any:
         conns: dict[str, Any] = self._local.__dict__.setdefault("conns", {})
-        if shard not in conns:
-            conns[shard] = self._connect(_check(shard))
-        return conns[shard]
+        conn = conns.get(shard) if isinstance(shard, str) else None
+        if conn is None:
+            conn = conns[_check(shard)] = self._connect(shard)
+        return conn
 
     def sql(self, text: str) -> str:
         return text if self.placeholder == "?" else text.replace("?", self.placeholder)
 
-    def create(self, shard: str) -> None:
-        """Create the shard's database (if needed) and its tables."""
-        with self.transaction(shard) as run:
+    def create(self, shard: str, *, fence: str | None = None) -> None:
+        """Create the shard's database (if needed) and its tables.
+
+        With ``fence``, a ``denied_writes`` row holding it goes in with the tables, in the same
+        transaction (ordered with the shard's writers): the tables never exist unfenced.
+        ``fence`` is shard names joined by commas, optionally after ``"from:"``.
+        """
+        _check_fence(fence)
+        with self.transaction(shard, serial=fence is not None) as run:
             for ddl in (*_SCHEMA, self._changes_ddl()):
                 run(ddl)
+            if fence is not None:
+                run(
+                    "INSERT INTO denied_writes (moved_to) VALUES (?) ON CONFLICT DO NOTHING",
+                    (fence,),
+                )
 
     def drop(self, shard: str) -> None:  # pragma: no cover - interface
         raise NotImplementedError
@@ -153,7 +180,7 @@ class SQLiteShards(ShardDatabases):
         conn = sqlite3.connect(self.path(shard), timeout=30, isolation_level=None)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
-        return _SQLiteConn(conn)
+        return AutocommitConnection(conn)
 
     def _changes_ddl(self) -> str:
         return (
@@ -170,27 +197,6 @@ class SQLiteShards(ShardDatabases):
             conns.pop(shard).close()
         for suffix in ("", "-wal", "-shm"):
             Path(f"{self.path(shard)}{suffix}").unlink(missing_ok=True)
-
-
-class _SQLiteConn:
-    """sqlite3 in autocommit mode with explicit BEGIN, so BEGIN IMMEDIATE is ours to choose."""
-
-    def __init__(self, raw: sqlite3.Connection) -> None:
-        self.raw = raw
-
-    def cursor(self) -> sqlite3.Cursor:
-        return self.raw.cursor()
-
-    def commit(self) -> None:
-        if self.raw.in_transaction:
-            self.raw.execute("COMMIT")
-
-    def rollback(self) -> None:
-        if self.raw.in_transaction:
-            self.raw.execute("ROLLBACK")
-
-    def close(self) -> None:
-        self.raw.close()
 
 
 class PostgresShards(ShardDatabases):
@@ -232,12 +238,13 @@ class PostgresShards(ShardDatabases):
             "id BIGINT NOT NULL, customer TEXT, ksid TEXT, amount BIGINT)"
         )
 
-    def create(self, shard: str) -> None:
+    def create(self, shard: str, *, fence: str | None = None) -> None:
         import psycopg
 
+        _check_fence(fence)  # before the database is made: a refused call changes nothing
         with suppress(psycopg.errors.DuplicateDatabase):
             self._admin(f"CREATE DATABASE {self.database(shard)}")
-        super().create(shard)
+        super().create(shard, fence=fence)
 
     def _begin(self, conn: Any, run: Any, serial: bool) -> None:
         if serial:  # one writer at a time per shard: change-log order is commit order

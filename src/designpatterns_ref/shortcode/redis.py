@@ -13,8 +13,9 @@ is why a production counter either persists strictly or starts above the highest
 redis-py is imported only when a URL is given (the ``redis`` extra). A redis-py client keeps a
 connection pool, so one counter may be shared between threads.
 
-Failure time: the counter talks through its own client (from the URL, or with your client's
-settings), built so that a round trip waits at most ``deadline`` seconds (default 0.25) with
+Failure time: the counter talks through its own client made from the URL, or a twin of your
+client with its settings (shared by every counter on that client with the same deadline), built
+so that a round trip waits at most ``deadline`` seconds (default 0.25) with
 no retries; with the server down or frozen, ``reserve`` raises
 :class:`~designpatterns_ref.shortcode.base.ShortCodeUnavailable` within about ``deadline``
 (see :mod:`designpatterns_ref.redisclient`). Like every counter it stops at ``COUNTER_MAX``

@@ -1,12 +1,23 @@
-"""notifications: the pipeline's accept and directory, templates, quiet hours, providers and
+"""notifications: the pipeline's accept, validate, directory, ``step``, ``run`` and
+``expand_batch``, templates, quiet hours (and the scan oracle), providers and
 ``default_providers``, the dedup window (its one-id and whole-take calls), the ``Sender``, the
-queues (memory, SQLite, with their ``ack_settled``), the outbox and the backoff formula.
+queues (memory, SQLite, with their ``put_many`` and ``ack_settled``), the outbox (its
+``pipeline``, ``add`` and ``relay``), the backoff formula, ``campaign_pipeline``,
+``send_campaign`` and the two plots.
 
 ``RedisStreamQueue`` and ``RedisDedup`` run against a throwaway server (``helpers.redis_url``):
-the queue's calls, its ``ack_settled`` and the dedup's one-id and whole-take calls. Not
-registered: the result records (``Receipt``, ``Device``,
-``User``: plain containers) and ``Notification`` (a plain container validated by
-``Pipeline.accept``: its fields are fuzzed through ``accept``).
+the queue's calls (``put_many`` included), its ``ack_settled`` and the dedup's one-id and
+whole-take calls.
+
+Deliberately not registered: the result records (``Receipt``, ``Device``, ``User``: plain
+containers) and ``Notification`` (a plain container validated by ``Pipeline.accept``: its
+fields are fuzzed through ``accept``); the calls that take no argument, so no hostile value
+reaches them (``next_due``, ``restore``, ``pending``, ``len``, ``close``,
+``Pipeline.replay_dead_letters``, ``Outbox.pending``, ``Outbox.failed``,
+``Outbox.transaction``, ``DedupWindow.another_sender``, ``RedisDedup.delivered``,
+``tour_figures``); ``worker.run_worker`` and ``worker.main`` (a worker process that loops until
+its queue drains or it is killed: ``tests/notifications/test_redis_workers.py`` runs it);
+``RedisStreamQueue._take_reference`` (private: the readable reference of ``take``).
 """
 
 from __future__ import annotations
@@ -18,7 +29,7 @@ from typing import Any
 
 from designpatterns_ref import notifications as nt
 from designpatterns_ref.clock import ManualClock
-from designpatterns_ref.notifications.simulate import campaign_pipeline
+from designpatterns_ref.notifications.simulate import campaign_pipeline, send_campaign
 from tests.fuzz.helpers import empty_redis_url, per_argument, redis_keys, redis_url
 from tests.fuzz.spec import Entry
 
@@ -121,6 +132,33 @@ def _queue_entries(label: str, make: Any, snapshot: Any = None) -> list[Entry]:
         Entry(f"{label}.take(n)", make=make, snapshot=snap, call=lambda q, v: q.take(v, 0.0)),
         Entry(f"{label}.take(now)", make=make, snapshot=snap, call=lambda q, v: q.take(1, v)),
         Entry(f"{label}.ack", make=make, snapshot=snap, call=lambda q, v: q.ack(v)),
+        Entry(
+            f"{label}.put_many(items)", make=make, snapshot=snap, call=lambda q, v: q.put_many(v)
+        ),
+        Entry(
+            f"{label}.put_many(items=[ok, v])",
+            make=make,
+            snapshot=snap,
+            call=lambda q, v: q.put_many([{"ok": 1}, v]),
+        ),
+        Entry(
+            f"{label}.put_many(items=[{{'x': v}}])",
+            make=make,
+            snapshot=snap,
+            call=lambda q, v: q.put_many([{"x": v}]),
+        ),
+        Entry(
+            f"{label}.put(item={{'x': v}})",
+            make=make,
+            snapshot=snap,
+            call=lambda q, v: q.put({"x": v}),
+        ),
+        Entry(
+            f"{label}.put_many(lane)",
+            make=make,
+            snapshot=snap,
+            call=lambda q, v: q.put_many([{"a": 2}], lane=v),
+        ),
     ]
 
 
@@ -258,6 +296,111 @@ def _outbox() -> nt.Outbox:
     return nt.Outbox(_tmp("o.db"))
 
 
+def _run_entries() -> list[Entry]:
+    """The rounds of a pipeline holding one accepted notification."""
+
+    def make() -> nt.Pipeline:
+        p = _pipeline()
+        p.accept(nt.Notification(**{**_NOTE, "lane": "high"}))
+        return p
+
+    return [
+        Entry("Pipeline.step(batch)", make=make, snapshot=_state, call=lambda p, v: p.step(v)),
+        Entry(
+            "Pipeline.expand_batch(n)",
+            make=make,
+            snapshot=_state,
+            call=lambda p, v: p.expand_batch(v),
+        ),
+        *per_argument(
+            "Pipeline.run",
+            lambda p, **kw: p.run(**kw),
+            {"batch": 64, "max_rounds": 100},
+            make=make,
+            snapshot=_state,
+        ),
+        Entry(
+            "Pipeline.validate", make=_pipeline, snapshot=_state, call=lambda p, v: p.validate(v)
+        ),
+    ]
+
+
+def _plot_entries() -> list[Entry]:
+    def ran() -> nt.Pipeline:
+        p = _pipeline()
+        p.accept(nt.Notification(**{**_NOTE, "lane": "high"}))
+        p.run()
+        return p
+
+    from designpatterns_ref.notifications import plot
+
+    out = []
+    for fn in (plot.plot_fates, plot.plot_local_hours):
+        name = fn.__name__
+        out.append(Entry(f"{name}(pipeline)", call=lambda _, v, f=fn: f(v)))
+        out.append(Entry(f"{name}(ax)", make=ran, call=lambda p, v, f=fn: f(p, ax=v)))
+    return out
+
+
+def _campaign_entries() -> list[Entry]:
+    valid = {
+        "users": 3,
+        "transient": 0.1,
+        "cap": 2,
+        "quiet": True,
+        "seed": 1,
+        "devices": 2,
+        "outgoing": None,
+        "accepted": None,
+        "keep_receipts": True,
+        "clock": None,
+    }
+    return [
+        *(
+            e
+            for e in per_argument(
+                "campaign_pipeline", lambda _, **kw: campaign_pipeline(**kw), valid
+            )
+            if e.name != "campaign_pipeline(users=)"  # registered below, bounded
+        ),
+        Entry("send_campaign(p)", call=lambda _, v: send_campaign(v)),
+        *per_argument(
+            "send_campaign",
+            lambda p, **kw: send_campaign(p, **kw),
+            {"campaigns": 1, "alert": True},
+            make=lambda: campaign_pipeline(users=3),
+            snapshot=_state,
+        ),
+    ]
+
+
+def _outbox_relay_entries() -> list[Entry]:
+    def make() -> nt.Outbox:
+        box = _outbox()
+        with box.transaction() as tx:
+            box.add(tx, key="o1", template="t", users=("ada",), vars={"name": "A"})
+        return box
+
+    def snap(box: nt.Outbox) -> object:
+        return box.pending(), box.failed()
+
+    return [
+        Entry(
+            "Outbox.relay(pipeline)",
+            make=make,
+            snapshot=snap,
+            call=lambda box, v: box.relay(v),
+        ),
+        Entry(
+            "Outbox.relay(crash_after_accept)",
+            make=make,
+            snapshot=snap,
+            call=lambda box, v: box.relay(_pipeline(), crash_after_accept=v),
+        ),
+        Entry("Outbox(pipeline)", call=lambda _, v: nt.Outbox(_tmp("p.db"), pipeline=v)),
+    ]
+
+
 def _outbox_add(field: str) -> Entry:
     ok = {"key": "k", "template": "t", "users": ("a",), "vars": {"x": "y"}, "channels": ("fcm",)}
 
@@ -267,6 +410,23 @@ def _outbox_add(field: str) -> Entry:
             raise nt.NotificationError("roll back so the state stays the same")
 
     return Entry(f"Outbox.add({field}=)", make=_outbox, snapshot=lambda b: b.pending(), call=call)
+
+
+def _outbox_add_known(field: str) -> Entry:
+    """``add`` on an outbox that knows its pipeline (which validates the row)."""
+    ok = {"key": "k", "template": "t", "users": ("ada",), "vars": {"name": "A"},
+          "channels": ("fcm",)}  # fmt: skip
+
+    def call(box: nt.Outbox, v: Any) -> None:
+        with box.transaction() as tx:
+            box.add(tx, **{**ok, field: v})
+            raise nt.NotificationError("roll back so the state stays the same")
+
+    def make() -> nt.Outbox:
+        return nt.Outbox(_tmp("k.db"), pipeline=_pipeline())
+
+    name = f"Outbox(pipeline=).add({field}=)"
+    return Entry(name, make=make, snapshot=lambda b: b.pending(), call=call)
 
 
 ENTRIES: list[Entry] = [
@@ -397,6 +557,32 @@ ENTRIES: list[Entry] = [
     ),
     Entry("Outbox(path)", call=lambda _, v: nt.Outbox(v)),
     *(_outbox_add(f) for f in ("key", "template", "users", "vars", "channels", "lane")),
+    *_run_entries(),
+    *_plot_entries(),
+    *_campaign_entries(),
+    *_outbox_relay_entries(),
+    *(_outbox_add_known(f) for f in ("key", "template", "users", "vars", "channels", "lane")),
+    *per_argument(
+        "Templates.missing",
+        lambda p, **kw: p.templates.missing(**kw),
+        {"name": "t", "variables": {"name": "A"}},
+        make=_pipeline,
+        snapshot=_state,
+    ),
+    Entry(
+        "Templates.fields", make=_pipeline, snapshot=_state, call=lambda p, v: p.templates.fields(v)
+    ),
+    Entry(
+        "Templates.locales",
+        make=_pipeline,
+        snapshot=_state,
+        call=lambda p, v: p.templates.locales(v),
+    ),
+    *per_argument(
+        "QuietHours.next_allowed_scan",
+        lambda _, **kw: nt.QuietHours().next_allowed_scan(**kw),
+        {"t": 1.7e9, "tz": "UTC"},
+    ),
     Entry(
         "campaign_pipeline(users)",
         call=lambda _, v: campaign_pipeline(users=v) if not isinstance(v, int) or v < 50 else None,

@@ -93,6 +93,26 @@ def _router_state(router: Any) -> object:
     return (router.shards, router.scan()[0])
 
 
+_DATABASES: list[Any] = []
+
+
+def _databases() -> Any:
+    """One SQLite folder holding shard "-80", shared like :func:`_router`'s."""
+    if not _DATABASES:
+        import tempfile
+
+        from designpatterns_ref.sharding.sql import SQLiteShards
+
+        databases = SQLiteShards(tempfile.mkdtemp(prefix="dpref-fuzz-"))
+        databases.create("-80")
+        _DATABASES.append(databases)
+    return _DATABASES[0]
+
+
+def _fences(databases: Any) -> object:
+    return databases.query("-80", "SELECT moved_to FROM denied_writes ORDER BY moved_to")
+
+
 def _fleet() -> Any:
     from designpatterns_ref.sharding.logical import LogicalShards
 
@@ -126,6 +146,19 @@ def _more() -> list[Entry]:
             "PostgresShards(prefix)", call=lambda _, v: PostgresShards("postgresql://x/y", prefix=v)
         ),
         Entry("Router(databases)", call=lambda _, v: Router(v, ["-"])),
+        Entry(
+            "ShardDatabases.create(shard)",
+            make=_databases,
+            snapshot=_fences,
+            call=lambda d, v: d.create(v),
+        ),
+        Entry(
+            "ShardDatabases.create(fence)",
+            make=_databases,
+            snapshot=_fences,
+            call=lambda d, v: d.create("-80", fence=v),
+            values=("from:", "-80,", "from:-80;DROP TABLE orders", "to:-", ["-"]),
+        ),
         Entry(
             "Router.insert(id)",
             make=_router,

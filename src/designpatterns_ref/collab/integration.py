@@ -1,0 +1,205 @@
+"""Placing remote operations: the integration core under every sequence-CRDT replica.
+
+Case study: Design a Collaborative Document Editor (Google Docs) (docs/case-studies/collaborative-editor.md)
+
+A remote insert is a run typed between a left origin and a right origin. To place it, find the
+left origin (splitting its item if the origin is inside a run), find the right origin, and
+scan the items between them: an item typed concurrently at the same place is put in order by
+the replica's *ordering rule* (:meth:`Integrator._order`, answering ``_BREAK``, ``_SKIP`` or
+``_MAYBE``), the same at every replica, and the run goes where the scan stops. A remote delete
+marks its target range as tombstones and logs itself. An operation whose left origin, right
+origin or target has not arrived is not applied: :meth:`Integrator._apply_one` returns False and
+the replica keeps it waiting. :class:`Integrator` holds only this; the replica
+(:mod:`~designpatterns_ref.collab.sequence`) adds identities, local edits and the exchange of
+operations, and the rules (:mod:`~designpatterns_ref.collab.rga`,
+:mod:`~designpatterns_ref.collab.fugue`, :mod:`~designpatterns_ref.collab.fuguemax`) add
+``_order``.
+
+Trade-off: the scan is the price of placing without coordination; it is short unless many
+runs were typed concurrently at one place. Complexity: O(log n) to find each origin, plus
+O(k) for the k concurrent items the scan meets, plus O(chunk size) to split or place.
+
+>>> from designpatterns_ref.collab.rga import RGAReplica
+>>> from designpatterns_ref.collab.ops import Insert
+>>> doc = RGAReplica("me")
+>>> doc._apply_one(Insert("bob", 1, 1, "!", ("bob", 0), None))  # its origin has not arrived
+False
+>>> doc._apply_one(Insert("bob", 0, 0, "hi", None, None)), doc.text()
+(True, 'hi')
+"""  # noqa: E501
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from typing import ClassVar
+
+from designpatterns_ref.collab.ids import Id, _add, _covers, _gaps
+from designpatterns_ref.collab.items import MAX_CHUNK, ItemList, _Chunk, _Item, _origin
+from designpatterns_ref.collab.ops import Insert, Op
+
+__all__ = ["Integrator"]
+
+_BREAK, _SKIP, _MAYBE = 0, 1, 2  # what the ordering rule says about one item while scanning
+
+
+class Integrator(ItemList):
+    """The items of a replica and the placement of remote operations in them; see the module
+    docstring. Subclasses give the ordering rule."""
+
+    uses_right: ClassVar[bool] = False  # does the rule compare right origins?
+    _lamport: int  # the highest Lamport time seen (set by the replica)
+
+    def _order(self, new: _Item, other: _Item, right_cmp: int) -> int:
+        """The ordering rule, asked about ``other``, an item with the same left origin as
+        ``new``: ``_BREAK`` (insert before it), ``_SKIP`` (insert after it) or ``_MAYBE``
+        (after it only if nothing later says before). ``right_cmp`` compares ``other``'s right
+        reference (:meth:`_right_ref`) with ``new``'s: -1 before, 0 same, 1 after (computed
+        only when :attr:`uses_right`)."""
+        raise NotImplementedError
+
+    def _right_ref(self, item: _Item) -> Id | None:
+        """The right origin the rule compares: the item's own, unless the rule says otherwise."""
+        return item.right
+
+    def _integrate(self, new: _Item, left: Id | None, right: Id | None) -> None:
+        """Place the remote run ``new`` between its origins ``left`` and ``right`` (its own,
+        passed in to save building them again), where the rule says."""
+        if left is None:
+            chunk, i = self._head, 0
+        else:
+            lit = self._find(left)
+            assert lit is not None
+            chunk = lit.chunk
+            i = chunk.items.index(lit)
+            if left[1] < lit.seq + len(lit.content) - 1:
+                self._split(lit, left[1] - lit.seq + 1, i)
+            i += 1
+        stop: _Item | None = None
+        if right is not None:
+            stop = self._find(right)
+            assert stop is not None
+            if right[1] > stop.seq:
+                c = stop.chunk
+                stop = self._split(stop, right[1] - stop.seq, c.items.index(stop))
+        while i == len(chunk.items) and chunk.next is not None:
+            chunk, i = chunk.next, 0
+        if i < len(chunk.items) and chunk.items[i] is not stop:
+            chunk, i = self._scan(new, chunk, i, stop)
+        chunk.items.insert(i, new)
+        new.chunk = chunk
+        chunk.visible += len(new.content)
+        self._len += len(new.content)
+        if len(chunk.items) > MAX_CHUNK:
+            self._split_chunk(chunk)
+
+    def _scan(self, new: _Item, chunk: _Chunk, i: int, stop: _Item | None) -> tuple[_Chunk, int]:
+        """Walk right from the left origin over concurrent items, asking the rule where ``new``
+        goes; returns the (chunk, index) to insert at. Stops at the right origin ``stop``."""
+        seen: list[tuple[_Item, _Chunk, int]] = []  # items explored so far, in order
+        rank: dict[int, int] = {}
+        at_chunk, at = chunk, i  # the next item to explore
+
+        def explore() -> bool:  # add the next item to `seen`; False at `stop` or the end
+            nonlocal at_chunk, at
+            while at == len(at_chunk.items):
+                if at_chunk.next is None:
+                    return False
+                at_chunk, at = at_chunk.next, 0
+            item = at_chunk.items[at]
+            if item is stop:
+                return False
+            rank[id(item)] = len(seen)
+            seen.append((item, at_chunk, at))
+            at += 1
+            return True
+
+        rn = self._right_ref(new) if self.uses_right else None
+
+        def right_cmp(other: _Item) -> int:
+            ro = self._right_ref(other)
+            if ro == rn:
+                return 0
+            if ro is None:
+                return 1
+            if rn is None:
+                return -1
+            found = self._find(ro)
+            if found is stop:
+                return 1
+            while id(found) not in rank:
+                if not explore():
+                    return 1
+            return -1
+
+        k, dest, scanning = 0, 0, False
+        while True:
+            if not scanning:
+                dest = k
+            if k == len(seen) and not explore():
+                break
+            other = seen[k][0]
+            other_left = _origin(other)
+            if other_left == new.left:
+                verdict = self._order(new, other, right_cmp(other) if self.uses_right else 0)
+                if verdict == _BREAK:
+                    break
+                scanning = verdict == _MAYBE
+            elif other_left is None or rank.get(id(self._find(other_left)), k) >= k:
+                break  # other's left origin is before ours: we are past our siblings
+            k += 1
+        if dest < len(seen):
+            return seen[dest][1], seen[dest][2]
+        return at_chunk, at
+
+    # -- applying one remote operation --------------------------------------------------------
+    def _apply_one(self, op: Op) -> bool:
+        """Apply one checked operation; False when something it depends on has not arrived."""
+        known_map = self._known
+        agent, seq = op.agent, op.seq
+        known = known_map.get(agent)
+        is_insert = type(op) is Insert
+        n = len(op.text) if is_insert else op.length  # type: ignore[union-attr]
+        if not known or seq >= known[-1]:  # the usual case: all of it is new
+            gaps = [(seq, seq + n)]
+        else:
+            gaps = _gaps(known, seq, seq + n)
+            if not gaps:
+                return True  # a duplicate
+        if is_insert:
+            right = op.right  # type: ignore[union-attr]
+            if right is not None and not _covers(known_map.get(right[0], ()), right[1]):
+                return False
+            pieces = []
+            for s, e in gaps:
+                k = s - seq
+                left = op.left if k == 0 else (agent, s - 1)  # type: ignore[union-attr]
+                if left is not None and not _covers(known_map.get(left[0], ()), left[1]):
+                    return False
+                pieces.append((s, k, e - seq, left))
+            for s, k, end, left in pieces:
+                text = op.text if k == 0 and end == n else op.text[k:end]  # type: ignore[union-attr]
+                self._integrate(
+                    self._new_item(agent, s, op.lamport + k, text, left, right), left, right
+                )
+        else:
+            tagent, tseq = op.target  # type: ignore[union-attr]
+            length = n
+            tbounds = known_map.get(tagent)
+            if tbounds is None:
+                return False
+            i = bisect_right(tbounds, tseq)  # the whole target inside one known range?
+            if not (i & 1 and tbounds[i] >= tseq + length):
+                return False
+            self._delete_ids(tagent, tseq, length)
+            mine = known_map.get(agent)
+            if mine is None:
+                mine = known_map[agent] = []
+            for s, e in gaps:
+                _add(mine, s, e)
+                k = s - seq
+                back = op.backwards  # type: ignore[union-attr]
+                lo = tseq + (seq + length - e if back else k)
+                self._log_delete(agent, s, op.lamport + k, tagent, lo, e - s, back)
+        if op.lamport + n - 1 > self._lamport:
+            self._lamport = op.lamport + n - 1
+        return True
