@@ -40,6 +40,8 @@ def _snapshot(feed: Any) -> Any:
         {u: sorted(v) for u, v in store._followers.items()},
         dict(store._posts),
         {u: list(v) for u, v in store._home.items()},
+        dict(store._pending),
+        dict(store._keys),
     )
 
 
@@ -53,6 +55,17 @@ def feed(request: pytest.FixtureRequest) -> Any:
 
 
 # -- defect 8: huge ints are the family's error, not OverflowError ----------------------------
+
+
+@pytest.mark.parametrize(
+    "key", [True, 7, HUGE, b"k", ["k"], math.nan, "", "k" * 201, "\ud800", "ok\udfff"]
+)
+def test_post_refuses_bad_idempotency_keys(feed: Any, key: object) -> None:
+    before = (_snapshot(feed), feed.stats.copy())
+    with pytest.raises(FeedError, match="key="):
+        feed.post("bob", body="again", key=key)
+    assert (_snapshot(feed), feed.stats) == before
+    assert feed.post("bob", body="again", key="k" * 200).id == 2  # the longest allowed
 
 
 @pytest.mark.parametrize("at", [HUGE, -HUGE, math.nan, math.inf])
@@ -87,11 +100,13 @@ def test_get_post_refuses_what_is_not_an_id(feed: Any, post_id: object) -> None:
     assert feed.get_post(1) is not None and feed.get_post(999) is None
 
 
-@pytest.mark.parametrize("clock", [1, "now", None, object()])
+@pytest.mark.parametrize("clock", [1, "now", b"", object()])
 @pytest.mark.parametrize("kind", KINDS, ids=lambda k: k.__name__)
 def test_non_callable_clocks_are_refused(kind: Callable[..., Any], clock: object) -> None:
     with pytest.raises(FeedTypeError, match="clock="):
         kind(clock=clock)
+    with pytest.raises(FeedTypeError, match="clock="):
+        kind(RedisStore.from_url("redis://127.0.0.1:1/0"), clock=clock)  # never connects
 
 
 @pytest.mark.parametrize("store", [1, "redis", object(), {}, [], MemoryStore])

@@ -28,6 +28,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import sys
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
@@ -38,6 +39,7 @@ from designpatterns_ref.errors import DesignPatternsError
 
 __all__ = [
     "COMPLETE",
+    "MAX_KEY_LEN",
     "MAX_LIMIT",
     "Feed",
     "FeedError",
@@ -55,6 +57,8 @@ MAX_LIMIT = 1_000_000_000
 COMPLETE = 0
 #: The floor of a capped timeline that is empty: nothing in it can be trusted.
 NOTHING = sys.maxsize
+#: The longest idempotency ``key`` a post accepts.
+MAX_KEY_LEN = 200
 
 
 class FeedError(DesignPatternsError, ValueError):
@@ -130,10 +134,12 @@ def merge_newest(lists: Sequence[Sequence[int]], limit: int) -> list[int]:
     """The ``limit`` highest ids of several newest-first, duplicate-free lists.
 
     A k-way heap merge: one heap entry per list, pop the newest, push that list's next id,
-    stop as soon as ``limit`` ids are out.
+    stop as soon as ``limit`` ids are out. An id found in several lists comes out once.
 
     >>> merge_newest([[5, 2], [], [4, 3, 1]], limit=10)
     [5, 4, 3, 2, 1]
+    >>> merge_newest([[5, 2], [5, 3]], limit=10)
+    [5, 3, 2]
 
     The arguments are checked (lists of int ids, ``limit`` an int >= 0); the strategies call the
     unchecked ``_merge_newest`` on lists their store produced.
@@ -163,7 +169,8 @@ def _merge_newest(lists: Sequence[Sequence[int]], limit: int) -> list[int]:
     out: list[int] = []
     while heap and len(out) < limit:
         neg, pos, ids = heap[0]
-        out.append(-neg)
+        if not out or out[-1] != -neg:  # the same id in two lists comes out once
+            out.append(-neg)
         pos += 1
         if pos < len(ids):
             heapq.heapreplace(heap, (-ids[pos], pos, ids))
@@ -178,7 +185,15 @@ class FeedStore(Protocol):
     Home timelines are newest-first sets of post ids, trimmed to ``max_len`` on write. A
     timeline that has been trimmed is *capped*: its *floor* is its oldest id, and only ids at
     or above the floor are guaranteed to be all there (:data:`COMPLETE` when nothing was ever
-    cut, ``sys.maxsize`` when a capped timeline is empty).
+    cut, ``sys.maxsize`` when a capped timeline is empty). The capped mark must never lag
+    behind a trim: a store sets it before, or in the same transaction as, the cut.
+
+    ``new_post`` stores the post, marks it as the author's *pending* post and records its
+    idempotency ``key`` as the author's last one, in one step; ``pending_post`` tells which post
+    of an author is still being fanned out, ``clear_pending`` ends that once its fan-out is
+    done, and ``last_key`` gives the id and key of the author's newest post. A ``shared``
+    store (Redis) is read by several processes, so its feeds default to wall-clock time (see
+    :class:`Feed`).
     """
 
     name: str
@@ -200,8 +215,11 @@ class FeedStore(Protocol):
     def followees_flagged(self, user: str, kind: str) -> list[str]: ...
 
     # posts, stored once
-    def new_post(self, author: str, at: float, body: str) -> Post: ...
+    def new_post(self, author: str, at: float, body: str, key: str = "") -> Post: ...
     def latest_at(self) -> float: ...
+    def pending_post(self, author: str) -> int | None: ...
+    def last_key(self, author: str) -> tuple[int, str] | None: ...
+    def clear_pending(self, author: str, post_id: int) -> None: ...
     def get_post(self, post_id: int) -> Post | None: ...
     def get_posts(self, ids: Sequence[int]) -> list[Post]: ...
     def drop_post(self, post: Post) -> None: ...
@@ -263,8 +281,15 @@ def check_store(store: object) -> FeedStore:
     return store  # type: ignore[return-value]
 
 
-def check_clock(clock: object) -> Clock:
-    """Return ``clock`` if it is callable, else raise :class:`FeedTypeError`."""
+def check_clock(clock: object, store: object = None) -> Clock:
+    """Return ``clock`` if it is callable, else raise :class:`FeedTypeError`.
+
+    ``None`` picks the default for ``store``: ``time.time`` (wall-clock seconds, the same in
+    every process) when the store is ``shared`` between processes, as a Redis store is, else
+    the process's own monotonic :func:`~designpatterns_ref.clock.system_clock`.
+    """
+    if clock is None:
+        return time.time if getattr(store, "shared", False) else system_clock
     if not callable(clock):
         raise FeedTypeError(f"clock={clock!r} must be a callable returning seconds")
     return clock
@@ -281,14 +306,15 @@ class Feed(ABC):
     #: a short name for tables ("push", "pull", "hybrid")
     kind = "feed"
 
-    def __init__(self, store: FeedStore | None = None, *, clock: Clock = system_clock) -> None:
-        clock = check_clock(clock)
+    def __init__(self, store: FeedStore | None = None, *, clock: Clock | None = None) -> None:
+        if clock is not None:
+            check_clock(clock)
         if store is None:
             from designpatterns_ref.feed.memory import MemoryStore
 
             store = MemoryStore()
         self.store: FeedStore = check_store(store)
-        self.clock = clock
+        self.clock = check_clock(clock, store)
         self.stats = FeedStats()
 
     def __repr__(self) -> str:
@@ -354,23 +380,53 @@ class Feed(ABC):
         return sorted(self.store.followees(self._known("user", user)))
 
     def follow(self, a: str, b: str) -> bool:
-        """``a`` follows ``b``; ``b``'s recent posts enter ``a``'s timeline. False if already."""
+        """``a`` follows ``b``; ``b``'s recent posts enter ``a``'s timeline. False if already.
+
+        When ``a`` already follows ``b`` the timeline step runs again (it is idempotent), so
+        retrying a follow that failed half-way (:class:`FeedUnavailable`) completes it; the
+        retry returns False if the first attempt had stored the edge.
+        """
         follower, followee = self._pair(a, b)
-        if not self.store.add_edge(follower, followee):
-            return False
+        added = self.store.add_edge(follower, followee)  # re-adds both halves if half there
         self._on_follow(follower, followee)
-        return True
+        return added
 
     def unfollow(self, a: str, b: str) -> bool:
-        """``a`` stops following ``b``; ``b``'s posts leave ``a``'s timeline. False if not."""
-        follower, followee = self._pair(a, b)
-        if not self.store.remove_edge(follower, followee):
-            return False
-        self._on_unfollow(follower, followee)
-        return True
+        """``a`` stops following ``b``; ``b``'s posts leave ``a``'s timeline. False if not.
 
-    def post(self, author: str, *, at: float | None = None, body: str = "") -> Post:
-        """Publish a post by ``author`` at time ``at`` (default: the clock's now)."""
+        As for :meth:`follow`, the timeline step runs even when the edge is already gone, so a
+        retry after a failure completes the unfollow.
+        """
+        follower, followee = self._pair(a, b)
+        removed = self.store.remove_edge(follower, followee)
+        self._on_unfollow(follower, followee)
+        return removed
+
+    def post(
+        self, author: str, *, at: float | None = None, body: str = "", key: str | None = None
+    ) -> Post:
+        """Publish a post by ``author`` at time ``at`` (default: the clock's now).
+
+        Posts are appended in time order: an ``at`` before the latest post's is refused. With
+        ``at=None`` a clock slightly behind the latest post (another server's, skewed by a few
+        milliseconds) stamps the post at the latest post's time instead.
+
+        **Retrying.** A post that raised :class:`FeedUnavailable` may already be stored, and
+        shown to some readers, without having reached every follower's timeline. The store
+        keeps it as the author's *pending* post, and the author's next call finishes its fan-out
+        first. What a user retrying a failed post expects is the post published once:
+
+        * with an idempotency ``key`` (any string naming this one post, say a UUID the client
+          made, at most ``MAX_KEY_LEN`` = 200 characters), a call whose key is the key of the
+          author's newest post returns that post (same id and time) and makes no second one,
+          even when the first attempt had finished and only its answer was lost;
+        * without a key, a call with the same ``body`` as the author's pending post is taken
+          as its retry and returns it; but if the failed attempt had got through every step
+          (only the answer was lost), the retry makes a second post.
+
+        An author who posts something else instead gets both (delete the first to take it
+        back).
+        """
         name = self._known("author", author)
         when = self.clock() if at is None else at
         if isinstance(when, bool) or not isinstance(when, int | float):
@@ -378,6 +434,8 @@ class Feed(ABC):
         if not -sys.float_info.max <= when <= sys.float_info.max:  # NaN, inf, 10**400
             raise FeedError(f"at={when!r} must be finite")
         latest = self.store.latest_at()
+        if at is None:
+            when = max(when, latest)  # a clock a little behind another server's
         if when < latest:
             raise FeedError(
                 f"at={when!r} is before the latest post's time {latest!r}; "
@@ -386,12 +444,36 @@ class Feed(ABC):
         if not isinstance(body, str):
             raise FeedTypeError(f"body={body!r} must be a str")
         _check_encodable("body", body)
-        new = self.store.new_post(name, float(when), body)
-        writes = self._on_post(new)
+        if key is not None:
+            if not isinstance(key, str):
+                raise FeedTypeError(f"key={key!r} must be a str or None")
+            if not 1 <= len(key) <= MAX_KEY_LEN:
+                raise FeedError(f"key={key[:80]!r} must be 1 to {MAX_KEY_LEN} characters")
+            _check_encodable("key", key)
+        retry_of: Post | None = None
+        pending = self.store.pending_post(name)
+        if pending is not None:  # an earlier post failed during its fan-out: finish it first
+            earlier = self.store.get_post(pending)
+            if earlier is not None:
+                self._count_post(self._finish_post(earlier))
+                if key is None and earlier.body == body:
+                    retry_of = earlier
+            self.store.clear_pending(name, pending)
+        if key is not None:
+            last = self.store.last_key(name)
+            if last is not None and last[1] == key:
+                retry_of = self.store.get_post(last[0])  # None if deleted since: post anew
+        if retry_of is not None:
+            return retry_of  # the retry of a post that was stored
+        new = self.store.new_post(name, float(when), body, key or "")
+        self._count_post(self._on_post(new))
+        self.store.clear_pending(name, new.id)
+        return new
+
+    def _count_post(self, writes: int) -> None:
         self.stats.posts += 1
         self.stats.post_writes += writes
         self.stats.max_post_writes = max(self.stats.max_post_writes, writes)
-        return new
 
     def get_post(self, post_id: int) -> Post | None:
         """The live post with this id, or None (an id that is not an int is refused)."""
@@ -438,6 +520,10 @@ class Feed(ABC):
     @abstractmethod
     def _on_post(self, post: Post) -> int:
         """Distribute a new post; return the home-timeline entries written."""
+
+    def _finish_post(self, post: Post) -> int:
+        """Redo the fan-out of a pending post whose first fan-out failed (idempotent)."""
+        return self._on_post(post)
 
     @abstractmethod
     def _on_delete(self, post: Post) -> None:

@@ -18,7 +18,9 @@ timeline), so a returning user waits for one page, not for ``max_len`` ids.
 
 When an author crosses the threshold the timelines are kept exact: going up, the author's
 pushed posts are removed from the followers' timelines (they will be pulled instead); going
-down, they are pushed back in. Each crossing costs up to ``threshold x max_len`` entries.
+down, they are pushed back in. Each crossing costs up to ``threshold x max_len`` entries. The
+timelines change before the author's flag does, so a crossing cut short by an outage is
+finished by retrying the follow or unfollow that caused it.
 
 Complexity, with F followers, c celebrity followees: post O(min(F, threshold)); load
 O(log n + c log n + limit log limit); a rebuild O(f log n + rebuild_len log f).
@@ -42,7 +44,7 @@ from __future__ import annotations
 
 import sys
 
-from designpatterns_ref.clock import Clock, system_clock
+from designpatterns_ref.clock import Clock
 from designpatterns_ref.feed.base import MAX_LIMIT, FeedError, FeedStore, Post, _merge_newest
 from designpatterns_ref.feed.push import _TOP, FanoutOnWrite
 
@@ -67,7 +69,7 @@ class HybridFanout(FanoutOnWrite):
         inactive_after: float | None = 30 * 86_400.0,
         max_len: int = 800,
         rebuild_len: int = 100,
-        clock: Clock = system_clock,
+        clock: Clock | None = None,
     ) -> None:
         if isinstance(threshold, bool) or not isinstance(threshold, int) or threshold < 1:
             raise FeedError(f"threshold={threshold!r} must be an int of at least 1")
@@ -143,18 +145,22 @@ class HybridFanout(FanoutOnWrite):
 
     def _on_follow(self, follower: str, followee: str) -> None:
         if self._is_pushed(followee) and self.store.follower_count(followee) >= self.threshold:
-            # crossing up: the followee's posts will be pulled, so take the pushed ones out
-            self.store.set_flag(CELEBRITY, [followee], True)
-            others = [f for f in self.store.followers(followee) if f != follower]
+            # crossing up: the followee's posts will be pulled, so take the pushed ones out,
+            # then flag it; cut short between the two, the author is still pushed and a retry
+            # of the follow crosses again (flag first would leave ids pushed and pulled)
             (recent,) = self.store.authored([followee], self.max_len, _TOP)
-            self.stats.removals += self.store.home_remove(others, recent)
+            followers = self.store.followers(followee)
+            self.stats.removals += self.store.home_remove(followers, recent)
+            self.store.set_flag(CELEBRITY, [followee], True)
             return
         super()._on_follow(follower, followee)
 
     def _on_unfollow(self, follower: str, followee: str) -> None:
         if not self._is_pushed(followee) and self.store.follower_count(followee) < self.threshold:
-            # crossing down: the followee is ordinary again, push its posts back in
-            self.store.set_flag(CELEBRITY, [followee], False)
+            # crossing down: the followee is ordinary again, push its posts back in, then
+            # clear the flag (cut short between the two, reads drop the doubles and a retry
+            # of the unfollow crosses again)
             self._backfill(self.store.followers(followee), followee)
+            self.store.set_flag(CELEBRITY, [followee], False)
             return
         super()._on_unfollow(follower, followee)

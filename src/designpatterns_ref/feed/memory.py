@@ -47,6 +47,8 @@ class MemoryStore:
         self._by: defaultdict[str, list[int]] = defaultdict(list)
         self._home: defaultdict[str, list[int]] = defaultdict(list)
         self._flags: defaultdict[str, set[str]] = defaultdict(set)
+        self._pending: dict[str, int] = {}
+        self._keys: dict[str, tuple[int, str]] = {}
         self._next_id = 1
         self._latest_at = float("-inf")
 
@@ -103,13 +105,25 @@ class MemoryStore:
         return [u for u in small if u in big]
 
     # posts
-    def new_post(self, author: str, at: float, body: str) -> Post:
+    def new_post(self, author: str, at: float, body: str, key: str = "") -> Post:
         post = Post(self._next_id, author, at, body)
         self._next_id += 1
         self._latest_at = at
         self._posts[post.id] = post
         self._by[author].append(post.id)
+        self._pending[author] = post.id
+        self._keys[author] = (post.id, key)
         return post
+
+    def last_key(self, author: str) -> tuple[int, str] | None:
+        return self._keys.get(author)
+
+    def pending_post(self, author: str) -> int | None:
+        return self._pending.get(author)
+
+    def clear_pending(self, author: str, post_id: int) -> None:
+        if self._pending.get(author) == post_id:
+            del self._pending[author]
 
     def latest_at(self) -> float:
         return self._latest_at

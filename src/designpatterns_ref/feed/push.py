@@ -27,7 +27,7 @@ True
 
 from __future__ import annotations
 
-from designpatterns_ref.clock import Clock, system_clock
+from designpatterns_ref.clock import Clock
 from designpatterns_ref.feed.base import (
     COMPLETE,
     MAX_LIMIT,
@@ -55,7 +55,7 @@ class FanoutOnWrite(Feed):
     kind = "push"
 
     def __init__(
-        self, store: FeedStore | None = None, *, max_len: int = 800, clock: Clock = system_clock
+        self, store: FeedStore | None = None, *, max_len: int = 800, clock: Clock | None = None
     ) -> None:
         self.max_len = _check_max_len(max_len)
         super().__init__(store, clock=clock)
@@ -87,6 +87,16 @@ class FanoutOnWrite(Feed):
 
     def _on_post(self, post: Post) -> int:
         targets = self._push_targets(post)
+        return self.store.home_add(targets, [post.id], self.max_len) if targets else 0
+
+    def _finish_post(self, post: Post) -> int:
+        # Newer posts may have been pushed and trimmed since: a timeline whose floor is above
+        # this post does not get it (that would hide the ids between), its reads merge it.
+        targets = self._push_targets(post)
+        if not targets:
+            return 0
+        floors = self.store.home_floors(targets)
+        targets = [u for u, floor in zip(targets, floors, strict=True) if floor <= post.id]
         return self.store.home_add(targets, [post.id], self.max_len) if targets else 0
 
     def _on_delete(self, post: Post) -> None:
@@ -134,8 +144,8 @@ class FanoutOnWrite(Feed):
             # and those are few, so sorting them into the page beats a heap merge
             after = ids[-1] if len(ids) == limit else 0
             extra = [i for ids_ in self.store.authored(pulled, limit, before, after) for i in ids_]
-            if extra:
-                ids = sorted(ids + extra, reverse=True)[:limit]
+            if extra:  # a set: an id both pushed and pulled (a crossing cut short) shows once
+                ids = sorted(set(ids).union(extra), reverse=True)[:limit]
             reads += len(pulled)
         self.stats.load_reads += reads
         return ids

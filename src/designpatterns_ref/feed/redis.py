@@ -16,23 +16,38 @@ key                    type        holds
 ``by:{u}``             sorted set  ``u``'s own post ids (score = id)
 ``home:{u}``           sorted set  ``u``'s home timeline (score = id), at most ``max_len``
 ``flag:{kind}``        set         users flagged ``capped``, ``celebrity`` or ``stale``
+``pending``            hash        author -> id of their post still being fanned out
+``keys``               hash        author -> ``"{id} {key}"`` of their newest post
 ``meta``               hash        ``next_id`` and ``latest_at``
 =====================  ==========  ===============================================
 
+A new post is one Lua script (``EVAL``): it takes the next id, stores the post, appends it to
+the author's list, marks it pending and records its idempotency key, all or nothing, so an
+outage never leaves half a post or skips an id. The ``capped`` flag of a timeline is set
+before (in the same ``MULTI`` as) the trim that cuts it, so a floor never claims a cut
+timeline is complete.
+
+Clock readings (``seen``, ``latest_at``) are shared by every process using the store, so
+feeds on a Redis store default to wall-clock time (``time.time``): the monotonic clock
+restarts with each process and would not compare across servers.
+
 Post ids grow with time, so the id itself is the score: "newest first" is ``ZREVRANGEBYSCORE``
 and a page cursor is the exclusive bound ``(id``. A fan-out is one pipeline (``MULTI``/``EXEC``)
-holding a ``ZADD`` and a ``ZREMRANGEBYRANK`` per follower, so each timeline is trimmed in the
-same round trip that grows it; reads of many authors' lists are one pipeline too.
+holding a ``ZADD`` and a ``ZCARD`` per follower; when some timelines grew past ``max_len``, a
+second ``MULTI`` flags them capped and trims them. Reads of many authors' lists are one
+pipeline too.
 
 On a Redis Cluster (pass a redis-py ``RedisCluster`` client) the same keys spread over the
 slots: each user's timeline, sets and post list live wherever their key hashes. A ``MULTI``
 cannot span slots, so there the pipelines run without a transaction (redis-py groups them per
 node): every command stays atomic on its own key, but a fan-out is no longer all-or-nothing
-across followers, which is also how Twitter's timeline cache behaves, and
-:meth:`~RedisStore.followees_flagged` intersects on the client instead of with ``SINTER``.
+across followers, which is also how Twitter's timeline cache behaves;
+:meth:`~RedisStore.followees_flagged` intersects on the client instead of with ``SINTER``;
+a new post is three round trips (id, pending and key marks, the rest), so an outage may skip
+an id; and the capped flags are set in a round trip of their own before the trims.
 
-Complexity: fan-out to F followers is 2F commands in one round trip, O(F log max_len) on the
-server; a page is O(log n + limit) plus one ``HMGET`` for the posts.
+Complexity: fan-out to F followers is 2F commands in one round trip (two once timelines are
+full), O(F log max_len) on the server; a page is O(log n + limit) plus one ``HMGET`` for the posts.
 Share one store between threads only if you share nothing else: each call is atomic on the
 server, but a strategy's call may span several round trips.
 
@@ -73,6 +88,30 @@ def _bound(before: int) -> str:
     return "+inf" if before >= _MAX_EXACT else f"({before}"
 
 
+def _glob_escape(text: str) -> str:
+    """``text`` as a literal inside a ``SCAN MATCH`` pattern: ``*?[]\\`` escaped."""
+    return "".join("\\" + c if c in "*?[]\\" else c for c in text)
+
+
+# KEYS: meta, posts, by:{author}, pending, keys; ARGV: author, post JSON, at, idempotency key
+_NEW_POST = """
+local id = redis.call('HINCRBY', KEYS[1], 'next_id', 1)
+redis.call('HSET', KEYS[2], id, ARGV[2])
+redis.call('ZADD', KEYS[3], id, id)
+redis.call('HSET', KEYS[1], 'latest_at', ARGV[3])
+redis.call('HSET', KEYS[4], ARGV[1], id)
+redis.call('HSET', KEYS[5], ARGV[1], id .. ' ' .. ARGV[4])
+return id
+"""
+# KEYS: pending; ARGV: author, post id -- clear the mark only if it is still that post's
+_CLEAR_PENDING = """
+if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
+  return redis.call('HDEL', KEYS[1], ARGV[1])
+end
+return 0
+"""
+
+
 @outages_as(FeedUnavailable)
 class RedisStore:
     """Feed state in Redis: sets for the graph, a hash of posts, sorted sets for timelines.
@@ -87,6 +126,8 @@ class RedisStore:
     """
 
     name = "redis"
+    #: Several processes may share the state: feeds default to wall-clock time on it.
+    shared = True
 
     def __init__(
         self, client: Any, *, prefix: str = "feed:", deadline: float = DEFAULT_DEADLINE_S
@@ -129,9 +170,14 @@ class RedisStore:
     def _k(self, *parts: str) -> str:
         return self.prefix + ":".join(parts)
 
+    def _match(self, *parts: str) -> str:
+        """A ``SCAN MATCH`` pattern: this store's keys ``parts`` then anything (prefix escaped,
+        so ``feed-?u:`` never matches ``feed-eu:``'s keys)."""
+        return _glob_escape(self._k(*parts)) + "*"
+
     def clear(self) -> int:
         """Delete every key under this store's prefix; return how many."""
-        keys = list(self.r.scan_iter(match=self.prefix + "*", count=1000))
+        keys = list(self.r.scan_iter(match=self._match(), count=1000))
         for i in range(0, len(keys), 1000):
             self.r.delete(*keys[i : i + 1000])
         return len(keys)
@@ -188,14 +234,37 @@ class RedisStore:
         return [name for name, on in zip(followees, flagged, strict=True) if on]
 
     # posts
-    def new_post(self, author: str, at: float, body: str) -> Post:
+    def new_post(self, author: str, at: float, body: str, key: str = "") -> Post:
+        blob = json.dumps([author, at, body])
+        if not self.cluster:
+            keys = [self._k(k) for k in ("meta", "posts", "by:" + author, "pending", "keys")]
+            post_id = int(self.r.eval(_NEW_POST, len(keys), *keys, author, blob, repr(at), key))
+            return Post(post_id, author, at, body)
         post = Post(int(self.r.hincrby(self._k("meta"), "next_id", 1)), author, at, body)
+        pipe = self._pipe()  # the marks before the post can be seen
+        pipe.hset(self._k("pending"), author, str(post.id))
+        pipe.hset(self._k("keys"), author, f"{post.id} {key}")
+        pipe.execute()
         pipe = self._pipe()
-        pipe.hset(self._k("posts"), str(post.id), json.dumps([author, at, body]))
+        pipe.hset(self._k("posts"), str(post.id), blob)
         pipe.zadd(self._k("by", author), {str(post.id): post.id})
         pipe.hset(self._k("meta"), "latest_at", repr(at))
         pipe.execute()
         return post
+
+    def pending_post(self, author: str) -> int | None:
+        pending = self.r.hget(self._k("pending"), author)
+        return None if pending is None else int(pending)
+
+    def last_key(self, author: str) -> tuple[int, str] | None:
+        last = self.r.hget(self._k("keys"), author)
+        if last is None:
+            return None
+        post_id, key = last.split(" ", 1)
+        return int(post_id), key
+
+    def clear_pending(self, author: str, post_id: int) -> None:
+        self.r.eval(_CLEAR_PENDING, 1, self._k("pending"), author, str(post_id))
 
     def latest_at(self) -> float:
         latest = self.r.hget(self._k("meta"), "latest_at")
@@ -244,11 +313,22 @@ class RedisStore:
         for user in users:
             key = self._k("home", user)
             pipe.zadd(key, mapping)
-            pipe.zremrangebyrank(key, 0, -(max_len + 1))  # trim on write: keep the newest
-        trimmed = pipe.execute()[1::2]
-        cut = [u for u, n in zip(users, trimmed, strict=True) if n or capped]
+            pipe.zcard(key)
+        sizes = pipe.execute()[1::2]
+        over = [u for u, n in zip(users, sizes, strict=True) if n > max_len]
+        cut = list(users) if capped else over
         if cut:
-            self.r.sadd(self._k("flag", "capped"), *cut)
+            # the capped flag before (or in the same MULTI as) the trim: an outage between
+            # leaves a flagged timeline that is not yet cut (exact, merely merged on deep
+            # reads), never a cut one that claims to be complete
+            pipe = self._pipe()
+            pipe.sadd(self._k("flag", "capped"), *cut)
+            if self.cluster:  # no MULTI across slots: the flags in a round trip of their own
+                pipe.execute()
+                pipe = self._pipe()
+            for user in over:  # trim on write: keep the newest
+                pipe.zremrangebyrank(self._k("home", user), 0, -(max_len + 1))
+            pipe.execute()
         return len(users) * len(ids)
 
     def home_remove(self, users: Sequence[str], ids: Sequence[int]) -> int:
@@ -286,7 +366,7 @@ class RedisStore:
 
     def home_entries(self) -> int:
         """Entries over all home timelines: a scan of the ``home:*`` keys, O(users)."""
-        keys = list(self.r.scan_iter(match=self._k("home", "*"), count=1000))
+        keys = list(self.r.scan_iter(match=self._match("home", ""), count=1000))
         pipe = self.r.pipeline(transaction=False)
         for key in keys:
             pipe.zcard(key)
@@ -294,7 +374,7 @@ class RedisStore:
 
     def home_bytes(self) -> int:
         """Bytes Redis reports (``MEMORY USAGE``) for all home timelines, O(users)."""
-        keys = list(self.r.scan_iter(match=self._k("home", "*"), count=1000))
+        keys = list(self.r.scan_iter(match=self._match("home", ""), count=1000))
         pipe = self.r.pipeline(transaction=False)
         for key in keys:
             pipe.memory_usage(key, samples=0)

@@ -94,7 +94,7 @@ def _feed_entries(name: str, make: Callable[[], Any], snap: Any) -> list[Entry]:
     out += per_argument(
         f"{name}.post",
         method("post"),
-        {"author": "bob", "at": 20.0, "body": "more"},
+        {"author": "bob", "at": 20.0, "body": "more", "key": "k-1"},
         make=make,
         snapshot=snap,
     )

@@ -1,0 +1,149 @@
+"""The Redis store on a real server: the capped flag never lags a trim, feeds on it share one
+clock, and a key prefix with glob characters reaches only its own keys."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from typing import Any
+
+import pytest
+import redis
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from designpatterns_ref.clock import system_clock
+from designpatterns_ref.feed import (
+    FanoutOnWrite,
+    FeedError,
+    HybridFanout,
+    MemoryStore,
+    RedisStore,
+)
+from designpatterns_ref.feed.base import COMPLETE
+
+from .conftest import StoreFactory
+from .test_outage_retry import FlakyClient, cleanup
+
+TOP = 2**62
+
+
+@pytest.mark.parametrize("capped", [False, True])
+def test_a_trim_cut_short_never_leaves_a_floor_that_claims_completeness(
+    stores: StoreFactory, capped: bool
+) -> None:
+    """Fail ``home_add``'s k-th round trip, before or after it ran, for every k: whatever got
+    written, every id at or above a timeline's floor is in it (so deep pages merge the rest)."""
+    if stores.kind == "memory":
+        pytest.skip("one Python call, nothing to cut short: the oracle tests cover it")
+    for after in (False, True):
+        for k in itertools.count(1):
+            if not cut_short(stores, capped, k, after):
+                break  # k is past home_add's last round trip: every one was cut
+
+
+def cut_short(stores: StoreFactory, capped: bool, k: int, after: bool) -> bool:
+    """One run of the test above; whether the fault fired."""
+    store = stores()
+    assert isinstance(store, RedisStore)
+    faults = FlakyClient(store.r)
+    try:
+        store.home_add(["bob"], [1, 2, 3], max_len=3)  # full
+        store.home_add(["cy"], [3], max_len=3)
+        store.r = faults
+        faults.arm(k, after)
+        try:
+            store.home_add(["bob", "cy"], [4], max_len=3, capped=capped)
+        except FeedError:
+            assert faults.fired
+        faults.disarm()
+        for user, held in (("bob", {1, 2, 3}), ("cy", {3})):
+            page = store.home_page(user, 10, TOP)
+            written = held | ({4} if 4 in page else set())
+            (floor,) = store.home_floors([user])
+            assert {i for i in written if i >= floor} == set(page), (user, k, after)
+            assert len(page) <= 4  # at most one over max_len, trimmed by the next write
+        if capped and not faults.fired:
+            assert store.home_floors(["cy"]) != [COMPLETE]
+    finally:
+        cleanup(stores)
+    return faults.fired
+
+
+def test_feeds_on_one_redis_store_share_wall_clock_time(redis_url: str) -> None:
+    """Two app servers (two feeds, two clients, one store): the default clock is time.time on
+    Redis, so each accepts posts after the other's and sees the other's readers as active."""
+    one = FanoutOnWrite(RedisStore.from_url(redis_url, prefix="clk:"))
+    two = FanoutOnWrite(RedisStore.from_url(redis_url, prefix="clk:"))
+    assert one.clock is time.time and two.clock is time.time
+    assert FanoutOnWrite().clock is system_clock  # in memory: one process, its monotonic clock
+    assert FanoutOnWrite(MemoryStore()).clock is system_clock
+    one.add_users(["ada", "bob"])
+    one.follow("bob", "ada")
+    posts = [feed.post("ada") for feed in (one, two, one, two)]
+    assert [p.at for p in posts] == sorted(p.at for p in posts)
+    assert [p.id for p in two.timeline("bob")] == [4, 3, 2, 1]
+
+    hy_one = HybridFanout(RedisStore.from_url(redis_url, prefix="clk2:"), inactive_after=3600.0)
+    hy_two = HybridFanout(RedisStore.from_url(redis_url, prefix="clk2:"), inactive_after=3600.0)
+    hy_one.add_users(["ada", "bob"])
+    hy_one.follow("bob", "ada")
+    hy_one.timeline("bob")  # bob reads on server one ...
+    hy_two.post("ada")  # ... and server two pushes to him: he is active
+    assert (hy_two.stats.skipped, [p.author for p in hy_one.timeline("bob")]) == (0, ["ada"])
+
+
+def test_a_clock_a_little_behind_stamps_at_the_latest_time(redis_url: str) -> None:
+    """The second server's clock lags by 50 ms: its post is not refused, it is stamped at the
+    latest post's time; an explicit ``at`` in the past is still refused."""
+    now = time.time()
+    ahead = FanoutOnWrite(RedisStore.from_url(redis_url, prefix="skew:"), clock=lambda: now)
+    behind = FanoutOnWrite(RedisStore.from_url(redis_url, prefix="skew:"), clock=lambda: now - 0.05)
+    ahead.add_users(["ada"])
+    first = ahead.post("ada")
+    second = behind.post("ada")
+    assert (second.id, second.at) == (first.id + 1, first.at)
+    with pytest.raises(FeedError, match="before the latest post"):
+        behind.post("ada", at=now - 0.05)
+
+
+_GLOB = "*?[]\\"
+
+
+@settings(max_examples=30, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    prefix=st.text(st.sampled_from("ab-:" + _GLOB), min_size=1, max_size=6),
+    name=st.text(st.sampled_from("ab-:"), min_size=1, max_size=6),
+)
+@example(prefix="feed-?u:", name="feed-eu:")
+@example(prefix="[ab]:", name="a:")
+@example(prefix="*", name="feed:")
+@example(prefix="a\\", name="a")
+def test_glob_characters_in_a_prefix_reach_only_that_stores_keys(
+    redis_url: str, prefix: str, name: str
+) -> None:
+    """``clear``, ``home_entries`` and ``home_bytes`` scan with the prefix escaped: a prefix
+    such as ``feed-?u:`` never touches the store ``feed-eu:``, and still finds its own keys."""
+    if prefix.startswith(name) or name.startswith(prefix):
+        return  # one prefix inside the other: the two stores' key spaces overlap by design
+    client: Any = redis.Redis.from_url(redis_url, decode_responses=True)
+    try:
+        client.flushall()
+        other = FanoutOnWrite(RedisStore(client, prefix=name), clock=lambda: 1.0)
+        mine = FanoutOnWrite(RedisStore(client, prefix=prefix), clock=lambda: 1.0)
+        for feed in (other, mine):
+            feed.add_users(["ada", "bob"])
+            feed.follow("bob", "ada")
+            feed.post("ada")
+        every = list(client.scan_iter())
+        keys_of = {p: sorted(k for k in every if k.startswith(p)) for p in (name, prefix)}
+        assert mine.entries_stored() == 1 and mine.store.home_bytes() > 0
+        other_bytes = other.store.home_bytes()
+        mine.store.home_clear("bob")
+        assert mine.entries_stored() == 0 and mine.store.home_bytes() == 0
+        assert (other.entries_stored(), other.store.home_bytes()) == (1, other_bytes)
+        assert mine.store.clear() == len(keys_of[prefix]) - 1  # home:bob already cleared
+        assert sorted(client.scan_iter()) == keys_of[name]
+        assert other.has_user("ada") and not mine.has_user("ada")
+    finally:
+        client.close()
