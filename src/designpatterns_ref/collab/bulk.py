@@ -99,30 +99,27 @@ class LoadPlan:
         return out
 
     def _commit(self, doc: ItemList) -> int:
-        """Make the empty ``doc`` hold this state: chunks of ``_FILL`` items in the order of
-        the links (as :meth:`order` lists them), the index from identities to runs, versions
-        and delete logs. Returns the Lamport time reached."""
-        pieces, nxt = self.pieces, self.nxt
+        """Make the empty ``doc`` hold this state: chunks of ``_FILL`` items, the index from
+        identities to runs, versions and delete logs. Returns the Lamport time reached."""
+        order = self.order()
         chunk, prev = doc._head, None
-        group: list[_Item] = []
-        visible = total = 0
-        i = nxt[0]
-        while i != _END:
-            it = pieces[i]
-            if len(group) == _FILL:  # close this chunk, open the next
-                chunk.items, chunk.visible = group, visible
-                total += visible
-                prev, chunk = chunk, _Chunk()
+        total = 0
+        for k in range(0, len(order), _FILL):
+            if prev is not None:
+                chunk = _Chunk()
                 chunk.prev, prev.next = prev, chunk
-                group, visible = [], 0
-            group.append(it)
-            it.chunk = chunk
-            if not it.deleted:
-                visible += len(it.content)
-            i = nxt[i]
-        chunk.items, chunk.visible = group, visible
+            group = order[k : k + _FILL]
+            chunk.items = group
+            visible = 0
+            for it in group:
+                it.chunk = chunk
+                if not it.deleted:
+                    visible += len(it.content)
+            chunk.visible = visible
+            total += visible
+            prev = chunk
         doc._tail = chunk
-        doc._len = total + visible
+        doc._len = total
         doc._runs.update(self.runs)
         doc._known.update(self.known)
         doc._dels.update(self.dels)

@@ -26,8 +26,6 @@ from __future__ import annotations
 from array import array
 from bisect import bisect_right
 from collections.abc import Iterator
-from itertools import compress, count, islice, repeat
-from operator import add, and_, eq, lt, or_
 
 __all__ = ["MAX_ID", "DeleteLog"]
 
@@ -116,36 +114,20 @@ class DeleteLog:
     @classmethod
     def _of(cls, rows: list[Entry]) -> DeleteLog:
         """The log :meth:`add` builds from ``rows`` in order, in a few passes over columns
-        when seq grows and no row continues the one before (no two rows merge: what a log
-        sends, :meth:`entries`, is such a list); else by :meth:`add`, row by row. O(rows)
-        either way, the fast path mostly in C (``zip``, ``map``, ``array``): only a row whose
-        seq and Lamport time both follow on from the row before, on the same target agent,
-        with a target next to the one before, can merge with it, and only those are asked
-        :func:`_continues`."""
+        when no row continues the one before (no two rows merge: what a log sends,
+        :meth:`entries`, is such a list) and seq grows; else by :meth:`add`, row by row.
+        O(rows) either way, the fast path mostly in C (``zip``, ``array``)."""
         log = cls()
+        prev = None
+        for row in rows:
+            if prev is not None and (prev[0] >= row[0] or _continues(prev, row)):
+                for entry in rows:  # out of order, or a row to merge: the reference
+                    log.add(*entry)
+                return log
+            prev = row
         if not rows:
             return log
         seqs, lams, tagents, tseqs, lens, backs = zip(*rows, strict=True)
-        ordered = all(map(lt, seqs, islice(seqs, 1, None)))
-        later_tseqs = islice(tseqs, 1, None)
-        follows = map(
-            and_,
-            map(eq, map(add, seqs, lens), islice(seqs, 1, None)),
-            map(eq, map(add, lams, lens), islice(lams, 1, None)),
-        )
-        touches = map(  # the next row's target starts at the end of this one's, or just before
-            or_,
-            map(eq, map(add, tseqs, lens), later_tseqs),
-            map(eq, tseqs, map(add, islice(tseqs, 1, None), repeat(1))),
-        )
-        same = map(eq, tagents, islice(tagents, 1, None))
-        follows = map(and_, map(and_, follows, touches), same)
-        if not ordered or any(
-            _continues(rows[i - 1], rows[i]) for i in compress(count(1), follows)
-        ):
-            for entry in rows:  # out of order, or a row to merge: the reference
-                log.add(*entry)
-            return log
         index = log._agent_index
         log.seqs = array("q", seqs)
         log.lams = array("q", lams)
