@@ -28,13 +28,10 @@ USERS = ["a", "b", "c", "d"]
 Step = tuple[Any, ...]
 
 
-class FlakyStore:
-    """A store whose ``fail_at``-th call raises FeedUnavailable, before it runs or after."""
+class Faults:
+    """When to fail: the ``fail_at``-th call from ``arm``, before it runs or ``after``."""
 
-    def __init__(self, store: FeedStore) -> None:
-        self._store = store
-        self.name = store.name
-        self.shared = getattr(store, "shared", False)
+    def __init__(self) -> None:
         self.calls = 0
         self.fail_at: int | None = None
         self.after = False
@@ -45,6 +42,16 @@ class FlakyStore:
 
     def disarm(self) -> None:
         self.fail_at = None
+
+
+class FlakyStore(Faults):
+    """A store whose ``fail_at``-th call raises FeedUnavailable, before it runs or after."""
+
+    def __init__(self, store: FeedStore) -> None:
+        super().__init__()
+        self._store = store
+        self.name = store.name
+        self.shared = getattr(store, "shared", False)
 
     def __getattr__(self, attr: str) -> Any:
         real = getattr(self._store, attr)
@@ -63,22 +70,13 @@ class FlakyStore:
         return call
 
 
-class FlakyClient:
+class FlakyClient(Faults):
     """A redis-py client whose ``fail_at``-th round trip (a command, or a pipeline's EXEC)
     raises redis' TimeoutError, before it is sent or after it ran (its answer lost)."""
 
     def __init__(self, client: Any) -> None:
+        super().__init__()
         self._client = client
-        self.calls = 0
-        self.fail_at: int | None = None
-        self.after = False
-        self.fired = False
-
-    def arm(self, k: int, after: bool) -> None:
-        self.calls, self.fail_at, self.after, self.fired = 0, k, after, False
-
-    def disarm(self) -> None:
-        self.fail_at = None
 
     def _trip(self, run: Any, *args: Any, **kwargs: Any) -> Any:
         self.calls += 1

@@ -34,7 +34,7 @@ from bisect import bisect_right
 from typing import ClassVar
 
 from designpatterns_ref.collab.ids import Id, _add, _covers, _gaps
-from designpatterns_ref.collab.items import MAX_CHUNK, ItemList, _Chunk, _Item, _origin
+from designpatterns_ref.collab.items import ItemList, _Chunk, _Item, _origin
 from designpatterns_ref.collab.ops import Insert, Op
 
 __all__ = ["Integrator"]
@@ -85,12 +85,7 @@ class Integrator(ItemList):
             chunk, i = chunk.next, 0
         if i < len(chunk.items) and chunk.items[i] is not stop:
             chunk, i = self._scan(new, chunk, i, stop)
-        chunk.items.insert(i, new)
-        new.chunk = chunk
-        chunk.visible += len(new.content)
-        self._len += len(new.content)
-        if len(chunk.items) > MAX_CHUNK:
-            self._split_chunk(chunk)
+        self._place(chunk, i, new)
 
     def _scan(self, new: _Item, chunk: _Chunk, i: int, stop: _Item | None) -> tuple[_Chunk, int]:
         """Walk right from the left origin over concurrent items, asking the rule where ``new``
