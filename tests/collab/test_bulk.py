@@ -376,3 +376,21 @@ def test_the_load_takes_only_exact_types() -> None:
             check_op(bad)
         assert str(refused.value) == str(expected.value)
         assert doc.text() == "" and doc.version().ranges() == {}
+
+
+@pytest.mark.parametrize(
+    "stopped",
+    [
+        Insert("b", 0, 1, "x", ("a", 0), ("c", 0)),  # right origin not seen yet: it waits
+        Insert("b", 0, 1, "x", ("a", 0), ("a", 9)),  # right origin past what "a" typed
+        Delete("b", 0, 1, ("a", 1), 7),  # a target range past what "a" typed
+    ],
+)
+def test_an_operation_the_load_stops_at_asks_for_no_cut(stopped: Op) -> None:
+    """The pieces a run is cut into are the cut points of the operations the load took: one it
+    stops at (here after a reference it accepted) leaves none, so the state is the reference's
+    and the same as loading the taken prefix alone."""
+    taken = [Insert("a", 0, 0, "abc", None, None)]
+    fast, _ = assert_same(RULES["fuguemax"], [*taken, stopped])
+    alone = loaded(RULES["fuguemax"], taken)
+    assert fast.stats()["items"] == alone.stats()["items"] == 1

@@ -466,7 +466,8 @@ def _sync_pair(a: SequenceReplica, b: SequenceReplica) -> None:
 
 
 def _held(doc: SequenceReplica) -> set[tuple[str, int]]:
-    """Every id ``doc`` holds, applied or waiting."""
+    """Every id ``doc`` holds, applied or waiting; each waiting operation waits once."""
+    assert len(doc._pending) == len(set(doc._pending))
     return _ids(doc.version()) | set(_op_ids(doc._pending))
 
 
@@ -557,3 +558,25 @@ def test_versions_and_their_messages_hold_only_ids_below_max_id() -> None:
     assert decode_version(one_range(top)).ranges() == {"a": [(0, top)]}
     with pytest.raises(WireError, match="past the last id"):
         decode_version(one_range(top + 1))
+
+
+def test_a_waiting_operation_both_sides_hold_stays_one_through_repeated_syncs() -> None:
+    """A sync sends what waits; a peer already holding that operation waiting keeps it once,
+    however often the two sync or merge (each copy would otherwise travel again)."""
+    carol = FugueMaxReplica("carol")
+    carol.insert(0, "X")
+    carol.insert(0, "P")
+    x, p = carol.ops_since()
+    a, b = FugueMaxReplica("alice"), FugueMaxReplica("bob")
+    a.apply_ops([p])
+    b.apply_ops([p])
+    for _ in range(4):
+        apply_update(b, sync_step2(a, sync_step1(b)))
+        apply_update(a, sync_step2(b, sync_step1(a)))
+        _sync_pair(a, b)
+        a.merge(b)
+    assert a._pending == b._pending == [p]
+    assert len(encode_update(a)) == len(encode_ops([p]))
+    a.apply_ops([x])
+    b.merge(a)
+    assert a.text() == b.text() == "PX" and a._pending == b._pending == []

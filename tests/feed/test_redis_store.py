@@ -148,3 +148,36 @@ def test_glob_characters_in_a_prefix_reach_only_that_stores_keys(
         assert other.has_user("ada") and not mine.has_user("ada")
     finally:
         client.close()
+
+
+def test_the_latest_time_never_moves_back_when_two_servers_post_at_once(
+    redis_srv: Any,
+) -> None:
+    """Server A reads the latest time, server B posts later-stamped meanwhile, then A stores
+    its post: the store's latest time stays B's, and a third server with a clock behind it
+    stamps its post at B's time (an explicit earlier ``at`` is refused)."""
+    client = redis.Redis.from_url(redis_srv.url, decode_responses=True)
+    try:
+        client.flushdb()
+        a = FanoutOnWrite(RedisStore(client, prefix="race:"), clock=lambda: 100.5)
+        b = FanoutOnWrite(RedisStore(client, prefix="race:"), clock=lambda: 101.0)
+        a.add_users(["ada", "bob"])
+        a.follow("bob", "ada")
+        real = a.store.latest_at
+
+        def then_b_posts() -> float:
+            seen = real()
+            b.post("ada", body="from B")
+            return seen
+
+        a.store.latest_at = then_b_posts  # type: ignore[method-assign]
+        a.post("ada", body="from A")
+        a.store.latest_at = real  # type: ignore[method-assign]
+        assert b.store.latest_at() == 101.0
+        c = FanoutOnWrite(RedisStore(client, prefix="race:"), clock=lambda: 100.6)
+        assert c.post("ada", body="late clock").at == 101.0
+        with pytest.raises(FeedError, match="before the latest post's time"):
+            c.post("ada", at=100.7, body="explicit")
+    finally:
+        client.flushdb()
+        client.close()

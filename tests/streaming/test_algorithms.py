@@ -195,3 +195,27 @@ def test_every_algorithm_on_shared_traces(shared_data: object) -> None:
             assert r.played_s == pytest.approx(movie.duration_s)
             assert all(0 <= q < 10 for q in r.rungs)
         assert results["bba"].avg_bitrate_kbps > movie.bitrates_kbps[0]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    tput=st.floats(min_value=5e-324, max_value=1e-290) | st.sampled_from([5e-324, 1e-310]),
+    last=st.sampled_from([0, 1]),
+)
+def test_a_vanishing_throughput_gives_the_lowest_rung_from_every_algorithm(
+    tput: float, last: int
+) -> None:
+    """A throughput the state accepts (any value above 0) but whose inverse overflows, or whose
+    downloads would never end, leaves every algorithm choosing a rung; none divides by zero.
+    RobustMPC predicts no throughput at all there and picks the lowest rung."""
+    movie = Manifest(2000.0, [300.0, 750.0], [[600_000.0, 1_500_000.0]] * 5)
+    for abr in s.algorithms():
+        abr.start(movie, 20_000.0)
+        state = s.SessionState(
+            movie, 20_000.0, segment=1, buffer_ms=2000.0, now_ms=100.0, last_rung=last,
+            throughputs_kbps=[tput], download_ms=[50.0], latencies_ms=[10.0],
+        )  # fmt: skip
+        rung = abr.choose(state)
+        assert 0 <= rung < 2, abr.name
+        if isinstance(abr, RobustMPC):
+            assert rung == 0

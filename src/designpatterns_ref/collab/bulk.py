@@ -185,36 +185,42 @@ def _cut_points(batch: list[Any], plan: LoadPlan) -> tuple[int, dict[str, list[i
             left, right, text = op.left, op.right, op.text
             if type(text) is not str or not text:
                 break
+            n = len(text)
+            if (seq if seq > lam else lam) + n > MAX_ID:
+                break
+            lb = rb = None
             if left is not None:
                 if type(left) is not tuple or len(left) != 2 or type(left[0]) is not str:
                     break
-                b = agents.get(left[0])
+                lb = agents.get(left[0])
                 at = left[1]
-                if b is None or type(at) is not int or not b[0] <= at < b[1]:
+                if lb is None or type(at) is not int or not lb[0] <= at < lb[1]:
                     break
-                b[2].append(at + 1)
             if right is not None:
                 if type(right) is not tuple or len(right) != 2 or type(right[0]) is not str:
                     break
-                b = agents.get(right[0])
+                rb = agents.get(right[0])
                 at = right[1]
-                if b is None or type(at) is not int or not b[0] <= at < b[1]:
+                if rb is None or type(at) is not int or not rb[0] <= at < rb[1]:
                     break
-                b[2].append(at)
-            n = len(text)
+            # taken: the cut points it asks for (none for an operation refused above)
+            if lb is not None:
+                lb[2].append(left[1] + 1)
+            if rb is not None:
+                rb[2].append(right[1])
         else:
             target, n = op.target, op.length
             if type(target) is not tuple or len(target) != 2 or type(target[0]) is not str:
                 break
             if type(n) is not int or n < 1 or type(op.backwards) is not bool:
                 break
+            if (seq if seq > lam else lam) + n > MAX_ID:
+                break
             tseq = target[1]
             b = agents.get(target[0])
             if b is None or type(tseq) is not int or not b[0] <= tseq or tseq + n > b[1]:
                 break
             b[2] += (tseq, tseq + n)
-        if (seq if seq > lam else lam) + n > MAX_ID:
-            break
         if mine is None:
             agents[agent] = [seq, seq + n, []]
         else:

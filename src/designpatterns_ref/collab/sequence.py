@@ -361,7 +361,8 @@ class SequenceReplica(Integrator):
             if not self._apply_one(op):
                 waiting.append(op)
         progress = len(waiting) < len(batch)
-        waiting = self._pending + waiting
+        # an operation already waiting, sent again (a sync sends what waits), waits once
+        waiting = list(dict.fromkeys(self._pending + waiting))
         while waiting and progress:
             progress = False
             still = []

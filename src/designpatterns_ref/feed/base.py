@@ -409,7 +409,11 @@ class Feed(ABC):
 
         Posts are appended in time order: an ``at`` before the latest post's is refused. With
         ``at=None`` a clock slightly behind the latest post (another server's, skewed by a few
-        milliseconds) stamps the post at the latest post's time instead.
+        milliseconds) stamps the post at the latest post's time instead. Two servers posting at
+        the same moment to one shared store both pass the check before either stores its post,
+        so their two posts may hold ids and times in opposite orders (by at most the time
+        between the check and the write); the store's latest time only moves forward, so every
+        later post is stamped at or after both.
 
         **Retrying.** A post that raised :class:`FeedUnavailable` may already be stored, and
         shown to some readers, without having reached every follower's timeline. The store

@@ -98,10 +98,22 @@ _NEW_POST = """
 local id = redis.call('HINCRBY', KEYS[1], 'next_id', 1)
 redis.call('HSET', KEYS[2], id, ARGV[2])
 redis.call('ZADD', KEYS[3], id, id)
-redis.call('HSET', KEYS[1], 'latest_at', ARGV[3])
+local latest = redis.call('HGET', KEYS[1], 'latest_at')
+if not latest or tonumber(ARGV[3]) > tonumber(latest) then
+  redis.call('HSET', KEYS[1], 'latest_at', ARGV[3])
+end
 redis.call('HSET', KEYS[4], ARGV[1], id)
 redis.call('HSET', KEYS[5], ARGV[1], id .. ' ' .. ARGV[4])
 return id
+"""
+# KEYS: meta; ARGV: at -- the latest post's time only ever moves forward (two servers posting
+# at once may finish in either order)
+_RAISE_LATEST = """
+local latest = redis.call('HGET', KEYS[1], 'latest_at')
+if not latest or tonumber(ARGV[1]) > tonumber(latest) then
+  redis.call('HSET', KEYS[1], 'latest_at', ARGV[1])
+end
+return 0
 """
 # KEYS: pending; ARGV: author, post id -- clear the mark only if it is still that post's
 _CLEAR_PENDING = """
@@ -248,8 +260,8 @@ class RedisStore:
         pipe = self._pipe()
         pipe.hset(self._k("posts"), str(post.id), blob)
         pipe.zadd(self._k("by", author), {str(post.id): post.id})
-        pipe.hset(self._k("meta"), "latest_at", repr(at))
         pipe.execute()
+        self.r.eval(_RAISE_LATEST, 1, self._k("meta"), repr(at))
         return post
 
     def pending_post(self, author: str) -> int | None:

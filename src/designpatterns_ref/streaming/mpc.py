@@ -364,8 +364,9 @@ class RobustMPC:
                 f"{len(self._sizes)} segments x {len(self._u)} rungs given to start()"
             )
         c = self.predict(state)
-        if c is None or state.last_rung is None:
-            return 0
+        if c is None or state.last_rung is None or not c > 0.0:
+            return 0  # nothing measured yet, or a prediction of no throughput at all (a
+            # subnormal sample's inverse overflows): the lowest rung, as every rule picks then
         lat = state.latencies_ms[-1]
         first = state.segment
         steps = self._sizes[first : first + self.horizon]
