@@ -12,13 +12,6 @@ tuple for its ``kids``, and only a node with :data:`FANOUT` children or more ind
 ``children`` dict by first character (most nodes have one child, where a dict would cost more
 time and memory than scanning a few kids). :func:`child_of`, :func:`adopt`, :func:`disown` and
 :func:`swap` keep the two views in step.
-
-The bulk builds give a node its list of kids *before* its first kid, with room for one (most
-nodes get one kid): ``node.kids = kids = [node]; kids.pop()``. The order matters to the cyclic
-collector, which scans containers in the order they were made: one scanned before anything
-that refers to it is first set aside as unreachable, then moved back when its referrer is
-scanned. Made after its kid, every list would send that kid through the detour, and a full
-collection of a 300,000-word trie would take four times as long (0.65 s against 0.17 s).
 """
 
 from __future__ import annotations
@@ -254,6 +247,22 @@ def close(node: Node, links: Sequence[Node]) -> None:
             link.best = best
 
 
+def _new_kids(node: B) -> list[B]:
+    """Give ``node`` an empty list of kids with room for one, made before the kid that goes
+    into it.
+
+    The order matters to the cyclic collector, which scans containers in the order they were
+    made: one scanned before anything that refers to it is first set aside as unreachable,
+    then moved back when its referrer is scanned. Made after its kid, every list would send
+    that kid through the detour, and a full collection of a 300,000-word trie would take four
+    times as long (0.65 s against 0.17 s).
+    """
+    kids: list[B] = [node]  # room for one kid, no more (most nodes get one): the pop keeps it
+    kids.pop()
+    node.kids = kids
+    return kids
+
+
 def build_chars(terms: list[str], keys: list[RankKey]) -> Node:
     """The character trie of ``terms`` (sorted, distinct, non-empty; ``keys`` their rank
     keys), built top-down in one pass over the terms.
@@ -271,7 +280,7 @@ def build_chars(terms: list[str], keys: list[RankKey]) -> Node:
     walk from the root, no Python call per node (nodes are made by ``object.__new__`` and their
     slots set in the loop: 0.07 s less for 642,194 nodes than ``Node(...)`` each).
     """
-    root = kid = Node()  # kid: the previous term's node (the root before the first term)
+    root = Node()
     new = partial(object.__new__, Node)
     path = [root]
     push = path.append
@@ -280,8 +289,7 @@ def build_chars(terms: list[str], keys: list[RankKey]) -> Node:
     for term, key in zip(terms, keys, strict=True):
         if term.startswith(prev):  # the previous term's node (a leaf) is this one's parent
             shared = len(prev)
-            kid.kids = kids = [kid]  # the list before the kid, room for one (module docstring)
-            kids.pop()
+            kids = _new_kids(path[-1])  # the list before the kid: see _new_kids
             if shared:  # (the root, the first term's parent, is marked already)
                 marks.append(shared)
         else:  # sorted, so the two differ at a character both have: no bounds to check
@@ -316,7 +324,7 @@ def build_chars(terms: list[str], keys: list[RankKey]) -> Node:
             kid = new()
             kid.label = char
             kids.append(kid)
-            kid.kids = kids = [kid]  # after its node, before its kid (module docstring)
+            kid.kids = kids = [kid]  # the list after its node, before its kid (_new_kids)
             kids.pop()  # room for one kid, no more
             kid.children = None
             kid.key = None
@@ -357,7 +365,7 @@ def build_edges(terms: list[str], keys: list[RankKey]) -> Node:
     for term, key in zip(terms, keys, strict=True):
         if term.startswith(prev):  # the previous term's node is this one's parent
             shared = len(prev)
-            leaf.kids = kids = [leaf]  # the list before the kid (module docstring)
+            leaf.kids = kids = [leaf]  # its first kid: the list before the kid (_new_kids)
             kids.pop()
         else:
             pop()  # the previous term's node: a leaf, complete as made

@@ -54,6 +54,7 @@ from designpatterns_ref.autocomplete._tree import (
     FANOUT,
     NO_KIDS,
     Branch,
+    _new_kids,
     adopt,
     child_of,
     disown,
@@ -105,7 +106,7 @@ def _build(terms: list[str], keys: list[RankKey], size: int) -> _Node:
     kid) starts with its term's key as its cache, right while its subtree is that one chain;
     a node that branched or holds its own term makes its cache from its kids' when the walk
     leaves it (:func:`_close`), and the links right above it copy that cache."""
-    root = kid = _Node()  # kid: the previous term's node (the root before the first term)
+    root = _Node()
     new = partial(object.__new__, _Node)
     path = [root]
     push = path.append
@@ -114,8 +115,7 @@ def _build(terms: list[str], keys: list[RankKey], size: int) -> _Node:
     for term, key in zip(terms, keys, strict=True):
         if term.startswith(prev):  # the previous term's node (a leaf) is this one's parent
             shared = len(prev)
-            kid.kids = kids = [kid]  # the list before the kid, room for one (see _tree)
-            kids.pop()
+            kids = _new_kids(path[-1])  # the list before the kid: see _tree._new_kids
             if shared:  # (the root, the first term's parent, is marked already)
                 marks.append(shared)
         else:  # sorted, so the two differ at a character both have: no bounds to check
@@ -147,7 +147,7 @@ def _build(terms: list[str], keys: list[RankKey], size: int) -> _Node:
             kid = new()
             kid.label = char
             kids.append(kid)
-            kid.kids = kids = [kid]  # after its node, before its kid (see _tree)
+            kid.kids = kids = [kid]  # the list after its node, before its kid (_new_kids)
             kids.pop()  # room for one kid, no more
             kid.children = None
             kid.key = None
