@@ -244,6 +244,28 @@ def test_a_bad_batch_is_refused_whole_by_the_load(rule: type[SequenceReplica]) -
         assert snapshot(doc) == before
 
 
+def test_a_bad_batch_is_refused_whole_after_the_load_cut_for_it(
+    rule: type[SequenceReplica],
+) -> None:
+    """The load cuts a piece for an operation before it finds the operation's other reference
+    is a delete: the batch is still refused whole and the replica left empty."""
+    author = rule("a")
+    author.insert(0, "abcd")
+    author.delete(3, 1)  # seq 4 of "a" is a delete; "abc" is one piece
+    ops = author.ops_since()
+    for bad in (
+        [*ops, Insert("b", 0, 9, "x", ("a", 0), ("a", 4))],  # cut after "a", right is a delete
+        [*ops, Delete("b", 0, 9, ("a", 1), 4)],  # cut before "b", the range reaches the delete
+        [*ops, Delete("b", 0, 9, ("a", 1), 1), Insert("c", 0, 9, "y", ("a", 4), None)],
+    ):
+        doc = rule("reader")
+        before = snapshot(doc)
+        with pytest.raises(CRDTError):
+            doc.apply_ops(bad)
+        assert snapshot(doc) == before
+        assert plan_load(bad).count < len(bad)
+
+
 @pytest.fixture(params=RULE_CLASSES, ids=list(RULES))
 def rule(request: pytest.FixtureRequest) -> type[SequenceReplica]:
     return request.param  # type: ignore[no-any-return]
@@ -387,9 +409,9 @@ def test_the_load_takes_only_exact_types() -> None:
     ],
 )
 def test_an_operation_the_load_stops_at_asks_for_no_cut(stopped: Op) -> None:
-    """The pieces a run is cut into are the cut points of the operations the load took: one it
-    stops at (here after a reference it accepted) leaves none, so the state is the reference's
-    and the same as loading the taken prefix alone."""
+    """The pieces a run is cut into are the cut points of the operations the load took: one the
+    check stops at (here after a reference it accepted) cuts nothing, so the state is the
+    reference's and the same as loading the taken prefix alone."""
     taken = [Insert("a", 0, 0, "abc", None, None)]
     fast, _ = assert_same(RULES["fuguemax"], [*taken, stopped])
     alone = loaded(RULES["fuguemax"], taken)

@@ -8,37 +8,39 @@ left origin, maybe split its item, find the right origin, maybe split it, put th
 between, mark and log the deletes. Most of that work can be done for the whole batch at once,
 because of two facts:
 
-* The remote path never merges pieces again, so the pieces a run ends up cut into are exactly
-  the *cut points* the operations ask for: after a left origin, at a right origin, at both ends
-  of a deleted range. A first pass over the batch collects them per agent (and checks that each
-  operation is well formed, that each agent's sequence numbers continue and that every
-  reference is to an earlier operation, so the batch needs no separate check pass); each run is
-  then cut once, when it is placed. Every origin is the end (or start) of a piece, found
-  with one dictionary lookup instead of a binary search and a split.
+* The remote path never merges pieces again, and cuts commute: the pieces a run ends up cut
+  into are exactly the points the operations ask for (after a left origin, at a right origin,
+  at both ends of a deleted range), in whatever order the cuts are made. So each run is placed
+  whole, as one piece, and a piece is cut only when a later operation asks for a point inside
+  it: the piece is found from the agent's run starts (a binary search) and cut in two in O(1).
+  Every piece start and end is in a dictionary, so an origin that is already the end (or
+  start) of a piece, the usual case, costs one lookup.
 * When an operation was made on a replica holding exactly what this one holds when it arrives
   (a sequential history: the usual case), its left origin is immediately followed by its right
   origin, and the ordering rule has nothing to decide, whichever rule it is: the run goes
   between the two. With the pieces in a linked list of integers that is two assignments.
 
-:func:`plan_load` builds that state on its own structures, without touching the replica, up to
-the first operation it cannot take this way: sequence numbers that do not continue (a duplicate,
-a gap), a reference to an operation not seen yet or to a delete, or origins that are no longer
+:func:`plan_load` builds that state on its own structures, without touching the replica, in one
+pass over the batch, which also checks each operation's shape; it stops at the first operation
+it cannot take this way: a malformed one, sequence numbers that do not continue (a duplicate, a
+gap), a reference to an operation not seen yet or to a delete, or origins that are no longer
 adjacent (a run typed concurrently lies between them). The deletes are collected per agent and
 each agent's log is built from them at the end, column by column (``DeleteLog._of``, rather
-than one ``add`` a delete). The plan's ``_commit`` then gives the
-replica its chunks, index, versions and logs in one pass, and the rest of the batch goes
-through the ordinary integration (:meth:`SequenceReplica._apply_each`). That is the reference
-this module is tested against: same text, items, pieces, index, logs, versions and clock. The
-hand-over is exact because cuts commute: the operations after it that asked for cuts are all
-ready, so the ordinary integration makes those cuts itself, and making one twice is a no-op.
-When the load takes the whole batch it has also checked it (sequence numbers continue, every
-reference is to a character), so :func:`~designpatterns_ref.collab.batch.check_batch` is not
-needed; otherwise it runs before anything changes. ``_load`` does all of this for
-:meth:`SequenceReplica.apply_ops` and ``apply_update`` when the replica is empty.
+than one ``add`` a delete). The plan's ``_commit`` then gives the replica its chunks, index,
+versions and logs in one pass, and the rest of the batch goes through the ordinary integration
+(:meth:`SequenceReplica._apply_each`). That is the reference this module is tested against:
+same text, items, pieces, index, logs, versions and clock. The hand-over is exact because cuts
+commute: an operation the load stopped at after cutting for it is ready and new, so the
+ordinary integration makes the same cuts itself, and making one twice is a no-op (an operation
+the check refuses cuts nothing). When the load takes the whole batch it has also checked it
+(sequence numbers continue, every reference is to a character), so
+:func:`~designpatterns_ref.collab.batch.check_batch` is not needed; otherwise it runs before
+anything changes. ``_load`` does all of this for :meth:`SequenceReplica.apply_ops` and
+``apply_update`` when the replica is empty.
 
-Trade-off: only for an empty replica, and only the sequential prefix of a batch is fast; the
-batch is walked twice. Complexity: O(k log k) for k operations (sorting the cut points) and
-O(1) per run placed, against O(log n + chunk size) per operation one at a time.
+Trade-off: only for an empty replica, and only the sequential prefix of a batch is fast.
+Complexity: one pass, O(1) per run placed and O(log r + p) per cut (r runs of the agent, p
+pieces in the run cut), against O(log n + chunk size) per operation one at a time.
 
 >>> from designpatterns_ref.collab.fuguemax import FugueMaxReplica
 >>> author = FugueMaxReplica("a")
@@ -51,7 +53,7 @@ O(1) per run placed, against O(log n + chunk size) per operation one at a time.
 from __future__ import annotations
 
 import gc
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -130,7 +132,7 @@ def _load(doc: SequenceReplica, batch: list[Any]) -> list[Op]:
     """Apply the longest prefix of ``batch`` that the one-pass load can take to the empty
     replica ``doc``; return the rest, checked, for the ordinary integration.
 
-    ``batch`` need not be checked: the load checks what it takes (:func:`_cut_points`), and the
+    ``batch`` need not be checked: the load checks what it takes (:func:`_plan`), and the
     rest goes through :func:`~designpatterns_ref.collab.ops.check_op` and, with the whole
     batch, :func:`~designpatterns_ref.collab.batch.check_batch` before anything changes, so a
     refused batch leaves ``doc`` empty. The cyclic garbage collector is paused meanwhile: the
@@ -152,22 +154,35 @@ def _load(doc: SequenceReplica, batch: list[Any]) -> list[Op]:
     return rest
 
 
-def _cut_points(batch: list[Any], plan: LoadPlan) -> tuple[int, dict[str, list[int]]]:
-    """How many operations, from the start, are well formed, continue their agent's sequence
-    numbers and refer only to identities used before them; per agent the sorted points its
-    runs are cut at. Sets ``plan.known`` and ``plan.lamport`` to what those operations make
-    them.
+def plan_load(batch: Iterable[Op]) -> LoadPlan:
+    """The state an empty replica reaches by applying the longest prefix of ``batch`` that can
+    be placed in one pass, each run between its two adjacent origins; see the module docstring. Each operation is checked
+    (:func:`~designpatterns_ref.collab.ops.check_op`); a malformed one raises
+    :class:`~designpatterns_ref.collab.base.CRDTError`."""
+    if isinstance(batch, str | bytes) or not isinstance(batch, Iterable):
+        raise CRDTError(f"batch={batch!r:.80} must be an iterable of Insert and Delete")
+    return _plan(list(map(check_op, batch)))
 
-    ``batch`` need not be checked: this pass also checks the shape of each operation it takes,
-    as :func:`~designpatterns_ref.collab.ops.check_op` does (exact types, non-empty agents and
-    texts, every id below ``MAX_ID``), and stops at the first it would refuse, so a batch is
-    read once here rather than once more to check it. Most of ``check_op`` holds here by
-    construction: a known sequence number or reference lies in a range of ids already taken,
-    so it is an int in range and not a forward reference. What remains is checked below."""
-    # per agent: [first seq, one past the last, the points its runs are cut at]
+
+def _plan(batch: list[Any]) -> LoadPlan:
+    """:func:`plan_load` for a batch not checked yet, in one pass.
+
+    Each operation is checked here as :func:`~designpatterns_ref.collab.ops.check_op` checks
+    it (exact types, non-empty agents and texts, every id below ``MAX_ID``), and the plan stops
+    at the first one it would refuse, so a batch is read once rather than once more to check
+    it. Most of ``check_op`` holds by construction: a sequence number that continues its
+    agent's, or a reference inside a range of ids already taken, is an int in range and not a
+    forward reference. An operation is taken when its sequence numbers continue its agent's,
+    its references are to characters taken before it, and (an insert) its origins are next to
+    each other once cut; a piece is cut (:func:`_cut`) only for an operation that passed every
+    check, so an operation the check refuses cuts nothing."""
+    plan = LoadPlan()
+    pieces, nxt, runs = plan.pieces, plan.nxt, plan.runs
+    # per agent: [first seq, one past the last, pieces by first seq, by last seq, run starts, runs]
     agents: dict[str, list[Any]] = {}
+    deletes: dict[str, list[Entry]] = {}
     lamport = plan.lamport
-    count = 0
+    taken = 0
     for op in batch:
         kind = type(op)
         if kind is not Insert and kind is not Delete:
@@ -203,11 +218,48 @@ def _cut_points(batch: list[Any], plan: LoadPlan) -> tuple[int, dict[str, list[i
                 at = right[1]
                 if rb is None or type(at) is not int or not rb[0] <= at < rb[1]:
                     break
-            # taken: the cut points it asks for (none for an operation refused above)
-            if lb is not None:
-                lb[2].append(left[1] + 1)
-            if rb is not None:
-                rb[2].append(right[1])
+            # taken if its origins are characters next to each other: cut where they end
+            if lb is None:
+                before = 0
+            else:
+                at = left[1]
+                before = lb[3].get(at)
+                if before is None:
+                    if _cut(plan, lb, at + 1) < 0:
+                        break  # a delete's id
+                    before = lb[3][at]
+            if rb is None:
+                after = _END
+            else:
+                at = right[1]
+                after = rb[2].get(at)
+                if after is None:
+                    after = _cut(plan, rb, at)
+                    if after < 0:
+                        break
+            if nxt[before] != after:
+                break  # a run typed concurrently lies between the origins
+            if mine is None:
+                mine = agents[agent] = [seq, seq, {}, {}, [], []]
+            run_starts = mine[4]
+            if not run_starts:  # the agent's first run: the index lists it in this order
+                runs[agent] = (run_starts, mine[5])
+            head = len(pieces)
+            nxt[before] = head
+            item = _Item()
+            item.agent = agent
+            item.seq = seq
+            item.dl = lam - seq
+            item.content = text
+            item.deleted = False
+            item.la, item.ls = left if left is not None else _NONE
+            item.ra, item.rs = right if right is not None else _NONE
+            item.run = None
+            mine[2][seq] = mine[3][seq + n - 1] = head
+            pieces.append(item)
+            nxt.append(after)
+            run_starts.append(seq)
+            mine[5].append(item)
         else:
             target, n = op.target, op.length
             if type(target) is not tuple or len(target) != 2 or type(target[0]) is not str:
@@ -216,109 +268,109 @@ def _cut_points(batch: list[Any], plan: LoadPlan) -> tuple[int, dict[str, list[i
                 break
             if (seq if seq > lam else lam) + n > MAX_ID:
                 break
-            tseq = target[1]
-            b = agents.get(target[0])
+            tagent, tseq = target
+            b = agents.get(tagent)
             if b is None or type(tseq) is not int or not b[0] <= tseq or tseq + n > b[1]:
                 break
-            b[2] += (tseq, tseq + n)
-        if mine is None:
-            agents[agent] = [seq, seq + n, []]
-        else:
-            mine[1] = seq + n
-        if lam + n > lamport:
-            lamport = lam + n
-        count += 1
-    plan.lamport = lamport - 1
-    plan.known = {agent: [first, end] for agent, (first, end, _) in agents.items()}
-    return count, {agent: sorted(set(points)) for agent, (_, _, points) in agents.items()}
-
-
-def plan_load(batch: Iterable[Op]) -> LoadPlan:
-    """The state an empty replica reaches by applying the longest prefix of ``batch`` that can
-    be placed without a search; see the module docstring. Each operation is checked
-    (:func:`~designpatterns_ref.collab.ops.check_op`); a malformed one raises
-    :class:`~designpatterns_ref.collab.base.CRDTError`."""
-    if isinstance(batch, str | bytes) or not isinstance(batch, Iterable):
-        raise CRDTError(f"batch={batch!r:.80} must be an iterable of Insert and Delete")
-    return _plan(list(map(check_op, batch)))
-
-
-def _plan(batch: list[Any]) -> LoadPlan:
-    """:func:`plan_load` for a batch not checked yet: the first pass (:func:`_cut_points`)
-    checks every operation the plan takes, and the plan stops at the first malformed one."""
-    plan = LoadPlan()
-    count, cuts = _cut_points(batch, plan)
-    pieces, nxt, runs = plan.pieces, plan.nxt, plan.runs
-    deletes: dict[str, list[Entry]] = {}  # per agent, its deletes: logged at the end
-    # per agent: its pieces by first seq, by last seq, and the points its runs are cut at
-    index: dict[str, tuple[dict[int, int], dict[int, int], list[int], list[int], list[Any]]] = {
-        agent: ({}, {}, cuts.get(agent, []), [], []) for agent in plan.known
-    }
-    taken = 0
-    for op in batch[:count]:
-        agent = op.agent
-        if type(op) is Insert:
-            left, right = op.left, op.right
-            before = 0 if left is None else index[left[0]][1].get(left[1])
-            after = _END if right is None else index[right[0]][0].get(right[1])
-            if before is None or after is None or nxt[before] != after:
-                break  # an origin is a delete's id, or a run typed concurrently lies between
-            seq, text = op.seq, op.text
-            end = seq + len(text)
-            starts, ends, points, run_starts, run_list = index[agent]
-            if not run_starts:  # the agent's first run: the index lists it in this order
-                runs[agent] = (run_starts, run_list)
-            run_starts.append(seq)
-            lo = bisect_right(points, seq)
-            head = len(pieces)
-            nxt[before] = head
-            if lo == len(points) or points[lo] >= end:  # the run stays whole
-                item = _Item()
-                item.agent = agent
-                item.seq = seq
-                item.dl = op.lamport - seq
-                item.content = text
-                item.deleted = False
-                item.la, item.ls = left if left is not None else _NONE
-                item.ra, item.rs = right if right is not None else _NONE
-                item.run = None
-                starts[seq] = ends[end - 1] = head
-                pieces.append(item)
-                nxt.append(after)
-                run_list.append(item)
-            else:
-                hi = bisect_left(points, end, lo)
-                run_list.append(_cut_run(plan, op, points[lo:hi], starts, ends, after))
-        else:
-            tagent, tseq = op.target
-            n = op.length
-            starts = index[tagent][0]
+            starts = b[2]
             found = starts.get(tseq)
             if found is None:
-                break  # not characters
+                found = _cut(plan, b, tseq)
+                if found < 0:
+                    break  # not characters
             item = pieces[found]
-            if len(item.content) == n:  # the usual case: one piece
+            size = len(item.content)
+            if size >= n:  # the usual case: inside one piece
+                if size > n:
+                    _split(plan, b, item, found, tseq + n)
                 item.deleted = True
-            elif not _delete_range(pieces, starts, tseq, n):
+            elif not _delete_range(plan, b, tseq, n):
                 break
             rows = deletes.get(agent)
             if rows is None:
                 rows = deletes[agent] = []
-            rows.append((op.seq, op.lamport, tagent, tseq, n, op.backwards))
+            rows.append((seq, lam, tagent, tseq, n, op.backwards))
+            if mine is None:
+                mine = agents[agent] = [seq, seq, {}, {}, [], []]
+        mine[1] = seq + n
+        if lam + n > lamport:
+            lamport = lam + n
         taken += 1
     plan.count = taken
+    plan.lamport = lamport - 1
+    plan.known = {agent: [first, end] for agent, (first, end, *_) in agents.items()}
     plan.dels = {agent: DeleteLog._of(rows) for agent, rows in deletes.items()}
-    if taken < count:  # stopped early: versions and clock as of the operations taken
-        plan.known, plan.lamport = {}, -1
-        _cut_points(batch[:taken], plan)
     return plan
 
 
-def _delete_range(pieces: list[_Item], starts: dict[int, int], seq: int, n: int) -> bool:
-    """Mark deleted the pieces holding ``seq`` .. ``seq + n - 1``, consecutive pieces of one
-    agent; False (and nothing marked) when some of the range is not characters."""
+def _cut(plan: LoadPlan, mine: list[Any], at: int) -> int:
+    """Cut the piece of this agent holding ``at - 1`` and ``at`` between them; returns the
+    index of the new piece (starting at ``at``), or -1 when they are not both characters of
+    one piece."""
+    run_starts, run_list = mine[4], mine[5]
+    r = bisect_right(run_starts, at - 1) - 1
+    if r < 0:
+        return -1
+    entry = run_list[r]
+    if type(entry) is list:
+        k = len(entry) - 1
+        while entry[k].seq >= at:
+            k -= 1
+        item = entry[k]
+    else:
+        item = entry
+    seq = item.seq
+    if at <= seq or at >= seq + len(item.content):
+        return -1
+    return _split(plan, mine, item, mine[2][seq], at)
+
+
+def _split(plan: LoadPlan, mine: list[Any], item: _Item, head: int, at: int) -> int:
+    """Cut ``item`` (piece ``head``, of the agent whose entry is ``mine``) before id ``at``;
+    returns the index of the new piece, linked after it. The tail is chained to the piece
+    before it, as :meth:`~designpatterns_ref.collab.items.ItemList._split` does."""
+    pieces, nxt = plan.pieces, plan.nxt
+    seq = item.seq
+    content = item.content
+    t = len(pieces)
+    tail = _Item()
+    tail.agent = item.agent
+    tail.seq = at
+    tail.dl = item.dl
+    tail.content = content[at - seq :]
+    item.content = content[: at - seq]
+    tail.deleted = item.deleted
+    tail.la = ""
+    tail.ls = -1
+    tail.ra = item.ra
+    tail.rs = item.rs
+    run = item.run
+    if run is None:
+        run = item.run = [item, tail]
+        mine[5][bisect_right(mine[4], seq) - 1] = run
+    else:
+        run.insert(run.index(item) + 1, tail)
+    tail.run = run
+    pieces.append(tail)
+    nxt.append(nxt[head])
+    nxt[head] = t
+    mine[2][at] = t
+    ends = mine[3]
+    ends[at - 1] = head
+    ends[seq + len(content) - 1] = t
+    return t
+
+
+def _delete_range(plan: LoadPlan, b: list[Any], seq: int, n: int) -> bool:
+    """Mark deleted the pieces holding ``seq`` .. ``seq + n - 1``, consecutive pieces of the
+    agent whose entry is ``b`` and whose first piece starts at ``seq``, after cutting at the
+    end of the range; False (nothing marked) when some of the range is not characters."""
+    pieces, starts = plan.pieces, b[2]
+    end = seq + n
+    if end - 1 not in b[3] and _cut(plan, b, end) < 0:
+        return False
     hit = []
-    at, end = seq, seq + n
+    at = seq
     while at < end:
         found = starts.get(at)
         if found is None:
@@ -330,44 +382,3 @@ def _delete_range(pieces: list[_Item], starts: dict[int, int], seq: int, n: int)
     for item in hit:
         item.deleted = True
     return True
-
-
-def _cut_run(
-    plan: LoadPlan,
-    op: Insert,
-    points: list[int],
-    starts: dict[int, int],
-    ends: dict[int, int],
-    after: int,
-) -> list[_Item]:
-    """Add the run of ``op`` as pieces cut at ``points``, linked to each other and to piece
-    ``after``; returns the pieces."""
-    pieces, nxt = plan.pieces, plan.nxt
-    agent, seq, text = op.agent, op.seq, op.text
-    dl = op.lamport - seq
-    la, ls = op.left if op.left is not None else _NONE
-    ra, rs = op.right if op.right is not None else _NONE
-    run: list[_Item] = []
-    at = seq
-    k = len(pieces)
-    for cut in (*points, seq + len(text)):
-        item = _Item()
-        item.agent = agent
-        item.seq = at
-        item.dl = dl
-        item.content = text[at - seq : cut - seq]
-        item.deleted = False
-        item.la = la
-        item.ls = ls
-        item.ra = ra
-        item.rs = rs
-        item.run = run
-        la, ls = "", -1  # every piece after the first is chained to the one before
-        starts[at] = ends[cut - 1] = k
-        k += 1
-        nxt.append(k)
-        pieces.append(item)
-        run.append(item)
-        at = cut
-    nxt[-1] = after
-    return run
