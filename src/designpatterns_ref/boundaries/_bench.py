@@ -97,7 +97,7 @@ def bench_cli(quick: bool) -> list[Table]:
     """Both command lines, cold and cached, on the same contracts (medians of several runs)."""
     if not installed("django"):
         return [Table("boundaries: Django is not installed (the bench extra)", ["note"])]
-    repeat = 3 if quick else 7
+    repeat = 1 if quick else 7  # quick: shows the table's shape, one run of each
     folder = contract_folder()
     ours = [sys.executable, "-m", "designpatterns_ref", "boundaries", "check", str(folder)]
     lean = [sys.executable, "-m", "designpatterns_ref.boundaries", "check", str(folder)]
