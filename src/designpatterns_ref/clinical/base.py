@@ -11,9 +11,11 @@ plausible range), :class:`Band` and :class:`BandTable` (the chart's rows), :clas
 :mod:`designpatterns_ref.clinical.engine` reads any :class:`Ruleset`; the rulesets themselves
 live in :mod:`designpatterns_ref.clinical.rules`.
 
-A :class:`BandTable` is checked when it is built: its bands must be contiguous at the
-chart's resolution, with no gap and no overlap, so every quantised value lands in exactly one
-band. Lookup is a binary search over the band edges. (The band tables are written in the
+A :class:`BandTable` is checked when it is built: its edges must lie on the chart's resolution
+grid and its bands must be contiguous at that resolution, with no gap and no overlap, so every
+quantised value lands in exactly one band. A :class:`Ruleset` checks that every rule can score
+every valid input: a table for each combination of its selectors' options, points for every
+option of a choice. Lookup is a binary search over the band edges. (The band tables are written in the
 private ``_bands`` module and the errors in ``_errors``; import them all from here.)
 
 Complexity: building a table is O(b) for b bands; a lookup is O(log b) (b is at most 7). The
