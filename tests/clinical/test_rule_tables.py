@@ -101,3 +101,87 @@ def test_contiguity_is_judged_exactly_far_from_zero() -> None:
     exact = "1" + "0" * 35 + ".1"
     table = BandTable.of("0.1", [(None, "1E+35", 3), (exact, None, 0)])
     assert table.points(Decimal(exact)) == 0
+
+
+# -- every rule covers every valid input -----------------------------------------------------
+
+_SPO2_RULE = next(r for r in NEWS2.rules if r.parameter == "spo2")
+_PAIRS = sorted(_SPO2_RULE.tables, key=repr)
+
+
+def _with_rule(old: object, new: object) -> object:
+    return dataclasses.replace(
+        NEWS2, name="local", rules=tuple(new if r is old else r for r in NEWS2.rules)
+    )
+
+
+@given(drop=st.sets(st.sampled_from(_PAIRS), min_size=1))
+@example(drop={(2, True)})  # the reviewed case: assess raised a bare KeyError for it
+@settings(max_examples=30)
+def test_a_numeric_rule_missing_a_selector_combination_is_refused(
+    drop: set[tuple[object, ...]],
+) -> None:
+    tables = {k: t for k, t in _SPO2_RULE.tables.items() if k not in drop}
+    if not tables:  # NumericRule itself refuses an empty mapping
+        with pytest.raises(RulesetError):
+            dataclasses.replace(_SPO2_RULE, tables=MappingProxyType(tables))
+        return
+    gappy = dataclasses.replace(_SPO2_RULE, tables=MappingProxyType(tables))
+    with pytest.raises(RulesetError) as info:
+        _with_rule(_SPO2_RULE, gappy)
+    message = str(info.value)
+    assert "spo2" in message and "spo2_scale" in message and "on_oxygen" in message
+    for pair in drop:
+        assert repr(pair) in message
+
+
+def test_a_table_for_no_valid_combination_is_refused() -> None:
+    extra = dataclasses.replace(
+        _SPO2_RULE,
+        tables=MappingProxyType({**_SPO2_RULE.tables, (3, False): _SPO2_RULE.tables[(1, False)]}),
+    )
+    with pytest.raises(RulesetError, match=r"\(3, False\)"):
+        _with_rule(_SPO2_RULE, extra)
+
+
+_CHOICE_RULES = [r for r in NEWS2.rules if isinstance(r, ChoiceRule)]
+
+
+@pytest.mark.parametrize("rule", _CHOICE_RULES, ids=lambda r: r.parameter)
+def test_a_choice_rule_missing_an_option_is_refused(rule: ChoiceRule) -> None:
+    for option in rule.points:
+        points = {k: v for k, v in rule.points.items() if k != option}
+        if not points:
+            continue
+        gappy = dataclasses.replace(rule, points=MappingProxyType(points))
+        with pytest.raises(RulesetError, match=rf"{rule.parameter}.*{option!r}"):
+            _with_rule(rule, gappy)
+
+
+def test_selectors_and_measures_must_be_the_right_kind_of_input() -> None:
+    pulse = next(r for r in NEWS2.rules if r.parameter == "pulse")
+    by_choice = NumericRule("pulse", "consciousness", pulse.tables)
+    with pytest.raises(RulesetError, match=r"pulse.*consciousness.*Measure"):
+        _with_rule(pulse, by_choice)
+    by_number = dataclasses.replace(
+        _SPO2_RULE,
+        selected_by=("spo2_scale", "pulse"),
+        tables=MappingProxyType(
+            {(s, p): t for (s, _), t in _SPO2_RULE.tables.items() for p in (70,)}
+        ),
+    )
+    with pytest.raises(RulesetError, match=r"spo2.*pulse.*Choice"):
+        _with_rule(_SPO2_RULE, by_number)
+    acvpu = _CHOICE_RULES[-1]
+    with pytest.raises(RulesetError, match="Choice"):
+        _with_rule(acvpu, dataclasses.replace(acvpu, measure="pulse"))
+
+
+def test_the_shipped_rulesets_and_every_combination_score() -> None:
+    """Every selector combination of every shipped rule is scored (no KeyError anywhere)."""
+    base = {"respiration_rate": 18, "spo2": 95, "systolic_bp": 120, "pulse": 70,
+            "consciousness": "A", "temperature": 37.0}  # fmt: skip
+    for scale, oxygen in itertools.product((1, 2), (False, True)):
+        assert assess(NEWS2, {**base, "spo2_scale": scale, "on_oxygen": oxygen}).total >= 0
+    for option in ("A", "V", "P", "U"):
+        assert assess(NEWS_2012, {**base, "consciousness": option}).total >= 0

@@ -217,9 +217,9 @@ def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
     seen: dict[str, list[object]] = {}
     for key, value in pairs:
         seen.setdefault(key, []).append(value)
+    why = "sent more than once ({} times): which value to score is ambiguous"
     raise _Duplicates(tuple(
-        Problem(key, None, f"sent more than once ({len(values)} times): which value to score is ambiguous",
-                "each field once")
+        Problem(key, None, why.format(len(values)), "each field once")
         for key, values in seen.items() if len(values) > 1
     ))  # fmt: skip
 
