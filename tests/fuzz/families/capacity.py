@@ -231,6 +231,12 @@ ENTRIES = [
         {"after": 0, "batch": 10},
         make=_log,
     ),
+    *per_argument(
+        "SQLiteEventLog.read_stream",
+        lambda log, **kw: list(log.read_stream(**kw)),
+        {"stream": "elm", "after_version": 0},
+        make=_log,
+    ),
     Entry("PostgresEventLog(url)", call=lambda _, v: _pg(v)),
     *per_argument(
         "PostgresEventLog.append",
@@ -255,6 +261,13 @@ ENTRIES = [
         "PostgresEventLog.read",
         lambda log, **kw: list(log.read(**kw)),
         {"after": 0, "batch": 10},
+        make=_pg_log,
+        snapshot=lambda log: list(log.read()),
+    ),
+    *per_argument(
+        "PostgresEventLog.read_stream",
+        lambda log, **kw: list(log.read_stream(**kw)),
+        {"stream": "elm", "after_version": 0},
         make=_pg_log,
         snapshot=lambda log: list(log.read()),
     ),
