@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
 from designpatterns_ref.capacity import (
     BedEvent,
@@ -84,19 +86,134 @@ def test_concurrent_writers_with_the_same_expected_version_one_wins(log: EventLo
     assert len(log) == 1
 
 
-def test_two_connections_to_one_postgres_database_race(pg_url: str) -> None:
-    """Two separate PostgreSQL sessions: the unique (stream, version) refuses the second."""
+def test_a_second_connection_with_a_stale_expected_version_is_refused(pg_url: str) -> None:
+    """Two PostgreSQL sessions, one after the other: b names the version 0 it saw before a
+    wrote, and the version check (not the unique index) refuses it."""
     a, b = PostgresEventLog(pg_url), PostgresEventLog(pg_url)
     with a._lock:
         a._db.execute("TRUNCATE bed_events")
         a._db.commit()
-    # both read version 0, then write: b's insert collides with a's committed row
     a.append("elm", [ev(1)], expected_version=0)
-    with pytest.raises(ConcurrencyError):
+    with pytest.raises(
+        ConcurrencyError, match="expected_version=0 but stream='elm' is at version 1"
+    ):
         b.append("elm", [ev(2)], expected_version=0)
     assert len(a) == 1
     a.close()
     b.close()
+
+
+# -- several connections at once: one log object per thread, so nothing in Python serialises --
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def logs(request: pytest.FixtureRequest, tmp_path: object) -> Iterator[list[EventLog]]:
+    """Four separate connections to one log, emptied."""
+    opened: list[EventLog] = []
+    for _ in range(4):
+        if request.param == "sqlite":
+            opened.append(SQLiteEventLog(str(tmp_path) + "/shared.db"))
+        else:
+            opened.append(PostgresEventLog(request.getfixturevalue("pg_url")))
+    _empty(opened[0])
+    yield opened
+    for log in opened:
+        log.close()
+
+
+def _empty(log: EventLog) -> None:
+    with log._lock:
+        conn = log._conn()
+        log._begin(conn)
+        conn.cursor().execute("DELETE FROM bed_events")
+        conn.commit()
+
+
+def _run(threads: int, work: Callable[[int], None]) -> list[BaseException]:
+    """Run ``work(i)`` in ``threads`` threads released together; the exceptions they raised."""
+    barrier = threading.Barrier(threads)
+    errors: list[BaseException] = []
+
+    def body(i: int) -> None:
+        barrier.wait()
+        try:
+            work(i)
+        except BaseException as exc:  # collected, reported by the test
+            errors.append(exc)
+
+    pool = [threading.Thread(target=body, args=(i,)) for i in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    return errors
+
+
+@settings(max_examples=4, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    writers=st.integers(2, 4),
+    per_writer=st.integers(5, 25),
+    redeliver=st.integers(0, 3),
+    batch=st.integers(1, 3),
+)
+@example(writers=4, per_writer=25, redeliver=2, batch=1)
+def test_concurrent_appends_without_an_expected_version_all_land_once(
+    logs: list[EventLog], writers: int, per_writer: int, redeliver: int, batch: int
+) -> None:
+    """Regression: on PostgreSQL, appends with expected_version=None racing on one stream
+    collided on UNIQUE(stream, version) and were refused (229 of 400 in one run), and so were
+    concurrent redeliveries of one event. Each writer sends its own events and every writer
+    sends the same ``redeliver`` shared events, each from its own connection."""
+    first = logs[0]
+    _empty(first)  # hypothesis reruns the body with the same connections
+    shared = [BedEvent(f"shared-{k}", "blocked", "elm/a/9", at=float(k)) for k in range(redeliver)]
+
+    def work(i: int) -> None:
+        mine = [
+            BedEvent(f"w{i}-{j}", "admitted", "elm/a/1", at=float(j)) for j in range(per_writer)
+        ]
+        for j in range(0, per_writer, batch):
+            logs[i].append("elm", [*mine[j : j + batch], *shared[: j % (redeliver + 1)]])
+        logs[i].append("elm", shared)
+
+    assert _run(writers, work) == []
+    stored = [e.event_id for e in first.read()]
+    expected = {f"w{i}-{j}" for i in range(writers) for j in range(per_writer)}
+    expected |= {e.event_id for e in shared}
+    assert sorted(stored) == sorted(expected)  # every event stored, and once
+    assert first.version("elm") == len(expected) == len(first)
+    versions = sorted(v for v, _ in first.read_stream("elm"))
+    assert versions == list(range(1, len(expected) + 1))  # no gap, no repeat
+
+
+def test_concurrent_connections_with_the_same_expected_version_one_wins(
+    logs: list[EventLog],
+) -> None:
+    """Separate connections (not one log object's lock) racing with expected_version=0."""
+    outcomes: list[str] = []
+
+    def work(i: int) -> None:
+        try:
+            logs[i].append("elm", [ev(100 + i)], expected_version=0)
+            outcomes.append("ok")
+        except ConcurrencyError:
+            outcomes.append("conflict")
+
+    assert _run(4, work) == []
+    assert sorted(outcomes) == ["conflict"] * 3 + ["ok"]
+    assert len(logs[0]) == 1
+
+
+def test_read_stream_gives_one_stream_with_its_versions(log: EventLog) -> None:
+    log.append("elm", [ev(1), ev(2, "discharged")])
+    log.append("oak", [ev(3, bed="oak/a/1")])
+    log.append("elm", [ev(4, "released")])
+    assert [(v, e.event_id) for v, e in log.read_stream("elm")] == [(1, "e1"), (2, "e2"), (3, "e4")]
+    assert [(v, e.event_id) for v, e in log.read_stream("elm", after_version=2)] == [(3, "e4")]
+    assert list(log.read_stream("ash")) == []
+    for bad in (-1, True, 2**62, "1", None):
+        with pytest.raises(CapacityError, match="after_version"):
+            list(log.read_stream("elm", after_version=bad))  # type: ignore[arg-type]
 
 
 def test_a_failed_statement_leaves_the_log_usable(log: EventLog) -> None:

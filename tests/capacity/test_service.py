@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Callable, Iterator
+from decimal import Decimal
 
 import pytest
-from hypothesis import example, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from designpatterns_ref.capacity import (
@@ -13,13 +16,15 @@ from designpatterns_ref.capacity import (
     BedEvent,
     CapacityError,
     ConcurrencyError,
+    EventLog,
+    PostgresEventLog,
     SQLiteEventLog,
     Topology,
     counter_ids,
     fhir,
     recount,
 )
-from designpatterns_ref.clock import ManualClock, system_clock
+from designpatterns_ref.clock import ManualClock
 
 SPEC = {"north": {"elm": {"a": 2, "b": 1}, "oak": {"a": 1}}}
 
@@ -84,7 +89,8 @@ def test_negative_capacity_is_refused() -> None:
 
 def test_a_competing_writer_makes_a_command_fail_without_writing(svc: BedCapacity) -> None:
     svc.log.append("elm", [BedEvent("other", "blocked", "elm/a/2", at=1)])  # behind svc's back
-    svc.admit("elm/a/1")  # reads the current version, so it succeeds
+    svc.admit("elm/a/1")  # refused by the log, catches up ("other"), checks again: succeeds
+    assert svc.projection.status["elm/a/2"] == "cleaning"
     assert svc.log.version("elm") == 2
     with pytest.raises(ConcurrencyError):
         svc.ingest("elm", [BedEvent("late", "blocked", "elm/a/2", at=2)], expected_version=1)
@@ -243,8 +249,192 @@ def test_a_command_follows_a_merged_event_recorded_ahead_of_the_service_clock() 
     assert svc.rebuild().state() == svc.projection.state()
 
 
-def test_the_default_clock_is_the_library_default() -> None:
-    assert BedCapacity(Topology(_TIE_SPEC)).clock is system_clock
+def test_the_default_clock_is_wall_clock_unix_seconds() -> None:
+    """The homes record their events in Unix seconds, so commands are stamped in Unix seconds
+    too (it was time.monotonic, seconds since boot: another time base in one order)."""
+    svc = BedCapacity(Topology(_TIE_SPEC))
+    assert svc.clock is time.time
+    before = time.time()
+    event = svc.admit("elm/a/1")
+    assert before <= event.at <= time.time()
+
+
+@settings(max_examples=30)
+@given(
+    earlier=st.floats(1.0, 10.0**7),
+    kind=st.sampled_from(["released", "reserved", "discharged", "blocked"]),
+)
+@example(earlier=3600.0, kind="released")  # the reviewed case: the occupied bed showed free
+def test_a_late_event_recorded_before_a_command_loses_to_it_with_the_defaults(
+    earlier: float, kind: str
+) -> None:
+    """Default clock: an event a home recorded (Unix time) before an admission arrives late
+    and must not undo it; one recorded after it wins."""
+    svc = BedCapacity(Topology(_TIE_SPEC))
+    svc.reserve("elm/a/1")
+    svc.admit("elm/a/1")
+    svc.ingest("elm", [BedEvent("home-7", kind, "elm/a/1", at=time.time() - earlier)])
+    assert svc.projection.status["elm/a/1"] == "occupied"
+    svc.ingest("elm", [BedEvent("home-8", "discharged", "elm/a/1", at=time.time() + earlier)])
+    assert svc.projection.status["elm/a/1"] == "cleaning"
+    assert svc.rebuild().state() == svc.projection.state()
+
+
+# -- a clock that returns no time is refused before anything is written ----------------------
+
+_BAD_TIMES = [None, "10", True, False, 1j, float("nan"), float("inf"), -float("inf"), 10**400,
+              [1.0], Decimal("1")]  # fmt: skip
+
+
+def _full_state(svc: BedCapacity) -> object:
+    return (_state(svc), dict(svc.last_seen))
+
+
+@pytest.mark.parametrize("bad", _BAD_TIMES, ids=repr)
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda s: s.ingest("elm", [BedEvent("late-1", "admitted", "elm/a/2", at=1.0)]),
+        lambda s: s.ingest("elm", []),
+        lambda s: s.heartbeat("elm"),
+        lambda s: s.admit("elm/a/2"),
+        lambda s: s.transfer("elm/a/1", "b"),
+        lambda s: s.stale_homes(),
+        lambda s: s.is_stale("elm"),
+        lambda s: s.snapshot(),
+    ],
+    ids=["ingest", "ingest-empty", "heartbeat", "admit", "transfer", "stale_homes", "is_stale",
+         "snapshot"],
+)  # fmt: skip
+def test_a_clock_returning_no_time_is_refused_and_changes_nothing(
+    bad: object, call: Callable[[BedCapacity], object]
+) -> None:
+    """Regression: ingest stored and projected the batch, then failed reading the clock with a
+    bare TypeError; heartbeat stored True or NaN as the time a home was seen."""
+    now: list[object] = [100.0]
+    svc = BedCapacity(Topology(SPEC), clock=lambda: now[0], ids=counter_ids())  # type: ignore[arg-type, return-value]
+    svc.admit("elm/a/1")
+    svc.heartbeat("oak")
+    before = _full_state(svc)
+    now[0] = bad
+    with pytest.raises(CapacityError, match=r"clock\(\) returned"):
+        call(svc)
+    assert _full_state(svc) == before
+    now[0] = 200.0  # a good clock again: the service works on
+    svc.ingest("elm", [BedEvent("late-1", "admitted", "elm/a/2", at=1.0)])
+    assert svc.projection.status["elm/a/2"] == "occupied" and svc.last_seen["elm"] == 200.0
+
+
+# -- two services sharing one log: each command is checked against the log's latest state ----
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def shared_logs(request: pytest.FixtureRequest, tmp_path: object) -> Iterator[list[EventLog]]:
+    """Two connections to one emptied log (a SQLite file or a PostgreSQL database)."""
+    if request.param == "sqlite":
+        logs: list[EventLog] = [SQLiteEventLog(f"{tmp_path}/beds.db") for _ in range(2)]
+    else:
+        logs = [PostgresEventLog(request.getfixturevalue("pg_url")) for _ in range(2)]
+    _empty(logs[0])
+    yield logs
+    for log in logs:
+        log.close()
+
+
+def _empty(log: EventLog) -> None:
+    with log._lock:
+        conn = log._conn()
+        log._begin(conn)
+        conn.cursor().execute("DELETE FROM bed_events")
+        conn.commit()
+
+
+def test_two_services_on_one_log_do_not_both_admit_one_bed(shared_logs: list[EventLog]) -> None:
+    """Regression: the expected version was read just before the append, so b admitted a bed
+    a had already filled."""
+    clock = ManualClock(10.0)
+    topo = Topology({"north": {"elm": {"a": 1}}})
+    a = BedCapacity(topo, shared_logs[0], clock=clock, ids=counter_ids("a"))
+    b = BedCapacity(topo, shared_logs[1], clock=clock, ids=counter_ids("b"))
+    a.admit("elm/a/1")
+    clock.advance(1.0)
+    with pytest.raises(CapacityError, match="bed 'elm/a/1' is occupied: admitted needs it free"):
+        b.admit("elm/a/1")
+    assert [(e.event_id, e.kind) for e in a.log.read()] == [("a-1", "admitted")]
+    assert b.projection.status["elm/a/1"] == "occupied"  # b caught up from the log
+    b.discharge("elm/a/1")  # and b's own commands follow a's event
+    assert [(e.event_id[0], e.kind) for e in a.log.read()] == [
+        ("a", "admitted"),
+        ("b", "discharged"),
+    ]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    ops=st.lists(
+        st.tuples(
+            st.integers(0, 1),
+            st.sampled_from([*_RULES, "transfer"]),
+            st.sampled_from(_BEDS),
+            st.sampled_from(["a", "b"]),
+            st.sampled_from([0.0, 0.0, 1.0]),
+            st.booleans(),  # a home's late event written straight to the log first
+        ),
+        max_size=30,
+    )
+)
+@example(ops=[(0, "admit", "elm/a/1", "a", 0.0, False), (1, "admit", "elm/a/1", "a", 1.0, False)])
+@example(
+    ops=[(0, "admit", "elm/a/1", "a", 0.0, False), (0, "discharge", "elm/a/1", "a", 0.0, False),
+         (0, "release", "elm/a/1", "a", 0.0, False), (1, "admit", "elm/a/1", "a", 0.0, False)]
+)  # fmt: skip
+def test_two_services_on_one_log_accept_exactly_what_one_replay_accepts(
+    shared_logs: list[EventLog], ops: list[tuple[int, str, str, str, float, bool]]
+) -> None:
+    """Commands go to either of two services sharing a log; each is accepted exactly when a
+    plain replay of every accepted command, in order, allows it; then both services, the log
+    and the brute-force recount agree."""
+    _empty(shared_logs[0])
+    clock = _StepClock(50.0)
+    topo = Topology(_TIE_SPEC)
+    svcs = [BedCapacity(topo, log, clock=clock, ids=counter_ids(f"s{i}"))
+            for i, log in enumerate(shared_logs)]  # fmt: skip
+    plain = dict.fromkeys(_BEDS, "free")
+    for n, (who, command, bed, to_unit, tick, late) in enumerate(ops):
+        clock.now += tick
+        if late:  # a home's device appends an already-decided event behind both services
+            kind = {"free": "blocked", "cleaning": "released", "reserved": "released",
+                    "occupied": "discharged"}[plain[bed]]  # fmt: skip
+            at = max(max(s.projection.keys[bed][0] for s in svcs), clock.now) + 1.0
+            shared_logs[0].append("elm", [BedEvent(f"late-{n}", kind, bed, at=at)])
+            clock.now = at
+            plain[bed] = {"blocked": "cleaning", "released": "free", "discharged": "cleaning"}[kind]
+        if command == "transfer":
+            free = [b for b in _BEDS if b.startswith(f"elm/{to_unit}/") and plain[b] == "free"]
+            allowed = plain[bed] == "occupied" and bool(free)
+        else:
+            allowed = plain[bed] in _RULES[command][0]
+        svc = svcs[who]
+        try:
+            event = (
+                svc.transfer(bed, to_unit) if command == "transfer" else getattr(svc, command)(bed)
+            )
+        except ConcurrencyError:
+            raise
+        except CapacityError:
+            assert not allowed, f"{command} {bed} on service {who} refused; the replay allows it"
+            continue
+        assert allowed, f"{command} {bed} on service {who} accepted; the replay refuses it"
+        if command == "transfer":
+            assert event.to_bed == free[0]
+            plain[bed], plain[free[0]] = "free", "occupied"
+        else:
+            plain[bed] = _RULES[command][1]
+        assert svc.projection.status == plain
+    truth = recount(topo, shared_logs[0].read())
+    for svc in svcs:
+        assert svc.rebuild().state()[1] == truth
+    assert svcs[0].rebuild().status == plain
 
 
 _FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")

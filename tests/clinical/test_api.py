@@ -17,6 +17,7 @@ uvicorn = pytest.importorskip("uvicorn")
 schemathesis = pytest.importorskip("schemathesis")
 
 from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import example as hexample  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from designpatterns_ref.clinical.api import DEFAULT_MAX_BODY_BYTES, EXAMPLES, create_app  # noqa: E402
@@ -289,3 +290,118 @@ def test_ordinary_answers_stay_utf8(client: httpx.Client) -> None:
     r = client.post("/v1/news2", json={**WELL, "consciousness": "é"})
     assert r.status_code == 422
     assert "é".encode() in r.content  # only unencodable content is escaped
+
+
+# -- duplicate keys and malformed Content-Length: a 4xx naming the fault, never a guess -------
+
+
+def test_a_duplicate_key_is_refused_naming_it(client: httpx.Client) -> None:
+    """Regression: a key sent twice was scored silently, the last value winning."""
+    raw = (
+        '{"respiration_rate": 30, "respiration_rate": 16, "spo2": 97, "systolic_bp": 124,'
+        ' "pulse": 72, "consciousness": "A", "temperature": 36.8}'
+    )
+    r = client.post("/v1/news2", content=raw, headers={"content-type": "application/json"})
+    assert r.status_code == 422, r.text
+    problems = r.json()["problems"]
+    assert [p["field"] for p in problems] == ["respiration_rate"]
+    assert "more than once" in problems[0]["message"]
+
+
+_KEYS = st.sampled_from([*WELL, "partial", "spo2_scale", "\ud800", "x"])
+
+
+@given(keys=st.lists(_KEYS, min_size=1, max_size=6), repeat=st.lists(_KEYS, min_size=1, max_size=3))
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+def test_every_duplicated_key_is_named(
+    client: httpx.Client, keys: list[str], repeat: list[str]
+) -> None:
+    """Build the body by hand (a dict cannot hold a key twice); the 422 names each repeat."""
+    pairs = [*((k, WELL.get(k, 1)) for k in keys), *((k, 1) for k in repeat)]
+    raw = "{" + ", ".join(f"{json.dumps(k)}: {json.dumps(v)}" for k, v in pairs) + "}"
+    twice = {k for k in dict.fromkeys(k for k, _ in pairs) if [p[0] for p in pairs].count(k) > 1}
+    r = client.post("/v1/news2", content=raw, headers={"content-type": "application/json"})
+    if twice:
+        assert r.status_code == 422, r.text
+        assert {p["field"] for p in r.json()["problems"]} == twice
+    else:
+        assert r.status_code != 500
+        assert "more than once" not in r.text
+
+
+def _asgi_post(content_length: bytes, body: bytes) -> int:
+    """POST through the ASGI app itself: the exact header bytes reach the route."""
+    import asyncio
+
+    app = create_app()
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+        "scheme": "http", "path": "/v1/news2", "raw_path": b"/v1/news2", "root_path": "",
+        "query_string": b"", "server": ("test", 80), "client": ("test", 1),
+        "headers": [(b"content-type", b"application/json"), (b"content-length", content_length)],
+    }  # fmt: skip
+    messages = [{"type": "http.request", "body": body, "more_body": False}]
+    sent: list[dict[str, object]] = []
+
+    async def receive() -> dict[str, object]:
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    return next(int(m["status"]) for m in sent if m["type"] == "http.response.start")  # type: ignore[call-overload]
+
+
+_WELL_BODY = json.dumps(WELL).encode()
+
+
+@given(
+    header=st.one_of(
+        st.binary(max_size=30),
+        st.text(max_size=8).map(lambda s: s.encode("utf-8")),
+        st.integers(21, 5000).map(lambda n: b"9" * n),
+    )
+)
+@hexample(header="²".encode("latin-1"))
+@hexample(header=b"9" * 5000)  # more digits than int() converts by default
+@hexample(header=b"")
+@hexample(header=b"+112")
+@hexample(header=b" 112")
+@hexample(header=b"-1")
+@hexample(header="١١٢".encode())  # Arabic-Indic digits: str.isdigit() says yes
+@settings(max_examples=80, deadline=None)
+def test_a_malformed_content_length_is_400(header: bytes) -> None:
+    """Regression: '²' or 5,000 digits made the app raise ValueError (a 500)."""
+    status = _asgi_post(header, _WELL_BODY)
+    text = header.decode("latin-1")
+    if text.isascii() and text.isdigit() and 1 <= len(text) <= 20:
+        assert status in (200, 413), (header, status)  # a well-formed count is taken at its word
+    else:
+        assert status == 400, (header, status)
+
+
+def test_a_plain_content_length_is_taken(client: httpx.Client) -> None:
+    assert _asgi_post(str(len(_WELL_BODY)).encode(), _WELL_BODY) == 200
+    assert _asgi_post(b"0" * 17 + str(len(_WELL_BODY)).encode(), _WELL_BODY) == 200
+    assert _asgi_post(b"9" * 20, _WELL_BODY) == 413
+
+
+@pytest.mark.parametrize("header", ["²", "9" * 5000, "12a", "-1"])
+def test_a_malformed_content_length_over_loopback_is_400(base_url: str, header: str) -> None:
+    """Over a real socket: the server or the app refuses it; never a 5xx, never a hang."""
+    import socket
+    from urllib.parse import urlsplit
+
+    where = urlsplit(base_url)
+    head = (
+        f"POST /v1/news2 HTTP/1.1\r\nHost: {where.hostname}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {header}\r\nConnection: close\r\n\r\n"
+    ).encode("latin-1")
+    with socket.create_connection((where.hostname, where.port), timeout=10) as sock:
+        sock.sendall(head + _WELL_BODY)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    status = int(answer.split(b" ", 2)[1])
+    assert status == 400, answer[:300]

@@ -11,8 +11,17 @@ last saw. If another writer appended since, the whole batch is refused with
 between reading and writing). ``expected_version=None`` appends whatever the version (the path
 for a home's own, already-decided events arriving late).
 
-Complexity: O(batch) rows per append, one transaction, one id look-up per 500 events and one
-batched insert; :meth:`EventLog.read` streams the log in
+Appends to one stream take turns, from any number of connections or processes: SQLite's
+``BEGIN IMMEDIATE`` holds the whole database, and on PostgreSQL each append first takes a
+transaction-scoped advisory lock on its stream, so a second session waits, then reads the
+first one's rows. Without it, two READ COMMITTED sessions read the same version and collide
+on ``UNIQUE (stream, version)``. So an append with ``expected_version=None`` always lands, and
+an event redelivered at the same moment by two sessions is stored once (the second counts it
+as a duplicate). :meth:`EventLog.read_stream` gives one stream's events with their versions,
+for a reader catching up from the version it last applied.
+
+Complexity: O(batch) rows per append, one transaction (holding its stream's lock), one id
+look-up per 500 events and one batched insert; :meth:`EventLog.read` streams the log in
 position order.
 
 >>> from designpatterns_ref.capacity.base import BedEvent
@@ -44,6 +53,8 @@ _SCHEMA = (
     "UNIQUE (stream, version))"
 )
 _COLUMNS = "event_id, kind, bed, at, to_bed"
+#: The first key of PostgreSQL advisory locks taken on streams (the second is the stream's hash).
+_LOCK_SPACE = 0x6265  # "be"
 
 
 @dataclass(frozen=True)
@@ -90,6 +101,10 @@ class EventLog:
     def _sql(self, sql: str) -> str:
         return sql.replace("?", self.placeholder)
 
+    def _lock_stream(self, cur: Any, stream: str) -> None:
+        """Hold the stream until the transaction ends (SQLite's BEGIN IMMEDIATE already
+        holds the whole database)."""
+
     def append(
         self, stream: str, events: Sequence[BedEvent], *, expected_version: int | None = None
     ) -> AppendResult:
@@ -114,6 +129,7 @@ class EventLog:
         self, conn: Any, stream: str, batch: list[BedEvent], expected: int | None
     ) -> AppendResult:
         cur = conn.cursor()
+        self._lock_stream(cur, stream)  # one appender per stream: read, check, insert
         cur.execute(self._sql("SELECT max(version) FROM bed_events WHERE stream = ?"), (stream,))
         version = cur.fetchone()[0] or 0
         if expected is not None and expected != version:
@@ -176,6 +192,23 @@ class EventLog:
                 raise
             conn.commit()
             return rows
+
+    def read_stream(self, stream: str, after_version: int = 0) -> Iterator[tuple[int, BedEvent]]:
+        """``(version, event)`` for each event of ``stream`` after ``after_version``, in
+        version order: what a reader that has applied the stream up to that version lacks."""
+        check_name("stream", stream)
+        if (
+            isinstance(after_version, bool)
+            or not isinstance(after_version, int)
+            or not 0 <= after_version < 2**62
+        ):
+            raise CapacityError(f"after_version={after_version!r} must be an int >= 0")
+        rows = self._fetch(
+            f"SELECT version, {_COLUMNS} FROM bed_events WHERE stream = ? AND version > ? "
+            "ORDER BY version",
+            (stream, after_version),
+        )
+        return iter([(int(row[0]), BedEvent(*row[1:])) for row in rows])
 
     def read(self, after: int = 0, batch: int = 10_000) -> Iterator[BedEvent]:
         """Every event in arrival order, from position ``after`` on, fetched ``batch`` at a time."""
@@ -256,6 +289,13 @@ class PostgresEventLog(EventLog):
 
     def _begin(self, conn: Any) -> None:
         pass  # psycopg opens a transaction with the first statement
+
+    def _lock_stream(self, cur: Any, stream: str) -> None:
+        # READ COMMITTED lets two sessions read the same max(version) and collide on
+        # UNIQUE(stream, version): a transaction-scoped advisory lock on the stream's hash
+        # makes the second wait for the first to commit, then read its rows. (Two streams
+        # whose hashes collide merely wait for each other.)
+        cur.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (_LOCK_SPACE, stream))
 
     def __repr__(self) -> str:
         return "PostgresEventLog(...)"

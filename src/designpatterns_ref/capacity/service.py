@@ -6,11 +6,24 @@ Case study: Design a Real-Time Bed Logistics System (docs/case-studies/bed-logis
 :class:`CapacityProjection`. Commands (:meth:`~BedCapacity.admit`, ``discharge``, ``block``,
 ``reserve``, ``release``, ``transfer``) check the bed's current state first and refuse a change
 that makes no sense (admitting to an occupied bed, a transfer to a full unit) with the reason,
-writing nothing; a valid one is appended with the home's expected version, then projected.
-A command is stamped with the clock's time (``clock=``, :func:`time.monotonic` by default), or
-with the next float after the latest event on its beds when the clock is not past it (two
-commands in one tick, a clock stepped back, a home's clock ahead): it was checked against that
-event, so it must follow it, and every accepted command takes effect.
+writing nothing; a valid one is appended with the version of the home's stream that the
+projection has applied, then projected. Several services may share one log (a SQLite file, a
+PostgreSQL database): when another writer appended to the home since, the append is refused,
+the service reads the new events of that stream (:meth:`EventLog.read_stream`), applies them
+and checks the command again, and a refusal is given only against the log's latest state. So
+of two services admitting the same bed, one succeeds and the other gets the reason ("bed ... is
+occupied"); :class:`ConcurrencyError` only if the stream keeps changing for 20 tries.
+
+Time: the homes record their events in **Unix seconds** (wall-clock time, as
+:func:`time.time` gives it), and a bed's events are ordered by that time, so commands are
+stamped on the same scale: ``clock=`` defaults to :func:`time.time`. Pass a
+:class:`~designpatterns_ref.clock.ManualClock` (simulated Unix seconds) for tests, notebooks and
+tours. A command takes the clock's time, or the next float after the latest event on its beds
+when the clock is not past it (two commands in one tick, a clock stepped back, a home's clock
+ahead): it was checked against that event, so it must follow it, and every accepted command
+takes effect. The clock is read and checked (a finite number of seconds, not a bool) before
+anything is written; a clock returning anything else is refused with :class:`CapacityError`
+and nothing changes.
 :meth:`~BedCapacity.ingest` takes a batch a care home recorded while offline: events that
 already happened, so they are not re-validated against today's state, only against the
 topology; duplicates are dropped and old events lose to newer ones bed by bed. Every accepted
@@ -18,7 +31,8 @@ batch marks its home as seen; :meth:`~BedCapacity.stale_homes` lists the homes s
 than ``stale_after`` seconds, whose figures the dashboard must flag. ``version`` counts changes,
 for live views to notice one.
 
-Complexity: O(1) per event on top of the log's append.
+Complexity: O(1) per event on top of the log's append; a refused command costs one version
+read; a command that meets another writer's events also reads and applies them.
 
 >>> from designpatterns_ref.clock import ManualClock
 >>> svc = BedCapacity(Topology({"north": {"elm": {"a": 1, "b": 1}}}), clock=ManualClock())
@@ -37,15 +51,26 @@ from __future__ import annotations
 import itertools
 import math
 import threading
+import time
 import uuid
 from collections.abc import Callable, Sequence
 
-from designpatterns_ref.capacity.base import BedEvent, CapacityError, Topology, check_time
+from designpatterns_ref.capacity.base import (
+    BedEvent,
+    CapacityError,
+    ConcurrencyError,
+    Topology,
+    check_time,
+)
 from designpatterns_ref.capacity.log import AppendResult, EventLog, SQLiteEventLog
 from designpatterns_ref.capacity.projection import CapacityProjection, Level
-from designpatterns_ref.clock import Clock, system_clock
+from designpatterns_ref.clock import Clock
 
 __all__ = ["BedCapacity", "counter_ids"]
+
+#: How many times a command re-reads the log and checks again when other writers keep
+#: appending to its home's stream before it gives up with ConcurrencyError.
+_ATTEMPTS = 20
 
 #: The statuses a command may start from.
 _ALLOWED_FROM: dict[str, tuple[str, ...]] = {
@@ -83,51 +108,93 @@ class BedCapacity:
             raise CapacityError("stale_after=0 must be > 0 seconds")
         self.topology = topology
         self.log = log if log is not None else SQLiteEventLog()
-        self.clock: Clock = clock if clock is not None else system_clock
+        self.clock: Clock = clock if clock is not None else time.time
         self.stale_after = stale
         self._ids = ids if ids is not None else (lambda: uuid.uuid4().hex)
+        # Per home, a version of its stream whose events are all in the projection: read
+        # before the replay, so a write landing in between is re-read, never skipped.
+        self._applied = {home: self.log.version(home) for home in topology.homes()}
         self.projection = CapacityProjection.rebuild(topology, self.log.read())
         self.last_seen: dict[str, float] = {}
         self.version = 0
         self._lock = threading.RLock()
 
+    # -- the clock and other writers ------------------------------------------------------
+
+    def _now(self) -> float:
+        """The clock's reading as finite seconds, checked before anything is written."""
+        now = self.clock()
+        if isinstance(now, bool) or not isinstance(now, int | float):
+            raise CapacityError(f"clock() returned {now!r:.60}: it must return seconds")
+        try:
+            seconds = float(now)
+        except OverflowError:
+            raise CapacityError(f"clock() returned {now!r:.60}: too large for seconds") from None
+        if not math.isfinite(seconds):
+            raise CapacityError(f"clock() returned {now!r}: it must return finite seconds")
+        return seconds
+
+    def _catch_up(self, home: str) -> bool:
+        """Apply what other writers appended to ``home``'s stream since this service last
+        looked; True if anything was new."""
+        changed = False
+        for version, event in self.log.read_stream(home, self._applied[home]):
+            changed = self.projection.apply(event) or changed
+            self._applied[home] = version
+        if changed:
+            self.version += 1
+        return changed
+
     # -- commands -------------------------------------------------------------------------
+
+    def _validate(self, kind: str, bed: str, home: str, to_unit: str | None) -> str | None:
+        """The target bed of a valid command (None but for a transfer); the reason otherwise."""
+        status = self.projection.status[bed]
+        if status not in _ALLOWED_FROM[kind]:
+            raise CapacityError(
+                f"bed {bed!r} is {status}: {kind} needs it {' or '.join(_ALLOWED_FROM[kind])}"
+            )
+        if kind != "transferred":
+            return None
+        if not isinstance(to_unit, str):
+            raise CapacityError(f"to_unit={to_unit!r} must be a unit name")
+        free = self.projection.free_beds(home, to_unit)
+        if not free:
+            raise CapacityError(f"unit '{home}/{to_unit}' is full: no free bed to transfer to")
+        return free[0]
 
     def _command(self, kind: str, bed: str, to_unit: str | None = None) -> BedEvent:
         with self._lock:
             _, home, _ = self.topology.where(bed)
-            status = self.projection.status[bed]
-            if status not in _ALLOWED_FROM[kind]:
-                raise CapacityError(
-                    f"bed {bed!r} is {status}: {kind} needs it {' or '.join(_ALLOWED_FROM[kind])}"
-                )
-            to_bed = None
-            if kind == "transferred":
-                if not isinstance(to_unit, str):
-                    raise CapacityError(f"to_unit={to_unit!r} must be a unit name")
-                free = self.projection.free_beds(home, to_unit)
-                if not free:
-                    raise CapacityError(
-                        f"unit '{home}/{to_unit}' is full: no free bed to transfer to"
-                    )
-                to_bed = free[0]
-            at = self._stamp(bed if to_bed is None else (bed, to_bed))
-            event = BedEvent(self._ids(), kind, bed, at=at, to_bed=to_bed)
-            expected = self.log.version(home)
-            self._append(home, [event], expected)
-            return event
+            now = self._now()
+            event_id = None  # drawn once, for the first check that passes
+            for _ in range(_ATTEMPTS):
+                try:
+                    to_bed = self._validate(kind, bed, home, to_unit)
+                except CapacityError:
+                    # refused against this service's view: refuse only if it is the latest
+                    if self.log.version(home) == self._applied[home] or not self._catch_up(home):
+                        raise
+                    continue
+                at = self._stamp(bed if to_bed is None else (bed, to_bed), now)
+                event_id = self._ids() if event_id is None else event_id
+                event = BedEvent(event_id, kind, bed, at=at, to_bed=to_bed)
+                try:
+                    self._append(home, [event], self._applied[home], now)
+                except ConcurrencyError:
+                    self._catch_up(home)  # another writer got there first: check again
+                    continue
+                return event
+            raise ConcurrencyError(f"stream={home!r} kept changing under {kind} {bed!r}; try again")
 
-    def _stamp(self, beds: str | tuple[str, str]) -> float:
+    def _stamp(self, beds: str | tuple[str, str], now: float) -> float:
         """The command's time: the clock's, but later than the last event on each of its beds.
 
         A command was checked against its beds' current state, so it must come after the event
         that set it, even when the clock has not moved (or stepped back, or a home's clock ran
         ahead): then it takes the next float after that event's time, which no id can tie.
         """
-        now = self.clock()
-        if isinstance(now, bool) or not isinstance(now, int | float) or math.isnan(now):
-            raise CapacityError(f"clock() returned {now!r}: it must return seconds")
-        at = max(float(now), 0.0)
+        at = max(now, 0.0)
         for b in (beds,) if isinstance(beds, str) else beds:
             last = self.projection.keys[b][0]
             if at <= last:
@@ -175,15 +242,17 @@ class BedCapacity:
                 self.topology.check_event(e)
                 if self.topology.where(e.bed)[1] != home:
                     raise CapacityError(f"event {e.event_id!r} is for bed {e.bed!r}, not {home!r}")
-            return self._append(home, events, expected_version)
+            return self._append(home, events, expected_version, self._now())
 
-    def _append(self, home: str, events: Sequence[BedEvent], expected: int | None) -> AppendResult:
+    def _append(
+        self, home: str, events: Sequence[BedEvent], expected: int | None, now: float
+    ) -> AppendResult:
         result = self.log.append(home, events, expected_version=expected)
         if any([self.projection.apply(e) for e in events]):
             self.version += 1
-        now = self.clock()
-        if math.isfinite(now):
-            self.last_seen[home] = now
+        if result.version - result.appended == self._applied[home]:
+            self._applied[home] = result.version  # no other writer's rows in between
+        self.last_seen[home] = now
         return result
 
     def heartbeat(self, home: str) -> None:
@@ -191,14 +260,14 @@ class BedCapacity:
         with self._lock:
             if not isinstance(home, str) or home not in self.topology.homes():
                 raise CapacityError(f"home={home!r} is not a known home")
-            self.last_seen[home] = self.clock()
+            self.last_seen[home] = self._now()
             self.version += 1
 
     # -- views ----------------------------------------------------------------------------
 
     def stale_homes(self) -> list[str]:
         """Homes not heard from for more than ``stale_after`` seconds (or never)."""
-        now = self.clock()
+        now = self._now()
         return [h for h in self.topology.homes()
                 if now - self.last_seen.get(h, -math.inf) > self.stale_after]  # fmt: skip
 

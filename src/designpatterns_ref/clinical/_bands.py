@@ -5,8 +5,9 @@ Case study: Design a Clinical NEWS Score Calculator API (docs/case-studies/news-
 :class:`Band` and :class:`BandTable` are part of :mod:`designpatterns_ref.clinical.base` (import
 them from there); they live in this module so the rule tables' vocabulary stays short. A table
 is built from the rows as the chart prints them, ``(low, high, points)`` with text edges, and is
-refused with :class:`~designpatterns_ref.clinical.base.RulesetError` unless the bands are
-contiguous at the chart's resolution. Building is O(b) for b bands, a lookup O(log b).
+refused with :class:`~designpatterns_ref.clinical.base.RulesetError` unless every edge is a
+multiple of the chart's resolution (judged exactly, in decimal) and the bands are contiguous
+at that resolution. Building is O(b) for b bands, a lookup O(log b).
 
 >>> BandTable.of("0.1", [(None, "35.0", 3), ("35.1", None, 0)]).label(Decimal("35.1"))
 '≥35.1'
@@ -18,7 +19,7 @@ import itertools
 from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Context, Decimal, Inexact, InvalidOperation, localcontext
 
 from designpatterns_ref.clinical._errors import RulesetError
 
@@ -74,6 +75,28 @@ def _band(i: int, row: object) -> Band:
     )
 
 
+#: Exact decimal arithmetic: a result that would need rounding raises instead.
+_EXACT = Context(prec=80, traps=[InvalidOperation, Inexact])
+
+
+def _on_grid(edge: Decimal, step: Decimal) -> None:
+    """Refuse an edge that is not a whole number of steps: values are quantised to the
+    resolution, so an edge between two grid points leaves them in no band (or the wrong one).
+    Judged exactly; an edge too far from the step for exact arithmetic is refused too."""
+    try:
+        with localcontext(_EXACT):
+            if edge % step == 0:
+                return
+    except ArithmeticError:  # DivisionImpossible: the quotient needs more than 80 digits
+        raise RulesetError(
+            f"band edge {edge} is too far from the resolution {step} to check exactly"
+        ) from None
+    raise RulesetError(
+        f"band edge {edge} must be a multiple of the resolution {step}: values are quantised "
+        "to it, so an edge between two steps puts them in no band or the wrong one"
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class BandTable:
     """A chart row: contiguous bands at one resolution, looked up by binary search."""
@@ -87,7 +110,9 @@ class BandTable:
         """Build a table from ``(low, high, points)`` rows as printed, checking contiguity.
 
         ``resolution`` and the edges are text (``"0.1"``, ``"35.0"``), as the chart prints them;
-        ``points`` is an int from 0 to 3. Anything else raises :class:`RulesetError`.
+        ``points`` is an int from 0 to 3. Every edge must be a whole number of ``resolution``
+        steps (``35.05`` at ``0.1`` is refused: the quantised 35.1 would fall between bands).
+        Anything else raises :class:`RulesetError`.
         """
         step = _printed("resolution", resolution)
         if step <= 0:
@@ -95,6 +120,8 @@ class BandTable:
         if not isinstance(rows, list | tuple):
             raise RulesetError(f"rows={rows!r:.60} must be a list of (low, high, points) rows")
         bands = tuple(_band(i, row) for i, row in enumerate(rows))
+        for edge in (e for b in bands for e in (b.low, b.high) if e is not None):
+            _on_grid(edge, step)
         if not bands or bands[0].low is not None or bands[-1].high is not None:
             raise RulesetError("a band table must open with ≤x and close with ≥y")
         for prev, band in itertools.pairwise(bands):
@@ -102,9 +129,16 @@ class BandTable:
                 raise RulesetError(
                     f"band {band.label} is open inside the table (only the ends are)"
                 )
-            if band.low != prev.high + step:
+            try:
+                with localcontext(_EXACT):  # 1E+39 + 0.1 must not round back to 1E+39
+                    start = prev.high + step
+            except ArithmeticError:
                 raise RulesetError(
-                    f"band {band.low}–{band.high or '...'} must start at {prev.high + step} "
+                    f"band edge {prev.high} is too far from the resolution {step} to check exactly"
+                ) from None
+            if band.low != start:
+                raise RulesetError(
+                    f"band {band.low}–{band.high or '...'} must start at {start} "
                     f"(one step of {step} after the previous band ends at {prev.high}): "
                     "the bands leave a gap or overlap"
                 )

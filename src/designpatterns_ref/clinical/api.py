@@ -8,7 +8,10 @@ body itself, so that every failure has one shape and one status:
 
 - a body over ``max_body_bytes`` (4 KiB by default) is refused with 413 before it is parsed,
   whether or not the client sent a Content-Length;
+- a Content-Length that is not 1 to 20 ASCII digits gets 400;
 - a body that is not ``application/json`` gets 415, malformed JSON (including ``NaN``) gets 400;
+- a JSON object that sends a key twice gets 422 naming each repeated key (JSON parsers
+  disagree on which value wins, so neither is scored);
 - a JSON body that cannot be scored gets 422 listing **every** problem (field, value, message,
   allowed), from the same engine as the Python API, never a partial list;
 - a valid body gets 200 and the full result (``ScoreResult.as_dict``).
@@ -38,6 +41,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from decimal import Decimal
 from typing import Any, Literal
@@ -192,12 +196,36 @@ class _Response(JSONResponse):
 
 
 class _Refused(Exception):
-    def __init__(self, status: int, detail: str) -> None:
-        self.status, self.detail = status, detail
+    def __init__(self, status: int, detail: str, problems: tuple[Problem, ...] = ()) -> None:
+        self.status, self.detail, self.problems = status, detail, problems
 
 
 def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not valid JSON")
+
+
+class _Duplicates(Exception):
+    def __init__(self, problems: tuple[Problem, ...]) -> None:
+        self.problems = problems
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    """A JSON object as a dict, refusing a key sent twice (json.loads would keep the last)."""
+    out = dict(pairs)
+    if len(out) == len(pairs):
+        return out
+    seen: dict[str, list[object]] = {}
+    for key, value in pairs:
+        seen.setdefault(key, []).append(value)
+    why = "sent more than once ({} times): which value to score is ambiguous"
+    raise _Duplicates(tuple(
+        Problem(key, None, why.format(len(values)), "each field once")
+        for key, values in seen.items() if len(values) > 1
+    ))  # fmt: skip
+
+
+#: A Content-Length header: 1 to 20 ASCII digits (str.isdigit() also takes '²' and '١').
+_CONTENT_LENGTH = re.compile(r"[0-9]{1,20}")
 
 
 async def _read_json(request: Request, limit: int) -> object:
@@ -205,17 +233,22 @@ async def _read_json(request: Request, limit: int) -> object:
     if content_type.split(";")[0].strip().lower() != "application/json":
         raise _Refused(415, "send the vital signs as application/json")
     declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > limit):
-        raise _Refused(413, f"request body over {limit} bytes")
+    if declared is not None:
+        if not _CONTENT_LENGTH.fullmatch(declared):
+            raise _Refused(400, "Content-Length must be 1 to 20 ASCII digits")
+        if int(declared) > limit:
+            raise _Refused(413, f"request body over {limit} bytes")
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
         if len(body) > limit:
             raise _Refused(413, f"request body over {limit} bytes")
     try:
-        return json.loads(body, parse_constant=_reject_constant)
+        return json.loads(body, parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
     except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError included
         raise _Refused(400, "malformed JSON") from None
+    except _Duplicates as dup:
+        raise _Refused(422, _count(len(dup.problems)), dup.problems) from None
 
 
 def _pre_problems(ruleset: Ruleset, data: dict[str, object]) -> list[Problem]:
@@ -273,7 +306,13 @@ def _route(ruleset: Ruleset, limit: int) -> Any:
             return _Response(result.as_dict())
         except _Refused as refused:
             status, outcome = refused.status, refused.detail
-            return _Response({"detail": refused.detail, "problems": []}, status_code=refused.status)
+            if refused.problems:
+                named = (p.field if p.field in loggable else "unknown" for p in refused.problems)
+                outcome = "fields=" + ",".join(named)
+            problems_out = [p.as_dict() for p in refused.problems]
+            return _Response(
+                {"detail": refused.detail, "problems": problems_out}, status_code=refused.status
+            )
         finally:
             # Never the vital signs themselves: only the route, status, outcome and time.
             log.info("POST /v1/%s %d %s %.1fms", ruleset.name, status, outcome,

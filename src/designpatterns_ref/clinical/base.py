@@ -11,10 +11,13 @@ plausible range), :class:`Band` and :class:`BandTable` (the chart's rows), :clas
 :mod:`designpatterns_ref.clinical.engine` reads any :class:`Ruleset`; the rulesets themselves
 live in :mod:`designpatterns_ref.clinical.rules`.
 
-A :class:`BandTable` is checked when it is built: its bands must be contiguous at the
-chart's resolution, with no gap and no overlap, so every quantised value lands in exactly one
-band. Lookup is a binary search over the band edges. (The band tables are written in the
-private ``_bands`` module and the errors in ``_errors``; import them all from here.)
+A :class:`BandTable` is checked when it is built: its edges must lie on the chart's resolution
+grid and its bands must be contiguous at that resolution, with no gap and no overlap, so every
+quantised value lands in exactly one band. A :class:`Ruleset` checks that every rule can score
+every valid input: a table for each combination of its selectors' options, points for every
+option of a choice. Lookup is a binary search over the band edges. (The band tables are
+written in the private ``_bands`` module and the errors in ``_errors``; import them all from
+here.)
 
 Complexity: building a table is O(b) for b bands; a lookup is O(log b) (b is at most 7). The
 engine compiles each table once more into a dense tuple for O(1) lookups.
@@ -34,12 +37,14 @@ from __future__ import annotations
 
 import enum
 import functools
+import itertools
 import keyword
 import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from designpatterns_ref.clinical._bands import Band, BandTable
 from designpatterns_ref.clinical._errors import ClinicalError, RulesetError
@@ -350,6 +355,35 @@ class Threshold:
                  "True or False")  # fmt: skip
 
 
+def _options(where: str, spec: Measure | Choice, role: str) -> list[object]:
+    if not isinstance(spec, Choice):
+        raise RulesetError(f"{where}: {role} {spec.name!r} must be a Choice, not a Measure")
+    return list(dict.fromkeys(spec.options.values()))  # the canonical values, in order
+
+
+def _check_covered(name: str, rule: NumericRule | ChoiceRule, specs: dict[str, Any]) -> None:
+    """Refuse a rule that cannot score some valid input: a NumericRule needs a table for
+    exactly each combination of its selectors' options, a ChoiceRule points for every option."""
+    where = f"{name}: rule {rule.parameter!r}"
+    if isinstance(rule, ChoiceRule):
+        missing = [o for o in _options(where, specs[rule.measure], "input") if o not in rule.points]
+        if missing:
+            raise RulesetError(f"{where} has no points for {rule.measure} {missing}")
+        return
+    if not isinstance(specs[rule.measure], Measure):
+        raise RulesetError(f"{where}: input {rule.measure!r} must be a Measure, not a Choice")
+    wanted = list(
+        itertools.product(*(_options(where, specs[n], "selector") for n in rule.selected_by))
+    )
+    missing, extra = [k for k in wanted if k not in rule.tables], set(rule.tables) - set(wanted)
+    faults = [f"no table for {k!r}" for k in missing] + [
+        f"a table for {k!r}, which is not a combination of the options" for k in extra
+    ]
+    if faults:
+        by = ", ".join(rule.selected_by) or "nothing"
+        raise RulesetError(f"{where} selected by {by}: {'; '.join(faults)}")
+
+
 @dataclass(frozen=True, eq=False)
 class Ruleset:
     """One complete early warning score: inputs, band rules and trigger thresholds."""
@@ -388,6 +422,7 @@ class Ruleset:
             unknown = set(rule.inputs) - known
             if unknown:
                 raise RulesetError(f"{self.name}: rule {rule.parameter} reads unknown {unknown}")
+            _check_covered(self.name, rule, {i.name: i for i in self.inputs})
         last = self.thresholds[-1] if self.thresholds else None
         if last is None or last.min_total != 0 or last.red_score:
             raise RulesetError(f"{self.name}: the last threshold must apply to every total")

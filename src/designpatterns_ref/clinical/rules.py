@@ -6,8 +6,11 @@ Every band of every chart, every plausibility limit and every trigger threshold 
 nowhere else; :mod:`designpatterns_ref.clinical.engine` reads a :class:`~.base.Ruleset` and knows
 nothing about NEWS. A new score, or a hospital's local variant, is a new ``Ruleset`` value:
 build it from these pieces (``dataclasses.replace`` works) and pass it to
-:func:`~designpatterns_ref.clinical.engine.assess`. Band tables check themselves when built, so
-a variant with a gap or an overlap fails at import, not at the bedside.
+:func:`~designpatterns_ref.clinical.engine.assess`. Band tables check themselves when built
+(edges on the resolution grid, no gap, no overlap) and a ``Ruleset`` checks that each rule has
+a table for every combination of its selectors' options and points for every option, so a
+variant with a gap fails at import (with :class:`~.base.RulesetError` naming the rule and what
+is missing), not at the bedside.
 
 Sources: Royal College of Physicians, *National Early Warning Score (NEWS) 2: Standardising
 the assessment of acute-illness severity in the NHS*, updated report of a working party,

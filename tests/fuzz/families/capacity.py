@@ -47,6 +47,36 @@ def _svc() -> BedCapacity:
     return svc
 
 
+class _SetClock:
+    """A clock the entry sets to the hostile value just before the call."""
+
+    def __init__(self) -> None:
+        self.now: Any = 10.0
+
+    def __call__(self) -> Any:
+        return self.now
+
+
+def _svc_set_clock() -> BedCapacity:
+    svc = BedCapacity(TOPO, clock=_SetClock(), ids=counter_ids())
+    svc.admit("elm/a/1")
+    svc.heartbeat("elm")
+    return svc
+
+
+def _with_clock(svc: BedCapacity, value: Any, call: str) -> object:
+    svc.clock.now = value  # type: ignore[attr-defined]
+    if call == "ingest":
+        return svc.ingest("elm", [BedEvent("late", "blocked", "elm/a/2", at=1.0)])
+    if call == "transfer":
+        return svc.transfer("elm/a/1", "b")
+    if call in ("heartbeat", "is_stale"):
+        return getattr(svc, call)("elm")
+    if call == "admit":
+        return svc.admit("elm/a/2")
+    return getattr(svc, call)()
+
+
 def _svc_state(svc: BedCapacity) -> object:
     return (list(svc.log.read()), svc.projection.state(), svc.version, dict(svc.last_seen))
 
@@ -231,6 +261,12 @@ ENTRIES = [
         {"after": 0, "batch": 10},
         make=_log,
     ),
+    *per_argument(
+        "SQLiteEventLog.read_stream",
+        lambda log, **kw: list(log.read_stream(**kw)),
+        {"stream": "elm", "after_version": 0},
+        make=_log,
+    ),
     Entry("PostgresEventLog(url)", call=lambda _, v: _pg(v)),
     *per_argument(
         "PostgresEventLog.append",
@@ -255,6 +291,13 @@ ENTRIES = [
         "PostgresEventLog.read",
         lambda log, **kw: list(log.read(**kw)),
         {"after": 0, "batch": 10},
+        make=_pg_log,
+        snapshot=lambda log: list(log.read()),
+    ),
+    *per_argument(
+        "PostgresEventLog.read_stream",
+        lambda log, **kw: list(log.read_stream(**kw)),
+        {"stream": "elm", "after_version": 0},
         make=_pg_log,
         snapshot=lambda log: list(log.read()),
     ),
@@ -286,6 +329,15 @@ ENTRIES = [
             "is_stale",
             "table",
         )
+    ),
+    *(
+        Entry(
+            f"BedCapacity(clock=lambda: v).{c}",
+            call=lambda s, v, c=c: _with_clock(s, v, c),
+            make=_svc_set_clock,
+            snapshot=_svc_state,
+        )
+        for c in ("ingest", "heartbeat", "admit", "transfer", "stale_homes", "is_stale", "snapshot")
     ),
     *per_argument(
         "BedCapacity.transfer",

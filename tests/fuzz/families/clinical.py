@@ -60,6 +60,37 @@ def _post(path: str, body: object) -> None:
     response.json()  # every answer is decodable JSON
 
 
+def _post_content_length(value: object) -> None:
+    """POST a valid body through the ASGI app with ``str(value)`` as its Content-Length bytes
+    (a client can send any bytes there; the test client would refuse some before sending)."""
+    import asyncio
+    import json
+
+    from designpatterns_ref.clinical.api import create_app
+
+    body = json.dumps(_OK).encode()
+    header = str(value).encode("utf-8", "surrogatepass")
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+        "scheme": "http", "path": "/v1/news2", "raw_path": b"/v1/news2", "root_path": "",
+        "query_string": b"", "server": ("test", 80), "client": ("test", 1),
+        "headers": [(b"content-type", b"application/json"), (b"content-length", header)],
+    }  # fmt: skip
+    messages = [{"type": "http.request", "body": body, "more_body": False}]
+    sent: list[Any] = []
+
+    async def receive() -> Any:
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    asyncio.run(create_app()(scope, receive, send))
+    status = next(m["status"] for m in sent if m["type"] == "http.response.start")
+    if status >= 500:
+        raise _ServerError(f"Content-Length {header[:40]!r} answered {status}")
+
+
 def _api_entries() -> list[Entry]:
     out = []
     for path, ok in (("/v1/news2", _OK), ("/v1/news2012", _OK_2012)):
@@ -74,6 +105,7 @@ def _api_entries() -> list[Entry]:
             Entry(f"POST {path} (key=)", call=lambda _, v, path=path: _post(path, {str(v): 1}))
         )
         out.append(Entry(f"POST {path} (body=)", call=lambda _, v, path=path: _post(path, v)))
+    out.append(Entry("POST /v1/news2 (Content-Length=)", call=lambda _, v: _post_content_length(v)))
     return out
 
 
