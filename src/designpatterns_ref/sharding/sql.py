@@ -2,11 +2,14 @@
 
 Case study: GitHub's Migration from MySQL to Vitess (docs/case-studies/github-vitess.md)
 
-Each shard is a database of its own holding one table, ``orders(id, customer, ksid, amount)``,
-and a change log, ``changes(seq, op, id, customer, ksid, amount)``, written in the same
-transaction as every row change. The change log plays the part of MySQL's binlog in Vitess: online
-resharding copies the rows, then replays the log from the position it noted before copying. Its
-order must be commit order, so writes to one shard are serialised (SQLite does that by itself; on
+Each shard is a database of its own holding one table, ``orders(id, customer, ksid, amount)``
+keyed by ``(id, customer)`` (an order is identified by its customer and its number, so the key
+holds the sharding key: one order lives on exactly one shard, and rows of two shards never
+collide when a merge puts them in one), and a change log,
+``changes(seq, op, id, customer, ksid, amount)``, written in the same transaction as every row
+change. The change log plays the part of MySQL's binlog in Vitess: online resharding copies the
+rows, then replays the log from the position it noted before copying. Its order must be commit
+order, so writes to one shard are serialised (SQLite does that by itself; on
 PostgreSQL each write transaction takes a transaction-scoped advisory lock first). A row in
 ``denied_writes`` fences the shard: the router refuses writes *and reads* on it (a cut-over's
 source, like Vitess's denied tables after ``SwitchTraffic``, whose query rule fails every query
@@ -43,10 +46,13 @@ from designpatterns_ref.sqliteconn import AutocommitConnection
 __all__ = ["PostgresShards", "Run", "SQLiteShards", "ShardDatabases"]
 
 _SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS orders (id BIGINT PRIMARY KEY, customer TEXT NOT NULL, "
-    "ksid TEXT NOT NULL, amount BIGINT NOT NULL)",
+    # an order is (id, customer): the key holds the sharding key, so one order lives on one
+    # shard and two shards' rows never collide when a merge puts them together
+    "CREATE TABLE IF NOT EXISTS orders (id BIGINT NOT NULL, customer TEXT NOT NULL, "
+    "ksid TEXT NOT NULL, amount BIGINT NOT NULL, PRIMARY KEY (id, customer))",
+    # the copy cursor: the last (id, customer) copied from ``source``
     "CREATE TABLE IF NOT EXISTS resharding (source TEXT PRIMARY KEY, copied_id BIGINT NOT NULL, "
-    "applied_seq BIGINT NOT NULL, phase TEXT NOT NULL)",
+    "copied_customer TEXT NOT NULL, applied_seq BIGINT NOT NULL, phase TEXT NOT NULL)",
     # a row here fences the shard: it serves no more routed writes or reads, its rows now live
     # on ``moved_to``
     "CREATE TABLE IF NOT EXISTS denied_writes (moved_to TEXT PRIMARY KEY)",
