@@ -287,3 +287,20 @@ def test_model_every_acknowledged_order_survives_any_plan(
         assert job.run().ok
     check_reads(router, acked)
     router.db.close()
+
+
+def test_a_shard_keyed_by_id_alone_is_refused_by_name(engine: str, place: str) -> None:
+    """A shard made before orders were keyed by (id, customer) cannot keep two customers'
+    orders of one number apart: opening it is refused with the family's error, naming it."""
+    dbs = open_shards(engine, place)
+    dbs.create("-")
+    with dbs.transaction("-") as run:
+        run("DROP TABLE orders")
+        run(
+            "CREATE TABLE orders (id BIGINT PRIMARY KEY, customer TEXT NOT NULL, "
+            "ksid TEXT NOT NULL, amount BIGINT NOT NULL)"
+        )
+    with pytest.raises(ShardingError, match="'-' was made by an older version"):
+        Router(dbs, ["-"])
+    assert dbs.query("-", "SELECT count(*) FROM orders") == [(0,)]
+    dbs.close()

@@ -57,6 +57,12 @@ _SCHEMA = (
     # on ``moved_to``
     "CREATE TABLE IF NOT EXISTS denied_writes (moved_to TEXT PRIMARY KEY)",
 )
+# fails to prepare on a shard made before orders were keyed by (id, customer)
+_KEY_PROBE = (
+    "INSERT INTO orders (id, customer, ksid, amount) SELECT 0, 'x', 'x', 0 WHERE 1 = 0 "
+    "ON CONFLICT (id, customer) DO NOTHING",
+    "SELECT copied_customer FROM resharding WHERE 1 = 0",
+)
 _SHARD_NAME = re.compile(r"[0-9a-f]{0,16}-[0-9a-f]{0,16}")
 # a fence row: where the rows went (shard names), or "from:" and where they still come from
 _FENCE = re.compile(rf"(from:)?{_SHARD_NAME.pattern}(,{_SHARD_NAME.pattern}){{0,255}}")
@@ -105,12 +111,22 @@ class ShardDatabases:
 
         With ``fence``, a ``denied_writes`` row holding it goes in with the tables, in the same
         transaction (ordered with the shard's writers): the tables never exist unfenced.
-        ``fence`` is shard names joined by commas, optionally after ``"from:"``.
+        ``fence`` is shard names joined by commas, optionally after ``"from:"``. A shard whose
+        tables an older version made (``orders`` keyed by ``id`` alone) is refused with
+        :class:`ShardingError`: its orders cannot hold two customers' orders of one number.
         """
         _check_fence(fence)
         with self.transaction(shard, serial=fence is not None) as run:
             for ddl in (*_SCHEMA, self._changes_ddl()):
                 run(ddl)
+            for probe in _KEY_PROBE:
+                try:
+                    run(probe)
+                except Exception as old:  # the driver's error: the statement cannot prepare
+                    raise ShardingError(
+                        f"shard {shard!r} was made by an older version: its orders are not "
+                        f"keyed by (id, customer) ({type(old).__name__}: {old}); recreate it"
+                    ) from None
             if fence is not None:
                 run(
                     "INSERT INTO denied_writes (moved_to) VALUES (?) ON CONFLICT DO NOTHING",
