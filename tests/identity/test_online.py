@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import math
 import socket
+import urllib.parse
+from collections.abc import Iterator
 
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
 from designpatterns_ref.identity import (
     GateVerifier,
@@ -70,3 +76,85 @@ def test_the_server_listens_on_loopback_only() -> None:
     server = StatusServer(w.authority)
     with pytest.raises(IdentityError, match="not running"):
         _ = server.url
+
+
+# --- the status path: ASCII digits only, answered whatever the client sends ------------------
+
+_PIECES = [b"0", b"3", b"9", b"x", b"-", b"+", b"_", b".", b"%B2", b"%D9%A3"]
+_PIECES += [b"\xb2", b"\xb3", b"\xb9", "\u0663".encode(), "\uff13".encode(), "\u00bd".encode()]
+SEGMENTS = st.one_of(
+    st.lists(st.sampled_from(_PIECES), max_size=12).map(b"".join),
+    st.integers(0, 2**40).map(lambda n: str(n).encode()),
+    st.integers(11, 6_000).map(lambda n: b"9" * n),  # past int()'s 4,300-digit limit too
+)
+
+
+def _get(url: str, path: bytes) -> bytes:
+    """One raw HTTP/1.0 request over a real loopback socket; the whole reply."""
+    host, port = urllib.parse.urlsplit(url).netloc.split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as s:
+        s.sendall(b"GET " + path + b" HTTP/1.0\r\n\r\n")
+        reply = b""
+        while chunk := s.recv(65_536):
+            reply += chunk
+    return reply
+
+
+def _expected_status(segment: bytes, size: int) -> int:
+    """The oracle: 1 to 10 ASCII digits naming a bit of the list, 200; more digits or a bit
+    past the list, 400; anything else is no resource, 404."""
+    if not segment or any(not 0x30 <= b <= 0x39 for b in segment):
+        return 404
+    return 200 if len(segment) <= 10 and int(segment) < size else 400
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[tuple[str, StatusServer]]:
+    w = make_world()
+    for _ in range(4):
+        w.authority.allocate()
+    w.authority.revoke(3)
+    with StatusServer(w.authority) as server:
+        yield server.url, server
+
+
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(segment=SEGMENTS)
+@example(segment=b"3")
+@example(segment=b"\xb2")  # "²" to the server: str.isdigit() said yes, int() raised
+@example(segment=b"1\xb3")
+@example(segment="\u0663".encode())  # an Arabic-Indic three
+@example(segment=b"9" * 5000)  # int() refuses more than 4,300 digits
+@example(segment=b"9" * 11)
+@example(segment=b"0000000003")
+@example(segment=b"")
+def test_every_status_path_gets_an_answer(served: tuple[str, StatusServer], segment: bytes) -> None:
+    url, server = served
+    size = server.authority.statuses.size
+    reply = _get(url, b"/status/" + segment + b"?list=acme%2Fstatus%2F1")
+    assert reply, "the server closed the connection without answering"
+    status = int(reply.split(b" ", 2)[1])
+    assert status == _expected_status(segment, size), (segment, reply[:200])
+    if status == 200:
+        body = json.loads(reply.split(b"\r\n\r\n", 1)[1])
+        assert body == {
+            "list": "acme/status/1",
+            "index": int(segment),
+            "revoked": int(segment) == 3,
+        }
+
+
+def test_the_list_endpoint_answers_503_when_the_issuer_clock_is_broken(
+    served: tuple[str, StatusServer],
+) -> None:
+    url, server = served
+    clock = server.authority.clock
+    server.authority.clock = lambda: math.nan
+    try:
+        reply = _get(url, b"/list")
+    finally:
+        server.authority.clock = clock
+    assert reply.startswith(b"HTTP/1.0 503") and b"clock" in reply
+    assert _get(url, b"/list").startswith(b"HTTP/1.0 200")

@@ -198,13 +198,14 @@ def test_a_rollback_before_the_cut_over_loses_no_acknowledged_write(
 # --- the model: every read is refused or returns the latest acknowledged value ----------------
 
 IDS = st.integers(0, 5)
+WHO = st.integers(0, 2)  # whose order: 0 the id's own customer, 1 and 2 the next ones'
 READERS = st.sampled_from(["live", "stale", "target"])
 READS = st.sampled_from(["customer", "id", "scan"])
 STEPS = st.sampled_from(["start", "copy", "catch_up", "cut_over", "run", "rollback"])
 OPS = st.lists(
     st.one_of(
-        st.tuples(st.just("write"), IDS, st.none() | st.integers(-9, 9)),
-        st.tuples(st.just("twrite"), IDS, st.none() | st.integers(-9, 9)),
+        st.tuples(st.just("write"), IDS, st.none() | st.integers(-9, 9), WHO),
+        st.tuples(st.just("twrite"), IDS, st.none() | st.integers(-9, 9), WHO),
         st.tuples(st.just("read"), READERS, READS, IDS),
         st.tuples(st.just("step"), STEPS),
         st.tuples(st.just("restart")),
@@ -230,8 +231,23 @@ _LATE_TARGET = [
 ]  # fmt: skip
 
 
-def _expected(acked: dict[int, int], kind: str, id: int) -> list[tuple[int, str, int]]:
-    rows = sorted((i, customer_of(i), v) for i, v in acked.items())
+# a split, and a merge of two shards into one (order ids shared by customers on both)
+PLANS = {"split": (SOURCE, TARGETS), "merge": (TARGETS, SOURCE)}
+# orders numbered 1 of customer-1 (shard -80) and of customer-2 (shard 80-), merged
+_SHARED_ID = [
+    ("write", 1, 10), ("write", 1, 20, 1), ("step", "start"), ("step", "copy"),
+    ("twrite", 1, 21, 1), ("step", "run"), ("read", "live", "id", 1), ("write", 1, None),
+    ("read", "live", "scan", 0), ("step", "rollback"), ("read", "stale", "id", 1),
+]  # fmt: skip
+
+
+def owner(id: int, who: int) -> str:
+    """Whose order ``id`` a write names: the same id under up to three customers."""
+    return customer_of((id + who) % 6)
+
+
+def _expected(acked: dict[tuple[int, str], int], kind: str, id: int) -> list[tuple[int, str, int]]:
+    rows = sorted((i, c, v) for (i, c), v in acked.items())
     if kind == "customer":
         return [r for r in rows if r[1] == customer_of(id)]
     return [r for r in rows if r[0] == id] if kind == "id" else rows
@@ -243,18 +259,20 @@ def _read(router: Router, kind: str, id: int) -> list[Any]:
     return router.by_id(id)[0] if kind == "id" else router.scan()[0]
 
 
-def run_model(engine: str, where: str, ops: list[tuple[Any, ...]]) -> None:
+def run_model(engine: str, where: str, ops: list[tuple[Any, ...]], plan: str = "split") -> None:
     """Play ``ops`` against a live router (the one the resharding switches; "restart" replaces
     it by a new one with the old shard list), a stale router opened with the old list and
     never switched, and a router opened with the target list as soon as the targets exist
     (gone with them at a rollback), checking every read against the acknowledged writes
-    replayed in a dict: refused, or the latest acknowledged value; no acknowledged write lost.
+    replayed in a dict keyed by order, (id, customer): refused, or the latest acknowledged
+    value; no acknowledged write lost. ``plan`` splits "-" or merges "-80" and "80-".
     """
+    SOURCE, TARGETS = PLANS[plan]  # this plan's
     live = Router(open_shards(engine, where), SOURCE)
     stale = Router(open_shards(engine, where), SOURCE)
     target: Router | None = None
     job = Resharding(live, SOURCE, TARGETS, chunk=2)
-    acked: dict[int, int] = {}
+    acked: dict[tuple[int, str], int] = {}
     serving = tuple(SOURCE)
 
     def target_router() -> Router | None:
@@ -266,23 +284,24 @@ def run_model(engine: str, where: str, ops: list[tuple[Any, ...]]) -> None:
     try:
         for op in ops:
             if op[0] in ("write", "twrite"):
-                _, id, value = op
+                _, id, value, *who = op
+                customer = owner(id, who[0] if who else 0)
                 writer = live if op[0] == "write" else target_router()
                 if writer is None:
                     continue
                 try:
                     if value is None:
-                        writer.delete(id, customer_of(id))
+                        writer.delete(id, customer)
                     else:
-                        writer.insert(id, customer_of(id), value)
+                        writer.insert(id, customer, value)
                 except ShardingError as exc:  # not acknowledged: a router of shards not serving
                     assert "no longer takes writes" in str(exc) or "not cut over yet" in str(exc)
                     assert writer.shards != serving, "the serving shards refused a write"
                     continue
                 if value is None:
-                    acked.pop(id, None)
+                    acked.pop((id, customer), None)
                 else:
-                    acked[id] = value
+                    acked[(id, customer)] = value
             elif op[0] == "read":
                 _, who, kind, id = op
                 reader = {"live": live, "stale": stale}.get(who) or target_router()
@@ -327,28 +346,34 @@ def run_model(engine: str, where: str, ops: list[tuple[Any, ...]]) -> None:
             target.db.close()
 
 
+PLAN = st.sampled_from(sorted(PLANS))
+
+
 @settings(max_examples=40, deadline=None)
-@given(ops=OPS)
-@example(ops=_STALE_READ)
-@example(ops=_EARLY_TARGET)
-@example(ops=_LATE_TARGET)
-def test_model_no_router_reads_a_stale_value_sqlite(ops: list[tuple[Any, ...]]) -> None:
+@given(ops=OPS, plan=PLAN)
+@example(ops=_STALE_READ, plan="split")
+@example(ops=_EARLY_TARGET, plan="split")
+@example(ops=_LATE_TARGET, plan="split")
+@example(ops=_SHARED_ID, plan="merge")
+@example(ops=_EARLY_TARGET, plan="merge")
+def test_model_no_router_reads_a_stale_value_sqlite(ops: list[tuple[Any, ...]], plan: str) -> None:
     with tempfile.TemporaryDirectory() as folder:
-        run_model("sqlite", folder, ops)
+        run_model("sqlite", folder, ops, plan)
 
 
 @settings(
     max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(ops=OPS)
-@example(ops=_STALE_READ)
-@example(ops=_EARLY_TARGET)
-@example(ops=_LATE_TARGET)
+@given(ops=OPS, plan=PLAN)
+@example(ops=_STALE_READ, plan="split")
+@example(ops=_EARLY_TARGET, plan="split")
+@example(ops=_LATE_TARGET, plan="split")
+@example(ops=_SHARED_ID, plan="merge")
 def test_model_no_router_reads_a_stale_value_postgres(
-    pg_url: str, ops: list[tuple[Any, ...]]
+    pg_url: str, ops: list[tuple[Any, ...]], plan: str
 ) -> None:
     where = f"{pg_url} {next(_prefixes)}"
     try:
-        run_model("postgres", where, ops)
+        run_model("postgres", where, ops, plan)
     finally:
         _drop_all(open_shards("postgres", where))

@@ -30,14 +30,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from designpatterns_ref.identity.base import IdentityError, IdentityTypeError
+from designpatterns_ref.identity.base import IdentityError, IdentityTypeError, read_clock
 
 __all__ = ["GENESIS", "AuditCheck", "AuditLog", "entry_hash", "read_log", "verify_chain"]
 
@@ -174,9 +173,7 @@ class AuditLog:
         """Add one event (a JSON-able dict) at the end; return the new entry."""
         if not isinstance(event, dict):
             raise IdentityTypeError(f"event={event!r:.80} must be a dict")
-        at = self.clock()
-        if not isinstance(at, int | float) or not math.isfinite(at):
-            raise IdentityError(f"clock returned {at!r:.40}; the audit log needs a finite time")
+        at = read_clock(self.clock, "AuditLog.append")  # recorded as it came: int or float
         seq, prev = self.head
         try:  # a detached copy: the caller changing its dict later cannot rewrite history
             event = json.loads(_CANON.encode(event))

@@ -25,7 +25,7 @@ Complexity: validation is O(size of the claims).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import NamedTuple
@@ -45,6 +45,7 @@ __all__ = [
     "check_seconds",
     "check_time",
     "claims_from_values",
+    "read_clock",
 ]
 
 #: The largest time a credential may carry: the last second a 32-bit unsigned field holds
@@ -122,6 +123,28 @@ def check_time(field_name: str, value: object) -> int:
     if not 0 <= value <= MAX_TIME:
         raise IdentityError(f"{field_name}={value!r:.80} must lie in [0, {MAX_TIME}]")
     return value
+
+
+def read_clock(clock: Callable[[], object], who: str) -> int | float:
+    """One reading of ``clock``: an int or a float (not a bool) that is a finite number of
+    seconds, returned as it came; anything else raises :class:`IdentityError` naming ``who``.
+
+    A broken time source fails closed: every time check compares with the reading, and a NaN
+    makes every comparison false (a gate would accept an expired credential against a stale
+    list), an infinity or an int beyond a float's range breaks ``int()`` and JSON, and
+    ``True`` would be taken for second 1.
+    """
+    reading = clock()
+    if isinstance(reading, int | float) and not isinstance(reading, bool):
+        try:
+            finite = math.isfinite(reading)
+        except OverflowError:  # an int too large for a float
+            finite = False
+        if finite:
+            return reading
+    raise IdentityError(
+        f"{who}: clock() returned {reading!r:.40}; it must return a finite number of seconds"
+    )
 
 
 def check_seconds(field_name: str, value: object, *, allow_zero: bool = True) -> float:

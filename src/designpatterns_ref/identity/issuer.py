@@ -35,6 +35,7 @@ from designpatterns_ref.identity.base import (
     check_name,
     check_seconds,
     check_time,
+    read_clock,
 )
 from designpatterns_ref.identity.compact import sign_compact
 from designpatterns_ref.identity.jws import sign_jws
@@ -80,7 +81,7 @@ class Issuer:
         ``qualifications`` maps each qualification's name to its own expiry time; none may
         outlive the credential's window as written here, but each may end sooner.
         """
-        now = int(self.clock())
+        now = int(read_clock(self.clock, "Issuer.issue"))
         valid = check_seconds("valid_for", valid_for, allow_zero=False)
         start = now if not_before is None else check_time("not_before", not_before)
         if start + valid > MAX_TIME:

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import threading
 import urllib.parse
 import urllib.request
@@ -51,6 +52,12 @@ from designpatterns_ref.identity.base import (
 from designpatterns_ref.identity.statuslist import StatusAuthority
 
 __all__ = ["StatusServer", "fetch_status_list", "online_check"]
+
+# A status path's index: ASCII digits only (str.isdigit() also takes "²" and "٣", which int()
+# refuses or reads as another number). More than 10 digits names no index of a status list:
+# indexes are below 2**32, a 10-digit number.
+_DIGITS = re.compile(r"[0-9]+")
+_MAX_INDEX_DIGITS = 10
 
 
 def _check_timeout(timeout: object) -> float:
@@ -72,7 +79,14 @@ def _check_url(base_url: object) -> str:
 
 
 class StatusServer:
-    """The issuer's status endpoint on loopback: ``/status/<index>?list=<id>`` and ``/list``."""
+    """The issuer's status endpoint on loopback: ``/status/<index>?list=<id>`` and ``/list``.
+
+    Every request gets an answer: ``/status/<index>`` with ``<index>`` 1 to 10 ASCII digits
+    naming a bit of the list answers 200 with ``{"list", "index", "revoked"}``; an unknown
+    list, more digits or an index past the list answers 400; any other path (another kind of
+    digit such as ``²`` or ``٣`` included) answers 404. ``/list`` answers 200 with the signed
+    list, or 503 when the authority cannot publish one (its clock reads no usable time).
+    """
 
     def __init__(self, authority: StatusAuthority, *, host: str = "127.0.0.1", port: int = 0):
         if not isinstance(authority, StatusAuthority):
@@ -112,20 +126,29 @@ class StatusServer:
             def do_GET(self) -> None:  # the name http.server calls
                 url = urllib.parse.urlsplit(self.path)
                 if url.path == "/list":
-                    self._send(200, authority.publish(), "application/jwt")
+                    try:
+                        signed = authority.publish()
+                    except IdentityError as bad:
+                        self._send(503, json.dumps({"error": str(bad)}))
+                        return
+                    self._send(200, signed, "application/jwt")
                     return
                 parts = url.path.split("/")
                 list_id = urllib.parse.parse_qs(url.query).get("list", [""])[0]
-                if len(parts) != 3 or parts[1] != "status" or not parts[2].isdigit():
+                if len(parts) != 3 or parts[1] != "status" or not _DIGITS.fullmatch(parts[2]):
                     self._send(404, '{"error": "no such resource"}')
                     return
+                if len(parts[2]) > _MAX_INDEX_DIGITS:
+                    error = f"index {parts[2][:20]}... has more than {_MAX_INDEX_DIGITS} digits"
+                    self._send(400, json.dumps({"error": error}))
+                    return
+                index = int(parts[2])
                 try:
-                    revoked = authority.check(list_id, int(parts[2]))
+                    revoked = authority.check(list_id, index)
                 except IdentityError as bad:
                     self._send(400, json.dumps({"error": str(bad)}))
                     return
-                body = {"list": list_id, "index": int(parts[2]), "revoked": revoked}
-                self._send(200, json.dumps(body))
+                self._send(200, json.dumps({"list": list_id, "index": index, "revoked": revoked}))
 
         self._server = ThreadingHTTPServer(self._address, Handler)
         self._server.daemon_threads = True

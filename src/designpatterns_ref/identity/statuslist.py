@@ -46,6 +46,7 @@ from designpatterns_ref.identity.base import (
     check_index,
     check_name,
     check_seconds,
+    read_clock,
 )
 from designpatterns_ref.identity.jws import _DUMP, TokenFormatError, parse_header
 from designpatterns_ref.identity.keys import KeySet, TrustStore, b64url, b64url_decode
@@ -161,8 +162,9 @@ class StatusAuthority:
         """Revoke the credential at ``index`` from now on (idempotent)."""
         check_index("index", index, self.next_index)
         if index not in self.revoked_at:
+            at = read_clock(self.clock, "StatusAuthority.revoke")  # before anything changes
             self.statuses.set(index, True)
-            self.revoked_at[index] = self.clock()
+            self.revoked_at[index] = at
 
     def check(self, list_id: str, index: int) -> bool:
         """The online check: is the credential at ``index`` of ``list_id`` revoked right now?"""
@@ -178,7 +180,11 @@ class StatusAuthority:
         ``ttl`` (milliseconds, as the specification counts it) and ``seq``, which grows by one
         with every publication so that a verifier orders two lists issued in the same second.
         """
-        now = int(self.clock())
+        now = int(read_clock(self.clock, "StatusAuthority.publish"))
+        if not 0 <= now <= MAX_TIME:  # a list no cache would take (its iat is not a time)
+            raise IdentityError(
+                f"StatusAuthority.publish: clock() returned {now}, not a time in [0, {MAX_TIME}]"
+            )
         self.published += 1
         payload: dict[str, Any] = {
             "iss": self.keys.issuer,

@@ -68,6 +68,7 @@ from designpatterns_ref.identity.base import (
     Verdict,
     check_name,
     check_seconds,
+    read_clock,
 )
 from designpatterns_ref.identity.compact import decode_compact
 from designpatterns_ref.identity.jws import TokenFormatError, claims_from_payload, parse_header
@@ -122,8 +123,16 @@ class GateVerifier:
         self._parsed_compact: dict[bytes, tuple[str, Claims]] = {}
 
     def verify(self, token: object) -> Verdict:
-        """Accept or refuse ``token`` (a compact JWS ``str`` or compact ``bytes``), saying why."""
-        verdict = self._verify(token)
+        """Accept or refuse ``token`` (a compact JWS ``str`` or compact ``bytes``), saying why.
+
+        Reads the clock once, first: a reading that is not a finite number of seconds (NaN,
+        an infinity, a bool, an int beyond a float's range, not a number) raises
+        :class:`IdentityError` before anything is checked, cached or audited, so a broken time
+        source accepts nothing (every time comparison with NaN is false: it would refuse
+        nothing either).
+        """
+        now = read_clock(self.clock, "GateVerifier.verify")
+        verdict = self._verify(token, now)
         if self.audit is not None:
             claims = verdict.claims
             self.audit.append(
@@ -155,7 +164,7 @@ class GateVerifier:
                 self._kids[header_part] = kid
         return kid
 
-    def _verify(self, token: object) -> Verdict:
+    def _verify(self, token: object, now: float) -> Verdict:
         try:
             if type(token) is str:
                 signing_input, _, signature_part = token.rpartition(".")
@@ -209,7 +218,7 @@ class GateVerifier:
                 f"issuer {claims.issuer!r:.60} is not {signer!r:.60}, the issuer of the signing "
                 f"key {kid!r:.60}",
             )
-        return self._check_claims(claims, self.clock())
+        return self._check_claims(claims, now)
 
     def _key_refusal(self, kid: str) -> Verdict:
         if self.trust.status(kid) == "distrusted":

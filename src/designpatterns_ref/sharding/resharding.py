@@ -10,13 +10,17 @@ Splitting shard ``-`` into ``-80`` and ``80-`` while the application keeps writi
    cut-over is refused reads and writes, so it neither reads a partial copy nor takes a write
    a rollback would drop with the targets (Vitess puts denied tables on the targets when the
    workflow is created and lifts them at ``SwitchTraffic``).
-2. **Copy**: walk each source's rows in primary-key order, a chunk at a time, and upsert each row
-   into the target whose key range holds its keyspace id. Writes continue on the source.
+2. **Copy**: walk each source's rows in primary-key order (``(id, customer)``: an order is its
+   customer's, so one key never lives on two shards and two sources merged into one target
+   never collide), a chunk at a time, and upsert each row into the target whose key range
+   holds its keyspace id. Writes continue on the source.
 3. **Replicate**: replay the source's change log from the noted position onto the targets (row
    images, so replay is idempotent). Rows copied before a later change get the change; rows copied
    after it already hold it, and replaying it again is harmless.
-4. **Verify**: per target, row count and an order-independent checksum of its rows, against the
-   same over the source rows in its range.
+4. **Verify**: per target, row count and an order-independent checksum of its rows (a
+   multiset: every row counts, a duplicate too), against the same over the source rows in its
+   range, taken as they are (not through the target's key), so a row the copy lost or
+   overwrote shows.
 5. **Cut over**: pause the router (writes and reads wait, none fail), fence each source (a row
    in its ``denied_writes`` table: from now on a router refuses writes *and reads* there,
    whatever process it runs in, so none serves rows the targets' new writes have made stale),
@@ -143,13 +147,17 @@ class Resharding:
 
     # --- progress, kept in the targets ---------------------------------------------------------
 
-    def _state(self, target: str, source: str) -> tuple[int, int, str] | None:
+    def _state(self, target: str, source: str) -> tuple[int, str, int, str] | None:
+        """The copy cursor (last id and customer copied), log position and phase."""
         rows = self.router.db.query(
             target,
-            "SELECT copied_id, applied_seq, phase FROM resharding WHERE source = ?",
+            "SELECT copied_id, copied_customer, applied_seq, phase FROM resharding "
+            "WHERE source = ?",
             (source,),
         )
-        return (int(rows[0][0]), int(rows[0][1]), str(rows[0][2])) if rows else None
+        if not rows:
+            return None
+        return int(rows[0][0]), str(rows[0][1]), int(rows[0][2]), str(rows[0][3])
 
     def phase(self) -> str:
         """``"new"``, ``"copying"``, ``"copied"``, ``"cut_over"`` or ``"rolled_back"``.
@@ -166,7 +174,7 @@ class Resharding:
                 except Exception:  # the target does not exist (yet, or any more)
                     phases.add("new")
                     break
-                phases.add("new" if state is None else state[2])
+                phases.add("new" if state is None else state[3])
         for phase in ("rolled_back", "cut_over", "new", "copying"):
             if phase in phases:
                 return phase
@@ -189,8 +197,9 @@ class Resharding:
             with self.router.db.transaction(target) as run:
                 for source, position in positions.items():
                     run(
-                        "INSERT INTO resharding (source, copied_id, applied_seq, phase) "
-                        "VALUES (?, ?, ?, 'copying') ON CONFLICT (source) DO NOTHING",
+                        "INSERT INTO resharding (source, copied_id, copied_customer, "
+                        "applied_seq, phase) VALUES (?, ?, '', ?, 'copying') "
+                        "ON CONFLICT (source) DO NOTHING",
                         (source, -(1 << 63), position),
                     )
             self._point(f"start:{target}")
@@ -216,8 +225,9 @@ class Resharding:
     def copy_chunk(self) -> bool:
         """Copy the next chunk of every source into each target; True once all is copied.
 
-        Each (source, target) pair keeps its own cursor, committed with the rows it copied, so a
-        crash between two targets' transactions loses nothing on resume. Refused with
+        Rows go in primary-key order, ``(id, customer)``. Each (source, target) pair keeps its own
+        cursor (the last key copied), committed with the rows it copied, so a crash between two
+        targets' transactions loses nothing on resume. Refused with
         :class:`ShardingError` once the cut-over is decided (see :meth:`_copying`).
         """
         self._copying("copy_chunk")
@@ -230,16 +240,16 @@ class Resharding:
                 rows = self.router.db.query(
                     source,
                     "SELECT id, customer, ksid, amount FROM orders "
-                    "WHERE id > ? ORDER BY id LIMIT ?",
-                    (state[0], self.chunk),
+                    "WHERE id > ? OR (id = ? AND customer > ?) ORDER BY id, customer LIMIT ?",
+                    (state[0], state[0], state[1], self.chunk),
                 )
                 with self.router.db.transaction(target) as run:
                     run.many(UPSERT, [r for r in rows if int(r[2], 16) in key_range])
                     run(
-                        "UPDATE resharding SET copied_id = ?, phase = ? "
+                        "UPDATE resharding SET copied_id = ?, copied_customer = ?, phase = ? "
                         "WHERE source = ? AND phase IN ('copying', 'copied')",
                         (
-                            rows[-1][0] if rows else state[0],
+                            *(rows[-1][:2] if rows else state[:2]),
                             "copying" if len(rows) == self.chunk else "copied",
                             source,
                         ),
@@ -263,7 +273,7 @@ class Resharding:
                     source,
                     "SELECT seq, op, id, customer, ksid, amount FROM changes WHERE seq > ? "
                     "ORDER BY seq",
-                    (state[1],),
+                    (state[2],),
                 )
                 if not changes:
                     continue
@@ -284,9 +294,13 @@ class Resharding:
     def verify(self) -> Verification:
         """Counts and checksums of each target against the source rows in its range.
 
-        After cut-over the sources are fenced and the targets take the writes, so each
-        target is compared with the source rows in its range with the target's own change log
-        (every write since the cut-over, empty before it) replayed on top.
+        Both sides are multisets of whole rows: every source row in the target's range counts,
+        as read (never collected under a key, which would fold two rows into one the way a
+        wrong key folds them on the target), so a row the copy lost or overwrote changes the
+        count or the checksum. After cut-over the sources are fenced and the targets take the
+        writes, so each target is compared with the source rows in its range with the target's
+        own change log (every write since the cut-over, empty before it) replayed on top: a
+        change replaces every row of its order ``(id, customer)``.
         """
         source_rows = [
             row
@@ -295,16 +309,19 @@ class Resharding:
         ]
         counts, sums = {}, {}
         for target, key_range in self.ranges.items():
-            mine = {i: (i, c, a) for i, c, k, a in source_rows if int(k, 16) in key_range}
+            last: dict[tuple[int, str], tuple[str, int]] = {}  # the latest change of an order
             for op, id, customer, amount in self.router.db.query(
                 target, "SELECT op, id, customer, amount FROM changes ORDER BY seq"
             ):
-                if op == "delete":
-                    mine.pop(id, None)
-                else:
-                    mine[id] = (id, customer, amount)
+                last[(id, customer)] = (op, amount)
+            mine = [
+                (i, c, a)
+                for i, c, k, a in source_rows
+                if int(k, 16) in key_range and (i, c) not in last
+            ]
+            mine += [(i, c, a) for (i, c), (op, a) in last.items() if op != "delete"]
             theirs = self.router.db.query(target, "SELECT id, customer, amount FROM orders")
-            (n1, s1), (n2, s2) = _digest(list(mine.values())), _digest(theirs)
+            (n1, s1), (n2, s2) = _digest(mine), _digest(theirs)
             counts[target], sums[target] = (n1, n2), (s1, s2)
         return Verification(counts, sums)
 

@@ -10,6 +10,18 @@ order id, a total) is *scattered* to every shard and the answers merged, which c
 to each shard. Every read returns a :class:`Route` saying which it did, so a student sees the price
 of a query that does not carry the sharding key.
 
+An order is identified by ``(customer, id)``, not by ``id`` alone: the same number under two
+customers is two orders (on one shard or on two), and :meth:`Router.insert` of ``(id,
+customer)`` replaces only that customer's order. Each shard's key holds the sharding key, as
+sharded databases require of a unique key (SingleStore refuses a unique key that does not
+contain the shard key; Oracle Sharding refuses one without the sharding columns): a shard can
+only enforce uniqueness among its own rows, and only a key that fixes the shard makes that
+global. So an order lives on exactly one shard, and a merge of two shards never meets two rows
+with one key. Giving an order to another customer moves it to that customer's shard: delete
+it, then insert it, two single-shard writes. Vitess does the same: an update of a vindex column
+must not move a row to another shard, and its documentation's way out is a delete followed by
+an insert (vitessio/vitess#3596, moving the row in one update, is still open).
+
 Writes go to one shard, in a transaction that also appends the row's new image to that shard's
 change log (see :mod:`~designpatterns_ref.sharding.sql`), which online resharding replays. A gate
 lets resharding pause the router for the moment of cut-over: writes and reads hold it shared, the
@@ -163,13 +175,14 @@ class Router:
         return Route("single", (shard,))
 
     def insert(self, id: int, customer: str, amount: int) -> Route:
-        """Insert or replace order ``id`` of ``customer``."""
+        """Insert or replace order ``id`` of ``customer`` (the order ``(customer, id)``; another
+        customer's order ``id`` is another order and stays as it is)."""
         return self._write("upsert", *check_row(id, customer, amount))
 
     update = insert
 
     def delete(self, id: int, customer: str) -> Route:
-        """Delete order ``id`` (the customer names the shard)."""
+        """Delete order ``id`` of ``customer`` (its shard; other customers' ``id`` stay)."""
         row = check_row(id, customer)
         return self._write("delete", row[0], row[1], 0)
 
@@ -196,7 +209,8 @@ class Router:
         return sorted(rows), Route("single", (shard,))
 
     def by_id(self, id: int) -> tuple[list[tuple[int, str, int]], Route]:
-        """Order ``id``: the id is not the sharding key, so every shard is asked."""
+        """Every order numbered ``id`` (one per customer that has one): the id is not the
+        sharding key, so every shard is asked."""
         check_row(id, "x")
         return self._scatter(" WHERE id = ?", (id,))
 
@@ -239,14 +253,14 @@ def _fenced(shard: str, what: str, moved_to: str) -> ShardingError:
 
 UPSERT = (
     "INSERT INTO orders (id, customer, ksid, amount) VALUES (?, ?, ?, ?) "
-    "ON CONFLICT (id) DO UPDATE SET customer = excluded.customer, "
-    "ksid = excluded.ksid, amount = excluded.amount"
+    "ON CONFLICT (id, customer) DO UPDATE SET ksid = excluded.ksid, amount = excluded.amount"
 )
 
 
 def apply_change(run: Any, op: str, id: int, customer: str, ksid: str, amount: int) -> None:
-    """Apply one row image to a shard: an upsert or a delete (both idempotent)."""
+    """Apply one row image to a shard: an upsert or a delete of order ``(id, customer)`` (both
+    idempotent)."""
     if op == "delete":
-        run("DELETE FROM orders WHERE id = ?", (id,))
+        run("DELETE FROM orders WHERE id = ? AND customer = ?", (id, customer))
     else:
         run(UPSERT, (id, customer, ksid, amount))

@@ -2,11 +2,14 @@
 
 Case study: GitHub's Migration from MySQL to Vitess (docs/case-studies/github-vitess.md)
 
-Each shard is a database of its own holding one table, ``orders(id, customer, ksid, amount)``,
-and a change log, ``changes(seq, op, id, customer, ksid, amount)``, written in the same
-transaction as every row change. The change log plays the part of MySQL's binlog in Vitess: online
-resharding copies the rows, then replays the log from the position it noted before copying. Its
-order must be commit order, so writes to one shard are serialised (SQLite does that by itself; on
+Each shard is a database of its own holding one table, ``orders(id, customer, ksid, amount)``
+keyed by ``(id, customer)`` (an order is identified by its customer and its number, so the key
+holds the sharding key: one order lives on exactly one shard, and rows of two shards never
+collide when a merge puts them in one), and a change log,
+``changes(seq, op, id, customer, ksid, amount)``, written in the same transaction as every row
+change. The change log plays the part of MySQL's binlog in Vitess: online resharding copies the
+rows, then replays the log from the position it noted before copying. Its order must be commit
+order, so writes to one shard are serialised (SQLite does that by itself; on
 PostgreSQL each write transaction takes a transaction-scoped advisory lock first). A row in
 ``denied_writes`` fences the shard: the router refuses writes *and reads* on it (a cut-over's
 source, like Vitess's denied tables after ``SwitchTraffic``, whose query rule fails every query
@@ -43,13 +46,22 @@ from designpatterns_ref.sqliteconn import AutocommitConnection
 __all__ = ["PostgresShards", "Run", "SQLiteShards", "ShardDatabases"]
 
 _SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS orders (id BIGINT PRIMARY KEY, customer TEXT NOT NULL, "
-    "ksid TEXT NOT NULL, amount BIGINT NOT NULL)",
+    # an order is (id, customer): the key holds the sharding key, so one order lives on one
+    # shard and two shards' rows never collide when a merge puts them together
+    "CREATE TABLE IF NOT EXISTS orders (id BIGINT NOT NULL, customer TEXT NOT NULL, "
+    "ksid TEXT NOT NULL, amount BIGINT NOT NULL, PRIMARY KEY (id, customer))",
+    # the copy cursor: the last (id, customer) copied from ``source``
     "CREATE TABLE IF NOT EXISTS resharding (source TEXT PRIMARY KEY, copied_id BIGINT NOT NULL, "
-    "applied_seq BIGINT NOT NULL, phase TEXT NOT NULL)",
+    "copied_customer TEXT NOT NULL, applied_seq BIGINT NOT NULL, phase TEXT NOT NULL)",
     # a row here fences the shard: it serves no more routed writes or reads, its rows now live
     # on ``moved_to``
     "CREATE TABLE IF NOT EXISTS denied_writes (moved_to TEXT PRIMARY KEY)",
+)
+# fails to prepare on a shard made before orders were keyed by (id, customer)
+_KEY_PROBE = (
+    "INSERT INTO orders (id, customer, ksid, amount) SELECT 0, 'x', 'x', 0 WHERE 1 = 0 "
+    "ON CONFLICT (id, customer) DO NOTHING",
+    "SELECT copied_customer FROM resharding WHERE 1 = 0",
 )
 _SHARD_NAME = re.compile(r"[0-9a-f]{0,16}-[0-9a-f]{0,16}")
 # a fence row: where the rows went (shard names), or "from:" and where they still come from
@@ -99,12 +111,22 @@ class ShardDatabases:
 
         With ``fence``, a ``denied_writes`` row holding it goes in with the tables, in the same
         transaction (ordered with the shard's writers): the tables never exist unfenced.
-        ``fence`` is shard names joined by commas, optionally after ``"from:"``.
+        ``fence`` is shard names joined by commas, optionally after ``"from:"``. A shard whose
+        tables an older version made (``orders`` keyed by ``id`` alone) is refused with
+        :class:`ShardingError`: its orders cannot hold two customers' orders of one number.
         """
         _check_fence(fence)
         with self.transaction(shard, serial=fence is not None) as run:
             for ddl in (*_SCHEMA, self._changes_ddl()):
                 run(ddl)
+            for probe in _KEY_PROBE:
+                try:
+                    run(probe)
+                except Exception as old:  # the driver's error: the statement cannot prepare
+                    raise ShardingError(
+                        f"shard {shard!r} was made by an older version: its orders are not "
+                        f"keyed by (id, customer) ({type(old).__name__}: {old}); recreate it"
+                    ) from None
             if fence is not None:
                 run(
                     "INSERT INTO denied_writes (moved_to) VALUES (?) ON CONFLICT DO NOTHING",

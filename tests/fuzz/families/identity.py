@@ -10,6 +10,7 @@ method taking an argument, filled only from values the calls that make them alre
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from designpatterns_ref.clock import ManualClock
@@ -272,6 +273,39 @@ ENTRIES = [
     Entry("ComplianceBook.gaps(site)", call=lambda b, v: b.gaps(0, site=v), make=_book),
     Entry("ComplianceBook.sweep(now)", call=lambda b, v: b.sweep(v), make=_book),
     Entry("ComplianceBook.sweep(horizon)", call=lambda b, v: b.sweep(0, horizon=v), make=_book),
+]
+
+
+def _reading(value: Any) -> Any:
+    """A clock that returns ``value``: every reader must refuse what is not a finite time."""
+    return lambda: value
+
+
+ENTRIES += [
+    Entry(
+        "GateVerifier.verify(clock reading)",
+        call=lambda _, v: _gate(clock=_reading(v)).verify(_JWS),
+    ),
+    Entry(
+        "Issuer.issue(clock reading)",
+        call=lambda _, v: Issuer(_keys(), _authority(), clock=_reading(v)).issue(**_ISSUE_ARGS),
+    ),
+    Entry(
+        "StatusAuthority.publish(clock reading)",
+        call=lambda _, v: StatusAuthority(_KEYS, "L", clock=_reading(v)).publish(),
+    ),
+    Entry(
+        "StatusAuthority.revoke(clock reading)",
+        call=lambda a, v: (setattr(a, "clock", _reading(v)), a.revoke(0)),
+        make=_authority,
+        snapshot=_authority_state,
+    ),
+    Entry(
+        "AuditLog.append(clock reading)",
+        call=lambda log, v: (setattr(log, "clock", _reading(v)), log.append({"outcome": "ok"})),
+        make=_log,
+        snapshot=lambda log: (copy.deepcopy(log.entries), log.head),
+    ),
 ]
 
 ENTRIES += [
