@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import sqlite3
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -169,3 +170,31 @@ def test_range_allocators_hand_out_exactly_the_codes_below_the_space(
     assert len(got) == len(set(got))
     assert all(start <= n < 62 for n in got)
     assert repr(counter) in {f"MemoryCounter(next={v})" for v in range(start, max(start, 62) + 1)}
+
+
+def test_bounded_reservations_from_many_threads_cover_the_space_once(
+    counter_at: MakeCounter,
+) -> None:
+    # Eight threads reserve blocks of 7 below 250 until refused: the blocks they get tile
+    # [0, 250) exactly (the last one cut at 250), and every later call is refused.
+    counter, read = counter_at(0)
+    blocks: list[tuple[int, int]] = []
+    lock = threading.Lock()
+
+    def work() -> None:
+        while True:
+            try:
+                first = counter.reserve(7, limit=250)
+            except SpaceExhausted:
+                return
+            with lock:
+                blocks.append((first, min(first + 7, 250)))
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    numbers = sorted(n for first, end in blocks for n in range(first, end))
+    assert numbers == list(range(250))
+    assert read() == 250
