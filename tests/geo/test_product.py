@@ -33,6 +33,64 @@ def test_surge_is_capped_at_least_one_and_on_steps(periods: list[tuple[int, int,
         assert m == pricer.multiplier("cell")
 
 
+def replayed_pressure(
+    readings: list[tuple[str, float, int, int]], half_life: float
+) -> dict[str, float]:
+    """Each cell's pressure by the formula, on the running maximum of its clock readings (a
+    step back counts as no time, and the return to where the clock was counts as none either)."""
+    state: dict[str, tuple[float, float]] = {}
+    for cell, now, demand, supply in readings:
+        raw = demand / max(supply, 1)
+        if cell not in state:
+            state[cell] = (1.0, now)
+            continue
+        old, latest = state[cell]
+        if now > latest:
+            weight = 1.0 - math.pow(0.5, (now - latest) / half_life)
+            state[cell] = (old + weight * (raw - old), now)
+        # else: no time passed, the weight of the new reading is zero: nothing moves
+    return {cell: pressure for cell, (pressure, _) in state.items()}
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["a", "b"]),
+            st.one_of(st.integers(-100, 300).map(float), st.floats(-1e3, 1e3)),
+            st.integers(0, 50),
+            st.integers(0, 50),
+        ),
+        min_size=1,
+        max_size=25,
+    )
+)
+@example([("c", 100.0, 10, 1), ("c", 40.0, 10, 1), ("c", 100.0, 10, 1)])  # back and return
+@example([("c", 100.0, 10, 1), ("c", 40.0, 10, 1), ("c", 160.0, 10, 1)])  # 60 s, not 120 s
+@example([("c", 0.0, 4, 1), ("c", -1e3, 0, 1), ("c", 0.0, 4, 1), ("c", 60.0, 4, 1)])
+def test_a_clock_stepping_back_counts_as_no_time(
+    readings: list[tuple[str, float, int, int]],
+) -> None:
+    clock = ManualClock(readings[0][1])
+    pricer = SurgePricer(half_life=60.0, cap=10.0, clock=clock)
+    for cell, now, demand, supply in readings:
+        clock.set(now, allow_backwards=True)
+        pricer.update(cell, demand=demand, supply=supply)
+    expected = replayed_pressure(readings, 60.0)
+    assert {cell: pricer.pressure(cell) for cell in expected} == expected
+
+
+def test_surge_refuses_a_clock_reading_that_is_not_a_finite_number() -> None:
+    readings = iter([100.0, math.nan, math.inf, "soon", 160.0])
+    pricer = SurgePricer(half_life=60.0, cap=10.0, clock=lambda: next(readings))
+    pricer.update("c", demand=10, supply=1)
+    for shown in ("nan", "inf", "'soon'"):
+        with pytest.raises(GeoError, match=f"clock returned {shown}"):
+            pricer.update("c", demand=10, supply=1)
+        assert pricer.pressure("c") == 1.0
+    pricer.update("c", demand=10, supply=1)  # 60 s after the last good reading: half way
+    assert pricer.pressure("c") == 5.5
+
+
 def test_surge_smooths_and_falls_back() -> None:
     clock = ManualClock()
     pricer = SurgePricer(half_life=60.0, cap=3.0, clock=clock)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from designpatterns_ref.clock import ManualClock
@@ -359,3 +360,54 @@ def test_eight_threads_times_5000_shortens(kind: str, tmp_path: Path) -> None:
             for code in list(codes)[::500]:
                 assert again.resolve(code) == codes[code]
             assert again.shorten("https://example.com/shared/0") in codes
+
+
+ttls = st.one_of(
+    st.none(),
+    st.sampled_from([1.0, 5.0, 60.0, 60, 0.1, 86400.0]),
+    st.floats(0.001, 1e9, allow_nan=False, allow_infinity=False),
+)
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+@settings(max_examples=40, deadline=None)
+@given(
+    first=ttls,
+    second=ttls,
+    later=st.sampled_from([0.0, 0.5, 30.0, 59.999, 60.0, 1e6]),
+    same_url=st.booleans(),
+)
+@example(first=60.0, second=None, later=0.0, same_url=True)  # permanent asked, 60 s held
+@example(first=None, second=5.0, later=0.0, same_url=True)  # 5 s asked, permanent held
+@example(first=60.0, second=61.0, later=0.0, same_url=True)
+@example(first=60.0, second=60.0, later=30.0, same_url=True)  # a retry 30 s later: kept
+@example(first=0.1, second=0.1, later=0.0, same_url=True)  # T0 + 0.1 is not exact: still same
+@example(first=None, second=None, later=1e6, same_url=True)
+def test_an_alias_retry_is_the_same_url_and_ttl_else_alias_taken(
+    kind: str, first: float | None, second: float | None, later: float, same_url: bool
+) -> None:
+    # A retry is a second call for the alias with the same URL and a ttl that gives the held
+    # link the expiry it has (both permanent, or created_at + ttl == expires_at), while the
+    # link is live; it returns the alias and keeps the first expiry. Anything else asks for a
+    # different link under a name that is taken: AliasTaken, and nothing changes.
+    with tempfile.TemporaryDirectory() as folder:
+        clock = ManualClock(start=T0)
+        with UrlShortener(
+            None if kind == "memory" else Path(folder) / "links.db", clock=clock
+        ) as links:
+            assert links.shorten(URL, alias="promo", ttl=first) == "promo"
+            clock.advance(later)
+            before = sorted(links.links(), key=lambda link: link.code)
+            url = URL if same_url else URL + "&other"
+            same_expiry = (first is None and second is None) or (
+                first is not None and second is not None and T0 + first == T0 + second
+            )
+            live = first is None or T0 + later < T0 + first
+            if same_url and same_expiry and live:
+                assert links.shorten(url, alias="promo", ttl=second) == "promo"
+            else:
+                with pytest.raises(AliasTaken, match="promo"):
+                    links.shorten(url, alias="promo", ttl=second)
+            assert sorted(links.links(), key=lambda link: link.code) == before
+            held = links.info("promo")
+            assert held.expires_at == (None if first is None else T0 + first)

@@ -13,7 +13,12 @@ The policy is greedy, nearest driver first, in arrival order; a batch matcher (s
 assignment over a few seconds of requests) can lower total pickup distance, at the price of
 making each rider wait for the batch.
 
-Complexity: one ``nearest(k=1)`` and one ``set_available`` per request, under a lock.
+The index's clock moves between the search and the claim, so the driver found can turn stale
+(or be removed by another writer) before it is claimed; the request then searches again and
+takes the next driver, or returns None when no live one is left. It never fails for that.
+
+Complexity: one ``nearest(k=1)`` and one ``set_available`` per request, under a lock (one more
+of each for a driver that went stale in between, at most one per driver in the index).
 
 >>> from designpatterns_ref.clock import ManualClock
 >>> from designpatterns_ref.geo.geohash_index import GeohashIndex
@@ -39,6 +44,7 @@ from dataclasses import dataclass
 
 from designpatterns_ref.geo.base import (
     DriverIndex,
+    DriverNotFound,
     GeoError,
     GeoTypeError,
     check_driver_id,
@@ -78,17 +84,32 @@ class Dispatcher:
         self._rider_of: dict[str, str] = {}
 
     def request(self, rider_id: str, lat: float, lon: float) -> Assignment | None:
-        """Match ``rider_id`` to the nearest available driver and mark it busy; None if none."""
+        """Match ``rider_id`` to the nearest available driver and mark it busy; None if none.
+
+        A driver that goes stale between the search and the claim is passed over for the next
+        one (at most one retry per driver in the index; with a clock that keeps stepping back
+        and forth past a fix's expiry, None after that many).
+        """
         if not isinstance(rider_id, str) or not rider_id:
             raise GeoTypeError(f"rider_id={rider_id!r} must be a non-empty str")
         with self._lock:
             if rider_id in self.assignments:
                 raise GeoError(f"rider_id={rider_id!r} already has a driver; release it first")
-            matches = self.index.nearest(lat, lon, 1, max_radius_m=self.max_pickup_m)
-            if not matches:
+            # The clock moves between the search and the claim: a driver found live may be
+            # stale (or removed) by the claim. Search again; each miss is a driver gone for
+            # good on a clock that only moves forward, so at most one miss per driver.
+            for _ in range(len(self.index) + 1):
+                matches = self.index.nearest(lat, lon, 1, max_radius_m=self.max_pickup_m)
+                if not matches:
+                    return None
+                match = matches[0]
+                try:
+                    self.index.set_available(match.driver_id, False)
+                    break
+                except DriverNotFound:
+                    continue
+            else:  # a clock stepping back and forth kept reviving drivers: give up
                 return None
-            match = matches[0]
-            self.index.set_available(match.driver_id, False)
             assignment = Assignment(rider_id, match.driver_id, match.distance_m)
             self.assignments[rider_id] = assignment
             self._rider_of[match.driver_id] = rider_id

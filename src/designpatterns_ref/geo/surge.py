@@ -7,7 +7,10 @@ many drivers were free (supply). The raw pressure is ``demand / max(supply, 1)``
 from one period to the next (three riders and no driver, then one driver arrives), and prices
 that flicker teach riders to wait and retry, so the pressure is smoothed with an exponentially
 weighted moving average whose weight depends on the time since the cell's last update on the
-injected clock: after ``half_life`` seconds an old reading counts half. The multiplier is then
+injected clock: after ``half_life`` seconds an old reading counts half. A clock that steps back
+counts as no time (the new reading gets no weight) and the cell keeps the latest time it has
+seen, so the clock's return to that time adds no weight either; a clock reading that is not a
+finite number is refused with GeoError, recording nothing. The multiplier is then
 
     multiplier = clamp(1 + sensitivity * (smoothed - 1), 1, cap)
 
@@ -105,14 +108,22 @@ class SurgePricer:
                 raise GeoError(f"{name}={value!r} must be an int from 0 to {_MAX_COUNT}")
         raw = demand / max(supply, 1)
         now = self._clock()
+        if isinstance(now, bool) or not isinstance(now, int | float) or not math.isfinite(now):
+            raise GeoError(
+                f"update: the clock returned {now!r:.80}, not a finite number of seconds; "
+                "nothing was recorded"
+            )
         with self._lock:
             previous = self._cells.get(cell)
             if previous is None:  # no history: start from balance, gain weight with time
-                smoothed = 1.0
+                smoothed, latest = 1.0, now
             else:
-                smoothed = self._blend(previous[0], raw, max(0.0, now - previous[1]))
+                # A clock that steps back counts as no time: the cell keeps its latest time,
+                # so the return to it counts as none either (elapsed time is never counted twice).
+                latest = max(previous[1], now)
+                smoothed = self._blend(previous[0], raw, latest - previous[1])
             price = self._price(smoothed)  # before storing: a call that raises changes nothing
-            self._cells[cell] = (smoothed, now)
+            self._cells[cell] = (smoothed, latest)
         return price
 
     def _blend(self, old: float, raw: float, elapsed: float) -> float:

@@ -6,6 +6,10 @@ Each generator returns a sorted list of arrival times in seconds, deterministic 
 ``seed``: steady traffic, Poisson traffic (independent arrivals at an average rate), periodic
 bursts, and the boundary burst that lets a fixed window admit twice its limit.
 
+Windows are half-open, ``[start, start + duration)``. Steady arrivals and burst starts are
+counted in exact arithmetic on the given floats: ``steady(4, 1.1)`` has five arrivals (the
+fifth at 1.0 < 1.1) although ``int(4 * 1.1)`` is 4, and an arrival exactly at the end is out.
+
 Complexity: O(n) for n arrivals. A call may ask for at most :data:`MAX_ARRIVALS` arrivals
 (expected, for Poisson traffic); a larger one is refused with RateLimitError before any work,
 as are times that are not finite numbers and seeds that are not ints.
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import math
 import random
+from fractions import Fraction
 
 from designpatterns_ref.ratelimit.base import RateLimitError, check_count, check_positive
 
@@ -58,13 +63,24 @@ def _check_size(owner: str, expected: float, what: str) -> None:
 
 
 def steady(rate: float, duration: float, *, start: float = 0.0) -> list[float]:
-    """``rate`` requests per second, evenly spaced, over ``[start, start + duration)``."""
+    """``rate`` requests per second, evenly spaced, over ``[start, start + duration)``.
+
+    Arrival ``i`` is at ``start + i / rate`` for every ``i`` with ``i / rate < duration``,
+    compared exactly on the values of the two floats (so ``ceil(rate * duration)`` arrivals,
+    the product taken without rounding); the times themselves are rounded to floats.
+    """
     rate = check_positive("steady", "rate", rate)
     duration = check_positive("steady", "duration", duration)
     start = _check_time("steady", "start", start)
     _check_size("steady", rate * duration, f"rate={rate!r} over duration={duration!r}")
-    count = int(rate * duration)
+    count = _count_below(Fraction(rate) * Fraction(duration))
+    _check_size("steady", count, f"rate={rate!r} over duration={duration!r}")  # the exact count
     return [start + i / rate for i in range(count)]
+
+
+def _count_below(bound: Fraction) -> int:
+    """How many of i = 0, 1, 2, ... are below ``bound`` (> 0): ``ceil(bound)``."""
+    return -(-bound.numerator // bound.denominator)
 
 
 def poisson(rate: float, duration: float, *, seed: int = 0, start: float = 0.0) -> list[float]:
@@ -95,7 +111,11 @@ def bursts(
     seed: int = 0,
     start: float = 0.0,
 ) -> list[float]:
-    """A burst of ``size`` requests every ``every`` seconds, each spread over ``spread`` seconds."""
+    """A burst of ``size`` requests every ``every`` seconds, each spread over ``spread`` seconds.
+
+    Burst ``k`` starts at ``start + k * every`` for every ``k`` with ``k * every < duration``,
+    compared exactly on the values of the floats.
+    """
     size = check_count("bursts", "size", size, MAX_ARRIVALS)
     every = check_positive("bursts", "every", every)
     duration = check_positive("bursts", "duration", duration)
@@ -106,11 +126,9 @@ def bursts(
     _check_size("bursts", size * (duration / every + 1), f"size={size} every {every!r}s")
     rng = random.Random(seed)
     out: list[float] = []
-    k = 0
-    while k * every < duration:
+    for k in range(_count_below(Fraction(duration) / Fraction(every))):
         base = start + k * every
         out.extend(base + (rng.uniform(0.0, spread) if spread else 0.0) for _ in range(size))
-        k += 1
     return sorted(out)
 
 

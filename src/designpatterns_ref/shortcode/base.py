@@ -99,8 +99,15 @@ class CodeAllocator(Protocol):
 class Counter(Protocol):
     """A shared, durable counter that hands out blocks of numbers (a ticket server)."""
 
-    def reserve(self, n: int) -> int:
-        """Atomically take ``n`` numbers; return the first (the block is ``[first, first + n)``)."""
+    def reserve(self, n: int, limit: int | None = None) -> int:
+        """Atomically take up to ``n`` numbers, all below ``limit``; return the first.
+
+        The block is ``[first, first + n)``, cut to ``[first, limit)`` when it would reach
+        ``limit``. When ``first >= limit`` no number is taken: SpaceExhausted, and the counter
+        is unchanged (the check and the update are one atomic step). ``limit=None`` or above
+        ``COUNTER_MAX``: no bound. A RangeAllocator with an unbounded code space calls
+        ``reserve(n)`` alone, so such a counter may omit ``limit``.
+        """
         ...
 
 

@@ -19,6 +19,11 @@ That is fine, because nothing needs codes to be dense: a gap wastes part of a sp
 trillions (62**7) and costs nothing else. What must never happen, two servers holding the
 same number, cannot: each block comes from one atomic increment of a durable counter.
 
+A fixed ``width`` bounds the code space, and the allocator passes that bound to the counter
+(``reserve(block, limit=...)``): the last block is cut at the bound, and once the space is used
+up ``allocate`` raises SpaceExhausted in the same atomic step that finds it, with the shared
+counter and the allocator unchanged (a refused call never moves the counter past the space).
+
 Backing counters: :class:`MemoryCounter` (one process), :class:`SQLiteCounter` (a file shared
 by processes on one machine, surviving restarts) and
 :class:`~designpatterns_ref.shortcode.redis.RedisCounter` (``INCRBY`` on a Redis server shared
@@ -62,6 +67,30 @@ def _check_n(where: str, n: object) -> int:
     return n
 
 
+def _check_limit(where: str, limit: object) -> int | None:
+    """``limit`` as the bound a reservation stays below: None (no bound) for None and for any
+    int above :data:`COUNTER_MAX`, which the counter never reaches anyway."""
+    if limit is None:
+        return None
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+        raise ShortCodeError(f"{where}: limit={limit!r:.80} must be None or an int >= 0")
+    return None if limit > COUNTER_MAX else limit
+
+
+def _take(where: str, first: int, n: int, limit: int | None) -> int:
+    """How many numbers ``reserve(n, limit)`` takes from a counter at ``first``, or the
+    SpaceExhausted that refuses it (``limit`` already through :func:`_check_limit`)."""
+    if limit is not None and first >= limit:
+        raise SpaceExhausted(
+            f"{where}: the counter is at {first}, so no number is below limit={limit}; "
+            "the counter is unchanged"
+        )
+    take = n if limit is None else min(n, limit - first)
+    if first > COUNTER_MAX - take:  # the counter's new value, first + take, must fit
+        raise _past_max(where, first, n)
+    return take
+
+
 def _past_max(where: str, first: int, n: int) -> SpaceExhausted:
     return SpaceExhausted(
         f"{where}: n={n} from {first} would pass the counter's maximum COUNTER_MAX "
@@ -86,22 +115,21 @@ class MemoryCounter:
     def __repr__(self) -> str:
         return f"MemoryCounter(next={self._next})"
 
-    def reserve(self, n: int) -> int:
-        """Take ``n`` numbers; return the first."""
+    def reserve(self, n: int, limit: int | None = None) -> int:
+        """Take up to ``n`` numbers, all below ``limit``; return the first (see Counter)."""
         _check_n("MemoryCounter.reserve", n)
+        bound = _check_limit("MemoryCounter.reserve", limit)
         with self._lock:
             first = self._next
-            if first > COUNTER_MAX - n:  # the counter's new value, first + n, must fit
-                raise _past_max("MemoryCounter.reserve", first, n)
-            self._next += n
+            self._next = first + _take("MemoryCounter.reserve", first, n, bound)
             return first
 
 
 class SQLiteCounter:
     """A :class:`Counter` stored in a SQLite file: durable, shared by every process using it.
 
-    Each ``reserve`` is one ``UPDATE ... RETURNING`` in its own transaction, so two processes
-    can never receive overlapping blocks. The table is ``shortcode_counters(name, next)``;
+    Each ``reserve`` is one ``BEGIN IMMEDIATE`` transaction (read, check, update), so two
+    processes can never receive overlapping blocks. The table is ``shortcode_counters(name, next)``;
     several named counters may share one file. Commits use ``synchronous=FULL`` (an fsync
     each): a counter that forgot a lease after a power cut would hand the same numbers out
     twice, which is worth a few milliseconds per block. Thread-safe: one connection behind a
@@ -139,25 +167,33 @@ class SQLiteCounter:
     def __repr__(self) -> str:
         return f"SQLiteCounter(path={self.path!r}, name={self.name!r})"
 
-    def reserve(self, n: int) -> int:
-        """Take ``n`` numbers in one atomic update; return the first.
+    def reserve(self, n: int, limit: int | None = None) -> int:
+        """Take up to ``n`` numbers, all below ``limit``, in one transaction; return the first.
 
-        The update only happens while the block fits below :data:`COUNTER_MAX` (checked in the
-        same statement), so a refused reservation leaves the counter as it was.
+        ``BEGIN IMMEDIATE`` takes the file's write lock before the counter is read, so the
+        read, the checks (the block stays below ``limit`` and :data:`COUNTER_MAX`) and the
+        update are one atomic step for every process; a refused reservation rolls back and
+        leaves the counter as it was.
         """
         _check_n("SQLiteCounter.reserve", n)
+        bound = _check_limit("SQLiteCounter.reserve", limit)
         with self._lock:
-            row = self._conn.execute(
-                "UPDATE shortcode_counters SET next = next + ? "
-                "WHERE name = ? AND next <= ? RETURNING next",
-                (n, self.name, COUNTER_MAX - n),
-            ).fetchone()
-            if row is None:
-                held = self._conn.execute(
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                row = self._conn.execute(
                     "SELECT next FROM shortcode_counters WHERE name = ?", (self.name,)
                 ).fetchone()
-                raise _past_max("SQLiteCounter.reserve", int(held[0]), n)
-        return int(row[0]) - n
+                first = int(row[0])
+                take = _take("SQLiteCounter.reserve", first, n, bound)
+                self._conn.execute(
+                    "UPDATE shortcode_counters SET next = ? WHERE name = ?",
+                    (first + take, self.name),
+                )
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+        return first
 
     def close(self) -> None:
         """Close the connection (reserved blocks stay reserved)."""
@@ -199,11 +235,29 @@ class RangeAllocator(NumberAllocator):
         return f"RangeAllocator(block={self.block}, lease=[{self._next}, {self._end}))"
 
     def next_number(self) -> int:
-        """The next number of the current block, leasing a new block when it is used up."""
+        """The next number of the current block, leasing a new block when it is used up.
+
+        With a bounded code space (``width``) the lease asks the counter only for numbers that
+        have codes (``reserve(block, limit=...)``), so the last block may be shorter, and once
+        the space is used up the call raises SpaceExhausted with the counter and this
+        allocator unchanged.
+        """
         with self._lock:
             if self._next >= self._end:
-                first = self.counter.reserve(self.block)
-                self._next, self._end = first, first + self.block
+                limit = self.codes.limit
+                if limit is None:
+                    first = self.counter.reserve(self.block)
+                    end = first + self.block
+                else:
+                    try:
+                        first = self.counter.reserve(self.block, limit=limit)
+                    except SpaceExhausted as exc:
+                        raise SpaceExhausted(
+                            f"RangeAllocator: no number left with a code (width="
+                            f"{self.codes.width} holds {limit} codes): {exc}"
+                        ) from None
+                    end = min(first + self.block, limit)
+                self._next, self._end = first, end
                 self.leases += 1
             n = self._next
             self.codes.check(n)

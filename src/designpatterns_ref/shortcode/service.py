@@ -14,6 +14,12 @@ Decisions a user makes:
 * **One code per URL, or a new code each time** (``one_code_per_url``). Sharing saves space
   and makes shortening idempotent; a fresh code per call lets each campaign count its own
   clicks. Shared codes are permanent: a call with ``ttl`` or ``alias`` always makes its own link.
+* **Alias retries.** A second ``shorten(url, alias=a, ttl=t)`` is a retry, answered with ``a``,
+  only if it asks for what the live alias link already is: the same URL and the same ``ttl``
+  (both None, or a ttl that gives the stored expiry from the stored creation time). The retry
+  keeps the first call's expiry (the clock does not restart). Any other call for a taken alias
+  (another URL, a permanent alias for an expiring one or the reverse, another ttl, or after the
+  link expired) raises :class:`~designpatterns_ref.shortcode.base.AliasTaken` and changes nothing.
   Hash allocators derive the code from the URL, so they only make sense with sharing: they are
   refused with ``one_code_per_url=False``, and a ``ttl`` call with one is refused too (each
   expiring link of a URL would use up one of its few salted codes).
@@ -239,9 +245,16 @@ class UrlShortener:
             if self.store.insert(Link(alias, url, now, expires, alias=True)) is Insert.OK:
                 return alias
             held = self.store.get(alias)
-            if held is not None and held.url == url and not held.expired(now):
-                return alias  # a retry of the same request
-            raise AliasTaken(f"shorten: alias={alias!r} is already taken by another link")
+            if held is not None and self._is_retry(held, url, ttl, now):
+                return alias  # a retry of the same request: the first call's expiry stands
+            raise AliasTaken(
+                f"shorten: alias={alias!r} is already taken by "
+                + (
+                    "another link"
+                    if held is None or held.url != url
+                    else "a link to this URL with a different expiry, or one that has expired"
+                )
+            )
         canonical = self.one_code_per_url and ttl is None
         if canonical:
             held = self.store.canonical(url)
@@ -263,6 +276,18 @@ class UrlShortener:
             f"shorten: all {tried} candidate codes for url={url[:80]!r} are taken by other "
             "links or reserved; nothing was stored"
         )
+
+    @staticmethod
+    def _is_retry(held: Link, url: str, ttl: float | None, now: float) -> bool:
+        """Whether ``shorten(url, alias=held.code, ttl=ttl)`` at ``now`` repeats the call that
+        stored ``held``: an alias link, live, to the same URL, with the same expiry kind and
+        duration (both permanent, or ``held.created_at + ttl == held.expires_at``: the expiry
+        this ttl gave, counted from when the link was made)."""
+        if not held.alias or held.url != url or held.expired(now):
+            return False
+        if ttl is None or held.expires_at is None:
+            return ttl is None and held.expires_at is None
+        return held.created_at + ttl == held.expires_at
 
     def info(self, code: str) -> Link:
         """The stored link of ``code`` (expired or not), without counting a click."""
