@@ -266,6 +266,74 @@ def test_a_bad_batch_is_refused_whole_after_the_load_cut_for_it(
         assert plan_load(bad).count < len(bad)
 
 
+def plan_pieces(plan: Any) -> list[tuple[object, ...]]:
+    return [(it.agent, it.seq, it.content, it.deleted) for it in plan.order()]
+
+
+def doc_pieces(doc: SequenceReplica) -> list[tuple[object, ...]]:
+    return [(it.agent, it.seq, it.content, it.deleted) for c in doc._chunks() for it in c.items]
+
+
+@pytest.mark.parametrize("rule_cls", RULE_CLASSES, ids=list(RULES))
+@given(steps=sessions(), seed=st.integers(0, 2**32 - 1))
+def test_a_plan_is_the_state_of_the_prefix_it_took(
+    rule_cls: type[SequenceReplica], steps: list[tuple[int, str, int, int | str]], seed: int
+) -> None:
+    """``plan_load`` holds exactly the pieces the reference makes of ``batch[:count]``: the
+    load cuts nothing for the operation it stops at."""
+    ops = whole_history(run_session(rule_cls, steps))
+    for batch in (ops, random.Random(seed).sample(ops, len(ops))):
+        plan = plan_load(batch)
+        assert plan_pieces(plan) == doc_pieces(reference(rule_cls, batch[: plan.count]))
+
+
+@pytest.mark.parametrize(
+    "batch",
+    [
+        [  # the second run's origins are inside "abcdef" and not next to each other
+            Insert("a", 0, 0, "abcdef", None, None),
+            Insert("b", 0, 6, "X", ("a", 2), ("a", 3)),
+            Insert("d", 0, 6, "Z", ("a", 4), ("a", 2)),
+        ],
+        [  # the left origin is inside "abcd", the right one a delete's id
+            Insert("a", 0, 0, "abcd", None, None),
+            Delete("a", 4, 4, ("a", 3), 1),
+            Insert("b", 0, 9, "x", ("a", 0), ("a", 4)),
+        ],
+        [  # a delete from inside "abcd" reaching a delete's id
+            Insert("a", 0, 0, "abcd", None, None),
+            Delete("a", 4, 4, ("a", 3), 1),
+            Delete("b", 0, 9, ("a", 1), 4),
+        ],
+    ],
+)
+def test_the_operation_the_load_stops_at_cuts_nothing(batch: list[Op]) -> None:
+    plan = plan_load(batch)
+    assert plan.count == 2
+    assert plan_pieces(plan) == doc_pieces(reference(RULES["rga"], batch[:2]))
+
+
+def test_a_right_origin_before_the_left_one_still_places_the_run_after_its_left_origin(
+    rule: type[SequenceReplica],
+) -> None:
+    """An inconsistent peer's insert whose right origin lies before its left origin, in the
+    same chunk: cutting at the right origin must not leave the run before its left origin,
+    in the load or one operation at a time, in either order of delivery."""
+    base = [Insert("a", 0, 0, "abc", None, None), Insert("b", 0, 3, "X", ("a", 2), None)]
+    odd = Insert("c", 0, 4, "Y", ("b", 0), ("a", 1))
+    fast, _ = assert_same(rule, [*base, odd])
+    assert fast.text() == "abcXY"
+    cut = Delete("d", 0, 5, ("a", 1), 1)
+    one, two = rule("one"), rule("two")
+    one.apply_ops(base)
+    two.apply_ops(base)
+    one.apply_ops([cut])
+    one.apply_ops([odd])
+    two.apply_ops([odd])
+    two.apply_ops([cut])
+    assert one.text() == two.text() == "acXY"
+
+
 @pytest.fixture(params=RULE_CLASSES, ids=list(RULES))
 def rule(request: pytest.FixtureRequest) -> type[SequenceReplica]:
     return request.param  # type: ignore[no-any-return]

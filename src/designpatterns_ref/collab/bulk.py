@@ -1,4 +1,4 @@
-"""Loading a whole history into an empty replica in linear time: whole runs, no search.
+"""Loading a whole history into an empty replica in one pass: whole runs, cut where asked.
 
 Case study: Design a Collaborative Document Editor (Google Docs) (docs/case-studies/collaborative-editor.md)
 
@@ -12,9 +12,9 @@ because of two facts:
   into are exactly the points the operations ask for (after a left origin, at a right origin,
   at both ends of a deleted range), in whatever order the cuts are made. So each run is placed
   whole, as one piece, and a piece is cut only when a later operation asks for a point inside
-  it: the piece is found from the agent's run starts (a binary search) and cut in two in O(1).
-  Every piece start and end is in a dictionary, so an origin that is already the end (or
-  start) of a piece, the usual case, costs one lookup.
+  it: the piece is found with two binary searches (the agent's runs, then the pieces of the
+  run) and cut in two. Every piece start and end is in a dictionary, so an origin that is
+  already the end (or start) of a piece, the usual case, costs one lookup.
 * When an operation was made on a replica holding exactly what this one holds when it arrives
   (a sequential history: the usual case), its left origin is immediately followed by its right
   origin, and the ordering rule has nothing to decide, whichever rule it is: the run goes
@@ -29,18 +29,20 @@ each agent's log is built from them at the end, column by column (``DeleteLog._o
 than one ``add`` a delete). The plan's ``_commit`` then gives the replica its chunks, index,
 versions and logs in one pass, and the rest of the batch goes through the ordinary integration
 (:meth:`SequenceReplica._apply_each`). That is the reference this module is tested against:
-same text, items, pieces, index, logs, versions and clock. The hand-over is exact because cuts
-commute: an operation the load stopped at after cutting for it is ready and new, so the
-ordinary integration makes the same cuts itself, and making one twice is a no-op (an operation
-the check refuses cuts nothing). When the load takes the whole batch it has also checked it
-(sequence numbers continue, every reference is to a character), so
+same text, items, pieces, index, logs, versions and clock. The plan is exactly the state of the
+operations it took: an operation's origins (or its whole deleted range) are found before
+anything is cut, and cut only when the operation is taken, so the one the load stops at has
+cut nothing. The hand-over is exact because cuts commute: the operations after it that ask
+for cuts make them in the ordinary integration. When the load takes the whole batch it has
+also checked it (sequence numbers continue, every reference is to a character), so
 :func:`~designpatterns_ref.collab.batch.check_batch` is not needed; otherwise it runs before
 anything changes. ``_load`` does all of this for :meth:`SequenceReplica.apply_ops` and
 ``apply_update`` when the replica is empty.
 
 Trade-off: only for an empty replica, and only the sequential prefix of a batch is fast.
-Complexity: one pass, O(1) per run placed and O(log r + p) per cut (r runs of the agent, p
-pieces in the run cut), against O(log n + chunk size) per operation one at a time.
+Complexity: one pass, O(1) per run placed and O(log r + log p) per cut, plus moving up to p
+pointers to make room in the run's list of pieces (r runs of the agent, p pieces in the run
+cut), against O(log n + chunk size) per operation one at a time.
 
 >>> from designpatterns_ref.collab.fuguemax import FugueMaxReplica
 >>> author = FugueMaxReplica("a")
@@ -60,7 +62,7 @@ from typing import TYPE_CHECKING, Any
 from designpatterns_ref.collab.base import CRDTError
 from designpatterns_ref.collab.batch import _check_batch
 from designpatterns_ref.collab.dellog import MAX_ID, DeleteLog, Entry
-from designpatterns_ref.collab.items import MAX_CHUNK, _Chunk, _Item
+from designpatterns_ref.collab.items import MAX_CHUNK, _Chunk, _Item, _seq_of
 from designpatterns_ref.collab.ops import Delete, Insert, Op, check_op
 
 if TYPE_CHECKING:
@@ -156,9 +158,9 @@ def _load(doc: SequenceReplica, batch: list[Any]) -> list[Op]:
 
 def plan_load(batch: Iterable[Op]) -> LoadPlan:
     """The state an empty replica reaches by applying the longest prefix of ``batch`` that can
-    be placed in one pass, each run between its two adjacent origins; see the module docstring. Each operation is checked
-    (:func:`~designpatterns_ref.collab.ops.check_op`); a malformed one raises
-    :class:`~designpatterns_ref.collab.base.CRDTError`."""
+    be placed in one pass, each run between its two adjacent origins; see the module
+    docstring. Each operation is checked (:func:`~designpatterns_ref.collab.ops.check_op`); a
+    malformed one raises :class:`~designpatterns_ref.collab.base.CRDTError`."""
     if isinstance(batch, str | bytes) or not isinstance(batch, Iterable):
         raise CRDTError(f"batch={batch!r:.80} must be an iterable of Insert and Delete")
     return _plan(list(map(check_op, batch)))
@@ -174,8 +176,8 @@ def _plan(batch: list[Any]) -> LoadPlan:
     agent's, or a reference inside a range of ids already taken, is an int in range and not a
     forward reference. An operation is taken when its sequence numbers continue its agent's,
     its references are to characters taken before it, and (an insert) its origins are next to
-    each other once cut; a piece is cut (:func:`_cut`) only for an operation that passed every
-    check, so an operation the check refuses cuts nothing."""
+    each other once cut. Both origins (or the whole deleted range) are found before any piece
+    is cut (:func:`_piece`, :func:`_split`), so only an operation the plan takes cuts."""
     plan = LoadPlan()
     pieces, nxt, runs = plan.pieces, plan.nxt, plan.runs
     # per agent: [first seq, one past the last, pieces by first seq, by last seq, run starts, runs]
@@ -218,26 +220,20 @@ def _plan(batch: list[Any]) -> LoadPlan:
                 at = right[1]
                 if rb is None or type(at) is not int or not rb[0] <= at < rb[1]:
                     break
-            # taken if its origins are characters next to each other: cut where they end
-            if lb is None:
-                before = 0
-            else:
-                at = left[1]
-                before = lb[3].get(at)
-                if before is None:
-                    if _cut(plan, lb, at + 1) < 0:
-                        break  # a delete's id
-                    before = lb[3][at]
-            if rb is None:
-                after = _END
-            else:
-                at = right[1]
-                after = rb[2].get(at)
-                if after is None:
-                    after = _cut(plan, rb, at)
-                    if after < 0:
-                        break
-            if nxt[before] != after:
+            # taken if its origins are characters next to each other, once cut: an origin
+            # inside a piece is next to the other only when both are in it, one apart
+            before = 0 if lb is None else lb[3].get(left[1])
+            after = _END if rb is None else rb[2].get(right[1])
+            if before is None or after is None:  # an origin inside a piece, or a delete's id
+                if before is not None or after is not None or lb is None or rb is not lb:
+                    break  # a character lies between the origins, or a delete's id
+                if right[1] != left[1] + 1:
+                    break
+                before = _piece(plan, lb, left[1])
+                if before < 0:
+                    break  # a delete's id
+                after = _split(plan, lb, pieces[before], before, right[1])
+            elif nxt[before] != after:
                 break  # a run typed concurrently lies between the origins
             if mine is None:
                 mine = agents[agent] = [seq, seq, {}, {}, [], []]
@@ -272,19 +268,20 @@ def _plan(batch: list[Any]) -> LoadPlan:
             b = agents.get(tagent)
             if b is None or type(tseq) is not int or not b[0] <= tseq or tseq + n > b[1]:
                 break
-            starts = b[2]
-            found = starts.get(tseq)
+            found = b[2].get(tseq)
             if found is None:
-                found = _cut(plan, b, tseq)
+                found = _piece(plan, b, tseq)
                 if found < 0:
                     break  # not characters
             item = pieces[found]
-            size = len(item.content)
-            if size >= n:  # the usual case: inside one piece
-                if size > n:
+            if item.seq + len(item.content) >= tseq + n:  # the usual case: inside one piece
+                if item.seq < tseq:
+                    found = _split(plan, b, item, found, tseq)
+                    item = pieces[found]
+                if tseq + n < item.seq + len(item.content):
                     _split(plan, b, item, found, tseq + n)
                 item.deleted = True
-            elif not _delete_range(plan, b, tseq, n):
+            elif not _delete_range(plan, b, found, tseq, n):
                 break
             rows = deletes.get(agent)
             if rows is None:
@@ -303,26 +300,19 @@ def _plan(batch: list[Any]) -> LoadPlan:
     return plan
 
 
-def _cut(plan: LoadPlan, mine: list[Any], at: int) -> int:
-    """Cut the piece of this agent holding ``at - 1`` and ``at`` between them; returns the
-    index of the new piece (starting at ``at``), or -1 when they are not both characters of
-    one piece."""
-    run_starts, run_list = mine[4], mine[5]
-    r = bisect_right(run_starts, at - 1) - 1
+def _piece(plan: LoadPlan, mine: list[Any], at: int) -> int:
+    """The index of the piece holding id ``at`` of the agent whose entry is ``mine``, or -1
+    when ``at`` is not a character placed yet: the agent's run that starts at or before it
+    (a binary search), then the piece of that run (another, when the run has been cut)."""
+    r = bisect_right(mine[4], at) - 1
     if r < 0:
         return -1
-    entry = run_list[r]
-    if type(entry) is list:
-        k = len(entry) - 1
-        while entry[k].seq >= at:
-            k -= 1
-        item = entry[k]
-    else:
-        item = entry
-    seq = item.seq
-    if at <= seq or at >= seq + len(item.content):
+    entry = mine[5][r]
+    item = entry[bisect_right(entry, at, key=_seq_of) - 1] if type(entry) is list else entry
+    if at >= item.seq + len(item.content):
         return -1
-    return _split(plan, mine, item, mine[2][seq], at)
+    found: int = mine[2][item.seq]
+    return found
 
 
 def _split(plan: LoadPlan, mine: list[Any], item: _Item, head: int, at: int) -> int:
@@ -349,7 +339,7 @@ def _split(plan: LoadPlan, mine: list[Any], item: _Item, head: int, at: int) -> 
         run = item.run = [item, tail]
         mine[5][bisect_right(mine[4], seq) - 1] = run
     else:
-        run.insert(run.index(item) + 1, tail)
+        run.insert(bisect_right(run, seq, key=_seq_of), tail)
     tail.run = run
     pieces.append(tail)
     nxt.append(nxt[head])
@@ -361,24 +351,26 @@ def _split(plan: LoadPlan, mine: list[Any], item: _Item, head: int, at: int) -> 
     return t
 
 
-def _delete_range(plan: LoadPlan, b: list[Any], seq: int, n: int) -> bool:
-    """Mark deleted the pieces holding ``seq`` .. ``seq + n - 1``, consecutive pieces of the
-    agent whose entry is ``b`` and whose first piece starts at ``seq``, after cutting at the
-    end of the range; False (nothing marked) when some of the range is not characters."""
+def _delete_range(plan: LoadPlan, b: list[Any], first: int, seq: int, n: int) -> bool:
+    """Mark deleted ``seq`` .. ``seq + n - 1`` of the agent whose entry is ``b``: consecutive
+    pieces from piece ``first`` (which holds ``seq``) on, cut at both ends of the range; False
+    (nothing cut or marked) when some of the range is not characters."""
     pieces, starts = plan.pieces, b[2]
     end = seq + n
-    if end - 1 not in b[3] and _cut(plan, b, end) < 0:
-        return False
-    hit = []
-    at = seq
+    hit = [first]
+    at = pieces[first].seq + len(pieces[first].content)
     while at < end:
         found = starts.get(at)
         if found is None:
             return False
-        hit.append(pieces[found])
+        hit.append(found)
         at += len(pieces[found].content)
-    if at != end:
-        return False
-    for item in hit:
-        item.deleted = True
+    last = pieces[hit[-1]]
+    if end < last.seq + len(last.content):
+        _split(plan, b, last, hit[-1], end)
+    item = pieces[first]
+    if item.seq < seq:
+        hit[0] = _split(plan, b, item, first, seq)
+    for found in hit:
+        pieces[found].deleted = True
     return True

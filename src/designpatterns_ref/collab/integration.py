@@ -64,6 +64,7 @@ class Integrator(ItemList):
     def _integrate(self, new: _Item, left: Id | None, right: Id | None) -> None:
         """Place the remote run ``new`` between its origins ``left`` and ``right`` (its own,
         passed in to save building them again), where the rule says."""
+        lit: _Item | None = None
         if left is None:
             chunk, i = self._head, 0
         else:
@@ -81,6 +82,10 @@ class Integrator(ItemList):
             if right[1] > stop.seq:
                 c = stop.chunk
                 stop = self._split(stop, right[1] - stop.seq, c.items.index(stop))
+                if c is chunk and lit is not None and c.items[i - 1] is not lit:
+                    # the cut was before the left origin (a right origin that is not after
+                    # the left one, from an inconsistent peer): find the left origin again
+                    i = c.items.index(lit) + 1
         while i == len(chunk.items) and chunk.next is not None:
             chunk, i = chunk.next, 0
         if i < len(chunk.items) and chunk.items[i] is not stop:

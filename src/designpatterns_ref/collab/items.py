@@ -338,7 +338,7 @@ class ItemList:
             starts, runs = self._runs[item.agent]
             runs[bisect_right(starts, item.seq) - 1] = run
         tail.run, tail.chunk = run, item.chunk
-        run.insert(run.index(item) + 1, tail)
+        run.insert(bisect_right(run, item.seq, key=_seq_of), tail)
         item.chunk.items.insert(index + 1, tail)
         if self._last is item:
             self._last = None
