@@ -165,3 +165,29 @@ def test_redis_batch_is_all_or_none_and_a_dead_server_is_our_error(redis_url: st
     rs = ReadStates(store=RedisReadStore("redis://127.0.0.1:1", deadline=0.1), flush_entries=1)
     with pytest.raises(MessagingError):
         rs.ack("ann", "a", 3)
+
+
+def test_a_locked_sqlite_file_fails_the_flush_and_the_next_flush_writes(tmp_path: Path) -> None:
+    """Another process holds the write lock past the busy timeout: the flush raises the
+    family's error, rolls its transaction back and keeps the records dirty; once the lock is
+    free the next flush writes them, and unrelated acks and close() work."""
+    import sqlite3
+
+    path = tmp_path / "rs.db"
+    rs = ReadStates(path, flush_entries=1000)
+    rs.store._db.execute("PRAGMA busy_timeout=50")  # type: ignore[attr-defined]  # fail fast
+    rs.ack("ann", "general", 5), rs.mention("bob", "general", 2)
+    other = sqlite3.connect(path, isolation_level=None)  # a second process writing
+    other.execute("BEGIN IMMEDIATE")
+    with pytest.raises(MessagingError, match="locked"):
+        rs.flush()
+    assert rs.dirty == 2 and rs.get("ann", "general") == (5, 0) and rs.flushes == 0
+    with pytest.raises(MessagingError):
+        rs.close()  # still locked: close flushes first, and refuses
+    other.execute("COMMIT")  # the lock is free again
+    assert rs.flush() == 2 and rs.dirty == 0
+    rs.ack("ann", "random", 7)
+    rs.close()
+    on_disk = other.execute("SELECT * FROM read_states ORDER BY user, channel").fetchall()
+    assert on_disk == [("ann", "general", 5, 0), ("ann", "random", 7, 0), ("bob", "general", 0, 2)]
+    other.close()
