@@ -6,8 +6,9 @@ on the states."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import example, given, settings
@@ -165,3 +166,153 @@ def test_redis_batch_is_all_or_none_and_a_dead_server_is_our_error(redis_url: st
     rs = ReadStates(store=RedisReadStore("redis://127.0.0.1:1", deadline=0.1), flush_entries=1)
     with pytest.raises(MessagingError):
         rs.ack("ann", "a", 3)
+
+
+def test_a_locked_sqlite_file_fails_the_flush_and_the_next_flush_writes(tmp_path: Path) -> None:
+    """Another process holds the write lock past the busy timeout: the flush raises the
+    family's error, rolls its transaction back and keeps the records dirty; once the lock is
+    free the next flush writes them, and unrelated acks and close() work."""
+    import sqlite3
+
+    path = tmp_path / "rs.db"
+    rs = ReadStates(path, flush_entries=1000)
+    rs.store._db.execute("PRAGMA busy_timeout=50")  # type: ignore[attr-defined]  # fail fast
+    rs.ack("ann", "general", 5)
+    rs.mention("bob", "general", 2)
+    other = sqlite3.connect(path, isolation_level=None)  # a second process writing
+    other.execute("BEGIN IMMEDIATE")
+    with pytest.raises(MessagingError, match="locked"):
+        rs.flush()
+    assert rs.dirty == 2 and rs.get("ann", "general") == (5, 0) and rs.flushes == 0
+    with pytest.raises(MessagingError):
+        rs.close()  # still locked: close flushes first, and refuses
+    other.execute("COMMIT")  # the lock is free again
+    assert rs.flush() == 2 and rs.dirty == 0
+    rs.ack("ann", "random", 7)
+    rs.close()
+    on_disk = other.execute("SELECT * FROM read_states ORDER BY user, channel").fetchall()
+    assert on_disk == [("ann", "general", 5, 0), ("ann", "random", 7, 0), ("bob", "general", 0, 2)]
+    other.close()
+
+
+class _Outage:
+    """A real store whose writes fail for a while: writes number ``first`` to
+    ``first + length - 1`` (counting from 1) raise MessagingError, before the real write
+    (nothing lands) or after it (it landed but the answer was lost)."""
+
+    def __init__(self, store: ReadStateStore, first: int, length: int, landed: bool) -> None:
+        self.store, self.first, self.length, self.landed = store, first, length, landed
+        self.writes = 0
+
+    def load(self, user: str, channel: str) -> tuple[int, int] | None:
+        return self.store.load(user, channel)
+
+    def write(self, rows: Sequence[tuple[str, str, int, int]]) -> None:
+        self.writes += 1
+        failing = self.first <= self.writes < self.first + self.length
+        if failing and not self.landed:
+            raise MessagingError("store unreachable (before the write)")
+        self.store.write(rows)
+        if failing:
+            raise MessagingError("store unreachable (the write landed, its answer was lost)")
+
+    def unread(self, user: str) -> dict[str, int]:
+        return self.store.unread(user)
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def _run_with_retries(
+    store: ReadStateStore, schedule: list[tuple[str, str, str, int]], cap: int, batch: int
+) -> tuple[ReadStates, dict[tuple[str, str], tuple[int, int]], int]:
+    """Every call of ``schedule`` retried until it succeeds; the cache, the replay's records
+    and how many calls were refused."""
+    clock = ManualClock()
+    rs = ReadStates(store=store, capacity=cap, flush_entries=batch, flush_interval=1.0,
+                    clock=clock)  # fmt: skip
+    events: dict[tuple[str, str], list[tuple[str, int]]] = {}
+    refused = 0
+    for kind, user, channel, n in schedule:
+        key = (user, channel)
+        if kind in ("tick", "crash"):  # no crash here: the outage is the fault
+            clock.advance(0.6)
+            continue
+        for _ in range(20):
+            before = (dict(rs._cache), set(rs._dirty), rs.flushes)
+            try:
+                got = rs.get(user, channel) if kind == "get" else getattr(rs, kind)(*key, n)
+            except MessagingError:
+                refused += 1
+                # a refused call changes no record: every value still cached is the one it
+                # had, the dirty ones are still dirty, no flush is counted (a clean copy may
+                # have been loaded from the store, or a clean one dropped: both invisible)
+                assert all(before[0].get(k, v) == v for k, v in rs._cache.items())
+                assert rs._dirty == before[1] and rs.flushes == before[2]
+                assert all(k in rs._cache for k in before[1])
+                continue
+            break
+        else:
+            raise AssertionError("the outage never ended")
+        if kind in ("ack", "mention"):
+            events.setdefault(key, []).append((kind, n))
+        elif kind == "get":
+            assert got == _expected((0, 0), events.get(key, []))
+    model = {key: _expected((0, 0), ev) for key, ev in events.items()}
+    return rs, model, refused
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    ops.filter(lambda s: any(k in ("ack", "mention") for k, *_ in s)),
+    st.integers(1, 3),
+    st.integers(1, 4),
+    st.integers(1, 3),
+    st.booleans(),
+)
+@example(  # the review's case: one mention, its write-back fails, the caller retries
+    [("get", "ann", "c1", 0), ("mention", "ann", "c1", 1)], 3, 1, 1, False
+)
+@example([("ack", "ann", "c1", 5), ("mention", "ann", "c2", 1)], 1, 4, 2, True)  # on eviction
+def test_a_call_whose_write_back_fails_changes_nothing_so_a_retry_counts_once(
+    schedule: list[tuple[str, str, str, int]], cap: int, batch: int, length: int, landed: bool
+) -> None:
+    """For every k, the store fails from its k-th write on for ``length`` writes; each call is
+    retried until it succeeds. The records (cache, then the store after close) are those of a
+    replay that applies each call once."""
+    clean, _, _ = _run_with_retries(SQLiteReadStore(), schedule, cap, batch)
+    writes_without_faults = clean.flushes + 1  # the close's flush may write once more
+    for k in range(1, writes_without_faults + 1):
+        real = SQLiteReadStore()
+        outage = _Outage(real, k, length, landed)
+        rs, model, refused = _run_with_retries(outage, schedule, cap, batch)
+        for key, value in rs._cache.items():
+            assert value == model.get(key, (0, 0))
+        rs.store.close = lambda: None  # type: ignore[method-assign]  # keep the file to check
+        for _ in range(length + 1):
+            try:
+                rs.close()
+                break
+            except MessagingError:
+                refused += 1
+        for key, value in model.items():
+            assert (real.load(*key) or (0, 0)) == value  # written once, counted once
+        assert refused <= length
+        real.close()
+
+
+def test_a_mention_refused_while_redis_is_down_counts_once_when_retried(own_redis: Any) -> None:
+    """Redis is killed: the mention's write-back fails and the mention is refused (not
+    counted); the caller's retry after the restart counts it once, in the cache and in Redis."""
+    rs = ReadStates(store=RedisReadStore(own_redis.url, deadline=0.5), flush_entries=1)
+    assert rs.get("ann", "general") == (0, 0)
+    own_redis.kill()
+    for _ in range(2):
+        with pytest.raises(MessagingError):
+            rs.mention("ann", "general")
+        assert rs.get("ann", "general") == (0, 0) and rs.dirty == 0
+    own_redis.restart()
+    rs.mention("ann", "general")
+    assert rs.get("ann", "general") == (0, 1)
+    assert RedisReadStore(own_redis.url).load("ann", "general") == (0, 1)
+    rs.close()

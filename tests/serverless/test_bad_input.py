@@ -7,6 +7,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 import designpatterns_ref.serverless as sl
 from designpatterns_ref.clock import ManualClock
@@ -130,3 +132,81 @@ def test_a_refused_receive_changes_nothing() -> None:
         with pytest.raises(ServerlessError):
             q.receive(value)
     assert [(m.body, m.receive_count, m.visible_at) for m in q.peek()] == before
+
+
+# A string holding at least one lone surrogate (a UTF-16 half: no valid text holds it).
+_surrogate = st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF)
+_bad_text = st.builds(
+    lambda a, s, b: a + s + b, st.text(max_size=4), _surrogate, st.text(max_size=4)
+)
+_json_ok = st.none() | st.booleans() | st.integers(-(10**6), 10**6) | st.text(max_size=4)
+# A JSON value with a lone surrogate somewhere inside: a string, a key, at any depth.
+_poisoned = st.recursive(
+    _bad_text | st.builds(lambda k, v: {k: v}, _bad_text, _json_ok),
+    lambda inner: (
+        st.builds(lambda v, rest: [*rest, v], inner, st.lists(_json_ok, max_size=2))
+        | st.builds(
+            lambda k, v, rest: {**rest, k: v},
+            st.text(max_size=3),
+            inner,
+            st.dictionaries(st.text(max_size=3), _json_ok, max_size=2),
+        )
+    ),
+    max_leaves=6,
+)
+
+Case = tuple[str, Callable[[], Any], Callable[[Any], object], Callable[[Any, Any], Any]]
+PAYLOAD_ENTRIES: list[Case] = [
+    ("Queue.send", _queue, lambda q: ([(m.body, m.receive_count) for m in q.peek()], q.sent),
+     lambda q, v: q.send({"v": v})),
+    ("KeyValueTable.put", _ops, lambda o: o.table.scan(),
+     lambda o, v: o.table.put({"pk": "x", "sk": "y", "body": v})),
+    ("Idempotency.run(event)", _layer, lambda x: (x.table.scan(), x.executions),
+     lambda x, v: x.run(lambda e: 1, {"p": v})),
+    ("Idempotency.run(response)", _layer, lambda x: x.table.scan(),  # the handler did run
+     lambda x, v: x.run(lambda e: {"r": v}, {"call": 3})),
+    ("Idempotency.complete(response)", _layer, lambda x: (x.table.scan(), x.executions),
+     lambda x, v: x.complete({"call": 2}, {"r": v}, token=_token(x))),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("name", "make", "snapshot", "call"), PAYLOAD_ENTRIES, ids=[c[0] for c in PAYLOAD_ENTRIES]
+)
+def test_a_lone_surrogate_inside_a_payload_is_refused_and_changes_nothing(
+    name: str,
+    make: Callable[[], Any],
+    snapshot: Callable[[Any], object],
+    call: Callable[[Any, Any], Any],
+) -> None:
+    """A payload is stored as JSON text, and keys already refuse lone surrogates: so does a
+    payload, wherever the surrogate sits (a value, a key, nested), even two halves that JSON
+    would read back as one astral character."""
+
+    @settings(max_examples=40, deadline=None)
+    @given(_poisoned)
+    @example("\ud800")
+    @example({"\udfff": 1})
+    @example([[{"k": ["ok", "x\udc80"]}]])
+    @example("\ud83d\ude00")  # two halves of U+1F600 as separate code points
+    def check(value: object) -> None:
+        obj = make()
+        before = snapshot(obj)
+        with pytest.raises(ServerlessError, match="surrogate"):
+            call(obj, value)
+        assert snapshot(obj) == before
+
+    check()
+    obj = make()  # valid text, astral characters included, is stored as it is
+    call(obj, ["é", "\U0001f600", {"ключ": "値"}])
+
+
+@pytest.mark.parametrize("prefix", ["\ud800", "a/\udfff", "\ud83d\ude00"])
+def test_a_listing_prefix_with_a_lone_surrogate_is_refused(prefix: str) -> None:
+    """No key can hold a lone surrogate (put refuses it), so such a prefix is a bad value,
+    refused as put refuses it, not an empty listing."""
+    store = sl.ObjectStore()
+    store.put("a/1", b"x")
+    with pytest.raises(ServerlessError, match="surrogate"):
+        store.list(prefix)
+    assert store.list("a/") == ["a/1"] and store.list("") == ["a/1"]

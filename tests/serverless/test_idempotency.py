@@ -71,9 +71,11 @@ def test_an_expired_record_allows_a_new_execution() -> None:
     assert handler({"a": 1}) == 1
     clock.advance(99.9)
     assert handler({"a": 1}) == 1
-    clock.advance(0.1)  # the record's expiration is now: it protects no more
+    clock.advance(0.1)  # the record's expiration is now: it still protects (#expiry < :now)
+    assert handler({"a": 1}) == 1
+    clock.advance(0.001)  # past it: it protects no more
     assert handler({"a": 1}) == 2
-    assert runs == [0.0, 100.0]
+    assert runs == [0.0, 100.001]
 
 
 def test_an_exception_mid_way_leaves_the_record_retryable() -> None:
@@ -102,7 +104,10 @@ def test_a_killed_invocation_blocks_until_its_in_progress_timeout() -> None:
     assert claim.status == INPROGRESS
     with pytest.raises(IdempotencyInProgress):
         idem.run(lambda e: "again", {"call": 7})
-    clock.advance(30)
+    clock.advance(30)  # the in-progress expiry is now: still held (#in_progress_expiry < now)
+    with pytest.raises(IdempotencyInProgress):
+        idem.run(lambda e: "again", {"call": 7})
+    clock.advance(0.001)
     assert idem.run(lambda e: "again", {"call": 7}) == "again"
     rec = idem.record({"call": 7})
     assert rec is not None and rec.status == COMPLETED and rec.response == "again"
@@ -207,6 +212,8 @@ LATE_A_FAILS = [
 @example(LATE_A_FAILS)
 @example([("finish", 0, True) if step[0] == "finish" else step for step in LATE_A_FAILS])
 @example([("start", 1), ("wait", 100.0), ("start", 1), ("finish", 0, True), ("finish", 0, True)])
+@example([("call", 0), ("wait", 100.0), ("call", 0), ("wait", 5.0), ("call", 0)])  # at expiry
+@example([("start", 2), ("wait", 30.0), ("start", 2), ("call", 2), ("wait", 5.0), ("call", 2)])
 def test_matches_a_plain_model(steps: list[tuple[Any, ...]]) -> None:
     """A model of records (status, expiry, in-progress expiry, response, owner) replayed beside
     the layer, on a simulated clock. ``start`` claims a record for an invocation that keeps
@@ -246,7 +253,7 @@ def test_matches_a_plain_model(steps: list[tuple[Any, ...]]) -> None:
             _same(idem, model)
             continue
         rec = model.get(arg)
-        free = rec is None or rec[1] <= now or (rec[0] == "P" and rec[2] <= now)
+        free = _powertools_claims(rec, now)
         if op == "start":
             got: Any = "blocked"
             with contextlib.suppress(IdempotencyInProgress):
@@ -292,6 +299,20 @@ def test_matches_a_plain_model(steps: list[tuple[Any, ...]]) -> None:
             assert outcome == "blocked"
         _same(idem, model)
     assert idem.executions == claims and idem.fenced == 0
+
+
+def _powertools_claims(rec: tuple[str, float, float, Any, int] | None, now: float) -> bool:
+    """Whether a claim at ``now`` wins over the record ``rec`` (status "P" or "C", expiry,
+    in-progress expiry, ...): Powertools' conditional put, read off its DynamoDB persistence
+    layer, ``attribute_not_exists(#id) OR #expiry < :now OR (#status = :inprogress AND
+    attribute_exists(#in_progress_expiry) AND #in_progress_expiry < :now_in_millis)``. Strict:
+    at its expiry instant a record still holds."""
+    if rec is None:  # attribute_not_exists(#id)
+        return True
+    status, expiry, in_progress_expiry = rec[0], rec[1], rec[2]
+    if expiry < now:  # #expiry < :now
+        return True
+    return status == "P" and in_progress_expiry < now  # the in-progress clause
 
 
 def _same(idem: Idempotency, model: dict[int, tuple[str, float, float, Any, int]]) -> None:

@@ -108,3 +108,15 @@ def test_a_family_sharing_a_phone_is_found_together() -> None:
     ops.add_patient("kid", "+46701111111", "Leo")
     ops.add_patient("other", "+46702222222", "Ola")
     assert [p["patient"] for p in ops.patient_by_phone("+46701111111")] == ["kid", "mum"]
+
+
+def test_the_sweep_deletes_only_items_whose_ttl_has_passed() -> None:
+    """DynamoDB's TTL: an item expires when its TTL is less than the current time, so at the
+    TTL instant itself it stays (an idempotency record then still protects its payload)."""
+    clock = ManualClock()
+    t = KeyValueTable(clock=clock)
+    t.put({"pk": "a", "sk": "1", "ttl": 10})
+    clock.advance(10)
+    assert t.sweep() == 0 and t.get("a", "1") is not None
+    clock.advance(0.001)
+    assert t.sweep() == 1 and t.get("a", "1") is None

@@ -27,8 +27,9 @@ unsent bytes exceed ``write_limit`` (a slow consumer) is closed with 4008: the c
 from its cursor later, and the gateway's memory stays bounded by about ``write_limit`` bytes a
 socket. A user is one presence however many devices they connect: closing a device (or
 dropping it as a slow consumer) marks the user offline only when none of their devices
-remains connected. A resume or a fetch is answered ``page`` messages at a time; the
-client's next heartbeat sees the conversation's last seq and asks for the next page.
+remains connected. A resume or a fetch is answered ``page`` messages at a time, and reads
+only those from the store (a client asking for a whole long log costs one page per request);
+the client's next heartbeat sees the conversation's last seq and asks for the next page.
 
 Measured (``dpref bench messaging``, gateway in its own process): see
 docs/case-studies/slack-gateway.md for memory per idle connection and fan-out latency.
@@ -277,7 +278,7 @@ class Gateway:
             raise MessagingError(f"the first frame must be 'hello', not {frame['op']!r:.40}")
         user = verify_token(self.secret, frame.get("token"), now=self.clock())
         device, cursors = frame.get("device"), frame.get("cursors", {})
-        replay = self.server.connect(user, device, cursors)  # type: ignore[arg-type]
+        replay = self.server.connect(user, device, cursors, limit=self.page)  # type: ignore[arg-type]
         old = self.conns.get((user, device))  # type: ignore[arg-type]
         conn = _Conn(ws, user, device)  # type: ignore[arg-type]
         self.conns[(user, conn.device)] = conn
@@ -286,7 +287,7 @@ class Gateway:
         self.presence.heartbeat(user)
         self._push(conn, json.dumps({"op": "ready", "user": user,
                                      "convs": self.server.conversations(user)}))  # fmt: skip
-        for msg in replay[: self.page]:  # the rest is fetched, a page at a time
+        for msg in replay:  # one page; the rest is fetched, a page at a time
             self._push(conn, message_frame(msg))
         return conn
 
@@ -307,7 +308,7 @@ class Gateway:
             srv.read(conn.user, f.get("conv"), f.get("seq"))  # type: ignore[arg-type]
         elif op == "fetch":
             srv.check_member(f.get("conv"), conn.user)  # type: ignore[arg-type]
-            page = srv.fetch(f.get("conv"), f.get("first"), f.get("last"))[: self.page]  # type: ignore[arg-type]
+            page = srv.fetch(f.get("conv"), f.get("first"), f.get("last"), limit=self.page)  # type: ignore[arg-type]
             for msg in page:
                 self._push(conn, message_frame(msg))
         elif op == "heartbeat":

@@ -11,7 +11,11 @@ them have piled up, when ``flush_interval`` seconds have passed since the last f
 on each call), when a dirty record is evicted, and on :meth:`ReadStates.close`. A crash
 (:meth:`ReadStates.crash` simulates one) loses at most the changes since the last flush: fewer
 than ``flush_entries`` records, at most ``flush_interval`` seconds of them. A reload reads the
-rest back. As in Discord's read states, the marker only moves forward: an ack past it moves it
+rest back. A write-back that fails (store unreachable, file locked) raises
+:class:`~designpatterns_ref.messaging.base.MessagingError` from the call that needed it, and that
+call changes no record: the batch, with the call's own change in it, is written before the
+cache changes, so the dirty records stay dirty for the next flush and the call, retried, counts
+once. As in Discord's read states, the marker only moves forward: an ack past it moves it
 and clears the mentions; an ack at or behind it (a late ack from a second device) changes
 nothing. O(1) per ack or mention; O(d) per flush of d dirty records. The durable side is a
 :class:`~designpatterns_ref.messaging.readstore.ReadStateStore`: give ``path`` (a SQLite file,
@@ -89,19 +93,27 @@ class ReadStates:
         return value
 
     def _put(self, key: tuple[str, str], value: tuple[int, int], *, dirty: bool) -> None:
-        self._cache[key] = value
-        self._cache.move_to_end(key)
-        if dirty:
-            self._dirty.add(key)
-        while len(self._cache) > self.capacity:
-            old, _ = next(iter(self._cache.items()))
-            if old in self._dirty:
-                self.flush()  # write back before forgetting a change
-            self._cache.popitem(last=False)
-        if len(self._dirty) >= self.flush_entries or (
-            self._dirty and self._clock() - self._last_flush >= self.flush_interval
+        """Cache ``value`` (``dirty``: to be written back). A write-back this call needs (the
+        batch is full, the interval has passed, a dirty record would be evicted) runs first,
+        with ``value`` in the batch: when it fails, it raises and nothing has changed."""
+        cache, marked = self._cache, self._dirty
+        evict = next(iter(cache)) if key not in cache and len(cache) >= self.capacity else None
+        pending = len(marked) + (dirty and key not in marked)
+        if (
+            (evict is not None and evict in marked)  # write back before forgetting a change
+            or pending >= self.flush_entries
+            or (pending and self._clock() - self._last_flush >= self.flush_interval)
         ):
-            self.flush()
+            batch = {k: cache[k] for k in marked}
+            if dirty:
+                batch[key] = value
+            self._write(batch)  # all or none; a failure leaves the cache as it was
+        elif dirty:
+            marked.add(key)
+        cache[key] = value
+        cache.move_to_end(key)
+        if evict is not None:
+            del cache[evict]
 
     def ack(self, user: str, channel: str, msg_id: int) -> None:
         """``user`` has read ``channel`` up to ``msg_id``.
@@ -134,14 +146,20 @@ class ReadStates:
         return self.store.unread(user)
 
     def flush(self) -> int:
-        """Write every dirty record in one transaction; how many were written."""
-        rows = [(*key, *self._cache[key]) for key in sorted(self._dirty) if key in self._cache]
-        if rows:
-            self.store.write(rows)  # all or none: a failure keeps them dirty for the next flush
-            self.flushes += 1
+        """Write every dirty record in one transaction; how many were written. When the
+        write fails it raises and the records stay dirty for the next flush."""
+        batch = {key: self._cache[key] for key in self._dirty if key in self._cache}
+        if batch:
+            self._write(batch)
         self._dirty.clear()
         self._last_flush = self._clock()
-        return len(rows)
+        return len(batch)
+
+    def _write(self, batch: dict[tuple[str, str], tuple[int, int]]) -> None:
+        self.store.write([(*key, *batch[key]) for key in sorted(batch)])  # all or none
+        self.flushes += 1
+        self._dirty.clear()
+        self._last_flush = self._clock()
 
     @property
     def dirty(self) -> int:

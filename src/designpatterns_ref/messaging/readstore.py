@@ -10,7 +10,8 @@ mentions (``unread``). :class:`SQLiteReadStore` keeps one ``WITHOUT ROWID`` tabl
 :class:`RedisReadStore` keeps one hash per user, ``<prefix>:<user>``, field ``channel``,
 value ``"<last_read>:<mentions>"``, and writes a batch in one ``MULTI``/``EXEC`` (a crash
 mid-batch writes all of it or none). Every Redis round trip has a deadline; an unreachable
-server raises :class:`~designpatterns_ref.messaging.base.MessagingError`.
+server raises :class:`~designpatterns_ref.messaging.base.MessagingError`, and so does a
+SQLite batch that fails (it is rolled back first, so the next write starts clean).
 
 Trade-off: Redis shares the records between processes and survives the cache process, at one
 round trip per miss and per batch; SQLite is local and needs no server.
@@ -22,6 +23,7 @@ round trip per miss and per batch; SQLite is local and needs no server.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -99,11 +101,22 @@ class SQLiteReadStore:
         return (row[0], row[1]) if row else None
 
     def write(self, rows: Sequence[Row]) -> None:
-        """One transaction for the batch."""
+        """One transaction for the batch: all of it lands or none. A failure (the file locked
+        by another writer past the busy timeout, a full disk) rolls the transaction back and
+        raises :class:`~designpatterns_ref.messaging.base.MessagingError`; the connection
+        stays usable."""
         rows = check_rows(rows)
-        self._db.execute("BEGIN")
-        self._db.executemany("INSERT OR REPLACE INTO read_states VALUES (?, ?, ?, ?)", rows)
-        self._db.execute("COMMIT")
+        db = self._db
+        try:
+            db.execute("BEGIN IMMEDIATE")  # take the write lock first (waits the busy timeout)
+            db.executemany("INSERT OR REPLACE INTO read_states VALUES (?, ?, ?, ?)", rows)
+            db.execute("COMMIT")
+        except BaseException as exc:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):
+                raise MessagingError(f"SQLiteReadStore.write: {exc}") from exc
+            raise
 
     def unread(self, user: str) -> dict[str, int]:
         """Channels with mentions, sorted."""

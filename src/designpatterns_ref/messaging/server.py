@@ -6,8 +6,10 @@ Case study: Design a Real-Time Chat App (WhatsApp / Messenger) (docs/case-studie
 tests drive directly. A send appends to the store (which gives the seq and makes retries
 idempotent) and returns the connected devices to push the message to; a (re)connecting device
 hands in its cursors and gets back everything after them (Discord's RESUME); a gap request
-is a range read. Acks and read markers are checked against the log: a device cannot ack a
-seq that does not exist yet, so receipts never run ahead of the log.
+is a range read. Both take a ``limit``: the store is asked for at most that many messages, so
+a gateway that answers a page at a time reads a page at a time. Acks and read markers are
+checked against the log: a device cannot ack a seq that does not exist yet, so receipts never
+run ahead of the log.
 
 >>> server = ChatServer()
 >>> server.join("c", "ann"); server.join("c", "bob")
@@ -71,12 +73,16 @@ class ChatServer:
         if user not in self._members.get(conv, ()):
             raise MessagingError(f"user={user!r:.80} is not a member of conv={conv!r:.80}")
 
-    def connect(self, user: str, device: str, cursors: Mapping[str, int]) -> list[Message]:
-        """Connect (or resume) a device: everything after its ``cursors``, per conversation.
+    def connect(
+        self, user: str, device: str, cursors: Mapping[str, int], *, limit: int | None = None
+    ) -> list[Message]:
+        """Connect (or resume) a device: everything after its ``cursors``, per conversation in
+        name order, at most ``limit`` messages in all (all of them when None; the device
+        fetches the rest). The store is asked for no more than ``limit`` messages.
 
         A cursor is a seq in ``[0, MAX_SEQ]``; one at or past the log's end replays nothing.
         Every cursor is checked and the replay read before the device is registered, so a
-        refused connect (bad cursor, not a member, store unreachable) changes nothing.
+        refused connect (bad cursor or limit, not a member, store unreachable) changes nothing.
         """
         check_id("user", user), check_id("device", device)
         if not isinstance(cursors, Mapping):
@@ -86,11 +92,14 @@ class ChatServer:
             check_id("conv", conv), check_seq(f"cursors[{conv!r:.40}]", seq)
             if conv not in mine:
                 raise MessagingError(f"user={user!r:.80} is not a member of conv={conv!r:.80}")
+        left = MAX_SEQ if limit is None else check_seq("limit", limit, low=1)
         out: list[Message] = []
         for conv in sorted(mine):
             cursor = cursors.get(conv, 0)
-            if cursor < MAX_SEQ:  # nothing can come after MAX_SEQ
-                out += self.fetch(conv, cursor + 1)
+            if cursor < MAX_SEQ and left > 0:  # nothing can come after MAX_SEQ
+                page = self.fetch(conv, cursor + 1, limit=left)
+                out += page
+                left -= len(page)
         self.receipts.add_device(user, device)
         self._online.setdefault(user, set()).add(device)
         return out
@@ -115,16 +124,22 @@ class ChatServer:
         ]
         return msg, targets
 
-    def fetch(self, conv: str, first: int, last: int | None = None) -> list[Message]:
-        """The messages ``first..last`` of ``conv`` (to the end when ``last`` is None)."""
+    def fetch(
+        self, conv: str, first: int, last: int | None = None, *, limit: int | None = None
+    ) -> list[Message]:
+        """The messages ``first..last`` of ``conv`` (to the end when ``last`` is None), at most
+        ``limit`` of them (all when None): the store is asked for no more than ``limit``, so
+        a page costs a page however long the range."""
         check_id("conv", conv), check_seq("first", first, low=1)
         end = self.store.last_seq(conv) if last is None else check_seq("last", last)
+        left = MAX_SEQ if limit is None else check_seq("limit", limit, low=1)
         out: list[Message] = []
-        while first <= end:
-            page = self.store.read(conv, first - 1, min(1000, end - first + 1))
+        while first <= end and left > 0:
+            page = self.store.read(conv, first - 1, min(1000, end - first + 1, left))
             if not page:
                 break
             out += page
+            left -= len(page)
             first = page[-1].seq + 1
         return out
 

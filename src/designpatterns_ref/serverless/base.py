@@ -94,14 +94,25 @@ def check_name(name: str, value: object, *, max_len: int = 256) -> str:
 
 
 def check_payload(name: str, value: object, *, max_bytes: int = 256 * 1024) -> str:
-    """``value`` (a JSON object) as canonical JSON text, at most ``max_bytes`` (SQS: 256 KiB)."""
+    """``value`` (a JSON object) as canonical JSON text (ASCII, ``\\u`` escapes), at most
+    ``max_bytes`` (SQS: 256 KiB). Its strings and keys must be valid text, as names must: a lone
+    surrogate is refused (the escaped text would hide it, and JSON readers would turn two
+    halves into one astral character)."""
     if not isinstance(value, dict):
         raise ServerlessTypeError(f"{name}={_short(value)} must be a dict (a JSON object)")
     try:
         text = json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
-        size = len(text.encode("utf-8"))
-    except (TypeError, ValueError, UnicodeEncodeError, RecursionError) as exc:
+    except (TypeError, ValueError, RecursionError) as exc:
         raise ServerlessError(f"{name}={_short(value)} is not JSON: {exc}") from None
+    if "\\ud" in text:  # a surrogate escape: a valid astral character, or a lone half
+        try:
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError as exc:
+            bad = exc.object[exc.start : exc.end]
+            raise ServerlessError(
+                f"{name}={_short(value)} must be valid text: it holds the lone surrogate {bad!r}"
+            ) from None
+    size = len(text)  # ASCII: one byte a character
     if size > max_bytes:
         raise ServerlessError(f"{name} is {size} bytes; at most {max_bytes} allowed")
     return text

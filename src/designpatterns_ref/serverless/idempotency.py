@@ -6,10 +6,12 @@ Case study: Design a Healthcare Patient Operations Platform (Serverless)
 Before the handler runs, :meth:`Idempotency.begin` writes an ``INPROGRESS`` record keyed by the
 SHA-256 of the canonical JSON payload, with a conditional write that succeeds only when no
 record exists, the record has expired, or an in-progress record outlived its in-progress
-timeout (its invocation is presumed dead). The winner's record carries a fresh random
-``token``: it runs the handler and :meth:`complete` stores ``COMPLETED`` with the response; a
-redelivered event finds that record and gets the stored response back without running the side
-effect again; a concurrent duplicate finds ``INPROGRESS`` and is refused with
+timeout (its invocation is presumed dead). Both times are strict, as in Powertools' condition
+(``#expiry < :now``, ``#in_progress_expiry < :now_in_millis``): at the expiry instant itself
+the record still holds. The winner's record carries a fresh random ``token``: it runs the
+handler and :meth:`complete` stores ``COMPLETED`` with the response; a redelivered event finds
+that record and gets the stored response back without running the side effect again; a
+concurrent duplicate finds ``INPROGRESS`` and is refused with
 :class:`IdempotencyInProgress` (retry later). A handler that raises has its record deleted
 (:meth:`abandon`), so the event stays retryable.
 
@@ -90,12 +92,14 @@ class Record:
     token: str = ""
 
     def expired(self, now: float) -> bool:
-        """The record no longer protects its payload (Powertools' ``EXPIRED`` status)."""
-        return self.expiration <= now
+        """The record no longer protects its payload (Powertools' ``EXPIRED`` status): its
+        expiration is before ``now`` (``#expiry < :now``; at the instant itself it holds)."""
+        return self.expiration < now
 
     def abandoned(self, now: float) -> bool:
-        """An in-progress record whose invocation outlived its time limit (it crashed)."""
-        return self.status == INPROGRESS and self.in_progress_expiry <= now
+        """An in-progress record whose invocation outlived its time limit (it crashed): its
+        in-progress expiry is before ``now`` (``#in_progress_expiry < :now_in_millis``)."""
+        return self.status == INPROGRESS and self.in_progress_expiry < now
 
 
 def _record(item: dict[str, Any]) -> Record:

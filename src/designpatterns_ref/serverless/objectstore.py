@@ -79,6 +79,8 @@ class ObjectStore:
             raise ServerlessTypeError(f"prefix={prefix!r} must be a string")
         if len(prefix) > 1024:
             raise ServerlessError(f"prefix has {len(prefix)} characters; at most 1024")
+        if prefix:
+            check_name("prefix", prefix, max_len=1024)  # valid text, as every key is
         i = bisect.bisect_left(self._keys, prefix)
         out = []
         while i < len(self._keys) and self._keys[i].startswith(prefix):

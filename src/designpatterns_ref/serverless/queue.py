@@ -91,7 +91,8 @@ class Queue:
         return len(self._messages)
 
     def send(self, body: dict[str, Any]) -> str:
-        """Enqueue ``body`` (a JSON object, at most 256 KiB); return the message id."""
+        """Enqueue ``body`` (a JSON object of valid text, at most 256 KiB); return the message
+        id."""
         text = check_payload("body", body)
         self._seq += 1
         msg = Message(f"m{self._seq}", json.loads(text), self.clock())

@@ -197,9 +197,10 @@ class KeyValueTable:
             return [json.loads(r[0]) for r in self._db.execute("SELECT body FROM items")]
 
     def sweep(self) -> int:
-        """The TTL process: delete items whose TTL is at or before now; return how many."""
+        """The TTL process: delete items whose TTL is before now (DynamoDB: less than the
+        current time; at the TTL instant an item stays); return how many."""
         with self._lock:
-            cur = self._db.execute("DELETE FROM items WHERE expires <= ?", (self.clock(),))
+            cur = self._db.execute("DELETE FROM items WHERE expires < ?", (self.clock(),))
             return cur.rowcount
 
     def __len__(self) -> int:

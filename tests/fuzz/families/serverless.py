@@ -7,6 +7,11 @@ Not registered: the result records (``Message``, ``Outcome``, ``Record``, ``Repo
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
 import designpatterns_ref.serverless as sl
 from designpatterns_ref.clock import ManualClock
 from designpatterns_ref.serverless.plot import plot_outcomes, plot_queue_age
@@ -75,6 +80,31 @@ def _fn_state(f: sl.Function) -> object:
     return f.busy, f.invocations, f.throttles, f.scheduler.pending
 
 
+def _valid_text(value: object) -> bool:
+    """Whether every string inside ``value`` (keys included) is valid text (no lone
+    surrogate); values JSON cannot hold count as valid here (the call refuses them anyway)."""
+    try:
+        json.dumps(value, ensure_ascii=False, default=repr).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    except (TypeError, ValueError, RecursionError):
+        return True
+    return True
+
+
+def _stores_text_only(call: Callable[[Any, Any], object]) -> Callable[[Any, Any], object]:
+    """``call``, where a success with a lone surrogate inside the value is a failure: the
+    payload is stored as JSON text, and names already refuse what it would hide."""
+
+    def run(obj: Any, value: Any) -> object:
+        out = call(obj, value)
+        assert _valid_text(value), f"accepted a payload holding a lone surrogate: {value!r:.80}"
+        return out
+
+    return run
+
+
+_GSIS = {"gsi1pk": "w", "gsi1sk": "x", "gsi2pk": "y", "gsi2sk": "z"}
 _SCENARIO = {f: getattr(sl.Scenario(), f) for f in sl.Scenario.__dataclass_fields__}
 
 ENTRIES: list[Entry] = [
@@ -106,9 +136,17 @@ ENTRIES: list[Entry] = [
         ),
         {"clock": "ok", "visibility_timeout": 30.0, "max_receives": 3, "dead_letter": None},
     ),
-    Entry("Queue.send", make=_queue, snapshot=_queue_state, call=lambda q, v: q.send(v)),
     Entry(
-        "Queue.send(nested)", make=_queue, snapshot=_queue_state, call=lambda q, v: q.send({"v": v})
+        "Queue.send",
+        make=_queue,
+        snapshot=_queue_state,
+        call=_stores_text_only(lambda q, v: q.send(v)),
+    ),
+    Entry(
+        "Queue.send(nested)",
+        make=_queue,
+        snapshot=_queue_state,
+        call=_stores_text_only(lambda q, v: q.send({"v": v})),
     ),
     Entry("Queue.receive", make=_queue, snapshot=_queue_state, call=lambda q, v: q.receive(v)),
     Entry("Queue.delete", make=_queue, snapshot=_queue_state, call=lambda q, v: q.delete(v)),
@@ -135,18 +173,18 @@ ENTRIES: list[Entry] = [
         "KeyValueTable.put(item)",
         make=_table,
         snapshot=lambda t: t.scan(),
-        call=lambda t, v: t.put(v),
+        call=_stores_text_only(lambda t, v: t.put(v)),
     ),
     *[
         Entry(
             f"KeyValueTable.put(item[{attr}])",
             make=_table,
             snapshot=lambda t: t.scan(),
-            call=lambda t, v, attr=attr: t.put(
-                {"pk": "a", "sk": "2", "gsi1sk": "x", "gsi2pk": "y", "gsi2sk": "z", attr: v}
+            call=_stores_text_only(
+                lambda t, v, attr=attr: t.put({"pk": "a", "sk": "2", **_GSIS, attr: v})
             ),
         )
-        for attr in ("pk", "sk", "gsi1pk", "gsi2sk", "ttl", "body")
+        for attr in ("pk", "sk", "gsi1pk", "gsi2sk", "ttl", "body")  # both halves of each index
     ],
     Entry(
         "KeyValueTable.put(condition)",
@@ -197,7 +235,7 @@ ENTRIES: list[Entry] = [
             f"Idempotency.{name}",
             make=_layer,
             snapshot=lambda x: (x.table.scan(), x.executions),
-            call=lambda x, v, name=name: getattr(x, name)(v),
+            call=_stores_text_only(lambda x, v, name=name: getattr(x, name)(v)),
         )
         for name in ("key", "record", "begin")
     ],
@@ -206,7 +244,7 @@ ENTRIES: list[Entry] = [
             f"Idempotency.{name}",
             make=_layer,
             snapshot=lambda x: (x.table.scan(), x.executions),
-            call=call,
+            call=_stores_text_only(call),
         )
         for name, call in (
             ("abandon(event)", lambda x, v: x.abandon(v, token=_token(x))),
@@ -216,13 +254,16 @@ ENTRIES: list[Entry] = [
             ("complete(token)", lambda x, v: x.complete({"call": 2}, "ok", token=v)),
         )
     ],
-    *per_argument(
-        "Idempotency.run",
-        lambda x, handler, event: x.run(handler, event),
-        {"handler": lambda e: "ok", "event": {"call": 2}},
-        make=_layer,
-        snapshot=lambda x: (x.table.scan(), x.executions),
-    ),
+    *[
+        replace(e, call=_stores_text_only(e.call))
+        for e in per_argument(
+            "Idempotency.run",
+            lambda x, handler, event: x.run(handler, event),
+            {"handler": lambda e: "ok", "event": {"call": 2}},
+            make=_layer,
+            snapshot=lambda x: (x.table.scan(), x.executions),
+        )
+    ],
     Entry("Idempotency.wrap", make=_layer, call=lambda x, v: x.wrap(v)),
     Entry("PatientOps(table)", call=lambda _, v: sl.PatientOps(v)),
     *per_argument(
