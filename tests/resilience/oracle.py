@@ -17,6 +17,7 @@ class BreakerConfig:
     slow_call_duration: float
     wait_in_open: float
     half_open_calls: int
+    max_wait_in_half_open: float = 60.0
 
     def kwargs(self) -> dict[str, object]:
         return dict(self.__dict__)
@@ -30,6 +31,7 @@ class ReferenceBreaker:
     state: str = "closed"
     log: list[tuple[float, bool, bool]] = field(default_factory=list)  # (end time, failed, slow)
     opened_at: float = 0.0
+    half_opened_at: float = 0.0
     permits: int = 0
     trials: list[tuple[bool, bool]] = field(default_factory=list)
     transitions: list[tuple[str, str]] = field(default_factory=list)
@@ -43,8 +45,18 @@ class ReferenceBreaker:
             self.opened_at = now
         if new == "half_open":
             self.permits = self.cfg.half_open_calls
+            self.half_opened_at = now
+
+    def _expired(self, now: float) -> bool:
+        """Half-open too long: open, from the moment the wait ran out (a timer firing then)."""
+        limit = self.cfg.max_wait_in_half_open
+        if self.state == "half_open" and now - self.half_opened_at >= limit:
+            self._move("open", self.half_opened_at + limit)
+            return True
+        return False
 
     def permit(self, now: float) -> bool:
+        self._expired(now)
         if self.state == "open" and now - self.opened_at >= self.cfg.wait_in_open:
             self._move("half_open", now)
         if self.state == "closed":
@@ -72,6 +84,8 @@ class ReferenceBreaker:
             if self.state == "half_open":
                 self.permits += 1
             return
+        if self._expired(now):
+            return  # a trial call that outlived its half-open state: its outcome is dropped
         failed, slow = kind == "fail", duration >= self.cfg.slow_call_duration
         if self.state == "closed":
             self.log.append((now, failed, slow))

@@ -47,6 +47,8 @@ def test_every_entry_refuses_hostile_values_cleanly(entry: object) -> None:
         (lambda: Retry(attempt_timeout=math.nan), "attempt_timeout=nan"),
         (lambda: Retry(seed="\ud800"), "seed="),
         (lambda: CircuitBreaker(wait_in_open=-0.5), "wait_in_open=-0.5"),
+        (lambda: CircuitBreaker(max_wait_in_half_open=0), "max_wait_in_half_open=0"),
+        (lambda: CircuitBreaker(max_wait_in_half_open=math.nan), "max_wait_in_half_open=nan"),
         (lambda: CircuitBreaker(failure_rate_threshold=0), "failure_rate_threshold=0"),
         (lambda: CircuitBreaker(failure_rate_threshold=10**400), "failure_rate_threshold="),
         (lambda: CircuitBreaker(window_size=5, minimum_calls=6), "minimum_calls=6"),

@@ -46,6 +46,7 @@ def configs() -> st.SearchStrategy[BreakerConfig]:
             slow_call_duration=draw(st.sampled_from([0.5, 1.0, math.inf])),
             wait_in_open=draw(st.sampled_from([0.0, 1.0, 2.5])),
             half_open_calls=draw(st.integers(1, 3)),
+            max_wait_in_half_open=draw(st.sampled_from([0.75, 2.0, 60.0, math.inf])),
         )
 
     return build()
@@ -58,6 +59,8 @@ STEP = st.one_of(
         st.sampled_from([0.0, 0.25, 0.5, 1.0]),
     ),
     st.tuples(st.just("advance"), st.just(""), st.sampled_from([0.25, 0.5, 1.0, 3.0])),
+    # a call that takes its permission and never finishes (it hangs; no timeout)
+    st.tuples(st.just("hang"), st.just(""), st.just(0.0)),
 )
 
 
@@ -103,6 +106,15 @@ def test_breaker_equals_reference_model(
             clock.advance(amount)
             continue
         expected = ref.permit(clock())
+        if action == "hang":
+            try:
+                breaker.__enter__()  # entered, never left
+                permitted = True
+            except CallNotPermitted:
+                permitted = False
+            assert permitted == expected
+            assert breaker.state.value == ref.state
+            continue
         permitted = run_call(breaker, clock, kind, amount)
         assert permitted == expected
         if permitted:
@@ -142,6 +154,36 @@ def test_half_open_lets_exactly_the_trial_calls_through(calls: int, extra: int) 
     for _ in range(admitted):
         breaker.__exit__(None, None, None)  # each trial call succeeds
     assert breaker.state is BreakerState.CLOSED
+
+
+def test_a_hung_trial_call_cannot_keep_the_breaker_half_open() -> None:
+    clock = ManualClock()
+    breaker = CircuitBreaker(
+        window_size=2, minimum_calls=2, wait_in_open=10, half_open_calls=1, clock=clock
+    )
+    changes: list[StateChange] = []
+    breaker.add_listener(changes.append)
+    for _ in range(2):
+        run_call(breaker, clock, "fail", 0)
+    clock.advance(10)
+    breaker.__enter__()  # the only trial call hangs (no timeout): it never finishes
+    clock.advance(59.5)
+    assert not run_call(breaker, clock, "ok", 0)
+    assert breaker.state is BreakerState.HALF_OPEN
+    clock.advance(0.5)  # 60 s in half-open, the default max_wait_in_half_open
+    assert not run_call(breaker, clock, "ok", 0)
+    assert breaker.state is BreakerState.OPEN
+    assert (changes[-1].old, changes[-1].new, changes[-1].at) == (
+        BreakerState.HALF_OPEN,
+        BreakerState.OPEN,
+        70.0,
+    )
+    clock.advance(10)  # a fresh wait in open, then fresh trial calls
+    assert run_call(breaker, clock, "ok", 0)
+    assert breaker.state is BreakerState.CLOSED
+    breaker.__exit__(None, None, None)  # the hung call returns at last: an older state's outcome
+    assert breaker.state is BreakerState.CLOSED
+    assert breaker.metrics().window_calls == 0
 
 
 def test_opens_exactly_when_rate_passes_threshold_after_minimum() -> None:

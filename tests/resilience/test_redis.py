@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
+from collections.abc import Coroutine
+from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from designpatterns_ref.clock import ManualClock
@@ -46,21 +49,101 @@ def _step(breaker: object, clock: ManualClock, kind: str) -> str:
     return "ok"
 
 
+class _Forever:
+    def __await__(self):  # type: ignore[no-untyped-def]
+        yield None  # suspends, and nobody resumes it
+
+
+def _hang(breaker: Any, held: list[Coroutine[Any, Any, Any]]) -> str:
+    """A call that takes its permission and never finishes (it hangs, or its process died)."""
+
+    async def body() -> None:
+        await _Forever()
+
+    call = breaker.acall(body)
+    try:
+        call.send(None)
+    except CallNotPermitted:
+        return "refused"
+    held.append(call)
+    return "hung"
+
+
 @settings(max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(steps=st.lists(st.sampled_from(["ok", "fail", "wait"]), max_size=30))
-def test_same_decisions_as_the_memory_breaker(redis_url: str, steps: list[str]) -> None:
+@given(
+    steps=st.lists(st.sampled_from(["ok", "fail", "wait", "hang"]), max_size=30),
+    max_wait=st.sampled_from([1.0, 2.5, 60.0, float("inf")]),
+)
+@example(
+    steps=["fail"] * 3 + ["wait", "wait", "hang", "hang"] + ["wait"] * 4 + ["ok"] * 3, max_wait=2.5
+)
+def test_same_decisions_as_the_memory_breaker(
+    redis_url: str, steps: list[str], max_wait: float
+) -> None:
     client = _client(redis_url)
     client.flushall()
     clock = ManualClock()
-    memory = CircuitBreaker(**CONFIG, clock=clock)  # type: ignore[arg-type]
-    shared = RedisCircuitBreaker(client, name="dep", **CONFIG, clock=clock)  # type: ignore[arg-type]
+    config = {**CONFIG, "max_wait_in_half_open": max_wait}
+    memory = CircuitBreaker(**config, clock=clock)  # type: ignore[arg-type]
+    shared = RedisCircuitBreaker(client, name="dep", **config, clock=clock)  # type: ignore[arg-type]
+    heard: dict[str, list[tuple[str, str]]] = {"memory": [], "shared": []}
+    memory.add_listener(lambda c: heard["memory"].append((c.old.value, c.new.value)))
+    shared.add_listener(lambda c: heard["shared"].append((c.old.value, c.new.value)))
+    held: list[Coroutine[Any, Any, Any]] = []
     for step in steps:
         if step == "wait":
             clock.advance(1.5)
             continue
-        assert _step(shared, clock, step) == _step(memory, clock, step)
+        if step == "hang":
+            assert _hang(shared, held) == _hang(memory, held)
+        else:
+            assert _step(shared, clock, step) == _step(memory, clock, step)
         assert shared.state is memory.state
+    assert heard["shared"] == heard["memory"]
+    for call in held:
+        call.close()
     client.close()
+
+
+DIES = """
+import os, signal, sys
+import redis
+from designpatterns_ref.resilience.redis import RedisCircuitBreaker
+
+breaker = RedisCircuitBreaker(
+    redis.Redis.from_url(sys.argv[1]), name="dep", window_size=2, minimum_calls=2,
+    wait_in_open=10, half_open_calls=1, clock=lambda: float(sys.argv[2]),
+)
+breaker.call(lambda: os.kill(os.getpid(), signal.SIGKILL))  # killed inside its trial call
+"""
+
+
+def test_a_process_killed_holding_the_trial_permit_cannot_keep_it_half_open(
+    redis_url: str,
+) -> None:
+    clock = ManualClock()
+    kw: dict[str, Any] = dict(
+        name="dep", window_size=2, minimum_calls=2, wait_in_open=10, half_open_calls=1
+    )
+    b = RedisCircuitBreaker(_client(redis_url), **kw, clock=clock)
+    seen: list[tuple[str, str, float]] = []
+    b.add_listener(lambda c: seen.append((c.old.value, c.new.value, c.at)))
+    for _ in range(2):
+        _step(b, clock, "fail")
+    clock.advance(10)
+    dead = subprocess.run([sys.executable, "-c", DIES, redis_url, repr(clock())], timeout=60)
+    assert dead.returncode == -signal.SIGKILL
+    assert b.state is BreakerState.HALF_OPEN  # the dead process took the only permit
+    clock.advance(59.5)
+    assert _step(b, clock, "ok") == "refused"
+    assert b.state is BreakerState.HALF_OPEN
+    clock.advance(0.5)  # 60 s in half-open: the default max_wait_in_half_open
+    assert _step(b, clock, "ok") == "refused"
+    assert b.state is BreakerState.OPEN
+    assert seen[-1] == ("half_open", "open", 70.0)
+    clock.advance(10)  # a fresh wait in open, then a fresh trial permit
+    assert _step(b, clock, "ok") == "ok"
+    assert b.state is BreakerState.CLOSED
 
 
 def test_two_instances_share_one_breaker(redis_url: str) -> None:

@@ -5,7 +5,10 @@ Case study: Shopify's Modular Monolith (docs/case-studies/shopify-modular-monoli
 Rules are declared in ``pyproject.toml`` under ``[tool.dpref.boundaries]`` (read by
 :func:`load_config`) or built in Python with :meth:`Config.from_dict`, which takes the same
 mapping. Every key is checked; a bad one raises :class:`~.base.ConfigError` whose ``key`` names
-it (``components.shop.orders.depends_on[1]``), and nothing is half-applied.
+it (``components.shop.orders.depends_on[1]``), and nothing is half-applied. The dataclasses
+(:class:`Config`, :class:`Component`, :class:`Layers`, :class:`Independence`) can also be built
+directly: they run the same checks on their fields (lists are kept as tuples) and refuse what
+``from_dict`` would refuse, with the same message.
 
 - ``packages`` (required): the top packages to scan; ``roots``: where to find them, relative
   to the pyproject's folder (default ``["."]``, or ``["src"]`` when there is a ``src`` folder).
@@ -63,7 +66,13 @@ DEFAULT_CACHE = ".dpref_cache/boundaries.bin"
 
 @dataclass(frozen=True)
 class Component:
-    """A package and its subpackages; ``None`` for ``public`` / ``depends_on`` means unchecked."""
+    """A package and its subpackages; ``None`` for ``public`` / ``depends_on`` means unchecked.
+
+    ``public`` lists ``"."`` or dotted names; ``depends_on`` is a table ``{component: why}``
+    or a list of components (``"*"``: any); ``pattern`` (True or False) makes every direct
+    child of ``module`` a component. Bad fields raise ConfigError naming
+    ``components.<name>.<field>``.
+    """
 
     name: str
     module: str
@@ -71,13 +80,31 @@ class Component:
     depends_on: dict[str, str] | None = None
     pattern: bool = False
 
+    def __post_init__(self) -> None:
+        name = _string(self.name, "components", allow_empty=False)
+        key = f"components.{name}"
+        _set(self, "module", _name(self.module, f"{key}.module"))
+        if self.public is not None:
+            _set(self, "public", tuple(_public(self.public, f"{key}.public")))
+        if self.depends_on is not None:
+            _set(self, "depends_on", _depends(self.depends_on, f"{key}.depends_on"))
+        if not isinstance(self.pattern, bool):
+            raise ConfigError(f"{key}.pattern", f"must be True or False, not {self.pattern!r:.60}")
+
 
 @dataclass(frozen=True)
 class Layers:
-    """A layers contract: ``layers[0]`` is the highest; each layer is a tuple of siblings."""
+    """A layers contract: ``layers[0]`` is the highest; each layer is a tuple of siblings.
+
+    ``layers`` lists at least two layers, each a dotted name or a list of them, no name twice.
+    """
 
     name: str
     layers: tuple[tuple[str, ...], ...]
+
+    def __post_init__(self) -> None:
+        name = _string(self.name, "Layers.name", allow_empty=False)
+        _set(self, "layers", _layer_list(self.layers, f"Layers({name!r}).layers"))
 
 
 @dataclass(frozen=True)
@@ -87,10 +114,20 @@ class Independence:
     name: str
     modules: tuple[str, ...]
 
+    def __post_init__(self) -> None:
+        name = _string(self.name, "Independence.name", allow_empty=False)
+        _set(self, "modules", _module_list(self.modules, f"Independence({name!r}).modules"))
+
 
 @dataclass(frozen=True)
 class Config:
-    """A validated configuration (build it with :meth:`from_dict` or :func:`load_config`)."""
+    """A validated configuration (build it with :meth:`from_dict` or :func:`load_config`).
+
+    Built directly, it checks every field as :meth:`from_dict` checks the same key
+    (``components`` maps each component's name to its :class:`Component`; ``layers`` and
+    ``independence`` hold :class:`Layers` and :class:`Independence`; ``include`` is a
+    collection of import kinds) and raises ConfigError naming the field.
+    """
 
     packages: tuple[str, ...]
     roots: tuple[str, ...] = (".",)
@@ -103,13 +140,30 @@ class Config:
     cache: str = DEFAULT_CACHE
     base: Path = Path(".")
 
+    def __post_init__(self) -> None:
+        _set(self, "packages", tuple(_names(self.packages, "packages", allow_empty=False)))
+        _set(self, "roots", tuple(_strings(self.roots, "roots", allow_empty=False)))
+        _set(self, "components", _component_table(self.components))
+        _set(self, "layers", _contract_list(self.layers, "layers", Layers))
+        names: set[str] = set()
+        for i, contract in enumerate(self.layers):
+            if contract.name in names:
+                raise ConfigError(
+                    f"layers[{i}].name", f"{contract.name!r} is used by another contract"
+                )
+            names.add(contract.name)
+        _set(self, "independence", _contract_list(self.independence, "independence", Independence))
+        _set(self, "include", _include(self.include))
+        if not isinstance(self.cycles, bool):
+            raise ConfigError("cycles", f"must be true or false, not {self.cycles!r}")
+        _string(self.todo, "todo", allow_empty=False)
+        _string(self.cache, "cache", allow_empty=True)
+        _set(self, "base", Path(_folder(self.base, "base")))
+
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], base: str | Path = ".") -> Config:
         """Validate ``data`` (the ``[tool.dpref.boundaries]`` table) into a :class:`Config`."""
-        if not isinstance(base, str | os.PathLike) or not os.fspath(base):
-            raise ConfigError("base", f"must be a folder (str or Path), not {base!r:.60}")
-        if "\x00" in str(base) or any("\ud800" <= ch <= "\udfff" for ch in str(base)):
-            raise ConfigError("base", f"{base!r:.60} holds a null byte or a lone surrogate")
+        _folder(base, "base")
         if not isinstance(data, Mapping):
             raise ConfigError("tool.dpref.boundaries", f"must be a table, not {_kind(data)}")
         for key in data:
@@ -121,10 +175,7 @@ class Config:
         base_path = Path(base)
         default_roots = ["src"] if os.path.isdir(base_path / "src") else ["."]
         roots = _strings(data.get("roots", default_roots), "roots", allow_empty=False)
-        include = _strings(data.get("include", list(KINDS)), "include", allow_empty=False)
-        for i, kind in enumerate(include):
-            if kind not in KINDS:
-                raise ConfigError(f"include[{i}]", f"{kind!r} is not a kind; use {list(KINDS)}")
+        include = _include(data.get("include", list(KINDS)))
         cycles = data.get("cycles", True)
         if not isinstance(cycles, bool):
             raise ConfigError("cycles", f"must be true or false, not {cycles!r}")
@@ -136,7 +187,7 @@ class Config:
             components=_components(data.get("components", {})),
             layers=_layers(data.get("layers", [])),
             independence=_independence(data.get("independence", [])),
-            include=frozenset(include),
+            include=include,
             cycles=cycles,
             todo=todo,
             cache=cache,
@@ -174,6 +225,59 @@ def load_config(path: str | Path) -> Config:
 
 def _kind(value: object) -> str:
     return type(value).__name__
+
+
+def _set(obj: object, field_name: str, value: object) -> None:
+    """Store a checked (normalised) value in a frozen dataclass's field."""
+    object.__setattr__(obj, field_name, value)
+
+
+def _folder(value: object, key: str) -> str | os.PathLike[str]:
+    if not isinstance(value, str | os.PathLike) or not os.fspath(value):
+        raise ConfigError(key, f"must be a folder (str or Path), not {value!r:.60}")
+    if "\x00" in str(value) or any("\ud800" <= ch <= "\udfff" for ch in str(value)):
+        raise ConfigError(key, f"{value!r:.60} holds a null byte or a lone surrogate")
+    return value
+
+
+def _include(value: object) -> frozenset[str]:
+    if isinstance(value, set | frozenset):
+        value = sorted(value, key=repr)
+    include = _strings(value, "include", allow_empty=False)
+    for i, kind in enumerate(include):
+        if kind not in KINDS:
+            raise ConfigError(f"include[{i}]", f"{kind!r} is not a kind; use {list(KINDS)}")
+    return frozenset(include)
+
+
+def _component_table(value: object) -> dict[str, Component]:
+    """A direct Config's components: {name: Component}, each module one component only."""
+    table = _table(value, "components")
+    out: dict[str, Component] = {}
+    modules: dict[str, str] = {}
+    for name, component in table.items():
+        key = f"components.{_string(name, 'components', allow_empty=False)}"
+        if not isinstance(component, Component):
+            raise ConfigError(key, f"must be a Component, not {_kind(component)}")
+        if component.name != name:
+            raise ConfigError(key, f"holds the component named {component.name!r}: use that key")
+        label = f"{component.module}.*" if component.pattern else component.module
+        if label in modules:
+            raise ConfigError(f"{key}.module", f"{label!r} is already component {modules[label]!r}")
+        modules[label] = name
+        out[name] = component
+    return out
+
+
+def _contract_list(value: object, key: str, kind: type[Any]) -> tuple[Any, ...]:
+    if isinstance(value, str) or not isinstance(value, list | tuple):
+        raise ConfigError(
+            key, f"must be a list of {kind.__name__}, not {_kind(value)} {value!r:.60}"
+        )
+    for i, contract in enumerate(value):
+        if not isinstance(contract, kind):
+            raise ConfigError(f"{key}[{i}]", f"must be a {kind.__name__}, not {_kind(contract)}")
+    return tuple(value)
 
 
 def _string(value: object, key: str, *, allow_empty: bool) -> str:
@@ -283,25 +387,30 @@ def _layers(value: object) -> tuple[Layers, ...]:
             if k not in ("name", "layers"):
                 raise ConfigError(f"{key}.{k}", "unknown key; allowed: layers, name")
         name = _string(spec.get("name", f"layers {i}"), f"{key}.name", allow_empty=False)
-        raw = spec.get("layers")
-        if not isinstance(raw, list | tuple) or len(raw) < 2:
-            raise ConfigError(f"{key}.layers", f"must list at least two layers, not {raw!r}")
-        seen: set[str] = set()
-        layers: list[tuple[str, ...]] = []
-        for j, layer in enumerate(raw):
-            members = [layer] if isinstance(layer, str) else layer
-            lkey = f"{key}.layers[{j}]"
-            group = _names(members, lkey, allow_empty=False)
-            for m in group:
-                if m in seen:
-                    raise ConfigError(lkey, f"{m!r} is listed twice")
-                seen.add(m)
-            layers.append(tuple(group))
+        layers = _layer_list(spec.get("layers"), f"{key}.layers")
         if name in names:
             raise ConfigError(f"{key}.name", f"{name!r} is used by another contract")
         names.add(name)
-        out.append(Layers(name, tuple(layers)))
+        out.append(Layers(name, layers))
     return tuple(out)
+
+
+def _layer_list(raw: object, key: str) -> tuple[tuple[str, ...], ...]:
+    """At least two layers, each a dotted name or a list of them; no name twice."""
+    if not isinstance(raw, list | tuple) or len(raw) < 2:
+        raise ConfigError(key, f"must list at least two layers, not {raw!r:.60}")
+    seen: set[str] = set()
+    layers: list[tuple[str, ...]] = []
+    for j, layer in enumerate(raw):
+        members = [layer] if isinstance(layer, str) else layer
+        lkey = f"{key}[{j}]"
+        group = _names(members, lkey, allow_empty=False)
+        for m in group:
+            if m in seen:
+                raise ConfigError(lkey, f"{m!r} is listed twice")
+            seen.add(m)
+        layers.append(tuple(group))
+    return tuple(layers)
 
 
 def _independence(value: object) -> tuple[Independence, ...]:
@@ -312,8 +421,12 @@ def _independence(value: object) -> tuple[Independence, ...]:
             if k not in ("name", "modules"):
                 raise ConfigError(f"{key}.{k}", "unknown key; allowed: modules, name")
         name = _string(spec.get("name", f"independence {i}"), f"{key}.name", allow_empty=False)
-        modules = _names(spec.get("modules"), f"{key}.modules", allow_empty=False)
-        if len(modules) < 2:
-            raise ConfigError(f"{key}.modules", "must list at least two modules")
-        out.append(Independence(name, tuple(modules)))
+        out.append(Independence(name, _module_list(spec.get("modules"), f"{key}.modules")))
     return tuple(out)
+
+
+def _module_list(value: object, key: str) -> tuple[str, ...]:
+    modules = _names(value, key, allow_empty=False)
+    if len(modules) < 2:
+        raise ConfigError(key, "must list at least two modules")
+    return tuple(modules)

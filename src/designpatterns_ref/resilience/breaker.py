@@ -9,8 +9,13 @@ least ``minimum_calls`` outcomes, the breaker computes the failure rate and the 
 :class:`CallNotPermitted` and the dependency gets ``wait_in_open`` seconds of rest. The first
 call after the wait moves it to **half-open**: exactly ``half_open_calls`` trial calls pass (the
 rest are refused); when all of them have finished, their own rates decide: back to open, or
-closed with a fresh window. The only transitions are closed -> open -> half-open -> closed or
-open, and :meth:`CircuitBreaker.reset` (manual, to closed).
+closed with a fresh window. A trial call that never finishes (it hangs with no timeout; in the
+shared Redis breaker, the process holding the permit died) would keep the breaker half-open for
+ever, so after ``max_wait_in_half_open`` seconds in half-open the breaker opens again, as if a
+timer had fired then (resilience4j's ``maxWaitDurationInHalfOpenState``; the transition is
+applied by the next call or outcome, and outcomes of the expired trial calls are dropped). The
+only transitions are closed -> open -> half-open -> closed or open, and
+:meth:`CircuitBreaker.reset` (manual, to closed).
 
 Which exceptions count as failures is configurable: ``record`` (default: every ``Exception``)
 are failures, ``ignore`` count as neither (and give a half-open permit back), any other
@@ -129,6 +134,11 @@ class CircuitBreaker:
     ``window_type`` is ``"count"`` (the last ``window_size`` calls) or ``"time"`` (the calls
     of the last ``window_size`` seconds). Thresholds are percentages in (0, 100]; ``100``
     for the slow-call rate means "only when every call is slow".
+
+    ``max_wait_in_half_open`` (seconds, ``> 0``) bounds the time in half-open: once it has
+    passed, the breaker opens again (at the moment it ran out) whatever trial calls are still
+    out. Make it longer than a trial call may take (its timeout); ``math.inf`` waits for every
+    trial call for ever, as resilience4j does by default (its ``0``).
     """
 
     kind: ClassVar[str] = "breaker"
@@ -144,6 +154,7 @@ class CircuitBreaker:
         minimum_calls: int = 100,
         wait_in_open: float = 60.0,
         half_open_calls: int = 10,
+        max_wait_in_half_open: float = 60.0,
         record: type[BaseException] | tuple[type[BaseException], ...] = Exception,
         ignore: type[BaseException] | tuple[type[BaseException], ...] = (),
         name: str = "breaker",
@@ -177,6 +188,9 @@ class CircuitBreaker:
         self.half_open_calls = check_int(
             owner, "half_open_calls", half_open_calls, minimum=1, maximum=10**6
         )
+        self.max_wait_in_half_open = check_seconds(
+            owner, "max_wait_in_half_open", max_wait_in_half_open, positive=True, allow_inf=True
+        )
         self.record = check_exceptions(owner, "record", record)
         self.ignore = check_exceptions(owner, "ignore", ignore)
         if not isinstance(name, str):
@@ -197,6 +211,7 @@ class CircuitBreaker:
         self._fast_successes = itertools.count()
         self._generation = 0
         self._opened_at = 0.0
+        self._half_opened_at = 0.0
         self._permits = 0  # half-open trial calls not yet handed out
         self._trial = [0, 0, 0]  # half-open finished calls, failures, slow
         self._listeners: list[Callable[[StateChange], object]] = []
@@ -259,22 +274,32 @@ class CircuitBreaker:
             self._opened_at = now
         elif new is HALF_OPEN:
             self._permits = self.half_open_calls
+            self._half_opened_at = now
         self._transitions[(old.value, new.value)] += 1
         return StateChange(self.name, old, new, now, fr, sr)
 
-    def _notify(self, change: StateChange | None) -> None:
-        if change is not None:
-            for listener in list(self._listeners):
-                listener(change)
+    def _notify(self, *changes: StateChange | None) -> None:
+        for change in changes:
+            if change is not None:
+                for listener in list(self._listeners):
+                    listener(change)
+
+    def _expire(self, now: float) -> StateChange | None:
+        """Under the lock: half-open for ``max_wait_in_half_open`` or more -> open, as of then."""
+        if self._state is HALF_OPEN and now - self._half_opened_at >= self.max_wait_in_half_open:
+            return self._move(OPEN, self._half_opened_at + self.max_wait_in_half_open, None, None)
+        return None
 
     def _acquire(self) -> int:
         """Permission for one call outside the closed state: its generation, or refuse."""
-        change = None
+        expired = change = None
         with self._lock:
             state = self._state
-            if state is OPEN:
+            if state is not CLOSED:
                 now = self._clock()
-                if now - self._opened_at >= self.wait_in_open:
+                expired = self._expire(now)
+                state = self._state
+                if state is OPEN and now - self._opened_at >= self.wait_in_open:
                     change = self._move(HALF_OPEN, now, None, None)
                     state = HALF_OPEN
             if state is HALF_OPEN and self._permits > 0:
@@ -285,7 +310,7 @@ class CircuitBreaker:
             else:
                 self._counts[4] += 1
                 generation = -1
-        self._notify(change)
+        self._notify(expired, change)
         if generation < 0:
             raise CallNotPermitted(
                 f"circuit breaker {self.name!r} is {state.value}: call not permitted"
@@ -320,25 +345,26 @@ class CircuitBreaker:
 
     def _record(self, outcome: int, now: float, generation: int) -> None:
         """Count one outcome and, if it belongs to the current state, judge the window."""
-        change = None
+        expired = change = None
         with self._lock:
             counts = self._counts
             counts[outcome & FAILED] += 1
             if outcome & SLOW:
                 counts[2] += 1
+            if self._state is HALF_OPEN:
+                expired = self._expire(now)  # then the outcome is of an older generation
             if generation != self._generation:
-                return
-            if self._state is CLOSED:
+                pass
+            elif self._state is CLOSED:
                 w = self._window
                 w.record(outcome, now)
                 clean = not (w.failures or w.slow)
                 quiet = clean and self._count_window and w.calls == w.size
                 self._quiet = self._generation if quiet else -1
-                if clean or w.calls < self.minimum_calls:
-                    return
-                fr, sr = _rate(w.failures, w.calls), _rate(w.slow, w.calls)
-                if fr >= self.failure_rate_threshold or sr >= self.slow_call_rate_threshold:
-                    change = self._move(OPEN, now, fr, sr)
+                if not clean and w.calls >= self.minimum_calls:
+                    fr, sr = _rate(w.failures, w.calls), _rate(w.slow, w.calls)
+                    if fr >= self.failure_rate_threshold or sr >= self.slow_call_rate_threshold:
+                        change = self._move(OPEN, now, fr, sr)
             elif self._state is HALF_OPEN:
                 trial = self._trial
                 trial[0] += 1
@@ -348,8 +374,7 @@ class CircuitBreaker:
                     fr, sr = _rate(trial[1], trial[0]), _rate(trial[2], trial[0])
                     bad = fr >= self.failure_rate_threshold or sr >= self.slow_call_rate_threshold
                     change = self._move(OPEN if bad else CLOSED, now, fr, sr)
-        if change is not None:
-            self._notify(change)
+        self._notify(expired, change)
 
     # ----------------------------------------------------------------- calling
     def call(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:

@@ -11,7 +11,9 @@ fails at once with :class:`BulkheadFull`. Hystrix called this "semaphore isolati
 
 - :class:`Bulkhead` serves threads: a list of slot tokens (taking and returning one is atomic,
   no lock), and a condition for the waiters; while anyone waits, newcomers queue behind them.
-  Its ``acall`` serves coroutines too (a wait, when needed, happens in a worker thread).
+  Its ``acall`` serves coroutines too (a wait, when needed, happens in a worker thread; a
+  coroutine cancelled while it waits stops that thread's wait, or gives back the slot the thread
+  had just taken).
 - :class:`AsyncBulkhead` serves one event loop: a counter and a queue of futures.
 
 Trade-off: a small cap protects the rest of the server and sheds load early; too small a cap
@@ -64,6 +66,19 @@ class BulkheadStats:
     admitted: int
     rejected: int
     peak: int  # the most calls ever running at once
+
+
+class _Ticket:
+    """One coroutine's place in line, shared with the worker thread that waits for it.
+
+    Both fields change only under the bulkhead's lock.
+    """
+
+    __slots__ = ("abandoned", "took")
+
+    def __init__(self) -> None:
+        self.abandoned = False  # the coroutine gave up: the thread must not take a slot
+        self.took = False  # the thread took a slot for the coroutine
 
 
 def _decorate(guard: Any, fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -134,9 +149,14 @@ class Bulkhead:
         if in_use > self._peak:
             self._peak = in_use
 
-    def _acquire(self) -> None:
-        """Take a slot, waiting in line if allowed; raise BulkheadFull otherwise."""
-        if not self._waiting:
+    def _acquire(self, ticket: _Ticket | None = None) -> None:
+        """Take a slot, waiting in line if allowed; raise BulkheadFull otherwise.
+
+        With a ``ticket`` (a coroutine's wait, run in a worker thread) the slot is marked on
+        the ticket instead of counted as admitted, and the wait ends, empty-handed, as soon
+        as the coroutine abandons the ticket.
+        """
+        if ticket is None and not self._waiting:
             try:
                 self._slots.pop()
             except IndexError:
@@ -145,16 +165,20 @@ class Bulkhead:
                 self._admit()
                 return
         with self._lock:
+            if ticket is not None and ticket.abandoned:
+                return
             if self._waiting >= self.max_waiting or self.max_wait <= 0:
                 if not self._waiting and self._slots:  # freed since we looked
                     self._slots.pop()
-                    self._admit()
+                    self._took(ticket)
                     return
                 raise self._refuse()
             self._waiting += 1
             try:
                 give_up = time.monotonic() + self.max_wait
                 while True:
+                    if ticket is not None and ticket.abandoned:
+                        return
                     try:
                         self._slots.pop()
                         break
@@ -165,7 +189,13 @@ class Bulkhead:
                         self._turn.wait(left)
             finally:
                 self._waiting -= 1
+            self._took(ticket)
+
+    def _took(self, ticket: _Ticket | None) -> None:
+        if ticket is None:
             self._admit()
+        else:
+            ticket.took = True  # the coroutine counts it once it knows
 
     def _release(self) -> None:
         self._slots.append(None)
@@ -184,7 +214,11 @@ class Bulkhead:
             self._release()
 
     async def acall(self, fn: Callable[..., Awaitable[T]], /, *args: Any, **kwargs: Any) -> T:
-        """Await ``fn(*args, **kwargs)`` in a slot (waiting, if needed, in a worker thread)."""
+        """Await ``fn(*args, **kwargs)`` in a slot (waiting, if needed, in a worker thread).
+
+        Cancelling the awaiting task while it waits for a slot leaves the bulkhead as if the
+        call had never come: the worker thread stops waiting and holds no slot.
+        """
         if not callable(fn):
             raise not_callable("Bulkhead.acall", fn)
         try:
@@ -193,11 +227,31 @@ class Bulkhead:
             self._slots.pop()
             self._admit()
         except IndexError:
-            await asyncio.to_thread(self._acquire)  # waiting blocks a thread, not the loop
+            await self._wait_in_thread()
         try:
             return await fn(*args, **kwargs)
         finally:
             self._release()
+
+    async def _wait_in_thread(self) -> None:
+        """Wait for a slot in a worker thread (blocking a thread, not the loop); cancellable.
+
+        If the coroutine is cancelled (a timeout, a client gone) while the thread waits, the
+        ticket is abandoned and every waiter woken, so the thread stops waiting; if the thread
+        had already taken a slot, it is given back here. Either way no slot is left held.
+        """
+        ticket = _Ticket()
+        try:
+            await asyncio.to_thread(self._acquire, ticket)
+        except BaseException:
+            with self._lock:
+                ticket.abandoned = True
+                took = ticket.took
+                self._turn.notify_all()
+            if took:
+                self._release()
+            raise
+        self._admit()
 
     def __call__(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         """Decorate a function or a coroutine function."""

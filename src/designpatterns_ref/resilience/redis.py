@@ -14,6 +14,10 @@ slow-call-rate thresholds, minimum calls, wait in open, trial calls in half-open
 - one Lua script asks permission (and moves open to half-open after the wait, handing out
   exactly ``half_open_calls`` permits across all processes), another records an outcome and
   judges the window: two round trips per call, each atomic on the server;
+- the half-open state records when it began, and once it has lasted ``max_wait_in_half_open``
+  the next call (or outcome) opens the breaker again as of that moment: a process that dies
+  holding a trial permit, which never reports back, cannot keep the shared breaker half-open
+  (refusing everyone) for ever;
 - time is the Redis server's (``TIME``) unless a ``clock`` is given, so servers with skewed
   clocks agree on when the wait is over.
 
@@ -59,10 +63,24 @@ local function now_of(arg)
   local t = redis.call('TIME')
   return tonumber(t[1]) + tonumber(t[2]) / 1e6
 end
+local function num(x) return string.format('%.17g', x) end
+-- half-open since max_wait ('' for never) or longer: open, as of the moment the wait ran out
+local function expire(h, now, max_wait)
+  if max_wait == '' then return false end
+  local since = tonumber(redis.call('HGET', h, 'half_opened_at') or '0')
+  local limit = tonumber(max_wait)
+  if now - since < limit then return false end
+  local gen = tonumber(redis.call('HGET', h, 'gen') or '0')
+  redis.call('HSET', h, 'state', 1, 'gen', gen + 1, 'opened_at', num(since + limit),
+             't_calls', 0, 't_fail', 0, 't_slow', 0)
+  return true
+end
 """
 
-# KEYS: hash, list. ARGV: now ('' for server time), wait_in_open, half_open_calls.
-# Returns {permitted 0/1, generation, state, changed 0/1}.
+# KEYS: hash, list. ARGV: now ('' for server time), wait_in_open, half_open_calls,
+# max_wait_in_half_open ('' for never).
+# Returns {permitted 0/1, generation, state, changed}: changed is a bit set, 2 for half-open ->
+# open (the half-open state had lasted max_wait_in_half_open), 1 for open -> half-open.
 ACQUIRE = (
     _NOW
     + """
@@ -70,14 +88,20 @@ local h = KEYS[1]
 local st = tonumber(redis.call('HGET', h, 'state') or '0')
 local gen = tonumber(redis.call('HGET', h, 'gen') or '0')
 local changed = 0
+if st == 0 then return {1, gen, st, changed} end
+local now = now_of(ARGV[1])
+if st == 2 and expire(h, now, ARGV[4]) then
+  st = 1
+  gen = gen + 1
+  changed = 2
+end
 if st == 1 then
-  local now = now_of(ARGV[1])
   local opened = tonumber(redis.call('HGET', h, 'opened_at') or '0')
   if now - opened >= tonumber(ARGV[2]) then
     st = 2
     gen = gen + 1
-    changed = 1
-    redis.call('HSET', h, 'state', 2, 'gen', gen, 'permits', ARGV[3],
+    changed = changed + 1
+    redis.call('HSET', h, 'state', 2, 'gen', gen, 'permits', ARGV[3], 'half_opened_at', num(now),
                't_calls', 0, 't_fail', 0, 't_slow', 0)
   end
 end
@@ -94,16 +118,18 @@ return {0, gen, st, changed}
 )
 
 # KEYS: hash, list. ARGV: outcome, generation, now, window_size, minimum_calls,
-# failure_rate_threshold, slow_call_rate_threshold, half_open_calls.
-# Returns {changed 0/1, state}.
+# failure_rate_threshold, slow_call_rate_threshold, half_open_calls, max_wait_in_half_open.
+# Returns {changed 0/1, new state, old state}. A half-open state that has lasted
+# max_wait_in_half_open opens first (and the outcome, of an older generation, is dropped).
 RECORD = (
     _NOW
     + """
 local h, l = KEYS[1], KEYS[2]
 local outcome = tonumber(ARGV[1])
-local gen = tonumber(redis.call('HGET', h, 'gen') or '0')
-if tonumber(ARGV[2]) ~= gen then return {0, -1} end
 local st = tonumber(redis.call('HGET', h, 'state') or '0')
+if st == 2 and expire(h, now_of(ARGV[3]), ARGV[9]) then return {1, 1, 2} end
+local gen = tonumber(redis.call('HGET', h, 'gen') or '0')
+if tonumber(ARGV[2]) ~= gen then return {0, -1, st} end
 local failed = outcome % 2
 local slow = math.floor(outcome / 2)
 local fthr, sthr = tonumber(ARGV[6]), tonumber(ARGV[7])
@@ -112,7 +138,7 @@ local function move(new)
              't_calls', 0, 't_fail', 0, 't_slow', 0)
   if new == 1 then redis.call('HSET', h, 'opened_at', tostring(now_of(ARGV[3]))) end
   redis.call('DEL', l)
-  return {1, new}
+  return {1, new, st}
 end
 if st == 0 then
   redis.call('RPUSH', l, outcome)
@@ -128,7 +154,7 @@ if st == 0 then
   if calls >= tonumber(ARGV[5]) and (fails > 0 or slows > 0) then
     if fails * 100.0 / calls >= fthr or slows * 100.0 / calls >= sthr then return move(1) end
   end
-  return {0, 0}
+  return {0, 0, 0}
 end
 if st == 2 then
   local n = redis.call('HINCRBY', h, 't_calls', 1)
@@ -139,7 +165,7 @@ if st == 2 then
     return move(0)
   end
 end
-return {0, st}
+return {0, st, st}
 """
 )
 
@@ -166,8 +192,9 @@ return st
 class RedisCircuitBreaker:
     """A count-window circuit breaker whose state is shared through Redis.
 
-    ``client`` is a ``redis.Redis`` (give it a ``socket_timeout``); the thresholds mean what
-    they mean for :class:`~designpatterns_ref.resilience.CircuitBreaker`. Any number of
+    ``client`` is a ``redis.Redis`` (give it a ``socket_timeout``); the thresholds, the waits
+    (``wait_in_open``, ``max_wait_in_half_open``) and the trial calls mean what they mean for
+    :class:`~designpatterns_ref.resilience.CircuitBreaker`. Any number of
     instances, in any number of processes, with the same ``name`` share one breaker.
     """
 
@@ -186,6 +213,7 @@ class RedisCircuitBreaker:
         minimum_calls: int = 100,
         wait_in_open: float = 60.0,
         half_open_calls: int = 10,
+        max_wait_in_half_open: float = 60.0,
         record: type[BaseException] | tuple[type[BaseException], ...] = Exception,
         ignore: type[BaseException] | tuple[type[BaseException], ...] = (),
         clock: Clock | None = None,
@@ -205,6 +233,7 @@ class RedisCircuitBreaker:
             minimum_calls=minimum_calls,
             wait_in_open=wait_in_open,
             half_open_calls=half_open_calls,
+            max_wait_in_half_open=max_wait_in_half_open,
             record=record,
             ignore=ignore,
             name=name,
@@ -224,6 +253,10 @@ class RedisCircuitBreaker:
 
     def _now(self) -> str:
         return repr(float(self._clock())) if self._clock is not None else ""
+
+    def _max_wait(self) -> str:
+        limit = self.config.max_wait_in_half_open
+        return "" if limit == float("inf") else repr(limit)
 
     @property
     def state(self) -> BreakerState:
@@ -249,9 +282,12 @@ class RedisCircuitBreaker:
     def _permit(self) -> tuple[int, BreakerState]:
         c = self.config
         permitted, generation, state, changed = self._acquire(
-            keys=self._keys, args=[self._now(), repr(c.wait_in_open), c.half_open_calls]
+            keys=self._keys,
+            args=[self._now(), repr(c.wait_in_open), c.half_open_calls, self._max_wait()],
         )
-        if changed:
+        if int(changed) & 2:
+            self._notify(BreakerState.HALF_OPEN, BreakerState.OPEN)
+        if int(changed) & 1:
             self._notify(BreakerState.OPEN, BreakerState.HALF_OPEN)
         if not permitted:
             raise CallNotPermitted(
@@ -262,7 +298,7 @@ class RedisCircuitBreaker:
     def _outcome(
         self, exc: BaseException | None, took: float, permit: tuple[int, BreakerState]
     ) -> None:
-        generation, was = permit
+        generation, _ = permit
         c = self.config
         if exc is not None and (isinstance(exc, c.ignore) or not isinstance(exc, Exception)):
             self._release(keys=self._keys[:1], args=[generation])
@@ -279,10 +315,11 @@ class RedisCircuitBreaker:
             repr(c.failure_rate_threshold),
             repr(c.slow_call_rate_threshold),
             c.half_open_calls,
+            self._max_wait(),
         ]
-        changed, state = self._record(keys=self._keys, args=args)
+        changed, state, old = self._record(keys=self._keys, args=args)
         if changed:
-            self._notify(was, _STATES[int(state)])
+            self._notify(_STATES[int(old)], _STATES[int(state)])
 
     def call(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """Run ``fn(*args, **kwargs)`` through the shared breaker."""

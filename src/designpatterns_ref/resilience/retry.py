@@ -258,7 +258,11 @@ class Retry:
 
     # ----------------------------------------------------------------- calling
     def call(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-        """Run ``fn(*args, **kwargs)``, retrying as configured."""
+        """Run ``fn(*args, **kwargs)``, retrying as configured.
+
+        The call deposits once in the budget, whatever its outcome (a non-callable ``fn`` is
+        refused and deposits nothing).
+        """
         if self._fast:
             try:
                 result = fn(*args, **kwargs)
@@ -268,9 +272,11 @@ class Retry:
                 if self._deposit is not None:
                     self._deposit()  # a request: the budget earns its share
                 return self._run(fn, args, kwargs, exc)
-            except TypeError:  # not retried; but a non-callable fn is the caller's mistake
-                if not callable(fn):
-                    raise not_callable("Retry.call", fn) from None
+            except BaseException as exc:  # not retried: a request all the same
+                if isinstance(exc, TypeError) and not callable(fn):
+                    raise not_callable("Retry.call", fn) from None  # the caller's mistake
+                if self._deposit is not None:
+                    self._deposit()
                 raise
             if self._deposit is not None:
                 self._deposit()
@@ -324,7 +330,10 @@ class Retry:
         return result, True
 
     async def acall(self, fn: Callable[..., Awaitable[T]], /, *args: Any, **kwargs: Any) -> T:
-        """Await ``fn(*args, **kwargs)``, retrying as configured (waits with ``asleep``)."""
+        """Await ``fn(*args, **kwargs)``, retrying as configured (waits with ``asleep``).
+
+        Deposits once in the budget, as :meth:`call` does.
+        """
         if not callable(fn):
             raise not_callable("Retry.acall", fn)
         if self._deposit is not None:

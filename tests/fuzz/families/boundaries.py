@@ -71,6 +71,31 @@ _SAVE: dict[str, Any] = {
     "config_bytes": b"",
 }
 
+#: Valid arguments of the dataclasses built directly; each entry makes one of them hostile.
+_DIRECT: dict[str, tuple[Any, dict[str, Any]]] = {
+    "Config": (
+        b.Config,
+        {
+            "packages": ("shop",),
+            "roots": (str(_DIR),),
+            "components": {"a": b.Component("a", "shop.a")},
+            "layers": (b.Layers("l", (("shop.a",), ("shop.b",))),),
+            "independence": (b.Independence("i", ("shop.a", "shop.b")),),
+            "include": frozenset({"module"}),
+            "cycles": True,
+            "todo": "todo.toml",
+            "cache": "",
+            "base": _DIR,
+        },
+    ),
+    "Component": (
+        b.Component,
+        {"name": "a", "module": "shop.a", "public": (".",), "depends_on": {}, "pattern": False},
+    ),
+    "Layers": (b.Layers, {"name": "l", "layers": (("shop.a",), ("shop.b",))}),
+    "Independence": (b.Independence, {"name": "i", "modules": ("shop.a", "shop.b")}),
+}
+
 _KEYS = ("packages", "roots", "components", "layers", "independence", "include", "cycles",
          "todo", "cache")  # fmt: skip
 
@@ -107,6 +132,13 @@ ENTRIES = [
     Entry(
         "Config.from_dict(independence[0].modules)",
         call=lambda _, v: _config(independence=[{"modules": v}]),
+    ),
+    *(
+        Entry(
+            f"{cls}({arg}=)", call=lambda _, v, build=build, ok=ok, arg=arg: build(**{**ok, arg: v})
+        )
+        for cls, (build, ok) in _DIRECT.items()
+        for arg in ok
     ),
     Entry("load_config(path)", call=lambda _, v: b.load_config(v)),
     Entry("build_graph(packages)", call=lambda _, v: b.build_graph(v, [_DIR], jobs=1)),

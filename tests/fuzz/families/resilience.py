@@ -65,6 +65,7 @@ BREAKER_OK: dict[str, Any] = {
     "minimum_calls": 2,
     "wait_in_open": 1.0,
     "half_open_calls": 1,
+    "max_wait_in_half_open": 5.0,
     "record": Exception,
     "ignore": (),
     "name": "b",
