@@ -115,13 +115,14 @@ def logs(request: pytest.FixtureRequest, tmp_path: object) -> Iterator[list[Even
             opened.append(SQLiteEventLog(str(tmp_path) + "/shared.db"))
         else:
             opened.append(PostgresEventLog(request.getfixturevalue("pg_url")))
-    _empty(opened[0])
+    empty_log(opened[0])
     yield opened
     for log in opened:
         log.close()
 
 
-def _empty(log: EventLog) -> None:
+def empty_log(log: EventLog) -> None:
+    """Delete every event of ``log`` (the tables stay)."""
     with log._lock:
         conn = log._conn()
         log._begin(conn)
@@ -165,7 +166,7 @@ def test_concurrent_appends_without_an_expected_version_all_land_once(
     concurrent redeliveries of one event. Each writer sends its own events and every writer
     sends the same ``redeliver`` shared events, each from its own connection."""
     first = logs[0]
-    _empty(first)  # hypothesis reruns the body with the same connections
+    empty_log(first)  # hypothesis reruns the body with the same connections
     shared = [BedEvent(f"shared-{k}", "blocked", "elm/a/9", at=float(k)) for k in range(redeliver)]
 
     def work(i: int) -> None:

@@ -25,6 +25,7 @@ from designpatterns_ref.capacity import (
     recount,
 )
 from designpatterns_ref.clock import ManualClock
+from tests.capacity.test_log import empty_log
 
 SPEC = {"north": {"elm": {"a": 2, "b": 1}, "oak": {"a": 1}}}
 
@@ -335,18 +336,10 @@ def shared_logs(request: pytest.FixtureRequest, tmp_path: object) -> Iterator[li
         logs: list[EventLog] = [SQLiteEventLog(f"{tmp_path}/beds.db") for _ in range(2)]
     else:
         logs = [PostgresEventLog(request.getfixturevalue("pg_url")) for _ in range(2)]
-    _empty(logs[0])
+    empty_log(logs[0])
     yield logs
     for log in logs:
         log.close()
-
-
-def _empty(log: EventLog) -> None:
-    with log._lock:
-        conn = log._conn()
-        log._begin(conn)
-        conn.cursor().execute("DELETE FROM bed_events")
-        conn.commit()
 
 
 def test_two_services_on_one_log_do_not_both_admit_one_bed(shared_logs: list[EventLog]) -> None:
@@ -394,7 +387,7 @@ def test_two_services_on_one_log_accept_exactly_what_one_replay_accepts(
     """Commands go to either of two services sharing a log; each is accepted exactly when a
     plain replay of every accepted command, in order, allows it; then both services, the log
     and the brute-force recount agree."""
-    _empty(shared_logs[0])
+    empty_log(shared_logs[0])
     clock = _StepClock(50.0)
     topo = Topology(_TIE_SPEC)
     svcs = [BedCapacity(topo, log, clock=clock, ids=counter_ids(f"s{i}"))

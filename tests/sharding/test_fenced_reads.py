@@ -4,12 +4,9 @@ rows the source stopped receiving writes for. On SQLite and on a real PostgreSQL
 
 from __future__ import annotations
 
-import itertools
-import os
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -19,40 +16,9 @@ from hypothesis import strategies as st
 from designpatterns_ref.sharding import ShardingError
 from designpatterns_ref.sharding.resharding import Resharding
 from designpatterns_ref.sharding.router import Router
-from designpatterns_ref.sharding.sql import PostgresShards, ShardDatabases, SQLiteShards
+from tests.sharding.shards import drop_all, new_prefix, open_shards
 
 SOURCE, TARGETS = ["-"], ["-80", "80-"]
-_prefixes = (f"f{os.getpid()}_{i}" for i in itertools.count())
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def engine(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-def open_shards(engine: str, where: str) -> ShardDatabases:
-    """The shard databases as a new process opens them (own connections, no router memory)."""
-    if engine == "sqlite":
-        return SQLiteShards(where)
-    url, prefix = where.split(" ")
-    return PostgresShards(url, prefix=prefix)
-
-
-@pytest.fixture
-def place(engine: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """Where a test's shards live: a folder (SQLite) or "admin_url prefix" (PostgreSQL)."""
-    if engine == "sqlite":
-        yield str(tmp_path)
-        return
-    where = f"{request.getfixturevalue('pg_url')} {next(_prefixes)}"
-    yield where
-    _drop_all(open_shards(engine, where))
-
-
-def _drop_all(dbs: ShardDatabases) -> None:
-    for shard in (*SOURCE, *TARGETS):
-        dbs.drop(shard)
-    dbs.close()
 
 
 def customer_of(id: int) -> str:
@@ -372,8 +338,8 @@ def test_model_no_router_reads_a_stale_value_sqlite(ops: list[tuple[Any, ...]], 
 def test_model_no_router_reads_a_stale_value_postgres(
     pg_url: str, ops: list[tuple[Any, ...]], plan: str
 ) -> None:
-    where = f"{pg_url} {next(_prefixes)}"
+    where = f"{pg_url} {new_prefix()}"
     try:
         run_model("postgres", where, ops, plan)
     finally:
-        _drop_all(open_shards("postgres", where))
+        drop_all(open_shards("postgres", where))

@@ -11,8 +11,6 @@ itself against a target that lost a row.
 
 from __future__ import annotations
 
-import itertools
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -25,7 +23,8 @@ from designpatterns_ref.sharding import ShardingError
 from designpatterns_ref.sharding.keyspace import KeyRange
 from designpatterns_ref.sharding.resharding import Resharding
 from designpatterns_ref.sharding.router import Router
-from designpatterns_ref.sharding.sql import PostgresShards, ShardDatabases, SQLiteShards
+from designpatterns_ref.sharding.sql import SQLiteShards
+from tests.sharding.shards import drop_all, open_shards
 
 # customer-0 and customer-1 hash below 0x80..., customer-2 above: two shards of "-80", "80-"
 A, B, C = "customer-0", "customer-2", "customer-1"
@@ -34,37 +33,7 @@ PLANS = {
     "split": (["-"], ["-80", "80-"]),
     "regroup": (["-80", "80-"], ["-40", "40-"]),  # "40-" takes rows from both sources
 }
-_prefixes = (f"o{os.getpid()}_{i}" for i in itertools.count())
 Acked = dict[tuple[int, str], int]
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def engine(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def place(engine: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A folder (SQLite) or "admin_url prefix" (PostgreSQL)."""
-    if engine == "sqlite":
-        yield str(tmp_path)
-        return
-    where = f"{request.getfixturevalue('pg_url')} {next(_prefixes)}"
-    yield where
-    _drop_all(open_shards(engine, where))
-
-
-def open_shards(engine: str, where: str) -> ShardDatabases:
-    if engine == "sqlite":
-        return SQLiteShards(where)
-    url, prefix = where.split(" ")
-    return PostgresShards(url, prefix=prefix)
-
-
-def _drop_all(dbs: ShardDatabases) -> None:
-    for shard in {s for plan in PLANS.values() for side in plan for s in side}:
-        dbs.drop(shard)
-    dbs.close()
 
 
 def write(router: Router, acked: Acked, id: int, customer: str, amount: int | None) -> None:
@@ -209,7 +178,7 @@ def test_a_merge_killed_between_any_two_steps_keeps_every_order(
     router = Router(open_shards(engine, place), source)
     _story(router, points.append, _seed(router))
     assert {"copy:-80>-", "copy:80->-", "fence:80-", "switched", "replay:->-80"} <= set(points)
-    _drop_all(router.db)
+    drop_all(router.db)
     every = 1 if engine == "sqlite" else 3
     for n in range(1 + (recover == "rollback"), len(points) + 1, every):
         calls = iter(range(1, 10**6))
@@ -233,7 +202,7 @@ def test_a_merge_killed_between_any_two_steps_keeps_every_order(
             assert router.shards == tuple(source)
         write(router, acked, 7, A, 77)
         check_reads(router, acked)
-        _drop_all(router.db)
+        drop_all(router.db)
 
 
 # --- generated: writes sharing ids between customers, between the steps of any plan ----------
