@@ -48,6 +48,7 @@ Complexity: O(steps) log reads and writes per run; a replayed step costs one rea
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -65,7 +66,7 @@ from designpatterns_ref.workflows.base import (
     WorkflowTypeError,
     check_name,
 )
-from designpatterns_ref.workflows.durable import MISSING, MemoryLog, StepLog
+from designpatterns_ref.workflows.durable import MISSING, MemoryLog, StepLog, _encode
 from designpatterns_ref.workflows.machine import Machine, MachineSpec
 from designpatterns_ref.workflows.timers import Backoff
 
@@ -79,8 +80,12 @@ UNDO_RETRY = Backoff(base=1.0, factor=2.0, cap=60.0, attempts=3)
 class Step:
     """A saga step: its action, its compensation and the machine events they fire.
 
-    ``action(ctx)`` returns a JSON-able result (kept as ``ctx[name]``) or raises
-    :class:`StepFailed`; ``compensate(ctx, result)`` undoes it. ``transitions`` fire when the
+    ``action(ctx)`` returns a JSON-able result or raises :class:`StepFailed`;
+    ``compensate(ctx, result)`` undoes it. The result is kept as ``ctx[name]`` and handed to
+    ``compensate`` as the step log gives it back, through JSON (a tuple arrives as a list, an
+    int key as a str), on the first run as on a resume; a result JSON cannot hold (a set, NaN,
+    mixed str and int keys) stops the run with :class:`WorkflowTypeError` before anything of
+    the step is recorded, so a later run runs the step again. ``transitions`` fire when the
     action succeeds, ``undo_transitions`` when it is compensated, each with the result as the
     guards' context when the result is a dict.
     """
@@ -166,7 +171,12 @@ class Orchestrator:
             self.on_point(name)
 
     def _once(self, wf: str, key: str, call: Callable[[], Any]) -> list[Any]:
-        """Run ``call`` unless ``key`` is recorded; record ``[status, value, start, end, ...]``."""
+        """Run ``call`` unless ``key`` is recorded; record ``[status, value, start, end, ...]``.
+
+        The record is returned as the log gives it back (through JSON), also on the run that
+        makes it, so the context and the compensations see the same values on every run; a
+        result JSON cannot hold raises :class:`WorkflowTypeError` and nothing is recorded.
+        """
         record = self.log.get(wf, key)
         if record is not MISSING:
             return list(record)
@@ -177,6 +187,7 @@ class Orchestrator:
         except StepFailed as failed:
             record = ["failed", failed.reason, start, self.clock(), list(failed.transitions)]
             record.append(failed.data)
+        record = _as_logged(f"Orchestrator.run: {key}", record)
         self._point(f"{key}.done")  # the side effect happened and is not recorded yet
         self.log.put(wf, key, record)
         self._point(f"{key}.recorded")
@@ -217,7 +228,7 @@ class Orchestrator:
                 tries.append((start, end))
                 self.sleep(delay)
                 continue
-            record = ["ok", value, start, self.clock()]
+            record = _as_logged(f"Orchestrator.run: {key}", ["ok", value, start, self.clock()])
             self._point(f"{key}.done")  # the side effect happened and is not recorded yet
             self.log.put(wf, key, record)
             self._point(f"{key}.recorded")
@@ -280,6 +291,18 @@ class Orchestrator:
             tuple(trace),
             stuck[0].name if stuck else None,
         )
+
+
+def _as_logged(where: str, record: list[Any]) -> list[Any]:
+    """``record`` as a log gives it back: through the log's JSON encoding and back (tuples become
+    lists, int keys strings), or :class:`WorkflowTypeError` if JSON cannot hold it.
+
+    Twice: the log sorts keys as it encodes, and int keys sort as numbers the first time (-2
+    before -1) but as the strings they become the second time ("-1" before "-2"); after two
+    trips the value comes back from the log unchanged, key order included."""
+    once = json.loads(_encode(where, record))
+    decoded: list[Any] = json.loads(_encode(where, once))
+    return decoded
 
 
 def _reason(failed: tuple[Step, str] | None, stuck: tuple[Step, str] | None) -> str:
