@@ -106,7 +106,11 @@ def test_a_resumed_saga_passes_the_values_an_uninterrupted_one_does(
     results: list[Any], crash: int, durable: bool, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     want, points = _calls(results, MemoryLog(), None)
-    log: StepLog = SQLiteLog(tmp_path_factory.mktemp("wf") / "wf.db") if durable else MemoryLog()
+    log: StepLog = (
+        SQLiteLog(tmp_path_factory.mktemp("wf") / "wf.db", synchronous="OFF")
+        if durable
+        else MemoryLog()
+    )
     got, _ = _calls(results, log, crash % points)
     assert got == want
     assert all(len(args) == 1 for args in got.values())  # one value per call, every run
