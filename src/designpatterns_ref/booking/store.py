@@ -3,10 +3,10 @@
 Case study: Design a Hotel Booking System (docs/case-studies/hotel-booking.md)
 
 One schema on both engines: ``inventory`` (rooms per hotel, room type and night: ``total``,
-``booked``, ``version``), ``bookings``, ``rooms`` (the constraint strategy's numbered rooms: per
-hotel and room type, as many as the largest ``total`` offered), the per-room nights that strategy
-claims (``room_nights`` with a unique (room, night) on SQLite; on PostgreSQL ``room_stays`` with
-a ``daterange`` and an exclusion constraint), ``holds`` and ``payments`` (keyed by idempotency
+``booked``, ``version``), ``bookings``, ``rooms`` (the constraint strategy's rooms, numbered 1, 2,
+... per hotel and room type, as many as the largest ``total`` offered), the per-room nights that
+strategy claims (``room_nights`` with a unique (room, night) on SQLite; on PostgreSQL ``room_stays``
+with a ``daterange`` and an exclusion constraint), ``holds`` and ``payments`` (keyed by idempotency
 key). Each thread gets its own connection.
 
 :class:`SQLiteStore` uses WAL mode and ``BEGIN IMMEDIATE`` for write transactions, so writers
@@ -52,9 +52,9 @@ _COMMON = (
     "CREATE TABLE IF NOT EXISTS bookings (id {serial} PRIMARY KEY, hotel TEXT NOT NULL, "
     "room_type TEXT NOT NULL, check_in {date} NOT NULL, check_out {date} NOT NULL, "
     "rooms INTEGER NOT NULL, guest TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'booked')",
+    # a type's rooms are numbered 1, 2, ... in the order they were made
     "CREATE TABLE IF NOT EXISTS rooms (id {serial} PRIMARY KEY, hotel TEXT NOT NULL, "
-    "room_type TEXT NOT NULL)",
-    "CREATE INDEX IF NOT EXISTS rooms_type ON rooms (hotel, room_type, id)",
+    "room_type TEXT NOT NULL, number INTEGER NOT NULL, UNIQUE (hotel, room_type, number))",
     "CREATE TABLE IF NOT EXISTS holds (id {serial} PRIMARY KEY, hotel TEXT NOT NULL, "
     "room_type TEXT NOT NULL, check_in {date} NOT NULL, check_out {date} NOT NULL, "
     "rooms INTEGER NOT NULL, guest TEXT NOT NULL, expires_at DOUBLE PRECISION NOT NULL, "
@@ -227,11 +227,14 @@ class BookingStore:
                     # add the missing ones; bookings read rooms and are not blocked
                     tx("LOCK TABLE rooms IN SHARE ROW EXCLUSIVE MODE")
                 (have,) = tx(
-                    "SELECT count(*) FROM rooms WHERE hotel = ? AND room_type = ?",
+                    "SELECT coalesce(max(number), 0) FROM rooms WHERE hotel = ? AND room_type = ?",
                     (hotel, room_type),
                 )[0]
-                for _ in range(total - int(have)):
-                    tx("INSERT INTO rooms (hotel, room_type) VALUES (?, ?)", (hotel, room_type))
+                for number in range(int(have) + 1, total + 1):
+                    tx(
+                        "INSERT INTO rooms (hotel, room_type, number) VALUES (?, ?, ?)",
+                        (hotel, room_type, number),
+                    )
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
