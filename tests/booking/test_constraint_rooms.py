@@ -10,9 +10,11 @@ rooms sold on it.
 from __future__ import annotations
 
 import itertools
+import sqlite3
 from collections import Counter
 from collections.abc import Callable
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from hypothesis import example, given, settings
@@ -23,6 +25,7 @@ from designpatterns_ref.booking import (
     BookingStore,
     ConstraintBooking,
     SoldOut,
+    SQLiteStore,
     Stay,
 )
 
@@ -87,3 +90,14 @@ def test_constraint_booking_sells_no_more_than_each_night_offers(
             assert got == (offered[day] - sold[day] if day in offered else 0), day
 
     check()
+
+
+def test_a_database_made_before_rooms_were_numbered_is_refused_at_open(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute(
+            "CREATE TABLE rooms (id INTEGER PRIMARY KEY, hotel TEXT NOT NULL, "
+            "room_type TEXT NOT NULL)"
+        )
+    with pytest.raises(BookingError, match="earlier version"):
+        SQLiteStore(path)

@@ -175,9 +175,22 @@ class BookingStore:
             return tx(text, params)
 
     def create(self) -> None:
+        """Make the tables that are missing; refuse a database made by an earlier version.
+
+        Rooms gained their ``number`` column with the per-night limit of the constraint
+        strategy; a ``rooms`` table without it raises :class:`BookingError` (make the database
+        again) rather than failing later inside a booking.
+        """
         with self.transaction() as tx:
             for ddl in self._ddl():
                 tx(ddl)
+        try:
+            self.query("SELECT number FROM rooms WHERE 1 = 0")
+        except Exception:  # the driver's "no such column" (sqlite3 or psycopg)
+            raise BookingError(
+                "the rooms table has no number column: the database was made by an earlier "
+                "version of designpatterns_ref; make it again"
+            ) from None
 
     def add_inventory(
         self,
