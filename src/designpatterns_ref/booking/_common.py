@@ -43,13 +43,17 @@ class StrategyBase:
         )
         return int(rows[0][0])
 
-    def _load(self, tx: Tx, booking_id: object) -> Stay:
+    def _check_id(self, booking_id: object) -> int:
         if (
             not isinstance(booking_id, int)
             or isinstance(booking_id, bool)
             or not 0 < booking_id < 2**63
         ):
             raise BookingError(f"booking_id={booking_id!r} must be a positive int")
+        return booking_id
+
+    def _load(self, tx: Tx, booking_id: object) -> Stay:
+        booking_id = self._check_id(booking_id)
         rows = tx(
             "SELECT hotel, room_type, check_in, check_out, rooms, guest, status FROM bookings "
             "WHERE id = ?",

@@ -4,22 +4,32 @@ Case study: Design a Hotel Booking System (docs/case-studies/hotel-booking.md)
 
 Instead of counting rooms per night, give every physical room its own rows and let a constraint
 forbid two stays in one room on one night. On PostgreSQL that is one row per stay,
-``room_stays(room_id, stay daterange)``, under an exclusion constraint
-``EXCLUDE USING gist (int4range(room_id, room_id, '[]') WITH &&, stay WITH &&)``: two rows whose
-rooms are equal and whose date ranges overlap cannot both exist (``int4range`` stands in for the
-``btree_gist`` equality operator, so no extension is needed). On SQLite it is one row per room and
-night, ``UNIQUE (room_id, night)``. The strategy tries the type's rooms in order; a violation
-means that room is taken, so it moves to the next. Under a simultaneous race PostgreSQL may
+``room_stays(room_id, stay daterange)``, under an exclusion constraint ``EXCLUDE USING gist
+(int4range(room_id, room_id, '[]') WITH &&, stay WITH &&)``: two rows whose rooms are equal and
+whose date ranges overlap cannot both exist (``int4range`` stands in for the ``btree_gist``
+equality operator, so no extension is needed). On SQLite it is one row per room and night, ``UNIQUE
+(room_id, night)``. The type has as many rooms as the largest ``total`` ever offered for it,
+numbered 1, 2, ... (:meth:`~designpatterns_ref.booking.BookingStore.add_inventory` makes them
+once); a night offered with ``total`` rooms lends out rooms 1 to ``total``, and a night never
+offered none, so a stay may only take rooms numbered up to ``min(total)`` over its nights, and only
+if every night is offered. The strategy picks free rooms among those; a violation means a
+concurrent booker took that room, so it looks again. Under a simultaneous race PostgreSQL may
 answer with a deadlock (40P01) or a serialisation failure instead of the exclusion violation
 (23P01): all three mean "conflict", and the strategy retries, at most ``retries`` times. Two
-bookers inserting overlapping stays into one room can each end up waiting for the other, a
-deadlock PostgreSQL only finds after ``deadlock_timeout`` (a second): each attempt therefore sets
-a 50 ms ``lock_timeout``, so such a wait becomes a quick conflict and a retry after a short
-random back-off.
+bookers inserting overlapping stays into one room can each end up waiting for the other, a deadlock
+PostgreSQL only finds after ``deadlock_timeout`` (a second): each attempt therefore sets a 50 ms
+``lock_timeout``, so such a wait becomes a quick conflict and a retry after a short random
+back-off.
 
-Trade-off: correctness lives in the schema, where no application bug can bypass it, and the
-guest gets a concrete room; the price is a row per room per stay and a scan over rooms under
-contention. Checking availability means counting rooms without an overlapping stay.
+Trade-off: the one-stay-per-room-night rule lives in the schema, where no application bug or
+race can bypass it, and the guest gets a concrete room; the price is a row per room per stay and
+a scan over rooms under contention. That a night sells no more than its ``total`` rests on the
+rule above (only rooms 1 to ``total`` are lent out that night) together with the constraint:
+the rule is in this strategy's query, not in the schema, and is race-free because a night's
+``total`` and the rooms' numbers never change once written. Checking availability means
+counting the rooms that may hold the stay and have no overlapping stay; with rooms already
+claimed for other nights (fragmentation) it may be lower than the per-night counts of the other
+strategies, never higher.
 
 Complexity: O(rooms tried * nights) per booking on SQLite; O(rooms tried * log stays) on
 PostgreSQL (the GiST index).
@@ -83,23 +93,50 @@ class ConstraintBooking(StrategyBase):
                 )
 
     def _free_rooms(self, stay: Stay, limit: int | None = None) -> list[int]:
+        """The rooms that may hold ``stay``, by room number (at most ``limit`` of them).
+
+        A room may hold a stay when every night of it is offered, the room's number is at
+        most ``total`` on each of those nights (at most ``min(total)`` over the stay), and no
+        stay of the room overlaps it. So a night whose ``total`` is 2 lends out rooms 1 and 2
+        only, and the constraint keeps each of them to one stay a night:
+        no night sells more than its ``total``, and a night never offered sells nothing.
+        """
         if self.store.engine == "postgres":
-            sql = (
-                "SELECT id FROM rooms r WHERE hotel = ? AND room_type = ? AND NOT EXISTS "
-                "(SELECT 1 FROM room_stays s WHERE s.room_id = r.id AND s.stay && daterange(?, ?)) "
-                "ORDER BY id"
+            taken = (
+                "SELECT 1 FROM room_stays s WHERE s.room_id = r.id AND s.stay && daterange(?, ?)"
             )
         else:
-            sql = (
-                "SELECT id FROM rooms r WHERE hotel = ? AND room_type = ? AND NOT EXISTS "
-                "(SELECT 1 FROM room_nights n WHERE n.room_id = r.id AND n.night >= ? "
-                "AND n.night < ?) ORDER BY id"
+            taken = (
+                "SELECT 1 FROM room_nights n WHERE n.room_id = r.id AND n.night >= ? "
+                "AND n.night < ?"
             )
-        params: tuple[object, ...] = (stay.hotel, stay.room_type, stay.check_in, stay.check_out)
+        # a stay may use rooms numbered up to min(total) over its nights (none if a night is
+        # not offered); the scan walks the type's rooms by number and stops at ``limit``
+        sql = (
+            "SELECT id FROM rooms r WHERE hotel = ? AND room_type = ? AND number <= "
+            "(SELECT CASE WHEN count(*) = ? THEN min(total) ELSE 0 END FROM inventory "
+            "WHERE hotel = ? AND room_type = ? AND night >= ? AND night < ?) "
+            f"AND NOT EXISTS ({taken}) ORDER BY number"
+        )
+        where = (stay.hotel, stay.room_type, stay.check_in, stay.check_out)
+        params: tuple[object, ...] = (
+            stay.hotel, stay.room_type, len(stay.nights), *where, stay.check_in, stay.check_out,
+        )  # fmt: skip
         if limit is not None:
             sql += " LIMIT ?"
             params += (limit,)
         return [int(r[0]) for r in self.store.query(sql, params)]
+
+    def _sold_out(self, stay: Stay, free: int) -> SoldOut:
+        """Why ``stay`` cannot be had: a night not offered, or too few rooms free."""
+        rows = self.store.query(
+            "SELECT count(*) FROM inventory WHERE hotel = ? AND room_type = ? AND night >= ? "
+            "AND night < ?",
+            (stay.hotel, stay.room_type, stay.check_in, stay.check_out),
+        )
+        if rows[0][0] != len(stay.nights):
+            return SoldOut(f"{stay.hotel} offers no {stay.room_type} on some night of the stay")
+        return SoldOut(f"{free} {stay.room_type} rooms free for the stay, {stay.rooms} wanted")
 
     def book(self, stay: Stay) -> Booking:
         stay = self._check(stay)
@@ -109,9 +146,7 @@ class ConstraintBooking(StrategyBase):
             # rarely collide on the same room, and the scan stops early
             free = self._free_rooms(stay, limit=stay.rooms + 8)
             if len(free) < stay.rooms:
-                raise SoldOut(
-                    f"{len(free)} {stay.room_type} rooms free for the stay, {stay.rooms} wanted"
-                )
+                raise self._sold_out(stay, len(free))
             chosen = sorted(rng.sample(free, stay.rooms))
             try:
                 with self.store.transaction() as tx:

@@ -9,7 +9,12 @@ later on the injected clock. :meth:`Holds.confirm` turns a live hold into a book
 the payment under the client's **idempotency key**, in one transaction: a retried confirm with
 the same key (the client timed out and sent it again) returns the same booking and charges
 nothing more; a different key for an already converted hold is refused. :meth:`Holds.expire`
-(also run lazily by every call) gives expired holds' rooms back.
+gives expired holds' rooms back, and every other call (:meth:`~Holds.hold`,
+:meth:`~Holds.confirm`, :meth:`~Holds.book`, :meth:`~Holds.cancel`,
+:meth:`~Holds.availability`) runs it first, once its arguments are checked: so an availability
+never counts a hold whose time is up, and a confirm of such a hold finds it expired and is
+refused with :class:`SoldOut`. A call refused for its arguments runs no expiry (it changes
+nothing).
 
 The guarantees, tested with concurrent and repeated confirms: a hold converts at most once; a
 key maps to at most one payment; every confirm with the paying key, including a retry racing the
@@ -36,6 +41,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from datetime import date
 
 from designpatterns_ref.booking._common import StrategyBase, nightly
 from designpatterns_ref.booking.base import (
@@ -77,7 +83,7 @@ class Holds(StrategyBase):
         """Take ``stay``'s rooms for ``ttl`` seconds; return the hold id (or raise SoldOut)."""
         stay = self._check(stay)
         now = self._now()
-        self.expire()
+        self._expire(now)
         lock = "FOR UPDATE" if self.store.engine == "postgres" else ""
         with self.store.transaction() as tx:
             rows = nightly(tx, stay, lock)
@@ -116,7 +122,8 @@ class Holds(StrategyBase):
         returns that booking if the payment is this key's. A different key for a converted hold
         gets :class:`SoldOut`; the same key with another hold or amount :class:`BookingError`,
         also when both confirms run at once (the payments' primary key decides, and the
-        refused confirm's hold stays held).
+        refused confirm's hold stays held). A hold whose time is up is expired first (its
+        rooms given back) and its confirm refused with :class:`SoldOut` ("expired").
         """
         if not isinstance(hold_id, int) or isinstance(hold_id, bool) or not 0 < hold_id < 2**63:
             raise BookingError(f"hold_id={hold_id!r} must be a positive int")
@@ -124,6 +131,7 @@ class Holds(StrategyBase):
         if not isinstance(amount, int) or isinstance(amount, bool) or not 0 <= amount < 2**53:
             raise BookingError(f"amount={amount!r} must be an int of minor units in [0, 2**53)")
         now = self._now()
+        self._expire(now)  # an expired hold is marked so, and refused below as expired
         try:
             return self._convert(hold_id, idempotency_key, amount, now)
         except self.store.integrity_errors:
@@ -185,8 +193,13 @@ class Holds(StrategyBase):
         return Booking(booking_id, self._stay_of(tuple(rows[0])))
 
     def expire(self) -> int:
-        """Give back the rooms of every hold past its expiry; return how many expired."""
-        now = self._now()
+        """Give back the rooms of every hold past its expiry; return how many expired.
+
+        A hold expires when the clock reaches its expiry (``expires_at <= now``).
+        """
+        return self._expire(self._now())
+
+    def _expire(self, now: float) -> int:
         released = []
         with self.store.transaction() as tx:
             rows = tx("SELECT id, hotel, room_type, check_in, check_out, rooms, guest FROM holds "
@@ -203,6 +216,20 @@ class Holds(StrategyBase):
         for stay in released:
             self._notify(stay, -stay.rooms)
         return len(released)
+
+    def cancel(self, booking_id: int) -> None:
+        """Give back expired holds' rooms, then cancel the booking (its rooms come back once)."""
+        self._check_id(booking_id)
+        self._expire(self._now())
+        super().cancel(booking_id)
+
+    def availability(self, hotel: str, room_type: str, check_in: date, check_out: date) -> int:
+        """Rooms free on every night, once the holds whose time is up have given theirs back."""
+        stay = Stay(
+            check_name(hotel, "hotel"), check_name(room_type, "room_type"), check_in, check_out
+        )
+        self._expire(self._now())
+        return super().availability(stay.hotel, stay.room_type, stay.check_in, stay.check_out)
 
     def book(self, stay: Stay) -> Booking:
         """Hold and confirm at once (a free booking with a generated key)."""

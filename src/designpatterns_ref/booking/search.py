@@ -16,6 +16,13 @@ The index is a cache: it can lag the database by the listeners' delivery, so a s
 a *candidate* and the booking itself is the check (it may still raise ``SoldOut``). The tests hold
 the index equal to a recount from the database after random bookings and cancellations.
 
+Bookings notify the index from the bookers' own threads (the race runs one per booker), so one
+lock guards its maps: an update (:meth:`~AvailabilityIndex.on_change`,
+:meth:`~AvailabilityIndex.set_free`, :meth:`~AvailabilityIndex.add_hotel`) is applied whole, no
+update is lost to another thread's read-modify-write, and a search reads a state between
+updates. The lock is held for one update or one search, never while calling anything outside
+the index, so it cannot deadlock with the database.
+
 Complexity: a search is O(nights * hotels in the city); an update O(nights).
 
 >>> from datetime import date
@@ -28,6 +35,7 @@ Complexity: a search is O(nights * hotels in the city); an update O(nights).
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
 from datetime import date, timedelta
 
@@ -43,11 +51,15 @@ __all__ = ["AvailabilityIndex"]
 
 
 class AvailabilityIndex:
-    """Rooms free per (city, room type, night) and hotel, kept current by booking listeners."""
+    """Rooms free per (city, room type, night) and hotel, kept current by booking listeners.
+
+    Safe to update and search from several threads at once (one lock around its maps).
+    """
 
     def __init__(self) -> None:
         from designpatterns_ref.geo import GeohashIndex
 
+        self._lock = threading.Lock()
         self._free: dict[tuple[str, str, date], dict[str, int]] = defaultdict(dict)
         self._city: dict[str, str] = {}
         self._where = GeohashIndex(precision=6, ttl=None)
@@ -56,15 +68,16 @@ class AvailabilityIndex:
         """Register ``hotel`` in ``city`` at (lat, lon)."""
         check_name(hotel, "hotel")
         check_name(city, "city")
-        if hotel in self._city:
-            raise BookingError(f"hotel={hotel!r} is registered already")
         from designpatterns_ref.geo import GeoError
 
-        try:
-            self._where.upsert(hotel, lat, lon)
-        except GeoError as exc:
-            raise BookingError(f"add_hotel: {exc}") from None
-        self._city[hotel] = city
+        with self._lock:
+            if hotel in self._city:
+                raise BookingError(f"hotel={hotel!r} is registered already")
+            try:
+                self._where.upsert(hotel, lat, lon)
+            except GeoError as exc:
+                raise BookingError(f"add_hotel: {exc}") from None
+            self._city[hotel] = city
 
     def set_free(self, hotel: str, room_type: str, night: date, free: int) -> None:
         """Set the rooms free of ``room_type`` at ``hotel`` on ``night`` (a recount, or load)."""
@@ -72,7 +85,8 @@ class AvailabilityIndex:
         check_name(room_type, "room_type")
         check_count(free, "free", 0, 100_000)
         check_day(night, "night")
-        self._free[(city, room_type, night)][hotel] = free
+        with self._lock:
+            self._free[(city, room_type, night)][hotel] = free
 
     def _city_of(self, hotel: object) -> str:
         if not isinstance(hotel, str) or hotel not in self._city:
@@ -95,9 +109,10 @@ class AvailabilityIndex:
         city = self._city.get(hotel)
         if city is None:
             return  # a hotel the index does not cover
-        for night in nights:
-            row = self._free[(city, room_type, night)]
-            row[hotel] = row.get(hotel, 0) - delta
+        with self._lock:  # read-modify-write: another booker's thread must not interleave
+            for night in nights:
+                row = self._free[(city, room_type, night)]
+                row[hotel] = row.get(hotel, 0) - delta
 
     def follow(self, strategy: object) -> None:
         """Subscribe to a booking strategy's changes."""
@@ -113,15 +128,16 @@ class AvailabilityIndex:
         stay = Stay("x", check_name(room_type, "room_type"), check_in, check_out, rooms)
         check_name(city, "city")
         candidates: set[str] | None = None
-        for night in stay.nights:
-            ok = {
-                h
-                for h, free in self._free.get((city, room_type, night), {}).items()
-                if free >= rooms
-            }
-            candidates = ok if candidates is None else candidates & ok
-            if not candidates:
-                return []
+        with self._lock:
+            for night in stay.nights:
+                ok = {
+                    h
+                    for h, free in self._free.get((city, room_type, night), {}).items()
+                    if free >= rooms
+                }
+                candidates = ok if candidates is None else candidates & ok
+                if not candidates:
+                    return []
         return sorted(candidates or ())
 
     def near(
@@ -132,19 +148,20 @@ class AvailabilityIndex:
         stay = Stay("x", check_name(room_type, "room_type"), check_in, check_out, rooms)
         from designpatterns_ref.geo import GeoError
 
-        try:
-            nearby = self._where.within(lat, lon, radius_m)
-        except GeoError as exc:
-            raise BookingError(f"near: {exc}") from None
         out = []
-        for match in nearby:
-            city = self._city[match.driver_id]
-            if all(
-                self._free.get((city, room_type, stay.check_in + timedelta(days=i)), {}).get(
-                    match.driver_id, 0
-                )
-                >= rooms
-                for i in range(len(stay.nights))
-            ):
-                out.append((match.driver_id, match.distance_m))
+        with self._lock:
+            try:
+                nearby = self._where.within(lat, lon, radius_m)
+            except GeoError as exc:
+                raise BookingError(f"near: {exc}") from None
+            for match in nearby:
+                city = self._city[match.driver_id]
+                if all(
+                    self._free.get((city, room_type, stay.check_in + timedelta(days=i)), {}).get(
+                        match.driver_id, 0
+                    )
+                    >= rooms
+                    for i in range(len(stay.nights))
+                ):
+                    out.append((match.driver_id, match.distance_m))
         return out

@@ -3,10 +3,11 @@
 Case study: Design a Hotel Booking System (docs/case-studies/hotel-booking.md)
 
 One schema on both engines: ``inventory`` (rooms per hotel, room type and night: ``total``,
-``booked``, ``version``), ``bookings``, ``rooms`` (numbered rooms, for the constraint strategy),
-the per-room nights that strategy claims (``room_nights`` with a unique (room, night) on SQLite;
-on PostgreSQL ``room_stays`` with a ``daterange`` and an exclusion constraint), ``holds`` and
-``payments`` (keyed by idempotency key). Each thread gets its own connection.
+``booked``, ``version``), ``bookings``, ``rooms`` (the constraint strategy's rooms, numbered 1, 2,
+... per hotel and room type, as many as the largest ``total`` offered), the per-room nights that
+strategy claims (``room_nights`` with a unique (room, night) on SQLite; on PostgreSQL ``room_stays``
+with a ``daterange`` and an exclusion constraint), ``holds`` and ``payments`` (keyed by idempotency
+key). Each thread gets its own connection.
 
 :class:`SQLiteStore` uses WAL mode and ``BEGIN IMMEDIATE`` for write transactions, so writers
 queue for the one write lock instead of failing; :class:`PostgresStore` uses psycopg 3 at READ
@@ -51,9 +52,9 @@ _COMMON = (
     "CREATE TABLE IF NOT EXISTS bookings (id {serial} PRIMARY KEY, hotel TEXT NOT NULL, "
     "room_type TEXT NOT NULL, check_in {date} NOT NULL, check_out {date} NOT NULL, "
     "rooms INTEGER NOT NULL, guest TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'booked')",
+    # a type's rooms are numbered 1, 2, ... in the order they were made
     "CREATE TABLE IF NOT EXISTS rooms (id {serial} PRIMARY KEY, hotel TEXT NOT NULL, "
-    "room_type TEXT NOT NULL)",
-    "CREATE INDEX IF NOT EXISTS rooms_type ON rooms (hotel, room_type, id)",
+    "room_type TEXT NOT NULL, number INTEGER NOT NULL, UNIQUE (hotel, room_type, number))",
     "CREATE TABLE IF NOT EXISTS holds (id {serial} PRIMARY KEY, hotel TEXT NOT NULL, "
     "room_type TEXT NOT NULL, check_in {date} NOT NULL, check_out {date} NOT NULL, "
     "rooms INTEGER NOT NULL, guest TEXT NOT NULL, expires_at DOUBLE PRECISION NOT NULL, "
@@ -174,9 +175,22 @@ class BookingStore:
             return tx(text, params)
 
     def create(self) -> None:
+        """Make the tables that are missing; refuse a database made by an earlier version.
+
+        Rooms gained their ``number`` column with the per-night limit of the constraint
+        strategy; a ``rooms`` table without it raises :class:`BookingError` (make the database
+        again) rather than failing later inside a booking.
+        """
         with self.transaction() as tx:
             for ddl in self._ddl():
                 tx(ddl)
+        try:
+            self.query("SELECT number FROM rooms WHERE 1 = 0")
+        except Exception:  # the driver's "no such column" (sqlite3 or psycopg)
+            raise BookingError(
+                "the rooms table has no number column: the database was made by an earlier "
+                "version of designpatterns_ref; make it again"
+            ) from None
 
     def add_inventory(
         self,
@@ -188,8 +202,11 @@ class BookingStore:
         total: int,
         numbered: bool = True,
     ) -> None:
-        """Offer ``total`` rooms of ``room_type`` for ``nights`` nights from ``first`` (and, with
-        ``numbered``, the rooms themselves for the constraint strategy).
+        """Offer ``total`` rooms of ``room_type`` for ``nights`` nights from ``first``.
+
+        With ``numbered`` the type's physical rooms (the constraint strategy's) are made too,
+        once per hotel and room type: there are as many as the largest ``total`` ever offered,
+        so offering March and then April with ``total=2`` each makes two rooms, not four.
 
         ``first`` is a ``datetime.date`` (a datetime is refused), ``nights`` an int in [1, 3660]
         and the last night's check-out, ``first + nights``, at most ``date.max``; anything else
@@ -199,6 +216,8 @@ class BookingStore:
         check_count(nights, "nights", 1, 3660)
         check_count(total, "total", 0, 100_000)
         check_nights_fit(check_day(first, "first"), nights)
+        if type(numbered) is not bool:
+            raise BookingError(f"numbered={numbered!r:.80} must be True or False")
         try:
             self._add(hotel, room_type, first, nights, total, numbered)
         except self.integrity_errors:
@@ -216,8 +235,19 @@ class BookingStore:
                     (hotel, room_type, first + timedelta(days=i), total),
                 )
             if numbered:
-                for _ in range(total):
-                    tx("INSERT INTO rooms (hotel, room_type) VALUES (?, ?)", (hotel, room_type))
+                if self.engine == "postgres":
+                    # two offers of one type at once must not both count the rooms and both
+                    # add the missing ones; bookings read rooms and are not blocked
+                    tx("LOCK TABLE rooms IN SHARE ROW EXCLUSIVE MODE")
+                (have,) = tx(
+                    "SELECT coalesce(max(number), 0) FROM rooms WHERE hotel = ? AND room_type = ?",
+                    (hotel, room_type),
+                )[0]
+                for number in range(int(have) + 1, total + 1):
+                    tx(
+                        "INSERT INTO rooms (hotel, room_type, number) VALUES (?, ?, ?)",
+                        (hotel, room_type, number),
+                    )
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)

@@ -20,6 +20,7 @@ designpatterns_ref.workflows.base.WorkflowError: Machine: event='' must be a non
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -58,9 +59,12 @@ class IllegalTransition(WorkflowError):
 class StepFailed(DesignPatternsError, RuntimeError):
     """A saga step's business answer is "no" (card declined, restaurant rejected, no driver).
 
-    Not bad input: the saga catches it, records it and compensates. ``transitions`` are the
-    order's state-machine events the failure fires (``("reject",)``, ``("cancel",)``), with
-    ``data`` as their guards' context.
+    Not bad input: the saga catches it, records it and compensates. ``reason`` is a string;
+    ``transitions`` are the order's state-machine events the failure fires, a tuple (or list)
+    of event names (``("reject",)``, ``("cancel",)``; a bare string ``"cancel"`` is refused,
+    not read as six one-letter events), with ``data``, a dict of str keys JSON can hold, as
+    their guards' context. Anything else raises :class:`WorkflowError` here, when the failure
+    is made, before the saga records anything.
     """
 
     def __init__(
@@ -69,9 +73,31 @@ class StepFailed(DesignPatternsError, RuntimeError):
         transitions: tuple[str, ...] = (),
         data: dict[str, Any] | None = None,
     ) -> None:
+        where = "StepFailed"
+        if not isinstance(reason, str):
+            raise WorkflowTypeError(f"{where}: reason={reason!r:.80} must be a string")
+        if not isinstance(transitions, tuple | list):
+            raise WorkflowTypeError(
+                f"{where}: transitions={transitions!r:.80} must be a tuple of event names, "
+                f"such as ('cancel',)"
+            )
+        for event in transitions:
+            check_name(where, "transition", event)
+        if data is not None:
+            if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
+                raise WorkflowTypeError(
+                    f"{where}: data={data!r:.80} must be a dict with str keys, or None"
+                )
+            try:
+                json.dumps(data, allow_nan=False)
+            except (TypeError, ValueError) as exc:
+                raise WorkflowTypeError(
+                    f"{where}: data={data!r:.80} must hold JSON values (dicts, lists, str, "
+                    f"finite numbers, bools, None): {exc}"
+                ) from None
         super().__init__(reason)
         self.reason = reason
-        self.transitions = transitions
+        self.transitions = tuple(transitions)
         self.data = dict(data or {})
 
 
@@ -122,6 +148,12 @@ class SagaResult:
     ``"stuck"``: the compensation of ``stuck_step`` failed on every retry; ``compensated`` holds
     the ones undone before it and ``reason`` says both failures. Nothing about the outcome is
     recorded, so running the saga again (a resume) retries that compensation.
+
+    ``refused``: the groups of state-machine events the order's machine did not accept (an
+    event not allowed in the state reached, or a guard that said no or could not read its
+    context), each ``"<step>: <why>"`` (``"undo:<step>: ..."`` for a compensation's). Such a
+    group fires not at all, the state stays, and the saga carries on: a refused event never
+    stops a compensation or the outcome record.
     """
 
     workflow_id: str
@@ -133,6 +165,7 @@ class SagaResult:
     state: str
     trace: tuple[TraceEntry, ...] = ()
     stuck_step: str | None = None
+    refused: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:

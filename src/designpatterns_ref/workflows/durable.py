@@ -61,7 +61,12 @@ Synchronous = Literal["OFF", "NORMAL", "FULL"]
 
 @runtime_checkable
 class StepLog(Protocol):
-    """Where a workflow's step results (and the events they announce) are recorded."""
+    """Where a workflow's step results (and the events they announce) are recorded.
+
+    Results are JSON values: the orchestrator hands a log each record already put through
+    JSON, so a log that stores it as given, or encodes it as the two logs here do, gives back
+    a value equal to the one the run that recorded it went on with.
+    """
 
     def get(self, workflow_id: str, key: str) -> Any:
         """The recorded result, or :data:`MISSING`."""

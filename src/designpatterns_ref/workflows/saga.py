@@ -14,6 +14,19 @@ fast, forgetful saga. Steps may fire events of a :class:`~designpatterns_ref.wor
 so the order's state follows the saga, and that state is rebuilt by replay, never stored apart.
 The outcome is announced by an outbox event written with the outcome record.
 
+The machine follows the saga and never stops it. Each group of events (a step's
+``transitions``, a failure's, a compensation's ``undo_transitions``) fires whole or not at all:
+if the machine refuses one of them (not allowed in the state reached, or its guard says no or
+cannot read its context), none fires, the state stays, the refusal is listed in
+:attr:`SagaResult.refused` and the saga goes on, so a failure is still compensated and its
+outcome recorded. A failure's events are checked before the failure is recorded, and the
+recorded reason says when they did not fire; a replay decides every group the same way. Steps
+naming events the spec does not know, or a bare string instead of a tuple, are refused when
+the orchestrator is built, and a malformed :class:`~designpatterns_ref.workflows.StepFailed`
+when it is made. An action that raises anything but ``StepFailed`` (a bug, or such a refused
+``StepFailed``) stops the run with nothing of that step recorded: it is not a business "no",
+so nothing is compensated, and the next run (once the code is fixed) runs the step again.
+
 A compensation must eventually work (a refund cannot be skipped), so one that answers
 :class:`~designpatterns_ref.workflows.StepFailed` is retried with the saga's ``undo_retry``
 :class:`~designpatterns_ref.workflows.Backoff`, like a Step Functions ``Retry`` or a Temporal
@@ -48,6 +61,7 @@ Complexity: O(steps) log reads and writes per run; a replayed step costs one rea
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -65,7 +79,7 @@ from designpatterns_ref.workflows.base import (
     WorkflowTypeError,
     check_name,
 )
-from designpatterns_ref.workflows.durable import MISSING, MemoryLog, StepLog
+from designpatterns_ref.workflows.durable import MISSING, MemoryLog, StepLog, _encode
 from designpatterns_ref.workflows.machine import Machine, MachineSpec
 from designpatterns_ref.workflows.timers import Backoff
 
@@ -79,10 +93,16 @@ UNDO_RETRY = Backoff(base=1.0, factor=2.0, cap=60.0, attempts=3)
 class Step:
     """A saga step: its action, its compensation and the machine events they fire.
 
-    ``action(ctx)`` returns a JSON-able result (kept as ``ctx[name]``) or raises
-    :class:`StepFailed`; ``compensate(ctx, result)`` undoes it. ``transitions`` fire when the
+    ``action(ctx)`` returns a JSON-able result or raises :class:`StepFailed`;
+    ``compensate(ctx, result)`` undoes it. The result is kept as ``ctx[name]`` and handed to
+    ``compensate`` as the step log gives it back, through JSON (a tuple arrives as a list, an
+    int key as a str), on the first run as on a resume; a result JSON cannot hold (a set, NaN,
+    mixed str and int keys) stops the run with :class:`WorkflowTypeError` before anything of
+    the step is recorded, so a later run runs the step again. ``transitions`` fire when the
     action succeeds, ``undo_transitions`` when it is compensated, each with the result as the
-    guards' context when the result is a dict.
+    guards' context when the result is a dict; both are tuples of event names the spec knows,
+    and a group the machine refuses at that point does not fire (see
+    :attr:`~designpatterns_ref.workflows.SagaResult.refused`).
     """
 
     name: str
@@ -92,12 +112,38 @@ class Step:
     undo_transitions: tuple[str, ...] = ()
 
 
-def _fire(machine: Machine | None, events: Sequence[str], data: object) -> None:
+def _refusal(machine: Machine | None, events: Sequence[str], data: object) -> str | None:
+    """Why ``machine`` would not take ``events`` in order from its state (None if it would).
+
+    An event not allowed in the state reached, a guard that says no and a guard that cannot
+    read its context (the family's :class:`WorkflowError`) are refusals; nothing changes.
+    """
     if machine is None:
-        return
+        return None
     ctx = data if isinstance(data, dict) else None
+    state = machine.state
     for event in events:
-        machine.fire(event, ctx)
+        try:
+            state = machine.spec.next_state(state, event, ctx)
+        except WorkflowError as exc:
+            return str(exc)
+    return None
+
+
+def _fire(
+    machine: Machine | None, events: Sequence[str], data: object, where: str, refused: list[str]
+) -> None:
+    """Fire ``events`` in order, all or none: a group the machine refuses leaves the state as it
+    was and adds ``"<where>: <why>"`` to ``refused``. A pure function of the state and the
+    record, so a replay refuses exactly what the first run refused."""
+    why = _refusal(machine, events, data)
+    if why is not None:
+        refused.append(f"{where}: {why}")
+        return
+    if machine is not None:
+        ctx = data if isinstance(data, dict) else None
+        for event in events:
+            machine.fire(event, ctx)
 
 
 class Orchestrator:
@@ -123,6 +169,9 @@ class Orchestrator:
     ) -> None:
         if isinstance(steps, str | bytes) or not isinstance(steps, Sequence) or not steps:
             raise WorkflowTypeError(f"Orchestrator: steps={steps!r:.80} must be a list of Step")
+        if spec is not None and not isinstance(spec, MachineSpec):
+            raise WorkflowTypeError(f"Orchestrator: spec={spec!r:.80} must be a MachineSpec")
+        known = {t.event for t in spec.transitions} if spec is not None else set()
         for step in steps:
             if not isinstance(step, Step):
                 raise WorkflowTypeError(f"Orchestrator: step {step!r:.80} must be a Step")
@@ -131,13 +180,23 @@ class Orchestrator:
                 step.compensate is None or callable(step.compensate)
             ):
                 raise WorkflowTypeError(f"Orchestrator: step {step.name!r} needs callables")
-            for event in (*step.transitions, *step.undo_transitions):
-                check_name("Orchestrator", "transition", event)
+            for field in ("transitions", "undo_transitions"):
+                events = getattr(step, field)
+                if not isinstance(events, tuple | list):
+                    raise WorkflowTypeError(
+                        f"Orchestrator: step {step.name!r} {field}={events!r:.80} must be a "
+                        f"tuple of event names, such as ('cancel',)"
+                    )
+                for event in events:
+                    check_name("Orchestrator", "transition", event)
+                    if spec is not None and event not in known:
+                        raise WorkflowError(
+                            f"Orchestrator: step {step.name!r} {field} names {event!r}, which "
+                            f"{spec.name!r} does not know; its events: {sorted(known)}"
+                        )
         names = [s.name for s in steps]
         if len(set(names)) != len(names):
             raise WorkflowError(f"Orchestrator: step names {names} repeat")
-        if spec is not None and not isinstance(spec, MachineSpec):
-            raise WorkflowTypeError(f"Orchestrator: spec={spec!r:.80} must be a MachineSpec")
         if not callable(clock):
             raise WorkflowTypeError(f"Orchestrator: clock={clock!r:.80} must be callable")
         if log is not None and not isinstance(log, StepLog):
@@ -165,8 +224,18 @@ class Orchestrator:
         if self.on_point is not None:
             self.on_point(name)
 
-    def _once(self, wf: str, key: str, call: Callable[[], Any]) -> list[Any]:
-        """Run ``call`` unless ``key`` is recorded; record ``[status, value, start, end, ...]``."""
+    def _once(
+        self, wf: str, key: str, call: Callable[[], Any], machine: Machine | None = None
+    ) -> list[Any]:
+        """Run ``call`` unless ``key`` is recorded; record ``[status, value, start, end, ...]``.
+
+        The record is returned as the log gives it back (through JSON), also on the run that
+        makes it, so the context and the compensations see the same values on every run; a
+        result JSON cannot hold raises :class:`WorkflowTypeError` and nothing is recorded. A
+        failure's events are checked with ``machine`` before the failure is recorded: if the
+        machine refuses them, the recorded reason says so (none of them fires, then or on a
+        replay; the compensations and the outcome follow as for any failure).
+        """
         record = self.log.get(wf, key)
         if record is not MISSING:
             return list(record)
@@ -177,6 +246,9 @@ class Orchestrator:
         except StepFailed as failed:
             record = ["failed", failed.reason, start, self.clock(), list(failed.transitions)]
             record.append(failed.data)
+        record = _as_logged(f"Orchestrator.run: {key}", record)
+        if record[0] == "failed" and (why := _refusal(machine, record[4], record[5])):
+            record[1] = f"{record[1]} (its events did not fire: {why})"
         self._point(f"{key}.done")  # the side effect happened and is not recorded yet
         self.log.put(wf, key, record)
         self._point(f"{key}.recorded")
@@ -217,7 +289,7 @@ class Orchestrator:
                 tries.append((start, end))
                 self.sleep(delay)
                 continue
-            record = ["ok", value, start, self.clock()]
+            record = _as_logged(f"Orchestrator.run: {key}", ["ok", value, start, self.clock()])
             self._point(f"{key}.done")  # the side effect happened and is not recorded yet
             self.log.put(wf, key, record)
             self._point(f"{key}.recorded")
@@ -233,16 +305,17 @@ class Orchestrator:
         done: list[Step] = []
         trace: list[TraceEntry] = []
         failed: tuple[Step, str] | None = None
+        refused: list[str] = []
         for step in self.steps:
-            record = self._once(wf, f"do:{step.name}", partial(step.action, context))
+            record = self._once(wf, f"do:{step.name}", partial(step.action, context), machine)
             if record[0] == "ok":
                 context[step.name] = record[1]
                 trace.append(TraceEntry(step.name, "do", record[2], record[3]))
-                _fire(machine, step.transitions, record[1])
+                _fire(machine, step.transitions, record[1], step.name, refused)
                 done.append(step)
             else:
                 trace.append(TraceEntry(step.name, "fail", record[2], record[3]))
-                _fire(machine, record[4], record[5])
+                _fire(machine, record[4], record[5], step.name, refused)
                 failed = (step, record[1])
                 break
         compensated: list[str] = []
@@ -259,7 +332,7 @@ class Orchestrator:
                     stuck = (step, record[1])
                     break
                 trace.append(TraceEntry(step.name, "undo", record[2], record[3]))
-                _fire(machine, step.undo_transitions, record[1])
+                _fire(machine, step.undo_transitions, record[1], f"undo:{step.name}", refused)
                 compensated.append(step.name)
         outcome: Outcome = "completed" if failed is None else "compensated"
         if stuck is not None:
@@ -279,7 +352,20 @@ class Orchestrator:
             state,
             tuple(trace),
             stuck[0].name if stuck else None,
+            tuple(refused),
         )
+
+
+def _as_logged(where: str, record: list[Any]) -> list[Any]:
+    """``record`` as a log gives it back: through the log's JSON encoding and back (tuples become
+    lists, int keys strings), or :class:`WorkflowTypeError` if JSON cannot hold it.
+
+    Twice: the log sorts keys as it encodes, and int keys sort as numbers the first time (-2
+    before -1) but as the strings they become the second time ("-1" before "-2"); after two
+    trips the value comes back from the log unchanged, key order included."""
+    once = json.loads(_encode(where, record))
+    decoded: list[Any] = json.loads(_encode(where, once))
+    return decoded
 
 
 def _reason(failed: tuple[Step, str] | None, stuck: tuple[Step, str] | None) -> str:

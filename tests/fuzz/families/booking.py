@@ -149,6 +149,15 @@ ENTRIES = [
         values=(31, 32, 3660),
     ),
     Entry(
+        "SQLiteStore.add_inventory(numbered)",
+        make=_store,
+        snapshot=lambda s: (
+            s.query("SELECT * FROM inventory ORDER BY 1, 2, 3"),
+            s.query("SELECT * FROM rooms ORDER BY id"),
+        ),
+        call=lambda s, v: s.add_inventory("h5", "double", D1, 1, total=2, numbered=v),
+    ),
+    Entry(
         "expected_walks(sold)", call=lambda _, v: bk.expected_walks(sold=v, total=1, no_show=0.1)
     ),
     Entry(

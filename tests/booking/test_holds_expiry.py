@@ -1,0 +1,140 @@
+"""Every call of :class:`Holds` gives expired holds' rooms back first, as its docstring says.
+
+The oracle is a plain model of one night with ``TOTAL`` rooms: holds with their expiry times,
+converted holds and their bookings, cancelled bookings. After any call with valid arguments the
+inventory's ``booked`` counter must equal the rooms of live holds (not yet at their expiry) plus
+live bookings, whichever call it was (hold, confirm, cancel, availability, book); the awkward
+cases are a clock exactly at a hold's expiry and a confirm after it.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from datetime import date, timedelta
+
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from designpatterns_ref.booking import BookingError, BookingStore, Holds, SoldOut, Stay
+from designpatterns_ref.clock import ManualClock
+
+NIGHT = date(2026, 6, 1)
+TOTAL, TTL = 2, 100
+_hotels = itertools.count()
+
+ops = st.lists(
+    st.one_of(
+        st.tuples(st.just("hold"), st.integers(0, 0)),
+        st.tuples(st.just("advance"), st.sampled_from([0, 1, TTL - 1, TTL, TTL + 1])),
+        st.tuples(st.just("confirm"), st.integers(0, 5)),
+        st.tuples(st.just("cancel"), st.integers(0, 5)),
+        st.tuples(st.just("availability"), st.integers(0, 0)),
+        st.tuples(st.just("book"), st.integers(0, 0)),
+    ),
+    max_size=20,
+)
+
+
+def test_every_call_gives_expired_holds_back(make_store: Callable[[], BookingStore]) -> None:
+    store = make_store()
+
+    @settings(max_examples=15 if store.engine == "postgres" else 50, deadline=None)
+    @given(ops)
+    # the review's case: a hold expires, then confirm and availability are called
+    @example([("hold", 0), ("advance", TTL + 1), ("confirm", 0), ("availability", 0)])
+    @example([("hold", 0), ("advance", TTL), ("availability", 0)])  # exactly at the expiry
+    @example([("hold", 0), ("hold", 0), ("confirm", 0), ("advance", TTL), ("cancel", 0)])
+    def check(ops: list[tuple[str, int]]) -> None:
+        hotel = f"h{next(_hotels)}"
+        store.add_inventory(hotel, "double", NIGHT, 1, total=TOTAL, numbered=False)
+        clock = ManualClock(1_000.0)
+        holds = Holds(store, ttl=TTL, clock=clock)
+        stay = Stay(hotel, "double", NIGHT, NIGHT + timedelta(days=1))
+        expires: dict[int, float] = {}  # held, not converted: hold id -> expiry
+        converted: dict[int, int] = {}  # hold id -> booking id
+        made: list[int] = []  # every hold id, in order
+        live_bookings: set[int] = set()
+        cancelled: set[int] = set()
+
+        def taken() -> int:
+            now = clock()
+            return sum(1 for t in expires.values() if t > now) + len(live_bookings)
+
+        for op, arg in ops:
+            if op == "advance":
+                clock.advance(arg)
+                continue
+            if op == "hold":
+                if taken() >= TOTAL:
+                    with pytest.raises(SoldOut):
+                        holds.hold(stay)
+                else:
+                    hold_id = holds.hold(stay)
+                    made.append(hold_id)
+                    expires[hold_id] = clock() + TTL
+            elif op == "book":
+                if taken() >= TOTAL:
+                    with pytest.raises(SoldOut):
+                        holds.book(stay)
+                else:
+                    booking = holds.book(stay)
+                    live_bookings.add(booking.id)
+                    made.append(-1)  # a hold converted at once, under a generated key
+            elif op == "availability":
+                got = holds.availability(hotel, "double", NIGHT, NIGHT + timedelta(days=1))
+                assert got == TOTAL - taken()
+            elif op == "confirm":
+                if arg >= len(made) or made[arg] < 0:
+                    continue
+                hold_id = made[arg]
+                if hold_id in converted:  # a retry with the paying key: the same booking
+                    assert holds.confirm(hold_id, f"k{hold_id}", amount=1).id == converted[hold_id]
+                elif expires[hold_id] <= clock():
+                    with pytest.raises(SoldOut, match="expired"):
+                        holds.confirm(hold_id, f"k{hold_id}", amount=1)
+                else:
+                    booking = holds.confirm(hold_id, f"k{hold_id}", amount=1)
+                    del expires[hold_id]
+                    converted[hold_id] = booking.id
+                    live_bookings.add(booking.id)
+            elif op == "cancel":
+                booked = sorted(live_bookings | cancelled)
+                if arg >= len(booked):
+                    continue
+                booking_id = booked[arg]
+                if booking_id in cancelled:
+                    with pytest.raises(BookingError, match="cancelled"):
+                        holds.cancel(booking_id)
+                else:
+                    holds.cancel(booking_id)
+                    live_bookings.discard(booking_id)
+                    cancelled.add(booking_id)
+            # whichever call it was, the holds whose time is up have given their rooms back
+            rows = store.query(
+                "SELECT booked FROM inventory WHERE hotel = ? AND night = ?", (hotel, NIGHT)
+            )
+            assert rows == [(taken(),)], (op, arg)
+
+    check()
+
+
+def test_bad_arguments_run_no_expiry(make_store: Callable[[], BookingStore]) -> None:
+    """A call refused for its arguments changes nothing, not even the expiry that is due."""
+    store = make_store()
+    store.add_inventory("h1", "double", NIGHT, 1, total=TOTAL, numbered=False)
+    clock = ManualClock(1_000.0)
+    holds = Holds(store, ttl=TTL, clock=clock)
+    hold_id = holds.hold(Stay("h1", "double", NIGHT, NIGHT + timedelta(days=1)))
+    clock.advance(TTL + 1)
+    with pytest.raises(BookingError):
+        holds.confirm(hold_id, "", amount=1)
+    with pytest.raises(BookingError):
+        holds.confirm(hold_id, "k", amount=-1)
+    with pytest.raises(BookingError):
+        holds.cancel(0)
+    with pytest.raises(BookingError):
+        holds.availability("h1", "double", NIGHT, NIGHT)
+    assert store.query("SELECT status FROM holds WHERE id = ?", (hold_id,)) == [("held",)]
+    assert holds.expire() == 1
