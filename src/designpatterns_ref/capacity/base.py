@@ -79,8 +79,8 @@ def check_time(name: str, value: object) -> float:
         raise CapacityError(f"{name}={value!r} must be a number of seconds")
     try:
         seconds = float(value)
-    except OverflowError:
-        raise CapacityError(f"{name}={value!r} is too large") from None
+    except OverflowError:  # an int past a float (its repr may be too long to make)
+        raise CapacityError(f"{name} is too large: an int past a float's range") from None
     if not math.isfinite(seconds) or seconds < 0:
         raise CapacityError(f"{name}={value!r} must be finite and >= 0")
     return seconds

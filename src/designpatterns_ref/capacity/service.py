@@ -128,8 +128,8 @@ class BedCapacity:
             raise CapacityError(f"clock() returned {now!r:.60}: it must return seconds")
         try:
             seconds = float(now)
-        except OverflowError:
-            raise CapacityError(f"clock() returned {now!r:.60}: too large for seconds") from None
+        except OverflowError:  # an int past a float (its repr may be too long to make)
+            raise CapacityError("clock() returned an int too large for seconds") from None
         if not math.isfinite(seconds):
             raise CapacityError(f"clock() returned {now!r}: it must return finite seconds")
         return seconds
