@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import decimal
 import math
 
 import pytest
@@ -10,6 +11,7 @@ from hypothesis import strategies as st
 
 from designpatterns_ref.reputation import (
     DecayingRating,
+    ReputationError,
     StarCounts,
     bayesian_average,
     decayed_mean,
@@ -133,6 +135,38 @@ def test_running_decay_equals_the_plain_sum(rs, extra, half_life, weight) -> Non
     assert r.score(now=now) == pytest.approx(plain, rel=1e-9, abs=1e-9)
 
 
+def _decayed_mean_in_decimal(rs, now, half_life, prior_mean, prior_weight):  # type: ignore[no-untyped-def]
+    """The published formula with each weight 2 ** ((at - now) / half_life) in 60-digit
+    decimals, whose exponent range holds any weight a float review can give."""
+    with decimal.localcontext() as ctx:
+        ctx.prec = 60
+        weights = [
+            decimal.Decimal(2)
+            ** ((decimal.Decimal(at) - decimal.Decimal(now)) / decimal.Decimal(half_life))
+            for _, at in rs
+        ]
+        total = sum(w * s for w, (s, _) in zip(weights, rs, strict=True))
+        m = decimal.Decimal(prior_weight)
+        return float((total + m * decimal.Decimal(prior_mean)) / (sum(weights) + m))
+
+
+@settings(max_examples=150)
+@given(
+    st.lists(st.tuples(st.integers(1, 5), st.floats(-5_000, 5_000)), min_size=1, max_size=8),
+    st.floats(-5_000, 5_000),
+    st.floats(0.5, 100),
+    st.floats(0.01, 10),
+)
+def test_decay_with_a_prior_equals_the_formula_for_reviews_on_either_side_of_now(
+    rs, now, half_life, weight
+) -> None:  # type: ignore[no-untyped-def]
+    """Reviews dated up to 10,000 half-lives after ``now`` (a weight past any float) or before
+    it, with a prior: the result is the formula's, never an overflow."""
+    got = decayed_mean(rs, now=now, half_life=half_life, prior_mean=4.0, prior_weight=weight)
+    want = _decayed_mean_in_decimal(rs, now, half_life, 4.0, weight)
+    assert got == pytest.approx(want, rel=1e-9, abs=1e-9)
+
+
 def test_decay_favours_recent_reviews() -> None:
     day = 86_400.0
     r = DecayingRating(half_life=30 * day)
@@ -154,3 +188,32 @@ def test_the_ranking_scorers_equal_the_readable_formulas(c: StarCounts, prior, w
     assert scorer("wilson")(c) == pytest.approx(wilson_lower_bound(up, up + down), abs=1e-12)
     assert scorer("stars")(c) == pytest.approx(star_lower_bound(c), abs=1e-12)
     assert scorer("mean")(c) == c.mean
+
+
+@settings(max_examples=150)
+@given(
+    st.lists(st.integers(1, 5), max_size=20),
+    st.floats(1, 5),
+    st.floats(0, 1e12),
+)
+def test_a_bayesian_average_lies_between_the_prior_and_the_mean(stars, prior, weight) -> None:  # type: ignore[no-untyped-def]
+    """Any accepted prior weight (up to 1e12) gives a finite score between the prior mean and
+    the reviews' mean: a weight of 1e308 used to give inf for every provider."""
+    counts = StarCounts.of(stars)
+    got = bayesian_average(counts, prior_mean=prior, prior_weight=weight)
+    ends = [prior] if not stars else [prior, sum(stars) / len(stars)]
+    assert min(ends) - 1e-9 <= got <= max(ends) + 1e-9
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: bayesian_average(StarCounts(), prior_weight=1e308),
+        lambda: weighted_rating(1e308, 2, 4.0, 0),
+        lambda: weighted_rating(4.0, 2, -1e308, 1),
+        lambda: decayed_mean([(5, 0.0)], now=0.0, half_life=1.0, prior_weight=1e13),
+    ],
+)
+def test_weights_and_means_past_the_bound_are_refused(call) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ReputationError, match=r"must be finite and in \["):
+        call()

@@ -155,3 +155,44 @@ def test_windows_must_cover_the_whole_slot() -> None:
     p = Provider("p", *CENTRE, frozenset({"x"}), ((8.0, 12.0), (14.0, 18.0)))
     assert p.free(8.0, 12.0) and p.free(15.0, 16.0)
     assert not p.free(11.0, 15.0) and not p.free(7.0, 9.0)
+
+
+def test_the_exploration_slot_goes_to_a_newcomer_the_ranking_left_off_the_page() -> None:
+    """A newcomer whose score already puts it on the page is not the one explored: the slot
+    goes to a newcomer who would not have made the page on score."""
+    m = Matcher(explore_slots=1, new_below=3)
+    for pid, stars in (("a-est", [5] * 50), ("b-new", [5]), ("c-new", [1])):
+        m.add_provider(Provider(pid, CENTRE[0], CENTRE[1], frozenset(SKILLS), ((0.0, 48.0),)))
+        m.set_reputation(pid, StarCounts.of(stars))
+    request = Request(CENTRE[0], CENTRE[1], "garden", 9.0, 10.0, max_distance_m=20_000)
+    assert [x.provider_id for x in m.candidates(request)] == ["a-est", "b-new", "c-new"]
+    page = m.match(request, k=2)
+    assert [(x.provider_id, x.explored) for x in page] == [("a-est", False), ("c-new", True)]
+    assert dict(m.explorations) == {"c-new": 1}
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    reviews=st.lists(st.lists(st.integers(1, 5), max_size=4), min_size=1, max_size=9),
+    k=st.integers(1, 6),
+    slots=st.integers(0, 3),
+)
+def test_an_explored_provider_is_never_one_the_ranking_would_show(
+    reviews: list[list[int]], k: int, slots: int
+) -> None:
+    m = Matcher(explore_slots=slots, new_below=2)
+    for i, stars in enumerate(reviews):
+        pid = f"p{i}"
+        m.add_provider(Provider(pid, CENTRE[0], CENTRE[1], frozenset(SKILLS), ((0.0, 48.0),)))
+        m.set_reputation(pid, StarCounts.of(stars))
+    request = Request(CENTRE[0], CENTRE[1], "garden", 9.0, 10.0, max_distance_m=20_000)
+    ranked = [x.provider_id for x in m.candidates(request)]
+    page = m.match(request, k=k)
+    assert len(page) == min(k, len(ranked)) and len({x.provider_id for x in page}) == len(page)
+    explored = [x.provider_id for x in page if x.explored]
+    assert len(explored) <= min(slots, k)
+    assert not set(explored) & set(ranked[:k])
+    assert all(len(reviews[int(pid[1:])]) < 2 for pid in explored)  # only newcomers
+    merit = [x.provider_id for x in page if not x.explored]
+    assert merit == [pid for pid in ranked if pid in set(merit)]  # in ranking order
+    assert merit[: k - min(slots, k)] == ranked[: k - min(slots, k)][: len(merit)]

@@ -63,6 +63,18 @@ def test_bron_kerbosch_equals_brute_force(n: int, edges: set[tuple[int, int]]) -
     assert set(maximal_cliques(graph)) == _brute_cliques(graph)
 
 
+@pytest.mark.parametrize(
+    "graph", [{"a": {"a"}}, {"a": {"a", "b"}, "b": {"a"}}, {"b": {"a"}, "a": {"b", "a"}}]
+)
+def test_a_node_listed_as_its_own_neighbour_is_refused(graph: dict[str, set[str]]) -> None:
+    """A self-loop hid cliques from the pivot rule ({"a": {"a", "b"}, "b": {"a"}} gave no
+    clique at all); it is refused, naming the node, and the graph is left as it was."""
+    before = {k: set(v) for k, v in graph.items()}
+    with pytest.raises(ReputationError, match="self-loops: 'a'"):
+        maximal_cliques(graph)
+    assert graph == before
+
+
 def test_a_ring_is_found_and_honest_strangers_are_not() -> None:
     ring = [(a, b, 5) for a in "xyz" for b in "xyz" if a != b]
     honest = [("x", "p", 3), ("p", "q", 4), ("q", "p", 5), ("p", "x", 4)]

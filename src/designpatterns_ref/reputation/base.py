@@ -72,6 +72,11 @@ def check_count(name: str, value: object, *, limit: int = 10**12) -> int:
     return value
 
 
+#: The largest prior weight (and, for ``weighted_rating``, the largest magnitude of a mean) taken:
+#: far past any real count of votes, and small enough that weight times rating stays finite.
+MAX_WEIGHT = 1e12
+
+
 def check_number(
     name: str,
     value: object,

@@ -24,6 +24,7 @@ Complexity: O(1).
 from __future__ import annotations
 
 from designpatterns_ref.reputation.base import (
+    MAX_WEIGHT,
     ReputationTypeError,
     StarCounts,
     check_count,
@@ -39,10 +40,10 @@ def weighted_rating(mean: float, votes: int, prior_mean: float, prior_weight: fl
     >>> round(weighted_rating(9.2, 100_000, 7.0, 25_000), 2)
     8.76
     """
-    r = check_number("mean", mean)
+    r = check_number("mean", mean, lo=-MAX_WEIGHT, hi=MAX_WEIGHT)
     v = check_count("votes", votes)
-    c = check_number("prior_mean", prior_mean)
-    m = check_number("prior_weight", prior_weight, lo=0.0)
+    c = check_number("prior_mean", prior_mean, lo=-MAX_WEIGHT, hi=MAX_WEIGHT)
+    m = check_number("prior_weight", prior_weight, lo=0.0, hi=MAX_WEIGHT)
     if v + m == 0:
         return c
     return (v * r + m * c) / (v + m)
@@ -55,7 +56,7 @@ def bayesian_average(
     if not isinstance(counts, StarCounts):
         raise ReputationTypeError(f"counts={counts!r:.60} must be StarCounts")
     c = check_number("prior_mean", prior_mean, lo=1.0, hi=5.0)
-    m = check_number("prior_weight", prior_weight, lo=0.0)
+    m = check_number("prior_weight", prior_weight, lo=0.0, hi=MAX_WEIGHT)
     n = counts.n
     if n + m == 0:
         return c

@@ -27,7 +27,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from designpatterns_ref.reputation.base import ReputationTypeError, check_number, check_stars
+from designpatterns_ref.reputation.base import (
+    MAX_WEIGHT,
+    ReputationTypeError,
+    check_number,
+    check_stars,
+)
 
 __all__ = ["DecayingRating", "decayed_mean"]
 
@@ -47,7 +52,7 @@ def decayed_mean(
     t = check_number("now", now)
     h = check_number("half_life", half_life, lo=0.0, lo_open=True)
     c = check_number("prior_mean", prior_mean, lo=1.0, hi=5.0)
-    m = check_number("prior_weight", prior_weight, lo=0.0)
+    m = check_number("prior_weight", prior_weight, lo=0.0, hi=MAX_WEIGHT)
     try:
         pairs = list(reviews)
     except TypeError:
@@ -59,14 +64,20 @@ def decayed_mean(
         items.append((check_stars("stars", pair[0]), -(t - check_number("at", pair[1])) / h))
     if not items:
         return c
-    # With no prior only the ratios of the weights matter: measure them from the newest review,
-    # so reviews thousands of half-lives old still give their (equal-weighted) mean.
-    shift = max(e for _, e in items) if m == 0 else 0.0
+    # Only ratios matter: (total + m c) / (weight + m) is unchanged when the weights and the
+    # prior's weight m are all scaled by 2 ** -shift. With no prior, measure the weights from
+    # the newest review, so reviews thousands of half-lives old still give their
+    # (equal-weighted) mean; with a prior, scale down only (a review dated after ``now`` has a
+    # weight above 1, which past about 1,024 half-lives no float holds).
+    newest = max(e for _, e in items)
+    shift = newest if m == 0 else max(newest, 0.0)
     weight = total = 0.0
     for stars, exponent in items:
         w = 2.0 ** max(-1_100.0, exponent - shift)
         weight += w
         total += w * stars
+    if m:  # (then shift >= 0: the prior only scales down)
+        m *= 2.0 ** max(-1_100.0, -shift)
     if weight + m == 0:
         return c
     return (total + m * c) / (weight + m)
@@ -82,7 +93,7 @@ class DecayingRating:
     ) -> None:
         self.half_life = check_number("half_life", half_life, lo=0.0, lo_open=True)
         self.prior_mean = check_number("prior_mean", prior_mean, lo=1.0, hi=5.0)
-        self.prior_weight = check_number("prior_weight", prior_weight, lo=0.0)
+        self.prior_weight = check_number("prior_weight", prior_weight, lo=0.0, hi=MAX_WEIGHT)
         self.origin: float | None = None
         self.weight = 0.0  # sum of 2 ** ((at - origin) / half_life)
         self.total = 0.0  # the same, times the stars

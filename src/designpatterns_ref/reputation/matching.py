@@ -40,6 +40,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from designpatterns_ref.reputation.base import (
+    MAX_WEIGHT,
     ReputationError,
     ReputationTypeError,
     StarCounts,
@@ -227,7 +228,7 @@ class Matcher:
         max_explorations: int = 20,
     ) -> None:
         self.prior_mean = check_number("prior_mean", prior_mean, lo=1.0, hi=5.0)
-        self.prior_weight = check_number("prior_weight", prior_weight, lo=0.0)
+        self.prior_weight = check_number("prior_weight", prior_weight, lo=0.0, hi=MAX_WEIGHT)
         self.distance_weight = check_number("distance_weight", distance_weight, lo=0.0, hi=1.0)
         self.new_below = check_count("new_below", new_below, limit=10**6)
         self.explore_slots = check_count("explore_slots", explore_slots, limit=100)
@@ -276,10 +277,11 @@ class Matcher:
         slots = min(self.explore_slots, size)
         page = ranked[: size - slots]
         shown = {m.provider_id for m in page}
+        on_merit = {m.provider_id for m in ranked[:size]}  # the page a ranking alone would show
         fresh = [
             m
             for m in ranked
-            if m.provider_id not in shown
+            if m.provider_id not in on_merit
             and self.counts.get(m.provider_id, StarCounts()).n < self.new_below
             and self.explorations[m.provider_id] < self.max_explorations
         ]

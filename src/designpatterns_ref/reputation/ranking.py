@@ -26,6 +26,7 @@ import math
 from collections.abc import Callable, Mapping
 
 from designpatterns_ref.reputation.base import (
+    MAX_WEIGHT,
     ReputationError,
     ReputationTypeError,
     StarCounts,
@@ -55,7 +56,7 @@ def scorer(
     if not isinstance(rule, str):
         raise ReputationTypeError(f"rule={rule!r:.60} must be a str")
     c = check_number("prior_mean", prior_mean, lo=1.0, hi=5.0)
-    m = check_number("prior_weight", prior_weight, lo=0.0)
+    m = check_number("prior_weight", prior_weight, lo=0.0, hi=MAX_WEIGHT)
     if rule == "mean":
 
         def plain_mean(counts: StarCounts) -> float:

@@ -57,7 +57,9 @@ class Ring:
 
 
 def maximal_cliques(graph: dict[str, set[str]]) -> list[frozenset[str]]:
-    """Every maximal clique of an undirected graph (Bron-Kerbosch with pivoting).
+    """Every maximal clique of an undirected graph without self-loops (Bron-Kerbosch with
+    pivoting); a graph that is not undirected, or lists a node as its own neighbour, raises
+    :class:`ReputationError`.
 
     >>> sorted(sorted(c) for c in maximal_cliques({"a": {"b"}, "b": {"a"}, "c": set()}))
     [['a', 'b'], ['c']]
@@ -69,6 +71,9 @@ def maximal_cliques(graph: dict[str, set[str]]) -> list[frozenset[str]]:
         raise ReputationTypeError(f"graph={graph!r:.60} must map str to sets of str")
     if any(u not in graph or k not in graph[u] for k, v in graph.items() for u in v):
         raise ReputationError("graph must be undirected: every neighbour a key, and back")
+    loops = sorted(k for k, v in graph.items() if k in v)
+    if loops:  # a node in its own neighbour set would hide cliques from the pivot rule
+        raise ReputationError(f"graph must have no self-loops: {loops[0]!r:.60} lists itself")
     found: list[frozenset[str]] = []
     stack: list[tuple[set[str], set[str], set[str]]] = [(set(), set(graph), set())]
     while stack:

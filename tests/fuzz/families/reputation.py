@@ -126,6 +126,10 @@ ENTRIES = [
     Entry("decayed_mean(reviews)", call=lambda _, v: decayed_mean(v, now=0, half_life=1)),
     Entry("decayed_mean(review)", call=lambda _, v: decayed_mean([v], now=0, half_life=1)),
     Entry("decayed_mean(now)", call=lambda _, v: decayed_mean([(5, 0)], now=v, half_life=1)),
+    Entry(
+        "decayed_mean(now, with a prior)",
+        call=lambda _, v: decayed_mean([(5, 0)], now=v, half_life=1, prior_weight=1),
+    ),
     Entry("decayed_mean(half_life)", call=lambda _, v: decayed_mean([], now=0, half_life=v)),
     Entry(
         "decayed_mean(prior_weight)",
