@@ -24,6 +24,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 
+from designpatterns_ref.autocomplete._shared import check_int
 from designpatterns_ref.autocomplete.base import AutocompleteError
 from designpatterns_ref.autocomplete.text import normalize
 
@@ -67,9 +68,21 @@ def sample_prefixes(
     seed: int = 0,
 ) -> list[str]:
     """``count`` prefixes of terms drawn uniformly from ``items``, of a length drawn from
-    ``lengths`` (cut to the term's length), reproducibly from ``seed``."""
-    if not items:
-        raise AutocompleteError("items must not be empty to sample prefixes from it")
+    ``lengths`` (cut to the term's length), reproducibly from ``seed``.
+
+    ``items`` is a non-empty list or tuple of ``(term, weight)`` pairs, ``count`` an int from 0
+    to 10**7, ``lengths`` a non-empty list or tuple of ints from 1 to 1,000 and ``seed`` an
+    int; anything else raises :class:`AutocompleteError`."""
+    if not isinstance(items, list | tuple) or not items:
+        raise AutocompleteError(f"items={items!r:.60} must be a non-empty list of (term, weight)")
+    if not all(type(it) is tuple and len(it) == 2 and isinstance(it[0], str) for it in items):
+        raise AutocompleteError("items must hold (term, weight) pairs, each term a str")
+    check_int("count", count, 0, 10**7)
+    if not isinstance(lengths, list | tuple) or not lengths:
+        raise AutocompleteError(f"lengths={lengths!r:.60} must be a non-empty list of ints")
+    for n in lengths:
+        check_int("lengths[i]", n, 1, 1_000)
+    check_int("seed", seed, -(2**63), 2**63 - 1)
     rng = random.Random(seed)
     out = []
     for _ in range(count):

@@ -24,6 +24,7 @@ from designpatterns_ref.autocomplete import (
     normalize,
     rank_key,
 )
+from designpatterns_ref.autocomplete.corpus import sample_prefixes
 from tests.fuzz.helpers import in_scratch_dir, per_argument, scratch_dir
 from tests.fuzz.spec import Entry
 
@@ -101,4 +102,9 @@ ENTRIES = [
     *(entry for name, cls in COMPLETERS.items() for entry in _entries(name, cls)),
     *per_argument("normalize", lambda _, **kw: normalize(**kw), {"text": "Café", "casefold": True}),
     *per_argument("rank_key", lambda _, **kw: rank_key(**kw), {"term": "apple", "weight": 5}),
+    *per_argument(
+        "corpus.sample_prefixes",
+        lambda _, **kw: sample_prefixes(**kw),
+        {"items": [("apple", 3), ("banana", 2)], "count": 3, "lengths": (1, 2), "seed": 7},
+    ),
 ]
