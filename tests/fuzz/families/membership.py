@@ -39,6 +39,8 @@ ERRORS = (MembershipError,)
 _KEY = "fuzz-client-key"
 _OK = {"member": "m0001", "organisation": "northwind-union", "benefit": "lounge-access"}
 _RULE = Rule("tier", "==", "gold", "gold only")
+_ORDER_RULE = Rule("months", ">=", 12, "twelve months first")  # an order rule: a str fact fails
+_RULES = RuleSet("o", 1, common=(_ORDER_RULE,), benefits={"b": (_RULE,)})
 
 
 def _small(value: Any, limit: int = 1000) -> Any:
@@ -124,11 +126,12 @@ ENTRIES = [
                   {"organisation": "o", "version": 1, "common": (_RULE,),
                    "benefits": {"b": (_RULE,)}}),
     *per_argument("evaluate", lambda _, **kw: evaluate(**kw),
-                  {"ruleset": RuleSet("o", 1, benefits={"b": (_RULE,)}), "benefit": "b",
-                   "facts": {"tier": "gold"}}),
+                  {"ruleset": _RULES, "benefit": "b", "facts": {"tier": "gold", "months": 12}}),
     Entry("evaluate(facts={key: 1})",
-          call=lambda _, v: evaluate(RuleSet("o", 1, benefits={"b": (_RULE,)}), "b",
-                                     {v: 1} if isinstance(v, str) else v)),
+          call=lambda _, v: evaluate(_RULES, "b", {v: 1} if isinstance(v, str) else v)),
+    *(Entry(f"evaluate(facts={{{f!r}: value}})",
+            call=lambda _, v, f=f: evaluate(_RULES, "b", {f: v}))
+      for f in ("months", "tier")),
     *per_argument("Directory.join", lambda d, **kw: d.join(**kw),
                   {"member": "m9", "organisation": "acme", "facts": {"tier": "gold"}},
                   make=_directory, snapshot=_snapshot_directory),
