@@ -24,11 +24,14 @@ from designpatterns_ref.membership import (
     sample_directory,
 )
 from designpatterns_ref.membership.api import ClientBucket, create_app
+from designpatterns_ref.membership.base import check_fact, check_facts, check_name
+from designpatterns_ref.membership.data import random_facts
 from designpatterns_ref.membership.engagement import (
     CapLedger,
     EpsilonGreedy,
     RandomPolicy,
     ThompsonSampling,
+    max_sends_in_window,
     simulate,
 )
 from tests.fuzz.helpers import per_argument
@@ -188,6 +191,22 @@ ENTRIES = [
         {"policy": RandomPolicy(1), "members": 20, "days": 3, "cap": 2, "window": 7,
          "fatigue": 0.8, "churn": 0.1, "seed": 1},
     ),
+    *per_argument("max_sends_in_window", lambda _, **kw: max_sends_in_window(**kw),
+                  {"log": [("m", 1, "x"), ("m", 3, "y")], "window": 7}),
+    Entry("max_sends_in_window(log=[(member, value, option)])",
+          call=lambda _, v: max_sends_in_window([("m", 1, "x"), ("m", v, "x")], 7)),
+    Entry("max_sends_in_window(log=[value])",
+          call=lambda _, v: max_sends_in_window([("m", 1, "x"), v], 7)),
+    Entry("random_facts(rng=)", call=lambda _, v: random_facts(v)),
+    *per_argument("check_name", lambda _, **kw: check_name(**kw),
+                  {"what": "member", "value": "m1"}),
+    *per_argument("check_fact", lambda _, **kw: check_fact(**kw),
+                  {"name": "months", "value": 12}),
+    Entry("check_fact(name='tier', value=)", call=lambda _, v: check_fact("tier", v)),
+    Entry("check_fact(name='dues_paid', value=)", call=lambda _, v: check_fact("dues_paid", v)),
+    Entry("check_facts(facts=)", call=lambda _, v: check_facts(v)),
+    Entry("check_facts(facts={value: 1})",
+          call=lambda _, v: check_facts({v: 1} if isinstance(v, str) else {"age": v})),
     *per_argument("ClientBucket", lambda _, **kw: ClientBucket(**kw),
                   {"rate": 1.0, "burst": 2, "clock": time.monotonic}),
     Entry("ClientBucket(clock() returns)",
