@@ -104,9 +104,11 @@ class Rung:
             raise StreamingError(f"name={self.name!r} must be letters, digits, '_', '.', '-'")
         if isinstance(self.bitrate_kbps, bool) or not isinstance(self.bitrate_kbps, int | float):
             raise StreamingTypeError(f"bitrate_kbps={self.bitrate_kbps!r} must be a number")
-        if not 0.001 <= self.bitrate_kbps < 1e9:  # manifests carry whole bits per second
+        # manifests carry whole bits per second: at least 1, and a bitrate just under 1e9 kbps
+        # written as 10**12 bits/s must read back
+        if not 0.001 <= self.bitrate_kbps <= 1e9:
             raise StreamingError(
-                f"bitrate_kbps={self.bitrate_kbps!r} must be in [0.001, 1e9) (at least 1 bit/s)"
+                f"bitrate_kbps={self.bitrate_kbps!r} must be in [0.001, 1e9] (at least 1 bit/s)"
             )
         for field_name in ("width", "height"):
             v = getattr(self, field_name)
