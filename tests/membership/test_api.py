@@ -18,7 +18,12 @@ from hypothesis import HealthCheck, example, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from designpatterns_ref.membership import MembershipError, Verifier, sample_directory  # noqa: E402
-from designpatterns_ref.membership.api import ClientBucket, create_app  # noqa: E402
+from designpatterns_ref.membership.api import (  # noqa: E402
+    MIN_RATE,
+    ClientBucket,
+    _retry_after,
+    create_app,
+)
 from designpatterns_ref.testing import free_port  # noqa: E402
 
 FAST, SLOW = "partner-fast-key", "partner-slow-key"
@@ -160,6 +165,45 @@ def test_create_app_refuses_bad_config() -> None:
             create_app(v, clients)  # type: ignore[arg-type]
     with pytest.raises(MembershipError):
         create_app(None, {"k": (1.0, 1)})  # type: ignore[arg-type]
+
+
+@settings(max_examples=60)
+@given(st.floats(min_value=0.0, max_value=MIN_RATE, exclude_max=True, allow_subnormal=True))
+@example(5e-324)  # the smallest subnormal: the wait for a token was inf, Retry-After a 500
+@example(1e-310)
+@example(0.0)
+def test_a_rate_below_the_minimum_is_refused(rate: float) -> None:
+    with pytest.raises(MembershipError, match="rate="):
+        ClientBucket(rate, 1, clock=Clock())
+    with pytest.raises(MembershipError, match="rate="):
+        create_app(Verifier(*sample_directory()), {"k": (rate, 1)})
+
+
+@settings(max_examples=60)
+@given(st.floats(min_value=MIN_RATE, max_value=1e9), st.integers(1, 10**9))
+@example(MIN_RATE, 1)
+def test_the_wait_for_a_token_is_finite_and_so_is_retry_after(rate: float, burst: int) -> None:
+    clock = Clock()
+    bucket = ClientBucket(rate, burst, clock=clock)
+    bucket._tokens = 0.0  # drained
+    wait = bucket.take()
+    assert 0 < wait <= 1 / MIN_RATE * (1 + 1e-9)
+    assert int(_retry_after(wait)) == max(1, math.ceil(wait))
+    for odd in (math.inf, math.nan, 1e300):
+        assert int(_retry_after(odd)) >= 1
+
+
+def test_the_slowest_client_gets_a_429_with_a_finite_retry_after() -> None:
+    from fastapi.testclient import TestClient
+
+    clock = Clock()
+    app = create_app(Verifier(*sample_directory()), {"k": (MIN_RATE, 1)}, clock=clock)
+    body = {"member": "m0001", "organisation": "northwind-union", "benefit": "legal-advice"}
+    with TestClient(app, raise_server_exceptions=False) as c:
+        first = c.post("/v1/verify", json=body, headers={"X-API-Key": "k"})
+        second = c.post("/v1/verify", json=body, headers={"X-API-Key": "k"})
+    assert first.status_code == 200
+    assert second.status_code == 429 and int(second.headers["retry-after"]) == 10**6
 
 
 def test_bucket_refills_at_its_rate() -> None:

@@ -78,3 +78,45 @@ def test_ledger_and_simulate_refuse(value: Any) -> None:
         CapLedger(value, 7)
     with pytest.raises(MembershipError):
         simulate(ThompsonSampling(1), members=10, days=2, window=value)
+
+
+_SEND = ("m", 1, "x")
+
+
+@pytest.mark.parametrize(
+    ("log", "window"),
+    [
+        ([_SEND], 0),  # was IndexError
+        ([_SEND], -3),  # was IndexError
+        ([_SEND], True),
+        ([_SEND], 10**400),
+        ([_SEND], 2.0),
+        ([("m", "1", "x"), ("m", 2, "x")], 7),  # was TypeError: str < int
+        ([("m", True, "x")], 7),
+        ([("m", -1, "x")], 7),
+        ([("m", 10**400, "x")], 7),
+        ([("m", 1)], 7),
+        ([("m", 1, "x", "y")], 7),
+        ([None], 7),
+        ([(None, 1, "x")], 7),
+        ([("m", 1, None)], 7),
+        ("abc", 7),
+        (None, 7),  # was TypeError: not iterable
+        ({("m", 1, "x")}, 7),
+    ],
+)
+def test_max_sends_in_window_refuses(log: Any, window: Any) -> None:
+    from designpatterns_ref.membership.engagement import max_sends_in_window
+
+    before = copy.deepcopy(log)
+    with pytest.raises(MembershipError):
+        max_sends_in_window(log, window)
+    assert log == before
+
+
+@pytest.mark.parametrize("rng", [None, 0, "seed", math.nan, object()])
+def test_random_facts_refuses_what_is_not_a_random_generator(rng: Any) -> None:
+    from designpatterns_ref.membership.data import random_facts
+
+    with pytest.raises(MembershipError, match="rng="):
+        random_facts(rng)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from designpatterns_ref.membership import FACTS, MembershipError, Rule, RuleSet, evaluate
@@ -121,3 +121,47 @@ def test_unknown_benefit_is_refused() -> None:
     rs = default_rules()["motor-club"]
     with pytest.raises(MembershipError, match="allowed"):
         evaluate(rs, "spaceship", {})
+
+
+_ORDERED = Rule("months", ">=", 12, "too new")
+_BAD_VALUES = st.one_of(
+    st.text(max_size=5),
+    st.booleans(),
+    st.floats(),
+    st.none(),
+    st.lists(st.integers(), max_size=2),
+    st.integers().filter(lambda n: not 0 <= n <= 10**6),
+)
+
+
+@given(st.sampled_from(sorted(FACTS)), _BAD_VALUES, facts_st)
+@example("months", "12", {})  # was a bare TypeError: '>=' between str and int
+@example("months", True, {})  # was compared as 1
+@example("months", float("nan"), {})  # was a silent "too new"
+def test_evaluate_refuses_facts_of_the_wrong_type(
+    fact: str, bad: Any, good: dict[str, Any]
+) -> None:
+    kind = FACTS[fact]
+    if (kind is bool and isinstance(bad, bool)) or (
+        kind is str and isinstance(bad, str) and bad and bad.isprintable() and bad.isascii()
+        and bad.strip() == bad
+    ):  # fmt: skip
+        return  # a valid value after all
+    rs = RuleSet(
+        "org", 1, common=(_ORDERED,), benefits={"b": (Rule(fact, "!=", _VALUES_OK[fact], "r"),)}
+    )
+    facts = {**good, fact: bad}
+    before = dict(facts)
+    with pytest.raises(MembershipError, match=fact):
+        evaluate(rs, "b", facts)
+    assert facts == before
+
+
+_VALUES_OK: dict[str, Any] = {"status": "active", "tier": "gold", "months": 3, "age": 30,
+                              "country": "GB", "dues_paid": True}  # fmt: skip
+
+
+def test_evaluate_refuses_an_unknown_fact_name() -> None:
+    rs = RuleSet("org", 1, benefits={"b": (_ORDERED,)})
+    with pytest.raises(MembershipError, match="colour"):
+        evaluate(rs, "b", {"months": 12, "colour": "red"})

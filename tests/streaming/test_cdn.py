@@ -208,3 +208,33 @@ def test_shield_reduces_origin_egress_and_bigger_caches_hit_more() -> None:
     tier = CdnTier([LRUCache(10**12)])
     stats = tier.replay(reqs)
     assert stats.origin_requests == len({r.key for r in reqs})  # infinite edge: cold misses only
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seq=st.lists(
+        st.tuples(st.integers(0, 12), st.integers(1, 40), st.sampled_from([0, 1, 2, 2**62 - 1])),
+        max_size=150,
+    ),
+    capacity=st.integers(1, 120),
+)
+def test_per_day_hits_match_a_brute_force_count(
+    seq: list[tuple[int, int, int]], capacity: int
+) -> None:
+    from designpatterns_ref.streaming.cdn import Request
+
+    reqs = [Request(key, size, day, 0) for key, size, day in seq]
+    stats = CdnTier([LRUCache(capacity)]).replay(reqs)
+    hits = brute_lru(capacity, [(k, s) for k, s, _ in seq])  # the edge's hits, one by one
+    expected = {day: 0 for _, _, day in seq}
+    for (_, _, day), hit in zip(seq, hits, strict=True):
+        expected[day] += hit
+    assert stats.per_day_hits == expected
+    assert sum(stats.per_day_hits.values()) == stats.edge_hits
+
+
+def test_per_day_hits_of_a_churning_week() -> None:
+    reqs = zipf_workload(objects=300, requests=2_000, edges=2, seed=3)
+    stats = CdnTier([LRUCache(10**12), LRUCache(10**12)]).replay(reqs)
+    assert sorted(stats.per_day_hits) == list(range(7))
+    assert sum(stats.per_day_hits.values()) == stats.edge_hits > 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from fractions import Fraction
 
 import pytest
 from hypothesis import example, given, settings
@@ -438,3 +439,36 @@ def test_readers_meet_concurrent_writers() -> None:
         thread.join()
         sys.setswitchinterval(old)
     assert server.stored_bytes == 2 and server.deduplicated == len(server._uploads) - 202
+
+
+def _brute_chunks(source: float, chunk: float) -> list[Fraction]:
+    """Walk the source chunk by chunk; a rest under a billionth of a chunk joins the last."""
+    src, size = Fraction(source), Fraction(chunk)
+    lengths: list[Fraction] = []
+    pos = Fraction(0)
+    while True:
+        rest = src - pos
+        if rest <= size + size / 10**9:  # the last chunk (with a sliver of float error)
+            lengths.append(rest)
+            return lengths
+        lengths.append(size)
+        pos += size
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    chunk=st.sampled_from([0.1, 0.2, 0.3, 0.6, 0.7, 1.1, 2.2, 6.0]) | st.floats(0.05, 30),
+    whole=st.integers(1, 60),
+    part=st.sampled_from([0.0, 0.0, 0.5, 0.999, 1e-12]) | st.floats(0, 1),
+)
+@example(chunk=0.3, whole=5, part=0.0)  # 1.5 s: was 6 encodes, the last of 0 s
+@example(chunk=0.1, whole=3, part=0.0)  # 0.30000000000000004 s: was 4 encodes
+@example(chunk=0.7, whole=5, part=0.0)
+def test_chunks_are_counted_exactly_and_never_empty(chunk: float, whole: int, part: float) -> None:
+    source = whole * chunk + part * chunk
+    expected = _brute_chunks(source, chunk)
+    g = job_graph(source, chunk, [(360, 1.0)])
+    lengths = [t.seconds for name, t in g.tasks.items() if name.startswith("encode")]
+    assert len(lengths) == len(expected)
+    assert lengths == [float(x) for x in expected]
+    assert all(x > 0 for x in lengths)

@@ -44,19 +44,26 @@ from fastapi.responses import JSONResponse
 from designpatterns_ref.membership.base import MembershipError
 from designpatterns_ref.membership.verify import Verifier
 
-__all__ = ["MAX_BODY_BYTES", "ClientBucket", "create_app"]
+__all__ = ["MAX_BODY_BYTES", "MIN_RATE", "ClientBucket", "create_app"]
 
 #: The largest request body accepted, in bytes.
 MAX_BODY_BYTES = 4096
 _FIELDS = ("member", "organisation", "benefit")
 _CONTENT_LENGTH = re.compile(r"[0-9]{1,20}")
+#: The slowest rate a client may have, in requests per second (one a dozen days or so):
+#: slower rates (down to subnormal floats) would make the wait for a token infinite.
+MIN_RATE = 1e-6
+#: The largest ``Retry-After`` sent, in seconds (a wait longer than this is sent as this).
+_MAX_RETRY_AFTER = 10**7
 
 
 class ClientBucket:
     """A token bucket: ``rate`` tokens a second, at most ``burst``; one request, one token.
 
-    ``clock`` is read on every :meth:`take` and must return a finite number of seconds (else
-    :class:`MembershipError`, the bucket unchanged). A clock that goes back (a wall clock
+    ``rate`` is from :data:`MIN_RATE` to 1e9 per second, so the wait for a token is always a
+    finite number of seconds (at most ``1 / MIN_RATE``). ``clock`` is read on every
+    :meth:`take` and must return a finite number of seconds (else :class:`MembershipError`,
+    the bucket unchanged). A clock that goes back (a wall clock
     stepped by NTP) counts as no time passing: the bucket neither refills nor loses tokens.
 
     >>> t = [0.0]
@@ -69,10 +76,11 @@ class ClientBucket:
         if (
             isinstance(rate, bool)
             or not isinstance(rate, int | float)
-            or not 0 < rate <= 1e9
-            or math.isnan(rate)
+            or not MIN_RATE <= rate <= 1e9
         ):
-            raise MembershipError(f"rate={rate!r:.40} must be a number in (0, 1e9] per second")
+            raise MembershipError(
+                f"rate={rate!r:.40} must be a number from {MIN_RATE} to 1e9 per second"
+            )
         if isinstance(burst, bool) or not isinstance(burst, int) or not 1 <= burst <= 10**9:
             raise MembershipError(f"burst={burst!r:.40} must be an int from 1 to 10**9")
         if not callable(clock):
@@ -112,6 +120,13 @@ class _Response(JSONResponse):
             return super().render(content)
         except UnicodeEncodeError:
             return json.dumps(content, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+
+
+def _retry_after(wait: float) -> str:
+    """``Retry-After`` for a wait of ``wait`` seconds: whole seconds, rounded up, at least 1."""
+    if not wait < _MAX_RETRY_AFTER:  # also NaN and inf: the header is always a finite int
+        return str(_MAX_RETRY_AFTER)
+    return str(max(1, math.ceil(wait)))
 
 
 def _refuse(status: int, detail: str, problems: list[dict[str, Any]] | None = None,
@@ -198,7 +213,7 @@ def create_app(
         wait = bucket.take()
         if wait > 0:
             return _refuse(429, "rate limit exceeded for this API key",
-                           headers={"Retry-After": str(max(1, math.ceil(wait)))})  # fmt: skip
+                           headers={"Retry-After": _retry_after(wait)})  # fmt: skip
         ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if ctype != "application/json":
             return _refuse(415, "send the request as application/json")

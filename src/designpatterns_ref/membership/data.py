@@ -86,7 +86,9 @@ def default_rules() -> dict[str, RuleSet]:
 
 
 def random_facts(rng: random.Random) -> dict[str, bool | int | str]:
-    """One plausible membership record."""
+    """One plausible membership record, drawn from ``rng`` (a :class:`random.Random`)."""
+    if not isinstance(rng, random.Random):
+        raise MembershipError(f"rng={rng!r:.80} must be a random.Random")
     return {
         "status": rng.choices(("active", "lapsed", "suspended"), (90, 8, 2))[0],
         "tier": rng.choices(_TIERS, (60, 28, 12))[0],

@@ -236,10 +236,27 @@ class SimulationReport:
 
 
 def max_sends_in_window(log: Sequence[tuple[str, int, str]], window: int) -> int:
-    """The most sends to one member in ``window`` consecutive days, recounted from ``log``."""
+    """The most sends to one member in ``window`` consecutive days, recounted from ``log``.
+
+    ``log`` is a list or tuple of ``(member, day, option)`` sends (a :class:`SimulationReport`'s
+    ``log``): two strings around a day, an int from 0 to 10**9; ``window`` is an int from 1 to
+    3650, as for :class:`CapLedger`. Anything else is a :class:`MembershipError`.
+    """
+    _int("window", window, 1, 3650)
+    if not isinstance(log, list | tuple):
+        raise MembershipError(f"log={log!r:.80} must be a list of (member, day, option) sends")
     by_member: dict[str, list[int]] = {}
-    for member, day, _ in log:
-        by_member.setdefault(member, []).append(day)
+    for i, send in enumerate(log):
+        if (
+            not isinstance(send, tuple)
+            or len(send) != 3
+            or not isinstance(send[0], str)
+            or not isinstance(send[2], str)
+        ):
+            raise MembershipError(
+                f"log[{i}]={send!r:.80} must be a (member, day, option) tuple of str, int, str"
+            )
+        by_member.setdefault(send[0], []).append(_int(f"log[{i}] day", send[1], 0, 10**9))
     best = 0
     for days in by_member.values():
         days.sort()

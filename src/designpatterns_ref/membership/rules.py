@@ -11,8 +11,9 @@ failed, in the order written, so a member told "no" learns everything to fix at 
 Trade-off: rules as data are limited to what the operators say (no arbitrary code), which is
 exactly what makes them reviewable, versionable and safe to load from a partner's file.
 
-Complexity: O(r) per evaluation for r rules (each a dict lookup and one comparison); the
-rules are checked once when the set is built, never while evaluating.
+Complexity: O(r + f) per evaluation for r rules (each a dict lookup and one comparison) and
+f facts (each checked for its type, so a rule never compares mixed types); the rules are
+checked once when the set is built, never while evaluating.
 
 >>> rs = RuleSet("acme", 1, common=(Rule("status", "==", "active", "membership not active"),),
 ...              benefits={"lounge": (Rule("tier", "==", "gold", "gold tier only"),)})
@@ -34,6 +35,7 @@ from designpatterns_ref.membership.base import (
     Fact,
     MembershipError,
     Rule,
+    check_facts,
     check_name,
 )
 
@@ -98,19 +100,27 @@ def evaluate(ruleset: RuleSet, benefit: str, facts: Mapping[str, Fact] | None) -
     """Whether a member with ``facts`` (``None``: not a member) may have ``benefit``.
 
     Every failing rule contributes its reason; a missing fact gives "<fact> unknown".
+    ``facts`` is checked like a directory record (known fact names, each value of its fact's
+    type, see :func:`~designpatterns_ref.membership.base.check_facts`): ``{"months": "12"}``
+    or ``{"months": True}`` is a :class:`MembershipError`, never a comparison of mixed types.
     """
     if not isinstance(ruleset, RuleSet):
         raise MembershipError(f"ruleset={ruleset!r:.80} must be a RuleSet")
-    plan = ruleset._plans.get(benefit) if isinstance(benefit, str) else None
-    if plan is None:
+    if not isinstance(benefit, str) or benefit not in ruleset._plans:
         ruleset.check_benefit(benefit)
-        raise AssertionError("unreachable")  # pragma: no cover
     if facts is None:
         return Decision(False, (f"not a member of {ruleset.organisation}",), ruleset.version)
     if not isinstance(facts, Mapping):
         raise MembershipError(f"facts={facts!r:.80} must be a mapping or None")
+    return _decide(ruleset, benefit, check_facts(facts))
+
+
+def _decide(ruleset: RuleSet, benefit: str, facts: Mapping[str, Fact] | None) -> Decision:
+    """:func:`evaluate` for a known benefit and facts already checked (the verifier's records)."""
+    if facts is None:
+        return Decision(False, (f"not a member of {ruleset.organisation}",), ruleset.version)
     reasons = []
-    for fact, test, value, reason in plan:
+    for fact, test, value, reason in ruleset._plans[benefit]:
         if fact not in facts:
             reasons.append(f"{fact} unknown")
         elif not test(facts[fact], value):

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 from designpatterns_ref.membership.base import Decision, MembershipError, check_name
 from designpatterns_ref.membership.directory import Directory
-from designpatterns_ref.membership.rules import RuleSet, evaluate
+from designpatterns_ref.membership.rules import RuleSet, _decide
 
 __all__ = ["CacheStats", "Verifier"]
 
@@ -106,7 +106,8 @@ class Verifier:
         check_name("member", member)
         ruleset = self.rules(organisation)
         ruleset.check_benefit(benefit)
-        decision = evaluate(ruleset, benefit, self.directory._facts_view(member, organisation))
+        # the directory's records are checked when written: no need to check them again
+        decision = _decide(ruleset, benefit, self.directory._facts_view(member, organisation))
         self.stats.misses += 1
         if self.cached:
             if len(self._cache) >= self.max_entries:  # evict the oldest entry

@@ -125,7 +125,11 @@ def zipf_workload(
 
 @dataclass
 class CdnStats:
-    """Counts of one replay: requests and bytes served by the edges, the shield, the origin."""
+    """Counts of one replay: requests and bytes served by the edges, the shield, the origin.
+
+    ``per_day_hits`` maps each :attr:`Request.day` seen to the edge hits of that day (0 for a
+    day of misses only): a dict, since a day is any int below 2**62.
+    """
 
     requests: int = 0
     bytes: int = 0
@@ -134,7 +138,7 @@ class CdnStats:
     shield_hits: int = 0
     origin_bytes: int = 0
     origin_requests: int = 0
-    per_day_hits: list[int] = field(default_factory=list)
+    per_day_hits: dict[int, int] = field(default_factory=dict)
 
     @property
     def hit_ratio(self) -> float:
@@ -172,8 +176,10 @@ class CdnTier:
         st = self.stats
         st.requests += 1
         st.bytes += req.size
+        day_hits = st.per_day_hits.setdefault(req.day, 0)
         if self.edges[req.edge % len(self.edges)].access(req.key, req.size):
             st.edge_hits += 1
+            st.per_day_hits[req.day] = day_hits + 1
             st.edge_hit_bytes += req.size
             return "edge"
         if self.shield is not None and self.shield.access(req.key, req.size):

@@ -14,6 +14,15 @@ however long the title. Writers and parsers here cover that VOD subset; the pars
 Numbers are read as the RFC spells them: integers are ASCII digits up to 2**64 - 1 (no "²" or
 "٣", which ``str.isdigit`` would let through), durations ASCII digits with an optional fraction.
 
+Writers say exactly what they are given or refuse: a DASH segment duration is written as a
+whole number of ticks of a decimal timescale (1.0004 s is 10004 ticks of 1/10000 s, never
+rounded to 1.0 s), within the 32-bit ``xs:unsignedInt`` the MPD schema gives both; durations
+are written as the shortest decimal that reads back as the same float; a bitrate is at least
+1 bit/s (``BANDWIDTH`` and ``@bandwidth`` are whole bits/s). Parsers refuse what a player could
+not honour: an MPD of more than :data:`MAX_SEGMENTS` segments (its URL list would not fit in
+memory), an HLS segment whose rounded ``#EXTINF`` exceeds ``#EXT-X-TARGETDURATION`` wherever
+the tag appears, two ``#EXT-X-STREAM-INF`` tags before one URI, an unterminated quoted string.
+
 Complexity: O(rungs + segments) to write or parse.
 
 >>> ladder = [Rung("360p", 800, 640, 360), Rung("720p", 3000, 1280, 720)]
@@ -28,6 +37,8 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
 
 from designpatterns_ref.streaming.base import (
     Manifest,
@@ -38,6 +49,7 @@ from designpatterns_ref.streaming.base import (
 )
 
 __all__ = [
+    "MAX_SEGMENTS",
     "DashManifest",
     "MediaPlaylist",
     "Rung",
@@ -61,6 +73,11 @@ _HEIGHTS = (144, 240, 360, 432, 540, 720, 1080, 1440, 2160)
 _INTEGER = re.compile(r"[0-9]{1,20}")
 _DECIMAL = re.compile(r"[0-9]{1,20}(?:\.[0-9]{1,20})?")
 _MAX_INTEGER = 2**64 - 1
+#: The most segments an MPD may describe (per representation): 10**6 is 11.5 days of 1 s
+#: segments; more would make :meth:`DashManifest.segment_urls` a list too long to hold.
+MAX_SEGMENTS = 10**6
+_MAX_UNSIGNED_INT = 2**32 - 1  # xs:unsignedInt: SegmentTemplate@timescale and @duration
+_MAX_DECIMALS = 20  # fraction digits of a written duration (every float >= 1e-4 fits)
 
 
 def _integer(value: str | None, where: str) -> int:
@@ -87,8 +104,12 @@ class Rung:
             raise StreamingError(f"name={self.name!r} must be letters, digits, '_', '.', '-'")
         if isinstance(self.bitrate_kbps, bool) or not isinstance(self.bitrate_kbps, int | float):
             raise StreamingTypeError(f"bitrate_kbps={self.bitrate_kbps!r} must be a number")
-        if not 0 < self.bitrate_kbps < 1e9:
-            raise StreamingError(f"bitrate_kbps={self.bitrate_kbps!r} must be in (0, 1e9)")
+        # manifests carry whole bits per second: at least 1, and a bitrate just under 1e9 kbps
+        # written as 10**12 bits/s must read back
+        if not 0.001 <= self.bitrate_kbps <= 1e9:
+            raise StreamingError(
+                f"bitrate_kbps={self.bitrate_kbps!r} must be in [0.001, 1e9] (at least 1 bit/s)"
+            )
         for field_name in ("width", "height"):
             v = getattr(self, field_name)
             if isinstance(v, bool) or not isinstance(v, int) or not 0 < v <= 16384:
@@ -189,7 +210,7 @@ def write_hls_media(durations_s: Sequence[float], uri: str = "seg-{n}.ts") -> st
 
 def _attributes(text: str, line_no: int) -> dict[str, str]:
     out = {}
-    pattern = r'([A-Z0-9-]+)=("[^"]*"|[^,]*)(,|$)'
+    pattern = r'([A-Z0-9-]+)=("[^"]*"|[^,"]*)(,|$)'  # an unterminated quote matches neither
     pos = 0
     while pos < len(text):
         m = re.compile(pattern).match(text, pos)
@@ -215,6 +236,11 @@ def parse_hls_master(text: str) -> list[Variant]:
     out, pending = [], None
     for no, line in enumerate(lines[1:], start=2):
         if line.startswith("#EXT-X-STREAM-INF:"):
+            if pending is not None:  # RFC 8216 4.3.4.2: the next line is the variant's URI
+                raise StreamingError(
+                    f"line {no}: #EXT-X-STREAM-INF after the one on line {pending[1]} before "
+                    "its URI"
+                )
             pending = (_attributes(line.split(":", 1)[1], no), no)
         elif line and not line.startswith("#"):
             if pending is None:
@@ -245,7 +271,7 @@ def parse_hls_media(text: str) -> MediaPlaylist:
     """The segments of a media playlist."""
     lines = _lines(text)
     target, sequence, ended = None, 0, False
-    segments, duration = [], None
+    segments, duration, rounded = [], None, []
     for no, line in enumerate(lines[1:], start=2):
         if line.startswith("#EXT-X-TARGETDURATION:"):
             target = _integer(line.split(":", 1)[1], f"line {no}: EXT-X-TARGETDURATION")
@@ -261,48 +287,78 @@ def parse_hls_media(text: str) -> MediaPlaylist:
             duration = float(value)
             if not 0 <= duration < 1e6:
                 raise StreamingError(f"line {no}: EXTINF duration {value!r} out of range")
+            # rounded to the nearest integer, halves up (RFC 8216 4.3.3.1), from the exact text
+            nearest = math.floor(Fraction(value) + Fraction(1, 2))
         elif line == "#EXT-X-ENDLIST":
             ended = True
         elif line and not line.startswith("#"):
             if duration is None:
                 raise StreamingError(f"line {no}: URI {line!r} without #EXTINF")
-            if target is not None and round(duration) > target:
-                raise StreamingError(f"line {no}: segment longer than EXT-X-TARGETDURATION")
             segments.append((line, duration))
+            rounded.append((nearest, no))
             duration = None
     if target is None:
         raise StreamingError("media playlist has no #EXT-X-TARGETDURATION")
+    for nearest, no in rounded:  # every segment, wherever the tag was
+        if nearest > target:
+            raise StreamingError(
+                f"line {no}: segment of {nearest} s (rounded) longer than "
+                f"EXT-X-TARGETDURATION {target}"
+            )
     return MediaPlaylist(target, sequence, tuple(segments), ended)
 
 
+def _exact_decimal(name: str, seconds: float) -> Decimal:
+    """The shortest decimal that reads back as ``seconds``, if it has at most 20 decimals."""
+    exact = Decimal(repr(float(seconds))).normalize()
+    exponent = exact.as_tuple().exponent
+    assert isinstance(exponent, int)  # finite: checked by the caller
+    if -exponent > _MAX_DECIMALS:
+        raise StreamingError(
+            f"{name}={seconds!r} cannot be written exactly with at most {_MAX_DECIMALS} decimals"
+        )
+    return exact
+
+
 def format_iso_duration(seconds: float) -> str:
-    """``PT#H#M#S`` (xs:duration) for a number of seconds."""
+    """``PT#H#M#S`` (xs:duration) for a number of seconds, read back as the same float.
+
+    The seconds are the shortest decimal that :func:`parse_iso_duration` reads back as
+    ``seconds`` exactly; a value that needs more than 20 decimals (below 1e-4 s with every
+    digit of a float) is refused rather than rounded.
+    """
     seconds = check_number("seconds", seconds)
     if not 0 <= seconds < 1e9:
         raise StreamingError(f"seconds={seconds!r} must be in [0, 1e9)")
-    h, rest = divmod(seconds, 3600)
+    h, rest = divmod(_exact_decimal("seconds", seconds), 3600)
     m, s = divmod(rest, 60)
     out = "PT"
     if h:
         out += f"{int(h)}H"
     if m:
         out += f"{int(m)}M"
-    return out + f"{s:.3f}".rstrip("0").rstrip(".") + "S"
+    return out + f"{s.normalize():f}" + "S"
 
 
 def parse_iso_duration(text: str) -> float:
-    """Seconds in a ``PnDTnHnMnS`` duration (days, hours, minutes, seconds)."""
+    """Seconds in a ``PnDTnHnMnS`` duration (days, hours, minutes, seconds).
+
+    A ``T`` must be followed by a time part (xs:duration: ``P1DT`` is not a duration). The sum
+    is exact, then rounded once to the nearest float.
+    """
     if not isinstance(text, str):
         raise StreamingTypeError(f"text={text!r:.60} must be a str")
     n = r"[0-9]{1,15}"  # ASCII digits; 15 keep every part exact and the total finite
-    m = re.fullmatch(rf"P(?:({n})D)?(?:T(?:({n})H)?(?:({n})M)?(?:({n}(?:\.{n})?)S)?)?", text)
-    if m is None or text in ("P", "PT"):
+    f = rf"(?:\.[0-9]{{1,{_MAX_DECIMALS}}})?"
+    m = re.fullmatch(rf"P(?:({n})D)?(?:T(?=[0-9])(?:({n})H)?(?:({n})M)?(?:({n}{f})S)?)?", text)
+    if m is None or text == "P":
         raise StreamingError(
             f"duration {text!r:.60} is not an ISO 8601 duration like PT1M30S "
-            "(ASCII digits, at most 15 a number)"
+            f"(ASCII digits, at most 15 a number and {_MAX_DECIMALS} decimals, a time part "
+            "after T)"
         )
-    d, h, mi, s = (float(g) if g else 0.0 for g in m.groups())
-    return d * 86400 + h * 3600 + mi * 60 + s
+    d, h, mi, sec = (Fraction(g) if g else Fraction(0) for g in m.groups())
+    return float(d * 86400 + h * 3600 + mi * 60 + sec)
 
 
 @dataclass(frozen=True)
@@ -318,22 +374,58 @@ class DashManifest:
 
     @property
     def segment_count(self) -> int:
-        """Segments per representation."""
-        return math.ceil(self.duration_s / self.segment_duration_s - 1e-9)
+        """Segments per representation: ``ceil(duration / segment duration)``, computed exactly.
+
+        A last segment shorter than a billionth of a segment (a float's error in the
+        duration, ``0.1 * 3`` for 0.3) is not counted.
+        """
+        return _segment_count(self.duration_s, self.segment_duration_s)
 
     def segment_urls(self, representation: str) -> list[str]:
         """Every media segment URL of a representation, from the template."""
         ids = [r.name for r in self.representations]
         if not isinstance(representation, str) or representation not in ids:
             raise StreamingError(f"representation={representation!r} must be one of {ids}")
+        if self.segment_count > MAX_SEGMENTS:
+            raise StreamingError(
+                f"{self.segment_count} segments, more than MAX_SEGMENTS={MAX_SEGMENTS}"
+            )
         return [
             self.media.replace("$RepresentationID$", representation).replace("$Number$", str(n))
             for n in range(self.start_number, self.start_number + self.segment_count)
         ]
 
 
+def _segment_count(duration_s: float, segment_duration_s: float) -> int:
+    return math.ceil(Fraction(duration_s) / Fraction(segment_duration_s) - Fraction(1, 10**9))
+
+
+def _ticks(segment_duration_s: float) -> tuple[int, int]:
+    """``(ticks, timescale)`` with ``ticks / timescale`` exactly the shortest decimal of the
+    segment duration (milliseconds when they suffice), both within xs:unsignedInt."""
+    exact = _exact_decimal("segment_duration_s", segment_duration_s)
+    exponent = exact.as_tuple().exponent
+    assert isinstance(exponent, int)
+    decimals = max(0, -exponent)
+    for digits in (max(3, decimals), decimals):  # a millisecond timescale when it fits
+        ticks = int(exact.scaleb(digits))
+        if digits <= 9 and ticks <= _MAX_UNSIGNED_INT:
+            return ticks, 10**digits
+    raise StreamingError(
+        f"segment_duration_s={segment_duration_s!r} cannot be written exactly in a "
+        f"SegmentTemplate: it needs a whole number of ticks of 1/10**9 s or coarser, at most "
+        f"{_MAX_UNSIGNED_INT} of them (xs:unsignedInt)"
+    )
+
+
 def write_dash_mpd(ladder: Sequence[Rung], segment_duration_s: float, duration_s: float) -> str:
-    """A static (VOD) MPD with one video AdaptationSet and a SegmentTemplate."""
+    """A static (VOD) MPD with one video AdaptationSet and a SegmentTemplate.
+
+    The segment duration is written exactly (``SegmentTemplate@duration`` ticks of a decimal
+    ``@timescale``, 1000 when milliseconds suffice); one the MPD cannot carry exactly, a
+    duration needing more than 20 decimals, or more than :data:`MAX_SEGMENTS` segments is a
+    :class:`StreamingError`, so what is written always reads back as the same numbers.
+    """
     ladder = _ladder(ladder)
     segment_duration_s = check_number("segment_duration_s", segment_duration_s, strict=True)
     duration_s = check_number("duration_s", duration_s, strict=True)
@@ -341,6 +433,13 @@ def write_dash_mpd(ladder: Sequence[Rung], segment_duration_s: float, duration_s
         raise StreamingError(
             f"segment_duration_s={segment_duration_s!r}, duration_s={duration_s!r}: need "
             "0 < segment duration <= duration"
+        )
+    ticks, timescale = _ticks(segment_duration_s)
+    count = _segment_count(duration_s, segment_duration_s)
+    if count > MAX_SEGMENTS:
+        raise StreamingError(
+            f"segment_duration_s={segment_duration_s!r}, duration_s={duration_s!r}: {count} "
+            f"segments, more than MAX_SEGMENTS={MAX_SEGMENTS}"
         )
     ET.register_namespace("", MPD_NS)
     mpd = ET.Element(
@@ -362,8 +461,8 @@ def write_dash_mpd(ladder: Sequence[Rung], segment_duration_s: float, duration_s
         aset,
         f"{{{MPD_NS}}}SegmentTemplate",
         {
-            "timescale": "1000",
-            "duration": str(round(segment_duration_s * 1000)),
+            "timescale": str(timescale),
+            "duration": str(ticks),
             "startNumber": "1",
             "initialization": "$RepresentationID$/init.mp4",
             "media": "$RepresentationID$/seg-$Number$.m4s",
@@ -410,6 +509,13 @@ def parse_dash_mpd(text: str) -> DashManifest:
     seg = _int_attr(tmpl, "duration")
     if timescale == 0 or seg == 0:
         raise StreamingError("SegmentTemplate@timescale and @duration must be positive")
+    segment_s = seg / timescale  # > 0: both are ints from 1 to 2**64 - 1
+    count = _segment_count(duration, segment_s)
+    if count > MAX_SEGMENTS:
+        raise StreamingError(
+            f"MPD describes {count} segments (mediaPresentationDuration {duration} s in "
+            f"segments of {seg}/{timescale} s), more than MAX_SEGMENTS={MAX_SEGMENTS}"
+        )
     reps = []
     for el in aset.findall("d:Representation", ns):
         reps.append(
@@ -425,7 +531,7 @@ def parse_dash_mpd(text: str) -> DashManifest:
         raise StreamingError("AdaptationSet has no Representation")
     return DashManifest(
         duration,
-        seg / timescale,
+        segment_s,
         tmpl.get("media", ""),
         tmpl.get("initialization", ""),
         _int_attr(tmpl, "startNumber") if "startNumber" in tmpl.attrib else 1,

@@ -26,9 +26,11 @@ Complexity: O(tasks log tasks) per schedule.
 from __future__ import annotations
 
 import heapq
+import math
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 from designpatterns_ref.streaming.base import (
     StreamingError,
@@ -129,6 +131,11 @@ def job_graph(
 
     Each rung is ``(height, seconds of encoding per second of video)``: 1080p with a slow preset
     may take several times real time, 240p a fraction of it.
+
+    The chunks are counted exactly (``ceil(source_s / chunk_s)`` on the floats' exact values):
+    every chunk is ``chunk_s`` long but the last, which holds the rest and is never empty. A
+    rest shorter than a billionth of a chunk is a float's error, not video (``0.3 * 5`` is not
+    quite 1.5): it joins the last chunk, so 1.5 s in 0.3 s chunks is 5 chunks, not 6.
     """
     source_s = check_number("source_s", source_s, strict=True, limit=1e7)
     chunk_s = check_number("chunk_s", chunk_s, strict=True, limit=1e7)
@@ -140,7 +147,9 @@ def job_graph(
     package_s = check_number("package_s", package_s, limit=1e9)
     if source_s / chunk_s * len(pairs) > 20_000:
         raise StreamingError("chunks x rungs must be at most 20,000 encode tasks")
-    chunks = max(1, -int(-source_s // chunk_s))
+    exact_source, exact_chunk = Fraction(source_s), Fraction(chunk_s)
+    chunks = max(1, math.ceil(exact_source / exact_chunk - Fraction(1, 10**9)))
+    last_s = float(exact_source - (chunks - 1) * exact_chunk)  # > 0: see the docstring
     tasks = [Task("split", split_s_per_min * source_s / 60)]
     stitches = []
     for height, speed in rungs:
@@ -148,7 +157,7 @@ def job_graph(
         speed = check_number("speed", speed, strict=True, limit=1e4)
         encodes = []
         for c in range(chunks):
-            length = min(chunk_s, source_s - c * chunk_s)
+            length = chunk_s if c < chunks - 1 else last_s
             name = f"encode {height}p #{c}"
             tasks.append(Task(name, length * speed, ("split",), retryable=True))
             encodes.append(name)

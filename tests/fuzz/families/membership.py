@@ -24,11 +24,14 @@ from designpatterns_ref.membership import (
     sample_directory,
 )
 from designpatterns_ref.membership.api import ClientBucket, create_app
+from designpatterns_ref.membership.base import check_fact, check_facts, check_name
+from designpatterns_ref.membership.data import random_facts
 from designpatterns_ref.membership.engagement import (
     CapLedger,
     EpsilonGreedy,
     RandomPolicy,
     ThompsonSampling,
+    max_sends_in_window,
     simulate,
 )
 from tests.fuzz.helpers import per_argument
@@ -39,6 +42,8 @@ ERRORS = (MembershipError,)
 _KEY = "fuzz-client-key"
 _OK = {"member": "m0001", "organisation": "northwind-union", "benefit": "lounge-access"}
 _RULE = Rule("tier", "==", "gold", "gold only")
+_ORDER_RULE = Rule("months", ">=", 12, "twelve months first")  # an order rule: a str fact fails
+_RULES = RuleSet("o", 1, common=(_ORDER_RULE,), benefits={"b": (_RULE,)})
 
 
 def _small(value: Any, limit: int = 1000) -> Any:
@@ -124,11 +129,12 @@ ENTRIES = [
                   {"organisation": "o", "version": 1, "common": (_RULE,),
                    "benefits": {"b": (_RULE,)}}),
     *per_argument("evaluate", lambda _, **kw: evaluate(**kw),
-                  {"ruleset": RuleSet("o", 1, benefits={"b": (_RULE,)}), "benefit": "b",
-                   "facts": {"tier": "gold"}}),
+                  {"ruleset": _RULES, "benefit": "b", "facts": {"tier": "gold", "months": 12}}),
     Entry("evaluate(facts={key: 1})",
-          call=lambda _, v: evaluate(RuleSet("o", 1, benefits={"b": (_RULE,)}), "b",
-                                     {v: 1} if isinstance(v, str) else v)),
+          call=lambda _, v: evaluate(_RULES, "b", {v: 1} if isinstance(v, str) else v)),
+    *(Entry(f"evaluate(facts={{{f!r}: value}})",
+            call=lambda _, v, f=f: evaluate(_RULES, "b", {f: v}))
+      for f in ("months", "tier")),
     *per_argument("Directory.join", lambda d, **kw: d.join(**kw),
                   {"member": "m9", "organisation": "acme", "facts": {"tier": "gold"}},
                   make=_directory, snapshot=_snapshot_directory),
@@ -185,6 +191,22 @@ ENTRIES = [
         {"policy": RandomPolicy(1), "members": 20, "days": 3, "cap": 2, "window": 7,
          "fatigue": 0.8, "churn": 0.1, "seed": 1},
     ),
+    *per_argument("max_sends_in_window", lambda _, **kw: max_sends_in_window(**kw),
+                  {"log": [("m", 1, "x"), ("m", 3, "y")], "window": 7}),
+    Entry("max_sends_in_window(log=[(member, value, option)])",
+          call=lambda _, v: max_sends_in_window([("m", 1, "x"), ("m", v, "x")], 7)),
+    Entry("max_sends_in_window(log=[value])",
+          call=lambda _, v: max_sends_in_window([("m", 1, "x"), v], 7)),
+    Entry("random_facts(rng=)", call=lambda _, v: random_facts(v)),
+    *per_argument("check_name", lambda _, **kw: check_name(**kw),
+                  {"what": "member", "value": "m1"}),
+    *per_argument("check_fact", lambda _, **kw: check_fact(**kw),
+                  {"name": "months", "value": 12}),
+    Entry("check_fact(name='tier', value=)", call=lambda _, v: check_fact("tier", v)),
+    Entry("check_fact(name='dues_paid', value=)", call=lambda _, v: check_fact("dues_paid", v)),
+    Entry("check_facts(facts=)", call=lambda _, v: check_facts(v)),
+    Entry("check_facts(facts={value: 1})",
+          call=lambda _, v: check_facts({v: 1} if isinstance(v, str) else {"age": v})),
     *per_argument("ClientBucket", lambda _, **kw: ClientBucket(**kw),
                   {"rate": 1.0, "burst": 2, "clock": time.monotonic}),
     Entry("ClientBucket(clock() returns)",
