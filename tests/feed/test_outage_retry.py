@@ -382,3 +382,40 @@ def test_a_late_retry_does_not_lower_a_trimmed_timelines_floor(stores: StoreFact
         assert pages(feed, "b", 1) == [5, 3, 2, 1]
     finally:
         cleanup(stores)
+
+
+@settings(max_examples=15, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    kind=st.sampled_from(STRATEGIES),
+    at=st.floats(0.0, 100.0),
+    later=st.lists(st.floats(0.0, 50.0), min_size=1, max_size=3),
+    retry_at=st.sampled_from(["same", "none", "earlier"]),
+)
+@example(kind="push", at=5.0, later=[1.0], retry_at="same")  # the reviewed case
+def test_a_keyed_retry_returns_the_post_after_others_posted_later(
+    stores: StoreFactory, kind: str, at: float, later: list[float], retry_at: str
+) -> None:
+    """The retry of a keyed post (its answer lost) with the same ``at`` returns that post even
+    once others posted at later times: the key is looked up before the time-order check.
+    A new key at that earlier time is still refused, and changes nothing."""
+    feed, _, _ = fresh(stores, kind, "store")
+    try:
+        feed.add_users(["ann", "bo", "cy"])
+        feed.follow("bo", "ann")
+        first = feed.post("ann", at=at, key="req-1", body="hi")
+        t = at
+        for gap in later:
+            t += gap + 1.0
+            feed.post("cy", at=t)
+        when = {"same": at, "none": None, "earlier": at - 1.0}[retry_at]
+        before = [p.id for p in feed.timeline("bo")]
+        assert feed.post("ann", at=when, key="req-1", body="hi") == first
+        assert [p.id for p in feed.timeline("bo")] == before == [first.id]
+        with pytest.raises(FeedError):
+            feed.post("ann", at=at, key="req-2", body="hi")
+        assert [p.id for p in feed.timeline("bo")] == [first.id]
+        for bad in (float("nan"), float("inf"), 10**400):
+            with pytest.raises(FeedError):
+                feed.post("ann", at=bad, key="req-1", body="hi")
+    finally:
+        cleanup(stores)

@@ -423,7 +423,9 @@ class Feed(ABC):
         * with an idempotency ``key`` (any string naming this one post, say a UUID the client
           made, at most ``MAX_KEY_LEN`` = 200 characters), a call whose key is the key of the
           author's newest post returns that post (same id and time) and makes no second one,
-          even when the first attempt had finished and only its answer was lost;
+          even when the first attempt had finished and only its answer was lost, and even when
+          others have posted since (the key is looked up before the time-order check, which
+          applies to new posts only; ``at`` must still be a finite number);
         * without a key, a call with the same ``body`` as the author's pending post is taken
           as its retry and returns it; but if the failed attempt had got through every step
           (only the answer was lost), the retry makes a second post.
@@ -437,14 +439,6 @@ class Feed(ABC):
             raise FeedTypeError(f"at={when!r} must be a number of seconds")
         if not -sys.float_info.max <= when <= sys.float_info.max:  # NaN, inf, 10**400
             raise FeedError(f"at={when!r} must be finite")
-        latest = self.store.latest_at()
-        if at is None:
-            when = max(when, latest)  # a clock a little behind another server's
-        if when < latest:
-            raise FeedError(
-                f"at={when!r} is before the latest post's time {latest!r}; "
-                "posts are appended in time order"
-            )
         if not isinstance(body, str):
             raise FeedTypeError(f"body={body!r} must be a str")
         _check_encodable("body", body)
@@ -454,6 +448,20 @@ class Feed(ABC):
             if not 1 <= len(key) <= MAX_KEY_LEN:
                 raise FeedError(f"key={key[:80]!r} must be 1 to {MAX_KEY_LEN} characters")
             _check_encodable("key", key)
+        keyed: Post | None = None  # the post this key names, looked up before the time check
+        if key is not None:
+            last = self.store.last_key(name)
+            if last is not None and last[1] == key:
+                keyed = self.store.get_post(last[0])  # None if deleted since: post anew
+        if keyed is None:
+            latest = self.store.latest_at()
+            if at is None:
+                when = max(when, latest)  # a clock a little behind another server's
+            if when < latest:
+                raise FeedError(
+                    f"at={when!r} is before the latest post's time {latest!r}; "
+                    "posts are appended in time order"
+                )
         retry_of: Post | None = None
         pending = self.store.pending_post(name)
         if pending is not None:  # an earlier post failed during its fan-out: finish it first
@@ -464,9 +472,7 @@ class Feed(ABC):
                     retry_of = earlier
             self.store.clear_pending(name, pending)
         if key is not None:
-            last = self.store.last_key(name)
-            if last is not None and last[1] == key:
-                retry_of = self.store.get_post(last[0])  # None if deleted since: post anew
+            retry_of = keyed
         if retry_of is not None:
             return retry_of  # the retry of a post that was stored
         new = self.store.new_post(name, float(when), body, key or "")
