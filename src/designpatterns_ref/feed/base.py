@@ -39,6 +39,7 @@ from designpatterns_ref.errors import DesignPatternsError
 
 __all__ = [
     "COMPLETE",
+    "MAX_ID",
     "MAX_KEY_LEN",
     "MAX_LIMIT",
     "Feed",
@@ -59,6 +60,15 @@ COMPLETE = 0
 NOTHING = sys.maxsize
 #: The longest idempotency ``key`` a post accepts.
 MAX_KEY_LEN = 200
+#: Post ids lie in [-MAX_ID, MAX_ID) (a store hands out 1, 2, ...; Redis keeps 64-bit ints):
+#: every store treats an id outside it as absent, never converting it (Python cannot print an
+#: int of more than 4,300 digits).
+MAX_ID = 2**63
+
+
+def id_in_range(post_id: int) -> bool:
+    """Could a store hold a post with this id (see :data:`MAX_ID`)?"""
+    return -MAX_ID <= post_id < MAX_ID
 
 
 class FeedError(DesignPatternsError, ValueError):
@@ -486,19 +496,21 @@ class Feed(ABC):
         self.stats.max_post_writes = max(self.stats.max_post_writes, writes)
 
     def get_post(self, post_id: int) -> Post | None:
-        """The live post with this id, or None (an id that is not an int is refused)."""
+        """The live post with this id, or None (an id that is not an int is refused; an int
+        outside [-MAX_ID, MAX_ID) is no post's: None)."""
         if not _is_id(post_id):
-            raise FeedTypeError(f"post_id={post_id!r} must be a post id (int)")
-        return self.store.get_post(post_id)
+            raise FeedTypeError(f"post_id={post_id!r:.200} must be a post id (int)")
+        return self.store.get_post(post_id) if id_in_range(post_id) else None
 
     def delete(self, post: int | Post) -> Post:
         """Delete a post (by id or by the Post) from the store and from every timeline."""
         post_id = post.id if isinstance(post, Post) else post
         if not _is_id(post_id):
-            raise FeedTypeError(f"post_id={post_id!r} must be a post id (int) or a Post")
-        found = self.store.get_post(post_id)
+            raise FeedTypeError(f"post_id={post_id!r:.200} must be a post id (int) or a Post")
+        found = self.store.get_post(post_id) if id_in_range(post_id) else None
         if found is None:
-            raise FeedError(f"post_id={post_id!r} is not a live post")
+            shown = repr(post_id) if id_in_range(post_id) else "(an int outside [-2**63, 2**63))"
+            raise FeedError(f"post_id={shown} is not a live post")
         self._on_delete(found)
         self.store.drop_post(found)
         return found

@@ -74,6 +74,7 @@ from designpatterns_ref.feed.base import (
     FeedTypeError,
     FeedUnavailable,
     Post,
+    id_in_range,
 )
 from designpatterns_ref.redisclient import (
     DEFAULT_DEADLINE_S,
@@ -305,6 +306,10 @@ class RedisStore:
         return posts[0] if posts else None
 
     def get_posts(self, ids: Sequence[int]) -> list[Post]:
+        """The live posts among ``ids``, in order; an id outside [-MAX_ID, MAX_ID) is absent
+        (never sent: ``str`` of an int past 4,300 digits raises)."""
+        if not all(map(id_in_range, ids)):
+            ids = [i for i in ids if id_in_range(i)]
         if not ids:
             return []
         raw = self.r.hmget(self._k("posts"), [str(i) for i in ids])
