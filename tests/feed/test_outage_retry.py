@@ -382,3 +382,78 @@ def test_a_late_retry_does_not_lower_a_trimmed_timelines_floor(stores: StoreFact
         assert pages(feed, "b", 1) == [5, 3, 2, 1]
     finally:
         cleanup(stores)
+
+
+@settings(max_examples=15, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    kind=st.sampled_from(STRATEGIES),
+    at=st.floats(0.0, 100.0),
+    later=st.lists(st.floats(0.0, 50.0), min_size=1, max_size=3),
+    retry_at=st.sampled_from(["same", "none", "earlier"]),
+)
+@example(kind="push", at=5.0, later=[1.0], retry_at="same")  # the reviewed case
+def test_a_keyed_retry_returns_the_post_after_others_posted_later(
+    stores: StoreFactory, kind: str, at: float, later: list[float], retry_at: str
+) -> None:
+    """The retry of a keyed post (its answer lost) with the same ``at`` returns that post even
+    once others posted at later times: the key is looked up before the time-order check.
+    A new key at that earlier time is still refused, and changes nothing."""
+    feed, _, _ = fresh(stores, kind, "store")
+    try:
+        feed.add_users(["ann", "bo", "cy"])
+        feed.follow("bo", "ann")
+        first = feed.post("ann", at=at, key="req-1", body="hi")
+        t = at
+        for gap in later:
+            t += gap + 1.0
+            feed.post("cy", at=t)
+        when = {"same": at, "none": None, "earlier": at - 1.0}[retry_at]
+        before = [p.id for p in feed.timeline("bo")]
+        assert feed.post("ann", at=when, key="req-1", body="hi") == first
+        assert [p.id for p in feed.timeline("bo")] == before == [first.id]
+        with pytest.raises(FeedError):
+            feed.post("ann", at=at, key="req-2", body="hi")
+        assert [p.id for p in feed.timeline("bo")] == [first.id]
+        for bad in (float("nan"), float("inf"), 10**400):
+            with pytest.raises(FeedError):
+                feed.post("ann", at=bad, key="req-1", body="hi")
+    finally:
+        cleanup(stores)
+
+
+@settings(max_examples=20, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    ids=st.lists(
+        st.one_of(
+            st.integers(-3, 6),
+            st.sampled_from([2**63 - 1, 2**63, -(2**63), -(2**63) - 1, 10**5000, -(10**5000)]),
+            st.integers(),
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)
+@example(ids=[10**5000])  # the reviewed case: str() of it raises
+@example(ids=[1, 2**63, 3])
+def test_ids_outside_the_64_bit_range_are_absent_in_every_store(
+    stores: StoreFactory, ids: list[int]
+) -> None:
+    """``get_post``, ``delete`` and the store's ``get_posts`` answer as the oracle does: an id
+    is a live post's only if it was handed out (1..3 here); any other int, however large, is
+    absent (None, a FeedError, skipped), never a bare ValueError."""
+    feed, _, _ = fresh(stores, "push", "store")
+    try:
+        feed.add_users(["a", "b"])
+        feed.follow("b", "a")
+        live = {feed.post("a", body=str(k)).id: str(k) for k in range(3)}
+        assert sorted(live) == [1, 2, 3]
+        for i in ids:
+            got = feed.get_post(i)
+            assert (got.body if got else None) == live.get(i)
+            if i not in live:
+                with pytest.raises(FeedError):
+                    feed.delete(i)
+        assert [p.id for p in feed.store.get_posts(ids)] == [i for i in ids if i in live]
+        assert [p.id for p in feed.timeline("b")] == [3, 2, 1]  # nothing changed
+    finally:
+        cleanup(stores)

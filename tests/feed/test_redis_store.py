@@ -181,3 +181,46 @@ def test_the_latest_time_never_moves_back_when_two_servers_post_at_once(
     finally:
         client.flushdb()
         client.close()
+
+
+@settings(max_examples=30, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    outer=st.text(st.sampled_from("ab-:" + _GLOB), min_size=1, max_size=5),
+    tail=st.text(st.sampled_from("ab-:" + _GLOB), min_size=1, max_size=5),
+)
+@example(outer="feed:", tail="eu:")
+@example(outer="*", tail="a:")
+@example(outer="a:", tail=":")
+def test_clearing_a_store_leaves_a_store_nested_under_its_prefix(
+    redis_url: str, outer: str, tail: str
+) -> None:
+    """``clear`` of prefix ``feed:`` deletes that store's keys and none of ``feed:eu:``'s, and
+    the other way round (the families' names hold letters the generated tails never do)."""
+    client: Any = redis.Redis.from_url(redis_url, decode_responses=True)
+    try:
+        client.flushall()
+        names = {"outer": outer, "inner": outer + tail}
+        feeds = {
+            side: FanoutOnWrite(RedisStore(client, prefix=prefix), clock=lambda: 1.0)
+            for side, prefix in names.items()
+        }
+        owned: dict[str, set[str]] = {}
+        for side, feed in feeds.items():
+            before = set(client.scan_iter())
+            feed.add_users(["ada", "bob"])
+            feed.follow("bob", "ada")
+            feed.post("ada", key="k")
+            owned[side] = set(client.scan_iter()) - before
+        for first, second in (("outer", "inner"), ("inner", "outer")):
+            assert feeds[first].store.clear() == len(owned[first])
+            assert set(client.scan_iter()) == owned[second]
+            assert feeds[second].has_user("ada") and not feeds[first].has_user("ada")
+            assert [p.body for p in feeds[second].timeline("bob")] == [""]
+            for side, feed in feeds.items():  # put the cleared store back for the other order
+                if side == first:
+                    feed.add_users(["ada", "bob"])
+                    feed.follow("bob", "ada")
+                    feed.post("ada", key="k")
+            assert set(client.scan_iter()) == owned["outer"] | owned["inner"]
+    finally:
+        client.close()

@@ -141,3 +141,30 @@ def test_an_outbox_from_before_the_failed_column_opens_and_relays(tmp_path: Path
     box = Outbox(path)
     assert box.pending() == 1
     assert box.relay(p) == 0 and [k for k, _ in box.failed()] == ["old"]
+
+
+@settings(max_examples=15, deadline=None)
+@given(extra=st.sampled_from(["city", "name", "x1"]), locale=st.sampled_from(["de", "fr"]))
+@example(extra="city", locale="de")
+def test_replaying_an_accepted_row_after_a_template_change_is_a_no_op(
+    tmp_path_factory: pytest.TempPathFactory, extra: str, locale: str
+) -> None:
+    p = Pipeline()
+    p.templates.add("shipped", "Order {id} shipped")
+    p.register_user("ada")
+    p.add_device("ada", "fcm", "tok")
+    box = Outbox(str(tmp_path_factory.mktemp("o") / "shop.db"))
+    with box.transaction() as tx:
+        box.add(tx, key="order-o1", template="shipped", users=("ada",), vars={"id": "o1"},
+                channels=("fcm",))  # fmt: skip
+    with contextlib.suppress(RuntimeError):
+        box.relay(p, crash_after_accept=1)  # accepted, not marked
+    # a translation gains a field (ada reads English, so the queued item still renders)
+    p.templates.add("shipped", f"Order {{id}} to {{{extra}}}", locale=locale)
+    assert box.relay(p) == 1
+    assert box.failed() == [] and box.pending() == 0
+    p.run()
+    assert [r.key for r in p.receipts if r.status == "delivered"] == ["order-o1"]
+    # a new key still meets the new template's checks
+    with pytest.raises(NotificationError):
+        p.accept(Notification("order-o2", "shipped", ("ada",), {"id": "o2"}, ("fcm",)))

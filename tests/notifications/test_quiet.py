@@ -84,3 +84,38 @@ def test_end_in_the_repeated_hour_seen_from_the_second_pass() -> None:
     fast = q.next_allowed(t, NY)
     assert datetime.fromtimestamp(fast, UTC) == datetime(2026, 11, 1, 6, 30, tzinfo=UTC)
     assert fast == q.next_allowed_scan(t, NY)
+
+
+def _oracle_hhmm(text: str) -> tuple[int, int] | None:
+    """The brute force: every valid 'HH:MM' spelled out, looked up."""
+    table = {f"{h:02d}:{m:02d}": (h, m) for h in range(24) for m in range(60)}
+    return table.get(text)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    text=st.one_of(
+        st.text(st.sampled_from("0123456789:+- \u0660\u0667\u06f7\u200b\uff10"), max_size=6),
+        st.builds(
+            "{}:{}".format,
+            st.text(st.sampled_from("0127+ \u0660\u0667"), min_size=2, max_size=2),
+            st.text(st.sampled_from("0135+ \u0660\u0665"), min_size=2, max_size=2),
+        ),
+    )
+)
+@example(text="+7:00")  # the reviewed cases
+@example(text=" 7:00")
+@example(text="07:+5")
+@example(text="\u0660\u0667:\u0660\u0660")
+@example(text="-0:00")
+@example(text="07:05")
+def test_quiet_hours_take_exactly_two_ascii_digits_each_side(text: str) -> None:
+    want = _oracle_hhmm(text)
+    if want is None:
+        with pytest.raises(NotificationError, match="HH:MM"):
+            QuietHours(text, "08:30")
+        with pytest.raises(NotificationError, match="HH:MM"):
+            QuietHours("08:30", text)
+    else:
+        q = QuietHours(text, "08:30" if text != "08:30" else "09:00")
+        assert (q.start.hour, q.start.minute) == want

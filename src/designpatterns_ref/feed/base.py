@@ -39,6 +39,7 @@ from designpatterns_ref.errors import DesignPatternsError
 
 __all__ = [
     "COMPLETE",
+    "MAX_ID",
     "MAX_KEY_LEN",
     "MAX_LIMIT",
     "Feed",
@@ -59,6 +60,15 @@ COMPLETE = 0
 NOTHING = sys.maxsize
 #: The longest idempotency ``key`` a post accepts.
 MAX_KEY_LEN = 200
+#: Post ids lie in [-MAX_ID, MAX_ID) (a store hands out 1, 2, ...; Redis keeps 64-bit ints):
+#: every store treats an id outside it as absent, never converting it (Python cannot print an
+#: int of more than 4,300 digits).
+MAX_ID = 2**63
+
+
+def id_in_range(post_id: int) -> bool:
+    """Could a store hold a post with this id (see :data:`MAX_ID`)?"""
+    return -MAX_ID <= post_id < MAX_ID
 
 
 class FeedError(DesignPatternsError, ValueError):
@@ -423,7 +433,9 @@ class Feed(ABC):
         * with an idempotency ``key`` (any string naming this one post, say a UUID the client
           made, at most ``MAX_KEY_LEN`` = 200 characters), a call whose key is the key of the
           author's newest post returns that post (same id and time) and makes no second one,
-          even when the first attempt had finished and only its answer was lost;
+          even when the first attempt had finished and only its answer was lost, and even when
+          others have posted since (the key is looked up before the time-order check, which
+          applies to new posts only; ``at`` must still be a finite number);
         * without a key, a call with the same ``body`` as the author's pending post is taken
           as its retry and returns it; but if the failed attempt had got through every step
           (only the answer was lost), the retry makes a second post.
@@ -437,14 +449,6 @@ class Feed(ABC):
             raise FeedTypeError(f"at={when!r} must be a number of seconds")
         if not -sys.float_info.max <= when <= sys.float_info.max:  # NaN, inf, 10**400
             raise FeedError(f"at={when!r} must be finite")
-        latest = self.store.latest_at()
-        if at is None:
-            when = max(when, latest)  # a clock a little behind another server's
-        if when < latest:
-            raise FeedError(
-                f"at={when!r} is before the latest post's time {latest!r}; "
-                "posts are appended in time order"
-            )
         if not isinstance(body, str):
             raise FeedTypeError(f"body={body!r} must be a str")
         _check_encodable("body", body)
@@ -454,6 +458,20 @@ class Feed(ABC):
             if not 1 <= len(key) <= MAX_KEY_LEN:
                 raise FeedError(f"key={key[:80]!r} must be 1 to {MAX_KEY_LEN} characters")
             _check_encodable("key", key)
+        keyed: Post | None = None  # the post this key names, looked up before the time check
+        if key is not None:
+            last = self.store.last_key(name)
+            if last is not None and last[1] == key:
+                keyed = self.store.get_post(last[0])  # None if deleted since: post anew
+        if keyed is None:
+            latest = self.store.latest_at()
+            if at is None:
+                when = max(when, latest)  # a clock a little behind another server's
+            if when < latest:
+                raise FeedError(
+                    f"at={when!r} is before the latest post's time {latest!r}; "
+                    "posts are appended in time order"
+                )
         retry_of: Post | None = None
         pending = self.store.pending_post(name)
         if pending is not None:  # an earlier post failed during its fan-out: finish it first
@@ -464,9 +482,7 @@ class Feed(ABC):
                     retry_of = earlier
             self.store.clear_pending(name, pending)
         if key is not None:
-            last = self.store.last_key(name)
-            if last is not None and last[1] == key:
-                retry_of = self.store.get_post(last[0])  # None if deleted since: post anew
+            retry_of = keyed
         if retry_of is not None:
             return retry_of  # the retry of a post that was stored
         new = self.store.new_post(name, float(when), body, key or "")
@@ -480,19 +496,21 @@ class Feed(ABC):
         self.stats.max_post_writes = max(self.stats.max_post_writes, writes)
 
     def get_post(self, post_id: int) -> Post | None:
-        """The live post with this id, or None (an id that is not an int is refused)."""
+        """The live post with this id, or None (an id that is not an int is refused; an int
+        outside [-MAX_ID, MAX_ID) is no post's: None)."""
         if not _is_id(post_id):
-            raise FeedTypeError(f"post_id={post_id!r} must be a post id (int)")
-        return self.store.get_post(post_id)
+            raise FeedTypeError(f"post_id={post_id!r:.200} must be a post id (int)")
+        return self.store.get_post(post_id) if id_in_range(post_id) else None
 
     def delete(self, post: int | Post) -> Post:
         """Delete a post (by id or by the Post) from the store and from every timeline."""
         post_id = post.id if isinstance(post, Post) else post
         if not _is_id(post_id):
-            raise FeedTypeError(f"post_id={post_id!r} must be a post id (int) or a Post")
-        found = self.store.get_post(post_id)
+            raise FeedTypeError(f"post_id={post_id!r:.200} must be a post id (int) or a Post")
+        found = self.store.get_post(post_id) if id_in_range(post_id) else None
         if found is None:
-            raise FeedError(f"post_id={post_id!r} is not a live post")
+            shown = repr(post_id) if id_in_range(post_id) else "(an int outside [-2**63, 2**63))"
+            raise FeedError(f"post_id={shown} is not a live post")
         self._on_delete(found)
         self.store.drop_post(found)
         return found

@@ -28,7 +28,7 @@ from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
-from designpatterns_ref.feed.base import COMPLETE, NOTHING, Post
+from designpatterns_ref.feed.base import COMPLETE, NOTHING, Post, id_in_range
 
 __all__ = ["MemoryStore"]
 
@@ -129,11 +129,12 @@ class MemoryStore:
         return self._latest_at
 
     def get_post(self, post_id: int) -> Post | None:
-        return self._posts.get(post_id)
+        return self._posts.get(post_id) if id_in_range(post_id) else None
 
     def get_posts(self, ids: Sequence[int]) -> list[Post]:
+        """The live posts among ``ids``, in order; an id outside [-MAX_ID, MAX_ID) is absent."""
         posts = self._posts
-        return [posts[i] for i in ids if i in posts]
+        return [posts[i] for i in ids if i in posts and id_in_range(i)]
 
     def drop_post(self, post: Post) -> None:
         del self._posts[post.id]

@@ -21,6 +21,10 @@ key                    type        holds
 ``meta``               hash        ``next_id`` and ``latest_at``
 =====================  ==========  ===============================================
 
+:meth:`RedisStore.clear` deletes these keys only (it scans ``prefix`` plus each family's name),
+so a store nested under another's prefix (``feed:eu:`` under ``feed:``) survives the outer
+store's clear.
+
 A new post is one Lua script (``EVAL``): it takes the next id, stores the post, appends it to
 the author's list, marks it pending and records its idempotency key, all or nothing, so an
 outage never leaves half a post or skips an id. The ``capped`` flag of a timeline is set
@@ -70,6 +74,7 @@ from designpatterns_ref.feed.base import (
     FeedTypeError,
     FeedUnavailable,
     Post,
+    id_in_range,
 )
 from designpatterns_ref.redisclient import (
     DEFAULT_DEADLINE_S,
@@ -86,6 +91,11 @@ _MAX_EXACT = 2**53  # ids at or above this are "from the top": no double holds t
 
 def _bound(before: int) -> str:
     return "+inf" if before >= _MAX_EXACT else f"({before}"
+
+
+#: The keys of a store that are one key each, and the families of one key per user or kind.
+_SINGLE_KEYS = ("users", "seen", "posts", "pending", "keys", "meta")
+_KEY_FAMILIES = ("followers", "followees", "by", "home", "flag")
 
 
 def _glob_escape(text: str) -> str:
@@ -188,11 +198,20 @@ class RedisStore:
         return _glob_escape(self._k(*parts)) + "*"
 
     def clear(self) -> int:
-        """Delete every key under this store's prefix; return how many."""
-        keys = list(self.r.scan_iter(match=self._match(), count=1000))
-        for i in range(0, len(keys), 1000):
-            self.r.delete(*keys[i : i + 1000])
-        return len(keys)
+        """Delete every key of this store (its own key families, see the module's table);
+        return how many.
+
+        The scans match ``prefix`` followed by a family's name (``feed:home:*``), never
+        ``prefix`` then anything: a store nested under this one (prefix ``feed:eu:`` under
+        ``feed:``) keeps its keys. Only a nested prefix that starts with a family's name
+        (``feed:home:x:``) shares keys with this store.
+        """
+        deleted = sum(int(self.r.delete(self._k(name))) for name in _SINGLE_KEYS)
+        for family in _KEY_FAMILIES:
+            keys = list(self.r.scan_iter(match=self._match(family, ""), count=1000))
+            for i in range(0, len(keys), 1000):
+                deleted += int(self.r.delete(*keys[i : i + 1000]))
+        return deleted
 
     # users and activity
     def add_user(self, user: str, now: float) -> None:
@@ -287,6 +306,10 @@ class RedisStore:
         return posts[0] if posts else None
 
     def get_posts(self, ids: Sequence[int]) -> list[Post]:
+        """The live posts among ``ids``, in order; an id outside [-MAX_ID, MAX_ID) is absent
+        (never sent: ``str`` of an int past 4,300 digits raises)."""
+        if not all(map(id_in_range, ids)):
+            ids = [i for i in ids if id_in_range(i)]
         if not ids:
             return []
         raw = self.r.hmget(self._k("posts"), [str(i) for i in ids])

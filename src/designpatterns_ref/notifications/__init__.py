@@ -31,6 +31,7 @@ from designpatterns_ref.notifications.base import (
     Device,
     Notification,
     NotificationError,
+    QueueUnavailable,
     Receipt,
     User,
 )
@@ -60,6 +61,7 @@ __all__ = [
     "Outbox",
     "Pipeline",
     "Queue",
+    "QueueUnavailable",
     "QuietHours",
     "Receipt",
     "SQLiteQueue",

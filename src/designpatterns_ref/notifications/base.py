@@ -31,6 +31,7 @@ __all__ = [
     "Device",
     "Notification",
     "NotificationError",
+    "QueueUnavailable",
     "Receipt",
     "User",
     "check_callable",
@@ -63,6 +64,11 @@ MAX_TTL = 28 * 86400.0  # APNs and FCM both keep a message at most four weeks
 
 class NotificationError(DesignPatternsError, ValueError):
     """A notification, user, device, queue or provider argument is not allowed."""
+
+
+class QueueUnavailable(DesignPatternsError, ConnectionError):
+    """A queue's store (a SQLite file another writer holds, a Redis server that is down) could
+    not take an item: nothing was added, and the same call may be tried again later."""
 
 
 def check_name(where: str, name: str, value: object) -> str:

@@ -172,7 +172,10 @@ class Outbox:
 
         A row the pipeline refuses (``accept`` raises :class:`NotificationError`) is marked
         failed with the refusal (see :meth:`failed`), not counted, and never relayed again;
-        the rows after it go on. ``crash_after_accept=k`` raises ``RuntimeError`` after the
+        the rows after it go on. A queue that cannot take the row (its store is down or locked:
+        ``accept`` raises :class:`~.base.QueueUnavailable`) stops the relay with that error and
+        leaves the row and every row after it pending, neither published nor failed: the next
+        relay retries them in order. ``crash_after_accept=k`` raises ``RuntimeError`` after the
         k-th accept and before its mark, to show that a crashed relay repeats an accept and
         the key absorbs it.
         """

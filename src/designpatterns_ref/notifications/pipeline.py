@@ -4,13 +4,16 @@ Case study: Design a Push Notification System (docs/case-studies/push-notificati
 
 :meth:`Pipeline.accept` validates a :class:`~.base.Notification` completely (known template, no
 missing variable, known channels and users, payload under every channel's limit) and checks its
-idempotency key; a refused or repeated notification enqueues nothing. The expand stage turns it
-into one item per user and filters: muted channels and categories, quiet hours in the user's time
-zone (the item waits in the queue until the window ends), and frequency caps per user, channel
-and day, which are :class:`~designpatterns_ref.ratelimit.FixedWindow` limiters of the rate-limit
-family, used through its public package on purpose. The high lane (security, transactional)
-skips quiet hours and caps. Rendered messages go to the outgoing queue, one per device, and the
-:class:`~.send.Sender` gives each a fate, recorded as a :class:`~.base.Receipt`.
+idempotency key (first: a key already accepted returns False before any check); a refused or
+repeated notification enqueues nothing, and a key counts as seen only once the accepted queue
+took its item (a store outage, :class:`~.base.QueueUnavailable`, leaves it unseen). The expand
+stage turns it into one item per user and filters: muted channels and categories, quiet hours
+in the user's time zone (the item waits in the queue until the window ends), and frequency caps
+per user, channel and day, which are :class:`~designpatterns_ref.ratelimit.FixedWindow`
+limiters of the rate-limit family, used through its public package on purpose. The high lane
+(security, transactional) skips quiet hours and caps. Rendered messages go to the outgoing
+queue, one per device, and the :class:`~.send.Sender` gives each a fate, recorded as a
+:class:`~.base.Receipt`.
 
 Once as the user sees it: idempotency keys at accept, at-least-once queues, the dedup window
 claimed for each take before its provider calls and settled after them (a crash between a
@@ -228,11 +231,17 @@ class Pipeline:
                 )
 
     def accept(self, n: Notification) -> bool:
-        """Validate and enqueue ``n``; False (and nothing enqueued) if its key was seen."""
-        self.validate(n)
-        if n.key in self.keys:
+        """Validate and enqueue ``n``; False (and nothing enqueued) if its key was seen.
+
+        The key is looked up first: a key already accepted returns False without validating
+        again, so replaying it after its template changed is still a no-op, not a refusal.
+        The key is recorded only once the accepted queue took the item: a queue whose store is
+        down raises :class:`~.base.QueueUnavailable`, the key stays unseen and a retry of the
+        same call enqueues it.
+        """
+        if isinstance(n, Notification) and isinstance(n.key, str) and n.key in self.keys:
             return False
-        self.keys.add(n.key)
+        self.validate(n)
         item = {
             "key": n.key,
             "t": n.template,
@@ -244,7 +253,8 @@ class Pipeline:
             "ck": n.collapse_key,
             "exp": self.clock() + n.ttl,
         }
-        self.accepted.put(item, lane=n.lane)
+        self.accepted.put(item, lane=n.lane)  # may raise QueueUnavailable: key not recorded
+        self.keys.add(n.key)
         return True
 
     # -- expand, filter, render -------------------------------------------------------------

@@ -120,9 +120,20 @@ class SimulatedProvider:
         self.invalid.add(token)
 
     def attempt(self, token: str, body: str) -> str:
-        """The service's answer to one message: ok, too-large, throttled, transient, invalid."""
+        """The service's answer to one message: ok, too-large, throttled, transient, invalid.
+
+        A body that is not valid UTF-8 (a lone surrogate) is refused with
+        :class:`NotificationError` whatever its length: no service could be sent it.
+        """
         if not isinstance(token, str) or not isinstance(body, str):
             raise NotificationError(f"{self.channel}: token={token!r} and body must be strings")
+        if not body.isascii():  # O(1) on the common ASCII body; else one encode
+            try:
+                body.encode("utf-8")
+            except UnicodeEncodeError:
+                raise NotificationError(
+                    f"{self.channel}: body={body[:40]!r} is not valid UTF-8"
+                ) from None
         if token in self.invalid:
             return "invalid-token"
         if len(body) * 4 > self.payload_limit and len(body.encode()) > self.payload_limit:

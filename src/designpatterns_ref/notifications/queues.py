@@ -12,6 +12,11 @@ seconds on :class:`SQLiteQueue` (a crashed worker's items are served again). Tha
 at-least-once delivery; the send stage's dedup window keeps a replay of a delivered message
 from reaching the phone again.
 
+A store that cannot take an item (on SQLite another writer holds the file past the busy
+timeout, on Redis the server is down) raises :class:`~.base.QueueUnavailable` from ``put`` and
+``put_many``, with nothing added: the caller retries later (the pipeline's ``accept`` records
+the idempotency key only once the put succeeded, so the retry enqueues it).
+
 - :class:`MemoryQueue`: deques per lane plus a heap of delayed items; O(1) put and take,
   O(log n) for a delayed item. Lost when the process ends.
 - :class:`SQLiteQueue`: one table, an index on (lane, at); each take is one transaction that
@@ -41,6 +46,7 @@ from designpatterns_ref.notifications.base import (
     LANES,
     Deliverer,
     NotificationError,
+    QueueUnavailable,
     check_seconds,
 )
 
@@ -315,10 +321,13 @@ class SQLiteQueue:
         ``at``."""
         check_put("SQLiteQueue.put", item, lane, at)
         text = encode("SQLiteQueue.put", item)
-        self._db.execute(
-            f"INSERT INTO {self._table} (lane, at, item) VALUES (?, ?, ?)",
-            (LANES.index(lane), at, text),
-        )
+        try:
+            self._db.execute(
+                f"INSERT INTO {self._table} (lane, at, item) VALUES (?, ?, ?)",
+                (LANES.index(lane), at, text),
+            )
+        except sqlite3.Error as exc:  # locked by another writer, disk full, closed
+            raise QueueUnavailable(f"SQLiteQueue.put: {self.path!r}: {exc}") from exc
 
     def put_many(self, items: Sequence[Item], *, lane: str = "normal") -> None:
         """Add several items due now in one transaction; every item is checked and encoded
@@ -326,10 +335,13 @@ class SQLiteQueue:
         where = "SQLiteQueue.put_many"
         checked = check_many(where, items, lane)
         rows = [(LANES.index(lane), 0.0, encode(where, item)) for item in checked]
-        with self._db:
-            self._db.execute("BEGIN")
-            insert = f"INSERT INTO {self._table} (lane, at, item) VALUES (?, ?, ?)"
-            self._db.executemany(insert, rows)
+        try:
+            with self._db:
+                self._db.execute("BEGIN")
+                insert = f"INSERT INTO {self._table} (lane, at, item) VALUES (?, ?, ?)"
+                self._db.executemany(insert, rows)
+        except sqlite3.Error as exc:  # the transaction rolled back: nothing was added
+            raise QueueUnavailable(f"{where}: {self.path!r}: {exc}") from exc
 
     def take(self, n: int, now: float) -> list[tuple[Hashable, Item]]:
         """Lease up to ``n`` due items (high lane first) in one transaction."""

@@ -54,8 +54,18 @@ def _zone(name: str) -> ZoneInfo:
         raise NotificationError(f"zone: tz={name!r} is not a known IANA time zone") from None
 
 
+_DIGITS = frozenset("0123456789")
+
+
 def _parse(name: str, value: object) -> time:
-    if not isinstance(value, str) or len(value) != 5 or value[2] != ":":
+    """``'HH:MM'``: exactly two ASCII digits each side of the colon (``int`` alone would also
+    take a sign, a space or other scripts' digits: ``'+7:00'``, ``' 7:00'``, ``'٠٧:٠٠'``)."""
+    if (
+        not isinstance(value, str)
+        or len(value) != 5
+        or value[2] != ":"
+        or not _DIGITS.issuperset(value[:2] + value[3:])
+    ):
         raise NotificationError(f"QuietHours: {name}={value!r} must be 'HH:MM'")
     try:
         return time(int(value[:2]), int(value[3:]))
@@ -89,7 +99,10 @@ def _check_t(t: object) -> None:
 
 
 class QuietHours:
-    """A daily window of local time [start, end) when normal-lane messages wait."""
+    """A daily window of local time [start, end) when normal-lane messages wait.
+
+    ``start`` and ``end`` are ``'HH:MM'``: exactly two ASCII digits each side of the colon.
+    """
 
     __slots__ = ("end", "start")
 

@@ -48,6 +48,7 @@ from designpatterns_ref.notifications.base import (
     LANES,
     Deliverer,
     NotificationError,
+    QueueUnavailable,
     check_seconds,
 )
 from designpatterns_ref.notifications.queues import (
@@ -180,6 +181,13 @@ return 0
 """
 
 
+def _store_failure(exc: Exception) -> bool:
+    """Is ``exc`` the server failing (down, timing out, refusing a write), not a bad call?"""
+    from redis.exceptions import RedisError
+
+    return isinstance(exc, RedisError | OSError)
+
+
 def _client(redis: Any) -> Any:
     if isinstance(redis, str):
         return bounded_client(redis, deadline=5.0)
@@ -226,13 +234,21 @@ class RedisStreamQueue:
         return tuple(f"{name}:{lane}" for lane in LANES)  # type: ignore[return-value]
 
     def put(self, item: Item, *, lane: str = "normal", at: float = 0.0) -> None:
-        """XADD ``item`` to its lane's stream, or ZADD it to the delayed set until ``at``."""
+        """XADD ``item`` to its lane's stream, or ZADD it to the delayed set until ``at``.
+
+        A server that is down or refuses the write raises
+        :class:`~designpatterns_ref.notifications.QueueUnavailable` (nothing added)."""
         check_put("RedisStreamQueue.put", item, lane, at)
         body = encode("RedisStreamQueue.put", item)
-        if at:
-            self.r.zadd(self.delayed, {f"{lane}\n{uuid.uuid4().hex}\n{body}": at})
-        else:
-            self.r.xadd(f"{self.name}:{lane}", {"d": body})
+        try:
+            if at:
+                self.r.zadd(self.delayed, {f"{lane}\n{uuid.uuid4().hex}\n{body}": at})
+            else:
+                self.r.xadd(f"{self.name}:{lane}", {"d": body})
+        except Exception as exc:
+            if _store_failure(exc):
+                raise QueueUnavailable(f"RedisStreamQueue.put: {self.name!r}: {exc}") from exc
+            raise
 
     def put_many(self, items: Sequence[Item], *, lane: str = "normal") -> None:
         """XADD several items in one round trip; every item is checked and encoded first, so
@@ -243,7 +259,12 @@ class RedisStreamQueue:
         stream = f"{self.name}:{lane}"
         for body in bodies:
             pipe.xadd(stream, {"d": body})
-        pipe.execute()
+        try:
+            pipe.execute()
+        except Exception as exc:  # a batch cut by the outage may be partly added: at-least-once
+            if _store_failure(exc):
+                raise QueueUnavailable(f"{where}: {self.name!r}: {exc}") from exc
+            raise
 
     def take(self, n: int, now: float) -> list[tuple[Hashable, Item]]:
         """Move due retries, reclaim crashed consumers' messages, then read new ones: one script

@@ -49,14 +49,17 @@ def _fields(name: str, text: str) -> frozenset[str]:
 class Templates:
     """Texts per (name, locale) with the set of fields each needs."""
 
-    __slots__ = ("_fields", "_texts")
+    __slots__ = ("_fields", "_text_fields", "_texts")
 
     def __init__(self) -> None:
         self._texts: dict[tuple[str, str], str] = {}
+        self._text_fields: dict[tuple[str, str], frozenset[str]] = {}
         self._fields: dict[str, frozenset[str]] = {}
 
     def add(self, name: str, text: str, *, locale: str = "en") -> None:
-        """Store ``text`` for ``name`` in ``locale`` (the first one added must be ``"en"``)."""
+        """Store ``text`` for ``name`` in ``locale`` (the first one added must be ``"en"``),
+        replacing the text it had there; :meth:`fields` is then the union of the fields of the
+        texts ``name`` holds now."""
         check_name("Templates.add", "name", name)
         check_name("Templates.add", "locale", locale)
         if not isinstance(text, str) or not text or len(text) > MAX_TEXT:
@@ -69,9 +72,13 @@ class Templates:
             raise NotificationError("Templates.add: text is not valid UTF-8") from None
         if locale != "en" and (name, "en") not in self._texts:
             raise NotificationError(f"Templates.add: add {name!r} in 'en' (the fallback) first")
-        fields = _fields(name, text)
+        fields = _fields(name, text)  # a bad field is refused before anything changes
         self._texts[(name, locale)] = text
-        self._fields[name] = self._fields.get(name, frozenset()) | fields
+        self._text_fields[(name, locale)] = fields
+        # rebuilt from the texts held now: a replaced text's fields are no longer needed
+        self._fields[name] = frozenset().union(
+            *(f for (n, _), f in self._text_fields.items() if n == name)
+        )
 
     def __contains__(self, name: object) -> bool:
         return name in self._fields
