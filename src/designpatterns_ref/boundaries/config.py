@@ -323,7 +323,6 @@ def _table(value: object, key: str) -> Mapping[str, Any]:
 def _components(value: object) -> dict[str, Component]:
     table = _table(value, "components")
     out: dict[str, Component] = {}
-    modules: dict[str, str] = {}
     for name, spec in table.items():
         key = f"components.{name}"
         _string(name, "components", allow_empty=False)
@@ -341,12 +340,8 @@ def _components(value: object) -> dict[str, Component]:
         depends_on = None
         if "depends_on" in spec:
             depends_on = _depends(spec["depends_on"], f"{key}.depends_on")
-        label = f"{module}.*" if pattern else module
-        if label in modules:
-            raise ConfigError(f"{key}.module", f"{label!r} is already component {modules[label]!r}")
-        modules[label] = name
         out[name] = Component(name, module, public, depends_on, pattern)
-    return out
+    return out  # each module one component only: checked by Config (_component_table)
 
 
 def _public(value: object, key: str) -> list[str]:
