@@ -96,6 +96,44 @@ def test_bad_input_changes_nothing(call: object, error: type, words: str) -> Non
     assert (dict(surge.pricer._cells), set(surge._seen)) == before
 
 
+@settings(max_examples=40)
+@given(
+    st.lists(points(CITY), max_size=12),
+    st.lists(points(CITY), max_size=12),
+    st.integers(0, 30),
+    st.sampled_from([math.nan, math.inf, "soon", None]),
+)
+def test_a_bad_clock_reading_changes_nothing(
+    riders: list[tuple[float, float]],
+    drivers: list[tuple[float, float]],
+    good: int,
+    bad: object,
+) -> None:
+    """The clock may fail on any reading of a period: either the period is priced whole or
+    it is refused and the pricer is exactly as it was (no cell, seen or priced, half-updated)."""
+    clock = ManualClock()
+    readings = 0
+
+    def flaky() -> object:
+        nonlocal readings
+        readings += 1
+        return bad if readings > good else clock()
+
+    surge = HexSurgePricer(half_life=60.0, clock=flaky)  # type: ignore[arg-type]
+    readings = -(10**9)  # the first period always reads well
+    surge.observe([CITY] * 3, [CITY])
+    clock.advance(60.0)
+    readings = 0
+    before = dict(surge.pricer._cells), set(surge._seen)
+    try:
+        surge.observe(riders, drivers)
+    except GeoError as exc:
+        assert "the clock returned" in str(exc)
+        assert (dict(surge.pricer._cells), set(surge._seen)) == before
+    else:
+        assert set(surge._seen) == before[1] | {surge.cell(*p) for p in riders + drivers}
+
+
 @pytest.mark.parametrize("resolution", [16, -1, 8.0, True, None, 10**400])
 def test_resolution_is_checked(resolution: object) -> None:
     with pytest.raises(GeoError, match="resolution="):

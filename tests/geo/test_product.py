@@ -80,10 +80,10 @@ def test_a_clock_stepping_back_counts_as_no_time(
 
 
 def test_surge_refuses_a_clock_reading_that_is_not_a_finite_number() -> None:
-    readings = iter([100.0, math.nan, math.inf, "soon", 160.0])
+    readings = iter([100.0, math.nan, math.inf, "soon", 10**400, -(2**1024), 160.0])
     pricer = SurgePricer(half_life=60.0, cap=10.0, clock=lambda: next(readings))
     pricer.update("c", demand=10, supply=1)
-    for shown in ("nan", "inf", "'soon'"):
+    for shown in ("nan", "inf", "'soon'", "1000000", "-1797693"):
         with pytest.raises(GeoError, match=f"clock returned {shown}"):
             pricer.update("c", demand=10, supply=1)
         assert pricer.pressure("c") == 1.0

@@ -97,14 +97,15 @@ class HexSurgePricer:
         """Price one period: ``riders`` who asked and free ``drivers``, as (lat, lon) points.
 
         Every cell with a rider or a driver this period, and every cell priced before, is
-        updated; returns their new multipliers by cell, sorted by cell id. All points are
-        checked before any cell changes.
+        updated at one reading of the clock; returns their new multipliers by cell, sorted by
+        cell id. All points and the clock's reading are checked before any cell changes.
         """
         demand = self._count("riders", riders)
         supply = self._count("drivers", drivers)
+        now = self.pricer._now("observe")
         self._seen.update(demand, supply)
         return {
-            cell: self.pricer.update(cell, demand=demand[cell], supply=supply[cell])
+            cell: self.pricer._record(cell, demand[cell] / max(supply[cell], 1), now)
             for cell in sorted(self._seen)
         }
 

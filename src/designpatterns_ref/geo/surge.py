@@ -106,13 +106,24 @@ class SurgePricer:
                 raise GeoTypeError(f"{name}={value!r} must be an int")
             if not 0 <= value <= _MAX_COUNT:
                 raise GeoError(f"{name}={value!r} must be an int from 0 to {_MAX_COUNT}")
-        raw = demand / max(supply, 1)
+        return self._record(cell, demand / max(supply, 1), self._now("update"))
+
+    def _now(self, caller: str) -> float:
+        """One reading of the clock, refused with GeoError unless it is a finite number."""
         now = self._clock()
-        if isinstance(now, bool) or not isinstance(now, int | float) or not math.isfinite(now):
+        if (
+            isinstance(now, bool)
+            or not isinstance(now, int | float)
+            or not -sys.float_info.max <= now <= sys.float_info.max  # NaN, inf, 10**400
+        ):
             raise GeoError(
-                f"update: the clock returned {now!r:.80}, not a finite number of seconds; "
+                f"{caller}: the clock returned {now!r:.80}, not a finite number of seconds; "
                 "nothing was recorded"
             )
+        return float(now)
+
+    def _record(self, cell: str, raw: float, now: float) -> float:
+        """Blend a checked reading into ``cell`` at time ``now``; return its new multiplier."""
         with self._lock:
             previous = self._cells.get(cell)
             if previous is None:  # no history: start from balance, gain weight with time

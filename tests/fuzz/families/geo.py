@@ -176,6 +176,19 @@ def _hex_pricer() -> HexSurgePricer:
     return pricer
 
 
+def _hex_pricer_read_from(reading: list[object]) -> HexSurgePricer:
+    """A pricer whose clock returns ``reading[0]``: the fuzz value is the clock's next reading."""
+    pricer = HexSurgePricer(clock=lambda: reading[0])  # type: ignore[arg-type,return-value]
+    pricer.observe([(51.5, -0.12)] * 3, [(51.5, -0.12)])
+    pricer.reading = reading  # type: ignore[attr-defined]
+    return pricer
+
+
+def _observe_at(pricer: Any, reading: object) -> object:
+    pricer.reading[0] = reading
+    return pricer.observe([(51.5, -0.12), (48.85, 2.35)], [(40.7, -74.0)])
+
+
 def _hex_state(pricer: Any) -> object:
     return None if pricer is None else (sorted(pricer.pricer._cells.items()), sorted(pricer._seen))
 
@@ -184,6 +197,10 @@ def _pricer() -> SurgePricer:
     pricer = SurgePricer(clock=ManualClock(0.0))
     pricer.update("gcpvj", demand=3, supply=1)
     return pricer
+
+
+def _pricer_state(pricer: Any) -> object:
+    return None if pricer is None else sorted(pricer._cells.items())
 
 
 INDEXES_H3 = dict((name, make) for name, make, _ in INDEXES)["H3Index"]
@@ -279,10 +296,17 @@ ENTRIES = [
         lambda p, **kw: p.update(**kw),
         {"cell": "gcpvj", "demand": 4, "supply": 2},
         make=_pricer,
+        snapshot=_pricer_state,
     ),
-    Entry("SurgePricer.multiplier(cell)", call=lambda p, v: p.multiplier(v), make=_pricer),
-    Entry("SurgePricer.pressure(cell)", call=lambda p, v: p.pressure(v), make=_pricer),
-    Entry("SurgePricer.price(pressure)", call=lambda p, v: p.price(v), make=_pricer),
+    *(
+        Entry(
+            f"SurgePricer.{m}({arg})",
+            call=lambda p, v, m=m: getattr(p, m)(v),
+            make=_pricer,
+            snapshot=_pricer_state,
+        )
+        for m, arg in (("multiplier", "cell"), ("pressure", "cell"), ("price", "pressure"))
+    ),
     *per_argument(
         "HexSurgePricer",
         lambda _, **kw: HexSurgePricer(**kw),
@@ -299,6 +323,12 @@ ENTRIES = [
         "HexSurgePricer.observe(riders=[point])",
         call=lambda p, v: p.observe([(51.5, -0.12), v], []),
         make=_hex_pricer,
+        snapshot=_hex_state,
+    ),
+    Entry(
+        "HexSurgePricer.observe(clock reading)",
+        call=_observe_at,
+        make=lambda: _hex_pricer_read_from([0.0]),
         snapshot=_hex_state,
     ),
     *(
