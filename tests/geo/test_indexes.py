@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
 import threading
 from collections.abc import Callable, Iterator
@@ -382,3 +383,51 @@ def test_dense_search_skips_rows_beyond_reach_and_stays_exact(centre: tuple[floa
         skipped += len(trace.cells) < side * side
     if abs(lat0) < 80.0:  # (near a pole the rings are clipped anyway)
         assert skipped > 0  # the row skipping really ran
+
+
+@pytest.mark.redis
+def test_redis_set_available_never_undoes_a_concurrent_move_or_remove(redis_url: str) -> None:
+    """set_available changes the flag only, in one step on the server: a driver that another
+    process moves meanwhile keeps its new fix (the fix times a reader sees never go back), and
+    one removed meanwhile stays removed."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    mover, flipper = (RedisGeoIndex(client, key="race", ttl=None) for _ in range(2))
+    mover.upsert("ana", 40.0, -74.0, at=0.0)
+    done = threading.Event()
+    flips = 0
+    seen: list[tuple[float, float]] = []
+
+    def move() -> None:
+        for i in range(1, 300):
+            mover.upsert("ana", 40.0 + i * 1e-4, -74.0, at=float(i))
+        mover.remove("ana")
+        done.set()
+
+    def flip() -> None:
+        nonlocal flips
+        while not done.is_set():
+            with contextlib.suppress(KeyError):  # DriverNotFound: removed already
+                flipper.set_available("ana", flips % 2 == 0)
+            flips += 1
+
+    def read() -> None:
+        while not done.is_set():
+            state = mover.get("ana")
+            if state is not None:
+                seen.append((state.at, state.lat))
+
+    threads = [threading.Thread(target=f) for f in (move, flip, read)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60.0)
+    assert done.is_set() and flips > 10 and len(seen) > 10
+    times = [at for at, _ in seen]
+    assert times == sorted(times), "a reader saw a driver's fix go back in time"
+    assert all(lat == 40.0 + at * 1e-4 for at, lat in seen)
+    assert "ana" not in mover and mover.get("ana") is None
+    sizes = [client.zcard(f"race:{k}") for k in ("geo", "free", "at")]
+    assert [*sizes, client.hlen("race:pos")] == [0, 0, 0, 0], "a removed driver came back"
+    client.close()

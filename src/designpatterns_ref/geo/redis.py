@@ -23,8 +23,9 @@ nearest, the radius starts where the previous search ended and doubles until k d
 within the unpadded radius, which proves none outside can beat them. Once the radius passes
 2,000 km it reads and measures every driver instead, keeps those within ``max_radius_m`` (all of
 them when there is no bound) and stops there, so a driver on another continent is still found.
-An update is one ``MULTI``/``EXEC`` transaction (geo set, free-driver set, coordinates, fix time);
-stale drivers are removed by a Lua script, atomically, before each read.
+An update is one ``MULTI``/``EXEC`` transaction (geo set, free-driver set, coordinates, fix time)
+and a change of the free flag one Lua script; stale drivers are removed by a Lua script,
+atomically, before each read.
 
 Complexity: O(log n) per update on the server; a search costs one or a few round trips plus
 O(candidates) here.
@@ -84,6 +85,21 @@ end
 return #ids
 """
 
+# Set one driver's flag where it stands, reading and writing in one step on the server (a
+# driver moved or removed meanwhile is never put back): the free set takes the geo set's score.
+_SET_AVAILABLE = """
+local raw = redis.call('HGET', KEYS[3], ARGV[1])
+if not raw then return 0 end
+local lat, lon, _, at = string.match(raw, '^(%S+) (%S+) (%S+) (%S+)$')
+if ARGV[2] == '1' then
+  redis.call('ZADD', KEYS[2], redis.call('ZSCORE', KEYS[1], ARGV[1]), ARGV[1])
+else
+  redis.call('ZREM', KEYS[2], ARGV[1])
+end
+redis.call('HSET', KEYS[3], ARGV[1], lat .. ' ' .. lon .. ' ' .. ARGV[2] .. ' ' .. at)
+return 1
+"""
+
 
 @outages_as(GeoUnavailable)
 class RedisGeoIndex:
@@ -128,6 +144,7 @@ class RedisGeoIndex:
         self._all, self._free = f"{key}:geo", f"{key}:free"
         self._meta, self._at = f"{key}:pos", f"{key}:at"
         self._purge = client.register_script(_PURGE)
+        self._set_available = client.register_script(_SET_AVAILABLE)
         self._hint = 500.0  # metres: where the next k-nearest search starts
 
     @staticmethod
@@ -193,16 +210,18 @@ class RedisGeoIndex:
         return None if raw is None else self._state(driver_id, raw)
 
     def set_available(self, driver_id: str, available: bool) -> None:
-        """Mark a known driver free or busy without moving it.
+        """Mark a known driver free or busy without moving it, in one step on the server (a
+        Lua script), so a move or removal by another process meanwhile is never undone.
 
         Raises :class:`~designpatterns_ref.geo.base.DriverNotFound` (a ``KeyError``) if unknown.
         """
         if available is not True and available is not False:
             raise GeoTypeError(f"available={available!r} must be True or False")
-        state = self.get(driver_id)
-        if state is None:
+        driver_id = check_driver_id(driver_id)
+        self._expire()
+        keys = [self._all, self._free, self._meta, self._at]
+        if not self._set_available(keys=keys, args=[driver_id, int(available)]):
             raise DriverNotFound(f"driver_id={driver_id!r} is not in the index (or is stale)")
-        self.upsert(driver_id, state.lat, state.lon, available=available, at=state.at)
 
     def _candidates(
         self, lat: float, lon: float, radius: float, available_only: bool
