@@ -90,6 +90,36 @@ def test_sqlite_survives_a_restart_in_wal_mode(tmp_path: Path) -> None:
     again.close()
 
 
+def test_a_failed_sqlite_append_is_our_error_and_writes_nothing(tmp_path: Path) -> None:
+    """Another process holds the write lock past the busy timeout, then the disk fills up
+    mid-transaction: each append raises the family's error, rolls back, and the store stays
+    usable with nothing half-written (the next message takes the next seq)."""
+    from designpatterns_ref.messaging import MessagingError
+
+    path = tmp_path / "chat.db"
+    store = SQLiteStore(path)
+    store._db.execute("PRAGMA busy_timeout=50")  # fail fast
+    store.append("c", "ann", "m0", "first")
+    other = sqlite3.connect(path, isolation_level=None)  # a second process writing
+    other.execute("BEGIN IMMEDIATE")
+    with pytest.raises(MessagingError, match="locked"):
+        store.append("c", "ann", "m1", "while locked")
+    other.execute("COMMIT")
+    (pages,) = store._db.execute("PRAGMA page_count").fetchone()
+    store._db.execute(f"PRAGMA max_page_count={pages}")  # the disk is full
+    with pytest.raises(MessagingError, match="full"):
+        store.append("c", "bob", "m1", "x" * 4000)
+    store._db.execute("PRAGMA max_page_count=1073741823")
+    assert store.append("c", "ann", "m1", "after")[0].seq == 2
+    assert [(m.seq, m.body) for m in store.read("c")] == [(1, "first"), (2, "after")]
+    store.close()
+    assert other.execute("SELECT seq, body FROM messages").fetchall() == [
+        (1, "first"),
+        (2, "after"),
+    ]
+    other.close()
+
+
 def test_redis_store_keeps_one_stream_per_conversation(redis_url: str) -> None:
     import redis
 

@@ -78,13 +78,18 @@ class SQLiteStore:
         self.path = str(path)
 
     def append(self, conv: str, sender: str, client_msg_id: str, body: str) -> tuple[Message, bool]:
-        """Store a message, or return the one this ``(sender, client_msg_id)`` already stored."""
+        """Store a message, or return the one this ``(sender, client_msg_id)`` already stored.
+
+        A failure (the file locked by another writer past the busy timeout, a full disk, a
+        read-only file) rolls the transaction back and raises
+        :class:`~designpatterns_ref.messaging.base.MessagingError`; nothing is stored and the
+        store stays usable."""
         check_id("conv", conv), check_id("sender", sender)
         check_id("client_msg_id", client_msg_id), check_body(body)
         db = self._db
         with self._lock:
-            db.execute("BEGIN IMMEDIATE")
             try:
+                db.execute("BEGIN IMMEDIATE")  # take the write lock first (waits the busy timeout)
                 row = db.execute(
                     "SELECT seq, body FROM messages WHERE conv=? AND sender=? AND client_msg_id=?",
                     (conv, sender, client_msg_id),
@@ -100,8 +105,11 @@ class SQLiteStore:
                     (conv, seq, sender, client_msg_id, body),
                 )
                 db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
+            except BaseException as exc:
+                if db.in_transaction:  # SQLite may have rolled back already (a full disk)
+                    db.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error):
+                    raise MessagingError(f"SQLiteStore.append: {exc}") from exc
                 raise
         return Message(conv, seq, sender, client_msg_id, body), True
 
