@@ -227,3 +227,36 @@ def test_a_failed_statement_leaves_the_log_usable(log: EventLog) -> None:
     assert log.version("elm") == 1
     assert [e.event_id for e in log.read()] == ["e1"]
     assert log.append("elm", [ev(2, "discharged")], expected_version=1).version == 2
+
+
+def test_one_event_id_sent_to_two_streams_at_once_lands_once(logs: list[EventLog]) -> None:
+    """An event id is unique across the whole log. Two connections append the same ids (in
+    opposite orders) to two different streams at the same moment: one batch lands, the other
+    is refused as the docstring says (``already used by a different event``), never with a
+    ConcurrencyError (its stream did not change), a database error or a deadlock."""
+    for log in logs[:2]:  # a deadlock would fail fast instead of waiting a second
+        if isinstance(log, PostgresEventLog):
+            with log._lock:
+                log._db.execute("SET deadlock_timeout = '50ms'")
+                log._db.commit()
+    homes = ("elm", "oak")
+    for size in [1, 2, 3, 6] * 5:
+        empty_log(logs[0])
+        outcomes: list[str] = []
+
+        def work(i: int, size: int = size, outcomes: list[str] = outcomes) -> None:
+            batch = [BedEvent(f"e{k}", "admitted", f"{homes[i]}/a/1", at=1.0) for k in range(size)]
+            try:
+                logs[i].append(homes[i], batch if i == 0 else batch[::-1])
+                outcomes.append("ok")
+            except CapacityError as exc:
+                outcomes.append(f"{type(exc).__name__}: {exc}")
+
+        assert _run(2, work) == []
+        refused = "CapacityError: event_id='e{}' is already used by a different event"
+        assert sorted(outcomes) in (
+            [refused.format(0), "ok"],
+            [refused.format(size - 1), "ok"],
+        )
+        assert len(logs[0]) == size
+        assert sorted(logs[0].version(h) for h in homes) == [0, size]

@@ -17,8 +17,11 @@ transaction-scoped advisory lock on its stream, so a second session waits, then 
 first one's rows. Without it, two READ COMMITTED sessions read the same version and collide
 on ``UNIQUE (stream, version)``. So an append with ``expected_version=None`` always lands, and
 an event redelivered at the same moment by two sessions is stored once (the second counts it
-as a duplicate). :meth:`EventLog.read_stream` gives one stream's events with their versions,
-for a reader catching up from the version it last applied.
+as a duplicate). An event id is unique across streams, so PostgreSQL appends also lock their
+event ids (in one global order, so no two appends deadlock): one id sent to two streams at the
+same moment lands once, and the other append is refused as reusing it.
+:meth:`EventLog.read_stream` gives one stream's events with their versions, for a reader
+catching up from the version it last applied.
 
 Complexity: O(batch) rows per append, one transaction (holding its stream's lock), one id
 look-up per 500 events and one batched insert; :meth:`EventLog.read` streams the log in
@@ -40,6 +43,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from hashlib import blake2b
 from typing import Any
 
 from designpatterns_ref.capacity.base import BedEvent, CapacityError, ConcurrencyError, check_name
@@ -55,6 +59,8 @@ _SCHEMA = (
 _COLUMNS = "event_id, kind, bed, at, to_bed"
 #: The first key of PostgreSQL advisory locks taken on streams (the second is the stream's hash).
 _LOCK_SPACE = 0x6265  # "be"
+#: The first key of the advisory locks taken on event ids (the second is the id's hash).
+_ID_LOCK_SPACE = 0x6269  # "bi"
 
 
 @dataclass(frozen=True)
@@ -105,6 +111,10 @@ class EventLog:
         """Hold the stream until the transaction ends (SQLite's BEGIN IMMEDIATE already
         holds the whole database)."""
 
+    def _lock_ids(self, cur: Any, ids: list[str]) -> None:
+        """Hold these event ids until the transaction ends, whatever their stream (SQLite's
+        BEGIN IMMEDIATE already holds the whole database)."""
+
     def append(
         self, stream: str, events: Sequence[BedEvent], *, expected_version: int | None = None
     ) -> AppendResult:
@@ -130,6 +140,7 @@ class EventLog:
     ) -> AppendResult:
         cur = conn.cursor()
         self._lock_stream(cur, stream)  # one appender per stream: read, check, insert
+        self._lock_ids(cur, [e.event_id for e in batch])  # and per event id, across streams
         cur.execute(self._sql("SELECT max(version) FROM bed_events WHERE stream = ?"), (stream,))
         version = cur.fetchone()[0] or 0
         if expected is not None and expected != version:
@@ -296,6 +307,23 @@ class PostgresEventLog(EventLog):
         # makes the second wait for the first to commit, then read its rows. (Two streams
         # whose hashes collide merely wait for each other.)
         cur.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (_LOCK_SPACE, stream))
+
+    def _lock_ids(self, cur: Any, ids: list[str]) -> None:
+        # An event id is unique across streams, whose locks do not cover it: two sessions
+        # appending one id to two streams would both find it unused, and the second would
+        # wait on the unique index, then fail (or deadlock, with two ids in opposite orders).
+        # Locking the ids' hashes first, in ascending order (so no two sessions wait on each
+        # other in a cycle), makes the second wait, then find the first's row.
+        keys = sorted(
+            {
+                int.from_bytes(blake2b(i.encode(), digest_size=4).digest(), "big", signed=True)
+                for i in ids
+            }
+        )
+        cur.execute(
+            "SELECT pg_advisory_xact_lock(%s, k) FROM unnest(%s::integer[]) AS k",
+            (_ID_LOCK_SPACE, keys),
+        )
 
     def __repr__(self) -> str:
         return "PostgresEventLog(...)"
