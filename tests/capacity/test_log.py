@@ -260,3 +260,23 @@ def test_one_event_id_sent_to_two_streams_at_once_lands_once(logs: list[EventLog
         )
         assert len(logs[0]) == size
         assert sorted(logs[0].version(h) for h in homes) == [0, size]
+
+
+def test_a_locked_sqlite_file_fails_the_append_with_our_error(tmp_path: object) -> None:
+    """Another process holds the write lock past the busy timeout: the append raises the
+    family's error (not a bare sqlite3 error), writes nothing, and the log stays usable."""
+    import sqlite3
+
+    path = str(tmp_path) + "/log.db"
+    log = SQLiteEventLog(path)
+    log._db.execute("PRAGMA busy_timeout=50")  # fail fast
+    log.append("elm", [ev(1)])
+    other = sqlite3.connect(path, isolation_level=None)  # a second process writing
+    other.execute("BEGIN IMMEDIATE")
+    with pytest.raises(CapacityError, match="locked"):
+        log.append("elm", [ev(2)])
+    other.execute("COMMIT")
+    assert log.append("elm", [ev(3)]).version == 2
+    assert [(v, e.event_id) for v, e in log.read_stream("elm")] == [(1, "e1"), (2, "e3")]
+    other.close()
+    log.close()

@@ -94,6 +94,7 @@ class EventLog:
 
     placeholder = "?"
     integrity_errors: tuple[type[BaseException], ...] = (sqlite3.IntegrityError,)
+    database_errors: tuple[type[BaseException], ...] = (sqlite3.Error,)
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -118,21 +119,25 @@ class EventLog:
     def append(
         self, stream: str, events: Sequence[BedEvent], *, expected_version: int | None = None
     ) -> AppendResult:
-        """Append ``events`` to ``stream`` in one transaction (all or nothing)."""
+        """Append ``events`` to ``stream`` in one transaction (all or nothing). A database
+        failure (the file locked by another writer past the busy timeout, a full disk)
+        rolls back and raises :class:`CapacityError`."""
         batch = _check_batch(stream, events, expected_version)
         with self._lock:
             conn = self._conn()
-            self._begin(conn)
             try:
+                self._begin(conn)
                 result = self._append(conn, stream, batch, expected_version)
+                conn.commit()
             except BaseException as exc:
                 conn.rollback()
                 if isinstance(exc, self.integrity_errors):
                     raise ConcurrencyError(
                         f"stream={stream!r} was appended to concurrently; read and retry"
                     ) from None
+                if isinstance(exc, self.database_errors):
+                    raise CapacityError(f"append to stream={stream!r} failed: {exc}") from exc
                 raise
-            conn.commit()
             return result
 
     def _append(
@@ -287,6 +292,7 @@ class PostgresEventLog(EventLog):
         import psycopg
 
         self.integrity_errors = (psycopg.errors.IntegrityError,)
+        self.database_errors = (psycopg.Error,)
         try:
             self._db = psycopg.connect(url)
         except psycopg.Error as exc:
