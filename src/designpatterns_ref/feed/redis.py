@@ -23,7 +23,11 @@ key                    type        holds
 
 :meth:`RedisStore.clear` deletes these keys only (it scans ``prefix`` plus each family's name),
 so a store nested under another's prefix (``feed:eu:`` under ``feed:``) survives the outer
-store's clear.
+store's clear, and the other way round. A prefix holding a family's name and colon past its
+first character (``feed:home:``, ``lobby:``) is refused: its keys would be the keys of the
+store whose prefix ends just before that name (``feed:home:users`` is the home timeline of
+user ``users`` under ``feed:``). So two stores never share a key unless their prefixes are
+equal.
 
 A new post is one Lua script (``EVAL``): it takes the next id, stores the post, appends it to
 the author's list, marks it pending and records its idempotency key, all or nothing, so an
@@ -96,6 +100,10 @@ def _bound(before: int) -> str:
 #: The keys of a store that are one key each, and the families of one key per user or kind.
 _SINGLE_KEYS = ("users", "seen", "posts", "pending", "keys", "meta")
 _KEY_FAMILIES = ("followers", "followees", "by", "home", "flag")
+#: What a prefix may not hold past its first character: with one of these, its keys would be
+#: keys of the store whose prefix ends just before it (``feed:home:users`` is the home timeline
+#: of user ``users`` under ``feed:``), and the outer store's scans would reach them.
+_FAMILY_MARKS = tuple(f"{family}:" for family in _KEY_FAMILIES)
 
 
 def _glob_escape(text: str) -> str:
@@ -157,6 +165,14 @@ class RedisStore:
         self.deadline = check_deadline("RedisStore", deadline, FeedError)
         if not isinstance(prefix, str) or not prefix:
             raise FeedTypeError(f"prefix={prefix!r} must be a non-empty str")
+        for mark in _FAMILY_MARKS:
+            at = prefix.find(mark, 1)
+            if at > 0:
+                raise FeedError(
+                    f"prefix={prefix!r:.80} holds {mark!r} after its start, so its keys could "
+                    f"be another store's (the {mark[:-1]!r} keys of prefix {prefix[:at]!r:.80}); "
+                    f"a prefix may hold {', '.join(_FAMILY_MARKS)} only at its start"
+                )
         redis_mod = sys.modules.get("redis")
         if redis_mod is None or not (isinstance(client, redis_mod.Redis) or is_cluster(client)):
             raise FeedTypeError(
@@ -203,8 +219,9 @@ class RedisStore:
 
         The scans match ``prefix`` followed by a family's name (``feed:home:*``), never
         ``prefix`` then anything: a store nested under this one (prefix ``feed:eu:`` under
-        ``feed:``) keeps its keys. Only a nested prefix that starts with a family's name
-        (``feed:home:x:``) shares keys with this store.
+        ``feed:``) keeps its keys. A nested prefix that starts with a family's name
+        (``feed:home:x:``) would share keys with this store, and is refused when its store is
+        made.
         """
         deleted = sum(int(self.r.delete(self._k(name))) for name in _SINGLE_KEYS)
         for family in _KEY_FAMILIES:
