@@ -561,6 +561,7 @@ _CATALOG: tuple[CaseStudy, ...] = (
                 "upload",
                 "transcode",
                 "manifests",
+                "manifest_numbers",
                 "encode",
                 "caches",
                 "tinylfu",
