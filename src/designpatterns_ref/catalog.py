@@ -562,6 +562,7 @@ _CATALOG: tuple[CaseStudy, ...] = (
                 "transcode",
                 "manifests",
                 "manifest_numbers",
+                "playlists",
                 "encode",
                 "caches",
                 "tinylfu",

@@ -12,8 +12,9 @@ XML ``MPD``: a ``Period`` with an ``AdaptationSet`` of ``Representation`` elemen
 however long the title. Writers and parsers here cover that VOD subset; the parsers raise
 :class:`~designpatterns_ref.streaming.base.StreamingError` naming the line or attribute at fault.
 Numbers are read and written exactly by :mod:`~designpatterns_ref.streaming.manifest_numbers`
-(its :func:`format_iso_duration` and :func:`parse_iso_duration` stay importable from here):
-integers are ASCII digits up to 2**64 - 1, durations ASCII digits with an optional fraction.
+(integers are ASCII digits up to 2**64 - 1, durations ASCII digits with an optional fraction)
+and HLS playlists are read by :mod:`~designpatterns_ref.streaming.playlists`; every public name
+of both stays importable from here.
 
 Writers say exactly what they are given or refuse: a DASH segment duration is written as a
 whole number of ticks of a decimal timescale (1.0004 s is 10004 ticks of 1/10000 s, never
@@ -48,11 +49,17 @@ from designpatterns_ref.streaming.base import (
     check_number,
 )
 from designpatterns_ref.streaming.manifest_numbers import (
-    _DECIMAL,
     _integer,
     _ticks,
     format_iso_duration,
     parse_iso_duration,
+)
+from designpatterns_ref.streaming.playlists import (
+    MediaPlaylist,
+    Variant,
+    _uint,
+    parse_hls_master,
+    parse_hls_media,
 )
 
 __all__ = [
@@ -138,31 +145,6 @@ def ladder_for(manifest: Manifest) -> list[Rung]:
     return out
 
 
-@dataclass(frozen=True)
-class Variant:
-    """One ``#EXT-X-STREAM-INF`` entry of a master playlist."""
-
-    uri: str
-    bandwidth_bps: int
-    resolution: tuple[int, int] | None
-    codecs: str | None
-
-
-@dataclass(frozen=True)
-class MediaPlaylist:
-    """A media playlist: target duration, the segments (URI, seconds), and whether it ends."""
-
-    target_duration: int
-    media_sequence: int
-    segments: tuple[tuple[str, float], ...]
-    ended: bool
-
-    @property
-    def duration_s(self) -> float:
-        """Sum of the segment durations."""
-        return sum(d for _, d in self.segments)
-
-
 def write_hls_master(ladder: Sequence[Rung], media_name: str = "index.m3u8") -> str:
     """The master playlist: one variant per rung, pointing at ``<rung>/<media_name>``."""
     ladder = _ladder(ladder)
@@ -199,109 +181,14 @@ def write_hls_media(durations_s: Sequence[float], uri: str = "seg-{n}.ts") -> st
     return "\n".join(lines) + "\n"
 
 
-def _attributes(text: str, line_no: int) -> dict[str, str]:
-    out = {}
-    pattern = r'([A-Z0-9-]+)=("[^"]*"|[^,"]*)(,|$)'  # an unterminated quote matches neither
-    pos = 0
-    while pos < len(text):
-        m = re.compile(pattern).match(text, pos)
-        if m is None:
-            raise StreamingError(f"line {line_no}: cannot read attributes at {text[pos:]!r}")
-        out[m.group(1)] = m.group(2).strip('"')
-        pos = m.end()
-    return out
-
-
-def _lines(text: object) -> list[str]:
-    if not isinstance(text, str):
-        raise StreamingTypeError(f"text={text!r} must be a str")
-    lines = [ln.strip() for ln in text.splitlines()]
-    if not lines or lines[0] != "#EXTM3U":
-        raise StreamingError("line 1: a playlist must start with #EXTM3U")
-    return lines
-
-
-def parse_hls_master(text: str) -> list[Variant]:
-    """The variants of a master playlist, in order."""
-    lines = _lines(text)
-    out, pending = [], None
-    for no, line in enumerate(lines[1:], start=2):
-        if line.startswith("#EXT-X-STREAM-INF:"):
-            if pending is not None:  # RFC 8216 4.3.4.2: the next line is the variant's URI
-                raise StreamingError(
-                    f"line {no}: #EXT-X-STREAM-INF after the one on line {pending[1]} before "
-                    "its URI"
-                )
-            pending = (_attributes(line.split(":", 1)[1], no), no)
-        elif line and not line.startswith("#"):
-            if pending is None:
-                raise StreamingError(f"line {no}: URI {line!r} without #EXT-X-STREAM-INF")
-            attrs, at = pending
-            if "BANDWIDTH" not in attrs:
-                raise StreamingError(f"line {at}: BANDWIDTH missing")
-            bandwidth = _integer(attrs["BANDWIDTH"], f"line {at}: BANDWIDTH")
-            res = None
-            if "RESOLUTION" in attrs:
-                width, x, height = attrs["RESOLUTION"].partition("x")
-                if not x:
-                    raise StreamingError(
-                        f"line {at}: RESOLUTION={attrs['RESOLUTION']!r:.60} must be WxH"
-                    )
-                where = f"line {at}: RESOLUTION"
-                res = (_integer(width, where), _integer(height, where))
-            out.append(Variant(line, bandwidth, res, attrs.get("CODECS")))
-            pending = None
-    if pending is not None:
-        raise StreamingError(f"line {pending[1]}: #EXT-X-STREAM-INF without a URI")
-    if not out:
-        raise StreamingError("master playlist lists no variant")
-    return out
-
-
-def parse_hls_media(text: str) -> MediaPlaylist:
-    """The segments of a media playlist."""
-    lines = _lines(text)
-    target, sequence, ended = None, 0, False
-    segments, duration, rounded = [], None, []
-    for no, line in enumerate(lines[1:], start=2):
-        if line.startswith("#EXT-X-TARGETDURATION:"):
-            target = _integer(line.split(":", 1)[1], f"line {no}: EXT-X-TARGETDURATION")
-        elif line.startswith("#EXT-X-MEDIA-SEQUENCE:"):
-            sequence = _integer(line.split(":", 1)[1], f"line {no}: EXT-X-MEDIA-SEQUENCE")
-        elif line.startswith("#EXTINF:"):
-            value = line.split(":", 1)[1].split(",", 1)[0]
-            if _DECIMAL.fullmatch(value) is None:
-                raise StreamingError(
-                    f"line {no}: EXTINF duration {value!r:.60} must be ASCII digits, "
-                    "optionally with a decimal point"
-                )
-            duration = float(value)
-            if not 0 <= duration < 1e6:
-                raise StreamingError(f"line {no}: EXTINF duration {value!r} out of range")
-            # rounded to the nearest integer, halves up (RFC 8216 4.3.3.1), from the exact text
-            nearest = math.floor(Fraction(value) + Fraction(1, 2))
-        elif line == "#EXT-X-ENDLIST":
-            ended = True
-        elif line and not line.startswith("#"):
-            if duration is None:
-                raise StreamingError(f"line {no}: URI {line!r} without #EXTINF")
-            segments.append((line, duration))
-            rounded.append((nearest, no))
-            duration = None
-    if target is None:
-        raise StreamingError("media playlist has no #EXT-X-TARGETDURATION")
-    for nearest, no in rounded:  # every segment, wherever the tag was
-        if nearest > target:
-            raise StreamingError(
-                f"line {no}: segment of {nearest} s (rounded) longer than "
-                f"EXT-X-TARGETDURATION {target}"
-            )
-    return MediaPlaylist(target, sequence, tuple(segments), ended)
-
-
 @dataclass(frozen=True)
 class DashManifest:
-    """What a player needs from an MPD: duration, segment timing and the representations."""
+    """What a player needs from an MPD: duration, segment timing and the representations.
+
+    Built directly, its fields are checked as :func:`parse_dash_mpd` reads them: durations
+    finite, the segment duration positive, at most :data:`MAX_SEGMENTS` segments, the
+    templates strings, ``start_number`` a decimal integer, at least one :class:`Rung`.
+    """
 
     duration_s: float
     segment_duration_s: float
@@ -309,6 +196,29 @@ class DashManifest:
     initialization: str
     start_number: int
     representations: tuple[Rung, ...]
+
+    def __post_init__(self) -> None:
+        # an MPD's xs:duration reaches 9e19 s, its SegmentTemplate 2**64 - 1 s a segment
+        duration = check_number("duration_s", self.duration_s, limit=1e20)
+        segment = check_number(
+            "segment_duration_s", self.segment_duration_s, strict=True, limit=1e20
+        )
+        count = _segment_count(duration, segment)
+        if count > MAX_SEGMENTS:
+            raise StreamingError(
+                f"duration_s={self.duration_s!r}, segment_duration_s={self.segment_duration_s!r}: "
+                f"{count} segments, more than MAX_SEGMENTS={MAX_SEGMENTS}"
+            )
+        for name in ("media", "initialization"):
+            if not isinstance(getattr(self, name), str):
+                raise StreamingTypeError(f"{name}={getattr(self, name)!r:.60} must be a str")
+        _uint("start_number", self.start_number)
+        reps = self.representations
+        if not isinstance(reps, tuple) or not reps:
+            raise StreamingTypeError(f"representations={reps!r:.60} must be a tuple of Rung")
+        for i, rung in enumerate(reps):
+            if not isinstance(rung, Rung):
+                raise StreamingTypeError(f"representations[{i}]={rung!r:.60} must be a Rung")
 
     @property
     def segment_count(self) -> int:
