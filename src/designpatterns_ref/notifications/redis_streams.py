@@ -263,20 +263,22 @@ class RedisStreamQueue:
             raise
 
     def put_many(self, items: Sequence[Item], *, lane: str = "normal") -> None:
-        """XADD several items in one round trip; every item is checked and encoded first, so
-        a refused batch adds nothing."""
+        """XADD several items in one MULTI/EXEC (one round trip): all of them or none.
+
+        Every item is checked and encoded first, so a refused batch adds nothing; a server that
+        is down, or refuses a write midway (out of memory), raises
+        :class:`~designpatterns_ref.notifications.QueueUnavailable` with nothing added: the
+        transaction runs whole or not at all, so a retry adds each item once."""
         where = "RedisStreamQueue.put_many"
         bodies = [encode(where, item) for item in check_many(where, items, lane)]
-        pipe = self.r.pipeline(transaction=False)
+        if not bodies:
+            return
+        pipe = self.r.pipeline(transaction=True)
         stream = f"{self.name}:{lane}"
         for body in bodies:
             pipe.xadd(stream, {"d": body})
-        try:
+        with _unavailable(where, self.name):
             pipe.execute()
-        except Exception as exc:  # a batch cut by the outage may be partly added: at-least-once
-            if _store_failure(exc):
-                raise QueueUnavailable(f"{where}: {self.name!r}: {exc}") from exc
-            raise
 
     def take(self, n: int, now: float) -> list[tuple[Hashable, Item]]:
         """Move due retries, reclaim crashed consumers' messages, then read new ones: one script
