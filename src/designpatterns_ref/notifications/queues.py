@@ -15,11 +15,12 @@ from reaching the phone again.
 A store that cannot take an item (on SQLite another writer holds the file past the busy
 timeout, on Redis the server is down) raises :class:`~.base.QueueUnavailable` from ``put`` and
 ``put_many``, with nothing added (a batch goes in whole or not at all: one SQLite transaction,
-one Redis MULTI/EXEC, even when the store fails midway): the caller retries later (the pipeline's ``accept`` records
-the idempotency key only once the put succeeded, so the retry enqueues it). ``take``, ``ack``
-and ``ack_settled`` raise it too, with nothing leased or acked. Acking a ticket the queue no
-longer holds (acked already, or taken again after its lease ran out and acked by another
-worker) does nothing; a ticket the queue could never have given out is refused.
+one Redis MULTI/EXEC, even when the store fails midway): the caller retries later (the
+pipeline's ``accept`` records the idempotency key only once the put succeeded, so the retry
+enqueues it). ``take``, ``ack`` and ``ack_settled`` raise it too, with nothing leased or
+acked. Acking a ticket the queue no longer holds (acked already, or taken again after its lease
+ran out and acked by another worker) does nothing; a ticket the queue could never have given
+out is refused.
 
 - :class:`MemoryQueue`: deques per lane plus a heap of delayed items; O(1) put and take,
   O(log n) for a delayed item. Lost when the process ends.
