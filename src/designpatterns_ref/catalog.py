@@ -561,6 +561,8 @@ _CATALOG: tuple[CaseStudy, ...] = (
                 "upload",
                 "transcode",
                 "manifests",
+                "manifest_numbers",
+                "playlists",
                 "encode",
                 "caches",
                 "tinylfu",

@@ -11,9 +11,11 @@ stage turns it into one item per user and filters: muted channels and categories
 in the user's time zone (the item waits in the queue until the window ends), and frequency caps
 per user, channel and day, which are :class:`~designpatterns_ref.ratelimit.FixedWindow`
 limiters of the rate-limit family, used through its public package on purpose. The high lane
-(security, transactional) skips quiet hours and caps. Rendered messages go to the outgoing
-queue, one per device, and the :class:`~.send.Sender` gives each a fate, recorded as a
-:class:`~.base.Receipt`.
+(security, transactional) skips quiet hours and caps. The text is rendered at accept, in every
+locale of the template (the item carries the texts), so replacing a template later changes no
+notification already accepted; expand picks the user's locale (``"en"`` as fallback) and the
+messages go to the outgoing queue, one per device, and the :class:`~.send.Sender` gives each a
+fate, recorded as a :class:`~.base.Receipt`.
 
 Once as the user sees it: idempotency keys at accept, at-least-once queues, the dedup window
 claimed for each take before its provider calls and settled after them (a crash between a
@@ -185,6 +187,11 @@ class Pipeline:
     # -- accept ----------------------------------------------------------------------------
     def validate(self, n: Notification) -> None:
         """Raise :class:`NotificationError` if ``n`` cannot be sent as it is."""
+        self._bodies(n)
+
+    def _bodies(self, n: Notification) -> dict[str, str]:
+        """``n``'s text in every locale of its template, or :class:`NotificationError` if ``n``
+        cannot be sent as it is."""
         w = "Pipeline.accept"
         if not isinstance(n, Notification):
             raise NotificationError(f"{w}: notification={n!r} must be a Notification")
@@ -220,33 +227,37 @@ class Pipeline:
             if not isinstance(u, str) or u not in users:
                 raise NotificationError(f"{w}: user={u!r} is not registered")
         limit = min(PAYLOAD_LIMITS[ch] for ch in n.channels)
+        bodies = {}
         for loc in self.templates.locales(n.template):
+            body = bodies[loc] = self.templates.render(n.template, n.vars, loc)
             try:
-                size = len(self.templates.render(n.template, n.vars, loc).encode("utf-8"))
+                size = len(body.encode("utf-8"))
             except UnicodeEncodeError:
                 raise NotificationError(f"{w}: vars of {n.key!r} are not valid UTF-8") from None
             if size > limit:
                 raise NotificationError(
                     f"{w}: payload of {n.key!r} is {size} bytes in {loc!r}; limit {limit}"
                 )
+        return bodies
 
     def accept(self, n: Notification) -> bool:
         """Validate and enqueue ``n``; False (and nothing enqueued) if its key was seen.
 
         The key is looked up first: a key already accepted returns False without validating
         again, so replaying it after its template changed is still a no-op, not a refusal.
+        The text is rendered now, in every locale the template has, and queued with the item:
+        a template replaced later changes no notification accepted before.
         The key is recorded only once the accepted queue took the item: a queue whose store is
         down raises :class:`~.base.QueueUnavailable`, the key stays unseen and a retry of the
         same call enqueues it.
         """
         if isinstance(n, Notification) and isinstance(n.key, str) and n.key in self.keys:
             return False
-        self.validate(n)
+        bodies = self._bodies(n)  # rendered now: a template replaced later changes no body
         item = {
             "key": n.key,
-            "t": n.template,
+            "b": bodies,
             "u": list(n.users),
-            "v": dict(n.vars),
             "ch": list(n.channels),
             "lane": n.lane,
             "cat": n.category,
@@ -276,10 +287,10 @@ class Pipeline:
     def _expand(self, item: dict[str, Any], now: float) -> None:
         key, lane, cat, ck = item["key"], item["lane"], item["cat"], item["ck"]
         high = lane == "high"
-        render, quiet, record = self.templates.render, self.quiet, self._record
+        quiet, record = self.quiet, self._record
         limiters, latest = self.limiters, self.latest
         out: list[dict[str, Any]] = []
-        bodies: dict[str, str] = {}  # one rendering per locale, shared by every user
+        bodies: dict[str, str] = item["b"]  # rendered at accept, one per locale of the template
         for uid in item["u"]:
             user = self.users[uid]
             if quiet is not None and not high and quiet.is_quiet(now, user.tz):
@@ -302,7 +313,7 @@ class Pipeline:
                     continue
                 body = bodies.get(user.locale)
                 if body is None:
-                    body = bodies[user.locale] = render(item["t"], item["v"], user.locale)
+                    body = bodies["en"]  # every template has "en", the fallback
                 for d in devices:
                     tok = d.token
                     if ck is not None:

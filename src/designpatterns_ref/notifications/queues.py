@@ -14,8 +14,13 @@ from reaching the phone again.
 
 A store that cannot take an item (on SQLite another writer holds the file past the busy
 timeout, on Redis the server is down) raises :class:`~.base.QueueUnavailable` from ``put`` and
-``put_many``, with nothing added: the caller retries later (the pipeline's ``accept`` records
-the idempotency key only once the put succeeded, so the retry enqueues it).
+``put_many``, with nothing added (a batch goes in whole or not at all: one SQLite transaction,
+one Redis MULTI/EXEC, even when the store fails midway): the caller retries later (the
+pipeline's ``accept`` records the idempotency key only once the put succeeded, so the retry
+enqueues it). ``take``, ``ack`` and ``ack_settled`` raise it too, with nothing leased or
+acked. Acking a ticket the queue no longer holds (acked already, or taken again after its lease
+ran out and acked by another worker) does nothing; a ticket the queue could never have given
+out is refused.
 
 - :class:`MemoryQueue`: deques per lane plus a heap of delayed items; O(1) put and take,
   O(log n) for a delayed item. Lost when the process ends.
@@ -344,39 +349,48 @@ class SQLiteQueue:
             raise QueueUnavailable(f"{where}: {self.path!r}: {exc}") from exc
 
     def take(self, n: int, now: float) -> list[tuple[Hashable, Item]]:
-        """Lease up to ``n`` due items (high lane first) in one transaction."""
+        """Lease up to ``n`` due items (high lane first) in one transaction; a store that
+        cannot run it raises :class:`~.base.QueueUnavailable`, with nothing leased."""
         check_take("SQLiteQueue.take", n, now)
         db = self._db
-        db.execute("BEGIN IMMEDIATE")
         try:
-            rows = db.execute(
-                f"SELECT id, item FROM {self._table} WHERE at <= ? AND leased <= ? "
-                "ORDER BY lane, id LIMIT ?",
-                (now, now, n),
-            ).fetchall()
-            db.executemany(
-                f"UPDATE {self._table} SET leased = ? WHERE id = ?",
-                [(now + self.lease, r[0]) for r in rows],
-            )
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                rows = db.execute(
+                    f"SELECT id, item FROM {self._table} WHERE at <= ? AND leased <= ? "
+                    "ORDER BY lane, id LIMIT ?",
+                    (now, now, n),
+                ).fetchall()
+                db.executemany(
+                    f"UPDATE {self._table} SET leased = ? WHERE id = ?",
+                    [(now + self.lease, r[0]) for r in rows],
+                )
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:  # locked by another writer, disk full, closed
+            raise QueueUnavailable(f"SQLiteQueue.take: {self.path!r}: {exc}") from exc
         return [(r[0], json.loads(r[1])) for r in rows]
 
     @staticmethod
     def _tickets(where: str, tickets: object) -> None:
         check_tickets(where, tickets)
         for t in cast(Sequence[object], tickets):
-            if isinstance(t, tuple):  # a row id is a number; SQLite cannot compare a tuple
+            if not isinstance(t, int):  # this queue hands out row ids, never a str or tuple
                 raise NotificationError(f"{where}: ticket={t!r} is not one this queue gave out")
 
     def ack(self, tickets: Sequence[Hashable]) -> None:
-        """Delete taken items for good."""
+        """Delete taken items for good, in one transaction (an unknown ticket deletes nothing);
+        a store that cannot run it raises :class:`~.base.QueueUnavailable`, with nothing acked."""
         self._tickets("SQLiteQueue.ack", tickets)
-        with self._db:
-            self._db.execute("BEGIN")
-            self._db.executemany(f"DELETE FROM {self._table} WHERE id = ?", [(t,) for t in tickets])
+        try:
+            with self._db:
+                self._db.execute("BEGIN")
+                delete = f"DELETE FROM {self._table} WHERE id = ?"
+                self._db.executemany(delete, [(t,) for t in tickets])
+        except sqlite3.Error as exc:  # the transaction rolled back: nothing was acked
+            raise QueueUnavailable(f"SQLiteQueue.ack: {self.path!r}: {exc}") from exc
 
     def ack_settled(
         self,

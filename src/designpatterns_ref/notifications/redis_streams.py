@@ -38,10 +38,11 @@ per take of the send stage: the take, the dedup claim and the settle.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import uuid
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Iterator, Sequence
 from typing import Any, cast
 
 from designpatterns_ref.notifications.base import (
@@ -188,6 +189,17 @@ def _store_failure(exc: Exception) -> bool:
     return isinstance(exc, RedisError | OSError)
 
 
+@contextlib.contextmanager
+def _unavailable(where: str, name: str) -> Iterator[None]:
+    """Raise the server failing in the block as :class:`~.base.QueueUnavailable`."""
+    try:
+        yield
+    except Exception as exc:
+        if _store_failure(exc):
+            raise QueueUnavailable(f"{where}: {name!r}: {exc}") from exc
+        raise
+
+
 def _client(redis: Any) -> Any:
     if isinstance(redis, str):
         return bounded_client(redis, deadline=5.0)
@@ -251,30 +263,34 @@ class RedisStreamQueue:
             raise
 
     def put_many(self, items: Sequence[Item], *, lane: str = "normal") -> None:
-        """XADD several items in one round trip; every item is checked and encoded first, so
-        a refused batch adds nothing."""
+        """XADD several items in one MULTI/EXEC (one round trip): all of them or none.
+
+        Every item is checked and encoded first, so a refused batch adds nothing; a server that
+        is down, or refuses a write midway (out of memory), raises
+        :class:`~designpatterns_ref.notifications.QueueUnavailable` with nothing added: the
+        transaction runs whole or not at all, so a retry adds each item once."""
         where = "RedisStreamQueue.put_many"
         bodies = [encode(where, item) for item in check_many(where, items, lane)]
-        pipe = self.r.pipeline(transaction=False)
+        if not bodies:
+            return
+        pipe = self.r.pipeline(transaction=True)
         stream = f"{self.name}:{lane}"
         for body in bodies:
             pipe.xadd(stream, {"d": body})
-        try:
+        with _unavailable(where, self.name):
             pipe.execute()
-        except Exception as exc:  # a batch cut by the outage may be partly added: at-least-once
-            if _store_failure(exc):
-                raise QueueUnavailable(f"{where}: {self.name!r}: {exc}") from exc
-            raise
 
     def take(self, n: int, now: float) -> list[tuple[Hashable, Item]]:
         """Move due retries, reclaim crashed consumers' messages, then read new ones: one script
-        call (one round trip) doing what :meth:`_take_reference` does in five."""
+        call (one round trip) doing what :meth:`_take_reference` does in five. A server that
+        is down raises :class:`~designpatterns_ref.notifications.QueueUnavailable`."""
         check_take("RedisStreamQueue.take", n, now)
         streams = self.streams(self.name)
         idle_ms = int(self.claim_idle * 1000)
-        flat = self._take(
-            keys=[self.delayed, *streams], args=[now, n, self.group, self.consumer, idle_ms]
-        )
+        with _unavailable("RedisStreamQueue.take", self.name):
+            flat = self._take(
+                keys=[self.delayed, *streams], args=[now, n, self.group, self.consumer, idle_ms]
+            )
         return [
             ((streams[int(flat[i])], _s(flat[i + 1])), json.loads(flat[i + 2]))
             for i in range(0, len(flat), 3)
@@ -330,13 +346,14 @@ class RedisStreamQueue:
             pipe.xdel(stream, *ids)
 
     def ack(self, tickets: Sequence[Hashable]) -> None:
-        """XACK and XDEL the taken messages in one round trip."""
+        """XACK and XDEL the taken messages in one round trip (an unknown ticket: nothing)."""
         checked = self._tickets("RedisStreamQueue.ack", tickets)
         if not checked:
             return
         pipe = self.r.pipeline(transaction=False)
         self._ack_into(pipe, checked)
-        pipe.execute()
+        with _unavailable("RedisStreamQueue.ack", self.name):
+            pipe.execute()
 
     def ack_settled(
         self,
@@ -350,7 +367,8 @@ class RedisStreamQueue:
         When ``dedup`` is a :class:`RedisDedup` on this queue's client, both go in one
         MULTI/EXEC: one round trip, and the sent marks and the ack land together. Any other
         window is settled first, then the take is acked (two calls). Everything is checked
-        before anything is sent, so a refused call settles and acks nothing.
+        before anything is sent, so a refused call settles and acks nothing; a server that is
+        down raises :class:`~designpatterns_ref.notifications.QueueUnavailable`.
         """
         where = "RedisStreamQueue.ack_settled"
         checked = self._tickets(where, tickets)
@@ -360,19 +378,20 @@ class RedisStreamQueue:
             self.ack(checked)
             return
         keys, args = dedup._settle_call(where, confirmed, released)
-        if not dedup._settle_loaded:  # once: EVALSHA inside MULTI cannot load it
-            self.r.script_load(_SETTLE)
-            dedup._settle_loaded = True
-        pipe = self.r.pipeline(transaction=True)
-        if len(keys) > 1:
-            pipe.evalsha(dedup._settle.sha, len(keys), *keys, *args)
-        self._ack_into(pipe, checked)
         from redis.exceptions import NoScriptError
 
-        try:
-            pipe.execute()
-        except NoScriptError:  # the server lost its script cache (a restart, SCRIPT FLUSH)
-            dedup._settle(keys=keys, args=args)  # loads the script and runs it; the acks ran
+        with _unavailable(where, self.name):
+            if not dedup._settle_loaded:  # once: EVALSHA inside MULTI cannot load it
+                self.r.script_load(_SETTLE)
+                dedup._settle_loaded = True
+            pipe = self.r.pipeline(transaction=True)
+            if len(keys) > 1:
+                pipe.evalsha(dedup._settle.sha, len(keys), *keys, *args)
+            self._ack_into(pipe, checked)
+            try:
+                pipe.execute()
+            except NoScriptError:  # the server lost its script cache (a restart, SCRIPT FLUSH)
+                dedup._settle(keys=keys, args=args)  # loads the script and runs it; acks ran
 
     def pending(self) -> int:
         """Messages taken by some consumer and not acked."""

@@ -5,7 +5,9 @@ Case study: Design a Push Notification System (docs/case-studies/push-notificati
 A template is text with ``{name}`` fields, stored per (template, locale) with ``"en"`` as the
 fallback. :meth:`Templates.missing` lists the fields a set of variables leaves unfilled in any
 locale, so the pipeline refuses such a notification at accept time, before anything is queued,
-instead of sending "Hello {name}" to a million phones. Rendering is ``str.format_map``: O(length).
+instead of sending "Hello {name}" to a million phones. The pipeline renders every locale at
+accept time, so the texts a notification was accepted with are the ones it is sent with, whatever
+:meth:`Templates.add` replaces later. Rendering is ``str.format_map``: O(length).
 
 >>> t = Templates()
 >>> t.add("sale", "{pct}% off today")

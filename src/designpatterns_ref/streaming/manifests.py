@@ -11,8 +11,10 @@ XML ``MPD``: a ``Period`` with an ``AdaptationSet`` of ``Representation`` elemen
 (``$RepresentationID$``, ``$Number$``) from a duration and a timescale, so the MPD stays small
 however long the title. Writers and parsers here cover that VOD subset; the parsers raise
 :class:`~designpatterns_ref.streaming.base.StreamingError` naming the line or attribute at fault.
-Numbers are read as the RFC spells them: integers are ASCII digits up to 2**64 - 1 (no "²" or
-"٣", which ``str.isdigit`` would let through), durations ASCII digits with an optional fraction.
+Numbers are read and written exactly by :mod:`~designpatterns_ref.streaming.manifest_numbers`
+(integers are ASCII digits up to 2**64 - 1, durations ASCII digits with an optional fraction)
+and HLS playlists are read by :mod:`~designpatterns_ref.streaming.playlists`; every public name
+of both stays importable from here.
 
 Writers say exactly what they are given or refuse: a DASH segment duration is written as a
 whole number of ticks of a decimal timescale (1.0004 s is 10004 ticks of 1/10000 s, never
@@ -37,7 +39,6 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from fractions import Fraction
 
 from designpatterns_ref.streaming.base import (
@@ -46,6 +47,19 @@ from designpatterns_ref.streaming.base import (
     StreamingTypeError,
     check_list,
     check_number,
+)
+from designpatterns_ref.streaming.manifest_numbers import (
+    _integer,
+    _ticks,
+    format_iso_duration,
+    parse_iso_duration,
+)
+from designpatterns_ref.streaming.playlists import (
+    MediaPlaylist,
+    Variant,
+    _uint,
+    parse_hls_master,
+    parse_hls_media,
 )
 
 __all__ = [
@@ -68,25 +82,9 @@ __all__ = [
 MPD_NS = "urn:mpeg:dash:schema:mpd:2011"
 DEFAULT_CODECS = "avc1.64001f,mp4a.40.2"
 _HEIGHTS = (144, 240, 360, 432, 540, 720, 1080, 1440, 2160)
-# RFC 8216's decimal-integer (0 to 2**64 - 1) and decimal-floating-point: ASCII digits only.
-# str.isdigit() and int() also take "²" or "٣", and int() refuses more than 4,300 digits.
-_INTEGER = re.compile(r"[0-9]{1,20}")
-_DECIMAL = re.compile(r"[0-9]{1,20}(?:\.[0-9]{1,20})?")
-_MAX_INTEGER = 2**64 - 1
 #: The most segments an MPD may describe (per representation): 10**6 is 11.5 days of 1 s
 #: segments; more would make :meth:`DashManifest.segment_urls` a list too long to hold.
 MAX_SEGMENTS = 10**6
-_MAX_UNSIGNED_INT = 2**32 - 1  # xs:unsignedInt: SegmentTemplate@timescale and @duration
-_MAX_DECIMALS = 20  # fraction digits of a written duration (every float >= 1e-4 fits)
-
-
-def _integer(value: str | None, where: str) -> int:
-    """``value`` as a decimal integer of ASCII digits up to 2**64 - 1, else StreamingError."""
-    if value is None or _INTEGER.fullmatch(value) is None or int(value) > _MAX_INTEGER:
-        raise StreamingError(
-            f"{where}={value!r:.60} must be a decimal integer (ASCII digits, 0 to 2**64 - 1)"
-        )
-    return int(value)
 
 
 @dataclass(frozen=True)
@@ -147,31 +145,6 @@ def ladder_for(manifest: Manifest) -> list[Rung]:
     return out
 
 
-@dataclass(frozen=True)
-class Variant:
-    """One ``#EXT-X-STREAM-INF`` entry of a master playlist."""
-
-    uri: str
-    bandwidth_bps: int
-    resolution: tuple[int, int] | None
-    codecs: str | None
-
-
-@dataclass(frozen=True)
-class MediaPlaylist:
-    """A media playlist: target duration, the segments (URI, seconds), and whether it ends."""
-
-    target_duration: int
-    media_sequence: int
-    segments: tuple[tuple[str, float], ...]
-    ended: bool
-
-    @property
-    def duration_s(self) -> float:
-        """Sum of the segment durations."""
-        return sum(d for _, d in self.segments)
-
-
 def write_hls_master(ladder: Sequence[Rung], media_name: str = "index.m3u8") -> str:
     """The master playlist: one variant per rung, pointing at ``<rung>/<media_name>``."""
     ladder = _ladder(ladder)
@@ -208,162 +181,14 @@ def write_hls_media(durations_s: Sequence[float], uri: str = "seg-{n}.ts") -> st
     return "\n".join(lines) + "\n"
 
 
-def _attributes(text: str, line_no: int) -> dict[str, str]:
-    out = {}
-    pattern = r'([A-Z0-9-]+)=("[^"]*"|[^,"]*)(,|$)'  # an unterminated quote matches neither
-    pos = 0
-    while pos < len(text):
-        m = re.compile(pattern).match(text, pos)
-        if m is None:
-            raise StreamingError(f"line {line_no}: cannot read attributes at {text[pos:]!r}")
-        out[m.group(1)] = m.group(2).strip('"')
-        pos = m.end()
-    return out
-
-
-def _lines(text: object) -> list[str]:
-    if not isinstance(text, str):
-        raise StreamingTypeError(f"text={text!r} must be a str")
-    lines = [ln.strip() for ln in text.splitlines()]
-    if not lines or lines[0] != "#EXTM3U":
-        raise StreamingError("line 1: a playlist must start with #EXTM3U")
-    return lines
-
-
-def parse_hls_master(text: str) -> list[Variant]:
-    """The variants of a master playlist, in order."""
-    lines = _lines(text)
-    out, pending = [], None
-    for no, line in enumerate(lines[1:], start=2):
-        if line.startswith("#EXT-X-STREAM-INF:"):
-            if pending is not None:  # RFC 8216 4.3.4.2: the next line is the variant's URI
-                raise StreamingError(
-                    f"line {no}: #EXT-X-STREAM-INF after the one on line {pending[1]} before "
-                    "its URI"
-                )
-            pending = (_attributes(line.split(":", 1)[1], no), no)
-        elif line and not line.startswith("#"):
-            if pending is None:
-                raise StreamingError(f"line {no}: URI {line!r} without #EXT-X-STREAM-INF")
-            attrs, at = pending
-            if "BANDWIDTH" not in attrs:
-                raise StreamingError(f"line {at}: BANDWIDTH missing")
-            bandwidth = _integer(attrs["BANDWIDTH"], f"line {at}: BANDWIDTH")
-            res = None
-            if "RESOLUTION" in attrs:
-                width, x, height = attrs["RESOLUTION"].partition("x")
-                if not x:
-                    raise StreamingError(
-                        f"line {at}: RESOLUTION={attrs['RESOLUTION']!r:.60} must be WxH"
-                    )
-                where = f"line {at}: RESOLUTION"
-                res = (_integer(width, where), _integer(height, where))
-            out.append(Variant(line, bandwidth, res, attrs.get("CODECS")))
-            pending = None
-    if pending is not None:
-        raise StreamingError(f"line {pending[1]}: #EXT-X-STREAM-INF without a URI")
-    if not out:
-        raise StreamingError("master playlist lists no variant")
-    return out
-
-
-def parse_hls_media(text: str) -> MediaPlaylist:
-    """The segments of a media playlist."""
-    lines = _lines(text)
-    target, sequence, ended = None, 0, False
-    segments, duration, rounded = [], None, []
-    for no, line in enumerate(lines[1:], start=2):
-        if line.startswith("#EXT-X-TARGETDURATION:"):
-            target = _integer(line.split(":", 1)[1], f"line {no}: EXT-X-TARGETDURATION")
-        elif line.startswith("#EXT-X-MEDIA-SEQUENCE:"):
-            sequence = _integer(line.split(":", 1)[1], f"line {no}: EXT-X-MEDIA-SEQUENCE")
-        elif line.startswith("#EXTINF:"):
-            value = line.split(":", 1)[1].split(",", 1)[0]
-            if _DECIMAL.fullmatch(value) is None:
-                raise StreamingError(
-                    f"line {no}: EXTINF duration {value!r:.60} must be ASCII digits, "
-                    "optionally with a decimal point"
-                )
-            duration = float(value)
-            if not 0 <= duration < 1e6:
-                raise StreamingError(f"line {no}: EXTINF duration {value!r} out of range")
-            # rounded to the nearest integer, halves up (RFC 8216 4.3.3.1), from the exact text
-            nearest = math.floor(Fraction(value) + Fraction(1, 2))
-        elif line == "#EXT-X-ENDLIST":
-            ended = True
-        elif line and not line.startswith("#"):
-            if duration is None:
-                raise StreamingError(f"line {no}: URI {line!r} without #EXTINF")
-            segments.append((line, duration))
-            rounded.append((nearest, no))
-            duration = None
-    if target is None:
-        raise StreamingError("media playlist has no #EXT-X-TARGETDURATION")
-    for nearest, no in rounded:  # every segment, wherever the tag was
-        if nearest > target:
-            raise StreamingError(
-                f"line {no}: segment of {nearest} s (rounded) longer than "
-                f"EXT-X-TARGETDURATION {target}"
-            )
-    return MediaPlaylist(target, sequence, tuple(segments), ended)
-
-
-def _exact_decimal(name: str, seconds: float) -> Decimal:
-    """The shortest decimal that reads back as ``seconds``, if it has at most 20 decimals."""
-    exact = Decimal(repr(float(seconds))).normalize()
-    exponent = exact.as_tuple().exponent
-    assert isinstance(exponent, int)  # finite: checked by the caller
-    if -exponent > _MAX_DECIMALS:
-        raise StreamingError(
-            f"{name}={seconds!r} cannot be written exactly with at most {_MAX_DECIMALS} decimals"
-        )
-    return exact
-
-
-def format_iso_duration(seconds: float) -> str:
-    """``PT#H#M#S`` (xs:duration) for a number of seconds, read back as the same float.
-
-    The seconds are the shortest decimal that :func:`parse_iso_duration` reads back as
-    ``seconds`` exactly; a value that needs more than 20 decimals (below 1e-4 s with every
-    digit of a float) is refused rather than rounded.
-    """
-    seconds = check_number("seconds", seconds)
-    if not 0 <= seconds < 1e9:
-        raise StreamingError(f"seconds={seconds!r} must be in [0, 1e9)")
-    h, rest = divmod(_exact_decimal("seconds", seconds), 3600)
-    m, s = divmod(rest, 60)
-    out = "PT"
-    if h:
-        out += f"{int(h)}H"
-    if m:
-        out += f"{int(m)}M"
-    return out + f"{s.normalize():f}" + "S"
-
-
-def parse_iso_duration(text: str) -> float:
-    """Seconds in a ``PnDTnHnMnS`` duration (days, hours, minutes, seconds).
-
-    A ``T`` must be followed by a time part (xs:duration: ``P1DT`` is not a duration). The sum
-    is exact, then rounded once to the nearest float.
-    """
-    if not isinstance(text, str):
-        raise StreamingTypeError(f"text={text!r:.60} must be a str")
-    n = r"[0-9]{1,15}"  # ASCII digits; 15 keep every part exact and the total finite
-    f = rf"(?:\.[0-9]{{1,{_MAX_DECIMALS}}})?"
-    m = re.fullmatch(rf"P(?:({n})D)?(?:T(?=[0-9])(?:({n})H)?(?:({n})M)?(?:({n}{f})S)?)?", text)
-    if m is None or text == "P":
-        raise StreamingError(
-            f"duration {text!r:.60} is not an ISO 8601 duration like PT1M30S "
-            f"(ASCII digits, at most 15 a number and {_MAX_DECIMALS} decimals, a time part "
-            "after T)"
-        )
-    d, h, mi, sec = (Fraction(g) if g else Fraction(0) for g in m.groups())
-    return float(d * 86400 + h * 3600 + mi * 60 + sec)
-
-
 @dataclass(frozen=True)
 class DashManifest:
-    """What a player needs from an MPD: duration, segment timing and the representations."""
+    """What a player needs from an MPD: duration, segment timing and the representations.
+
+    Built directly, its fields are checked as :func:`parse_dash_mpd` reads them: durations
+    finite, the segment duration positive, at most :data:`MAX_SEGMENTS` segments, the
+    templates strings, ``start_number`` a decimal integer, at least one :class:`Rung`.
+    """
 
     duration_s: float
     segment_duration_s: float
@@ -371,6 +196,29 @@ class DashManifest:
     initialization: str
     start_number: int
     representations: tuple[Rung, ...]
+
+    def __post_init__(self) -> None:
+        # an MPD's xs:duration reaches 9e19 s, its SegmentTemplate 2**64 - 1 s a segment
+        duration = check_number("duration_s", self.duration_s, limit=1e20)
+        segment = check_number(
+            "segment_duration_s", self.segment_duration_s, strict=True, limit=1e20
+        )
+        count = _segment_count(duration, segment)
+        if count > MAX_SEGMENTS:
+            raise StreamingError(
+                f"duration_s={self.duration_s!r}, segment_duration_s={self.segment_duration_s!r}: "
+                f"{count} segments, more than MAX_SEGMENTS={MAX_SEGMENTS}"
+            )
+        for name in ("media", "initialization"):
+            if not isinstance(getattr(self, name), str):
+                raise StreamingTypeError(f"{name}={getattr(self, name)!r:.60} must be a str")
+        _uint("start_number", self.start_number)
+        reps = self.representations
+        if not isinstance(reps, tuple) or not reps:
+            raise StreamingTypeError(f"representations={reps!r:.60} must be a tuple of Rung")
+        for i, rung in enumerate(reps):
+            if not isinstance(rung, Rung):
+                raise StreamingTypeError(f"representations[{i}]={rung!r:.60} must be a Rung")
 
     @property
     def segment_count(self) -> int:
@@ -398,24 +246,6 @@ class DashManifest:
 
 def _segment_count(duration_s: float, segment_duration_s: float) -> int:
     return math.ceil(Fraction(duration_s) / Fraction(segment_duration_s) - Fraction(1, 10**9))
-
-
-def _ticks(segment_duration_s: float) -> tuple[int, int]:
-    """``(ticks, timescale)`` with ``ticks / timescale`` exactly the shortest decimal of the
-    segment duration (milliseconds when they suffice), both within xs:unsignedInt."""
-    exact = _exact_decimal("segment_duration_s", segment_duration_s)
-    exponent = exact.as_tuple().exponent
-    assert isinstance(exponent, int)
-    decimals = max(0, -exponent)
-    for digits in (max(3, decimals), decimals):  # a millisecond timescale when it fits
-        ticks = int(exact.scaleb(digits))
-        if digits <= 9 and ticks <= _MAX_UNSIGNED_INT:
-            return ticks, 10**digits
-    raise StreamingError(
-        f"segment_duration_s={segment_duration_s!r} cannot be written exactly in a "
-        f"SegmentTemplate: it needs a whole number of ticks of 1/10**9 s or coarser, at most "
-        f"{_MAX_UNSIGNED_INT} of them (xs:unsignedInt)"
-    )
 
 
 def write_dash_mpd(ladder: Sequence[Rung], segment_duration_s: float, duration_s: float) -> str:

@@ -66,6 +66,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
+from operator import itemgetter
 from typing import Any
 
 from designpatterns_ref.clock import Clock, system_clock
@@ -360,12 +361,17 @@ def _as_logged(where: str, record: list[Any]) -> list[Any]:
     """``record`` as a log gives it back: through the log's JSON encoding and back (tuples become
     lists, int keys strings), or :class:`WorkflowTypeError` if JSON cannot hold it.
 
-    Twice: the log sorts keys as it encodes, and int keys sort as numbers the first time (-2
-    before -1) but as the strings they become the second time ("-1" before "-2"); after two
-    trips the value comes back from the log unchanged, key order included."""
-    once = json.loads(_encode(where, record))
-    decoded: list[Any] = json.loads(_encode(where, once))
+    One encoding, with the keys of every object put in the order of their strings as it is
+    decoded: the log sorts keys as it encodes, and int keys sort as numbers (-2 before -1) but
+    come back as strings ("-1" before "-2"), so this is the order the log gives back, and the
+    value comes back from the log unchanged, key order included."""
+    decoded: list[Any] = json.loads(_encode(where, record), object_pairs_hook=_sorted_object)
     return decoded
+
+
+def _sorted_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A decoded JSON object with its keys in string order (they are distinct strings)."""
+    return dict(sorted(pairs, key=itemgetter(0)))
 
 
 def _reason(failed: tuple[Step, str] | None, stuck: tuple[Step, str] | None) -> str:
