@@ -8,12 +8,19 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from typing import Any
 
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from designpatterns_ref.messaging import ChatServer, MessagingError, RedisStore, SQLiteStore
+from designpatterns_ref.messaging import (
+    ChatServer,
+    MessagingError,
+    Receipts,
+    RedisStore,
+    SQLiteStore,
+)
 from designpatterns_ref.messaging.base import MAX_SEQ
 from designpatterns_ref.messaging.gateway import Gateway
 from designpatterns_ref.messaging.token import make_token, verify_token
@@ -41,6 +48,23 @@ def test_server_refuses_and_changes_nothing(value: object) -> None:
         with pytest.raises(MessagingError, match=r"must"):
             call()
     assert (server.fetch("c", 1), server.members("c"), server.receipts._acked) == before
+
+
+@pytest.mark.parametrize("value", [[], {}, [1, 2], None, 10**400, "", "\ud800"], ids=repr)
+def test_receipt_cursors_refuse_a_hostile_id_by_name(value: Any) -> None:
+    receipts = Receipts()
+    receipts.ack("bob", "phone", "c", 2), receipts.read("bob", "c", 1)
+    calls = [
+        ("user", lambda: receipts.acked(value, "phone", "c")),
+        ("device", lambda: receipts.acked("bob", value, "c")),
+        ("conv", lambda: receipts.acked("bob", "phone", value)),
+        ("user", lambda: receipts.read_marker(value, "c")),
+        ("conv", lambda: receipts.read_marker("bob", value)),
+    ]
+    for name, lookup in calls:
+        with pytest.raises(MessagingError, match=rf"^{name}=.* must"):
+            lookup()
+    assert (receipts.acked("bob", "phone", "c"), receipts.read_marker("bob", "c")) == (2, 1)
 
 
 def test_hostile_frames_over_the_wire() -> None:

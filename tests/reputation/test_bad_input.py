@@ -10,6 +10,7 @@ import pytest
 
 from designpatterns_ref.reputation import (
     DecayingRating,
+    Marketplace,
     Matcher,
     Provider,
     ReputationError,
@@ -96,3 +97,27 @@ def test_decay_and_ring_detector_refuse(value: object) -> None:
         RingDetector(insularity=value)  # type: ignore[arg-type]
     with pytest.raises(ReputationError):
         RingDetector().rings([("a", "b", value)])  # type: ignore[list-item]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("planted", [1]),
+        ("planted", 5),
+        ("planted", [{"a", 2}]),
+        ("neighbours", [["a", "b"]]),
+        ("reviews", 5),
+        ("reviews", [("a", "b", 9)]),
+        ("reviews", [("a", None, 5)]),
+        ("quality", {"a": math.nan}),
+        ("quality", [("a", 3.0)]),
+    ],
+    ids=repr,
+)
+def test_a_hand_built_marketplace_is_checked_when_made(field: str, value: object) -> None:
+    """A marketplace built to measure the detector on other data is refused when made, naming
+    the bad field, not deep inside a later measurement (a TypeError from ``ring_members``)."""
+    with pytest.raises(ReputationError, match=r"(planted|neighbours|reviews?|quality)\b"):
+        Marketplace(**{field: value})  # type: ignore[arg-type]
+    ok = Marketplace([("a", "b", 5)], [{"a", "b"}], [frozenset({"c"})], {"a": 4.0})
+    assert ok.ring_members == {"a", "b"}

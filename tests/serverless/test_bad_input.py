@@ -210,3 +210,46 @@ def test_a_listing_prefix_with_a_lone_surrogate_is_refused(prefix: str) -> None:
     with pytest.raises(ServerlessError, match="surrogate"):
         store.list(prefix)
     assert store.list("a/") == ["a/1"] and store.list("") == ["a/1"]
+
+
+@pytest.mark.parametrize("now", ["5", None, [], math.nan, math.inf, -1.0, 10**400], ids=repr)
+def test_a_record_refuses_a_now_that_is_no_time(now: Any) -> None:
+    clock = ManualClock()
+    layer = sl.Idempotency(sl.KeyValueTable(clock=clock), clock=clock)
+    layer.begin({"call": 1})
+    rec = layer.record({"call": 1})
+    assert rec is not None and not rec.expired(0.0) and not rec.abandoned(0.0)
+    for question in (rec.expired, rec.abandoned):
+        with pytest.raises(ServerlessError, match=r"^now=.* must be"):
+            question(now)
+
+
+def _scan() -> list[dict[str, Any]]:
+    ops = sl.PatientOps(sl.KeyValueTable())
+    ops.add_patient("p1", "+46701234567", "Ada")
+    ops.add_appointment("a1", "p1", "c1", "2026-12-06T09:00")
+    ops.add_recall("flu", "p1", "2026-12-06")
+    return ops.table.scan()
+
+
+@pytest.mark.parametrize(
+    ("call", "name"),
+    [
+        (lambda items: sl.brute_patient_by_phone(items, 46701234567), "phone"),
+        (lambda items: sl.brute_upcoming(items, "c1", 202612060900), "now"),
+        (lambda items: sl.brute_upcoming(items, ["c1"], "2026-12-06T09:00"), "clinic"),
+        (lambda items: sl.brute_recall_due(items, "flu", 20261206), "on"),
+        (lambda items: sl.brute_recall_due(items, None, "2026-12-06"), "campaign"),
+        (lambda items: sl.brute_recall_due(items[0], "flu", "2026-12-06"), "items"),
+        (lambda items: sl.brute_patient_by_phone([1, *items], "+46701234567"), "items"),
+    ],
+)
+def test_the_oracles_refuse_what_patient_ops_refuses(
+    call: Callable[[list[dict[str, Any]]], object], name: str
+) -> None:
+    """The scan oracles check their arguments as PatientOps does (a TypeError deep in a
+    comparison before), and still answer as it does on good ones."""
+    items = _scan()
+    with pytest.raises(ServerlessError, match=rf"^{name}=.* must"):
+        call(items)
+    assert [i["patient"] for i in sl.brute_recall_due(items, "flu", "2026-12-06")] == ["p1"]

@@ -5,6 +5,7 @@ The whole public API also meets hostile values in ``tests/fuzz`` (``families/sho
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -387,3 +388,14 @@ def test_an_alphabet_with_a_lone_surrogate_is_refused(chars: str) -> None:
     with pytest.raises(ShortCodeError, match="lone surrogate"):
         AvoidingCodes(chars, ["ab"], 3)
     assert Alphabet("ab\u00e9\U0001f600").base == 4  # any other text is a fine alphabet
+
+
+@pytest.mark.parametrize("now", ["soon", None, [], math.nan, math.inf, 10**400, True], ids=repr)
+def test_link_expired_refuses_a_now_that_is_no_time(now: Any) -> None:
+    """With or without an expiry (a str ``now`` raised TypeError, and a link without one
+    answered False to anything)."""
+    for expires_at in (100.0, None):
+        link = Link("abc", "https://example.com/", 0.0, expires_at=expires_at)
+        with pytest.raises(ShortCodeError, match=r"Link.expired: now=.* must be"):
+            link.expired(now)
+    assert Link("abc", "https://example.com/", 0.0, expires_at=100.0).expired(100.0)

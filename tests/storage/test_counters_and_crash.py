@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from designpatterns_ref.storage import (
     ClusteredEngine,
+    Disk,
     HeapEngine,
     Schema,
     SimulatedCrash,
@@ -129,7 +130,9 @@ def test_no_committed_transaction_is_lost(
     kind: str, transactions: list[list[tuple[str, int, int]]], crash_at: int, checkpoint_after: int
 ) -> None:
     """Kill the engine right after it writes WAL record ``crash_at`` (before the page change);
-    recover; the table equals the model with every transaction whose commit record was written."""
+    recover; the table equals the model with every transaction whose commit record was written.
+    The disk is read, not consumed: a second recovery from it gives the same table, and the two
+    recovered engines share nothing."""
     db: Any = HeapEngine(SCHEMA, page_size=1024) if kind == "heap" else ClusteredEngine(SCHEMA)
     model = SnapshotModel(SCHEMA)
     db.wal.crash_at = db.wal.lsn + crash_at
@@ -159,15 +162,18 @@ def test_no_committed_transaction_is_lost(
                 mtx.abort()
             crashed = True
             break
-    recovered = type(db).recover(db.crash())
-    assert recovered.begin().scan("id") == model.rows()
-    assert recovered.begin().scan("a") == sorted(model.rows(), key=lambda r: (r["a"], r["id"]))
+    disk = db.crash()
+    recovered, again = type(db).recover(disk), type(db).recover(disk)
+    for engine in (recovered, again):
+        assert engine.begin().scan("id") == model.rows()
+        assert engine.begin().scan("a") == sorted(model.rows(), key=lambda r: (r["a"], r["id"]))
     if not crashed:
         assert db.begin().scan("id") == model.rows()
     tx = recovered.begin()  # the recovered engine keeps working
     tx.insert({"id": 99, "a": 0, "c": 0})
     tx.commit()
     assert recovered.begin().get(99) == {"id": 99, "a": 0, "c": 0}
+    assert again.begin().get(99) is None
 
 
 def test_page_pruning_keeps_index_entries_valid_until_vacuum() -> None:
@@ -234,3 +240,18 @@ def test_recovery_keeps_the_engines_configuration(config: dict[str, Any], checkp
     assert delta["hot_updates"] == (1 if config["hot"] else 0)
     assert delta["index_entries_written"] == (0 if config["hot"] else 2)
     assert (delta["full_page_images"] > 0) is config["full_page_writes"]
+
+
+@pytest.mark.parametrize("kind", ["heap", "clustered"])
+@pytest.mark.parametrize("log", [5, None, (1,), ("x",), [()]], ids=repr)
+def test_recover_refuses_a_disk_whose_log_holds_no_records(kind: str, log: Any) -> None:
+    """A Disk with a good image but a log that is no tuple of records is refused, naming the
+    disk (a TypeError or AttributeError deep in replay before)."""
+    db: Any = HeapEngine(SCHEMA) if kind == "heap" else ClusteredEngine(SCHEMA)
+    tx = db.begin()
+    tx.insert(ROW)
+    tx.commit()
+    disk = db.crash()
+    with pytest.raises(StorageError, match=r"^disk=.* must be a Disk from \w+Engine.crash"):
+        type(db).recover(Disk(disk.image, log))
+    assert type(db).recover(disk).begin().get(1) == ROW

@@ -65,6 +65,7 @@ class Receipts:
 
     def acked(self, user: str, device: str, conv: str) -> int:
         """The device's ack cursor in ``conv``."""
+        check_id("user", user), check_id("device", device), check_id("conv", conv)
         return self._acked.get((user, device, conv), 0)
 
     def read(self, user: str, conv: str, seq: int) -> None:
@@ -75,6 +76,7 @@ class Receipts:
 
     def read_marker(self, user: str, conv: str) -> int:
         """How far ``user`` has read ``conv``."""
+        check_id("user", user), check_id("conv", conv)
         return self._read.get((user, conv), 0)
 
     def status(self, conv: str, seq: int, *, sender: str, members: list[str]) -> Receipt:
@@ -83,12 +85,14 @@ class Receipts:
         if not isinstance(members, list | tuple | set | frozenset):
             raise MessagingTypeError(f"members={members!r:.80} must be a list of user ids")
         recipients = sorted({check_id("member", m) for m in members} - {sender})
+        acked, marker = self._acked, self._read  # ids checked above: no re-check per device
         delivered = sum(
             1
             for u in recipients
-            if self._devices.get(u) and all(self.acked(u, d, conv) >= seq for d in self._devices[u])
+            if self._devices.get(u)
+            and all(acked.get((u, d, conv), 0) >= seq for d in self._devices[u])
         )
-        read = sum(1 for u in recipients if self.read_marker(u, conv) >= seq)
+        read = sum(1 for u in recipients if marker.get((u, conv), 0) >= seq)
         n = len(recipients)
         state: State = "sent"
         if n and read == n:

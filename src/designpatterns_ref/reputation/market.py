@@ -25,19 +25,54 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from designpatterns_ref.reputation.base import ReputationError, ReputationTypeError, check_count
+from designpatterns_ref.reputation.base import (
+    ReputationError,
+    ReputationTypeError,
+    check_count,
+    check_number,
+    check_stars,
+)
 
 __all__ = ["Marketplace", "generate_marketplace"]
 
 
 @dataclass
 class Marketplace:
-    """Generated reviews ``(reviewer, subject, stars)`` and the truth about them."""
+    """Generated reviews ``(reviewer, subject, stars)`` and the truth about them.
+
+    One built by hand (to measure the detector on other data) is checked whole when made: a
+    list of ``(str, str, stars)`` reviews, lists of sets of account ids, and a dict from
+    account id to a finite quality.
+    """
 
     reviews: list[tuple[str, str, int]] = field(default_factory=list)
     planted: list[set[str]] = field(default_factory=list)
     neighbours: list[set[str]] = field(default_factory=list)
     quality: dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.reviews, list):
+            raise ReputationTypeError(f"reviews={self.reviews!r:.60} must be a list")
+        for item in self.reviews:
+            if not (isinstance(item, tuple) and len(item) == 3):
+                raise ReputationTypeError(
+                    f"review={item!r:.60} must be a (reviewer, subject, stars) tuple"
+                )
+            if not isinstance(item[0], str) or not isinstance(item[1], str):
+                raise ReputationTypeError(f"review={item!r:.60}: ids must be str")
+            check_stars("review stars", item[2])
+        for name, groups in (("planted", self.planted), ("neighbours", self.neighbours)):
+            if not isinstance(groups, list) or not all(
+                isinstance(g, set | frozenset) and all(isinstance(a, str) for a in g)
+                for g in groups
+            ):
+                raise ReputationTypeError(f"{name}={groups!r:.60} must be a list of sets of str")
+        if not isinstance(self.quality, dict):
+            raise ReputationTypeError(f"quality={self.quality!r:.60} must be a dict")
+        for account, q in self.quality.items():
+            if not isinstance(account, str):
+                raise ReputationTypeError(f"quality key {account!r:.60} must be a str")
+            check_number(f"quality[{account!r:.40}]", q)
 
     @property
     def ring_members(self) -> set[str]:

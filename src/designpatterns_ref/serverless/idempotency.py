@@ -94,12 +94,12 @@ class Record:
     def expired(self, now: float) -> bool:
         """The record no longer protects its payload (Powertools' ``EXPIRED`` status): its
         expiration is before ``now`` (``#expiry < :now``; at the instant itself it holds)."""
-        return self.expiration < now
+        return self.expiration < check_seconds("now", now)
 
     def abandoned(self, now: float) -> bool:
         """An in-progress record whose invocation outlived its time limit (it crashed): its
         in-progress expiry is before ``now`` (``#in_progress_expiry < :now_in_millis``)."""
-        return self.status == INPROGRESS and self.in_progress_expiry < now
+        return self.status == INPROGRESS and self.in_progress_expiry < check_seconds("now", now)
 
 
 def _record(item: dict[str, Any]) -> Record:

@@ -167,14 +167,27 @@ class PatientOps:
         return self.table.query(f"CAMPAIGN#{campaign}", sk_from="DUE#", sk_to=f"DUE#{on}$")
 
 
+def _items(items: object) -> list[dict[str, Any]]:
+    """``items`` as the oracles read them: a list of table items (dicts), as ``scan`` gives."""
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise ServerlessTypeError(f"items={items!r:.60} must be a list of table items (dicts)")
+    return items
+
+
 def brute_patient_by_phone(items: list[dict[str, Any]], phone: str) -> list[dict[str, Any]]:
-    """The oracle: every patient item with this phone, by patient id."""
+    """The oracle: every patient item with this phone, by patient id.
+
+    The oracles check their arguments as :class:`PatientOps` does, and read ``items`` as
+    :meth:`KeyValueTable.scan` gives them (the fields :class:`PatientOps` writes)."""
+    items, phone = _items(items), _phone(phone)
     found = [i for i in items if i.get("type") == "patient" and i["phone"] == phone]
     return sorted(found, key=lambda i: i["patient"])
 
 
-def _as_datetime(text: str) -> datetime:
+def _as_datetime(text: str, name: str = "at") -> datetime:
     """``Y-M-DTH:M`` read field by field as numbers (with or without leading zeros)."""
+    if not isinstance(text, str):
+        raise ServerlessTypeError(f"{name}={text!r:.60} must be a string 'YYYY-MM-DDTHH:MM'")
     fields = re.fullmatch(r"([0-9]{1,4})-([0-9]{1,2})-([0-9]{1,2})T([0-9]{1,2}):([0-9]{1,2})", text)
     try:
         if fields is None:
@@ -182,7 +195,7 @@ def _as_datetime(text: str) -> datetime:
         year, month, day, hour, minute = (int(f) for f in fields.groups())
         return datetime(year, month, day, hour, minute)
     except ValueError:
-        raise ServerlessError(f"time={text!r:.60} must be 'YYYY-MM-DDTHH:MM'") from None
+        raise ServerlessError(f"{name}={text!r:.60} must be 'YYYY-MM-DDTHH:MM'") from None
 
 
 def brute_upcoming(items: list[dict[str, Any]], clinic: str, now: str) -> list[dict[str, Any]]:
@@ -191,7 +204,7 @@ def brute_upcoming(items: list[dict[str, Any]], clinic: str, now: str) -> list[d
     It compares datetimes, not the key strings the index sorts, so a badly written key cannot
     fool both.
     """
-    start = _as_datetime(now)
+    items, clinic, start = _items(items), _id("clinic", clinic), _as_datetime(now, "now")
     found = [
         i
         for i in items
@@ -204,6 +217,7 @@ def brute_upcoming(items: list[dict[str, Any]], clinic: str, now: str) -> list[d
 
 def brute_recall_due(items: list[dict[str, Any]], campaign: str, on: str) -> list[dict[str, Any]]:
     """The oracle: members of ``campaign`` due on or before ``on``, by date then patient."""
+    items, campaign, on = _items(items), _id("campaign", campaign), _day("on", on)
     found = [
         i
         for i in items

@@ -137,6 +137,7 @@ class Link:
 
     def expired(self, now: float) -> bool:
         """Whether the link's time to live has passed at ``now``."""
+        _check_time("Link.expired", "now", now)
         return self.expires_at is not None and now >= self.expires_at
 
 

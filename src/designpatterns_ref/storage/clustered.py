@@ -54,7 +54,7 @@ from designpatterns_ref.storage.base import (
 )
 from designpatterns_ref.storage.btree import CountedIndex
 from designpatterns_ref.storage.mvcc import TransactionBase
-from designpatterns_ref.storage.wal import COMMIT_RECORD, Disk, Record, Wal
+from designpatterns_ref.storage.wal import COMMIT_RECORD, Disk, Record, Wal, recovery_image
 
 __all__ = ["ClusteredEngine", "ClusteredTransaction", "UndoRecord"]
 
@@ -426,10 +426,11 @@ class ClusteredEngine:
 
     @classmethod
     def recover(cls, disk: Disk) -> ClusteredEngine:
-        """Restart from ``disk``: redo the log, then roll back every unfinished transaction."""
-        if not isinstance(disk, Disk) or not isinstance(disk.image, ClusteredState):
-            raise StorageError(f"disk={disk!r:.80} must be a Disk from ClusteredEngine.crash()")
-        state: ClusteredState = disk.image
+        """Restart from ``disk``: redo the log, then roll back every unfinished transaction.
+
+        ``disk`` is left as it was (replay runs on a copy): it recovers the same way again.
+        """
+        state: ClusteredState = recovery_image(disk, ClusteredState, "ClusteredEngine")
         engine = cls(state.schema, page_size=state.page_size)
         engine.state = state
         for record in disk.log:

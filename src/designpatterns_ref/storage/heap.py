@@ -56,7 +56,7 @@ from designpatterns_ref.storage.base import (
 )
 from designpatterns_ref.storage.btree import CountedIndex
 from designpatterns_ref.storage.mvcc import TransactionBase
-from designpatterns_ref.storage.wal import COMMIT_RECORD, Disk, Record, Wal
+from designpatterns_ref.storage.wal import COMMIT_RECORD, Disk, Record, Wal, recovery_image
 
 __all__ = ["HeapEngine", "HeapTransaction", "HeapTuple"]
 
@@ -513,11 +513,10 @@ class HeapEngine:
         """Restart from ``disk``: replay the log; transactions with no commit record abort.
 
         The engine comes back with the settings it was built with (``page_size``, ``hot``,
-        ``fillfactor``, ``full_page_writes``): they are part of the checkpoint image.
+        ``fillfactor``, ``full_page_writes``): they are part of the checkpoint image. ``disk``
+        is left as it was (replay runs on a copy): it recovers the same way again.
         """
-        if not isinstance(disk, Disk) or not isinstance(disk.image, HeapState):
-            raise StorageError(f"disk={disk!r:.80} must be a Disk from HeapEngine.crash()")
-        state: HeapState = disk.image
+        state: HeapState = recovery_image(disk, HeapState, "HeapEngine")
         engine = cls(state.schema, page_size=state.page_size, hot=state.hot,
                      fillfactor=state.fillfactor,
                      full_page_writes=state.full_page_writes)  # fmt: skip

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from designpatterns_ref.errors import DesignPatternsError
-from designpatterns_ref.storage.base import Counters, Row, Value, value_size
+from designpatterns_ref.storage.base import Counters, Row, StorageError, Value, value_size
 
 __all__ = [
     "COMMIT_RECORD",
@@ -47,6 +47,7 @@ __all__ = [
     "Wal",
     "logical_change_size",
     "logical_transaction_size",
+    "recovery_image",
 ]
 
 #: Bytes of a record header (PostgreSQL's XLogRecord is 24 bytes).
@@ -78,6 +79,24 @@ class Disk:
 
     image: Any
     log: tuple[Record, ...]
+
+
+def recovery_image(disk: object, image: type, engine: str) -> Any:
+    """A private copy of ``disk``'s checkpoint image, for ``engine``'s recovery to replay onto.
+
+    ``disk`` must be what ``engine.crash()`` returns: a :class:`Disk` whose image is an
+    ``image`` and whose log is a tuple of :class:`Record`. Replay changes the copy, never the
+    disk, so the same disk recovers to the same engine every time (a crash image is read, not
+    consumed), and engines recovered from one disk share nothing.
+    """
+    if not (
+        isinstance(disk, Disk)
+        and isinstance(disk.image, image)
+        and isinstance(disk.log, tuple)
+        and all(isinstance(record, Record) for record in disk.log)
+    ):
+        raise StorageError(f"disk={disk!r:.80} must be a Disk from {engine}.crash()")
+    return copy.deepcopy(disk.image)
 
 
 class Wal:

@@ -3,10 +3,10 @@ capacity model, and the constructors of the gateway, client and fault link.
 
 Not registered: the async methods of ``Gateway``, ``Client`` and ``FaultLink`` (their bad
 input arrives as frames, fuzzed over real sockets in ``tests/messaging/test_bad_input.py``),
-the records ``Message`` and ``Receipt``, ``plot`` (figures of measured runs), the methods of
-``Directory`` and ``RedisReadStore`` (they need a live Redis: tests/messaging/test_edge.py and
-tests/messaging/test_bad_input.py check them on one; ``RedisStore``'s are registered here, on
-the suite's throwaway Redis),
+the record ``Receipt`` (see ``NOT_FUZZED``), ``plot`` (figures of measured runs), the methods of
+``Directory`` (they need a live Redis: tests/messaging/test_edge.py and
+tests/messaging/test_bad_input.py check them on one; ``RedisStore``'s and ``RedisReadStore``'s
+are registered here, on the suite's throwaway Redis),
 and ``receivers.Receivers`` and the ``loadgen`` functions (they start processes; the same file
 checks that they refuse bad arguments before starting any).
 """
@@ -43,7 +43,7 @@ from designpatterns_ref.messaging.readstates import ReadStates
 from designpatterns_ref.messaging.readstore import RedisReadStore, SQLiteReadStore
 from designpatterns_ref.messaging.receivers import parse_frames
 from designpatterns_ref.messaging.token import make_token, verify_token
-from tests.fuzz.helpers import empty_redis_url, per_argument, scratch_dir
+from tests.fuzz.helpers import empty_redis_url, per_argument, redis_keys, scratch_dir
 from tests.fuzz.spec import Entry
 
 ERRORS = (MessagingError,)
@@ -138,6 +138,34 @@ def _redis_store_snap(store: RedisStore) -> object:
     return (store.read("c"), store.last_seq("c"), store._r.hgetall(f"{store.prefix}:c:ids"))
 
 
+def _redis_rstore() -> RedisReadStore:
+    store = RedisReadStore(empty_redis_url(), prefix=f"fuzzrs{next(_prefixes)}")
+    store.write([("ann", "c", 5, 2)])
+    return store
+
+
+def _redis_rstore_snap(store: RedisReadStore) -> object:
+    return redis_keys(store._r, f"{store.prefix}:*")
+
+
+def _sqlite_store() -> SQLiteStore:
+    store = SQLiteStore(":memory:")
+    store.append("c", "ann", "m1", "hi")
+    return store
+
+
+def _receipts() -> Receipts:
+    r = Receipts()
+    r.add_device("bob", "phone")
+    r.ack("bob", "phone", "c", 2)
+    r.read("bob", "c", 1)
+    return r
+
+
+def _receipts_snap(r: Receipts) -> object:
+    return ({u: set(d) for u, d in r._devices.items()}, dict(r._acked), dict(r._read))
+
+
 _M = Message("c", 1, "a", "x", "b")
 _TOKEN = make_token(b"secret", "ann", expires=100.0)
 #: Three dot-separated parts that are not ASCII, or not hex / digits where the format says so.
@@ -155,6 +183,11 @@ _DOTTED_TOKENS = (
     "." * 2000,
 )
 
+NOT_FUZZED: dict[str, str] = {
+    "Receipt": "the result of Receipts.status and ChatServer.receipt; users read it, never "
+    "build it or pass it in",
+}
+
 ENTRIES = [
     *per_argument("MemoryStore.append", lambda s, **kw: s.append(**kw),
                   {"conv": "c", "sender": "ann", "client_msg_id": "m2", "body": "yo"},
@@ -169,6 +202,13 @@ ENTRIES = [
     *per_argument("SQLiteStore.append", lambda s, **kw: s.append(**kw),
                   {"conv": "c", "sender": "ann", "client_msg_id": "m2", "body": "yo"},
                   make=lambda: SQLiteStore(":memory:"), snapshot=lambda s: s.read("c")),
+    *per_argument("SQLiteStore.read", lambda s, **kw: s.read(**kw),
+                  {"conv": "c", "after": 0, "limit": 10}, make=_sqlite_store,
+                  snapshot=lambda s: s.read("c")),
+    Entry("SQLiteStore.last_seq(conv)", call=lambda s, v: s.last_seq(v), make=_sqlite_store,
+          snapshot=lambda s: s.read("c")),
+    *per_argument("Message", lambda _, **kw: Message(**kw),
+                  {"conv": "c", "seq": 3, "sender": "a", "client_msg_id": "x", "body": "b"}),
     *per_argument("Inbox", lambda _, **kw: Inbox(**kw), {"conv": "c", "cursor": 0}),
     Entry("Inbox.receive(msg)", call=lambda b, v: b.receive(v), make=_inbox, snapshot=_inbox_snap),
     *per_argument("Inbox.receive(Message(...))", lambda b, **kw: b.receive(Message(**kw)),
@@ -177,14 +217,43 @@ ENTRIES = [
     *per_argument("Receipts.ack", lambda r, **kw: r.ack(**kw),
                   {"user": "u", "device": "d", "conv": "c", "seq": 1}, make=Receipts,
                   snapshot=lambda r: dict(r._acked)),
+    *per_argument("Receipts.add_device", lambda r, **kw: r.add_device(**kw),
+                  {"user": "cy", "device": "d"}, make=_receipts, snapshot=_receipts_snap),
+    Entry("Receipts.devices(user)", call=lambda r, v: r.devices(v), make=_receipts,
+          snapshot=_receipts_snap),
+    *per_argument("Receipts.acked", lambda r, **kw: r.acked(**kw),
+                  {"user": "bob", "device": "phone", "conv": "c"}, make=_receipts,
+                  snapshot=_receipts_snap),
+    *per_argument("Receipts.read", lambda r, **kw: r.read(**kw),
+                  {"user": "bob", "conv": "c", "seq": 2}, make=_receipts, snapshot=_receipts_snap),
+    *per_argument("Receipts.read_marker", lambda r, **kw: r.read_marker(**kw),
+                  {"user": "bob", "conv": "c"}, make=_receipts, snapshot=_receipts_snap),
     *per_argument("Receipts.status", lambda r, **kw: r.status(**kw),
                   {"conv": "c", "seq": 1, "sender": "a", "members": ["a", "b"]}, make=Receipts),
     *per_argument("Presence", lambda _, **kw: Presence(**kw), {"clock": ManualClock(), "ttl": 5}),
     *per_argument("Presence.heartbeat", lambda p, **kw: p.heartbeat(**kw),
                   {"user": "ann", "status": "away"}, make=_presence, snapshot=_presence_snap),
+    Entry("Presence.disconnect(user)", call=lambda p, v: p.disconnect(v), make=_presence,
+          snapshot=_presence_snap),
+    Entry("Presence.state(user)", call=lambda p, v: p.state(v), make=_presence,
+          snapshot=_presence_snap),
+    Entry("Presence.last_seen(user)", call=lambda p, v: p.last_seen(v), make=_presence,
+          snapshot=_presence_snap),
+    *per_argument("Presence.unsubscribe", lambda p, **kw: p.unsubscribe(**kw),
+                  {"subscriber": "bob", "user": "ann"}, make=_presence, snapshot=_presence_snap),
     *per_argument("Presence.subscribe", lambda p, **kw: p.subscribe(**kw),
                   {"subscriber": "cy", "user": "ann"}, make=_presence, snapshot=_presence_snap),
     Entry("ChatServer(store)", call=lambda _, v: ChatServer(v)),
+    Entry("ChatServer.members(conv)", call=lambda s, v: s.members(v), make=_server,
+          snapshot=_server_snap),
+    Entry("ChatServer.conversations(user)", call=lambda s, v: s.conversations(v), make=_server,
+          snapshot=_server_snap),
+    Entry("ChatServer.online(user)", call=lambda s, v: s.online(v), make=_server,
+          snapshot=_server_snap),
+    *per_argument("ChatServer.check_member", lambda s, **kw: s.check_member(**kw),
+                  {"conv": "c", "user": "ann"}, make=_server, snapshot=_server_snap),
+    *per_argument("ChatServer.disconnect", lambda s, **kw: s.disconnect(**kw),
+                  {"user": "bob", "device": "phone"}, make=_server, snapshot=_server_snap),
     *per_argument("ChatServer.join", lambda s, **kw: s.join(**kw), {"conv": "d", "user": "cy"},
                   make=_server, snapshot=_server_snap),
     *per_argument("ChatServer.send", lambda s, **kw: s.send(**kw),
@@ -229,6 +298,18 @@ ENTRIES = [
           snapshot=_rstore_snap),
     *per_argument("RedisReadStore", lambda _, **kw: RedisReadStore(**kw).close(),
                   {"client": _NOWHERE, "prefix": "p", "deadline": 0.1}),
+    *per_argument("RedisReadStore.load", lambda r, **kw: r.load(**kw),
+                  {"user": "ann", "channel": "c"}, make=_redis_rstore,
+                  snapshot=_redis_rstore_snap),
+    Entry("RedisReadStore.write(rows)", call=lambda r, v: r.write(v), make=_redis_rstore,
+          snapshot=_redis_rstore_snap),
+    Entry("RedisReadStore.write([row])", call=lambda r, v: r.write([v]), make=_redis_rstore,
+          snapshot=_redis_rstore_snap),
+    Entry("RedisReadStore.write([(u, c, v, 0)])",
+          call=lambda r, v: r.write([("u", "c", v, 0)]), make=_redis_rstore,
+          snapshot=_redis_rstore_snap),
+    Entry("RedisReadStore.unread(user)", call=lambda r, v: r.unread(v), make=_redis_rstore,
+          snapshot=_redis_rstore_snap),
     *per_argument("RedisStore", lambda _, **kw: RedisStore(**kw).close(),
                   {"client": _NOWHERE, "prefix": "p", "deadline": 0.1}),
     *per_argument("RedisStore.append", lambda s, **kw: s.append(**kw),

@@ -8,6 +8,7 @@ from typing import Any
 from designpatterns_ref.reputation import (
     DecayingRating,
     GridIndex,
+    Marketplace,
     Matcher,
     Provider,
     ReputationError,
@@ -31,6 +32,7 @@ from designpatterns_ref.reputation import (
     z_for,
 )
 from designpatterns_ref.reputation.plot import plot_ring_tradeoff, plot_scores_vs_reviews
+from tests.fuzz.helpers import per_argument
 from tests.fuzz.spec import Entry
 
 _SMALL = generate_marketplace(users=30, jobs=30, rings=1, neighbour_groups=1, seed=1)
@@ -42,6 +44,12 @@ def _close(fig: Any) -> None:
 
 
 ERRORS = (ReputationError,)
+NOT_FUZZED: dict[str, str] = {
+    "Review": "made by ReviewBook.review from a checked token and stars (fuzzed there); users "
+    "read it, never pass one in",
+    "Match": "a ranked result of Matcher.match and Matcher.candidates; users read it",
+    "Ring": "a flagged group returned by RingDetector.rings; users read it",
+}
 
 _C = StarCounts.of([5, 4])
 _PROVIDER: dict[str, Any] = {
@@ -251,5 +259,25 @@ ENTRIES += [
     Entry(
         "plot.plot_ring_tradeoff(thresholds)",
         call=lambda _, v: plot_ring_tradeoff(_SMALL, thresholds=(v,)),
+    ),
+    *per_argument(
+        "Marketplace",
+        lambda _, **kw: Marketplace(**kw),
+        {
+            "reviews": list(_SMALL.reviews),
+            "planted": list(_SMALL.planted),
+            "neighbours": list(_SMALL.neighbours),
+            "quality": dict(_SMALL.quality),
+        },
+    ),
+    Entry("Marketplace(reviews=[item])", call=lambda _, v: Marketplace(reviews=[v])),
+    Entry(
+        "Marketplace(reviews=[(a, b, v)])", call=lambda _, v: Marketplace(reviews=[("a", "b", v)])
+    ),
+    Entry("Marketplace(planted=[group])", call=lambda _, v: Marketplace(planted=[v])),
+    Entry("Marketplace(quality={a: v})", call=lambda _, v: Marketplace(quality={"a": v})),
+    Entry(
+        "Marketplace(planted=) through plot_ring_tradeoff",
+        call=lambda _, v: _close(plot_ring_tradeoff(Marketplace(planted=v), thresholds=(0.5,))),
     ),
 ]

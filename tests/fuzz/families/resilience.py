@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 from typing import Any
 
@@ -22,6 +23,7 @@ from designpatterns_ref.resilience import (
     RetryBudget,
     Timeout,
     compose,
+    retry_after_hint,
 )
 from designpatterns_ref.resilience.chaos import (
     ChaosProxy,
@@ -39,6 +41,27 @@ from designpatterns_ref.resilience.chaos.monkey import ChaosMonkey
 from tests.fuzz.spec import Entry
 
 ERRORS = (ResilienceError,)
+NOT_FUZZED: dict[str, str] = {
+    "BreakerState": "the enum CircuitBreaker.state returns; users compare against its members",
+    "BreakerMetrics": "a snapshot CircuitBreaker.metrics returns; users read it",
+    "StateChange": "what CircuitBreaker hands its listeners; users read it",
+    "BulkheadStats": "the counters Bulkhead.stats and AsyncBulkhead.stats return; users read them",
+    "RetryEvent": "what Retry hands its listeners; users read it",
+    "RetryStats": "the counters Retry.stats returns; users read them",
+}
+
+
+def _acall(guard: Any, fn: Any) -> object:
+    """Run ``guard.acall(fn)`` to completion on a fresh event loop."""
+    return asyncio.run(guard.acall(fn))
+
+
+class _Hinted(Exception):
+    """A failure carrying a ``retry_after`` hint, as a throttled server's error does."""
+
+    def __init__(self, hint: object) -> None:
+        super().__init__("throttled")
+        self.retry_after = hint
 
 
 def _kwargs_entries(name: str, build: Any, ok: dict[str, Any]) -> list[Entry]:
@@ -216,4 +239,22 @@ ENTRIES = [
         "simulate_contention(seed=)", call=lambda _, v: simulate_contention(2, FullJitter(), seed=v)
     ),
     Entry("contention_study(client_counts=)", call=lambda _, v: contention_study(v, seeds=1)),
+    *(
+        Entry(f"{p.__name__}.bounds(attempt)", call=lambda _, v, p=p: p().bounds(v, 0.1))
+        for p in (Constant, Exponential, FullJitter, EqualJitter, DecorrelatedJitter)
+    ),
+    *(
+        Entry(f"{p.__name__}.bounds(previous)", call=lambda _, v, p=p: p().bounds(0, v))
+        for p in (Constant, Exponential, FullJitter, EqualJitter, DecorrelatedJitter)
+    ),
+    Entry("retry_after_hint(outcome)", call=lambda _, v: retry_after_hint(v)),
+    Entry("retry_after_hint(outcome.retry_after)", call=lambda _, v: retry_after_hint(_Hinted(v))),
+    Entry("CircuitBreaker.acall(fn)", call=_acall, make=_breaker),
+    Entry("Retry.acall(fn)", call=_acall, make=_retry),
+    Entry("Bulkhead.acall(fn)", call=_acall, make=lambda: Bulkhead(2)),
+    Entry("AsyncBulkhead.acall(fn)", call=_acall, make=lambda: AsyncBulkhead(2)),
+    Entry("Timeout.acall(fn)", call=_acall, make=lambda: Timeout(1.0, clock=ManualClock())),
+    Entry("Fallback.acall(fn)", call=_acall, make=lambda: Fallback(repr)),
+    Entry("Hedge.acall(fn)", call=_acall, make=lambda: Hedge(delay=0.01)),
+    Entry("Stack.acall(fn)", call=_acall, make=lambda: compose(_retry(), _breaker())),
 ]

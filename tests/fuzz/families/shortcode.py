@@ -1,7 +1,8 @@
 """shortcode: codecs, allocators, counters, stores, Snowflake and the shortener service.
 
-Not registered: the records ``Link`` (checked by every store's ``insert``, which is fuzzed with
-hostile fields), ``SnowflakeParts`` and ``Insert``, and the protocols. ``RedisCounter`` is
+``Link``'s fields are fuzzed through every store's ``insert`` (which checks them), and its
+``expired`` on a valid link. Not registered: the returned records (``NOT_FUZZED``) and the
+protocols. ``RedisCounter`` is
 registered against a throwaway server started on first use (``helpers.redis_url``).
 """
 
@@ -48,6 +49,10 @@ from tests.fuzz.helpers import empty_redis_url, in_scratch_dir, per_argument
 from tests.fuzz.spec import Entry
 
 ERRORS = (ShortCodeError, CodeNotFound)
+NOT_FUZZED: dict[str, str] = {
+    "Insert": "the enum a store's insert returns; users compare against its members",
+    "SnowflakeParts": "the fields Snowflake.decompose and decompose return; users read them",
+}
 
 _LINK = Link("abc", "https://example.com/a", 1_700_000_000.0)
 
@@ -156,6 +161,14 @@ ENTRIES = [
                   make=lambda: Alphabet("0123456789abcdef")),
     *per_argument("Alphabet.decode", lambda a, **kw: a.decode(**kw), {"code": "ff", "width": 2},
                   make=lambda: Alphabet("0123456789abcdef")),
+    Entry("Alphabet.encode_bytes(data)", call=lambda a, v: a.encode_bytes(v),
+          make=lambda: Alphabet("0123456789abcdef")),
+    Entry("Alphabet.decode_bytes(code)", call=lambda a, v: a.decode_bytes(v),
+          make=lambda: Alphabet("0123456789abcdef")),
+    Entry("Link.expired(now)", call=lambda link, v: link.expired(v),
+          make=lambda: dataclasses.replace(_LINK, expires_at=1_700_000_100.0)),
+    Entry("Link.expired(now) without expiry", call=lambda link, v: link.expired(v),
+          make=lambda: _LINK),
     # the birthday bound
     *per_argument("collision_probability", lambda _, **kw: collision_probability(**kw),
                   {"n": 1000, "space": 62**6}),
@@ -200,6 +213,13 @@ ENTRIES = [
                    "blocklist": Blocklist(["ab"])}),
     *per_argument("AvoidingCodes", lambda _, **kw: AvoidingCodes(**kw),
                   {"chars": "abc", "words": ["ab"], "width": 3, "rule": "sqids"}),
+    *per_argument("AvoidingCodes.for_blocklist",
+                  lambda _, **kw: AvoidingCodes.for_blocklist(**kw),
+                  {"chars": "abc", "blocklist": Blocklist(["ab"]), "width": 3, "where": "w"}),
+    Entry("CounterAllocator.candidates(url)", call=lambda a, v: next(a.candidates(v)),
+          make=lambda: CounterAllocator(start=61, width=2)),
+    Entry("RangeAllocator.candidates(url)", call=lambda a, v: next(a.candidates(v)),
+          make=lambda: RangeAllocator(MemoryCounter(), 10, width=3)),
     Entry("AvoidingCodes.code(i)", call=lambda a, v: a.code(v),
           make=lambda: AvoidingCodes("abc", ["ab"], 3)),
     Entry("AvoidingCodes.number(code)", call=lambda a, v: a.number(v),

@@ -21,6 +21,10 @@ from designpatterns_ref.streaming.base import StreamingError
 from tests.fuzz.spec import Entry
 
 ERRORS = (StreamingError,)
+NOT_FUZZED: dict[str, str] = {
+    "SessionResult": "what a session run returns (the simulator fills it in as it plays); users "
+    "read it and hand it, as returned, to plot_session",
+}
 
 MOVIE = s.Manifest(2000, [500, 1000], [[1e6, 2e6]] * 3)
 TRACE = s.Trace.constant(1500, latency_ms=20)
@@ -126,6 +130,16 @@ def _state_with(field: str, value: Any, item: bool = False) -> s.SessionState:
 
 
 ENTRIES: list[Entry] = [
+    Entry("SessionState(manifest=)", call=lambda _, v: s.SessionState(v, **STATE_FIELDS)),
+    *(
+        Entry(
+            f"SessionState({f}{'[0]' if item else ''}=)",
+            call=lambda _, v, f=f, item=item: _state_with(f, v, item),
+        )
+        for f in STATE_FIELDS
+        for item in ((False, True) if isinstance(STATE_FIELDS[f], list) else (False,))
+    ),
+    *_args("Download", s.Download, DOWNLOAD_FIELDS),
     *_args("Manifest", s.Manifest, ARGS),
     Entry("Manifest.from_dict", call=lambda _, v: s.Manifest.from_dict(v)),
     Entry("Trace(periods)", call=lambda _, v: s.Trace(v)),

@@ -2,7 +2,7 @@
 
 Paths (``SQLiteLog(path)``, ``Inbox(path)``, ``World(path)``) are not fuzzed here, because a
 hostile but valid string would create a file; ``tests/workflows/test_bad_input.py`` covers them.
-``SagaResult`` and ``TraceEntry`` are results the library builds, not inputs.
+``SagaResult`` and ``TraceEntry`` are results the library builds, not inputs (``NOT_FUZZED``).
 """
 
 from __future__ import annotations
@@ -17,6 +17,11 @@ from designpatterns_ref.workflows.plot import plot_saga_timeline, plot_state_dia
 from tests.fuzz.spec import Entry
 
 ERRORS = (wf.WorkflowError,)
+NOT_FUZZED: dict[str, str] = {
+    "SagaResult": "how a saga run ended, as Saga.run returns it; users read it and hand it, as "
+    "returned, to plot_saga_timeline",
+    "TraceEntry": "one timed step of a run, inside a SagaResult; users read it",
+}
 
 SPEC = wf.ORDER_SPEC
 _S = wf.OrderScenario("o1", 100, True, 30.0, True, 1, False)
@@ -72,6 +77,12 @@ def _scenario(field: str) -> Entry:
     return Entry(
         f"OrderScenario({field}=)", call=lambda _, v: wf.OrderScenario(**{**fields, field: v})
     )
+
+
+def _logged(log: Any) -> Any:
+    """``log`` holding one recorded step of workflow ``w``."""
+    log.put("w", "k", 1)
+    return log
 
 
 def _log_entries(name: str, make: Any, snap: Any) -> list[Entry]:
@@ -219,6 +230,12 @@ ENTRIES = [
     Entry("SQLiteLog(synchronous)", call=lambda _, v: wf.SQLiteLog(":memory:", synchronous=v)),
     *_log_entries("SQLiteLog", lambda: wf.SQLiteLog(":memory:"), _sqlite_state),
     *_log_entries("MemoryLog", wf.MemoryLog, _memory_state),
+    Entry(
+        "SQLiteLog.results(workflow_id)",
+        make=lambda: _logged(wf.SQLiteLog(":memory:")),
+        snapshot=_sqlite_state,
+        call=lambda g, v: g.results(v),
+    ),
     Entry("Event(event_id)", call=lambda _, v: wf.Event(v, "t", "o")),
     Entry("Event(topic)", call=lambda _, v: wf.Event("e", v, "o")),
     Entry("Event(order_id)", call=lambda _, v: wf.Event("e", "t", v)),
