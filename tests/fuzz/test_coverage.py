@@ -95,7 +95,9 @@ def uncovered(family: str) -> tuple[dict[str, Any], dict[str, str]]:
     points = entry_points(package)
 
     def named(point: str) -> bool:
-        pattern = re.compile(rf"{re.escape(point)}(?![\w])")
+        # "Name" is named by "Name(...", not by "Name.method(...": a method's entry calls the
+        # constructor with valid arguments only.
+        pattern = re.compile(rf"{re.escape(point)}(?![\w.])")
         return any(pattern.match(name) for name in names)
 
     covered = {point for point in points if named(point)}

@@ -21,6 +21,10 @@ from designpatterns_ref.ratelimit.simulate import SimulationResult
 from tests.fuzz.spec import Entry
 
 ERRORS: tuple[type[BaseException], ...] = (RateLimitError,)
+NOT_FUZZED: dict[str, str] = {
+    "Decision": "what a limiter returns for a request; users read it",
+    "SimulationResult": "what simulate returns; users read it and pass it to the plots",
+}
 
 #: Values beyond the shared hostile set that probe this family's edges.
 EDGES = (2**53, 2**53 + 1, 5e-324, 1e308, -1e308, 1e-300, 0.001, 3, "k", ("t", 1))
