@@ -113,7 +113,7 @@ def _check_key(key: object) -> None:
         raise BoundariesError(f"key={key!r:.60}: must be a str")
 
 
-def _check_plain(value: object) -> None:
+def _check_plain(value: Any) -> None:
     """``value`` must be data ``marshal`` stores (the cache file's format), checked up front so
     that a bad value is refused before anything is kept."""
     try:
