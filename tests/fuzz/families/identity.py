@@ -1,7 +1,8 @@
 """identity: credentials, keys, status lists, the gate verifier, the audit log, compliance.
 
-The result records and the enum are in NOT_FUZZED; the errors (what ``ERRORS`` names) and the
-constant ``MIN_BITS`` are no entry points.
+The result records and the enum are in NOT_FUZZED. Not registered: the errors
+``IdentityError`` and ``IdentityTypeError`` (what ``ERRORS`` names) and the constant
+``MIN_BITS``, which are no entry points.
 """
 
 from __future__ import annotations
