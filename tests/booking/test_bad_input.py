@@ -204,6 +204,24 @@ def test_the_store_helpers_check_their_arguments(make_store: Callable[[], Any]) 
     assert not public & {"param", "sql", "conn"}
 
 
+@pytest.mark.parametrize("method", ["query", "statement"])
+def test_sql_text_with_a_lone_surrogate_is_refused(
+    make_store: Callable[[], Any], method: str
+) -> None:
+    store = _hotel(make_store())
+    before = _tables(store)
+    with pytest.raises(bk.BookingError, match=r"text=.*UTF-8"):
+        getattr(store, method)("SELECT 1 -- \ud800")
+    assert _tables(store) == before
+
+
+def test_the_strategies_have_no_unimplemented_public_method() -> None:
+    """``booked`` was a stub every strategy inherited: it raised NotImplementedError."""
+    for strategy in (bk.PessimisticBooking, bk.OptimisticBooking, bk.ConstraintBooking,
+                     bk.NaiveBooking, bk.Holds):  # fmt: skip
+        assert not hasattr(strategy, "booked")
+
+
 #: Dates a calendar-unaware check lets through: a datetime (a ``date`` subclass) and the last
 #: days of the calendar, where ``first + nights`` has no date.
 AWKWARD_FIRSTS: list[tuple[object, int]] = [

@@ -13,8 +13,10 @@ from designpatterns_ref.boundaries import (
     BoundariesError,
     Config,
     ConfigError,
+    FileCache,
     Import,
     ImportGraph,
+    Violation,
     build_graph,
     check,
     load_config,
@@ -244,3 +246,68 @@ def test_import_graph_queries_refuse_hostile_arguments() -> None:
     assert g.first_import("s.a", "s.b").line == 1  # good calls still answer
     assert g.shortest_chain({"s.a"}, {"s.b"}, kinds={"module"}) == ("s.a", "s.b")
     assert g.within("s") == {"s", "s.a", "s.b"}
+
+
+_VIOLATION = {"rule": "dependency", "importer": "s.a", "imported": "s.b", "path": "s/a.py",
+              "line": 3, "message": "m", "fix": "f", "contract": "", "chain": ()}  # fmt: skip
+
+
+@pytest.mark.parametrize("field", sorted(_VIOLATION))
+def test_a_violation_refuses_a_bad_field_when_built(field: str) -> None:
+    """A Violation with a field of the wrong kind used to fail later, as a TypeError inside
+    write_todo, split or render; it is refused where it is made, naming the field."""
+    for value in HOSTILE:
+        if field == "line" and type(value) is int and value >= 0:
+            continue
+        if field in ("importer", "imported", "path", "message", "fix", "contract") and (
+            isinstance(value, str)
+        ):
+            continue
+        if field == "chain" and value == ():
+            continue
+        with pytest.raises(BoundariesError, match=f"^{field}="):
+            Violation(**{**_VIOLATION, field: value})
+
+
+def _cache(tmp_path: Path) -> FileCache:
+    (tmp_path / "m.py").write_text("import os\n")
+    cache = FileCache(tmp_path / "cache.bin")
+    cache.read({"m": str(tmp_path / "m.py")})
+    return cache
+
+
+def _cache_state(cache: FileCache) -> object:
+    file = cache.path.read_bytes() if cache.path.exists() else None
+    return file, cache.parsed, cache.hits, list(cache.problems), cache.unchanged, cache._snapshot
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda c, v: c.read(v),
+        lambda c, v: c.read({"m": v}),
+        lambda c, v: c.store_snapshot(v, ()),
+        lambda c, v: c.store_snapshot("k", [v]),
+        lambda c, v: c.store_discovery(v, {}, ()),
+        lambda c, v: c.store_discovery("k", v, ()),
+        lambda c, v: c.store_discovery("k", {}, [v]),
+    ],
+    ids=["read(files)", "read(files[m])", "store_snapshot(key)", "store_snapshot(value)",
+         "store_discovery(key)", "store_discovery(seen)", "store_discovery(value)"],
+)  # fmt: skip
+def test_the_file_cache_refuses_bad_arguments_and_changes_nothing(
+    tmp_path: Path, call: Any
+) -> None:
+    """``read`` took any value (an int path even read and closed that file descriptor); the
+    stores kept what marshal cannot write, failing at the next write, or half-way through."""
+    for value in (*HOSTILE, object(), {"m": 3}):
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 2:
+            value = -value - 7  # never hand a standard stream's descriptor to an unfixed read
+        cache = _cache(tmp_path)
+        before = _cache_state(cache)
+        try:
+            call(cache, value)
+        except BoundariesError as exc:
+            assert str(exc)
+            assert _cache_state(cache) == before, f"{value!r:.40} refused but changed the cache"
+        cache.flush()  # whatever was kept can be written

@@ -117,3 +117,16 @@ def test_sqlite_log_refuses_bad_paths() -> None:
     for value in (None, "", "\ud800", 10**400, "x" * 1000):
         with pytest.raises(CapacityError, match="path"):
             SQLiteEventLog(value)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("value", [*HOSTILE, "x" * 181, "tab\there"], ids=repr)
+def test_counter_ids_refuses_a_prefix_no_event_id_can_start_with(value: Any) -> None:
+    """The prefix is checked when the generator is made, not when a command draws an id."""
+    with pytest.raises(CapacityError, match="prefix="):
+        counter_ids(value)
+
+
+def test_counter_ids_takes_the_longest_prefix_that_leaves_room_for_the_count() -> None:
+    ids = counter_ids("p" * 180)
+    svc = BedCapacity(TOPO, clock=ManualClock(5.0), ids=ids)
+    assert svc.admit("elm/a/1").event_id == "p" * 180 + "-1"

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from designpatterns_ref.errors import DesignPatternsError
-from designpatterns_ref.membership import MembershipError, Verifier, sample_directory
+from designpatterns_ref.membership import MembershipError, Rule, Verifier, sample_directory
 from designpatterns_ref.membership.engagement import CapLedger, ThompsonSampling, simulate
 
 HOSTILE: tuple[Any, ...] = (
@@ -120,3 +120,20 @@ def test_random_facts_refuses_what_is_not_a_random_generator(rng: Any) -> None:
 
     with pytest.raises(MembershipError, match="rng="):
         random_facts(rng)
+
+
+@pytest.mark.parametrize("method", ["holds", "why_not"])
+@pytest.mark.parametrize("value", HOSTILE)
+def test_a_rule_checks_the_facts_it_is_given(method: str, value: Any) -> None:
+    """``Rule.holds`` and ``Rule.why_not`` compared whatever they got (a TypeError for
+    ``{"months": "12"}``, or for facts that are not a mapping); now they check the facts as
+    ``evaluate`` does."""
+    rule = Rule("months", ">=", 12, "too new")
+    for facts in (value, {"months": value}):
+        try:
+            getattr(rule, method)(facts)
+        except MembershipError as exc:
+            assert str(exc)
+    assert rule.holds({"months": 12}) and rule.why_not({"months": 3}) == "too new"
+    with pytest.raises(MembershipError, match="months"):
+        getattr(rule, method)({"months": "12"})

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from designpatterns_ref.booking.base import Booking, BookingError, Stay, check_name
+from designpatterns_ref.booking.base import BookingError, Stay, check_name
 from designpatterns_ref.booking.store import BookingStore, Tx
 
 Listener = Callable[[str, str, list[date], int], None]
@@ -106,9 +106,6 @@ class StrategyBase:
         )
         count, free = rows[0]
         return int(free) if count == len(stay.nights) and free is not None else 0
-
-    def booked(self, stay: Stay) -> Booking:  # pragma: no cover - interface
-        raise NotImplementedError
 
 
 def nightly(tx: Tx, stay: Stay, lock: str = "") -> list[tuple[Any, int, int, int]]:

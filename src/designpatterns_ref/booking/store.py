@@ -81,6 +81,10 @@ class Tx:
 def _check_sql(text: object, params: object) -> None:
     if not isinstance(text, str) or not text.strip():
         raise BookingError(f"text={text!r:.80} must be a non-empty SQL str")
+    try:
+        text.encode()
+    except UnicodeEncodeError:  # a lone surrogate: no driver can send it
+        raise BookingError(f"text={text!r:.80} is not encodable as UTF-8") from None
     if not isinstance(params, list | tuple):
         raise BookingError(f"params={params!r:.80} must be a list or tuple of values")
 

@@ -139,6 +139,19 @@ class Violation:
     contract: str = ""
     chain: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        """Refuse a field of the wrong kind here, not later inside a todo file or a render."""
+        if self.rule not in RULES:
+            raise BoundariesError(f"rule={self.rule!r:.60}: must be one of {', '.join(RULES)}")
+        for name in ("importer", "imported", "path", "message", "fix", "contract"):
+            value = getattr(self, name)
+            if not isinstance(value, str):
+                raise BoundariesError(f"{name}={value!r:.60}: must be a str")
+        if isinstance(self.line, bool) or not isinstance(self.line, int) or self.line < 0:
+            raise BoundariesError(f"line={self.line!r:.60}: must be a whole number from 0")
+        if not isinstance(self.chain, tuple) or not all(isinstance(m, str) for m in self.chain):
+            raise BoundariesError(f"chain={self.chain!r:.60}: must be a tuple of module names")
+
     @property
     def key(self) -> tuple[str, ...]:
         """What identifies this violation across edits: the rule and the names, not the line."""

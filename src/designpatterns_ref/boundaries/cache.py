@@ -108,6 +108,38 @@ def read_all(
     return out
 
 
+def _check_key(key: object) -> None:
+    if not isinstance(key, str):
+        raise BoundariesError(f"key={key!r:.60}: must be a str")
+
+
+def _check_plain(value: Any) -> None:
+    """``value`` must be data ``marshal`` stores (the cache file's format), checked up front so
+    that a bad value is refused before anything is kept."""
+    try:
+        marshal.dumps(value)
+    except ValueError:
+        raise _not_plain(value) from None
+
+
+def _not_plain(value: object) -> BoundariesError:
+    return BoundariesError(
+        f"value={value!r:.60}: must be plain data (tuples, lists, dicts, str, int)"
+    )
+
+
+def _check_files(files: object) -> dict[str, str]:
+    """``{module: path}`` with every path as a str, or BoundariesError naming the bad item."""
+    if not isinstance(files, dict):
+        raise BoundariesError(f"files={files!r:.60}: must be a dict of module to path")
+    checked: dict[str, str] = {}
+    for module, path in files.items():
+        if not isinstance(module, str) or not module:
+            raise BoundariesError(f"files: module {module!r:.60} must be a non-empty str")
+        checked[module] = check_path(path, f"files[{module!r:.40}]")
+    return checked
+
+
 class FileCache:
     """Raw import records cached by file content, stored in one file at ``path``."""
 
@@ -158,8 +190,18 @@ class FileCache:
         return self._discovery[2]
 
     def store_discovery(self, key: str, seen: dict[str, int], value: Any) -> None:
-        """Keep what discovery found, valid while the directories in ``seen`` keep their times."""
-        self._discovery = (key, seen, value)
+        """Keep what discovery found, valid while the directories in ``seen`` keep their times.
+
+        ``seen`` maps each folder to its ``mtime_ns`` (-1 for one that did not exist); ``value``
+        must be plain data the cache file can hold (tuples, lists, dicts, str, int).
+        """
+        _check_key(key)
+        if not isinstance(seen, dict) or not all(
+            isinstance(d, str) and type(t) is int for d, t in seen.items()
+        ):
+            raise BoundariesError(f"seen={seen!r:.60}: must be a dict of folder (str) to mtime_ns")
+        _check_plain(value)
+        self._discovery = (key, dict(seen), value)
         self._dirty = True
 
     def snapshot(self, key: str) -> Any:
@@ -173,13 +215,24 @@ class FileCache:
         return None
 
     def store_snapshot(self, key: str, value: Any) -> None:
-        """Keep ``value`` (plain tuples) as the resolved graph for ``key``."""
+        """Keep ``value`` (plain tuples) as the resolved graph for ``key``; a value the cache
+        file cannot hold is refused and the snapshot kept before stays."""
+        _check_key(key)
         if self._dirty or self._snapshot is None or self._snapshot[0] != key or not self.unchanged:
-            self._snapshot = (key, value)
-            self._store()
+            previous, self._snapshot = self._snapshot, (key, value)
+            try:
+                self._store()
+            except ValueError:  # marshal: not plain data; nothing was written
+                self._snapshot = previous
+                raise _not_plain(value) from None
 
     def read(self, files: dict[str, str]) -> dict[str, list[Raw]]:
-        """The raw records of every file of ``{module: path}``, parsing only changed ones."""
+        """The raw records of every file of ``{module: path}``, parsing only changed ones.
+
+        A path is a str or a Path; a file that cannot be read or parsed is a problem
+        (:attr:`problems`), not an error.
+        """
+        files = _check_files(files)
         self.parsed = self.hits = 0
         self.problems = []
         out: dict[str, list[Raw]] = {}
@@ -269,7 +322,8 @@ class FileCache:
             "snapshot": self._snapshot,
             "discovery": self._discovery,
         }
+        data = marshal.dumps(payload)
         self._dirty = False
         with open(temporary, "wb") as fh:
-            fh.write(marshal.dumps(payload))
+            fh.write(data)
         os.replace(temporary, self.path)

@@ -56,10 +56,12 @@ import uuid
 from collections.abc import Callable, Sequence
 
 from designpatterns_ref.capacity.base import (
+    MAX_NAME,
     BedEvent,
     CapacityError,
     ConcurrencyError,
     Topology,
+    check_name,
     check_time,
 )
 from designpatterns_ref.capacity.log import AppendResult, EventLog, SQLiteEventLog
@@ -295,6 +297,13 @@ class BedCapacity:
 
 
 def counter_ids(prefix: str = "ev") -> Callable[[], str]:
-    """Deterministic event ids ``prefix-1``, ``prefix-2``, ... (for tours and tests)."""
+    """Deterministic event ids ``prefix-1``, ``prefix-2``, ... (for tours and tests).
+
+    ``prefix`` is checked here, as an event id's start (printable, at most
+    ``MAX_NAME - 20`` characters, room for any count), not later when a command uses an id.
+    """
+    check_name("prefix", prefix)
+    if len(prefix) > MAX_NAME - 20:
+        raise CapacityError(f"prefix={prefix[:40]!r} must be at most {MAX_NAME - 20} characters")
     numbers = itertools.count(1)
     return lambda: f"{prefix}-{next(numbers)}"

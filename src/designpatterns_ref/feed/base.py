@@ -134,6 +134,10 @@ class FeedStats:
 
     def since(self, earlier: FeedStats) -> FeedStats:
         """The work done after the ``earlier`` snapshot (``max_post_writes`` kept as is)."""
+        if not isinstance(earlier, FeedStats):
+            raise FeedTypeError(
+                f"earlier={type(earlier).__name__} must be a FeedStats (a snapshot from copy())"
+            )
         out = FeedStats(**{f.name: getattr(self, f.name) - getattr(earlier, f.name)
                            for f in fields(self)})  # fmt: skip
         out.max_post_writes = self.max_post_writes

@@ -28,13 +28,18 @@ from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
-from designpatterns_ref.feed.base import COMPLETE, NOTHING, Post, id_in_range
+from designpatterns_ref.feed.base import COMPLETE, NOTHING, FeedError, Post, id_in_range
+from designpatterns_ref.feed.storecheck import checked_store
 
 __all__ = ["MemoryStore"]
 
 
+@checked_store
 class MemoryStore:
-    """Users, follow graph, posts and home timelines in Python dicts, sets and lists."""
+    """Users, follow graph, posts and home timelines in Python dicts, sets and lists.
+
+    Every method checks its arguments (see :mod:`~designpatterns_ref.feed.storecheck`).
+    """
 
     name = "memory"
 
@@ -67,8 +72,12 @@ class MemoryStore:
         self._seen[user] = now
 
     def last_seen(self, users: Sequence[str]) -> list[float]:
+        """When each of ``users`` last read their timeline; FeedError for one never added."""
         seen = self._seen
-        return [seen[u] for u in users]
+        try:
+            return [seen[u] for u in users]
+        except KeyError as exc:
+            raise FeedError(f"user={exc.args[0]!r} is not a user of this store") from None
 
     # the follow graph
     def add_edge(self, follower: str, followee: str) -> bool:
@@ -137,8 +146,9 @@ class MemoryStore:
         return [posts[i] for i in ids if i in posts and id_in_range(i)]
 
     def drop_post(self, post: Post) -> None:
-        del self._posts[post.id]
-        _remove(self._by[post.author], post.id)
+        """Forget ``post`` (nothing to do for one not stored, as on Redis)."""
+        if self._posts.pop(post.id, None) is not None:
+            _remove(self._by[post.author], post.id)
 
     def authored(
         self, authors: Sequence[str], limit: int, before: int, after: int = 0

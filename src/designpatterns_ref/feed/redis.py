@@ -80,6 +80,7 @@ from designpatterns_ref.feed.base import (
     Post,
     id_in_range,
 )
+from designpatterns_ref.feed.storecheck import checked_store
 from designpatterns_ref.redisclient import (
     DEFAULT_DEADLINE_S,
     bounded_client,
@@ -94,7 +95,17 @@ _MAX_EXACT = 2**53  # ids at or above this are "from the top": no double holds t
 
 
 def _bound(before: int) -> str:
-    return "+inf" if before >= _MAX_EXACT else f"({before}"
+    """The exclusive upper score of ids below ``before`` (any int: no id lies past 2**53)."""
+    if before >= _MAX_EXACT:
+        return "+inf"
+    return f"({max(before, -_MAX_EXACT)}"
+
+
+def _above(after: int) -> str:
+    """The exclusive lower score of ids above ``after`` (0: every id)."""
+    if not after or after <= -_MAX_EXACT:
+        return "-inf"
+    return f"({min(after, _MAX_EXACT)}"
 
 
 #: The keys of a store that are one key each, and the families of one key per user or kind.
@@ -143,6 +154,7 @@ return 0
 
 
 @outages_as(FeedUnavailable)
+@checked_store
 class RedisStore:
     """Feed state in Redis: sets for the graph, a hash of posts, sorted sets for timelines.
 
@@ -247,7 +259,14 @@ class RedisStore:
         self.r.hset(self._k("seen"), user, repr(now))
 
     def last_seen(self, users: Sequence[str]) -> list[float]:
-        return [float(t) for t in self.r.hmget(self._k("seen"), list(users))]
+        """When each of ``users`` last read their timeline; FeedError for one never added."""
+        if not users:
+            return []
+        seen = self.r.hmget(self._k("seen"), list(users))
+        for user, t in zip(users, seen, strict=True):
+            if t is None:
+                raise FeedError(f"user={user!r} is not a user of this store")
+        return [float(t) for t in seen]
 
     # the follow graph
     def add_edge(self, follower: str, followee: str) -> bool:
@@ -348,7 +367,7 @@ class RedisStore:
     ) -> list[list[int]]:
         if not authors:
             return []
-        low = f"({after}" if after else "-inf"
+        low = _above(after)
         pipe = self.r.pipeline(transaction=False)
         for author in authors:
             pipe.zrevrangebyscore(self._k("by", author), _bound(before), low, 0, limit)

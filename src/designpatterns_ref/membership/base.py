@@ -160,13 +160,20 @@ class Rule:
             raise MembershipError(f"Rule: reason={self.reason!r:.80} must be printable text")
 
     def holds(self, facts: Mapping[str, Fact]) -> bool:
-        """Whether the rule is met by ``facts`` (a missing fact does not meet it)."""
+        """Whether the rule is met by ``facts`` (a missing fact does not meet it).
+
+        ``facts`` is checked like a directory record (:func:`check_facts`): a value of the
+        wrong type is a :class:`MembershipError`, never a comparison of mixed types.
+        """
+        facts = check_facts(facts)
         if self.fact not in facts:
             return False
         return OPERATORS[self.op](facts[self.fact], self.value)
 
     def why_not(self, facts: Mapping[str, Fact]) -> str | None:
-        """``None`` when the rule holds, else the reason it does not."""
+        """``None`` when the rule holds, else the reason it does not (``facts`` checked as
+        in :meth:`holds`)."""
+        facts = check_facts(facts)
         if self.fact not in facts:
             return f"{self.fact} unknown"
         return None if OPERATORS[self.op](facts[self.fact], self.value) else self.reason

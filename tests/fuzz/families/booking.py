@@ -1,8 +1,14 @@
-"""booking: the stay, the strategies and holds on one shared SQLite hotel, and the policy maths."""
+"""booking: the stay, the strategies and holds on one shared SQLite hotel, and the policy maths.
+
+``query`` and ``statement`` run SQL as given: a str the database rejects (not SQL, or params it
+does not take) fails with the driver's own error, as documented, so that error counts as an
+answer there and only the argument checks are held to ERRORS.
+"""
 
 from __future__ import annotations
 
 import os
+import sqlite3
 import tempfile
 from datetime import date, datetime
 from typing import Any
@@ -13,6 +19,10 @@ from designpatterns_ref.booking.race import RaceResult, race, random_stays, sold
 from tests.fuzz.spec import Entry
 
 ERRORS = (bk.BookingError, bk.SoldOut)
+
+NOT_FUZZED: dict[str, str] = {
+    "Booking": "the record book() returns; no call takes one",
+}
 D1, D2 = date(2026, 6, 1), date(2026, 6, 3)
 _SHARED: dict[str, Any] = {}
 RESULT = RaceResult("naive", "sqlite", 3, 1, 3, 2, 3, 0.5)
@@ -83,6 +93,37 @@ def _index_with_hotel() -> bk.AvailabilityIndex:
     return index
 
 
+def _sql(method: str, text: Any, params: Any) -> object:
+    """``store.query`` or ``store.statement`` on the shared hotel; SQLite's own error for SQL
+    it rejects is the documented answer (only the argument checks raise BookingError)."""
+    try:
+        return getattr(_store(), method)(text, params)
+    except sqlite3.Error:
+        return None
+
+
+def _sql_entries(method: str) -> list[Entry]:
+    snap = _state_of_store
+    return [
+        Entry(
+            f"SQLiteStore.{method}(text=)",
+            make=_store,
+            snapshot=snap,
+            call=lambda _, v: _sql(method, v, ()),
+        ),
+        Entry(
+            f"SQLiteStore.{method}(params=)",
+            make=_store,
+            snapshot=snap,
+            call=lambda _, v: _sql(method, "SELECT count(*) FROM bookings", v),
+        ),
+    ]
+
+
+def _state_of_store(store: Any) -> object:
+    return _state(bk.NaiveBooking(store))
+
+
 def _holds() -> Any:
     return bk.Holds(_store(), ttl=60)
 
@@ -125,6 +166,13 @@ ENTRIES = [
         make=_holds,
         snapshot=_state,
         call=lambda h, v: h.confirm(1, "key", amount=v),
+    ),
+    *_sql_entries("query"),
+    *_sql_entries("statement"),
+    Entry(
+        "AvailabilityIndex.follow(strategy)",
+        make=bk.AvailabilityIndex,
+        call=lambda i, v: i.follow(v),
     ),
     Entry("SQLiteStore(path)", call=lambda _, v: None if isinstance(v, str) else bk.SQLiteStore(v)),
     Entry("PostgresStore(url)", call=lambda _, v: bk.PostgresStore(v)),

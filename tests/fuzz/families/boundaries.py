@@ -8,9 +8,16 @@ from typing import Any
 
 from designpatterns_ref import boundaries as b
 from designpatterns_ref.boundaries import verdict
+from tests.fuzz.helpers import per_argument
 from tests.fuzz.spec import Entry
 
 ERRORS = (b.BoundariesError,)
+
+NOT_FUZZED: dict[str, str] = {
+    "Problem": "a record of the graph and the report (source the graph cannot represent); "
+    "no call takes one",
+    "Report": "the result check() returns, only read (render checks it is one)",
+}
 
 _DIR = Path(tempfile.mkdtemp(prefix="dpref-fuzz-boundaries-"))
 (_DIR / "shop").mkdir()
@@ -54,6 +61,63 @@ _BAD_IMPORTS = (
     b.Import("s.a", "s.b", 1, "module", None),  # type: ignore[arg-type]
     b.Import("s.a", "s.b", 1, "module", "s/a.py", name=3),  # type: ignore[arg-type]
 )
+
+
+def _import_entry(field: str) -> Entry:
+    """An Import with one hostile field, added to a graph: the call that takes Imports."""
+    valid: dict[str, Any] = {"importer": "s.a", "imported": "s.b", "line": 1, "kind": "module",
+                             "path": "s/a.py", "name": None}  # fmt: skip
+    return Entry(
+        f"Import({field}=) added to a graph",
+        call=lambda g, v: g.add(b.Import(**{**valid, field: v})),
+        make=_graph,
+        snapshot=_graph_state,
+    )
+
+
+_VIOLATION: dict[str, Any] = {"rule": "dependency", "importer": "s.a", "imported": "s.b",
+                              "path": "s/a.py", "line": 3, "message": "m", "fix": "f",
+                              "contract": "", "chain": ()}  # fmt: skip
+
+
+def _cache() -> b.FileCache:
+    """A cache in its own folder that has read the scratch project's files once."""
+    folder = Path(tempfile.mkdtemp(prefix="dpref-fuzz-cache-"))
+    cache = b.FileCache(folder / "cache.bin")
+    cache.read({"shop": str(_DIR / "shop" / "__init__.py"), "shop.a": str(_DIR / "shop" / "a.py")})
+    return cache
+
+
+def _cache_state(cache: b.FileCache) -> object:
+    """The cache's fields and its file, byte for byte."""
+    from tests.fuzz.test_fuzz import state_of  # the suite imports this registry
+
+    return state_of(cache), cache.path.read_bytes() if cache.path.exists() else None
+
+
+def _cache_entries() -> list[Entry]:
+    def entries(method: str, valid: dict[str, Any]) -> list[Entry]:
+        return per_argument(
+            f"FileCache.{method}",
+            lambda c, **kw: getattr(c, method)(**kw),
+            valid,
+            make=_cache,
+            snapshot=_cache_state,
+        )
+
+    return [
+        *entries("read", {"files": {"shop.a": str(_DIR / "shop" / "a.py")}}),
+        Entry(
+            "FileCache.read(files[module])",
+            call=lambda c, v: c.read({"shop.a": v}),
+            make=_cache,
+            snapshot=_cache_state,
+        ),
+        *entries("discovery", {"key": "k"}),
+        *entries("snapshot", {"key": "k"}),
+        *entries("store_discovery", {"key": "k", "seen": {str(_DIR): 1}, "value": ((), [])}),
+        *entries("store_snapshot", {"key": "k", "value": ((), [])}),
+    ]
 
 
 def _report() -> b.Report:
@@ -221,6 +285,9 @@ ENTRIES = [
         )
         for arg in ("importer", "imported", "kinds")
     ),
+    *(_import_entry(f) for f in ("importer", "imported", "line", "kind", "path", "name")),
+    *per_argument("Violation", lambda _, **kw: b.Violation(**kw), _VIOLATION),
+    *_cache_entries(),
     Entry("verdict.key_of(argv)", call=lambda _, v: verdict.key_of(v)),
     Entry("verdict.replay(argv)", call=lambda _, v: verdict.replay(v)),
     *(

@@ -2,8 +2,7 @@
 
 Every index gets the same entries (its constructor, and each method with each argument
 hostile); ``RedisGeoIndex`` runs against a throwaway server (``helpers.redis_url``) and is
-compared before and after through a dump of its keys. Not registered: the records
-(``Match``, ``DriverState``, ``Assignment``, ``SearchTrace``) and the enums.
+compared before and after through a dump of its keys. What is left out is in NOT_FUZZED.
 """
 
 from __future__ import annotations
@@ -41,6 +40,15 @@ from tests.fuzz.helpers import empty_redis_url, per_argument, redis_keys
 from tests.fuzz.spec import Entry
 
 ERRORS = (GeoError,)
+
+NOT_FUZZED: dict[str, str] = {
+    "Match": "the record a search returns (distance, driver id); no call takes one",
+    "DriverState": "the record an index's get() returns; no call takes one",
+    "Assignment": "the record Dispatcher.request returns and keeps; no call takes one",
+    "SearchTrace": "the record GeohashIndex.trace returns; no call takes one",
+    "TripState": "an enum: TripState(value) is Python's own lookup; a state given to a trip "
+    "is checked by TripStateMachine.advance(to=)",
+}
 
 _keys = itertools.count()
 _POINT = {"lat": 51.5007, "lon": -0.1246}

@@ -1,11 +1,8 @@
 """identity: credentials, keys, status lists, the gate verifier, the audit log, compliance.
 
-Not registered: the result records ``Verdict`` (made by ``GateVerifier.verify``),
-``AuditCheck`` (by ``verify_chain``), ``Gap``, ``Expiring`` and ``SweepReport`` (by
-``ComplianceBook.gaps`` and ``sweep``): plain frozen containers that check nothing and have no
-method taking an argument, filled only from values the calls that make them already checked
-(and those calls are registered). Also the enum ``Reason``, the errors ``IdentityError`` and
-``IdentityTypeError`` (what ``ERRORS`` names) and the constant ``MIN_BITS``.
+The result records and the enum are in NOT_FUZZED. Not registered: the errors
+``IdentityError`` and ``IdentityTypeError`` (what ``ERRORS`` names) and the constant
+``MIN_BITS``, which are no entry points.
 """
 
 from __future__ import annotations
@@ -49,6 +46,17 @@ from designpatterns_ref.identity.plot import (
 from tests.fuzz.spec import Entry
 
 ERRORS = (IdentityError,)
+
+#: Plain frozen containers that check nothing and have no method taking an argument, filled only
+#: from values the calls that make them already checked (and those calls are registered).
+NOT_FUZZED: dict[str, str] = {
+    "Verdict": "the record GateVerifier.verify returns; no call takes one",
+    "AuditCheck": "the record verify_chain returns; no call takes one",
+    "Gap": "a record ComplianceBook.gaps returns; no call takes one",
+    "Expiring": "a record ComplianceBook.sweep reports; no call takes one",
+    "SweepReport": "the record ComplianceBook.sweep returns; no call takes one",
+    "Reason": "an enum of why a verdict went as it did, only read from a Verdict",
+}
 
 T0 = 1_800_000_000
 _KEYS = KeySet("acme-id", seed=b"fuzz")
