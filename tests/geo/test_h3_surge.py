@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import math
+import random
+import sys
+import threading
 from collections import Counter
 
 import pytest
@@ -138,3 +141,38 @@ def test_a_bad_clock_reading_changes_nothing(
 def test_resolution_is_checked(resolution: object) -> None:
     with pytest.raises(GeoError, match="resolution="):
         HexSurgePricer(resolution)  # type: ignore[arg-type]
+
+
+def test_periods_observed_from_many_threads_price_every_cell_once_seen() -> None:
+    """``observe`` from eight threads at once: none fails, and every cell any of them saw is
+    both remembered and priced. (The set of cells seen is read with ``sorted``, one C call;
+    iterating it in Python while another thread adds to it raised 'Set changed size'.)"""
+    surge = HexSurgePricer(resolution=9, clock=ManualClock())
+    barrier = threading.Barrier(8)
+    errors: list[Exception] = []
+    expected: set[str] = set()
+
+    def work(seed: int) -> None:
+        rng = random.Random(seed)
+        barrier.wait()
+        for _ in range(100):
+            riders = [(40.0 + rng.random() / 2, -74.0 + rng.random() / 2) for _ in range(3)]
+            try:
+                surge.observe(riders, [])
+            except Exception as exc:  # any failure is the finding
+                errors.append(exc)
+                return
+            expected.update(surge.cell(*p) for p in riders)
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as the interpreter can
+    try:
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert errors == []
+    assert surge._seen == expected == set(surge.pricer._cells)

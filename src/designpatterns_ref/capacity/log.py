@@ -39,6 +39,7 @@ AppendResult(version=1, appended=0, duplicates=1)
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -130,7 +131,7 @@ class EventLog:
                 result = self._append(conn, stream, batch, expected_version)
                 conn.commit()
             except BaseException as exc:
-                conn.rollback()
+                self._rollback(conn)
                 if isinstance(exc, self.integrity_errors):
                     raise ConcurrencyError(
                         f"stream={stream!r} was appended to concurrently; read and retry"
@@ -139,6 +140,12 @@ class EventLog:
                     raise CapacityError(f"append to stream={stream!r} failed: {exc}") from exc
                 raise
             return result
+
+    def _rollback(self, conn: Any) -> None:
+        """Roll back after a failure, never raising a database error of its own: on a closed or
+        lost connection the rollback fails too, and the failure to report is the first one."""
+        with contextlib.suppress(*self.database_errors):
+            conn.rollback()
 
     def _append(
         self, conn: Any, stream: str, batch: list[BedEvent], expected: int | None
@@ -196,17 +203,21 @@ class EventLog:
     def _fetch(self, sql: str, params: Sequence[object]) -> list[Any]:
         """The rows of one read, in a transaction of its own, rolled back if the statement
         fails: a failed statement leaves a PostgreSQL connection refusing everything until a
-        rollback, and the log must stay usable after an error."""
+        rollback, and the log must stay usable after an error. A database failure (the file
+        held by another process past the busy timeout, a closed log, a lost connection, a
+        dropped table) raises :class:`CapacityError`."""
         with self._lock:
             conn = self._conn()
             try:
                 cur = conn.cursor()
                 cur.execute(self._sql(sql), params)
                 rows = list(cur.fetchall())
-            except BaseException:
-                conn.rollback()
+                conn.commit()
+            except BaseException as exc:
+                self._rollback(conn)
+                if isinstance(exc, self.database_errors):
+                    raise CapacityError(f"reading the event log failed: {exc}") from exc
                 raise
-            conn.commit()
             return rows
 
     def read_stream(self, stream: str, after_version: int = 0) -> Iterator[tuple[int, BedEvent]]:

@@ -181,7 +181,6 @@ class BucketIndex(LiveIndex):
         """
         if available is not True and available is not False:
             raise GeoTypeError(f"available={available!r} must be True or False")
-        self._expire()
         lat, lon, _, at, key = self._live.record(check_driver_id(driver_id))
         self._cells[key][driver_id] = self._live.drivers[driver_id] = (lat, lon, available, at, key)
 

@@ -7,6 +7,8 @@ seconds (on the injected clock) has gone offline without saying so and must not 
 Expiry is lazy: each fix pushes ``(at, driver_id)`` on a heap, and before every read the heap is
 popped while its oldest entry is stale, dropping the driver only if that entry is still its
 latest fix. The heap is rebuilt when stale entries outnumber live drivers, so it stays O(n).
+A call refused for its arguments or its driver expires nobody (it changes nothing), and a clock
+reading that is not a finite number of seconds is refused with GeoError before anything changes.
 A bulk load, whose fixes all share one time, pushes one entry ``(at, "", batch)`` for the whole
 batch instead (no driver id is empty, so it sorts before drivers of the same time); popping it
 checks each driver of the batch as a single entry would.
@@ -43,7 +45,7 @@ from designpatterns_ref.geo.base import (
     matches,
 )
 
-__all__ = ["LiveIndex", "LiveTable", "Record", "check_clock", "check_query"]
+__all__ = ["LiveIndex", "LiveTable", "Record", "check_clock", "check_query", "check_reading"]
 
 # What the table keeps per driver: (lat, lon, available, at, cell). ``cell`` is the integer key of
 # the cell the driver sits in, for the indexes that bucket drivers by cell (so they need no
@@ -84,17 +86,21 @@ class LiveTable:
         if available is not True and available is not False:
             raise GeoTypeError(f"available={available!r} must be True or False")
         if at is None:
-            at = self.clock()
+            at = self.now()
         elif isinstance(at, bool) or not isinstance(at, int | float):
             raise GeoTypeError(f"at={at!r} must be a finite number of seconds or None")
         elif not -sys.float_info.max <= at <= sys.float_info.max:  # NaN, inf, 10**400
             raise GeoError(f"at={at!r} must be a finite number of seconds or None")
         return driver_id, lat, lon, available, float(at)
 
+    def now(self) -> float:
+        """One reading of the clock, refused with GeoError unless it is a finite number."""
+        return check_reading(self.clock())
+
     def check_time(self, at: object) -> float:
         """``at`` as a finite float of seconds; None means now on the clock."""
         if at is None:
-            return float(self.clock())
+            return self.now()
         if isinstance(at, bool) or not isinstance(at, int | float):
             raise GeoTypeError(f"at={at!r} must be a finite number of seconds or None")
         if not -sys.float_info.max <= at <= sys.float_info.max:  # NaN, inf, 10**400
@@ -187,7 +193,7 @@ class LiveTable:
         """
         if self.ttl is None or not self.heap:
             return []
-        cutoff = self.clock() - self.ttl
+        cutoff = self.now() - self.ttl
         heap, drivers, gone = self.heap, self.drivers, []
         while heap and heap[0][0] < cutoff:
             entry = heapq.heappop(heap)
@@ -207,9 +213,10 @@ class LiveTable:
         return gone
 
     def record(self, driver_id: str) -> Record:
-        """The driver's ``(lat, lon, available, at, cell)``; :class:`DriverNotFound` if unknown."""
+        """The driver's ``(lat, lon, available, at, cell)``; :class:`DriverNotFound` if unknown
+        or stale. Nothing expires here, so a call refused for its driver changes nothing."""
         rec = self.drivers.get(driver_id)
-        if rec is None:
+        if rec is None or (self.ttl is not None and rec[3] < self.now() - self.ttl):
             raise DriverNotFound(f"driver_id={driver_id!r} is not in the index (or is stale)")
         return rec
 
@@ -248,6 +255,19 @@ def check_clock(clock: object) -> Callable[[], float]:
     if not callable(clock):
         raise GeoTypeError(f"clock={clock!r} must be a callable returning seconds, or None")
     return clock
+
+
+def check_reading(now: object) -> float:
+    """A clock's reading as a float; GeoError unless it is a finite number of seconds."""
+    if (
+        isinstance(now, bool)
+        or not isinstance(now, int | float)
+        or not -sys.float_info.max <= now <= sys.float_info.max  # NaN, inf, 10**400
+    ):
+        raise GeoError(
+            f"the clock returned {now!r:.80}, not a finite number of seconds; nothing was changed"
+        )
+    return float(now)
 
 
 def check_query(
@@ -294,8 +314,9 @@ class LiveIndex:
 
     def get(self, driver_id: str) -> DriverState | None:
         """The driver's last known state, or None if unknown or stale."""
+        driver_id = check_driver_id(driver_id)
         self._expire()
-        return self._live.state(check_driver_id(driver_id))
+        return self._live.state(driver_id)
 
     def nearest(
         self,

@@ -50,7 +50,7 @@ from heapq import heappush
 from math import cos, floor
 
 from designpatterns_ref.geo._buckets import BucketIndex, measure
-from designpatterns_ref.geo._live import LiveTable, check_query
+from designpatterns_ref.geo._live import LiveTable, check_query, check_reading
 from designpatterns_ref.geo.base import (
     GeoError,
     GeoTypeError,
@@ -152,6 +152,8 @@ class GeohashIndex(BucketIndex):
             driver_id, lat, lon, available, at = live.check_fix(driver_id, lat, lon, available, at)
         elif at is None:
             at = live.clock()
+            if type(at) is not float or not -_INF < at < _INF:
+                at = check_reading(at)
         # The cell by one multiplication per axis. Unlike geohash.encode it does not correct the
         # last bit, so a driver within ~1e-13 degrees of an edge may land in the cell next door;
         # the search's bound keeps a 1 mm margin, far more than that, so answers stay exact.

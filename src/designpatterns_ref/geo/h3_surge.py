@@ -69,7 +69,10 @@ class HexSurgePricer:
         )
         self.resolution = resolution
         self._h3: Any = h3_module()
-        self._seen: set[str] = set()  # every cell ever priced
+        # Every cell ever priced. Threads share it without a lock: observe adds to it with one
+        # set.update and reads it with one sorted(), each a single call into C that no other
+        # thread interleaves with; it never iterates the live set in Python.
+        self._seen: set[str] = set()
 
     def cell(self, lat: float, lon: float) -> str:
         """The hexagon (hex id) of this resolution holding the point."""

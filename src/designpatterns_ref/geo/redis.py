@@ -195,7 +195,7 @@ class RedisGeoIndex:
 
     def _expire(self) -> None:
         if self._live.ttl is not None:
-            cutoff = self._live.clock() - self._live.ttl
+            cutoff = self._live.now() - self._live.ttl
             self._purge(keys=[self._all, self._free, self._meta, self._at], args=[repr(cutoff)])
 
     def _state(self, driver_id: str, raw: Any) -> DriverState:

@@ -20,6 +20,7 @@ Trade-off against memory: a disk write (WAL append, ``synchronous=NORMAL``) per 
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 from pathlib import Path
@@ -106,31 +107,42 @@ class SQLiteStore:
                 )
                 db.execute("COMMIT")
             except BaseException as exc:
-                if db.in_transaction:  # SQLite may have rolled back already (a full disk)
-                    db.execute("ROLLBACK")
+                # SQLite may have rolled back already (a full disk); a closed store has nothing
+                # to roll back, and asking it raises its own error in place of the first
+                with contextlib.suppress(sqlite3.Error):
+                    if db.in_transaction:
+                        db.execute("ROLLBACK")
                 if isinstance(exc, sqlite3.Error):
                     raise MessagingError(f"SQLiteStore.append: {exc}") from exc
                 raise
         return Message(conv, seq, sender, client_msg_id, body), True
 
     def read(self, conv: str, after: int = 0, limit: int = 1000) -> list[Message]:
-        """The messages with seq > ``after``, in order, at most ``limit``."""
+        """The messages with seq > ``after``, in order, at most ``limit``. A database failure (a
+        closed store, a dropped table) raises
+        :class:`~designpatterns_ref.messaging.base.MessagingError`."""
         check_id("conv", conv), check_seq("after", after), check_seq("limit", limit, low=1)
         with self._lock:  # not inside another thread's open transaction
-            rows = self._db.execute(
-                "SELECT seq, sender, client_msg_id, body FROM messages "
-                "WHERE conv=? AND seq>? ORDER BY seq LIMIT ?",
-                (conv, after, limit),
-            ).fetchall()
+            try:
+                rows = self._db.execute(
+                    "SELECT seq, sender, client_msg_id, body FROM messages "
+                    "WHERE conv=? AND seq>? ORDER BY seq LIMIT ?",
+                    (conv, after, limit),
+                ).fetchall()
+            except sqlite3.Error as exc:
+                raise MessagingError(f"SQLiteStore.read: {exc}") from exc
         return [Message(conv, s, who, cmid, body) for s, who, cmid, body in rows]
 
     def last_seq(self, conv: str) -> int:
-        """The highest seq of ``conv`` (0 when empty)."""
+        """The highest seq of ``conv`` (0 when empty); MessagingError as :meth:`read`."""
         check_id("conv", conv)
         with self._lock:
-            (seq,) = self._db.execute(
-                "SELECT COALESCE(MAX(seq), 0) FROM messages WHERE conv=?", (conv,)
-            ).fetchone()
+            try:
+                (seq,) = self._db.execute(
+                    "SELECT COALESCE(MAX(seq), 0) FROM messages WHERE conv=?", (conv,)
+                ).fetchone()
+            except sqlite3.Error as exc:
+                raise MessagingError(f"SQLiteStore.last_seq: {exc}") from exc
         return int(seq)
 
     def close(self) -> None:

@@ -350,6 +350,12 @@ class Pipeline:
         retry, a deferral to the end of quiet hours, an expired SQLite lease) and the run goes
         on; on any other clock, or when nothing waits, the run returns. At most ``max_rounds``
         rounds (an int in [1, 10**12]); ``batch`` is :meth:`step`'s.
+
+        A queue whose store is down (Redis stopped, a SQLite file held by another writer past
+        its busy timeout) stops the run with :class:`~.base.QueueUnavailable`, from any call
+        of the round (take, put, ack, ``next_due``): never a bare client error. A worker loop
+        catches it, waits and calls ``run`` again: nothing taken was acked, so it comes back
+        (after the SQLite lease, or ``claim_idle`` on Redis) and is sent at least once.
         """
         check_count("Pipeline.run", "batch", batch, MAX_BATCH)
         check_count("Pipeline.run", "max_rounds", max_rounds, MAX_ROUNDS)

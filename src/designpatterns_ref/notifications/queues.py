@@ -410,12 +410,20 @@ class SQLiteQueue:
     def next_due(self) -> float | None:
         """The earliest time a row becomes takeable: its due time ``at`` or, while it is leased
         (taken, not acked), the end of its lease, whichever is later (None: the table is empty).
-        A row takeable already answers a time at or before now."""
-        row = self._db.execute(f"SELECT min(max(at, leased)) FROM {self._table}").fetchone()
+        A row takeable already answers a time at or before now. A store that cannot answer
+        (closed) raises :class:`~.base.QueueUnavailable`, as ``len`` does."""
+        row = self._read("SQLiteQueue.next_due", "SELECT min(max(at, leased)) FROM {}")
         return None if row[0] is None else float(row[0])
 
     def __len__(self) -> int:
-        return int(self._db.execute(f"SELECT count(*) FROM {self._table}").fetchone()[0])
+        return int(self._read("SQLiteQueue.__len__", "SELECT count(*) FROM {}")[0])
+
+    def _read(self, where: str, sql: str) -> Any:
+        """The one row of ``sql`` on this queue's table; QueueUnavailable if the store fails."""
+        try:
+            return self._db.execute(sql.format(self._table)).fetchone()
+        except sqlite3.Error as exc:  # closed, or the file unreadable
+            raise QueueUnavailable(f"{where}: {self.path!r}: {exc}") from exc
 
     def close(self) -> None:
         """Close the connection (the rows stay on disk)."""

@@ -394,20 +394,27 @@ class RedisStreamQueue:
                 dedup._settle(keys=keys, args=args)  # loads the script and runs it; acks ran
 
     def pending(self) -> int:
-        """Messages taken by some consumer and not acked."""
-        return sum(int(self.r.xpending(s, self.group)["pending"]) for s in self.streams(self.name))
+        """Messages taken by some consumer and not acked. A server that is down raises
+        :class:`~designpatterns_ref.notifications.QueueUnavailable`, as for ``len`` and
+        :meth:`next_due`."""
+        with _unavailable("RedisStreamQueue.pending", self.name):
+            return sum(
+                int(self.r.xpending(s, self.group)["pending"]) for s in self.streams(self.name)
+            )
 
     def __len__(self) -> int:
-        return sum(int(self.r.xlen(s)) for s in self.streams(self.name)) + int(
-            self.r.zcard(self.delayed)
-        )
+        with _unavailable("RedisStreamQueue.__len__", self.name):
+            return sum(int(self.r.xlen(s)) for s in self.streams(self.name)) + int(
+                self.r.zcard(self.delayed)
+            )
 
     def next_due(self) -> float | None:
         """When the earliest delayed item (a retry in the sorted set) falls due; None: none.
 
         A message a crashed consumer left pending comes back after ``claim_idle`` seconds of
         the server's own time, not of the caller's clock, so it is not counted here."""
-        first = self.r.zrange(self.delayed, 0, 0, withscores=True)
+        with _unavailable("RedisStreamQueue.next_due", self.name):
+            first = self.r.zrange(self.delayed, 0, 0, withscores=True)
         return float(first[0][1]) if first else None
 
 

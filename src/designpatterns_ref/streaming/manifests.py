@@ -187,7 +187,8 @@ class DashManifest:
 
     Built directly, its fields are checked as :func:`parse_dash_mpd` reads them: durations
     finite, the segment duration positive, at most :data:`MAX_SEGMENTS` segments, the
-    templates strings, ``start_number`` a decimal integer, at least one :class:`Rung`.
+    templates strings (``media`` not empty), ``start_number`` a decimal integer, at least one
+    :class:`Rung`, no two with one name.
     """
 
     duration_s: float
@@ -212,13 +213,22 @@ class DashManifest:
         for name in ("media", "initialization"):
             if not isinstance(getattr(self, name), str):
                 raise StreamingTypeError(f"{name}={getattr(self, name)!r:.60} must be a str")
+        if not self.media:
+            raise StreamingError("media='' must be a segment URL template (every URL was empty)")
         _uint("start_number", self.start_number)
         reps = self.representations
         if not isinstance(reps, tuple) or not reps:
             raise StreamingTypeError(f"representations={reps!r:.60} must be a tuple of Rung")
+        seen: set[str] = set()
         for i, rung in enumerate(reps):
             if not isinstance(rung, Rung):
                 raise StreamingTypeError(f"representations[{i}]={rung!r:.60} must be a Rung")
+            if rung.name in seen:
+                raise StreamingError(
+                    f"representations[{i}]: name={rung.name!r} is used twice (a segment URL "
+                    "names its representation by it)"
+                )
+            seen.add(rung.name)
 
     @property
     def segment_count(self) -> int:
@@ -317,8 +327,17 @@ def _int_attr(el: ET.Element, name: str) -> int:
     return _integer(el.get(name), f"{el.tag.split('}')[-1]}@{name}")
 
 
+# What parse_dash_mpd reads of the ways an MPD may address its segments.
+_ADDRESSING = (
+    "this reader takes segments addressed by the AdaptationSet's SegmentTemplate@media "
+    "($RepresentationID$, $Number$), not SegmentBase or SegmentList"
+)
+
+
 def parse_dash_mpd(text: str) -> DashManifest:
-    """Read back the subset :func:`write_dash_mpd` writes (one period, a SegmentTemplate)."""
+    """Read back the subset :func:`write_dash_mpd` writes (one period, a SegmentTemplate with
+    ``@media``; SegmentBase and SegmentList are refused, as are two representations with one
+    ``@id``)."""
     if not isinstance(text, str):
         raise StreamingTypeError(f"text={text!r} must be a str")
     try:
@@ -334,7 +353,7 @@ def parse_dash_mpd(text: str) -> DashManifest:
         raise StreamingError("MPD has no Period/AdaptationSet")
     tmpl = aset.find("d:SegmentTemplate", ns)
     if tmpl is None:
-        raise StreamingError("AdaptationSet has no SegmentTemplate")
+        raise StreamingError(f"AdaptationSet has no SegmentTemplate; {_ADDRESSING}")
     timescale = _int_attr(tmpl, "timescale")
     seg = _int_attr(tmpl, "duration")
     if timescale == 0 or seg == 0:
@@ -357,8 +376,14 @@ def parse_dash_mpd(text: str) -> DashManifest:
                 el.get("codecs", DEFAULT_CODECS),
             )
         )
+        if reps[-1].name in (r.name for r in reps[:-1]):
+            raise StreamingError(
+                f"Representation@id={reps[-1].name!r} is used twice: an id is unique in its Period"
+            )
     if not reps:
         raise StreamingError("AdaptationSet has no Representation")
+    if not tmpl.get("media"):  # absent or empty: every segment URL would be empty
+        raise StreamingError(f"SegmentTemplate@media is missing or empty; {_ADDRESSING}")
     return DashManifest(
         duration,
         segment_s,
