@@ -74,3 +74,28 @@ def test_stats_since_refuses_what_is_not_a_snapshot() -> None:
         with pytest.raises(FeedTypeError, match="earlier="):
             stats.since(value)
     assert stats == FeedStats(posts=3)
+
+
+def test_a_strategy_calls_its_store_once_checked() -> None:
+    """A strategy checks what users hand it, then calls its store without the store's checks
+    (they would run twice); the store itself, reached directly, still checks."""
+    from designpatterns_ref.feed import FanoutOnWrite, MemoryStore
+    from designpatterns_ref.feed.storecheck import unchecked
+
+    store = MemoryStore()
+    feed = FanoutOnWrite(store)
+    raw = type(store).add_user._unchecked  # type: ignore[attr-defined]
+    assert feed._store.add_user.__func__ is raw  # type: ignore[attr-defined]
+    assert feed._store.name == store.name  # everything else is the store's own
+    with pytest.raises(FeedTypeError):
+        feed.store.add_user(["ann"], 0.0)
+    with pytest.raises(FeedTypeError):
+        feed.add_user(["ann"])
+    feed.add_user("ann")
+    assert store.has_user("ann")
+
+    class Plain:  # a store class the checks were never added to
+        name = "plain"
+
+    plain = Plain()
+    assert unchecked(plain) is plain  # type: ignore[arg-type]

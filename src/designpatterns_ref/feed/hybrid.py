@@ -94,73 +94,73 @@ class HybridFanout(FanoutOnWrite):
         self.rebuild_len = min(rebuild_len, self.max_len)
 
     def _is_pushed(self, author: str) -> bool:
-        return not self.store.has_flag(CELEBRITY, [author])[0]
+        return not self._store.has_flag(CELEBRITY, [author])[0]
 
     def _push_targets(self, post: Post) -> list[str]:
         if not self._is_pushed(post.author):
             return []
-        followers = self.store.followers(post.author)
+        followers = self._store.followers(post.author)
         if self.inactive_after is None or not followers:
             return followers
         cutoff = self.clock() - self.inactive_after
-        seen = self.store.last_seen(followers)
+        seen = self._store.last_seen(followers)
         active = [f for f, t in zip(followers, seen, strict=True) if t >= cutoff]
         if len(active) < len(followers):
             idle = [f for f, t in zip(followers, seen, strict=True) if t < cutoff]
-            self.store.set_flag(STALE, idle, True)
+            self._store.set_flag(STALE, idle, True)
             self.stats.skipped += len(idle)
         return active
 
     def _pulled(self, user: str) -> list[str]:
-        return self.store.followees_flagged(user, CELEBRITY)
+        return self._store.followees_flagged(user, CELEBRITY)
 
     def _pushed_followees(self, user: str) -> list[str]:
         celebrities = set(self._pulled(user))
-        return [f for f in self.store.followees(user) if f not in celebrities]
+        return [f for f in self._store.followees(user) if f not in celebrities]
 
     def _maintained(self, users: list[str]) -> list[str]:
-        stale = self.store.has_flag(STALE, users)
+        stale = self._store.has_flag(STALE, users)
         return [u for u, s in zip(users, stale, strict=True) if not s]
 
     def _prepare(self, user: str) -> None:
-        self.store.touch(user, self.clock())
-        if self.store.has_flag(STALE, [user])[0]:
+        self._store.touch(user, self.clock())
+        if self._store.has_flag(STALE, [user])[0]:
             self._rebuild(user)
 
     def _rebuild(self, user: str) -> None:
         """Recompute a stale timeline: merge the pushed followees' newest posts."""
         sources = self._pushed_followees(user)
         want = self.rebuild_len + 1  # one more than we keep tells whether the timeline is cut
-        newest = _merge_newest(self.store.authored(sources, want, _TOP), want)
-        self.store.home_clear(user)
+        newest = _merge_newest(self._store.authored(sources, want, _TOP), want)
+        self._store.home_clear(user)
         kept = newest[: self.rebuild_len]
         if kept:
             cut = len(newest) > self.rebuild_len
-            self.stats.maintenance_writes += self.store.home_add(
+            self.stats.maintenance_writes += self._store.home_add(
                 [user], kept[::-1], self.max_len, capped=cut
             )
-        self.store.set_flag(STALE, [user], False)
+        self._store.set_flag(STALE, [user], False)
         self.stats.rebuilds += 1
         self.stats.load_reads += len(sources)
 
     def _on_follow(self, follower: str, followee: str) -> None:
-        if self._is_pushed(followee) and self.store.follower_count(followee) >= self.threshold:
+        if self._is_pushed(followee) and self._store.follower_count(followee) >= self.threshold:
             # crossing up: the followee's posts will be pulled, so take the pushed ones out,
             # then flag it; cut short between the two, the author is still pushed and a retry
             # of the follow crosses again (flag first would leave ids pushed and pulled)
-            (recent,) = self.store.authored([followee], self.max_len, _TOP)
-            followers = self.store.followers(followee)
-            self.stats.removals += self.store.home_remove(followers, recent)
-            self.store.set_flag(CELEBRITY, [followee], True)
+            (recent,) = self._store.authored([followee], self.max_len, _TOP)
+            followers = self._store.followers(followee)
+            self.stats.removals += self._store.home_remove(followers, recent)
+            self._store.set_flag(CELEBRITY, [followee], True)
             return
         super()._on_follow(follower, followee)
 
     def _on_unfollow(self, follower: str, followee: str) -> None:
-        if not self._is_pushed(followee) and self.store.follower_count(followee) < self.threshold:
+        if not self._is_pushed(followee) and self._store.follower_count(followee) < self.threshold:
             # crossing down: the followee is ordinary again, push its posts back in, then
             # clear the flag (cut short between the two, reads drop the doubles and a retry
             # of the unfollow crosses again)
-            self._backfill(self.store.followers(followee), followee)
-            self.store.set_flag(CELEBRITY, [followee], False)
+            self._backfill(self._store.followers(followee), followee)
+            self._store.set_flag(CELEBRITY, [followee], False)
             return
         super()._on_unfollow(follower, followee)

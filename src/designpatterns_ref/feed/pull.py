@@ -45,6 +45,6 @@ class FanoutOnRead(Feed):
         pass
 
     def _load(self, user: str, limit: int, before: int) -> list[int]:
-        sources = self.store.followees(user)
+        sources = self._store.followees(user)
         self.stats.load_reads += len(sources)
-        return _merge_newest(self.store.authored(sources, limit, before), limit)
+        return _merge_newest(self._store.authored(sources, limit, before), limit)

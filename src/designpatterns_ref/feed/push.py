@@ -64,14 +64,14 @@ class FanoutOnWrite(Feed):
 
     def _push_targets(self, post: Post) -> list[str]:
         """The followers whose timelines receive ``post``: all of them."""
-        return self.store.followers(post.author)
+        return self._store.followers(post.author)
 
     def _pulled(self, user: str) -> list[str]:
         """Followees merged at read time instead of pushed: none."""
         return []
 
     def _pushed_followees(self, user: str) -> list[str]:
-        return self.store.followees(user)
+        return self._store.followees(user)
 
     def _is_pushed(self, author: str) -> bool:
         return True
@@ -87,7 +87,7 @@ class FanoutOnWrite(Feed):
 
     def _on_post(self, post: Post) -> int:
         targets = self._push_targets(post)
-        return self.store.home_add(targets, [post.id], self.max_len) if targets else 0
+        return self._store.home_add(targets, [post.id], self.max_len) if targets else 0
 
     def _finish_post(self, post: Post) -> int:
         # Newer posts may have been pushed and trimmed since: a timeline whose floor is above
@@ -95,14 +95,14 @@ class FanoutOnWrite(Feed):
         targets = self._push_targets(post)
         if not targets:
             return 0
-        floors = self.store.home_floors(targets)
+        floors = self._store.home_floors(targets)
         targets = [u for u, floor in zip(targets, floors, strict=True) if floor <= post.id]
-        return self.store.home_add(targets, [post.id], self.max_len) if targets else 0
+        return self._store.home_add(targets, [post.id], self.max_len) if targets else 0
 
     def _on_delete(self, post: Post) -> None:
         if self._is_pushed(post.author):
-            followers = self.store.followers(post.author)
-            self.stats.removals += self.store.home_remove(followers, [post.id])
+            followers = self._store.followers(post.author)
+            self.stats.removals += self._store.home_remove(followers, [post.id])
 
     def _on_follow(self, follower: str, followee: str) -> None:
         if self._is_pushed(followee):
@@ -110,32 +110,32 @@ class FanoutOnWrite(Feed):
 
     def _on_unfollow(self, follower: str, followee: str) -> None:
         if self._is_pushed(followee) and self._maintained([follower]):
-            (recent,) = self.store.authored([followee], self.max_len, _TOP)
-            self.stats.removals += self.store.home_remove([follower], recent)
+            (recent,) = self._store.authored([followee], self.max_len, _TOP)
+            self.stats.removals += self._store.home_remove([follower], recent)
 
     def _backfill(self, users: list[str], author: str) -> None:
         """Insert ``author``'s newest posts into each user's timeline, above its floor."""
         users = self._maintained(users)
         if not users:
             return
-        (recent,) = self.store.authored([author], self.max_len + 1, _TOP)
-        for user, floor in zip(users, self.store.home_floors(users), strict=True):
+        (recent,) = self._store.authored([author], self.max_len + 1, _TOP)
+        for user, floor in zip(users, self._store.home_floors(users), strict=True):
             fresh = [i for i in recent if i >= floor]
             cut = len(fresh) > self.max_len
             if fresh:
                 kept = fresh[: self.max_len]
-                writes = self.store.home_add([user], kept, self.max_len, capped=cut)
+                writes = self._store.home_add([user], kept, self.max_len, capped=cut)
                 self.stats.maintenance_writes += writes
 
     def _load(self, user: str, limit: int, before: int) -> list[int]:
         self._prepare(user)
-        ids = self.store.home_page(user, limit, before)
+        ids = self._store.home_page(user, limit, before)
         reads = 1
         if len(ids) < limit:
-            (floor,) = self.store.home_floors([user])
+            (floor,) = self._store.home_floors([user])
             if floor != COMPLETE:  # trimmed: posts below the floor may be missing, merge them
                 sources = self._pushed_followees(user)
-                older = self.store.authored(sources, limit - len(ids), min(before, floor))
+                older = self._store.authored(sources, limit - len(ids), min(before, floor))
                 ids += _merge_newest(older, limit - len(ids))
                 reads += len(sources)
         pulled = self._pulled(user)
@@ -143,7 +143,7 @@ class FanoutOnWrite(Feed):
             # a full page already holds `limit` ids: only newer pulled posts can enter it,
             # and those are few, so sorting them into the page beats a heap merge
             after = ids[-1] if len(ids) == limit else 0
-            extra = [i for ids_ in self.store.authored(pulled, limit, before, after) for i in ids_]
+            extra = [i for ids_ in self._store.authored(pulled, limit, before, after) for i in ids_]
             if extra:  # a set: an id both pushed and pulled (a crossing cut short) shows once
                 ids = sorted(set(ids).union(extra), reverse=True)[:limit]
             reads += len(pulled)
