@@ -32,7 +32,7 @@ def any_int_prints() -> Iterator[None]:
 def test_a_huge_int_really_cannot_be_printed() -> None:
     """The premise: without shown, formatting the value in a message raises ValueError."""
     with pytest.raises(ValueError, match="4300"):
-        f"{HUGE!r}"  # noqa: B018
+        f"{HUGE!r}"
     with pytest.raises(ValueError, match="4300"):
         repr([HUGE])
 

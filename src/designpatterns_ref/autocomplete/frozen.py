@@ -87,6 +87,7 @@ from designpatterns_ref.autocomplete.base import (
     TermNotFound,
 )
 from designpatterns_ref.autocomplete.text import normalize, successor
+from designpatterns_ref.errors import shown
 
 __all__ = ["FrozenCompleter"]
 
@@ -167,7 +168,7 @@ class FrozenCompleter(CompleterBase):
         """
         source = storage.check_path("load", path)
         if not isinstance(mmap, bool):
-            raise AutocompleteTypeError(f"load: mmap={mmap!r:.60} must be True or False")
+            raise AutocompleteTypeError(f"load: mmap={shown(mmap, 60)} must be True or False")
         stored = storage.read(source, mapped=mmap)
         storage.require(source, stored, "frozen", SECTIONS)
         s = stored.sections

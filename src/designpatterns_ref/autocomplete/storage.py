@@ -56,6 +56,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from designpatterns_ref.autocomplete.base import AutocompleteTypeError, StorageError
+from designpatterns_ref.errors import shown
 
 __all__ = [
     "FLAG_CASEFOLD",
@@ -91,7 +92,8 @@ def check_path(where: str, path: object) -> str:
         path = os.fspath(path)
     if not isinstance(path, str):
         raise AutocompleteTypeError(
-            f"{where}: path={path!r:.80} must be a str or os.PathLike, not {type(path).__name__}"
+            f"{where}: path={shown(path, 80)} must be a str or os.PathLike, not "
+            f"{type(path).__name__}"
         )
     if not path:
         raise StorageError(f"{where}: path='' names no file")

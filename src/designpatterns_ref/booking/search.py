@@ -46,6 +46,7 @@ from designpatterns_ref.booking.base import (
     check_day,
     check_name,
 )
+from designpatterns_ref.errors import shown
 
 __all__ = ["AvailabilityIndex"]
 
@@ -104,7 +105,7 @@ class AvailabilityIndex:
         if not isinstance(nights, list | tuple) or not all(
             isinstance(n, date) and not hasattr(n, "hour") for n in nights
         ):
-            raise BookingError(f"nights={nights!r:.80} must be a list of datetime.date")
+            raise BookingError(f"nights={shown(nights, 80)} must be a list of datetime.date")
         check_count(delta, "delta", -100_000, 100_000)
         city = self._city.get(hotel)
         if city is None:

@@ -35,6 +35,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 from designpatterns_ref.capacity.base import CapacityError, check_time
 from designpatterns_ref.capacity.fhir import bundle
 from designpatterns_ref.capacity.service import BedCapacity
+from designpatterns_ref.errors import shown
 
 __all__ = ["PAGE", "create_app"]
 
@@ -76,7 +77,7 @@ _COMMANDS = ("admit", "discharge", "block", "reserve", "release", "transfer")
 def create_app(service: BedCapacity, *, poll: float = 0.1) -> FastAPI:
     """A FastAPI app serving ``service``'s live capacity."""
     if not isinstance(service, BedCapacity):
-        raise CapacityError(f"service={service!r} must be a BedCapacity")
+        raise CapacityError(f"service={shown(service)} must be a BedCapacity")
     interval = check_time("poll", poll)
     if not 0.001 <= interval <= 10:
         raise CapacityError(f"poll={poll!r} must be 0.001 to 10 seconds")

@@ -43,6 +43,7 @@ from designpatterns_ref.collab.ot import (
     _check_op,
     _check_text,
 )
+from designpatterns_ref.errors import shown
 
 __all__ = ["Entry", "Message", "OTClient", "OTServer"]
 
@@ -111,7 +112,7 @@ class OTServer:
         and sequence number is refused, never dropped in silence (a client that reconnects
         under its old name must go on from its last sequence number)."""
         if not isinstance(message, Message):
-            raise OTError(f"message={message!r:.80} must be a Message")
+            raise OTError(f"message={shown(message, 80)} must be a Message")
         key = (message.client, message.seq)
         seen = self._seen.get(key)
         if seen is not None:
@@ -203,7 +204,7 @@ class OTClient:
         buffered message to send, if any), anyone else's is transformed and applied. An entry
         that does not fit raises :class:`OTError` and changes nothing."""
         if not isinstance(entry, Entry):
-            raise OTError(f"entry={entry!r:.80} must be an Entry")
+            raise OTError(f"entry={shown(entry, 80)} must be an Entry")
         if entry.client == self.client:
             if self.outstanding is None or entry.seq != self.outstanding.seq:
                 raise OTError(f"acknowledgement of seq={entry.seq} that is not in flight")

@@ -42,6 +42,7 @@ from designpatterns_ref.collab.base import CRDTError, WireError
 from designpatterns_ref.collab.ids import Version, _check_version
 from designpatterns_ref.collab.sequence import SequenceReplica
 from designpatterns_ref.collab.wire import decode_ops, decode_version, encode_ops, encode_version
+from designpatterns_ref.errors import shown
 
 __all__ = [
     "MAX_MESSAGE",
@@ -69,7 +70,7 @@ class SyncReport(NamedTuple):
 
 def _check_replica(replica: object) -> SequenceReplica:
     if not isinstance(replica, SequenceReplica):
-        raise CRDTError(f"replica={replica!r:.80} must be a SequenceReplica")
+        raise CRDTError(f"replica={shown(replica, 80)} must be a SequenceReplica")
     return replica
 
 
@@ -144,11 +145,11 @@ def sync_socket(replica: SequenceReplica, sock: socket.socket, *, initiator: boo
     update whole. Timeouts (``sock.settimeout``) propagate as :class:`TimeoutError`."""
     _check_replica(replica)
     if not isinstance(sock, socket.socket) or sock.fileno() == -1:
-        raise WireError(f"sock={sock!r:.80} must be an open, connected socket.socket")
+        raise WireError(f"sock={shown(sock, 80)} must be an open, connected socket.socket")
     if sock.type != socket.SOCK_STREAM:
         raise WireError(f"sock={sock!r:.80} must be a stream socket (TCP, or a Unix stream)")
     if type(initiator) is not bool:
-        raise WireError(f"initiator={initiator!r:.80} must be True or False")
+        raise WireError(f"initiator={shown(initiator, 80)} must be True or False")
     try:
         return _sync(replica, sock, initiator)
     except TimeoutError:

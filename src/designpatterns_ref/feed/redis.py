@@ -67,6 +67,7 @@ import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.feed.base import (
     COMPLETE,
     NOTHING,
@@ -156,11 +157,11 @@ class RedisStore:
     ) -> None:
         self.deadline = check_deadline("RedisStore", deadline, FeedError)
         if not isinstance(prefix, str) or not prefix:
-            raise FeedTypeError(f"prefix={prefix!r} must be a non-empty str")
+            raise FeedTypeError(f"prefix={shown(prefix)} must be a non-empty str")
         redis_mod = sys.modules.get("redis")
         if redis_mod is None or not (isinstance(client, redis_mod.Redis) or is_cluster(client)):
             raise FeedTypeError(
-                f"client={client!r} must be a redis.Redis or RedisCluster "
+                f"client={shown(client)} must be a redis.Redis or RedisCluster "
                 "(or use RedisStore.from_url(url))"
             )
         if not client.get_connection_kwargs().get("decode_responses"):
@@ -182,7 +183,7 @@ class RedisStore:
         import redis
 
         if not isinstance(url, str):
-            raise FeedTypeError(f"url={url!r} must be a redis:// URL")
+            raise FeedTypeError(f"url={shown(url)} must be a redis:// URL")
         try:
             client = redis.Redis.from_url(url, decode_responses=True)
         except ValueError as exc:

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from itertools import repeat
 from typing import NamedTuple, Protocol, runtime_checkable
 
-from designpatterns_ref.errors import DesignPatternsError
+from designpatterns_ref.errors import DesignPatternsError, shown
 
 __all__ = [
     "DriverIndex",
@@ -152,12 +152,12 @@ class DriverIndex(Protocol):
 def _number(field: str, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise GeoTypeError(
-            f"{field}={value!r} must be a number (int or float), not {type(value).__name__}"
+            f"{field}={shown(value)} must be a number (int or float), not {type(value).__name__}"
         )
     try:
         number = float(value)
     except OverflowError:  # an int beyond any float, such as 10**400
-        raise GeoError(f"{field}={value!r} must be a finite number") from None
+        raise GeoError(f"{field}={shown(value)} must be a finite number") from None
     if not math.isfinite(number):
         raise GeoError(f"{field}={value!r} must be a finite number")
     return number
@@ -190,16 +190,16 @@ def check_radius(field: str, value: object) -> float:
 def check_k(value: object) -> int:
     """Return ``value`` as a count of matches (an int of at least 1), or raise."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise GeoTypeError(f"k={value!r} must be an int")
+        raise GeoTypeError(f"k={shown(value)} must be an int")
     if value < 1:
-        raise GeoError(f"k={value!r} must be at least 1")
+        raise GeoError(f"k={shown(value)} must be at least 1")
     return value
 
 
 def check_driver_id(value: object) -> str:
     """Return ``value`` as a driver id (a non-empty str), or raise :class:`GeoError`."""
     if not isinstance(value, str):
-        raise GeoTypeError(f"driver_id={value!r} must be a str, not {type(value).__name__}")
+        raise GeoTypeError(f"driver_id={shown(value)} must be a str, not {type(value).__name__}")
     if not value:
         raise GeoError("driver_id='' must be a non-empty string")
     if not value.isascii():

@@ -42,6 +42,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.geo.base import (
     DriverIndex,
     DriverNotFound,
@@ -73,7 +74,7 @@ class Dispatcher:
     def __init__(self, index: DriverIndex, *, max_pickup_m: float | None = None) -> None:
         if not isinstance(index, DriverIndex):
             raise GeoTypeError(
-                f"index={index!r} must be a driver index (GeohashIndex, QuadTreeIndex, ...)"
+                f"index={shown(index)} must be a driver index (GeohashIndex, QuadTreeIndex, ...)"
             )
         self.index = index
         self.max_pickup_m = (
@@ -91,7 +92,7 @@ class Dispatcher:
         and forth past a fix's expiry, None after that many).
         """
         if not isinstance(rider_id, str) or not rider_id:
-            raise GeoTypeError(f"rider_id={rider_id!r} must be a non-empty str")
+            raise GeoTypeError(f"rider_id={shown(rider_id)} must be a non-empty str")
         with self._lock:
             if rider_id in self.assignments:
                 raise GeoError(f"rider_id={rider_id!r} already has a driver; release it first")

@@ -21,6 +21,7 @@ True
 
 from __future__ import annotations
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.geo.base import GeoError, GeoTypeError, check_lat, check_lon
 from designpatterns_ref.geo.geohash_codec import (
     _LAT_STEP,
@@ -53,9 +54,9 @@ def _interleave(y: int, x: int) -> int:
 
 def _check_bits(bits: object) -> int:
     if isinstance(bits, bool) or not isinstance(bits, int):
-        raise GeoTypeError(f"bits={bits!r} must be an int from 1 to 60")
+        raise GeoTypeError(f"bits={shown(bits)} must be an int from 1 to 60")
     if not 1 <= bits <= 60:
-        raise GeoError(f"bits={bits!r} is out of range: must be from 1 to 60")
+        raise GeoError(f"bits={shown(bits)} is out of range: must be from 1 to 60")
     return bits
 
 
@@ -83,9 +84,11 @@ def decode_int(value: int, bits: int = 52) -> Decoded:
     """
     bits = _check_bits(bits)
     if isinstance(value, bool) or not isinstance(value, int):
-        raise GeoTypeError(f"value={value!r} must be an int")
+        raise GeoTypeError(f"value={shown(value)} must be an int")
     if not 0 <= value < (1 << bits):
-        raise GeoError(f"value={value!r} does not fit in bits={bits}: must be in [0, 2**{bits})")
+        raise GeoError(
+            f"value={shown(value)} does not fit in bits={bits}: must be in [0, 2**{bits})"
+        )
     v = value << (60 - bits)
     u = _UNZIP
     w = u[v & 0xFFFF] | u[v >> 16 & 0xFFFF] << 8 | u[v >> 32 & 0xFFFF] << 16 | u[v >> 48] << 24

@@ -43,6 +43,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.geo._live import LiveTable, check_query
 from designpatterns_ref.geo.base import (
     DriverNotFound,
@@ -110,7 +111,7 @@ class RedisGeoIndex:
         deadline: float = DEFAULT_DEADLINE_S,
     ) -> None:
         if not isinstance(key, str) or not key:
-            raise GeoTypeError(f"key={key!r} must be a non-empty str")
+            raise GeoTypeError(f"key={shown(key)} must be a non-empty str")
         self.deadline = check_deadline("RedisGeoIndex", deadline, GeoError)
         self._live = LiveTable(ttl=ttl, clock=clock)  # validation, clock and ttl only
         redis_mod = sys.modules.get("redis")
@@ -122,7 +123,7 @@ class RedisGeoIndex:
         elif redis_mod is not None and isinstance(client, redis_mod.Redis):
             self._client = bounded_client(client, self.deadline)
         else:
-            raise GeoTypeError(f"client={client!r} must be a redis.Redis or a redis:// URL")
+            raise GeoTypeError(f"client={shown(client)} must be a redis.Redis or a redis:// URL")
         client = self._client
         self.key = key
         self._all, self._free = f"{key}:geo", f"{key}:free"
@@ -198,7 +199,7 @@ class RedisGeoIndex:
         Raises :class:`~designpatterns_ref.geo.base.DriverNotFound` (a ``KeyError``) if unknown.
         """
         if available is not True and available is not False:
-            raise GeoTypeError(f"available={available!r} must be True or False")
+            raise GeoTypeError(f"available={shown(available)} must be True or False")
         state = self.get(driver_id)
         if state is None:
             raise DriverNotFound(f"driver_id={driver_id!r} is not in the index (or is stale)")

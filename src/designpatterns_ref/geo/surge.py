@@ -44,6 +44,7 @@ import sys
 import threading
 from collections.abc import Callable
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.geo._live import check_clock
 from designpatterns_ref.geo.base import GeoError, GeoTypeError
 
@@ -60,15 +61,15 @@ _MAX_COUNT = 2**53
 
 def _positive(name: str, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise GeoTypeError(f"{name}={value!r} must be a number")
+        raise GeoTypeError(f"{name}={shown(value)} must be a number")
     if not 0 < value <= sys.float_info.max:  # refuses NaN, inf and ints like 10**400
-        raise GeoError(f"{name}={value!r} must be a positive, finite number")
+        raise GeoError(f"{name}={shown(value)} must be a positive, finite number")
     return float(value)
 
 
 def _check_cell(cell: object) -> None:
     if not isinstance(cell, str) or not cell:
-        raise GeoTypeError(f"cell={cell!r} must be a non-empty str (a geohash)")
+        raise GeoTypeError(f"cell={shown(cell)} must be a non-empty str (a geohash)")
 
 
 class SurgePricer:
@@ -103,9 +104,9 @@ class SurgePricer:
         _check_cell(cell)
         for name, value in (("demand", demand), ("supply", supply)):
             if isinstance(value, bool) or not isinstance(value, int):
-                raise GeoTypeError(f"{name}={value!r} must be an int")
+                raise GeoTypeError(f"{name}={shown(value)} must be an int")
             if not 0 <= value <= _MAX_COUNT:
-                raise GeoError(f"{name}={value!r} must be an int from 0 to {_MAX_COUNT}")
+                raise GeoError(f"{name}={shown(value)} must be an int from 0 to {_MAX_COUNT}")
         raw = demand / max(supply, 1)
         now = self._clock()
         if isinstance(now, bool) or not isinstance(now, int | float) or not math.isfinite(now):
@@ -137,9 +138,9 @@ class SurgePricer:
         (1.7, 3.0)
         """
         if isinstance(pressure, bool) or not isinstance(pressure, int | float):
-            raise GeoTypeError(f"pressure={pressure!r} must be a number")
+            raise GeoTypeError(f"pressure={shown(pressure)} must be a number")
         if not 0 <= pressure <= sys.float_info.max:  # refuses NaN, inf, negatives, 10**400
-            raise GeoError(f"pressure={pressure!r} must be a finite number of zero or more")
+            raise GeoError(f"pressure={shown(pressure)} must be a finite number of zero or more")
         return self._price(float(pressure))
 
     def _price(self, pressure: float) -> float:

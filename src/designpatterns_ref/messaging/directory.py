@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.messaging.base import MessagingError, MessagingTypeError, check_id
 from designpatterns_ref.redisclient import DEFAULT_DEADLINE_S, bounded_client, check_deadline
 from designpatterns_ref.redisclient import outages_as as _outages_as
@@ -59,7 +60,9 @@ def check_redis(client: object) -> object:
     import redis
 
     if not isinstance(client, redis.Redis):
-        raise MessagingTypeError(f"client={client!r:.80} must be a redis:// URL or redis.Redis")
+        raise MessagingTypeError(
+            f"client={shown(client, 80)} must be a redis:// URL or redis.Redis"
+        )
     return client
 
 

@@ -36,6 +36,7 @@ import time
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.messaging.base import (
     Message,
     MessagingError,
@@ -133,7 +134,7 @@ return cur
         vnodes: int = 64,
     ) -> None:
         if not isinstance(redis_url, str):
-            raise MessagingTypeError(f"redis_url={redis_url!r:.80} must be a redis:// URL")
+            raise MessagingTypeError(f"redis_url={shown(redis_url, 80)} must be a redis:// URL")
         check_redis(redis_url)
         if not isinstance(channel_servers, Mapping) or not channel_servers:
             raise MessagingTypeError(
@@ -149,7 +150,7 @@ return cur
         if not isinstance(secret, bytes) or len(secret) < 4:
             raise MessagingError("secret must be bytes, at least 4 of them")
         if not isinstance(host, str) or not host:
-            raise MessagingError(f"host={host!r:.80} must be a non-empty string")
+            raise MessagingError(f"host={shown(host, 80)} must be a non-empty string")
         limits = [("port", port, 0, 65535), ("max_frame", max_frame, 64, 2**30),
                   ("write_limit", write_limit, 1, 2**40), ("page", page, 1, 100_000)]  # fmt: skip
         for name, value, low, high in limits:

@@ -27,6 +27,7 @@ import bisect
 import hashlib
 from collections.abc import Iterable
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.messaging.base import MessagingError, MessagingTypeError, check_id
 
 __all__ = ["HashRing", "ring_hash"]
@@ -45,11 +46,11 @@ class HashRing:
 
     def __init__(self, nodes: Iterable[str] = (), *, vnodes: int = 64) -> None:
         if isinstance(vnodes, bool) or not isinstance(vnodes, int):
-            raise MessagingTypeError(f"vnodes={vnodes!r:.80} must be an integer")
+            raise MessagingTypeError(f"vnodes={shown(vnodes, 80)} must be an integer")
         if not 1 <= vnodes <= MAX_VNODES:
-            raise MessagingError(f"vnodes={vnodes!r:.80} must be within [1, {MAX_VNODES}]")
+            raise MessagingError(f"vnodes={shown(vnodes, 80)} must be within [1, {MAX_VNODES}]")
         if isinstance(nodes, str | bytes) or not isinstance(nodes, Iterable):
-            raise MessagingTypeError(f"nodes={nodes!r:.80} must be an iterable of node names")
+            raise MessagingTypeError(f"nodes={shown(nodes, 80)} must be an iterable of node names")
         names = [check_id("node", n) for n in nodes]
         if len(set(names)) != len(names):
             raise MessagingError(f"nodes={names!r:.80} has a duplicate name")

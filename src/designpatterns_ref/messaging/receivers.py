@@ -33,6 +33,7 @@ import subprocess
 import sys
 import time
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.messaging.base import MessagingError, MessagingTypeError, check_id
 
 __all__ = ["Receivers", "client_frame", "parse_frames", "upgrade_request"]
@@ -77,7 +78,7 @@ def _frame_at(buf: bytes, i: int) -> tuple[int, int]:
 def parse_frames(buf: bytes) -> tuple[list[bytes], bytes]:
     """Split ``buf`` into whole unmasked server frames' payloads and the incomplete rest."""
     if not isinstance(buf, bytes):
-        raise MessagingTypeError(f"buf={buf!r:.80} must be bytes")
+        raise MessagingTypeError(f"buf={shown(buf, 80)} must be bytes")
     out: list[bytes] = []
     i = 0
     while True:

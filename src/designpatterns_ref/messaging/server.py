@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.messaging.base import (
     MAX_SEQ,
     Message,
@@ -46,7 +47,7 @@ class ChatServer:
 
     def __init__(self, store: Store | None = None) -> None:
         if store is not None and not isinstance(store, Store):
-            raise MessagingTypeError(f"store={store!r:.80} must satisfy messaging.Store")
+            raise MessagingTypeError(f"store={shown(store, 80)} must satisfy messaging.Store")
         self.store: Store = store if store is not None else MemoryStore()
         self.receipts = Receipts()
         self._members: dict[str, set[str]] = {}
@@ -86,7 +87,7 @@ class ChatServer:
         """
         check_id("user", user), check_id("device", device)
         if not isinstance(cursors, Mapping):
-            raise MessagingTypeError(f"cursors={cursors!r:.80} must be a mapping conv -> seq")
+            raise MessagingTypeError(f"cursors={shown(cursors, 80)} must be a mapping conv -> seq")
         mine = self._convs.get(user, set())
         for conv, seq in cursors.items():
             check_id("conv", conv), check_seq(f"cursors[{conv!r:.40}]", seq)

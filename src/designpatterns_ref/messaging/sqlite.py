@@ -24,6 +24,7 @@ import sqlite3
 import threading
 from pathlib import Path
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.messaging.base import (
     Message,
     MessagingError,
@@ -70,7 +71,7 @@ class SQLiteStore:
 
     def __init__(self, path: str | Path) -> None:
         if not isinstance(path, str | Path):
-            raise MessagingTypeError(f"path={path!r:.80} must be a str or a Path")
+            raise MessagingTypeError(f"path={shown(path, 80)} must be a str or a Path")
         if isinstance(path, str) and (not path or not path.isprintable()):
             raise MessagingError(f"path={path!r:.80} must be a non-empty printable path")
         self._db = _open_wal(path, _SCHEMA, check_same_thread=False)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import string
 from collections.abc import Mapping
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.notifications.base import NotificationError, check_name
 
 __all__ = ["Templates"]
@@ -64,7 +65,7 @@ class Templates:
         check_name("Templates.add", "locale", locale)
         if not isinstance(text, str) or not text or len(text) > MAX_TEXT:
             raise NotificationError(
-                f"Templates.add: text={str(text)[:40]!r} must be a string of 1 to {MAX_TEXT} chars"
+                f"Templates.add: text={shown(text, 40)} must be a string of 1 to {MAX_TEXT} chars"
             )
         try:
             text.encode("utf-8")
@@ -93,7 +94,7 @@ class Templates:
     def missing(self, name: str, variables: Mapping[str, str]) -> frozenset[str]:
         """The fields of ``name`` that ``variables`` does not fill."""
         if not isinstance(variables, Mapping):
-            raise NotificationError(f"Templates: variables={variables!r} must be a mapping")
+            raise NotificationError(f"Templates: variables={shown(variables)} must be a mapping")
         return frozenset(f for f in self.fields(name) if f not in variables)
 
     def locales(self, name: str) -> list[str]:
@@ -106,7 +107,7 @@ class Templates:
         check_name("Templates.render", "name", name)
         check_name("Templates.render", "locale", locale)
         if not isinstance(variables, Mapping):
-            raise NotificationError(f"Templates: variables={variables!r} must be a mapping")
+            raise NotificationError(f"Templates: variables={shown(variables)} must be a mapping")
         text = self._texts.get((name, locale))
         if text is None:
             text = self._texts.get((name, "en"))

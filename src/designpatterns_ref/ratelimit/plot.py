@@ -30,6 +30,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from designpatterns_ref.errors import shown
+
 if TYPE_CHECKING:  # pragma: no cover
     from designpatterns_ref.ratelimit import RateLimiter
 
@@ -59,7 +61,8 @@ def plot_decisions(
 
     if not isinstance(limiters, Mapping) or not limiters:
         raise RateLimitError(
-            f"plot_decisions: limiters={limiters!r:.80} must be a non-empty mapping of names to "
+            f"plot_decisions: limiters={shown(limiters, 80)} must be a non-empty mapping of names "
+            "to "
             "limiters; give at least one"
         )
     for name, limiter in limiters.items():
@@ -76,13 +79,13 @@ def plot_decisions(
         limit = check_count("plot_decisions", "limit", limit)
     if not isinstance(title, str) or len(title) > 200 or not _encodable(title):
         raise RateLimitError(
-            f"plot_decisions: title={title!r:.80} must be valid text of at most 200 characters"
+            f"plot_decisions: title={shown(title, 80)} must be valid text of at most 200 characters"
         )
     n = len(limiters)
     if ax is not None:
         given = _as_list(ax)
         if not all(hasattr(one, "figure") and hasattr(one, "twinx") for one in given):
-            raise RateLimitError(f"plot_decisions: ax={ax!r:.80} must be matplotlib Axes")
+            raise RateLimitError(f"plot_decisions: ax={shown(ax, 80)} must be matplotlib Axes")
         if len(given) != n:
             raise RateLimitError(
                 f"plot_decisions: ax gives {len(given)} Axes for {n} limiters; give one each"

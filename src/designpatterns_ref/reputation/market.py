@@ -25,6 +25,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.reputation.base import ReputationError, ReputationTypeError, check_count
 
 __all__ = ["Marketplace", "generate_marketplace"]
@@ -65,7 +66,7 @@ def generate_marketplace(
     if users < 2:
         raise ReputationError(f"users={users!r} must be at least 2 (a job joins two accounts)")
     if isinstance(seed, bool) or not isinstance(seed, int):
-        raise ReputationTypeError(f"seed={seed!r:.60} must be an int")
+        raise ReputationTypeError(f"seed={shown(seed, 60)} must be an int")
     rng = random.Random(seed)
     ids = [f"u{i:06d}" for i in range(users)]
     m = Marketplace(quality={u: rng.uniform(2.5, 4.9) for u in ids})

@@ -25,6 +25,7 @@ import heapq
 import math
 from collections.abc import Callable, Mapping
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.reputation.base import (
     MAX_WEIGHT,
     ReputationError,
@@ -54,7 +55,7 @@ def scorer(
     3.3684
     """
     if not isinstance(rule, str):
-        raise ReputationTypeError(f"rule={rule!r:.60} must be a str")
+        raise ReputationTypeError(f"rule={shown(rule, 60)} must be a str")
     c = check_number("prior_mean", prior_mean, lo=1.0, hi=5.0)
     m = check_number("prior_weight", prior_weight, lo=0.0, hi=MAX_WEIGHT)
     if rule == "mean":
@@ -118,9 +119,9 @@ def rank(
 ) -> list[tuple[float, str]]:
     """The best ``k`` (all when None) providers under ``rule``: ``(score, id)``, best first."""
     if not isinstance(rule, str):
-        raise ReputationTypeError(f"rule={rule!r:.60} must be a str")
+        raise ReputationTypeError(f"rule={shown(rule, 60)} must be a str")
     if not isinstance(providers, Mapping):
-        raise ReputationTypeError(f"providers={providers!r:.60} must map ids to StarCounts")
+        raise ReputationTypeError(f"providers={shown(providers, 60)} must map ids to StarCounts")
     score = scorer(rule, prior_mean=prior_mean, prior_weight=prior_weight)
     if not isinstance(providers, Mapping):
         raise ReputationTypeError(f"providers={providers!r:.60} must map ids to StarCounts")
@@ -136,7 +137,7 @@ def rank(
 def ranks_by_rule(providers: Mapping[str, StarCounts]) -> dict[str, dict[str, int]]:
     """``{provider: {rule: position}}``, positions from 1, for every rule of :data:`RULES`."""
     if not isinstance(providers, Mapping):
-        raise ReputationTypeError(f"providers={providers!r:.60} must map ids to StarCounts")
+        raise ReputationTypeError(f"providers={shown(providers, 60)} must map ids to StarCounts")
     table: dict[str, dict[str, int]] = {pid: {} for pid in providers}
     for rule in RULES:
         for position, (_, pid) in enumerate(rank(providers, rule), start=1):

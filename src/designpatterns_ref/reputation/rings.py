@@ -37,6 +37,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.reputation.base import (
     ReputationError,
     ReputationTypeError,
@@ -68,7 +69,7 @@ def maximal_cliques(graph: dict[str, set[str]]) -> list[frozenset[str]]:
         isinstance(k, str) and isinstance(v, set) and all(isinstance(u, str) for u in v)
         for k, v in graph.items()
     ):
-        raise ReputationTypeError(f"graph={graph!r:.60} must map str to sets of str")
+        raise ReputationTypeError(f"graph={shown(graph, 60)} must map str to sets of str")
     if any(u not in graph or k not in graph[u] for k, v in graph.items() for u in v):
         raise ReputationError("graph must be undirected: every neighbour a key, and back")
     loops = sorted(k for k, v in graph.items() if k in v)
@@ -117,17 +118,17 @@ class RingDetector:
         try:
             items = iter(reviews)
         except TypeError:
-            raise ReputationTypeError(f"reviews={reviews!r:.60} must be an iterable") from None
+            raise ReputationTypeError(f"reviews={shown(reviews, 60)} must be an iterable") from None
         for item in items:
             if not isinstance(item, tuple) or len(item) != 3:
                 raise ReputationTypeError(
-                    f"review={item!r:.60} must be a (reviewer, subject, stars) tuple"
+                    f"review={shown(item, 60)} must be a (reviewer, subject, stars) tuple"
                 )
             a, b, s = item
             if not isinstance(a, str) or not isinstance(b, str):
                 raise ReputationTypeError(f"review={item!r:.60}: ids must be str")
             if isinstance(s, bool) or not isinstance(s, int) or not 1 <= s <= 5:
-                raise ReputationError(f"review={item!r:.60}: stars must be an int from 1 to 5")
+                raise ReputationError(f"review={shown(item, 60)}: stars must be an int from 1 to 5")
             directed[a, b] += 1
             stars_of[a, b] += s
             received[b] += 1

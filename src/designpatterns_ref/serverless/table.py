@@ -32,6 +32,7 @@ from collections.abc import Callable
 from typing import Any
 
 from designpatterns_ref.clock import Clock, system_clock
+from designpatterns_ref.errors import shown
 from designpatterns_ref.serverless.base import (
     ConditionFailed,
     ServerlessError,
@@ -76,7 +77,7 @@ class KeyValueTable:
             raise ServerlessError(f"path={path!r:.60} must not contain a NUL character")
         check_name("ttl_attribute", ttl_attribute, max_len=64)
         if not callable(clock):
-            raise ServerlessTypeError(f"clock={clock!r} must be callable")
+            raise ServerlessTypeError(f"clock={shown(clock)} must be callable")
         self.ttl_attribute = ttl_attribute
         self.clock = clock
         self._lock = threading.RLock()
@@ -130,7 +131,7 @@ class KeyValueTable:
         """Write ``item`` whole, if ``condition(current item or None)`` holds (atomically)."""
         body, keys = self._check_item(item)
         if condition is not None and not callable(condition):
-            raise ServerlessTypeError(f"condition={condition!r} must be callable or None")
+            raise ServerlessTypeError(f"condition={shown(condition)} must be callable or None")
         with self._lock:
             if condition is not None:
                 old = self._row(keys[0], keys[1])
@@ -157,7 +158,7 @@ class KeyValueTable:
 
     def _where(self, index: str | None, sk_from: str | None, sk_to: str | None) -> str:
         if not (index is None or isinstance(index, str)) or index not in INDEXES:
-            raise ServerlessError(f"index={index!r} must be one of {list(INDEXES)}")
+            raise ServerlessError(f"index={shown(index)} must be one of {list(INDEXES)}")
         for name, value in (("sk_from", sk_from), ("sk_to", sk_to)):
             if value is not None:
                 check_name(name, value, max_len=1024)

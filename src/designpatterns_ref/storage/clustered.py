@@ -43,6 +43,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.storage.base import (
     Counters,
     Row,
@@ -204,7 +205,7 @@ class ClusteredEngine:
 
     def __init__(self, schema: Schema, *, page_size: int = 16384) -> None:
         if not isinstance(schema, Schema):
-            raise StorageError(f"schema={schema!r:.80} must be a Schema")
+            raise StorageError(f"schema={shown(schema, 80)} must be a Schema")
         check_page_size(page_size)
         self.schema = schema
         self.counters = Counters()
@@ -428,7 +429,9 @@ class ClusteredEngine:
     def recover(cls, disk: Disk) -> ClusteredEngine:
         """Restart from ``disk``: redo the log, then roll back every unfinished transaction."""
         if not isinstance(disk, Disk) or not isinstance(disk.image, ClusteredState):
-            raise StorageError(f"disk={disk!r:.80} must be a Disk from ClusteredEngine.crash()")
+            raise StorageError(
+                f"disk={shown(disk, 80)} must be a Disk from ClusteredEngine.crash()"
+            )
         state: ClusteredState = disk.image
         engine = cls(state.schema, page_size=state.page_size)
         engine.state = state

@@ -45,6 +45,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.storage.base import (
     Counters,
     Row,
@@ -212,13 +213,13 @@ class HeapEngine:
         full_page_writes: bool = True,
     ) -> None:
         if not isinstance(schema, Schema):
-            raise StorageError(f"schema={schema!r:.80} must be a Schema")
+            raise StorageError(f"schema={shown(schema, 80)} must be a Schema")
         check_page_size(page_size)
         for name, flag in (("hot", hot), ("full_page_writes", full_page_writes)):
             if type(flag) is not bool:
-                raise StorageError(f"{name}={flag!r:.80} must be True or False")
+                raise StorageError(f"{name}={shown(flag, 80)} must be True or False")
         if type(fillfactor) is not int or not 10 <= fillfactor <= 100:
-            raise StorageError(f"fillfactor={fillfactor!r:.80} must be an int from 10 to 100")
+            raise StorageError(f"fillfactor={shown(fillfactor, 80)} must be an int from 10 to 100")
         self.schema = schema
         self.hot = hot
         self.fillfactor = fillfactor
@@ -341,16 +342,16 @@ class HeapEngine:
             or type(ctid[0]) is not int
             or type(ctid[1]) is not int
         ):
-            raise StorageError(f"ctid={ctid!r:.80} must be a (page, slot) pair of ints")
+            raise StorageError(f"ctid={shown(ctid, 80)} must be a (page, slot) pair of ints")
         p, slot = ctid
         if not 0 <= p < len(pages):
             raise StorageError(
-                f"ctid={ctid!r:.80}: page must be from 0 to {len(pages) - 1} "
+                f"ctid={shown(ctid, 80)}: page must be from 0 to {len(pages) - 1} "
                 f"(the heap has {len(pages)} pages)"
             )
         if not 0 <= slot < len(pages[p].slots):
             raise StorageError(
-                f"ctid={ctid!r:.80}: slot must be from 0 to {len(pages[p].slots) - 1} "
+                f"ctid={shown(ctid, 80)}: slot must be from 0 to {len(pages[p].slots) - 1} "
                 f"(page {p} has {len(pages[p].slots)} slots)"
             )
         return (p, slot)
@@ -516,7 +517,7 @@ class HeapEngine:
         ``fillfactor``, ``full_page_writes``): they are part of the checkpoint image.
         """
         if not isinstance(disk, Disk) or not isinstance(disk.image, HeapState):
-            raise StorageError(f"disk={disk!r:.80} must be a Disk from HeapEngine.crash()")
+            raise StorageError(f"disk={shown(disk, 80)} must be a Disk from HeapEngine.crash()")
         state: HeapState = disk.image
         engine = cls(state.schema, page_size=state.page_size, hot=state.hot,
                      fillfactor=state.fillfactor,

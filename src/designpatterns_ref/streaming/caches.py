@@ -27,6 +27,7 @@ from typing import Protocol
 
 from sortedcontainers import SortedList
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.streaming.base import StreamingError, StreamingTypeError, check_int
 
 __all__ = ["Cache", "LFUCache", "LRUCache", "check_key", "check_size"]
@@ -58,7 +59,7 @@ def check_key(key: object) -> Hashable:
     try:
         hash(key)
     except TypeError:
-        raise StreamingTypeError(f"key={key!r:.60} must be hashable") from None
+        raise StreamingTypeError(f"key={shown(key, 60)} must be hashable") from None
     return key
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.streaming.base import StreamingError, StreamingTypeError, check_int
 from designpatterns_ref.streaming.manifests import (
     Rung,
@@ -146,7 +147,7 @@ def read_back(master: str | Path) -> list[RungReport]:
     """Parse the master and media playlists, decode every segment, report each rung."""
     av = _av()
     if not isinstance(master, str | Path):
-        raise StreamingTypeError(f"master={master!r:.60} must be a str or Path")
+        raise StreamingTypeError(f"master={shown(master, 60)} must be a str or Path")
     try:
         return _read_back(av, Path(master))
     except (OSError, UnicodeError, ValueError, av.FFmpegError) as exc:

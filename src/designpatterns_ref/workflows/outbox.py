@@ -36,6 +36,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.workflows.base import (
     Event,
     WorkflowError,
@@ -64,11 +65,11 @@ class Relay:
         on_point: Callable[[str], object] | None = None,
     ) -> None:
         if not isinstance(log, StepLog):
-            raise WorkflowTypeError(f"Relay: log={log!r:.80} must be a StepLog")
+            raise WorkflowTypeError(f"Relay: log={shown(log, 80)} must be a StepLog")
         if not callable(publish):
-            raise WorkflowTypeError(f"Relay: publish={publish!r:.80} must be callable")
+            raise WorkflowTypeError(f"Relay: publish={shown(publish, 80)} must be callable")
         if on_point is not None and not callable(on_point):
-            raise WorkflowTypeError(f"Relay: on_point={on_point!r:.80} must be callable")
+            raise WorkflowTypeError(f"Relay: on_point={shown(on_point, 80)} must be callable")
         self.log = log
         self.publish = publish
         self.batch = check_count("Relay", "batch", batch, 1, 100_000)
@@ -121,9 +122,9 @@ class Inbox:
         Returns False (and runs nothing) for an id already handled.
         """
         if not isinstance(event, Event):
-            raise WorkflowTypeError(f"Inbox.handle: event={event!r:.80} must be an Event")
+            raise WorkflowTypeError(f"Inbox.handle: event={shown(event, 80)} must be an Event")
         if not callable(handler):
-            raise WorkflowTypeError(f"Inbox.handle: handler={handler!r:.80} must be callable")
+            raise WorkflowTypeError(f"Inbox.handle: handler={shown(handler, 80)} must be callable")
         with self._lock:
             conn = self.conn
             conn.execute("BEGIN IMMEDIATE")
