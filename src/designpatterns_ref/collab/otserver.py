@@ -119,13 +119,15 @@ class OTServer:
             revision, based_on, op = seen
             if (based_on, op) != (message.revision, message.op):
                 raise OTError(
-                    f"client={message.client!r:.80} seq={message.seq} was received before with "
-                    "another operation; a client that reconnects must continue its sequence "
-                    "numbers, or use a new name"
+                    f"client={shown(message.client, 80)} seq={shown(message.seq)} was received "
+                    "before with another operation; a client that reconnects must continue its "
+                    "sequence numbers, or use a new name"
                 )
             return revision
         if not 0 <= message.revision <= len(self.history):
-            raise OTError(f"revision={message.revision} must be within [0, {len(self.history)}]")
+            raise OTError(
+                f"revision={shown(message.revision)} must be within [0, {len(self.history)}]"
+            )
         op = message.op
         for entry in self.history[message.revision :]:
             op, _ = TextOperation.transform(op, entry.op)

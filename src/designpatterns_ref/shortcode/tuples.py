@@ -197,7 +197,7 @@ class TupleCodes:
                 raise ShortCodeError(f"TupleCodes: values[{i}]={v!r} must be an int")
             if not 0 <= v < b:
                 raise ShortCodeError(
-                    f"TupleCodes: values[{i}]={v} is outside [0, {b}) (bounds[{i}]={b})"
+                    f"TupleCodes: values[{i}]={shown(v)} is outside [0, {b}) (bounds[{i}]={b})"
                 )
             n = n * b + v
         return int(n)
