@@ -200,8 +200,8 @@ class Version:
             raise CRDTError(f"agent={shown(agent, 80)} must be a non-empty str")
         if not _is_range(start, end):
             raise CRDTError(
-                f"start={shown(start, 40)}, end={shown(end, 40)} must be ints 0 <= start <= end "
-                "<= 2**62"
+                f"start={shown(start, 40)}, end={shown(end, 40)} must be ints 0 <= start <= end <= "
+                "2**62"
             )
         bounds = list(self._bounds.get(agent, ()))
         if start < end:

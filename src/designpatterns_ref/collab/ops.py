@@ -156,9 +156,8 @@ def check_op(op: object) -> Op:
     if not fine:
         raise CRDTError(
             f"malformed {shown(op, 200)}: agents are non-empty str, seq and lamport ints >= 0, "
-            "text "
-            f"non-empty, length >= 1, origins and target (agent, seq) pairs, every id below "
-            f"2**62"
+            "text non-empty, length >= 1, origins and target (agent, seq) pairs, every id below "
+            "2**62"
         )
     return op
 

@@ -100,8 +100,7 @@ class SequenceReplica(Integrator):
         elif type(next_seq) is not int or not floor <= next_seq < MAX_ID:
             raise CRDTError(
                 f"next_seq={shown(next_seq, 80)} must be an int >= {floor}, past every seq of "
-                f"{shown(agent)} "
-                f"this replica has seen, and below 2**62"
+                f"{shown(agent)} this replica has seen, and below 2**62"
             )
         self._agent, self._next_seq, self._last = agent, next_seq, None
 
@@ -202,8 +201,7 @@ class SequenceReplica(Integrator):
         if pos + length > self._len:
             raise CRDTError(
                 f"delete pos={shown(pos)}, length={shown(length)} reaches past the document's "
-                f"{self._len} "
-                f"code points"
+                f"{self._len} code points"
             )
         if not length:
             return

@@ -126,8 +126,8 @@ class _Base:
             isinstance(key, bool) or not isinstance(key, str | int) or not -(2**63) <= key < 2**64  # type: ignore[operator]
         ):
             raise RateLimitError(
-                f"{type(self).__name__}: key={shown(key, 80)} must be a str or an int (64 bits) "
-                "on Redis"
+                f"{type(self).__name__}: key={shown(key, 80)} must be a str or an int (64 bits) on "
+                "Redis"
             )
         if key == "" or (key.__class__ is str and key[0] == "}"):
             return f'{self.prefix}:"{{"{key}}}:{self._key_tag}:{self.name}'

@@ -62,8 +62,7 @@ def plot_decisions(
     if not isinstance(limiters, Mapping) or not limiters:
         raise RateLimitError(
             f"plot_decisions: limiters={shown(limiters, 80)} must be a non-empty mapping of names "
-            "to "
-            "limiters; give at least one"
+            "to limiters; give at least one"
         )
     for name, limiter in limiters.items():
         if not isinstance(limiter, RateLimiter) or not isinstance(

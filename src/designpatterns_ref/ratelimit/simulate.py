@@ -117,8 +117,7 @@ def simulate(
     if not isinstance(clock, ManualClock):
         raise RateLimitError(
             f"simulate: the limiter's clock is {shown(clock, 80)}; build it with "
-            "clock=ManualClock() "
-            "or pass clock="
+            "clock=ManualClock() or pass clock="
         )
     times = check_arrivals("simulate", arrivals, clock.now)
     result = SimulationResult()

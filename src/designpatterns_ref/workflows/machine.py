@@ -110,8 +110,7 @@ class MachineSpec:
             if not isinstance(t.sources, tuple) or not t.sources:
                 raise WorkflowTypeError(
                     f"{where}: transition {shown(t.event)} sources={shown(t.sources, 80)} must be "
-                    "a "
-                    "non-empty tuple of state names"
+                    "a non-empty tuple of state names"
                 )
             for state in (*t.sources, t.target):
                 if not isinstance(state, str) or state not in known:
@@ -186,8 +185,7 @@ class MachineSpec:
         if not isinstance(event, str):
             return IllegalTransition(
                 f"{self.name}: event={shown(event, 80)} must be a string; allowed in "
-                f"{shown(state)}: "
-                f"{allowed}"
+                f"{shown(state)}: {allowed}"
             )
         return IllegalTransition(
             f"{self.name}: event {event!r:.80} is not allowed in state {state!r}; "

@@ -188,8 +188,7 @@ class Orchestrator:
                 if not isinstance(events, tuple | list):
                     raise WorkflowTypeError(
                         f"Orchestrator: step {shown(step.name)} {field}={shown(events, 80)} must "
-                        "be a "
-                        f"tuple of event names, such as ('cancel',)"
+                        "be a tuple of event names, such as ('cancel',)"
                     )
                 for event in events:
                     check_name("Orchestrator", "transition", event)
