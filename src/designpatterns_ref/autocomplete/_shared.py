@@ -56,7 +56,7 @@ def check_text(name: str, value: object, casefold: bool, *, empty_ok: bool) -> s
         )
     text = normalize(value, casefold=casefold)
     if not text and not empty_ok:
-        raise AutocompleteError(f"{name}={value!r} must be a non-empty string")
+        raise AutocompleteError(f"{name}={shown(value)} must be a non-empty string")
     return text
 
 
@@ -309,7 +309,7 @@ class CompleterBase:
         key = self._term(term)
         old = self._weights.get(key)
         if old is None:
-            raise TermNotFound(f"term={key!r} is not in this completer")
+            raise TermNotFound(f"term={shown(key)} is not in this completer")
         self._apply(key, old, None)
         self._weights.pop(key, None)  # _apply may have rebuilt the table already
 
@@ -319,7 +319,7 @@ class CompleterBase:
         try:
             return self._weights[key]
         except KeyError:
-            raise TermNotFound(f"term={key!r} is not in this completer") from None
+            raise TermNotFound(f"term={shown(key)} is not in this completer") from None
 
     def items(self) -> Iterator[tuple[str, int]]:
         """Every (term, weight) pair, in alphabetical (code-point) order of the terms."""

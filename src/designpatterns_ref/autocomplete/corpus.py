@@ -42,7 +42,7 @@ def english(n: int = ENGLISH_WORDS) -> list[tuple[str, int]]:
     ``ModuleNotFoundError`` naming the extra to install when ``wordfreq`` is missing.
     """
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise AutocompleteError(f"n={n!r} must be a positive int")
+        raise AutocompleteError(f"n={shown(n)} must be a positive int")
     try:
         import wordfreq
     except ImportError as exc:

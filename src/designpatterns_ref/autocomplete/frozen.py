@@ -121,7 +121,7 @@ class FrozenCompleter(CompleterBase):
         :func:`~designpatterns_ref.autocomplete._blocks.pack`."""
         block = self.BLOCK
         if isinstance(block, bool) or not isinstance(block, int) or not 1 <= block <= 2**16:
-            raise AutocompleteTypeError(f"BLOCK={block!r} must be an int within [1, 65536]")
+            raise AutocompleteTypeError(f"BLOCK={shown(block)} must be an int within [1, 65536]")
         try:
             meta, sections = pack(terms, weights, block)
         except OverflowError as exc:
@@ -235,7 +235,7 @@ class FrozenCompleter(CompleterBase):
         key = self._term(term)
         b, i = self._find(key)
         if b < 0:
-            raise TermNotFound(f"term={key!r} is not in this completer")
+            raise TermNotFound(f"term={shown(key)} is not in this completer")
         try:
             return int(self._at.wval[self._at.open(b)[1][i]])
         except _UNDECODABLE as exc:

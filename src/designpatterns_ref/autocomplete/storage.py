@@ -174,7 +174,9 @@ def read(path: str, *, mapped: bool) -> Stored:
             if mapped:
                 size = os.fstat(file.fileno()).st_size
                 if size == 0:
-                    raise StorageError(f"load: path={path!r:.200} is empty, not a completer file")
+                    raise StorageError(
+                        f"load: path={shown(path, 200)} is empty, not a completer file"
+                    )
                 buffer: Any = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
             else:
                 buffer = file.read()
@@ -187,7 +189,9 @@ def read(path: str, *, mapped: bool) -> Stored:
 
 def _parse(path: str, buffer: Any) -> Stored:
     def bad(what: str) -> StorageError:
-        return StorageError(f"load: path={path!r:.200} is not a readable completer file: {what}")
+        return StorageError(
+            f"load: path={shown(path, 200)} is not a readable completer file: {what}"
+        )
 
     view = memoryview(buffer)
     total = view.nbytes

@@ -77,7 +77,7 @@ def check_number(value: object, name: str, low: float, high: float) -> float:
             raise BookingError(f"{name}={shown(value)} must be a number in [{low}, {high}]")
         return float(value)
     if not (math.isfinite(value) and low <= value <= high):
-        raise BookingError(f"{name}={value!r} must be a finite number in [{low}, {high}]")
+        raise BookingError(f"{name}={shown(value)} must be a finite number in [{low}, {high}]")
     return value
 
 

@@ -68,7 +68,7 @@ class Holds(StrategyBase):
     ) -> None:
         super().__init__(store)
         if check_number(ttl, "ttl", 0, 86_400) == 0:
-            raise BookingError(f"ttl={ttl!r} must be seconds in (0, 86400]")
+            raise BookingError(f"ttl={shown(ttl)} must be seconds in (0, 86400]")
         if not callable(clock):
             raise BookingError(f"clock={shown(clock)} must be a callable returning seconds")
         self.ttl = float(ttl)
@@ -77,7 +77,7 @@ class Holds(StrategyBase):
     def _now(self) -> float:
         now = self.clock()
         if isinstance(now, bool) or not isinstance(now, int | float) or not math.isfinite(now):
-            raise BookingError(f"clock() returned {now!r}; it must return finite seconds")
+            raise BookingError(f"clock() returned {shown(now)}; it must return finite seconds")
         return float(now)
 
     def hold(self, stay: Stay) -> int:

@@ -91,7 +91,7 @@ class AvailabilityIndex:
 
     def _city_of(self, hotel: object) -> str:
         if not isinstance(hotel, str) or hotel not in self._city:
-            raise BookingError(f"hotel={hotel!r} is not registered")
+            raise BookingError(f"hotel={shown(hotel)} is not registered")
         return self._city[hotel]
 
     def on_change(self, hotel: str, room_type: str, nights: list[date], delta: int) -> None:

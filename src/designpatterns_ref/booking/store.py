@@ -81,9 +81,9 @@ class Tx:
 
 def _check_sql(text: object, params: object) -> None:
     if not isinstance(text, str) or not text.strip():
-        raise BookingError(f"text={text!r:.80} must be a non-empty SQL str")
+        raise BookingError(f"text={shown(text, 80)} must be a non-empty SQL str")
     if not isinstance(params, list | tuple):
-        raise BookingError(f"params={params!r:.80} must be a list or tuple of values")
+        raise BookingError(f"params={shown(params, 80)} must be a list or tuple of values")
 
 
 class BookingStore:

@@ -249,7 +249,7 @@ def _include(value: object) -> frozenset[str]:
     include = _strings(value, "include", allow_empty=False)
     for i, kind in enumerate(include):
         if kind not in KINDS:
-            raise ConfigError(f"include[{i}]", f"{kind!r} is not a kind; use {list(KINDS)}")
+            raise ConfigError(f"include[{i}]", f"{shown(kind)} is not a kind; use {list(KINDS)}")
     return frozenset(include)
 
 

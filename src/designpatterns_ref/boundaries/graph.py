@@ -127,7 +127,7 @@ class ImportGraph:
         names = _names(value, name)
         unknown = sorted(names - self.modules.keys())
         if unknown:
-            raise _refuse(name, value, f"names modules not in the graph: {unknown[:3]!r:.60}")
+            raise _refuse(name, value, f"names modules not in the graph: {shown(unknown[:3], 60)}")
         return names
 
     def edge_set(self, kinds: Iterable[str] | None = None) -> set[tuple[str, str]]:
@@ -200,7 +200,8 @@ class ImportGraph:
         imps = self.edges.get(importer, {}).get(imported)
         if not imps:
             raise BoundariesError(
-                f"importer={importer!r:.60}, imported={imported!r:.60}: no import between them"
+                f"importer={shown(importer, 60)}, imported={shown(imported, 60)}: no import "
+                "between them"
             )
         chosen = [i for i in imps if allowed is None or i.kind in allowed] or imps
         return min(chosen, key=lambda i: i.line)

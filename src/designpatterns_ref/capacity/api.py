@@ -100,7 +100,7 @@ def create_app(service: BedCapacity, *, poll: float = 0.1) -> FastAPI:
     def command(home: str, unit: str, n: str, command: str, to_unit: str | None = None) -> Any:
         bed = f"{home}/{unit}/{n}"
         if command not in _COMMANDS:
-            return JSONResponse({"error": f"command={command!r} must be one of {_COMMANDS}"},
+            return JSONResponse({"error": f"command={shown(command)} must be one of {_COMMANDS}"},
                                 status_code=404)  # fmt: skip
         try:
             if command == "transfer":

@@ -253,7 +253,9 @@ class SQLiteEventLog(EventLog):
             self._db.execute(_SCHEMA.format(serial="INTEGER"))
         except sqlite3.DatabaseError as exc:
             self._db.close()
-            raise CapacityError(f"path={path!r} is not a usable SQLite database: {exc}") from None
+            raise CapacityError(
+                f"path={shown(path)} is not a usable SQLite database: {exc}"
+            ) from None
         self.path = path
 
     def _conn(self) -> Any:

@@ -143,8 +143,8 @@ class Replica:
         seconds = check_time("at", at)
         if owner != self.system:
             raise OwnershipError(
-                f"field {name!r} is owned by {owner!r}; {self.name!r} ({self.system}) may not "
-                "write it"
+                f"field {shown(name)} is owned by {shown(owner)}; {shown(self.name)} "
+                f"({self.system}) may not write it"
             )
         current = self.records.get(record, {}).get(name)
         vv = dict(current.vv) if current else {}

@@ -48,7 +48,7 @@ def plot_capacity(
     names = list(table)
     for name in names:
         if not isinstance(name, str):
-            raise CapacityError(f"row name {name!r} must be a string")
+            raise CapacityError(f"row name {shown(name)} must be a string")
         row = table[name]
         if not isinstance(row, Mapping) or any(
             isinstance(row.get(s, 0), bool)

@@ -140,7 +140,7 @@ class Caution:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.field}={self.value!r}: {self.message}"
+        return f"{self.field}={shown(self.value)}: {self.message}"
 
 
 class ACVPU(enum.StrEnum):

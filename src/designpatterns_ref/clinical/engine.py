@@ -89,7 +89,7 @@ def quantise(value: int | float | Decimal, resolution: Decimal) -> Decimal:
         raise ClinicalError(f"quantise: resolution={shown(resolution)} must be a positive Decimal")
     exact = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
     if not exact.is_finite():
-        raise ClinicalError(f"quantise: value={value!r} must be finite")
+        raise ClinicalError(f"quantise: value={shown(value)} must be finite")
     try:
         return exact.quantize(resolution, rounding=ROUND_HALF_UP)
     except InvalidOperation:  # more digits than the decimal context holds (such as 10**400)

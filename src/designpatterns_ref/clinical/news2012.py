@@ -68,7 +68,7 @@ def score(
         values = vitals.as_dict()
         if values.pop("spo2_scale") != 1:
             raise ClinicalError(
-                f"score: spo2_scale={vitals.spo2_scale!r}; NEWS (2012) has one SpO2 scale, "
+                f"score: spo2_scale={shown(vitals.spo2_scale)}; NEWS (2012) has one SpO2 scale, "
                 "use NEWS2 for scale 2"
             )
         return assess(RULESET, values, partial=partial)

@@ -109,7 +109,7 @@ def sync_step2(replica: SequenceReplica, step1: bytes) -> bytes:
 def send_message(sock: socket.socket, data: bytes) -> int:
     """Send one frame (4-byte big-endian length, then ``data``); the bytes written."""
     if not isinstance(data, bytes):
-        raise WireError(f"data={data!r:.80} must be bytes")
+        raise WireError(f"data={shown(data, 80)} must be bytes")
     if len(data) > MAX_MESSAGE:
         raise WireError(f"a message of {len(data)} bytes is longer than MAX_MESSAGE={MAX_MESSAGE}")
     sock.sendall(len(data).to_bytes(4, "big") + data)
@@ -147,7 +147,7 @@ def sync_socket(replica: SequenceReplica, sock: socket.socket, *, initiator: boo
     if not isinstance(sock, socket.socket) or sock.fileno() == -1:
         raise WireError(f"sock={shown(sock, 80)} must be an open, connected socket.socket")
     if sock.type != socket.SOCK_STREAM:
-        raise WireError(f"sock={sock!r:.80} must be a stream socket (TCP, or a Unix stream)")
+        raise WireError(f"sock={shown(sock, 80)} must be a stream socket (TCP, or a Unix stream)")
     if type(initiator) is not bool:
         raise WireError(f"initiator={shown(initiator, 80)} must be True or False")
     try:

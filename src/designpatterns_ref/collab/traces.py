@@ -94,7 +94,7 @@ def _check_txn(name: str, i: int, txn: Txn) -> None:
         )
     if type(agent) is not str or not agent:
         raise CollabError(
-            f"trace {name!r:.80}: txn {i} agent {agent!r:.80} must be a non-empty str"
+            f"trace {shown(name, 80)}: txn {i} agent {shown(agent, 80)} must be a non-empty str"
         )
 
 
@@ -128,7 +128,7 @@ class Trace:
             raise CollabError(f"trace {name!r:.80}: expected an object with a 'txns' list")
         for key in ("startContent", "endContent"):
             if not isinstance(data.get(key, ""), str):
-                raise CollabError(f"trace {name!r:.80}: {key} must be a str")
+                raise CollabError(f"trace {shown(name, 80)}: {key} must be a str")
         concurrent = data.get("kind") == "concurrent"
         txns = []
         for i, raw in enumerate(data["txns"]):
@@ -143,7 +143,7 @@ class Trace:
                     parents = tuple(raw["parents"])
                     agent = raw["agent"]
                     if not isinstance(agent, (int, str)) or isinstance(agent, bool):
-                        raise TypeError(f"agent {agent!r} must be a number or a string")
+                        raise TypeError(f"agent {shown(agent)} must be a number or a string")
                     agent = str(agent)
                 else:
                     parents, agent = ((i - 1,) if i else ()), "0"
@@ -251,7 +251,9 @@ def replay_concurrent(trace: Trace, factory: Factory | type[OTServer]) -> str:
     def make(agent: str) -> SequenceReplica:
         replica = factory(agent)
         if not isinstance(replica, SequenceReplica):
-            raise CollabError(f"factory({agent!r}) returned {replica!r:.80}, not a replica")
+            raise CollabError(
+                f"factory({shown(agent)}) returned {shown(replica, 80)}, not a replica"
+            )
         return replica
 
     txns = trace.txns

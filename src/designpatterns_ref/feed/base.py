@@ -160,9 +160,9 @@ def merge_newest(lists: Sequence[Sequence[int]], limit: int) -> list[int]:
         if isinstance(ids, str | bytes) or not isinstance(ids, Sequence):
             raise FeedTypeError(f"lists holds {shown(ids, 80)}, which is not a list of post ids")
         if not all(_is_id(i) for i in ids):
-            raise FeedTypeError(f"lists holds {ids!r:.80}: post ids must be ints")
+            raise FeedTypeError(f"lists holds {shown(ids, 80)}: post ids must be ints")
         if any(a <= b for a, b in itertools.pairwise(ids)):
-            raise FeedError(f"lists holds {ids!r:.80}: each must be newest first, no repeats")
+            raise FeedError(f"lists holds {shown(ids, 80)}: each must be newest first, no repeats")
     if not _is_id(limit):
         raise FeedTypeError(f"limit={shown(limit)} must be an int")
     if limit < 0:
@@ -335,7 +335,9 @@ class Feed(ABC):
     def _known(self, field: str, user: object) -> str:
         name = _check_user(field, user)
         if not self.store.has_user(name):
-            raise FeedError(f"{field}={name!r} is not a known user; add_user({name!r}) first")
+            raise FeedError(
+                f"{field}={shown(name)} is not a known user; add_user({shown(name)}) first"
+            )
         return name
 
     def _pair(self, a: object, b: object) -> tuple[str, str]:
@@ -469,7 +471,7 @@ class Feed(ABC):
                 when = max(when, latest)  # a clock a little behind another server's
             if when < latest:
                 raise FeedError(
-                    f"at={when!r} is before the latest post's time {latest!r}; "
+                    f"at={shown(when)} is before the latest post's time {shown(latest)}; "
                     "posts are appended in time order"
                 )
         retry_of: Post | None = None
@@ -582,6 +584,6 @@ def _check_cursor(before: object) -> None:
         or not isinstance(at, int | float)
     ):
         raise FeedTypeError(
-            f"before={before!r:.200} is not a post of this feed: a cursor needs an int id, "
+            f"before={shown(before, 200)} is not a post of this feed: a cursor needs an int id, "
             "a str author and a number at; pass the last Post of the previous page"
         )

@@ -187,7 +187,7 @@ class RedisStore:
         try:
             client = redis.Redis.from_url(url, decode_responses=True)
         except ValueError as exc:
-            raise FeedError(f"url={url!r} is not a Redis URL: {exc}") from None
+            raise FeedError(f"url={shown(url)} is not a Redis URL: {exc}") from None
         return cls(client, prefix=prefix, deadline=deadline)
 
     def _k(self, *parts: str) -> str:

@@ -81,16 +81,16 @@ class Workload:
         _real("author_bias", self.author_bias)
         _real("seconds_per_op", self.seconds_per_op)
         if not self.reads_per_post >= 0:
-            raise FeedError(f"reads_per_post={self.reads_per_post!r} must be >= 0")
+            raise FeedError(f"reads_per_post={shown(self.reads_per_post)} must be >= 0")
         if self.reads is None and self.posts * self.reads_per_post > MAX_OPERATIONS:
             raise FeedError(
-                f"posts={self.posts!r} times reads_per_post={self.reads_per_post!r} is over "
-                f"MAX_OPERATIONS={MAX_OPERATIONS} reads"
+                f"posts={shown(self.posts)} times reads_per_post={shown(self.reads_per_post)} is "
+                f"over MAX_OPERATIONS={MAX_OPERATIONS} reads"
             )
         if not 0 < self.active_share <= 1:
-            raise FeedError(f"active_share={self.active_share!r} must be within (0, 1]")
+            raise FeedError(f"active_share={shown(self.active_share)} must be within (0, 1]")
         if not self.seconds_per_op >= 0:
-            raise FeedError(f"seconds_per_op={self.seconds_per_op!r} must be >= 0")
+            raise FeedError(f"seconds_per_op={shown(self.seconds_per_op)} must be >= 0")
 
     @property
     def total_reads(self) -> int:

@@ -211,7 +211,7 @@ class LiveTable:
         """The driver's ``(lat, lon, available, at, cell)``; :class:`DriverNotFound` if unknown."""
         rec = self.drivers.get(driver_id)
         if rec is None:
-            raise DriverNotFound(f"driver_id={driver_id!r} is not in the index (or is stale)")
+            raise DriverNotFound(f"driver_id={shown(driver_id)} is not in the index (or is stale)")
         return rec
 
     def state(self, driver_id: str) -> DriverState | None:

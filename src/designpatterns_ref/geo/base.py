@@ -159,7 +159,7 @@ def _number(field: str, value: object) -> float:
     except OverflowError:  # an int beyond any float, such as 10**400
         raise GeoError(f"{field}={shown(value)} must be a finite number") from None
     if not math.isfinite(number):
-        raise GeoError(f"{field}={value!r} must be a finite number")
+        raise GeoError(f"{field}={shown(value)} must be a finite number")
     return number
 
 
@@ -167,7 +167,7 @@ def check_lat(field: str, value: object) -> float:
     """Return ``value`` as a float latitude in [-90, 90], or raise :class:`GeoError`."""
     lat = _number(field, value)
     if not -90.0 <= lat <= 90.0:
-        raise GeoError(f"{field}={value!r} is out of range: latitude must lie in [-90, 90]")
+        raise GeoError(f"{field}={shown(value)} is out of range: latitude must lie in [-90, 90]")
     return lat
 
 
@@ -175,7 +175,7 @@ def check_lon(field: str, value: object) -> float:
     """Return ``value`` as a float longitude in [-180, 180) (180 becomes -180), or raise."""
     lon = _number(field, value)
     if not -180.0 <= lon <= 180.0:
-        raise GeoError(f"{field}={value!r} is out of range: longitude must lie in [-180, 180]")
+        raise GeoError(f"{field}={shown(value)} is out of range: longitude must lie in [-180, 180]")
     return -180.0 if lon == 180.0 else lon
 
 
@@ -183,7 +183,7 @@ def check_radius(field: str, value: object) -> float:
     """Return ``value`` as a radius in metres (zero or more, finite), or raise :class:`GeoError`."""
     radius = _number(field, value)
     if radius < 0:
-        raise GeoError(f"{field}={value!r} must be zero or more metres")
+        raise GeoError(f"{field}={shown(value)} must be zero or more metres")
     return radius
 
 

@@ -148,8 +148,8 @@ def cover_circle(
                 queue.append((r, c))
         if len(seen) > max_cells:
             raise GeoError(
-                f"cover_circle: radius_m={radius_m!r} at precision={precision} needs more than "
-                f"max_cells={max_cells} cells; choose a coarser precision"
+                f"cover_circle: radius_m={shown(radius_m)} at precision={precision} needs more "
+                f"than max_cells={max_cells} cells; choose a coarser precision"
             )
     shift_lat, shift_lon = _BITS - lat_bits, _BITS - lon_bits
     return sorted(_code30(r << shift_lat, c << shift_lon)[:precision] for r, c in seen)

@@ -119,10 +119,10 @@ class HexSurgePricer:
         except ValueError:
             value = -1
         if value < 0 or format(value, "x") != cell or not self._h3.is_valid_cell(value):
-            raise GeoError(f"cell={cell!r:.80} is not a valid H3 cell id")
+            raise GeoError(f"cell={shown(cell, 80)} is not a valid H3 cell id")
         if self._h3.get_resolution(value) != self.resolution:
             raise GeoError(
-                f"cell={cell!r} has resolution {self._h3.get_resolution(value)}, "
+                f"cell={shown(cell)} has resolution {self._h3.get_resolution(value)}, "
                 f"not this pricer's {self.resolution}"
             )
         return cell

@@ -119,7 +119,7 @@ class RedisGeoIndex:
             try:
                 self._client = bounded_client(client, self.deadline)
             except ValueError as exc:
-                raise GeoError(f"client={client!r} is not a Redis URL: {exc}") from None
+                raise GeoError(f"client={shown(client)} is not a Redis URL: {exc}") from None
         elif redis_mod is not None and isinstance(client, redis_mod.Redis):
             self._client = bounded_client(client, self.deadline)
         else:
@@ -138,7 +138,7 @@ class RedisGeoIndex:
     def _check_lat(self, lat: float, who: str) -> None:
         if not -REDIS_LAT_LIMIT <= lat <= REDIS_LAT_LIMIT:
             raise GeoError(
-                f"{who} lat={lat!r} is beyond what Redis can store: its geo commands accept "
+                f"{who} lat={shown(lat)} is beyond what Redis can store: its geo commands accept "
                 f"latitudes within ±{REDIS_LAT_LIMIT} only"
             )
 
@@ -202,7 +202,7 @@ class RedisGeoIndex:
             raise GeoTypeError(f"available={shown(available)} must be True or False")
         state = self.get(driver_id)
         if state is None:
-            raise DriverNotFound(f"driver_id={driver_id!r} is not in the index (or is stale)")
+            raise DriverNotFound(f"driver_id={shown(driver_id)} is not in the index (or is stale)")
         self.upsert(driver_id, state.lat, state.lon, available=available, at=state.at)
 
     def _candidates(

@@ -91,10 +91,12 @@ class SurgePricer:
         self.sensitivity = _positive("sensitivity", sensitivity)
         self.cap = _positive("cap", cap)
         if not 1.0 <= self.cap <= MAX_CAP:
-            raise GeoError(f"cap={cap!r} must be from 1.0 to MAX_CAP={MAX_CAP:g}")
+            raise GeoError(f"cap={shown(cap)} must be from 1.0 to MAX_CAP={MAX_CAP:g}")
         self.step = _positive("step", step)
         if not MIN_STEP <= self.step <= self.cap:
-            raise GeoError(f"step={step!r} must be from MIN_STEP={MIN_STEP:g} up to cap={cap!r}")
+            raise GeoError(
+                f"step={shown(step)} must be from MIN_STEP={MIN_STEP:g} up to cap={shown(cap)}"
+            )
         self._clock: Callable[[], float] = check_clock(clock)
         self._cells: dict[str, tuple[float, float]] = {}  # cell -> (smoothed pressure, time)
         self._lock = threading.Lock()
@@ -111,7 +113,7 @@ class SurgePricer:
         now = self._clock()
         if isinstance(now, bool) or not isinstance(now, int | float) or not math.isfinite(now):
             raise GeoError(
-                f"update: the clock returned {now!r:.80}, not a finite number of seconds; "
+                f"update: the clock returned {shown(now, 80)}, not a finite number of seconds; "
                 "nothing was recorded"
             )
         with self._lock:

@@ -160,7 +160,7 @@ def check_seconds(field_name: str, value: object, *, allow_zero: bool = True) ->
         raise IdentityError(f"{field_name}={shown(value, 80)} is too large") from None
     if not math.isfinite(seconds) or seconds < 0 or (seconds == 0 and not allow_zero):
         allowed = "zero or more" if allow_zero else "more than zero"
-        raise IdentityError(f"{field_name}={value!r:.80} must be finite and {allowed}")
+        raise IdentityError(f"{field_name}={shown(value, 80)} must be finite and {allowed}")
     return seconds
 
 
@@ -194,7 +194,7 @@ class Qualification:
         if isinstance(now, bool) or not isinstance(now, int | float):
             raise IdentityTypeError(f"now={shown(now, 80)} must be a number of seconds")
         if isinstance(now, float) and not math.isfinite(now):
-            raise IdentityError(f"now={now!r:.80} must be finite")
+            raise IdentityError(f"now={shown(now, 80)} must be finite")
         return now < self.expires
 
 
@@ -276,7 +276,7 @@ def claims_from_values(
     """
     for value in texts:
         if type(value) is not str or not value or len(value) > 255:
-            raise IdentityError(f"claim {value!r:.40} must be a non-empty str of at most 255")
+            raise IdentityError(f"claim {shown(value, 40)} must be a non-empty str of at most 255")
     iat, nbf, exp, index = times
     if not (
         type(iat) is int
@@ -288,15 +288,16 @@ def claims_from_values(
         and 0 <= index <= MAX_TIME
     ):
         raise IdentityError(
-            f"claims iat={iat!r:.20}, nbf={nbf!r:.20}, exp={exp!r:.20}, index={index!r:.20} "
+            f"claims iat={shown(iat, 20)}, nbf={shown(nbf, 20)}, exp={shown(exp, 20)}, "
+            f"index={shown(index, 20)} "
             f"must be ints in [0, {MAX_TIME}] with nbf before exp"
         )
     qualifications = []
     for name, expires in quals:
         if type(name) is not str or not 0 < len(name) <= 255:
-            raise IdentityError(f"qualification {name!r:.40} must be a non-empty str")
+            raise IdentityError(f"qualification {shown(name, 40)} must be a non-empty str")
         if type(expires) is not int or not 0 <= expires <= MAX_TIME:
-            raise IdentityError(f"qualification expiry {expires!r:.40} is not a time")
+            raise IdentityError(f"qualification expiry {shown(expires, 40)} is not a time")
         q = _new(Qualification)
         _set(q, "name", name)
         _set(q, "expires", expires)

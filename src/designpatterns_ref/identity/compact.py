@@ -118,7 +118,7 @@ def _text_at(data: bytes, pos: int) -> tuple[str, int]:
 def read_kid(blob: bytes) -> str:
     """The kid of a compact credential, read before anything is trusted."""
     if not isinstance(blob, bytes):
-        raise IdentityTypeError(f"blob={blob!r:.80} must be bytes")
+        raise IdentityTypeError(f"blob={shown(blob, 80)} must be bytes")
     if len(blob) < 2 + SIGNATURE_BYTES or blob[0] != VERSION:
         raise TokenFormatError(f"not a version {VERSION} compact credential")
     return _text_at(blob, 1)[0]

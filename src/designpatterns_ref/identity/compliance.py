@@ -51,7 +51,7 @@ def _check_now(value: object) -> float:
     except OverflowError:
         raise IdentityError(f"now={shown(value, 40)} is too large") from None
     if now != now or now in (float("inf"), float("-inf")):
-        raise IdentityError(f"now={value!r:.40} must be finite")
+        raise IdentityError(f"now={shown(value, 40)} must be finite")
     return now
 
 
@@ -164,7 +164,7 @@ class ComplianceBook:
         moment = _check_now(now)
         ahead = check_seconds("horizon", horizon)
         if self.last_sweep is not None and moment < self.last_sweep:
-            raise IdentityError(f"now={now!r} is before the last sweep at {self.last_sweep}")
+            raise IdentityError(f"now={shown(now)} is before the last sweep at {self.last_sweep}")
         lo = -1 if self.last_sweep is None else self.last_sweep
         # Expiries e with lo < e <= now have happened since the last sweep.
         start = self._after(lo)

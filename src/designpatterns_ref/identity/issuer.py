@@ -86,7 +86,7 @@ class Issuer:
         valid = check_seconds("valid_for", valid_for, allow_zero=False)
         start = now if not_before is None else check_time("not_before", not_before)
         if start + valid > MAX_TIME:
-            raise IdentityError(f"valid_for={valid_for!r:.40} ends after {MAX_TIME}")
+            raise IdentityError(f"valid_for={shown(valid_for, 40)} ends after {MAX_TIME}")
         expires = int(start + valid)
         if qualifications is None:
             qualifications = {}

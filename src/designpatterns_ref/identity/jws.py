@@ -162,7 +162,7 @@ def sign_jws(claims: Claims, keys: KeySet) -> str:
 def parse_header(part: str) -> dict[str, Any]:
     """The JOSE header of one base64url part, refusing every algorithm but EdDSA."""
     if not isinstance(part, str):
-        raise IdentityTypeError(f"part={part!r:.80} must be a str")
+        raise IdentityTypeError(f"part={shown(part, 80)} must be a str")
     try:
         header = json.loads(b64url_decode(part))
     except ValueError:

@@ -213,7 +213,7 @@ class TrustStore:
             if not isinstance(jwk, dict):
                 raise IdentityTypeError(f"jwk={shown(jwk, 80)} must be a dict")
             if jwk.get("kty") != "OKP" or jwk.get("crv") != "Ed25519":
-                raise IdentityError(f"jwk={jwk!r:.80} must be an OKP key on the Ed25519 curve")
+                raise IdentityError(f"jwk={shown(jwk, 80)} must be an OKP key on the Ed25519 curve")
             if jwk.get("alg", "EdDSA") != "EdDSA":
                 raise IdentityError(f"jwk={jwk!r:.80} must be for alg EdDSA")
             kid = check_name("kid", jwk.get("kid"))

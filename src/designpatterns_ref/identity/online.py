@@ -75,7 +75,7 @@ def _check_url(base_url: object) -> str:
         raise IdentityTypeError(f"base_url={shown(base_url, 60)} must be a str")
     parsed = urllib.parse.urlsplit(base_url) if base_url.isascii() else None
     if parsed is None or parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise IdentityError(f"base_url={base_url!r:.60} must be an http(s) URL")
+        raise IdentityError(f"base_url={shown(base_url, 60)} must be an http(s) URL")
     return base_url.rstrip("/")
 
 

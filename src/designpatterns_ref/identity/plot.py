@@ -56,7 +56,7 @@ def revocation_timeline(
     end = check_seconds("horizon", horizon, allow_zero=False)
     tick = check_seconds("step", step, allow_zero=False)
     if end / tick > 100_000:
-        raise IdentityError(f"horizon={horizon!r} / step={step!r} makes too many checks")
+        raise IdentityError(f"horizon={shown(horizon)} / step={shown(step)} makes too many checks")
     clock = ManualClock(_T0)
     keys = KeySet("plot", seed=b"plot")
     authority = StatusAuthority(keys, "plot/1", clock=clock)
@@ -130,7 +130,7 @@ def plot_status_list_size(
     ):
         raise IdentityError(f"fractions={shown(fractions, 60)} must be a tuple of shares in [0, 1]")
     if isinstance(seed, bool) or not isinstance(seed, int):
-        raise IdentityTypeError(f"seed={seed!r:.40} must be an int")
+        raise IdentityTypeError(f"seed={shown(seed, 40)} must be an int")
     entries = max(entries + (-entries % 8), 131_072)
     sizes = []
     rng = random.Random(seed)

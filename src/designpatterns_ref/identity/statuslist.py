@@ -276,12 +276,12 @@ class StatusListCache:
                 f" the issuer of its signing key {kid!r:.60}"
             )
         if isinstance(iat, bool) or not isinstance(iat, int) or not 0 <= iat <= MAX_TIME:
-            raise IdentityError(f"status list iat={iat!r:.40} is not a time")
+            raise IdentityError(f"status list iat={shown(iat, 40)} is not a time")
         if isinstance(seq, bool) or not isinstance(seq, int) or not 0 <= seq < 2**63:
-            raise IdentityError(f"status list seq={seq!r:.40} must be an int in [0, 2**63)")
+            raise IdentityError(f"status list seq={shown(seq, 40)} must be an int in [0, 2**63)")
         check_name("status list id", list_id)
         if not isinstance(encoded, str):
-            raise IdentityError(f"encodedList={encoded!r:.60} must be a str")
+            raise IdentityError(f"encodedList={shown(encoded, 60)} must be a str")
         statuses = BitstringStatusList.decode(encoded)
         where = (iss, list_id)
         digest = hashlib.sha256(token.encode("ascii")).digest()  # verified: all ASCII
@@ -306,7 +306,7 @@ class StatusListCache:
         if not isinstance(list_id, str):
             raise IdentityTypeError(f"list_id={shown(list_id, 80)} must be a str")
         if issuer is not None and not isinstance(issuer, str):
-            raise IdentityTypeError(f"issuer={issuer!r:.80} must be a str or None")
+            raise IdentityTypeError(f"issuer={shown(issuer, 80)} must be a str or None")
         times = [
             held[0]
             for (iss, lid), held in self.lists.items()

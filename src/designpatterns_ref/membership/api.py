@@ -173,7 +173,9 @@ def create_app(
         if not (isinstance(key, str) and key and key.isascii() and key.isprintable()):
             raise MembershipError(f"create_app: API key {key!r:.40} must be printable ASCII")
         if not isinstance(limit, tuple) or len(limit) != 2:
-            raise MembershipError(f"create_app: clients[...]={limit!r:.40} must be (rate, burst)")
+            raise MembershipError(
+                f"create_app: clients[...]={shown(limit, 40)} must be (rate, burst)"
+            )
         buckets[key.encode()] = ClientBucket(*limit, clock=clock)
 
     app = FastAPI(

@@ -147,7 +147,8 @@ class Rule:
         if self.op in ("in", "not in"):
             if not isinstance(self.value, tuple) or not self.value:
                 raise MembershipError(
-                    f"Rule: value={self.value!r:.80} must be a non-empty tuple for op {self.op!r}"
+                    f"Rule: value={shown(self.value, 80)} must be a non-empty tuple for op "
+                    f"{shown(self.op)}"
                 )
             for v in self.value:
                 check_fact(self.fact, v)

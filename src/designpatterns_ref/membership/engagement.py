@@ -116,7 +116,7 @@ class CapLedger:
     def record(self, member: str, day: int) -> None:
         """Count a send (call :meth:`room` first; a send over the cap is refused)."""
         if not self.room(member, day):
-            raise MembershipError(f"member={member!r} is at the cap of {self.cap} per "
+            raise MembershipError(f"member={shown(member)} is at the cap of {self.cap} per "
                                   f"{self.window} days on day {day}")  # fmt: skip
         insort(self._sent.setdefault(member, []), day)
 

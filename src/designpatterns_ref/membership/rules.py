@@ -77,7 +77,7 @@ class RuleSet:
             check_name("benefit", name)
             if not isinstance(rules, tuple) or not all(isinstance(r, Rule) for r in rules):
                 raise MembershipError(
-                    f"RuleSet: benefits[{name!r}]={rules!r:.80} must be a tuple of Rules"
+                    f"RuleSet: benefits[{shown(name)}]={shown(rules, 80)} must be a tuple of Rules"
                 )
         object.__setattr__(self, "benefits", benefits)
         for name, rules in benefits.items():  # precompute: (fact, test, value, reason)

@@ -101,7 +101,7 @@ def check_id(name: str, value: object) -> str:
         raise MessagingTypeError(f"{name}={shown(value, 80)} must be a string")
     if not value or len(value) > MAX_ID or not _encodable(value) or "\x00" in value:
         raise MessagingError(
-            f"{name}={value!r:.80} must be a non-empty string of at most {MAX_ID} characters, "
+            f"{name}={shown(value, 80)} must be a non-empty string of at most {MAX_ID} characters, "
             "valid UTF-8 without NUL"
         )
     return value

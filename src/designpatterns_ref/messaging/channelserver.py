@@ -66,7 +66,9 @@ class ChannelServer:
         if ring is not None and not isinstance(ring, HashRing):
             raise MessagingError(f"ring={shown(ring, 80)} must be a HashRing or None")
         if ring is not None and name not in ring.nodes:
-            raise MessagingError(f"name={name!r:.80} is not on the ring {ring.nodes!r:.80}")
+            raise MessagingError(
+                f"name={shown(name, 80)} is not on the ring {shown(ring.nodes, 80)}"
+            )
         if not isinstance(host, str) or not host:
             raise MessagingError(f"host={shown(host, 80)} must be a non-empty string")
         if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
@@ -93,7 +95,9 @@ class ChannelServer:
                 self.refused += 1
                 raise MessagingError(f"conv={conv!r:.80} is not owned by {self.name!r}")
             if not self._r.sismember(members_key(self.prefix, conv), user):
-                raise MessagingError(f"user={user!r:.80} is not a member of conv={conv!r:.80}")
+                raise MessagingError(
+                    f"user={shown(user, 80)} is not a member of conv={shown(conv, 80)}"
+                )
             msg, created = self.store.append(conv, user, req.get("client_msg_id"), req.get("body"))  # type: ignore[arg-type]
             if created:
                 self.appended += 1

@@ -54,7 +54,7 @@ def check_redis(client: object) -> object:
     ``redis.Redis`` client; :class:`MessagingError` otherwise."""
     if isinstance(client, str):
         if not client.startswith(("redis://", "rediss://", "unix://")) or len(client) > 2048:
-            raise MessagingError(f"client={client!r:.80} must be a redis:// URL")
+            raise MessagingError(f"client={shown(client, 80)} must be a redis:// URL")
         check_id("redis URL", client[:128])
         return client
     import redis

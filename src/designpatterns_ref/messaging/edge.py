@@ -288,12 +288,14 @@ return cur
         user = verify_token(self.secret, frame.get("token"), now=time.time())
         device, cursors = check_id("device", frame.get("device")), frame.get("cursors", {})
         if not isinstance(cursors, Mapping):
-            raise MessagingTypeError(f"cursors={cursors!r:.80} must be a mapping conv -> seq")
+            raise MessagingTypeError(f"cursors={shown(cursors, 80)} must be a mapping conv -> seq")
         convs = set(await self._r.smembers(convs_key(self.prefix, user)))
         for conv, seq in cursors.items():
             check_id("conv", conv), check_seq(f"cursors[{conv!r:.40}]", seq)
             if conv not in convs:
-                raise MessagingError(f"user={user!r:.80} is not a member of conv={conv!r:.80}")
+                raise MessagingError(
+                    f"user={shown(user, 80)} is not a member of conv={shown(conv, 80)}"
+                )
         conn = _Conn(ws, user, device, convs)
         old = self.conns.get((user, device))
         if old is not None:
@@ -325,7 +327,9 @@ return cur
 
     def _member(self, conn: _Conn, conv: object) -> str:
         if check_id("conv", conv) not in conn.convs:
-            raise MessagingError(f"user={conn.user!r:.80} is not a member of conv={conv!r:.80}")
+            raise MessagingError(
+                f"user={shown(conn.user, 80)} is not a member of conv={shown(conv, 80)}"
+            )
         return conv  # type: ignore[return-value]
 
     async def _last(self, conv: str) -> int:

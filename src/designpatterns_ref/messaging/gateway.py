@@ -123,7 +123,7 @@ class Gateway:
                 f"presence_interval={shown(presence_interval, 80)} must be in (0, 3600]"
             )
         if not callable(clock):
-            raise MessagingTypeError(f"clock={clock!r:.80} must be callable")
+            raise MessagingTypeError(f"clock={shown(clock, 80)} must be callable")
         if not isinstance(secret, bytes) or len(secret) < 4:
             raise MessagingError("secret must be bytes, at least 4 of them")
         self.host, self.port, self.secret, self.clock = host, port, secret, clock

@@ -71,7 +71,7 @@ class GCRun:
 def percentile(values: list[int], q: float) -> float:
     """The nearest-rank percentile ``q`` (0-100) of ``values``."""
     if not values or not 0 <= q <= 100:
-        raise MessagingError(f"percentile needs values and q={q!r} in [0, 100]")
+        raise MessagingError(f"percentile needs values and q={shown(q)} in [0, 100]")
     ordered = sorted(values)
     return float(ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))])
 

@@ -53,7 +53,7 @@ class HashRing:
             raise MessagingTypeError(f"nodes={shown(nodes, 80)} must be an iterable of node names")
         names = [check_id("node", n) for n in nodes]
         if len(set(names)) != len(names):
-            raise MessagingError(f"nodes={names!r:.80} has a duplicate name")
+            raise MessagingError(f"nodes={shown(names, 80)} has a duplicate name")
         self.vnodes = vnodes
         self._nodes: set[str] = set(names)
         self._points: list[tuple[int, str]] = []
@@ -80,7 +80,7 @@ class HashRing:
         """Put ``node`` on the ring (it takes over the arcs just before its points)."""
         check_id("node", node)
         if node in self._nodes:
-            raise MessagingError(f"node={node!r:.80} is already on the ring")
+            raise MessagingError(f"node={shown(node, 80)} is already on the ring")
         self._nodes.add(node)
         self._rebuild()
 
@@ -88,7 +88,9 @@ class HashRing:
         """Take ``node`` off the ring (its keys go to the next point clockwise)."""
         check_id("node", node)
         if node not in self._nodes:
-            raise MessagingError(f"node={node!r:.80} is not on the ring {self.nodes!r:.80}")
+            raise MessagingError(
+                f"node={shown(node, 80)} is not on the ring {shown(self.nodes, 80)}"
+            )
         self._nodes.discard(node)
         self._rebuild()
 

@@ -74,7 +74,7 @@ class ReadStates:
         if not (0 < flush_interval <= 3600):
             raise MessagingError(f"flush_interval={shown(flush_interval, 80)} must be in (0, 3600]")
         if not callable(clock):
-            raise MessagingTypeError(f"clock={clock!r:.80} must be callable")
+            raise MessagingTypeError(f"clock={shown(clock, 80)} must be callable")
         self.path, self.flush_interval, self._clock = str(path), float(flush_interval), clock
         self.store: ReadStateStore = store if store is not None else SQLiteReadStore(path)
         self._cache: OrderedDict[tuple[str, str], tuple[int, int]] = OrderedDict()

@@ -72,7 +72,9 @@ class ChatServer:
         """Raise :class:`MessagingError` unless ``user`` is a member of ``conv``."""
         check_id("conv", conv), check_id("user", user)
         if user not in self._members.get(conv, ()):
-            raise MessagingError(f"user={user!r:.80} is not a member of conv={conv!r:.80}")
+            raise MessagingError(
+                f"user={shown(user, 80)} is not a member of conv={shown(conv, 80)}"
+            )
 
     def connect(
         self, user: str, device: str, cursors: Mapping[str, int], *, limit: int | None = None
@@ -92,7 +94,9 @@ class ChatServer:
         for conv, seq in cursors.items():
             check_id("conv", conv), check_seq(f"cursors[{conv!r:.40}]", seq)
             if conv not in mine:
-                raise MessagingError(f"user={user!r:.80} is not a member of conv={conv!r:.80}")
+                raise MessagingError(
+                    f"user={shown(user, 80)} is not a member of conv={shown(conv, 80)}"
+                )
         left = MAX_SEQ if limit is None else check_seq("limit", limit, low=1)
         out: list[Message] = []
         for conv in sorted(mine):

@@ -62,7 +62,9 @@ def _open_wal(
         db.execute(schema)
     except sqlite3.DatabaseError as exc:
         db.close()
-        raise MessagingError(f"path={path!r:.80} is not a usable SQLite database: {exc}") from None
+        raise MessagingError(
+            f"path={shown(path, 80)} is not a usable SQLite database: {exc}"
+        ) from None
     return db
 
 
@@ -73,7 +75,7 @@ class SQLiteStore:
         if not isinstance(path, str | Path):
             raise MessagingTypeError(f"path={shown(path, 80)} must be a str or a Path")
         if isinstance(path, str) and (not path or not path.isprintable()):
-            raise MessagingError(f"path={path!r:.80} must be a non-empty printable path")
+            raise MessagingError(f"path={shown(path, 80)} must be a non-empty printable path")
         self._db = _open_wal(path, _SCHEMA, check_same_thread=False)
         self._lock = threading.Lock()  # one transaction at a time on the shared connection
         self.path = str(path)

@@ -92,7 +92,7 @@ class Outbox:
         except sqlite3.DatabaseError as exc:
             self.db.close()
             raise NotificationError(
-                f"Outbox: path={path!r} is not a usable database: {exc}"
+                f"Outbox: path={shown(path)} is not a usable database: {exc}"
             ) from None
         if "error" not in columns:  # an outbox written before failed rows were kept apart
             self.db.execute("ALTER TABLE outbox ADD COLUMN error TEXT")

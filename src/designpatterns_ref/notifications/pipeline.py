@@ -107,7 +107,7 @@ class Pipeline:
         caps = dict(caps or {})
         for ch, cap in caps.items():
             if not isinstance(ch, str) or ch not in CHANNELS:
-                raise NotificationError(f"Pipeline: caps channel={ch!r} not in {CHANNELS}")
+                raise NotificationError(f"Pipeline: caps channel={shown(ch)} not in {CHANNELS}")
             if isinstance(cap, bool) or not isinstance(cap, int) or not 1 <= cap <= 10**6:
                 raise NotificationError(
                     f"Pipeline: caps[{shown(ch)}]={shown(cap)} must be 1..10**6"
@@ -214,7 +214,9 @@ class Pipeline:
             raise NotificationError(f"{w}: channels={shown(n.channels)} must be distinct channels")
         for ch in n.channels:
             if ch not in CHANNELS:
-                raise NotificationError(f"{w}: channel={ch!r} is unknown; use one of {CHANNELS}")
+                raise NotificationError(
+                    f"{w}: channel={shown(ch)} is unknown; use one of {CHANNELS}"
+                )
         if n.lane not in LANES:
             raise NotificationError(f"{w}: lane={shown(n.lane)} must be one of {LANES}")
         check_name(w, "category", n.category)
@@ -226,7 +228,7 @@ class Pipeline:
         users = self.users
         for u in n.users:
             if not isinstance(u, str) or u not in users:
-                raise NotificationError(f"{w}: user={u!r} is not registered")
+                raise NotificationError(f"{w}: user={shown(u)} is not registered")
         limit = min(PAYLOAD_LIMITS[ch] for ch in n.channels)
         for loc in self.templates.locales(n.template):
             try:

@@ -171,7 +171,9 @@ def default_providers(
     check_callable("default_providers", "clock", clock, optional=True)
     check_seed("default_providers", seed)
     if abs(seed) > 2**64 - len(CHANNELS):
-        raise NotificationError(f"default_providers: seed={seed!r} must be within +-(2**64 - 3)")
+        raise NotificationError(
+            f"default_providers: seed={shown(seed)} must be within +-(2**64 - 3)"
+        )
     if isinstance(transient, bool) or not isinstance(transient, int | float):
         raise NotificationError(f"default_providers: transient={shown(transient)} must be a number")
     if not 0.0 <= transient <= 1.0:

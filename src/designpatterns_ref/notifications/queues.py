@@ -106,7 +106,7 @@ QUEUE_METHODS = ("put", "put_many", "take", "ack", "ack_settled", "next_due", "_
 def check_queue(where: str, name: str, queue: object) -> None:
     """Refuse anything without every method of the :class:`Queue` protocol."""
     if isinstance(queue, type):  # the class, not a queue: its methods want an instance
-        raise NotificationError(f"{where}: {name}={queue!r:.80} is not a queue (a class)")
+        raise NotificationError(f"{where}: {name}={shown(queue, 80)} is not a queue (a class)")
     missing = [m for m in QUEUE_METHODS if not callable(getattr(queue, m, None))]
     if missing:
         raise NotificationError(
@@ -198,7 +198,7 @@ def check_tickets(where: str, tickets: object) -> None:
         raise NotificationError(f"{where}: tickets={shown(tickets)} must be a list of tickets")
     for t in tickets:
         if isinstance(t, bool) or not isinstance(t, int | str | tuple):
-            raise NotificationError(f"{where}: ticket={t!r} is not one this queue gave out")
+            raise NotificationError(f"{where}: ticket={shown(t)} is not one this queue gave out")
         if isinstance(t, int) and not -(2**63) <= t < 2**63:  # no queue numbers that high
             raise NotificationError(f"{where}: ticket={shown(t)} is not one this queue gave out")
         if isinstance(t, tuple):
@@ -206,7 +206,7 @@ def check_tickets(where: str, tickets: object) -> None:
                 hash(t)  # a tuple ticket holding a list could never be one handed out
             except TypeError:
                 raise NotificationError(
-                    f"{where}: ticket={t!r:.80} is not one this queue gave out"
+                    f"{where}: ticket={shown(t, 80)} is not one this queue gave out"
                 ) from None
 
 
@@ -370,7 +370,9 @@ class SQLiteQueue:
         check_tickets(where, tickets)
         for t in cast(Sequence[object], tickets):
             if isinstance(t, tuple):  # a row id is a number; SQLite cannot compare a tuple
-                raise NotificationError(f"{where}: ticket={t!r} is not one this queue gave out")
+                raise NotificationError(
+                    f"{where}: ticket={shown(t)} is not one this queue gave out"
+                )
 
     def ack(self, tickets: Sequence[Hashable]) -> None:
         """Delete taken items for good."""

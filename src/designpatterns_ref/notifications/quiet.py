@@ -52,7 +52,7 @@ def _zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError, UnicodeError):
-        raise NotificationError(f"zone: tz={name!r} is not a known IANA time zone") from None
+        raise NotificationError(f"zone: tz={shown(name)} is not a known IANA time zone") from None
 
 
 _DIGITS = frozenset("0123456789")

@@ -318,7 +318,9 @@ class RedisStreamQueue:
                 and isinstance(t[1], str)
                 and _STREAM_ID.fullmatch(t[1])
             ):
-                raise NotificationError(f"{where}: ticket={t!r} is not one this queue gave out")
+                raise NotificationError(
+                    f"{where}: ticket={shown(t)} is not one this queue gave out"
+                )
         return cast(list[tuple[str, str]], list(cast(Sequence[object], tickets)))
 
     def _ack_into(self, pipe: Any, tickets: list[tuple[str, str]]) -> None:

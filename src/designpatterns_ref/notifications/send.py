@@ -107,7 +107,7 @@ class Sender:
             )
         for ch, prov in providers.items():
             if not isinstance(ch, str) or ch not in CHANNELS:
-                raise NotificationError(f"{where}: providers channel={ch!r} not in {CHANNELS}")
+                raise NotificationError(f"{where}: providers channel={shown(ch)} not in {CHANNELS}")
             if not callable(getattr(prov, "attempt", None)):
                 raise NotificationError(
                     f"{where}: providers[{ch!r}]={prov!r} must have attempt(token, body)"

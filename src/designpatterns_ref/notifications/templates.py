@@ -72,7 +72,9 @@ class Templates:
         except UnicodeEncodeError:
             raise NotificationError("Templates.add: text is not valid UTF-8") from None
         if locale != "en" and (name, "en") not in self._texts:
-            raise NotificationError(f"Templates.add: add {name!r} in 'en' (the fallback) first")
+            raise NotificationError(
+                f"Templates.add: add {shown(name)} in 'en' (the fallback) first"
+            )
         fields = _fields(name, text)  # a bad field is refused before anything changes
         self._texts[(name, locale)] = text
         self._text_fields[(name, locale)] = fields
@@ -88,7 +90,7 @@ class Templates:
         """Every field any locale of ``name`` uses."""
         check_name("Templates", "template", name)
         if name not in self._fields:
-            raise NotificationError(f"Templates: template={name!r} is not registered")
+            raise NotificationError(f"Templates: template={shown(name)} is not registered")
         return self._fields[name]
 
     def missing(self, name: str, variables: Mapping[str, str]) -> frozenset[str]:

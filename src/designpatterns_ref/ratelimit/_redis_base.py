@@ -144,7 +144,9 @@ class _Base:
             return math.nan
         now = float(self.clock())
         if not math.isfinite(now):
-            raise RateLimitError(f"{type(self).__name__}: clock() returned {now!r}; need finite")
+            raise RateLimitError(
+                f"{type(self).__name__}: clock() returned {shown(now)}; need finite"
+            )
         return now
 
     def _head(self, mode: str, cost: int, token: bytes = _ANONYMOUS) -> bytes:

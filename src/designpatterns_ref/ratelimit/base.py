@@ -211,7 +211,7 @@ def settle(admits_at: Callable[[float], bool], at: float) -> float:
 def bad_time(owner: str, now: object) -> RateLimitError:
     """The error for a clock that gave something other than a finite number of seconds."""
     return RateLimitError(
-        f"{owner}: clock() returned {now!r:.80}; a limiter needs a finite time in seconds"
+        f"{owner}: clock() returned {shown(now, 80)}; a limiter needs a finite time in seconds"
     )
 
 

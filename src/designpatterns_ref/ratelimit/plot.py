@@ -69,8 +69,8 @@ def plot_decisions(
             getattr(limiter, "clock", None), ManualClock
         ):
             raise RateLimitError(
-                f"plot_decisions: limiters[{name!r:.40}]={limiter!r:.60} must be a limiter "
-                "on a ManualClock"
+                f"plot_decisions: limiters[{shown(name, 40)}]={shown(limiter, 60)} must be a "
+                "limiter on a ManualClock"
             )
     arrivals = check_arrivals("plot_decisions", arrivals)  # all checked before any replay
     per = check_positive("plot_decisions", "per", per)

@@ -58,8 +58,8 @@ def check_arrivals(owner: str, arrivals: object, after: float = -math.inf) -> li
             raise RateLimitError(f"{owner}: arrival t={shown(t, 80)} must be finite")
         if value < previous:
             raise RateLimitError(
-                f"{owner}: arrival t={t!r} is before {previous!r}; arrivals must be sorted and "
-                "not in the clock's past"
+                f"{owner}: arrival t={shown(t)} is before {shown(previous)}; arrivals must be "
+                "sorted and not in the clock's past"
             )
         times.append(value)
         previous = value

@@ -134,7 +134,9 @@ class SQLiteLimiter(Acquiring):
         self.on_error: OnError = check_on_error(owner, on_error)
         self.busy_timeout = check_positive(owner, "busy_timeout", busy_timeout)
         if self.busy_timeout > 3600:
-            raise RateLimitError(f"{owner}: busy_timeout={busy_timeout!r} must be at most 3600")
+            raise RateLimitError(
+                f"{owner}: busy_timeout={shown(busy_timeout)} must be at most 3600"
+            )
         if clock is not None and not callable(clock):
             raise RateLimitError(f"{owner}: clock={shown(clock, 80)} must be callable or None")
         self.model: Any = self._model(*args, clock=clock or time.time, **kwargs)

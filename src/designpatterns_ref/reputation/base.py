@@ -96,7 +96,7 @@ def check_number(
         raise ReputationError(f"{name}={shown(value, 60)} is too large") from None
     if not math.isfinite(x) or x > hi or x < lo or (lo_open and x == lo):
         left = "(" if lo_open else "["
-        raise ReputationError(f"{name}={value!r:.60} must be finite and in {left}{lo}, {hi}]")
+        raise ReputationError(f"{name}={shown(value, 60)} must be finite and in {left}{lo}, {hi}]")
     return x
 
 

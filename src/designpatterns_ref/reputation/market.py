@@ -64,7 +64,7 @@ def generate_marketplace(
     check_count("rings", rings, limit=10**5)
     check_count("neighbour_groups", neighbour_groups, limit=10**5)
     if users < 2:
-        raise ReputationError(f"users={users!r} must be at least 2 (a job joins two accounts)")
+        raise ReputationError(f"users={shown(users)} must be at least 2 (a job joins two accounts)")
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise ReputationTypeError(f"seed={shown(seed, 60)} must be an int")
     rng = random.Random(seed)

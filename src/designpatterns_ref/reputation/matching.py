@@ -173,7 +173,7 @@ class Provider:
             if not isinstance(w, tuple) or len(w) != 2:
                 raise ReputationTypeError(f"window={shown(w, 60)} must be a (start, end) pair")
             if not check_number("start", w[0]) < check_number("end", w[1]):
-                raise ReputationError(f"window={w!r:.60} must start before it ends")
+                raise ReputationError(f"window={shown(w, 60)} must start before it ends")
 
     def free(self, start: float, end: float) -> bool:
         """True when one window covers the whole of ``[start, end)``."""
@@ -200,7 +200,7 @@ class Request:
         _check_point(self.lat, self.lon)
         check_id("skill", self.skill)
         if not check_number("start", self.start) < check_number("end", self.end):
-            raise ReputationError(f"start={self.start!r} must be before end={self.end!r}")
+            raise ReputationError(f"start={shown(self.start)} must be before end={shown(self.end)}")
         check_number("max_distance_m", self.max_distance_m, lo=0.0, hi=200_000.0, lo_open=True)
 
 
@@ -251,7 +251,7 @@ class Matcher:
         if not isinstance(counts, StarCounts):
             raise ReputationTypeError(f"counts={shown(counts, 60)} must be StarCounts")
         if check_id("provider_id", provider_id) not in self.providers:
-            raise ReputationError(f"provider_id={provider_id!r:.60} is not a provider")
+            raise ReputationError(f"provider_id={shown(provider_id, 60)} is not a provider")
         self.counts[provider_id] = counts
 
     def candidates(self, request: Request) -> list[Match]:

@@ -70,7 +70,7 @@ def plot_ring_tradeoff(
     if market is not None and not isinstance(market, Marketplace):
         raise ReputationTypeError(f"market={shown(market, 60)} must be a Marketplace or None")
     if not isinstance(thresholds, tuple) or not thresholds:
-        raise ReputationTypeError(f"thresholds={thresholds!r:.60} must be a non-empty tuple")
+        raise ReputationTypeError(f"thresholds={shown(thresholds, 60)} must be a non-empty tuple")
     for t in thresholds:
         check_number("threshold", t, lo=0.0, hi=1.0)
     m = market if market is not None else generate_marketplace(seed=7)

@@ -101,7 +101,7 @@ def scorer(
             return mean - z * math.sqrt(max(0.0, second - mean * mean) / (total + 1))
 
         return stars
-    raise ReputationError(f"rule={rule!r:.60} must be one of {RULES}")
+    raise ReputationError(f"rule={shown(rule, 60)} must be one of {RULES}")
 
 
 def _thumbs(c: StarCounts) -> tuple[int, int]:
@@ -124,11 +124,13 @@ def rank(
         raise ReputationTypeError(f"providers={shown(providers, 60)} must map ids to StarCounts")
     score = scorer(rule, prior_mean=prior_mean, prior_weight=prior_weight)
     if not isinstance(providers, Mapping):
-        raise ReputationTypeError(f"providers={providers!r:.60} must map ids to StarCounts")
+        raise ReputationTypeError(f"providers={shown(providers, 60)} must map ids to StarCounts")
     size = len(providers) if k is None else check_count("k", k, limit=10**9)
     for pid, counts in providers.items():
         if not isinstance(pid, str) or not isinstance(counts, StarCounts):
-            raise ReputationTypeError(f"providers[{pid!r:.40}] must be StarCounts keyed by str")
+            raise ReputationTypeError(
+                f"providers[{shown(pid, 40)}] must be StarCounts keyed by str"
+            )
     scored = [(-score(c), pid) for pid, c in providers.items()]
     best = heapq.nsmallest(size, scored) if size < len(scored) else sorted(scored)
     return [(-negative, pid) for negative, pid in best]

@@ -81,9 +81,9 @@ class ReviewBook:
         check_id("client", client)
         check_id("provider", provider)
         if client == provider:
-            raise ReputationError(f"client={client!r:.60} cannot hire themselves")
+            raise ReputationError(f"client={shown(client, 60)} cannot hire themselves")
         if job_id in self.jobs:
-            raise ReputationError(f"job_id={job_id!r:.60} is already recorded")
+            raise ReputationError(f"job_id={shown(job_id, 60)} is already recorded")
         tokens = self._token(), self._token()
         self.jobs[job_id] = (client, provider)
         self._tokens[tokens[0]] = (job_id, client, provider)

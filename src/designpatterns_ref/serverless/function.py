@@ -108,7 +108,7 @@ class Function:
         try:
             seconds = float(self.handler(event))
             if not seconds >= 0:
-                raise ServerlessError(f"handler returned {seconds!r}, not seconds >= 0")
+                raise ServerlessError(f"handler returned {shown(seconds)}, not seconds >= 0")
         except Exception as exc:  # the handler's crash is the invocation's outcome
             seconds, error = 0.0, f"{type(exc).__name__}: {exc}"
             self.errors += 1

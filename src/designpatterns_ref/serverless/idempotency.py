@@ -118,7 +118,7 @@ def _check_token(token: object) -> str:
     if not isinstance(token, str):
         raise ServerlessTypeError(f"token={shown(token, 60)} must be the str token of a claim")
     if len(token) != 32 or token.strip("0123456789abcdef"):
-        raise ServerlessError(f"token={token!r:.60} must be a claim's token: 32 hex digits")
+        raise ServerlessError(f"token={shown(token, 60)} must be a claim's token: 32 hex digits")
     return token
 
 
@@ -169,7 +169,9 @@ class Idempotency:
             text = check_payload("event", event)
         else:
             if not isinstance(event, dict):
-                raise ServerlessTypeError(f"event={event!r:.60} must be a dict (a JSON object)")
+                raise ServerlessTypeError(
+                    f"event={shown(event, 60)} must be a dict (a JSON object)"
+                )
             missing = [f for f in self.key_fields if f not in event]
             if missing:
                 raise ServerlessError(f"event has no {missing[0]!r}, a key field")

@@ -94,20 +94,22 @@ class Scenario:
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise ServerlessTypeError(f"{f.name}={shown(value, 60)} must be a number")
             if f.name in _INTS and not isinstance(value, int):
-                raise ServerlessTypeError(f"{f.name}={value!r:.60} must be an int")
+                raise ServerlessTypeError(f"{f.name}={shown(value, 60)} must be an int")
             big = 10**6 if f.name != "seed" else 2**63
             if not (0 <= value <= big and math.isfinite(value)):
                 raise ServerlessError(f"{f.name}={shown(value, 60)} must be finite, 0 to {big}")
         for name in ("calls", "ehrs", "ehr_cap", "concurrency", "max_receives", "clinics",
                      "breaker_threshold"):  # fmt: skip
             if getattr(self, name) < 1:
-                raise ServerlessError(f"{name}={getattr(self, name)!r} must be at least 1")
+                raise ServerlessError(f"{name}={shown(getattr(self, name))} must be at least 1")
         for name in ("duplicate_share", "hot_clinic_share"):
             if getattr(self, name) > 1:
-                raise ServerlessError(f"{name}={getattr(self, name)!r} must be a share in [0, 1]")
+                raise ServerlessError(
+                    f"{name}={shown(getattr(self, name))} must be a share in [0, 1]"
+                )
         for name in ("burst_seconds", "ehr_latency", "timeout", "partition_writes_per_s"):
             if getattr(self, name) <= 0:
-                raise ServerlessError(f"{name}={getattr(self, name)!r} must be > 0")
+                raise ServerlessError(f"{name}={shown(getattr(self, name))} must be > 0")
         if self.slow_ehrs > self.ehrs:
             raise ServerlessError(f"slow_ehrs={self.slow_ehrs} must be at most ehrs={self.ehrs}")
         if self.calls > 200_000:

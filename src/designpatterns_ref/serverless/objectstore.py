@@ -54,7 +54,7 @@ class ObjectStore:
         if not isinstance(if_none_match, bool):
             raise ServerlessTypeError(f"if_none_match={shown(if_none_match)} must be a bool")
         if if_none_match and key in self._objects:
-            raise ConditionFailed(f"object {key!r} exists", None)
+            raise ConditionFailed(f"object {shown(key)} exists", None)
         etag = hashlib.md5(data, usedforsecurity=False).hexdigest()
         if key not in self._objects:
             bisect.insort(self._keys, key)
@@ -65,7 +65,7 @@ class ObjectStore:
         """The bytes under ``key``; :class:`ServerlessError` (no such key) when absent."""
         check_name("key", key, max_len=1024)
         if key not in self._objects:
-            raise ServerlessError(f"key={key!r}: no such key")
+            raise ServerlessError(f"key={shown(key)}: no such key")
         return self._objects[key][0]
 
     def etag(self, key: str) -> str | None:

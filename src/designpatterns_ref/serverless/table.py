@@ -90,7 +90,7 @@ class KeyValueTable:
         except sqlite3.DatabaseError as exc:
             self._db.close()
             raise ServerlessError(
-                f"path={path!r:.60} is not a usable SQLite database: {exc}"
+                f"path={shown(path, 60)} is not a usable SQLite database: {exc}"
             ) from None
 
     def _check_item(self, item: object) -> tuple[str, list[Any]]:
@@ -98,7 +98,9 @@ class KeyValueTable:
         assert isinstance(item, dict)
         for attr in ("pk", "sk"):
             if attr not in item:
-                raise ServerlessError(f"item={body[:60]} has no {attr!r}: every item needs pk, sk")
+                raise ServerlessError(
+                    f"item={body[:60]} has no {shown(attr)}: every item needs pk, sk"
+                )
         keys = []
         for attr in _KEY_ATTRS:
             value = item.get(attr)
@@ -110,9 +112,13 @@ class KeyValueTable:
                 raise ServerlessError(f"item gives only one of gsi{n}pk, gsi{n}sk; give both")
         ttl = item.get(self.ttl_attribute)
         if ttl is not None and (isinstance(ttl, bool) or not isinstance(ttl, int | float)):
-            raise ServerlessTypeError(f"item[{self.ttl_attribute!r}]={ttl!r} must be seconds")
+            raise ServerlessTypeError(
+                f"item[{shown(self.ttl_attribute)}]={shown(ttl)} must be seconds"
+            )
         if ttl is not None and not -1e15 <= ttl <= 1e15:
-            raise ServerlessError(f"item[{self.ttl_attribute!r}]={ttl!r:.40} must be epoch seconds")
+            raise ServerlessError(
+                f"item[{shown(self.ttl_attribute)}]={shown(ttl, 40)} must be epoch seconds"
+            )
         keys.append(None if ttl is None else float(ttl))
         return body, keys
 
@@ -148,7 +154,7 @@ class KeyValueTable:
         check_name("pk", pk, max_len=1024)
         check_name("sk", sk, max_len=1024)
         if condition is not None and not callable(condition):
-            raise ServerlessTypeError(f"condition={condition!r} must be callable or None")
+            raise ServerlessTypeError(f"condition={shown(condition)} must be callable or None")
         with self._lock:
             old = self._row(pk, sk)
             if condition is not None and not condition(old):

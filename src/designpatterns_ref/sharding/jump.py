@@ -85,19 +85,21 @@ class JumpPlacement:
         if weight != 1 or isinstance(weight, bool):
             raise ShardingError(f"add: weight={shown(weight)}: jump hash supports weight=1 only")
         if name in self._shards:
-            raise ShardingError(f"add: shard={name!r} is there already")
+            raise ShardingError(f"add: shard={shown(name)} is there already")
         self._shards.append(name)
 
     def remove(self, shard: str) -> None:
         """Remove the last shard (the only one jump hash can remove without renumbering)."""
         name = check_shard_name(shard)
         if name not in self._shards:
-            raise ShardingError(f"remove: shard={name!r} is unknown; shards are {self._shards}")
+            raise ShardingError(
+                f"remove: shard={shown(name)} is unknown; shards are {self._shards}"
+            )
         if len(self._shards) == 1:
             raise ShardingError(f"remove: shard={name!r} is the last one")
         if name != self._shards[-1]:
             raise ShardingError(
-                f"remove: shard={name!r} is not the last: jump hash can only remove the last "
+                f"remove: shard={shown(name)} is not the last: jump hash can only remove the last "
                 f"shard ({self._shards[-1]!r})"
             )
         self._shards.pop()

@@ -131,7 +131,7 @@ class ShardMap:
 
     def range_of(self, shard: str) -> KeyRange:
         if shard not in self.names:
-            raise ShardingError(f"shard={shard!r} is not serving; shards are {self.names}")
+            raise ShardingError(f"shard={shown(shard)} is not serving; shards are {self.names}")
         return self.ranges[self.names.index(shard)]
 
 

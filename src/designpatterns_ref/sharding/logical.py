@@ -86,7 +86,7 @@ class LogicalShards:
         """
         name = check_shard_name(host, "host")
         if name in self._hosts:
-            raise ShardingError(f"add_host: host={name!r} is there already")
+            raise ShardingError(f"add_host: host={shown(name)} is there already")
         if len(self._hosts) + 1 > self.logical:
             raise ShardingError(f"add_host: {self.logical} logical shards cannot fill another host")
         self._hosts.append(name)
@@ -106,7 +106,9 @@ class LogicalShards:
         """Remove ``host``, handing each of its logical shards to the least-loaded host."""
         name = check_shard_name(host, "host")
         if name not in self._hosts:
-            raise ShardingError(f"remove_host: host={name!r} is unknown; hosts are {self._hosts}")
+            raise ShardingError(
+                f"remove_host: host={shown(name)} is unknown; hosts are {self._hosts}"
+            )
         if len(self._hosts) == 1:
             raise ShardingError(f"remove_host: host={name!r} is the last one")
         self._hosts.remove(name)

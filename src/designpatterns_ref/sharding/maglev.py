@@ -114,7 +114,7 @@ class MaglevPlacement:
         if weight != 1 or isinstance(weight, bool):
             raise ShardingError(f"add: weight={shown(weight)}: this Maglev supports weight=1 only")
         if name in self._shards:
-            raise ShardingError(f"add: shard={name!r} is there already")
+            raise ShardingError(f"add: shard={shown(name)} is there already")
         if len(self._shards) + 1 > self.table_size // 8:
             raise ShardingError(f"add: table_size={self.table_size} is too small for more shards")
         self._shards.append(name)
@@ -123,7 +123,9 @@ class MaglevPlacement:
     def remove(self, shard: str) -> None:
         name = check_shard_name(shard)
         if name not in self._shards:
-            raise ShardingError(f"remove: shard={name!r} is unknown; shards are {self._shards}")
+            raise ShardingError(
+                f"remove: shard={shown(name)} is unknown; shards are {self._shards}"
+            )
         if len(self._shards) == 1:
             raise ShardingError(f"remove: shard={name!r} is the last one")
         self._shards.remove(name)

@@ -58,13 +58,15 @@ class ModuloPlacement:
                 f"add: weight={shown(weight)}: modulo placement supports weight=1 only"
             )
         if name in self._shards:
-            raise ShardingError(f"add: shard={name!r} is there already")
+            raise ShardingError(f"add: shard={shown(name)} is there already")
         self._shards.append(name)
 
     def remove(self, shard: str) -> None:
         name = check_shard_name(shard)
         if name not in self._shards:
-            raise ShardingError(f"remove: shard={name!r} is unknown; shards are {self._shards}")
+            raise ShardingError(
+                f"remove: shard={shown(name)} is unknown; shards are {self._shards}"
+            )
         if len(self._shards) == 1:
             raise ShardingError(f"remove: shard={name!r} is the last one")
         self._shards.remove(name)

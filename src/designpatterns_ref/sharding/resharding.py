@@ -119,7 +119,7 @@ class Resharding:
         on_point: Callable[[str], object] | None = None,
     ) -> None:
         if not isinstance(router, Router):
-            raise ShardingError(f"router={router!r} must be a Router")
+            raise ShardingError(f"router={shown(router)} must be a Router")
         if not isinstance(chunk, int) or isinstance(chunk, bool) or not 1 <= chunk <= 1_000_000:
             raise ShardingError(f"chunk={shown(chunk)} must be an int in [1, 1,000,000]")
         if on_point is not None and not callable(on_point):

@@ -86,7 +86,7 @@ def _check_weight(weight: object, name: str = "weight") -> float:
     if isinstance(weight, int) and not 0 < weight <= 1_000_000:  # no float() of a huge int
         raise ShardingError(f"{name}={shown(weight)} must be a positive number at most 1e6")
     if not (math.isfinite(weight) and 0 < weight <= 1_000_000):
-        raise ShardingError(f"{name}={weight!r} must be a positive number at most 1e6")
+        raise ShardingError(f"{name}={shown(weight)} must be a positive number at most 1e6")
     return float(weight)
 
 
@@ -161,7 +161,7 @@ class ConsistentHashRing:
         name = check_shard_name(shard)
         w = _check_weight(weight)
         if name in self._weights:
-            raise ShardingError(f"add: shard={name!r} is there already")
+            raise ShardingError(f"add: shard={shown(name)} is there already")
         self._weights[name] = w
         self._build()
 
@@ -169,7 +169,7 @@ class ConsistentHashRing:
         name = check_shard_name(shard)
         if name not in self._weights:
             raise ShardingError(
-                f"remove: shard={name!r} is unknown; shards are {list(self._weights)}"
+                f"remove: shard={shown(name)} is unknown; shards are {list(self._weights)}"
             )
         if len(self._weights) == 1:
             raise ShardingError(f"remove: shard={name!r} is the last one")

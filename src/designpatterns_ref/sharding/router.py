@@ -139,7 +139,7 @@ class Router:
         if not isinstance(databases, ShardDatabases):
             raise ShardingError(f"databases={shown(databases)} must be a ShardDatabases")
         if vindex is not None and not isinstance(vindex, Vindex):
-            raise ShardingError(f"vindex={vindex!r} must be a Vindex")
+            raise ShardingError(f"vindex={shown(vindex)} must be a Vindex")
         self.map = ShardMap(shards)
         self.db = databases
         self.vindex = vindex or HashVindex()

@@ -194,7 +194,7 @@ class SQLiteShards(ShardDatabases):
         except (OSError, ValueError):
             is_dir = False
         if not is_dir:
-            raise ShardingError(f"folder={folder!r} is not a folder")
+            raise ShardingError(f"folder={shown(folder)} is not a folder")
 
     def path(self, shard: str) -> Path:
         return self.folder / f"{_check(shard)}.db"

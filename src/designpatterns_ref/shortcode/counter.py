@@ -66,7 +66,7 @@ class NumberCodes:
                 raise ShortCodeError(f"obfuscator={shown(obfuscator)} must be an Obfuscator")
             if width is not None and width != obfuscator.width:
                 raise ShortCodeError(
-                    f"width={width!r} differs from the obfuscator's width {obfuscator.width}"
+                    f"width={shown(width)} differs from the obfuscator's width {obfuscator.width}"
                 )
             if alphabet is not None:
                 raise ShortCodeError("pass the alphabet to the Obfuscator, not to the allocator")

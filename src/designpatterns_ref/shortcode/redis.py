@@ -81,7 +81,7 @@ class RedisCounter:
                 client = bounded_client(client, self.deadline)
             except ValueError as exc:
                 raise ShortCodeError(
-                    f"RedisCounter: client={client!r} is not a Redis URL: {exc}"
+                    f"RedisCounter: client={shown(client)} is not a Redis URL: {exc}"
                 ) from None
         elif "redis" in sys.modules and (
             isinstance(client, sys.modules["redis"].Redis) or is_cluster(client)

@@ -236,7 +236,7 @@ class UrlShortener:
             alias = self._check_alias(alias)
         elif ttl is not None and isinstance(self.allocator, HashCodes):
             raise ShortCodeError(
-                f"shorten: ttl={ttl!r} with HashCodes: a hash code is the URL's one permanent "
+                f"shorten: ttl={shown(ttl)} with HashCodes: a hash code is the URL's one permanent "
                 "code, and each expiring link of the same URL would use up one of its "
                 f"{self.allocator.max_attempts} salted codes; give an alias, or use a counter "
                 "or range allocator for expiring links"

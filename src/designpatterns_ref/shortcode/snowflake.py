@@ -176,7 +176,7 @@ class Snowflake:
         if clock is not None and not callable(clock):
             raise ShortCodeError(f"Snowflake: clock={shown(clock)} must be callable")
         if not callable(sleep):
-            raise ShortCodeError(f"Snowflake: sleep={sleep!r} must be callable")
+            raise ShortCodeError(f"Snowflake: sleep={shown(sleep)} must be callable")
         self.worker = worker
         self.layout = layout
         self.epoch_ms = epoch_ms

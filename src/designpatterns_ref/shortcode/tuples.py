@@ -119,7 +119,7 @@ class TupleCodes:
             )
         for i, b in enumerate(bounds):
             if isinstance(b, bool) or not isinstance(b, int) or b < 1:
-                raise ShortCodeError(f"TupleCodes: bounds[{i}]={b!r} must be an int >= 1")
+                raise ShortCodeError(f"TupleCodes: bounds[{i}]={shown(b)} must be an int >= 1")
         codec = _codec(alphabet)
         space = 1
         for b in bounds:
@@ -194,7 +194,7 @@ class TupleCodes:
         n = 0
         for i, (v, b) in enumerate(zip(values, self.bounds, strict=True)):
             if isinstance(v, bool) or not isinstance(v, int):
-                raise ShortCodeError(f"TupleCodes: values[{i}]={v!r} must be an int")
+                raise ShortCodeError(f"TupleCodes: values[{i}]={shown(v)} must be an int")
             if not 0 <= v < b:
                 raise ShortCodeError(
                     f"TupleCodes: values[{i}]={shown(v)} is outside [0, {b}) (bounds[{i}]={b})"

@@ -74,7 +74,7 @@ def _name(what: str, value: object) -> str:
     if not isinstance(value, str):
         raise StorageError(f"{what}={shown(value)} must be a str")
     if not value.isidentifier() or len(value) > 63:
-        raise StorageError(f"{what}={value!r} must be an identifier of at most 63 characters")
+        raise StorageError(f"{what}={shown(value)} must be an identifier of at most 63 characters")
     return value
 
 
@@ -133,7 +133,9 @@ class Schema:
             cols[name] = kind
         _name("primary_key", primary_key)
         if primary_key not in cols:
-            raise StorageError(f"primary_key={primary_key!r} is not one of the columns {[*cols]}")
+            raise StorageError(
+                f"primary_key={shown(primary_key)} is not one of the columns {[*cols]}"
+            )
         if isinstance(indexes, str | bytes) or not isinstance(indexes, Iterable):
             raise StorageError(f"indexes={shown(indexes, 80)} must be a list of column names")
         idx: list[str] = []
@@ -177,9 +179,9 @@ class Schema:
         out: Row = {}
         for column, value in changes.items():
             if column not in self.columns:
-                raise StorageError(f"changes has unknown column {column!r:.40}")
+                raise StorageError(f"changes has unknown column {shown(column, 40)}")
             if column == self.primary_key:
-                raise StorageError(f"changes may not set the primary key {column!r}")
+                raise StorageError(f"changes may not set the primary key {shown(column)}")
             out[column] = check_value(f"changes[{column!r}]", value, self.columns[column])
         return out
 

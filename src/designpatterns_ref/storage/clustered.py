@@ -146,7 +146,7 @@ class ClusteredTransaction(TransactionBase):
         if self._conflicts(key):
             return False
         if self._version(key) is not None:
-            raise StorageError(f"key={key!r} already exists")
+            raise StorageError(f"key={shown(key)} already exists")
         self.engine._write(self.xid, key, row, set(row))
         return True
 

@@ -58,10 +58,10 @@ def _rows(
         for key in numbers:
             value = row.get(key)
             if type(value) not in (int, float) or not math.isfinite(value) or abs(value) > 1e15:  # type: ignore[arg-type]
-                raise StorageError(f"row[{key!r}]={value!r:.40} must be a finite number")
+                raise StorageError(f"row[{shown(key)}]={shown(value, 40)} must be a finite number")
         for key in texts:
             if not isinstance(row.get(key), str):
-                raise StorageError(f"row[{key!r}]={row.get(key)!r:.40} must be a str")
+                raise StorageError(f"row[{shown(key)}]={shown(row.get(key), 40)} must be a str")
     return list(rows)
 
 

@@ -111,7 +111,7 @@ class ModelTransaction:
         key = checked[self.model.schema.primary_key]
         self._check_conflict(key)
         if key in self._view():
-            raise StorageError(f"key={key!r} already exists")
+            raise StorageError(f"key={shown(key)} already exists")
         self.writes[key] = checked
 
     def update(self, key: Value, changes: Mapping[str, Value]) -> bool:

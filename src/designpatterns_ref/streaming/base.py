@@ -135,7 +135,7 @@ class Manifest:
             if ladder[i] <= ladder[i - 1]:
                 raise StreamingError(
                     f"bitrates_kbps must be strictly increasing: bitrates_kbps[{i}]="
-                    f"{rates[i]!r} follows {rates[i - 1]!r}"
+                    f"{shown(rates[i])} follows {shown(rates[i - 1])}"
                 )
         rows = _sequence("segment_sizes_bits", segment_sizes_bits)
         if not rows:
@@ -444,7 +444,8 @@ class Download:
         object.__setattr__(self, "throughput_kbps", tput)
         if self.time_ms < self.latency_ms:
             raise StreamingError(
-                f"time_ms={self.time_ms!r} must be at least latency_ms={self.latency_ms!r} "
+                f"time_ms={shown(self.time_ms)} must be at least "
+                f"latency_ms={shown(self.latency_ms)} "
                 "(a download's time includes its latency)"
             )
         if not isinstance(self.abandoned, bool):
@@ -458,7 +459,7 @@ def check_start(manifest: object, buffer_cap_ms: object) -> None:
     cap = check_number("buffer_cap_ms", buffer_cap_ms, strict=True)
     if cap < manifest.segment_duration_ms:
         raise StreamingError(
-            f"buffer_cap_ms={buffer_cap_ms!r} must hold one segment "
+            f"buffer_cap_ms={shown(buffer_cap_ms)} must hold one segment "
             f"({manifest.segment_duration_ms:g} ms)"
         )
 

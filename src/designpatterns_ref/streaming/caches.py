@@ -97,7 +97,7 @@ class LRUCache:
         size = check_size(size)
         key = check_key(key)
         if key in self._items:
-            raise StreamingError(f"key={key!r:.60} is already cached")
+            raise StreamingError(f"key={shown(key, 60)} is already cached")
         if size > self.capacity:
             return
         items = self._items

@@ -268,7 +268,7 @@ def hit_ratio_curve(
 def bench_tables(quick: bool) -> list[Table]:
     """Hit ratio and origin egress against edge size, per policy, with and without a shield."""
     if not isinstance(quick, bool):
-        raise StreamingTypeError(f"quick={quick!r:.60} must be a bool")
+        raise StreamingTypeError(f"quick={shown(quick, 60)} must be a bool")
     n_req = 10_000 if quick else 100_000
     reqs = zipf_workload(objects=2_000 if quick else 10_000, requests=n_req, edges=4)
     percents = (2, 20) if quick else (1, 2, 5, 10, 20)

@@ -80,7 +80,7 @@ def encode_ladder(
     """Encode the generated clip to every rung under ``out_dir``; return the master playlist."""
     av = _av()
     if not isinstance(out_dir, str | Path):
-        raise StreamingTypeError(f"out_dir={out_dir!r:.60} must be a str or Path")
+        raise StreamingTypeError(f"out_dir={shown(out_dir, 60)} must be a str or Path")
     seconds = check_int("seconds", seconds, minimum=1, maximum=600)
     fps = check_int("fps", fps, minimum=1, maximum=120)
     segment_s = check_int("segment_s", segment_s, minimum=1, maximum=seconds)

@@ -85,7 +85,7 @@ def _integer(value: str | None, where: str) -> int:
     """``value`` as a decimal integer of ASCII digits up to 2**64 - 1, else StreamingError."""
     if value is None or _INTEGER.fullmatch(value) is None or int(value) > _MAX_INTEGER:
         raise StreamingError(
-            f"{where}={value!r:.60} must be a decimal integer (ASCII digits, 0 to 2**64 - 1)"
+            f"{where}={shown(value, 60)} must be a decimal integer (ASCII digits, 0 to 2**64 - 1)"
         )
     return int(value)
 
@@ -321,7 +321,8 @@ def _exact_decimal(name: str, seconds: float) -> Decimal:
     assert isinstance(exponent, int)  # finite: checked by the caller
     if -exponent > _MAX_DECIMALS:
         raise StreamingError(
-            f"{name}={seconds!r} cannot be written exactly with at most {_MAX_DECIMALS} decimals"
+            f"{name}={shown(seconds)} cannot be written exactly with at most {_MAX_DECIMALS} "
+            "decimals"
         )
     return exact
 
@@ -335,7 +336,7 @@ def format_iso_duration(seconds: float) -> str:
     """
     seconds = check_number("seconds", seconds)
     if not 0 <= seconds < 1e9:
-        raise StreamingError(f"seconds={seconds!r} must be in [0, 1e9)")
+        raise StreamingError(f"seconds={shown(seconds)} must be in [0, 1e9)")
     h, rest = divmod(_exact_decimal("seconds", seconds), 3600)
     m, s = divmod(rest, 60)
     out = "PT"
@@ -418,7 +419,7 @@ def _ticks(segment_duration_s: float) -> tuple[int, int]:
         if digits <= 9 and ticks <= _MAX_UNSIGNED_INT:
             return ticks, 10**digits
     raise StreamingError(
-        f"segment_duration_s={segment_duration_s!r} cannot be written exactly in a "
+        f"segment_duration_s={shown(segment_duration_s)} cannot be written exactly in a "
         f"SegmentTemplate: it needs a whole number of ticks of 1/10**9 s or coarser, at most "
         f"{_MAX_UNSIGNED_INT} of them (xs:unsignedInt)"
     )
@@ -437,15 +438,15 @@ def write_dash_mpd(ladder: Sequence[Rung], segment_duration_s: float, duration_s
     duration_s = check_number("duration_s", duration_s, strict=True)
     if not 0 < segment_duration_s <= duration_s < 1e9:
         raise StreamingError(
-            f"segment_duration_s={segment_duration_s!r}, duration_s={duration_s!r}: need "
+            f"segment_duration_s={shown(segment_duration_s)}, duration_s={shown(duration_s)}: need "
             "0 < segment duration <= duration"
         )
     ticks, timescale = _ticks(segment_duration_s)
     count = _segment_count(duration_s, segment_duration_s)
     if count > MAX_SEGMENTS:
         raise StreamingError(
-            f"segment_duration_s={segment_duration_s!r}, duration_s={duration_s!r}: {count} "
-            f"segments, more than MAX_SEGMENTS={MAX_SEGMENTS}"
+            f"segment_duration_s={shown(segment_duration_s)}, duration_s={shown(duration_s)}: "
+            f"{count} segments, more than MAX_SEGMENTS={MAX_SEGMENTS}"
         )
     ET.register_namespace("", MPD_NS)
     mpd = ET.Element(

@@ -234,7 +234,7 @@ def _problem(
     segment = check_number("seg", seg, strict=True)
     limit = check_number("cap", cap, strict=True)
     if limit < segment:
-        raise StreamingError(f"cap={cap!r} must hold one segment (seg={seg!r})")
+        raise StreamingError(f"cap={shown(cap)} must hold one segment (seg={shown(seg)})")
     if not isinstance(weights, QoEWeights):
         raise StreamingTypeError(f"weights={shown(weights, 60)} must be a QoEWeights")
     return (

@@ -116,7 +116,7 @@ def plot_hit_ratio(
         raise StreamingTypeError(f"xlabel={shown(xlabel, 60)} must be a str")
     for name, points in curves.items():
         if not isinstance(name, str):
-            raise StreamingTypeError(f"curves key {name!r:.60} must be a str")
+            raise StreamingTypeError(f"curves key {shown(name, 60)} must be a str")
         for i, point in enumerate(check_list(f"curves[{name!r}]", points)):
             pair = check_list(f"curves[{name!r}][{i}]", point, min_len=2, max_len=2)
             check_number(f"curves[{name!r}][{i}][0]", pair[0], minimum=-1e15)

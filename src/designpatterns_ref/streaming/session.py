@@ -287,7 +287,7 @@ def _check_algorithm(abr: object) -> AbrAlgorithm:
         if not callable(getattr(abr, attr, None)):
             raise StreamingTypeError(f"abr={shown(abr)} must have a {attr}() method (AbrAlgorithm)")
     if not isinstance(getattr(abr, "name", None), str):
-        raise StreamingTypeError(f"abr={abr!r} must have a str attribute name")
+        raise StreamingTypeError(f"abr={shown(abr)} must have a str attribute name")
     return abr  # type: ignore[return-value]
 
 
@@ -316,7 +316,7 @@ def simulate(
     cap = check_number("buffer_cap_s", buffer_cap_s, strict=True) * 1000.0
     if cap < seg:
         raise StreamingError(
-            f"buffer_cap_s={buffer_cap_s!r} must hold one segment ({seg / 1000:g} s)"
+            f"buffer_cap_s={shown(buffer_cap_s)} must hold one segment ({seg / 1000:g} s)"
         )
     if weights is None:
         weights = QoEWeights()
@@ -344,7 +344,7 @@ def simulate(
         fields["segment"], fields["buffer_ms"], fields["now_ms"] = index, level, net.now_ms
         rung = abr.choose(state)
         if rung.__class__ is not int or not 0 <= rung <= top:
-            raise StreamingError(f"{abr.name} chose rung={rung!r}; the ladder has 0..{top}")
+            raise StreamingError(f"{abr.name} chose rung={shown(rung)}; the ladder has 0..{top}")
         request = net.now_ms
         lat = net.latency()
         bits = sizes[index][rung]

@@ -74,7 +74,9 @@ class JobGraph:
             raise StreamingTypeError(f"tasks={shown(self.tasks, 60)} must be a non-empty dict")
         for name, task in self.tasks.items():
             if not isinstance(task, Task) or task.name != name:
-                raise StreamingTypeError(f"tasks[{name!r:.40}] must be the Task named {name!r:.40}")
+                raise StreamingTypeError(
+                    f"tasks[{shown(name, 40)}] must be the Task named {shown(name, 40)}"
+                )
         for task in self.tasks.values():
             for dep in task.after:
                 if dep not in self.tasks:

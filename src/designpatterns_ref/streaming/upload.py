@@ -118,7 +118,7 @@ class UploadServer:
         """The upload's state; call with the lock held."""
         state = self._uploads.get(upload_id)
         if state is None:
-            raise StreamingError(f"upload_id={upload_id[:40]!r} is not a known upload")
+            raise StreamingError(f"upload_id={shown(upload_id[:40])} is not a known upload")
         return state
 
     def offset(self, upload_id: str) -> int:

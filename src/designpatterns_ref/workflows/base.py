@@ -179,7 +179,7 @@ def check_name(where: str, field: str, value: object) -> str:
         raise WorkflowTypeError(f"{where}: {field}={shown(value, 80)} must be a string")
     if not value or len(value) > MAX_NAME:
         raise WorkflowError(
-            f"{where}: {field}={value!r:.80} must be a non-empty string of at most "
+            f"{where}: {field}={shown(value, 80)} must be a non-empty string of at most "
             f"{MAX_NAME} characters"
         )
     try:
@@ -209,5 +209,5 @@ def check_seconds(where: str, field: str, value: object, *, positive: bool = Fal
     f = float(value)
     if not math.isfinite(f) or f < 0 or (positive and f == 0):
         allowed = "positive" if positive else "zero or more"
-        raise WorkflowError(f"{where}: {field}={value!r:.80} must be finite and {allowed}")
+        raise WorkflowError(f"{where}: {field}={shown(value, 80)} must be finite and {allowed}")
     return f

@@ -145,7 +145,9 @@ class MemoryLog:
         raw = _encode("MemoryLog.put", result)
         _check_events("MemoryLog.put", events)
         if (workflow_id, key) in self._steps:
-            raise WorkflowError(f"MemoryLog.put: {workflow_id!r}/{key!r} is already recorded")
+            raise WorkflowError(
+                f"MemoryLog.put: {shown(workflow_id)}/{shown(key)} is already recorded"
+            )
         if any(e.event_id in self._outbox for e in events):
             raise WorkflowError("MemoryLog.put: an event id is already in the outbox")
         self._steps[(workflow_id, key)] = raw
@@ -185,7 +187,7 @@ class SQLiteLog:
 
     def __init__(self, path: str | Path, *, synchronous: Synchronous = "FULL") -> None:
         if not isinstance(path, str | Path) or (isinstance(path, str) and not path):
-            raise WorkflowTypeError(f"SQLiteLog: path={path!r:.80} must be a non-empty path")
+            raise WorkflowTypeError(f"SQLiteLog: path={shown(path, 80)} must be a non-empty path")
         if synchronous not in ("OFF", "NORMAL", "FULL"):
             raise WorkflowError(
                 f"SQLiteLog: synchronous={shown(synchronous, 80)} must be 'OFF', 'NORMAL' or 'FULL'"
@@ -205,7 +207,9 @@ class SQLiteLog:
             self._conn.executescript(_SCHEMA)
         except sqlite3.DatabaseError as exc:
             self._conn.close()
-            raise WorkflowError(f"SQLiteLog: path={path!r:.80} is not a database: {exc}") from None
+            raise WorkflowError(
+                f"SQLiteLog: path={shown(path, 80)} is not a database: {exc}"
+            ) from None
 
     def get(self, workflow_id: str, key: str) -> Any:
         if workflow_id.__class__ is not str or key.__class__ is not str:

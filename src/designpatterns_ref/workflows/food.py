@@ -168,7 +168,7 @@ class World:
         idempotent: bool = True,
     ) -> None:
         if not isinstance(path, str | Path) or not str(path):
-            raise WorkflowTypeError(f"World: path={path!r:.80} must be a non-empty path")
+            raise WorkflowTypeError(f"World: path={shown(path, 80)} must be a non-empty path")
         if not callable(clock):
             raise WorkflowTypeError(f"World: clock={shown(clock, 80)} must be callable")
         self.scenarios: dict[str, OrderScenario] = {}
@@ -190,7 +190,7 @@ class World:
             self.conn.executescript(_SCHEMA)
         except sqlite3.DatabaseError as exc:
             self.conn.close()
-            raise WorkflowError(f"World: path={path!r:.80} is not a database: {exc}") from None
+            raise WorkflowError(f"World: path={shown(path, 80)} is not a database: {exc}") from None
         self._lock = threading.Lock()
         from designpatterns_ref.workflows.outbox import Inbox
 

@@ -86,7 +86,7 @@ class MachineSpec:
             raise WorkflowError(f"{where}: states={self.states!r} repeat a name")
         known = set(self.states)
         if check_name(where, "initial", initial) not in known:
-            raise WorkflowError(f"{where}: initial={initial!r} is not one of {self.states}")
+            raise WorkflowError(f"{where}: initial={shown(initial)} is not one of {self.states}")
         self.initial = initial
         self.final: tuple[str, ...] = tuple(_listed(where, "final", final))
         for f in self.final:
@@ -98,7 +98,7 @@ class MachineSpec:
         for gname, gfn in self.guards.items():
             check_name(where, "guard name", gname)
             if not callable(gfn):
-                raise WorkflowTypeError(f"{where}: guard {gname!r} must be callable")
+                raise WorkflowTypeError(f"{where}: guard {shown(gname)} must be callable")
         self.transitions: tuple[Transition, ...] = tuple(_listed(where, "transitions", transitions))
         table: dict[str, dict[str, tuple[str, Guard | None, str | None]]] = {
             s: {} for s in self.states
@@ -188,7 +188,7 @@ class MachineSpec:
                 f"{shown(state)}: {allowed}"
             )
         return IllegalTransition(
-            f"{self.name}: event {event!r:.80} is not allowed in state {state!r}; "
+            f"{self.name}: event {shown(event, 80)} is not allowed in state {shown(state)}; "
             f"allowed: {allowed}"
         )
 

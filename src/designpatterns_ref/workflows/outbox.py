@@ -109,12 +109,12 @@ class Inbox:
             except (sqlite3.Error, ValueError) as exc:
                 raise WorkflowError(f"Inbox: cannot open path={path!r:.80}: {exc}") from None
         else:
-            raise WorkflowTypeError(f"Inbox: path={path!r:.80} must be a path or a connection")
+            raise WorkflowTypeError(f"Inbox: path={shown(path, 80)} must be a path or a connection")
         self._lock = threading.Lock()
         try:  # the first statement reads the file: one that is not a database fails here
             self.conn.execute("CREATE TABLE IF NOT EXISTS inbox(event_id TEXT PRIMARY KEY)")
         except sqlite3.DatabaseError as exc:
-            raise WorkflowError(f"Inbox: path={path!r:.80} is not a database: {exc}") from None
+            raise WorkflowError(f"Inbox: path={shown(path, 80)} is not a database: {exc}") from None
 
     def handle(self, event: Event, handler: Callable[[sqlite3.Connection, Event], object]) -> bool:
         """Run ``handler(conn, event)`` once per event id, in one transaction with the id.

@@ -194,8 +194,8 @@ class Orchestrator:
                     check_name("Orchestrator", "transition", event)
                     if spec is not None and event not in known:
                         raise WorkflowError(
-                            f"Orchestrator: step {step.name!r} {field} names {event!r}, which "
-                            f"{spec.name!r} does not know; its events: {sorted(known)}"
+                            f"Orchestrator: step {shown(step.name)} {field} names {shown(event)}, "
+                            f"which {spec.name!r} does not know; its events: {sorted(known)}"
                         )
         names = [s.name for s in steps]
         if len(set(names)) != len(names):

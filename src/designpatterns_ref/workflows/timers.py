@@ -57,7 +57,7 @@ class Backoff:
         check_seconds("Backoff", "cap", self.cap, positive=True)
         check_seconds("Backoff", "factor", self.factor)
         if self.factor < 1:
-            raise WorkflowError(f"Backoff: factor={self.factor!r} must be at least 1")
+            raise WorkflowError(f"Backoff: factor={shown(self.factor)} must be at least 1")
         check_count("Backoff", "attempts", self.attempts, 1, 1000)
 
     def delays(self) -> Iterator[float]:

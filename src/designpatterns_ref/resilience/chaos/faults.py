@@ -102,7 +102,9 @@ class Latency:
         a = check_seconds("Latency", "a", self.a)
         b = check_seconds("Latency", "b", self.b)
         if self.kind == "uniform" and b < a:
-            raise ResilienceError(f"Latency: uniform high b={self.b!r} is below low a={self.a!r}")
+            raise ResilienceError(
+                f"Latency: uniform high b={shown(self.b)} is below low a={shown(self.a)}"
+            )
         object.__setattr__(self, "a", a)
         object.__setattr__(self, "b", b)
 

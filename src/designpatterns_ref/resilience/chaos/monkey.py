@@ -302,7 +302,7 @@ def run_experiment(
     check_seconds("run_experiment", "rate", rate, positive=True)
     if not 1e-3 <= rate <= 1e6:
         raise ResilienceError(
-            f"run_experiment: rate={rate!r} must be within [0.001, 1e6] per second"
+            f"run_experiment: rate={shown(rate)} must be within [0.001, 1e6] per second"
         )
     if isinstance(blast_radius, bool) or not isinstance(blast_radius, int | float):
         raise ResilienceTypeError(f"run_experiment: blast_radius={shown(blast_radius, 60)}")

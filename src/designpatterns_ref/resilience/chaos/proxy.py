@@ -90,7 +90,7 @@ class Toxic:
             object.__setattr__(self, name, check_seconds("Toxic", name, getattr(self, name)))
         rate = check_seconds("Toxic", "rate", self.rate)
         if self.kind == "bandwidth" and rate <= 0:
-            raise ResilienceError(f"Toxic: rate={self.rate!r} must be > 0 bytes per second")
+            raise ResilienceError(f"Toxic: rate={shown(self.rate)} must be > 0 bytes per second")
         object.__setattr__(self, "rate", rate)
 
 
