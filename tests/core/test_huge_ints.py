@@ -11,6 +11,7 @@ import pytest
 from designpatterns_ref import benchkit
 from designpatterns_ref.autocomplete import AutocompleteError
 from designpatterns_ref.autocomplete import plot as autocomplete_plot
+from designpatterns_ref.catalog import UnknownCaseStudy, case_study
 from designpatterns_ref.collab import CollabError
 from designpatterns_ref.collab import plot as collab_plot
 from designpatterns_ref.feed import FeedError
@@ -25,6 +26,7 @@ from designpatterns_ref.notifications.pipeline import Pipeline
 from designpatterns_ref.notifications.providers import default_providers
 from designpatterns_ref.sharding import ShardingError
 from designpatterns_ref.sharding.jump import JumpPlacement
+from designpatterns_ref.sharding.schema import run_schema_lesson
 from designpatterns_ref.shortcode import ShortCodeError
 from designpatterns_ref.shortcode import plot as shortcode_plot
 
@@ -63,6 +65,16 @@ CASES: dict[str, tuple[Callable[[], object], type[Exception], str]] = {
         lambda: JumpPlacement(["a", "b"]).remove(HUGE),  # type: ignore[arg-type]
         ShardingError,
         "shard=",
+    ),
+    "run_schema_lesson(engine)": (
+        lambda: run_schema_lesson([], engine=HUGE),  # type: ignore[arg-type]
+        ShardingError,
+        "engine=",
+    ),
+    "catalog.case_study(slug)": (
+        lambda: case_study(HUGE),  # type: ignore[arg-type]
+        UnknownCaseStudy,
+        "unknown case study",
     ),
 }
 

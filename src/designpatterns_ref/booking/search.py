@@ -119,7 +119,7 @@ class AvailabilityIndex:
         """Subscribe to a booking strategy's changes."""
         listeners = getattr(strategy, "listeners", None)
         if not isinstance(listeners, list):
-            raise BookingError(f"strategy={strategy!r} has no listeners to follow")
+            raise BookingError(f"strategy={shown(strategy)} has no listeners to follow")
         listeners.append(self.on_change)
 
     def search(

@@ -80,7 +80,7 @@ def create_app(service: BedCapacity, *, poll: float = 0.1) -> FastAPI:
         raise CapacityError(f"service={shown(service)} must be a BedCapacity")
     interval = check_time("poll", poll)
     if not 0.001 <= interval <= 10:
-        raise CapacityError(f"poll={poll!r} must be 0.001 to 10 seconds")
+        raise CapacityError(f"poll={shown(poll)} must be 0.001 to 10 seconds")
     app = FastAPI(title="Bed capacity", version="1")
 
     @app.get("/", response_class=HTMLResponse)

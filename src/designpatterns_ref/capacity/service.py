@@ -201,7 +201,9 @@ class BedCapacity:
             if at <= last:
                 at = math.nextafter(last, math.inf)
         if not math.isfinite(at):
-            raise CapacityError(f"clock() returned {now!r}: no finite time after the bed's events")
+            raise CapacityError(
+                f"clock() returned {shown(now)}: no finite time after the bed's events"
+            )
         return at
 
     def admit(self, bed: str) -> BedEvent:

@@ -114,7 +114,7 @@ class Templates:
         if text is None:
             text = self._texts.get((name, "en"))
             if text is None:
-                raise NotificationError(f"Templates: template={name!r} is not registered")
+                raise NotificationError(f"Templates: template={shown(name)} is not registered")
         try:
             return text.format_map(variables)
         except KeyError as exc:

@@ -86,7 +86,7 @@ def _base_cap(owner: str, base: object, cap: object) -> tuple[float, float]:
     b = check_seconds(owner, "base", base, positive=True)
     c = check_seconds(owner, "cap", cap, positive=True)
     if c < b:
-        raise ResilienceError(f"{owner}: cap={cap!r} must be >= base={base!r}")
+        raise ResilienceError(f"{owner}: cap={shown(cap)} must be >= base={shown(base)}")
     return b, c
 
 

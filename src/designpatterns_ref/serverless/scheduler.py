@@ -57,7 +57,7 @@ class Scheduler:
         """Run ``callback`` at simulated time ``when`` (not before now)."""
         t = check_seconds("when", when)
         if t < self._now:
-            raise ServerlessError(f"when={when!r} is before the current time {self._now}")
+            raise ServerlessError(f"when={shown(when)} is before the current time {self._now}")
         if not callable(callback):
             raise ServerlessTypeError(f"callback={shown(callback)} must be callable")
         heapq.heappush(self._heap, (t, self._seq, callback))

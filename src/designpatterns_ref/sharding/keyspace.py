@@ -173,4 +173,4 @@ class LookupVindex(Vindex):
         try:
             return self._table[data]
         except KeyError:
-            raise ShardingError(f"value={value!r} is not in the lookup vindex") from None
+            raise ShardingError(f"value={shown(value)} is not in the lookup vindex") from None

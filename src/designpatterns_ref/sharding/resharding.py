@@ -139,7 +139,7 @@ class Resharding:
             set(dst.names) <= serving and self.phase() in ("cut_over", "rolled_back")
         ):
             raise ShardingError(
-                f"source={source!r} must be serving shards; serving: {router.shards}"
+                f"source={shown(source)} must be serving shards; serving: {router.shards}"
             )
 
     def _point(self, name: str) -> None:

@@ -187,7 +187,7 @@ def run_schema_lesson(
 ) -> list[SchemaResult]:
     """Load ``blocks`` in each layout and time the three queries; SQLite in memory or PostgreSQL."""
     if engine not in ("sqlite", "postgres"):
-        raise ShardingError(f"engine={engine!r} must be 'sqlite' or 'postgres'")
+        raise ShardingError(f"engine={shown(engine)} must be 'sqlite' or 'postgres'")
     if engine == "postgres" and not isinstance(pg_url, str):
         raise ShardingError("engine='postgres' needs pg_url, a postgresql:// URL")
     chosen = list(layouts or (LAYOUTS if engine == "sqlite" else (*LAYOUTS, "jsonb+gin")))

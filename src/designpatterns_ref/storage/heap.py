@@ -324,7 +324,7 @@ class HeapEngine:
         if isinstance(found, int):
             found = self.state.pages[p].slots[found]
         if not isinstance(found, HeapTuple):
-            raise StorageError(f"ctid={ctid!r} holds no tuple (the slot is free or dead)")
+            raise StorageError(f"ctid={shown(ctid)} holds no tuple (the slot is free or dead)")
         return found
 
     def chain(self, ctid: Ctid) -> list[tuple[Ctid, HeapTuple]]:
