@@ -39,10 +39,12 @@ def test_a_huge_int_really_cannot_be_printed() -> None:
 
 _plain = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text() | st.binary(),
-    lambda inner: st.lists(inner, max_size=4)
-    | st.tuples(inner)
-    | st.tuples(inner, inner)
-    | st.dictionaries(st.text(max_size=5) | st.integers(), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.tuples(inner)
+        | st.tuples(inner, inner)
+        | st.dictionaries(st.text(max_size=5) | st.integers(), inner, max_size=4)
+    ),
     max_leaves=20,
 )
 
@@ -94,11 +96,15 @@ _NEGATIVE = _Marker("<negative int of about 5001 digits>")
 # markers printing the expected stand-ins in the oracle's copy.
 _trees = st.recursive(
     st.sampled_from(["+", "-"]) | st.integers() | st.text(max_size=3) | st.none(),
-    lambda inner: st.tuples(st.just("list"), st.lists(inner, max_size=3))
-    | st.tuples(st.just("tuple"), st.lists(inner, max_size=3))
-    | st.tuples(
-        st.just("dict"),
-        st.lists(st.tuples(st.sampled_from(["+", "-"]) | st.text(max_size=3), inner), max_size=3),
+    lambda inner: (
+        st.tuples(st.just("list"), st.lists(inner, max_size=3))
+        | st.tuples(st.just("tuple"), st.lists(inner, max_size=3))
+        | st.tuples(
+            st.just("dict"),
+            st.lists(
+                st.tuples(st.sampled_from(["+", "-"]) | st.text(max_size=3), inner), max_size=3
+            ),
+        )
     ),
     max_leaves=12,
 )
