@@ -29,6 +29,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import IO, TypeVar
 
+from designpatterns_ref.errors import shown
+
 __all__ = [
     "Progress",
     "Table",
@@ -56,7 +58,7 @@ def percentile(samples: Sequence[float], q: float) -> float:
     if not samples:
         raise ValueError("percentile: samples is empty; need at least one value")
     if not 0 <= q <= 100:
-        raise ValueError(f"percentile: q={q!r} must be within [0, 100]")
+        raise ValueError(f"percentile: q={shown(q)} must be within [0, 100]")
     ordered = sorted(samples)
     rank = max(1, math.ceil(q / 100 * len(ordered)))
     return ordered[rank - 1]

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from designpatterns_ref.errors import NotFound
+from designpatterns_ref.errors import NotFound, shown
 
 __all__ = [
     "FAMILY_USES",
@@ -929,8 +929,8 @@ def case_study(slug: str) -> CaseStudy:
         return _BY_SLUG[slug]
     except (KeyError, TypeError):
         pass
-    close = _close_matches(str(slug))
-    raise UnknownCaseStudy(f"unknown case study {slug!r}; did you mean: {', '.join(close)}?")
+    close = _close_matches(slug if isinstance(slug, str) else shown(slug))  # str(int) may fail
+    raise UnknownCaseStudy(f"unknown case study {shown(slug)}; did you mean: {', '.join(close)}?")
 
 
 def _close_matches(text: str, n: int = 3) -> list[str]:

@@ -27,7 +27,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from designpatterns_ref.errors import DesignPatternsError
+from designpatterns_ref.errors import DesignPatternsError, shown
 
 __all__ = ["Clock", "ClockError", "ManualClock", "system_clock"]
 
@@ -45,10 +45,14 @@ system_clock: Clock = time.monotonic
 
 def _check_seconds(name: str, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ClockError(f"ManualClock: {name}={value!r} must be a number of seconds")
-    if not math.isfinite(value):
-        raise ClockError(f"ManualClock: {name}={value!r} must be finite")
-    return float(value)
+        raise ClockError(f"ManualClock: {name}={shown(value)} must be a number of seconds")
+    try:
+        seconds = float(value)
+    except OverflowError:  # an int past a float's range
+        raise ClockError(f"ManualClock: {name}={shown(value)} is too large for seconds") from None
+    if not math.isfinite(seconds):
+        raise ClockError(f"ManualClock: {name}={shown(value)} must be finite")
+    return seconds
 
 
 class ManualClock:
@@ -82,7 +86,7 @@ class ManualClock:
         step = _check_seconds("seconds", seconds)
         if step < 0:
             raise ClockError(
-                f"ManualClock.advance: seconds={seconds!r} is negative; "
+                f"ManualClock.advance: seconds={shown(seconds)} is negative; "
                 "use set(t, allow_backwards=True) to move the clock back"
             )
         with self._lock:
@@ -94,7 +98,7 @@ class ManualClock:
         with self._lock:
             if target < self._now and not allow_backwards:
                 raise ClockError(
-                    f"ManualClock.set: t={t!r} is before the current time {self._now!r}; "
+                    f"ManualClock.set: t={shown(t)} is before the current time {shown(self._now)}; "
                     "pass allow_backwards=True to move the clock back"
                 )
             self._now = target

@@ -46,7 +46,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from designpatterns_ref.errors import DesignPatternsError
+from designpatterns_ref.errors import DesignPatternsError, shown
 
 __all__ = ["DEFAULT_DEADLINE_S", "MAX_DEADLINE_S", "bounded_client", "check_deadline", "outages_as"]
 
@@ -64,9 +64,11 @@ def check_deadline(
     """Return ``deadline`` as seconds in (0, :data:`MAX_DEADLINE_S`], or raise ``error``."""
     make = error or _DeadlineError
     if isinstance(deadline, bool) or not isinstance(deadline, int | float):
-        raise make(f"{where}: deadline={deadline!r} must be a number of seconds")
+        raise make(f"{where}: deadline={shown(deadline)} must be a number of seconds")
     if not 0 < deadline <= MAX_DEADLINE_S:  # refuses NaN, inf and huge ints
-        raise make(f"{where}: deadline={deadline!r} must be within (0, {MAX_DEADLINE_S}] seconds")
+        raise make(
+            f"{where}: deadline={shown(deadline)} must be within (0, {MAX_DEADLINE_S}] seconds"
+        )
     return float(deadline)
 
 

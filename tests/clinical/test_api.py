@@ -29,11 +29,22 @@ SCALE2 = EXAMPLES["scale2"]["value"]
 
 @pytest.fixture(scope="module")
 def base_url() -> Iterator[str]:
+    yield from _serve(create_app())
+
+
+@pytest.fixture(scope="module")
+def roomy_client() -> Iterator[httpx.Client]:
+    """A client of a server taking bodies up to 64 KiB (room for numbers of 5,000 digits)."""
+    for url in _serve(create_app(max_body_bytes=65536)):
+        with httpx.Client(base_url=url, timeout=10) as c:
+            yield c
+
+
+def _serve(app: object) -> Iterator[str]:
     """A real uvicorn server in a thread on a free loopback port, stopped afterwards."""
     port = free_port()
     config = uvicorn.Config(
-        create_app(), host="127.0.0.1", port=port, log_config=None, log_level="warning",
-        lifespan="off",
+        app, host="127.0.0.1", port=port, log_config=None, log_level="warning", lifespan="off",
     )  # fmt: skip
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="news2-api", daemon=True)
@@ -145,6 +156,24 @@ def test_oversized_chunked_body_is_refused(client: httpx.Client) -> None:
 @pytest.mark.parametrize("body", [b"{bad json", b'{"pulse": NaN}', b"", b"\xff\xfe", b'{"a": 1,}'])
 def test_malformed_json_is_400(client: httpx.Client, body: bytes) -> None:
     r = client.post("/v1/news2", content=body, headers={"content-type": "application/json"})
+    assert r.status_code == 400 and r.json()["detail"] == "malformed JSON"
+
+
+#: JSON numbers of more digits than Python converts (4,300): json.loads raises ValueError for them.
+HUGE_NUMBER_BODIES = {
+    "a field": b'{"pulse": ' + b"9" * 5000 + b"}",
+    "a negative one in a list": b'{"pulse": [-' + b"9" * 5000 + b"]}",
+    "the whole body": b"9" * 5000,
+}
+
+
+@pytest.mark.parametrize("body", list(HUGE_NUMBER_BODIES.values()), ids=list(HUGE_NUMBER_BODIES))
+def test_a_number_of_too_many_digits_is_400_over_loopback(
+    client: httpx.Client, roomy_client: httpx.Client, body: bytes
+) -> None:
+    r = client.post("/v1/news2", content=body, headers={"content-type": "application/json"})
+    assert r.status_code == 413  # the default 4 KiB refuses it before it is parsed
+    r = roomy_client.post("/v1/news2", content=body, headers={"content-type": "application/json"})
     assert r.status_code == 400 and r.json()["detail"] == "malformed JSON"
 
 

@@ -12,6 +12,7 @@ from designpatterns_ref.collab import (
     CollabError,
     CRDTError,
     Entry,
+    Message,
     OTClient,
     OTError,
     OTServer,
@@ -94,6 +95,20 @@ def test_ot_client_receive_that_does_not_fit_changes_nothing() -> None:
             client.receive(bad)  # type: ignore[arg-type]
         assert (client.document, client.revision, client.buffer, client.outstanding,
                 client.state) == before  # fmt: skip
+
+
+# Ints with too many digits to print (pytest could not print them as ids either).
+@pytest.mark.parametrize("huge", [10**5000, 2**20_000 + 1], ids=["10**5000", "2**20000+1"])
+def test_ot_server_names_a_huge_revision_or_seq_without_printing_it(huge: int) -> None:
+    server = OTServer("abc")
+    op = TextOperation.from_patch(3, 0, 0, "x")
+    with pytest.raises(OTError, match="revision=<int of about"):
+        server.receive(Message("c", 0, huge, op))
+    server.receive(Message("c", huge, 0, op))  # a sequence number has no upper bound
+    before = (server.document, server.revision)
+    with pytest.raises(OTError, match="seq=<int of about"):
+        server.receive(Message("c", huge, 0, TextOperation.from_patch(3, 0, 0, "y")))
+    assert (server.document, server.revision) == before
 
 
 @pytest.mark.parametrize("value", [None, "x", 3, Opaque()])

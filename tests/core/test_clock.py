@@ -68,6 +68,27 @@ def test_non_numbers_refused_everywhere(bad: object) -> None:
     assert clock() == 2.0
 
 
+# Ints past a float's range, some with too many digits to print (4,300 at most).
+HUGE = {
+    "2**1024": 2**1024,
+    "10**5000": 10**5000,
+    "-(10**5000)": -(10**5000),
+    "[10**5000]": [10**5000],
+}
+
+
+@pytest.mark.parametrize("bad", list(HUGE.values()), ids=list(HUGE))
+def test_ints_past_a_float_are_refused_everywhere(bad: object) -> None:
+    clock = ManualClock(start=2)
+    with pytest.raises(ClockError, match="seconds="):
+        clock.advance(bad)  # type: ignore[arg-type]
+    with pytest.raises(ClockError, match="t="):
+        clock.set(bad, allow_backwards=True)  # type: ignore[arg-type]
+    with pytest.raises(ClockError, match="start="):
+        ManualClock(start=bad)  # type: ignore[arg-type]
+    assert clock() == 2.0
+
+
 def test_clock_error_is_a_value_error() -> None:
     with pytest.raises(ValueError):
         ManualClock().advance(-1)

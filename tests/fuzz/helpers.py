@@ -15,7 +15,9 @@ from __future__ import annotations
 import atexit
 import contextlib
 import functools
+import json
 import shutil
+import sys
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
@@ -56,6 +58,36 @@ def in_scratch_dir() -> Iterator[None]:
     """Run the block with the scratch folder as the working directory."""
     with contextlib.chdir(scratch_dir()):
         yield
+
+
+@contextlib.contextmanager
+def all_digits() -> Iterator[None]:
+    """Let ``str`` and ``json`` write ints of any length in the block (Python stops at 4,300
+    digits): a registration that sends a hostile int as text must send all of its digits."""
+    previous = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(0)
+    try:
+        yield
+    finally:
+        sys.set_int_max_str_digits(previous)
+
+
+def text_of(value: Any) -> str:
+    """``str(value)``, with every digit of an int too long for ``str``.
+
+    >>> len(text_of(10**5000)), text_of([1])
+    (5001, '[1]')
+    """
+    with all_digits():
+        return str(value)
+
+
+def json_of(value: Any) -> str:
+    """``value`` as JSON text (anything JSON cannot hold as its repr), every digit of a huge
+    int included: what a hostile client could send. Lone surrogates are escapes (\\ud800),
+    as JSON allows."""
+    with all_digits():
+        return json.dumps(value, default=repr)
 
 
 @functools.cache

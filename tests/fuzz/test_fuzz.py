@@ -39,6 +39,8 @@ HOSTILE: tuple[Any, ...] = (
     None, True, False, 0, -1, -0.0, 0.5, 1.5, -2.5, math.nan, math.inf, -math.inf,
     10**400, -(10**400), 2**63, 2**64, -(2**63) - 1, "", " ", "x" * 100_000, "\ud800",
     "a\x00b", "é", b"bytes", [], [1, 2], {}, {"a": 1}, (), object(), 1j,
+    # Ints Python refuses to print (over 4,300 digits): an error message must not repr them.
+    10**5000, -(10**5000), [10**5000],
 )  # fmt: skip
 
 # Text including lone surrogates (category Cs), which st.text() leaves out by default.
@@ -48,7 +50,7 @@ hostile_values = st.one_of(
     st.sampled_from(HOSTILE),
     st.integers(),
     st.integers(min_value=2**62, max_value=2**70).flatmap(lambda n: st.sampled_from([n, -n])),
-    st.sampled_from([10**400, -(10**4000), 2**1024, 2**53 + 1]),
+    st.sampled_from([10**400, -(10**4000), 2**1024, 2**53 + 1, 10**5000, -(10**5000)]),
     st.floats(),
     st.floats(allow_subnormal=True, min_value=-1e-300, max_value=1e-300),
     _any_text,
@@ -142,8 +144,10 @@ def _watchdog(seconds: float) -> Iterator[None]:
 def _show(value: Any) -> str:
     try:
         return f"{value!r:.60}"
-    except ValueError:  # an int too long for repr (over 4,300 digits)
-        return f"<int of {value.bit_length()} bits>"
+    except ValueError:  # an int too long for repr (over 4,300 digits), maybe in a container
+        if isinstance(value, int):
+            return f"<int of {value.bit_length()} bits>"
+        return f"<{type(value).__name__} holding an int too long to print>"
 
 
 def _try(errors: tuple[type[BaseException], ...], entry: Entry, value: Any) -> str | None:

@@ -123,6 +123,25 @@ def test_bad_requests_are_4xx(client: httpx.Client, content: bytes, ctype: str,
     assert set(r.json()) == {"detail", "problems"}
 
 
+#: JSON numbers of more digits than Python converts (4,300): json.loads raises ValueError for them.
+HUGE_NUMBER_BODIES = {
+    "a field": b'{"member": ' + b"9" * 5000 + b', "organisation": "o", "benefit": "b"}',
+    "a negative one in a list": b'{"member": [-' + b"9" * 5000 + b"]}",
+    "the whole body": b"9" * 5000,
+}
+
+
+@pytest.mark.parametrize("body", list(HUGE_NUMBER_BODIES.values()), ids=list(HUGE_NUMBER_BODIES))
+def test_a_number_of_too_many_digits_is_refused_over_loopback(
+    client: httpx.Client, body: bytes
+) -> None:
+    """A 4xx, never a 500: 413 today, since MAX_BODY_BYTES (4 KiB) cannot hold 4,301 digits;
+    400 (malformed JSON) if that limit is ever raised."""
+    r = client.post("/v1/verify", content=body, headers={"content-type": "application/json"})
+    assert r.status_code in (400, 413)
+    assert set(r.json()) == {"detail", "problems"}
+
+
 def test_every_field_problem_is_listed(client: httpx.Client) -> None:
     r = client.post("/v1/verify", json={"member": 7, "extra": 1})
     assert r.status_code == 422

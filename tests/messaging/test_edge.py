@@ -63,7 +63,8 @@ def test_channel_server_serves_its_own_conversations_and_refuses_the_rest(redis_
             for req in refused:
                 reply = await _line(cs.port, (json.dumps(req) + "\n").encode())
                 assert reply["id"] == req["id"] and "error" in reply
-            for junk in (b"not json\n", b"[1]\n", b"\xff\xfe\n"):
+            huge = b'{"op": "send", "id": ' + b"9" * 5000 + b"}\n"  # past int()'s 4,300 digits
+            for junk in (b"not json\n", b"[1]\n", b"\xff\xfe\n", huge):
                 assert "error" in await _line(cs.port, junk)
             assert cs.refused == 1 and cs.appended == 1
 

@@ -99,6 +99,23 @@ def test_every_device_sees_everything_once_in_order_through_a_faulty_link(seed: 
     asyncio.run(main())
 
 
+def test_a_frame_with_a_number_of_too_many_digits_is_a_protocol_error() -> None:
+    """json.loads raises ValueError for a number of more than 4,300 digits: close code 4000."""
+
+    async def main() -> None:
+        async with gateway(max_frame=65536) as gw:
+            for frame in ('{"op": "hello", "device": ' + "9" * 5000 + "}", "[-" + "9" * 5000 + "]"):
+                ws = await raw(gw.url)
+                await ws.send(frame)  # type: ignore[attr-defined]
+                reply = json.loads(await ws.recv())  # type: ignore[attr-defined]
+                assert reply["op"] == "error" and reply["code"] == 4000
+                with pytest.raises(Exception):  # noqa: B017 - the close, whatever its class
+                    await ws.recv()  # type: ignore[attr-defined]
+                assert ws.close_code == 4000  # type: ignore[attr-defined]
+
+    asyncio.run(main())
+
+
 def test_bad_frames_get_an_error_and_a_close_code_and_the_server_lives_on() -> None:
     async def main() -> None:
         async with gateway(max_frame=1024) as gw:

@@ -157,6 +157,8 @@ def test_keyed_codes_hide_components() -> None:
         (lambda: TupleCodes([2, 3]).decode(b"0"), "must be a str"),
         (lambda: TupleCodes([2, 3]).decode("-"), "not in the alphabet"),
         (lambda: TupleCodes([2, 3]).unpack(6), r"outside \[0, 6\)"),
+        (lambda: TupleCodes([2, 3]).pack([10**5000, 0]), r"values\[0\]=<int of about 5001 digits>"),
+        (lambda: TupleCodes([2, 3]).encode([0, -(10**5000)]), r"values\[1\]=<negative int of"),
     ],
 )
 def test_bad_input(call: object, message: str) -> None:

@@ -31,6 +31,7 @@ from designpatterns_ref.autocomplete.base import (
     TermNotFound,
 )
 from designpatterns_ref.autocomplete.text import _next_row, allowed_edits, normalize
+from designpatterns_ref.errors import shown
 
 State = Any
 T = TypeVar("T", bound="CompleterBase")
@@ -39,19 +40,23 @@ T = TypeVar("T", bound="CompleterBase")
 def check_int(name: str, value: object, low: int, high: int) -> int:
     """``value`` as an ``int`` within ``[low, high]``, or a clear error."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise AutocompleteTypeError(f"{name}={value!r} must be an int, not {type(value).__name__}")
+        raise AutocompleteTypeError(
+            f"{name}={shown(value)} must be an int, not {type(value).__name__}"
+        )
     if not low <= value <= high:
-        raise AutocompleteError(f"{name}={value!r} must be within [{low}, {high}]")
+        raise AutocompleteError(f"{name}={shown(value)} must be within [{low}, {high}]")
     return value
 
 
 def check_text(name: str, value: object, casefold: bool, *, empty_ok: bool) -> str:
     """``value`` normalised (:func:`~designpatterns_ref.autocomplete.text.normalize`)."""
     if not isinstance(value, str):
-        raise AutocompleteTypeError(f"{name}={value!r} must be a str, not {type(value).__name__}")
+        raise AutocompleteTypeError(
+            f"{name}={shown(value)} must be a str, not {type(value).__name__}"
+        )
     text = normalize(value, casefold=casefold)
     if not text and not empty_ok:
-        raise AutocompleteError(f"{name}={value!r} must be a non-empty string")
+        raise AutocompleteError(f"{name}={shown(value)} must be a non-empty string")
     return text
 
 
@@ -71,7 +76,9 @@ def check_pairs(items: object, casefold: bool) -> tuple[list[str], list[int]]:
     given, duplicates kept (a later one wins): a bulk build that sorts anyway finds them
     without a dict."""
     if isinstance(items, str | bytes) or not isinstance(items, Iterable):
-        raise AutocompleteTypeError(f"items={items!r} must be an iterable of (term, weight) pairs")
+        raise AutocompleteTypeError(
+            f"items={shown(items)} must be an iterable of (term, weight) pairs"
+        )
     pairs = items if type(items) is list else list(items)
     fast = _check_items_fast(pairs, casefold)
     if fast is None:
@@ -85,7 +92,7 @@ def check_items_one_by_one(pairs: Iterable[object], casefold: bool) -> dict[str,
     out: dict[str, int] = {}
     for pair in pairs:
         if not isinstance(pair, tuple | list) or len(pair) != 2:
-            raise AutocompleteTypeError(f"items: {pair!r} is not a (term, weight) pair")
+            raise AutocompleteTypeError(f"items: {shown(pair)} is not a (term, weight) pair")
         term = check_text("term", pair[0], casefold, empty_ok=False)
         out[term] = check_int("weight", pair[1], 0, MAX_WEIGHT)
     return out
@@ -214,7 +221,7 @@ class CompleterBase:
 
     def _configure(self, *, casefold: bool = False) -> None:
         if not isinstance(casefold, bool):
-            raise AutocompleteTypeError(f"casefold={casefold!r} must be a bool")
+            raise AutocompleteTypeError(f"casefold={shown(casefold)} must be a bool")
         self._casefold = casefold
 
     def _config(self) -> dict[str, Any]:
@@ -302,7 +309,7 @@ class CompleterBase:
         key = self._term(term)
         old = self._weights.get(key)
         if old is None:
-            raise TermNotFound(f"term={key!r} is not in this completer")
+            raise TermNotFound(f"term={shown(key)} is not in this completer")
         self._apply(key, old, None)
         self._weights.pop(key, None)  # _apply may have rebuilt the table already
 
@@ -312,7 +319,7 @@ class CompleterBase:
         try:
             return self._weights[key]
         except KeyError:
-            raise TermNotFound(f"term={key!r} is not in this completer") from None
+            raise TermNotFound(f"term={shown(key)} is not in this completer") from None
 
     def items(self) -> Iterator[tuple[str, int]]:
         """Every (term, weight) pair, in alphabetical (code-point) order of the terms."""

@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import NamedTuple, Protocol, runtime_checkable
 
-from designpatterns_ref.errors import DesignPatternsError
+from designpatterns_ref.errors import DesignPatternsError, shown
 
 __all__ = [
     "MAX_EDITS",
@@ -102,9 +102,9 @@ def rank_key(term: str, weight: int) -> RankKey:
     Checks its arguments (the structures call the unchecked ``_rank_key`` in their loops).
     """
     if type(term) is not str:
-        raise AutocompleteTypeError(f"rank_key: term={term!r:.60} must be a str")
+        raise AutocompleteTypeError(f"rank_key: term={shown(term, 60)} must be a str")
     if isinstance(weight, bool) or not isinstance(weight, int):
-        raise AutocompleteTypeError(f"rank_key: weight={weight!r:.60} must be an int")
+        raise AutocompleteTypeError(f"rank_key: weight={shown(weight, 60)} must be an int")
     return _rank_key(term, weight)
 
 

@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from designpatterns_ref.autocomplete._shared import check_int
 from designpatterns_ref.autocomplete.base import AutocompleteError
 from designpatterns_ref.autocomplete.text import normalize
+from designpatterns_ref.errors import shown
 
 __all__ = ["english", "sample_prefixes"]
 
@@ -41,7 +42,7 @@ def english(n: int = ENGLISH_WORDS) -> list[tuple[str, int]]:
     ``ModuleNotFoundError`` naming the extra to install when ``wordfreq`` is missing.
     """
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise AutocompleteError(f"n={n!r} must be a positive int")
+        raise AutocompleteError(f"n={shown(n)} must be a positive int")
     try:
         import wordfreq
     except ImportError as exc:
@@ -74,12 +75,14 @@ def sample_prefixes(
     to 10**7, ``lengths`` a non-empty list or tuple of ints from 1 to 1,000 and ``seed`` an
     int; anything else raises :class:`AutocompleteError`."""
     if not isinstance(items, list | tuple) or not items:
-        raise AutocompleteError(f"items={items!r:.60} must be a non-empty list of (term, weight)")
+        raise AutocompleteError(
+            f"items={shown(items, 60)} must be a non-empty list of (term, weight)"
+        )
     if not all(type(it) is tuple and len(it) == 2 and isinstance(it[0], str) for it in items):
         raise AutocompleteError("items must hold (term, weight) pairs, each term a str")
     check_int("count", count, 0, 10**7)
     if not isinstance(lengths, list | tuple) or not lengths:
-        raise AutocompleteError(f"lengths={lengths!r:.60} must be a non-empty list of ints")
+        raise AutocompleteError(f"lengths={shown(lengths, 60)} must be a non-empty list of ints")
     for n in lengths:
         check_int("lengths[i]", n, 1, 1_000)
     check_int("seed", seed, -(2**63), 2**63 - 1)

@@ -87,6 +87,7 @@ from designpatterns_ref.autocomplete.base import (
     TermNotFound,
 )
 from designpatterns_ref.autocomplete.text import normalize, successor
+from designpatterns_ref.errors import shown
 
 __all__ = ["FrozenCompleter"]
 
@@ -120,7 +121,7 @@ class FrozenCompleter(CompleterBase):
         :func:`~designpatterns_ref.autocomplete._blocks.pack`."""
         block = self.BLOCK
         if isinstance(block, bool) or not isinstance(block, int) or not 1 <= block <= 2**16:
-            raise AutocompleteTypeError(f"BLOCK={block!r} must be an int within [1, 65536]")
+            raise AutocompleteTypeError(f"BLOCK={shown(block)} must be an int within [1, 65536]")
         try:
             meta, sections = pack(terms, weights, block)
         except OverflowError as exc:
@@ -167,7 +168,7 @@ class FrozenCompleter(CompleterBase):
         """
         source = storage.check_path("load", path)
         if not isinstance(mmap, bool):
-            raise AutocompleteTypeError(f"load: mmap={mmap!r:.60} must be True or False")
+            raise AutocompleteTypeError(f"load: mmap={shown(mmap, 60)} must be True or False")
         stored = storage.read(source, mapped=mmap)
         storage.require(source, stored, "frozen", SECTIONS)
         s = stored.sections
@@ -234,7 +235,7 @@ class FrozenCompleter(CompleterBase):
         key = self._term(term)
         b, i = self._find(key)
         if b < 0:
-            raise TermNotFound(f"term={key!r} is not in this completer")
+            raise TermNotFound(f"term={shown(key)} is not in this completer")
         try:
             return int(self._at.wval[self._at.open(b)[1][i]])
         except _UNDECODABLE as exc:

@@ -30,6 +30,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from designpatterns_ref.autocomplete.base import AutocompleteError, Completer
+from designpatterns_ref.errors import shown
 
 __all__ = ["plot_keystrokes", "plot_trie", "tour_figures"]
 
@@ -39,13 +40,13 @@ MAX_TRIE_NODES = 120
 
 def _check_word(word: object) -> str:
     if not isinstance(word, str) or not word or len(word) > 40 or not word.isprintable():
-        raise AutocompleteError(f"word must be 1 to 40 printable characters, got {word!r}")
+        raise AutocompleteError(f"word must be 1 to 40 printable characters, got {shown(word)}")
     return word
 
 
 def _check_count(name: str, value: object, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= high:
-        raise AutocompleteError(f"{name} must be an int from 1 to {high}, got {value!r}")
+        raise AutocompleteError(f"{name} must be an int from 1 to {high}, got {shown(value)}")
     return value
 
 
@@ -97,11 +98,13 @@ def _pairs(words: Iterable[tuple[str, int]] | Mapping[str, int]) -> dict[str, in
     out: dict[str, int] = {}
     for item in items:
         if not (isinstance(item, tuple) and len(item) == 2):
-            raise AutocompleteError(f"each word must be a (term, weight) pair, got {item!r}")
+            raise AutocompleteError(f"each word must be a (term, weight) pair, got {shown(item)}")
         term, weight = item
         _check_word(term)
         if isinstance(weight, bool) or not isinstance(weight, int) or weight < 0:
-            raise AutocompleteError(f"weight of {term!r} must be an int >= 0, got {weight!r}")
+            raise AutocompleteError(
+                f"weight of {shown(term)} must be an int >= 0, got {shown(weight)}"
+            )
         out[term] = weight
     if not out:
         raise AutocompleteError("words is empty; give at least one (term, weight) pair")
@@ -123,7 +126,9 @@ def plot_trie(
     weights = _pairs(words)
     _check_count("k", k, 50)
     if not isinstance(prefix, str) or len(prefix) > 40:
-        raise AutocompleteError(f"prefix must be a str of at most 40 characters, got {prefix!r}")
+        raise AutocompleteError(
+            f"prefix must be a str of at most 40 characters, got {shown(prefix)}"
+        )
     nodes = sorted({term[:i] for term in weights for i in range(len(term) + 1)})
     if len(nodes) > MAX_TRIE_NODES:
         raise AutocompleteError(

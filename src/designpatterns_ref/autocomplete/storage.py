@@ -56,6 +56,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from designpatterns_ref.autocomplete.base import AutocompleteTypeError, StorageError
+from designpatterns_ref.errors import shown
 
 __all__ = [
     "FLAG_CASEFOLD",
@@ -91,7 +92,8 @@ def check_path(where: str, path: object) -> str:
         path = os.fspath(path)
     if not isinstance(path, str):
         raise AutocompleteTypeError(
-            f"{where}: path={path!r:.80} must be a str or os.PathLike, not {type(path).__name__}"
+            f"{where}: path={shown(path, 80)} must be a str or os.PathLike, not "
+            f"{type(path).__name__}"
         )
     if not path:
         raise StorageError(f"{where}: path='' names no file")
@@ -172,7 +174,9 @@ def read(path: str, *, mapped: bool) -> Stored:
             if mapped:
                 size = os.fstat(file.fileno()).st_size
                 if size == 0:
-                    raise StorageError(f"load: path={path!r:.200} is empty, not a completer file")
+                    raise StorageError(
+                        f"load: path={shown(path, 200)} is empty, not a completer file"
+                    )
                 buffer: Any = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
             else:
                 buffer = file.read()
@@ -185,7 +189,9 @@ def read(path: str, *, mapped: bool) -> Stored:
 
 def _parse(path: str, buffer: Any) -> Stored:
     def bad(what: str) -> StorageError:
-        return StorageError(f"load: path={path!r:.200} is not a readable completer file: {what}")
+        return StorageError(
+            f"load: path={shown(path, 200)} is not a readable completer file: {what}"
+        )
 
     view = memoryview(buffer)
     total = view.nbytes

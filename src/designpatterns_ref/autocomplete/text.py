@@ -40,6 +40,7 @@ from __future__ import annotations
 import unicodedata
 
 from designpatterns_ref.autocomplete.base import AutocompleteTypeError
+from designpatterns_ref.errors import shown
 
 __all__ = ["allowed_edits", "normalize", "osa_distance", "prefix_distance", "successor"]
 
@@ -57,9 +58,11 @@ def normalize(text: str, *, casefold: bool = False) -> str:
     ```
     """
     if type(text) is not str:
-        raise AutocompleteTypeError(f"normalize: text={text!r:.60} must be a str")
+        raise AutocompleteTypeError(f"normalize: text={shown(text, 60)} must be a str")
     if casefold is not True and casefold is not False:
-        raise AutocompleteTypeError(f"normalize: casefold={casefold!r:.60} must be True or False")
+        raise AutocompleteTypeError(
+            f"normalize: casefold={shown(casefold, 60)} must be True or False"
+        )
     text = unicodedata.normalize("NFC", text)
     return unicodedata.normalize("NFC", text.casefold()) if casefold else text
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from designpatterns_ref.booking.base import BookingError, Stay, check_name
 from designpatterns_ref.booking.store import BookingStore, Tx
+from designpatterns_ref.errors import shown
 
 Listener = Callable[[str, str, list[date], int], None]
 
@@ -19,7 +20,7 @@ class StrategyBase:
 
     def __init__(self, store: BookingStore) -> None:
         if not isinstance(store, BookingStore):
-            raise BookingError(f"store={store!r} must be a SQLiteStore or PostgresStore")
+            raise BookingError(f"store={shown(store)} must be a SQLiteStore or PostgresStore")
         self.store = store
         self.listeners: list[Listener] = []
 
@@ -28,7 +29,7 @@ class StrategyBase:
 
     def _check(self, stay: object) -> Stay:
         if not isinstance(stay, Stay):
-            raise BookingError(f"stay={stay!r} must be a Stay")
+            raise BookingError(f"stay={shown(stay)} must be a Stay")
         return stay
 
     def _notify(self, stay: Stay, delta: int) -> None:
@@ -49,7 +50,7 @@ class StrategyBase:
             or isinstance(booking_id, bool)
             or not 0 < booking_id < 2**63
         ):
-            raise BookingError(f"booking_id={booking_id!r} must be a positive int")
+            raise BookingError(f"booking_id={shown(booking_id)} must be a positive int")
         return booking_id
 
     def _load(self, tx: Tx, booking_id: object) -> Stay:

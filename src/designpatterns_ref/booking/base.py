@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Protocol, runtime_checkable
 
-from designpatterns_ref.errors import DesignPatternsError
+from designpatterns_ref.errors import DesignPatternsError, shown
 
 __all__ = [
     "MAX_NIGHTS",
@@ -58,7 +58,7 @@ class SoldOut(DesignPatternsError, RuntimeError):
 def check_name(value: object, name: str) -> str:
     """A non-empty identifier-like str (hotel, room type, guest, key) of at most 200 chars."""
     if not isinstance(value, str) or not value or len(value) > 200:
-        raise BookingError(f"{name}={value!r} must be a non-empty str of at most 200 chars")
+        raise BookingError(f"{name}={shown(value)} must be a non-empty str of at most 200 chars")
     try:
         value.encode()
     except UnicodeEncodeError:
@@ -71,20 +71,22 @@ def check_name(value: object, name: str) -> str:
 def check_number(value: object, name: str, low: float, high: float) -> float:
     """A real number in ``[low, high]`` (huge ints and non-finite floats refused, never coerced)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise BookingError(f"{name}={value!r} must be a number in [{low}, {high}]")
+        raise BookingError(f"{name}={shown(value)} must be a number in [{low}, {high}]")
     if isinstance(value, int):
         if not low <= value <= high:  # compare the int exactly: float() of 10**400 overflows
-            raise BookingError(f"{name}={value!r} must be a number in [{low}, {high}]")
+            raise BookingError(f"{name}={shown(value)} must be a number in [{low}, {high}]")
         return float(value)
     if not (math.isfinite(value) and low <= value <= high):
-        raise BookingError(f"{name}={value!r} must be a finite number in [{low}, {high}]")
+        raise BookingError(f"{name}={shown(value)} must be a finite number in [{low}, {high}]")
     return value
 
 
 def check_day(value: object, name: str) -> date:
     """A ``datetime.date``: a datetime (a ``date`` subclass with a time of day) is refused."""
     if not isinstance(value, date) or isinstance(value, datetime):
-        raise BookingError(f"{name}={value!r:.80} must be a datetime.date (a day, not a datetime)")
+        raise BookingError(
+            f"{name}={shown(value, 80)} must be a datetime.date (a day, not a datetime)"
+        )
     return value
 
 
@@ -99,7 +101,7 @@ def check_nights_fit(first: date, nights: int) -> None:
 
 def check_count(value: object, name: str, low: int = 1, high: int = MAX_ROOMS) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-        raise BookingError(f"{name}={value!r} must be an int in [{low}, {high}]")
+        raise BookingError(f"{name}={shown(value)} must be an int in [{low}, {high}]")
     return value
 
 

@@ -56,6 +56,7 @@ from datetime import date
 from designpatterns_ref.booking._common import StrategyBase
 from designpatterns_ref.booking.base import Booking, BookingError, SoldOut, Stay, check_name
 from designpatterns_ref.booking.store import BookingStore, Tx
+from designpatterns_ref.errors import shown
 
 __all__ = ["ConstraintBooking"]
 
@@ -71,7 +72,7 @@ class ConstraintBooking(StrategyBase):
     def __init__(self, store: BookingStore, *, retries: int = 20) -> None:
         super().__init__(store)
         if not isinstance(retries, int) or isinstance(retries, bool) or not 0 <= retries <= 10_000:
-            raise BookingError(f"retries={retries!r} must be an int in [0, 10,000]")
+            raise BookingError(f"retries={shown(retries)} must be an int in [0, 10,000]")
         self.retries = retries
 
     def _conflict(self, exc: BaseException) -> bool:

@@ -53,6 +53,7 @@ from designpatterns_ref.booking.base import (
     check_number,
 )
 from designpatterns_ref.booking.store import BookingStore, Tx
+from designpatterns_ref.errors import shown
 
 __all__ = ["Holds"]
 
@@ -67,16 +68,16 @@ class Holds(StrategyBase):
     ) -> None:
         super().__init__(store)
         if check_number(ttl, "ttl", 0, 86_400) == 0:
-            raise BookingError(f"ttl={ttl!r} must be seconds in (0, 86400]")
+            raise BookingError(f"ttl={shown(ttl)} must be seconds in (0, 86400]")
         if not callable(clock):
-            raise BookingError(f"clock={clock!r} must be a callable returning seconds")
+            raise BookingError(f"clock={shown(clock)} must be a callable returning seconds")
         self.ttl = float(ttl)
         self.clock = clock
 
     def _now(self) -> float:
         now = self.clock()
         if isinstance(now, bool) or not isinstance(now, int | float) or not math.isfinite(now):
-            raise BookingError(f"clock() returned {now!r}; it must return finite seconds")
+            raise BookingError(f"clock() returned {shown(now)}; it must return finite seconds")
         return float(now)
 
     def hold(self, stay: Stay) -> int:
@@ -126,10 +127,12 @@ class Holds(StrategyBase):
         rooms given back) and its confirm refused with :class:`SoldOut` ("expired").
         """
         if not isinstance(hold_id, int) or isinstance(hold_id, bool) or not 0 < hold_id < 2**63:
-            raise BookingError(f"hold_id={hold_id!r} must be a positive int")
+            raise BookingError(f"hold_id={shown(hold_id)} must be a positive int")
         check_name(idempotency_key, "idempotency_key")
         if not isinstance(amount, int) or isinstance(amount, bool) or not 0 <= amount < 2**53:
-            raise BookingError(f"amount={amount!r} must be an int of minor units in [0, 2**53)")
+            raise BookingError(
+                f"amount={shown(amount)} must be an int of minor units in [0, 2**53)"
+            )
         now = self._now()
         self._expire(now)  # an expired hold is marked so, and refused below as expired
         try:

@@ -31,6 +31,7 @@ from __future__ import annotations
 from designpatterns_ref.booking._common import StrategyBase, nightly
 from designpatterns_ref.booking.base import Booking, BookingError, SoldOut, Stay
 from designpatterns_ref.booking.store import BookingStore
+from designpatterns_ref.errors import shown
 
 __all__ = ["OptimisticBooking"]
 
@@ -47,7 +48,7 @@ class OptimisticBooking(StrategyBase):
     def __init__(self, store: BookingStore, *, retries: int = 50) -> None:
         super().__init__(store)
         if not isinstance(retries, int) or isinstance(retries, bool) or not 0 <= retries <= 10_000:
-            raise BookingError(f"retries={retries!r} must be an int in [0, 10,000]")
+            raise BookingError(f"retries={shown(retries)} must be an int in [0, 10,000]")
         self.retries = retries
 
     def book(self, stay: Stay) -> Booking:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 
 from designpatterns_ref.booking.base import BookingError, check_number
+from designpatterns_ref.errors import shown
 
 __all__ = ["best_overbooking", "expected_walks"]
 
@@ -30,7 +31,7 @@ __all__ = ["best_overbooking", "expected_walks"]
 def _check(total: object, sold: object, no_show: object) -> None:
     for name, v in (("total", total), ("sold", sold)):
         if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v <= 100_000:
-            raise BookingError(f"{name}={v!r} must be an int in [0, 100,000]")
+            raise BookingError(f"{name}={shown(v)} must be an int in [0, 100,000]")
     check_number(no_show, "no_show", 0, 1)
 
 

@@ -24,6 +24,7 @@ from typing import Any
 
 from designpatterns_ref.booking.base import BookingError
 from designpatterns_ref.booking.race import RaceResult
+from designpatterns_ref.errors import shown
 from designpatterns_ref.figures import new_figure
 
 __all__ = ["plot_race", "plot_throughput", "tour_figures"]
@@ -36,26 +37,26 @@ def _check(results: object, ax: object) -> list[RaceResult]:
     """The races as a list, each with a positive finite time; the ``ax`` an Axes or ``None``."""
     if isinstance(results, str | bytes | RaceResult) or not isinstance(results, Iterable):
         raise BookingError(
-            f"results={results!r:.80} must be a non-empty list of RaceResult (from race())"
+            f"results={shown(results, 80)} must be a non-empty list of RaceResult (from race())"
         )
     out = list(results)
     if not out or not all(isinstance(r, RaceResult) for r in out):
         raise BookingError(
-            f"results={out!r:.80} must be a non-empty list of RaceResult (from race())"
+            f"results={shown(out, 80)} must be a non-empty list of RaceResult (from race())"
         )
     for r in out:
         s = r.seconds
         # an int is compared exactly (no float overflow); NaN fails every comparison
         if type(s) not in (int, float) or not 0 < s <= MAX_SECONDS:
             raise BookingError(
-                f"results: {r.strategy!r:.40} has seconds={s!r:.40}; "
+                f"results: {shown(r.strategy, 40)} has seconds={shown(s, 40)}; "
                 f"it must be a number > 0 and at most {MAX_SECONDS:,} (a year)"
             )
     if ax is not None:
         from matplotlib.axes import Axes
 
         if not isinstance(ax, Axes):
-            raise BookingError(f"ax={ax!r:.80} must be a matplotlib Axes or None")
+            raise BookingError(f"ax={shown(ax, 80)} must be a matplotlib Axes or None")
     return out
 
 

@@ -36,6 +36,7 @@ from designpatterns_ref.booking.base import (
     check_nights_fit,
 )
 from designpatterns_ref.booking.store import BookingStore
+from designpatterns_ref.errors import shown
 
 __all__ = ["MAX_BOOKERS", "RaceResult", "race", "random_stays", "sold_per_night"]
 
@@ -69,7 +70,7 @@ def random_stays(
     check_count(nights, "nights", 1, 60)
     check_nights_fit(check_day(first, "first"), nights)
     if type(seed) is not int:
-        raise BookingError(f"seed={seed!r:.80} must be an int")
+        raise BookingError(f"seed={shown(seed, 80)} must be an int")
     check_name(hotel, "hotel")
     check_name(room_type, "room_type")
     rng = random.Random(seed)
@@ -88,7 +89,7 @@ def random_stays(
 def sold_per_night(store: BookingStore) -> Counter[date]:
     """Rooms sold per night, recounted from the live bookings."""
     if not isinstance(store, BookingStore):
-        raise BookingError(f"store={store!r:.80} must be a SQLiteStore or PostgresStore")
+        raise BookingError(f"store={shown(store, 80)} must be a SQLiteStore or PostgresStore")
     sold: Counter[date] = Counter()
     for check_in, check_out, rooms in store.query(
         "SELECT check_in, check_out, rooms FROM bookings WHERE status = 'booked'"
@@ -107,14 +108,14 @@ def race(strategy: object, stays: Sequence[Stay], *, total: int) -> RaceResult:
     """
     store = getattr(strategy, "store", None)
     if not isinstance(store, BookingStore) or not callable(getattr(strategy, "book", None)):
-        raise BookingError(f"strategy={strategy!r:.80} must be a booking strategy")
+        raise BookingError(f"strategy={shown(strategy, 80)} must be a booking strategy")
     if not isinstance(stays, list | tuple) or not 1 <= len(stays) <= MAX_BOOKERS:
         raise BookingError(
-            f"stays={stays!r:.80} must be a list of 1 to {MAX_BOOKERS} Stay (one thread each)"
+            f"stays={shown(stays, 80)} must be a list of 1 to {MAX_BOOKERS} Stay (one thread each)"
         )
     if not all(isinstance(s, Stay) for s in stays):
         bad = next(s for s in stays if not isinstance(s, Stay))
-        raise BookingError(f"stays holds {bad!r:.80}; every item must be a Stay")
+        raise BookingError(f"stays holds {shown(bad, 80)}; every item must be a Stay")
     check_count(total, "total", 0, 100_000)
     barrier = threading.Barrier(len(stays))
     results: list[Booking | None] = []

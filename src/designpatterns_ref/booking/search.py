@@ -46,6 +46,7 @@ from designpatterns_ref.booking.base import (
     check_day,
     check_name,
 )
+from designpatterns_ref.errors import shown
 
 __all__ = ["AvailabilityIndex"]
 
@@ -90,7 +91,7 @@ class AvailabilityIndex:
 
     def _city_of(self, hotel: object) -> str:
         if not isinstance(hotel, str) or hotel not in self._city:
-            raise BookingError(f"hotel={hotel!r} is not registered")
+            raise BookingError(f"hotel={shown(hotel)} is not registered")
         return self._city[hotel]
 
     def on_change(self, hotel: str, room_type: str, nights: list[date], delta: int) -> None:
@@ -104,7 +105,7 @@ class AvailabilityIndex:
         if not isinstance(nights, list | tuple) or not all(
             isinstance(n, date) and not hasattr(n, "hour") for n in nights
         ):
-            raise BookingError(f"nights={nights!r:.80} must be a list of datetime.date")
+            raise BookingError(f"nights={shown(nights, 80)} must be a list of datetime.date")
         check_count(delta, "delta", -100_000, 100_000)
         city = self._city.get(hotel)
         if city is None:
@@ -118,7 +119,7 @@ class AvailabilityIndex:
         """Subscribe to a booking strategy's changes."""
         listeners = getattr(strategy, "listeners", None)
         if not isinstance(listeners, list):
-            raise BookingError(f"strategy={strategy!r} has no listeners to follow")
+            raise BookingError(f"strategy={shown(strategy)} has no listeners to follow")
         listeners.append(self.on_change)
 
     def search(

@@ -40,6 +40,7 @@ from designpatterns_ref.booking.base import (
     check_name,
     check_nights_fit,
 )
+from designpatterns_ref.errors import shown
 from designpatterns_ref.sqliteconn import AutocommitConnection
 
 __all__ = ["BookingStore", "PostgresStore", "SQLiteStore", "Tx"]
@@ -80,13 +81,13 @@ class Tx:
 
 def _check_sql(text: object, params: object) -> None:
     if not isinstance(text, str) or not text.strip():
-        raise BookingError(f"text={text!r:.80} must be a non-empty SQL str")
+        raise BookingError(f"text={shown(text, 80)} must be a non-empty SQL str")
     try:
         text.encode()
     except UnicodeEncodeError:  # a lone surrogate: no driver can send it
-        raise BookingError(f"text={text!r:.80} is not encodable as UTF-8") from None
+        raise BookingError(f"text={shown(text, 80)} is not encodable as UTF-8") from None
     if not isinstance(params, list | tuple):
-        raise BookingError(f"params={params!r:.80} must be a list or tuple of values")
+        raise BookingError(f"params={shown(params, 80)} must be a list or tuple of values")
 
 
 class BookingStore:
@@ -122,7 +123,7 @@ class BookingStore:
                 return date.fromisoformat(value)
             except ValueError:
                 pass
-        raise BookingError(f"night={value!r:.80} must be a datetime.date or YYYY-MM-DD text")
+        raise BookingError(f"night={shown(value, 80)} must be a datetime.date or YYYY-MM-DD text")
 
     # --- shared ----------------------------------------------------------------------------------
 
@@ -139,7 +140,7 @@ class BookingStore:
     def transaction(self, *, write: bool = True) -> Iterator[Tx]:
         """A transaction; ``write`` takes the write lock up front on SQLite."""
         if type(write) is not bool:
-            raise BookingError(f"write={write!r:.80} must be True or False")
+            raise BookingError(f"write={shown(write, 80)} must be True or False")
         conn = self._conn()
         tx = Tx(self, conn.cursor())
         self._begin(conn, write)
@@ -221,7 +222,7 @@ class BookingStore:
         check_count(total, "total", 0, 100_000)
         check_nights_fit(check_day(first, "first"), nights)
         if type(numbered) is not bool:
-            raise BookingError(f"numbered={numbered!r:.80} must be True or False")
+            raise BookingError(f"numbered={shown(numbered, 80)} must be True or False")
         try:
             self._add(hotel, room_type, first, nights, total, numbered)
         except self.integrity_errors:
@@ -269,7 +270,7 @@ class SQLiteStore(BookingStore):
     def __init__(self, path: str | os.PathLike[str]) -> None:
         super().__init__()
         if not isinstance(path, str | os.PathLike) or isinstance(path, bytes):
-            raise BookingError(f"path={path!r} must be a file path")
+            raise BookingError(f"path={shown(path)} must be a file path")
         self.path = os.fspath(path)
         self.create()
 
@@ -306,7 +307,7 @@ class PostgresStore(BookingStore):
     def __init__(self, url: str) -> None:
         super().__init__()
         if not isinstance(url, str) or not re.match(r"postgres(ql)?://", url):
-            raise BookingError(f"url={url!r} must be a postgresql:// URL")
+            raise BookingError(f"url={shown(url)} must be a postgresql:// URL")
         import psycopg
 
         self.url = url

@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from designpatterns_ref.errors import DesignPatternsError
+from designpatterns_ref.errors import DesignPatternsError, shown
 
 __all__ = [
     "KINDS",
@@ -67,7 +67,7 @@ def check_path(value: object, name: str) -> str:
     if isinstance(value, os.PathLike):
         value = os.fspath(value)
     if not isinstance(value, str) or not value:
-        raise BoundariesError(f"{name}={value!r:.60}: must be a non-empty path (str or Path)")
+        raise BoundariesError(f"{name}={shown(value, 60)}: must be a non-empty path (str or Path)")
     if "\x00" in value or any("\ud800" <= ch <= "\udfff" for ch in value):
         raise BoundariesError(f"{name}={value!r:.60}: holds a null byte or a lone surrogate")
     return value
@@ -78,14 +78,14 @@ def check_jobs(value: object) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 64:
-        raise BoundariesError(f"jobs={value!r:.60}: must be None or a whole number in 1..64")
+        raise BoundariesError(f"jobs={shown(value, 60)}: must be None or a whole number in 1..64")
     return value
 
 
 def check_flag(value: object, name: str) -> bool:
     """A keyword flag must be a real bool."""
     if not isinstance(value, bool):
-        raise BoundariesError(f"{name}={value!r:.60}: must be True or False")
+        raise BoundariesError(f"{name}={shown(value, 60)}: must be True or False")
     return value
 
 

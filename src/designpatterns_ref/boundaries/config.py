@@ -53,6 +53,7 @@ from pathlib import Path
 from typing import Any
 
 from designpatterns_ref.boundaries.base import KINDS, ConfigError
+from designpatterns_ref.errors import shown
 
 __all__ = ["Component", "Config", "Independence", "Layers", "load_config"]
 
@@ -89,7 +90,9 @@ class Component:
         if self.depends_on is not None:
             _set(self, "depends_on", _depends(self.depends_on, f"{key}.depends_on"))
         if not isinstance(self.pattern, bool):
-            raise ConfigError(f"{key}.pattern", f"must be True or False, not {self.pattern!r:.60}")
+            raise ConfigError(
+                f"{key}.pattern", f"must be True or False, not {shown(self.pattern, 60)}"
+            )
 
 
 @dataclass(frozen=True)
@@ -155,7 +158,7 @@ class Config:
         _set(self, "independence", _contract_list(self.independence, "independence", Independence))
         _set(self, "include", _include(self.include))
         if not isinstance(self.cycles, bool):
-            raise ConfigError("cycles", f"must be true or false, not {self.cycles!r}")
+            raise ConfigError("cycles", f"must be true or false, not {shown(self.cycles)}")
         _string(self.todo, "todo", allow_empty=False)
         _string(self.cache, "cache", allow_empty=True)
         _set(self, "base", Path(_folder(self.base, "base")))
@@ -178,7 +181,7 @@ class Config:
         include = _include(data.get("include", list(KINDS)))
         cycles = data.get("cycles", True)
         if not isinstance(cycles, bool):
-            raise ConfigError("cycles", f"must be true or false, not {cycles!r}")
+            raise ConfigError("cycles", f"must be true or false, not {shown(cycles)}")
         todo = _string(data.get("todo", DEFAULT_TODO), "todo", allow_empty=False)
         cache = _string(data.get("cache", DEFAULT_CACHE), "cache", allow_empty=True)
         return cls(
@@ -198,7 +201,7 @@ class Config:
 def load_config(path: str | Path) -> Config:
     """Read ``[tool.dpref.boundaries]`` from a ``pyproject.toml`` (or the folder holding one)."""
     if not isinstance(path, str | os.PathLike) or not os.fspath(path):
-        raise ConfigError("path", f"must be a pyproject.toml or its folder, not {path!r:.60}")
+        raise ConfigError("path", f"must be a pyproject.toml or its folder, not {shown(path, 60)}")
     if "\x00" in str(path) or any("\ud800" <= ch <= "\udfff" for ch in str(path)):
         raise ConfigError("path", f"{path!r:.60} holds a null byte or a lone surrogate")
     file = Path(path)
@@ -234,7 +237,7 @@ def _set(obj: object, field_name: str, value: object) -> None:
 
 def _folder(value: object, key: str) -> str | os.PathLike[str]:
     if not isinstance(value, str | os.PathLike) or not os.fspath(value):
-        raise ConfigError(key, f"must be a folder (str or Path), not {value!r:.60}")
+        raise ConfigError(key, f"must be a folder (str or Path), not {shown(value, 60)}")
     if "\x00" in str(value) or any("\ud800" <= ch <= "\udfff" for ch in str(value)):
         raise ConfigError(key, f"{value!r:.60} holds a null byte or a lone surrogate")
     return value
@@ -246,7 +249,7 @@ def _include(value: object) -> frozenset[str]:
     include = _strings(value, "include", allow_empty=False)
     for i, kind in enumerate(include):
         if kind not in KINDS:
-            raise ConfigError(f"include[{i}]", f"{kind!r} is not a kind; use {list(KINDS)}")
+            raise ConfigError(f"include[{i}]", f"{shown(kind)} is not a kind; use {list(KINDS)}")
     return frozenset(include)
 
 
@@ -272,7 +275,7 @@ def _component_table(value: object) -> dict[str, Component]:
 def _contract_list(value: object, key: str, kind: type[Any]) -> tuple[Any, ...]:
     if isinstance(value, str) or not isinstance(value, list | tuple):
         raise ConfigError(
-            key, f"must be a list of {kind.__name__}, not {_kind(value)} {value!r:.60}"
+            key, f"must be a list of {kind.__name__}, not {_kind(value)} {shown(value, 60)}"
         )
     for i, contract in enumerate(value):
         if not isinstance(contract, kind):
@@ -282,7 +285,7 @@ def _contract_list(value: object, key: str, kind: type[Any]) -> tuple[Any, ...]:
 
 def _string(value: object, key: str, *, allow_empty: bool) -> str:
     if not isinstance(value, str):
-        raise ConfigError(key, f"must be a string, not {_kind(value)} {value!r}")
+        raise ConfigError(key, f"must be a string, not {_kind(value)} {shown(value)}")
     if not allow_empty and not value:
         raise ConfigError(key, "must not be empty")
     if any("\ud800" <= ch <= "\udfff" for ch in value):
@@ -292,7 +295,7 @@ def _string(value: object, key: str, *, allow_empty: bool) -> str:
 
 def _strings(value: object, key: str, *, allow_empty: bool) -> list[str]:
     if isinstance(value, str) or not isinstance(value, list | tuple):
-        raise ConfigError(key, f"must be a list of strings, not {_kind(value)} {value!r}")
+        raise ConfigError(key, f"must be a list of strings, not {_kind(value)} {shown(value)}")
     if not value and not allow_empty:
         raise ConfigError(key, "must not be empty")
     out = [_string(v, f"{key}[{i}]", allow_empty=False) for i, v in enumerate(value)]
@@ -316,7 +319,7 @@ def _names(value: object, key: str, *, allow_empty: bool) -> list[str]:
 
 def _table(value: object, key: str) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
-        raise ConfigError(key, f"must be a table, not {_kind(value)} {value!r}")
+        raise ConfigError(key, f"must be a table, not {_kind(value)} {shown(value)}")
     return value
 
 
@@ -369,7 +372,7 @@ def _depends(value: object, key: str) -> dict[str, str]:
 
 def _contracts(value: object, key: str) -> list[Mapping[str, Any]]:
     if not isinstance(value, list | tuple):
-        raise ConfigError(key, f"must be a list of tables, not {_kind(value)} {value!r}")
+        raise ConfigError(key, f"must be a list of tables, not {_kind(value)} {shown(value)}")
     return [_table(v, f"{key}[{i}]") for i, v in enumerate(value)]
 
 
@@ -393,7 +396,7 @@ def _layers(value: object) -> tuple[Layers, ...]:
 def _layer_list(raw: object, key: str) -> tuple[tuple[str, ...], ...]:
     """At least two layers, each a dotted name or a list of them; no name twice."""
     if not isinstance(raw, list | tuple) or len(raw) < 2:
-        raise ConfigError(key, f"must list at least two layers, not {raw!r:.60}")
+        raise ConfigError(key, f"must list at least two layers, not {shown(raw, 60)}")
     seen: set[str] = set()
     layers: list[tuple[str, ...]] = []
     for j, layer in enumerate(raw):

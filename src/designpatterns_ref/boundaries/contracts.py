@@ -34,6 +34,7 @@ from typing import Any
 
 from designpatterns_ref.boundaries.base import BoundariesError
 from designpatterns_ref.boundaries.config import Config
+from designpatterns_ref.errors import shown
 
 __all__ = ["DJANGO", "django_config", "django_root", "importlinter_ini"]
 
@@ -102,7 +103,7 @@ def django_config(cache: str = "") -> Config:
 def importlinter_ini(config: Config) -> str:
     """The layers and independence contracts of ``config`` in import-linter's INI format."""
     if not isinstance(config, Config):
-        raise BoundariesError(f"config={config!r:.60}: must be a Config")
+        raise BoundariesError(f"config={shown(config, 60)}: must be a Config")
     lines = ["[importlinter]", "root_packages =", *(f"    {p}" for p in config.packages), ""]
     number = 0
     for contract in config.layers:

@@ -45,12 +45,13 @@ from designpatterns_ref.boundaries.base import (
 )
 from designpatterns_ref.boundaries.cache import FileCache, read_all
 from designpatterns_ref.boundaries.scan import Raw, discover
+from designpatterns_ref.errors import shown
 
 __all__ = ["ImportGraph", "build_graph", "resolve"]
 
 
 def _refuse(name: str, value: object, allowed: str) -> BoundariesError:
-    return BoundariesError(f"{name}={value!r:.60}: {allowed}")
+    return BoundariesError(f"{name}={shown(value, 60)}: {allowed}")
 
 
 def _names(value: object, name: str) -> set[str]:
@@ -126,7 +127,7 @@ class ImportGraph:
         names = _names(value, name)
         unknown = sorted(names - self.modules.keys())
         if unknown:
-            raise _refuse(name, value, f"names modules not in the graph: {unknown[:3]!r:.60}")
+            raise _refuse(name, value, f"names modules not in the graph: {shown(unknown[:3], 60)}")
         return names
 
     def edge_set(self, kinds: Iterable[str] | None = None) -> set[tuple[str, str]]:
@@ -199,7 +200,8 @@ class ImportGraph:
         imps = self.edges.get(importer, {}).get(imported)
         if not imps:
             raise BoundariesError(
-                f"importer={importer!r:.60}, imported={imported!r:.60}: no import between them"
+                f"importer={shown(importer, 60)}, imported={shown(imported, 60)}: no import "
+                "between them"
             )
         chosen = [i for i in imps if allowed is None or i.kind in allowed] or imps
         return min(chosen, key=lambda i: i.line)
@@ -282,6 +284,9 @@ def _discover_all(
     names: list[str], roots: list[Path], cache: FileCache | None
 ) -> tuple[dict[str, str], set[str], list[Problem]]:
     """Discover every package; through the cache when no directory looked at has changed."""
+    for name in names:  # before the cache key, which is the names' repr
+        if not isinstance(name, str):
+            raise BoundariesError(f"package={shown(name, 60)}: must be a dotted module name")
     key = repr((names, [str(r) for r in roots]))
     if cache is not None and (stored := cache.discovery(key)) is not None:
         found_modules, found_packages, found_problems = stored
@@ -315,14 +320,14 @@ def build_graph(
     Raises :class:`BoundariesError` when a package is not found.
     """
     if isinstance(packages, str) or not isinstance(packages, list | tuple | set | frozenset):
-        raise BoundariesError(f"packages={packages!r:.60}: must be a list of package names")
+        raise BoundariesError(f"packages={shown(packages, 60)}: must be a list of package names")
     if isinstance(roots, str) or not isinstance(roots, list | tuple):
-        raise BoundariesError(f"roots={roots!r:.60}: must be a list of folders")
+        raise BoundariesError(f"roots={shown(roots, 60)}: must be a list of folders")
     names = sorted(packages) if isinstance(packages, set | frozenset) else list(packages)
     root_paths = [Path(check_path(r, "roots[]")) for r in roots]
     jobs = check_jobs(jobs)
     if cache is not None and not isinstance(cache, FileCache):
-        raise BoundariesError(f"cache={cache!r:.60}: must be a FileCache or None")
+        raise BoundariesError(f"cache={shown(cache, 60)}: must be a FileCache or None")
     if not names:
         raise BoundariesError("packages=[]: name at least one package to check")
     modules, pkgs, problems = _discover_all(names, root_paths, cache)

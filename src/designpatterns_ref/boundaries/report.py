@@ -23,6 +23,7 @@ import os
 from pathlib import Path
 
 from designpatterns_ref.boundaries.base import BoundariesError, Report, Violation
+from designpatterns_ref.errors import shown
 
 __all__ = ["FORMATS", "render", "render_github", "render_human", "render_json"]
 
@@ -123,9 +124,9 @@ def render(report: Report, fmt: str, base: Path | None = None) -> str:
     """The report in ``fmt``: ``human``, ``json`` or ``github``."""
     renderers = {"human": render_human, "json": render_json, "github": render_github}
     if not isinstance(report, Report):
-        raise BoundariesError(f"report={report!r:.60}: must be a Report")
+        raise BoundariesError(f"report={shown(report, 60)}: must be a Report")
     if base is not None and not isinstance(base, Path):
-        raise BoundariesError(f"base={base!r:.60}: must be a Path or None")
+        raise BoundariesError(f"base={shown(base, 60)}: must be a Path or None")
     if not isinstance(fmt, str) or fmt not in renderers:
-        raise BoundariesError(f"fmt={fmt!r}: choose one of {', '.join(renderers)}")
+        raise BoundariesError(f"fmt={shown(fmt)}: choose one of {', '.join(renderers)}")
     return renderers[fmt](report, base)

@@ -32,6 +32,7 @@ from designpatterns_ref.boundaries.config import Config
 from designpatterns_ref.boundaries.graph import ImportGraph, build_graph
 from designpatterns_ref.boundaries.rules import find_violations
 from designpatterns_ref.boundaries.todo import read_todo, shrink, split, write_todo
+from designpatterns_ref.errors import shown
 
 __all__ = ["Inputs", "build", "check", "check_inputs", "record", "shrink_todo"]
 
@@ -50,7 +51,7 @@ def _build(
     config: Config, *, use_cache: bool, verify_content: bool, jobs: int | None
 ) -> tuple[ImportGraph, FileCache | None]:
     if not isinstance(config, Config):
-        raise BoundariesError(f"config={config!r:.60}: must be a Config (Config.from_dict)")
+        raise BoundariesError(f"config={shown(config, 60)}: must be a Config (Config.from_dict)")
     check_flag(use_cache, "use_cache")
     check_flag(verify_content, "verify_content")
     roots = [config.base / r for r in config.roots]

@@ -37,6 +37,7 @@ from bisect import bisect_left
 from pathlib import Path
 
 from designpatterns_ref.boundaries.base import BoundariesError, Problem
+from designpatterns_ref.errors import shown
 
 __all__ = ["Raw", "discover", "extract"]
 
@@ -202,7 +203,7 @@ def extract(source: bytes | str, path: str = "<source>") -> list[Raw]:
     elif isinstance(source, bytes):
         text = source
     else:
-        raise BoundariesError(f"source={source!r:.60}: must be bytes or str")
+        raise BoundariesError(f"source={shown(source, 60)}: must be bytes or str")
     if b"import" not in text:
         return out
     try:
@@ -289,7 +290,7 @@ def discover(
     result stands while none of them changes (an entry added, removed or renamed).
     """
     if not isinstance(package, str) or not _NAME.fullmatch(package):
-        raise BoundariesError(f"package={package!r:.60}: must be a dotted module name")
+        raise BoundariesError(f"package={shown(package, 60)}: must be a dotted module name")
     modules: dict[str, str] = {}
     packages: set[str] = set()
     problems: list[Problem] = []

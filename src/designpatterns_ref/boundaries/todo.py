@@ -32,6 +32,7 @@ from designpatterns_ref.boundaries.base import (
     Violation,
     check_path,
 )
+from designpatterns_ref.errors import shown
 
 __all__ = ["read_todo", "render_todo", "shrink", "split", "write_todo"]
 
@@ -44,11 +45,11 @@ _HEADER = """\
 
 def _violations(values: object) -> list[Violation]:
     if isinstance(values, str | bytes) or not isinstance(values, Iterable):
-        raise BoundariesError(f"violations={values!r:.60}: must be an iterable of Violation")
+        raise BoundariesError(f"violations={shown(values, 60)}: must be an iterable of Violation")
     items = list(values)
     for v in items:
         if not isinstance(v, Violation):
-            raise BoundariesError(f"violations: {v!r:.60} is not a Violation")
+            raise BoundariesError(f"violations: {shown(v, 60)} is not a Violation")
     return items
 
 
@@ -120,7 +121,7 @@ def split(
     """``(new, recorded, stale)``: violations not in the file, those in it, and entries of the
     file that no violation matches any more."""
     if not isinstance(recorded, set | frozenset):
-        raise BoundariesError(f"recorded={recorded!r:.60}: must be a set of keys")
+        raise BoundariesError(f"recorded={shown(recorded, 60)}: must be a set of keys")
     new: list[Violation] = []
     known: list[Violation] = []
     seen: set[tuple[str, ...]] = set()

@@ -45,6 +45,8 @@ import marshal
 import os
 import sys
 
+from designpatterns_ref.errors import shown
+
 TYPE_CHECKING = False  # typing is not imported: this module must load in a few milliseconds
 if TYPE_CHECKING:
     from typing import TextIO
@@ -69,7 +71,7 @@ def _refuse(name: str, value: object, allowed: str) -> Exception:
     """The family's error, imported only when an argument is refused (not on the fast path)."""
     from designpatterns_ref.boundaries.base import BoundariesError
 
-    return BoundariesError(f"{name}={value!r:.60}: {allowed}")
+    return BoundariesError(f"{name}={shown(value, 60)}: {allowed}")
 
 
 def _words(argv: object) -> list[str]:

@@ -35,6 +35,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 from designpatterns_ref.capacity.base import CapacityError, check_time
 from designpatterns_ref.capacity.fhir import bundle
 from designpatterns_ref.capacity.service import BedCapacity
+from designpatterns_ref.errors import shown
 
 __all__ = ["PAGE", "create_app"]
 
@@ -76,10 +77,10 @@ _COMMANDS = ("admit", "discharge", "block", "reserve", "release", "transfer")
 def create_app(service: BedCapacity, *, poll: float = 0.1) -> FastAPI:
     """A FastAPI app serving ``service``'s live capacity."""
     if not isinstance(service, BedCapacity):
-        raise CapacityError(f"service={service!r} must be a BedCapacity")
+        raise CapacityError(f"service={shown(service)} must be a BedCapacity")
     interval = check_time("poll", poll)
     if not 0.001 <= interval <= 10:
-        raise CapacityError(f"poll={poll!r} must be 0.001 to 10 seconds")
+        raise CapacityError(f"poll={shown(poll)} must be 0.001 to 10 seconds")
     app = FastAPI(title="Bed capacity", version="1")
 
     @app.get("/", response_class=HTMLResponse)
@@ -99,7 +100,7 @@ def create_app(service: BedCapacity, *, poll: float = 0.1) -> FastAPI:
     def command(home: str, unit: str, n: str, command: str, to_unit: str | None = None) -> Any:
         bed = f"{home}/{unit}/{n}"
         if command not in _COMMANDS:
-            return JSONResponse({"error": f"command={command!r} must be one of {_COMMANDS}"},
+            return JSONResponse({"error": f"command={shown(command)} must be one of {_COMMANDS}"},
                                 status_code=404)  # fmt: skip
         try:
             if command == "transfer":

@@ -22,7 +22,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from designpatterns_ref.errors import DesignPatternsError
+from designpatterns_ref.errors import DesignPatternsError, shown
 
 __all__ = [
     "KINDS",
@@ -65,7 +65,7 @@ class OwnershipError(CapacityError):
 def check_name(name: str, value: object) -> str:
     """``value`` as a non-empty printable identifier of at most 200 characters."""
     if not isinstance(value, str):
-        raise CapacityError(f"{name}={value!r} must be a string, not {type(value).__name__}")
+        raise CapacityError(f"{name}={shown(value)} must be a string, not {type(value).__name__}")
     if not value or len(value) > MAX_NAME:
         raise CapacityError(f"{name}={value[:40]!r} must be 1 to {MAX_NAME} characters")
     if not value.isprintable() or any(0xD800 <= ord(c) <= 0xDFFF for c in value):
@@ -76,11 +76,11 @@ def check_name(name: str, value: object) -> str:
 def check_time(name: str, value: object) -> float:
     """``value`` as a finite, non-negative number of seconds."""
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise CapacityError(f"{name}={value!r} must be a number of seconds")
+        raise CapacityError(f"{name}={shown(value)} must be a number of seconds")
     try:
         seconds = float(value)
-    except OverflowError:  # an int past a float (its repr may be too long to make)
-        raise CapacityError(f"{name} is too large: an int past a float's range") from None
+    except OverflowError:  # an int past a float's range
+        raise CapacityError(f"{name}={shown(value)} is too large for seconds") from None
     if not math.isfinite(seconds) or seconds < 0:
         raise CapacityError(f"{name}={value!r} must be finite and >= 0")
     return seconds
@@ -102,7 +102,7 @@ class BedEvent:
     def __post_init__(self) -> None:
         check_name("event_id", self.event_id)
         if not isinstance(self.kind, str) or self.kind not in KINDS:
-            raise CapacityError(f"kind={self.kind!r} must be one of {sorted(KINDS)}")
+            raise CapacityError(f"kind={shown(self.kind)} must be one of {sorted(KINDS)}")
         check_name("bed", self.bed)
         object.__setattr__(self, "at", check_time("at", self.at))
         if self.kind == "transferred":
@@ -138,30 +138,36 @@ class Topology:
 
     def __init__(self, spec: Mapping[str, Mapping[str, Mapping[str, int]]]) -> None:
         if not isinstance(spec, Mapping):
-            raise CapacityError(f"spec={spec!r} must be a mapping municipality -> home -> unit")
+            raise CapacityError(
+                f"spec={shown(spec)} must be a mapping municipality -> home -> unit"
+            )
         self._bed: dict[str, tuple[str, str, str]] = {}
         self._units: dict[tuple[str, str], list[str]] = {}
         self._homes: dict[str, str] = {}
         for municipality, homes in spec.items():
             check_name("municipality", municipality)
             if not isinstance(homes, Mapping):
-                raise CapacityError(f"homes of {municipality!r}={homes!r} must be a mapping")
+                raise CapacityError(
+                    f"homes of {shown(municipality)}={shown(homes)} must be a mapping"
+                )
             for home, units in homes.items():
                 check_name("home", home)
                 if "/" in home or home in self._homes:
                     raise CapacityError(f"home={home!r} must be unique and contain no '/'")
                 if not isinstance(units, Mapping):
-                    raise CapacityError(f"units of {home!r}={units!r} must be a mapping")
+                    raise CapacityError(f"units of {shown(home)}={shown(units)} must be a mapping")
                 self._homes[home] = municipality
                 for unit, capacity in units.items():
                     check_name("unit", unit)
                     if "/" in unit:
                         raise CapacityError(f"unit={unit!r} must contain no '/'")
                     if isinstance(capacity, bool) or not isinstance(capacity, int):
-                        raise CapacityError(f"capacity of {home}/{unit}={capacity!r} must be int")
+                        raise CapacityError(
+                            f"capacity of {home}/{unit}={shown(capacity)} must be int"
+                        )
                     if not 0 <= capacity <= 10_000:
                         raise CapacityError(
-                            f"capacity of {home}/{unit}={capacity!r} must be 0 to 10,000"
+                            f"capacity of {home}/{unit}={shown(capacity)} must be 0 to 10,000"
                         )
                     beds = [f"{home}/{unit}/{i}" for i in range(1, capacity + 1)]
                     self._units[(home, unit)] = beds
@@ -184,19 +190,19 @@ class Topology:
         try:
             return tuple(self._units[(home, unit)])
         except (KeyError, TypeError):
-            raise CapacityError(f"unit {home!r}/{unit!r} does not exist") from None
+            raise CapacityError(f"unit {shown(home)}/{shown(unit)} does not exist") from None
 
     def where(self, bed: object) -> tuple[str, str, str]:
         """``(municipality, home, unit)`` of ``bed``; :class:`CapacityError` for an unknown bed."""
         try:
             return self._bed[bed]  # type: ignore[index]
         except (KeyError, TypeError):
-            raise CapacityError(f"bed={bed!r} is not a known bed") from None
+            raise CapacityError(f"bed={shown(bed)} is not a known bed") from None
 
     def check_event(self, event: object) -> BedEvent:
         """``event`` as a :class:`BedEvent` on known beds (a transfer stays in one home)."""
         if not isinstance(event, BedEvent):
-            raise CapacityError(f"event={event!r} must be a BedEvent")
+            raise CapacityError(f"event={shown(event)} must be a BedEvent")
         _, home, _ = self.where(event.bed)
         if event.to_bed is not None and self.where(event.to_bed)[1] != home:
             raise CapacityError(f"to_bed={event.to_bed!r} must be in the same home as {home!r}")

@@ -26,6 +26,7 @@ from typing import Any
 
 from designpatterns_ref.capacity.base import CapacityError, check_name
 from designpatterns_ref.capacity.projection import CapacityProjection
+from designpatterns_ref.errors import shown
 
 __all__ = ["BED_STATUS_SYSTEM", "OPERATIONAL_STATUS", "bed_location", "bundle", "location_id"]
 
@@ -48,7 +49,7 @@ _SAFE = re.compile(r"[A-Za-z0-9-]+(?:/[A-Za-z0-9-]+)*")
 
 def _check(projection: object) -> None:
     if not isinstance(projection, CapacityProjection):
-        raise CapacityError(f"projection={projection!r} must be a CapacityProjection")
+        raise CapacityError(f"projection={shown(projection)} must be a CapacityProjection")
 
 
 def location_id(path: str) -> str:

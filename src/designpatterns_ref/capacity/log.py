@@ -48,6 +48,7 @@ from hashlib import blake2b
 from typing import Any
 
 from designpatterns_ref.capacity.base import BedEvent, CapacityError, ConcurrencyError, check_name
+from designpatterns_ref.errors import shown
 
 __all__ = ["AppendResult", "EventLog", "PostgresEventLog", "SQLiteEventLog"]
 
@@ -76,17 +77,17 @@ class AppendResult:
 def _check_batch(stream: object, events: object, expected: object) -> list[BedEvent]:
     check_name("stream", stream)
     if isinstance(events, str | bytes) or not isinstance(events, Sequence):
-        raise CapacityError(f"events={events!r} must be a sequence of BedEvent")
+        raise CapacityError(f"events={shown(events)} must be a sequence of BedEvent")
     unique: dict[str, BedEvent] = {}
     for e in events:
         if not isinstance(e, BedEvent):
-            raise CapacityError(f"event={e!r} must be a BedEvent")
+            raise CapacityError(f"event={shown(e)} must be a BedEvent")
         if unique.setdefault(e.event_id, e) != e:
             raise CapacityError(f"event_id={e.event_id!r} is used twice for different events")
     if expected is not None and (
         isinstance(expected, bool) or not isinstance(expected, int) or not 0 <= expected < 2**62
     ):
-        raise CapacityError(f"expected_version={expected!r} must be None or an int >= 0")
+        raise CapacityError(f"expected_version={shown(expected)} must be None or an int >= 0")
     return list(unique.values())
 
 
@@ -229,7 +230,7 @@ class EventLog:
             or not isinstance(after_version, int)
             or not 0 <= after_version < 2**62
         ):
-            raise CapacityError(f"after_version={after_version!r} must be an int >= 0")
+            raise CapacityError(f"after_version={shown(after_version)} must be an int >= 0")
         rows = self._fetch(
             f"SELECT version, {_COLUMNS} FROM bed_events WHERE stream = ? AND version > ? "
             "ORDER BY version",
@@ -241,7 +242,7 @@ class EventLog:
         """Every event in arrival order, from position ``after`` on, fetched ``batch`` at a time."""
         for name, value in (("after", after), ("batch", batch)):
             if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**62:
-                raise CapacityError(f"{name}={value!r} must be an int >= 0")
+                raise CapacityError(f"{name}={shown(value)} must be an int >= 0")
         if batch == 0:
             raise CapacityError("batch=0 must be >= 1")
         position = after
@@ -279,7 +280,9 @@ class SQLiteEventLog(EventLog):
             self._db.execute(_SCHEMA.format(serial="INTEGER"))
         except sqlite3.DatabaseError as exc:
             self._db.close()
-            raise CapacityError(f"path={path!r} is not a usable SQLite database: {exc}") from None
+            raise CapacityError(
+                f"path={shown(path)} is not a usable SQLite database: {exc}"
+            ) from None
         self.path = path
 
     def _conn(self) -> Any:

@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from designpatterns_ref.capacity.base import CapacityError, OwnershipError, check_name, check_time
+from designpatterns_ref.errors import shown
 
 __all__ = ["DEFAULT_OWNERS", "Conflict", "FieldValue", "Replica", "compare"]
 
@@ -63,7 +64,7 @@ def compare(
         if not isinstance(v, Mapping) or any(
             isinstance(n, bool) or not isinstance(n, int) for n in v.values()
         ):
-            raise CapacityError(f"{name}={v!r} must be a version vector (replica -> int)")
+            raise CapacityError(f"{name}={shown(v)} must be a version vector (replica -> int)")
     keys = set(a) | set(b)
     less = any(a.get(k, 0) < b.get(k, 0) for k in keys)
     more = any(a.get(k, 0) > b.get(k, 0) for k in keys)
@@ -118,7 +119,7 @@ class Replica:
         check_name("name", self.name)
         check_name("system", self.system)
         if not isinstance(self.owners, Mapping) or not self.owners:
-            raise CapacityError(f"owners={self.owners!r} must be a non-empty mapping")
+            raise CapacityError(f"owners={shown(self.owners)} must be a non-empty mapping")
         for f, owner in self.owners.items():
             check_name("field", f)
             check_name("owner", owner)
@@ -129,7 +130,9 @@ class Replica:
         try:
             return self.owners[name]
         except (KeyError, TypeError):
-            raise CapacityError(f"field={name!r} must be one of {sorted(self.owners)}") from None
+            raise CapacityError(
+                f"field={shown(name)} must be one of {sorted(self.owners)}"
+            ) from None
 
     def write(self, record: str, name: str, value: str | None, *, at: float) -> FieldValue:
         """Set one field of one record; refused unless this replica's system owns the field."""
@@ -140,8 +143,8 @@ class Replica:
         seconds = check_time("at", at)
         if owner != self.system:
             raise OwnershipError(
-                f"field {name!r} is owned by {owner!r}; {self.name!r} ({self.system}) may not "
-                "write it"
+                f"field {shown(name)} is owned by {shown(owner)}; {shown(self.name)} "
+                f"({self.system}) may not write it"
             )
         current = self.records.get(record, {}).get(name)
         vv = dict(current.vv) if current else {}
@@ -161,7 +164,7 @@ class Replica:
     def merge(self, other: Replica) -> list[Conflict]:
         """Take in ``other``'s state field by field; returns the true conflicts found."""
         if not isinstance(other, Replica):
-            raise CapacityError(f"other={other!r} must be a Replica")
+            raise CapacityError(f"other={shown(other)} must be a Replica")
         for record, fields in other.records.items():  # check all first: refuse before changing
             for name, theirs in fields.items():
                 if self.owners.get(name) != theirs.system:

@@ -23,6 +23,7 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from designpatterns_ref.capacity.base import STATUSES, CapacityError
+from designpatterns_ref.errors import shown
 from designpatterns_ref.figures import new_figure
 
 __all__ = ["STATUS_COLOURS", "plot_capacity", "plot_occupancy", "tour_figures"]
@@ -37,17 +38,17 @@ def plot_capacity(
 ) -> Any:
     """Beds per status for each row of ``table`` (``{name: {status: beds}}``)."""
     if not isinstance(table, Mapping) or not table:
-        raise CapacityError(f"table={table!r} must be a non-empty mapping name -> counts")
+        raise CapacityError(f"table={shown(table)} must be a non-empty mapping name -> counts")
     if (
         isinstance(stale, str | bytes)
         or not isinstance(stale, Collection)
         or not all(isinstance(s, str) for s in stale)
     ):
-        raise CapacityError(f"stale={stale!r} must be a collection of home names")
+        raise CapacityError(f"stale={shown(stale)} must be a collection of home names")
     names = list(table)
     for name in names:
         if not isinstance(name, str):
-            raise CapacityError(f"row name {name!r} must be a string")
+            raise CapacityError(f"row name {shown(name)} must be a string")
         row = table[name]
         if not isinstance(row, Mapping) or any(
             isinstance(row.get(s, 0), bool)
@@ -55,7 +56,9 @@ def plot_capacity(
             or not 0 <= row.get(s, 0) <= MAX_BEDS
             for s in STATUSES
         ):  # fmt: skip
-            raise CapacityError(f"row {name!r}={row!r} must map statuses to counts 0 to 10**7")
+            raise CapacityError(
+                f"row {shown(name)}={shown(row)} must map statuses to counts 0 to 10**7"
+            )
     fig, ax = new_figure(ax, figsize=(7.0, 0.5 + 0.45 * len(names)))
     left = [0] * len(names)
     for status in STATUSES:
@@ -79,7 +82,7 @@ def plot_capacity(
 def plot_occupancy(samples: Sequence[tuple[float, int, int]], *, ax: Any = None) -> Any:
     """Occupied beds as a share of all beds over time, from ``(t, occupied, total)``."""
     if not isinstance(samples, Sequence) or not samples:
-        raise CapacityError(f"samples={samples!r} must be a non-empty list of (t, occ, total)")
+        raise CapacityError(f"samples={shown(samples)} must be a non-empty list of (t, occ, total)")
     for s in samples:
         ok = (
             isinstance(s, tuple)
@@ -88,7 +91,7 @@ def plot_occupancy(samples: Sequence[tuple[float, int, int]], *, ax: Any = None)
         )
         if not ok or not (-1e12 <= s[0] <= 1e12 and 0 <= s[1] <= s[2] <= MAX_BEDS and s[2] > 0):
             raise CapacityError(
-                f"sample={s!r} must be (t, occupied, total) with 0 <= occupied <= total, "
+                f"sample={shown(s)} must be (t, occupied, total) with 0 <= occupied <= total, "
                 "0 < total <= 10**7 and a finite t"
             )
     fig, ax = new_figure(ax)

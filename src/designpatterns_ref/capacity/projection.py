@@ -30,6 +30,7 @@ from collections.abc import Iterable
 from typing import Literal
 
 from designpatterns_ref.capacity.base import STATUSES, BedEvent, CapacityError, Topology
+from designpatterns_ref.errors import shown
 
 __all__ = ["CapacityProjection", "Level", "recount"]
 
@@ -47,7 +48,7 @@ class CapacityProjection:
 
     def __init__(self, topology: Topology) -> None:
         if not isinstance(topology, Topology):
-            raise CapacityError(f"topology={topology!r} must be a Topology")
+            raise CapacityError(f"topology={shown(topology)} must be a Topology")
         self.topology = topology
         self.status: dict[str, str] = dict.fromkeys(topology.beds(), "free")
         self.keys: dict[str, tuple[float, str]] = dict.fromkeys(topology.beds(), _ZERO_KEY)
@@ -101,7 +102,7 @@ class CapacityProjection:
         """A fresh projection of every event in ``events`` (a log replayed from the start)."""
         projection = cls(topology)
         if isinstance(events, str | bytes) or not isinstance(events, Iterable):
-            raise CapacityError(f"events={events!r} must be an iterable of BedEvent")
+            raise CapacityError(f"events={shown(events)} must be an iterable of BedEvent")
         for event in events:  # streamed: a log may not fit in memory twice
             projection.apply(event)
         return projection
@@ -112,13 +113,14 @@ class CapacityProjection:
             return dict(self._counts[(level, name)])
         except (KeyError, TypeError):
             raise CapacityError(
-                f"{level}={name!r} is not a known unit, home or municipality"
+                f"{level if isinstance(level, str) else shown(level)}={shown(name)} is not a "
+                "known unit, home or municipality"
             ) from None
 
     def table(self, level: Level) -> dict[str, dict[str, int]]:
         """Every row of one level: ``{name: {status: beds}}``, in topology order."""
         if level not in ("unit", "home", "municipality"):
-            raise CapacityError(f"level={level!r} must be 'unit', 'home' or 'municipality'")
+            raise CapacityError(f"level={shown(level)} must be 'unit', 'home' or 'municipality'")
         return {name: dict(c) for (lv, name), c in self._counts.items() if lv == level}
 
     def free_beds(self, home: str, unit: str) -> list[str]:
@@ -152,7 +154,7 @@ def _check_ids(events: list[BedEvent], seen: dict[str, BedEvent]) -> dict[str, B
 
 def _checked(topology: Topology, events: object) -> list[BedEvent]:
     if isinstance(events, str | bytes) or not isinstance(events, Iterable):
-        raise CapacityError(f"events={events!r} must be an iterable of BedEvent")
+        raise CapacityError(f"events={shown(events)} must be an iterable of BedEvent")
     return [topology.check_event(e) for e in events]
 
 
@@ -161,7 +163,7 @@ def recount(
 ) -> dict[tuple[str, str], dict[str, int]]:
     """The oracle: counts per level by brute force (dedupe, latest event per bed, count)."""
     if not isinstance(topology, Topology):
-        raise CapacityError(f"topology={topology!r} must be a Topology")
+        raise CapacityError(f"topology={shown(topology)} must be a Topology")
     unique = _check_ids(_checked(topology, events), {})
     status = dict.fromkeys(topology.beds(), "free")
     for bed in topology.beds():

@@ -67,6 +67,7 @@ from designpatterns_ref.capacity.base import (
 from designpatterns_ref.capacity.log import AppendResult, EventLog, SQLiteEventLog
 from designpatterns_ref.capacity.projection import CapacityProjection, Level
 from designpatterns_ref.clock import Clock
+from designpatterns_ref.errors import shown
 
 __all__ = ["BedCapacity", "counter_ids"]
 
@@ -98,13 +99,13 @@ class BedCapacity:
         ids: Callable[[], str] | None = None,
     ) -> None:
         if not isinstance(topology, Topology):
-            raise CapacityError(f"topology={topology!r} must be a Topology")
+            raise CapacityError(f"topology={shown(topology)} must be a Topology")
         if log is not None and not isinstance(log, EventLog):
-            raise CapacityError(f"log={log!r} must be an EventLog")
+            raise CapacityError(f"log={shown(log)} must be an EventLog")
         if ids is not None and not callable(ids):
-            raise CapacityError(f"ids={ids!r} must be callable")
+            raise CapacityError(f"ids={shown(ids)} must be callable")
         if clock is not None and not callable(clock):
-            raise CapacityError(f"clock={clock!r} must be callable")
+            raise CapacityError(f"clock={shown(clock)} must be callable")
         stale = check_time("stale_after", stale_after)
         if stale == 0:
             raise CapacityError("stale_after=0 must be > 0 seconds")
@@ -127,11 +128,11 @@ class BedCapacity:
         """The clock's reading as finite seconds, checked before anything is written."""
         now = self.clock()
         if isinstance(now, bool) or not isinstance(now, int | float):
-            raise CapacityError(f"clock() returned {now!r:.60}: it must return seconds")
+            raise CapacityError(f"clock() returned {shown(now, 60)}: it must return seconds")
         try:
             seconds = float(now)
-        except OverflowError:  # an int past a float (its repr may be too long to make)
-            raise CapacityError("clock() returned an int too large for seconds") from None
+        except OverflowError:  # an int past a float's range
+            raise CapacityError(f"clock() returned {shown(now, 60)}: too many seconds") from None
         if not math.isfinite(seconds):
             raise CapacityError(f"clock() returned {now!r}: it must return finite seconds")
         return seconds
@@ -159,7 +160,7 @@ class BedCapacity:
         if kind != "transferred":
             return None
         if not isinstance(to_unit, str):
-            raise CapacityError(f"to_unit={to_unit!r} must be a unit name")
+            raise CapacityError(f"to_unit={shown(to_unit)} must be a unit name")
         free = self.projection.free_beds(home, to_unit)
         if not free:
             raise CapacityError(f"unit '{home}/{to_unit}' is full: no free bed to transfer to")
@@ -202,7 +203,9 @@ class BedCapacity:
             if at <= last:
                 at = math.nextafter(last, math.inf)
         if not math.isfinite(at):
-            raise CapacityError(f"clock() returned {now!r}: no finite time after the bed's events")
+            raise CapacityError(
+                f"clock() returned {shown(now)}: no finite time after the bed's events"
+            )
         return at
 
     def admit(self, bed: str) -> BedEvent:
@@ -237,9 +240,9 @@ class BedCapacity:
         """Accept a care home's recorded events (late, repeated or out of order)."""
         with self._lock:
             if not isinstance(home, str) or home not in self.topology.homes():
-                raise CapacityError(f"home={home!r} is not a known home")
+                raise CapacityError(f"home={shown(home)} is not a known home")
             if isinstance(events, str | bytes) or not isinstance(events, Sequence):
-                raise CapacityError(f"events={events!r} must be a sequence of BedEvent")
+                raise CapacityError(f"events={shown(events)} must be a sequence of BedEvent")
             for e in events:
                 self.topology.check_event(e)
                 if self.topology.where(e.bed)[1] != home:
@@ -261,7 +264,7 @@ class BedCapacity:
         """A home reports in with nothing to say: it is not stale."""
         with self._lock:
             if not isinstance(home, str) or home not in self.topology.homes():
-                raise CapacityError(f"home={home!r} is not a known home")
+                raise CapacityError(f"home={shown(home)} is not a known home")
             self.last_seen[home] = self._now()
             self.version += 1
 
@@ -275,7 +278,7 @@ class BedCapacity:
 
     def is_stale(self, home: str) -> bool:
         if not isinstance(home, str) or home not in self.topology.homes():
-            raise CapacityError(f"home={home!r} is not a known home")
+            raise CapacityError(f"home={shown(home)} is not a known home")
         return home in self.stale_homes()
 
     def table(self, level: Level = "home") -> dict[str, dict[str, int]]:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from decimal import Context, Decimal, Inexact, InvalidOperation, localcontext
 
 from designpatterns_ref.clinical._errors import RulesetError
+from designpatterns_ref.errors import shown
 
 __all__ = ["Band", "BandTable"]
 
@@ -58,16 +59,18 @@ def _printed(field: str, value: object) -> Decimal:
         else:
             if number.is_finite():
                 return number
-    raise RulesetError(f"{field}={value!r:.60} must be a str holding a finite decimal, like '35.1'")
+    raise RulesetError(
+        f"{field}={shown(value, 60)} must be a str holding a finite decimal, like '35.1'"
+    )
 
 
 def _band(i: int, row: object) -> Band:
     """One ``(low, high, points)`` row as a :class:`Band`, checked; the ends may be None."""
     if not isinstance(row, tuple | list) or len(row) != 3:
-        raise RulesetError(f"rows[{i}]={row!r:.60} must be a (low, high, points) row")
+        raise RulesetError(f"rows[{i}]={shown(row, 60)} must be a (low, high, points) row")
     lo, hi, points = row
     if type(points) is not int or not 0 <= points <= 3:
-        raise RulesetError(f"rows[{i}]: points={points!r:.60} must be an int from 0 to 3")
+        raise RulesetError(f"rows[{i}]: points={shown(points, 60)} must be an int from 0 to 3")
     return Band(
         None if lo is None else _printed(f"rows[{i}] low", lo),
         None if hi is None else _printed(f"rows[{i}] high", hi),
@@ -116,9 +119,9 @@ class BandTable:
         """
         step = _printed("resolution", resolution)
         if step <= 0:
-            raise RulesetError(f"resolution={resolution!r} must be positive")
+            raise RulesetError(f"resolution={shown(resolution)} must be positive")
         if not isinstance(rows, list | tuple):
-            raise RulesetError(f"rows={rows!r:.60} must be a list of (low, high, points) rows")
+            raise RulesetError(f"rows={shown(rows, 60)} must be a list of (low, high, points) rows")
         bands = tuple(_band(i, row) for i, row in enumerate(rows))
         for edge in (e for b in bands for e in (b.low, b.high) if e is not None):
             _on_grid(edge, step)

@@ -60,6 +60,7 @@ from designpatterns_ref.clinical.base import (
 )
 from designpatterns_ref.clinical.engine import assess
 from designpatterns_ref.clinical.rules import NEWS2, NEWS_2012
+from designpatterns_ref.errors import shown
 
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "EXAMPLES", "create_app", "request_schema"]
 
@@ -333,7 +334,7 @@ def create_app(
         or not 1 <= max_body_bytes <= MAX_BODY_BYTES_LIMIT
     ):
         raise ClinicalError(
-            f"create_app: max_body_bytes={max_body_bytes!r:.60} must be an int from 1 to "
+            f"create_app: max_body_bytes={shown(max_body_bytes, 60)} must be an int from 1 to "
             f"{MAX_BODY_BYTES_LIMIT}"
         )
     if (
@@ -342,7 +343,7 @@ def create_app(
         or not all(isinstance(r, Ruleset) for r in rulesets)
     ):
         raise ClinicalError(
-            f"create_app: rulesets={rulesets!r:.80} must be a non-empty tuple of Rulesets"
+            f"create_app: rulesets={shown(rulesets, 80)} must be a non-empty tuple of Rulesets"
         )
     app = FastAPI(
         title="Clinical NEWS score calculator",

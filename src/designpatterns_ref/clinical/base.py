@@ -48,6 +48,7 @@ from typing import Any
 
 from designpatterns_ref.clinical._bands import Band, BandTable
 from designpatterns_ref.clinical._errors import ClinicalError, RulesetError
+from designpatterns_ref.errors import shown
 
 __all__ = [
     "ACVPU",
@@ -81,14 +82,15 @@ class Problem:
 
     def __str__(self) -> str:
         value = self.value
-        shown = (
+        text = (
             "(missing)"
             if value is None
             else str(value)
             if isinstance(value, Decimal)
-            else repr(value)
+            else shown(value)
         )
-        return f"{self.field}={shown}: {self.message}; allowed: {self.allowed}"
+        field = self.field if isinstance(self.field, str) else shown(self.field)  # a raw key
+        return f"{field}={text}: {self.message}; allowed: {self.allowed}"
 
     def as_dict(self) -> dict[str, object]:
         """A JSON-ready view (the value is echoed only if it is JSON-safe)."""
@@ -97,8 +99,10 @@ class Problem:
             value = str(value)
         elif isinstance(value, float) and not math.isfinite(value):
             value = repr(value)  # JSON has no NaN or infinity
+        elif isinstance(value, int) and int.bit_length(value) > 14_000:
+            value = shown(value)  # past 4,300 digits (14,284 bits) JSON cannot print it either
         elif not (value is None or isinstance(value, bool | int | float | str)):
-            value = repr(value)
+            value = shown(value)
         return {
             "field": self.field,
             "value": value,
@@ -136,7 +140,7 @@ class Caution:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.field}={self.value!r}: {self.message}"
+        return f"{self.field}={shown(self.value)}: {self.message}"
 
 
 class ACVPU(enum.StrEnum):
@@ -166,7 +170,7 @@ class Risk(enum.StrEnum):
 def _require(owner: object, field: str, value: object, ok: bool, what: str) -> None:
     """Refuse a rule-table field of the wrong kind with :class:`RulesetError`, naming it."""
     if not ok:
-        raise RulesetError(f"{owner}: {field}={value!r:.60} must be {what}")
+        raise RulesetError(f"{owner}: {field}={shown(value, 60)} must be {what}")
 
 
 def _is_text(value: object) -> bool:
@@ -212,7 +216,7 @@ class Measure:
     misunits: tuple[Misunit, ...] = ()
 
     def __post_init__(self) -> None:
-        owner = f"Measure {self.name!r:.40}"
+        owner = f"Measure {shown(self.name, 40)}"
         for name in ("name", "label", "unit", "example"):
             _require(owner, name, getattr(self, name), _is_text(getattr(self, name)), "a str")
         for name in ("resolution", "impossible_below", "impossible_above", "extreme_below",
@@ -253,7 +257,7 @@ class Choice:
     strict_type: type | None = None
 
     def __post_init__(self) -> None:
-        owner = f"Choice {self.name!r:.40}"
+        owner = f"Choice {shown(self.name, 40)}"
         for name in ("name", "label", "allowed"):
             _require(owner, name, getattr(self, name), _is_text(getattr(self, name)), "a str")
         has_options = isinstance(self.options, Mapping) and bool(self.options)
@@ -276,7 +280,7 @@ class NumericRule:
     selected_by: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        owner = f"NumericRule {self.parameter!r:.40}"
+        owner = f"NumericRule {shown(self.parameter, 40)}"
         for name in ("parameter", "measure"):
             _require(owner, name, getattr(self, name), _is_text(getattr(self, name)), "a str")
         _require(owner, "selected_by", self.selected_by, _is_tuple_of(self.selected_by, str),
@@ -309,7 +313,7 @@ class ChoiceRule:
     labels: Mapping[object, str]
 
     def __post_init__(self) -> None:
-        owner = f"ChoiceRule {self.parameter!r:.40}"
+        owner = f"ChoiceRule {shown(self.parameter, 40)}"
         for name in ("parameter", "measure"):
             _require(owner, name, getattr(self, name), _is_text(getattr(self, name)), "a str")
         _require(
@@ -343,7 +347,7 @@ class Threshold:
     red_score: bool = False
 
     def __post_init__(self) -> None:
-        owner = f"Threshold {self.name!r:.40}"
+        owner = f"Threshold {shown(self.name, 40)}"
         for name in ("name", "monitoring"):
             _require(owner, name, getattr(self, name), _is_text(getattr(self, name)), "a str")
         total_ok = type(self.min_total) is int and 0 <= self.min_total <= 1000
@@ -397,7 +401,7 @@ class Ruleset:
     thresholds: tuple[Threshold, ...]
 
     def __post_init__(self) -> None:
-        owner = f"Ruleset {self.name!r:.40}"
+        owner = f"Ruleset {shown(self.name, 40)}"
         for name in ("name", "title", "source"):
             _require(owner, name, getattr(self, name), _is_text(getattr(self, name)), "a str")
         _require(owner, "inputs", self.inputs, _is_tuple_of(self.inputs, (Measure, Choice)),
@@ -456,10 +460,12 @@ class Ruleset:
             or not 0 <= total <= self.max_total
         ):
             raise ClinicalError(
-                f"threshold: total={total!r:.60} must be an int from 0 to {self.max_total}"
+                f"threshold: total={shown(total, 60)} must be an int from 0 to {self.max_total}"
             )
         if red_score is not True and red_score is not False:
-            raise ClinicalError(f"threshold: red_score={red_score!r:.60} must be True or False")
+            raise ClinicalError(
+                f"threshold: red_score={shown(red_score, 60)} must be True or False"
+            )
         for row in self.thresholds:
             if total >= row.min_total and (red_score or not row.red_score):
                 return row

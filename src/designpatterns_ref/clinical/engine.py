@@ -72,6 +72,7 @@ from designpatterns_ref.clinical.compiled import (
     result_shape,
 )
 from designpatterns_ref.clinical.result import ScoreResult
+from designpatterns_ref.errors import shown
 
 __all__ = ["assess", "assess_inputs", "check_choice", "check_number", "quantise"]
 
@@ -83,17 +84,17 @@ def quantise(value: int | float | Decimal, resolution: Decimal) -> Decimal:
     (Decimal('36.1'), Decimal('9'), Decimal('-1'))
     """
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
-        raise ClinicalError(f"quantise: value={value!r} must be an int, float or Decimal")
+        raise ClinicalError(f"quantise: value={shown(value)} must be an int, float or Decimal")
     if not isinstance(resolution, Decimal) or not resolution.is_finite() or resolution <= 0:
-        raise ClinicalError(f"quantise: resolution={resolution!r} must be a positive Decimal")
+        raise ClinicalError(f"quantise: resolution={shown(resolution)} must be a positive Decimal")
     exact = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
     if not exact.is_finite():
-        raise ClinicalError(f"quantise: value={value!r} must be finite")
+        raise ClinicalError(f"quantise: value={shown(value)} must be finite")
     try:
         return exact.quantize(resolution, rounding=ROUND_HALF_UP)
     except InvalidOperation:  # more digits than the decimal context holds (such as 10**400)
         raise ClinicalError(
-            f"quantise: value={value!r:.60} has too many digits for resolution {resolution}"
+            f"quantise: value={shown(value, 60)} has too many digits for resolution {resolution}"
         ) from None
 
 
@@ -123,7 +124,7 @@ def check_number(m: Measure, raw: object) -> tuple[Decimal | None, Problem | Non
     temperature=101.3: this looks like Fahrenheit; ...
     """
     if not isinstance(m, Measure):
-        raise ClinicalError(f"check_number: m={m!r} must be a Measure (such as rules.PULSE)")
+        raise ClinicalError(f"check_number: m={shown(m)} must be a Measure (such as rules.PULSE)")
     problem = _type_problem(m, raw)
     if problem is not None:
         return None, problem
@@ -153,7 +154,9 @@ def check_choice(c: Choice, raw: object) -> tuple[object, Problem | None]:
     spo2_scale=True: a boolean is not a whole number; allowed: 1, or 2 ...
     """
     if not isinstance(c, Choice):
-        raise ClinicalError(f"check_choice: c={c!r} must be a Choice (such as rules.CONSCIOUSNESS)")
+        raise ClinicalError(
+            f"check_choice: c={shown(c)} must be a Choice (such as rules.CONSCIOUSNESS)"
+        )
     strict = c.strict_type
     if strict is not None and (
         not isinstance(raw, strict) or (isinstance(raw, bool) and strict is not bool)
@@ -284,13 +287,15 @@ def _plan(ruleset: Ruleset) -> _Plan:
 
 def _plan_of(where: str, ruleset: object) -> _Plan:
     if not isinstance(ruleset, Ruleset):
-        raise ClinicalError(f"{where}: ruleset={ruleset!r:.80} must be a Ruleset (such as NEWS2)")
+        raise ClinicalError(
+            f"{where}: ruleset={shown(ruleset, 80)} must be a Ruleset (such as NEWS2)"
+        )
     return _PLANS.get(ruleset) or _plan(ruleset)
 
 
 def _check_flag(where: str, name: str, value: object) -> None:
     if value is not True and value is not False:
-        raise ClinicalError(f"{where}: {name}={value!r:.80} must be True or False")
+        raise ClinicalError(f"{where}: {name}={shown(value, 80)} must be True or False")
 
 
 def assess_inputs(
@@ -305,7 +310,8 @@ def assess_inputs(
     plan = _plan_of("assess_inputs", ruleset)
     if not isinstance(inputs, tuple) or len(inputs) != len(ruleset.input_names):
         raise ClinicalError(
-            f"assess_inputs: inputs={inputs!r:.80} must be a tuple of {len(ruleset.input_names)} "
+            f"assess_inputs: inputs={shown(inputs, 80)} must be a tuple of "
+            f"{len(ruleset.input_names)} "
             f"values, in the order {', '.join(ruleset.input_names)}"
         )
     _check_flag("assess_inputs", "partial", partial)
@@ -342,7 +348,9 @@ def assess(
         if fast is not None:
             return fast
     if not isinstance(raw, Mapping):
-        raise ClinicalError(f"assess: raw={raw!r:.80} must be a mapping of input name to value")
+        raise ClinicalError(
+            f"assess: raw={shown(raw, 80)} must be a mapping of input name to value"
+        )
     problems: list[Problem] = []
     if not raw.keys() <= plan.known:
         known = ", ".join(ruleset.input_names)

@@ -43,6 +43,7 @@ from designpatterns_ref.clinical.base import ACVPU, ClinicalError, Vitals
 from designpatterns_ref.clinical.engine import assess, assess_inputs
 from designpatterns_ref.clinical.result import ScoreResult
 from designpatterns_ref.clinical.rules import NEWS2
+from designpatterns_ref.errors import shown
 
 __all__ = ["ACVPU", "RULESET", "Vitals", "score"]
 
@@ -80,7 +81,7 @@ def score(
     """
     if vitals is not None:
         if not isinstance(vitals, Vitals):
-            raise ClinicalError(f"score: vitals={vitals!r} must be a Vitals or omitted")
+            raise ClinicalError(f"score: vitals={shown(vitals)} must be a Vitals or omitted")
         given = (respiration_rate, spo2, systolic_bp, pulse, consciousness, temperature)
         if any(v is not None for v in given) or spo2_scale != 1 or on_oxygen is not False:
             raise ClinicalError("score: pass either a Vitals or keyword values, not both")

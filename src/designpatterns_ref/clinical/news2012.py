@@ -26,6 +26,7 @@ from designpatterns_ref.clinical.base import ACVPU, ClinicalError, Vitals
 from designpatterns_ref.clinical.engine import assess, assess_inputs
 from designpatterns_ref.clinical.result import ScoreResult
 from designpatterns_ref.clinical.rules import NEWS_2012
+from designpatterns_ref.errors import shown
 
 __all__ = ["RULESET", "score"]
 
@@ -60,14 +61,14 @@ def score(
     """
     if vitals is not None:
         if not isinstance(vitals, Vitals):
-            raise ClinicalError(f"score: vitals={vitals!r} must be a Vitals or omitted")
+            raise ClinicalError(f"score: vitals={shown(vitals)} must be a Vitals or omitted")
         given = (respiration_rate, spo2, systolic_bp, pulse, consciousness, temperature)
         if any(v is not None for v in given) or on_oxygen is not False:
             raise ClinicalError("score: pass either a Vitals or keyword values, not both")
         values = vitals.as_dict()
         if values.pop("spo2_scale") != 1:
             raise ClinicalError(
-                f"score: spo2_scale={vitals.spo2_scale!r}; NEWS (2012) has one SpO2 scale, "
+                f"score: spo2_scale={shown(vitals.spo2_scale)}; NEWS (2012) has one SpO2 scale, "
                 "use NEWS2 for scale 2"
             )
         return assess(RULESET, values, partial=partial)

@@ -35,6 +35,7 @@ from designpatterns_ref.clinical.base import ClinicalError, Risk, Ruleset
 from designpatterns_ref.clinical.engine import assess
 from designpatterns_ref.clinical.result import ScoreResult
 from designpatterns_ref.clinical.rules import NEWS2
+from designpatterns_ref.errors import shown
 
 __all__ = ["RISK_COLOURS", "plot_observations", "plot_ward", "tour_figures"]
 
@@ -62,7 +63,9 @@ def _bands(ruleset: Ruleset) -> list[tuple[int, int, Risk]]:
 
 def _score(ruleset: Ruleset, observation: object) -> ScoreResult:
     if not isinstance(observation, Mapping):
-        raise ClinicalError(f"each observation must be a mapping of vitals, got {observation!r}")
+        raise ClinicalError(
+            f"each observation must be a mapping of vitals, got {shown(observation)}"
+        )
     return assess(ruleset, observation)
 
 
@@ -80,7 +83,7 @@ def plot_observations(
     taken. Returns the Figure.
     """
     if not isinstance(ruleset, Ruleset):
-        raise ClinicalError(f"ruleset must be a clinical Ruleset, got {ruleset!r}")
+        raise ClinicalError(f"ruleset must be a clinical Ruleset, got {shown(ruleset)}")
     times = list(times)
     observations = list(observations)
     if not observations or len(times) != len(observations):
@@ -89,7 +92,7 @@ def plot_observations(
         )
     for t in times:
         if isinstance(t, bool) or not isinstance(t, int | float) or not math.isfinite(t):
-            raise ClinicalError(f"each time must be a finite number, got {t!r}")
+            raise ClinicalError(f"each time must be a finite number, got {shown(t)}")
     results = [_score(ruleset, o) for o in observations]
     from designpatterns_ref.figures import new_figure
 

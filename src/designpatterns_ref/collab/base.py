@@ -30,7 +30,7 @@ from __future__ import annotations
 import re
 from typing import Protocol, runtime_checkable
 
-from designpatterns_ref.errors import DesignPatternsError
+from designpatterns_ref.errors import DesignPatternsError, shown
 
 __all__ = [
     "CRDTError",
@@ -77,7 +77,7 @@ class TextReplica(Protocol):
 def _units(text: object) -> bytes:
     """``text`` as UTF-16-LE code units (a lone surrogate counts as one unit, as in JavaScript)."""
     if not isinstance(text, str):
-        raise CollabError(f"text={text!r:.80} must be a str")
+        raise CollabError(f"text={shown(text, 80)} must be a str")
     return text.encode("utf-16-le", "surrogatepass")
 
 
@@ -89,7 +89,7 @@ def to_utf16(text: str, pos: int) -> int:
     """
     _units(text)
     if type(pos) is not int or not 0 <= pos <= len(text):
-        raise CollabError(f"pos={pos!r:.80} must be an int within [0, {len(text)}]")
+        raise CollabError(f"pos={shown(pos, 80)} must be an int within [0, {len(text)}]")
     return len(_units(text[:pos])) // 2
 
 
@@ -110,7 +110,7 @@ def from_utf16(text: str, offset: int) -> int:
     encoded = _units(text)
     units = len(encoded) // 2
     if type(offset) is not int or not 0 <= offset <= units:
-        raise CollabError(f"utf16 offset={offset!r:.80} must be an int within [0, {units}]")
+        raise CollabError(f"utf16 offset={shown(offset, 80)} must be an int within [0, {units}]")
     # every unit before an astral character's is one code point; each astral one is two units
     astral = 0
     for match in _ASTRAL.finditer(text, 0, offset):

@@ -48,6 +48,7 @@ from designpatterns_ref.collab.base import CRDTError
 from designpatterns_ref.collab.ids import Id, _overlaps
 from designpatterns_ref.collab.items import _Item, _origin
 from designpatterns_ref.collab.ops import Delete, Insert, Op, check_op
+from designpatterns_ref.errors import shown
 
 if TYPE_CHECKING:
     from designpatterns_ref.collab.sequence import SequenceReplica
@@ -106,9 +107,9 @@ def check_batch(doc: SequenceReplica, batch: Iterable[Op]) -> None:
     from designpatterns_ref.collab.sequence import SequenceReplica
 
     if not isinstance(doc, SequenceReplica):
-        raise CRDTError(f"doc={doc!r:.80} must be a SequenceReplica")
+        raise CRDTError(f"doc={shown(doc, 80)} must be a SequenceReplica")
     if isinstance(batch, str | bytes) or not isinstance(batch, Iterable):
-        raise CRDTError(f"batch={batch!r:.80} must be an iterable of Insert and Delete")
+        raise CRDTError(f"batch={shown(batch, 80)} must be an iterable of Insert and Delete")
     _check_batch(doc, list(map(check_op, batch)))
 
 

@@ -64,6 +64,7 @@ from designpatterns_ref.collab.batch import _check_batch
 from designpatterns_ref.collab.dellog import MAX_ID, DeleteLog, Entry
 from designpatterns_ref.collab.items import MAX_CHUNK, _Chunk, _Item, _seq_of
 from designpatterns_ref.collab.ops import Delete, Insert, Op, check_op
+from designpatterns_ref.errors import shown
 
 if TYPE_CHECKING:
     from designpatterns_ref.collab.items import ItemList
@@ -162,7 +163,7 @@ def plan_load(batch: Iterable[Op]) -> LoadPlan:
     docstring. Each operation is checked (:func:`~designpatterns_ref.collab.ops.check_op`); a
     malformed one raises :class:`~designpatterns_ref.collab.base.CRDTError`."""
     if isinstance(batch, str | bytes) or not isinstance(batch, Iterable):
-        raise CRDTError(f"batch={batch!r:.80} must be an iterable of Insert and Delete")
+        raise CRDTError(f"batch={shown(batch, 80)} must be an iterable of Insert and Delete")
     return _plan(list(map(check_op, batch)))
 
 

@@ -26,6 +26,7 @@ from collections.abc import Iterable, Mapping
 
 from designpatterns_ref.collab.base import CRDTError
 from designpatterns_ref.collab.dellog import MAX_ID
+from designpatterns_ref.errors import shown
 
 __all__ = ["Id", "Version"]
 
@@ -108,7 +109,7 @@ def check_id(ident: object, name: str = "ident") -> Id:
     ):
         return ident
     raise CRDTError(
-        f"{name}={ident!r:.80} must be an (agent, seq) pair: a non-empty str and an int "
+        f"{name}={shown(ident, 80)} must be an (agent, seq) pair: a non-empty str and an int "
         "0 <= seq < 2**62"
     )
 
@@ -127,23 +128,24 @@ class Version:
     def __init__(self, ranges: Mapping[str, Iterable[tuple[int, int]]] | None = None) -> None:
         if ranges is not None and not isinstance(ranges, Mapping):
             raise CRDTError(
-                f"ranges={ranges!r:.80} must be a mapping of agent to (start, end) pairs"
+                f"ranges={shown(ranges, 80)} must be a mapping of agent to (start, end) pairs"
             )
         bounds: dict[str, tuple[int, ...]] = {}
         for agent, pairs in (ranges or {}).items():
             if type(agent) is not str or not agent:
-                raise CRDTError(f"version agent={agent!r:.80} must be a non-empty str")
+                raise CRDTError(f"version agent={shown(agent, 80)} must be a non-empty str")
             try:
                 items = list(pairs)
             except TypeError:
                 raise CRDTError(
-                    f"version ranges of {agent!r} ({pairs!r:.80}) must be (start, end) pairs"
+                    f"version ranges of {shown(agent)} ({shown(pairs, 80)}) must be (start, end) "
+                    "pairs"
                 ) from None
             for pair in items:
                 fine = type(pair) in (tuple, list) and len(pair) == 2
                 if not (fine and _is_range(pair[0], pair[1]) and pair[0] != pair[1]):
                     raise CRDTError(
-                        f"version range {pair!r:.80} of {agent!r} must be a pair of ints "
+                        f"version range {shown(pair, 80)} of {shown(agent)} must be a pair of ints "
                         f"0 <= start < end <= 2**62"
                     )
             flat: list[int] = []
@@ -195,10 +197,11 @@ class Version:
         {'a': [(2, 4)]}
         """
         if type(agent) is not str or not agent:
-            raise CRDTError(f"agent={agent!r:.80} must be a non-empty str")
+            raise CRDTError(f"agent={shown(agent, 80)} must be a non-empty str")
         if not _is_range(start, end):
             raise CRDTError(
-                f"start={start!r:.40}, end={end!r:.40} must be ints 0 <= start <= end <= 2**62"
+                f"start={shown(start, 40)}, end={shown(end, 40)} must be ints 0 <= start <= end <= "
+                "2**62"
             )
         bounds = list(self._bounds.get(agent, ()))
         if start < end:
@@ -221,4 +224,4 @@ class Version:
 
 def _check_version(version: object, name: str) -> None:
     if not isinstance(version, Version):
-        raise CRDTError(f"{name}={version!r:.80} must be a Version")
+        raise CRDTError(f"{name}={shown(version, 80)} must be a Version")

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from designpatterns_ref.collab.base import CRDTError
 from designpatterns_ref.collab.dellog import MAX_ID
 from designpatterns_ref.collab.ids import Id
+from designpatterns_ref.errors import shown
 
 __all__ = ["Delete", "Insert", "Op", "check_op"]
 
@@ -68,7 +69,7 @@ def span(op: Op) -> int:
 def check_agent(agent: object, name: str = "agent") -> str:
     """``agent`` if it is a non-empty str, else :class:`CRDTError`."""
     if type(agent) is not str or not agent:
-        raise CRDTError(f"{name}={agent!r:.80} must be a non-empty str")
+        raise CRDTError(f"{name}={shown(agent, 80)} must be a non-empty str")
     return agent
 
 
@@ -151,12 +152,12 @@ def check_op(op: object) -> Op:
         if fine and target[0] == agent and target[1] + length - 1 >= seq:
             _refuse_forward(op, target if target[1] >= seq else (agent, target[1] + length - 1))
     else:
-        raise CRDTError(f"op={op!r:.80} must be an Insert or a Delete")
+        raise CRDTError(f"op={shown(op, 80)} must be an Insert or a Delete")
     if not fine:
         raise CRDTError(
-            f"malformed {op!r:.200}: agents are non-empty str, seq and lamport ints >= 0, text "
-            f"non-empty, length >= 1, origins and target (agent, seq) pairs, every id below "
-            f"2**62"
+            f"malformed {shown(op, 200)}: agents are non-empty str, seq and lamport ints >= 0, "
+            "text non-empty, length >= 1, origins and target (agent, seq) pairs, every id below "
+            "2**62"
         )
     return op
 

@@ -32,6 +32,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from designpatterns_ref.collab.base import OTError
+from designpatterns_ref.errors import shown
 
 __all__ = ["Entry", "Message", "OTClient", "OTServer", "TextOperation", "compose_all"]
 
@@ -40,25 +41,25 @@ Component = int | str  # retain n > 0, delete n < 0 (stored negative), insert st
 
 def _check_count(name: str, n: object) -> int:
     if type(n) is not int or n < 0:
-        raise OTError(f"{name}={n!r:.80} must be a non-negative int")
+        raise OTError(f"{name}={shown(n, 80)} must be a non-negative int")
     return n
 
 
 def _check_text(name: str, text: object) -> str:
     if not isinstance(text, str):
-        raise OTError(f"{name}={text!r:.80} must be a str")
+        raise OTError(f"{name}={shown(text, 80)} must be a str")
     return text
 
 
 def _check_op(name: str, op: object) -> TextOperation:
     if not isinstance(op, TextOperation):
-        raise OTError(f"{name}={op!r:.80} must be a TextOperation")
+        raise OTError(f"{name}={shown(op, 80)} must be a TextOperation")
     return op
 
 
 def _check_client(client: object) -> str:
     if not isinstance(client, str) or not client:
-        raise OTError(f"client={client!r:.80} must be a non-empty str")
+        raise OTError(f"client={shown(client, 80)} must be a non-empty str")
     return client
 
 
@@ -128,7 +129,7 @@ class TextOperation:
         self.target_length = 0
         if isinstance(components, str | bytes) or not isinstance(components, Iterable):
             raise OTError(
-                f"components={components!r:.80} must be an iterable of non-zero ints and strs"
+                f"components={shown(components, 80)} must be an iterable of non-zero ints and strs"
             )
         for c in components:
             if isinstance(c, str):
@@ -139,7 +140,7 @@ class TextOperation:
                 else:
                     self.delete(-c)
             else:
-                raise OTError(f"component={c!r:.80} must be a non-zero int or a str")
+                raise OTError(f"component={shown(c, 80)} must be a non-zero int or a str")
 
     # -- building -------------------------------------------------------------------------
     def retain(self, n: int) -> TextOperation:
@@ -154,7 +155,7 @@ class TextOperation:
     def insert(self, s: str) -> TextOperation:
         """Insert ``s`` here (before any delete at the same place, a canonical form)."""
         if not isinstance(s, str):
-            raise OTError(f"insert={s!r:.80} must be a str")
+            raise OTError(f"insert={shown(s, 80)} must be a str")
         if not s:
             return self
         self.target_length += len(s)
@@ -178,11 +179,11 @@ class TextOperation:
         _check_count("n_deleted", n_deleted)
         if pos + n_deleted > length:
             raise OTError(
-                f"patch pos={pos}, n_deleted={n_deleted} reaches past the document's "
-                f"{length} code points"
+                f"patch pos={shown(pos)}, n_deleted={shown(n_deleted)} reaches past the document's "
+                f"{shown(length)} code points"
             )
         if not isinstance(inserted, str):
-            raise OTError(f"inserted={inserted!r:.80} must be a str")
+            raise OTError(f"inserted={shown(inserted, 80)} must be a str")
         ops: list[Component] = [pos] if pos else []
         if inserted:
             ops.append(inserted)
@@ -303,7 +304,8 @@ class TextOperation:
         _check_op("b", b)
         if a.base_length != b.base_length:
             raise OTError(
-                f"transform: the operations span {a.base_length} and {b.base_length} code "
+                f"transform: the operations span {shown(a.base_length)} and "
+                f"{shown(b.base_length)} code "
                 f"points; they must edit the same document"
             )
         a2: list[Component] = []
@@ -344,7 +346,7 @@ class TextOperation:
         5
         """
         if type(pos) is not int or not 0 <= pos <= self.base_length:
-            raise OTError(f"pos={pos!r:.80} must be an int within [0, {self.base_length}]")
+            raise OTError(f"pos={shown(pos, 80)} must be an int within [0, {self.base_length}]")
         old = new = 0
         for c in self.ops:
             if isinstance(c, str):  # text inserted before the cursor (or at it, for our own)
@@ -364,7 +366,7 @@ class TextOperation:
 def compose_all(ops: Sequence[TextOperation]) -> TextOperation:
     """Compose a non-empty sequence of consecutive operations into one."""
     if isinstance(ops, str | bytes) or not isinstance(ops, Sequence) or not ops:
-        raise OTError(f"ops={ops!r:.80} must be a non-empty sequence of TextOperation")
+        raise OTError(f"ops={shown(ops, 80)} must be a non-empty sequence of TextOperation")
     for op in ops:
         _check_op("ops[]", op)
     out = ops[0]

@@ -43,6 +43,7 @@ from designpatterns_ref.collab.ot import (
     _check_op,
     _check_text,
 )
+from designpatterns_ref.errors import shown
 
 __all__ = ["Entry", "Message", "OTClient", "OTServer"]
 
@@ -111,20 +112,22 @@ class OTServer:
         and sequence number is refused, never dropped in silence (a client that reconnects
         under its old name must go on from its last sequence number)."""
         if not isinstance(message, Message):
-            raise OTError(f"message={message!r:.80} must be a Message")
+            raise OTError(f"message={shown(message, 80)} must be a Message")
         key = (message.client, message.seq)
         seen = self._seen.get(key)
         if seen is not None:
             revision, based_on, op = seen
             if (based_on, op) != (message.revision, message.op):
                 raise OTError(
-                    f"client={message.client!r:.80} seq={message.seq} was received before with "
-                    "another operation; a client that reconnects must continue its sequence "
-                    "numbers, or use a new name"
+                    f"client={shown(message.client, 80)} seq={shown(message.seq)} was received "
+                    "before with another operation; a client that reconnects must continue its "
+                    "sequence numbers, or use a new name"
                 )
             return revision
         if not 0 <= message.revision <= len(self.history):
-            raise OTError(f"revision={message.revision} must be within [0, {len(self.history)}]")
+            raise OTError(
+                f"revision={shown(message.revision)} must be within [0, {len(self.history)}]"
+            )
         op = message.op
         for entry in self.history[message.revision :]:
             op, _ = TextOperation.transform(op, entry.op)
@@ -203,7 +206,7 @@ class OTClient:
         buffered message to send, if any), anyone else's is transformed and applied. An entry
         that does not fit raises :class:`OTError` and changes nothing."""
         if not isinstance(entry, Entry):
-            raise OTError(f"entry={entry!r:.80} must be an Entry")
+            raise OTError(f"entry={shown(entry, 80)} must be an Entry")
         if entry.client == self.client:
             if self.outstanding is None or entry.seq != self.outstanding.seq:
                 raise OTError(f"acknowledgement of seq={entry.seq} that is not in flight")

@@ -29,6 +29,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from designpatterns_ref.errors import shown
+
 __all__ = ["plot_items", "plot_merge", "tour_figures"]
 
 Patch = tuple[int, int, str]
@@ -41,7 +43,7 @@ def _check_patch(patch: object) -> Patch:
         pos, n, text = patch
         if type(pos) is int and type(n) is int and pos >= 0 and n >= 0 and type(text) is str:
             return pos, n, text
-    raise CollabError(f"each edit must be (pos, n_deleted, inserted), got {patch!r}")
+    raise CollabError(f"each edit must be (pos, n_deleted, inserted), got {shown(patch)}")
 
 
 def _apply(replica: Any, patch: Patch) -> None:
@@ -68,9 +70,9 @@ def plot_merge(
     from designpatterns_ref.collab import CollabError, FugueMaxReplica
 
     if not isinstance(base, str):
-        raise CollabError(f"base must be a str, got {base!r}")
+        raise CollabError(f"base must be a str, got {shown(base)}")
     if not edits or not all(isinstance(a, str) and a for a in edits):
-        raise CollabError(f"edits must map agent names to their edits, got {edits!r}")
+        raise CollabError(f"edits must map agent names to their edits, got {shown(edits)}")
     make = replica or FugueMaxReplica
     origin = make("origin")
     if base:
@@ -150,7 +152,7 @@ def plot_items(
     if not edits:
         raise CollabError("patches is empty; give at least one (pos, n_deleted, inserted)")
     if isinstance(points, bool) or not isinstance(points, int) or not 2 <= points <= 10_000:
-        raise CollabError(f"points must be an int from 2 to 10000, got {points!r}")
+        raise CollabError(f"points must be an int from 2 to 10000, got {shown(points)}")
     kinds = list(replicas or (RGAReplica, FugueMaxReplica))
     every = max(1, len(edits) // points)
     series: dict[str, list[tuple[int, int, int]]] = {}

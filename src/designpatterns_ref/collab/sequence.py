@@ -54,6 +54,7 @@ from designpatterns_ref.collab.ids import (
 from designpatterns_ref.collab.integration import Integrator
 from designpatterns_ref.collab.items import MAX_CHUNK
 from designpatterns_ref.collab.ops import Delete, Insert, Op, check_agent, check_op, span
+from designpatterns_ref.errors import shown
 
 __all__ = ["SequenceReplica"]
 
@@ -98,8 +99,8 @@ class SequenceReplica(Integrator):
             next_seq = floor
         elif type(next_seq) is not int or not floor <= next_seq < MAX_ID:
             raise CRDTError(
-                f"next_seq={next_seq!r:.80} must be an int >= {floor}, past every seq of {agent!r} "
-                f"this replica has seen, and below 2**62"
+                f"next_seq={shown(next_seq, 80)} must be an int >= {floor}, past every seq of "
+                f"{shown(agent)} this replica has seen, and below 2**62"
             )
         self._agent, self._next_seq, self._last = agent, next_seq, None
 
@@ -144,9 +145,9 @@ class SequenceReplica(Integrator):
         before any tombstones that follow its left neighbour, as the published rules place it.
         """
         if type(text) is not str:
-            raise CRDTError(f"text={text!r:.80} must be a str")
+            raise CRDTError(f"text={shown(text, 80)} must be a str")
         if type(pos) is not int or not 0 <= pos <= self._len:
-            raise CRDTError(f"pos={pos!r:.80} must be an int within [0, {self._len}]")
+            raise CRDTError(f"pos={shown(pos, 80)} must be an int within [0, {self._len}]")
         n = len(text)
         if not n:
             return
@@ -194,11 +195,13 @@ class SequenceReplica(Integrator):
     def delete(self, pos: int, length: int) -> None:
         """Delete ``length`` code points starting at ``pos`` (they stay as tombstones)."""
         if type(pos) is not int or type(length) is not int or pos < 0 or length < 0:
-            raise CRDTError(f"pos={pos!r:.80} and length={length!r:.80} must be non-negative ints")
+            raise CRDTError(
+                f"pos={shown(pos, 80)} and length={shown(length, 80)} must be non-negative ints"
+            )
         if pos + length > self._len:
             raise CRDTError(
-                f"delete pos={pos}, length={length} reaches past the document's {self._len} "
-                f"code points"
+                f"delete pos={shown(pos)}, length={shown(length)} reaches past the document's "
+                f"{self._len} code points"
             )
         if not length:
             return
@@ -332,7 +335,7 @@ class SequenceReplica(Integrator):
         (:func:`~designpatterns_ref.collab.batch.check_batch`). A refused batch raises
         :class:`CRDTError` and leaves the replica exactly as it was."""
         if isinstance(ops, str | bytes) or not isinstance(ops, Iterable):
-            raise CRDTError(f"ops={ops!r:.80} must be an iterable of Insert and Delete")
+            raise CRDTError(f"ops={shown(ops, 80)} must be an iterable of Insert and Delete")
         self._apply_batch(list(ops), checked=False)
 
     def _apply_batch(self, batch: list[Any], checked: bool = True) -> None:
@@ -378,7 +381,7 @@ class SequenceReplica(Integrator):
         """Apply every operation ``other`` has that this replica lacks, including those
         ``other`` holds waiting for a dependency (this replica may hold it)."""
         if not isinstance(other, SequenceReplica):
-            raise CRDTError(f"merge: other={other!r:.80} is not a SequenceReplica")
+            raise CRDTError(f"merge: other={shown(other, 80)} is not a SequenceReplica")
         if other.rule != self.rule:
             raise CRDTError(f"merge: rule {other.rule!r} cannot merge into {self.rule!r}")
         self.apply_ops(other._outgoing(self.version()))

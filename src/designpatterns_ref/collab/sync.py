@@ -42,6 +42,7 @@ from designpatterns_ref.collab.base import CRDTError, WireError
 from designpatterns_ref.collab.ids import Version, _check_version
 from designpatterns_ref.collab.sequence import SequenceReplica
 from designpatterns_ref.collab.wire import decode_ops, decode_version, encode_ops, encode_version
+from designpatterns_ref.errors import shown
 
 __all__ = [
     "MAX_MESSAGE",
@@ -69,7 +70,7 @@ class SyncReport(NamedTuple):
 
 def _check_replica(replica: object) -> SequenceReplica:
     if not isinstance(replica, SequenceReplica):
-        raise CRDTError(f"replica={replica!r:.80} must be a SequenceReplica")
+        raise CRDTError(f"replica={shown(replica, 80)} must be a SequenceReplica")
     return replica
 
 
@@ -108,7 +109,7 @@ def sync_step2(replica: SequenceReplica, step1: bytes) -> bytes:
 def send_message(sock: socket.socket, data: bytes) -> int:
     """Send one frame (4-byte big-endian length, then ``data``); the bytes written."""
     if not isinstance(data, bytes):
-        raise WireError(f"data={data!r:.80} must be bytes")
+        raise WireError(f"data={shown(data, 80)} must be bytes")
     if len(data) > MAX_MESSAGE:
         raise WireError(f"a message of {len(data)} bytes is longer than MAX_MESSAGE={MAX_MESSAGE}")
     sock.sendall(len(data).to_bytes(4, "big") + data)
@@ -144,11 +145,11 @@ def sync_socket(replica: SequenceReplica, sock: socket.socket, *, initiator: boo
     update whole. Timeouts (``sock.settimeout``) propagate as :class:`TimeoutError`."""
     _check_replica(replica)
     if not isinstance(sock, socket.socket) or sock.fileno() == -1:
-        raise WireError(f"sock={sock!r:.80} must be an open, connected socket.socket")
+        raise WireError(f"sock={shown(sock, 80)} must be an open, connected socket.socket")
     if sock.type != socket.SOCK_STREAM:
-        raise WireError(f"sock={sock!r:.80} must be a stream socket (TCP, or a Unix stream)")
+        raise WireError(f"sock={shown(sock, 80)} must be a stream socket (TCP, or a Unix stream)")
     if type(initiator) is not bool:
-        raise WireError(f"initiator={initiator!r:.80} must be True or False")
+        raise WireError(f"initiator={shown(initiator, 80)} must be True or False")
     try:
         return _sync(replica, sock, initiator)
     except TimeoutError:

@@ -45,6 +45,7 @@ from designpatterns_ref.collab.base import CollabError, TextReplica
 from designpatterns_ref.collab.crdt import Insert, Op, SequenceReplica, Version
 from designpatterns_ref.collab.ot import TextOperation
 from designpatterns_ref.collab.otserver import Message, OTServer
+from designpatterns_ref.errors import shown
 
 __all__ = [
     "Patch",
@@ -88,10 +89,12 @@ def _check_txn(name: str, i: int, txn: Txn) -> None:
             "tuples: position and deleted count >= 0, then the inserted text"
         )
     if not isinstance(parents, tuple) or any(type(p) is not int or not 0 <= p < i for p in parents):
-        raise CollabError(f"trace {name!r:.80}: txn {i} has parents {parents!r:.80} not before it")
+        raise CollabError(
+            f"trace {shown(name, 80)}: txn {i} has parents {shown(parents, 80)} not before it"
+        )
     if type(agent) is not str or not agent:
         raise CollabError(
-            f"trace {name!r:.80}: txn {i} agent {agent!r:.80} must be a non-empty str"
+            f"trace {shown(name, 80)}: txn {i} agent {shown(agent, 80)} must be a non-empty str"
         )
 
 
@@ -107,12 +110,12 @@ class Trace:
 
     def __post_init__(self) -> None:
         if self.kind not in ("sequential", "concurrent"):
-            raise CollabError(f"kind={self.kind!r:.80} must be 'sequential' or 'concurrent'")
+            raise CollabError(f"kind={shown(self.kind, 80)} must be 'sequential' or 'concurrent'")
         for field in ("start", "end", "name"):
             if not isinstance(getattr(self, field), str):
-                raise CollabError(f"{field}={getattr(self, field)!r:.80} must be a str")
+                raise CollabError(f"{field}={shown(getattr(self, field), 80)} must be a str")
         if not isinstance(self.txns, tuple) or not all(isinstance(t, Txn) for t in self.txns):
-            raise CollabError(f"txns={self.txns!r:.80} must be a tuple of Txn")
+            raise CollabError(f"txns={shown(self.txns, 80)} must be a tuple of Txn")
         for i, txn in enumerate(self.txns):  # a trace built directly is checked as a loaded one
             _check_txn(self.name, i, txn)
 
@@ -120,12 +123,12 @@ class Trace:
     def from_json(cls, data: Mapping[str, Any], name: str = "") -> Trace:
         """Build a trace from the traces' JSON shape (sequential or concurrent)."""
         if not isinstance(name, str):
-            raise CollabError(f"name={name!r:.80} must be a str")
+            raise CollabError(f"name={shown(name, 80)} must be a str")
         if not isinstance(data, Mapping) or not isinstance(data.get("txns"), list):
             raise CollabError(f"trace {name!r:.80}: expected an object with a 'txns' list")
         for key in ("startContent", "endContent"):
             if not isinstance(data.get(key, ""), str):
-                raise CollabError(f"trace {name!r:.80}: {key} must be a str")
+                raise CollabError(f"trace {shown(name, 80)}: {key} must be a str")
         concurrent = data.get("kind") == "concurrent"
         txns = []
         for i, raw in enumerate(data["txns"]):
@@ -140,7 +143,7 @@ class Trace:
                     parents = tuple(raw["parents"])
                     agent = raw["agent"]
                     if not isinstance(agent, (int, str)) or isinstance(agent, bool):
-                        raise TypeError(f"agent {agent!r} must be a number or a string")
+                        raise TypeError(f"agent {shown(agent)} must be a number or a string")
                     agent = str(agent)
                 else:
                     parents, agent = ((i - 1,) if i else ()), "0"
@@ -172,7 +175,7 @@ class Trace:
 def load_trace(path: str | Path) -> Trace:
     """Read a trace file, gzipped (``.json.gz``) or plain JSON."""
     if not isinstance(path, str | Path):
-        raise CollabError(f"path={path!r:.80} must be a str or a Path")
+        raise CollabError(f"path={shown(path, 80)} must be a str or a Path")
     try:
         path = Path(path)
         raw = path.read_bytes()
@@ -216,7 +219,7 @@ def replay_sequential(trace: Trace, replica: TextReplica) -> str:
     before the first is applied, so a trace that does not fit leaves ``replica`` as it was."""
     _check_trace(trace)
     if not isinstance(replica, TextReplica):
-        raise CollabError(f"replica={replica!r:.80} must offer insert, delete and text")
+        raise CollabError(f"replica={shown(replica, 80)} must offer insert, delete and text")
     if trace.kind != "sequential":
         raise CollabError(f"trace {trace.name!r} is concurrent; use replay_concurrent")
     patches = list(trace.patches())
@@ -243,12 +246,14 @@ def replay_concurrent(trace: Trace, factory: Factory | type[OTServer]) -> str:
     if factory is OTServer:
         return replay_ot(trace)
     if not callable(factory):
-        raise CollabError(f"factory={factory!r:.80} must be a replica class or a callable")
+        raise CollabError(f"factory={shown(factory, 80)} must be a replica class or a callable")
 
     def make(agent: str) -> SequenceReplica:
         replica = factory(agent)
         if not isinstance(replica, SequenceReplica):
-            raise CollabError(f"factory({agent!r}) returned {replica!r:.80}, not a replica")
+            raise CollabError(
+                f"factory({shown(agent)}) returned {shown(replica, 80)}, not a replica"
+            )
         return replica
 
     txns = trace.txns
@@ -322,7 +327,9 @@ def replay_concurrent(trace: Trace, factory: Factory | type[OTServer]) -> str:
 
 def _check_trace(trace: object) -> None:
     if not isinstance(trace, Trace):
-        raise CollabError(f"trace={trace!r:.80} must be a Trace (see load_trace, Trace.from_json)")
+        raise CollabError(
+            f"trace={shown(trace, 80)} must be a Trace (see load_trace, Trace.from_json)"
+        )
 
 
 def _end(op: Op) -> int:

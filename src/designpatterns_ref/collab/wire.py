@@ -53,6 +53,7 @@ from designpatterns_ref.collab.base import WireError
 from designpatterns_ref.collab.dellog import MAX_ID
 from designpatterns_ref.collab.ids import Id, Version, _check_version
 from designpatterns_ref.collab.ops import Delete, Insert, Op, check_op
+from designpatterns_ref.errors import shown
 
 __all__ = [
     "FORMAT_VERSION",
@@ -111,7 +112,7 @@ def encode_ops(ops: Iterable[Op]) -> bytes:
     b'DPCR\\x01\\x01'
     """
     if isinstance(ops, str | bytes) or not isinstance(ops, Iterable):
-        raise WireError(f"ops={ops!r:.80} must be an iterable of Insert and Delete")
+        raise WireError(f"ops={shown(ops, 80)} must be an iterable of Insert and Delete")
     batch = [check_op(op) for op in ops]
     agents: dict[str, int] = {}
     for op in batch:
@@ -238,7 +239,9 @@ class _Reader:
 def _open(data: object, kind: int) -> _Reader:
     """Check type, header and checksum of a message; a reader over its body."""
     if not isinstance(data, bytes | bytearray | memoryview):
-        raise WireError(f"data={data!r:.80} must be bytes (a message of the collab wire format)")
+        raise WireError(
+            f"data={shown(data, 80)} must be bytes (a message of the collab wire format)"
+        )
     buf = bytes(data)
     if len(buf) < _HEADER + _CRC:
         raise WireError(

@@ -35,7 +35,7 @@ from dataclasses import dataclass, fields
 from typing import Protocol
 
 from designpatterns_ref.clock import Clock, system_clock
-from designpatterns_ref.errors import DesignPatternsError
+from designpatterns_ref.errors import DesignPatternsError, shown
 
 __all__ = [
     "COMPLETE",
@@ -159,18 +159,18 @@ def merge_newest(lists: Sequence[Sequence[int]], limit: int) -> list[int]:
     unchecked ``_merge_newest`` on lists their store produced.
     """
     if isinstance(lists, str | bytes) or not isinstance(lists, Sequence):
-        raise FeedTypeError(f"lists={lists!r:.80} must be a sequence of lists of post ids")
+        raise FeedTypeError(f"lists={shown(lists, 80)} must be a sequence of lists of post ids")
     for ids in lists:
         if isinstance(ids, str | bytes) or not isinstance(ids, Sequence):
-            raise FeedTypeError(f"lists holds {ids!r:.80}, which is not a list of post ids")
+            raise FeedTypeError(f"lists holds {shown(ids, 80)}, which is not a list of post ids")
         if not all(_is_id(i) for i in ids):
-            raise FeedTypeError(f"lists holds {ids!r:.80}: post ids must be ints")
+            raise FeedTypeError(f"lists holds {shown(ids, 80)}: post ids must be ints")
         if any(a <= b for a, b in itertools.pairwise(ids)):
-            raise FeedError(f"lists holds {ids!r:.80}: each must be newest first, no repeats")
+            raise FeedError(f"lists holds {shown(ids, 80)}: each must be newest first, no repeats")
     if not _is_id(limit):
-        raise FeedTypeError(f"limit={limit!r} must be an int")
+        raise FeedTypeError(f"limit={shown(limit)} must be an int")
     if limit < 0:
-        raise FeedError(f"limit={limit!r} must be zero or more")
+        raise FeedError(f"limit={shown(limit)} must be zero or more")
     return _merge_newest(lists, limit)
 
 
@@ -259,7 +259,7 @@ class FeedStore(Protocol):
 
 def _check_user(field: str, user: object) -> str:
     if not isinstance(user, str):
-        raise FeedTypeError(f"{field}={user!r} must be a user name (str)")
+        raise FeedTypeError(f"{field}={shown(user)} must be a user name (str)")
     _check_encodable(field, user)
     return user
 
@@ -289,7 +289,7 @@ def check_store(store: object) -> FeedStore:
         raise FeedTypeError(f"store={store!r} is a class; pass an instance, such as MemoryStore()")
     if missing or not isinstance(getattr(store, "name", None), str):
         raise FeedTypeError(
-            f"store={store!r} is not a FeedStore (a MemoryStore, a RedisStore or one with the "
+            f"store={shown(store)} is not a FeedStore (a MemoryStore, a RedisStore or one with the "
             f"same methods); missing: {', '.join(missing) or 'name'}"
         )
     return store  # type: ignore[return-value]
@@ -305,7 +305,7 @@ def check_clock(clock: object, store: object = None) -> Clock:
     if clock is None:
         return time.time if getattr(store, "shared", False) else system_clock
     if not callable(clock):
-        raise FeedTypeError(f"clock={clock!r} must be a callable returning seconds")
+        raise FeedTypeError(f"clock={shown(clock)} must be a callable returning seconds")
     return clock
 
 
@@ -344,7 +344,9 @@ class Feed(ABC):
     def _known(self, field: str, user: object) -> str:
         name = _check_user(field, user)
         if not self._store.has_user(name):
-            raise FeedError(f"{field}={name!r} is not a known user; add_user({name!r}) first")
+            raise FeedError(
+                f"{field}={shown(name)} is not a known user; add_user({shown(name)}) first"
+            )
         return name
 
     def _pair(self, a: object, b: object) -> tuple[str, str]:
@@ -367,7 +369,7 @@ class Feed(ABC):
     def add_users(self, users: Iterable[str]) -> None:
         """Register several users, all checked (as :meth:`add_user` does) before any is added."""
         if isinstance(users, str) or not isinstance(users, Iterable):
-            raise FeedTypeError(f"users={users!r} must be an iterable of user names")
+            raise FeedTypeError(f"users={shown(users)} must be an iterable of user names")
         names = list(users)
         fresh: set[str] = set()
         for user in names:
@@ -455,15 +457,15 @@ class Feed(ABC):
         name = self._known("author", author)
         when = self.clock() if at is None else at
         if isinstance(when, bool) or not isinstance(when, int | float):
-            raise FeedTypeError(f"at={when!r} must be a number of seconds")
+            raise FeedTypeError(f"at={shown(when)} must be a number of seconds")
         if not -sys.float_info.max <= when <= sys.float_info.max:  # NaN, inf, 10**400
-            raise FeedError(f"at={when!r} must be finite")
+            raise FeedError(f"at={shown(when)} must be finite")
         if not isinstance(body, str):
-            raise FeedTypeError(f"body={body!r} must be a str")
+            raise FeedTypeError(f"body={shown(body)} must be a str")
         _check_encodable("body", body)
         if key is not None:
             if not isinstance(key, str):
-                raise FeedTypeError(f"key={key!r} must be a str or None")
+                raise FeedTypeError(f"key={shown(key)} must be a str or None")
             if not 1 <= len(key) <= MAX_KEY_LEN:
                 raise FeedError(f"key={key[:80]!r} must be 1 to {MAX_KEY_LEN} characters")
             _check_encodable("key", key)
@@ -478,7 +480,7 @@ class Feed(ABC):
                 when = max(when, latest)  # a clock a little behind another server's
             if when < latest:
                 raise FeedError(
-                    f"at={when!r} is before the latest post's time {latest!r}; "
+                    f"at={shown(when)} is before the latest post's time {shown(latest)}; "
                     "posts are appended in time order"
                 )
         retry_of: Post | None = None
@@ -508,18 +510,18 @@ class Feed(ABC):
         """The live post with this id, or None (an id that is not an int is refused; an int
         outside [-MAX_ID, MAX_ID) is no post's: None)."""
         if not _is_id(post_id):
-            raise FeedTypeError(f"post_id={post_id!r:.200} must be a post id (int)")
+            raise FeedTypeError(f"post_id={shown(post_id, 200)} must be a post id (int)")
         return self._store.get_post(post_id) if id_in_range(post_id) else None
 
     def delete(self, post: int | Post) -> Post:
         """Delete a post (by id or by the Post) from the store and from every timeline."""
         post_id = post.id if isinstance(post, Post) else post
         if not _is_id(post_id):
-            raise FeedTypeError(f"post_id={post_id!r:.200} must be a post id (int) or a Post")
+            raise FeedTypeError(f"post_id={shown(post_id, 200)} must be a post id (int) or a Post")
         found = self._store.get_post(post_id) if id_in_range(post_id) else None
         if found is None:
-            shown = repr(post_id) if id_in_range(post_id) else "(an int outside [-2**63, 2**63))"
-            raise FeedError(f"post_id={shown} is not a live post")
+            label = repr(post_id) if id_in_range(post_id) else "(an int outside [-2**63, 2**63))"
+            raise FeedError(f"post_id={label} is not a live post")
         self._on_delete(found)
         self._store.drop_post(found)
         return found
@@ -531,11 +533,11 @@ class Feed(ABC):
         """
         name = self._known("user", user)
         if isinstance(limit, bool) or not isinstance(limit, int):
-            raise FeedTypeError(f"limit={limit!r} must be an int")
+            raise FeedTypeError(f"limit={shown(limit)} must be an int")
         if limit < 1:
-            raise FeedError(f"limit={limit!r} must be at least 1")
+            raise FeedError(f"limit={shown(limit)} must be at least 1")
         if limit > MAX_LIMIT:
-            raise FeedError(f"limit={limit!r} is over MAX_LIMIT={MAX_LIMIT}")
+            raise FeedError(f"limit={shown(limit)} is over MAX_LIMIT={MAX_LIMIT}")
         if before is not None:
             _check_cursor(before)
         cursor = sys.maxsize if before is None else before.id
@@ -581,7 +583,7 @@ def _check_cursor(before: object) -> None:
     """Refuse a ``before`` that is not a Post with the field types every stored post has."""
     if not isinstance(before, Post):
         raise FeedTypeError(
-            f"before={before!r} is not a post; pass the last Post of the previous page"
+            f"before={shown(before)} is not a post; pass the last Post of the previous page"
         )
     at = before.at
     if (
@@ -591,6 +593,6 @@ def _check_cursor(before: object) -> None:
         or not isinstance(at, int | float)
     ):
         raise FeedTypeError(
-            f"before={before!r:.200} is not a post of this feed: a cursor needs an int id, "
+            f"before={shown(before, 200)} is not a post of this feed: a cursor needs an int id, "
             "a str author and a number at; pass the last Post of the previous page"
         )

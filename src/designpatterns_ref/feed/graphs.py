@@ -28,6 +28,7 @@ import random
 from collections import Counter
 from dataclasses import dataclass
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.feed.base import Feed, FeedError, FeedTypeError
 
 __all__ = ["Graph", "power_law"]
@@ -42,12 +43,14 @@ class Graph:
 
     def __post_init__(self) -> None:
         if not isinstance(self.users, tuple) or not all(isinstance(u, str) for u in self.users):
-            raise FeedTypeError(f"users={self.users!r:.80} must be a tuple of user names")
+            raise FeedTypeError(f"users={shown(self.users, 80)} must be a tuple of user names")
         if not isinstance(self.edges, tuple) or not all(
             isinstance(e, tuple) and len(e) == 2 and all(isinstance(u, str) for u in e)
             for e in self.edges
         ):
-            raise FeedTypeError(f"edges={self.edges!r:.80} must be a tuple of (str, str) pairs")
+            raise FeedTypeError(
+                f"edges={shown(self.edges, 80)} must be a tuple of (str, str) pairs"
+            )
 
     def follower_counts(self) -> Counter[str]:
         """Followers per user (users with none are absent, as in any Counter)."""
@@ -60,7 +63,7 @@ class Graph:
     def load(self, feed: Feed) -> None:
         """Add every user and follow edge to ``feed`` (the users must be new to it)."""
         if not isinstance(feed, Feed):
-            raise FeedTypeError(f"feed={feed!r} must be a Feed")
+            raise FeedTypeError(f"feed={shown(feed)} must be a Feed")
         feed.add_users(self.users)
         for follower, followee in self.edges:
             feed.follow(follower, followee)
@@ -93,9 +96,9 @@ def _weighted_sample(
 
 def _int(name: str, value: object, low: int, high: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise FeedTypeError(f"{name}={value!r} must be an int")
+        raise FeedTypeError(f"{name}={shown(value)} must be an int")
     if not low <= value <= high:
-        raise FeedError(f"{name}={value!r} must be an int from {low} to {high}")
+        raise FeedError(f"{name}={shown(value)} must be an int from {low} to {high}")
 
 
 def power_law(
@@ -119,9 +122,9 @@ def power_law(
         ("exponent", exponent, MAX_EXPONENT),
     ):
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise FeedTypeError(f"{name}={value!r} must be a number")
+            raise FeedTypeError(f"{name}={shown(value)} must be a number")
         if not 0 < value <= top:
-            raise FeedError(f"{name}={value!r} must be positive and at most {top}")
+            raise FeedError(f"{name}={shown(value)} must be positive and at most {top}")
     rng = random.Random(seed)
     names = tuple(f"u{i}" for i in range(users))
     weights = [(i + 1) ** -exponent for i in range(users)]

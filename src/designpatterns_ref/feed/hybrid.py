@@ -45,6 +45,7 @@ from __future__ import annotations
 import sys
 
 from designpatterns_ref.clock import Clock
+from designpatterns_ref.errors import shown
 from designpatterns_ref.feed.base import MAX_LIMIT, FeedError, FeedStore, Post, _merge_newest
 from designpatterns_ref.feed.push import _TOP, FanoutOnWrite
 
@@ -72,14 +73,14 @@ class HybridFanout(FanoutOnWrite):
         clock: Clock | None = None,
     ) -> None:
         if isinstance(threshold, bool) or not isinstance(threshold, int) or threshold < 1:
-            raise FeedError(f"threshold={threshold!r} must be an int of at least 1")
+            raise FeedError(f"threshold={shown(threshold)} must be an int of at least 1")
         if inactive_after is not None and (
             isinstance(inactive_after, bool)
             or not isinstance(inactive_after, int | float)
             or not 0 <= inactive_after <= sys.float_info.max
         ):
             raise FeedError(
-                f"inactive_after={inactive_after!r} must be a finite number of seconds >= 0, "
+                f"inactive_after={shown(inactive_after)} must be a finite number of seconds >= 0, "
                 "or None to push to every follower"
             )
         if (
@@ -87,7 +88,9 @@ class HybridFanout(FanoutOnWrite):
             or not isinstance(rebuild_len, int)
             or not 1 <= rebuild_len <= MAX_LIMIT
         ):
-            raise FeedError(f"rebuild_len={rebuild_len!r} must be an int from 1 to {MAX_LIMIT}")
+            raise FeedError(
+                f"rebuild_len={shown(rebuild_len)} must be an int from 1 to {MAX_LIMIT}"
+            )
         self.threshold = threshold
         self.inactive_after = inactive_after
         super().__init__(store, max_len=max_len, clock=clock)

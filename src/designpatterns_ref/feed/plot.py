@@ -31,6 +31,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from designpatterns_ref.clock import ManualClock
+from designpatterns_ref.errors import shown
 from designpatterns_ref.feed.base import Feed, FeedError
 from designpatterns_ref.feed.graphs import Graph
 from designpatterns_ref.feed.hybrid import HybridFanout
@@ -64,7 +65,7 @@ def fanout_costs(
         ("readers", readers, 1000),
     ):
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= high:
-            raise FeedError(f"{name} must be an int from 1 to {high}, got {value!r}")
+            raise FeedError(f"{name} must be an int from 1 to {high}, got {shown(value)}")
     followers = graph.follower_counts()
     followees = graph.followee_counts()
     by_followers = _spread(sorted(followers.items(), key=lambda kv: (-kv[1], kv[0])), authors)

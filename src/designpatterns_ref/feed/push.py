@@ -28,6 +28,7 @@ True
 from __future__ import annotations
 
 from designpatterns_ref.clock import Clock
+from designpatterns_ref.errors import shown
 from designpatterns_ref.feed.base import (
     COMPLETE,
     MAX_LIMIT,
@@ -43,9 +44,9 @@ __all__ = ["FanoutOnWrite"]
 
 def _check_max_len(max_len: object) -> int:
     if isinstance(max_len, bool) or not isinstance(max_len, int):
-        raise FeedError(f"max_len={max_len!r} must be an int")
+        raise FeedError(f"max_len={shown(max_len)} must be an int")
     if not 1 <= max_len <= MAX_LIMIT:
-        raise FeedError(f"max_len={max_len!r} must be from 1 to MAX_LIMIT={MAX_LIMIT}")
+        raise FeedError(f"max_len={shown(max_len)} must be from 1 to MAX_LIMIT={MAX_LIMIT}")
     return max_len
 
 

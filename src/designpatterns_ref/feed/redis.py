@@ -71,6 +71,7 @@ import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.feed.base import (
     COMPLETE,
     NOTHING,
@@ -176,19 +177,20 @@ class RedisStore:
     ) -> None:
         self.deadline = check_deadline("RedisStore", deadline, FeedError)
         if not isinstance(prefix, str) or not prefix:
-            raise FeedTypeError(f"prefix={prefix!r} must be a non-empty str")
+            raise FeedTypeError(f"prefix={shown(prefix)} must be a non-empty str")
         for mark in _FAMILY_MARKS:
             at = prefix.find(mark, 1)
             if at > 0:
                 raise FeedError(
-                    f"prefix={prefix!r:.80} holds {mark!r} after its start, so its keys could "
-                    f"be another store's (the {mark[:-1]!r} keys of prefix {prefix[:at]!r:.80}); "
+                    f"prefix={shown(prefix, 80)} holds {mark!r} after its start, so its keys "
+                    f"could be another store's (the {mark[:-1]!r} keys of prefix "
+                    f"{shown(prefix[:at], 80)}); "
                     f"a prefix may hold {', '.join(_FAMILY_MARKS)} only at its start"
                 )
         redis_mod = sys.modules.get("redis")
         if redis_mod is None or not (isinstance(client, redis_mod.Redis) or is_cluster(client)):
             raise FeedTypeError(
-                f"client={client!r} must be a redis.Redis or RedisCluster "
+                f"client={shown(client)} must be a redis.Redis or RedisCluster "
                 "(or use RedisStore.from_url(url))"
             )
         if not client.get_connection_kwargs().get("decode_responses"):
@@ -210,11 +212,11 @@ class RedisStore:
         import redis
 
         if not isinstance(url, str):
-            raise FeedTypeError(f"url={url!r} must be a redis:// URL")
+            raise FeedTypeError(f"url={shown(url)} must be a redis:// URL")
         try:
             client = redis.Redis.from_url(url, decode_responses=True)
         except ValueError as exc:
-            raise FeedError(f"url={url!r} is not a Redis URL: {exc}") from None
+            raise FeedError(f"url={shown(url)} is not a Redis URL: {exc}") from None
         return cls(client, prefix=prefix, deadline=deadline)
 
     def _k(self, *parts: str) -> str:

@@ -32,6 +32,7 @@ from itertools import accumulate
 
 from designpatterns_ref.benchkit import percentile
 from designpatterns_ref.clock import ManualClock
+from designpatterns_ref.errors import shown
 from designpatterns_ref.feed.base import Feed, FeedError, FeedStats, FeedTypeError
 from designpatterns_ref.feed.graphs import Graph
 
@@ -44,16 +45,16 @@ MAX_OPERATIONS = 10_000_000
 
 def _count(name: str, value: object, low: int, high: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise FeedTypeError(f"{name}={value!r} must be an int")
+        raise FeedTypeError(f"{name}={shown(value)} must be an int")
     if not low <= value <= high:
-        raise FeedError(f"{name}={value!r} must be an int from {low} to {high}")
+        raise FeedError(f"{name}={shown(value)} must be an int from {low} to {high}")
 
 
 def _real(name: str, value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise FeedTypeError(f"{name}={value!r} must be a number")
+        raise FeedTypeError(f"{name}={shown(value)} must be a number")
     if not -sys.float_info.max <= value <= sys.float_info.max:
-        raise FeedError(f"{name}={value!r} must be a finite number")
+        raise FeedError(f"{name}={shown(value)} must be a finite number")
 
 
 @dataclass(frozen=True)
@@ -80,16 +81,16 @@ class Workload:
         _real("author_bias", self.author_bias)
         _real("seconds_per_op", self.seconds_per_op)
         if not self.reads_per_post >= 0:
-            raise FeedError(f"reads_per_post={self.reads_per_post!r} must be >= 0")
+            raise FeedError(f"reads_per_post={shown(self.reads_per_post)} must be >= 0")
         if self.reads is None and self.posts * self.reads_per_post > MAX_OPERATIONS:
             raise FeedError(
-                f"posts={self.posts!r} times reads_per_post={self.reads_per_post!r} is over "
-                f"MAX_OPERATIONS={MAX_OPERATIONS} reads"
+                f"posts={shown(self.posts)} times reads_per_post={shown(self.reads_per_post)} is "
+                f"over MAX_OPERATIONS={MAX_OPERATIONS} reads"
             )
         if not 0 < self.active_share <= 1:
-            raise FeedError(f"active_share={self.active_share!r} must be within (0, 1]")
+            raise FeedError(f"active_share={shown(self.active_share)} must be within (0, 1]")
         if not self.seconds_per_op >= 0:
-            raise FeedError(f"seconds_per_op={self.seconds_per_op!r} must be >= 0")
+            raise FeedError(f"seconds_per_op={shown(self.seconds_per_op)} must be >= 0")
 
     @property
     def total_reads(self) -> int:
@@ -146,13 +147,13 @@ def simulate(
     only the CPU this thread spent, which other processes on a busy machine cannot inflate.
     """
     if not isinstance(feed, Feed):
-        raise FeedTypeError(f"feed={feed!r} must be an empty Feed (FanoutOnWrite(), ...)")
+        raise FeedTypeError(f"feed={shown(feed)} must be an empty Feed (FanoutOnWrite(), ...)")
     if not isinstance(graph, Graph):
-        raise FeedTypeError(f"graph={graph!r} must be a Graph (see power_law)")
+        raise FeedTypeError(f"graph={shown(graph)} must be a Graph (see power_law)")
     if workload is not None and not isinstance(workload, Workload):
-        raise FeedTypeError(f"workload={workload!r} must be a Workload or None")
+        raise FeedTypeError(f"workload={shown(workload)} must be a Workload or None")
     if not callable(timer):
-        raise FeedTypeError(f"timer={timer!r} must be a callable returning seconds")
+        raise FeedTypeError(f"timer={shown(timer)} must be a callable returning seconds")
     if feed.store.user_count():
         raise FeedError(f"feed={feed!r} must be empty: simulate loads the graph into it")
     work = workload or Workload()

@@ -36,6 +36,7 @@ from itertools import repeat
 from math import asin, cos, sin, sqrt
 from operator import setitem
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.geo._live import LiveIndex, LiveTable, Record
 from designpatterns_ref.geo.base import GeoTypeError, check_driver_id
 from designpatterns_ref.geo.sphere import EARTH_RADIUS_M, RAD
@@ -180,7 +181,7 @@ class BucketIndex(LiveIndex):
         Raises :class:`~designpatterns_ref.geo.base.DriverNotFound` (a ``KeyError``) if unknown.
         """
         if available is not True and available is not False:
-            raise GeoTypeError(f"available={available!r} must be True or False")
+            raise GeoTypeError(f"available={shown(available)} must be True or False")
         lat, lon, _, at, key = self._live.record(check_driver_id(driver_id))
         self._cells[key][driver_id] = self._live.drivers[driver_id] = (lat, lon, available, at, key)
 

@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterable
 from operator import itemgetter
 from typing import Any
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.geo.base import (
     DriverNotFound,
     DriverState,
@@ -61,9 +62,9 @@ class LiveTable:
     def __init__(self, *, ttl: float | None, clock: Callable[[], float] | None) -> None:
         if ttl is not None:
             if isinstance(ttl, bool) or not isinstance(ttl, int | float):
-                raise GeoTypeError(f"ttl={ttl!r} must be a number of seconds or None")
+                raise GeoTypeError(f"ttl={shown(ttl)} must be a number of seconds or None")
             if not ttl > 0 or ttl > sys.float_info.max or math.isinf(ttl):
-                raise GeoError(f"ttl={ttl!r} must be a positive, finite number of seconds")
+                raise GeoError(f"ttl={shown(ttl)} must be a positive, finite number of seconds")
             ttl = float(ttl)
         self.ttl = ttl
         self.clock: Callable[[], float] = check_clock(clock)
@@ -84,13 +85,13 @@ class LiveTable:
         if type(lon) is not float or not -180.0 <= lon < 180.0:
             lon = check_lon("lon", lon)
         if available is not True and available is not False:
-            raise GeoTypeError(f"available={available!r} must be True or False")
+            raise GeoTypeError(f"available={shown(available)} must be True or False")
         if at is None:
             at = self.now()
         elif isinstance(at, bool) or not isinstance(at, int | float):
-            raise GeoTypeError(f"at={at!r} must be a finite number of seconds or None")
+            raise GeoTypeError(f"at={shown(at)} must be a finite number of seconds or None")
         elif not -sys.float_info.max <= at <= sys.float_info.max:  # NaN, inf, 10**400
-            raise GeoError(f"at={at!r} must be a finite number of seconds or None")
+            raise GeoError(f"at={shown(at)} must be a finite number of seconds or None")
         return driver_id, lat, lon, available, float(at)
 
     def now(self) -> float:
@@ -102,9 +103,9 @@ class LiveTable:
         if at is None:
             return self.now()
         if isinstance(at, bool) or not isinstance(at, int | float):
-            raise GeoTypeError(f"at={at!r} must be a finite number of seconds or None")
+            raise GeoTypeError(f"at={shown(at)} must be a finite number of seconds or None")
         if not -sys.float_info.max <= at <= sys.float_info.max:  # NaN, inf, 10**400
-            raise GeoError(f"at={at!r} must be a finite number of seconds or None")
+            raise GeoError(f"at={shown(at)} must be a finite number of seconds or None")
         return float(at)
 
     def check_batch(
@@ -120,18 +121,18 @@ class LiveTable:
         goes row by row through the same checks as one update, and the error names the row.
         """
         if available is not True and available is not False:
-            raise GeoTypeError(f"available={available!r} must be True or False")
+            raise GeoTypeError(f"available={shown(available)} must be True or False")
         at = self.check_time(at)
         if isinstance(drivers, str | bytes | dict) or not isinstance(drivers, Iterable):
             raise GeoTypeError(
-                f"drivers={_short(drivers)} must be an iterable of (driver_id, lat, lon) tuples"
+                f"drivers={shown(drivers)} must be an iterable of (driver_id, lat, lon) tuples"
             )
         rows = list(drivers)
         if not set(map(type, rows)) <= {tuple, list} or not set(map(len, rows)) <= {3}:
             i, row = next(
                 (i, r) for i, r in enumerate(rows) if type(r) not in (tuple, list) or len(r) != 3
             )
-            raise GeoTypeError(f"drivers[{i}]={_short(row)} must be a (driver_id, lat, lon) tuple")
+            raise GeoTypeError(f"drivers[{i}]={shown(row)} must be a (driver_id, lat, lon) tuple")
         if not rows:
             return [], [], [], available, at, (-math.inf, -math.inf)
         ids, lats, lons = (list(map(itemgetter(i), rows)) for i in range(3))
@@ -217,7 +218,7 @@ class LiveTable:
         or stale. Nothing expires here, so a call refused for its driver changes nothing."""
         rec = self.drivers.get(driver_id)
         if rec is None or (self.ttl is not None and rec[3] < self.now() - self.ttl):
-            raise DriverNotFound(f"driver_id={driver_id!r} is not in the index (or is stale)")
+            raise DriverNotFound(f"driver_id={shown(driver_id)} is not in the index (or is stale)")
         return rec
 
     def state(self, driver_id: str) -> DriverState | None:
@@ -225,11 +226,6 @@ class LiveTable:
         if rec is None:
             return None
         return DriverState(driver_id, rec[0], rec[1], rec[2], rec[3])
-
-
-def _short(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _joined(ids: list[Any]) -> str:
@@ -253,7 +249,7 @@ def check_clock(clock: object) -> Callable[[], float]:
     if clock is None:
         return time.monotonic
     if not callable(clock):
-        raise GeoTypeError(f"clock={clock!r} must be a callable returning seconds, or None")
+        raise GeoTypeError(f"clock={shown(clock)} must be a callable returning seconds, or None")
     return clock
 
 
@@ -287,7 +283,7 @@ def check_query(
     k = None if k is None else check_k(k)
     radius = math.inf if radius is None else check_radius(radius_name, radius)
     if available_only is not True and available_only is not False:
-        raise GeoTypeError(f"available_only={available_only!r} must be True or False")
+        raise GeoTypeError(f"available_only={shown(available_only)} must be True or False")
     return lat, lon, k, radius
 
 

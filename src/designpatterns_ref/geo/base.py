@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from itertools import repeat
 from typing import NamedTuple, Protocol, runtime_checkable
 
-from designpatterns_ref.errors import DesignPatternsError
+from designpatterns_ref.errors import DesignPatternsError, shown
 
 __all__ = [
     "DriverIndex",
@@ -152,14 +152,14 @@ class DriverIndex(Protocol):
 def _number(field: str, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise GeoTypeError(
-            f"{field}={value!r} must be a number (int or float), not {type(value).__name__}"
+            f"{field}={shown(value)} must be a number (int or float), not {type(value).__name__}"
         )
     try:
         number = float(value)
     except OverflowError:  # an int beyond any float, such as 10**400
-        raise GeoError(f"{field}={value!r} must be a finite number") from None
+        raise GeoError(f"{field}={shown(value)} must be a finite number") from None
     if not math.isfinite(number):
-        raise GeoError(f"{field}={value!r} must be a finite number")
+        raise GeoError(f"{field}={shown(value)} must be a finite number")
     return number
 
 
@@ -167,7 +167,7 @@ def check_lat(field: str, value: object) -> float:
     """Return ``value`` as a float latitude in [-90, 90], or raise :class:`GeoError`."""
     lat = _number(field, value)
     if not -90.0 <= lat <= 90.0:
-        raise GeoError(f"{field}={value!r} is out of range: latitude must lie in [-90, 90]")
+        raise GeoError(f"{field}={shown(value)} is out of range: latitude must lie in [-90, 90]")
     return lat
 
 
@@ -175,7 +175,7 @@ def check_lon(field: str, value: object) -> float:
     """Return ``value`` as a float longitude in [-180, 180) (180 becomes -180), or raise."""
     lon = _number(field, value)
     if not -180.0 <= lon <= 180.0:
-        raise GeoError(f"{field}={value!r} is out of range: longitude must lie in [-180, 180]")
+        raise GeoError(f"{field}={shown(value)} is out of range: longitude must lie in [-180, 180]")
     return -180.0 if lon == 180.0 else lon
 
 
@@ -183,23 +183,23 @@ def check_radius(field: str, value: object) -> float:
     """Return ``value`` as a radius in metres (zero or more, finite), or raise :class:`GeoError`."""
     radius = _number(field, value)
     if radius < 0:
-        raise GeoError(f"{field}={value!r} must be zero or more metres")
+        raise GeoError(f"{field}={shown(value)} must be zero or more metres")
     return radius
 
 
 def check_k(value: object) -> int:
     """Return ``value`` as a count of matches (an int of at least 1), or raise."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise GeoTypeError(f"k={value!r} must be an int")
+        raise GeoTypeError(f"k={shown(value)} must be an int")
     if value < 1:
-        raise GeoError(f"k={value!r} must be at least 1")
+        raise GeoError(f"k={shown(value)} must be at least 1")
     return value
 
 
 def check_driver_id(value: object) -> str:
     """Return ``value`` as a driver id (a non-empty str), or raise :class:`GeoError`."""
     if not isinstance(value, str):
-        raise GeoTypeError(f"driver_id={value!r} must be a str, not {type(value).__name__}")
+        raise GeoTypeError(f"driver_id={shown(value)} must be a str, not {type(value).__name__}")
     if not value:
         raise GeoError("driver_id='' must be a non-empty string")
     if not value.isascii():

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.geo._live import LiveIndex, LiveTable
 from designpatterns_ref.geo.base import GeoTypeError, check_driver_id
 from designpatterns_ref.geo.sphere import _haversine_m
@@ -69,7 +70,7 @@ class BruteForceIndex(LiveIndex):
         Raises :class:`~designpatterns_ref.geo.base.DriverNotFound` (a ``KeyError``) if unknown.
         """
         if available is not True and available is not False:
-            raise GeoTypeError(f"available={available!r} must be True or False")
+            raise GeoTypeError(f"available={shown(available)} must be True or False")
         lat, lon, _, at, cell = self._live.record(check_driver_id(driver_id))
         self._live.drivers[driver_id] = (lat, lon, available, at, cell)
 

@@ -42,6 +42,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.geo.base import (
     DriverIndex,
     DriverNotFound,
@@ -73,7 +74,7 @@ class Dispatcher:
     def __init__(self, index: DriverIndex, *, max_pickup_m: float | None = None) -> None:
         if not isinstance(index, DriverIndex):
             raise GeoTypeError(
-                f"index={index!r} must be a driver index (GeohashIndex, QuadTreeIndex, ...)"
+                f"index={shown(index)} must be a driver index (GeohashIndex, QuadTreeIndex, ...)"
             )
         self.index = index
         self.max_pickup_m = (
@@ -91,10 +92,10 @@ class Dispatcher:
         and forth past a fix's expiry, None after that many).
         """
         if not isinstance(rider_id, str) or not rider_id:
-            raise GeoTypeError(f"rider_id={rider_id!r} must be a non-empty str")
+            raise GeoTypeError(f"rider_id={shown(rider_id)} must be a non-empty str")
         with self._lock:
             if rider_id in self.assignments:
-                raise GeoError(f"rider_id={rider_id!r} already has a driver; release it first")
+                raise GeoError(f"rider_id={shown(rider_id)} already has a driver; release it first")
             # The clock moves between the search and the claim: a driver found live may be
             # stale (or removed) by the claim. Search again; each miss is a driver gone for
             # good on a clock that only moves forward, so at most one miss per driver.
@@ -121,7 +122,7 @@ class Dispatcher:
         with self._lock:
             rider_id = self._rider_of.pop(driver_id, None)
             if rider_id is None:
-                raise GeoError(f"driver_id={driver_id!r} has no assignment to release")
+                raise GeoError(f"driver_id={shown(driver_id)} has no assignment to release")
             del self.assignments[rider_id]
             if self.index.get(driver_id) is not None:  # it may have gone stale meanwhile
                 self.index.set_available(driver_id, True)

@@ -53,6 +53,7 @@ import math
 import struct
 from typing import NamedTuple
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.geo.base import GeoError, GeoTypeError, check_lat, check_lon
 
 __all__ = [
@@ -170,14 +171,14 @@ _CENTRE = [0j] + [
 
 def _bad_precision(precision: object) -> GeoError:
     if isinstance(precision, bool) or not isinstance(precision, int):
-        return GeoTypeError(f"precision={precision!r} must be an int from 1 to 12")
-    return GeoError(f"precision={precision!r} is out of range: must be from 1 to 12")
+        return GeoTypeError(f"precision={shown(precision)} must be an int from 1 to 12")
+    return GeoError(f"precision={shown(precision)} is out of range: must be from 1 to 12")
 
 
 def _bad_code(code: object) -> GeoError:
     """The error for a code that is not a str of 1 to 12 geohash characters."""
     if type(code) is not str:
-        return GeoTypeError(f"code={code!r} must be a str, not {type(code).__name__}")
+        return GeoTypeError(f"code={shown(code)} must be a str, not {type(code).__name__}")
     if not 1 <= len(code) <= 12:
         return GeoError(f"code={code!r} has {len(code)} characters: a geohash has 1 to 12")
     bad = next(ch for ch in code if ch not in BASE32)

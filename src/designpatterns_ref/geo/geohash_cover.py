@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 from collections import deque
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.geo.base import GeoError, GeoTypeError, check_lat, check_lon, check_radius
 from designpatterns_ref.geo.geohash_codec import (
     _AXIS_BITS,
@@ -104,7 +105,7 @@ def cover_circle(
     lon = check_lon("lon", lon)
     radius = check_radius("radius_m", radius_m)
     if isinstance(max_cells, bool) or not isinstance(max_cells, int) or max_cells < 1:
-        raise GeoTypeError(f"max_cells={max_cells!r} must be an int of at least 1")
+        raise GeoTypeError(f"max_cells={shown(max_cells)} must be an int of at least 1")
     if precision is None:
         precision = precision_for_radius(lat, radius)
     elif type(precision) is not int or not 1 <= precision <= 12:
@@ -147,8 +148,8 @@ def cover_circle(
                 queue.append((r, c))
         if len(seen) > max_cells:
             raise GeoError(
-                f"cover_circle: radius_m={radius_m!r} at precision={precision} needs more than "
-                f"max_cells={max_cells} cells; choose a coarser precision"
+                f"cover_circle: radius_m={shown(radius_m)} at precision={precision} needs more "
+                f"than max_cells={max_cells} cells; choose a coarser precision"
             )
     shift_lat, shift_lon = _BITS - lat_bits, _BITS - lon_bits
     return sorted(_code30(r << shift_lat, c << shift_lon)[:precision] for r, c in seen)

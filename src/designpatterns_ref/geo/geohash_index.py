@@ -49,6 +49,7 @@ from collections.abc import Callable, Iterable
 from heapq import heappush
 from math import cos, floor
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.geo._buckets import BucketIndex, measure
 from designpatterns_ref.geo._live import LiveTable, check_query, check_reading
 from designpatterns_ref.geo.base import (
@@ -114,9 +115,9 @@ class GeohashIndex(BucketIndex):
         clock: Callable[[], float] | None = None,
     ) -> None:
         if type(precision) is not int:
-            raise GeoTypeError(f"precision={precision!r} must be an int from 1 to 12")
+            raise GeoTypeError(f"precision={shown(precision)} must be an int from 1 to 12")
         if not 1 <= precision <= 12:
-            raise GeoError(f"precision={precision!r} is out of range: must be from 1 to 12")
+            raise GeoError(f"precision={shown(precision)} is out of range: must be from 1 to 12")
         self.precision = precision
         lat_bits, lon_bits = _AXIS_BITS[precision]
         self._y_shift, self._x_shift = _BITS - lat_bits, _BITS - lon_bits

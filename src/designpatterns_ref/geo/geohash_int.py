@@ -21,6 +21,7 @@ True
 
 from __future__ import annotations
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.geo.base import GeoError, GeoTypeError, check_lat, check_lon
 from designpatterns_ref.geo.geohash_codec import (
     _LAT_STEP,
@@ -53,9 +54,9 @@ def _interleave(y: int, x: int) -> int:
 
 def _check_bits(bits: object) -> int:
     if isinstance(bits, bool) or not isinstance(bits, int):
-        raise GeoTypeError(f"bits={bits!r} must be an int from 1 to 60")
+        raise GeoTypeError(f"bits={shown(bits)} must be an int from 1 to 60")
     if not 1 <= bits <= 60:
-        raise GeoError(f"bits={bits!r} is out of range: must be from 1 to 60")
+        raise GeoError(f"bits={shown(bits)} is out of range: must be from 1 to 60")
     return bits
 
 
@@ -83,9 +84,11 @@ def decode_int(value: int, bits: int = 52) -> Decoded:
     """
     bits = _check_bits(bits)
     if isinstance(value, bool) or not isinstance(value, int):
-        raise GeoTypeError(f"value={value!r} must be an int")
+        raise GeoTypeError(f"value={shown(value)} must be an int")
     if not 0 <= value < (1 << bits):
-        raise GeoError(f"value={value!r} does not fit in bits={bits}: must be in [0, 2**{bits})")
+        raise GeoError(
+            f"value={shown(value)} does not fit in bits={bits}: must be in [0, 2**{bits})"
+        )
     v = value << (60 - bits)
     u = _UNZIP
     w = u[v & 0xFFFF] | u[v >> 16 & 0xFFFF] << 8 | u[v >> 32 & 0xFFFF] << 16 | u[v >> 48] << 24
@@ -113,9 +116,9 @@ def from_int(value: int, precision: int) -> str:
     if type(precision) is not int or not 1 <= precision <= 12:
         raise _bad_precision(precision)
     if isinstance(value, bool) or not isinstance(value, int):
-        raise GeoTypeError(f"value={value!r} must be an int")
+        raise GeoTypeError(f"value={shown(value)} must be an int")
     if not 0 <= value < (1 << (5 * precision)):
-        raise GeoError(f"value={value!r} does not fit in {5 * precision} bits")
+        raise GeoError(f"value={shown(value)} does not fit in {5 * precision} bits")
     return "".join(BASE32[(value >> s) & 31] for s in range(5 * precision - 5, -1, -5))
 
 
@@ -136,7 +139,7 @@ def redis_score(lat: float, lon: float) -> int:
     """
     lat = check_lat("lat", lat)
     if not -REDIS_LAT_LIMIT <= lat <= REDIS_LAT_LIMIT:
-        raise GeoError(f"lat={lat!r} is beyond Redis's limit: must lie in ±{REDIS_LAT_LIMIT}")
+        raise GeoError(f"lat={shown(lat)} is beyond Redis's limit: must lie in ±{REDIS_LAT_LIMIT}")
     lon = check_lon("lon", lon)
     scale = float(1 << _REDIS_STEPS)
     y = int((lat + REDIS_LAT_LIMIT) / (2 * REDIS_LAT_LIMIT) * scale)
@@ -148,9 +151,9 @@ def redis_score(lat: float, lon: float) -> int:
 def redis_decode(score: int) -> tuple[float, float]:
     """The (lat, lon) centre Redis reports (``GEOPOS``) for a 52-bit score."""
     if isinstance(score, bool) or not isinstance(score, int):
-        raise GeoTypeError(f"score={score!r} must be an int")
+        raise GeoTypeError(f"score={shown(score)} must be an int")
     if not 0 <= score < (1 << 53):
-        raise GeoError(f"score={score!r} must be in [0, 2**53)")
+        raise GeoError(f"score={shown(score)} must be in [0, 2**53)")
     v = score << 8
     u = _UNZIP
     w = u[v & 0xFFFF] | u[v >> 16 & 0xFFFF] << 8 | u[v >> 32 & 0xFFFF] << 16 | u[v >> 48] << 24

@@ -29,6 +29,7 @@ Complexity: O(1) per call, either path.
 
 from __future__ import annotations
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.geo.base import GeoError
 from designpatterns_ref.geo.geohash_codec import (
     _AXIS_BITS,
@@ -173,7 +174,7 @@ def neighbor(code: str, direction: str) -> str | None:
     True
     """
     if not isinstance(direction, str) or direction not in DIRECTIONS:
-        raise GeoError(f"direction={direction!r} must be one of {', '.join(DIRECTIONS)}")
+        raise GeoError(f"direction={shown(direction)} must be one of {', '.join(DIRECTIONS)}")
     y, x, n = _parse(code)
     lat_bits, lon_bits = _AXIS_BITS[n]
     d_row, d_col = DIRECTIONS[direction]

@@ -56,6 +56,7 @@ from itertools import repeat
 from math import asin, cos, sin, sqrt
 from typing import Any
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.geo._buckets import BucketIndex, measure
 from designpatterns_ref.geo._live import LiveTable
 from designpatterns_ref.geo.base import GeoError, GeoTypeError
@@ -200,9 +201,9 @@ class H3Index(BucketIndex):
         clock: Callable[[], float] | None = None,
     ) -> None:
         if type(resolution) is not int:
-            raise GeoTypeError(f"resolution={resolution!r} must be an int from 0 to 15")
+            raise GeoTypeError(f"resolution={shown(resolution)} must be an int from 0 to 15")
         if not 0 <= resolution <= 15:
-            raise GeoError(f"resolution={resolution!r} is out of range: must be from 0 to 15")
+            raise GeoError(f"resolution={shown(resolution)} is out of range: must be from 0 to 15")
         self._init_buckets(LiveTable(ttl=ttl, clock=clock))
         self.resolution = resolution
         self._h3 = h3_module()

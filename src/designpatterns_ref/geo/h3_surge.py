@@ -38,6 +38,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.geo.base import GeoError, GeoTypeError, check_lat, check_lon
 from designpatterns_ref.geo.h3_index import h3_module
 from designpatterns_ref.geo.surge import SurgePricer
@@ -61,9 +62,9 @@ class HexSurgePricer:
         clock: Callable[[], float] | None = None,
     ) -> None:
         if type(resolution) is not int:
-            raise GeoTypeError(f"resolution={resolution!r} must be an int from 0 to 15")
+            raise GeoTypeError(f"resolution={shown(resolution)} must be an int from 0 to 15")
         if not 0 <= resolution <= 15:
-            raise GeoError(f"resolution={resolution!r} is out of range: must be from 0 to 15")
+            raise GeoError(f"resolution={shown(resolution)} is out of range: must be from 0 to 15")
         self.pricer = SurgePricer(
             half_life=half_life, sensitivity=sensitivity, cap=cap, step=step, clock=clock
         )
@@ -81,12 +82,14 @@ class HexSurgePricer:
 
     def _count(self, name: str, points: object) -> Counter[str]:
         if isinstance(points, str | bytes | dict) or not isinstance(points, Iterable):
-            raise GeoTypeError(f"{name}={points!r:.80} must be an iterable of (lat, lon) pairs")
+            raise GeoTypeError(
+                f"{name}={shown(points, 80)} must be an iterable of (lat, lon) pairs"
+            )
         to_cell, to_str, res = self._h3.latlng_to_cell, self._h3.int_to_str, self.resolution
         cells: Counter[int] = Counter()
         for i, point in enumerate(points):
             if type(point) not in (tuple, list) or len(point) != 2:
-                raise GeoTypeError(f"{name}[{i}]={point!r:.80} must be a (lat, lon) pair")
+                raise GeoTypeError(f"{name}[{i}]={shown(point, 80)} must be a (lat, lon) pair")
             try:
                 lat, lon = check_lat("lat", point[0]), check_lon("lon", point[1])
             except GeoError as exc:
@@ -114,16 +117,16 @@ class HexSurgePricer:
 
     def _check_cell(self, cell: object) -> str:
         if not isinstance(cell, str):
-            raise GeoTypeError(f"cell={cell!r:.80} must be a str (an H3 cell id)")
+            raise GeoTypeError(f"cell={shown(cell, 80)} must be a str (an H3 cell id)")
         try:  # an id is lower-case hex, exactly as H3 writes it (no sign, space or 0x)
             value = int(cell, 16) if 0 < len(cell) <= 16 and cell.isalnum() else -1
         except ValueError:
             value = -1
         if value < 0 or format(value, "x") != cell or not self._h3.is_valid_cell(value):
-            raise GeoError(f"cell={cell!r:.80} is not a valid H3 cell id")
+            raise GeoError(f"cell={shown(cell, 80)} is not a valid H3 cell id")
         if self._h3.get_resolution(value) != self.resolution:
             raise GeoError(
-                f"cell={cell!r} has resolution {self._h3.get_resolution(value)}, "
+                f"cell={shown(cell)} has resolution {self._h3.get_resolution(value)}, "
                 f"not this pricer's {self.resolution}"
             )
         return cell

@@ -34,6 +34,7 @@ import heapq
 from collections.abc import Callable
 from math import asin, cos, sin, sqrt
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.geo._live import LiveIndex, LiveTable
 from designpatterns_ref.geo.base import (
     GeoError,
@@ -78,9 +79,9 @@ class QuadTreeIndex(LiveIndex):
         clock: Callable[[], float] | None = None,
     ) -> None:
         if isinstance(capacity, bool) or not isinstance(capacity, int):
-            raise GeoTypeError(f"capacity={capacity!r} must be an int of at least 2")
+            raise GeoTypeError(f"capacity={shown(capacity)} must be an int of at least 2")
         if capacity < 2:
-            raise GeoError(f"capacity={capacity!r} must be at least 2")
+            raise GeoError(f"capacity={shown(capacity)} must be at least 2")
         self.capacity = capacity
         self._live = LiveTable(ttl=ttl, clock=clock)
         self._root = _Node(-90.0, -180.0, 90.0, 180.0)
@@ -172,7 +173,7 @@ class QuadTreeIndex(LiveIndex):
         Raises :class:`~designpatterns_ref.geo.base.DriverNotFound` (a ``KeyError``) if unknown.
         """
         if available is not True and available is not False:
-            raise GeoTypeError(f"available={available!r} must be True or False")
+            raise GeoTypeError(f"available={shown(available)} must be True or False")
         lat, lon, _, at, cell = self._live.record(check_driver_id(driver_id))
         self._live.drivers[driver_id] = (lat, lon, available, at, cell)
         node = self._root

@@ -44,6 +44,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.geo._live import LiveTable, check_query
 from designpatterns_ref.geo.base import (
     DriverNotFound,
@@ -126,7 +127,7 @@ class RedisGeoIndex:
         deadline: float = DEFAULT_DEADLINE_S,
     ) -> None:
         if not isinstance(key, str) or not key:
-            raise GeoTypeError(f"key={key!r} must be a non-empty str")
+            raise GeoTypeError(f"key={shown(key)} must be a non-empty str")
         self.deadline = check_deadline("RedisGeoIndex", deadline, GeoError)
         self._live = LiveTable(ttl=ttl, clock=clock)  # validation, clock and ttl only
         redis_mod = sys.modules.get("redis")
@@ -134,11 +135,11 @@ class RedisGeoIndex:
             try:
                 self._client = bounded_client(client, self.deadline)
             except ValueError as exc:
-                raise GeoError(f"client={client!r} is not a Redis URL: {exc}") from None
+                raise GeoError(f"client={shown(client)} is not a Redis URL: {exc}") from None
         elif redis_mod is not None and isinstance(client, redis_mod.Redis):
             self._client = bounded_client(client, self.deadline)
         else:
-            raise GeoTypeError(f"client={client!r} must be a redis.Redis or a redis:// URL")
+            raise GeoTypeError(f"client={shown(client)} must be a redis.Redis or a redis:// URL")
         client = self._client
         self.key = key
         self._all, self._free = f"{key}:geo", f"{key}:free"
@@ -154,7 +155,7 @@ class RedisGeoIndex:
     def _check_lat(self, lat: float, who: str) -> None:
         if not -REDIS_LAT_LIMIT <= lat <= REDIS_LAT_LIMIT:
             raise GeoError(
-                f"{who} lat={lat!r} is beyond what Redis can store: its geo commands accept "
+                f"{who} lat={shown(lat)} is beyond what Redis can store: its geo commands accept "
                 f"latitudes within ±{REDIS_LAT_LIMIT} only"
             )
 
@@ -216,12 +217,12 @@ class RedisGeoIndex:
         Raises :class:`~designpatterns_ref.geo.base.DriverNotFound` (a ``KeyError``) if unknown.
         """
         if available is not True and available is not False:
-            raise GeoTypeError(f"available={available!r} must be True or False")
+            raise GeoTypeError(f"available={shown(available)} must be True or False")
         driver_id = check_driver_id(driver_id)
         self._expire()
         keys = [self._all, self._free, self._meta, self._at]
         if not self._set_available(keys=keys, args=[driver_id, int(available)]):
-            raise DriverNotFound(f"driver_id={driver_id!r} is not in the index (or is stale)")
+            raise DriverNotFound(f"driver_id={shown(driver_id)} is not in the index (or is stale)")
 
     def _candidates(
         self, lat: float, lon: float, radius: float, available_only: bool

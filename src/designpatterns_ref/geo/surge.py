@@ -44,6 +44,7 @@ import sys
 import threading
 from collections.abc import Callable
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.geo._live import check_clock
 from designpatterns_ref.geo.base import GeoError, GeoTypeError
 
@@ -60,15 +61,15 @@ _MAX_COUNT = 2**53
 
 def _positive(name: str, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise GeoTypeError(f"{name}={value!r} must be a number")
+        raise GeoTypeError(f"{name}={shown(value)} must be a number")
     if not 0 < value <= sys.float_info.max:  # refuses NaN, inf and ints like 10**400
-        raise GeoError(f"{name}={value!r} must be a positive, finite number")
+        raise GeoError(f"{name}={shown(value)} must be a positive, finite number")
     return float(value)
 
 
 def _check_cell(cell: object) -> None:
     if not isinstance(cell, str) or not cell:
-        raise GeoTypeError(f"cell={cell!r} must be a non-empty str (a geohash)")
+        raise GeoTypeError(f"cell={shown(cell)} must be a non-empty str (a geohash)")
 
 
 class SurgePricer:
@@ -90,10 +91,12 @@ class SurgePricer:
         self.sensitivity = _positive("sensitivity", sensitivity)
         self.cap = _positive("cap", cap)
         if not 1.0 <= self.cap <= MAX_CAP:
-            raise GeoError(f"cap={cap!r} must be from 1.0 to MAX_CAP={MAX_CAP:g}")
+            raise GeoError(f"cap={shown(cap)} must be from 1.0 to MAX_CAP={MAX_CAP:g}")
         self.step = _positive("step", step)
         if not MIN_STEP <= self.step <= self.cap:
-            raise GeoError(f"step={step!r} must be from MIN_STEP={MIN_STEP:g} up to cap={cap!r}")
+            raise GeoError(
+                f"step={shown(step)} must be from MIN_STEP={MIN_STEP:g} up to cap={shown(cap)}"
+            )
         self._clock: Callable[[], float] = check_clock(clock)
         self._cells: dict[str, tuple[float, float]] = {}  # cell -> (smoothed pressure, time)
         self._lock = threading.Lock()
@@ -103,9 +106,9 @@ class SurgePricer:
         _check_cell(cell)
         for name, value in (("demand", demand), ("supply", supply)):
             if isinstance(value, bool) or not isinstance(value, int):
-                raise GeoTypeError(f"{name}={value!r} must be an int")
+                raise GeoTypeError(f"{name}={shown(value)} must be an int")
             if not 0 <= value <= _MAX_COUNT:
-                raise GeoError(f"{name}={value!r} must be an int from 0 to {_MAX_COUNT}")
+                raise GeoError(f"{name}={shown(value)} must be an int from 0 to {_MAX_COUNT}")
         return self._record(cell, demand / max(supply, 1), self._now("update"))
 
     def _now(self, caller: str) -> float:
@@ -117,7 +120,7 @@ class SurgePricer:
             or not -sys.float_info.max <= now <= sys.float_info.max  # NaN, inf, 10**400
         ):
             raise GeoError(
-                f"{caller}: the clock returned {now!r:.80}, not a finite number of seconds; "
+                f"{caller}: the clock returned {shown(now, 80)}, not a finite number of seconds; "
                 "nothing was recorded"
             )
         return float(now)
@@ -148,9 +151,9 @@ class SurgePricer:
         (1.7, 3.0)
         """
         if isinstance(pressure, bool) or not isinstance(pressure, int | float):
-            raise GeoTypeError(f"pressure={pressure!r} must be a number")
+            raise GeoTypeError(f"pressure={shown(pressure)} must be a number")
         if not 0 <= pressure <= sys.float_info.max:  # refuses NaN, inf, negatives, 10**400
-            raise GeoError(f"pressure={pressure!r} must be a finite number of zero or more")
+            raise GeoError(f"pressure={shown(pressure)} must be a finite number of zero or more")
         return self._price(float(pressure))
 
     def _price(self, pressure: float) -> float:

@@ -42,6 +42,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.geo._live import check_clock
 from designpatterns_ref.geo.base import GeoError, GeoTypeError
 
@@ -98,7 +99,7 @@ class Transition:
 
 def _check_text(name: str, value: object) -> None:
     if not isinstance(value, str):
-        raise GeoTypeError(f"{name}={value!r} must be a str")
+        raise GeoTypeError(f"{name}={shown(value)} must be a str")
 
 
 class TripStateMachine:
@@ -106,7 +107,7 @@ class TripStateMachine:
 
     def __init__(self, trip_id: str, *, clock: Callable[[], float] | None = None) -> None:
         if not isinstance(trip_id, str) or not trip_id:
-            raise GeoTypeError(f"trip_id={trip_id!r} must be a non-empty str")
+            raise GeoTypeError(f"trip_id={shown(trip_id)} must be a non-empty str")
         self.trip_id = trip_id
         self._clock: Callable[[], float] = check_clock(clock)
         self._lock = threading.Lock()
@@ -122,7 +123,7 @@ class TripStateMachine:
         (which lets the driver go), so a trip has a driver exactly in the states that need one.
         """
         if not isinstance(to, TripState):
-            raise GeoTypeError(f"to={to!r} must be a TripState")
+            raise GeoTypeError(f"to={shown(to)} must be a TripState")
         _check_text("note", note)
         if to in _DRIVER_MOVES:
             raise TripStateError(
@@ -146,7 +147,7 @@ class TripStateMachine:
     def match(self, driver_id: str) -> None:
         """A driver accepted the trip."""
         if not isinstance(driver_id, str) or not driver_id:
-            raise GeoTypeError(f"driver_id={driver_id!r} must be a non-empty str")
+            raise GeoTypeError(f"driver_id={shown(driver_id)} must be a non-empty str")
         with self._lock:
             self._move(TripState.MATCHED, f"driver {driver_id}")
             self.driver_id = driver_id
@@ -182,7 +183,7 @@ class TripStateMachine:
     def time_in(self, state: TripState) -> float:
         """Seconds the trip has spent in ``state`` so far (all visits, up to now)."""
         if not isinstance(state, TripState):
-            raise GeoTypeError(f"state={state!r} must be a TripState")
+            raise GeoTypeError(f"state={shown(state)} must be a TripState")
         total = 0.0
         now = self._clock()
         for here, after in zip(self.history, [*self.history[1:], None], strict=True):

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.identity.base import IdentityError, IdentityTypeError, read_clock
 
 __all__ = ["GENESIS", "AuditCheck", "AuditLog", "entry_hash", "read_log", "verify_chain"]
@@ -72,13 +73,15 @@ def verify_chain(
 ) -> AuditCheck:
     """Check every link of the chain, and the anchored head when given; report the first break."""
     if not isinstance(entries, Sequence) or isinstance(entries, str | bytes):
-        raise IdentityTypeError(f"entries={entries!r:.80} must be a sequence of entries")
+        raise IdentityTypeError(f"entries={shown(entries, 80)} must be a sequence of entries")
     if expected_count is not None and (
         isinstance(expected_count, bool) or not isinstance(expected_count, int)
     ):
-        raise IdentityTypeError(f"expected_count={expected_count!r:.80} must be an int or None")
+        raise IdentityTypeError(
+            f"expected_count={shown(expected_count, 80)} must be an int or None"
+        )
     if expected_head is not None and not isinstance(expected_head, str):
-        raise IdentityTypeError(f"expected_head={expected_head!r:.80} must be a str or None")
+        raise IdentityTypeError(f"expected_head={shown(expected_head, 80)} must be a str or None")
     prev = GENESIS
     for i, entry in enumerate(entries):
 
@@ -103,7 +106,7 @@ def verify_chain(
             False,
             len(entries),
             prev,
-            f"the log holds {len(entries)} entries; the anchored head says {expected_count}",
+            f"the log holds {len(entries)} entries; the anchored head says {shown(expected_count)}",
         )
     if expected_head is not None and expected_head != prev:
         return AuditCheck(False, len(entries), prev, "the last hash is not the anchored head")
@@ -123,7 +126,7 @@ def read_log(path: str | os.PathLike[str]) -> list[object]:
     Raises :class:`IdentityError` when the file cannot be read.
     """
     if not isinstance(path, str | os.PathLike):
-        raise IdentityTypeError(f"path={path!r:.80} must be a str or a PathLike")
+        raise IdentityTypeError(f"path={shown(path, 80)} must be a str or a PathLike")
     entries: list[object] = []
     try:
         with open(path, encoding="utf-8") as f:
@@ -151,9 +154,9 @@ class AuditLog:
         import time
 
         if clock is not None and not callable(clock):
-            raise IdentityTypeError(f"clock={clock!r:.80} must be callable or None")
+            raise IdentityTypeError(f"clock={shown(clock, 80)} must be callable or None")
         if path is not None and not isinstance(path, str | os.PathLike):
-            raise IdentityTypeError(f"path={path!r:.80} must be a str, a PathLike or None")
+            raise IdentityTypeError(f"path={shown(path, 80)} must be a str, a PathLike or None")
         self.clock: Callable[[], float] = clock if clock is not None else time.time
         self.entries: list[dict[str, Any]] = []
         self.path = None if path is None else Path(path)
@@ -172,14 +175,14 @@ class AuditLog:
     def append(self, event: dict[str, Any]) -> dict[str, Any]:
         """Add one event (a JSON-able dict) at the end; return the new entry."""
         if not isinstance(event, dict):
-            raise IdentityTypeError(f"event={event!r:.80} must be a dict")
+            raise IdentityTypeError(f"event={shown(event, 80)} must be a dict")
         at = read_clock(self.clock, "AuditLog.append")  # recorded as it came: int or float
         seq, prev = self.head
         try:  # a detached copy: the caller changing its dict later cannot rewrite history
             event = json.loads(_CANON.encode(event))
             digest = entry_hash(prev, seq, at, event)
         except (TypeError, ValueError) as bad:
-            raise IdentityError(f"event={event!r:.80} is not JSON: {bad}") from None
+            raise IdentityError(f"event={shown(event, 80)} is not JSON: {bad}") from None
         entry = {"seq": seq, "at": at, "event": event, "prev": prev, "hash": digest}
         if self.path is not None:
             with open(self.path, "a", encoding="utf-8") as f:

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import NamedTuple
 
-from designpatterns_ref.errors import DesignPatternsError
+from designpatterns_ref.errors import DesignPatternsError, shown
 
 __all__ = [
     "MAX_TIME",
@@ -98,7 +98,7 @@ def check_name(field_name: str, value: object, *, max_bytes: int = 255) -> str:
     """``value`` as a non-empty string of at most ``max_bytes`` UTF-8 bytes, or an error."""
     if not isinstance(value, str):
         raise IdentityTypeError(
-            f"{field_name}={value!r:.80} must be a str, not {type(value).__name__}"
+            f"{field_name}={shown(value, 80)} must be a str, not {type(value).__name__}"
         )
     try:
         size = len(value.encode("utf-8"))
@@ -117,11 +117,11 @@ def check_time(field_name: str, value: object) -> int:
     """``value`` as whole seconds since the epoch in [0, MAX_TIME], or an error."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise IdentityTypeError(
-            f"{field_name}={value!r:.80} must be an int of seconds since the epoch, "
+            f"{field_name}={shown(value, 80)} must be an int of seconds since the epoch, "
             f"not {type(value).__name__}"
         )
     if not 0 <= value <= MAX_TIME:
-        raise IdentityError(f"{field_name}={value!r:.80} must lie in [0, {MAX_TIME}]")
+        raise IdentityError(f"{field_name}={shown(value, 80)} must lie in [0, {MAX_TIME}]")
     return value
 
 
@@ -143,7 +143,7 @@ def read_clock(clock: Callable[[], object], who: str) -> int | float:
         if finite:
             return reading
     raise IdentityError(
-        f"{who}: clock() returned {reading!r:.40}; it must return a finite number of seconds"
+        f"{who}: clock() returned {shown(reading, 40)}; it must return a finite number of seconds"
     )
 
 
@@ -151,15 +151,16 @@ def check_seconds(field_name: str, value: object, *, allow_zero: bool = True) ->
     """``value`` as a finite, non-negative duration in seconds (positive unless allowed zero)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise IdentityTypeError(
-            f"{field_name}={value!r:.80} must be a number of seconds, not {type(value).__name__}"
+            f"{field_name}={shown(value, 80)} must be a number of seconds, not "
+            f"{type(value).__name__}"
         )
     try:
         seconds = float(value)
     except OverflowError:
-        raise IdentityError(f"{field_name}={value!r:.80} is too large") from None
+        raise IdentityError(f"{field_name}={shown(value, 80)} is too large") from None
     if not math.isfinite(seconds) or seconds < 0 or (seconds == 0 and not allow_zero):
         allowed = "zero or more" if allow_zero else "more than zero"
-        raise IdentityError(f"{field_name}={value!r:.80} must be finite and {allowed}")
+        raise IdentityError(f"{field_name}={shown(value, 80)} must be finite and {allowed}")
     return seconds
 
 
@@ -167,10 +168,10 @@ def check_index(field_name: str, value: object, size: int) -> int:
     """``value`` as an int in [0, size), or an error."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise IdentityTypeError(
-            f"{field_name}={value!r:.80} must be an int, not {type(value).__name__}"
+            f"{field_name}={shown(value, 80)} must be an int, not {type(value).__name__}"
         )
     if not 0 <= value < size:
-        raise IdentityError(f"{field_name}={value!r:.80} must lie in [0, {size})")
+        raise IdentityError(f"{field_name}={shown(value, 80)} must lie in [0, {size})")
     return value
 
 
@@ -191,9 +192,9 @@ class Qualification:
         ``now`` is a number of seconds: any int (compared exactly) or a finite float.
         """
         if isinstance(now, bool) or not isinstance(now, int | float):
-            raise IdentityTypeError(f"now={now!r:.80} must be a number of seconds")
+            raise IdentityTypeError(f"now={shown(now, 80)} must be a number of seconds")
         if isinstance(now, float) and not math.isfinite(now):
-            raise IdentityError(f"now={now!r:.80} must be finite")
+            raise IdentityError(f"now={shown(now, 80)} must be finite")
         return now < self.expires
 
 
@@ -235,7 +236,7 @@ class Claims:
             isinstance(q, Qualification) for q in self.qualifications
         ):
             raise IdentityTypeError(
-                f"qualifications={self.qualifications!r:.80} must be a tuple of Qualification"
+                f"qualifications={shown(self.qualifications, 80)} must be a tuple of Qualification"
             )
         if len(self.qualifications) > 255:
             raise IdentityError(
@@ -248,7 +249,9 @@ class Claims:
     def qualification(self, name: str) -> Qualification | None:
         """The qualification called ``name``, or None."""
         if not isinstance(name, str):
-            raise IdentityTypeError(f"name={name!r:.80} must be a str, not {type(name).__name__}")
+            raise IdentityTypeError(
+                f"name={shown(name, 80)} must be a str, not {type(name).__name__}"
+            )
         for q in self.qualifications:
             if q.name == name:
                 return q
@@ -273,7 +276,7 @@ def claims_from_values(
     """
     for value in texts:
         if type(value) is not str or not value or len(value) > 255:
-            raise IdentityError(f"claim {value!r:.40} must be a non-empty str of at most 255")
+            raise IdentityError(f"claim {shown(value, 40)} must be a non-empty str of at most 255")
     iat, nbf, exp, index = times
     if not (
         type(iat) is int
@@ -285,15 +288,16 @@ def claims_from_values(
         and 0 <= index <= MAX_TIME
     ):
         raise IdentityError(
-            f"claims iat={iat!r:.20}, nbf={nbf!r:.20}, exp={exp!r:.20}, index={index!r:.20} "
+            f"claims iat={shown(iat, 20)}, nbf={shown(nbf, 20)}, exp={shown(exp, 20)}, "
+            f"index={shown(index, 20)} "
             f"must be ints in [0, {MAX_TIME}] with nbf before exp"
         )
     qualifications = []
     for name, expires in quals:
         if type(name) is not str or not 0 < len(name) <= 255:
-            raise IdentityError(f"qualification {name!r:.40} must be a non-empty str")
+            raise IdentityError(f"qualification {shown(name, 40)} must be a non-empty str")
         if type(expires) is not int or not 0 <= expires <= MAX_TIME:
-            raise IdentityError(f"qualification expiry {expires!r:.40} is not a time")
+            raise IdentityError(f"qualification expiry {shown(expires, 40)} is not a time")
         q = _new(Qualification)
         _set(q, "name", name)
         _set(q, "expires", expires)

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import struct
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.identity.base import (
     Claims,
     IdentityError,
@@ -67,7 +68,7 @@ def _text(value: str) -> bytes:
 def claims_to_bytes(claims: Claims, kid: str) -> bytes:
     """The signed part of the compact form (everything but the signature)."""
     if not isinstance(claims, Claims):
-        raise IdentityTypeError(f"claims={claims!r:.80} must be Claims")
+        raise IdentityTypeError(f"claims={shown(claims, 80)} must be Claims")
     check_name("kid", kid)
     parts = [
         bytes((VERSION,)),
@@ -95,7 +96,7 @@ def claims_to_bytes(claims: Claims, kid: str) -> bytes:
 def sign_compact(claims: Claims, keys: KeySet) -> bytes:
     """``claims`` in the compact binary form, signed by the active key of ``keys``."""
     if not isinstance(keys, KeySet):
-        raise IdentityTypeError(f"keys={keys!r:.80} must be a KeySet")
+        raise IdentityTypeError(f"keys={shown(keys, 80)} must be a KeySet")
     body = claims_to_bytes(claims, keys.active_kid)
     _, signature = keys.sign(body, expires=claims.expires)
     return body + signature
@@ -117,7 +118,7 @@ def _text_at(data: bytes, pos: int) -> tuple[str, int]:
 def read_kid(blob: bytes) -> str:
     """The kid of a compact credential, read before anything is trusted."""
     if not isinstance(blob, bytes):
-        raise IdentityTypeError(f"blob={blob!r:.80} must be bytes")
+        raise IdentityTypeError(f"blob={shown(blob, 80)} must be bytes")
     if len(blob) < 2 + SIGNATURE_BYTES or blob[0] != VERSION:
         raise TokenFormatError(f"not a version {VERSION} compact credential")
     return _text_at(blob, 1)[0]
@@ -126,7 +127,7 @@ def read_kid(blob: bytes) -> str:
 def decode_compact(blob: bytes) -> tuple[str, Claims, bytes, bytes]:
     """``(kid, claims, signed bytes, signature)`` of a compact credential, unverified."""
     if not isinstance(blob, bytes):
-        raise IdentityTypeError(f"blob={blob!r:.80} must be bytes")
+        raise IdentityTypeError(f"blob={shown(blob, 80)} must be bytes")
     if len(blob) < 2 + SIGNATURE_BYTES or blob[0] != VERSION:
         raise TokenFormatError(f"not a version {VERSION} compact credential")
     body, signature = blob[:-SIGNATURE_BYTES], blob[-SIGNATURE_BYTES:]
@@ -166,7 +167,7 @@ def b45encode(data: bytes) -> str:
     'BB8'
     """
     if not isinstance(data, bytes | bytearray):
-        raise IdentityTypeError(f"data={data!r:.80} must be bytes")
+        raise IdentityTypeError(f"data={shown(data, 80)} must be bytes")
     out: list[str] = []
     for i in range(0, len(data) - 1, 2):
         n = data[i] * 256 + data[i + 1]
@@ -182,7 +183,7 @@ def b45encode(data: bytes) -> str:
 def b45decode(text: str) -> bytes:
     """The bytes of Base45 ``text``; raises :class:`IdentityError` on anything out of range."""
     if not isinstance(text, str):
-        raise IdentityTypeError(f"text={text!r:.80} must be a str of Base45")
+        raise IdentityTypeError(f"text={shown(text, 80)} must be a str of Base45")
     if len(text) % 3 == 1:
         raise IdentityError("Base45 text length leaves one character over")
     try:

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 from sortedcontainers import SortedList
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.identity.base import (
     Claims,
     IdentityError,
@@ -44,13 +45,13 @@ __all__ = ["ComplianceBook", "Expiring", "Gap", "SweepReport"]
 
 def _check_now(value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise IdentityTypeError(f"now={value!r:.40} must be a number of seconds")
+        raise IdentityTypeError(f"now={shown(value, 40)} must be a number of seconds")
     try:
         now = float(value)
     except OverflowError:
-        raise IdentityError(f"now={value!r:.40} is too large") from None
+        raise IdentityError(f"now={shown(value, 40)} is too large") from None
     if now != now or now in (float("inf"), float("-inf")):
-        raise IdentityError(f"now={value!r:.40} must be finite")
+        raise IdentityError(f"now={shown(value, 40)} must be finite")
     return now
 
 
@@ -128,7 +129,7 @@ class ComplianceBook:
         """Record an issued credential; each qualification counts from the credential's
         ``not_before`` until the earlier of the two expiries."""
         if not isinstance(claims, Claims):
-            raise IdentityTypeError(f"claims={claims!r:.80} must be Claims")
+            raise IdentityTypeError(f"claims={shown(claims, 80)} must be Claims")
         if claims.credential_id in self.credentials:
             raise IdentityError(f"credential {claims.credential_id!r:.80} is already recorded")
         self.credentials[claims.credential_id] = claims
@@ -163,7 +164,7 @@ class ComplianceBook:
         moment = _check_now(now)
         ahead = check_seconds("horizon", horizon)
         if self.last_sweep is not None and moment < self.last_sweep:
-            raise IdentityError(f"now={now!r} is before the last sweep at {self.last_sweep}")
+            raise IdentityError(f"now={shown(now)} is before the last sweep at {self.last_sweep}")
         lo = -1 if self.last_sweep is None else self.last_sweep
         # Expiries e with lo < e <= now have happened since the last sweep.
         start = self._after(lo)

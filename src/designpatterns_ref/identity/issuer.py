@@ -26,6 +26,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.identity.base import (
     MAX_TIME,
     Claims,
@@ -56,11 +57,11 @@ class Issuer:
         clock: Callable[[], float] | None = None,
     ) -> None:
         if clock is not None and not callable(clock):
-            raise IdentityTypeError(f"clock={clock!r:.80} must be callable or None")
+            raise IdentityTypeError(f"clock={shown(clock, 80)} must be callable or None")
         if not isinstance(keys, KeySet):
-            raise IdentityTypeError(f"keys={keys!r:.80} must be a KeySet")
+            raise IdentityTypeError(f"keys={shown(keys, 80)} must be a KeySet")
         if not isinstance(statuses, StatusAuthority):
-            raise IdentityTypeError(f"statuses={statuses!r:.80} must be a StatusAuthority")
+            raise IdentityTypeError(f"statuses={shown(statuses, 80)} must be a StatusAuthority")
         self.keys = keys
         self.statuses = statuses
         self.clock: Callable[[], float] = clock if clock is not None else time.time
@@ -85,13 +86,13 @@ class Issuer:
         valid = check_seconds("valid_for", valid_for, allow_zero=False)
         start = now if not_before is None else check_time("not_before", not_before)
         if start + valid > MAX_TIME:
-            raise IdentityError(f"valid_for={valid_for!r:.40} ends after {MAX_TIME}")
+            raise IdentityError(f"valid_for={shown(valid_for, 40)} ends after {MAX_TIME}")
         expires = int(start + valid)
         if qualifications is None:
             qualifications = {}
         if not isinstance(qualifications, Mapping):
             raise IdentityTypeError(
-                f"qualifications={qualifications!r:.80} must map names to expiry times"
+                f"qualifications={shown(qualifications, 80)} must map names to expiry times"
             )
         quals = tuple(Qualification(name, exp) for name, exp in qualifications.items())
         for name in (worker, employer, site, role):
@@ -117,11 +118,11 @@ class Issuer:
     def sign_jws(self, claims: Claims) -> str:
         """``claims`` as a compact JWS (interoperable: PyJWT verifies it)."""
         if not isinstance(claims, Claims):
-            raise IdentityTypeError(f"claims={claims!r:.80} must be Claims")
+            raise IdentityTypeError(f"claims={shown(claims, 80)} must be Claims")
         return sign_jws(claims, self.keys)
 
     def sign_compact(self, claims: Claims) -> bytes:
         """``claims`` in the compact binary form, for a QR code."""
         if not isinstance(claims, Claims):
-            raise IdentityTypeError(f"claims={claims!r:.80} must be Claims")
+            raise IdentityTypeError(f"claims={shown(claims, 80)} must be Claims")
         return sign_compact(claims, self.keys)

@@ -31,6 +31,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.identity.base import (
     Claims,
     IdentityError,
@@ -65,7 +66,7 @@ class TokenFormatError(IdentityError):
 def claims_to_payload(claims: Claims) -> dict[str, Any]:
     """The JWT payload of ``claims``."""
     if not isinstance(claims, Claims):
-        raise IdentityTypeError(f"claims={claims!r:.80} must be Claims")
+        raise IdentityTypeError(f"claims={shown(claims, 80)} must be Claims")
     payload: dict[str, Any] = {
         "iss": claims.issuer,
         "jti": claims.credential_id,
@@ -144,9 +145,9 @@ def payload_json(claims: Claims) -> str:
 def sign_jws(claims: Claims, keys: KeySet) -> str:
     """``claims`` as a compact JWS signed by the active key of ``keys``."""
     if not isinstance(keys, KeySet):
-        raise IdentityTypeError(f"keys={keys!r:.80} must be a KeySet")
+        raise IdentityTypeError(f"keys={shown(keys, 80)} must be a KeySet")
     if not isinstance(claims, Claims):
-        raise IdentityTypeError(f"claims={claims!r:.80} must be Claims")
+        raise IdentityTypeError(f"claims={shown(claims, 80)} must be Claims")
     kid = keys.active_kid
     header = _HEADERS.get(kid)
     if header is None:
@@ -161,7 +162,7 @@ def sign_jws(claims: Claims, keys: KeySet) -> str:
 def parse_header(part: str) -> dict[str, Any]:
     """The JOSE header of one base64url part, refusing every algorithm but EdDSA."""
     if not isinstance(part, str):
-        raise IdentityTypeError(f"part={part!r:.80} must be a str")
+        raise IdentityTypeError(f"part={shown(part, 80)} must be a str")
     try:
         header = json.loads(b64url_decode(part))
     except ValueError:
@@ -184,7 +185,7 @@ def split_token(token: str) -> tuple[dict[str, Any], dict[str, Any], bytes, byte
     For inspection and tests; the verifier parses lazily, the payload only after the signature.
     """
     if not isinstance(token, str):
-        raise IdentityTypeError(f"token={token!r:.80} must be a str")
+        raise IdentityTypeError(f"token={shown(token, 80)} must be a str")
     parts = token.split(".")
     if len(parts) != 3:
         raise TokenFormatError("a compact JWS has exactly three parts")

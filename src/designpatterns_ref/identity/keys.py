@@ -36,6 +36,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.identity.base import (
     IdentityError,
     IdentityTypeError,
@@ -100,7 +101,7 @@ class KeySet:
     def __init__(self, issuer: str, *, seed: bytes | None = None) -> None:
         check_name("issuer", issuer)
         if seed is not None and not isinstance(seed, bytes):
-            raise IdentityTypeError(f"seed={seed!r:.80} must be bytes or None")
+            raise IdentityTypeError(f"seed={shown(seed, 80)} must be bytes or None")
         self.issuer = issuer
         self._seed = seed
         self._private: dict[str, Ed25519PrivateKey] = {}
@@ -131,7 +132,7 @@ class KeySet:
     def distrust(self, kid: str) -> None:
         """Withdraw a compromised key at once (it leaves the JWKS); the active one is replaced."""
         if not isinstance(kid, str) or kid not in self._private:
-            raise IdentityError(f"kid={kid!r:.80} is not a key of {self.issuer!r}")
+            raise IdentityError(f"kid={shown(kid, 80)} is not a key of {shown(self.issuer)}")
         if kid == self.active_kid:
             self.active_kid = self._new_key()
         del self._private[kid]
@@ -155,7 +156,7 @@ class KeySet:
         ``expires`` is the expiry of what is signed; the key stays published until then.
         """
         if not isinstance(data, bytes):
-            raise IdentityTypeError(f"data={data!r:.80} must be bytes")
+            raise IdentityTypeError(f"data={shown(data, 80)} must be bytes")
         check_time("expires", expires)
         kid = self.active_kid
         if expires > self._last_expiry[kid]:
@@ -165,7 +166,7 @@ class KeySet:
     def private_key(self, kid: str) -> Ed25519PrivateKey:
         """The private key ``kid`` (for interoperability tests and benchmarks)."""
         if not isinstance(kid, str) or kid not in self._private:
-            raise IdentityError(f"kid={kid!r:.80} is not a key of {self.issuer!r}")
+            raise IdentityError(f"kid={shown(kid, 80)} is not a key of {shown(self.issuer)}")
         return self._private[kid]
 
     def kids(self) -> list[str]:
@@ -206,13 +207,13 @@ class TrustStore:
     def load(self, jwks: object) -> None:
         """Add every key of ``jwks``; a malformed set raises and adds nothing."""
         if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list):
-            raise IdentityTypeError(f"jwks={jwks!r:.80} must be a dict with a 'keys' list")
+            raise IdentityTypeError(f"jwks={shown(jwks, 80)} must be a dict with a 'keys' list")
         parsed: dict[str, Ed25519PublicKey] = {}
         for jwk in jwks["keys"]:
             if not isinstance(jwk, dict):
-                raise IdentityTypeError(f"jwk={jwk!r:.80} must be a dict")
+                raise IdentityTypeError(f"jwk={shown(jwk, 80)} must be a dict")
             if jwk.get("kty") != "OKP" or jwk.get("crv") != "Ed25519":
-                raise IdentityError(f"jwk={jwk!r:.80} must be an OKP key on the Ed25519 curve")
+                raise IdentityError(f"jwk={shown(jwk, 80)} must be an OKP key on the Ed25519 curve")
             if jwk.get("alg", "EdDSA") != "EdDSA":
                 raise IdentityError(f"jwk={jwk!r:.80} must be for alg EdDSA")
             kid = check_name("kid", jwk.get("kid"))
@@ -222,7 +223,7 @@ class TrustStore:
             except ValueError:
                 raw = b""
             if len(raw) != 32:
-                raise IdentityError(f"jwk x={x!r:.80} must be 32 bytes of base64url")
+                raise IdentityError(f"jwk x={shown(x, 80)} must be 32 bytes of base64url")
             parsed[kid] = Ed25519PublicKey.from_public_bytes(raw)
         self._keys.update({k: v for k, v in parsed.items() if k not in self._distrusted})
 
@@ -235,7 +236,7 @@ class TrustStore:
     def status(self, kid: str) -> str:
         """``"trusted"``, ``"distrusted"`` or ``"unknown"``."""
         if not isinstance(kid, str):
-            raise IdentityTypeError(f"kid={kid!r:.80} must be a str")
+            raise IdentityTypeError(f"kid={shown(kid, 80)} must be a str")
         if kid in self._distrusted:
             return "distrusted"
         return "trusted" if kid in self._keys else "unknown"
@@ -243,7 +244,7 @@ class TrustStore:
     def get(self, kid: str) -> Ed25519PublicKey | None:
         """The trusted public key ``kid``, or None (unknown or distrusted)."""
         if not isinstance(kid, str):
-            raise IdentityTypeError(f"kid={kid!r:.80} must be a str")
+            raise IdentityTypeError(f"kid={shown(kid, 80)} must be a str")
         return self._keys.get(kid)
 
     def __len__(self) -> int:

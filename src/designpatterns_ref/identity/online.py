@@ -43,6 +43,7 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.identity.base import (
     IdentityError,
     IdentityTypeError,
@@ -62,19 +63,19 @@ _MAX_INDEX_DIGITS = 10
 
 def _check_timeout(timeout: object) -> float:
     if isinstance(timeout, bool) or not isinstance(timeout, int | float):
-        raise IdentityTypeError(f"timeout={timeout!r:.60} must be a number of seconds")
+        raise IdentityTypeError(f"timeout={shown(timeout, 60)} must be a number of seconds")
     seconds = float(timeout) if abs(timeout) < 1e9 else math.inf
     if not 0 < seconds <= 60:
-        raise IdentityError(f"timeout={timeout!r:.60} must be in (0, 60] seconds")
+        raise IdentityError(f"timeout={shown(timeout, 60)} must be in (0, 60] seconds")
     return seconds
 
 
 def _check_url(base_url: object) -> str:
     if not isinstance(base_url, str):
-        raise IdentityTypeError(f"base_url={base_url!r:.60} must be a str")
+        raise IdentityTypeError(f"base_url={shown(base_url, 60)} must be a str")
     parsed = urllib.parse.urlsplit(base_url) if base_url.isascii() else None
     if parsed is None or parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise IdentityError(f"base_url={base_url!r:.60} must be an http(s) URL")
+        raise IdentityError(f"base_url={shown(base_url, 60)} must be an http(s) URL")
     return base_url.rstrip("/")
 
 
@@ -90,9 +91,9 @@ class StatusServer:
 
     def __init__(self, authority: StatusAuthority, *, host: str = "127.0.0.1", port: int = 0):
         if not isinstance(authority, StatusAuthority):
-            raise IdentityTypeError(f"authority={authority!r:.60} must be a StatusAuthority")
+            raise IdentityTypeError(f"authority={shown(authority, 60)} must be a StatusAuthority")
         if host not in ("127.0.0.1", "localhost", "::1"):
-            raise IdentityError(f"host={host!r:.60} must be a loopback address")
+            raise IdentityError(f"host={shown(host, 60)} must be a loopback address")
         check_index("port", port, 65_536)
         self.authority = authority
         self._address = (host, port)

@@ -23,6 +23,7 @@ import random
 from typing import Any
 
 from designpatterns_ref.clock import ManualClock
+from designpatterns_ref.errors import shown
 from designpatterns_ref.figures import new_figure
 from designpatterns_ref.identity.base import IdentityError, IdentityTypeError, check_seconds
 from designpatterns_ref.identity.compact import b45encode
@@ -55,7 +56,7 @@ def revocation_timeline(
     end = check_seconds("horizon", horizon, allow_zero=False)
     tick = check_seconds("step", step, allow_zero=False)
     if end / tick > 100_000:
-        raise IdentityError(f"horizon={horizon!r} / step={step!r} makes too many checks")
+        raise IdentityError(f"horizon={shown(horizon)} / step={shown(step)} makes too many checks")
     clock = ManualClock(_T0)
     keys = KeySet("plot", seed=b"plot")
     authority = StatusAuthority(keys, "plot/1", clock=clock)
@@ -118,7 +119,7 @@ def plot_status_list_size(
 ) -> Any:
     """The GZIP-compressed size of a status list of ``entries`` bits at each revoked fraction."""
     if isinstance(entries, bool) or not isinstance(entries, int) or not 0 < entries <= 10**7:
-        raise IdentityError(f"entries={entries!r:.40} must be an int in (0, 10,000,000]")
+        raise IdentityError(f"entries={shown(entries, 40)} must be an int in (0, 10,000,000]")
     if (
         not isinstance(fractions, tuple)
         or not fractions
@@ -127,9 +128,9 @@ def plot_status_list_size(
             for f in fractions
         )
     ):
-        raise IdentityError(f"fractions={fractions!r:.60} must be a tuple of shares in [0, 1]")
+        raise IdentityError(f"fractions={shown(fractions, 60)} must be a tuple of shares in [0, 1]")
     if isinstance(seed, bool) or not isinstance(seed, int):
-        raise IdentityTypeError(f"seed={seed!r:.40} must be an int")
+        raise IdentityTypeError(f"seed={shown(seed, 40)} must be an int")
     entries = max(entries + (-entries % 8), 131_072)
     sizes = []
     rng = random.Random(seed)
@@ -154,7 +155,7 @@ def plot_badge_qr(blob: bytes, *, error_correction: str = "M", ax: Any = None) -
     import qrcode.constants
 
     if not isinstance(blob, bytes):
-        raise IdentityTypeError(f"blob={blob!r:.60} must be the bytes of a compact credential")
+        raise IdentityTypeError(f"blob={shown(blob, 60)} must be the bytes of a compact credential")
     levels = {
         "L": qrcode.constants.ERROR_CORRECT_L,
         "M": qrcode.constants.ERROR_CORRECT_M,
@@ -162,7 +163,7 @@ def plot_badge_qr(blob: bytes, *, error_correction: str = "M", ax: Any = None) -
         "H": qrcode.constants.ERROR_CORRECT_H,
     }
     if not isinstance(error_correction, str) or error_correction not in levels:
-        raise IdentityError(f"error_correction={error_correction!r:.20} must be L, M, Q or H")
+        raise IdentityError(f"error_correction={shown(error_correction, 20)} must be L, M, Q or H")
     text = b45encode(blob)
     code = qrcode.QRCode(error_correction=levels[error_correction], border=2)
     code.add_data(text)

@@ -39,6 +39,7 @@ import zlib
 from collections.abc import Callable
 from typing import Any
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.identity.base import (
     MAX_TIME,
     IdentityError,
@@ -70,10 +71,10 @@ class BitstringStatusList:
 
     def __init__(self, size: int = MIN_BITS) -> None:
         if isinstance(size, bool) or not isinstance(size, int):
-            raise IdentityTypeError(f"size={size!r:.80} must be an int number of bits")
+            raise IdentityTypeError(f"size={shown(size, 80)} must be an int number of bits")
         if not MIN_BITS <= size <= _MAX_BITS or size % 8:
             raise IdentityError(
-                f"size={size!r:.80} must be a multiple of 8 in [{MIN_BITS}, {_MAX_BITS}]"
+                f"size={shown(size, 80)} must be a multiple of 8 in [{MIN_BITS}, {_MAX_BITS}]"
             )
         self.size = size
         self.bits = bytearray(size // 8)
@@ -87,7 +88,7 @@ class BitstringStatusList:
         """Set bit ``index`` to ``value``."""
         check_index("index", index, self.size)
         if not isinstance(value, bool):
-            raise IdentityTypeError(f"value={value!r:.80} must be a bool")
+            raise IdentityTypeError(f"value={shown(value, 80)} must be a bool")
         mask = 1 << (7 - (index & 7))
         if value:
             self.bits[index >> 3] |= mask
@@ -106,7 +107,7 @@ class BitstringStatusList:
     def decode(cls, encoded: str) -> BitstringStatusList:
         """The list an ``encodedList`` holds; raises :class:`IdentityError` if malformed."""
         if not isinstance(encoded, str) or not encoded.startswith("u"):
-            raise IdentityError(f"encodedList={encoded!r:.60} must be a str starting with 'u'")
+            raise IdentityError(f"encodedList={shown(encoded, 60)} must be a str starting with 'u'")
         try:
             compressed = b64url_decode(encoded[1:])
             inflater = zlib.decompressobj(wbits=31)  # 31: a GZIP wrapper
@@ -138,9 +139,9 @@ class StatusAuthority:
         import time
 
         if clock is not None and not callable(clock):
-            raise IdentityTypeError(f"clock={clock!r:.80} must be callable or None")
+            raise IdentityTypeError(f"clock={shown(clock, 80)} must be callable or None")
         if not isinstance(keys, KeySet):
-            raise IdentityTypeError(f"keys={keys!r:.80} must be a KeySet")
+            raise IdentityTypeError(f"keys={shown(keys, 80)} must be a KeySet")
         self.keys = keys
         self.list_id = check_name("list_id", list_id)
         self.ttl = check_seconds("ttl", ttl, allow_zero=False)
@@ -169,7 +170,7 @@ class StatusAuthority:
     def check(self, list_id: str, index: int) -> bool:
         """The online check: is the credential at ``index`` of ``list_id`` revoked right now?"""
         if not isinstance(list_id, str) or list_id != self.list_id:
-            raise IdentityError(f"list_id={list_id!r:.80} is not {self.list_id!r}")
+            raise IdentityError(f"list_id={shown(list_id, 80)} is not {shown(self.list_id)}")
         return self.statuses.get(index)
 
     def publish(self) -> str:
@@ -230,7 +231,7 @@ class StatusListCache:
 
     def __init__(self, trust: TrustStore) -> None:
         if not isinstance(trust, TrustStore):
-            raise IdentityTypeError(f"trust={trust!r:.80} must be a TrustStore")
+            raise IdentityTypeError(f"trust={shown(trust, 80)} must be a TrustStore")
         self.trust = trust
         #: (issuer, list id) -> (iat, bits, size): what the gate reads.
         self.lists: dict[tuple[str, str], tuple[int, bytearray, int]] = {}
@@ -246,7 +247,7 @@ class StatusListCache:
         very token held.
         """
         if not isinstance(token, str):
-            raise IdentityTypeError(f"token={token!r:.80} must be a str (a compact JWS)")
+            raise IdentityTypeError(f"token={shown(token, 80)} must be a str (a compact JWS)")
         parts = token.split(".")
         if len(parts) != 3:
             raise IdentityError("status list token must have three parts")
@@ -275,12 +276,12 @@ class StatusListCache:
                 f" the issuer of its signing key {kid!r:.60}"
             )
         if isinstance(iat, bool) or not isinstance(iat, int) or not 0 <= iat <= MAX_TIME:
-            raise IdentityError(f"status list iat={iat!r:.40} is not a time")
+            raise IdentityError(f"status list iat={shown(iat, 40)} is not a time")
         if isinstance(seq, bool) or not isinstance(seq, int) or not 0 <= seq < 2**63:
-            raise IdentityError(f"status list seq={seq!r:.40} must be an int in [0, 2**63)")
+            raise IdentityError(f"status list seq={shown(seq, 40)} must be an int in [0, 2**63)")
         check_name("status list id", list_id)
         if not isinstance(encoded, str):
-            raise IdentityError(f"encodedList={encoded!r:.60} must be a str")
+            raise IdentityError(f"encodedList={shown(encoded, 60)} must be a str")
         statuses = BitstringStatusList.decode(encoded)
         where = (iss, list_id)
         digest = hashlib.sha256(token.encode("ascii")).digest()  # verified: all ASCII
@@ -303,9 +304,9 @@ class StatusListCache:
         them.
         """
         if not isinstance(list_id, str):
-            raise IdentityTypeError(f"list_id={list_id!r:.80} must be a str")
+            raise IdentityTypeError(f"list_id={shown(list_id, 80)} must be a str")
         if issuer is not None and not isinstance(issuer, str):
-            raise IdentityTypeError(f"issuer={issuer!r:.80} must be a str or None")
+            raise IdentityTypeError(f"issuer={shown(issuer, 80)} must be a str or None")
         times = [
             held[0]
             for (iss, lid), held in self.lists.items()

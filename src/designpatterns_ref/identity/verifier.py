@@ -59,6 +59,7 @@ from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.identity.audit import AuditLog
 from designpatterns_ref.identity.base import (
     Claims,
@@ -98,15 +99,15 @@ class GateVerifier:
         clock: Callable[[], float] | None = None,
     ) -> None:
         if clock is not None and not callable(clock):
-            raise IdentityTypeError(f"clock={clock!r:.80} must be callable or None")
+            raise IdentityTypeError(f"clock={shown(clock, 80)} must be callable or None")
         if not isinstance(trust, TrustStore):
-            raise IdentityTypeError(f"trust={trust!r:.80} must be a TrustStore")
+            raise IdentityTypeError(f"trust={shown(trust, 80)} must be a TrustStore")
         if not isinstance(statuses, StatusListCache):
-            raise IdentityTypeError(f"statuses={statuses!r:.80} must be a StatusListCache")
+            raise IdentityTypeError(f"statuses={shown(statuses, 80)} must be a StatusListCache")
         if online is not None and not callable(online):
-            raise IdentityTypeError(f"online={online!r:.80} must be callable or None")
+            raise IdentityTypeError(f"online={shown(online, 80)} must be callable or None")
         if audit is not None and not isinstance(audit, AuditLog):
-            raise IdentityTypeError(f"audit={audit!r:.80} must be an AuditLog or None")
+            raise IdentityTypeError(f"audit={shown(audit, 80)} must be an AuditLog or None")
         self.max_age = check_seconds("max_age", max_age)
         self.leeway = check_seconds("leeway", leeway)
         self.gate = check_name("gate", gate)

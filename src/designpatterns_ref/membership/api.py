@@ -41,6 +41,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.membership.base import MembershipError
 from designpatterns_ref.membership.verify import Verifier
 
@@ -79,12 +80,12 @@ class ClientBucket:
             or not MIN_RATE <= rate <= 1e9
         ):
             raise MembershipError(
-                f"rate={rate!r:.40} must be a number from {MIN_RATE} to 1e9 per second"
+                f"rate={shown(rate, 40)} must be a number from {MIN_RATE} to 1e9 per second"
             )
         if isinstance(burst, bool) or not isinstance(burst, int) or not 1 <= burst <= 10**9:
-            raise MembershipError(f"burst={burst!r:.40} must be an int from 1 to 10**9")
+            raise MembershipError(f"burst={shown(burst, 40)} must be an int from 1 to 10**9")
         if not callable(clock):
-            raise MembershipError(f"clock={clock!r:.40} must be a function returning seconds")
+            raise MembershipError(f"clock={shown(clock, 40)} must be a function returning seconds")
         self.rate, self.burst, self._clock = float(rate), burst, clock
         self._tokens = float(burst)
         self._at = self._now()
@@ -98,7 +99,7 @@ class ClientBucket:
                 now = math.inf
             if math.isfinite(now):
                 return now
-        raise MembershipError(f"clock() returned {reading!r:.40}; it must be a finite number")
+        raise MembershipError(f"clock() returned {shown(reading, 40)}; it must be a finite number")
 
     def take(self) -> float:
         """Take one token: 0.0 when granted, else the seconds until one is available."""
@@ -162,17 +163,19 @@ def create_app(
 ) -> FastAPI:
     """The app: ``POST /v1/verify`` for ``clients`` (API key -> (rate per second, burst))."""
     if not isinstance(verifier, Verifier):
-        raise MembershipError(f"create_app: verifier={verifier!r:.80} must be a Verifier")
+        raise MembershipError(f"create_app: verifier={shown(verifier, 80)} must be a Verifier")
     if not isinstance(clients, Mapping) or not clients:
         raise MembershipError(
-            f"create_app: clients={clients!r:.80} must map API keys to (rate, burst)"
+            f"create_app: clients={shown(clients, 80)} must map API keys to (rate, burst)"
         )
     buckets: dict[bytes, ClientBucket] = {}
     for key, limit in clients.items():
         if not (isinstance(key, str) and key and key.isascii() and key.isprintable()):
             raise MembershipError(f"create_app: API key {key!r:.40} must be printable ASCII")
         if not isinstance(limit, tuple) or len(limit) != 2:
-            raise MembershipError(f"create_app: clients[...]={limit!r:.40} must be (rate, burst)")
+            raise MembershipError(
+                f"create_app: clients[...]={shown(limit, 40)} must be (rate, burst)"
+            )
         buckets[key.encode()] = ClientBucket(*limit, clock=clock)
 
     app = FastAPI(

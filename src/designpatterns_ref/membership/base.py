@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from designpatterns_ref.errors import DesignPatternsError
+from designpatterns_ref.errors import DesignPatternsError, shown
 
 __all__ = [
     "FACTS",
@@ -86,7 +86,7 @@ def check_name(what: str, value: object) -> str:
         or value.strip() != value
     ):
         raise MembershipError(
-            f"{what}={value!r:.80} must be a non-empty printable ASCII string of at most "
+            f"{what}={shown(value, 80)} must be a non-empty printable ASCII string of at most "
             f"{_MAX_NAME} characters, without surrounding spaces"
         )
     return value
@@ -95,7 +95,7 @@ def check_name(what: str, value: object) -> str:
 def check_fact(name: object, value: object) -> Fact:
     """``value`` if it is a valid value for the fact ``name`` (see :data:`FACTS`)."""
     if not isinstance(name, str) or name not in FACTS:
-        raise MembershipError(f"fact name={name!r:.80} must be one of {sorted(FACTS)}")
+        raise MembershipError(f"fact name={shown(name, 80)} must be one of {sorted(FACTS)}")
     kind = FACTS[name]
     ok = (
         isinstance(value, bool)
@@ -114,14 +114,14 @@ def check_fact(name: object, value: object) -> Fact:
             int: "an int from 0 to 1000000",
             str: "a printable ASCII string of 1 to 64 characters, no surrounding spaces",
         }[kind]
-        raise MembershipError(f"fact {name}={value!r:.80} must be {allowed}")
+        raise MembershipError(f"fact {name}={shown(value, 80)} must be {allowed}")
     return value  # type: ignore[return-value]
 
 
 def check_facts(facts: object) -> dict[str, Fact]:
     """A copy of ``facts`` if every key is a known fact with a valid value."""
     if not isinstance(facts, Mapping):
-        raise MembershipError(f"facts={facts!r:.80} must be a mapping of fact names to values")
+        raise MembershipError(f"facts={shown(facts, 80)} must be a mapping of fact names to values")
     return {str(k): check_fact(k, v) for k, v in list(facts.items())}
 
 
@@ -139,13 +139,16 @@ class Rule:
 
     def __post_init__(self) -> None:
         if not isinstance(self.fact, str) or self.fact not in FACTS:
-            raise MembershipError(f"Rule: fact={self.fact!r:.80} must be one of {sorted(FACTS)}")
+            raise MembershipError(
+                f"Rule: fact={shown(self.fact, 80)} must be one of {sorted(FACTS)}"
+            )
         if not isinstance(self.op, str) or self.op not in OPERATORS:
-            raise MembershipError(f"Rule: op={self.op!r:.80} must be one of {list(OPERATORS)}")
+            raise MembershipError(f"Rule: op={shown(self.op, 80)} must be one of {list(OPERATORS)}")
         if self.op in ("in", "not in"):
             if not isinstance(self.value, tuple) or not self.value:
                 raise MembershipError(
-                    f"Rule: value={self.value!r:.80} must be a non-empty tuple for op {self.op!r}"
+                    f"Rule: value={shown(self.value, 80)} must be a non-empty tuple for op "
+                    f"{shown(self.op)}"
                 )
             for v in self.value:
                 check_fact(self.fact, v)
@@ -157,7 +160,7 @@ class Rule:
                     "==, !=, in, not in"
                 )
         if not isinstance(self.reason, str) or not self.reason or not self.reason.isprintable():
-            raise MembershipError(f"Rule: reason={self.reason!r:.80} must be printable text")
+            raise MembershipError(f"Rule: reason={shown(self.reason, 80)} must be printable text")
 
     def holds(self, facts: Mapping[str, Fact]) -> bool:
         """Whether the rule is met by ``facts`` (a missing fact does not meet it).

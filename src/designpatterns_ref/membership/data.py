@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import random
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.membership.base import Fact, MembershipError, Rule
 from designpatterns_ref.membership.directory import Directory
 from designpatterns_ref.membership.rules import RuleSet
@@ -88,7 +89,7 @@ def default_rules() -> dict[str, RuleSet]:
 def random_facts(rng: random.Random) -> dict[str, bool | int | str]:
     """One plausible membership record, drawn from ``rng`` (a :class:`random.Random`)."""
     if not isinstance(rng, random.Random):
-        raise MembershipError(f"rng={rng!r:.80} must be a random.Random")
+        raise MembershipError(f"rng={shown(rng, 80)} must be a random.Random")
     return {
         "status": rng.choices(("active", "lapsed", "suspended"), (90, 8, 2))[0],
         "tier": rng.choices(_TIERS, (60, 28, 12))[0],
@@ -103,9 +104,9 @@ def generate(n_members: int, seed: int = 0) -> tuple[Directory, dict[str, RuleSe
     """A directory of ``n_members`` members (ids ``m0000``, ...) in 1-3 of the nine
     organisations each, and the organisations' rules."""
     if isinstance(n_members, bool) or not isinstance(n_members, int) or not 0 <= n_members <= 10**6:
-        raise MembershipError(f"n_members={n_members!r:.40} must be an int from 0 to 10**6")
+        raise MembershipError(f"n_members={shown(n_members, 40)} must be an int from 0 to 10**6")
     if isinstance(seed, bool) or not isinstance(seed, int):
-        raise MembershipError(f"seed={seed!r:.40} must be an int")
+        raise MembershipError(f"seed={shown(seed, 40)} must be an int")
     rng = random.Random(seed)
     directory = Directory()
     width = max(4, len(str(max(n_members - 1, 0))))

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.membership.base import Fact, MembershipError, check_facts, check_name
 
 __all__ = ["Directory"]
@@ -44,7 +45,7 @@ class Directory:
     def subscribe(self, listener: Listener) -> None:
         """Call ``listener(member, organisation)`` after every change to that record."""
         if not callable(listener):
-            raise MembershipError(f"listener={listener!r:.80} must be callable")
+            raise MembershipError(f"listener={shown(listener, 80)} must be callable")
         self._listeners.append(listener)
 
     def _changed(self, key: tuple[str, str]) -> None:

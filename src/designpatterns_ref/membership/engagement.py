@@ -32,6 +32,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.membership.base import MembershipError, check_name
 from designpatterns_ref.membership.data import generate, random_facts
 from designpatterns_ref.membership.verify import Verifier
@@ -50,7 +51,7 @@ __all__ = [
 
 def _int(name: str, value: object, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise MembershipError(f"{name}={value!r:.40} must be an int from {low} to {high}")
+        raise MembershipError(f"{name}={shown(value, 40)} must be an int from {low} to {high}")
     return value
 
 
@@ -64,20 +65,20 @@ def _options(options: object) -> Sequence[str]:
         or not options
         or not all(isinstance(o, str) for o in options)
     ):
-        raise MembershipError(f"options={options!r:.80} must be a non-empty list of strings")
+        raise MembershipError(f"options={shown(options, 80)} must be a non-empty list of strings")
     return options
 
 
 def _outcome(option: object, engaged: object) -> None:
     if not isinstance(option, str):
-        raise MembershipError(f"option={option!r:.80} must be a string")
+        raise MembershipError(f"option={shown(option, 80)} must be a string")
     if not isinstance(engaged, bool):
-        raise MembershipError(f"engaged={engaged!r:.40} must be True or False")
+        raise MembershipError(f"engaged={shown(engaged, 40)} must be True or False")
 
 
 def _seed(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise MembershipError(f"seed={value!r:.40} must be an int")
+        raise MembershipError(f"seed={shown(value, 40)} must be an int")
     return value
 
 
@@ -115,7 +116,7 @@ class CapLedger:
     def record(self, member: str, day: int) -> None:
         """Count a send (call :meth:`room` first; a send over the cap is refused)."""
         if not self.room(member, day):
-            raise MembershipError(f"member={member!r} is at the cap of {self.cap} per "
+            raise MembershipError(f"member={shown(member)} is at the cap of {self.cap} per "
                                   f"{self.window} days on day {day}")  # fmt: skip
         insort(self._sent.setdefault(member, []), day)
 
@@ -161,7 +162,7 @@ class EpsilonGreedy:
             or not isinstance(epsilon, int | float)
             or not 0.0 <= epsilon <= 1.0
         ):
-            raise MembershipError(f"epsilon={epsilon!r:.40} must be a number from 0 to 1")
+            raise MembershipError(f"epsilon={shown(epsilon, 40)} must be a number from 0 to 1")
         self.epsilon = float(epsilon)
         self.name = f"epsilon-greedy ({self.epsilon:g})"
         self._rng = random.Random(_seed(seed))
@@ -244,7 +245,7 @@ def max_sends_in_window(log: Sequence[tuple[str, int, str]], window: int) -> int
     """
     _int("window", window, 1, 3650)
     if not isinstance(log, list | tuple):
-        raise MembershipError(f"log={log!r:.80} must be a list of (member, day, option) sends")
+        raise MembershipError(f"log={shown(log, 80)} must be a list of (member, day, option) sends")
     by_member: dict[str, list[int]] = {}
     for i, send in enumerate(log):
         if (
@@ -254,7 +255,7 @@ def max_sends_in_window(log: Sequence[tuple[str, int, str]], window: int) -> int
             or not isinstance(send[2], str)
         ):
             raise MembershipError(
-                f"log[{i}]={send!r:.80} must be a (member, day, option) tuple of str, int, str"
+                f"log[{i}]={shown(send, 80)} must be a (member, day, option) tuple of str, int, str"
             )
         by_member.setdefault(send[0], []).append(_int(f"log[{i}] day", send[1], 0, 10**9))
     best = 0
@@ -290,12 +291,12 @@ def simulate(
     _int("members", members, 1, 10**5)
     _int("days", days, 1, 3650)
     if isinstance(fatigue, bool) or not isinstance(fatigue, int | float) or not 0 < fatigue <= 1:
-        raise MembershipError(f"fatigue={fatigue!r:.40} must be a number in (0, 1]")
+        raise MembershipError(f"fatigue={shown(fatigue, 40)} must be a number in (0, 1]")
     if isinstance(churn, bool) or not isinstance(churn, int | float) or not 0 <= churn <= 1:
-        raise MembershipError(f"churn={churn!r:.40} must be a number from 0 to 1")
+        raise MembershipError(f"churn={shown(churn, 40)} must be a number from 0 to 1")
     _seed(seed)
     if not all(callable(getattr(policy, n, None)) for n in ("choose", "update")):
-        raise MembershipError(f"policy={policy!r:.80} must have choose() and update()")
+        raise MembershipError(f"policy={shown(policy, 80)} must have choose() and update()")
     if cap is not None:
         _int("cap", cap, 1, 1000)
     ledger = CapLedger(cap if cap is not None else 1, window)

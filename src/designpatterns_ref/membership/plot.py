@@ -20,6 +20,7 @@ import itertools
 from collections.abc import Sequence
 from typing import Any
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.figures import new_figure
 from designpatterns_ref.membership.base import MembershipError
 from designpatterns_ref.membership.engagement import (
@@ -40,7 +41,7 @@ def _reports(reports: object) -> list[SimulationReport]:
         or not reports
         or not all(isinstance(r, SimulationReport) for r in reports)
     ):
-        raise MembershipError(f"reports={reports!r:.80} must be SimulationReports")
+        raise MembershipError(f"reports={shown(reports, 80)} must be SimulationReports")
     return list(reports)
 
 

@@ -29,6 +29,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.membership.base import (
     OPERATORS,
     Decision,
@@ -61,12 +62,14 @@ class RuleSet:
             or not isinstance(self.version, int)
             or not 0 <= self.version < 2**31
         ):
-            raise MembershipError(f"RuleSet: version={self.version!r:.40} must be an int >= 0")
+            raise MembershipError(f"RuleSet: version={shown(self.version, 40)} must be an int >= 0")
         if not isinstance(self.common, tuple) or not all(isinstance(r, Rule) for r in self.common):
-            raise MembershipError(f"RuleSet: common={self.common!r:.80} must be a tuple of Rules")
+            raise MembershipError(
+                f"RuleSet: common={shown(self.common, 80)} must be a tuple of Rules"
+            )
         if not isinstance(self.benefits, Mapping) or not self.benefits:
             raise MembershipError(
-                f"RuleSet: benefits={self.benefits!r:.80} must be a non-empty mapping of "
+                f"RuleSet: benefits={shown(self.benefits, 80)} must be a non-empty mapping of "
                 "benefit names to tuples of Rules"
             )
         benefits = dict(self.benefits)
@@ -74,7 +77,7 @@ class RuleSet:
             check_name("benefit", name)
             if not isinstance(rules, tuple) or not all(isinstance(r, Rule) for r in rules):
                 raise MembershipError(
-                    f"RuleSet: benefits[{name!r}]={rules!r:.80} must be a tuple of Rules"
+                    f"RuleSet: benefits[{shown(name)}]={shown(rules, 80)} must be a tuple of Rules"
                 )
         object.__setattr__(self, "benefits", benefits)
         for name, rules in benefits.items():  # precompute: (fact, test, value, reason)
@@ -90,7 +93,7 @@ class RuleSet:
         """``benefit`` if this organisation offers it, else :class:`MembershipError`."""
         if not isinstance(benefit, str) or benefit not in self.benefits:
             raise MembershipError(
-                f"benefit={benefit!r:.80} is not offered by {self.organisation}; "
+                f"benefit={shown(benefit, 80)} is not offered by {self.organisation}; "
                 f"allowed: {sorted(self.benefits)}"
             )
         return benefit
@@ -105,13 +108,13 @@ def evaluate(ruleset: RuleSet, benefit: str, facts: Mapping[str, Fact] | None) -
     or ``{"months": True}`` is a :class:`MembershipError`, never a comparison of mixed types.
     """
     if not isinstance(ruleset, RuleSet):
-        raise MembershipError(f"ruleset={ruleset!r:.80} must be a RuleSet")
+        raise MembershipError(f"ruleset={shown(ruleset, 80)} must be a RuleSet")
     if not isinstance(benefit, str) or benefit not in ruleset._plans:
         ruleset.check_benefit(benefit)
     if facts is None:
         return Decision(False, (f"not a member of {ruleset.organisation}",), ruleset.version)
     if not isinstance(facts, Mapping):
-        raise MembershipError(f"facts={facts!r:.80} must be a mapping or None")
+        raise MembershipError(f"facts={shown(facts, 80)} must be a mapping or None")
     return _decide(ruleset, benefit, check_facts(facts))
 
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.membership.base import Decision, MembershipError, check_name
 from designpatterns_ref.membership.directory import Directory
 from designpatterns_ref.membership.rules import RuleSet, _decide
@@ -58,18 +59,18 @@ class Verifier:
         max_entries: int = 1_000_000,
     ) -> None:
         if not isinstance(directory, Directory):
-            raise MembershipError(f"directory={directory!r:.80} must be a Directory")
+            raise MembershipError(f"directory={shown(directory, 80)} must be a Directory")
         if isinstance(rules, Mapping):
             rules = list(rules.values())
         if isinstance(rules, str | bytes) or not isinstance(rules, Iterable):
-            raise MembershipError(f"rules={rules!r:.80} must be RuleSets")
+            raise MembershipError(f"rules={shown(rules, 80)} must be RuleSets")
         found = list(rules)
         if not found or not all(isinstance(r, RuleSet) for r in found):
-            raise MembershipError(f"rules={found!r:.80} must be a non-empty list of RuleSets")
+            raise MembershipError(f"rules={shown(found, 80)} must be a non-empty list of RuleSets")
         if not isinstance(cache, bool):
-            raise MembershipError(f"cache={cache!r:.40} must be True or False")
+            raise MembershipError(f"cache={shown(cache, 40)} must be True or False")
         if isinstance(max_entries, bool) or not isinstance(max_entries, int) or max_entries < 1:
-            raise MembershipError(f"max_entries={max_entries!r:.40} must be an int >= 1")
+            raise MembershipError(f"max_entries={shown(max_entries, 40)} must be an int >= 1")
         self.directory = directory
         self._rules = {r.organisation: r for r in found}
         self.cached = cache
@@ -89,7 +90,7 @@ class Verifier:
         rs = self._rules.get(organisation) if isinstance(organisation, str) else None
         if rs is None:
             raise MembershipError(
-                f"organisation={organisation!r:.80} is unknown; allowed: {sorted(self._rules)}"
+                f"organisation={shown(organisation, 80)} is unknown; allowed: {sorted(self._rules)}"
             )
         return rs
 
@@ -129,7 +130,7 @@ class Verifier:
     def set_rules(self, ruleset: RuleSet) -> None:
         """Replace (or add) an organisation's rules and drop its cached answers."""
         if not isinstance(ruleset, RuleSet):
-            raise MembershipError(f"ruleset={ruleset!r:.80} must be a RuleSet")
+            raise MembershipError(f"ruleset={shown(ruleset, 80)} must be a RuleSet")
         self._rules[ruleset.organisation] = ruleset
         for key in [k for k in self._index if k[1] == ruleset.organisation]:
             self.invalidate(*key)

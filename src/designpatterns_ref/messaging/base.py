@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from designpatterns_ref.errors import DesignPatternsError
+from designpatterns_ref.errors import DesignPatternsError, shown
 
 __all__ = [
     "MAX_BODY",
@@ -98,10 +98,10 @@ def _encodable(value: str) -> bool:
 def check_id(name: str, value: object) -> str:
     """``value`` as an id: a non-empty str of at most :data:`MAX_ID` characters, valid UTF-8."""
     if not isinstance(value, str):
-        raise MessagingTypeError(f"{name}={value!r:.80} must be a string")
+        raise MessagingTypeError(f"{name}={shown(value, 80)} must be a string")
     if not value or len(value) > MAX_ID or not _encodable(value) or "\x00" in value:
         raise MessagingError(
-            f"{name}={value!r:.80} must be a non-empty string of at most {MAX_ID} characters, "
+            f"{name}={shown(value, 80)} must be a non-empty string of at most {MAX_ID} characters, "
             "valid UTF-8 without NUL"
         )
     return value
@@ -110,7 +110,7 @@ def check_id(name: str, value: object) -> str:
 def check_body(value: object) -> str:
     """``value`` as a message body: a str of at most :data:`MAX_BODY` characters, valid UTF-8."""
     if not isinstance(value, str):
-        raise MessagingTypeError(f"body={value!r:.80} must be a string")
+        raise MessagingTypeError(f"body={shown(value, 80)} must be a string")
     if len(value) > MAX_BODY or not _encodable(value):
         raise MessagingError(
             f"body of {len(value)} characters must be valid UTF-8 of at most {MAX_BODY} characters"
@@ -121,7 +121,7 @@ def check_body(value: object) -> str:
 def check_seq(name: str, value: object, *, low: int = 0, high: int = MAX_SEQ) -> int:
     """``value`` as an int in ``[low, high]`` (bools refused)."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise MessagingTypeError(f"{name}={value!r:.80} must be an integer")
+        raise MessagingTypeError(f"{name}={shown(value, 80)} must be an integer")
     if not low <= value <= high:
-        raise MessagingError(f"{name}={value!r:.80} must be within [{low}, {high}]")
+        raise MessagingError(f"{name}={shown(value, 80)} must be within [{low}, {high}]")
     return value

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.messaging.base import MessagingError
 
 __all__ = ["capacity"]
@@ -34,9 +35,9 @@ MIN_FIGURE = 1e-6
 
 def _positive(name: str, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise MessagingError(f"{name}={value!r:.80} must be a positive number")
+        raise MessagingError(f"{name}={shown(value, 80)} must be a positive number")
     if not (MIN_FIGURE <= value <= 1e15):
-        raise MessagingError(f"{name}={value!r:.80} must be within [{MIN_FIGURE:g}, 1e15]")
+        raise MessagingError(f"{name}={shown(value, 80)} must be within [{MIN_FIGURE:g}, 1e15]")
     return float(value)
 
 

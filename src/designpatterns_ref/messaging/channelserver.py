@@ -35,6 +35,7 @@ import contextlib
 import json
 from typing import Any
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.messaging.base import MessagingError, MessagingTypeError, check_id
 from designpatterns_ref.messaging.directory import check_redis, fan_channel, members_key
 from designpatterns_ref.messaging.gateway import message_frame
@@ -59,17 +60,19 @@ class ChannelServer:
         prefix: str = "dp:msg",
     ) -> None:
         if not isinstance(redis_url, str):
-            raise MessagingTypeError(f"redis_url={redis_url!r:.80} must be a redis:// URL")
+            raise MessagingTypeError(f"redis_url={shown(redis_url, 80)} must be a redis:// URL")
         check_redis(redis_url)
         self.name, self.prefix = check_id("name", name), check_id("prefix", prefix)
         if ring is not None and not isinstance(ring, HashRing):
-            raise MessagingError(f"ring={ring!r:.80} must be a HashRing or None")
+            raise MessagingError(f"ring={shown(ring, 80)} must be a HashRing or None")
         if ring is not None and name not in ring.nodes:
-            raise MessagingError(f"name={name!r:.80} is not on the ring {ring.nodes!r:.80}")
+            raise MessagingError(
+                f"name={shown(name, 80)} is not on the ring {shown(ring.nodes, 80)}"
+            )
         if not isinstance(host, str) or not host:
-            raise MessagingError(f"host={host!r:.80} must be a non-empty string")
+            raise MessagingError(f"host={shown(host, 80)} must be a non-empty string")
         if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
-            raise MessagingError(f"port={port!r:.80} must be an integer in [0, 65535]")
+            raise MessagingError(f"port={shown(port, 80)} must be an integer in [0, 65535]")
         self.ring, self.host, self.port = ring, host, port
         self.store = RedisStore(redis_url, prefix=prefix, deadline=2.0)
         self._r = bounded_client(redis_url, 2.0, decode_responses=True)
@@ -92,7 +95,9 @@ class ChannelServer:
                 self.refused += 1
                 raise MessagingError(f"conv={conv!r:.80} is not owned by {self.name!r}")
             if not self._r.sismember(members_key(self.prefix, conv), user):
-                raise MessagingError(f"user={user!r:.80} is not a member of conv={conv!r:.80}")
+                raise MessagingError(
+                    f"user={shown(user, 80)} is not a member of conv={shown(conv, 80)}"
+                )
             msg, created = self.store.append(conv, user, req.get("client_msg_id"), req.get("body"))  # type: ignore[arg-type]
             if created:
                 self.appended += 1

@@ -28,6 +28,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.messaging.base import (
     Message,
     MessagingError,
@@ -56,19 +57,19 @@ class Client:
     ) -> None:
         urls = [url] if isinstance(url, str) else url
         if not isinstance(urls, list | tuple) or not urls or len(urls) > 1000:
-            raise MessagingError(f"url={url!r:.80} must be a ws:// URL or a list of 1 to 1000")
+            raise MessagingError(f"url={shown(url, 80)} must be a ws:// URL or a list of 1 to 1000")
         for u in urls:
             if not isinstance(u, str) or not u.startswith(("ws://", "wss://")) or len(u) > 2048:
-                raise MessagingError(f"url={u!r:.80} must be a ws:// or wss:// URL")
+                raise MessagingError(f"url={shown(u, 80)} must be a ws:// or wss:// URL")
         if not isinstance(token, str):
             raise MessagingError("token must be a string")
         for name, value in (("heartbeat", heartbeat), ("base", base), ("cap", cap)):
             if isinstance(value, bool) or not isinstance(value, int | float):
-                raise MessagingTypeError(f"{name}={value!r:.80} must be a number of seconds")
+                raise MessagingTypeError(f"{name}={shown(value, 80)} must be a number of seconds")
             if not (0 < value <= 60):
-                raise MessagingError(f"{name}={value!r:.80} must be within (0, 60] seconds")
+                raise MessagingError(f"{name}={shown(value, 80)} must be within (0, 60] seconds")
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-            raise MessagingTypeError(f"seed={seed!r:.80} must be an int or None")
+            raise MessagingTypeError(f"seed={shown(seed, 80)} must be an int or None")
         self.urls: list[str] = list(urls)
         self.url, self.token, self.device = self.urls[0], token, check_id("device", device)
         self.heartbeat, self.base, self.cap = heartbeat, base, cap

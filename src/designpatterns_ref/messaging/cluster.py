@@ -32,6 +32,7 @@ import sys
 from collections.abc import Sequence
 from types import TracebackType
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.messaging.base import MessagingError, check_id, check_seq
 
 __all__ = ["Cluster", "main"]
@@ -51,7 +52,7 @@ class Cluster:
         start_timeout: float = 20.0,
     ) -> None:
         if not isinstance(redis_url, str) or not redis_url.startswith("redis://"):
-            raise MessagingError(f"redis_url={redis_url!r:.80} must be a redis:// URL")
+            raise MessagingError(f"redis_url={shown(redis_url, 80)} must be a redis:// URL")
         check_id("redis_url", redis_url[:128])
         if not isinstance(secret, bytes) or not 4 <= len(secret) <= 256:
             raise MessagingError("secret must be 4 to 256 bytes")
@@ -59,9 +60,9 @@ class Cluster:
         self.n_gateways = check_seq("gateways", gateways, low=1, high=16)
         self.n_channel = check_seq("channel_servers", channel_servers, low=1, high=16)
         if isinstance(start_timeout, bool) or not isinstance(start_timeout, int | float):
-            raise MessagingError(f"start_timeout={start_timeout!r:.80} must be seconds")
+            raise MessagingError(f"start_timeout={shown(start_timeout, 80)} must be seconds")
         if not 0 < start_timeout <= 600:
-            raise MessagingError(f"start_timeout={start_timeout!r:.80} must be in (0, 600]")
+            raise MessagingError(f"start_timeout={shown(start_timeout, 80)} must be in (0, 600]")
         self.start_timeout = float(start_timeout)
         self.names = [f"cs-{i}" for i in range(self.n_channel)]
         self.channel_addresses: dict[str, str] = {}

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.messaging.base import MessagingError, MessagingTypeError, check_id
 from designpatterns_ref.redisclient import DEFAULT_DEADLINE_S, bounded_client, check_deadline
 from designpatterns_ref.redisclient import outages_as as _outages_as
@@ -53,13 +54,15 @@ def check_redis(client: object) -> object:
     ``redis.Redis`` client; :class:`MessagingError` otherwise."""
     if isinstance(client, str):
         if not client.startswith(("redis://", "rediss://", "unix://")) or len(client) > 2048:
-            raise MessagingError(f"client={client!r:.80} must be a redis:// URL")
+            raise MessagingError(f"client={shown(client, 80)} must be a redis:// URL")
         check_id("redis URL", client[:128])
         return client
     import redis
 
     if not isinstance(client, redis.Redis):
-        raise MessagingTypeError(f"client={client!r:.80} must be a redis:// URL or redis.Redis")
+        raise MessagingTypeError(
+            f"client={shown(client, 80)} must be a redis:// URL or redis.Redis"
+        )
     return client
 
 

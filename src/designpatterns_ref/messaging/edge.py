@@ -36,6 +36,7 @@ import time
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.messaging.base import (
     Message,
     MessagingError,
@@ -133,7 +134,7 @@ return cur
         vnodes: int = 64,
     ) -> None:
         if not isinstance(redis_url, str):
-            raise MessagingTypeError(f"redis_url={redis_url!r:.80} must be a redis:// URL")
+            raise MessagingTypeError(f"redis_url={shown(redis_url, 80)} must be a redis:// URL")
         check_redis(redis_url)
         if not isinstance(channel_servers, Mapping) or not channel_servers:
             raise MessagingTypeError(
@@ -149,7 +150,7 @@ return cur
         if not isinstance(secret, bytes) or len(secret) < 4:
             raise MessagingError("secret must be bytes, at least 4 of them")
         if not isinstance(host, str) or not host:
-            raise MessagingError(f"host={host!r:.80} must be a non-empty string")
+            raise MessagingError(f"host={shown(host, 80)} must be a non-empty string")
         limits = [("port", port, 0, 65535), ("max_frame", max_frame, 64, 2**30),
                   ("write_limit", write_limit, 1, 2**40), ("page", page, 1, 100_000)]  # fmt: skip
         for name, value, low, high in limits:
@@ -287,12 +288,14 @@ return cur
         user = verify_token(self.secret, frame.get("token"), now=time.time())
         device, cursors = check_id("device", frame.get("device")), frame.get("cursors", {})
         if not isinstance(cursors, Mapping):
-            raise MessagingTypeError(f"cursors={cursors!r:.80} must be a mapping conv -> seq")
+            raise MessagingTypeError(f"cursors={shown(cursors, 80)} must be a mapping conv -> seq")
         convs = set(await self._r.smembers(convs_key(self.prefix, user)))
         for conv, seq in cursors.items():
             check_id("conv", conv), check_seq(f"cursors[{conv!r:.40}]", seq)
             if conv not in convs:
-                raise MessagingError(f"user={user!r:.80} is not a member of conv={conv!r:.80}")
+                raise MessagingError(
+                    f"user={shown(user, 80)} is not a member of conv={shown(conv, 80)}"
+                )
         conn = _Conn(ws, user, device, convs)
         old = self.conns.get((user, device))
         if old is not None:
@@ -324,7 +327,9 @@ return cur
 
     def _member(self, conn: _Conn, conv: object) -> str:
         if check_id("conv", conv) not in conn.convs:
-            raise MessagingError(f"user={conn.user!r:.80} is not a member of conv={conv!r:.80}")
+            raise MessagingError(
+                f"user={shown(conn.user, 80)} is not a member of conv={shown(conv, 80)}"
+            )
         return conv  # type: ignore[return-value]
 
     async def _last(self, conv: str) -> int:

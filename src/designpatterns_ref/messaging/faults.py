@@ -22,6 +22,7 @@ import contextlib
 import random
 from typing import Any
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.messaging.base import MessagingError
 
 __all__ = ["FaultLink"]
@@ -42,16 +43,16 @@ class FaultLink:
         seed: int = 0,
     ) -> None:
         if not isinstance(upstream, str) or not upstream.startswith("ws://"):
-            raise MessagingError(f"upstream={upstream!r:.80} must be a ws:// URL")
+            raise MessagingError(f"upstream={shown(upstream, 80)} must be a ws:// URL")
         for name, p in (("drop", drop), ("duplicate", duplicate), ("delay", delay), ("cut", cut)):
             if isinstance(p, bool) or not isinstance(p, int | float) or not 0 <= p <= 0.5:
-                raise MessagingError(f"{name}={p!r:.80} must be a probability within [0, 0.5]")
+                raise MessagingError(f"{name}={shown(p, 80)} must be a probability within [0, 0.5]")
         if isinstance(delay_s, bool) or not isinstance(delay_s, int | float):
-            raise MessagingError(f"delay_s={delay_s!r:.80} must be a number of seconds")
+            raise MessagingError(f"delay_s={shown(delay_s, 80)} must be a number of seconds")
         if not (0 <= delay_s <= 5):
-            raise MessagingError(f"delay_s={delay_s!r:.80} must be within [0, 5] seconds")
+            raise MessagingError(f"delay_s={shown(delay_s, 80)} must be within [0, 5] seconds")
         if isinstance(seed, bool) or not isinstance(seed, int):
-            raise MessagingError(f"seed={seed!r:.80} must be an int")
+            raise MessagingError(f"seed={shown(seed, 80)} must be an int")
         self.upstream = upstream
         self.p = {"drop": drop, "duplicate": duplicate, "delay": delay, "cut": cut}
         self.delay_s = float(delay_s)

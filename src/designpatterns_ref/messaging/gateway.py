@@ -47,6 +47,7 @@ import time
 from collections.abc import Callable
 from typing import Any, ClassVar
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.messaging.base import Message, MessagingError, MessagingTypeError, Store
 from designpatterns_ref.messaging.presence import Presence
 from designpatterns_ref.messaging.server import ChatServer
@@ -106,21 +107,23 @@ class Gateway:
         presence_interval: float = 0.5,
     ) -> None:
         if not isinstance(host, str) or not host:
-            raise MessagingTypeError(f"host={host!r:.80} must be a non-empty string")
+            raise MessagingTypeError(f"host={shown(host, 80)} must be a non-empty string")
         for name, value, low in (("port", port, 0), ("max_frame", max_frame, 64),
                                  ("write_limit", write_limit, 1), ("page", page, 1)):  # fmt: skip
             if isinstance(value, bool) or not isinstance(value, int):
-                raise MessagingTypeError(f"{name}={value!r:.80} must be an integer")
+                raise MessagingTypeError(f"{name}={shown(value, 80)} must be an integer")
             if not low <= value <= (65535 if name == "port" else 2**30):
-                raise MessagingError(f"{name}={value!r:.80} is out of range")
+                raise MessagingError(f"{name}={shown(value, 80)} is out of range")
         if isinstance(presence_interval, bool) or not isinstance(presence_interval, int | float):
-            raise MessagingTypeError(f"presence_interval={presence_interval!r:.80} must be seconds")
+            raise MessagingTypeError(
+                f"presence_interval={shown(presence_interval, 80)} must be seconds"
+            )
         if not (0 < presence_interval <= 3600):
             raise MessagingError(
-                f"presence_interval={presence_interval!r:.80} must be in (0, 3600]"
+                f"presence_interval={shown(presence_interval, 80)} must be in (0, 3600]"
             )
         if not callable(clock):
-            raise MessagingTypeError(f"clock={clock!r:.80} must be callable")
+            raise MessagingTypeError(f"clock={shown(clock, 80)} must be callable")
         if not isinstance(secret, bytes) or len(secret) < 4:
             raise MessagingError("secret must be bytes, at least 4 of them")
         self.host, self.port, self.secret, self.clock = host, port, secret, clock

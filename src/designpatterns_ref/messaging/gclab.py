@@ -34,6 +34,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.messaging.base import MessagingError, check_seq
 
 __all__ = ["LAYOUTS", "GCRun", "measure", "percentile"]
@@ -70,7 +71,7 @@ class GCRun:
 def percentile(values: list[int], q: float) -> float:
     """The nearest-rank percentile ``q`` (0-100) of ``values``."""
     if not values or not 0 <= q <= 100:
-        raise MessagingError(f"percentile needs values and q={q!r} in [0, 100]")
+        raise MessagingError(f"percentile needs values and q={shown(q)} in [0, 100]")
     ordered = sorted(values)
     return float(ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))])
 
@@ -78,7 +79,7 @@ def percentile(values: list[int], q: float) -> float:
 def measure(layout: str, *, entries: int = 200_000, ops: int = 50_000, seed: int = 0) -> GCRun:
     """Fill a cache of ``entries`` read states in ``layout``, then time ``ops`` acks."""
     if layout not in LAYOUTS:
-        raise MessagingError(f"layout={layout!r:.40} must be one of {LAYOUTS}")
+        raise MessagingError(f"layout={shown(layout, 40)} must be one of {LAYOUTS}")
     check_seq("entries", entries, low=1, high=10**7)
     check_seq("ops", ops, low=1, high=10**7)
     rng = random.Random(seed)

@@ -27,6 +27,7 @@ import bisect
 import hashlib
 from collections.abc import Iterable
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.messaging.base import MessagingError, MessagingTypeError, check_id
 
 __all__ = ["HashRing", "ring_hash"]
@@ -45,14 +46,14 @@ class HashRing:
 
     def __init__(self, nodes: Iterable[str] = (), *, vnodes: int = 64) -> None:
         if isinstance(vnodes, bool) or not isinstance(vnodes, int):
-            raise MessagingTypeError(f"vnodes={vnodes!r:.80} must be an integer")
+            raise MessagingTypeError(f"vnodes={shown(vnodes, 80)} must be an integer")
         if not 1 <= vnodes <= MAX_VNODES:
-            raise MessagingError(f"vnodes={vnodes!r:.80} must be within [1, {MAX_VNODES}]")
+            raise MessagingError(f"vnodes={shown(vnodes, 80)} must be within [1, {MAX_VNODES}]")
         if isinstance(nodes, str | bytes) or not isinstance(nodes, Iterable):
-            raise MessagingTypeError(f"nodes={nodes!r:.80} must be an iterable of node names")
+            raise MessagingTypeError(f"nodes={shown(nodes, 80)} must be an iterable of node names")
         names = [check_id("node", n) for n in nodes]
         if len(set(names)) != len(names):
-            raise MessagingError(f"nodes={names!r:.80} has a duplicate name")
+            raise MessagingError(f"nodes={shown(names, 80)} has a duplicate name")
         self.vnodes = vnodes
         self._nodes: set[str] = set(names)
         self._points: list[tuple[int, str]] = []
@@ -79,7 +80,7 @@ class HashRing:
         """Put ``node`` on the ring (it takes over the arcs just before its points)."""
         check_id("node", node)
         if node in self._nodes:
-            raise MessagingError(f"node={node!r:.80} is already on the ring")
+            raise MessagingError(f"node={shown(node, 80)} is already on the ring")
         self._nodes.add(node)
         self._rebuild()
 
@@ -87,7 +88,9 @@ class HashRing:
         """Take ``node`` off the ring (its keys go to the next point clockwise)."""
         check_id("node", node)
         if node not in self._nodes:
-            raise MessagingError(f"node={node!r:.80} is not on the ring {self.nodes!r:.80}")
+            raise MessagingError(
+                f"node={shown(node, 80)} is not on the ring {shown(self.nodes, 80)}"
+            )
         self._nodes.discard(node)
         self._rebuild()
 

@@ -24,6 +24,7 @@ of small buffers in practice).
 
 from __future__ import annotations
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.messaging.base import (
     Message,
     MessagingError,
@@ -48,9 +49,11 @@ class Inbox:
     def receive(self, msg: Message) -> list[Message]:
         """Take one frame; return the messages it makes showable, in seq order."""
         if not isinstance(msg, Message):
-            raise MessagingTypeError(f"msg={msg!r:.80} must be a Message")
+            raise MessagingTypeError(f"msg={shown(msg, 80)} must be a Message")
         if msg.conv != self.conv:
-            raise MessagingError(f"msg.conv={msg.conv!r:.80} is not this inbox's {self.conv!r}")
+            raise MessagingError(
+                f"msg.conv={shown(msg.conv, 80)} is not this inbox's {shown(self.conv)}"
+            )
         check_seq("msg.seq", msg.seq, low=1)
         if msg.seq <= self.cursor or msg.seq in self._buffer:
             self.duplicates += 1

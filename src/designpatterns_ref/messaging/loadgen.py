@@ -39,6 +39,7 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.messaging.base import MessagingError, check_seq
 from designpatterns_ref.messaging.receivers import client_frame, upgrade_request
 
@@ -257,7 +258,7 @@ def measure_scale(
     pairs = check_seq("pairs", pairs, low=1, high=1_000_000)
     receivers = check_seq("receivers", receivers, low=1, high=64)
     if server not in ("gateway", "naive"):
-        raise MessagingError(f"server={server!r:.80} must be 'gateway' or 'naive'")
+        raise MessagingError(f"server={shown(server, 80)} must be 'gateway' or 'naive'")
     raise_nofile()
     return _run(lambda: _measure(connections, members, rounds, pairs, receivers, server))
 

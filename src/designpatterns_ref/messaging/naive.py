@@ -23,6 +23,7 @@ import json
 import time
 from typing import Any
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.messaging.base import MessagingError, MessagingTypeError
 from designpatterns_ref.messaging.server import ChatServer
 from designpatterns_ref.messaging.token import verify_token
@@ -35,11 +36,11 @@ class NaiveGateway:
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, secret: bytes) -> None:
         if not isinstance(host, str) or not host:
-            raise MessagingTypeError(f"host={host!r:.80} must be a non-empty string")
+            raise MessagingTypeError(f"host={shown(host, 80)} must be a non-empty string")
         if isinstance(port, bool) or not isinstance(port, int):
-            raise MessagingTypeError(f"port={port!r:.80} must be an integer")
+            raise MessagingTypeError(f"port={shown(port, 80)} must be an integer")
         if not 0 <= port <= 65535:
-            raise MessagingError(f"port={port!r:.80} is out of range 0..65535")
+            raise MessagingError(f"port={shown(port, 80)} is out of range 0..65535")
         if not isinstance(secret, bytes) or len(secret) < 4:
             raise MessagingError("secret must be bytes, at least 4 of them")
         self.host, self.port, self.secret = host, port, secret

@@ -35,6 +35,7 @@ import heapq
 from collections.abc import Callable
 from typing import Literal
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.messaging.base import MessagingError, MessagingTypeError, check_id
 
 __all__ = ["Presence", "PresenceState"]
@@ -44,9 +45,9 @@ PresenceState = Literal["online", "away", "offline"]
 
 def _seconds(name: str, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise MessagingTypeError(f"{name}={value!r:.80} must be a number of seconds")
+        raise MessagingTypeError(f"{name}={shown(value, 80)} must be a number of seconds")
     if not (0 < value <= 86400):
-        raise MessagingError(f"{name}={value!r:.80} must be within (0, 86400] seconds")
+        raise MessagingError(f"{name}={shown(value, 80)} must be within (0, 86400] seconds")
     return float(value)
 
 
@@ -55,7 +56,7 @@ class Presence:
 
     def __init__(self, clock: Callable[[], float], *, ttl: float = 30.0) -> None:
         if not callable(clock):
-            raise MessagingTypeError(f"clock={clock!r:.80} must be callable")
+            raise MessagingTypeError(f"clock={shown(clock, 80)} must be callable")
         self.ttl = _seconds("ttl", ttl)
         self._clock = clock
         self._beat: dict[str, tuple[float, PresenceState]] = {}  # last beat, or clean close
@@ -69,7 +70,7 @@ class Presence:
         """``user`` is connected and ``status`` (``online`` or ``away``)."""
         check_id("user", user)
         if status not in ("online", "away"):
-            raise MessagingError(f"status={status!r:.80} must be 'online' or 'away'")
+            raise MessagingError(f"status={shown(status, 80)} must be 'online' or 'away'")
         now = self._clock()
         self._beat[user] = (now, "online" if status == "online" else "away")
         self._changed.add(user)

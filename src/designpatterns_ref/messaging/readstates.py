@@ -38,6 +38,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.messaging.base import (
     MessagingError,
     MessagingTypeError,
@@ -63,17 +64,17 @@ class ReadStates:
         store: ReadStateStore | None = None,
     ) -> None:
         if not isinstance(path, str | Path) or (isinstance(path, str) and not path.isprintable()):
-            raise MessagingTypeError(f"path={path!r:.80} must be a printable str or a Path")
+            raise MessagingTypeError(f"path={shown(path, 80)} must be a printable str or a Path")
         if store is not None and not isinstance(store, ReadStateStore):
-            raise MessagingTypeError(f"store={store!r:.80} must be a ReadStateStore or None")
+            raise MessagingTypeError(f"store={shown(store, 80)} must be a ReadStateStore or None")
         self.capacity = check_seq("capacity", capacity, low=1, high=10**8)
         self.flush_entries = check_seq("flush_entries", flush_entries, low=1, high=10**8)
         if isinstance(flush_interval, bool) or not isinstance(flush_interval, int | float):
-            raise MessagingTypeError(f"flush_interval={flush_interval!r:.80} must be seconds")
+            raise MessagingTypeError(f"flush_interval={shown(flush_interval, 80)} must be seconds")
         if not (0 < flush_interval <= 3600):
-            raise MessagingError(f"flush_interval={flush_interval!r:.80} must be in (0, 3600]")
+            raise MessagingError(f"flush_interval={shown(flush_interval, 80)} must be in (0, 3600]")
         if not callable(clock):
-            raise MessagingTypeError(f"clock={clock!r:.80} must be callable")
+            raise MessagingTypeError(f"clock={shown(clock, 80)} must be callable")
         self.path, self.flush_interval, self._clock = str(path), float(flush_interval), clock
         self.store: ReadStateStore = store if store is not None else SQLiteReadStore(path)
         self._cache: OrderedDict[tuple[str, str], tuple[int, int]] = OrderedDict()

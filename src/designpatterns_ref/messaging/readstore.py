@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.messaging.base import (
     MessagingError,
     MessagingTypeError,
@@ -46,11 +47,13 @@ Row = tuple[str, str, int, int]  # user, channel, last_read, mentions
 def check_rows(rows: object) -> list[Row]:
     """``rows`` as a list of ``(user, channel, last_read, mentions)``; MessagingError if not."""
     if isinstance(rows, str | bytes) or not isinstance(rows, Sequence):
-        raise MessagingTypeError(f"rows={rows!r:.80} must be a sequence of 4-tuples")
+        raise MessagingTypeError(f"rows={shown(rows, 80)} must be a sequence of 4-tuples")
     out: list[Row] = []
     for row in rows:
         if not isinstance(row, tuple) or len(row) != 4:
-            raise MessagingTypeError(f"row={row!r:.80} must be (user, channel, last, mentions)")
+            raise MessagingTypeError(
+                f"row={shown(row, 80)} must be (user, channel, last, mentions)"
+            )
         user, channel = check_id("user", row[0]), check_id("channel", row[1])
         out.append((user, channel, check_seq("last_read", row[2]), check_seq("mentions", row[3])))
     return out
@@ -87,7 +90,7 @@ class SQLiteReadStore:
 
     def __init__(self, path: str | Path = ":memory:") -> None:
         if not isinstance(path, str | Path) or (isinstance(path, str) and not path.isprintable()):
-            raise MessagingTypeError(f"path={path!r:.80} must be a printable str or a Path")
+            raise MessagingTypeError(f"path={shown(path, 80)} must be a printable str or a Path")
         self.path = str(path)
         self._db = _open_wal(path, _SCHEMA)
 

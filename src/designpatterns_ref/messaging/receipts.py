@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.messaging.base import MessagingTypeError, check_id, check_seq
 
 __all__ = ["Receipt", "Receipts", "State"]
@@ -83,7 +84,7 @@ class Receipts:
         """The receipt of message ``seq`` sent by ``sender`` to ``members``."""
         check_id("conv", conv), check_seq("seq", seq, low=1), check_id("sender", sender)
         if not isinstance(members, list | tuple | set | frozenset):
-            raise MessagingTypeError(f"members={members!r:.80} must be a list of user ids")
+            raise MessagingTypeError(f"members={shown(members, 80)} must be a list of user ids")
         recipients = sorted({check_id("member", m) for m in members} - {sender})
         acked, marker = self._acked, self._read  # ids checked above: no re-check per device
         delivered = sum(

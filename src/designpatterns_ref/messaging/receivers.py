@@ -33,6 +33,7 @@ import subprocess
 import sys
 import time
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.messaging.base import MessagingError, MessagingTypeError, check_id
 
 __all__ = ["Receivers", "client_frame", "parse_frames", "upgrade_request"]
@@ -77,7 +78,7 @@ def _frame_at(buf: bytes, i: int) -> tuple[int, int]:
 def parse_frames(buf: bytes) -> tuple[list[bytes], bytes]:
     """Split ``buf`` into whole unmasked server frames' payloads and the incomplete rest."""
     if not isinstance(buf, bytes):
-        raise MessagingTypeError(f"buf={buf!r:.80} must be bytes")
+        raise MessagingTypeError(f"buf={shown(buf, 80)} must be bytes")
     out: list[bytes] = []
     i = 0
     while True:
@@ -170,13 +171,15 @@ class Receivers:
     def __init__(self, port: int, secret: bytes, users: list[str], processes: int = 2) -> None:
         for name, value, high in (("port", port, 65535), ("processes", processes, 64)):
             if isinstance(value, bool) or not isinstance(value, int):
-                raise MessagingTypeError(f"{name}={value!r:.80} must be an integer")
+                raise MessagingTypeError(f"{name}={shown(value, 80)} must be an integer")
             if not 1 <= value <= high:
-                raise MessagingError(f"{name}={value!r:.80} must be in 1..{high}")
+                raise MessagingError(f"{name}={shown(value, 80)} must be in 1..{high}")
         if not isinstance(secret, bytes) or len(secret) < 4 or not secret.isascii():
             raise MessagingError("secret must be ASCII bytes, at least 4 of them")
         if not isinstance(users, list) or not users:
-            raise MessagingTypeError(f"users={users!r:.80} must be a non-empty list of user ids")
+            raise MessagingTypeError(
+                f"users={shown(users, 80)} must be a non-empty list of user ids"
+            )
         for user in users:
             if "," in check_id("user", user):
                 raise MessagingError(f"user={user!r:.80} must not contain a comma")

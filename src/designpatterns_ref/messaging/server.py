@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.messaging.base import (
     MAX_SEQ,
     Message,
@@ -46,7 +47,7 @@ class ChatServer:
 
     def __init__(self, store: Store | None = None) -> None:
         if store is not None and not isinstance(store, Store):
-            raise MessagingTypeError(f"store={store!r:.80} must satisfy messaging.Store")
+            raise MessagingTypeError(f"store={shown(store, 80)} must satisfy messaging.Store")
         self.store: Store = store if store is not None else MemoryStore()
         self.receipts = Receipts()
         self._members: dict[str, set[str]] = {}
@@ -71,7 +72,9 @@ class ChatServer:
         """Raise :class:`MessagingError` unless ``user`` is a member of ``conv``."""
         check_id("conv", conv), check_id("user", user)
         if user not in self._members.get(conv, ()):
-            raise MessagingError(f"user={user!r:.80} is not a member of conv={conv!r:.80}")
+            raise MessagingError(
+                f"user={shown(user, 80)} is not a member of conv={shown(conv, 80)}"
+            )
 
     def connect(
         self, user: str, device: str, cursors: Mapping[str, int], *, limit: int | None = None
@@ -86,12 +89,14 @@ class ChatServer:
         """
         check_id("user", user), check_id("device", device)
         if not isinstance(cursors, Mapping):
-            raise MessagingTypeError(f"cursors={cursors!r:.80} must be a mapping conv -> seq")
+            raise MessagingTypeError(f"cursors={shown(cursors, 80)} must be a mapping conv -> seq")
         mine = self._convs.get(user, set())
         for conv, seq in cursors.items():
             check_id("conv", conv), check_seq(f"cursors[{conv!r:.40}]", seq)
             if conv not in mine:
-                raise MessagingError(f"user={user!r:.80} is not a member of conv={conv!r:.80}")
+                raise MessagingError(
+                    f"user={shown(user, 80)} is not a member of conv={shown(conv, 80)}"
+                )
         left = MAX_SEQ if limit is None else check_seq("limit", limit, low=1)
         out: list[Message] = []
         for conv in sorted(mine):

@@ -25,6 +25,7 @@ import sqlite3
 import threading
 from pathlib import Path
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.messaging.base import (
     Message,
     MessagingError,
@@ -62,7 +63,9 @@ def _open_wal(
         db.execute(schema)
     except sqlite3.DatabaseError as exc:
         db.close()
-        raise MessagingError(f"path={path!r:.80} is not a usable SQLite database: {exc}") from None
+        raise MessagingError(
+            f"path={shown(path, 80)} is not a usable SQLite database: {exc}"
+        ) from None
     return db
 
 
@@ -71,9 +74,9 @@ class SQLiteStore:
 
     def __init__(self, path: str | Path) -> None:
         if not isinstance(path, str | Path):
-            raise MessagingTypeError(f"path={path!r:.80} must be a str or a Path")
+            raise MessagingTypeError(f"path={shown(path, 80)} must be a str or a Path")
         if isinstance(path, str) and (not path or not path.isprintable()):
-            raise MessagingError(f"path={path!r:.80} must be a non-empty printable path")
+            raise MessagingError(f"path={shown(path, 80)} must be a non-empty printable path")
         self._db = _open_wal(path, _SCHEMA, check_same_thread=False)
         self._lock = threading.Lock()  # one transaction at a time on the shared connection
         self.path = str(path)

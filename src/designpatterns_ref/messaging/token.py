@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.messaging.base import MessagingError, MessagingTypeError, check_id
 
 __all__ = ["make_token", "verify_token"]
@@ -31,7 +32,7 @@ __all__ = ["make_token", "verify_token"]
 
 def _secret(secret: object) -> bytes:
     if not isinstance(secret, bytes):
-        raise MessagingTypeError(f"secret={secret!r:.40} must be bytes")
+        raise MessagingTypeError(f"secret={shown(secret, 40)} must be bytes")
     if len(secret) < 4:
         raise MessagingError("secret must be at least 4 bytes")
     return secret
@@ -39,9 +40,9 @@ def _secret(secret: object) -> bytes:
 
 def _time(name: str, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise MessagingTypeError(f"{name}={value!r:.80} must be a number of seconds")
+        raise MessagingTypeError(f"{name}={shown(value, 80)} must be a number of seconds")
     if not (0 <= value < 1e12):
-        raise MessagingError(f"{name}={value!r:.80} must be a finite time within [0, 1e12)")
+        raise MessagingError(f"{name}={shown(value, 80)} must be a finite time within [0, 1e12)")
     return float(value)
 
 

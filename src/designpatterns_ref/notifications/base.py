@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
 
-from designpatterns_ref.errors import DesignPatternsError
+from designpatterns_ref.errors import DesignPatternsError, shown
 
 __all__ = [
     "CHANNELS",
@@ -74,7 +74,7 @@ class QueueUnavailable(DesignPatternsError, ConnectionError):
 def check_name(where: str, name: str, value: object) -> str:
     """``value`` as a non-empty identifier string of at most 200 characters, valid UTF-8."""
     if not isinstance(value, str):
-        raise NotificationError(f"{where}: {name}={value!r} must be a string")
+        raise NotificationError(f"{where}: {name}={shown(value)} must be a string")
     if not value or len(value) > MAX_NAME:
         raise NotificationError(f"{where}: {name}={value[:40]!r} must have 1 to {MAX_NAME} chars")
     try:
@@ -89,7 +89,7 @@ def check_name(where: str, name: str, value: object) -> str:
 def check_seed(where: str, seed: object) -> int:
     """A random seed: a plain int."""
     if isinstance(seed, bool) or not isinstance(seed, int) or abs(seed) > 2**64:
-        raise NotificationError(f"{where}: seed={seed!r} must be an int")
+        raise NotificationError(f"{where}: seed={shown(seed)} must be an int")
     return seed
 
 
@@ -99,17 +99,17 @@ def check_callable(where: str, name: str, value: object, *, optional: bool = Fal
         return
     if not callable(value):
         allowed = "a callable or None" if optional else "a callable"
-        raise NotificationError(f"{where}: {name}={value!r} must be {allowed}")
+        raise NotificationError(f"{where}: {name}={shown(value)} must be {allowed}")
 
 
 def check_seconds(where: str, name: str, value: object, *, high: float = MAX_TTL) -> float:
     """``value`` as a finite number of seconds in (0, high]."""
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise NotificationError(f"{where}: {name}={value!r} must be a number of seconds")
+        raise NotificationError(f"{where}: {name}={shown(value)} must be a number of seconds")
     if not (isinstance(value, int) and 0 < value <= high) and not (
         isinstance(value, float) and math.isfinite(value) and 0 < value <= high
     ):
-        raise NotificationError(f"{where}: {name}={value!r} must be within (0, {high:g}]")
+        raise NotificationError(f"{where}: {name}={shown(value)} must be within (0, {high:g}]")
     return float(value)
 
 

@@ -39,6 +39,7 @@ import sqlite3
 from collections.abc import Iterator, Mapping
 from typing import Any, Protocol
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.notifications.base import Notification, NotificationError, check_name
 from designpatterns_ref.notifications.queues import check_path
 
@@ -60,7 +61,8 @@ def _check_pipeline(where: str, pipeline: object, *, validates: bool = False) ->
     methods = ("accept", "validate") if validates else ("accept",)
     if not all(callable(getattr(pipeline, m, None)) for m in methods):
         raise NotificationError(
-            f"{where}: pipeline={pipeline!r:.80} must be a Pipeline (with {' and '.join(methods)})"
+            f"{where}: pipeline={shown(pipeline, 80)} must be a Pipeline (with "
+            f"{' and '.join(methods)})"
         )
 
 
@@ -90,7 +92,7 @@ class Outbox:
         except sqlite3.DatabaseError as exc:
             self.db.close()
             raise NotificationError(
-                f"Outbox: path={path!r} is not a usable database: {exc}"
+                f"Outbox: path={shown(path)} is not a usable database: {exc}"
             ) from None
         if "error" not in columns:  # an outbox written before failed rows were kept apart
             self.db.execute("ALTER TABLE outbox ADD COLUMN error TEXT")
@@ -127,16 +129,16 @@ class Outbox:
         check_name("Outbox.add", "key", key)
         check_name("Outbox.add", "template", template)
         if not isinstance(users, tuple) or not all(isinstance(u, str) for u in users):
-            raise NotificationError(f"Outbox.add: users={users!r} must be a tuple of names")
+            raise NotificationError(f"Outbox.add: users={shown(users)} must be a tuple of names")
         if vars is not None and (
             not isinstance(vars, Mapping)
             or not all(isinstance(k, str) and isinstance(v, str) for k, v in vars.items())
         ):
-            raise NotificationError(f"Outbox.add: vars={vars!r} must map names to strings")
+            raise NotificationError(f"Outbox.add: vars={shown(vars)} must map names to strings")
         if not isinstance(channels, tuple) or not all(isinstance(c, str) for c in channels):
-            raise NotificationError(f"Outbox.add: channels={channels!r} must be a tuple")
+            raise NotificationError(f"Outbox.add: channels={shown(channels)} must be a tuple")
         if not isinstance(lane, str):
-            raise NotificationError(f"Outbox.add: lane={lane!r} must be a lane name")
+            raise NotificationError(f"Outbox.add: lane={shown(lane)} must be a lane name")
         try:
             json.dumps([users, vars, channels, lane]).encode("utf-8")
         except UnicodeEncodeError:
@@ -186,7 +188,7 @@ class Outbox:
             or not 1 <= crash_after_accept <= 2**63
         ):
             raise NotificationError(
-                f"Outbox.relay: crash_after_accept={crash_after_accept!r} must be None or an "
+                f"Outbox.relay: crash_after_accept={shown(crash_after_accept)} must be None or an "
                 "int >= 1"
             )
         rows = self.db.execute(

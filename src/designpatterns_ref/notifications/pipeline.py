@@ -44,6 +44,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from designpatterns_ref.clock import Clock, ManualClock
+from designpatterns_ref.errors import shown
 from designpatterns_ref.notifications.base import (
     CHANNELS,
     LANES,
@@ -78,8 +79,7 @@ MAX_ROUNDS = 10**12
 def check_count(where: str, name: str, value: object, high: int) -> int:
     """``value`` as an int in [1, high] (a bool is not a count)."""
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= high:
-        shown = f"{value!r:.40}" if not isinstance(value, int) or abs(value) < 2**64 else "(huge)"
-        raise NotificationError(f"{where}: {name}={shown} must be an int in [1, {high}]")
+        raise NotificationError(f"{where}: {name}={shown(value, 40)} must be an int in [1, {high}]")
     return value
 
 
@@ -103,19 +103,23 @@ class Pipeline:
     ) -> None:
         self.clock: Clock = clock if clock is not None else ManualClock(1_780_000_000.0)
         if caps is not None and not isinstance(caps, Mapping):
-            raise NotificationError(f"Pipeline: caps={caps!r} must map channels to daily counts")
+            raise NotificationError(
+                f"Pipeline: caps={shown(caps)} must map channels to daily counts"
+            )
         caps = dict(caps or {})
         for ch, cap in caps.items():
             if not isinstance(ch, str) or ch not in CHANNELS:
-                raise NotificationError(f"Pipeline: caps channel={ch!r} not in {CHANNELS}")
+                raise NotificationError(f"Pipeline: caps channel={shown(ch)} not in {CHANNELS}")
             if isinstance(cap, bool) or not isinstance(cap, int) or not 1 <= cap <= 10**6:
-                raise NotificationError(f"Pipeline: caps[{ch!r}]={cap!r} must be 1..10**6")
+                raise NotificationError(
+                    f"Pipeline: caps[{shown(ch)}]={shown(cap)} must be 1..10**6"
+                )
         if isinstance(max_attempts, bool) or not isinstance(max_attempts, int):
-            raise NotificationError(f"Pipeline: max_attempts={max_attempts!r} must be an int")
+            raise NotificationError(f"Pipeline: max_attempts={shown(max_attempts)} must be an int")
         if not 1 <= max_attempts <= 100:
-            raise NotificationError(f"Pipeline: max_attempts={max_attempts!r} not in [1, 100]")
+            raise NotificationError(f"Pipeline: max_attempts={shown(max_attempts)} not in [1, 100]")
         if quiet is not None and not isinstance(quiet, QuietHours):
-            raise NotificationError(f"Pipeline: quiet={quiet!r} must be a QuietHours or None")
+            raise NotificationError(f"Pipeline: quiet={shown(quiet)} must be a QuietHours or None")
         check_seed("Pipeline", seed)
         for name, queue in (("accepted", accepted), ("outgoing", outgoing), ("dead", dead)):
             if queue is not None:
@@ -160,7 +164,7 @@ class Pipeline:
         zone(tz)
         check_name("Pipeline.register_user", "locale", locale)
         if isinstance(muted, str) or not isinstance(muted, Iterable):
-            raise NotificationError(f"Pipeline.register_user: muted={muted!r} must be names")
+            raise NotificationError(f"Pipeline.register_user: muted={shown(muted)} must be names")
         mutes = list(muted)
         for m in mutes:
             check_name("Pipeline.register_user", "muted", m)
@@ -170,9 +174,13 @@ class Pipeline:
     def add_device(self, user_id: str, channel: str, token: str) -> None:
         """Register ``token`` for ``user_id`` on ``channel``."""
         if not isinstance(user_id, str) or user_id not in self.users:
-            raise NotificationError(f"Pipeline.add_device: user_id={user_id!r} is not registered")
+            raise NotificationError(
+                f"Pipeline.add_device: user_id={shown(user_id)} is not registered"
+            )
         if channel not in CHANNELS:
-            raise NotificationError(f"Pipeline.add_device: channel={channel!r} not in {CHANNELS}")
+            raise NotificationError(
+                f"Pipeline.add_device: channel={shown(channel)} not in {CHANNELS}"
+            )
         check_name("Pipeline.add_device", "token", token)
         devices = self.devices[user_id]
         if all(d.token != token for d in devices):
@@ -194,14 +202,14 @@ class Pipeline:
         cannot be sent as it is."""
         w = "Pipeline.accept"
         if not isinstance(n, Notification):
-            raise NotificationError(f"{w}: notification={n!r} must be a Notification")
+            raise NotificationError(f"{w}: notification={shown(n)} must be a Notification")
         check_name(w, "key", n.key)
         if not isinstance(n.template, str) or n.template not in self.templates:
-            raise NotificationError(f"{w}: template={n.template!r} is not registered")
+            raise NotificationError(f"{w}: template={shown(n.template)} is not registered")
         if not isinstance(n.vars, Mapping) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in n.vars.items()
         ):
-            raise NotificationError(f"{w}: vars={n.vars!r} must map names to strings")
+            raise NotificationError(f"{w}: vars={shown(n.vars)} must map names to strings")
         missing = self.templates.missing(n.template, n.vars)
         if missing:
             raise NotificationError(f"{w}: template {n.template!r} misses vars {sorted(missing)}")
@@ -210,22 +218,24 @@ class Pipeline:
             or not n.channels
             or len(set(n.channels)) != len(n.channels)
         ):
-            raise NotificationError(f"{w}: channels={n.channels!r} must be distinct channels")
+            raise NotificationError(f"{w}: channels={shown(n.channels)} must be distinct channels")
         for ch in n.channels:
             if ch not in CHANNELS:
-                raise NotificationError(f"{w}: channel={ch!r} is unknown; use one of {CHANNELS}")
+                raise NotificationError(
+                    f"{w}: channel={shown(ch)} is unknown; use one of {CHANNELS}"
+                )
         if n.lane not in LANES:
-            raise NotificationError(f"{w}: lane={n.lane!r} must be one of {LANES}")
+            raise NotificationError(f"{w}: lane={shown(n.lane)} must be one of {LANES}")
         check_name(w, "category", n.category)
         if n.collapse_key is not None:
             check_name(w, "collapse_key", n.collapse_key)
         check_seconds(w, "ttl", n.ttl)
         if not isinstance(n.users, tuple) or not n.users:
-            raise NotificationError(f"{w}: users={n.users!r} must be a non-empty tuple")
+            raise NotificationError(f"{w}: users={shown(n.users)} must be a non-empty tuple")
         users = self.users
         for u in n.users:
             if not isinstance(u, str) or u not in users:
-                raise NotificationError(f"{w}: user={u!r} is not registered")
+                raise NotificationError(f"{w}: user={shown(u)} is not registered")
         limit = min(PAYLOAD_LIMITS[ch] for ch in n.channels)
         bodies = {}
         for loc in self.templates.locales(n.template):

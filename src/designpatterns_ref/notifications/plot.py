@@ -20,6 +20,7 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.figures import new_figure
 from designpatterns_ref.notifications.base import OUTCOMES, NotificationError
 from designpatterns_ref.notifications.pipeline import Pipeline
@@ -30,12 +31,14 @@ __all__ = ["plot_fates", "plot_local_hours", "tour_figures"]
 
 def _check(where: str, p: object, ax: object) -> Pipeline:
     if not isinstance(p, Pipeline):
-        raise NotificationError(f"{where}: pipeline={p!r:.60} must be a Pipeline")
+        raise NotificationError(f"{where}: pipeline={shown(p, 60)} must be a Pipeline")
     if ax is not None:
         from matplotlib.axes import Axes
 
         if not isinstance(ax, Axes):
-            raise NotificationError(f"{where}: ax={ax!r:.60} must be a matplotlib Axes or None")
+            raise NotificationError(
+                f"{where}: ax={shown(ax, 60)} must be a matplotlib Axes or None"
+            )
     return p
 
 

@@ -52,6 +52,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 
 from designpatterns_ref.clock import Clock
+from designpatterns_ref.errors import shown
 from designpatterns_ref.notifications.base import (
     CHANNELS,
     NotificationError,
@@ -94,18 +95,24 @@ class SimulatedProvider:
         phone: Callable[[str, str], None] | None = None,
     ) -> None:
         if not isinstance(channel, str) or channel not in CHANNELS:
-            raise NotificationError(f"SimulatedProvider: channel={channel!r} not in {CHANNELS}")
+            raise NotificationError(
+                f"SimulatedProvider: channel={shown(channel)} not in {CHANNELS}"
+            )
         if isinstance(transient, bool) or not isinstance(transient, int | float):
-            raise NotificationError(f"SimulatedProvider: transient={transient!r} must be a number")
+            raise NotificationError(
+                f"SimulatedProvider: transient={shown(transient)} must be a number"
+            )
         if not 0.0 <= transient <= 1.0:
-            raise NotificationError(f"SimulatedProvider: transient={transient!r} not in [0, 1]")
+            raise NotificationError(
+                f"SimulatedProvider: transient={shown(transient)} not in [0, 1]"
+            )
         check_seconds("SimulatedProvider", "rate", rate, high=1e12)
         check_seed("SimulatedProvider", seed)
         check_callable("SimulatedProvider", "clock", clock, optional=True)
         check_callable("SimulatedProvider", "phone", phone, optional=True)
         limit = PAYLOAD_LIMITS[channel] if payload_limit is None else payload_limit
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 1 << 30:
-            raise NotificationError(f"SimulatedProvider: payload_limit={limit!r} out of range")
+            raise NotificationError(f"SimulatedProvider: payload_limit={shown(limit)} out of range")
         self.channel, self.transient, self.payload_limit = channel, float(transient), limit
         self._bucket = TokenBucket(rate, per=1.0, burst=max(1, int(min(rate, 1e9))), clock=clock)
         self._rng = random.Random(seed)
@@ -126,7 +133,9 @@ class SimulatedProvider:
         :class:`NotificationError` whatever its length: no service could be sent it.
         """
         if not isinstance(token, str) or not isinstance(body, str):
-            raise NotificationError(f"{self.channel}: token={token!r} and body must be strings")
+            raise NotificationError(
+                f"{self.channel}: token={shown(token)} and body must be strings"
+            )
         if not body.isascii():  # O(1) on the common ASCII body; else one encode
             try:
                 body.encode("utf-8")
@@ -162,11 +171,13 @@ def default_providers(
     check_callable("default_providers", "clock", clock, optional=True)
     check_seed("default_providers", seed)
     if abs(seed) > 2**64 - len(CHANNELS):
-        raise NotificationError(f"default_providers: seed={seed!r} must be within +-(2**64 - 3)")
+        raise NotificationError(
+            f"default_providers: seed={shown(seed)} must be within +-(2**64 - 3)"
+        )
     if isinstance(transient, bool) or not isinstance(transient, int | float):
-        raise NotificationError(f"default_providers: transient={transient!r} must be a number")
+        raise NotificationError(f"default_providers: transient={shown(transient)} must be a number")
     if not 0.0 <= transient <= 1.0:
-        raise NotificationError(f"default_providers: transient={transient!r} not in [0, 1]")
+        raise NotificationError(f"default_providers: transient={shown(transient)} not in [0, 1]")
     check_callable("default_providers", "phone", phone, optional=True)
     return {
         ch: SimulatedProvider(ch, transient=transient, clock=clock, seed=seed + i, phone=phone)
@@ -210,7 +221,7 @@ class DedupWindow:
             return message_id  # the usual id: ASCII is valid UTF-8
         if not isinstance(message_id, str) or not message_id:
             raise NotificationError(
-                f"DedupWindow.{where}: {label}={message_id!r} must be a non-empty string"
+                f"DedupWindow.{where}: {label}={shown(message_id)} must be a non-empty string"
             )
         try:
             message_id.encode("utf-8")
@@ -223,7 +234,7 @@ class DedupWindow:
     def _ids(self, where: str, label: str, message_ids: object) -> list[str]:
         if not isinstance(message_ids, list | tuple):
             raise NotificationError(
-                f"DedupWindow.{where}: {label}={message_ids!r} must be a list of ids"
+                f"DedupWindow.{where}: {label}={shown(message_ids)} must be a list of ids"
             )
         return [self._check(where, f"{label}[{i}]", m) for i, m in enumerate(message_ids)]
 

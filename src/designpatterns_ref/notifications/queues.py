@@ -47,6 +47,7 @@ from collections import deque
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any, Protocol, cast
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.notifications.base import (
     LANES,
     Deliverer,
@@ -110,20 +111,20 @@ QUEUE_METHODS = ("put", "put_many", "take", "ack", "ack_settled", "next_due", "_
 def check_queue(where: str, name: str, queue: object) -> None:
     """Refuse anything without every method of the :class:`Queue` protocol."""
     if isinstance(queue, type):  # the class, not a queue: its methods want an instance
-        raise NotificationError(f"{where}: {name}={queue!r:.80} is not a queue (a class)")
+        raise NotificationError(f"{where}: {name}={shown(queue, 80)} is not a queue (a class)")
     missing = [m for m in QUEUE_METHODS if not callable(getattr(queue, m, None))]
     if missing:
         raise NotificationError(
-            f"{where}: {name}={queue!r:.80} is not a queue (lacks {', '.join(missing)})"
+            f"{where}: {name}={shown(queue, 80)} is not a queue (lacks {', '.join(missing)})"
         )
 
 
 def check_put(where: str, item: object, lane: object, at: object) -> None:
     """Refuse a non-dict item, an unknown lane or a bad due time."""
     if not isinstance(item, dict):
-        raise NotificationError(f"{where}: item={item!r} must be a dict")
+        raise NotificationError(f"{where}: item={shown(item)} must be a dict")
     if lane not in LANES:
-        raise NotificationError(f"{where}: lane={lane!r} must be one of {LANES}")
+        raise NotificationError(f"{where}: lane={shown(lane)} must be one of {LANES}")
     if isinstance(at, bool) or at != 0.0:
         check_seconds(where, "at", at, high=1e11)
 
@@ -132,10 +133,10 @@ def check_many(where: str, items: object, lane: object) -> Sequence[Item]:
     """Refuse a batch that is not a list or tuple of dicts (each item as :func:`check_put`
     checks one), or an unknown lane: a refused batch adds nothing."""
     if not isinstance(items, list | tuple):
-        raise NotificationError(f"{where}: items={items!r:.80} must be a list of dicts")
+        raise NotificationError(f"{where}: items={shown(items, 80)} must be a list of dicts")
     if not all(map(isinstance, items, itertools.repeat(dict))):  # one C loop: the fast path
         i, item = next((i, it) for i, it in enumerate(items) if not isinstance(it, dict))
-        raise NotificationError(f"{where}: item={item!r:.80} (items[{i}]) must be a dict")
+        raise NotificationError(f"{where}: item={shown(item, 80)} (items[{i}]) must be a dict")
     check_put(where, {}, lane, 0.0)
     return cast(Sequence[Item], items)
 
@@ -147,14 +148,14 @@ def encode(where: str, item: Item) -> str:
         return json.dumps(item, allow_nan=False)
     except (TypeError, ValueError, RecursionError) as exc:
         raise NotificationError(
-            f"{where}: item={item!r:.80} cannot be stored as JSON ({exc})"
+            f"{where}: item={shown(item, 80)} cannot be stored as JSON ({exc})"
         ) from None
 
 
 def check_take(where: str, n: object, now: object) -> None:
     """Refuse a bad batch size or time."""
     if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 1_000_000:
-        raise NotificationError(f"{where}: n={n!r} must be an int in [1, 1000000]")
+        raise NotificationError(f"{where}: n={shown(n)} must be an int in [1, 1000000]")
     if isinstance(now, bool) or now != 0.0:
         check_seconds(where, "now", now, high=1e11)
 
@@ -162,7 +163,7 @@ def check_take(where: str, n: object, now: object) -> None:
 def check_path(where: str, path: object) -> str:
     """A database path: a non-empty string without NUL, valid UTF-8, at most 4096 chars."""
     if not isinstance(path, str) or not path.strip() or len(path) > 4096 or "\x00" in path:
-        raise NotificationError(f"{where}: path={str(path)[:60]!r} must be a file path")
+        raise NotificationError(f"{where}: path={shown(path, 60)} must be a file path")
     try:
         path.encode("utf-8")
     except UnicodeEncodeError:
@@ -174,7 +175,7 @@ def check_dedup(where: str, dedup: object) -> None:
     """Refuse anything without ``settle(confirmed, released)``: not a dedup window."""
     if not callable(getattr(dedup, "settle", None)):
         raise NotificationError(
-            f"{where}: dedup={dedup!r} must be a dedup window with settle(confirmed, released)"
+            f"{where}: dedup={shown(dedup)} must be a dedup window with settle(confirmed, released)"
         )
 
 
@@ -199,18 +200,18 @@ def settle_then_ack(
 def check_tickets(where: str, tickets: object) -> None:
     """Refuse anything but a list or tuple of tickets."""
     if not isinstance(tickets, list | tuple):
-        raise NotificationError(f"{where}: tickets={tickets!r} must be a list of tickets")
+        raise NotificationError(f"{where}: tickets={shown(tickets)} must be a list of tickets")
     for t in tickets:
         if isinstance(t, bool) or not isinstance(t, int | str | tuple):
-            raise NotificationError(f"{where}: ticket={t!r} is not one this queue gave out")
+            raise NotificationError(f"{where}: ticket={shown(t)} is not one this queue gave out")
         if isinstance(t, int) and not -(2**63) <= t < 2**63:  # no queue numbers that high
-            raise NotificationError(f"{where}: ticket={t!r} is not one this queue gave out")
+            raise NotificationError(f"{where}: ticket={shown(t)} is not one this queue gave out")
         if isinstance(t, tuple):
             try:
                 hash(t)  # a tuple ticket holding a list could never be one handed out
             except TypeError:
                 raise NotificationError(
-                    f"{where}: ticket={t!r:.80} is not one this queue gave out"
+                    f"{where}: ticket={shown(t, 80)} is not one this queue gave out"
                 ) from None
 
 
@@ -305,7 +306,7 @@ class SQLiteQueue:
     def __init__(self, path: str, *, name: str = "queue", lease: float = 30.0) -> None:
         check_path("SQLiteQueue", path)
         if not isinstance(name, str) or not name.isidentifier() or len(name) > 60:
-            raise NotificationError(f"SQLiteQueue: name={name!r} must be an identifier")
+            raise NotificationError(f"SQLiteQueue: name={shown(name)} must be an identifier")
         self.lease = check_seconds("SQLiteQueue", "lease", lease, high=86400.0)
         self.path, self.name = path, name
         self._table = f'"{name}"'  # quoted: an identifier may still be an SQL keyword (NULL)
@@ -378,7 +379,9 @@ class SQLiteQueue:
         check_tickets(where, tickets)
         for t in cast(Sequence[object], tickets):
             if not isinstance(t, int):  # this queue hands out row ids, never a str or tuple
-                raise NotificationError(f"{where}: ticket={t!r} is not one this queue gave out")
+                raise NotificationError(
+                    f"{where}: ticket={shown(t)} is not one this queue gave out"
+                )
 
     def ack(self, tickets: Sequence[Hashable]) -> None:
         """Delete taken items for good, in one transaction (an unknown ticket deletes nothing);

@@ -34,6 +34,7 @@ import functools
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.notifications.base import NotificationError
 
 __all__ = ["QuietHours", "zone"]
@@ -42,7 +43,7 @@ __all__ = ["QuietHours", "zone"]
 def zone(name: str) -> ZoneInfo:
     """The :class:`~zoneinfo.ZoneInfo` called ``name``, or :class:`NotificationError`."""
     if not isinstance(name, str) or not name or len(name) > 100:
-        raise NotificationError(f"zone: tz={name!r} must be an IANA time-zone name")
+        raise NotificationError(f"zone: tz={shown(name)} must be an IANA time-zone name")
     return _zone(name)
 
 
@@ -51,7 +52,7 @@ def _zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError, UnicodeError):
-        raise NotificationError(f"zone: tz={name!r} is not a known IANA time zone") from None
+        raise NotificationError(f"zone: tz={shown(name)} is not a known IANA time zone") from None
 
 
 _DIGITS = frozenset("0123456789")
@@ -66,7 +67,7 @@ def _parse(name: str, value: object) -> time:
         or value[2] != ":"
         or not _DIGITS.issuperset(value[:2] + value[3:])
     ):
-        raise NotificationError(f"QuietHours: {name}={value!r} must be 'HH:MM'")
+        raise NotificationError(f"QuietHours: {name}={shown(value)} must be 'HH:MM'")
     try:
         return time(int(value[:2]), int(value[3:]))
     except ValueError:
@@ -95,7 +96,7 @@ def _jumps(t: float, zi: ZoneInfo) -> list[float]:
 
 def _check_t(t: object) -> None:
     if isinstance(t, bool) or not isinstance(t, int | float) or not 0 <= t <= 1e11:
-        raise NotificationError(f"QuietHours: t={t!r} must be epoch seconds in [0, 1e11]")
+        raise NotificationError(f"QuietHours: t={shown(t)} must be epoch seconds in [0, 1e11]")
 
 
 class QuietHours:

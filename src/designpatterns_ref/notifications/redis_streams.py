@@ -45,6 +45,7 @@ import uuid
 from collections.abc import Hashable, Iterator, Sequence
 from typing import Any, cast
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.notifications.base import (
     LANES,
     Deliverer,
@@ -220,7 +221,7 @@ class RedisStreamQueue:
     ) -> None:
         for label, value in (("name", name), ("group", group), ("consumer", consumer)):
             if not isinstance(value, str) or not value or len(value) > 100:
-                raise NotificationError(f"RedisStreamQueue: {label}={value!r} must be a name")
+                raise NotificationError(f"RedisStreamQueue: {label}={shown(value)} must be a name")
             try:
                 value.encode("utf-8")
             except UnicodeEncodeError:
@@ -333,7 +334,9 @@ class RedisStreamQueue:
                 and isinstance(t[1], str)
                 and _STREAM_ID.fullmatch(t[1])
             ):
-                raise NotificationError(f"{where}: ticket={t!r} is not one this queue gave out")
+                raise NotificationError(
+                    f"{where}: ticket={shown(t)} is not one this queue gave out"
+                )
         return cast(list[tuple[str, str]], list(cast(Sequence[object], tickets)))
 
     def _ack_into(self, pipe: Any, tickets: list[tuple[str, str]]) -> None:
@@ -449,7 +452,7 @@ class RedisDedup:
         self, redis: Any, prefix: str, *, window: float = 86400.0, lease: float = 30.0
     ) -> None:
         if not isinstance(prefix, str) or not prefix:
-            raise NotificationError(f"RedisDedup: prefix={prefix!r} must be a name")
+            raise NotificationError(f"RedisDedup: prefix={shown(prefix)} must be a name")
         try:
             prefix.encode("utf-8")
         except UnicodeEncodeError:
@@ -471,7 +474,9 @@ class RedisDedup:
 
     def _key(self, message_id: str, where: str = "RedisDedup", label: str = "message_id") -> str:
         if not isinstance(message_id, str) or not message_id:
-            raise NotificationError(f"{where}: {label}={message_id!r} must be a non-empty string")
+            raise NotificationError(
+                f"{where}: {label}={shown(message_id)} must be a non-empty string"
+            )
         try:
             message_id.encode("utf-8")
         except UnicodeEncodeError:
@@ -480,7 +485,7 @@ class RedisDedup:
 
     def _keys(self, where: str, label: str, message_ids: object) -> list[str]:
         if not isinstance(message_ids, list | tuple):
-            raise NotificationError(f"{where}: {label}={message_ids!r} must be a list of ids")
+            raise NotificationError(f"{where}: {label}={shown(message_ids)} must be a list of ids")
         return [self._key(m, where, f"{label}[{i}]") for i, m in enumerate(message_ids)]
 
     def claim(self, message_id: str) -> str:

@@ -53,6 +53,7 @@ from collections.abc import Callable, Hashable, Mapping
 from typing import Any
 
 from designpatterns_ref.clock import Clock
+from designpatterns_ref.errors import shown
 from designpatterns_ref.notifications.base import (
     CHANNELS,
     Deliverer,
@@ -71,11 +72,11 @@ __all__ = ["Deliverer", "Sender", "backoff"]
 def backoff(attempt: int, *, base: float, cap: float, draw: float) -> float:
     """Seconds to wait before retry ``attempt`` (0-based): equal jitter on a capped doubling."""
     if isinstance(attempt, bool) or not isinstance(attempt, int) or not 0 <= attempt <= 10**6:
-        raise NotificationError(f"backoff: attempt={attempt!r} must be an int >= 0")
+        raise NotificationError(f"backoff: attempt={shown(attempt)} must be an int >= 0")
     check_seconds("backoff", "base", base, high=86400.0)
     check_seconds("backoff", "cap", cap, high=86400.0)
     if isinstance(draw, bool) or not isinstance(draw, int | float) or not 0 <= draw < 1:
-        raise NotificationError(f"backoff: draw={draw!r} must be in [0, 1)")
+        raise NotificationError(f"backoff: draw={shown(draw)} must be in [0, 1)")
     ceiling = min(cap, base * 2.0 ** min(attempt, 60))
     return round(ceiling * (0.5 + draw / 2), 6)
 
@@ -102,11 +103,11 @@ class Sender:
         where = "Sender"
         if not isinstance(providers, Mapping) or not providers:
             raise NotificationError(
-                f"{where}: providers={providers!r} must map channels {CHANNELS} to providers"
+                f"{where}: providers={shown(providers)} must map channels {CHANNELS} to providers"
             )
         for ch, prov in providers.items():
             if not isinstance(ch, str) or ch not in CHANNELS:
-                raise NotificationError(f"{where}: providers channel={ch!r} not in {CHANNELS}")
+                raise NotificationError(f"{where}: providers channel={shown(ch)} not in {CHANNELS}")
             if not callable(getattr(prov, "attempt", None)):
                 raise NotificationError(
                     f"{where}: providers[{ch!r}]={prov!r} must have attempt(token, body)"
@@ -114,7 +115,7 @@ class Sender:
         for method in ("claim_many", "extend", "settle"):
             if not callable(getattr(dedup, method, None)):
                 raise NotificationError(
-                    f"{where}: dedup={dedup!r} must be a dedup window with claim_many, extend "
+                    f"{where}: dedup={shown(dedup)} must be a dedup window with claim_many, extend "
                     "and settle"
                 )
         check_seconds(where, "dedup.lease", getattr(dedup, "lease", None), high=86400.0)
@@ -122,18 +123,18 @@ class Sender:
             methods = ("put", "take", "ack", "ack_settled")
             if not all(callable(getattr(queue, a, None)) for a in methods):
                 raise NotificationError(
-                    f"{where}: {label}={queue!r} must be a queue with put, take, ack and "
+                    f"{where}: {label}={shown(queue)} must be a queue with put, take, ack and "
                     "ack_settled"
                 )
         check_callable(where, "clock", clock)
         check_callable(where, "record", record)
         check_callable(where, "on_invalid", on_invalid)
         if latest is not None and not isinstance(latest, Mapping):
-            raise NotificationError(f"{where}: latest={latest!r} must be a mapping or None")
+            raise NotificationError(f"{where}: latest={shown(latest)} must be a mapping or None")
         if isinstance(max_attempts, bool) or not isinstance(max_attempts, int):
-            raise NotificationError(f"{where}: max_attempts={max_attempts!r} must be an int")
+            raise NotificationError(f"{where}: max_attempts={shown(max_attempts)} must be an int")
         if not 1 <= max_attempts <= 100:
-            raise NotificationError(f"{where}: max_attempts={max_attempts!r} not in [1, 100]")
+            raise NotificationError(f"{where}: max_attempts={shown(max_attempts)} not in [1, 100]")
         base = check_seconds(where, "base", base, high=86400.0)
         cap = check_seconds(where, "cap", cap, high=86400.0)
         check_seed(where, seed)

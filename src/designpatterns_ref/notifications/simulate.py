@@ -21,6 +21,7 @@ import random
 from datetime import UTC, datetime
 
 from designpatterns_ref.clock import Clock, ManualClock
+from designpatterns_ref.errors import shown
 from designpatterns_ref.notifications.base import Notification, NotificationError
 from designpatterns_ref.notifications.pipeline import Pipeline
 from designpatterns_ref.notifications.providers import default_providers
@@ -50,10 +51,9 @@ def campaign_pipeline(
     """A pipeline with ``users`` users, their devices, templates in two locales and caps
     (on a ManualClock at :data:`START` unless ``clock`` is given)."""
     if isinstance(users, bool) or not isinstance(users, int) or not 1 <= users <= 10_000_000:
-        raise NotificationError(f"campaign_pipeline: users={users!r} must be 1..10**7")
+        raise NotificationError(f"campaign_pipeline: users={shown(users)} must be 1..10**7")
     if isinstance(devices, bool) or not isinstance(devices, int) or not 1 <= devices <= 100:
-        shown = "(huge)" if isinstance(devices, int) and abs(devices) >= 2**64 else repr(devices)
-        raise NotificationError(f"campaign_pipeline: devices={shown:.40} must be 1..100")
+        raise NotificationError(f"campaign_pipeline: devices={shown(devices, 40)} must be 1..100")
     clock = clock if clock is not None else ManualClock(START)
     p = Pipeline(
         clock=clock,
@@ -82,13 +82,13 @@ def send_campaign(p: Pipeline, *, campaigns: int = 3, alert: bool = True) -> Pip
     """Accept ``campaigns`` promotions (1..100) to every user and one alert, then run the
     pipeline dry."""
     if not isinstance(p, Pipeline):
-        raise NotificationError(f"send_campaign: p={p!r:.60} must be a Pipeline")
+        raise NotificationError(f"send_campaign: p={shown(p, 60)} must be a Pipeline")
     if isinstance(campaigns, bool) or not isinstance(campaigns, int) or not 1 <= campaigns <= 100:
-        big = isinstance(campaigns, int) and abs(campaigns) >= 2**64
-        shown = "(huge)" if big else f"{campaigns!r:.40}"
-        raise NotificationError(f"send_campaign: campaigns={shown} must be an int in 1..100")
+        raise NotificationError(
+            f"send_campaign: campaigns={shown(campaigns, 40)} must be an int in 1..100"
+        )
     if not isinstance(alert, bool):
-        raise NotificationError(f"send_campaign: alert={alert!r:.40} must be a bool")
+        raise NotificationError(f"send_campaign: alert={shown(alert, 40)} must be a bool")
     everyone = tuple(p.users)
     for c in range(campaigns):
         p.accept(

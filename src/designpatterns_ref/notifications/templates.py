@@ -23,6 +23,7 @@ from __future__ import annotations
 import string
 from collections.abc import Mapping
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.notifications.base import NotificationError, check_name
 
 __all__ = ["Templates"]
@@ -66,14 +67,16 @@ class Templates:
         check_name("Templates.add", "locale", locale)
         if not isinstance(text, str) or not text or len(text) > MAX_TEXT:
             raise NotificationError(
-                f"Templates.add: text={str(text)[:40]!r} must be a string of 1 to {MAX_TEXT} chars"
+                f"Templates.add: text={shown(text, 40)} must be a string of 1 to {MAX_TEXT} chars"
             )
         try:
             text.encode("utf-8")
         except UnicodeEncodeError:
             raise NotificationError("Templates.add: text is not valid UTF-8") from None
         if locale != "en" and (name, "en") not in self._texts:
-            raise NotificationError(f"Templates.add: add {name!r} in 'en' (the fallback) first")
+            raise NotificationError(
+                f"Templates.add: add {shown(name)} in 'en' (the fallback) first"
+            )
         fields = _fields(name, text)  # a bad field is refused before anything changes
         self._texts[(name, locale)] = text
         self._text_fields[(name, locale)] = fields
@@ -89,13 +92,13 @@ class Templates:
         """Every field any locale of ``name`` uses."""
         check_name("Templates", "template", name)
         if name not in self._fields:
-            raise NotificationError(f"Templates: template={name!r} is not registered")
+            raise NotificationError(f"Templates: template={shown(name)} is not registered")
         return self._fields[name]
 
     def missing(self, name: str, variables: Mapping[str, str]) -> frozenset[str]:
         """The fields of ``name`` that ``variables`` does not fill."""
         if not isinstance(variables, Mapping):
-            raise NotificationError(f"Templates: variables={variables!r} must be a mapping")
+            raise NotificationError(f"Templates: variables={shown(variables)} must be a mapping")
         return frozenset(f for f in self.fields(name) if f not in variables)
 
     def locales(self, name: str) -> list[str]:
@@ -108,12 +111,12 @@ class Templates:
         check_name("Templates.render", "name", name)
         check_name("Templates.render", "locale", locale)
         if not isinstance(variables, Mapping):
-            raise NotificationError(f"Templates: variables={variables!r} must be a mapping")
+            raise NotificationError(f"Templates: variables={shown(variables)} must be a mapping")
         text = self._texts.get((name, locale))
         if text is None:
             text = self._texts.get((name, "en"))
             if text is None:
-                raise NotificationError(f"Templates: template={name!r} is not registered")
+                raise NotificationError(f"Templates: template={shown(name)} is not registered")
         try:
             return text.format_map(variables)
         except KeyError as exc:

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from designpatterns_ref.clock import Clock
+from designpatterns_ref.errors import shown
 from designpatterns_ref.ratelimit._redis_client import (
     _ANONYMOUS,
     _HEAD,
@@ -77,17 +78,17 @@ class _Base:
         for label, text in (("prefix", prefix), ("name", "-" if name is None else name)):
             if not _clean_text(text):
                 raise RateLimitError(
-                    f"{owner}: {label}={text!r:.80} must be a string of 1 to 200 characters, "
+                    f"{owner}: {label}={shown(text, 80)} must be a string of 1 to 200 characters, "
                     "valid text without braces"
                 )
         if clock is not None and not callable(clock):
-            raise RateLimitError(f"{owner}: clock={clock!r} must be callable or None")
+            raise RateLimitError(f"{owner}: clock={shown(clock)} must be callable or None")
         if not (ttl_slack.__class__ in (int, float) and ttl_slack == 0):
             ttl_slack = check_positive(owner, "ttl_slack", ttl_slack)
         self.deadline = _check_deadline(owner, deadline)
         if not hasattr(client, "evalsha") or not hasattr(client, "delete"):
             raise RateLimitError(
-                f"{owner}: client={client!r:.80} must be a redis-py client (redis.Redis, "
+                f"{owner}: client={shown(client, 80)} must be a redis-py client (redis.Redis, "
                 "redis.asyncio.Redis or a RedisCluster)"
             )
         if self.deadline is None:
@@ -125,7 +126,8 @@ class _Base:
             isinstance(key, bool) or not isinstance(key, str | int) or not -(2**63) <= key < 2**64  # type: ignore[operator]
         ):
             raise RateLimitError(
-                f"{type(self).__name__}: key={key!r:.80} must be a str or an int (64 bits) on Redis"
+                f"{type(self).__name__}: key={shown(key, 80)} must be a str or an int (64 bits) on "
+                "Redis"
             )
         if key == "" or (key.__class__ is str and key[0] == "}"):
             return f'{self.prefix}:"{{"{key}}}:{self._key_tag}:{self.name}'
@@ -142,7 +144,9 @@ class _Base:
             return math.nan
         now = float(self.clock())
         if not math.isfinite(now):
-            raise RateLimitError(f"{type(self).__name__}: clock() returned {now!r}; need finite")
+            raise RateLimitError(
+                f"{type(self).__name__}: clock() returned {shown(now)}; need finite"
+            )
         return now
 
     def _head(self, mode: str, cost: int, token: bytes = _ANONYMOUS) -> bytes:

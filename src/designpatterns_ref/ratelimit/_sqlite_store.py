@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.ratelimit.base import RateLimitError
 
 __all__ = ["Part"]
@@ -88,7 +89,9 @@ def _store(path: str, busy_timeout: float) -> _Store:
 
 def _check_path(owner: str, path: object) -> str:
     if not isinstance(path, str | os.PathLike):
-        raise RateLimitError(f"{owner}: path={path!r:.80} must be a file path (str or PathLike)")
+        raise RateLimitError(
+            f"{owner}: path={shown(path, 80)} must be a file path (str or PathLike)"
+        )
     text = os.fspath(path)
     if not isinstance(text, str) or not text or text == ":memory:" or text.startswith("file:"):
         raise RateLimitError(
@@ -117,7 +120,7 @@ def _check_key(owner: str, key: object) -> str | int:
     if key.__class__ is int and -(2**63) <= key < 2**63:
         return key
     raise RateLimitError(
-        f"{owner}: key={key!r:.80} must be a str or an int (64 bits) to be stored in SQLite"
+        f"{owner}: key={shown(key, 80)} must be a str or an int (64 bits) to be stored in SQLite"
     )
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from designpatterns_ref.errors import DesignPatternsError
+from designpatterns_ref.errors import DesignPatternsError, shown
 from designpatterns_ref.ratelimit.base import Decision, RateLimitError
 
 __all__ = ["FAIL_CLOSED_RETRY", "BackendUnavailable", "OnError", "check_on_error", "fallback"]
@@ -35,7 +35,9 @@ def check_on_error(owner: str, on_error: object) -> OnError:
     """``on_error`` itself, or RateLimitError unless it is "deny", "allow" or "raise"."""
     if on_error == "deny" or on_error == "allow" or on_error == "raise":
         return on_error
-    raise RateLimitError(f"{owner}: on_error={on_error!r:.80} must be 'deny', 'allow' or 'raise'")
+    raise RateLimitError(
+        f"{owner}: on_error={shown(on_error, 80)} must be 'deny', 'allow' or 'raise'"
+    )
 
 
 def fallback(on_error: OnError, limit: int, exc: BaseException, store: str) -> Decision:

@@ -29,7 +29,7 @@ from collections.abc import Callable, Hashable
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from designpatterns_ref.clock import Clock
-from designpatterns_ref.errors import DesignPatternsError
+from designpatterns_ref.errors import DesignPatternsError, shown
 
 __all__ = [
     "Acquiring",
@@ -64,7 +64,9 @@ class RateLimitExceeded(DesignPatternsError, RuntimeError):
 
     def __init__(self, decision: Decision) -> None:
         if not isinstance(decision, Decision):
-            raise RateLimitError(f"RateLimitExceeded: decision={decision!r:.80} must be a Decision")
+            raise RateLimitError(
+                f"RateLimitExceeded: decision={shown(decision, 80)} must be a Decision"
+            )
         super().__init__(f"rate limit exceeded; retry after {decision.retry_after:.6g}s")
         self.decision = decision
 
@@ -209,7 +211,7 @@ def settle(admits_at: Callable[[float], bool], at: float) -> float:
 def bad_time(owner: str, now: object) -> RateLimitError:
     """The error for a clock that gave something other than a finite number of seconds."""
     return RateLimitError(
-        f"{owner}: clock() returned {now!r:.80}; a limiter needs a finite time in seconds"
+        f"{owner}: clock() returned {shown(now, 80)}; a limiter needs a finite time in seconds"
     )
 
 
@@ -219,7 +221,7 @@ def bad_key(owner: str, key: object, exc: TypeError) -> BaseException:
         hash(key)
     except TypeError:
         return RateLimitError(
-            f"{owner}: key={key!r:.80} is unhashable; use a str, an int or a tuple of them"
+            f"{owner}: key={shown(key, 80)} is unhashable; use a str, an int or a tuple of them"
         )
     return exc
 
@@ -230,13 +232,13 @@ def bad_key(owner: str, key: object, exc: TypeError) -> BaseException:
 def check_positive(owner: str, name: str, value: object) -> float:
     """``value`` as a float, or RateLimitError unless it is a finite number above zero."""
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise RateLimitError(f"{owner}: {name}={value!r:.80} must be a positive number")
+        raise RateLimitError(f"{owner}: {name}={shown(value, 80)} must be a positive number")
     try:
         number = float(value)
     except OverflowError:  # an int beyond the doubles
         number = math.inf
     if not (math.isfinite(number) and number > 0):
-        raise RateLimitError(f"{owner}: {name}={value!r:.80} must be a positive finite number")
+        raise RateLimitError(f"{owner}: {name}={shown(value, 80)} must be a positive finite number")
     return number
 
 
@@ -258,15 +260,10 @@ def check_count(owner: str, name: str, value: object, maximum: int | None = MAX_
     try:
         number = operator.index(value)  # type: ignore[arg-type]
     except TypeError:
-        raise RateLimitError(f"{owner}: {name}={value!r:.80} {allowed}") from None
+        raise RateLimitError(f"{owner}: {name}={shown(value, 80)} {allowed}") from None
     if number < 1 or (maximum is not None and number > maximum):
-        raise RateLimitError(f"{owner}: {name}={_shown(number)} {allowed}")
+        raise RateLimitError(f"{owner}: {name}={shown(number)} {allowed}")
     return int(number)
-
-
-def _shown(number: int) -> str:
-    """An int for a message: its digits, or its size when it has too many to print."""
-    return f"{number}" if number.bit_length() < 256 else f"<an int of {number.bit_length()} bits>"
 
 
 def check_cost(owner: str, cost: object, max_cost: int) -> int:
@@ -274,7 +271,7 @@ def check_cost(owner: str, cost: object, max_cost: int) -> int:
     number = check_count(owner, "cost", cost, None)
     if number > max_cost:
         raise RateLimitError(
-            f"{owner}: cost={_shown(number)} can never be admitted; the limit allows at most "
+            f"{owner}: cost={shown(number)} can never be admitted; the limit allows at most "
             f"{max_cost}"
         )
     return number
@@ -335,7 +332,7 @@ class MemoryLimiter(Acquiring):
     def __init__(self, limit: int, clock: Clock | None) -> None:
         limit = check_count(type(self).__name__, "limit", limit)
         if clock is not None and not callable(clock):
-            raise RateLimitError(f"{type(self).__name__}: clock={clock!r} must be callable")
+            raise RateLimitError(f"{type(self).__name__}: clock={shown(clock)} must be callable")
         self.clock: Clock = clock if clock is not None else time.monotonic
         self.limit = limit
         self._max_cost = limit

@@ -54,6 +54,7 @@ from collections.abc import Callable, Hashable
 from typing import Any
 
 from designpatterns_ref.clock import ManualClock
+from designpatterns_ref.errors import shown
 from designpatterns_ref.ratelimit.base import Decision, RateLimitError
 
 __all__ = ["AcquiringAsync", "acquire", "acquire_async", "check_timeout"]
@@ -66,7 +67,7 @@ def check_timeout(owner: str, timeout: object) -> float:
         return math.inf
     if isinstance(timeout, bool) or not isinstance(timeout, int | float):
         raise RateLimitError(
-            f"{owner}: timeout={timeout!r:.80} must be None (wait as needed) or seconds >= 0"
+            f"{owner}: timeout={shown(timeout, 80)} must be None (wait as needed) or seconds >= 0"
         )
     try:
         seconds = float(timeout)
@@ -74,7 +75,7 @@ def check_timeout(owner: str, timeout: object) -> float:
         seconds = math.inf
     if not (math.isfinite(seconds) and seconds >= 0):
         raise RateLimitError(
-            f"{owner}: timeout={timeout!r:.80} must be None (wait as needed) or a finite "
+            f"{owner}: timeout={shown(timeout, 80)} must be None (wait as needed) or a finite "
             "number of seconds >= 0"
         )
     return seconds

@@ -34,6 +34,7 @@ from collections.abc import Hashable, Sequence
 from typing import Any
 
 from designpatterns_ref.clock import Clock
+from designpatterns_ref.errors import shown
 from designpatterns_ref.ratelimit.base import (
     UNIT_COST,
     Acquiring,
@@ -57,7 +58,7 @@ def flatten(parts: Sequence[Any], composite: type[Any], kind: type, what: str) -
         elif isinstance(part, kind):
             flat.append(part)
         else:
-            raise RateLimitError(f"all_of: {part!r} is not {what}")
+            raise RateLimitError(f"all_of: {shown(part)} is not {what}")
     if not flat:
         raise RateLimitError("all_of: needs at least one limiter")
     return flat

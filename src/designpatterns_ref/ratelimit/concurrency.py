@@ -41,6 +41,7 @@ from bisect import bisect_left, bisect_right, insort
 from collections.abc import Hashable, Iterator
 
 from designpatterns_ref.clock import Clock
+from designpatterns_ref.errors import shown
 from designpatterns_ref.ratelimit.base import (
     UNIT_COST,
     Decision,
@@ -126,7 +127,7 @@ class ConcurrencyLimiter(MemoryLimiter):
             live = len(holds) - expired if holds else 0
             if live < cost:
                 raise RateLimitError(
-                    f"ConcurrencyLimiter.release: key={key!r} holds {live} live units, "
+                    f"ConcurrencyLimiter.release: key={shown(key)} holds {live} live units, "
                     f"cannot release cost={cost}"
                 )
             assert holds is not None

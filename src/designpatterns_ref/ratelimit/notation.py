@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from designpatterns_ref.clock import Clock
+from designpatterns_ref.errors import shown
 from designpatterns_ref.ratelimit.base import MAX_COUNT, MemoryLimiter, RateLimitError, check_count
 from designpatterns_ref.ratelimit.composite import AllOf
 from designpatterns_ref.ratelimit.fixed_window import FixedWindow
@@ -127,7 +128,7 @@ class LimitSpec:
             check_count("LimitSpec", field, getattr(self, field))
         if not (isinstance(self.unit, str) and self.unit in UNITS):
             raise RateLimitError(
-                f"LimitSpec: unit={self.unit!r:.80} must be one of {', '.join(UNITS)}"
+                f"LimitSpec: unit={shown(self.unit, 80)} must be one of {', '.join(UNITS)}"
             )
 
     @property
@@ -235,7 +236,7 @@ def parse_limit(text: str) -> LimitSpec:
 
 def _parse(owner: str, text: object, single: bool = False) -> list[LimitSpec]:
     if not isinstance(text, str):
-        raise RateLimitError(f"{owner}: text={text!r:.80} must be a str such as '10/second'")
+        raise RateLimitError(f"{owner}: text={shown(text, 80)} must be a str such as '10/second'")
     reader = _Reader(owner, text)
     specs = [reader.limit()]
     while True:
@@ -257,7 +258,7 @@ def resolve_algorithm(owner: str, algorithm: object) -> str:
         if algorithm is cls:
             return name
     raise RateLimitError(
-        f"{owner}: algorithm={algorithm!r:.80} must be one of {', '.join(ALGORITHMS)} "
+        f"{owner}: algorithm={shown(algorithm, 80)} must be one of {', '.join(ALGORITHMS)} "
         "(or its class)"
     )
 

@@ -30,6 +30,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from designpatterns_ref.errors import shown
+
 if TYPE_CHECKING:  # pragma: no cover
     from designpatterns_ref.ratelimit import RateLimiter
 
@@ -59,16 +61,16 @@ def plot_decisions(
 
     if not isinstance(limiters, Mapping) or not limiters:
         raise RateLimitError(
-            f"plot_decisions: limiters={limiters!r:.80} must be a non-empty mapping of names to "
-            "limiters; give at least one"
+            f"plot_decisions: limiters={shown(limiters, 80)} must be a non-empty mapping of names "
+            "to limiters; give at least one"
         )
     for name, limiter in limiters.items():
         if not isinstance(limiter, RateLimiter) or not isinstance(
             getattr(limiter, "clock", None), ManualClock
         ):
             raise RateLimitError(
-                f"plot_decisions: limiters[{name!r:.40}]={limiter!r:.60} must be a limiter "
-                "on a ManualClock"
+                f"plot_decisions: limiters[{shown(name, 40)}]={shown(limiter, 60)} must be a "
+                "limiter on a ManualClock"
             )
     arrivals = check_arrivals("plot_decisions", arrivals)  # all checked before any replay
     per = check_positive("plot_decisions", "per", per)
@@ -76,13 +78,13 @@ def plot_decisions(
         limit = check_count("plot_decisions", "limit", limit)
     if not isinstance(title, str) or len(title) > 200 or not _encodable(title):
         raise RateLimitError(
-            f"plot_decisions: title={title!r:.80} must be valid text of at most 200 characters"
+            f"plot_decisions: title={shown(title, 80)} must be valid text of at most 200 characters"
         )
     n = len(limiters)
     if ax is not None:
         given = _as_list(ax)
         if not all(hasattr(one, "figure") and hasattr(one, "twinx") for one in given):
-            raise RateLimitError(f"plot_decisions: ax={ax!r:.80} must be matplotlib Axes")
+            raise RateLimitError(f"plot_decisions: ax={shown(ax, 80)} must be matplotlib Axes")
         if len(given) != n:
             raise RateLimitError(
                 f"plot_decisions: ax gives {len(given)} Axes for {n} limiters; give one each"

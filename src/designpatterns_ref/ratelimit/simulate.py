@@ -27,6 +27,7 @@ from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 
 from designpatterns_ref.clock import ManualClock
+from designpatterns_ref.errors import shown
 from designpatterns_ref.ratelimit.base import (
     Decision,
     RateLimiter,
@@ -42,23 +43,23 @@ def check_arrivals(owner: str, arrivals: object, after: float = -math.inf) -> li
     it is an iterable of finite numbers, non-decreasing and none before ``after``."""
     if isinstance(arrivals, str | bytes | bytearray) or not isinstance(arrivals, Iterable):
         raise RateLimitError(
-            f"{owner}: arrivals={arrivals!r:.80} must be an iterable of times in seconds"
+            f"{owner}: arrivals={shown(arrivals, 80)} must be an iterable of times in seconds"
         )
     times: list[float] = []
     previous = after
     for t in arrivals:
         if isinstance(t, bool) or not isinstance(t, int | float):
-            raise RateLimitError(f"{owner}: arrival t={t!r:.80} must be a number of seconds")
+            raise RateLimitError(f"{owner}: arrival t={shown(t, 80)} must be a number of seconds")
         try:
             value = float(t)
         except OverflowError:
             value = math.inf
         if not math.isfinite(value):
-            raise RateLimitError(f"{owner}: arrival t={t!r:.80} must be finite")
+            raise RateLimitError(f"{owner}: arrival t={shown(t, 80)} must be finite")
         if value < previous:
             raise RateLimitError(
-                f"{owner}: arrival t={t!r} is before {previous!r}; arrivals must be sorted and "
-                "not in the clock's past"
+                f"{owner}: arrival t={shown(t)} is before {shown(previous)}; arrivals must be "
+                "sorted and not in the clock's past"
             )
         times.append(value)
         previous = value
@@ -108,13 +109,15 @@ def simulate(
     :class:`~designpatterns_ref.clock.ManualClock` not already past the first arrival.
     """
     if not callable(getattr(limiter, "allow", None)):
-        raise RateLimitError(f"simulate: limiter={limiter!r:.80} has no allow(key, cost) method")
+        raise RateLimitError(
+            f"simulate: limiter={shown(limiter, 80)} has no allow(key, cost) method"
+        )
     if clock is None:
         clock = getattr(limiter, "clock", None)
     if not isinstance(clock, ManualClock):
         raise RateLimitError(
-            f"simulate: the limiter's clock is {clock!r:.80}; build it with clock=ManualClock() "
-            "or pass clock="
+            f"simulate: the limiter's clock is {shown(clock, 80)}; build it with "
+            "clock=ManualClock() or pass clock="
         )
     times = check_arrivals("simulate", arrivals, clock.now)
     result = SimulationResult()

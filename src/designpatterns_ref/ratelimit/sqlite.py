@@ -57,6 +57,7 @@ import time
 from typing import Any
 
 from designpatterns_ref.clock import Clock
+from designpatterns_ref.errors import shown
 from designpatterns_ref.ratelimit._sqlite_store import (
     _DELETE,
     _check_key,
@@ -133,9 +134,11 @@ class SQLiteLimiter(Acquiring):
         self.on_error: OnError = check_on_error(owner, on_error)
         self.busy_timeout = check_positive(owner, "busy_timeout", busy_timeout)
         if self.busy_timeout > 3600:
-            raise RateLimitError(f"{owner}: busy_timeout={busy_timeout!r} must be at most 3600")
+            raise RateLimitError(
+                f"{owner}: busy_timeout={shown(busy_timeout)} must be at most 3600"
+            )
         if clock is not None and not callable(clock):
-            raise RateLimitError(f"{owner}: clock={clock!r:.80} must be callable or None")
+            raise RateLimitError(f"{owner}: clock={shown(clock, 80)} must be callable or None")
         self.model: Any = self._model(*args, clock=clock or time.time, **kwargs)
         self.clock: Clock = self.model.clock
         self.limit: int = self.model.limit
@@ -143,7 +146,7 @@ class SQLiteLimiter(Acquiring):
             name = repr(self.model)
         elif not isinstance(name, str) or not 1 <= len(name) <= 200 or not name.isprintable():
             raise RateLimitError(
-                f"{owner}: name={name!r:.80} must be 1 to 200 printable characters"
+                f"{owner}: name={shown(name, 80)} must be 1 to 200 printable characters"
             )
         self.name: str = name
 

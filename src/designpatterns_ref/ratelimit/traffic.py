@@ -27,6 +27,7 @@ import math
 import random
 from fractions import Fraction
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.ratelimit.base import RateLimitError, check_count, check_positive
 
 __all__ = ["MAX_ARRIVALS", "boundary_burst", "bursts", "poisson", "steady"]
@@ -38,19 +39,23 @@ MAX_ARRIVALS = 10_000_000
 def _check_time(owner: str, name: str, value: object) -> float:
     """``value`` as a float, or RateLimitError unless it is a finite number."""
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise RateLimitError(f"{owner}: {name}={value!r:.80} must be a finite number of seconds")
+        raise RateLimitError(
+            f"{owner}: {name}={shown(value, 80)} must be a finite number of seconds"
+        )
     try:
         number = float(value)
     except OverflowError:
         number = math.inf
     if not math.isfinite(number):
-        raise RateLimitError(f"{owner}: {name}={value!r:.80} must be a finite number of seconds")
+        raise RateLimitError(
+            f"{owner}: {name}={shown(value, 80)} must be a finite number of seconds"
+        )
     return number
 
 
 def _check_seed(owner: str, seed: object) -> int:
     if isinstance(seed, bool) or not isinstance(seed, int):
-        raise RateLimitError(f"{owner}: seed={seed!r:.80} must be an int")
+        raise RateLimitError(f"{owner}: seed={shown(seed, 80)} must be an int")
     return seed
 
 
@@ -142,7 +147,7 @@ def boundary_burst(limit: int, per: float, *, window: int = 1, gap: float = 0.00
     per = check_positive("boundary_burst", "per", per)
     gap = check_positive("boundary_burst", "gap", gap)
     if isinstance(window, bool) or not isinstance(window, int):
-        raise RateLimitError(f"boundary_burst: window={window!r:.80} must be an int")
+        raise RateLimitError(f"boundary_burst: window={shown(window, 80)} must be an int")
     try:
         edge = float(window) * per
     except OverflowError:

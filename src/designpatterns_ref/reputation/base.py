@@ -25,7 +25,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from designpatterns_ref.errors import DesignPatternsError
+from designpatterns_ref.errors import DesignPatternsError, shown
 
 __all__ = [
     "STARS",
@@ -54,10 +54,10 @@ def check_stars(name: str, value: object) -> int:
     """``value`` as a star rating: an int from 1 to 5."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise ReputationTypeError(
-            f"{name}={value!r:.60} must be an int from 1 to 5, not {type(value).__name__}"
+            f"{name}={shown(value, 60)} must be an int from 1 to 5, not {type(value).__name__}"
         )
     if not 1 <= value <= 5:
-        raise ReputationError(f"{name}={value!r:.60} must be from 1 to 5")
+        raise ReputationError(f"{name}={shown(value, 60)} must be from 1 to 5")
     return value
 
 
@@ -65,10 +65,10 @@ def check_count(name: str, value: object, *, limit: int = 10**12) -> int:
     """``value`` as a count: an int in [0, limit]."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise ReputationTypeError(
-            f"{name}={value!r:.60} must be an int count, not {type(value).__name__}"
+            f"{name}={shown(value, 60)} must be an int count, not {type(value).__name__}"
         )
     if not 0 <= value <= limit:
-        raise ReputationError(f"{name}={value!r:.60} must lie in [0, {limit}]")
+        raise ReputationError(f"{name}={shown(value, 60)} must lie in [0, {limit}]")
     return value
 
 
@@ -88,22 +88,24 @@ def check_number(
     """``value`` as a finite float in [lo, hi] (or (lo, hi] when ``lo_open``)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ReputationTypeError(
-            f"{name}={value!r:.60} must be a number, not {type(value).__name__}"
+            f"{name}={shown(value, 60)} must be a number, not {type(value).__name__}"
         )
     try:
         x = float(value)
     except OverflowError:
-        raise ReputationError(f"{name}={value!r:.60} is too large") from None
+        raise ReputationError(f"{name}={shown(value, 60)} is too large") from None
     if not math.isfinite(x) or x > hi or x < lo or (lo_open and x == lo):
         left = "(" if lo_open else "["
-        raise ReputationError(f"{name}={value!r:.60} must be finite and in {left}{lo}, {hi}]")
+        raise ReputationError(f"{name}={shown(value, 60)} must be finite and in {left}{lo}, {hi}]")
     return x
 
 
 def check_id(name: str, value: object) -> str:
     """``value`` as an identifier: a non-empty str of valid text, at most 200 characters."""
     if not isinstance(value, str):
-        raise ReputationTypeError(f"{name}={value!r:.60} must be a str, not {type(value).__name__}")
+        raise ReputationTypeError(
+            f"{name}={shown(value, 60)} must be a str, not {type(value).__name__}"
+        )
     if not 1 <= len(value) <= 200:
         raise ReputationError(f"{name}={value!r:.60} must be 1 to 200 characters")
     try:
@@ -121,7 +123,9 @@ class StarCounts:
 
     def __post_init__(self) -> None:
         if not isinstance(self.counts, tuple) or len(self.counts) != 5:
-            raise ReputationTypeError(f"counts={self.counts!r:.60} must be a tuple of 5 counts")
+            raise ReputationTypeError(
+                f"counts={shown(self.counts, 60)} must be a tuple of 5 counts"
+            )
         for c in self.counts:
             check_count("count", c)
 
@@ -131,7 +135,9 @@ class StarCounts:
         try:
             items = iter(stars)
         except TypeError:
-            raise ReputationTypeError(f"stars={stars!r:.60} must be an iterable of ints") from None
+            raise ReputationTypeError(
+                f"stars={shown(stars, 60)} must be an iterable of ints"
+            ) from None
         counts = [0] * 5
         for s in items:
             counts[check_stars("stars", s) - 1] += 1

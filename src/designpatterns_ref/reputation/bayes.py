@@ -23,6 +23,7 @@ Complexity: O(1).
 
 from __future__ import annotations
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.reputation.base import (
     MAX_WEIGHT,
     ReputationTypeError,
@@ -54,7 +55,7 @@ def bayesian_average(
 ) -> float:
     """The weighted rating of a provider's star counts."""
     if not isinstance(counts, StarCounts):
-        raise ReputationTypeError(f"counts={counts!r:.60} must be StarCounts")
+        raise ReputationTypeError(f"counts={shown(counts, 60)} must be StarCounts")
     c = check_number("prior_mean", prior_mean, lo=1.0, hi=5.0)
     m = check_number("prior_weight", prior_weight, lo=0.0, hi=MAX_WEIGHT)
     n = counts.n

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.reputation.base import (
     MAX_WEIGHT,
     ReputationTypeError,
@@ -56,11 +57,13 @@ def decayed_mean(
     try:
         pairs = list(reviews)
     except TypeError:
-        raise ReputationTypeError(f"reviews={reviews!r:.60} must be (stars, at) pairs") from None
+        raise ReputationTypeError(
+            f"reviews={shown(reviews, 60)} must be (stars, at) pairs"
+        ) from None
     items = []
     for pair in pairs:
         if not isinstance(pair, tuple) or len(pair) != 2:
-            raise ReputationTypeError(f"review={pair!r:.60} must be a (stars, at) pair")
+            raise ReputationTypeError(f"review={shown(pair, 60)} must be a (stars, at) pair")
         items.append((check_stars("stars", pair[0]), -(t - check_number("at", pair[1])) / h))
     if not items:
         return c

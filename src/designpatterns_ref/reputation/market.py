@@ -25,6 +25,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.reputation.base import (
     ReputationError,
     ReputationTypeError,
@@ -98,9 +99,9 @@ def generate_marketplace(
     check_count("rings", rings, limit=10**5)
     check_count("neighbour_groups", neighbour_groups, limit=10**5)
     if users < 2:
-        raise ReputationError(f"users={users!r} must be at least 2 (a job joins two accounts)")
+        raise ReputationError(f"users={shown(users)} must be at least 2 (a job joins two accounts)")
     if isinstance(seed, bool) or not isinstance(seed, int):
-        raise ReputationTypeError(f"seed={seed!r:.60} must be an int")
+        raise ReputationTypeError(f"seed={shown(seed, 60)} must be an int")
     rng = random.Random(seed)
     ids = [f"u{i:06d}" for i in range(users)]
     m = Marketplace(quality={u: rng.uniform(2.5, 4.9) for u in ids})

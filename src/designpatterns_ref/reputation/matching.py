@@ -39,6 +39,7 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.reputation.base import (
     MAX_WEIGHT,
     ReputationError,
@@ -165,14 +166,14 @@ class Provider:
         if not isinstance(self.skills, frozenset) or not all(
             isinstance(s, str) for s in self.skills
         ):
-            raise ReputationTypeError(f"skills={self.skills!r:.60} must be a frozenset of str")
+            raise ReputationTypeError(f"skills={shown(self.skills, 60)} must be a frozenset of str")
         if not isinstance(self.windows, tuple):
-            raise ReputationTypeError(f"windows={self.windows!r:.60} must be a tuple of pairs")
+            raise ReputationTypeError(f"windows={shown(self.windows, 60)} must be a tuple of pairs")
         for w in self.windows:
             if not isinstance(w, tuple) or len(w) != 2:
-                raise ReputationTypeError(f"window={w!r:.60} must be a (start, end) pair")
+                raise ReputationTypeError(f"window={shown(w, 60)} must be a (start, end) pair")
             if not check_number("start", w[0]) < check_number("end", w[1]):
-                raise ReputationError(f"window={w!r:.60} must start before it ends")
+                raise ReputationError(f"window={shown(w, 60)} must start before it ends")
 
     def free(self, start: float, end: float) -> bool:
         """True when one window covers the whole of ``[start, end)``."""
@@ -199,7 +200,7 @@ class Request:
         _check_point(self.lat, self.lon)
         check_id("skill", self.skill)
         if not check_number("start", self.start) < check_number("end", self.end):
-            raise ReputationError(f"start={self.start!r} must be before end={self.end!r}")
+            raise ReputationError(f"start={shown(self.start)} must be before end={shown(self.end)}")
         check_number("max_distance_m", self.max_distance_m, lo=0.0, hi=200_000.0, lo_open=True)
 
 
@@ -241,22 +242,22 @@ class Matcher:
     def add_provider(self, provider: Provider) -> None:
         """Add or replace a provider."""
         if not isinstance(provider, Provider):
-            raise ReputationTypeError(f"provider={provider!r:.60} must be a Provider")
+            raise ReputationTypeError(f"provider={shown(provider, 60)} must be a Provider")
         self.index.add(provider.provider_id, provider.lat, provider.lon)
         self.providers[provider.provider_id] = provider
 
     def set_reputation(self, provider_id: str, counts: StarCounts) -> None:
         """The provider's star counts, as the review book holds them."""
         if not isinstance(counts, StarCounts):
-            raise ReputationTypeError(f"counts={counts!r:.60} must be StarCounts")
+            raise ReputationTypeError(f"counts={shown(counts, 60)} must be StarCounts")
         if check_id("provider_id", provider_id) not in self.providers:
-            raise ReputationError(f"provider_id={provider_id!r:.60} is not a provider")
+            raise ReputationError(f"provider_id={shown(provider_id, 60)} is not a provider")
         self.counts[provider_id] = counts
 
     def candidates(self, request: Request) -> list[Match]:
         """Every eligible provider, scored, best first (ties by id): no exploration."""
         if not isinstance(request, Request):
-            raise ReputationTypeError(f"request={request!r:.60} must be a Request")
+            raise ReputationTypeError(f"request={shown(request, 60)} must be a Request")
         dw, far = self.distance_weight, request.max_distance_m
         reputation = scorer("bayes", prior_mean=self.prior_mean, prior_weight=self.prior_weight)
         empty = StarCounts()

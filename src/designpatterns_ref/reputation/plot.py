@@ -20,6 +20,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.figures import new_figure
 from designpatterns_ref.reputation.base import (
     ReputationTypeError,
@@ -38,7 +39,7 @@ def plot_scores_vs_reviews(*, reviews: int = 60, seed: int = 3, ax: Any = None) 
     """A good provider's score under every rule after each of its first ``reviews`` reviews."""
     n = check_count("reviews", reviews, limit=100_000)
     if isinstance(seed, bool) or not isinstance(seed, int):
-        raise ReputationTypeError(f"seed={seed!r:.40} must be an int")
+        raise ReputationTypeError(f"seed={shown(seed, 40)} must be an int")
     rng = random.Random(seed)
     stars = rng.choices([5, 4, 3, 1], weights=[60, 25, 10, 5], k=n)
     fig, ax = new_figure(ax)
@@ -67,9 +68,9 @@ def plot_ring_tradeoff(
 ) -> Any:
     """Precision and recall of the ring detector as its insularity threshold rises."""
     if market is not None and not isinstance(market, Marketplace):
-        raise ReputationTypeError(f"market={market!r:.60} must be a Marketplace or None")
+        raise ReputationTypeError(f"market={shown(market, 60)} must be a Marketplace or None")
     if not isinstance(thresholds, tuple) or not thresholds:
-        raise ReputationTypeError(f"thresholds={thresholds!r:.60} must be a non-empty tuple")
+        raise ReputationTypeError(f"thresholds={shown(thresholds, 60)} must be a non-empty tuple")
     for t in thresholds:
         check_number("threshold", t, lo=0.0, hi=1.0)
     m = market if market is not None else generate_marketplace(seed=7)

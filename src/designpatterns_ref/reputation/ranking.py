@@ -25,6 +25,7 @@ import heapq
 import math
 from collections.abc import Callable, Mapping
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.reputation.base import (
     MAX_WEIGHT,
     ReputationError,
@@ -54,7 +55,7 @@ def scorer(
     3.3684
     """
     if not isinstance(rule, str):
-        raise ReputationTypeError(f"rule={rule!r:.60} must be a str")
+        raise ReputationTypeError(f"rule={shown(rule, 60)} must be a str")
     c = check_number("prior_mean", prior_mean, lo=1.0, hi=5.0)
     m = check_number("prior_weight", prior_weight, lo=0.0, hi=MAX_WEIGHT)
     if rule == "mean":
@@ -100,7 +101,7 @@ def scorer(
             return mean - z * math.sqrt(max(0.0, second - mean * mean) / (total + 1))
 
         return stars
-    raise ReputationError(f"rule={rule!r:.60} must be one of {RULES}")
+    raise ReputationError(f"rule={shown(rule, 60)} must be one of {RULES}")
 
 
 def _thumbs(c: StarCounts) -> tuple[int, int]:
@@ -118,16 +119,18 @@ def rank(
 ) -> list[tuple[float, str]]:
     """The best ``k`` (all when None) providers under ``rule``: ``(score, id)``, best first."""
     if not isinstance(rule, str):
-        raise ReputationTypeError(f"rule={rule!r:.60} must be a str")
+        raise ReputationTypeError(f"rule={shown(rule, 60)} must be a str")
     if not isinstance(providers, Mapping):
-        raise ReputationTypeError(f"providers={providers!r:.60} must map ids to StarCounts")
+        raise ReputationTypeError(f"providers={shown(providers, 60)} must map ids to StarCounts")
     score = scorer(rule, prior_mean=prior_mean, prior_weight=prior_weight)
     if not isinstance(providers, Mapping):
-        raise ReputationTypeError(f"providers={providers!r:.60} must map ids to StarCounts")
+        raise ReputationTypeError(f"providers={shown(providers, 60)} must map ids to StarCounts")
     size = len(providers) if k is None else check_count("k", k, limit=10**9)
     for pid, counts in providers.items():
         if not isinstance(pid, str) or not isinstance(counts, StarCounts):
-            raise ReputationTypeError(f"providers[{pid!r:.40}] must be StarCounts keyed by str")
+            raise ReputationTypeError(
+                f"providers[{shown(pid, 40)}] must be StarCounts keyed by str"
+            )
     scored = [(-score(c), pid) for pid, c in providers.items()]
     best = heapq.nsmallest(size, scored) if size < len(scored) else sorted(scored)
     return [(-negative, pid) for negative, pid in best]
@@ -136,7 +139,7 @@ def rank(
 def ranks_by_rule(providers: Mapping[str, StarCounts]) -> dict[str, dict[str, int]]:
     """``{provider: {rule: position}}``, positions from 1, for every rule of :data:`RULES`."""
     if not isinstance(providers, Mapping):
-        raise ReputationTypeError(f"providers={providers!r:.60} must map ids to StarCounts")
+        raise ReputationTypeError(f"providers={shown(providers, 60)} must map ids to StarCounts")
     table: dict[str, dict[str, int]] = {pid: {} for pid in providers}
     for rule in RULES:
         for position, (_, pid) in enumerate(rank(providers, rule), start=1):

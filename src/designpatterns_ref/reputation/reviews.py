@@ -33,6 +33,7 @@ import secrets
 from collections import defaultdict
 from dataclasses import dataclass
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.reputation.base import (
     ReputationError,
     ReputationTypeError,
@@ -61,7 +62,7 @@ class ReviewBook:
 
     def __init__(self, *, rng: random.Random | None = None) -> None:
         if rng is not None and not isinstance(rng, random.Random):
-            raise ReputationTypeError(f"rng={rng!r:.60} must be a random.Random or None")
+            raise ReputationTypeError(f"rng={shown(rng, 60)} must be a random.Random or None")
         self._rng = rng
         self.jobs: dict[str, tuple[str, str]] = {}
         self._tokens: dict[str, tuple[str, str, str]] = {}  # token -> (job, reviewer, subject)
@@ -80,9 +81,9 @@ class ReviewBook:
         check_id("client", client)
         check_id("provider", provider)
         if client == provider:
-            raise ReputationError(f"client={client!r:.60} cannot hire themselves")
+            raise ReputationError(f"client={shown(client, 60)} cannot hire themselves")
         if job_id in self.jobs:
-            raise ReputationError(f"job_id={job_id!r:.60} is already recorded")
+            raise ReputationError(f"job_id={shown(job_id, 60)} is already recorded")
         tokens = self._token(), self._token()
         self.jobs[job_id] = (client, provider)
         self._tokens[tokens[0]] = (job_id, client, provider)
@@ -92,7 +93,7 @@ class ReviewBook:
     def review(self, token: str, *, stars: int, at: float = 0.0) -> Review:
         """Spend ``token`` on a review of ``stars``; refused if unknown or already used."""
         if not isinstance(token, str):
-            raise ReputationTypeError(f"token={token!r:.60} must be a str")
+            raise ReputationTypeError(f"token={shown(token, 60)} must be a str")
         check_stars("stars", stars)
         when = check_number("at", at)
         found = self._tokens.get(token)

@@ -37,6 +37,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.reputation.base import (
     ReputationError,
     ReputationTypeError,
@@ -68,12 +69,12 @@ def maximal_cliques(graph: dict[str, set[str]]) -> list[frozenset[str]]:
         isinstance(k, str) and isinstance(v, set) and all(isinstance(u, str) for u in v)
         for k, v in graph.items()
     ):
-        raise ReputationTypeError(f"graph={graph!r:.60} must map str to sets of str")
+        raise ReputationTypeError(f"graph={shown(graph, 60)} must map str to sets of str")
     if any(u not in graph or k not in graph[u] for k, v in graph.items() for u in v):
         raise ReputationError("graph must be undirected: every neighbour a key, and back")
     loops = sorted(k for k, v in graph.items() if k in v)
     if loops:  # a node in its own neighbour set would hide cliques from the pivot rule
-        raise ReputationError(f"graph must have no self-loops: {loops[0]!r:.60} lists itself")
+        raise ReputationError(f"graph must have no self-loops: {shown(loops[0], 60)} lists itself")
     found: list[frozenset[str]] = []
     stack: list[tuple[set[str], set[str], set[str]]] = [(set(), set(graph), set())]
     while stack:
@@ -104,7 +105,8 @@ class RingDetector:
         self.min_size = check_count("min_size", min_size, limit=10**6)
         if self.min_mutual < 1 or self.min_size < 2:
             raise ReputationError(
-                f"min_mutual={min_mutual!r} must be at least 1 and min_size={min_size!r} at least 2"
+                f"min_mutual={shown(min_mutual)} must be at least 1 and "
+                f"min_size={shown(min_size)} at least 2"
             )
         self.insularity = check_number("insularity", insularity, lo=0.0, hi=1.0)
         self.min_stars = check_number("min_stars", min_stars, lo=1.0, hi=5.0)
@@ -117,17 +119,17 @@ class RingDetector:
         try:
             items = iter(reviews)
         except TypeError:
-            raise ReputationTypeError(f"reviews={reviews!r:.60} must be an iterable") from None
+            raise ReputationTypeError(f"reviews={shown(reviews, 60)} must be an iterable") from None
         for item in items:
             if not isinstance(item, tuple) or len(item) != 3:
                 raise ReputationTypeError(
-                    f"review={item!r:.60} must be a (reviewer, subject, stars) tuple"
+                    f"review={shown(item, 60)} must be a (reviewer, subject, stars) tuple"
                 )
             a, b, s = item
             if not isinstance(a, str) or not isinstance(b, str):
-                raise ReputationTypeError(f"review={item!r:.60}: ids must be str")
+                raise ReputationTypeError(f"review={shown(item, 60)}: ids must be str")
             if isinstance(s, bool) or not isinstance(s, int) or not 1 <= s <= 5:
-                raise ReputationError(f"review={item!r:.60}: stars must be an int from 1 to 5")
+                raise ReputationError(f"review={shown(item, 60)}: stars must be an int from 1 to 5")
             directed[a, b] += 1
             stars_of[a, b] += s
             received[b] += 1

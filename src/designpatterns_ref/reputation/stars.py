@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.reputation.base import (
     STARS,
     ReputationTypeError,
@@ -41,7 +42,7 @@ __all__ = ["star_lower_bound", "star_posterior_mean"]
 
 def _check(counts: object) -> StarCounts:
     if not isinstance(counts, StarCounts):
-        raise ReputationTypeError(f"counts={counts!r:.60} must be StarCounts")
+        raise ReputationTypeError(f"counts={shown(counts, 60)} must be StarCounts")
     return counts
 
 

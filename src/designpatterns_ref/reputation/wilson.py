@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 from statistics import NormalDist
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.reputation.base import ReputationError, check_count, check_number
 
 __all__ = ["wilson_lower_bound", "z_for"]
@@ -32,7 +33,7 @@ def z_for(confidence: float) -> float:
     """The two-sided normal quantile for ``confidence`` (0.95 gives 1.95996...)."""
     level = check_number("confidence", confidence, lo=0.0, hi=1.0, lo_open=True)
     if level >= 1.0:
-        raise ReputationError(f"confidence={confidence!r} must be below 1")
+        raise ReputationError(f"confidence={shown(confidence)} must be below 1")
     return NormalDist().inv_cdf(1 - (1 - level) / 2)
 
 
@@ -42,7 +43,7 @@ def wilson_lower_bound(positive: int, n: int, *, z: float = 1.959963984540054) -
     total = check_count("n", n)
     zz = check_number("z", z, lo=0.0)
     if pos > total:
-        raise ReputationError(f"positive={positive!r} must not exceed n={n!r}")
+        raise ReputationError(f"positive={shown(positive)} must not exceed n={shown(n)}")
     if total == 0:
         return 0.0
     p = pos / total

@@ -36,6 +36,7 @@ import random
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.resilience.base import ResilienceError, check_seconds
 
 __all__ = [
@@ -74,7 +75,7 @@ def ceiling(base: float, cap: float, attempt: int, multiplier: float = 2.0) -> f
     (0.8, 5.0)
     """
     if isinstance(attempt, bool) or not isinstance(attempt, int) or attempt < 0:
-        raise ResilienceError(f"backoff: attempt={attempt!r:.60} must be an int >= 0")
+        raise ResilienceError(f"backoff: attempt={shown(attempt, 60)} must be an int >= 0")
     try:
         return min(cap, base * multiplier**attempt)
     except OverflowError:
@@ -85,7 +86,7 @@ def _base_cap(owner: str, base: object, cap: object) -> tuple[float, float]:
     b = check_seconds(owner, "base", base, positive=True)
     c = check_seconds(owner, "cap", cap, positive=True)
     if c < b:
-        raise ResilienceError(f"{owner}: cap={cap!r} must be >= base={base!r}")
+        raise ResilienceError(f"{owner}: cap={shown(cap)} must be >= base={shown(base)}")
     return b, c
 
 

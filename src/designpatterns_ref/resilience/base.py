@@ -38,7 +38,7 @@ import math
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
-from designpatterns_ref.errors import DesignPatternsError
+from designpatterns_ref.errors import DesignPatternsError, shown
 
 __all__ = [
     "BulkheadFull",
@@ -104,11 +104,6 @@ def count_value(counter: itertools.count[int]) -> int:
     return int(repr(counter)[6:-1])
 
 
-def _short(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
 def check_seconds(
     owner: str,
     name: str,
@@ -123,7 +118,7 @@ def check_seconds(
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ResilienceTypeError(
-            f"{owner}: {name}={_short(value)} must be a number of seconds (int or float)"
+            f"{owner}: {name}={shown(value)} must be a number of seconds (int or float)"
         )
     try:
         seconds = float(value)
@@ -132,19 +127,19 @@ def check_seconds(
     bound = "> 0" if positive else ">= 0"
     what = "a number of seconds" if allow_inf else "a finite number of seconds"
     if math.isnan(seconds) or (math.isinf(seconds) and not (allow_inf and seconds > 0)):
-        raise ResilienceError(f"{owner}: {name}={_short(value)} must be {what} {bound}")
+        raise ResilienceError(f"{owner}: {name}={shown(value)} must be {what} {bound}")
     if seconds < 0 or (positive and seconds == 0):
-        raise ResilienceError(f"{owner}: {name}={_short(value)} must be {what} {bound}")
+        raise ResilienceError(f"{owner}: {name}={shown(value)} must be {what} {bound}")
     return seconds
 
 
 def check_int(owner: str, name: str, value: object, *, minimum: int, maximum: int = 10**9) -> int:
     """``value`` as an int within ``[minimum, maximum]``, else refuse (bools are refused)."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ResilienceTypeError(f"{owner}: {name}={_short(value)} must be an int")
+        raise ResilienceTypeError(f"{owner}: {name}={shown(value)} must be an int")
     if not minimum <= value <= maximum:
         raise ResilienceError(
-            f"{owner}: {name}={_short(value)} must be an int within [{minimum}, {maximum}]"
+            f"{owner}: {name}={shown(value)} must be an int within [{minimum}, {maximum}]"
         )
     return value
 
@@ -152,13 +147,13 @@ def check_int(owner: str, name: str, value: object, *, minimum: int, maximum: in
 def check_percent(owner: str, name: str, value: object) -> float:
     """``value`` as a percentage within ``(0, 100]``, else refuse."""
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ResilienceTypeError(f"{owner}: {name}={_short(value)} must be a number")
+        raise ResilienceTypeError(f"{owner}: {name}={shown(value)} must be a number")
     try:
         pct = float(value)
     except OverflowError:
         pct = math.nan
     if not 0 < pct <= 100:
-        raise ResilienceError(f"{owner}: {name}={_short(value)} must be a percentage in (0, 100]")
+        raise ResilienceError(f"{owner}: {name}={shown(value)} must be a percentage in (0, 100]")
     return pct
 
 
@@ -168,29 +163,29 @@ def check_exceptions(owner: str, name: str, value: object) -> tuple[type[BaseExc
     for item in items:
         if not (isinstance(item, type) and issubclass(item, BaseException)):
             raise ResilienceTypeError(
-                f"{owner}: {name}={_short(value)} must be an exception class or a tuple of them"
+                f"{owner}: {name}={shown(value)} must be an exception class or a tuple of them"
             )
     return tuple(items)
 
 
 def not_callable(owner: str, fn: object) -> ResilienceTypeError:
     """The error for a guarded "function" that cannot be called."""
-    return ResilienceTypeError(f"{owner}: fn={_short(fn)} must be callable")
+    return ResilienceTypeError(f"{owner}: fn={shown(fn)} must be callable")
 
 
 def check_int_seed(owner: str, value: object) -> int:
     """A seed: an int (bools refused)."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ResilienceTypeError(f"{owner}: seed={_short(value)} must be an int")
+        raise ResilienceTypeError(f"{owner}: seed={shown(value)} must be an int")
     return value
 
 
 def check_address(owner: str, name: str, host: object, port: object) -> tuple[str, int]:
     """A loopback-style ``(host, port)``: a non-empty str and an int port in [0, 65535]."""
     if not isinstance(host, str) or not host or "\x00" in host or len(host) > 255:
-        raise ResilienceTypeError(f"{owner}: {name} host={_short(host)} must be a host name")
+        raise ResilienceTypeError(f"{owner}: {name} host={shown(host)} must be a host name")
     if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
-        raise ResilienceError(f"{owner}: {name} port={_short(port)} must be an int in [0, 65535]")
+        raise ResilienceError(f"{owner}: {name} port={shown(port)} must be an int in [0, 65535]")
     return host, port
 
 
@@ -218,5 +213,5 @@ def check_callable(owner: str, name: str, value: object, *, allow_none: bool = F
     if value is None and allow_none:
         return None
     if not callable(value):
-        raise ResilienceTypeError(f"{owner}: {name}={_short(value)} must be callable")
+        raise ResilienceTypeError(f"{owner}: {name}={shown(value)} must be callable")
     return value

@@ -63,6 +63,7 @@ from types import TracebackType
 from typing import Any, ClassVar, Literal, TypeVar
 
 from designpatterns_ref.clock import Clock
+from designpatterns_ref.errors import shown
 from designpatterns_ref.resilience.base import (
     CallNotPermitted,
     ResilienceError,
@@ -172,7 +173,7 @@ class CircuitBreaker:
         )
         if window_type not in ("count", "time"):
             raise ResilienceError(
-                f"{owner}: window_type={window_type!r:.60} must be 'count' or 'time'"
+                f"{owner}: window_type={shown(window_type, 60)} must be 'count' or 'time'"
             )
         self.window_type = window_type
         self.window_size = check_int(owner, "window_size", window_size, minimum=1, maximum=10**6)
@@ -194,7 +195,7 @@ class CircuitBreaker:
         self.record = check_exceptions(owner, "record", record)
         self.ignore = check_exceptions(owner, "ignore", ignore)
         if not isinstance(name, str):
-            raise ResilienceTypeError(f"{owner}: name={name!r:.60} must be a str")
+            raise ResilienceTypeError(f"{owner}: name={shown(name, 60)} must be a str")
         self.name = name
         self._clock: Clock = check_callable(owner, "clock", clock)
         self._lock = threading.Lock()

@@ -52,6 +52,7 @@ import math
 import threading
 from fractions import Fraction
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.resilience.base import ResilienceError, ResilienceTypeError, count_value
 
 __all__ = ["RetryBudget"]
@@ -80,11 +81,15 @@ class RetryBudget:
     def __init__(self, ratio: float = 0.1, *, reserve: float = 10.0) -> None:
         for name, value in (("ratio", ratio), ("reserve", reserve)):
             if isinstance(value, bool) or not isinstance(value, int | float):
-                raise ResilienceTypeError(f"RetryBudget: {name}={value!r:.60} must be a number")
+                raise ResilienceTypeError(
+                    f"RetryBudget: {name}={shown(value, 60)} must be a number"
+                )
         if not (isinstance(ratio, int | float) and 0 <= ratio <= 1000 and math.isfinite(ratio)):
-            raise ResilienceError(f"RetryBudget: ratio={ratio!r:.60} must be within [0, 1000]")
+            raise ResilienceError(f"RetryBudget: ratio={shown(ratio, 60)} must be within [0, 1000]")
         if not (0 <= reserve <= 10**9 and math.isfinite(reserve)):
-            raise ResilienceError(f"RetryBudget: reserve={reserve!r:.60} must be within [0, 1e9]")
+            raise ResilienceError(
+                f"RetryBudget: reserve={shown(reserve, 60)} must be within [0, 1e9]"
+            )
         self.ratio = float(ratio)
         self.reserve = float(reserve)
         self.cap = max(self.reserve, 1.0)

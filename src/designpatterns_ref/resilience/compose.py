@@ -47,6 +47,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.resilience.base import (
     ResilienceError,
     ResilienceTypeError,
@@ -108,7 +109,7 @@ def compose(*guards: Any) -> Stack:
         kind = getattr(type(guard), "kind", None)
         if kind not in ORDER:
             raise ResilienceTypeError(
-                f"compose: {guard!r:.60} is not a guard (Retry, CircuitBreaker, Bulkhead, "
+                f"compose: {shown(guard, 60)} is not a guard (Retry, CircuitBreaker, Bulkhead, "
                 "Timeout, Fallback, Hedge)"
             )
         if kind in seen:

@@ -40,6 +40,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar, TypeVar
 
 from designpatterns_ref.clock import Clock
+from designpatterns_ref.errors import shown
 from designpatterns_ref.resilience.base import (
     ResilienceError,
     check_callable,
@@ -73,9 +74,11 @@ class Hedge:
         owner = "Hedge"
         self.delay: float | None = check_seconds(owner, "delay", delay, allow_none=True)
         if isinstance(percentile, bool) or not isinstance(percentile, int | float):
-            raise ResilienceError(f"{owner}: percentile={percentile!r:.60} must be a number")
+            raise ResilienceError(f"{owner}: percentile={shown(percentile, 60)} must be a number")
         if not 0 < percentile < 100:
-            raise ResilienceError(f"{owner}: percentile={percentile!r:.60} must be in (0, 100)")
+            raise ResilienceError(
+                f"{owner}: percentile={shown(percentile, 60)} must be in (0, 100)"
+            )
         self.percentile = float(percentile)
         self.window = check_int(owner, "window", window, minimum=1, maximum=10**6)
         self.min_samples = check_int(owner, "min_samples", min_samples, minimum=1, maximum=10**6)

@@ -42,6 +42,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar, TypeVar
 
 from designpatterns_ref.clock import Clock
+from designpatterns_ref.errors import shown
 from designpatterns_ref.resilience.base import (
     CallNotPermitted,
     ResilienceTypeError,
@@ -220,10 +221,12 @@ class RedisCircuitBreaker:
     ) -> None:
         if not callable(getattr(client, "register_script", None)):
             raise ResilienceTypeError(
-                f"RedisCircuitBreaker: client={client!r:.60} must be a redis.Redis client"
+                f"RedisCircuitBreaker: client={shown(client, 60)} must be a redis.Redis client"
             )
         if not isinstance(prefix, str):
-            raise ResilienceTypeError(f"RedisCircuitBreaker: prefix={prefix!r:.60} must be a str")
+            raise ResilienceTypeError(
+                f"RedisCircuitBreaker: prefix={shown(prefix, 60)} must be a str"
+            )
         # the in-memory breaker checks every shared argument (and is the reference model)
         self.config = CircuitBreaker(
             failure_rate_threshold=failure_rate_threshold,

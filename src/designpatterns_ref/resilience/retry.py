@@ -54,6 +54,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Literal, TypeVar
 
 from designpatterns_ref.clock import Clock, ManualClock
+from designpatterns_ref.errors import shown
 from designpatterns_ref.resilience.backoff import Backoff, FullJitter
 from designpatterns_ref.resilience.base import (
     CallTimeout,
@@ -159,7 +160,7 @@ class Retry:
             backoff = FullJitter()
         if not isinstance(backoff, Backoff):
             raise ResilienceTypeError(
-                f"{owner}: backoff={backoff!r:.60} must be a backoff policy (Constant, "
+                f"{owner}: backoff={shown(backoff, 60)} must be a backoff policy (Constant, "
                 "Exponential, FullJitter, EqualJitter, DecorrelatedJitter)"
             )
         self.backoff = backoff
@@ -170,12 +171,12 @@ class Retry:
         )
         self.deadline = check_seconds(owner, "deadline", deadline, positive=True, allow_none=True)
         if budget is not None and not isinstance(budget, RetryBudget):
-            raise ResilienceTypeError(f"{owner}: budget={budget!r:.60} must be a RetryBudget")
+            raise ResilienceTypeError(f"{owner}: budget={shown(budget, 60)} must be a RetryBudget")
         self.budget = budget
         self.retry_after = check_callable(owner, "retry_after", retry_after, allow_none=True)
         if timeout_mode not in ("cooperative", "thread"):
             raise ResilienceError(
-                f"{owner}: timeout_mode={timeout_mode!r:.60} must be 'cooperative' or 'thread'"
+                f"{owner}: timeout_mode={shown(timeout_mode, 60)} must be 'cooperative' or 'thread'"
             )
         self.timeout_mode = timeout_mode
         if seed is not None:

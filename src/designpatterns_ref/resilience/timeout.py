@@ -47,6 +47,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar, Literal, TypeVar
 
 from designpatterns_ref.clock import Clock
+from designpatterns_ref.errors import shown
 from designpatterns_ref.resilience.base import (
     CallTimeout,
     ResilienceError,
@@ -97,7 +98,9 @@ class Timeout:
     ) -> None:
         self.seconds: float = check_seconds("Timeout", "seconds", seconds, positive=True)
         if mode not in ("cooperative", "thread"):
-            raise ResilienceError(f"Timeout: mode={mode!r:.60} must be 'cooperative' or 'thread'")
+            raise ResilienceError(
+                f"Timeout: mode={shown(mode, 60)} must be 'cooperative' or 'thread'"
+            )
         self.mode = mode
         self._threaded = mode == "thread"
         self.max_workers = check_int("Timeout", "max_workers", max_workers, minimum=1, maximum=4096)

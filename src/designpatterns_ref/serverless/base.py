@@ -21,7 +21,7 @@ import json
 import math
 from typing import Any
 
-from designpatterns_ref.errors import DesignPatternsError
+from designpatterns_ref.errors import DesignPatternsError, shown
 
 __all__ = [
     "ConditionFailed",
@@ -50,45 +50,40 @@ class ConditionFailed(ServerlessError):
         self.existing = existing
 
 
-def _short(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
 def check_seconds(name: str, value: object, *, positive: bool = False) -> float:
     """``value`` as float seconds: a finite real number, >= 0 (> 0 when ``positive``)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ServerlessTypeError(f"{name}={_short(value)} must be a number of seconds")
+        raise ServerlessTypeError(f"{name}={shown(value)} must be a number of seconds")
     try:
         seconds = float(value)
     except OverflowError:
         seconds = math.inf
     if not math.isfinite(seconds) or seconds < 0 or (positive and seconds == 0):
         bound = "> 0" if positive else ">= 0"
-        raise ServerlessError(f"{name}={_short(value)} must be a finite number {bound}")
+        raise ServerlessError(f"{name}={shown(value)} must be a finite number {bound}")
     return seconds
 
 
 def check_count(name: str, value: object, *, low: int = 1, high: int = 10**7) -> int:
     """``value`` as an int in ``[low, high]``."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ServerlessTypeError(f"{name}={_short(value)} must be an int")
+        raise ServerlessTypeError(f"{name}={shown(value)} must be an int")
     if not low <= value <= high:
-        raise ServerlessError(f"{name}={_short(value)} must be between {low} and {high}")
+        raise ServerlessError(f"{name}={shown(value)} must be between {low} and {high}")
     return value
 
 
 def check_name(name: str, value: object, *, max_len: int = 256) -> str:
     """A non-empty, encodable string of at most ``max_len`` characters."""
     if not isinstance(value, str):
-        raise ServerlessTypeError(f"{name}={_short(value)} must be a string")
+        raise ServerlessTypeError(f"{name}={shown(value)} must be a string")
     if not value or len(value) > max_len:
-        raise ServerlessError(f"{name}={_short(value)} must have 1 to {max_len} characters")
+        raise ServerlessError(f"{name}={shown(value)} must have 1 to {max_len} characters")
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
         raise ServerlessError(
-            f"{name}={_short(value)} must be valid text (no lone surrogates)"
+            f"{name}={shown(value)} must be valid text (no lone surrogates)"
         ) from None
     return value
 
@@ -99,18 +94,18 @@ def check_payload(name: str, value: object, *, max_bytes: int = 256 * 1024) -> s
     surrogate is refused (the escaped text would hide it, and JSON readers would turn two
     halves into one astral character)."""
     if not isinstance(value, dict):
-        raise ServerlessTypeError(f"{name}={_short(value)} must be a dict (a JSON object)")
+        raise ServerlessTypeError(f"{name}={shown(value)} must be a dict (a JSON object)")
     try:
         text = json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError, RecursionError) as exc:
-        raise ServerlessError(f"{name}={_short(value)} is not JSON: {exc}") from None
+        raise ServerlessError(f"{name}={shown(value)} is not JSON: {exc}") from None
     if "\\ud" in text:  # a surrogate escape: a valid astral character, or a lone half
         try:
             json.dumps(value, ensure_ascii=False).encode("utf-8")
         except UnicodeEncodeError as exc:
             bad = exc.object[exc.start : exc.end]
             raise ServerlessError(
-                f"{name}={_short(value)} must be valid text: it holds the lone surrogate {bad!r}"
+                f"{name}={shown(value)} must be valid text: it holds the lone surrogate {bad!r}"
             ) from None
     size = len(text)  # ASCII: one byte a character
     if size > max_bytes:

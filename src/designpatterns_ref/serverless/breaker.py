@@ -27,6 +27,7 @@ resilience family.) O(1) per call.
 from __future__ import annotations
 
 from designpatterns_ref.clock import Clock
+from designpatterns_ref.errors import shown
 from designpatterns_ref.serverless.base import (
     ServerlessError,
     ServerlessTypeError,
@@ -42,7 +43,7 @@ class Breaker:
 
     def __init__(self, clock: Clock, *, threshold: int = 5, cool_down: float = 30.0) -> None:
         if not callable(clock):
-            raise ServerlessTypeError(f"clock={clock!r} must be callable")
+            raise ServerlessTypeError(f"clock={shown(clock)} must be callable")
         self.threshold = check_count("threshold", threshold, high=10_000)
         self.cool_down = check_seconds("cool_down", cool_down)
         self.clock = clock
@@ -86,7 +87,7 @@ class EhrGate:
 
     def __init__(self, breaker: Breaker, *, cap: int = 10) -> None:
         if not isinstance(breaker, Breaker):
-            raise ServerlessTypeError(f"breaker={breaker!r} must be a Breaker")
+            raise ServerlessTypeError(f"breaker={shown(breaker)} must be a Breaker")
         self.cap = check_count("cap", cap, high=100_000)
         self.breaker = breaker
         self.in_flight = 0
@@ -107,7 +108,7 @@ class EhrGate:
     def leave(self, ok: bool) -> None:
         """Release the slot and tell the breaker how the call went."""
         if not isinstance(ok, bool):
-            raise ServerlessTypeError(f"ok={ok!r} must be a bool")
+            raise ServerlessTypeError(f"ok={shown(ok)} must be a bool")
         if self.in_flight == 0:
             raise ServerlessError("leave() without a matching enter()")
         self.in_flight -= 1

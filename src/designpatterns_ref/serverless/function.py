@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.serverless.base import (
     ServerlessError,
     ServerlessTypeError,
@@ -63,9 +64,9 @@ class Function:
         keep_warm: float = 600.0,
     ) -> None:
         if not isinstance(scheduler, Scheduler):
-            raise ServerlessTypeError(f"scheduler={scheduler!r} must be a Scheduler")
+            raise ServerlessTypeError(f"scheduler={shown(scheduler)} must be a Scheduler")
         if not callable(handler):
-            raise ServerlessTypeError(f"handler={handler!r} must be callable")
+            raise ServerlessTypeError(f"handler={shown(handler)} must be callable")
         self.concurrency = check_count("concurrency", concurrency, high=100_000)
         self.cold_start = check_seconds("cold_start", cold_start)
         self.timeout = check_seconds("timeout", timeout, positive=True)
@@ -86,9 +87,9 @@ class Function:
     def invoke(self, event: dict[str, Any], on_done: Callable[[Outcome], object]) -> bool:
         """Start ``handler(event)``; False (throttled, nothing ran) when all instances are busy."""
         if not isinstance(event, dict):
-            raise ServerlessTypeError(f"event={event!r:.60} must be a dict")
+            raise ServerlessTypeError(f"event={shown(event, 60)} must be a dict")
         if not callable(on_done):
-            raise ServerlessTypeError(f"on_done={on_done!r} must be callable")
+            raise ServerlessTypeError(f"on_done={shown(on_done)} must be callable")
         now = self.scheduler()
         self._idle = [t for t in self._idle if now - t <= self.keep_warm]
         if self.busy >= self.concurrency:
@@ -107,7 +108,7 @@ class Function:
         try:
             seconds = float(self.handler(event))
             if not seconds >= 0:
-                raise ServerlessError(f"handler returned {seconds!r}, not seconds >= 0")
+                raise ServerlessError(f"handler returned {shown(seconds)}, not seconds >= 0")
         except Exception as exc:  # the handler's crash is the invocation's outcome
             seconds, error = 0.0, f"{type(exc).__name__}: {exc}"
             self.errors += 1

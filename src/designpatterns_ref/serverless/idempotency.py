@@ -48,6 +48,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from designpatterns_ref.clock import Clock, system_clock
+from designpatterns_ref.errors import shown
 from designpatterns_ref.serverless.base import (
     ConditionFailed,
     ServerlessError,
@@ -115,9 +116,9 @@ def _record(item: dict[str, Any]) -> Record:
 
 def _check_token(token: object) -> str:
     if not isinstance(token, str):
-        raise ServerlessTypeError(f"token={token!r:.60} must be the str token of a claim")
+        raise ServerlessTypeError(f"token={shown(token, 60)} must be the str token of a claim")
     if len(token) != 32 or token.strip("0123456789abcdef"):
-        raise ServerlessError(f"token={token!r:.60} must be a claim's token: 32 hex digits")
+        raise ServerlessError(f"token={shown(token, 60)} must be a claim's token: 32 hex digits")
     return token
 
 
@@ -140,14 +141,14 @@ class Idempotency:
         clock: Clock = system_clock,
     ) -> None:
         if not isinstance(table, KeyValueTable):
-            raise ServerlessTypeError(f"table={table!r} must be a KeyValueTable")
+            raise ServerlessTypeError(f"table={shown(table)} must be a KeyValueTable")
         self.expires_after = check_seconds("expires_after", expires_after, positive=True)
         self.in_progress_timeout = check_seconds(
             "in_progress_timeout", in_progress_timeout, positive=True
         )
         if key_fields is not None:
             if isinstance(key_fields, str) or not isinstance(key_fields, list | tuple):
-                raise ServerlessTypeError(f"key_fields={key_fields!r} must be a list of names")
+                raise ServerlessTypeError(f"key_fields={shown(key_fields)} must be a list of names")
             for f in key_fields:
                 check_name("key_fields[]", f, max_len=128)
             if not key_fields:
@@ -155,7 +156,7 @@ class Idempotency:
         self.key_fields = None if key_fields is None else tuple(key_fields)
         self.namespace = check_name("namespace", namespace, max_len=128)
         if not callable(clock):
-            raise ServerlessTypeError(f"clock={clock!r} must be callable")
+            raise ServerlessTypeError(f"clock={shown(clock)} must be callable")
         self.table = table
         self.clock = clock
         self.executions = 0  # handler runs started by this layer
@@ -168,7 +169,9 @@ class Idempotency:
             text = check_payload("event", event)
         else:
             if not isinstance(event, dict):
-                raise ServerlessTypeError(f"event={event!r:.60} must be a dict (a JSON object)")
+                raise ServerlessTypeError(
+                    f"event={shown(event, 60)} must be a dict (a JSON object)"
+                )
             missing = [f for f in self.key_fields if f not in event]
             if missing:
                 raise ServerlessError(f"event has no {missing[0]!r}, a key field")
@@ -264,7 +267,7 @@ class Idempotency:
     def run(self, handler: Callable[[dict[str, Any]], Any], event: dict[str, Any]) -> Any:
         """Run ``handler(event)`` at most once per window; duplicates get the stored response."""
         if not callable(handler):
-            raise ServerlessTypeError(f"handler={handler!r} must be callable")
+            raise ServerlessTypeError(f"handler={shown(handler)} must be callable")
         key = self.key(event)
         claim = self._begin(key)
         if claim.status == COMPLETED:
@@ -285,7 +288,7 @@ class Idempotency:
     def wrap(self, handler: Callable[[dict[str, Any]], Any]) -> Callable[[dict[str, Any]], Any]:
         """``handler`` made idempotent (the ``@idempotent`` decorator of Powertools)."""
         if not callable(handler):
-            raise ServerlessTypeError(f"handler={handler!r} must be callable")
+            raise ServerlessTypeError(f"handler={shown(handler)} must be callable")
 
         def idempotent(event: dict[str, Any]) -> Any:
             return self.run(handler, event)

@@ -36,6 +36,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.serverless.base import ServerlessError, ServerlessTypeError
 from designpatterns_ref.serverless.breaker import Breaker, EhrGate
 from designpatterns_ref.serverless.function import Function, Outcome
@@ -88,25 +89,27 @@ class Scenario:
             value = getattr(self, f.name)
             if f.name in _BOOLS:
                 if not isinstance(value, bool):
-                    raise ServerlessTypeError(f"{f.name}={value!r:.60} must be a bool")
+                    raise ServerlessTypeError(f"{f.name}={shown(value, 60)} must be a bool")
                 continue
             if isinstance(value, bool) or not isinstance(value, int | float):
-                raise ServerlessTypeError(f"{f.name}={value!r:.60} must be a number")
+                raise ServerlessTypeError(f"{f.name}={shown(value, 60)} must be a number")
             if f.name in _INTS and not isinstance(value, int):
-                raise ServerlessTypeError(f"{f.name}={value!r:.60} must be an int")
+                raise ServerlessTypeError(f"{f.name}={shown(value, 60)} must be an int")
             big = 10**6 if f.name != "seed" else 2**63
             if not (0 <= value <= big and math.isfinite(value)):
-                raise ServerlessError(f"{f.name}={value!r:.60} must be finite, 0 to {big}")
+                raise ServerlessError(f"{f.name}={shown(value, 60)} must be finite, 0 to {big}")
         for name in ("calls", "ehrs", "ehr_cap", "concurrency", "max_receives", "clinics",
                      "breaker_threshold"):  # fmt: skip
             if getattr(self, name) < 1:
-                raise ServerlessError(f"{name}={getattr(self, name)!r} must be at least 1")
+                raise ServerlessError(f"{name}={shown(getattr(self, name))} must be at least 1")
         for name in ("duplicate_share", "hot_clinic_share"):
             if getattr(self, name) > 1:
-                raise ServerlessError(f"{name}={getattr(self, name)!r} must be a share in [0, 1]")
+                raise ServerlessError(
+                    f"{name}={shown(getattr(self, name))} must be a share in [0, 1]"
+                )
         for name in ("burst_seconds", "ehr_latency", "timeout", "partition_writes_per_s"):
             if getattr(self, name) <= 0:
-                raise ServerlessError(f"{name}={getattr(self, name)!r} must be > 0")
+                raise ServerlessError(f"{name}={shown(getattr(self, name))} must be > 0")
         if self.slow_ehrs > self.ehrs:
             raise ServerlessError(f"slow_ehrs={self.slow_ehrs} must be at most ehrs={self.ehrs}")
         if self.calls > 200_000:
@@ -162,11 +165,11 @@ def _pct(values: list[float], q: float) -> float:
 def simulate(scenario: Scenario, *, sample_every: float = 5.0) -> Report:
     """Run the morning; deterministic for a given scenario (its ``seed``)."""
     if not isinstance(scenario, Scenario):
-        raise ServerlessTypeError(f"scenario={scenario!r:.60} must be a Scenario")
+        raise ServerlessTypeError(f"scenario={shown(scenario, 60)} must be a Scenario")
     if isinstance(sample_every, bool) or not isinstance(sample_every, int | float):
-        raise ServerlessTypeError(f"sample_every={sample_every!r:.60} must be seconds")
+        raise ServerlessTypeError(f"sample_every={shown(sample_every, 60)} must be seconds")
     if not (0.1 <= sample_every <= 3600 and math.isfinite(sample_every)):
-        raise ServerlessError(f"sample_every={sample_every!r} must be 0.1 to 3600 seconds")
+        raise ServerlessError(f"sample_every={shown(sample_every)} must be 0.1 to 3600 seconds")
     return _Run(scenario, float(sample_every)).run()
 
 

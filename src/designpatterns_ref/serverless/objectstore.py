@@ -24,6 +24,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.serverless.base import (
     ConditionFailed,
     ServerlessError,
@@ -47,13 +48,13 @@ class ObjectStore:
         """Store ``data`` under ``key`` (whole); return the ETag."""
         check_name("key", key, max_len=1024)
         if not isinstance(data, bytes):
-            raise ServerlessTypeError(f"data={data!r:.60} must be bytes")
+            raise ServerlessTypeError(f"data={shown(data, 60)} must be bytes")
         if len(data) > MAX_OBJECT:
             raise ServerlessError(f"data is {len(data)} bytes; at most {MAX_OBJECT} allowed")
         if not isinstance(if_none_match, bool):
-            raise ServerlessTypeError(f"if_none_match={if_none_match!r} must be a bool")
+            raise ServerlessTypeError(f"if_none_match={shown(if_none_match)} must be a bool")
         if if_none_match and key in self._objects:
-            raise ConditionFailed(f"object {key!r} exists", None)
+            raise ConditionFailed(f"object {shown(key)} exists", None)
         etag = hashlib.md5(data, usedforsecurity=False).hexdigest()
         if key not in self._objects:
             bisect.insort(self._keys, key)
@@ -64,7 +65,7 @@ class ObjectStore:
         """The bytes under ``key``; :class:`ServerlessError` (no such key) when absent."""
         check_name("key", key, max_len=1024)
         if key not in self._objects:
-            raise ServerlessError(f"key={key!r}: no such key")
+            raise ServerlessError(f"key={shown(key)}: no such key")
         return self._objects[key][0]
 
     def etag(self, key: str) -> str | None:
@@ -76,7 +77,7 @@ class ObjectStore:
     def list(self, prefix: str = "") -> list[str]:
         """Keys starting with ``prefix``, in order."""
         if not isinstance(prefix, str):
-            raise ServerlessTypeError(f"prefix={prefix!r} must be a string")
+            raise ServerlessTypeError(f"prefix={shown(prefix)} must be a string")
         if len(prefix) > 1024:
             raise ServerlessError(f"prefix has {len(prefix)} characters; at most 1024")
         if prefix:

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.figures import new_figure
 from designpatterns_ref.serverless.base import ServerlessTypeError
 from designpatterns_ref.serverless.loadlevel import Report
@@ -31,7 +32,7 @@ def _check(reports: Mapping[str, Report]) -> None:
         raise ServerlessTypeError("reports must be a non-empty {label: Report} mapping")
     for label, r in reports.items():
         if not isinstance(label, str) or not isinstance(r, Report):
-            raise ServerlessTypeError(f"reports[{label!r:.40}] must map a str to a Report")
+            raise ServerlessTypeError(f"reports[{shown(label, 40)}] must map a str to a Report")
 
 
 def plot_queue_age(reports: Mapping[str, Report], *, ax: Any = None) -> Any:

@@ -34,6 +34,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from designpatterns_ref.clock import Clock
+from designpatterns_ref.errors import shown
 from designpatterns_ref.serverless.base import (
     ServerlessTypeError,
     check_count,
@@ -72,11 +73,11 @@ class Queue:
         dead_letter: Queue | None = None,
     ) -> None:
         if not callable(clock):
-            raise ServerlessTypeError(f"clock={clock!r} must be callable")
+            raise ServerlessTypeError(f"clock={shown(clock)} must be callable")
         self.visibility_timeout = check_seconds("visibility_timeout", visibility_timeout)
         self.max_receives = check_count("max_receives", max_receives, high=1000)
         if dead_letter is not None and not isinstance(dead_letter, Queue):
-            raise ServerlessTypeError(f"dead_letter={dead_letter!r} must be a Queue or None")
+            raise ServerlessTypeError(f"dead_letter={shown(dead_letter)} must be a Queue or None")
         self.clock = clock
         self.dead_letter = dead_letter
         self._messages: dict[str, Message] = {}

@@ -24,6 +24,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Callable
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.serverless.base import ServerlessError, ServerlessTypeError, check_seconds
 
 __all__ = ["Scheduler"]
@@ -56,9 +57,9 @@ class Scheduler:
         """Run ``callback`` at simulated time ``when`` (not before now)."""
         t = check_seconds("when", when)
         if t < self._now:
-            raise ServerlessError(f"when={when!r} is before the current time {self._now}")
+            raise ServerlessError(f"when={shown(when)} is before the current time {self._now}")
         if not callable(callback):
-            raise ServerlessTypeError(f"callback={callback!r} must be callable")
+            raise ServerlessTypeError(f"callback={shown(callback)} must be callable")
         heapq.heappush(self._heap, (t, self._seq, callback))
         self._seq += 1
 

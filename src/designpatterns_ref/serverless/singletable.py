@@ -32,6 +32,7 @@ import re
 from datetime import date, datetime
 from typing import Any
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.serverless.base import ServerlessError, ServerlessTypeError, check_name
 from designpatterns_ref.serverless.table import KeyValueTable
 
@@ -48,7 +49,7 @@ _ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 def _id(name: str, value: object) -> str:
     if not isinstance(value, str):
-        raise ServerlessTypeError(f"{name}={value!r:.60} must be a string")
+        raise ServerlessTypeError(f"{name}={shown(value, 60)} must be a string")
     if not _ID.fullmatch(value):
         raise ServerlessError(f"{name}={value!r:.60} must be 1-64 of A-Z a-z 0-9 _ -")
     return value
@@ -56,7 +57,7 @@ def _id(name: str, value: object) -> str:
 
 def _phone(value: object) -> str:
     if not isinstance(value, str):
-        raise ServerlessTypeError(f"phone={value!r:.60} must be a string")
+        raise ServerlessTypeError(f"phone={shown(value, 60)} must be a string")
     if not _E164.fullmatch(value):
         raise ServerlessError(f"phone={value!r:.60} must be E.164, like +46701234567")
     return value
@@ -64,7 +65,7 @@ def _phone(value: object) -> str:
 
 def _minute(name: str, value: object) -> str:
     if not isinstance(value, str):
-        raise ServerlessTypeError(f"{name}={value!r:.60} must be a string 'YYYY-MM-DDTHH:MM'")
+        raise ServerlessTypeError(f"{name}={shown(value, 60)} must be a string 'YYYY-MM-DDTHH:MM'")
     try:
         parsed = datetime.strptime(value, "%Y-%m-%dT%H:%M")
     except ValueError:
@@ -76,7 +77,7 @@ def _minute(name: str, value: object) -> str:
 
 def _day(name: str, value: object) -> str:
     if not isinstance(value, str):
-        raise ServerlessTypeError(f"{name}={value!r:.60} must be a string 'YYYY-MM-DD'")
+        raise ServerlessTypeError(f"{name}={shown(value, 60)} must be a string 'YYYY-MM-DD'")
     try:
         return date.fromisoformat(value).isoformat() if len(value) == 10 else _bad_day(name, value)
     except ValueError:
@@ -92,7 +93,7 @@ class PatientOps:
 
     def __init__(self, table: KeyValueTable) -> None:
         if not isinstance(table, KeyValueTable):
-            raise ServerlessTypeError(f"table={table!r} must be a KeyValueTable")
+            raise ServerlessTypeError(f"table={shown(table)} must be a KeyValueTable")
         self.table = table
 
     def add_patient(self, patient: str, phone: str, name: str) -> None:

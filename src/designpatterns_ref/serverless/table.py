@@ -32,6 +32,7 @@ from collections.abc import Callable
 from typing import Any
 
 from designpatterns_ref.clock import Clock, system_clock
+from designpatterns_ref.errors import shown
 from designpatterns_ref.serverless.base import (
     ConditionFailed,
     ServerlessError,
@@ -76,7 +77,7 @@ class KeyValueTable:
             raise ServerlessError(f"path={path!r:.60} must not contain a NUL character")
         check_name("ttl_attribute", ttl_attribute, max_len=64)
         if not callable(clock):
-            raise ServerlessTypeError(f"clock={clock!r} must be callable")
+            raise ServerlessTypeError(f"clock={shown(clock)} must be callable")
         self.ttl_attribute = ttl_attribute
         self.clock = clock
         self._lock = threading.RLock()
@@ -89,7 +90,7 @@ class KeyValueTable:
         except sqlite3.DatabaseError as exc:
             self._db.close()
             raise ServerlessError(
-                f"path={path!r:.60} is not a usable SQLite database: {exc}"
+                f"path={shown(path, 60)} is not a usable SQLite database: {exc}"
             ) from None
 
     def _check_item(self, item: object) -> tuple[str, list[Any]]:
@@ -97,7 +98,9 @@ class KeyValueTable:
         assert isinstance(item, dict)
         for attr in ("pk", "sk"):
             if attr not in item:
-                raise ServerlessError(f"item={body[:60]} has no {attr!r}: every item needs pk, sk")
+                raise ServerlessError(
+                    f"item={body[:60]} has no {shown(attr)}: every item needs pk, sk"
+                )
         keys = []
         for attr in _KEY_ATTRS:
             value = item.get(attr)
@@ -109,9 +112,13 @@ class KeyValueTable:
                 raise ServerlessError(f"item gives only one of gsi{n}pk, gsi{n}sk; give both")
         ttl = item.get(self.ttl_attribute)
         if ttl is not None and (isinstance(ttl, bool) or not isinstance(ttl, int | float)):
-            raise ServerlessTypeError(f"item[{self.ttl_attribute!r}]={ttl!r} must be seconds")
+            raise ServerlessTypeError(
+                f"item[{shown(self.ttl_attribute)}]={shown(ttl)} must be seconds"
+            )
         if ttl is not None and not -1e15 <= ttl <= 1e15:
-            raise ServerlessError(f"item[{self.ttl_attribute!r}]={ttl!r:.40} must be epoch seconds")
+            raise ServerlessError(
+                f"item[{shown(self.ttl_attribute)}]={shown(ttl, 40)} must be epoch seconds"
+            )
         keys.append(None if ttl is None else float(ttl))
         return body, keys
 
@@ -130,7 +137,7 @@ class KeyValueTable:
         """Write ``item`` whole, if ``condition(current item or None)`` holds (atomically)."""
         body, keys = self._check_item(item)
         if condition is not None and not callable(condition):
-            raise ServerlessTypeError(f"condition={condition!r} must be callable or None")
+            raise ServerlessTypeError(f"condition={shown(condition)} must be callable or None")
         with self._lock:
             if condition is not None:
                 old = self._row(keys[0], keys[1])
@@ -147,7 +154,7 @@ class KeyValueTable:
         check_name("pk", pk, max_len=1024)
         check_name("sk", sk, max_len=1024)
         if condition is not None and not callable(condition):
-            raise ServerlessTypeError(f"condition={condition!r} must be callable or None")
+            raise ServerlessTypeError(f"condition={shown(condition)} must be callable or None")
         with self._lock:
             old = self._row(pk, sk)
             if condition is not None and not condition(old):
@@ -157,7 +164,7 @@ class KeyValueTable:
 
     def _where(self, index: str | None, sk_from: str | None, sk_to: str | None) -> str:
         if not (index is None or isinstance(index, str)) or index not in INDEXES:
-            raise ServerlessError(f"index={index!r} must be one of {list(INDEXES)}")
+            raise ServerlessError(f"index={shown(index)} must be one of {list(INDEXES)}")
         for name, value in (("sk_from", sk_from), ("sk_to", sk_to)):
             if value is not None:
                 check_name(name, value, max_len=1024)

@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Protocol, runtime_checkable
 
-from designpatterns_ref.errors import DesignPatternsError
+from designpatterns_ref.errors import DesignPatternsError, shown
 
 __all__ = [
     "Key",
@@ -57,16 +57,17 @@ def key_bytes(key: object, name: str = "key") -> bytes:
         return key
     if isinstance(key, int) and not isinstance(key, bool):
         if abs(key) >= 1 << 128:
-            shown = repr(key) if key.bit_length() < 256 else f"an int of {key.bit_length()} bits"
-            raise ShardingError(f"{name}={shown} is out of range: ints must lie within +-2**128")
+            raise ShardingError(
+                f"{name}={shown(key, 80)} is out of range: ints must lie within +-2**128"
+            )
         return str(key).encode()
-    raise ShardingError(f"{name}={key!r:.80} must be a str, bytes or int")
+    raise ShardingError(f"{name}={shown(key, 80)} must be a str, bytes or int")
 
 
 def check_shard_name(shard: object, name: str = "shard") -> str:
     """A shard name: a non-empty str without NUL or lone surrogates."""
     if not isinstance(shard, str) or not shard:
-        raise ShardingError(f"{name}={shard!r} must be a non-empty str")
+        raise ShardingError(f"{name}={shown(shard)} must be a non-empty str")
     try:
         shard.encode()
     except UnicodeEncodeError:
@@ -79,7 +80,7 @@ def check_shard_name(shard: object, name: str = "shard") -> str:
 def check_shards(shards: object, *, allow_empty: bool = False) -> list[str]:
     """A list of distinct shard names, in the order given."""
     if isinstance(shards, str | bytes) or not isinstance(shards, Iterable):
-        raise ShardingError(f"shards={shards!r} must be an iterable of shard names")
+        raise ShardingError(f"shards={shown(shards)} must be an iterable of shard names")
     names = [check_shard_name(s) for s in shards]
     if not names and not allow_empty:
         raise ShardingError("shards=[] is empty: a placement needs at least one shard")

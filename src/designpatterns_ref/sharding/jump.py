@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from xxhash import xxh3_64_intdigest
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.sharding.base import (
     Key,
     ShardingError,
@@ -44,9 +45,9 @@ _MASK = (1 << 64) - 1
 def jump_hash(key: int, buckets: int) -> int:
     """The bucket in ``range(buckets)`` of the 64-bit ``key`` (the paper's algorithm)."""
     if not isinstance(key, int) or isinstance(key, bool) or not 0 <= key <= _MASK:
-        raise ShardingError(f"jump_hash: key={key!r} must be an int in [0, 2**64)")
+        raise ShardingError(f"jump_hash: key={shown(key)} must be an int in [0, 2**64)")
     if not isinstance(buckets, int) or isinstance(buckets, bool) or not 1 <= buckets < 1 << 31:
-        raise ShardingError(f"jump_hash: buckets={buckets!r} must be an int in [1, 2**31)")
+        raise ShardingError(f"jump_hash: buckets={shown(buckets)} must be an int in [1, 2**31)")
     b, j = -1, 0
     while j < buckets:
         b = j
@@ -82,21 +83,23 @@ class JumpPlacement:
         """Append a shard as bucket ``n``; jump hash has no weights (only ``weight=1``)."""
         name = check_shard_name(shard)
         if weight != 1 or isinstance(weight, bool):
-            raise ShardingError(f"add: weight={weight!r}: jump hash supports weight=1 only")
+            raise ShardingError(f"add: weight={shown(weight)}: jump hash supports weight=1 only")
         if name in self._shards:
-            raise ShardingError(f"add: shard={name!r} is there already")
+            raise ShardingError(f"add: shard={shown(name)} is there already")
         self._shards.append(name)
 
     def remove(self, shard: str) -> None:
         """Remove the last shard (the only one jump hash can remove without renumbering)."""
         name = check_shard_name(shard)
         if name not in self._shards:
-            raise ShardingError(f"remove: shard={name!r} is unknown; shards are {self._shards}")
+            raise ShardingError(
+                f"remove: shard={shown(name)} is unknown; shards are {self._shards}"
+            )
         if len(self._shards) == 1:
             raise ShardingError(f"remove: shard={name!r} is the last one")
         if name != self._shards[-1]:
             raise ShardingError(
-                f"remove: shard={name!r} is not the last: jump hash can only remove the last "
+                f"remove: shard={shown(name)} is not the last: jump hash can only remove the last "
                 f"shard ({self._shards[-1]!r})"
             )
         self._shards.pop()

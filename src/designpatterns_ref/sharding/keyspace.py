@@ -34,6 +34,7 @@ from itertools import pairwise
 
 from xxhash import xxh3_64_intdigest
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.sharding.base import Key, ShardingError, key_bytes
 
 __all__ = ["SPACE", "HashVindex", "KeyRange", "LookupVindex", "ShardMap", "Vindex"]
@@ -52,7 +53,9 @@ class KeyRange:
     def parse(cls, name: object) -> KeyRange:
         """``"-80"`` -> ``[0, 0x80 << 56)``; ``"-"`` is the whole space."""
         if not isinstance(name, str) or name.count("-") != 1:
-            raise ShardingError(f"shard={name!r} must be a range name like '-80', '40-80' or '80-'")
+            raise ShardingError(
+                f"shard={shown(name)} must be a range name like '-80', '40-80' or '80-'"
+            )
         low, high = name.split("-")
         return cls(_bound(low, name, 0), _bound(high, name, SPACE))
 
@@ -66,7 +69,7 @@ class KeyRange:
     def split(self, parts: int = 2) -> list[KeyRange]:
         """This range cut into ``parts`` equal ranges (``parts`` a power of two)."""
         if not isinstance(parts, int) or parts < 2 or parts & (parts - 1) or parts > 256:
-            raise ShardingError(f"parts={parts!r} must be a power of two in [2, 256]")
+            raise ShardingError(f"parts={shown(parts)} must be a power of two in [2, 256]")
         step = (self.end - self.start) // parts
         cuts = [self.start + i * step for i in range(parts)] + [self.end]
         return [KeyRange(a, b) for a, b in pairwise(cuts)]
@@ -92,7 +95,7 @@ class ShardMap:
 
     def __init__(self, shards: Iterable[str]) -> None:
         if isinstance(shards, str) or not isinstance(shards, Iterable):
-            raise ShardingError(f"shards={shards!r} must be an iterable of range names")
+            raise ShardingError(f"shards={shown(shards)} must be an iterable of range names")
         ranges = sorted((KeyRange.parse(s) for s in shards), key=lambda r: (r.start, r.end))
         if not ranges:
             raise ShardingError("shards=[] is empty: a keyspace needs at least one shard")
@@ -123,12 +126,12 @@ class ShardMap:
             or isinstance(keyspace_id, bool)
             or not 0 <= keyspace_id < SPACE
         ):
-            raise ShardingError(f"keyspace_id={keyspace_id!r} must be an int in [0, 2**64)")
+            raise ShardingError(f"keyspace_id={shown(keyspace_id)} must be an int in [0, 2**64)")
         return self.names[bisect_right(self._starts, keyspace_id) - 1]
 
     def range_of(self, shard: str) -> KeyRange:
         if shard not in self.names:
-            raise ShardingError(f"shard={shard!r} is not serving; shards are {self.names}")
+            raise ShardingError(f"shard={shown(shard)} is not serving; shards are {self.names}")
         return self.ranges[self.names.index(shard)]
 
 
@@ -162,7 +165,7 @@ class LookupVindex(Vindex):
             or isinstance(keyspace_id, bool)
             or not 0 <= keyspace_id < SPACE
         ):
-            raise ShardingError(f"keyspace_id={keyspace_id!r} must be an int in [0, 2**64)")
+            raise ShardingError(f"keyspace_id={shown(keyspace_id)} must be an int in [0, 2**64)")
         self._table[data] = keyspace_id
 
     def keyspace_id(self, value: Key) -> int:
@@ -170,4 +173,4 @@ class LookupVindex(Vindex):
         try:
             return self._table[data]
         except KeyError:
-            raise ShardingError(f"value={value!r} is not in the lookup vindex") from None
+            raise ShardingError(f"value={shown(value)} is not in the lookup vindex") from None

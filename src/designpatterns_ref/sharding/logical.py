@@ -32,6 +32,7 @@ from collections.abc import Iterable, Sequence
 
 from xxhash import xxh3_64_intdigest
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.sharding.base import (
     Key,
     ShardingError,
@@ -49,7 +50,7 @@ class LogicalShards:
     def __init__(self, hosts: Iterable[str], *, logical: int = 480) -> None:
         names = check_shards(hosts)
         if not isinstance(logical, int) or isinstance(logical, bool) or not 1 <= logical <= 1 << 20:
-            raise ShardingError(f"logical={logical!r} must be an int in [1, 2**20]")
+            raise ShardingError(f"logical={shown(logical)} must be an int in [1, 2**20]")
         if len(names) > logical:
             raise ShardingError(f"{len(names)} hosts cannot share {logical} logical shards")
         self.logical = logical
@@ -85,7 +86,7 @@ class LogicalShards:
         """
         name = check_shard_name(host, "host")
         if name in self._hosts:
-            raise ShardingError(f"add_host: host={name!r} is there already")
+            raise ShardingError(f"add_host: host={shown(name)} is there already")
         if len(self._hosts) + 1 > self.logical:
             raise ShardingError(f"add_host: {self.logical} logical shards cannot fill another host")
         self._hosts.append(name)
@@ -105,7 +106,9 @@ class LogicalShards:
         """Remove ``host``, handing each of its logical shards to the least-loaded host."""
         name = check_shard_name(host, "host")
         if name not in self._hosts:
-            raise ShardingError(f"remove_host: host={name!r} is unknown; hosts are {self._hosts}")
+            raise ShardingError(
+                f"remove_host: host={shown(name)} is unknown; hosts are {self._hosts}"
+            )
         if len(self._hosts) == 1:
             raise ShardingError(f"remove_host: host={name!r} is the last one")
         self._hosts.remove(name)
@@ -132,15 +135,17 @@ def page_fanout(blocks: Sequence[tuple[Key, Key]], *, logical: int = 480) -> tup
     first bad pair or id.
     """
     if not isinstance(logical, int) or isinstance(logical, bool) or logical < 1:
-        raise ShardingError(f"logical={logical!r} must be an int >= 1")
+        raise ShardingError(f"logical={shown(logical)} must be an int >= 1")
     if not isinstance(blocks, Sequence) or isinstance(blocks, str | bytes | bytearray):
         raise ShardingError(
-            f"blocks={blocks!r:.60} must be a list or tuple of (workspace_id, block_id) pairs"
+            f"blocks={shown(blocks, 60)} must be a list or tuple of (workspace_id, block_id) pairs"
         )
     pairs = []
     for i, pair in enumerate(blocks):
         if not isinstance(pair, list | tuple) or len(pair) != 2:
-            raise ShardingError(f"blocks[{i}]={pair!r:.60} must be a (workspace_id, block_id) pair")
+            raise ShardingError(
+                f"blocks[{i}]={shown(pair, 60)} must be a (workspace_id, block_id) pair"
+            )
         pairs.append((key_bytes(pair[0], f"blocks[{i}][0]"), key_bytes(pair[1], f"blocks[{i}][1]")))
     by_workspace = {xxh3_64_intdigest(w) % logical for w, _ in pairs}
     by_block = {xxh3_64_intdigest(b) % logical for _, b in pairs}

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from xxhash import xxh3_64_intdigest, xxh64_intdigest
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.sharding.base import (
     Key,
     ShardingError,
@@ -59,7 +60,9 @@ class MaglevPlacement:
             or not 7 <= table_size <= 10_000_019
             or not is_prime(table_size)
         ):
-            raise ShardingError(f"table_size={table_size!r} must be a prime in [7, 10,000,019]")
+            raise ShardingError(
+                f"table_size={shown(table_size)} must be a prime in [7, 10,000,019]"
+            )
         if len(names) > table_size // 8:
             raise ShardingError(
                 f"{len(names)} shards need table_size >= 8 * shards; table_size={table_size}"
@@ -109,9 +112,9 @@ class MaglevPlacement:
         """Add a shard and rebuild the table; Maglev here has no weights (only ``weight=1``)."""
         name = check_shard_name(shard)
         if weight != 1 or isinstance(weight, bool):
-            raise ShardingError(f"add: weight={weight!r}: this Maglev supports weight=1 only")
+            raise ShardingError(f"add: weight={shown(weight)}: this Maglev supports weight=1 only")
         if name in self._shards:
-            raise ShardingError(f"add: shard={name!r} is there already")
+            raise ShardingError(f"add: shard={shown(name)} is there already")
         if len(self._shards) + 1 > self.table_size // 8:
             raise ShardingError(f"add: table_size={self.table_size} is too small for more shards")
         self._shards.append(name)
@@ -120,7 +123,9 @@ class MaglevPlacement:
     def remove(self, shard: str) -> None:
         name = check_shard_name(shard)
         if name not in self._shards:
-            raise ShardingError(f"remove: shard={name!r} is unknown; shards are {self._shards}")
+            raise ShardingError(
+                f"remove: shard={shown(name)} is unknown; shards are {self._shards}"
+            )
         if len(self._shards) == 1:
             raise ShardingError(f"remove: shard={name!r} is the last one")
         self._shards.remove(name)

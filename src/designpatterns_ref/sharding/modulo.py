@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from xxhash import xxh3_64_intdigest
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.sharding.base import (
     Key,
     ShardingError,
@@ -53,15 +54,19 @@ class ModuloPlacement:
         """Append a shard; modulo placement has no weights (only ``weight=1``)."""
         name = check_shard_name(shard)
         if weight != 1 or isinstance(weight, bool):
-            raise ShardingError(f"add: weight={weight!r}: modulo placement supports weight=1 only")
+            raise ShardingError(
+                f"add: weight={shown(weight)}: modulo placement supports weight=1 only"
+            )
         if name in self._shards:
-            raise ShardingError(f"add: shard={name!r} is there already")
+            raise ShardingError(f"add: shard={shown(name)} is there already")
         self._shards.append(name)
 
     def remove(self, shard: str) -> None:
         name = check_shard_name(shard)
         if name not in self._shards:
-            raise ShardingError(f"remove: shard={name!r} is unknown; shards are {self._shards}")
+            raise ShardingError(
+                f"remove: shard={shown(name)} is unknown; shards are {self._shards}"
+            )
         if len(self._shards) == 1:
             raise ShardingError(f"remove: shard={name!r} is the last one")
         self._shards.remove(name)

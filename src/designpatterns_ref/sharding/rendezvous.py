@@ -28,6 +28,7 @@ import math
 
 from xxhash import xxh3_64_intdigest
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.sharding.base import (
     Key,
     ShardingError,
@@ -49,7 +50,7 @@ class RendezvousPlacement:
         names = check_shards(shards)
         given = {} if weights is None else weights
         if not isinstance(given, dict):
-            raise ShardingError(f"weights={weights!r} must be a dict of shard -> weight")
+            raise ShardingError(f"weights={shown(weights)} must be a dict of shard -> weight")
         unknown = set(given) - set(names)
         if unknown:
             raise ShardingError(f"weights names shards {sorted(map(repr, unknown))} not in shards")
@@ -71,7 +72,7 @@ class RendezvousPlacement:
         """
         name = check_shard_name(shard)
         if name not in self._weights:
-            raise ShardingError(f"score: shard={name!r} is unknown; shards are {self.shards}")
+            raise ShardingError(f"score: shard={shown(name)} is unknown; shards are {self.shards}")
         data = key_bytes(key)
         h = ((xxh3_64_intdigest(data, self._seeds[name]) >> 11) + 0.5) / _TWO53
         return -self._weights[name] / math.log(h)
@@ -92,7 +93,7 @@ class RendezvousPlacement:
         name = check_shard_name(shard)
         w = _check_weight(weight)
         if name in self._weights:
-            raise ShardingError(f"add: shard={name!r} is there already")
+            raise ShardingError(f"add: shard={shown(name)} is there already")
         self._weights[name] = w
         self._seeds[name] = xxh3_64_intdigest(name.encode())
 
@@ -100,7 +101,7 @@ class RendezvousPlacement:
         name = check_shard_name(shard)
         if name not in self._weights:
             raise ShardingError(
-                f"remove: shard={name!r} is unknown; shards are {list(self._weights)}"
+                f"remove: shard={shown(name)} is unknown; shards are {list(self._weights)}"
             )
         if len(self._weights) == 1:
             raise ShardingError(f"remove: shard={name!r} is the last one")

@@ -73,6 +73,7 @@ from dataclasses import dataclass, field
 
 from xxhash import xxh3_64_intdigest
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.sharding.base import ShardingError
 from designpatterns_ref.sharding.keyspace import KeyRange, ShardMap
 from designpatterns_ref.sharding.router import NOT_CUT_OVER, UPSERT, Router, apply_change
@@ -118,11 +119,11 @@ class Resharding:
         on_point: Callable[[str], object] | None = None,
     ) -> None:
         if not isinstance(router, Router):
-            raise ShardingError(f"router={router!r} must be a Router")
+            raise ShardingError(f"router={shown(router)} must be a Router")
         if not isinstance(chunk, int) or isinstance(chunk, bool) or not 1 <= chunk <= 1_000_000:
-            raise ShardingError(f"chunk={chunk!r} must be an int in [1, 1,000,000]")
+            raise ShardingError(f"chunk={shown(chunk)} must be an int in [1, 1,000,000]")
         if on_point is not None and not callable(on_point):
-            raise ShardingError(f"on_point={on_point!r:.80} must be callable")
+            raise ShardingError(f"on_point={shown(on_point, 80)} must be callable")
         src, dst = ShardMap(source), ShardMap(target)  # each must cover the whole space ...
         if set(src.names) & set(dst.names):
             raise ShardingError("source and target must not share a shard")
@@ -138,7 +139,7 @@ class Resharding:
             set(dst.names) <= serving and self.phase() in ("cut_over", "rolled_back")
         ):
             raise ShardingError(
-                f"source={source!r} must be serving shards; serving: {router.shards}"
+                f"source={shown(source)} must be serving shards; serving: {router.shards}"
             )
 
     def _point(self, name: str) -> None:

@@ -39,6 +39,7 @@ from typing import Literal
 
 from xxhash import xxh3_64_intdigest
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.sharding.base import (
     Key,
     ShardingError,
@@ -67,7 +68,7 @@ def ketama_points(name: str, count: int) -> list[int]:
     """
     check_shard_name(name, "name")
     if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= _MAX_POINTS:
-        raise ShardingError(f"count={count!r:.60} must be an int in [0, {_MAX_POINTS:_}]")
+        raise ShardingError(f"count={shown(count, 60)} must be an int in [0, {_MAX_POINTS:_}]")
     return _ketama_points(name, count)
 
 
@@ -81,11 +82,11 @@ def _ketama_points(name: str, count: int) -> list[int]:
 
 def _check_weight(weight: object, name: str = "weight") -> float:
     if isinstance(weight, bool) or not isinstance(weight, int | float):
-        raise ShardingError(f"{name}={weight!r} must be a positive number")
+        raise ShardingError(f"{name}={shown(weight)} must be a positive number")
     if isinstance(weight, int) and not 0 < weight <= 1_000_000:  # no float() of a huge int
-        raise ShardingError(f"{name}={weight!r} must be a positive number at most 1e6")
+        raise ShardingError(f"{name}={shown(weight)} must be a positive number at most 1e6")
     if not (math.isfinite(weight) and 0 < weight <= 1_000_000):
-        raise ShardingError(f"{name}={weight!r} must be a positive number at most 1e6")
+        raise ShardingError(f"{name}={shown(weight)} must be a positive number at most 1e6")
     return float(weight)
 
 
@@ -106,12 +107,12 @@ class ConsistentHashRing:
             or isinstance(vnodes, bool)
             or not 1 <= vnodes <= _MAX_VNODES
         ):
-            raise ShardingError(f"vnodes={vnodes!r} must be an int in [1, {_MAX_VNODES}]")
+            raise ShardingError(f"vnodes={shown(vnodes)} must be an int in [1, {_MAX_VNODES}]")
         if layout not in ("ketama", "xxh3"):
-            raise ShardingError(f"layout={layout!r} must be 'ketama' or 'xxh3'")
+            raise ShardingError(f"layout={shown(layout)} must be 'ketama' or 'xxh3'")
         given = {} if weights is None else weights
         if not isinstance(given, dict):
-            raise ShardingError(f"weights={weights!r} must be a dict of shard -> weight")
+            raise ShardingError(f"weights={shown(weights)} must be a dict of shard -> weight")
         unknown = set(given) - set(names)
         if unknown:
             raise ShardingError(f"weights names shards {sorted(map(repr, unknown))} not in shards")
@@ -160,7 +161,7 @@ class ConsistentHashRing:
         name = check_shard_name(shard)
         w = _check_weight(weight)
         if name in self._weights:
-            raise ShardingError(f"add: shard={name!r} is there already")
+            raise ShardingError(f"add: shard={shown(name)} is there already")
         self._weights[name] = w
         self._build()
 
@@ -168,7 +169,7 @@ class ConsistentHashRing:
         name = check_shard_name(shard)
         if name not in self._weights:
             raise ShardingError(
-                f"remove: shard={name!r} is unknown; shards are {list(self._weights)}"
+                f"remove: shard={shown(name)} is unknown; shards are {list(self._weights)}"
             )
         if len(self._weights) == 1:
             raise ShardingError(f"remove: shard={name!r} is the last one")

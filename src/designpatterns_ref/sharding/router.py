@@ -56,6 +56,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.sharding.base import ShardingError
 from designpatterns_ref.sharding.keyspace import HashVindex, ShardMap, Vindex
 from designpatterns_ref.sharding.sql import ShardDatabases
@@ -77,9 +78,11 @@ def check_row(id: object, customer: object, amount: object = 0) -> tuple[int, st
     """Validate an order row: int id and amount in the BIGINT range, a non-empty str customer."""
     for name, value in (("id", id), ("amount", amount)):
         if not isinstance(value, int) or isinstance(value, bool) or not -_MAX <= value <= _MAX:
-            raise ShardingError(f"{name}={value!r} must be an int within +-(2**63 - 1)")
+            raise ShardingError(f"{name}={shown(value)} must be an int within +-(2**63 - 1)")
     if not isinstance(customer, str) or not customer or len(customer) > 200:
-        raise ShardingError(f"customer={customer!r} must be a non-empty str of at most 200 chars")
+        raise ShardingError(
+            f"customer={shown(customer)} must be a non-empty str of at most 200 chars"
+        )
     try:
         customer.encode()
     except UnicodeEncodeError:
@@ -134,9 +137,9 @@ class Router:
         self, databases: ShardDatabases, shards: Iterable[str], *, vindex: Vindex | None = None
     ) -> None:
         if not isinstance(databases, ShardDatabases):
-            raise ShardingError(f"databases={databases!r} must be a ShardDatabases")
+            raise ShardingError(f"databases={shown(databases)} must be a ShardDatabases")
         if vindex is not None and not isinstance(vindex, Vindex):
-            raise ShardingError(f"vindex={vindex!r} must be a Vindex")
+            raise ShardingError(f"vindex={shown(vindex)} must be a Vindex")
         self.map = ShardMap(shards)
         self.db = databases
         self.vindex = vindex or HashVindex()

@@ -38,6 +38,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.sharding.base import ShardingError
 
 __all__ = [
@@ -57,9 +58,9 @@ MAX_BLOCKS = 5_000_000
 def generate_blocks(n: int, *, seed: int = 0, workspaces: int = 200) -> list[Block]:
     """``n`` blocks spread over ``workspaces`` workspaces, about 50 blocks a page."""
     if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= MAX_BLOCKS:
-        raise ShardingError(f"n={n!r} must be an int in [1, {MAX_BLOCKS:,}]")
+        raise ShardingError(f"n={shown(n)} must be an int in [1, {MAX_BLOCKS:,}]")
     if not isinstance(workspaces, int) or isinstance(workspaces, bool) or not 1 <= workspaces <= n:
-        raise ShardingError(f"workspaces={workspaces!r} must be an int in [1, n]")
+        raise ShardingError(f"workspaces={shown(workspaces)} must be an int in [1, n]")
     rng = random.Random(seed)
     blocks = []
     for i in range(n):
@@ -186,7 +187,7 @@ def run_schema_lesson(
 ) -> list[SchemaResult]:
     """Load ``blocks`` in each layout and time the three queries; SQLite in memory or PostgreSQL."""
     if engine not in ("sqlite", "postgres"):
-        raise ShardingError(f"engine={engine!r} must be 'sqlite' or 'postgres'")
+        raise ShardingError(f"engine={shown(engine)} must be 'sqlite' or 'postgres'")
     if engine == "postgres" and not isinstance(pg_url, str):
         raise ShardingError("engine='postgres' needs pg_url, a postgresql:// URL")
     chosen = list(layouts or (LAYOUTS if engine == "sqlite" else (*LAYOUTS, "jsonb+gin")))

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from binascii import crc_hqx
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.sharding.base import Key, ShardingError, key_bytes
 
 __all__ = ["SLOTS", "crc16", "hash_tag", "keyslot"]
@@ -54,7 +55,7 @@ def crc16(data: bytes) -> int:
     """
     if not isinstance(data, bytes | bytearray):
         raise ShardingError(
-            f"crc16: data={data!r:.60} must be bytes or bytearray (keyslot takes str keys)"
+            f"crc16: data={shown(data, 60)} must be bytes or bytearray (keyslot takes str keys)"
         )
     crc = 0
     for byte in data:
@@ -74,7 +75,7 @@ def _tag(data: bytes) -> bytes:
 def hash_tag(key: str) -> str:
     """The part of ``key`` Redis hashes: the first non-empty ``{tag}``, else the whole key."""
     if not isinstance(key, str):
-        raise ShardingError(f"hash_tag: key={key!r} must be a str (keyslot takes bytes too)")
+        raise ShardingError(f"hash_tag: key={shown(key)} must be a str (keyslot takes bytes too)")
     return _tag(key_bytes(key)).decode()
 
 

@@ -40,6 +40,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.sharding.base import ShardingError
 from designpatterns_ref.sqliteconn import AutocommitConnection
 
@@ -71,14 +72,14 @@ _FENCE = re.compile(rf"(from:)?{_SHARD_NAME.pattern}(,{_SHARD_NAME.pattern}){{0,
 def _check_fence(fence: object) -> None:
     if fence is not None and (not isinstance(fence, str) or not _FENCE.fullmatch(fence)):
         raise ShardingError(
-            f"fence={fence!r:.80} must be shard names joined by commas (like '-80,80-'), "
+            f"fence={shown(fence, 80)} must be shard names joined by commas (like '-80,80-'), "
             "optionally after 'from:'"
         )
 
 
 def _check(shard: object) -> str:
     if not isinstance(shard, str) or not _SHARD_NAME.fullmatch(shard):
-        raise ShardingError(f"shard={shard!r} must be a range name like '-80' or '80-'")
+        raise ShardingError(f"shard={shown(shard)} must be a range name like '-80' or '80-'")
     return shard
 
 
@@ -186,14 +187,14 @@ class SQLiteShards(ShardDatabases):
     def __init__(self, folder: str | os.PathLike[str]) -> None:
         super().__init__()
         if not isinstance(folder, str | os.PathLike) or isinstance(folder, bytes):
-            raise ShardingError(f"folder={folder!r} must be a path (str or os.PathLike)")
+            raise ShardingError(f"folder={shown(folder)} must be a path (str or os.PathLike)")
         try:
             self.folder = Path(folder)
             is_dir = self.folder.is_dir()
         except (OSError, ValueError):
             is_dir = False
         if not is_dir:
-            raise ShardingError(f"folder={folder!r} is not a folder")
+            raise ShardingError(f"folder={shown(folder)} is not a folder")
 
     def path(self, shard: str) -> Path:
         return self.folder / f"{_check(shard)}.db"
@@ -231,9 +232,9 @@ class PostgresShards(ShardDatabases):
         if not isinstance(admin_url, str) or not admin_url.startswith(
             ("postgresql://", "postgres://")
         ):
-            raise ShardingError(f"admin_url={admin_url!r} must be a postgresql:// URL")
+            raise ShardingError(f"admin_url={shown(admin_url)} must be a postgresql:// URL")
         if not isinstance(prefix, str) or not re.fullmatch(r"[a-z][a-z0-9_]{0,20}", prefix):
-            raise ShardingError(f"prefix={prefix!r} must be a short lower-case identifier")
+            raise ShardingError(f"prefix={shown(prefix)} must be a short lower-case identifier")
         self.admin_url = admin_url
         self.prefix = prefix
 

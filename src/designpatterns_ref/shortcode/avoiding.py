@@ -49,6 +49,7 @@ from bisect import bisect_right
 from collections import deque
 from collections.abc import Iterable
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.shortcode.base import ShortCodeError, _surrogate_at
 from designpatterns_ref.shortcode.blocklist import RULES, Blocklist, _split_by_rule
 from designpatterns_ref.shortcode.obfuscate import Obfuscator
@@ -80,27 +81,33 @@ class AvoidingCodes:
         self, chars: str, words: Iterable[str], width: int, *, rule: str = "anywhere"
     ) -> None:
         if not isinstance(chars, str) or len(chars) < 2 or len(set(chars)) != len(chars):
-            raise ShortCodeError(f"AvoidingCodes: chars={chars!r:.80} must be 2+ distinct chars")
+            raise ShortCodeError(
+                f"AvoidingCodes: chars={shown(chars, 80)} must be 2+ distinct chars"
+            )
         if (at := _surrogate_at(chars)) is not None:
             raise ShortCodeError(
                 f"AvoidingCodes: chars={chars!r:.80} has a lone surrogate at position {at}; "
                 "a code must be text UTF-8 can encode"
             )
         if isinstance(words, str | bytes) or not isinstance(words, Iterable):
-            raise ShortCodeError(f"AvoidingCodes: words={words!r:.80} must be an iterable of str")
+            raise ShortCodeError(
+                f"AvoidingCodes: words={shown(words, 80)} must be an iterable of str"
+            )
         words = list(words)
         for w in words:
             if type(w) is not str or not w:
-                raise ShortCodeError(f"AvoidingCodes: word {w!r:.80} must be a non-empty str")
+                raise ShortCodeError(f"AvoidingCodes: word {shown(w, 80)} must be a non-empty str")
             if (pos := _surrogate_at(w)) is not None:
                 raise ShortCodeError(
                     f"AvoidingCodes: word {w!r:.80} has a lone surrogate at position {pos}; "
                     "a word must be text UTF-8 can encode"
                 )
         if isinstance(width, bool) or not isinstance(width, int) or not 1 <= width <= 64:
-            raise ShortCodeError(f"AvoidingCodes: width={width!r:.80} must be an int in [1, 64]")
+            raise ShortCodeError(
+                f"AvoidingCodes: width={shown(width, 80)} must be an int in [1, 64]"
+            )
         if not isinstance(rule, str) or rule not in RULES:
-            raise ShortCodeError(f"AvoidingCodes: rule={rule!r:.80} must be one of {RULES}")
+            raise ShortCodeError(f"AvoidingCodes: rule={shown(rule, 80)} must be one of {RULES}")
         self.chars, self.width, self.rule = chars, width, rule
         self._index = {c: i for i, c in enumerate(chars)}
         base = len(chars)
@@ -158,7 +165,7 @@ class AvoidingCodes:
         """The codes ``blocklist`` (a :class:`Blocklist`, either rule, every word spellable
         in ``chars`` ignoring case) does not block; errors name ``where``."""
         if not isinstance(blocklist, Blocklist):
-            raise ShortCodeError(f"{where}: blocklist={blocklist!r:.80} must be a Blocklist")
+            raise ShortCodeError(f"{where}: blocklist={shown(blocklist, 80)} must be a Blocklist")
         blocklist.check_spellable(chars, where)
         return cls(chars, blocklist.words, width, rule=blocklist.rule)
 
@@ -183,7 +190,9 @@ class AvoidingCodes:
     def code(self, i: int) -> str:
         """The ``i``-th clean code, in alphabet order."""
         if isinstance(i, bool) or not isinstance(i, int) or not 0 <= i < self.count:
-            raise ShortCodeError(f"AvoidingCodes.code: i={i!r:.80} is outside [0, {self.count})")
+            raise ShortCodeError(
+                f"AvoidingCodes.code: i={shown(i, 80)} is outside [0, {self.count})"
+            )
         out, s = [], self._start
         for k in range(self.width, 0, -1):
             row = self._row(k, s)
@@ -217,7 +226,8 @@ class AvoidingCodes:
         of another width or with characters outside the alphabet, is refused."""
         if type(code) is not str or len(code) != self.width:
             raise ShortCodeError(
-                f"AvoidingCodes.number: code={code!r:.80} must be a str of {self.width} characters"
+                f"AvoidingCodes.number: code={shown(code, 80)} must be a str of {self.width} "
+                "characters"
             )
         i, s = 0, self._start
         for k, ch in zip(range(self.width, 0, -1), code, strict=True):

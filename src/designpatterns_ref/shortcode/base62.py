@@ -54,6 +54,7 @@ from __future__ import annotations
 import functools
 import string
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.shortcode.base import ShortCodeError, _surrogate_at
 
 __all__ = [
@@ -89,7 +90,9 @@ class Alphabet:
 
     def __init__(self, chars: str) -> None:
         if not isinstance(chars, str):
-            raise ShortCodeError(f"Alphabet: chars={chars!r} must be a str of distinct characters")
+            raise ShortCodeError(
+                f"Alphabet: chars={shown(chars)} must be a str of distinct characters"
+            )
         if not 2 <= len(chars) <= _MAX_BASE:
             raise ShortCodeError(
                 f"Alphabet: chars has {len(chars)} characters; need 2 to {_MAX_BASE}"
@@ -127,10 +130,10 @@ class Alphabet:
         """The code of ``n``: minimal, or left-padded with the zero digit to exactly ``width``."""
         if type(n) is not int:
             if isinstance(n, bool) or not isinstance(n, int):
-                raise ShortCodeError(f"encode: n={n!r} must be a non-negative int")
+                raise ShortCodeError(f"encode: n={shown(n)} must be a non-negative int")
             n = int(n)
         if n < 0:
-            raise ShortCodeError(f"encode: n={n} is negative; codes exist for n >= 0 only")
+            raise ShortCodeError(f"encode: n={shown(n)} is negative; codes exist for n >= 0 only")
         if n.bit_length() > 64 and n >= self._too_big():
             raise ShortCodeError(
                 f"encode: n has {n.bit_length()} bits, more than {MAX_CODE_LENGTH} digits "
@@ -142,8 +145,8 @@ class Alphabet:
             _check_width("encode", width)
         if n >= self.base**width:
             raise ShortCodeError(
-                f"encode: n={n} does not fit in width={width}; "
-                f"the largest is {self.base}**{width} - 1 = {self.base**width - 1}"
+                f"encode: n={shown(n)} does not fit in width={width}; "
+                f"the largest is {self.base}**{width} - 1 = {shown(self.base**width - 1)}"
             )
         code = self._digits(n)
         return code if len(code) == width else self.chars[0] * (width - len(code)) + code
@@ -166,7 +169,7 @@ class Alphabet:
     def decode(self, code: str, width: int | None = None) -> int:
         """The number whose code is ``code``; with ``width``, the code must have that length."""
         if type(code) is not str:
-            raise ShortCodeError(f"decode: code={code!r} must be a str")
+            raise ShortCodeError(f"decode: code={shown(code)} must be a str")
         if len(code) > _SHORT:
             if len(code) > MAX_CODE_LENGTH:
                 raise ShortCodeError(
@@ -212,7 +215,7 @@ class Alphabet:
     def encode_bytes(self, data: bytes | bytearray | memoryview) -> str:
         """The code of ``data``, one zero digit for each leading zero byte."""
         if not isinstance(data, bytes | bytearray | memoryview):
-            raise ShortCodeError(f"encode_bytes: data={data!r} must be bytes-like")
+            raise ShortCodeError(f"encode_bytes: data={shown(data)} must be bytes-like")
         if len(data) > self.max_bytes:
             raise ShortCodeError(
                 f"encode_bytes: data has {len(data)} bytes; at most {self.max_bytes} in base "
@@ -226,7 +229,7 @@ class Alphabet:
     def decode_bytes(self, code: str) -> bytes:
         """The bytes whose code is ``code`` (the inverse of :meth:`encode_bytes`)."""
         if type(code) is not str:
-            raise ShortCodeError(f"decode_bytes: code={code!r} must be a str")
+            raise ShortCodeError(f"decode_bytes: code={shown(code)} must be a str")
         if len(code) > MAX_CODE_LENGTH:
             raise ShortCodeError(
                 f"decode_bytes: code={code[:20]!r}... has {len(code)} characters; "
@@ -259,7 +262,8 @@ def _small(chunk: str, base: int, index: dict[str, int]) -> int:
 def _check_width(where: str, width: object) -> int:
     if isinstance(width, bool) or not isinstance(width, int) or not 1 <= width <= MAX_CODE_LENGTH:
         raise ShortCodeError(
-            f"{where}: width={width!r} must be an int from 1 to MAX_CODE_LENGTH={MAX_CODE_LENGTH}"
+            f"{where}: width={shown(width)} must be an int from 1 to "
+            f"MAX_CODE_LENGTH={MAX_CODE_LENGTH}"
         )
     return width
 
@@ -278,7 +282,7 @@ def _codec(alphabet: str | Alphabet | None) -> Alphabet:
     if isinstance(alphabet, Alphabet):
         return alphabet
     if not isinstance(alphabet, str):
-        raise ShortCodeError(f"alphabet={alphabet!r} must be a str or an Alphabet")
+        raise ShortCodeError(f"alphabet={shown(alphabet)} must be a str or an Alphabet")
     return _alphabet(alphabet)
 
 

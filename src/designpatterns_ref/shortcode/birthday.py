@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.shortcode.base import ShortCodeError
 
 __all__ = ["codes_until_collision", "collision_probability", "expected_collisions"]
@@ -42,7 +43,9 @@ MAX_SPACE = 2**200
 
 def _check(name: str, value: object, low: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= MAX_SPACE:
-        raise ShortCodeError(f"{name}={value!r} must be an int from {low} to MAX_SPACE (2**200)")
+        raise ShortCodeError(
+            f"{name}={shown(value)} must be an int from {low} to MAX_SPACE (2**200)"
+        )
     return value
 
 
@@ -86,7 +89,7 @@ def codes_until_collision(p: float, space: int) -> int:
     11
     """
     if isinstance(p, bool) or not isinstance(p, int | float) or not 0 < p <= 1:
-        raise ShortCodeError(f"codes_until_collision: p={p!r} must be a number in (0, 1]")
+        raise ShortCodeError(f"codes_until_collision: p={shown(p)} must be a number in (0, 1]")
     _check("codes_until_collision: space", space, 1)
     if p == 1:
         return space + 1  # certainty needs the pigeonhole (floats round to 1.0 far sooner)

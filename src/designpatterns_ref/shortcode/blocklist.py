@@ -61,6 +61,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.shortcode.base import ShortCodeError, SpaceExhausted, _surrogate_at
 from designpatterns_ref.shortcode.obfuscate import Obfuscator
 
@@ -136,16 +137,16 @@ class Blocklist:
 
     def __init__(self, words: Iterable[str] = DEFAULT_WORDS, *, rule: str = "anywhere") -> None:
         if isinstance(words, str | bytes) or not isinstance(words, Iterable):
-            raise ShortCodeError(f"Blocklist: words={words!r} must be an iterable of str")
+            raise ShortCodeError(f"Blocklist: words={shown(words)} must be an iterable of str")
         if not isinstance(rule, str) or rule not in RULES:
-            raise ShortCodeError(f"Blocklist: rule={rule!r} must be one of {RULES}")
+            raise ShortCodeError(f"Blocklist: rule={shown(rule)} must be one of {RULES}")
         seen: set[str] = set()
         for i, w in enumerate(words):
             if i >= _MAX_WORDS:
                 raise ShortCodeError(f"Blocklist: more than {_MAX_WORDS} words")
             if type(w) is not str or not 1 <= len(w) <= _MAX_WORD:
                 raise ShortCodeError(
-                    f"Blocklist: words[{i}]={w!r} must be a str of 1 to {_MAX_WORD} characters"
+                    f"Blocklist: words[{i}]={shown(w)} must be a str of 1 to {_MAX_WORD} characters"
                 )
             if (pos := _surrogate_at(w)) is not None:
                 raise ShortCodeError(
@@ -174,7 +175,7 @@ class Blocklist:
     def blocks(self, code: str) -> bool:
         """Whether ``code`` contains (under :attr:`rule`) one of the words, ignoring case."""
         if type(code) is not str:
-            raise ShortCodeError(f"Blocklist.blocks: code={code!r} must be a str")
+            raise ShortCodeError(f"Blocklist.blocks: code={shown(code)} must be a str")
         return self._blocks(code.lower())
 
     def _blocks(self, low: str) -> bool:
@@ -199,7 +200,8 @@ class Blocklist:
         (ignoring case): a list that silently kept it would hide a typo in the list."""
         if not isinstance(chars, str) or not isinstance(where, str):
             raise ShortCodeError(
-                f"Blocklist.check_spellable: chars={chars!r:.80} and where={where!r:.80} must "
+                f"Blocklist.check_spellable: chars={shown(chars, 80)} and "
+                f"where={shown(where, 80)} must "
                 "be str"
             )
         letters = {c.lower() for c in chars}
@@ -214,7 +216,7 @@ class Blocklist:
     def found(self, code: str) -> list[str]:
         """The words that make ``code`` blocked (empty if it is not), for error messages."""
         if type(code) is not str:
-            raise ShortCodeError(f"Blocklist.found: code={code!r} must be a str")
+            raise ShortCodeError(f"Blocklist.found: code={shown(code)} must be a str")
         low = code.lower()
         hits = [w for w in self._exact if low == w]
         hits += [w for w in self._ends if low.startswith(w) or low.endswith(w)]
@@ -235,10 +237,12 @@ class CleanObfuscator:
     def __init__(self, obfuscator: Obfuscator, blocklist: Blocklist) -> None:
         if not isinstance(obfuscator, Obfuscator):
             raise ShortCodeError(
-                f"CleanObfuscator: obfuscator={obfuscator!r} must be an Obfuscator"
+                f"CleanObfuscator: obfuscator={shown(obfuscator)} must be an Obfuscator"
             )
         if not isinstance(blocklist, Blocklist):
-            raise ShortCodeError(f"CleanObfuscator: blocklist={blocklist!r} must be a Blocklist")
+            raise ShortCodeError(
+                f"CleanObfuscator: blocklist={shown(blocklist)} must be a Blocklist"
+            )
         blocklist.check_spellable(obfuscator.alphabet.chars, "CleanObfuscator")
         self.obfuscator = obfuscator
         """The keyed permutation the walk follows."""
@@ -265,9 +269,11 @@ class CleanObfuscator:
 
     def _check(self, where: str, n: object) -> int:
         if isinstance(n, bool) or not isinstance(n, int):
-            raise ShortCodeError(f"CleanObfuscator.{where}: n={n!r} must be an int")
+            raise ShortCodeError(f"CleanObfuscator.{where}: n={shown(n)} must be an int")
         if not 0 <= n < self.size:
-            raise ShortCodeError(f"CleanObfuscator.{where}: n={n} is outside [0, {self.size})")
+            raise ShortCodeError(
+                f"CleanObfuscator.{where}: n={shown(n)} is outside [0, {self.size})"
+            )
         return int(n)
 
     def is_clean(self, n: int) -> bool:

@@ -35,6 +35,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.shortcode.avoiding import AvoidingCodes
 from designpatterns_ref.shortcode.base import ShortCodeError, SpaceExhausted
 from designpatterns_ref.shortcode.base62 import Alphabet, _codec
@@ -62,10 +63,10 @@ class NumberCodes:
     ) -> None:
         if obfuscator is not None:
             if not isinstance(obfuscator, Obfuscator):
-                raise ShortCodeError(f"obfuscator={obfuscator!r} must be an Obfuscator")
+                raise ShortCodeError(f"obfuscator={shown(obfuscator)} must be an Obfuscator")
             if width is not None and width != obfuscator.width:
                 raise ShortCodeError(
-                    f"width={width!r} differs from the obfuscator's width {obfuscator.width}"
+                    f"width={shown(width)} differs from the obfuscator's width {obfuscator.width}"
                 )
             if alphabet is not None:
                 raise ShortCodeError("pass the alphabet to the Obfuscator, not to the allocator")
@@ -86,16 +87,16 @@ class NumberCodes:
     def check(self, n: int) -> None:
         """Raise :class:`SpaceExhausted`, with the reason, unless number ``n`` has a code."""
         if type(n) is not int or n < 0:
-            raise ShortCodeError(f"number n={n!r} must be an int >= 0")
+            raise ShortCodeError(f"number n={shown(n)} must be an int >= 0")
         if self.limit is not None and n >= self.limit:
             raise SpaceExhausted(
-                f"number {n} has no code: width={self.width} holds {self.limit} codes"
+                f"number {shown(n)} has no code: width={self.width} holds {self.limit} codes"
             )
 
     def code(self, n: int) -> str:
         """The code of number ``n``, or :class:`SpaceExhausted` when it has none."""
         if type(n) is not int or n < 0:
-            raise ShortCodeError(f"number n={n!r} must be an int >= 0")
+            raise ShortCodeError(f"number n={shown(n)} must be an int >= 0")
         if self.limit is not None and n >= self.limit:
             self.check(n)
         if self.avoid is not None:
@@ -129,7 +130,7 @@ class NumberAllocator:
 
 def _check_start(where: str, start: object) -> int:
     if isinstance(start, bool) or not isinstance(start, int) or start < 0:
-        raise ShortCodeError(f"{where}: start={start!r} must be an int >= 0")
+        raise ShortCodeError(f"{where}: start={shown(start)} must be an int >= 0")
     return start
 
 

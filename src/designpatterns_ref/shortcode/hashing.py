@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.shortcode.base import ShortCodeError
 from designpatterns_ref.shortcode.base62 import Alphabet, _codec
 
@@ -66,16 +67,16 @@ class HashCodes:
         alphabet: str | Alphabet | None = None,
     ) -> None:
         if isinstance(length, bool) or not isinstance(length, int) or not 1 <= length <= 21:
-            raise ShortCodeError(f"HashCodes: length={length!r} must be an int in [1, 21]")
+            raise ShortCodeError(f"HashCodes: length={shown(length)} must be an int in [1, 21]")
         if not isinstance(hash, str) or hash not in HASHES:
-            raise ShortCodeError(f"HashCodes: hash={hash!r} is not one of {sorted(HASHES)}")
+            raise ShortCodeError(f"HashCodes: hash={shown(hash)} is not one of {sorted(HASHES)}")
         if (
             isinstance(max_attempts, bool)
             or not isinstance(max_attempts, int)
             or not 1 <= max_attempts <= 1000
         ):
             raise ShortCodeError(
-                f"HashCodes: max_attempts={max_attempts!r} must be an int in [1, 1000]"
+                f"HashCodes: max_attempts={shown(max_attempts)} must be an int in [1, 1000]"
             )
         self.length = length
         self.hash = hash
@@ -92,9 +93,9 @@ class HashCodes:
     def code(self, url: str, salt: int = 0) -> str:
         """The code of ``url`` for one salt (0 is the first choice)."""
         if not isinstance(url, str):
-            raise ShortCodeError(f"HashCodes.code: url={url!r} must be a str")
+            raise ShortCodeError(f"HashCodes.code: url={shown(url)} must be a str")
         if isinstance(salt, bool) or not isinstance(salt, int) or not 0 <= salt < 2**32:
-            raise ShortCodeError(f"HashCodes.code: salt={salt!r} must be an int in [0, 2**32)")
+            raise ShortCodeError(f"HashCodes.code: salt={shown(salt)} must be an int in [0, 2**32)")
         h = self._hash(url.encode("utf-8", "surrogatepass"), salt)
         return self.alphabet.encode(h % self.space, self.length)
 

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import hashlib
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.shortcode.base import ShortCodeError
 from designpatterns_ref.shortcode.base62 import Alphabet, _codec
 
@@ -64,11 +65,11 @@ class Obfuscator:
         rounds: int = 4,
     ) -> None:
         if isinstance(key, bool) or not isinstance(key, str | bytes | int):
-            raise ShortCodeError(f"Obfuscator: key={key!r} must be a str, bytes or int")
+            raise ShortCodeError(f"Obfuscator: key={shown(key)} must be a str, bytes or int")
         if isinstance(width, bool) or not isinstance(width, int) or not 1 <= width <= 64:
-            raise ShortCodeError(f"Obfuscator: width={width!r} must be an int in [1, 64]")
+            raise ShortCodeError(f"Obfuscator: width={shown(width)} must be an int in [1, 64]")
         if isinstance(rounds, bool) or not isinstance(rounds, int) or not 3 <= rounds <= 32:
-            raise ShortCodeError(f"Obfuscator: rounds={rounds!r} must be an int in [3, 32]")
+            raise ShortCodeError(f"Obfuscator: rounds={shown(rounds)} must be an int in [3, 32]")
         self.alphabet = _codec(alphabet)
         """The codec of :meth:`encode` and :meth:`decode`."""
         self.width = width
@@ -101,10 +102,10 @@ class Obfuscator:
 
     def _check(self, where: str, n: int) -> int:
         if isinstance(n, bool) or not isinstance(n, int):
-            raise ShortCodeError(f"Obfuscator.{where}: n={n!r} must be an int")
+            raise ShortCodeError(f"Obfuscator.{where}: n={shown(n)} must be an int")
         if not 0 <= n < self.size:
             raise ShortCodeError(
-                f"Obfuscator.{where}: n={n} is outside [0, {self.size}) "
+                f"Obfuscator.{where}: n={shown(n)} is outside [0, {self.size}) "
                 f"(base {self.alphabet.base}, width {self.width})"
             )
         return n

@@ -30,6 +30,7 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.shortcode.base import ShortCodeError
 from designpatterns_ref.shortcode.birthday import codes_until_collision, expected_collisions
 from designpatterns_ref.shortcode.hashing import HashCodes
@@ -40,7 +41,7 @@ __all__ = ["plot_birthday", "plot_snowflake_ids", "tour_figures"]
 
 def _check_int(name: str, value: object, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ShortCodeError(f"{name} must be an int from {low} to {high}, got {value!r}")
+        raise ShortCodeError(f"{name} must be an int from {low} to {high}, got {shown(value)}")
     return value
 
 
@@ -117,7 +118,7 @@ def plot_snowflake_ids(
         raise ShortCodeError("ids is empty; give at least one ID")
     for i in ids:
         if isinstance(i, bool) or not isinstance(i, int) or i < 0:
-            raise ShortCodeError(f"each ID must be a non-negative int, got {i!r}")
+            raise ShortCodeError(f"each ID must be a non-negative int, got {shown(i)}")
     parts = {i: decompose(i, layout=layout, epoch_ms=epoch_ms) for i in ids}
     rank = {i: r for r, i in enumerate(sorted(ids))}
     first = min(p.timestamp_ms for p in parts.values())

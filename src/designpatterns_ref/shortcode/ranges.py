@@ -46,6 +46,7 @@ import sqlite3
 import threading
 from pathlib import Path
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.shortcode.base import Counter, ShortCodeError, SpaceExhausted
 from designpatterns_ref.shortcode.base62 import Alphabet
 from designpatterns_ref.shortcode.blocklist import Blocklist
@@ -63,7 +64,9 @@ COUNTER_MAX = 2**63 - 1
 
 def _check_n(where: str, n: object) -> int:
     if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= COUNTER_MAX:
-        raise ShortCodeError(f"{where}: n={n!r} must be an int from 1 to COUNTER_MAX (2**63 - 1)")
+        raise ShortCodeError(
+            f"{where}: n={shown(n)} must be an int from 1 to COUNTER_MAX (2**63 - 1)"
+        )
     return n
 
 
@@ -73,7 +76,7 @@ def _check_limit(where: str, limit: object) -> int | None:
     if limit is None:
         return None
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
-        raise ShortCodeError(f"{where}: limit={limit!r:.80} must be None or an int >= 0")
+        raise ShortCodeError(f"{where}: limit={shown(limit, 80)} must be None or an int >= 0")
     return None if limit > COUNTER_MAX else limit
 
 
@@ -101,7 +104,7 @@ def _past_max(where: str, first: int, n: int) -> SpaceExhausted:
 def _check_counter_start(where: str, start: object) -> int:
     start = _check_start(where, start)
     if start > COUNTER_MAX:
-        raise ShortCodeError(f"{where}: start={start!r} is over COUNTER_MAX (2**63 - 1)")
+        raise ShortCodeError(f"{where}: start={shown(start)} is over COUNTER_MAX (2**63 - 1)")
     return start
 
 
@@ -138,9 +141,9 @@ class SQLiteCounter:
 
     def __init__(self, path: str | Path, name: str = "links", *, start: int = 0) -> None:
         if not isinstance(path, str | Path):
-            raise ShortCodeError(f"SQLiteCounter: path={path!r} must be a str or Path")
+            raise ShortCodeError(f"SQLiteCounter: path={shown(path)} must be a str or Path")
         if not isinstance(name, str) or not name:
-            raise ShortCodeError(f"SQLiteCounter: name={name!r} must be a non-empty str")
+            raise ShortCodeError(f"SQLiteCounter: name={shown(name)} must be a non-empty str")
         _check_counter_start("SQLiteCounter", start)
         check_code("SQLiteCounter", name)  # a name SQLite can store (no lone surrogate)
         self.path = str(path)
@@ -219,9 +222,11 @@ class RangeAllocator(NumberAllocator):
         blocklist: Blocklist | None = None,
     ) -> None:
         if not callable(getattr(counter, "reserve", None)):
-            raise ShortCodeError(f"RangeAllocator: counter={counter!r} has no reserve(n) method")
+            raise ShortCodeError(
+                f"RangeAllocator: counter={shown(counter)} has no reserve(n) method"
+            )
         if isinstance(block, bool) or not isinstance(block, int) or block < 1:
-            raise ShortCodeError(f"RangeAllocator: block={block!r} must be an int >= 1")
+            raise ShortCodeError(f"RangeAllocator: block={shown(block)} must be an int >= 1")
         self.counter = counter
         self.block = block
         self.codes = NumberCodes(width, obfuscator, alphabet, blocklist)

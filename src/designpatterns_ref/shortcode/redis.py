@@ -42,6 +42,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.redisclient import (
     DEFAULT_DEADLINE_S,
     bounded_client,
@@ -73,21 +74,21 @@ class RedisCounter:
     ) -> None:
         self.deadline = check_deadline("RedisCounter", deadline, ShortCodeError)
         if not isinstance(key, str) or not key:
-            raise ShortCodeError(f"RedisCounter: key={key!r} must be a non-empty str")
+            raise ShortCodeError(f"RedisCounter: key={shown(key)} must be a non-empty str")
         check_code("RedisCounter", key)  # a key Redis can store (no lone surrogate)
         if isinstance(client, str):
             try:
                 client = bounded_client(client, self.deadline)
             except ValueError as exc:
                 raise ShortCodeError(
-                    f"RedisCounter: client={client!r} is not a Redis URL: {exc}"
+                    f"RedisCounter: client={shown(client)} is not a Redis URL: {exc}"
                 ) from None
         elif "redis" in sys.modules and (
             isinstance(client, sys.modules["redis"].Redis) or is_cluster(client)
         ):
             client = bounded_client(client, self.deadline)
         if not callable(getattr(client, "incrby", None)):
-            raise ShortCodeError(f"RedisCounter: client={client!r} has no incrby method")
+            raise ShortCodeError(f"RedisCounter: client={shown(client)} has no incrby method")
         self.client = client
         self.key = key
 

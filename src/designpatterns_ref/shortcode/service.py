@@ -70,6 +70,7 @@ from types import TracebackType
 from urllib.parse import urlsplit
 
 from designpatterns_ref.clock import Clock
+from designpatterns_ref.errors import shown
 from designpatterns_ref.shortcode.base import (
     AliasTaken,
     CodeAllocator,
@@ -124,24 +125,26 @@ class UrlShortener:
     ) -> None:
         if not isinstance(one_code_per_url, bool):
             raise ShortCodeError(
-                f"UrlShortener: one_code_per_url={one_code_per_url!r} must be a bool"
+                f"UrlShortener: one_code_per_url={shown(one_code_per_url)} must be a bool"
             )
         for name, value in (("max_url_length", max_url_length), ("max_attempts", max_attempts)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ShortCodeError(f"UrlShortener: {name}={value!r} must be an int >= 1")
+                raise ShortCodeError(f"UrlShortener: {name}={shown(value)} must be an int >= 1")
         if allocator is not None and not isinstance(allocator, CodeAllocator):
-            raise ShortCodeError(f"UrlShortener: allocator={allocator!r} has no candidates(url)")
+            raise ShortCodeError(
+                f"UrlShortener: allocator={shown(allocator)} has no candidates(url)"
+            )
         if isinstance(allocator, HashCodes) and not one_code_per_url:
             raise ShortCodeError(
                 "UrlShortener: HashCodes derive the code from the URL, so they give one code "
                 "per URL; use a counter or range allocator with one_code_per_url=False"
             )
         if not callable(clock):
-            raise ShortCodeError(f"UrlShortener: clock={clock!r} must be callable")
+            raise ShortCodeError(f"UrlShortener: clock={shown(clock)} must be callable")
         if not isinstance(reserved, set | frozenset | list | tuple) or not all(
             isinstance(w, str) for w in reserved
         ):
-            raise ShortCodeError(f"UrlShortener: reserved={reserved!r} must be a set of words")
+            raise ShortCodeError(f"UrlShortener: reserved={shown(reserved)} must be a set of words")
         self._owned: list[SQLiteStore | SQLiteCounter] = []
         if store is None:
             store = MemoryStore()
@@ -149,7 +152,7 @@ class UrlShortener:
             store = SQLiteStore(store)
             self._owned.append(store)
         elif not isinstance(store, LinkStore):
-            raise ShortCodeError(f"UrlShortener: store={store!r} is not a LinkStore or a path")
+            raise ShortCodeError(f"UrlShortener: store={shown(store)} is not a LinkStore or a path")
         if allocator is None:
             if isinstance(store, SQLiteStore):
                 counter = SQLiteCounter(store.path, "links")
@@ -172,17 +175,16 @@ class UrlShortener:
 
     def _check_url(self, url: object) -> str:
         if not isinstance(url, str):
-            raise InvalidUrl(f"shorten: url={url!r} must be a str")
-        shown = url if len(url) <= 80 else url[:77] + "..."
+            raise InvalidUrl(f"shorten: url={shown(url)} must be a str")
         if len(url) > self.max_url_length:
             raise InvalidUrl(
-                f"shorten: url={shown!r} has {len(url)} characters; "
+                f"shorten: url={shown(url, 80)} has {len(url)} characters; "
                 f"at most max_url_length={self.max_url_length}"
             )
         bad = _BAD_URL_CHAR.search(url)
         if bad:
             raise InvalidUrl(
-                f"shorten: url={shown!r} has {bad.group()!r} at position {bad.start()}; "
+                f"shorten: url={shown(url, 80)} has {bad.group()!r} at position {bad.start()}; "
                 "control characters, whitespace and lone surrogates are not allowed "
                 "(percent-encode them)"
             )
@@ -190,18 +192,18 @@ class UrlShortener:
             parts = urlsplit(url)
             parts.port  # noqa: B018 - raises ValueError on a malformed port
         except ValueError as exc:
-            raise InvalidUrl(f"shorten: url={shown!r} does not parse: {exc}") from None
+            raise InvalidUrl(f"shorten: url={shown(url, 80)} does not parse: {exc}") from None
         if parts.scheme.lower() not in ("http", "https"):
             raise InvalidUrl(
-                f"shorten: url={shown!r} has scheme {parts.scheme!r}; only http and https"
+                f"shorten: url={shown(url, 80)} has scheme {parts.scheme!r}; only http and https"
             )
         if not parts.hostname:
-            raise InvalidUrl(f"shorten: url={shown!r} has no host")
+            raise InvalidUrl(f"shorten: url={shown(url, 80)} has no host")
         return url
 
     def _check_alias(self, alias: object) -> str:
         if not isinstance(alias, str):
-            raise InvalidAlias(f"shorten: alias={alias!r} must be a str")
+            raise InvalidAlias(f"shorten: alias={shown(alias)} must be a str")
         if not _ALIAS.fullmatch(alias):
             raise InvalidAlias(
                 f"shorten: alias={alias!r} must be 3 to 64 characters from A-Z a-z 0-9 _ -"
@@ -215,9 +217,9 @@ class UrlShortener:
         if ttl is None:
             return None
         if isinstance(ttl, bool) or not isinstance(ttl, int | float):
-            raise ShortCodeError(f"shorten: ttl={ttl!r} must be a number of seconds or None")
+            raise ShortCodeError(f"shorten: ttl={shown(ttl)} must be a number of seconds or None")
         if not 0 < ttl <= sys.float_info.max:  # refuses NaN, inf and ints like 10**400
-            raise ShortCodeError(f"shorten: ttl={ttl!r} must be finite and > 0")
+            raise ShortCodeError(f"shorten: ttl={shown(ttl)} must be finite and > 0")
         return float(ttl)
 
     @staticmethod
@@ -234,7 +236,7 @@ class UrlShortener:
             alias = self._check_alias(alias)
         elif ttl is not None and isinstance(self.allocator, HashCodes):
             raise ShortCodeError(
-                f"shorten: ttl={ttl!r} with HashCodes: a hash code is the URL's one permanent "
+                f"shorten: ttl={shown(ttl)} with HashCodes: a hash code is the URL's one permanent "
                 "code, and each expiring link of the same URL would use up one of its "
                 f"{self.allocator.max_attempts} salted codes; give an alias, or use a counter "
                 "or range allocator for expiring links"

@@ -47,6 +47,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from designpatterns_ref.clock import Clock
+from designpatterns_ref.errors import shown
 from designpatterns_ref.shortcode.base import ClockMovedBackwards, ShortCodeError, SpaceExhausted
 
 __all__ = [
@@ -90,7 +91,7 @@ class Layout:
         for name in ("time_bits", "worker_bits", "sequence_bits"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ShortCodeError(f"Layout: {name}={value!r} must be an int >= 0")
+                raise ShortCodeError(f"Layout: {name}={shown(value)} must be an int >= 0")
         if self.time_bits < 1 or self.sequence_bits < 1:
             raise ShortCodeError(
                 f"Layout: time_bits={self.time_bits} and sequence_bits={self.sequence_bits} "
@@ -98,7 +99,7 @@ class Layout:
             )
         total = self.time_bits + self.worker_bits + self.sequence_bits
         if total > 64:
-            raise ShortCodeError(f"Layout: {total} bits in all; IDs have at most 64 bits")
+            raise ShortCodeError(f"Layout: {shown(total)} bits in all; IDs have at most 64 bits")
 
     @property
     def max_worker(self) -> int:
@@ -155,27 +156,27 @@ class Snowflake:
         max_backwards: float = 0.010,
     ) -> None:
         if not isinstance(layout, Layout):
-            raise ShortCodeError(f"Snowflake: layout={layout!r} must be a Layout")
+            raise ShortCodeError(f"Snowflake: layout={shown(layout)} must be a Layout")
         if isinstance(worker, bool) or not isinstance(worker, int):
-            raise ShortCodeError(f"Snowflake: worker={worker!r} must be an int")
+            raise ShortCodeError(f"Snowflake: worker={shown(worker)} must be an int")
         if not 0 <= worker <= layout.max_worker:
             raise ShortCodeError(
-                f"Snowflake: worker={worker} is outside [0, {layout.max_worker}] "
+                f"Snowflake: worker={shown(worker)} is outside [0, {layout.max_worker}] "
                 f"({layout.worker_bits} worker bits)"
             )
         if isinstance(epoch_ms, bool) or not isinstance(epoch_ms, int) or epoch_ms < 0:
-            raise ShortCodeError(f"Snowflake: epoch_ms={epoch_ms!r} must be an int >= 0")
+            raise ShortCodeError(f"Snowflake: epoch_ms={shown(epoch_ms)} must be an int >= 0")
         if isinstance(max_backwards, bool) or not isinstance(max_backwards, int | float):
-            raise ShortCodeError(f"Snowflake: max_backwards={max_backwards!r} must be seconds")
+            raise ShortCodeError(f"Snowflake: max_backwards={shown(max_backwards)} must be seconds")
         if not 0 <= max_backwards <= 86_400:  # refuses NaN, inf and ints like 10**400
             raise ShortCodeError(
-                f"Snowflake: max_backwards={max_backwards!r} must be finite, "
+                f"Snowflake: max_backwards={shown(max_backwards)} must be finite, "
                 "from 0 to 86400 seconds"
             )
         if clock is not None and not callable(clock):
-            raise ShortCodeError(f"Snowflake: clock={clock!r} must be callable")
+            raise ShortCodeError(f"Snowflake: clock={shown(clock)} must be callable")
         if not callable(sleep):
-            raise ShortCodeError(f"Snowflake: sleep={sleep!r} must be callable")
+            raise ShortCodeError(f"Snowflake: sleep={shown(sleep)} must be callable")
         self.worker = worker
         self.layout = layout
         self.epoch_ms = epoch_ms
@@ -232,7 +233,7 @@ class Snowflake:
         """
         if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= MAX_BATCH:
             raise ShortCodeError(
-                f"Snowflake.next_ids: count={count!r} must be an int from 0 to {MAX_BATCH}"
+                f"Snowflake.next_ids: count={shown(count)} must be an int from 0 to {MAX_BATCH}"
             )
         ids: list[int] = []
         with self._lock:
@@ -318,12 +319,12 @@ def decompose(
     SnowflakeParts(timestamp_ms=5, worker=3, sequence=9)
     """
     if not isinstance(layout, Layout):
-        raise ShortCodeError(f"decompose: layout={layout!r} must be a Layout")
+        raise ShortCodeError(f"decompose: layout={shown(layout)} must be a Layout")
     if isinstance(epoch_ms, bool) or not isinstance(epoch_ms, int) or epoch_ms < 0:
-        raise ShortCodeError(f"decompose: epoch_ms={epoch_ms!r} must be an int >= 0")
+        raise ShortCodeError(f"decompose: epoch_ms={shown(epoch_ms)} must be an int >= 0")
     bits = layout.time_bits + layout.worker_bits + layout.sequence_bits
     if isinstance(id_, bool) or not isinstance(id_, int) or not 0 <= id_ < (1 << bits):
-        raise ShortCodeError(f"decompose: id={id_!r} must be an int in [0, 2**{bits})")
+        raise ShortCodeError(f"decompose: id={shown(id_)} must be an int in [0, 2**{bits})")
     sequence = id_ & layout.max_sequence
     worker = (id_ >> layout.sequence_bits) & layout.max_worker
     elapsed = id_ >> (layout.sequence_bits + layout.worker_bits)

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.shortcode.base import InvalidUrl, ShortCodeError
 
 __all__ = ["Insert", "Link", "LinkStore", "MemoryStore", "SQLiteStore", "check_code", "check_url"]
@@ -56,7 +57,7 @@ def _surrogate(text: str) -> int | None:
 def check_code(where: str, code: object) -> str:
     """Return ``code`` if it is a str UTF-8 can encode, else raise :class:`ShortCodeError`."""
     if not isinstance(code, str):
-        raise ShortCodeError(f"{where}: code={code!r} must be a str")
+        raise ShortCodeError(f"{where}: code={shown(code)} must be a str")
     pos = _surrogate(code)
     if pos is not None:
         raise ShortCodeError(
@@ -72,7 +73,7 @@ def check_url(where: str, url: object) -> str:
     service checks much more (scheme, host, length) before it stores anything.
     """
     if not isinstance(url, str):
-        raise InvalidUrl(f"{where}: url={url!r} must be a str")
+        raise InvalidUrl(f"{where}: url={shown(url)} must be a str")
     pos = _surrogate(url)
     if pos is not None:
         raise InvalidUrl(
@@ -86,9 +87,9 @@ def _check_time(where: str, name: str, value: object, *, optional: bool = False)
     if value is None and optional:
         return
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ShortCodeError(f"{where}: {name}={value!r} must be a number of seconds")
+        raise ShortCodeError(f"{where}: {name}={shown(value)} must be a number of seconds")
     if not -sys.float_info.max <= value <= sys.float_info.max:
-        raise ShortCodeError(f"{where}: {name}={value!r} must be finite")
+        raise ShortCodeError(f"{where}: {name}={shown(value)} must be finite")
 
 
 def open_sqlite(where: str, path: str) -> sqlite3.Connection:
@@ -104,18 +105,18 @@ def open_sqlite(where: str, path: str) -> sqlite3.Connection:
 def check_link(where: str, link: object) -> Link:
     """Return ``link`` if it is a :class:`Link` every store can keep, else raise."""
     if not isinstance(link, Link):
-        raise ShortCodeError(f"{where}: link={link!r} must be a Link")
+        raise ShortCodeError(f"{where}: link={shown(link)} must be a Link")
     check_code(where, link.code)
     check_url(where, link.url)
     _check_time(where, "created_at", link.created_at)
     _check_time(where, "expires_at", link.expires_at, optional=True)
     if isinstance(link.clicks, bool) or not isinstance(link.clicks, int):
-        raise ShortCodeError(f"{where}: clicks={link.clicks!r} must be an int")
+        raise ShortCodeError(f"{where}: clicks={shown(link.clicks)} must be an int")
     if not 0 <= link.clicks <= 2**63 - 1:
-        raise ShortCodeError(f"{where}: clicks={link.clicks!r} must be from 0 to 2**63 - 1")
+        raise ShortCodeError(f"{where}: clicks={shown(link.clicks)} must be from 0 to 2**63 - 1")
     for name in ("canonical", "alias"):
         if not isinstance(getattr(link, name), bool):
-            raise ShortCodeError(f"{where}: {name}={getattr(link, name)!r} must be a bool")
+            raise ShortCodeError(f"{where}: {name}={shown(getattr(link, name))} must be a bool")
     return link
 
 
@@ -288,7 +289,7 @@ class SQLiteStore:
 
     def __init__(self, path: str | Path) -> None:
         if not isinstance(path, str | Path):
-            raise ShortCodeError(f"SQLiteStore: path={path!r} must be a str or Path")
+            raise ShortCodeError(f"SQLiteStore: path={shown(path)} must be a str or Path")
         self.path = str(path)
         self._lock = threading.Lock()
         self._conn = open_sqlite("SQLiteStore", self.path)

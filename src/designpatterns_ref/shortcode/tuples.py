@@ -73,6 +73,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.shortcode.avoiding import AvoidingCodes
 from designpatterns_ref.shortcode.base import ShortCodeError
 from designpatterns_ref.shortcode.base62 import Alphabet, _codec
@@ -110,7 +111,7 @@ class TupleCodes:
     ) -> None:
         if isinstance(bounds, str | bytes) or not isinstance(bounds, Sequence):
             raise ShortCodeError(
-                f"TupleCodes: bounds={bounds!r} must be a tuple or list of ints >= 1"
+                f"TupleCodes: bounds={shown(bounds)} must be a tuple or list of ints >= 1"
             )
         if len(bounds) > MAX_TUPLE_WIDTH:
             raise ShortCodeError(
@@ -118,14 +119,14 @@ class TupleCodes:
             )
         for i, b in enumerate(bounds):
             if isinstance(b, bool) or not isinstance(b, int) or b < 1:
-                raise ShortCodeError(f"TupleCodes: bounds[{i}]={b!r} must be an int >= 1")
+                raise ShortCodeError(f"TupleCodes: bounds[{i}]={shown(b)} must be an int >= 1")
         codec = _codec(alphabet)
         space = 1
         for b in bounds:
             space *= b
             if space > codec.base**MAX_TUPLE_WIDTH:
                 raise ShortCodeError(
-                    f"TupleCodes: bounds={tuple(bounds)!r} need more than {MAX_TUPLE_WIDTH} "
+                    f"TupleCodes: bounds={shown(tuple(bounds))} need more than {MAX_TUPLE_WIDTH} "
                     f"characters in base {codec.base}"
                 )
         width = 1
@@ -183,20 +184,20 @@ class TupleCodes:
     def _pack_checked(self, values: Sequence[int]) -> int:
         if isinstance(values, str | bytes) or not isinstance(values, Sequence):
             raise ShortCodeError(
-                f"TupleCodes: values={values!r} must be a tuple or list of {self.arity} ints"
+                f"TupleCodes: values={shown(values)} must be a tuple or list of {self.arity} ints"
             )
         if len(values) != self.arity:
             raise ShortCodeError(
-                f"TupleCodes: values={tuple(values)!r} has {len(values)} numbers; "
+                f"TupleCodes: values={shown(tuple(values))} has {len(values)} numbers; "
                 f"these codes hold exactly {self.arity} (bounds={self.bounds})"
             )
         n = 0
         for i, (v, b) in enumerate(zip(values, self.bounds, strict=True)):
             if isinstance(v, bool) or not isinstance(v, int):
-                raise ShortCodeError(f"TupleCodes: values[{i}]={v!r} must be an int")
+                raise ShortCodeError(f"TupleCodes: values[{i}]={shown(v)} must be an int")
             if not 0 <= v < b:
                 raise ShortCodeError(
-                    f"TupleCodes: values[{i}]={v} is outside [0, {b}) (bounds[{i}]={b})"
+                    f"TupleCodes: values[{i}]={shown(v)} is outside [0, {b}) (bounds[{i}]={b})"
                 )
             n = n * b + v
         return int(n)
@@ -204,9 +205,9 @@ class TupleCodes:
     def unpack(self, n: int) -> tuple[int, ...]:
         """The tuple whose number is ``n`` (the inverse of :meth:`pack`)."""
         if isinstance(n, bool) or not isinstance(n, int):
-            raise ShortCodeError(f"TupleCodes.unpack: n={n!r} must be an int")
+            raise ShortCodeError(f"TupleCodes.unpack: n={shown(n)} must be an int")
         if not 0 <= n < self.space:
-            raise ShortCodeError(f"TupleCodes.unpack: n={n} is outside [0, {self.space})")
+            raise ShortCodeError(f"TupleCodes.unpack: n={shown(n)} is outside [0, {self.space})")
         return self._unpack(n)
 
     def _unpack(self, n: int) -> tuple[int, ...]:
@@ -228,7 +229,7 @@ class TupleCodes:
     def decode(self, code: str) -> tuple[int, ...]:
         """The tuple whose code is ``code``; a code no tuple has is refused."""
         if type(code) is not str:
-            raise ShortCodeError(f"TupleCodes.decode: code={code!r} must be a str")
+            raise ShortCodeError(f"TupleCodes.decode: code={shown(code)} must be a str")
         if len(code) != self.width:
             raise ShortCodeError(
                 f"TupleCodes.decode: code={code[:80]!r} has {len(code)} characters; "

@@ -33,7 +33,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any, Protocol
 
-from designpatterns_ref.errors import DesignPatternsError
+from designpatterns_ref.errors import DesignPatternsError, shown
 
 __all__ = [
     "MAX_INT",
@@ -72,24 +72,24 @@ class TransactionClosed(StorageError):
 
 def _name(what: str, value: object) -> str:
     if not isinstance(value, str):
-        raise StorageError(f"{what}={value!r} must be a str")
+        raise StorageError(f"{what}={shown(value)} must be a str")
     if not value.isidentifier() or len(value) > 63:
-        raise StorageError(f"{what}={value!r} must be an identifier of at most 63 characters")
+        raise StorageError(f"{what}={shown(value)} must be an identifier of at most 63 characters")
     return value
 
 
 def check_value(what: str, value: object, kind: type) -> Value:
     """``value`` if it is a valid ``kind`` (``int`` or ``str``) column value, else an error."""
     if kind is not int and kind is not str:
-        raise StorageError(f"kind={kind!r:.80} must be int or str")
+        raise StorageError(f"kind={shown(kind, 80)} must be int or str")
     if kind is int:
         if type(value) is not int:
-            raise StorageError(f"{what}={value!r} must be an int")
+            raise StorageError(f"{what}={shown(value)} must be an int")
         if not -MAX_INT - 1 <= value <= MAX_INT:
-            raise StorageError(f"{what}={value!r} must fit a signed 64-bit integer")
+            raise StorageError(f"{what}={shown(value)} must fit a signed 64-bit integer")
         return value
     if type(value) is not str:
-        raise StorageError(f"{what}={value!r:.80} must be a str")
+        raise StorageError(f"{what}={shown(value, 80)} must be a str")
     if len(value) > MAX_STR:
         raise StorageError(f"{what} has {len(value)} characters; at most {MAX_STR} are allowed")
     try:
@@ -108,7 +108,7 @@ def value_size(value: Value) -> int:
             return 1 + len(value.encode("utf-8"))
         except UnicodeEncodeError:
             pass
-    raise StorageError(f"value={value!r:.80} must be an int or encodable str (a column value)")
+    raise StorageError(f"value={shown(value, 80)} must be an int or encodable str (a column value)")
 
 
 class Schema:
@@ -122,20 +122,22 @@ class Schema:
         indexes: Iterable[str] = (),
     ) -> None:
         if not isinstance(columns, Mapping) or not columns:
-            raise StorageError(f"columns={columns!r:.80} must be a non-empty mapping")
+            raise StorageError(f"columns={shown(columns, 80)} must be a non-empty mapping")
         if len(columns) > 64:
             raise StorageError(f"columns has {len(columns)} entries; at most 64 are allowed")
         cols: dict[str, type] = {}
         for name, kind in columns.items():
             _name("column name", name)
             if kind is not int and kind is not str:
-                raise StorageError(f"columns[{name!r}]={kind!r} must be int or str")
+                raise StorageError(f"columns[{shown(name)}]={shown(kind)} must be int or str")
             cols[name] = kind
         _name("primary_key", primary_key)
         if primary_key not in cols:
-            raise StorageError(f"primary_key={primary_key!r} is not one of the columns {[*cols]}")
+            raise StorageError(
+                f"primary_key={shown(primary_key)} is not one of the columns {[*cols]}"
+            )
         if isinstance(indexes, str | bytes) or not isinstance(indexes, Iterable):
-            raise StorageError(f"indexes={indexes!r:.80} must be a list of column names")
+            raise StorageError(f"indexes={shown(indexes, 80)} must be a list of column names")
         idx: list[str] = []
         for column in list(indexes):
             _name("index column", column)
@@ -160,7 +162,7 @@ class Schema:
     def check_row(self, row: object) -> Row:
         """A copy of a full row (every column, right types), or :class:`StorageError`."""
         if not isinstance(row, Mapping):
-            raise StorageError(f"row={row!r:.80} must be a mapping of column to value")
+            raise StorageError(f"row={shown(row, 80)} must be a mapping of column to value")
         missing = [c for c in self.columns if c not in row]
         extra = [c for c in row if c not in self.columns]
         if missing or extra:
@@ -173,13 +175,13 @@ class Schema:
     def check_changes(self, changes: object) -> Row:
         """A copy of a non-empty set of column changes (never the primary key), or an error."""
         if not isinstance(changes, Mapping) or not changes:
-            raise StorageError(f"changes={changes!r:.80} must be a non-empty mapping")
+            raise StorageError(f"changes={shown(changes, 80)} must be a non-empty mapping")
         out: Row = {}
         for column, value in changes.items():
             if column not in self.columns:
-                raise StorageError(f"changes has unknown column {column!r:.40}")
+                raise StorageError(f"changes has unknown column {shown(column, 40)}")
             if column == self.primary_key:
-                raise StorageError(f"changes may not set the primary key {column!r}")
+                raise StorageError(f"changes may not set the primary key {shown(column)}")
             out[column] = check_value(f"changes[{column!r}]", value, self.columns[column])
         return out
 
@@ -187,7 +189,7 @@ class Schema:
         """The primary key's or a secondary index's column name, or :class:`StorageError`."""
         if not isinstance(index, str) or (index != self.primary_key and index not in self.indexes):
             allowed = [self.primary_key, *self.indexes]
-            raise StorageError(f"index={index!r:.80} must be one of {allowed}")
+            raise StorageError(f"index={shown(index, 80)} must be one of {allowed}")
         return index
 
     def check_bound(self, what: str, bound: object, index: str) -> Value | None:
@@ -258,7 +260,9 @@ class Engine(Protocol):
 def check_page_size(page_size: object) -> int:
     """A page size in bytes (a power of two from 1 KiB to 64 KiB), or :class:`StorageError`."""
     if type(page_size) is not int or page_size not in {2**k for k in range(10, 17)}:
-        raise StorageError(f"page_size={page_size!r:.80} must be a power of two, 1024 to 65536")
+        raise StorageError(
+            f"page_size={shown(page_size, 80)} must be a power of two, 1024 to 65536"
+        )
     return page_size
 
 

@@ -43,6 +43,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.storage.base import (
     Counters,
     Row,
@@ -145,7 +146,7 @@ class ClusteredTransaction(TransactionBase):
         if self._conflicts(key):
             return False
         if self._version(key) is not None:
-            raise StorageError(f"key={key!r} already exists")
+            raise StorageError(f"key={shown(key)} already exists")
         self.engine._write(self.xid, key, row, set(row))
         return True
 
@@ -204,7 +205,7 @@ class ClusteredEngine:
 
     def __init__(self, schema: Schema, *, page_size: int = 16384) -> None:
         if not isinstance(schema, Schema):
-            raise StorageError(f"schema={schema!r:.80} must be a Schema")
+            raise StorageError(f"schema={shown(schema, 80)} must be a Schema")
         check_page_size(page_size)
         self.schema = schema
         self.counters = Counters()

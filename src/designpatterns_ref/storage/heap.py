@@ -45,6 +45,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.storage.base import (
     Counters,
     Row,
@@ -212,13 +213,13 @@ class HeapEngine:
         full_page_writes: bool = True,
     ) -> None:
         if not isinstance(schema, Schema):
-            raise StorageError(f"schema={schema!r:.80} must be a Schema")
+            raise StorageError(f"schema={shown(schema, 80)} must be a Schema")
         check_page_size(page_size)
         for name, flag in (("hot", hot), ("full_page_writes", full_page_writes)):
             if type(flag) is not bool:
-                raise StorageError(f"{name}={flag!r:.80} must be True or False")
+                raise StorageError(f"{name}={shown(flag, 80)} must be True or False")
         if type(fillfactor) is not int or not 10 <= fillfactor <= 100:
-            raise StorageError(f"fillfactor={fillfactor!r:.80} must be an int from 10 to 100")
+            raise StorageError(f"fillfactor={shown(fillfactor, 80)} must be an int from 10 to 100")
         self.schema = schema
         self.hot = hot
         self.fillfactor = fillfactor
@@ -323,7 +324,7 @@ class HeapEngine:
         if isinstance(found, int):
             found = self.state.pages[p].slots[found]
         if not isinstance(found, HeapTuple):
-            raise StorageError(f"ctid={ctid!r} holds no tuple (the slot is free or dead)")
+            raise StorageError(f"ctid={shown(ctid)} holds no tuple (the slot is free or dead)")
         return found
 
     def chain(self, ctid: Ctid) -> list[tuple[Ctid, HeapTuple]]:
@@ -341,16 +342,16 @@ class HeapEngine:
             or type(ctid[0]) is not int
             or type(ctid[1]) is not int
         ):
-            raise StorageError(f"ctid={ctid!r:.80} must be a (page, slot) pair of ints")
+            raise StorageError(f"ctid={shown(ctid, 80)} must be a (page, slot) pair of ints")
         p, slot = ctid
         if not 0 <= p < len(pages):
             raise StorageError(
-                f"ctid={ctid!r:.80}: page must be from 0 to {len(pages) - 1} "
+                f"ctid={shown(ctid, 80)}: page must be from 0 to {len(pages) - 1} "
                 f"(the heap has {len(pages)} pages)"
             )
         if not 0 <= slot < len(pages[p].slots):
             raise StorageError(
-                f"ctid={ctid!r:.80}: slot must be from 0 to {len(pages[p].slots) - 1} "
+                f"ctid={shown(ctid, 80)}: slot must be from 0 to {len(pages[p].slots) - 1} "
                 f"(page {p} has {len(pages[p].slots)} slots)"
             )
         return (p, slot)

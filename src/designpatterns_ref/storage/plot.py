@@ -29,6 +29,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.figures import new_figure
 from designpatterns_ref.storage.base import StorageError
 
@@ -48,19 +49,19 @@ def _rows(
     rows: object, numbers: Sequence[str], texts: Sequence[str] = ()
 ) -> list[Mapping[str, Any]]:
     if isinstance(rows, str | bytes | Mapping) or not isinstance(rows, Sequence) or not rows:
-        raise StorageError(f"rows={rows!r:.60} must be a non-empty list of result rows")
+        raise StorageError(f"rows={shown(rows, 60)} must be a non-empty list of result rows")
     if len(rows) > 1000:
         raise StorageError(f"rows has {len(rows)} entries; at most 1000 can be drawn")
     for row in rows:
         if not isinstance(row, Mapping):
-            raise StorageError(f"each row must be a mapping, got {row!r:.60}")
+            raise StorageError(f"each row must be a mapping, got {shown(row, 60)}")
         for key in numbers:
             value = row.get(key)
             if type(value) not in (int, float) or not math.isfinite(value) or abs(value) > 1e15:  # type: ignore[arg-type]
-                raise StorageError(f"row[{key!r}]={value!r:.40} must be a finite number")
+                raise StorageError(f"row[{shown(key)}]={shown(value, 40)} must be a finite number")
         for key in texts:
             if not isinstance(row.get(key), str):
-                raise StorageError(f"row[{key!r}]={row.get(key)!r:.40} must be a str")
+                raise StorageError(f"row[{shown(key)}]={shown(row.get(key), 40)} must be a str")
     return list(rows)
 
 

@@ -29,6 +29,7 @@ import random
 import time
 from typing import Any
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.storage.base import StorageError
 from designpatterns_ref.storage.workload import WORKLOADS
 
@@ -44,10 +45,10 @@ def measure(url: str, workload: str, *, indexes: int = 1, rows: int = 1000, ops:
             seed: int = 1) -> dict[str, Any]:  # fmt: skip
     """Run ``workload`` on the server at ``url``; WAL bytes, HOT updates, seconds, settings."""
     if not isinstance(workload, str) or workload not in WORKLOADS:
-        raise StorageError(f"workload={workload!r:.40} must be one of {WORKLOADS}")
+        raise StorageError(f"workload={shown(workload, 40)} must be one of {WORKLOADS}")
     for name, value, high in (("indexes", indexes, 10), ("rows", rows, 10**6), ("ops", ops, 10**6)):
         if type(value) is not int or not (0 if name == "indexes" else 1) <= value <= high:
-            raise StorageError(f"{name}={value!r:.40} is out of range")
+            raise StorageError(f"{name}={shown(value, 40)} is out of range")
     import psycopg
 
     rng = random.Random(seed)

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.storage.base import (
     Row,
     Schema,
@@ -48,7 +49,7 @@ class SnapshotModel:
 
     def __init__(self, schema: Schema) -> None:
         if not isinstance(schema, Schema):
-            raise StorageError(f"schema={schema!r:.80} must be a Schema")
+            raise StorageError(f"schema={shown(schema, 80)} must be a Schema")
         self.schema = schema
         self.states: list[dict[Value, Row]] = [{}]
         self.written_at: dict[Value, int] = {}  # key -> index of the state its last commit made
@@ -110,7 +111,7 @@ class ModelTransaction:
         key = checked[self.model.schema.primary_key]
         self._check_conflict(key)
         if key in self._view():
-            raise StorageError(f"key={key!r} already exists")
+            raise StorageError(f"key={shown(key)} already exists")
         self.writes[key] = checked
 
     def update(self, key: Value, changes: Mapping[str, Value]) -> bool:

@@ -35,7 +35,7 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from designpatterns_ref.errors import DesignPatternsError
+from designpatterns_ref.errors import DesignPatternsError, shown
 from designpatterns_ref.storage.base import Counters, Row, StorageError, Value, value_size
 
 __all__ = [
@@ -95,7 +95,7 @@ def recovery_image(disk: object, image: type, engine: str) -> Any:
         and isinstance(disk.log, tuple)
         and all(isinstance(record, Record) for record in disk.log)
     ):
-        raise StorageError(f"disk={disk!r:.80} must be a Disk from {engine}.crash()")
+        raise StorageError(f"disk={shown(disk, 80)} must be a Disk from {engine}.crash()")
     return copy.deepcopy(disk.image)
 
 

@@ -33,6 +33,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.storage.base import Counters, Schema, StorageError
 from designpatterns_ref.storage.clustered import ClusteredEngine
 from designpatterns_ref.storage.heap import HeapEngine
@@ -58,7 +59,7 @@ WORKLOADS = ("insert-heavy", "update-unindexed", "update-indexed", "read-seconda
 
 def _count(name: str, value: object, low: int, high: int) -> int:
     if type(value) is not int or not low <= value <= high:
-        raise StorageError(f"{name}={value!r:.40} must be an int from {low} to {high}")
+        raise StorageError(f"{name}={shown(value, 40)} must be an int from {low} to {high}")
     return value
 
 
@@ -73,14 +74,14 @@ def trips_schema(indexes: int) -> Schema:
 def make_engine(name: str, schema: Schema, *, full_page_writes: bool = False) -> Any:
     """``"heap"`` (no HOT), ``"heap_hot"`` (HOT, fillfactor 70) or ``"clustered"``."""
     if not isinstance(schema, Schema):
-        raise StorageError(f"schema={schema!r:.40} must be a Schema")
+        raise StorageError(f"schema={shown(schema, 40)} must be a Schema")
     if name == "heap":
         return HeapEngine(schema, hot=False, full_page_writes=full_page_writes)
     if name == "heap_hot":
         return HeapEngine(schema, hot=True, fillfactor=70, full_page_writes=full_page_writes)
     if name == "clustered":
         return ClusteredEngine(schema)
-    raise StorageError(f"name={name!r:.40} must be one of {ENGINES}")
+    raise StorageError(f"name={shown(name, 40)} must be one of {ENGINES}")
 
 
 def _row(schema: Schema, key: int, rng: random.Random) -> dict[str, Any]:
@@ -117,9 +118,9 @@ def run_workload(engine: Any, workload: str, *, rows: int = 1000, ops: int = 100
     the indexed ``k0``), or a read of the rows whose ``k0`` equals a random value.
     """
     if not isinstance(workload, str) or workload not in WORKLOADS:
-        raise StorageError(f"workload={workload!r:.40} must be one of {WORKLOADS}")
+        raise StorageError(f"workload={shown(workload, 40)} must be one of {WORKLOADS}")
     if not isinstance(engine, HeapEngine | ClusteredEngine):
-        raise StorageError(f"engine={engine!r:.40} must be a HeapEngine or ClusteredEngine")
+        raise StorageError(f"engine={shown(engine, 40)} must be a HeapEngine or ClusteredEngine")
     if engine.schema.primary_key != "id" or "counter" not in engine.schema.columns:
         raise StorageError("engine must hold a trips_schema() table")
     _count("rows", rows, 1, 1_000_000)

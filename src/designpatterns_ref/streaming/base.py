@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
-from designpatterns_ref.errors import DesignPatternsError
+from designpatterns_ref.errors import DesignPatternsError, shown
 
 __all__ = [
     "AbrAlgorithm",
@@ -68,40 +68,35 @@ class StreamingTypeError(StreamingError, TypeError):
     """An argument of the wrong type (still a :class:`StreamingError`)."""
 
 
-def _show(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
 def check_number(
     name: str, value: object, *, minimum: float = 0.0, strict: bool = False, limit: float = _LIMIT
 ) -> float:
     """``value`` as a finite float ``>= minimum`` (``> minimum`` when ``strict``), else raise."""
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise StreamingTypeError(f"{name}={_show(value)} must be a number")
+        raise StreamingTypeError(f"{name}={shown(value)} must be a number")
     if isinstance(value, int) and abs(value) > limit:
-        raise StreamingError(f"{name}={_show(value)} is out of range (at most {limit:g})")
+        raise StreamingError(f"{name}={shown(value)} is out of range (at most {limit:g})")
     number = float(value)
     if not math.isfinite(number) or abs(number) > limit:
-        raise StreamingError(f"{name}={_show(value)} must be finite and at most {limit:g}")
+        raise StreamingError(f"{name}={shown(value)} must be finite and at most {limit:g}")
     if number < minimum or (strict and number == minimum):
         rel = ">" if strict else ">="
-        raise StreamingError(f"{name}={_show(value)} must be {rel} {minimum:g}")
+        raise StreamingError(f"{name}={shown(value)} must be {rel} {minimum:g}")
     return number
 
 
 def check_int(name: str, value: object, *, minimum: int = 0, maximum: int = 10**9) -> int:
     """``value`` as an int in ``[minimum, maximum]`` (bools refused), else raise."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise StreamingTypeError(f"{name}={_show(value)} must be an integer")
+        raise StreamingTypeError(f"{name}={shown(value)} must be an integer")
     if not minimum <= value <= maximum:
-        raise StreamingError(f"{name}={_show(value)} must be between {minimum} and {maximum}")
+        raise StreamingError(f"{name}={shown(value)} must be between {minimum} and {maximum}")
     return value
 
 
 def _sequence(name: str, value: object) -> Sequence[Any]:
     if isinstance(value, str | bytes) or not isinstance(value, Sequence):
-        raise StreamingTypeError(f"{name}={_show(value)} must be a list")
+        raise StreamingTypeError(f"{name}={shown(value)} must be a list")
     return value
 
 
@@ -140,7 +135,7 @@ class Manifest:
             if ladder[i] <= ladder[i - 1]:
                 raise StreamingError(
                     f"bitrates_kbps must be strictly increasing: bitrates_kbps[{i}]="
-                    f"{rates[i]!r} follows {rates[i - 1]!r}"
+                    f"{shown(rates[i])} follows {shown(rates[i - 1])}"
                 )
         rows = _sequence("segment_sizes_bits", segment_sizes_bits)
         if not rows:
@@ -167,7 +162,7 @@ class Manifest:
     def from_dict(cls, data: object) -> Manifest:
         """Build from Sabre's JSON object (the three keys; any other key is ignored)."""
         if not isinstance(data, dict):
-            raise StreamingTypeError(f"manifest={_show(data)} must be a JSON object")
+            raise StreamingTypeError(f"manifest={shown(data)} must be a JSON object")
         for key in ("segment_duration_ms", "bitrates_kbps", "segment_sizes_bits"):
             if key not in data:
                 raise StreamingError(f"manifest is missing the field {key!r}")
@@ -222,7 +217,7 @@ class Trace:
         if not rows:
             raise StreamingError("periods=[] must list at least one network period")
         if not isinstance(name, str):
-            raise StreamingTypeError(f"name={_show(name)} must be a string")
+            raise StreamingTypeError(f"name={shown(name)} must be a string")
         out = []
         for i, row in enumerate(rows):
             if isinstance(row, NetworkPeriod):
@@ -232,7 +227,7 @@ class Trace:
                     "latency_ms": row.latency_ms,
                 }
             if not isinstance(row, dict):
-                raise StreamingTypeError(f"periods[{i}]={_show(row)} must be a JSON object")
+                raise StreamingTypeError(f"periods[{i}]={shown(row)} must be a JSON object")
             for key in ("duration_ms", "bandwidth_kbps", "latency_ms"):
                 if key not in row:
                     raise StreamingError(f"periods[{i}] is missing the field {key!r}")
@@ -279,12 +274,12 @@ class Trace:
 
 def _load_json(path: str | Path, what: str) -> object:
     if not isinstance(path, str | Path):
-        raise StreamingTypeError(f"path={_show(path)} must be a str or Path")
+        raise StreamingTypeError(f"path={shown(path)} must be a str or Path")
     try:
         with open(path, encoding="utf-8") as handle:
             return json.load(handle)
     except (OSError, UnicodeError, ValueError) as exc:
-        raise StreamingError(f"path={_show(str(path))}: cannot read the {what}: {exc}") from exc
+        raise StreamingError(f"path={shown(str(path))}: cannot read the {what}: {exc}") from exc
 
 
 def load_manifest(path: str | Path) -> Manifest:
@@ -318,7 +313,7 @@ class QoEWeights:
         for name in ("switch", "rebuffer", "startup"):
             check_number(name, getattr(self, name))
         if self.quality not in ("linear", "log"):
-            raise StreamingError(f"quality={_show(self.quality)} must be 'linear' or 'log'")
+            raise StreamingError(f"quality={shown(self.quality)} must be 'linear' or 'log'")
 
     def utilities(self, bitrates_kbps: Sequence[float]) -> list[float]:
         """``q(R)`` for every rung of a ladder."""
@@ -342,7 +337,7 @@ def check_measure(name: str, value: object, *, positive: bool = False, inf: bool
     ):
         return value
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise StreamingTypeError(f"{name}={_show(value)} must be a number")
+        raise StreamingTypeError(f"{name}={shown(value)} must be a number")
     try:
         number = float(value)
     except OverflowError:
@@ -350,7 +345,7 @@ def check_measure(name: str, value: object, *, positive: bool = False, inf: bool
     if not (number > 0.0 if positive else number >= 0.0) or (number == math.inf and not inf):
         rel = "> 0" if positive else ">= 0"
         allowed = f"a number {rel} (or inf)" if inf else f"a finite number {rel}"
-        raise StreamingError(f"{name}={_show(value)} must be {allowed}")
+        raise StreamingError(f"{name}={shown(value)} must be {allowed}")
     return number
 
 
@@ -396,7 +391,7 @@ class SessionState:
     def __setattr__(self, name: str, value: object) -> None:
         if name == "manifest":
             if not isinstance(value, Manifest):
-                raise StreamingTypeError(f"manifest={_show(value)} must be a Manifest")
+                raise StreamingTypeError(f"manifest={shown(value)} must be a Manifest")
         elif name == "buffer_cap_ms":
             value = check_measure(name, value, positive=True)
         elif name in ("buffer_ms", "now_ms"):
@@ -449,21 +444,22 @@ class Download:
         object.__setattr__(self, "throughput_kbps", tput)
         if self.time_ms < self.latency_ms:
             raise StreamingError(
-                f"time_ms={self.time_ms!r} must be at least latency_ms={self.latency_ms!r} "
+                f"time_ms={shown(self.time_ms)} must be at least "
+                f"latency_ms={shown(self.latency_ms)} "
                 "(a download's time includes its latency)"
             )
         if not isinstance(self.abandoned, bool):
-            raise StreamingTypeError(f"abandoned={_show(self.abandoned)} must be a bool")
+            raise StreamingTypeError(f"abandoned={shown(self.abandoned)} must be a bool")
 
 
 def check_start(manifest: object, buffer_cap_ms: object) -> None:
     """The checks of every algorithm's ``start``: a Manifest and a cap of at least a segment."""
     if not isinstance(manifest, Manifest):
-        raise StreamingTypeError(f"manifest={_show(manifest)} must be a Manifest")
+        raise StreamingTypeError(f"manifest={shown(manifest)} must be a Manifest")
     cap = check_number("buffer_cap_ms", buffer_cap_ms, strict=True)
     if cap < manifest.segment_duration_ms:
         raise StreamingError(
-            f"buffer_cap_ms={buffer_cap_ms!r} must hold one segment "
+            f"buffer_cap_ms={shown(buffer_cap_ms)} must hold one segment "
             f"({manifest.segment_duration_ms:g} ms)"
         )
 
@@ -471,13 +467,13 @@ def check_start(manifest: object, buffer_cap_ms: object) -> None:
 def check_state(state: object) -> None:
     """The check of every algorithm's ``choose`` (a SessionState checks its own fields)."""
     if not isinstance(state, SessionState):
-        raise StreamingTypeError(f"state={_show(state)} must be a SessionState")
+        raise StreamingTypeError(f"state={shown(state)} must be a SessionState")
 
 
 def check_download(download: object) -> None:
     """The check of every algorithm's ``observe`` (a Download checks its own fields)."""
     if not isinstance(download, Download):
-        raise StreamingTypeError(f"download={_show(download)} must be a Download")
+        raise StreamingTypeError(f"download={shown(download)} must be a Download")
 
 
 @runtime_checkable

@@ -28,6 +28,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.streaming.base import (
     Download,
     Manifest,
@@ -126,7 +127,7 @@ class BBA:
         cushion = CUSHION_FRACTION * usable if self.cushion_s is None else self.cushion_s * 1000
         if cushion <= 0:
             raise StreamingError(
-                f"buffer_cap_ms={buffer_cap_ms!r} leaves no cushion for BBA: "
+                f"buffer_cap_ms={shown(buffer_cap_ms)} leaves no cushion for BBA: "
                 "the cap must exceed one segment, or pass cushion_s"
             )
         self._reservoir, self._cushion = reservoir, cushion

@@ -31,6 +31,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.streaming.base import (
     Download,
     Manifest,
@@ -93,9 +94,9 @@ class Bola:
     ) -> None:
         self.gp = check_number("gp", gp, strict=True, limit=1e6)
         if variant not in ("u", "basic"):
-            raise StreamingError(f"variant={variant!r} must be 'u' or 'basic'")
+            raise StreamingError(f"variant={shown(variant)} must be 'u' or 'basic'")
         if not isinstance(shrink_near_ends, bool):
-            raise StreamingTypeError(f"shrink_near_ends={shrink_near_ends!r} must be a bool")
+            raise StreamingTypeError(f"shrink_near_ends={shown(shrink_near_ends)} must be a bool")
         self.variant = variant
         self.shrink_near_ends = shrink_near_ends
         self.estimator = _estimator(estimator) if estimator is not None else Ewma()

@@ -27,6 +27,7 @@ from typing import Protocol
 
 from sortedcontainers import SortedList
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.streaming.base import StreamingError, StreamingTypeError, check_int
 
 __all__ = ["Cache", "LFUCache", "LRUCache", "check_key", "check_size"]
@@ -58,7 +59,7 @@ def check_key(key: object) -> Hashable:
     try:
         hash(key)
     except TypeError:
-        raise StreamingTypeError(f"key={key!r:.60} must be hashable") from None
+        raise StreamingTypeError(f"key={shown(key, 60)} must be hashable") from None
     return key
 
 
@@ -96,7 +97,7 @@ class LRUCache:
         size = check_size(size)
         key = check_key(key)
         if key in self._items:
-            raise StreamingError(f"key={key!r:.60} is already cached")
+            raise StreamingError(f"key={shown(key, 60)} is already cached")
         if size > self.capacity:
             return
         items = self._items

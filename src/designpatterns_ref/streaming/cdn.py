@@ -30,6 +30,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from designpatterns_ref.benchkit import Table
+from designpatterns_ref.errors import shown
 from designpatterns_ref.streaming.base import (
     StreamingError,
     StreamingTypeError,
@@ -164,7 +165,7 @@ class CdnTier:
         for i, cache in enumerate([*caches, *([shield] if shield is not None else [])]):
             if not callable(getattr(cache, "access", None)):
                 what = "shield" if i == len(caches) else f"edges[{i}]"
-                raise StreamingTypeError(f"{what}={cache!r:.60} must be a cache with access()")
+                raise StreamingTypeError(f"{what}={shown(cache, 60)} must be a cache with access()")
         self.edges = caches
         self.shield = shield
         self.stats = CdnStats()
@@ -172,7 +173,7 @@ class CdnTier:
     def request(self, req: Request) -> str:
         """Serve one request; return ``"edge"``, ``"shield"`` or ``"origin"``."""
         if not isinstance(req, Request):
-            raise StreamingTypeError(f"req={req!r:.60} must be a Request")
+            raise StreamingTypeError(f"req={shown(req, 60)} must be a Request")
         st = self.stats
         st.requests += 1
         st.bytes += req.size
@@ -194,7 +195,7 @@ class CdnTier:
         items = check_list("requests", requests)
         for i, req in enumerate(items):
             if not isinstance(req, Request):
-                raise StreamingTypeError(f"requests[{i}]={req!r:.60} must be a Request")
+                raise StreamingTypeError(f"requests[{i}]={shown(req, 60)} must be a Request")
         for req in items:
             self.request(req)
         return self.stats
@@ -213,7 +214,7 @@ def _requests(value: object) -> list[Request]:
     items = check_list("requests", value)
     for i, req in enumerate(items):
         if not isinstance(req, Request):
-            raise StreamingTypeError(f"requests[{i}]={req!r:.60} must be a Request")
+            raise StreamingTypeError(f"requests[{i}]={shown(req, 60)} must be a Request")
     return items
 
 
@@ -235,7 +236,7 @@ def hit_ratio_curve(
 ) -> list[tuple[float, CdnStats]]:
     """Replay ``requests`` at each edge size (percent of catalogue bytes, per edge)."""
     if not isinstance(policy, str) or policy not in POLICIES:
-        raise StreamingError(f"policy={policy!r:.60} must be one of {sorted(POLICIES)}")
+        raise StreamingError(f"policy={shown(policy, 60)} must be one of {sorted(POLICIES)}")
     requests = _requests(requests)
     if not requests:
         raise StreamingError("requests=[] must hold at least one request")
@@ -267,7 +268,7 @@ def hit_ratio_curve(
 def bench_tables(quick: bool) -> list[Table]:
     """Hit ratio and origin egress against edge size, per policy, with and without a shield."""
     if not isinstance(quick, bool):
-        raise StreamingTypeError(f"quick={quick!r:.60} must be a bool")
+        raise StreamingTypeError(f"quick={shown(quick, 60)} must be a bool")
     n_req = 10_000 if quick else 100_000
     reqs = zipf_workload(objects=2_000 if quick else 10_000, requests=n_req, edges=4)
     percents = (2, 20) if quick else (1, 2, 5, 10, 20)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.streaming.base import (
     Manifest,
     StreamingError,
@@ -56,7 +57,7 @@ def bbb() -> Manifest:
 def shared_traces(kind: str = "all") -> list[Trace]:
     """The shared network logs: ``"3g"``, ``"4g"`` or ``"all"``, each named ``3g/<file>``."""
     if kind not in ("3g", "4g", "all"):
-        raise StreamingError(f"kind={kind!r} must be '3g', '4g' or 'all'")
+        raise StreamingError(f"kind={shown(kind)} must be '3g', '4g' or 'all'")
     folder = _folder()
     out = []
     for sub in ("3g", "4g") if kind == "all" else (kind,):

@@ -25,6 +25,7 @@ Complexity: O(rungs) per decision (both rules run).
 
 from __future__ import annotations
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.streaming.base import (
     Download,
     Manifest,
@@ -53,9 +54,11 @@ class Dynamic:
     ) -> None:
         self.threshold_ms = check_number("threshold_s", threshold_s, limit=1e6) * 1000.0
         if bola is not None and not isinstance(bola, Bola):
-            raise StreamingTypeError(f"bola={bola!r} must be a Bola or None")
+            raise StreamingTypeError(f"bola={shown(bola)} must be a Bola or None")
         if throughput is not None and not isinstance(throughput, ThroughputRule):
-            raise StreamingTypeError(f"throughput={throughput!r} must be a ThroughputRule or None")
+            raise StreamingTypeError(
+                f"throughput={shown(throughput)} must be a ThroughputRule or None"
+            )
         self.bola = bola if bola is not None else Bola()
         self.throughput = throughput if throughput is not None else ThroughputRule()
         self.name = "dynamic"

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.streaming.base import StreamingError, StreamingTypeError, check_int
 from designpatterns_ref.streaming.manifests import (
     Rung,
@@ -79,7 +80,7 @@ def encode_ladder(
     """Encode the generated clip to every rung under ``out_dir``; return the master playlist."""
     av = _av()
     if not isinstance(out_dir, str | Path):
-        raise StreamingTypeError(f"out_dir={out_dir!r:.60} must be a str or Path")
+        raise StreamingTypeError(f"out_dir={shown(out_dir, 60)} must be a str or Path")
     seconds = check_int("seconds", seconds, minimum=1, maximum=600)
     fps = check_int("fps", fps, minimum=1, maximum=120)
     segment_s = check_int("segment_s", segment_s, minimum=1, maximum=seconds)
@@ -146,7 +147,7 @@ def read_back(master: str | Path) -> list[RungReport]:
     """Parse the master and media playlists, decode every segment, report each rung."""
     av = _av()
     if not isinstance(master, str | Path):
-        raise StreamingTypeError(f"master={master!r:.60} must be a str or Path")
+        raise StreamingTypeError(f"master={shown(master, 60)} must be a str or Path")
     try:
         return _read_back(av, Path(master))
     except (OSError, UnicodeError, ValueError, av.FFmpegError) as exc:

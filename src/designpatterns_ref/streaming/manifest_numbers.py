@@ -24,6 +24,7 @@ import re
 from decimal import Decimal
 from fractions import Fraction
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.streaming.base import StreamingError, StreamingTypeError, check_number
 
 __all__ = ["format_iso_duration", "parse_iso_duration"]
@@ -41,7 +42,7 @@ def _integer(value: str | None, where: str) -> int:
     """``value`` as a decimal integer of ASCII digits up to 2**64 - 1, else StreamingError."""
     if value is None or _INTEGER.fullmatch(value) is None or int(value) > _MAX_INTEGER:
         raise StreamingError(
-            f"{where}={value!r:.60} must be a decimal integer (ASCII digits, 0 to 2**64 - 1)"
+            f"{where}={shown(value, 60)} must be a decimal integer (ASCII digits, 0 to 2**64 - 1)"
         )
     return int(value)
 
@@ -53,7 +54,8 @@ def _exact_decimal(name: str, seconds: float) -> Decimal:
     assert isinstance(exponent, int)  # finite: checked by the caller
     if -exponent > _MAX_DECIMALS:
         raise StreamingError(
-            f"{name}={seconds!r} cannot be written exactly with at most {_MAX_DECIMALS} decimals"
+            f"{name}={shown(seconds)} cannot be written exactly with at most {_MAX_DECIMALS} "
+            "decimals"
         )
     return exact
 
@@ -67,7 +69,7 @@ def format_iso_duration(seconds: float) -> str:
     """
     seconds = check_number("seconds", seconds)
     if not 0 <= seconds < 1e9:
-        raise StreamingError(f"seconds={seconds!r} must be in [0, 1e9)")
+        raise StreamingError(f"seconds={shown(seconds)} must be in [0, 1e9)")
     h, rest = divmod(_exact_decimal("seconds", seconds), 3600)
     m, s = divmod(rest, 60)
     out = "PT"
@@ -85,13 +87,13 @@ def parse_iso_duration(text: str) -> float:
     is exact, then rounded once to the nearest float.
     """
     if not isinstance(text, str):
-        raise StreamingTypeError(f"text={text!r:.60} must be a str")
+        raise StreamingTypeError(f"text={shown(text, 60)} must be a str")
     n = r"[0-9]{1,15}"  # ASCII digits; 15 keep every part exact and the total finite
     f = rf"(?:\.[0-9]{{1,{_MAX_DECIMALS}}})?"
     m = re.fullmatch(rf"P(?:({n})D)?(?:T(?=[0-9])(?:({n})H)?(?:({n})M)?(?:({n}{f})S)?)?", text)
     if m is None or text == "P":
         raise StreamingError(
-            f"duration {text!r:.60} is not an ISO 8601 duration like PT1M30S "
+            f"duration {shown(text, 60)} is not an ISO 8601 duration like PT1M30S "
             f"(ASCII digits, at most 15 a number and {_MAX_DECIMALS} decimals, a time part "
             "after T)"
         )
@@ -111,7 +113,7 @@ def _ticks(segment_duration_s: float) -> tuple[int, int]:
         if digits <= 9 and ticks <= _MAX_UNSIGNED_INT:
             return ticks, 10**digits
     raise StreamingError(
-        f"segment_duration_s={segment_duration_s!r} cannot be written exactly in a "
+        f"segment_duration_s={shown(segment_duration_s)} cannot be written exactly in a "
         f"SegmentTemplate: it needs a whole number of ticks of 1/10**9 s or coarser, at most "
         f"{_MAX_UNSIGNED_INT} of them (xs:unsignedInt)"
     )

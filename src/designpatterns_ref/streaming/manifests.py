@@ -41,6 +41,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.streaming.base import (
     Manifest,
     StreamingError,
@@ -99,43 +100,46 @@ class Rung:
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not re.fullmatch(r"[A-Za-z0-9_.-]+", self.name):
-            raise StreamingError(f"name={self.name!r} must be letters, digits, '_', '.', '-'")
+            raise StreamingError(f"name={shown(self.name)} must be letters, digits, '_', '.', '-'")
         if isinstance(self.bitrate_kbps, bool) or not isinstance(self.bitrate_kbps, int | float):
-            raise StreamingTypeError(f"bitrate_kbps={self.bitrate_kbps!r} must be a number")
+            raise StreamingTypeError(f"bitrate_kbps={shown(self.bitrate_kbps)} must be a number")
         # manifests carry whole bits per second: at least 1, and a bitrate just under 1e9 kbps
         # written as 10**12 bits/s must read back
         if not 0.001 <= self.bitrate_kbps <= 1e9:
             raise StreamingError(
-                f"bitrate_kbps={self.bitrate_kbps!r} must be in [0.001, 1e9] (at least 1 bit/s)"
+                f"bitrate_kbps={shown(self.bitrate_kbps)} must be in [0.001, 1e9] (at least 1 "
+                "bit/s)"
             )
         for field_name in ("width", "height"):
             v = getattr(self, field_name)
             if isinstance(v, bool) or not isinstance(v, int) or not 0 < v <= 16384:
-                raise StreamingError(f"{field_name}={v!r} must be an int in 1..16384")
+                raise StreamingError(f"{field_name}={shown(v)} must be an int in 1..16384")
         if not isinstance(self.codecs, str) or not re.fullmatch(
             r"[\x20-\x21\x23-\x7e]+", self.codecs
         ):
-            raise StreamingError(f"codecs={self.codecs!r:.60} must be printable ASCII without '\"'")
+            raise StreamingError(
+                f"codecs={shown(self.codecs, 60)} must be printable ASCII without '\"'"
+            )
 
 
 def _ladder(value: object) -> list[Rung]:
     items = check_list("ladder", value, min_len=1, max_len=1000)
     for i, rung in enumerate(items):
         if not isinstance(rung, Rung):
-            raise StreamingTypeError(f"ladder[{i}]={rung!r:.60} must be a Rung")
+            raise StreamingTypeError(f"ladder[{i}]={shown(rung, 60)} must be a Rung")
     return items
 
 
 def _uri(name: str, value: object) -> str:
     if not isinstance(value, str) or not re.fullmatch(r"[\x21-\x7e]+", value):
-        raise StreamingError(f"{name}={value!r:.60} must be printable ASCII without spaces")
+        raise StreamingError(f"{name}={shown(value, 60)} must be printable ASCII without spaces")
     return value
 
 
 def ladder_for(manifest: Manifest) -> list[Rung]:
     """A 16:9 ladder for a Sabre manifest's bitrates (frame sizes rise with the bitrate)."""
     if not isinstance(manifest, Manifest):
-        raise StreamingTypeError(f"manifest={manifest!r:.60} must be a Manifest")
+        raise StreamingTypeError(f"manifest={shown(manifest, 60)} must be a Manifest")
     out = []
     n = manifest.rungs
     for i, kbps in enumerate(manifest.bitrates_kbps):
@@ -165,7 +169,9 @@ def write_hls_media(durations_s: Sequence[float], uri: str = "seg-{n}.ts") -> st
     uri = _uri("uri", uri)
     for i, d in enumerate(durations_s):
         if isinstance(d, bool) or not isinstance(d, int | float) or not 0 < d < 1e6:
-            raise StreamingError(f"durations_s[{i}]={d!r} must be a positive number of seconds")
+            raise StreamingError(
+                f"durations_s[{i}]={shown(d)} must be a positive number of seconds"
+            )
     target = math.ceil(max(durations_s) - 1e-9)
     lines = [
         "#EXTM3U",
@@ -243,7 +249,7 @@ class DashManifest:
         """Every media segment URL of a representation, from the template."""
         ids = [r.name for r in self.representations]
         if not isinstance(representation, str) or representation not in ids:
-            raise StreamingError(f"representation={representation!r} must be one of {ids}")
+            raise StreamingError(f"representation={shown(representation)} must be one of {ids}")
         if self.segment_count > MAX_SEGMENTS:
             raise StreamingError(
                 f"{self.segment_count} segments, more than MAX_SEGMENTS={MAX_SEGMENTS}"
@@ -271,15 +277,15 @@ def write_dash_mpd(ladder: Sequence[Rung], segment_duration_s: float, duration_s
     duration_s = check_number("duration_s", duration_s, strict=True)
     if not 0 < segment_duration_s <= duration_s < 1e9:
         raise StreamingError(
-            f"segment_duration_s={segment_duration_s!r}, duration_s={duration_s!r}: need "
+            f"segment_duration_s={shown(segment_duration_s)}, duration_s={shown(duration_s)}: need "
             "0 < segment duration <= duration"
         )
     ticks, timescale = _ticks(segment_duration_s)
     count = _segment_count(duration_s, segment_duration_s)
     if count > MAX_SEGMENTS:
         raise StreamingError(
-            f"segment_duration_s={segment_duration_s!r}, duration_s={duration_s!r}: {count} "
-            f"segments, more than MAX_SEGMENTS={MAX_SEGMENTS}"
+            f"segment_duration_s={shown(segment_duration_s)}, duration_s={shown(duration_s)}: "
+            f"{count} segments, more than MAX_SEGMENTS={MAX_SEGMENTS}"
         )
     ET.register_namespace("", MPD_NS)
     mpd = ET.Element(
@@ -339,7 +345,7 @@ def parse_dash_mpd(text: str) -> DashManifest:
     ``@media``; SegmentBase and SegmentList are refused, as are two representations with one
     ``@id``)."""
     if not isinstance(text, str):
-        raise StreamingTypeError(f"text={text!r} must be a str")
+        raise StreamingTypeError(f"text={shown(text)} must be a str")
     try:
         root = ET.fromstring(text)
     except (ET.ParseError, ValueError) as exc:

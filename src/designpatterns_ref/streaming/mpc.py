@@ -39,6 +39,7 @@ import itertools
 import math
 from collections.abc import Sequence
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.streaming.base import (
     Download,
     Manifest,
@@ -233,9 +234,9 @@ def _problem(
     segment = check_number("seg", seg, strict=True)
     limit = check_number("cap", cap, strict=True)
     if limit < segment:
-        raise StreamingError(f"cap={cap!r} must hold one segment (seg={seg!r})")
+        raise StreamingError(f"cap={shown(cap)} must hold one segment (seg={shown(seg)})")
     if not isinstance(weights, QoEWeights):
-        raise StreamingTypeError(f"weights={weights!r:.60} must be a QoEWeights")
+        raise StreamingTypeError(f"weights={shown(weights, 60)} must be a QoEWeights")
     return (
         table,
         u,
@@ -316,9 +317,9 @@ class RobustMPC:
         self.horizon = check_int("horizon", horizon, minimum=1, maximum=8)
         self.window = check_int("window", window, minimum=1, maximum=1000)
         if weights is not None and not isinstance(weights, QoEWeights):
-            raise StreamingTypeError(f"weights={weights!r} must be a QoEWeights or None")
+            raise StreamingTypeError(f"weights={shown(weights)} must be a QoEWeights or None")
         if not isinstance(robust, bool):
-            raise StreamingTypeError(f"robust={robust!r} must be a bool")
+            raise StreamingTypeError(f"robust={shown(robust)} must be a bool")
         self.weights = weights if weights is not None else QoEWeights()
         self.robust = robust
         self.name = "robust-mpc" if robust else "mpc"

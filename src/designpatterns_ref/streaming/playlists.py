@@ -24,6 +24,7 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.streaming.base import StreamingError, StreamingTypeError
 from designpatterns_ref.streaming.manifest_numbers import _DECIMAL, _MAX_INTEGER, _integer
 
@@ -33,19 +34,19 @@ __all__ = ["MediaPlaylist", "Variant", "parse_hls_master", "parse_hls_media"]
 def _uint(name: str, value: object) -> None:
     """Refuse what a manifest's decimal-integer cannot be: a non-int, or outside 0..2**64 - 1."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise StreamingTypeError(f"{name}={value!r:.60} must be an int")
+        raise StreamingTypeError(f"{name}={shown(value, 60)} must be an int")
     if not 0 <= value <= _MAX_INTEGER:
-        raise StreamingError(f"{name}={value!r:.60} must be in 0..2**64 - 1")
+        raise StreamingError(f"{name}={shown(value, 60)} must be in 0..2**64 - 1")
 
 
 def _line(name: str, value: object) -> None:
     """Refuse what a playlist's URI line cannot be: empty, a tag, spaces at either end, or
     holding a line break (a parser strips each line and reads ``#`` lines as tags)."""
     if not isinstance(value, str):
-        raise StreamingTypeError(f"{name}={value!r:.60} must be a str")
+        raise StreamingTypeError(f"{name}={shown(value, 60)} must be a str")
     if not value or value.startswith("#") or value.strip() != value or len(value.splitlines()) > 1:
         raise StreamingError(
-            f"{name}={value!r:.60} must be one line, not empty, not starting with '#', "
+            f"{name}={shown(value, 60)} must be one line, not empty, not starting with '#', "
             "without spaces at either end"
         )
 
@@ -69,15 +70,18 @@ class Variant:
         if self.resolution is not None:
             if not isinstance(self.resolution, tuple) or len(self.resolution) != 2:
                 raise StreamingTypeError(
-                    f"resolution={self.resolution!r:.60} must be None or a (width, height) tuple"
+                    f"resolution={shown(self.resolution, 60)} must be None or a (width, height) "
+                    "tuple"
                 )
             _uint("resolution[0]", self.resolution[0])
             _uint("resolution[1]", self.resolution[1])
         if self.codecs is not None:
             if not isinstance(self.codecs, str):
-                raise StreamingTypeError(f"codecs={self.codecs!r:.60} must be None or a str")
+                raise StreamingTypeError(f"codecs={shown(self.codecs, 60)} must be None or a str")
             if '"' in self.codecs or len(self.codecs.splitlines()) > 1:
-                raise StreamingError(f"codecs={self.codecs!r:.60} must be one line without '\"'")
+                raise StreamingError(
+                    f"codecs={shown(self.codecs, 60)} must be one line without '\"'"
+                )
 
 
 @dataclass(frozen=True)
@@ -102,24 +106,24 @@ class MediaPlaylist:
         _uint("media_sequence", self.media_sequence)
         if not isinstance(self.segments, tuple):
             raise StreamingTypeError(
-                f"segments={self.segments!r:.60} must be a tuple of (uri, seconds)"
+                f"segments={shown(self.segments, 60)} must be a tuple of (uri, seconds)"
             )
         for i, seg in enumerate(self.segments):
             if not isinstance(seg, tuple) or len(seg) != 2:
-                raise StreamingTypeError(f"segments[{i}]={seg!r:.60} must be a (uri, seconds)")
+                raise StreamingTypeError(f"segments[{i}]={shown(seg, 60)} must be a (uri, seconds)")
             _line(f"segments[{i}] uri", seg[0])
             d = seg[1]
             if isinstance(d, bool) or not isinstance(d, int | float) or not 0 <= d < 1e6:
                 raise StreamingError(
-                    f"segments[{i}] seconds={d!r:.60} must be a number in [0, 1e6)"
+                    f"segments[{i}] seconds={shown(d, 60)} must be a number in [0, 1e6)"
                 )
             if Fraction(d) > self.target_duration + Fraction(1, 2):
                 raise StreamingError(
-                    f"segments[{i}] seconds={d!r} is longer than target_duration="
+                    f"segments[{i}] seconds={shown(d)} is longer than target_duration="
                     f"{self.target_duration} (rounded to the nearest second)"
                 )
         if not isinstance(self.ended, bool):
-            raise StreamingTypeError(f"ended={self.ended!r:.60} must be a bool")
+            raise StreamingTypeError(f"ended={shown(self.ended, 60)} must be a bool")
 
     @property
     def duration_s(self) -> float:
@@ -134,7 +138,7 @@ def _attributes(text: str, line_no: int) -> dict[str, str]:
     while pos < len(text):
         m = re.compile(pattern).match(text, pos)
         if m is None:
-            raise StreamingError(f"line {line_no}: cannot read attributes at {text[pos:]!r}")
+            raise StreamingError(f"line {line_no}: cannot read attributes at {shown(text[pos:])}")
         out[m.group(1)] = m.group(2).strip('"')
         pos = m.end()
     return out
@@ -142,7 +146,7 @@ def _attributes(text: str, line_no: int) -> dict[str, str]:
 
 def _lines(text: object) -> list[str]:
     if not isinstance(text, str):
-        raise StreamingTypeError(f"text={text!r} must be a str")
+        raise StreamingTypeError(f"text={shown(text)} must be a str")
     lines = [ln.strip() for ln in text.splitlines()]
     if not lines or lines[0] != "#EXTM3U":
         raise StreamingError("line 1: a playlist must start with #EXTM3U")
@@ -163,7 +167,7 @@ def parse_hls_master(text: str) -> list[Variant]:
             pending = (_attributes(line.split(":", 1)[1], no), no)
         elif line and not line.startswith("#"):
             if pending is None:
-                raise StreamingError(f"line {no}: URI {line!r} without #EXT-X-STREAM-INF")
+                raise StreamingError(f"line {no}: URI {shown(line)} without #EXT-X-STREAM-INF")
             attrs, at = pending
             if "BANDWIDTH" not in attrs:
                 raise StreamingError(f"line {at}: BANDWIDTH missing")
@@ -173,7 +177,7 @@ def parse_hls_master(text: str) -> list[Variant]:
                 width, x, height = attrs["RESOLUTION"].partition("x")
                 if not x:
                     raise StreamingError(
-                        f"line {at}: RESOLUTION={attrs['RESOLUTION']!r:.60} must be WxH"
+                        f"line {at}: RESOLUTION={shown(attrs['RESOLUTION'], 60)} must be WxH"
                     )
                 where = f"line {at}: RESOLUTION"
                 res = (_integer(width, where), _integer(height, where))
@@ -200,19 +204,19 @@ def parse_hls_media(text: str) -> MediaPlaylist:
             value = line.split(":", 1)[1].split(",", 1)[0]
             if _DECIMAL.fullmatch(value) is None:
                 raise StreamingError(
-                    f"line {no}: EXTINF duration {value!r:.60} must be ASCII digits, "
+                    f"line {no}: EXTINF duration {shown(value, 60)} must be ASCII digits, "
                     "optionally with a decimal point"
                 )
             duration = float(value)
             if not 0 <= duration < 1e6:
-                raise StreamingError(f"line {no}: EXTINF duration {value!r} out of range")
+                raise StreamingError(f"line {no}: EXTINF duration {shown(value)} out of range")
             # rounded to the nearest integer, halves up (RFC 8216 4.3.3.1), from the exact text
             nearest = math.floor(Fraction(value) + Fraction(1, 2))
         elif line == "#EXT-X-ENDLIST":
             ended = True
         elif line and not line.startswith("#"):
             if duration is None:
-                raise StreamingError(f"line {no}: URI {line!r} without #EXTINF")
+                raise StreamingError(f"line {no}: URI {shown(line)} without #EXTINF")
             segments.append((line, duration))
             rounded.append((nearest, no))
             duration = None

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.figures import new_figure
 from designpatterns_ref.streaming.base import StreamingTypeError, Trace, check_list, check_number
 from designpatterns_ref.streaming.session import SessionResult
@@ -43,16 +44,16 @@ def _bandwidth_steps(trace: Trace, until_s: float) -> tuple[list[float], list[fl
 
 def _check_ax(ax: Any) -> None:
     if ax is not None and not callable(getattr(ax, "plot", None)):
-        raise StreamingTypeError(f"ax={ax!r:.60} must be a matplotlib Axes or None")
+        raise StreamingTypeError(f"ax={shown(ax, 60)} must be a matplotlib Axes or None")
 
 
 def plot_session(result: SessionResult, trace: Trace, *, ax: Any = None) -> Any:
     """Bandwidth, chosen bitrate and buffer level of one session; returns the Figure."""
     _check_ax(ax)
     if not isinstance(result, SessionResult):
-        raise StreamingTypeError(f"result={result!r} must be a SessionResult")
+        raise StreamingTypeError(f"result={shown(result)} must be a SessionResult")
     if not isinstance(trace, Trace):
-        raise StreamingTypeError(f"trace={trace!r} must be a Trace")
+        raise StreamingTypeError(f"trace={shown(trace)} must be a Trace")
     fig, ax = new_figure(ax, figsize=(8.0, 3.5))
     end = result.finish_s[-1] if result.finish_s else 0.0
     xs, ys = _bandwidth_steps(trace, end)
@@ -91,9 +92,9 @@ def plot_sessions(results: Sequence[SessionResult], trace: Trace) -> Any:
     results = check_list("results", results, min_len=1, max_len=100)
     for i, r in enumerate(results):
         if not isinstance(r, SessionResult):
-            raise StreamingTypeError(f"results[{i}]={r!r:.60} must be a SessionResult")
+            raise StreamingTypeError(f"results[{i}]={shown(r, 60)} must be a SessionResult")
     if not isinstance(trace, Trace):
-        raise StreamingTypeError(f"trace={trace!r:.60} must be a Trace")
+        raise StreamingTypeError(f"trace={shown(trace, 60)} must be a Trace")
     fig = Figure(figsize=(8.0, 2.4 * len(results)), layout="constrained")
     axes = fig.subplots(len(results), 1, sharex=True, squeeze=False)
     for result, row in zip(results, axes, strict=True):
@@ -110,12 +111,12 @@ def plot_hit_ratio(
     """Hit ratio (y, 0..1) against cache size (x), one line per policy; returns the Figure."""
     _check_ax(ax)
     if not isinstance(curves, Mapping) or not curves:
-        raise StreamingTypeError(f"curves={curves!r:.60} must be a non-empty mapping")
+        raise StreamingTypeError(f"curves={shown(curves, 60)} must be a non-empty mapping")
     if not isinstance(xlabel, str):
-        raise StreamingTypeError(f"xlabel={xlabel!r:.60} must be a str")
+        raise StreamingTypeError(f"xlabel={shown(xlabel, 60)} must be a str")
     for name, points in curves.items():
         if not isinstance(name, str):
-            raise StreamingTypeError(f"curves key {name!r:.60} must be a str")
+            raise StreamingTypeError(f"curves key {shown(name, 60)} must be a str")
         for i, point in enumerate(check_list(f"curves[{name!r}]", points)):
             pair = check_list(f"curves[{name!r}][{i}]", point, min_len=2, max_len=2)
             check_number(f"curves[{name!r}][{i}][0]", pair[0], minimum=-1e15)

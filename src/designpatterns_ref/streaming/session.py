@@ -30,6 +30,7 @@ import itertools
 import math
 from dataclasses import dataclass, field
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.streaming.base import (
     AbrAlgorithm,
     Download,
@@ -56,7 +57,7 @@ class Network:
 
     def __init__(self, trace: Trace) -> None:
         if not isinstance(trace, Trace):
-            raise StreamingTypeError(f"trace={trace!r:.60} must be a Trace")
+            raise StreamingTypeError(f"trace={shown(trace, 60)} must be a Trace")
         self._durations = [p.duration_ms for p in trace.periods]
         self._bandwidths = [p.bandwidth_kbps for p in trace.periods]
         self._latencies = [p.latency_ms for p in trace.periods]
@@ -284,9 +285,9 @@ class SessionResult:
 def _check_algorithm(abr: object) -> AbrAlgorithm:
     for attr in ("start", "choose", "observe"):
         if not callable(getattr(abr, attr, None)):
-            raise StreamingTypeError(f"abr={abr!r} must have a {attr}() method (AbrAlgorithm)")
+            raise StreamingTypeError(f"abr={shown(abr)} must have a {attr}() method (AbrAlgorithm)")
     if not isinstance(getattr(abr, "name", None), str):
-        raise StreamingTypeError(f"abr={abr!r} must have a str attribute name")
+        raise StreamingTypeError(f"abr={shown(abr)} must have a str attribute name")
     return abr  # type: ignore[return-value]
 
 
@@ -307,22 +308,22 @@ def simulate(
     before the rest of the current one at the throughput measured so far; its bits are wasted.
     """
     if not isinstance(manifest, Manifest):
-        raise StreamingTypeError(f"manifest={manifest!r} must be a Manifest")
+        raise StreamingTypeError(f"manifest={shown(manifest)} must be a Manifest")
     if not isinstance(trace, Trace):
-        raise StreamingTypeError(f"trace={trace!r} must be a Trace")
+        raise StreamingTypeError(f"trace={shown(trace)} must be a Trace")
     abr = _check_algorithm(abr)
     seg = manifest.segment_duration_ms
     cap = check_number("buffer_cap_s", buffer_cap_s, strict=True) * 1000.0
     if cap < seg:
         raise StreamingError(
-            f"buffer_cap_s={buffer_cap_s!r} must hold one segment ({seg / 1000:g} s)"
+            f"buffer_cap_s={shown(buffer_cap_s)} must hold one segment ({seg / 1000:g} s)"
         )
     if weights is None:
         weights = QoEWeights()
     elif not isinstance(weights, QoEWeights):
-        raise StreamingTypeError(f"weights={weights!r} must be a QoEWeights")
+        raise StreamingTypeError(f"weights={shown(weights)} must be a QoEWeights")
     if not isinstance(abandonment, bool):
-        raise StreamingTypeError(f"abandonment={abandonment!r} must be a bool")
+        raise StreamingTypeError(f"abandonment={shown(abandonment)} must be a bool")
 
     abr.start(manifest, cap)
     net = Network(trace)
@@ -343,7 +344,7 @@ def simulate(
         fields["segment"], fields["buffer_ms"], fields["now_ms"] = index, level, net.now_ms
         rung = abr.choose(state)
         if rung.__class__ is not int or not 0 <= rung <= top:
-            raise StreamingError(f"{abr.name} chose rung={rung!r}; the ladder has 0..{top}")
+            raise StreamingError(f"{abr.name} chose rung={shown(rung)}; the ladder has 0..{top}")
         request = net.now_ms
         lat = net.latency()
         bits = sizes[index][rung]

@@ -35,6 +35,7 @@ from collections import deque
 from collections.abc import Sequence
 from typing import Protocol
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.streaming.base import (
     Download,
     Manifest,
@@ -117,7 +118,9 @@ class Ewma:
 
     def __init__(self, half_lives_s: Sequence[float] = (3.0, 8.0)) -> None:
         if isinstance(half_lives_s, str | bytes) or not isinstance(half_lives_s, Sequence):
-            raise StreamingTypeError(f"half_lives_s={half_lives_s!r} must be a list of seconds")
+            raise StreamingTypeError(
+                f"half_lives_s={shown(half_lives_s)} must be a list of seconds"
+            )
         if not half_lives_s:
             raise StreamingError("half_lives_s=() must list at least one half-life")
         self.half_lives_ms = tuple(
@@ -189,7 +192,7 @@ def _estimator(value: object) -> ThroughputEstimator:
     if value is None:
         return Ewma()
     if not all(callable(getattr(value, m, None)) for m in ("reset", "push")):
-        raise StreamingTypeError(f"estimator={value!r} must be a SlidingWindow, Ewma or None")
+        raise StreamingTypeError(f"estimator={shown(value)} must be a SlidingWindow, Ewma or None")
     return value  # type: ignore[return-value]
 
 
@@ -207,7 +210,7 @@ class ThroughputRule:
         self.safety = check_number("safety", safety, strict=True, limit=1.0)
         if not isinstance(insufficient_buffer_rule, bool):
             raise StreamingTypeError(
-                f"insufficient_buffer_rule={insufficient_buffer_rule!r} must be a bool"
+                f"insufficient_buffer_rule={shown(insufficient_buffer_rule)} must be a bool"
             )
         self.insufficient_buffer_rule = insufficient_buffer_rule
         kind = type(self.estimator).__name__.lower()

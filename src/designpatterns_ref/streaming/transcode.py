@@ -32,6 +32,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.streaming.base import (
     StreamingError,
     StreamingTypeError,
@@ -54,12 +55,12 @@ class Task:
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
-            raise StreamingError(f"name={self.name!r:.60} must be a non-empty str")
+            raise StreamingError(f"name={shown(self.name, 60)} must be a non-empty str")
         check_number("seconds", self.seconds, limit=1e12)
         if not isinstance(self.after, tuple) or not all(isinstance(a, str) for a in self.after):
-            raise StreamingTypeError(f"after={self.after!r:.60} must be a tuple of task names")
+            raise StreamingTypeError(f"after={shown(self.after, 60)} must be a tuple of task names")
         if not isinstance(self.retryable, bool):
-            raise StreamingTypeError(f"retryable={self.retryable!r:.60} must be a bool")
+            raise StreamingTypeError(f"retryable={shown(self.retryable, 60)} must be a bool")
 
 
 @dataclass
@@ -70,10 +71,12 @@ class JobGraph:
 
     def __post_init__(self) -> None:
         if not isinstance(self.tasks, dict) or not self.tasks:
-            raise StreamingTypeError(f"tasks={self.tasks!r:.60} must be a non-empty dict")
+            raise StreamingTypeError(f"tasks={shown(self.tasks, 60)} must be a non-empty dict")
         for name, task in self.tasks.items():
             if not isinstance(task, Task) or task.name != name:
-                raise StreamingTypeError(f"tasks[{name!r:.40}] must be the Task named {name!r:.40}")
+                raise StreamingTypeError(
+                    f"tasks[{shown(name, 40)}] must be the Task named {shown(name, 40)}"
+                )
         for task in self.tasks.values():
             for dep in task.after:
                 if dep not in self.tasks:
@@ -197,7 +200,7 @@ def schedule(
 ) -> Schedule:
     """Run ``graph`` on ``workers`` workers, longest remaining path first, retrying failures."""
     if not isinstance(graph, JobGraph):
-        raise StreamingTypeError(f"graph={graph!r} must be a JobGraph")
+        raise StreamingTypeError(f"graph={shown(graph)} must be a JobGraph")
     workers = check_int("workers", workers, minimum=1, maximum=100_000)
     failure_rate = check_number("failure_rate", failure_rate, limit=0.99)
     retries = check_int("retries", retries, maximum=1000)

@@ -40,6 +40,7 @@ import itertools
 import threading
 from dataclasses import dataclass, field
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.streaming.base import StreamingError, StreamingTypeError, check_int
 
 __all__ = [
@@ -110,14 +111,14 @@ class UploadServer:
     @staticmethod
     def _check_id(upload_id: object) -> str:
         if not isinstance(upload_id, str):
-            raise StreamingTypeError(f"upload_id={upload_id!r} must be a str")
+            raise StreamingTypeError(f"upload_id={shown(upload_id)} must be a str")
         return upload_id
 
     def _get(self, upload_id: str) -> UploadState:
         """The upload's state; call with the lock held."""
         state = self._uploads.get(upload_id)
         if state is None:
-            raise StreamingError(f"upload_id={upload_id[:40]!r} is not a known upload")
+            raise StreamingError(f"upload_id={shown(upload_id[:40])} is not a known upload")
         return state
 
     def offset(self, upload_id: str) -> int:
@@ -139,7 +140,7 @@ class UploadServer:
         if not isinstance(chunk, bytes):
             raise StreamingTypeError(f"chunk must be bytes, not {type(chunk).__name__}")
         if not isinstance(checksum, str):
-            raise StreamingTypeError(f"checksum={checksum!r:.80} must be a hex SHA-256 str")
+            raise StreamingTypeError(f"checksum={shown(checksum, 80)} must be a hex SHA-256 str")
         matches = sha256(chunk) == checksum.lower()
         with self._lock:
             state = self._get(upload_id)
@@ -198,7 +199,7 @@ class UploadServer:
     @staticmethod
     def _check_hash(content_hash: object) -> str:
         if not isinstance(content_hash, str):
-            raise StreamingTypeError(f"content_hash={content_hash!r} must be a str")
+            raise StreamingTypeError(f"content_hash={shown(content_hash)} must be a str")
         return content_hash
 
     def find(self, content_hash: str) -> bool:
@@ -229,7 +230,7 @@ class UploadClient:
 
     def __init__(self, server: UploadServer, data: bytes, *, chunk_size: int = 1 << 20) -> None:
         if not isinstance(server, UploadServer):
-            raise StreamingTypeError(f"server={server!r} must be an UploadServer")
+            raise StreamingTypeError(f"server={shown(server)} must be an UploadServer")
         if not isinstance(data, bytes) or not data:
             raise StreamingError("data must be non-empty bytes")
         self.server = server

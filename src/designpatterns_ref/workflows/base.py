@@ -25,7 +25,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from designpatterns_ref.errors import DesignPatternsError
+from designpatterns_ref.errors import DesignPatternsError, shown
 
 __all__ = [
     "Event",
@@ -75,10 +75,10 @@ class StepFailed(DesignPatternsError, RuntimeError):
     ) -> None:
         where = "StepFailed"
         if not isinstance(reason, str):
-            raise WorkflowTypeError(f"{where}: reason={reason!r:.80} must be a string")
+            raise WorkflowTypeError(f"{where}: reason={shown(reason, 80)} must be a string")
         if not isinstance(transitions, tuple | list):
             raise WorkflowTypeError(
-                f"{where}: transitions={transitions!r:.80} must be a tuple of event names, "
+                f"{where}: transitions={shown(transitions, 80)} must be a tuple of event names, "
                 f"such as ('cancel',)"
             )
         for event in transitions:
@@ -86,13 +86,13 @@ class StepFailed(DesignPatternsError, RuntimeError):
         if data is not None:
             if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
                 raise WorkflowTypeError(
-                    f"{where}: data={data!r:.80} must be a dict with str keys, or None"
+                    f"{where}: data={shown(data, 80)} must be a dict with str keys, or None"
                 )
             try:
                 json.dumps(data, allow_nan=False)
             except (TypeError, ValueError) as exc:
                 raise WorkflowTypeError(
-                    f"{where}: data={data!r:.80} must hold JSON values (dicts, lists, str, "
+                    f"{where}: data={shown(data, 80)} must hold JSON values (dicts, lists, str, "
                     f"finite numbers, bools, None): {exc}"
                 ) from None
         super().__init__(reason)
@@ -123,7 +123,7 @@ class Event:
             isinstance(p, tuple) and len(p) == 2 and isinstance(p[0], str) for p in self.data
         ):
             raise WorkflowTypeError(
-                f"Event: data={self.data!r:.80} must be a tuple of (name, value) pairs"
+                f"Event: data={shown(self.data, 80)} must be a tuple of (name, value) pairs"
             )
 
 
@@ -176,10 +176,10 @@ class SagaResult:
 def check_name(where: str, field: str, value: object) -> str:
     """``value`` as a name: a non-empty string of at most 200 characters, valid UTF-8."""
     if not isinstance(value, str):
-        raise WorkflowTypeError(f"{where}: {field}={value!r:.80} must be a string")
+        raise WorkflowTypeError(f"{where}: {field}={shown(value, 80)} must be a string")
     if not value or len(value) > MAX_NAME:
         raise WorkflowError(
-            f"{where}: {field}={value!r:.80} must be a non-empty string of at most "
+            f"{where}: {field}={shown(value, 80)} must be a non-empty string of at most "
             f"{MAX_NAME} characters"
         )
     try:
@@ -194,20 +194,20 @@ def check_name(where: str, field: str, value: object) -> str:
 def check_count(where: str, field: str, value: object, low: int, high: int) -> int:
     """``value`` as an int in ``[low, high]`` (bools refused)."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise WorkflowTypeError(f"{where}: {field}={value!r:.80} must be an int")
+        raise WorkflowTypeError(f"{where}: {field}={shown(value, 80)} must be an int")
     if not low <= value <= high:
-        raise WorkflowError(f"{where}: {field}={value!r:.80} must be in [{low}, {high}]")
+        raise WorkflowError(f"{where}: {field}={shown(value, 80)} must be in [{low}, {high}]")
     return value
 
 
 def check_seconds(where: str, field: str, value: object, *, positive: bool = False) -> float:
     """``value`` as a finite, non-negative (or positive) number of seconds."""
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise WorkflowTypeError(f"{where}: {field}={value!r:.80} must be a number of seconds")
+        raise WorkflowTypeError(f"{where}: {field}={shown(value, 80)} must be a number of seconds")
     if isinstance(value, int) and abs(value) > 10**15:
-        raise WorkflowError(f"{where}: {field}={value!r:.80} is out of range")
+        raise WorkflowError(f"{where}: {field}={shown(value, 80)} is out of range")
     f = float(value)
     if not math.isfinite(f) or f < 0 or (positive and f == 0):
         allowed = "positive" if positive else "zero or more"
-        raise WorkflowError(f"{where}: {field}={value!r:.80} must be finite and {allowed}")
+        raise WorkflowError(f"{where}: {field}={shown(value, 80)} must be finite and {allowed}")
     return f

@@ -35,6 +35,7 @@ from collections import defaultdict, deque
 from collections.abc import Callable
 
 from designpatterns_ref.clock import Clock
+from designpatterns_ref.errors import shown
 from designpatterns_ref.workflows.base import Event, WorkflowTypeError, check_name
 from designpatterns_ref.workflows.food import DRIVER_BACKOFF, POLL_EVERY, World
 from designpatterns_ref.workflows.machine import Machine
@@ -58,13 +59,15 @@ class EventBus:
         """Call ``handler(event)`` for every event on ``topic``."""
         check_name("EventBus.subscribe", "topic", topic)
         if not callable(handler):
-            raise WorkflowTypeError(f"EventBus.subscribe: handler={handler!r:.80} not callable")
+            raise WorkflowTypeError(
+                f"EventBus.subscribe: handler={shown(handler, 80)} not callable"
+            )
         self._subscribers[topic].append(handler)
 
     def publish(self, event: Event) -> None:
         """Queue ``event`` for delivery."""
         if not isinstance(event, Event):
-            raise WorkflowTypeError(f"EventBus.publish: event={event!r:.80} must be an Event")
+            raise WorkflowTypeError(f"EventBus.publish: event={shown(event, 80)} must be an Event")
         self._queue.append(event)
 
     def run(self) -> int:
@@ -84,9 +87,9 @@ class Choreography:
 
     def __init__(self, world: World, *, clock: Clock) -> None:
         if not isinstance(world, World):
-            raise WorkflowTypeError(f"Choreography: world={world!r:.80} must be a World")
+            raise WorkflowTypeError(f"Choreography: world={shown(world, 80)} must be a World")
         if not callable(clock):
-            raise WorkflowTypeError(f"Choreography: clock={clock!r:.80} must be callable")
+            raise WorkflowTypeError(f"Choreography: clock={shown(clock, 80)} must be callable")
         self.world = world
         self.clock = clock
         sleep = getattr(clock, "advance", None)

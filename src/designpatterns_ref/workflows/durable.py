@@ -35,6 +35,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.workflows.base import (
     Event,
     WorkflowError,
@@ -90,18 +91,18 @@ def _encode(where: str, result: Any) -> str:
         return json.dumps(result, allow_nan=False, sort_keys=True)
     except (TypeError, ValueError) as exc:
         raise WorkflowTypeError(
-            f"{where}: result={result!r:.80} must be JSON (dicts, lists, str, finite numbers, "
+            f"{where}: result={shown(result, 80)} must be JSON (dicts, lists, str, finite numbers, "
             f"bools, None): {exc}"
         ) from None
 
 
 def _check_events(where: str, events: Sequence[Event]) -> list[tuple[str, str, str, str]]:
     if not isinstance(events, list | tuple):
-        raise WorkflowTypeError(f"{where}: events={events!r:.80} must be a list of Event")
+        raise WorkflowTypeError(f"{where}: events={shown(events, 80)} must be a list of Event")
     rows = []
     for event in events:
         if not isinstance(event, Event):
-            raise WorkflowTypeError(f"{where}: event {event!r:.80} must be an Event")
+            raise WorkflowTypeError(f"{where}: event {shown(event, 80)} must be an Event")
         rows.append(
             (
                 check_name(where, "event_id", event.event_id),
@@ -120,7 +121,7 @@ def _check_ids(where: str, workflow_id: object, key: object) -> None:
 
 def _check_list(where: str, event_ids: object) -> None:
     if not isinstance(event_ids, list | tuple):
-        raise WorkflowTypeError(f"{where}: event_ids={event_ids!r:.80} must be a list")
+        raise WorkflowTypeError(f"{where}: event_ids={shown(event_ids, 80)} must be a list")
     for i in event_ids:
         check_name(where, "event_id", i)
 
@@ -144,7 +145,9 @@ class MemoryLog:
         raw = _encode("MemoryLog.put", result)
         _check_events("MemoryLog.put", events)
         if (workflow_id, key) in self._steps:
-            raise WorkflowError(f"MemoryLog.put: {workflow_id!r}/{key!r} is already recorded")
+            raise WorkflowError(
+                f"MemoryLog.put: {shown(workflow_id)}/{shown(key)} is already recorded"
+            )
         if any(e.event_id in self._outbox for e in events):
             raise WorkflowError("MemoryLog.put: an event id is already in the outbox")
         self._steps[(workflow_id, key)] = raw
@@ -184,10 +187,10 @@ class SQLiteLog:
 
     def __init__(self, path: str | Path, *, synchronous: Synchronous = "FULL") -> None:
         if not isinstance(path, str | Path) or (isinstance(path, str) and not path):
-            raise WorkflowTypeError(f"SQLiteLog: path={path!r:.80} must be a non-empty path")
+            raise WorkflowTypeError(f"SQLiteLog: path={shown(path, 80)} must be a non-empty path")
         if synchronous not in ("OFF", "NORMAL", "FULL"):
             raise WorkflowError(
-                f"SQLiteLog: synchronous={synchronous!r:.80} must be 'OFF', 'NORMAL' or 'FULL'"
+                f"SQLiteLog: synchronous={shown(synchronous, 80)} must be 'OFF', 'NORMAL' or 'FULL'"
             )
         try:
             self._conn = sqlite3.connect(
@@ -204,7 +207,9 @@ class SQLiteLog:
             self._conn.executescript(_SCHEMA)
         except sqlite3.DatabaseError as exc:
             self._conn.close()
-            raise WorkflowError(f"SQLiteLog: path={path!r:.80} is not a database: {exc}") from None
+            raise WorkflowError(
+                f"SQLiteLog: path={shown(path, 80)} is not a database: {exc}"
+            ) from None
 
     def get(self, workflow_id: str, key: str) -> Any:
         if workflow_id.__class__ is not str or key.__class__ is not str:

@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from designpatterns_ref.clock import Clock
+from designpatterns_ref.errors import shown
 from designpatterns_ref.workflows.base import (
     Event,
     StepFailed,
@@ -125,7 +126,7 @@ def random_scenarios(n: int, seed: int = 0) -> list[OrderScenario]:
 def expected(s: OrderScenario) -> tuple[str, list[str]]:
     """The oracle: the final state and the effect keys, written out case by case."""
     if not isinstance(s, OrderScenario):
-        raise WorkflowTypeError(f"expected: s={s!r:.80} must be an OrderScenario")
+        raise WorkflowTypeError(f"expected: s={shown(s, 80)} must be an OrderScenario")
     o = s.order_id
     if not s.card_ok:
         return "cancelled", [f"notify:{o}"]
@@ -167,15 +168,15 @@ class World:
         idempotent: bool = True,
     ) -> None:
         if not isinstance(path, str | Path) or not str(path):
-            raise WorkflowTypeError(f"World: path={path!r:.80} must be a non-empty path")
+            raise WorkflowTypeError(f"World: path={shown(path, 80)} must be a non-empty path")
         if not callable(clock):
-            raise WorkflowTypeError(f"World: clock={clock!r:.80} must be callable")
+            raise WorkflowTypeError(f"World: clock={shown(clock, 80)} must be callable")
         self.scenarios: dict[str, OrderScenario] = {}
         if isinstance(scenarios, str | bytes) or not isinstance(scenarios, Iterable):
-            raise WorkflowTypeError(f"World: scenarios={scenarios!r:.80} must be a list")
+            raise WorkflowTypeError(f"World: scenarios={shown(scenarios, 80)} must be a list")
         for s in scenarios:
             if not isinstance(s, OrderScenario):
-                raise WorkflowTypeError(f"World: scenario {s!r:.80} must be an OrderScenario")
+                raise WorkflowTypeError(f"World: scenario {shown(s, 80)} must be an OrderScenario")
             self.scenarios[s.order_id] = s
         self.clock = clock
         self.idempotent = bool(idempotent)
@@ -189,7 +190,7 @@ class World:
             self.conn.executescript(_SCHEMA)
         except sqlite3.DatabaseError as exc:
             self.conn.close()
-            raise WorkflowError(f"World: path={path!r:.80} is not a database: {exc}") from None
+            raise WorkflowError(f"World: path={shown(path, 80)} is not a database: {exc}") from None
         self._lock = threading.Lock()
         from designpatterns_ref.workflows.outbox import Inbox
 
@@ -202,7 +203,7 @@ class World:
         try:
             return self.scenarios[order_id]
         except (KeyError, TypeError):
-            raise WorkflowError(f"World: order_id={order_id!r:.80} has no scenario") from None
+            raise WorkflowError(f"World: order_id={shown(order_id, 80)} has no scenario") from None
 
     def _effect(self, kind: str, order_id: str, idem_key: str, result: str) -> str:
         """Perform one side effect: a ledger row, unless the idempotency key was seen."""
@@ -317,7 +318,7 @@ def order_saga(
 ) -> Orchestrator:
     """The four-step order saga over ``world``; ``sleep`` defaults to ``clock.advance``."""
     if not isinstance(world, World):
-        raise WorkflowTypeError(f"order_saga: world={world!r:.80} must be a World")
+        raise WorkflowTypeError(f"order_saga: world={shown(world, 80)} must be a World")
     if sleep is None:
         sleep = getattr(clock, "advance", None)
         if sleep is None:

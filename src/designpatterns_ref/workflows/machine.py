@@ -36,6 +36,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.workflows.base import (
     IllegalTransition,
     WorkflowError,
@@ -85,41 +86,41 @@ class MachineSpec:
             raise WorkflowError(f"{where}: states={self.states!r} repeat a name")
         known = set(self.states)
         if check_name(where, "initial", initial) not in known:
-            raise WorkflowError(f"{where}: initial={initial!r} is not one of {self.states}")
+            raise WorkflowError(f"{where}: initial={shown(initial)} is not one of {self.states}")
         self.initial = initial
         self.final: tuple[str, ...] = tuple(_listed(where, "final", final))
         for f in self.final:
             if f not in known:
-                raise WorkflowError(f"{where}: final state {f!r} is not one of {self.states}")
+                raise WorkflowError(f"{where}: final state {shown(f)} is not one of {self.states}")
         if guards is not None and not isinstance(guards, Mapping):
-            raise WorkflowTypeError(f"{where}: guards={guards!r:.80} must be a mapping")
+            raise WorkflowTypeError(f"{where}: guards={shown(guards, 80)} must be a mapping")
         self.guards: dict[str, Guard] = dict(guards or {})
         for gname, gfn in self.guards.items():
             check_name(where, "guard name", gname)
             if not callable(gfn):
-                raise WorkflowTypeError(f"{where}: guard {gname!r} must be callable")
+                raise WorkflowTypeError(f"{where}: guard {shown(gname)} must be callable")
         self.transitions: tuple[Transition, ...] = tuple(_listed(where, "transitions", transitions))
         table: dict[str, dict[str, tuple[str, Guard | None, str | None]]] = {
             s: {} for s in self.states
         }
         for t in self.transitions:
             if not isinstance(t, Transition):
-                raise WorkflowTypeError(f"{where}: transition {t!r:.80} must be a Transition")
+                raise WorkflowTypeError(f"{where}: transition {shown(t, 80)} must be a Transition")
             check_name(where, "event", t.event)
             if not isinstance(t.sources, tuple) or not t.sources:
                 raise WorkflowTypeError(
-                    f"{where}: transition {t.event!r} sources={t.sources!r:.80} must be a "
-                    "non-empty tuple of state names"
+                    f"{where}: transition {shown(t.event)} sources={shown(t.sources, 80)} must be "
+                    "a non-empty tuple of state names"
                 )
             for state in (*t.sources, t.target):
                 if not isinstance(state, str) or state not in known:
                     raise WorkflowError(
-                        f"{where}: transition {t.event!r} names state {state!r}, "
+                        f"{where}: transition {shown(t.event)} names state {shown(state)}, "
                         f"not one of {self.states}"
                     )
             if t.guard is not None and (not isinstance(t.guard, str) or t.guard not in self.guards):
                 raise WorkflowError(
-                    f"{where}: transition {t.event!r} needs guard {t.guard!r}, "
+                    f"{where}: transition {shown(t.event)} needs guard {shown(t.guard)}, "
                     f"not among {sorted(self.guards)}"
                 )
             for source in t.sources:
@@ -135,13 +136,17 @@ class MachineSpec:
     def allowed(self, state: str) -> tuple[str, ...]:
         """The events the machine accepts in ``state`` (guards not consulted)."""
         if not isinstance(state, str) or state not in self.table:
-            raise WorkflowError(f"{self.name}: state={state!r:.80} is not one of {self.states}")
+            raise WorkflowError(
+                f"{self.name}: state={shown(state, 80)} is not one of {self.states}"
+            )
         return tuple(self.table[state])
 
     def next_state(self, state: str, event: str, ctx: Mapping[str, Any] | None = None) -> str:
         """Where ``event`` takes ``state`` (raises :class:`IllegalTransition` if nowhere)."""
         if not isinstance(state, str) or state not in self.table:
-            raise WorkflowError(f"{self.name}: state={state!r:.80} is not one of {self.states}")
+            raise WorkflowError(
+                f"{self.name}: state={shown(state, 80)} is not one of {self.states}"
+            )
         try:
             entry = self.table[state][event]
         except (KeyError, TypeError):
@@ -179,11 +184,11 @@ class MachineSpec:
         allowed = ", ".join(self.table[state]) or "none"
         if not isinstance(event, str):
             return IllegalTransition(
-                f"{self.name}: event={event!r:.80} must be a string; allowed in {state!r}: "
-                f"{allowed}"
+                f"{self.name}: event={shown(event, 80)} must be a string; allowed in "
+                f"{shown(state)}: {allowed}"
             )
         return IllegalTransition(
-            f"{self.name}: event {event!r:.80} is not allowed in state {state!r}; "
+            f"{self.name}: event {shown(event, 80)} is not allowed in state {shown(state)}; "
             f"allowed: {allowed}"
         )
 
@@ -194,7 +199,7 @@ class MachineSpec:
 
 def _listed(where: str, field: str, value: object) -> list[Any]:
     if isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):
-        raise WorkflowTypeError(f"{where}: {field}={value!r:.80} must be a list")
+        raise WorkflowTypeError(f"{where}: {field}={shown(value, 80)} must be a list")
     return list(value)
 
 
@@ -202,7 +207,7 @@ def _context(name: str, ctx: object) -> Mapping[str, Any]:
     if ctx is None:
         return _EMPTY
     if not isinstance(ctx, Mapping):
-        raise WorkflowTypeError(f"{name}: ctx={ctx!r:.80} must be a mapping or None")
+        raise WorkflowTypeError(f"{name}: ctx={shown(ctx, 80)} must be a mapping or None")
     return ctx
 
 
@@ -216,11 +221,11 @@ class Machine:
 
     def __init__(self, spec: MachineSpec, state: str | None = None) -> None:
         if not isinstance(spec, MachineSpec):
-            raise WorkflowTypeError(f"Machine: spec={spec!r:.80} must be a MachineSpec")
+            raise WorkflowTypeError(f"Machine: spec={shown(spec, 80)} must be a MachineSpec")
         if state is None:
             state = spec.initial
         elif not isinstance(state, str) or state not in spec.table:
-            raise WorkflowError(f"Machine: state={state!r:.80} is not one of {spec.states}")
+            raise WorkflowError(f"Machine: state={shown(state, 80)} is not one of {spec.states}")
         self.spec = spec
         self.state: str = state
 

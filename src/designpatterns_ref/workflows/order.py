@@ -26,6 +26,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.workflows.base import WorkflowError
 from designpatterns_ref.workflows.machine import Machine, MachineSpec, Transition
 
@@ -57,7 +58,8 @@ def _number(ctx: Mapping[str, Any], key: str, guard: str) -> float:
         or value < 0
     ):
         raise WorkflowError(
-            f"order: guard {guard!r} needs ctx[{key!r}] as a finite number >= 0, got {value!r:.80}"
+            f"order: guard {shown(guard)} needs ctx[{shown(key)}] as a finite number >= 0, got "
+            f"{shown(value, 80)}"
         )
     return float(value)
 

@@ -36,6 +36,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.workflows.base import (
     Event,
     WorkflowError,
@@ -64,11 +65,11 @@ class Relay:
         on_point: Callable[[str], object] | None = None,
     ) -> None:
         if not isinstance(log, StepLog):
-            raise WorkflowTypeError(f"Relay: log={log!r:.80} must be a StepLog")
+            raise WorkflowTypeError(f"Relay: log={shown(log, 80)} must be a StepLog")
         if not callable(publish):
-            raise WorkflowTypeError(f"Relay: publish={publish!r:.80} must be callable")
+            raise WorkflowTypeError(f"Relay: publish={shown(publish, 80)} must be callable")
         if on_point is not None and not callable(on_point):
-            raise WorkflowTypeError(f"Relay: on_point={on_point!r:.80} must be callable")
+            raise WorkflowTypeError(f"Relay: on_point={shown(on_point, 80)} must be callable")
         self.log = log
         self.publish = publish
         self.batch = check_count("Relay", "batch", batch, 1, 100_000)
@@ -108,12 +109,12 @@ class Inbox:
             except (sqlite3.Error, ValueError) as exc:
                 raise WorkflowError(f"Inbox: cannot open path={path!r:.80}: {exc}") from None
         else:
-            raise WorkflowTypeError(f"Inbox: path={path!r:.80} must be a path or a connection")
+            raise WorkflowTypeError(f"Inbox: path={shown(path, 80)} must be a path or a connection")
         self._lock = threading.Lock()
         try:  # the first statement reads the file: one that is not a database fails here
             self.conn.execute("CREATE TABLE IF NOT EXISTS inbox(event_id TEXT PRIMARY KEY)")
         except sqlite3.DatabaseError as exc:
-            raise WorkflowError(f"Inbox: path={path!r:.80} is not a database: {exc}") from None
+            raise WorkflowError(f"Inbox: path={shown(path, 80)} is not a database: {exc}") from None
 
     def handle(self, event: Event, handler: Callable[[sqlite3.Connection, Event], object]) -> bool:
         """Run ``handler(conn, event)`` once per event id, in one transaction with the id.
@@ -121,9 +122,9 @@ class Inbox:
         Returns False (and runs nothing) for an id already handled.
         """
         if not isinstance(event, Event):
-            raise WorkflowTypeError(f"Inbox.handle: event={event!r:.80} must be an Event")
+            raise WorkflowTypeError(f"Inbox.handle: event={shown(event, 80)} must be an Event")
         if not callable(handler):
-            raise WorkflowTypeError(f"Inbox.handle: handler={handler!r:.80} must be callable")
+            raise WorkflowTypeError(f"Inbox.handle: handler={shown(handler, 80)} must be callable")
         with self._lock:
             conn = self.conn
             conn.execute("BEGIN IMMEDIATE")

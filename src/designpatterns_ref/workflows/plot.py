@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.figures import new_figure
 from designpatterns_ref.workflows.base import SagaResult, WorkflowTypeError
 from designpatterns_ref.workflows.machine import MachineSpec
@@ -35,10 +36,10 @@ def plot_saga_timeline(results: Sequence[SagaResult], *, ax: Any = None) -> Any:
     if isinstance(results, SagaResult):
         results = [results]
     if not isinstance(results, Sequence) or not results:
-        raise WorkflowTypeError(f"plot_saga_timeline: results={results!r:.80} must be a list")
+        raise WorkflowTypeError(f"plot_saga_timeline: results={shown(results, 80)} must be a list")
     for r in results:
         if not isinstance(r, SagaResult):
-            raise WorkflowTypeError(f"plot_saga_timeline: {r!r:.80} is not a SagaResult")
+            raise WorkflowTypeError(f"plot_saga_timeline: {shown(r, 80)} is not a SagaResult")
     fig, axis = new_figure(ax, figsize=(8.0, 0.6 + 0.45 * sum(len(r.trace) for r in results)))
     labels: list[str] = []
     row = 0
@@ -63,7 +64,7 @@ def plot_saga_timeline(results: Sequence[SagaResult], *, ax: Any = None) -> Any:
 def state_layout(spec: MachineSpec) -> dict[str, tuple[int, int]]:
     """(column, row) of each state: the column is its distance from the initial state."""
     if not isinstance(spec, MachineSpec):
-        raise WorkflowTypeError(f"state_layout: spec={spec!r:.80} must be a MachineSpec")
+        raise WorkflowTypeError(f"state_layout: spec={shown(spec, 80)} must be a MachineSpec")
     depth = {spec.initial: 0}
     frontier = [spec.initial]
     while frontier:

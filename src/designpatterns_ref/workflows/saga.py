@@ -70,6 +70,7 @@ from operator import itemgetter
 from typing import Any
 
 from designpatterns_ref.clock import Clock, system_clock
+from designpatterns_ref.errors import shown
 from designpatterns_ref.workflows.base import (
     Event,
     Outcome,
@@ -169,13 +170,15 @@ class Orchestrator:
         sleep: Callable[[float], object] | None = None,
     ) -> None:
         if isinstance(steps, str | bytes) or not isinstance(steps, Sequence) or not steps:
-            raise WorkflowTypeError(f"Orchestrator: steps={steps!r:.80} must be a list of Step")
+            raise WorkflowTypeError(
+                f"Orchestrator: steps={shown(steps, 80)} must be a list of Step"
+            )
         if spec is not None and not isinstance(spec, MachineSpec):
-            raise WorkflowTypeError(f"Orchestrator: spec={spec!r:.80} must be a MachineSpec")
+            raise WorkflowTypeError(f"Orchestrator: spec={shown(spec, 80)} must be a MachineSpec")
         known = {t.event for t in spec.transitions} if spec is not None else set()
         for step in steps:
             if not isinstance(step, Step):
-                raise WorkflowTypeError(f"Orchestrator: step {step!r:.80} must be a Step")
+                raise WorkflowTypeError(f"Orchestrator: step {shown(step, 80)} must be a Step")
             check_name("Orchestrator", "step name", step.name)
             if not callable(step.action) or not (
                 step.compensate is None or callable(step.compensate)
@@ -185,33 +188,35 @@ class Orchestrator:
                 events = getattr(step, field)
                 if not isinstance(events, tuple | list):
                     raise WorkflowTypeError(
-                        f"Orchestrator: step {step.name!r} {field}={events!r:.80} must be a "
-                        f"tuple of event names, such as ('cancel',)"
+                        f"Orchestrator: step {shown(step.name)} {field}={shown(events, 80)} must "
+                        "be a tuple of event names, such as ('cancel',)"
                     )
                 for event in events:
                     check_name("Orchestrator", "transition", event)
                     if spec is not None and event not in known:
                         raise WorkflowError(
-                            f"Orchestrator: step {step.name!r} {field} names {event!r}, which "
-                            f"{spec.name!r} does not know; its events: {sorted(known)}"
+                            f"Orchestrator: step {shown(step.name)} {field} names {shown(event)}, "
+                            f"which {spec.name!r} does not know; its events: {sorted(known)}"
                         )
         names = [s.name for s in steps]
         if len(set(names)) != len(names):
             raise WorkflowError(f"Orchestrator: step names {names} repeat")
         if not callable(clock):
-            raise WorkflowTypeError(f"Orchestrator: clock={clock!r:.80} must be callable")
+            raise WorkflowTypeError(f"Orchestrator: clock={shown(clock, 80)} must be callable")
         if log is not None and not isinstance(log, StepLog):
-            raise WorkflowTypeError(f"Orchestrator: log={log!r:.80} must be a StepLog")
+            raise WorkflowTypeError(f"Orchestrator: log={shown(log, 80)} must be a StepLog")
         if on_point is not None and not callable(on_point):
-            raise WorkflowTypeError(f"Orchestrator: on_point={on_point!r:.80} must be callable")
+            raise WorkflowTypeError(
+                f"Orchestrator: on_point={shown(on_point, 80)} must be callable"
+            )
         if not isinstance(undo_retry, Backoff):
             raise WorkflowTypeError(
-                f"Orchestrator: undo_retry={undo_retry!r:.80} must be a Backoff"
+                f"Orchestrator: undo_retry={shown(undo_retry, 80)} must be a Backoff"
             )
         if sleep is None:
             sleep = getattr(clock, "advance", None) or time.sleep
         elif not callable(sleep):
-            raise WorkflowTypeError(f"Orchestrator: sleep={sleep!r:.80} must be callable")
+            raise WorkflowTypeError(f"Orchestrator: sleep={shown(sleep, 80)} must be callable")
         self.steps = tuple(steps)
         self.log: StepLog = log if log is not None else MemoryLog()
         self.spec = spec
@@ -300,7 +305,7 @@ class Orchestrator:
         """Run (or resume) the saga ``workflow_id``; every step done or every done one undone."""
         wf = check_name("Orchestrator.run", "workflow_id", workflow_id)
         if ctx is not None and not isinstance(ctx, Mapping):
-            raise WorkflowTypeError(f"Orchestrator.run: ctx={ctx!r:.80} must be a mapping")
+            raise WorkflowTypeError(f"Orchestrator.run: ctx={shown(ctx, 80)} must be a mapping")
         context: dict[str, Any] = {**(ctx or {}), "workflow_id": wf}
         machine = Machine(self.spec) if self.spec is not None else None
         done: list[Step] = []

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from designpatterns_ref.clock import Clock, system_clock
+from designpatterns_ref.errors import shown
 from designpatterns_ref.workflows.base import (
     WorkflowError,
     WorkflowTypeError,
@@ -56,7 +57,7 @@ class Backoff:
         check_seconds("Backoff", "cap", self.cap, positive=True)
         check_seconds("Backoff", "factor", self.factor)
         if self.factor < 1:
-            raise WorkflowError(f"Backoff: factor={self.factor!r} must be at least 1")
+            raise WorkflowError(f"Backoff: factor={shown(self.factor)} must be at least 1")
         check_count("Backoff", "attempts", self.attempts, 1, 1000)
 
     def delays(self) -> Iterator[float]:
@@ -74,7 +75,7 @@ class Deadline:
 
     def __init__(self, seconds: float, *, clock: Clock = system_clock) -> None:
         if not callable(clock):
-            raise WorkflowTypeError(f"Deadline: clock={clock!r:.80} must be callable")
+            raise WorkflowTypeError(f"Deadline: clock={shown(clock, 80)} must be callable")
         self.clock = clock
         self.at = clock() + check_seconds("Deadline", "seconds", seconds)
 
@@ -101,7 +102,7 @@ def retry(
     if not callable(attempt) or not callable(sleep):
         raise WorkflowTypeError("retry: attempt and sleep must be callable")
     if not isinstance(backoff, Backoff):
-        raise WorkflowTypeError(f"retry: backoff={backoff!r:.80} must be a Backoff")
+        raise WorkflowTypeError(f"retry: backoff={shown(backoff, 80)} must be a Backoff")
     delays = backoff.delays()
     tries = 0
     while True:
@@ -130,7 +131,7 @@ def wait_for(
     if not callable(poll) or not callable(sleep):
         raise WorkflowTypeError("wait_for: poll and sleep must be callable")
     if not isinstance(deadline, Deadline):
-        raise WorkflowTypeError(f"wait_for: deadline={deadline!r:.80} must be a Deadline")
+        raise WorkflowTypeError(f"wait_for: deadline={shown(deadline, 80)} must be a Deadline")
     start = deadline.clock()
     while True:
         answer = poll(deadline.clock() - start)

@@ -28,7 +28,7 @@ from designpatterns_ref.capacity import (
 )
 from designpatterns_ref.capacity.plot import plot_capacity, plot_occupancy
 from designpatterns_ref.clock import ManualClock
-from tests.fuzz.helpers import per_argument, scratch_dir
+from tests.fuzz.helpers import per_argument, scratch_dir, text_of
 from tests.fuzz.spec import Entry
 
 ERRORS = (CapacityError,)
@@ -177,7 +177,7 @@ def _post(path: str, **params: Any) -> None:
 def _path_part(v: Any) -> str:
     from urllib.parse import quote
 
-    text = str(v)[:500].encode("utf-8", "backslashreplace").decode("ascii", "replace")
+    text = text_of(v)[:500].encode("utf-8", "backslashreplace").decode("ascii", "replace")
     return quote(text, safe="") or "x"
 
 

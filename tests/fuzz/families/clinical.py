@@ -15,7 +15,7 @@ from designpatterns_ref.clinical import NEWS2, NEWS_2012, Vitals, assess, news2,
 from designpatterns_ref.clinical.base import ClinicalError
 from designpatterns_ref.clinical.engine import assess_inputs, check_choice, check_number, quantise
 from designpatterns_ref.clinical.rules import CONSCIOUSNESS, PULSE
-from tests.fuzz.helpers import per_argument
+from tests.fuzz.helpers import json_of, per_argument, text_of
 from tests.fuzz.spec import Entry
 
 ERRORS = (ClinicalError,)
@@ -59,9 +59,7 @@ def _client() -> Any:
 
 def _post(path: str, body: object) -> None:
     """POST a JSON body (hostile keys and values allowed) and refuse any 5xx answer."""
-    import json
-
-    raw = json.dumps(body, default=repr)  # escapes lone surrogates as \\ud800, as JSON allows
+    raw = json_of(body)  # every digit of a huge int; lone surrogates as \\ud800 escapes
     response = _client().post(path, content=raw, headers={"content-type": "application/json"})
     if response.status_code >= 500:
         raise _ServerError(f"{path} answered {response.status_code}: {response.text[:200]}")
@@ -77,7 +75,7 @@ def _post_content_length(value: object) -> None:
     from designpatterns_ref.clinical.api import create_app
 
     body = json.dumps(_OK).encode()
-    header = str(value).encode("utf-8", "surrogatepass")
+    header = text_of(value).encode("utf-8", "surrogatepass")
     scope = {
         "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
         "scheme": "http", "path": "/v1/news2", "raw_path": b"/v1/news2", "root_path": "",
@@ -110,7 +108,7 @@ def _api_entries() -> list[Entry]:
                 )
             )
         out.append(
-            Entry(f"POST {path} (key=)", call=lambda _, v, path=path: _post(path, {str(v): 1}))
+            Entry(f"POST {path} (key=)", call=lambda _, v, path=path: _post(path, {text_of(v): 1}))
         )
         out.append(Entry(f"POST {path} (body=)", call=lambda _, v, path=path: _post(path, v)))
     out.append(Entry("POST /v1/news2 (Content-Length=)", call=lambda _, v: _post_content_length(v)))

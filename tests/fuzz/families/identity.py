@@ -43,6 +43,7 @@ from designpatterns_ref.identity.plot import (
     plot_status_list_size,
     revocation_timeline,
 )
+from tests.fuzz.helpers import text_of
 from tests.fuzz.spec import Entry
 
 ERRORS = (IdentityError,)
@@ -208,7 +209,7 @@ ENTRIES = [
     ),
     Entry(
         "StatusListCache.update(forged body)",
-        call=lambda c, v: c.update(f"{_LIST.split('.')[0]}.{v}.{_LIST.split('.')[2]}"),
+        call=lambda c, v: c.update(f"{_LIST.split('.')[0]}.{text_of(v)}.{_LIST.split('.')[2]}"),
         make=_cache,
         snapshot=_cache_state,
     ),
@@ -262,7 +263,11 @@ ENTRIES = [
         for name in ("max_age", "leeway", "online", "audit", "gate", "clock")
     ),
     Entry("GateVerifier.verify", call=lambda g, v: g.verify(v), make=_gate),
-    Entry("GateVerifier.verify(payload)", call=lambda g, v: g.verify(f"{_JWS}{v}"), make=_gate),
+    Entry(
+        "GateVerifier.verify(payload)",
+        call=lambda g, v: g.verify(f"{_JWS}{text_of(v)}"),
+        make=_gate,
+    ),
     Entry("AuditLog(path)", call=lambda _, v: AuditLog(v)),
     Entry("AuditLog(clock)", call=lambda _, v: AuditLog(clock=v)),
     Entry("AuditLog.append", call=lambda log, v: log.append(v), make=_log),

@@ -9,7 +9,6 @@ valid size is refused by nothing, it is only slow work.
 from __future__ import annotations
 
 import functools
-import json
 import time
 from typing import Any
 
@@ -34,7 +33,7 @@ from designpatterns_ref.membership.engagement import (
     max_sends_in_window,
     simulate,
 )
-from tests.fuzz.helpers import per_argument
+from tests.fuzz.helpers import json_of, per_argument, text_of
 from tests.fuzz.spec import Entry
 
 ERRORS = (MembershipError,)
@@ -119,7 +118,7 @@ def _client() -> Any:
 
 
 def _post(body: object, key: Any = _KEY) -> None:
-    raw = json.dumps(body, default=repr)
+    raw = json_of(body)
     headers = {"content-type": "application/json"}
     if key is not None:
         headers["x-api-key"] = key
@@ -130,7 +129,7 @@ def _post(body: object, key: Any = _KEY) -> None:
 
 
 def _header_key(value: Any) -> None:
-    text = str(value)
+    text = text_of(value)
     _post(_OK, key=text.encode("utf-8", "surrogatepass")[:200])
 
 
@@ -240,7 +239,7 @@ ENTRIES = [
                   {"verifier": _verifier(), "clients": {"k": (1.0, 2)}}),
     *(Entry(f"POST /v1/verify ({f}=)", call=lambda _, v, f=f: _post({**_OK, f: v}))
       for f in (*_OK, "unknown_field")),
-    Entry("POST /v1/verify (key=)", call=lambda _, v: _post({str(v): 1})),
+    Entry("POST /v1/verify (key=)", call=lambda _, v: _post({text_of(v): 1})),
     Entry("POST /v1/verify (body=)", call=lambda _, v: _post(v)),
     Entry("POST /v1/verify (X-API-Key=)", call=lambda _, v: _header_key(v)),
 ]  # fmt: skip

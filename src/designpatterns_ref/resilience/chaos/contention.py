@@ -34,6 +34,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.resilience.backoff import (
     Backoff,
     DecorrelatedJitter,
@@ -83,7 +84,7 @@ def simulate_contention(
     n = check_int("simulate_contention", "clients", clients, minimum=1, maximum=2_000)
     if not isinstance(policy, Backoff):
         raise ResilienceTypeError(
-            f"simulate_contention: policy={policy!r:.60} must be a backoff policy"
+            f"simulate_contention: policy={shown(policy, 60)} must be a backoff policy"
         )
     check_int_seed("simulate_contention", seed)
     mean = check_seconds("simulate_contention", "delay_mean", delay_mean)
@@ -134,7 +135,7 @@ def contention_study(
     check_int("contention_study", "seeds", seeds, minimum=1, maximum=1000)
     if isinstance(client_counts, str | bytes) or not isinstance(client_counts, Sequence):
         raise ResilienceTypeError(
-            f"contention_study: client_counts={client_counts!r:.60} must be a list of ints"
+            f"contention_study: client_counts={shown(client_counts, 60)} must be a list of ints"
         )
     for count in client_counts:
         check_int("contention_study", "client_counts[i]", count, minimum=1, maximum=2_000)

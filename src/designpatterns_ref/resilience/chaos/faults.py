@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
 from designpatterns_ref.clock import Clock, ManualClock
+from designpatterns_ref.errors import shown
 from designpatterns_ref.resilience.base import (
     ResilienceError,
     ResilienceTypeError,
@@ -78,9 +79,9 @@ class InjectedTimeout(TimeoutError):
 
 def _probability(owner: str, name: str, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ResilienceTypeError(f"{owner}: {name}={value!r:.60} must be a number")
+        raise ResilienceTypeError(f"{owner}: {name}={shown(value, 60)} must be a number")
     if not 0 <= value <= 1:
-        raise ResilienceError(f"{owner}: {name}={value!r:.60} must be a probability in [0, 1]")
+        raise ResilienceError(f"{owner}: {name}={shown(value, 60)} must be a probability in [0, 1]")
     return float(value)
 
 
@@ -95,12 +96,15 @@ class Latency:
     def __post_init__(self) -> None:
         if self.kind not in ("fixed", "uniform", "exponential", "lognormal"):
             raise ResilienceError(
-                f"Latency: kind={self.kind!r:.60} must be fixed, uniform, exponential or lognormal"
+                f"Latency: kind={shown(self.kind, 60)} must be fixed, uniform, exponential or "
+                "lognormal"
             )
         a = check_seconds("Latency", "a", self.a)
         b = check_seconds("Latency", "b", self.b)
         if self.kind == "uniform" and b < a:
-            raise ResilienceError(f"Latency: uniform high b={self.b!r} is below low a={self.a!r}")
+            raise ResilienceError(
+                f"Latency: uniform high b={shown(self.b)} is below low a={shown(self.a)}"
+            )
         object.__setattr__(self, "a", a)
         object.__setattr__(self, "b", b)
 
@@ -149,11 +153,11 @@ class Phase:
         if end <= start:
             raise ResilienceError(f"Phase: end={self.end!r} must be after start={self.start!r}")
         if self.latency is not None and not isinstance(self.latency, Latency):
-            raise ResilienceTypeError(f"Phase: latency={self.latency!r:.60} must be a Latency")
+            raise ResilienceTypeError(f"Phase: latency={shown(self.latency, 60)} must be a Latency")
         for name in ("blackhole", "killed"):
             if not isinstance(getattr(self, name), bool):
                 raise ResilienceTypeError(
-                    f"Phase: {name}={getattr(self, name)!r:.60} must be a bool"
+                    f"Phase: {name}={shown(getattr(self, name), 60)} must be a bool"
                 )
         object.__setattr__(self, "start", start)
         object.__setattr__(self, "end", end)
@@ -185,12 +189,12 @@ class FaultSchedule:
         sleep: Callable[[float], object] | None = None,
     ) -> None:
         if isinstance(phases, str | bytes) or not isinstance(phases, Sequence):
-            raise ResilienceTypeError(f"FaultSchedule: phases={phases!r:.60} must be a list")
+            raise ResilienceTypeError(f"FaultSchedule: phases={shown(phases, 60)} must be a list")
         for phase in phases:
             if not isinstance(phase, Phase):
-                raise ResilienceTypeError(f"FaultSchedule: {phase!r:.60} is not a Phase")
+                raise ResilienceTypeError(f"FaultSchedule: {shown(phase, 60)} is not a Phase")
         if isinstance(seed, bool) or not isinstance(seed, int):
-            raise ResilienceTypeError(f"FaultSchedule: seed={seed!r:.60} must be an int")
+            raise ResilienceTypeError(f"FaultSchedule: seed={shown(seed, 60)} must be an int")
         self.phases = tuple(phases)
         self.hang: float = check_seconds("FaultSchedule", "hang", hang, positive=True)
         self._clock: Clock = check_callable("FaultSchedule", "clock", clock)

@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from designpatterns_ref.clock import ManualClock
+from designpatterns_ref.errors import shown
 from designpatterns_ref.resilience.backoff import FullJitter
 from designpatterns_ref.resilience.base import (
     ResilienceError,
@@ -94,15 +95,15 @@ class Fleet:
     ) -> None:
         self.size = check_int("Fleet", "size", size, minimum=1, maximum=10_000)
         if not isinstance(clock, ManualClock):
-            raise ResilienceTypeError(f"Fleet: clock={clock!r:.60} must be a ManualClock")
+            raise ResilienceTypeError(f"Fleet: clock={shown(clock, 60)} must be a ManualClock")
         self.clock = clock
         if latency is not None and not isinstance(latency, Latency):
-            raise ResilienceTypeError(f"Fleet: latency={latency!r:.60} must be a Latency")
+            raise ResilienceTypeError(f"Fleet: latency={shown(latency, 60)} must be a Latency")
         self.latency = latency if latency is not None else Latency.lognormal(0.040, 0.5)
         if isinstance(error_rate, bool) or not isinstance(error_rate, float | int):
-            raise ResilienceTypeError(f"Fleet: error_rate={error_rate!r:.60} must be a number")
+            raise ResilienceTypeError(f"Fleet: error_rate={shown(error_rate, 60)} must be a number")
         if not 0 <= error_rate <= 1:
-            raise ResilienceError(f"Fleet: error_rate={error_rate!r:.60} must be in [0, 1]")
+            raise ResilienceError(f"Fleet: error_rate={shown(error_rate, 60)} must be in [0, 1]")
         check_int_seed("Fleet", seed)
         self.error_rate = float(error_rate)
         self.detect_after: float = check_seconds("Fleet", "detect_after", detect_after)
@@ -164,7 +165,7 @@ class ChaosMonkey:
 
     def __init__(self, fleet: Fleet, *, mean_interval: float = 60.0, seed: int = 0) -> None:
         if not isinstance(fleet, Fleet):
-            raise ResilienceTypeError(f"ChaosMonkey: fleet={fleet!r:.60} must be a Fleet")
+            raise ResilienceTypeError(f"ChaosMonkey: fleet={shown(fleet, 60)} must be a Fleet")
         self.fleet = fleet
         self.mean_interval: float = check_seconds(
             "ChaosMonkey", "mean_interval", mean_interval, positive=True
@@ -285,26 +286,30 @@ def run_experiment(
     attacked fleet; the rest go to an undisturbed twin (the control group).
     """
     if guards not in GUARD_SETS:
-        raise ResilienceError(f"run_experiment: guards={guards!r:.60} must be one of {GUARD_SETS}")
+        raise ResilienceError(
+            f"run_experiment: guards={shown(guards, 60)} must be one of {GUARD_SETS}"
+        )
     if scenario not in ("steady", "monkey", "outage"):
         raise ResilienceError(
-            f"run_experiment: scenario={scenario!r:.60} must be steady, monkey or outage"
+            f"run_experiment: scenario={shown(scenario, 60)} must be steady, monkey or outage"
         )
     check_int("run_experiment", "requests", requests, minimum=1, maximum=100_000)
     check_int("run_experiment", "fleet_size", fleet_size, minimum=1, maximum=10_000)
     check_seconds("run_experiment", "mean_interval", mean_interval, positive=True)
     check_int_seed("run_experiment", seed)
     if seed > 2**62 or seed < -(2**62):
-        raise ResilienceError(f"run_experiment: seed={seed!r:.60} must be within +-2**62")
+        raise ResilienceError(f"run_experiment: seed={shown(seed, 60)} must be within +-2**62")
     check_seconds("run_experiment", "rate", rate, positive=True)
     if not 1e-3 <= rate <= 1e6:
         raise ResilienceError(
-            f"run_experiment: rate={rate!r} must be within [0.001, 1e6] per second"
+            f"run_experiment: rate={shown(rate)} must be within [0.001, 1e6] per second"
         )
     if isinstance(blast_radius, bool) or not isinstance(blast_radius, int | float):
-        raise ResilienceTypeError(f"run_experiment: blast_radius={blast_radius!r:.60}")
+        raise ResilienceTypeError(f"run_experiment: blast_radius={shown(blast_radius, 60)}")
     if not 0 < blast_radius <= 1:
-        raise ResilienceError(f"run_experiment: blast_radius={blast_radius!r} must be in (0, 1]")
+        raise ResilienceError(
+            f"run_experiment: blast_radius={shown(blast_radius)} must be in (0, 1]"
+        )
     clock = ManualClock()
     rng = random.Random(seed)
     fleets = {

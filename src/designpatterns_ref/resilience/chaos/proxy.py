@@ -50,6 +50,7 @@ import struct
 from dataclasses import dataclass
 from typing import Literal
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.resilience.base import (
     ResilienceError,
     ResilienceTypeError,
@@ -78,18 +79,18 @@ class Toxic:
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
-            raise ResilienceTypeError(f"Toxic: name={self.name!r:.60} must be a non-empty str")
+            raise ResilienceTypeError(f"Toxic: name={shown(self.name, 60)} must be a non-empty str")
         if self.kind not in KINDS:
-            raise ResilienceError(f"Toxic: kind={self.kind!r:.60} must be one of {KINDS}")
+            raise ResilienceError(f"Toxic: kind={shown(self.kind, 60)} must be one of {KINDS}")
         if self.direction not in ("downstream", "upstream"):
             raise ResilienceError(
-                f"Toxic: direction={self.direction!r:.60} must be 'downstream' or 'upstream'"
+                f"Toxic: direction={shown(self.direction, 60)} must be 'downstream' or 'upstream'"
             )
         for name in ("latency", "jitter", "timeout"):
             object.__setattr__(self, name, check_seconds("Toxic", name, getattr(self, name)))
         rate = check_seconds("Toxic", "rate", self.rate)
         if self.kind == "bandwidth" and rate <= 0:
-            raise ResilienceError(f"Toxic: rate={self.rate!r} must be > 0 bytes per second")
+            raise ResilienceError(f"Toxic: rate={shown(self.rate)} must be > 0 bytes per second")
         object.__setattr__(self, "rate", rate)
 
 
@@ -130,7 +131,7 @@ class ChaosProxy:
     ) -> None:
         if not isinstance(upstream, tuple) or len(upstream) != 2:
             raise ResilienceTypeError(
-                f"ChaosProxy: upstream={upstream!r:.60} must be a (host, port) tuple"
+                f"ChaosProxy: upstream={shown(upstream, 60)} must be a (host, port) tuple"
             )
         self.upstream = check_address("ChaosProxy", "upstream", *upstream)
         self.host, self.port = check_address("ChaosProxy", "listen", host, port)
@@ -152,14 +153,14 @@ class ChaosProxy:
     def add_toxic(self, toxic: Toxic) -> None:
         """Add (or replace, by name) a toxic; it acts on the data that follows."""
         if not isinstance(toxic, Toxic):
-            raise ResilienceTypeError(f"ChaosProxy.add_toxic: {toxic!r:.60} is not a Toxic")
+            raise ResilienceTypeError(f"ChaosProxy.add_toxic: {shown(toxic, 60)} is not a Toxic")
         self._toxics[toxic.name] = toxic
 
     def remove_toxic(self, name: str) -> None:
         """Remove a toxic by name (an unknown name is refused, naming those present)."""
         if not isinstance(name, str) or name not in self._toxics:
             raise ResilienceError(
-                f"ChaosProxy.remove_toxic: no toxic named {name!r:.60}; "
+                f"ChaosProxy.remove_toxic: no toxic named {shown(name, 60)}; "
                 f"present: {sorted(self._toxics)}"
             )
         del self._toxics[name]
@@ -171,7 +172,9 @@ class ChaosProxy:
     def set_enabled(self, enabled: bool) -> None:
         """``False``: refuse new connections and reset the open ones (upstream down)."""
         if not isinstance(enabled, bool):
-            raise ResilienceTypeError(f"ChaosProxy.set_enabled: {enabled!r:.60} must be a bool")
+            raise ResilienceTypeError(
+                f"ChaosProxy.set_enabled: {shown(enabled, 60)} must be a bool"
+            )
         self.enabled = enabled
         if not enabled:
             for link in list(self._links):
