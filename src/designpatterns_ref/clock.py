@@ -43,12 +43,23 @@ class ClockError(DesignPatternsError, ValueError):
 system_clock: Clock = time.monotonic
 
 
+def _shown(value: object) -> str:
+    """``repr(value)``, short for an int too long to print (Python refuses past 4300 digits)."""
+    if isinstance(value, int) and value.bit_length() > 1100:
+        return f"<an int of {value.bit_length()} bits>"
+    return repr(value)
+
+
 def _check_seconds(name: str, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ClockError(f"ManualClock: {name}={value!r} must be a number of seconds")
-    if not math.isfinite(value):
-        raise ClockError(f"ManualClock: {name}={value!r} must be finite")
-    return float(value)
+    try:
+        seconds = float(value)  # an int past the largest float overflows
+    except OverflowError:
+        seconds = math.inf
+    if not math.isfinite(seconds):
+        raise ClockError(f"ManualClock: {name}={_shown(value)} must be a finite float")
+    return seconds
 
 
 class ManualClock:
@@ -82,11 +93,17 @@ class ManualClock:
         step = _check_seconds("seconds", seconds)
         if step < 0:
             raise ClockError(
-                f"ManualClock.advance: seconds={seconds!r} is negative; "
+                f"ManualClock.advance: seconds={_shown(seconds)} is negative; "
                 "use set(t, allow_backwards=True) to move the clock back"
             )
         with self._lock:
-            self._now += step
+            moved = self._now + step
+            if not math.isfinite(moved):  # 1e308 + 1e308: past the largest float
+                raise ClockError(
+                    f"ManualClock.advance: seconds={_shown(seconds)} would move the clock from "
+                    f"{self._now!r} past the largest float"
+                )
+            self._now = moved
 
     def set(self, t: float, *, allow_backwards: bool = False) -> None:
         """Set the clock to ``t``; moving it back needs ``allow_backwards=True``."""
@@ -94,7 +111,7 @@ class ManualClock:
         with self._lock:
             if target < self._now and not allow_backwards:
                 raise ClockError(
-                    f"ManualClock.set: t={t!r} is before the current time {self._now!r}; "
+                    f"ManualClock.set: t={_shown(t)} is before the current time {self._now!r}; "
                     "pass allow_backwards=True to move the clock back"
                 )
             self._now = target
