@@ -96,11 +96,11 @@ def bounded_client(client: Any, deadline: float, *, decode_responses: bool | Non
         base: dict[str, Any] = {}
         if decode_responses is not None:
             base["decode_responses"] = decode_responses
-        made = redis.Redis.from_url(client, **base, **_limits(deadline))
+        fresh = redis.Redis.from_url(client, **base, **_limits(deadline))
         # from_url lets the URL's options (?socket_timeout=3) win over these keywords: set the
         # limits again on the pool, before it makes its first connection, so the deadline holds
-        made.connection_pool.connection_kwargs.update(_limits(deadline))
-        return made
+        fresh.connection_pool.connection_kwargs.update(_limits(deadline))
+        return fresh
     redis_mod = sys.modules.get("redis")
     if redis_mod is None:
         return client
