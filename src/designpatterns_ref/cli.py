@@ -265,6 +265,8 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.print_usage(sys.stderr)
+        if "invalid choice" in message and self.epilog:  # perhaps a command left out
+            message += f"\n{self.epilog}"
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 

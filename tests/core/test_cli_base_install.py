@@ -49,6 +49,13 @@ def test_list_show_version_help_work_without_cryptography() -> None:
     assert "designpatterns-ref[identity]" in " ".join(help_text.stdout.split())
 
 
+def test_a_command_left_out_names_the_extra_that_brings_it() -> None:
+    result = run_without(["cryptography"], "audit", "verify", "gate.log")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "invalid choice: 'audit'" in result.stderr
+    assert "designpatterns-ref[identity]" in result.stderr
+
+
 def test_tour_of_a_family_missing_its_extra_is_one_line_and_exit_1() -> None:
     result = run_without(["cryptography"], "tour", "identity")
     assert result.returncode == 1
