@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Developer entry point: set up a local virtualenv and run the library's commands.
 
-    python3 dev.py tour      install the library into .venv, then run the guided tour
+    python3 dev.py tour      install the library (with the identity extra its tour needs) into
+                             .venv, then run the guided tour of every family
     python3 dev.py test      install the dev extra into .venv, then run pytest on every core
                              (pytest-xdist; extra args pass on, and -n 1 runs in one process)
     python3 dev.py check     ruff, ruff format --check, mypy --strict, mkdocs build --strict
@@ -28,8 +29,20 @@ PY = BIN / ("python.exe" if os.name == "nt" else "python")
 USAGE = __doc__ or ""
 
 
+#: The extras the guided tour of every family needs beyond the base install: the identity
+#: tour signs credentials with ``cryptography``; every other tour runs on the base install
+#: (``dpref tour`` skips, with a line naming the extra, a family whose packages are missing).
+TOUR_EXTRAS = "identity"
+
+
 def run(*cmd: str | Path) -> int:
     return subprocess.call([str(c) for c in cmd], cwd=ROOT)
+
+
+def env_flag(name: str) -> bool:
+    """Whether the environment variable ``name`` is set to a true value (``1``, ``true``,
+    ``yes``, any case): ``CI=false`` or ``CI=0`` is not set."""
+    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes"}
 
 
 def ensure(extras: str) -> None:
@@ -45,7 +58,7 @@ def ensure(extras: str) -> None:
         return
     target = f".[{extras}]" if extras else "."
     print(f"dev.py: installing {target} into .venv (first run takes a minute)", flush=True)
-    quiet = [] if os.environ.get("CI") else ["-q"]
+    quiet = [] if env_flag("CI") else ["-q"]
     code = run(PY, "-m", "pip", "install", *quiet, "--upgrade", "pip")
     code = code or run(PY, "-m", "pip", "install", *quiet, "-e", target)
     if code:
@@ -57,25 +70,34 @@ def ensure(extras: str) -> None:
 #: wants a debugger or the tests' own output (which need the terminal).
 SERIAL = ("--numprocesses", "--pdb", "--trace", "--capture=no", "--capture=tee-sys")
 
+#: pytest's short options that take a value (``pytest --help``): in a cluster of short flags
+#: the rest of the cluster after one of them is its value (``-rs`` reports skips, ``-kslow``
+#: selects by keyword), so a letter there is no flag.
+TAKES_VALUE = frozenset("kmrWcopn")
+
 
 def serial(args: list[str]) -> bool:
     """Whether ``args`` keep pytest in one process: ``-n``/``--numprocesses`` in any spelling
-    (``-n 0``, ``-n0``), ``-p no:xdist`` (``-pno:xdist``), ``-s`` alone or in a cluster of
-    short flags (``-vs``), or one of :data:`SERIAL`."""
+    (``-n 0``, ``-n0``, ``-vn0``), ``-p no:xdist`` (``-pno:xdist``), ``-s`` alone or in a cluster
+    of short flags before any flag that takes a value (``-vs``, but not ``-rs``), ``--capture
+    no`` or ``--capture tee-sys`` (either spelling), or one of :data:`SERIAL`."""
     for i, arg in enumerate(args):
+        following = args[i + 1] if i + 1 < len(args) else ""
         if arg == "--":
             return False
         if arg.startswith("--"):
             if any(arg == flag or arg.startswith(flag + "=") for flag in SERIAL):
                 return True
-        elif arg.startswith("-n"):
-            return True
-        elif arg.startswith("-p"):
-            value = arg[2:] or (args[i + 1] if i + 1 < len(args) else "")
-            if value == "no:xdist":
+            if arg == "--capture" and following in ("no", "tee-sys"):
                 return True
-        elif arg.startswith("-") and arg[1:].isalpha() and "s" in arg[1:]:
-            return True  # -s, -vs, -xsv: a flag cluster ends at the first flag taking a value
+        elif arg.startswith("-"):
+            for j, letter in enumerate(arg[1:], start=2):
+                if letter in "sn":
+                    return True
+                if letter == "p" and (arg[j:] or following) == "no:xdist":
+                    return True
+                if letter in TAKES_VALUE or not letter.isalpha():
+                    break
     return False
 
 
@@ -98,7 +120,7 @@ def main(argv: list[str]) -> int:
         return 2
     command, rest = argv[0], argv[1:]
     if command == "tour":
-        ensure("")
+        ensure(TOUR_EXTRAS)
         return run(PY, "-m", "designpatterns_ref", "tour", *rest)
     if command == "test":
         ensure("dev")

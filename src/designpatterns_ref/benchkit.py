@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import IO, TypeVar
 
-from designpatterns_ref.errors import shown
+from designpatterns_ref.errors import InvalidArgument, shown
 
 __all__ = [
     "Progress",
@@ -56,16 +56,30 @@ def percentile(samples: Sequence[float], q: float) -> float:
     5.0
     """
     if not samples:
-        raise ValueError("percentile: samples is empty; need at least one value")
-    if not 0 <= q <= 100:
-        raise ValueError(f"percentile: q={shown(q)} must be within [0, 100]")
+        raise InvalidArgument("percentile: samples is empty; need at least one value")
+    if isinstance(q, bool) or not isinstance(q, int | float) or not 0 <= q <= 100:
+        raise InvalidArgument(f"percentile: q={shown(q)} must be a number within [0, 100]")
     ordered = sorted(samples)
     rank = max(1, math.ceil(q / 100 * len(ordered)))
     return ordered[rank - 1]
 
 
+def _check_count(where: str, name: str, value: object) -> None:
+    """Refuse a count that is not an int of at least 1 (a mean over no calls is no timing)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidArgument(f"{where}: {name}={shown(value)} must be an int of at least 1")
+
+
 def time_per_call(fn: Callable[[], object], *, number: int, repeat: int = 5) -> float:
-    """Median seconds per call of ``fn`` over ``repeat`` runs of ``number`` calls each."""
+    """Median seconds per call of ``fn`` over ``repeat`` runs of ``number`` calls each.
+
+    >>> time_per_call(lambda: None, number=0)
+    Traceback (most recent call last):
+    ...
+    designpatterns_ref.errors.InvalidArgument: time_per_call: number=0 must be an int of at least 1
+    """
+    _check_count("time_per_call", "number", number)
+    _check_count("time_per_call", "repeat", repeat)
     runs = []
     for _ in range(repeat):
         start = time.perf_counter()
@@ -77,6 +91,9 @@ def time_per_call(fn: Callable[[], object], *, number: int, repeat: int = 5) -> 
 
 def time_per_item(fn: Callable[[T], object], items: Sequence[T], repeat: int) -> float:
     """Median seconds per call of ``fn(item)`` over ``items``, across ``repeat`` passes."""
+    if len(items) == 0:
+        raise InvalidArgument("time_per_item: items is empty; need at least one item to time")
+    _check_count("time_per_item", "repeat", repeat)
     runs = []
     for _ in range(repeat):
         start = time.perf_counter()
@@ -199,9 +216,9 @@ class Table:
     def add(self, *values: object) -> None:
         """Append one row; floats are shown with sensible precision."""
         if len(values) != len(self.columns):
-            raise ValueError(
-                f"Table.add: got {len(values)} values for {len(self.columns)} columns "
-                f"{self.columns}"
+            raise InvalidArgument(
+                f"Table.add: values has {len(values)} values for the {len(self.columns)} "
+                f"columns {self.columns}; give one value a column"
             )
         self.rows.append([_fmt(v) for v in values])
 

@@ -749,7 +749,8 @@ _CATALOG: tuple[CaseStudy, ...] = (
     CaseStudy(
         "bed-logistics",
         "Design a Real-Time Bed Logistics System",
-        "Know which hospital beds are free, being cleaned or reserved, as it happens.",
+        "Show a municipality, as it happens, which beds in the care homes it places residents "
+        "in are free, occupied, being cleaned or reserved.",
         "Model each bed as a state machine fed by events, and derive capacity views from the "
         "event stream.",
         "event sourcing, state machines",

@@ -6,11 +6,16 @@ Commands:
 - ``show SLUG``: one case study: the problem, the decision, the modules, the docs page, the sources;
 - ``tour [FAMILY ...] [--plots DIR]``: a guided run of every implemented family, in words a
   student follows; with ``--plots`` it also saves each family's figures as PNG files in DIR
-  (never needs a display);
+  (never needs a display). A family whose optional packages are not installed is skipped with
+  one line naming the extra to install (the identity tour needs ``cryptography``:
+  ``pip install 'designpatterns-ref[identity]'``); the tour exits 0 when every family named on
+  the command line ran (with none named: when at least one family ran), else 1;
 - ``bench FAMILY [--quick]``: the family's comparison workload, printed as tables.
 
 Families add their own commands (``dpref news2``, ``dpref serve news2``) through a ``_cli``
-module. Bad arguments exit with status 2 and say what is valid.
+module; a family whose optional packages are missing leaves its commands out, and
+``dpref --help`` names the extra that brings them. Bad arguments exit with status 2 and say what
+is valid.
 
 >>> main(["show", "rate-limiter"])  # doctest: +ELLIPSIS
 Design a Rate Limiter
@@ -38,6 +43,39 @@ from designpatterns_ref.catalog import UnknownCaseStudy, case_study, catalog
 __all__ = ["build_parser", "family_module", "main"]
 
 EXIT_USAGE = 2
+EXIT_SKIPPED = 1
+
+#: The optional packages a family may import, each with the extra of pyproject.toml that
+#: installs it: a base install (``pip install designpatterns-ref``) has none of them.
+EXTRA_FOR: dict[str, str] = {
+    "redis": "redis",
+    "fastapi": "api",
+    "uvicorn": "api",
+    "matplotlib": "plot",
+    "cryptography": "identity",
+    "av": "video",
+    "websockets": "messaging",
+    "h3": "geo",
+}
+
+
+class MissingExtra(Exception):
+    """A family module could not be imported because an optional package is not installed."""
+
+    def __init__(self, family: str, package: str) -> None:
+        self.family, self.package, self.extra = family, package, EXTRA_FOR[package]
+        super().__init__(
+            f"{family} needs {package}: pip install 'designpatterns-ref[{self.extra}]'"
+        )
+
+
+def _missing_extra(family: str, exc: ImportError) -> MissingExtra | None:
+    """The :class:`MissingExtra` behind ``exc`` when it is an optional package not installed,
+    else None (any other import failure is a defect to report, not a missing extra)."""
+    top = (exc.name or "").split(".")[0]
+    if isinstance(exc, ModuleNotFoundError) and top in EXTRA_FOR:
+        return MissingExtra(family, top)
+    return None
 
 
 def _provides(family: str, name: str) -> bool:
@@ -107,6 +145,37 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _tour_one(family: str) -> MissingExtra | None:
+    """Run one family's tour; a :class:`MissingExtra` when its optional packages are missing."""
+    try:
+        module = family_module(family, "_tour")
+        assert module is not None
+        module.tour(print)
+    except ImportError as exc:
+        missing = _missing_extra(family, exc)
+        if missing is None:
+            raise
+        return missing
+    return None
+
+
+def _check_plots_folder(folder: str) -> str | None:
+    """Why ``--plots folder`` cannot take the figures, or None when it can (made if need be):
+    checked before the tour, which takes seconds, rather than failing at its first figure."""
+    if importlib.util.find_spec("matplotlib") is None:
+        return "--plots needs matplotlib: pip install 'designpatterns-ref[plot]'"
+    path = Path(folder)
+    if path.exists() and not path.is_dir():
+        return f"--plots {folder!r} is a file; give a folder"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return f"--plots {folder!r} cannot be made: {exc.strerror or exc}"
+    if not os.access(path, os.W_OK | os.X_OK):
+        return f"--plots {folder!r} is not writable"
+    return None
+
+
 def cmd_tour(args: argparse.Namespace) -> int:
     available = _families_with("_tour")
     chosen = args.families or available
@@ -118,32 +187,40 @@ def cmd_tour(args: argparse.Namespace) -> int:
         )
         return EXIT_USAGE
     if args.plots is not None:
-        if importlib.util.find_spec("matplotlib") is None:
-            print(
-                "dpref tour: --plots needs matplotlib: pip install 'designpatterns-ref[plot]'",
-                file=sys.stderr,
-            )
-            return EXIT_USAGE
-        if Path(args.plots).exists() and not Path(args.plots).is_dir():
-            print(f"dpref tour: --plots {args.plots!r} is a file; give a folder", file=sys.stderr)
+        problem = _check_plots_folder(args.plots)
+        if problem is not None:
+            print(f"dpref tour: {problem}", file=sys.stderr)
             return EXIT_USAGE
     studies = catalog()
     built = sum(c.status == "implemented" for c in studies)
     print(f"designpatterns_ref {__version__}: {len(studies)} system-design case studies,")
     print(f"{built} of them built. A tour of {len(chosen)} families, each in a few seconds,")
     print("on simulated time (a ManualClock) and fixed seeds, so every run prints the same.\n")
+    skipped: list[MissingExtra] = []
     for family in chosen:
-        module = family_module(family, "_tour")
-        assert module is not None
         header = f"== {family} " + "=" * max(0, 60 - len(family))
         print(header)
         start = time.perf_counter()
-        module.tour(print)
+        missing = _tour_one(family)
+        if missing is not None:
+            print(f"(skipped: {missing})\n")
+            skipped.append(missing)
+            continue
         if args.plots is not None:
             _save_plots(family, Path(args.plots))
         print(f"({family}: {time.perf_counter() - start:.1f} s)\n")
     print("Next: `dpref list` for every case study, `dpref bench FAMILY --quick` to compare,")
     print("`dpref tour --plots DIR` to save the figures (in a notebook: `dp.show(fig)`).")
+    if skipped:
+        extras = sorted({m.extra for m in skipped})
+        print(
+            f"dpref tour: skipped {', '.join(m.family for m in skipped)}: "
+            f"pip install 'designpatterns-ref[{','.join(extras)}]' to run "
+            + ("it" if len(skipped) == 1 else "them"),
+            file=sys.stderr,
+        )
+    if skipped and (args.families or len(skipped) == len(chosen)):
+        return EXIT_SKIPPED
     return 0
 
 
@@ -188,6 +265,8 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.print_usage(sys.stderr)
+        if "invalid choice" in message and self.epilog:  # perhaps a command left out
+            message += f"\n{self.epilog}"
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
@@ -208,7 +287,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("slug", help="a case-study slug, as `dpref list` shows")
     p.set_defaults(func=cmd_show)
 
-    p = sub.add_parser("tour", help="a guided run of every implemented family")
+    p = sub.add_parser(
+        "tour",
+        help="a guided run of every implemented family",
+        description=(
+            "A guided run of every implemented family (or only those named). A family whose "
+            "optional packages are not installed is skipped with a line naming the extra to "
+            "install. Exit status: 0 when every family named ran (with none named: when at "
+            "least one ran), 1 when one was skipped, 2 for bad arguments."
+        ),
+    )
     p.add_argument("families", nargs="*", metavar="FAMILY", help="only these families")
     p.add_argument(
         "--plots", metavar="DIR", help="also save each family's figures as PNG files in DIR"
@@ -221,10 +309,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--markdown", action="store_true", help="print Markdown tables")
     p.set_defaults(func=cmd_bench)
 
+    left_out: list[MissingExtra] = []
     for family in FAMILIES:
-        module = family_module(family, "_cli")
+        try:
+            module = family_module(family, "_cli")
+        except ImportError as exc:
+            missing = _missing_extra(family, exc)
+            if missing is None:
+                raise
+            left_out.append(missing)
+            continue
         if module is not None:
             module.register(sub)
+    if left_out:
+        parser.epilog = "Commands left out (optional packages not installed): " + "; ".join(
+            str(m) for m in left_out
+        )
     return parser
 
 

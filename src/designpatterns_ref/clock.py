@@ -90,7 +90,13 @@ class ManualClock:
                 "use set(t, allow_backwards=True) to move the clock back"
             )
         with self._lock:
-            self._now += step
+            moved = self._now + step
+            if not math.isfinite(moved):  # 1e308 + 1e308: past the largest float
+                raise ClockError(
+                    f"ManualClock.advance: seconds={shown(seconds)} would move the clock from "
+                    f"{self._now!r} past the largest float"
+                )
+            self._now = moved
 
     def set(self, t: float, *, allow_backwards: bool = False) -> None:
         """Set the clock to ``t``; moving it back needs ``allow_backwards=True``."""

@@ -12,16 +12,19 @@ forever without a timeout). :func:`bounded_client` builds the client a backend t
 - from a URL it makes a new client, which the backend owns (and closes, where it has a
   ``close``); from a ``redis.Redis`` it copies the connection settings (host, port, database,
   credentials, ``decode_responses``, ...) into a new pool with those limits, and from a
-  ``RedisCluster`` it makes a cluster client on the same nodes, leaving your client untouched.
-  That bounded twin is made once per client, deadline and ``decode_responses``: every backend
-  built on your client with the same deadline shares it, so many stores on one client hold one
-  pool (one cluster client), not one each. It is kept while your client lives and goes, closing
+  ``RedisCluster`` it makes a cluster client on the same nodes with the same connection
+  settings (credentials, TLS), leaving your client untouched. The deadline wins over a URL's
+  own options (``?socket_timeout=3``) and your client's settings. That bounded twin is made
+  once per client, deadline and ``decode_responses``: every backend built on your client with
+  the same deadline shares it, so many stores on one client hold one pool (one cluster
+  client), not one each. It is kept while your client lives and goes, closing
   its connections, once your client and the backends on it are garbage collected; do not close
   it yourself (your client stays yours to close). Any other object is used as it is (the
   backend's docstring says what it needs); no deadline can be promised for it.
 
 :func:`outages_as` then turns redis-py's ``ConnectionError`` and ``TimeoutError`` from a
-backend's public methods into the family's own error. So with a dead or frozen server each call
+backend's public methods into the family's own error (a refused password is that error too, and
+says so: it is no outage). So with a dead or frozen server each call
 raises the family's error within about ``deadline`` seconds: a call fails at its first round
 trip that gets no answer (a call of several round trips to a slow but live server may take up
 to ``deadline`` for each).
@@ -95,7 +98,11 @@ def bounded_client(client: Any, deadline: float, *, decode_responses: bool | Non
         base: dict[str, Any] = {}
         if decode_responses is not None:
             base["decode_responses"] = decode_responses
-        return redis.Redis.from_url(client, **base, **_limits(deadline))
+        fresh = redis.Redis.from_url(client, **base, **_limits(deadline))
+        # from_url lets the URL's options (?socket_timeout=3) win over these keywords: set the
+        # limits again on the pool, before it makes its first connection, so the deadline holds
+        fresh.connection_pool.connection_kwargs.update(_limits(deadline))
+        return fresh
     redis_mod = sys.modules.get("redis")
     if redis_mod is None:
         return client
@@ -144,15 +151,33 @@ def _twin(client: Any, deadline: float, decode: bool) -> Any:
     return redis.Redis(connection_pool=new_pool)
 
 
+#: Connection settings of a cluster client tied to that client (its own callbacks and
+#: handlers): the twin makes its own. ``retry`` is the twin's own, set apart (redis-py refuses
+#: it among the connection settings of a cluster).
+_CLUSTER_OWN = (
+    "redis_connect_func",
+    "oss_cluster_maint_notifications_handler",
+    "maint_notifications_pool_handler",
+    "himport_registry",
+    "retry",
+)
+
+
 def _cluster_twin(client: Any, deadline: float, decode: bool) -> Any:
-    """A new ``RedisCluster`` on ``client``'s primaries with the limits on every node."""
+    """A new ``RedisCluster`` on ``client``'s primaries with ``client``'s connection settings
+    (credentials, TLS, ...) and the limits on every node."""
     from redis.cluster import ClusterNode, RedisCluster
 
     nodes = [ClusterNode(n.host, n.port) for n in client.get_primaries()]  # type: ignore[no-untyped-call]
+    kwargs = dict(client.nodes_manager.connection_kwargs)
+    for own in _CLUSTER_OWN:
+        kwargs.pop(own, None)
+    user_on_connect = getattr(client, "user_on_connect_func", None)
+    if user_on_connect is not None:  # a callback of yours, which the twin runs too
+        kwargs["redis_connect_func"] = user_on_connect
     limits = _limits(deadline)
-    return RedisCluster(
-        startup_nodes=nodes, decode_responses=decode, retry=limits.pop("retry"), **limits
-    )
+    kwargs.update(limits, decode_responses=decode)
+    return RedisCluster(startup_nodes=nodes, retry=kwargs.pop("retry"), **kwargs)
 
 
 def _closed_cluster(twin: Any) -> bool:
@@ -180,16 +205,29 @@ def _limits(deadline: float) -> dict[str, Any]:
 
 
 def is_outage(exc: BaseException) -> bool:
-    """Whether ``exc`` is redis-py's sign that the server did not answer (refused, timed out)."""
+    """Whether ``exc`` is redis-py's sign that the server did not answer (refused, timed out).
+
+    A refused password or username (redis-py's ``AuthenticationError``, a ``ConnectionError``)
+    is no outage: the server answered, with a no (:func:`is_auth_failure`)."""
     redis_mod = sys.modules.get("redis")
     if redis_mod is None:
         return False
     errors = redis_mod.exceptions
-    return isinstance(exc, errors.ConnectionError | errors.TimeoutError)
+    return isinstance(exc, errors.ConnectionError | errors.TimeoutError) and not is_auth_failure(
+        exc
+    )
+
+
+def is_auth_failure(exc: BaseException) -> bool:
+    """Whether ``exc`` is redis-py's sign that the server refused the credentials (a wrong or
+    missing password or username)."""
+    redis_mod = sys.modules.get("redis")
+    return redis_mod is not None and isinstance(exc, redis_mod.exceptions.AuthenticationError)
 
 
 def outages_as(error: Callable[[str], BaseException], *names: str) -> Callable[[type[T]], type[T]]:
-    """A class decorator: the methods ``names`` raise ``error`` when Redis does not answer.
+    """A class decorator: the methods ``names`` raise ``error`` when Redis does not answer,
+    and when it refuses the credentials (the message then says so).
 
     Without ``names``, every public method the class defines, and ``__len__``/``__contains__``.
     The message names the method and the deadline (the instance's ``deadline`` attribute);
@@ -218,6 +256,11 @@ def _guarded(
         try:
             return method(self, *args, **kwargs)
         except Exception as exc:
+            if is_auth_failure(exc):
+                raise error(
+                    f"{where}: Redis refused the credentials (a wrong or missing password or "
+                    f"username): {type(exc).__name__}: {exc}"
+                ) from exc
             if not is_outage(exc):
                 raise
             deadline = getattr(self, "deadline", None)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import math
+import re
+from collections.abc import Callable
 
 import pytest
 from hypothesis import given
@@ -21,6 +23,7 @@ from designpatterns_ref.benchkit import (
     time_per_call,
     time_per_item,
 )
+from designpatterns_ref.errors import InvalidArgument
 
 values = st.lists(st.floats(min_value=-1e9, max_value=1e9, allow_nan=False), min_size=1)
 
@@ -83,3 +86,36 @@ def test_interpreter_names_the_build_and_its_probe() -> None:
     line = interpreter()
     assert platform.python_version() in line and sys.executable in line
     assert line.endswith(" µs") and "interpreter probe " in line
+
+
+@pytest.mark.parametrize(
+    ("call", "named"),
+    [
+        (lambda: percentile([], 50), "samples"),
+        (lambda: percentile([1.0], 101), "q=101"),
+        (lambda: percentile([1.0], math.nan), "q=nan"),
+        (lambda: time_per_call(lambda: None, number=0), "number=0"),
+        (lambda: time_per_call(lambda: None, number=-3), "number=-3"),
+        (lambda: time_per_call(lambda: None, number=1, repeat=0), "repeat=0"),
+        (lambda: time_per_item(lambda x: None, [], 3), "items"),
+        (lambda: time_per_item(lambda x: None, [1], 0), "repeat=0"),
+        (lambda: Table("t", ["a"]).add(1, 2), "values"),
+    ],
+    ids=[
+        "percentile-empty", "percentile-q", "percentile-nan", "call-zero", "call-negative",
+        "call-repeat", "item-empty", "item-repeat", "table-width",
+    ],
+)  # fmt: skip
+def test_bad_arguments_raise_invalid_argument_naming_them(
+    call: Callable[[], object], named: str
+) -> None:
+    with pytest.raises(InvalidArgument, match=re.escape(named)):
+        call()
+
+
+def test_a_refused_row_leaves_the_table_as_it_was() -> None:
+    table = Table("t", ["a"])
+    table.add(1)
+    with pytest.raises(InvalidArgument):
+        table.add(1, 2)
+    assert table.rows == [["1"]]

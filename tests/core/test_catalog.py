@@ -50,7 +50,7 @@ def test_docs_page_exists_and_names_the_case_study(study: CaseStudy) -> None:
     page = ROOT / study.docs_page
     assert page.is_file(), f"{study.docs_page} is missing"
     first = page.read_text(encoding="utf-8").splitlines()[0]
-    assert first.startswith("# ")
+    assert first == f"# {study.title}", f"{study.docs_page}: its H1 is not the catalog's title"
 
 
 @pytest.mark.parametrize(
@@ -70,19 +70,36 @@ def test_planned_entries_point_at_no_code() -> None:
             ), f"{study.slug} has code: mark it implemented"
 
 
-def test_readme_table_matches_catalog() -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+def _table_rows(text: str, link: str) -> dict[str, list[str]]:
+    """The rows of a Markdown table whose first cell links to a case-study page, by slug:
+    ``[title, family, ...]`` (the link text and the cells after it, the family unquoted)."""
+    rows: dict[str, list[str]] = {}
+    pattern = re.compile(
+        r"\| \[(?P<title>[^\]]+)\]\(" + re.escape(link) + r"(?P<slug>[a-z0-9-]+)\.md\) \|"
+    )
+    for line in text.splitlines():
+        match = pattern.match(line)
+        if match:
+            cells = [c.strip() for c in line[match.end() :].rstrip().rstrip("|").split(" | ")]
+            rows[match["slug"]] = [match["title"], cells[0].strip("`"), *cells[1:]]
+    return rows
+
+
+@pytest.mark.parametrize(
+    ("page", "link", "columns"),
+    [
+        ("README.md", "docs/case-studies/", ["title", "family", "concept", "status"]),
+        ("docs/case-studies/index.md", "", ["title", "family", "concept"]),
+    ],
+)
+def test_case_study_tables_match_the_catalog(page: str, link: str, columns: list[str]) -> None:
+    """Each table row of the README and the case-study index says what the catalog says:
+    title, family, concept (and, in the README, status), one row per case study, in order."""
+    rows = _table_rows((ROOT / page).read_text(encoding="utf-8"), link)
+    assert list(rows) == [c.slug for c in catalog()], f"{page}: rows missing or out of order"
     for study in catalog():
-        row = next(
-            (
-                line
-                for line in readme.splitlines()
-                if f"(docs/case-studies/{study.slug}.md)" in line
-            ),
-            None,
-        )
-        assert row is not None, f"README has no row for {study.slug}"
-        assert row.rstrip(" |").endswith(study.status)
+        expected = [getattr(study, column) for column in columns]
+        assert rows[study.slug] == expected, f"{page}: the row of {study.slug} differs"
 
 
 def test_lookup_returns_the_entry() -> None:
@@ -122,3 +139,13 @@ def test_docs_page_status_matches_the_catalog(study: CaseStudy) -> None:
         f"{study.docs_page} {'says' if says_planned else 'does not say'} planned, "
         f"the catalog says {study.status}"
     )
+
+
+def test_bed_logistics_poses_the_problem_its_page_does() -> None:
+    """The page is about a municipality placing residents in care homes it does not run (not
+    about a hospital): the catalog's problem says the same, in the page's words."""
+    study = case_study("bed-logistics")
+    page = (ROOT / study.docs_page).read_text(encoding="utf-8").lower()
+    for words in ("municipality", "care homes", "free", "occupied", "being cleaned", "reserved"):
+        assert words in study.problem and words in page
+    assert "hospital" not in study.problem.lower() and "hospital" not in page

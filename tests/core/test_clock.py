@@ -118,3 +118,35 @@ def test_system_clock_is_monotonic_seconds() -> None:
 
 def test_repr_shows_time() -> None:
     assert repr(ManualClock(start=1.5)) == "ManualClock(now=1.5)"
+
+
+@pytest.mark.parametrize("huge", [10**400, -(10**400), 10**5000], ids=["1e400", "-1e400", "1e5000"])
+def test_ints_past_the_largest_float_refused_everywhere(huge: int) -> None:
+    clock = ManualClock(start=2)
+    with pytest.raises(ClockError, match="too large for seconds"):
+        clock.advance(huge)
+    with pytest.raises(ClockError, match="too large for seconds"):
+        clock.set(huge, allow_backwards=True)
+    with pytest.raises(ClockError, match="too large for seconds"):
+        ManualClock(start=huge)
+    assert clock() == 2.0
+
+
+@given(
+    st.floats(min_value=0, max_value=1.7976931348623157e308),
+    st.floats(min_value=0, max_value=1.7976931348623157e308),
+)
+def test_advance_refuses_to_leave_the_floats_and_changes_nothing(start: float, step: float) -> None:
+    """Oracle: the exact sum (fractions) against the largest float; past it, a refusal."""
+    from fractions import Fraction
+
+    clock = ManualClock(start)
+    overflows = start + step == math.inf
+    if overflows:
+        with pytest.raises(ClockError, match="past the largest float"):
+            clock.advance(step)
+        assert clock() == start
+        assert Fraction(start) + Fraction(step) > Fraction(1.7976931348623157e308)
+    else:
+        clock.advance(step)
+        assert clock() == start + step and math.isfinite(clock())

@@ -28,6 +28,8 @@ dev = load_dev()
         ["-n", "1"], ["-n0"], ["--numprocesses=3"], ["--numprocesses", "auto"],
         ["-s"], ["-vs"], ["-xs"], ["-snx"], ["--capture=no"],
         ["-p", "no:xdist"], ["-pno:xdist"], ["--pdb"], ["--trace"], ["-k", "geo", "-s"],
+        ["--capture", "no"], ["--capture", "tee-sys"], ["--capture=tee-sys"], ["-vn0"],
+        ["-vpno:xdist"], ["-rs", "-s"], ["-x", "-vs"],
     ],
 )  # fmt: skip
 def test_these_arguments_keep_one_process(args: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -39,8 +41,12 @@ def test_these_arguments_keep_one_process(args: list[str], monkeypatch: pytest.M
 
 @pytest.mark.parametrize(
     "args",
-    [[], ["-k", "slow"], ["-x", "tests/geo"], ["-p", "no:randomly"], ["-v"], ["--", "-s"]],
-)
+    [
+        [], ["-k", "slow"], ["-x", "tests/geo"], ["-p", "no:randomly"], ["-v"], ["--", "-s"],
+        ["-rs"], ["-rfEs"], ["-kslow"], ["-vrs"], ["-msmoke"], ["-Wignore::DeprecationWarning"],
+        ["-ps"], ["--capture", "fd"], ["--capture=sys"], ["-c", "setup.cfg"],
+    ],
+)  # fmt: skip
 def test_other_arguments_run_on_every_core(
     args: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -62,3 +68,17 @@ def test_servers_of_your_own_or_one_core_keep_one_process(
     assert dev.parallel([]) == ["-n", "2", "--dist", "worksteal"]
     monkeypatch.setattr(dev.os, "sched_getaffinity", lambda pid: {0}, raising=False)
     assert dev.parallel([]) == []
+
+
+@pytest.mark.parametrize(
+    ("value", "set_"),
+    [("1", True), ("true", True), ("TRUE", True), ("yes", True), (" Yes ", True),
+     ("", False), ("0", False), ("false", False), ("no", False), ("False", False)],
+)  # fmt: skip
+def test_env_flag_counts_only_true_values(
+    value: str, set_: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DPREF_TEST_FLAG", value)
+    assert dev.env_flag("DPREF_TEST_FLAG") is set_
+    monkeypatch.delenv("DPREF_TEST_FLAG")
+    assert dev.env_flag("DPREF_TEST_FLAG") is False

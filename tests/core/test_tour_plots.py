@@ -39,3 +39,14 @@ def test_every_family_draws(family: str) -> None:
     figures = plot.tour_figures() if hasattr(plot, "tour_figures") else {}
     for fig in figures.values():
         assert fig.axes and all(ax.get_xlabel() or ax.get_ylabel() for ax in fig.axes)
+
+
+def test_tour_plots_refuses_a_folder_it_cannot_make_before_touring(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A folder under a file cannot be made: exit 2 with the reason, and no tour run first."""
+    (tmp_path / "a-file").write_text("x")
+    assert main(["tour", "geo", "--plots", str(tmp_path / "a-file" / "plots")]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "--plots" in err and "cannot be made" in err and "a-file" in err

@@ -272,13 +272,23 @@ class SQLiteStore(BookingStore):
         if not isinstance(path, str | os.PathLike) or isinstance(path, bytes):
             raise BookingError(f"path={shown(path)} must be a file path")
         self.path = os.fspath(path)
-        self.create()
+        try:
+            self.create()
+        except sqlite3.DatabaseError as exc:  # SQLite opens lazily: a junk file fails here
+            self.close()
+            raise BookingError(
+                f"SQLiteStore: path={self.path!r} is not a usable SQLite database: {exc}"
+            ) from None
 
     def _connect(self) -> Any:
         raw = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
-        raw.execute("PRAGMA journal_mode=WAL")
-        raw.execute("PRAGMA synchronous=NORMAL")
-        raw.execute("PRAGMA busy_timeout=60000")
+        try:
+            raw.execute("PRAGMA journal_mode=WAL")
+            raw.execute("PRAGMA synchronous=NORMAL")
+            raw.execute("PRAGMA busy_timeout=60000")
+        except sqlite3.DatabaseError:
+            raw.close()
+            raise
         return AutocommitConnection(raw)
 
     def _ddl(self) -> list[str]:

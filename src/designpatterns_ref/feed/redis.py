@@ -154,8 +154,8 @@ return 0
 """
 
 
+@checked_store  # outermost: unchecked() hands the strategies the guarded methods
 @outages_as(FeedUnavailable)
-@checked_store
 class RedisStore:
     """Feed state in Redis: sets for the graph, a hash of posts, sorted sets for timelines.
 

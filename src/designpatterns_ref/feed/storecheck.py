@@ -237,7 +237,10 @@ def _wrap(method: Callable[..., T], checks: dict[str, Callable[[str, Any], Any]]
     namespace["_raw"] = method
     exec(source, namespace)  # the source is built above from the method's own signature
     wrapper = functools.wraps(method)(namespace[method.__name__])
-    wrapper._unchecked = method  # type: ignore[attr-defined]  # for unchecked()
+    # for unchecked(): the method behind the checks, and the wrapper it belongs to (a decorator
+    # applied over this one copies both attributes, and must not be skipped)
+    wrapper._unchecked = method  # type: ignore[attr-defined]
+    wrapper._checks = wrapper  # type: ignore[attr-defined]
     return wrapper
 
 
@@ -257,13 +260,22 @@ def checked_store(cls: type[T]) -> type[T]:
     return cls
 
 
+def _raw(cls: type, name: str) -> Any:
+    """The method behind the checks of ``cls.name`` when the checks are its outermost layer,
+    else None (the method as it is then runs, checks included)."""
+    attr: Any = getattr(cls, name, None)
+    if attr is None or getattr(attr, "_checks", None) is not attr:
+        return None
+    return attr._unchecked
+
+
 class _Unchecked:
     """A store's methods without their argument checks (see :func:`unchecked`)."""
 
     def __init__(self, store: FeedStore) -> None:
         self._store = store
         for name in FeedStore.__dict__:
-            raw = getattr(getattr(type(store), name, None), "_unchecked", None)
+            raw = _raw(type(store), name)
             if raw is not None:
                 setattr(self, name, raw.__get__(store))
 
@@ -276,8 +288,6 @@ def unchecked(store: FeedStore) -> FeedStore:
     check every argument a user hands them before they call their store (the checks would run
     twice, about a quarter of a simulated mix on the memory store). A store class not made by
     :func:`checked_store` is returned as it is."""
-    if not any(
-        hasattr(getattr(type(store), name, None), "_unchecked") for name in FeedStore.__dict__
-    ):
+    if not any(_raw(type(store), name) is not None for name in FeedStore.__dict__):
         return store
     return _Unchecked(store)

@@ -200,9 +200,17 @@ class SQLiteShards(ShardDatabases):
         return self.folder / f"{_check(shard)}.db"
 
     def _connect(self, shard: str) -> Any:
-        conn = sqlite3.connect(self.path(shard), timeout=30, isolation_level=None)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
+        path = self.path(shard)
+        conn = sqlite3.connect(path, timeout=30, isolation_level=None)
+        try:  # SQLite opens lazily: a file that is no database fails at the first statement
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise ShardingError(
+                f"SQLiteShards: shard={shard!r} at {str(path)!r} is not a usable SQLite "
+                f"database: {exc}"
+            ) from None
         return AutocommitConnection(conn)
 
     def _changes_ddl(self) -> str:
