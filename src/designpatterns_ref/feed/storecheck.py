@@ -266,7 +266,7 @@ def _raw(cls: type, name: str) -> Any:
     attr: Any = getattr(cls, name, None)
     if attr is None or getattr(attr, "_checks", None) is not attr:
         return None
-    return attr._unchecked
+    return getattr(attr, "_unchecked", None)
 
 
 class _Unchecked:
