@@ -94,7 +94,7 @@ class ManualClock:
             if not math.isfinite(moved):  # 1e308 + 1e308: past the largest float
                 raise ClockError(
                     f"ManualClock.advance: seconds={shown(seconds)} would move the clock from "
-                    f"{self._now!r} past the largest float"
+                    f"{shown(self._now)} past the largest float"
                 )
             self._now = moved
 

@@ -295,7 +295,7 @@ class CompleterBase:
         new = (0 if old is None else old) + step
         if not 0 <= new <= MAX_WEIGHT:
             raise AutocompleteError(
-                f"increment({key!r}, by={step}) would make the weight {new}; "
+                f"increment({shown(key)}, by={step}) would make the weight {new}; "
                 f"weights must stay within [0, {MAX_WEIGHT}]"
             )
         if old != new:
@@ -388,7 +388,7 @@ class CompleterBase:
             if len(weights) != len(terms):
                 raise AutocompleteError("it holds a term twice")
         except (AutocompleteError, UnicodeDecodeError) as exc:
-            raise StorageError(f"load: path={source!r:.200} holds bad items: {exc}") from exc
+            raise StorageError(f"load: path={shown(source, 200)} holds bad items: {exc}") from exc
         bulk_build(obj, list(weights), list(weights.values()))
         return obj
 

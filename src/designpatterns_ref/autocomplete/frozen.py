@@ -174,7 +174,9 @@ class FrozenCompleter(CompleterBase):
         s = stored.sections
         meta = list(s["meta"])
         if not consistent(meta, s):
-            raise StorageError(f"load: path={source!r:.200} has sections of inconsistent sizes")
+            raise StorageError(
+                f"load: path={shown(source, 200)} has sections of inconsistent sizes"
+            )
         obj = cls.__new__(cls)
         obj._configure(casefold=bool(stored.flags & storage.FLAG_CASEFOLD))
         buffer, at = stored.buffer, stored.offsets

@@ -131,7 +131,7 @@ def write(path: str, kind: str, sections: Mapping[str, Any], *, flags: int, para
         view = memoryview(data)
         code = data.typecode if isinstance(data, array) else view.format
         if code not in _TYPES or len(name) > 4:
-            raise ValueError(f"write: section {name!r} of type {code!r} cannot be stored")
+            raise ValueError(f"write: section {shown(name)} of type {shown(code)} cannot be stored")
         raw = view.cast("B")
         entries.append((name, code, at, raw))
         at = -(-(at + raw.nbytes) // 8) * 8
@@ -160,7 +160,7 @@ def write(path: str, kind: str, sections: Mapping[str, Any], *, flags: int, para
             os.unlink(scratch)
             raise
     except (OSError, ValueError) as exc:
-        raise StorageError(f"save: cannot write path={path!r:.200}: {exc}") from exc
+        raise StorageError(f"save: cannot write path={shown(path, 200)}: {exc}") from exc
 
 
 def read(path: str, *, mapped: bool) -> Stored:
@@ -183,7 +183,7 @@ def read(path: str, *, mapped: bool) -> Stored:
     except (OSError, ValueError) as exc:
         if isinstance(exc, StorageError):
             raise
-        raise StorageError(f"load: cannot read path={path!r:.200}: {exc}") from exc
+        raise StorageError(f"load: cannot read path={shown(path, 200)}: {exc}") from exc
     return _parse(path, buffer)
 
 
@@ -199,7 +199,7 @@ def _parse(path: str, buffer: Any) -> Stored:
         raise bad(f"{total} bytes is shorter than the {_HEADER.size}-byte header (truncated?)")
     magic, version, kind_code, flags, param, count = _HEADER.unpack_from(view, 0)
     if magic != MAGIC:
-        raise bad(f"it does not start with {MAGIC!r}")
+        raise bad(f"it does not start with {shown(MAGIC)}")
     kinds = {code: name for name, code in KINDS.items()}
     if kind_code not in kinds:
         raise bad(f"unknown kind {kind_code}")
@@ -207,7 +207,7 @@ def _parse(path: str, buffer: Any) -> Stored:
     if version != expected:
         raise bad(
             f"format version {version}; this library reads version {expected} of "
-            f"{kinds[kind_code]!r} files (save it again with this version)"
+            f"{shown(kinds[kind_code])} files (save it again with this version)"
         )
     if bool(flags & _FLAG_BIG_ENDIAN) != (sys.byteorder == "big"):
         raise bad("it was written on a machine of the other byte order")
@@ -223,9 +223,11 @@ def _parse(path: str, buffer: Any) -> Stored:
         name = raw_name.rstrip(b"\0").decode("ascii", "replace")
         code = raw_code.decode("ascii", "replace")
         if code not in _TYPES or nbytes % _TYPES[code] or offset % 8:
-            raise bad(f"section {name!r} has type {code!r} and {nbytes} bytes at {offset}")
+            raise bad(
+                f"section {shown(name)} has type {shown(code)} and {nbytes} bytes at {offset}"
+            )
         if offset + nbytes > body:
-            raise bad(f"section {name!r} runs past the end of the file (truncated?)")
+            raise bad(f"section {shown(name)} runs past the end of the file (truncated?)")
         sections[name] = view[offset : offset + nbytes].cast(code)
         offsets[name] = offset
     (stored_crc,) = _CRC.unpack_from(view, body)
@@ -238,8 +240,9 @@ def require(path: str, stored: Stored, kind: str, names: tuple[str, ...]) -> Non
     """Refuse a file of another kind, or one that lacks a section ``names`` lists."""
     if stored.kind != kind:
         raise StorageError(
-            f"load: path={path!r:.200} holds a {stored.kind!r} file, this class reads {kind!r}"
+            f"load: path={shown(path, 200)} holds a {shown(stored.kind)} file, this class reads "
+            f"{shown(kind)}"
         )
     missing = [name for name in names if name not in stored.sections]
     if missing:
-        raise StorageError(f"load: path={path!r:.200} lacks the sections {missing}")
+        raise StorageError(f"load: path={shown(path, 200)} lacks the sections {missing}")

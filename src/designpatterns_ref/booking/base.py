@@ -62,9 +62,9 @@ def check_name(value: object, name: str) -> str:
     try:
         value.encode()
     except UnicodeEncodeError:
-        raise BookingError(f"{name}={value!r} is not encodable as UTF-8") from None
+        raise BookingError(f"{name}={shown(value)} is not encodable as UTF-8") from None
     if "\x00" in value:
-        raise BookingError(f"{name}={value!r} must not contain NUL")
+        raise BookingError(f"{name}={shown(value)} must not contain NUL")
     return value
 
 
@@ -94,7 +94,7 @@ def check_nights_fit(first: date, nights: int) -> None:
     """``nights`` nights from ``first`` end with a check-out the calendar has (``date.max``)."""
     if (date.max - first).days < nights:
         raise BookingError(
-            f"first={first!r} and nights={nights} run past the calendar: the last stay checks "
+            f"first={shown(first)} and nights={nights} run past the calendar: the last stay checks "
             f"out on first + nights, which must be at most {date.max}"
         )
 

@@ -187,7 +187,7 @@ class Holds(StrategyBase):
         if not paid:
             return None
         if paid[0][0] != hold_id or paid[0][2] != amount:
-            raise BookingError(f"idempotency_key={key!r} was used for another payment")
+            raise BookingError(f"idempotency_key={shown(key)} was used for another payment")
         return self._booking(tx, int(paid[0][1]))
 
     def _booking(self, tx: Tx, booking_id: int) -> Booking:

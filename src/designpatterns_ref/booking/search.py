@@ -73,7 +73,7 @@ class AvailabilityIndex:
 
         with self._lock:
             if hotel in self._city:
-                raise BookingError(f"hotel={hotel!r} is registered already")
+                raise BookingError(f"hotel={shown(hotel)} is registered already")
             try:
                 self._where.upsert(hotel, lat, lon)
             except GeoError as exc:

@@ -227,7 +227,8 @@ class BookingStore:
             self._add(hotel, room_type, first, nights, total, numbered)
         except self.integrity_errors:
             raise BookingError(
-                f"add_inventory: {hotel!r} already offers {room_type!r} on some of those nights"
+                f"add_inventory: {shown(hotel)} already offers {shown(room_type)} on some of those "
+                "nights"
             ) from None
 
     def _add(
@@ -277,7 +278,7 @@ class SQLiteStore(BookingStore):
         except sqlite3.DatabaseError as exc:  # SQLite opens lazily: a junk file fails here
             self.close()
             raise BookingError(
-                f"SQLiteStore: path={self.path!r} is not a usable SQLite database: {exc}"
+                f"SQLiteStore: path={shown(self.path)} is not a usable SQLite database: {exc}"
             ) from None
 
     def _connect(self) -> Any:

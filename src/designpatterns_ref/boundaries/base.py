@@ -69,7 +69,7 @@ def check_path(value: object, name: str) -> str:
     if not isinstance(value, str) or not value:
         raise BoundariesError(f"{name}={shown(value, 60)}: must be a non-empty path (str or Path)")
     if "\x00" in value or any("\ud800" <= ch <= "\udfff" for ch in value):
-        raise BoundariesError(f"{name}={value!r:.60}: holds a null byte or a lone surrogate")
+        raise BoundariesError(f"{name}={shown(value, 60)}: holds a null byte or a lone surrogate")
     return value
 
 
@@ -142,15 +142,15 @@ class Violation:
     def __post_init__(self) -> None:
         """Refuse a field of the wrong kind here, not later inside a todo file or a render."""
         if self.rule not in RULES:
-            raise BoundariesError(f"rule={self.rule!r:.60}: must be one of {', '.join(RULES)}")
+            raise BoundariesError(f"rule={shown(self.rule, 60)}: must be one of {', '.join(RULES)}")
         for name in ("importer", "imported", "path", "message", "fix", "contract"):
             value = getattr(self, name)
             if not isinstance(value, str):
-                raise BoundariesError(f"{name}={value!r:.60}: must be a str")
+                raise BoundariesError(f"{name}={shown(value, 60)}: must be a str")
         if isinstance(self.line, bool) or not isinstance(self.line, int) or self.line < 0:
-            raise BoundariesError(f"line={self.line!r:.60}: must be a whole number from 0")
+            raise BoundariesError(f"line={shown(self.line, 60)}: must be a whole number from 0")
         if not isinstance(self.chain, tuple) or not all(isinstance(m, str) for m in self.chain):
-            raise BoundariesError(f"chain={self.chain!r:.60}: must be a tuple of module names")
+            raise BoundariesError(f"chain={shown(self.chain, 60)}: must be a tuple of module names")
 
     @property
     def key(self) -> tuple[str, ...]:

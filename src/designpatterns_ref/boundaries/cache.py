@@ -49,6 +49,7 @@ from designpatterns_ref.boundaries.base import (
     check_path,
 )
 from designpatterns_ref.boundaries.scan import Raw, extract
+from designpatterns_ref.errors import shown
 
 __all__ = ["FileCache", "read_all", "read_file"]
 
@@ -110,7 +111,7 @@ def read_all(
 
 def _check_key(key: object) -> None:
     if not isinstance(key, str):
-        raise BoundariesError(f"key={key!r:.60}: must be a str")
+        raise BoundariesError(f"key={shown(key, 60)}: must be a str")
 
 
 def _check_plain(value: Any) -> None:
@@ -131,11 +132,11 @@ def _not_plain(value: object) -> BoundariesError:
 def _check_files(files: object) -> dict[str, str]:
     """``{module: path}`` with every path as a str, or BoundariesError naming the bad item."""
     if not isinstance(files, dict):
-        raise BoundariesError(f"files={files!r:.60}: must be a dict of module to path")
+        raise BoundariesError(f"files={shown(files, 60)}: must be a dict of module to path")
     checked: dict[str, str] = {}
     for module, path in files.items():
         if not isinstance(module, str) or not module:
-            raise BoundariesError(f"files: module {module!r:.60} must be a non-empty str")
+            raise BoundariesError(f"files: module {shown(module, 60)} must be a non-empty str")
         checked[module] = check_path(path, f"files[{module!r:.40}]")
     return checked
 
@@ -199,7 +200,9 @@ class FileCache:
         if not isinstance(seen, dict) or not all(
             isinstance(d, str) and type(t) is int for d, t in seen.items()
         ):
-            raise BoundariesError(f"seen={seen!r:.60}: must be a dict of folder (str) to mtime_ns")
+            raise BoundariesError(
+                f"seen={shown(seen, 60)}: must be a dict of folder (str) to mtime_ns"
+            )
         _check_plain(value)
         self._discovery = (key, dict(seen), value)
         self._dirty = True

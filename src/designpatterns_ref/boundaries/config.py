@@ -152,7 +152,7 @@ class Config:
         for i, contract in enumerate(self.layers):
             if contract.name in names:
                 raise ConfigError(
-                    f"layers[{i}].name", f"{contract.name!r} is used by another contract"
+                    f"layers[{i}].name", f"{shown(contract.name)} is used by another contract"
                 )
             names.add(contract.name)
         _set(self, "independence", _contract_list(self.independence, "independence", Independence))
@@ -203,7 +203,7 @@ def load_config(path: str | Path) -> Config:
     if not isinstance(path, str | os.PathLike) or not os.fspath(path):
         raise ConfigError("path", f"must be a pyproject.toml or its folder, not {shown(path, 60)}")
     if "\x00" in str(path) or any("\ud800" <= ch <= "\udfff" for ch in str(path)):
-        raise ConfigError("path", f"{path!r:.60} holds a null byte or a lone surrogate")
+        raise ConfigError("path", f"{shown(path, 60)} holds a null byte or a lone surrogate")
     file = Path(path)
     if os.path.isdir(file):
         file = file / "pyproject.toml"
@@ -239,7 +239,7 @@ def _folder(value: object, key: str) -> str | os.PathLike[str]:
     if not isinstance(value, str | os.PathLike) or not os.fspath(value):
         raise ConfigError(key, f"must be a folder (str or Path), not {shown(value, 60)}")
     if "\x00" in str(value) or any("\ud800" <= ch <= "\udfff" for ch in str(value)):
-        raise ConfigError(key, f"{value!r:.60} holds a null byte or a lone surrogate")
+        raise ConfigError(key, f"{shown(value, 60)} holds a null byte or a lone surrogate")
     return value
 
 
@@ -263,10 +263,14 @@ def _component_table(value: object) -> dict[str, Component]:
         if not isinstance(component, Component):
             raise ConfigError(key, f"must be a Component, not {_kind(component)}")
         if component.name != name:
-            raise ConfigError(key, f"holds the component named {component.name!r}: use that key")
+            raise ConfigError(
+                key, f"holds the component named {shown(component.name)}: use that key"
+            )
         label = f"{component.module}.*" if component.pattern else component.module
         if label in modules:
-            raise ConfigError(f"{key}.module", f"{label!r} is already component {modules[label]!r}")
+            raise ConfigError(
+                f"{key}.module", f"{shown(label)} is already component {shown(modules[label])}"
+            )
         modules[label] = name
         out[name] = component
     return out
@@ -289,7 +293,7 @@ def _string(value: object, key: str, *, allow_empty: bool) -> str:
     if not allow_empty and not value:
         raise ConfigError(key, "must not be empty")
     if any("\ud800" <= ch <= "\udfff" for ch in value):
-        raise ConfigError(key, f"{value!r} holds a lone surrogate")
+        raise ConfigError(key, f"{shown(value)} holds a lone surrogate")
     return value
 
 
@@ -301,14 +305,14 @@ def _strings(value: object, key: str, *, allow_empty: bool) -> list[str]:
     out = [_string(v, f"{key}[{i}]", allow_empty=False) for i, v in enumerate(value)]
     for i, v in enumerate(out):
         if v in out[:i]:
-            raise ConfigError(f"{key}[{i}]", f"{v!r} is listed twice")
+            raise ConfigError(f"{key}[{i}]", f"{shown(v)} is listed twice")
     return out
 
 
 def _name(value: object, key: str) -> str:
     text = _string(value, key, allow_empty=False)
     if not _NAME.fullmatch(text):
-        raise ConfigError(key, f"{text!r} is not a dotted module name")
+        raise ConfigError(key, f"{shown(text)} is not a dotted module name")
     return text
 
 
@@ -387,7 +391,7 @@ def _layers(value: object) -> tuple[Layers, ...]:
         name = _string(spec.get("name", f"layers {i}"), f"{key}.name", allow_empty=False)
         layers = _layer_list(spec.get("layers"), f"{key}.layers")
         if name in names:
-            raise ConfigError(f"{key}.name", f"{name!r} is used by another contract")
+            raise ConfigError(f"{key}.name", f"{shown(name)} is used by another contract")
         names.add(name)
         out.append(Layers(name, layers))
     return tuple(out)
@@ -405,7 +409,7 @@ def _layer_list(raw: object, key: str) -> tuple[tuple[str, ...], ...]:
         group = _names(members, lkey, allow_empty=False)
         for m in group:
             if m in seen:
-                raise ConfigError(lkey, f"{m!r} is listed twice")
+                raise ConfigError(lkey, f"{shown(m)} is listed twice")
             seen.add(m)
         layers.append(tuple(group))
     return tuple(layers)

@@ -316,7 +316,7 @@ def discover(
             portions.append(base)
     if not portions:
         raise BoundariesError(
-            f"packages: package {package!r} not found under {[str(r) for r in roots]}"
+            f"packages: package {shown(package)} not found under {[str(r) for r in roots]}"
         )
     modules[package] = portions[0]
     packages.add(package)

@@ -80,7 +80,7 @@ def read_todo(path: str | Path) -> set[tuple[str, ...]]:
             or not all(isinstance(k, str) for k in key)
         ):
             raise ConfigError(
-                f"{path}: violation[{i}].key", f"must be [rule, names...], not {key!r}"
+                f"{path}: violation[{i}].key", f"must be [rule, names...], not {shown(key)}"
             )
         keys.add(tuple(key))
     return keys

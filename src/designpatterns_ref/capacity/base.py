@@ -67,9 +67,9 @@ def check_name(name: str, value: object) -> str:
     if not isinstance(value, str):
         raise CapacityError(f"{name}={shown(value)} must be a string, not {type(value).__name__}")
     if not value or len(value) > MAX_NAME:
-        raise CapacityError(f"{name}={value[:40]!r} must be 1 to {MAX_NAME} characters")
+        raise CapacityError(f"{name}={shown(value[:40])} must be 1 to {MAX_NAME} characters")
     if not value.isprintable() or any(0xD800 <= ord(c) <= 0xDFFF for c in value):
-        raise CapacityError(f"{name}={value[:40]!r} must be printable text")
+        raise CapacityError(f"{name}={shown(value[:40])} must be printable text")
     return value
 
 
@@ -82,7 +82,7 @@ def check_time(name: str, value: object) -> float:
     except OverflowError:  # an int past a float's range
         raise CapacityError(f"{name}={shown(value)} is too large for seconds") from None
     if not math.isfinite(seconds) or seconds < 0:
-        raise CapacityError(f"{name}={value!r} must be finite and >= 0")
+        raise CapacityError(f"{name}={shown(value)} must be finite and >= 0")
     return seconds
 
 
@@ -108,9 +108,9 @@ class BedEvent:
         if self.kind == "transferred":
             check_name("to_bed", self.to_bed)
             if self.to_bed == self.bed:
-                raise CapacityError(f"to_bed={self.to_bed!r} must differ from bed")
+                raise CapacityError(f"to_bed={shown(self.to_bed)} must differ from bed")
         elif self.to_bed is not None:
-            raise CapacityError(f"to_bed={self.to_bed!r} is allowed only on a transfer")
+            raise CapacityError(f"to_bed={shown(self.to_bed)} is allowed only on a transfer")
 
     @property
     def key(self) -> tuple[float, str]:
@@ -153,14 +153,14 @@ class Topology:
             for home, units in homes.items():
                 check_name("home", home)
                 if "/" in home or home in self._homes:
-                    raise CapacityError(f"home={home!r} must be unique and contain no '/'")
+                    raise CapacityError(f"home={shown(home)} must be unique and contain no '/'")
                 if not isinstance(units, Mapping):
                     raise CapacityError(f"units of {shown(home)}={shown(units)} must be a mapping")
                 self._homes[home] = municipality
                 for unit, capacity in units.items():
                     check_name("unit", unit)
                     if "/" in unit:
-                        raise CapacityError(f"unit={unit!r} must contain no '/'")
+                        raise CapacityError(f"unit={shown(unit)} must contain no '/'")
                     if isinstance(capacity, bool) or not isinstance(capacity, int):
                         raise CapacityError(
                             f"capacity of {home}/{unit}={shown(capacity)} must be int"
@@ -205,7 +205,9 @@ class Topology:
             raise CapacityError(f"event={shown(event)} must be a BedEvent")
         _, home, _ = self.where(event.bed)
         if event.to_bed is not None and self.where(event.to_bed)[1] != home:
-            raise CapacityError(f"to_bed={event.to_bed!r} must be in the same home as {home!r}")
+            raise CapacityError(
+                f"to_bed={shown(event.to_bed)} must be in the same home as {shown(home)}"
+            )
         return event
 
     def __repr__(self) -> str:

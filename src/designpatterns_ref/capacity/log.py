@@ -83,7 +83,7 @@ def _check_batch(stream: object, events: object, expected: object) -> list[BedEv
         if not isinstance(e, BedEvent):
             raise CapacityError(f"event={shown(e)} must be a BedEvent")
         if unique.setdefault(e.event_id, e) != e:
-            raise CapacityError(f"event_id={e.event_id!r} is used twice for different events")
+            raise CapacityError(f"event_id={shown(e.event_id)} is used twice for different events")
     if expected is not None and (
         isinstance(expected, bool) or not isinstance(expected, int) or not 0 <= expected < 2**62
     ):
@@ -135,10 +135,10 @@ class EventLog:
                 self._rollback(conn)
                 if isinstance(exc, self.integrity_errors):
                     raise ConcurrencyError(
-                        f"stream={stream!r} was appended to concurrently; read and retry"
+                        f"stream={shown(stream)} was appended to concurrently; read and retry"
                     ) from None
                 if isinstance(exc, self.database_errors):
-                    raise CapacityError(f"append to stream={stream!r} failed: {exc}") from exc
+                    raise CapacityError(f"append to stream={shown(stream)} failed: {exc}") from exc
                 raise
             return result
 
@@ -158,7 +158,7 @@ class EventLog:
         version = cur.fetchone()[0] or 0
         if expected is not None and expected != version:
             raise ConcurrencyError(
-                f"expected_version={expected} but stream={stream!r} is at version {version}"
+                f"expected_version={expected} but stream={shown(stream)} is at version {version}"
             )
         stored: dict[str, tuple[BedEvent, str]] = {}
         for i in range(0, len(batch), 500):  # one look-up per 500 ids, not one per event
@@ -175,7 +175,7 @@ class EventLog:
             if e.event_id in stored:
                 if stored[e.event_id] != (e, stream):
                     raise CapacityError(
-                        f"event_id={e.event_id!r} is already used by a different event"
+                        f"event_id={shown(e.event_id)} is already used by a different event"
                     )
                 continue
             version += 1
@@ -273,7 +273,7 @@ class SQLiteEventLog(EventLog):
         try:
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         except sqlite3.Error as exc:
-            raise CapacityError(f"path={path!r} cannot be opened: {exc}") from None
+            raise CapacityError(f"path={shown(path)} cannot be opened: {exc}") from None
         try:  # the first statements read the file: one that is not a database fails here
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")

@@ -169,8 +169,9 @@ class Replica:
             for name, theirs in fields.items():
                 if self.owners.get(name) != theirs.system:
                     raise OwnershipError(
-                        f"{other.name!r} carries {record}.{name} written by {theirs.system!r}; "
-                        f"the field is owned by {self.owners.get(name)!r}"
+                        f"{shown(other.name)} carries {record}.{name} written by "
+                        f"{shown(theirs.system)}; "
+                        f"the field is owned by {shown(self.owners.get(name))}"
                     )
         found: list[Conflict] = []
         for record, fields in other.records.items():

@@ -134,7 +134,7 @@ class BedCapacity:
         except OverflowError:  # an int past a float's range
             raise CapacityError(f"clock() returned {shown(now, 60)}: too many seconds") from None
         if not math.isfinite(seconds):
-            raise CapacityError(f"clock() returned {now!r}: it must return finite seconds")
+            raise CapacityError(f"clock() returned {shown(now)}: it must return finite seconds")
         return seconds
 
     def _catch_up(self, home: str) -> bool:
@@ -155,7 +155,7 @@ class BedCapacity:
         status = self.projection.status[bed]
         if status not in _ALLOWED_FROM[kind]:
             raise CapacityError(
-                f"bed {bed!r} is {status}: {kind} needs it {' or '.join(_ALLOWED_FROM[kind])}"
+                f"bed {shown(bed)} is {status}: {kind} needs it {' or '.join(_ALLOWED_FROM[kind])}"
             )
         if kind != "transferred":
             return None
@@ -188,7 +188,9 @@ class BedCapacity:
                     self._catch_up(home)  # another writer got there first: check again
                     continue
                 return event
-            raise ConcurrencyError(f"stream={home!r} kept changing under {kind} {bed!r}; try again")
+            raise ConcurrencyError(
+                f"stream={shown(home)} kept changing under {kind} {shown(bed)}; try again"
+            )
 
     def _stamp(self, beds: str | tuple[str, str], now: float) -> float:
         """The command's time: the clock's, but later than the last event on each of its beds.
@@ -246,7 +248,9 @@ class BedCapacity:
             for e in events:
                 self.topology.check_event(e)
                 if self.topology.where(e.bed)[1] != home:
-                    raise CapacityError(f"event {e.event_id!r} is for bed {e.bed!r}, not {home!r}")
+                    raise CapacityError(
+                        f"event {shown(e.event_id)} is for bed {shown(e.bed)}, not {shown(home)}"
+                    )
             return self._append(home, events, expected_version, self._now())
 
     def _append(
@@ -307,6 +311,8 @@ def counter_ids(prefix: str = "ev") -> Callable[[], str]:
     """
     check_name("prefix", prefix)
     if len(prefix) > MAX_NAME - 20:
-        raise CapacityError(f"prefix={prefix[:40]!r} must be at most {MAX_NAME - 20} characters")
+        raise CapacityError(
+            f"prefix={shown(prefix[:40])} must be at most {MAX_NAME - 20} characters"
+        )
     numbers = itertools.count(1)
     return lambda: f"{prefix}-{next(numbers)}"

@@ -361,7 +361,7 @@ class Threshold:
 
 def _options(where: str, spec: Measure | Choice, role: str) -> list[object]:
     if not isinstance(spec, Choice):
-        raise RulesetError(f"{where}: {role} {spec.name!r} must be a Choice, not a Measure")
+        raise RulesetError(f"{where}: {role} {shown(spec.name)} must be a Choice, not a Measure")
     return list(dict.fromkeys(spec.options.values()))  # the canonical values, in order
 
 
@@ -375,7 +375,7 @@ def _check_covered(name: str, rule: NumericRule | ChoiceRule, specs: dict[str, A
             raise RulesetError(f"{where} has no points for {rule.measure} {missing}")
         return
     if not isinstance(specs[rule.measure], Measure):
-        raise RulesetError(f"{where}: input {rule.measure!r} must be a Measure, not a Choice")
+        raise RulesetError(f"{where}: input {shown(rule.measure)} must be a Measure, not a Choice")
     wanted = list(
         itertools.product(*(_options(where, specs[n], "selector") for n in rule.selected_by))
     )
@@ -420,7 +420,7 @@ class Ruleset:
             # and JSON fields: lower-case identifiers, so they cannot clash with anything else.
             if not re.fullmatch(r"[a-z][a-z0-9_]*", name) or keyword.iskeyword(name):
                 raise RulesetError(
-                    f"{self.name}: input name {name!r} must be a lower-case Python identifier"
+                    f"{self.name}: input name {shown(name)} must be a lower-case Python identifier"
                 )
         for rule in self.rules:
             unknown = set(rule.inputs) - known

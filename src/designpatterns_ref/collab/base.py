@@ -119,7 +119,7 @@ def from_utf16(text: str, offset: int) -> int:
             break
         if offset == start + 1:
             raise CollabError(
-                f"utf16 offset={offset} falls inside the surrogate pair of {match.group()!r} "
+                f"utf16 offset={offset} falls inside the surrogate pair of {shown(match.group())} "
                 f"at code point {match.start()}"
             )
         astral += 1

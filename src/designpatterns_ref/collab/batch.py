@@ -144,7 +144,7 @@ def _check_batch(doc: SequenceReplica, batch: list[Op]) -> None:
         if used_as(op.agent, not is_insert, op.seq, end):
             what = "characters" if is_insert else "a delete"
             raise CRDTError(
-                f"{op!r:.200} uses ids for {what} that are used for the other kind elsewhere"
+                f"{shown(op, 200)} uses ids for {what} that are used for the other kind elsewhere"
             )
 
     # ids of one kind that are (or go to) the other: within the batch and waiting operations,
@@ -157,7 +157,7 @@ def _check_batch(doc: SequenceReplica, batch: list[Op]) -> None:
         if any(_hits(large, small[k], small[k + 1]) for k in range(0, len(small), 2)):
             for op in batch:
                 refuse_kind(op)
-            raise CRDTError(f"the waiting operations of {agent!r} use ids for both kinds")
+            raise CRDTError(f"the waiting operations of {shown(agent)} use ids for both kinds")
     for op in batch:  # ... and against what the replica holds, for agents it knows
         if op.agent in known:
             refuse_kind(op)
@@ -177,7 +177,8 @@ def _check_batch(doc: SequenceReplica, batch: list[Op]) -> None:
                 hit = False
             if hit or (agent in dels and used_as(agent, False, seq, seq + n)):
                 raise CRDTError(
-                    f"{op!r:.200} refers to {(agent, seq)!r} (+{n - 1}), which is a delete, "
+                    f"{shown(op, 200)} refers to {shown((agent, seq))} (+{n - 1}), which is a "
+                    "delete, "
                     f"not a character"
                 )
     # an id used twice must mean the same thing: compared only where ids overlap
@@ -252,7 +253,8 @@ def _refuse_reuse(
     x, held, brought = clash
     since = " (waiting since an earlier batch)" if waiting else ""
     raise CRDTError(
-        f"{op!r:.200}{since} reuses id {(agent, x)!r} with other contents: {holder} holds "
+        f"{shown(op, 200)}{since} reuses id {shown((agent, x))} with other contents: {holder} "
+        "holds "
         f"{held}, the operation brings {brought} (two replicas editing as one agent?)"
     )
 

@@ -163,4 +163,6 @@ def check_op(op: object) -> Op:
 
 
 def _refuse_forward(op: Op, ref: Id) -> None:
-    raise CRDTError(f"{op!r:.200} refers to {ref!r}, which is not before the operation itself")
+    raise CRDTError(
+        f"{shown(op, 200)} refers to {shown(ref)}, which is not before the operation itself"
+    )

@@ -383,7 +383,7 @@ class SequenceReplica(Integrator):
         if not isinstance(other, SequenceReplica):
             raise CRDTError(f"merge: other={shown(other, 80)} is not a SequenceReplica")
         if other.rule != self.rule:
-            raise CRDTError(f"merge: rule {other.rule!r} cannot merge into {self.rule!r}")
+            raise CRDTError(f"merge: rule {shown(other.rule)} cannot merge into {shown(self.rule)}")
         self.apply_ops(other._outgoing(self.version()))
 
     def fork(self, agent: str) -> SequenceReplica:

@@ -85,7 +85,8 @@ def _check_txn(name: str, i: int, txn: Txn) -> None:
     )
     if not shaped:
         raise CollabError(
-            f"trace {name!r:.80}: txn {i} patches {patches!r:.80} must be (int, int, str) "
+            f"trace {shown(name, 80)}: txn {i} patches {shown(patches, 80)} must be (int, int, "
+            "str) "
             "tuples: position and deleted count >= 0, then the inserted text"
         )
     if not isinstance(parents, tuple) or any(type(p) is not int or not 0 <= p < i for p in parents):
@@ -125,7 +126,7 @@ class Trace:
         if not isinstance(name, str):
             raise CollabError(f"name={shown(name, 80)} must be a str")
         if not isinstance(data, Mapping) or not isinstance(data.get("txns"), list):
-            raise CollabError(f"trace {name!r:.80}: expected an object with a 'txns' list")
+            raise CollabError(f"trace {shown(name, 80)}: expected an object with a 'txns' list")
         for key in ("startContent", "endContent"):
             if not isinstance(data.get(key, ""), str):
                 raise CollabError(f"trace {shown(name, 80)}: {key} must be a str")
@@ -149,7 +150,7 @@ class Trace:
                     parents, agent = ((i - 1,) if i else ()), "0"
             except (KeyError, TypeError, ValueError) as exc:
                 raise CollabError(
-                    f"trace {name!r:.80}: txn {i} is malformed ({exc!s:.200})"
+                    f"trace {shown(name, 80)}: txn {i} is malformed ({exc!s:.200})"
                 ) from None
             txns.append(Txn(patches, parents, agent))  # checked with the trace
         return cls(
@@ -182,11 +183,11 @@ def load_trace(path: str | Path) -> Trace:
         if raw[:2] == b"\x1f\x8b":
             raw = gzip.decompress(raw)
     except (OSError, ValueError, EOFError, zlib.error) as exc:
-        raise CollabError(f"path={str(path)!r:.80} cannot be read ({exc!s:.200})") from None
+        raise CollabError(f"path={shown(str(path), 80)} cannot be read ({exc!s:.200})") from None
     try:
         data = json.loads(raw)
     except (ValueError, RecursionError) as exc:
-        raise CollabError(f"{str(path)!r:.80}: not JSON ({exc!s:.200})") from None
+        raise CollabError(f"{shown(str(path), 80)}: not JSON ({exc!s:.200})") from None
     name = path.name.removesuffix(".gz").removesuffix(".json")
     return Trace.from_json(data, name)
 
@@ -206,7 +207,8 @@ def _check_patches(patches: list[Patch], length: int, name: str) -> None:
         )
         if not fits:
             raise CollabError(
-                f"trace {name!r:.80}: patch {k} {patch!r:.80} does not fit a text of {length} "
+                f"trace {shown(name, 80)}: patch {k} {shown(patch, 80)} does not fit a text of "
+                f"{length} "
                 "characters; nothing was applied"
             )
         length += len(inserted) - n_deleted
@@ -221,7 +223,7 @@ def replay_sequential(trace: Trace, replica: TextReplica) -> str:
     if not isinstance(replica, TextReplica):
         raise CollabError(f"replica={shown(replica, 80)} must offer insert, delete and text")
     if trace.kind != "sequential":
-        raise CollabError(f"trace {trace.name!r} is concurrent; use replay_concurrent")
+        raise CollabError(f"trace {shown(trace.name)} is concurrent; use replay_concurrent")
     patches = list(trace.patches())
     _check_patches(patches, len(replica.text()) + len(trace.start), trace.name)
     if trace.start:
@@ -410,12 +412,13 @@ def replay_ot(trace: Trace) -> str:
         want = {a: last for a, last in seen.items() if a != agent}
         if received[agent] != want:
             raise CollabError(
-                f"replay_ot: txn {i} of {agent!r} was typed having seen {want}, but the server "
+                f"replay_ot: txn {i} of {shown(agent)} was typed having seen {want}, but the "
+                "server "
                 f"order lets its client see {received[agent]}"
             )
         if seen.get(agent, -1) != own_last.get(agent, -1):
             raise CollabError(
-                f"replay_ot: txn {i} of {agent!r} does not follow that agent's txn "
+                f"replay_ot: txn {i} of {shown(agent)} does not follow that agent's txn "
                 f"{own_last[agent]}; one client cannot edit two concurrent branches"
             )
         own_last[agent] = i
@@ -431,5 +434,5 @@ def replay_ot(trace: Trace) -> str:
         while delivered[agent] < len(history):
             take(agent)
         if docs[agent] != server.document:  # pragma: no cover - a broken transform
-            raise CollabError(f"replay_ot: client {agent!r} diverged from the server")
+            raise CollabError(f"replay_ot: client {shown(agent)} diverged from the server")
     return server.document

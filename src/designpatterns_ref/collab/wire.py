@@ -248,7 +248,7 @@ def _open(data: object, kind: int) -> _Reader:
             f"data of {len(buf)} bytes is too short for a message (at least {_HEADER + _CRC})"
         )
     if buf[:4] != MAGIC:
-        raise WireError(f"data starts with {buf[:4]!r}, not the magic {MAGIC!r}")
+        raise WireError(f"data starts with {shown(buf[:4])}, not the magic {shown(MAGIC)}")
     if buf[4] != FORMAT_VERSION:
         raise WireError(f"format version {buf[4]} is not supported (this reader: 1)")
     if buf[5] != kind:
@@ -386,22 +386,22 @@ def decode_version(data: bytes) -> Version:
     for _ in range(r.count("agent count", 3)):
         agent = r.string("agent")
         if not agent or agent in ranges:
-            raise r.fail(f"agent {agent!r:.80} is empty or appears twice")
+            raise r.fail(f"agent {shown(agent, 80)} is empty or appears twice")
         pairs = []
         end = 0
         for k in range(r.count(f"range count of {agent!r:.40}", 2)):
             gap = r.varint("range gap")
             if k and not gap:
-                raise r.fail(f"ranges of {agent!r:.40} touch: they would be one range")
+                raise r.fail(f"ranges of {shown(agent, 40)} touch: they would be one range")
             start = end + gap
             end = start + r.varint("range length")
             if end == start:
-                raise r.fail(f"an empty range of {agent!r:.40}")
+                raise r.fail(f"an empty range of {shown(agent, 40)}")
             if end > MAX_ID:
-                raise r.fail(f"a range of {agent!r:.40} ends at {end}, past the last id 2**62")
+                raise r.fail(f"a range of {shown(agent, 40)} ends at {end}, past the last id 2**62")
             pairs.append((start, end))
         if not pairs:
-            raise r.fail(f"agent {agent!r:.40} has no ranges")
+            raise r.fail(f"agent {shown(agent, 40)} has no ranges")
         ranges[agent] = pairs
     _done(r)
     return Version(ranges)

@@ -271,7 +271,8 @@ def _check_encodable(field: str, text: str) -> None:
             text.encode("utf-8")
         except UnicodeEncodeError as exc:
             raise FeedError(
-                f"{field}={text[:80]!r} holds {text[exc.start]!r} at position {exc.start}, "
+                f"{field}={shown(text[:80])} holds {shown(text[exc.start])} at position "
+                f"{exc.start}, "
                 "which UTF-8 cannot encode (a lone surrogate)"
             ) from None
 
@@ -286,7 +287,9 @@ def check_store(store: object) -> FeedStore:
     """Return ``store`` if it has every :class:`FeedStore` method, else raise FeedTypeError."""
     missing = [m for m in _STORE_METHODS if not callable(getattr(store, m, None))]
     if isinstance(store, type):
-        raise FeedTypeError(f"store={store!r} is a class; pass an instance, such as MemoryStore()")
+        raise FeedTypeError(
+            f"store={shown(store)} is a class; pass an instance, such as MemoryStore()"
+        )
     if missing or not isinstance(getattr(store, "name", None), str):
         raise FeedTypeError(
             f"store={shown(store)} is not a FeedStore (a MemoryStore, a RedisStore or one with the "
@@ -352,7 +355,7 @@ class Feed(ABC):
     def _pair(self, a: object, b: object) -> tuple[str, str]:
         follower, followee = self._known("a", a), self._known("b", b)
         if follower == followee:
-            raise FeedError(f"a=b={follower!r}: a user cannot follow themselves")
+            raise FeedError(f"a=b={shown(follower)}: a user cannot follow themselves")
         return follower, followee
 
     # -- the interface ------------------------------------------------------------------
@@ -363,7 +366,7 @@ class Feed(ABC):
         if not name:
             raise FeedError("user='' must be a non-empty name")
         if self._store.has_user(name):
-            raise FeedError(f"user={name!r} already exists")
+            raise FeedError(f"user={shown(name)} already exists")
         self._store.add_user(name, self.clock())
 
     def add_users(self, users: Iterable[str]) -> None:
@@ -377,7 +380,7 @@ class Feed(ABC):
             if not name:
                 raise FeedError("user='' must be a non-empty name")
             if name in fresh or self._store.has_user(name):
-                raise FeedError(f"user={name!r} already exists")
+                raise FeedError(f"user={shown(name)} already exists")
             fresh.add(name)
         for name in names:
             self.add_user(name)
@@ -467,7 +470,7 @@ class Feed(ABC):
             if not isinstance(key, str):
                 raise FeedTypeError(f"key={shown(key)} must be a str or None")
             if not 1 <= len(key) <= MAX_KEY_LEN:
-                raise FeedError(f"key={key[:80]!r} must be 1 to {MAX_KEY_LEN} characters")
+                raise FeedError(f"key={shown(key[:80])} must be 1 to {MAX_KEY_LEN} characters")
             _check_encodable("key", key)
         keyed: Post | None = None  # the post this key names, looked up before the time check
         if key is not None:

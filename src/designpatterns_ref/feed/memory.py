@@ -28,6 +28,7 @@ from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.feed.base import COMPLETE, NOTHING, FeedError, Post, id_in_range
 from designpatterns_ref.feed.storecheck import checked_store
 
@@ -77,7 +78,7 @@ class MemoryStore:
         try:
             return [seen[u] for u in users]
         except KeyError as exc:
-            raise FeedError(f"user={exc.args[0]!r} is not a user of this store") from None
+            raise FeedError(f"user={shown(exc.args[0])} is not a user of this store") from None
 
     # the follow graph
     def add_edge(self, follower: str, followee: str) -> bool:

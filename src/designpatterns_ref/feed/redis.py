@@ -182,8 +182,8 @@ class RedisStore:
             at = prefix.find(mark, 1)
             if at > 0:
                 raise FeedError(
-                    f"prefix={shown(prefix, 80)} holds {mark!r} after its start, so its keys "
-                    f"could be another store's (the {mark[:-1]!r} keys of prefix "
+                    f"prefix={shown(prefix, 80)} holds {shown(mark)} after its start, so its keys "
+                    f"could be another store's (the {shown(mark[:-1])} keys of prefix "
                     f"{shown(prefix[:at], 80)}); "
                     f"a prefix may hold {', '.join(_FAMILY_MARKS)} only at its start"
                 )
@@ -267,7 +267,7 @@ class RedisStore:
         seen = self.r.hmget(self._k("seen"), list(users))
         for user, t in zip(users, seen, strict=True):
             if t is None:
-                raise FeedError(f"user={user!r} is not a user of this store")
+                raise FeedError(f"user={shown(user)} is not a user of this store")
         return [float(t) for t in seen]
 
     # the follow graph

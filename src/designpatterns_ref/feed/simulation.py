@@ -155,7 +155,7 @@ def simulate(
     if not callable(timer):
         raise FeedTypeError(f"timer={shown(timer)} must be a callable returning seconds")
     if feed.store.user_count():
-        raise FeedError(f"feed={feed!r} must be empty: simulate loads the graph into it")
+        raise FeedError(f"feed={shown(feed)} must be empty: simulate loads the graph into it")
     work = workload or Workload()
     graph.load(feed)
     before = feed.stats.copy()

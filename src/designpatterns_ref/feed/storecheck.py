@@ -36,6 +36,7 @@ import sys
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.feed.base import (
     MAX_ID,
     MAX_KEY_LEN,
@@ -106,7 +107,7 @@ def _text(field: str, value: object) -> str:
 def _key(field: str, value: object) -> str:
     value = _text(field, value)
     if len(value) > MAX_KEY_LEN:
-        raise FeedError(f"{field}={value[:80]!r} must be at most {MAX_KEY_LEN} characters")
+        raise FeedError(f"{field}={shown(value[:80])} must be at most {MAX_KEY_LEN} characters")
     return value
 
 

@@ -261,7 +261,8 @@ def check_reading(now: object) -> float:
         or not -sys.float_info.max <= now <= sys.float_info.max  # NaN, inf, 10**400
     ):
         raise GeoError(
-            f"the clock returned {now!r:.80}, not a finite number of seconds; nothing was changed"
+            f"the clock returned {shown(now, 80)}, not a finite number of seconds; nothing was "
+            "changed"
         )
     return float(now)
 

@@ -207,6 +207,6 @@ def check_driver_id(value: object) -> str:
             value.encode("utf-8")
         except UnicodeEncodeError as exc:  # every index must agree, and Redis keeps UTF-8
             raise GeoError(
-                f"driver_id={value[:80]!r} holds a lone surrogate at position {exc.start}"
+                f"driver_id={shown(value[:80])} holds a lone surrogate at position {exc.start}"
             ) from None
     return value

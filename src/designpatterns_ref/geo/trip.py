@@ -127,7 +127,7 @@ class TripStateMachine:
         _check_text("note", note)
         if to in _DRIVER_MOVES:
             raise TripStateError(
-                f"trip {self.trip_id!r}: to={to.value} changes the driver; "
+                f"trip {shown(self.trip_id)}: to={to.value} changes the driver; "
                 f"call {_DRIVER_MOVES[to]} instead of advance"
             )
         with self._lock:
@@ -138,7 +138,7 @@ class TripStateMachine:
         if to not in allowed:
             names = ", ".join(sorted(s.value for s in allowed)) or "none: the trip is over"
             raise TripStateError(
-                f"trip {self.trip_id!r}: cannot go from {self.state.value} to {to.value} "
+                f"trip {shown(self.trip_id)}: cannot go from {self.state.value} to {to.value} "
                 f"(allowed: {names})"
             )
         self.state = to

@@ -117,7 +117,7 @@ def _exists(path: Path) -> bool:
     try:
         return path.exists()
     except (OSError, ValueError) as bad:
-        raise IdentityError(f"path={str(path)!r:.80} cannot be used: {bad}") from None
+        raise IdentityError(f"path={shown(str(path), 80)} cannot be used: {bad}") from None
 
 
 def read_log(path: str | os.PathLike[str]) -> list[object]:
@@ -138,7 +138,7 @@ def read_log(path: str | os.PathLike[str]) -> list[object]:
                 except ValueError:
                     entries.append(line)
     except (OSError, ValueError) as bad:  # ValueError: a NUL in the path, or not UTF-8
-        raise IdentityError(f"audit log {str(path)!r:.80} cannot be read: {bad}") from None
+        raise IdentityError(f"audit log {shown(str(path), 80)} cannot be read: {bad}") from None
     return entries
 
 

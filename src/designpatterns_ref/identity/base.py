@@ -104,11 +104,11 @@ def check_name(field_name: str, value: object, *, max_bytes: int = 255) -> str:
         size = len(value.encode("utf-8"))
     except UnicodeEncodeError:
         raise IdentityError(
-            f"{field_name}={value!r:.80} is not valid text: it holds a lone surrogate"
+            f"{field_name}={shown(value, 80)} is not valid text: it holds a lone surrogate"
         ) from None
     if not 1 <= size <= max_bytes:
         raise IdentityError(
-            f"{field_name}={value!r:.80} must be 1 to {max_bytes} bytes of UTF-8, not {size}"
+            f"{field_name}={shown(value, 80)} must be 1 to {max_bytes} bytes of UTF-8, not {size}"
         )
     return value
 
@@ -244,7 +244,7 @@ class Claims:
             )
         names = [q.name for q in self.qualifications]
         if len(set(names)) != len(names):
-            raise IdentityError(f"qualifications={names!r:.80} names one qualification twice")
+            raise IdentityError(f"qualifications={shown(names, 80)} names one qualification twice")
 
     def qualification(self, name: str) -> Qualification | None:
         """The qualification called ``name``, or None."""

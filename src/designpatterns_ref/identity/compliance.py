@@ -131,7 +131,7 @@ class ComplianceBook:
         if not isinstance(claims, Claims):
             raise IdentityTypeError(f"claims={shown(claims, 80)} must be Claims")
         if claims.credential_id in self.credentials:
-            raise IdentityError(f"credential {claims.credential_id!r:.80} is already recorded")
+            raise IdentityError(f"credential {shown(claims.credential_id, 80)} is already recorded")
         self.credentials[claims.credential_id] = claims
         held = self.holdings[claims.worker]
         self.expiries.add(

@@ -171,7 +171,7 @@ def parse_header(part: str) -> dict[str, Any]:
         raise TokenFormatError("header is not a JSON object")
     alg = header.get("alg")
     if alg != ALGORITHM:
-        raise TokenFormatError(f"alg {alg!r:.40} is not {ALGORITHM!r}", algorithm=True)
+        raise TokenFormatError(f"alg {shown(alg, 40)} is not {shown(ALGORITHM)}", algorithm=True)
     if not isinstance(header.get("kid"), str):
         raise TokenFormatError("header has no string kid")
     if set(header) - {"alg", "kid", "typ"} or header.get("typ", "JWT") != "JWT":

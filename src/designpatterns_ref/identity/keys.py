@@ -215,7 +215,7 @@ class TrustStore:
             if jwk.get("kty") != "OKP" or jwk.get("crv") != "Ed25519":
                 raise IdentityError(f"jwk={shown(jwk, 80)} must be an OKP key on the Ed25519 curve")
             if jwk.get("alg", "EdDSA") != "EdDSA":
-                raise IdentityError(f"jwk={jwk!r:.80} must be for alg EdDSA")
+                raise IdentityError(f"jwk={shown(jwk, 80)} must be for alg EdDSA")
             kid = check_name("kid", jwk.get("kid"))
             x = jwk.get("x")
             try:

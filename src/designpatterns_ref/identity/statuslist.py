@@ -115,7 +115,9 @@ class BitstringStatusList:
             if inflater.unconsumed_tail or not inflater.eof:
                 raise ValueError("not one whole GZIP member within the size limit")
         except (ValueError, zlib.error) as bad:
-            raise IdentityError(f"encodedList={encoded!r:.60} does not decode: {bad}") from None
+            raise IdentityError(
+                f"encodedList={shown(encoded, 60)} does not decode: {bad}"
+            ) from None
         out = cls.__new__(cls)
         out.size = len(raw) * 8
         if not MIN_BITS <= out.size <= _MAX_BITS:
@@ -154,7 +156,7 @@ class StatusAuthority:
     def allocate(self) -> int:
         """The next free index for a new credential."""
         if self.next_index >= self.statuses.size:
-            raise IdentityError(f"status list {self.list_id!r} is full ({self.statuses.size})")
+            raise IdentityError(f"status list {shown(self.list_id)} is full ({self.statuses.size})")
         index = self.next_index
         self.next_index += 1
         return index
@@ -256,7 +258,7 @@ class StatusListCache:
             kid = header["kid"]
             key = self.trust.get(kid)
             if key is None:
-                raise IdentityError(f"status list kid {kid!r:.60} is not trusted")
+                raise IdentityError(f"status list kid {shown(kid, 60)} is not trusted")
             key.verify(b64url_decode(parts[2]), f"{parts[0]}.{parts[1]}".encode("ascii"))
             payload = json.loads(b64url_decode(parts[1]))
             iss, iat, vc = payload["iss"], payload["iat"], payload["vc"]
@@ -267,13 +269,13 @@ class StatusListCache:
         except (TokenFormatError, ValueError, KeyError, TypeError, AttributeError) as bad:
             raise IdentityError(f"status list token is malformed: {bad}") from None
         except Exception as bad:  # cryptography's InvalidSignature
-            raise IdentityError(f"status list signature does not verify ({bad!r})") from None
+            raise IdentityError(f"status list signature does not verify ({shown(bad)})") from None
         check_name("status list iss", iss)
         signer = kid.rpartition("#")[0]
         if iss != signer:
             raise IdentityError(
-                f"status list iss={iss!r:.60} is not {signer!r:.60},"
-                f" the issuer of its signing key {kid!r:.60}"
+                f"status list iss={shown(iss, 60)} is not {shown(signer, 60)},"
+                f" the issuer of its signing key {shown(kid, 60)}"
             )
         if isinstance(iat, bool) or not isinstance(iat, int) or not 0 <= iat <= MAX_TIME:
             raise IdentityError(f"status list iat={shown(iat, 40)} is not a time")
@@ -290,7 +292,8 @@ class StatusListCache:
             if digest == held[2]:
                 return str(list_id)  # the very token held: nothing to do
             raise IdentityError(
-                f"status list {list_id!r} of {iss!r} issued at {iat} (seq {seq}) is not later"
+                f"status list {shown(list_id)} of {shown(iss)} issued at {iat} (seq {seq}) is not "
+                "later"
                 f" than the cached one ({held[0]}, seq {held[1]}): an older list is refused"
             )
         self.lists[where] = (iat, statuses.bits, statuses.size)

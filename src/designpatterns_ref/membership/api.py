@@ -171,7 +171,7 @@ def create_app(
     buckets: dict[bytes, ClientBucket] = {}
     for key, limit in clients.items():
         if not (isinstance(key, str) and key and key.isascii() and key.isprintable()):
-            raise MembershipError(f"create_app: API key {key!r:.40} must be printable ASCII")
+            raise MembershipError(f"create_app: API key {shown(key, 40)} must be printable ASCII")
         if not isinstance(limit, tuple) or len(limit) != 2:
             raise MembershipError(
                 f"create_app: clients[...]={shown(limit, 40)} must be (rate, burst)"

@@ -156,7 +156,8 @@ class Rule:
             check_fact(self.fact, self.value)
             if FACTS[self.fact] in (str, bool) and self.op not in ("==", "!="):
                 raise MembershipError(
-                    f"Rule: op={self.op!r} compares order; fact {self.fact!r} allows only "
+                    f"Rule: op={shown(self.op)} compares order; fact {shown(self.fact)} allows "
+                    "only "
                     "==, !=, in, not in"
                 )
         if not isinstance(self.reason, str) or not self.reason or not self.reason.isprintable():

@@ -58,7 +58,7 @@ class Directory:
         key = (check_name("member", member), check_name("organisation", organisation))
         clean = check_facts(facts)
         if key in self._records:
-            raise MembershipError(f"member={member!r} is already in {organisation!r}")
+            raise MembershipError(f"member={shown(member)} is already in {shown(organisation)}")
         self._records[key] = clean
         self._orgs_of.setdefault(member, set()).add(organisation)
         self._changed(key)
@@ -82,7 +82,9 @@ class Directory:
     def _existing(self, member: object, organisation: object) -> tuple[str, str]:
         key = (check_name("member", member), check_name("organisation", organisation))
         if key not in self._records:
-            raise MembershipError(f"member={member!r} is not in organisation={organisation!r}")
+            raise MembershipError(
+                f"member={shown(member)} is not in organisation={shown(organisation)}"
+            )
         return key
 
     def facts(self, member: str, organisation: str) -> dict[str, Fact] | None:

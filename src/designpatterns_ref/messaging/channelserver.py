@@ -89,11 +89,11 @@ class ChannelServer:
         """Serve one request (a dict parsed from a line): ``{"seq": n}`` or ``{"error": ...}``."""
         try:
             if req.get("op") != "send":
-                raise MessagingError(f"unknown op {req.get('op')!r:.40}")
+                raise MessagingError(f"unknown op {shown(req.get('op'), 40)}")
             conv, user = check_id("conv", req.get("conv")), check_id("user", req.get("user"))
             if self.ring is not None and self.ring.node_for(conv) != self.name:
                 self.refused += 1
-                raise MessagingError(f"conv={conv!r:.80} is not owned by {self.name!r}")
+                raise MessagingError(f"conv={shown(conv, 80)} is not owned by {shown(self.name)}")
             if not self._r.sismember(members_key(self.prefix, conv), user):
                 raise MessagingError(
                     f"user={shown(user, 80)} is not a member of conv={shown(conv, 80)}"

@@ -82,7 +82,7 @@ class Cluster:
         line = proc.stdout.readline() if ready else ""  # the child prints READY <port> or exits
         if not line.startswith("READY "):
             self.close()
-            raise MessagingError(f"{args[0]} did not start (said {line.strip()!r:.80})")
+            raise MessagingError(f"{args[0]} did not start (said {shown(line.strip(), 80)})")
         return proc, int(line.split()[1])
 
     def __enter__(self) -> Cluster:

@@ -145,7 +145,7 @@ return cur
             port_text = address.rpartition(":")[2] if isinstance(address, str) else ""
             if not port_text.isdigit() or not 0 < int(port_text) < 65536:
                 raise MessagingError(
-                    f"channel server {name!r:.40}: {address!r:.80} is not host:port"
+                    f"channel server {shown(name, 40)}: {shown(address, 80)} is not host:port"
                 )
         if not isinstance(secret, bytes) or len(secret) < 4:
             raise MessagingError("secret must be bytes, at least 4 of them")
@@ -284,7 +284,7 @@ return cur
 
     async def _hello(self, ws: Any, frame: dict[str, Any]) -> _Conn:
         if frame["op"] != "hello":
-            raise MessagingError(f"the first frame must be 'hello', not {frame['op']!r:.40}")
+            raise MessagingError(f"the first frame must be 'hello', not {shown(frame['op'], 40)}")
         user = verify_token(self.secret, frame.get("token"), now=time.time())
         device, cursors = check_id("device", frame.get("device")), frame.get("cursors", {})
         if not isinstance(cursors, Mapping):
@@ -371,4 +371,4 @@ return cur
             lasts = {c: int(s or 0) for c, s in zip(convs, seqs, strict=True)}
             self._push([conn], json.dumps({"op": "heartbeat_ack", "last": lasts}).encode())
         else:
-            raise MessagingError(f"unknown op {op!r:.40}")
+            raise MessagingError(f"unknown op {shown(op, 40)}")

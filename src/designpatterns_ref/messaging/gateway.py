@@ -278,7 +278,7 @@ class Gateway:
 
     def _hello(self, ws: Any, frame: dict[str, Any]) -> _Conn:
         if frame["op"] != "hello":
-            raise MessagingError(f"the first frame must be 'hello', not {frame['op']!r:.40}")
+            raise MessagingError(f"the first frame must be 'hello', not {shown(frame['op'], 40)}")
         user = verify_token(self.secret, frame.get("token"), now=self.clock())
         device, cursors = frame.get("device"), frame.get("cursors", {})
         replay = self.server.connect(user, device, cursors, limit=self.page)  # type: ignore[arg-type]
@@ -319,4 +319,4 @@ class Gateway:
             last = {c: srv.store.last_seq(c) for c in srv.conversations(conn.user)}
             self._push(conn, json.dumps({"op": "heartbeat_ack", "last": last}))
         else:
-            raise MessagingError(f"unknown op {op!r:.40}")
+            raise MessagingError(f"unknown op {shown(op, 40)}")

@@ -115,7 +115,7 @@ class RawSocket(asyncio.Protocol):
             if end < 0:
                 return
             if not self.buf.startswith(b"HTTP/1.1 101"):
-                raise MessagingError(f"upgrade refused: {self.buf[:60]!r}")
+                raise MessagingError(f"upgrade refused: {shown(self.buf[:60])}")
             self.buf, self.upgraded = self.buf[end + 4 :], True
             self.send(self.hello)
         while len(self.buf) >= 2:
@@ -151,7 +151,7 @@ def _start_server(
     line = proc.stdout.readline()
     if not line.startswith("serving "):
         proc.kill()
-        raise MessagingError(f"the gateway did not start: {line!r:.80}")
+        raise MessagingError(f"the gateway did not start: {shown(line, 80)}")
     return proc, int(line.rsplit(":", 1)[1])
 
 

@@ -102,7 +102,7 @@ def _open(port: int, secret: bytes, user: str) -> tuple[socket.socket, bytes]:
             raise MessagingError(f"the gateway closed {user}'s socket during the upgrade")
         buf += chunk
     if not buf.startswith(b"HTTP/1.1 101"):
-        raise MessagingError(f"upgrade refused: {buf[:60]!r}")
+        raise MessagingError(f"upgrade refused: {shown(buf[:60])}")
     buf = buf[buf.index(b"\r\n\r\n") + 4 :]
     token = make_token(secret, user, expires=time.time() + 3600)
     hello = f'{{"op": "hello", "token": "{token}", "device": "d"}}'.encode()
@@ -182,7 +182,7 @@ class Receivers:
             )
         for user in users:
             if "," in check_id("user", user):
-                raise MessagingError(f"user={user!r:.80} must not contain a comma")
+                raise MessagingError(f"user={shown(user, 80)} must not contain a comma")
         self.procs: list[subprocess.Popen[bytes]] = []
         self.client_bytes = 0
         shares = [users[i::processes] for i in range(processes)]

@@ -56,7 +56,7 @@ def _open_wal(
     try:
         db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=check_same_thread)
     except (sqlite3.Error, UnicodeEncodeError, ValueError) as exc:
-        raise MessagingError(f"path={path!r:.80} cannot be opened: {exc}") from exc
+        raise MessagingError(f"path={shown(path, 80)} cannot be opened: {exc}") from exc
     try:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")

@@ -76,13 +76,15 @@ def check_name(where: str, name: str, value: object) -> str:
     if not isinstance(value, str):
         raise NotificationError(f"{where}: {name}={shown(value)} must be a string")
     if not value or len(value) > MAX_NAME:
-        raise NotificationError(f"{where}: {name}={value[:40]!r} must have 1 to {MAX_NAME} chars")
+        raise NotificationError(
+            f"{where}: {name}={shown(value[:40])} must have 1 to {MAX_NAME} chars"
+        )
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        raise NotificationError(f"{where}: {name}={value!r} is not valid UTF-8") from None
+        raise NotificationError(f"{where}: {name}={shown(value)} is not valid UTF-8") from None
     if "|" in value:
-        raise NotificationError(f"{where}: {name}={value!r} must not contain '|'")
+        raise NotificationError(f"{where}: {name}={shown(value)} must not contain '|'")
     return value
 
 

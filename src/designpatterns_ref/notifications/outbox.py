@@ -82,7 +82,7 @@ class Outbox:
         try:
             self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         except sqlite3.Error as exc:
-            raise NotificationError(f"Outbox: cannot open path={path!r}: {exc}") from None
+            raise NotificationError(f"Outbox: cannot open path={shown(path)}: {exc}") from None
         try:  # the first statement reads the file: one that is not a database fails here
             self.db.execute(
                 "CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY, key TEXT UNIQUE, "
@@ -214,7 +214,7 @@ class Outbox:
                 )
                 continue
             if crash_after_accept is not None and done + 1 == crash_after_accept:
-                raise RuntimeError(f"relay crashed after accepting {key!r}")
+                raise RuntimeError(f"relay crashed after accepting {shown(key)}")
             self.db.execute("UPDATE outbox SET published = ? WHERE id = ?", (PUBLISHED, row_id))
             done += 1
         return done

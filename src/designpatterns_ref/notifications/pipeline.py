@@ -212,7 +212,9 @@ class Pipeline:
             raise NotificationError(f"{w}: vars={shown(n.vars)} must map names to strings")
         missing = self.templates.missing(n.template, n.vars)
         if missing:
-            raise NotificationError(f"{w}: template {n.template!r} misses vars {sorted(missing)}")
+            raise NotificationError(
+                f"{w}: template {shown(n.template)} misses vars {sorted(missing)}"
+            )
         if (
             not isinstance(n.channels, tuple)
             or not n.channels
@@ -243,10 +245,12 @@ class Pipeline:
             try:
                 size = len(body.encode("utf-8"))
             except UnicodeEncodeError:
-                raise NotificationError(f"{w}: vars of {n.key!r} are not valid UTF-8") from None
+                raise NotificationError(
+                    f"{w}: vars of {shown(n.key)} are not valid UTF-8"
+                ) from None
             if size > limit:
                 raise NotificationError(
-                    f"{w}: payload of {n.key!r} is {size} bytes in {loc!r}; limit {limit}"
+                    f"{w}: payload of {shown(n.key)} is {size} bytes in {shown(loc)}; limit {limit}"
                 )
         return bodies
 

@@ -141,7 +141,7 @@ class SimulatedProvider:
                 body.encode("utf-8")
             except UnicodeEncodeError:
                 raise NotificationError(
-                    f"{self.channel}: body={body[:40]!r} is not valid UTF-8"
+                    f"{self.channel}: body={shown(body[:40])} is not valid UTF-8"
                 ) from None
         if token in self.invalid:
             return "invalid-token"
@@ -227,7 +227,7 @@ class DedupWindow:
             message_id.encode("utf-8")
         except UnicodeEncodeError:
             raise NotificationError(
-                f"DedupWindow.{where}: {label}={message_id!r} is not valid UTF-8"
+                f"DedupWindow.{where}: {label}={shown(message_id)} is not valid UTF-8"
             ) from None
         return message_id
 

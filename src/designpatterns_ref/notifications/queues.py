@@ -167,7 +167,7 @@ def check_path(where: str, path: object) -> str:
     try:
         path.encode("utf-8")
     except UnicodeEncodeError:
-        raise NotificationError(f"{where}: path={path!r} is not valid UTF-8") from None
+        raise NotificationError(f"{where}: path={shown(path)} is not valid UTF-8") from None
     return path
 
 
@@ -314,7 +314,7 @@ class SQLiteQueue:
             self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
         except sqlite3.Error as exc:
-            raise NotificationError(f"SQLiteQueue: cannot open path={path!r}: {exc}") from None
+            raise NotificationError(f"SQLiteQueue: cannot open path={shown(path)}: {exc}") from None
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute(
             f"CREATE TABLE IF NOT EXISTS {self._table} (id INTEGER PRIMARY KEY, lane INTEGER, "
@@ -333,7 +333,7 @@ class SQLiteQueue:
                 (LANES.index(lane), at, text),
             )
         except sqlite3.Error as exc:  # locked by another writer, disk full, closed
-            raise QueueUnavailable(f"SQLiteQueue.put: {self.path!r}: {exc}") from exc
+            raise QueueUnavailable(f"SQLiteQueue.put: {shown(self.path)}: {exc}") from exc
 
     def put_many(self, items: Sequence[Item], *, lane: str = "normal") -> None:
         """Add several items due now in one transaction; every item is checked and encoded
@@ -347,7 +347,7 @@ class SQLiteQueue:
                 insert = f"INSERT INTO {self._table} (lane, at, item) VALUES (?, ?, ?)"
                 self._db.executemany(insert, rows)
         except sqlite3.Error as exc:  # the transaction rolled back: nothing was added
-            raise QueueUnavailable(f"{where}: {self.path!r}: {exc}") from exc
+            raise QueueUnavailable(f"{where}: {shown(self.path)}: {exc}") from exc
 
     def take(self, n: int, now: float) -> list[tuple[Hashable, Item]]:
         """Lease up to ``n`` due items (high lane first) in one transaction; a store that
@@ -371,7 +371,7 @@ class SQLiteQueue:
                 db.execute("ROLLBACK")
                 raise
         except sqlite3.Error as exc:  # locked by another writer, disk full, closed
-            raise QueueUnavailable(f"SQLiteQueue.take: {self.path!r}: {exc}") from exc
+            raise QueueUnavailable(f"SQLiteQueue.take: {shown(self.path)}: {exc}") from exc
         return [(r[0], json.loads(r[1])) for r in rows]
 
     @staticmethod
@@ -393,7 +393,7 @@ class SQLiteQueue:
                 delete = f"DELETE FROM {self._table} WHERE id = ?"
                 self._db.executemany(delete, [(t,) for t in tickets])
         except sqlite3.Error as exc:  # the transaction rolled back: nothing was acked
-            raise QueueUnavailable(f"SQLiteQueue.ack: {self.path!r}: {exc}") from exc
+            raise QueueUnavailable(f"SQLiteQueue.ack: {shown(self.path)}: {exc}") from exc
 
     def ack_settled(
         self,
@@ -426,7 +426,7 @@ class SQLiteQueue:
         try:
             return self._db.execute(sql.format(self._table)).fetchone()
         except sqlite3.Error as exc:  # closed, or the file unreadable
-            raise QueueUnavailable(f"{where}: {self.path!r}: {exc}") from exc
+            raise QueueUnavailable(f"{where}: {shown(self.path)}: {exc}") from exc
 
     def close(self) -> None:
         """Close the connection (the rows stay on disk)."""

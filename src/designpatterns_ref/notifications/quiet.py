@@ -71,7 +71,7 @@ def _parse(name: str, value: object) -> time:
     try:
         return time(int(value[:2]), int(value[3:]))
     except ValueError:
-        raise NotificationError(f"QuietHours: {name}={value!r} must be 'HH:MM'") from None
+        raise NotificationError(f"QuietHours: {name}={shown(value)} must be 'HH:MM'") from None
 
 
 def _jumps(t: float, zi: ZoneInfo) -> list[float]:
@@ -110,7 +110,7 @@ class QuietHours:
     def __init__(self, start: str = "22:00", end: str = "07:00") -> None:
         s, e = _parse("start", start), _parse("end", end)
         if s == e:
-            raise NotificationError(f"QuietHours: start={start!r} equals end; window is empty")
+            raise NotificationError(f"QuietHours: start={shown(start)} equals end; window is empty")
         self.start, self.end = s, e
 
     def __repr__(self) -> str:

@@ -197,7 +197,7 @@ def _unavailable(where: str, name: str) -> Iterator[None]:
         yield
     except Exception as exc:
         if _store_failure(exc):
-            raise QueueUnavailable(f"{where}: {name!r}: {exc}") from exc
+            raise QueueUnavailable(f"{where}: {shown(name)}: {exc}") from exc
         raise
 
 
@@ -226,7 +226,7 @@ class RedisStreamQueue:
                 value.encode("utf-8")
             except UnicodeEncodeError:
                 raise NotificationError(
-                    f"RedisStreamQueue: {label}={value!r} is not valid UTF-8"
+                    f"RedisStreamQueue: {label}={shown(value)} is not valid UTF-8"
                 ) from None
         self.claim_idle = check_seconds("RedisStreamQueue", "claim_idle", claim_idle, high=86400)
         self.r = _client(redis)
@@ -260,7 +260,7 @@ class RedisStreamQueue:
                 self.r.xadd(f"{self.name}:{lane}", {"d": body})
         except Exception as exc:
             if _store_failure(exc):
-                raise QueueUnavailable(f"RedisStreamQueue.put: {self.name!r}: {exc}") from exc
+                raise QueueUnavailable(f"RedisStreamQueue.put: {shown(self.name)}: {exc}") from exc
             raise
 
     def put_many(self, items: Sequence[Item], *, lane: str = "normal") -> None:
@@ -456,7 +456,9 @@ class RedisDedup:
         try:
             prefix.encode("utf-8")
         except UnicodeEncodeError:
-            raise NotificationError(f"RedisDedup: prefix={prefix!r} is not valid UTF-8") from None
+            raise NotificationError(
+                f"RedisDedup: prefix={shown(prefix)} is not valid UTF-8"
+            ) from None
         self.window = check_seconds("RedisDedup", "window", window)
         self.lease = check_seconds("RedisDedup", "lease", lease, high=86400.0)
         self.r = _client(redis)
@@ -480,7 +482,9 @@ class RedisDedup:
         try:
             message_id.encode("utf-8")
         except UnicodeEncodeError:
-            raise NotificationError(f"{where}: {label}={message_id!r} is not valid UTF-8") from None
+            raise NotificationError(
+                f"{where}: {label}={shown(message_id)} is not valid UTF-8"
+            ) from None
         return f"{self.prefix}:sent:{message_id}"
 
     def _keys(self, where: str, label: str, message_ids: object) -> list[str]:

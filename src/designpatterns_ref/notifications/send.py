@@ -110,7 +110,7 @@ class Sender:
                 raise NotificationError(f"{where}: providers channel={shown(ch)} not in {CHANNELS}")
             if not callable(getattr(prov, "attempt", None)):
                 raise NotificationError(
-                    f"{where}: providers[{ch!r}]={prov!r} must have attempt(token, body)"
+                    f"{where}: providers[{shown(ch)}]={shown(prov)} must have attempt(token, body)"
                 )
         for method in ("claim_many", "extend", "settle"):
             if not callable(getattr(dedup, method, None)):

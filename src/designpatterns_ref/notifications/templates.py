@@ -36,14 +36,16 @@ def _fields(name: str, text: str) -> frozenset[str]:
     try:
         parsed = list(_FORMATTER.parse(text))
     except ValueError as exc:
-        raise NotificationError(f"Templates.add: text of {name!r} is malformed: {exc}") from None
+        raise NotificationError(
+            f"Templates.add: text of {shown(name)} is malformed: {exc}"
+        ) from None
     out = set()
     for _, field_name, spec, conv in parsed:
         if field_name is None:
             continue
         if not field_name.isidentifier() or spec or conv:
             raise NotificationError(
-                f"Templates.add: field {{{field_name}}} in {name!r} must be a plain {{name}}"
+                f"Templates.add: field {{{field_name}}} in {shown(name)} must be a plain {{name}}"
             )
         out.add(field_name)
     return frozenset(out)
@@ -120,4 +122,6 @@ class Templates:
         try:
             return text.format_map(variables)
         except KeyError as exc:
-            raise NotificationError(f"Templates: {name!r} needs variable {exc.args[0]!r}") from None
+            raise NotificationError(
+                f"Templates: {shown(name)} needs variable {shown(exc.args[0])}"
+            ) from None

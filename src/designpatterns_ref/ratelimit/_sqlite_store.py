@@ -95,15 +95,15 @@ def _check_path(owner: str, path: object) -> str:
     text = os.fspath(path)
     if not isinstance(text, str) or not text or text == ":memory:" or text.startswith("file:"):
         raise RateLimitError(
-            f"{owner}: path={path!r:.80} must name a database file (not ':memory:' or a URI): "
+            f"{owner}: path={shown(path, 80)} must name a database file (not ':memory:' or a URI): "
             "the processes that share the limit open it"
         )
     try:
         text.encode()
     except UnicodeEncodeError:
-        raise RateLimitError(f"{owner}: path={path!r:.80} is not valid text") from None
+        raise RateLimitError(f"{owner}: path={shown(path, 80)} is not valid text") from None
     if "\x00" in text:
-        raise RateLimitError(f"{owner}: path={path!r:.80} contains a NUL character")
+        raise RateLimitError(f"{owner}: path={shown(path, 80)} contains a NUL character")
     return os.path.abspath(text)
 
 
@@ -114,7 +114,7 @@ def _check_key(owner: str, key: object) -> str | int:
             key.encode()
         except UnicodeEncodeError:
             raise RateLimitError(
-                f"{owner}: key={key!r:.80} cannot be stored (a lone surrogate?)"
+                f"{owner}: key={shown(key, 80)} cannot be stored (a lone surrogate?)"
             ) from None
         return key
     if key.__class__ is int and -(2**63) <= key < 2**63:

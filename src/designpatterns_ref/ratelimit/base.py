@@ -256,7 +256,7 @@ def check_count(owner: str, name: str, value: object, maximum: int | None = MAX_
         else (f"must be an integer from 1 to {maximum}")
     )
     if isinstance(value, bool):
-        raise RateLimitError(f"{owner}: {name}={value!r} {allowed}")
+        raise RateLimitError(f"{owner}: {name}={shown(value)} {allowed}")
     try:
         number = operator.index(value)  # type: ignore[arg-type]
     except TypeError:
@@ -458,7 +458,8 @@ class BucketLimiter(MemoryLimiter):
         speed, interval = self.rate / self.per, self.per / self.rate
         if not (0.0 < speed < math.inf and 0.0 < self.burst * interval < math.inf):
             raise RateLimitError(
-                f"{owner}: rate={rate!r} per {per!r} seconds with burst={self.burst} is out of "
+                f"{owner}: rate={shown(rate)} per {shown(per)} seconds with burst={self.burst} is "
+                "out of "
                 "range: units per second, and seconds to fill a burst, must be positive and "
                 "finite as doubles"
             )

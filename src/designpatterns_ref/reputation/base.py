@@ -107,11 +107,11 @@ def check_id(name: str, value: object) -> str:
             f"{name}={shown(value, 60)} must be a str, not {type(value).__name__}"
         )
     if not 1 <= len(value) <= 200:
-        raise ReputationError(f"{name}={value!r:.60} must be 1 to 200 characters")
+        raise ReputationError(f"{name}={shown(value, 60)} must be 1 to 200 characters")
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        raise ReputationError(f"{name}={value!r:.60} holds a lone surrogate") from None
+        raise ReputationError(f"{name}={shown(value, 60)} holds a lone surrogate") from None
     return value
 
 

@@ -53,26 +53,28 @@ class Marketplace:
 
     def __post_init__(self) -> None:
         if not isinstance(self.reviews, list):
-            raise ReputationTypeError(f"reviews={self.reviews!r:.60} must be a list")
+            raise ReputationTypeError(f"reviews={shown(self.reviews, 60)} must be a list")
         for item in self.reviews:
             if not (isinstance(item, tuple) and len(item) == 3):
                 raise ReputationTypeError(
-                    f"review={item!r:.60} must be a (reviewer, subject, stars) tuple"
+                    f"review={shown(item, 60)} must be a (reviewer, subject, stars) tuple"
                 )
             if not isinstance(item[0], str) or not isinstance(item[1], str):
-                raise ReputationTypeError(f"review={item!r:.60}: ids must be str")
+                raise ReputationTypeError(f"review={shown(item, 60)}: ids must be str")
             check_stars("review stars", item[2])
         for name, groups in (("planted", self.planted), ("neighbours", self.neighbours)):
             if not isinstance(groups, list) or not all(
                 isinstance(g, set | frozenset) and all(isinstance(a, str) for a in g)
                 for g in groups
             ):
-                raise ReputationTypeError(f"{name}={groups!r:.60} must be a list of sets of str")
+                raise ReputationTypeError(
+                    f"{name}={shown(groups, 60)} must be a list of sets of str"
+                )
         if not isinstance(self.quality, dict):
-            raise ReputationTypeError(f"quality={self.quality!r:.60} must be a dict")
+            raise ReputationTypeError(f"quality={shown(self.quality, 60)} must be a dict")
         for account, q in self.quality.items():
             if not isinstance(account, str):
-                raise ReputationTypeError(f"quality key {account!r:.60} must be a str")
+                raise ReputationTypeError(f"quality key {shown(account, 60)} must be a str")
             check_number(f"quality[{account!r:.40}]", q)
 
     @property

@@ -101,7 +101,7 @@ class ReviewBook:
             raise ReputationError("this review token belongs to no completed job")
         job_id, reviewer, subject = found
         if token in self._used:
-            raise ReputationError(f"this review token was already used (job {job_id!r})")
+            raise ReputationError(f"this review token was already used (job {shown(job_id)})")
         self._used.add(token)
         review = Review(job_id, reviewer, subject, stars, when)
         self.reviews.append(review)

@@ -124,7 +124,7 @@ class Exponential:
         b, c = _base_cap("Exponential", self.base, self.cap)
         m = check_seconds("Exponential", "multiplier", self.multiplier, positive=True)
         if m < 1:
-            raise ResilienceError(f"Exponential: multiplier={self.multiplier!r} must be >= 1")
+            raise ResilienceError(f"Exponential: multiplier={shown(self.multiplier)} must be >= 1")
         object.__setattr__(self, "base", b)
         object.__setattr__(self, "cap", c)
         object.__setattr__(self, "multiplier", m)

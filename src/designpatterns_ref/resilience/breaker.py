@@ -314,7 +314,7 @@ class CircuitBreaker:
         self._notify(expired, change)
         if generation < 0:
             raise CallNotPermitted(
-                f"circuit breaker {self.name!r} is {state.value}: call not permitted"
+                f"circuit breaker {shown(self.name)} is {state.value}: call not permitted"
             )
         return generation
 

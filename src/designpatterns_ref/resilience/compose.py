@@ -114,7 +114,7 @@ def compose(*guards: Any) -> Stack:
             )
         if kind in seen:
             raise ResilienceError(
-                f"compose: two {kind} guards ({seen[kind]!r:.40} and {guard!r:.40}); "
+                f"compose: two {kind} guards ({shown(seen[kind], 40)} and {shown(guard, 40)}); "
                 "give each kind once"
             )
         seen[kind] = guard

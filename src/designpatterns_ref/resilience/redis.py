@@ -294,7 +294,8 @@ class RedisCircuitBreaker:
             self._notify(BreakerState.OPEN, BreakerState.HALF_OPEN)
         if not permitted:
             raise CallNotPermitted(
-                f"circuit breaker {self.name!r} is {_STATES[int(state)].value}: call not permitted"
+                f"circuit breaker {shown(self.name)} is {_STATES[int(state)].value}: call not "
+                "permitted"
             )
         return int(generation), _STATES[int(state)]
 

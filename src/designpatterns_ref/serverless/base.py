@@ -105,7 +105,8 @@ def check_payload(name: str, value: object, *, max_bytes: int = 256 * 1024) -> s
         except UnicodeEncodeError as exc:
             bad = exc.object[exc.start : exc.end]
             raise ServerlessError(
-                f"{name}={shown(value)} must be valid text: it holds the lone surrogate {bad!r}"
+                f"{name}={shown(value)} must be valid text: it holds the lone surrogate "
+                f"{shown(bad)}"
             ) from None
     size = len(text)  # ASCII: one byte a character
     if size > max_bytes:

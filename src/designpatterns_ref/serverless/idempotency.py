@@ -174,7 +174,7 @@ class Idempotency:
                 )
             missing = [f for f in self.key_fields if f not in event]
             if missing:
-                raise ServerlessError(f"event has no {missing[0]!r}, a key field")
+                raise ServerlessError(f"event has no {shown(missing[0])}, a key field")
             text = check_payload("event", {f: event[f] for f in self.key_fields})
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 

@@ -51,7 +51,7 @@ def _id(name: str, value: object) -> str:
     if not isinstance(value, str):
         raise ServerlessTypeError(f"{name}={shown(value, 60)} must be a string")
     if not _ID.fullmatch(value):
-        raise ServerlessError(f"{name}={value!r:.60} must be 1-64 of A-Z a-z 0-9 _ -")
+        raise ServerlessError(f"{name}={shown(value, 60)} must be 1-64 of A-Z a-z 0-9 _ -")
     return value
 
 
@@ -59,7 +59,7 @@ def _phone(value: object) -> str:
     if not isinstance(value, str):
         raise ServerlessTypeError(f"phone={shown(value, 60)} must be a string")
     if not _E164.fullmatch(value):
-        raise ServerlessError(f"phone={value!r:.60} must be E.164, like +46701234567")
+        raise ServerlessError(f"phone={shown(value, 60)} must be E.164, like +46701234567")
     return value
 
 
@@ -69,7 +69,7 @@ def _minute(name: str, value: object) -> str:
     try:
         parsed = datetime.strptime(value, "%Y-%m-%dT%H:%M")
     except ValueError:
-        raise ServerlessError(f"{name}={value!r:.60} must be 'YYYY-MM-DDTHH:MM'") from None
+        raise ServerlessError(f"{name}={shown(value, 60)} must be 'YYYY-MM-DDTHH:MM'") from None
     # isoformat pads the year to four digits (strftime's %Y writes year 999 as "999"), so the
     # sort keys order as the times do for every year from 1 to 9999.
     return parsed.isoformat(timespec="minutes")
@@ -85,7 +85,7 @@ def _day(name: str, value: object) -> str:
 
 
 def _bad_day(name: str, value: str) -> str:
-    raise ServerlessError(f"{name}={value!r:.60} must be 'YYYY-MM-DD'")
+    raise ServerlessError(f"{name}={shown(value, 60)} must be 'YYYY-MM-DD'")
 
 
 class PatientOps:
@@ -171,7 +171,7 @@ class PatientOps:
 def _items(items: object) -> list[dict[str, Any]]:
     """``items`` as the oracles read them: a list of table items (dicts), as ``scan`` gives."""
     if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
-        raise ServerlessTypeError(f"items={items!r:.60} must be a list of table items (dicts)")
+        raise ServerlessTypeError(f"items={shown(items, 60)} must be a list of table items (dicts)")
     return items
 
 
@@ -188,7 +188,7 @@ def brute_patient_by_phone(items: list[dict[str, Any]], phone: str) -> list[dict
 def _as_datetime(text: str, name: str = "at") -> datetime:
     """``Y-M-DTH:M`` read field by field as numbers (with or without leading zeros)."""
     if not isinstance(text, str):
-        raise ServerlessTypeError(f"{name}={text!r:.60} must be a string 'YYYY-MM-DDTHH:MM'")
+        raise ServerlessTypeError(f"{name}={shown(text, 60)} must be a string 'YYYY-MM-DDTHH:MM'")
     fields = re.fullmatch(r"([0-9]{1,4})-([0-9]{1,2})-([0-9]{1,2})T([0-9]{1,2}):([0-9]{1,2})", text)
     try:
         if fields is None:
@@ -196,7 +196,7 @@ def _as_datetime(text: str, name: str = "at") -> datetime:
         year, month, day, hour, minute = (int(f) for f in fields.groups())
         return datetime(year, month, day, hour, minute)
     except ValueError:
-        raise ServerlessError(f"{name}={text!r:.60} must be 'YYYY-MM-DDTHH:MM'") from None
+        raise ServerlessError(f"{name}={shown(text, 60)} must be 'YYYY-MM-DDTHH:MM'") from None
 
 
 def brute_upcoming(items: list[dict[str, Any]], clinic: str, now: str) -> list[dict[str, Any]]:

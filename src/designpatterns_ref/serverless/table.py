@@ -74,7 +74,7 @@ class KeyValueTable:
     ) -> None:
         check_name("path", path, max_len=4096)
         if "\x00" in path:
-            raise ServerlessError(f"path={path!r:.60} must not contain a NUL character")
+            raise ServerlessError(f"path={shown(path, 60)} must not contain a NUL character")
         check_name("ttl_attribute", ttl_attribute, max_len=64)
         if not callable(clock):
             raise ServerlessTypeError(f"clock={shown(clock)} must be callable")
@@ -84,7 +84,7 @@ class KeyValueTable:
         try:
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         except sqlite3.Error as exc:
-            raise ServerlessError(f"path={path!r:.60} cannot be opened: {exc}") from None
+            raise ServerlessError(f"path={shown(path, 60)} cannot be opened: {exc}") from None
         try:  # the first statements read the file: one that is not a database fails here
             self._db.executescript(_SCHEMA)
         except sqlite3.DatabaseError as exc:
@@ -142,7 +142,7 @@ class KeyValueTable:
             if condition is not None:
                 old = self._row(keys[0], keys[1])
                 if not condition(old):
-                    raise ConditionFailed(f"condition failed for {(keys[0], keys[1])!r}", old)
+                    raise ConditionFailed(f"condition failed for {shown((keys[0], keys[1]))}", old)
             self._db.execute(
                 "INSERT OR REPLACE INTO items (body, pk, sk, gsi1pk, gsi1sk, gsi2pk, gsi2sk,"
                 " expires) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -158,7 +158,7 @@ class KeyValueTable:
         with self._lock:
             old = self._row(pk, sk)
             if condition is not None and not condition(old):
-                raise ConditionFailed(f"condition failed for {(pk, sk)!r}", old)
+                raise ConditionFailed(f"condition failed for {shown((pk, sk))}", old)
             self._db.execute("DELETE FROM items WHERE pk=? AND sk=?", (pk, sk))
             return old is not None
 

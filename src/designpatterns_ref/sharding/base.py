@@ -52,7 +52,7 @@ def key_bytes(key: object, name: str = "key") -> bytes:
         try:
             return key.encode()
         except UnicodeEncodeError:
-            raise ShardingError(f"{name}={key!r:.80} is not encodable as UTF-8") from None
+            raise ShardingError(f"{name}={shown(key, 80)} is not encodable as UTF-8") from None
     if isinstance(key, bytes):
         return key
     if isinstance(key, int) and not isinstance(key, bool):
@@ -71,9 +71,9 @@ def check_shard_name(shard: object, name: str = "shard") -> str:
     try:
         shard.encode()
     except UnicodeEncodeError:
-        raise ShardingError(f"{name}={shard!r} is not encodable as UTF-8") from None
+        raise ShardingError(f"{name}={shown(shard)} is not encodable as UTF-8") from None
     if "\x00" in shard:
-        raise ShardingError(f"{name}={shard!r} must not contain NUL")
+        raise ShardingError(f"{name}={shown(shard)} must not contain NUL")
     return shard
 
 

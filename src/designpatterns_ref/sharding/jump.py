@@ -96,10 +96,10 @@ class JumpPlacement:
                 f"remove: shard={shown(name)} is unknown; shards are {self._shards}"
             )
         if len(self._shards) == 1:
-            raise ShardingError(f"remove: shard={name!r} is the last one")
+            raise ShardingError(f"remove: shard={shown(name)} is the last one")
         if name != self._shards[-1]:
             raise ShardingError(
                 f"remove: shard={shown(name)} is not the last: jump hash can only remove the last "
-                f"shard ({self._shards[-1]!r})"
+                f"shard ({shown(self._shards[-1])})"
             )
         self._shards.pop()

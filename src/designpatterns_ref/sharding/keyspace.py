@@ -79,7 +79,9 @@ def _bound(text: str, name: str, empty: int) -> int:
     if text == "":
         return empty
     if len(text) > 16 or any(c not in "0123456789abcdef" for c in text):
-        raise ShardingError(f"shard={name!r}: {text!r} must be up to 16 lower-case hex digits")
+        raise ShardingError(
+            f"shard={shown(name)}: {shown(text)} must be up to 16 lower-case hex digits"
+        )
     return int(text, 16) << (4 * (16 - len(text)))
 
 
@@ -102,13 +104,15 @@ class ShardMap:
         position = 0
         for r in ranges:
             if r.start >= r.end:
-                raise ShardingError(f"shard {r.name!r} is empty: its start is not below its end")
+                raise ShardingError(
+                    f"shard {shown(r.name)} is empty: its start is not below its end"
+                )
             if r.start > position:
                 raise ShardingError(
                     f"shards leave a gap between {_hex(position, '')} and {_hex(r.start, '')}"
                 )
             if r.start < position:
-                raise ShardingError(f"shard {r.name!r} overlaps the shard before it")
+                raise ShardingError(f"shard {shown(r.name)} overlaps the shard before it")
             position = r.end
         if position != SPACE:
             raise ShardingError(f"shards leave a gap after {_hex(position, '')}")

@@ -110,7 +110,7 @@ class LogicalShards:
                 f"remove_host: host={shown(name)} is unknown; hosts are {self._hosts}"
             )
         if len(self._hosts) == 1:
-            raise ShardingError(f"remove_host: host={name!r} is the last one")
+            raise ShardingError(f"remove_host: host={shown(name)} is the last one")
         self._hosts.remove(name)
         load = dict.fromkeys(self._hosts, 0)
         for owner in self.owner:

@@ -127,6 +127,6 @@ class MaglevPlacement:
                 f"remove: shard={shown(name)} is unknown; shards are {self._shards}"
             )
         if len(self._shards) == 1:
-            raise ShardingError(f"remove: shard={name!r} is the last one")
+            raise ShardingError(f"remove: shard={shown(name)} is the last one")
         self._shards.remove(name)
         self._build()

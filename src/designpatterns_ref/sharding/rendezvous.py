@@ -104,6 +104,6 @@ class RendezvousPlacement:
                 f"remove: shard={shown(name)} is unknown; shards are {list(self._weights)}"
             )
         if len(self._weights) == 1:
-            raise ShardingError(f"remove: shard={name!r} is the last one")
+            raise ShardingError(f"remove: shard={shown(name)} is the last one")
         del self._weights[name]
         del self._seeds[name]

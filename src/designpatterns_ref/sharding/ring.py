@@ -172,6 +172,6 @@ class ConsistentHashRing:
                 f"remove: shard={shown(name)} is unknown; shards are {list(self._weights)}"
             )
         if len(self._weights) == 1:
-            raise ShardingError(f"remove: shard={name!r} is the last one")
+            raise ShardingError(f"remove: shard={shown(name)} is the last one")
         del self._weights[name]
         self._build()

@@ -86,9 +86,9 @@ def check_row(id: object, customer: object, amount: object = 0) -> tuple[int, st
     try:
         customer.encode()
     except UnicodeEncodeError:
-        raise ShardingError(f"customer={customer!r} is not encodable as UTF-8") from None
+        raise ShardingError(f"customer={shown(customer)} is not encodable as UTF-8") from None
     if "\x00" in customer:
-        raise ShardingError(f"customer={customer!r} must not contain NUL")
+        raise ShardingError(f"customer={shown(customer)} must not contain NUL")
     return id, customer, amount  # type: ignore[return-value]
 
 

@@ -194,7 +194,7 @@ def run_schema_lesson(
     for layout in chosen:
         if layout not in (*LAYOUTS, "jsonb+gin") or (layout == "jsonb+gin" and engine == "sqlite"):
             raise ShardingError(
-                f"layout={layout!r} is not one of {LAYOUTS} (or 'jsonb+gin' on postgres)"
+                f"layout={shown(layout)} is not one of {LAYOUTS} (or 'jsonb+gin' on postgres)"
             )
     results = []
     for layout in chosen:

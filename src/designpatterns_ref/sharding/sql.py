@@ -125,7 +125,7 @@ class ShardDatabases:
                     run(probe)
                 except Exception as old:  # the driver's error: the statement cannot prepare
                     raise ShardingError(
-                        f"shard {shard!r} was made by an older version: its orders are not "
+                        f"shard {shown(shard)} was made by an older version: its orders are not "
                         f"keyed by (id, customer) ({type(old).__name__}: {old}); recreate it"
                     ) from None
             if fence is not None:
@@ -208,7 +208,7 @@ class SQLiteShards(ShardDatabases):
         except sqlite3.DatabaseError as exc:
             conn.close()
             raise ShardingError(
-                f"SQLiteShards: shard={shard!r} at {str(path)!r} is not a usable SQLite "
+                f"SQLiteShards: shard={shown(shard)} at {shown(str(path))} is not a usable SQLite "
                 f"database: {exc}"
             ) from None
         return AutocommitConnection(conn)

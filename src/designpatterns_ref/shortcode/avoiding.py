@@ -86,7 +86,7 @@ class AvoidingCodes:
             )
         if (at := _surrogate_at(chars)) is not None:
             raise ShortCodeError(
-                f"AvoidingCodes: chars={chars!r:.80} has a lone surrogate at position {at}; "
+                f"AvoidingCodes: chars={shown(chars, 80)} has a lone surrogate at position {at}; "
                 "a code must be text UTF-8 can encode"
             )
         if isinstance(words, str | bytes) or not isinstance(words, Iterable):
@@ -99,7 +99,7 @@ class AvoidingCodes:
                 raise ShortCodeError(f"AvoidingCodes: word {shown(w, 80)} must be a non-empty str")
             if (pos := _surrogate_at(w)) is not None:
                 raise ShortCodeError(
-                    f"AvoidingCodes: word {w!r:.80} has a lone surrogate at position {pos}; "
+                    f"AvoidingCodes: word {shown(w, 80)} has a lone surrogate at position {pos}; "
                     "a word must be text UTF-8 can encode"
                 )
         if isinstance(width, bool) or not isinstance(width, int) or not 1 <= width <= 64:
@@ -233,11 +233,11 @@ class AvoidingCodes:
         for k, ch in zip(range(self.width, 0, -1), code, strict=True):
             c = self._index.get(ch)
             if c is None:
-                raise ShortCodeError(f"AvoidingCodes.number: {ch!r} is not in the alphabet")
+                raise ShortCodeError(f"AvoidingCodes.number: {shown(ch)} is not in the alphabet")
             i += self._row(k, s)[c - 1] if c else 0
             s = self._next[s][c]
             if self._dead[s]:
-                raise ShortCodeError(f"AvoidingCodes.number: code={code!r} contains a word")
+                raise ShortCodeError(f"AvoidingCodes.number: code={shown(code)} contains a word")
         if not self._count[0][s]:  # a word that blocks only at the end of a code
-            raise ShortCodeError(f"AvoidingCodes.number: code={code!r} ends with a word")
+            raise ShortCodeError(f"AvoidingCodes.number: code={shown(code)} ends with a word")
         return i

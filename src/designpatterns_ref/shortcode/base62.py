@@ -99,10 +99,12 @@ class Alphabet:
             )
         if len(set(chars)) != len(chars):
             repeated = sorted({c for c in chars if chars.count(c) > 1})
-            raise ShortCodeError(f"Alphabet: chars={chars!r} repeats {''.join(repeated)!r}")
+            raise ShortCodeError(
+                f"Alphabet: chars={shown(chars)} repeats {shown(''.join(repeated))}"
+            )
         if (at := _surrogate_at(chars)) is not None:
             raise ShortCodeError(
-                f"Alphabet: chars={chars!r:.80} has a lone surrogate at position {at}; a code "
+                f"Alphabet: chars={shown(chars, 80)} has a lone surrogate at position {at}; a code "
                 "must be text UTF-8 can encode"
             )
         self.chars = chars
@@ -173,7 +175,7 @@ class Alphabet:
         if len(code) > _SHORT:
             if len(code) > MAX_CODE_LENGTH:
                 raise ShortCodeError(
-                    f"decode: code={code[:20]!r}... has {len(code)} characters; "
+                    f"decode: code={shown(code[:20])}... has {len(code)} characters; "
                     f"at most MAX_CODE_LENGTH={MAX_CODE_LENGTH}"
                 )
             if width is None or (type(width) is int and width == len(code)):
@@ -182,7 +184,7 @@ class Alphabet:
             _check_width("decode", width)
             what = "over-long" if len(code) > width else "too short"
             raise ShortCodeError(
-                f"decode: code={code!r} is {what}: {len(code)} characters for width={width}"
+                f"decode: code={shown(code)} is {what}: {len(code)} characters for width={width}"
             )
         if not code:
             raise ShortCodeError("decode: code='' is empty; a code has at least one character")
@@ -232,7 +234,7 @@ class Alphabet:
             raise ShortCodeError(f"decode_bytes: code={shown(code)} must be a str")
         if len(code) > MAX_CODE_LENGTH:
             raise ShortCodeError(
-                f"decode_bytes: code={code[:20]!r}... has {len(code)} characters; "
+                f"decode_bytes: code={shown(code[:20])}... has {len(code)} characters; "
                 f"at most MAX_CODE_LENGTH={MAX_CODE_LENGTH}"
             )
         if any(c not in self._index for c in code):

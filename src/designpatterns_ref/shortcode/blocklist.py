@@ -150,7 +150,7 @@ class Blocklist:
                 )
             if (pos := _surrogate_at(w)) is not None:
                 raise ShortCodeError(
-                    f"Blocklist: words[{i}]={w!r} has a lone surrogate at position {pos}; "
+                    f"Blocklist: words[{i}]={shown(w)} has a lone surrogate at position {pos}; "
                     "a word must be text UTF-8 can encode"
                 )
             seen.add(w.lower())
@@ -209,8 +209,8 @@ class Blocklist:
             missing = sorted(set(w) - letters)
             if missing:
                 raise ShortCodeError(
-                    f"{where}: word {w!r} has {''.join(missing)!r}, not in the alphabet "
-                    f"{chars!r:.80}, so it could never appear; remove it"
+                    f"{where}: word {shown(w)} has {shown(''.join(missing))}, not in the alphabet "
+                    f"{shown(chars, 80)}, so it could never appear; remove it"
                 )
 
     def found(self, code: str) -> list[str]:
@@ -312,7 +312,8 @@ class CleanObfuscator:
         x = self._check("encode", n)
         if not self._clean(x):
             raise ShortCodeError(
-                f"CleanObfuscator.encode: n={n} is not clean: its plain code {self._code(x)!r} "
+                f"CleanObfuscator.encode: n={n} is not clean: its plain code "
+                f"{shown(self._code(x))} "
                 f"contains {self.blocklist.found(self._code(x))}; next_clean(n) gives the next "
                 "number that is"
             )
@@ -328,7 +329,8 @@ class CleanObfuscator:
         x = self._chars.decode(code, self.width)
         if self.blocklist._blocks(code.lower()):
             raise ShortCodeError(
-                f"CleanObfuscator.decode: code={code!r} contains {self.blocklist.found(code)}; "
+                f"CleanObfuscator.decode: code={shown(code)} contains "
+                f"{self.blocklist.found(code)}; "
                 "no number has a blocked code"
             )
         unpermute = self.obfuscator.unpermute

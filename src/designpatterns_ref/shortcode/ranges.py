@@ -164,7 +164,7 @@ class SQLiteCounter:
         except sqlite3.DatabaseError as exc:
             self._conn.close()
             raise ShortCodeError(
-                f"SQLiteCounter: path={self.path!r} is not usable: {exc}"
+                f"SQLiteCounter: path={shown(self.path)} is not usable: {exc}"
             ) from None
 
     def __repr__(self) -> str:

@@ -123,7 +123,7 @@ class RedisCounter:
         if not callable(getattr(self.client, "eval", None)):
             raise ShortCodeError(
                 f"RedisCounter.reserve: limit={limit} needs a client with eval (a Lua script "
-                f"keeps the bound atomic); client={self.client!r:.80} has none"
+                f"keeps the bound atomic); client={shown(self.client, 80)} has none"
             )
         taken, first = self.client.eval(_RESERVE_BELOW, 1, self.key, str(n), str(limit))
         first = int(first)

@@ -184,7 +184,8 @@ class UrlShortener:
         bad = _BAD_URL_CHAR.search(url)
         if bad:
             raise InvalidUrl(
-                f"shorten: url={shown(url, 80)} has {bad.group()!r} at position {bad.start()}; "
+                f"shorten: url={shown(url, 80)} has {shown(bad.group())} at position "
+                f"{bad.start()}; "
                 "control characters, whitespace and lone surrogates are not allowed "
                 "(percent-encode them)"
             )
@@ -195,7 +196,8 @@ class UrlShortener:
             raise InvalidUrl(f"shorten: url={shown(url, 80)} does not parse: {exc}") from None
         if parts.scheme.lower() not in ("http", "https"):
             raise InvalidUrl(
-                f"shorten: url={shown(url, 80)} has scheme {parts.scheme!r}; only http and https"
+                f"shorten: url={shown(url, 80)} has scheme {shown(parts.scheme)}; only http and "
+                "https"
             )
         if not parts.hostname:
             raise InvalidUrl(f"shorten: url={shown(url, 80)} has no host")
@@ -206,10 +208,10 @@ class UrlShortener:
             raise InvalidAlias(f"shorten: alias={shown(alias)} must be a str")
         if not _ALIAS.fullmatch(alias):
             raise InvalidAlias(
-                f"shorten: alias={alias!r} must be 3 to 64 characters from A-Z a-z 0-9 _ -"
+                f"shorten: alias={shown(alias)} must be 3 to 64 characters from A-Z a-z 0-9 _ -"
             )
         if alias.lower() in self.reserved:
-            raise InvalidAlias(f"shorten: alias={alias!r} is a reserved word")
+            raise InvalidAlias(f"shorten: alias={shown(alias)} is a reserved word")
         return alias
 
     @staticmethod
@@ -250,7 +252,7 @@ class UrlShortener:
             if held is not None and self._is_retry(held, url, ttl, now):
                 return alias  # a retry of the same request: the first call's expiry stands
             raise AliasTaken(
-                f"shorten: alias={alias!r} is already taken by "
+                f"shorten: alias={shown(alias)} is already taken by "
                 + (
                     "another link"
                     if held is None or held.url != url
@@ -275,7 +277,7 @@ class UrlShortener:
                 if held is not None:
                     return held.code
         raise CollisionError(
-            f"shorten: all {tried} candidate codes for url={url[:80]!r} are taken by other "
+            f"shorten: all {tried} candidate codes for url={shown(url[:80])} are taken by other "
             "links or reserved; nothing was stored"
         )
 
@@ -295,18 +297,20 @@ class UrlShortener:
         """The stored link of ``code`` (expired or not), without counting a click."""
         link = self.store.get(self._check_code("info", code))
         if link is None:
-            raise CodeNotFound(f"info: code={code!r} does not exist")
+            raise CodeNotFound(f"info: code={shown(code)} does not exist")
         return link
 
     def resolve(self, code: str) -> str:
         """The URL of ``code``, counting one click; raises if unknown or expired."""
         link = self.store.get(self._check_code("resolve", code))
         if link is None:
-            raise CodeNotFound(f"resolve: code={code!r} does not exist")
+            raise CodeNotFound(f"resolve: code={shown(code)} does not exist")
         now = self.clock()
         if link.expired(now):
             assert link.expires_at is not None
-            raise CodeExpired(f"resolve: code={code!r} expired {now - link.expires_at:.0f} s ago")
+            raise CodeExpired(
+                f"resolve: code={shown(code)} expired {now - link.expires_at:.0f} s ago"
+            )
         self.store.hit(code)
         return link.url
 

@@ -61,7 +61,8 @@ def check_code(where: str, code: object) -> str:
     pos = _surrogate(code)
     if pos is not None:
         raise ShortCodeError(
-            f"{where}: code={code[:80]!r} has a lone surrogate at position {pos}; no code has one"
+            f"{where}: code={shown(code[:80])} has a lone surrogate at position {pos}; no code has "
+            "one"
         )
     return code
 
@@ -77,7 +78,7 @@ def check_url(where: str, url: object) -> str:
     pos = _surrogate(url)
     if pos is not None:
         raise InvalidUrl(
-            f"{where}: url={url[:80]!r} has a lone surrogate at position {pos}, which no URL "
+            f"{where}: url={shown(url[:80])} has a lone surrogate at position {pos}, which no URL "
             "can hold (percent-encode the bytes you mean)"
         )
     return url
@@ -95,11 +96,11 @@ def _check_time(where: str, name: str, value: object, *, optional: bool = False)
 def open_sqlite(where: str, path: str) -> sqlite3.Connection:
     """A connection to the SQLite file ``path``, or :class:`ShortCodeError` saying why not."""
     if _surrogate(path) is not None or "\0" in path:
-        raise ShortCodeError(f"{where}: path={path[:80]!r} holds a character no file name can")
+        raise ShortCodeError(f"{where}: path={shown(path[:80])} holds a character no file name can")
     try:
         return sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30.0)
     except (sqlite3.Error, OSError, ValueError) as exc:
-        raise ShortCodeError(f"{where}: path={path[:80]!r} cannot be opened: {exc}") from None
+        raise ShortCodeError(f"{where}: path={shown(path[:80])} cannot be opened: {exc}") from None
 
 
 def check_link(where: str, link: object) -> Link:
@@ -299,7 +300,9 @@ class SQLiteStore:
             self._conn.executescript(_SCHEMA)
         except sqlite3.DatabaseError as exc:
             self._conn.close()
-            raise ShortCodeError(f"SQLiteStore: path={self.path!r} is not usable: {exc}") from None
+            raise ShortCodeError(
+                f"SQLiteStore: path={shown(self.path)} is not usable: {exc}"
+            ) from None
 
     def __repr__(self) -> str:
         return f"SQLiteStore({self.path!r})"

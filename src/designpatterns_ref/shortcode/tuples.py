@@ -141,8 +141,8 @@ class TupleCodes:
             ).count < space:
                 if width == MAX_TUPLE_WIDTH:
                     raise ShortCodeError(
-                        f"TupleCodes: bounds={tuple(bounds)!r} need more than "
-                        f"{MAX_TUPLE_WIDTH} characters once {blocklist!r} is avoided"
+                        f"TupleCodes: bounds={shown(tuple(bounds))} need more than "
+                        f"{MAX_TUPLE_WIDTH} characters once {shown(blocklist)} is avoided"
                     )
                 width += 1
         self.bounds: tuple[int, ...] = tuple(int(b) for b in bounds)
@@ -232,21 +232,21 @@ class TupleCodes:
             raise ShortCodeError(f"TupleCodes.decode: code={shown(code)} must be a str")
         if len(code) != self.width:
             raise ShortCodeError(
-                f"TupleCodes.decode: code={code[:80]!r} has {len(code)} characters; "
+                f"TupleCodes.decode: code={shown(code[:80])} has {len(code)} characters; "
                 f"these codes have exactly {self.width}"
             )
         if self._avoid is not None:
             try:
                 n = self._avoid._walked_number(code, self._ob)
             except ShortCodeError as exc:
-                raise ShortCodeError(f"TupleCodes.decode: code={code!r}: {exc}") from None
+                raise ShortCodeError(f"TupleCodes.decode: code={shown(code)}: {exc}") from None
         elif self._ob is not None:
             n = self._ob.decode(code)
         else:
             n = self.alphabet.decode(code, self.width)
         if n >= self.space:
             raise ShortCodeError(
-                f"TupleCodes.decode: code={code!r} is no tuple's code "
+                f"TupleCodes.decode: code={shown(code)} is no tuple's code "
                 f"(it unpacks to {n}, and only [0, {self.space}) are tuples)"
             )
         return self._unpack(n)

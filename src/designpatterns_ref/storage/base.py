@@ -95,7 +95,9 @@ def check_value(what: str, value: object, kind: type) -> Value:
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        raise StorageError(f"{what}={value!r} is not encodable text (a lone surrogate)") from None
+        raise StorageError(
+            f"{what}={shown(value)} is not encodable text (a lone surrogate)"
+        ) from None
     return value
 
 
@@ -143,7 +145,7 @@ class Schema:
             _name("index column", column)
             if column not in cols or column == primary_key or column in idx:
                 raise StorageError(
-                    f"index column {column!r} must be a column other than the primary key, "
+                    f"index column {shown(column)} must be a column other than the primary key, "
                     f"listed once (columns: {[*cols]})"
                 )
             idx.append(column)
@@ -168,7 +170,7 @@ class Schema:
         if missing or extra:
             raise StorageError(
                 f"row must have exactly the columns {[*self.columns]}; "
-                f"missing {missing}, unknown {[f'{e!r:.40}' for e in extra]}"
+                f"missing {missing}, unknown {[f'{shown(e, 40)}' for e in extra]}"
             )
         return {c: check_value(f"row[{c!r}]", row[c], k) for c, k in self.columns.items()}
 

@@ -161,7 +161,7 @@ class HeapTransaction(TransactionBase):
         if self._conflicts(row[self.engine.schema.primary_key], versions):
             return False
         if any(self._visible(t) for _, t in versions):
-            raise StorageError(f"key={row[self.engine.schema.primary_key]!r} already exists")
+            raise StorageError(f"key={shown(row[self.engine.schema.primary_key])} already exists")
         self.engine._write_insert(self.xid, row)
         return True
 

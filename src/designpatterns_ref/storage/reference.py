@@ -96,7 +96,7 @@ class ModelTransaction:
         )
         if committed_since or running:
             self.abort()
-            raise WriteConflict(f"key={key!r} was written by a concurrent transaction")
+            raise WriteConflict(f"key={shown(key)} was written by a concurrent transaction")
 
     def get(self, key: Value) -> Row | None:
         """The row as this snapshot (and this transaction's writes) has it."""

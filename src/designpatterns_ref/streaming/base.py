@@ -165,7 +165,7 @@ class Manifest:
             raise StreamingTypeError(f"manifest={shown(data)} must be a JSON object")
         for key in ("segment_duration_ms", "bitrates_kbps", "segment_sizes_bits"):
             if key not in data:
-                raise StreamingError(f"manifest is missing the field {key!r}")
+                raise StreamingError(f"manifest is missing the field {shown(key)}")
         return cls(data["segment_duration_ms"], data["bitrates_kbps"], data["segment_sizes_bits"])
 
     @property
@@ -230,7 +230,7 @@ class Trace:
                 raise StreamingTypeError(f"periods[{i}]={shown(row)} must be a JSON object")
             for key in ("duration_ms", "bandwidth_kbps", "latency_ms"):
                 if key not in row:
-                    raise StreamingError(f"periods[{i}] is missing the field {key!r}")
+                    raise StreamingError(f"periods[{i}] is missing the field {shown(key)}")
             out.append(
                 NetworkPeriod(
                     check_number(f"periods[{i}].duration_ms", row["duration_ms"], strict=True),

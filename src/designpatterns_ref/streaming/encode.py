@@ -153,7 +153,9 @@ def read_back(master: str | Path) -> list[RungReport]:
     except (OSError, UnicodeError, ValueError, av.FFmpegError) as exc:
         if isinstance(exc, StreamingError):
             raise
-        raise StreamingError(f"master={str(master)[:60]!r}: cannot read it back: {exc}") from exc
+        raise StreamingError(
+            f"master={shown(str(master)[:60])}: cannot read it back: {exc}"
+        ) from exc
 
 
 def _read_back(av: Any, master: Path) -> list[RungReport]:

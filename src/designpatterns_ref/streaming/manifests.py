@@ -213,25 +213,26 @@ class DashManifest:
         count = _segment_count(duration, segment)
         if count > MAX_SEGMENTS:
             raise StreamingError(
-                f"duration_s={self.duration_s!r}, segment_duration_s={self.segment_duration_s!r}: "
+                f"duration_s={shown(self.duration_s)}, "
+                f"segment_duration_s={shown(self.segment_duration_s)}: "
                 f"{count} segments, more than MAX_SEGMENTS={MAX_SEGMENTS}"
             )
         for name in ("media", "initialization"):
             if not isinstance(getattr(self, name), str):
-                raise StreamingTypeError(f"{name}={getattr(self, name)!r:.60} must be a str")
+                raise StreamingTypeError(f"{name}={shown(getattr(self, name), 60)} must be a str")
         if not self.media:
             raise StreamingError("media='' must be a segment URL template (every URL was empty)")
         _uint("start_number", self.start_number)
         reps = self.representations
         if not isinstance(reps, tuple) or not reps:
-            raise StreamingTypeError(f"representations={reps!r:.60} must be a tuple of Rung")
+            raise StreamingTypeError(f"representations={shown(reps, 60)} must be a tuple of Rung")
         seen: set[str] = set()
         for i, rung in enumerate(reps):
             if not isinstance(rung, Rung):
-                raise StreamingTypeError(f"representations[{i}]={rung!r:.60} must be a Rung")
+                raise StreamingTypeError(f"representations[{i}]={shown(rung, 60)} must be a Rung")
             if rung.name in seen:
                 raise StreamingError(
-                    f"representations[{i}]: name={rung.name!r} is used twice (a segment URL "
+                    f"representations[{i}]: name={shown(rung.name)} is used twice (a segment URL "
                     "names its representation by it)"
                 )
             seen.add(rung.name)
@@ -352,7 +353,7 @@ def parse_dash_mpd(text: str) -> DashManifest:
         raise StreamingError(f"MPD is not well-formed XML: {exc}") from None
     ns = {"d": MPD_NS}
     if root.tag != f"{{{MPD_NS}}}MPD":
-        raise StreamingError(f"root element {root.tag!r} must be MPD in {MPD_NS}")
+        raise StreamingError(f"root element {shown(root.tag)} must be MPD in {MPD_NS}")
     duration = parse_iso_duration(root.get("mediaPresentationDuration", ""))
     aset = root.find("d:Period/d:AdaptationSet", ns)
     if aset is None:
@@ -384,7 +385,8 @@ def parse_dash_mpd(text: str) -> DashManifest:
         )
         if reps[-1].name in (r.name for r in reps[:-1]):
             raise StreamingError(
-                f"Representation@id={reps[-1].name!r} is used twice: an id is unique in its Period"
+                f"Representation@id={shown(reps[-1].name)} is used twice: an id is unique in its "
+                "Period"
             )
     if not reps:
         raise StreamingError("AdaptationSet has no Representation")

@@ -80,7 +80,7 @@ class JobGraph:
         for task in self.tasks.values():
             for dep in task.after:
                 if dep not in self.tasks:
-                    raise StreamingError(f"task {task.name!r} waits for unknown {dep!r}")
+                    raise StreamingError(f"task {shown(task.name)} waits for unknown {shown(dep)}")
         self._order = self._topological()
 
     def _topological(self) -> list[str]:

@@ -166,7 +166,7 @@ class UploadServer:
                 f"chunk of {len(chunk)} bytes at offset {offset} passes length={state.length}"
             )
         if not matches:
-            raise ChecksumMismatch(f"checksum={checksum[:70]!r} does not match the chunk")
+            raise ChecksumMismatch(f"checksum={shown(checksum[:70])} does not match the chunk")
         state.received += chunk
         self.chunks_accepted += 1
         if state.offset == state.length:
@@ -188,7 +188,7 @@ class UploadServer:
         digest = self._check_hash(content_hash).lower()
         with self._lock:
             if digest not in self._blobs:
-                raise StreamingError(f"content_hash={content_hash[:70]!r} is not stored")
+                raise StreamingError(f"content_hash={shown(content_hash[:70])} is not stored")
             upload_id = f"u{next(self._ids)}"
             state = UploadState(len(self._blobs[digest]))
             state.content_hash = digest

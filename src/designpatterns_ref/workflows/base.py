@@ -186,7 +186,7 @@ def check_name(where: str, field: str, value: object) -> str:
         value.encode("utf-8")
     except UnicodeEncodeError:
         raise WorkflowError(
-            f"{where}: {field}={value!r:.80} holds a lone surrogate; it must be valid UTF-8"
+            f"{where}: {field}={shown(value, 80)} holds a lone surrogate; it must be valid UTF-8"
         ) from None
     return value
 

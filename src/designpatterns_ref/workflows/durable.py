@@ -197,7 +197,7 @@ class SQLiteLog:
                 str(path), isolation_level=None, check_same_thread=False, timeout=30
             )
         except (sqlite3.Error, ValueError) as exc:
-            raise WorkflowError(f"SQLiteLog: cannot open path={path!r:.80}: {exc}") from None
+            raise WorkflowError(f"SQLiteLog: cannot open path={shown(path, 80)}: {exc}") from None
         self._lock = threading.Lock()
         self.path = str(path)
         try:  # the first statements read the file: one that is not a database fails here
@@ -244,7 +244,8 @@ class SQLiteLog:
             except sqlite3.IntegrityError as exc:
                 conn.execute("ROLLBACK")
                 raise WorkflowError(
-                    f"SQLiteLog.put: {workflow_id!r}/{key!r} or one of its events is already "
+                    f"SQLiteLog.put: {shown(workflow_id)}/{shown(key)} or one of its events is "
+                    "already "
                     f"recorded ({exc})"
                 ) from None
             except BaseException:

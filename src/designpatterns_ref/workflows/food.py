@@ -183,7 +183,7 @@ class World:
         try:
             self.conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         except (sqlite3.Error, ValueError) as exc:
-            raise WorkflowError(f"World: cannot open path={path!r:.80}: {exc}") from None
+            raise WorkflowError(f"World: cannot open path={shown(path, 80)}: {exc}") from None
         try:  # the first statements read the file: one that is not a database fails here
             if str(path) != ":memory:":
                 self.conn.execute("PRAGMA journal_mode=WAL")

@@ -83,7 +83,7 @@ class MachineSpec:
             check_name(where, "state", s) for s in _listed(where, "states", states)
         )
         if len(set(self.states)) != len(self.states):
-            raise WorkflowError(f"{where}: states={self.states!r} repeat a name")
+            raise WorkflowError(f"{where}: states={shown(self.states)} repeat a name")
         known = set(self.states)
         if check_name(where, "initial", initial) not in known:
             raise WorkflowError(f"{where}: initial={shown(initial)} is not one of {self.states}")
@@ -126,7 +126,7 @@ class MachineSpec:
             for source in t.sources:
                 if t.event in table[source]:
                     raise WorkflowError(
-                        f"{where}: event {t.event!r} leaves {source!r} twice; "
+                        f"{where}: event {shown(t.event)} leaves {shown(source)} twice; "
                         "one event may have one target per state"
                     )
                 guard = self.guards[t.guard] if t.guard is not None else None
@@ -156,8 +156,8 @@ class MachineSpec:
             context = _context(self.name, ctx)
             if not guard(context):
                 raise IllegalTransition(
-                    f"{self.name}: event {event!r} in state {state!r} refused by guard "
-                    f"{guard_name!r}"
+                    f"{self.name}: event {shown(event)} in state {shown(state)} refused by guard "
+                    f"{shown(guard_name)}"
                 )
         return target
 
@@ -240,8 +240,8 @@ class Machine:
             raise spec._illegal(self.state, event) from None
         if guard is not None and not guard(_context(spec.name, ctx)):
             raise IllegalTransition(
-                f"{spec.name}: event {event!r} in state {self.state!r} refused by guard "
-                f"{guard_name!r}"
+                f"{spec.name}: event {shown(event)} in state {shown(self.state)} refused by guard "
+                f"{shown(guard_name)}"
             )
         self.state = target
         return target

@@ -107,7 +107,7 @@ class Inbox:
                     str(path), isolation_level=None, check_same_thread=False
                 )
             except (sqlite3.Error, ValueError) as exc:
-                raise WorkflowError(f"Inbox: cannot open path={path!r:.80}: {exc}") from None
+                raise WorkflowError(f"Inbox: cannot open path={shown(path, 80)}: {exc}") from None
         else:
             raise WorkflowTypeError(f"Inbox: path={shown(path, 80)} must be a path or a connection")
         self._lock = threading.Lock()

@@ -183,7 +183,7 @@ class Orchestrator:
             if not callable(step.action) or not (
                 step.compensate is None or callable(step.compensate)
             ):
-                raise WorkflowTypeError(f"Orchestrator: step {step.name!r} needs callables")
+                raise WorkflowTypeError(f"Orchestrator: step {shown(step.name)} needs callables")
             for field in ("transitions", "undo_transitions"):
                 events = getattr(step, field)
                 if not isinstance(events, tuple | list):
@@ -196,7 +196,7 @@ class Orchestrator:
                     if spec is not None and event not in known:
                         raise WorkflowError(
                             f"Orchestrator: step {shown(step.name)} {field} names {shown(event)}, "
-                            f"which {spec.name!r} does not know; its events: {sorted(known)}"
+                            f"which {shown(spec.name)} does not know; its events: {sorted(known)}"
                         )
         names = [s.name for s in steps]
         if len(set(names)) != len(names):

@@ -151,7 +151,9 @@ class Phase:
         start = check_seconds("Phase", "start", self.start)
         end = check_seconds("Phase", "end", self.end, allow_inf=True)
         if end <= start:
-            raise ResilienceError(f"Phase: end={self.end!r} must be after start={self.start!r}")
+            raise ResilienceError(
+                f"Phase: end={shown(self.end)} must be after start={shown(self.start)}"
+            )
         if self.latency is not None and not isinstance(self.latency, Latency):
             raise ResilienceTypeError(f"Phase: latency={shown(self.latency, 60)} must be a Latency")
         for name in ("blackhole", "killed"):
