@@ -207,9 +207,7 @@ def test_create_database_quotes_reserved_words(pg_srv: Any, name: str) -> None:
         ("x" * 64, "identifier"),
     ],
 )
-def test_create_database_refuses_names_it_must_not_make(
-    pg_srv: Any, name: str, says: str
-) -> None:
+def test_create_database_refuses_names_it_must_not_make(pg_srv: Any, name: str, says: str) -> None:
     if not isinstance(pg_srv, PostgresServer):
         pytest.skip("our own server only")
     for call in (pg_srv.create_database, pg_srv.drop_database):

@@ -25,8 +25,8 @@ Trade-off: a fresh cluster per server costs about 1.5 s on a 2-core machine (mos
 but shares nothing with other runs; ``fsync`` is off because a test server's data only has to
 survive a process crash, not a power cut. ``synchronous_commit`` stays on: a commit returns
 once its WAL is written to the operating system (no fsync, so it is cheap), which is what lets
-committed rows survive :meth:`~.Server.kill`, which kills every process of the server at once. Without a binary or psycopg 3,
-:func:`postgres_server` raises :class:`.ServerUnavailable`.
+committed rows survive :meth:`~.Server.kill`, which kills every process of the server at once.
+Without a binary or psycopg 3, :func:`postgres_server` raises :class:`.ServerUnavailable`.
 
 >>> from pathlib import Path
 >>> PostgresServer(["postgres"], 5432, "/tmp", Path("/tmp")).url_for("orders")

@@ -100,9 +100,10 @@ def _wait(
     timeout: float,
     log: Callable[[], str] = lambda: "",
 ) -> None:
-    """Poll ``ready()`` until it is true; raise if the process dies or time runs out (the caller
-    kills it), with the end of its ``log()``. A process that died saying its port was taken raises :class:`_Exited`
-    (worth a retry on another port); any other death raises :class:`ServerUnavailable`."""
+    """Poll ``ready()`` until it is true; raise if the process dies or time runs out (the
+    caller kills it), with the end of its ``log()``. A process that died saying its port was
+    taken raises :class:`_Exited` (worth a retry on another port); any other death raises
+    :class:`ServerUnavailable`."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -146,6 +147,23 @@ def _descendants(pid: int) -> list[int]:
         found += children
         todo += children
     return found
+
+
+def _gone(pid: int) -> bool:
+    """The process has exited (a zombie counts: it holds no memory and serves nothing)."""
+    if os.path.isdir("/proc/self"):
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as stat:
+                return stat.read().rsplit(b")", 1)[1].split()[0] in (b"Z", b"X")
+        except (OSError, IndexError):
+            return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 def _popen(args: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:
@@ -295,12 +313,16 @@ class Server:
 
     def kill(self) -> None:
         """Kill the server at once (SIGKILL to it and every process below it), as a crash
-        would."""
+        would; return once they are all gone (a restart finds no process of the old one)."""
         if self.process is not None and self.alive:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(self.pid, signal.SIGSTOP)  # no new children while we look for them
-            self._signal_all(signal.SIGKILL)
+            below = _descendants(self.pid)
+            self._signal_all(signal.SIGKILL, below)
             self.process.wait()
+            deadline = time.monotonic() + 5
+            while not all(_gone(pid) for pid in below) and time.monotonic() < deadline:
+                time.sleep(0.005)
 
     def restart(self) -> None:
         """Start the server again on the same port (after :meth:`kill`, or stopping it first)."""
