@@ -126,7 +126,9 @@ def test_binaries_the_server_user_cannot_reach_run_without_opening_their_folders
     for name in ("pgserver", "pgserver.libs"):
         if (site / name).is_dir():
             subprocess.run(["cp", "-al", str(site / name), str(venv / name)], check=True)
-    folders = [private, *private.parents]
+    share = venv / "pgserver" / "pginstall" / "share"
+    share.chmod(0o700)  # a folder inside the installation only root may enter (cp -al made it)
+    folders = [share, private, *private.parents]
     modes = {folder: stat.S_IMODE(folder.stat().st_mode) for folder in folders}
     with postgres_server(venv / "pgserver" / "pginstall" / "bin") as pg:
         assert pg.execute("SELECT 1") == (1,)

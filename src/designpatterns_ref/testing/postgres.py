@@ -151,17 +151,18 @@ _COPIES: dict[Path, Path] = {}
 
 
 def _copy_tree(source: Path, target: Path) -> None:
-    """``source`` to ``target``, hard-linked file by file where one filesystem allows it (no
-    data copied), else copied; readable by all."""
+    """``source`` to ``target``, readable by all. A file every user may already read (and run,
+    if it is a program) is hard-linked where one filesystem allows it (no data copied); any
+    other is copied and the copy opened up, so the original's mode never changes."""
 
     def link_or_copy(src: str, dst: str) -> None:
-        try:
-            os.link(src, dst)
-        except OSError:
-            shutil.copy2(src, dst)
-        mode = os.stat(dst).st_mode
-        if mode & 0o444 != 0o444:
-            os.chmod(dst, mode | 0o444 | (0o111 if mode & 0o100 else 0))
+        mode = os.stat(src).st_mode
+        if mode & 0o004 and (mode & 0o001 or not mode & 0o100):
+            with contextlib.suppress(OSError):
+                os.link(src, dst)
+                return
+        shutil.copy2(src, dst)
+        os.chmod(dst, mode & 0o7777 | 0o444 | (0o111 if mode & 0o100 else 0))
 
     if source.is_dir():
         shutil.copytree(source, target, symlinks=True, copy_function=link_or_copy)
@@ -201,6 +202,8 @@ def _reachable_binaries(folder: Path, uid: int, gid: int) -> Path:
             _copy_tree(part, home / part.name)
         for libs in package.parent.glob("*.libs"):
             _copy_tree(libs, base / libs.name)
+        for inside, _, _ in os.walk(base):  # copytree kept the source folders' modes
+            os.chmod(inside, 0o755)
     except OSError as exc:
         raise ServerUnavailable(f"cannot copy {folder} for user {PG_USER}: {exc}") from exc
     _COPIES[folder] = home / folder.name

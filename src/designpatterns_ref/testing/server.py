@@ -32,6 +32,7 @@ True
 >>> import os; os.environ["DPREF_EXAMPLE_FLAG"] = "False"
 >>> env_flag("DPREF_EXAMPLE_FLAG")
 False
+>>> del os.environ["DPREF_EXAMPLE_FLAG"]
 """
 
 from __future__ import annotations
@@ -122,7 +123,8 @@ def _said(tail: str) -> str:
 
 
 def _descendants(pid: int) -> list[int]:
-    """Every process below ``pid``, children first (Linux ``/proc``, else ``pgrep -P``)."""
+    """Every process below ``pid``: its children, theirs, and so on (read from Linux's
+    ``/proc``, else asked of ``pgrep -P``)."""
     parents: dict[int, list[int]] = {}
     if os.path.isdir("/proc/self"):
         for entry in os.scandir("/proc"):
