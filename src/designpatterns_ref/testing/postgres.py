@@ -1,43 +1,59 @@
 """A throwaway PostgreSQL server on a free loopback port, for one ``with`` block.
 
 :func:`postgres_server` runs ``initdb`` into a temporary directory (trust authentication, user
-``postgres``, UTF-8, no sync), then starts ``postgres`` on 127.0.0.1 with ``fsync``,
-``synchronous_commit`` and ``full_page_writes`` off, and stops it when the block ends. The
-:class:`PostgresServer` it yields makes databases (:meth:`PostgresServer.create_database`
-returns the new database's URL), runs one statement (psycopg 3) and can be killed, restarted
-(the same data directory, so committed data survives) or paused.
+``postgres``, UTF-8, no sync), then starts ``postgres`` on 127.0.0.1 with ``fsync`` and
+``full_page_writes`` off, and stops it when the block ends. The :class:`PostgresServer` it
+yields makes databases (:meth:`PostgresServer.create_database` returns the new database's URL),
+runs one statement (psycopg 3) and can be killed, restarted (the same data directory, so
+committed data survives) or paused.
 
 Where the binaries come from, in order (:func:`postgres_binaries`): ``$DPREF_PG_BIN`` (a folder
 holding ``initdb`` and ``postgres``), the system server (``pg_config --bindir``,
 ``/usr/lib/postgresql/*/bin`` newest first, or ``initdb`` on ``PATH``), else the server in the
 ``pgserver`` wheel (the ``dev`` extra installs it; nothing is downloaded at run time).
 PostgreSQL refuses to run as root, so as root the server runs as an unprivileged system user
-(``dpref-pg``, created with ``useradd`` on first use). ``$DPREF_PG_URL`` points the test
-fixtures at a server you run instead.
+(``dpref-pg``, created with ``useradd`` on first use) with its own group and none of root's. No
+folder's permissions are changed for it: when that user cannot reach the binaries (a
+virtualenv under ``/root``), ``bin/initdb``, ``bin/postgres``, ``lib`` and ``share`` (and the
+wheel's ``*.libs``) are linked, else copied, once a process into a temporary folder it can read.
+``$DPREF_PG_URL`` points the test fixtures at a server you run instead.
+
+The server stops with SIGINT (a fast shutdown: open connections are closed, not waited for),
+and its log (``server.log`` in its folder) ends the error when it fails to start.
 
 Trade-off: a fresh cluster per server costs about 1.5 s on a 2-core machine (mostly ``initdb``)
-but shares nothing with other runs; durability settings are off because a test server's data
-only has to survive a process crash, not a power cut. Without a binary or psycopg 3,
-:func:`postgres_server` raises :class:`.ServerUnavailable`.
+but shares nothing with other runs; ``fsync`` is off because a test server's data only has to
+survive a process crash, not a power cut. ``synchronous_commit`` stays on: a commit returns
+once its WAL is written to the operating system (no fsync, so it is cheap), which is what lets
+committed rows survive :meth:`~.Server.kill`, which kills every process of the server at once.
+Without a binary or psycopg 3, :func:`postgres_server` raises :class:`.ServerUnavailable`.
 
 >>> from pathlib import Path
 >>> PostgresServer(["postgres"], 5432, "/tmp", Path("/tmp")).url_for("orders")
 'postgresql://postgres@127.0.0.1:5432/orders'
+>>> try:
+...     PostgresServer(["postgres"], 5432, "/tmp", Path("/tmp")).create_database("template1")
+... except ValueError as exc:
+...     print(type(exc).__name__, exc)
+InvalidArgument create_database: name='template1' is PostgreSQL's own database; choose another
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import glob
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from designpatterns_ref.errors import InvalidArgument
 from designpatterns_ref.testing.server import HOST, Server, ServerUnavailable, _port, _start
 
 PG_USER = "dpref-pg"
@@ -117,16 +133,87 @@ def _unprivileged_user() -> str | None:
     return PG_USER
 
 
-def _open_up(path: Path) -> None:
-    """Let an unprivileged user traverse every folder above ``path`` and read ``path``'s tree."""
-    for parent in [path, *path.parents]:
-        mode = parent.stat().st_mode
-        if mode & 0o005 != 0o005:
-            parent.chmod(mode | 0o005)
+def _reaches(path: Path, uid: int, gid: int) -> bool:
+    """True when a user ``uid`` whose only group is ``gid`` can enter every folder down to
+    ``path`` and list ``path`` (by the mode bits; ACLs are not read, so this may say no where
+    an ACL would let it in, never the reverse unless an ACL denies what the bits allow)."""
+
+    def allows(folder: Path, bits: int) -> bool:
+        st = folder.stat()
+        shift = 6 if st.st_uid == uid else 3 if st.st_gid == gid else 0
+        return (st.st_mode >> shift) & bits == bits
+
+    path = path.resolve()
+    return all(allows(parent, 0o1) for parent in path.parents) and allows(path, 0o5)
+
+
+_COPIES: dict[Path, Path] = {}
+
+
+def _copy_tree(source: Path, target: Path) -> None:
+    """``source`` to ``target``, readable by all. A file every user may already read (and run,
+    if it is a program) is hard-linked where one filesystem allows it (no data copied); any
+    other is copied and the copy opened up, so the original's mode never changes."""
+
+    def link_or_copy(src: str, dst: str) -> None:
+        mode = os.stat(src).st_mode
+        if mode & 0o004 and (mode & 0o001 or not mode & 0o100):
+            with contextlib.suppress(OSError):
+                os.link(src, dst)
+                return
+        shutil.copy2(src, dst)
+        os.chmod(dst, mode & 0o7777 | 0o444 | (0o111 if mode & 0o100 else 0))
+
+    if source.is_dir():
+        shutil.copytree(source, target, symlinks=True, copy_function=link_or_copy)
+    else:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        link_or_copy(str(source), str(target))
+
+
+def _reachable_binaries(folder: Path, uid: int, gid: int) -> Path:
+    """``folder`` (``bin`` of a PostgreSQL installation) if user ``uid`` can reach it and its
+    ``lib`` and ``share``; else a copy it can reach, made once a process and removed at exit.
+
+    The copy keeps the installation's shape above ``bin`` (``pgserver/pginstall/bin``, and the
+    ``*.libs`` folders beside the wheel's package, where its ``initdb`` finds ``libpq``), so the
+    binaries find their libraries and data by the same relative paths."""
+    folder = folder.resolve()
+    root = folder.parent
+    parts = [folder, *(p for p in (root / "lib", root / "share") if p.is_dir())]
+    if all(_reaches(part, uid, gid) for part in parts):
+        return folder
+    if folder in _COPIES:
+        return _COPIES[folder]
+    base = Path(tempfile.mkdtemp(prefix="dpref-pgbin-"))
+    atexit.register(shutil.rmtree, base, ignore_errors=True)
+    try:
+        os.chmod(base, 0o755)
+        if not _reaches(base, uid, gid):
+            raise ServerUnavailable(
+                f"user {PG_USER} cannot reach {folder} nor the temporary folder {base}: "
+                "set TMPDIR to a folder every user can enter (such as /tmp)"
+            )
+        package = root.parent
+        home = base / package.name / root.name
+        for name in ("initdb", "postgres"):
+            _copy_tree(folder / name, home / folder.name / name)
+        for part in parts[1:]:
+            _copy_tree(part, home / part.name)
+        for libs in package.parent.glob("*.libs"):
+            _copy_tree(libs, base / libs.name)
+        for inside, _, _ in os.walk(base):  # copytree kept the source folders' modes
+            os.chmod(inside, 0o755)
+    except OSError as exc:
+        raise ServerUnavailable(f"cannot copy {folder} for user {PG_USER}: {exc}") from exc
+    _COPIES[folder] = home / folder.name
+    return _COPIES[folder]
 
 
 class PostgresServer(Server):
     """A running PostgreSQL server: its port, URLs and a way to make databases."""
+
+    stop_signal = signal.SIGINT  # fast shutdown: SIGTERM (smart) waits for every client
 
     def __init__(self, args: list[str], port: int, workdir: str, bindir: Path, **kw: Any) -> None:
         super().__init__(args, port, workdir, **kw)
@@ -164,17 +251,32 @@ class PostgresServer(Server):
 
     def create_database(self, name: str) -> str:
         """Create database ``name`` (dropping one of that name first); return its URL."""
-        if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", name):
-            raise ValueError(f"create_database: name={name!r} must be a lower-case SQL identifier")
-        self.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        self.execute(f"CREATE DATABASE {name}")
+        self.drop_database(name, what="create_database")
+        self.execute(_sql("CREATE DATABASE {}", name))
         return self.url_for(name)
 
-    def drop_database(self, name: str) -> None:
+    def drop_database(self, name: str, *, what: str = "drop_database") -> None:
         """Drop database ``name``, disconnecting its clients."""
-        if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", name):
-            raise ValueError(f"drop_database: name={name!r} must be a lower-case SQL identifier")
-        self.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        _check_name(name, what)
+        self.execute(_sql("DROP DATABASE IF EXISTS {} WITH (FORCE)", name))
+
+
+def _check_name(name: str, what: str) -> None:
+    """Refuse a database name the fixtures should not make or drop."""
+    if not isinstance(name, str) or not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", name):
+        raise InvalidArgument(
+            f"{what}: name={name!r} must be a lower-case SQL identifier "
+            "(a letter or _, then up to 62 letters, digits or _)"
+        )
+    if name in ("postgres", "template0", "template1"):
+        raise InvalidArgument(f"{what}: name={name!r} is PostgreSQL's own database; choose another")
+
+
+def _sql(statement: str, name: str) -> str:
+    """``statement`` with ``name`` quoted as an identifier (``"order"``, ``"user"``)."""
+    from psycopg import sql
+
+    return sql.SQL(statement).format(sql.Identifier(name)).as_string(None)
 
 
 @contextlib.contextmanager
@@ -194,32 +296,40 @@ def postgres_server(
             "no PostgreSQL found: install pgserver (pip install pgserver) or a system PostgreSQL"
         )
     user = _unprivileged_user()
+    run_as: dict[str, Any] = {}
     if user is not None:
-        for path in (folder, folder.parent / "lib", folder.parent / "share"):
-            if path.is_dir():
-                _open_up(path)
+        import pwd
+
+        entry = pwd.getpwnam(user)
+        run_as = {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
+        folder = _reachable_binaries(folder, entry.pw_uid, entry.pw_gid)
+        if not _reaches(Path(tempfile.gettempdir()), entry.pw_uid, entry.pw_gid):
+            raise ServerUnavailable(
+                f"user {user} cannot enter the temporary folder {tempfile.gettempdir()}: "
+                "set TMPDIR to a folder every user can enter (such as /tmp)"
+            )
     with tempfile.TemporaryDirectory(prefix="dpref-pg-") as workdir:
         data, sockets = Path(workdir, "data"), Path(workdir, "sock")
         sockets.mkdir()
         if user is not None:
-            import pwd
-
-            entry = pwd.getpwnam(user)
-            _open_up(Path(workdir))
             for path in (Path(workdir), sockets):
-                os.chown(path, entry.pw_uid, entry.pw_gid)
+                os.chown(path, run_as["user"], run_as["group"])
         init = [str(folder / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust",
                 "--encoding=UTF8", "--no-sync", "--no-instructions"]  # fmt: skip
-        done = subprocess.run(init, capture_output=True, text=True, user=user, cwd=workdir)
+        try:
+            done = subprocess.run(init, capture_output=True, text=True, cwd=workdir, **run_as)
+        except OSError as exc:
+            raise ServerUnavailable(f"cannot run {init[0]}: {exc}") from exc
         if done.returncode != 0:
-            raise ServerUnavailable(f"initdb failed: {done.stderr.strip()[-500:]}")
+            said = (done.stderr.strip() or done.stdout.strip())[-1000:]
+            raise ServerUnavailable(f"initdb exited with status {done.returncode}: {said}")
 
         def make() -> PostgresServer:
             port = _port()
             args = [
                 str(folder / "postgres"), "-D", str(data), "-p", str(port), "-h", HOST,
-                "-k", str(sockets), "-c", "fsync=off", "-c", "synchronous_commit=off",
-                "-c", "full_page_writes=off", "-c", "max_connections=300",
+                "-k", str(sockets), "-c", "fsync=off", "-c", "full_page_writes=off",
+                "-c", "max_connections=300",
             ]  # fmt: skip
             return PostgresServer(args, port, workdir, folder, user=user, timeout=timeout)
 
