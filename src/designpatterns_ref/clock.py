@@ -156,7 +156,7 @@ def check_reading(reading: object, error: type[Exception], who: str) -> float:
     >>> check_reading(10**400, ValueError, "Lease.renew")
     Traceback (most recent call last):
     ...
-    ValueError: Lease.renew: clock() returned 1000...000...; it must return a finite number of seconds
+    ValueError: Lease.renew: clock() returned 1000...000...; it must return a finite ...
     """
     if isinstance(reading, int | float) and not isinstance(reading, bool):
         try:
