@@ -96,3 +96,44 @@ def test_a_bad_reading_after_the_call_gives_the_permit_back(bad: Any) -> None:
     with pytest.raises(ResilienceError, match=CLOCK):
         b.call(lambda: 1)
     assert _state(b) == before
+
+
+@pytest.mark.parametrize("bad", BAD, ids=IDS)
+def test_timeout_and_retry_refuse_a_bad_reading(bad: Any) -> None:
+    """A NaN start made ``now > start + seconds`` false: a call past its limit passed; and a
+    retry's deadline was never reached."""
+    from designpatterns_ref.resilience import Retry, Timeout
+    from designpatterns_ref.resilience.timeout import remaining
+
+    ran: list[int] = []
+    timeout = Timeout(1.0, clock=lambda: bad)
+    with pytest.raises(ResilienceError, match=CLOCK):
+        timeout.call(lambda: ran.append(1))
+    now: list[Any] = [0.0]
+
+    def inside() -> float:
+        now[0] = bad
+        return remaining()
+
+    with pytest.raises(ResilienceError, match=CLOCK):
+        Timeout(1.0, clock=lambda: now[0]).call(inside)
+    retry = Retry(attempts=3, deadline=5.0, clock=lambda: bad, sleep=lambda _: None)
+    with pytest.raises(ResilienceError, match=CLOCK):
+        retry.call(lambda: ran.append(1))
+    assert not ran and retry.stats().retries == 0
+
+
+@pytest.mark.parametrize("bad", BAD, ids=IDS)
+def test_hedge_refuses_a_bad_reading_and_records_no_latency(bad: Any) -> None:
+    """A NaN latency entered the percentile estimate: every later delay was NaN."""
+    from designpatterns_ref.resilience import Hedge
+
+    now: list[Any] = [0.0]
+    hedge = Hedge(clock=lambda: now[0], min_samples=1)
+    hedge.call(lambda: 1)
+    before = (hedge.calls, hedge.hedged, hedge.current_delay())
+    now[0] = bad
+    ran: list[int] = []
+    with pytest.raises(ResilienceError, match=CLOCK):
+        hedge.call(lambda: ran.append(1))
+    assert not ran and (hedge.calls, hedge.hedged, hedge.current_delay()) == before
