@@ -137,3 +137,15 @@ def test_hedge_refuses_a_bad_reading_and_records_no_latency(bad: Any) -> None:
     with pytest.raises(ResilienceError, match=CLOCK):
         hedge.call(lambda: ran.append(1))
     assert not ran and (hedge.calls, hedge.hedged, hedge.current_delay()) == before
+
+
+@pytest.mark.parametrize("bad", BAD, ids=IDS)
+def test_fault_schedule_refuses_a_bad_reading_and_counts_nothing(bad: Any) -> None:
+    """A NaN time is in no phase: the scheduled faults silently stopped."""
+    from designpatterns_ref.resilience.chaos import FaultSchedule, Phase
+
+    schedule = FaultSchedule([Phase(0, 1e9, error_rate=1.0)], clock=lambda: bad)
+    ran: list[int] = []
+    with pytest.raises(ResilienceError, match=CLOCK):
+        schedule.inject(lambda: ran.append(1))()
+    assert not ran and schedule.stats.calls == 0 and schedule.stats.errors == 0
