@@ -17,6 +17,7 @@ from __future__ import annotations
 import importlib
 
 from designpatterns_ref.catalog import CaseStudy, case_study, catalog
+from designpatterns_ref.errors import shown
 
 # typing is not imported at run time: a command-line tool built on one family (such as
 # `python -m designpatterns_ref.boundaries`) pays for every import this package makes.
@@ -103,7 +104,7 @@ def __getattr__(name: str) -> Any:
         value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
         globals()[name] = value
         return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    raise AttributeError(f"module {shown(__name__)} has no attribute {shown(name)}")
 
 
 def __dir__() -> list[str]:

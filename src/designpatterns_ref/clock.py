@@ -29,7 +29,14 @@ from collections.abc import Callable
 
 from designpatterns_ref.errors import DesignPatternsError, shown
 
-__all__ = ["Clock", "ClockError", "ManualClock", "system_clock"]
+__all__ = [
+    "Clock",
+    "ClockError",
+    "ManualClock",
+    "check_reading",
+    "read_seconds",
+    "system_clock",
+]
 
 #: A time source: a zero-argument callable returning seconds as a float.
 Clock = Callable[[], float]
@@ -111,3 +118,60 @@ class ManualClock:
 
     def __repr__(self) -> str:
         return f"ManualClock(now={self._now!r})"
+
+
+def read_seconds(clock: Callable[[], object], error: type[Exception], who: str) -> float:
+    """One reading of ``clock`` as finite float seconds, or ``error`` naming ``who``.
+
+    Every class that takes ``clock=`` reads it through this (or :func:`check_reading`) before
+    the reading touches any state: a NaN makes every time comparison false (expired things
+    never expire), an infinity expires everything at once, ``True`` would pass for second 1,
+    a str or None fails later with a bare ``TypeError``, and an int past a float's range
+    (``10**400``) raises ``OverflowError`` in the middle of an update.
+
+    The common reading, a finite float, costs one type test and one subtraction.
+
+    >>> read_seconds(ManualClock(2.5), ValueError, "Holds.hold")
+    2.5
+    >>> read_seconds(lambda: 7, ValueError, "Holds.hold")
+    7.0
+    >>> read_seconds(lambda: float("nan"), ValueError, "Holds.hold")
+    Traceback (most recent call last):
+    ...
+    ValueError: Holds.hold: clock() returned nan; it must return a finite number of seconds
+    """
+    reading = clock()
+    if type(reading) is float and reading - reading == 0.0:  # finite: inf - inf is NaN
+        return reading
+    return check_reading(reading, error, who)
+
+
+def check_reading(reading: object, error: type[Exception], who: str) -> float:
+    """A clock's ``reading`` as finite float seconds, or ``error`` naming ``who``.
+
+    For a caller that has already called the clock (a hot path that tests ``type(now) is
+    float`` itself and comes here only for anything else). An int or float, not a bool, is
+    accepted when its float is finite; the result is that float.
+
+    >>> check_reading(3, ValueError, "Lease.renew")
+    3.0
+    >>> check_reading(True, ValueError, "Lease.renew")
+    Traceback (most recent call last):
+    ...
+    ValueError: Lease.renew: clock() returned True; it must return a finite number of seconds
+    >>> check_reading(10**400, ValueError, "Lease.renew")
+    Traceback (most recent call last):
+    ...
+    ValueError: Lease.renew: clock() returned 1000...000...; it must return a finite ...
+    """
+    if isinstance(reading, int | float) and not isinstance(reading, bool):
+        try:
+            seconds = float(reading)
+        except (OverflowError, TypeError, ValueError):  # past a float's range, or a bad subclass
+            pass
+        else:
+            if type(seconds) is float and math.isfinite(seconds):
+                return seconds
+    raise error(
+        f"{who}: clock() returned {shown(reading, 60)}; it must return a finite number of seconds"
+    )

@@ -131,7 +131,7 @@ def test_a_bad_clock_reading_changes_nothing(
     try:
         surge.observe(riders, drivers)
     except GeoError as exc:
-        assert "the clock returned" in str(exc)
+        assert "clock() returned" in str(exc)
         assert (dict(surge.pricer._cells), set(surge._seen)) == before
     else:
         assert set(surge._seen) == before[1] | {surge.cell(*p) for p in riders + drivers}

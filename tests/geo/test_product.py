@@ -84,7 +84,7 @@ def test_surge_refuses_a_clock_reading_that_is_not_a_finite_number() -> None:
     pricer = SurgePricer(half_life=60.0, cap=10.0, clock=lambda: next(readings))
     pricer.update("c", demand=10, supply=1)
     for shown in ("nan", "inf", "'soon'", "1000000", "-1797693"):
-        with pytest.raises(GeoError, match=f"clock returned {shown}"):
+        with pytest.raises(GeoError, match=rf"clock\(\) returned {shown}"):
             pricer.update("c", demand=10, supply=1)
         assert pricer.pressure("c") == 1.0
     pricer.update("c", demand=10, supply=1)  # 60 s after the last good reading: half way

@@ -327,10 +327,20 @@ def test_killing_the_server_gives_the_configured_behaviour(on_error: str) -> Non
         server_cm.__exit__(None, None, None)
 
 
-def test_a_clock_gone_wrong_is_refused_before_it_reaches_redis(client: Any) -> None:
-    limiter = rr.GCRA(client, 5, clock=lambda: float("nan"))
-    with pytest.raises(RateLimitError, match="finite"):
-        limiter.allow("k")
+@pytest.mark.parametrize(
+    "bad",
+    [float("nan"), float("inf"), float("-inf"), True, "1", None, 10**400],
+    ids=["nan", "inf", "-inf", "True", "str", "None", "10**400"],
+)
+def test_a_clock_gone_wrong_is_refused_before_it_reaches_redis(client: Any, bad: object) -> None:
+    for limiter in (
+        rr.GCRA(client, 5, clock=lambda: bad, name="bad-gcra"),  # type: ignore[arg-type,return-value]
+        rr.TokenBucket(client, 5, clock=lambda: bad, name="bad-tb"),  # type: ignore[arg-type,return-value]
+    ):
+        for call in (limiter.allow, limiter.peek):
+            with pytest.raises(RateLimitError, match="finite"):
+                call("k")
+    assert not client.keys("*bad-*")
 
 
 def _child_token(out: Any) -> None:

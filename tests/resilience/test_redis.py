@@ -199,3 +199,25 @@ def test_processes_trip_it_together(redis_url: str) -> None:
     assert 60 - 10 - 2 <= sum(refused) <= 60 - 10
     client = _client(redis_url)
     assert RedisCircuitBreaker(client, name="shared-dep").state is BreakerState.OPEN
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [float("nan"), float("inf"), float("-inf"), True, "1", None, 10**400],
+    ids=["nan", "inf", "-inf", "True", "str", "None", "10**400"],
+)
+def test_a_clock_gone_wrong_is_refused_before_it_reaches_redis(redis_url: str, bad: Any) -> None:
+    """float(clock()) took "1" and True for seconds, and 10**400 raised a bare OverflowError."""
+    from designpatterns_ref.resilience import ResilienceError
+
+    client = _client(redis_url)
+    client.flushall()
+    now: list[Any] = [100.0]
+    breaker = RedisCircuitBreaker(client, name="bad", **CONFIG, clock=lambda: now[0])  # type: ignore[arg-type]
+    assert _step(breaker, ManualClock(), "ok") == "ok"
+    before = {k: client.dump(k) for k in client.keys("*")}
+    now[0] = bad
+    ran: list[int] = []
+    with pytest.raises(ResilienceError, match=r"clock\(\) returned"):
+        breaker.call(lambda: ran.append(1))
+    assert not ran and {k: client.dump(k) for k in client.keys("*")} == before

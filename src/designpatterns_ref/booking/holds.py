@@ -38,7 +38,6 @@ True
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from datetime import date
@@ -53,6 +52,7 @@ from designpatterns_ref.booking.base import (
     check_number,
 )
 from designpatterns_ref.booking.store import BookingStore, Tx
+from designpatterns_ref.clock import read_seconds
 from designpatterns_ref.errors import shown
 
 __all__ = ["Holds"]
@@ -75,10 +75,7 @@ class Holds(StrategyBase):
         self.clock = clock
 
     def _now(self) -> float:
-        now = self.clock()
-        if isinstance(now, bool) or not isinstance(now, int | float) or not math.isfinite(now):
-            raise BookingError(f"clock() returned {shown(now)}; it must return finite seconds")
-        return float(now)
+        return read_seconds(self.clock, BookingError, "Holds")
 
     def hold(self, stay: Stay) -> int:
         """Take ``stay``'s rooms for ``ttl`` seconds; return the hold id (or raise SoldOut)."""

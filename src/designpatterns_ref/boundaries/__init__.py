@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import importlib
 
+from designpatterns_ref.errors import shown
+
 # The names load on first use, so that `python -m designpatterns_ref.boundaries` can replay a
 # verdict without importing the checker (see verdict.py); typing is not imported either.
 TYPE_CHECKING = False
@@ -127,7 +129,7 @@ def __getattr__(name: str) -> object:
     """Import the module defining ``name`` the first time it is used."""
     module = _WHERE.get(name)
     if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        raise AttributeError(f"module {shown(__name__)} has no attribute {shown(name)}")
     value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
     globals()[name] = value
     return value

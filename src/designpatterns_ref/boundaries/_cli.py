@@ -29,6 +29,7 @@ from designpatterns_ref.boundaries.base import BoundariesError
 from designpatterns_ref.boundaries.config import DEFAULT_CACHE, Config, load_config
 from designpatterns_ref.boundaries.report import FORMATS, render
 from designpatterns_ref.boundaries.run import check_inputs, record, shrink_todo
+from designpatterns_ref.errors import shown
 
 __all__ = ["EXIT_CONFIG", "EXIT_VIOLATIONS", "cmd_check", "cmd_record", "cmd_shrink", "register"]
 
@@ -110,7 +111,7 @@ def _jobs(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        raise argparse.ArgumentTypeError(f"{shown(text)} is not a whole number") from None
     if not 1 <= value <= 64:
         raise argparse.ArgumentTypeError(f"{value} must be within 1..64")
     return value

@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from designpatterns_ref.boundaries.base import BoundariesError, ConfigError, Import, Violation
 from designpatterns_ref.boundaries.config import Component, Config
 from designpatterns_ref.boundaries.graph import ImportGraph
+from designpatterns_ref.errors import shown
 
 __all__ = ["Bound", "bind", "find_violations", "shortest_cycle"]
 
@@ -71,7 +72,7 @@ def bind(config: Config, graph: ImportGraph) -> Bound:
     for c in config.components.values():
         key = f"components.{c.name}.module"
         if c.module not in graph.modules:
-            raise ConfigError(key, f"{c.module!r} is not a module of {list(config.packages)}")
+            raise ConfigError(key, f"{shown(c.module)} is not a module of {list(config.packages)}")
         if not c.pattern:
             components[c.name] = c
             continue
@@ -91,7 +92,9 @@ def bind(config: Config, graph: ImportGraph) -> Bound:
             )
         for dep in c.depends_on or {}:
             if dep != "*" and dep not in components:
-                raise ConfigError(f"components.{c.name}.depends_on", f"unknown component {dep!r}")
+                raise ConfigError(
+                    f"components.{c.name}.depends_on", f"unknown component {shown(dep)}"
+                )
     owner: dict[str, str] = {}
     for module in graph.modules:
         for candidate in (module, *_parents(module)):
@@ -191,7 +194,7 @@ def _chains(
 def _expand(name: str, config: Config, bound: Bound, graph: ImportGraph, key: str) -> set[str]:
     module = bound.components[name].module if name in bound.components else name
     if module not in graph.modules:
-        raise ConfigError(key, f"{name!r} is neither a component nor a module of the graph")
+        raise ConfigError(key, f"{shown(name)} is neither a component nor a module of the graph")
     return graph.within(module)
 
 

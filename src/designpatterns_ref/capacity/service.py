@@ -66,7 +66,7 @@ from designpatterns_ref.capacity.base import (
 )
 from designpatterns_ref.capacity.log import AppendResult, EventLog, SQLiteEventLog
 from designpatterns_ref.capacity.projection import CapacityProjection, Level
-from designpatterns_ref.clock import Clock
+from designpatterns_ref.clock import Clock, read_seconds
 from designpatterns_ref.errors import shown
 
 __all__ = ["BedCapacity", "counter_ids"]
@@ -126,16 +126,7 @@ class BedCapacity:
 
     def _now(self) -> float:
         """The clock's reading as finite seconds, checked before anything is written."""
-        now = self.clock()
-        if isinstance(now, bool) or not isinstance(now, int | float):
-            raise CapacityError(f"clock() returned {shown(now, 60)}: it must return seconds")
-        try:
-            seconds = float(now)
-        except OverflowError:  # an int past a float's range
-            raise CapacityError(f"clock() returned {shown(now, 60)}: too many seconds") from None
-        if not math.isfinite(seconds):
-            raise CapacityError(f"clock() returned {shown(now)}: it must return finite seconds")
-        return seconds
+        return read_seconds(self.clock, CapacityError, "BedCapacity")
 
     def _catch_up(self, home: str) -> bool:
         """Apply what other writers appended to ``home``'s stream since this service last

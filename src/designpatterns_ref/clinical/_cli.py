@@ -33,6 +33,7 @@ from designpatterns_ref.clinical.base import VitalsError
 from designpatterns_ref.clinical.engine import assess
 from designpatterns_ref.clinical.result import ScoreResult
 from designpatterns_ref.clinical.rules import RULESETS
+from designpatterns_ref.errors import shown
 
 __all__ = ["cmd_news2", "cmd_serve", "register", "render"]
 
@@ -45,7 +46,7 @@ def _decimal(text: str) -> Decimal:
     try:
         return Decimal(text)
     except InvalidOperation:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        raise argparse.ArgumentTypeError(f"{shown(text)} is not a number") from None
 
 
 def render(result: ScoreResult) -> str:

@@ -34,7 +34,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from typing import Protocol
 
-from designpatterns_ref.clock import Clock, system_clock
+from designpatterns_ref.clock import Clock, read_seconds, system_clock
 from designpatterns_ref.errors import DesignPatternsError, shown
 
 __all__ = [
@@ -367,7 +367,8 @@ class Feed(ABC):
             raise FeedError("user='' must be a non-empty name")
         if self._store.has_user(name):
             raise FeedError(f"user={shown(name)} already exists")
-        self._store.add_user(name, self.clock())
+        now = read_seconds(self.clock, FeedError, f"{type(self).__name__}.add_user")
+        self._store.add_user(name, now)
 
     def add_users(self, users: Iterable[str]) -> None:
         """Register several users, all checked (as :meth:`add_user` does) before any is added."""
@@ -458,7 +459,9 @@ class Feed(ABC):
         back).
         """
         name = self._known("author", author)
-        when = self.clock() if at is None else at
+        when = (
+            read_seconds(self.clock, FeedError, f"{type(self).__name__}.post") if at is None else at
+        )
         if isinstance(when, bool) or not isinstance(when, int | float):
             raise FeedTypeError(f"at={shown(when)} must be a number of seconds")
         if not -sys.float_info.max <= when <= sys.float_info.max:  # NaN, inf, 10**400
@@ -544,8 +547,9 @@ class Feed(ABC):
         if before is not None:
             _check_cursor(before)
         cursor = sys.maxsize if before is None else before.id
+        ids = self._load(name, limit, cursor)  # may refuse (a bad clock): nothing counted
         self.stats.loads += 1
-        return self._store.get_posts(self._load(name, limit, cursor))
+        return self._store.get_posts(ids)
 
     def entries_stored(self) -> int:
         """Post ids held in home timelines, over all users."""

@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import sys
 
-from designpatterns_ref.clock import Clock
+from designpatterns_ref.clock import Clock, read_seconds
 from designpatterns_ref.errors import shown
 from designpatterns_ref.feed.base import MAX_LIMIT, FeedError, FeedStore, Post, _merge_newest
 from designpatterns_ref.feed.push import _TOP, FanoutOnWrite
@@ -105,7 +105,7 @@ class HybridFanout(FanoutOnWrite):
         followers = self._store.followers(post.author)
         if self.inactive_after is None or not followers:
             return followers
-        cutoff = self.clock() - self.inactive_after
+        cutoff = read_seconds(self.clock, FeedError, "Hybrid.post") - self.inactive_after
         seen = self._store.last_seen(followers)
         active = [f for f, t in zip(followers, seen, strict=True) if t >= cutoff]
         if len(active) < len(followers):
@@ -126,7 +126,7 @@ class HybridFanout(FanoutOnWrite):
         return [u for u, s in zip(users, stale, strict=True) if not s]
 
     def _prepare(self, user: str) -> None:
-        self._store.touch(user, self.clock())
+        self._store.touch(user, read_seconds(self.clock, FeedError, "Hybrid.feed"))
         if self._store.has_flag(STALE, [user])[0]:
             self._rebuild(user)
 

@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterable
 from operator import itemgetter
 from typing import Any
 
+from designpatterns_ref.clock import check_reading as _check_reading
 from designpatterns_ref.errors import shown
 from designpatterns_ref.geo.base import (
     DriverNotFound,
@@ -253,18 +254,9 @@ def check_clock(clock: object) -> Callable[[], float]:
     return clock
 
 
-def check_reading(now: object) -> float:
+def check_reading(now: object, who: str = "LiveIndex") -> float:
     """A clock's reading as a float; GeoError unless it is a finite number of seconds."""
-    if (
-        isinstance(now, bool)
-        or not isinstance(now, int | float)
-        or not -sys.float_info.max <= now <= sys.float_info.max  # NaN, inf, 10**400
-    ):
-        raise GeoError(
-            f"the clock returned {shown(now, 80)}, not a finite number of seconds; nothing was "
-            "changed"
-        )
-    return float(now)
+    return _check_reading(now, GeoError, who)
 
 
 def check_query(

@@ -44,6 +44,7 @@ import sys
 import threading
 from collections.abc import Callable
 
+from designpatterns_ref.clock import read_seconds
 from designpatterns_ref.errors import shown
 from designpatterns_ref.geo._live import check_clock
 from designpatterns_ref.geo.base import GeoError, GeoTypeError
@@ -113,17 +114,7 @@ class SurgePricer:
 
     def _now(self, caller: str) -> float:
         """One reading of the clock, refused with GeoError unless it is a finite number."""
-        now = self._clock()
-        if (
-            isinstance(now, bool)
-            or not isinstance(now, int | float)
-            or not -sys.float_info.max <= now <= sys.float_info.max  # NaN, inf, 10**400
-        ):
-            raise GeoError(
-                f"{caller}: the clock returned {shown(now, 80)}, not a finite number of seconds; "
-                "nothing was recorded"
-            )
-        return float(now)
+        return read_seconds(self._clock, GeoError, f"{type(self).__name__}.{caller}")
 
     def _record(self, cell: str, raw: float, now: float) -> float:
         """Blend a checked reading into ``cell`` at time ``now``; return its new multiplier."""

@@ -42,6 +42,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from designpatterns_ref.clock import read_seconds
 from designpatterns_ref.errors import shown
 from designpatterns_ref.geo._live import check_clock
 from designpatterns_ref.geo.base import GeoError, GeoTypeError
@@ -113,7 +114,8 @@ class TripStateMachine:
         self._lock = threading.Lock()
         self.state = TripState.REQUESTED
         self.driver_id: str | None = None
-        self.history: list[Transition] = [Transition(None, self.state, self._clock())]
+        now = read_seconds(self._clock, GeoError, "TripStateMachine")
+        self.history: list[Transition] = [Transition(None, self.state, now)]
 
     def advance(self, to: TripState, note: str = "") -> None:
         """Move to ``to`` if the current state allows it, else raise :class:`TripStateError`.
@@ -141,8 +143,9 @@ class TripStateMachine:
                 f"trip {shown(self.trip_id)}: cannot go from {self.state.value} to {to.value} "
                 f"(allowed: {names})"
             )
+        now = read_seconds(self._clock, GeoError, f"trip {self.trip_id!r}")  # before any change
         self.state = to
-        self.history.append(Transition(self.history[-1].to, to, self._clock(), note))
+        self.history.append(Transition(self.history[-1].to, to, now, note))
 
     def match(self, driver_id: str) -> None:
         """A driver accepted the trip."""
@@ -185,7 +188,7 @@ class TripStateMachine:
         if not isinstance(state, TripState):
             raise GeoTypeError(f"state={shown(state)} must be a TripState")
         total = 0.0
-        now = self._clock()
+        now = read_seconds(self._clock, GeoError, "TripStateMachine.time_in")
         for here, after in zip(self.history, [*self.history[1:], None], strict=True):
             if here.to is state:
                 total += (after.at if after is not None else now) - here.at

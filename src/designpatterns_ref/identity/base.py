@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import NamedTuple
 
+from designpatterns_ref.clock import check_reading
 from designpatterns_ref.errors import DesignPatternsError, shown
 
 __all__ = [
@@ -135,16 +136,8 @@ def read_clock(clock: Callable[[], object], who: str) -> int | float:
     ``True`` would be taken for second 1.
     """
     reading = clock()
-    if isinstance(reading, int | float) and not isinstance(reading, bool):
-        try:
-            finite = math.isfinite(reading)
-        except OverflowError:  # an int too large for a float
-            finite = False
-        if finite:
-            return reading
-    raise IdentityError(
-        f"{who}: clock() returned {shown(reading, 40)}; it must return a finite number of seconds"
-    )
+    check_reading(reading, IdentityError, who)
+    return reading  # type: ignore[return-value]  # an int stays an int
 
 
 def check_seconds(field_name: str, value: object, *, allow_zero: bool = True) -> float:

@@ -41,6 +41,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from designpatterns_ref.clock import read_seconds
 from designpatterns_ref.errors import shown
 from designpatterns_ref.membership.base import MembershipError
 from designpatterns_ref.membership.verify import Verifier
@@ -91,15 +92,7 @@ class ClientBucket:
         self._at = self._now()
 
     def _now(self) -> float:
-        reading = self._clock()
-        if isinstance(reading, int | float) and not isinstance(reading, bool):
-            try:
-                now = float(reading)
-            except OverflowError:
-                now = math.inf
-            if math.isfinite(now):
-                return now
-        raise MembershipError(f"clock() returned {shown(reading, 40)}; it must be a finite number")
+        return read_seconds(self._clock, MembershipError, "ClientBucket")
 
     def take(self) -> float:
         """Take one token: 0.0 when granted, else the seconds until one is available."""

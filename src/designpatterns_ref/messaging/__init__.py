@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.messaging.base import (
     Message,
     MessagingError,
@@ -69,4 +70,4 @@ def __getattr__(name: str) -> Any:
         from designpatterns_ref.messaging.redis import RedisStore
 
         return RedisStore
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    raise AttributeError(f"module {shown(__name__)} has no attribute {shown(name)}")

@@ -31,6 +31,7 @@ import sys
 import time
 from typing import Any
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.messaging.base import MessagingError, Store, check_id
 
 __all__ = ["cmd_cluster", "cmd_serve", "cmd_token", "register"]
@@ -45,7 +46,7 @@ def _store_spec(text: str) -> tuple[str, str]:
         return ("sqlite", text[len("sqlite:") :])
     if text.startswith(("redis://", "unix://")):
         return ("redis", text)
-    raise argparse.ArgumentTypeError(f"{text!r} is not memory, sqlite:PATH or a redis:// URL")
+    raise argparse.ArgumentTypeError(f"{shown(text)} is not memory, sqlite:PATH or a redis:// URL")
 
 
 def _join_spec(text: str) -> tuple[str, list[str]]:
@@ -53,24 +54,28 @@ def _join_spec(text: str) -> tuple[str, list[str]]:
     try:
         return check_id("conv", conv), [check_id("user", u) for u in users.split(",")]
     except MessagingError as exc:
-        raise argparse.ArgumentTypeError(f"--join {text!r}: {exc} (CONV:USER,USER,...)") from None
+        raise argparse.ArgumentTypeError(
+            f"--join {shown(text)}: {exc} (CONV:USER,USER,...)"
+        ) from None
 
 
 def _port(text: str) -> int:
     if not text.isdigit() or not 0 <= int(text) <= 65535:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port in 0..65535")
+        raise argparse.ArgumentTypeError(f"{shown(text)} is not a port in 0..65535")
     return int(text)
 
 
 def _count(text: str) -> int:
     if not text.isdigit() or not 1 <= int(text) <= 16:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number in 1..16")
+        raise argparse.ArgumentTypeError(f"{shown(text)} is not a whole number in 1..16")
     return int(text)
 
 
 def _seconds(text: str) -> int:
     if not text.isdigit() or not 1 <= int(text) <= 10**8:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of seconds in 1..1e8")
+        raise argparse.ArgumentTypeError(
+            f"{shown(text)} is not a whole number of seconds in 1..1e8"
+        )
     return int(text)
 
 

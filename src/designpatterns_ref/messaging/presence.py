@@ -35,6 +35,7 @@ import heapq
 from collections.abc import Callable
 from typing import Literal
 
+from designpatterns_ref.clock import read_seconds
 from designpatterns_ref.errors import shown
 from designpatterns_ref.messaging.base import MessagingError, MessagingTypeError, check_id
 
@@ -71,7 +72,7 @@ class Presence:
         check_id("user", user)
         if status not in ("online", "away"):
             raise MessagingError(f"status={shown(status, 80)} must be 'online' or 'away'")
-        now = self._clock()
+        now = read_seconds(self._clock, MessagingError, "Presence.heartbeat")
         self._beat[user] = (now, "online" if status == "online" else "away")
         self._changed.add(user)
         heapq.heappush(self._beats, (now, user))
@@ -79,13 +80,17 @@ class Presence:
     def disconnect(self, user: str) -> None:
         """``user`` closed the connection cleanly: offline now, last seen now."""
         check_id("user", user)
-        self._beat[user] = (self._clock(), "offline")
+        now = read_seconds(self._clock, MessagingError, "Presence.disconnect")
+        self._beat[user] = (now, "offline")
         self._changed.add(user)
 
     def state(self, user: str) -> PresenceState:
         """``online``, ``away`` or ``offline`` (no heartbeat for ``ttl`` seconds)."""
         beat = self._beat.get(check_id("user", user))
-        if beat is None or beat[1] == "offline" or self._clock() - beat[0] > self.ttl:
+        return self._state(beat, read_seconds(self._clock, MessagingError, "Presence.state"))
+
+    def _state(self, beat: tuple[float, PresenceState] | None, now: float) -> PresenceState:
+        if beat is None or beat[1] == "offline" or now - beat[0] > self.ttl:
             return "offline"
         return beat[1]
 
@@ -109,7 +114,8 @@ class Presence:
     def flush(self) -> list[tuple[str, str, PresenceState]]:
         """The coalesced events ``(subscriber, user, state)`` to send now, sorted."""
         out: list[tuple[str, str, PresenceState]] = []
-        clock, beats, changed = self._clock(), self._beats, self._changed
+        clock = read_seconds(self._clock, MessagingError, "Presence.flush")
+        beats, changed = self._beats, self._changed
         while beats and clock - beats[0][0] > self.ttl:  # the same test as state()
             changed.add(heapq.heappop(beats)[1])
         self._changed = set()
@@ -117,7 +123,7 @@ class Presence:
             subs = self._subs.get(user)
             if not subs:
                 continue
-            now = self.state(user)
+            now = self._state(self._beat.get(user), clock)
             for sub in subs:
                 if self._told.get((sub, user), "offline") != now:
                     self._told[(sub, user)] = now

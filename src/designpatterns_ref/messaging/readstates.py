@@ -38,6 +38,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 
+from designpatterns_ref.clock import read_seconds
 from designpatterns_ref.errors import shown
 from designpatterns_ref.messaging.base import (
     MessagingError,
@@ -79,7 +80,7 @@ class ReadStates:
         self.store: ReadStateStore = store if store is not None else SQLiteReadStore(path)
         self._cache: OrderedDict[tuple[str, str], tuple[int, int]] = OrderedDict()
         self._dirty: set[tuple[str, str]] = set()
-        self._last_flush = clock()
+        self._last_flush = read_seconds(clock, MessagingError, "ReadStates")
         self.flushes = 0
         self.loads = 0
 
@@ -103,7 +104,7 @@ class ReadStates:
         if (
             (evict is not None and evict in marked)  # write back before forgetting a change
             or pending >= self.flush_entries
-            or (pending and self._clock() - self._last_flush >= self.flush_interval)
+            or (pending and self._now() - self._last_flush >= self.flush_interval)
         ):
             batch = {k: cache[k] for k in marked}
             if dirty:
@@ -152,15 +153,21 @@ class ReadStates:
         batch = {key: self._cache[key] for key in self._dirty if key in self._cache}
         if batch:
             self._write(batch)
-        self._dirty.clear()
-        self._last_flush = self._clock()
+        else:
+            now = self._now()
+            self._dirty.clear()
+            self._last_flush = now
         return len(batch)
 
+    def _now(self) -> float:
+        return read_seconds(self._clock, MessagingError, "ReadStates")
+
     def _write(self, batch: dict[tuple[str, str], tuple[int, int]]) -> None:
+        now = self._now()  # before the write: a bad reading changes nothing
         self.store.write([(*key, *batch[key]) for key in sorted(batch)])  # all or none
         self.flushes += 1
         self._dirty.clear()
-        self._last_flush = self._clock()
+        self._last_flush = now
 
     @property
     def dirty(self) -> int:

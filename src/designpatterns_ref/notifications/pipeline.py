@@ -43,7 +43,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from designpatterns_ref.clock import Clock, ManualClock
+from designpatterns_ref.clock import Clock, ManualClock, read_seconds
 from designpatterns_ref.errors import shown
 from designpatterns_ref.notifications.base import (
     CHANNELS,
@@ -276,7 +276,7 @@ class Pipeline:
             "lane": n.lane,
             "cat": n.category,
             "ck": n.collapse_key,
-            "exp": self.clock() + n.ttl,
+            "exp": read_seconds(self.clock, NotificationError, "Pipeline.accept") + n.ttl,
         }
         self.accepted.put(item, lane=n.lane)  # may raise QueueUnavailable: key not recorded
         self.keys.add(n.key)
@@ -291,7 +291,7 @@ class Pipeline:
     def expand_batch(self, n: int = 64) -> int:
         """Expand up to ``n`` accepted items into per-device messages; return items taken."""
         check_count("Pipeline.expand_batch", "n", n, MAX_BATCH)
-        now = self.clock()
+        now = read_seconds(self.clock, NotificationError, "Pipeline.expand_batch")
         batch = self.accepted.take(n, now)
         for _, item in batch:
             self._expand(item, now)
@@ -377,7 +377,7 @@ class Pipeline:
             if self.step(batch):
                 continue
             due = [d for d in (self.accepted.next_due(), self.outgoing.next_due()) if d is not None]
-            now = self.clock()
+            now = read_seconds(self.clock, NotificationError, "Pipeline.run")
             if not due or not isinstance(self.clock, ManualClock) or min(due) <= now:
                 return  # nothing waits, a real clock, or nothing became takeable on time
             self.clock.set(min(due))
@@ -386,7 +386,8 @@ class Pipeline:
         """Move every dead letter back to the outgoing queue with its attempts reset."""
         count = 0
         while True:
-            batch = self.dead.take(1024, self.clock())
+            now = read_seconds(self.clock, NotificationError, "Pipeline.replay_dead_letters")
+            batch = self.dead.take(1024, now)
             if not batch:
                 return count
             for _, m in batch:

@@ -51,7 +51,7 @@ import random
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 
-from designpatterns_ref.clock import Clock
+from designpatterns_ref.clock import Clock, read_seconds
 from designpatterns_ref.errors import shown
 from designpatterns_ref.notifications.base import (
     CHANNELS,
@@ -61,7 +61,7 @@ from designpatterns_ref.notifications.base import (
     check_seconds,
     check_seed,
 )
-from designpatterns_ref.ratelimit import TokenBucket
+from designpatterns_ref.ratelimit import RateLimitError, TokenBucket
 
 __all__ = ["PAYLOAD_LIMITS", "DedupWindow", "SimulatedProvider", "default_providers"]
 
@@ -147,7 +147,11 @@ class SimulatedProvider:
             return "invalid-token"
         if len(body) * 4 > self.payload_limit and len(body.encode()) > self.payload_limit:
             return "too-large"
-        if not self._bucket.allow(self.channel):
+        try:
+            allowed = self._bucket.allow(self.channel)
+        except RateLimitError as exc:  # only its clock can fail: the key and cost are fixed
+            raise NotificationError(f"{self.channel}: {exc}") from None
+        if not allowed:
             return "throttled"
         if self.transient and self._rng.random() < self.transient:
             return "transient"
@@ -240,7 +244,7 @@ class DedupWindow:
 
     def _now(self) -> float:
         """The clock's time, after forgetting deliveries and claims that ran out."""
-        now = self.clock()
+        now = read_seconds(self.clock, NotificationError, "DedupWindow")
         seen, claims, horizon = self._seen, self._claims, now - self.window
         while seen and next(iter(seen.values())) <= horizon:
             seen.popitem(last=False)

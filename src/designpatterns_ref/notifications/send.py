@@ -52,7 +52,7 @@ import time
 from collections.abc import Callable, Hashable, Mapping
 from typing import Any
 
-from designpatterns_ref.clock import Clock
+from designpatterns_ref.clock import Clock, read_seconds
 from designpatterns_ref.errors import shown
 from designpatterns_ref.notifications.base import (
     CHANNELS,
@@ -146,7 +146,7 @@ class Sender:
 
     def send_batch(self, n: int = 1024) -> int:
         """Send up to ``n`` due messages; return how many were taken."""
-        now = self.clock()
+        now = read_seconds(self.clock, NotificationError, "Sender.send_batch")
         batch = self.outgoing.take(n, now)
         if not batch:
             return 0

@@ -17,7 +17,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from designpatterns_ref.clock import Clock
+from designpatterns_ref.clock import Clock, read_seconds
 from designpatterns_ref.errors import shown
 from designpatterns_ref.ratelimit._redis_client import (
     _ANONYMOUS,
@@ -142,12 +142,7 @@ class _Base:
         """The caller's clock, or NaN: the script then reads the server's."""
         if self.clock is None:
             return math.nan
-        now = float(self.clock())
-        if not math.isfinite(now):
-            raise RateLimitError(
-                f"{type(self).__name__}: clock() returned {shown(now)}; need finite"
-            )
-        return now
+        return read_seconds(self.clock, RateLimitError, type(self).__name__)
 
     def _head(self, mode: str, cost: int, token: bytes = _ANONYMOUS) -> bytes:
         return _HEAD.pack(self._form[mode], self._now(), cost, self.ttl_slack) + token

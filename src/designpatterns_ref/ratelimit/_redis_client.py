@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from typing import Any, TypedDict
 
 from designpatterns_ref.clock import Clock
+from designpatterns_ref.errors import shown
 from designpatterns_ref.ratelimit._lua import SCRIPT, SCRIPT_SHA, SCRIPTS, SHAS
 from designpatterns_ref.ratelimit.backend import OnError
 from designpatterns_ref.ratelimit.base import Decision, RateLimitError, check_positive
@@ -127,9 +128,9 @@ def _check_cluster(owner: str, client: Any, deadline: float) -> None:
     timeouts = [options.get("socket_timeout"), options.get("socket_connect_timeout")]
     if retries or any(t is None or t > deadline / 2 for t in timeouts):
         raise RateLimitError(
-            f"{owner}: client={type(client).__name__} (socket_timeout={timeouts[0]!r}, "
-            f"socket_connect_timeout={timeouts[1]!r}, {retries} retries) can take longer than "
-            f"deadline={deadline!r}; a cluster client is used as given, so build it with both "
+            f"{owner}: client={type(client).__name__} (socket_timeout={shown(timeouts[0])}, "
+            f"socket_connect_timeout={shown(timeouts[1])}, {retries} retries) can take longer than "
+            f"deadline={shown(deadline)}; a cluster client is used as given, so build it with both "
             f"timeouts at most {deadline / 2:g} s and retry=Retry(NoBackoff(), 0), or pass "
             "deadline=None to let the client's settings bound the failure time"
         )
@@ -152,7 +153,7 @@ def _check_deadline(owner: str, deadline: object) -> float | None:
         return None
     checked = check_positive(owner, "deadline", deadline)
     if checked > 3600:
-        raise RateLimitError(f"{owner}: deadline={deadline!r} must be at most 3600 seconds")
+        raise RateLimitError(f"{owner}: deadline={shown(deadline)} must be at most 3600 seconds")
     return checked
 
 

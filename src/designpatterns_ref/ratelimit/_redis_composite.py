@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.ratelimit._redis_base import AsyncRedisLimiter, RedisLimiter, _args, _Base
 from designpatterns_ref.ratelimit._redis_client import (
     _Call,
@@ -168,7 +169,7 @@ def limiter_from_text(
     chosen = resolve_algorithm("redis.limiter_from_text", algorithm)
     if chosen not in _CLASSES:
         raise RateLimitError(
-            f"redis.limiter_from_text: algorithm={algorithm!r} has no Redis twin; choose one "
+            f"redis.limiter_from_text: algorithm={shown(algorithm)} has no Redis twin; choose one "
             f"of {', '.join(_CLASSES)}"
         )
     specs = parse_limits(text)

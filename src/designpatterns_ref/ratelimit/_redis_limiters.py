@@ -17,6 +17,7 @@ import contextlib
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, Unpack
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.ratelimit import concurrency as _concurrency
 from designpatterns_ref.ratelimit import fixed_window as _fixed
 from designpatterns_ref.ratelimit import gcra as _gcra
@@ -200,7 +201,7 @@ def _short(reply: bytes | str, key: object, cost: int) -> None:
     if words[0] in (b"short", "short"):
         held = int(words[1])
         raise RateLimitError(
-            f"ConcurrencyLimiter.release: key={key!r} holds {held} live units, "
+            f"ConcurrencyLimiter.release: key={shown(key)} holds {held} live units, "
             f"cannot release cost={cost}"
         )
 

@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable, Hashable
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
-from designpatterns_ref.clock import Clock
+from designpatterns_ref.clock import Clock, check_reading, read_seconds
 from designpatterns_ref.errors import DesignPatternsError, shown
 
 __all__ = [
@@ -209,10 +209,21 @@ def settle(admits_at: Callable[[float], bool], at: float) -> float:
 
 
 def bad_time(owner: str, now: object) -> RateLimitError:
-    """The error for a clock that gave something other than a finite number of seconds."""
+    """The error for a clock that gave a float that is not finite (NaN or an infinity)."""
     return RateLimitError(
-        f"{owner}: clock() returned {shown(now, 80)}; a limiter needs a finite time in seconds"
+        f"{owner}: clock() returned {shown(now, 60)}; it must return a finite number of seconds"
     )
+
+
+def clock_time(owner: str, now: object) -> float:
+    """A reading that is not a float, checked: an int becomes its float, and anything else (a
+    bool, a str, None, an int past a float's range) is refused with RateLimitError.
+
+    The limiters test ``type(now) is not float`` themselves and come here only then, so the
+    common reading costs one C-level check; a float's NaN or infinity is caught by each
+    decision's own ``now - now`` test, on the branch where it would do harm.
+    """
+    return check_reading(now, RateLimitError, owner)
 
 
 def bad_key(owner: str, key: object, exc: TypeError) -> BaseException:
@@ -378,7 +389,10 @@ class MemoryLimiter(Acquiring):
         lock = self._lock
         lock.acquire()
         try:
-            return self._decide(key, cost, self.clock(), True)
+            now = self.clock()
+            if type(now) is not float:
+                now = clock_time(type(self).__name__, now)
+            return self._decide(key, cost, now, True)
         except TypeError as exc:
             raise bad_key(type(self).__name__, key, exc) from None
         finally:
@@ -392,7 +406,10 @@ class MemoryLimiter(Acquiring):
             cost = check_cost(type(self).__name__, cost, self._max_cost)
         with self._lock:
             try:
-                return self._decide(key, cost, self.clock(), False)
+                now = self.clock()
+                if type(now) is not float:
+                    now = clock_time(type(self).__name__, now)
+                return self._decide(key, cost, now, False)
             except TypeError as exc:
                 raise bad_key(type(self).__name__, key, exc) from None
 
@@ -411,10 +428,8 @@ class MemoryLimiter(Acquiring):
     def forget_idle(self) -> int:
         """Forget every idle key now; return how many were forgotten."""
         with self._lock:
-            now = self.clock()
-            if now - now:  # NaN or an infinity would forget, or keep, the wrong keys
-                raise bad_time(type(self).__name__, now)
-            return self._sweep(now)
+            # NaN or an infinity would forget, or keep, the wrong keys
+            return self._sweep(read_seconds(self.clock, RateLimitError, type(self).__name__))
 
     def _remember(self, key: Hashable, state: object, now: float) -> None:
         """Store the state of a new key, sweeping idle keys first when the table has doubled."""

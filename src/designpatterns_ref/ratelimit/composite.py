@@ -33,7 +33,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Sequence
 from typing import Any
 
-from designpatterns_ref.clock import Clock
+from designpatterns_ref.clock import Clock, read_seconds
 from designpatterns_ref.errors import shown
 from designpatterns_ref.ratelimit.base import (
     UNIT_COST,
@@ -121,7 +121,7 @@ class AllOf(Acquiring):
         for lock in self._locks:
             lock.acquire()
         try:
-            times = [part.clock() for part in self.limiters]
+            times = [read_seconds(part.clock, RateLimitError, "AllOf") for part in self.limiters]
             decisions = [
                 part._decide(key, cost, now, False)
                 for part, now in zip(self.limiters, times, strict=True)

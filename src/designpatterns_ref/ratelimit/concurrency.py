@@ -40,7 +40,7 @@ import math
 from bisect import bisect_left, bisect_right, insort
 from collections.abc import Hashable, Iterator
 
-from designpatterns_ref.clock import Clock
+from designpatterns_ref.clock import Clock, read_seconds
 from designpatterns_ref.errors import shown
 from designpatterns_ref.ratelimit.base import (
     UNIT_COST,
@@ -120,9 +120,7 @@ class ConcurrencyLimiter(MemoryLimiter):
                 holds = self._states.get(key)
             except TypeError as exc:
                 raise bad_key("ConcurrencyLimiter.release", key, exc) from None
-            now = self.clock()
-            if now - now:
-                raise bad_time("ConcurrencyLimiter.release", now)
+            now = read_seconds(self.clock, RateLimitError, "ConcurrencyLimiter.release")
             expired = bisect_right(holds, now) if holds else 0
             live = len(holds) - expired if holds else 0
             if live < cost:
@@ -146,7 +144,7 @@ class ConcurrencyLimiter(MemoryLimiter):
         ):
             cost = check_cost("ConcurrencyLimiter.hold", cost, self._max_cost)
         with self._lock:
-            now = self.clock()
+            now = read_seconds(self.clock, RateLimitError, "ConcurrencyLimiter.hold")
             try:
                 decision = self._decide(key, cost, now, True)
             except TypeError as exc:

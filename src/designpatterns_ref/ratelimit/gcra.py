@@ -50,6 +50,7 @@ from designpatterns_ref.ratelimit.base import (
     bad_key,
     bad_time,
     check_cost,
+    clock_time,
     new_decision,
 )
 from designpatterns_ref.ratelimit.units import UnitTimeLimiter, in_units
@@ -124,6 +125,8 @@ class GCRA(UnitTimeLimiter):
         lock.acquire()
         try:
             at_time = self.clock()
+            if type(at_time) is not float:
+                at_time = clock_time("GCRA", at_time)
             saved = self._states.get(key)
             if saved is not None:  # the hot path, _decide inlined: a known key
                 burst = self._burst

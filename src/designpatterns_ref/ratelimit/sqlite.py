@@ -56,7 +56,7 @@ import os
 import time
 from typing import Any
 
-from designpatterns_ref.clock import Clock
+from designpatterns_ref.clock import Clock, read_seconds
 from designpatterns_ref.errors import shown
 from designpatterns_ref.ratelimit._sqlite_store import (
     _DELETE,
@@ -198,7 +198,7 @@ class SQLiteLimiter(Acquiring):
             conn = store.conn
             conn.execute("BEGIN IMMEDIATE")
             try:
-                now = self.clock()
+                now = read_seconds(self.clock, RateLimitError, f"{type(self).__name__}.forget_idle")
                 rows = conn.execute(
                     "SELECT key, state FROM ratelimit WHERE name = ?", (self.name,)
                 ).fetchall()

@@ -44,6 +44,7 @@ from designpatterns_ref.ratelimit.base import (
     bad_key,
     bad_time,
     check_cost,
+    clock_time,
     new_decision,
     wait_until,
 )
@@ -126,6 +127,8 @@ class TokenBucket(BucketLimiter):
         lock.acquire()
         try:
             now = self.clock()
+            if type(now) is not float:
+                now = clock_time("TokenBucket", now)
             state = self._states.get(key)
             if state is not None:  # the hot path, _decide inlined: a known key
                 tokens, stamp = state

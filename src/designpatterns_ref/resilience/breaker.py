@@ -62,7 +62,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, ClassVar, Literal, TypeVar
 
-from designpatterns_ref.clock import Clock
+from designpatterns_ref.clock import Clock, check_reading, read_seconds
 from designpatterns_ref.errors import shown
 from designpatterns_ref.resilience.base import (
     CallNotPermitted,
@@ -236,7 +236,7 @@ class CircuitBreaker:
         """The window's totals and rates, and the lifetime counters."""
         with self._lock:
             w = self._window
-            w.refresh(self._clock())
+            w.refresh(read_seconds(self._clock, ResilienceError, "CircuitBreaker.metrics"))
             judged = w.calls >= self.minimum_calls
             successes, failures, slow, ignored, refused = self._counts
             return BreakerMetrics(
@@ -257,7 +257,8 @@ class CircuitBreaker:
     def reset(self) -> None:
         """Back to closed with an empty window (a manual override)."""
         with self._lock:
-            change = self._move(CLOSED, self._clock(), None, None)
+            now = read_seconds(self._clock, ResilienceError, "CircuitBreaker.reset")
+            change = self._move(CLOSED, now, None, None)
         self._notify(change)
 
     # ----------------------------------------------------------------- state machine
@@ -297,7 +298,7 @@ class CircuitBreaker:
         with self._lock:
             state = self._state
             if state is not CLOSED:
-                now = self._clock()
+                now = read_seconds(self._clock, ResilienceError, "CircuitBreaker")
                 expired = self._expire(now)
                 state = self._state
                 if state is OPEN and now - self._opened_at >= self.wait_in_open:
@@ -330,9 +331,20 @@ class CircuitBreaker:
             if generation == self._generation and self._state is HALF_OPEN:
                 self._permits += 1
 
+    def _checked(self, reading: object, generation: int) -> float:
+        """A clock reading that is not a finite float, checked: an int becomes its float; else
+        the call's permission is given back (nothing is recorded) and ResilienceError raised."""
+        try:
+            return check_reading(reading, ResilienceError, "CircuitBreaker")
+        except ResilienceError:
+            self._give_back(generation)
+            raise
+
     def _outcome(self, exc: BaseException | None, start: float, generation: int) -> None:
         """Classify one finished call that began at ``start`` in ``generation``; record it."""
         now = self._clock()
+        if type(now) is not float or now - now:
+            now = self._checked(now, generation)
         slow = SLOW if now - start >= self.slow_call_duration else 0
         if exc is None:
             self._record(slow, now, generation)
@@ -385,6 +397,8 @@ class CircuitBreaker:
             generation = self._permit()
         clock = self._clock
         start = clock()
+        if type(start) is not float or start - start:  # NaN, an infinity, or not a float
+            start = self._checked(start, generation)
         try:
             result = fn(*args, **kwargs)
         except BaseException as exc:
@@ -394,6 +408,8 @@ class CircuitBreaker:
             self._outcome(exc, start, generation)
             raise
         now = clock()
+        if type(now) is not float or now - now:
+            now = self._checked(now, generation)
         if now - start < self.slow_call_duration:
             if self._quiet == generation:
                 # A full count window of fast successes in the closed state: one more success
@@ -411,8 +427,9 @@ class CircuitBreaker:
         if not callable(fn):
             raise not_callable("CircuitBreaker.acall", fn)
         generation = self._permit()
-        clock = self._clock
-        start = clock()
+        start = self._clock()
+        if type(start) is not float or start - start:
+            start = self._checked(start, generation)
         try:
             result = await fn(*args, **kwargs)
         except BaseException as exc:
@@ -428,7 +445,10 @@ class CircuitBreaker:
     def __enter__(self) -> CircuitBreaker:
         generation = self._permit()
         stack = self._local.__dict__.setdefault("stack", [])
-        stack.append((generation, self._clock()))
+        start = self._clock()
+        if type(start) is not float or start - start:
+            start = self._checked(start, generation)
+        stack.append((generation, start))
         return self
 
     def __exit__(

@@ -39,7 +39,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar, TypeVar
 
-from designpatterns_ref.clock import Clock
+from designpatterns_ref.clock import Clock, read_seconds
 from designpatterns_ref.errors import shown
 from designpatterns_ref.resilience.base import (
     ResilienceError,
@@ -120,6 +120,10 @@ class Hedge:
             self.hedged += hedged
             self.won_by_hedge += second_won
 
+    def _now(self) -> float:
+        """The clock's reading: a NaN would make every latency estimate NaN from then on."""
+        return read_seconds(self._clock, ResilienceError, "Hedge")
+
     def call(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """Run ``fn`` in a worker thread; after the delay, a second copy; first answer wins."""
         if not callable(fn):
@@ -131,7 +135,7 @@ class Hedge:
                         self.max_workers, thread_name_prefix="dpref-hedge"
                     )
         pool = self._pool
-        start = self._clock()
+        start = self._now()
         wait = self.current_delay()
         copies = [pool.submit(contextvars.copy_context().run, fn, *args, **kwargs)]
         done, _ = concurrent.futures.wait(copies, timeout=wait)
@@ -147,7 +151,7 @@ class Hedge:
                 if future.exception() is None:
                     for other in pending:
                         other.cancel()
-                    self._observe(self._clock() - start, len(copies) > 1, future is not copies[0])
+                    self._observe(self._now() - start, len(copies) > 1, future is not copies[0])
                     return future.result()
                 error = future.exception()
         assert error is not None
@@ -157,7 +161,7 @@ class Hedge:
         """Await ``fn``; after the delay, a second copy as another task; cancel the loser."""
         if not callable(fn):
             raise not_callable("Hedge.acall", fn)
-        start = self._clock()
+        start = self._now()
         first = asyncio.ensure_future(fn(*args, **kwargs))
         copies = [first]
         done, _ = await asyncio.wait(copies, timeout=self.current_delay())
@@ -170,7 +174,7 @@ class Hedge:
                 done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
                 for task in done:
                     if not task.cancelled() and task.exception() is None:
-                        self._observe(self._clock() - start, len(copies) > 1, task is not first)
+                        self._observe(self._now() - start, len(copies) > 1, task is not first)
                         return task.result()
                     error = task.exception() if not task.cancelled() else error
         finally:

@@ -41,10 +41,11 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar, TypeVar
 
-from designpatterns_ref.clock import Clock
+from designpatterns_ref.clock import Clock, read_seconds
 from designpatterns_ref.errors import shown
 from designpatterns_ref.resilience.base import (
     CallNotPermitted,
+    ResilienceError,
     ResilienceTypeError,
     check_callable,
     decorate,
@@ -255,7 +256,9 @@ class RedisCircuitBreaker:
         self._listeners: list[Callable[[StateChange], object]] = []
 
     def _now(self) -> str:
-        return repr(float(self._clock())) if self._clock is not None else ""
+        if self._clock is None:
+            return ""
+        return repr(read_seconds(self._clock, ResilienceError, "RedisCircuitBreaker"))
 
     def _max_wait(self) -> str:
         limit = self.config.max_wait_in_half_open

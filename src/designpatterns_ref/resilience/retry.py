@@ -53,7 +53,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal, TypeVar
 
-from designpatterns_ref.clock import Clock, ManualClock
+from designpatterns_ref.clock import Clock, ManualClock, read_seconds
 from designpatterns_ref.errors import shown
 from designpatterns_ref.resilience.backoff import Backoff, FullJitter
 from designpatterns_ref.resilience.base import (
@@ -227,7 +227,7 @@ class Retry:
             hint = self.retry_after(outcome) if self.retry_after is not None else None
             if hint is not None and hint > wait:
                 wait = hint
-            if self.deadline is not None and self._clock() + wait >= start + self.deadline:
+            if self.deadline is not None and self._now() + wait >= start + self.deadline:
                 wait, reason = None, "deadline"
             elif self.budget is not None and not self.budget.withdraw():
                 wait, reason = None, "budget"
@@ -242,11 +242,15 @@ class Retry:
             listener(event)
         return event
 
+    def _now(self) -> float:
+        """The clock's reading, for the deadline: a NaN would never reach it."""
+        return read_seconds(self._clock, ResilienceError, "Retry")
+
     def _limit(self, start: float) -> float | None:
         """The time limit of the next attempt: the attempt timeout within the deadline."""
         limit = self.attempt_timeout
         if self.deadline is not None:
-            left = start + self.deadline - self._clock()
+            left = start + self.deadline - self._now()
             limit = left if limit is None else min(limit, left)
         return float(limit) if limit is not None else None
 
@@ -290,7 +294,7 @@ class Retry:
         return self._run(fn, args, kwargs, None)
 
     def _run(self, fn: Callable[..., T], args: Any, kwargs: Any, failed: BaseException | None) -> T:
-        start = self._clock() if self.deadline is not None else 0.0
+        start = self._now() if self.deadline is not None else 0.0
         previous = self.backoff.first
         attempt = 1
         outcome: Any = failed
@@ -339,7 +343,7 @@ class Retry:
             raise not_callable("Retry.acall", fn)
         if self._deposit is not None:
             self._deposit()
-        start = self._clock() if self.deadline is not None else 0.0
+        start = self._now() if self.deadline is not None else 0.0
         previous = self.backoff.first
         attempt = 0
         while True:

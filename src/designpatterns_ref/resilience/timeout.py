@@ -46,7 +46,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar, Literal, TypeVar
 
-from designpatterns_ref.clock import Clock
+from designpatterns_ref.clock import Clock, read_seconds
 from designpatterns_ref.errors import shown
 from designpatterns_ref.resilience.base import (
     CallTimeout,
@@ -77,7 +77,7 @@ def remaining() -> float:
     if current is None:
         return math.inf
     deadline, clock = current
-    return max(0.0, deadline - clock())
+    return max(0.0, deadline - read_seconds(clock, ResilienceError, "remaining"))
 
 
 class Timeout:
@@ -132,7 +132,7 @@ class Timeout:
         if self._threaded:
             return self._call_in_thread(fn, args, kwargs)
         clock = self._clock
-        start = clock()
+        start = read_seconds(clock, ResilienceError, "Timeout.call")  # NaN: never past the limit
         deadline = start + self.seconds
         outer = _DEADLINE.get()
         if outer is not None and outer[0] < deadline and outer[1] is clock:
@@ -142,7 +142,7 @@ class Timeout:
             result = fn(*args, **kwargs)
         finally:
             _DEADLINE.reset(token)
-        now = clock()
+        now = read_seconds(clock, ResilienceError, "Timeout.call")
         if now > deadline:
             raise self._expired(now - start)
         return result

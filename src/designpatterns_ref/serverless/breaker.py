@@ -26,7 +26,7 @@ resilience family.) O(1) per call.
 
 from __future__ import annotations
 
-from designpatterns_ref.clock import Clock
+from designpatterns_ref.clock import Clock, read_seconds
 from designpatterns_ref.errors import shown
 from designpatterns_ref.serverless.base import (
     ServerlessError,
@@ -56,7 +56,11 @@ class Breaker:
     def allow(self) -> bool:
         """May a call go through now? (Half-open lets exactly one trial call through.) An open
         breaker turns half-open here, on the first call asked for after the cool-down."""
-        if self.state == "open" and self.clock() - self.opened_at >= self.cool_down:
+        if (
+            self.state == "open"
+            and read_seconds(self.clock, ServerlessError, "Breaker.allow") - self.opened_at
+            >= self.cool_down
+        ):
             self.state, self._trial = "half-open", False
         if self.state == "closed":
             return True
@@ -76,10 +80,12 @@ class Breaker:
         ignored: the call began before it opened, and the cool-down runs as it was)."""
         if self.state == "open":
             return
-        self.failures += 1
-        if self.state == "half-open" or self.failures >= self.threshold:
+        failures = self.failures + 1
+        if self.state == "half-open" or failures >= self.threshold:
+            now = read_seconds(self.clock, ServerlessError, "Breaker.failure")  # before changes
             self.opens += 1
-            self.state, self.opened_at, self._trial = "open", self.clock(), False
+            self.state, self.opened_at, self._trial = "open", now, False
+        self.failures = failures
 
 
 class EhrGate:

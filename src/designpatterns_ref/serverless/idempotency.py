@@ -47,7 +47,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from designpatterns_ref.clock import Clock, system_clock
+from designpatterns_ref.clock import Clock, read_seconds, system_clock
 from designpatterns_ref.errors import shown
 from designpatterns_ref.serverless.base import (
     ConditionFailed,
@@ -191,7 +191,7 @@ class Idempotency:
         return self._begin(self.key(event))
 
     def _begin(self, key: str) -> Record:
-        now = self.clock()
+        now = read_seconds(self.clock, ServerlessError, "Idempotency.begin")
 
         def free(old: dict[str, Any] | None) -> bool:
             if old is None:
@@ -231,7 +231,7 @@ class Idempotency:
         return self._complete(key, response, token)
 
     def _complete(self, key: str, response: Any, token: str) -> Record:
-        now = self.clock()
+        now = read_seconds(self.clock, ServerlessError, "Idempotency.complete")
         item = {
             "pk": self.namespace,
             "sk": key,

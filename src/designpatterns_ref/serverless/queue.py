@@ -33,9 +33,10 @@ import json
 from dataclasses import dataclass, replace
 from typing import Any
 
-from designpatterns_ref.clock import Clock
+from designpatterns_ref.clock import Clock, read_seconds
 from designpatterns_ref.errors import shown
 from designpatterns_ref.serverless.base import (
+    ServerlessError,
     ServerlessTypeError,
     check_count,
     check_name,
@@ -95,8 +96,9 @@ class Queue:
         """Enqueue ``body`` (a JSON object of valid text, at most 256 KiB); return the message
         id."""
         text = check_payload("body", body)
+        now = read_seconds(self.clock, ServerlessError, "Queue.send")
         self._seq += 1
-        msg = Message(f"m{self._seq}", json.loads(text), self.clock())
+        msg = Message(f"m{self._seq}", json.loads(text), now)
         msg.visible_at = msg.sent_at
         self._messages[msg.id] = msg
         self._bodies[msg.id] = text
@@ -120,7 +122,7 @@ class Queue:
         visible again to the next call, and each call counts one receive.
         """
         check_count("max_messages", max_messages, high=10_000)
-        now = self.clock()
+        now = read_seconds(self.clock, ServerlessError, "Queue.receive")
         out: list[Message] = []
         taken: list[tuple[float, int, str]] = []
         while len(out) < max_messages and (msg := self._pop_visible(now)) is not None:
@@ -157,11 +159,12 @@ class Queue:
         """Seconds since the oldest message still in the queue was sent (0 when empty)."""
         if not self._messages:
             return 0.0
-        return self.clock() - min(m.sent_at for m in self._messages.values())
+        now = read_seconds(self.clock, ServerlessError, "Queue.oldest_age")
+        return now - min(m.sent_at for m in self._messages.values())
 
     def visible(self) -> int:
         """Messages that a receive would return now (excluding those in flight)."""
-        now = self.clock()
+        now = read_seconds(self.clock, ServerlessError, "Queue.visible")
         return sum(1 for m in self._messages.values() if m.visible_at <= now)
 
     def peek(self) -> list[Message]:

@@ -31,7 +31,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from designpatterns_ref.clock import Clock, system_clock
+from designpatterns_ref.clock import Clock, read_seconds, system_clock
 from designpatterns_ref.errors import shown
 from designpatterns_ref.serverless.base import (
     ConditionFailed,
@@ -206,8 +206,9 @@ class KeyValueTable:
     def sweep(self) -> int:
         """The TTL process: delete items whose TTL is before now (DynamoDB: less than the
         current time; at the TTL instant an item stays); return how many."""
+        now = read_seconds(self.clock, ServerlessError, "KeyValueTable.sweep")
         with self._lock:
-            cur = self._db.execute("DELETE FROM items WHERE expires < ?", (self.clock(),))
+            cur = self._db.execute("DELETE FROM items WHERE expires < ?", (now,))
             return cur.rowcount
 
     def __len__(self) -> int:

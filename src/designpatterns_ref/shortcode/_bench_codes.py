@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from designpatterns_ref.benchkit import Table, installed
+from designpatterns_ref.errors import shown
 from designpatterns_ref.shortcode.base62 import ALPHABET, encode
 from designpatterns_ref.shortcode.blocklist import DEFAULT_WORDS, Blocklist, CleanObfuscator
 from designpatterns_ref.shortcode.obfuscate import Obfuscator
@@ -68,7 +69,7 @@ def bench_tuples(quick: bool) -> list[Table]:
     for _, enc, dec in codecs:
         codes = [enc(p) for p in pairs]
         if [tuple(dec(c)) for c in codes] != pairs:  # every peer must round-trip first
-            raise AssertionError(f"{enc!r} does not round-trip the benchmark's pairs")
+            raise AssertionError(f"{shown(enc)} does not round-trip the benchmark's pairs")
         cases += [(enc, pairs), (dec, codes)]
         lengths.append([len(c) for c in codes])
     times = interleaved(cases, repeat)

@@ -69,7 +69,7 @@ from pathlib import Path
 from types import TracebackType
 from urllib.parse import urlsplit
 
-from designpatterns_ref.clock import Clock
+from designpatterns_ref.clock import Clock, read_seconds
 from designpatterns_ref.errors import shown
 from designpatterns_ref.shortcode.base import (
     AliasTaken,
@@ -243,7 +243,7 @@ class UrlShortener:
                 f"{self.allocator.max_attempts} salted codes; give an alias, or use a counter "
                 "or range allocator for expiring links"
             )
-        now = self.clock()
+        now = read_seconds(self.clock, ShortCodeError, "UrlShortener.shorten")
         expires = None if ttl is None else now + ttl
         if alias is not None:
             if self.store.insert(Link(alias, url, now, expires, alias=True)) is Insert.OK:
@@ -305,7 +305,7 @@ class UrlShortener:
         link = self.store.get(self._check_code("resolve", code))
         if link is None:
             raise CodeNotFound(f"resolve: code={shown(code)} does not exist")
-        now = self.clock()
+        now = read_seconds(self.clock, ShortCodeError, "UrlShortener.resolve")
         if link.expired(now):
             assert link.expires_at is not None
             raise CodeExpired(
@@ -324,7 +324,8 @@ class UrlShortener:
 
     def purge_expired(self) -> int:
         """Remove every expired link (freeing its code); how many were removed."""
-        return self.store.purge_expired(self.clock())
+        now = read_seconds(self.clock, ShortCodeError, "UrlShortener.purge_expired")
+        return self.store.purge_expired(now)
 
     def links(self) -> Iterator[Link]:
         """Every stored link, expired or not (a snapshot, in no particular order)."""

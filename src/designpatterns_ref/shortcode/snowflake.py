@@ -44,9 +44,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import NamedTuple
 
-from designpatterns_ref.clock import Clock
+from designpatterns_ref.clock import Clock, read_seconds
 from designpatterns_ref.errors import shown
 from designpatterns_ref.shortcode.base import ClockMovedBackwards, ShortCodeError, SpaceExhausted
 
@@ -184,7 +185,7 @@ class Snowflake:
         # The time source in ticks: nanoseconds from time.time_ns (a C call, the fast path),
         # or milliseconds from an injected seconds clock.
         self._ticks: Callable[[], int] = (
-            time.time_ns if clock is None else (lambda: math.floor(clock() * 1000))
+            time.time_ns if clock is None else partial(_clock_ms, clock)
         )
         self._per_ms = 1_000_000 if clock is None else 1
         self._sleep = sleep
@@ -329,3 +330,15 @@ def decompose(
     worker = (id_ >> layout.sequence_bits) & layout.max_worker
     elapsed = id_ >> (layout.sequence_bits + layout.worker_bits)
     return SnowflakeParts(elapsed + epoch_ms, worker, sequence)
+
+
+def _clock_ms(clock: Callable[[], float]) -> int:
+    """An injected seconds clock's reading in whole milliseconds; ShortCodeError, before any
+    ID is made, unless it is a finite number (``True`` is not second 1, NaN is no time)."""
+    seconds = read_seconds(clock, ShortCodeError, "Snowflake")
+    ms = seconds * 1000
+    if ms - ms:  # finite seconds past 1.8e305 overflow to an infinity of milliseconds
+        raise ShortCodeError(
+            f"Snowflake: clock() returned {shown(seconds, 60)}; too many seconds to count in ms"
+        )
+    return math.floor(ms)

@@ -28,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.storage.base import (
     Row,
     TransactionClosed,
@@ -158,7 +159,7 @@ class TransactionBase:
     def _conflict(self, key: Value) -> None:
         self._rollback()
         raise WriteConflict(
-            f"key={key!r} was written by a concurrent transaction; transaction {self.xid} "
+            f"key={shown(key)} was written by a concurrent transaction; transaction {self.xid} "
             "is aborted (first writer wins); retry it"
         )
 

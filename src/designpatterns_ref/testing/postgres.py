@@ -53,7 +53,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from designpatterns_ref.errors import InvalidArgument
+from designpatterns_ref.errors import InvalidArgument, shown
 from designpatterns_ref.testing.server import HOST, Server, ServerUnavailable, _port, _start
 
 PG_USER = "dpref-pg"
@@ -265,11 +265,13 @@ def _check_name(name: str, what: str) -> None:
     """Refuse a database name the fixtures should not make or drop."""
     if not isinstance(name, str) or not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", name):
         raise InvalidArgument(
-            f"{what}: name={name!r} must be a lower-case SQL identifier "
+            f"{what}: name={shown(name)} must be a lower-case SQL identifier "
             "(a letter or _, then up to 62 letters, digits or _)"
         )
     if name in ("postgres", "template0", "template1"):
-        raise InvalidArgument(f"{what}: name={name!r} is PostgreSQL's own database; choose another")
+        raise InvalidArgument(
+            f"{what}: name={shown(name)} is PostgreSQL's own database; choose another"
+        )
 
 
 def _sql(statement: str, name: str) -> str:

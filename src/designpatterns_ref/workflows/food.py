@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from designpatterns_ref.clock import Clock
+from designpatterns_ref.clock import Clock, read_seconds
 from designpatterns_ref.errors import shown
 from designpatterns_ref.workflows.base import (
     Event,
@@ -338,14 +338,14 @@ def order_saga(
         o = order(ctx)
         world.send_ticket(o, f"{o}:ticket")
         deadline = Deadline(ACCEPT_DEADLINE, clock=clock)
-        start = clock()
+        start = read_seconds(clock, WorkflowError, "order_saga")
         answer = wait_for(
             lambda waited: world.restaurant_answer(o, waited),
             deadline,
             interval=POLL_EVERY,
             sleep=pause,
         )
-        waited = clock() - start
+        waited = read_seconds(clock, WorkflowError, "order_saga") - start
         if answer is None:
             world.cancel_ticket(o, f"{o}:ticket.cancel")
             raise StepFailed("no answer in 5 minutes", ("timeout",), {"waited": waited})

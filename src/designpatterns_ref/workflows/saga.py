@@ -69,7 +69,7 @@ from functools import partial
 from operator import itemgetter
 from typing import Any
 
-from designpatterns_ref.clock import Clock, system_clock
+from designpatterns_ref.clock import Clock, read_seconds, system_clock
 from designpatterns_ref.errors import shown
 from designpatterns_ref.workflows.base import (
     Event,
@@ -246,11 +246,11 @@ class Orchestrator:
         if record is not MISSING:
             return list(record)
         self._point(f"{key}.start")
-        start = self.clock()
+        start = self._now()
         try:
-            record = ["ok", call(), start, self.clock()]
+            record = ["ok", call(), start, self._now()]
         except StepFailed as failed:
-            record = ["failed", failed.reason, start, self.clock(), list(failed.transitions)]
+            record = ["failed", failed.reason, start, self._now(), list(failed.transitions)]
             record.append(failed.data)
         record = _as_logged(f"Orchestrator.run: {key}", record)
         if record[0] == "failed" and (why := _refusal(machine, record[4], record[5])):
@@ -259,6 +259,11 @@ class Orchestrator:
         self.log.put(wf, key, record)
         self._point(f"{key}.recorded")
         return record
+
+    def _now(self) -> float:
+        """The clock's reading; WorkflowError (before a step runs, or before it is recorded:
+        as if the process stopped there) unless it is a finite number of seconds."""
+        return read_seconds(self.clock, WorkflowError, "Orchestrator.run")
 
     def _undo(self, wf: str, name: str, call: Callable[[], Any]) -> list[Any]:
         """Run a compensation unless recorded, retrying a failure with ``undo_retry``.
@@ -281,11 +286,11 @@ class Orchestrator:
         delays = self.undo_retry.delays()
         while True:
             self._point(f"{key}.start")
-            start = self.clock()
+            start = self._now()
             try:
                 value = call()
             except StepFailed as exc:
-                end = self.clock()
+                end = self._now()
                 self._point(f"{key}.failed")
                 delay = next(delays, None)
                 if delay is None:
@@ -295,7 +300,7 @@ class Orchestrator:
                 tries.append((start, end))
                 self.sleep(delay)
                 continue
-            record = _as_logged(f"Orchestrator.run: {key}", ["ok", value, start, self.clock()])
+            record = _as_logged(f"Orchestrator.run: {key}", ["ok", value, start, self._now()])
             self._point(f"{key}.done")  # the side effect happened and is not recorded yet
             self.log.put(wf, key, record)
             self._point(f"{key}.recorded")

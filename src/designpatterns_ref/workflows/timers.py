@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 
-from designpatterns_ref.clock import Clock, system_clock
+from designpatterns_ref.clock import Clock, read_seconds, system_clock
 from designpatterns_ref.errors import shown
 from designpatterns_ref.workflows.base import (
     WorkflowError,
@@ -77,15 +77,16 @@ class Deadline:
         if not callable(clock):
             raise WorkflowTypeError(f"Deadline: clock={shown(clock, 80)} must be callable")
         self.clock = clock
-        self.at = clock() + check_seconds("Deadline", "seconds", seconds)
+        span = check_seconds("Deadline", "seconds", seconds)
+        self.at = read_seconds(clock, WorkflowError, "Deadline") + span
 
     def remaining(self) -> float:
         """Seconds left (zero once passed)."""
-        return max(0.0, self.at - self.clock())
+        return max(0.0, self.at - read_seconds(self.clock, WorkflowError, "Deadline.remaining"))
 
     def passed(self) -> bool:
-        """True once the clock has reached the deadline."""
-        return self.clock() >= self.at
+        """True once the clock has reached the deadline (a NaN would never reach it)."""
+        return read_seconds(self.clock, WorkflowError, "Deadline.passed") >= self.at
 
 
 def retry(
@@ -132,9 +133,9 @@ def wait_for(
         raise WorkflowTypeError("wait_for: poll and sleep must be callable")
     if not isinstance(deadline, Deadline):
         raise WorkflowTypeError(f"wait_for: deadline={shown(deadline, 80)} must be a Deadline")
-    start = deadline.clock()
+    start = read_seconds(deadline.clock, WorkflowError, "wait_for")
     while True:
-        answer = poll(deadline.clock() - start)
+        answer = poll(read_seconds(deadline.clock, WorkflowError, "wait_for") - start)
         if answer is not None:
             return answer
         if deadline.passed():

@@ -42,7 +42,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
-from designpatterns_ref.clock import Clock, ManualClock
+from designpatterns_ref.clock import Clock, ManualClock, read_seconds
 from designpatterns_ref.errors import shown
 from designpatterns_ref.resilience.base import (
     ResilienceError,
@@ -213,7 +213,7 @@ class FaultSchedule:
 
     def _decide(self) -> tuple[float, str | None]:
         """(seconds to wait, fault) for one call now: fault is killed, blackhole, error or None."""
-        now = self._clock()
+        now = read_seconds(self._clock, ResilienceError, "FaultSchedule")  # NaN: no fault ever
         phases = self.active(now)
         self.stats.calls += 1
         if any(p.killed for p in phases):

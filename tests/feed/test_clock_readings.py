@@ -1,0 +1,49 @@
+"""The feeds refuse a clock reading that is not a finite number of seconds with FeedError
+before anything changes: add_user stored a NaN or True as the time a user was last seen,
+and the hybrid's timeline stored it too (a NaN last-seen time is never older than a cutoff);
+a str or None failed with a bare TypeError."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytest
+
+from designpatterns_ref.feed import FanoutOnRead, FanoutOnWrite, FeedError, HybridFanout
+
+BAD: list[Any] = [math.nan, math.inf, -math.inf, True, "1", None, 10**400]
+IDS = ["nan", "inf", "-inf", "True", "str", "None", "10**400"]
+CLOCK = r"clock\(\) returned"
+
+
+def _snapshot(feed: Any) -> Any:
+    store = feed.store
+    return (
+        sorted(store._users),
+        dict(store._seen),
+        {u: sorted(v) for u, v in store._followers.items()},
+        dict(store._posts),
+        {u: list(v) for u, v in store._home.items()},
+        dict(store._pending),
+        dict(store._keys),
+    )
+
+
+@pytest.mark.parametrize("kind", [FanoutOnWrite, FanoutOnRead, HybridFanout])
+@pytest.mark.parametrize("bad", BAD, ids=IDS)
+def test_a_feed_refuses_a_bad_clock_reading_and_changes_nothing(kind: Any, bad: Any) -> None:
+    now: list[Any] = [10.0]
+    feed = kind(clock=lambda: now[0])
+    feed.add_users(["ann", "bob"])
+    feed.follow("ann", "bob")
+    feed.post("bob", body="first")
+    before = (_snapshot(feed), feed.stats.copy())
+    now[0] = bad
+    calls = [lambda: feed.add_user("cy"), lambda: feed.post("bob", body="second")]
+    if kind is HybridFanout:
+        calls.append(lambda: feed.timeline("ann"))
+    for call in calls:
+        with pytest.raises(FeedError, match=CLOCK):
+            call()
+        assert (_snapshot(feed), feed.stats) == before
