@@ -186,9 +186,10 @@ def _ot_entries() -> list[Entry]:
         "Message(seq)": lambda _, v: Message("c", v, 0, _op()),
         "Message(revision)": lambda _, v: Message("c", 0, v, _op()),
         "Message(op)": lambda _, v: Message("c", 0, 0, v),
-        "Entry(client)": lambda _, v: OTEntry(v, 0, _op()),
-        "Entry(seq)": lambda _, v: OTEntry("c", v, _op()),
-        "Entry(op)": lambda _, v: OTEntry("c", 0, v),
+        "Entry(client)": lambda _, v: OTEntry(v, 0, 1, _op()),
+        "Entry(seq)": lambda _, v: OTEntry("c", v, 1, _op()),
+        "Entry(revision)": lambda _, v: OTEntry("c", 0, v, _op()),
+        "Entry(op)": lambda _, v: OTEntry("c", 0, 1, v),
         "compose_all(ops)": lambda _, v: compose_all(v),
         "compose_all([op])": lambda _, v: compose_all([_op(), v]),
         "to_utf16(text)": lambda _, v: to_utf16(v, 0),
@@ -218,7 +219,7 @@ def _ot_entries() -> list[Entry]:
         "OTClient.apply_local(op)": lambda c, v: c.apply_local(v),
         "OTClient.receive(entry)": lambda c, v: c.receive(v),
         "OTClient.receive(Entry(op))": lambda c, v: c.receive(
-            OTEntry("bob", 0, TextOperation([v]))
+            OTEntry("bob", 0, 3, TextOperation([v]))
         ),
         "OTClient.resend()": lambda c, v: c.resend(),
         "OTClient.text()": lambda c, v: c.text(),
