@@ -36,6 +36,7 @@ from designpatterns_ref.collab.bulk import plan_load
 from designpatterns_ref.collab.ids import check_id
 from designpatterns_ref.collab.ops import check_op
 from designpatterns_ref.collab.ot import compose_all
+from designpatterns_ref.collab.sync import recv_message, send_message
 from designpatterns_ref.collab.traces import (
     Trace,
     Txn,
@@ -282,6 +283,15 @@ def _wire_entries() -> list[Entry]:
         data[v % len(data)] ^= 0xFF
         return bytes(data)
 
+    def framed(v: object, *, send: bool) -> object:  # v as the payload of one frame
+        import socket
+
+        a, b = socket.socketpair()
+        with a, b:
+            a.settimeout(1.0)
+            b.settimeout(1.0)
+            return send_message(a, v) if send else recv_message(v)  # type: ignore[arg-type]
+
     def on_socket(replica: SequenceReplica, v: object, initiator: object = True) -> object:
         import socket
 
@@ -303,6 +313,9 @@ def _wire_entries() -> list[Entry]:
         ),
         "encode_version(version)": lambda _, v: encode_version(v),
         "decode_version(data)": lambda _, v: decode_version(v),
+        "sync.send_message(sock)": lambda _, v: send_message(v, b"x"),
+        "sync.send_message(data)": lambda _, v: framed(v, send=True),
+        "sync.recv_message(sock)": lambda _, v: framed(v, send=False),
         "sync_step1(replica)": lambda _, v: sync_step1(v),
         "sync_step2(replica)": lambda _, v: sync_step2(v, step1),
         "encode_update(replica)": lambda _, v: encode_update(v),
