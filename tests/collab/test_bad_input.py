@@ -90,7 +90,7 @@ def test_ot_client_receive_that_does_not_fit_changes_nothing() -> None:
     client = OTClient("alice", "hello")
     client.insert(5, "!")
     before = (client.document, client.revision, client.buffer, client.outstanding, client.state)
-    for bad in (None, "entry", Entry("bob", 0, TextOperation.from_patch(3, 0, 0, "x"))):
+    for bad in (None, "entry", Entry("bob", 0, 1, TextOperation.from_patch(3, 0, 0, "x"))):
         with pytest.raises(OTError):
             client.receive(bad)  # type: ignore[arg-type]
         assert (client.document, client.revision, client.buffer, client.outstanding,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import itertools
 import json
 from pathlib import Path
 
@@ -274,3 +275,142 @@ def test_a_trace_built_directly_is_checked_like_a_loaded_one(txn: Txn) -> None:
     # Replaying an unchecked one raised a bare IndexError deep in the replay.
     with pytest.raises(CollabError, match="txn 0"):
         Trace("concurrent", "", "", (txn,))
+
+
+def _inserts_at(txns: list[tuple[str, list[int], list[int]]]) -> Trace:
+    """A concurrent trace from (agent, parents, insert positions); each insert is one new
+    character, so the characters of the final text are known whatever the merge order."""
+    chars = iter(chr(0x4E00 + k) for k in range(10_000))
+    data = [
+        {"agent": agent, "parents": parents, "patches": [[pos, 0, next(chars)] for pos in at]}
+        for agent, parents, at in txns
+    ]
+    return Trace.from_json({"kind": "concurrent", "txns": data})
+
+
+def _ancestors(trace: Trace) -> list[set[int]]:
+    out: list[set[int]] = []
+    for txn in trace.txns:
+        out.append(set().union(*(out[p] | {p} for p in txn.parents)))
+    return out
+
+
+def _server_can_produce(trace: Trace) -> bool:
+    """By brute force: some order of the editing txns (parents first) lets each agent's one
+    client see, among the other agents' txns, exactly its txn's ancestors as a prefix."""
+    anc = _ancestors(trace)
+    edit = [i for i, t in enumerate(trace.txns) if t.patches]
+    for i in edit:  # one client per agent: its edits form a chain
+        agent = trace.txns[i].agent
+        if any(trace.txns[j].agent == agent and j not in anc[i] for j in edit if j < i):
+            return False
+    for order in itertools.permutations(edit):
+        place = {t: k for k, t in enumerate(order)}
+        if any(place[a] > place[i] for i in edit for a in anc[i] if a in place):
+            continue  # a parent after its child
+        if all(
+            _is_prefix([t for t in order if trace.txns[t].agent != trace.txns[i].agent], anc[i])
+            for i in edit
+        ):
+            return True
+    return False
+
+
+def _is_prefix(sequence: list[int], members: set[int]) -> bool:
+    inside = [t in members for t in sequence]
+    return inside == sorted(inside, reverse=True)
+
+
+@st.composite
+def small_graphs(draw: st.DrawFn) -> Trace:
+    """Any causal history of up to 7 txns by 3 agents (some editing nothing)."""
+    txns: list[tuple[str, list[int], list[int]]] = []
+    for i in range(draw(st.integers(1, 7))):
+        parents = draw(st.sets(st.integers(0, i - 1), max_size=2)) if i else set()
+        at = [0] * draw(st.integers(0, 2))
+        txns.append((draw(st.sampled_from("abc")), sorted(parents), at))
+    return _inserts_at(txns)
+
+
+@settings(max_examples=300, deadline=None)
+@given(trace=small_graphs())
+def test_replay_ot_refuses_exactly_the_graphs_no_server_order_produces(trace: Trace) -> None:
+    # It used to send the txns in their listing order and refused most graphs a server does
+    # produce (a root listed first that a later txn had not seen; an empty txn).
+    inserted = sorted(p[2] for t in trace.txns for p in t.patches)
+    if _server_can_produce(trace):
+        assert sorted(replay_ot(trace)) == inserted
+    else:
+        with pytest.raises(CollabError, match="replay_ot"):
+            replay_ot(trace)
+
+
+@st.composite
+def server_sessions(draw: st.DrawFn) -> Trace:
+    """A session through a central server, listed in a random order parents-first: each of
+    three clients types against the entries it has received (in the server's order) and its
+    own edits, and sends them some time later."""
+    history: list[int] = []  # txn ids in the order the server received them
+    taken = {a: 0 for a in "abc"}  # entries of the history each client has taken
+    unsent: dict[str, list[int]] = {a: [] for a in "abc"}
+    own: dict[str, list[int]] = {a: [] for a in "abc"}
+    txns: list[tuple[str, set[int], int]] = []  # agent, seen txns, inserts
+    for _ in range(draw(st.integers(1, 30))):
+        agent = draw(st.sampled_from("abc"))
+        action = draw(st.sampled_from(["type", "send", "take"]))
+        if action == "type":
+            seen = set(history[: taken[agent]]) | set(own[agent])
+            txns.append((agent, seen, draw(st.integers(0, 2))))
+            own[agent].append(len(txns) - 1)
+            unsent[agent].append(len(txns) - 1)
+        elif action == "send" and unsent[agent]:
+            history.append(unsent[agent].pop(0))
+        elif taken[agent] < len(history):
+            taken[agent] += 1
+    order: list[int] = []  # a random listing order, each txn after what it saw
+    while len(order) < len(txns):
+        ready = [t for t in range(len(txns)) if t not in order and txns[t][1] <= set(order)]
+        order.append(draw(st.sampled_from(ready)))
+    index = {t: k for k, t in enumerate(order)}
+    listed: list[tuple[str, list[int], list[int]]] = []
+    for t in order:
+        agent, seen, n = txns[t]
+        base = sum(txns[s][2] for s in seen)
+        at = [draw(st.integers(0, base + k)) for k in range(n)]
+        listed.append((agent, sorted(index[s] for s in seen), at))
+    return _inserts_at(listed)
+
+
+@settings(max_examples=200, deadline=None)
+@given(trace=server_sessions())
+def test_replay_ot_accepts_every_central_server_session_in_any_listing_order(
+    trace: Trace,
+) -> None:
+    inserted = sorted(p[2] for t in trace.txns for p in t.patches)
+    text = replay_ot(trace)
+    assert sorted(text) == inserted
+    assert sorted(replay_concurrent(trace, FugueMaxReplica)) == inserted
+
+
+def test_replay_ot_refuses_three_pairwise_merges_no_server_produces() -> None:
+    # a, b and c each edit; then a merges b, b merges c and c merges a: whichever of the
+    # three roots the server receives first, one merging client would have to see it last.
+    trace = _inserts_at(
+        [("a", [], [0]), ("b", [], [0]), ("c", [], [0]),
+         ("a", [0, 1], [0]), ("b", [1, 2], [0]), ("c", [2, 0], [0])]
+    )  # fmt: skip
+    assert not _server_can_produce(trace)
+    assert sorted(replay_concurrent(trace, FugueMaxReplica)) == sorted(replay_concurrent(
+        trace, RGAReplica))  # fmt: skip
+    with pytest.raises(CollabError, match="no server order"):
+        replay_ot(trace)
+
+
+def test_replay_ot_after_a_transaction_that_edits_nothing() -> None:
+    # b opened the document and typed nothing; a's next edit, after it, was refused.
+    trace = Trace.from_json({"kind": "concurrent", "endContent": "hi!", "txns": [
+        {"agent": "a", "parents": [], "patches": [[0, 0, "hi"]]},
+        {"agent": "b", "parents": [0], "patches": []},
+        {"agent": "a", "parents": [1], "patches": [[2, 0, "!"]]},
+    ]})  # fmt: skip
+    assert replay_ot(trace) == replay_concurrent(trace, FugueMaxReplica) == "hi!"

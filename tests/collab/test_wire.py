@@ -40,6 +40,7 @@ from designpatterns_ref.collab import (
     wire,
 )
 from designpatterns_ref.collab.ops import check_op
+from designpatterns_ref.collab.sync import recv_message, send_message
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 
@@ -535,6 +536,50 @@ def test_a_socket_that_cannot_carry_a_sync_is_a_wire_error() -> None:
             with pytest.raises(WireError, match=message):
                 sync_socket(doc, sock, initiator=True)
     assert (doc.text(), doc.version()) == before
+
+
+@given(
+    payload=st.binary(max_size=300),
+    kind=st.sampled_from([bytes, bytearray, lambda b: memoryview(b)[::-1][::-1]]),
+)
+def test_frames_of_any_bytes_like_payload_round_trip(payload: bytes, kind: object) -> None:
+    # A bytearray (which every decoder accepts) used to be refused by send_message.
+    left, right = socket.socketpair()
+    with left, right:
+        assert send_message(left, kind(payload)) == 4 + len(payload)  # type: ignore[operator]
+        assert recv_message(right) == payload
+
+
+def test_send_and_recv_on_a_bad_or_broken_socket_are_wire_errors() -> None:
+    # They raised AttributeError (no socket) and BrokenPipeError (the peer gone).
+    closed, other = socket.socketpair()
+    closed.close()
+    datagram = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    with other, datagram:
+        for sock, message in (
+            (None, "sock=None must be an open, connected socket"),
+            ("socket", "must be an open, connected socket"),
+            (closed, "must be an open, connected socket"),
+            (datagram, "must be a stream socket"),
+        ):
+            with pytest.raises(WireError, match=message):
+                send_message(sock, b"x")  # type: ignore[arg-type]
+            with pytest.raises(WireError, match=message):
+                recv_message(sock)  # type: ignore[arg-type]
+        for data in ("text", 5, None, [1, 2]):
+            with pytest.raises(WireError, match=r"data=.* must be bytes-like"):
+                send_message(other, data)  # type: ignore[arg-type]
+    left, right = socket.socketpair()
+    with left:
+        right.close()
+        with pytest.raises(WireError, match="the connection to the peer failed"):
+            for _ in range(100):  # the first sends may still fit the buffer
+                send_message(left, b"x" * 65536)
+    left, right = socket.socketpair()
+    with left, right:
+        right.settimeout(0.01)
+        with pytest.raises(TimeoutError):  # a timeout propagates, as in sync_socket
+            recv_message(right)
 
 
 def test_versions_and_their_messages_hold_only_ids_below_max_id() -> None:

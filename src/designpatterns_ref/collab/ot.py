@@ -51,6 +51,12 @@ def _check_text(name: str, text: object) -> str:
     return text
 
 
+def _exact_str(s: str) -> str:
+    """``s`` as an exact ``str``: a subclass (markupsafe.Markup, numpy.str_) stored as a
+    component would not be recognised as an insert by :meth:`TextOperation.transform`."""
+    return s if type(s) is str else str.__str__(s)
+
+
 def _check_op(name: str, op: object) -> TextOperation:
     if not isinstance(op, TextOperation):
         raise OTError(f"{name}={shown(op, 80)} must be a TextOperation")
@@ -159,7 +165,7 @@ class TextOperation:
         if not s:
             return self
         self.target_length += len(s)
-        _insert(self.ops, s)
+        _insert(self.ops, _exact_str(s))
         return self
 
     def delete(self, n: int) -> TextOperation:
@@ -186,7 +192,7 @@ class TextOperation:
             raise OTError(f"inserted={shown(inserted, 80)} must be a str")
         ops: list[Component] = [pos] if pos else []
         if inserted:
-            ops.append(inserted)
+            ops.append(_exact_str(inserted))
         if n_deleted:
             ops.append(-n_deleted)
         rest = length - pos - n_deleted

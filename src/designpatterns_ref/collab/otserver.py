@@ -66,15 +66,21 @@ class Message:
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    """One revision of the server's history: the operation and who sent it."""
+    """One revision of the server's history: who sent the operation, its sequence number,
+    the revision it made (1-based, its place in the history) and the operation. The revision
+    lets a client recognise an entry delivered twice or one that went missing."""
 
     client: str
     seq: int
+    revision: int
     op: TextOperation
 
     def __post_init__(self) -> None:
         _check_client(self.client)
         _check_count("seq", self.seq)
+        _check_count("revision", self.revision)
+        if self.revision == 0:
+            raise OTError("revision=0 must be at least 1 (the first entry makes revision 1)")
         _check_op("op", self.op)
 
 
@@ -133,7 +139,7 @@ class OTServer:
             op, _ = TextOperation.transform(op, entry.op)
         document = op.apply(self.document)  # raises before anything changes
         self.document = document
-        self.history.append(Entry(message.client, message.seq, op))
+        self.history.append(Entry(message.client, message.seq, len(self.history) + 1, op))
         self._seen[key] = (len(self.history), message.revision, message.op)
         return len(self.history)
 
@@ -144,7 +150,7 @@ class OTClient:
     State is :attr:`state`: ``"synchronised"``, ``"awaiting"`` (one op in flight) or
     ``"buffering"`` (one op in flight, later edits composed in a buffer). Local edits return
     the :class:`Message` to send, or ``None`` while an op is in flight. Feed every server
-    history entry, in order, to :meth:`receive`.
+    history entry, in order, to :meth:`receive` (a repeated one is ignored, a gap refused).
 
     >>> server, alice = OTServer(), OTClient("alice")
     >>> message = alice.insert(0, "hi")
@@ -204,9 +210,17 @@ class OTClient:
     def receive(self, entry: Entry) -> Message | None:
         """Take the server's next history entry: our own op is an acknowledgement (returns the
         buffered message to send, if any), anyone else's is transformed and applied. An entry
-        that does not fit raises :class:`OTError` and changes nothing."""
+        already taken (a push delivered twice) is ignored and returns ``None``; one that skips
+        a revision, or does not fit, raises :class:`OTError` and changes nothing."""
         if not isinstance(entry, Entry):
             raise OTError(f"entry={shown(entry, 80)} must be an Entry")
+        if entry.revision <= self.revision:
+            return None
+        if entry.revision != self.revision + 1:
+            raise OTError(
+                f"entry revision={entry.revision} skips revisions: the client is at "
+                f"{self.revision} and takes {self.revision + 1} next"
+            )
         if entry.client == self.client:
             if self.outstanding is None or entry.seq != self.outstanding.seq:
                 raise OTError(f"acknowledgement of seq={entry.seq} that is not in flight")

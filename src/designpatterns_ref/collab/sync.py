@@ -35,7 +35,9 @@ True
 
 from __future__ import annotations
 
+import contextlib
 import socket
+from collections.abc import Iterator
 from typing import NamedTuple
 
 from designpatterns_ref.collab.base import CRDTError, WireError
@@ -106,14 +108,43 @@ def sync_step2(replica: SequenceReplica, step1: bytes) -> bytes:
 
 
 # -- over a socket ---------------------------------------------------------------------------------
-def send_message(sock: socket.socket, data: bytes) -> int:
-    """Send one frame (4-byte big-endian length, then ``data``); the bytes written."""
-    if not isinstance(data, bytes):
-        raise WireError(f"data={shown(data, 80)} must be bytes")
-    if len(data) > MAX_MESSAGE:
-        raise WireError(f"a message of {len(data)} bytes is longer than MAX_MESSAGE={MAX_MESSAGE}")
-    sock.sendall(len(data).to_bytes(4, "big") + data)
-    return 4 + len(data)
+def _check_socket(sock: object) -> socket.socket:
+    if not isinstance(sock, socket.socket) or sock.fileno() == -1:
+        raise WireError(f"sock={shown(sock, 80)} must be an open, connected socket.socket")
+    if sock.type != socket.SOCK_STREAM:
+        raise WireError(f"sock={shown(sock, 80)} must be a stream socket (TCP, or a Unix stream)")
+    return sock
+
+
+def send_message(sock: socket.socket, data: bytes | bytearray | memoryview) -> int:
+    """Send one frame (4-byte big-endian length, then ``data``, any bytes-like object); the
+    bytes written. A socket that is not an open stream socket, or a connection that fails,
+    raises :class:`WireError`; a timeout (``sock.settimeout``) propagates as
+    :class:`TimeoutError`."""
+    _check_socket(sock)
+    try:
+        payload = data if type(data) is bytes else memoryview(data).tobytes()
+    except TypeError:
+        raise WireError(f"data={shown(data, 80)} must be bytes-like (bytes, bytearray)") from None
+    if len(payload) > MAX_MESSAGE:
+        raise WireError(
+            f"a message of {len(payload)} bytes is longer than MAX_MESSAGE={MAX_MESSAGE}"
+        )
+    with _wire_errors():
+        sock.sendall(len(payload).to_bytes(4, "big") + payload)
+    return 4 + len(payload)
+
+
+@contextlib.contextmanager
+def _wire_errors() -> Iterator[None]:
+    """An :class:`OSError` of the connection (reset, broken pipe, not connected) as a
+    :class:`WireError`; a timeout stays a :class:`TimeoutError`."""
+    try:
+        yield
+    except TimeoutError:
+        raise
+    except OSError as exc:
+        raise WireError(f"the connection to the peer failed: {exc}") from exc
 
 
 def _recv_exactly(sock: socket.socket, n: int, what: str) -> bytes:
@@ -128,12 +159,17 @@ def _recv_exactly(sock: socket.socket, n: int, what: str) -> bytes:
 
 
 def recv_message(sock: socket.socket) -> bytes:
-    """Receive one frame written by :func:`send_message`; :class:`WireError` when the peer
-    closes mid-frame or announces more than :data:`MAX_MESSAGE` bytes."""
-    n = int.from_bytes(_recv_exactly(sock, 4, "a frame header"), "big")
-    if n > MAX_MESSAGE:
-        raise WireError(f"the peer announced a {n}-byte message, over MAX_MESSAGE={MAX_MESSAGE}")
-    return _recv_exactly(sock, n, f"a {n}-byte message")
+    """Receive one frame written by :func:`send_message`; :class:`WireError` when ``sock`` is
+    not an open stream socket, the connection fails, the peer closes mid-frame or announces
+    more than :data:`MAX_MESSAGE` bytes."""
+    _check_socket(sock)
+    with _wire_errors():
+        n = int.from_bytes(_recv_exactly(sock, 4, "a frame header"), "big")
+        if n > MAX_MESSAGE:
+            raise WireError(
+                f"the peer announced a {n}-byte message, over MAX_MESSAGE={MAX_MESSAGE}"
+            )
+        return _recv_exactly(sock, n, f"a {n}-byte message")
 
 
 def sync_socket(replica: SequenceReplica, sock: socket.socket, *, initiator: bool) -> SyncReport:
@@ -144,18 +180,11 @@ def sync_socket(replica: SequenceReplica, sock: socket.socket, *, initiator: boo
     replica holds what it held or, if the failure came after the update was applied, that
     update whole. Timeouts (``sock.settimeout``) propagate as :class:`TimeoutError`."""
     _check_replica(replica)
-    if not isinstance(sock, socket.socket) or sock.fileno() == -1:
-        raise WireError(f"sock={shown(sock, 80)} must be an open, connected socket.socket")
-    if sock.type != socket.SOCK_STREAM:
-        raise WireError(f"sock={shown(sock, 80)} must be a stream socket (TCP, or a Unix stream)")
+    _check_socket(sock)
     if type(initiator) is not bool:
         raise WireError(f"initiator={shown(initiator, 80)} must be True or False")
-    try:
+    with _wire_errors():  # reset, refused, not connected, ...
         return _sync(replica, sock, initiator)
-    except TimeoutError:
-        raise
-    except OSError as exc:  # reset, refused, not connected, ...
-        raise WireError(f"the connection to the peer failed: {exc}") from exc
 
 
 def _sync(replica: SequenceReplica, sock: socket.socket, initiator: bool) -> SyncReport:

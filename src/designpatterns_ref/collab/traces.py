@@ -10,7 +10,8 @@ against) and its ``agent``: :func:`replay_concurrent` rebuilds that version grap
 transaction on a replica that holds exactly its parents' versions (one parent: continue that
 replica; several: merge first) and returns the final text. :func:`replay_ot` (also reached
 as ``replay_concurrent(trace, OTServer)``) drives the central OT server with one client per
-agent, delivering each client exactly the server entries its transaction's parents had seen.
+agent, in a server order that delivers each client exactly the entries its transaction's
+parents had seen; it refuses the graphs no such order produces.
 
 The replay of a concurrent trace keeps a small pool of replicas (about one per agent) rather
 than a copy per version: a transaction takes a replica whose state is contained in its
@@ -33,6 +34,7 @@ True
 from __future__ import annotations
 
 import gzip
+import heapq
 import json
 import zlib
 from collections import deque
@@ -338,48 +340,138 @@ def _end(op: Op) -> int:
     return op.seq + (len(op.text) if isinstance(op, Insert) else op.length)
 
 
+def _server_order(trace: Trace) -> tuple[list[int], list[dict[str, int]]]:
+    """The order in which the server receives the transactions that edit, and per
+    transaction the version it was typed on (per agent, how many of its operations).
+
+    A client receives the server's entries in order, so a transaction of agent ``c`` that saw
+    the first ``n_b`` operations of each other agent ``b`` needs all of them before, in the
+    server's order, any operation it did not see of a third agent ``a``; as each agent's
+    operations go in sequence, that is one constraint per pair of other agents: ``b``'s
+    operation ``n_b - 1`` before ``a``'s operation ``n_a``. With the parents they are edges
+    between transactions. Any topological order then satisfies every transaction (the smallest
+    listed index goes first, so a trace listed in a valid order keeps it); a cycle means that
+    no server order gives each client exactly what its transaction's parents had seen."""
+    txns = trace.txns
+    count: dict[str, int] = {}  # operations of each agent so far
+    starts: dict[tuple[str, int], int] = {}  # (agent, index of its txn's first op) -> txn
+    ends: dict[tuple[str, int], int] = {}  # (agent, its op count after the txn) -> txn
+    versions: list[dict[str, int]] = []  # per txn: what its parents had seen
+    after: list[dict[str, int]] = []  # per txn: that version with its own operations
+    for i, txn in enumerate(txns):
+        if len(txn.parents) == 1:  # the common case: the parent's version, shared
+            version = after[txn.parents[0]]
+        else:
+            version = {}
+            for p in txn.parents:
+                for a, n in after[p].items():
+                    if n > version.get(a, 0):
+                        version[a] = n
+        versions.append(version)
+        agent, n_ops = txn.agent, len(txn.patches)
+        if not n_ops:  # sends nothing: constrains nothing
+            after.append(version)
+            continue
+        if version.get(agent, 0) != count.get(agent, 0):
+            raise CollabError(
+                f"replay_ot: txn {i} of {agent!r} is concurrent with that agent's earlier "
+                "edits; one client cannot edit two concurrent branches"
+            )
+        starts[agent, count.get(agent, 0)] = i
+        count[agent] = count.get(agent, 0) + n_ops
+        ends[agent, count[agent]] = i
+        after.append({**version, agent: count[agent]})
+    edit = [i for i, txn in enumerate(txns) if txn.patches]
+    # (before, after): what a txn saw of one other agent goes before what it did not see of
+    # a third; the parents' edges (before their children) always point forward
+    pairs = [
+        (ends[b, n], later)
+        for i in (edit if len(count) > 2 else ())  # it takes three agents
+        for b, n in versions[i].items()
+        if b != txns[i].agent
+        for a in count
+        if a not in (txns[i].agent, b)
+        and (later := starts.get((a, versions[i].get(a, 0)))) is not None
+    ]
+    if all(before < later for before, later in pairs):
+        return edit, versions  # the listing order is a valid server order
+    edges: dict[int, list[int]] = {}  # txn -> the txns the server must receive after it
+    for before, later in pairs:
+        edges.setdefault(before, []).append(later)
+    for i in edit:
+        for b, n in versions[i].items():
+            edges.setdefault(ends[b, n], []).append(i)
+    indegree = dict.fromkeys(edit, 0)
+    for targets in edges.values():
+        for t in targets:
+            indegree[t] += 1
+    ready = [i for i in edit if not indegree[i]]
+    heapq.heapify(ready)
+    order: list[int] = []
+    while ready:
+        i = heapq.heappop(ready)
+        order.append(i)
+        for t in edges.get(i, ()):
+            indegree[t] -= 1
+            if not indegree[t]:
+                heapq.heappush(ready, t)
+    if len(order) < len(edit):
+        stuck = sorted(i for i in edit if indegree[i])[:5]
+        raise CollabError(
+            f"replay_ot: no server order gives every client exactly the edits its "
+            f"transaction's parents had seen (txns {stuck} wait on each other); a central "
+            "server with one client per agent cannot produce this graph"
+        )
+    return order, versions
+
+
 def replay_ot(trace: Trace) -> str:
     """Replay ``trace`` through :class:`OTServer`, one client per agent; returns the server's
     final document.
 
-    Before each transaction its agent's client receives, in the server's order, exactly the
-    entries its parents had seen (its own entries are acknowledgements); the transaction's
-    operations are then sent at once. Clients here may have several operations in flight, as
-    in Jupiter: a client transforms each incoming entry past its unacknowledged operations,
-    and an operation is brought to the server's head by the same transformations before
-    :meth:`OTServer.receive` appends it, so every path uses TP1 only. A graph that no single
-    server order can reproduce (a client would have to see an entry without the ones before
-    it) raises :class:`CollabError`.
+    The server receives the transactions in an order that lets every client see exactly
+    what its transaction's parents had seen (:func:`_server_order`; the listing order when it
+    does). Before each transaction its agent's client takes, in the server's order, the
+    entries of that version (its own entries are acknowledgements); the transaction's
+    operations are then sent at once. Clients may have several operations in flight, as in
+    Jupiter: a client transforms each incoming entry past its unacknowledged operations, and
+    an operation is brought to the server's head by the same transformations before
+    :meth:`OTServer.receive` appends it, so every path uses TP1 only. A transaction with no
+    patches sends nothing.
+
+    Accepted: every trace a central server with one client per agent could have produced.
+    Refused with :class:`CollabError`: an agent that edits on two concurrent branches, and a
+    graph no server order reproduces (one client would have to see an entry without one
+    before it). A CRDT replays those; OT with one server would need TP2 to.
     """
     _check_trace(trace)
     txns = trace.txns
+    order, versions = _server_order(trace)
     server = OTServer(trace.start)
     history = server.history
     docs: dict[str, str] = {}
     delivered: dict[str, int] = {}  # how many history entries each client has taken
-    inflight: dict[str, list[TextOperation]] = {}  # unacknowledged own ops, client form
-    received: dict[str, dict[str, int]] = {}  # per client: each other agent's last txn taken
-    txn_of: list[int] = []  # history index -> the txn that made it
-    seen_of: list[dict[str, int]] = []  # per txn: each agent's last txn in its version
-    seq: dict[str, int] = {}
-    own_last: dict[str, int] = {}  # each agent's latest txn
-
-    def take(agent: str) -> None:  # deliver the next history entry to `agent`'s client
-        entry = history[delivered[agent]]
-        if entry.client == agent:
-            inflight[agent].pop(0)
-        else:
-            backlog[agent].popleft()
-            x, mine = entry.op, inflight[agent]
-            for k, p in enumerate(mine):
-                mine[k], x = TextOperation.transform(p, x)
-            docs[agent] = x.apply(docs[agent])
-            received[agent][entry.client] = txn_of[delivered[agent]]
-        delivered[agent] += 1
+    inflight: dict[str, deque[TextOperation]] = {}  # unacknowledged own ops, client form
+    received: dict[str, dict[str, int]] = {}  # per client: entries taken from each other agent
+    seq: dict[str, int] = {}  # per client: its operations sent (its next op's index)
 
     # Jupiter's server side: per client, the entries it has not taken yet, each transformed
     # past every operation of that client the server has received since.
     backlog: dict[str, deque[list[Any]]] = {}
+
+    def take(agent: str) -> None:  # deliver the next history entry to `agent`'s client
+        entry = history[delivered[agent]]
+        if entry.client == agent:
+            inflight[agent].popleft()
+        else:
+            backlog[agent].popleft()
+            x, mine = entry.op, deque[TextOperation]()
+            for p in inflight[agent]:
+                p, x = TextOperation.transform(p, x)
+                mine.append(p)
+            docs[agent], inflight[agent] = x.apply(docs[agent]), mine
+            received[agent][entry.client] = received[agent].get(entry.client, 0) + 1
+        delivered[agent] += 1
 
     def to_head(agent: str, op: TextOperation) -> TextOperation:
         """``op`` (made after the client's in-flight ops) in the context of the server's head."""
@@ -392,36 +484,24 @@ def replay_ot(trace: Trace) -> str:
             if other != agent:
                 queue.append([index, history[index].op])
 
-    for i, txn in enumerate(txns):
-        seen: dict[str, int] = {}
-        for p in txn.parents:
-            for a, last in seen_of[p].items():
-                seen[a] = max(seen.get(a, -1), last)
-            seen[txns[p].agent] = max(seen.get(txns[p].agent, -1), p)
-        seen_of.append(seen)
-        agent = txn.agent
+    for i in order:
+        txn = txns[i]
+        agent, version = txn.agent, versions[i]
         if agent not in docs:
-            docs[agent], delivered[agent], inflight[agent] = trace.start, 0, []
+            docs[agent], delivered[agent], inflight[agent] = trace.start, 0, deque()
             received[agent], seq[agent] = {}, 0
             backlog[agent] = deque([k, e.op] for k, e in enumerate(history) if e.client != agent)
         while delivered[agent] < len(history):
             entry = history[delivered[agent]]
-            if entry.client != agent and txn_of[delivered[agent]] > seen.get(entry.client, -1):
+            if entry.client != agent and entry.seq >= version.get(entry.client, 0):
                 break
             take(agent)
-        want = {a: last for a, last in seen.items() if a != agent}
-        if received[agent] != want:
+        want = {a: n for a, n in version.items() if a != agent and n}
+        if received[agent] != want:  # pragma: no cover - the server order guarantees it
             raise CollabError(
-                f"replay_ot: txn {i} of {shown(agent)} was typed having seen {want}, but the "
-                "server "
-                f"order lets its client see {received[agent]}"
+                f"replay_ot: txn {i} of {shown(agent)} was typed having seen {want}, but its "
+                f"client has taken {received[agent]}"
             )
-        if seen.get(agent, -1) != own_last.get(agent, -1):
-            raise CollabError(
-                f"replay_ot: txn {i} of {shown(agent)} does not follow that agent's txn "
-                f"{own_last[agent]}; one client cannot edit two concurrent branches"
-            )
-        own_last[agent] = i
         for pos, n_deleted, inserted in txn.patches:
             op = TextOperation.from_patch(len(docs[agent]), pos, n_deleted, inserted)
             docs[agent] = op.apply(docs[agent])
@@ -429,7 +509,6 @@ def replay_ot(trace: Trace) -> str:
             publish(agent, len(history) - 1)
             seq[agent] += 1
             inflight[agent].append(op)
-            txn_of.append(i)
     for agent in docs:
         while delivered[agent] < len(history):
             take(agent)

@@ -37,6 +37,7 @@ from designpatterns_ref.collab.bulk import plan_load
 from designpatterns_ref.collab.ids import check_id
 from designpatterns_ref.collab.ops import check_op
 from designpatterns_ref.collab.ot import compose_all
+from designpatterns_ref.collab.sync import recv_message, send_message
 from designpatterns_ref.collab.traces import (
     Trace,
     Txn,
@@ -193,9 +194,10 @@ def _ot_entries() -> list[Entry]:
         "Message(seq)": lambda _, v: Message("c", v, 0, _op()),
         "Message(revision)": lambda _, v: Message("c", 0, v, _op()),
         "Message(op)": lambda _, v: Message("c", 0, 0, v),
-        "Entry(client)": lambda _, v: OTEntry(v, 0, _op()),
-        "Entry(seq)": lambda _, v: OTEntry("c", v, _op()),
-        "Entry(op)": lambda _, v: OTEntry("c", 0, v),
+        "Entry(client)": lambda _, v: OTEntry(v, 0, 1, _op()),
+        "Entry(seq)": lambda _, v: OTEntry("c", v, 1, _op()),
+        "Entry(revision)": lambda _, v: OTEntry("c", 0, v, _op()),
+        "Entry(op)": lambda _, v: OTEntry("c", 0, 1, v),
         "compose_all(ops)": lambda _, v: compose_all(v),
         "compose_all([op])": lambda _, v: compose_all([_op(), v]),
         "to_utf16(text)": lambda _, v: to_utf16(v, 0),
@@ -225,7 +227,7 @@ def _ot_entries() -> list[Entry]:
         "OTClient.apply_local(op)": lambda c, v: c.apply_local(v),
         "OTClient.receive(entry)": lambda c, v: c.receive(v),
         "OTClient.receive(Entry(op))": lambda c, v: c.receive(
-            OTEntry("bob", 0, TextOperation([v]))
+            OTEntry("bob", 0, 3, TextOperation([v]))
         ),
         "OTClient.resend()": lambda c, v: c.resend(),
         "OTClient.text()": lambda c, v: c.text(),
@@ -288,6 +290,15 @@ def _wire_entries() -> list[Entry]:
         data[v % len(data)] ^= 0xFF
         return bytes(data)
 
+    def framed(v: object, *, send: bool) -> object:  # v as the payload of one frame
+        import socket
+
+        a, b = socket.socketpair()
+        with a, b:
+            a.settimeout(1.0)
+            b.settimeout(1.0)
+            return send_message(a, v) if send else recv_message(v)  # type: ignore[arg-type]
+
     def on_socket(replica: SequenceReplica, v: object, initiator: object = True) -> object:
         import socket
 
@@ -309,6 +320,9 @@ def _wire_entries() -> list[Entry]:
         ),
         "encode_version(version)": lambda _, v: encode_version(v),
         "decode_version(data)": lambda _, v: decode_version(v),
+        "sync.send_message(sock)": lambda _, v: send_message(v, b"x"),
+        "sync.send_message(data)": lambda _, v: framed(v, send=True),
+        "sync.recv_message(sock)": lambda _, v: framed(v, send=False),
         "sync_step1(replica)": lambda _, v: sync_step1(v),
         "sync_step2(replica)": lambda _, v: sync_step2(v, step1),
         "encode_update(replica)": lambda _, v: encode_update(v),
