@@ -50,6 +50,8 @@ def test_transition_with_guards(benchmark: BenchmarkFixture) -> None:
         machine.state = "placed"
 
     benchmark(accept)
+    machine.fire("accept", ctx)
+    assert machine.state == "accepted"
 
 
 @pytest.mark.parametrize("library", list(PEERS))
