@@ -152,6 +152,33 @@ def test_redis_one_key(
     client.close()
 
 
+@pytest.mark.skipif(
+    importlib.util.find_spec("pyrate_limiter") is None, reason="pyrate-limiter not installed"
+)
+def test_pyrate_per_key_limits_each_key_apart() -> None:
+    limiter = pyrate_per_key(2)
+    assert [limiter.try_acquire("a", blocking=False) for _ in range(3)] == [True, True, False]
+    assert limiter.try_acquire("b", blocking=False)  # b has its own bucket
+
+
+def test_redis_workloads_raise_when_redis_is_away() -> None:
+    """With Redis unreachable, a bench limiter raises: it never times fallback denials."""
+    redis = pytest.importorskip("redis")
+    from designpatterns_ref.ratelimit._bench import _redis_workloads
+    from designpatterns_ref.testing import free_port
+
+    url = f"redis://127.0.0.1:{free_port()}"  # nothing listens here
+    client = redis.Redis.from_url(url, socket_connect_timeout=0.5)
+    ours = {n: b for n, b in _redis_workloads(url).items() if not n.startswith(("INCR", "lim"))}
+    for name, build in ours.items():
+        if name.startswith("pyrate"):
+            continue
+        call = build(client)
+        with pytest.raises(Exception) as caught:
+            call("bench")
+        assert not isinstance(caught.value, AssertionError), name
+
+
 def test_summary_tables(quick: bool) -> None:
     """The tables ``dpref bench ratelimit`` prints (the Redis step runs in test_bench_steps)."""
     if not quick:

@@ -306,3 +306,10 @@ def test_dpref_bench_steps_run(quick: bool) -> None:
         for _, step in steps:
             for table in step():
                 assert table.rows
+        codecs = {row[0] for row in steps[0][1]()[0].rows}
+        if "sqids" in str(codecs):  # like for like: a list on both sides or on neither
+            assert "sqids (min_length=7, blocklist=[])" in codecs
+            assert "CleanObfuscator, 7 chars, sqids' default list (this library)" in codecs
+        pairs = {row[0] for row in steps[1][1]()[0].rows}
+        if "sqids" in str(pairs):
+            assert "sqids encode([shard, id]), blocklist=[]" in pairs
