@@ -65,6 +65,7 @@ def test_local_replay(benchmark: Any, quick: bool, patches: list[Patch], rule: s
 
 @pytest.mark.skipif(importlib.util.find_spec("pycrdt") is None, reason="pycrdt not installed")
 def test_pycrdt_local_replay(benchmark: Any, quick: bool, patches: list[Patch]) -> None:
+    _pycrdt(patches[:100])  # import pycrdt and warm it up before the clock starts
     assert run(benchmark, quick, _pycrdt, patches) == _splice(patches)
 
 
@@ -135,11 +136,13 @@ def test_update_no_larger_than_pycrdt(benchmark: Any, quick: bool, patches: list
 @pytest.mark.parametrize("rule", list(RULES))
 def test_concurrent_replay(benchmark: Any, quick: bool, clownschool: Trace, rule: str) -> None:
     text = run(benchmark, quick, replay_concurrent, clownschool, RULES[rule])
-    if not quick:
-        assert text == clownschool.end
+    # on the quick prefix the trace's final text does not apply: the OT replay is the reference
+    assert text == (replay_ot(clownschool) if quick else clownschool.end)
 
 
 def test_concurrent_replay_ot(benchmark: Any, quick: bool, clownschool: Trace) -> None:
     text = run(benchmark, quick, replay_ot, clownschool)
-    if not quick:
+    if quick:  # the OT server and every CRDT rule agree on the prefix
+        assert text == replay_concurrent(clownschool, RULES["fuguemax"])
+    else:
         assert text == clownschool.end

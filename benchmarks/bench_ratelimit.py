@@ -25,6 +25,7 @@ from designpatterns_ref.ratelimit._bench import (
     bench_refusal,
     bench_speed,
     bench_steps,
+    pyrate_per_key,
 )
 from designpatterns_ref.testing import RedisServer
 
@@ -113,8 +114,19 @@ def test_peer_limits_one_key(benchmark: BenchmarkFixture, strategy: str) -> None
 def test_peer_pyrate_one_key(benchmark: BenchmarkFixture) -> None:
     import pyrate_limiter as pl
 
-    limiter = pl.Limiter(pl.Rate(10**6, pl.Duration.SECOND))
+    limiter = pl.Limiter(pl.Rate(10**6, pl.Duration.SECOND))  # one key: one bucket is enough
     benchmark(each(lambda key: limiter.try_acquire(key, blocking=False), ONE_KEY))
+    assert limiter.try_acquire("user:1", blocking=False)
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("pyrate_limiter") is None, reason="pyrate-limiter not installed"
+)
+def test_peer_pyrate_many_keys(benchmark: BenchmarkFixture) -> None:
+    """One bucket per key (a BucketFactory), so each key is limited on its own like ours."""
+    limiter = pyrate_per_key(10**6)
+    benchmark(each(lambda key: limiter.try_acquire(key, blocking=False), MANY_KEYS))
+    assert len(limiter.bucket_factory.buckets) == N
 
 
 @pytest.mark.redis
@@ -131,12 +143,40 @@ def test_redis_one_key(
     client = redis.Redis.from_url(redis_srv.url)
     if name == "INCR":
         call: Callable[[str], object] = lambda key: client.incr(key)  # noqa: E731
-    elif name in ("TokenBucket", "GCRA"):
-        call = getattr(rr, name)(client, BIG, 3600.0, BIG, deadline=5.0).allow
+    elif name in ("TokenBucket", "GCRA"):  # on_error="raise": an outage fails, not denies
+        call = getattr(rr, name)(client, BIG, 3600.0, BIG, deadline=5.0, on_error="raise").allow
     else:
-        call = getattr(rr, name)(client, BIG, 3600.0, deadline=5.0).allow
+        call = getattr(rr, name)(client, BIG, 3600.0, deadline=5.0, on_error="raise").allow
     benchmark(each(call, ONE_KEY[: 20 if quick else 200]))
+    assert call("user:1")  # admitted: a decision Redis made, not a fallback
     client.close()
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("pyrate_limiter") is None, reason="pyrate-limiter not installed"
+)
+def test_pyrate_per_key_limits_each_key_apart() -> None:
+    limiter = pyrate_per_key(2)
+    assert [limiter.try_acquire("a", blocking=False) for _ in range(3)] == [True, True, False]
+    assert limiter.try_acquire("b", blocking=False)  # b has its own bucket
+
+
+def test_redis_workloads_raise_when_redis_is_away() -> None:
+    """With Redis unreachable, a bench limiter raises: it never times fallback denials."""
+    redis = pytest.importorskip("redis")
+    from designpatterns_ref.ratelimit._bench import _redis_workloads
+    from designpatterns_ref.testing import free_port
+
+    url = f"redis://127.0.0.1:{free_port()}"  # nothing listens here
+    client = redis.Redis.from_url(url, socket_connect_timeout=0.5)
+    ours = {n: b for n, b in _redis_workloads(url).items() if not n.startswith(("INCR", "lim"))}
+    for name, build in ours.items():
+        if name.startswith("pyrate"):
+            continue
+        call = build(client)
+        with pytest.raises(Exception) as caught:
+            call("bench")
+        assert not isinstance(caught.value, AssertionError), name
 
 
 def test_summary_tables(quick: bool) -> None:

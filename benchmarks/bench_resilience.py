@@ -69,3 +69,8 @@ def test_summary_tables(quick: bool) -> None:
     """The tables ``dpref bench resilience`` prints, in quick mode under CI."""
     tables = [*bench_overhead(quick), *bench_chaos(quick), *bench_contention(quick)]
     assert all(t.rows for t in tables)
+    names = {row[0] for row in tables[0].rows}
+    # every breaker is also timed off the all-successes fast path
+    for breaker in ("CircuitBreaker (count window)", "pybreaker", "circuitbreaker"):
+        if breaker in names:
+            assert f"{breaker}, 1 failure in 50 calls" in names

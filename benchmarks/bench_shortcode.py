@@ -36,6 +36,7 @@ from designpatterns_ref.shortcode import (
     expected_collisions,
 )
 from designpatterns_ref.shortcode._bench import bench_steps
+from designpatterns_ref.shortcode._bench_codes import sqids_words
 
 N = 1_000
 rng = random.Random(7)
@@ -86,14 +87,17 @@ def test_obfuscated_decode(benchmark: BenchmarkFixture) -> None:
 
 
 def test_sqids_encode(benchmark: BenchmarkFixture) -> None:
+    # blocklist=[]: like the Obfuscator above, which checks no words (the blocklist tests
+    # below put a list on each side).
     sqids = pytest.importorskip("sqids")
-    sq = sqids.Sqids(min_length=7)
+    sq = sqids.Sqids(min_length=7, blocklist=[])
     benchmark(each(lambda n: sq.encode([n]), NUMBERS))
+    assert [sq.decode(sq.encode([n])) for n in NUMBERS] == [[n] for n in NUMBERS]
 
 
 def test_sqids_decode(benchmark: BenchmarkFixture) -> None:
     sqids = pytest.importorskip("sqids")
-    sq = sqids.Sqids(min_length=7)
+    sq = sqids.Sqids(min_length=7, blocklist=[])
     benchmark(each(sq.decode, [sq.encode([n]) for n in NUMBERS]))
 
 
@@ -127,14 +131,14 @@ def test_tuple_codes_decode_pairs(benchmark: BenchmarkFixture, key: str | None) 
 
 def test_sqids_encode_pairs(benchmark: BenchmarkFixture) -> None:
     sqids = pytest.importorskip("sqids")
-    sq = sqids.Sqids()
+    sq = sqids.Sqids(blocklist=[])  # like TupleCodes without a blocklist
     benchmark(each(sq.encode, PAIRS))
     assert [tuple(sq.decode(sq.encode(p))) for p in PAIRS] == PAIRS
 
 
 def test_sqids_decode_pairs(benchmark: BenchmarkFixture) -> None:
     sqids = pytest.importorskip("sqids")
-    sq = sqids.Sqids()
+    sq = sqids.Sqids(blocklist=[])
     benchmark(each(sq.decode, [sq.encode(p) for p in PAIRS]))
 
 
@@ -154,19 +158,28 @@ def test_hashids_decode_pairs(benchmark: BenchmarkFixture) -> None:
 # -- the blocklist: what keeping words out of codes adds to encoding ----------------------
 
 
-def _clean() -> tuple[CleanObfuscator, list[int]]:
-    clean = CleanObfuscator(Obfuscator("bench", width=7), Blocklist(DEFAULT_WORDS))
+def _clean(words: str = "ours") -> tuple[CleanObfuscator, list[int]]:
+    if words == "sqids":  # sqids' own default list: like for like with sqids' default
+        pytest.importorskip("sqids")
+        listed = sqids_words()
+        assert listed is not None
+        blocklist = Blocklist(listed)
+    else:
+        blocklist = Blocklist(DEFAULT_WORDS)
+    clean = CleanObfuscator(Obfuscator("bench", width=7), blocklist)
     return clean, [clean.next_clean(n) for n in NUMBERS]
 
 
-def test_clean_obfuscated_encode(benchmark: BenchmarkFixture) -> None:
-    clean, inputs = _clean()
+@pytest.mark.parametrize("words", ["ours", "sqids"])
+def test_clean_obfuscated_encode(benchmark: BenchmarkFixture, words: str) -> None:
+    clean, inputs = _clean(words)
     benchmark(each(clean.encode, inputs))
     assert [clean.decode(clean.encode(n)) for n in inputs] == inputs
 
 
-def test_clean_obfuscated_decode(benchmark: BenchmarkFixture) -> None:
-    clean, inputs = _clean()
+@pytest.mark.parametrize("words", ["ours", "sqids"])
+def test_clean_obfuscated_decode(benchmark: BenchmarkFixture, words: str) -> None:
+    clean, inputs = _clean(words)
     benchmark(each(clean.decode, [clean.encode(n) for n in inputs]))
 
 
@@ -179,6 +192,7 @@ def test_sqids_encode_blocklist(benchmark: BenchmarkFixture, blocklist: str) -> 
         else sqids.Sqids(min_length=7, blocklist=[])
     )
     benchmark(each(lambda n: sq.encode([n]), NUMBERS))
+    assert [sq.decode(sq.encode([n])) for n in NUMBERS] == [[n] for n in NUMBERS]
 
 
 # -- allocators ------------------------------------------------------------------------
@@ -292,3 +306,10 @@ def test_dpref_bench_steps_run(quick: bool) -> None:
         for _, step in steps:
             for table in step():
                 assert table.rows
+        codecs = {row[0] for row in steps[0][1]()[0].rows}
+        if "sqids" in str(codecs):  # like for like: a list on both sides or on neither
+            assert "sqids (min_length=7, blocklist=[])" in codecs
+            assert "CleanObfuscator, 7 chars, sqids' default list (this library)" in codecs
+        pairs = {row[0] for row in steps[1][1]()[0].rows}
+        if "sqids" in str(pairs):
+            assert "sqids encode([shard, id]), blocklist=[]" in pairs

@@ -41,6 +41,7 @@ __all__ = [
     "bench_remote",
     "bench_steps",
     "bench_wire",
+    "expect_text",
     "find_traces",
     "median_seconds",
     "median_times",
@@ -66,17 +67,37 @@ def median_seconds(fn: Callable[[], object], repeat: int) -> float:
     return median_times(fn, repeat)[0]
 
 
-def median_times(fn: Callable[[], object], repeat: int) -> tuple[float, float]:
+def median_times(
+    fn: Callable[[], object], repeat: int, check: Callable[[Any], object] | None = None
+) -> tuple[float, float]:
     """Median wall-clock and CPU seconds (this process, ``time.process_time``) of ``fn()``
-    over ``repeat`` runs. On a busy shared machine the CPU figure moves far less."""
+    over ``repeat`` runs. On a busy shared machine the CPU figure moves far less.
+
+    ``check``, when given, is called on each run's result after its clocks stop (so it is not
+    timed): a run that produced the wrong result raises there."""
     walls, cpus = [], []
     for _ in range(repeat):
         gc.collect()
         start, cpu = time.perf_counter(), time.process_time()
-        fn()
+        result = fn()
         walls.append(time.perf_counter() - start)
         cpus.append(time.process_time() - cpu)
+        if check is not None:
+            check(result)
+        del result
     return statistics.median(walls), statistics.median(cpus)
+
+
+def expect_text(expected: str, what: str) -> Callable[[Any], None]:
+    """A ``check`` for :func:`median_times`: the result (a string, or a replica's ``text()``)
+    must equal ``expected``."""
+
+    def check(result: Any) -> None:
+        text = result if isinstance(result, str) else result.text()
+        if text != expected:
+            raise AssertionError(f"{what} produced a different text from the reference")
+
+    return check
 
 
 def _splice(patches: list[Patch]) -> str:
@@ -244,16 +265,22 @@ def bench_local(quick: bool) -> list[Table]:
         f"local replay: {name}",
         ["implementation", "seconds (median)", "CPU seconds", "vs splicing"],
     )
+    expected = _splice(patches)
     base, base_cpu = median_times(lambda: _splice(patches), repeat)
     table.add("Python string splicing", base, base_cpu, 1.0)
     for rule, cls in RULES.items():
-        s, cpu = median_times(partial(_fresh_replay, cls, patches), repeat)
+        check = expect_text(expected, f"{cls.__name__} ({rule})")
+        s, cpu = median_times(partial(_fresh_replay, cls, patches), repeat, check)
         table.add(f"{cls.__name__} ({rule})", s, cpu, s / base)
     if installed("pycrdt"):
-        s = median_seconds(lambda: _pycrdt(patches), 1)
-        table.add("pycrdt (Yjs in Rust, via Python)", s, "", s / base)
+        _pycrdt(patches[:100])  # import pycrdt and warm it up before the clock starts
+        s, cpu = median_times(lambda: _pycrdt(patches), repeat, expect_text(expected, "pycrdt"))
+        table.add("pycrdt (Yjs in Rust, via Python)", s, cpu, s / base)
     else:
         table.note = "pycrdt not installed (pip install designpatterns-ref[bench])"
+    table.note = (
+        table.note + "; " if table.note else ""
+    ) + "every replay's text is checked against the splicing's, outside the timing"
     return [table]
 
 
@@ -355,9 +382,20 @@ def bench_concurrent(quick: bool) -> list[Table]:
         f"concurrent replay: clownschool, {len(trace):,} transactions",
         ["replay", "seconds (median)"],
     )
+    # the reference text: the trace's end in full, the OT replay's on a quick prefix (every
+    # rule and the OT server agree on it)
+    expected = replay_ot(trace) if quick else trace.end
     for rule, cls in RULES.items():
-        table.add(f"CRDT {rule}", median_seconds(partial(replay_concurrent, trace, cls), repeat))
-    table.add("OT server + clients", median_seconds(lambda: replay_ot(trace), repeat))
+        check = expect_text(expected, f"CRDT {rule}")
+        s, _ = median_times(partial(replay_concurrent, trace, cls), repeat, check)
+        table.add(f"CRDT {rule}", s)
+    s, _ = median_times(lambda: replay_ot(trace), repeat, expect_text(expected, "OT"))
+    table.add("OT server + clients", s)
+    table.note = (
+        "every replay's text is checked against "
+        + ("the OT replay's" if quick else "the trace's final text")
+        + ", outside the timing"
+    )
     return [table]
 
 

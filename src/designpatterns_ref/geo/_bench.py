@@ -66,6 +66,7 @@ def bench_codecs(quick: bool) -> list[Table]:
         f"geohash: µs per call, median of {repeat} passes over {count:,} random points",
         ["library", "encode µs", "decode µs", "neighbours µs", "note"],
     )
+    gh.neighbors(codes7[0])  # the first call builds its lookup tables: not what is timed
     ours = (
         time_per_item(lambda p: gh.encode(p[0], p[1], 12), pts, repeat),
         time_per_item(gh.decode, codes, repeat),
@@ -146,7 +147,7 @@ def _indexes(quick: bool, redis_client: Any) -> list[tuple[str, Callable[[], Dri
     out: list[tuple[str, Callable[[], DriverIndex], int]] = [
         ("GeohashIndex (precision 7)", lambda: GeohashIndex(7, ttl=None), 0),
         ("H3Index (resolution 9)", lambda: H3Index(9, ttl=None), 0),
-        ("H3Index (resolution 10)", lambda: H3Index(10, ttl=None), 0),
+        ("H3Index (resolution 10)", lambda: H3Index(10, ttl=None), 50 if quick else 0),
         ("QuadTreeIndex (capacity 16)", lambda: QuadTreeIndex(16, ttl=None), 0),
         ("BruteForceIndex", lambda: BruteForceIndex(ttl=None), 20 if quick else 100),
     ]
@@ -180,7 +181,8 @@ def bench_nearest(quick: bool) -> list[Table]:
     try:
         for name, make, limit in _indexes(quick, None if server is None else server[1]):
             index = make()
-            if isinstance(index, BruteForceIndex):
+            is_oracle = isinstance(index, BruteForceIndex)
+            if is_oracle:
                 index = oracle
             else:
                 for i, (lat, lon) in enumerate(positions):
@@ -194,23 +196,27 @@ def bench_nearest(quick: bool) -> list[Table]:
             same = sum(
                 index.nearest(a, b, 10) == t for (a, b), t in zip(checked, truth, strict=True)
             )
+            equal = "oracle" if is_oracle else f"{same}/{len(checked)}"
             table.add(
                 name,
                 len(run),
                 percentile(samples, 50) * 1e6,
                 percentile(samples, 99) * 1e6,
-                f"{same}/{len(checked)}",
+                equal,
             )
     finally:
         if server is not None:
             server[0].__exit__(None, None, None)
-    table.note = "target for GeohashIndex: p50 <= 100 µs, p99 <= 300 µs, every answer exact"
+    table.note = (
+        "target for GeohashIndex: p50 <= 100 µs, p99 <= 300 µs, every answer exact; the "
+        "brute-force index is the oracle the others are checked against"
+    )
     return [table]
 
 
 def bench_updates(quick: bool) -> list[Table]:
     """Location updates per second: every driver moves a few tens of metres, again and again."""
-    drivers, updates = (5_000, 50_000) if quick else (100_000, 1_000_000)
+    drivers, updates = (5_000, 20_000) if quick else (100_000, 1_000_000)
     positions = city(drivers)
     rng = random.Random(SEED + 2)
     moves = []

@@ -18,6 +18,7 @@ Every time is the median of repeated runs; quick mode shrinks the runs to second
 from __future__ import annotations
 
 import asyncio
+import itertools
 import statistics
 import time
 from collections.abc import Callable
@@ -36,6 +37,7 @@ from designpatterns_ref.resilience import (
 from designpatterns_ref.resilience.chaos import availability_table, contention_study
 
 __all__ = [
+    "FAIL_EVERY",
     "bench_chaos",
     "bench_contention",
     "bench_overhead",
@@ -64,8 +66,47 @@ def full_stack() -> Any:
     )
 
 
+class Flaky(Exception):
+    """What :func:`boom` raises: the one failure in every :data:`FAIL_EVERY` calls."""
+
+
+def boom() -> None:
+    """A dependency call that fails."""
+    raise Flaky("the one failure in the window")
+
+
+#: In the breaker rows "1 failure in 50 calls", every 50th call goes to :func:`boom`.
+FAIL_EVERY = 50
+
+
+def one_failure_in(
+    every: int, call: Callable[[Callable[[], None]], object]
+) -> Callable[[], object]:
+    """A zero-argument call: ``call(noop)``, but ``call(boom)`` (its failure caught) every
+    ``every``-th time. A breaker that opened would raise its own error, which is not caught, so
+    the benchmark stops rather than time rejections."""
+    count = itertools.count(1)
+
+    def run() -> object:
+        if next(count) % every:
+            return call(noop)
+        try:
+            call(boom)
+        except Flaky:
+            return None
+        raise AssertionError("boom() returned")
+
+    return run
+
+
 def contenders() -> dict[str, Callable[[], object]]:
-    """name -> a zero-argument call that runs ``noop`` once through that guard."""
+    """name -> a zero-argument call that runs ``noop`` once through that guard.
+
+    The breakers are timed twice: with every call a success (ours then stays on its fast path,
+    a window full of successes) and with one failure in :data:`FAIL_EVERY` calls (each failure
+    caught by the loop), beside a baseline that runs the same mix with no breaker.
+    """
+    fail = f", 1 failure in {FAIL_EVERY} calls"
     breaker = CircuitBreaker(window_size=100, minimum_calls=100)
     timed = CircuitBreaker(window_type="time", window_size=10, minimum_calls=100)
     retry = Retry(attempts=3)
@@ -83,16 +124,26 @@ def contenders() -> dict[str, Callable[[], object]]:
         "Timeout (cooperative)": lambda: timeout.call(noop),
         "full stack (retry, breaker, bulkhead, timeout)": lambda: stack.call(noop),
     }
+    flaky = CircuitBreaker(window_size=100, minimum_calls=100)
+    out[f"no-op{fail} (baseline)"] = one_failure_in(FAIL_EVERY, lambda f: f())
+    out[f"CircuitBreaker (count window){fail}"] = one_failure_in(FAIL_EVERY, flaky.call)
     if installed("pybreaker"):
         import pybreaker
 
         peer = pybreaker.CircuitBreaker(fail_max=100)
         out["pybreaker"] = lambda: peer.call(noop)
+        flaky_peer = pybreaker.CircuitBreaker(fail_max=100)
+        out[f"pybreaker{fail}"] = one_failure_in(FAIL_EVERY, flaky_peer.call)
     if installed("circuitbreaker"):
         import circuitbreaker
 
         guarded = circuitbreaker.CircuitBreaker(failure_threshold=100)(noop)
         out["circuitbreaker"] = lambda: guarded()
+        flaky_cb = circuitbreaker.CircuitBreaker(failure_threshold=100)
+        ok, bad = flaky_cb(noop), flaky_cb(boom)  # decorated once, as in use
+        out[f"circuitbreaker{fail}"] = one_failure_in(
+            FAIL_EVERY, lambda f: ok() if f is noop else bad()
+        )
     if installed("tenacity"):
         import tenacity
 
@@ -167,13 +218,18 @@ def bench_overhead(quick: bool) -> list[Table]:
         number = calls // 20 if name.startswith("tenacity") else calls
         timings[name] = time_per_call(fn, number=number, repeat=repeat) * 1e6
     base = timings["no-op (baseline)"]
+    mixed_base = timings[f"no-op, 1 failure in {FAIL_EVERY} calls (baseline)"]
     table = Table(
         "resilience: overhead per successful call (µs, medians)",
         ["guard", "µs per call", "overhead µs"],
         note=interpreter(),
     )
     for name, micros in timings.items():
-        table.add(name, micros, micros - base)
+        table.add(name, micros, micros - (mixed_base if "failure in" in name else base))
+    table.note += (
+        f"; rows with 1 failure in {FAIL_EVERY} calls: every {FAIL_EVERY}th call raises and the "
+        "loop catches it; their overhead is over the same mix with no breaker"
+    )
     bare, guarded = _async_stack_overhead(calls // 10, repeat)  # ~10 µs a call: short batches
     table.add("await no-op (async baseline)", bare, 0.0)
     table.add("full stack, asyncio (acall)", guarded, guarded - bare)
