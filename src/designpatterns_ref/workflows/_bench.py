@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from designpatterns_ref.benchkit import Table, installed, interpreter
+from designpatterns_ref.errors import shown
 from designpatterns_ref.workflows.durable import MemoryLog, SQLiteLog, StepLog, Synchronous
 from designpatterns_ref.workflows.machine import Machine, MachineSpec, Transition
 from designpatterns_ref.workflows.order import ORDER_SPEC
@@ -165,7 +166,7 @@ def guarded_cost(laps: int) -> float:
     for event in events:
         order.fire(event, ctx)
     if order.state != "delivered":
-        raise AssertionError(f"ORDER_SPEC's happy path ended in {order.state!r}")
+        raise AssertionError(f"ORDER_SPEC's happy path ended in {shown(order.state)}")
     runs = []
     for _ in range(5):
         start = time.perf_counter()
