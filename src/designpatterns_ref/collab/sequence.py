@@ -150,6 +150,7 @@ class SequenceReplica(Integrator):
         n = len(text)
         if not n:
             return
+        self._check_room(n)
         last = self._last
         if last is not None and pos == self._last_end:  # typing on: extend the run
             last.content += text
@@ -202,6 +203,7 @@ class SequenceReplica(Integrator):
             )
         if not length:
             return
+        self._check_room(length)
         self._last = None
         chunk, start, i, p = self._locate(pos)
         items = chunk.items
@@ -249,6 +251,19 @@ class SequenceReplica(Integrator):
         for c in touched:
             if len(c.items) > MAX_CHUNK:
                 self._split_chunk(c)
+
+    def _check_room(self, n: int) -> None:
+        """Refuse a local edit of ``n`` code points whose ids or Lamport times would reach
+        2**62, before anything changes: every peer (and this replica) refuses such an
+        operation (:func:`~designpatterns_ref.collab.ops.check_op`), so making it would leave
+        an edit no one can receive and stop every later exchange."""
+        top = max(self._next_seq, self._lamport + 1) + n
+        if top > MAX_ID:
+            raise CRDTError(
+                f"an edit of {n} code points would use ids or Lamport times up to {top - 1}: agent "
+                f"{self._agent!r} is at seq {self._next_seq} and Lamport time "
+                f"{self._lamport + 1}, and ids and Lamport times must stay below 2**62"
+            )
 
     def _record_delete(self, tagent: str, tseq: int, n: int) -> None:
         """Log a local delete of ``n`` characters from ``(tagent, tseq)``."""
@@ -373,6 +388,22 @@ class SequenceReplica(Integrator):
                     still.append(op)
             waiting = still
         self._pending = waiting
+        self._skip_own_ids()
+
+    def _skip_own_ids(self) -> None:
+        """Move the next local sequence number past every id of this replica's own agent that
+        it holds or holds waiting. A replica reopened under its agent's name and given the
+        document, or the original of a ``fork`` under its own name that merges the copy's
+        edits, receives operations under its own agent: its next edits must not reuse their
+        ids (the edit would be taken for one already held, and never sent)."""
+        agent = self._agent
+        known = self._known.get(agent)
+        floor = known[-1] if known else 0
+        for op in self._pending:
+            if op.agent == agent and op.seq + span(op) > floor:
+                floor = op.seq + span(op)
+        if floor > self._next_seq:
+            self._next_seq = floor
 
     def merge(self, other: SequenceReplica) -> None:
         """Apply every operation ``other`` has that this replica lacks, including those
