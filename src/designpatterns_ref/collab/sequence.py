@@ -89,11 +89,10 @@ class SequenceReplica(Integrator):
 
     def set_agent(self, agent: str, next_seq: int | None = None) -> None:
         """Make later local edits as ``agent``, from sequence number ``next_seq`` (default: just
-        past the highest one this replica has seen from that agent). A replay uses this to let
-        one replica stand for different users in turn."""
+        past the highest one this replica has seen from that agent, applied or waiting). A
+        replay uses this to let one replica stand for different users in turn."""
         check_agent(agent)
-        known = self._known.get(agent)
-        floor = known[-1] if known else 0
+        floor = self._seq_floor(agent)
         if next_seq is None:
             next_seq = floor
         elif type(next_seq) is not int or not floor <= next_seq < MAX_ID:
@@ -396,14 +395,19 @@ class SequenceReplica(Integrator):
         document, or the original of a ``fork`` under its own name that merges the copy's
         edits, receives operations under its own agent: its next edits must not reuse their
         ids (the edit would be taken for one already held, and never sent)."""
-        agent = self._agent
+        floor = self._seq_floor(self._agent)
+        if floor > self._next_seq:
+            self._next_seq = floor
+
+    def _seq_floor(self, agent: str) -> int:
+        """One past the highest sequence number of ``agent`` this replica holds or holds
+        waiting."""
         known = self._known.get(agent)
         floor = known[-1] if known else 0
         for op in self._pending:
             if op.agent == agent and op.seq + span(op) > floor:
                 floor = op.seq + span(op)
-        if floor > self._next_seq:
-            self._next_seq = floor
+        return floor
 
     def merge(self, other: SequenceReplica) -> None:
         """Apply every operation ``other`` has that this replica lacks, including those
