@@ -131,6 +131,9 @@ class ItemList:
         self._runs: dict[str, tuple[list[int], list[_Item | list[_Item]]]] = {}
         self._dels: dict[str, DeleteLog] = {}  # per agent, its deletes
         self._known: dict[str, list[int]] = {}  # per agent, the seq ranges applied
+        # per agent, the ids of runs whose right origin was not after their left origin when
+        # they arrived (an inconsistent peer): placed and ordered as if they had none
+        self._no_right: dict[str, list[int]] = {}
         # a chunk and the visible position it starts at (None: unknown since a remote edit)
         self._cursor: tuple[_Chunk, int] | None = (self._head, 0)
         self._hint: tuple[_Chunk, int, int, int] | None = None  # + an item index and its start
@@ -201,6 +204,7 @@ class ItemList:
             twin._runs[agent_] = (list(starts), new_runs)
         twin._dels = {a: log.copy() for a, log in self._dels.items()}
         twin._known = {a: list(b) for a, b in self._known.items()}
+        twin._no_right = {a: list(b) for a, b in self._no_right.items()}
         twin._len = self._len
 
     def _chunks(self) -> Iterator[_Chunk]:
