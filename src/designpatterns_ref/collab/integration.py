@@ -34,7 +34,7 @@ from bisect import bisect_right
 from typing import ClassVar
 
 from designpatterns_ref.collab.ids import Id, _add, _covers, _gaps
-from designpatterns_ref.collab.items import ItemList, _Chunk, _Item, _origin
+from designpatterns_ref.collab.items import MAX_CHUNK, ItemList, _Chunk, _Item, _origin
 from designpatterns_ref.collab.ops import Insert, Op
 
 __all__ = ["Integrator"]
@@ -87,13 +87,15 @@ class Integrator(ItemList):
                 self._split(lit, left[1] - lit.seq + 1, i)
             i += 1
         stop: _Item | None = None
+        cut: _Chunk | None = None  # the chunk cut at the right origin
         if right is not None:
             stop = self._find(right)
             assert stop is not None
             if right[1] > stop.seq:
-                c, cut = stop.chunk, stop
+                c, held = stop.chunk, stop
                 stop = self._split(stop, right[1] - stop.seq, c.items.index(stop))
-                if cut is lit:  # the right origin was inside the left origin's piece: the
+                cut = c
+                if held is lit:  # the right origin was inside the left origin's piece: the
                     lit = stop  # left origin is in the tail now, and the right is not after it
                 if c is chunk and lit is not None and c.items[i - 1] is not lit:
                     i = c.items.index(lit) + 1  # the cut was at or before the left origin
@@ -104,7 +106,9 @@ class Integrator(ItemList):
             chunk, i = chunk.next, 0
         if i < len(chunk.items) and chunk.items[i] is not stop:
             chunk, i = self._scan(new, chunk, i, stop)
-        self._place(chunk, i, new)
+        self._place(chunk, i, new)  # splits the chunk it places in when it is full
+        if cut is not None and len(cut.items) > MAX_CHUNK:
+            self._split_chunk(cut)
 
     @staticmethod
     def _at_or_after(item: _Item, chunk: _Chunk, i: int) -> bool:

@@ -52,7 +52,7 @@ from designpatterns_ref.collab.ids import (
     check_id,
 )
 from designpatterns_ref.collab.integration import Integrator
-from designpatterns_ref.collab.items import MAX_CHUNK
+from designpatterns_ref.collab.items import MAX_CHUNK, MAX_RUN
 from designpatterns_ref.collab.ops import Delete, Insert, Op, check_agent, check_op, span
 
 __all__ = ["SequenceReplica"]
@@ -151,7 +151,8 @@ class SequenceReplica(Integrator):
             return
         self._check_room(n)
         last = self._last
-        if last is not None and pos == self._last_end:  # typing on: extend the run
+        if last is not None and pos == self._last_end and len(last.content) < MAX_RUN:
+            # typing on: extend the run (a copy of its text, so at most MAX_RUN code points)
             last.content += text
             last.chunk.visible += n
             self._len += n
