@@ -153,6 +153,21 @@ def test_an_edit_past_the_id_limit_is_refused_before_it_changes_anything(
     assert reader.text() == doc.text()
 
 
+@pytest.mark.parametrize("length", [1, 2, 3])
+def test_a_fresh_replica_set_near_the_limit_refuses_what_would_pass_it(
+    rule: type[SequenceReplica], length: int
+) -> None:
+    doc = rule("me")
+    doc.set_agent("me", MAX_ID - 2)
+    if length <= 2:
+        doc.insert(0, "x" * length)
+        assert [op.seq for op in doc.ops_since()] == [MAX_ID - 2]
+        return
+    with pytest.raises(CRDTError, match="2\\*\\*62"):
+        doc.insert(0, "x" * length)
+    assert doc.text() == "" and doc.ops_since() == []
+
+
 def test_one_peer_operation_at_the_top_of_the_clock_leaves_local_edits_refused() -> None:
     doc = RULES["fuguemax"]("bob")
     doc.apply_ops([Insert("mallory", 0, MAX_ID - 1, "x", None, None)])

@@ -8,10 +8,10 @@ splits it; a deleted run stays as a tombstone item. Items live in a doubly linke
 holds, with a cursor (a chunk and the position it starts at) and an item hint at the last local
 edit, so finding a position costs O(distance in chunks + chunk size) and typing at the cursor
 O(1): a keystroke that continues the last run extends its item, which copies the item's text,
-so local typing starts a new item once one holds ``MAX_RUN`` code points. An index from
-``(agent, seq)`` to items (per agent, the sorted runs and the pieces each was split into) finds
-any character in O(log n). Memory is kept per run, not per
-character, and small per run: an item keeps its origins as plain slots rather than pairs, its
+so local typing starts a new item rather than grow one past ``MAX_RUN`` code points. An index
+from ``(agent, seq)`` to items (per agent, the sorted runs and the pieces each was split into)
+finds any character in O(log n). Memory is kept per run, not per character, and small per
+run: an item keeps its origins as plain slots rather than pairs, its
 Lamport time as an offset shared by its pieces, a run that was never split needs no list of
 pieces, and each agent's deletes are columns of machine integers
 (:mod:`~designpatterns_ref.collab.dellog`). :class:`ItemList` holds this

@@ -57,6 +57,11 @@ from designpatterns_ref.collab.ops import Delete, Insert, Op, check_agent, check
 
 __all__ = ["SequenceReplica"]
 
+# Below this, a local edit cannot bring its ids or Lamport times near 2**62: its sequence
+# number, Lamport time and length are each below 2**60, so they end below 2**61, and typing on
+# adds at most MAX_RUN. At or past it, the edit is checked exactly and typing may not extend it.
+_NEAR = 2**60
+
 
 class SequenceReplica(Integrator):
     """One replica of a text document; subclasses choose the ordering rule.
@@ -149,10 +154,10 @@ class SequenceReplica(Integrator):
         n = len(text)
         if not n:
             return
-        self._check_room(n)
         last = self._last
-        if last is not None and pos == self._last_end and len(last.content) < MAX_RUN:
-            # typing on: extend the run (a copy of its text, so at most MAX_RUN code points)
+        if last is not None and pos == self._last_end and len(last.content) + n <= MAX_RUN:
+            # typing on: extend the run, a copy of its text, so up to MAX_RUN code points (the
+            # run was started only with room for that many more ids and Lamport times)
             last.content += text
             last.chunk.visible += n
             self._len += n
@@ -161,6 +166,11 @@ class SequenceReplica(Integrator):
             self._last_end += n
             self._known[self._agent][-1] += n
             return
+        seq, lamport = self._next_seq, self._lamport  # the clocks before this edit
+        # near 2**62: refuse a run past it; typing on may extend the run only with room left
+        tight = (seq | n) >= _NEAR or lamport >= _NEAR  # (lamport is -1 before any edit)
+        if tight:
+            self._check_limit(n)
         if pos == 0:
             chunk, start, i = self._head, 0, 0
             left: Id | None = None
@@ -175,8 +185,8 @@ class SequenceReplica(Integrator):
         right = items[i] if i < len(items) else self._next_item(chunk)
         item = self._new_item(
             self._agent,
-            self._next_seq,
-            self._lamport + 1,
+            seq,
+            lamport + 1,
             text,
             left,
             None if right is None else (right.agent, right.seq),
@@ -185,9 +195,8 @@ class SequenceReplica(Integrator):
         item.chunk = chunk
         chunk.visible += n
         self._len += n
-        self._next_seq += n
-        self._lamport += n
-        self._last, self._last_end = item, pos + n
+        self._next_seq, self._lamport = seq + n, lamport + n
+        self._last, self._last_end = None if tight else item, pos + n
         self._cursor, self._hint = (chunk, start), (chunk, start, i, pos)
         if len(items) > MAX_CHUNK:
             self._split_chunk(chunk)
@@ -203,7 +212,8 @@ class SequenceReplica(Integrator):
             )
         if not length:
             return
-        self._check_room(length)
+        if (self._next_seq | length) >= _NEAR or self._lamport >= _NEAR:
+            self._check_limit(length)
         self._last = None
         chunk, start, i, p = self._locate(pos)
         items = chunk.items
@@ -252,11 +262,12 @@ class SequenceReplica(Integrator):
             if len(c.items) > MAX_CHUNK:
                 self._split_chunk(c)
 
-    def _check_room(self, n: int) -> None:
+    def _check_limit(self, n: int) -> None:
         """Refuse a local edit of ``n`` code points whose ids or Lamport times would reach
-        2**62, before anything changes: every peer (and this replica) refuses such an
-        operation (:func:`~designpatterns_ref.collab.ops.check_op`), so making it would leave
-        an edit no one can receive and stop every later exchange."""
+        2**62, before anything changes (``insert`` and ``delete`` call this only near the
+        limit): every peer, and this replica, refuses such an operation
+        (:func:`~designpatterns_ref.collab.ops.check_op`), so making it would leave an edit no
+        one can receive and stop every later exchange."""
         top = max(self._next_seq, self._lamport + 1) + n
         if top > MAX_ID:
             raise CRDTError(
@@ -424,12 +435,14 @@ class SequenceReplica(Integrator):
 
         Forking under this replica's own agent is allowed, to make a copy to go on with: the
         original stops editing and only receives (a fork is not refused, which would break
-        that use). If both go on editing, they give the same ids to different characters;
-        a replica compares the contents of an id it already holds, so the first exchange of
-        those operations (``apply_ops``, ``apply_update``) raises :class:`CRDTError` naming the
-        id and both contents, and changes nothing. A version-based exchange (:meth:`merge`,
-        ``sync_step2``) sends only ids the other side lacks, so it sends neither edit and
-        cannot notice: give each editing replica its own agent."""
+        that use); once it has received the copy's edits it may edit again, numbering its
+        edits past theirs. If both edit before they exchange, they give the same ids to
+        different characters; a replica compares the contents of an id it already holds, so
+        the first exchange of those operations (``apply_ops``, ``apply_update``) raises
+        :class:`CRDTError` naming the id and both contents, and changes nothing. A
+        version-based exchange (:meth:`merge`, ``sync_step2``) sends only ids the other side
+        lacks, so it sends neither edit and cannot notice: give each editing replica its own
+        agent."""
         check_agent(agent)
         twin = type(self)(agent)
         self._copy_into(twin)
