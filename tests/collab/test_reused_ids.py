@@ -222,9 +222,11 @@ def test_an_operation_that_disagrees_with_a_waiting_one_is_refused(
     assert doc.text() == "abc" and doc.stats()["pending"] == 0
 
 
-def test_a_waiting_operation_whose_ids_were_then_typed_locally_is_refused(
+def test_a_waiting_operation_keeps_its_ids_from_local_typing(
     rule: type[SequenceReplica],
 ) -> None:
+    """Local typing under the agent of an operation that waits for a dependency takes ids past
+    the waiting ones, so the waiting operation still applies when its dependency arrives."""
     laptop, carol = rule("a"), rule("c")
     phone = laptop.fork("a")  # the same agent
     carol.insert(0, "c")
@@ -233,11 +235,14 @@ def test_a_waiting_operation_whose_ids_were_then_typed_locally_is_refused(
     phone.insert(1, "p")  # ("a", 0), after carol's "c"
     laptop.apply_ops(phone.ops_since(before))  # waits for ("c", 0)
     assert laptop.stats()["pending"] == 1
-    laptop.insert(0, "L")  # ("a", 0) again, typed locally
-    state = snapshot(laptop)
-    with pytest.raises(CRDTError, match=r"waiting since an earlier batch\) reuses id \('a', 0\)"):
-        laptop.apply_ops(carol.ops_since())
-    assert snapshot(laptop) == state and laptop.text() == "L"
+    laptop.insert(0, "L")  # ("a", 1): ("a", 0) is the waiting "p"
+    assert laptop.ops_since()[-1].seq == 1
+    laptop.apply_ops(carol.ops_since())
+    assert laptop.text() in ("Lcp", "cpL") and laptop.stats()["pending"] == 0
+    laptop.set_agent("c")
+    laptop.set_agent("a")
+    laptop.insert(0, "!")
+    assert laptop.ops_since()[-1].seq == 2
 
 
 # -- generated sessions --------------------------------------------------------------------------

@@ -264,8 +264,8 @@ def _check_reused_ids(doc: SequenceReplica, ops: list[Op]) -> None:
     of one kind only) gives an id ``doc`` already holds other contents than ``doc`` holds: for
     an insert, the characters, their Lamport times and origins; for a delete, the character
     each id deletes and its Lamport time. A resend that agrees, whole or in part, passes.
-    ``check_batch`` passes the waiting operations too: one that waits for a dependency while
-    the replica's own agent makes local edits under its ids is refused when next checked."""
+    ``check_batch`` passes the waiting operations too, so a waiting operation and a later one
+    that give an id other contents are refused (local edits never take a waiting id)."""
     known, runs, dels = doc._known, doc._runs, doc._dels
     for op in ops:
         agent, seq = op.agent, op.seq

@@ -34,7 +34,7 @@ from bisect import bisect_right
 from typing import ClassVar
 
 from designpatterns_ref.collab.ids import Id, _add, _covers, _gaps
-from designpatterns_ref.collab.items import ItemList, _Chunk, _Item, _origin
+from designpatterns_ref.collab.items import MAX_CHUNK, ItemList, _Chunk, _Item, _origin
 from designpatterns_ref.collab.ops import Insert, Op
 
 __all__ = ["Integrator"]
@@ -58,12 +58,23 @@ class Integrator(ItemList):
         raise NotImplementedError
 
     def _right_ref(self, item: _Item) -> Id | None:
-        """The right origin the rule compares: the item's own, unless the rule says otherwise."""
+        """The right origin the rule compares: the item's own, unless the rule says otherwise,
+        or none when it was not after the item's left origin (see :meth:`_integrate`)."""
+        no_right = self._no_right
+        if no_right and _covers(no_right.get(item.agent, ()), item.seq):
+            return None
         return item.right
 
     def _integrate(self, new: _Item, left: Id | None, right: Id | None) -> None:
         """Place the remote run ``new`` between its origins ``left`` and ``right`` (its own,
-        passed in to save building them again), where the rule says."""
+        passed in to save building them again), where the rule says.
+
+        A consistent peer's right origin comes after its left origin. One that does not (an
+        inconsistent or hostile peer; both origins are in the operation's causal past, and
+        every replica holds them in the same order, so every replica decides the same) is
+        disregarded: the run is placed, and ordered against its siblings, as if it had no
+        right origin, and remembered as such (``_no_right``). The piece is still cut at it,
+        as every operation cuts at its origins."""
         lit: _Item | None = None
         if left is None:
             chunk, i = self._head, 0
@@ -76,21 +87,50 @@ class Integrator(ItemList):
                 self._split(lit, left[1] - lit.seq + 1, i)
             i += 1
         stop: _Item | None = None
+        cut: _Chunk | None = None  # the chunk cut at the right origin
         if right is not None:
             stop = self._find(right)
             assert stop is not None
             if right[1] > stop.seq:
-                c = stop.chunk
+                c, held = stop.chunk, stop
                 stop = self._split(stop, right[1] - stop.seq, c.items.index(stop))
+                cut = c
+                if held is lit:  # the right origin was inside the left origin's piece: the
+                    lit = stop  # left origin is in the tail now, and the right is not after it
                 if c is chunk and lit is not None and c.items[i - 1] is not lit:
-                    # the cut was before the left origin (a right origin that is not after
-                    # the left one, from an inconsistent peer): find the left origin again
-                    i = c.items.index(lit) + 1
+                    i = c.items.index(lit) + 1  # the cut was at or before the left origin
+            if lit is not None and not self._at_or_after(stop, chunk, i):
+                stop = None
+                _add(self._no_right.setdefault(new.agent, []), new.seq, new.seq + len(new.content))
         while i == len(chunk.items) and chunk.next is not None:
             chunk, i = chunk.next, 0
         if i < len(chunk.items) and chunk.items[i] is not stop:
             chunk, i = self._scan(new, chunk, i, stop)
-        self._place(chunk, i, new)
+        self._place(chunk, i, new)  # splits the chunk it places in when it is full
+        if cut is not None and len(cut.items) > MAX_CHUNK:
+            self._split_chunk(cut)
+
+    @staticmethod
+    def _at_or_after(item: _Item, chunk: _Chunk, i: int) -> bool:
+        """Is ``item`` at index ``i`` of ``chunk`` or after it in document order? Walks the
+        chunks both ways from ``chunk`` at once, so it costs the distance between them."""
+        target = item.chunk
+        if target is chunk:
+            items = chunk.items
+            if i < len(items) and items[i] is item:
+                return True
+            return item in items[i:]
+        ahead, behind = chunk.next, chunk.prev
+        while ahead is not None or behind is not None:
+            if ahead is target:
+                return True
+            if behind is target:
+                return False
+            if ahead is not None:
+                ahead = ahead.next
+            if behind is not None:
+                behind = behind.prev
+        raise AssertionError("every item is in a chunk")
 
     def _scan(self, new: _Item, chunk: _Chunk, i: int, stop: _Item | None) -> tuple[_Chunk, int]:
         """Walk right from the left origin over concurrent items, asking the rule where ``new``

@@ -7,9 +7,11 @@ splits it; a deleted run stays as a tombstone item. Items live in a doubly linke
 *chunks* of at most ``MAX_CHUNK`` items, each chunk caching how many visible characters it
 holds, with a cursor (a chunk and the position it starts at) and an item hint at the last local
 edit, so finding a position costs O(distance in chunks + chunk size) and typing at the cursor
-O(1) amortised. An index from ``(agent, seq)`` to items (per agent, the sorted runs and the
-pieces each was split into) finds any character in O(log n). Memory is kept per run, not per
-character, and small per run: an item keeps its origins as plain slots rather than pairs, its
+O(1): a keystroke that continues the last run extends its item, which copies the item's text,
+so local typing starts a new item rather than grow one past ``MAX_RUN`` code points. An index
+from ``(agent, seq)`` to items (per agent, the sorted runs and the pieces each was split into)
+finds any character in O(log n). Memory is kept per run, not per character, and small per
+run: an item keeps its origins as plain slots rather than pairs, its
 Lamport time as an offset shared by its pieces, a run that was never split needs no list of
 pieces, and each agent's deletes are columns of machine integers
 (:mod:`~designpatterns_ref.collab.dellog`). :class:`ItemList` holds this
@@ -35,9 +37,10 @@ from operator import attrgetter
 from designpatterns_ref.collab.dellog import DeleteLog
 from designpatterns_ref.collab.ids import Id, _add
 
-__all__ = ["MAX_CHUNK", "ItemList"]
+__all__ = ["MAX_CHUNK", "MAX_RUN", "ItemList"]
 
 MAX_CHUNK = 64  # items per chunk before it splits in two
+MAX_RUN = 4096  # code points local typing adds to one item before it starts a new one
 
 
 class _Item:
@@ -131,6 +134,9 @@ class ItemList:
         self._runs: dict[str, tuple[list[int], list[_Item | list[_Item]]]] = {}
         self._dels: dict[str, DeleteLog] = {}  # per agent, its deletes
         self._known: dict[str, list[int]] = {}  # per agent, the seq ranges applied
+        # per agent, the ids of runs whose right origin was not after their left origin when
+        # they arrived (an inconsistent peer): placed and ordered as if they had none
+        self._no_right: dict[str, list[int]] = {}
         # a chunk and the visible position it starts at (None: unknown since a remote edit)
         self._cursor: tuple[_Chunk, int] | None = (self._head, 0)
         self._hint: tuple[_Chunk, int, int, int] | None = None  # + an item index and its start
@@ -201,6 +207,7 @@ class ItemList:
             twin._runs[agent_] = (list(starts), new_runs)
         twin._dels = {a: log.copy() for a, log in self._dels.items()}
         twin._known = {a: list(b) for a, b in self._known.items()}
+        twin._no_right = {a: list(b) for a, b in self._no_right.items()}
         twin._len = self._len
 
     def _chunks(self) -> Iterator[_Chunk]:
@@ -439,18 +446,25 @@ class ItemList:
 
     def _delete_ids(self, agent: str, seq: int, length: int) -> None:
         """Mark characters ``seq`` .. ``seq + length - 1`` of ``agent`` deleted (a remote
-        delete; each is known to be a character)."""
+        delete; each is known to be a character). The cuts at both ends add items to their
+        chunks: a chunk grown past ``MAX_CHUNK`` is split, as a local delete does."""
         end = seq + length
+        cut: list[_Chunk] = []
         while seq < end:
             item = self._find((agent, seq))
             assert item is not None, "apply_ops checked that every target is a character"
             chunk = item.chunk
             if seq > item.seq:
                 item = self._split(item, seq - item.seq, chunk.items.index(item))
+                cut.append(chunk)
             if item.seq + len(item.content) > end:
                 self._split(item, end - item.seq, chunk.items.index(item))
+                cut.append(chunk)
             if not item.deleted:
                 item.deleted = True
                 chunk.visible -= len(item.content)
                 self._len -= len(item.content)
             seq = item.seq + len(item.content)
+        for chunk in cut:
+            if len(chunk.items) > MAX_CHUNK:
+                self._split_chunk(chunk)

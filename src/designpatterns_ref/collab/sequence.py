@@ -52,11 +52,16 @@ from designpatterns_ref.collab.ids import (
     check_id,
 )
 from designpatterns_ref.collab.integration import Integrator
-from designpatterns_ref.collab.items import MAX_CHUNK
+from designpatterns_ref.collab.items import MAX_CHUNK, MAX_RUN
 from designpatterns_ref.collab.ops import Delete, Insert, Op, check_agent, check_op, span
 from designpatterns_ref.errors import shown
 
 __all__ = ["SequenceReplica"]
+
+# Below this, a local edit cannot bring its ids or Lamport times near 2**62: its sequence
+# number, Lamport time and length are each below 2**60, so they end below 2**61, and typing on
+# adds at most MAX_RUN. At or past it, the edit is checked exactly and typing may not extend it.
+_NEAR = 2**60
 
 
 class SequenceReplica(Integrator):
@@ -90,11 +95,10 @@ class SequenceReplica(Integrator):
 
     def set_agent(self, agent: str, next_seq: int | None = None) -> None:
         """Make later local edits as ``agent``, from sequence number ``next_seq`` (default: just
-        past the highest one this replica has seen from that agent). A replay uses this to let
-        one replica stand for different users in turn."""
+        past the highest one this replica has seen from that agent, applied or waiting). A
+        replay uses this to let one replica stand for different users in turn."""
         check_agent(agent)
-        known = self._known.get(agent)
-        floor = known[-1] if known else 0
+        floor = self._seq_floor(agent)
         if next_seq is None:
             next_seq = floor
         elif type(next_seq) is not int or not floor <= next_seq < MAX_ID:
@@ -152,7 +156,9 @@ class SequenceReplica(Integrator):
         if not n:
             return
         last = self._last
-        if last is not None and pos == self._last_end:  # typing on: extend the run
+        if last is not None and pos == self._last_end and len(last.content) + n <= MAX_RUN:
+            # typing on: extend the run, a copy of its text, so up to MAX_RUN code points (the
+            # run was started only with room for that many more ids and Lamport times)
             last.content += text
             last.chunk.visible += n
             self._len += n
@@ -161,6 +167,11 @@ class SequenceReplica(Integrator):
             self._last_end += n
             self._known[self._agent][-1] += n
             return
+        seq, lamport = self._next_seq, self._lamport  # the clocks before this edit
+        # near 2**62: refuse a run past it; typing on may extend the run only with room left
+        tight = (seq | n) >= _NEAR or lamport >= _NEAR  # (lamport is -1 before any edit)
+        if tight:
+            self._check_limit(n)
         if pos == 0:
             chunk, start, i = self._head, 0, 0
             left: Id | None = None
@@ -175,8 +186,8 @@ class SequenceReplica(Integrator):
         right = items[i] if i < len(items) else self._next_item(chunk)
         item = self._new_item(
             self._agent,
-            self._next_seq,
-            self._lamport + 1,
+            seq,
+            lamport + 1,
             text,
             left,
             None if right is None else (right.agent, right.seq),
@@ -185,9 +196,8 @@ class SequenceReplica(Integrator):
         item.chunk = chunk
         chunk.visible += n
         self._len += n
-        self._next_seq += n
-        self._lamport += n
-        self._last, self._last_end = item, pos + n
+        self._next_seq, self._lamport = seq + n, lamport + n
+        self._last, self._last_end = None if tight else item, pos + n
         self._cursor, self._hint = (chunk, start), (chunk, start, i, pos)
         if len(items) > MAX_CHUNK:
             self._split_chunk(chunk)
@@ -205,6 +215,8 @@ class SequenceReplica(Integrator):
             )
         if not length:
             return
+        if (self._next_seq | length) >= _NEAR or self._lamport >= _NEAR:
+            self._check_limit(length)
         self._last = None
         chunk, start, i, p = self._locate(pos)
         items = chunk.items
@@ -252,6 +264,20 @@ class SequenceReplica(Integrator):
         for c in touched:
             if len(c.items) > MAX_CHUNK:
                 self._split_chunk(c)
+
+    def _check_limit(self, n: int) -> None:
+        """Refuse a local edit of ``n`` code points whose ids or Lamport times would reach
+        2**62, before anything changes (``insert`` and ``delete`` call this only near the
+        limit): every peer, and this replica, refuses such an operation
+        (:func:`~designpatterns_ref.collab.ops.check_op`), so making it would leave an edit no
+        one can receive and stop every later exchange."""
+        top = max(self._next_seq, self._lamport + 1) + n
+        if top > MAX_ID:
+            raise CRDTError(
+                f"an edit of {n} code points would use ids or Lamport times up to {top - 1}: agent "
+                f"{self._agent!r} is at seq {self._next_seq} and Lamport time "
+                f"{self._lamport + 1}, and ids and Lamport times must stay below 2**62"
+            )
 
     def _record_delete(self, tagent: str, tseq: int, n: int) -> None:
         """Log a local delete of ``n`` characters from ``(tagent, tseq)``."""
@@ -376,6 +402,27 @@ class SequenceReplica(Integrator):
                     still.append(op)
             waiting = still
         self._pending = waiting
+        self._skip_own_ids()
+
+    def _skip_own_ids(self) -> None:
+        """Move the next local sequence number past every id of this replica's own agent that
+        it holds or holds waiting. A replica reopened under its agent's name and given the
+        document, or the original of a ``fork`` under its own name that merges the copy's
+        edits, receives operations under its own agent: its next edits must not reuse their
+        ids (the edit would be taken for one already held, and never sent)."""
+        floor = self._seq_floor(self._agent)
+        if floor > self._next_seq:
+            self._next_seq = floor
+
+    def _seq_floor(self, agent: str) -> int:
+        """One past the highest sequence number of ``agent`` this replica holds or holds
+        waiting."""
+        known = self._known.get(agent)
+        floor = known[-1] if known else 0
+        for op in self._pending:
+            if op.agent == agent and op.seq + span(op) > floor:
+                floor = op.seq + span(op)
+        return floor
 
     def merge(self, other: SequenceReplica) -> None:
         """Apply every operation ``other`` has that this replica lacks, including those
@@ -391,12 +438,14 @@ class SequenceReplica(Integrator):
 
         Forking under this replica's own agent is allowed, to make a copy to go on with: the
         original stops editing and only receives (a fork is not refused, which would break
-        that use). If both go on editing, they give the same ids to different characters;
-        a replica compares the contents of an id it already holds, so the first exchange of
-        those operations (``apply_ops``, ``apply_update``) raises :class:`CRDTError` naming the
-        id and both contents, and changes nothing. A version-based exchange (:meth:`merge`,
-        ``sync_step2``) sends only ids the other side lacks, so it sends neither edit and
-        cannot notice: give each editing replica its own agent."""
+        that use); once it has received the copy's edits it may edit again, numbering its
+        edits past theirs. If both edit before they exchange, they give the same ids to
+        different characters; a replica compares the contents of an id it already holds, so
+        the first exchange of those operations (``apply_ops``, ``apply_update``) raises
+        :class:`CRDTError` naming the id and both contents, and changes nothing. A
+        version-based exchange (:meth:`merge`, ``sync_step2``) sends only ids the other side
+        lacks, so it sends neither edit and cannot notice: give each editing replica its own
+        agent."""
         check_agent(agent)
         twin = type(self)(agent)
         self._copy_into(twin)
