@@ -275,7 +275,7 @@ class SequenceReplica(Integrator):
         if top > MAX_ID:
             raise CRDTError(
                 f"an edit of {n} code points would use ids or Lamport times up to {top - 1}: agent "
-                f"{self._agent!r} is at seq {self._next_seq} and Lamport time "
+                f"{shown(self._agent)} is at seq {self._next_seq} and Lamport time "
                 f"{self._lamport + 1}, and ids and Lamport times must stay below 2**62"
             )
 
