@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import enum
 import re
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -14,19 +11,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from designpatterns_ref.errors import SHOWN_LIMIT, shown
+from tests.fuzz.helpers import all_digits
 
 HUGE = 10**5000  # 5,001 digits: past the 4,300 Python prints
 
 
-@contextmanager
-def any_int_prints() -> Iterator[None]:
-    """Lift Python's limit on int-to-text conversion for the block (the test's oracle only)."""
-    previous = sys.get_int_max_str_digits()
-    sys.set_int_max_str_digits(0)
-    try:
-        yield
-    finally:
-        sys.set_int_max_str_digits(previous)
+#: Lift Python's limit on int-to-text conversion for the block (the test's oracle only).
+any_int_prints = all_digits
 
 
 def test_a_huge_int_really_cannot_be_printed() -> None:

@@ -54,19 +54,11 @@ __all__ = ["checked_store", "unchecked"]
 T = TypeVar("T")
 
 
-def _show(value: object) -> str:
-    """``repr(value)``, at most 80 characters (an int too long to print is described)."""
-    try:
-        return f"{value!r:.80}"
-    except ValueError:  # an int of more than 4,300 digits
-        return "(an int too long to print)"
-
-
 def _user(field: str, value: object) -> str:
     if type(value) is str and value.isascii():  # the common case, in two C calls
         return value
     if not isinstance(value, str):
-        raise FeedTypeError(f"{field}={_show(value)} must be a user name (str)")
+        raise FeedTypeError(f"{field}={shown(value, 80)} must be a user name (str)")
     _check_encodable(field, value)
     return value
 
@@ -75,7 +67,7 @@ def _users(field: str, value: object) -> Sequence[str]:
     if type(value) is list or type(value) is tuple:
         names: Sequence[Any] = value
     elif isinstance(value, str | bytes) or not isinstance(value, Iterable):
-        raise FeedTypeError(f"{field}={_show(value)} must be a list of user names (str)")
+        raise FeedTypeError(f"{field}={shown(value, 80)} must be a list of user names (str)")
     else:
         names = value if isinstance(value, list | tuple) else list(value)
     try:
@@ -90,7 +82,7 @@ def _users(field: str, value: object) -> Sequence[str]:
 
 def _name(field: str, value: object) -> str:
     if not isinstance(value, str):
-        raise FeedTypeError(f"{field}={_show(value)} must be a str")
+        raise FeedTypeError(f"{field}={shown(value, 80)} must be a str")
     if not value:
         raise FeedError(f"{field}='' must not be empty")
     _check_encodable(field, value)
@@ -99,7 +91,7 @@ def _name(field: str, value: object) -> str:
 
 def _text(field: str, value: object) -> str:
     if not isinstance(value, str):
-        raise FeedTypeError(f"{field}={_show(value)} must be a str")
+        raise FeedTypeError(f"{field}={shown(value, 80)} must be a str")
     _check_encodable(field, value)
     return value
 
@@ -115,15 +107,15 @@ def _time(field: str, value: object) -> float:
     if type(value) is float and -sys.float_info.max <= value <= sys.float_info.max:
         return value
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise FeedTypeError(f"{field}={_show(value)} must be a number of seconds")
+        raise FeedTypeError(f"{field}={shown(value, 80)} must be a number of seconds")
     if not -sys.float_info.max <= value <= sys.float_info.max:  # NaN, inf, 10**400
-        raise FeedError(f"{field}={_show(value)} must be finite")
+        raise FeedError(f"{field}={shown(value, 80)} must be finite")
     return value
 
 
 def _flag(field: str, value: object) -> bool:
     if value is not True and value is not False:
-        raise FeedTypeError(f"{field}={_show(value)} must be True or False")
+        raise FeedTypeError(f"{field}={shown(value, 80)} must be True or False")
     return value
 
 
@@ -132,7 +124,7 @@ def _int(field: str, value: object) -> int:
     if type(value) is int:
         return value
     if not _is_id(value):
-        raise FeedTypeError(f"{field}={_show(value)} must be an int")
+        raise FeedTypeError(f"{field}={shown(value, 80)} must be an int")
     return value  # type: ignore[return-value]
 
 
@@ -146,10 +138,10 @@ def _post_id(field: str, value: object) -> int:
 
 def _ints(field: str, value: object) -> Sequence[int]:
     if isinstance(value, str | bytes) or not isinstance(value, Iterable):
-        raise FeedTypeError(f"{field}={_show(value)} must be a list of post ids (int)")
+        raise FeedTypeError(f"{field}={shown(value, 80)} must be a list of post ids (int)")
     ids = value if isinstance(value, list | tuple) else list(value)
     if not set(map(type, ids)) <= _INT and not all(map(_is_id, ids)):
-        raise FeedTypeError(f"{field}={_show(ids)} must hold post ids (int) only")
+        raise FeedTypeError(f"{field}={shown(ids, 80)} must hold post ids (int) only")
     return ids
 
 
@@ -167,15 +159,15 @@ def _count(field: str, value: object) -> int:
     if type(value) is int and 0 <= value < MAX_ID:
         return value
     if not _is_id(value):
-        raise FeedTypeError(f"{field}={_show(value)} must be an int")
+        raise FeedTypeError(f"{field}={shown(value, 80)} must be an int")
     if not 0 <= value < MAX_ID:  # type: ignore[operator]
-        raise FeedError(f"{field}={_show(value)} must be from 0 to 2**63 - 1")
+        raise FeedError(f"{field}={shown(value, 80)} must be from 0 to 2**63 - 1")
     return value  # type: ignore[return-value]
 
 
 def _post(field: str, value: object) -> Post:
     if not isinstance(value, Post):
-        raise FeedTypeError(f"{field}={_show(value)} must be a Post")
+        raise FeedTypeError(f"{field}={shown(value, 80)} must be a Post")
     _post_id(f"{field}.id", value.id)
     _user(f"{field}.author", value.author)
     return value
