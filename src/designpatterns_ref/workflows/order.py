@@ -105,6 +105,8 @@ ORDER_SPEC = MachineSpec(
     },
     final=("delivered", "rejected", "cancelled", "refunded"),
 )
+"""The order lifecycle declared as data: every legal move, and the guard that must agree (the
+case-study page's diagram is ``ORDER_SPEC.mermaid()``)."""
 
 
 def new_order(state: str | None = None) -> Machine:
