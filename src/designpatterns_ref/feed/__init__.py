@@ -24,7 +24,6 @@ from __future__ import annotations
 
 from designpatterns_ref.feed import graphs
 from designpatterns_ref.feed.base import (
-    Feed,
     FeedError,
     FeedStats,
     FeedStore,
@@ -40,6 +39,7 @@ from designpatterns_ref.feed.pull import FanoutOnRead
 from designpatterns_ref.feed.push import FanoutOnWrite
 from designpatterns_ref.feed.redis import RedisStore
 from designpatterns_ref.feed.simulation import SimulationReport, Workload, simulate
+from designpatterns_ref.feed.strategy import Feed
 
 __all__ = [
     "FanoutOnRead",

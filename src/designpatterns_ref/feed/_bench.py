@@ -18,13 +18,14 @@ from itertools import accumulate
 
 from designpatterns_ref.benchkit import Table, percentile
 from designpatterns_ref.clock import ManualClock
-from designpatterns_ref.feed.base import Feed, FeedStore
+from designpatterns_ref.feed.base import FeedStore
 from designpatterns_ref.feed.graphs import Graph, power_law
 from designpatterns_ref.feed.hybrid import HybridFanout
 from designpatterns_ref.feed.memory import MemoryStore
 from designpatterns_ref.feed.pull import FanoutOnRead
 from designpatterns_ref.feed.push import FanoutOnWrite
 from designpatterns_ref.feed.simulation import SimulationReport, Workload, simulate
+from designpatterns_ref.feed.strategy import Feed
 
 __all__ = ["Comparison", "Scale", "bench_steps", "compare", "probe_user", "sweep", "tables"]
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from designpatterns_ref.clock import ManualClock
-from designpatterns_ref.feed.base import Feed
 from designpatterns_ref.feed.graphs import power_law
 from designpatterns_ref.feed.hybrid import HybridFanout
 from designpatterns_ref.feed.pull import FanoutOnRead
 from designpatterns_ref.feed.push import FanoutOnWrite
 from designpatterns_ref.feed.simulation import Workload, simulate
+from designpatterns_ref.feed.strategy import Feed
 
 __all__ = ["tour"]
 

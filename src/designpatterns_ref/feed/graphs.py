@@ -29,7 +29,8 @@ from collections import Counter
 from dataclasses import dataclass
 
 from designpatterns_ref.errors import shown
-from designpatterns_ref.feed.base import Feed, FeedError, FeedTypeError
+from designpatterns_ref.feed.base import FeedError, FeedTypeError
+from designpatterns_ref.feed.strategy import Feed
 
 __all__ = ["Graph", "power_law"]
 

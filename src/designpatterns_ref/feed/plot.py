@@ -32,11 +32,12 @@ from typing import Any
 
 from designpatterns_ref.clock import ManualClock
 from designpatterns_ref.errors import shown
-from designpatterns_ref.feed.base import Feed, FeedError
+from designpatterns_ref.feed.base import FeedError
 from designpatterns_ref.feed.graphs import Graph
 from designpatterns_ref.feed.hybrid import HybridFanout
 from designpatterns_ref.feed.pull import FanoutOnRead
 from designpatterns_ref.feed.push import FanoutOnWrite
+from designpatterns_ref.feed.strategy import Feed
 
 __all__ = ["fanout_costs", "plot_fanout", "tour_figures"]
 

@@ -22,7 +22,8 @@ True
 
 from __future__ import annotations
 
-from designpatterns_ref.feed.base import Feed, Post, _merge_newest
+from designpatterns_ref.feed.base import Post, _merge_newest
+from designpatterns_ref.feed.strategy import Feed
 
 __all__ = ["FanoutOnRead"]
 

@@ -32,12 +32,12 @@ from designpatterns_ref.errors import shown
 from designpatterns_ref.feed.base import (
     COMPLETE,
     MAX_LIMIT,
-    Feed,
     FeedError,
     FeedStore,
     Post,
     _merge_newest,
 )
+from designpatterns_ref.feed.strategy import Feed
 
 __all__ = ["FanoutOnWrite"]
 

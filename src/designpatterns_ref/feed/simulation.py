@@ -33,8 +33,9 @@ from itertools import accumulate
 from designpatterns_ref.benchkit import percentile
 from designpatterns_ref.clock import ManualClock
 from designpatterns_ref.errors import shown
-from designpatterns_ref.feed.base import Feed, FeedError, FeedStats, FeedTypeError
+from designpatterns_ref.feed.base import FeedError, FeedStats, FeedTypeError
 from designpatterns_ref.feed.graphs import Graph
+from designpatterns_ref.feed.strategy import Feed
 
 __all__ = ["SimulationReport", "Workload", "simulate"]
 
