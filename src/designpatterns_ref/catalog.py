@@ -271,6 +271,7 @@ _CATALOG: tuple[CaseStudy, ...] = (
                 "fugue",
                 "fuguemax",
                 "traces",
+                "serverorder",
                 "wire",
                 "sync",
             ],

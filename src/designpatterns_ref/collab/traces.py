@@ -34,7 +34,6 @@ True
 from __future__ import annotations
 
 import gzip
-import heapq
 import json
 import zlib
 from collections import deque
@@ -47,6 +46,7 @@ from designpatterns_ref.collab.base import CollabError, TextReplica
 from designpatterns_ref.collab.crdt import Insert, Op, SequenceReplica, Version
 from designpatterns_ref.collab.ot import TextOperation
 from designpatterns_ref.collab.otserver import Message, OTServer
+from designpatterns_ref.collab.serverorder import server_order
 from designpatterns_ref.errors import shown
 
 __all__ = [
@@ -340,97 +340,13 @@ def _end(op: Op) -> int:
     return op.seq + (len(op.text) if isinstance(op, Insert) else op.length)
 
 
-def _server_order(trace: Trace) -> tuple[list[int], list[dict[str, int]]]:
-    """The order in which the server receives the transactions that edit, and per
-    transaction the version it was typed on (per agent, how many of its operations).
-
-    A client receives the server's entries in order, so a transaction of agent ``c`` that saw
-    the first ``n_b`` operations of each other agent ``b`` needs all of them before, in the
-    server's order, any operation it did not see of a third agent ``a``; as each agent's
-    operations go in sequence, that is one constraint per pair of other agents: ``b``'s
-    operation ``n_b - 1`` before ``a``'s operation ``n_a``. With the parents they are edges
-    between transactions. Any topological order then satisfies every transaction (the smallest
-    listed index goes first, so a trace listed in a valid order keeps it); a cycle means that
-    no server order gives each client exactly what its transaction's parents had seen."""
-    txns = trace.txns
-    count: dict[str, int] = {}  # operations of each agent so far
-    starts: dict[tuple[str, int], int] = {}  # (agent, index of its txn's first op) -> txn
-    ends: dict[tuple[str, int], int] = {}  # (agent, its op count after the txn) -> txn
-    versions: list[dict[str, int]] = []  # per txn: what its parents had seen
-    after: list[dict[str, int]] = []  # per txn: that version with its own operations
-    for i, txn in enumerate(txns):
-        if len(txn.parents) == 1:  # the common case: the parent's version, shared
-            version = after[txn.parents[0]]
-        else:
-            version = {}
-            for p in txn.parents:
-                for a, n in after[p].items():
-                    if n > version.get(a, 0):
-                        version[a] = n
-        versions.append(version)
-        agent, n_ops = txn.agent, len(txn.patches)
-        if not n_ops:  # sends nothing: constrains nothing
-            after.append(version)
-            continue
-        if version.get(agent, 0) != count.get(agent, 0):
-            raise CollabError(
-                f"replay_ot: txn {i} of {agent!r} is concurrent with that agent's earlier "
-                "edits; one client cannot edit two concurrent branches"
-            )
-        starts[agent, count.get(agent, 0)] = i
-        count[agent] = count.get(agent, 0) + n_ops
-        ends[agent, count[agent]] = i
-        after.append({**version, agent: count[agent]})
-    edit = [i for i, txn in enumerate(txns) if txn.patches]
-    # (before, after): what a txn saw of one other agent goes before what it did not see of
-    # a third; the parents' edges (before their children) always point forward
-    pairs = [
-        (ends[b, n], later)
-        for i in (edit if len(count) > 2 else ())  # it takes three agents
-        for b, n in versions[i].items()
-        if b != txns[i].agent
-        for a in count
-        if a not in (txns[i].agent, b)
-        and (later := starts.get((a, versions[i].get(a, 0)))) is not None
-    ]
-    if all(before < later for before, later in pairs):
-        return edit, versions  # the listing order is a valid server order
-    edges: dict[int, list[int]] = {}  # txn -> the txns the server must receive after it
-    for before, later in pairs:
-        edges.setdefault(before, []).append(later)
-    for i in edit:
-        for b, n in versions[i].items():
-            edges.setdefault(ends[b, n], []).append(i)
-    indegree = dict.fromkeys(edit, 0)
-    for targets in edges.values():
-        for t in targets:
-            indegree[t] += 1
-    ready = [i for i in edit if not indegree[i]]
-    heapq.heapify(ready)
-    order: list[int] = []
-    while ready:
-        i = heapq.heappop(ready)
-        order.append(i)
-        for t in edges.get(i, ()):
-            indegree[t] -= 1
-            if not indegree[t]:
-                heapq.heappush(ready, t)
-    if len(order) < len(edit):
-        stuck = sorted(i for i in edit if indegree[i])[:5]
-        raise CollabError(
-            f"replay_ot: no server order gives every client exactly the edits its "
-            f"transaction's parents had seen (txns {stuck} wait on each other); a central "
-            "server with one client per agent cannot produce this graph"
-        )
-    return order, versions
-
-
 def replay_ot(trace: Trace) -> str:
     """Replay ``trace`` through :class:`OTServer`, one client per agent; returns the server's
     final document.
 
     The server receives the transactions in an order that lets every client see exactly
-    what its transaction's parents had seen (:func:`_server_order`; the listing order when it
+    what its transaction's parents had seen
+    (:func:`~designpatterns_ref.collab.serverorder.server_order`; the listing order when it
     does). Before each transaction its agent's client takes, in the server's order, the
     entries of that version (its own entries are acknowledgements); the transaction's
     operations are then sent at once. Clients may have several operations in flight, as in
@@ -446,7 +362,7 @@ def replay_ot(trace: Trace) -> str:
     """
     _check_trace(trace)
     txns = trace.txns
-    order, versions = _server_order(trace)
+    order, versions = server_order(trace)
     server = OTServer(trace.start)
     history = server.history
     docs: dict[str, str] = {}
