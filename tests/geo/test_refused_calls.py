@@ -42,7 +42,6 @@ def make(request: pytest.FixtureRequest) -> Iterator[Factory]:
     client.close()
 
 
-@pytest.mark.parametrize("name", list(MEMORY))
 @pytest.mark.parametrize(
     "call",
     [
@@ -58,12 +57,12 @@ def make(request: pytest.FixtureRequest) -> Iterator[Factory]:
     ],
 )
 def test_a_refused_call_expires_no_stale_driver(
-    name: str, call: Callable[[DriverIndex], object]
+    make: Factory, call: Callable[[DriverIndex], object]
 ) -> None:
     """Expiry is lazy: a stale driver leaves at the next read. A refused call is no read: a
     clock set back afterwards still finds the driver (as it would with no call at all)."""
     clock = ManualClock()
-    index = MEMORY[name](clock)
+    index = make(clock)
     index.upsert("old", 10.0, 10.0)
     index.upsert("new", 10.0, 10.001, at=50.0)
     clock.advance(61.0)  # "old" is past its 60 s TTL, and nothing has read the index since

@@ -8,6 +8,8 @@ import math
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from designpatterns_ref.workflows import Deadline, MemoryLog, Orchestrator, Step, WorkflowError
 from designpatterns_ref.workflows.durable import MISSING
@@ -50,3 +52,25 @@ def test_orchestrator_refuses_a_bad_reading_before_a_step_runs(bad: Any) -> None
     with pytest.raises(WorkflowError, match=CLOCK):
         saga.run("o-1")
     assert not ran and log.get("o-1", "do:charge") is MISSING
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    now=st.floats(allow_nan=False, allow_infinity=False),
+    seconds=st.floats(min_value=0.0, allow_nan=False, allow_infinity=False),
+)
+def test_a_deadline_past_the_largest_float_is_refused(now: float, seconds: float) -> None:
+    """The oracle: a deadline is made exactly when ``now + seconds`` is a finite float (an
+    infinite one would never pass); otherwise WorkflowError, naming the seconds."""
+    if math.isfinite(now + seconds):
+        deadline = Deadline(seconds, clock=lambda: now)
+        assert deadline.at == now + seconds
+    else:
+        with pytest.raises(WorkflowError, match=r"seconds=.*past the largest float"):
+            Deadline(seconds, clock=lambda: now)
+
+
+def test_a_deadline_near_the_largest_float() -> None:
+    with pytest.raises(WorkflowError, match=r"seconds=1e\+308 after clock\(\) returned 1\.7e\+308"):
+        Deadline(1e308, clock=lambda: 1.7e308)
+    assert Deadline(1.0, clock=lambda: 1.7e308).passed()  # absorbed: due at once, not never

@@ -65,6 +65,14 @@ _COMMON = (
 )
 
 
+def _encodable(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:  # a lone surrogate: no driver can send it
+        return False
+    return True
+
+
 class Tx:
     """A transaction's statement runner: ``tx(sql, params)`` returns rows, ``tx.rowcount``."""
 
@@ -114,6 +122,9 @@ class BookingStore:
     def _param(self, value: Any) -> Any:
         return value
 
+    def _check_params(self, params: Sequence[Any]) -> None:
+        """Refuse a value the driver cannot bind, naming it (the engine's own rule)."""
+
     def night(self, value: Any) -> date:
         """A night as the database returns it (a date, or an ISO text on SQLite) as a date."""
         if isinstance(value, date) and not hasattr(value, "hour"):
@@ -155,9 +166,11 @@ class BookingStore:
         """One statement as its own transaction (autocommit on PostgreSQL); its rows.
 
         ``text`` uses the engine's own placeholders (``%s`` on PostgreSQL). SQL the database
-        rejects fails with the driver's own error (sqlite3 or psycopg).
+        rejects fails with the driver's own error (sqlite3 or psycopg); on SQLite a value in
+        ``params`` it cannot bind raises :class:`BookingError` naming it, before anything runs.
         """
         _check_sql(text, params)
+        self._check_params(params)
         conn = self._conn()
         if self.engine != "postgres":
             with self.transaction() as tx:
@@ -173,9 +186,11 @@ class BookingStore:
         """The rows of one read (``?`` placeholders on both engines).
 
         SQL the database rejects (a syntax error, a wrong number of params) fails with the
-        driver's own error (sqlite3 or psycopg).
+        driver's own error (sqlite3 or psycopg); a value in ``params`` SQLite cannot bind, as
+        :meth:`statement`.
         """
         _check_sql(text, params)
+        self._check_params(params)
         with self.transaction(write=False) as tx:
             return tx(text, params)
 
@@ -307,6 +322,25 @@ class SQLiteStore(BookingStore):
 
     def _param(self, value: Any) -> Any:
         return value.isoformat() if isinstance(value, date) else value
+
+    def _check_params(self, params: Sequence[Any]) -> None:
+        """What sqlite3 binds: None, an int that fits SQLite's 64 bits, a float, a str it can
+        encode, bytes; and a date (sent as ISO text). Anything else raised the driver's bare
+        ``OverflowError``, ``ProgrammingError`` or ``UnicodeEncodeError``."""
+        for i, value in enumerate(params):
+            if isinstance(value, int):
+                ok = -(2**63) <= value < 2**63
+            elif isinstance(value, str):
+                ok = _encodable(value)
+            else:
+                ok = value is None or isinstance(
+                    value, float | bytes | bytearray | memoryview | date
+                )
+            if not ok:
+                raise BookingError(
+                    f"params[{i}]={shown(value, 80)} cannot be sent to SQLite: it takes None, an "
+                    "int in [-2**63, 2**63), a float, a str encodable as UTF-8, bytes or a date"
+                )
 
 
 class PostgresStore(BookingStore):

@@ -88,10 +88,13 @@ return #ids
 
 # Set one driver's flag where it stands, reading and writing in one step on the server (a
 # driver moved or removed meanwhile is never put back): the free set takes the geo set's score.
+# A driver whose fix is older than the cutoff ARGV[3] ('' for no TTL) is stale, so unknown:
+# refused like a missing one, and nothing else is touched (no driver expires here).
 _SET_AVAILABLE = """
 local raw = redis.call('HGET', KEYS[3], ARGV[1])
 if not raw then return 0 end
 local lat, lon, _, at = string.match(raw, '^(%S+) (%S+) (%S+) (%S+)$')
+if ARGV[3] ~= '' and tonumber(at) < tonumber(ARGV[3]) then return 0 end
 if ARGV[2] == '1' then
   redis.call('ZADD', KEYS[2], redis.call('ZSCORE', KEYS[1], ARGV[1]), ARGV[1])
 else
@@ -214,14 +217,16 @@ class RedisGeoIndex:
         """Mark a known driver free or busy without moving it, in one step on the server (a
         Lua script), so a move or removal by another process meanwhile is never undone.
 
-        Raises :class:`~designpatterns_ref.geo.base.DriverNotFound` (a ``KeyError``) if unknown.
+        Raises :class:`~designpatterns_ref.geo.base.DriverNotFound` (a ``KeyError``) if unknown
+        or stale; a refused call changes nothing (no stale driver expires).
         """
         if available is not True and available is not False:
             raise GeoTypeError(f"available={shown(available)} must be True or False")
         driver_id = check_driver_id(driver_id)
-        self._expire()
+        ttl = self._live.ttl
+        cutoff = "" if ttl is None else repr(self._live.now() - ttl)
         keys = [self._all, self._free, self._meta, self._at]
-        if not self._set_available(keys=keys, args=[driver_id, int(available)]):
+        if not self._set_available(keys=keys, args=[driver_id, int(available), cutoff]):
             raise DriverNotFound(f"driver_id={shown(driver_id)} is not in the index (or is stale)")
 
     def _candidates(

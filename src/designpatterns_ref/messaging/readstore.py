@@ -23,6 +23,7 @@ round trip per miss and per batch; SQLite is local and needs no server.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
@@ -95,12 +96,16 @@ class SQLiteReadStore:
         self._db = _open_wal(path, _SCHEMA)
 
     def load(self, user: str, channel: str) -> tuple[int, int] | None:
-        """The stored record, or None."""
+        """The stored record, or None. A database failure (a closed store, a dropped table)
+        raises :class:`~designpatterns_ref.messaging.base.MessagingError`."""
         check_id("user", user), check_id("channel", channel)
-        row = self._db.execute(
-            "SELECT last_read, mentions FROM read_states WHERE user=? AND channel=?",
-            (user, channel),
-        ).fetchone()
+        try:
+            row = self._db.execute(
+                "SELECT last_read, mentions FROM read_states WHERE user=? AND channel=?",
+                (user, channel),
+            ).fetchone()
+        except sqlite3.Error as exc:
+            raise MessagingError(f"SQLiteReadStore.load: {exc}") from exc
         return (row[0], row[1]) if row else None
 
     def write(self, rows: Sequence[Row]) -> None:
@@ -115,20 +120,26 @@ class SQLiteReadStore:
             db.executemany("INSERT OR REPLACE INTO read_states VALUES (?, ?, ?, ?)", rows)
             db.execute("COMMIT")
         except BaseException as exc:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
+            # SQLite may have rolled back already (a full disk); a closed store has nothing
+            # to roll back, and asking it raises its own error in place of the first
+            with contextlib.suppress(sqlite3.Error):
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
             if isinstance(exc, sqlite3.Error):
                 raise MessagingError(f"SQLiteReadStore.write: {exc}") from exc
             raise
 
     def unread(self, user: str) -> dict[str, int]:
-        """Channels with mentions, sorted."""
+        """Channels with mentions, sorted; MessagingError as :meth:`load`."""
         check_id("user", user)
-        rows = self._db.execute(
-            "SELECT channel, mentions FROM read_states WHERE user=? AND mentions>0 "
-            "ORDER BY channel",
-            (user,),
-        ).fetchall()
+        try:
+            rows = self._db.execute(
+                "SELECT channel, mentions FROM read_states WHERE user=? AND mentions>0 "
+                "ORDER BY channel",
+                (user,),
+            ).fetchall()
+        except sqlite3.Error as exc:
+            raise MessagingError(f"SQLiteReadStore.unread: {exc}") from exc
         return {c: m for c, m in rows}
 
     def close(self) -> None:

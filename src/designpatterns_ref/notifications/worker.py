@@ -8,13 +8,17 @@ providers (each message they hand to a device is pushed on the Redis list ``<nam
 on the queue's own client (per take of up to ``batch`` messages: one script call claims them
 all, one MULTI/EXEC confirms, releases and acks them all), counts receipts in a Redis hash, and
 exits after ``--idle`` seconds without work once the outgoing queue is empty (or after twenty
-times that, whatever is left). Kill it with SIGKILL at any moment: the messages it held are
-reclaimed by another worker's ``XAUTOCLAIM``; a replay of a delivered message is dropped, a
-message whose claim the dead worker held is sent once the ``--lease`` runs out, and only a kill
-between a provider's ok and the take's settle shows messages twice on the phone: those of that
-take the provider had taken, at most ``batch`` (64). A take slower than the lease is fine: its
-claims are renewed every half ``--lease`` (one script call), so a provider call only has to
-stay under half the lease (1 s with the default 2 s).
+times that, whatever is left). A Redis outage does not end it: a call that finds the server
+down (:class:`~.base.QueueUnavailable`, or the client's connection error) is tried again after
+a pause that starts at 0.05 s and doubles up to 1 s, for as long as the outage lasts, and the
+time spent waiting does not count as idle (work may be waiting on the server). Kill it with
+SIGKILL at any moment: the messages it held are reclaimed by another worker's ``XAUTOCLAIM``; a
+replay of a delivered message is dropped, a message whose claim the dead worker held is sent
+once the ``--lease`` runs out, and only a kill between a provider's ok and the take's settle
+shows messages twice on the phone: those of that take the provider had taken, at most ``batch``
+(64). A take slower than the lease is fine: its claims are renewed every half ``--lease`` (one
+script call), so a provider call only has to stay under half the lease (1 s with the default
+2 s).
 
 >>> callable(run_worker)
 True
@@ -26,12 +30,15 @@ import argparse
 import time
 from collections import Counter
 
-from designpatterns_ref.notifications.base import Receipt
+from designpatterns_ref.notifications.base import QueueUnavailable, Receipt
 from designpatterns_ref.notifications.providers import default_providers
 from designpatterns_ref.notifications.redis_streams import RedisDedup, RedisStreamQueue
 from designpatterns_ref.notifications.send import Sender
 
 __all__ = ["main", "run_worker"]
+
+_OUTAGE_FIRST = 0.05  # seconds: the first pause after a call finds the server down
+_OUTAGE_CAP = 1.0  # seconds: the longest pause between tries while it stays down
 
 
 def run_worker(
@@ -49,7 +56,15 @@ def run_worker(
     batch: int = 64,
     lease: float = 2.0,
 ) -> int:
-    """Send until ``idle`` seconds pass with nothing to do; return messages handled."""
+    """Send until ``idle`` seconds pass with nothing to do; return messages handled.
+
+    While the server is down the worker waits and tries again (a pause of 0.05 s doubling up to
+    1 s), as a worker loop around :meth:`~.pipeline.Pipeline.run` does: nothing it took was
+    acked, so those messages come back after ``claim_idle``. An outage is not idle time."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    outages = (QueueUnavailable, RedisConnectionError, RedisTimeoutError)
     clock = time.time
     outgoing = RedisStreamQueue(url, f"{name}:out", consumer=consumer, claim_idle=claim_idle)
     dead = RedisStreamQueue(url, f"{name}:dead", consumer=consumer, claim_idle=claim_idle)
@@ -80,24 +95,30 @@ def run_worker(
         cap=cap,
         seed=seed,
     )
-    handled, last = 0, time.monotonic()
+    handled, last, pause = 0, time.monotonic(), 0.0
     while True:
-        n = sender.send_batch(batch)
-        if counts:
-            pipe = outgoing.r.pipeline(transaction=False)
-            for status, c in counts.items():
-                pipe.hincrby(f"{name}:receipts", status, c)
-            pipe.execute()
-            counts.clear()
-        if n:
-            handled += n
-            last = time.monotonic()
-        elif (waited := time.monotonic() - last) > idle and (
-            len(outgoing) == 0 or waited > 20 * idle
-        ):
-            return handled
-        else:
-            time.sleep(0.002)
+        try:
+            n = sender.send_batch(batch)
+            if counts:
+                pipe = outgoing.r.pipeline(transaction=False)
+                for status, c in counts.items():
+                    pipe.hincrby(f"{name}:receipts", status, c)
+                pipe.execute()
+                counts.clear()
+            if n:
+                handled += n
+                last = time.monotonic()
+            elif (waited := time.monotonic() - last) > idle and (
+                len(outgoing) == 0 or waited > 20 * idle
+            ):
+                return handled
+            else:
+                time.sleep(0.002)
+            pause = 0.0
+        except outages:
+            pause = min(_OUTAGE_CAP, 2 * pause or _OUTAGE_FIRST)
+            time.sleep(pause)
+            last = time.monotonic()  # an outage is not idle: work may be waiting on the server
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -193,8 +193,9 @@ class DashManifest:
 
     Built directly, its fields are checked as :func:`parse_dash_mpd` reads them: durations
     finite, the segment duration positive, at most :data:`MAX_SEGMENTS` segments, the
-    templates strings (``media`` not empty), ``start_number`` a decimal integer, at least one
-    :class:`Rung`, no two with one name.
+    templates strings (``media`` not empty, with ``$Number$`` when there is more than one
+    segment), ``start_number`` a decimal integer, at least one :class:`Rung`, no two with one
+    name.
     """
 
     duration_s: float
@@ -222,6 +223,7 @@ class DashManifest:
                 raise StreamingTypeError(f"{name}={shown(getattr(self, name), 60)} must be a str")
         if not self.media:
             raise StreamingError("media='' must be a segment URL template (every URL was empty)")
+        _check_numbered("media", self.media, count)
         _uint("start_number", self.start_number)
         reps = self.representations
         if not isinstance(reps, tuple) or not reps:
@@ -259,6 +261,18 @@ class DashManifest:
             self.media.replace("$RepresentationID$", representation).replace("$Number$", str(n))
             for n in range(self.start_number, self.start_number + self.segment_count)
         ]
+
+
+def _check_numbered(where: str, media: str, count: int) -> None:
+    """Refuse a ``media`` template without ``$Number$`` when there are segments to tell apart:
+    every one of them would get the same URL. ``$Time$`` and ``$Number%05d$`` are valid DASH
+    but not filled in here, so they are refused too rather than left in the URLs."""
+    if count > 1 and "$Number$" not in media:
+        raise StreamingError(
+            f"{where}={shown(media, 60)} has no $Number$: all {count} segments would get one URL "
+            "(this reader fills in $RepresentationID$ and $Number$, not $Time$ nor a $Number$ "
+            "with a width)"
+        )
 
 
 def _segment_count(duration_s: float, segment_duration_s: float) -> int:
@@ -343,8 +357,8 @@ _ADDRESSING = (
 
 def parse_dash_mpd(text: str) -> DashManifest:
     """Read back the subset :func:`write_dash_mpd` writes (one period, a SegmentTemplate with
-    ``@media``; SegmentBase and SegmentList are refused, as are two representations with one
-    ``@id``)."""
+    ``@media`` holding ``$Number$``; SegmentBase and SegmentList are refused, as are a ``@media``
+    without ``$Number$`` for more than one segment and two representations with one ``@id``)."""
     if not isinstance(text, str):
         raise StreamingTypeError(f"text={shown(text)} must be a str")
     try:
@@ -392,6 +406,7 @@ def parse_dash_mpd(text: str) -> DashManifest:
         raise StreamingError("AdaptationSet has no Representation")
     if not tmpl.get("media"):  # absent or empty: every segment URL would be empty
         raise StreamingError(f"SegmentTemplate@media is missing or empty; {_ADDRESSING}")
+    _check_numbered("SegmentTemplate@media", tmpl.get("media", ""), count)
     return DashManifest(
         duration,
         segment_s,

@@ -25,6 +25,7 @@ Complexity: O(attempts) calls; O(1) memory.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
@@ -69,7 +70,11 @@ class Backoff:
 
 
 class Deadline:
-    """A point in time on ``clock``: ``seconds`` after it was made."""
+    """A point in time on ``clock``: ``seconds`` after it was made.
+
+    A deadline past the largest float (a reading near it plus ``seconds``) would be infinite
+    and never pass, so it is refused with :class:`~designpatterns_ref.workflows.base.WorkflowError`.
+    """
 
     __slots__ = ("at", "clock")
 
@@ -78,7 +83,14 @@ class Deadline:
             raise WorkflowTypeError(f"Deadline: clock={shown(clock, 80)} must be callable")
         self.clock = clock
         span = check_seconds("Deadline", "seconds", seconds)
-        self.at = read_seconds(clock, WorkflowError, "Deadline") + span
+        now = read_seconds(clock, WorkflowError, "Deadline")
+        at = now + span
+        if at == math.inf:  # both finite, so only the sum can overflow
+            raise WorkflowError(
+                f"Deadline: seconds={shown(seconds, 80)} after clock() returned {shown(now, 60)} "
+                "is past the largest float; the deadline would never pass"
+            )
+        self.at = at
 
     def remaining(self) -> float:
         """Seconds left (zero once passed)."""

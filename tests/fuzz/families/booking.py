@@ -117,6 +117,12 @@ def _sql_entries(method: str) -> list[Entry]:
             snapshot=snap,
             call=lambda _, v: _sql(method, "SELECT count(*) FROM bookings", v),
         ),
+        Entry(  # SQL that takes one param: any error but BookingError is a defect here
+            f"SQLiteStore.{method}(params[0]=)",
+            make=_store,
+            snapshot=snap,
+            call=lambda _, v: getattr(_store(), method)("SELECT ?", [v]),
+        ),
     ]
 
 
