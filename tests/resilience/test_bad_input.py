@@ -87,3 +87,20 @@ def test_non_callable_is_refused_even_when_type_errors_are_not_retried() -> None
         retry.call(None)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="unsupported"):
         retry.call(lambda: 1 + "x")  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("previous", [None, "0.1", True, -1.0, math.nan, math.inf, 10**400])
+@pytest.mark.parametrize("name", ["Constant", "Exponential", "FullJitter", "EqualJitter"])
+def test_every_policy_refuses_a_previous_wait_that_is_no_wait(name: str, previous: object) -> None:
+    """``previous`` is part of every policy's call, read by the formula or not: a bad one is
+    refused by name, as DecorrelatedJitter (which reads it) refuses it."""
+    import random
+
+    from designpatterns_ref import resilience
+
+    policy = getattr(resilience, name)()
+    with pytest.raises(ResilienceError, match="previous="):
+        policy.delay(0, previous, random.Random(1))
+    with pytest.raises(ResilienceError, match="previous="):
+        policy.bounds(0, previous)
+    assert policy.bounds(0, 0.25) == policy.bounds(0, policy.first)  # a good one is not read

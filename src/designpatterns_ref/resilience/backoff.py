@@ -82,6 +82,12 @@ def ceiling(base: float, cap: float, attempt: int, multiplier: float = 2.0) -> f
         return cap
 
 
+def _check_previous(owner: str, previous: object) -> None:
+    """Refuse a ``previous`` that is no wait, also where the formula does not read it: every
+    policy takes the same arguments, and a bad one is the caller's mistake either way."""
+    check_seconds(owner, "previous", previous)
+
+
 def _base_cap(owner: str, base: object, cap: object) -> tuple[float, float]:
     b = check_seconds(owner, "base", base, positive=True)
     c = check_seconds(owner, "cap", cap, positive=True)
@@ -105,10 +111,12 @@ class Constant:
 
     def delay(self, attempt: int, previous: float, rng: random.Random) -> float:
         ceiling(1.0, 1.0, attempt)  # checks attempt
+        _check_previous("Constant", previous)
         return self.wait
 
     def bounds(self, attempt: int, previous: float) -> tuple[float, float]:
         ceiling(1.0, 1.0, attempt)
+        _check_previous("Constant", previous)
         return (self.wait, self.wait)
 
 
@@ -134,9 +142,11 @@ class Exponential:
         return self.base
 
     def delay(self, attempt: int, previous: float, rng: random.Random) -> float:
+        _check_previous("Exponential", previous)
         return ceiling(self.base, self.cap, attempt, self.multiplier)
 
     def bounds(self, attempt: int, previous: float) -> tuple[float, float]:
+        _check_previous("Exponential", previous)
         wait = ceiling(self.base, self.cap, attempt, self.multiplier)
         return (wait, wait)
 
@@ -158,9 +168,11 @@ class FullJitter:
         return self.base
 
     def delay(self, attempt: int, previous: float, rng: random.Random) -> float:
+        _check_previous("FullJitter", previous)
         return rng.uniform(0.0, ceiling(self.base, self.cap, attempt))
 
     def bounds(self, attempt: int, previous: float) -> tuple[float, float]:
+        _check_previous("FullJitter", previous)
         return (0.0, ceiling(self.base, self.cap, attempt))
 
 
@@ -181,10 +193,12 @@ class EqualJitter:
         return self.base
 
     def delay(self, attempt: int, previous: float, rng: random.Random) -> float:
+        _check_previous("EqualJitter", previous)
         half = ceiling(self.base, self.cap, attempt) / 2
         return half + rng.uniform(0.0, half)
 
     def bounds(self, attempt: int, previous: float) -> tuple[float, float]:
+        _check_previous("EqualJitter", previous)
         top = ceiling(self.base, self.cap, attempt)
         return (top / 2, top)
 
