@@ -67,8 +67,9 @@ class NotificationError(DesignPatternsError, ValueError):
 
 
 class QueueUnavailable(DesignPatternsError, ConnectionError):
-    """A queue's store (a SQLite file another writer holds, a Redis server that is down) could
-    not take an item: nothing was added, and the same call may be tried again later."""
+    """A queue's or a dedup window's store (a SQLite file another writer holds, a Redis server
+    that is down) could not serve the call: nothing was changed, and the same call may be tried
+    again later."""
 
 
 def check_name(where: str, name: str, value: object) -> str:
@@ -130,9 +131,9 @@ class Deliverer(Protocol):
     for a fresh lease; ``"busy"``: another owner took it since; ``"delivered"``); :meth:`settle`
     is :meth:`confirm` on each of ``confirmed`` then :meth:`release` on each of ``released``.
     Every method refuses a bad id (or list of ids) with :class:`NotificationError` before it
-    changes anything. :class:`~.providers.DedupWindow` (in memory) and
-    :class:`~.redis_streams.RedisDedup` both implement all of it, so the
-    :class:`~.send.Sender` runs one path on either.
+    changes anything; a store that is down raises :class:`QueueUnavailable`, changing nothing.
+    :class:`~.providers.DedupWindow` (in memory) and :class:`~.redis_streams.RedisDedup` both
+    implement all of it, so the :class:`~.send.Sender` runs one path on either.
     """
 
     lease: float

@@ -42,8 +42,8 @@ import contextlib
 import json
 import re
 import uuid
-from collections.abc import Hashable, Iterator, Sequence
-from typing import Any, cast
+from collections.abc import Callable, Hashable, Iterator, Sequence
+from typing import Any, TypeVar, cast
 
 from designpatterns_ref.errors import shown
 from designpatterns_ref.notifications.base import (
@@ -65,6 +65,8 @@ from designpatterns_ref.notifications.queues import (
 from designpatterns_ref.redisclient import bounded_client
 
 __all__ = ["RedisDedup", "RedisStreamQueue"]
+
+_T = TypeVar("_T")
 
 # KEYS: the delayed set, the high stream, the normal stream. ARGV: now, n. Moves the first n due
 # entries (by due time, ties by member: lane name, then a random hex) to the end of their stream.
@@ -234,12 +236,30 @@ class RedisStreamQueue:
         self.delayed = f"{name}:delayed"
         self._move = self.r.register_script(_MOVE_DUE)
         self._take = self.r.register_script(_TAKE)
-        for stream in self.streams(name):
+        self._make_group()
+
+    def _make_group(self) -> None:
+        """``XGROUP CREATE ... MKSTREAM`` on each lane (a group that exists already: nothing)."""
+        for stream in self.streams(self.name):
             try:
-                self.r.xgroup_create(stream, group, id="0", mkstream=True)
+                self.r.xgroup_create(stream, self.group, id="0", mkstream=True)
             except Exception as exc:  # BUSYGROUP: another worker created it first
                 if "BUSYGROUP" not in str(exc):
                     raise
+
+    def _regrouped(self, call: Callable[[], _T]) -> _T:
+        """``call()``; if it fails with NOGROUP (a server restarted without its data, or
+        flushed: the group is gone), make the group again, once, and run ``call`` again.
+        Whatever was pending in the lost group went with the data; new work flows again."""
+        from redis.exceptions import ResponseError
+
+        try:
+            return call()
+        except ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+        self._make_group()
+        return call()
 
     @staticmethod
     def streams(name: str) -> tuple[str, str]:
@@ -289,8 +309,11 @@ class RedisStreamQueue:
         streams = self.streams(self.name)
         idle_ms = int(self.claim_idle * 1000)
         with _unavailable("RedisStreamQueue.take", self.name):
-            flat = self._take(
-                keys=[self.delayed, *streams], args=[now, n, self.group, self.consumer, idle_ms]
+            flat = self._regrouped(
+                lambda: self._take(
+                    keys=[self.delayed, *streams],
+                    args=[now, n, self.group, self.consumer, idle_ms],
+                )
             )
         return [
             ((streams[int(flat[i])], _s(flat[i + 1])), json.loads(flat[i + 2]))
@@ -401,8 +424,10 @@ class RedisStreamQueue:
         :class:`~designpatterns_ref.notifications.QueueUnavailable`, as for ``len`` and
         :meth:`next_due`."""
         with _unavailable("RedisStreamQueue.pending", self.name):
-            return sum(
-                int(self.r.xpending(s, self.group)["pending"]) for s in self.streams(self.name)
+            return self._regrouped(
+                lambda: sum(
+                    int(self.r.xpending(s, self.group)["pending"]) for s in self.streams(self.name)
+                )
             )
 
     def __len__(self) -> int:
@@ -445,7 +470,9 @@ class RedisDedup:
     with the same answers as calling :meth:`claim` on each in order, :meth:`settle` confirms
     and releases them all in another, and :meth:`extend` renews the claims of a slow take.
     ``delivered()`` lists the confirmed ids (the dedup record; what reached the phone is counted
-    at the provider).
+    at the provider). While the server is down every method raises
+    :class:`~designpatterns_ref.notifications.QueueUnavailable` and changes nothing (each step is
+    one script call, run whole or not at all), as the queues do.
     """
 
     def __init__(
@@ -495,14 +522,16 @@ class RedisDedup:
     def claim(self, message_id: str) -> str:
         """``"delivered"``, ``"busy"`` (another live claim) or ``"claimed"`` for ``lease``."""
         key = self._key(message_id)
-        return _s(self._claim(keys=[key], args=[self.owner, self._lease_ms]))
+        with _unavailable("RedisDedup.claim", self.prefix):
+            return _s(self._claim(keys=[key], args=[self.owner, self._lease_ms]))
 
     def claim_many(self, message_ids: Sequence[str]) -> list[str]:
         """:meth:`claim` for each id in order, in one script call (an id twice: ``"busy"``)."""
         keys = self._keys("RedisDedup.claim_many", "message_ids", message_ids)
         if not keys:
             return []
-        letters = _s(self._claim_many(keys=keys, args=[self.owner, self._lease_ms, ""]))
+        with _unavailable("RedisDedup.claim_many", self.prefix):
+            letters = _s(self._claim_many(keys=keys, args=[self.owner, self._lease_ms, ""]))
         return [_CLAIM_WORDS[c] for c in letters]
 
     def extend(self, message_ids: Sequence[str]) -> list[str]:
@@ -512,13 +541,15 @@ class RedisDedup:
         keys = self._keys("RedisDedup.extend", "message_ids", message_ids)
         if not keys:
             return []
-        letters = _s(self._claim_many(keys=keys, args=[self.owner, self._lease_ms, "renew"]))
+        with _unavailable("RedisDedup.extend", self.prefix):
+            letters = _s(self._claim_many(keys=keys, args=[self.owner, self._lease_ms, "renew"]))
         return [_CLAIM_WORDS[c] for c in letters]
 
     def confirm(self, message_id: str) -> None:
         """Mark ``message_id`` sent for ``window`` seconds and record the delivery."""
         key = self._key(message_id)
-        self._confirm(keys=[key, self.deliveries], args=[message_id, self._window_ms])
+        with _unavailable("RedisDedup.confirm", self.prefix):
+            self._confirm(keys=[key, self.deliveries], args=[message_id, self._window_ms])
 
     def _settle_call(
         self, where: str, confirmed: object, released: object
@@ -533,14 +564,20 @@ class RedisDedup:
         in one script call."""
         keys, args = self._settle_call("RedisDedup.settle", confirmed, released)
         if len(keys) > 1:
-            self._settle(keys=keys, args=args)
+            with _unavailable("RedisDedup.settle", self.prefix):
+                self._settle(keys=keys, args=args)
 
     def release(self, message_id: str) -> None:
         """Drop this instance's claim (never another's, never a ``sent`` mark)."""
-        self._release(keys=[self._key(message_id)], args=[self.owner])
+        key = self._key(message_id)
+        with _unavailable("RedisDedup.release", self.prefix):
+            self._release(keys=[key], args=[self.owner])
 
     def deliver(self, message_id: str) -> bool:
-        """Claim and confirm in one call; False if delivered within the window or claimed."""
+        """Claim and confirm in one call; False if delivered within the window or claimed.
+
+        Two script calls: a server that fails between them leaves the claim until its lease
+        runs out (then the id may be claimed again), never a ``sent`` mark."""
         if self.claim(message_id) != "claimed":
             return False
         self.confirm(message_id)
@@ -548,4 +585,5 @@ class RedisDedup:
 
     def delivered(self) -> list[str]:
         """Every confirmed delivery, in order."""
-        return [_s(v) for v in self.r.lrange(self.deliveries, 0, -1)]
+        with _unavailable("RedisDedup.delivered", self.prefix):
+            return [_s(v) for v in self.r.lrange(self.deliveries, 0, -1)]
