@@ -690,6 +690,7 @@ _CATALOG: tuple[CaseStudy, ...] = (
                 "quiet",
                 "queues",
                 "redis_streams",
+                "redis_dedup",
                 "providers",
                 "send",
                 "pipeline",

@@ -140,7 +140,8 @@ def test_default_providers_refuses_hostile_arguments(arg: str, value: Any) -> No
 
 
 def redis_pair(redis_url: str) -> tuple[Any, Any]:
-    from designpatterns_ref.notifications.redis_streams import RedisDedup, RedisStreamQueue
+    from designpatterns_ref.notifications.redis_dedup import RedisDedup
+    from designpatterns_ref.notifications.redis_streams import RedisStreamQueue
 
     q = RedisStreamQueue(redis_url, "bad", consumer="c")
     q.put({"a": 1})
@@ -184,7 +185,8 @@ def test_a_take_at_a_time_refuses_hostile_ids_and_changes_nothing(
 def test_ack_settled_refuses_what_is_not_a_window_and_settles_any_other(redis_url: str) -> None:
     from designpatterns_ref.clock import ManualClock
     from designpatterns_ref.notifications import DedupWindow
-    from designpatterns_ref.notifications.redis_streams import RedisDedup, RedisStreamQueue
+    from designpatterns_ref.notifications.redis_dedup import RedisDedup
+    from designpatterns_ref.notifications.redis_streams import RedisStreamQueue
 
     q, _ = redis_pair(redis_url)
     before = redis_state(q)

@@ -27,7 +27,7 @@ CALLS: dict[str, Callable[[Any], object]] = {
 def test_redis_dedup_while_the_server_is_stopped(own_redis: Any, call: str) -> None:
     from redis.exceptions import ConnectionError as RedisConnectionError
 
-    from designpatterns_ref.notifications.redis_streams import RedisDedup
+    from designpatterns_ref.notifications.redis_dedup import RedisDedup
 
     d = RedisDedup(own_redis.url, "down")
     assert d.claim_many(["m1", "m2"]) == ["claimed", "claimed"]

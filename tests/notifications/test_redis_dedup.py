@@ -49,7 +49,7 @@ def run_both(
 ) -> None:
     """Run ``ops`` on both windows at whole units of ``unit`` seconds; raise Late if a step ran
     late, before comparing it."""
-    from designpatterns_ref.notifications.redis_streams import RedisDedup
+    from designpatterns_ref.notifications.redis_dedup import RedisDedup
 
     clock = ManualClock(0.0)
     first = DedupWindow(window + 0.5, clock=clock, lease=lease + 0.5)
@@ -133,7 +133,7 @@ def test_batched_redis_dedup_matches_the_in_memory_window(
 
 
 def test_extend_renews_only_this_owners_claims(redis_url: str) -> None:
-    from designpatterns_ref.notifications.redis_streams import RedisDedup
+    from designpatterns_ref.notifications.redis_dedup import RedisDedup
 
     prefix = f"e-{uuid.uuid4().hex[:8]}"
     mine = RedisDedup(redis_url, prefix, lease=0.3)
@@ -161,7 +161,8 @@ class Crash(Exception):
 
 def worker(redis_url: str, name: str, consumer: str, phone: Counter[str], **kw: Any) -> Any:
     """A send-stage worker on Redis Streams: its queues, its dedup on the queue's client."""
-    from designpatterns_ref.notifications.redis_streams import RedisDedup, RedisStreamQueue
+    from designpatterns_ref.notifications.redis_dedup import RedisDedup
+    from designpatterns_ref.notifications.redis_streams import RedisStreamQueue
 
     out = RedisStreamQueue(redis_url, f"{name}:out", consumer=consumer, claim_idle=0.1)
     dead = RedisStreamQueue(redis_url, f"{name}:dead", consumer=consumer, claim_idle=0.1)
@@ -309,7 +310,7 @@ def test_a_take_that_outlasts_the_lease_reaches_the_phone_once(redis_url: str) -
 def test_a_claim_lost_mid_take_is_answered_as_a_fresh_claim(redis_url: str) -> None:
     """A provider call past the whole lease (outside the bound): the renewal finds one unsent
     message claimed by another owner and one delivered by it, and sends neither."""
-    from designpatterns_ref.notifications.redis_streams import RedisDedup
+    from designpatterns_ref.notifications.redis_dedup import RedisDedup
 
     name = f"m-{uuid.uuid4().hex[:8]}"
     phone: Counter[str] = Counter()

@@ -68,7 +68,8 @@ def test_sigkilled_workers_never_duplicate_never_lose_never_exceed_caps(
 ) -> None:
     import redis
 
-    from designpatterns_ref.notifications.redis_streams import RedisDedup, RedisStreamQueue
+    from designpatterns_ref.notifications.redis_dedup import RedisDedup
+    from designpatterns_ref.notifications.redis_streams import RedisStreamQueue
 
     name = f"t-{uuid.uuid4().hex[:8]}"
     rng = random.Random(seed)

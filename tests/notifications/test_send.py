@@ -144,7 +144,7 @@ def test_dedup_window_claim_confirm_release() -> None:
 
 
 def test_redis_dedup_claim_lease_and_the_phone(redis_url: str) -> None:
-    from designpatterns_ref.notifications.redis_streams import RedisDedup
+    from designpatterns_ref.notifications.redis_dedup import RedisDedup
 
     name = f"d-{uuid.uuid4().hex[:8]}"
     one, two = RedisDedup(redis_url, name, lease=0.2), RedisDedup(redis_url, name, lease=0.2)

@@ -90,7 +90,8 @@ def test_an_unknown_ticket_is_acked_as_a_no_op(tmp_path: Path, make: str) -> Non
 def test_redis_take_and_ack_while_the_server_is_stopped(own_redis: Any, call: str) -> None:
     from redis.exceptions import ConnectionError as RedisConnectionError
 
-    from designpatterns_ref.notifications.redis_streams import RedisDedup, RedisStreamQueue
+    from designpatterns_ref.notifications.redis_dedup import RedisDedup
+    from designpatterns_ref.notifications.redis_streams import RedisStreamQueue
 
     q = RedisStreamQueue(own_redis.url, "down", claim_idle=60.0)
     dedup = RedisDedup(q.r, "down")

@@ -132,7 +132,7 @@ class Deliverer(Protocol):
     is :meth:`confirm` on each of ``confirmed`` then :meth:`release` on each of ``released``.
     Every method refuses a bad id (or list of ids) with :class:`NotificationError` before it
     changes anything; a store that is down raises :class:`QueueUnavailable`, changing nothing.
-    :class:`~.providers.DedupWindow` (in memory) and :class:`~.redis_streams.RedisDedup` both
+    :class:`~.providers.DedupWindow` (in memory) and :class:`~.redis_dedup.RedisDedup` both
     implement all of it, so the :class:`~.send.Sender` runs one path on either.
     """
 

@@ -20,7 +20,7 @@ that dies after the provider's ok and before ``confirm`` leaves a claim that run
 replay sends that message again (at least once: losing an alert is worse than repeating one).
 The send stage works a take at a time: :meth:`DedupWindow.claim_many`, :meth:`DedupWindow.extend`
 and :meth:`DedupWindow.settle` answer as the one-id calls would, the same protocol
-(:class:`~.base.Deliverer`) as :class:`~.redis_streams.RedisDedup`; each claim has an owner, and
+(:class:`~.base.Deliverer`) as :class:`~.redis_dedup.RedisDedup`; each claim has an owner, and
 :meth:`DedupWindow.another_sender` is a second sender's handle on the same window.
 The ``phone`` hook of :class:`SimulatedProvider` sees every message handed to a device, so tests
 count what actually arrived.
@@ -195,7 +195,7 @@ class DedupWindow:
     ``claim`` before the provider call, ``confirm`` after its ok, ``release`` after a refusal;
     ``deliver`` is claim and confirm in one step. A claim lasts ``lease`` seconds. A take at a
     time, :meth:`claim_many`, :meth:`extend` and :meth:`settle` do the same for many ids, with
-    the answers of :class:`~.redis_streams.RedisDedup` (the protocol is
+    the answers of :class:`~.redis_dedup.RedisDedup` (the protocol is
     :class:`~.base.Deliverer`). Each claim belongs to an owner, this handle's ``owner``:
     :meth:`another_sender` gives a second sender its own handle on the same window, as a second
     ``RedisDedup`` on the same prefix would be (each releases and renews only its own claims).

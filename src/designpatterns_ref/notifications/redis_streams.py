@@ -12,18 +12,19 @@ round trip): it moves the due retries into their streams, ``XAUTOCLAIM``\\s each
 first), then reads new messages of each lane with a non-blocking ``XREADGROUP``, each command
 asking for what is still missing of ``n``. :meth:`RedisStreamQueue._take_reference` makes the
 same calls one round trip each (up to five a take): the readable reference the tests compare it
-with. That is at-least-once delivery; the send stage's dedup window (:class:`RedisDedup`) keeps
-a replay from reaching the phone again: one Lua script call claims the keys of every message of
-a take for a lease before the provider calls (:meth:`RedisDedup.claim_many`), and one MULTI/EXEC
-after them marks the sent ones, drops the claims of the refused ones and acks the take
+with. That is at-least-once delivery; the send stage's dedup window
+(:class:`~.redis_dedup.RedisDedup`) keeps a replay from reaching the phone again: one Lua script
+call claims the keys of every message of a take for a lease before the provider calls
+(:meth:`~.redis_dedup.RedisDedup.claim_many`), and one MULTI/EXEC after them marks the sent
+ones, drops the claims of the refused ones and acks the take
 (:meth:`RedisStreamQueue.ack_settled`): two round trips a take instead of two a message. A
 worker killed between claim and send loses nothing (the leases run out, ``XAUTOCLAIM`` serves
 the take again, the replay sends); one killed between the first provider ok of a take and the
 settle leaves the one window where the phone sees messages twice: every message of that take the
 provider took (at most the take's size). A take that outlasts half the lease renews the claims
-it still needs in one more script call (:meth:`RedisDedup.extend`: only keys still holding its
-owner token get a new lease), so the claims stay live until the settle while each provider call
-takes under half the lease.
+it still needs in one more script call (:meth:`~.redis_dedup.RedisDedup.extend`: only keys still
+holding its owner token get a new lease), so the claims stay live until the settle while each
+provider call takes under half the lease.
 
 Streams have no delay, so a retry waits in a sorted set (``<name>:delayed``, scored by due time)
 and the take's script moves due entries into their stream first (at most ``n``, earliest first;
@@ -38,11 +39,10 @@ per take of the send stage: the take, the dedup claim and the settle.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 import uuid
-from collections.abc import Callable, Hashable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any, TypeVar, cast
 
 from designpatterns_ref.errors import shown
@@ -62,9 +62,16 @@ from designpatterns_ref.notifications.queues import (
     check_tickets,
     encode,
 )
-from designpatterns_ref.redisclient import bounded_client
+from designpatterns_ref.notifications.redis_dedup import (
+    _SETTLE,
+    RedisDedup,
+    _client,
+    _s,
+    _store_failure,
+    _unavailable,
+)
 
-__all__ = ["RedisDedup", "RedisStreamQueue"]
+__all__ = ["RedisStreamQueue"]
 
 _T = TypeVar("_T")
 
@@ -123,90 +130,6 @@ end
 return out
 """
 )
-
-_CLAIM = """
-local v = redis.call('GET', KEYS[1])
-if v == 'sent' then return 'delivered' end
-if v then return 'busy' end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-return 'claimed'
-"""
-
-_CONFIRM = """
-redis.call('SET', KEYS[1], 'sent', 'PX', ARGV[2])
-redis.call('RPUSH', KEYS[2], ARGV[1])
-return 1
-"""
-
-# The claim of every message of one take, in take order: an id twice in the take sees its own
-# first claim and is "b" (busy), so it is never sent twice. One letter per key: d, b or c.
-# ARGV: the owner, the lease in ms, and "renew" to renew instead: a take that outlasts half the
-# lease renews its claims, so a key still holding this owner's token gets a fresh lease
-# (PEXPIRE) and is "c"; a key whose claim ran out is claimed again either way.
-_CLAIM_MANY = """
-local out = {}
-for i, key in ipairs(KEYS) do
-  local v = redis.call('GET', key)
-  if v == 'sent' then
-    out[i] = 'd'
-  elseif v == ARGV[1] and ARGV[3] == 'renew' then
-    redis.call('PEXPIRE', key, ARGV[2])
-    out[i] = 'c'
-  elseif v then
-    out[i] = 'b'
-  else
-    redis.call('SET', key, ARGV[1], 'PX', ARGV[2])
-    out[i] = 'c'
-  end
-end
-return table.concat(out)
-"""
-
-# KEYS: the deliveries list, the keys to confirm, then the keys to release. ARGV: the owner, the
-# window in ms, how many to confirm, then their ids. Confirms first, then releases (a release
-# never drops a sent mark, nor another owner's claim).
-_SETTLE = """
-local n = tonumber(ARGV[3])
-for i = 2, n + 1 do
-  redis.call('SET', KEYS[i], 'sent', 'PX', ARGV[2])
-end
-for i = 4, n + 3, 1000 do  -- RPUSH in slices: unpack has a stack limit
-  redis.call('RPUSH', KEYS[1], unpack(ARGV, i, math.min(i + 999, n + 3)))
-end
-for i = n + 2, #KEYS do
-  if redis.call('GET', KEYS[i]) == ARGV[1] then redis.call('DEL', KEYS[i]) end
-end
-return n
-"""
-
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
-
-
-def _store_failure(exc: Exception) -> bool:
-    """Is ``exc`` the server failing (down, timing out, refusing a write), not a bad call?"""
-    from redis.exceptions import RedisError
-
-    return isinstance(exc, RedisError | OSError)
-
-
-@contextlib.contextmanager
-def _unavailable(where: str, name: str) -> Iterator[None]:
-    """Raise the server failing in the block as :class:`~.base.QueueUnavailable`."""
-    try:
-        yield
-    except Exception as exc:
-        if _store_failure(exc):
-            raise QueueUnavailable(f"{where}: {shown(name)}: {exc}") from exc
-        raise
-
-
-def _client(redis: Any) -> Any:
-    if isinstance(redis, str):
-        return bounded_client(redis, deadline=5.0)
-    return redis
 
 
 class RedisStreamQueue:
@@ -390,7 +313,7 @@ class RedisStreamQueue:
     ) -> None:
         """Settle ``dedup``'s claims (``dedup.settle(confirmed, released)``) and ack ``tickets``.
 
-        When ``dedup`` is a :class:`RedisDedup` on this queue's client, both go in one
+        When ``dedup`` is a :class:`~.redis_dedup.RedisDedup` on this queue's client, both go in one
         MULTI/EXEC: one round trip, and the sent marks and the ack land together. Any other
         window is settled first, then the take is acked (two calls). Everything is checked
         before anything is sent, so a refused call settles and acks nothing; a server that is
@@ -449,141 +372,5 @@ class RedisStreamQueue:
 _STREAM_ID = re.compile(r"[0-9]{1,20}-[0-9]{1,20}")
 
 
-def _s(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
 def _key(fields: dict[Any, Any]) -> Any:
     return b"d" if b"d" in fields else "d"
-
-
-_CLAIM_WORDS = {"d": "delivered", "b": "busy", "c": "claimed"}
-
-
-class RedisDedup:
-    """The dedup window on Redis: a claim with a lease before the send, ``sent`` after it.
-
-    A message's key holds this instance's owner token for ``lease`` seconds while it sends, then
-    ``sent`` for ``window`` seconds (both timed by the server, in milliseconds). One message at a
-    time, each step is one Lua script: :meth:`claim`, :meth:`confirm`, :meth:`release` (the
-    readable reference). A take at a time, :meth:`claim_many` claims every id in one script call
-    with the same answers as calling :meth:`claim` on each in order, :meth:`settle` confirms
-    and releases them all in another, and :meth:`extend` renews the claims of a slow take.
-    ``delivered()`` lists the confirmed ids (the dedup record; what reached the phone is counted
-    at the provider). While the server is down every method raises
-    :class:`~designpatterns_ref.notifications.QueueUnavailable` and changes nothing (each step is
-    one script call, run whole or not at all), as the queues do.
-    """
-
-    def __init__(
-        self, redis: Any, prefix: str, *, window: float = 86400.0, lease: float = 30.0
-    ) -> None:
-        if not isinstance(prefix, str) or not prefix:
-            raise NotificationError(f"RedisDedup: prefix={shown(prefix)} must be a name")
-        try:
-            prefix.encode("utf-8")
-        except UnicodeEncodeError:
-            raise NotificationError(
-                f"RedisDedup: prefix={shown(prefix)} is not valid UTF-8"
-            ) from None
-        self.window = check_seconds("RedisDedup", "window", window)
-        self.lease = check_seconds("RedisDedup", "lease", lease, high=86400.0)
-        self.r = _client(redis)
-        self.prefix = prefix
-        self.owner = f"claim:{uuid.uuid4().hex}"
-        self.deliveries = f"{prefix}:deliveries"
-        self._claim = self.r.register_script(_CLAIM)
-        self._confirm = self.r.register_script(_CONFIRM)
-        self._release = self.r.register_script(_RELEASE)
-        self._claim_many = self.r.register_script(_CLAIM_MANY)
-        self._settle = self.r.register_script(_SETTLE)
-        self._settle_loaded = False
-        self._lease_ms = max(1, round(self.lease * 1000))
-        self._window_ms = max(1, round(self.window * 1000))
-
-    def _key(self, message_id: str, where: str = "RedisDedup", label: str = "message_id") -> str:
-        if not isinstance(message_id, str) or not message_id:
-            raise NotificationError(
-                f"{where}: {label}={shown(message_id)} must be a non-empty string"
-            )
-        try:
-            message_id.encode("utf-8")
-        except UnicodeEncodeError:
-            raise NotificationError(
-                f"{where}: {label}={shown(message_id)} is not valid UTF-8"
-            ) from None
-        return f"{self.prefix}:sent:{message_id}"
-
-    def _keys(self, where: str, label: str, message_ids: object) -> list[str]:
-        if not isinstance(message_ids, list | tuple):
-            raise NotificationError(f"{where}: {label}={shown(message_ids)} must be a list of ids")
-        return [self._key(m, where, f"{label}[{i}]") for i, m in enumerate(message_ids)]
-
-    def claim(self, message_id: str) -> str:
-        """``"delivered"``, ``"busy"`` (another live claim) or ``"claimed"`` for ``lease``."""
-        key = self._key(message_id)
-        with _unavailable("RedisDedup.claim", self.prefix):
-            return _s(self._claim(keys=[key], args=[self.owner, self._lease_ms]))
-
-    def claim_many(self, message_ids: Sequence[str]) -> list[str]:
-        """:meth:`claim` for each id in order, in one script call (an id twice: ``"busy"``)."""
-        keys = self._keys("RedisDedup.claim_many", "message_ids", message_ids)
-        if not keys:
-            return []
-        with _unavailable("RedisDedup.claim_many", self.prefix):
-            letters = _s(self._claim_many(keys=keys, args=[self.owner, self._lease_ms, ""]))
-        return [_CLAIM_WORDS[c] for c in letters]
-
-    def extend(self, message_ids: Sequence[str]) -> list[str]:
-        """Renew this instance's claims on ``message_ids`` for another ``lease``, in one script
-        call: ``"claimed"`` (still or again yours: a claim that ran out and that nobody took is
-        made afresh), ``"busy"`` (another owner claimed it since) or ``"delivered"``."""
-        keys = self._keys("RedisDedup.extend", "message_ids", message_ids)
-        if not keys:
-            return []
-        with _unavailable("RedisDedup.extend", self.prefix):
-            letters = _s(self._claim_many(keys=keys, args=[self.owner, self._lease_ms, "renew"]))
-        return [_CLAIM_WORDS[c] for c in letters]
-
-    def confirm(self, message_id: str) -> None:
-        """Mark ``message_id`` sent for ``window`` seconds and record the delivery."""
-        key = self._key(message_id)
-        with _unavailable("RedisDedup.confirm", self.prefix):
-            self._confirm(keys=[key, self.deliveries], args=[message_id, self._window_ms])
-
-    def _settle_call(
-        self, where: str, confirmed: object, released: object
-    ) -> tuple[list[str], list[object]]:
-        sent = self._keys(where, "confirmed", confirmed)
-        dropped = self._keys(where, "released", released)
-        ids = list(cast(Sequence[str], confirmed))
-        return [self.deliveries, *sent, *dropped], [self.owner, self._window_ms, len(ids), *ids]
-
-    def settle(self, confirmed: Sequence[str], released: Sequence[str]) -> None:
-        """:meth:`confirm` each of ``confirmed``, then :meth:`release` each of ``released``,
-        in one script call."""
-        keys, args = self._settle_call("RedisDedup.settle", confirmed, released)
-        if len(keys) > 1:
-            with _unavailable("RedisDedup.settle", self.prefix):
-                self._settle(keys=keys, args=args)
-
-    def release(self, message_id: str) -> None:
-        """Drop this instance's claim (never another's, never a ``sent`` mark)."""
-        key = self._key(message_id)
-        with _unavailable("RedisDedup.release", self.prefix):
-            self._release(keys=[key], args=[self.owner])
-
-    def deliver(self, message_id: str) -> bool:
-        """Claim and confirm in one call; False if delivered within the window or claimed.
-
-        Two script calls: a server that fails between them leaves the claim until its lease
-        runs out (then the id may be claimed again), never a ``sent`` mark."""
-        if self.claim(message_id) != "claimed":
-            return False
-        self.confirm(message_id)
-        return True
-
-    def delivered(self) -> list[str]:
-        """Every confirmed delivery, in order."""
-        with _unavailable("RedisDedup.delivered", self.prefix):
-            return [_s(v) for v in self.r.lrange(self.deliveries, 0, -1)]

@@ -4,7 +4,7 @@ Case study: Design a Push Notification System (docs/case-studies/push-notificati
 
 Each worker joins the consumer group of the outgoing streams, sends with its own simulated
 providers (each message they hand to a device is pushed on the Redis list ``<name>:phone`` as
-``token\nbody``: the phones' view), guards the sends with :class:`~.redis_streams.RedisDedup`
+``token\nbody``: the phones' view), guards the sends with :class:`~.redis_dedup.RedisDedup`
 on the queue's own client (per take of up to ``batch`` messages: one script call claims them
 all, one MULTI/EXEC confirms, releases and acks them all), counts receipts in a Redis hash, and
 exits after ``--idle`` seconds without work once the outgoing queue is empty (or after twenty
@@ -32,7 +32,8 @@ from collections import Counter
 
 from designpatterns_ref.notifications.base import QueueUnavailable, Receipt
 from designpatterns_ref.notifications.providers import default_providers
-from designpatterns_ref.notifications.redis_streams import RedisDedup, RedisStreamQueue
+from designpatterns_ref.notifications.redis_dedup import RedisDedup
+from designpatterns_ref.notifications.redis_streams import RedisStreamQueue
 from designpatterns_ref.notifications.send import Sender
 
 __all__ = ["main", "run_worker"]

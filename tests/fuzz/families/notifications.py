@@ -218,7 +218,8 @@ _names = itertools.count()
 
 def _redis_pair() -> tuple[Any, Any]:
     """A Redis stream queue holding one taken message, and a dedup window on its client."""
-    from designpatterns_ref.notifications.redis_streams import RedisDedup, RedisStreamQueue
+    from designpatterns_ref.notifications.redis_dedup import RedisDedup
+    from designpatterns_ref.notifications.redis_streams import RedisStreamQueue
 
     name = f"fz{next(_names)}"
     q = RedisStreamQueue(empty_redis_url(), name, consumer="c")
@@ -246,7 +247,7 @@ def _redis_state(obj: Any) -> object:
 
 
 def _redis_entries() -> list[Entry]:
-    from designpatterns_ref.notifications.redis_streams import RedisDedup
+    from designpatterns_ref.notifications.redis_dedup import RedisDedup
 
     snap = _redis_state
     ack_settled = {"tickets": [], "confirmed": ["m1"], "released": ["held"]}
