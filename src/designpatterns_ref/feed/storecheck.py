@@ -45,6 +45,7 @@ from designpatterns_ref.feed.base import (
     FeedTypeError,
     Post,
     _check_encodable,
+    _check_user,
     _is_id,
     id_in_range,
 )
@@ -57,10 +58,7 @@ T = TypeVar("T")
 def _user(field: str, value: object) -> str:
     if type(value) is str and value.isascii():  # the common case, in two C calls
         return value
-    if not isinstance(value, str):
-        raise FeedTypeError(f"{field}={shown(value, 80)} must be a user name (str)")
-    _check_encodable(field, value)
-    return value
+    return _check_user(field, value)  # the strategies' own check
 
 
 def _users(field: str, value: object) -> Sequence[str]:
@@ -80,19 +78,17 @@ def _users(field: str, value: object) -> Sequence[str]:
     return names
 
 
-def _name(field: str, value: object) -> str:
-    if not isinstance(value, str):
-        raise FeedTypeError(f"{field}={shown(value, 80)} must be a str")
-    if not value:
-        raise FeedError(f"{field}='' must not be empty")
-    _check_encodable(field, value)
-    return value
-
-
 def _text(field: str, value: object) -> str:
     if not isinstance(value, str):
         raise FeedTypeError(f"{field}={shown(value, 80)} must be a str")
     _check_encodable(field, value)
+    return value
+
+
+def _name(field: str, value: object) -> str:
+    value = _text(field, value)
+    if not value:
+        raise FeedError(f"{field}='' must not be empty")
     return value
 
 

@@ -23,7 +23,6 @@ round trip per miss and per batch; SQLite is local and needs no server.
 
 from __future__ import annotations
 
-import contextlib
 import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
@@ -36,7 +35,7 @@ from designpatterns_ref.messaging.base import (
     check_id,
     check_seq,
 )
-from designpatterns_ref.messaging.sqlite import _open_wal
+from designpatterns_ref.messaging.sqlite import _open_wal, _write_transaction
 from designpatterns_ref.redisclient import DEFAULT_DEADLINE_S, bounded_client, check_deadline
 from designpatterns_ref.redisclient import outages_as as _outages_as
 
@@ -115,19 +114,10 @@ class SQLiteReadStore:
         stays usable."""
         rows = check_rows(rows)
         db = self._db
-        try:
+        with _write_transaction(db, "SQLiteReadStore.write"):
             db.execute("BEGIN IMMEDIATE")  # take the write lock first (waits the busy timeout)
             db.executemany("INSERT OR REPLACE INTO read_states VALUES (?, ?, ?, ?)", rows)
             db.execute("COMMIT")
-        except BaseException as exc:
-            # SQLite may have rolled back already (a full disk); a closed store has nothing
-            # to roll back, and asking it raises its own error in place of the first
-            with contextlib.suppress(sqlite3.Error):
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
-            if isinstance(exc, sqlite3.Error):
-                raise MessagingError(f"SQLiteReadStore.write: {exc}") from exc
-            raise
 
     def unread(self, user: str) -> dict[str, int]:
         """Channels with mentions, sorted; MessagingError as :meth:`load`."""

@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from designpatterns_ref.errors import shown
@@ -44,6 +45,25 @@ CREATE TABLE IF NOT EXISTS messages (
     PRIMARY KEY (conv, seq), UNIQUE (conv, sender, client_msg_id)
 ) WITHOUT ROWID
 """
+
+
+@contextlib.contextmanager
+def _write_transaction(db: sqlite3.Connection, where: str) -> Iterator[None]:
+    """The block's write transaction, rolled back on any failure; a database failure raised as
+    :class:`~designpatterns_ref.messaging.base.MessagingError` naming ``where``.
+
+    SQLite may have rolled back already (a full disk), and a closed store has nothing to roll
+    back: asking it would raise its own error in place of the first, so the rollback is
+    skipped or its error dropped."""
+    try:
+        yield
+    except BaseException as exc:
+        with contextlib.suppress(sqlite3.Error):
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+        if isinstance(exc, sqlite3.Error):
+            raise MessagingError(f"{where}: {exc}") from exc
+        raise
 
 
 def _open_wal(
@@ -91,33 +111,23 @@ class SQLiteStore:
         check_id("conv", conv), check_id("sender", sender)
         check_id("client_msg_id", client_msg_id), check_body(body)
         db = self._db
-        with self._lock:
-            try:
-                db.execute("BEGIN IMMEDIATE")  # take the write lock first (waits the busy timeout)
-                row = db.execute(
-                    "SELECT seq, body FROM messages WHERE conv=? AND sender=? AND client_msg_id=?",
-                    (conv, sender, client_msg_id),
-                ).fetchone()
-                if row is not None:
-                    db.execute("COMMIT")
-                    return Message(conv, row[0], sender, client_msg_id, row[1]), False
-                (seq,) = db.execute(
-                    "SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE conv=?", (conv,)
-                ).fetchone()
-                db.execute(
-                    "INSERT INTO messages VALUES (?, ?, ?, ?, ?)",
-                    (conv, seq, sender, client_msg_id, body),
-                )
+        with self._lock, _write_transaction(db, "SQLiteStore.append"):
+            db.execute("BEGIN IMMEDIATE")  # take the write lock first (waits the busy timeout)
+            row = db.execute(
+                "SELECT seq, body FROM messages WHERE conv=? AND sender=? AND client_msg_id=?",
+                (conv, sender, client_msg_id),
+            ).fetchone()
+            if row is not None:
                 db.execute("COMMIT")
-            except BaseException as exc:
-                # SQLite may have rolled back already (a full disk); a closed store has nothing
-                # to roll back, and asking it raises its own error in place of the first
-                with contextlib.suppress(sqlite3.Error):
-                    if db.in_transaction:
-                        db.execute("ROLLBACK")
-                if isinstance(exc, sqlite3.Error):
-                    raise MessagingError(f"SQLiteStore.append: {exc}") from exc
-                raise
+                return Message(conv, row[0], sender, client_msg_id, row[1]), False
+            (seq,) = db.execute(
+                "SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE conv=?", (conv,)
+            ).fetchone()
+            db.execute(
+                "INSERT INTO messages VALUES (?, ?, ?, ?, ?)",
+                (conv, seq, sender, client_msg_id, body),
+            )
+            db.execute("COMMIT")
         return Message(conv, seq, sender, client_msg_id, body), True
 
     def read(self, conv: str, after: int = 0, limit: int = 1000) -> list[Message]:
