@@ -25,6 +25,7 @@ from designpatterns_ref.workflows import (
     new_order,
     order_saga,
 )
+from designpatterns_ref.workflows.durable import MISSING
 from tests.fuzz.spec import Opaque
 
 HOSTILE: list[Any] = [
@@ -143,3 +144,18 @@ def test_bad_scenarios_and_timers() -> None:
     for kw2 in ({"base": 0}, {"factor": 0.5}, {"attempts": 0}, {"cap": math.inf}):
         with pytest.raises(WorkflowError):
             Backoff(**kw2)
+
+
+@pytest.mark.parametrize("durable", [False, True], ids=["MemoryLog", "SQLiteLog"])
+def test_one_put_with_two_events_of_one_id_is_refused_whole(tmp_path: Path, durable: bool) -> None:
+    """Two events with the same id in one ``put``: MemoryLog kept the second and dropped the
+    first in silence while SQLiteLog refused; both refuse now, and record nothing of the call."""
+    log = SQLiteLog(tmp_path / "wf.db") if durable else MemoryLog()
+    log.put("w", "do:a", 1, [Event("e0", "t", "w")])
+    twice = [Event("e1", "t", "w"), Event("e2", "t", "w"), Event("e1", "t2", "w")]
+    with pytest.raises(WorkflowError, match=r"put: event_id='e1' appears twice"):
+        log.put("w", "do:b", 2, twice)
+    assert log.get("w", "do:b") is MISSING
+    assert [e.event_id for e in log.pending()] == ["e0"]
+    log.put("w", "do:b", 2, twice[:2])  # the same call without the repeat goes through
+    assert [e.event_id for e in log.pending()] == ["e0", "e1", "e2"]

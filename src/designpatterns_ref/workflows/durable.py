@@ -74,7 +74,11 @@ class StepLog(Protocol):
         ...
 
     def put(self, workflow_id: str, key: str, result: Any, events: Sequence[Event] = ()) -> None:
-        """Record ``result`` and queue ``events`` in the outbox, atomically."""
+        """Record ``result`` and queue ``events`` in the outbox, atomically.
+
+        A key already recorded, or an event id already in the outbox or given twice, is
+        refused with :class:`~designpatterns_ref.workflows.WorkflowError` and nothing is kept.
+        """
         ...
 
     def pending(self, limit: int = 100) -> list[Event]:
@@ -97,15 +101,25 @@ def _encode(where: str, result: Any) -> str:
 
 
 def _check_events(where: str, events: Sequence[Event]) -> list[tuple[str, str, str, str]]:
+    """The outbox rows of ``events``; WorkflowError if one is not an Event or an id repeats
+    (the outbox holds an id once, so a second event of the same id would be lost)."""
     if not isinstance(events, list | tuple):
         raise WorkflowTypeError(f"{where}: events={shown(events, 80)} must be a list of Event")
     rows = []
+    ids: set[str] = set()
     for event in events:
         if not isinstance(event, Event):
             raise WorkflowTypeError(f"{where}: event {shown(event, 80)} must be an Event")
+        event_id = check_name(where, "event_id", event.event_id)
+        if event_id in ids:
+            raise WorkflowError(
+                f"{where}: event_id={shown(event_id, 80)} appears twice in events; "
+                "each event of a call needs an id of its own"
+            )
+        ids.add(event_id)
         rows.append(
             (
-                check_name(where, "event_id", event.event_id),
+                event_id,
                 check_name(where, "topic", event.topic),
                 check_name(where, "order_id", event.order_id),
                 _encode(where, dict(event.data)),
