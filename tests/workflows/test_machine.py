@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -14,6 +15,7 @@ from designpatterns_ref.workflows import (
     ORDER_STATES,
     IllegalTransition,
     Machine,
+    MachineSpec,
     WorkflowError,
     new_order,
 )
@@ -95,3 +97,10 @@ def test_an_instance_is_small() -> None:
     m = Machine(ORDER_SPEC)
     assert not hasattr(m, "__dict__")
     assert sys.getsizeof(m) <= 64
+
+
+@pytest.mark.parametrize("final", [[["a"]], [{}], [1], [None], [""], ["\ud800"]], ids=repr)
+def test_a_final_state_that_is_not_a_name_is_refused(final: list[Any]) -> None:
+    """``final=[['a']]`` failed with a bare TypeError (unhashable list) from the membership test."""
+    with pytest.raises(WorkflowError, match=r"MachineSpec: final state="):
+        MachineSpec("m", ["a"], "a", [], final=final)

@@ -88,7 +88,9 @@ class MachineSpec:
         if check_name(where, "initial", initial) not in known:
             raise WorkflowError(f"{where}: initial={shown(initial)} is not one of {self.states}")
         self.initial = initial
-        self.final: tuple[str, ...] = tuple(_listed(where, "final", final))
+        self.final: tuple[str, ...] = tuple(
+            check_name(where, "final state", f) for f in _listed(where, "final", final)
+        )
         for f in self.final:
             if f not in known:
                 raise WorkflowError(f"{where}: final state {shown(f)} is not one of {self.states}")
