@@ -16,6 +16,7 @@ from designpatterns_ref.workflows import (
     IllegalTransition,
     Machine,
     MachineSpec,
+    Transition,
     WorkflowError,
     new_order,
 )
@@ -104,3 +105,47 @@ def test_a_final_state_that_is_not_a_name_is_refused(final: list[Any]) -> None:
     """``final=[['a']]`` failed with a bare TypeError (unhashable list) from the membership test."""
     with pytest.raises(WorkflowError, match=r"MachineSpec: final state="):
         MachineSpec("m", ["a"], "a", [], final=final)
+
+
+CTXS: list[Any] = [None, {}, {"waited": 1.0}, {"waited": "x"}, 5, "ctx", [("waited", 1.0)]]
+DOOR = MachineSpec(
+    "door",
+    ["closed", "open"],
+    "closed",
+    [Transition("open", ("closed",), "open"), Transition("close", ("open",), "closed",
+                                                          guard="slow")],
+    guards={"slow": lambda ctx: ctx.get("waited", 0) == 1.0},
+)  # fmt: skip
+
+
+def _outcome(call: Any) -> Any:
+    try:
+        return call()
+    except IllegalTransition:
+        return IllegalTransition
+    except WorkflowError as exc:
+        return type(exc)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    spec=st.sampled_from([ORDER_SPEC, DOOR]),
+    state=st.data(),
+    event=st.sampled_from([*EVENTS, "open", "close", 5]),
+    ctx=st.sampled_from(CTXS),
+)
+def test_can_answers_what_fire_does(
+    spec: MachineSpec, state: st.DataObject, event: Any, ctx: Any
+) -> None:
+    """The oracle is ``fire`` itself: ``can`` is True when fire moves, False when fire refuses
+    the move (IllegalTransition), and raises what fire raises for bad input; ``can('open', 5)``
+    said True for a context ``fire`` refuses."""
+    now = state.draw(st.sampled_from(spec.states))
+    fired = _outcome(lambda: Machine(spec, now).fire(event, ctx))
+    asked = _outcome(lambda: Machine(spec, now).can(event, ctx))
+    if isinstance(fired, str):
+        assert asked is True
+    elif fired is IllegalTransition:
+        assert asked is False
+    else:
+        assert asked is fired

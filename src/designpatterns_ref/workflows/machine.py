@@ -144,18 +144,22 @@ class MachineSpec:
         return tuple(self.table[state])
 
     def next_state(self, state: str, event: str, ctx: Mapping[str, Any] | None = None) -> str:
-        """Where ``event`` takes ``state`` (raises :class:`IllegalTransition` if nowhere)."""
+        """Where ``event`` takes ``state`` (raises :class:`IllegalTransition` if nowhere).
+
+        A ``ctx`` that is not a mapping (or None) is refused with :class:`WorkflowTypeError`
+        before anything else, guard or no guard, as :meth:`Machine.fire` refuses it.
+        """
         if not isinstance(state, str) or state not in self.table:
             raise WorkflowError(
                 f"{self.name}: state={shown(state, 80)} is not one of {self.states}"
             )
+        context = _context(self.name, ctx)
         try:
             entry = self.table[state][event]
         except (KeyError, TypeError):
             raise self._illegal(state, event) from None
         target, guard, guard_name = entry
         if guard is not None:
-            context = _context(self.name, ctx)
             if not guard(context):
                 raise IllegalTransition(
                     f"{self.name}: event {shown(event)} in state {shown(state)} refused by guard "
@@ -249,7 +253,11 @@ class Machine:
         return target
 
     def can(self, event: str, ctx: Mapping[str, Any] | None = None) -> bool:
-        """Whether :meth:`fire` would accept ``event`` now (nothing changes either way)."""
+        """Whether :meth:`fire` would accept ``event`` now (nothing changes either way).
+
+        False where :meth:`fire` raises :class:`IllegalTransition`; bad input (a ``ctx`` that
+        is not a mapping, a guard that cannot read it) raises what :meth:`fire` raises.
+        """
         try:
             self.spec.next_state(self.state, event, ctx)
         except IllegalTransition:
