@@ -159,3 +159,40 @@ def test_one_put_with_two_events_of_one_id_is_refused_whole(tmp_path: Path, dura
     assert [e.event_id for e in log.pending()] == ["e0"]
     log.put("w", "do:b", 2, twice[:2])  # the same call without the repeat goes through
     assert [e.event_id for e in log.pending()] == ["e0", "e1", "e2"]
+
+
+def _pending_write() -> sqlite3.Connection:
+    """Python's default connection (implicit transactions) with a write not yet committed."""
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE sent(x)")
+    conn.commit()
+    conn.execute("INSERT INTO sent VALUES ('setup')")
+    assert conn.in_transaction
+    return conn
+
+
+def _send(conn: sqlite3.Connection, event: Event) -> None:
+    conn.execute("INSERT INTO sent VALUES (?)", (event.event_id,))
+
+
+def test_an_inbox_refuses_a_connection_with_an_open_transaction() -> None:
+    """A connection with a pending write failed with a bare sqlite3.OperationalError ("cannot
+    start a transaction within a transaction") in handle; the inbox could not keep its promise
+    (the id and the handler's writes in one transaction of its own), so it says so, and the
+    caller's pending write is left as it was."""
+    conn = _pending_write()
+    with pytest.raises(WorkflowError, match="Inbox: the connection has a transaction open"):
+        Inbox(conn)
+    assert conn.in_transaction
+    assert conn.execute("SELECT x FROM sent").fetchall() == [("setup",)]
+    conn.commit()
+    inbox = Inbox(conn)  # no transaction open: accepted, and handle commits its own
+    assert inbox.handle(Event("e1", "t", "o"), _send) is True
+    assert not conn.in_transaction
+    conn.execute("INSERT INTO sent VALUES ('later')")  # a write left open between two calls
+    with pytest.raises(WorkflowError, match="Inbox.handle: the connection has a transaction"):
+        inbox.handle(Event("e2", "t", "o"), _send)
+    assert conn.in_transaction and not inbox.seen("e2")
+    conn.rollback()
+    assert inbox.handle(Event("e2", "t", "o"), _send) is True
+    assert conn.execute("SELECT x FROM sent").fetchall() == [("setup",), ("e1",), ("e2",)]

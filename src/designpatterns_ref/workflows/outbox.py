@@ -95,11 +95,29 @@ class Relay:
         return total
 
 
+def _no_open_transaction(where: str, conn: sqlite3.Connection) -> None:
+    """WorkflowError if ``conn`` has a transaction open: the inbox begins its own, and cannot
+    inside one (nor commit the caller's writes, or roll them back, on the caller's behalf)."""
+    if conn.in_transaction:
+        raise WorkflowError(
+            f"{where}: the connection has a transaction open (a write not yet committed); "
+            "commit or roll it back first, or open the connection with isolation_level=None"
+        )
+
+
 class Inbox:
-    """A consumer's record of handled event ids, in the consumer's own SQLite database."""
+    """A consumer's record of handled event ids, in the consumer's own SQLite database.
+
+    Given a connection rather than a path, the inbox shares it with the handlers, which write
+    through it; each :meth:`handle` runs in a transaction of its own, so a connection with a
+    transaction open (Python's default mode leaves one open after a write until ``commit()``)
+    is refused with :class:`~designpatterns_ref.workflows.WorkflowError`, here and in
+    :meth:`handle`, and the caller's transaction is left as it was.
+    """
 
     def __init__(self, path: str | Path | sqlite3.Connection) -> None:
         if isinstance(path, sqlite3.Connection):
+            _no_open_transaction("Inbox", path)
             self.conn = path
         elif isinstance(path, str | Path) and str(path):
             try:
@@ -127,6 +145,7 @@ class Inbox:
             raise WorkflowTypeError(f"Inbox.handle: handler={shown(handler, 80)} must be callable")
         with self._lock:
             conn = self.conn
+            _no_open_transaction("Inbox.handle", conn)
             conn.execute("BEGIN IMMEDIATE")
             try:
                 conn.execute("INSERT INTO inbox(event_id) VALUES (?)", (event.event_id,))
