@@ -70,13 +70,16 @@ class Backoff:
 
 
 class Deadline:
-    """A point in time on ``clock``: ``seconds`` after it was made.
+    """A point in time on ``clock``: ``seconds`` after it was made (``at``).
 
-    A deadline past the largest float (a reading near it plus ``seconds``) would be infinite
-    and never pass, so it is refused with :class:`~designpatterns_ref.workflows.base.WorkflowError`.
+    It has :meth:`passed` once the clock reads ``at`` or later. Something done by then, read
+    at ``at`` itself included, was done in time; :func:`wait_for` returns only answers polled
+    by then. A deadline past the largest float (a reading near it plus ``seconds``) would be
+    infinite and never pass, so it is refused with
+    :class:`~designpatterns_ref.workflows.base.WorkflowError`.
     """
 
-    __slots__ = ("at", "clock")
+    __slots__ = ("at", "clock", "seconds")
 
     def __init__(self, seconds: float, *, clock: Clock = system_clock) -> None:
         if not callable(clock):
@@ -91,6 +94,21 @@ class Deadline:
                 "is past the largest float; the deadline would never pass"
             )
         self.at = at
+        self.seconds = span
+
+    def elapsed(self) -> float:
+        """Seconds since the deadline was made, counted from ``at``: ``seconds`` less what
+        remains, or ``seconds`` plus the overrun once it has passed.
+
+        So it is at most ``seconds`` until the deadline and at least ``seconds`` from then on,
+        for every reading: a rule about the time taken (``waited <= 300``) agrees with
+        :meth:`passed`. A plain ``clock() - start`` need not: ``start + seconds`` is rounded,
+        and at ``at`` itself the difference can come out a hair under ``seconds``.
+        """
+        now = read_seconds(self.clock, WorkflowError, "Deadline.elapsed")
+        if now >= self.at:
+            return self.seconds + (now - self.at)
+        return self.seconds - (self.at - now)
 
     def remaining(self) -> float:
         """Seconds left (zero once passed)."""
@@ -138,7 +156,10 @@ def wait_for(
 ) -> T | None:
     """Poll ``poll(elapsed)`` every ``interval`` seconds until it answers or ``deadline`` passes.
 
-    ``None`` means the deadline passed without an answer.
+    ``None`` means no answer was polled by the deadline. An answer counts only when the clock,
+    read after the poll returned it, is not past ``deadline.at``: a sleep that overshot (as
+    ``time.sleep`` may on a loaded host) or a slow poll can land the last poll after the
+    deadline, and what it saw is then too late, not an answer.
     """
     step = check_seconds("wait_for", "interval", interval, positive=True)
     if not callable(poll) or not callable(sleep):
@@ -148,8 +169,11 @@ def wait_for(
     start = read_seconds(deadline.clock, WorkflowError, "wait_for")
     while True:
         answer = poll(read_seconds(deadline.clock, WorkflowError, "wait_for") - start)
+        now = read_seconds(deadline.clock, WorkflowError, "wait_for")
+        if now > deadline.at:  # polled after the deadline: too late, whatever it said
+            return None
         if answer is not None:
             return answer
-        if deadline.passed():
+        if now == deadline.at:  # polled at the deadline itself, with no answer
             return None
-        sleep(min(step, deadline.remaining()))
+        sleep(min(step, deadline.at - now))
