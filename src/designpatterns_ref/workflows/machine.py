@@ -159,12 +159,11 @@ class MachineSpec:
         except (KeyError, TypeError):
             raise self._illegal(state, event) from None
         target, guard, guard_name = entry
-        if guard is not None:
-            if not guard(context):
-                raise IllegalTransition(
-                    f"{self.name}: event {shown(event)} in state {shown(state)} refused by guard "
-                    f"{shown(guard_name)}"
-                )
+        if guard is not None and not guard(context):
+            raise IllegalTransition(
+                f"{self.name}: event {shown(event)} in state {shown(state)} refused by guard "
+                f"{shown(guard_name)}"
+            )
         return target
 
     def reference_next(self, state: str, event: str, ctx: Mapping[str, Any] | None) -> str | None:
