@@ -10,15 +10,24 @@ plain: the poll times the test itself records, and the order's own guards.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
+from collections import Counter
 
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from designpatterns_ref.clock import ManualClock
 from designpatterns_ref.workflows import (
+    ACCEPT_DEADLINE,
+    Choreography,
     Deadline,
+    OrderScenario,
+    Relay,
+    World,
+    expected,
+    order_saga,
     wait_for,
 )
 
@@ -107,3 +116,125 @@ def test_elapsed_agrees_with_the_deadline(start: float, seconds: float, later: f
         else:
             assert elapsed <= seconds
         assert math.isclose(elapsed, now - start, rel_tol=1e-12, abs_tol=1e-6)
+
+
+class Polled(World):
+    """The world, noting when each of the restaurant's answers was polled, and what it said."""
+
+    polls: list[tuple[float, str | None]]
+
+    def restaurant_answer(self, order_id: str, waited: float) -> str | None:
+        answer = super().restaurant_answer(order_id, waited)
+        self.polls.append((self.clock(), answer))
+        return answer
+
+
+def _in_time(polls: list[tuple[float, str | None]]) -> bool:
+    """The oracle: the first poll that saw an answer was at most five minutes after the first
+    poll (the ticket went out then, and the deadline was set, on a clock that did not move)."""
+    seen = [t for t, answer in polls if answer is not None]
+    return bool(seen) and seen[0] <= polls[0][0] + ACCEPT_DEADLINE
+
+
+SCENARIOS = st.builds(
+    OrderScenario,
+    st.just("order-1"),
+    st.integers(1, 10_000),
+    st.just(True),
+    st.one_of(st.sampled_from([0.0, 270.0, 299.0, 300.0, 301.0]), st.floats(0.0, 400.0)),
+    st.booleans(),
+    st.sampled_from([1, 2, None]),
+    st.booleans(),
+)
+LATE = OrderScenario("order-1", 2400, True, 299.0, True, 1, False)  # the review's order
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    s=SCENARIOS,
+    start=st.one_of(st.just(0.0), st.floats(0.0, 1e7)),
+    overshoots=OVERSHOOTS,
+)
+@example(s=LATE, start=0.0, overshoots=[1e-4])  # the review's case: accepted 1e-4 s late
+@example(  # no answer; at - start rounds under 300 s, so the timeout's guard said no
+    s=dataclasses.replace(LATE, restaurant_delay=1000.0), start=7957.018997979737,
+    overshoots=[0.0],
+)  # fmt: skip
+def test_a_late_answer_times_the_order_out(
+    s: OrderScenario, start: float, overshoots: list[float]
+) -> None:
+    """Whatever the clock's readings and however far the sleeps overshoot, the order ends
+    where the oracle says for an answer in time or a late one, and the machine refuses
+    nothing: no saga ends ``completed`` with its order still ``placed``."""
+    clock = ManualClock(start)
+    world = Polled(":memory:", [s], clock=clock)
+    world.polls = []
+    over = itertools.cycle(overshoots)
+    saga = order_saga(world, clock=clock, sleep=lambda d: clock.advance(d + next(over)))
+    result = saga.run(s.order_id)
+    if not world.polls:  # the card was declined
+        assert result.state == expected(s)[0]
+        return
+    in_time = _in_time(world.polls)
+    state, effects = expected(
+        dataclasses.replace(s, restaurant_delay=0.0 if in_time else ACCEPT_DEADLINE + 1)
+    )
+    assert result.refused == ()
+    assert result.state == state
+    assert result.ok == (state == "delivered")
+    assert Relay(saga.log, world.notify).drain() == 1
+    assert Counter(world.effects()) == Counter(effects)
+    if not in_time:
+        assert result.failed_step == "restaurant" and "no answer" in result.reason
+
+
+@settings(max_examples=100, deadline=None)
+@given(s=SCENARIOS, start=st.one_of(st.just(0.0), st.floats(0.0, 1e7)))
+@example(s=dataclasses.replace(LATE, restaurant_delay=1000.0), start=7957.018997979737)
+def test_the_choreography_times_out_as_the_saga_does(s: OrderScenario, start: float) -> None:
+    """The choreographed order on a clock of any reading: a timeout's guard said no (a bare
+    IllegalTransition out of ``place``) when ``at - start`` rounded under five minutes."""
+    clock = ManualClock(start)
+    world = Polled(":memory:", [s], clock=clock)
+    world.polls = []
+    got = Choreography(world, clock=clock).place(s.order_id)
+    if world.polls:
+        s = dataclasses.replace(s, restaurant_delay=0.0 if _in_time(world.polls) else 1000.0)
+    state, effects = expected(s)
+    assert got == state
+    assert Counter(world.effects()) == Counter(effects)
+
+
+class Ticking(ManualClock):
+    """A clock that moves on by ``tick`` seconds at every reading, as a real one does."""
+
+    __slots__ = ("tick",)
+
+    def __call__(self) -> float:
+        now = super().__call__()
+        self.advance(self.tick)
+        return now
+
+
+@settings(max_examples=100, deadline=None)
+@given(s=SCENARIOS, tick=st.one_of(st.just(1.4), st.floats(0.0, 2.0)))
+@example(s=dataclasses.replace(LATE, restaurant_delay=280.0), tick=1.4)
+def test_an_answer_read_in_time_but_past_the_deadline_by_the_next_reading_times_out(
+    s: OrderScenario, tick: float
+) -> None:
+    """On a clock that moves between two readings, the answer ``wait_for`` saw by the deadline
+    can be followed by a reading past it: the step then times out (its ``waited`` is over five
+    minutes, so ``accept`` would be refused), never fires ``accept`` for the guard to refuse.
+    With ``tick=1.4`` the last poll before the deadline ends at 299.4 s and the step reads
+    300.8 s."""
+    clock = Ticking()
+    clock.tick = tick
+    world = World(":memory:", [s], clock=clock)
+    saga = order_saga(world, clock=clock, sleep=clock.advance)
+    result = saga.run(s.order_id)
+    assert result.refused == ()
+    if result.failed_step == "restaurant" and "no answer" in result.reason:
+        late = dataclasses.replace(s, restaurant_delay=ACCEPT_DEADLINE + 1)
+        assert result.state == expected(late)[0]
+    elif s.card_ok:
+        assert result.state == expected(dataclasses.replace(s, restaurant_delay=0.0))[0]

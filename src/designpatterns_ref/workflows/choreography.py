@@ -34,13 +34,13 @@ from __future__ import annotations
 from collections import defaultdict, deque
 from collections.abc import Callable
 
-from designpatterns_ref.clock import Clock, read_seconds
+from designpatterns_ref.clock import Clock
 from designpatterns_ref.errors import shown
-from designpatterns_ref.workflows.base import Event, WorkflowError, WorkflowTypeError, check_name
-from designpatterns_ref.workflows.food import DRIVER_BACKOFF, POLL_EVERY, World
+from designpatterns_ref.workflows.base import Event, WorkflowTypeError, check_name
+from designpatterns_ref.workflows.food import DRIVER_BACKOFF, World, _ask_restaurant
 from designpatterns_ref.workflows.machine import Machine
-from designpatterns_ref.workflows.order import ACCEPT_DEADLINE, new_order
-from designpatterns_ref.workflows.timers import Deadline, retry, wait_for
+from designpatterns_ref.workflows.order import new_order
+from designpatterns_ref.workflows.timers import retry
 
 __all__ = ["Choreography", "EventBus"]
 
@@ -146,15 +146,7 @@ class Choreography:
     # the restaurant
     def _restaurant_ask(self, e: Event) -> None:
         o = e.order_id
-        self.world.send_ticket(o, f"{o}:ticket")
-        start = read_seconds(self.clock, WorkflowError, "Choreography")
-        answer = wait_for(
-            lambda waited: self.world.restaurant_answer(o, waited),
-            Deadline(ACCEPT_DEADLINE, clock=self.clock),
-            interval=POLL_EVERY,
-            sleep=self.sleep,
-        )
-        waited = read_seconds(self.clock, WorkflowError, "Choreography") - start
+        answer, waited = _ask_restaurant(self.world, o, clock=self.clock, sleep=self.sleep)
         machine = self.orders[o]
         if answer is None:
             self.world.cancel_ticket(o, f"{o}:ticket.cancel")

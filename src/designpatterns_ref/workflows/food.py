@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from designpatterns_ref.clock import Clock, read_seconds
+from designpatterns_ref.clock import Clock
 from designpatterns_ref.errors import shown
 from designpatterns_ref.workflows.base import (
     Event,
@@ -308,6 +308,33 @@ class World:
         return {k: n for k, n in rows}
 
 
+def _ask_restaurant(
+    world: World, order_id: str, *, clock: Clock, sleep: Callable[[float], object]
+) -> tuple[str | None, float]:
+    """Send the ticket and wait up to :data:`ACCEPT_DEADLINE` for the restaurant's answer.
+
+    Returns ``(answer, waited)``: ``"accept"`` or ``"reject"`` polled by the deadline with
+    ``waited <= ACCEPT_DEADLINE``, or ``None`` (no answer in time: none came, the poll that saw
+    it was past the deadline, or the clock read once more is past it) with ``waited >=
+    ACCEPT_DEADLINE``. ``waited`` is measured from the deadline
+    (:meth:`~designpatterns_ref.workflows.Deadline.elapsed`), so the order's guards
+    (``within_deadline``, ``deadline_passed``) take the event it leads to, whatever the
+    clock's readings.
+    """
+    world.send_ticket(order_id, f"{order_id}:ticket")
+    deadline = Deadline(ACCEPT_DEADLINE, clock=clock)
+    answer = wait_for(
+        lambda waited: world.restaurant_answer(order_id, waited),
+        deadline,
+        interval=POLL_EVERY,
+        sleep=sleep,
+    )
+    waited = deadline.elapsed()
+    if answer is None or waited > ACCEPT_DEADLINE:
+        return None, waited
+    return answer, waited
+
+
 def order_saga(
     world: World,
     *,
@@ -336,16 +363,7 @@ def order_saga(
 
     def restaurant(ctx: dict[str, Any]) -> dict[str, Any]:
         o = order(ctx)
-        world.send_ticket(o, f"{o}:ticket")
-        deadline = Deadline(ACCEPT_DEADLINE, clock=clock)
-        start = read_seconds(clock, WorkflowError, "order_saga")
-        answer = wait_for(
-            lambda waited: world.restaurant_answer(o, waited),
-            deadline,
-            interval=POLL_EVERY,
-            sleep=pause,
-        )
-        waited = read_seconds(clock, WorkflowError, "order_saga") - start
+        answer, waited = _ask_restaurant(world, o, clock=clock, sleep=pause)
         if answer is None:
             world.cancel_ticket(o, f"{o}:ticket.cancel")
             raise StepFailed("no answer in 5 minutes", ("timeout",), {"waited": waited})
