@@ -190,7 +190,7 @@ def test_an_inbox_refuses_a_connection_with_an_open_transaction() -> None:
     assert inbox.handle(Event("e1", "t", "o"), _send) is True
     assert not conn.in_transaction
     conn.execute("INSERT INTO sent VALUES ('later')")  # a write left open between two calls
-    with pytest.raises(WorkflowError, match="Inbox.handle: the connection has a transaction"):
+    with pytest.raises(WorkflowError, match=r"Inbox\.handle: the connection has a transaction"):
         inbox.handle(Event("e2", "t", "o"), _send)
     assert conn.in_transaction and not inbox.seen("e2")
     conn.rollback()

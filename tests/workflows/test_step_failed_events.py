@@ -5,7 +5,9 @@ failure was recorded, then the machine refused ``'c'`` on this run and on every 
 compensation ran and no outcome was written. The same happened with a tuple naming an event the
 order's state does not allow. Now a malformed failure is refused when it is made, and an event
 group the machine refuses does not fire (the state stays) while the saga compensates and records
-its outcome as for any failure.
+its outcome as for any failure. A step whose own events the machine refuses (the restaurant's
+``accept`` after five minutes) fails the saga at that step: the saga used to go on and could end
+``completed`` with the order where it was.
 
 The oracle for the property test is the machine's own declaration scan,
 :meth:`MachineSpec.reference_next`, applied group by group (all or none) to the events the saga's
@@ -136,20 +138,27 @@ def _saga(case: dict[str, Any], effects: list[str], on_point: Any, log: StepLog)
     return Orchestrator(steps, log=log, spec=ORDER_SPEC, on_point=on_point)
 
 
-def _expected(case: dict[str, Any]) -> tuple[str, list[str], bool]:
-    """State, the labels of refused groups in order, and whether the failure's group fired."""
+def _expected(case: dict[str, Any]) -> tuple[str, list[str], str]:
+    """State, the labels of refused groups in order, and the step the saga failed at: the
+    restaurant when its own ``accept`` is refused (the driver then never runs), else the driver.
+    """
     state, refused = "placed", []
-    for label, events, data in [
-        ("restaurant", case["accept"], {"waited": case["waited"]}),
+    state, ok = _group(state, case["accept"], {"waited": case["waited"]})
+    failed_at = "restaurant" if not ok else "driver"
+    groups = [
         ("driver", case["fail_events"], case["fail_data"]),
         ("undo:restaurant", case["ticket_undo"], None),
         ("undo:charge", case["charge_undo"],
          {"amount": case["amount"]} if case["refund_says_amount"] else None),
-    ]:  # fmt: skip
+    ]  # fmt: skip
+    if not ok:
+        refused.append("restaurant")
+        del groups[0]
+    for label, events, data in groups:
         state, ok = _group(state, events, data)
         if not ok:
             refused.append(label)
-    return state, refused, "driver" not in refused
+    return state, refused, failed_at
 
 
 def _killer(crash: int) -> Any:
@@ -194,15 +203,16 @@ REVIEW = {  # the review's second case: a failure naming 'refund' while the orde
 def test_refused_events_never_block_a_saga_killed_anywhere(
     case: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    state, refused, fired = _expected(case)
+    state, refused, failed_at = _expected(case)
     points: list[str] = []
     baseline: list[str] = []
     first = _saga(case, baseline, points.append, MemoryLog()).run("o-1")
     assert first.outcome == "compensated" and first.compensated == ("restaurant", "charge")
-    assert first.state == state
+    assert first.state == state and first.failed_step == failed_at
     assert [r.split(": ", 1)[0] for r in first.refused] == refused
-    assert ("its events did not fire" in first.reason) == (not fired)
-    assert first.reason.startswith("no driver")
+    assert ("its events did not fire" in first.reason) == (failed_at in refused)
+    assert first.reason.startswith("no driver" if failed_at == "driver" else "its events")
+    assert ("search" in baseline) == (failed_at == "driver")
     for crash in range(len(points)):  # killed at every crash point in turn, then resumed
         log: StepLog = (
             SQLiteLog(tmp_path_factory.mktemp("wf") / "wf.db", synchronous="OFF")
@@ -224,7 +234,7 @@ def test_refused_events_never_block_a_saga_killed_anywhere(
             assert points[crash].endswith(".done")
         again = _saga(case, effects, None, log).run("o-1")  # replayed: nothing runs again
         assert again.refused == first.refused and again.state == state
-        assert log.get("o-1", "do:driver") is not MISSING
+        assert (log.get("o-1", "do:driver") is MISSING) == (failed_at == "restaurant")
 
 
 def test_the_review_case_compensates_and_records_the_outcome() -> None:
@@ -239,3 +249,37 @@ def test_the_review_case_compensates_and_records_the_outcome() -> None:
     assert log.get("o-1", "outcome") == {"outcome": "compensated", "state": "placed"}
     assert "refund" in log.get("o-1", "do:driver")[1]
     assert [r.split(": ", 1)[0] for r in result.refused] == ["driver", "undo:charge"]
+
+
+def test_a_step_whose_own_events_are_refused_fails_the_saga() -> None:
+    """The restaurant's answer came after five minutes, so its ``accept`` is refused: the saga
+    used to carry on and end ``completed`` (``ok``) with the order still ``placed``. The step's
+    action happened but the order cannot be where it says: the step fails, and every step done,
+    this one first, is compensated; the next step never runs."""
+    effects: list[str] = []
+
+    def step(name: str, value: Any = None) -> Any:
+        return lambda ctx, *result: effects.append(name) or value
+
+    steps = [
+        Step("charge", step("charge", {"amount": 1250}), step("refund", {"amount": 1250}),
+             (), ("refund",)),
+        Step("restaurant", step("ticket", {"waited": 301.0}), step("cancel ticket"),
+             ("accept",), ("cancel",)),
+        Step("deliver", step("deliver"), None, ("start_preparing",)),
+    ]  # fmt: skip
+    log = MemoryLog()
+    for _ in range(2):  # the first run, then a replay that decides the same
+        result = Orchestrator(steps, log=log, spec=ORDER_SPEC).run("o-1")
+        assert (result.outcome, result.ok, result.failed_step) == (
+            "compensated",
+            False,
+            "restaurant",
+        )
+        assert result.done == ("charge", "restaurant")
+        assert result.compensated == ("restaurant", "charge")
+        assert result.reason.startswith("its events did not fire: order: event 'accept'")
+        assert [r.split(": ", 1)[0] for r in result.refused] == ["restaurant"]
+        assert result.state == "refunded"  # cancelled, then refunded: the compensations' events
+    assert effects == ["charge", "ticket", "cancel ticket", "refund"]
+    assert log.get("o-1", "outcome") == {"outcome": "compensated", "state": "refunded"}

@@ -152,8 +152,11 @@ class SagaResult:
     ``refused``: the groups of state-machine events the order's machine did not accept (an
     event not allowed in the state reached, or a guard that said no or could not read its
     context), each ``"<step>: <why>"`` (``"undo:<step>: ..."`` for a compensation's). Such a
-    group fires not at all, the state stays, and the saga carries on: a refused event never
-    stops a compensation or the outcome record.
+    group fires not at all and the state stays. A step's own group refused fails the saga at
+    that step (``failed_step``, ``reason`` ``"its events did not fire: ..."``) and the steps
+    done, it among them, are compensated; a failure's or a compensation's group refused never
+    stops a compensation or the outcome record. So ``"completed"`` means every step was done
+    and the machine took every step's events.
     """
 
     workflow_id: str
@@ -169,7 +172,7 @@ class SagaResult:
 
     @property
     def ok(self) -> bool:
-        """True when every step completed."""
+        """True when every step was done and the machine took every step's events."""
         return self.outcome == "completed"
 
 

@@ -14,11 +14,15 @@ fast, forgetful saga. Steps may fire events of a :class:`~designpatterns_ref.wor
 so the order's state follows the saga, and that state is rebuilt by replay, never stored apart.
 The outcome is announced by an outbox event written with the outcome record.
 
-The machine follows the saga and never stops it. Each group of events (a step's
-``transitions``, a failure's, a compensation's ``undo_transitions``) fires whole or not at all:
-if the machine refuses one of them (not allowed in the state reached, or its guard says no or
-cannot read its context), none fires, the state stays, the refusal is listed in
-:attr:`SagaResult.refused` and the saga goes on, so a failure is still compensated and its
+The machine follows the saga. Each group of events (a step's ``transitions``, a failure's, a
+compensation's ``undo_transitions``) fires whole or not at all: if the machine refuses one of
+them (not allowed in the state reached, or its guard says no or cannot read its context), none
+fires, the state stays and the refusal is listed in :attr:`SagaResult.refused`. What follows
+depends on whose events they were. A step's own ``transitions`` refused mean the order cannot
+be where the step took it (the restaurant's ``accept`` after its five minutes), so that step
+fails although its action happened: the saga compensates every step done, that one first, and
+never ends ``"completed"`` with a step whose events did not fire. A failure's or a
+compensation's events refused never stop anything: the failure is still compensated and the
 outcome recorded. A failure's events are checked before the failure is recorded, and the
 recorded reason says when they did not fire; a replay decides every group the same way. Steps
 naming events the spec does not know, or a bare string instead of a tuple, are refused when
@@ -104,7 +108,9 @@ class Step:
     action succeeds, ``undo_transitions`` when it is compensated, each with the result as the
     guards' context when the result is a dict; both are tuples of event names the spec knows,
     and a group the machine refuses at that point does not fire (see
-    :attr:`~designpatterns_ref.workflows.SagaResult.refused`).
+    :attr:`~designpatterns_ref.workflows.SagaResult.refused`). When it refuses the
+    ``transitions`` of a step whose action succeeded, the step fails and is compensated with
+    the others done.
     """
 
     name: str
@@ -134,18 +140,20 @@ def _refusal(machine: Machine | None, events: Sequence[str], data: object) -> st
 
 def _fire(
     machine: Machine | None, events: Sequence[str], data: object, where: str, refused: list[str]
-) -> None:
+) -> str | None:
     """Fire ``events`` in order, all or none: a group the machine refuses leaves the state as it
-    was and adds ``"<where>: <why>"`` to ``refused``. A pure function of the state and the
-    record, so a replay refuses exactly what the first run refused."""
+    was, adds ``"<where>: <why>"`` to ``refused`` and returns ``why`` (None when it fired). A
+    pure function of the state and the record, so a replay refuses exactly what the first run
+    refused."""
     why = _refusal(machine, events, data)
     if why is not None:
         refused.append(f"{where}: {why}")
-        return
+        return why
     if machine is not None:
         ctx = data if isinstance(data, dict) else None
         for event in events:
             machine.fire(event, ctx)
+    return None
 
 
 class Orchestrator:
@@ -322,8 +330,11 @@ class Orchestrator:
             if record[0] == "ok":
                 context[step.name] = record[1]
                 trace.append(TraceEntry(step.name, "do", record[2], record[3]))
-                _fire(machine, step.transitions, record[1], step.name, refused)
                 done.append(step)
+                why = _fire(machine, step.transitions, record[1], step.name, refused)
+                if why is not None:  # done, but the order cannot be where the step took it
+                    failed = (step, f"its events did not fire: {why}")
+                    break
             else:
                 trace.append(TraceEntry(step.name, "fail", record[2], record[3]))
                 _fire(machine, record[4], record[5], step.name, refused)
