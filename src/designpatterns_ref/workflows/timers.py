@@ -72,9 +72,9 @@ class Backoff:
 class Deadline:
     """A point in time on ``clock``: ``seconds`` after it was made (``at``).
 
-    It has :meth:`passed` once the clock reads ``at`` or later. Something done by then, read
-    at ``at`` itself included, was done in time; :func:`wait_for` returns only answers polled
-    by then. A deadline past the largest float (a reading near it plus ``seconds``) would be
+    It has :meth:`passed` once the clock reads ``at`` or later, and there is nothing more to
+    wait for; an answer read by ``at`` (at ``at`` itself included) is in time, one read after
+    it is late, and :func:`wait_for` returns only the former. A deadline past the largest float (a reading near it plus ``seconds``) would be
     infinite and never pass, so it is refused with
     :class:`~designpatterns_ref.workflows.base.WorkflowError`.
     """
@@ -102,8 +102,9 @@ class Deadline:
 
         So it is at most ``seconds`` until the deadline and at least ``seconds`` from then on,
         for every reading: a rule about the time taken (``waited <= 300``) agrees with
-        :meth:`passed`. A plain ``clock() - start`` need not: ``start + seconds`` is rounded,
-        and at ``at`` itself the difference can come out a hair under ``seconds``.
+        :meth:`passed`. The reading less the one the deadline was made at need not: ``at`` is
+        that reading plus ``seconds``, rounded, so at ``at`` itself the difference can come out
+        a hair under ``seconds`` (made at 1000.1, ``at - 1000.1`` is 299.9999999999999).
         """
         now = read_seconds(self.clock, WorkflowError, "Deadline.elapsed")
         if now >= self.at:
