@@ -74,9 +74,9 @@ class Deadline:
 
     It has :meth:`passed` once the clock reads ``at`` or later, and there is nothing more to
     wait for; an answer read by ``at`` (at ``at`` itself included) is in time, one read after
-    it is late, and :func:`wait_for` returns only the former. A deadline past the largest float (a reading near it plus ``seconds``) would be
-    infinite and never pass, so it is refused with
-    :class:`~designpatterns_ref.workflows.base.WorkflowError`.
+    it is late, and :func:`wait_for` returns only the former. A deadline past the largest
+    float (a reading near it plus ``seconds``) would be infinite and never pass, so it is
+    refused with :class:`~designpatterns_ref.workflows.base.WorkflowError`.
     """
 
     __slots__ = ("at", "clock", "seconds")
