@@ -143,3 +143,22 @@ def test_int_subclasses_are_accepted() -> None:
         X = 125
 
     assert encode(Code.X) == "21"
+
+
+def test_an_int_subclass_width_decodes_the_codes_it_encodes() -> None:
+    import enum
+
+    from designpatterns_ref.shortcode import Obfuscator
+
+    class Width(enum.IntEnum):
+        SIX = 6
+        LONG = 40  # past the short-code fast path
+
+    for width in Width:
+        code = encode(125, width=width)
+        assert len(code) == width and decode(code, width=width) == 125
+        with pytest.raises(ShortCodeError, match="too short"):
+            decode(code[1:], width=width)
+    ob = Obfuscator(key="k", width=Width.SIX)
+    assert type(ob.width) is int
+    assert ob.decode(ob.encode(77)) == 77

@@ -72,7 +72,7 @@ class Obfuscator:
             raise ShortCodeError(f"Obfuscator: rounds={shown(rounds)} must be an int in [3, 32]")
         self.alphabet = _codec(alphabet)
         """The codec of :meth:`encode` and :meth:`decode`."""
-        self.width = width
+        self.width = int(width)
         """The code length."""
         self.size: int = self.alphabet.base**width
         """The size of the permuted set: ``base ** width``."""
