@@ -321,9 +321,7 @@ def test_a_stopped_clock_is_refused_rather_than_waited_on_for_ever() -> None:
 
 def test_a_batch_that_fails_halfway_takes_none_of_its_ids() -> None:
     readings = iter([T0, T0 - 3600, T0, T0 + 0.001])
-    gen = Snowflake(
-        0, clock=lambda: next(readings), sleep=lambda s: None, layout=Layout(41, 10, 1)
-    )
+    gen = Snowflake(0, clock=lambda: next(readings), sleep=lambda s: None, layout=Layout(41, 10, 1))
     with pytest.raises(ClockMovedBackwards):
         gen.next_ids(5)
     first = gen.next_id()  # the IDs of the refused batch were never handed out: reissued
