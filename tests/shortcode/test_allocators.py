@@ -286,3 +286,18 @@ def test_a_closed_sqlite_counter_refuses_with_the_family_error(tmp_path: Path) -
     with pytest.raises(ShortCodeError, match="closed"):
         counter.reserve(1)
     assert SQLiteCounter(tmp_path / "counter.db").reserve(1) == 3
+
+
+def test_a_bounded_width_over_a_counter_without_limit_is_refused_when_made() -> None:
+    class TicketServer:  # a Counter may omit limit=, but then cannot serve a bounded width
+        def __init__(self) -> None:
+            self.next = 0
+
+        def reserve(self, n: int) -> int:
+            first, self.next = self.next, self.next + n
+            return first
+
+    with pytest.raises(ShortCodeError, match="without limit="):
+        RangeAllocator(TicketServer(), block=10, width=7)  # type: ignore[arg-type]
+    unbounded = RangeAllocator(TicketServer(), block=10)  # type: ignore[arg-type]
+    assert unbounded.next_number() == 0

@@ -248,7 +248,13 @@ class Alphabet:
         if not body:
             return zeros
         n = self.decode(body)
-        return zeros + n.to_bytes((n.bit_length() + 7) // 8, "big")
+        data = zeros + n.to_bytes((n.bit_length() + 7) // 8, "big")
+        if len(data) > self.max_bytes:  # encode_bytes refuses it: no code of it is issued
+            raise ShortCodeError(
+                f"decode_bytes: code={shown(code[:20])}... decodes to {len(data)} bytes; "
+                f"encode_bytes makes codes of at most {self.max_bytes} bytes in base {self.base}"
+            )
+        return data
 
     def _bad_char(self, where: str, code: str) -> ShortCodeError:
         pos, char = next((i, c) for i, c in enumerate(code) if c not in self._index)

@@ -42,8 +42,10 @@ trip per ``block`` codes.
 
 from __future__ import annotations
 
+import inspect
 import sqlite3
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from designpatterns_ref.errors import shown
@@ -229,6 +231,16 @@ class SQLiteCounter:
             self._conn.close()
 
 
+def _takes_limit(reserve: Callable[..., int]) -> bool:
+    """Whether ``reserve`` can be called with ``limit=`` (a parameter of that name, or
+    ``**kwargs``); a callable whose signature cannot be read is given the benefit of the doubt."""
+    try:
+        parameters = inspect.signature(reserve).parameters.values()
+    except (TypeError, ValueError):
+        return True
+    return any(p.name == "limit" or p.kind is p.VAR_KEYWORD for p in parameters)
+
+
 class RangeAllocator(NumberAllocator):
     """Codes from blocks of ``block`` numbers leased from a shared :class:`Counter`.
 
@@ -255,6 +267,13 @@ class RangeAllocator(NumberAllocator):
         self.counter = counter
         self.block = block
         self.codes = NumberCodes(width, obfuscator, alphabet, blocklist)
+        if self.codes.limit is not None and not _takes_limit(counter.reserve):
+            raise ShortCodeError(
+                f"RangeAllocator: counter={shown(counter)} has reserve(n) without limit=, and "
+                f"a bounded width ({self.codes.width}) needs reserve(n, limit=...) so that no "
+                "lease runs past the codes that exist; give the counter a limit parameter, or "
+                "leave width unset"
+            )
         self._next = 0
         self._end = 0  # the current lease is [_next, _end); empty at first
         self._lock = threading.Lock()
