@@ -261,3 +261,43 @@ def test_hash_code_arguments() -> None:
         HashCodes().code(b"https://x")  # type: ignore[arg-type]
     with pytest.raises(ShortCodeError, match="salt=-1"):
         HashCodes().code("https://x", -1)
+
+
+def test_sqlite_counter_start_moves_an_existing_counter_forward_never_back(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "counter.db"
+    first = SQLiteCounter(path, "links")
+    assert first.reserve(10) == 0
+    first.close()
+    ahead = SQLiteCounter(path, "links", start=1_000_000)  # restored past the codes in use
+    assert ahead.reserve(10) == 1_000_000
+    ahead.close()
+    behind = SQLiteCounter(path, "links", start=5)  # never back over numbers handed out
+    assert behind.reserve(1) == 1_000_010
+    behind.close()
+
+
+def test_a_closed_sqlite_counter_refuses_with_the_family_error(tmp_path: Path) -> None:
+    counter = SQLiteCounter(tmp_path / "counter.db")
+    counter.reserve(3)
+    counter.close()
+    counter.close()  # twice: nothing
+    with pytest.raises(ShortCodeError, match="closed"):
+        counter.reserve(1)
+    assert SQLiteCounter(tmp_path / "counter.db").reserve(1) == 3
+
+
+def test_a_bounded_width_over_a_counter_without_limit_is_refused_when_made() -> None:
+    class TicketServer:  # a Counter may omit limit=, but then cannot serve a bounded width
+        def __init__(self) -> None:
+            self.next = 0
+
+        def reserve(self, n: int) -> int:
+            first, self.next = self.next, self.next + n
+            return first
+
+    with pytest.raises(ShortCodeError, match="without limit="):
+        RangeAllocator(TicketServer(), block=10, width=7)  # type: ignore[arg-type]
+    unbounded = RangeAllocator(TicketServer(), block=10)  # type: ignore[arg-type]
+    assert unbounded.next_number() == 0

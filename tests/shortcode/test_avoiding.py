@@ -165,3 +165,37 @@ def test_a_blocklist_without_a_fixed_width_is_refused() -> None:
 
     with pytest.raises(ShortCodeError, match="width"):
         CounterAllocator(blocklist=Blocklist(["ab"]))
+
+
+# Characters whose lower case is context-dependent ("Σ": "ς" after a letter, at a word's end)
+# or longer than one character ("İ": "i" and a combining dot), beside plain ones.
+_CASED = "aAiIİΣσςΑkK"
+
+
+@given(
+    chars=st.lists(st.sampled_from(_CASED), min_size=2, max_size=5, unique=True).map("".join),
+    words=st.lists(st.text(_CASED.lower(), min_size=1, max_size=2), min_size=1, max_size=3),
+    width=st.integers(1, 3),
+)
+def test_both_engines_block_the_same_codes_or_the_alphabet_is_refused(
+    chars: str, words: list[str], width: int
+) -> None:
+    # The oracle: every code of the width, checked by the Blocklist (the code lowered whole).
+    try:
+        blocklist = Blocklist(words)
+        codes = AvoidingCodes.for_blocklist(chars, blocklist, width, where="test")
+    except ShortCodeError as exc:
+        if "lower to one character" in str(exc):
+            assert any(len(c.lower()) != 1 or ("a" + c).lower()[1:] != c.lower() for c in chars)
+        return  # (or a word the alphabet cannot spell)
+    clean = ["".join(p) for p in itertools.product(chars, repeat=width)]
+    clean = [code for code in clean if not blocklist.blocks(code)]
+    assert [codes.code(i) for i in range(codes.count)] == clean
+
+
+@pytest.mark.parametrize("chars", ["ΑΣσ", "iİx"])
+def test_an_alphabet_whose_case_depends_on_context_is_refused(chars: str) -> None:
+    with pytest.raises(ShortCodeError, match="lower to one character"):
+        AvoidingCodes(chars, [chars[0].lower()], 2)
+    with pytest.raises(ShortCodeError, match="lower to one character"):
+        TupleCodes((3,), alphabet=chars, blocklist=Blocklist([chars[0].lower()]))

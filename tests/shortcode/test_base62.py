@@ -143,3 +143,32 @@ def test_int_subclasses_are_accepted() -> None:
         X = 125
 
     assert encode(Code.X) == "21"
+
+
+def test_an_int_subclass_width_decodes_the_codes_it_encodes() -> None:
+    import enum
+
+    from designpatterns_ref.shortcode import Obfuscator
+
+    class Width(enum.IntEnum):
+        SIX = 6
+        LONG = 40  # past the short-code fast path
+
+    for width in Width:
+        code = encode(125, width=width)
+        assert len(code) == width and decode(code, width=width) == 125
+        with pytest.raises(ShortCodeError, match="too short"):
+            decode(code[1:], width=width)
+    ob = Obfuscator(key="k", width=Width.SIX)
+    assert type(ob.width) is int
+    assert ob.decode(ob.encode(77)) == 77
+
+
+def test_decode_bytes_refuses_a_code_encode_bytes_never_makes() -> None:
+    from designpatterns_ref.shortcode.base62 import Alphabet
+
+    alphabet = Alphabet("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    longest = alphabet.encode_bytes(b"\xff" * alphabet.max_bytes)
+    assert alphabet.decode_bytes(longest) == b"\xff" * alphabet.max_bytes
+    with pytest.raises(ShortCodeError, match="decodes to"):
+        alphabet.decode_bytes("Z" * 8192)  # a code of more bytes than encode_bytes takes

@@ -87,3 +87,9 @@ def test_consecutive_values_look_unrelated() -> None:
 def test_bad_input(call: object, message: str) -> None:
     with pytest.raises(ShortCodeError, match=message):
         call()  # type: ignore[operator]
+
+
+def test_a_key_is_its_bytes_as_documented() -> None:
+    maps = {Obfuscator(key, width=4).encode(1) for key in ("A", b"A", 65)}
+    assert len(maps) == 1
+    assert Obfuscator("B", width=4).encode(1) not in maps

@@ -411,3 +411,68 @@ def test_an_alias_retry_is_the_same_url_and_ttl_else_alias_taken(
             assert sorted(links.links(), key=lambda link: link.code) == before
             held = links.info("promo")
             assert held.expires_at == (None if first is None else T0 + first)
+
+
+def test_a_closed_sqlite_shortener_refuses_with_the_family_error(tmp_path: Path) -> None:
+    links = UrlShortener(tmp_path / "links.db")
+    code = links.shorten(URL)
+    links.close()
+    for call in (lambda: links.shorten("https://example.com/y"), lambda: links.resolve(code)):
+        with pytest.raises(ShortCodeError, match="closed"):
+            call()
+    with UrlShortener(tmp_path / "links.db") as again:
+        assert again.resolve(code) == URL
+
+
+def test_a_locked_sqlite_store_is_unavailable_not_a_bare_sqlite_error(tmp_path: Path) -> None:
+    import sqlite3
+
+    from designpatterns_ref.shortcode import ShortCodeUnavailable
+
+    path = tmp_path / "links.db"
+    store = SQLiteStore(path)
+    store._conn.execute("PRAGMA busy_timeout = 0")
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")  # holds the write lock
+    try:
+        with pytest.raises(ShortCodeUnavailable, match=r"SQLiteStore\.insert"):
+            store.insert(Link("abc", URL, T0, None))
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert store.get("abc") is None
+    store.close()
+
+
+class _Yields:
+    def __init__(self, *codes: object) -> None:
+        self.codes = codes
+
+    def candidates(self, url: str) -> Iterator[object]:
+        yield from self.codes
+
+
+@pytest.mark.parametrize("code", [12345, None, "", ".", "..", "a/b", "a?b", "a#b", "a%b", "a b"])
+def test_a_code_no_link_can_have_from_an_allocator_is_refused(code: object) -> None:
+    links = UrlShortener(allocator=_Yields(code))  # type: ignore[arg-type]
+    with pytest.raises(ShortCodeError, match="yielded code="):
+        links.shorten(URL)
+    assert len(links.store) == 0  # type: ignore[arg-type]
+
+
+def test_a_ttl_below_the_clocks_resolution_is_refused() -> None:
+    links = UrlShortener(clock=ManualClock(T0))
+    with pytest.raises(ShortCodeError, match="resolution"):
+        links.shorten(URL, ttl=1e-7)
+    assert len(links.store) == 0  # type: ignore[arg-type]
+    assert links.resolve(links.shorten(URL, ttl=1e-3)) == URL
+
+
+def test_an_alias_that_is_the_urls_generated_code_says_so() -> None:
+    links = UrlShortener()
+    code = links.shorten(URL)
+    alias = code * 3 if len(code) < 3 else code
+    links2 = UrlShortener(allocator=_Yields(alias))  # type: ignore[arg-type]
+    assert links2.shorten(URL) == alias
+    with pytest.raises(AliasTaken, match="generated code"):
+        links2.shorten(URL, alias=alias)

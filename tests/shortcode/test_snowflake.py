@@ -284,3 +284,45 @@ def test_next_id_after_a_batch_that_used_up_the_millisecond_waits() -> None:
     assert after > batch[-1] and slept
     assert gen.decompose(after).timestamp_ms == gen.decompose(batch[0]).timestamp_ms + 1
     assert gen.decompose(after).sequence == 0
+
+
+def test_a_step_back_while_waiting_for_the_next_millisecond_is_bounded() -> None:
+    # The third call finds its millisecond used up, and the clock steps back an hour between
+    # its first reading and the next: that wait is a backwards wait like any other, refused
+    # beyond max_backwards (not slept through, an hour with the lock held).
+    now, reads, slept = [T0], [0], []
+
+    def clock() -> float:
+        reads[0] += 1
+        if reads[0] == 4:
+            now[0] -= 3600
+        return now[0]
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    gen = Snowflake(1, layout=Layout(41, 10, 1), clock=clock, sleep=sleep, max_backwards=0.010)
+    gen.next_id(), gen.next_id()  # 2 IDs per millisecond: this one is used up
+    with pytest.raises(ClockMovedBackwards, match="3600000 ms behind"):
+        gen.next_id()
+    assert sum(slept) <= 0.010
+
+
+def test_a_stopped_clock_is_refused_rather_than_waited_on_for_ever() -> None:
+    clock = ManualClock(start=T0)
+    gen = Snowflake(0, clock=clock, sleep=lambda seconds: None, layout=Layout(41, 10, 1))
+    gen.next_id(), gen.next_id()
+    with pytest.raises(ClockMovedBackwards, match="stayed at millisecond"):
+        gen.next_id()
+    clock.advance(0.001)
+    assert gen.decompose(gen.next_id()).sequence == 0
+
+
+def test_a_batch_that_fails_halfway_takes_none_of_its_ids() -> None:
+    readings = iter([T0, T0 - 3600, T0, T0 + 0.001])
+    gen = Snowflake(0, clock=lambda: next(readings), sleep=lambda s: None, layout=Layout(41, 10, 1))
+    with pytest.raises(ClockMovedBackwards):
+        gen.next_ids(5)
+    first = gen.next_id()  # the IDs of the refused batch were never handed out: reissued
+    assert gen.decompose(first) == SnowflakeParts(int(T0 * 1000), 0, 0)

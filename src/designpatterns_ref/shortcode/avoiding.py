@@ -51,7 +51,12 @@ from collections.abc import Iterable
 
 from designpatterns_ref.errors import shown
 from designpatterns_ref.shortcode.base import ShortCodeError, _surrogate_at
-from designpatterns_ref.shortcode.blocklist import RULES, Blocklist, _split_by_rule
+from designpatterns_ref.shortcode.blocklist import (
+    RULES,
+    Blocklist,
+    _check_casing,
+    _split_by_rule,
+)
 from designpatterns_ref.shortcode.obfuscate import Obfuscator
 
 __all__ = ["AvoidingCodes"]
@@ -89,6 +94,7 @@ class AvoidingCodes:
                 f"AvoidingCodes: chars={shown(chars, 80)} has a lone surrogate at position {at}; "
                 "a code must be text UTF-8 can encode"
             )
+        _check_casing(chars, "AvoidingCodes")
         if isinstance(words, str | bytes) or not isinstance(words, Iterable):
             raise ShortCodeError(
                 f"AvoidingCodes: words={shown(words, 80)} must be an iterable of str"

@@ -67,7 +67,8 @@ class SpaceExhausted(ShortCodeError):
 
 
 class ShortCodeUnavailable(ShortCodeError):
-    """A Redis-backed counter did not answer in time (the server down or frozen)."""
+    """A backend failed: a Redis-backed counter did not answer in time (the server down or
+    frozen), or a SQLite file could not be used (locked, damaged, a full disk)."""
 
 
 class CodeNotFound(NotFound):

@@ -181,11 +181,15 @@ class Alphabet:
             if width is None or (type(width) is int and width == len(code)):
                 return self._decode_long(code)
         if width is not None and (type(width) is not int or width < 1 or len(code) != width):
-            _check_width("decode", width)
-            what = "over-long" if len(code) > width else "too short"
-            raise ShortCodeError(
-                f"decode: code={shown(code)} is {what}: {len(code)} characters for width={width}"
-            )
+            width = _check_width("decode", width)  # an int subclass: its plain int
+            if len(code) != width:
+                what = "over-long" if len(code) > width else "too short"
+                raise ShortCodeError(
+                    f"decode: code={shown(code)} is {what}: {len(code)} characters for "
+                    f"width={width}"
+                )
+            if len(code) > _SHORT:
+                return self._decode_long(code)
         if not code:
             raise ShortCodeError("decode: code='' is empty; a code has at least one character")
         base, index = self.base, self._index
@@ -244,7 +248,13 @@ class Alphabet:
         if not body:
             return zeros
         n = self.decode(body)
-        return zeros + n.to_bytes((n.bit_length() + 7) // 8, "big")
+        data = zeros + n.to_bytes((n.bit_length() + 7) // 8, "big")
+        if len(data) > self.max_bytes:  # encode_bytes refuses it: no code of it is issued
+            raise ShortCodeError(
+                f"decode_bytes: code={shown(code[:20])}... decodes to {len(data)} bytes; "
+                f"encode_bytes makes codes of at most {self.max_bytes} bytes in base {self.base}"
+            )
+        return data
 
     def _bad_char(self, where: str, code: str) -> ShortCodeError:
         pos, char = next((i, c) for i, c in enumerate(code) if c not in self._index)
@@ -267,7 +277,7 @@ def _check_width(where: str, width: object) -> int:
             f"{where}: width={shown(width)} must be an int from 1 to "
             f"MAX_CODE_LENGTH={MAX_CODE_LENGTH}"
         )
-    return width
+    return int(width)
 
 
 _DEFAULT = Alphabet(ALPHABET)

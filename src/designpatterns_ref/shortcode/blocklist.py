@@ -121,6 +121,25 @@ def _split_by_rule(words: Iterable[str], rule: str) -> tuple[set[str], set[str],
     return exact, ends, anywhere
 
 
+def _check_casing(chars: str, where: str) -> None:
+    """Refuse (naming ``where``) an alphabet with a character that does not lower-case to one
+    character, the same one wherever it stands.
+
+    Blocked words are matched ignoring case, a code lowered whole by one engine and one
+    character at a time by the other; the two agree only for such alphabets. Python's
+    ``str.lower`` gives "İ" two characters, and "Σ" the final form "ς" at the end of a word.
+    """
+    for c in chars:
+        low = c.lower()
+        if len(low) != 1 or (f"a{c}").lower()[1:] != low or (f"a{c}a").lower()[1:-1] != low:
+            raise ShortCodeError(
+                f"{where}: the alphabet {shown(chars, 80)} has {shown(c)}, which does not "
+                f"lower to one character the same everywhere (alone: {shown(low)}); blocked "
+                "words are matched ignoring case one character at a time, so every character "
+                "of an alphabet used with a blocklist must"
+            )
+
+
 class Blocklist:
     """Words a code must not contain, compared ignoring case, under one of :data:`RULES`.
 
@@ -204,6 +223,7 @@ class Blocklist:
                 f"where={shown(where, 80)} must "
                 "be str"
             )
+        _check_casing(chars, where)
         letters = {c.lower() for c in chars}
         for w in sorted(self.words):
             missing = sorted(set(w) - letters)

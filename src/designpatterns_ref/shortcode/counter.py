@@ -73,7 +73,7 @@ class NumberCodes:
             width, alphabet = obfuscator.width, obfuscator.alphabet
         self.alphabet = _codec(alphabet)
         self.limit: int | None = None if width is None else self.alphabet.capacity(width)
-        self.width = width
+        self.width = None if width is None else int(width)  # an int subclass: its int
         self.obfuscator = obfuscator
         self.avoid: AvoidingCodes | None = None
         if blocklist is not None:

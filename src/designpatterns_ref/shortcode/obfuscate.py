@@ -50,7 +50,10 @@ __all__ = ["Obfuscator"]
 class Obfuscator:
     """A keyed bijection of ``[0, base**width)`` and its inverse, with code helpers.
 
-    ``key`` is any str, bytes or int; the same key always gives the same map. ``rounds``
+    ``key`` is any str, bytes or int; the same key always gives the same map. A key is its
+    bytes: a str its UTF-8, an int its shortest signed big-endian bytes, so ``"A"``, ``b"A"``
+    and ``65`` are one key and give one map. Keys of one kind per deployment (a tenant's
+    secret as bytes, say) never meet this; mixing kinds, prefix them yourself. ``rounds``
     (3 to 32, default 4) trades speed for how thoroughly each round mixes.
     """
 
@@ -72,7 +75,7 @@ class Obfuscator:
             raise ShortCodeError(f"Obfuscator: rounds={shown(rounds)} must be an int in [3, 32]")
         self.alphabet = _codec(alphabet)
         """The codec of :meth:`encode` and :meth:`decode`."""
-        self.width = width
+        self.width = int(width)
         """The code length."""
         self.size: int = self.alphabet.base**width
         """The size of the permuted set: ``base ** width``."""

@@ -42,12 +42,19 @@ trip per ``block`` codes.
 
 from __future__ import annotations
 
+import inspect
 import sqlite3
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from designpatterns_ref.errors import shown
-from designpatterns_ref.shortcode.base import Counter, ShortCodeError, SpaceExhausted
+from designpatterns_ref.shortcode.base import (
+    Counter,
+    ShortCodeError,
+    ShortCodeUnavailable,
+    SpaceExhausted,
+)
 from designpatterns_ref.shortcode.base62 import Alphabet
 from designpatterns_ref.shortcode.blocklist import Blocklist
 from designpatterns_ref.shortcode.counter import NumberAllocator, NumberCodes, _check_start
@@ -137,6 +144,10 @@ class SQLiteCounter:
     each): a counter that forgot a lease after a power cut would hand the same numbers out
     twice, which is worth a few milliseconds per block. Thread-safe: one connection behind a
     lock.
+
+    ``start`` is where a new counter begins; on an existing one it moves the counter forward to
+    ``start`` if it is behind (never back), which is how a counter restored from an old
+    backup is set past the highest number already used.
     """
 
     def __init__(self, path: str | Path, name: str = "links", *, start: int = 0) -> None:
@@ -150,6 +161,7 @@ class SQLiteCounter:
         self.name = name
         self._lock = threading.Lock()
         self._conn = open_sqlite("SQLiteCounter", self.path)
+        self._closed = False
         try:
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=FULL")
@@ -158,7 +170,8 @@ class SQLiteCounter:
                 "(name TEXT PRIMARY KEY, next INTEGER NOT NULL)"
             )
             self._conn.execute(
-                "INSERT OR IGNORE INTO shortcode_counters (name, next) VALUES (?, ?)",
+                "INSERT INTO shortcode_counters (name, next) VALUES (?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET next = max(next, excluded.next)",
                 (name, start),
             )
         except sqlite3.DatabaseError as exc:
@@ -181,27 +194,51 @@ class SQLiteCounter:
         _check_n("SQLiteCounter.reserve", n)
         bound = _check_limit("SQLiteCounter.reserve", limit)
         with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                row = self._conn.execute(
-                    "SELECT next FROM shortcode_counters WHERE name = ?", (self.name,)
-                ).fetchone()
-                first = int(row[0])
-                take = _take("SQLiteCounter.reserve", first, n, bound)
-                self._conn.execute(
-                    "UPDATE shortcode_counters SET next = ? WHERE name = ?",
-                    (first + take, self.name),
+            if self._closed:
+                raise ShortCodeError(
+                    f"SQLiteCounter.reserve: the counter is closed; open a new "
+                    f"SQLiteCounter({shown(self.path)}, {shown(self.name)})"
                 )
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+            conn = self._conn
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    row = conn.execute(
+                        "SELECT next FROM shortcode_counters WHERE name = ?", (self.name,)
+                    ).fetchone()
+                    first = int(row[0])
+                    take = _take("SQLiteCounter.reserve", first, n, bound)
+                    conn.execute(
+                        "UPDATE shortcode_counters SET next = ? WHERE name = ?",
+                        (first + take, self.name),
+                    )
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+            except sqlite3.Error as exc:  # locked past the busy timeout, damaged, disk full
+                raise ShortCodeUnavailable(
+                    f"SQLiteCounter.reserve: the database failed: {exc}"
+                ) from exc
         return first
 
     def close(self) -> None:
-        """Close the connection (reserved blocks stay reserved)."""
+        """Close the connection (reserved blocks stay reserved). Closing twice does nothing;
+        ``reserve`` after it raises ``ShortCodeError``."""
         with self._lock:
+            self._closed = True
             self._conn.close()
+
+
+def _takes_limit(reserve: Callable[..., int]) -> bool:
+    """Whether ``reserve`` can be called with ``limit=`` (a parameter of that name, or
+    ``**kwargs``); a callable whose signature cannot be read is given the benefit of the doubt."""
+    try:
+        parameters = inspect.signature(reserve).parameters.values()
+    except (TypeError, ValueError):
+        return True
+    return any(p.name == "limit" or p.kind is p.VAR_KEYWORD for p in parameters)
 
 
 class RangeAllocator(NumberAllocator):
@@ -230,6 +267,13 @@ class RangeAllocator(NumberAllocator):
         self.counter = counter
         self.block = block
         self.codes = NumberCodes(width, obfuscator, alphabet, blocklist)
+        if self.codes.limit is not None and not _takes_limit(counter.reserve):
+            raise ShortCodeError(
+                f"RangeAllocator: counter={shown(counter)} has reserve(n) without limit=, and "
+                f"a bounded width ({self.codes.width}) needs reserve(n, limit=...) so that no "
+                "lease runs past the codes that exist; give the counter a limit parameter, or "
+                "leave width unset"
+            )
         self._next = 0
         self._end = 0  # the current lease is [_next, _end); empty at first
         self._lock = threading.Lock()

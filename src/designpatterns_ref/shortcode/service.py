@@ -81,6 +81,7 @@ from designpatterns_ref.shortcode.base import (
     InvalidUrl,
     ShortCodeError,
 )
+from designpatterns_ref.shortcode.base62 import MAX_CODE_LENGTH
 from designpatterns_ref.shortcode.counter import CounterAllocator
 from designpatterns_ref.shortcode.hashing import HashCodes
 from designpatterns_ref.shortcode.ranges import RangeAllocator, SQLiteCounter
@@ -107,6 +108,30 @@ RESERVED_ALIASES = frozenset(
 
 _ALIAS = re.compile(r"[A-Za-z0-9_-]{3,64}")
 _BAD_URL_CHAR = re.compile(r"[\x00-\x20\x7f-\x9f\s\ud800-\udfff]")
+
+
+#: What a code from an allocator may not hold: what ends or escapes a URL path segment
+#: ("/", "?", "#", "%"), whitespace and control characters.
+_UNSAFE_IN_CODE = re.compile(r"[/?#%\s\x00-\x1f\x7f]")
+
+
+def _check_issued(allocator: object, code: object) -> None:
+    """Refuse a candidate code an allocator yielded that no link can have: not a non-empty
+    str of at most ``MAX_CODE_LENGTH`` characters, ``.`` or ``..``, or one holding a
+    character unsafe in a URL path segment (the allocators of this package never yield
+    one; a hand-written allocator might)."""
+    if (
+        not isinstance(code, str)
+        or not 0 < len(code) <= MAX_CODE_LENGTH
+        or code in (".", "..")
+        or _UNSAFE_IN_CODE.search(code)
+    ):
+        raise ShortCodeError(
+            f"shorten: the allocator {type(allocator).__name__} yielded code={shown(code, 80)}, "
+            f"which no link can have: a code is 1 to {MAX_CODE_LENGTH} characters, not . or .., "
+            "without /, ?, #, %, whitespace or control characters"
+        )
+    check_code("shorten", code)
 
 
 class UrlShortener:
@@ -245,6 +270,11 @@ class UrlShortener:
             )
         now = read_seconds(self.clock, ShortCodeError, "UrlShortener.shorten")
         expires = None if ttl is None else now + ttl
+        if expires is not None and expires <= now:
+            raise ShortCodeError(
+                f"shorten: ttl={shown(ttl)} is below the clock's resolution at {shown(now)} s: "
+                "the link would expire as it is made"
+            )
         if alias is not None:
             if self.store.insert(Link(alias, url, now, expires, alias=True)) is Insert.OK:
                 return alias
@@ -256,6 +286,8 @@ class UrlShortener:
                 + (
                     "another link"
                     if held is None or held.url != url
+                    else "this URL's generated code (an alias cannot take it over)"
+                    if not held.alias
                     else "a link to this URL with a different expiry, or one that has expired"
                 )
             )
@@ -267,6 +299,7 @@ class UrlShortener:
         tried = 0
         for code in itertools.islice(self.allocator.candidates(url), self.max_attempts):
             tried += 1
+            _check_issued(self.allocator, code)
             if code.lower() in self.reserved:  # never issue a word the site's paths need
                 continue
             result = self.store.insert(Link(code, url, now, expires, canonical=canonical))

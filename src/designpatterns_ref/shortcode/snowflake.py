@@ -66,6 +66,9 @@ __all__ = [
 MAX_BATCH = 1_000_000
 """The most IDs one :meth:`Snowflake.next_ids` call returns (a larger count is refused)."""
 
+STUCK_TURNS = 1000
+"""Sleeps of 1 ms waited for the next millisecond before a clock that stays put is refused."""
+
 TWITTER_EPOCH_MS = 1_288_834_974_657
 """Twitter's epoch: 2010-11-04 01:42:54.657 UTC, in Unix milliseconds."""
 INSTAGRAM_EPOCH_MS = 1_314_220_021_721
@@ -238,11 +241,16 @@ class Snowflake:
             )
         ids: list[int] = []
         with self._lock:
-            while len(ids) < count:
-                first = self._claim(self._now_ms())
-                take = min(count - len(ids), self._stop - first)
-                ids.extend(range(first, first + take))
-                self._next = first + take
+            state = self._last, self._next, self._stop, self._start, self._end
+            try:
+                while len(ids) < count:
+                    first = self._claim(self._now_ms())
+                    take = min(count - len(ids), self._stop - first)
+                    ids.extend(range(first, first + take))
+                    self._next = first + take
+            except BaseException:  # none of the batch was handed out: take none of it
+                self._last, self._next, self._stop, self._start, self._end = state
+                raise
         return ids
 
     def _claim(self, now: int) -> int:
@@ -271,10 +279,22 @@ class Snowflake:
         return id_
 
     def _wait_past(self, last: int) -> int:
-        # Sleep until the clock shows a later millisecond than ``last``.
+        # Sleep until the clock shows a later millisecond than ``last`` (the last ID's). A
+        # clock that steps back meanwhile is waited out within max_backwards, like any other
+        # step back, and one that will not move on (a stopped clock) is refused.
         now = self._now_ms()
+        turns = 0
         while now <= last:
-            self._sleep((last + 1 - now) / 1000)
+            if now < last:
+                now = self._wait_out_backwards(now)
+                continue
+            turns += 1
+            if turns > STUCK_TURNS:
+                raise ClockMovedBackwards(
+                    f"Snowflake: the clock stayed at millisecond {now} through {STUCK_TURNS} "
+                    "sleeps of 1 ms; is it stopped (a ManualClock needs sleep=clock.advance)?"
+                )
+            self._sleep(0.001)
             now = self._now_ms()
         return now
 

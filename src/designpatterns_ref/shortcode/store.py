@@ -33,12 +33,13 @@ import sqlite3
 import sys
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from designpatterns_ref.errors import shown
-from designpatterns_ref.shortcode.base import InvalidUrl, ShortCodeError
+from designpatterns_ref.shortcode.base import InvalidUrl, ShortCodeError, ShortCodeUnavailable
 
 __all__ = ["Insert", "Link", "LinkStore", "MemoryStore", "SQLiteStore", "check_code", "check_url"]
 
@@ -294,6 +295,7 @@ class SQLiteStore:
         self.path = str(path)
         self._lock = threading.Lock()
         self._conn = open_sqlite("SQLiteStore", self.path)
+        self._closed = False
         try:
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
@@ -307,11 +309,25 @@ class SQLiteStore:
     def __repr__(self) -> str:
         return f"SQLiteStore({self.path!r})"
 
+    @contextmanager
+    def _db(self, where: str) -> Iterator[sqlite3.Connection]:
+        """The connection, under the lock: refused once closed, and a database failure (a
+        locked or damaged file, a full disk) raised as ``ShortCodeUnavailable``."""
+        with self._lock:
+            if self._closed:
+                raise ShortCodeError(
+                    f"{where}: the store is closed; open a new SQLiteStore({shown(self.path)})"
+                )
+            try:
+                yield self._conn
+            except sqlite3.Error as exc:
+                raise ShortCodeUnavailable(f"{where}: the database failed: {exc}") from exc
+
     def insert(self, link: Link) -> Insert:
         check_link("SQLiteStore.insert", link)
-        with self._lock:
+        with self._db("SQLiteStore.insert") as db:
             try:
-                self._conn.execute(
+                db.execute(
                     f"INSERT INTO links ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
                     (
                         link.code,
@@ -324,55 +340,55 @@ class SQLiteStore:
                     ),
                 )
             except sqlite3.IntegrityError:
-                taken = self._conn.execute(
-                    "SELECT 1 FROM links WHERE code = ?", (link.code,)
-                ).fetchone()
+                taken = db.execute("SELECT 1 FROM links WHERE code = ?", (link.code,)).fetchone()
                 return Insert.CODE_TAKEN if taken or not link.canonical else Insert.URL_TAKEN
             return Insert.OK
 
     def get(self, code: str) -> Link | None:
         check_code("SQLiteStore.get", code)
-        with self._lock:
-            cur = self._conn.execute(f"SELECT {_COLUMNS} FROM links WHERE code = ?", (code,))
+        with self._db("SQLiteStore.get") as db:
+            cur = db.execute(f"SELECT {_COLUMNS} FROM links WHERE code = ?", (code,))
             return _row(cur.fetchone())
 
     def canonical(self, url: str) -> Link | None:
         check_url("SQLiteStore.canonical", url)
-        with self._lock:
-            cur = self._conn.execute(
+        with self._db("SQLiteStore.canonical") as db:
+            cur = db.execute(
                 f"SELECT {_COLUMNS} FROM links WHERE url = ? AND canonical = 1", (url,)
             )
             return _row(cur.fetchone())
 
     def hit(self, code: str) -> None:
         check_code("SQLiteStore.hit", code)
-        with self._lock:
-            self._conn.execute("UPDATE links SET clicks = clicks + 1 WHERE code = ?", (code,))
+        with self._db("SQLiteStore.hit") as db:
+            db.execute("UPDATE links SET clicks = clicks + 1 WHERE code = ?", (code,))
 
     def delete(self, code: str) -> bool:
         check_code("SQLiteStore.delete", code)
-        with self._lock:
-            return self._conn.execute("DELETE FROM links WHERE code = ?", (code,)).rowcount > 0
+        with self._db("SQLiteStore.delete") as db:
+            return db.execute("DELETE FROM links WHERE code = ?", (code,)).rowcount > 0
 
     def purge_expired(self, now: float) -> int:
         _check_time("SQLiteStore.purge_expired", "now", now)
-        with self._lock:
-            cur = self._conn.execute(
+        with self._db("SQLiteStore.purge_expired") as db:
+            cur = db.execute(
                 "DELETE FROM links WHERE expires_at IS NOT NULL AND expires_at <= ?",
                 (float(now),),
             )
             return cur.rowcount
 
     def __len__(self) -> int:
-        with self._lock:
-            return int(self._conn.execute("SELECT COUNT(*) FROM links").fetchone()[0])
+        with self._db("SQLiteStore.__len__") as db:
+            return int(db.execute("SELECT COUNT(*) FROM links").fetchone()[0])
 
     def __iter__(self) -> Iterator[Link]:
-        with self._lock:
-            rows = self._conn.execute(f"SELECT {_COLUMNS} FROM links").fetchall()
+        with self._db("SQLiteStore.__iter__") as db:
+            rows = db.execute(f"SELECT {_COLUMNS} FROM links").fetchall()
         return (link for link in map(_row, rows) if link is not None)
 
     def close(self) -> None:
-        """Close the connection; reopen the same path to see every link again."""
+        """Close the connection; reopen the same path to see every link again. Closing twice
+        does nothing; any other call after it raises ``ShortCodeError``."""
         with self._lock:
+            self._closed = True
             self._conn.close()
