@@ -33,6 +33,7 @@ from contextlib import contextmanager
 from datetime import date, timedelta
 from typing import Any
 
+from designpatterns_ref.booking._sqltext import translate
 from designpatterns_ref.booking.base import (
     BookingError,
     check_count,
@@ -139,7 +140,10 @@ class BookingStore:
     # --- shared ----------------------------------------------------------------------------------
 
     def _sql(self, text: str) -> str:
-        return text if self.placeholder == "?" else text.replace("?", self.placeholder)
+        """``text`` with ``?`` placeholders as the driver wants it (quoted text kept as written)."""
+        if self.placeholder == "?":
+            return text
+        return translate(text, "?", self.placeholder, True)
 
     def _conn(self) -> Any:
         conn = getattr(self._local, "conn", None)
@@ -165,16 +169,20 @@ class BookingStore:
     def statement(self, text: str, params: Sequence[Any] = ()) -> list[Any]:
         """One statement as its own transaction (autocommit on PostgreSQL); its rows.
 
-        ``text`` uses the engine's own placeholders (``%s`` on PostgreSQL). SQL the database
-        rejects fails with the driver's own error (sqlite3 or psycopg); on SQLite a value in
-        ``params`` it cannot bind raises :class:`BookingError` naming it, before anything runs.
+        ``text`` uses the engine's own placeholders. On PostgreSQL it goes to psycopg as written:
+        ``%s`` placeholders, and ``%%`` for a literal ``%`` anywhere, quotes included (psycopg's
+        rule). On SQLite it takes ``?``, and also ``%s`` (so a PostgreSQL statement runs there):
+        a ``%s`` outside quoted text and comments becomes ``?``, and a ``%s`` or ``?`` inside a
+        string literal stays as written. SQL the database rejects fails with the driver's own
+        error (sqlite3 or psycopg); a value in ``params`` the driver cannot bind raises
+        :class:`BookingError` naming it, before anything runs.
         """
         _check_sql(text, params)
         self._check_params(params)
         conn = self._conn()
         if self.engine != "postgres":
             with self.transaction() as tx:
-                return tx(text.replace("%s", "?"), params)
+                return tx(translate(text, "%s", "?", False), params)
         conn.autocommit = True
         try:
             cur = conn.execute(text, tuple(self._param(p) for p in params))
@@ -184,6 +192,9 @@ class BookingStore:
 
     def query(self, text: str, params: Sequence[Any] = ()) -> list[Any]:
         """The rows of one read (``?`` placeholders on both engines).
+
+        A ``?`` or ``%`` inside quoted text or a comment is left as written (``LIKE '?%'``
+        means the same on both engines).
 
         SQL the database rejects (a syntax error, a wrong number of params) fails with the
         driver's own error (sqlite3 or psycopg); a value in ``params`` SQLite cannot bind, as
