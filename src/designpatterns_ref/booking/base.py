@@ -40,6 +40,7 @@ __all__ = [
     "BookingStrategy",
     "SoldOut",
     "Stay",
+    "StoreUnavailable",
     "check_name",
 ]
 
@@ -49,6 +50,13 @@ MAX_ROOMS = 1000
 
 class BookingError(DesignPatternsError, ValueError):
     """A stay, hotel, room type, count, key or booking id is invalid."""
+
+
+class StoreUnavailable(BookingError, ConnectionError):
+    """The store cannot reach its database: the server refused or dropped the connection.
+
+    A dropped connection is closed and the next call on that thread connects again; the call
+    that met the drop cannot tell whether what it was writing committed."""
 
 
 class SoldOut(DesignPatternsError, RuntimeError):

@@ -31,11 +31,13 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 from designpatterns_ref.booking._sqltext import translate
 from designpatterns_ref.booking.base import (
     BookingError,
+    StoreUnavailable,
     check_count,
     check_day,
     check_name,
@@ -64,6 +66,17 @@ _COMMON = (
     "CREATE TABLE IF NOT EXISTS payments (idempotency_key TEXT PRIMARY KEY, "
     "hold_id BIGINT NOT NULL, booking_id BIGINT NOT NULL, amount BIGINT NOT NULL)",
 )
+
+
+def _redacted(url: str) -> str:
+    """``url`` for a message, its password (if any) replaced by ``***``."""
+    return shown(re.sub(r"^([a-z]+://[^:/@]*):[^@/]*@", r"\1:***@", url), 120)
+
+
+def _first(exc: BaseException) -> str:
+    """The first line of an error's message (psycopg's run over several lines)."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _encodable(text: str) -> bool:
@@ -126,6 +139,10 @@ class BookingStore:
     def _check_params(self, params: Sequence[Any]) -> None:
         """Refuse a value the driver cannot bind, naming it (the engine's own rule)."""
 
+    def _lost(self, conn: Any) -> bool:
+        """Whether ``conn`` can no longer be used (closed by the server or the network)."""
+        return False
+
     def night(self, value: Any) -> date:
         """A night as the database returns it (a date, or an ISO text on SQLite) as a date."""
         if isinstance(value, date) and not hasattr(value, "hour"):
@@ -146,10 +163,26 @@ class BookingStore:
         return translate(text, "?", self.placeholder, True)
 
     def _conn(self) -> Any:
+        """This thread's connection: made on first use, and made again once it was lost."""
         conn = getattr(self._local, "conn", None)
+        if conn is not None and self._lost(conn):
+            self.close()
+            conn = None
         if conn is None:
             conn = self._local.conn = self._connect()
         return conn
+
+    def _unavailable(self, conn: Any, exc: BaseException) -> None:
+        """After ``exc``: if it lost the connection, drop it and raise :class:`StoreUnavailable`
+        (the next call connects again); otherwise return and let ``exc`` go on."""
+        if not isinstance(exc, Exception) or not self._lost(conn):
+            return
+        self.close()
+        raise StoreUnavailable(
+            f"{type(self).__name__}: the connection to the database was lost ({_first(exc)}); "
+            "whatever this call was writing may or may not have committed; the next call "
+            "connects again"
+        ) from exc
 
     @contextmanager
     def transaction(self, *, write: bool = True) -> Iterator[Tx]:
@@ -157,14 +190,15 @@ class BookingStore:
         if type(write) is not bool:
             raise BookingError(f"write={shown(write, 80)} must be True or False")
         conn = self._conn()
-        tx = Tx(self, conn.cursor())
-        self._begin(conn, write)
         try:
+            tx = Tx(self, conn.cursor())
+            self._begin(conn, write)
             yield tx
-        except BaseException:
+            conn.commit()
+        except BaseException as exc:
+            self._unavailable(conn, exc)
             conn.rollback()
             raise
-        conn.commit()
 
     def statement(self, text: str, params: Sequence[Any] = ()) -> list[Any]:
         """One statement as its own transaction (autocommit on PostgreSQL); its rows.
@@ -183,12 +217,16 @@ class BookingStore:
         if self.engine != "postgres":
             with self.transaction() as tx:
                 return tx(translate(text, "%s", "?", False), params)
-        conn.autocommit = True
         try:
+            conn.autocommit = True
             cur = conn.execute(text, tuple(self._param(p) for p in params))
-            return [tuple(r) for r in cur.fetchall()] if cur.description else []
-        finally:
+            rows = [tuple(r) for r in cur.fetchall()] if cur.description else []
             conn.autocommit = False
+        except BaseException as exc:
+            self._unavailable(conn, exc)
+            conn.autocommit = False
+            raise
+        return rows
 
     def query(self, text: str, params: Sequence[Any] = ()) -> list[Any]:
         """The rows of one read (``?`` placeholders on both engines).
@@ -282,10 +320,11 @@ class BookingStore:
                     )
 
     def close(self) -> None:
+        """Close this thread's connection (the next call on this thread opens another)."""
         conn = getattr(self._local, "conn", None)
         if conn is not None:
-            conn.close()
             self._local.conn = None
+            conn.close()
 
 
 class SQLiteStore(BookingStore):
@@ -368,12 +407,50 @@ class PostgresStore(BookingStore):
 
         self.url = url
         self.integrity_errors = (psycopg.errors.IntegrityError,)
-        self.create()
+        try:
+            self.create()
+        except psycopg.Error as exc:  # a server error while making the tables
+            self.close()
+            raise BookingError(f"PostgresStore: url={_redacted(url)}: {exc}") from None
 
     def _connect(self) -> Any:
+        """A new connection; a URL psycopg refuses raises :class:`BookingError`, a server that
+        cannot be reached (or has no such database) :class:`StoreUnavailable`."""
         import psycopg
 
-        return psycopg.connect(self.url)
+        try:
+            return psycopg.connect(self.url)
+        except psycopg.OperationalError as exc:
+            raise StoreUnavailable(
+                f"PostgresStore: cannot connect to url={_redacted(self.url)}: {_first(exc)}"
+            ) from None
+        except psycopg.Error as exc:  # a malformed URL (an unknown parameter, ...)
+            raise BookingError(
+                f"PostgresStore: url={_redacted(self.url)} is not a usable PostgreSQL URL: "
+                f"{_first(exc)}"
+            ) from None
+
+    def _lost(self, conn: Any) -> bool:
+        return bool(conn.closed)
+
+    def _check_params(self, params: Sequence[Any]) -> None:
+        """What the store sends to PostgreSQL: None, a bool, an int, a float, a Decimal, a str
+        encodable as UTF-8 without NUL (PostgreSQL's text has none), bytes, or a date or
+        datetime. Anything else raised psycopg's bare ``ProgrammingError`` or ``DataError``, or
+        a ``UnicodeEncodeError``."""
+        for i, value in enumerate(params):
+            if isinstance(value, str):
+                ok = _encodable(value) and "\x00" not in value
+            else:
+                ok = value is None or isinstance(
+                    value, int | float | Decimal | bytes | bytearray | memoryview | date
+                )
+            if not ok:
+                raise BookingError(
+                    f"params[{i}]={shown(value, 80)} cannot be sent to PostgreSQL: it takes None, "
+                    "an int, a float, a Decimal, a str encodable as UTF-8 without NUL, bytes or a "
+                    "date"
+                )
 
     def _ddl(self) -> list[str]:
         common = [d.format(date="DATE", serial="BIGSERIAL") for d in _COMMON]
