@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
 
@@ -89,11 +89,7 @@ class StrategyBase:
         self._notify(stay, -stay.rooms)
 
     def _release(self, tx: Tx, booking_id: int, stay: Stay) -> None:
-        tx(
-            "UPDATE inventory SET booked = booked - ?, version = version + 1 WHERE hotel = ? "
-            "AND room_type = ? AND night >= ? AND night < ?",
-            (stay.rooms, stay.hotel, stay.room_type, stay.check_in, stay.check_out),
-        )
+        add_booked(tx, {(stay.hotel, stay.room_type, night): -stay.rooms for night in stay.nights})
 
     def availability(self, hotel: str, room_type: str, check_in: date, check_out: date) -> int:
         """Rooms free on every night of ``check_in .. check_out`` (0 if any night is unknown)."""
@@ -107,6 +103,24 @@ class StrategyBase:
         )
         count, free = rows[0]
         return int(free) if count == len(stay.nights) and free is not None else 0
+
+
+def add_booked(tx: Tx, changes: Mapping[tuple[str, str, date], int]) -> None:
+    """Add each change to its night's ``booked`` (and bump its version), keyed by (hotel, room
+    type, night), one night at a time in that order.
+
+    That is the order in which every writer takes inventory rows (the strategies lock a stay's
+    nights in night order), so two writers never wait for each other in a cycle: a deadlock on
+    PostgreSQL. One ``UPDATE ... WHERE night >= ? AND night < ?`` would lock its rows in
+    whatever order the plan visits them (a sequential scan: the order on disk).
+    """
+    for (hotel, room_type, night), delta in sorted(changes.items()):
+        if delta:
+            tx(
+                "UPDATE inventory SET booked = booked + ?, version = version + 1 WHERE hotel = ? "
+                "AND room_type = ? AND night = ?",
+                (delta, hotel, room_type, night),
+            )
 
 
 def nightly(tx: Tx, stay: Stay, lock: str = "") -> list[tuple[Any, int, int, int]]:

@@ -39,10 +39,11 @@ True
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable
 from datetime import date
 
-from designpatterns_ref.booking._common import StrategyBase, nightly
+from designpatterns_ref.booking._common import StrategyBase, add_booked, nightly
 from designpatterns_ref.booking.base import (
     Booking,
     BookingError,
@@ -200,10 +201,14 @@ class Holds(StrategyBase):
         return self._expire(self._now())
 
     def _expire(self, now: float) -> int:
+        """Mark the holds whose time is up expired (in id order), then give their rooms back
+        summed per night, night by night in order (:func:`add_booked`): taking the nights hold
+        by hold deadlocked with a booking that had locked an earlier night of a later hold."""
         released = []
         with self.store.transaction() as tx:
             rows = tx("SELECT id, hotel, room_type, check_in, check_out, rooms, guest FROM holds "
-                      "WHERE status = 'held' AND expires_at <= ?", (now,))  # fmt: skip
+                      "WHERE status = 'held' AND expires_at <= ? ORDER BY id", (now,))  # fmt: skip
+            back: Counter[tuple[str, str, date]] = Counter()
             for hold_id, *fields in rows:
                 tx(
                     "UPDATE holds SET status = 'expired' WHERE id = ? AND status = 'held'",
@@ -211,8 +216,10 @@ class Holds(StrategyBase):
                 )
                 if tx.rowcount == 1:
                     stay = self._stay_of(tuple(fields))
-                    self._take(tx, stay, -stay.rooms)
+                    for night in stay.nights:
+                        back[stay.hotel, stay.room_type, night] -= stay.rooms
                     released.append(stay)
+            add_booked(tx, back)
         for stay in released:
             self._notify(stay, -stay.rooms)
         return len(released)
