@@ -91,18 +91,29 @@ class StrategyBase:
     def _release(self, tx: Tx, booking_id: int, stay: Stay) -> None:
         add_booked(tx, {(stay.hotel, stay.room_type, night): -stay.rooms for night in stay.nights})
 
+    def _capacity(self, total: int) -> int:
+        """Rooms this strategy may sell on a night of ``total`` rooms (more with overbooking)."""
+        return total
+
     def availability(self, hotel: str, room_type: str, check_in: date, check_out: date) -> int:
-        """Rooms free on every night of ``check_in .. check_out`` (0 if any night is unknown)."""
+        """Rooms this strategy would still book on every night of ``check_in .. check_out``.
+
+        The least over the nights of ``capacity - booked``, where the capacity is what the
+        strategy sells (``total``, or more with an overbooking allowance): the count its
+        ``book`` accepts. Never below 0 (a night overbooked by another strategy has none left),
+        and 0 if any night is not offered.
+        """
         stay = Stay(
             check_name(hotel, "hotel"), check_name(room_type, "room_type"), check_in, check_out
         )
         rows = self.store.query(
-            "SELECT count(*), min(total - booked) FROM inventory WHERE hotel = ? AND room_type = ? "
+            "SELECT total, booked FROM inventory WHERE hotel = ? AND room_type = ? "
             "AND night >= ? AND night < ?",
             (stay.hotel, stay.room_type, stay.check_in, stay.check_out),
         )
-        count, free = rows[0]
-        return int(free) if count == len(stay.nights) and free is not None else 0
+        if len(rows) != len(stay.nights):
+            return 0
+        return max(0, min(self._capacity(int(total)) - int(booked) for total, booked in rows))
 
 
 def add_booked(tx: Tx, changes: Mapping[tuple[str, str, date], int]) -> None:
