@@ -38,10 +38,11 @@ class StrategyBase:
 
     def _record(self, tx: Tx, stay: Stay) -> int:
         rows = tx(
-            "INSERT INTO bookings (hotel, room_type, check_in, check_out, rooms, guest) "
-            "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-            (stay.hotel, stay.room_type, stay.check_in, stay.check_out, stay.rooms, stay.guest),
-        )
+            "INSERT INTO bookings (hotel, room_type, check_in, check_out, rooms, guest, "
+            "strategy) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            (stay.hotel, stay.room_type, stay.check_in, stay.check_out, stay.rooms, stay.guest,
+             self.name),
+        )  # fmt: skip
         return int(rows[0][0])
 
     def _check_id(self, booking_id: object) -> int:
@@ -56,13 +57,18 @@ class StrategyBase:
     def _load(self, tx: Tx, booking_id: object) -> Stay:
         booking_id = self._check_id(booking_id)
         rows = tx(
-            "SELECT hotel, room_type, check_in, check_out, rooms, guest, status FROM bookings "
-            "WHERE id = ?",
+            "SELECT hotel, room_type, check_in, check_out, rooms, guest, status, strategy "
+            "FROM bookings WHERE id = ?",
             (booking_id,),
         )
         if not rows:
             raise BookingError(f"booking_id={booking_id} is unknown")
-        hotel, room_type, check_in, check_out, rooms, guest, status = rows[0]
+        hotel, room_type, check_in, check_out, rooms, guest, status, strategy = rows[0]
+        if strategy != self.name:  # its rooms are in another strategy's ledger
+            raise BookingError(
+                f"booking_id={booking_id} was made by the {strategy} strategy; cancel it with "
+                f"that strategy, not {type(self).__name__} ({self.name})"
+            )
         if status != "booked":
             raise BookingError(f"booking_id={booking_id} is already {status}")
         return Stay(hotel, room_type, self.store.night(check_in), self.store.night(check_out),
@@ -70,6 +76,10 @@ class StrategyBase:
 
     def cancel(self, booking_id: int) -> None:
         """Give the booking's rooms back on every night, once.
+
+        Only a strategy of the kind that made the booking (the same :attr:`name`, recorded with
+        the booking) cancels it; another raises :class:`BookingError` and changes nothing: the
+        constraint strategy's rooms are in its own rows, not in the counters the others keep.
 
         A booking cancels once: cancelling it again, even at the same moment from another
         connection, raises :class:`BookingError` ("already cancelled") and gives nothing back.

@@ -98,7 +98,7 @@ class PessimisticBooking(StrategyBase):
         row = self.store.statement(_ONE_STATEMENT, (
             *key, len(stay.nights), self.overbooking, stay.rooms,    # locked, ok
             stay.rooms, *key,                                        # upd
-            *key, stay.rooms, stay.guest,                            # ins
+            *key, stay.rooms, stay.guest, self.name,                 # ins
         ))  # fmt: skip
         booking_id = row[0][0] if row else None
         if booking_id is None:  # refused: say which night, from a plain read
@@ -133,8 +133,8 @@ WITH locked AS (
       AND (SELECT fits FROM ok)
     RETURNING night
 ), ins AS (
-    INSERT INTO bookings (hotel, room_type, check_in, check_out, rooms, guest)
-    SELECT %s, %s, %s, %s, %s, %s WHERE (SELECT fits FROM ok)
+    INSERT INTO bookings (hotel, room_type, check_in, check_out, rooms, guest, strategy)
+    SELECT %s, %s, %s, %s, %s, %s, %s WHERE (SELECT fits FROM ok)
     RETURNING id
 )
 SELECT (SELECT id FROM ins), (SELECT count(*) FROM upd)

@@ -3,7 +3,8 @@
 Case study: Design a Hotel Booking System (docs/case-studies/hotel-booking.md)
 
 One schema on both engines: ``inventory`` (rooms per hotel, room type and night: ``total``,
-``booked``, ``version``), ``bookings``, ``rooms`` (the constraint strategy's rooms, numbered 1, 2,
+``booked``, ``version``), ``bookings`` (each with the name of the strategy that made it),
+``rooms`` (the constraint strategy's rooms, numbered 1, 2,
 ... per hotel and room type, as many as the largest ``total`` offered), the per-room nights that
 strategy claims (``room_nights`` with a unique (room, night) on SQLite; on PostgreSQL ``room_stays``
 with a ``daterange`` and an exclusion constraint), ``holds`` and ``payments`` (keyed by idempotency
@@ -53,9 +54,11 @@ _COMMON = (
     "night {date} NOT NULL, total INTEGER NOT NULL CHECK (total >= 0), "
     "booked INTEGER NOT NULL DEFAULT 0, version INTEGER NOT NULL DEFAULT 0, "
     "PRIMARY KEY (hotel, room_type, night))",
+    # strategy: the name of the strategy that made the booking (the one that may cancel it)
     "CREATE TABLE IF NOT EXISTS bookings (id {serial} PRIMARY KEY, hotel TEXT NOT NULL, "
     "room_type TEXT NOT NULL, check_in {date} NOT NULL, check_out {date} NOT NULL, "
-    "rooms INTEGER NOT NULL, guest TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'booked')",
+    "rooms INTEGER NOT NULL, guest TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'booked', "
+    "strategy TEXT NOT NULL)",
     # a type's rooms are numbered 1, 2, ... in the order they were made
     "CREATE TABLE IF NOT EXISTS rooms (id {serial} PRIMARY KEY, hotel TEXT NOT NULL, "
     "room_type TEXT NOT NULL, number INTEGER NOT NULL, UNIQUE (hotel, room_type, number))",
@@ -65,6 +68,13 @@ _COMMON = (
     "status TEXT NOT NULL DEFAULT 'held', booking_id BIGINT)",
     "CREATE TABLE IF NOT EXISTS payments (idempotency_key TEXT PRIMARY KEY, "
     "hold_id BIGINT NOT NULL, booking_id BIGINT NOT NULL, amount BIGINT NOT NULL)",
+)
+
+
+#: Columns added to a table after it was first released: (table, column, what it is for).
+_ADDED = (
+    ("rooms", "number", "the constraint strategy's per-night limit"),
+    ("bookings", "strategy", "the strategy that made each booking"),
 )
 
 
@@ -235,8 +245,8 @@ class BookingStore:
         means the same on both engines).
 
         SQL the database rejects (a syntax error, a wrong number of params) fails with the
-        driver's own error (sqlite3 or psycopg); a value in ``params`` SQLite cannot bind, as
-        :meth:`statement`.
+        driver's own error (sqlite3 or psycopg); a value in ``params`` the driver cannot bind,
+        as :meth:`statement`.
         """
         _check_sql(text, params)
         self._check_params(params)
@@ -246,20 +256,24 @@ class BookingStore:
     def create(self) -> None:
         """Make the tables that are missing; refuse a database made by an earlier version.
 
-        Rooms gained their ``number`` column with the per-night limit of the constraint
-        strategy; a ``rooms`` table without it raises :class:`BookingError` (make the database
-        again) rather than failing later inside a booking.
+        Columns added since (:data:`_ADDED`): ``rooms.number`` (the per-night limit of the
+        constraint strategy) and ``bookings.strategy`` (the strategy that made a booking, the
+        only one that may cancel it). A table without one raises :class:`BookingError` (make
+        the database again) rather than failing later inside a booking.
         """
         with self.transaction() as tx:
             for ddl in self._ddl():
                 tx(ddl)
-        try:
-            self.query("SELECT number FROM rooms WHERE 1 = 0")
-        except Exception:  # the driver's "no such column" (sqlite3 or psycopg)
-            raise BookingError(
-                "the rooms table has no number column: the database was made by an earlier "
-                "version of designpatterns_ref; make it again"
-            ) from None
+        for table, column, why in _ADDED:
+            try:
+                self.query(f"SELECT {column} FROM {table} WHERE 1 = 0")
+            except StoreUnavailable:
+                raise
+            except Exception:  # the driver's "no such column" (sqlite3 or psycopg)
+                raise BookingError(
+                    f"the {table} table has no {column} column ({why}): the database was made by "
+                    "an earlier version of designpatterns_ref; make it again"
+                ) from None
 
     def add_inventory(
         self,
