@@ -21,6 +21,7 @@ from designpatterns_ref.booking.base import (
     BookingStrategy,
     SoldOut,
     Stay,
+    StoreUnavailable,
 )
 from designpatterns_ref.booking.constraint import ConstraintBooking
 from designpatterns_ref.booking.holds import Holds
@@ -47,6 +48,7 @@ __all__ = [
     "SQLiteStore",
     "SoldOut",
     "Stay",
+    "StoreUnavailable",
     "best_overbooking",
     "expected_walks",
 ]

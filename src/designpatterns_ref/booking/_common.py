@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
 
@@ -38,10 +38,11 @@ class StrategyBase:
 
     def _record(self, tx: Tx, stay: Stay) -> int:
         rows = tx(
-            "INSERT INTO bookings (hotel, room_type, check_in, check_out, rooms, guest) "
-            "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-            (stay.hotel, stay.room_type, stay.check_in, stay.check_out, stay.rooms, stay.guest),
-        )
+            "INSERT INTO bookings (hotel, room_type, check_in, check_out, rooms, guest, "
+            "strategy) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            (stay.hotel, stay.room_type, stay.check_in, stay.check_out, stay.rooms, stay.guest,
+             self.name),
+        )  # fmt: skip
         return int(rows[0][0])
 
     def _check_id(self, booking_id: object) -> int:
@@ -56,13 +57,18 @@ class StrategyBase:
     def _load(self, tx: Tx, booking_id: object) -> Stay:
         booking_id = self._check_id(booking_id)
         rows = tx(
-            "SELECT hotel, room_type, check_in, check_out, rooms, guest, status FROM bookings "
-            "WHERE id = ?",
+            "SELECT hotel, room_type, check_in, check_out, rooms, guest, status, strategy "
+            "FROM bookings WHERE id = ?",
             (booking_id,),
         )
         if not rows:
             raise BookingError(f"booking_id={booking_id} is unknown")
-        hotel, room_type, check_in, check_out, rooms, guest, status = rows[0]
+        hotel, room_type, check_in, check_out, rooms, guest, status, strategy = rows[0]
+        if strategy != self.name:  # its rooms are in another strategy's ledger
+            raise BookingError(
+                f"booking_id={booking_id} was made by the {strategy} strategy; cancel it with "
+                f"that strategy, not {type(self).__name__} ({self.name})"
+            )
         if status != "booked":
             raise BookingError(f"booking_id={booking_id} is already {status}")
         return Stay(hotel, room_type, self.store.night(check_in), self.store.night(check_out),
@@ -70,6 +76,10 @@ class StrategyBase:
 
     def cancel(self, booking_id: int) -> None:
         """Give the booking's rooms back on every night, once.
+
+        Only a strategy of the kind that made the booking (the same :attr:`name`, recorded with
+        the booking) cancels it; another raises :class:`BookingError` and changes nothing: the
+        constraint strategy's rooms are in its own rows, not in the counters the others keep.
 
         A booking cancels once: cancelling it again, even at the same moment from another
         connection, raises :class:`BookingError` ("already cancelled") and gives nothing back.
@@ -89,24 +99,49 @@ class StrategyBase:
         self._notify(stay, -stay.rooms)
 
     def _release(self, tx: Tx, booking_id: int, stay: Stay) -> None:
-        tx(
-            "UPDATE inventory SET booked = booked - ?, version = version + 1 WHERE hotel = ? "
-            "AND room_type = ? AND night >= ? AND night < ?",
-            (stay.rooms, stay.hotel, stay.room_type, stay.check_in, stay.check_out),
-        )
+        add_booked(tx, {(stay.hotel, stay.room_type, night): -stay.rooms for night in stay.nights})
+
+    def _capacity(self, total: int) -> int:
+        """Rooms this strategy may sell on a night of ``total`` rooms (more with overbooking)."""
+        return total
 
     def availability(self, hotel: str, room_type: str, check_in: date, check_out: date) -> int:
-        """Rooms free on every night of ``check_in .. check_out`` (0 if any night is unknown)."""
+        """Rooms this strategy would still book on every night of ``check_in .. check_out``.
+
+        The least over the nights of ``capacity - booked``, where the capacity is what the
+        strategy sells (``total``, or more with an overbooking allowance): the count its
+        ``book`` accepts. Never below 0 (a night overbooked by another strategy has none left),
+        and 0 if any night is not offered.
+        """
         stay = Stay(
             check_name(hotel, "hotel"), check_name(room_type, "room_type"), check_in, check_out
         )
         rows = self.store.query(
-            "SELECT count(*), min(total - booked) FROM inventory WHERE hotel = ? AND room_type = ? "
+            "SELECT total, booked FROM inventory WHERE hotel = ? AND room_type = ? "
             "AND night >= ? AND night < ?",
             (stay.hotel, stay.room_type, stay.check_in, stay.check_out),
         )
-        count, free = rows[0]
-        return int(free) if count == len(stay.nights) and free is not None else 0
+        if len(rows) != len(stay.nights):
+            return 0
+        return max(0, min(self._capacity(int(total)) - int(booked) for total, booked in rows))
+
+
+def add_booked(tx: Tx, changes: Mapping[tuple[str, str, date], int]) -> None:
+    """Add each change to its night's ``booked`` (and bump its version), keyed by (hotel, room
+    type, night), one night at a time in that order.
+
+    That is the order in which every writer takes inventory rows (the strategies lock a stay's
+    nights in night order), so two writers never wait for each other in a cycle: a deadlock on
+    PostgreSQL. One ``UPDATE ... WHERE night >= ? AND night < ?`` would lock its rows in
+    whatever order the plan visits them (a sequential scan: the order on disk).
+    """
+    for (hotel, room_type, night), delta in sorted(changes.items()):
+        if delta:
+            tx(
+                "UPDATE inventory SET booked = booked + ?, version = version + 1 WHERE hotel = ? "
+                "AND room_type = ? AND night = ?",
+                (delta, hotel, room_type, night),
+            )
 
 
 def nightly(tx: Tx, stay: Stay, lock: str = "") -> list[tuple[Any, int, int, int]]:

@@ -5,8 +5,16 @@ Case study: Design a Hotel Booking System (docs/case-studies/hotel-booking.md)
 A guest books ``rooms`` rooms of one room type for the nights ``check_in`` to ``check_out``
 (exclusive): every night or none. Inventory is kept per (hotel, room type, night): ``total``
 rooms, ``booked`` of them taken. Every strategy answers the same :class:`BookingStrategy`
-interface, ``book(stay) -> Booking``, ``cancel(booking_id)``, ``availability(...)``, so a
-student races them against each other on the same inventory and counts who oversells.
+interface, ``book(stay) -> Booking``, ``cancel(booking_id)``, ``availability(...)``, so one race
+runs against each of them (each on an inventory of its own) and counts who oversells.
+
+Strategies sharing a store: the pessimistic, optimistic, naive and holds strategies all keep
+the inventory counters (``booked``), so they see each other's bookings and may sell one room
+type together (the naive one still loses updates). The constraint strategy keeps its own
+ledger, a row per room and stay, and leaves the counters alone: a room type it sells must not
+be sold through another strategy on the same store, or each sells rooms the other has sold.
+Every booking records the strategy that made it, and only a strategy of that name cancels it
+(another raises :class:`BookingError` and changes nothing).
 
 Bad input raises :class:`BookingError` naming the field; a stay that cannot be had raises
 :class:`SoldOut`. Nights are ``datetime.date`` days (a datetime is refused); a stay spans at
@@ -40,6 +48,7 @@ __all__ = [
     "BookingStrategy",
     "SoldOut",
     "Stay",
+    "StoreUnavailable",
     "check_name",
 ]
 
@@ -49,6 +58,13 @@ MAX_ROOMS = 1000
 
 class BookingError(DesignPatternsError, ValueError):
     """A stay, hotel, room type, count, key or booking id is invalid."""
+
+
+class StoreUnavailable(BookingError, ConnectionError):
+    """The store cannot reach its database: the server refused or dropped the connection.
+
+    A dropped connection is closed and the next call on that thread connects again; the call
+    that met the drop cannot tell whether what it was writing committed."""
 
 
 class SoldOut(DesignPatternsError, RuntimeError):

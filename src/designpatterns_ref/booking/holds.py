@@ -39,10 +39,11 @@ True
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable
 from datetime import date
 
-from designpatterns_ref.booking._common import StrategyBase, nightly
+from designpatterns_ref.booking._common import StrategyBase, add_booked, nightly
 from designpatterns_ref.booking.base import (
     Booking,
     BookingError,
@@ -82,22 +83,28 @@ class Holds(StrategyBase):
         stay = self._check(stay)
         now = self._now()
         self._expire(now)
-        lock = "FOR UPDATE" if self.store.engine == "postgres" else ""
         with self.store.transaction() as tx:
-            rows = nightly(tx, stay, lock)
-            if len(rows) != len(stay.nights):
-                raise SoldOut(f"{stay.hotel} offers no {stay.room_type} on some night of the stay")
-            for night, total, booked, _ in rows:
-                if total - booked < stay.rooms:
-                    raise SoldOut(f"{night}: {max(0, total - booked)} of {total} rooms left")
-            self._take(tx, stay, stay.rooms)
-            rows = tx(
-                "INSERT INTO holds (hotel, room_type, check_in, check_out, rooms, guest, "
-                "expires_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                (stay.hotel, stay.room_type, stay.check_in, stay.check_out, stay.rooms,
-                 stay.guest, now + self.ttl),
-            )  # fmt: skip
+            hold_id = self._hold(tx, stay, now + self.ttl)
         self._notify(stay, stay.rooms)
+        return hold_id
+
+    def _hold(self, tx: Tx, stay: Stay, expires_at: float, booking_id: int | None = None) -> int:
+        """Lock the stay's nights (in night order), check, take the rooms and record the hold:
+        ``'held'``, or ``'converted'`` to ``booking_id`` when given; its id."""
+        lock = "FOR UPDATE" if self.store.engine == "postgres" else ""
+        rows = nightly(tx, stay, lock)
+        if len(rows) != len(stay.nights):
+            raise SoldOut(f"{stay.hotel} offers no {stay.room_type} on some night of the stay")
+        for night, total, booked, _ in rows:
+            if total - booked < stay.rooms:
+                raise SoldOut(f"{night}: {max(0, total - booked)} of {total} rooms left")
+        self._take(tx, stay, stay.rooms)
+        rows = tx(
+            "INSERT INTO holds (hotel, room_type, check_in, check_out, rooms, guest, "
+            "expires_at, status, booking_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            (stay.hotel, stay.room_type, stay.check_in, stay.check_out, stay.rooms,
+             stay.guest, expires_at, "held" if booking_id is None else "converted", booking_id),
+        )  # fmt: skip
         return int(rows[0][0])
 
     def _take(self, tx: Tx, stay: Stay, rooms: int) -> None:
@@ -200,10 +207,14 @@ class Holds(StrategyBase):
         return self._expire(self._now())
 
     def _expire(self, now: float) -> int:
+        """Mark the holds whose time is up expired (in id order), then give their rooms back
+        summed per night, night by night in order (:func:`add_booked`): taking the nights hold
+        by hold deadlocked with a booking that had locked an earlier night of a later hold."""
         released = []
         with self.store.transaction() as tx:
             rows = tx("SELECT id, hotel, room_type, check_in, check_out, rooms, guest FROM holds "
-                      "WHERE status = 'held' AND expires_at <= ?", (now,))  # fmt: skip
+                      "WHERE status = 'held' AND expires_at <= ? ORDER BY id", (now,))  # fmt: skip
+            back: Counter[tuple[str, str, date]] = Counter()
             for hold_id, *fields in rows:
                 tx(
                     "UPDATE holds SET status = 'expired' WHERE id = ? AND status = 'held'",
@@ -211,8 +222,10 @@ class Holds(StrategyBase):
                 )
                 if tx.rowcount == 1:
                     stay = self._stay_of(tuple(fields))
-                    self._take(tx, stay, -stay.rooms)
+                    for night in stay.nights:
+                        back[stay.hotel, stay.room_type, night] -= stay.rooms
                     released.append(stay)
+            add_booked(tx, back)
         for stay in released:
             self._notify(stay, -stay.rooms)
         return len(released)
@@ -232,6 +245,17 @@ class Holds(StrategyBase):
         return super().availability(stay.hotel, stay.room_type, stay.check_in, stay.check_out)
 
     def book(self, stay: Stay) -> Booking:
-        """Hold and confirm at once (a free booking with a generated key)."""
-        hold_id = self.hold(stay)
-        return self.confirm(hold_id, f"direct-{hold_id}", amount=0)
+        """Hold and book at once, in one transaction: a free booking, with no payment recorded.
+
+        The hold is recorded already converted to the booking. With no idempotency key of its
+        own, no key a client paid with can collide with it, and a refused book (:class:`SoldOut`)
+        holds nothing.
+        """
+        stay = self._check(stay)
+        now = self._now()
+        self._expire(now)
+        with self.store.transaction() as tx:
+            booking_id = self._record(tx, stay)
+            self._hold(tx, stay, now + self.ttl, booking_id)
+        self._notify(stay, stay.rooms)
+        return Booking(booking_id, stay)

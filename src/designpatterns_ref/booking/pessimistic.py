@@ -16,9 +16,11 @@ booking, so a booking costs one round trip instead of five (``BEGIN``, read, upd
 Trade-off: simple and never retries, but bookers of a hot night queue behind each other for the
 whole transaction; throughput under contention is one booking per lock hold.
 
-An ``overbooking`` allowance (a fraction, say 0.05) lets ``booked`` reach ``total * (1 + x)``:
-overbooking as a policy with a price (see :mod:`~designpatterns_ref.booking.overbooking`), not
-an accident.
+An ``overbooking`` allowance (a fraction, say 0.05) lets ``booked`` reach ``total * (1 + x)``
+(rounded down), and :meth:`~PessimisticBooking.availability` counts up to the same limit, so it
+says what ``book`` accepts: overbooking as a policy with a price (see
+:mod:`~designpatterns_ref.booking.overbooking`), not an accident. Another strategy on the same
+inventory sells only up to ``total`` and sees 0 free on an overbooked night, never less.
 
 Complexity: O(nights) rows read and written per booking, under row locks.
 
@@ -58,7 +60,8 @@ class PessimisticBooking(StrategyBase):
         self.overbooking = check_number(overbooking, "overbooking", 0, 1)
 
     def _capacity(self, total: int) -> int:
-        """Rooms that may be sold on a night of ``total`` rooms."""
+        """Rooms that may be sold on a night of ``total`` rooms: ``total * (1 + overbooking)``,
+        rounded down (its :meth:`availability` counts from it too)."""
         return math.floor(total * (1 + self.overbooking) + 1e-9)
 
     def book(self, stay: Stay) -> Booking:
@@ -95,7 +98,7 @@ class PessimisticBooking(StrategyBase):
         row = self.store.statement(_ONE_STATEMENT, (
             *key, len(stay.nights), self.overbooking, stay.rooms,    # locked, ok
             stay.rooms, *key,                                        # upd
-            *key, stay.rooms, stay.guest,                            # ins
+            *key, stay.rooms, stay.guest, self.name,                 # ins
         ))  # fmt: skip
         booking_id = row[0][0] if row else None
         if booking_id is None:  # refused: say which night, from a plain read
@@ -130,8 +133,8 @@ WITH locked AS (
       AND (SELECT fits FROM ok)
     RETURNING night
 ), ins AS (
-    INSERT INTO bookings (hotel, room_type, check_in, check_out, rooms, guest)
-    SELECT %s, %s, %s, %s, %s, %s WHERE (SELECT fits FROM ok)
+    INSERT INTO bookings (hotel, room_type, check_in, check_out, rooms, guest, strategy)
+    SELECT %s, %s, %s, %s, %s, %s, %s WHERE (SELECT fits FROM ok)
     RETURNING id
 )
 SELECT (SELECT id FROM ins), (SELECT count(*) FROM upd)

@@ -3,10 +3,12 @@
 Case study: Design a Hotel Booking System (docs/case-studies/hotel-booking.md)
 
 :func:`race` releases ``len(stays)`` booking threads at once against one strategy and returns a
-:class:`RaceResult`: bookings accepted, refusals, the most rooms sold on any night (recounted from
-the bookings, not read from the inventory counters the naive strategy corrupts), attempts per
-booking and the wall time. :func:`random_stays` makes reproducible overlapping stays. The tour,
-the example, the plots and the benchmarks all run this one experiment.
+:class:`RaceResult`: bookings accepted, refusals, the most rooms its bookings took on any one
+night of one hotel and room type (recounted from the bookings the strategy returned, not read
+from the inventory counters the naive strategy corrupts; bookings made before the race do not
+count), attempts per booking and the wall time. :func:`random_stays` makes reproducible
+overlapping stays. The tour, the example, the plots and the benchmarks all run this one
+experiment.
 
 Complexity: O(stays * nights) database work, spread over the threads.
 
@@ -46,7 +48,11 @@ MAX_BOOKERS = 1000
 
 @dataclass(frozen=True, slots=True)
 class RaceResult:
-    """What one race did: accepted bookings, refusals, peak rooms sold, attempts and time."""
+    """What one race did: accepted bookings, refusals, peak rooms sold, attempts and time.
+
+    ``max_sold`` is the most rooms the race's accepted bookings took on one night of one hotel
+    and room type; ``oversold`` says it exceeds ``total``, the rooms each of those offers.
+    """
 
     strategy: str
     engine: str
@@ -87,7 +93,8 @@ def random_stays(
 
 
 def sold_per_night(store: BookingStore) -> Counter[date]:
-    """Rooms sold per night, recounted from the live bookings."""
+    """Rooms sold per night, recounted from the store's live bookings (every hotel and room
+    type summed: one hotel's room type on a store of its own)."""
     if not isinstance(store, BookingStore):
         raise BookingError(f"store={shown(store, 80)} must be a SQLiteStore or PostgresStore")
     sold: Counter[date] = Counter()
@@ -104,7 +111,8 @@ def race(strategy: object, stays: Sequence[Stay], *, total: int) -> RaceResult:
     """Book every stay from its own thread, all released at once.
 
     ``stays`` is a list of 1 to :data:`MAX_BOOKERS` :class:`Stay`; ``total`` the rooms per
-    night the result is compared with (an int in [0, 100000]).
+    night the result is compared with (an int in [0, 100000]): each hotel and room type the
+    stays name is counted on its own, and only the bookings this race made.
     """
     store = getattr(strategy, "store", None)
     if not isinstance(store, BookingStore) or not callable(getattr(strategy, "book", None)):
@@ -148,7 +156,10 @@ def race(strategy: object, stays: Sequence[Stay], *, total: int) -> RaceResult:
     if failures:
         raise failures[0]
     accepted = [b for b in results if b is not None]
-    sold = sold_per_night(store)
+    sold: Counter[tuple[str, str, date]] = Counter()  # this race's rooms per hotel, type, night
+    for booking in accepted:
+        for night in booking.stay.nights:
+            sold[booking.stay.hotel, booking.stay.room_type, night] += booking.stay.rooms
     return RaceResult(
         strategy=str(getattr(strategy, "name", type(strategy).__name__)),
         engine=store.engine,

@@ -3,7 +3,8 @@
 Case study: Design a Hotel Booking System (docs/case-studies/hotel-booking.md)
 
 One schema on both engines: ``inventory`` (rooms per hotel, room type and night: ``total``,
-``booked``, ``version``), ``bookings``, ``rooms`` (the constraint strategy's rooms, numbered 1, 2,
+``booked``, ``version``), ``bookings`` (each with the name of the strategy that made it),
+``rooms`` (the constraint strategy's rooms, numbered 1, 2,
 ... per hotel and room type, as many as the largest ``total`` offered), the per-room nights that
 strategy claims (``room_nights`` with a unique (room, night) on SQLite; on PostgreSQL ``room_stays``
 with a ``daterange`` and an exclusion constraint), ``holds`` and ``payments`` (keyed by idempotency
@@ -31,10 +32,13 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
+from designpatterns_ref.booking._sqltext import translate
 from designpatterns_ref.booking.base import (
     BookingError,
+    StoreUnavailable,
     check_count,
     check_day,
     check_name,
@@ -50,9 +54,11 @@ _COMMON = (
     "night {date} NOT NULL, total INTEGER NOT NULL CHECK (total >= 0), "
     "booked INTEGER NOT NULL DEFAULT 0, version INTEGER NOT NULL DEFAULT 0, "
     "PRIMARY KEY (hotel, room_type, night))",
+    # strategy: the name of the strategy that made the booking (the one that may cancel it)
     "CREATE TABLE IF NOT EXISTS bookings (id {serial} PRIMARY KEY, hotel TEXT NOT NULL, "
     "room_type TEXT NOT NULL, check_in {date} NOT NULL, check_out {date} NOT NULL, "
-    "rooms INTEGER NOT NULL, guest TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'booked')",
+    "rooms INTEGER NOT NULL, guest TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'booked', "
+    "strategy TEXT NOT NULL)",
     # a type's rooms are numbered 1, 2, ... in the order they were made
     "CREATE TABLE IF NOT EXISTS rooms (id {serial} PRIMARY KEY, hotel TEXT NOT NULL, "
     "room_type TEXT NOT NULL, number INTEGER NOT NULL, UNIQUE (hotel, room_type, number))",
@@ -63,6 +69,24 @@ _COMMON = (
     "CREATE TABLE IF NOT EXISTS payments (idempotency_key TEXT PRIMARY KEY, "
     "hold_id BIGINT NOT NULL, booking_id BIGINT NOT NULL, amount BIGINT NOT NULL)",
 )
+
+
+#: Columns added to a table after it was first released: (table, column, what it is for).
+_ADDED = (
+    ("rooms", "number", "the constraint strategy's per-night limit"),
+    ("bookings", "strategy", "the strategy that made each booking"),
+)
+
+
+def _redacted(url: str) -> str:
+    """``url`` for a message, its password (if any) replaced by ``***``."""
+    return shown(re.sub(r"^([a-z]+://[^:/@]*):[^@/]*@", r"\1:***@", url), 120)
+
+
+def _first(exc: BaseException) -> str:
+    """The first line of an error's message (psycopg's run over several lines)."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _encodable(text: str) -> bool:
@@ -125,6 +149,10 @@ class BookingStore:
     def _check_params(self, params: Sequence[Any]) -> None:
         """Refuse a value the driver cannot bind, naming it (the engine's own rule)."""
 
+    def _lost(self, conn: Any) -> bool:
+        """Whether ``conn`` can no longer be used (closed by the server or the network)."""
+        return False
+
     def night(self, value: Any) -> date:
         """A night as the database returns it (a date, or an ISO text on SQLite) as a date."""
         if isinstance(value, date) and not hasattr(value, "hour"):
@@ -139,13 +167,32 @@ class BookingStore:
     # --- shared ----------------------------------------------------------------------------------
 
     def _sql(self, text: str) -> str:
-        return text if self.placeholder == "?" else text.replace("?", self.placeholder)
+        """``text`` with ``?`` placeholders as the driver wants it (quoted text kept as written)."""
+        if self.placeholder == "?":
+            return text
+        return translate(text, "?", self.placeholder, True)
 
     def _conn(self) -> Any:
+        """This thread's connection: made on first use, and made again once it was lost."""
         conn = getattr(self._local, "conn", None)
+        if conn is not None and self._lost(conn):
+            self.close()
+            conn = None
         if conn is None:
             conn = self._local.conn = self._connect()
         return conn
+
+    def _unavailable(self, conn: Any, exc: BaseException) -> None:
+        """After ``exc``: if it lost the connection, drop it and raise :class:`StoreUnavailable`
+        (the next call connects again); otherwise return and let ``exc`` go on."""
+        if not isinstance(exc, Exception) or not self._lost(conn):
+            return
+        self.close()
+        raise StoreUnavailable(
+            f"{type(self).__name__}: the connection to the database was lost ({_first(exc)}); "
+            "whatever this call was writing may or may not have committed; the next call "
+            "connects again"
+        ) from exc
 
     @contextmanager
     def transaction(self, *, write: bool = True) -> Iterator[Tx]:
@@ -153,41 +200,53 @@ class BookingStore:
         if type(write) is not bool:
             raise BookingError(f"write={shown(write, 80)} must be True or False")
         conn = self._conn()
-        tx = Tx(self, conn.cursor())
-        self._begin(conn, write)
         try:
+            tx = Tx(self, conn.cursor())
+            self._begin(conn, write)
             yield tx
-        except BaseException:
+            conn.commit()
+        except BaseException as exc:
+            self._unavailable(conn, exc)
             conn.rollback()
             raise
-        conn.commit()
 
     def statement(self, text: str, params: Sequence[Any] = ()) -> list[Any]:
         """One statement as its own transaction (autocommit on PostgreSQL); its rows.
 
-        ``text`` uses the engine's own placeholders (``%s`` on PostgreSQL). SQL the database
-        rejects fails with the driver's own error (sqlite3 or psycopg); on SQLite a value in
-        ``params`` it cannot bind raises :class:`BookingError` naming it, before anything runs.
+        ``text`` uses the engine's own placeholders. On PostgreSQL it goes to psycopg as written:
+        ``%s`` placeholders, and ``%%`` for a literal ``%`` anywhere, quotes included (psycopg's
+        rule). On SQLite it takes ``?``, and also ``%s`` (so a PostgreSQL statement runs there):
+        a ``%s`` outside quoted text and comments becomes ``?``, and a ``%s`` or ``?`` inside a
+        string literal stays as written. SQL the database rejects fails with the driver's own
+        error (sqlite3 or psycopg); a value in ``params`` the driver cannot bind raises
+        :class:`BookingError` naming it, before anything runs.
         """
         _check_sql(text, params)
         self._check_params(params)
         conn = self._conn()
         if self.engine != "postgres":
             with self.transaction() as tx:
-                return tx(text.replace("%s", "?"), params)
-        conn.autocommit = True
+                return tx(translate(text, "%s", "?", False), params)
         try:
+            conn.autocommit = True
             cur = conn.execute(text, tuple(self._param(p) for p in params))
-            return [tuple(r) for r in cur.fetchall()] if cur.description else []
-        finally:
+            rows = [tuple(r) for r in cur.fetchall()] if cur.description else []
             conn.autocommit = False
+        except BaseException as exc:
+            self._unavailable(conn, exc)
+            conn.autocommit = False
+            raise
+        return rows
 
     def query(self, text: str, params: Sequence[Any] = ()) -> list[Any]:
         """The rows of one read (``?`` placeholders on both engines).
 
+        A ``?`` or ``%`` inside quoted text or a comment is left as written (``LIKE '?%'``
+        means the same on both engines).
+
         SQL the database rejects (a syntax error, a wrong number of params) fails with the
-        driver's own error (sqlite3 or psycopg); a value in ``params`` SQLite cannot bind, as
-        :meth:`statement`.
+        driver's own error (sqlite3 or psycopg); a value in ``params`` the driver cannot bind,
+        as :meth:`statement`.
         """
         _check_sql(text, params)
         self._check_params(params)
@@ -197,20 +256,24 @@ class BookingStore:
     def create(self) -> None:
         """Make the tables that are missing; refuse a database made by an earlier version.
 
-        Rooms gained their ``number`` column with the per-night limit of the constraint
-        strategy; a ``rooms`` table without it raises :class:`BookingError` (make the database
-        again) rather than failing later inside a booking.
+        Columns added since (:data:`_ADDED`): ``rooms.number`` (the per-night limit of the
+        constraint strategy) and ``bookings.strategy`` (the strategy that made a booking, the
+        only one that may cancel it). A table without one raises :class:`BookingError` (make
+        the database again) rather than failing later inside a booking.
         """
         with self.transaction() as tx:
             for ddl in self._ddl():
                 tx(ddl)
-        try:
-            self.query("SELECT number FROM rooms WHERE 1 = 0")
-        except Exception:  # the driver's "no such column" (sqlite3 or psycopg)
-            raise BookingError(
-                "the rooms table has no number column: the database was made by an earlier "
-                "version of designpatterns_ref; make it again"
-            ) from None
+        for table, column, why in _ADDED:
+            try:
+                self.query(f"SELECT {column} FROM {table} WHERE 1 = 0")
+            except StoreUnavailable:
+                raise
+            except Exception:  # the driver's "no such column" (sqlite3 or psycopg)
+                raise BookingError(
+                    f"the {table} table has no {column} column ({why}): the database was made by "
+                    "an earlier version of designpatterns_ref; make it again"
+                ) from None
 
     def add_inventory(
         self,
@@ -271,10 +334,11 @@ class BookingStore:
                     )
 
     def close(self) -> None:
+        """Close this thread's connection (the next call on this thread opens another)."""
         conn = getattr(self._local, "conn", None)
         if conn is not None:
-            conn.close()
             self._local.conn = None
+            conn.close()
 
 
 class SQLiteStore(BookingStore):
@@ -357,12 +421,50 @@ class PostgresStore(BookingStore):
 
         self.url = url
         self.integrity_errors = (psycopg.errors.IntegrityError,)
-        self.create()
+        try:
+            self.create()
+        except psycopg.Error as exc:  # a server error while making the tables
+            self.close()
+            raise BookingError(f"PostgresStore: url={_redacted(url)}: {exc}") from None
 
     def _connect(self) -> Any:
+        """A new connection; a URL psycopg refuses raises :class:`BookingError`, a server that
+        cannot be reached (or has no such database) :class:`StoreUnavailable`."""
         import psycopg
 
-        return psycopg.connect(self.url)
+        try:
+            return psycopg.connect(self.url)
+        except psycopg.OperationalError as exc:
+            raise StoreUnavailable(
+                f"PostgresStore: cannot connect to url={_redacted(self.url)}: {_first(exc)}"
+            ) from None
+        except psycopg.Error as exc:  # a malformed URL (an unknown parameter, ...)
+            raise BookingError(
+                f"PostgresStore: url={_redacted(self.url)} is not a usable PostgreSQL URL: "
+                f"{_first(exc)}"
+            ) from None
+
+    def _lost(self, conn: Any) -> bool:
+        return bool(conn.closed)
+
+    def _check_params(self, params: Sequence[Any]) -> None:
+        """What the store sends to PostgreSQL: None, a bool, an int, a float, a Decimal, a str
+        encodable as UTF-8 without NUL (PostgreSQL's text has none), bytes, or a date or
+        datetime. Anything else raised psycopg's bare ``ProgrammingError`` or ``DataError``, or
+        a ``UnicodeEncodeError``."""
+        for i, value in enumerate(params):
+            if isinstance(value, str):
+                ok = _encodable(value) and "\x00" not in value
+            else:
+                ok = value is None or isinstance(
+                    value, int | float | Decimal | bytes | bytearray | memoryview | date
+                )
+            if not ok:
+                raise BookingError(
+                    f"params[{i}]={shown(value, 80)} cannot be sent to PostgreSQL: it takes None, "
+                    "an int, a float, a Decimal, a str encodable as UTF-8 without NUL, bytes or a "
+                    "date"
+                )
 
     def _ddl(self) -> list[str]:
         common = [d.format(date="DATE", serial="BIGSERIAL") for d in _COMMON]
