@@ -96,9 +96,11 @@ def test_key_management_refuses(value: object) -> None:
     with pytest.raises(IdentityError):
         w.keys.distrust(value)  # type: ignore[arg-type]
     with pytest.raises(IdentityError):
-        w.trust.load(value)
+        w.trust.load(value, issuer="acme-id")
     with pytest.raises(IdentityError):
-        TrustStore.from_jwks({"keys": [{"kty": "OKP", "crv": "Ed25519", "kid": "k", "x": value}]})
+        TrustStore.from_jwks(
+            {"keys": [{"kty": "OKP", "crv": "Ed25519", "kid": "k", "x": value}]}, issuer="k"
+        )
     assert _state(w) == before and len(w.trust) == 1
 
 
@@ -110,7 +112,7 @@ def test_a_jwk_of_another_kind_is_refused() -> None:
         {"kty": "OKP", "crv": "Ed25519", "kid": "k", "x": "AAAA"},
     ):
         with pytest.raises(IdentityError):
-            TrustStore.from_jwks({"keys": [jwk]})
+            TrustStore.from_jwks({"keys": [jwk]}, issuer="k")
 
 
 @pytest.mark.parametrize("value", HOSTILE)

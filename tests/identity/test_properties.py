@@ -44,7 +44,7 @@ def test_a_credential_verifies_iff_it_should(s) -> None:  # type: ignore[no-unty
     if s["key"] == "distrusted":  # compromised: the issuer moves to a new key, the gate too
         bad = w.keys.active_kid
         w.keys.distrust(bad)
-        w.trust.load(w.keys.jwks())
+        w.trust.load(w.keys.jwks(), issuer=w.keys.issuer)
         w.trust.distrust(bad)
     if s["modified"]:
         token = flip(token, s["bit"])

@@ -67,8 +67,8 @@ class TwoIssuers:
         issuer = Issuer(self.acme, self.acme_status, clock=self.clock)
         self.claims = issuer.issue("w1", "acme", "dock-3", "loader", valid_for=DAY)
         self.token = issuer.sign_jws(self.claims)
-        self.trust = TrustStore.from_jwks(self.acme.jwks())
-        self.trust.load(self.other.jwks())
+        self.trust = TrustStore.from_jwks(self.acme.jwks(), issuer="acme-id")
+        self.trust.load(self.other.jwks(), issuer="other-id")
         self.cache = StatusListCache(self.trust)
         self.gate = GateVerifier(self.trust, self.cache, max_age=DAY, clock=self.clock)
 
@@ -169,7 +169,7 @@ def test_an_older_list_never_replaces_a_newer_one(
     issuer = Issuer(keys, authority, clock=clock)
     claims = issuer.issue("w1", "acme", "dock-3", "loader", valid_for=DAY)
     token = issuer.sign_jws(claims)
-    trust = TrustStore.from_jwks(keys.jwks())
+    trust = TrustStore.from_jwks(keys.jwks(), issuer=keys.issuer)
     cache = StatusListCache(trust)
     gate = GateVerifier(trust, cache, max_age=DAY, clock=clock)
     published: list[tuple[str, bool]] = []  # (token, shows the revocation), in order

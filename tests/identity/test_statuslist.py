@@ -136,4 +136,4 @@ def test_online_check_names_its_list() -> None:
         authority.check("other", index)
     with pytest.raises(IdentityError):
         authority.revoke(index + 1)  # never allocated
-    assert len(TrustStore.from_jwks(keys.jwks())) == 1
+    assert len(TrustStore.from_jwks(keys.jwks(), issuer=keys.issuer)) == 1

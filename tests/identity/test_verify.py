@@ -56,7 +56,7 @@ def _scenario(name: str, form: str):  # type: ignore[no-untyped-def]
         assert other.active_kid == w.keys.active_kid
     elif name == "wrong issuer":  # another trusted issuer signs a credential in acme's name
         other = KeySet("other-id", seed=b"other")
-        w.trust.load(other.jwks())
+        w.trust.load(other.jwks(), issuer=other.issuer)
         forger = Issuer(
             other, StatusAuthority(other, "other/status/1", clock=w.clock), clock=w.clock
         )
@@ -134,13 +134,15 @@ def test_rotation_keeps_old_credentials_valid_and_distrust_ends_them() -> None:
     old_kid = w.keys.active_kid
     w.keys.rotate()
     new = w.issuer.sign_jws(standard_claims(w, "w2"))
-    w.trust.load(w.keys.jwks())  # the gate fetches the new key set
+    w.trust.load(w.keys.jwks(), issuer=w.keys.issuer)  # the gate fetches the new key set
     assert w.gate.verify(old).ok and w.gate.verify(new).ok
     assert w.keys.prune(T0) == []  # the old key signed credentials still valid
     w.trust.distrust(old_kid)
     assert w.gate.verify(old).reason is Reason.DISTRUSTED_KEY
     assert w.gate.verify(new).ok
-    w.trust.load({"keys": [k for k in make_jwks_with(w, old_kid)]})  # a stale set cannot undo it
+    w.trust.load(
+        {"keys": make_jwks_with(w, old_kid)}, issuer=w.keys.issuer
+    )  # a stale set cannot undo it
     assert w.gate.verify(old).reason is Reason.DISTRUSTED_KEY
 
 
@@ -208,7 +210,7 @@ def test_we_verify_a_credential_pyjwt_signs() -> None:
     payload = json.loads(b64url_decode(mine.split(".")[1]))
     private = keys.private_key(keys.active_kid)
     theirs = jwt.encode(payload, private, algorithm="EdDSA", headers={"kid": keys.active_kid})
-    trust = TrustStore.from_jwks(keys.jwks())
+    trust = TrustStore.from_jwks(keys.jwks(), issuer=keys.issuer)
     cache = StatusListCache(trust)
     cache.update(issuer.statuses.publish())
     gate = GateVerifier(trust, cache)

@@ -36,7 +36,7 @@ def make_world(*, max_age: float = 3_600.0, start: float = T0, seed: bytes = b"t
     keys = KeySet("acme-id", seed=seed)
     authority = StatusAuthority(keys, "acme/status/1", clock=clock)
     issuer = Issuer(keys, authority, clock=clock)
-    trust = TrustStore.from_jwks(keys.jwks())
+    trust = TrustStore.from_jwks(keys.jwks(), issuer=keys.issuer)
     cache = StatusListCache(trust)
     cache.update(authority.publish())
     audit = AuditLog(clock=clock)

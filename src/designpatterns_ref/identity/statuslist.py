@@ -220,8 +220,9 @@ class StatusListCache:
     trusts both the credential's issuer and the status list's issuer (they may differ, for a
     delegated status service). A gate trusts several issuers and fetches lists by name, not from
     a URL the credential controls, so this cache fixes the policy: a list's ``iss`` must be the
-    issuer of the key that signed it (the kid is ``issuer#fingerprint``, see
-    :class:`~designpatterns_ref.identity.keys.KeySet`), lists are held per ``(iss, list id)``,
+    issuer of the key that signed it (the kid is ``issuer#fingerprint``, and the trust store
+    takes it only from that issuer's key set, see
+    :class:`~designpatterns_ref.identity.keys.TrustStore`), lists are held per ``(iss, list id)``,
     and the gate reads the list held under the credential's own ``(issuer, status_list)``. So a
     trusted issuer can publish lists under any name without ever touching another issuer's.
 

@@ -11,9 +11,10 @@ a :class:`~designpatterns_ref.identity.keys.TrustStore` (the issuers' public key
 1. the token is well formed, and its algorithm is exactly EdDSA (``malformed``, ``bad algorithm``);
 2. its kid names a trusted key (``unknown key``, ``distrusted key``);
 3. the Ed25519 signature verifies over the exact bytes received (``bad signature``);
-4. its issuer is the issuer of the key that signed it: a kid is ``issuer#fingerprint``, as
-   :class:`~designpatterns_ref.identity.keys.KeySet` writes it, so one trusted issuer cannot
-   sign a credential in another's name (``wrong issuer``);
+4. its issuer is the issuer of the key that signed it: a kid is ``issuer#fingerprint``, and
+   :meth:`TrustStore.load <designpatterns_ref.identity.keys.TrustStore.load>` takes a kid only
+   from the key set of the issuer it names, and only with the fingerprint of its own key, so one
+   trusted issuer cannot sign a credential in another's name (``wrong issuer``);
 5. it is not issued in the future, is already valid and not yet expired, each within ``leeway``
    seconds of clock skew (``issued in the future``, ``not yet valid``, ``expired``);
 6. its status bit is clear: asked ``online`` when the gate has a connection, else read from a
@@ -39,7 +40,7 @@ Complexity: one Ed25519 verify plus O(token length) parsing; the status lookup i
 >>> authority = StatusAuthority(keys, "acme-list-1", clock=lambda: now[0])
 >>> issuer = Issuer(keys, authority, clock=lambda: now[0])
 >>> token = issuer.sign_jws(issuer.issue("w1", "acme", "dock-3", "loader", valid_for=3600))
->>> trust = TrustStore.from_jwks(keys.jwks())
+>>> trust = TrustStore.from_jwks(keys.jwks(), issuer="acme-id")
 >>> cache = StatusListCache(trust)
 >>> _ = cache.update(authority.publish())
 >>> gate = GateVerifier(trust, cache, max_age=600, clock=lambda: now[0])

@@ -109,7 +109,7 @@ def _issuer() -> Issuer:
 
 
 def _trust() -> TrustStore:
-    return TrustStore.from_jwks(_KEYS.jwks())
+    return TrustStore.from_jwks(_KEYS.jwks(), issuer="acme-id")
 
 
 def _cache() -> StatusListCache:
@@ -161,12 +161,19 @@ ENTRIES = [
     Entry("KeySet.private_key", call=lambda k, v: k.private_key(v), make=_keys),
     Entry("KeySet.sign(data)", call=lambda k, v: k.sign(v), make=_keys),
     Entry("KeySet.sign(expires)", call=lambda k, v: k.sign(b"x", expires=v), make=_keys),
-    Entry("TrustStore.from_jwks", call=lambda _, v: TrustStore.from_jwks(v)),
-    Entry("TrustStore.load", call=lambda t, v: t.load(v), make=_trust),
-    Entry("TrustStore.load(keys list)", call=lambda t, v: t.load({"keys": [v]}), make=_trust),
+    Entry("TrustStore.from_jwks", call=lambda _, v: TrustStore.from_jwks(v, issuer="acme-id")),
+    Entry("TrustStore.load(issuer)", call=lambda t, v: t.load(_KEYS.jwks(), issuer=v), make=_trust),
+    Entry("TrustStore.load", call=lambda t, v: t.load(v, issuer="acme-id"), make=_trust),
+    Entry(
+        "TrustStore.load(keys list)",
+        call=lambda t, v: t.load({"keys": [v]}, issuer="acme-id"),
+        make=_trust,
+    ),
     Entry(
         "TrustStore.load(x)",
-        call=lambda t, v: t.load({"keys": [{"kty": "OKP", "crv": "Ed25519", "kid": "k", "x": v}]}),
+        call=lambda t, v: t.load(
+            {"keys": [{"kty": "OKP", "crv": "Ed25519", "kid": "k", "x": v}]}, issuer="k"
+        ),
         make=_trust,
     ),
     Entry("TrustStore.distrust", call=lambda t, v: t.distrust(v), make=_trust),

@@ -1,0 +1,109 @@
+"""Whose key is it: a key set loaded for one issuer never brings or replaces another's keys."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from designpatterns_ref.identity import (
+    Claims,
+    IdentityError,
+    KeySet,
+    Reason,
+    StatusAuthority,
+    TrustStore,
+    sign_jws,
+)
+from designpatterns_ref.identity.keys import b64url, b64url_decode
+from tests.identity.world import DAY, T0, make_world, standard_claims
+
+
+def _jwk(keys: KeySet, kid: str, public_of: str | None = None) -> dict[str, str]:
+    raw = keys.jwks()["keys"][-1]["x"] if public_of is None else public_of
+    return {"kty": "OKP", "crv": "Ed25519", "x": raw, "kid": kid}
+
+
+def _squatter() -> KeySet:
+    """A key held by other-id whose kid carries acme-id's name (KeySet writes what it is told)."""
+    return KeySet("acme-id", seed=b"held by other-id")
+
+
+def test_another_issuers_key_set_cannot_bring_a_kid_in_acmes_name() -> None:
+    w = make_world()
+    other = KeySet("other-id", seed=b"other")
+    evil = _squatter()
+    jwks = other.jwks()
+    jwks["keys"].append(_jwk(evil, evil.active_kid))
+    before = (len(w.trust), w.trust.status(evil.active_kid), w.trust.status(other.active_kid))
+    with pytest.raises(IdentityError, match="other-id"):
+        w.trust.load(jwks, issuer="other-id")
+    assert (len(w.trust), w.trust.status(evil.active_kid), w.trust.status(other.active_kid)) == (
+        before
+    )
+    forged = Claims(
+        "acme-id", "x/0", "intruder", "acme", "dock-3", "admin", T0, T0, T0 + DAY, "L", 0
+    )
+    assert w.gate.verify(sign_jws(forged, evil)).reason is Reason.UNKNOWN_KEY
+
+
+def test_another_issuer_cannot_replace_a_held_key_by_reusing_its_kid() -> None:
+    w = make_world()
+    token = w.issuer.sign_jws(standard_claims(w))
+    evil = _squatter()
+    hijack = {"keys": [_jwk(evil, w.keys.active_kid)]}  # acme's kid, other-id's key
+    for issuer in ("acme-id", "other-id"):
+        with pytest.raises(IdentityError, match="kid"):
+            w.trust.load(copy.deepcopy(hijack), issuer=issuer)
+    assert w.gate.verify(token).ok
+
+
+def test_another_issuer_cannot_sign_a_status_list_in_acmes_name() -> None:
+    w = make_world()
+    claims = standard_claims(w)
+    token = w.issuer.sign_jws(claims)
+    w.authority.revoke(claims.status_index)
+    w.cache.update(w.authority.publish())
+    evil = _squatter()
+    jwks = KeySet("other-id", seed=b"other").jwks()
+    jwks["keys"].append(_jwk(evil, evil.active_kid))
+    with pytest.raises(IdentityError):
+        w.trust.load(jwks, issuer="other-id")
+    w.clock.advance(1)
+    all_clear = StatusAuthority(evil, "acme/status/1", clock=w.clock).publish()
+    with pytest.raises(IdentityError, match="not trusted"):
+        w.cache.update(all_clear)
+    assert w.gate.verify(token).reason is Reason.REVOKED
+
+
+_NAMES = st.sampled_from(["acme-id", "other-id", "acme", "acme-id#x", "a#b#c"])
+
+
+@given(
+    owner=_NAMES,
+    named=_NAMES,
+    loaded_as=_NAMES,
+    seed=st.binary(min_size=1, max_size=8),
+    fingerprint_of_x=st.booleans(),
+)
+def test_a_kid_is_taken_iff_it_is_the_loaders_issuer_and_the_fingerprint_of_x(
+    owner: str, named: str, loaded_as: str, seed: bytes, fingerprint_of_x: bool
+) -> None:
+    keys = KeySet(owner, seed=seed)
+    x = keys.jwks()["keys"][0]["x"]
+    raw = b64url_decode(x)
+    fingerprint = hashlib.sha256(raw if fingerprint_of_x else raw[::-1]).digest()[:6]
+    kid = f"{named}#{b64url(fingerprint)}"
+    trust = TrustStore()
+    expected = named == loaded_as and fingerprint_of_x  # the oracle: RFC 8725 3.8's binding
+    try:
+        trust.load(
+            {"keys": [{"kty": "OKP", "crv": "Ed25519", "x": x, "kid": kid}]}, issuer=loaded_as
+        )
+    except IdentityError:
+        assert not expected and len(trust) == 0
+    else:
+        assert expected and trust.status(kid) == "trusted" and len(trust) == 1
