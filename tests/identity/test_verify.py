@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from designpatterns_ref.identity import (
     GateVerifier,
+    IdentityError,
     Issuer,
     KeySet,
     Reason,
@@ -22,6 +23,7 @@ from designpatterns_ref.identity import (
     b45encode,
     decode_compact,
 )
+from designpatterns_ref.identity.jws import MAX_HEADER_PART, TokenFormatError, split_token
 from designpatterns_ref.identity.keys import b64url, b64url_decode
 from tests.identity.world import DAY, T0, make_world, standard_claims
 
@@ -245,9 +247,19 @@ def test_hs256_keyed_with_the_public_key_is_refused() -> None:
         assert verdict.reason is Reason.BAD_ALGORITHM
 
 
+def _nested(depth: int, payload: str = "e30") -> str:
+    """An unsigned token whose header is ``depth`` open brackets: no key needed to send it."""
+    return f"{b64url(b'[' * depth)}.{payload}.{b64url(bytes(64))}"
+
+
+# Header parts nested deeper than the JSON parser goes: within the length limit (the parser's
+# RecursionError) and beyond it (refused before decoding).
+DEEP = [_nested(1_500), _nested(100_000)]
+
+
 @pytest.mark.parametrize(
     "token",
-    ["", ".", "..", "a.b.c", "a.b.c.d", "\ud800.x.y", "x" * 100_000, "é.é.é", " . . "],
+    ["", ".", "..", "a.b.c", "a.b.c.d", "\ud800.x.y", "x" * 100_000, "é.é.é", " . . ", *DEEP],
 )
 def test_malformed_tokens_are_refused_never_accepted(token: str) -> None:
     w = make_world()
@@ -290,3 +302,44 @@ def test_pyjwt_works_at_real_time() -> None:
     issuer = Issuer(keys, StatusAuthority(keys, "l"), clock=time.time)
     token = issuer.sign_jws(issuer.issue("w", "e", "s", "r", valid_for=60))
     assert jwt.decode(token, keys.private_key(keys.active_kid).public_key(), algorithms=["EdDSA"])
+
+
+@pytest.mark.parametrize("token", DEEP)
+def test_a_deeply_nested_header_is_refused_audited_and_named_malformed(token: str) -> None:
+    w = make_world()
+    verdict = w.gate.verify(token)
+    assert verdict.reason is Reason.MALFORMED
+    assert [e["event"]["outcome"] for e in w.audit.entries] == ["malformed"]
+    with pytest.raises(TokenFormatError):
+        split_token(token)
+    before = dict(w.cache.lists)
+    with pytest.raises(IdentityError, match=r"malformed|header"):
+        w.cache.update(token)
+    assert w.cache.lists == before
+
+
+def test_a_deeply_nested_signed_payload_is_malformed_not_a_crash() -> None:
+    w = make_world()
+    kid = w.keys.active_kid
+    header = b64url(json.dumps({"alg": "EdDSA", "kid": kid, "typ": "JWT"}).encode())
+    body = b64url(b"[" * 5_000)
+    _, signature = w.keys.sign(f"{header}.{body}".encode())
+    token = f"{header}.{body}.{b64url(signature)}"
+    assert w.gate.verify(token).reason is Reason.MALFORMED
+    with pytest.raises(TokenFormatError):
+        split_token(token)
+    with pytest.raises(IdentityError, match="malformed"):
+        w.cache.update(token)
+
+
+def test_the_longest_header_the_library_writes_is_read() -> None:
+    issuer = "\x01" * 246  # 255 bytes of kid, 6 characters each once escaped as JSON
+    keys = KeySet(issuer, seed=b"long")
+    authority = StatusAuthority(keys, "L", clock=lambda: float(T0))
+    issuer_ = Issuer(keys, authority, clock=lambda: float(T0))
+    token = issuer_.sign_jws(issuer_.issue("w", "e", "s", "r", valid_for=60))
+    assert len(token.split(".")[0]) <= MAX_HEADER_PART
+    trust = TrustStore.from_jwks(keys.jwks(), issuer=issuer)
+    cache = StatusListCache(trust)
+    cache.update(authority.publish())
+    assert GateVerifier(trust, cache, clock=lambda: float(T0)).verify(token).ok

@@ -267,6 +267,8 @@ class StatusListCache:
             list_id, encoded = vc["id"], vc["credentialSubject"]["encodedList"]
         except IdentityError:
             raise
+        except RecursionError:
+            raise IdentityError("status list token is malformed: nested too deep") from None
         except (TokenFormatError, ValueError, KeyError, TypeError, AttributeError) as bad:
             raise IdentityError(f"status list token is malformed: {bad}") from None
         except Exception as bad:  # cryptography's InvalidSignature

@@ -212,6 +212,8 @@ class GateVerifier:
             return Verdict(False, reason, str(bad))
         except (ValueError, UnicodeError) as bad:
             return Verdict(False, Reason.MALFORMED, f"not a well-formed token: {bad}")
+        except RecursionError:  # JSON nested deeper than the parser goes
+            return Verdict(False, Reason.MALFORMED, "not a well-formed token: nested too deep")
         signer = kid.rpartition("#")[0]
         if claims.issuer != signer:
             return Verdict(
