@@ -107,3 +107,31 @@ def test_a_kid_is_taken_iff_it_is_the_loaders_issuer_and_the_fingerprint_of_x(
         assert not expected and len(trust) == 0
     else:
         assert expected and trust.status(kid) == "trusted" and len(trust) == 1
+
+
+def test_a_key_the_issuer_withdraws_is_refused_once_the_gate_loads_the_new_set() -> None:
+    w = make_world()
+    leaked = w.keys.active_kid
+    forged = w.issuer.sign_jws(standard_claims(w, "intruder"))  # signed with the leaked key
+    w.keys.distrust(leaked)
+    assert leaked not in w.keys.kids()
+    w.trust.load(w.keys.jwks(), issuer="acme-id")  # the gate fetches the new key set
+    assert w.trust.status(leaked) == "unknown"
+    assert w.gate.verify(forged).reason is Reason.UNKNOWN_KEY
+    w.cache.update(w.authority.publish())  # signed with the new key
+    assert w.gate.verify(w.issuer.sign_jws(standard_claims(w, "w2"))).ok
+
+
+def test_a_pruned_key_leaves_the_trust_store_and_other_issuers_keep_theirs() -> None:
+    w = make_world()
+    other = KeySet("other-id", seed=b"other")
+    w.trust.load(other.jwks(), issuer="other-id")
+    old = w.keys.active_kid
+    w.issuer.sign_jws(standard_claims(w, valid_for=DAY))
+    w.keys.rotate()
+    assert w.keys.prune(T0 + 30 * DAY) == [old]
+    w.trust.load(w.keys.jwks(), issuer="acme-id")
+    assert w.trust.status(old) == "unknown"
+    assert w.trust.status(w.keys.active_kid) == "trusted"
+    assert w.trust.status(other.active_kid) == "trusted"
+    assert len(w.trust) == 2

@@ -7,8 +7,10 @@ An issuer signs with one *active* Ed25519 key at a time; every signature names i
 makes a new key active and keeps the old ones *retired*: they sign nothing more, but stay in the
 published key set (RFC 7517 JWKS, RFC 8037 ``OKP``/``Ed25519`` keys) until the last credential
 they signed has expired (:meth:`KeySet.prune`), so rotation never breaks a worker's badge. A
-compromised key is different: :meth:`KeySet.distrust` drops it from the key set at once, and
-:meth:`TrustStore.distrust` makes a verifier refuse it at once, even before it fetches the new set.
+compromised key is different: :meth:`KeySet.distrust` drops it from the key set at once, a
+verifier refuses it as soon as it loads the new set (:meth:`TrustStore.load` replaces what it
+held for that issuer), and :meth:`TrustStore.distrust` makes a verifier refuse it at once, even
+before it fetches the new set, and for good.
 
 The signing itself is the ``cryptography`` package's Ed25519 (the ``identity`` extra): nothing
 here is hand-rolled cryptography. Keys made from a ``seed`` are deterministic, for tests and
@@ -230,11 +232,18 @@ class TrustStore:
         return store
 
     def load(self, jwks: object, *, issuer: str) -> None:
-        """Add every key of ``jwks``, the key set published by ``issuer``.
+        """Make ``jwks``, the key set ``issuer`` publishes now, that issuer's trusted keys.
 
+        The set replaces what was held for ``issuer``: a key it no longer lists (withdrawn by
+        :meth:`KeySet.distrust`, or retired and pruned) is dropped, and a credential it signed
+        is refused from then on as an ``unknown key``. Other issuers' keys are untouched.
         Every kid must be ``issuer#fingerprint`` of its own key (:func:`key_id`), and a kid
         already held must come with the same key. A malformed set, or one with a key that is
-        not ``issuer``'s, raises and adds nothing. Distrusted kids are skipped.
+        not ``issuer``'s, raises and changes nothing. Distrusted kids are skipped.
+
+        A key set carries no version: an older copy of it, replayed, would bring a withdrawn
+        key back. Fetch it from the issuer over an authenticated channel, and refuse a
+        compromised kid with :meth:`distrust`, which no key set undoes.
         """
         check_name("issuer", issuer)
         if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list):
@@ -267,6 +276,9 @@ class TrustStore:
                     f"jwk kid={shown(kid, 80)} comes with another key than the one held for it"
                 )
             parsed[kid] = raw
+        for kid in [k for k in self._keys if k.rpartition("#")[0] == issuer and k not in parsed]:
+            del self._keys[kid]
+            del self._raw[kid]
         for kid, raw in parsed.items():
             if kid not in self._distrusted and kid not in self._keys:
                 self._keys[kid] = Ed25519PublicKey.from_public_bytes(raw)
