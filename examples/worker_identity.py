@@ -76,7 +76,7 @@ if path is not None:
 
 # %%
 trust = TrustStore.from_jwks(keys.jwks(), issuer=keys.issuer)
-cache = StatusListCache(trust)
+cache = StatusListCache(trust, clock=clock)
 cache.update(authority.publish())
 audit = AuditLog(clock=clock)
 gate = GateVerifier(trust, cache, max_age=3_600, clock=clock, audit=audit, gate="north gate")

@@ -72,7 +72,7 @@ def _scenario(name: str, form: str):  # type: ignore[no-untyped-def]
         w.clock.advance(30 * DAY)
         w.cache.update(w.authority.publish())
     elif name == "status unavailable":
-        gate = GateVerifier(w.trust, StatusListCache(w.trust), clock=w.clock)
+        gate = GateVerifier(w.trust, StatusListCache(w.trust, clock=w.clock), clock=w.clock)
     elif name == "stale status list":
         w.clock.advance(3_601)
     elif name == "revoked":
@@ -141,6 +141,10 @@ def test_rotation_keeps_old_credentials_valid_and_distrust_ends_them() -> None:
     assert w.keys.prune(T0) == []  # the old key signed credentials still valid
     w.trust.distrust(old_kid)
     assert w.gate.verify(old).reason is Reason.DISTRUSTED_KEY
+    # The cached status list was signed by the distrusted key too: it counts for nothing now,
+    # until a list signed by the new key arrives.
+    assert w.gate.verify(new).reason is Reason.STATUS_UNAVAILABLE
+    w.cache.update(w.authority.publish())
     assert w.gate.verify(new).ok
     w.trust.load(
         {"keys": make_jwks_with(w, old_kid)}, issuer=w.keys.issuer
@@ -340,6 +344,6 @@ def test_the_longest_header_the_library_writes_is_read() -> None:
     token = issuer_.sign_jws(issuer_.issue("w", "e", "s", "r", valid_for=60))
     assert len(token.split(".")[0]) <= MAX_HEADER_PART
     trust = TrustStore.from_jwks(keys.jwks(), issuer=issuer)
-    cache = StatusListCache(trust)
+    cache = StatusListCache(trust, clock=lambda: float(T0))
     cache.update(authority.publish())
     assert GateVerifier(trust, cache, clock=lambda: float(T0)).verify(token).ok

@@ -37,7 +37,7 @@ def make_world(*, max_age: float = 3_600.0, start: float = T0, seed: bytes = b"t
     authority = StatusAuthority(keys, "acme/status/1", clock=clock)
     issuer = Issuer(keys, authority, clock=clock)
     trust = TrustStore.from_jwks(keys.jwks(), issuer=keys.issuer)
-    cache = StatusListCache(trust)
+    cache = StatusListCache(trust, clock=clock)
     cache.update(authority.publish())
     audit = AuditLog(clock=clock)
     gate = GateVerifier(trust, cache, max_age=max_age, clock=clock, audit=audit, gate="north")

@@ -40,7 +40,7 @@ def tour(out: Callable[[str], None]) -> None:
     out("  characters for a QR code. The forklift licence expires before the badge does.")
 
     trust = TrustStore.from_jwks(keys.jwks(), issuer=keys.issuer)
-    cache = StatusListCache(trust)
+    cache = StatusListCache(trust, clock=clock)
     cache.update(authority.publish())
     audit = AuditLog(clock=clock)
     gate = GateVerifier(

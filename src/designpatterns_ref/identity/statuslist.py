@@ -230,14 +230,34 @@ class StatusListCache:
     that grows with every publication); a list is accepted only if its ``(iat, seq)`` is later
     than the held one's, or if it is byte for byte the held token (a harmless refresh). An older
     list, even one published earlier in the same second, never replaces a newer one.
+
+    **Not from the future.** The guard above would let one list dated ahead of time (an
+    authority whose clock ran fast once, or an attacker holding a stolen key) block every honest
+    list after it, and stay fresh for as long as it pretends. So a list whose ``iat`` is more
+    than ``leeway`` seconds after the cache's own ``clock`` is refused, and each list is held
+    with the kid that signed it: once that key is no longer trusted (distrusted, or gone from
+    its issuer's key set), the list counts for nothing, neither for the gate nor against a
+    newer list.
     """
 
-    def __init__(self, trust: TrustStore) -> None:
+    def __init__(
+        self,
+        trust: TrustStore,
+        *,
+        clock: Callable[[], float] | None = None,
+        leeway: float = 0.0,
+    ) -> None:
+        import time
+
         if not isinstance(trust, TrustStore):
             raise IdentityTypeError(f"trust={shown(trust, 80)} must be a TrustStore")
+        if clock is not None and not callable(clock):
+            raise IdentityTypeError(f"clock={shown(clock, 80)} must be callable or None")
         self.trust = trust
-        #: (issuer, list id) -> (iat, bits, size): what the gate reads.
-        self.lists: dict[tuple[str, str], tuple[int, bytearray, int]] = {}
+        self.clock: Callable[[], float] = clock if clock is not None else time.time
+        self.leeway = check_seconds("leeway", leeway)
+        #: (issuer, list id) -> (iat, bits, size, kid): what the gate reads; ``kid`` signed it.
+        self.lists: dict[tuple[str, str], tuple[int, bytearray, int, str]] = {}
         # (issuer, list id) -> (iat, seq, SHA-256 of the token): the held list's version.
         self._versions: dict[tuple[str, str], tuple[int, int, bytes]] = {}
 
@@ -245,12 +265,14 @@ class StatusListCache:
         """Verify a published status list and cache it under its issuer; return its id.
 
         Refuses (raises :class:`IdentityError`, cache unchanged) a bad signature, an unknown
-        key, an ``iss`` that is not the signing key's issuer, a malformed list, or a list not
-        later than the one already held for that issuer and id (a rollback), unless it is the
-        very token held.
+        key, an ``iss`` that is not the signing key's issuer, a malformed list, a list issued
+        more than ``leeway`` seconds in the cache clock's future, or a list not later than the
+        one already held for that issuer and id (a rollback), unless it is the very token held
+        or the held one's signing key is no longer trusted.
         """
         if not isinstance(token, str):
             raise IdentityTypeError(f"token={shown(token, 80)} must be a str (a compact JWS)")
+        now = read_clock(self.clock, "StatusListCache.update")
         parts = token.split(".")
         if len(parts) != 3:
             raise IdentityError("status list token must have three parts")
@@ -282,6 +304,11 @@ class StatusListCache:
             )
         if isinstance(iat, bool) or not isinstance(iat, int) or not 0 <= iat <= MAX_TIME:
             raise IdentityError(f"status list iat={shown(iat, 40)} is not a time")
+        if iat > now + self.leeway:
+            raise IdentityError(
+                f"status list iat={iat} is {iat - now:.0f} s after this cache's clock; at most"
+                f" leeway={self.leeway:g} s is allowed"
+            )
         if isinstance(seq, bool) or not isinstance(seq, int) or not 0 <= seq < 2**63:
             raise IdentityError(f"status list seq={shown(seq, 40)} must be an int in [0, 2**63)")
         check_name("status list id", list_id)
@@ -291,6 +318,8 @@ class StatusListCache:
         where = (iss, list_id)
         digest = hashlib.sha256(token.encode("ascii")).digest()  # verified: all ASCII
         held = self._versions.get(where)
+        if held is not None and self.trust.get(self.lists[where][3]) is None:
+            held = None  # signed by a key no longer trusted: it holds nothing back
         if held is not None and (iat, seq) <= held[:2]:
             if digest == held[2]:
                 return str(list_id)  # the very token held: nothing to do
@@ -299,7 +328,7 @@ class StatusListCache:
                 "later"
                 f" than the cached one ({held[0]}, seq {held[1]}): an older list is refused"
             )
-        self.lists[where] = (iat, statuses.bits, statuses.size)
+        self.lists[where] = (iat, statuses.bits, statuses.size, kid)
         self._versions[where] = (iat, seq, digest)
         return str(list_id)
 

@@ -18,8 +18,9 @@ a :class:`~designpatterns_ref.identity.keys.TrustStore` (the issuers' public key
 5. it is not issued in the future, is already valid and not yet expired, each within ``leeway``
    seconds of clock skew (``issued in the future``, ``not yet valid``, ``expired``);
 6. its status bit is clear: asked ``online`` when the gate has a connection, else read from a
-   cached list issued less than ``max_age`` seconds ago and signed by the credential's own
-   issuer (``status unavailable``, ``stale status list``, ``revoked``).
+   cached list issued less than ``max_age`` seconds ago, not later than ``leeway`` seconds
+   ahead of the gate's clock, and signed by a key of the credential's own issuer that is still
+   trusted (``status unavailable``, ``stale status list``, ``revoked``).
 
 The policy's promise: a revoked credential is accepted offline for strictly less than
 ``max_age`` seconds after its revocation (the age is counted from the list's signed issue time).
@@ -41,7 +42,7 @@ Complexity: one Ed25519 verify plus O(token length) parsing; the status lookup i
 >>> issuer = Issuer(keys, authority, clock=lambda: now[0])
 >>> token = issuer.sign_jws(issuer.issue("w1", "acme", "dock-3", "loader", valid_for=3600))
 >>> trust = TrustStore.from_jwks(keys.jwks(), issuer="acme-id")
->>> cache = StatusListCache(trust)
+>>> cache = StatusListCache(trust, clock=lambda: now[0])
 >>> _ = cache.update(authority.publish())
 >>> gate = GateVerifier(trust, cache, max_age=600, clock=lambda: now[0])
 >>> gate.verify(token).reason.value
@@ -270,7 +271,20 @@ class GateVerifier:
                 Reason.STATUS_UNAVAILABLE,
                 f"no status list {claims.status_list!r} of {claims.issuer!r} cached",
             )
-        issued, bits, size = held
+        issued, bits, size, signer = held
+        if self.trust.get(signer) is None:
+            return Verdict(
+                False,
+                Reason.STATUS_UNAVAILABLE,
+                f"status list {claims.status_list!r} of {claims.issuer!r} was signed by key"
+                f" {signer!r:.60}, no longer trusted",
+            )
+        if issued > now + self.leeway:
+            return Verdict(
+                False,
+                Reason.STATUS_UNAVAILABLE,
+                f"status list issued {issued - now:.0f} s after this gate's clock",
+            )
         if now - issued >= self.max_age:  # fresh for max_age seconds: [iat, iat + max_age)
             return Verdict(
                 False,

@@ -113,7 +113,7 @@ def _trust() -> TrustStore:
 
 
 def _cache() -> StatusListCache:
-    cache = StatusListCache(_trust())
+    cache = StatusListCache(_trust(), clock=lambda: float(T0))
     cache.update(_LIST)
     return cache
 
@@ -122,7 +122,7 @@ def _gate(**kw: Any) -> GateVerifier:
     args: dict[str, Any] = {"clock": lambda: float(T0)}
     args.update(kw)
     trust = _trust()
-    cache = StatusListCache(trust)
+    cache = StatusListCache(trust, clock=lambda: float(T0))
     cache.update(_LIST)
     return GateVerifier(trust, cache, **args)
 
@@ -208,6 +208,8 @@ ENTRIES = [
     Entry("StatusAuthority.check(list_id)", call=lambda a, v: a.check(v, 0), make=_authority),
     Entry("StatusAuthority.check(index)", call=lambda a, v: a.check("L", v), make=_authority),
     Entry("StatusListCache(trust)", call=lambda _, v: StatusListCache(v)),
+    Entry("StatusListCache(clock)", call=lambda _, v: StatusListCache(_trust(), clock=v)),
+    Entry("StatusListCache(leeway)", call=lambda _, v: StatusListCache(_trust(), leeway=v)),
     Entry(
         "StatusListCache.update",
         call=lambda c, v: c.update(v),
