@@ -130,14 +130,16 @@ def test_the_cache_refuses_forged_unknown_and_older_lists() -> None:
     assert w.cache.issued_at("acme/status/1") == T0 + 10
 
 
-def test_online_check_names_its_list() -> None:
+def test_online_check_names_its_issuer_and_list() -> None:
     keys = KeySet("i", seed=b"s")
     authority = StatusAuthority(keys, "L", clock=lambda: 0.0)
     index = authority.allocate()
     authority.revoke(index)
-    assert authority.check("L", index) is True
+    assert authority.check("i", "L", index) is True
     with pytest.raises(IdentityError):
-        authority.check("other", index)
+        authority.check("i", "other", index)
+    with pytest.raises(IdentityError, match="issuer"):
+        authority.check("another issuer", "L", index)  # its list may have the same name
     with pytest.raises(IdentityError):
         authority.revoke(index + 1)  # never allocated
     assert len(TrustStore.from_jwks(keys.jwks(), issuer=keys.issuer)) == 1

@@ -186,7 +186,7 @@ def test_online_check_sees_a_revocation_the_cached_list_does_not() -> None:
     verdict = online.verify(token)
     assert verdict.reason is Reason.REVOKED and "online" in verdict.detail
 
-    def down(list_id: str, index: int) -> bool:
+    def down(issuer: str, list_id: str, index: int) -> bool:
         raise OSError("no network at the gate")
 
     fallback = GateVerifier(w.trust, w.cache, clock=w.clock, online=down)

@@ -169,8 +169,12 @@ class StatusAuthority:
             self.statuses.set(index, True)
             self.revoked_at[index] = at
 
-    def check(self, list_id: str, index: int) -> bool:
-        """The online check: is the credential at ``index`` of ``list_id`` revoked right now?"""
+    def check(self, issuer: str, list_id: str, index: int) -> bool:
+        """The online check: is the credential at ``index`` of ``issuer``'s ``list_id`` revoked
+        right now? Another issuer's list is not this authority's to answer for, whatever its
+        name."""
+        if not isinstance(issuer, str) or issuer != self.keys.issuer:
+            raise IdentityError(f"issuer={shown(issuer, 80)} is not {shown(self.keys.issuer)}")
         if not isinstance(list_id, str) or list_id != self.list_id:
             raise IdentityError(f"list_id={shown(list_id, 80)} is not {shown(self.list_id)}")
         return self.statuses.get(index)

@@ -17,7 +17,9 @@ a :class:`~designpatterns_ref.identity.keys.TrustStore` (the issuers' public key
    trusted issuer cannot sign a credential in another's name (``wrong issuer``);
 5. it is not issued in the future, is already valid and not yet expired, each within ``leeway``
    seconds of clock skew (``issued in the future``, ``not yet valid``, ``expired``);
-6. its status bit is clear: asked ``online`` when the gate has a connection, else read from a
+6. its status bit is clear: asked ``online(issuer, list id, index)`` when the gate has a
+   connection (the credential's own issuer, since two issuers may name their lists alike), else
+   read from a
    cached list issued less than ``max_age`` seconds ago, not later than ``leeway`` seconds
    ahead of the gate's clock, and signed by a key of the credential's own issuer that is still
    trusted (``status unavailable``, ``stale status list``, ``revoked``).
@@ -95,7 +97,7 @@ class GateVerifier:
         *,
         max_age: float = 86_400.0,
         leeway: float = 0.0,
-        online: Callable[[str, int], bool] | None = None,
+        online: Callable[[str, str, int], bool] | None = None,
         audit: AuditLog | None = None,
         gate: str = "gate",
         clock: Callable[[], float] | None = None,
@@ -256,7 +258,7 @@ class GateVerifier:
         index = claims.status_index
         if self.online is not None:
             try:
-                revoked: Any = self.online(claims.status_list, index)
+                revoked: Any = self.online(claims.issuer, claims.status_list, index)
             except (OSError, IdentityError):
                 revoked = None  # no answer: fall back to the cached list
             if revoked is True:

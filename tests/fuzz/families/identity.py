@@ -205,8 +205,17 @@ ENTRIES = [
         make=_authority,
         snapshot=_authority_state,
     ),
-    Entry("StatusAuthority.check(list_id)", call=lambda a, v: a.check(v, 0), make=_authority),
-    Entry("StatusAuthority.check(index)", call=lambda a, v: a.check("L", v), make=_authority),
+    Entry("StatusAuthority.check(issuer)", call=lambda a, v: a.check(v, "L", 0), make=_authority),
+    Entry(
+        "StatusAuthority.check(list_id)",
+        call=lambda a, v: a.check("acme-id", v, 0),
+        make=_authority,
+    ),
+    Entry(
+        "StatusAuthority.check(index)",
+        call=lambda a, v: a.check("acme-id", "L", v),
+        make=_authority,
+    ),
     Entry("StatusListCache(trust)", call=lambda _, v: StatusListCache(v)),
     Entry("StatusListCache(clock)", call=lambda _, v: StatusListCache(_trust(), clock=v)),
     Entry("StatusListCache(leeway)", call=lambda _, v: StatusListCache(_trust(), leeway=v)),
@@ -331,8 +340,12 @@ ENTRIES += [
 ]
 
 ENTRIES += [
-    Entry("online_check(base_url)", call=lambda _, v: online_check(v)),
-    Entry("online_check(timeout)", call=lambda _, v: online_check("http://127.0.0.1:9", timeout=v)),
+    Entry("online_check(base_url)", call=lambda _, v: online_check(v, issuer="acme-id")),
+    Entry("online_check(issuer)", call=lambda _, v: online_check("http://127.0.0.1:9", issuer=v)),
+    Entry(
+        "online_check(timeout)",
+        call=lambda _, v: online_check("http://127.0.0.1:9", issuer="acme-id", timeout=v),
+    ),
     Entry("fetch_status_list(timeout)", call=lambda _, v: fetch_status_list("x", timeout=v)),
     Entry("StatusServer(authority)", call=lambda _, v: StatusServer(v)),
     Entry("StatusServer(host)", call=lambda _, v: StatusServer(_AUTHORITY, host=v)),
