@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import socket
+import threading
 import urllib.parse
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
@@ -207,3 +210,71 @@ def test_a_gate_routes_each_issuer_to_its_own_endpoint() -> None:
             online=lambda issuer, list_id, index: checks[issuer](issuer, list_id, index),
         )
         assert gate.verify(beta_token).reason is Reason.REVOKED
+
+
+class _Garbage(BaseHTTPRequestHandler):
+    """What a gate may meet instead of its issuer: a captive portal, a broken proxy."""
+
+    def log_message(self, format: str, *args: object) -> None:
+        return
+
+    def do_GET(self) -> None:
+        kind = self.server.kind  # type: ignore[attr-defined]
+        if kind == "html":
+            body = b"<html>Please log in to the site Wi-Fi</html>"
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        elif kind == "not http":
+            self.wfile.write(b"garbage\r\n\r\n")
+        elif kind == "short":  # promises 100 bytes, sends 3 and hangs up
+            self.wfile.write(b'HTTP/1.0 200 OK\r\nContent-Length: 100\r\n\r\n{"i')
+        elif kind == "binary list":
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"\xff\xfe")
+
+
+@contextlib.contextmanager
+def _garbage_server(kind: str) -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Garbage)
+    server.kind = kind  # type: ignore[attr-defined]
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+@pytest.mark.parametrize("kind", ["html", "not http", "short", "binary list"])
+def test_a_garbled_answer_is_no_answer_and_the_cache_decides(kind: str) -> None:
+    w = make_world()
+    claims = standard_claims(w)
+    token = w.issuer.sign_jws(claims)
+    with _garbage_server(kind) as url:
+        check = online_check(url, issuer="acme-id", timeout=2)
+        with pytest.raises((IdentityError, OSError)) as info:
+            check("acme-id", "acme/status/1", claims.status_index)
+        assert isinstance(info.value, (IdentityError, ConnectionError, TimeoutError))
+        if kind not in ("html", "short"):  # an HTML page is text: the cache refuses it
+            with pytest.raises((IdentityError, OSError)):
+                fetch_status_list(url, timeout=2)
+        gate = GateVerifier(w.trust, w.cache, clock=w.clock, online=check)
+        assert gate.verify(token).detail == "valid"  # the cached list, within max_age
+
+
+def test_any_failure_of_the_online_callable_falls_back_to_the_cache() -> None:
+    w = make_world()
+    token = w.issuer.sign_jws(standard_claims(w))
+
+    def broken(issuer: str, list_id: str, index: int) -> bool:
+        raise KeyError(issuer)  # a gate routing issuers to endpoints, this one unknown
+
+    gate = GateVerifier(w.trust, w.cache, clock=w.clock, online=broken)
+    assert gate.verify(token).detail == "valid"

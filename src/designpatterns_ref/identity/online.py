@@ -37,6 +37,7 @@ Complexity: one HTTP round trip per check.
 
 from __future__ import annotations
 
+import http.client
 import json
 import math
 import re
@@ -213,8 +214,13 @@ def online_check(
                 f"issuer={shown(issuer, 80)} is not {shown(bound, 80)}, whose endpoint this is"
             )
         query = urllib.parse.urlencode({"list": list_id, "issuer": issuer})
-        with urllib.request.urlopen(f"{base}/status/{index}?{query}", timeout=seconds) as reply:
-            answer = json.loads(reply.read(4_096))
+        try:
+            with urllib.request.urlopen(f"{base}/status/{index}?{query}", timeout=seconds) as r:
+                answer = json.loads(r.read(4_096))
+        except (ValueError, http.client.HTTPException) as bad:  # not JSON, not HTTP
+            raise IdentityError(
+                f"the status endpoint's answer is not one ({type(bad).__name__}: {shown(bad, 60)})"
+            ) from None
         if (
             not isinstance(answer, dict)
             or answer.get("issuer") != issuer
@@ -231,8 +237,17 @@ def online_check(
 
 
 def fetch_status_list(base_url: str, *, timeout: float = 5.0) -> str:
-    """The issuer's current signed status list (a compact JWS), for ``StatusListCache.update``."""
+    """The issuer's current signed status list (a compact JWS), for ``StatusListCache.update``.
+
+    Raises ``OSError`` when the issuer cannot be reached within ``timeout`` seconds and
+    :class:`IdentityError` on an answer that is not HTTP or not ASCII.
+    """
     base = _check_url(base_url)
     seconds = _check_timeout(timeout)
-    with urllib.request.urlopen(f"{base}/list", timeout=seconds) as reply:
-        return str(reply.read(64 * 1024 * 1024).decode("ascii"))
+    try:
+        with urllib.request.urlopen(f"{base}/list", timeout=seconds) as reply:
+            return str(reply.read(64 * 1024 * 1024).decode("ascii"))
+    except (ValueError, http.client.HTTPException) as bad:
+        raise IdentityError(
+            f"the status endpoint's list is not one ({type(bad).__name__}: {shown(bad, 60)})"
+        ) from None
