@@ -7,6 +7,7 @@ import json
 import math
 import socket
 import threading
+import time
 import urllib.parse
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -66,7 +67,7 @@ def test_the_endpoint_refuses_unknown_lists_and_paths() -> None:
     w = make_world()
     with StatusServer(w.authority) as server:
         check = online_check(server.url, issuer="acme-id")
-        with pytest.raises(OSError):  # HTTP 400 surfaces as urllib's HTTPError, an OSError
+        with pytest.raises(IdentityError, match="HTTP 400"):  # an answer, but not one
             check("acme-id", "another/list", 0)
         with pytest.raises(IdentityError):
             check("acme-id", "acme/status/1", -1)
@@ -262,7 +263,7 @@ def test_a_garbled_answer_is_no_answer_and_the_cache_decides(kind: str) -> None:
         with pytest.raises((IdentityError, OSError)) as info:
             check("acme-id", "acme/status/1", claims.status_index)
         assert isinstance(info.value, (IdentityError, ConnectionError, TimeoutError))
-        if kind not in ("html", "short"):  # an HTML page is text: the cache refuses it
+        if kind != "html":  # an HTML page is text: StatusListCache.update refuses it
             with pytest.raises((IdentityError, OSError)):
                 fetch_status_list(url, timeout=2)
         gate = GateVerifier(w.trust, w.cache, clock=w.clock, online=check)
@@ -278,3 +279,35 @@ def test_any_failure_of_the_online_callable_falls_back_to_the_cache() -> None:
 
     gate = GateVerifier(w.trust, w.cache, clock=w.clock, online=broken)
     assert gate.verify(token).detail == "valid"
+
+
+def test_the_timeout_bounds_the_whole_call_not_each_read() -> None:
+    """A server that drips its answer one byte every 0.2 s, never finishing within a second."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        stop = threading.Event()
+
+        def drip() -> None:
+            connection, _ = listener.accept()
+            with connection:
+                connection.recv(4_096)
+                for byte in b"HTTP/1.1 200 OK\r\nX-Pad: " + b"a" * 40:
+                    if stop.is_set():
+                        return
+                    try:
+                        connection.send(bytes([byte]))
+                    except OSError:
+                        return
+                    time.sleep(0.2)
+
+        thread = threading.Thread(target=drip, daemon=True)
+        thread.start()
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        started = time.monotonic()
+        with pytest.raises(TimeoutError):
+            online_check(url, issuer="acme-id", timeout=1.0)("acme-id", "L", 0)
+        took = time.monotonic() - started
+        stop.set()
+        thread.join(timeout=5)
+    assert 0.9 <= took < 2.0, took

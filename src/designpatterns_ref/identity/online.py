@@ -8,8 +8,10 @@ issuer's :class:`StatusServer` about one credential
 revocation window is zero. A check is bound to one issuer: two issuers may give their lists
 the same name, so the gate says whose credential it asks about, the server answers only for its
 own issuer and says so in its answer, and the client refuses a question about another issuer
-(the gate then falls back to its cached list). It is bounded in time: the request gives
-up after ``timeout`` seconds and raises ``OSError``, on which
+(the gate then falls back to its cached list). It is bounded in time: the whole request, not
+each read, gives up after ``timeout`` seconds (a timer cuts the connection, so a server that
+drips one byte a second cannot hold the gate) and raises ``OSError``; an answer that is not one
+raises :class:`IdentityError`. On either,
 :class:`~designpatterns_ref.identity.verifier.GateVerifier` falls back to its cached list under
 the ``max_age`` policy. The same server hands out the signed status list (``GET /list``) for
 :func:`fetch_status_list`, which is how a gate refreshes its cache while online.
@@ -18,7 +20,7 @@ The trade-off: an online check tells the issuer which badge was scanned, where a
 privacy cost the status list avoids), and makes every scan wait on the network.
 
 The server is the standard library's threaded HTTP server on loopback, for teaching and tests,
-not for production traffic; the client is ``urllib``. Neither needs an extra package.
+not for production traffic; the client is ``http.client``. Neither needs an extra package.
 
 Complexity: one HTTP round trip per check.
 
@@ -37,13 +39,15 @@ Complexity: one HTTP round trip per check.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import math
 import re
+import socket
 import threading
+import time
 import urllib.parse
-import urllib.request
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -189,6 +193,59 @@ class StatusServer:
         self.close()
 
 
+def _get(url: str, path: str, seconds: float, limit: int) -> bytes:
+    """The body of ``GET url + path``, the whole exchange within ``seconds``.
+
+    A socket timeout bounds each read, not the call: a server that sends one byte a second
+    would hold the gate for as long as it liked. So a timer cuts the connection when the time
+    is up, whatever is being read. Raises ``TimeoutError`` (an ``OSError``) when it did,
+    ``OSError`` when the server cannot be reached, and :class:`IdentityError` on an answer that
+    is not HTTP, not a whole body of at most ``limit`` bytes, or not status 200.
+    """
+    parts = urllib.parse.urlsplit(url)
+    kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    deadline = time.monotonic() + seconds
+    connection = kind(parts.hostname or "", parts.port, timeout=seconds)
+    expired = threading.Event()
+
+    def cut() -> None:
+        expired.set()
+        if connection.sock is not None:
+            with contextlib.suppress(OSError):
+                connection.sock.shutdown(socket.SHUT_RDWR)  # wakes a blocked read
+
+    timer: threading.Timer | None = None
+    try:
+        connection.connect()  # bounded by the socket timeout, at most ``seconds``
+        timer = threading.Timer(max(0.0, deadline - time.monotonic()), cut)
+        timer.daemon = True
+        timer.start()
+        connection.request("GET", parts.path + path)
+        reply = connection.getresponse()
+        body = reply.read(limit + 1)
+        whole = reply.length is None or reply.length == 0
+        status = reply.status
+    except (OSError, http.client.HTTPException) as bad:
+        if expired.is_set() or time.monotonic() >= deadline:
+            raise TimeoutError(f"{url}: no whole answer within {seconds:g} s") from None
+        if isinstance(bad, OSError):
+            raise
+        raise IdentityError(
+            f"{url}: the answer is not HTTP ({type(bad).__name__}: {shown(bad, 60)})"
+        ) from None
+    finally:
+        if timer is not None:
+            timer.cancel()
+        connection.close()
+    if expired.is_set():
+        raise TimeoutError(f"{url}: no whole answer within {seconds:g} s")
+    if not whole or len(body) > limit:
+        raise IdentityError(f"{url}: the answer is cut short or longer than {limit} bytes")
+    if status != 200:
+        raise IdentityError(f"{url}: the endpoint answered HTTP {status}: {shown(body, 80)}")
+    return body
+
+
 def online_check(
     base_url: str, *, issuer: str, timeout: float = 1.0
 ) -> Callable[[str, str, int], bool]:
@@ -214,10 +271,10 @@ def online_check(
                 f"issuer={shown(issuer, 80)} is not {shown(bound, 80)}, whose endpoint this is"
             )
         query = urllib.parse.urlencode({"list": list_id, "issuer": issuer})
+        body = _get(base, f"/status/{index}?{query}", seconds, 4_096)
         try:
-            with urllib.request.urlopen(f"{base}/status/{index}?{query}", timeout=seconds) as r:
-                answer = json.loads(r.read(4_096))
-        except (ValueError, http.client.HTTPException) as bad:  # not JSON, not HTTP
+            answer = json.loads(body)
+        except ValueError as bad:  # not JSON: a captive portal's page, say
             raise IdentityError(
                 f"the status endpoint's answer is not one ({type(bad).__name__}: {shown(bad, 60)})"
             ) from None
@@ -244,10 +301,10 @@ def fetch_status_list(base_url: str, *, timeout: float = 5.0) -> str:
     """
     base = _check_url(base_url)
     seconds = _check_timeout(timeout)
+    body = _get(base, "/list", seconds, 64 * 1024 * 1024)
     try:
-        with urllib.request.urlopen(f"{base}/list", timeout=seconds) as reply:
-            return str(reply.read(64 * 1024 * 1024).decode("ascii"))
-    except (ValueError, http.client.HTTPException) as bad:
+        return body.decode("ascii")
+    except ValueError as bad:
         raise IdentityError(
             f"the status endpoint's list is not one ({type(bad).__name__}: {shown(bad, 60)})"
         ) from None
