@@ -18,7 +18,7 @@ from designpatterns_ref.identity import (
     TrustStore,
     sign_jws,
 )
-from designpatterns_ref.identity.keys import b64url, b64url_decode
+from designpatterns_ref.identity.keys import b64url, b64url_decode, key_id
 from tests.identity.world import DAY, T0, make_world, standard_claims
 
 
@@ -135,3 +135,49 @@ def test_a_pruned_key_leaves_the_trust_store_and_other_issuers_keep_theirs() -> 
     assert w.trust.status(w.keys.active_kid) == "trusted"
     assert w.trust.status(other.active_kid) == "trusted"
     assert len(w.trust) == 2
+
+
+# The small-order encodings libsodium refuses (crypto_sign/ed25519/ref10/open.c), written out
+# here as the oracle: y = 0, 1, 2707...022 (order 8), 5518...927 (order 8), p - 1, p, p + 1.
+_P = 2**255 - 19
+_BLOCKLIST = [
+    bytes(32),
+    (1).to_bytes(32, "little"),
+    bytes.fromhex("26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05"),
+    bytes.fromhex("c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a"),
+    (_P - 1).to_bytes(32, "little"),
+    _P.to_bytes(32, "little"),
+    (_P + 1).to_bytes(32, "little"),
+]
+WEAK = _BLOCKLIST + [bytes(b[:31]) + bytes([b[31] | 0x80]) for b in _BLOCKLIST]  # x negative
+WEAK += [(_P + k).to_bytes(32, "little") for k in (2, 3, 18)]  # y >= p: not canonical
+
+
+def _load_raw(raw: bytes) -> TrustStore:
+    trust = TrustStore()
+    jwk = {"kty": "OKP", "crv": "Ed25519", "x": b64url(raw), "kid": key_id("acme-id", raw)}
+    trust.load({"keys": [jwk]}, issuer="acme-id")
+    return trust
+
+
+@pytest.mark.parametrize("raw", WEAK, ids=[r.hex()[:8] + r.hex()[-2:] for r in WEAK])
+def test_a_key_of_small_order_or_not_canonical_is_refused(raw: bytes) -> None:
+    with pytest.raises(IdentityError, match=r"small order|canonical"):
+        _load_raw(raw)
+
+
+def test_the_identity_key_would_verify_a_forgery_and_is_refused() -> None:
+    """Why: with the identity point as key, R = identity and s = 0 verify any message."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    identity = (1).to_bytes(32, "little")
+    Ed25519PublicKey.from_public_bytes(identity).verify(identity + bytes(32), b"any message")
+    with pytest.raises(IdentityError):
+        _load_raw(identity)
+
+
+@given(seed=st.binary(min_size=1, max_size=16))
+def test_every_honest_key_loads(seed: bytes) -> None:
+    keys = KeySet("acme-id", seed=seed)
+    trust = TrustStore.from_jwks(keys.jwks(), issuer="acme-id")
+    assert trust.status(keys.active_kid) == "trusted"

@@ -97,6 +97,30 @@ def _raw_public(key: Ed25519PublicKey) -> bytes:
     return key.public_bytes(Encoding.Raw, PublicFormat.Raw)
 
 
+_P = 2**255 - 19  # the field prime of Curve25519
+# The y coordinates of the eight points of small order (the curve's cofactor is 8): 0 and 1,
+# p - 1, and the two y of the points of order 8. With either sign of x they are the small-order
+# encodings libsodium refuses as public keys.
+_Y8 = 2707385501144840649318225287225658788936804267575313519463743609750303402022
+_SMALL_ORDER_Y = frozenset({0, 1, _P - 1, _Y8, _P - _Y8})
+
+
+def _weak_public(raw: bytes) -> str | None:
+    """Why the 32-byte Ed25519 public key ``raw`` is unfit to verify with, or None.
+
+    A key of small order (the identity point, say) verifies a signature whose ``R`` is of small
+    order and whose ``s`` is 0, over *any* message: a wildcard. ``cryptography`` (OpenSSL) takes
+    such keys, so a trust store must refuse them itself. An encoding whose ``y`` is not below
+    ``p`` is not canonical: a second name for a key (RFC 8032 section 5.1.3 refuses it).
+    """
+    y = int.from_bytes(raw, "little") & ((1 << 255) - 1)  # the top bit is the sign of x
+    if y >= _P:
+        return "is not a canonical encoding (y >= p)"
+    if y in _SMALL_ORDER_Y:
+        return "is a point of small order (it would verify forged signatures)"
+    return None
+
+
 def key_id(issuer: str, public: bytes) -> str:
     """The kid of the 32-byte Ed25519 public key ``public`` of ``issuer``: ``issuer#fingerprint``.
 
@@ -264,6 +288,9 @@ class TrustStore:
                 raw = b""
             if len(raw) != 32:
                 raise IdentityError(f"jwk x={shown(x, 80)} must be 32 bytes of base64url")
+            weak = _weak_public(raw)
+            if weak is not None:
+                raise IdentityError(f"jwk x={shown(x, 80)} {weak}")
             expected = key_id(issuer, raw)
             if kid != expected:
                 raise IdentityError(
