@@ -42,13 +42,17 @@ def _brute_gaps(claims: list[Claims], requirements, assignments, now):  # type: 
 @st.composite
 def books(draw):  # type: ignore[no-untyped-def]
     claims = []
+    issued = {"acme-id": 0, "beta-id": 0}  # each issuer numbers its own: ids collide across
     for i in range(draw(st.integers(0, 8))):
+        issuer = draw(st.sampled_from(sorted(issued)))
+        issued[issuer] += 1
         worker = draw(st.sampled_from(["w1", "w2", "w3"]))
         nbf = draw(st.sampled_from([0, 0, 20, 50]))  # valid at once, or from later on
         exp = draw(st.integers(nbf + 1, 100))
         names = draw(st.lists(st.sampled_from(QUALS), unique=True, max_size=3))
         quals = tuple(Qualification(n, draw(st.integers(1, 120))) for n in names)
-        claims.append(Claims("i", f"c{i}", worker, "e", "dock", "r", 0, nbf, exp, "L", i, quals))
+        cid = f"c{issued[issuer]}"
+        claims.append(Claims(issuer, cid, worker, "e", "dock", "r", 0, nbf, exp, "L", i, quals))
     requirements = {
         s: set(draw(st.lists(st.sampled_from(QUALS), unique=True, max_size=2))) for s in SITES
     }
@@ -85,9 +89,9 @@ def test_sweeps_report_each_expiry_once_and_in_order(book, times, horizon) -> No
     for c in claims:
         cb.record(c)
     everything = sorted(
-        [(c.expires, c.worker, "credential", c.credential_id) for c in claims]
+        [(c.expires, c.worker, "credential", c.credential_id, c.issuer) for c in claims]
         + [
-            (min(q.expires, c.expires), c.worker, q.name, c.credential_id)
+            (min(q.expires, c.expires), c.worker, q.name, c.credential_id, c.issuer)
             for c in claims
             for q in c.qualifications
         ]
@@ -96,12 +100,12 @@ def test_sweeps_report_each_expiry_once_and_in_order(book, times, horizon) -> No
     last = None
     for now in sorted(times):
         report = cb.sweep(now, horizon=horizon)
-        seen += [(e.expires, e.worker, e.what, e.credential_id) for e in report.expired]
+        seen += [(e.expires, e.worker, e.what, e.credential_id, e.issuer) for e in report.expired]
         assert [e.expires for e in report.expired] == sorted(e.expires for e in report.expired)
         assert all(now < e.expires <= now + horizon for e in report.expiring)
         want_soon = [x for x in everything if now < x[0] <= now + horizon]
         assert [
-            (e.expires, e.worker, e.what, e.credential_id) for e in report.expiring
+            (e.expires, e.worker, e.what, e.credential_id, e.issuer) for e in report.expiring
         ] == want_soon
         last = now
     assert seen == [x for x in everything if x[0] <= last]

@@ -127,6 +127,7 @@ def test_the_audit_log_records_every_decision() -> None:
     events = [e["event"] for e in w.audit.entries]
     assert [e["outcome"] for e in events] == ["ok", "malformed"]
     assert events[0]["worker"] == "w1" and events[1]["worker"] is None
+    assert events[0]["issuer"] == "acme-id" and events[1]["issuer"] is None
     assert w.audit.verify().ok
 
 

@@ -69,12 +69,15 @@ class Gap:
 
 @dataclass(frozen=True, slots=True, order=True)
 class Expiring:
-    """One thing that expires: a qualification, or a whole credential (``what="credential"``)."""
+    """One thing that expires: a qualification, or a whole credential (``what="credential"``)
+    of the credential ``credential_id`` of ``issuer`` (an id is unique only within its issuer).
+    """
 
     expires: int
     worker: str
     what: str
     credential_id: str
+    issuer: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +112,8 @@ class ComplianceBook:
         self.assignments: dict[str, set[str]] = defaultdict(set)  # site -> workers
         # worker -> qualification -> the windows [not_before, until) it is held in
         self.holdings: dict[str, dict[str, list[tuple[int, int]]]] = defaultdict(dict)
-        self.credentials: dict[str, Claims] = {}
+        #: (issuer, credential id) -> claims: an id is unique only within its issuer.
+        self.credentials: dict[tuple[str, str], Claims] = {}
         self.expiries: SortedList = SortedList()
         self.last_sweep: float | None = None
 
@@ -130,18 +134,21 @@ class ComplianceBook:
         ``not_before`` until the earlier of the two expiries."""
         if not isinstance(claims, Claims):
             raise IdentityTypeError(f"claims={shown(claims, 80)} must be Claims")
-        if claims.credential_id in self.credentials:
-            raise IdentityError(f"credential {shown(claims.credential_id, 80)} is already recorded")
-        self.credentials[claims.credential_id] = claims
+        key = (claims.issuer, claims.credential_id)
+        if key in self.credentials:
+            raise IdentityError(
+                f"credential {shown(claims.credential_id, 80)} of issuer"
+                f" {shown(claims.issuer, 80)} is already recorded"
+            )
+        self.credentials[key] = claims
         held = self.holdings[claims.worker]
-        self.expiries.add(
-            Expiring(claims.expires, claims.worker, "credential", claims.credential_id)
-        )
+        cid, issuer = claims.credential_id, claims.issuer
+        self.expiries.add(Expiring(claims.expires, claims.worker, "credential", cid, issuer))
         for q in claims.qualifications:
             until = min(q.expires, claims.expires)
             if until > claims.not_before:  # else it expires before it starts: never held
                 held.setdefault(q.name, []).append((claims.not_before, until))
-            self.expiries.add(Expiring(until, claims.worker, q.name, claims.credential_id))
+            self.expiries.add(Expiring(until, claims.worker, q.name, cid, issuer))
 
     def gaps(self, now: float, *, site: str | None = None) -> list[Gap]:
         """Every (worker, site, qualification) not covered at ``now``, sorted."""

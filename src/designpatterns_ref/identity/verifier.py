@@ -143,6 +143,7 @@ class GateVerifier:
                 {
                     "gate": self.gate,
                     "outcome": verdict.reason.value,
+                    "issuer": None if claims is None else claims.issuer,
                     "credential": None if claims is None else claims.credential_id,
                     "worker": None if claims is None else claims.worker,
                 }
