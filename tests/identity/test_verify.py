@@ -94,6 +94,34 @@ def test_every_outcome_in_both_encodings(name: str, form: str) -> None:
     assert verdict.reason.value == name, verdict.detail
     assert verdict.ok is (name == "ok")
     assert verdict.detail
+    # Authentic claims (signature verified, issuer the signing key's) come with the verdict.
+    assert (verdict.claims is not None) is (name in AUTHENTIC), name
+
+
+AUTHENTIC = {r.value for r in Reason} - {
+    "malformed",
+    "bad algorithm",
+    "unknown key",
+    "distrusted key",
+    "bad signature",
+    "wrong issuer",
+}
+
+
+@pytest.mark.parametrize("name", ["status unavailable", "stale status list", "revoked"])
+def test_a_status_refusal_audits_the_authenticated_worker(name: str) -> None:
+    w = make_world()
+    token = w.issuer.sign_jws(standard_claims(w, "w7"))
+    if name == "status unavailable":
+        w.gate.statuses = StatusListCache(w.trust, clock=w.clock)
+    elif name == "stale status list":
+        w.clock.advance(3_601)
+    else:
+        w.authority.revoke(w.issuer.statuses.next_index - 1)
+        w.cache.update(w.authority.publish())
+    assert w.gate.verify(token).reason.value == name
+    (entry,) = w.audit.entries
+    assert entry["event"]["worker"] == "w7" and entry["event"]["issuer"] == "acme-id"
 
 
 def test_the_boundaries_of_the_validity_window() -> None:

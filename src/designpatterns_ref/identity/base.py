@@ -83,6 +83,9 @@ class Reason(Enum):
 class Verdict(NamedTuple):
     """The outcome of one verification: ``ok`` with the claims, or a reason and an explanation.
 
+    A refusal carries the claims too once they are authentic (the signature verified and the
+    issuer is the signing key's): refused for time or status, not for the token itself.
+
     A named tuple (immutable, cheap to make on the hot path); true when ``ok``.
     """
 

@@ -26,7 +26,12 @@ a :class:`~designpatterns_ref.identity.keys.TrustStore` (the issuers' public key
 
 The policy's promise: a revoked credential is accepted offline for strictly less than
 ``max_age`` seconds after its revocation (the age is counted from the list's signed issue time).
-Nothing is trusted before the signature has verified, except the header's kid. A gate sees the
+Nothing is trusted before the signature has verified, except the header's kid. A verdict
+carries the claims (and the audit log records the credential, its issuer and its worker) once
+they are authentic: the signature verified and the issuer is the signing key's, so from
+``issued in the future`` on, refusals on status included. A ``wrong issuer`` verdict carries
+none: those claims are another issuer's words about someone else's badge, not evidence of who
+came to the gate. A gate sees the
 same badges again and again, so the parse of a payload it has seen before is reused (a bounded
 cache keyed by the exact text); the signature is verified on every scan regardless.
 
@@ -272,6 +277,7 @@ class GateVerifier:
                 False,
                 Reason.STATUS_UNAVAILABLE,
                 f"no status list {claims.status_list!r} of {claims.issuer!r} cached",
+                claims,
             )
         issued, bits, size, signer = held
         if self.trust.get(signer) is None:
@@ -280,22 +286,28 @@ class GateVerifier:
                 Reason.STATUS_UNAVAILABLE,
                 f"status list {claims.status_list!r} of {claims.issuer!r} was signed by key"
                 f" {signer!r:.60}, no longer trusted",
+                claims,
             )
         if issued > now + self.leeway:
             return Verdict(
                 False,
                 Reason.STATUS_UNAVAILABLE,
                 f"status list issued {issued - now:.0f} s after this gate's clock",
+                claims,
             )
         if now - issued >= self.max_age:  # fresh for max_age seconds: [iat, iat + max_age)
             return Verdict(
                 False,
                 Reason.STALE_STATUS,
                 f"status list issued {now - issued:.0f} s ago; policy allows {self.max_age:.0f} s",
+                claims,
             )
         if index >= size:
             return Verdict(
-                False, Reason.STATUS_UNAVAILABLE, f"status index {index} is beyond the list"
+                False,
+                Reason.STATUS_UNAVAILABLE,
+                f"status index {index} is beyond the list",
+                claims,
             )
         if bits[index >> 3] >> (7 - (index & 7)) & 1:
             return Verdict(False, Reason.REVOKED, "revoked (status list)", claims)
