@@ -9,8 +9,9 @@ qualification is missing, expired or not valid yet. A worker's qualification cou
 recorded credential of theirs carries it unexpired, and that credential itself is valid: from
 its ``not_before`` (inclusive, as the gate checks it) to its expiry (exclusive).
 
-:meth:`sweep` is the daily job: everything that expired since the last sweep, and everything
-that will expire within ``horizon`` seconds, soonest first, so a compliance officer renews a
+:meth:`sweep` is the daily job: everything that expired since the last sweep (and anything
+recorded since then that had already expired: a late import is reported, not lost), and
+everything that will expire within ``horizon`` seconds, soonest first, so a compliance officer renews a
 licence before the gate starts refusing. Expiries sit in a sorted list, so a sweep costs
 O(log n + k) for the k items it reports, not a scan of every credential.
 
@@ -116,6 +117,8 @@ class ComplianceBook:
         self.credentials: dict[tuple[str, str], Claims] = {}
         self.expiries: SortedList = SortedList()
         self.last_sweep: float | None = None
+        # Expiries recorded after the last sweep but already past it: the next sweep's.
+        self._late: list[Expiring] = []
 
     def require(self, site: str, qualification: str) -> None:
         """Site ``site`` requires ``qualification`` of everyone assigned to it."""
@@ -143,12 +146,16 @@ class ComplianceBook:
         self.credentials[key] = claims
         held = self.holdings[claims.worker]
         cid, issuer = claims.credential_id, claims.issuer
-        self.expiries.add(Expiring(claims.expires, claims.worker, "credential", cid, issuer))
+        found = [Expiring(claims.expires, claims.worker, "credential", cid, issuer)]
         for q in claims.qualifications:
             until = min(q.expires, claims.expires)
             if until > claims.not_before:  # else it expires before it starts: never held
                 held.setdefault(q.name, []).append((claims.not_before, until))
-            self.expiries.add(Expiring(until, claims.worker, q.name, cid, issuer))
+            found.append(Expiring(until, claims.worker, q.name, cid, issuer))
+        for e in found:
+            self.expiries.add(e)
+            if self.last_sweep is not None and e.expires <= self.last_sweep:
+                self._late.append(e)  # past the last sweep's reach: report it next time
 
     def gaps(self, now: float, *, site: str | None = None) -> list[Gap]:
         """Every (worker, site, qualification) not covered at ``now``, sorted."""
@@ -167,7 +174,9 @@ class ComplianceBook:
         return found
 
     def sweep(self, now: float, *, horizon: float = 30 * 86_400.0) -> SweepReport:
-        """What expired since the last sweep (or ever, on the first) and what expires soon."""
+        """What expired since the last sweep (or ever, on the first), what was recorded since the
+        last sweep already expired, and what expires soon. Each expiry is reported as expired
+        once."""
         moment = _check_now(now)
         ahead = check_seconds("horizon", horizon)
         if self.last_sweep is not None and moment < self.last_sweep:
@@ -176,9 +185,10 @@ class ComplianceBook:
         # Expiries e with lo < e <= now have happened since the last sweep.
         start = self._after(lo)
         stop = self._after(moment)
-        expired = list(self.expiries.islice(start, stop))
+        expired = sorted([*self._late, *self.expiries.islice(start, stop)])
         expiring = list(self.expiries.islice(stop, self._after(moment + ahead)))
         self.last_sweep = moment
+        self._late = []
         return SweepReport(expired, expiring)
 
     def _after(self, t: float) -> int:
