@@ -219,3 +219,13 @@ def test_a_peer_signed_token_with_an_overlong_claim_is_malformed() -> None:
     private = w.keys.private_key(w.keys.active_kid)
     theirs = jwt.encode(payload, private, algorithm="EdDSA", headers={"kid": w.keys.active_kid})
     assert w.gate.verify(theirs).reason is Reason.MALFORMED
+
+
+@pytest.mark.parametrize("valid_for", [0.5, 0.999, 1e-9])
+def test_a_validity_under_one_second_names_valid_for(valid_for: float) -> None:
+    w = make_world()
+    before = _state(w)
+    with pytest.raises(IdentityError, match="valid_for"):
+        w.issuer.issue("w", "e", "s", "r", valid_for=valid_for)
+    assert _state(w) == before
+    assert w.issuer.issue("w", "e", "s", "r", valid_for=1).expires == int(w.clock()) + 1
