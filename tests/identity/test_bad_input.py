@@ -16,6 +16,7 @@ from designpatterns_ref.identity import (
     ComplianceBook,
     GateVerifier,
     IdentityError,
+    KeySet,
     Qualification,
     Reason,
     StatusListCache,
@@ -229,3 +230,15 @@ def test_a_validity_under_one_second_names_valid_for(valid_for: float) -> None:
         w.issuer.issue("w", "e", "s", "r", valid_for=valid_for)
     assert _state(w) == before
     assert w.issuer.issue("w", "e", "s", "r", valid_for=1).expires == int(w.clock()) + 1
+
+
+@pytest.mark.parametrize("seed", ["hunter2-secret", bytearray(b"hunter2-secret"), [7, 7, 7]])
+def test_a_seed_of_the_wrong_type_is_refused_without_echoing_it(seed: object) -> None:
+    with pytest.raises(IdentityError, match="seed") as info:
+        KeySet("acme-id", seed=seed)  # type: ignore[arg-type]
+    assert "hunter2" not in str(info.value) and "7, 7" not in str(info.value)
+
+
+def test_an_empty_seed_is_refused() -> None:
+    with pytest.raises(IdentityError, match="seed"):
+        KeySet("acme-id", seed=b"")

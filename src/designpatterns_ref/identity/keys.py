@@ -142,8 +142,10 @@ class KeySet:
 
     def __init__(self, issuer: str, *, seed: bytes | None = None) -> None:
         check_name("issuer", issuer)
-        if seed is not None and not isinstance(seed, bytes):
-            raise IdentityTypeError(f"seed={shown(seed, 80)} must be bytes or None")
+        if seed is not None and not isinstance(seed, bytes):  # a secret: never echoed
+            raise IdentityTypeError(f"seed must be bytes or None, not {type(seed).__name__}")
+        if seed == b"":
+            raise IdentityError("seed must not be empty: pass None for a random key")
         self.issuer = issuer
         self._seed = seed
         self._private: dict[str, Ed25519PrivateKey] = {}
