@@ -167,7 +167,12 @@ class KeySet:
         return kid
 
     def rotate(self) -> str:
-        """Make a new key active and return its kid; the old one is retired, not forgotten."""
+        """Make a new key active and return its kid; the old one is retired, not forgotten.
+
+        The new key signs at once: a verifier refuses what it signs (``unknown key``) until it
+        has loaded the new key set, so publish :meth:`jwks` to the verifiers before issuing
+        with it.
+        """
         self.active_kid = self._new_key()
         return self.active_kid
 

@@ -38,6 +38,10 @@ cache keyed by the exact text); the signature is verified on every scan regardle
 One gate, one verifier: it is not meant to be shared between threads (its caches and the audit
 log it appends to have no lock).
 
+What the gate does not check: whether the worker's qualifications are still valid, and whether
+the credential's site and role are the ones this gate admits. Those are the caller's policy, on
+``verdict.claims`` (``claims.qualification("forklift").valid_at(now)``, ``claims.site``).
+
 Complexity: one Ed25519 verify plus O(token length) parsing; the status lookup is O(1).
 
 >>> from designpatterns_ref.identity.issuer import Issuer
