@@ -75,8 +75,8 @@ if path is not None:
 # cut off. Its policy: a status list older than an hour is stale.
 
 # %%
-trust = TrustStore.from_jwks(keys.jwks())
-cache = StatusListCache(trust)
+trust = TrustStore.from_jwks(keys.jwks(), issuer=keys.issuer)
+cache = StatusListCache(trust, clock=clock)
 cache.update(authority.publish())
 audit = AuditLog(clock=clock)
 gate = GateVerifier(trust, cache, max_age=3_600, clock=clock, audit=audit, gate="north gate")
@@ -110,7 +110,7 @@ print("edited signature:", gate.verify(f"{head}.{body}.{edited_signature}").reas
 print("alg none:", gate.verify("eyJhbGciOiJub25lIn0.e30.").reason.value)
 old_kid = keys.active_kid
 keys.rotate()
-trust.load(keys.jwks())
+trust.load(keys.jwks(), issuer=keys.issuer)
 fresh = issuer.sign_compact(
     issuer.issue("worker-0077", "Acme Logistics", "Rotterdam dock 3", "loader", valid_for=30 * DAY)
 )

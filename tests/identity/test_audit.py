@@ -6,11 +6,13 @@ import copy
 import json
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from designpatterns_ref.cli import main
-from designpatterns_ref.identity import AuditLog, verify_chain
+from designpatterns_ref.identity import AuditLog, IdentityError, verify_chain
+from tests.identity.world import make_world, standard_claims
 
 
 def _log(n: int) -> AuditLog:
@@ -93,3 +95,58 @@ def test_appending_detaches_the_event_from_the_caller() -> None:
     log.append(event)
     event["outcome"] = "changed later"
     assert log.verify().ok and log.entries[0]["event"]["outcome"] == "ok"
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(1, 6), cut=st.floats(0, 1, exclude_max=True))
+def test_a_torn_last_line_is_refused_saying_where_the_whole_entries_end(
+    tmp_path_factory, n: int, cut: float
+) -> None:  # type: ignore[no-untyped-def]
+    """A crash mid-write leaves part of a line (even all of it but the newline): the log is
+    not reopened, the file is not touched, and truncating where the message says restores it."""
+    path = tmp_path_factory.mktemp("torn") / "gate.log"
+    log = AuditLog(path, clock=lambda: 1.0)
+    for i in range(n):
+        log.append({"outcome": "ok", "n": i})
+    whole = path.read_bytes()
+    torn_line = json.dumps(log.entries[-1]).encode()
+    data = whole + torn_line[: int(cut * (len(torn_line) + 1)) or 1]
+    path.write_bytes(data)
+    with pytest.raises(IdentityError, match=f"torn line.* truncate it to {len(whole)} bytes"):
+        AuditLog(path, clock=lambda: 2.0)
+    assert path.read_bytes() == data
+    with open(path, "r+b") as f:
+        f.truncate(len(whole))
+    again = AuditLog(path, clock=lambda: 2.0)
+    assert again.head == log.head
+    again.append({"outcome": "after recovery"})
+    assert again.verify().ok
+
+
+def test_a_path_in_a_missing_directory_is_refused_at_once(tmp_path: Path) -> None:
+    with pytest.raises(IdentityError, match="does not exist"):
+        AuditLog(tmp_path / "missing" / "gate.log")
+
+
+def test_a_write_that_fails_is_the_familys_error_and_adds_nothing(tmp_path: Path) -> None:
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    log = AuditLog(folder / "gate.log", clock=lambda: 1.0)
+    log.append({"outcome": "ok"})
+    (folder / "gate.log").unlink()
+    folder.rmdir()  # the disk was unmounted under the gate
+    before = (copy.deepcopy(log.entries), log.head)
+    with pytest.raises(IdentityError, match="cannot be written"):
+        log.append({"outcome": "revoked"})
+    assert (log.entries, log.head) == before
+
+
+def test_a_write_that_fails_is_the_familys_error_out_of_the_gate(tmp_path: Path) -> None:
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    w = make_world()
+    w.gate.audit = AuditLog(folder / "gate.log", clock=w.clock)
+    folder.rmdir()
+    with pytest.raises(IdentityError, match="cannot be written"):
+        w.gate.verify(w.issuer.sign_jws(standard_claims(w)))
+    assert w.gate.audit.entries == []

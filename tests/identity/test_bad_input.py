@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import copy
+import json
 import math
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from designpatterns_ref.identity import (
     BitstringStatusList,
@@ -13,11 +16,14 @@ from designpatterns_ref.identity import (
     ComplianceBook,
     GateVerifier,
     IdentityError,
+    KeySet,
     Qualification,
     Reason,
     StatusListCache,
     TrustStore,
 )
+from designpatterns_ref.identity.base import claims_from_values
+from designpatterns_ref.identity.keys import b64url_decode
 from tests.identity.world import make_world, standard_claims
 
 HOSTILE = [None, True, math.nan, math.inf, -1, 10**400, "", "\ud800", "x" * 300, [], b"x", 1.5]
@@ -96,9 +102,11 @@ def test_key_management_refuses(value: object) -> None:
     with pytest.raises(IdentityError):
         w.keys.distrust(value)  # type: ignore[arg-type]
     with pytest.raises(IdentityError):
-        w.trust.load(value)
+        w.trust.load(value, issuer="acme-id")
     with pytest.raises(IdentityError):
-        TrustStore.from_jwks({"keys": [{"kty": "OKP", "crv": "Ed25519", "kid": "k", "x": value}]})
+        TrustStore.from_jwks(
+            {"keys": [{"kty": "OKP", "crv": "Ed25519", "kid": "k", "x": value}]}, issuer="k"
+        )
     assert _state(w) == before and len(w.trust) == 1
 
 
@@ -110,7 +118,7 @@ def test_a_jwk_of_another_kind_is_refused() -> None:
         {"kty": "OKP", "crv": "Ed25519", "kid": "k", "x": "AAAA"},
     ):
         with pytest.raises(IdentityError):
-            TrustStore.from_jwks({"keys": [jwk]})
+            TrustStore.from_jwks({"keys": [jwk]}, issuer="k")
 
 
 @pytest.mark.parametrize("value", HOSTILE)
@@ -169,3 +177,68 @@ def test_claims_qualification_refuses_a_name_that_is_not_a_str(value: object) ->
     with pytest.raises(IdentityError, match="name="):
         claims.qualification(value)  # type: ignore[arg-type]
     assert claims.qualification("forklift") is not None
+
+
+TEXTS = st.one_of(
+    st.text(max_size=300),
+    st.text(alphabet="é€😀a", min_size=60, max_size=260),
+    st.sampled_from(["", "a" * 255, "a" * 256, "é" * 127, "é" * 128, "\ud800", "a\udfff"]),
+)
+
+
+@given(text=TEXTS, where=st.integers(0, 7))
+def test_the_verifiers_claims_take_exactly_what_the_constructor_takes(
+    text: str, where: int
+) -> None:
+    """The oracle is the Claims constructor: a text claim is 1 to 255 bytes of UTF-8."""
+    texts: list[object] = ["i", "c", "w", "e", "s", "r", "L"]
+    quals: list[tuple[object, object]] = [("q", 10)]
+    if where < 7:
+        texts[where] = text
+    else:
+        quals[0] = (text, 10)
+    try:
+        Claims(*texts[:6], 0, 0, 10, texts[6], 0, (Qualification(*quals[0]),))  # type: ignore[arg-type]
+        expected = True
+    except IdentityError:
+        expected = False
+    try:
+        claims_from_values(tuple(texts), (0, 0, 10, 0), quals)
+        got = True
+    except IdentityError:
+        got = False
+    assert got is expected
+
+
+def test_a_peer_signed_token_with_an_overlong_claim_is_malformed() -> None:
+    import jwt
+
+    w = make_world()
+    token = w.issuer.sign_jws(standard_claims(w))
+    payload = json.loads(b64url_decode(token.split(".")[1]))
+    payload["sub"] = "é" * 200  # 200 characters, 400 bytes of UTF-8
+    private = w.keys.private_key(w.keys.active_kid)
+    theirs = jwt.encode(payload, private, algorithm="EdDSA", headers={"kid": w.keys.active_kid})
+    assert w.gate.verify(theirs).reason is Reason.MALFORMED
+
+
+@pytest.mark.parametrize("valid_for", [0.5, 0.999, 1e-9])
+def test_a_validity_under_one_second_names_valid_for(valid_for: float) -> None:
+    w = make_world()
+    before = _state(w)
+    with pytest.raises(IdentityError, match="valid_for"):
+        w.issuer.issue("w", "e", "s", "r", valid_for=valid_for)
+    assert _state(w) == before
+    assert w.issuer.issue("w", "e", "s", "r", valid_for=1).expires == int(w.clock()) + 1
+
+
+@pytest.mark.parametrize("seed", ["hunter2-secret", bytearray(b"hunter2-secret"), [7, 7, 7]])
+def test_a_seed_of_the_wrong_type_is_refused_without_echoing_it(seed: object) -> None:
+    with pytest.raises(IdentityError, match="seed") as info:
+        KeySet("acme-id", seed=seed)  # type: ignore[arg-type]
+    assert "hunter2" not in str(info.value) and "7, 7" not in str(info.value)
+
+
+def test_an_empty_seed_is_refused() -> None:
+    with pytest.raises(IdentityError, match="seed"):
+        KeySet("acme-id", seed=b"")

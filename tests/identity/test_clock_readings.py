@@ -112,3 +112,17 @@ def test_the_audit_log_records_any_finite_reading_as_given(reading: float) -> No
     entry = log.append({"outcome": "ok"})
     assert entry["at"] == reading and type(entry["at"]) is type(reading)
     assert log.verify().ok
+
+
+@settings(max_examples=40, deadline=None)
+@given(reading=BAD_READINGS)
+@example(reading=math.nan)  # every comparison false: a list from any future would be taken
+def test_a_status_list_cache_refuses_a_clock_that_reads_no_time(reading: Any) -> None:
+    w = make_world()
+    w.clock.advance(60)
+    token = w.authority.publish()
+    before = {k: (v[0], bytes(v[1]), v[2]) for k, v in w.cache.lists.items()}
+    w.cache.clock = lambda: reading
+    with pytest.raises(IdentityError, match="clock"):
+        w.cache.update(token)
+    assert {k: (v[0], bytes(v[1]), v[2]) for k, v in w.cache.lists.items()} == before

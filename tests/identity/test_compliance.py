@@ -42,13 +42,17 @@ def _brute_gaps(claims: list[Claims], requirements, assignments, now):  # type: 
 @st.composite
 def books(draw):  # type: ignore[no-untyped-def]
     claims = []
+    issued = {"acme-id": 0, "beta-id": 0}  # each issuer numbers its own: ids collide across
     for i in range(draw(st.integers(0, 8))):
+        issuer = draw(st.sampled_from(sorted(issued)))
+        issued[issuer] += 1
         worker = draw(st.sampled_from(["w1", "w2", "w3"]))
         nbf = draw(st.sampled_from([0, 0, 20, 50]))  # valid at once, or from later on
         exp = draw(st.integers(nbf + 1, 100))
         names = draw(st.lists(st.sampled_from(QUALS), unique=True, max_size=3))
         quals = tuple(Qualification(n, draw(st.integers(1, 120))) for n in names)
-        claims.append(Claims("i", f"c{i}", worker, "e", "dock", "r", 0, nbf, exp, "L", i, quals))
+        cid = f"c{issued[issuer]}"
+        claims.append(Claims(issuer, cid, worker, "e", "dock", "r", 0, nbf, exp, "L", i, quals))
     requirements = {
         s: set(draw(st.lists(st.sampled_from(QUALS), unique=True, max_size=2))) for s in SITES
     }
@@ -85,9 +89,9 @@ def test_sweeps_report_each_expiry_once_and_in_order(book, times, horizon) -> No
     for c in claims:
         cb.record(c)
     everything = sorted(
-        [(c.expires, c.worker, "credential", c.credential_id) for c in claims]
+        [(c.expires, c.worker, "credential", c.credential_id, c.issuer) for c in claims]
         + [
-            (min(q.expires, c.expires), c.worker, q.name, c.credential_id)
+            (min(q.expires, c.expires), c.worker, q.name, c.credential_id, c.issuer)
             for c in claims
             for q in c.qualifications
         ]
@@ -96,12 +100,12 @@ def test_sweeps_report_each_expiry_once_and_in_order(book, times, horizon) -> No
     last = None
     for now in sorted(times):
         report = cb.sweep(now, horizon=horizon)
-        seen += [(e.expires, e.worker, e.what, e.credential_id) for e in report.expired]
+        seen += [(e.expires, e.worker, e.what, e.credential_id, e.issuer) for e in report.expired]
         assert [e.expires for e in report.expired] == sorted(e.expires for e in report.expired)
         assert all(now < e.expires <= now + horizon for e in report.expiring)
         want_soon = [x for x in everything if now < x[0] <= now + horizon]
         assert [
-            (e.expires, e.worker, e.what, e.credential_id) for e in report.expiring
+            (e.expires, e.worker, e.what, e.credential_id, e.issuer) for e in report.expiring
         ] == want_soon
         last = now
     assert seen == [x for x in everything if x[0] <= last]
@@ -119,3 +123,54 @@ def test_a_credential_not_valid_yet_leaves_the_gap_open_until_it_is() -> None:
     assert (gap.state, gap.valid_from, gap.expired_at) == ("not_yet_valid", 30, None)
     assert book.gaps(now=30) == []  # valid from not_before, inclusive, as at the gate
     assert [g.state for g in book.gaps(now=90)] == ["expired"]
+
+
+@settings(max_examples=80)
+@given(
+    books(),
+    st.lists(st.tuples(st.booleans(), st.integers(0, 130)), min_size=1, max_size=12),
+)
+def test_a_late_record_is_reported_by_the_next_sweep(book, steps) -> None:  # type: ignore[no-untyped-def]
+    """Records and sweeps interleaved. The oracle: each expiry is reported as expired exactly
+    once, by the first sweep made after it was recorded whose time is at or after it."""
+    claims = list(book[0])
+    cb = ComplianceBook()
+    recorded: list[tuple[tuple[object, ...], int]] = []  # (expiry, step recorded at)
+    reports: list[tuple[int, float, list[tuple[object, ...]]]] = []
+    now = 0
+    for step, (sweep, advance) in enumerate(steps):
+        if sweep or not claims:
+            now = max(now, advance)
+            report = cb.sweep(now, horizon=0)
+            got = [(e.expires, e.worker, e.what, e.credential_id, e.issuer) for e in report.expired]
+            assert got == sorted(got)
+            reports.append((step, now, got))
+        else:
+            c = claims.pop()
+            cb.record(c)
+            recorded += [((c.expires, c.worker, "credential", c.credential_id, c.issuer), step)]
+            recorded += [
+                ((min(q.expires, c.expires), c.worker, q.name, c.credential_id, c.issuer), step)
+                for q in c.qualifications
+            ]
+    want: dict[int, list[tuple[object, ...]]] = {step: [] for step, _, _ in reports}
+    for expiry, at in recorded:
+        first = next((s for s, t, _ in reports if s > at and expiry[0] <= t), None)
+        if first is not None:
+            want[first].append(expiry)
+    for step, _, got in reports:
+        assert got == sorted(want[step]), step
+
+
+def test_an_expiry_recorded_after_the_sweep_that_passed_it_is_reported() -> None:
+    day = 86_400
+    book = ComplianceBook()
+    book.sweep(10 * day)
+    late = Claims(
+        "i", "c1", "w1", "e", "dock", "r", 0, 0, 100 * day, "L", 0,
+        (Qualification("forklift", 5 * day),),
+    )  # fmt: skip
+    book.record(late)
+    report = book.sweep(11 * day)
+    assert [(e.what, e.expires) for e in report.expired] == [("forklift", 5 * day)]
+    assert book.sweep(12 * day).expired == []  # once

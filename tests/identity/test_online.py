@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import socket
+import threading
+import time
 import urllib.parse
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
@@ -15,7 +19,10 @@ from hypothesis import strategies as st
 from designpatterns_ref.identity import (
     GateVerifier,
     IdentityError,
+    Issuer,
+    KeySet,
     Reason,
+    StatusAuthority,
     StatusServer,
     fetch_status_list,
     online_check,
@@ -28,7 +35,9 @@ def test_the_gate_asks_the_issuer_and_sees_a_revocation_at_once() -> None:
     claims = standard_claims(w)
     token = w.issuer.sign_compact(claims)
     with StatusServer(w.authority) as server:
-        gate = GateVerifier(w.trust, w.cache, clock=w.clock, online=online_check(server.url))
+        gate = GateVerifier(
+            w.trust, w.cache, clock=w.clock, online=online_check(server.url, issuer="acme-id")
+        )
         assert gate.verify(token).detail == "valid (online check)"
         w.authority.revoke(claims.status_index)
         verdict = gate.verify(token)
@@ -45,9 +54,9 @@ def test_an_unreachable_issuer_fails_within_the_timeout_and_the_cache_decides() 
     w = make_world()
     claims = standard_claims(w)
     token = w.issuer.sign_jws(claims)
-    check = online_check(f"http://127.0.0.1:{port}", timeout=0.5)
+    check = online_check(f"http://127.0.0.1:{port}", issuer="acme-id", timeout=0.5)
     with pytest.raises(OSError):
-        check("acme/status/1", claims.status_index)
+        check("acme-id", "acme/status/1", claims.status_index)
     gate = GateVerifier(w.trust, w.cache, max_age=3_600, clock=w.clock, online=check)
     assert gate.verify(token).detail == "valid"  # the cached list, within max_age
     w.clock.advance(3_600)
@@ -57,16 +66,17 @@ def test_an_unreachable_issuer_fails_within_the_timeout_and_the_cache_decides() 
 def test_the_endpoint_refuses_unknown_lists_and_paths() -> None:
     w = make_world()
     with StatusServer(w.authority) as server:
-        with pytest.raises(OSError):  # HTTP 400 surfaces as urllib's HTTPError, an OSError
-            online_check(server.url)("another/list", 0)
+        check = online_check(server.url, issuer="acme-id")
+        with pytest.raises(IdentityError, match="HTTP 400"):  # an answer, but not one
+            check("acme-id", "another/list", 0)
         with pytest.raises(IdentityError):
-            online_check(server.url)("acme/status/1", -1)
+            check("acme-id", "acme/status/1", -1)
 
 
 @pytest.mark.parametrize("url", ["", "ftp://x", "not a url", "http://", "é"])
 def test_bad_urls_are_refused(url: str) -> None:
     with pytest.raises(IdentityError):
-        online_check(url)
+        online_check(url, issuer="acme-id")
 
 
 def test_the_server_listens_on_loopback_only() -> None:
@@ -133,13 +143,14 @@ def served() -> Iterator[tuple[str, StatusServer]]:
 def test_every_status_path_gets_an_answer(served: tuple[str, StatusServer], segment: bytes) -> None:
     url, server = served
     size = server.authority.statuses.size
-    reply = _get(url, b"/status/" + segment + b"?list=acme%2Fstatus%2F1")
+    reply = _get(url, b"/status/" + segment + b"?list=acme%2Fstatus%2F1&issuer=acme-id")
     assert reply, "the server closed the connection without answering"
     status = int(reply.split(b" ", 2)[1])
     assert status == _expected_status(segment, size), (segment, reply[:200])
     if status == 200:
         body = json.loads(reply.split(b"\r\n\r\n", 1)[1])
         assert body == {
+            "issuer": "acme-id",
             "list": "acme/status/1",
             "index": int(segment),
             "revoked": int(segment) == 3,
@@ -158,3 +169,145 @@ def test_the_list_endpoint_answers_503_when_the_issuer_clock_is_broken(
         server.authority.clock = clock
     assert reply.startswith(b"HTTP/1.0 503") and b"clock" in reply
     assert _get(url, b"/list").startswith(b"HTTP/1.0 200")
+
+
+def _two_issuers_sharing_a_list_name():  # type: ignore[no-untyped-def]
+    """acme runs the site's endpoint; beta names its list like acme's and revokes a badge."""
+    acme = make_world(seed=b"acme")
+    beta_keys = KeySet("beta-id", seed=b"beta")
+    beta = StatusAuthority(beta_keys, "acme/status/1", clock=acme.clock)
+    beta_issuer = Issuer(beta_keys, beta, clock=acme.clock)
+    claims = beta_issuer.issue("w2", "beta", "dock-3", "loader", valid_for=3_600)
+    acme.trust.load(beta_keys.jwks(), issuer="beta-id")
+    acme.authority.allocate()  # acme's bit at that index is clear
+    beta.revoke(claims.status_index)
+    return acme, beta, beta_issuer.sign_jws(claims)
+
+
+def test_the_gate_never_takes_one_issuers_online_answer_for_anothers_credential() -> None:
+    acme, _, beta_token = _two_issuers_sharing_a_list_name()
+    with StatusServer(acme.authority) as server:
+        check = online_check(server.url, issuer="acme-id", timeout=2)
+        with pytest.raises(IdentityError, match="beta-id"):
+            check("beta-id", "acme/status/1", 0)
+        gate = GateVerifier(acme.trust, acme.cache, clock=acme.clock, online=check)
+        verdict = gate.verify(beta_token)  # no beta list cached: no answer at all
+        assert verdict.reason is Reason.STATUS_UNAVAILABLE, verdict.detail
+        reply = _get(server.url, b"/status/0?list=acme%2Fstatus%2F1&issuer=beta-id")
+        assert reply.startswith(b"HTTP/1.0 400") and b"beta-id" in reply
+
+
+def test_a_gate_routes_each_issuer_to_its_own_endpoint() -> None:
+    acme, beta, beta_token = _two_issuers_sharing_a_list_name()
+    with StatusServer(acme.authority) as a, StatusServer(beta) as b:
+        checks = {
+            "acme-id": online_check(a.url, issuer="acme-id", timeout=2),
+            "beta-id": online_check(b.url, issuer="beta-id", timeout=2),
+        }
+        gate = GateVerifier(
+            acme.trust,
+            acme.cache,
+            clock=acme.clock,
+            online=lambda issuer, list_id, index: checks[issuer](issuer, list_id, index),
+        )
+        assert gate.verify(beta_token).reason is Reason.REVOKED
+
+
+class _Garbage(BaseHTTPRequestHandler):
+    """What a gate may meet instead of its issuer: a captive portal, a broken proxy."""
+
+    def log_message(self, format: str, *args: object) -> None:
+        return
+
+    def do_GET(self) -> None:
+        kind = self.server.kind  # type: ignore[attr-defined]
+        if kind == "html":
+            body = b"<html>Please log in to the site Wi-Fi</html>"
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        elif kind == "not http":
+            self.wfile.write(b"garbage\r\n\r\n")
+        elif kind == "short":  # promises 100 bytes, sends 3 and hangs up
+            self.wfile.write(b'HTTP/1.0 200 OK\r\nContent-Length: 100\r\n\r\n{"i')
+        elif kind == "binary list":
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"\xff\xfe")
+
+
+@contextlib.contextmanager
+def _garbage_server(kind: str) -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Garbage)
+    server.kind = kind  # type: ignore[attr-defined]
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+@pytest.mark.parametrize("kind", ["html", "not http", "short", "binary list"])
+def test_a_garbled_answer_is_no_answer_and_the_cache_decides(kind: str) -> None:
+    w = make_world()
+    claims = standard_claims(w)
+    token = w.issuer.sign_jws(claims)
+    with _garbage_server(kind) as url:
+        check = online_check(url, issuer="acme-id", timeout=2)
+        with pytest.raises((IdentityError, OSError)) as info:
+            check("acme-id", "acme/status/1", claims.status_index)
+        assert isinstance(info.value, (IdentityError, ConnectionError, TimeoutError))
+        if kind != "html":  # an HTML page is text: StatusListCache.update refuses it
+            with pytest.raises((IdentityError, OSError)):
+                fetch_status_list(url, timeout=2)
+        gate = GateVerifier(w.trust, w.cache, clock=w.clock, online=check)
+        assert gate.verify(token).detail == "valid"  # the cached list, within max_age
+
+
+def test_any_failure_of_the_online_callable_falls_back_to_the_cache() -> None:
+    w = make_world()
+    token = w.issuer.sign_jws(standard_claims(w))
+
+    def broken(issuer: str, list_id: str, index: int) -> bool:
+        raise KeyError(issuer)  # a gate routing issuers to endpoints, this one unknown
+
+    gate = GateVerifier(w.trust, w.cache, clock=w.clock, online=broken)
+    assert gate.verify(token).detail == "valid"
+
+
+def test_the_timeout_bounds_the_whole_call_not_each_read() -> None:
+    """A server that drips its answer one byte every 0.2 s, never finishing within a second."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        stop = threading.Event()
+
+        def drip() -> None:
+            connection, _ = listener.accept()
+            with connection:
+                connection.recv(4_096)
+                for byte in b"HTTP/1.1 200 OK\r\nX-Pad: " + b"a" * 40:
+                    if stop.is_set():
+                        return
+                    try:
+                        connection.send(bytes([byte]))
+                    except OSError:
+                        return
+                    time.sleep(0.2)
+
+        thread = threading.Thread(target=drip, daemon=True)
+        thread.start()
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        started = time.monotonic()
+        with pytest.raises(TimeoutError):
+            online_check(url, issuer="acme-id", timeout=1.0)("acme-id", "L", 0)
+        took = time.monotonic() - started
+        stop.set()
+        thread.join(timeout=5)
+    assert 0.9 <= took < 2.0, took

@@ -15,7 +15,7 @@ MAX_AGE = 3_600
 def scenarios(draw):  # type: ignore[no-untyped-def]
     return {
         "form": draw(st.sampled_from(["jws", "compact"])),
-        "key": draw(st.sampled_from(["trusted", "unknown", "distrusted"])),
+        "key": draw(st.sampled_from(["trusted", "unknown", "withdrawn", "distrusted"])),
         "modified": draw(st.booleans()),
         "not_before": draw(st.integers(0, 2 * DAY)),
         "valid_for": draw(st.integers(1, 3 * DAY)),
@@ -41,11 +41,12 @@ def test_a_credential_verifies_iff_it_should(s) -> None:  # type: ignore[no-unty
     token = (
         signer.issuer.sign_jws(claims) if s["form"] == "jws" else signer.issuer.sign_compact(claims)
     )
-    if s["key"] == "distrusted":  # compromised: the issuer moves to a new key, the gate too
+    if s["key"] in ("withdrawn", "distrusted"):  # compromised: the issuer moves to a new key
         bad = w.keys.active_kid
         w.keys.distrust(bad)
-        w.trust.load(w.keys.jwks())
-        w.trust.distrust(bad)
+        w.trust.load(w.keys.jwks(), issuer=w.keys.issuer)  # the gate fetches the new set
+        if s["key"] == "distrusted":
+            w.trust.distrust(bad)  # and is told of the compromise as well
     if s["modified"]:
         token = flip(token, s["bit"])
     events: list[tuple[int, int, str]] = []

@@ -11,16 +11,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from designpatterns_ref.clock import ManualClock
 from designpatterns_ref.identity import (
     MIN_BITS,
     BitstringStatusList,
+    GateVerifier,
     IdentityError,
     KeySet,
+    Reason,
     StatusAuthority,
+    StatusListCache,
     TrustStore,
 )
 from designpatterns_ref.identity.keys import b64url_decode
-from tests.identity.world import T0, make_world
+from tests.identity.world import DAY, T0, make_world, standard_claims
 
 
 def test_bit_zero_is_the_left_most_bit_of_the_first_byte() -> None:
@@ -126,14 +130,82 @@ def test_the_cache_refuses_forged_unknown_and_older_lists() -> None:
     assert w.cache.issued_at("acme/status/1") == T0 + 10
 
 
-def test_online_check_names_its_list() -> None:
+def test_online_check_names_its_issuer_and_list() -> None:
     keys = KeySet("i", seed=b"s")
     authority = StatusAuthority(keys, "L", clock=lambda: 0.0)
     index = authority.allocate()
     authority.revoke(index)
-    assert authority.check("L", index) is True
+    assert authority.check("i", "L", index) is True
     with pytest.raises(IdentityError):
-        authority.check("other", index)
+        authority.check("i", "other", index)
+    with pytest.raises(IdentityError, match="issuer"):
+        authority.check("another issuer", "L", index)  # its list may have the same name
     with pytest.raises(IdentityError):
         authority.revoke(index + 1)  # never allocated
-    assert len(TrustStore.from_jwks(keys.jwks())) == 1
+    assert len(TrustStore.from_jwks(keys.jwks(), issuer=keys.issuer)) == 1
+
+
+def test_a_list_dated_ahead_of_the_caches_clock_is_refused() -> None:
+    w = make_world()
+    ahead = StatusAuthority(w.keys, "acme/status/1", clock=lambda: w.clock() + DAY)
+    before = {k: (v[0], bytes(v[1])) for k, v in w.cache.lists.items()}
+    with pytest.raises(IdentityError, match="after this cache's clock"):
+        w.cache.update(ahead.publish())
+    assert {k: (v[0], bytes(v[1])) for k, v in w.cache.lists.items()} == before
+    lenient = StatusListCache(w.trust, clock=w.clock, leeway=DAY)
+    lenient.update(ahead.publish())  # within the leeway: taken
+
+
+def test_a_list_dated_ahead_of_time_never_blocks_the_revocation_window() -> None:
+    """The authority's clock ran a day fast once: its list is refused, and the honest list
+    published after a revocation is taken, so the revoked badge is refused at once."""
+    w = make_world(max_age=3_600)
+    claims = standard_claims(w)
+    token = w.issuer.sign_jws(claims)
+    with pytest.raises(IdentityError, match="after this cache's clock"):
+        w.cache.update(StatusAuthority(w.keys, "acme/status/1", clock=lambda: T0 + DAY).publish())
+    w.clock.advance(60)
+    w.authority.revoke(claims.status_index)
+    w.cache.update(w.authority.publish())
+    for hours in (0, 2, 12, 24):
+        w.clock.set(T0 + 60 + hours * 3_600)
+        assert not w.gate.verify(token).ok, hours
+
+
+def test_the_gate_does_not_read_a_list_dated_ahead_of_its_clock() -> None:
+    """A cache whose clock runs a day fast took a list dated then; the gate, whose clock is
+    right, does not read it until that time comes."""
+    w = make_world()
+    token = w.issuer.sign_jws(standard_claims(w))
+    fast = ManualClock(T0 + DAY)
+    cache = StatusListCache(w.trust, clock=fast)
+    cache.update(StatusAuthority(w.keys, "acme/status/1", clock=fast).publish())
+    gate = GateVerifier(w.trust, cache, max_age=3_600, leeway=60, clock=w.clock)
+    for seconds in (0, 3_600, DAY - 61):
+        w.clock.set(T0 + seconds)
+        verdict = gate.verify(token)
+        assert verdict.reason is Reason.STATUS_UNAVAILABLE and "after" in verdict.detail
+    w.clock.set(T0 + DAY - 60)
+    assert gate.verify(token).ok
+
+
+def test_a_list_signed_with_a_stolen_key_ends_with_the_key() -> None:
+    """A thief's all-clear list dated as late as the leeway allows; the issuer then distrusts
+    the key, moves to a new one and revokes: the thief's list neither counts nor blocks."""
+    w = make_world()
+    claims = standard_claims(w)
+    token = w.issuer.sign_jws(claims)
+    stolen = w.keys.active_kid
+    cache = StatusListCache(w.trust, clock=w.clock, leeway=600)
+    cache.update(StatusAuthority(w.keys, "acme/status/1", clock=lambda: T0 + 600).publish())
+    gate = GateVerifier(w.trust, cache, max_age=3_600, clock=w.clock, leeway=600)
+    w.keys.distrust(stolen)
+    w.trust.load(w.keys.jwks(), issuer="acme-id")
+    w.trust.distrust(stolen)
+    assert gate.verify(token).reason is Reason.DISTRUSTED_KEY
+    renewed = w.issuer.sign_jws(standard_claims(w, "w2"))
+    assert gate.verify(renewed).reason is Reason.STATUS_UNAVAILABLE  # the thief's list: void
+    w.authority.revoke(w.issuer.statuses.next_index - 1)
+    w.clock.advance(60)
+    cache.update(w.authority.publish())  # earlier than the thief's list, yet taken
+    assert gate.verify(renewed).reason is Reason.REVOKED

@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from designpatterns_ref.identity import (
     GateVerifier,
+    IdentityError,
     Issuer,
     KeySet,
     Reason,
@@ -22,6 +23,7 @@ from designpatterns_ref.identity import (
     b45encode,
     decode_compact,
 )
+from designpatterns_ref.identity.jws import MAX_HEADER_PART, TokenFormatError, split_token
 from designpatterns_ref.identity.keys import b64url, b64url_decode
 from tests.identity.world import DAY, T0, make_world, standard_claims
 
@@ -56,7 +58,7 @@ def _scenario(name: str, form: str):  # type: ignore[no-untyped-def]
         assert other.active_kid == w.keys.active_kid
     elif name == "wrong issuer":  # another trusted issuer signs a credential in acme's name
         other = KeySet("other-id", seed=b"other")
-        w.trust.load(other.jwks())
+        w.trust.load(other.jwks(), issuer=other.issuer)
         forger = Issuer(
             other, StatusAuthority(other, "other/status/1", clock=w.clock), clock=w.clock
         )
@@ -70,7 +72,7 @@ def _scenario(name: str, form: str):  # type: ignore[no-untyped-def]
         w.clock.advance(30 * DAY)
         w.cache.update(w.authority.publish())
     elif name == "status unavailable":
-        gate = GateVerifier(w.trust, StatusListCache(w.trust), clock=w.clock)
+        gate = GateVerifier(w.trust, StatusListCache(w.trust, clock=w.clock), clock=w.clock)
     elif name == "stale status list":
         w.clock.advance(3_601)
     elif name == "revoked":
@@ -92,6 +94,34 @@ def test_every_outcome_in_both_encodings(name: str, form: str) -> None:
     assert verdict.reason.value == name, verdict.detail
     assert verdict.ok is (name == "ok")
     assert verdict.detail
+    # Authentic claims (signature verified, issuer the signing key's) come with the verdict.
+    assert (verdict.claims is not None) is (name in AUTHENTIC), name
+
+
+AUTHENTIC = {r.value for r in Reason} - {
+    "malformed",
+    "bad algorithm",
+    "unknown key",
+    "distrusted key",
+    "bad signature",
+    "wrong issuer",
+}
+
+
+@pytest.mark.parametrize("name", ["status unavailable", "stale status list", "revoked"])
+def test_a_status_refusal_audits_the_authenticated_worker(name: str) -> None:
+    w = make_world()
+    token = w.issuer.sign_jws(standard_claims(w, "w7"))
+    if name == "status unavailable":
+        w.gate.statuses = StatusListCache(w.trust, clock=w.clock)
+    elif name == "stale status list":
+        w.clock.advance(3_601)
+    else:
+        w.authority.revoke(w.issuer.statuses.next_index - 1)
+        w.cache.update(w.authority.publish())
+    assert w.gate.verify(token).reason.value == name
+    (entry,) = w.audit.entries
+    assert entry["event"]["worker"] == "w7" and entry["event"]["issuer"] == "acme-id"
 
 
 def test_the_boundaries_of_the_validity_window() -> None:
@@ -125,6 +155,7 @@ def test_the_audit_log_records_every_decision() -> None:
     events = [e["event"] for e in w.audit.entries]
     assert [e["outcome"] for e in events] == ["ok", "malformed"]
     assert events[0]["worker"] == "w1" and events[1]["worker"] is None
+    assert events[0]["issuer"] == "acme-id" and events[1]["issuer"] is None
     assert w.audit.verify().ok
 
 
@@ -134,13 +165,19 @@ def test_rotation_keeps_old_credentials_valid_and_distrust_ends_them() -> None:
     old_kid = w.keys.active_kid
     w.keys.rotate()
     new = w.issuer.sign_jws(standard_claims(w, "w2"))
-    w.trust.load(w.keys.jwks())  # the gate fetches the new key set
+    w.trust.load(w.keys.jwks(), issuer=w.keys.issuer)  # the gate fetches the new key set
     assert w.gate.verify(old).ok and w.gate.verify(new).ok
     assert w.keys.prune(T0) == []  # the old key signed credentials still valid
     w.trust.distrust(old_kid)
     assert w.gate.verify(old).reason is Reason.DISTRUSTED_KEY
+    # The cached status list was signed by the distrusted key too: it counts for nothing now,
+    # until a list signed by the new key arrives.
+    assert w.gate.verify(new).reason is Reason.STATUS_UNAVAILABLE
+    w.cache.update(w.authority.publish())
     assert w.gate.verify(new).ok
-    w.trust.load({"keys": [k for k in make_jwks_with(w, old_kid)]})  # a stale set cannot undo it
+    w.trust.load(
+        {"keys": make_jwks_with(w, old_kid)}, issuer=w.keys.issuer
+    )  # a stale set cannot undo it
     assert w.gate.verify(old).reason is Reason.DISTRUSTED_KEY
 
 
@@ -178,7 +215,7 @@ def test_online_check_sees_a_revocation_the_cached_list_does_not() -> None:
     verdict = online.verify(token)
     assert verdict.reason is Reason.REVOKED and "online" in verdict.detail
 
-    def down(list_id: str, index: int) -> bool:
+    def down(issuer: str, list_id: str, index: int) -> bool:
         raise OSError("no network at the gate")
 
     fallback = GateVerifier(w.trust, w.cache, clock=w.clock, online=down)
@@ -208,7 +245,7 @@ def test_we_verify_a_credential_pyjwt_signs() -> None:
     payload = json.loads(b64url_decode(mine.split(".")[1]))
     private = keys.private_key(keys.active_kid)
     theirs = jwt.encode(payload, private, algorithm="EdDSA", headers={"kid": keys.active_kid})
-    trust = TrustStore.from_jwks(keys.jwks())
+    trust = TrustStore.from_jwks(keys.jwks(), issuer=keys.issuer)
     cache = StatusListCache(trust)
     cache.update(issuer.statuses.publish())
     gate = GateVerifier(trust, cache)
@@ -243,9 +280,19 @@ def test_hs256_keyed_with_the_public_key_is_refused() -> None:
         assert verdict.reason is Reason.BAD_ALGORITHM
 
 
+def _nested(depth: int, payload: str = "e30") -> str:
+    """An unsigned token whose header is ``depth`` open brackets: no key needed to send it."""
+    return f"{b64url(b'[' * depth)}.{payload}.{b64url(bytes(64))}"
+
+
+# Header parts nested deeper than the JSON parser goes: within the length limit (the parser's
+# RecursionError) and beyond it (refused before decoding).
+DEEP = [_nested(1_500), _nested(100_000)]
+
+
 @pytest.mark.parametrize(
     "token",
-    ["", ".", "..", "a.b.c", "a.b.c.d", "\ud800.x.y", "x" * 100_000, "é.é.é", " . . "],
+    ["", ".", "..", "a.b.c", "a.b.c.d", "\ud800.x.y", "x" * 100_000, "é.é.é", " . . ", *DEEP],
 )
 def test_malformed_tokens_are_refused_never_accepted(token: str) -> None:
     w = make_world()
@@ -288,3 +335,44 @@ def test_pyjwt_works_at_real_time() -> None:
     issuer = Issuer(keys, StatusAuthority(keys, "l"), clock=time.time)
     token = issuer.sign_jws(issuer.issue("w", "e", "s", "r", valid_for=60))
     assert jwt.decode(token, keys.private_key(keys.active_kid).public_key(), algorithms=["EdDSA"])
+
+
+@pytest.mark.parametrize("token", DEEP)
+def test_a_deeply_nested_header_is_refused_audited_and_named_malformed(token: str) -> None:
+    w = make_world()
+    verdict = w.gate.verify(token)
+    assert verdict.reason is Reason.MALFORMED
+    assert [e["event"]["outcome"] for e in w.audit.entries] == ["malformed"]
+    with pytest.raises(TokenFormatError):
+        split_token(token)
+    before = dict(w.cache.lists)
+    with pytest.raises(IdentityError, match=r"malformed|header"):
+        w.cache.update(token)
+    assert w.cache.lists == before
+
+
+def test_a_deeply_nested_signed_payload_is_malformed_not_a_crash() -> None:
+    w = make_world()
+    kid = w.keys.active_kid
+    header = b64url(json.dumps({"alg": "EdDSA", "kid": kid, "typ": "JWT"}).encode())
+    body = b64url(b"[" * 5_000)
+    _, signature = w.keys.sign(f"{header}.{body}".encode())
+    token = f"{header}.{body}.{b64url(signature)}"
+    assert w.gate.verify(token).reason is Reason.MALFORMED
+    with pytest.raises(TokenFormatError):
+        split_token(token)
+    with pytest.raises(IdentityError, match="malformed"):
+        w.cache.update(token)
+
+
+def test_the_longest_header_the_library_writes_is_read() -> None:
+    issuer = "\x01" * 246  # 255 bytes of kid, 6 characters each once escaped as JSON
+    keys = KeySet(issuer, seed=b"long")
+    authority = StatusAuthority(keys, "L", clock=lambda: float(T0))
+    issuer_ = Issuer(keys, authority, clock=lambda: float(T0))
+    token = issuer_.sign_jws(issuer_.issue("w", "e", "s", "r", valid_for=60))
+    assert len(token.split(".")[0]) <= MAX_HEADER_PART
+    trust = TrustStore.from_jwks(keys.jwks(), issuer=issuer)
+    cache = StatusListCache(trust, clock=lambda: float(T0))
+    cache.update(authority.publish())
+    assert GateVerifier(trust, cache, clock=lambda: float(T0)).verify(token).ok

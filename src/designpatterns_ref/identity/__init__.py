@@ -18,8 +18,8 @@ This package imports ``cryptography``; ``import designpatterns_ref`` does not im
 >>> authority = StatusAuthority(keys, "acme-list-1", clock=lambda: 1_000.0)
 >>> issuer = Issuer(keys, authority, clock=lambda: 1_000.0)
 >>> token = issuer.sign_jws(issuer.issue("w1", "acme", "dock-3", "loader", valid_for=3600))
->>> trust = TrustStore.from_jwks(keys.jwks())
->>> cache = StatusListCache(trust)
+>>> trust = TrustStore.from_jwks(keys.jwks(), issuer="acme-id")
+>>> cache = StatusListCache(trust, clock=lambda: 1_000.0)
 >>> _ = cache.update(authority.publish())
 >>> GateVerifier(trust, cache, clock=lambda: 1_000.0).verify(token).ok
 True

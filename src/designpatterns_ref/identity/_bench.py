@@ -54,7 +54,7 @@ def world() -> tuple[Issuer, Claims, GateVerifier, KeySet]:
         valid_for=365 * DAY,
         qualifications={"forklift-counterbalance": now + 180 * DAY, "site-induction": now + DAY},
     )
-    trust = TrustStore.from_jwks(keys.jwks())
+    trust = TrustStore.from_jwks(keys.jwks(), issuer=keys.issuer)
     cache = StatusListCache(trust)
     cache.update(authority.publish())
     return issuer, claims, GateVerifier(trust, cache, max_age=3_600), keys

@@ -39,8 +39,8 @@ def tour(out: Callable[[str], None]) -> None:
     out(f"  As the compact binary form: {len(blob)} bytes, {len(b45encode(blob))} Base45")
     out("  characters for a QR code. The forklift licence expires before the badge does.")
 
-    trust = TrustStore.from_jwks(keys.jwks())
-    cache = StatusListCache(trust)
+    trust = TrustStore.from_jwks(keys.jwks(), issuer=keys.issuer)
+    cache = StatusListCache(trust, clock=clock)
     cache.update(authority.publish())
     audit = AuditLog(clock=clock)
     gate = GateVerifier(

@@ -11,7 +11,12 @@ last hash) is what gets anchored elsewhere: printed on a daily report, sent to a
 or signed. :func:`verify_chain` with the anchored head detects truncation too.
 
 The log lives in memory, and in a JSON-lines file when given a ``path`` (one entry a line,
-flushed on every append); ``dpref audit verify FILE`` checks such a file.
+flushed on every append); ``dpref audit verify FILE`` checks such a file. A file whose last line
+has no newline was cut short mid-write (a crash, a power cut): reopening it raises
+:class:`IdentityError` saying how many bytes hold the intact entries, and it is for the operator
+to keep the torn tail aside and truncate the file to that size: the log never drops or repairs
+evidence by itself. A write that fails (a full disk) raises :class:`IdentityError` and leaves
+the file as it was, as far as the operating system lets it.
 
 Complexity: O(1) per append (one hash); O(n) to verify.
 
@@ -142,6 +147,33 @@ def read_log(path: str | os.PathLike[str]) -> list[object]:
     return entries
 
 
+def _check_whole_lines(path: Path) -> None:
+    """Raise if the file's last line has no newline: a write cut short."""
+    try:
+        with open(path, "rb") as f:
+            size = f.seek(0, os.SEEK_END)
+            if size == 0:
+                return
+            f.seek(size - 1)
+            if f.read(1) == b"\n":
+                return
+            tail = min(size, 1 << 20)
+            f.seek(size - tail)
+            chunk = f.read(tail)
+    except OSError as bad:
+        raise IdentityError(f"audit log {path} cannot be read: {bad}") from None
+    cut = chunk.rfind(b"\n")
+    if cut < 0 and tail < size:
+        raise IdentityError(f"audit log {path} ends in a line over 1 MB long with no newline")
+    whole = size - tail + cut + 1
+    raise IdentityError(
+        f"audit log {path} ends in a torn line: its last {size - whole} bytes have no newline"
+        f" (a write cut short). The first {whole} bytes hold the whole entries; keep a copy of"
+        f" the file, truncate it to {whole} bytes, check it with 'dpref audit verify', then"
+        " reopen it"
+    )
+
+
 class AuditLog:
     """A hash-chained log of events, in memory and optionally appended to a file (one writer)."""
 
@@ -161,11 +193,17 @@ class AuditLog:
         self.entries: list[dict[str, Any]] = []
         self.path = None if path is None else Path(path)
         if self.path is not None and _exists(self.path):
+            _check_whole_lines(self.path)
             loaded = read_log(self.path)
             check = verify_chain(loaded)
             if not check.ok:
                 raise IdentityError(f"audit log {self.path} is broken: {check.problem}")
             self.entries = [e for e in loaded if isinstance(e, dict)]
+        elif self.path is not None and not _exists(self.path.parent):
+            raise IdentityError(
+                f"path={shown(str(path), 80)}: its directory {shown(str(self.path.parent), 80)}"
+                " does not exist"
+            )
 
     @property
     def head(self) -> tuple[int, str]:
@@ -185,10 +223,23 @@ class AuditLog:
             raise IdentityError(f"event={shown(event, 80)} is not JSON: {bad}") from None
         entry = {"seq": seq, "at": at, "event": event, "prev": prev, "hash": digest}
         if self.path is not None:
-            with open(self.path, "a", encoding="utf-8") as f:
-                f.write(_CANON.encode(entry) + "\n")
+            self._write(_CANON.encode(entry) + "\n")
         self.entries.append(entry)
         return entry
+
+    def _write(self, line: str) -> None:
+        assert self.path is not None
+        try:
+            with open(self.path, "ab") as f:
+                size = f.tell()
+                try:
+                    f.write(line.encode("utf-8"))
+                    f.flush()
+                except OSError:
+                    f.truncate(size)  # no torn line left behind, if the system allows
+                    raise
+        except OSError as bad:
+            raise IdentityError(f"audit log {self.path} cannot be written: {bad}") from None
 
     def verify(self) -> AuditCheck:
         """Check the chain held in memory (or re-read from the file when there is one)."""

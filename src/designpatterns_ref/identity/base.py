@@ -83,6 +83,9 @@ class Reason(Enum):
 class Verdict(NamedTuple):
     """The outcome of one verification: ``ok`` with the claims, or a reason and an explanation.
 
+    A refusal carries the claims too once they are authentic (the signature verified and the
+    issuer is the signing key's): refused for time or status, not for the token itself.
+
     A named tuple (immutable, cheap to make on the hot path); true when ``ok``.
     """
 
@@ -251,6 +254,19 @@ class Claims:
         return None
 
 
+def _fits(text: str) -> bool:
+    """Whether ``text`` is 1 to 255 bytes of UTF-8 (no lone surrogate), as :func:`check_name`
+    requires."""
+    if text.isascii():
+        return 0 < len(text) <= 255
+    if len(text) > 255:
+        return False
+    try:
+        return len(text.encode("utf-8")) <= 255
+    except UnicodeEncodeError:  # a lone surrogate
+        return False
+
+
 _new = object.__new__
 _set = object.__setattr__
 
@@ -264,12 +280,15 @@ def claims_from_values(
 
     ``texts`` holds issuer, credential id, worker, employer, site, role and status list;
     ``times`` holds issued-at, not-before, expires and the status index. The checks are the
-    constructor's, minus the UTF-8 byte count (a signed token's text was checked when issued),
-    at a third of the cost. Raises :class:`IdentityError` on any mismatch.
+    constructor's (a token signed by another library was never checked by ours), at a third of
+    the cost: ASCII text, the common case, is measured in characters, anything else encoded.
+    Raises :class:`IdentityError` on any mismatch.
     """
     for value in texts:
-        if type(value) is not str or not value or len(value) > 255:
-            raise IdentityError(f"claim {shown(value, 40)} must be a non-empty str of at most 255")
+        if type(value) is not str or not _fits(value):
+            raise IdentityError(
+                f"claim {shown(value, 40)} must be a str of 1 to 255 bytes of UTF-8"
+            )
     iat, nbf, exp, index = times
     if not (
         type(iat) is int
@@ -287,8 +306,10 @@ def claims_from_values(
         )
     qualifications = []
     for name, expires in quals:
-        if type(name) is not str or not 0 < len(name) <= 255:
-            raise IdentityError(f"qualification {shown(name, 40)} must be a non-empty str")
+        if type(name) is not str or not _fits(name):
+            raise IdentityError(
+                f"qualification {shown(name, 40)} must be a str of 1 to 255 bytes of UTF-8"
+            )
         if type(expires) is not int or not 0 <= expires <= MAX_TIME:
             raise IdentityError(f"qualification expiry {shown(expires, 40)} is not a time")
         q = _new(Qualification)

@@ -9,8 +9,9 @@ qualification is missing, expired or not valid yet. A worker's qualification cou
 recorded credential of theirs carries it unexpired, and that credential itself is valid: from
 its ``not_before`` (inclusive, as the gate checks it) to its expiry (exclusive).
 
-:meth:`sweep` is the daily job: everything that expired since the last sweep, and everything
-that will expire within ``horizon`` seconds, soonest first, so a compliance officer renews a
+:meth:`sweep` is the daily job: everything that expired since the last sweep (and anything
+recorded since then that had already expired: a late import is reported, not lost), and
+everything that will expire within ``horizon`` seconds, soonest first, so a compliance officer renews a
 licence before the gate starts refusing. Expiries sit in a sorted list, so a sweep costs
 O(log n + k) for the k items it reports, not a scan of every credential.
 
@@ -69,12 +70,15 @@ class Gap:
 
 @dataclass(frozen=True, slots=True, order=True)
 class Expiring:
-    """One thing that expires: a qualification, or a whole credential (``what="credential"``)."""
+    """One thing that expires: a qualification, or a whole credential (``what="credential"``)
+    of the credential ``credential_id`` of ``issuer`` (an id is unique only within its issuer).
+    """
 
     expires: int
     worker: str
     what: str
     credential_id: str
+    issuer: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,9 +113,12 @@ class ComplianceBook:
         self.assignments: dict[str, set[str]] = defaultdict(set)  # site -> workers
         # worker -> qualification -> the windows [not_before, until) it is held in
         self.holdings: dict[str, dict[str, list[tuple[int, int]]]] = defaultdict(dict)
-        self.credentials: dict[str, Claims] = {}
+        #: (issuer, credential id) -> claims: an id is unique only within its issuer.
+        self.credentials: dict[tuple[str, str], Claims] = {}
         self.expiries: SortedList = SortedList()
         self.last_sweep: float | None = None
+        # Expiries recorded after the last sweep but already past it: the next sweep's.
+        self._late: list[Expiring] = []
 
     def require(self, site: str, qualification: str) -> None:
         """Site ``site`` requires ``qualification`` of everyone assigned to it."""
@@ -130,18 +137,25 @@ class ComplianceBook:
         ``not_before`` until the earlier of the two expiries."""
         if not isinstance(claims, Claims):
             raise IdentityTypeError(f"claims={shown(claims, 80)} must be Claims")
-        if claims.credential_id in self.credentials:
-            raise IdentityError(f"credential {shown(claims.credential_id, 80)} is already recorded")
-        self.credentials[claims.credential_id] = claims
+        key = (claims.issuer, claims.credential_id)
+        if key in self.credentials:
+            raise IdentityError(
+                f"credential {shown(claims.credential_id, 80)} of issuer"
+                f" {shown(claims.issuer, 80)} is already recorded"
+            )
+        self.credentials[key] = claims
         held = self.holdings[claims.worker]
-        self.expiries.add(
-            Expiring(claims.expires, claims.worker, "credential", claims.credential_id)
-        )
+        cid, issuer = claims.credential_id, claims.issuer
+        found = [Expiring(claims.expires, claims.worker, "credential", cid, issuer)]
         for q in claims.qualifications:
             until = min(q.expires, claims.expires)
             if until > claims.not_before:  # else it expires before it starts: never held
                 held.setdefault(q.name, []).append((claims.not_before, until))
-            self.expiries.add(Expiring(until, claims.worker, q.name, claims.credential_id))
+            found.append(Expiring(until, claims.worker, q.name, cid, issuer))
+        for e in found:
+            self.expiries.add(e)
+            if self.last_sweep is not None and e.expires <= self.last_sweep:
+                self._late.append(e)  # past the last sweep's reach: report it next time
 
     def gaps(self, now: float, *, site: str | None = None) -> list[Gap]:
         """Every (worker, site, qualification) not covered at ``now``, sorted."""
@@ -160,7 +174,9 @@ class ComplianceBook:
         return found
 
     def sweep(self, now: float, *, horizon: float = 30 * 86_400.0) -> SweepReport:
-        """What expired since the last sweep (or ever, on the first) and what expires soon."""
+        """What expired since the last sweep (or ever, on the first), what was recorded since the
+        last sweep already expired, and what expires soon. Each expiry is reported as expired
+        once."""
         moment = _check_now(now)
         ahead = check_seconds("horizon", horizon)
         if self.last_sweep is not None and moment < self.last_sweep:
@@ -169,9 +185,10 @@ class ComplianceBook:
         # Expiries e with lo < e <= now have happened since the last sweep.
         start = self._after(lo)
         stop = self._after(moment)
-        expired = list(self.expiries.islice(start, stop))
+        expired = sorted([*self._late, *self.expiries.islice(start, stop)])
         expiring = list(self.expiries.islice(stop, self._after(moment + ahead)))
         self.last_sweep = moment
+        self._late = []
         return SweepReport(expired, expiring)
 
     def _after(self, t: float) -> int:

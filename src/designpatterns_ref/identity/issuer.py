@@ -79,8 +79,11 @@ class Issuer:
     ) -> Claims:
         """New claims for ``worker``, with the next free revocation index.
 
-        ``qualifications`` maps each qualification's name to its own expiry time; none may
-        outlive the credential's window as written here, but each may end sooner.
+        ``valid_for`` is in seconds, at least one: times are whole seconds, so the credential
+        expires at ``not_before + valid_for`` rounded down. ``qualifications`` maps each
+        qualification's name to its own expiry time, written as it is (a licence may end before
+        the credential or outlive it); it counts only while the credential is valid too, as
+        :class:`~designpatterns_ref.identity.compliance.ComplianceBook` reads it.
         """
         now = int(read_clock(self.clock, "Issuer.issue"))
         valid = check_seconds("valid_for", valid_for, allow_zero=False)
@@ -88,6 +91,11 @@ class Issuer:
         if start + valid > MAX_TIME:
             raise IdentityError(f"valid_for={shown(valid_for, 40)} ends after {MAX_TIME}")
         expires = int(start + valid)
+        if expires <= start:
+            raise IdentityError(
+                f"valid_for={shown(valid_for, 40)} must be at least 1 second: times are whole"
+                " seconds, and the credential would expire as it starts"
+            )
         if qualifications is None:
             qualifications = {}
         if not isinstance(qualifications, Mapping):

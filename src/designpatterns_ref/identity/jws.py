@@ -42,6 +42,7 @@ from designpatterns_ref.identity.keys import KeySet, b64url, b64url_decode
 
 __all__ = [
     "ALGORITHM",
+    "MAX_HEADER_PART",
     "TokenFormatError",
     "claims_from_payload",
     "claims_to_payload",
@@ -159,13 +160,29 @@ def sign_jws(claims: Claims, keys: KeySet) -> str:
     return f"{signing_input}.{b64url(signature)}"
 
 
+#: The longest header part parsed. The header is read before any signature is checked, so its
+#: size bounds what an unauthenticated sender makes a gate do. A kid is at most 255 bytes of
+#: UTF-8, at most 6 characters each once escaped as JSON: with the rest of the header about
+#: 1,600 bytes, 2,100 characters of base64url; twice that leaves room for other writers.
+MAX_HEADER_PART = 4_096
+
+
 def parse_header(part: str) -> dict[str, Any]:
-    """The JOSE header of one base64url part, refusing every algorithm but EdDSA."""
+    """The JOSE header of one base64url part, refusing every algorithm but EdDSA.
+
+    A part longer than :data:`MAX_HEADER_PART` characters, or JSON nested too deep for the
+    parser (``[[[[...``, which raises ``RecursionError``), is a :class:`TokenFormatError` like
+    any other malformed header.
+    """
     if not isinstance(part, str):
         raise IdentityTypeError(f"part={shown(part, 80)} must be a str")
+    if len(part) > MAX_HEADER_PART:
+        raise TokenFormatError(
+            f"header is {len(part)} characters; at most {MAX_HEADER_PART} are read"
+        )
     try:
         header = json.loads(b64url_decode(part))
-    except ValueError:
+    except (ValueError, RecursionError):
         raise TokenFormatError("header is not base64url JSON") from None
     if not isinstance(header, dict):
         raise TokenFormatError("header is not a JSON object")
@@ -193,6 +210,6 @@ def split_token(token: str) -> tuple[dict[str, Any], dict[str, Any], bytes, byte
     try:
         payload = json.loads(b64url_decode(parts[1]))
         signature = b64url_decode(parts[2])
-    except ValueError:
-        raise TokenFormatError("payload or signature is not base64url") from None
+    except (ValueError, RecursionError):
+        raise TokenFormatError("payload or signature is not base64url JSON") from None
     return header, payload, f"{parts[0]}.{parts[1]}".encode("ascii"), signature

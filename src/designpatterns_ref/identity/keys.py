@@ -7,8 +7,10 @@ An issuer signs with one *active* Ed25519 key at a time; every signature names i
 makes a new key active and keeps the old ones *retired*: they sign nothing more, but stay in the
 published key set (RFC 7517 JWKS, RFC 8037 ``OKP``/``Ed25519`` keys) until the last credential
 they signed has expired (:meth:`KeySet.prune`), so rotation never breaks a worker's badge. A
-compromised key is different: :meth:`KeySet.distrust` drops it from the key set at once, and
-:meth:`TrustStore.distrust` makes a verifier refuse it at once, even before it fetches the new set.
+compromised key is different: :meth:`KeySet.distrust` drops it from the key set at once, a
+verifier refuses it as soon as it loads the new set (:meth:`TrustStore.load` replaces what it
+held for that issuer), and :meth:`TrustStore.distrust` makes a verifier refuse it at once, even
+before it fetches the new set, and for good.
 
 The signing itself is the ``cryptography`` package's Ed25519 (the ``identity`` extra): nothing
 here is hand-rolled cryptography. Keys made from a ``seed`` are deterministic, for tests and
@@ -21,7 +23,7 @@ Complexity: signing and verifying are one Ed25519 operation; key lookup is O(1).
 >>> second = keys.rotate()
 >>> [k["kid"] for k in keys.jwks()["keys"]] == [first, second]
 True
->>> trust = TrustStore.from_jwks(keys.jwks())
+>>> trust = TrustStore.from_jwks(keys.jwks(), issuer="acme-id")
 >>> trust.distrust(first)
 >>> trust.status(first)
 'distrusted'
@@ -44,7 +46,7 @@ from designpatterns_ref.identity.base import (
     check_time,
 )
 
-__all__ = ["KeySet", "TrustStore", "b64url", "b64url_decode"]
+__all__ = ["KeySet", "TrustStore", "b64url", "b64url_decode", "key_id"]
 
 
 _URL_TO_STD = bytes.maketrans(b"-_", b"+/")
@@ -95,13 +97,55 @@ def _raw_public(key: Ed25519PublicKey) -> bytes:
     return key.public_bytes(Encoding.Raw, PublicFormat.Raw)
 
 
+_P = 2**255 - 19  # the field prime of Curve25519
+# The y coordinates of the eight points of small order (the curve's cofactor is 8): 0 and 1,
+# p - 1, and the two y of the points of order 8. With either sign of x they are the small-order
+# encodings libsodium refuses as public keys.
+_Y8 = 2707385501144840649318225287225658788936804267575313519463743609750303402022
+_SMALL_ORDER_Y = frozenset({0, 1, _P - 1, _Y8, _P - _Y8})
+
+
+def _weak_public(raw: bytes) -> str | None:
+    """Why the 32-byte Ed25519 public key ``raw`` is unfit to verify with, or None.
+
+    A key of small order (the identity point, say) verifies a signature whose ``R`` is of small
+    order and whose ``s`` is 0, over *any* message: a wildcard. ``cryptography`` (OpenSSL) takes
+    such keys, so a trust store must refuse them itself. An encoding whose ``y`` is not below
+    ``p`` is not canonical: a second name for a key (RFC 8032 section 5.1.3 refuses it).
+    """
+    y = int.from_bytes(raw, "little") & ((1 << 255) - 1)  # the top bit is the sign of x
+    if y >= _P:
+        return "is not a canonical encoding (y >= p)"
+    if y in _SMALL_ORDER_Y:
+        return "is a point of small order (it would verify forged signatures)"
+    return None
+
+
+def key_id(issuer: str, public: bytes) -> str:
+    """The kid of the 32-byte Ed25519 public key ``public`` of ``issuer``: ``issuer#fingerprint``.
+
+    The fingerprint is base64url of the first 6 bytes of the key's SHA-256, so the kid names
+    both whose key it is and which key. :meth:`TrustStore.load` derives it again from every key
+    it is given and refuses a kid that is not exactly this.
+
+    >>> key_id("acme-id", bytes(32))
+    'acme-id#Zmh6rfhi'
+    """
+    check_name("issuer", issuer)
+    if not isinstance(public, bytes) or len(public) != 32:
+        raise IdentityTypeError(f"public={shown(public, 80)} must be 32 bytes")
+    return f"{issuer}#{b64url(hashlib.sha256(public).digest()[:6])}"
+
+
 class KeySet:
     """An issuer's signing keys: one active, some retired, none distrusted. Not thread-safe."""
 
     def __init__(self, issuer: str, *, seed: bytes | None = None) -> None:
         check_name("issuer", issuer)
-        if seed is not None and not isinstance(seed, bytes):
-            raise IdentityTypeError(f"seed={shown(seed, 80)} must be bytes or None")
+        if seed is not None and not isinstance(seed, bytes):  # a secret: never echoed
+            raise IdentityTypeError(f"seed must be bytes or None, not {type(seed).__name__}")
+        if seed == b"":
+            raise IdentityError("seed must not be empty: pass None for a random key")
         self.issuer = issuer
         self._seed = seed
         self._private: dict[str, Ed25519PrivateKey] = {}
@@ -117,15 +161,18 @@ class KeySet:
         else:
             secret = hashlib.sha256(self._seed + b"/" + str(self._counter).encode()).digest()
             key = Ed25519PrivateKey.from_private_bytes(secret)
-        # The kid: a short, stable fingerprint of the public key (the issuer's name first).
-        fingerprint = hashlib.sha256(_raw_public(key.public_key())).digest()[:6]
-        kid = f"{self.issuer}#{b64url(fingerprint)}"
+        kid = key_id(self.issuer, _raw_public(key.public_key()))
         self._private[kid] = key
         self._last_expiry[kid] = 0
         return kid
 
     def rotate(self) -> str:
-        """Make a new key active and return its kid; the old one is retired, not forgotten."""
+        """Make a new key active and return its kid; the old one is retired, not forgotten.
+
+        The new key signs at once: a verifier refuses what it signs (``unknown key``) until it
+        has loaded the new key set, so publish :meth:`jwks` to the verifiers before issuing
+        with it.
+        """
         self.active_kid = self._new_key()
         return self.active_kid
 
@@ -191,24 +238,48 @@ class KeySet:
 
 
 class TrustStore:
-    """A verifier's public keys by kid, and the kids it refuses whatever a key set says."""
+    """A verifier's public keys by kid, each tied to its issuer, and the kids it refuses.
+
+    **Whose key it is.** A key set is loaded *for an issuer* the verifier names
+    (:meth:`load` with ``issuer=``: the issuer whose address the set was fetched from, never a
+    name the set carries), and every kid in it must be exactly ``issuer#fingerprint`` of its
+    own key (:func:`key_id`). The verifier takes a credential's issuer to be the issuer of the
+    key that signed it, so without this binding one trusted issuer could publish a key under
+    another's name and sign credentials and status lists as that issuer (RFC 8725, section 3.8:
+    check that the key belongs to the issuer). A kid already held is never given another key.
+    """
 
     def __init__(self) -> None:
         self._keys: dict[str, Ed25519PublicKey] = {}
+        self._raw: dict[str, bytes] = {}  # kid -> the 32 key bytes, to spot a changed key
         self._distrusted: set[str] = set()
 
     @classmethod
-    def from_jwks(cls, jwks: object) -> TrustStore:
-        """A trust store holding the keys of a JWKS (as :meth:`KeySet.jwks` publishes it)."""
+    def from_jwks(cls, jwks: object, *, issuer: str) -> TrustStore:
+        """A trust store holding the keys of ``issuer``'s JWKS (as :meth:`KeySet.jwks` publishes
+        it)."""
         store = cls()
-        store.load(jwks)
+        store.load(jwks, issuer=issuer)
         return store
 
-    def load(self, jwks: object) -> None:
-        """Add every key of ``jwks``; a malformed set raises and adds nothing."""
+    def load(self, jwks: object, *, issuer: str) -> None:
+        """Make ``jwks``, the key set ``issuer`` publishes now, that issuer's trusted keys.
+
+        The set replaces what was held for ``issuer``: a key it no longer lists (withdrawn by
+        :meth:`KeySet.distrust`, or retired and pruned) is dropped, and a credential it signed
+        is refused from then on as an ``unknown key``. Other issuers' keys are untouched.
+        Every kid must be ``issuer#fingerprint`` of its own key (:func:`key_id`), and a kid
+        already held must come with the same key. A malformed set, or one with a key that is
+        not ``issuer``'s, raises and changes nothing. Distrusted kids are skipped.
+
+        A key set carries no version: an older copy of it, replayed, would bring a withdrawn
+        key back. Fetch it from the issuer over an authenticated channel, and refuse a
+        compromised kid with :meth:`distrust`, which no key set undoes.
+        """
+        check_name("issuer", issuer)
         if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list):
             raise IdentityTypeError(f"jwks={shown(jwks, 80)} must be a dict with a 'keys' list")
-        parsed: dict[str, Ed25519PublicKey] = {}
+        parsed: dict[str, bytes] = {}
         for jwk in jwks["keys"]:
             if not isinstance(jwk, dict):
                 raise IdentityTypeError(f"jwk={shown(jwk, 80)} must be a dict")
@@ -224,14 +295,35 @@ class TrustStore:
                 raw = b""
             if len(raw) != 32:
                 raise IdentityError(f"jwk x={shown(x, 80)} must be 32 bytes of base64url")
-            parsed[kid] = Ed25519PublicKey.from_public_bytes(raw)
-        self._keys.update({k: v for k, v in parsed.items() if k not in self._distrusted})
+            weak = _weak_public(raw)
+            if weak is not None:
+                raise IdentityError(f"jwk x={shown(x, 80)} {weak}")
+            expected = key_id(issuer, raw)
+            if kid != expected:
+                raise IdentityError(
+                    f"jwk kid={shown(kid, 80)} is not {shown(expected, 80)}: a key set of issuer "
+                    f"{shown(issuer, 60)} holds only kids {shown(issuer, 60)}#<fingerprint of x>"
+                )
+            held = self._raw.get(kid, parsed.get(kid, raw))
+            if held != raw:
+                raise IdentityError(
+                    f"jwk kid={shown(kid, 80)} comes with another key than the one held for it"
+                )
+            parsed[kid] = raw
+        for kid in [k for k in self._keys if k.rpartition("#")[0] == issuer and k not in parsed]:
+            del self._keys[kid]
+            del self._raw[kid]
+        for kid, raw in parsed.items():
+            if kid not in self._distrusted and kid not in self._keys:
+                self._keys[kid] = Ed25519PublicKey.from_public_bytes(raw)
+                self._raw[kid] = raw
 
     def distrust(self, kid: str) -> None:
         """Refuse ``kid`` from now on, even if a key set still lists it."""
         check_name("kid", kid)
         self._distrusted.add(kid)
         self._keys.pop(kid, None)
+        self._raw.pop(kid, None)
 
     def status(self, kid: str) -> str:
         """``"trusted"``, ``"distrusted"`` or ``"unknown"``."""

@@ -3,9 +3,15 @@
 Case study: Design a Digital Worker Identity & Compliance Platform (docs/case-studies/worker-identity.md)
 
 When a gate has a connection it need not trust a cached list: :func:`online_check` asks the
-issuer's :class:`StatusServer` about one credential (``GET /status/<index>?list=<id>``) and the
-answer is current, so the revocation window is zero. It is bounded in time: the request gives
-up after ``timeout`` seconds and raises ``OSError``, on which
+issuer's :class:`StatusServer` about one credential
+(``GET /status/<index>?list=<id>&issuer=<issuer>``) and the answer is current, so the
+revocation window is zero. A check is bound to one issuer: two issuers may give their lists
+the same name, so the gate says whose credential it asks about, the server answers only for its
+own issuer and says so in its answer, and the client refuses a question about another issuer
+(the gate then falls back to its cached list). It is bounded in time: the whole request, not
+each read, gives up after ``timeout`` seconds (a timer cuts the connection, so a server that
+drips one byte a second cannot hold the gate) and raises ``OSError``; an answer that is not one
+raises :class:`IdentityError`. On either,
 :class:`~designpatterns_ref.identity.verifier.GateVerifier` falls back to its cached list under
 the ``max_age`` policy. The same server hands out the signed status list (``GET /list``) for
 :func:`fetch_status_list`, which is how a gate refreshes its cache while online.
@@ -14,7 +20,7 @@ The trade-off: an online check tells the issuer which badge was scanned, where a
 privacy cost the status list avoids), and makes every scan wait on the network.
 
 The server is the standard library's threaded HTTP server on loopback, for teaching and tests,
-not for production traffic; the client is ``urllib``. Neither needs an extra package.
+not for production traffic; the client is ``http.client``. Neither needs an extra package.
 
 Complexity: one HTTP round trip per check.
 
@@ -23,22 +29,25 @@ Complexity: one HTTP round trip per check.
 >>> authority = StatusAuthority(KeySet("acme-id", seed=b"doc"), "acme/status/1")
 >>> index = authority.allocate()
 >>> with StatusServer(authority) as server:
-...     check = online_check(server.url, timeout=2.0)
-...     before = check("acme/status/1", index)
+...     check = online_check(server.url, issuer="acme-id", timeout=2.0)
+...     before = check("acme-id", "acme/status/1", index)
 ...     authority.revoke(index)
-...     after = check("acme/status/1", index)
+...     after = check("acme-id", "acme/status/1", index)
 >>> before, after
 (False, True)
 """  # noqa: E501
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import json
 import math
 import re
+import socket
 import threading
+import time
 import urllib.parse
-import urllib.request
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -80,13 +89,15 @@ def _check_url(base_url: object) -> str:
 
 
 class StatusServer:
-    """The issuer's status endpoint on loopback: ``/status/<index>?list=<id>`` and ``/list``.
+    """The issuer's status endpoint on loopback: ``/status/<index>?list=<id>&issuer=<issuer>``
+    and ``/list``.
 
     Every request gets an answer: ``/status/<index>`` with ``<index>`` 1 to 10 ASCII digits
-    naming a bit of the list answers 200 with ``{"list", "index", "revoked"}``; an unknown
-    list, more digits or an index past the list answers 400; any other path (another kind of
-    digit such as ``²`` or ``٣`` included) answers 404. ``/list`` answers 200 with the signed
-    list, or 503 when the authority cannot publish one (its clock reads no usable time).
+    naming a bit of the list answers 200 with ``{"issuer", "list", "index", "revoked"}``;
+    another issuer, an unknown list, more digits or an index past the list answers 400; any
+    other path (another kind of digit such as ``²`` or ``٣`` included) answers 404. ``/list``
+    answers 200 with the signed list, or 503 when the authority cannot publish one (its clock
+    reads no usable time).
     """
 
     def __init__(self, authority: StatusAuthority, *, host: str = "127.0.0.1", port: int = 0):
@@ -135,7 +146,9 @@ class StatusServer:
                     self._send(200, signed, "application/jwt")
                     return
                 parts = url.path.split("/")
-                list_id = urllib.parse.parse_qs(url.query).get("list", [""])[0]
+                query = urllib.parse.parse_qs(url.query)
+                list_id = query.get("list", [""])[0]
+                issuer = query.get("issuer", [""])[0]
                 if len(parts) != 3 or parts[1] != "status" or not _DIGITS.fullmatch(parts[2]):
                     self._send(404, '{"error": "no such resource"}')
                     return
@@ -145,11 +158,12 @@ class StatusServer:
                     return
                 index = int(parts[2])
                 try:
-                    revoked = authority.check(list_id, index)
+                    revoked = authority.check(issuer, list_id, index)
                 except IdentityError as bad:
                     self._send(400, json.dumps({"error": str(bad)}))
                     return
-                self._send(200, json.dumps({"list": list_id, "index": index, "revoked": revoked}))
+                answer = {"issuer": issuer, "list": list_id, "index": index, "revoked": revoked}
+                self._send(200, json.dumps(answer))
 
         self._server = ThreadingHTTPServer(self._address, Handler)
         self._server.daemon_threads = True
@@ -179,36 +193,118 @@ class StatusServer:
         self.close()
 
 
-def online_check(base_url: str, *, timeout: float = 1.0) -> Callable[[str, int], bool]:
-    """A ``(list_id, index) -> revoked`` function asking the issuer at ``base_url``.
+def _get(url: str, path: str, seconds: float, limit: int) -> bytes:
+    """The body of ``GET url + path``, the whole exchange within ``seconds``.
 
-    It raises ``OSError`` when the issuer cannot be reached within ``timeout`` seconds (the gate
-    then falls back to its cached list) and :class:`IdentityError` on an answer that is not one.
+    A socket timeout bounds each read, not the call: a server that sends one byte a second
+    would hold the gate for as long as it liked. So a timer cuts the connection when the time
+    is up, whatever is being read. Raises ``TimeoutError`` (an ``OSError``) when it did,
+    ``OSError`` when the server cannot be reached, and :class:`IdentityError` on an answer that
+    is not HTTP, not a whole body of at most ``limit`` bytes, or not status 200.
+    """
+    parts = urllib.parse.urlsplit(url)
+    kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    deadline = time.monotonic() + seconds
+    connection = kind(parts.hostname or "", parts.port, timeout=seconds)
+    expired = threading.Event()
+
+    def cut() -> None:
+        expired.set()
+        if connection.sock is not None:
+            with contextlib.suppress(OSError):
+                connection.sock.shutdown(socket.SHUT_RDWR)  # wakes a blocked read
+
+    timer: threading.Timer | None = None
+    try:
+        connection.connect()  # bounded by the socket timeout, at most ``seconds``
+        timer = threading.Timer(max(0.0, deadline - time.monotonic()), cut)
+        timer.daemon = True
+        timer.start()
+        connection.request("GET", parts.path + path)
+        reply = connection.getresponse()
+        body = reply.read(limit + 1)
+        whole = reply.length is None or reply.length == 0
+        status = reply.status
+    except (OSError, http.client.HTTPException) as bad:
+        if expired.is_set() or time.monotonic() >= deadline:
+            raise TimeoutError(f"{url}: no whole answer within {seconds:g} s") from None
+        if isinstance(bad, OSError):
+            raise
+        raise IdentityError(
+            f"{url}: the answer is not HTTP ({type(bad).__name__}: {shown(bad, 60)})"
+        ) from None
+    finally:
+        if timer is not None:
+            timer.cancel()
+        connection.close()
+    if expired.is_set():
+        raise TimeoutError(f"{url}: no whole answer within {seconds:g} s")
+    if not whole or len(body) > limit:
+        raise IdentityError(f"{url}: the answer is cut short or longer than {limit} bytes")
+    if status != 200:
+        raise IdentityError(f"{url}: the endpoint answered HTTP {status}: {shown(body, 80)}")
+    return body
+
+
+def online_check(
+    base_url: str, *, issuer: str, timeout: float = 1.0
+) -> Callable[[str, str, int], bool]:
+    """An ``(issuer, list_id, index) -> revoked`` function asking ``issuer``'s endpoint at
+    ``base_url``, for :class:`~designpatterns_ref.identity.verifier.GateVerifier`'s ``online``.
+
+    It answers only about ``issuer``'s credentials: asked about another issuer's it raises
+    :class:`IdentityError` without asking (the gate then falls back to its cached list; a gate
+    trusting several issuers routes each to its own check). It raises ``OSError`` when the
+    issuer cannot be reached within ``timeout`` seconds and :class:`IdentityError` on an answer
+    that is not one, or not about that issuer's list and index.
     """
     base = _check_url(base_url)
     seconds = _check_timeout(timeout)
+    bound = check_name("issuer", issuer)
 
-    def check(list_id: str, index: int) -> bool:
+    def check(issuer: str, list_id: str, index: int) -> bool:
+        check_name("issuer", issuer)
         check_name("list_id", list_id)
         check_index("index", index, 2**32)
-        query = urllib.parse.urlencode({"list": list_id})
-        with urllib.request.urlopen(f"{base}/status/{index}?{query}", timeout=seconds) as reply:
-            answer = json.loads(reply.read(4_096))
+        if issuer != bound:
+            raise IdentityError(
+                f"issuer={shown(issuer, 80)} is not {shown(bound, 80)}, whose endpoint this is"
+            )
+        query = urllib.parse.urlencode({"list": list_id, "issuer": issuer})
+        body = _get(base, f"/status/{index}?{query}", seconds, 4_096)
+        try:
+            answer = json.loads(body)
+        except ValueError as bad:  # not JSON: a captive portal's page, say
+            raise IdentityError(
+                f"the status endpoint's answer is not one ({type(bad).__name__}: {shown(bad, 60)})"
+            ) from None
         if (
             not isinstance(answer, dict)
+            or answer.get("issuer") != issuer
             or answer.get("list") != list_id
             or answer.get("index") != index
             or not isinstance(answer.get("revoked"), bool)
         ):
-            raise IdentityError(f"the status endpoint gave no answer for {list_id}/{index}")
+            raise IdentityError(
+                f"the status endpoint gave no answer for {issuer}'s {list_id}/{index}"
+            )
         return bool(answer["revoked"])
 
     return check
 
 
 def fetch_status_list(base_url: str, *, timeout: float = 5.0) -> str:
-    """The issuer's current signed status list (a compact JWS), for ``StatusListCache.update``."""
+    """The issuer's current signed status list (a compact JWS), for ``StatusListCache.update``.
+
+    Raises ``OSError`` when the issuer cannot be reached within ``timeout`` seconds and
+    :class:`IdentityError` on an answer that is not HTTP or not ASCII.
+    """
     base = _check_url(base_url)
     seconds = _check_timeout(timeout)
-    with urllib.request.urlopen(f"{base}/list", timeout=seconds) as reply:
-        return str(reply.read(64 * 1024 * 1024).decode("ascii"))
+    body = _get(base, "/list", seconds, 64 * 1024 * 1024)
+    try:
+        return body.decode("ascii")
+    except ValueError as bad:
+        raise IdentityError(
+            f"the status endpoint's list is not one ({type(bad).__name__}: {shown(bad, 60)})"
+        ) from None

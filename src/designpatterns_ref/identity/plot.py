@@ -63,8 +63,8 @@ def revocation_timeline(
     issuer = Issuer(keys, authority, clock=clock)
     claims = issuer.issue("w", "e", "s", "r", valid_for=end + 86_400)
     token = issuer.sign_compact(claims)
-    trust = TrustStore.from_jwks(keys.jwks())
-    cache = StatusListCache(trust)
+    trust = TrustStore.from_jwks(keys.jwks(), issuer=keys.issuer)
+    cache = StatusListCache(trust, clock=clock)
     gate = GateVerifier(trust, cache, max_age=age, clock=clock)
     events = sorted(
         [(revoke, 0, "revoke")]

@@ -169,8 +169,12 @@ class StatusAuthority:
             self.statuses.set(index, True)
             self.revoked_at[index] = at
 
-    def check(self, list_id: str, index: int) -> bool:
-        """The online check: is the credential at ``index`` of ``list_id`` revoked right now?"""
+    def check(self, issuer: str, list_id: str, index: int) -> bool:
+        """The online check: is the credential at ``index`` of ``issuer``'s ``list_id`` revoked
+        right now? Another issuer's list is not this authority's to answer for, whatever its
+        name."""
+        if not isinstance(issuer, str) or issuer != self.keys.issuer:
+            raise IdentityError(f"issuer={shown(issuer, 80)} is not {shown(self.keys.issuer)}")
         if not isinstance(list_id, str) or list_id != self.list_id:
             raise IdentityError(f"list_id={shown(list_id, 80)} is not {shown(self.list_id)}")
         return self.statuses.get(index)
@@ -220,8 +224,9 @@ class StatusListCache:
     trusts both the credential's issuer and the status list's issuer (they may differ, for a
     delegated status service). A gate trusts several issuers and fetches lists by name, not from
     a URL the credential controls, so this cache fixes the policy: a list's ``iss`` must be the
-    issuer of the key that signed it (the kid is ``issuer#fingerprint``, see
-    :class:`~designpatterns_ref.identity.keys.KeySet`), lists are held per ``(iss, list id)``,
+    issuer of the key that signed it (the kid is ``issuer#fingerprint``, and the trust store
+    takes it only from that issuer's key set, see
+    :class:`~designpatterns_ref.identity.keys.TrustStore`), lists are held per ``(iss, list id)``,
     and the gate reads the list held under the credential's own ``(issuer, status_list)``. So a
     trusted issuer can publish lists under any name without ever touching another issuer's.
 
@@ -229,14 +234,34 @@ class StatusListCache:
     that grows with every publication); a list is accepted only if its ``(iat, seq)`` is later
     than the held one's, or if it is byte for byte the held token (a harmless refresh). An older
     list, even one published earlier in the same second, never replaces a newer one.
+
+    **Not from the future.** The guard above would let one list dated ahead of time (an
+    authority whose clock ran fast once, or an attacker holding a stolen key) block every honest
+    list after it, and stay fresh for as long as it pretends. So a list whose ``iat`` is more
+    than ``leeway`` seconds after the cache's own ``clock`` is refused, and each list is held
+    with the kid that signed it: once that key is no longer trusted (distrusted, or gone from
+    its issuer's key set), the list counts for nothing, neither for the gate nor against a
+    newer list.
     """
 
-    def __init__(self, trust: TrustStore) -> None:
+    def __init__(
+        self,
+        trust: TrustStore,
+        *,
+        clock: Callable[[], float] | None = None,
+        leeway: float = 0.0,
+    ) -> None:
+        import time
+
         if not isinstance(trust, TrustStore):
             raise IdentityTypeError(f"trust={shown(trust, 80)} must be a TrustStore")
+        if clock is not None and not callable(clock):
+            raise IdentityTypeError(f"clock={shown(clock, 80)} must be callable or None")
         self.trust = trust
-        #: (issuer, list id) -> (iat, bits, size): what the gate reads.
-        self.lists: dict[tuple[str, str], tuple[int, bytearray, int]] = {}
+        self.clock: Callable[[], float] = clock if clock is not None else time.time
+        self.leeway = check_seconds("leeway", leeway)
+        #: (issuer, list id) -> (iat, bits, size, kid): what the gate reads; ``kid`` signed it.
+        self.lists: dict[tuple[str, str], tuple[int, bytearray, int, str]] = {}
         # (issuer, list id) -> (iat, seq, SHA-256 of the token): the held list's version.
         self._versions: dict[tuple[str, str], tuple[int, int, bytes]] = {}
 
@@ -244,12 +269,14 @@ class StatusListCache:
         """Verify a published status list and cache it under its issuer; return its id.
 
         Refuses (raises :class:`IdentityError`, cache unchanged) a bad signature, an unknown
-        key, an ``iss`` that is not the signing key's issuer, a malformed list, or a list not
-        later than the one already held for that issuer and id (a rollback), unless it is the
-        very token held.
+        key, an ``iss`` that is not the signing key's issuer, a malformed list, a list issued
+        more than ``leeway`` seconds in the cache clock's future, or a list not later than the
+        one already held for that issuer and id (a rollback), unless it is the very token held
+        or the held one's signing key is no longer trusted.
         """
         if not isinstance(token, str):
             raise IdentityTypeError(f"token={shown(token, 80)} must be a str (a compact JWS)")
+        now = read_clock(self.clock, "StatusListCache.update")
         parts = token.split(".")
         if len(parts) != 3:
             raise IdentityError("status list token must have three parts")
@@ -266,6 +293,8 @@ class StatusListCache:
             list_id, encoded = vc["id"], vc["credentialSubject"]["encodedList"]
         except IdentityError:
             raise
+        except RecursionError:
+            raise IdentityError("status list token is malformed: nested too deep") from None
         except (TokenFormatError, ValueError, KeyError, TypeError, AttributeError) as bad:
             raise IdentityError(f"status list token is malformed: {bad}") from None
         except Exception as bad:  # cryptography's InvalidSignature
@@ -279,6 +308,11 @@ class StatusListCache:
             )
         if isinstance(iat, bool) or not isinstance(iat, int) or not 0 <= iat <= MAX_TIME:
             raise IdentityError(f"status list iat={shown(iat, 40)} is not a time")
+        if iat > now + self.leeway:
+            raise IdentityError(
+                f"status list iat={iat} is {iat - now:.0f} s after this cache's clock; at most"
+                f" leeway={self.leeway:g} s is allowed"
+            )
         if isinstance(seq, bool) or not isinstance(seq, int) or not 0 <= seq < 2**63:
             raise IdentityError(f"status list seq={shown(seq, 40)} must be an int in [0, 2**63)")
         check_name("status list id", list_id)
@@ -288,6 +322,8 @@ class StatusListCache:
         where = (iss, list_id)
         digest = hashlib.sha256(token.encode("ascii")).digest()  # verified: all ASCII
         held = self._versions.get(where)
+        if held is not None and self.trust.get(self.lists[where][3]) is None:
+            held = None  # signed by a key no longer trusted: it holds nothing back
         if held is not None and (iat, seq) <= held[:2]:
             if digest == held[2]:
                 return str(list_id)  # the very token held: nothing to do
@@ -296,7 +332,7 @@ class StatusListCache:
                 "later"
                 f" than the cached one ({held[0]}, seq {held[1]}): an older list is refused"
             )
-        self.lists[where] = (iat, statuses.bits, statuses.size)
+        self.lists[where] = (iat, statuses.bits, statuses.size, kid)
         self._versions[where] = (iat, seq, digest)
         return str(list_id)
 

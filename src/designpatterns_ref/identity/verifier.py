@@ -11,23 +11,36 @@ a :class:`~designpatterns_ref.identity.keys.TrustStore` (the issuers' public key
 1. the token is well formed, and its algorithm is exactly EdDSA (``malformed``, ``bad algorithm``);
 2. its kid names a trusted key (``unknown key``, ``distrusted key``);
 3. the Ed25519 signature verifies over the exact bytes received (``bad signature``);
-4. its issuer is the issuer of the key that signed it: a kid is ``issuer#fingerprint``, as
-   :class:`~designpatterns_ref.identity.keys.KeySet` writes it, so one trusted issuer cannot
-   sign a credential in another's name (``wrong issuer``);
+4. its issuer is the issuer of the key that signed it: a kid is ``issuer#fingerprint``, and
+   :meth:`TrustStore.load <designpatterns_ref.identity.keys.TrustStore.load>` takes a kid only
+   from the key set of the issuer it names, and only with the fingerprint of its own key, so one
+   trusted issuer cannot sign a credential in another's name (``wrong issuer``);
 5. it is not issued in the future, is already valid and not yet expired, each within ``leeway``
    seconds of clock skew (``issued in the future``, ``not yet valid``, ``expired``);
-6. its status bit is clear: asked ``online`` when the gate has a connection, else read from a
-   cached list issued less than ``max_age`` seconds ago and signed by the credential's own
-   issuer (``status unavailable``, ``stale status list``, ``revoked``).
+6. its status bit is clear: asked ``online(issuer, list id, index)`` when the gate has a
+   connection (the credential's own issuer, since two issuers may name their lists alike), else
+   read from a
+   cached list issued less than ``max_age`` seconds ago, not later than ``leeway`` seconds
+   ahead of the gate's clock, and signed by a key of the credential's own issuer that is still
+   trusted (``status unavailable``, ``stale status list``, ``revoked``).
 
 The policy's promise: a revoked credential is accepted offline for strictly less than
 ``max_age`` seconds after its revocation (the age is counted from the list's signed issue time).
-Nothing is trusted before the signature has verified, except the header's kid. A gate sees the
+Nothing is trusted before the signature has verified, except the header's kid. A verdict
+carries the claims (and the audit log records the credential, its issuer and its worker) once
+they are authentic: the signature verified and the issuer is the signing key's, so from
+``issued in the future`` on, refusals on status included. A ``wrong issuer`` verdict carries
+none: those claims are another issuer's words about someone else's badge, not evidence of who
+came to the gate. A gate sees the
 same badges again and again, so the parse of a payload it has seen before is reused (a bounded
 cache keyed by the exact text); the signature is verified on every scan regardless.
 
 One gate, one verifier: it is not meant to be shared between threads (its caches and the audit
 log it appends to have no lock).
+
+What the gate does not check: whether the worker's qualifications are still valid, and whether
+the credential's site and role are the ones this gate admits. Those are the caller's policy, on
+``verdict.claims`` (``claims.qualification("forklift").valid_at(now)``, ``claims.site``).
 
 Complexity: one Ed25519 verify plus O(token length) parsing; the status lookup is O(1).
 
@@ -39,8 +52,8 @@ Complexity: one Ed25519 verify plus O(token length) parsing; the status lookup i
 >>> authority = StatusAuthority(keys, "acme-list-1", clock=lambda: now[0])
 >>> issuer = Issuer(keys, authority, clock=lambda: now[0])
 >>> token = issuer.sign_jws(issuer.issue("w1", "acme", "dock-3", "loader", valid_for=3600))
->>> trust = TrustStore.from_jwks(keys.jwks())
->>> cache = StatusListCache(trust)
+>>> trust = TrustStore.from_jwks(keys.jwks(), issuer="acme-id")
+>>> cache = StatusListCache(trust, clock=lambda: now[0])
 >>> _ = cache.update(authority.publish())
 >>> gate = GateVerifier(trust, cache, max_age=600, clock=lambda: now[0])
 >>> gate.verify(token).reason.value
@@ -63,7 +76,6 @@ from designpatterns_ref.errors import shown
 from designpatterns_ref.identity.audit import AuditLog
 from designpatterns_ref.identity.base import (
     Claims,
-    IdentityError,
     IdentityTypeError,
     Reason,
     Verdict,
@@ -93,7 +105,7 @@ class GateVerifier:
         *,
         max_age: float = 86_400.0,
         leeway: float = 0.0,
-        online: Callable[[str, int], bool] | None = None,
+        online: Callable[[str, str, int], bool] | None = None,
         audit: AuditLog | None = None,
         gate: str = "gate",
         clock: Callable[[], float] | None = None,
@@ -140,6 +152,7 @@ class GateVerifier:
                 {
                     "gate": self.gate,
                     "outcome": verdict.reason.value,
+                    "issuer": None if claims is None else claims.issuer,
                     "credential": None if claims is None else claims.credential_id,
                     "worker": None if claims is None else claims.worker,
                 }
@@ -211,6 +224,8 @@ class GateVerifier:
             return Verdict(False, reason, str(bad))
         except (ValueError, UnicodeError) as bad:
             return Verdict(False, Reason.MALFORMED, f"not a well-formed token: {bad}")
+        except RecursionError:  # JSON nested deeper than the parser goes
+            return Verdict(False, Reason.MALFORMED, "not a well-formed token: nested too deep")
         signer = kid.rpartition("#")[0]
         if claims.issuer != signer:
             return Verdict(
@@ -252,9 +267,9 @@ class GateVerifier:
         index = claims.status_index
         if self.online is not None:
             try:
-                revoked: Any = self.online(claims.status_list, index)
-            except (OSError, IdentityError):
-                revoked = None  # no answer: fall back to the cached list
+                revoked: Any = self.online(claims.issuer, claims.status_list, index)
+            except Exception:  # unreachable, garbled, another issuer's: no answer
+                revoked = None  # fall back to the cached list
             if revoked is True:
                 return Verdict(False, Reason.REVOKED, "revoked (online check)", claims)
             if revoked is False:
@@ -266,17 +281,37 @@ class GateVerifier:
                 False,
                 Reason.STATUS_UNAVAILABLE,
                 f"no status list {claims.status_list!r} of {claims.issuer!r} cached",
+                claims,
             )
-        issued, bits, size = held
+        issued, bits, size, signer = held
+        if self.trust.get(signer) is None:
+            return Verdict(
+                False,
+                Reason.STATUS_UNAVAILABLE,
+                f"status list {claims.status_list!r} of {claims.issuer!r} was signed by key"
+                f" {signer!r:.60}, no longer trusted",
+                claims,
+            )
+        if issued > now + self.leeway:
+            return Verdict(
+                False,
+                Reason.STATUS_UNAVAILABLE,
+                f"status list issued {issued - now:.0f} s after this gate's clock",
+                claims,
+            )
         if now - issued >= self.max_age:  # fresh for max_age seconds: [iat, iat + max_age)
             return Verdict(
                 False,
                 Reason.STALE_STATUS,
                 f"status list issued {now - issued:.0f} s ago; policy allows {self.max_age:.0f} s",
+                claims,
             )
         if index >= size:
             return Verdict(
-                False, Reason.STATUS_UNAVAILABLE, f"status index {index} is beyond the list"
+                False,
+                Reason.STATUS_UNAVAILABLE,
+                f"status index {index} is beyond the list",
+                claims,
             )
         if bits[index >> 3] >> (7 - (index & 7)) & 1:
             return Verdict(False, Reason.REVOKED, "revoked (status list)", claims)

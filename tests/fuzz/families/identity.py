@@ -109,11 +109,11 @@ def _issuer() -> Issuer:
 
 
 def _trust() -> TrustStore:
-    return TrustStore.from_jwks(_KEYS.jwks())
+    return TrustStore.from_jwks(_KEYS.jwks(), issuer="acme-id")
 
 
 def _cache() -> StatusListCache:
-    cache = StatusListCache(_trust())
+    cache = StatusListCache(_trust(), clock=lambda: float(T0))
     cache.update(_LIST)
     return cache
 
@@ -122,7 +122,7 @@ def _gate(**kw: Any) -> GateVerifier:
     args: dict[str, Any] = {"clock": lambda: float(T0)}
     args.update(kw)
     trust = _trust()
-    cache = StatusListCache(trust)
+    cache = StatusListCache(trust, clock=lambda: float(T0))
     cache.update(_LIST)
     return GateVerifier(trust, cache, **args)
 
@@ -161,12 +161,19 @@ ENTRIES = [
     Entry("KeySet.private_key", call=lambda k, v: k.private_key(v), make=_keys),
     Entry("KeySet.sign(data)", call=lambda k, v: k.sign(v), make=_keys),
     Entry("KeySet.sign(expires)", call=lambda k, v: k.sign(b"x", expires=v), make=_keys),
-    Entry("TrustStore.from_jwks", call=lambda _, v: TrustStore.from_jwks(v)),
-    Entry("TrustStore.load", call=lambda t, v: t.load(v), make=_trust),
-    Entry("TrustStore.load(keys list)", call=lambda t, v: t.load({"keys": [v]}), make=_trust),
+    Entry("TrustStore.from_jwks", call=lambda _, v: TrustStore.from_jwks(v, issuer="acme-id")),
+    Entry("TrustStore.load(issuer)", call=lambda t, v: t.load(_KEYS.jwks(), issuer=v), make=_trust),
+    Entry("TrustStore.load", call=lambda t, v: t.load(v, issuer="acme-id"), make=_trust),
+    Entry(
+        "TrustStore.load(keys list)",
+        call=lambda t, v: t.load({"keys": [v]}, issuer="acme-id"),
+        make=_trust,
+    ),
     Entry(
         "TrustStore.load(x)",
-        call=lambda t, v: t.load({"keys": [{"kty": "OKP", "crv": "Ed25519", "kid": "k", "x": v}]}),
+        call=lambda t, v: t.load(
+            {"keys": [{"kty": "OKP", "crv": "Ed25519", "kid": "k", "x": v}]}, issuer="k"
+        ),
         make=_trust,
     ),
     Entry("TrustStore.distrust", call=lambda t, v: t.distrust(v), make=_trust),
@@ -198,9 +205,20 @@ ENTRIES = [
         make=_authority,
         snapshot=_authority_state,
     ),
-    Entry("StatusAuthority.check(list_id)", call=lambda a, v: a.check(v, 0), make=_authority),
-    Entry("StatusAuthority.check(index)", call=lambda a, v: a.check("L", v), make=_authority),
+    Entry("StatusAuthority.check(issuer)", call=lambda a, v: a.check(v, "L", 0), make=_authority),
+    Entry(
+        "StatusAuthority.check(list_id)",
+        call=lambda a, v: a.check("acme-id", v, 0),
+        make=_authority,
+    ),
+    Entry(
+        "StatusAuthority.check(index)",
+        call=lambda a, v: a.check("acme-id", "L", v),
+        make=_authority,
+    ),
     Entry("StatusListCache(trust)", call=lambda _, v: StatusListCache(v)),
+    Entry("StatusListCache(clock)", call=lambda _, v: StatusListCache(_trust(), clock=v)),
+    Entry("StatusListCache(leeway)", call=lambda _, v: StatusListCache(_trust(), leeway=v)),
     Entry(
         "StatusListCache.update",
         call=lambda c, v: c.update(v),
@@ -322,8 +340,12 @@ ENTRIES += [
 ]
 
 ENTRIES += [
-    Entry("online_check(base_url)", call=lambda _, v: online_check(v)),
-    Entry("online_check(timeout)", call=lambda _, v: online_check("http://127.0.0.1:9", timeout=v)),
+    Entry("online_check(base_url)", call=lambda _, v: online_check(v, issuer="acme-id")),
+    Entry("online_check(issuer)", call=lambda _, v: online_check("http://127.0.0.1:9", issuer=v)),
+    Entry(
+        "online_check(timeout)",
+        call=lambda _, v: online_check("http://127.0.0.1:9", issuer="acme-id", timeout=v),
+    ),
     Entry("fetch_status_list(timeout)", call=lambda _, v: fetch_status_list("x", timeout=v)),
     Entry("StatusServer(authority)", call=lambda _, v: StatusServer(v)),
     Entry("StatusServer(host)", call=lambda _, v: StatusServer(_AUTHORITY, host=v)),
