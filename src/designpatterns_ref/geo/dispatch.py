@@ -89,7 +89,9 @@ class Dispatcher:
 
         A driver that goes stale between the search and the claim is passed over for the next
         one (at most one retry per driver in the index; with a clock that keeps stepping back
-        and forth past a fix's expiry, None after that many).
+        and forth past a fix's expiry, None after that many). So is a driver found free while
+        it still has a rider (an index write marked it available): it is marked busy again,
+        and keeps its rider until :meth:`release`.
         """
         if not isinstance(rider_id, str) or not rider_id:
             raise GeoTypeError(f"rider_id={shown(rider_id)} must be a non-empty str")
@@ -106,9 +108,12 @@ class Dispatcher:
                 match = matches[0]
                 try:
                     self.index.set_available(match.driver_id, False)
-                    break
                 except DriverNotFound:
                     continue
+                if match.driver_id not in self._rider_of:
+                    break
+                # Another writer marked a driver on a trip free: it stays busy (just marked so
+                # again) and with its rider, and the search goes on to the next driver.
             else:  # a clock stepping back and forth kept reviving drivers: give up
                 return None
             assignment = Assignment(rider_id, match.driver_id, match.distance_m)

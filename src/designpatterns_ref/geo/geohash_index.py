@@ -135,10 +135,14 @@ class GeohashIndex(BucketIndex):
         lat: float,
         lon: float,
         *,
-        available: bool = True,
+        available: bool | None = None,
         at: float | None = None,
     ) -> None:
-        """Add a driver or move it, in O(1); ``at`` is the time of the fix (default: now)."""
+        """Add a driver or move it, in O(1); ``at`` is the time of the fix (default: now).
+
+        ``available`` None (the default) keeps a live driver's flag, so a location update never
+        frees a busy driver; a new (or stale) driver comes in available.
+        """
         live = self._live
         if (
             type(driver_id) is not str
@@ -147,7 +151,7 @@ class GeohashIndex(BucketIndex):
             or not -90.0 <= lat <= 90.0
             or type(lon) is not float
             or not -180.0 <= lon < 180.0
-            or (available is not True and available is not False)
+            or (available is not None and available is not True and available is not False)
             or (at is not None and (type(at) is not float or not -_INF < at < _INF))
         ):  # the slow path validates (and raises, or normalises 180 and ints)
             driver_id, lat, lon, available, at = live.check_fix(driver_id, lat, lon, available, at)
@@ -155,6 +159,10 @@ class GeohashIndex(BucketIndex):
             at = live.clock()
             if type(at) is not float or not -_INF < at < _INF:
                 at = check_reading(at)
+            if available is None:
+                available = live.kept(driver_id, at)
+        elif available is None:
+            available = live.kept(driver_id, None)
         # The cell by one multiplication per axis. Unlike geohash.encode it does not correct the
         # last bit, so a driver within ~1e-13 degrees of an edge may land in the cell next door;
         # the search's bound keeps a 1 mm margin, far more than that, so answers stay exact.

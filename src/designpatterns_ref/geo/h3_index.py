@@ -233,10 +233,14 @@ class H3Index(BucketIndex):
         lat: float,
         lon: float,
         *,
-        available: bool = True,
+        available: bool | None = None,
         at: float | None = None,
     ) -> None:
-        """Add a driver or move it, in O(1); ``at`` is the time of the fix (default: now)."""
+        """Add a driver or move it, in O(1); ``at`` is the time of the fix (default: now).
+
+        ``available`` None (the default) keeps a live driver's flag, so a location update never
+        frees a busy driver; a new (or stale) driver comes in available.
+        """
         driver_id, lat, lon, available, at = self._live.check_fix(
             driver_id, lat, lon, available, at
         )

@@ -94,10 +94,14 @@ class QuadTreeIndex(LiveIndex):
         lat: float,
         lon: float,
         *,
-        available: bool = True,
+        available: bool | None = None,
         at: float | None = None,
     ) -> None:
-        """Add a driver or move it; ``at`` is the time of the fix (default: now)."""
+        """Add a driver or move it; ``at`` is the time of the fix (default: now).
+
+        ``available`` None (the default) keeps a live driver's flag, so a location update never
+        frees a busy driver; a new (or stale) driver comes in available.
+        """
         live = self._live
         driver_id, lat, lon, available, at = live.check_fix(driver_id, lat, lon, available, at)
         if driver_id in live.drivers:
