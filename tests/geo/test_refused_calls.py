@@ -54,6 +54,8 @@ def make(request: pytest.FixtureRequest) -> Iterator[Factory]:
         lambda ix: ix.get(7),
         lambda ix: ix.get("\ud800"),
         lambda ix: ix.remove(7),
+        lambda ix: ix.upsert("\ud800", 10.0, 10.0),
+        lambda ix: ix.upsert("d\udfff", 10.0, 10.0, available=True, at=50.0),
     ],
 )
 def test_a_refused_call_expires_no_stale_driver(

@@ -147,6 +147,7 @@ class GeohashIndex(BucketIndex):
         if (
             type(driver_id) is not str
             or not driver_id
+            or not driver_id.isascii()  # the slow path refuses lone surrogates
             or type(lat) is not float
             or not -90.0 <= lat <= 90.0
             or type(lon) is not float
