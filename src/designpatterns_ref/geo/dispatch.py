@@ -69,6 +69,12 @@ class Dispatcher:
 
     ``max_pickup_m`` (optional) refuses drivers farther than that. Every assignment is kept in
     :attr:`assignments` (rider id -> assignment) until released.
+
+    The in-memory indexes are not thread-safe on their own: while the dispatcher serves
+    requests, send location updates and removals through :meth:`update` and :meth:`remove`,
+    which take the same lock as :meth:`request` (a write straight to the index from another
+    thread can break a search under way). :class:`~designpatterns_ref.geo.redis.RedisGeoIndex`
+    is safe to write to directly.
     """
 
     def __init__(self, index: DriverIndex, *, max_pickup_m: float | None = None) -> None:
@@ -120,6 +126,23 @@ class Dispatcher:
             self.assignments[rider_id] = assignment
             self._rider_of[match.driver_id] = rider_id
             return assignment
+
+    def update(self, driver_id: str, lat: float, lon: float, *, at: float | None = None) -> None:
+        """A driver's location update (``index.upsert``), under the dispatcher's lock.
+
+        A driver with a rider stays busy (even one that went stale or was removed meanwhile and
+        comes back); any other keeps its flag, and a new one comes in available.
+        """
+        driver_id = check_driver_id(driver_id)
+        with self._lock:
+            busy = False if driver_id in self._rider_of else None
+            self.index.upsert(driver_id, lat, lon, available=busy, at=at)
+
+    def remove(self, driver_id: str) -> bool:
+        """A driver goes offline (``index.remove``), under the dispatcher's lock; True if it was
+        there. A driver with a rider keeps its assignment until :meth:`release`."""
+        with self._lock:
+            return self.index.remove(driver_id)
 
     def release(self, driver_id: str) -> None:
         """The trip is over (or cancelled): the driver is available again."""

@@ -295,6 +295,13 @@ ENTRIES = [
     ),
     Entry("Dispatcher.release(driver_id)", call=lambda d, v: d.release(v), make=_dispatcher),
     *per_argument(
+        "Dispatcher.update",
+        lambda d, **kw: d.update(**kw),
+        {"driver_id": "ana", **_POINT, "at": 1.0},
+        make=_dispatcher,
+    ),
+    Entry("Dispatcher.remove(driver_id)", call=lambda d, v: d.remove(v), make=_dispatcher),
+    *per_argument(
         "SurgePricer",
         lambda _, **kw: SurgePricer(**kw),
         {"half_life": 120.0, "sensitivity": 1.0, "cap": 3.0, "step": 0.1, "clock": None},
