@@ -189,7 +189,9 @@ class TripStateMachine:
             raise GeoTypeError(f"state={shown(state)} must be a TripState")
         total = 0.0
         now = read_seconds(self._clock, GeoError, "TripStateMachine.time_in")
-        for here, after in zip(self.history, [*self.history[1:], None], strict=True):
+        with self._lock:  # one copy, taken while no transition is being added
+            history = list(self.history)
+        for here, after in zip(history, [*history[1:], None], strict=True):
             if here.to is state:
                 total += (after.at if after is not None else now) - here.at
         return total
