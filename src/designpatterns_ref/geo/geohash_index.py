@@ -69,6 +69,7 @@ from designpatterns_ref.geo.sphere import EARTH_RADIUS_M, RAD, _edge_angle, lowe
 __all__ = ["GeohashIndex", "SearchTrace"]
 
 _INF = math.inf
+_REACH_ALL = math.pi * EARTH_RADIUS_M  # metres: no point of the sphere is farther
 
 
 class SearchTrace:
@@ -300,7 +301,10 @@ class GeohashIndex(BucketIndex):
             keys = self._ring(row, col, r)
             if r == start == 1:
                 keys.append(row * self._cols + col)  # so the first pass scans the 3 x 3 block
-            if reach < _INF:  # skip whole rows of cells beyond reach, as d >= R * |dlat|
+            # Skip whole rows of cells beyond reach, as d >= R * |dlat|; a reach of half the
+            # globe or more (a span of 180 degrees) skips none, so the rows are not computed
+            # (beyond a float's range at fine precisions).
+            if reach < _REACH_ALL:
                 span = (reach + 1.0) / (EARTH_RADIUS_M * RAD)  # degrees, with a 1 m margin
                 cols, scale = self._cols, self._row_scale  # rows as upsert computes them
                 first = int((lat - span + 90.0) * scale) * cols

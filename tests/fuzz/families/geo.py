@@ -8,6 +8,7 @@ compared before and after through a dump of its keys. What is left out is in NOT
 from __future__ import annotations
 
 import itertools
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -88,7 +89,18 @@ INDEXES: list[tuple[str, Callable[[], Any], Callable[[Any], object] | None]] = [
     ("QuadTreeIndex", lambda: _fill(QuadTreeIndex(capacity=2, clock=ManualClock(0.0))), None),
     ("H3Index", lambda: _fill(H3Index(clock=ManualClock(0.0))), _index_state),
     ("RedisGeoIndex", _redis_index, _redis_snapshot),
+    # The finest cells: rows of cells beyond a search's reach are skipped by arithmetic that a
+    # huge (finite) radius must not overflow.
+    (
+        "GeohashIndex(precision=12)",
+        lambda: _fill(GeohashIndex(12, clock=ManualClock(0.0))),
+        _index_state,
+    ),
 ]
+
+
+#: Finite radii a search accepts, as large as a float goes.
+_HUGE = (1e7, 2.1e7, 1e307, sys.float_info.max)
 
 
 def _index_entries(name: str, make: Callable[[], Any], snap: Any) -> list[Entry]:
@@ -120,6 +132,7 @@ def _index_entries(name: str, make: Callable[[], Any], snap: Any) -> list[Entry]
         {**_POINT, "k": 2, "max_radius_m": 5000.0, "available_only": True},
         make=make,
         snapshot=snap,
+        values=_HUGE,
     )
     out += per_argument(
         f"{name}.within",
@@ -127,6 +140,7 @@ def _index_entries(name: str, make: Callable[[], Any], snap: Any) -> list[Entry]
         {**_POINT, "radius_m": 500.0, "available_only": False},
         make=make,
         snapshot=snap,
+        values=_HUGE,
     )
     out.append(
         Entry(f"{name}.__contains__", call=lambda obj, v: v in obj, make=make, snapshot=snap)
