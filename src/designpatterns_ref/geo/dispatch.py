@@ -39,6 +39,7 @@ True
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from dataclasses import dataclass
 
@@ -145,12 +146,21 @@ class Dispatcher:
             return self.index.remove(driver_id)
 
     def release(self, driver_id: str) -> None:
-        """The trip is over (or cancelled): the driver is available again."""
+        """The trip is over (or cancelled): the driver is available again.
+
+        A driver that went stale or was removed meanwhile has nothing to free: the assignment
+        is dropped all the same, and the driver comes back available with its next update. The
+        index is written first, so a call that fails there (a Redis index's outage) keeps the
+        assignment, to be released again.
+        """
         driver_id = check_driver_id(driver_id)
         with self._lock:
-            rider_id = self._rider_of.pop(driver_id, None)
+            rider_id = self._rider_of.get(driver_id)
             if rider_id is None:
                 raise GeoError(f"driver_id={shown(driver_id)} has no assignment to release")
-            del self.assignments[rider_id]
-            if self.index.get(driver_id) is not None:  # it may have gone stale meanwhile
+            # One call, so one reading of the clock: a driver live for a first call and stale
+            # for a second one cannot fail the release halfway.
+            with contextlib.suppress(DriverNotFound):
                 self.index.set_available(driver_id, True)
+            del self._rider_of[driver_id]
+            del self.assignments[rider_id]
