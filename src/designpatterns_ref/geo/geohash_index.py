@@ -64,7 +64,7 @@ from designpatterns_ref.geo.geohash_codec import (
     _code30,
     _quantize,
 )
-from designpatterns_ref.geo.sphere import EARTH_RADIUS_M, RAD, _edge_angle, lower_bound_m
+from designpatterns_ref.geo.sphere import EARTH_RADIUS_M, RAD, _edge_angle, _lower_bound_m
 
 __all__ = ["GeohashIndex", "SearchTrace"]
 
@@ -316,7 +316,7 @@ class GeohashIndex(BucketIndex):
                 [b for key in keys if (b := cells.get(key))], p1, l1, c1, available_only
             )
             if k is None or len(found) >= k or limit < _INF:  # else no bound can stop us yet
-                bound = lower_bound_m(self._bound(lat, lon, row, col, r))
+                bound = _lower_bound_m(self._bound(lat, lon, row, col, r))
                 if bound > limit or bound == _INF:
                     break  # nothing unsearched can be within the limit
                 if k is not None and len(found) >= k:

@@ -58,7 +58,7 @@ from designpatterns_ref.geo.base import (
     matches,
 )
 from designpatterns_ref.geo.geohash import REDIS_LAT_LIMIT
-from designpatterns_ref.geo.sphere import _haversine_m, box_distance_m
+from designpatterns_ref.geo.sphere import _box_distance_m, _haversine_m
 from designpatterns_ref.redisclient import (
     DEFAULT_DEADLINE_S,
     bounded_client,
@@ -270,7 +270,7 @@ class RedisGeoIndex:
             padded = radius * _PAD_FACTOR + _PAD_M
             key = self._free if available_only else self._all
             centres = [(lat, lon, padded)]
-            if box_distance_m(lat, lon, -90.0, -180.0, 90.0, -180.0) <= padded:
+            if _box_distance_m(lat, lon, -90.0, -180.0, 90.0, -180.0) <= padded:
                 # The circle crosses ±180°, where GEOSEARCH can miss members on the far side
                 # (found by the property tests): search again from both sides of the meridian.
                 for edge in (-180.0, _JUST_BELOW_180):

@@ -37,6 +37,7 @@ from designpatterns_ref.geo import (
     neighbors,
     redis_score,
 )
+from designpatterns_ref.geo.sphere import box_distance_m, lower_bound_m
 from tests.fuzz.helpers import empty_redis_url, per_argument, redis_keys
 from tests.fuzz.spec import Entry
 
@@ -242,6 +243,12 @@ ENTRIES = [
         lambda _, **kw: cover_circle(**kw),
         {**_POINT, "radius_m": 300.0, "precision": None, "max_cells": 1000},
     ),
+    *per_argument(
+        "box_distance_m",
+        lambda _, **kw: box_distance_m(**kw),
+        {"lat": 51.5, "lon": -0.12, "south": 48.0, "west": 2.0, "north": 49.0, "east": 3.0},
+    ),
+    Entry("lower_bound_m(distance_m)", call=lambda _, v: lower_bound_m(v)),
     *(
         entry
         for fn in (haversine_m, equirectangular_m)
