@@ -50,6 +50,8 @@ from designpatterns_ref.geo.base import (
     GeoError,
     GeoTypeError,
     check_driver_id,
+    check_lat,
+    check_lon,
     check_radius,
 )
 
@@ -102,6 +104,7 @@ class Dispatcher:
         """
         if not isinstance(rider_id, str) or not rider_id:
             raise GeoTypeError(f"rider_id={shown(rider_id)} must be a non-empty str")
+        lat, lon = check_lat("lat", lat), check_lon("lon", lon)  # before the index is read
         with self._lock:
             if rider_id in self.assignments:
                 raise GeoError(f"rider_id={shown(rider_id)} already has a driver; release it first")
