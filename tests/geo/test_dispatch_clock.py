@@ -116,3 +116,22 @@ def test_requests_never_raise_and_take_the_nearest_live_driver(
         assert all((m.distance_m, m.driver_id) > (got.distance_m, got.driver_id) for m in left)
         assert got.driver_id not in {m.driver_id for m in left}
         assert dispatcher.assignments[f"r{r}"] == got
+
+
+@pytest.mark.parametrize("twentieths", range(-4, 24))
+def test_release_never_fails_halfway_for_a_driver_going_stale(make: Make, twentieths: int) -> None:
+    """The driver's fix expires somewhere around the release (``twentieths / 20`` seconds of its
+    TTL left when the release starts, on a clock that moves at every reading): the release
+    drops the assignment and never raises."""
+    left = twentieths / 20
+    clock = TickingClock(0.25)
+    index = make(60.0, clock)
+    index.upsert("d7", 40.7580, -73.9855, at=0.0)
+    dispatcher = Dispatcher(index)
+    got = dispatcher.request("rider-1", 40.7585, -73.9855)
+    assert got is not None and got.driver_id == "d7"
+    clock.now = 60.0 - left
+    dispatcher.release("d7")
+    assert dispatcher.assignments == {}
+    state = index.get("d7")
+    assert state is None or state.available

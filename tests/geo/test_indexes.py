@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import random
+import sys
 import threading
 from collections.abc import Callable, Iterator
 
@@ -431,3 +433,36 @@ def test_redis_set_available_never_undoes_a_concurrent_move_or_remove(redis_url:
     sizes = [client.zcard(f"race:{k}") for k in ("geo", "free", "at")]
     assert [*sizes, client.hlen("race:pos")] == [0, 0, 0, 0], "a removed driver came back"
     client.close()
+
+
+@pytest.mark.parametrize("precision", range(1, 13))
+@settings(max_examples=15)
+@example(radius=1e307, drivers=[], rider=(0.0, 0.0), k=1)
+@example(radius=sys.float_info.max, drivers=[(1.0, 2.0)], rider=(0.0, 0.0), k=1)
+@given(
+    radius=st.one_of(
+        st.sampled_from([2.0e7, math.pi * 6_371_008.8, 1e9, 1e307, sys.float_info.max]),
+        st.floats(1e6, sys.float_info.max),
+    ),
+    drivers=st.lists(st.tuples(st.floats(-90.0, 90.0), st.floats(-180.0, 179.999)), max_size=6),
+    rider=st.tuples(st.floats(-90.0, 90.0), st.floats(-180.0, 179.999)),
+    k=st.integers(1, 4),
+)
+def test_geohash_takes_any_finite_radius_at_every_precision(
+    precision: int,
+    radius: float,
+    drivers: list[tuple[float, float]],
+    rider: tuple[float, float],
+    k: int,
+) -> None:
+    """A radius past half the globe skips no row of cells; fine cells must not overflow."""
+    clock = ManualClock()
+    index, oracle = GeohashIndex(precision, clock=clock), BruteForceIndex(clock=clock)
+    for i, (lat, lon) in enumerate(drivers):
+        index.upsert(f"d{i}", lat, lon)
+        oracle.upsert(f"d{i}", lat, lon)
+    lat, lon = rider
+    assert index.nearest(lat, lon, k, max_radius_m=radius) == oracle.nearest(
+        lat, lon, k, max_radius_m=radius
+    )
+    assert index.within(lat, lon, radius) == oracle.within(lat, lon, radius)

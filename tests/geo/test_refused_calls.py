@@ -12,6 +12,7 @@ import pytest
 from designpatterns_ref.clock import ManualClock
 from designpatterns_ref.geo import (
     BruteForceIndex,
+    Dispatcher,
     DriverIndex,
     GeoError,
     GeohashIndex,
@@ -54,6 +55,8 @@ def make(request: pytest.FixtureRequest) -> Iterator[Factory]:
         lambda ix: ix.get(7),
         lambda ix: ix.get("\ud800"),
         lambda ix: ix.remove(7),
+        lambda ix: ix.upsert("\ud800", 10.0, 10.0),
+        lambda ix: ix.upsert("d\udfff", 10.0, 10.0, available=True, at=50.0),
     ],
 )
 def test_a_refused_call_expires_no_stale_driver(
@@ -70,6 +73,24 @@ def test_a_refused_call_expires_no_stale_driver(
         call(index)
     clock.set(30.0, allow_backwards=True)
     assert index.get("old") is not None and len(index) == 2
+
+
+@pytest.mark.parametrize(
+    ("lat", "lon"),
+    [(91.0, 0.0), (math.nan, 0.0), (0.0, math.inf), ("40", 0.0), (0.0, None), (True, 0.0)],
+)
+def test_a_refused_request_expires_no_stale_driver(make: Factory, lat: Any, lon: Any) -> None:
+    clock = ManualClock()
+    index = make(clock)
+    index.upsert("old", 10.0, 10.0)
+    index.upsert("new", 10.0, 10.001, at=50.0)
+    clock.advance(61.0)  # "old" is past its 60 s TTL, and nothing has read the index since
+    dispatcher = Dispatcher(index)
+    with pytest.raises(GeoError, match=r"lat=|lon="):
+        dispatcher.request("rider", lat, lon)
+    clock.set(30.0, allow_backwards=True)
+    assert index.get("old") is not None and len(index) == 2
+    assert dispatcher.assignments == {}
 
 
 class Flaky:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from designpatterns_ref.geo import GeoError, GeoTypeError
 from designpatterns_ref.geo.sphere import (
     EARTH_RADIUS_M,
     _haversine_m,
@@ -96,3 +99,58 @@ def test_equirectangular_error_is_as_documented() -> None:
                 exact = haversine_m(lat, 0.0, lat2, lon2)
                 worst = max(worst, abs(equirectangular_m(lat, 0.0, lat2, lon2) - exact) / exact)
     assert worst < 1e-3  # "below 0.1% up to 100 km, below 70 degrees of latitude"
+
+
+BOX = {"lat": 10.0, "lon": 5.0, "south": 0.0, "west": 0.0, "north": 20.0, "east": 10.0}
+
+
+@pytest.mark.parametrize("field", list(BOX))
+@pytest.mark.parametrize(
+    ("bad", "error"),
+    [
+        (math.nan, GeoError),
+        (math.inf, GeoError),
+        (-math.inf, GeoError),
+        (10**400, GeoError),
+        (1000.0, GeoError),
+        ("1", GeoTypeError),
+        (None, GeoTypeError),
+        (True, GeoTypeError),
+        (1j, GeoTypeError),
+    ],
+    ids=["nan", "inf", "-inf", "10**400", "1000", "str", "None", "bool", "complex"],
+)
+def test_box_distance_refuses_bad_arguments_by_name(field: str, bad: Any, error: type) -> None:
+    with pytest.raises(error, match=rf"box_distance_m: {field}="):
+        box_distance_m(**{**BOX, field: bad})
+
+
+def test_box_distance_refuses_a_box_upside_down() -> None:
+    with pytest.raises(GeoError, match=r"south=20\.0 is north of north=10\.0"):
+        box_distance_m(0.0, 0.0, 20.0, 0.0, 10.0, 1.0)
+    assert box_distance_m(0.0, 0.0, 10.0, 0.0, 10.0, 1.0) > 0.0  # a box of one parallel is fine
+    assert box_distance_m(10.0, 5.0, -90.0, -180.0, 90.0, 180.0) == 0.0  # 180 is kept: all of it
+
+
+@pytest.mark.parametrize(
+    ("bad", "error"),
+    [
+        (math.nan, GeoError),
+        (-math.inf, GeoError),
+        (-1.0, GeoError),
+        (10**400, GeoError),
+        ("1", GeoTypeError),
+        (None, GeoTypeError),
+        (False, GeoTypeError),
+    ],
+    ids=["nan", "-inf", "negative", "10**400", "str", "None", "bool"],
+)
+def test_lower_bound_refuses_what_is_not_a_distance(bad: Any, error: type) -> None:
+    with pytest.raises(error, match=r"lower_bound_m: distance_m="):
+        lower_bound_m(bad)
+
+
+def test_lower_bound_keeps_infinity_and_takes_ints() -> None:
+    assert lower_bound_m(math.inf) == math.inf
+    assert lower_bound_m(0) == -1e-3
+    assert lower_bound_m(6_000_000) == 5_999_999.0

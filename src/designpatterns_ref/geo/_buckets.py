@@ -133,10 +133,12 @@ class BucketIndex(LiveIndex):
         available: bool = True,
         at: float | None = None,
     ) -> None:
-        """Add or move many drivers at once, as ``upsert`` of each ``(driver_id, lat, lon)`` in
-        turn would (a repeated id keeps its last row), in a few passes without per-driver
-        bookkeeping. The whole batch is checked first: a bad row raises
-        :class:`~designpatterns_ref.geo.base.GeoError` naming it, and nothing is stored.
+        """Add or move many drivers at once, as ``upsert(driver_id, lat, lon, available=available,
+        at=at)`` of each row in turn would (a repeated id keeps its last row), in a few passes
+        without per-driver bookkeeping. The flag is explicit here (True by default): a bulk load
+        sets it for every row, busy drivers included. The whole batch is checked first: a bad
+        row raises :class:`~designpatterns_ref.geo.base.GeoError` naming it, and nothing is
+        stored.
 
         The cyclic garbage collector stays on, on purpose (measured): pausing it during the
         load makes the load itself faster, but every record and bucket it made is then still

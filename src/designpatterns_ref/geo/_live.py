@@ -78,22 +78,40 @@ class LiveTable:
     def check_fix(
         self, driver_id: object, lat: object, lon: object, available: object, at: object
     ) -> tuple[str, float, float, bool, float]:
-        """Validate one location update; return it normalised (180 -> -180, at defaulted)."""
+        """Validate one location update; return it normalised (180 -> -180, at defaulted, and
+        ``available=None`` resolved by :meth:`kept`)."""
         if type(driver_id) is not str or not driver_id or not driver_id.isascii():
             driver_id = check_driver_id(driver_id)
         if type(lat) is not float or not -90.0 <= lat <= 90.0:
             lat = check_lat("lat", lat)
         if type(lon) is not float or not -180.0 <= lon < 180.0:
             lon = check_lon("lon", lon)
-        if available is not True and available is not False:
-            raise GeoTypeError(f"available={shown(available)} must be True or False")
+        if available is not True and available is not False and available is not None:
+            raise GeoTypeError(f"available={shown(available)} must be True, False or None")
+        now = None
         if at is None:
-            at = self.now()
+            at = now = self.now()
         elif isinstance(at, bool) or not isinstance(at, int | float):
             raise GeoTypeError(f"at={shown(at)} must be a finite number of seconds or None")
         elif not -sys.float_info.max <= at <= sys.float_info.max:  # NaN, inf, 10**400
             raise GeoError(f"at={shown(at)} must be a finite number of seconds or None")
+        if available is None:
+            available = self.kept(driver_id, now)
         return driver_id, lat, lon, available, float(at)
+
+    def kept(self, driver_id: str, now: float | None) -> bool:
+        """The flag an update that gives none keeps: a live driver's own (so a location update
+        never frees a busy driver), True for a driver unknown or stale (it comes back new).
+
+        ``now`` is the clock's reading if the caller has one; else the clock is read, and only
+        when a stale record must be told from a live one.
+        """
+        rec = self.drivers.get(driver_id)
+        if rec is None:
+            return True
+        if self.ttl is not None and rec[3] < (self.now() if now is None else now) - self.ttl:
+            return True
+        return rec[2]
 
     def now(self) -> float:
         """One reading of the clock, refused with GeoError unless it is a finite number."""

@@ -114,6 +114,8 @@ class DriverIndex(Protocol):
     ``nearest`` returns at most ``k`` matches, nearest first, ties broken by driver id, equal to
     what :class:`~designpatterns_ref.geo.brute.BruteForceIndex` returns on the same data.
     Drivers whose last fix is older than the index's ``ttl`` (on its clock) are dropped.
+    ``upsert`` without ``available`` keeps a live driver's flag (a location update never frees
+    a busy driver); a new or stale driver comes in available.
     """
 
     def upsert(
@@ -122,7 +124,7 @@ class DriverIndex(Protocol):
         lat: float,
         lon: float,
         *,
-        available: bool = True,
+        available: bool | None = None,
         at: float | None = None,
     ) -> None: ...
 

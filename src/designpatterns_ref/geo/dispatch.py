@@ -39,6 +39,7 @@ True
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from dataclasses import dataclass
 
@@ -49,6 +50,8 @@ from designpatterns_ref.geo.base import (
     GeoError,
     GeoTypeError,
     check_driver_id,
+    check_lat,
+    check_lon,
     check_radius,
 )
 
@@ -69,6 +72,12 @@ class Dispatcher:
 
     ``max_pickup_m`` (optional) refuses drivers farther than that. Every assignment is kept in
     :attr:`assignments` (rider id -> assignment) until released.
+
+    The in-memory indexes are not thread-safe on their own: while the dispatcher serves
+    requests, send location updates and removals through :meth:`update` and :meth:`remove`,
+    which take the same lock as :meth:`request` (a write straight to the index from another
+    thread can break a search under way). :class:`~designpatterns_ref.geo.redis.RedisGeoIndex`
+    is safe to write to directly.
     """
 
     def __init__(self, index: DriverIndex, *, max_pickup_m: float | None = None) -> None:
@@ -89,10 +98,13 @@ class Dispatcher:
 
         A driver that goes stale between the search and the claim is passed over for the next
         one (at most one retry per driver in the index; with a clock that keeps stepping back
-        and forth past a fix's expiry, None after that many).
+        and forth past a fix's expiry, None after that many). So is a driver found free while
+        it still has a rider (an index write marked it available): it is marked busy again,
+        and keeps its rider until :meth:`release`.
         """
         if not isinstance(rider_id, str) or not rider_id:
             raise GeoTypeError(f"rider_id={shown(rider_id)} must be a non-empty str")
+        lat, lon = check_lat("lat", lat), check_lon("lon", lon)  # before the index is read
         with self._lock:
             if rider_id in self.assignments:
                 raise GeoError(f"rider_id={shown(rider_id)} already has a driver; release it first")
@@ -106,9 +118,12 @@ class Dispatcher:
                 match = matches[0]
                 try:
                     self.index.set_available(match.driver_id, False)
-                    break
                 except DriverNotFound:
                     continue
+                if match.driver_id not in self._rider_of:
+                    break
+                # Another writer marked a driver on a trip free: it stays busy (just marked so
+                # again) and with its rider, and the search goes on to the next driver.
             else:  # a clock stepping back and forth kept reviving drivers: give up
                 return None
             assignment = Assignment(rider_id, match.driver_id, match.distance_m)
@@ -116,13 +131,39 @@ class Dispatcher:
             self._rider_of[match.driver_id] = rider_id
             return assignment
 
-    def release(self, driver_id: str) -> None:
-        """The trip is over (or cancelled): the driver is available again."""
+    def update(self, driver_id: str, lat: float, lon: float, *, at: float | None = None) -> None:
+        """A driver's location update (``index.upsert``), under the dispatcher's lock.
+
+        A driver with a rider stays busy (even one that went stale or was removed meanwhile and
+        comes back); any other keeps its flag, and a new one comes in available.
+        """
         driver_id = check_driver_id(driver_id)
         with self._lock:
-            rider_id = self._rider_of.pop(driver_id, None)
+            busy = False if driver_id in self._rider_of else None
+            self.index.upsert(driver_id, lat, lon, available=busy, at=at)
+
+    def remove(self, driver_id: str) -> bool:
+        """A driver goes offline (``index.remove``), under the dispatcher's lock; True if it was
+        there. A driver with a rider keeps its assignment until :meth:`release`."""
+        with self._lock:
+            return self.index.remove(driver_id)
+
+    def release(self, driver_id: str) -> None:
+        """The trip is over (or cancelled): the driver is available again.
+
+        A driver that went stale or was removed meanwhile has nothing to free: the assignment
+        is dropped all the same, and the driver comes back available with its next update. The
+        index is written first, so a call that fails there (a Redis index's outage) keeps the
+        assignment, to be released again.
+        """
+        driver_id = check_driver_id(driver_id)
+        with self._lock:
+            rider_id = self._rider_of.get(driver_id)
             if rider_id is None:
                 raise GeoError(f"driver_id={shown(driver_id)} has no assignment to release")
-            del self.assignments[rider_id]
-            if self.index.get(driver_id) is not None:  # it may have gone stale meanwhile
+            # One call, so one reading of the clock: a driver live for a first call and stale
+            # for a second one cannot fail the release halfway.
+            with contextlib.suppress(DriverNotFound):
                 self.index.set_available(driver_id, True)
+            del self._rider_of[driver_id]
+            del self.assignments[rider_id]

@@ -33,7 +33,7 @@ from designpatterns_ref.geo.geohash_codec import (
     _code30,
     _quantize,
 )
-from designpatterns_ref.geo.sphere import EARTH_RADIUS_M, RAD, box_distance_m, lower_bound_m
+from designpatterns_ref.geo.sphere import EARTH_RADIUS_M, RAD, _box_distance_m, _lower_bound_m
 
 __all__ = ["cell_size_m", "cover_circle", "precision_for_radius"]
 
@@ -118,15 +118,15 @@ def cover_circle(
 
     def reaches(row: int, col: int) -> bool:
         south, west = row * height - 90.0, col * width - 180.0
-        d = box_distance_m(lat, lon, south, west, south + height, west + width)
-        return lower_bound_m(d) <= radius
+        d = _box_distance_m(lat, lon, south, west, south + height, west + width)
+        return _lower_bound_m(d) <= radius
 
     seen = {start}
     queue = deque([start])
     pole_rows = [
         r
         for r, pole in ((rows - 1, 90.0), (0, -90.0))
-        if lower_bound_m(_distance_to_pole(lat, pole)) <= radius
+        if _lower_bound_m(_distance_to_pole(lat, pole)) <= radius
     ]
     while queue:
         row, col = queue.popleft()

@@ -64,11 +64,12 @@ from designpatterns_ref.geo.geohash_codec import (
     _code30,
     _quantize,
 )
-from designpatterns_ref.geo.sphere import EARTH_RADIUS_M, RAD, _edge_angle, lower_bound_m
+from designpatterns_ref.geo.sphere import EARTH_RADIUS_M, RAD, _edge_angle, _lower_bound_m
 
 __all__ = ["GeohashIndex", "SearchTrace"]
 
 _INF = math.inf
+_REACH_ALL = math.pi * EARTH_RADIUS_M  # metres: no point of the sphere is farther
 
 
 class SearchTrace:
@@ -135,19 +136,24 @@ class GeohashIndex(BucketIndex):
         lat: float,
         lon: float,
         *,
-        available: bool = True,
+        available: bool | None = None,
         at: float | None = None,
     ) -> None:
-        """Add a driver or move it, in O(1); ``at`` is the time of the fix (default: now)."""
+        """Add a driver or move it, in O(1); ``at`` is the time of the fix (default: now).
+
+        ``available`` None (the default) keeps a live driver's flag, so a location update never
+        frees a busy driver; a new (or stale) driver comes in available.
+        """
         live = self._live
         if (
             type(driver_id) is not str
             or not driver_id
+            or not driver_id.isascii()  # the slow path refuses lone surrogates
             or type(lat) is not float
             or not -90.0 <= lat <= 90.0
             or type(lon) is not float
             or not -180.0 <= lon < 180.0
-            or (available is not True and available is not False)
+            or (available is not None and available is not True and available is not False)
             or (at is not None and (type(at) is not float or not -_INF < at < _INF))
         ):  # the slow path validates (and raises, or normalises 180 and ints)
             driver_id, lat, lon, available, at = live.check_fix(driver_id, lat, lon, available, at)
@@ -155,6 +161,10 @@ class GeohashIndex(BucketIndex):
             at = live.clock()
             if type(at) is not float or not -_INF < at < _INF:
                 at = check_reading(at)
+            if available is None:
+                available = live.kept(driver_id, at)
+        elif available is None:
+            available = live.kept(driver_id, None)
         # The cell by one multiplication per axis. Unlike geohash.encode it does not correct the
         # last bit, so a driver within ~1e-13 degrees of an edge may land in the cell next door;
         # the search's bound keeps a 1 mm margin, far more than that, so answers stay exact.
@@ -291,7 +301,10 @@ class GeohashIndex(BucketIndex):
             keys = self._ring(row, col, r)
             if r == start == 1:
                 keys.append(row * self._cols + col)  # so the first pass scans the 3 x 3 block
-            if reach < _INF:  # skip whole rows of cells beyond reach, as d >= R * |dlat|
+            # Skip whole rows of cells beyond reach, as d >= R * |dlat|; a reach of half the
+            # globe or more (a span of 180 degrees) skips none, so the rows are not computed
+            # (beyond a float's range at fine precisions).
+            if reach < _REACH_ALL:
                 span = (reach + 1.0) / (EARTH_RADIUS_M * RAD)  # degrees, with a 1 m margin
                 cols, scale = self._cols, self._row_scale  # rows as upsert computes them
                 first = int((lat - span + 90.0) * scale) * cols
@@ -303,7 +316,7 @@ class GeohashIndex(BucketIndex):
                 [b for key in keys if (b := cells.get(key))], p1, l1, c1, available_only
             )
             if k is None or len(found) >= k or limit < _INF:  # else no bound can stop us yet
-                bound = lower_bound_m(self._bound(lat, lon, row, col, r))
+                bound = _lower_bound_m(self._bound(lat, lon, row, col, r))
                 if bound > limit or bound == _INF:
                     break  # nothing unsearched can be within the limit
                 if k is not None and len(found) >= k:

@@ -60,7 +60,7 @@ from designpatterns_ref.errors import shown
 from designpatterns_ref.geo._buckets import BucketIndex, measure
 from designpatterns_ref.geo._live import LiveTable
 from designpatterns_ref.geo.base import GeoError, GeoTypeError
-from designpatterns_ref.geo.sphere import EARTH_RADIUS_M, RAD, lower_bound_m
+from designpatterns_ref.geo.sphere import EARTH_RADIUS_M, RAD, _lower_bound_m
 
 __all__ = ["H3Index", "h3_module"]
 
@@ -180,7 +180,7 @@ class _Cell:
 
 def _metres(angle_rad: float) -> float:
     """A bound in radians as metres, shrunk by the rounding margins (never above the truth)."""
-    return lower_bound_m(max(0.0, angle_rad) * EARTH_RADIUS_M) - _MARGIN_M
+    return _lower_bound_m(max(0.0, angle_rad) * EARTH_RADIUS_M) - _MARGIN_M
 
 
 class H3Index(BucketIndex):
@@ -233,10 +233,14 @@ class H3Index(BucketIndex):
         lat: float,
         lon: float,
         *,
-        available: bool = True,
+        available: bool | None = None,
         at: float | None = None,
     ) -> None:
-        """Add a driver or move it, in O(1); ``at`` is the time of the fix (default: now)."""
+        """Add a driver or move it, in O(1); ``at`` is the time of the fix (default: now).
+
+        ``available`` None (the default) keeps a live driver's flag, so a location update never
+        frees a busy driver; a new (or stale) driver comes in available.
+        """
         driver_id, lat, lon, available, at = self._live.check_fix(
             driver_id, lat, lon, available, at
         )

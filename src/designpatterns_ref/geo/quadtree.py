@@ -41,7 +41,7 @@ from designpatterns_ref.geo.base import (
     GeoTypeError,
     check_driver_id,
 )
-from designpatterns_ref.geo.sphere import EARTH_RADIUS_M, RAD, box_distance_m, lower_bound_m
+from designpatterns_ref.geo.sphere import EARTH_RADIUS_M, RAD, _box_distance_m, _lower_bound_m
 
 __all__ = ["QuadTreeIndex"]
 
@@ -94,10 +94,14 @@ class QuadTreeIndex(LiveIndex):
         lat: float,
         lon: float,
         *,
-        available: bool = True,
+        available: bool | None = None,
         at: float | None = None,
     ) -> None:
-        """Add a driver or move it; ``at`` is the time of the fix (default: now)."""
+        """Add a driver or move it; ``at`` is the time of the fix (default: now).
+
+        ``available`` None (the default) keeps a live driver's flag, so a location update never
+        frees a busy driver; a new (or stale) driver comes in available.
+        """
         live = self._live
         driver_id, lat, lon, available, at = live.check_fix(driver_id, lat, lon, available, at)
         if driver_id in live.drivers:
@@ -224,8 +228,8 @@ class QuadTreeIndex(LiveIndex):
             assert node.children is not None
             for child in node.children:
                 if child.count:
-                    d = box_distance_m(lat, lon, child.south, child.west, child.north, child.east)
-                    heapq.heappush(queue, (lower_bound_m(d), tie, child))
+                    d = _box_distance_m(lat, lon, child.south, child.west, child.north, child.east)
+                    heapq.heappush(queue, (_lower_bound_m(d), tie, child))
                     tie += 1
         return best
 

@@ -23,8 +23,8 @@ nearest, the radius starts where the previous search ended and doubles until k d
 within the unpadded radius, which proves none outside can beat them. Once the radius passes
 2,000 km it reads and measures every driver instead, keeps those within ``max_radius_m`` (all of
 them when there is no bound) and stops there, so a driver on another continent is still found.
-An update is one ``MULTI``/``EXEC`` transaction (geo set, free-driver set, coordinates, fix time)
-and a change of the free flag one Lua script; stale drivers are removed by a Lua script,
+An update is one Lua script (geo set, free-driver set, coordinates, fix time; a busy driver stays
+busy) and a change of the free flag another; stale drivers are removed by a Lua script,
 atomically, before each read.
 
 Complexity: O(log n) per update on the server; a search costs one or a few round trips plus
@@ -58,7 +58,7 @@ from designpatterns_ref.geo.base import (
     matches,
 )
 from designpatterns_ref.geo.geohash import REDIS_LAT_LIMIT
-from designpatterns_ref.geo.sphere import _haversine_m, box_distance_m
+from designpatterns_ref.geo.sphere import _box_distance_m, _haversine_m
 from designpatterns_ref.redisclient import (
     DEFAULT_DEADLINE_S,
     bounded_client,
@@ -101,6 +101,31 @@ else
   redis.call('ZREM', KEYS[2], ARGV[1])
 end
 redis.call('HSET', KEYS[3], ARGV[1], lat .. ' ' .. lon .. ' ' .. ARGV[2] .. ' ' .. at)
+return 1
+"""
+
+
+# Add or move one driver in one step on the server. ARGV: id, lon, lat, flag ('1', '0', or ''
+# to keep a live driver's flag), fix time, stale cutoff ('' for no TTL). A driver unknown, or
+# whose fix is older than the cutoff, comes in free when no flag is given.
+_UPSERT = """
+local flag = ARGV[4]
+if flag == '' then
+  flag = '1'
+  local raw = redis.call('HGET', KEYS[3], ARGV[1])
+  if raw then
+    local _, _, old, at = string.match(raw, '^(%S+) (%S+) (%S+) (%S+)$')
+    if ARGV[6] == '' or tonumber(at) >= tonumber(ARGV[6]) then flag = old end
+  end
+end
+redis.call('GEOADD', KEYS[1], ARGV[2], ARGV[3], ARGV[1])
+if flag == '1' then
+  redis.call('GEOADD', KEYS[2], ARGV[2], ARGV[3], ARGV[1])
+else
+  redis.call('ZREM', KEYS[2], ARGV[1])
+end
+redis.call('HSET', KEYS[3], ARGV[1], ARGV[3] .. ' ' .. ARGV[2] .. ' ' .. flag .. ' ' .. ARGV[5])
+redis.call('ZADD', KEYS[4], ARGV[5], ARGV[1])
 return 1
 """
 
@@ -149,6 +174,7 @@ class RedisGeoIndex:
         self._meta, self._at = f"{key}:pos", f"{key}:at"
         self._purge = client.register_script(_PURGE)
         self._set_available = client.register_script(_SET_AVAILABLE)
+        self._upsert = client.register_script(_UPSERT)
         self._hint = 500.0  # metres: where the next k-nearest search starts
 
     @staticmethod
@@ -168,23 +194,27 @@ class RedisGeoIndex:
         lat: float,
         lon: float,
         *,
-        available: bool = True,
+        available: bool | None = None,
         at: float | None = None,
     ) -> None:
-        """Add or move a driver in one transaction (refuses latitudes beyond ±85.05112878)."""
-        driver_id, lat, lon, available, at = self._live.check_fix(
-            driver_id, lat, lon, available, at
+        """Add or move a driver in one step on the server (a Lua script); refuses latitudes
+        beyond ±85.05112878.
+
+        ``available`` None (the default) keeps a live driver's flag, read and written in the
+        same step, so a location update never frees a busy driver, even one another process
+        marked busy a moment before; a new (or stale) driver comes in available.
+        """
+        # The local table is empty: validate with a flag, then let the server resolve None.
+        flag = available
+        driver_id, lat, lon, _, at = self._live.check_fix(
+            driver_id, lat, lon, True if flag is None else flag, at
         )
         self._check_lat(lat, "upsert:")
-        pipe = self._client.pipeline(transaction=True)
-        pipe.geoadd(self._all, (lon, lat, driver_id))
-        if available:
-            pipe.geoadd(self._free, (lon, lat, driver_id))
-        else:
-            pipe.zrem(self._free, driver_id)
-        pipe.hset(self._meta, driver_id, f"{lat!r} {lon!r} {int(available)} {at!r}")
-        pipe.zadd(self._at, {driver_id: at})
-        pipe.execute()
+        ttl = self._live.ttl
+        cutoff = "" if flag is not None or ttl is None else repr(self._live.now() - ttl)
+        keys = [self._all, self._free, self._meta, self._at]
+        code = "" if flag is None else str(int(flag))
+        self._upsert(keys=keys, args=[driver_id, repr(lon), repr(lat), code, repr(at), cutoff])
 
     def remove(self, driver_id: str) -> bool:
         """Forget a driver; True if it was there (a stale driver is not: it expires first)."""
@@ -240,7 +270,7 @@ class RedisGeoIndex:
             padded = radius * _PAD_FACTOR + _PAD_M
             key = self._free if available_only else self._all
             centres = [(lat, lon, padded)]
-            if box_distance_m(lat, lon, -90.0, -180.0, 90.0, -180.0) <= padded:
+            if _box_distance_m(lat, lon, -90.0, -180.0, 90.0, -180.0) <= padded:
                 # The circle crosses ±180°, where GEOSEARCH can miss members on the far side
                 # (found by the property tests): search again from both sides of the meridian.
                 for edge in (-180.0, _JUST_BELOW_180):

@@ -40,7 +40,8 @@ from __future__ import annotations
 import math
 from math import asin, atan2, cos, sin, sqrt
 
-from designpatterns_ref.geo.base import GeoError, GeoTypeError, check_lat, check_lon
+from designpatterns_ref.errors import shown
+from designpatterns_ref.geo.base import GeoError, GeoTypeError, check_lat, check_lon, check_radius
 
 __all__ = [
     "EARTH_RADIUS_M",
@@ -139,11 +140,57 @@ def box_distance_m(
     ``east < west`` means it crosses the antimeridian, and a span of 360° or more covers every
     longitude. Returns 0 for a point inside or on the box.
 
+    Checks its arguments and raises :class:`~designpatterns_ref.geo.base.GeoError` otherwise:
+    finite numbers, ``lat``, ``south`` and ``north`` in [-90, 90] with ``south <= north``, ``lon``
+    in [-180, 180], and ``west`` and ``east`` within ±540° (a box across ±180° may be written
+    with ``east`` past 180, as ``west`` plus its width). The indexes, which have checked their
+    input already, call the unchecked ``_box_distance_m``.
+
     >>> round(box_distance_m(0.0, 179.0, -1.0, -180.0, 1.0, -179.0))  # across ±180°
     111195
     >>> round(box_distance_m(89.0, 0.0, 80.0, 170.0, 85.0, 175.0))  # over the pole
     665761
+    >>> box_distance_m(0.0, 0.0, 10.0, 0.0, 5.0, 1.0)
+    Traceback (most recent call last):
+    ...
+    designpatterns_ref.geo.base.GeoError: box_distance_m: south=10.0 is north of north=5.0: ...
     """
+    where = "box_distance_m"
+    try:
+        lat = check_lat("lat", lat)
+        lon = check_lon("lon", lon)
+        south = check_lat("south", south)
+        north = check_lat("north", north)
+        west, east = _edge("west", west), _edge("east", east)
+    except GeoTypeError as exc:
+        raise GeoTypeError(f"{where}: {exc}") from None
+    except GeoError as exc:
+        raise GeoError(f"{where}: {exc}") from None
+    if south > north:
+        raise GeoError(
+            f"{where}: south={shown(south)} is north of north={shown(north)}: "
+            "a box needs south <= north"
+        )
+    return _box_distance_m(lat, lon, south, west, north, east)
+
+
+def _edge(field: str, value: object) -> float:
+    """A box's west or east edge: a finite longitude within ±540 degrees, kept as given."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise GeoTypeError(
+            f"{field}={shown(value)} must be a number (int or float), not {type(value).__name__}"
+        )
+    if not -540.0 <= value <= 540.0:  # NaN, infinities and 10**400 fail too
+        raise GeoError(
+            f"{field}={shown(value)} is out of range: a box edge must lie in [-540, 540]"
+        )
+    return float(value)
+
+
+def _box_distance_m(
+    lat: float, lon: float, south: float, west: float, north: float, east: float
+) -> float:
+    """:func:`box_distance_m` without the checks, for callers that validated their input."""
     span = east - west
     full = span >= 360.0
     if not full:
@@ -168,10 +215,27 @@ def lower_bound_m(distance_m: float) -> float:
     Haversine and the cross-track formula lose precision near 10,000 km and 20,000 km (where
     ``asin`` is steep), up to about 0.2 m; elsewhere they agree to a micrometre. The margin is
     1 mm, or 1 m beyond 5,000 km, so a bound never exceeds a distance actually computed.
+    ``distance_m`` must be zero or more metres, or infinity (returned as it is); anything else
+    raises :class:`~designpatterns_ref.geo.base.GeoError`. The indexes call the unchecked
+    ``_lower_bound_m``.
 
     >>> lower_bound_m(100.0)
     99.999
+    >>> lower_bound_m(math.inf)
+    inf
     """
+    if not (isinstance(distance_m, float) and distance_m == math.inf):
+        try:
+            distance_m = check_radius("distance_m", distance_m)
+        except GeoTypeError as exc:
+            raise GeoTypeError(f"lower_bound_m: {exc}") from None
+        except GeoError as exc:
+            raise GeoError(f"lower_bound_m: {exc}") from None
+    return _lower_bound_m(distance_m)
+
+
+def _lower_bound_m(distance_m: float) -> float:
+    """:func:`lower_bound_m` without the checks, for callers that validated their input."""
     if distance_m == math.inf:
         return distance_m
     return distance_m - (1e-3 if distance_m < 5e6 else 1.0)

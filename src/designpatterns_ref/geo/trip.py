@@ -10,7 +10,9 @@ may move to; anything else raises :class:`TripStateError` and changes nothing. O
 :meth:`~TripStateMachine.unmatch` goes back to REQUESTED (letting the driver go), so a trip has
 a driver exactly in the states that need one (a cancelled trip keeps the one it had, for the
 record). Every transition is kept, with its time on the injected clock and an optional note, so
-a trip's history can be replayed, audited or billed (time spent waiting, time in progress).
+a trip's history can be replayed, audited or billed (time spent waiting, time in progress). A
+clock that steps back counts as no time: a transition is never dated before the one it follows,
+so no state is ever spent a negative time in.
 
 ::
 
@@ -144,8 +146,10 @@ class TripStateMachine:
                 f"(allowed: {names})"
             )
         now = read_seconds(self._clock, GeoError, f"trip {self.trip_id!r}")  # before any change
+        last = self.history[-1]
         self.state = to
-        self.history.append(Transition(self.history[-1].to, to, now, note))
+        # A clock that steps back counts as no time: a move is never dated before the last one.
+        self.history.append(Transition(last.to, to, max(now, last.at), note))
 
     def match(self, driver_id: str) -> None:
         """A driver accepted the trip."""
@@ -189,7 +193,10 @@ class TripStateMachine:
             raise GeoTypeError(f"state={shown(state)} must be a TripState")
         total = 0.0
         now = read_seconds(self._clock, GeoError, "TripStateMachine.time_in")
-        for here, after in zip(self.history, [*self.history[1:], None], strict=True):
+        with self._lock:  # one copy, taken while no transition is being added
+            history = list(self.history)
+        now = max(now, history[-1].at)  # a clock stepped back: the current visit counts none
+        for here, after in zip(history, [*history[1:], None], strict=True):
             if here.to is state:
                 total += (after.at if after is not None else now) - here.at
         return total

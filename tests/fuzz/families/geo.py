@@ -8,6 +8,7 @@ compared before and after through a dump of its keys. What is left out is in NOT
 from __future__ import annotations
 
 import itertools
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -36,6 +37,7 @@ from designpatterns_ref.geo import (
     neighbors,
     redis_score,
 )
+from designpatterns_ref.geo.sphere import box_distance_m, lower_bound_m
 from tests.fuzz.helpers import empty_redis_url, per_argument, redis_keys
 from tests.fuzz.spec import Entry
 
@@ -88,7 +90,18 @@ INDEXES: list[tuple[str, Callable[[], Any], Callable[[Any], object] | None]] = [
     ("QuadTreeIndex", lambda: _fill(QuadTreeIndex(capacity=2, clock=ManualClock(0.0))), None),
     ("H3Index", lambda: _fill(H3Index(clock=ManualClock(0.0))), _index_state),
     ("RedisGeoIndex", _redis_index, _redis_snapshot),
+    # The finest cells: rows of cells beyond a search's reach are skipped by arithmetic that a
+    # huge (finite) radius must not overflow.
+    (
+        "GeohashIndex(precision=12)",
+        lambda: _fill(GeohashIndex(12, clock=ManualClock(0.0))),
+        _index_state,
+    ),
 ]
+
+
+#: Finite radii a search accepts, as large as a float goes.
+_HUGE = (1e7, 2.1e7, 1e307, sys.float_info.max)
 
 
 def _index_entries(name: str, make: Callable[[], Any], snap: Any) -> list[Entry]:
@@ -120,6 +133,7 @@ def _index_entries(name: str, make: Callable[[], Any], snap: Any) -> list[Entry]
         {**_POINT, "k": 2, "max_radius_m": 5000.0, "available_only": True},
         make=make,
         snapshot=snap,
+        values=_HUGE,
     )
     out += per_argument(
         f"{name}.within",
@@ -127,6 +141,7 @@ def _index_entries(name: str, make: Callable[[], Any], snap: Any) -> list[Entry]
         {**_POINT, "radius_m": 500.0, "available_only": False},
         make=make,
         snapshot=snap,
+        values=_HUGE,
     )
     out.append(
         Entry(f"{name}.__contains__", call=lambda obj, v: v in obj, make=make, snapshot=snap)
@@ -228,6 +243,12 @@ ENTRIES = [
         lambda _, **kw: cover_circle(**kw),
         {**_POINT, "radius_m": 300.0, "precision": None, "max_cells": 1000},
     ),
+    *per_argument(
+        "box_distance_m",
+        lambda _, **kw: box_distance_m(**kw),
+        {"lat": 51.5, "lon": -0.12, "south": 48.0, "west": 2.0, "north": 49.0, "east": 3.0},
+    ),
+    Entry("lower_bound_m(distance_m)", call=lambda _, v: lower_bound_m(v)),
     *(
         entry
         for fn in (haversine_m, equirectangular_m)
@@ -294,6 +315,13 @@ ENTRIES = [
         make=_dispatcher,
     ),
     Entry("Dispatcher.release(driver_id)", call=lambda d, v: d.release(v), make=_dispatcher),
+    *per_argument(
+        "Dispatcher.update",
+        lambda d, **kw: d.update(**kw),
+        {"driver_id": "ana", **_POINT, "at": 1.0},
+        make=_dispatcher,
+    ),
+    Entry("Dispatcher.remove(driver_id)", call=lambda d, v: d.remove(v), make=_dispatcher),
     *per_argument(
         "SurgePricer",
         lambda _, **kw: SurgePricer(**kw),

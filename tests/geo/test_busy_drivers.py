@@ -1,0 +1,186 @@
+"""A location update never frees a busy driver, and the dispatcher never gives one driver to two
+riders, whoever writes to the index.
+
+Every index's ``upsert`` without ``available`` keeps a live driver's flag (a new or stale driver
+comes in free); a model of flags and fix times is the oracle. The dispatcher skips (and marks
+busy again) a driver an index write made free while it still has a rider.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from designpatterns_ref.clock import ManualClock
+from designpatterns_ref.geo import (
+    BruteForceIndex,
+    Dispatcher,
+    DriverIndex,
+    GeohashIndex,
+    H3Index,
+    QuadTreeIndex,
+    RedisGeoIndex,
+)
+
+Factory = Callable[[ManualClock], DriverIndex]
+_keys = itertools.count()
+
+MEMORY: dict[str, Factory] = {
+    "brute": lambda c: BruteForceIndex(clock=c),
+    "geohash": lambda c: GeohashIndex(clock=c),
+    "quadtree": lambda c: QuadTreeIndex(capacity=2, clock=c),
+    "h3": lambda c: H3Index(clock=c),
+}
+
+
+@pytest.fixture(params=[*MEMORY, "redis"])
+def make(request: pytest.FixtureRequest) -> Iterator[Factory]:
+    if request.param != "redis":
+        yield MEMORY[request.param]
+        return
+    import redis
+
+    client = redis.Redis.from_url(request.getfixturevalue("redis_url"))
+    yield lambda c: RedisGeoIndex(client, key=f"busy:{next(_keys)}", clock=c)
+    client.close()
+
+
+def test_an_update_without_a_flag_keeps_the_drivers_flag(make: Factory) -> None:
+    clock = ManualClock()
+    index = make(clock)
+    index.upsert("d7", 40.7580, -73.9855)  # new: available
+    state = index.get("d7")
+    assert state is not None and state.available
+    index.set_available("d7", False)
+    index.upsert("d7", 40.7581, -73.9855)  # the busy driver's phone reports a new position
+    state = index.get("d7")
+    assert state is not None and not state.available and state.lat == 40.7581
+    assert index.nearest(40.7585, -73.9855, 1) == []
+    index.upsert("d7", 40.7582, -73.9855, at=5.0)  # with a fix time of its own, too
+    state = index.get("d7")
+    assert state is not None and not state.available and state.at == 5.0
+    index.upsert("d7", 40.7583, -73.9855, available=True)  # an explicit flag still sets it
+    assert [m.driver_id for m in index.nearest(40.7585, -73.9855, 1)] == ["d7"]
+    index.upsert("d7", 40.7584, -73.9855, available=False)
+    index.upsert("d7", 40.7585, -73.9855, available=None)
+    state = index.get("d7")
+    assert state is not None and not state.available
+
+
+def test_a_stale_busy_driver_comes_back_free(make: Factory) -> None:
+    """Stale is unknown: its old flag is not kept, even before anything has expired it."""
+    clock = ManualClock()
+    index = make(clock)
+    index.upsert("d7", 40.7580, -73.9855, available=False)
+    clock.advance(61.0)  # past the 60 s TTL, and nothing has read the index since
+    index.upsert("d7", 40.7581, -73.9855)
+    state = index.get("d7")
+    assert state is not None and state.available
+
+
+# A step: ("move", id, flag or None), ("busy"/"free", id), ("remove", id), ("wait", seconds).
+steps = st.lists(
+    st.one_of(
+        st.tuples(st.just("move"), st.sampled_from("abc"), st.sampled_from([None, True, False])),
+        st.tuples(st.sampled_from(["busy", "free", "remove"]), st.sampled_from("abc")),
+        st.tuples(st.just("wait"), st.sampled_from([1.0, 30.0, 59.0, 61.0])),
+    ),
+    max_size=25,
+)
+
+
+def run_against_model(
+    index: DriverIndex, clock: ManualClock, plan: list[tuple[object, ...]]
+) -> None:
+    """Apply ``plan`` to ``index`` and to a dict of (flag, fix time); they must agree throughout."""
+    model: dict[str, tuple[bool, float]] = {}
+
+    def live(d: str) -> bool:
+        return d in model and model[d][1] >= clock() - 60.0
+
+    for n, step in enumerate(plan):
+        op, d = step[0], step[1]
+        if op == "wait":
+            clock.advance(d)  # type: ignore[arg-type]
+        elif op == "move":
+            flag = step[2]
+            index.upsert(d, 40.0 + n * 1e-5, -74.0, available=flag)  # type: ignore[arg-type]
+            kept = model[d][0] if live(d) else True  # type: ignore[index]
+            model[d] = (kept if flag is None else flag, clock())  # type: ignore[index,assignment]
+        elif op == "remove":
+            assert index.remove(d) == live(d)  # type: ignore[arg-type]
+            model.pop(d, None)  # type: ignore[arg-type]
+        elif live(d):  # type: ignore[arg-type]
+            index.set_available(d, op == "free")  # type: ignore[arg-type]
+            model[d] = (op == "free", model[d][1])  # type: ignore[index]
+        for driver in "abc":
+            state = index.get(driver)
+            expected = model[driver][0] if live(driver) else None
+            assert (None if state is None else state.available) == expected, (driver, step)
+
+
+@settings(max_examples=60)
+@given(steps)
+def test_memory_indexes_keep_flags_as_the_model_says(plan: list[tuple[object, ...]]) -> None:
+    for factory in MEMORY.values():
+        clock = ManualClock()
+        run_against_model(factory(clock), clock, plan)
+
+
+@pytest.mark.redis
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(steps)
+def test_redis_index_keeps_flags_as_the_model_says(
+    redis_srv: object, plan: list[tuple[object, ...]]
+) -> None:
+    import redis
+
+    client = redis.Redis.from_url(redis_srv.url)  # type: ignore[attr-defined]
+    clock = ManualClock()
+    index = RedisGeoIndex(client, key=f"model:{next(_keys)}", clock=clock)
+    try:
+        run_against_model(index, clock, plan)
+    finally:
+        index.clear()
+        client.close()
+
+
+def test_a_moving_busy_driver_is_not_given_to_a_second_rider(make: Factory) -> None:
+    index = make(ManualClock())
+    index.upsert("d7", 40.7580, -73.9855)
+    dispatcher = Dispatcher(index)
+    first = dispatcher.request("rider-1", 40.7585, -73.9855)
+    assert first is not None and first.driver_id == "d7"
+    index.upsert("d7", 40.7581, -73.9855)  # a location update of the busy driver
+    assert dispatcher.request("rider-2", 40.7585, -73.9855) is None
+    dispatcher.release("d7")
+    assert list(dispatcher.assignments) == []
+    again = dispatcher.request("rider-1", 40.7585, -73.9855)
+    assert again is not None and again.driver_id == "d7"
+
+
+def test_a_driver_freed_by_an_index_write_stays_with_its_rider(make: Factory) -> None:
+    """Even an explicit available=True from another writer does not give the driver away: the
+    dispatcher passes it over, marks it busy again and takes the next one."""
+    index = make(ManualClock())
+    index.upsert("d7", 40.7580, -73.9855)
+    index.upsert("d8", 40.7680, -73.9855)
+    dispatcher = Dispatcher(index)
+    first = dispatcher.request("rider-1", 40.7585, -73.9855)
+    assert first is not None and first.driver_id == "d7"
+    index.upsert("d7", 40.7581, -73.9855, available=True)
+    second = dispatcher.request("rider-2", 40.7585, -73.9855)
+    assert second is not None and second.driver_id == "d8"
+    state = index.get("d7")
+    assert state is not None and not state.available
+    assert dispatcher.assignments["rider-1"].driver_id == "d7"
+    assert dispatcher.request("rider-3", 40.7585, -73.9855) is None
+    dispatcher.release("d7")
+    dispatcher.release("d8")
+    assert list(dispatcher.assignments) == []
