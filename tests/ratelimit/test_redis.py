@@ -58,6 +58,37 @@ def test_redis_agrees_with_memory_decision_for_decision(
         assert remote.allow("k", cost) == memory.allow("k", cost), (clock.now, cost)
 
 
+@settings(max_examples=25)
+@given(
+    rate=st.sampled_from([1e7, 3e7 / 0.7, 1e9]),
+    burst=st.integers(1, 50),
+    seq=st.lists(
+        st.tuples(st.integers(-20, 100), st.integers(1, 50), st.booleans()),
+        min_size=1,
+        max_size=40,
+    ),
+)
+@pytest.mark.parametrize("cls", ["TokenBucket", "GCRA", "LeakyBucket"])
+def test_redis_agrees_with_memory_at_a_high_rate_on_an_epoch_clock(
+    client: Any, cls: str, rate: float, burst: int, seq: list[tuple[int, int, bool]]
+) -> None:
+    """At ``time.time()`` and millions of units a second the clock's ulp is several units."""
+    from designpatterns_ref import ratelimit as rl
+
+    clock = ManualClock(1.7e9)
+    memory = getattr(rl, cls)(rate, 1.0, burst, clock=clock)
+    remote = getattr(rr, cls)(
+        client, rate, 1.0, burst, clock=clock, name=f"fast{next(_fresh)}", deadline=5.0
+    )
+    for gap, cost, peek in seq:  # gaps in emission intervals, now and then backwards
+        clock.set(clock.now + gap / rate, allow_backwards=True)
+        cost = min(cost, burst)
+        if peek:
+            assert remote.peek("k", cost) == memory.peek("k", cost)
+        assert remote.allow("k", cost) == memory.allow("k", cost), (clock.now, cost)
+    assert sum(bool(remote.allow("k")) for _ in range(burst + 1)) <= burst
+
+
 @settings(max_examples=200)
 @given(
     times=st.lists(st.floats(-1e6, 1e6, allow_nan=False), max_size=40),

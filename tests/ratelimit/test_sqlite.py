@@ -68,6 +68,28 @@ def test_sqlite_decides_exactly_as_memory(tmp_path: Path, name: str, plan: list[
             assert getattr(limiter, action)(key, cost) == getattr(oracle, action)(key, cost)
 
 
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.sampled_from(["token_bucket", "gcra", "leaky_bucket", "leaky_queue"]),
+    st.sampled_from([1e7, 3e7 / 0.7, 1e9]),
+    st.lists(st.tuples(st.integers(-20, 100), st.integers(1, 20)), max_size=40),
+)
+def test_sqlite_decides_exactly_as_memory_at_a_high_rate_on_an_epoch_clock(
+    tmp_path: Path, name: str, rate: float, plan: list[tuple[int, int]]
+) -> None:
+    """At ``time.time()`` and millions of units a second the clock's ulp is several units."""
+    memory_cls, sqlite_cls, _ = PAIRS[name]
+    path = tmp_path / f"fast-{len(os.listdir(tmp_path))}.db"
+    clock = ManualClock(1.7e9)
+    oracle = memory_cls(rate, 1.0, 20, clock=clock)
+    limiter = sqlite_cls(path, rate, 1.0, 20, clock=clock)
+    for gap, cost in plan:  # gaps in emission intervals, now and then backwards
+        clock.set(clock.now + gap / rate, allow_backwards=True)
+        assert limiter.allow("k", cost) == oracle.allow("k", cost), (clock.now, cost)
+
+
 def test_rows_are_per_name_and_forget_idle_removes_only_idle_ones(tmp_path: Path) -> None:
     clock = ManualClock()
     a = sq.FixedWindow(tmp_path / "x.db", 2, 1.0, clock=clock, name="a")
@@ -295,3 +317,6 @@ def test_a_row_in_seconds_from_before_the_unit_count_is_met_as_a_fresh_key(
     assert limiter.peek("k").remaining == 1  # as for a key never seen
     assert limiter.forget_idle() == 1  # and an old row counts as idle
     assert [bool(limiter.allow("k")) for _ in range(3)] == [True, True, False]
+    with sqlite3.connect(path) as conn:  # the units since time zero, the form after that
+        conn.execute("UPDATE ratelimit SET state = ? WHERE key = ?", ('{"units": 5.7e8}', "k"))
+    assert limiter.peek("k").remaining == 1
