@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import math
+import pickle
 from collections.abc import Callable
 from typing import Any
 
@@ -18,6 +19,8 @@ import pytest
 
 from designpatterns_ref import ratelimit as rl
 from designpatterns_ref.ratelimit import RateLimitError
+from designpatterns_ref.ratelimit.backend import BackendUnavailable
+from designpatterns_ref.ratelimit.notation import LimitSyntaxError
 
 from .test_properties import ALL, build
 
@@ -277,3 +280,21 @@ def test_sqlite_refuses_a_path_no_other_process_could_open(path: str) -> None:
 
     with pytest.raises(RateLimitError, match="path="):
         sq.GCRA(path, 5)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        rl.RateLimitExceeded(rl.Decision(False, 1, 0, 2.0, 2.0)),
+        rl.RateLimitError("TokenBucket: rate=0 must be a positive number"),
+        BackendUnavailable("Redis unreachable: down"),
+        LimitSyntaxError("parse_limits", "10/fortnight", 3, "a unit"),
+    ],
+    ids=lambda error: type(error).__name__,
+)
+def test_every_error_survives_a_pickle_round_trip(error: Exception) -> None:
+    """A ProcessPoolExecutor sends a worker's exception back pickled."""
+    back = pickle.loads(pickle.dumps(error))
+    assert type(back) is type(error)
+    assert str(back) == str(error)
+    assert getattr(back, "decision", None) == getattr(error, "decision", None)

@@ -70,6 +70,11 @@ class RateLimitExceeded(DesignPatternsError, RuntimeError):
         super().__init__(f"rate limit exceeded; retry after {decision.retry_after:.6g}s")
         self.decision = decision
 
+    def __reduce__(self) -> tuple[type[RateLimitExceeded], tuple[Decision]]:
+        """Pickle as the call that built it (the default would pass the message as the
+        decision), so that it crosses processes, a ProcessPoolExecutor's results included."""
+        return (type(self), (self.decision,))
+
 
 class Decision(NamedTuple):
     """The answer to one request: admitted or not, and what to tell the client.
