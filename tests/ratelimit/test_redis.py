@@ -429,3 +429,29 @@ def test_the_empty_key_is_a_key_of_its_own_on_one_server(client: Any) -> None:
     assert [bool(limiter.allow("")) for _ in range(3)] == [True, True, False]
     for other in KEYS_THAT_HASH_ALONE[1:]:
         assert limiter.peek(other).remaining == 1, other  # a fresh key, once it is taken
+
+
+@pytest.mark.parametrize(
+    ("cls", "one", "other"),
+    [
+        ("FixedWindow", (10, 1_000_000), (10, 1_000_001)),
+        ("TokenBucket", (100 / 3, 1.0, 10), (33.3333, 1.0, 10)),
+        ("SlidingWindowLog", (5, 0.1 + 0.2), (5, 0.3)),
+    ],
+)
+def test_different_limits_never_share_a_default_name(
+    client: Any, cls: str, one: tuple[Any, ...], other: tuple[Any, ...]
+) -> None:
+    clock = ManualClock(1000.0)
+    prefix = f"names{next(_fresh)}"
+    a = getattr(rr, cls)(client, *one, clock=clock, prefix=prefix, deadline=5.0)
+    b = getattr(rr, cls)(client, *other, clock=clock, prefix=prefix, deadline=5.0)
+    assert a.key_for("k") != b.key_for("k")
+    while a.allow("k"):
+        pass
+    assert b.allow("k")
+
+
+def test_a_concurrency_caps_default_name_is_exact(client: Any) -> None:
+    names = {rr.ConcurrencyLimiter(client, 2, lease=lease).name for lease in (1e6, 1e6 + 1, 0.3)}
+    assert len(names) == 3

@@ -320,3 +320,23 @@ def test_a_row_in_seconds_from_before_the_unit_count_is_met_as_a_fresh_key(
     with sqlite3.connect(path) as conn:  # the units since time zero, the form after that
         conn.execute("UPDATE ratelimit SET state = ? WHERE key = ?", ('{"units": 5.7e8}', "k"))
     assert limiter.peek("k").remaining == 1
+
+
+@pytest.mark.parametrize(
+    ("cls", "one", "other"),
+    [
+        (sq.FixedWindow, (10, 1_000_000), (10, 1_000_001)),
+        (sq.TokenBucket, (100 / 3, 1.0, 10), (33.3333, 1.0, 10)),
+        (sq.GCRA, (5, 0.1 + 0.2, 5), (5, 0.3, 5)),
+    ],
+)
+def test_different_limits_never_share_a_default_name(
+    tmp_path: Path, cls: Any, one: tuple[Any, ...], other: tuple[Any, ...]
+) -> None:
+    clock = ManualClock(1000.0)
+    a = cls(tmp_path / "x.db", *one, clock=clock)
+    b = cls(tmp_path / "x.db", *other, clock=clock)
+    assert a.name != b.name
+    while a.allow("k"):
+        pass
+    assert b.allow("k")  # a fresh key for b: not a's exhausted one

@@ -39,7 +39,7 @@ from designpatterns_ref.ratelimit._redis_client import (
     _unencodable,
 )
 from designpatterns_ref.ratelimit.backend import BackendUnavailable
-from designpatterns_ref.ratelimit.base import Decision, RateLimitError, RateLimitExceeded
+from designpatterns_ref.ratelimit.base import Decision, RateLimitError, RateLimitExceeded, exact
 
 __all__ = [
     "GCRA",
@@ -74,7 +74,7 @@ def _bucket_spec(
     cls, first, second = _BUCKET_MODELS[code]
     model = cls(rate, per, burst)
     params = [getattr(model, first), getattr(model, second), model.limit]
-    return model, params, f"{rate:g}/{per:g}s:{model.burst}"
+    return model, params, f"{exact(model.rate)}/{exact(model.per)}s:{model.burst}"
 
 
 class _BucketShaped(_Base):
@@ -138,7 +138,7 @@ class AsyncLeakyBucket(_BucketShaped, AsyncRedisLimiter):
 
 def _window(cls: Any, rate: int, per: float) -> tuple[Any, list[float], str]:
     model = cls(rate, per)
-    return model, [model.rate, model.per], f"{rate}/{per:g}s"
+    return model, [model.rate, model.per], f"{model.rate}/{exact(model.per)}s"
 
 
 #: Per script code, the in-memory algorithm the script mirrors.
@@ -195,7 +195,7 @@ def _cc(limit: int, lease: float) -> tuple[Any, list[float], str]:
         raise RateLimitError("ConcurrencyLimiter: lease=None is not allowed on Redis")
     model = _concurrency.ConcurrencyLimiter(limit, lease=lease)
     assert model.lease is not None
-    return model, [model.limit, model.lease], f"{limit}:{lease:g}s"
+    return model, [model.limit, model.lease], f"{model.limit}:{exact(model.lease)}s"
 
 
 def _short(reply: bytes | str, key: object, cost: int) -> None:

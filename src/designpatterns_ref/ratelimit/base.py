@@ -242,6 +242,20 @@ def bad_key(owner: str, key: object, exc: TypeError) -> BaseException:
     return exc
 
 
+def exact(number: float) -> str:
+    """``number`` as text that reads back as exactly it: a whole number below 2^53 as an int,
+    any other as its ``repr`` (the shortest text that does). What limiters' default names are
+    made of, so that two different limits never share a name (``:g`` wrote both ``1e+06``
+    and ``1000001.0`` as ``1e+06``).
+
+    >>> exact(60.0), exact(1_000_001.0), exact(100 / 3), exact(0.1)
+    ('60', '1000001', '33.333333333333336', '0.1')
+    """
+    if number.is_integer() and abs(number) < 2**53:
+        return str(int(number))
+    return repr(float(number))
+
+
 # --------------------------------------------------------------------------- validation
 
 
@@ -491,7 +505,7 @@ class BucketLimiter(MemoryLimiter):
 
     def __repr__(self) -> str:
         name = type(self).__name__
-        return f"{name}(rate={self.rate:g}, per={self.per:g}, burst={self.burst})"
+        return f"{name}(rate={exact(self.rate)}, per={exact(self.per)}, burst={self.burst})"
 
 
 class WindowLimiter(MemoryLimiter):
@@ -507,4 +521,4 @@ class WindowLimiter(MemoryLimiter):
         self._span = self.per
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(rate={self.rate}, per={self.per:g})"
+        return f"{type(self).__name__}(rate={self.rate}, per={exact(self.per)})"
