@@ -134,9 +134,9 @@ class _Base:
         return f"{self.prefix}:{{{key}}}:{self._key_tag}:{self.name}"
 
     def _cost(self, cost: object) -> int:
-        if cost.__class__ is int and 1 <= cost <= self.limit:
+        if cost.__class__ is int and 1 <= cost <= self.model._max_cost:
             return cost
-        return check_cost(type(self).__name__, cost, self.limit)
+        return check_cost(type(self).__name__, cost, self.model._max_cost)
 
     def _now(self) -> float:
         """The caller's clock, or NaN: the script then reads the server's."""

@@ -53,10 +53,11 @@ class _Composite:
             raise RateLimitError("all_of: two limiters share a name; give each its own name=")
         self.limiters: tuple[Any, ...] = tuple(flat)
         self.limit = min(part.limit for part in flat)
+        self._max_cost: int = min(part.model._max_cost for part in flat)
         self.clock = first.clock
 
     def _call(self, key: str | int, cost: object, mode: str) -> _Call:
-        return _args(self.limiters, key, mode, check_cost("all_of", cost, self.limit))
+        return _args(self.limiters, key, mode, check_cost("all_of", cost, self._max_cost))
 
     def _answer(self, reply: bytes | str) -> Decision:
         return combine(_parse(reply, len(self.limiters), self.limiters[0]._packed))

@@ -32,6 +32,7 @@ from designpatterns_ref.clock import Clock, check_reading, read_seconds
 from designpatterns_ref.errors import DesignPatternsError, shown
 
 __all__ = [
+    "MAX_LOG_COST",
     "Acquiring",
     "BucketLimiter",
     "Decision",
@@ -272,6 +273,10 @@ def check_positive(owner: str, name: str, value: object) -> float:
     return number
 
 
+#: The largest cost one call may ask of a sliding log, which stores one entry per unit (on
+#: Redis, one list element per unit, pushed by the script while the server serves no one else).
+MAX_LOG_COST = 10_000
+
 #: The largest count a limit may have: every integer up to 2**53 is exact as a double, which
 #: is how the Redis scripts (and the in-memory estimates) carry it.
 MAX_COUNT = 2**53
@@ -303,6 +308,12 @@ def check_cost(owner: str, cost: object, max_cost: int) -> int:
         raise RateLimitError(
             f"{owner}: cost={shown(number)} can never be admitted; the limit allows at most "
             f"{max_cost}"
+            + (
+                ""
+                if max_cost != MAX_LOG_COST
+                else " a call (a sliding log stores one entry per unit: for larger costs use "
+                "SlidingWindowCounter)"
+            )
         )
     return number
 
