@@ -29,7 +29,12 @@ from designpatterns_ref.ratelimit._redis_client import (
 from designpatterns_ref.ratelimit.base import Acquiring, Decision, RateLimitError, check_cost
 from designpatterns_ref.ratelimit.blocking import AcquiringAsync
 from designpatterns_ref.ratelimit.composite import combine, flatten
-from designpatterns_ref.ratelimit.notation import parse_limits, resolve_algorithm, spec_args
+from designpatterns_ref.ratelimit.notation import (
+    distinct_limits,
+    parse_limits,
+    resolve_algorithm,
+    spec_args,
+)
 
 __all__ = ["AsyncAllOf", "RedisAllOf", "all_of", "limiter_from_text"]
 
@@ -163,8 +168,8 @@ def limiter_from_text(
     """:func:`~designpatterns_ref.ratelimit.notation.limiter_from_text` on Redis: every limit in
     ``text`` as one script-decided limiter on ``client`` (``redis.Redis`` or
     ``redis.asyncio.Redis``). Each part is named ``name`` (default the algorithm) and its
-    spec, e.g. ``"gcra 10/second"``; ``options`` are the Redis limiters' (``clock``,
-    ``prefix``, ``on_error``, ``ttl_slack``, ``deadline``)."""
+    spec, e.g. ``"gcra 10/second"`` (a limit written twice is one part); ``options`` are the
+    Redis limiters' (``clock``, ``prefix``, ``on_error``, ``ttl_slack``, ``deadline``)."""
     from designpatterns_ref.ratelimit import _redis_limiters
 
     chosen = resolve_algorithm("redis.limiter_from_text", algorithm)
@@ -173,7 +178,7 @@ def limiter_from_text(
             f"redis.limiter_from_text: algorithm={shown(algorithm)} has no Redis twin; choose one "
             f"of {', '.join(_CLASSES)}"
         )
-    specs = parse_limits(text)
+    specs = distinct_limits(parse_limits(text))  # equal parts would share one name
     asynchronous = type(client).__module__.startswith("redis.asyncio")
     cls = getattr(_redis_limiters, ("Async" if asynchronous else "") + _CLASSES[chosen])
     base = chosen if name is None else name

@@ -84,6 +84,7 @@ from designpatterns_ref.ratelimit.leaky_bucket import LeakyBucket as _Leaky
 from designpatterns_ref.ratelimit.leaky_queue import LeakyBucketQueue as _Queue
 from designpatterns_ref.ratelimit.notation import (
     ALGORITHMS,
+    distinct_limits,
     parse_limits,
     resolve_algorithm,
     spec_args,
@@ -374,9 +375,9 @@ def limiter_from_text(
     """:func:`~designpatterns_ref.ratelimit.notation.limiter_from_text` on SQLite: every limit
     in ``text`` (e.g. ``"10/second; 1000/hour"``) as one all-or-nothing limiter on ``path``.
     Each part's rows are named ``name`` (default the algorithm) and the spec,
-    e.g. ``"token_bucket 10/second"``."""
+    e.g. ``"token_bucket 10/second"`` (a limit written twice is one part)."""
     chosen = resolve_algorithm("sqlite.limiter_from_text", algorithm)
-    specs = parse_limits(text)
+    specs = distinct_limits(parse_limits(text))  # equal parts would share one name
     base = chosen if name is None else name
     cls = _CLASSES[chosen]
     options: dict[str, Any] = {"clock": clock, "on_error": on_error, "busy_timeout": busy_timeout}
