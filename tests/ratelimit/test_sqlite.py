@@ -340,3 +340,32 @@ def test_different_limits_never_share_a_default_name(
     while a.allow("k"):
         pass
     assert b.allow("k")  # a fresh key for b: not a's exhausted one
+
+
+def test_two_algorithms_given_one_name_keep_rows_of_their_own(tmp_path: Path) -> None:
+    """A row is the algorithm's and the name's: neither limiter reads the other's state."""
+    clock = ManualClock(1000.0)
+    bucket = sq.TokenBucket(tmp_path / "x.db", 5, 1.0, 5, clock=clock, name="api")
+    log = sq.SlidingWindowLog(tmp_path / "x.db", 5, 1.0, clock=clock, name="api")
+    twins = rl.TokenBucket(5, 1.0, 5, clock=clock), rl.SlidingWindowLog(5, 1.0, clock=clock)
+    for limiter, twin, cost in [(bucket, twins[0], 2), (log, twins[1], 3)] * 3:
+        assert limiter.allow("k", cost) == twin.allow("k", cost)
+    assert bucket.tracked_keys() == log.tracked_keys() == 1
+
+
+@pytest.mark.parametrize("text", ["not json", '{"tokens": 1}', "[1, 2, 3]", '"text"'])
+def test_a_row_that_is_no_state_is_refused_with_rate_limit_error(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "x.db"
+    clock = ManualClock(1000.0)
+    limiter = sq.TokenBucket(path, 5, 1.0, 5, clock=clock, on_error="allow")
+    assert limiter.allow("k")
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE ratelimit SET state = ? WHERE key = ?", (text, "k"))
+    calls = [lambda: limiter.allow("k"), lambda: limiter.peek("k")]
+    if text == "not json":  # forget_idle reads every row, but only tests what idleness needs
+        calls.append(limiter.forget_idle)
+    for call in calls:
+        with pytest.raises(RateLimitError, match="not a state of TokenBucket"):
+            call()
+    limiter.reset("k")
+    assert limiter.allow("k").remaining == 4
