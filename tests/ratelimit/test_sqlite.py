@@ -369,3 +369,27 @@ def test_a_row_that_is_no_state_is_refused_with_rate_limit_error(tmp_path: Path,
             call()
     limiter.reset("k")
     assert limiter.allow("k").remaining == 4
+
+
+@pytest.mark.parametrize("on_error", ["deny", "allow", "raise"])
+def test_forget_idle_and_tracked_keys_follow_on_error(tmp_path: Path, on_error: str) -> None:
+    """A file that cannot be opened, or stays locked: BackendUnavailable for "raise", else
+    the bookkeeping is skipped (0), never a bare sqlite3 error."""
+    missing = sq.TokenBucket(tmp_path / "no-such-dir" / "x.db", 5, on_error=on_error)  # type: ignore[arg-type]
+    path = tmp_path / "locked.db"
+    locked = sq.TokenBucket(path, 5, busy_timeout=0.05, on_error=on_error)  # type: ignore[arg-type]
+    locked.allow("k")
+    holder = _locked(path)
+    try:
+        # (a locked file is still read: in WAL mode a reader never waits for the writer)
+        for call in (missing.forget_idle, missing.tracked_keys, locked.forget_idle):
+            if on_error == "raise":
+                with pytest.raises(BackendUnavailable, match="SQLite"):
+                    call()
+            else:
+                assert call() == 0
+        assert locked.tracked_keys() == 1
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert locked.tracked_keys() == 1

@@ -196,8 +196,20 @@ class SQLiteLimiter(Acquiring):
             return store.conn.execute(sql, args).fetchall()
 
     def forget_idle(self) -> int:
-        """Delete every row of this limiter whose state is back to "never seen"; how many."""
-        return _retrying(self, self._forget_idle)  # type: ignore[no-any-return]
+        """Delete every row of this limiter whose state is back to "never seen"; how many
+        (``on_error`` decides when the file is unusable: with ``"deny"`` or ``"allow"`` the
+        sweep is skipped, and 0 returned)."""
+        try:
+            return _retrying(self, self._forget_idle)  # type: ignore[no-any-return]
+        except _errors() as exc:
+            return self._skipped(exc)
+
+    def _skipped(self, exc: BaseException) -> int:
+        """A bookkeeping call that could not use the file: BackendUnavailable for
+        ``"raise"``, else nothing done (0)."""
+        if self.on_error == "raise":
+            fallback("raise", self.limit, exc, "SQLite")
+        return 0
 
     def _forget_idle(self) -> int:
         store = _store(self.path, self.busy_timeout)
@@ -226,9 +238,13 @@ class SQLiteLimiter(Acquiring):
             raise _unreadable(self, key, text) from exc
 
     def tracked_keys(self) -> int:
-        """How many keys of this limiter have a row (idle ones until :meth:`forget_idle`)."""
+        """How many keys of this limiter have a row (idle ones until :meth:`forget_idle`);
+        ``on_error`` decides when the file is unusable, as for :meth:`forget_idle`."""
         count = "SELECT COUNT(*) FROM ratelimit WHERE name = ?"
-        return int(_retrying(self, lambda: self._execute(count, (self.row_name,)))[0][0])
+        try:
+            return int(_retrying(self, lambda: self._execute(count, (self.row_name,)))[0][0])
+        except _errors() as exc:
+            return self._skipped(exc)
 
     def __repr__(self) -> str:
         return f"<sqlite {self.model!r} name={self.name!r} path={self.path!r}>"
