@@ -12,6 +12,7 @@ import asyncio
 import copy
 import math
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -178,15 +179,41 @@ def test_acquire_async_follows_the_same_schedule() -> None:
     assert asyncio.run(run()) == pytest.approx(bucket_schedule(6, 4, 1.0, 2))
 
 
-def test_real_time_waits_are_slept() -> None:
-    """On the real clock the waits are real (short here; no timing is asserted)."""
-    bucket = rl.TokenBucket(200, 1.0, 1)
-    assert all(bucket.acquire("k", timeout=5.0) for _ in range(3))
+class _Counting:
+    """A limiter seen through its ``allow``: how often it was asked, and each refusal's wait."""
 
-    async def run() -> bool:
-        return all([bool(await bucket.acquire_async("k", timeout=5.0)) for _ in range(3)])
+    def __init__(self, limiter: Any) -> None:
+        self.limiter, self.clock = limiter, limiter.clock
+        self.calls, self.waits = 0, []
 
-    assert asyncio.run(run())
+    def allow(self, key: str, cost: int = 1) -> Any:
+        self.calls += 1
+        decision = self.limiter.allow(key, cost)
+        if not decision:
+            self.waits.append(decision.retry_after)
+        return decision
+
+
+@pytest.mark.parametrize("asynchronous", [False, True])
+def test_real_time_waits_are_slept(asynchronous: bool) -> None:
+    """On the real clock each wait is slept: the time taken is at least the waits told (a
+    lower bound only), and each acquire asks once, sleeps, and asks again (a loop that did not
+    sleep would ask hundreds of times, and wait less than it was told)."""
+    bucket = _Counting(rl.TokenBucket(200, 1.0, 1))
+    start = time.monotonic()
+    if asynchronous:
+
+        async def run() -> list[bool]:
+            return [bool(await acquire_async(bucket, "k", timeout=5.0)) for _ in range(3)]
+
+        admitted = asyncio.run(run())
+    else:
+        admitted = [bool(acquire(bucket, "k", timeout=5.0)) for _ in range(3)]
+    elapsed = time.monotonic() - start
+    assert admitted == [True, True, True]
+    assert len(bucket.waits) >= 2  # the second and third had to wait
+    assert elapsed >= sum(bucket.waits)
+    assert bucket.calls <= 9  # three acquires, each refused twice at most
 
 
 def test_real_time_timeout_zero_never_sleeps() -> None:
