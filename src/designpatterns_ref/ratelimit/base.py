@@ -11,7 +11,12 @@ The in-memory limiters share :class:`MemoryLimiter`: one lock per limiter (so an
 shared between threads), a dictionary of per-key state, and a lazy sweep that forgets idle keys
 when the dictionary has doubled since the last sweep (amortised O(1) per new key, no background
 thread). A key is *idle* when its state is indistinguishable from a key never seen, so
-forgetting it never changes a decision.
+forgetting it never changes a decision, as long as the clock does not later read earlier
+than the sweep did: a sweep reads the clock, and a key it found idle then is met as new by a
+clock stepped back past it, where a key kept would stand still at its last decision (the
+algorithms treat a clock that steps back as time standing still, per key). No rule of
+forgetting can avoid that without keeping the key; a clock that steps back by more than the
+time between sweeps may therefore admit a forgotten key's whole allowance again.
 
 Examples:
     >>> d = Decision(False, limit=10, remaining=0, retry_after=0.25, reset_after=1.0)
@@ -456,7 +461,8 @@ class MemoryLimiter(Acquiring):
         return len(self._states)
 
     def forget_idle(self) -> int:
-        """Forget every idle key now; return how many were forgotten."""
+        """Forget every idle key now; return how many were forgotten (no decision changes,
+        unless the clock later reads earlier than now: see the module's docstring)."""
         with self._lock:
             # NaN or an infinity would forget, or keep, the wrong keys
             return self._sweep(read_seconds(self.clock, RateLimitError, type(self).__name__))
