@@ -470,3 +470,18 @@ def test_a_sliding_log_refuses_a_cost_past_its_per_call_cap(client: Any) -> None
     assert client.llen(log.key_for("k")) == 0
     assert log.allow("k", 10_000)
     assert client.llen(log.key_for("k")) == 10_000
+
+
+def test_an_int_key_and_its_digits_are_two_keys_as_in_memory(client: Any) -> None:
+    """Memory and SQLite keep 7 and "7" apart; so must Redis (their names differ, their
+    slot does not)."""
+    from designpatterns_ref import ratelimit as rl
+
+    clock = ManualClock(1000.0)
+    memory = rl.FixedWindow(1, 60.0, clock=clock)
+    remote = rr.FixedWindow(client, 1, 60.0, clock=clock, name=f"seven{next(_fresh)}")
+    for key in (7, "7", 7, "7", -7, "-7"):
+        assert remote.allow(key) == memory.allow(key), key
+    assert remote.key_for(7) != remote.key_for("7")
+    slot = redis.cluster.key_slot
+    assert slot(remote.key_for(7).encode()) == slot(remote.key_for("7").encode())
