@@ -240,8 +240,10 @@ def distinct_limits(specs: list[LimitSpec]) -> list[LimitSpec]:
     written twice is one limit, and on Redis and SQLite two equal parts would share one name.
     What every ``limiter_from_text`` enforces.
 
-    >>> [str(s) for s in distinct_limits(parse_limits("60/minute; 60 per 1 minute; 1/second"))]
-    ['60/minute', '1/second']
+    Examples:
+        >>> text = "60/minute; 60 per 1 minute; 1/second"
+        >>> [str(s) for s in distinct_limits(parse_limits(text))]
+        ['60/minute', '1/second']
     """
     return list(dict.fromkeys(specs))
 
