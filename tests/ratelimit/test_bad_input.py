@@ -11,13 +11,18 @@ from __future__ import annotations
 import contextlib
 import copy
 import math
+import pickle
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from designpatterns_ref import ratelimit as rl
+from designpatterns_ref.clock import ManualClock
 from designpatterns_ref.ratelimit import RateLimitError
+from designpatterns_ref.ratelimit.backend import BackendUnavailable
+from designpatterns_ref.ratelimit.base import MAX_LOG_COST
+from designpatterns_ref.ratelimit.notation import LimitSyntaxError
 
 from .test_properties import ALL, build
 
@@ -277,3 +282,42 @@ def test_sqlite_refuses_a_path_no_other_process_could_open(path: str) -> None:
 
     with pytest.raises(RateLimitError, match="path="):
         sq.GCRA(path, 5)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        rl.RateLimitExceeded(rl.Decision(False, 1, 0, 2.0, 2.0)),
+        rl.RateLimitError("TokenBucket: rate=0 must be a positive number"),
+        BackendUnavailable("Redis unreachable: down"),
+        LimitSyntaxError("parse_limits", "10/fortnight", 3, "a unit"),
+    ],
+    ids=lambda error: type(error).__name__,
+)
+def test_every_error_survives_a_pickle_round_trip(error: Exception) -> None:
+    """A ProcessPoolExecutor sends a worker's exception back pickled."""
+    back = pickle.loads(pickle.dumps(error))
+    assert type(back) is type(error)
+    assert str(back) == str(error)
+    assert getattr(back, "decision", None) == getattr(error, "decision", None)
+
+
+def test_a_sliding_log_refuses_a_cost_past_its_per_call_cap_on_every_backend(
+    tmp_path: Any,
+) -> None:
+    """One entry per unit: a cost of millions would push millions of entries in one call."""
+    from designpatterns_ref.ratelimit import sqlite
+
+    clock = ManualClock(1000.0)
+    limiters = [
+        rl.SlidingWindowLog(5_000_000, 3600.0, clock=clock),
+        sqlite.SlidingWindowLog(tmp_path / "x.db", 5_000_000, 3600.0, clock=clock),
+        rl.all_of(rl.TokenBucket(10**7, 1.0, clock=clock), rl.SlidingWindowLog(10**7, 1.0)),
+    ]
+    for limiter in limiters:
+        for cost in (MAX_LOG_COST + 1, 5_000_000):
+            with pytest.raises(RateLimitError, match=rf"cost={cost} .* at most 10000 a call"):
+                limiter.allow("k", cost)
+        fresh = limiter.peek("k")  # nothing was taken
+        assert fresh.remaining == fresh.limit - 1
+        assert limiter.allow("k", MAX_LOG_COST)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import copy
 import math
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -94,6 +96,11 @@ def test_a_timeout_too_short_returns_the_refusal_at_once_and_changes_nothing(mak
     limiter.allow("k", LIMIT - 1)
     limiter.allow("k")
     before = limiter.peek("k")
+    if hasattr(limiter, "release"):  # a cap: a release may come any time, so it waits it out
+        refused = limiter.acquire("k", 2, timeout=before.retry_after / 2)
+        assert not refused and clock() == 100.0 + before.retry_after / 2
+        assert limiter.peek("k").remaining == before.remaining
+        return
     refused = limiter.acquire("k", 2, timeout=before.retry_after / 2)
     assert not refused and refused.retry_after > before.retry_after / 2
     assert clock() == 100.0  # no time spent waiting
@@ -172,15 +179,41 @@ def test_acquire_async_follows_the_same_schedule() -> None:
     assert asyncio.run(run()) == pytest.approx(bucket_schedule(6, 4, 1.0, 2))
 
 
-def test_real_time_waits_are_slept() -> None:
-    """On the real clock the waits are real (short here; no timing is asserted)."""
-    bucket = rl.TokenBucket(200, 1.0, 1)
-    assert all(bucket.acquire("k", timeout=5.0) for _ in range(3))
+class _Counting:
+    """A limiter seen through its ``allow``: how often it was asked, and each refusal's wait."""
 
-    async def run() -> bool:
-        return all([bool(await bucket.acquire_async("k", timeout=5.0)) for _ in range(3)])
+    def __init__(self, limiter: Any) -> None:
+        self.limiter, self.clock = limiter, limiter.clock
+        self.calls, self.waits = 0, []
 
-    assert asyncio.run(run())
+    def allow(self, key: str, cost: int = 1) -> Any:
+        self.calls += 1
+        decision = self.limiter.allow(key, cost)
+        if not decision:
+            self.waits.append(decision.retry_after)
+        return decision
+
+
+@pytest.mark.parametrize("asynchronous", [False, True])
+def test_real_time_waits_are_slept(asynchronous: bool) -> None:
+    """On the real clock each wait is slept: the time taken is at least the waits told (a
+    lower bound only), and each acquire asks once, sleeps, and asks again (a loop that did not
+    sleep would ask hundreds of times, and wait less than it was told)."""
+    bucket = _Counting(rl.TokenBucket(200, 1.0, 1))
+    start = time.monotonic()
+    if asynchronous:
+
+        async def run() -> list[bool]:
+            return [bool(await acquire_async(bucket, "k", timeout=5.0)) for _ in range(3)]
+
+        admitted = asyncio.run(run())
+    else:
+        admitted = [bool(acquire(bucket, "k", timeout=5.0)) for _ in range(3)]
+    elapsed = time.monotonic() - start
+    assert admitted == [True, True, True]
+    assert len(bucket.waits) >= 2  # the second and third had to wait
+    assert elapsed >= sum(bucket.waits)
+    assert bucket.calls <= 9  # three acquires, each refused twice at most
 
 
 def test_real_time_timeout_zero_never_sleeps() -> None:
@@ -212,3 +245,43 @@ def test_async_redis_limiters_acquire_async(redis_url: str) -> None:
 
     assert asyncio.run(run()) == pytest.approx(bucket_schedule(4, 2, 1.0, 1))
     assert not hasattr(rr.AsyncTokenBucket, "acquire")  # it would block the loop
+
+
+@pytest.mark.parametrize("lease", [30.0, None])
+def test_acquire_on_a_cap_is_admitted_soon_after_a_release(lease: float | None) -> None:
+    """The cap's retry_after is when the lease would free the unit; a release frees it sooner,
+    and acquire must see that (it used to give up at once, the lease ending after its timeout)."""
+    cap = rl.ConcurrencyLimiter(1, lease=lease)
+    entered, done = threading.Event(), threading.Event()
+
+    def worker() -> None:
+        with cap.hold("report"):
+            entered.set()
+            done.wait(5.0)
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    entered.wait(5.0)
+    threading.Timer(0.1, done.set).start()
+    try:
+        assert cap.acquire("report", timeout=20.0)
+    finally:
+        done.set()
+        thread.join()
+
+
+def test_acquire_async_on_a_cap_is_admitted_soon_after_a_release() -> None:
+    async def run() -> bool:
+        cap = rl.ConcurrencyLimiter(1, lease=30.0)
+
+        async def worker() -> None:
+            with cap.hold("report"):
+                await asyncio.sleep(0.1)
+
+        task = asyncio.create_task(worker())
+        await asyncio.sleep(0)
+        decision = await cap.acquire_async("report", timeout=20.0)
+        await task
+        return bool(decision)
+
+    assert asyncio.run(run())

@@ -73,9 +73,16 @@ rationals = st.tuples(
 ).map(lambda t: (t[0] / t[1], t[2] / t[3]))
 
 
+#: rates whose units at ``time.time()`` (1.7e9 s) are past 2^53: counted from time zero, a
+#: unit added there would add nothing
+high_rates = st.tuples(
+    st.sampled_from([1e7, 3e7, 1e8, 1e9, 1e7 / 3]), st.sampled_from([1.0, 0.7, 60.0])
+).map(lambda t: (t[0] * t[1], t[1]))
+
 settings_ = st.one_of(
     st.sampled_from([(100.0, 60.0), (3.0, 0.7), (10.0, 0.7), (1 / 3, 1.0), (600.0, 60.0)]),
     rationals,
+    high_rates,
 )
 starts = st.one_of(st.sampled_from([0.0, 12345.678, 1.7e9]), st.floats(0, 1e9))
 
@@ -92,6 +99,8 @@ def at_one_instant(limiter: Any, reference: Reference, now: float, burst: int) -
 @example(setting=(100.0, 60.0), burst=100, start=0.0)
 @example(setting=(3.0, 0.7), burst=8, start=0.0)
 @example(setting=(3.0, 0.7), burst=10, start=1.7e9)
+@example(setting=(1e7, 1.0), burst=100, start=1.7e9)
+@example(setting=(1e9, 1.0), burst=3, start=1e6)
 def test_a_fresh_key_gets_its_whole_burst_at_one_instant(
     setting: tuple[float, float], burst: int, start: float
 ) -> None:
@@ -140,6 +149,24 @@ def test_the_family_matches_an_exact_token_bucket_over_time(
         over_time(cls(rate, per, burst, clock=clock), clock, rate, per, burst, seq)
 
 
+@given(
+    setting=high_rates,
+    burst=st.integers(1, 40),
+    start=st.one_of(st.just(1.7e9), st.floats(1e9, 2e9)),
+    seq=gaps,
+)
+@example(setting=(1e7, 1.0), burst=10, start=1.7e9, seq=[(0.0, 1)] * 12 + [(1.0, 1)] * 5)
+def test_the_family_matches_an_exact_token_bucket_at_a_high_rate_on_an_epoch_clock(
+    setting: tuple[float, float], burst: int, start: float, seq: Any
+) -> None:
+    """At ``time.time()`` and millions of units a second the clock's own ulp is several units:
+    the limiters must still count every unit the clock shows passing, and every unit taken."""
+    rate, per = setting
+    for cls in MEMORY:
+        clock = ManualClock(start)
+        over_time(cls(rate, per, burst, clock=clock), clock, rate, per, burst, seq)
+
+
 _names = itertools.count()
 
 
@@ -148,6 +175,7 @@ _names = itertools.count()
 @given(setting=settings_, burst=st.integers(1, 60), start=starts, seq=gaps)
 @example(setting=(3.0, 0.7), burst=8, start=0.0, seq=[])
 @example(setting=(100.0, 60.0), burst=100, start=1.7e9, seq=[])
+@example(setting=(1e7, 1.0), burst=60, start=1.7e9, seq=[(0.0, 1)] * 3 + [(2.0, 2)] * 5)
 def test_the_redis_buckets_match_the_exact_token_bucket(
     redis_srv: Any, setting: tuple[float, float], burst: int, start: float, seq: Any
 ) -> None:
@@ -163,7 +191,7 @@ def test_the_redis_buckets_match_the_exact_token_bucket(
             clock = ManualClock(start)
             limiter = cls(client, rate, per, burst, clock=clock, prefix=prefix, deadline=None)
             at_one_instant(limiter, Reference(rate, per, burst), start, burst)
-            if start <= 1e5:
+            if start <= 1e5 or rate / per >= 1e6:
                 clock = ManualClock(start)
                 prefix = f"exact{next(_names)}"
                 limiter = cls(client, rate, per, burst, clock=clock, prefix=prefix, deadline=None)

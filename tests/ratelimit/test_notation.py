@@ -304,3 +304,34 @@ def test_limiter_from_text_on_redis_decides_as_in_memory(redis_url: str, algorit
     with pytest.raises(RateLimitError, match="no Redis twin"):
         rr.limiter_from_text(client, text, "leaky_queue")
     client.close()
+
+
+@pytest.mark.parametrize(
+    "backend", ["memory", "sqlite", pytest.param("redis", marks=pytest.mark.redis)]
+)
+@pytest.mark.parametrize("name", [None, "api"])
+def test_a_limit_written_twice_is_one_limit_on_every_backend(
+    request: pytest.FixtureRequest, backend: str, name: str | None
+) -> None:
+    """Equal parts would share one name on Redis and SQLite, which refused the text."""
+    text = "3/minute; 3 per 1 minute, 3 / minute"
+    clock = ManualClock(100.0)
+    if backend == "memory":
+        limiter: Any = rl.limiter_from_text(text, "gcra", clock=clock)
+    elif backend == "sqlite":
+        from designpatterns_ref.ratelimit import sqlite
+
+        path = request.getfixturevalue("tmp_path") / "x.db"
+        limiter = sqlite.limiter_from_text(path, text, "gcra", clock=clock, name=name)
+    else:
+        import redis
+
+        from designpatterns_ref.ratelimit import redis as rr
+
+        client = redis.Redis.from_url(request.getfixturevalue("redis_url"))
+        request.addfinalizer(client.close)
+        limiter = rr.limiter_from_text(
+            client, text, "gcra", clock=clock, name=name, prefix=f"twice-{name}", deadline=5.0
+        )
+    assert len(limiter.limiters) == 1
+    assert [bool(limiter.allow("k")) for _ in range(4)] == [True, True, True, False]

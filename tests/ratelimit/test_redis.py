@@ -58,6 +58,37 @@ def test_redis_agrees_with_memory_decision_for_decision(
         assert remote.allow("k", cost) == memory.allow("k", cost), (clock.now, cost)
 
 
+@settings(max_examples=25)
+@given(
+    rate=st.sampled_from([1e7, 3e7 / 0.7, 1e9]),
+    burst=st.integers(1, 50),
+    seq=st.lists(
+        st.tuples(st.integers(-20, 100), st.integers(1, 50), st.booleans()),
+        min_size=1,
+        max_size=40,
+    ),
+)
+@pytest.mark.parametrize("cls", ["TokenBucket", "GCRA", "LeakyBucket"])
+def test_redis_agrees_with_memory_at_a_high_rate_on_an_epoch_clock(
+    client: Any, cls: str, rate: float, burst: int, seq: list[tuple[int, int, bool]]
+) -> None:
+    """At ``time.time()`` and millions of units a second the clock's ulp is several units."""
+    from designpatterns_ref import ratelimit as rl
+
+    clock = ManualClock(1.7e9)
+    memory = getattr(rl, cls)(rate, 1.0, burst, clock=clock)
+    remote = getattr(rr, cls)(
+        client, rate, 1.0, burst, clock=clock, name=f"fast{next(_fresh)}", deadline=5.0
+    )
+    for gap, cost, peek in seq:  # gaps in emission intervals, now and then backwards
+        clock.set(clock.now + gap / rate, allow_backwards=True)
+        cost = min(cost, burst)
+        if peek:
+            assert remote.peek("k", cost) == memory.peek("k", cost)
+        assert remote.allow("k", cost) == memory.allow("k", cost), (clock.now, cost)
+    assert sum(bool(remote.allow("k")) for _ in range(burst + 1)) <= burst
+
+
 @settings(max_examples=200)
 @given(
     times=st.lists(st.floats(-1e6, 1e6, allow_nan=False), max_size=40),
@@ -398,3 +429,59 @@ def test_the_empty_key_is_a_key_of_its_own_on_one_server(client: Any) -> None:
     assert [bool(limiter.allow("")) for _ in range(3)] == [True, True, False]
     for other in KEYS_THAT_HASH_ALONE[1:]:
         assert limiter.peek(other).remaining == 1, other  # a fresh key, once it is taken
+
+
+@pytest.mark.parametrize(
+    ("cls", "one", "other"),
+    [
+        ("FixedWindow", (10, 1_000_000), (10, 1_000_001)),
+        ("TokenBucket", (100 / 3, 1.0, 10), (33.3333, 1.0, 10)),
+        ("SlidingWindowLog", (5, 0.1 + 0.2), (5, 0.3)),
+    ],
+)
+def test_different_limits_never_share_a_default_name(
+    client: Any, cls: str, one: tuple[Any, ...], other: tuple[Any, ...]
+) -> None:
+    clock = ManualClock(1000.0)
+    prefix = f"names{next(_fresh)}"
+    a = getattr(rr, cls)(client, *one, clock=clock, prefix=prefix, deadline=5.0)
+    b = getattr(rr, cls)(client, *other, clock=clock, prefix=prefix, deadline=5.0)
+    assert a.key_for("k") != b.key_for("k")
+    while a.allow("k"):
+        pass
+    assert b.allow("k")
+
+
+def test_a_concurrency_caps_default_name_is_exact(client: Any) -> None:
+    names = {rr.ConcurrencyLimiter(client, 2, lease=lease).name for lease in (1e6, 1e6 + 1, 0.3)}
+    assert len(names) == 3
+
+
+def test_a_sliding_log_refuses_a_cost_past_its_per_call_cap(client: Any) -> None:
+    """One list element per unit: a cost of five million took the server 0.4 s and 49 MB."""
+    clock = ManualClock(1000.0)
+    log = rr.SlidingWindowLog(client, 5_000_000, 3600.0, clock=clock, name=f"cap{next(_fresh)}")
+    both = rr.all_of(
+        rr.TokenBucket(client, 10**7, 1.0, clock=clock, name=f"cap{next(_fresh)}"), log
+    )
+    for limiter in (log, both):
+        with pytest.raises(RateLimitError, match=r"cost=5000000 .* at most 10000 a call"):
+            limiter.allow("k", 5_000_000)
+    assert client.llen(log.key_for("k")) == 0
+    assert log.allow("k", 10_000)
+    assert client.llen(log.key_for("k")) == 10_000
+
+
+def test_an_int_key_and_its_digits_are_two_keys_as_in_memory(client: Any) -> None:
+    """Memory and SQLite keep 7 and "7" apart; so must Redis (their names differ, their
+    slot does not)."""
+    from designpatterns_ref import ratelimit as rl
+
+    clock = ManualClock(1000.0)
+    memory = rl.FixedWindow(1, 60.0, clock=clock)
+    remote = rr.FixedWindow(client, 1, 60.0, clock=clock, name=f"seven{next(_fresh)}")
+    for key in (7, "7", 7, "7", -7, "-7"):
+        assert remote.allow(key) == memory.allow(key), key
+    assert remote.key_for(7) != remote.key_for("7")
+    slot = redis.cluster.key_slot
+    assert slot(remote.key_for(7).encode()) == slot(remote.key_for("7").encode())

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from designpatterns_ref.ratelimit import RateLimitExceeded
 from designpatterns_ref.testing import RedisServer
 
 redis = pytest.importorskip("redis")
@@ -136,3 +137,56 @@ def test_a_cluster_client_that_retries_is_refused_unless_the_deadline_is_waived(
     with pytest.raises(rr.RateLimitError, match="deadline"):
         rr.GCRA(redis_cluster_client, 5)
     assert rr.GCRA(redis_cluster_client, 5, deadline=None).allow("k")
+
+
+def _freed(cap: Any, key: str) -> bool:
+    """Whether ``key`` of the cap is free again within BOUND seconds (the thawed server runs
+    what was sent while it was frozen)."""
+    give_up = time.monotonic() + BOUND
+    while time.monotonic() < give_up:
+        if cap.peek(key) and cap.client.get(cap.key_for(key)) is None:
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_a_hold_whose_call_timed_out_is_given_back(own_redis: RedisServer) -> None:
+    """The frozen server runs the timed-out call once thawed: the hold it takes is undone (the
+    give-back cannot be sent while the server is frozen either: it is sent with the next
+    call)."""
+    client = redis.Redis.from_url(own_redis.url)
+    cap = rr.ConcurrencyLimiter(client, 1, lease=60.0)  # the default deadline, 50 ms
+    assert cap.peek("job")
+    with own_redis.paused(), pytest.raises(RateLimitExceeded), cap.hold("job"):
+        pytest.fail("entered a hold the server never answered")
+    assert _freed(cap, "job")
+    with cap.hold("job"):
+        pass
+    client.close()
+
+
+def test_an_async_hold_cancelled_in_flight_is_given_back(own_redis: RedisServer) -> None:
+    import redis.asyncio
+
+    async def run() -> None:
+        client = redis.asyncio.Redis.from_url(own_redis.url)
+        cap = rr.AsyncConcurrencyLimiter(client, 1, lease=60.0, deadline=5.0)
+        assert await cap.peek("job")
+
+        async def user() -> None:
+            async with cap.hold("job"):
+                await asyncio.sleep(0)
+
+        with own_redis.paused():
+            task = asyncio.create_task(user())
+            await asyncio.sleep(0.1)  # the hold's call is on its way
+            task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        sync = redis.Redis.from_url(own_redis.url)
+        sync_cap = rr.ConcurrencyLimiter(sync, 1, lease=60.0)
+        assert await asyncio.to_thread(_freed, sync_cap, "job")
+        sync.close()
+        await client.aclose()
+
+    asyncio.run(run())

@@ -68,6 +68,28 @@ def test_sqlite_decides_exactly_as_memory(tmp_path: Path, name: str, plan: list[
             assert getattr(limiter, action)(key, cost) == getattr(oracle, action)(key, cost)
 
 
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.sampled_from(["token_bucket", "gcra", "leaky_bucket", "leaky_queue"]),
+    st.sampled_from([1e7, 3e7 / 0.7, 1e9]),
+    st.lists(st.tuples(st.integers(-20, 100), st.integers(1, 20)), max_size=40),
+)
+def test_sqlite_decides_exactly_as_memory_at_a_high_rate_on_an_epoch_clock(
+    tmp_path: Path, name: str, rate: float, plan: list[tuple[int, int]]
+) -> None:
+    """At ``time.time()`` and millions of units a second the clock's ulp is several units."""
+    memory_cls, sqlite_cls, _ = PAIRS[name]
+    path = tmp_path / f"fast-{len(os.listdir(tmp_path))}.db"
+    clock = ManualClock(1.7e9)
+    oracle = memory_cls(rate, 1.0, 20, clock=clock)
+    limiter = sqlite_cls(path, rate, 1.0, 20, clock=clock)
+    for gap, cost in plan:  # gaps in emission intervals, now and then backwards
+        clock.set(clock.now + gap / rate, allow_backwards=True)
+        assert limiter.allow("k", cost) == oracle.allow("k", cost), (clock.now, cost)
+
+
 def test_rows_are_per_name_and_forget_idle_removes_only_idle_ones(tmp_path: Path) -> None:
     clock = ManualClock()
     a = sq.FixedWindow(tmp_path / "x.db", 2, 1.0, clock=clock, name="a")
@@ -295,3 +317,79 @@ def test_a_row_in_seconds_from_before_the_unit_count_is_met_as_a_fresh_key(
     assert limiter.peek("k").remaining == 1  # as for a key never seen
     assert limiter.forget_idle() == 1  # and an old row counts as idle
     assert [bool(limiter.allow("k")) for _ in range(3)] == [True, True, False]
+    with sqlite3.connect(path) as conn:  # the units since time zero, the form after that
+        conn.execute("UPDATE ratelimit SET state = ? WHERE key = ?", ('{"units": 5.7e8}', "k"))
+    assert limiter.peek("k").remaining == 1
+
+
+@pytest.mark.parametrize(
+    ("cls", "one", "other"),
+    [
+        (sq.FixedWindow, (10, 1_000_000), (10, 1_000_001)),
+        (sq.TokenBucket, (100 / 3, 1.0, 10), (33.3333, 1.0, 10)),
+        (sq.GCRA, (5, 0.1 + 0.2, 5), (5, 0.3, 5)),
+    ],
+)
+def test_different_limits_never_share_a_default_name(
+    tmp_path: Path, cls: Any, one: tuple[Any, ...], other: tuple[Any, ...]
+) -> None:
+    clock = ManualClock(1000.0)
+    a = cls(tmp_path / "x.db", *one, clock=clock)
+    b = cls(tmp_path / "x.db", *other, clock=clock)
+    assert a.name != b.name
+    while a.allow("k"):
+        pass
+    assert b.allow("k")  # a fresh key for b: not a's exhausted one
+
+
+def test_two_algorithms_given_one_name_keep_rows_of_their_own(tmp_path: Path) -> None:
+    """A row is the algorithm's and the name's: neither limiter reads the other's state."""
+    clock = ManualClock(1000.0)
+    bucket = sq.TokenBucket(tmp_path / "x.db", 5, 1.0, 5, clock=clock, name="api")
+    log = sq.SlidingWindowLog(tmp_path / "x.db", 5, 1.0, clock=clock, name="api")
+    twins = rl.TokenBucket(5, 1.0, 5, clock=clock), rl.SlidingWindowLog(5, 1.0, clock=clock)
+    for limiter, twin, cost in [(bucket, twins[0], 2), (log, twins[1], 3)] * 3:
+        assert limiter.allow("k", cost) == twin.allow("k", cost)
+    assert bucket.tracked_keys() == log.tracked_keys() == 1
+
+
+@pytest.mark.parametrize("text", ["not json", '{"tokens": 1}', "[1, 2, 3]", '"text"'])
+def test_a_row_that_is_no_state_is_refused_with_rate_limit_error(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "x.db"
+    clock = ManualClock(1000.0)
+    limiter = sq.TokenBucket(path, 5, 1.0, 5, clock=clock, on_error="allow")
+    assert limiter.allow("k")
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE ratelimit SET state = ? WHERE key = ?", (text, "k"))
+    calls = [lambda: limiter.allow("k"), lambda: limiter.peek("k")]
+    if text == "not json":  # forget_idle reads every row, but only tests what idleness needs
+        calls.append(limiter.forget_idle)
+    for call in calls:
+        with pytest.raises(RateLimitError, match="not a state of TokenBucket"):
+            call()
+    limiter.reset("k")
+    assert limiter.allow("k").remaining == 4
+
+
+@pytest.mark.parametrize("on_error", ["deny", "allow", "raise"])
+def test_forget_idle_and_tracked_keys_follow_on_error(tmp_path: Path, on_error: str) -> None:
+    """A file that cannot be opened, or stays locked: BackendUnavailable for "raise", else
+    the bookkeeping is skipped (0), never a bare sqlite3 error."""
+    missing = sq.TokenBucket(tmp_path / "no-such-dir" / "x.db", 5, on_error=on_error)  # type: ignore[arg-type]
+    path = tmp_path / "locked.db"
+    locked = sq.TokenBucket(path, 5, busy_timeout=0.05, on_error=on_error)  # type: ignore[arg-type]
+    locked.allow("k")
+    holder = _locked(path)
+    try:
+        # (a locked file is still read: in WAL mode a reader never waits for the writer)
+        for call in (missing.forget_idle, missing.tracked_keys, locked.forget_idle):
+            if on_error == "raise":
+                with pytest.raises(BackendUnavailable, match="SQLite"):
+                    call()
+            else:
+                assert call() == 0
+        assert locked.tracked_keys() == 1
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert locked.tracked_keys() == 1

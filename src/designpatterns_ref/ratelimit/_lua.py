@@ -198,33 +198,35 @@ algos.tb = function(key, commit, fill, burst, limit)
 end
 """,
     "gcra": r"""
--- the TAT is kept in units of the interval, and the clock is read in the same units, rounded
--- down to the grid on which whole units add exactly (units.in_units): no rounding at one instant
-local function in_units(t, speed, reach)
-  local u = t * speed
-  local size = u
-  if not (u > 0) then size = -u end
-  return u - u % ulp(size + reach)
-end
-
+-- the TAT is kept as {stamp, lead}: `lead` units of the interval after the clock reading
+-- `stamp`, the last admission; the units that pass are counted on the grid (a power of two)
+-- on which whole units up to twice the burst add exactly (units.since): no rounding at one
+-- instant, at any clock and any rate
 algos.gcra = function(key, commit, speed, interval, burst)
-  local raw = redis.call('GET', key)
-  local saved = raw and struct.unpack('<d', raw)
-  local units = in_units(now, speed, burst)
-  if units - units ~= 0 then return error('clock out of range: ' .. now) end
-  local lead = 0.0  -- how many units the TAT runs ahead of now
-  if saved and saved > units then lead = saved - units end
+  local state = load(key, '<dd')
+  local grid = ulp(2 * burst)
+  local function lead_at(t)  -- how many units the TAT leads t by
+    local passed = (t - state[1]) * speed
+    passed = passed - passed % grid
+    if state[2] > passed then return state[2] - passed end
+    if passed ~= passed then return error('clock out of range: ' .. now) end
+    return 0.0
+  end
+  if now - now ~= 0 then return error('clock out of range: ' .. now) end
+  local lead = 0.0
+  if state then lead = lead_at(now) end
   local ahead = lead + cost
   if ahead <= burst then
-    if commit then store(key, ahead * interval, '<d', units + ahead) end
+    if commit then store(key, ahead * interval, '<dd', now, ahead) end
     return 1, burst, floor(burst - ahead), 0, ahead * interval, 0
   end
-  local at = resolve(function(t)  -- refused: when the TAT is close enough to now
-    local u = in_units(t, speed, burst)
+  local at = resolve(function(t)  -- refused: when the TAT is close enough to t
+    local passed = (t - state[1]) * speed
+    passed = passed - passed % grid
     local later = 0.0
-    if saved > u then later = saved - u end
+    if state[2] > passed then later = state[2] - passed end
     return later + cost <= burst
-  end, (saved - (burst - cost)) * interval, burst * interval)
+  end, state[1] + (state[2] - (burst - cost)) * interval, burst * interval)
   local remaining = 0
   if lead < burst then remaining = floor(burst - lead) end
   return 0, burst, remaining, wait_until(at), lead * interval, 0

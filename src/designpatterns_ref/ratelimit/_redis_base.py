@@ -120,7 +120,9 @@ class _Base:
         ``{}`` or ``{}...}`` Redis Cluster finds no hash tag (the first ``}`` closes an empty
         one), so it would hash each whole name and scatter one client's limits over several
         slots; ``"`` is their tag instead, and as no other key's name starts ``prefix:"``,
-        each such key still has names of its own.
+        each such key still has names of its own. An int key is ``prefix:#{key}:...``, so that
+        ``7`` and ``"7"`` are two keys, as in memory and on SQLite (no str key's name starts
+        ``prefix:#``), in the same slot.
         """
         if key.__class__ is not str and (
             isinstance(key, bool) or not isinstance(key, str | int) or not -(2**63) <= key < 2**64  # type: ignore[operator]
@@ -129,14 +131,16 @@ class _Base:
                 f"{type(self).__name__}: key={shown(key, 80)} must be a str or an int (64 bits) on "
                 "Redis"
             )
-        if key == "" or (key.__class__ is str and key[0] == "}"):
+        if key.__class__ is not str:  # an int
+            return f"{self.prefix}:#{{{key}}}:{self._key_tag}:{self.name}"
+        if key == "" or key[0] == "}":
             return f'{self.prefix}:"{{"{key}}}:{self._key_tag}:{self.name}'
         return f"{self.prefix}:{{{key}}}:{self._key_tag}:{self.name}"
 
     def _cost(self, cost: object) -> int:
-        if cost.__class__ is int and 1 <= cost <= self.limit:
+        if cost.__class__ is int and 1 <= cost <= self.model._max_cost:
             return cost
-        return check_cost(type(self).__name__, cost, self.limit)
+        return check_cost(type(self).__name__, cost, self.model._max_cost)
 
     def _now(self) -> float:
         """The caller's clock, or NaN: the script then reads the server's."""

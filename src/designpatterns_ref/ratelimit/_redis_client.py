@@ -70,9 +70,10 @@ _Call = tuple[list[str], list[bytes]]
 
 
 #: The algorithm's part of a key name, where it differs from the script's code: the sliding
-#: log became a list (it was one string), and GCRA's TAT is counted in units of per/rate (it
-#: was in seconds); a new name keeps the two forms apart.
-_KEY_TAGS = {"swl": "swlist", "gcra": "gcra-units"}
+#: log became a list (it was one string), and GCRA's TAT is two doubles, the last admission's
+#: time and the units of per/rate the TAT runs after it (it was one, in seconds under ``gcra``
+#: and then in units since time zero under ``gcra-units``); a new name keeps the forms apart.
+_KEY_TAGS = {"swl": "swlist", "gcra": "gcra-lead"}
 
 #: The bounded twins made so far: client -> {deadline: twin} (dropped with the client).
 _TWINS: weakref.WeakKeyDictionary[Any, dict[float, Any]] = weakref.WeakKeyDictionary()

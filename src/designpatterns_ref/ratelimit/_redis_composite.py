@@ -29,7 +29,12 @@ from designpatterns_ref.ratelimit._redis_client import (
 from designpatterns_ref.ratelimit.base import Acquiring, Decision, RateLimitError, check_cost
 from designpatterns_ref.ratelimit.blocking import AcquiringAsync
 from designpatterns_ref.ratelimit.composite import combine, flatten
-from designpatterns_ref.ratelimit.notation import parse_limits, resolve_algorithm, spec_args
+from designpatterns_ref.ratelimit.notation import (
+    distinct_limits,
+    parse_limits,
+    resolve_algorithm,
+    spec_args,
+)
 
 __all__ = ["AsyncAllOf", "RedisAllOf", "all_of", "limiter_from_text"]
 
@@ -53,10 +58,11 @@ class _Composite:
             raise RateLimitError("all_of: two limiters share a name; give each its own name=")
         self.limiters: tuple[Any, ...] = tuple(flat)
         self.limit = min(part.limit for part in flat)
+        self._max_cost: int = min(part.model._max_cost for part in flat)
         self.clock = first.clock
 
     def _call(self, key: str | int, cost: object, mode: str) -> _Call:
-        return _args(self.limiters, key, mode, check_cost("all_of", cost, self.limit))
+        return _args(self.limiters, key, mode, check_cost("all_of", cost, self._max_cost))
 
     def _answer(self, reply: bytes | str) -> Decision:
         return combine(_parse(reply, len(self.limiters), self.limiters[0]._packed))
@@ -162,8 +168,8 @@ def limiter_from_text(
     """:func:`~designpatterns_ref.ratelimit.notation.limiter_from_text` on Redis: every limit in
     ``text`` as one script-decided limiter on ``client`` (``redis.Redis`` or
     ``redis.asyncio.Redis``). Each part is named ``name`` (default the algorithm) and its
-    spec, e.g. ``"gcra 10/second"``; ``options`` are the Redis limiters' (``clock``,
-    ``prefix``, ``on_error``, ``ttl_slack``, ``deadline``)."""
+    spec, e.g. ``"gcra 10/second"`` (a limit written twice is one part); ``options`` are the
+    Redis limiters' (``clock``, ``prefix``, ``on_error``, ``ttl_slack``, ``deadline``)."""
     from designpatterns_ref.ratelimit import _redis_limiters
 
     chosen = resolve_algorithm("redis.limiter_from_text", algorithm)
@@ -172,7 +178,7 @@ def limiter_from_text(
             f"redis.limiter_from_text: algorithm={shown(algorithm)} has no Redis twin; choose one "
             f"of {', '.join(_CLASSES)}"
         )
-    specs = parse_limits(text)
+    specs = distinct_limits(parse_limits(text))  # equal parts would share one name
     asynchronous = type(client).__module__.startswith("redis.asyncio")
     cls = getattr(_redis_limiters, ("Async" if asynchronous else "") + _CLASSES[chosen])
     base = chosen if name is None else name

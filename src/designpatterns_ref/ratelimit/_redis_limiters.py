@@ -13,7 +13,9 @@ its ``model`` to check the arguments and to compute the constants its script rea
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, Unpack
 
@@ -37,7 +39,7 @@ from designpatterns_ref.ratelimit._redis_client import (
     _unencodable,
 )
 from designpatterns_ref.ratelimit.backend import BackendUnavailable
-from designpatterns_ref.ratelimit.base import Decision, RateLimitError, RateLimitExceeded
+from designpatterns_ref.ratelimit.base import Decision, RateLimitError, RateLimitExceeded, exact
 
 __all__ = [
     "GCRA",
@@ -72,7 +74,7 @@ def _bucket_spec(
     cls, first, second = _BUCKET_MODELS[code]
     model = cls(rate, per, burst)
     params = [getattr(model, first), getattr(model, second), model.limit]
-    return model, params, f"{rate:g}/{per:g}s:{model.burst}"
+    return model, params, f"{exact(model.rate)}/{exact(model.per)}s:{model.burst}"
 
 
 class _BucketShaped(_Base):
@@ -136,7 +138,7 @@ class AsyncLeakyBucket(_BucketShaped, AsyncRedisLimiter):
 
 def _window(cls: Any, rate: int, per: float) -> tuple[Any, list[float], str]:
     model = cls(rate, per)
-    return model, [model.rate, model.per], f"{rate}/{per:g}s"
+    return model, [model.rate, model.per], f"{model.rate}/{exact(model.per)}s"
 
 
 #: Per script code, the in-memory algorithm the script mirrors.
@@ -193,7 +195,7 @@ def _cc(limit: int, lease: float) -> tuple[Any, list[float], str]:
         raise RateLimitError("ConcurrencyLimiter: lease=None is not allowed on Redis")
     model = _concurrency.ConcurrencyLimiter(limit, lease=lease)
     assert model.lease is not None
-    return model, [model.limit, model.lease], f"{limit}:{lease:g}s"
+    return model, [model.limit, model.lease], f"{model.limit}:{exact(model.lease)}s"
 
 
 def _short(reply: bytes | str, key: object, cost: int) -> None:
@@ -208,7 +210,13 @@ def _short(reply: bytes | str, key: object, cost: int) -> None:
 
 class _Concurrency(_Base):
     """What the sync and async concurrency caps share: the lease, and every step of ``release``
-    and ``hold`` but the round trip itself."""
+    and ``hold`` but the round trip itself.
+
+    A hold's call that fails (a timeout, a connection lost) may still reach the server and
+    take its holds there, so the hold gives them back at once, naming them by the call's token
+    (harmless when they were never taken); when that cannot be sent either, the give-back is
+    owed, and sent before this limiter's next call (or dropped once the lease has freed them).
+    """
 
     _code = "conc"
 
@@ -216,6 +224,17 @@ class _Concurrency(_Base):
         self, client: Any, limit: int, *, lease: float = 60.0, **options: Unpack[RedisOptions]
     ) -> None:
         super().__init__(client, *_cc(limit, lease), **options)
+        self._owed: list[tuple[float, _Call]] = []  # (when the lease frees them, give-back)
+
+    def _owe(self, call: _Call) -> None:
+        assert self.model.lease is not None
+        self._owed.append((time.monotonic() + self.model.lease, call))
+
+    def _owed_now(self) -> list[_Call]:
+        """The give-backs still owed (taken off the list: those that fail again go back)."""
+        owed, self._owed = self._owed, []
+        now = time.monotonic()
+        return [call for until, call in owed if until > now]
 
     def _release_call(self, key: object, cost: object) -> tuple[int, list[str], list[bytes]]:
         """The units to give back, and the keys and arguments of the call that does it."""
@@ -252,6 +271,8 @@ class ConcurrencyLimiter(_Concurrency, RedisLimiter):
     def release(self, key: str | int, cost: int = 1) -> None:
         """Give back the ``cost`` oldest live holds of ``key`` (taken with :meth:`allow`)."""
         count, keys, argv = self._release_call(key, cost)
+        if self._owed:
+            self._pay()
         try:
             raw = _run(self._redis, keys, argv, self._code)
         except _errors() as exc:
@@ -264,18 +285,44 @@ class ConcurrencyLimiter(_Concurrency, RedisLimiter):
     def hold(self, key: str | int, cost: int = 1) -> Iterator[Decision]:
         """Hold ``cost`` units of ``key`` for the block; raise RateLimitExceeded if full."""
         (keys, argv), give_back = self._hold_calls(key, cost)
+        if self._owed:
+            self._pay()
         try:
             reply, failure = _run(self._redis, keys, argv, self._code), None
         except _errors() as exc:
             reply, failure = None, exc
         except UnicodeEncodeError:
             raise _unencodable(self, key) from None
+        except BaseException:  # interrupted: the call may still reach the server
+            self._give_back(give_back, owe=True)
+            raise
+        if failure is not None:  # a call that failed may still be applied: undo it too
+            self._give_back(give_back, owe=True)
         decision = self._entered(reply, failure)
         try:
             yield decision
         finally:
-            with contextlib.suppress(*_errors()):
-                _run(self._redis, *give_back, self._code)
+            self._give_back(give_back)
+
+    def _give_back(self, call: _Call, owe: bool = False) -> None:
+        """Remove the holds a hold's call took, if it took any (the call names them by its
+        token, so sending it twice, or before they exist, is harmless); when it cannot be
+        sent and ``owe``, send it before the next call."""
+        try:
+            _run(self._redis, *call, self._code)
+        except _errors():
+            if owe:
+                self._owe(call)
+
+    def _pay(self) -> None:
+        """Send the give-backs owed, keeping those that fail again."""
+        for call in self._owed_now():
+            self._give_back(call, owe=True)
+
+    def _decide(self, key: object, cost: object, mode: str) -> Decision:
+        if self._owed:
+            self._pay()
+        return super()._decide(key, cost, mode)
 
 
 class AsyncConcurrencyLimiter(_Concurrency, AsyncRedisLimiter):
@@ -284,6 +331,8 @@ class AsyncConcurrencyLimiter(_Concurrency, AsyncRedisLimiter):
     async def release(self, key: str | int, cost: int = 1) -> None:
         """Give back the ``cost`` oldest live holds of ``key`` (taken with :meth:`allow`)."""
         count, keys, argv = self._release_call(key, cost)
+        if self._owed:
+            await self._pay()
         try:
             raw = await _run_async(self._redis, keys, argv, self._code)
         except _errors() as exc:
@@ -296,15 +345,40 @@ class AsyncConcurrencyLimiter(_Concurrency, AsyncRedisLimiter):
     async def hold(self, key: str | int, cost: int = 1) -> AsyncIterator[Decision]:
         """Hold ``cost`` units of ``key`` for the block; raise RateLimitExceeded if full."""
         (keys, argv), give_back = self._hold_calls(key, cost)
+        if self._owed:
+            await self._pay()
         try:
             reply, failure = await _run_async(self._redis, keys, argv, self._code), None
         except _errors() as exc:
             reply, failure = None, exc
         except UnicodeEncodeError:
             raise _unencodable(self, key) from None
+        except BaseException:  # cancelled: the call may still reach the server
+            await self._give_back(give_back, owe=True)
+            raise
+        if failure is not None:  # a call that failed may still be applied: undo it too
+            await self._give_back(give_back, owe=True)
         decision = self._entered(reply, failure)
         try:
             yield decision
         finally:
-            with contextlib.suppress(*_errors()):
-                await _run_async(self._redis, *give_back, self._code)
+            await self._give_back(give_back)
+
+    async def _give_back(self, call: _Call, owe: bool = False) -> None:
+        """Remove the holds a hold's call took, as in the sync limiter; shielded, so that a
+        task cancelled in its block (or while taking the hold) still gives them back."""
+        try:
+            await asyncio.shield(_run_async(self._redis, *call, self._code))
+        except _errors():
+            if owe:
+                self._owe(call)
+
+    async def _pay(self) -> None:
+        """Send the give-backs owed, keeping those that fail again."""
+        for call in self._owed_now():
+            await self._give_back(call, owe=True)
+
+    async def _decide(self, key: object, cost: object, mode: str) -> Decision:
+        if self._owed:
+            await self._pay()
+        return await super()._decide(key, cost, mode)

@@ -31,10 +31,11 @@ __all__ = ["Part"]
 
 
 class Part(Protocol):
-    """What the store needs of a limiter: its file, its rows' name, its model."""
+    """What the store needs of a limiter: its file, its rows' name (the algorithm's and the
+    limiter's), its model."""
 
     path: str
-    name: str
+    row_name: str
     busy_timeout: float
     model: Any
 
@@ -124,6 +125,25 @@ def _check_key(owner: str, key: object) -> str | int:
     )
 
 
+def _unreadable(part: Part, key: object, text: str) -> RateLimitError:
+    owner = type(part).__name__
+    return RateLimitError(
+        f"{owner}: the row of key={shown(key, 80)} under {shown(part.row_name, 80)} holds "
+        f"{shown(text, 80)}, which is not a state of {type(part.model).__name__}; reset(key) "
+        "deletes it"
+    )
+
+
+def _read_row(part: Part, key: object, text: str) -> Any:
+    """The model's state in a row's JSON text (None for an older form); RateLimitError when
+    the text is not JSON."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        raise _unreadable(part, key, text) from None
+    return part.model._from_row(value)
+
+
 def _errors() -> tuple[type[BaseException], ...]:
     return (sqlite3.OperationalError, sqlite3.DatabaseError, OSError)
 
@@ -160,25 +180,33 @@ def _attempt(parts: tuple[Part, ...], key: Any, op: Callable[[], Any], write: bo
         try:
             before = []
             for part in parts:
-                row = conn.execute(_SELECT, (part.name, key)).fetchone()
+                row = conn.execute(_SELECT, (part.row_name, key)).fetchone()
                 states = part.model._states
                 states.clear()
                 if row is not None:
-                    state = part.model._from_row(json.loads(row[0]))
+                    state = _read_row(part, key, row[0])
                     if state is not None:  # None: a row of an older form, met as never seen
                         states[key] = state
                 before.append(None if row is None else row[0])
-            result = op()
+            try:
+                result = op()
+            except RateLimitError:
+                raise
+            except (ValueError, TypeError, LookupError) as exc:  # a state the model cannot use
+                loaded = [(p, old) for p, old in zip(parts, before, strict=True) if old]
+                if not loaded:
+                    raise
+                raise _unreadable(loaded[0][0], key, loaded[0][1]) from exc
             if write:
                 for part, old in zip(parts, before, strict=True):
                     state = part.model._states.get(key)
                     if state is None:
                         if old is not None:
-                            conn.execute(_DELETE, (part.name, key))
+                            conn.execute(_DELETE, (part.row_name, key))
                     else:
                         new = json.dumps(part.model._to_row(state))
                         if new != old:
-                            conn.execute(_UPSERT, (part.name, key, new))
+                            conn.execute(_UPSERT, (part.row_name, key, new))
             conn.execute("COMMIT")
             return result
         except BaseException:

@@ -11,7 +11,12 @@ The in-memory limiters share :class:`MemoryLimiter`: one lock per limiter (so an
 shared between threads), a dictionary of per-key state, and a lazy sweep that forgets idle keys
 when the dictionary has doubled since the last sweep (amortised O(1) per new key, no background
 thread). A key is *idle* when its state is indistinguishable from a key never seen, so
-forgetting it never changes a decision.
+forgetting it never changes a decision, as long as the clock does not later read earlier
+than the sweep did: a sweep reads the clock, and a key it found idle then is met as new by a
+clock stepped back past it, where a key kept would stand still at its last decision (the
+algorithms treat a clock that steps back as time standing still, per key). No rule of
+forgetting can avoid that without keeping the key; a clock that steps back by more than the
+time between sweeps may therefore admit a forgotten key's whole allowance again.
 
 Examples:
     >>> d = Decision(False, limit=10, remaining=0, retry_after=0.25, reset_after=1.0)
@@ -32,6 +37,7 @@ from designpatterns_ref.clock import Clock, check_reading, read_seconds
 from designpatterns_ref.errors import DesignPatternsError, shown
 
 __all__ = [
+    "MAX_LOG_COST",
     "Acquiring",
     "BucketLimiter",
     "Decision",
@@ -69,6 +75,11 @@ class RateLimitExceeded(DesignPatternsError, RuntimeError):
             )
         super().__init__(f"rate limit exceeded; retry after {decision.retry_after:.6g}s")
         self.decision = decision
+
+    def __reduce__(self) -> tuple[type[RateLimitExceeded], tuple[Decision]]:
+        """Pickle as the call that built it (the default would pass the message as the
+        decision), so that it crosses processes, a ProcessPoolExecutor's results included."""
+        return (type(self), (self.decision,))
 
 
 class Decision(NamedTuple):
@@ -237,6 +248,20 @@ def bad_key(owner: str, key: object, exc: TypeError) -> BaseException:
     return exc
 
 
+def exact(number: float) -> str:
+    """``number`` as text that reads back as exactly it: a whole number below 2^53 as an int,
+    any other as its ``repr`` (the shortest text that does). What limiters' default names are
+    made of, so that two different limits never share a name (``:g`` wrote both ``1e+06``
+    and ``1000001.0`` as ``1e+06``).
+
+    >>> exact(60.0), exact(1_000_001.0), exact(100 / 3), exact(0.1)
+    ('60', '1000001', '33.333333333333336', '0.1')
+    """
+    if number.is_integer() and abs(number) < 2**53:
+        return str(int(number))
+    return repr(float(number))
+
+
 # --------------------------------------------------------------------------- validation
 
 
@@ -252,6 +277,10 @@ def check_positive(owner: str, name: str, value: object) -> float:
         raise RateLimitError(f"{owner}: {name}={shown(value, 80)} must be a positive finite number")
     return number
 
+
+#: The largest cost one call may ask of a sliding log, which stores one entry per unit (on
+#: Redis, one list element per unit, pushed by the script while the server serves no one else).
+MAX_LOG_COST = 10_000
 
 #: The largest count a limit may have: every integer up to 2**53 is exact as a double, which
 #: is how the Redis scripts (and the in-memory estimates) carry it.
@@ -284,6 +313,12 @@ def check_cost(owner: str, cost: object, max_cost: int) -> int:
         raise RateLimitError(
             f"{owner}: cost={shown(number)} can never be admitted; the limit allows at most "
             f"{max_cost}"
+            + (
+                ""
+                if max_cost != MAX_LOG_COST
+                else " a call (a sliding log stores one entry per unit: for larger costs use "
+                "SlidingWindowCounter)"
+            )
         )
     return number
 
@@ -426,7 +461,8 @@ class MemoryLimiter(Acquiring):
         return len(self._states)
 
     def forget_idle(self) -> int:
-        """Forget every idle key now; return how many were forgotten."""
+        """Forget every idle key now; return how many were forgotten (no decision changes,
+        unless the clock later reads earlier than now: see the module's docstring)."""
         with self._lock:
             # NaN or an infinity would forget, or keep, the wrong keys
             return self._sweep(read_seconds(self.clock, RateLimitError, type(self).__name__))
@@ -486,7 +522,7 @@ class BucketLimiter(MemoryLimiter):
 
     def __repr__(self) -> str:
         name = type(self).__name__
-        return f"{name}(rate={self.rate:g}, per={self.per:g}, burst={self.burst})"
+        return f"{name}(rate={exact(self.rate)}, per={exact(self.per)}, burst={self.burst})"
 
 
 class WindowLimiter(MemoryLimiter):
@@ -502,4 +538,4 @@ class WindowLimiter(MemoryLimiter):
         self._span = self.per
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(rate={self.rate}, per={self.per:g})"
+        return f"{type(self).__name__}(rate={self.rate}, per={exact(self.per)})"

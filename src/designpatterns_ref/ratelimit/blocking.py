@@ -27,6 +27,11 @@ and :func:`acquire_async` / ``limiter.acquire_async(...)`` waits with ``asyncio.
   to ask after the refill wins (a fair queue is
   :class:`~designpatterns_ref.ratelimit.leaky_queue.LeakyBucketQueue`, which admits and
   returns a ``delay``; ``acquire`` does not sleep that ``delay``, the caller does).
+- **Concurrency caps** give units back when their holder releases them, which no
+  ``retry_after`` can foresee (it says when the lease would free them): on a limiter with a
+  cap (one with ``release``, or a composite with one) it asks again every
+  :data:`CAP_POLL` seconds at most, and waits until its timeout even when the lease ends
+  after it. A cap without a lease and ``timeout=None`` is still refused at once.
 
 pyrate-limiter's ``try_acquire(..., blocking=True)`` is the same idea; its limiter sleeps
 until its bucket says the item fits, with a ``max_delay`` or timeout past which it gives up.
@@ -57,7 +62,10 @@ from designpatterns_ref.clock import ManualClock
 from designpatterns_ref.errors import shown
 from designpatterns_ref.ratelimit.base import Decision, RateLimitError
 
-__all__ = ["AcquiringAsync", "acquire", "acquire_async", "check_timeout"]
+__all__ = ["CAP_POLL", "AcquiringAsync", "acquire", "acquire_async", "check_timeout"]
+
+#: Seconds between asks while a concurrency cap is full: a release can free it at any time.
+CAP_POLL = 0.05
 
 
 def check_timeout(owner: str, timeout: object) -> float:
@@ -98,9 +106,19 @@ def _plan(owner: str, limiter: Any, timeout: object) -> tuple[Callable[[], float
     return now, now() + limit
 
 
-def _wait(decision: Decision, now: float, deadline: float) -> float | None:
-    """How long to sleep before asking again, or None when the wait would pass the deadline."""
+def _poll(limiter: Any) -> bool:
+    """Whether ``limiter`` holds a concurrency cap, whose units come back on release."""
+    models = getattr(limiter, "_models", None)  # a SQLite composite's in-memory twin
+    parts = getattr(limiter, "limiters", None) or getattr(models, "limiters", None) or (limiter,)
+    return any(callable(getattr(part, "release", None)) for part in parts)
+
+
+def _wait(decision: Decision, now: float, deadline: float, poll: bool) -> float | None:
+    """How long to sleep before asking again, or None when the wait would pass the deadline
+    (for a cap: at most CAP_POLL, up to the deadline; None once it has passed)."""
     wait = decision.retry_after
+    if poll and now < deadline and (math.isfinite(wait) or math.isfinite(deadline)):
+        return min(wait if wait > 0.0 else 0.0, CAP_POLL, deadline - now)
     if not math.isfinite(wait) or now + wait > deadline:
         return None
     return wait if wait > 0.0 else 0.0
@@ -117,12 +135,12 @@ def acquire(
     """
     owner = f"{type(limiter).__name__}.acquire"
     now, deadline = _plan(owner, limiter, timeout)
-    manual = _clock_of(limiter)
+    manual, poll = _clock_of(limiter), _poll(limiter)
     while True:
         decision = limiter.allow(key, cost)
         if decision:
             return decision  # type: ignore[no-any-return]
-        wait = _wait(decision, now(), deadline)
+        wait = _wait(decision, now(), deadline, poll)
         if wait is None:
             return decision  # type: ignore[no-any-return]
         if manual is not None:
@@ -139,13 +157,13 @@ async def acquire_async(
     """
     owner = f"{type(limiter).__name__}.acquire_async"
     now, deadline = _plan(owner, limiter, timeout)
-    manual = _clock_of(limiter)
+    manual, poll = _clock_of(limiter), _poll(limiter)
     while True:
         answer = limiter.allow(key, cost)
         decision: Decision = await answer if inspect.isawaitable(answer) else answer
         if decision:
             return decision
-        wait = _wait(decision, now(), deadline)
+        wait = _wait(decision, now(), deadline, poll)
         if wait is None:
             return decision
         if manual is not None:

@@ -56,6 +56,7 @@ __all__ = [
     "UNITS",
     "LimitSpec",
     "LimitSyntaxError",
+    "distinct_limits",
     "limiter_from_text",
     "parse_limit",
     "parse_limits",
@@ -234,6 +235,19 @@ def parse_limit(text: str) -> LimitSpec:
     return specs[0]
 
 
+def distinct_limits(specs: list[LimitSpec]) -> list[LimitSpec]:
+    """``specs`` with each limit once (the first of equal ones kept, in order): a limit
+    written twice is one limit, and on Redis and SQLite two equal parts would share one name.
+    What every ``limiter_from_text`` enforces.
+
+    Examples:
+        >>> text = "60/minute; 60 per 1 minute; 1/second"
+        >>> [str(s) for s in distinct_limits(parse_limits(text))]
+        ['60/minute', '1/second']
+    """
+    return list(dict.fromkeys(specs))
+
+
 def _parse(owner: str, text: object, single: bool = False) -> list[LimitSpec]:
     if not isinstance(text, str):
         raise RateLimitError(f"{owner}: text={shown(text, 80)} must be a str such as '10/second'")
@@ -279,7 +293,8 @@ def limiter_from_text(text: str, algorithm: str | type, *, clock: Clock | None =
     of the spec's length; a bucket-shaped one (``"token_bucket"``, ``"gcra"``,
     ``"leaky_bucket"``, ``"leaky_queue"``) refills ``amount`` per window with bursts up to
     ``amount``. The parts share ``clock`` (default :func:`time.monotonic`) and are in
-    ``.limiters``, in the order of the text.
+    ``.limiters``, in the order of the text; a limit written twice is one part
+    (:func:`distinct_limits`).
 
     Examples:
         >>> from designpatterns_ref.clock import ManualClock
@@ -288,6 +303,6 @@ def limiter_from_text(text: str, algorithm: str | type, *, clock: Clock | None =
         [True, True, False]
     """
     name = resolve_algorithm("limiter_from_text", algorithm)
-    specs = _parse("limiter_from_text", text)
+    specs = distinct_limits(_parse("limiter_from_text", text))
     cls: Any = ALGORITHMS[name]
     return AllOf(*[cls(*spec_args(name, spec), clock=clock) for spec in specs])

@@ -10,10 +10,12 @@ others wait for the lock (up to ``busy_timeout`` seconds) and then see the commi
 
 - **The same algorithms, the same arithmetic.** Each class holds the in-memory limiter of the
   same name as its ``model``: inside the transaction it loads the key's state (JSON text, one
-  row per limiter name and key; GCRA's and the queue's as ``{"units": ...}``, a bare number
-  from before they counted in units being met as a key never seen) into the model, lets the
-  model decide, and writes the state back only when it changed. A refused request writes
-  nothing, so it changes nothing.
+  row per algorithm, limiter name and key, so that two algorithms given one ``name`` never
+  read each other's state; GCRA's and the queue's as ``{"stamp": ..., "lead": ...}``, a row of
+  an older form being met as a key never seen) into the model, lets the model decide, and
+  writes the state back only when it changed. A refused request writes nothing, so it
+  changes nothing. A row the model cannot read (not JSON, or not its state) raises
+  RateLimitError naming the key; ``reset(key)`` deletes it.
 - **Time** is read inside the transaction, after the lock is taken, so decisions are
   serialised in time order too. The default clock is :func:`time.time`: a state that outlives
   a reboot must not be read against :func:`time.monotonic`, which starts again; a wall clock
@@ -51,7 +53,6 @@ Examples:
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from typing import Any
@@ -63,9 +64,11 @@ from designpatterns_ref.ratelimit._sqlite_store import (
     _check_key,
     _check_path,
     _errors,
+    _read_row,
     _retrying,
     _run,
     _store,
+    _unreadable,
 )
 from designpatterns_ref.ratelimit.backend import OnError, check_on_error, fallback
 from designpatterns_ref.ratelimit.base import (
@@ -84,6 +87,7 @@ from designpatterns_ref.ratelimit.leaky_bucket import LeakyBucket as _Leaky
 from designpatterns_ref.ratelimit.leaky_queue import LeakyBucketQueue as _Queue
 from designpatterns_ref.ratelimit.notation import (
     ALGORITHMS,
+    distinct_limits,
     parse_limits,
     resolve_algorithm,
     spec_args,
@@ -149,6 +153,9 @@ class SQLiteLimiter(Acquiring):
                 f"{owner}: name={shown(name, 80)} must be 1 to 200 printable characters"
             )
         self.name: str = name
+        # the rows' identity: the algorithm and the name, so that limiters of two algorithms
+        # given one name never read each other's state
+        self.row_name = f"{type(self.model).__name__}:{name}"
 
     def _cost(self, cost: object) -> int:
         if cost.__class__ is int and 1 <= cost <= self.model._max_cost:
@@ -178,7 +185,7 @@ class SQLiteLimiter(Acquiring):
         with ``"deny"`` or ``"allow"`` a failed reset is skipped)."""
         stored = _check_key(type(self).__name__, key)
         try:
-            _retrying(self, lambda: self._execute(_DELETE, (self.name, stored)))
+            _retrying(self, lambda: self._execute(_DELETE, (self.row_name, stored)))
         except _errors() as exc:
             if self.on_error == "raise":
                 fallback("raise", self.limit, exc, "SQLite")
@@ -189,8 +196,20 @@ class SQLiteLimiter(Acquiring):
             return store.conn.execute(sql, args).fetchall()
 
     def forget_idle(self) -> int:
-        """Delete every row of this limiter whose state is back to "never seen"; how many."""
-        return _retrying(self, self._forget_idle)  # type: ignore[no-any-return]
+        """Delete every row of this limiter whose state is back to "never seen"; how many
+        (``on_error`` decides when the file is unusable: with ``"deny"`` or ``"allow"`` the
+        sweep is skipped, and 0 returned)."""
+        try:
+            return _retrying(self, self._forget_idle)  # type: ignore[no-any-return]
+        except _errors() as exc:
+            return self._skipped(exc)
+
+    def _skipped(self, exc: BaseException) -> int:
+        """A bookkeeping call that could not use the file: BackendUnavailable for
+        ``"raise"``, else nothing done (0)."""
+        if self.on_error == "raise":
+            fallback("raise", self.limit, exc, "SQLite")
+        return 0
 
     def _forget_idle(self) -> int:
         store = _store(self.path, self.busy_timeout)
@@ -200,14 +219,9 @@ class SQLiteLimiter(Acquiring):
             try:
                 now = read_seconds(self.clock, RateLimitError, f"{type(self).__name__}.forget_idle")
                 rows = conn.execute(
-                    "SELECT key, state FROM ratelimit WHERE name = ?", (self.name,)
+                    "SELECT key, state FROM ratelimit WHERE name = ?", (self.row_name,)
                 ).fetchall()
-                model = self.model
-                idle = [
-                    (self.name, k)
-                    for k, s in rows
-                    if (state := model._from_row(json.loads(s))) is None or model._idle(state, now)
-                ]
+                idle = [(self.row_name, k) for k, s in rows if self._is_idle(k, s, now)]
                 conn.executemany(_DELETE, idle)
                 conn.execute("COMMIT")
             except BaseException:
@@ -215,10 +229,22 @@ class SQLiteLimiter(Acquiring):
                 raise
         return len(idle)
 
+    def _is_idle(self, key: object, text: str, now: float) -> bool:
+        """Whether a row's state is back to "never seen" (a row of an older form is)."""
+        state = _read_row(self, key, text)
+        try:
+            return state is None or bool(self.model._idle(state, now))
+        except (ValueError, TypeError, LookupError) as exc:
+            raise _unreadable(self, key, text) from exc
+
     def tracked_keys(self) -> int:
-        """How many keys of this limiter have a row (idle ones until :meth:`forget_idle`)."""
+        """How many keys of this limiter have a row (idle ones until :meth:`forget_idle`);
+        ``on_error`` decides when the file is unusable, as for :meth:`forget_idle`."""
         count = "SELECT COUNT(*) FROM ratelimit WHERE name = ?"
-        return int(_retrying(self, lambda: self._execute(count, (self.name,)))[0][0])
+        try:
+            return int(_retrying(self, lambda: self._execute(count, (self.row_name,)))[0][0])
+        except _errors() as exc:
+            return self._skipped(exc)
 
     def __repr__(self) -> str:
         return f"<sqlite {self.model!r} name={self.name!r} path={self.path!r}>"
@@ -301,7 +327,7 @@ class SQLiteAllOf(Acquiring):
             raise RateLimitError(
                 "all_of: every SQLite limiter must share one path and busy_timeout"
             )
-        if len({p.name for p in parts}) != len(parts):
+        if len({p.row_name for p in parts}) != len(parts):
             raise RateLimitError("all_of: two limiters share a name; give each its own name=")
         self.limiters: tuple[SQLiteLimiter, ...] = tuple(parts)
         self._models = AllOf(*[p.model for p in parts])
@@ -374,9 +400,9 @@ def limiter_from_text(
     """:func:`~designpatterns_ref.ratelimit.notation.limiter_from_text` on SQLite: every limit
     in ``text`` (e.g. ``"10/second; 1000/hour"``) as one all-or-nothing limiter on ``path``.
     Each part's rows are named ``name`` (default the algorithm) and the spec,
-    e.g. ``"token_bucket 10/second"``."""
+    e.g. ``"token_bucket 10/second"`` (a limit written twice is one part)."""
     chosen = resolve_algorithm("sqlite.limiter_from_text", algorithm)
-    specs = parse_limits(text)
+    specs = distinct_limits(parse_limits(text))  # equal parts would share one name
     base = chosen if name is None else name
     cls = _CLASSES[chosen]
     options: dict[str, Any] = {"clock": clock, "on_error": on_error, "busy_timeout": busy_timeout}

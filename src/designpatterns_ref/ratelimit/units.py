@@ -5,11 +5,19 @@ Case study: Design a Rate Limiter (docs/case-studies/rate-limiter.md)
 Both limiters keep one time per key: GCRA its theoretical arrival time, the queue the time its
 backlog drains. Kept in seconds, a burst of unit requests at one instant adds the emission
 interval again and again, and the sum can round above ``burst`` intervals, refusing the last
-unit of a fresh key's burst. Kept in units of the interval, on the grid :func:`in_units`
-rounds the clock to, the same requests add whole numbers and compare whole numbers with the
-burst, exactly; the rounding moves the clock by a few ulps of itself. Trade-off: a multiply, an
-ulp and a remainder per decision. :class:`UnitTimeLimiter` holds what the two share: the
-constants, the idle test and the stored row (``{"units": time}``).
+unit of a fresh key's burst. Kept in units of the interval since time zero, the count grows
+with the clock: at ``time.time()`` and five million units a second it passes 2^53, where a
+double no longer holds every whole number, and a request of one unit adds nothing.
+
+So the time is kept as ``[stamp, lead]``: the clock reading (seconds) of the key's last
+admission, and how many units the time runs ahead of it. The units that passed since the
+stamp are counted on a fixed grid, the *quantum*: the ulp of ``2 * burst``, a power of two on
+which every whole count up to twice the burst is exact (:func:`since`). Every lead is a
+multiple of the quantum no larger than the burst, so requests at one instant add whole
+numbers to it and compare whole numbers with the burst, exactly, at any clock and any rate.
+Trade-off: two numbers per key instead of one, and a subtraction, a multiply and a remainder
+per decision. :class:`UnitTimeLimiter` holds what the two share: the constants, the idle test
+and the stored row (``{"stamp": seconds, "lead": units}``).
 """
 
 from __future__ import annotations
@@ -18,49 +26,73 @@ import math
 
 from designpatterns_ref.ratelimit.base import BucketLimiter
 
-__all__ = ["UnitTimeLimiter", "in_units"]
-
-_ulp = math.ulp
+__all__ = ["UnitTimeLimiter", "quantum", "since"]
 
 
-def in_units(now: float, speed: float, reach: float) -> float:
-    """The time ``now`` (seconds) counted in units of work, ``speed`` units a second, rounded
-    down to the grid on which every whole count up to ``reach`` adds to it exactly.
+def quantum(burst: float) -> float:
+    """The grid the units are counted on: the ulp of ``2 * burst``, a power of two, so every
+    whole number up to twice the burst is a multiple of it, held exactly.
 
-    GCRA and the leaky queue keep their one time per key in these units, so that requests at
-    one instant add whole numbers to it and compare whole numbers with the burst: no rounding,
-    so a fresh key always gets its whole burst. The grid is the ulp of ``|now| + reach``
-    (a few ulps of the time itself), so the rounding down moves the clock by no more.
-
-    >>> now = in_units(1.7e9 + 0.1, 3 / 0.7, 100.0)
-    >>> all((now + k) - now == k for k in range(101))
+    >>> quantum(1000.0) == 2.0**-42
     True
     """
-    now *= speed
-    return now - now % _ulp((now if now > 0.0 else -now) + reach)
+    return math.ulp(2.0 * burst)
+
+
+def since(t: float, stamp: float, speed: float, grid: float) -> float:
+    """The units of work (``speed`` a second) that passed from ``stamp`` to ``t`` (seconds),
+    rounded down to a multiple of ``grid`` (negative when the clock stepped back).
+
+    ``grid`` is a power of two, so the rounding is exact, and the same in Lua (whose ``%`` is
+    ``a - floor(a / b) * b``) as in Python.
+
+    >>> grid = quantum(100.0)
+    >>> lead = 100.0 - since(1.7e9 + 0.1, 1.7e9, 3 / 0.7, grid)
+    >>> all((lead + k) - lead == k for k in range(101))
+    True
+    """
+    passed = (t - stamp) * speed
+    return passed - passed % grid
 
 
 class UnitTimeLimiter(BucketLimiter):
-    """Base of the limiters whose one time per key is counted in units (:func:`in_units`):
-    ``_speed`` units a second, ``_interval`` seconds a unit, ``_burst`` units of reach."""
+    """Base of the limiters whose one time per key is ``[stamp, lead]``: the clock reading of
+    the last admission and the units the time runs ahead of it (:func:`since`); ``_speed``
+    units a second, ``_interval`` seconds a unit, ``_burst`` units of reach, ``_quantum``
+    the grid."""
 
-    __slots__ = ("_burst", "_interval", "_speed")
+    __slots__ = ("_burst", "_interval", "_quantum", "_speed")
 
     def _derive(self) -> None:
         self._interval = self.per / self.rate  # seconds one unit occupies
         self._speed = self.rate / self.per  # units a second
         self._burst = float(self.burst)  # how many units ahead the time may run
+        self._quantum = quantum(self._burst)
         self._span = self.burst * self._interval
 
-    def _idle(self, state: float, now: float) -> bool:
-        return state <= in_units(now, self._speed, self._burst)
+    def _lead_at(self, state: list[float], t: float) -> float:
+        """How many units the key's time runs ahead of ``t`` (0.0 once it is behind)."""
+        stamp, lead = state
+        passed = (t - stamp) * self._speed  # since(), inlined
+        passed -= passed % self._quantum
+        return lead - passed if lead > passed else 0.0
 
-    def _to_row(self, state: float) -> dict[str, float]:
-        return {"units": state}
+    def _admits(self, state: list[float], cost: int, t: float) -> bool:
+        """Whether the arithmetic of a decision, replayed at time ``t`` on ``state``, admits."""
+        return self._lead_at(state, t) + cost <= self._burst
 
-    def _from_row(self, value: object) -> float | None:
-        """The key's time in units; None for a bare number: the time in seconds that rows held
-        before it was counted in units (read as units it would be wrong, so it is dropped)."""
-        if isinstance(value, dict) and isinstance(value.get("units"), float | int):
-            return float(value["units"])
+    def _idle(self, state: list[float], now: float) -> bool:
+        return self._lead_at(state, now) == 0.0
+
+    def _to_row(self, state: list[float]) -> dict[str, float]:
+        return {"stamp": state[0], "lead": state[1]}
+
+    def _from_row(self, value: object) -> list[float] | None:
+        """The key's ``[stamp, lead]``; None for a row of an older form (``{"units": ...}``,
+        the time in units since time zero, or a bare number, the time in seconds), which the
+        decision meets as a key never seen."""
+        if isinstance(value, dict):
+            stamp, lead = value.get("stamp"), value.get("lead")
+            if isinstance(stamp, float | int) and isinstance(lead, float | int):
+                return [float(stamp), float(lead)]
         return None
