@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from designpatterns_ref import ratelimit as rl
 from designpatterns_ref.clock import ManualClock
 from designpatterns_ref.ratelimit._bench import bytes_per_key
-from designpatterns_ref.ratelimit.base import MIN_SWEEP
+from designpatterns_ref.ratelimit.memory import MIN_SWEEP
 
 from .conftest import ALGORITHMS
 

@@ -37,7 +37,6 @@ from __future__ import annotations
 from designpatterns_ref.ratelimit.backend import BackendUnavailable
 from designpatterns_ref.ratelimit.base import (
     Decision,
-    MemoryLimiter,
     RateLimiter,
     RateLimitError,
     RateLimitExceeded,
@@ -48,6 +47,7 @@ from designpatterns_ref.ratelimit.fixed_window import FixedWindow
 from designpatterns_ref.ratelimit.gcra import GCRA
 from designpatterns_ref.ratelimit.leaky_bucket import LeakyBucket
 from designpatterns_ref.ratelimit.leaky_queue import LeakyBucketQueue
+from designpatterns_ref.ratelimit.memory import MemoryLimiter
 from designpatterns_ref.ratelimit.notation import (
     LimitSpec,
     LimitSyntaxError,

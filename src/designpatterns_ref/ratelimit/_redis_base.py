@@ -42,7 +42,6 @@ from designpatterns_ref.ratelimit._redis_client import (
 )
 from designpatterns_ref.ratelimit.backend import OnError, check_on_error, fallback
 from designpatterns_ref.ratelimit.base import (
-    Acquiring,
     Decision,
     RateLimitError,
     check_cost,
@@ -50,6 +49,7 @@ from designpatterns_ref.ratelimit.base import (
     new_decision,
 )
 from designpatterns_ref.ratelimit.blocking import AcquiringAsync
+from designpatterns_ref.ratelimit.memory import Acquiring
 
 __all__ = ["AsyncRedisLimiter", "RedisLimiter"]
 

@@ -26,9 +26,10 @@ from designpatterns_ref.ratelimit._redis_client import (
     _run_async,
     _unencodable,
 )
-from designpatterns_ref.ratelimit.base import Acquiring, Decision, RateLimitError, check_cost
+from designpatterns_ref.ratelimit.base import Decision, RateLimitError, check_cost
 from designpatterns_ref.ratelimit.blocking import AcquiringAsync
 from designpatterns_ref.ratelimit.composite import combine, flatten
+from designpatterns_ref.ratelimit.memory import Acquiring
 from designpatterns_ref.ratelimit.notation import (
     distinct_limits,
     parse_limits,

@@ -37,13 +37,12 @@ from designpatterns_ref.clock import Clock, read_seconds
 from designpatterns_ref.errors import shown
 from designpatterns_ref.ratelimit.base import (
     UNIT_COST,
-    Acquiring,
     Decision,
-    MemoryLimiter,
     RateLimitError,
     bad_key,
     check_cost,
 )
+from designpatterns_ref.ratelimit.memory import Acquiring, MemoryLimiter
 
 __all__ = ["AllOf", "all_of", "combine"]
 

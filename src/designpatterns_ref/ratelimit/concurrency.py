@@ -45,7 +45,6 @@ from designpatterns_ref.errors import shown
 from designpatterns_ref.ratelimit.base import (
     UNIT_COST,
     Decision,
-    MemoryLimiter,
     RateLimitError,
     RateLimitExceeded,
     bad_key,
@@ -56,6 +55,7 @@ from designpatterns_ref.ratelimit.base import (
     new_decision,
     wait_until,
 )
+from designpatterns_ref.ratelimit.memory import MemoryLimiter
 
 __all__ = ["ConcurrencyLimiter"]
 

@@ -34,13 +34,8 @@ from __future__ import annotations
 import math
 from collections.abc import Hashable
 
-from designpatterns_ref.ratelimit.base import (
-    CORRECTION,
-    Decision,
-    WindowLimiter,
-    bad_time,
-    new_decision,
-)
+from designpatterns_ref.ratelimit.base import CORRECTION, Decision, bad_time, new_decision
+from designpatterns_ref.ratelimit.memory import WindowLimiter
 
 __all__ = ["FixedWindow"]
 

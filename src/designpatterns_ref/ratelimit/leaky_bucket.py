@@ -34,13 +34,8 @@ from __future__ import annotations
 import math
 from collections.abc import Hashable
 
-from designpatterns_ref.ratelimit.base import (
-    CORRECTION,
-    BucketLimiter,
-    Decision,
-    bad_time,
-    new_decision,
-)
+from designpatterns_ref.ratelimit.base import CORRECTION, Decision, bad_time, new_decision
+from designpatterns_ref.ratelimit.memory import BucketLimiter
 
 __all__ = ["LeakyBucket"]
 

@@ -41,12 +41,13 @@ from typing import Any
 
 from designpatterns_ref.clock import Clock
 from designpatterns_ref.errors import shown
-from designpatterns_ref.ratelimit.base import MAX_COUNT, MemoryLimiter, RateLimitError, check_count
+from designpatterns_ref.ratelimit.base import MAX_COUNT, RateLimitError, check_count
 from designpatterns_ref.ratelimit.composite import AllOf
 from designpatterns_ref.ratelimit.fixed_window import FixedWindow
 from designpatterns_ref.ratelimit.gcra import GCRA
 from designpatterns_ref.ratelimit.leaky_bucket import LeakyBucket
 from designpatterns_ref.ratelimit.leaky_queue import LeakyBucketQueue
+from designpatterns_ref.ratelimit.memory import MemoryLimiter
 from designpatterns_ref.ratelimit.sliding_counter import SlidingWindowCounter
 from designpatterns_ref.ratelimit.sliding_log import SlidingWindowLog
 from designpatterns_ref.ratelimit.token_bucket import TokenBucket

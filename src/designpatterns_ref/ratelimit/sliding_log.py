@@ -46,10 +46,10 @@ from designpatterns_ref.ratelimit.base import (
     CORRECTION,
     MAX_LOG_COST,
     Decision,
-    WindowLimiter,
     bad_time,
     new_decision,
 )
+from designpatterns_ref.ratelimit.memory import WindowLimiter
 
 __all__ = ["SlidingWindowLog"]
 

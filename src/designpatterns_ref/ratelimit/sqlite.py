@@ -71,20 +71,14 @@ from designpatterns_ref.ratelimit._sqlite_store import (
     _unreadable,
 )
 from designpatterns_ref.ratelimit.backend import OnError, check_on_error, fallback
-from designpatterns_ref.ratelimit.base import (
-    Acquiring,
-    Decision,
-    MemoryLimiter,
-    RateLimitError,
-    check_cost,
-    check_positive,
-)
+from designpatterns_ref.ratelimit.base import Decision, RateLimitError, check_cost, check_positive
 from designpatterns_ref.ratelimit.composite import AllOf, combine, flatten
 from designpatterns_ref.ratelimit.concurrency import ConcurrencyLimiter as _Concurrency
 from designpatterns_ref.ratelimit.fixed_window import FixedWindow as _Fixed
 from designpatterns_ref.ratelimit.gcra import GCRA as _GCRA
 from designpatterns_ref.ratelimit.leaky_bucket import LeakyBucket as _Leaky
 from designpatterns_ref.ratelimit.leaky_queue import LeakyBucketQueue as _Queue
+from designpatterns_ref.ratelimit.memory import Acquiring, MemoryLimiter
 from designpatterns_ref.ratelimit.notation import (
     ALGORITHMS,
     distinct_limits,

@@ -39,7 +39,6 @@ from collections.abc import Hashable
 from designpatterns_ref.ratelimit.base import (
     CORRECTION,
     UNIT_COST,
-    BucketLimiter,
     Decision,
     bad_key,
     bad_time,
@@ -48,6 +47,7 @@ from designpatterns_ref.ratelimit.base import (
     new_decision,
     wait_until,
 )
+from designpatterns_ref.ratelimit.memory import BucketLimiter
 
 __all__ = ["TokenBucket"]
 

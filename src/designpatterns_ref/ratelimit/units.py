@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 
-from designpatterns_ref.ratelimit.base import BucketLimiter
+from designpatterns_ref.ratelimit.memory import BucketLimiter
 
 __all__ = ["UnitTimeLimiter", "quantum", "since"]
 
