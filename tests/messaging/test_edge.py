@@ -228,3 +228,28 @@ def test_directory_refuses_and_changes_nothing(redis_url: str, value: object) ->
         with pytest.raises(MessagingError):
             call()
     assert (directory.members("c"), directory.conversations("ann")) == before
+
+
+def test_edge_gateway_refuses_a_send_outside_the_users_conversations_and_goes_on(
+    redis_url: str,
+) -> None:
+    """As the gateway: a send to a conversation the user is not in is answered ``refused`` on
+    an open connection, and the good send behind it is stored."""
+    Directory(redis_url).join("general", "ann")
+
+    async def main() -> None:
+        async with (
+            ChannelServer(redis_url, name="cs-a") as cs,
+            EdgeGateway(redis_url, {"cs-a": cs.address}, secret=SECRET) as gw,
+            Client(gw.url, token("ann"), "a1", seed=1) as ann,
+        ):
+            while ("ann", "a1") not in gw.conns:
+                await asyncio.sleep(0.01)
+            await ann.send("not-mine", "oops", client_msg_id="bad")
+            await ann.send("general", "hello", client_msg_id="good")
+            await ann.wait_sent(timeout=5)
+            assert "not a member" in ann.refused["bad"] and ann.connects == 1
+            assert [m.body for m in RedisStore(redis_url).read("general")] == ["hello"]
+            assert RedisStore(redis_url).last_seq("not-mine") == 0
+
+    asyncio.run(main())

@@ -139,7 +139,7 @@ def test_bad_frames_get_an_error_and_a_close_code_and_the_server_lives_on() -> N
             ws = await raw(gw.url)
             await ws.send(json.dumps({"op": "hello", "token": token("ann"), "device": "d"}))  # type: ignore[attr-defined]
             assert json.loads(await ws.recv())["op"] == "ready"  # type: ignore[attr-defined]
-            for bad in ({"op": "send", "conv": "nope", "client_msg_id": "a", "body": "b"},
+            for bad in ({"op": "send", "conv": "general", "client_msg_id": "a", "body": 7},
                         {"op": "ack", "conv": "general", "seq": 99}):  # fmt: skip
                 await ws.send(json.dumps(bad))  # type: ignore[attr-defined]
                 assert json.loads(await ws.recv())["code"] == 4000  # type: ignore[attr-defined]
@@ -149,6 +149,36 @@ def test_bad_frames_get_an_error_and_a_close_code_and_the_server_lives_on() -> N
             assert (
                 gw.server.store.last_seq("general") == 0 and gw.server.store.last_seq("nope") == 0
             )
+
+    asyncio.run(main())
+
+
+def test_a_refused_send_does_not_stop_the_sends_behind_it() -> None:
+    """A send to a conversation the user is not in is answered ``refused`` on an open
+    connection: the client drops it from ``pending`` and the good send behind it is stored."""
+
+    async def main() -> None:
+        async with gateway() as gw, Client(gw.url, token("ann"), "a1", seed=1) as ann:
+            await until(lambda: ("ann", "a1") in gw.conns)
+            await ann.send("not-mine", "oops", client_msg_id="bad")
+            await ann.send("general", "hello bob", client_msg_id="good")
+            await ann.wait_sent(timeout=5)
+            assert [m.body for m in gw.server.store.read("general")] == ["hello bob"]
+            assert ann.seqs == {"good": 1} and ann.pending == {}
+            assert "not a member" in ann.refused["bad"] and ann.connects == 1
+            assert gw.server.store.last_seq("not-mine") == 0
+            ws = await raw(gw.url)  # on the wire: a refused frame, and the socket stays open
+            await ws.send(json.dumps({"op": "hello", "token": token("bob"), "device": "b9"}))  # type: ignore[attr-defined]
+            await ws.send(
+                json.dumps({"op": "send", "conv": "nope", "client_msg_id": "z", "body": "b"})
+            )  # type: ignore[attr-defined]
+            await ws.send(
+                json.dumps({"op": "send", "conv": "general", "client_msg_id": "z", "body": "b"})
+            )  # type: ignore[attr-defined]
+            ops = [json.loads(await ws.recv()) for _ in range(4)]  # type: ignore[attr-defined]
+            assert [f["op"] for f in ops] == ["ready", "message", "refused", "sent"]
+            assert ops[2]["conv"] == "nope" and ops[2]["client_msg_id"] == "z"
+            await ws.close()  # type: ignore[attr-defined]
 
     asyncio.run(main())
 

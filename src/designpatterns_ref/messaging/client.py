@@ -7,7 +7,9 @@ so the user sees each message once, in order, whatever the network does. Its loo
 connect, say ``hello`` with the cursors (a resume), then for each ``message`` frame feed the
 inbox, ack the cursor, and ask for a gap's missing range. Every ``heartbeat`` seconds it
 re-sends the sends not yet confirmed (safe: the ``client_msg_id`` makes them idempotent),
-and compares the gateway's ``last`` seqs with its cursors to fetch a lost tail. When the
+and compares the gateway's ``last`` seqs with its cursors to fetch a lost tail. A send the
+gateway ``refused`` (one it can never store) moves from ``pending`` to ``refused`` and is
+not retried, so it cannot hold up the sends behind it. When the
 connection drops (or stays silent for ten heartbeats) it waits
 ``min(cap, base * 2**attempt)`` times a random factor in ``[0.5, 1]`` (jitter, so a
 thousand clients cut at once do not return at once) and resumes. Given several gateway URLs
@@ -76,6 +78,9 @@ class Client:
         self.inboxes: dict[str, Inbox] = {}
         self.pending: dict[str, tuple[str, str]] = {}  # client_msg_id -> (conv, body)
         self.seqs: dict[str, int] = {}  # client_msg_id -> seq, once confirmed
+        #: client_msg_id -> the gateway's reason, for the sends it will never store (to a
+        #: conversation the user is not in, say): dropped from ``pending``, never retried.
+        self.refused: dict[str, str] = {}
         self.presence: dict[str, str] = {}
         self.connects = 0
         self.closed_codes: list[int] = []
@@ -137,7 +142,7 @@ class Client:
         return self.shown(conv)
 
     async def wait_sent(self, timeout: float = 10.0) -> None:
-        """Wait until every send is confirmed with a seq."""
+        """Wait until every send is confirmed with a seq or refused (see :attr:`refused`)."""
         async with asyncio.timeout(timeout):
             while self.pending:
                 self._changed.clear()
@@ -209,6 +214,11 @@ class Client:
         elif op == "sent":
             self.seqs[f["client_msg_id"]] = f["seq"]
             self.pending.pop(f["client_msg_id"], None)
+        elif op == "refused":
+            cmid = f["client_msg_id"]
+            if self.pending.get(cmid, ("",))[0] == f["conv"]:
+                del self.pending[cmid]
+                self.refused[cmid] = self.error = f["reason"]
         elif op == "heartbeat_ack":
             for conv, last in f["last"].items():
                 box = self.inbox(conv)

@@ -46,7 +46,7 @@ from designpatterns_ref.messaging.base import (
     check_seq,
 )
 from designpatterns_ref.messaging.directory import check_redis, convs_key, fan_channel, seq_key
-from designpatterns_ref.messaging.gateway import Gateway, message_frame
+from designpatterns_ref.messaging.gateway import Gateway, message_frame, refused_frame
 from designpatterns_ref.messaging.hashring import HashRing
 from designpatterns_ref.messaging.token import verify_token
 
@@ -335,26 +335,34 @@ return cur
     async def _last(self, conv: str) -> int:
         return int(await self._r.get(seq_key(self.prefix, conv)) or 0)
 
+    async def _send(self, conn: _Conn, f: dict[str, Any]) -> None:
+        """Hand a send to its conversation's owner; one that can never be stored (the user is
+        not a member of its conversation) is answered ``refused`` and the connection stays,
+        as in the gateway."""
+        conv = check_id("conv", f.get("conv"))
+        cmid = check_id("client_msg_id", f.get("client_msg_id"))
+        body = check_body(f.get("body"))
+        if conv not in conn.convs:  # well formed, but never storable: refused, not closed
+            reason = f"user={shown(conn.user, 80)} is not a member of conv={shown(conv, 80)}"
+            self._push([conn], refused_frame(conv, cmid, reason).encode())
+            return
+        req = {"op": "send", "user": conn.user, "conv": conv, "client_msg_id": cmid,
+               "body": body}  # fmt: skip
+        try:
+            reply = await self.links[self.ring.node_for(conv)].request(req, timeout=2.0)
+        except (OSError, TimeoutError):
+            return  # the owner is unreachable: the client retries the pending send
+        if "error" in reply:
+            raise MessagingError(str(reply["error"]))
+        sent = {"op": "sent", "conv": conv, "client_msg_id": cmid, "seq": reply["seq"]}
+        self._push([conn], json.dumps(sent).encode())
+
     async def _frame(self, conn: _Conn, f: dict[str, Any]) -> None:
         op = f["op"]
         if op == "hello":
             return
         if op == "send":
-            conv = self._member(conn, f.get("conv"))
-            cmid, body = (
-                check_id("client_msg_id", f.get("client_msg_id")),
-                check_body(f.get("body")),
-            )
-            req = {"op": "send", "user": conn.user, "conv": conv, "client_msg_id": cmid,
-                   "body": body}  # fmt: skip
-            try:
-                reply = await self.links[self.ring.node_for(conv)].request(req, timeout=2.0)
-            except (OSError, TimeoutError):
-                return  # the owner is unreachable: the client retries the pending send
-            if "error" in reply:
-                raise MessagingError(str(reply["error"]))
-            sent = {"op": "sent", "conv": conv, "client_msg_id": cmid, "seq": reply["seq"]}
-            self._push([conn], json.dumps(sent).encode())
+            await self._send(conn, f)
         elif op in ("ack", "read"):
             conv = self._member(conn, f.get("conv"))
             seq = check_seq("seq", f.get("seq"), high=await self._last(conv))

@@ -10,12 +10,16 @@ One event loop holds every socket. Frames are JSON objects with an ``op``:
   ``first``, ``last``), ``heartbeat`` (``status``: online or away);
 - gateway → client: ``ready`` (``user``, ``convs``), ``message`` (``conv``, ``seq``,
   ``sender``, ``client_msg_id``, ``body``), ``sent`` (``conv``, ``client_msg_id``, ``seq``),
+  ``refused`` (``conv``, ``client_msg_id``, ``reason``: a send that can never be stored, to a
+  conversation the user is not in; the connection stays open),
   ``heartbeat_ack`` (``last``: the last seq of each of the user's conversations, so a client
   that lost the tail of a conversation notices), ``presence`` (``user``, ``state``),
   ``error`` (``code``, ``reason``).
 
 The first frame must be a valid ``hello``; a bad token closes with 4001, a malformed frame
-(not JSON, not an object, unknown op, bad field) sends an ``error`` and closes with 4000,
+(not JSON, not an object, unknown op, bad field) sends an ``error`` and closes with 4000
+(a ``send`` with well-formed ids that cannot be stored is answered ``refused`` instead, so
+one bad send does not cut the connection and every send queued behind it),
 a frame over ``max_frame`` bytes closes with 1009. No bad input stops the server.
 
 Fan-out encodes a message once (JSON, then UTF-8, then the WebSocket frame header) and
@@ -48,12 +52,19 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from designpatterns_ref.errors import shown
-from designpatterns_ref.messaging.base import Message, MessagingError, MessagingTypeError, Store
+from designpatterns_ref.messaging.base import (
+    Message,
+    MessagingError,
+    MessagingTypeError,
+    Store,
+    check_body,
+    check_id,
+)
 from designpatterns_ref.messaging.presence import Presence
 from designpatterns_ref.messaging.server import ChatServer
 from designpatterns_ref.messaging.token import verify_token
 
-__all__ = ["Gateway", "message_frame", "text_frame"]
+__all__ = ["Gateway", "message_frame", "refused_frame", "text_frame"]
 
 
 def message_frame(msg: Message) -> str:
@@ -62,6 +73,13 @@ def message_frame(msg: Message) -> str:
         {"op": "message", "conv": msg.conv, "seq": msg.seq, "sender": msg.sender,
          "client_msg_id": msg.client_msg_id, "body": msg.body}
     )  # fmt: skip
+
+
+def refused_frame(conv: str, client_msg_id: str, reason: str) -> str:
+    """The JSON ``refused`` frame: the send ``(conv, client_msg_id)`` will never be stored."""
+    return json.dumps(
+        {"op": "refused", "conv": conv, "client_msg_id": client_msg_id, "reason": reason[:200]}
+    )
 
 
 def text_frame(payload: bytes) -> bytes:
@@ -294,17 +312,33 @@ class Gateway:
             self._push(conn, message_frame(msg))
         return conn
 
+    def _send(self, conn: _Conn, f: dict[str, Any]) -> None:
+        """Store a send and fan it out; a send that can never be stored (the user is not a
+        member of its conversation) is answered ``refused`` and the connection stays open,
+        so the sends behind it go on."""
+        conv, cmid = (
+            check_id("conv", f.get("conv")),
+            check_id("client_msg_id", f.get("client_msg_id")),
+        )
+        body = check_body(f.get("body"))
+        try:
+            self.server.check_member(conv, conn.user)
+        except MessagingError as exc:  # well formed, but never storable: refused, not closed
+            self._push(conn, refused_frame(conv, cmid, str(exc)))
+            return
+        msg, targets = self.server.send(conn.user, conv, cmid, body)
+        sent = {"op": "sent", "conv": msg.conv, "client_msg_id": msg.client_msg_id}
+        self._push(conn, json.dumps({**sent, "seq": msg.seq}))
+        conns = self.conns
+        frame = message_frame(msg).encode()  # encoded once for every target
+        self._fanout([c for key in targets if (c := conns.get(key)) is not None], frame)
+
     def _frame(self, conn: _Conn, f: dict[str, Any]) -> None:
         op, srv = f["op"], self.server
         if op == "hello":
             return  # a duplicated hello changes nothing
         if op == "send":
-            msg, targets = srv.send(conn.user, f.get("conv"), f.get("client_msg_id"), f.get("body"))  # type: ignore[arg-type]
-            sent = {"op": "sent", "conv": msg.conv, "client_msg_id": msg.client_msg_id}
-            self._push(conn, json.dumps({**sent, "seq": msg.seq}))
-            conns = self.conns
-            frame = message_frame(msg).encode()  # encoded once for every target
-            self._fanout([c for key in targets if (c := conns.get(key)) is not None], frame)
+            self._send(conn, f)
         elif op == "ack":
             srv.ack(conn.user, conn.device, f.get("conv"), f.get("seq"))  # type: ignore[arg-type]
         elif op == "read":
