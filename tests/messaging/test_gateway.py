@@ -164,8 +164,8 @@ def test_a_refused_send_does_not_stop_the_sends_behind_it() -> None:
             await ann.send("general", "hello bob", client_msg_id="good")
             await ann.wait_sent(timeout=5)
             assert [m.body for m in gw.server.store.read("general")] == ["hello bob"]
-            assert ann.seqs == {"good": 1} and ann.pending == {}
-            assert "not a member" in ann.refused["bad"] and ann.connects == 1
+            assert ann.seqs == {("general", "good"): 1} and ann.pending == {}
+            assert "not a member" in ann.refused["not-mine", "bad"] and ann.connects == 1
             assert gw.server.store.last_seq("not-mine") == 0
             ws = await raw(gw.url)  # on the wire: a refused frame, and the socket stays open
             await ws.send(json.dumps({"op": "hello", "token": token("bob"), "device": "b9"}))  # type: ignore[attr-defined]
@@ -179,6 +179,25 @@ def test_a_refused_send_does_not_stop_the_sends_behind_it() -> None:
             assert [f["op"] for f in ops] == ["ready", "message", "refused", "sent"]
             assert ops[2]["conv"] == "nope" and ops[2]["client_msg_id"] == "z"
             await ws.close()  # type: ignore[attr-defined]
+
+    asyncio.run(main())
+
+
+def test_one_client_msg_id_in_two_conversations_is_two_sends() -> None:
+    """The stores dedupe a send per (conversation, sender, client_msg_id): a client that
+    numbers its sends per conversation must get both stored and confirmed, each with its seq."""
+
+    async def main() -> None:
+        gw = gateway()
+        gw.join("random", "ann")
+        async with gw, Client(gw.url, token("ann"), "a1", seed=1) as ann:
+            await ann.send("general", "hello general", client_msg_id="1")  # queued offline
+            await ann.send("random", "hello random", client_msg_id="1")
+            assert len(ann.pending) == 2
+            await ann.wait_sent(timeout=5)
+            assert [m.body for m in gw.server.store.read("general")] == ["hello general"]
+            assert [m.body for m in gw.server.store.read("random")] == ["hello random"]
+            assert ann.seqs == {("general", "1"): 1, ("random", "1"): 1}
 
     asyncio.run(main())
 

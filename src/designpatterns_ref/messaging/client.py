@@ -76,11 +76,13 @@ class Client:
         self.url, self.token, self.device = self.urls[0], token, check_id("device", device)
         self.heartbeat, self.base, self.cap = heartbeat, base, cap
         self.inboxes: dict[str, Inbox] = {}
-        self.pending: dict[str, tuple[str, str]] = {}  # client_msg_id -> (conv, body)
-        self.seqs: dict[str, int] = {}  # client_msg_id -> seq, once confirmed
-        #: client_msg_id -> the gateway's reason, for the sends it will never store (to a
-        #: conversation the user is not in, say): dropped from ``pending``, never retried.
-        self.refused: dict[str, str] = {}
+        # Sends are keyed by (conv, client_msg_id), as the stores dedupe them (per conversation
+        # and sender): the same client_msg_id in two conversations is two sends.
+        self.pending: dict[tuple[str, str], str] = {}  # (conv, client_msg_id) -> body
+        self.seqs: dict[tuple[str, str], int] = {}  # (conv, client_msg_id) -> seq, confirmed
+        #: (conv, client_msg_id) -> the gateway's reason, for the sends it will never store (to
+        #: a conversation the user is not in): dropped from ``pending``, never retried.
+        self.refused: dict[tuple[str, str], str] = {}
         self.presence: dict[str, str] = {}
         self.connects = 0
         self.closed_codes: list[int] = []
@@ -125,7 +127,8 @@ class Client:
     async def send(self, conv: str, body: str, client_msg_id: str | None = None) -> str:
         """Queue a message (sent now if connected, retried until confirmed); its id."""
         cmid = client_msg_id or uuid.UUID(int=self._rng.getrandbits(128)).hex
-        self.pending[check_id("client_msg_id", cmid)] = (check_id("conv", conv), check_body(body))
+        key = (check_id("conv", conv), check_id("client_msg_id", cmid))
+        self.pending[key] = check_body(body)
         await self._try_send({"op": "send", "conv": conv, "client_msg_id": cmid, "body": body})
         return cmid
 
@@ -194,7 +197,7 @@ class Client:
 
     async def _beat(self, ws: Any) -> None:
         while True:
-            for cmid, (conv, body) in list(self.pending.items()):
+            for (conv, cmid), body in list(self.pending.items()):
                 await ws.send(json.dumps({"op": "send", "conv": conv, "client_msg_id": cmid,
                                           "body": body}))  # fmt: skip
             await ws.send(json.dumps({"op": "heartbeat", "status": "online"}))
@@ -212,13 +215,13 @@ class Client:
                 await ws.send(json.dumps({"op": "fetch", "conv": box.conv, "first": gap[0],
                                           "last": gap[1]}))  # fmt: skip
         elif op == "sent":
-            self.seqs[f["client_msg_id"]] = f["seq"]
-            self.pending.pop(f["client_msg_id"], None)
+            key = (f["conv"], f["client_msg_id"])
+            self.seqs[key] = f["seq"]
+            self.pending.pop(key, None)
         elif op == "refused":
-            cmid = f["client_msg_id"]
-            if self.pending.get(cmid, ("",))[0] == f["conv"]:
-                del self.pending[cmid]
-                self.refused[cmid] = self.error = f["reason"]
+            key = (f["conv"], f["client_msg_id"])
+            if self.pending.pop(key, None) is not None:
+                self.refused[key] = self.error = f["reason"]
         elif op == "heartbeat_ack":
             for conv, last in f["last"].items():
                 box = self.inbox(conv)
