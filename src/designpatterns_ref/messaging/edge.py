@@ -45,7 +45,7 @@ from designpatterns_ref.messaging.base import (
     check_id,
     check_seq,
 )
-from designpatterns_ref.messaging.directory import check_redis, convs_key, fan_channel, seq_key
+from designpatterns_ref.messaging.directory import check_redis, convs_key, fan_channel, log_key
 from designpatterns_ref.messaging.gateway import Gateway, message_frame, refused_frame
 from designpatterns_ref.messaging.hashring import HashRing
 from designpatterns_ref.messaging.token import verify_token
@@ -319,7 +319,7 @@ return cur
     async def _send_range(self, conn: _Conn, conv: str, first: int, last: int | None) -> None:
         """At most ``page`` messages ``first..last`` (the client asks for the rest)."""
         end = "+" if last is None else f"{last}-0"
-        entries = await self._r.xrange(f"{self.prefix}:{conv}:log", f"{first}-0", end,
+        entries = await self._r.xrange(log_key(self.prefix, conv), f"{first}-0", end,
                                        count=self.page)  # fmt: skip
         for eid, f in entries:
             msg = Message(conv, int(eid.split("-")[0]), f["s"], f["c"], f["b"])
@@ -332,8 +332,14 @@ return cur
             )
         return conv  # type: ignore[return-value]
 
-    async def _last(self, conv: str) -> int:
-        return int(await self._r.get(seq_key(self.prefix, conv)) or 0)
+    async def _lasts(self, convs: list[str]) -> list[int]:
+        """The last seq of each of ``convs`` (0 when empty): their streams' last entries, in
+        one round trip."""
+        pipe = self._r.pipeline(transaction=False)
+        for conv in convs:
+            pipe.xrevrange(log_key(self.prefix, conv), count=1)
+        tops = await pipe.execute() if convs else []
+        return [int(top[0][0].split("-")[0]) if top else 0 for top in tops]
 
     async def _send(self, conn: _Conn, f: dict[str, Any]) -> None:
         """Hand a send to its conversation's owner; one that can never be stored (the user is
@@ -365,7 +371,7 @@ return cur
             await self._send(conn, f)
         elif op in ("ack", "read"):
             conv = self._member(conn, f.get("conv"))
-            seq = check_seq("seq", f.get("seq"), high=await self._last(conv))
+            seq = check_seq("seq", f.get("seq"), high=(await self._lasts([conv]))[0])
             field = f"{conn.user}\x00{conn.device}" if op == "ack" else conn.user
             await self._ack(keys=[f"{self.prefix}:{op}s:{conv}"], args=[field, seq])
         elif op == "fetch":
@@ -375,8 +381,7 @@ return cur
             await self._send_range(conn, conv, first, last)
         elif op == "heartbeat":
             convs = sorted(conn.convs)
-            seqs = await self._r.mget([seq_key(self.prefix, c) for c in convs]) if convs else []
-            lasts = {c: int(s or 0) for c, s in zip(convs, seqs, strict=True)}
+            lasts = dict(zip(convs, await self._lasts(convs), strict=True))
             self._push([conn], json.dumps({"op": "heartbeat_ack", "last": lasts}).encode())
         else:
             raise MessagingError(f"unknown op {shown(op, 40)}")
