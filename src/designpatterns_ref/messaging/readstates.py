@@ -17,7 +17,10 @@ call changes no record: the batch, with the call's own change in it, is written 
 cache changes, so the dirty records stay dirty for the next flush and the call, retried, counts
 once. As in Discord's read states, the marker only moves forward: an ack past it moves it
 and clears the mentions; an ack at or behind it (a late ack from a second device) changes
-nothing. O(1) per ack or mention; O(d) per flush of d dirty records. The durable side is a
+nothing. Several caches may share one store: its writes merge (see
+:mod:`~designpatterns_ref.messaging.readstore`), so no cache moves a stored marker back, but
+only one cache per user keeps exact mention counts.
+O(1) per ack or mention; O(d) per flush of d dirty records. The durable side is a
 :class:`~designpatterns_ref.messaging.readstore.ReadStateStore`: give ``path`` (a SQLite file,
 :class:`~designpatterns_ref.messaging.readstore.SQLiteReadStore`) or ``store=`` (for example a
 :class:`~designpatterns_ref.messaging.readstore.RedisReadStore`).
