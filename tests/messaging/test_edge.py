@@ -111,10 +111,16 @@ def test_edge_gateway_routes_fans_out_and_refuses_hostile_frames(redis_url: str)
                 assert ws.close_code == 4000
             for hello in ({"op": "hello", "token": "x.y.z", "device": "d"}, {"op": "send"},
                           {"op": "hello", "token": token("ann"), "device": "d",
-                           "cursors": {"elsewhere": 0}}):  # fmt: skip
+                           "cursors": {"general": -1}}):  # fmt: skip
                 async with connect(gw.url, ping_interval=None) as ws:
                     await ws.send(json.dumps(hello))
                     assert json.loads(await ws.recv())["op"] == "error"
+            for elsewhere in ("elsewhere", "tokenomics"):  # not a member: dropped, not refused
+                async with connect(gw.url, ping_interval=None) as ws:
+                    hello = {"op": "hello", "token": token("ann"), "device": "d",
+                             "cursors": {elsewhere: 0}}  # fmt: skip
+                    await ws.send(json.dumps(hello))
+                    assert json.loads(await ws.recv())["op"] == "ready"
             for tok in ("ann.1.\u00e9", "a.1.\ud800", "\ud800.1.00", token("ann")[:-1] + "\u00e9"):
                 async with connect(gw.url, ping_interval=None) as ws:
                     await ws.send(json.dumps({"op": "hello", "token": tok, "device": "d"}))

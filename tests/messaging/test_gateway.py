@@ -202,6 +202,33 @@ def test_one_client_msg_id_in_two_conversations_is_two_sends() -> None:
     asyncio.run(main())
 
 
+@pytest.mark.parametrize("peek", ["typo", "tokenomics"])
+def test_looking_at_a_conversation_one_is_not_in_does_not_break_the_next_reconnect(
+    peek: str,
+) -> None:
+    """The UI shows a conversation the user is not in; the connection is then cut. The client
+    resumes (the look made no inbox, and no cursor for it is sent), and a cursor for a
+    conversation the user is not in, even one whose name says "token", is dropped by the
+    gateway rather than answered with a close (4000, or 4001 as though the token were bad)."""
+
+    async def main() -> None:
+        async with gateway() as gw, Client(gw.url, token("ann"), "a1", seed=1) as ann:
+            await until(lambda: ("ann", "a1") in gw.conns)
+            assert ann.shown(peek) == [] and peek not in ann.inboxes
+            gw.conns[("ann", "a1")].ws.transport.abort()  # a network blip
+            await until(lambda: ann.connects == 2 and ("ann", "a1") in gw.conns)
+            assert ann.closed_codes == [] and ann.error is None
+            ws = await raw(gw.url)
+            hello = {"op": "hello", "token": token("bob"), "device": "b1",
+                     "cursors": {peek: 3, "general": 0}}  # fmt: skip
+            await ws.send(json.dumps(hello))  # type: ignore[attr-defined]
+            ready = json.loads(await ws.recv())  # type: ignore[attr-defined]
+            assert ready["op"] == "ready" and ready["convs"] == ["general"]
+            await ws.close()  # type: ignore[attr-defined]
+
+    asyncio.run(main())
+
+
 def test_a_slow_consumer_is_disconnected_and_resumes() -> None:
     async def main() -> None:
         async with gateway(write_limit=4096) as gw:

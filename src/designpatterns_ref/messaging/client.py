@@ -84,6 +84,9 @@ class Client:
         #: a conversation the user is not in): dropped from ``pending``, never retried.
         self.refused: dict[tuple[str, str], str] = {}
         self.presence: dict[str, str] = {}
+        #: The conversations the last ``ready`` named (None before the first): a resume sends
+        #: cursors for these only.
+        self.convs: frozenset[str] | None = None
         self.connects = 0
         self.closed_codes: list[int] = []
         self._rng = random.Random(seed)
@@ -121,8 +124,10 @@ class Client:
         return self.inboxes[conv]
 
     def shown(self, conv: str) -> list[Message]:
-        """What the user sees of ``conv``: each message once, in seq order."""
-        return list(self.inbox(conv).shown)
+        """What the user sees of ``conv``: each message once, in seq order (looking makes no
+        inbox, so a conversation the user is not in never reaches the next ``hello``)."""
+        box = self.inboxes.get(check_id("conv", conv))
+        return [] if box is None else list(box.shown)
 
     async def send(self, conv: str, body: str, client_msg_id: str | None = None) -> str:
         """Queue a message (sent now if connected, retried until confirmed); its id."""
@@ -139,7 +144,7 @@ class Client:
     async def wait_for(self, conv: str, count: int, timeout: float = 10.0) -> list[Message]:
         """Wait until ``count`` messages of ``conv`` are shown (TimeoutError otherwise)."""
         async with asyncio.timeout(timeout):
-            while len(self.inbox(conv).shown) < count:
+            while len(self.shown(conv)) < count:
                 self._changed.clear()
                 await self._changed.wait()
         return self.shown(conv)
@@ -169,7 +174,8 @@ class Client:
                 ) as ws:
                     self._ws = ws
                     self.connects += 1
-                    cursors = {c: box.cursor for c, box in self.inboxes.items()}
+                    cursors = {c: box.cursor for c, box in self.inboxes.items()
+                               if self.convs is None or c in self.convs}  # fmt: skip
                     hello = {"op": "hello", "token": self.token, "device": self.device}
                     await ws.send(json.dumps({**hello, "cursors": cursors}))
                     beat = asyncio.ensure_future(self._beat(ws))
@@ -232,6 +238,8 @@ class Client:
                     first, end = box.missing()  # type: ignore[misc]
                     await ws.send(json.dumps({"op": "fetch", "conv": conv, "first": first,
                                               "last": end}))  # fmt: skip
+        elif op == "ready":
+            self.convs = frozenset(f["convs"])
         elif op == "presence":
             self.presence[f["user"]] = f["state"]
         elif op == "error":

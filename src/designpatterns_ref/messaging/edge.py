@@ -46,9 +46,14 @@ from designpatterns_ref.messaging.base import (
     check_seq,
 )
 from designpatterns_ref.messaging.directory import check_redis, convs_key, fan_channel, log_key
-from designpatterns_ref.messaging.gateway import Gateway, message_frame, refused_frame
+from designpatterns_ref.messaging.gateway import (
+    Gateway,
+    member_cursors,
+    message_frame,
+    refused_frame,
+)
 from designpatterns_ref.messaging.hashring import HashRing
-from designpatterns_ref.messaging.token import verify_token
+from designpatterns_ref.messaging.token import TokenError, verify_token
 
 __all__ = ["EdgeGateway"]
 
@@ -264,7 +269,7 @@ return cur
                     else:
                         await self._frame(conn, frame)
                 except MessagingError as exc:
-                    kind = "auth" if conn is None and "token" in str(exc) else "protocol"
+                    kind = "auth" if isinstance(exc, TokenError) else "protocol"
                     await self._fail(ws, kind, str(exc))
                     return
                 except (ValueError, RecursionError) as exc:
@@ -286,16 +291,9 @@ return cur
         if frame["op"] != "hello":
             raise MessagingError(f"the first frame must be 'hello', not {shown(frame['op'], 40)}")
         user = verify_token(self.secret, frame.get("token"), now=time.time())
-        device, cursors = check_id("device", frame.get("device")), frame.get("cursors", {})
-        if not isinstance(cursors, Mapping):
-            raise MessagingTypeError(f"cursors={shown(cursors, 80)} must be a mapping conv -> seq")
+        device = check_id("device", frame.get("device"))
         convs = set(await self._r.smembers(convs_key(self.prefix, user)))
-        for conv, seq in cursors.items():
-            check_id("conv", conv), check_seq(f"cursors[{conv!r:.40}]", seq)
-            if conv not in convs:
-                raise MessagingError(
-                    f"user={shown(user, 80)} is not a member of conv={shown(conv, 80)}"
-                )
+        cursors = member_cursors(frame.get("cursors", {}), convs)
         conn = _Conn(ws, user, device, convs)
         old = self.conns.get((user, device))
         if old is not None:

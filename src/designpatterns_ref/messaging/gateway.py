@@ -16,7 +16,9 @@ One event loop holds every socket. Frames are JSON objects with an ``op``:
   that lost the tail of a conversation notices), ``presence`` (``user``, ``state``),
   ``error`` (``code``, ``reason``).
 
-The first frame must be a valid ``hello``; a bad token closes with 4001, a malformed frame
+The first frame must be a valid ``hello`` (a cursor for a conversation the user is not in is
+dropped, not refused); a bad token (:class:`~designpatterns_ref.messaging.token.TokenError`)
+closes with 4001, a malformed frame
 (not JSON, not an object, unknown op, bad field) sends an ``error`` and closes with 4000
 (a ``send`` with well-formed ids that cannot be stored is answered ``refused`` instead, so
 one bad send does not cut the connection and every send queued behind it),
@@ -48,7 +50,7 @@ import asyncio
 import contextlib
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from typing import Any, ClassVar
 
 from designpatterns_ref.errors import shown
@@ -59,12 +61,13 @@ from designpatterns_ref.messaging.base import (
     Store,
     check_body,
     check_id,
+    check_seq,
 )
 from designpatterns_ref.messaging.presence import Presence
 from designpatterns_ref.messaging.server import ChatServer
-from designpatterns_ref.messaging.token import verify_token
+from designpatterns_ref.messaging.token import TokenError, verify_token
 
-__all__ = ["Gateway", "message_frame", "refused_frame", "text_frame"]
+__all__ = ["Gateway", "member_cursors", "message_frame", "refused_frame", "text_frame"]
 
 
 def message_frame(msg: Message) -> str:
@@ -73,6 +76,21 @@ def message_frame(msg: Message) -> str:
         {"op": "message", "conv": msg.conv, "seq": msg.seq, "sender": msg.sender,
          "client_msg_id": msg.client_msg_id, "body": msg.body}
     )  # fmt: skip
+
+
+def member_cursors(cursors: object, convs: Collection[str]) -> dict[str, int]:
+    """The cursors of a ``hello`` for the conversations in ``convs``: every cursor is checked
+    (an id, a seq in ``[0, MAX_SEQ]``; :class:`MessagingError` otherwise), and one for a
+    conversation the user is not in (a stale one, or a typo shown in a client) is dropped,
+    not refused, so it cannot stop the device from ever connecting again."""
+    if not isinstance(cursors, Mapping):
+        raise MessagingTypeError(f"cursors={shown(cursors, 80)} must be a mapping conv -> seq")
+    out = {}
+    for conv, seq in cursors.items():
+        check_id("conv", conv), check_seq(f"cursors[{conv!r:.40}]", seq)
+        if conv in convs:
+            out[conv] = seq
+    return out
 
 
 def refused_frame(conv: str, client_msg_id: str, reason: str) -> str:
@@ -282,7 +300,7 @@ class Gateway:
                         continue
                     self._frame(conn, frame)
                 except MessagingError as exc:
-                    kind = "auth" if conn is None and "token" in str(exc) else "protocol"
+                    kind = "auth" if isinstance(exc, TokenError) else "protocol"
                     await self._fail(ws, kind, str(exc))
                     return
                 except (ValueError, RecursionError) as exc:
@@ -298,7 +316,8 @@ class Gateway:
         if frame["op"] != "hello":
             raise MessagingError(f"the first frame must be 'hello', not {shown(frame['op'], 40)}")
         user = verify_token(self.secret, frame.get("token"), now=self.clock())
-        device, cursors = frame.get("device"), frame.get("cursors", {})
+        device, mine = frame.get("device"), set(self.server.conversations(user))
+        cursors = member_cursors(frame.get("cursors", {}), mine)
         replay = self.server.connect(user, device, cursors, limit=self.page)  # type: ignore[arg-type]
         old = self.conns.get((user, device))  # type: ignore[arg-type]
         conn = _Conn(ws, user, device)  # type: ignore[arg-type]
