@@ -259,3 +259,56 @@ def test_edge_gateway_refuses_a_send_outside_the_users_conversations_and_goes_on
             assert RedisStore(redis_url).last_seq("not-mine") == 0
 
     asyncio.run(main())
+
+
+def test_a_device_that_reconnects_keeps_getting_live_messages(redis_url: str) -> None:
+    """The phone says hello again on a new socket (the old one half-open): the old connection
+    is dropped, its conversations left without local members for a moment. The gateway must
+    still be subscribed to them afterwards, so the new socket gets what bob sends live."""
+    import redis
+    from websockets.asyncio.client import connect
+
+    directory = Directory(redis_url)
+    for user in ("ann", "bob"):
+        directory.join("general", user)
+    raw = redis.Redis.from_url(redis_url, decode_responses=True)
+
+    async def until_op(ws: Any, op: str) -> dict[str, Any]:
+        async with asyncio.timeout(3):
+            while (frame := json.loads(await ws.recv()))["op"] != op:
+                pass
+        return frame  # type: ignore[no-any-return]
+
+    async def main() -> None:
+        async with (
+            ChannelServer(redis_url, name="cs-a") as cs,
+            EdgeGateway(redis_url, {"cs-a": cs.address}, secret=SECRET) as gw,
+            connect(gw.url, ping_interval=None) as bob,
+        ):
+            await bob.send(json.dumps({"op": "hello", "token": token("bob"), "device": "b"}))
+            await until_op(bob, "ready")
+            await bob.close()  # general has no local member now
+            while gw.local:
+                await asyncio.sleep(0.01)
+            sockets = []
+            for i in range(5):  # the phone comes back, again and again, on new sockets
+                ws = await connect(gw.url, ping_interval=None)
+                sockets.append(ws)
+                await ws.send(json.dumps({"op": "hello", "token": token("ann"), "device": "p"}))
+                await until_op(ws, "ready")
+                await asyncio.sleep(0.2)  # any unsubscribe still pending lands
+                assert raw.pubsub_channels("dp:msg:fan:*") == ["dp:msg:fan:general"], i
+                async with connect(gw.url, ping_interval=None) as sender:
+                    hello = {"op": "hello", "token": token("bob"), "device": f"s{i}"}
+                    await sender.send(json.dumps(hello))
+                    await until_op(sender, "ready")
+                    send = {"op": "send", "conv": "general", "client_msg_id": f"m{i}",
+                            "body": f"live {i}"}  # fmt: skip
+                    await sender.send(json.dumps(send))
+                    await until_op(sender, "sent")
+                while (await until_op(ws, "message"))["body"] != f"live {i}":
+                    pass  # the replay of the earlier ones comes first
+            for ws in sockets:
+                await ws.close()
+
+    asyncio.run(main())

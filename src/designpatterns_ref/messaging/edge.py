@@ -7,7 +7,9 @@ It speaks the same frames as :class:`~designpatterns_ref.messaging.gateway.Gatew
 same :class:`~designpatterns_ref.messaging.client.Client` connects), but keeps nothing a
 restart would lose: on ``hello`` it reads the user's conversations from Redis
 (:class:`~designpatterns_ref.messaging.directory.Directory`), subscribes to their Pub/Sub
-channels (once per conversation per gateway, however many local members), then replays the
+channels (once per conversation per gateway, however many local members; every subscribe
+and unsubscribe is decided under one lock from the local members at that moment, so a late
+unsubscribe never undoes a newer hello's subscription), then replays the
 log after the client's cursors from the Redis stream. A ``send`` goes to the conversation's
 owner, the channel server a :class:`~designpatterns_ref.messaging.hashring.HashRing` names;
 the owner appends and publishes the encoded frame once, and each subscribed gateway writes
@@ -167,6 +169,8 @@ return cur
         self.links = {name: _Link(address) for name, address in channel_servers.items()}
         self.conns: dict[tuple[str, str], _Conn] = {}
         self.local: dict[str, set[_Conn]] = {}  # conv -> this gateway's connections in it
+        self._subscribed: set[str] = set()  # the conversations whose channel is subscribed
+        self._sub_lock = asyncio.Lock()  # one subscription change at a time, in order
         self.slow_disconnects = 0
         self._r: Any = None
         self._ps: Any = None
@@ -252,7 +256,23 @@ return cur
                 members.discard(conn)
                 if not members:
                     del self.local[conv]
-                    self._spawn(self._ps.unsubscribe(fan_channel(self.prefix, conv)))
+                    self._spawn(self._follow([conv]))
+
+    async def _follow(self, convs: list[str]) -> None:
+        """Make the subscriptions of ``convs`` match ``local``: subscribed while the
+        conversation has a local member, not after. Each call decides under one lock, from
+        ``local`` as it is when its turn comes, so an unsubscribe spawned when the last member
+        left does nothing once a new hello has brought a member back (the two used to race,
+        and a late unsubscribe cut live delivery to the new socket)."""
+        async with self._sub_lock:
+            wanted = [c for c in convs if c in self.local and c not in self._subscribed]
+            unwanted = [c for c in convs if c not in self.local and c in self._subscribed]
+            if wanted:
+                await self._ps.subscribe(*[fan_channel(self.prefix, c) for c in wanted])
+                self._subscribed.update(wanted)
+            if unwanted:
+                self._subscribed.difference_update(unwanted)
+                await self._ps.unsubscribe(*[fan_channel(self.prefix, c) for c in unwanted])
 
     async def _handle(self, ws: Any) -> None:
         from websockets.exceptions import ConnectionClosed
@@ -299,12 +319,10 @@ return cur
         if old is not None:
             self._drop(old, "replaced")
         self.conns[(user, device)] = conn
-        fresh = [fan_channel(self.prefix, c) for c in convs if c not in self.local]
         for conv in convs:
             self.local.setdefault(conv, set()).add(conn)
         try:
-            if fresh:
-                await self._ps.subscribe(*fresh)  # before the replay read: nothing falls between
+            await self._follow(sorted(convs))  # before the replay read: nothing falls between
             ready = {"op": "ready", "user": user, "convs": sorted(convs)}
             self._push([conn], json.dumps(ready).encode())
             for conv in sorted(convs):
