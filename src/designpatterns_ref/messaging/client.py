@@ -212,9 +212,14 @@ class Client:
     async def _on(self, ws: Any, f: dict[str, Any]) -> None:
         op = f.get("op")
         if op == "message":
-            box = self.inbox(f["conv"])
-            msg = Message(f["conv"], f["seq"], f["sender"], f["client_msg_id"], f["body"])
-            if box.receive(msg):
+            try:
+                box = self.inbox(check_id("conv", f["conv"]))
+                shown = box.receive(Message(f["conv"], f["seq"], f["sender"],
+                                            f["client_msg_id"], f["body"]))  # fmt: skip
+            except (KeyError, MessagingError) as exc:  # a malformed frame: dropped, not shown
+                self.error = f"malformed message frame dropped: {exc}"
+                return
+            if shown:
                 await ws.send(json.dumps({"op": "ack", "conv": box.conv, "seq": box.cursor}))
             gap = box.missing()
             if gap is not None:
