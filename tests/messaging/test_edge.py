@@ -312,3 +312,61 @@ def test_a_device_that_reconnects_keeps_getting_live_messages(redis_url: str) ->
                 await ws.close()
 
     asyncio.run(main())
+
+
+def test_edge_gateway_paces_a_replay_far_over_write_limit_and_counts_a_drop_once(
+    redis_url: str,
+) -> None:
+    """60 messages of 1,000 emoji (730 KB of JSON, 44 times ``write_limit``) reach a fast
+    client through the resume and the fetches without a close; a socket found full by
+    several pushes in a row is dropped and counted once."""
+    from websockets.asyncio.client import connect
+
+    Directory(redis_url).join("general", "bob")
+    store = RedisStore(redis_url)
+    for i in range(60):
+        store.append("general", "ann", f"m{i}", "\U0001f600" * 1000)
+
+    async def main() -> None:
+        async with (
+            ChannelServer(redis_url, name="cs-a") as cs,
+            EdgeGateway(
+                redis_url, {"cs-a": cs.address}, secret=SECRET, write_limit=16384, page=25
+            ) as gw,  # fmt: skip
+        ):
+            ws = await connect(gw.url, ping_interval=None)  # a fast reader, small buffers
+            ws.transport.get_extra_info("socket").setsockopt(
+                socket.SOL_SOCKET, socket.SO_RCVBUF, 32768
+            )
+            await ws.send(json.dumps({"op": "hello", "token": token("bob"), "device": "b0"}))
+            assert json.loads(await ws.recv())["op"] == "ready"
+            gw.conns[("bob", "b0")].ws.transport.get_extra_info("socket").setsockopt(
+                socket.SOL_SOCKET, socket.SO_SNDBUF, 32768
+            )
+            seqs = [json.loads(await ws.recv())["seq"] for _ in range(25)]
+            await ws.send(json.dumps({"op": "fetch", "conv": "general", "first": 26}))
+            seqs += [json.loads(await ws.recv())["seq"] for _ in range(25)]
+            assert seqs == list(range(1, 51)) and gw.slow_disconnects == 0
+            await ws.close()
+            async with Client(gw.url, token("bob"), "b1", seed=1) as bob:
+                got = await bob.wait_for("general", 60, timeout=20)
+                assert [m.seq for m in got] == list(range(1, 61))
+                assert bob.connects == 1 and gw.slow_disconnects == 0
+            ws = await connect(gw.url, ping_interval=None, max_queue=1)
+            ws.transport.get_extra_info("socket").setsockopt(
+                socket.SOL_SOCKET, socket.SO_RCVBUF, 4096
+            )
+            hello = {"op": "hello", "token": token("bob"), "device": "b2",
+                     "cursors": {"general": 60}}  # fmt: skip
+            await ws.send(json.dumps(hello))
+            await ws.recv()
+            ws.transport.pause_reading()
+            conn = gw.conns[("bob", "b2")]
+            conn.ws.transport.get_extra_info("socket").setsockopt(
+                socket.SOL_SOCKET, socket.SO_SNDBUF, 4096
+            )
+            for _ in range(10):  # ten pushes in one go, before the close can run
+                gw._push([conn], b"x" * 100_000)
+            assert gw.slow_disconnects == 1
+
+    asyncio.run(main())

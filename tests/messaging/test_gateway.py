@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from designpatterns_ref.messaging import SQLiteStore
+from designpatterns_ref.messaging import MemoryStore, SQLiteStore
 from designpatterns_ref.messaging.client import Client
 from designpatterns_ref.messaging.faults import FaultLink
 from designpatterns_ref.messaging.gateway import Gateway
@@ -225,6 +225,63 @@ def test_looking_at_a_conversation_one_is_not_in_does_not_break_the_next_reconne
             ready = json.loads(await ws.recv())  # type: ignore[attr-defined]
             assert ready["op"] == "ready" and ready["convs"] == ["general"]
             await ws.close()  # type: ignore[attr-defined]
+
+    asyncio.run(main())
+
+
+def test_a_fast_client_gets_a_replay_far_over_write_limit_without_being_cut() -> None:
+    """100 messages of 1,000 emoji are 1.2 MB of JSON, 74 times ``write_limit``: the resume
+    page and a fetched page go at the pace the client reads (small kernel buffers, so the
+    gateway cannot hand them all to the kernel at once), and it is never taken for a slow
+    consumer."""
+
+    async def main() -> None:
+        store = MemoryStore()
+        for i in range(100):
+            store.append("general", "ann", f"m{i}", "\U0001f600" * 1000)
+        async with gateway(store=store, write_limit=16384, page=50) as gw:
+            ws = await raw(gw.url)
+            sock = ws.transport.get_extra_info("socket")  # type: ignore[attr-defined]
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32768)
+            await ws.send(json.dumps({"op": "hello", "token": token("bob"), "device": "b1"}))  # type: ignore[attr-defined]
+            assert json.loads(await ws.recv())["op"] == "ready"  # type: ignore[attr-defined]
+            conn = gw.conns[("bob", "b1")]
+            conn.ws.transport.get_extra_info("socket").setsockopt(
+                socket.SOL_SOCKET, socket.SO_SNDBUF, 32768
+            )
+            seqs = [json.loads(await ws.recv())["seq"] for _ in range(50)]  # type: ignore[attr-defined]
+            await ws.send(json.dumps({"op": "fetch", "conv": "general", "first": 51}))  # type: ignore[attr-defined]
+            seqs += [json.loads(await ws.recv())["seq"] for _ in range(50)]  # type: ignore[attr-defined]
+            assert seqs == list(range(1, 101)) and gw.slow_disconnects == 0
+            await ws.close()  # type: ignore[attr-defined]
+        async with (
+            gateway(store=store, write_limit=16384, page=40) as gw,
+            Client(gw.url, token("bob"), "b1", seed=1) as bob,
+        ):  # and the client, which fetches what is left after each page by itself
+            got = await bob.wait_for("general", 100, timeout=20)
+            assert [m.seq for m in got] == list(range(1, 101))
+            assert bob.connects == 1 and bob.closed_codes == [] and gw.slow_disconnects == 0
+
+    asyncio.run(main())
+
+
+def test_a_slow_consumer_is_counted_once_however_many_frames_find_it_full() -> None:
+    async def main() -> None:
+        async with gateway(write_limit=4096) as gw:
+            ws = await raw(gw.url)
+            sock = ws.transport.get_extra_info("socket")  # type: ignore[attr-defined]
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            await ws.send(json.dumps({"op": "hello", "token": token("bob"), "device": "b1"}))  # type: ignore[attr-defined]
+            await ws.recv()  # type: ignore[attr-defined]
+            ws.transport.pause_reading()  # type: ignore[attr-defined]  # bob stops reading
+            conn = gw.conns[("bob", "b1")]
+            conn.ws.transport.get_extra_info("socket").setsockopt(
+                socket.SOL_SOCKET, socket.SO_SNDBUF, 4096
+            )
+            big = ("x" * 100_000).encode()
+            for _ in range(10):  # ten fan-outs in one go, before the close can run
+                gw._fanout([conn], big)
+            assert gw.slow_disconnects == 1
 
     asyncio.run(main())
 

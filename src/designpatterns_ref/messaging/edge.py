@@ -61,10 +61,11 @@ __all__ = ["EdgeGateway"]
 
 
 class _Conn:
-    __slots__ = ("convs", "device", "user", "ws")
+    __slots__ = ("closing", "convs", "device", "user", "ws")
 
     def __init__(self, ws: Any, user: str, device: str, convs: set[str]) -> None:
         self.ws, self.user, self.device, self.convs = ws, user, device, convs
+        self.closing = False  # dropped: written to and counted no more
 
 
 class _Link:
@@ -231,6 +232,8 @@ return cur
 
         ready = []
         for c in conns:
+            if c.closing:
+                continue
             if c.ws.transport.get_write_buffer_size() > self.write_limit:
                 self._drop(c, "slow consumer")
             else:
@@ -238,6 +241,9 @@ return cur
         broadcast(ready, frame, text=True)
 
     def _drop(self, conn: _Conn, kind: str) -> None:
+        if conn.closing:
+            return  # counted and closed once
+        conn.closing = True
         if kind == "slow consumer":
             self.slow_disconnects += 1
         self._forget(conn)
@@ -333,13 +339,16 @@ return cur
         return conn
 
     async def _send_range(self, conn: _Conn, conv: str, first: int, last: int | None) -> None:
-        """At most ``page`` messages ``first..last`` (the client asks for the rest)."""
+        """At most ``page`` messages ``first..last`` (the client asks for the rest), sent at
+        the pace the client reads them (see the gateway's ``_paced``)."""
         end = "+" if last is None else f"{last}-0"
         entries = await self._r.xrange(log_key(self.prefix, conv), f"{first}-0", end,
                                        count=self.page)  # fmt: skip
         for eid, f in entries:
+            if conn.closing:
+                return
             msg = Message(conv, int(eid.split("-")[0]), f["s"], f["c"], f["b"])
-            self._push([conn], message_frame(msg).encode())
+            await conn.ws.send(message_frame(msg))
 
     def _member(self, conn: _Conn, conv: object) -> str:
         if check_id("conv", conv) not in conn.convs:

@@ -33,9 +33,11 @@ unsent bytes exceed ``write_limit`` (a slow consumer) is closed with 4008: the c
 from its cursor later, and the gateway's memory stays bounded by about ``write_limit`` bytes a
 socket. A user is one presence however many devices they connect: closing a device (or
 dropping it as a slow consumer) marks the user offline only when none of their devices
-remains connected. A resume or a fetch is answered ``page`` messages at a time, and reads
-only those from the store (a client asking for a whole long log costs one page per request);
-the client's next heartbeat sees the conversation's last seq and asks for the next page.
+remains connected. A resume or a fetch is answered ``page`` messages at a time, sent at the
+pace the client reads them (a page is not held to ``write_limit``, so a fast client is
+never closed over its own replay), and reads only those from the store (a client asking for
+a whole long log costs one page per request); the client's next heartbeat sees the
+conversation's last seq and asks for the next page.
 
 Measured (``dpref bench messaging``, gateway in its own process): see
 docs/case-studies/slack-gateway.md for memory per idle connection and fan-out latency.
@@ -113,10 +115,11 @@ def text_frame(payload: bytes) -> bytes:
 
 
 class _Conn:
-    __slots__ = ("device", "user", "ws")
+    __slots__ = ("closing", "device", "user", "ws")
 
     def __init__(self, ws: Any, user: str, device: str) -> None:
         self.ws, self.user, self.device = ws, user, device
+        self.closing = False  # closed as a slow consumer: written to and counted no more
 
 
 class Gateway:
@@ -251,15 +254,26 @@ class Gateway:
         data, limit = text_frame(frame), self.write_limit
         for conn in conns:
             ws = conn.ws
-            if ws.protocol.state is not OPEN:
+            if conn.closing or ws.protocol.state is not OPEN:
                 continue
             transport = ws.transport
             if transport.get_write_buffer_size() <= limit:
                 transport.write(data)
-            else:
+            else:  # counted once: the close takes a while to change the socket's state
+                conn.closing = True
                 self.slow_disconnects += 1
                 self._forget(conn)
                 self._close(conn, self.CLOSE_CODES["slow consumer"], "slow consumer")
+
+    async def _paced(self, conn: _Conn, msgs: list[Message]) -> None:
+        """Send a replay or fetch page to one connection at the pace it reads: each send waits
+        while the socket's unsent bytes are above ``websockets``' high-water mark. Written at
+        once, a page bigger than ``write_limit`` (500 messages of 4,096 emoji are 24 MB of
+        JSON) would make the gateway close a fast client as a slow consumer."""
+        for msg in msgs:
+            if conn.closing:
+                return
+            await conn.ws.send(message_frame(msg))
 
     def _forget(self, conn: _Conn) -> None:
         """``conn``'s device is gone: the user goes offline only if no other device remains."""
@@ -296,9 +310,10 @@ class Gateway:
                     if not isinstance(frame, dict) or not isinstance(frame.get("op"), str):
                         raise MessagingError("a frame is a JSON object with a string 'op'")
                     if conn is None:
-                        conn = self._hello(ws, frame)
+                        conn, replay = self._hello(ws, frame)
+                        await self._paced(conn, replay)  # one page; the rest is fetched
                         continue
-                    self._frame(conn, frame)
+                    await self._frame(conn, frame)
                 except MessagingError as exc:
                     kind = "auth" if isinstance(exc, TokenError) else "protocol"
                     await self._fail(ws, kind, str(exc))
@@ -312,7 +327,7 @@ class Gateway:
             if conn is not None:
                 self._forget(conn)
 
-    def _hello(self, ws: Any, frame: dict[str, Any]) -> _Conn:
+    def _hello(self, ws: Any, frame: dict[str, Any]) -> tuple[_Conn, list[Message]]:
         if frame["op"] != "hello":
             raise MessagingError(f"the first frame must be 'hello', not {shown(frame['op'], 40)}")
         user = verify_token(self.secret, frame.get("token"), now=self.clock())
@@ -327,9 +342,7 @@ class Gateway:
         self.presence.heartbeat(user)
         self._push(conn, json.dumps({"op": "ready", "user": user,
                                      "convs": self.server.conversations(user)}))  # fmt: skip
-        for msg in replay:  # one page; the rest is fetched, a page at a time
-            self._push(conn, message_frame(msg))
-        return conn
+        return conn, replay
 
     def _send(self, conn: _Conn, f: dict[str, Any]) -> None:
         """Store a send and fan it out; a send that can never be stored (the user is not a
@@ -352,7 +365,7 @@ class Gateway:
         frame = message_frame(msg).encode()  # encoded once for every target
         self._fanout([c for key in targets if (c := conns.get(key)) is not None], frame)
 
-    def _frame(self, conn: _Conn, f: dict[str, Any]) -> None:
+    async def _frame(self, conn: _Conn, f: dict[str, Any]) -> None:
         op, srv = f["op"], self.server
         if op == "hello":
             return  # a duplicated hello changes nothing
@@ -365,8 +378,7 @@ class Gateway:
         elif op == "fetch":
             srv.check_member(f.get("conv"), conn.user)  # type: ignore[arg-type]
             page = srv.fetch(f.get("conv"), f.get("first"), f.get("last"), limit=self.page)  # type: ignore[arg-type]
-            for msg in page:
-                self._push(conn, message_frame(msg))
+            await self._paced(conn, page)
         elif op == "heartbeat":
             self.presence.heartbeat(conn.user, f.get("status", "online"))
             last = {c: srv.store.last_seq(c) for c in srv.conversations(conn.user)}
