@@ -370,3 +370,26 @@ def test_edge_gateway_paces_a_replay_far_over_write_limit_and_counts_a_drop_once
             assert gw.slow_disconnects == 1
 
     asyncio.run(main())
+
+
+def test_edge_gateway_closes_a_socket_that_never_says_hello(redis_url: str) -> None:
+    from websockets.asyncio.client import connect
+
+    async def main() -> None:
+        async with (
+            ChannelServer(redis_url, name="cs-a") as cs,
+            EdgeGateway(redis_url, {"cs-a": cs.address}, secret=SECRET, hello_timeout=0.3) as gw,
+        ):
+            mute = [await connect(gw.url, ping_interval=None) for _ in range(10)]
+            for ws in mute:
+                reply = json.loads(await asyncio.wait_for(ws.recv(), 5))
+                assert reply["code"] == 4000 and "no hello" in reply["reason"]
+                with contextlib.suppress(Exception):
+                    await ws.recv()
+                assert ws.close_code == 4000
+            while gw._ws_server.connections:
+                await asyncio.sleep(0.01)
+        with pytest.raises(MessagingError, match="idle_timeout"):
+            EdgeGateway(redis_url, {"cs-a": "127.0.0.1:1"}, secret=SECRET, idle_timeout=0)
+
+    asyncio.run(main())

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from designpatterns_ref.messaging import MemoryStore, SQLiteStore
+from designpatterns_ref.messaging import MemoryStore, MessagingError, SQLiteStore
 from designpatterns_ref.messaging.client import Client
 from designpatterns_ref.messaging.faults import FaultLink
 from designpatterns_ref.messaging.gateway import Gateway
@@ -284,6 +284,44 @@ def test_a_slow_consumer_is_counted_once_however_many_frames_find_it_full() -> N
             assert gw.slow_disconnects == 1
 
     asyncio.run(main())
+
+
+def test_a_socket_that_never_says_hello_or_falls_silent_is_closed() -> None:
+    """No hello within ``hello_timeout``: an error frame and close 4000, nothing held. With an
+    ``idle_timeout``, a connection silent that long after its hello is closed and forgotten,
+    while a client that heartbeats stays."""
+
+    async def main() -> None:
+        async with gateway(hello_timeout=0.3, idle_timeout=0.6) as gw:
+            mute = [await raw(gw.url) for _ in range(20)]
+            for ws in mute:
+                reply = json.loads(await asyncio.wait_for(ws.recv(), 5))  # type: ignore[attr-defined]
+                assert reply["code"] == 4000 and "no hello" in reply["reason"]
+                with pytest.raises(Exception):  # noqa: B017 - the close, whatever its class
+                    await ws.recv()  # type: ignore[attr-defined]
+                assert ws.close_code == 4000  # type: ignore[attr-defined]
+            await until(lambda: not gw._ws_server.connections)
+            silent = await raw(gw.url)
+            await silent.send(json.dumps({"op": "hello", "token": token("bob"), "device": "b"}))  # type: ignore[attr-defined]
+            async with Client(gw.url, token("ann"), "a1", seed=1, heartbeat=0.05) as ann:
+                await until(lambda: ("bob", "b") in gw.conns and ("ann", "a1") in gw.conns)
+                await until(lambda: ("bob", "b") not in gw.conns)  # silent: closed
+                assert silent.close_code == 4000  # type: ignore[attr-defined]
+                await asyncio.sleep(0.8)
+                assert ("ann", "a1") in gw.conns and ann.connects == 1  # heartbeats: kept
+
+    asyncio.run(main())
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("hello_timeout", 0), ("hello_timeout", float("nan")), ("hello_timeout", None),
+     ("hello_timeout", True), ("idle_timeout", -1.0), ("idle_timeout", "5"),
+     ("idle_timeout", 3601)],
+)  # fmt: skip
+def test_timeouts_are_refused_by_name_unless_seconds_in_range(name: str, value: object) -> None:
+    with pytest.raises(MessagingError, match=name):
+        Gateway(secret=SECRET, **{name: value})  # type: ignore[arg-type]
 
 
 def test_a_slow_consumer_is_disconnected_and_resumes() -> None:

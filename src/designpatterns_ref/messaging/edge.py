@@ -50,8 +50,10 @@ from designpatterns_ref.messaging.base import (
 from designpatterns_ref.messaging.directory import check_redis, convs_key, fan_channel, log_key
 from designpatterns_ref.messaging.gateway import (
     Gateway,
+    check_timeout,
     member_cursors,
     message_frame,
+    next_frame,
     refused_frame,
 )
 from designpatterns_ref.messaging.hashring import HashRing
@@ -140,6 +142,8 @@ return cur
         write_limit: int = 1 << 20,
         page: int = 500,
         vnodes: int = 64,
+        hello_timeout: float = 10.0,
+        idle_timeout: float | None = None,
     ) -> None:
         if not isinstance(redis_url, str):
             raise MessagingTypeError(f"redis_url={shown(redis_url, 80)} must be a redis:// URL")
@@ -166,6 +170,10 @@ return cur
         self.redis_url, self.prefix = redis_url, check_id("prefix", prefix)
         self.secret, self.host, self.port = secret, host, port
         self.max_frame, self.write_limit, self.page = max_frame, write_limit, page
+        #: No ``hello`` within this many seconds, or (when not None) nothing for
+        #: ``idle_timeout`` seconds after it: the socket is closed with 4000, as in the gateway.
+        self.hello_timeout = check_timeout("hello_timeout", hello_timeout)
+        self.idle_timeout = check_timeout("idle_timeout", idle_timeout, optional=True)
         self.ring = HashRing(channel_servers, vnodes=vnodes)
         self.links = {name: _Link(address) for name, address in channel_servers.items()}
         self.conns: dict[tuple[str, str], _Conn] = {}
@@ -285,7 +293,13 @@ return cur
 
         conn: _Conn | None = None
         try:
-            async for raw in ws:
+            while True:
+                limit = self.hello_timeout if conn is None else self.idle_timeout
+                raw = await next_frame(ws, limit)
+                if raw is None:
+                    what = "no hello" if conn is None else "nothing"
+                    await self._fail(ws, "protocol", f"{what} received within {limit} s")
+                    return
                 try:
                     frame = json.loads(raw)
                     if not isinstance(frame, dict) or not isinstance(frame.get("op"), str):

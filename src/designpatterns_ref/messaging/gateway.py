@@ -17,7 +17,11 @@ One event loop holds every socket. Frames are JSON objects with an ``op``:
   ``error`` (``code``, ``reason``).
 
 The first frame must be a valid ``hello`` (a cursor for a conversation the user is not in is
-dropped, not refused); a bad token (:class:`~designpatterns_ref.messaging.token.TokenError`)
+dropped, not refused), and must come within ``hello_timeout`` seconds (10 by default): a
+socket that says nothing is closed with 4000 rather than held for ever. ``idle_timeout``
+does the same for a connection silent that long after its hello (off by default: an idle
+socket is what the gateway is built to hold cheaply, and the client's heartbeats keep its
+own alive). A bad token (:class:`~designpatterns_ref.messaging.token.TokenError`)
 closes with 4001, a malformed frame
 (not JSON, not an object, unknown op, bad field) sends an ``error`` and closes with 4000
 (a ``send`` with well-formed ids that cannot be stored is answered ``refused`` instead, so
@@ -69,7 +73,15 @@ from designpatterns_ref.messaging.presence import Presence
 from designpatterns_ref.messaging.server import ChatServer
 from designpatterns_ref.messaging.token import TokenError, verify_token
 
-__all__ = ["Gateway", "member_cursors", "message_frame", "refused_frame", "text_frame"]
+__all__ = [
+    "Gateway",
+    "check_timeout",
+    "member_cursors",
+    "message_frame",
+    "next_frame",
+    "refused_frame",
+    "text_frame",
+]
 
 
 def message_frame(msg: Message) -> str:
@@ -78,6 +90,28 @@ def message_frame(msg: Message) -> str:
         {"op": "message", "conv": msg.conv, "seq": msg.seq, "sender": msg.sender,
          "client_msg_id": msg.client_msg_id, "body": msg.body}
     )  # fmt: skip
+
+
+def check_timeout(name: str, value: object, *, optional: bool = False) -> float | None:
+    """``value`` as a number of seconds in ``(0, 3600]`` (None too when ``optional``)."""
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        allowed = "a number of seconds or None" if optional else "a number of seconds"
+        raise MessagingTypeError(f"{name}={shown(value, 80)} must be {allowed}")
+    if not (0 < value <= 3600):  # NaN fails this too
+        raise MessagingError(f"{name}={shown(value, 80)} must be within (0, 3600] seconds")
+    return float(value)
+
+
+async def next_frame(ws: Any, timeout: float | None) -> str | bytes | None:
+    """The socket's next frame, or None when none came within ``timeout`` seconds (the caller
+    closes it: a socket that never says hello, or goes silent, would be held for ever)."""
+    try:
+        async with asyncio.timeout(timeout):
+            return await ws.recv()  # type: ignore[no-any-return]
+    except TimeoutError:
+        return None
 
 
 def member_cursors(cursors: object, convs: Collection[str]) -> dict[str, int]:
@@ -144,6 +178,8 @@ class Gateway:
         write_limit: int = 1 << 20,
         page: int = 500,
         presence_interval: float = 0.5,
+        hello_timeout: float = 10.0,
+        idle_timeout: float | None = None,
     ) -> None:
         if not isinstance(host, str) or not host:
             raise MessagingTypeError(f"host={shown(host, 80)} must be a non-empty string")
@@ -172,6 +208,10 @@ class Gateway:
         self.server = ChatServer(store)
         self.presence = Presence(clock, ttl=30.0)
         self.presence_interval = presence_interval
+        #: A socket that sends no ``hello`` within this many seconds is closed (4000).
+        self.hello_timeout = check_timeout("hello_timeout", hello_timeout)
+        #: A connection silent this many seconds after its hello is closed (4000); None: never.
+        self.idle_timeout = check_timeout("idle_timeout", idle_timeout, optional=True)
         self.conns: dict[tuple[str, str], _Conn] = {}
         self.slow_disconnects = 0
         self._ws_server: Any = None
@@ -304,7 +344,13 @@ class Gateway:
         # this one never reads it (the request stays: websockets uses it as "handshake done")
         ws.response = None
         try:
-            async for raw in ws:
+            while True:
+                limit = self.hello_timeout if conn is None else self.idle_timeout
+                raw = await next_frame(ws, limit)
+                if raw is None:
+                    what = "no hello" if conn is None else "nothing"
+                    await self._fail(ws, "protocol", f"{what} received within {limit} s")
+                    return
                 try:
                     frame = json.loads(raw)
                     if not isinstance(frame, dict) or not isinstance(frame.get("op"), str):
