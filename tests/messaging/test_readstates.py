@@ -219,6 +219,34 @@ def test_crash_window_is_bounded_by_entries_and_time() -> None:
     assert rs.dirty == 0 and rs.flushes == 2  # N seconds
 
 
+def test_the_interval_is_checked_on_calls_that_change_nothing(tmp_path: Path) -> None:
+    """A minute of cache hits and acks behind the marker: each is a call, so the ack made
+    before them is flushed once ``flush_interval`` has passed, and a crash keeps it."""
+    clock = ManualClock()
+    path = tmp_path / "rs.db"
+    rs = ReadStates(path, flush_interval=0.5, clock=clock)
+    rs.ack("ann", "general", 1042)
+    clock.advance(1.0)
+    rs.get("ann", "general")  # a cache hit
+    assert rs.dirty == 0 and rs.flushes == 1
+    rs.ack("ann", "general", 1050)
+    clock.advance(1.0)
+    rs.ack("ann", "general", 1000)  # behind the marker: changes nothing, but flushes
+    assert rs.dirty == 0 and rs.flushes == 2
+    rs.crash()
+    assert ReadStates(path).get("ann", "general") == (1050, 0)
+
+
+def test_an_ack_clears_every_mention_counted_so_far_as_documented() -> None:
+    """A mention records no message id: an ack past the marker clears all of them, even one
+    in a message after the acked id (the docs say so, and say to ack the newest shown)."""
+    rs = ReadStates(":memory:")
+    rs.ack("ann", "general", 100)
+    rs.mention("ann", "general")  # in message 150
+    rs.ack("ann", "general", 120)
+    assert rs.get("ann", "general") == (120, 0) and rs.unread("ann") == {}
+
+
 def test_gc_lab_layouts_hold_the_same_states() -> None:
     naive = measure("naive", entries=2000, ops=3000, seed=4)
     aware = measure("gc_aware", entries=2000, ops=3000, seed=4)
