@@ -393,3 +393,31 @@ def test_edge_gateway_closes_a_socket_that_never_says_hello(redis_url: str) -> N
             EdgeGateway(redis_url, {"cs-a": "127.0.0.1:1"}, secret=SECRET, idle_timeout=0)
 
     asyncio.run(main())
+
+
+def test_edge_gateway_tells_a_client_whose_cursor_is_past_a_reset_log(redis_url: str) -> None:
+    import redis
+    from websockets.asyncio.client import connect
+
+    Directory(redis_url).join("general", "ann")
+    store = RedisStore(redis_url)
+    for i in range(3):
+        store.append("general", "ann", f"old{i}", "old")
+    redis.Redis.from_url(redis_url).delete("dp:msg:log:general", "dp:msg:ids:general")
+    store.append("general", "ann", "new0", "new")  # the log starts again at seq 1
+
+    async def main() -> None:
+        async with (
+            ChannelServer(redis_url, name="cs-a") as cs,
+            EdgeGateway(redis_url, {"cs-a": cs.address}, secret=SECRET) as gw,
+            connect(gw.url, ping_interval=None) as ws,
+        ):
+            hello = {"op": "hello", "token": token("ann"), "device": "d",
+                     "cursors": {"general": 3}}  # fmt: skip
+            await ws.send(json.dumps(hello))
+            ready = json.loads(await ws.recv())
+            assert ready["op"] == "ready" and ready["reset"] == {"general": 1}
+            replay = json.loads(await ws.recv())
+            assert (replay["seq"], replay["body"]) == (1, "new")
+
+    asyncio.run(main())

@@ -26,8 +26,8 @@ def token(user: str, expires: float | None = None) -> str:
     return make_token(SECRET, user, expires=expires or time.time() + 600)
 
 
-def gateway(**kw: object) -> Gateway:
-    gw = Gateway("127.0.0.1", 0, secret=SECRET, **kw)  # type: ignore[arg-type]
+def gateway(port: int = 0, **kw: object) -> Gateway:
+    gw = Gateway("127.0.0.1", port, secret=SECRET, **kw)  # type: ignore[arg-type]
     for user in ("ann", "bob", "cy"):
         gw.join("general", user)
     return gw
@@ -322,6 +322,30 @@ def test_a_socket_that_never_says_hello_or_falls_silent_is_closed() -> None:
 def test_timeouts_are_refused_by_name_unless_seconds_in_range(name: str, value: object) -> None:
     with pytest.raises(MessagingError, match=name):
         Gateway(secret=SECRET, **{name: value})  # type: ignore[arg-type]
+
+
+def test_a_client_whose_cursor_is_past_a_reset_log_starts_that_inbox_afresh() -> None:
+    """The gateway restarts on a fresh memory store, on the same port: bob's cursor (3) is past
+    the new log's end. The ready says so, bob's inbox starts again, and the new messages (seqs
+    1 and 2 again) are shown, not dropped as duplicates of the old ones."""
+
+    async def main() -> None:
+        first = await gateway().__aenter__()  # stopped by hand below, mid-test
+        async with Client(first.url, token("bob"), "b1", seed=2, cap=0.1) as bob:
+            async with Client(first.url, token("ann"), "a1", seed=1) as ann:
+                for i in range(3):
+                    await ann.send("general", f"old {i}")
+                await bob.wait_for("general", 3)
+            await first.__aexit__(None, None, None)
+            async with gateway(port=first.port) as second:
+                async with Client(second.url, token("ann"), "a2", seed=3) as ann:
+                    for i in range(2):
+                        await ann.send("general", f"new {i}")
+                    await ann.wait_sent()
+                await until(lambda: [m.body for m in bob.shown("general")] == ["new 0", "new 1"])
+                assert bob.resets == ["general"] and bob.inboxes["general"].duplicates == 0
+
+    asyncio.run(main())
 
 
 def test_a_slow_consumer_is_disconnected_and_resumes() -> None:

@@ -9,7 +9,9 @@ inbox, ack the cursor, and ask for a gap's missing range. Every ``heartbeat`` se
 re-sends the sends not yet confirmed (safe: the ``client_msg_id`` makes them idempotent),
 and compares the gateway's ``last`` seqs with its cursors to fetch a lost tail. A send the
 gateway ``refused`` (one it can never store) moves from ``pending`` to ``refused`` and is
-not retried, so it cannot hold up the sends behind it. When the
+not retried, so it cannot hold up the sends behind it. A ``ready`` whose ``reset`` names
+a conversation (the cursor sent was past the end of its log: the log was wiped) starts that
+inbox afresh, so the new log's messages are not dropped as duplicates of the old. When the
 connection drops (or stays silent for ten heartbeats) it waits
 ``min(cap, base * 2**attempt)`` times a random factor in ``[0.5, 1]`` (jitter, so a
 thousand clients cut at once do not return at once) and resumes. Given several gateway URLs
@@ -87,6 +89,9 @@ class Client:
         #: The conversations the last ``ready`` named (None before the first): a resume sends
         #: cursors for these only.
         self.convs: frozenset[str] | None = None
+        #: The conversations whose inbox was started afresh because the gateway said their log
+        #: had been reset (the cursor sent was past its end), in order.
+        self.resets: list[str] = []
         self.connects = 0
         self.closed_codes: list[int] = []
         self._rng = random.Random(seed)
@@ -245,6 +250,10 @@ class Client:
                                               "last": end}))  # fmt: skip
         elif op == "ready":
             self.convs = frozenset(f["convs"])
+            for conv in f.get("reset", {}):  # its log was reset: what was shown is gone too
+                if conv in self.inboxes:
+                    self.inboxes[conv] = Inbox(conv)
+                    self.resets.append(conv)
         elif op == "presence":
             self.presence[f["user"]] = f["state"]
         elif op == "error":

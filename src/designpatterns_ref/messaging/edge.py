@@ -334,6 +334,9 @@ return cur
         device = check_id("device", frame.get("device"))
         convs = set(await self._r.smembers(convs_key(self.prefix, user)))
         cursors = member_cursors(frame.get("cursors", {}), convs)
+        lasts = dict(zip(cursors, await self._lasts(list(cursors)), strict=True))
+        reset = {conv: lasts[conv] for conv, seq in cursors.items() if seq > lasts[conv]}
+        cursors.update(dict.fromkeys(reset, 0))  # the log was reset: replay it from the start
         conn = _Conn(ws, user, device, convs)
         old = self.conns.get((user, device))
         if old is not None:
@@ -343,7 +346,7 @@ return cur
             self.local.setdefault(conv, set()).add(conn)
         try:
             await self._follow(sorted(convs))  # before the replay read: nothing falls between
-            ready = {"op": "ready", "user": user, "convs": sorted(convs)}
+            ready = {"op": "ready", "user": user, "convs": sorted(convs), "reset": reset}
             self._push([conn], json.dumps(ready).encode())
             for conv in sorted(convs):
                 await self._send_range(conn, conv, cursors.get(conv, 0) + 1, None)

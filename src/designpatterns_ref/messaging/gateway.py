@@ -8,7 +8,10 @@ One event loop holds every socket. Frames are JSON objects with an ``op``:
 - client → gateway: ``hello`` (``token``, ``device``, ``cursors``), ``send`` (``conv``,
   ``client_msg_id``, ``body``), ``ack`` / ``read`` (``conv``, ``seq``), ``fetch`` (``conv``,
   ``first``, ``last``), ``heartbeat`` (``status``: online or away);
-- gateway → client: ``ready`` (``user``, ``convs``), ``message`` (``conv``, ``seq``,
+- gateway → client: ``ready`` (``user``, ``convs``, ``reset``: conversation -> last seq, for
+  each cursor of the hello past its log's end, so the log was reset (a store wiped, a
+  gateway restarted on a memory store); the client starts those inboxes afresh and the
+  replay is from seq 1), ``message`` (``conv``, ``seq``,
   ``sender``, ``client_msg_id``, ``body``), ``sent`` (``conv``, ``client_msg_id``, ``seq``),
   ``refused`` (``conv``, ``client_msg_id``, ``reason``: a send that can never be stored, to a
   conversation the user is not in; the connection stays open),
@@ -379,6 +382,9 @@ class Gateway:
         user = verify_token(self.secret, frame.get("token"), now=self.clock())
         device, mine = frame.get("device"), set(self.server.conversations(user))
         cursors = member_cursors(frame.get("cursors", {}), mine)
+        lasts = {conv: self.server.store.last_seq(conv) for conv in cursors}
+        reset = {conv: lasts[conv] for conv, seq in cursors.items() if seq > lasts[conv]}
+        cursors.update(dict.fromkeys(reset, 0))  # the log was reset: replay it from the start
         replay = self.server.connect(user, device, cursors, limit=self.page)  # type: ignore[arg-type]
         old = self.conns.get((user, device))  # type: ignore[arg-type]
         conn = _Conn(ws, user, device)  # type: ignore[arg-type]
@@ -386,7 +392,7 @@ class Gateway:
         if old is not None:
             self._close(old, self.CLOSE_CODES["protocol"], "replaced by a new connection")
         self.presence.heartbeat(user)
-        self._push(conn, json.dumps({"op": "ready", "user": user,
+        self._push(conn, json.dumps({"op": "ready", "user": user, "reset": reset,
                                      "convs": self.server.conversations(user)}))  # fmt: skip
         return conn, replay
 
