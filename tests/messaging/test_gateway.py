@@ -10,6 +10,7 @@ import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -344,6 +345,71 @@ def test_a_client_whose_cursor_is_past_a_reset_log_starts_that_inbox_afresh() ->
                     await ann.wait_sent()
                 await until(lambda: [m.body for m in bob.shown("general")] == ["new 0", "new 1"])
                 assert bob.resets == ["general"] and bob.inboxes["general"].duplicates == 0
+
+    asyncio.run(main())
+
+
+async def next_op(ws: object, op: str) -> dict[str, Any]:
+    """The next frame of ``ws`` whose op is ``op`` (presence and messages are passed over)."""
+    while (frame := json.loads(await ws.recv()))["op"] != op:  # type: ignore[attr-defined]
+        pass
+    return frame  # type: ignore[no-any-return]
+
+
+def test_a_locked_store_stalls_no_socket_and_its_send_is_retried_not_closed(
+    tmp_path: Path,
+) -> None:
+    """Another process holds the SQLite file's write lock: the append waits in the store's
+    worker thread while the gateway keeps answering (a heartbeat, at once), then the send is
+    answered ``error`` 1013 with its ids on an open connection, not closed as a protocol
+    error; the client's retry stores it once the lock is free."""
+    import sqlite3
+
+    async def main() -> None:
+        path = tmp_path / "chat.db"
+        store = SQLiteStore(path)
+        store._db.execute("PRAGMA busy_timeout=1500")
+        other = sqlite3.connect(path, isolation_level=None)  # a second writer, or a backup
+        gaps: list[float] = []
+
+        async def ticker() -> None:
+            last = time.monotonic()
+            while True:
+                await asyncio.sleep(0.01)
+                gaps.append(time.monotonic() - last)
+                last = time.monotonic()
+
+        async with gateway(store=store) as gw:
+            tick = asyncio.ensure_future(ticker())
+            ws, cy = await raw(gw.url), await raw(gw.url)
+            for sock, user in ((ws, "ann"), (cy, "cy")):
+                await sock.send(json.dumps({"op": "hello", "token": token(user), "device": "d"}))  # type: ignore[attr-defined]
+                assert json.loads(await sock.recv())["op"] == "ready"  # type: ignore[attr-defined]
+            other.execute("BEGIN IMMEDIATE")
+            send = {"op": "send", "conv": "general", "client_msg_id": "m1", "body": "hi"}
+            await ws.send(json.dumps(send))  # type: ignore[attr-defined]
+            await asyncio.sleep(0.1)
+            await cy.send(json.dumps({"op": "heartbeat"}))  # type: ignore[attr-defined]
+            ack = await asyncio.wait_for(next_op(cy, "heartbeat_ack"), 0.5)
+            assert ack["last"] == {"general": 0}  # another socket, answered while ann's waits
+            reply = await next_op(ws, "error")
+            assert reply["op"] == "error" and reply["code"] == 1013  # try again later
+            assert (reply["conv"], reply["client_msg_id"]) == ("general", "m1")
+            assert max(gaps) < 0.5  # no socket was frozen meanwhile
+            async with Client(gw.url, token("bob"), "b1", seed=1) as bob:
+                await until(lambda: ("bob", "b1") in gw.conns)
+                await bob.send("general", "queued while locked", client_msg_id="b1")
+                await asyncio.sleep(0.5)
+                assert bob.pending and bob.connects == 1
+                other.execute("ROLLBACK")
+                await bob.wait_sent(timeout=10)
+                assert bob.connects == 1 and bob.closed_codes == []
+            await ws.send(json.dumps(send))  # type: ignore[attr-defined]  # ann's retry
+            assert (await next_op(ws, "sent"))["seq"] == 2
+            assert [m.body for m in store.read("general")] == ["queued while locked", "hi"]
+            tick.cancel()
+            await ws.close(), await cy.close()  # type: ignore[attr-defined]
+        other.close()
 
     asyncio.run(main())
 

@@ -400,8 +400,11 @@ return cur
             reply = await self.links[self.ring.node_for(conv)].request(req, timeout=2.0)
         except (OSError, TimeoutError):
             return  # the owner is unreachable: the client retries the pending send
-        if "error" in reply:
-            raise MessagingError(str(reply["error"]))
+        if "error" in reply:  # the owner could not store it (its Redis, its ring): retried
+            failed = {"op": "error", "code": Gateway.RETRY_LATER, "conv": conv,
+                      "client_msg_id": cmid, "reason": str(reply["error"])[:200]}  # fmt: skip
+            self._push([conn], json.dumps(failed).encode())
+            return
         sent = {"op": "sent", "conv": conv, "client_msg_id": cmid, "seq": reply["seq"]}
         self._push([conn], json.dumps(sent).encode())
 

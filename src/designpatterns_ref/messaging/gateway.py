@@ -17,7 +17,8 @@ One event loop holds every socket. Frames are JSON objects with an ``op``:
   conversation the user is not in; the connection stays open),
   ``heartbeat_ack`` (``last``: the last seq of each of the user's conversations, so a client
   that lost the tail of a conversation notices), ``presence`` (``user``, ``state``),
-  ``error`` (``code``, ``reason``).
+  ``error`` (``code``, ``reason``; with ``conv`` and ``client_msg_id`` and code 1013, "try
+  again later", it answers one send the store could not take now, and the connection stays).
 
 The first frame must be a valid ``hello`` (a cursor for a conversation the user is not in is
 dropped, not refused), and must come within ``hello_timeout`` seconds (10 by default): a
@@ -60,6 +61,7 @@ import contextlib
 import json
 import time
 from collections.abc import Callable, Collection, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ClassVar
 
 from designpatterns_ref.errors import shown
@@ -72,6 +74,7 @@ from designpatterns_ref.messaging.base import (
     check_id,
     check_seq,
 )
+from designpatterns_ref.messaging.memory import MemoryStore
 from designpatterns_ref.messaging.presence import Presence
 from designpatterns_ref.messaging.server import ChatServer
 from designpatterns_ref.messaging.token import TokenError, verify_token
@@ -168,6 +171,10 @@ class Gateway:
         "slow consumer": 4008,
         "too big": 1009,
     }
+    #: The ``code`` of an ``error`` answering one send the store could not take now (RFC
+    #: 6455's 1013, "try again later"): the connection stays open and the client's retry of
+    #: the pending send will do.
+    RETRY_LATER: ClassVar[int] = 1013
 
     def __init__(
         self,
@@ -216,6 +223,14 @@ class Gateway:
         #: A connection silent this many seconds after its hello is closed (4000); None: never.
         self.idle_timeout = check_timeout("idle_timeout", idle_timeout, optional=True)
         self.conns: dict[tuple[str, str], _Conn] = {}
+        # A store that does I/O (SQLite, Redis) appends in one worker thread, one append at a
+        # time: an append waiting for a lock or a server never stalls the other sockets.
+        self._io = (
+            None
+            if isinstance(self.server.store, MemoryStore)
+            else ThreadPoolExecutor(1, thread_name_prefix="dp-messaging-store")
+        )
+        self._inflight: set[tuple[str, str, str]] = set()  # (user, conv, cmid) being appended
         self.slow_disconnects = 0
         self._ws_server: Any = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -258,6 +273,8 @@ class Gateway:
             task.cancel()
         self._ws_server.close()
         await self._ws_server.wait_closed()
+        if self._io is not None:
+            self._io.shutdown(wait=False, cancel_futures=True)
 
     @property
     def url(self) -> str:
@@ -396,10 +413,13 @@ class Gateway:
                                      "convs": self.server.conversations(user)}))  # fmt: skip
         return conn, replay
 
-    def _send(self, conn: _Conn, f: dict[str, Any]) -> None:
+    async def _send(self, conn: _Conn, f: dict[str, Any]) -> None:
         """Store a send and fan it out; a send that can never be stored (the user is not a
         member of its conversation) is answered ``refused`` and the connection stays open,
-        so the sends behind it go on."""
+        so the sends behind it go on. One the store cannot take now (locked, unreachable) is
+        answered an ``error`` with code :attr:`RETRY_LATER` and its ``conv`` and
+        ``client_msg_id``: the client keeps it pending and retries. A retry that arrives
+        while the first is still being appended is left to the first."""
         conv, cmid = (
             check_id("conv", f.get("conv")),
             check_id("client_msg_id", f.get("client_msg_id")),
@@ -410,19 +430,42 @@ class Gateway:
         except MessagingError as exc:  # well formed, but never storable: refused, not closed
             self._push(conn, refused_frame(conv, cmid, str(exc)))
             return
-        msg, targets = self.server.send(conn.user, conv, cmid, body)
+        key = (conn.user, conv, cmid)
+        if key in self._inflight:
+            return
+        self._inflight.add(key)
+        try:
+            msg = await self._append(conn.user, conv, cmid, body)
+        except MessagingError as exc:  # the store failed, not the client: no close
+            reason = f"store unavailable: {exc}"[:200]
+            failed = {"op": "error", "code": self.RETRY_LATER, "conv": conv,
+                      "client_msg_id": cmid, "reason": reason}  # fmt: skip
+            self._push(conn, json.dumps(failed))
+            return
+        finally:
+            self._inflight.discard(key)
         sent = {"op": "sent", "conv": msg.conv, "client_msg_id": msg.client_msg_id}
         self._push(conn, json.dumps({**sent, "seq": msg.seq}))
         conns = self.conns
         frame = message_frame(msg).encode()  # encoded once for every target
+        targets = self.server.targets(conv)
         self._fanout([c for key in targets if (c := conns.get(key)) is not None], frame)
+
+    async def _append(self, user: str, conv: str, cmid: str, body: str) -> Message:
+        """``store.append``, in the worker thread when the store does I/O."""
+        store = self.server.store
+        if self._io is None:
+            return store.append(conv, user, cmid, body)[0]
+        loop = asyncio.get_running_loop()
+        msg, _ = await loop.run_in_executor(self._io, store.append, conv, user, cmid, body)
+        return msg
 
     async def _frame(self, conn: _Conn, f: dict[str, Any]) -> None:
         op, srv = f["op"], self.server
         if op == "hello":
             return  # a duplicated hello changes nothing
         if op == "send":
-            self._send(conn, f)
+            await self._send(conn, f)
         elif op == "ack":
             srv.ack(conn.user, conn.device, f.get("conv"), f.get("seq"))  # type: ignore[arg-type]
         elif op == "read":
