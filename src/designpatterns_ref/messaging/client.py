@@ -9,7 +9,8 @@ inbox, ack the cursor, and ask for a gap's missing range. Every ``heartbeat`` se
 re-sends the sends not yet confirmed (safe: the ``client_msg_id`` makes them idempotent),
 and compares the gateway's ``last`` seqs with its cursors to fetch a lost tail. A send the
 gateway ``refused`` (one it can never store) moves from ``pending`` to ``refused`` and is
-not retried, so it cannot hold up the sends behind it. A ``ready`` whose ``reset`` names
+not retried, so it cannot hold up the sends behind it; one answered ``error`` (code 1013:
+the store could not take it now) stays pending and is retried. A ``ready`` whose ``reset`` names
 a conversation (the cursor sent was past the end of its log: the log was wiped) starts that
 inbox afresh, so the new log's messages are not dropped as duplicates of the old. When the
 connection drops (or stays silent for ten heartbeats) it waits
