@@ -421,3 +421,36 @@ def test_edge_gateway_tells_a_client_whose_cursor_is_past_a_reset_log(redis_url:
             assert (replay["seq"], replay["body"]) == (1, "new")
 
     asyncio.run(main())
+
+
+def test_edge_gateway_answers_a_send_its_owner_could_not_store_and_stays_open(
+    redis_url: str,
+) -> None:
+    """The owner refuses the send (here its ring disagrees with the gateway's): the gateway
+    answers ``error`` 1013 with the send's ids and keeps the connection, so the client's
+    retry can land once the owner can take it, instead of closing it as a protocol error."""
+    from websockets.asyncio.client import connect
+
+    ring = HashRing(["cs-a", "cs-b"])
+    conv = next(c for c in (f"room{i}" for i in range(100)) if ring.node_for(c) == "cs-b")
+    Directory(redis_url).join(conv, "ann")
+
+    async def main() -> None:
+        async with ChannelServer(redis_url, name="cs-a", ring=ring) as cs:
+            servers = {"cs-a": cs.address, "cs-b": cs.address}  # cs-b's requests reach cs-a
+            async with (
+                EdgeGateway(redis_url, servers, secret=SECRET) as gw,
+                connect(gw.url, ping_interval=None) as ws,
+            ):
+                await ws.send(json.dumps({"op": "hello", "token": token("ann"), "device": "d"}))
+                assert json.loads(await ws.recv())["op"] == "ready"
+                send = {"op": "send", "conv": conv, "client_msg_id": "m1", "body": "hi"}
+                await ws.send(json.dumps(send))
+                reply = json.loads(await ws.recv())
+                assert (reply["op"], reply["code"]) == ("error", 1013)
+                assert (reply["conv"], reply["client_msg_id"]) == (conv, "m1")
+                await ws.send(json.dumps({"op": "heartbeat"}))
+                assert json.loads(await ws.recv())["op"] == "heartbeat_ack"  # still open
+                assert cs.refused == 1
+
+    asyncio.run(main())
