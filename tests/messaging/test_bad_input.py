@@ -299,3 +299,55 @@ def test_capacity_refuses_a_figure_too_small_to_divide_by(name: str, value: floa
 
     with pytest.raises(MessagingError, match=name):
         capacity(**{**_CAPACITY, name: value})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("field", ["sender", "client_msg_id", "body", "seq"])
+@pytest.mark.parametrize("value", HOSTILE, ids=repr)
+def test_an_inbox_refuses_a_message_with_a_hostile_field_and_shows_nothing(
+    field: str, value: object
+) -> None:
+    from designpatterns_ref.messaging import Inbox, Message
+
+    if field == "body" and value == "":
+        return  # an empty body is a body
+    box = Inbox("c")
+    box.receive(Message("c", 2, "ann", "m2", "later"))
+    before = (box.cursor, list(box.shown), box.buffered, box.duplicates)
+    fields: dict[str, Any] = {"conv": "c", "seq": 1, "sender": "ann", "client_msg_id": "m1",
+                              "body": "hi", field: value}  # fmt: skip
+    with pytest.raises(MessagingError, match=field):
+        box.receive(Message(**fields))
+    assert (box.cursor, list(box.shown), box.buffered, box.duplicates) == before
+
+
+def test_the_client_drops_a_malformed_message_frame_and_stays_connected() -> None:
+    """A gateway (here a bare WebSocket server on loopback) sends a ``message`` frame whose
+    fields are not a message's: the client shows none of it, keeps the connection, and shows
+    the good frame that follows."""
+    from websockets.asyncio.server import serve
+
+    from designpatterns_ref.messaging.client import Client
+
+    good = {"op": "message", "conv": "c", "seq": 1, "sender": "ann", "client_msg_id": "m1",
+            "body": "hi"}  # fmt: skip
+    bad = [{**good, "sender": None}, {**good, "client_msg_id": 42}, {**good, "body": ["x"]},
+           {**good, "conv": ["c"]}, {**good, "seq": "1"},
+           {"op": "message", "conv": "c"}]  # fmt: skip
+
+    async def handler(ws: Any) -> None:
+        await ws.recv()  # the hello
+        await ws.send(json.dumps({"op": "ready", "user": "bob", "convs": ["c"]}))
+        for frame in [*bad, good]:
+            await ws.send(json.dumps(frame))
+        await ws.wait_closed()
+
+    async def main() -> None:
+        async with serve(handler, "127.0.0.1", 0) as server:
+            port = server.sockets[0].getsockname()[1]
+            async with Client(f"ws://127.0.0.1:{port}", "t", "b1", seed=1) as bob:
+                got = await bob.wait_for("c", 1, timeout=5)
+                assert [(m.sender, m.body) for m in got] == [("ann", "hi")]
+                assert bob.connects == 1 and "malformed" in (bob.error or "")
+                assert list(bob.inboxes) == ["c"]
+
+    asyncio.run(main())

@@ -138,6 +138,74 @@ def _check(
     assert again.unread("ann") == unread
 
 
+big = st.sampled_from([0, 1, 9, 10, 2**53, 2**53 + 1, 2**63 - 1])  # past a Lua number's 2**53
+rows = st.tuples(st.sampled_from(["ann", "bob"]), st.sampled_from(["c1", "c2"]), big, big)
+
+
+def test_a_write_merges_so_no_order_of_batches_moves_a_marker_back(
+    backend: Callable[[], Callable[[], ReadStateStore]],
+) -> None:
+    """Batches from several writers, in any order, any of them repeated: each record ends as
+    the greatest row written for it (marker first, then mentions), as a dict would keep it."""
+
+    @settings(max_examples=30, deadline=None)
+    @given(st.lists(st.lists(rows, max_size=4), max_size=6))
+    def check(batches: list[list[tuple[str, str, int, int]]]) -> None:
+        store = backend()()
+        oracle: dict[tuple[str, str], tuple[int, int]] = {}
+        for batch in batches:
+            store.write(batch)
+            for user, channel, last, mentions in batch:
+                key = (user, channel)
+                oracle[key] = max(oracle.get(key, (0, 0)), (last, mentions))
+            for key in (("ann", "c1"), ("ann", "c2"), ("bob", "c1"), ("bob", "c2")):
+                assert (store.load(*key) or (0, 0)) == oracle.get(key, (0, 0))
+        store.close()
+
+    check()
+
+
+def test_two_caches_on_one_store_never_move_a_marker_back(
+    backend: Callable[[], Callable[[], ReadStateStore]],
+) -> None:
+    """Two processes' caches share a store (write-through): the stored marker is always the
+    highest ack either has written, and a late ack from the one whose copy is behind clears no
+    stored mention."""
+
+    @settings(max_examples=25, deadline=None)
+    @given(st.lists(st.tuples(st.sampled_from(["ack", "mention", "get"]), st.integers(0, 1),
+                              st.integers(1, 30)), max_size=30))  # fmt: skip
+    def check(schedule: list[tuple[str, int, int]]) -> None:
+        connect = backend()
+        caches = [ReadStates(store=connect(), flush_entries=1) for _ in range(2)]
+        probe = connect()
+        highest, before = 0, (0, 0)
+        for kind, who, n in schedule:
+            getattr(caches[who], kind)("ann", "general", *([n] if kind != "get" else []))
+            if kind == "ack":
+                highest = max(highest, n)
+            stored = probe.load("ann", "general") or (0, 0)
+            assert stored[0] == highest and stored >= before
+            before = stored
+        for cache in caches:
+            cache.close()
+        probe.close()
+
+    check()
+    # the review's case: A acks 500; B (its copy still at 0) counts a mention, then acks 300
+    connect = backend()
+    a, b = (ReadStates(store=connect(), flush_entries=1) for _ in range(2))
+    b.get("ann", "general")
+    a.ack("ann", "general", 500)
+    a.mention("ann", "general")
+    b.mention("ann", "general")
+    b.ack("ann", "general", 300)
+    probe = connect()
+    assert probe.load("ann", "general") == (500, 1)
+    for closing in (a, b, probe):
+        closing.close()
+
+
 def test_crash_window_is_bounded_by_entries_and_time() -> None:
     clock = ManualClock()
     rs = ReadStates(":memory:", flush_entries=3, flush_interval=0.5, clock=clock)
@@ -149,6 +217,34 @@ def test_crash_window_is_bounded_by_entries_and_time() -> None:
     clock.advance(0.5)
     rs.mention("ann", "b")
     assert rs.dirty == 0 and rs.flushes == 2  # N seconds
+
+
+def test_the_interval_is_checked_on_calls_that_change_nothing(tmp_path: Path) -> None:
+    """A minute of cache hits and acks behind the marker: each is a call, so the ack made
+    before them is flushed once ``flush_interval`` has passed, and a crash keeps it."""
+    clock = ManualClock()
+    path = tmp_path / "rs.db"
+    rs = ReadStates(path, flush_interval=0.5, clock=clock)
+    rs.ack("ann", "general", 1042)
+    clock.advance(1.0)
+    rs.get("ann", "general")  # a cache hit
+    assert rs.dirty == 0 and rs.flushes == 1
+    rs.ack("ann", "general", 1050)
+    clock.advance(1.0)
+    rs.ack("ann", "general", 1000)  # behind the marker: changes nothing, but flushes
+    assert rs.dirty == 0 and rs.flushes == 2
+    rs.crash()
+    assert ReadStates(path).get("ann", "general") == (1050, 0)
+
+
+def test_an_ack_clears_every_mention_counted_so_far_as_documented() -> None:
+    """A mention records no message id: an ack past the marker clears all of them, even one
+    in a message after the acked id (the docs say so, and say to ack the newest shown)."""
+    rs = ReadStates(":memory:")
+    rs.ack("ann", "general", 100)
+    rs.mention("ann", "general")  # in message 150
+    rs.ack("ann", "general", 120)
+    assert rs.get("ann", "general") == (120, 0) and rs.unread("ann") == {}
 
 
 def test_gc_lab_layouts_hold_the_same_states() -> None:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import uuid
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from designpatterns_ref.clock import ManualClock
 from designpatterns_ref.messaging import (
@@ -17,6 +20,8 @@ from designpatterns_ref.messaging import (
     SQLiteStore,
     Store,
 )
+from designpatterns_ref.messaging.base import Message, MessagingError
+from designpatterns_ref.messaging.directory import Directory
 
 
 @pytest.fixture(params=["memory", "sqlite", "redis"])
@@ -127,10 +132,93 @@ def test_redis_store_keeps_one_stream_per_conversation(redis_url: str) -> None:
     store.append("general", "ann", "m1", "hi")
     store.append("general", "bob", "m1", "yo")
     raw = redis.Redis.from_url(redis_url, decode_responses=True)
-    assert raw.type("demo:general:log") == "stream"
-    assert [eid for eid, _ in raw.xrange("demo:general:log")] == ["1-0", "2-0"]
+    assert raw.type("demo:log:general") == "stream"
+    assert [eid for eid, _ in raw.xrange("demo:log:general")] == ["1-0", "2-0"]
+    assert sorted(raw.keys("demo:*")) == ["demo:ids:general", "demo:log:general"]
     other = RedisStore(redis_url, prefix="demo")  # a second gateway process sees the same log
     assert [m.body for m in other.read("general")] == ["hi", "yo"]
+
+
+def test_redis_store_keeps_its_sequence_whatever_happens_to_keys_beside_the_log(
+    redis_url: str,
+) -> None:
+    """The seq comes from the stream itself: deleting (or an eviction of) any key of the prefix
+    that is not the log or the idempotency hash loses nothing and the next append goes on."""
+    import redis
+
+    store = RedisStore(redis_url, prefix="demo")
+    for i in range(3):
+        store.append("c", "ann", f"m{i}", "hi")
+    raw = redis.Redis.from_url(redis_url, decode_responses=True)
+    for key in raw.keys("demo:*"):
+        if raw.type(key) not in ("stream", "hash"):
+            raw.delete(key)  # a counter, were there one, evicted
+    assert store.last_seq("c") == 3
+    assert store.append("c", "bob", "x0", "yo") == (Message("c", 4, "bob", "x0", "yo"), True)
+    assert [m.seq for m in store.read("c")] == [1, 2, 3, 4]
+
+
+def test_a_redis_append_redis_refuses_is_our_error_and_writes_nothing(redis_url: str) -> None:
+    """A command Redis refuses (here WRONGTYPE: the log's key holds a string) raises
+    MessagingError, not redis-py's ResponseError, and leaves every key as it was, so the next
+    append once the log is back takes the next seq."""
+    import redis
+
+    store = RedisStore(redis_url, prefix="demo")
+    store.append("c", "ann", "m0", "hi")
+    raw = redis.Redis.from_url(redis_url, decode_responses=True)
+    (log,) = [k for k in raw.keys("demo:*") if raw.type(k) == "stream"]
+    raw.rename(log, "elsewhere")
+    raw.set(log, "not a stream")
+    before = {k: raw.dump(k) for k in raw.keys("*")}
+    for call in (
+        lambda: store.append("c", "bob", "m1", "yo"),
+        lambda: store.read("c"),
+        lambda: store.last_seq("c"),
+    ):
+        with pytest.raises(MessagingError, match="WRONGTYPE"):
+            call()
+    assert {k: raw.dump(k) for k in raw.keys("*")} == before
+    raw.delete(log)
+    raw.rename("elsewhere", log)
+    assert store.append("c", "bob", "m1", "yo")[0].seq == 2
+
+
+def test_redis_keys_of_ids_holding_colons_never_meet(redis_url: str) -> None:
+    """Conversation ``x:log`` (its members set) and conversation ``members:x`` (its log), or
+    ``c:seq`` and ``c``, are different conversations: no key of one is a key of the other."""
+    directory = Directory(redis_url)
+    store = RedisStore(redis_url)
+    directory.join("x:log", "ann")
+    assert store.append("members:x", "ann", "m1", "hi")[0].seq == 1
+    assert directory.members("x:log") == ["ann"]
+    assert store.append("c:seq", "bob", "m1", "hi")[0].seq == 1
+    assert store.last_seq("c") == 0
+    assert store.append("c", "bob", "m1", "yo")[0].seq == 1
+    assert [m.body for m in store.read("c")] == ["yo"]
+    assert [m.body for m in store.read("c:seq")] == ["hi"]
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(convs=st.lists(st.lists(st.sampled_from(["log", "ids", "seq", "members", "x", ""]),
+                               min_size=1, max_size=4).map(":".join).filter(bool),
+                      min_size=2, max_size=5, unique=True))  # fmt: skip
+def test_redis_store_and_directory_against_one_dict_per_conversation(
+    redis_url: str, convs: list[str]
+) -> None:
+    """Ids built of the key words and ``:``: every conversation keeps its own log and members,
+    as a dict per conversation would."""
+    prefix = f"p{uuid.uuid4().hex[:8]}"
+    directory, store = Directory(redis_url, prefix=prefix), RedisStore(redis_url, prefix=prefix)
+    for i, conv in enumerate(convs):
+        directory.join(conv, f"u{i}")
+        store.append(conv, f"u{i}", "m", conv)
+    for i, conv in enumerate(convs):
+        assert directory.members(conv) == [f"u{i}"]
+        assert [(m.seq, m.body) for m in store.read(conv)] == [(1, conv)]
+        assert store.last_seq(conv) == 1
 
 
 def test_group_receipts_count_members_and_devices() -> None:

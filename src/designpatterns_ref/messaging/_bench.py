@@ -146,7 +146,9 @@ def bench_readstores(quick: bool) -> list[Table]:
     table.add("sqlite (WAL, file)", round(statistics.median(runs), 2))
     with redis_server() as srv:
         runs = [_acks_us(RedisReadStore(srv.url, prefix=f"rs{i}"), n) for i in range(3)]
-    table.add("redis (hash per user, MULTI per batch)", round(statistics.median(runs), 2))
+    table.add(
+        "redis (hash per user, one merge script per batch)", round(statistics.median(runs), 2)
+    )
     return [table]
 
 

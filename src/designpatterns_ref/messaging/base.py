@@ -57,7 +57,15 @@ class MessagingTypeError(MessagingError, TypeError):
 
 @dataclass(frozen=True, slots=True)
 class Message:
-    """One message of a conversation log, with its server-assigned sequence number."""
+    """One message of a conversation log, with its server-assigned sequence number.
+
+    A plain record: making one checks nothing. The stores make one per message they append
+    (from values they checked) and per message they read back (from values they stored), and
+    checking every field again would cost about 2 µs a message (measured: a SQLite read of
+    1,000 messages, 3.1 ms, would take 65 % longer). Values from outside are checked where
+    they come in: :meth:`~designpatterns_ref.messaging.inbox.Inbox.receive` refuses a message
+    whose fields are not ids, a seq of at least 1 and a body as :func:`check_body` allows,
+    and the client drops such a ``message`` frame rather than show it."""
 
     conv: str
     seq: int

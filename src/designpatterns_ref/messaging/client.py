@@ -7,7 +7,12 @@ so the user sees each message once, in order, whatever the network does. Its loo
 connect, say ``hello`` with the cursors (a resume), then for each ``message`` frame feed the
 inbox, ack the cursor, and ask for a gap's missing range. Every ``heartbeat`` seconds it
 re-sends the sends not yet confirmed (safe: the ``client_msg_id`` makes them idempotent),
-and compares the gateway's ``last`` seqs with its cursors to fetch a lost tail. When the
+and compares the gateway's ``last`` seqs with its cursors to fetch a lost tail. A send the
+gateway ``refused`` (one it can never store) moves from ``pending`` to ``refused`` and is
+not retried, so it cannot hold up the sends behind it; one answered ``error`` (code 1013:
+the store could not take it now) stays pending and is retried. A ``ready`` whose ``reset`` names
+a conversation (the cursor sent was past the end of its log: the log was wiped) starts that
+inbox afresh, so the new log's messages are not dropped as duplicates of the old. When the
 connection drops (or stays silent for ten heartbeats) it waits
 ``min(cap, base * 2**attempt)`` times a random factor in ``[0.5, 1]`` (jitter, so a
 thousand clients cut at once do not return at once) and resumes. Given several gateway URLs
@@ -74,9 +79,20 @@ class Client:
         self.url, self.token, self.device = self.urls[0], token, check_id("device", device)
         self.heartbeat, self.base, self.cap = heartbeat, base, cap
         self.inboxes: dict[str, Inbox] = {}
-        self.pending: dict[str, tuple[str, str]] = {}  # client_msg_id -> (conv, body)
-        self.seqs: dict[str, int] = {}  # client_msg_id -> seq, once confirmed
+        # Sends are keyed by (conv, client_msg_id), as the stores dedupe them (per conversation
+        # and sender): the same client_msg_id in two conversations is two sends.
+        self.pending: dict[tuple[str, str], str] = {}  # (conv, client_msg_id) -> body
+        self.seqs: dict[tuple[str, str], int] = {}  # (conv, client_msg_id) -> seq, confirmed
+        #: (conv, client_msg_id) -> the gateway's reason, for the sends it will never store (to
+        #: a conversation the user is not in): dropped from ``pending``, never retried.
+        self.refused: dict[tuple[str, str], str] = {}
         self.presence: dict[str, str] = {}
+        #: The conversations the last ``ready`` named (None before the first): a resume sends
+        #: cursors for these only.
+        self.convs: frozenset[str] | None = None
+        #: The conversations whose inbox was started afresh because the gateway said their log
+        #: had been reset (the cursor sent was past its end), in order.
+        self.resets: list[str] = []
         self.connects = 0
         self.closed_codes: list[int] = []
         self._rng = random.Random(seed)
@@ -114,13 +130,16 @@ class Client:
         return self.inboxes[conv]
 
     def shown(self, conv: str) -> list[Message]:
-        """What the user sees of ``conv``: each message once, in seq order."""
-        return list(self.inbox(conv).shown)
+        """What the user sees of ``conv``: each message once, in seq order (looking makes no
+        inbox, so a conversation the user is not in never reaches the next ``hello``)."""
+        box = self.inboxes.get(check_id("conv", conv))
+        return [] if box is None else list(box.shown)
 
     async def send(self, conv: str, body: str, client_msg_id: str | None = None) -> str:
         """Queue a message (sent now if connected, retried until confirmed); its id."""
         cmid = client_msg_id or uuid.UUID(int=self._rng.getrandbits(128)).hex
-        self.pending[check_id("client_msg_id", cmid)] = (check_id("conv", conv), check_body(body))
+        key = (check_id("conv", conv), check_id("client_msg_id", cmid))
+        self.pending[key] = check_body(body)
         await self._try_send({"op": "send", "conv": conv, "client_msg_id": cmid, "body": body})
         return cmid
 
@@ -131,13 +150,13 @@ class Client:
     async def wait_for(self, conv: str, count: int, timeout: float = 10.0) -> list[Message]:
         """Wait until ``count`` messages of ``conv`` are shown (TimeoutError otherwise)."""
         async with asyncio.timeout(timeout):
-            while len(self.inbox(conv).shown) < count:
+            while len(self.shown(conv)) < count:
                 self._changed.clear()
                 await self._changed.wait()
         return self.shown(conv)
 
     async def wait_sent(self, timeout: float = 10.0) -> None:
-        """Wait until every send is confirmed with a seq."""
+        """Wait until every send is confirmed with a seq or refused (see :attr:`refused`)."""
         async with asyncio.timeout(timeout):
             while self.pending:
                 self._changed.clear()
@@ -161,7 +180,8 @@ class Client:
                 ) as ws:
                     self._ws = ws
                     self.connects += 1
-                    cursors = {c: box.cursor for c, box in self.inboxes.items()}
+                    cursors = {c: box.cursor for c, box in self.inboxes.items()
+                               if self.convs is None or c in self.convs}  # fmt: skip
                     hello = {"op": "hello", "token": self.token, "device": self.device}
                     await ws.send(json.dumps({**hello, "cursors": cursors}))
                     beat = asyncio.ensure_future(self._beat(ws))
@@ -189,7 +209,7 @@ class Client:
 
     async def _beat(self, ws: Any) -> None:
         while True:
-            for cmid, (conv, body) in list(self.pending.items()):
+            for (conv, cmid), body in list(self.pending.items()):
                 await ws.send(json.dumps({"op": "send", "conv": conv, "client_msg_id": cmid,
                                           "body": body}))  # fmt: skip
             await ws.send(json.dumps({"op": "heartbeat", "status": "online"}))
@@ -198,17 +218,27 @@ class Client:
     async def _on(self, ws: Any, f: dict[str, Any]) -> None:
         op = f.get("op")
         if op == "message":
-            box = self.inbox(f["conv"])
-            msg = Message(f["conv"], f["seq"], f["sender"], f["client_msg_id"], f["body"])
-            if box.receive(msg):
+            try:
+                box = self.inbox(check_id("conv", f["conv"]))
+                shown = box.receive(Message(f["conv"], f["seq"], f["sender"],
+                                            f["client_msg_id"], f["body"]))  # fmt: skip
+            except (KeyError, MessagingError) as exc:  # a malformed frame: dropped, not shown
+                self.error = f"malformed message frame dropped: {exc}"
+                return
+            if shown:
                 await ws.send(json.dumps({"op": "ack", "conv": box.conv, "seq": box.cursor}))
             gap = box.missing()
             if gap is not None:
                 await ws.send(json.dumps({"op": "fetch", "conv": box.conv, "first": gap[0],
                                           "last": gap[1]}))  # fmt: skip
         elif op == "sent":
-            self.seqs[f["client_msg_id"]] = f["seq"]
-            self.pending.pop(f["client_msg_id"], None)
+            key = (f["conv"], f["client_msg_id"])
+            self.seqs[key] = f["seq"]
+            self.pending.pop(key, None)
+        elif op == "refused":
+            key = (f["conv"], f["client_msg_id"])
+            if self.pending.pop(key, None) is not None:
+                self.refused[key] = self.error = f["reason"]
         elif op == "heartbeat_ack":
             for conv, last in f["last"].items():
                 box = self.inbox(conv)
@@ -219,6 +249,12 @@ class Client:
                     first, end = box.missing()  # type: ignore[misc]
                     await ws.send(json.dumps({"op": "fetch", "conv": conv, "first": first,
                                               "last": end}))  # fmt: skip
+        elif op == "ready":
+            self.convs = frozenset(f["convs"])
+            for conv in f.get("reset", {}):  # its log was reset: what was shown is gone too
+                if conv in self.inboxes:
+                    self.inboxes[conv] = Inbox(conv)
+                    self.resets.append(conv)
         elif op == "presence":
             self.presence[f["user"]] = f["state"]
         elif op == "error":

@@ -6,9 +6,15 @@ Case study: Slack's WebSocket Gateway: 1M Concurrent Connections
 Stateless gateways and channel servers keep no membership of their own: it lives in Redis,
 two sets per relation (``<prefix>:members:<conv>`` and ``<prefix>:convs:<user>``), written
 together in one ``MULTI`` so a reader never sees half a join. The conversation log is the
-:class:`~designpatterns_ref.messaging.redis.RedisStore` layout under the same prefix; a
-message's fan-out goes over Pub/Sub channel ``<prefix>:fan:<conv>``; acks and read markers
-are hashes ``<prefix>:acks:<conv>`` / ``<prefix>:reads:<conv>``.
+:class:`~designpatterns_ref.messaging.redis.RedisStore` layout under the same prefix
+(``<prefix>:log:<conv>``, ``<prefix>:ids:<conv>``); a message's fan-out goes over Pub/Sub
+channel ``<prefix>:fan:<conv>``; acks and read markers are hashes ``<prefix>:acks:<conv>`` /
+``<prefix>:reads:<conv>``.
+
+Every key is ``<prefix>:<kind>:<id>``, the kind a fixed word without ``:``: an id may hold
+``:`` (conversation ``x:log`` and conversation ``members:x`` are both allowed), and still no
+two keys of one prefix are the same, since the kind is read up to the first ``:`` after the
+prefix and the id is all the rest.
 
 Trade-off: every gateway reads a user's conversations from Redis once per connect (one round
 trip), rather than caching membership that would then need invalidating.
@@ -26,7 +32,15 @@ from designpatterns_ref.messaging.base import MessagingError, MessagingTypeError
 from designpatterns_ref.redisclient import DEFAULT_DEADLINE_S, bounded_client, check_deadline
 from designpatterns_ref.redisclient import outages_as as _outages_as
 
-__all__ = ["Directory", "check_redis", "convs_key", "fan_channel", "members_key", "seq_key"]
+__all__ = [
+    "Directory",
+    "check_redis",
+    "convs_key",
+    "fan_channel",
+    "ids_key",
+    "log_key",
+    "members_key",
+]
 
 
 def members_key(prefix: str, conv: str) -> str:
@@ -44,9 +58,14 @@ def fan_channel(prefix: str, conv: str) -> str:
     return f"{prefix}:fan:{conv}"
 
 
-def seq_key(prefix: str, conv: str) -> str:
-    """The counter holding ``conv``'s last seq (the RedisStore layout)."""
-    return f"{prefix}:{conv}:seq"
+def log_key(prefix: str, conv: str) -> str:
+    """The stream holding ``conv``'s log, entry ids ``<seq>-0`` (the RedisStore layout)."""
+    return f"{prefix}:log:{conv}"
+
+
+def ids_key(prefix: str, conv: str) -> str:
+    """The hash ``sender NUL client_msg_id`` -> seq of ``conv`` (the RedisStore layout)."""
+    return f"{prefix}:ids:{conv}"
 
 
 def check_redis(client: object) -> object:

@@ -7,7 +7,9 @@ It speaks the same frames as :class:`~designpatterns_ref.messaging.gateway.Gatew
 same :class:`~designpatterns_ref.messaging.client.Client` connects), but keeps nothing a
 restart would lose: on ``hello`` it reads the user's conversations from Redis
 (:class:`~designpatterns_ref.messaging.directory.Directory`), subscribes to their Pub/Sub
-channels (once per conversation per gateway, however many local members), then replays the
+channels (once per conversation per gateway, however many local members; every subscribe
+and unsubscribe is decided under one lock from the local members at that moment, so a late
+unsubscribe never undoes a newer hello's subscription), then replays the
 log after the client's cursors from the Redis stream. A ``send`` goes to the conversation's
 owner, the channel server a :class:`~designpatterns_ref.messaging.hashring.HashRing` names;
 the owner appends and publishes the encoded frame once, and each subscribed gateway writes
@@ -45,19 +47,27 @@ from designpatterns_ref.messaging.base import (
     check_id,
     check_seq,
 )
-from designpatterns_ref.messaging.directory import check_redis, convs_key, fan_channel, seq_key
-from designpatterns_ref.messaging.gateway import Gateway, message_frame
+from designpatterns_ref.messaging.directory import check_redis, convs_key, fan_channel, log_key
+from designpatterns_ref.messaging.gateway import (
+    Gateway,
+    check_timeout,
+    member_cursors,
+    message_frame,
+    next_frame,
+    refused_frame,
+)
 from designpatterns_ref.messaging.hashring import HashRing
-from designpatterns_ref.messaging.token import verify_token
+from designpatterns_ref.messaging.token import TokenError, verify_token
 
 __all__ = ["EdgeGateway"]
 
 
 class _Conn:
-    __slots__ = ("convs", "device", "user", "ws")
+    __slots__ = ("closing", "convs", "device", "user", "ws")
 
     def __init__(self, ws: Any, user: str, device: str, convs: set[str]) -> None:
         self.ws, self.user, self.device, self.convs = ws, user, device, convs
+        self.closing = False  # dropped: written to and counted no more
 
 
 class _Link:
@@ -132,6 +142,8 @@ return cur
         write_limit: int = 1 << 20,
         page: int = 500,
         vnodes: int = 64,
+        hello_timeout: float = 10.0,
+        idle_timeout: float | None = None,
     ) -> None:
         if not isinstance(redis_url, str):
             raise MessagingTypeError(f"redis_url={shown(redis_url, 80)} must be a redis:// URL")
@@ -158,10 +170,16 @@ return cur
         self.redis_url, self.prefix = redis_url, check_id("prefix", prefix)
         self.secret, self.host, self.port = secret, host, port
         self.max_frame, self.write_limit, self.page = max_frame, write_limit, page
+        #: No ``hello`` within this many seconds, or (when not None) nothing for
+        #: ``idle_timeout`` seconds after it: the socket is closed with 4000, as in the gateway.
+        self.hello_timeout = check_timeout("hello_timeout", hello_timeout)
+        self.idle_timeout = check_timeout("idle_timeout", idle_timeout, optional=True)
         self.ring = HashRing(channel_servers, vnodes=vnodes)
         self.links = {name: _Link(address) for name, address in channel_servers.items()}
         self.conns: dict[tuple[str, str], _Conn] = {}
         self.local: dict[str, set[_Conn]] = {}  # conv -> this gateway's connections in it
+        self._subscribed: set[str] = set()  # the conversations whose channel is subscribed
+        self._sub_lock = asyncio.Lock()  # one subscription change at a time, in order
         self.slow_disconnects = 0
         self._r: Any = None
         self._ps: Any = None
@@ -222,6 +240,8 @@ return cur
 
         ready = []
         for c in conns:
+            if c.closing:
+                continue
             if c.ws.transport.get_write_buffer_size() > self.write_limit:
                 self._drop(c, "slow consumer")
             else:
@@ -229,6 +249,9 @@ return cur
         broadcast(ready, frame, text=True)
 
     def _drop(self, conn: _Conn, kind: str) -> None:
+        if conn.closing:
+            return  # counted and closed once
+        conn.closing = True
         if kind == "slow consumer":
             self.slow_disconnects += 1
         self._forget(conn)
@@ -247,14 +270,36 @@ return cur
                 members.discard(conn)
                 if not members:
                     del self.local[conv]
-                    self._spawn(self._ps.unsubscribe(fan_channel(self.prefix, conv)))
+                    self._spawn(self._follow([conv]))
+
+    async def _follow(self, convs: list[str]) -> None:
+        """Make the subscriptions of ``convs`` match ``local``: subscribed while the
+        conversation has a local member, not after. Each call decides under one lock, from
+        ``local`` as it is when its turn comes, so an unsubscribe spawned when the last member
+        left does nothing once a new hello has brought a member back (the two used to race,
+        and a late unsubscribe cut live delivery to the new socket)."""
+        async with self._sub_lock:
+            wanted = [c for c in convs if c in self.local and c not in self._subscribed]
+            unwanted = [c for c in convs if c not in self.local and c in self._subscribed]
+            if wanted:
+                await self._ps.subscribe(*[fan_channel(self.prefix, c) for c in wanted])
+                self._subscribed.update(wanted)
+            if unwanted:
+                self._subscribed.difference_update(unwanted)
+                await self._ps.unsubscribe(*[fan_channel(self.prefix, c) for c in unwanted])
 
     async def _handle(self, ws: Any) -> None:
         from websockets.exceptions import ConnectionClosed
 
         conn: _Conn | None = None
         try:
-            async for raw in ws:
+            while True:
+                limit = self.hello_timeout if conn is None else self.idle_timeout
+                raw = await next_frame(ws, limit)
+                if raw is None:
+                    what = "no hello" if conn is None else "nothing"
+                    await self._fail(ws, "protocol", f"{what} received within {limit} s")
+                    return
                 try:
                     frame = json.loads(raw)
                     if not isinstance(frame, dict) or not isinstance(frame.get("op"), str):
@@ -264,7 +309,7 @@ return cur
                     else:
                         await self._frame(conn, frame)
                 except MessagingError as exc:
-                    kind = "auth" if conn is None and "token" in str(exc) else "protocol"
+                    kind = "auth" if isinstance(exc, TokenError) else "protocol"
                     await self._fail(ws, kind, str(exc))
                     return
                 except (ValueError, RecursionError) as exc:
@@ -286,28 +331,22 @@ return cur
         if frame["op"] != "hello":
             raise MessagingError(f"the first frame must be 'hello', not {shown(frame['op'], 40)}")
         user = verify_token(self.secret, frame.get("token"), now=time.time())
-        device, cursors = check_id("device", frame.get("device")), frame.get("cursors", {})
-        if not isinstance(cursors, Mapping):
-            raise MessagingTypeError(f"cursors={shown(cursors, 80)} must be a mapping conv -> seq")
+        device = check_id("device", frame.get("device"))
         convs = set(await self._r.smembers(convs_key(self.prefix, user)))
-        for conv, seq in cursors.items():
-            check_id("conv", conv), check_seq(f"cursors[{conv!r:.40}]", seq)
-            if conv not in convs:
-                raise MessagingError(
-                    f"user={shown(user, 80)} is not a member of conv={shown(conv, 80)}"
-                )
+        cursors = member_cursors(frame.get("cursors", {}), convs)
+        lasts = dict(zip(cursors, await self._lasts(list(cursors)), strict=True))
+        reset = {conv: lasts[conv] for conv, seq in cursors.items() if seq > lasts[conv]}
+        cursors.update(dict.fromkeys(reset, 0))  # the log was reset: replay it from the start
         conn = _Conn(ws, user, device, convs)
         old = self.conns.get((user, device))
         if old is not None:
             self._drop(old, "replaced")
         self.conns[(user, device)] = conn
-        fresh = [fan_channel(self.prefix, c) for c in convs if c not in self.local]
         for conv in convs:
             self.local.setdefault(conv, set()).add(conn)
         try:
-            if fresh:
-                await self._ps.subscribe(*fresh)  # before the replay read: nothing falls between
-            ready = {"op": "ready", "user": user, "convs": sorted(convs)}
+            await self._follow(sorted(convs))  # before the replay read: nothing falls between
+            ready = {"op": "ready", "user": user, "convs": sorted(convs), "reset": reset}
             self._push([conn], json.dumps(ready).encode())
             for conv in sorted(convs):
                 await self._send_range(conn, conv, cursors.get(conv, 0) + 1, None)
@@ -317,13 +356,16 @@ return cur
         return conn
 
     async def _send_range(self, conn: _Conn, conv: str, first: int, last: int | None) -> None:
-        """At most ``page`` messages ``first..last`` (the client asks for the rest)."""
+        """At most ``page`` messages ``first..last`` (the client asks for the rest), sent at
+        the pace the client reads them (see the gateway's ``_paced``)."""
         end = "+" if last is None else f"{last}-0"
-        entries = await self._r.xrange(f"{self.prefix}:{conv}:log", f"{first}-0", end,
+        entries = await self._r.xrange(log_key(self.prefix, conv), f"{first}-0", end,
                                        count=self.page)  # fmt: skip
         for eid, f in entries:
+            if conn.closing:
+                return
             msg = Message(conv, int(eid.split("-")[0]), f["s"], f["c"], f["b"])
-            self._push([conn], message_frame(msg).encode())
+            await conn.ws.send(message_frame(msg))
 
     def _member(self, conn: _Conn, conv: object) -> str:
         if check_id("conv", conv) not in conn.convs:
@@ -332,32 +374,49 @@ return cur
             )
         return conv  # type: ignore[return-value]
 
-    async def _last(self, conv: str) -> int:
-        return int(await self._r.get(seq_key(self.prefix, conv)) or 0)
+    async def _lasts(self, convs: list[str]) -> list[int]:
+        """The last seq of each of ``convs`` (0 when empty): their streams' last entries, in
+        one round trip."""
+        pipe = self._r.pipeline(transaction=False)
+        for conv in convs:
+            pipe.xrevrange(log_key(self.prefix, conv), count=1)
+        tops = await pipe.execute() if convs else []
+        return [int(top[0][0].split("-")[0]) if top else 0 for top in tops]
+
+    async def _send(self, conn: _Conn, f: dict[str, Any]) -> None:
+        """Hand a send to its conversation's owner; one that can never be stored (the user is
+        not a member of its conversation) is answered ``refused`` and the connection stays,
+        as in the gateway."""
+        conv = check_id("conv", f.get("conv"))
+        cmid = check_id("client_msg_id", f.get("client_msg_id"))
+        body = check_body(f.get("body"))
+        if conv not in conn.convs:  # well formed, but never storable: refused, not closed
+            reason = f"user={shown(conn.user, 80)} is not a member of conv={shown(conv, 80)}"
+            self._push([conn], refused_frame(conv, cmid, reason).encode())
+            return
+        req = {"op": "send", "user": conn.user, "conv": conv, "client_msg_id": cmid,
+               "body": body}  # fmt: skip
+        try:
+            reply = await self.links[self.ring.node_for(conv)].request(req, timeout=2.0)
+        except (OSError, TimeoutError):
+            return  # the owner is unreachable: the client retries the pending send
+        if "error" in reply:  # the owner could not store it (its Redis, its ring): retried
+            failed = {"op": "error", "code": Gateway.RETRY_LATER, "conv": conv,
+                      "client_msg_id": cmid, "reason": str(reply["error"])[:200]}  # fmt: skip
+            self._push([conn], json.dumps(failed).encode())
+            return
+        sent = {"op": "sent", "conv": conv, "client_msg_id": cmid, "seq": reply["seq"]}
+        self._push([conn], json.dumps(sent).encode())
 
     async def _frame(self, conn: _Conn, f: dict[str, Any]) -> None:
         op = f["op"]
         if op == "hello":
             return
         if op == "send":
-            conv = self._member(conn, f.get("conv"))
-            cmid, body = (
-                check_id("client_msg_id", f.get("client_msg_id")),
-                check_body(f.get("body")),
-            )
-            req = {"op": "send", "user": conn.user, "conv": conv, "client_msg_id": cmid,
-                   "body": body}  # fmt: skip
-            try:
-                reply = await self.links[self.ring.node_for(conv)].request(req, timeout=2.0)
-            except (OSError, TimeoutError):
-                return  # the owner is unreachable: the client retries the pending send
-            if "error" in reply:
-                raise MessagingError(str(reply["error"]))
-            sent = {"op": "sent", "conv": conv, "client_msg_id": cmid, "seq": reply["seq"]}
-            self._push([conn], json.dumps(sent).encode())
+            await self._send(conn, f)
         elif op in ("ack", "read"):
             conv = self._member(conn, f.get("conv"))
-            seq = check_seq("seq", f.get("seq"), high=await self._last(conv))
+            seq = check_seq("seq", f.get("seq"), high=(await self._lasts([conv]))[0])
             field = f"{conn.user}\x00{conn.device}" if op == "ack" else conn.user
             await self._ack(keys=[f"{self.prefix}:{op}s:{conv}"], args=[field, seq])
         elif op == "fetch":
@@ -367,8 +426,7 @@ return cur
             await self._send_range(conn, conv, first, last)
         elif op == "heartbeat":
             convs = sorted(conn.convs)
-            seqs = await self._r.mget([seq_key(self.prefix, c) for c in convs]) if convs else []
-            lasts = {c: int(s or 0) for c, s in zip(convs, seqs, strict=True)}
+            lasts = dict(zip(convs, await self._lasts(convs), strict=True))
             self._push([conn], json.dumps({"op": "heartbeat_ack", "last": lasts}).encode())
         else:
             raise MessagingError(f"unknown op {shown(op, 40)}")

@@ -8,14 +8,28 @@ One event loop holds every socket. Frames are JSON objects with an ``op``:
 - client → gateway: ``hello`` (``token``, ``device``, ``cursors``), ``send`` (``conv``,
   ``client_msg_id``, ``body``), ``ack`` / ``read`` (``conv``, ``seq``), ``fetch`` (``conv``,
   ``first``, ``last``), ``heartbeat`` (``status``: online or away);
-- gateway → client: ``ready`` (``user``, ``convs``), ``message`` (``conv``, ``seq``,
+- gateway → client: ``ready`` (``user``, ``convs``, ``reset``: conversation -> last seq, for
+  each cursor of the hello past its log's end, so the log was reset (a store wiped, a
+  gateway restarted on a memory store); the client starts those inboxes afresh and the
+  replay is from seq 1), ``message`` (``conv``, ``seq``,
   ``sender``, ``client_msg_id``, ``body``), ``sent`` (``conv``, ``client_msg_id``, ``seq``),
+  ``refused`` (``conv``, ``client_msg_id``, ``reason``: a send that can never be stored, to a
+  conversation the user is not in; the connection stays open),
   ``heartbeat_ack`` (``last``: the last seq of each of the user's conversations, so a client
   that lost the tail of a conversation notices), ``presence`` (``user``, ``state``),
-  ``error`` (``code``, ``reason``).
+  ``error`` (``code``, ``reason``; with ``conv`` and ``client_msg_id`` and code 1013, "try
+  again later", it answers one send the store could not take now, and the connection stays).
 
-The first frame must be a valid ``hello``; a bad token closes with 4001, a malformed frame
-(not JSON, not an object, unknown op, bad field) sends an ``error`` and closes with 4000,
+The first frame must be a valid ``hello`` (a cursor for a conversation the user is not in is
+dropped, not refused), and must come within ``hello_timeout`` seconds (10 by default): a
+socket that says nothing is closed with 4000 rather than held for ever. ``idle_timeout``
+does the same for a connection silent that long after its hello (off by default: an idle
+socket is what the gateway is built to hold cheaply, and the client's heartbeats keep its
+own alive). A bad token (:class:`~designpatterns_ref.messaging.token.TokenError`)
+closes with 4001, a malformed frame
+(not JSON, not an object, unknown op, bad field) sends an ``error`` and closes with 4000
+(a ``send`` with well-formed ids that cannot be stored is answered ``refused`` instead, so
+one bad send does not cut the connection and every send queued behind it),
 a frame over ``max_frame`` bytes closes with 1009. No bad input stops the server.
 
 Fan-out encodes a message once (JSON, then UTF-8, then the WebSocket frame header) and
@@ -27,9 +41,11 @@ unsent bytes exceed ``write_limit`` (a slow consumer) is closed with 4008: the c
 from its cursor later, and the gateway's memory stays bounded by about ``write_limit`` bytes a
 socket. A user is one presence however many devices they connect: closing a device (or
 dropping it as a slow consumer) marks the user offline only when none of their devices
-remains connected. A resume or a fetch is answered ``page`` messages at a time, and reads
-only those from the store (a client asking for a whole long log costs one page per request);
-the client's next heartbeat sees the conversation's last seq and asks for the next page.
+remains connected. A resume or a fetch is answered ``page`` messages at a time, sent at the
+pace the client reads them (a page is not held to ``write_limit``, so a fast client is
+never closed over its own replay), and reads only those from the store (a client asking for
+a whole long log costs one page per request); the client's next heartbeat sees the
+conversation's last seq and asks for the next page.
 
 Measured (``dpref bench messaging``, gateway in its own process): see
 docs/case-studies/slack-gateway.md for memory per idle connection and fan-out latency.
@@ -44,16 +60,34 @@ import asyncio
 import contextlib
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ClassVar
 
 from designpatterns_ref.errors import shown
-from designpatterns_ref.messaging.base import Message, MessagingError, MessagingTypeError, Store
+from designpatterns_ref.messaging.base import (
+    Message,
+    MessagingError,
+    MessagingTypeError,
+    Store,
+    check_body,
+    check_id,
+    check_seq,
+)
+from designpatterns_ref.messaging.memory import MemoryStore
 from designpatterns_ref.messaging.presence import Presence
 from designpatterns_ref.messaging.server import ChatServer
-from designpatterns_ref.messaging.token import verify_token
+from designpatterns_ref.messaging.token import TokenError, verify_token
 
-__all__ = ["Gateway", "message_frame", "text_frame"]
+__all__ = [
+    "Gateway",
+    "check_timeout",
+    "member_cursors",
+    "message_frame",
+    "next_frame",
+    "refused_frame",
+    "text_frame",
+]
 
 
 def message_frame(msg: Message) -> str:
@@ -62,6 +96,50 @@ def message_frame(msg: Message) -> str:
         {"op": "message", "conv": msg.conv, "seq": msg.seq, "sender": msg.sender,
          "client_msg_id": msg.client_msg_id, "body": msg.body}
     )  # fmt: skip
+
+
+def check_timeout(name: str, value: object, *, optional: bool = False) -> float | None:
+    """``value`` as a number of seconds in ``(0, 3600]`` (None too when ``optional``)."""
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        allowed = "a number of seconds or None" if optional else "a number of seconds"
+        raise MessagingTypeError(f"{name}={shown(value, 80)} must be {allowed}")
+    if not (0 < value <= 3600):  # NaN fails this too
+        raise MessagingError(f"{name}={shown(value, 80)} must be within (0, 3600] seconds")
+    return float(value)
+
+
+async def next_frame(ws: Any, timeout: float | None) -> str | bytes | None:
+    """The socket's next frame, or None when none came within ``timeout`` seconds (the caller
+    closes it: a socket that never says hello, or goes silent, would be held for ever)."""
+    try:
+        async with asyncio.timeout(timeout):
+            return await ws.recv()  # type: ignore[no-any-return]
+    except TimeoutError:
+        return None
+
+
+def member_cursors(cursors: object, convs: Collection[str]) -> dict[str, int]:
+    """The cursors of a ``hello`` for the conversations in ``convs``: every cursor is checked
+    (an id, a seq in ``[0, MAX_SEQ]``; :class:`MessagingError` otherwise), and one for a
+    conversation the user is not in (a stale one, or a typo shown in a client) is dropped,
+    not refused, so it cannot stop the device from ever connecting again."""
+    if not isinstance(cursors, Mapping):
+        raise MessagingTypeError(f"cursors={shown(cursors, 80)} must be a mapping conv -> seq")
+    out = {}
+    for conv, seq in cursors.items():
+        check_id("conv", conv), check_seq(f"cursors[{conv!r:.40}]", seq)
+        if conv in convs:
+            out[conv] = seq
+    return out
+
+
+def refused_frame(conv: str, client_msg_id: str, reason: str) -> str:
+    """The JSON ``refused`` frame: the send ``(conv, client_msg_id)`` will never be stored."""
+    return json.dumps(
+        {"op": "refused", "conv": conv, "client_msg_id": client_msg_id, "reason": reason[:200]}
+    )
 
 
 def text_frame(payload: bytes) -> bytes:
@@ -77,10 +155,11 @@ def text_frame(payload: bytes) -> bytes:
 
 
 class _Conn:
-    __slots__ = ("device", "user", "ws")
+    __slots__ = ("closing", "device", "user", "ws")
 
     def __init__(self, ws: Any, user: str, device: str) -> None:
         self.ws, self.user, self.device = ws, user, device
+        self.closing = False  # closed as a slow consumer: written to and counted no more
 
 
 class Gateway:
@@ -92,6 +171,10 @@ class Gateway:
         "slow consumer": 4008,
         "too big": 1009,
     }
+    #: The ``code`` of an ``error`` answering one send the store could not take now (RFC
+    #: 6455's 1013, "try again later"): the connection stays open and the client's retry of
+    #: the pending send will do.
+    RETRY_LATER: ClassVar[int] = 1013
 
     def __init__(
         self,
@@ -105,6 +188,8 @@ class Gateway:
         write_limit: int = 1 << 20,
         page: int = 500,
         presence_interval: float = 0.5,
+        hello_timeout: float = 10.0,
+        idle_timeout: float | None = None,
     ) -> None:
         if not isinstance(host, str) or not host:
             raise MessagingTypeError(f"host={shown(host, 80)} must be a non-empty string")
@@ -133,7 +218,19 @@ class Gateway:
         self.server = ChatServer(store)
         self.presence = Presence(clock, ttl=30.0)
         self.presence_interval = presence_interval
+        #: A socket that sends no ``hello`` within this many seconds is closed (4000).
+        self.hello_timeout = check_timeout("hello_timeout", hello_timeout)
+        #: A connection silent this many seconds after its hello is closed (4000); None: never.
+        self.idle_timeout = check_timeout("idle_timeout", idle_timeout, optional=True)
         self.conns: dict[tuple[str, str], _Conn] = {}
+        # A store that does I/O (SQLite, Redis) appends in one worker thread, one append at a
+        # time: an append waiting for a lock or a server never stalls the other sockets.
+        self._io = (
+            None
+            if isinstance(self.server.store, MemoryStore)
+            else ThreadPoolExecutor(1, thread_name_prefix="dp-messaging-store")
+        )
+        self._inflight: set[tuple[str, str, str]] = set()  # (user, conv, cmid) being appended
         self.slow_disconnects = 0
         self._ws_server: Any = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -176,6 +273,8 @@ class Gateway:
             task.cancel()
         self._ws_server.close()
         await self._ws_server.wait_closed()
+        if self._io is not None:
+            self._io.shutdown(wait=False, cancel_futures=True)
 
     @property
     def url(self) -> str:
@@ -215,15 +314,26 @@ class Gateway:
         data, limit = text_frame(frame), self.write_limit
         for conn in conns:
             ws = conn.ws
-            if ws.protocol.state is not OPEN:
+            if conn.closing or ws.protocol.state is not OPEN:
                 continue
             transport = ws.transport
             if transport.get_write_buffer_size() <= limit:
                 transport.write(data)
-            else:
+            else:  # counted once: the close takes a while to change the socket's state
+                conn.closing = True
                 self.slow_disconnects += 1
                 self._forget(conn)
                 self._close(conn, self.CLOSE_CODES["slow consumer"], "slow consumer")
+
+    async def _paced(self, conn: _Conn, msgs: list[Message]) -> None:
+        """Send a replay or fetch page to one connection at the pace it reads: each send waits
+        while the socket's unsent bytes are above ``websockets``' high-water mark. Written at
+        once, a page bigger than ``write_limit`` (500 messages of 4,096 emoji are 24 MB of
+        JSON) would make the gateway close a fast client as a slow consumer."""
+        for msg in msgs:
+            if conn.closing:
+                return
+            await conn.ws.send(message_frame(msg))
 
     def _forget(self, conn: _Conn) -> None:
         """``conn``'s device is gone: the user goes offline only if no other device remains."""
@@ -254,17 +364,24 @@ class Gateway:
         # this one never reads it (the request stays: websockets uses it as "handshake done")
         ws.response = None
         try:
-            async for raw in ws:
+            while True:
+                limit = self.hello_timeout if conn is None else self.idle_timeout
+                raw = await next_frame(ws, limit)
+                if raw is None:
+                    what = "no hello" if conn is None else "nothing"
+                    await self._fail(ws, "protocol", f"{what} received within {limit} s")
+                    return
                 try:
                     frame = json.loads(raw)
                     if not isinstance(frame, dict) or not isinstance(frame.get("op"), str):
                         raise MessagingError("a frame is a JSON object with a string 'op'")
                     if conn is None:
-                        conn = self._hello(ws, frame)
+                        conn, replay = self._hello(ws, frame)
+                        await self._paced(conn, replay)  # one page; the rest is fetched
                         continue
-                    self._frame(conn, frame)
+                    await self._frame(conn, frame)
                 except MessagingError as exc:
-                    kind = "auth" if conn is None and "token" in str(exc) else "protocol"
+                    kind = "auth" if isinstance(exc, TokenError) else "protocol"
                     await self._fail(ws, kind, str(exc))
                     return
                 except (ValueError, RecursionError) as exc:
@@ -276,11 +393,15 @@ class Gateway:
             if conn is not None:
                 self._forget(conn)
 
-    def _hello(self, ws: Any, frame: dict[str, Any]) -> _Conn:
+    def _hello(self, ws: Any, frame: dict[str, Any]) -> tuple[_Conn, list[Message]]:
         if frame["op"] != "hello":
             raise MessagingError(f"the first frame must be 'hello', not {shown(frame['op'], 40)}")
         user = verify_token(self.secret, frame.get("token"), now=self.clock())
-        device, cursors = frame.get("device"), frame.get("cursors", {})
+        device, mine = frame.get("device"), set(self.server.conversations(user))
+        cursors = member_cursors(frame.get("cursors", {}), mine)
+        lasts = {conv: self.server.store.last_seq(conv) for conv in cursors}
+        reset = {conv: lasts[conv] for conv, seq in cursors.items() if seq > lasts[conv]}
+        cursors.update(dict.fromkeys(reset, 0))  # the log was reset: replay it from the start
         replay = self.server.connect(user, device, cursors, limit=self.page)  # type: ignore[arg-type]
         old = self.conns.get((user, device))  # type: ignore[arg-type]
         conn = _Conn(ws, user, device)  # type: ignore[arg-type]
@@ -288,23 +409,63 @@ class Gateway:
         if old is not None:
             self._close(old, self.CLOSE_CODES["protocol"], "replaced by a new connection")
         self.presence.heartbeat(user)
-        self._push(conn, json.dumps({"op": "ready", "user": user,
+        self._push(conn, json.dumps({"op": "ready", "user": user, "reset": reset,
                                      "convs": self.server.conversations(user)}))  # fmt: skip
-        for msg in replay:  # one page; the rest is fetched, a page at a time
-            self._push(conn, message_frame(msg))
-        return conn
+        return conn, replay
 
-    def _frame(self, conn: _Conn, f: dict[str, Any]) -> None:
+    async def _send(self, conn: _Conn, f: dict[str, Any]) -> None:
+        """Store a send and fan it out; a send that can never be stored (the user is not a
+        member of its conversation) is answered ``refused`` and the connection stays open,
+        so the sends behind it go on. One the store cannot take now (locked, unreachable) is
+        answered an ``error`` with code :attr:`RETRY_LATER` and its ``conv`` and
+        ``client_msg_id``: the client keeps it pending and retries. A retry that arrives
+        while the first is still being appended is left to the first."""
+        conv, cmid = (
+            check_id("conv", f.get("conv")),
+            check_id("client_msg_id", f.get("client_msg_id")),
+        )
+        body = check_body(f.get("body"))
+        try:
+            self.server.check_member(conv, conn.user)
+        except MessagingError as exc:  # well formed, but never storable: refused, not closed
+            self._push(conn, refused_frame(conv, cmid, str(exc)))
+            return
+        key = (conn.user, conv, cmid)
+        if key in self._inflight:
+            return
+        self._inflight.add(key)
+        try:
+            msg = await self._append(conn.user, conv, cmid, body)
+        except MessagingError as exc:  # the store failed, not the client: no close
+            reason = f"store unavailable: {exc}"[:200]
+            failed = {"op": "error", "code": self.RETRY_LATER, "conv": conv,
+                      "client_msg_id": cmid, "reason": reason}  # fmt: skip
+            self._push(conn, json.dumps(failed))
+            return
+        finally:
+            self._inflight.discard(key)
+        sent = {"op": "sent", "conv": msg.conv, "client_msg_id": msg.client_msg_id}
+        self._push(conn, json.dumps({**sent, "seq": msg.seq}))
+        conns = self.conns
+        frame = message_frame(msg).encode()  # encoded once for every target
+        targets = self.server.targets(conv)
+        self._fanout([c for key in targets if (c := conns.get(key)) is not None], frame)
+
+    async def _append(self, user: str, conv: str, cmid: str, body: str) -> Message:
+        """``store.append``, in the worker thread when the store does I/O."""
+        store = self.server.store
+        if self._io is None:
+            return store.append(conv, user, cmid, body)[0]
+        loop = asyncio.get_running_loop()
+        msg, _ = await loop.run_in_executor(self._io, store.append, conv, user, cmid, body)
+        return msg
+
+    async def _frame(self, conn: _Conn, f: dict[str, Any]) -> None:
         op, srv = f["op"], self.server
         if op == "hello":
             return  # a duplicated hello changes nothing
         if op == "send":
-            msg, targets = srv.send(conn.user, f.get("conv"), f.get("client_msg_id"), f.get("body"))  # type: ignore[arg-type]
-            sent = {"op": "sent", "conv": msg.conv, "client_msg_id": msg.client_msg_id}
-            self._push(conn, json.dumps({**sent, "seq": msg.seq}))
-            conns = self.conns
-            frame = message_frame(msg).encode()  # encoded once for every target
-            self._fanout([c for key in targets if (c := conns.get(key)) is not None], frame)
+            await self._send(conn, f)
         elif op == "ack":
             srv.ack(conn.user, conn.device, f.get("conv"), f.get("seq"))  # type: ignore[arg-type]
         elif op == "read":
@@ -312,8 +473,7 @@ class Gateway:
         elif op == "fetch":
             srv.check_member(f.get("conv"), conn.user)  # type: ignore[arg-type]
             page = srv.fetch(f.get("conv"), f.get("first"), f.get("last"), limit=self.page)  # type: ignore[arg-type]
-            for msg in page:
-                self._push(conn, message_frame(msg))
+            await self._paced(conn, page)
         elif op == "heartbeat":
             self.presence.heartbeat(conn.user, f.get("status", "online"))
             last = {c: srv.store.last_seq(c) for c in srv.conversations(conn.user)}

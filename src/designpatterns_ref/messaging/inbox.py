@@ -29,6 +29,7 @@ from designpatterns_ref.messaging.base import (
     Message,
     MessagingError,
     MessagingTypeError,
+    check_body,
     check_id,
     check_seq,
 )
@@ -47,7 +48,9 @@ class Inbox:
         self._buffer: dict[int, Message] = {}
 
     def receive(self, msg: Message) -> list[Message]:
-        """Take one frame; return the messages it makes showable, in seq order."""
+        """Take one frame; return the messages it makes showable, in seq order. Every field is
+        checked (ids, a seq of at least 1, a body as :func:`check_body` allows) before the
+        inbox changes: a malformed one raises MessagingError and is not shown."""
         if not isinstance(msg, Message):
             raise MessagingTypeError(f"msg={shown(msg, 80)} must be a Message")
         if msg.conv != self.conv:
@@ -55,6 +58,8 @@ class Inbox:
                 f"msg.conv={shown(msg.conv, 80)} is not this inbox's {shown(self.conv)}"
             )
         check_seq("msg.seq", msg.seq, low=1)
+        check_id("msg.sender", msg.sender), check_id("msg.client_msg_id", msg.client_msg_id)
+        check_body(msg.body)
         if msg.seq <= self.cursor or msg.seq in self._buffer:
             self.duplicates += 1
             return []

@@ -7,17 +7,27 @@ Case study: Discord's Read States: Rewriting a Go Service in Rust
 Every message read or mention changes a tiny record, far too often to write each change to
 disk. :class:`ReadStates` keeps the hot records in a bounded LRU (an ``OrderedDict``) and marks
 changed ones dirty; dirty records are written in one transaction when ``flush_entries`` of
-them have piled up, when ``flush_interval`` seconds have passed since the last flush (checked
-on each call), when a dirty record is evicted, and on :meth:`ReadStates.close`. A crash
-(:meth:`ReadStates.crash` simulates one) loses at most the changes since the last flush: fewer
-than ``flush_entries`` records, at most ``flush_interval`` seconds of them. A reload reads the
-rest back. A write-back that fails (store unreachable, file locked) raises
+them have piled up, when ``flush_interval`` seconds have passed since the last flush, when a
+dirty record is evicted, and on :meth:`ReadStates.close`. The interval is checked on every
+call of :meth:`~ReadStates.ack`, :meth:`~ReadStates.mention`, :meth:`~ReadStates.get` and
+:meth:`~ReadStates.unread` (a cache hit, an ack behind the marker included); there is no
+timer thread, so while no call comes nothing is written: a crash then loses the changes since
+the last flush, fewer than ``flush_entries`` records, made at most ``flush_interval`` seconds
+before the last call (call :meth:`~ReadStates.flush` from your own timer to bound it in wall
+time). A reload reads the rest back. A write-back that fails (store unreachable, file locked) raises
 :class:`~designpatterns_ref.messaging.base.MessagingError` from the call that needed it, and that
 call changes no record: the batch, with the call's own change in it, is written before the
 cache changes, so the dirty records stay dirty for the next flush and the call, retried, counts
 once. As in Discord's read states, the marker only moves forward: an ack past it moves it
 and clears the mentions; an ack at or behind it (a late ack from a second device) changes
-nothing. O(1) per ack or mention; O(d) per flush of d dirty records. The durable side is a
+nothing. A mention is a count, with no message id: an ack past the marker clears every
+mention counted so far, those in messages after the acked id too (the record cannot tell
+them apart). That is right when the client acks the newest message it has shown, as
+Discord's does; a client acking an older id than the newest mention loses that mention.
+Several caches may share one store: its writes merge (see
+:mod:`~designpatterns_ref.messaging.readstore`), so no cache moves a stored marker back, but
+only one cache per user keeps exact mention counts. O(1) per ack or mention; O(d) per flush
+of d dirty records. The durable side is a
 :class:`~designpatterns_ref.messaging.readstore.ReadStateStore`: give ``path`` (a SQLite file,
 :class:`~designpatterns_ref.messaging.readstore.SQLiteReadStore`) or ``store=`` (for example a
 :class:`~designpatterns_ref.messaging.readstore.RedisReadStore`).
@@ -120,15 +130,18 @@ class ReadStates:
     def ack(self, user: str, channel: str, msg_id: int) -> None:
         """``user`` has read ``channel`` up to ``msg_id``.
 
-        Past the marker: the marker moves to ``msg_id`` and the mentions clear (they were in
-        the messages now read). At or behind it (a late ack from another device): nothing
-        changes, not even the mentions, which arrived after what that device had read.
+        Past the marker: the marker moves to ``msg_id`` and every mention counted so far
+        clears (a mention records no message id, so one in a message after ``msg_id`` clears
+        too: ack the newest message shown). At or behind it (a late ack from another device):
+        nothing changes, not even the mentions.
         """
         key = (check_id("user", user), check_id("channel", channel))
         check_seq("msg_id", msg_id)
         last, _ = self._entry(key)
         if msg_id > last:
             self._put(key, (msg_id, 0), dirty=True)
+        else:
+            self._flush_if_due()
 
     def mention(self, user: str, channel: str, count: int = 1) -> None:
         """``user`` was mentioned ``count`` times in ``channel``."""
@@ -138,8 +151,17 @@ class ReadStates:
         self._put(key, (last, min(mentions + count, 2**62)), dirty=True)
 
     def get(self, user: str, channel: str) -> tuple[int, int]:
-        """``(last_read_id, mention_count)`` of ``user`` in ``channel``."""
-        return self._entry((check_id("user", user), check_id("channel", channel)))
+        """``(last_read_id, mention_count)`` of ``user`` in ``channel`` (a flush that is due
+        runs first)."""
+        key = (check_id("user", user), check_id("channel", channel))
+        self._flush_if_due()
+        return self._entry(key)
+
+    def _flush_if_due(self) -> None:
+        """Flush when records are dirty and ``flush_interval`` has passed: the check a call
+        that changes nothing still makes (when it fails, it raises and nothing has changed)."""
+        if self._dirty and self._now() - self._last_flush >= self.flush_interval:
+            self.flush()
 
     def unread(self, user: str) -> dict[str, int]:
         """The channels where ``user`` has unread mentions, with their counts."""

@@ -8,10 +8,20 @@ Case study: Discord's Read States: Rewriting a Go Service in Rust
 a batch of dirty records to in one atomic step (``write``), and asks for a user's unread
 mentions (``unread``). :class:`SQLiteReadStore` keeps one ``WITHOUT ROWID`` table;
 :class:`RedisReadStore` keeps one hash per user, ``<prefix>:<user>``, field ``channel``,
-value ``"<last_read>:<mentions>"``, and writes a batch in one ``MULTI``/``EXEC`` (a crash
-mid-batch writes all of it or none). Every Redis round trip has a deadline; an unreachable
-server raises :class:`~designpatterns_ref.messaging.base.MessagingError`, and so does a
-SQLite batch that fails (it is rolled back first, so the next write starts clean).
+value ``"<last_read>:<mentions>"``, and writes a batch in one Lua script (checks first, then
+writes: a crash or a refusal mid-batch writes all of it or none). Every Redis round trip has
+a deadline; an unreachable server raises
+:class:`~designpatterns_ref.messaging.base.MessagingError`, and so does a SQLite batch that
+fails (it is rolled back first, so the next write starts clean).
+
+A write merges, it does not overwrite: a row lands only when it is ahead of the stored record,
+ordering records by marker, then by mentions (``(500, 0)`` is ahead of ``(300, 9)``). So a
+marker never moves back, whatever order several writers' batches arrive in, and writing the
+same batch twice (a retry after a lost answer) changes nothing more than writing it once.
+Two caches sharing a store therefore never undo each other's acks; but a record they both
+changed keeps one of the two versions, so a mention counted by a cache whose copy of the
+marker is behind the stored one is not added: exact mention counts need one cache per user
+(as Discord routes each user's read states to one node).
 
 Trade-off: Redis shares the records between processes and survives the cache process, at one
 round trip per miss and per batch; SQLite is local and needs no server.
@@ -68,7 +78,8 @@ class ReadStateStore(Protocol):
         ...
 
     def write(self, rows: Sequence[Row]) -> None:
-        """Store every row, all or none."""
+        """Merge every row, all or none: each lands only when it is ahead of the stored
+        record (a larger marker, or the same marker and more mentions)."""
         ...
 
     def unread(self, user: str) -> dict[str, int]:
@@ -83,6 +94,12 @@ class ReadStateStore(Protocol):
 _SCHEMA = """CREATE TABLE IF NOT EXISTS read_states (
     user TEXT NOT NULL, channel TEXT NOT NULL, last_read INTEGER NOT NULL,
     mentions INTEGER NOT NULL, PRIMARY KEY (user, channel)) WITHOUT ROWID"""
+
+
+_MERGE = """INSERT INTO read_states VALUES (?, ?, ?, ?)
+    ON CONFLICT (user, channel) DO UPDATE
+    SET last_read = excluded.last_read, mentions = excluded.mentions
+    WHERE (excluded.last_read, excluded.mentions) > (read_states.last_read, read_states.mentions)"""
 
 
 class SQLiteReadStore:
@@ -108,15 +125,16 @@ class SQLiteReadStore:
         return (row[0], row[1]) if row else None
 
     def write(self, rows: Sequence[Row]) -> None:
-        """One transaction for the batch: all of it lands or none. A failure (the file locked
-        by another writer past the busy timeout, a full disk) rolls the transaction back and
-        raises :class:`~designpatterns_ref.messaging.base.MessagingError`; the connection
-        stays usable."""
+        """One transaction for the batch, each row merged (it lands only when ahead of the
+        stored record): all of it lands or none. A failure (the file locked by another writer
+        past the busy timeout, a full disk) rolls the transaction back and raises
+        :class:`~designpatterns_ref.messaging.base.MessagingError`; the connection stays
+        usable."""
         rows = check_rows(rows)
         db = self._db
         with _write_transaction(db, "SQLiteReadStore.write"):
             db.execute("BEGIN IMMEDIATE")  # take the write lock first (waits the busy timeout)
-            db.executemany("INSERT OR REPLACE INTO read_states VALUES (?, ?, ?, ?)", rows)
+            db.executemany(_MERGE, rows)
             db.execute("COMMIT")
 
     def unread(self, user: str) -> dict[str, int]:
@@ -141,6 +159,33 @@ class SQLiteReadStore:
 class RedisReadStore:
     """Read states in Redis hashes, one per user (``client``: a URL or a redis-py client)."""
 
+    #: Merge a batch: KEYS are the rows' hashes, ARGV holds channel, marker, mentions per
+    #: row. Numbers compare as decimal strings (length, then digits): a marker may exceed
+    #: the 2**53 a Lua number holds exactly. Every record is read and checked before the
+    #: first write, so a refused batch writes nothing.
+    MERGE_SCRIPT = """
+local function ahead(a, b)
+  if #a ~= #b then return #a > #b end
+  return a > b
+end
+local seen, out = {}, {}
+for i = 1, #KEYS do
+  local channel, last, mentions = ARGV[3*i-2], ARGV[3*i-1], ARGV[3*i]
+  local id = KEYS[i] .. '\0' .. channel
+  local cur = seen[id]
+  if cur == nil then cur = redis.call('HGET', KEYS[i], channel) or '0:0' end
+  local l, m = string.match(cur, '^(%d+):(%d+)$')
+  if not l then return redis.error_reply('malformed read state ' .. id .. ': ' .. cur) end
+  if ahead(last, l) or (last == l and ahead(mentions, m)) then
+    cur = last .. ':' .. mentions
+    out[id] = {KEYS[i], channel, cur}
+  end
+  seen[id] = cur
+end
+for _, w in pairs(out) do redis.call('HSET', w[1], w[2], w[3]) end
+return 0
+"""
+
     def __init__(
         self, client: Any, *, prefix: str = "dp:rs", deadline: float = DEFAULT_DEADLINE_S
     ) -> None:
@@ -150,6 +195,7 @@ class RedisReadStore:
         self.prefix = check_id("prefix", prefix)
         self.deadline = check_deadline("RedisReadStore", deadline, MessagingError)
         self._r = bounded_client(client, self.deadline, decode_responses=True)
+        self._merge = self._r.register_script(self.MERGE_SCRIPT)
 
     def _key(self, user: str) -> str:
         return f"{self.prefix}:{user}"
@@ -164,12 +210,20 @@ class RedisReadStore:
         return int(last), int(mentions)
 
     def write(self, rows: Sequence[Row]) -> None:
-        """One ``MULTI``/``EXEC`` for the batch: all of it lands or none."""
+        """One script for the batch, each row merged (it lands only when ahead of the stored
+        record): all of it lands or none."""
         rows = check_rows(rows)
-        pipe = self._r.pipeline(transaction=True)
-        for user, channel, last, mentions in rows:
-            pipe.hset(self._key(user), channel, f"{last}:{mentions}")
-        pipe.execute()
+        if not rows:
+            return
+        args: list[object] = []
+        for _, channel, last, mentions in rows:
+            args += [channel, str(last), str(mentions)]
+        import redis
+
+        try:
+            self._merge(keys=[self._key(user) for user, *_ in rows], args=args)
+        except redis.ResponseError as exc:  # an outage is named by the class decorator
+            raise MessagingError(f"RedisReadStore.write: Redis refused it: {exc}") from exc
 
     def unread(self, user: str) -> dict[str, int]:
         """Channels with mentions, sorted."""

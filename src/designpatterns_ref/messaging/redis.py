@@ -3,12 +3,17 @@
 Case study: Design a Real-Time Chat App (WhatsApp / Messenger) (docs/case-studies/chat-app.md)
 
 The shared store when several gateway processes run. Each conversation has a stream
-``<prefix>:<conv>:log`` whose entry ids are ``<seq>-0``, so ``XRANGE`` by seq is a range
-query; a hash ``<prefix>:<conv>:ids`` maps ``sender NUL client_msg_id`` to the seq it got. One
-Lua script does lookup, ``INCR``, ``XADD`` and ``HSET`` atomically on the server, so two
-gateways never take the same seq and a retry returns the first seq. Every round trip has a
-deadline (:func:`designpatterns_ref.redisclient.bounded_client`); an unreachable server raises
-:class:`~designpatterns_ref.messaging.base.MessagingError`.
+``<prefix>:log:<conv>`` whose entry ids are ``<seq>-0``, so ``XRANGE`` by seq is a range
+query; a hash ``<prefix>:ids:<conv>`` maps ``sender NUL client_msg_id`` to the seq it got (the
+kind of key before the id, so ids holding ``:`` never make two keys meet: see
+:mod:`~designpatterns_ref.messaging.directory`). One Lua script does the lookup, reads the
+stream's last entry, and ``XADD`` and ``HSET`` seq + 1, atomically on the server, so two
+gateways never take the same seq and a retry returns the first seq. The log is its own
+counter: no separate key to lose (evicted, deleted) and fall behind the stream, and every
+check (the two keys' types) runs before the first write, so a refused append writes nothing.
+Every round trip has a deadline (:func:`designpatterns_ref.redisclient.bounded_client`); an
+unreachable server, or one that refuses a command (a key of another type under the
+prefix, a full memory), raises :class:`~designpatterns_ref.messaging.base.MessagingError`.
 
 Trade-off: one round trip per append (the script) and per read; the stream keeps the whole
 log (no ``MAXLEN`` trimming, so the idempotency window is the whole log, as in the other stores).
@@ -19,6 +24,8 @@ log (no ``MAXLEN`` trimming, so the idempotency window is the whole log, as in t
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 from designpatterns_ref.messaging.base import (
@@ -28,11 +35,22 @@ from designpatterns_ref.messaging.base import (
     check_id,
     check_seq,
 )
-from designpatterns_ref.messaging.directory import check_redis
+from designpatterns_ref.messaging.directory import check_redis, ids_key, log_key
 from designpatterns_ref.redisclient import DEFAULT_DEADLINE_S, bounded_client, check_deadline
 from designpatterns_ref.redisclient import outages_as as _outages_as
 
 __all__ = ["RedisStore"]
+
+
+@contextlib.contextmanager
+def _refusals_as_ours(where: str) -> Iterator[None]:
+    """A command Redis refuses (``WRONGTYPE``, ``OOM``, a failing script) as MessagingError."""
+    import redis
+
+    try:
+        yield
+    except redis.ResponseError as exc:
+        raise MessagingError(f"RedisStore.{where}: Redis refused it: {exc}") from exc
 
 
 @_outages_as(MessagingError, "append", "read", "last_seq")
@@ -46,7 +64,9 @@ if seq then
   local e = redis.call('XRANGE', KEYS[1], seq .. '-0', seq .. '-0')
   return {tonumber(seq), 0, e[1][2][6]}
 end
-seq = redis.call('INCR', KEYS[3])
+local top = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+seq = 1
+if top[1] then seq = tonumber(string.match(top[1][1], '^%d+')) + 1 end
 redis.call('XADD', KEYS[1], seq .. '-0', 's', ARGV[2], 'c', ARGV[3], 'b', ARGV[4])
 redis.call('HSET', KEYS[2], ARGV[1], seq)
 return {seq, 1, ARGV[4]}
@@ -62,28 +82,31 @@ return {seq, 1, ARGV[4]}
         self._append = self._r.register_script(self.SCRIPT)
 
     def _keys(self, conv: str) -> list[str]:
-        base = f"{self.prefix}:{conv}"
-        return [base + ":log", base + ":ids", base + ":seq"]
+        return [log_key(self.prefix, conv), ids_key(self.prefix, conv)]
 
     def append(self, conv: str, sender: str, client_msg_id: str, body: str) -> tuple[Message, bool]:
         """Store a message, or return the one this ``(sender, client_msg_id)`` already stored."""
         check_id("conv", conv), check_id("sender", sender)
         check_id("client_msg_id", client_msg_id), check_body(body)
-        seq, created, stored = self._append(
-            keys=self._keys(conv),
-            args=[f"{sender}\x00{client_msg_id}", sender, client_msg_id, body],
-        )
+        with _refusals_as_ours("append"):
+            seq, created, stored = self._append(
+                keys=self._keys(conv),
+                args=[f"{sender}\x00{client_msg_id}", sender, client_msg_id, body],
+            )
         return Message(conv, int(seq), sender, client_msg_id, stored), bool(created)
 
     def read(self, conv: str, after: int = 0, limit: int = 1000) -> list[Message]:
         """The messages with seq > ``after``, in order, at most ``limit``."""
         check_id("conv", conv), check_seq("after", after), check_seq("limit", limit, low=1)
-        entries = self._r.xrange(self._keys(conv)[0], f"({after}-0", "+", count=limit)
+        with _refusals_as_ours("read"):
+            entries = self._r.xrange(log_key(self.prefix, conv), f"({after}-0", "+", count=limit)
         return [Message(conv, int(eid.split("-")[0]), f["s"], f["c"], f["b"]) for eid, f in entries]
 
     def last_seq(self, conv: str) -> int:
         """The highest seq of ``conv`` (0 when empty)."""
-        return int(self._r.get(self._keys(check_id("conv", conv))[2]) or 0)
+        with _refusals_as_ours("last_seq"):
+            top = self._r.xrevrange(log_key(self.prefix, check_id("conv", conv)), count=1)
+        return int(top[0][0].split("-")[0]) if top else 0
 
     def close(self) -> None:
         """Close the connection pool made from a URL (on your client: a no-op, the shared twin

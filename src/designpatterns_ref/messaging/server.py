@@ -124,10 +124,12 @@ class ChatServer:
         """Append (idempotently) and return the message and the devices to push it to."""
         self.check_member(conv, user)
         msg, _ = self.store.append(conv, user, client_msg_id, body)
-        targets = [
-            (u, d) for u in sorted(self._members[conv]) for d in sorted(self._online.get(u, ()))
-        ]
-        return msg, targets
+        return msg, self.targets(conv)
+
+    def targets(self, conv: str) -> list[tuple[str, str]]:
+        """The connected devices of ``conv``'s members: where a new message of it is pushed."""
+        members = sorted(self._members.get(check_id("conv", conv), ()))
+        return [(u, d) for u in members for d in sorted(self._online.get(u, ()))]
 
     def fetch(
         self, conv: str, first: int, last: int | None = None, *, limit: int | None = None

@@ -7,8 +7,10 @@ unique key ``(conv, sender, client_msg_id)``. An append runs in one ``BEGIN IMME
 transaction (look up the idempotency key, read ``max(seq)``, insert ``max + 1``), so two
 writers on the same file cannot take the same seq and a crash between the steps stores nothing.
 One store may be shared by threads: its connection is opened for any thread, and a lock lets one
-transaction or read at a time use it (threads interleaving statements on one connection would
-nest transactions, which SQLite refuses).
+transaction at a time use it (threads interleaving statements on one connection would nest
+transactions, which SQLite refuses). A store on a file reads through a second connection with
+a lock of its own: in WAL mode a reader never waits for a writer, so a read is not held up
+by an append waiting (up to the busy timeout) for another process's write lock.
 Trade-off against memory: a disk write (WAL append, ``synchronous=NORMAL``) per message.
 
 >>> store = SQLiteStore(":memory:")
@@ -100,6 +102,15 @@ class SQLiteStore:
         self._db = _open_wal(path, _SCHEMA, check_same_thread=False)
         self._lock = threading.Lock()  # one transaction at a time on the shared connection
         self.path = str(path)
+        if self.path == ":memory:":  # a second connection would open a second database
+            self._reader, self._read_lock = self._db, self._lock
+        else:
+            try:
+                self._reader = _open_wal(path, _SCHEMA, check_same_thread=False)
+            except MessagingError:
+                self._db.close()
+                raise
+            self._read_lock = threading.Lock()
 
     def append(self, conv: str, sender: str, client_msg_id: str, body: str) -> tuple[Message, bool]:
         """Store a message, or return the one this ``(sender, client_msg_id)`` already stored.
@@ -135,9 +146,9 @@ class SQLiteStore:
         closed store, a dropped table) raises
         :class:`~designpatterns_ref.messaging.base.MessagingError`."""
         check_id("conv", conv), check_seq("after", after), check_seq("limit", limit, low=1)
-        with self._lock:  # not inside another thread's open transaction
+        with self._read_lock:  # not inside another thread's open transaction
             try:
-                rows = self._db.execute(
+                rows = self._reader.execute(
                     "SELECT seq, sender, client_msg_id, body FROM messages "
                     "WHERE conv=? AND seq>? ORDER BY seq LIMIT ?",
                     (conv, after, limit),
@@ -149,9 +160,9 @@ class SQLiteStore:
     def last_seq(self, conv: str) -> int:
         """The highest seq of ``conv`` (0 when empty); MessagingError as :meth:`read`."""
         check_id("conv", conv)
-        with self._lock:
+        with self._read_lock:
             try:
-                (seq,) = self._db.execute(
+                (seq,) = self._reader.execute(
                     "SELECT COALESCE(MAX(seq), 0) FROM messages WHERE conv=?", (conv,)
                 ).fetchone()
             except sqlite3.Error as exc:
@@ -162,6 +173,8 @@ class SQLiteStore:
         """Close the database (committed messages are on disk)."""
         with self._lock:
             self._db.close()
+        with self._read_lock:
+            self._reader.close()
 
     def __repr__(self) -> str:
         return f"SQLiteStore({self.path!r})"

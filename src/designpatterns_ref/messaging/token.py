@@ -6,9 +6,11 @@ Case study: Design a Real-Time Chat App (WhatsApp / Messenger) (docs/case-studie
 shared secret, to know who a socket belongs to (stateless gateways, as in Slack's design). The
 signature is compared in constant time (:func:`hmac.compare_digest`), after the token's form is
 checked: ASCII only, lowercase hex where the format says hex, decimal digits for the expiry;
-anything else is refused with :class:`~designpatterns_ref.messaging.base.MessagingError` (its
-message says "token", which the gateways answer with close code 4001) before any signing or
-comparing. Trade-off: a token cannot be revoked before it expires; keep expiries short.
+anything else is refused with :class:`TokenError` (a
+:class:`~designpatterns_ref.messaging.base.MessagingError`, which the gateways answer with
+close code 4001: they tell a refused token from other refusals by its class, not by its
+message) before any signing or comparing. Trade-off: a token cannot be revoked before it
+expires; keep expiries short.
 
 >>> token = make_token(b"secret", "ann", expires=100.0)
 >>> verify_token(b"secret", token, now=50.0)
@@ -16,7 +18,7 @@ comparing. Trade-off: a token cannot be revoked before it expires; keep expiries
 >>> verify_token(b"other", token, now=50.0)
 Traceback (most recent call last):
 ...
-designpatterns_ref.messaging.base.MessagingError: token has a bad signature
+designpatterns_ref.messaging.token.TokenError: token has a bad signature
 """
 
 from __future__ import annotations
@@ -27,7 +29,11 @@ import hmac
 from designpatterns_ref.errors import shown
 from designpatterns_ref.messaging.base import MessagingError, MessagingTypeError, check_id
 
-__all__ = ["make_token", "verify_token"]
+__all__ = ["TokenError", "make_token", "verify_token"]
+
+
+class TokenError(MessagingError):
+    """A connection token refused: malformed, badly signed, expired, or naming no valid user."""
 
 
 def _secret(secret: object) -> bytes:
@@ -63,21 +69,22 @@ def make_token(secret: bytes, user: str, *, expires: float) -> str:
 
 
 def verify_token(secret: bytes, token: object, *, now: float) -> str:
-    """The user id of a valid, unexpired ``token``; :class:`MessagingError` otherwise."""
+    """The user id of a valid, unexpired ``token``; :class:`TokenError` otherwise (and
+    :class:`MessagingError` for a bad ``secret`` or ``now``, the caller's mistake)."""
     key, now = _secret(secret), _time("now", now)
     if not isinstance(token, str) or len(token) > 1024:
-        raise MessagingError("token must be a string of at most 1024 characters")
+        raise TokenError("token must be a string of at most 1024 characters")
     parts = token.split(".")
     if not token.isascii() or len(parts) != 3:
-        raise MessagingError("token is malformed (ASCII user.expiry.signature expected)")
+        raise TokenError("token is malformed (ASCII user.expiry.signature expected)")
     user_hex, expiry, sig = parts
     if not (_hex(user_hex) and expiry.isdigit() and _hex(sig)):
-        raise MessagingError("token is malformed (hex user, digits expiry, hex signature expected)")
+        raise TokenError("token is malformed (hex user, digits expiry, hex signature expected)")
     if not hmac.compare_digest(_sign(key, f"{user_hex}.{expiry}"), sig):
-        raise MessagingError("token has a bad signature")
+        raise TokenError("token has a bad signature")
     if int(expiry) < now:
-        raise MessagingError("token has expired")
+        raise TokenError("token has expired")
     try:
         return check_id("user", bytes.fromhex(user_hex).decode())
     except (ValueError, UnicodeDecodeError) as exc:
-        raise MessagingError("token names no valid user") from exc
+        raise TokenError("token names no valid user") from exc

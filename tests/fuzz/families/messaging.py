@@ -250,6 +250,8 @@ ENTRIES = [
           snapshot=_server_snap),
     Entry("ChatServer.online(user)", call=lambda s, v: s.online(v), make=_server,
           snapshot=_server_snap),
+    Entry("ChatServer.targets(conv)", call=lambda s, v: s.targets(v), make=_server,
+          snapshot=_server_snap),
     *per_argument("ChatServer.check_member", lambda s, **kw: s.check_member(**kw),
                   {"conv": "c", "user": "ann"}, make=_server, snapshot=_server_snap),
     *per_argument("ChatServer.disconnect", lambda s, **kw: s.disconnect(**kw),
