@@ -27,6 +27,7 @@ __all__ = [
     "ConditionFailed",
     "ServerlessError",
     "ServerlessTypeError",
+    "ServerlessUnavailable",
     "check_count",
     "check_name",
     "check_payload",
@@ -40,6 +41,11 @@ class ServerlessError(DesignPatternsError, ValueError):
 
 class ServerlessTypeError(ServerlessError, TypeError):
     """An argument of the wrong type."""
+
+
+class ServerlessUnavailable(ServerlessError):
+    """A backend failed: a table's SQLite file stayed locked by another writer past the busy
+    timeout, or could not be used (damaged, a full disk). Nothing was written."""
 
 
 class ConditionFailed(ServerlessError):
