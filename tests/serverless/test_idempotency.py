@@ -184,6 +184,27 @@ def test_key_fields_ignore_the_rest_of_the_payload() -> None:
     assert len(runs) == 1
 
 
+def test_key_fields_that_are_all_null_are_refused_not_shared() -> None:
+    """Powertools treats an idempotency key whose values are all null as missing (skipped, or
+    refused with ``raise_on_no_idempotency_key``): hashing it would give every such event one
+    record, and the second patient the first patient's stored booking."""
+    from designpatterns_ref.serverless import ServerlessError
+
+    idem = layer(ManualClock(), key_fields=["order", "call"])
+    runs: list[str] = []
+    book = idem.wrap(lambda e: runs.append(e["patient"]) or {"booked_for": e["patient"]})
+    for patient in ("p1", "p2"):
+        with pytest.raises(ServerlessError, match="all null"):
+            book({"order": None, "call": None, "patient": patient})
+        with pytest.raises(ServerlessError, match="all null"):
+            idem.begin({"order": None, "call": None, "patient": patient})
+    assert runs == [] and len(idem.table) == 0 and idem.executions == 0
+    # one key field null, the other set: a key like any other
+    assert book({"order": None, "call": 7, "patient": "p3"}) == {"booked_for": "p3"}
+    assert book({"order": None, "call": 8, "patient": "p4"}) == {"booked_for": "p4"}
+    assert runs == ["p3", "p4"]
+
+
 ops = st.lists(
     st.one_of(
         st.tuples(st.just("call"), st.integers(0, 3)),

@@ -164,7 +164,10 @@ class Idempotency:
         self.fenced = 0  # late invocations whose complete or abandon was refused (run only)
 
     def key(self, event: dict[str, Any]) -> str:
-        """The SHA-256 of the canonical JSON of the event (or of its ``key_fields``)."""
+        """The SHA-256 of the canonical JSON of the event (or of its ``key_fields``). An event
+        that lacks a key field, or whose key fields are all null, has no key and is refused
+        (Powertools' ``raise_on_no_idempotency_key``): it would share a record with every
+        other such event."""
         if self.key_fields is None:
             text = check_payload("event", event)
         else:
@@ -175,6 +178,11 @@ class Idempotency:
             missing = [f for f in self.key_fields if f not in event]
             if missing:
                 raise ServerlessError(f"event has no {shown(missing[0])}, a key field")
+            if all(event[f] is None for f in self.key_fields):
+                raise ServerlessError(
+                    f"event's key fields {list(self.key_fields)} are all null: no idempotency "
+                    "key (every such event would share one record)"
+                )
             text = check_payload("event", {f: event[f] for f in self.key_fields})
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
