@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pytest
@@ -98,6 +99,31 @@ def test_queue_loses_nothing_and_redelivers_after_the_visibility_timeout(
     assert dead == {m.body["n"] for m in dlq.peek()}
     assert in_queue | dead | deleted == set(sent)  # at least once: nothing lost
     assert not (in_queue & dead) and not (in_queue & deleted) and not (dead & deleted)
+
+
+def test_a_dead_letter_move_that_fails_loses_and_hides_nothing() -> None:
+    """The move to the dead-letter queue is refused (its clock fails) after another message
+    was picked in the same call: both stay in the queue as they were, visible, and the next
+    receive moves the exhausted one and hands out the other."""
+    from designpatterns_ref.serverless import ServerlessError
+
+    s = Scheduler()
+    broken = False
+    dlq = Queue(lambda: math.nan if broken else s())
+    q = Queue(s, visibility_timeout=1, max_receives=1, dead_letter=dlq)
+    q.send({"a": 1})
+    q.receive()  # a: received once, visible again at t=1, dead-lettered on its next receive
+    q.send({"b": 2})  # b: visible at t=0, so the next receive picks it before a
+    s.run(until=2)
+    before = q.peek()
+    broken = True
+    with pytest.raises(ServerlessError):
+        q.receive(2)
+    assert q.peek() == before and len(dlq) == 0 and q.visible() == 2
+    assert (q.sent, q.received, q.redelivered) == (2, 1, 0)
+    broken = False
+    assert [m.body for m in q.receive(2)] == [{"b": 2}]
+    assert [m.body for m in dlq.peek()] == [{"a": 1}] and len(q) == 1
 
 
 def test_a_received_message_is_the_consumers_copy() -> None:

@@ -106,12 +106,13 @@ class Queue:
         self.sent += 1
         return msg.id
 
-    def _pop_visible(self, now: float) -> Message | None:
+    def _pop_visible(self, now: float) -> tuple[tuple[float, int, str], Message] | None:
+        """The next visible message and its heap entry (popped), skipping stale entries."""
         while self._heap and self._heap[0][0] <= now:
-            visible_at, _, mid = heapq.heappop(self._heap)
-            msg = self._messages.get(mid)
-            if msg is not None and msg.visible_at == visible_at:
-                return msg
+            entry = heapq.heappop(self._heap)
+            msg = self._messages.get(entry[2])
+            if msg is not None and msg.visible_at == entry[0]:
+                return entry, msg
         return None
 
     def receive(self, max_messages: int = 1) -> list[Message]:
@@ -123,14 +124,26 @@ class Queue:
         """
         check_count("max_messages", max_messages, high=10_000)
         now = read_seconds(self.clock, ServerlessError, "Queue.receive")
-        out: list[Message] = []
-        taken: list[tuple[float, int, str]] = []
-        while len(out) < max_messages and (msg := self._pop_visible(now)) is not None:
+        # First choose the messages, moving the exhausted ones to the dead-letter queue: a move
+        # that fails (the dead-letter queue refuses it) puts every entry popped so far back, so
+        # no message is lost or left hidden with no entry to make it visible again.
+        chosen: list[tuple[tuple[float, int, str], Message]] = []
+        while len(chosen) < max_messages and (found := self._pop_visible(now)) is not None:
+            msg = found[1]
             if msg.receive_count >= self.max_receives and self.dead_letter is not None:
+                try:
+                    self.dead_letter.send(msg.body)
+                except BaseException:
+                    for back, _ in [*chosen, found]:
+                        heapq.heappush(self._heap, back)
+                    raise
                 del self._messages[msg.id]
                 del self._bodies[msg.id]
-                self.dead_letter.send(msg.body)
                 continue
+            chosen.append(found)
+        out: list[Message] = []
+        taken: list[tuple[float, int, str]] = []
+        for _, msg in chosen:  # then receive them: nothing here can fail
             msg.receive_count += 1
             self.redelivered += msg.receive_count > 1
             self.received += 1
