@@ -89,6 +89,10 @@ class KeyValueTable:
         if "\x00" in path:
             raise ServerlessError(f"path={shown(path, 60)} must not contain a NUL character")
         check_name("ttl_attribute", ttl_attribute, max_len=64)
+        if ttl_attribute in _KEY_ATTRS:
+            raise ServerlessError(
+                f"ttl_attribute={shown(ttl_attribute)} is a key attribute; it must be another"
+            )
         if not callable(clock):
             raise ServerlessTypeError(f"clock={shown(clock)} must be callable")
         busy = check_seconds("busy_timeout", busy_timeout)
