@@ -126,6 +126,39 @@ def test_a_dead_letter_move_that_fails_loses_and_hides_nothing() -> None:
     assert [m.body for m in dlq.peek()] == [{"a": 1}] and len(q) == 1
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    st.text(
+        st.characters(blacklist_categories=("Cc", "Cs"), blacklist_characters='"\\'),
+        max_size=40,
+    )
+)
+def test_a_payload_is_measured_in_utf8_bytes_as_sqs_counts_them(note: str) -> None:
+    """SQS (256 KiB) and DynamoDB (400 KB) count a message's or item's UTF-8 bytes; the
+    escaped ASCII text would count 'å' as six bytes, not two, and an emoji as twelve."""
+    from designpatterns_ref.serverless import ServerlessError
+    from designpatterns_ref.serverless.base import check_payload
+
+    size = len('{"note":""}') + len(note.encode("utf-8"))  # nothing in the note is escaped
+    if size <= 64:
+        check_payload("body", {"note": note}, max_bytes=64)
+    else:
+        with pytest.raises(ServerlessError, match=f"is {size} bytes"):
+            check_payload("body", {"note": note}, max_bytes=64)
+
+
+def test_a_queue_takes_a_body_of_256_kib_in_utf8() -> None:
+    q = Queue(Scheduler())
+    note = "å" * 120_000 + "😀" * 5_000  # 260,000 bytes in UTF-8; 780,000 escaped
+    q.send({"n": note})
+    assert q.peek()[0].body == {"n": note}
+    from designpatterns_ref.serverless import ServerlessError
+
+    with pytest.raises(ServerlessError, match="262152 bytes"):
+        q.send({"n": note + "åå" * 536})  # 262,144 bytes of text and 8 of JSON around it
+    assert len(q) == 1
+
+
 def test_a_received_message_is_the_consumers_copy() -> None:
     clock = ManualClock()
     q = Queue(clock, visibility_timeout=30)
