@@ -130,7 +130,8 @@ class Queue:
         chosen: list[tuple[tuple[float, int, str], Message]] = []
         while len(chosen) < max_messages and (found := self._pop_visible(now)) is not None:
             msg = found[1]
-            if msg.receive_count >= self.max_receives and self.dead_letter is not None:
+            if not self._live(msg):
+                assert self.dead_letter is not None
                 try:
                     self.dead_letter.send(msg.body)
                 except BaseException:
@@ -176,9 +177,14 @@ class Queue:
         return now - min(m.sent_at for m in self._messages.values())
 
     def visible(self) -> int:
-        """Messages that a receive would return now (excluding those in flight)."""
+        """Messages that a receive would return now (excluding those in flight, and those it
+        would move to the dead-letter queue instead)."""
         now = read_seconds(self.clock, ServerlessError, "Queue.visible")
-        return sum(1 for m in self._messages.values() if m.visible_at <= now)
+        return sum(1 for m in self._messages.values() if m.visible_at <= now and self._live(m))
+
+    def _live(self, msg: Message) -> bool:
+        """Not due for the dead-letter queue: a receive would hand ``msg`` out, not move it."""
+        return self.dead_letter is None or msg.receive_count < self.max_receives
 
     def peek(self) -> list[Message]:
         """Copies of every message, in flight or not (for tests and plots)."""
