@@ -172,6 +172,20 @@ def test_visible_counts_what_a_receive_would_hand_out() -> None:
     assert q.visible() == 0
 
 
+def test_a_receipt_deletes_only_in_the_queue_that_gave_it() -> None:
+    """Message ids repeat across queues (each starts at m1), as a redriven message's id does
+    in its dead-letter queue: a receipt of one queue must not delete another's message."""
+    s = Scheduler()
+    a, b = Queue(s), Queue(s)
+    a.send({"to": "a"})
+    b.send({"to": "b"})
+    [from_a] = a.receive()
+    [from_b] = b.receive()
+    assert from_a.id == from_b.id and from_a.receipt != from_b.receipt
+    assert b.delete(from_a.receipt) is False and len(b) == 1
+    assert b.delete(from_b.receipt) is True and a.delete(from_a.receipt) is True
+
+
 def test_a_received_message_is_the_consumers_copy() -> None:
     clock = ManualClock()
     q = Queue(clock, visibility_timeout=30)

@@ -29,6 +29,7 @@ per send, receive and delete.
 from __future__ import annotations
 
 import heapq
+import itertools
 import json
 from dataclasses import dataclass, replace
 from typing import Any
@@ -45,6 +46,8 @@ from designpatterns_ref.serverless.base import (
 )
 
 __all__ = ["Message", "Queue"]
+
+_QUEUES = itertools.count(1)  # numbers each queue, so a receipt names the queue it came from
 
 
 @dataclass(slots=True)
@@ -81,6 +84,7 @@ class Queue:
             raise ServerlessTypeError(f"dead_letter={shown(dead_letter)} must be a Queue or None")
         self.clock = clock
         self.dead_letter = dead_letter
+        self._receipts = f"q{next(_QUEUES)}:"  # the prefix of this queue's receipts
         self._messages: dict[str, Message] = {}
         self._bodies: dict[str, str] = {}  # each message's body as JSON text, for the copies
         self._heap: list[tuple[float, int, str]] = []
@@ -149,7 +153,7 @@ class Queue:
             self.redelivered += msg.receive_count > 1
             self.received += 1
             msg.visible_at = now + self.visibility_timeout
-            msg.receipt = f"{msg.id}/{msg.receive_count}"
+            msg.receipt = f"{self._receipts}{msg.id}/{msg.receive_count}"
             self._seq += 1
             taken.append((msg.visible_at, self._seq, msg.id))
             out.append(self._copy(msg))
@@ -159,9 +163,12 @@ class Queue:
 
     def delete(self, receipt: str) -> bool:
         """Delete by the receipt of the latest receive; False for a stale or unknown receipt
-        (a consumer that received the message before its latest redelivery)."""
+        (a consumer that received the message before its latest redelivery, or a receipt of
+        another queue: message ids repeat across queues, receipts do not)."""
         check_name("receipt", receipt)
-        mid = receipt.split("/", 1)[0]
+        if not receipt.startswith(self._receipts):
+            return False
+        mid = receipt[len(self._receipts) :].split("/", 1)[0]
         msg = self._messages.get(mid)
         if msg is None or msg.receipt != receipt:
             return False
