@@ -186,6 +186,29 @@ def test_a_receipt_deletes_only_in_the_queue_that_gave_it() -> None:
     assert b.delete(from_b.receipt) is True and a.delete(from_a.receipt) is True
 
 
+@pytest.mark.parametrize("warm", [False, True])
+def test_an_interrupted_handler_gives_its_instance_back(warm: bool) -> None:
+    """A KeyboardInterrupt in the handler propagates, and the function is as it was: its
+    instance is neither left busy (which would lower the concurrency for good) nor lost."""
+    s = Scheduler()
+    f = Function(s, lambda e: _interrupt() if e.get("stop") else 1.0, concurrency=1)
+    if warm:
+        f.invoke({}, lambda o: None)
+        s.run()
+    before = (f.busy, list(f._idle), f.invocations, f.cold_starts, f.errors)
+    with pytest.raises(KeyboardInterrupt):
+        f.invoke({"stop": True}, lambda o: None)
+    assert (f.busy, list(f._idle), f.invocations, f.cold_starts, f.errors) == before
+    done: list[Outcome] = []
+    assert f.invoke({}, done.append) is True
+    s.run()
+    assert [(o.ok, o.cold) for o in done] == [(True, not warm)]
+
+
+def _interrupt() -> float:
+    raise KeyboardInterrupt
+
+
 def test_a_received_message_is_the_consumers_copy() -> None:
     clock = ManualClock()
     q = Queue(clock, visibility_timeout=30)
