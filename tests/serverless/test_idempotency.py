@@ -184,6 +184,51 @@ def test_key_fields_ignore_the_rest_of_the_payload() -> None:
     assert len(runs) == 1
 
 
+def test_key_fields_that_are_all_null_are_refused_not_shared() -> None:
+    """Powertools treats an idempotency key whose values are all null as missing (skipped, or
+    refused with ``raise_on_no_idempotency_key``): hashing it would give every such event one
+    record, and the second patient the first patient's stored booking."""
+    from designpatterns_ref.serverless import ServerlessError
+
+    idem = layer(ManualClock(), key_fields=["order", "call"])
+    runs: list[str] = []
+    book = idem.wrap(lambda e: runs.append(e["patient"]) or {"booked_for": e["patient"]})
+    for patient in ("p1", "p2"):
+        with pytest.raises(ServerlessError, match="all null"):
+            book({"order": None, "call": None, "patient": patient})
+        with pytest.raises(ServerlessError, match="all null"):
+            idem.begin({"order": None, "call": None, "patient": patient})
+    assert runs == [] and len(idem.table) == 0 and idem.executions == 0
+    # one key field null, the other set: a key like any other
+    assert book({"order": None, "call": 7, "patient": "p3"}) == {"booked_for": "p3"}
+    assert book({"order": None, "call": 8, "patient": "p4"}) == {"booked_for": "p4"}
+    assert runs == ["p3", "p4"]
+
+
+def test_records_expire_through_the_tables_own_ttl_attribute() -> None:
+    """The record's expiration goes in the attribute the table sweeps, whatever its name."""
+    from designpatterns_ref.serverless import ServerlessError
+
+    clock = ManualClock()
+    table = KeyValueTable(clock=clock, ttl_attribute="expiration")  # Powertools' default name
+    idem = Idempotency(table, expires_after=60, clock=clock)
+    runs: list[int] = []
+    book = idem.wrap(lambda e: runs.append(1) or {"booking": len(runs)})
+    assert book({"call": 1}) == book({"call": 1}) == {"booking": 1}
+    rec = idem.record({"call": 1})
+    assert rec is not None and rec.expiration == 60 and rec.status == COMPLETED
+    clock.advance(60)
+    assert table.sweep() == 0  # at the expiry instant the record still holds
+    clock.advance(1)
+    assert table.sweep() == 1 and len(table) == 0
+    assert book({"call": 1}) == {"booking": 2}
+    for clash in ("status", "token", "response", "in_progress_expiry"):
+        with pytest.raises(ServerlessError, match="ttl_attribute"):
+            Idempotency(KeyValueTable(ttl_attribute=clash))
+    with pytest.raises(ServerlessError, match="key attribute"):
+        KeyValueTable(ttl_attribute="gsi1pk")
+
+
 ops = st.lists(
     st.one_of(
         st.tuples(st.just("call"), st.integers(0, 3)),

@@ -46,6 +46,22 @@ def test_duplicated_calls_book_once() -> None:
     assert r.in_progress_refusals > 0
 
 
+def test_a_dead_lettered_duplicate_of_a_booked_call_is_no_failure() -> None:
+    """A duplicate that meets its twin's in-progress record can reach the dead-letter queue
+    while the call itself is booked: no patient waits for a call back, so the promise held."""
+    sc = Scenario(calls=300, burst_seconds=5.0, concurrency=2, duplicate_share=1.0,
+                  max_receives=1, seed=3)  # fmt: skip
+    r = simulate(sc)
+    assert r.samples[-1].dead_lettered > 0  # duplicates did reach the dead-letter queue
+    assert r.booked == sc.calls and r.dead_lettered == 0 and r.lost == 0
+    assert r.max_queue_age <= sc.queue_age_slo
+    assert r.fails_at is None and r.failure == ""
+    # a call dead-lettered and never booked is still the failure it was
+    worse = simulate(Scenario(**{**sc.__dict__, "ehr_cap": 1, "slow_ehrs": 5}))
+    assert worse.dead_lettered > 0 and worse.fails_at is not None
+    assert "dead-lettered" in worse.failure
+
+
 def test_a_timed_out_invocation_whose_ehr_booked_is_booked_again() -> None:
     """The layer's known limit: an invocation that times out after the EHR booked never
     completes its record; the redelivery, after the in-progress timeout, books again."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pytest
@@ -98,6 +99,114 @@ def test_queue_loses_nothing_and_redelivers_after_the_visibility_timeout(
     assert dead == {m.body["n"] for m in dlq.peek()}
     assert in_queue | dead | deleted == set(sent)  # at least once: nothing lost
     assert not (in_queue & dead) and not (in_queue & deleted) and not (dead & deleted)
+
+
+def test_a_dead_letter_move_that_fails_loses_and_hides_nothing() -> None:
+    """The move to the dead-letter queue is refused (its clock fails) after another message
+    was picked in the same call: both stay in the queue as they were, visible, and the next
+    receive moves the exhausted one and hands out the other."""
+    from designpatterns_ref.serverless import ServerlessError
+
+    s = Scheduler()
+    broken = False
+    dlq = Queue(lambda: math.nan if broken else s())
+    q = Queue(s, visibility_timeout=1, max_receives=1, dead_letter=dlq)
+    q.send({"a": 1})
+    q.receive()  # a: received once, visible again at t=1, dead-lettered on its next receive
+    q.send({"b": 2})  # b: visible at t=0, so the next receive picks it before a
+    s.run(until=2)
+    before = q.peek()
+    broken = True
+    with pytest.raises(ServerlessError):
+        q.receive(2)
+    assert q.peek() == before and len(dlq) == 0 and q.visible() == 1  # b; a is due to move
+    assert (q.sent, q.received, q.redelivered) == (2, 1, 0)
+    broken = False
+    assert [m.body for m in q.receive(2)] == [{"b": 2}]
+    assert [m.body for m in dlq.peek()] == [{"a": 1}] and len(q) == 1
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.text(
+        st.characters(blacklist_categories=("Cc", "Cs"), blacklist_characters='"\\'),
+        max_size=40,
+    )
+)
+def test_a_payload_is_measured_in_utf8_bytes_as_sqs_counts_them(note: str) -> None:
+    """SQS (256 KiB) and DynamoDB (400 KB) count a message's or item's UTF-8 bytes; the
+    escaped ASCII text would count 'å' as six bytes, not two, and an emoji as twelve."""
+    from designpatterns_ref.serverless import ServerlessError
+    from designpatterns_ref.serverless.base import check_payload
+
+    size = len('{"note":""}') + len(note.encode("utf-8"))  # nothing in the note is escaped
+    if size <= 64:
+        check_payload("body", {"note": note}, max_bytes=64)
+    else:
+        with pytest.raises(ServerlessError, match=f"is {size} bytes"):
+            check_payload("body", {"note": note}, max_bytes=64)
+
+
+def test_a_queue_takes_a_body_of_256_kib_in_utf8() -> None:
+    q = Queue(Scheduler())
+    note = "å" * 120_000 + "😀" * 5_000  # 260,000 bytes in UTF-8; 780,000 escaped
+    q.send({"n": note})
+    assert q.peek()[0].body == {"n": note}
+    from designpatterns_ref.serverless import ServerlessError
+
+    with pytest.raises(ServerlessError, match="262152 bytes"):
+        q.send({"n": note + "åå" * 536})  # 262,144 bytes of text and 8 of JSON around it
+    assert len(q) == 1
+
+
+def test_visible_counts_what_a_receive_would_hand_out() -> None:
+    s = Scheduler()
+    dlq = Queue(s)
+    q = Queue(s, visibility_timeout=10, max_receives=1, dead_letter=dlq)
+    q.send({"call": 1})
+    q.receive()
+    q.send({"call": 2})
+    s.run(until=10)  # call 1 is visible again, but due for the dead-letter queue
+    assert q.visible() == 1
+    assert [m.body for m in q.receive(10)] == [{"call": 2}] and len(dlq) == 1
+    assert q.visible() == 0
+
+
+def test_a_receipt_deletes_only_in_the_queue_that_gave_it() -> None:
+    """Message ids repeat across queues (each starts at m1), as a redriven message's id does
+    in its dead-letter queue: a receipt of one queue must not delete another's message."""
+    s = Scheduler()
+    a, b = Queue(s), Queue(s)
+    a.send({"to": "a"})
+    b.send({"to": "b"})
+    [from_a] = a.receive()
+    [from_b] = b.receive()
+    assert from_a.id == from_b.id and from_a.receipt != from_b.receipt
+    assert b.delete(from_a.receipt) is False and len(b) == 1
+    assert b.delete(from_b.receipt) is True and a.delete(from_a.receipt) is True
+
+
+@pytest.mark.parametrize("warm", [False, True])
+def test_an_interrupted_handler_gives_its_instance_back(warm: bool) -> None:
+    """A KeyboardInterrupt in the handler propagates, and the function is as it was: its
+    instance is neither left busy (which would lower the concurrency for good) nor lost."""
+    s = Scheduler()
+    f = Function(s, lambda e: _interrupt() if e.get("stop") else 1.0, concurrency=1)
+    if warm:
+        f.invoke({}, lambda o: None)
+        s.run()
+    before = (f.busy, list(f._idle), f.invocations, f.cold_starts, f.errors)
+    with pytest.raises(KeyboardInterrupt):
+        f.invoke({"stop": True}, lambda o: None)
+    assert (f.busy, list(f._idle), f.invocations, f.cold_starts, f.errors) == before
+    done: list[Outcome] = []
+    assert f.invoke({}, done.append) is True
+    s.run()
+    assert [(o.ok, o.cold) for o in done] == [(True, not warm)]
+
+
+def _interrupt() -> float:
+    raise KeyboardInterrupt
 
 
 def test_a_received_message_is_the_consumers_copy() -> None:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
+import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -9,7 +13,12 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from designpatterns_ref.clock import ManualClock
-from designpatterns_ref.serverless import ConditionFailed, KeyValueTable
+from designpatterns_ref.serverless import (
+    ConditionFailed,
+    KeyValueTable,
+    ServerlessError,
+    ServerlessUnavailable,
+)
 from designpatterns_ref.serverless.singletable import (
     PatientOps,
     brute_patient_by_phone,
@@ -120,3 +129,72 @@ def test_the_sweep_deletes_only_items_whose_ttl_has_passed() -> None:
     assert t.sweep() == 0 and t.get("a", "1") is not None
     clock.advance(0.001)
     assert t.sweep() == 1 and t.get("a", "1") is None
+
+
+def test_a_conditional_write_is_atomic_across_tables_on_one_file(tmp_path: Path) -> None:
+    """Two function instances, each with its own table on the same file, race to create one
+    item: the condition and the write are one transaction, so exactly one of them wins."""
+    path = str(tmp_path / "t.db")
+    tables = [KeyValueTable(path), KeyValueTable(path)]
+    read = threading.Barrier(2, timeout=2)
+    winners: list[int] = []
+    refused: list[int] = []
+
+    def absent(old: dict[str, Any] | None) -> bool:
+        # both conditions read before either writes, if the table lets them; the wait times
+        # out when the other writer is held at the file's lock and the race cannot happen
+        with contextlib.suppress(threading.BrokenBarrierError):
+            read.wait()
+        return old is None
+
+    def create(n: int) -> None:
+        try:
+            tables[n].put({"pk": "IDEM", "sk": "k", "owner": n}, condition=absent)
+            winners.append(n)
+        except ConditionFailed:
+            refused.append(n)
+
+    threads = [threading.Thread(target=create, args=(n,)) for n in (0, 1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(winners) == 1 and len(refused) == 1
+    assert tables[1].get("IDEM", "k") == {"pk": "IDEM", "sk": "k", "owner": winners[0]}
+
+
+def test_a_locked_file_raises_unavailable_and_writes_nothing(tmp_path: Path) -> None:
+    path = str(tmp_path / "t.db")
+    t = KeyValueTable(path, busy_timeout=0.05)
+    t.put({"pk": "a", "sk": "1", "v": 1})
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another writer holds the file
+    with pytest.raises(ServerlessUnavailable, match=r"KeyValueTable\.put"):
+        t.put({"pk": "a", "sk": "1", "v": 2}, condition=lambda old: True)
+    with pytest.raises(ServerlessUnavailable, match=r"KeyValueTable\.delete"):
+        t.delete("a", "1")
+    other.execute("ROLLBACK")
+    other.close()
+    assert t.get("a", "1") == {"pk": "a", "sk": "1", "v": 1}
+    t.put({"pk": "a", "sk": "1", "v": 3}, condition=lambda old: old is not None)  # usable again
+    assert t.get("a", "1") == {"pk": "a", "sk": "1", "v": 3}
+
+
+def test_a_closed_table_refuses_every_call_with_the_familys_error() -> None:
+    t = KeyValueTable()
+    t.put({"pk": "a", "sk": "1"})
+    t.close()
+    t.close()  # twice: nothing
+    calls: list[Any] = [
+        lambda: t.get("a", "1"),
+        lambda: t.put({"pk": "a", "sk": "2"}),
+        lambda: t.delete("a", "1"),
+        lambda: t.query("a"),
+        lambda: t.query_plan(),
+        t.scan,
+        t.sweep,
+        lambda: len(t),
+    ]
+    for call in calls:
+        with pytest.raises(ServerlessError, match="closed"):
+            call()

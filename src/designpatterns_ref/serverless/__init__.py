@@ -21,6 +21,7 @@ from designpatterns_ref.serverless.base import (
     ConditionFailed,
     ServerlessError,
     ServerlessTypeError,
+    ServerlessUnavailable,
 )
 from designpatterns_ref.serverless.breaker import Breaker, EhrGate
 from designpatterns_ref.serverless.function import Function, Outcome
@@ -68,6 +69,7 @@ __all__ = [
     "Scheduler",
     "ServerlessError",
     "ServerlessTypeError",
+    "ServerlessUnavailable",
     "brute_patient_by_phone",
     "brute_recall_due",
     "brute_upcoming",

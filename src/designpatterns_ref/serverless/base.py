@@ -27,6 +27,7 @@ __all__ = [
     "ConditionFailed",
     "ServerlessError",
     "ServerlessTypeError",
+    "ServerlessUnavailable",
     "check_count",
     "check_name",
     "check_payload",
@@ -40,6 +41,11 @@ class ServerlessError(DesignPatternsError, ValueError):
 
 class ServerlessTypeError(ServerlessError, TypeError):
     """An argument of the wrong type."""
+
+
+class ServerlessUnavailable(ServerlessError):
+    """A backend failed: a table's SQLite file stayed locked by another writer past the busy
+    timeout, or could not be used (damaged, a full disk). Nothing was written."""
 
 
 class ConditionFailed(ServerlessError):
@@ -90,25 +96,30 @@ def check_name(name: str, value: object, *, max_len: int = 256) -> str:
 
 def check_payload(name: str, value: object, *, max_bytes: int = 256 * 1024) -> str:
     """``value`` (a JSON object) as canonical JSON text (ASCII, ``\\u`` escapes), at most
-    ``max_bytes`` (SQS: 256 KiB). Its strings and keys must be valid text, as names must: a lone
-    surrogate is refused (the escaped text would hide it, and JSON readers would turn two
-    halves into one astral character)."""
+    ``max_bytes`` (SQS: 256 KiB) as its UTF-8 bytes, the size SQS and DynamoDB count (the
+    escaped text takes up to three times as many for text outside ASCII). Its strings and keys
+    must be valid text, as names must: a lone surrogate is refused (the escaped text would hide
+    it, and JSON readers would turn two halves into one astral character)."""
     if not isinstance(value, dict):
         raise ServerlessTypeError(f"{name}={shown(value)} must be a dict (a JSON object)")
     try:
         text = json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError, RecursionError) as exc:
         raise ServerlessError(f"{name}={shown(value)} is not JSON: {exc}") from None
-    if "\\ud" in text:  # a surrogate escape: a valid astral character, or a lone half
+    size = len(text)  # ASCII: one byte a character, when nothing is escaped as \\u
+    if "\\u" in text:  # text outside ASCII (or a lone surrogate half): measure it as UTF-8
         try:
-            json.dumps(value, ensure_ascii=False).encode("utf-8")
+            size = len(
+                json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
+                    "utf-8"
+                )
+            )
         except UnicodeEncodeError as exc:
             bad = exc.object[exc.start : exc.end]
             raise ServerlessError(
                 f"{name}={shown(value)} must be valid text: it holds the lone surrogate "
                 f"{shown(bad)}"
             ) from None
-    size = len(text)  # ASCII: one byte a character
     if size > max_bytes:
         raise ServerlessError(f"{name} is {size} bytes; at most {max_bytes} allowed")
     return text

@@ -96,10 +96,8 @@ class Function:
             self.throttles += 1
             return False
         cold = not self._idle
-        if cold:
-            self.cold_starts += 1
-        else:
-            self._idle.pop()
+        warm = None if cold else self._idle.pop()
+        self.cold_starts += cold
         self.busy += 1
         self.invocations += 1
         start = now + (self.cold_start if cold else 0.0)
@@ -112,6 +110,13 @@ class Function:
         except Exception as exc:  # the handler's crash is the invocation's outcome
             seconds, error = 0.0, f"{type(exc).__name__}: {exc}"
             self.errors += 1
+        except BaseException:  # interrupted (Ctrl-C, exit): no invocation, the instance back
+            self.busy -= 1
+            self.invocations -= 1
+            self.cold_starts -= cold
+            if warm is not None:
+                self._idle.append(warm)
+            raise
         if not error and seconds > self.timeout:
             seconds, error = self.timeout, "timeout"
             self.timeouts += 1

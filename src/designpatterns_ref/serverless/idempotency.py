@@ -25,7 +25,9 @@ killing the invocation when its in-progress expiry, the remaining time of the in
 reached.) The side effect of such a late invocation has still happened twice: fencing keeps the
 record consistent, it cannot undo an EHR call; an in-progress timeout longer than the
 handler's own timeout avoids the overlap. Trade-off: two table writes per fresh invocation, one
-read per duplicate; the window is ``expires_after``.
+read per duplicate; the window is ``expires_after``. A record's expiration is stored in the
+table's TTL attribute (``KeyValueTable(ttl_attribute=)``), so the table's sweep deletes the
+records whose window has passed, as DynamoDB's TTL deletes Powertools' records.
 
 >>> from designpatterns_ref.clock import ManualClock
 >>> from designpatterns_ref.serverless.table import KeyValueTable
@@ -103,11 +105,15 @@ class Record:
         return self.status == INPROGRESS and self.in_progress_expiry < check_seconds("now", now)
 
 
-def _record(item: dict[str, Any]) -> Record:
+#: The attributes of a record item besides its expiration (stored in the table's TTL attribute).
+_FIELDS = ("pk", "sk", "status", "in_progress_expiry", "response", "token")
+
+
+def _record(item: dict[str, Any], ttl: str) -> Record:
     return Record(
         item["sk"],
         item["status"],
-        item["ttl"],
+        item[ttl],
         item["in_progress_expiry"],
         item.get("response"),
         item.get("token", ""),
@@ -142,6 +148,11 @@ class Idempotency:
     ) -> None:
         if not isinstance(table, KeyValueTable):
             raise ServerlessTypeError(f"table={shown(table)} must be a KeyValueTable")
+        if table.ttl_attribute in _FIELDS:
+            raise ServerlessError(
+                f"table's ttl_attribute={shown(table.ttl_attribute)} is a field of the "
+                f"idempotency record ({', '.join(_FIELDS)}); give the table another"
+            )
         self.expires_after = check_seconds("expires_after", expires_after, positive=True)
         self.in_progress_timeout = check_seconds(
             "in_progress_timeout", in_progress_timeout, positive=True
@@ -164,7 +175,10 @@ class Idempotency:
         self.fenced = 0  # late invocations whose complete or abandon was refused (run only)
 
     def key(self, event: dict[str, Any]) -> str:
-        """The SHA-256 of the canonical JSON of the event (or of its ``key_fields``)."""
+        """The SHA-256 of the canonical JSON of the event (or of its ``key_fields``). An event
+        that lacks a key field, or whose key fields are all null, has no key and is refused
+        (Powertools' ``raise_on_no_idempotency_key``): it would share a record with every
+        other such event."""
         if self.key_fields is None:
             text = check_payload("event", event)
         else:
@@ -175,13 +189,18 @@ class Idempotency:
             missing = [f for f in self.key_fields if f not in event]
             if missing:
                 raise ServerlessError(f"event has no {shown(missing[0])}, a key field")
+            if all(event[f] is None for f in self.key_fields):
+                raise ServerlessError(
+                    f"event's key fields {list(self.key_fields)} are all null: no idempotency "
+                    "key (every such event would share one record)"
+                )
             text = check_payload("event", {f: event[f] for f in self.key_fields})
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
     def record(self, event: dict[str, Any]) -> Record | None:
         """The persistence record of ``event``, or None."""
         item = self.table.get(self.namespace, self.key(event))
-        return None if item is None else _record(item)
+        return None if item is None else _record(item, self.table.ttl_attribute)
 
     def begin(self, event: dict[str, Any]) -> Record:
         """Claim ``event``. An ``INPROGRESS`` record is this caller's claim: run the handler,
@@ -196,14 +215,14 @@ class Idempotency:
         def free(old: dict[str, Any] | None) -> bool:
             if old is None:
                 return True
-            rec = _record(old)
+            rec = _record(old, self.table.ttl_attribute)
             return rec.expired(now) or rec.abandoned(now)
 
         item = {
             "pk": self.namespace,
             "sk": key,
             "status": INPROGRESS,
-            "ttl": now + self.expires_after,
+            self.table.ttl_attribute: now + self.expires_after,
             "in_progress_expiry": now + self.in_progress_timeout,
             "token": uuid.uuid4().hex,
         }
@@ -211,7 +230,7 @@ class Idempotency:
             self.table.put(item, condition=free)
         except ConditionFailed as exc:
             assert exc.existing is not None
-            rec = _record(exc.existing)
+            rec = _record(exc.existing, self.table.ttl_attribute)
             if rec.status == COMPLETED:
                 self.hits += 1
                 return rec
@@ -220,7 +239,7 @@ class Idempotency:
                 f"t={rec.in_progress_expiry}; retry later"
             ) from None
         self.executions += 1
-        return _record(item)
+        return _record(item, self.table.ttl_attribute)
 
     def complete(self, event: dict[str, Any], response: Any, *, token: str) -> Record:
         """Store the handler's ``response`` (JSON) for ``event``: duplicates now get it. Only
@@ -236,7 +255,7 @@ class Idempotency:
             "pk": self.namespace,
             "sk": key,
             "status": COMPLETED,
-            "ttl": now + self.expires_after,
+            self.table.ttl_attribute: now + self.expires_after,
             "in_progress_expiry": now,
             "response": response,
             "token": token,
@@ -248,7 +267,7 @@ class Idempotency:
                 f"event {key[:12]}... is no longer claimed by token {token[:12]}...: "
                 "another invocation took it over, or it is gone; nothing stored"
             ) from None
-        return _record(item)
+        return _record(item, self.table.ttl_attribute)
 
     def abandon(self, event: dict[str, Any], *, token: str) -> bool:
         """Delete the in-progress record of a failed run, so a retry runs again. True when it

@@ -361,11 +361,15 @@ class _Run:
         if self.lost_at is not None and (fails_at is None or self.lost_at < fails_at):
             fails_at = self.lost_at
             failure = f"calls lost: no queue, the function refused or failed them ({self._cause()})"
-        first_dead = next((x for x in self.samples if x.dead_lettered), None)
-        if first_dead is not None and (fails_at is None or first_dead.t < fails_at):
-            fails_at = first_dead.t
-            failure = f"calls dead-lettered, never booked ({self._cause()})"
         booked = set(self.bookings)
+        # a dead letter is a failure only for a call never booked: a duplicate of a booked call
+        # can reach the dead-letter queue too (each message's sent_at there: when it was moved)
+        moved = [m.sent_at for m in self.dlq.peek() if m.body["call"] not in booked]
+        if moved:  # reported at the first sample that saw it, as the queue's age is
+            first_dead = next((x.t for x in self.samples if x.t >= min(moved)), min(moved))
+            if fails_at is None or first_dead < fails_at:
+                fails_at = first_dead
+                failure = f"calls dead-lettered, never booked ({self._cause()})"
         dead: set[int] = {m.body["call"] for m in self.dlq.peek()} - booked
         waiting = {m.body["call"] for m in self.queue.peek()} - booked - dead
         lost = sc.calls - len(booked) - len(dead) - len(waiting)

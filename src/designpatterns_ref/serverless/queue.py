@@ -29,6 +29,7 @@ per send, receive and delete.
 from __future__ import annotations
 
 import heapq
+import itertools
 import json
 from dataclasses import dataclass, replace
 from typing import Any
@@ -45,6 +46,8 @@ from designpatterns_ref.serverless.base import (
 )
 
 __all__ = ["Message", "Queue"]
+
+_QUEUES = itertools.count(1)  # numbers each queue, so a receipt names the queue it came from
 
 
 @dataclass(slots=True)
@@ -81,6 +84,7 @@ class Queue:
             raise ServerlessTypeError(f"dead_letter={shown(dead_letter)} must be a Queue or None")
         self.clock = clock
         self.dead_letter = dead_letter
+        self._receipts = f"q{next(_QUEUES)}:"  # the prefix of this queue's receipts
         self._messages: dict[str, Message] = {}
         self._bodies: dict[str, str] = {}  # each message's body as JSON text, for the copies
         self._heap: list[tuple[float, int, str]] = []
@@ -106,12 +110,13 @@ class Queue:
         self.sent += 1
         return msg.id
 
-    def _pop_visible(self, now: float) -> Message | None:
+    def _pop_visible(self, now: float) -> tuple[tuple[float, int, str], Message] | None:
+        """The next visible message and its heap entry (popped), skipping stale entries."""
         while self._heap and self._heap[0][0] <= now:
-            visible_at, _, mid = heapq.heappop(self._heap)
-            msg = self._messages.get(mid)
-            if msg is not None and msg.visible_at == visible_at:
-                return msg
+            entry = heapq.heappop(self._heap)
+            msg = self._messages.get(entry[2])
+            if msg is not None and msg.visible_at == entry[0]:
+                return entry, msg
         return None
 
     def receive(self, max_messages: int = 1) -> list[Message]:
@@ -123,19 +128,32 @@ class Queue:
         """
         check_count("max_messages", max_messages, high=10_000)
         now = read_seconds(self.clock, ServerlessError, "Queue.receive")
-        out: list[Message] = []
-        taken: list[tuple[float, int, str]] = []
-        while len(out) < max_messages and (msg := self._pop_visible(now)) is not None:
-            if msg.receive_count >= self.max_receives and self.dead_letter is not None:
+        # First choose the messages, moving the exhausted ones to the dead-letter queue: a move
+        # that fails (the dead-letter queue refuses it) puts every entry popped so far back, so
+        # no message is lost or left hidden with no entry to make it visible again.
+        chosen: list[tuple[tuple[float, int, str], Message]] = []
+        while len(chosen) < max_messages and (found := self._pop_visible(now)) is not None:
+            msg = found[1]
+            if not self._live(msg):
+                assert self.dead_letter is not None
+                try:
+                    self.dead_letter.send(msg.body)
+                except BaseException:
+                    for back, _ in [*chosen, found]:
+                        heapq.heappush(self._heap, back)
+                    raise
                 del self._messages[msg.id]
                 del self._bodies[msg.id]
-                self.dead_letter.send(msg.body)
                 continue
+            chosen.append(found)
+        out: list[Message] = []
+        taken: list[tuple[float, int, str]] = []
+        for _, msg in chosen:  # then receive them: nothing here can fail
             msg.receive_count += 1
             self.redelivered += msg.receive_count > 1
             self.received += 1
             msg.visible_at = now + self.visibility_timeout
-            msg.receipt = f"{msg.id}/{msg.receive_count}"
+            msg.receipt = f"{self._receipts}{msg.id}/{msg.receive_count}"
             self._seq += 1
             taken.append((msg.visible_at, self._seq, msg.id))
             out.append(self._copy(msg))
@@ -145,9 +163,12 @@ class Queue:
 
     def delete(self, receipt: str) -> bool:
         """Delete by the receipt of the latest receive; False for a stale or unknown receipt
-        (a consumer that received the message before its latest redelivery)."""
+        (a consumer that received the message before its latest redelivery, or a receipt of
+        another queue: message ids repeat across queues, receipts do not)."""
         check_name("receipt", receipt)
-        mid = receipt.split("/", 1)[0]
+        if not receipt.startswith(self._receipts):
+            return False
+        mid = receipt[len(self._receipts) :].split("/", 1)[0]
         msg = self._messages.get(mid)
         if msg is None or msg.receipt != receipt:
             return False
@@ -163,9 +184,14 @@ class Queue:
         return now - min(m.sent_at for m in self._messages.values())
 
     def visible(self) -> int:
-        """Messages that a receive would return now (excluding those in flight)."""
+        """Messages that a receive would return now (excluding those in flight, and those it
+        would move to the dead-letter queue instead)."""
         now = read_seconds(self.clock, ServerlessError, "Queue.visible")
-        return sum(1 for m in self._messages.values() if m.visible_at <= now)
+        return sum(1 for m in self._messages.values() if m.visible_at <= now and self._live(m))
+
+    def _live(self, msg: Message) -> bool:
+        """Not due for the dead-letter queue: a receive would hand ``msg`` out, not move it."""
+        return self.dead_letter is None or msg.receive_count < self.max_receives
 
     def peek(self) -> list[Message]:
         """Copies of every message, in flight or not (for tests and plots)."""

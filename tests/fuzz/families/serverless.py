@@ -190,7 +190,7 @@ ENTRIES: list[Entry] = [
     *per_argument(
         "KeyValueTable",
         lambda _, **kw: sl.KeyValueTable(**kw),
-        {"path": ":memory:", "ttl_attribute": "ttl", "clock": ManualClock()},
+        {"path": ":memory:", "ttl_attribute": "ttl", "clock": ManualClock(), "busy_timeout": 5.0},
     ),
     Entry(
         "KeyValueTable.put(item)",
