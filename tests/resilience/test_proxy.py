@@ -114,3 +114,24 @@ def test_disabled_proxy_refuses_and_toxic_errors(rig: tuple[LoopThread, ChaosPro
         proxy.remove_toxic("missing")
     with pytest.raises(ResilienceError):
         Toxic("x", "bandwidth", rate=0)
+
+
+def half_closed_exchange(proxy: ChaosProxy, payload: bytes) -> bytes:
+    """Send ``payload``, half-close (no more to send, still reading), read until end of stream."""
+    with socket.create_connection(proxy.address, timeout=5) as sock:
+        sock.sendall(payload)
+        sock.shutdown(socket.SHUT_WR)
+        got = bytearray()
+        while chunk := sock.recv(65536):
+            got += chunk
+    return bytes(got)
+
+
+def test_half_close_keeps_the_reply(rig: tuple[LoopThread, ChaosProxy]) -> None:
+    """A client that half-closes still gets every byte of the answer, then end of stream."""
+    _, proxy = rig
+    assert half_closed_exchange(proxy, b"y" * 2_000_000) == b"y" * 2_000_000
+    proxy.add_toxic(Toxic("lag", "latency", latency=0.05))
+    assert half_closed_exchange(proxy, b"hello") == b"hello"
+    proxy.add_toxic(Toxic("lag-up", "latency", direction="upstream", latency=0.05))
+    assert half_closed_exchange(proxy, b"both ways") == b"both ways"

@@ -16,9 +16,12 @@ arrives:
 - ``timeout``: let nothing through; close the connection after ``timeout`` seconds, or never
   when ``timeout`` is 0 (data is dropped until the toxic goes, as a blackhole does).
 
-Removing a toxic restores service for the data that follows. ``enabled = False`` refuses new
-connections and resets open ones (the server is down). Everything is real sockets, so any
-client (redis-py, httpx, a plain socket) can be pointed at :attr:`ChaosProxy.address`.
+An end of stream from one side reaches the other as a half-close, and the other direction
+keeps flowing until it ends too (a client that shuts its sending side still reads the whole
+answer), as through toxiproxy. Removing a toxic restores service for the data that follows.
+``enabled = False`` refuses new connections and resets open ones (the server is down).
+Everything is real sockets, so any client (redis-py, httpx, a plain socket) can be pointed at
+:attr:`ChaosProxy.address`.
 
 Trade-off: a proxy breaks the network the way production breaks it (slow, throttled, reset,
 silent), which a fault schedule on a callable cannot (it never exercises the client's own
@@ -219,11 +222,17 @@ class ChaosProxy:
             asyncio.ensure_future(self._pump(client_reader, up_writer, "upstream", link)),
             asyncio.ensure_future(self._pump(up_reader, client_writer, "downstream", link)),
         ]
+        closed = asyncio.ensure_future(link.closed.wait())
         try:
-            await asyncio.wait(pumps, return_when=asyncio.FIRST_COMPLETED)
+            # Each direction runs to its own end of stream, which it passes on as a half-close
+            # (a client that shuts its sending side still reads the whole answer); the link
+            # closes once both are done, or at once on a reset, an error or stop().
+            await asyncio.wait(
+                [asyncio.gather(*pumps), closed], return_when=asyncio.FIRST_COMPLETED
+            )
         finally:
-            for pump in pumps:
-                pump.cancel()
+            for task in (*pumps, closed):
+                task.cancel()
             if not link.closed.is_set():
                 link.close()
             self._links.discard(link)
@@ -249,8 +258,9 @@ class ChaosProxy:
                 if link.closed.is_set():
                     return
         except (ConnectionError, OSError):
-            pass
-        if not link.closed.is_set():
+            link.close()  # an error on either side ends both directions
+            return
+        if not link.closed.is_set():  # end of stream: the other side sees a half-close
             with contextlib.suppress(OSError, RuntimeError):
                 writer.write_eof()
 
