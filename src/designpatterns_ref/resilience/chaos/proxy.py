@@ -51,7 +51,7 @@ import random
 import socket
 import struct
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from designpatterns_ref.errors import shown
 from designpatterns_ref.resilience.base import (
@@ -222,14 +222,13 @@ class ChaosProxy:
             asyncio.ensure_future(self._pump(client_reader, up_writer, "upstream", link)),
             asyncio.ensure_future(self._pump(up_reader, client_writer, "downstream", link)),
         ]
-        closed = asyncio.ensure_future(link.closed.wait())
+        both: asyncio.Future[Any] = asyncio.gather(*pumps)
+        closed: asyncio.Future[Any] = asyncio.ensure_future(link.closed.wait())
         try:
             # Each direction runs to its own end of stream, which it passes on as a half-close
             # (a client that shuts its sending side still reads the whole answer); the link
             # closes once both are done, or at once on a reset, an error or stop().
-            await asyncio.wait(
-                [asyncio.gather(*pumps), closed], return_when=asyncio.FIRST_COMPLETED
-            )
+            await asyncio.wait([both, closed], return_when=asyncio.FIRST_COMPLETED)
         finally:
             for task in (*pumps, closed):
                 task.cancel()
