@@ -55,6 +55,23 @@ def test_thread_timeout_frees_the_caller_though_the_thread_runs_on() -> None:
     assert Timeout(10.0, mode="thread").call(lambda: "quick") == "quick"
 
 
+def test_thread_timeouts_do_not_share_workers() -> None:
+    """Workers hung on one dependency fill that guard's pool only, not another guard's."""
+    payments = Timeout(0.05, mode="thread", max_workers=2)
+    inventory = Timeout(5.0, mode="thread", max_workers=2)
+    release = threading.Event()
+    try:
+        for _ in range(2):  # every worker of the payments guard is now stuck
+            with pytest.raises(CallTimeout):
+                payments.call(release.wait, 10)
+        with pytest.raises(CallTimeout):  # its own cap still holds: no worker is free
+            payments.call(lambda: "queued behind the stuck ones")
+        assert inventory.call(lambda: "inventory ok") == "inventory ok"
+        assert inventory.timeouts == 0
+    finally:
+        release.set()
+
+
 def test_async_timeout_cancels_and_keeps_the_callees_own_timeout_error() -> None:
     guard = Timeout(0.05)
 
