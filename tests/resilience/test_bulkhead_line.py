@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from designpatterns_ref.resilience import Bulkhead, BulkheadFull
+from designpatterns_ref.resilience import AsyncBulkhead, Bulkhead, BulkheadFull
 
 
 def until(condition: Callable[[], bool], what: str) -> None:
@@ -149,3 +149,38 @@ def test_a_coroutine_whose_wait_runs_out_is_refused_and_leaves_the_line() -> Non
     asyncio.run(main())
     stats = bulkhead.stats()
     assert (stats.active, stats.waiting, stats.admitted, stats.rejected) == (0, 0, 2, 1)
+
+
+def test_async_bulkhead_uses_a_slot_handed_over_as_its_wait_runs_out(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The race of Python 3.12+, where ``wait_for`` is ``async with timeout(): await fut``.
+
+    The slot can be handed over in the very loop turn in which the wait's timer fires: the
+    future then holds its result and yet TimeoutError is raised. This stand-in for
+    ``wait_for`` always ends that way, so the race happens on every run, on every version.
+    """
+
+    async def wait_for_racing_the_hand_over(fut: asyncio.Future[None], timeout: float) -> None:
+        await fut  # the slot is handed over...
+        raise TimeoutError  # ...as the timer fires
+
+    monkeypatch.setattr(asyncio, "wait_for", wait_for_racing_the_hand_over)
+    bulkhead = AsyncBulkhead(1, max_waiting=1, max_wait=1.0)
+
+    async def main() -> list[str]:
+        gate = asyncio.Event()
+        holder = asyncio.ensure_future(bulkhead.acall(gate.wait))
+        await asyncio.sleep(0)
+        waiter = asyncio.ensure_future(bulkhead.acall(asyncio.to_thread, str, "waited"))
+        await asyncio.sleep(0)
+        assert bulkhead.stats().waiting == 1
+        gate.set()
+        await holder
+        served = [await waiter]
+        served.append(await bulkhead.acall(asyncio.to_thread, str, "after"))
+        return served
+
+    assert asyncio.run(main()) == ["waited", "after"]
+    stats = bulkhead.stats()
+    assert (stats.active, stats.waiting, stats.admitted, stats.rejected) == (0, 0, 3, 0)

@@ -357,7 +357,10 @@ class AsyncBulkhead:
             try:
                 await asyncio.wait_for(turn, self.max_wait)
             except TimeoutError:
-                raise self._refuse() from None
+                # From Python 3.12 the wait can run out in the very loop turn in which a
+                # release handed this call its slot: then the slot is ours, and is used.
+                if not turn.done() or turn.cancelled():
+                    raise self._refuse() from None
             except BaseException:
                 if turn.done() and not turn.cancelled():
                     self._release()  # handed a slot, but cancelled before using it
