@@ -168,6 +168,37 @@ def test_hedge_async_cancels_the_loser_and_survives_one_failure() -> None:
     assert (first, second, cancelled) == ("fast", "second copy", True)
 
 
+def test_hedge_async_caller_cancelled_during_the_delay_cancels_the_first_copy() -> None:
+    """A caller that gives up before the hedge is sent leaves no copy running on."""
+
+    async def main() -> list[str]:
+        hedge = Hedge(delay=3600.0)
+        started, release = asyncio.Event(), asyncio.Event()
+        outcome: list[str] = []
+
+        async def charge() -> str:
+            started.set()
+            try:
+                await release.wait()
+            except asyncio.CancelledError:
+                outcome.append("cancelled")
+                raise
+            outcome.append("charged")  # the side effect the caller no longer waits for
+            return "charged"
+
+        caller = asyncio.ensure_future(hedge.acall(charge))
+        await started.wait()
+        caller.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await caller
+        release.set()
+        for _ in range(10):
+            await asyncio.sleep(0)
+        return outcome
+
+    assert asyncio.run(main()) == ["cancelled"]
+
+
 def test_hedge_delay_follows_the_percentile() -> None:
     hedge = Hedge(percentile=95, window=100, min_samples=20, initial_delay=0.5)
     assert hedge.current_delay() == 0.5
