@@ -221,3 +221,25 @@ def test_a_clock_gone_wrong_is_refused_before_it_reaches_redis(redis_url: str, b
     with pytest.raises(ResilienceError, match=r"clock\(\) returned"):
         breaker.call(lambda: ran.append(1))
     assert not ran and {k: client.dump(k) for k in client.keys("*")} == before
+
+
+def test_a_non_callable_is_refused_and_nothing_is_recorded(redis_url: str) -> None:
+    """As the in-memory breaker does: the family's error, and the shared window untouched."""
+    import asyncio
+
+    from designpatterns_ref.resilience import ResilienceTypeError
+
+    client = _client(redis_url)
+    client.flushall()
+    breaker = RedisCircuitBreaker(client, name="typo", **CONFIG)  # type: ignore[arg-type]
+    assert _step(breaker, ManualClock(), "ok") == "ok"
+    before = {k: client.dump(k) for k in client.keys("*")}
+    with pytest.raises(ResilienceTypeError, match=r"RedisCircuitBreaker.call: fn='a str'"):
+        breaker.call("a str")  # type: ignore[arg-type]
+    with pytest.raises(ResilienceTypeError, match=r"RedisCircuitBreaker.acall: fn=42"):
+        asyncio.run(breaker.acall(42))  # type: ignore[arg-type]
+    assert {k: client.dump(k) for k in client.keys("*")} == before
+    for _ in range(3):  # three refused calls would have opened it, had they counted as failures
+        with pytest.raises(ResilienceTypeError):
+            breaker.call(None)  # type: ignore[arg-type]
+    assert breaker.state is BreakerState.CLOSED
