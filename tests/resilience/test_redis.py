@@ -243,3 +243,23 @@ def test_a_non_callable_is_refused_and_nothing_is_recorded(redis_url: str) -> No
         with pytest.raises(ResilienceTypeError):
             breaker.call(None)  # type: ignore[arg-type]
     assert breaker.state is BreakerState.CLOSED
+
+
+def test_a_call_of_exactly_the_slow_duration_is_not_slow(redis_url: str) -> None:
+    """Strictly above the threshold is slow, as in the in-memory breaker and resilience4j."""
+    client = _client(redis_url)
+    client.flushall()
+    clock = ManualClock()
+    breaker = RedisCircuitBreaker(
+        client, name="edge", window_size=1, minimum_calls=1, slow_call_rate_threshold=100.0,
+        slow_call_duration=1.0, clock=clock,
+    )  # fmt: skip
+
+    def taking(seconds: float) -> str:
+        clock.advance(seconds)
+        return "ok"
+
+    assert breaker.call(taking, 1.0) == "ok"
+    assert breaker.state is BreakerState.CLOSED  # one call, not slow: a 0% slow-call rate
+    assert breaker.call(taking, 1.0 + 2**-40) == "ok"
+    assert breaker.state is BreakerState.OPEN  # one call, slow: 100%

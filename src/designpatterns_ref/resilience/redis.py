@@ -312,7 +312,7 @@ class RedisCircuitBreaker:
             self._release(keys=self._keys[:1], args=[generation])
             return
         outcome = FAILED if exc is not None and isinstance(exc, c.record) else 0
-        if took >= c.slow_call_duration:
+        if took > c.slow_call_duration:  # strictly, as the in-memory breaker
             outcome |= SLOW
         args = [
             outcome,
