@@ -94,6 +94,13 @@ def _waker(loop: asyncio.AbstractEventLoop, turn: asyncio.Future[None]) -> Calla
     """Resolve ``turn`` on ``loop`` from any thread (the one that frees the slot)."""
 
     def wake() -> None:
+        try:
+            running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:  # freed by a task of the same loop: no need to wake the loop up
+            _resolve(turn)
+            return
         with contextlib.suppress(RuntimeError):  # the loop is closed: no one is left to wake
             loop.call_soon_threadsafe(_resolve, turn)
 
