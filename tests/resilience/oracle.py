@@ -86,7 +86,7 @@ class ReferenceBreaker:
             return
         if self._expired(now):
             return  # a trial call that outlived its half-open state: its outcome is dropped
-        failed, slow = kind == "fail", duration >= self.cfg.slow_call_duration
+        failed, slow = kind == "fail", duration > self.cfg.slow_call_duration
         if self.state == "closed":
             self.log.append((now, failed, slow))
             window = self.window(now)

@@ -210,9 +210,24 @@ def test_slow_calls_open_the_breaker() -> None:
     for duration in (2.0, 2.0, 0.1):
         run_call(breaker, clock, "ok", duration)
     assert breaker.state is BreakerState.CLOSED
-    run_call(breaker, clock, "ok", 1.0)  # 3 of 4 slow
+    run_call(breaker, clock, "ok", 1.5)  # 3 of 4 slow
     assert breaker.state is BreakerState.OPEN
     assert breaker.metrics().slow == 3
+
+
+@pytest.mark.parametrize("kind", ["ok", "fail"])
+def test_a_call_of_exactly_the_slow_duration_is_not_slow(kind: str) -> None:
+    """resilience4j: slow only if the duration is strictly above slowCallDurationThreshold."""
+    clock = ManualClock()
+    breaker = CircuitBreaker(
+        window_size=10, minimum_calls=10, slow_call_duration=1.0, clock=clock,  # type: ignore[arg-type]
+        record=ConnectionError,
+    )  # fmt: skip
+    run_call(breaker, clock, kind, 1.0)
+    assert breaker.metrics().window_slow == 0
+    run_call(breaker, clock, kind, 1.0 + 2**-40)
+    assert breaker.metrics().window_slow == 1
+    assert breaker.metrics().slow == 1
 
 
 def test_time_window_forgets_old_seconds() -> None:

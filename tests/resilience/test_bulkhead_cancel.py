@@ -1,11 +1,10 @@
-"""Bulkhead.acall cancelled while its worker thread waits for a slot gives every slot back.
+"""Bulkhead.acall cancelled while it waits for a slot gives every slot back.
 
-A coroutine that finds the thread bulkhead full waits in a worker thread. These tests cancel
-the coroutine (task.cancel, asyncio.timeout) at each point of that wait: before the thread has
-started (the executor drops the queued wait), while it sleeps in line, and just after it has
-taken a freed slot but before the coroutine hears of it. Afterwards no call is running, no one
-waits, and the full capacity is free again.
-"""
+A coroutine that finds the thread bulkhead full waits in line on a future of its event loop.
+These tests cancel the coroutine (task.cancel, asyncio.timeout) at each point of that wait:
+at once (with the loop's default executor busy, which the wait must not need), while it waits
+in line, and just after a release handed it the freed slot but before the coroutine hears of
+it. Afterwards no call is running, no one waits, and the full capacity is free again."""
 
 from __future__ import annotations
 
@@ -76,21 +75,21 @@ def run(main: Callable[[concurrent.futures.ThreadPoolExecutor], object]) -> None
     asyncio.run(with_pool())
 
 
-def test_cancelled_before_the_worker_thread_starts() -> None:
+def test_cancelled_at_once_with_the_default_executor_busy() -> None:
     bulkhead = Bulkhead(1, max_waiting=1, max_wait=10.0)
 
     async def main(_: object) -> None:
-        one = concurrent.futures.ThreadPoolExecutor(max_workers=1)  # busy: the wait stays queued
+        one = concurrent.futures.ThreadPoolExecutor(max_workers=1)  # busy all along
         asyncio.get_running_loop().set_default_executor(one)
         busy = threading.Event()
         one.submit(busy.wait, 10)
         holder, release = hold(bulkhead)
         waiter = asyncio.ensure_future(bulkhead.acall(nothing))
-        await asyncio.sleep(0)  # the waiter is now awaiting its queued worker thread
+        await asyncio.sleep(0)  # the waiter is now in line
         waiter.cancel()
         with pytest.raises(asyncio.CancelledError):
             await waiter
-        busy.set()  # the wait was still queued: it never runs
+        busy.set()
         release.set()
         holder.join()
         stats = settled(bulkhead, one)

@@ -156,3 +156,39 @@ def test_contention_every_client_succeeds_once(clients: int, seed: int) -> None:
         result = simulate_contention(clients, policy, seed=seed)
         assert result.calls >= clients  # at least one attempt each; one success each
         assert result.completion > 0
+
+
+def test_a_lognormal_sigma_past_the_bound_is_refused() -> None:
+    """exp(sigma * a normal draw) overflowed inside the user's call; now the Latency refuses."""
+    from designpatterns_ref.resilience import ResilienceError
+
+    with pytest.raises(ResilienceError, match=r"sigma b=1000 must be <= 10"):
+        Latency.lognormal(0.1, 1000)
+    with pytest.raises(ResilienceError, match=r"sigma b=10.5 must be <= 10"):
+        Latency("lognormal", 0.1, 10.5)
+    assert Latency.lognormal(0.1, 10).b == 10.0
+    assert Latency.uniform(0, 1000).b == 1000.0  # b is sigma only for a lognormal
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    latency=st.one_of(
+        st.builds(
+            Latency.lognormal,
+            st.floats(0, 1e308),
+            st.floats(0, 10),
+        ),
+        st.builds(Latency.exponential, st.floats(0, 1e308)),
+    ),
+    seed=st.integers(0, 2**32),
+)
+def test_any_accepted_latency_is_waited_at_most_hang(latency: Latency, seed: int) -> None:
+    """Every draw of an accepted distribution is a wait of at most ``hang``: never an error."""
+    clock = ManualClock()
+    schedule = FaultSchedule([Phase(0, 10, latency=latency)], seed=seed, hang=30.0, clock=clock)
+    ping = schedule.inject(lambda: "pong")
+    for _ in range(20):
+        before = clock()
+        assert ping() == "pong"
+        assert 0 <= clock() - before <= 30.0
+        clock.set(0.0, allow_backwards=True)

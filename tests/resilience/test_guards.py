@@ -55,6 +55,23 @@ def test_thread_timeout_frees_the_caller_though_the_thread_runs_on() -> None:
     assert Timeout(10.0, mode="thread").call(lambda: "quick") == "quick"
 
 
+def test_thread_timeouts_do_not_share_workers() -> None:
+    """Workers hung on one dependency fill that guard's pool only, not another guard's."""
+    payments = Timeout(0.05, mode="thread", max_workers=2)
+    inventory = Timeout(5.0, mode="thread", max_workers=2)
+    release = threading.Event()
+    try:
+        for _ in range(2):  # every worker of the payments guard is now stuck
+            with pytest.raises(CallTimeout):
+                payments.call(release.wait, 10)
+        with pytest.raises(CallTimeout):  # its own cap still holds: no worker is free
+            payments.call(lambda: "queued behind the stuck ones")
+        assert inventory.call(lambda: "inventory ok") == "inventory ok"
+        assert inventory.timeouts == 0
+    finally:
+        release.set()
+
+
 def test_async_timeout_cancels_and_keeps_the_callees_own_timeout_error() -> None:
     guard = Timeout(0.05)
 
@@ -149,6 +166,37 @@ def test_hedge_async_cancels_the_loser_and_survives_one_failure() -> None:
 
     first, second, cancelled = asyncio.run(main())
     assert (first, second, cancelled) == ("fast", "second copy", True)
+
+
+def test_hedge_async_caller_cancelled_during_the_delay_cancels_the_first_copy() -> None:
+    """A caller that gives up before the hedge is sent leaves no copy running on."""
+
+    async def main() -> list[str]:
+        hedge = Hedge(delay=3600.0)
+        started, release = asyncio.Event(), asyncio.Event()
+        outcome: list[str] = []
+
+        async def charge() -> str:
+            started.set()
+            try:
+                await release.wait()
+            except asyncio.CancelledError:
+                outcome.append("cancelled")
+                raise
+            outcome.append("charged")  # the side effect the caller no longer waits for
+            return "charged"
+
+        caller = asyncio.ensure_future(hedge.acall(charge))
+        await started.wait()
+        caller.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await caller
+        release.set()
+        for _ in range(10):
+            await asyncio.sleep(0)
+        return outcome
+
+    assert asyncio.run(main()) == ["cancelled"]
 
 
 def test_hedge_delay_follows_the_percentile() -> None:

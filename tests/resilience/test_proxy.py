@@ -114,3 +114,51 @@ def test_disabled_proxy_refuses_and_toxic_errors(rig: tuple[LoopThread, ChaosPro
         proxy.remove_toxic("missing")
     with pytest.raises(ResilienceError):
         Toxic("x", "bandwidth", rate=0)
+
+
+def half_closed_exchange(proxy: ChaosProxy, payload: bytes) -> bytes:
+    """Send ``payload``, half-close (no more to send, still reading), read until end of stream."""
+    with socket.create_connection(proxy.address, timeout=5) as sock:
+        sock.sendall(payload)
+        sock.shutdown(socket.SHUT_WR)
+        got = bytearray()
+        while chunk := sock.recv(65536):
+            got += chunk
+    return bytes(got)
+
+
+def test_half_close_keeps_the_reply(rig: tuple[LoopThread, ChaosProxy]) -> None:
+    """A client that half-closes still gets every byte of the answer, then end of stream."""
+    _, proxy = rig
+    assert half_closed_exchange(proxy, b"y" * 2_000_000) == b"y" * 2_000_000
+    proxy.add_toxic(Toxic("lag", "latency", latency=0.05))
+    assert half_closed_exchange(proxy, b"hello") == b"hello"
+    proxy.add_toxic(Toxic("lag-up", "latency", direction="upstream", latency=0.05))
+    assert half_closed_exchange(proxy, b"both ways") == b"both ways"
+
+
+def test_timeout_toxic_closes_an_idle_connection(rig: tuple[LoopThread, ChaosProxy]) -> None:
+    """The countdown runs from the toxic's arrival, not from the first data (as in toxiproxy)."""
+    _, proxy = rig
+    proxy.add_toxic(Toxic("cut", "timeout", timeout=0.1))
+    with socket.create_connection(proxy.address, timeout=5) as sock:  # waits to be spoken to
+        assert sock.recv(16) == b""  # closed by the proxy, though no byte ever came
+    proxy.remove_toxic("cut")
+    with socket.create_connection(proxy.address, timeout=5) as sock:
+        sock.sendall(b"open")
+        assert sock.recv(16) == b"open"
+        proxy.add_toxic(Toxic("cut", "timeout", direction="upstream", timeout=0.1))
+        assert sock.recv(16) == b""  # an open, idle connection: closed once the toxic came
+
+
+def test_removing_a_timeout_toxic_stops_its_countdown(rig: tuple[LoopThread, ChaosProxy]) -> None:
+    _, proxy = rig
+    with socket.create_connection(proxy.address, timeout=5) as sock:
+        sock.sendall(b"one")
+        assert sock.recv(16) == b"one"
+        proxy.add_toxic(Toxic("cut", "timeout", timeout=0.2))
+        proxy.remove_toxic("cut")
+        time.sleep(0.4)  # past the countdown the toxic would have run
+        sock.sendall(b"two")
+        assert sock.recv(16) == b"two"
+        assert proxy.connections == 1

@@ -221,3 +221,45 @@ def test_a_clock_gone_wrong_is_refused_before_it_reaches_redis(redis_url: str, b
     with pytest.raises(ResilienceError, match=r"clock\(\) returned"):
         breaker.call(lambda: ran.append(1))
     assert not ran and {k: client.dump(k) for k in client.keys("*")} == before
+
+
+def test_a_non_callable_is_refused_and_nothing_is_recorded(redis_url: str) -> None:
+    """As the in-memory breaker does: the family's error, and the shared window untouched."""
+    import asyncio
+
+    from designpatterns_ref.resilience import ResilienceTypeError
+
+    client = _client(redis_url)
+    client.flushall()
+    breaker = RedisCircuitBreaker(client, name="typo", **CONFIG)  # type: ignore[arg-type]
+    assert _step(breaker, ManualClock(), "ok") == "ok"
+    before = {k: client.dump(k) for k in client.keys("*")}
+    with pytest.raises(ResilienceTypeError, match=r"RedisCircuitBreaker.call: fn='a str'"):
+        breaker.call("a str")  # type: ignore[arg-type]
+    with pytest.raises(ResilienceTypeError, match=r"RedisCircuitBreaker.acall: fn=42"):
+        asyncio.run(breaker.acall(42))  # type: ignore[arg-type]
+    assert {k: client.dump(k) for k in client.keys("*")} == before
+    for _ in range(3):  # three refused calls would have opened it, had they counted as failures
+        with pytest.raises(ResilienceTypeError):
+            breaker.call(None)  # type: ignore[arg-type]
+    assert breaker.state is BreakerState.CLOSED
+
+
+def test_a_call_of_exactly_the_slow_duration_is_not_slow(redis_url: str) -> None:
+    """Strictly above the threshold is slow, as in the in-memory breaker and resilience4j."""
+    client = _client(redis_url)
+    client.flushall()
+    clock = ManualClock()
+    breaker = RedisCircuitBreaker(
+        client, name="edge", window_size=1, minimum_calls=1, slow_call_rate_threshold=100.0,
+        slow_call_duration=1.0, clock=clock,
+    )  # fmt: skip
+
+    def taking(seconds: float) -> str:
+        clock.advance(seconds)
+        return "ok"
+
+    assert breaker.call(taking, 1.0) == "ok"
+    assert breaker.state is BreakerState.CLOSED  # one call, not slow: a 0% slow-call rate
+    assert breaker.call(taking, 1.0 + 2**-40) == "ok"
+    assert breaker.state is BreakerState.OPEN  # one call, slow: 100%

@@ -20,7 +20,8 @@ only transitions are closed -> open -> half-open -> closed or open, and
 Which exceptions count as failures is configurable: ``record`` (default: every ``Exception``)
 are failures, ``ignore`` count as neither (and give a half-open permit back), any other
 exception counts as a success (the dependency answered; the caller made a mistake). A call
-that takes ``slow_call_duration`` seconds or more is slow whatever its outcome. Outcomes of
+that takes more than ``slow_call_duration`` seconds is slow whatever its outcome (strictly more,
+as resilience4j counts it: a call of exactly the threshold is not slow). Outcomes of
 calls that began before a state change are dropped (they describe the old state).
 
 Trade-off: the breaker turns a slow, failing dependency into a fast failure, which protects
@@ -345,7 +346,7 @@ class CircuitBreaker:
         now = self._clock()
         if type(now) is not float or now - now:
             now = self._checked(now, generation)
-        slow = SLOW if now - start >= self.slow_call_duration else 0
+        slow = SLOW if now - start > self.slow_call_duration else 0
         if exc is None:
             self._record(slow, now, generation)
         elif isinstance(exc, self.ignore) or not isinstance(exc, Exception):
@@ -410,7 +411,7 @@ class CircuitBreaker:
         now = clock()
         if type(now) is not float or now - now:
             now = self._checked(now, generation)
-        if now - start < self.slow_call_duration:
+        if now - start <= self.slow_call_duration:
             if self._quiet == generation:
                 # A full count window of fast successes in the closed state: one more success
                 # changes no total and no decision, so it is only counted (no lock needed:

@@ -10,10 +10,11 @@ wait their turn (first come, first served, at most ``max_wait`` seconds), and an
 fails at once with :class:`BulkheadFull`. Hystrix called this "semaphore isolation".
 
 - :class:`Bulkhead` serves threads: a list of slot tokens (taking and returning one is atomic,
-  no lock), and a condition for the waiters; while anyone waits, newcomers queue behind them.
-  Its ``acall`` serves coroutines too (a wait, when needed, happens in a worker thread; a
-  coroutine cancelled while it waits stops that thread's wait, or gives back the slot the thread
-  had just taken).
+  no lock), and a line of waiters to which a release hands its slot directly, so while anyone
+  waits, newcomers queue behind them. Its ``acall`` serves coroutines too: a coroutine waits on
+  a future of its own event loop, woken from the thread that frees the slot, so a wait blocks
+  no thread (not even one of the loop's executor, which the guarded calls may need); one
+  cancelled while it waits leaves the line, or gives back the slot just handed to it.
 - :class:`AsyncBulkhead` serves one event loop: a counter and a queue of futures.
 
 Trade-off: a small cap protects the rest of the server and sheds load early; too small a cap
@@ -33,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import functools
 import inspect
 import itertools
@@ -68,17 +70,41 @@ class BulkheadStats:
     peak: int  # the most calls ever running at once
 
 
-class _Ticket:
-    """One coroutine's place in line, shared with the worker thread that waits for it.
+class _Waiter:
+    """One caller's place in line: a thread's or a coroutine's.
 
-    Both fields change only under the bulkhead's lock.
+    ``granted`` turns true, under the bulkhead's lock, when a release hands this waiter its
+    slot; ``wake`` (called under the lock too) then tells the caller: it notifies the thread's
+    condition, or resolves the coroutine's future on its own event loop.
     """
 
-    __slots__ = ("abandoned", "took")
+    __slots__ = ("granted", "wake")
 
-    def __init__(self) -> None:
-        self.abandoned = False  # the coroutine gave up: the thread must not take a slot
-        self.took = False  # the thread took a slot for the coroutine
+    def __init__(self, wake: Callable[[], object]) -> None:
+        self.granted = False
+        self.wake = wake
+
+
+def _resolve(turn: asyncio.Future[None]) -> None:
+    if not turn.done():
+        turn.set_result(None)
+
+
+def _waker(loop: asyncio.AbstractEventLoop, turn: asyncio.Future[None]) -> Callable[[], None]:
+    """Resolve ``turn`` on ``loop`` from any thread (the one that frees the slot)."""
+
+    def wake() -> None:
+        try:
+            running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:  # freed by a task of the same loop: no need to wake the loop up
+            _resolve(turn)
+            return
+        with contextlib.suppress(RuntimeError):  # the loop is closed: no one is left to wake
+            loop.call_soon_threadsafe(_resolve, turn)
+
+    return wake
 
 
 def _decorate(guard: Any, fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -99,12 +125,14 @@ def _decorate(guard: Any, fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 class Bulkhead:
-    """At most ``max_concurrent`` calls at once across threads; a bounded queue of waiters.
+    """At most ``max_concurrent`` calls at once across threads; a bounded FIFO line of waiters.
 
     The slots are tokens in a list: ``list.pop`` and ``list.append`` are atomic under the GIL,
-    so a call that finds a free slot takes no lock. Only waiting takes the lock: a waiter
-    registers, tries again, then sleeps on a condition that every release signals while
-    anyone waits; newcomers queue behind existing waiters instead of taking a freed slot.
+    so a call that finds a free slot and no one waiting takes no lock. Only waiting takes the
+    lock: a waiter joins the line, and a release hands its slot on to the head of the line
+    at once, so a newcomer that arrives while anyone waits queues behind them. Threads
+    sleep on a condition of their own; coroutines await a future of their own event loop, woken
+    from whichever thread frees the slot (no worker thread is used).
     """
 
     kind: ClassVar[str] = "bulkhead"
@@ -119,28 +147,31 @@ class Bulkhead:
         self.max_wait: float = check_seconds("Bulkhead", "max_wait", max_wait)
         self._slots: list[None] = [None] * self.max_concurrent
         self._lock = threading.Lock()
-        self._turn = threading.Condition(self._lock)
-        self._waiting = 0
+        self._line: collections.deque[_Waiter] = collections.deque()
         self._admitted = itertools.count()
         self._rejected = 0
         self._peak = 0
 
     @property
     def active(self) -> int:
-        """Calls holding a slot now."""
+        """Calls holding a slot now (a slot handed to a waiter counts as held)."""
         return self.max_concurrent - len(self._slots)
 
     def stats(self) -> BulkheadStats:
         with self._lock:
             return BulkheadStats(
-                self.active, self._waiting, count_value(self._admitted), self._rejected, self._peak
+                self.active,
+                len(self._line),
+                count_value(self._admitted),
+                self._rejected,
+                self._peak,
             )
 
     def _refuse(self) -> BulkheadFull:
         self._rejected += 1
         return BulkheadFull(
             f"bulkhead full: {self.max_concurrent} calls running and "
-            f"{self._waiting} of {self.max_waiting} waiting"
+            f"{len(self._line)} of {self.max_waiting} waiting"
         )
 
     def _admit(self) -> None:
@@ -149,14 +180,40 @@ class Bulkhead:
         if in_use > self._peak:
             self._peak = in_use
 
-    def _acquire(self, ticket: _Ticket | None = None) -> None:
-        """Take a slot, waiting in line if allowed; raise BulkheadFull otherwise.
+    def _hand_over(self) -> None:
+        """Under the lock: give free slots to the waiters at the head of the line, in order."""
+        while self._line and self._slots:
+            try:
+                self._slots.pop()
+            except IndexError:  # a newcomer that saw no one waiting took it first
+                return
+            waiter = self._line.popleft()
+            waiter.granted = True
+            waiter.wake()
 
-        With a ``ticket`` (a coroutine's wait, run in a worker thread) the slot is marked on
-        the ticket instead of counted as admitted, and the wait ends, empty-handed, as soon
-        as the coroutine abandons the ticket.
+    def _line_up(self, waiter: _Waiter) -> bool:
+        """Under the lock: join the line, or raise BulkheadFull; True if served at once.
+
+        The waiter joins before it looks for a free slot, so a release that appended its slot
+        a moment ago either is seen here or sees the waiter and hands the slot over itself.
         """
-        if ticket is None and not self._waiting:
+        if len(self._line) >= self.max_waiting or self.max_wait <= 0:
+            if not self._line and self._slots:  # freed since we looked, and no one is ahead
+                try:
+                    self._slots.pop()
+                except IndexError:
+                    pass
+                else:
+                    waiter.granted = True
+                    return True
+            raise self._refuse()
+        self._line.append(waiter)
+        self._hand_over()
+        return waiter.granted
+
+    def _acquire(self) -> None:
+        """Take a slot, waiting in line if allowed; raise BulkheadFull otherwise."""
+        if not self._line:
             try:
                 self._slots.pop()
             except IndexError:
@@ -165,43 +222,28 @@ class Bulkhead:
                 self._admit()
                 return
         with self._lock:
-            if ticket is not None and ticket.abandoned:
-                return
-            if self._waiting >= self.max_waiting or self.max_wait <= 0:
-                if not self._waiting and self._slots:  # freed since we looked
-                    self._slots.pop()
-                    self._took(ticket)
-                    return
-                raise self._refuse()
-            self._waiting += 1
-            try:
+            turn = threading.Condition(self._lock)
+            waiter = _Waiter(turn.notify)
+            if not self._line_up(waiter):
                 give_up = time.monotonic() + self.max_wait
-                while True:
-                    if ticket is not None and ticket.abandoned:
-                        return
-                    try:
-                        self._slots.pop()
-                        break
-                    except IndexError:
-                        left = give_up - time.monotonic()
-                        if left <= 0:
-                            raise self._refuse() from None
-                        self._turn.wait(left)
-            finally:
-                self._waiting -= 1
-            self._took(ticket)
-
-    def _took(self, ticket: _Ticket | None) -> None:
-        if ticket is None:
+                while not waiter.granted:
+                    left = give_up - time.monotonic()
+                    if left <= 0:
+                        self._line.remove(waiter)
+                        raise self._refuse()
+                    turn.wait(left)
             self._admit()
-        else:
-            ticket.took = True  # the coroutine counts it once it knows
 
     def _release(self) -> None:
+        """Give the slot back; if anyone waits, it goes on at once to the head of the line.
+
+        A newcomer that finds anyone in line does not look at the free slots, so between the
+        append and the hand-over only a call that arrived before the waiter can take it.
+        """
         self._slots.append(None)
-        if self._waiting:
+        if self._line:
             with self._lock:
-                self._turn.notify()
+                self._hand_over()
 
     def call(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """Run ``fn(*args, **kwargs)`` in a slot, or raise BulkheadFull."""
@@ -214,43 +256,56 @@ class Bulkhead:
             self._release()
 
     async def acall(self, fn: Callable[..., Awaitable[T]], /, *args: Any, **kwargs: Any) -> T:
-        """Await ``fn(*args, **kwargs)`` in a slot (waiting, if needed, in a worker thread).
+        """Await ``fn(*args, **kwargs)`` in a slot (waiting, if needed, on the event loop).
 
         Cancelling the awaiting task while it waits for a slot leaves the bulkhead as if the
-        call had never come: the worker thread stops waiting and holds no slot.
+        call had never come: it leaves the line, or gives back the slot just handed to it.
         """
         if not callable(fn):
             raise not_callable("Bulkhead.acall", fn)
         try:
-            if self._waiting:
+            if self._line:
                 raise IndexError
             self._slots.pop()
             self._admit()
         except IndexError:
-            await self._wait_in_thread()
+            await self._await_turn()
         try:
             return await fn(*args, **kwargs)
         finally:
             self._release()
 
-    async def _wait_in_thread(self) -> None:
-        """Wait for a slot in a worker thread (blocking a thread, not the loop); cancellable.
+    async def _await_turn(self) -> None:
+        """Wait in line for a slot on a future of the running loop (no thread is blocked).
 
-        If the coroutine is cancelled (a timeout, a client gone) while the thread waits, the
-        ticket is abandoned and every waiter woken, so the thread stops waiting; if the thread
-        had already taken a slot, it is given back here. Either way no slot is left held.
+        The future is resolved by the release that hands the slot over, or by a timer when
+        ``max_wait`` runs out; which one it was is read under the lock, so a slot that comes
+        as the wait runs out is used, and one that comes as the task is cancelled is given
+        back: no slot is ever left held.
         """
-        ticket = _Ticket()
+        loop = asyncio.get_running_loop()
+        turn: asyncio.Future[None] = loop.create_future()
+        waiter = _Waiter(_waker(loop, turn))
+        with self._lock:
+            if self._line_up(waiter):
+                self._admit()
+                return
+        timer = loop.call_later(self.max_wait, _resolve, turn)
         try:
-            await asyncio.to_thread(self._acquire, ticket)
-        except BaseException:
+            await turn
+        except BaseException:  # cancelled (a timeout around the call, a client gone)
             with self._lock:
-                ticket.abandoned = True
-                took = ticket.took
-                self._turn.notify_all()
-            if took:
-                self._release()
+                if not waiter.granted:
+                    self._line.remove(waiter)
+                    raise
+            self._release()  # handed a slot, but cancelled before using it: pass it on
             raise
+        finally:
+            timer.cancel()
+        with self._lock:
+            if not waiter.granted:  # woken by the timer: the wait ran out
+                self._line.remove(waiter)
+                raise self._refuse()
         self._admit()
 
     def __call__(self, fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -309,7 +364,10 @@ class AsyncBulkhead:
             try:
                 await asyncio.wait_for(turn, self.max_wait)
             except TimeoutError:
-                raise self._refuse() from None
+                # From Python 3.12 the wait can run out in the very loop turn in which a
+                # release handed this call its slot: then the slot is ours, and is used.
+                if not turn.done() or turn.cancelled():
+                    raise self._refuse() from None
             except BaseException:
                 if turn.done() and not turn.cancelled():
                     self._release()  # handed a slot, but cancelled before using it

@@ -158,18 +158,21 @@ class Hedge:
         raise error
 
     async def acall(self, fn: Callable[..., Awaitable[T]], /, *args: Any, **kwargs: Any) -> T:
-        """Await ``fn``; after the delay, a second copy as another task; cancel the loser."""
+        """Await ``fn``; after the delay, a second copy as another task; cancel the loser.
+
+        A caller cancelled at any point (during the delay too) cancels every copy still running.
+        """
         if not callable(fn):
             raise not_callable("Hedge.acall", fn)
         start = self._now()
         first = asyncio.ensure_future(fn(*args, **kwargs))
         copies = [first]
-        done, _ = await asyncio.wait(copies, timeout=self.current_delay())
-        if not done:
-            copies.append(asyncio.ensure_future(fn(*args, **kwargs)))
-        pending = set(copies)
         error: BaseException | None = None
-        try:
+        try:  # whatever ends the wait (an answer, an error, the caller cancelled), no copy runs on
+            done, _ = await asyncio.wait(copies, timeout=self.current_delay())
+            if not done:
+                copies.append(asyncio.ensure_future(fn(*args, **kwargs)))
+            pending = set(copies)
             while pending:
                 done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
                 for task in done:
@@ -178,8 +181,9 @@ class Hedge:
                         return task.result()
                     error = task.exception() if not task.cancelled() else error
         finally:
-            for task in pending:
-                task.cancel()
+            for task in copies:
+                if not task.done():
+                    task.cancel()
         if error is None:
             raise asyncio.CancelledError()
         raise error

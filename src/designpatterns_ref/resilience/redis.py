@@ -49,6 +49,7 @@ from designpatterns_ref.resilience.base import (
     ResilienceTypeError,
     check_callable,
     decorate,
+    not_callable,
 )
 from designpatterns_ref.resilience.breaker import BreakerState, CircuitBreaker, StateChange
 from designpatterns_ref.resilience.window import FAILED, SLOW
@@ -311,7 +312,7 @@ class RedisCircuitBreaker:
             self._release(keys=self._keys[:1], args=[generation])
             return
         outcome = FAILED if exc is not None and isinstance(exc, c.record) else 0
-        if took >= c.slow_call_duration:
+        if took > c.slow_call_duration:  # strictly, as the in-memory breaker
             outcome |= SLOW
         args = [
             outcome,
@@ -330,6 +331,8 @@ class RedisCircuitBreaker:
 
     def call(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """Run ``fn(*args, **kwargs)`` through the shared breaker."""
+        if not callable(fn):  # refused before Redis is asked: nothing is recorded
+            raise not_callable("RedisCircuitBreaker.call", fn)
         permit = self._permit()
         start = self._timer()
         try:
@@ -342,6 +345,8 @@ class RedisCircuitBreaker:
 
     async def acall(self, fn: Callable[..., Awaitable[T]], /, *args: Any, **kwargs: Any) -> T:
         """Await ``fn(*args, **kwargs)`` through the shared breaker (the Redis calls block)."""
+        if not callable(fn):
+            raise not_callable("RedisCircuitBreaker.acall", fn)
         permit = self._permit()
         start = self._timer()
         try:

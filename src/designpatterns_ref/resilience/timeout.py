@@ -11,8 +11,10 @@ outside it waits too. How to stop waiting depends on what runs the call:
 - **threads** (``mode="thread"``): the call runs in a worker thread and the caller stops
   waiting at the limit. *A Python thread cannot be killed*: the worker runs on until the call
   returns by itself, holding whatever it holds. The caller is freed, the work is not. Give the
-  underlying client its own socket timeout so abandoned workers end too; ``max_workers`` caps
-  how many can pile up.
+  underlying client its own socket timeout so abandoned workers end too. Each ``Timeout`` has
+  its own pool of at most ``max_workers`` threads (started on first use): the workers left
+  behind by one hung dependency pile up in its own guard only, and cannot starve the guard of
+  another dependency.
 - **cooperative** (``mode="cooperative"``, the default for sync calls): the call runs in the
   caller's thread with a deadline the callee can read (:func:`remaining`, to set its socket
   timeout from); if it overruns anyway its result is discarded and :class:`CallTimeout` is
@@ -85,9 +87,6 @@ class Timeout:
 
     kind: ClassVar[str] = "timeout"
 
-    _pools: ClassVar[dict[int, concurrent.futures.ThreadPoolExecutor]] = {}
-    _pools_lock: ClassVar[threading.Lock] = threading.Lock()
-
     def __init__(
         self,
         seconds: float,
@@ -106,16 +105,21 @@ class Timeout:
         self.max_workers = check_int("Timeout", "max_workers", max_workers, minimum=1, maximum=4096)
         self._clock: Clock = check_callable("Timeout", "clock", clock)
         self.timeouts = 0  # calls cut short (approximate under threads)
+        self._executor: concurrent.futures.ThreadPoolExecutor | None = None
+        self._executor_lock = threading.Lock()
 
     def _pool(self) -> concurrent.futures.ThreadPoolExecutor:
-        with Timeout._pools_lock:
-            pool = Timeout._pools.get(self.max_workers)
-            if pool is None:
-                pool = concurrent.futures.ThreadPoolExecutor(
-                    self.max_workers, thread_name_prefix="dpref-timeout"
-                )
-                Timeout._pools[self.max_workers] = pool
-            return pool
+        """This guard's own worker pool, made on first use (its threads start as needed)."""
+        pool = self._executor
+        if pool is None:
+            with self._executor_lock:
+                pool = self._executor
+                if pool is None:
+                    pool = concurrent.futures.ThreadPoolExecutor(
+                        self.max_workers, thread_name_prefix="dpref-timeout"
+                    )
+                    self._executor = pool
+        return pool
 
     def _expired(self, took: float | None) -> CallTimeout:
         self.timeouts += 1

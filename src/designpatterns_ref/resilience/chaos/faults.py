@@ -7,7 +7,8 @@ clock: added latency drawn from a :class:`Latency` distribution, an error rate, 
 (the call never answers) or a kill (the instance is gone: every call is refused at once).
 :meth:`FaultSchedule.inject` wraps a callable (``ainject`` a coroutine function) so that each
 call first meets whatever the schedule says for the current time. Phases may overlap: their
-latencies add, their error rates combine (``1 - prod(1 - p)``), and a kill or a blackhole wins.
+latencies add (up to ``hang`` seconds in all), their error rates combine (``1 - prod(1 - p)``),
+and a kill or a blackhole wins.
 
 A blackhole waits as long as the caller lets it: up to
 :func:`~designpatterns_ref.resilience.remaining` of the innermost cooperative
@@ -64,6 +65,8 @@ __all__ = [
 
 T = TypeVar("T")
 
+MAX_SIGMA = 10.0  # a lognormal wider than this is no latency: e**10 is 22,000 medians
+
 
 class InjectedError(ConnectionError):
     """A failure the fault schedule injected (the dependency answered with an error)."""
@@ -101,6 +104,11 @@ class Latency:
             )
         a = check_seconds("Latency", "a", self.a)
         b = check_seconds("Latency", "b", self.b)
+        if self.kind == "lognormal" and b > MAX_SIGMA:
+            raise ResilienceError(
+                f"Latency: lognormal sigma b={shown(self.b)} must be <= {MAX_SIGMA:g} (at 10, one "
+                "draw in six is 22,000 times the median already; wider ones overflow a float)"
+            )
         if self.kind == "uniform" and b < a:
             raise ResilienceError(
                 f"Latency: uniform high b={shown(self.b)} is below low a={shown(self.a)}"
@@ -122,7 +130,7 @@ class Latency:
 
     @classmethod
     def lognormal(cls, median: float, sigma: float) -> Latency:
-        """A long-tailed latency: half the calls beat ``median``; ``sigma`` sets the tail."""
+        """A long-tailed latency: half the calls beat ``median``; ``sigma`` (0 to 10): the tail."""
         return cls("lognormal", median, sigma)
 
     def sample(self, rng: random.Random) -> float:
@@ -225,6 +233,7 @@ class FaultSchedule:
             self.stats.log.append((now, "blackhole"))
             return min(self.hang, remaining()), "blackhole"
         wait = sum(p.latency.sample(self._rng) for p in phases if p.latency is not None)
+        wait = min(wait, self.hang)  # no call waits longer than a blackholed one
         self.stats.added_latency += wait
         survive = 1.0
         for p in phases:

@@ -13,12 +13,17 @@ arrives:
   second's worth and paced);
 - ``reset_peer``: abort the connection with a TCP RST (``SO_LINGER`` 0) after ``timeout``
   seconds, on the next data or at once for new connections ("connection reset by peer");
-- ``timeout``: let nothing through; close the connection after ``timeout`` seconds, or never
-  when ``timeout`` is 0 (data is dropped until the toxic goes, as a blackhole does).
+- ``timeout``: let nothing through; close the connection ``timeout`` seconds after the toxic
+  was added (or the connection opened, if later), whether or not any data came, or never when
+  ``timeout`` is 0 (data is dropped until the toxic goes, as a blackhole does). Removing the
+  toxic first stops the countdown.
 
-Removing a toxic restores service for the data that follows. ``enabled = False`` refuses new
-connections and resets open ones (the server is down). Everything is real sockets, so any
-client (redis-py, httpx, a plain socket) can be pointed at :attr:`ChaosProxy.address`.
+An end of stream from one side reaches the other as a half-close, and the other direction
+keeps flowing until it ends too (a client that shuts its sending side still reads the whole
+answer), as through toxiproxy. Removing a toxic restores service for the data that follows.
+``enabled = False`` refuses new connections and resets open ones (the server is down).
+Everything is real sockets, so any client (redis-py, httpx, a plain socket) can be pointed at
+:attr:`ChaosProxy.address`.
 
 Trade-off: a proxy breaks the network the way production breaks it (slow, throttled, reset,
 silent), which a fault schedule on a callable cannot (it never exercises the client's own
@@ -47,8 +52,9 @@ import contextlib
 import random
 import socket
 import struct
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from designpatterns_ref.errors import shown
 from designpatterns_ref.resilience.base import (
@@ -101,6 +107,7 @@ class _Link:
         self.client = client
         self.upstream = upstream
         self.closed = asyncio.Event()
+        self.timers: dict[str, tuple[Toxic, asyncio.TimerHandle]] = {}  # timeout toxics' closes
 
     def reset(self) -> None:
         """Abort both sides; the client sees a TCP RST."""
@@ -110,11 +117,17 @@ class _Link:
                 with contextlib.suppress(OSError):
                     sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             writer.transport.abort()
-        self.closed.set()
+        self._done()
 
     def close(self) -> None:
         for writer in (self.client, self.upstream):
             writer.close()
+        self._done()
+
+    def _done(self) -> None:
+        for _, timer in self.timers.values():
+            timer.cancel()
+        self.timers.clear()
         self.closed.set()
 
 
@@ -139,6 +152,7 @@ class ChaosProxy:
         self._toxics: dict[str, Toxic] = {}
         self._links: set[_Link] = set()
         self._server: asyncio.Server | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._rng = random.Random(seed)
         self.enabled = True
         self.connections = 0
@@ -155,6 +169,7 @@ class ChaosProxy:
         if not isinstance(toxic, Toxic):
             raise ResilienceTypeError(f"ChaosProxy.add_toxic: {shown(toxic, 60)} is not a Toxic")
         self._toxics[toxic.name] = toxic
+        self._on_loop(self._arm_timeouts)
 
     def remove_toxic(self, name: str) -> None:
         """Remove a toxic by name (an unknown name is refused, naming those present)."""
@@ -164,6 +179,7 @@ class ChaosProxy:
                 f"present: {sorted(self._toxics)}"
             )
         del self._toxics[name]
+        self._on_loop(self._arm_timeouts)
 
     def toxics(self) -> list[Toxic]:
         """The toxics present, in the order they were added."""
@@ -180,12 +196,42 @@ class ChaosProxy:
             for link in list(self._links):
                 link.reset()
 
+    def _on_loop(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` on the proxy's event loop (toxics may change from any thread)."""
+        if self._loop is not None:
+            with contextlib.suppress(RuntimeError):  # the loop is closed: no link is left
+                self._loop.call_soon_threadsafe(callback)
+
+    def _arm_timeouts(self, links: Collection[_Link] | None = None) -> None:
+        """On the loop: each open link has one close timer per timeout toxic present, no more.
+
+        Timers of toxics removed (or replaced) are cancelled; a toxic new to a link starts its
+        countdown now. Running it twice changes nothing, so it can follow every change.
+        """
+        present = {t.name: t for t in self._toxics.values() if t.kind == "timeout" and t.timeout}
+        for link in self._links if links is None else links:
+            for name, (toxic, timer) in list(link.timers.items()):
+                if present.get(name) is not toxic:
+                    timer.cancel()
+                    del link.timers[name]
+            for name, toxic in present.items():
+                if name not in link.timers and not link.closed.is_set():
+                    timer = asyncio.get_running_loop().call_later(
+                        toxic.timeout, self._timed_out, link, toxic
+                    )
+                    link.timers[name] = (toxic, timer)
+
+    def _timed_out(self, link: _Link, toxic: Toxic) -> None:
+        if self._toxics.get(toxic.name) is toxic and not link.closed.is_set():
+            link.close()
+
     def _of(self, direction: Direction, kind: str) -> list[Toxic]:
         return [t for t in self._toxics.values() if t.direction == direction and t.kind == kind]
 
     # ----------------------------------------------------------------- serving
     async def start(self) -> ChaosProxy:
         """Start listening; returns self (with the real port)."""
+        self._loop = asyncio.get_running_loop()
         self._server = await asyncio.start_server(self._accept, self.host, self.port)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
@@ -215,15 +261,21 @@ class ChaosProxy:
         self.connections += 1
         for toxic in self._of("downstream", "reset_peer") + self._of("upstream", "reset_peer"):
             self._schedule_reset(link, toxic)
+        self._arm_timeouts([link])
         pumps = [
             asyncio.ensure_future(self._pump(client_reader, up_writer, "upstream", link)),
             asyncio.ensure_future(self._pump(up_reader, client_writer, "downstream", link)),
         ]
+        both: asyncio.Future[Any] = asyncio.gather(*pumps)
+        closed: asyncio.Future[Any] = asyncio.ensure_future(link.closed.wait())
         try:
-            await asyncio.wait(pumps, return_when=asyncio.FIRST_COMPLETED)
+            # Each direction runs to its own end of stream, which it passes on as a half-close
+            # (a client that shuts its sending side still reads the whole answer); the link
+            # closes once both are done, or at once on a reset, an error or stop().
+            await asyncio.wait([both, closed], return_when=asyncio.FIRST_COMPLETED)
         finally:
-            for pump in pumps:
-                pump.cancel()
+            for task in (*pumps, closed):
+                task.cancel()
             if not link.closed.is_set():
                 link.close()
             self._links.discard(link)
@@ -249,8 +301,9 @@ class ChaosProxy:
                 if link.closed.is_set():
                     return
         except (ConnectionError, OSError):
-            pass
-        if not link.closed.is_set():
+            link.close()  # an error on either side ends both directions
+            return
+        if not link.closed.is_set():  # end of stream: the other side sees a half-close
             with contextlib.suppress(OSError, RuntimeError):
                 writer.write_eof()
 
@@ -259,13 +312,8 @@ class ChaosProxy:
     ) -> None:
         for toxic in self._of(direction, "reset_peer"):
             self._schedule_reset(link, toxic)
-        swallowing = self._of(direction, "timeout")
-        if swallowing:
-            closing = [t.timeout for t in swallowing if t.timeout > 0]
-            if closing:
-                await asyncio.sleep(min(closing))
-                link.close()
-            return  # the data is dropped
+        if self._of(direction, "timeout"):
+            return  # the data is dropped (the link's close timers, if any, are running)
         for toxic in self._of(direction, "latency"):
             jitter = self._rng.uniform(-toxic.jitter, toxic.jitter) if toxic.jitter else 0.0
             await asyncio.sleep(max(0.0, toxic.latency + jitter))
