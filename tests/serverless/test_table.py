@@ -198,3 +198,11 @@ def test_a_closed_table_refuses_every_call_with_the_familys_error() -> None:
     for call in calls:
         with pytest.raises(ServerlessError, match="closed"):
             call()
+
+
+def test_the_phone_oracle_skips_a_patient_item_without_a_phone() -> None:
+    items = [
+        {"pk": "P#1", "sk": "PROFILE", "type": "patient", "patient": "1"},
+        {"pk": "P#2", "sk": "PROFILE", "type": "patient", "patient": "2", "phone": "+46701234567"},
+    ]
+    assert [i["patient"] for i in brute_patient_by_phone(items, "+46701234567")] == ["2"]

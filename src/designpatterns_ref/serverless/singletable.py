@@ -181,7 +181,7 @@ def brute_patient_by_phone(items: list[dict[str, Any]], phone: str) -> list[dict
     The oracles check their arguments as :class:`PatientOps` does, and read ``items`` as
     :meth:`KeyValueTable.scan` gives them (the fields :class:`PatientOps` writes)."""
     items, phone = _items(items), _phone(phone)
-    found = [i for i in items if i.get("type") == "patient" and i["phone"] == phone]
+    found = [i for i in items if i.get("type") == "patient" and i.get("phone") == phone]
     return sorted(found, key=lambda i: i["patient"])
 
 
