@@ -219,3 +219,24 @@ def test_a_vanishing_throughput_gives_the_lowest_rung_from_every_algorithm(
         assert 0 <= rung < 2, abr.name
         if isinstance(abr, RobustMPC):
             assert rung == 0
+
+
+@pytest.mark.parametrize("make", [s.BBA, RobustMPC, Bola, Dynamic, ThroughputRule])
+def test_an_abandoned_attempt_does_not_change_the_next_choice(make: type) -> None:
+    movie = Manifest(2000, [200, 1000, 4000], [[4e5, 2e6, 8e6]] * 4)
+    finished = s.Download(0, 1, 2e6, 1050.0, 50.0, 2000.0, 0.0)
+    dropped = s.Download(1, 2, 1e6, 3050.0, 50.0, 333.0, 2000.0, abandoned=True)
+    state = s.SessionState(
+        movie, 25_000, segment=1, buffer_ms=12_000, last_rung=1,
+        throughputs_kbps=[2000.0], download_ms=[1000.0], latencies_ms=[50.0],
+    )  # fmt: skip
+    plain, seen = make(), make()
+    for abr in (plain, seen):
+        abr.start(movie, 25_000)
+        abr.choose(state)
+        abr.observe(finished)
+    seen.observe(dropped)
+    choices = [abr.choose(state) for abr in (plain, seen)]
+    assert choices[0] == choices[1]
+    if isinstance(seen, RobustMPC):
+        assert len(seen._errors) == len(plain._errors) == 1

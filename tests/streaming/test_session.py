@@ -281,3 +281,62 @@ def test_a_latency_of_many_passes_over_the_log_finishes(duration: float, latency
             r = simulate(movie, trace, Fixed(0))
             # the first segment: one latency, then 1 Mbit at 1 Mbit/s
             assert r.startup_s == pytest.approx((latency * 2 / 3 + 1000) / 1000, rel=1e-9)
+
+
+class _Recorder(Fixed):
+    """Fixed(rung), keeping every Download it observes."""
+
+    def __init__(self, rung: int) -> None:
+        super().__init__(rung)
+        self.seen: list[s.Download] = []
+
+    def observe(self, download: s.Download) -> None:
+        self.seen.append(download)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    manifests(max_segments=6),
+    periods(max_periods=4),
+    st.integers(0, 200),
+    st.sampled_from([2.0, 4.0, 25.0]),
+)
+def test_an_abandoned_attempt_is_reported_apart_from_its_replacement(
+    movie: Manifest, rows: list[tuple[int, int, int]], latency: int, cap_s: float
+) -> None:
+    # every period has one latency: every request then waits exactly that long, abandoned or not
+    trace = as_trace([(d, bw, latency) for d, bw, _ in rows])
+    cap_s = max(cap_s, movie.segment_duration_ms / 1000)
+    abr = _Recorder(movie.rungs - 1)
+    r = simulate(movie, trace, abr, buffer_cap_s=cap_s, abandonment=True)
+    dropped = [d for d in abr.seen if d.abandoned]
+    kept = [d for d in abr.seen if not d.abandoned]
+    assert len(dropped) == r.abandoned
+    assert sum(d.bits for d in dropped) == pytest.approx(r.wasted_bits)
+    assert [d.rung for d in kept] == r.rungs
+    assert [d.segment for d in kept] == list(range(movie.segment_count))
+    for d in abr.seen:
+        assert d.latency_ms == pytest.approx(latency)
+    for d in kept:
+        assert d.bits == movie.segment_sizes_bits[d.segment][d.rung]
+    # the downloads of a segment, abandoned ones included, fill its request-to-arrival time
+    spent = [0.0] * movie.segment_count
+    for d in abr.seen:
+        spent[d.segment] += d.time_ms
+    elapsed = [(b - a) * 1000 for a, b in zip(r.request_s, r.finish_s, strict=True)]
+    assert spent == pytest.approx(elapsed, rel=1e-9, abs=1e-6)
+
+
+def test_an_abandoned_download_leaves_the_latency_estimate_alone() -> None:
+    # the first download is fast, then the link collapses during the next: it is abandoned
+    movie = Manifest(2000, [200, 1000, 4000], [[4e5, 2e6, 8e6]] * 6)
+    trace = Trace(
+        [
+            {"duration_ms": 1000, "bandwidth_kbps": 20_000, "latency_ms": 50},
+            {"duration_ms": 60_000, "bandwidth_kbps": 600, "latency_ms": 50},
+        ]
+    )
+    rule = s.ThroughputRule(s.SlidingWindow())
+    r = simulate(movie, trace, rule, abandonment=True)
+    assert r.abandoned > 0
+    assert rule.estimator.latency_ms == pytest.approx(50)

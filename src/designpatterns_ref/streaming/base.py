@@ -420,6 +420,11 @@ class SessionState:
 class Download:
     """One finished (or abandoned) segment download, as the simulator reports it.
 
+    An abandoned attempt (``abandoned=True``) reports the bits that did arrive, the time spent
+    on them (its latency included) and the throughput they were received at; the lower-rung
+    download that replaces it is reported next as a :class:`Download` of the same segment with
+    its own latency and time. The algorithms here learn throughput from finished downloads only.
+
     Checked when built (a :class:`StreamingError` naming the field): ``segment`` and ``rung``
     ints ``>= 0``, ``bits`` finite ``>= 0``, ``time_ms`` finite and at least ``latency_ms``
     (the time includes the latency), ``latency_ms`` and ``buffer_before_ms`` finite ``>= 0``,

@@ -144,4 +144,5 @@ class BBA:
     def observe(self, download: Download) -> None:
         if download.__class__ is not Download:
             check_download(download)
-        self._previous = download.rung
+        if not download.abandoned:  # an abandoned attempt's rung was not played
+            self._previous = download.rung

@@ -396,6 +396,8 @@ class RobustMPC:
         if download.__class__ is not Download:
             check_download(download)
         actual = download.throughput_kbps
+        if download.abandoned:  # the prediction is scored once, on the download that arrived
+            return
         if self._prediction is not None and actual > 0 and math.isfinite(actual):
             self._errors.append(abs(self._prediction - actual) / actual)
             del self._errors[: -self.window]

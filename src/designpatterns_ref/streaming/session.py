@@ -306,6 +306,11 @@ def simulate(
     segment). With ``abandonment`` a download still running when the buffer runs dry (and at
     least 0.5 s old) is dropped for the highest lower rung whose whole segment would arrive
     before the rest of the current one at the throughput measured so far; its bits are wasted.
+    The algorithm observes the abandoned attempt as a :class:`Download` of its own
+    (``abandoned=True``: the bits that arrived, the time spent on them, their latency) and then
+    the replacement with its own latency and transfer time; the session's measurements
+    (``state.throughputs_kbps`` and the rest) hold the replacement only, while the buffer and
+    the stall count pay for both.
     """
     if not isinstance(manifest, Manifest):
         raise StreamingTypeError(f"manifest={shown(manifest)} must be a Manifest")
@@ -349,10 +354,11 @@ def simulate(
         lat = net.latency()
         bits = sizes[index][rung]
         if abandonment and rung > 0:
-            rung, bits, lat = _maybe_abandon(net, res, sizes[index], rung, lat, level)
+            rung, bits, lat, took, spent = _maybe_abandon(net, res, abr, index, rung, lat, level)
         else:
-            net._download(bits)
-        elapsed = net.now_ms - request
+            took, spent = net._download(bits)[1], 0.0
+        # the abandoned attempt's time plus this download's latency and transfer
+        elapsed = spent + lat + took
         if index == 0:
             res.startup_s = elapsed / 1000.0
         elif level >= elapsed:
@@ -366,16 +372,17 @@ def simulate(
         level += seg
         if level > max_level:
             max_level = level
-        tput = bits / (elapsed - lat) if elapsed > lat else math.inf
+        tput = bits / took if took > 0 else math.inf
         state.throughputs_kbps.append(tput)
-        state.download_ms.append(elapsed - lat)
+        state.download_ms.append(took)
         state.latencies_ms.append(lat)
         fields["last_rung"] = rung
         res.rungs.append(rung)
         res.request_s.append(request / 1000.0)
         res.finish_s.append(net.now_ms / 1000.0)
         res.buffer_s.append(level / 1000.0)
-        abr.observe(Download(index, rung, bits, elapsed, lat, tput, state.buffer_ms))
+        before = max(state.buffer_ms - spent, 0.0)
+        abr.observe(Download(index, rung, bits, lat + took, lat, tput, before))
     played += level  # play out what is left
     res.rebuffer_s, res.rebuffer_count = rebuffer / 1000.0, events
     res.played_s, res.max_buffer_s = played / 1000.0, max_level / 1000.0
@@ -386,28 +393,33 @@ def simulate(
 def _maybe_abandon(
     net: Network,
     res: SessionResult,
-    sizes: tuple[float, ...],
+    abr: AbrAlgorithm,
+    index: int,
     rung: int,
     lat: float,
     level: float,
-) -> tuple[int, float, float]:
-    """Download ``sizes[rung]``, abandoning it for a lower rung if it is about to stall."""
+) -> tuple[int, float, float, float, float]:
+    """Download segment ``index`` at ``rung``, abandoning it for a lower rung if it is about to
+    stall. Return the rung that arrived, its bits, its own latency and transfer time, and the
+    time spent on an abandoned attempt before it (0 if none). An abandoned attempt is reported
+    to ``abr`` as a :class:`Download` of its own with ``abandoned=True``."""
+    sizes = res.manifest.segment_sizes_bits[index]
     bits = sizes[rung]
     check = max(level - lat, ABANDON_GRACE_MS - lat, 0.0)
     got, took = net._download(bits, check)
     if got >= bits or took <= 0:
         if got < bits:
-            net._download(bits - got)
-        return rung, bits, lat
+            took += net._download(bits - got)[1]
+        return rung, bits, lat, took, 0.0
     tput = got / took
     remaining = bits - got
-    latency = lat
     for lower in range(rung - 1, -1, -1):
-        if sizes[lower] + latency * tput < remaining:
+        if sizes[lower] + lat * tput < remaining:
             res.abandoned += 1
             res.wasted_bits += got
+            abr.observe(Download(index, rung, got, lat + took, lat, tput, level, abandoned=True))
             lat2 = net.latency()
-            net._download(sizes[lower])
-            return lower, sizes[lower], lat + took + lat2
-    net._download(remaining)
-    return rung, bits, lat
+            took2 = net._download(sizes[lower])[1]
+            return lower, sizes[lower], lat2, took2, lat + took
+    took += net._download(remaining)[1]
+    return rung, bits, lat, took, 0.0
