@@ -90,13 +90,17 @@ MAX_SEGMENTS = 10**6
 
 @dataclass(frozen=True)
 class Rung:
-    """One rendition of the ladder: a name (used in URIs), bitrate and frame size."""
+    """One rendition of the ladder: a name (used in URIs), bitrate, frame size and codecs.
+
+    ``codecs`` is None when unknown (an MPD that does not say): the writers then leave the
+    attribute out rather than name codecs the media may not use.
+    """
 
     name: str
     bitrate_kbps: float
     width: int
     height: int
-    codecs: str = DEFAULT_CODECS
+    codecs: str | None = DEFAULT_CODECS
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not re.fullmatch(r"[A-Za-z0-9_.-]+", self.name):
@@ -114,11 +118,12 @@ class Rung:
             v = getattr(self, field_name)
             if isinstance(v, bool) or not isinstance(v, int) or not 0 < v <= 16384:
                 raise StreamingError(f"{field_name}={shown(v)} must be an int in 1..16384")
-        if not isinstance(self.codecs, str) or not re.fullmatch(
-            r"[\x20-\x21\x23-\x7e]+", self.codecs
+        if self.codecs is not None and (
+            not isinstance(self.codecs, str)
+            or not re.fullmatch(r"[\x20-\x21\x23-\x7e]+", self.codecs)
         ):
             raise StreamingError(
-                f"codecs={shown(self.codecs, 60)} must be printable ASCII without '\"'"
+                f"codecs={shown(self.codecs, 60)} must be None or printable ASCII without '\"'"
             )
 
 
@@ -155,9 +160,10 @@ def write_hls_master(ladder: Sequence[Rung], media_name: str = "index.m3u8") -> 
     media_name = _uri("media_name", media_name)
     lines = ["#EXTM3U", "#EXT-X-VERSION:3", "#EXT-X-INDEPENDENT-SEGMENTS"]
     for rung in ladder:
+        codecs = "" if rung.codecs is None else f',CODECS="{rung.codecs}"'
         lines.append(
             f"#EXT-X-STREAM-INF:BANDWIDTH={round(rung.bitrate_kbps * 1000)},"
-            f'RESOLUTION={rung.width}x{rung.height},CODECS="{rung.codecs}"'
+            f"RESOLUTION={rung.width}x{rung.height}{codecs}"
         )
         lines.append(f"{rung.name}/{media_name}")
     return "\n".join(lines) + "\n"
@@ -330,17 +336,15 @@ def write_dash_mpd(ladder: Sequence[Rung], segment_duration_s: float, duration_s
         },
     )
     for rung in ladder:
-        ET.SubElement(
-            aset,
-            f"{{{MPD_NS}}}Representation",
-            {
-                "id": rung.name,
-                "bandwidth": str(round(rung.bitrate_kbps * 1000)),
-                "width": str(rung.width),
-                "height": str(rung.height),
-                "codecs": rung.codecs,
-            },
-        )
+        attrs = {
+            "id": rung.name,
+            "bandwidth": str(round(rung.bitrate_kbps * 1000)),
+            "width": str(rung.width),
+            "height": str(rung.height),
+        }
+        if rung.codecs is not None:
+            attrs["codecs"] = rung.codecs
+        ET.SubElement(aset, f"{{{MPD_NS}}}Representation", attrs)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(mpd, encoding="unicode")
 
 
@@ -358,7 +362,10 @@ _ADDRESSING = (
 def parse_dash_mpd(text: str) -> DashManifest:
     """Read back the subset :func:`write_dash_mpd` writes (one period, a SegmentTemplate with
     ``@media`` holding ``$Number$``; SegmentBase and SegmentList are refused, as are a ``@media``
-    without ``$Number$`` for more than one segment and two representations with one ``@id``)."""
+    without ``$Number$`` for more than one segment and two representations with one ``@id``).
+
+    A Representation's ``@codecs`` is its own, else its AdaptationSet's, else None (unknown).
+    """
     if not isinstance(text, str):
         raise StreamingTypeError(f"text={shown(text)} must be a str")
     try:
@@ -394,7 +401,7 @@ def parse_dash_mpd(text: str) -> DashManifest:
                 _int_attr(el, "bandwidth") / 1000,
                 _int_attr(el, "width"),
                 _int_attr(el, "height"),
-                el.get("codecs", DEFAULT_CODECS),
+                el.get("codecs", aset.get("codecs")),
             )
         )
         if reps[-1].name in (r.name for r in reps[:-1]):

@@ -1,0 +1,49 @@
+"""What an MPD's structure says reaches the parsed manifest: attributes an AdaptationSet gives
+its Representations, Periods, and nothing made up where the MPD is silent."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from designpatterns_ref.streaming.manifests import (
+    Rung,
+    parse_dash_mpd,
+    parse_hls_master,
+    write_dash_mpd,
+    write_hls_master,
+)
+
+NS = "urn:mpeg:dash:schema:mpd:2011"
+TEMPLATE = '<SegmentTemplate timescale="1" duration="2" media="$RepresentationID$/$Number$.m4s"/>'
+codecs = st.one_of(st.none(), st.sampled_from(["avc1.64001f", "hvc1.1.6.L93.B0", "av01.0.08M.08"]))
+
+
+def _attr(name: str, value: str | None) -> str:
+    return "" if value is None else f' {name}="{value}"'
+
+
+@settings(max_examples=60, deadline=None)
+@given(on_set=codecs, on_reps=st.lists(codecs, min_size=1, max_size=3))
+def test_codecs_come_from_the_representation_else_its_adaptation_set_else_none(
+    on_set: str | None, on_reps: list[str | None]
+) -> None:
+    reps = "".join(
+        f'<Representation id="v{i}" bandwidth="{800000 * (i + 1)}" width="640" height="360"'
+        f"{_attr('codecs', c)}/>"
+        for i, c in enumerate(on_reps)
+    )
+    mpd = (
+        f'<MPD xmlns="{NS}" mediaPresentationDuration="PT10S"><Period>'
+        f"<AdaptationSet{_attr('codecs', on_set)}>{TEMPLATE}{reps}</AdaptationSet></Period></MPD>"
+    )
+    got = [r.codecs for r in parse_dash_mpd(mpd).representations]
+    assert got == [c if c is not None else on_set for c in on_reps]
+
+
+def test_unknown_codecs_round_trip_as_unknown() -> None:
+    ladder = [Rung("a", 800, 640, 360, None), Rung("b", 2000, 1280, 720, "avc1.64001f")]
+    text = write_dash_mpd(ladder, 2.0, 10.0)
+    assert "codecs" not in text.split('id="a"')[1].split("/>")[0]
+    assert list(parse_dash_mpd(text).representations) == ladder
+    assert [v.codecs for v in parse_hls_master(write_hls_master(ladder))] == [None, "avc1.64001f"]
