@@ -3,9 +3,11 @@ its Representations, Periods, and nothing made up where the MPD is silent."""
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from designpatterns_ref.streaming import StreamingError
 from designpatterns_ref.streaming.manifests import (
     Rung,
     parse_dash_mpd,
@@ -47,3 +49,44 @@ def test_unknown_codecs_round_trip_as_unknown() -> None:
     assert "codecs" not in text.split('id="a"')[1].split("/>")[0]
     assert list(parse_dash_mpd(text).representations) == ladder
     assert [v.codecs for v in parse_hls_master(write_hls_master(ladder))] == [None, "avc1.64001f"]
+
+
+def _set(prefix: str, attrs: str = "") -> str:
+    return (
+        f'<AdaptationSet{attrs}><SegmentTemplate timescale="1" duration="2" '
+        f'media="{prefix}/$RepresentationID$-$Number$.m4s"/>'
+        '<Representation id="v" bandwidth="800000" width="640" height="360"/></AdaptationSet>'
+    )
+
+
+def test_more_than_one_period_is_refused() -> None:
+    mpd = (
+        f'<MPD xmlns="{NS}" mediaPresentationDuration="PT20S">'
+        f'<Period id="ad" duration="PT4S">{_set("ad")}</Period>'
+        f'<Period id="main" duration="PT16S">{_set("main")}</Period></MPD>'
+    )
+    with pytest.raises(StreamingError, match="MPD has 2 Periods"):
+        parse_dash_mpd(mpd)
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "refused"),
+    [
+        ("", "", True),
+        (' contentType="video"', ' mimeType="video/mp4"', True),
+        (' mimeType="video/mp4"', ' mimeType="audio/mp4"', False),
+        (' contentType="video"', ' contentType="audio"', False),
+    ],
+)
+def test_a_second_adaptation_set_of_the_same_type_is_refused(
+    first: str, second: str, refused: bool
+) -> None:
+    mpd = (
+        f'<MPD xmlns="{NS}" mediaPresentationDuration="PT10S">'
+        f"<Period>{_set('a', first)}{_set('b', second)}</Period></MPD>"
+    )
+    if refused:
+        with pytest.raises(StreamingError, match="2 AdaptationSets of content type"):
+            parse_dash_mpd(mpd)
+    else:
+        assert parse_dash_mpd(mpd).segment_urls("v")[0] == "a/v-1.m4s"

@@ -348,6 +348,11 @@ def write_dash_mpd(ladder: Sequence[Rung], segment_duration_s: float, duration_s
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(mpd, encoding="unicode")
 
 
+def _content_type(aset: ET.Element) -> str | None:
+    """An AdaptationSet's ``@contentType``, else the type of its ``@mimeType``, else None."""
+    return aset.get("contentType") or aset.get("mimeType", "").split("/")[0] or None
+
+
 def _int_attr(el: ET.Element, name: str) -> int:
     return _integer(el.get(name), f"{el.tag.split('}')[-1]}@{name}")
 
@@ -364,6 +369,10 @@ def parse_dash_mpd(text: str) -> DashManifest:
     ``@media`` holding ``$Number$``; SegmentBase and SegmentList are refused, as are a ``@media``
     without ``$Number$`` for more than one segment and two representations with one ``@id``).
 
+    The first AdaptationSet is read. More than one Period, or a second AdaptationSet of the same
+    content type (``@contentType``, else ``@mimeType``'s type; two without either count as the
+    same), is refused rather than read as part of the first.
+
     A Representation's ``@codecs`` is its own, else its AdaptationSet's, else None (unknown).
     """
     if not isinstance(text, str):
@@ -376,9 +385,23 @@ def parse_dash_mpd(text: str) -> DashManifest:
     if root.tag != f"{{{MPD_NS}}}MPD":
         raise StreamingError(f"root element {shown(root.tag)} must be MPD in {MPD_NS}")
     duration = parse_iso_duration(root.get("mediaPresentationDuration", ""))
-    aset = root.find("d:Period/d:AdaptationSet", ns)
-    if aset is None:
+    periods = root.findall("d:Period", ns)
+    if len(periods) > 1:
+        raise StreamingError(
+            f"MPD has {len(periods)} Periods; this reader takes one (segment numbers and URLs "
+            "start again in every Period, so reading one as the whole title would be wrong)"
+        )
+    asets = root.findall("d:Period/d:AdaptationSet", ns)
+    if not asets:
         raise StreamingError("MPD has no Period/AdaptationSet")
+    aset = asets[0]
+    kind = _content_type(aset)
+    same = [a for a in asets if _content_type(a) == kind]
+    if len(same) > 1:
+        raise StreamingError(
+            f"Period has {len(same)} AdaptationSets of content type {shown(kind)}; this reader "
+            "takes one (it would read the first and drop the other renditions)"
+        )
     tmpl = aset.find("d:SegmentTemplate", ns)
     if tmpl is None:
         raise StreamingError(f"AdaptationSet has no SegmentTemplate; {_ADDRESSING}")
