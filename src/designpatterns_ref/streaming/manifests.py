@@ -8,9 +8,11 @@ one *media* playlist per rung listing its segments (``#EXTINF:<seconds>,`` then 
 by ``#EXT-X-ENDLIST`` for video on demand). MPEG-DASH (ISO/IEC 23009-1) puts everything in one
 XML ``MPD``: a ``Period`` with an ``AdaptationSet`` of ``Representation`` elements (``bandwidth``,
 ``width``, ``height``, ``codecs``) and a ``SegmentTemplate`` that spells every segment's URL
-(``$RepresentationID$``, ``$Number$``) from a duration and a timescale, so the MPD stays small
-however long the title. Writers and parsers here cover that VOD subset; the parsers raise
-:class:`~designpatterns_ref.streaming.base.StreamingError` naming the line or attribute at fault.
+(``$RepresentationID$``, ``$Number$``; filled in by
+:mod:`~designpatterns_ref.streaming.dash_templates`) from a duration and a timescale, so the MPD
+stays small however long the title. Writers and parsers here cover that VOD subset; the parsers
+raise :class:`~designpatterns_ref.streaming.base.StreamingError` naming the line or attribute at
+fault.
 Numbers are read and written exactly by :mod:`~designpatterns_ref.streaming.manifest_numbers`
 (integers are ASCII digits up to 2**64 - 1, durations ASCII digits with an optional fraction)
 and HLS playlists are read by :mod:`~designpatterns_ref.streaming.playlists`; every public name
@@ -49,6 +51,7 @@ from designpatterns_ref.streaming.base import (
     check_list,
     check_number,
 )
+from designpatterns_ref.streaming.dash_templates import fill, numbered, template_parts
 from designpatterns_ref.streaming.manifest_numbers import (
     _integer,
     _ticks,
@@ -200,8 +203,8 @@ class DashManifest:
     Built directly, its fields are checked as :func:`parse_dash_mpd` reads them: durations
     finite, the segment duration positive, at most :data:`MAX_SEGMENTS` segments, the
     templates strings (``media`` not empty, with ``$Number$`` when there is more than one
-    segment), ``start_number`` a decimal integer, at least one :class:`Rung`, no two with one
-    name.
+    segment and no identifier that is not filled in), ``start_number`` a decimal integer, at
+    least one :class:`Rung`, no two with one name.
     """
 
     duration_s: float
@@ -255,7 +258,9 @@ class DashManifest:
         return _segment_count(self.duration_s, self.segment_duration_s)
 
     def segment_urls(self, representation: str) -> list[str]:
-        """Every media segment URL of a representation, from the template."""
+        """Every media segment URL of a representation, from the template (``$RepresentationID$``,
+        ``$Number$`` and ``$Bandwidth$``, each number with an optional ``%0<width>d``, and
+        ``$$`` for a ``$``)."""
         ids = [r.name for r in self.representations]
         if not isinstance(representation, str) or representation not in ids:
             raise StreamingError(f"representation={shown(representation)} must be one of {ids}")
@@ -263,21 +268,22 @@ class DashManifest:
             raise StreamingError(
                 f"{self.segment_count} segments, more than MAX_SEGMENTS={MAX_SEGMENTS}"
             )
+        parts = template_parts("media", self.media)
+        bandwidth = round(self.representations[ids.index(representation)].bitrate_kbps * 1000)
         return [
-            self.media.replace("$RepresentationID$", representation).replace("$Number$", str(n))
+            fill(parts, representation, n, bandwidth)
             for n in range(self.start_number, self.start_number + self.segment_count)
         ]
 
 
 def _check_numbered(where: str, media: str, count: int) -> None:
-    """Refuse a ``media`` template without ``$Number$`` when there are segments to tell apart:
-    every one of them would get the same URL. ``$Time$`` and ``$Number%05d$`` are valid DASH
-    but not filled in here, so they are refused too rather than left in the URLs."""
-    if count > 1 and "$Number$" not in media:
+    """Refuse a ``media`` template this reader cannot fill in (see
+    :mod:`~designpatterns_ref.streaming.dash_templates`), or one without ``$Number$`` when there
+    are segments to tell apart: every one of them would get the same URL."""
+    parts = template_parts(where, media)
+    if count > 1 and not numbered(parts):
         raise StreamingError(
-            f"{where}={shown(media, 60)} has no $Number$: all {count} segments would get one URL "
-            "(this reader fills in $RepresentationID$ and $Number$, not $Time$ nor a $Number$ "
-            "with a width)"
+            f"{where}={shown(media, 60)} has no $Number$: all {count} segments would get one URL"
         )
 
 
@@ -360,14 +366,16 @@ def _int_attr(el: ET.Element, name: str) -> int:
 # What parse_dash_mpd reads of the ways an MPD may address its segments.
 _ADDRESSING = (
     "this reader takes segments addressed by the AdaptationSet's SegmentTemplate@media "
-    "($RepresentationID$, $Number$), not SegmentBase or SegmentList"
+    "($RepresentationID$, $Number$, $Bandwidth$), not SegmentBase or SegmentList"
 )
 
 
 def parse_dash_mpd(text: str) -> DashManifest:
     """Read back the subset :func:`write_dash_mpd` writes (one period, a SegmentTemplate with
     ``@media`` holding ``$Number$``; SegmentBase and SegmentList are refused, as are a ``@media``
-    without ``$Number$`` for more than one segment and two representations with one ``@id``).
+    without ``$Number$`` for more than one segment, a ``@media`` holding an identifier this
+    reader does not fill in (``$Time$``; see :mod:`~designpatterns_ref.streaming.dash_templates`)
+    and two representations with one ``@id``).
 
     The first AdaptationSet is read. More than one Period, or a second AdaptationSet of the same
     content type (``@contentType``, else ``@mimeType``'s type; two without either count as the
