@@ -90,3 +90,19 @@ def test_a_second_adaptation_set_of_the_same_type_is_refused(
             parse_dash_mpd(mpd)
     else:
         assert parse_dash_mpd(mpd).segment_urls("v")[0] == "a/v-1.m4s"
+
+
+LADDERS = st.lists(st.sampled_from(["a", "b", "c", "hd"]), min_size=1, max_size=5)
+
+
+@settings(max_examples=60, deadline=None)
+@given(names=LADDERS)
+def test_writers_refuse_two_rungs_of_one_name(names: list[str]) -> None:
+    """The oracle: a ladder is written exactly when its names differ."""
+    ladder = [Rung(n, 800 * (i + 1), 640, 360) for i, n in enumerate(names)]
+    for write in (write_hls_master, lambda lad: write_dash_mpd(lad, 2.0, 10.0)):
+        if len(set(names)) == len(names):
+            write(ladder)
+        else:
+            with pytest.raises(StreamingError, match=r"ladder\[\d+\]: name='\w+' is also ladder"):
+                write(ladder)

@@ -69,3 +69,10 @@ def test_odd_frame_sizes_are_refused(tmp_path: Path, width: int, height: int) ->
             tmp_path, seconds=1, fps=2, segment_s=1, ladder=(Rung("a", 300, width, height),)
         )
     assert not any(tmp_path.iterdir())
+
+
+def test_two_rungs_of_one_name_are_refused_before_anything_is_written(tmp_path: Path) -> None:
+    ladder = (Rung("a", 300, 256, 144), Rung("a", 700, 640, 360))
+    with pytest.raises(StreamingError, match=r"ladder\[1\]: name='a' is also ladder\[0\]'s"):
+        encode_ladder(tmp_path, seconds=1, fps=2, segment_s=1, ladder=ladder)
+    assert not any(tmp_path.iterdir())

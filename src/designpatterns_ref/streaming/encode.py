@@ -27,6 +27,7 @@ from designpatterns_ref.errors import shown
 from designpatterns_ref.streaming.base import StreamingError, StreamingTypeError, check_int
 from designpatterns_ref.streaming.manifests import (
     Rung,
+    _ladder,
     parse_hls_master,
     parse_hls_media,
     write_hls_master,
@@ -110,6 +111,7 @@ def encode_ladder(
         or not all(isinstance(r, Rung) for r in ladder)
     ):
         raise StreamingTypeError("ladder must be a non-empty tuple of Rung")
+    ladder = tuple(_ladder(ladder))  # names differ: each rung gets its own folder
     for i, rung in enumerate(ladder):
         if rung.width % 2 or rung.height % 2:
             raise StreamingError(

@@ -131,10 +131,18 @@ class Rung:
 
 
 def _ladder(value: object) -> list[Rung]:
+    """A ladder of 1 to 1000 rungs, no two of one name (a rung's URIs are named after it)."""
     items = check_list("ladder", value, min_len=1, max_len=1000)
+    seen: dict[str, int] = {}
     for i, rung in enumerate(items):
         if not isinstance(rung, Rung):
             raise StreamingTypeError(f"ladder[{i}]={shown(rung, 60)} must be a Rung")
+        if rung.name in seen:
+            raise StreamingError(
+                f"ladder[{i}]: name={shown(rung.name)} is also ladder[{seen[rung.name]}]'s; "
+                "names must differ (a rung's playlist and segment URIs are named after it)"
+            )
+        seen[rung.name] = i
     return items
 
 
