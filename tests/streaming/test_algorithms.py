@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -17,6 +18,7 @@ from designpatterns_ref.streaming import (
     QoEWeights,
     RobustMPC,
     SlidingWindow,
+    StreamingError,
     ThroughputRule,
     Trace,
     bba_rung,
@@ -240,3 +242,32 @@ def test_an_abandoned_attempt_does_not_change_the_next_choice(make: type) -> Non
     assert choices[0] == choices[1]
     if isinstance(seen, RobustMPC):
         assert len(seen._errors) == len(plain._errors) == 1
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        s.BBA,
+        Bola,
+        lambda: Bola(variant="basic"),
+        Dynamic,
+        RobustMPC,
+        lambda: RobustMPC(robust=False),
+        ThroughputRule,
+        lambda: ThroughputRule(SlidingWindow()),
+        s.Fixed,
+    ],
+)
+def test_choose_before_start_is_refused_the_same_way(make: Any) -> None:
+    movie = Manifest(3000, [300, 750, 1200], [[9e5, 2.25e6, 3.6e6]] * 10)
+    fresh = s.SessionState(movie, 25_000.0)
+    later = s.SessionState(
+        movie, 25_000.0, segment=3, buffer_ms=5000.0, last_rung=1,
+        throughputs_kbps=[1000.0], download_ms=[100.0], latencies_ms=[10.0],
+    )  # fmt: skip
+    for state in (fresh, later):
+        with pytest.raises(StreamingError, match=r"call start\(manifest, buffer_cap_ms\) before"):
+            make().choose(state)
+    abr = make()
+    abr.start(movie, 25_000.0)
+    assert 0 <= abr.choose(later) < movie.rungs

@@ -55,6 +55,7 @@ __all__ = [
     "check_state",
     "load_manifest",
     "load_trace",
+    "not_started",
 ]
 
 _LIMIT = 1e15  # larger values are typos or attacks, not networks or videos
@@ -469,6 +470,13 @@ def check_start(manifest: object, buffer_cap_ms: object) -> None:
         )
 
 
+def not_started(name: str) -> StreamingError:
+    """The error of every algorithm's ``choose`` before its ``start``: it knows no ladder yet."""
+    return StreamingError(
+        f"{name}: call start(manifest, buffer_cap_ms) before choose() (no ladder to choose from)"
+    )
+
+
 def check_state(state: object) -> None:
     """The check of every algorithm's ``choose`` (a SessionState checks its own fields)."""
     if not isinstance(state, SessionState):
@@ -491,7 +499,8 @@ class AbrAlgorithm(Protocol):
         """Forget any previous session and prepare for ``manifest``."""
 
     def choose(self, state: SessionState) -> int:
-        """The rung (0 = lowest bitrate) for segment ``state.segment``."""
+        """The rung (0 = lowest bitrate) for segment ``state.segment``; a
+        :class:`StreamingError` before :meth:`start` (see :func:`not_started`)."""
 
     def observe(self, download: Download) -> None:
         """Learn from a download that just finished."""

@@ -40,6 +40,7 @@ from designpatterns_ref.streaming.base import (
     check_number,
     check_start,
     check_state,
+    not_started,
 )
 
 __all__ = ["BBA", "bba_rung"]
@@ -116,6 +117,7 @@ class BBA:
         self._reservoir = self._cushion = 1.0
         self._rates: tuple[float, ...] = ()
         self._previous = 0
+        self._started = False
 
     def start(self, manifest: Manifest, buffer_cap_ms: float) -> None:
         check_start(manifest, buffer_cap_ms)
@@ -133,10 +135,13 @@ class BBA:
         self._reservoir, self._cushion = reservoir, cushion
         self._rates = manifest.bitrates_kbps
         self._previous = 0
+        self._started = True
 
     def choose(self, state: SessionState) -> int:
         if state.__class__ is not SessionState:
             check_state(state)
+        if not self._started:
+            raise not_started(self.name)
         q = _bba_rung(state.buffer_ms, self._previous, self._rates, self._reservoir, self._cushion)
         self._previous = q
         return q

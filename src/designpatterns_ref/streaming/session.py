@@ -45,6 +45,7 @@ from designpatterns_ref.streaming.base import (
     check_number,
     check_start,
     check_state,
+    not_started,
 )
 
 __all__ = ["Fixed", "Network", "SessionResult", "simulate"]
@@ -175,15 +176,19 @@ class Fixed:
     def __init__(self, rung: int = 0) -> None:
         self.rung = check_int("rung", rung, maximum=10_000)
         self.name = f"fixed-{self.rung}"
+        self._started = False
 
     def start(self, manifest: Manifest, buffer_cap_ms: float) -> None:
         check_start(manifest, buffer_cap_ms)
         if self.rung >= manifest.rungs:
             raise StreamingError(f"rung={self.rung} must be below the ladder's {manifest.rungs}")
+        self._started = True
 
     def choose(self, state: SessionState) -> int:
         if state.__class__ is not SessionState:
             check_state(state)
+        if not self._started:
+            raise not_started(self.name)
         return self.rung
 
     def observe(self, download: Download) -> None:

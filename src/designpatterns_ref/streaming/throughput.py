@@ -48,6 +48,7 @@ from designpatterns_ref.streaming.base import (
     check_number,
     check_start,
     check_state,
+    not_started,
 )
 
 __all__ = ["Ewma", "SlidingWindow", "ThroughputEstimator", "ThroughputRule", "rung_for_throughput"]
@@ -218,16 +219,20 @@ class ThroughputRule:
         self._ibr = 0.9
         self._bitrates: tuple[float, ...] = ()
         self._seg = 1.0
+        self._started = False
 
     def start(self, manifest: Manifest, buffer_cap_ms: float) -> None:
         check_start(manifest, buffer_cap_ms)
         self.estimator.reset(manifest.segment_duration_ms)
         self._bitrates, self._seg = manifest.bitrates_kbps, manifest.segment_duration_ms
         self._ibr = 0.9
+        self._started = True
 
     def choose(self, state: SessionState) -> int:
         if state.__class__ is not SessionState:
             check_state(state)
+        if not self._started:
+            raise not_started(self.name)
         tput, lat = self.estimator.throughput_kbps, self.estimator.latency_ms
         if tput is None or lat is None:
             return 0
