@@ -21,11 +21,13 @@ of both stays importable from here.
 Writers say exactly what they are given or refuse: a DASH segment duration is written as a
 whole number of ticks of a decimal timescale (1.0004 s is 10004 ticks of 1/10000 s, never
 rounded to 1.0 s), within the 32-bit ``xs:unsignedInt`` the MPD schema gives both; durations
-are written as the shortest decimal that reads back as the same float; a bitrate is at least
-1 bit/s (``BANDWIDTH`` and ``@bandwidth`` are whole bits/s). Parsers refuse what a player could
-not honour: an MPD of more than :data:`MAX_SEGMENTS` segments (its URL list would not fit in
-memory), an HLS segment whose rounded ``#EXTINF`` exceeds ``#EXT-X-TARGETDURATION`` wherever
-the tag appears, two ``#EXT-X-STREAM-INF`` tags before one URI, an unterminated quoted string.
+(``#EXTINF`` included) are written as the shortest decimal that reads back as the same float
+(more than 20 decimals: refused); a bitrate is at least 1 bit/s (``BANDWIDTH`` and
+``@bandwidth`` are whole bits/s); a media playlist of several segments names them apart with
+``{n}``. Parsers refuse what a player could not honour: an MPD of more than :data:`MAX_SEGMENTS`
+segments (its URL list would not fit in memory), an HLS segment whose rounded ``#EXTINF`` exceeds
+``#EXT-X-TARGETDURATION`` wherever the tag appears, two ``#EXT-X-STREAM-INF`` tags before one URI,
+an unterminated quoted string.
 
 Complexity: O(rungs + segments) to write or parse.
 
@@ -53,6 +55,7 @@ from designpatterns_ref.streaming.base import (
 )
 from designpatterns_ref.streaming.dash_templates import fill, numbered, template_parts
 from designpatterns_ref.streaming.manifest_numbers import (
+    _exact_decimal,
     _integer,
     _ticks,
     format_iso_duration,
@@ -181,14 +184,26 @@ def write_hls_master(ladder: Sequence[Rung], media_name: str = "index.m3u8") -> 
 
 
 def write_hls_media(durations_s: Sequence[float], uri: str = "seg-{n}.ts") -> str:
-    """A VOD media playlist for segments of the given durations (``{n}`` counts from 0)."""
+    """A VOD media playlist for segments of the given durations (``{n}`` counts from 0).
+
+    Every ``#EXTINF`` is the shortest decimal that reads back as the same float (RFC 8216 makes
+    it a decimal-floating-point, with no limit on the digits); a duration that needs more than
+    20 decimals is refused rather than rounded. With more than one segment ``uri`` must hold
+    ``{n}``, or every segment would name the same file.
+    """
     durations_s = check_list("durations_s", durations_s, min_len=1)
     uri = _uri("uri", uri)
+    if len(durations_s) > 1 and "{n}" not in uri:
+        raise StreamingError(
+            f"uri={shown(uri, 60)} has no {{n}}: all {len(durations_s)} segments would be one file"
+        )
+    extinf = []
     for i, d in enumerate(durations_s):
         if isinstance(d, bool) or not isinstance(d, int | float) or not 0 < d < 1e6:
             raise StreamingError(
-                f"durations_s[{i}]={shown(d)} must be a positive number of seconds"
+                f"durations_s[{i}]={shown(d)} must be a positive number of seconds below 1e6"
             )
+        extinf.append(f"{_exact_decimal(f'durations_s[{i}]', d):f}")
     target = math.ceil(max(durations_s) - 1e-9)
     lines = [
         "#EXTM3U",
@@ -197,8 +212,8 @@ def write_hls_media(durations_s: Sequence[float], uri: str = "seg-{n}.ts") -> st
         "#EXT-X-MEDIA-SEQUENCE:0",
         "#EXT-X-PLAYLIST-TYPE:VOD",
     ]
-    for n, d in enumerate(durations_s):
-        lines.append(f"#EXTINF:{d:.6f},")
+    for n, d in enumerate(extinf):
+        lines.append(f"#EXTINF:{d},")
         lines.append(uri.replace("{n}", str(n)))
     lines.append("#EXT-X-ENDLIST")
     return "\n".join(lines) + "\n"
