@@ -3,6 +3,8 @@ its Representations, Periods, and nothing made up where the MPD is silent."""
 
 from __future__ import annotations
 
+from xml.sax.saxutils import quoteattr
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -106,3 +108,64 @@ def test_writers_refuse_two_rungs_of_one_name(names: list[str]) -> None:
         else:
             with pytest.raises(StreamingError, match=r"ladder\[\d+\]: name='\w+' is also ladder"):
                 write(ladder)
+
+
+IDS = ["v", "video=800000", "video_eng=1200000", "h264(main)", "a~b+c,d;e@f!g&h'i", "r0-144p"]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    ids=st.lists(st.sampled_from(IDS), min_size=1, max_size=3, unique=True),
+    size_on_set=st.booleans(),
+    timescale=st.one_of(st.none(), st.sampled_from([1, 1000, 90000])),
+)
+def test_valid_mpds_read_as_the_schema_says(
+    ids: list[str], size_on_set: bool, timescale: int | None
+) -> None:
+    """The frame size may sit on the AdaptationSet; a missing @timescale is 1; ids such as
+    'video=800000' are ids. The oracle: the values written into the MPD."""
+    ticks = 2 * (timescale or 1)
+    tmpl = (
+        f"<SegmentTemplate{_attr('timescale', None if timescale is None else str(timescale))} "
+        f'duration="{ticks}" media="$RepresentationID$/$Number$.m4s"/>'
+    )
+    size = ' width="640" height="360"'
+    reps = "".join(
+        f'<Representation id={quoteattr(i)} bandwidth="{800000 * (n + 1)}"'
+        f"{'' if size_on_set else size}/>"
+        for n, i in enumerate(ids)
+    )
+    mpd = (
+        f'<MPD xmlns="{NS}" mediaPresentationDuration="PT10S"><Period>'
+        f"<AdaptationSet{size if size_on_set else ''}>{tmpl}{reps}</AdaptationSet></Period></MPD>"
+    )
+    got = parse_dash_mpd(mpd)
+    assert got.segment_duration_s == 2.0 and got.segment_count == 5
+    assert [(r.name, r.width, r.height) for r in got.representations] == [
+        (i, 640, 360) for i in ids
+    ]
+    assert got.segment_urls(ids[-1])[0] == f"{ids[-1]}/1.m4s"
+
+
+def test_a_representation_overrides_its_adaptation_set() -> None:
+    mpd = (
+        f'<MPD xmlns="{NS}" mediaPresentationDuration="PT10S"><Period>'
+        f'<AdaptationSet width="1920" height="1080">{TEMPLATE}'
+        '<Representation id="a" bandwidth="800000" width="640" height="360"/>'
+        '<Representation id="b" bandwidth="5000000"/></AdaptationSet></Period></MPD>'
+    )
+    sizes = [(r.width, r.height) for r in parse_dash_mpd(mpd).representations]
+    assert sizes == [(640, 360), (1920, 1080)]
+
+
+@pytest.mark.parametrize("name", ["", ".", "..", "a/b", "a b", "a%20b", "$x$", "a:b", "a*", "a\\b"])
+def test_a_rung_name_unsafe_in_a_url_or_a_path_is_refused(name: str) -> None:
+    with pytest.raises(StreamingError, match=r"name=.* must be letters, digits"):
+        Rung(name, 800, 640, 360)
+    mpd = (
+        f'<MPD xmlns="{NS}" mediaPresentationDuration="PT10S"><Period><AdaptationSet>{TEMPLATE}'
+        f'<Representation id={quoteattr(name)} bandwidth="800000" width="640" height="360"/>'
+        "</AdaptationSet></Period></MPD>"
+    )
+    with pytest.raises(StreamingError, match="name="):
+        parse_dash_mpd(mpd)

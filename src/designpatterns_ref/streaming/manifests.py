@@ -92,12 +92,18 @@ _HEIGHTS = (144, 240, 360, 432, 540, 720, 1080, 1440, 2160)
 #: The most segments an MPD may describe (per representation): 10**6 is 11.5 days of 1 s
 #: segments; more would make :meth:`DashManifest.segment_urls` a list too long to hold.
 MAX_SEGMENTS = 10**6
+# a rung name: characters a URL path segment holds literally (RFC 3986 pchar less '%', '$',
+# ':' and '*'), so it is safe in a URI and as a folder name
+_NAME = re.compile(r"[A-Za-z0-9_.~=+,;@!&'()-]+")
 
 
 @dataclass(frozen=True)
 class Rung:
     """One rendition of the ladder: a name (used in URIs), bitrate, frame size and codecs.
 
+    The name goes into URIs and folder names as it is, so it is made of characters a URL path
+    segment holds literally: letters, digits and ``_ . - ~ = + , ; @ ! & ' ( )`` (a DASH
+    ``Representation@id`` such as ``video=800000`` is one), never ``.`` or ``..`` alone.
     ``codecs`` is None when unknown (an MPD that does not say): the writers then leave the
     attribute out rather than name codecs the media may not use.
     """
@@ -109,8 +115,15 @@ class Rung:
     codecs: str | None = DEFAULT_CODECS
 
     def __post_init__(self) -> None:
-        if not isinstance(self.name, str) or not re.fullmatch(r"[A-Za-z0-9_.-]+", self.name):
-            raise StreamingError(f"name={shown(self.name)} must be letters, digits, '_', '.', '-'")
+        if (
+            not isinstance(self.name, str)
+            or not _NAME.fullmatch(self.name)
+            or self.name in (".", "..")
+        ):
+            raise StreamingError(
+                f"name={shown(self.name)} must be letters, digits and _ . - ~ = + , ; @ ! & ' ( ) "
+                "(not '.' or '..')"
+            )
         if isinstance(self.bitrate_kbps, bool) or not isinstance(self.bitrate_kbps, int | float):
             raise StreamingTypeError(f"bitrate_kbps={shown(self.bitrate_kbps)} must be a number")
         # manifests carry whole bits per second: at least 1, and a bitrate just under 1e9 kbps
@@ -386,6 +399,14 @@ def _int_attr(el: ET.Element, name: str) -> int:
     return _integer(el.get(name), f"{el.tag.split('}')[-1]}@{name}")
 
 
+def _inherited_int(rep: ET.Element, aset: ET.Element, name: str) -> int:
+    """A Representation's integer attribute, else its AdaptationSet's (ISO/IEC 23009-1 puts
+    the common attributes on either)."""
+    if name not in rep.attrib and name in aset.attrib:
+        return _int_attr(aset, name)
+    return _int_attr(rep, name)
+
+
 # What parse_dash_mpd reads of the ways an MPD may address its segments.
 _ADDRESSING = (
     "this reader takes segments addressed by the AdaptationSet's SegmentTemplate@media "
@@ -404,7 +425,9 @@ def parse_dash_mpd(text: str) -> DashManifest:
     content type (``@contentType``, else ``@mimeType``'s type; two without either count as the
     same), is refused rather than read as part of the first.
 
-    A Representation's ``@codecs`` is its own, else its AdaptationSet's, else None (unknown).
+    A Representation's ``@codecs`` is its own, else its AdaptationSet's, else None (unknown);
+    its ``@width`` and ``@height`` its own, else its AdaptationSet's. A SegmentTemplate without
+    ``@timescale`` counts in seconds (the schema's default of 1).
     """
     if not isinstance(text, str):
         raise StreamingTypeError(f"text={shown(text)} must be a str")
@@ -436,7 +459,7 @@ def parse_dash_mpd(text: str) -> DashManifest:
     tmpl = aset.find("d:SegmentTemplate", ns)
     if tmpl is None:
         raise StreamingError(f"AdaptationSet has no SegmentTemplate; {_ADDRESSING}")
-    timescale = _int_attr(tmpl, "timescale")
+    timescale = _int_attr(tmpl, "timescale") if "timescale" in tmpl.attrib else 1
     seg = _int_attr(tmpl, "duration")
     if timescale == 0 or seg == 0:
         raise StreamingError("SegmentTemplate@timescale and @duration must be positive")
@@ -453,8 +476,8 @@ def parse_dash_mpd(text: str) -> DashManifest:
             Rung(
                 el.get("id", ""),
                 _int_attr(el, "bandwidth") / 1000,
-                _int_attr(el, "width"),
-                _int_attr(el, "height"),
+                _inherited_int(el, aset, "width"),
+                _inherited_int(el, aset, "height"),
                 el.get("codecs", aset.get("codecs")),
             )
         )
