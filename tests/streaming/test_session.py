@@ -12,7 +12,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from designpatterns_ref import streaming as s
-from designpatterns_ref.streaming import Fixed, Manifest, Trace, simulate
+from designpatterns_ref.streaming import Fixed, Manifest, StreamingError, Trace, simulate
 from tests.streaming.oracles import Replay, tick_session
 from tests.streaming.strategies import as_trace, manifests, periods
 
@@ -350,3 +350,48 @@ def test_an_abandoned_download_leaves_the_latency_estimate_alone() -> None:
     r = simulate(movie, trace, rule, abandonment=True)
     assert r.abandoned > 0
     assert rule.estimator.latency_ms == pytest.approx(50)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    sizes=st.lists(st.floats(1, 1e8), min_size=2, max_size=4, unique=True),
+    bandwidth=st.one_of(st.just(1e15), st.floats(1e12, 1e15)),
+    latency=st.one_of(st.just(0.0), st.floats(0, 100)),
+    seg=st.one_of(st.just(1000.1), st.floats(1, 4000)),
+    pick=st.integers(0, 5),
+)
+def test_an_accepted_extreme_trace_plays_through(
+    sizes: list[float], bandwidth: float, latency: float, seg: float, pick: int
+) -> None:
+    """Values the session measures itself (a throughput a rounding above the link's 1e15 kbps,
+    a download time a rounding below its latency) never stop it: every algorithm plays on."""
+    rates = sorted(sizes)
+    movie = Manifest(seg, [r / seg for r in rates], [rates] * 5)
+    trace = Trace.constant(bandwidth, latency_ms=latency)
+    abr = s.algorithms()[pick]
+    r = simulate(movie, trace, abr, buffer_cap_s=seg / 1000 * 1.0001)
+    assert len(r.rungs) == 5
+    assert r.played_s == pytest.approx(movie.duration_s)
+
+
+@pytest.mark.parametrize(
+    ("periods", "error"),
+    [
+        ([(1e-3, 5e-324, 0)], "rounds to 0 bits"),
+        ([(1000, 5e-324, 0)], "at most 1e15 ms"),
+        ([(1000, 1e-9, 0)], "at most 1e15 ms"),
+        ([(1000, 0, 0), (1, 1e-6, 0)], "at most 1e15 ms"),
+    ],
+)
+def test_a_trace_that_cannot_deliver_a_segment_is_refused(
+    periods: list[tuple[float, float, float]], error: str
+) -> None:
+    movie = Manifest(3000, [300, 750], [[1.5e6, 3e6]] * 4)
+    trace = Trace(
+        [{"duration_ms": d, "bandwidth_kbps": b, "latency_ms": la} for d, b, la in periods]
+    )
+    abr = s.ThroughputRule()
+    with pytest.raises(StreamingError, match=error):
+        simulate(movie, trace, abr)
+    with pytest.raises(StreamingError, match="before choose"):
+        abr.choose(s.SessionState(movie, 25_000.0))  # refused before the algorithm started

@@ -67,6 +67,11 @@ class Network:
         self._cycle_bits = sum(
             d * b for d, b in zip(self._durations, self._bandwidths, strict=True)
         )
+        if self._cycle_bits == 0.0:  # every period's bits round to 0: nothing ever arrives
+            raise StreamingError(
+                f"trace={shown(trace.name)}: every period's duration_ms x bandwidth_kbps rounds "
+                "to 0 bits, so nothing can download"
+            )
         # One request latency is one "unit"; a period of d ms at latency L ms serves d / L of
         # it. Over a whole pass the log serves cycle_units; a latency spans 1 / cycle_units
         # passes, each lasting a mean of cycle_ms / cycle_units ms per unit. Both are computed
@@ -308,7 +313,8 @@ def simulate(
     """Play ``manifest`` over ``trace`` choosing rungs with ``abr``; return the session.
 
     ``buffer_cap_s`` is the largest buffer the player keeps (Sabre's default 25 s; at least one
-    segment). With ``abandonment`` a download still running when the buffer runs dry (and at
+    segment). A trace that would take more than 1e15 ms to deliver the largest segment is
+    refused before ``abr`` is started. With ``abandonment`` a download still running when the buffer runs dry (and at
     least 0.5 s old) is dropped for the highest lower rung whose whole segment would arrive
     before the rest of the current one at the throughput measured so far; its bits are wasted.
     The algorithm observes the abandoned attempt as a :class:`Download` of its own
@@ -335,8 +341,9 @@ def simulate(
     if not isinstance(abandonment, bool):
         raise StreamingTypeError(f"abandonment={shown(abandonment)} must be a bool")
 
-    abr.start(manifest, cap)
     net = Network(trace)
+    _check_reachable(manifest, net)
+    abr.start(manifest, cap)
     state = SessionState(manifest=manifest, buffer_cap_ms=cap)
     res = SessionResult(abr.name, trace.name, manifest, weights, cap / 1000.0)
     sizes, top = manifest.segment_sizes_bits, manifest.rungs - 1
@@ -393,6 +400,19 @@ def simulate(
     res.played_s, res.max_buffer_s = played / 1000.0, max_level / 1000.0
     res.total_time_s = res.startup_s + (played + rebuffer) / 1000.0
     return res
+
+
+def _check_reachable(manifest: Manifest, net: Network) -> None:
+    """Refuse a title whose largest segment the trace could not deliver within 1e15 ms (some
+    31,700 years), the family's limit on a time: every time and rate the session then measures
+    is finite."""
+    mean_kbps = net._cycle_bits / net._cycle_ms
+    largest = max(max(row) for row in manifest.segment_sizes_bits)
+    if largest / mean_kbps + net._cycle_ms > 1e15:
+        raise StreamingError(
+            f"trace mean bandwidth_kbps={mean_kbps:g} would take {largest / mean_kbps:g} ms for "
+            f"the largest segment ({largest:g} bits); at most 1e15 ms is allowed"
+        )
 
 
 def _maybe_abandon(

@@ -45,6 +45,7 @@ from designpatterns_ref.streaming.base import (
     check_download,
     check_int,
     check_list,
+    check_measure,
     check_number,
     check_start,
     check_state,
@@ -68,9 +69,12 @@ class ThroughputEstimator(Protocol):
 
 
 def _check_sample(download_ms: object, throughput_kbps: object, latency_ms: object) -> None:
-    check_number("download_ms", download_ms, strict=True)
-    check_number("throughput_kbps", throughput_kbps, strict=True)
-    check_number("latency_ms", latency_ms)
+    """A sample is a measurement: finite, times ``>= 0``, rate ``> 0``, with no upper limit
+    below a float's (a rate measured on a 1e15 kbps link may read 1e15 and a rounding more; a
+    download's time less its latency may round to 0 when the transfer is far shorter)."""
+    check_measure("download_ms", download_ms)
+    check_measure("throughput_kbps", throughput_kbps, positive=True)
+    check_measure("latency_ms", latency_ms)
 
 
 class SlidingWindow:
