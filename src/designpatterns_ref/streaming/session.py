@@ -313,15 +313,15 @@ def simulate(
     """Play ``manifest`` over ``trace`` choosing rungs with ``abr``; return the session.
 
     ``buffer_cap_s`` is the largest buffer the player keeps (Sabre's default 25 s; at least one
-    segment). A trace that would take more than 1e15 ms to deliver the largest segment is
-    refused before ``abr`` is started. With ``abandonment`` a download still running when the buffer runs dry (and at
-    least 0.5 s old) is dropped for the highest lower rung whose whole segment would arrive
-    before the rest of the current one at the throughput measured so far; its bits are wasted.
-    The algorithm observes the abandoned attempt as a :class:`Download` of its own
-    (``abandoned=True``: the bits that arrived, the time spent on them, their latency) and then
-    the replacement with its own latency and transfer time; the session's measurements
-    (``state.throughputs_kbps`` and the rest) hold the replacement only, while the buffer and
-    the stall count pay for both.
+    segment). A trace that would take more than 1e15 ms to deliver the largest segment is refused
+    before ``abr`` is started. With ``abandonment`` a download still running when the buffer runs
+    dry (and at least 0.5 s old) is dropped for the highest lower rung whose whole segment would
+    arrive before the rest of the current one at the throughput measured so far; its bits are
+    wasted. The algorithm observes the abandoned attempt as a :class:`Download` of its own
+    (``abandoned=True``: the bits that arrived, the time spent on them, their latency) and then the
+    replacement with its own latency and transfer time; the session's measurements
+    (``state.throughputs_kbps`` and the rest) hold the replacement only, while the buffer and the
+    stall count pay for both.
     """
     if not isinstance(manifest, Manifest):
         raise StreamingTypeError(f"manifest={shown(manifest)} must be a Manifest")
