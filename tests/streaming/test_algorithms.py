@@ -271,3 +271,73 @@ def test_choose_before_start_is_refused_the_same_way(make: Any) -> None:
     abr = make()
     abr.start(movie, 25_000.0)
     assert 0 <= abr.choose(later) < movie.rungs
+
+
+def _ewma_oracle(
+    half_ms: float, segment_ms: float, samples: list[tuple[float, float, float]]
+) -> tuple[float, float]:
+    """Sabre's bias-corrected EWMA written out: sum of w_k x_k over sum of w_k, the weight of a
+    sample halving every half-life of download time (throughput) or of segments (latency)."""
+    t_num = t_den = l_num = l_den = 0.0
+    after_ms, after_segments = 0.0, 0
+    for d, t, la in reversed(samples):  # newest first: its weight is not yet decayed
+        w = 0.5 ** (after_ms / half_ms) * (1 - 0.5 ** (d / half_ms))
+        t_num, t_den = t_num + w * t, t_den + w
+        v = 0.5 ** (after_segments * segment_ms / half_ms) * (1 - 0.5 ** (segment_ms / half_ms))
+        l_num, l_den = l_num + v * la, l_den + v
+        after_ms, after_segments = after_ms + d, after_segments + 1
+    return t_num / t_den, l_num / l_den
+
+
+samples = st.lists(
+    st.tuples(st.floats(1, 10_000), st.floats(1, 1e5), st.floats(0, 500)), min_size=1, max_size=8
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(half_s=st.floats(0.5, 30), segment_ms=st.floats(500, 10_000), pushed=samples)
+def test_ewma_matches_the_weighted_mean_written_out(
+    half_s: float, segment_ms: float, pushed: list[tuple[float, float, float]]
+) -> None:
+    e = Ewma((half_s,))
+    e.reset(segment_ms)
+    for d, t, la in pushed:
+        e.push(d, t, la)
+    t, la = _ewma_oracle(half_s * 1000, segment_ms, pushed)
+    assert e.throughput_kbps == pytest.approx(t, rel=1e-9)
+    assert e.latency_ms == pytest.approx(la, rel=1e-9, abs=1e-9)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    half_s=st.one_of(st.just(5e-324), st.floats(5e-324, 1e9)),
+    segment_ms=st.one_of(st.just(5e-324), st.just(1e-14), st.floats(5e-324, 1e15)),
+    pushed=st.lists(
+        st.tuples(st.floats(0, 1e15), st.floats(5e-324, 1e15), st.floats(0, 1e15)),
+        min_size=1,
+        max_size=6,
+    ),
+)
+def test_ewma_stays_within_its_samples_at_the_extremes(
+    half_s: float, segment_ms: float, pushed: list[tuple[float, float, float]]
+) -> None:
+    """Any accepted half-life and segment: a defined estimate between the lowest and highest
+    sample (a weighted mean), equal to the sample when every sample is the same."""
+    e = Ewma((half_s,))
+    e.reset(segment_ms)
+    for d, t, la in pushed:
+        e.push(d, t, la)
+    assert e.throughput_kbps is not None and e.latency_ms is not None
+    assert min(t for _, t, _ in pushed) <= e.throughput_kbps <= max(t for _, t, _ in pushed)
+    assert min(la for *_, la in pushed) <= e.latency_ms <= max(la for *_, la in pushed)
+    same = Ewma((half_s,))
+    same.reset(segment_ms)
+    for d, _, _ in pushed:
+        same.push(d, pushed[0][1], pushed[0][2])
+    assert (same.throughput_kbps, same.latency_ms) == pushed[0][1:]
+
+
+def test_a_session_of_tiny_segments_runs_with_ewma() -> None:
+    movie = Manifest(1e-14, [300, 750], [[1, 2]] * 3)
+    r = simulate(movie, Trace.constant(1000), ThroughputRule(Ewma()))
+    assert len(r.rungs) == 3

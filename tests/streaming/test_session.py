@@ -395,3 +395,14 @@ def test_a_trace_that_cannot_deliver_a_segment_is_refused(
         simulate(movie, trace, abr)
     with pytest.raises(StreamingError, match="before choose"):
         abr.choose(s.SessionState(movie, 25_000.0))  # refused before the algorithm started
+
+
+def test_the_metrics_of_a_session_of_no_segment_are_defined() -> None:
+    movie = Manifest(3000, [300, 750], [[9e5, 2.25e6]] * 3)
+    empty = s.SessionResult("a", "t", movie, s.QoEWeights(), 25.0)
+    assert empty.summary() == {
+        "qoe_per_segment": 0.0, "avg_bitrate_kbps": 0.0, "rebuffer_s": 0.0,
+        "rebuffer_count": 0.0, "rebuffer_ratio": 0.0, "startup_s": 0.0, "switches": 0.0,
+        "switch_kbps": 0.0,
+    }  # fmt: skip
+    assert empty.time_avg_bitrate_kbps == 0.0

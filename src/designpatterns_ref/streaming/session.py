@@ -232,14 +232,17 @@ class SessionResult:
 
     @property
     def avg_bitrate_kbps(self) -> float:
-        """Mean bitrate over the segments (each segment counts once)."""
+        """Mean bitrate over the segments (each segment counts once); 0.0 before any segment."""
         rates = self.bitrates_kbps
-        return sum(rates) / len(rates)
+        return sum(rates) / len(rates) if rates else 0.0
 
     @property
     def time_avg_bitrate_kbps(self) -> float:
-        """Sabre's "time average played bitrate": summed bitrates over session time in segments."""
+        """Sabre's "time average played bitrate": summed bitrates over session time in segments
+        (0.0 for a session of no time, as :attr:`rebuffer_ratio`)."""
         seg_s = self.manifest.segment_duration_ms / 1000.0
+        if not self.total_time_s:
+            return 0.0
         return sum(self.bitrates_kbps) / (self.total_time_s / seg_s)
 
     @property
@@ -275,8 +278,9 @@ class SessionResult:
 
     @property
     def qoe_per_segment(self) -> float:
-        """:attr:`qoe` divided by the number of segments (comparable across titles)."""
-        return self.qoe / len(self.rungs)
+        """:attr:`qoe` divided by the number of segments (comparable across titles); 0.0 before
+        any segment."""
+        return self.qoe / len(self.rungs) if self.rungs else 0.0
 
     def summary(self) -> dict[str, float]:
         """The headline metrics as a flat dict."""
