@@ -341,3 +341,26 @@ def test_a_session_of_tiny_segments_runs_with_ewma() -> None:
     movie = Manifest(1e-14, [300, 750], [[1, 2]] * 3)
     r = simulate(movie, Trace.constant(1000), ThroughputRule(Ewma()))
     assert len(r.rungs) == 3
+
+
+def test_the_measured_3g_ranking_the_case_study_states(shared_data: object) -> None:
+    """The case study's claims, measured: on the shared 3G logs with Sabre's 25 s buffer, BBA
+    stalls the most of the buffer and throughput rules and the EWMA throughput rule the least,
+    with the fewest switches and the lowest bitrate."""
+    from designpatterns_ref.streaming.data import bbb, shared_traces
+
+    movie, traces = bbb(), shared_traces("3g")
+    rules = {
+        "ewma": ThroughputRule(Ewma()),
+        "window": ThroughputRule(SlidingWindow()),
+        "bba": s.BBA(),
+        "bola": Bola(),
+    }
+    runs = {name: [simulate(movie, t, abr) for t in traces] for name, abr in rules.items()}
+    stalls = {name: sum(r.rebuffer_ratio for r in rs) / len(rs) for name, rs in runs.items()}
+    switches = {name: sum(r.switches for r in rs) / len(rs) for name, rs in runs.items()}
+    kbps = {name: sum(r.avg_bitrate_kbps for r in rs) / len(rs) for name, rs in runs.items()}
+    assert max(stalls, key=stalls.__getitem__) == "bba"
+    assert min(stalls, key=stalls.__getitem__) == "ewma"
+    assert min(switches, key=switches.__getitem__) == "ewma"
+    assert min(kbps, key=kbps.__getitem__) == "ewma"

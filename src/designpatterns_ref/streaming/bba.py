@@ -13,8 +13,10 @@ Parameters and defaults: the paper's BBA-0 uses ``r = 90 s`` and ``cu = 126 s`` 
 buffer. Our default scales those fractions (0.375 and 0.525) to the usable buffer, the cap minus
 one segment (22 s with Sabre's 25 s cap and 3 s segments: ``r = 8.25 s``, ``cu = 11.55 s``;
 the whole cap when it holds a single segment);
-pass ``reservoir_s`` and ``cushion_s`` to set them. It wins on rebuffering when throughput
-swings (3G), and loses bitrate at startup, since it must fill the reservoir at ``R_min``.
+pass ``reservoir_s`` and ``cushion_s`` to set them. The paper's fewer stalls come with its
+240 s buffer; with Sabre's 25 s cap the reservoir is 8.25 s, too little to ride out an outage at
+a high rung, and on the shared 3G logs BBA stalls the most of this family's rules (``dpref bench
+streaming``). It also loses bitrate at startup, since it must fill the reservoir at ``R_min``.
 
 Complexity: O(rungs) per decision; no state beyond the previous rung.
 
