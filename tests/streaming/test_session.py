@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import math
 import signal
 from collections.abc import Iterator
@@ -127,6 +128,22 @@ def test_invariants_for_every_algorithm(
     assert r.total_time_s == pytest.approx(r.startup_s + r.played_s + r.rebuffer_s)
     assert r.rebuffer_s >= 0 and r.rebuffer_count >= 0
     assert (r.rebuffer_s > 0) == (r.rebuffer_count > 0)
+    # every stall is an interval ending as a segment arrives; they add up to the stalled time
+    assert len(r.stalls_s) == r.rebuffer_count
+    assert sum(b - a for a, b in r.stalls_s) == pytest.approx(r.rebuffer_s, abs=1e-9)
+    assert all(0 < a < b for a, b in r.stalls_s)
+    assert all(b <= c for (_, b), (c, _) in itertools.pairwise(r.stalls_s))
+    assert all(b == pytest.approx(f) for (_, b), f in zip(r.stalls_s, _arrivals(r), strict=True))
+
+
+def _arrivals(r: s.SessionResult) -> list[float]:
+    """The arrival times of the downloads during which the buffer ran dry."""
+    out = []
+    for i in range(1, len(r.rungs)):
+        before = r.buffer_s[i - 1] - (r.request_s[i] - r.finish_s[i - 1])
+        if r.finish_s[i] - r.request_s[i] > before:
+            out.append(r.finish_s[i])
+    return out
 
 
 @settings(max_examples=30, deadline=None)

@@ -223,6 +223,9 @@ class SessionResult:
     max_buffer_s: float = 0.0
     abandoned: int = 0
     wasted_bits: float = 0.0
+    #: every stall as (start, end) in session seconds: from the moment the buffer ran dry to the
+    #: arrival of the segment that refilled it (their lengths add up to ``rebuffer_s``)
+    stalls_s: list[tuple[float, float]] = field(default_factory=list)
 
     @property
     def bitrates_kbps(self) -> list[float]:
@@ -383,6 +386,7 @@ def simulate(
         else:  # the buffer runs dry during this download: one more stall
             events += 1
             rebuffer += elapsed - level
+            res.stalls_s.append(((request + level) / 1000.0, (request + elapsed) / 1000.0))
             played += level
             level = 0.0
         level += seg
