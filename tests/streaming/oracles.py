@@ -33,6 +33,7 @@ class Ticked:
     played_ms: int
     total_ms: int
     buffer_after_ms: list[int]
+    stall_ms: list[int]  # per download: the time stalled while it ran
 
 
 def tick_session(
@@ -60,7 +61,8 @@ def tick_session(
 
     t = level = stall = events = played = 0
     started = stalled = False
-    after = []
+    after: list[int] = []
+    stalls: list[int] = []
     startup = 0
 
     def tick() -> None:
@@ -82,6 +84,7 @@ def tick_session(
         if i:
             while level + seg > cap_ms:
                 tick()
+        stall_before = stall
         units = 1.0
         while units > 1e-9:
             lat = period_at(t)[2]
@@ -98,5 +101,6 @@ def tick_session(
         level += seg
         stalled = False
         after.append(level)
+        stalls.append(stall - stall_before)
     played += level
-    return Ticked(startup, stall, events, played, startup + played + stall, after)
+    return Ticked(startup, stall, events, played, startup + played + stall, after, stalls)

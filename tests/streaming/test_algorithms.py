@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -17,6 +18,7 @@ from designpatterns_ref.streaming import (
     QoEWeights,
     RobustMPC,
     SlidingWindow,
+    StreamingError,
     ThroughputRule,
     Trace,
     bba_rung,
@@ -219,3 +221,146 @@ def test_a_vanishing_throughput_gives_the_lowest_rung_from_every_algorithm(
         assert 0 <= rung < 2, abr.name
         if isinstance(abr, RobustMPC):
             assert rung == 0
+
+
+@pytest.mark.parametrize("make", [s.BBA, RobustMPC, Bola, Dynamic, ThroughputRule])
+def test_an_abandoned_attempt_does_not_change_the_next_choice(make: type) -> None:
+    movie = Manifest(2000, [200, 1000, 4000], [[4e5, 2e6, 8e6]] * 4)
+    finished = s.Download(0, 1, 2e6, 1050.0, 50.0, 2000.0, 0.0)
+    dropped = s.Download(1, 2, 1e6, 3050.0, 50.0, 333.0, 2000.0, abandoned=True)
+    state = s.SessionState(
+        movie, 25_000, segment=1, buffer_ms=12_000, last_rung=1,
+        throughputs_kbps=[2000.0], download_ms=[1000.0], latencies_ms=[50.0],
+    )  # fmt: skip
+    plain, seen = make(), make()
+    for abr in (plain, seen):
+        abr.start(movie, 25_000)
+        abr.choose(state)
+        abr.observe(finished)
+    seen.observe(dropped)
+    choices = [abr.choose(state) for abr in (plain, seen)]
+    assert choices[0] == choices[1]
+    if isinstance(seen, RobustMPC):
+        assert len(seen._errors) == len(plain._errors) == 1
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        s.BBA,
+        Bola,
+        lambda: Bola(variant="basic"),
+        Dynamic,
+        RobustMPC,
+        lambda: RobustMPC(robust=False),
+        ThroughputRule,
+        lambda: ThroughputRule(SlidingWindow()),
+        s.Fixed,
+    ],
+)
+def test_choose_before_start_is_refused_the_same_way(make: Any) -> None:
+    movie = Manifest(3000, [300, 750, 1200], [[9e5, 2.25e6, 3.6e6]] * 10)
+    fresh = s.SessionState(movie, 25_000.0)
+    later = s.SessionState(
+        movie, 25_000.0, segment=3, buffer_ms=5000.0, last_rung=1,
+        throughputs_kbps=[1000.0], download_ms=[100.0], latencies_ms=[10.0],
+    )  # fmt: skip
+    for state in (fresh, later):
+        with pytest.raises(StreamingError, match=r"call start\(manifest, buffer_cap_ms\) before"):
+            make().choose(state)
+    abr = make()
+    abr.start(movie, 25_000.0)
+    assert 0 <= abr.choose(later) < movie.rungs
+
+
+def _ewma_oracle(
+    half_ms: float, segment_ms: float, samples: list[tuple[float, float, float]]
+) -> tuple[float, float]:
+    """Sabre's bias-corrected EWMA written out: sum of w_k x_k over sum of w_k, the weight of a
+    sample halving every half-life of download time (throughput) or of segments (latency)."""
+    t_num = t_den = l_num = l_den = 0.0
+    after_ms, after_segments = 0.0, 0
+    for d, t, la in reversed(samples):  # newest first: its weight is not yet decayed
+        w = 0.5 ** (after_ms / half_ms) * (1 - 0.5 ** (d / half_ms))
+        t_num, t_den = t_num + w * t, t_den + w
+        v = 0.5 ** (after_segments * segment_ms / half_ms) * (1 - 0.5 ** (segment_ms / half_ms))
+        l_num, l_den = l_num + v * la, l_den + v
+        after_ms, after_segments = after_ms + d, after_segments + 1
+    return t_num / t_den, l_num / l_den
+
+
+samples = st.lists(
+    st.tuples(st.floats(1, 10_000), st.floats(1, 1e5), st.floats(0, 500)), min_size=1, max_size=8
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(half_s=st.floats(0.5, 30), segment_ms=st.floats(500, 10_000), pushed=samples)
+def test_ewma_matches_the_weighted_mean_written_out(
+    half_s: float, segment_ms: float, pushed: list[tuple[float, float, float]]
+) -> None:
+    e = Ewma((half_s,))
+    e.reset(segment_ms)
+    for d, t, la in pushed:
+        e.push(d, t, la)
+    t, la = _ewma_oracle(half_s * 1000, segment_ms, pushed)
+    assert e.throughput_kbps == pytest.approx(t, rel=1e-9)
+    assert e.latency_ms == pytest.approx(la, rel=1e-9, abs=1e-9)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    half_s=st.one_of(st.just(5e-324), st.floats(5e-324, 1e9)),
+    segment_ms=st.one_of(st.just(5e-324), st.just(1e-14), st.floats(5e-324, 1e15)),
+    pushed=st.lists(
+        st.tuples(st.floats(0, 1e15), st.floats(5e-324, 1e15), st.floats(0, 1e15)),
+        min_size=1,
+        max_size=6,
+    ),
+)
+def test_ewma_stays_within_its_samples_at_the_extremes(
+    half_s: float, segment_ms: float, pushed: list[tuple[float, float, float]]
+) -> None:
+    """Any accepted half-life and segment: a defined estimate between the lowest and highest
+    sample (a weighted mean), equal to the sample when every sample is the same."""
+    e = Ewma((half_s,))
+    e.reset(segment_ms)
+    for d, t, la in pushed:
+        e.push(d, t, la)
+    assert e.throughput_kbps is not None and e.latency_ms is not None
+    assert min(t for _, t, _ in pushed) <= e.throughput_kbps <= max(t for _, t, _ in pushed)
+    assert min(la for *_, la in pushed) <= e.latency_ms <= max(la for *_, la in pushed)
+    same = Ewma((half_s,))
+    same.reset(segment_ms)
+    for d, _, _ in pushed:
+        same.push(d, pushed[0][1], pushed[0][2])
+    assert (same.throughput_kbps, same.latency_ms) == pushed[0][1:]
+
+
+def test_a_session_of_tiny_segments_runs_with_ewma() -> None:
+    movie = Manifest(1e-14, [300, 750], [[1, 2]] * 3)
+    r = simulate(movie, Trace.constant(1000), ThroughputRule(Ewma()))
+    assert len(r.rungs) == 3
+
+
+def test_the_measured_3g_ranking_the_case_study_states(shared_data: object) -> None:
+    """The case study's claims, measured: on the shared 3G logs with Sabre's 25 s buffer, BBA
+    stalls the most of the buffer and throughput rules and the EWMA throughput rule the least,
+    with the fewest switches and the lowest bitrate."""
+    from designpatterns_ref.streaming.data import bbb, shared_traces
+
+    movie, traces = bbb(), shared_traces("3g")
+    rules = {
+        "ewma": ThroughputRule(Ewma()),
+        "window": ThroughputRule(SlidingWindow()),
+        "bba": s.BBA(),
+        "bola": Bola(),
+    }
+    runs = {name: [simulate(movie, t, abr) for t in traces] for name, abr in rules.items()}
+    stalls = {name: sum(r.rebuffer_ratio for r in rs) / len(rs) for name, rs in runs.items()}
+    switches = {name: sum(r.switches for r in rs) / len(rs) for name, rs in runs.items()}
+    kbps = {name: sum(r.avg_bitrate_kbps for r in rs) / len(rs) for name, rs in runs.items()}
+    assert max(stalls, key=stalls.__getitem__) == "bba"
+    assert min(stalls, key=stalls.__getitem__) == "ewma"
+    assert min(switches, key=switches.__getitem__) == "ewma"
+    assert min(kbps, key=kbps.__getitem__) == "ewma"

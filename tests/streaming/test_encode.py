@@ -4,10 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import av
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from designpatterns_ref.streaming import StreamingError
-from designpatterns_ref.streaming.encode import DEFAULT_LADDER, encode_ladder, read_back
+from designpatterns_ref.streaming.encode import (
+    DEFAULT_LADDER,
+    _frame_bytes,
+    _rgb_frame,
+    encode_ladder,
+    read_back,
+)
+from designpatterns_ref.streaming.manifests import Rung
 
 
 def test_three_rung_ladder_reads_back(tmp_path: Path) -> None:
@@ -30,4 +40,39 @@ def test_bad_arguments_are_refused(tmp_path: Path) -> None:
         encode_ladder(tmp_path, seconds=2, segment_s=3)
     with pytest.raises(StreamingError, match="out_dir"):
         encode_ladder(None)  # type: ignore[arg-type]
+    assert not any(tmp_path.iterdir())
+
+
+def test_widths_ffmpeg_pads_encode_as_given(tmp_path: Path) -> None:
+    # 426 and 854 pixels of RGB are 1278 and 2562 bytes, in rows FFmpeg pads to 1296 and 2592
+    ladder = (Rung("240p", 300, 426, 240), Rung("480p", 900, 854, 480))
+    reports = read_back(encode_ladder(tmp_path, seconds=1, fps=2, segment_s=1, ladder=ladder))
+    assert [r.frame_size for r in reports] == [(426, 240), (854, 480)]
+    assert [r.frames for r in reports] == [2, 2]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 300), st.integers(2, 6), st.integers(0, 50))
+def test_a_frame_holds_its_packed_rows(width: int, height: int, index: int) -> None:
+    data = _frame_bytes(width, height, index)
+    plane = _rgb_frame(av, width, height, data).planes[0]
+    stride, row = plane.line_size, width * 3
+    got = bytes(plane)
+    for y in range(height):
+        assert got[y * stride : y * stride + row] == data[y * row : (y + 1) * row]
+
+
+@pytest.mark.parametrize(("width", "height"), [(427, 240), (426, 241)])
+def test_odd_frame_sizes_are_refused(tmp_path: Path, width: int, height: int) -> None:
+    with pytest.raises(StreamingError, match=f"{width}x{height} must have an even"):
+        encode_ladder(
+            tmp_path, seconds=1, fps=2, segment_s=1, ladder=(Rung("a", 300, width, height),)
+        )
+    assert not any(tmp_path.iterdir())
+
+
+def test_two_rungs_of_one_name_are_refused_before_anything_is_written(tmp_path: Path) -> None:
+    ladder = (Rung("a", 300, 256, 144), Rung("a", 700, 640, 360))
+    with pytest.raises(StreamingError, match=r"ladder\[1\]: name='a' is also ladder\[0\]'s"):
+        encode_ladder(tmp_path, seconds=1, fps=2, segment_s=1, ladder=ladder)
     assert not any(tmp_path.iterdir())

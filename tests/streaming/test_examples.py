@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from designpatterns_ref import streaming as s
 from designpatterns_ref.streaming import Bola, Manifest, Trace, simulate
 from tests.notebooks import run_example
 
@@ -51,3 +54,20 @@ def test_plots_have_labelled_axes_and_artists() -> None:
     hit = plot_hit_ratio(curves)
     assert hit.axes[0].get_ylabel() == "hit ratio"
     assert [ln.get_label() for ln in hit.axes[0].lines] == ["LRU", "LFU"]
+
+
+def test_a_session_plot_shades_every_stall() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from designpatterns_ref.streaming.plot import plot_session
+
+    # 2 s segments of 4 Mbit at 1 Mbit/s: every download after the first stalls for 2 s
+    movie = Manifest(2000, [2000], [[4e6]] * 4)
+    trace = Trace.constant(1000)
+    result = simulate(movie, trace, s.Fixed(0))
+    assert result.stalls_s == [(6.0, 8.0), (10.0, 12.0), (14.0, 16.0)]
+    ax = plot_session(result, trace).axes[0]
+    spans = [x for p in ax.patches for x in p.get_bbox().intervalx]
+    assert spans == pytest.approx([x for stall in result.stalls_s for x in stall])
+    assert "stall" in ax.get_legend_handles_labels()[1]

@@ -161,14 +161,41 @@ def test_hls_master_round_trip(ladder: list[Rung]) -> None:
     assert all(v.codecs == r.codecs for v, r in zip(variants, ladder, strict=True))
 
 
-@settings(max_examples=60, deadline=None)
-@given(durations=st.lists(st.floats(0.1, 12), min_size=1, max_size=50))
+@settings(max_examples=200, deadline=None)
+@given(
+    durations=st.lists(
+        st.one_of(
+            st.floats(0.1, 12),
+            st.floats(1e-9, 1e-3),
+            st.floats(1e-3, 1e6, exclude_max=True),
+            st.integers(1, 10**6 - 1),
+        ),
+        min_size=1,
+        max_size=50,
+    )
+)
 def test_hls_media_round_trip(durations: list[float]) -> None:
+    """Every duration reads back as the same float, or the playlist is refused when one has
+    no decimal of at most 20 fraction digits that reads back as it (the oracle: the nearest
+    such decimal, written by format)."""
+    writable = all(float(f"{d:.20f}") == d for d in durations)
+    if not writable:
+        with pytest.raises(StreamingError, match=r"durations_s\[\d+\]=.* at most 20 decimals"):
+            write_hls_media(durations)
+        return
     media = parse_hls_media(write_hls_media(durations))
     assert media.ended
     assert [u for u, _ in media.segments] == [f"seg-{i}.ts" for i in range(len(durations))]
-    assert [d for _, d in media.segments] == pytest.approx(durations, abs=1e-6)
+    assert [d for _, d in media.segments] == durations
     assert media.target_duration >= max(durations) - 1e-6
+
+
+@pytest.mark.parametrize("uri", ["seg.ts", "seg-{m}.ts", "{N}.ts"])
+def test_hls_media_of_several_segments_needs_n_in_its_uri(uri: str) -> None:
+    with pytest.raises(StreamingError, match=r"uri=.* has no \{n\}: all 3 segments"):
+        write_hls_media([2, 2, 2], uri=uri)
+    media = parse_hls_media(write_hls_media([2], uri=uri))
+    assert media.segments == ((uri, 2.0),)
 
 
 @settings(max_examples=60, deadline=None)

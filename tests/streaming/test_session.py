@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import math
 import signal
 from collections.abc import Iterator
@@ -12,7 +13,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from designpatterns_ref import streaming as s
-from designpatterns_ref.streaming import Fixed, Manifest, Trace, simulate
+from designpatterns_ref.streaming import Fixed, Manifest, StreamingError, Trace, simulate
 from tests.streaming.oracles import Replay, tick_session
 from tests.streaming.strategies import as_trace, manifests, periods
 
@@ -97,8 +98,18 @@ def test_matches_millisecond_tick_replay(data: st.DataObject) -> None:
     assert r.rebuffer_s * 1000 == pytest.approx(t.rebuffer_ms, abs=tol)
     assert r.total_time_s * 1000 == pytest.approx(t.total_ms, abs=tol)
     assert r.played_s * 1000 == pytest.approx(t.played_ms, abs=1e-6)
-    if t.rebuffer_ms > tol and r.rebuffer_s * 1000 > tol:
-        assert r.rebuffer_count <= t.events + movie.segment_count
+    # Each download's stall, read off the session's timeline (the buffer before a request is
+    # the one after the previous download less the wait at the cap), against the replay's.
+    stalls = [0.0]
+    for i in range(1, movie.segment_count):
+        before = r.buffer_s[i - 1] - (r.request_s[i] - r.finish_s[i - 1])
+        stalls.append(max(0.0, r.finish_s[i] - r.request_s[i] - before) * 1000)
+    assert stalls == pytest.approx(t.stall_ms, abs=tol)
+    # A stall counts where either side stalls by more than the tolerance; only downloads where
+    # one side stalls by less may count on one side and not the other.
+    assert r.rebuffer_count == sum(x > 1e-6 for x in stalls)
+    unsure = sum(0 < x <= tol or 0 < y <= tol for x, y in zip(stalls, t.stall_ms, strict=True))
+    assert abs(r.rebuffer_count - t.events) <= unsure
 
 
 @settings(max_examples=40, deadline=None)
@@ -117,6 +128,22 @@ def test_invariants_for_every_algorithm(
     assert r.total_time_s == pytest.approx(r.startup_s + r.played_s + r.rebuffer_s)
     assert r.rebuffer_s >= 0 and r.rebuffer_count >= 0
     assert (r.rebuffer_s > 0) == (r.rebuffer_count > 0)
+    # every stall is an interval ending as a segment arrives; they add up to the stalled time
+    assert len(r.stalls_s) == r.rebuffer_count
+    assert sum(b - a for a, b in r.stalls_s) == pytest.approx(r.rebuffer_s, abs=1e-9)
+    assert all(0 < a < b for a, b in r.stalls_s)
+    assert all(b <= c for (_, b), (c, _) in itertools.pairwise(r.stalls_s))
+    assert all(b == pytest.approx(f) for (_, b), f in zip(r.stalls_s, _arrivals(r), strict=True))
+
+
+def _arrivals(r: s.SessionResult) -> list[float]:
+    """The arrival times of the downloads during which the buffer ran dry."""
+    out = []
+    for i in range(1, len(r.rungs)):
+        before = r.buffer_s[i - 1] - (r.request_s[i] - r.finish_s[i - 1])
+        if r.finish_s[i] - r.request_s[i] > before:
+            out.append(r.finish_s[i])
+    return out
 
 
 @settings(max_examples=30, deadline=None)
@@ -281,3 +308,118 @@ def test_a_latency_of_many_passes_over_the_log_finishes(duration: float, latency
             r = simulate(movie, trace, Fixed(0))
             # the first segment: one latency, then 1 Mbit at 1 Mbit/s
             assert r.startup_s == pytest.approx((latency * 2 / 3 + 1000) / 1000, rel=1e-9)
+
+
+class _Recorder(Fixed):
+    """Fixed(rung), keeping every Download it observes."""
+
+    def __init__(self, rung: int) -> None:
+        super().__init__(rung)
+        self.seen: list[s.Download] = []
+
+    def observe(self, download: s.Download) -> None:
+        self.seen.append(download)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    manifests(max_segments=6),
+    periods(max_periods=4),
+    st.integers(0, 200),
+    st.sampled_from([2.0, 4.0, 25.0]),
+)
+def test_an_abandoned_attempt_is_reported_apart_from_its_replacement(
+    movie: Manifest, rows: list[tuple[int, int, int]], latency: int, cap_s: float
+) -> None:
+    # every period has one latency: every request then waits exactly that long, abandoned or not
+    trace = as_trace([(d, bw, latency) for d, bw, _ in rows])
+    cap_s = max(cap_s, movie.segment_duration_ms / 1000)
+    abr = _Recorder(movie.rungs - 1)
+    r = simulate(movie, trace, abr, buffer_cap_s=cap_s, abandonment=True)
+    dropped = [d for d in abr.seen if d.abandoned]
+    kept = [d for d in abr.seen if not d.abandoned]
+    assert len(dropped) == r.abandoned
+    assert sum(d.bits for d in dropped) == pytest.approx(r.wasted_bits)
+    assert [d.rung for d in kept] == r.rungs
+    assert [d.segment for d in kept] == list(range(movie.segment_count))
+    for d in abr.seen:
+        assert d.latency_ms == pytest.approx(latency)
+    for d in kept:
+        assert d.bits == movie.segment_sizes_bits[d.segment][d.rung]
+    # the downloads of a segment, abandoned ones included, fill its request-to-arrival time
+    spent = [0.0] * movie.segment_count
+    for d in abr.seen:
+        spent[d.segment] += d.time_ms
+    elapsed = [(b - a) * 1000 for a, b in zip(r.request_s, r.finish_s, strict=True)]
+    assert spent == pytest.approx(elapsed, rel=1e-9, abs=1e-6)
+
+
+def test_an_abandoned_download_leaves_the_latency_estimate_alone() -> None:
+    # the first download is fast, then the link collapses during the next: it is abandoned
+    movie = Manifest(2000, [200, 1000, 4000], [[4e5, 2e6, 8e6]] * 6)
+    trace = Trace(
+        [
+            {"duration_ms": 1000, "bandwidth_kbps": 20_000, "latency_ms": 50},
+            {"duration_ms": 60_000, "bandwidth_kbps": 600, "latency_ms": 50},
+        ]
+    )
+    rule = s.ThroughputRule(s.SlidingWindow())
+    r = simulate(movie, trace, rule, abandonment=True)
+    assert r.abandoned > 0
+    assert rule.estimator.latency_ms == pytest.approx(50)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    sizes=st.lists(st.floats(1, 1e8), min_size=2, max_size=4, unique=True),
+    bandwidth=st.one_of(st.just(1e15), st.floats(1e12, 1e15)),
+    latency=st.one_of(st.just(0.0), st.floats(0, 100)),
+    seg=st.one_of(st.just(1000.1), st.floats(1, 4000)),
+    pick=st.integers(0, 5),
+)
+def test_an_accepted_extreme_trace_plays_through(
+    sizes: list[float], bandwidth: float, latency: float, seg: float, pick: int
+) -> None:
+    """Values the session measures itself (a throughput a rounding above the link's 1e15 kbps,
+    a download time a rounding below its latency) never stop it: every algorithm plays on."""
+    rates = sorted(sizes)
+    movie = Manifest(seg, [r / seg for r in rates], [rates] * 5)
+    trace = Trace.constant(bandwidth, latency_ms=latency)
+    abr = s.algorithms()[pick]
+    r = simulate(movie, trace, abr, buffer_cap_s=seg / 1000 * 1.0001)
+    assert len(r.rungs) == 5
+    assert r.played_s == pytest.approx(movie.duration_s)
+
+
+@pytest.mark.parametrize(
+    ("periods", "error"),
+    [
+        ([(1e-3, 5e-324, 0)], "rounds to 0 bits"),
+        ([(1000, 5e-324, 0)], "at most 1e15 ms"),
+        ([(1000, 1e-9, 0)], "at most 1e15 ms"),
+        ([(1000, 0, 0), (1, 1e-6, 0)], "at most 1e15 ms"),
+    ],
+)
+def test_a_trace_that_cannot_deliver_a_segment_is_refused(
+    periods: list[tuple[float, float, float]], error: str
+) -> None:
+    movie = Manifest(3000, [300, 750], [[1.5e6, 3e6]] * 4)
+    trace = Trace(
+        [{"duration_ms": d, "bandwidth_kbps": b, "latency_ms": la} for d, b, la in periods]
+    )
+    abr = s.ThroughputRule()
+    with pytest.raises(StreamingError, match=error):
+        simulate(movie, trace, abr)
+    with pytest.raises(StreamingError, match="before choose"):
+        abr.choose(s.SessionState(movie, 25_000.0))  # refused before the algorithm started
+
+
+def test_the_metrics_of_a_session_of_no_segment_are_defined() -> None:
+    movie = Manifest(3000, [300, 750], [[9e5, 2.25e6]] * 3)
+    empty = s.SessionResult("a", "t", movie, s.QoEWeights(), 25.0)
+    assert empty.summary() == {
+        "qoe_per_segment": 0.0, "avg_bitrate_kbps": 0.0, "rebuffer_s": 0.0,
+        "rebuffer_count": 0.0, "rebuffer_ratio": 0.0, "startup_s": 0.0, "switches": 0.0,
+        "switch_kbps": 0.0,
+    }  # fmt: skip
+    assert empty.time_avg_bitrate_kbps == 0.0

@@ -55,6 +55,7 @@ __all__ = [
     "check_state",
     "load_manifest",
     "load_trace",
+    "not_started",
 ]
 
 _LIMIT = 1e15  # larger values are typos or attacks, not networks or videos
@@ -420,6 +421,11 @@ class SessionState:
 class Download:
     """One finished (or abandoned) segment download, as the simulator reports it.
 
+    An abandoned attempt (``abandoned=True``) reports the bits that did arrive, the time spent
+    on them (its latency included) and the throughput they were received at; the lower-rung
+    download that replaces it is reported next as a :class:`Download` of the same segment with
+    its own latency and time. The algorithms here learn throughput from finished downloads only.
+
     Checked when built (a :class:`StreamingError` naming the field): ``segment`` and ``rung``
     ints ``>= 0``, ``bits`` finite ``>= 0``, ``time_ms`` finite and at least ``latency_ms``
     (the time includes the latency), ``latency_ms`` and ``buffer_before_ms`` finite ``>= 0``,
@@ -464,6 +470,13 @@ def check_start(manifest: object, buffer_cap_ms: object) -> None:
         )
 
 
+def not_started(name: str) -> StreamingError:
+    """The error of every algorithm's ``choose`` before its ``start``: it knows no ladder yet."""
+    return StreamingError(
+        f"{name}: call start(manifest, buffer_cap_ms) before choose() (no ladder to choose from)"
+    )
+
+
 def check_state(state: object) -> None:
     """The check of every algorithm's ``choose`` (a SessionState checks its own fields)."""
     if not isinstance(state, SessionState):
@@ -486,7 +499,8 @@ class AbrAlgorithm(Protocol):
         """Forget any previous session and prepare for ``manifest``."""
 
     def choose(self, state: SessionState) -> int:
-        """The rung (0 = lowest bitrate) for segment ``state.segment``."""
+        """The rung (0 = lowest bitrate) for segment ``state.segment``; a
+        :class:`StreamingError` before :meth:`start` (see :func:`not_started`)."""
 
     def observe(self, download: Download) -> None:
         """Learn from a download that just finished."""

@@ -13,8 +13,10 @@ Parameters and defaults: the paper's BBA-0 uses ``r = 90 s`` and ``cu = 126 s`` 
 buffer. Our default scales those fractions (0.375 and 0.525) to the usable buffer, the cap minus
 one segment (22 s with Sabre's 25 s cap and 3 s segments: ``r = 8.25 s``, ``cu = 11.55 s``;
 the whole cap when it holds a single segment);
-pass ``reservoir_s`` and ``cushion_s`` to set them. It wins on rebuffering when throughput
-swings (3G), and loses bitrate at startup, since it must fill the reservoir at ``R_min``.
+pass ``reservoir_s`` and ``cushion_s`` to set them. The paper's fewer stalls come with its
+240 s buffer; with Sabre's 25 s cap the reservoir is 8.25 s, too little to ride out an outage at
+a high rung, and on the shared 3G logs BBA stalls the most of this family's rules (``dpref bench
+streaming``). It also loses bitrate at startup, since it must fill the reservoir at ``R_min``.
 
 Complexity: O(rungs) per decision; no state beyond the previous rung.
 
@@ -40,6 +42,7 @@ from designpatterns_ref.streaming.base import (
     check_number,
     check_start,
     check_state,
+    not_started,
 )
 
 __all__ = ["BBA", "bba_rung"]
@@ -116,6 +119,7 @@ class BBA:
         self._reservoir = self._cushion = 1.0
         self._rates: tuple[float, ...] = ()
         self._previous = 0
+        self._started = False
 
     def start(self, manifest: Manifest, buffer_cap_ms: float) -> None:
         check_start(manifest, buffer_cap_ms)
@@ -133,10 +137,13 @@ class BBA:
         self._reservoir, self._cushion = reservoir, cushion
         self._rates = manifest.bitrates_kbps
         self._previous = 0
+        self._started = True
 
     def choose(self, state: SessionState) -> int:
         if state.__class__ is not SessionState:
             check_state(state)
+        if not self._started:
+            raise not_started(self.name)
         q = _bba_rung(state.buffer_ms, self._previous, self._rates, self._reservoir, self._cushion)
         self._previous = q
         return q
@@ -144,4 +151,5 @@ class BBA:
     def observe(self, download: Download) -> None:
         if download.__class__ is not Download:
             check_download(download)
-        self._previous = download.rung
+        if not download.abandoned:  # an abandoned attempt's rung was not played
+            self._previous = download.rung

@@ -44,6 +44,7 @@ from designpatterns_ref.streaming.base import (
     check_number,
     check_start,
     check_state,
+    not_started,
 )
 from designpatterns_ref.streaming.throughput import (
     Ewma,
@@ -106,6 +107,7 @@ class Bola:
         self._seg = self._cap = 1.0
         self._segments = 0
         self._last = 0
+        self._started = False
 
     def start(self, manifest: Manifest, buffer_cap_ms: float) -> None:
         check_start(manifest, buffer_cap_ms)
@@ -115,6 +117,7 @@ class Bola:
         self._rates, self._seg = rates, manifest.segment_duration_ms
         self._cap, self._segments = buffer_cap_ms, manifest.segment_count
         self._last = 0
+        self._started = True
 
     def v(self, segment: int) -> float:
         """The control parameter ``V`` (ms per unit utility) used for ``segment``."""
@@ -132,6 +135,8 @@ class Bola:
     def choose(self, state: SessionState) -> int:
         if state.__class__ is not SessionState:
             check_state(state)
+        if not self._started:
+            raise not_started(self.name)
         tput, lat = self.estimator.throughput_kbps, self.estimator.latency_ms
         if self.variant == "u" and (tput is None or lat is None):
             return 0

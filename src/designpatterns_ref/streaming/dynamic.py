@@ -35,6 +35,7 @@ from designpatterns_ref.streaming.base import (
     check_number,
     check_start,
     check_state,
+    not_started,
 )
 from designpatterns_ref.streaming.bola import Bola
 from designpatterns_ref.streaming.throughput import ThroughputRule
@@ -64,6 +65,7 @@ class Dynamic:
         self.name = "dynamic"
         self.using_bola = False
         self.bola_segments = 0
+        self._started = False
 
     def start(self, manifest: Manifest, buffer_cap_ms: float) -> None:
         check_start(manifest, buffer_cap_ms)
@@ -71,10 +73,13 @@ class Dynamic:
         self.throughput.start(manifest, buffer_cap_ms)
         self.using_bola = False
         self.bola_segments = 0
+        self._started = True
 
     def choose(self, state: SessionState) -> int:
         if state.__class__ is not SessionState:
             check_state(state)
+        if not self._started:
+            raise not_started(self.name)
         if state.last_rung is None:  # nothing measured yet: both rules say rung 0
             return 0
         b = self.bola.choose(state)

@@ -27,6 +27,7 @@ from designpatterns_ref.errors import shown
 from designpatterns_ref.streaming.base import StreamingError, StreamingTypeError, check_int
 from designpatterns_ref.streaming.manifests import (
     Rung,
+    _ladder,
     parse_hls_master,
     parse_hls_media,
     write_hls_master,
@@ -69,6 +70,22 @@ def _frame_bytes(width: int, height: int, index: int) -> bytes:
     return b"".join(rows)
 
 
+def _rgb_frame(av: Any, width: int, height: int, data: bytes) -> Any:
+    """An RGB frame holding ``data`` (rows of ``width * 3`` bytes, packed).
+
+    FFmpeg aligns every row of a frame's plane to its ``line_size`` (426 pixels wide is 1278
+    bytes of colour in rows of 1296), so packed rows are copied in one by one with the padding.
+    """
+    frame = av.VideoFrame(width, height, "rgb24")
+    plane = frame.planes[0]
+    row, stride = width * 3, plane.line_size
+    if stride != row:
+        pad = bytes(stride - row)
+        data = b"".join(data[y * row : (y + 1) * row] + pad for y in range(height))
+    plane.update(data)
+    return frame
+
+
 def encode_ladder(
     out_dir: str | Path,
     *,
@@ -77,7 +94,11 @@ def encode_ladder(
     segment_s: int = 2,
     ladder: tuple[Rung, ...] = DEFAULT_LADDER,
 ) -> Path:
-    """Encode the generated clip to every rung under ``out_dir``; return the master playlist."""
+    """Encode the generated clip to every rung under ``out_dir``; return the master playlist.
+
+    Every rung's width and height must be even (4:2:0 chroma is half the size each way); any
+    other frame size, 426x240 and 854x480 included, encodes as given.
+    """
     av = _av()
     if not isinstance(out_dir, str | Path):
         raise StreamingTypeError(f"out_dir={shown(out_dir, 60)} must be a str or Path")
@@ -90,6 +111,13 @@ def encode_ladder(
         or not all(isinstance(r, Rung) for r in ladder)
     ):
         raise StreamingTypeError("ladder must be a non-empty tuple of Rung")
+    ladder = tuple(_ladder(ladder))  # names differ: each rung gets its own folder
+    for i, rung in enumerate(ladder):
+        if rung.width % 2 or rung.height % 2:
+            raise StreamingError(
+                f"ladder[{i}]: {rung.width}x{rung.height} must have an even width and height "
+                "(H.264 in 4:2:0 halves both for the colour planes)"
+            )
     root = Path(out_dir)
     source_w, source_h = max(r.width for r in ladder), max(r.height for r in ladder)
     total = seconds * fps
@@ -109,8 +137,7 @@ def encode_ladder(
                 stream.bit_rate = int(rung.bitrate_kbps * 1000)
                 stream.options = {"preset": "ultrafast", "g": str(per_segment)}
                 for i, data in enumerate(frames):
-                    frame = av.VideoFrame(source_w, source_h, "rgb24")
-                    frame.planes[0].update(data)
+                    frame = _rgb_frame(av, source_w, source_h, data)
                     frame = frame.reformat(rung.width, rung.height, "yuv420p")
                     frame.pts = i
                     for packet in stream.encode(frame):

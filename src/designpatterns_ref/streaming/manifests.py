@@ -8,9 +8,11 @@ one *media* playlist per rung listing its segments (``#EXTINF:<seconds>,`` then 
 by ``#EXT-X-ENDLIST`` for video on demand). MPEG-DASH (ISO/IEC 23009-1) puts everything in one
 XML ``MPD``: a ``Period`` with an ``AdaptationSet`` of ``Representation`` elements (``bandwidth``,
 ``width``, ``height``, ``codecs``) and a ``SegmentTemplate`` that spells every segment's URL
-(``$RepresentationID$``, ``$Number$``) from a duration and a timescale, so the MPD stays small
-however long the title. Writers and parsers here cover that VOD subset; the parsers raise
-:class:`~designpatterns_ref.streaming.base.StreamingError` naming the line or attribute at fault.
+(``$RepresentationID$``, ``$Number$``; filled in by
+:mod:`~designpatterns_ref.streaming.dash_templates`) from a duration and a timescale, so the MPD
+stays small however long the title. Writers and parsers here cover that VOD subset; the parsers
+raise :class:`~designpatterns_ref.streaming.base.StreamingError` naming the line or attribute at
+fault.
 Numbers are read and written exactly by :mod:`~designpatterns_ref.streaming.manifest_numbers`
 (integers are ASCII digits up to 2**64 - 1, durations ASCII digits with an optional fraction)
 and HLS playlists are read by :mod:`~designpatterns_ref.streaming.playlists`; every public name
@@ -19,11 +21,13 @@ of both stays importable from here.
 Writers say exactly what they are given or refuse: a DASH segment duration is written as a
 whole number of ticks of a decimal timescale (1.0004 s is 10004 ticks of 1/10000 s, never
 rounded to 1.0 s), within the 32-bit ``xs:unsignedInt`` the MPD schema gives both; durations
-are written as the shortest decimal that reads back as the same float; a bitrate is at least
-1 bit/s (``BANDWIDTH`` and ``@bandwidth`` are whole bits/s). Parsers refuse what a player could
-not honour: an MPD of more than :data:`MAX_SEGMENTS` segments (its URL list would not fit in
-memory), an HLS segment whose rounded ``#EXTINF`` exceeds ``#EXT-X-TARGETDURATION`` wherever
-the tag appears, two ``#EXT-X-STREAM-INF`` tags before one URI, an unterminated quoted string.
+(``#EXTINF`` included) are written as the shortest decimal that reads back as the same float
+(more than 20 decimals: refused); a bitrate is at least 1 bit/s (``BANDWIDTH`` and
+``@bandwidth`` are whole bits/s); a media playlist of several segments names them apart with
+``{n}``. Parsers refuse what a player could not honour: an MPD of more than :data:`MAX_SEGMENTS`
+segments (its URL list would not fit in memory), an HLS segment whose rounded ``#EXTINF`` exceeds
+``#EXT-X-TARGETDURATION`` wherever the tag appears, two ``#EXT-X-STREAM-INF`` tags before one URI,
+an unterminated quoted string.
 
 Complexity: O(rungs + segments) to write or parse.
 
@@ -49,7 +53,9 @@ from designpatterns_ref.streaming.base import (
     check_list,
     check_number,
 )
+from designpatterns_ref.streaming.dash_templates import fill, numbered, template_parts
 from designpatterns_ref.streaming.manifest_numbers import (
+    _exact_decimal,
     _integer,
     _ticks,
     format_iso_duration,
@@ -86,21 +92,38 @@ _HEIGHTS = (144, 240, 360, 432, 540, 720, 1080, 1440, 2160)
 #: The most segments an MPD may describe (per representation): 10**6 is 11.5 days of 1 s
 #: segments; more would make :meth:`DashManifest.segment_urls` a list too long to hold.
 MAX_SEGMENTS = 10**6
+# a rung name: characters a URL path segment holds literally (RFC 3986 pchar less '%', '$',
+# ':' and '*'), so it is safe in a URI and as a folder name
+_NAME = re.compile(r"[A-Za-z0-9_.~=+,;@!&'()-]+")
 
 
 @dataclass(frozen=True)
 class Rung:
-    """One rendition of the ladder: a name (used in URIs), bitrate and frame size."""
+    """One rendition of the ladder: a name (used in URIs), bitrate, frame size and codecs.
+
+    The name goes into URIs and folder names as it is, so it is made of characters a URL path
+    segment holds literally: letters, digits and ``_ . - ~ = + , ; @ ! & ' ( )`` (a DASH
+    ``Representation@id`` such as ``video=800000`` is one), never ``.`` or ``..`` alone.
+    ``codecs`` is None when unknown (an MPD that does not say): the writers then leave the
+    attribute out rather than name codecs the media may not use.
+    """
 
     name: str
     bitrate_kbps: float
     width: int
     height: int
-    codecs: str = DEFAULT_CODECS
+    codecs: str | None = DEFAULT_CODECS
 
     def __post_init__(self) -> None:
-        if not isinstance(self.name, str) or not re.fullmatch(r"[A-Za-z0-9_.-]+", self.name):
-            raise StreamingError(f"name={shown(self.name)} must be letters, digits, '_', '.', '-'")
+        if (
+            not isinstance(self.name, str)
+            or not _NAME.fullmatch(self.name)
+            or self.name in (".", "..")
+        ):
+            raise StreamingError(
+                f"name={shown(self.name)} must be letters, digits and _ . - ~ = + , ; @ ! & ' ( ) "
+                "(not '.' or '..')"
+            )
         if isinstance(self.bitrate_kbps, bool) or not isinstance(self.bitrate_kbps, int | float):
             raise StreamingTypeError(f"bitrate_kbps={shown(self.bitrate_kbps)} must be a number")
         # manifests carry whole bits per second: at least 1, and a bitrate just under 1e9 kbps
@@ -114,19 +137,28 @@ class Rung:
             v = getattr(self, field_name)
             if isinstance(v, bool) or not isinstance(v, int) or not 0 < v <= 16384:
                 raise StreamingError(f"{field_name}={shown(v)} must be an int in 1..16384")
-        if not isinstance(self.codecs, str) or not re.fullmatch(
-            r"[\x20-\x21\x23-\x7e]+", self.codecs
+        if self.codecs is not None and (
+            not isinstance(self.codecs, str)
+            or not re.fullmatch(r"[\x20-\x21\x23-\x7e]+", self.codecs)
         ):
             raise StreamingError(
-                f"codecs={shown(self.codecs, 60)} must be printable ASCII without '\"'"
+                f"codecs={shown(self.codecs, 60)} must be None or printable ASCII without '\"'"
             )
 
 
 def _ladder(value: object) -> list[Rung]:
+    """A ladder of 1 to 1000 rungs, no two of one name (a rung's URIs are named after it)."""
     items = check_list("ladder", value, min_len=1, max_len=1000)
+    seen: dict[str, int] = {}
     for i, rung in enumerate(items):
         if not isinstance(rung, Rung):
             raise StreamingTypeError(f"ladder[{i}]={shown(rung, 60)} must be a Rung")
+        if rung.name in seen:
+            raise StreamingError(
+                f"ladder[{i}]: name={shown(rung.name)} is also ladder[{seen[rung.name]}]'s; "
+                "names must differ (a rung's playlist and segment URIs are named after it)"
+            )
+        seen[rung.name] = i
     return items
 
 
@@ -155,23 +187,36 @@ def write_hls_master(ladder: Sequence[Rung], media_name: str = "index.m3u8") -> 
     media_name = _uri("media_name", media_name)
     lines = ["#EXTM3U", "#EXT-X-VERSION:3", "#EXT-X-INDEPENDENT-SEGMENTS"]
     for rung in ladder:
+        codecs = "" if rung.codecs is None else f',CODECS="{rung.codecs}"'
         lines.append(
             f"#EXT-X-STREAM-INF:BANDWIDTH={round(rung.bitrate_kbps * 1000)},"
-            f'RESOLUTION={rung.width}x{rung.height},CODECS="{rung.codecs}"'
+            f"RESOLUTION={rung.width}x{rung.height}{codecs}"
         )
         lines.append(f"{rung.name}/{media_name}")
     return "\n".join(lines) + "\n"
 
 
 def write_hls_media(durations_s: Sequence[float], uri: str = "seg-{n}.ts") -> str:
-    """A VOD media playlist for segments of the given durations (``{n}`` counts from 0)."""
+    """A VOD media playlist for segments of the given durations (``{n}`` counts from 0).
+
+    Every ``#EXTINF`` is the shortest decimal that reads back as the same float (RFC 8216 makes
+    it a decimal-floating-point, with no limit on the digits); a duration that needs more than
+    20 decimals is refused rather than rounded. With more than one segment ``uri`` must hold
+    ``{n}``, or every segment would name the same file.
+    """
     durations_s = check_list("durations_s", durations_s, min_len=1)
     uri = _uri("uri", uri)
+    if len(durations_s) > 1 and "{n}" not in uri:
+        raise StreamingError(
+            f"uri={shown(uri, 60)} has no {{n}}: all {len(durations_s)} segments would be one file"
+        )
+    extinf = []
     for i, d in enumerate(durations_s):
         if isinstance(d, bool) or not isinstance(d, int | float) or not 0 < d < 1e6:
             raise StreamingError(
-                f"durations_s[{i}]={shown(d)} must be a positive number of seconds"
+                f"durations_s[{i}]={shown(d)} must be a positive number of seconds below 1e6"
             )
+        extinf.append(f"{_exact_decimal(f'durations_s[{i}]', d):f}")
     target = math.ceil(max(durations_s) - 1e-9)
     lines = [
         "#EXTM3U",
@@ -180,8 +225,8 @@ def write_hls_media(durations_s: Sequence[float], uri: str = "seg-{n}.ts") -> st
         "#EXT-X-MEDIA-SEQUENCE:0",
         "#EXT-X-PLAYLIST-TYPE:VOD",
     ]
-    for n, d in enumerate(durations_s):
-        lines.append(f"#EXTINF:{d:.6f},")
+    for n, d in enumerate(extinf):
+        lines.append(f"#EXTINF:{d},")
         lines.append(uri.replace("{n}", str(n)))
     lines.append("#EXT-X-ENDLIST")
     return "\n".join(lines) + "\n"
@@ -194,8 +239,8 @@ class DashManifest:
     Built directly, its fields are checked as :func:`parse_dash_mpd` reads them: durations
     finite, the segment duration positive, at most :data:`MAX_SEGMENTS` segments, the
     templates strings (``media`` not empty, with ``$Number$`` when there is more than one
-    segment), ``start_number`` a decimal integer, at least one :class:`Rung`, no two with one
-    name.
+    segment and no identifier that is not filled in), ``start_number`` a decimal integer, at
+    least one :class:`Rung`, no two with one name.
     """
 
     duration_s: float
@@ -249,7 +294,9 @@ class DashManifest:
         return _segment_count(self.duration_s, self.segment_duration_s)
 
     def segment_urls(self, representation: str) -> list[str]:
-        """Every media segment URL of a representation, from the template."""
+        """Every media segment URL of a representation, from the template (``$RepresentationID$``,
+        ``$Number$`` and ``$Bandwidth$``, each number with an optional ``%0<width>d``, and
+        ``$$`` for a ``$``)."""
         ids = [r.name for r in self.representations]
         if not isinstance(representation, str) or representation not in ids:
             raise StreamingError(f"representation={shown(representation)} must be one of {ids}")
@@ -257,21 +304,22 @@ class DashManifest:
             raise StreamingError(
                 f"{self.segment_count} segments, more than MAX_SEGMENTS={MAX_SEGMENTS}"
             )
+        parts = template_parts("media", self.media)
+        bandwidth = round(self.representations[ids.index(representation)].bitrate_kbps * 1000)
         return [
-            self.media.replace("$RepresentationID$", representation).replace("$Number$", str(n))
+            fill(parts, representation, n, bandwidth)
             for n in range(self.start_number, self.start_number + self.segment_count)
         ]
 
 
 def _check_numbered(where: str, media: str, count: int) -> None:
-    """Refuse a ``media`` template without ``$Number$`` when there are segments to tell apart:
-    every one of them would get the same URL. ``$Time$`` and ``$Number%05d$`` are valid DASH
-    but not filled in here, so they are refused too rather than left in the URLs."""
-    if count > 1 and "$Number$" not in media:
+    """Refuse a ``media`` template this reader cannot fill in (see
+    :mod:`~designpatterns_ref.streaming.dash_templates`), or one without ``$Number$`` when there
+    are segments to tell apart: every one of them would get the same URL."""
+    parts = template_parts(where, media)
+    if count > 1 and not numbered(parts):
         raise StreamingError(
-            f"{where}={shown(media, 60)} has no $Number$: all {count} segments would get one URL "
-            "(this reader fills in $RepresentationID$ and $Number$, not $Time$ nor a $Number$ "
-            "with a width)"
+            f"{where}={shown(media, 60)} has no $Number$: all {count} segments would get one URL"
         )
 
 
@@ -330,35 +378,57 @@ def write_dash_mpd(ladder: Sequence[Rung], segment_duration_s: float, duration_s
         },
     )
     for rung in ladder:
-        ET.SubElement(
-            aset,
-            f"{{{MPD_NS}}}Representation",
-            {
-                "id": rung.name,
-                "bandwidth": str(round(rung.bitrate_kbps * 1000)),
-                "width": str(rung.width),
-                "height": str(rung.height),
-                "codecs": rung.codecs,
-            },
-        )
+        attrs = {
+            "id": rung.name,
+            "bandwidth": str(round(rung.bitrate_kbps * 1000)),
+            "width": str(rung.width),
+            "height": str(rung.height),
+        }
+        if rung.codecs is not None:
+            attrs["codecs"] = rung.codecs
+        ET.SubElement(aset, f"{{{MPD_NS}}}Representation", attrs)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(mpd, encoding="unicode")
+
+
+def _content_type(aset: ET.Element) -> str | None:
+    """An AdaptationSet's ``@contentType``, else the type of its ``@mimeType``, else None."""
+    return aset.get("contentType") or aset.get("mimeType", "").split("/")[0] or None
 
 
 def _int_attr(el: ET.Element, name: str) -> int:
     return _integer(el.get(name), f"{el.tag.split('}')[-1]}@{name}")
 
 
+def _inherited_int(rep: ET.Element, aset: ET.Element, name: str) -> int:
+    """A Representation's integer attribute, else its AdaptationSet's (ISO/IEC 23009-1 puts
+    the common attributes on either)."""
+    if name not in rep.attrib and name in aset.attrib:
+        return _int_attr(aset, name)
+    return _int_attr(rep, name)
+
+
 # What parse_dash_mpd reads of the ways an MPD may address its segments.
 _ADDRESSING = (
     "this reader takes segments addressed by the AdaptationSet's SegmentTemplate@media "
-    "($RepresentationID$, $Number$), not SegmentBase or SegmentList"
+    "($RepresentationID$, $Number$, $Bandwidth$), not SegmentBase or SegmentList"
 )
 
 
 def parse_dash_mpd(text: str) -> DashManifest:
     """Read back the subset :func:`write_dash_mpd` writes (one period, a SegmentTemplate with
     ``@media`` holding ``$Number$``; SegmentBase and SegmentList are refused, as are a ``@media``
-    without ``$Number$`` for more than one segment and two representations with one ``@id``)."""
+    without ``$Number$`` for more than one segment, a ``@media`` holding an identifier this
+    reader does not fill in (``$Time$``; see :mod:`~designpatterns_ref.streaming.dash_templates`)
+    and two representations with one ``@id``).
+
+    The first AdaptationSet is read. More than one Period, or a second AdaptationSet of the same
+    content type (``@contentType``, else ``@mimeType``'s type; two without either count as the
+    same), is refused rather than read as part of the first.
+
+    A Representation's ``@codecs`` is its own, else its AdaptationSet's, else None (unknown);
+    its ``@width`` and ``@height`` its own, else its AdaptationSet's. A SegmentTemplate without
+    ``@timescale`` counts in seconds (the schema's default of 1).
+    """
     if not isinstance(text, str):
         raise StreamingTypeError(f"text={shown(text)} must be a str")
     try:
@@ -369,13 +439,27 @@ def parse_dash_mpd(text: str) -> DashManifest:
     if root.tag != f"{{{MPD_NS}}}MPD":
         raise StreamingError(f"root element {shown(root.tag)} must be MPD in {MPD_NS}")
     duration = parse_iso_duration(root.get("mediaPresentationDuration", ""))
-    aset = root.find("d:Period/d:AdaptationSet", ns)
-    if aset is None:
+    periods = root.findall("d:Period", ns)
+    if len(periods) > 1:
+        raise StreamingError(
+            f"MPD has {len(periods)} Periods; this reader takes one (segment numbers and URLs "
+            "start again in every Period, so reading one as the whole title would be wrong)"
+        )
+    asets = root.findall("d:Period/d:AdaptationSet", ns)
+    if not asets:
         raise StreamingError("MPD has no Period/AdaptationSet")
+    aset = asets[0]
+    kind = _content_type(aset)
+    same = [a for a in asets if _content_type(a) == kind]
+    if len(same) > 1:
+        raise StreamingError(
+            f"Period has {len(same)} AdaptationSets of content type {shown(kind)}; this reader "
+            "takes one (it would read the first and drop the other renditions)"
+        )
     tmpl = aset.find("d:SegmentTemplate", ns)
     if tmpl is None:
         raise StreamingError(f"AdaptationSet has no SegmentTemplate; {_ADDRESSING}")
-    timescale = _int_attr(tmpl, "timescale")
+    timescale = _int_attr(tmpl, "timescale") if "timescale" in tmpl.attrib else 1
     seg = _int_attr(tmpl, "duration")
     if timescale == 0 or seg == 0:
         raise StreamingError("SegmentTemplate@timescale and @duration must be positive")
@@ -392,9 +476,9 @@ def parse_dash_mpd(text: str) -> DashManifest:
             Rung(
                 el.get("id", ""),
                 _int_attr(el, "bandwidth") / 1000,
-                _int_attr(el, "width"),
-                _int_attr(el, "height"),
-                el.get("codecs", DEFAULT_CODECS),
+                _inherited_int(el, aset, "width"),
+                _inherited_int(el, aset, "height"),
+                el.get("codecs", aset.get("codecs")),
             )
         )
         if reps[-1].name in (r.name for r in reps[:-1]):

@@ -53,6 +53,7 @@ from designpatterns_ref.streaming.base import (
     check_number,
     check_start,
     check_state,
+    not_started,
 )
 
 __all__ = ["Plan", "RobustMPC", "plan", "plan_brute_force", "plan_value"]
@@ -330,6 +331,7 @@ class RobustMPC:
         self._prediction: float | None = None
         self._plan: tuple[int, ...] = ()
         self._switch_cost: list[list[float]] = []
+        self._started = False
 
     def start(self, manifest: Manifest, buffer_cap_ms: float) -> None:
         check_start(manifest, buffer_cap_ms)
@@ -340,6 +342,7 @@ class RobustMPC:
         self._errors = []
         self._prediction = None
         self._plan = ()
+        self._started = True
 
     def predict(self, state: SessionState) -> float | None:
         """The (robust) throughput prediction in kbps, or None before any download."""
@@ -358,6 +361,8 @@ class RobustMPC:
     def choose(self, state: SessionState) -> int:
         if state.__class__ is not SessionState:
             check_state(state)
+        if not self._started:
+            raise not_started(self.name)
         last = state.last_rung
         if state.segment >= len(self._sizes) or (last is not None and last >= len(self._u)):
             raise StreamingError(
@@ -396,6 +401,8 @@ class RobustMPC:
         if download.__class__ is not Download:
             check_download(download)
         actual = download.throughput_kbps
+        if download.abandoned:  # the prediction is scored once, on the download that arrived
+            return
         if self._prediction is not None and actual > 0 and math.isfinite(actual):
             self._errors.append(abs(self._prediction - actual) / actual)
             del self._errors[: -self.window]

@@ -4,7 +4,8 @@ Case study: Design a Video Streaming Platform (docs/case-studies/video-streaming
 
 :func:`plot_session` draws a :class:`~designpatterns_ref.streaming.session.SessionResult` over
 its network log: the trace's bandwidth and the bitrate of each segment as it downloads (kbps,
-left axis), and the buffer level after each download (seconds, right axis), stalls shaded.
+left axis), and the buffer level after each download (seconds, right axis), every stall
+(:attr:`~designpatterns_ref.streaming.session.SessionResult.stalls_s`) shaded.
 :func:`plot_sessions` stacks one such panel per algorithm; :func:`plot_hit_ratio` draws CDN hit
 ratio against cache size, one line per policy. matplotlib is imported only inside the functions
 (the ``plot`` extra); each takes an optional ``ax`` and returns the ``Figure``.
@@ -65,6 +66,10 @@ def plot_session(result: SessionResult, trace: Trace, *, ax: Any = None) -> Any:
         bx += [start, finish]
         by += [rate, rate]
     ax.plot(bx, by, color="tab:blue", linewidth=1.4, label="bitrate chosen")
+    for i, (start, finish) in enumerate(result.stalls_s):
+        ax.axvspan(
+            start, finish, color="tab:red", alpha=0.2, lw=0, label="stall" if i == 0 else None
+        )
     ax.set_xlabel("session time (s)")
     ax.set_ylabel("kbps")
     top = max([*result.manifest.bitrates_kbps, 1.0]) * 1.6

@@ -45,6 +45,7 @@ from designpatterns_ref.streaming.base import (
     check_number,
     check_start,
     check_state,
+    not_started,
 )
 
 __all__ = ["Fixed", "Network", "SessionResult", "simulate"]
@@ -66,6 +67,11 @@ class Network:
         self._cycle_bits = sum(
             d * b for d, b in zip(self._durations, self._bandwidths, strict=True)
         )
+        if self._cycle_bits == 0.0:  # every period's bits round to 0: nothing ever arrives
+            raise StreamingError(
+                f"trace={shown(trace.name)}: every period's duration_ms x bandwidth_kbps rounds "
+                "to 0 bits, so nothing can download"
+            )
         # One request latency is one "unit"; a period of d ms at latency L ms serves d / L of
         # it. Over a whole pass the log serves cycle_units; a latency spans 1 / cycle_units
         # passes, each lasting a mean of cycle_ms / cycle_units ms per unit. Both are computed
@@ -175,15 +181,19 @@ class Fixed:
     def __init__(self, rung: int = 0) -> None:
         self.rung = check_int("rung", rung, maximum=10_000)
         self.name = f"fixed-{self.rung}"
+        self._started = False
 
     def start(self, manifest: Manifest, buffer_cap_ms: float) -> None:
         check_start(manifest, buffer_cap_ms)
         if self.rung >= manifest.rungs:
             raise StreamingError(f"rung={self.rung} must be below the ladder's {manifest.rungs}")
+        self._started = True
 
     def choose(self, state: SessionState) -> int:
         if state.__class__ is not SessionState:
             check_state(state)
+        if not self._started:
+            raise not_started(self.name)
         return self.rung
 
     def observe(self, download: Download) -> None:
@@ -213,6 +223,9 @@ class SessionResult:
     max_buffer_s: float = 0.0
     abandoned: int = 0
     wasted_bits: float = 0.0
+    #: every stall as (start, end) in session seconds: from the moment the buffer ran dry to the
+    #: arrival of the segment that refilled it (their lengths add up to ``rebuffer_s``)
+    stalls_s: list[tuple[float, float]] = field(default_factory=list)
 
     @property
     def bitrates_kbps(self) -> list[float]:
@@ -222,14 +235,17 @@ class SessionResult:
 
     @property
     def avg_bitrate_kbps(self) -> float:
-        """Mean bitrate over the segments (each segment counts once)."""
+        """Mean bitrate over the segments (each segment counts once); 0.0 before any segment."""
         rates = self.bitrates_kbps
-        return sum(rates) / len(rates)
+        return sum(rates) / len(rates) if rates else 0.0
 
     @property
     def time_avg_bitrate_kbps(self) -> float:
-        """Sabre's "time average played bitrate": summed bitrates over session time in segments."""
+        """Sabre's "time average played bitrate": summed bitrates over session time in segments
+        (0.0 for a session of no time, as :attr:`rebuffer_ratio`)."""
         seg_s = self.manifest.segment_duration_ms / 1000.0
+        if not self.total_time_s:
+            return 0.0
         return sum(self.bitrates_kbps) / (self.total_time_s / seg_s)
 
     @property
@@ -265,8 +281,9 @@ class SessionResult:
 
     @property
     def qoe_per_segment(self) -> float:
-        """:attr:`qoe` divided by the number of segments (comparable across titles)."""
-        return self.qoe / len(self.rungs)
+        """:attr:`qoe` divided by the number of segments (comparable across titles); 0.0 before
+        any segment."""
+        return self.qoe / len(self.rungs) if self.rungs else 0.0
 
     def summary(self) -> dict[str, float]:
         """The headline metrics as a flat dict."""
@@ -303,9 +320,15 @@ def simulate(
     """Play ``manifest`` over ``trace`` choosing rungs with ``abr``; return the session.
 
     ``buffer_cap_s`` is the largest buffer the player keeps (Sabre's default 25 s; at least one
-    segment). With ``abandonment`` a download still running when the buffer runs dry (and at
-    least 0.5 s old) is dropped for the highest lower rung whose whole segment would arrive
-    before the rest of the current one at the throughput measured so far; its bits are wasted.
+    segment). A trace that would take more than 1e15 ms to deliver the largest segment is refused
+    before ``abr`` is started. With ``abandonment`` a download still running when the buffer runs
+    dry (and at least 0.5 s old) is dropped for the highest lower rung whose whole segment would
+    arrive before the rest of the current one at the throughput measured so far; its bits are
+    wasted. The algorithm observes the abandoned attempt as a :class:`Download` of its own
+    (``abandoned=True``: the bits that arrived, the time spent on them, their latency) and then the
+    replacement with its own latency and transfer time; the session's measurements
+    (``state.throughputs_kbps`` and the rest) hold the replacement only, while the buffer and the
+    stall count pay for both.
     """
     if not isinstance(manifest, Manifest):
         raise StreamingTypeError(f"manifest={shown(manifest)} must be a Manifest")
@@ -325,8 +348,9 @@ def simulate(
     if not isinstance(abandonment, bool):
         raise StreamingTypeError(f"abandonment={shown(abandonment)} must be a bool")
 
-    abr.start(manifest, cap)
     net = Network(trace)
+    _check_reachable(manifest, net)
+    abr.start(manifest, cap)
     state = SessionState(manifest=manifest, buffer_cap_ms=cap)
     res = SessionResult(abr.name, trace.name, manifest, weights, cap / 1000.0)
     sizes, top = manifest.segment_sizes_bits, manifest.rungs - 1
@@ -349,10 +373,11 @@ def simulate(
         lat = net.latency()
         bits = sizes[index][rung]
         if abandonment and rung > 0:
-            rung, bits, lat = _maybe_abandon(net, res, sizes[index], rung, lat, level)
+            rung, bits, lat, took, spent = _maybe_abandon(net, res, abr, index, rung, lat, level)
         else:
-            net._download(bits)
-        elapsed = net.now_ms - request
+            took, spent = net._download(bits)[1], 0.0
+        # the abandoned attempt's time plus this download's latency and transfer
+        elapsed = spent + lat + took
         if index == 0:
             res.startup_s = elapsed / 1000.0
         elif level >= elapsed:
@@ -361,21 +386,23 @@ def simulate(
         else:  # the buffer runs dry during this download: one more stall
             events += 1
             rebuffer += elapsed - level
+            res.stalls_s.append(((request + level) / 1000.0, (request + elapsed) / 1000.0))
             played += level
             level = 0.0
         level += seg
         if level > max_level:
             max_level = level
-        tput = bits / (elapsed - lat) if elapsed > lat else math.inf
+        tput = bits / took if took > 0 else math.inf
         state.throughputs_kbps.append(tput)
-        state.download_ms.append(elapsed - lat)
+        state.download_ms.append(took)
         state.latencies_ms.append(lat)
         fields["last_rung"] = rung
         res.rungs.append(rung)
         res.request_s.append(request / 1000.0)
         res.finish_s.append(net.now_ms / 1000.0)
         res.buffer_s.append(level / 1000.0)
-        abr.observe(Download(index, rung, bits, elapsed, lat, tput, state.buffer_ms))
+        before = max(state.buffer_ms - spent, 0.0)
+        abr.observe(Download(index, rung, bits, lat + took, lat, tput, before))
     played += level  # play out what is left
     res.rebuffer_s, res.rebuffer_count = rebuffer / 1000.0, events
     res.played_s, res.max_buffer_s = played / 1000.0, max_level / 1000.0
@@ -383,31 +410,49 @@ def simulate(
     return res
 
 
+def _check_reachable(manifest: Manifest, net: Network) -> None:
+    """Refuse a title whose largest segment the trace could not deliver within 1e15 ms (some
+    31,700 years), the family's limit on a time: every time and rate the session then measures
+    is finite."""
+    mean_kbps = net._cycle_bits / net._cycle_ms
+    largest = max(max(row) for row in manifest.segment_sizes_bits)
+    if largest / mean_kbps + net._cycle_ms > 1e15:
+        raise StreamingError(
+            f"trace mean bandwidth_kbps={mean_kbps:g} would take {largest / mean_kbps:g} ms for "
+            f"the largest segment ({largest:g} bits); at most 1e15 ms is allowed"
+        )
+
+
 def _maybe_abandon(
     net: Network,
     res: SessionResult,
-    sizes: tuple[float, ...],
+    abr: AbrAlgorithm,
+    index: int,
     rung: int,
     lat: float,
     level: float,
-) -> tuple[int, float, float]:
-    """Download ``sizes[rung]``, abandoning it for a lower rung if it is about to stall."""
+) -> tuple[int, float, float, float, float]:
+    """Download segment ``index`` at ``rung``, abandoning it for a lower rung if it is about to
+    stall. Return the rung that arrived, its bits, its own latency and transfer time, and the
+    time spent on an abandoned attempt before it (0 if none). An abandoned attempt is reported
+    to ``abr`` as a :class:`Download` of its own with ``abandoned=True``."""
+    sizes = res.manifest.segment_sizes_bits[index]
     bits = sizes[rung]
     check = max(level - lat, ABANDON_GRACE_MS - lat, 0.0)
     got, took = net._download(bits, check)
     if got >= bits or took <= 0:
         if got < bits:
-            net._download(bits - got)
-        return rung, bits, lat
+            took += net._download(bits - got)[1]
+        return rung, bits, lat, took, 0.0
     tput = got / took
     remaining = bits - got
-    latency = lat
     for lower in range(rung - 1, -1, -1):
-        if sizes[lower] + latency * tput < remaining:
+        if sizes[lower] + lat * tput < remaining:
             res.abandoned += 1
             res.wasted_bits += got
+            abr.observe(Download(index, rung, got, lat + took, lat, tput, level, abandoned=True))
             lat2 = net.latency()
-            net._download(sizes[lower])
-            return lower, sizes[lower], lat + took + lat2
-    net._download(remaining)
-    return rung, bits, lat
+            took2 = net._download(sizes[lower])[1]
+            return lower, sizes[lower], lat2, took2, lat + took
+    took += net._download(remaining)[1]
+    return rung, bits, lat, took, 0.0
