@@ -564,6 +564,7 @@ _CATALOG: tuple[CaseStudy, ...] = (
                 "manifests",
                 "manifest_numbers",
                 "playlists",
+                "dash_templates",
                 "encode",
                 "caches",
                 "tinylfu",
