@@ -344,6 +344,53 @@ def test_a_restart_after_cut_over_resumes_or_rolls_back(
     databases.close()
 
 
+def _set_readable(databases: ShardDatabases, shard: str, readable: bool) -> None:
+    """Make a shard that exists unreadable, or readable again: the server refuses connections
+    to it (PostgreSQL), or its file header is damaged (SQLite)."""
+    if isinstance(databases, SQLiteShards):
+        path = databases.path(shard)
+        data = bytearray(path.read_bytes())
+        data[:16] = b"not a database!!" if not readable else b"SQLite format 3\x00"
+        path.write_bytes(bytes(data))
+        return
+    assert isinstance(databases, PostgresShards)
+    import psycopg
+
+    with psycopg.connect(databases.admin_url, autocommit=True) as conn:
+        conn.execute(
+            f"ALTER DATABASE {databases.database(shard)} "
+            f"ALLOW_CONNECTIONS {str(readable).lower()}".encode()
+        )
+
+
+def test_an_unreadable_target_is_refused_never_dropped(databases: ShardDatabases) -> None:
+    """A target that exists but cannot be read may hold acknowledged writes: phase() and
+    rollback() raise ShardingError instead of taking it for one not made yet (and dropping it)."""
+    router = Router(databases, ["-"])
+    seeded = seed_rows(router, 40)
+    assert Resharding(router, ["-"], TARGETS, chunk=50).run().ok
+    router.insert(100, customer_of(100), 7)  # acknowledged, lives only on a target
+    seeded[100] = 7
+    want = sorted((i, customer_of(i % 900_000), v) for i, v in seeded.items() if v is not None)
+    databases = reopen(databases)  # a new process, opened with the old list
+    for target in TARGETS:
+        _set_readable(databases, target, False)
+    router = Router(databases, ["-"])
+    job = Resharding(router, ["-"], TARGETS)
+    with pytest.raises(ShardingError, match="cannot read the resharding state"):
+        job.phase()
+    with pytest.raises(ShardingError, match="cannot read the resharding state"):
+        job.rollback()
+    assert all(databases.exists(t) for t in TARGETS)
+    for target in TARGETS:
+        _set_readable(databases, target, True)
+    assert job.phase() == "cut_over"
+    job.rollback()  # now it replays the target's writes back
+    assert router.shards == ("-",)
+    assert router.scan()[0] == want
+    databases.close()
+
+
 def _again(databases: ShardDatabases) -> ShardDatabases:
     """The same shard databases opened once more, with their own connections (another router)."""
     if isinstance(databases, SQLiteShards):

@@ -35,7 +35,8 @@ Splitting shard ``-`` into ``-80`` and ``80-`` while the application keeps writi
 
 Progress (rows copied, log position applied, phase) is kept in each target's ``resharding``
 table in the same transaction as the rows it describes, and :meth:`Resharding.phase` is read
-from there (one target marked ``cut_over`` means the cut-over was decided). So a process that
+from there (one target marked ``cut_over`` means the cut-over was decided; a target that exists
+but cannot be read raises :class:`ShardingError`, never counts as not made yet). So a process that
 dies between any two steps can :meth:`Resharding.resume` exactly where it was (after cut-over:
 finish marking, switch the router; a router opened with the old shard list is refused writes
 and reads by the fence until then), or :meth:`Resharding.rollback`: before cut-over by lifting
@@ -165,21 +166,35 @@ class Resharding:
 
         Read from the targets' ``resharding`` rows, never from the router's memory: a target
         marked ``rolled_back`` (a rollback after cut-over under way) wins, then one marked
-        ``cut_over`` (the cut-over was decided), then a missing target or row (``"new"``).
+        ``cut_over`` (the cut-over was decided), then a missing target, table or row
+        (``"new"``). Whether a target exists is asked of the file system or the server's
+        catalog; a target that exists but cannot be read (the server refuses connections, the
+        file is damaged) raises :class:`ShardingError`: it may hold acknowledged writes, so it
+        is never taken for one that was not made yet.
         """
         phases = set()
         for target in self.target:
             for source in self.source:
-                try:
-                    state = self._state(target, source)
-                except Exception:  # the target does not exist (yet, or any more)
-                    phases.add("new")
-                    break
+                state = self._stored_state(target, source)
                 phases.add("new" if state is None else state[3])
         for phase in ("rolled_back", "cut_over", "new", "copying"):
             if phase in phases:
                 return phase
         return "copied"
+
+    def _stored_state(self, target: str, source: str) -> tuple[int, str, int, str] | None:
+        """:meth:`_state`, or None if the target, its table or its row does not exist."""
+        db = self.router.db
+        try:
+            if not db.exists(target) or not db.has_table(target, "resharding"):
+                return None
+            return self._state(target, source)
+        except Exception as exc:  # the driver's error, or ShardingError from opening the shard
+            raise ShardingError(
+                f"cannot read the resharding state of target {shown(target)} "
+                f"({type(exc).__name__}: {exc}); nothing was changed: make the shard readable "
+                "and retry"
+            ) from None
 
     def start(self) -> None:
         """Note each source's log position, create the targets fenced and record where copying

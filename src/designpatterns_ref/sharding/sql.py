@@ -137,6 +137,17 @@ class ShardDatabases:
     def drop(self, shard: str) -> None:  # pragma: no cover - interface
         raise NotImplementedError
 
+    def exists(self, shard: str) -> bool:  # pragma: no cover - interface
+        """Whether the shard's database exists (asked of the file system or the server's
+        catalog, never by opening it: opening a missing SQLite file would create it)."""
+        raise NotImplementedError
+
+    def has_table(self, shard: str, table: str) -> bool:
+        """Whether ``table`` exists in the shard's (existing) database."""
+        return bool(self.query(shard, self._table_probe, (table,)))
+
+    _table_probe = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
+
     @contextmanager
     def transaction(self, shard: str, *, serial: bool = False) -> Iterator[Any]:
         """A transaction on ``shard``; ``serial`` orders it with the shard's other writers."""
@@ -229,6 +240,9 @@ class SQLiteShards(ShardDatabases):
         for suffix in ("", "-wal", "-shm"):
             Path(f"{self.path(shard)}{suffix}").unlink(missing_ok=True)
 
+    def exists(self, shard: str) -> bool:
+        return self.path(shard).exists()
+
 
 class PostgresShards(ShardDatabases):
     """Shards as databases ``s_<range>`` on a PostgreSQL server (``admin_url`` may create them)."""
@@ -252,11 +266,18 @@ class PostgresShards(ShardDatabases):
     def url(self, shard: str) -> str:
         return f"{self.admin_url.rsplit('/', 1)[0]}/{self.database(shard)}"
 
-    def _admin(self, statement: str) -> None:
+    _table_probe = "SELECT 1 FROM pg_tables WHERE schemaname = current_schema() AND tablename = ?"
+
+    def _admin(self, statement: str, params: Sequence[Any] = ()) -> list[Any]:
         import psycopg
 
         with psycopg.connect(self.admin_url, autocommit=True) as conn:
-            conn.execute(statement.encode())
+            cur = conn.execute(statement.encode(), tuple(params) or None)
+            return list(cur.fetchall()) if cur.description else []
+
+    def exists(self, shard: str) -> bool:
+        rows = self._admin("SELECT 1 FROM pg_database WHERE datname = %s", (self.database(shard),))
+        return bool(rows)
 
     def _connect(self, shard: str) -> Any:
         import psycopg
