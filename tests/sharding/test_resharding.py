@@ -3,6 +3,7 @@ on a real PostgreSQL; a resharding killed mid-copy resumes or rolls back."""
 
 from __future__ import annotations
 
+import queue
 import random
 import signal
 import subprocess
@@ -388,6 +389,68 @@ def test_an_unreadable_target_is_refused_never_dropped(databases: ShardDatabases
     job.rollback()  # now it replays the target's writes back
     assert router.shards == ("-",)
     assert router.scan()[0] == want
+    databases.close()
+
+
+class Worker:
+    """An application thread that keeps its own shard connections between calls."""
+
+    def __init__(self) -> None:
+        self.jobs: queue.Queue[Callable[[], Any] | None] = queue.Queue()
+        self.results: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+        self.thread.start()
+
+    def _loop(self) -> None:
+        while (job := self.jobs.get()) is not None:
+            try:
+                self.results.put(("ok", job()))
+            except Exception as exc:  # pragma: no cover - shown by the test's assertion
+                self.results.put((type(exc).__name__, str(exc)))
+
+    def __call__(self, job: Callable[[], Any]) -> Any:
+        self.jobs.put(job)
+        status, value = self.results.get(timeout=60)
+        assert status == "ok", value
+        return value
+
+    def stop(self) -> None:
+        self.jobs.put(None)
+        self.thread.join(timeout=60)
+
+
+def test_other_threads_reconnect_to_a_shard_dropped_and_made_again(
+    databases: ShardDatabases,
+) -> None:
+    """A rollback drops the targets; a split made again creates them anew. A thread that used
+    the old targets reconnects (on SQLite its old connection would still see the unlinked
+    file, fenced; on PostgreSQL the drop terminated it) and sees what the others see."""
+    router = Router(databases, ["-"])
+    worker = Worker()
+    try:
+        for i in range(10):
+            router.insert(i, customer_of(i), i)
+        Resharding(router, ["-"], TARGETS).run()
+        worker(lambda: router.insert(100, "zed", 1))  # the worker connects to a target
+        Resharding(router, ["-"], TARGETS).rollback()
+        worker(lambda: router.insert(101, "zed", 2))
+        Resharding(router, ["-"], TARGETS).run()
+        worker(lambda: router.insert(102, "zed", 3))
+        want = [(100, "zed", 1), (101, "zed", 2), (102, "zed", 3)]
+        assert worker(lambda: router.by_customer("zed")[0]) == want
+        assert router.by_customer("zed")[0] == want
+        assert worker(lambda: len(router.scan()[0])) == 13
+        worker(databases.close)
+    finally:
+        worker.stop()
+        databases.close()
+
+
+def test_a_closed_connection_is_replaced(databases: ShardDatabases) -> None:
+    router = Router(databases, ["-"])
+    router.insert(1, "a", 1)
+    databases._conn("-").close()  # closed under the router's feet (or lost)
+    assert router.scan()[0] == [(1, "a", 1)]
     databases.close()
 
 
