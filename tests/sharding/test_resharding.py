@@ -205,6 +205,19 @@ def test_cut_over_refuses_an_unfinished_copy() -> None:
     assert router.shards == ("-",)
 
 
+def test_steps_before_start_are_refused_and_make_no_target(databases: ShardDatabases) -> None:
+    router = Router(databases, ["-"])
+    router.insert(1, "a", 1)
+    job = Resharding(router, ["-"], TARGETS)
+    for step in (job.copy_chunk, job.catch_up, job.verify, job.cut_over):
+        with pytest.raises(ShardingError, match=r"before the resharding started|copied first"):
+            step()
+    assert not any(databases.exists(t) for t in TARGETS)
+    assert job.phase() == "new" and router.shards == ("-",)
+    assert job.run().ok  # and the resharding still runs from the start
+    databases.close()
+
+
 _CHILD = """
 import sys, time
 from designpatterns_ref.sharding.router import Router

@@ -226,12 +226,23 @@ class Resharding:
 
     # --- copy and replicate --------------------------------------------------------------------
 
-    def _copying(self, what: str) -> None:
-        """Refuse ``what`` (a copy or a catch-up) after the cut-over is decided: the targets
-        then hold writes the sources never saw, and a step of the copy would write the phase
-        back to "copied", so that a rollback would drop those writes instead of replaying
-        them onto the sources."""
+    def _started(self, what: str) -> str:
+        """The phase; refuse ``what`` with :class:`ShardingError` before :meth:`start` made
+        every target (nothing is touched: opening a missing SQLite target would create it)."""
         phase = self.phase()
+        if phase == "new":
+            raise ShardingError(
+                f"{what} before the resharding started: call start() (or run()) first; "
+                f"targets {shown(list(self.target))} are not all made yet"
+            )
+        return phase
+
+    def _copying(self, what: str) -> None:
+        """Refuse ``what`` (a copy or a catch-up) before :meth:`start` or after the cut-over is
+        decided: the targets then hold writes the sources never saw, and a step of the copy
+        would write the phase back to "copied", so that a rollback would drop those writes
+        instead of replaying them onto the sources."""
+        phase = self._started(what)
         if phase in ("cut_over", "rolled_back"):
             raise ShardingError(
                 f"{what} after the cut-over (phase {phase}): the copy is over; resume() or "
@@ -316,8 +327,10 @@ class Resharding:
         count or the checksum. After cut-over the sources are fenced and the targets take the
         writes, so each target is compared with the source rows in its range with the target's
         own change log (every write since the cut-over, empty before it) replayed on top: a
-        change replaces every row of its order ``(id, customer)``.
+        change replaces every row of its order ``(id, customer)``. Refused with
+        :class:`ShardingError` before :meth:`start`.
         """
+        self._started("verify")
         source_rows = [
             row
             for source in self.source

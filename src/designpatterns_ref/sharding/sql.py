@@ -310,6 +310,12 @@ class PostgresShards(ShardDatabases):
             return list(cur.fetchall()) if cur.description else []
 
     def exists(self, shard: str) -> bool:
+        """True at once if this thread holds a usable connection to the shard (made since its
+        last drop); else asked of ``pg_database`` through the admin URL."""
+        cached = self._local.__dict__.get("conns", {}).get(_check(shard))
+        current = cached is not None and cached[1] == self._generation.get(shard, 0)
+        if current and self._usable(cached[0]):
+            return True
         rows = self._admin("SELECT 1 FROM pg_database WHERE datname = %s", (self.database(shard),))
         return bool(rows)
 
