@@ -224,3 +224,32 @@ def test_the_engines_steps_are_private() -> None:
     assert public(ClusteredEngine) == {
         "begin", "checkpoint", "crash", "horizon", "purge", "recover", "stats"
     }  # fmt: skip
+
+
+def test_an_update_too_big_for_a_page_prunes_and_logs_nothing() -> None:
+    """The page holds a dead HOT version a prune would remove; an update no page can hold is
+    refused before the prune: same slots, same log, the transaction not made a writer."""
+    from designpatterns_ref.storage import HeapEngine, Schema
+
+    schema = Schema({"id": int, "a": str, "b": str, "c": str, "d": str}, primary_key="id")
+    db = HeapEngine(schema, page_size=1024, full_page_writes=False)
+    tx = db.begin()
+    tx.insert({"id": 1, "a": "", "b": "", "c": "", "d": ""})
+    tx.commit()
+    tx = db.begin()
+    tx.update(1, {"a": "x"})  # one dead HOT version on page 0
+    tx.commit()
+    before = (db.wal.lsn, repr(db.state.pages), db.counters.as_dict())
+    tx = db.begin()
+    for call in (
+        lambda: tx.update(1, {"a": "x" * 256, "b": "y" * 256, "c": "z" * 256, "d": "w" * 256}),
+        lambda: tx.insert(
+            {"id": 2, "a": "x" * 256, "b": "y" * 256, "c": "z" * 256, "d": "w" * 256}
+        ),
+    ):
+        with pytest.raises(StorageError, match="does not fit"):
+            call()
+    counters = db.counters.as_dict()
+    counters["pages_read"] = before[2]["pages_read"]
+    assert (db.wal.lsn, repr(db.state.pages), counters) == before
+    assert tx.status == "active" and tx.xid not in db.writers
