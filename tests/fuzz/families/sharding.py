@@ -249,6 +249,17 @@ def _more() -> list[Entry]:
             "run_schema_lesson(layouts)",
             call=lambda _, v: run_schema_lesson(generate_blocks(5), layouts=[v]),
         ),
+        Entry("run_schema_lesson(blocks)", call=lambda _, v: run_schema_lesson(v)),
+        Entry("run_schema_lesson(blocks=[v])", call=lambda _, v: run_schema_lesson([v])),
+        *(
+            Entry(
+                f"run_schema_lesson({name})",
+                call=lambda _, v, name=name: run_schema_lesson(
+                    generate_blocks(5, workspaces=1), layouts=["typed"], **{name: v}
+                ),
+            )
+            for name in ("workspace", "page", "before", "repeat")
+        ),
     ]
 
 
