@@ -28,7 +28,7 @@ designpatterns_ref.sharding.base.ShardingError: shards leave a gap between 80 an
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -157,6 +157,10 @@ class LookupVindex(Vindex):
     """Keyspace id looked up in a table (value -> keyspace id); unknown values are refused."""
 
     def __init__(self, table: dict[Key, int] | None = None) -> None:
+        if table is not None and not isinstance(table, Mapping):
+            raise ShardingError(
+                f"table={shown(table, 80)} must be a dict of value -> keyspace id, or None"
+            )
         self._table: dict[bytes, int] = {}
         for value, ksid in (table or {}).items():
             self.set(value, ksid)
