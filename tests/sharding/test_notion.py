@@ -144,3 +144,24 @@ def test_the_lesson_answers_like_the_oracle_for_any_query_values(
         blocks, workspace=workspace, page=page, before=before, repeat=1
     ):
         assert result.answers == reference_answers(blocks, workspace, page, before)
+
+
+def test_the_postgres_lesson_leaves_a_blocks_table_of_the_users_alone(pg_url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE blocks (id int PRIMARY KEY, note text)")
+        conn.execute("INSERT INTO blocks VALUES (1, 'mine')")
+    try:
+        blocks = generate_blocks(300, seed=2, workspaces=5)
+        results = run_schema_lesson(blocks, engine="postgres", pg_url=pg_url, repeat=1)
+        assert all(r.answers == reference_answers(blocks, 7, 3, 20_030) for r in results)
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            assert conn.execute("SELECT * FROM public.blocks").fetchall() == [(1, "mine")]
+            left = conn.execute(
+                "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'dpref_schema_%'"
+            ).fetchall()
+            assert left == []
+    finally:
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            conn.execute("DROP TABLE IF EXISTS public.blocks")

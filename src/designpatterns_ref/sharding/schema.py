@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import json
 import random
+import secrets
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
@@ -197,6 +198,11 @@ def run_schema_lesson(
 ) -> list[SchemaResult]:
     """Load ``blocks`` in each layout and time the three queries; SQLite in memory or PostgreSQL.
 
+    On PostgreSQL each layout's ``blocks`` table lives in a scratch schema of its own
+    (``dpref_schema_<random>``, dropped with everything in it afterwards, also on failure), so
+    a ``blocks`` table of yours in the database at ``pg_url`` is never touched; the user needs
+    the right to create a schema there.
+
     ``blocks`` is a non-empty list of blocks as :func:`generate_blocks` makes them;
     ``workspace``, ``page`` and ``before`` are ints (bound as query parameters), ``repeat`` an
     int from 1 to 1,000 (the median of that many runs is reported). Anything else raises
@@ -297,24 +303,35 @@ def _run_postgres(
 ) -> SchemaResult:
     import psycopg
 
+    scratch = f"dpref_schema_{secrets.token_hex(6)}"
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("DROP TABLE IF EXISTS blocks")
-        for ddl in _ddl("postgres", layout):
-            conn.execute(ddl.encode())
-        rows = _rows(blocks, layout)
-        with conn.cursor().copy("COPY blocks FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-        conn.execute("VACUUM ANALYZE blocks")
-        ms, answers = {}, {}
-        values = {"w": w, "p": p, "d": d}
-        for name, sql in _queries("postgres", layout).items():
-            text, params = _bound(sql, "%s").encode(), tuple(values[k] for k in _PARAMS[name])
+        conn.execute(f"CREATE SCHEMA {scratch}".encode())
+        try:
+            conn.execute(f"SET search_path TO {scratch}".encode())
+            return _measure_postgres(conn, blocks, layout, w, p, d, repeat)
+        finally:
+            conn.execute(f"DROP SCHEMA {scratch} CASCADE".encode())
 
-            def ask(text: bytes = text, params: tuple[int, ...] = params) -> list[int]:
-                return [r[0] for r in conn.execute(text, params)]
 
-            ms[name], answers[name] = _time(ask, repeat)
-        size: Any = conn.execute("SELECT pg_total_relation_size('blocks')").fetchone()
-        conn.execute("DROP TABLE blocks")
+def _measure_postgres(
+    conn: Any, blocks: Sequence[Block], layout: str, w: int, p: int, d: int, repeat: int
+) -> SchemaResult:
+    """:func:`_run_postgres` inside its scratch schema (first on the search path)."""
+    for ddl in _ddl("postgres", layout):
+        conn.execute(ddl.encode())
+    rows = _rows(blocks, layout)
+    with conn.cursor().copy("COPY blocks FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+    conn.execute("VACUUM ANALYZE blocks")
+    ms, answers = {}, {}
+    values = {"w": w, "p": p, "d": d}
+    for name, sql in _queries("postgres", layout).items():
+        text, params = _bound(sql, "%s").encode(), tuple(values[k] for k in _PARAMS[name])
+
+        def ask(text: bytes = text, params: tuple[int, ...] = params) -> list[int]:
+            return [r[0] for r in conn.execute(text, params)]
+
+        ms[name], answers[name] = _time(ask, repeat)
+    size: Any = conn.execute("SELECT pg_total_relation_size('blocks')").fetchone()
     return SchemaResult("postgres", layout, ms, int(size[0]) if size else 0, answers)
