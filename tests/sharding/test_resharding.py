@@ -157,6 +157,64 @@ def test_resharding_under_concurrent_writers_loses_and_duplicates_nothing(
         assert all(int(k, 16) in r for (k,) in databases.query(shard, "SELECT ksid FROM orders"))
 
 
+@pytest.mark.parametrize(
+    ("serving", "source", "target"),
+    [
+        (["-80", "80-"], ["-80"], ["-40", "40-80"]),  # split one shard of two
+        (["-40", "40-80", "80-"], ["-40", "40-80"], ["-80"]),  # merge two of three
+        (["-40", "40-80", "80-c0", "c0-"], ["40-80", "80-c0"], ["40-60", "60-c0"]),  # regroup
+    ],
+)
+def test_a_partial_resharding_moves_its_shards_and_leaves_the_others_serving(
+    databases: ShardDatabases, serving: list[str], source: list[str], target: list[str]
+) -> None:
+    """Only the sources' part of the keyspace moves, under concurrent writers; the other shards
+    serve throughout, are never fenced, and a rollback after the cut-over restores the map."""
+    router = Router(databases, serving)
+    seeded = seed_rows(router, 300)
+    kept = [s for s in serving if s not in source]
+    with Writers(router) as writers:
+        writers.wait_for(200)
+        check = Resharding(router, source, target, chunk=71).run()
+        writers.wait_for(writers.writes + 200)
+    assert not writers.errors and check.ok
+    assert router.shards == tuple(ShardMap([*kept, *target]).names)
+    expected = sorted(
+        [*writers.reference(), *((i, customer_of(i - 900_000), v) for i, v in seeded.items())]
+    )
+    assert router.scan()[0] == expected
+    for shard in kept:
+        assert databases.query(shard, "SELECT count(*) FROM denied_writes") == [(0,)]
+    for shard in [*kept, *target]:  # every row sits on the shard its keyspace id names
+        r = KeyRange.parse(shard)
+        assert all(int(k, 16) in r for (k,) in databases.query(shard, "SELECT ksid FROM orders"))
+    for i in range(37):  # written after the cut-over, some on the targets, some elsewhere
+        router.insert(800_000 + i, customer_of(i), -i)
+        expected.append((800_000 + i, customer_of(i), -i))
+    Resharding(router, source, target).rollback()
+    assert router.shards == tuple(serving)
+    assert router.scan()[0] == sorted(expected)
+    databases.close()
+
+
+def test_a_partial_resharding_must_move_one_contiguous_part_whole(tmp_path: Path) -> None:
+    router = Router(SQLiteShards(tmp_path), ["-40", "40-80", "80-"])
+    for source, target, message in [
+        (["-40"], ["-20", "20-80"], "must cover exactly"),  # more than the source
+        (["-40", "40-80"], ["-40"], "must not share|must cover exactly"),
+        (["-40", "80-"], ["-20", "20-"], "source leave a gap"),  # not contiguous
+        (["-80"], ["-40", "40-80"], "must be serving"),  # a range no serving shard is
+    ]:
+        with pytest.raises(ShardingError, match=message):
+            Resharding(router, source, target)
+    assert router.shards == ("-40", "40-80", "80-")
+    assert sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".db") == [
+        "-40.db",
+        "40-80.db",
+        "80-.db",
+    ]
+
+
 def test_rollback_before_and_after_cut_over(databases: ShardDatabases) -> None:
     router = Router(databases, ["-"])
     seed_rows(router, 200)

@@ -2,7 +2,10 @@
 
 Case study: GitHub's Migration from MySQL to Vitess (docs/case-studies/github-vitess.md)
 
-Splitting shard ``-`` into ``-80`` and ``80-`` while the application keeps writing:
+Splitting shard ``-`` into ``-80`` and ``80-`` while the application keeps writing (or any
+contiguous part of the keyspace: ``source`` is one or more serving shards whose ranges meet,
+``target`` shards covering exactly the same range; the other serving shards are not touched,
+so ``-80`` can be split into ``-40`` and ``40-80`` while ``80-`` serves on):
 
 1. **Start**: note each source shard's change-log position, then create the target shards,
    each *fenced* from the start (a ``from:<sources>`` row in its ``denied_writes``, written in
@@ -76,7 +79,7 @@ from xxhash import xxh3_64_intdigest
 
 from designpatterns_ref.errors import shown
 from designpatterns_ref.sharding.base import ShardingError
-from designpatterns_ref.sharding.keyspace import KeyRange, ShardMap
+from designpatterns_ref.sharding.keyspace import KeyRange, ShardMap, contiguous
 from designpatterns_ref.sharding.router import NOT_CUT_OVER, UPSERT, Router, apply_change
 
 __all__ = ["Resharding", "Verification"]
@@ -125,19 +128,26 @@ class Resharding:
             raise ShardingError(f"chunk={shown(chunk)} must be an int in [1, 1,000,000]")
         if on_point is not None and not callable(on_point):
             raise ShardingError(f"on_point={shown(on_point, 80)} must be callable")
-        src, dst = ShardMap(source), ShardMap(target)  # each must cover the whole space ...
-        if set(src.names) & set(dst.names):
+        src, covered = contiguous(source, "source")
+        dst, dst_covered = contiguous(target, "target")
+        if dst_covered != covered:
+            raise ShardingError(
+                f"target={shown(target)} covers {dst_covered.name!r}: it must cover exactly "
+                f"what source={shown(source)} covers, {covered.name!r}"
+            )
+        if {r.name for r in src} & {r.name for r in dst}:
             raise ShardingError("source and target must not share a shard")
         self.router = router
-        self.source = src.names
-        self.target = dst.names
-        self.ranges: dict[str, KeyRange] = dict(zip(dst.names, dst.ranges, strict=True))
+        self.source = [r.name for r in src]
+        self.target = [r.name for r in dst]
+        self._source_ranges = dict(zip(self.source, src, strict=True))
+        self.ranges: dict[str, KeyRange] = dict(zip(self.target, dst, strict=True))
         self.chunk = chunk
         #: Called with a name after every durable step (tests kill the process there).
         self.on_point = on_point
         serving = set(router.shards)
-        if not set(src.names) <= serving and not (
-            set(dst.names) <= serving and self.phase() in ("cut_over", "rolled_back")
+        if not set(self.source) <= serving and not (
+            set(self.target) <= serving and self.phase() in ("cut_over", "rolled_back")
         ):
             raise ShardingError(
                 f"source={shown(source)} must be serving shards; serving: {router.shards}"
@@ -458,7 +468,7 @@ class Resharding:
     def _replay_back(self) -> None:
         """After cut-over, the targets' own change logs hold every write since: replay them
         onto the sources (row images, so replaying again after a crash is harmless)."""
-        back = dict(zip(self.source, ShardMap(self.source).ranges, strict=True))
+        back = self._source_ranges
         for target in self.target:
             changes = self.router.db.query(
                 target, "SELECT op, id, customer, ksid, amount FROM changes ORDER BY seq"
