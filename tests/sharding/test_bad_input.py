@@ -133,3 +133,34 @@ def test_create_refuses_a_bad_fence_and_creates_nothing(tmp_path: Any) -> None:
     databases.create("-80", fence="from:-")  # idempotent
     assert databases.query("-80", "SELECT moved_to FROM denied_writes") == [("from:-",)]
     databases.close()
+
+
+@pytest.mark.parametrize("table", [[("a", 1)], 5, "ab", 0, ("a",)])
+def test_lookup_vindex_refuses_a_table_that_is_not_a_dict(table: Any) -> None:
+    from designpatterns_ref.sharding.keyspace import LookupVindex
+
+    with pytest.raises(ShardingError, match=r"table=.* must be a dict"):
+        LookupVindex(table)
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda p, J: p.moved_fraction(J, 3, keys=0), "keys=0"),
+        (lambda p, J: p.moved_fraction(J, 0, keys=10), "n=0"),
+        (lambda p, J: p.moved_fraction(None, 3, keys=10), "make=None"),
+        (lambda p, J: p.imbalance(J, 3, keys=0), "keys=0"),
+        (lambda p, J: p.imbalance(J, 3, keys=-5), "keys=-5"),
+        (lambda p, J: p.plot_growth([0], keys=10), r"sizes\[...\]=0"),
+        (lambda p, J: p.plot_growth([], keys=10), "sizes=.* non-empty"),
+        (lambda p, J: p.plot_growth([2], keys="x"), "keys='x'"),
+        (lambda p, J: p.plot_growth([2], keys=10, schemes={"j": 3}), "schemes="),
+        (lambda p, J: p.plot_load(2.5, keys=10), "n=2.5"),
+        (lambda p, J: p.plot_lookup_cost([2], keys=True), "keys=True"),
+    ],
+)
+def test_the_placement_measures_and_plots_refuse_bad_arguments(call: Any, message: str) -> None:
+    from designpatterns_ref.sharding import JumpPlacement, plot
+
+    with pytest.raises(ShardingError, match=message):
+        call(plot, JumpPlacement)

@@ -4,9 +4,10 @@ and every schema layout answers the same as a plain-Python oracle, on SQLite and
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from designpatterns_ref.sharding import ShardingError
@@ -98,3 +99,69 @@ def test_bad_schema_requests_are_refused() -> None:
     ):
         with pytest.raises(ShardingError):
             call()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"blocks": []}, "blocks=.* non-empty list"),
+        ({"blocks": "abc"}, "blocks=.* non-empty list"),
+        ({"blocks": [{"id": 1}]}, r"blocks\[0\]\['workspace_id'\]"),
+        (
+            {"blocks": [*generate_blocks(3, workspaces=1), generate_blocks(1, workspaces=1)[0]]},
+            "repeats",
+        ),
+        ({"blocks": [{**generate_blocks(1, workspaces=1)[0], "status": "done\x00"}]}, "printable"),
+        ({"blocks": [{**generate_blocks(1, workspaces=1)[0], "page_id": 2**40}]}, "page_id"),
+        ({"repeat": 0}, "repeat=0"),
+        ({"repeat": 2.5}, "repeat=2.5"),
+        ({"page": "3 OR 1=1"}, "page='3 OR 1=1' must be an int"),
+        ({"workspace": None}, "workspace=None"),
+        ({"before": True}, "before=True"),
+        ({"before": 2**63}, "before="),
+        ({"layouts": "typed"}, "layouts='typed' must be a list"),
+    ],
+)
+def test_bad_schema_lesson_arguments_are_refused(kwargs: dict[str, object], message: str) -> None:
+    """Checked before any table is made; the query values are bound, never pasted into SQL."""
+    args: dict[str, Any] = {"blocks": generate_blocks(200, seed=1), **kwargs}
+    blocks = args.pop("blocks")
+    with pytest.raises(ShardingError, match=message):
+        run_schema_lesson(blocks, **args)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    workspace=st.integers(-3, 6),
+    page=st.integers(-2, 8),
+    before=st.integers(19_990, 20_400),
+)
+def test_the_lesson_answers_like_the_oracle_for_any_query_values(
+    workspace: int, page: int, before: int
+) -> None:
+    blocks = generate_blocks(300, seed=2, workspaces=5)
+    for result in run_schema_lesson(
+        blocks, workspace=workspace, page=page, before=before, repeat=1
+    ):
+        assert result.answers == reference_answers(blocks, workspace, page, before)
+
+
+def test_the_postgres_lesson_leaves_a_blocks_table_of_the_users_alone(pg_url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE blocks (id int PRIMARY KEY, note text)")
+        conn.execute("INSERT INTO blocks VALUES (1, 'mine')")
+    try:
+        blocks = generate_blocks(300, seed=2, workspaces=5)
+        results = run_schema_lesson(blocks, engine="postgres", pg_url=pg_url, repeat=1)
+        assert all(r.answers == reference_answers(blocks, 7, 3, 20_030) for r in results)
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            assert conn.execute("SELECT * FROM public.blocks").fetchall() == [(1, "mine")]
+            left = conn.execute(
+                "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'dpref_schema_%'"
+            ).fetchall()
+            assert left == []
+    finally:
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            conn.execute("DROP TABLE IF EXISTS public.blocks")

@@ -9,7 +9,7 @@ from hashlib import md5
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from xxhash import xxh3_64_intdigest
 
@@ -229,3 +229,46 @@ def test_ring_bisect_wraps_around() -> None:
     top = max(ring._points)
     assert bisect_right(ring._points, top) == len(ring._points)  # a key above every point ...
     assert ring._owners[0] in ("a", "b")  # ... goes to the first point
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    weights=st.lists(st.floats(1e-3, 1e3), min_size=1, max_size=5),
+    vnodes=st.integers(1, 40),
+    extra=st.floats(1e-3, 1e3),
+)
+def test_a_weighted_ring_gives_every_shard_a_point_or_refuses(
+    weights: list[float], vnodes: int, extra: float
+) -> None:
+    """Every shard a ring accepts owns at least one point (and so receives keys); a weight that
+    would leave some shard with none is refused, by the constructor, add and remove, with the
+    ring unchanged."""
+    names = [f"s{i}" for i in range(len(weights))]
+
+    def check(ring: ConsistentHashRing) -> None:
+        assert set(ring._owners) == set(ring.shards)
+
+    try:
+        given_weights = dict(zip(names, weights, strict=True))
+        ring = ConsistentHashRing(names, vnodes=vnodes, weights=given_weights)
+    except ShardingError as exc:
+        assert "would get no point" in str(exc)
+        return
+    check(ring)
+    for change in (lambda r: r.add("new", extra), lambda r: r.remove(names[0])):
+        before = (repr(ring), ring.shards, list(ring._points), list(ring._owners))
+        try:
+            change(ring)
+        except ShardingError as exc:
+            assert "would get no point" in str(exc) or "last one" in str(exc)
+            assert (repr(ring), ring.shards, list(ring._points), list(ring._owners)) == before
+        check(ring)
+
+
+def test_a_weight_too_small_for_any_point_is_refused() -> None:
+    with pytest.raises(ShardingError, match=r"'b' .* would get no point"):
+        ConsistentHashRing(["a", "b"], vnodes=1, weights={"a": 1e6, "b": 1e-6})
+    ring = ConsistentHashRing(["a", "b"], vnodes=4)
+    with pytest.raises(ShardingError, match="would get no point"):
+        ring.add("c", 1e6)  # a and b would lose every point
+    assert ring.shards == ("a", "b") and set(ring._owners) == {"a", "b"}

@@ -3,6 +3,7 @@ on a real PostgreSQL; a resharding killed mid-copy resumes or rolls back."""
 
 from __future__ import annotations
 
+import queue
 import random
 import signal
 import subprocess
@@ -156,6 +157,64 @@ def test_resharding_under_concurrent_writers_loses_and_duplicates_nothing(
         assert all(int(k, 16) in r for (k,) in databases.query(shard, "SELECT ksid FROM orders"))
 
 
+@pytest.mark.parametrize(
+    ("serving", "source", "target"),
+    [
+        (["-80", "80-"], ["-80"], ["-40", "40-80"]),  # split one shard of two
+        (["-40", "40-80", "80-"], ["-40", "40-80"], ["-80"]),  # merge two of three
+        (["-40", "40-80", "80-c0", "c0-"], ["40-80", "80-c0"], ["40-60", "60-c0"]),  # regroup
+    ],
+)
+def test_a_partial_resharding_moves_its_shards_and_leaves_the_others_serving(
+    databases: ShardDatabases, serving: list[str], source: list[str], target: list[str]
+) -> None:
+    """Only the sources' part of the keyspace moves, under concurrent writers; the other shards
+    serve throughout, are never fenced, and a rollback after the cut-over restores the map."""
+    router = Router(databases, serving)
+    seeded = seed_rows(router, 300)
+    kept = [s for s in serving if s not in source]
+    with Writers(router) as writers:
+        writers.wait_for(200)
+        check = Resharding(router, source, target, chunk=71).run()
+        writers.wait_for(writers.writes + 200)
+    assert not writers.errors and check.ok
+    assert router.shards == tuple(ShardMap([*kept, *target]).names)
+    expected = sorted(
+        [*writers.reference(), *((i, customer_of(i - 900_000), v) for i, v in seeded.items())]
+    )
+    assert router.scan()[0] == expected
+    for shard in kept:
+        assert databases.query(shard, "SELECT count(*) FROM denied_writes") == [(0,)]
+    for shard in [*kept, *target]:  # every row sits on the shard its keyspace id names
+        r = KeyRange.parse(shard)
+        assert all(int(k, 16) in r for (k,) in databases.query(shard, "SELECT ksid FROM orders"))
+    for i in range(37):  # written after the cut-over, some on the targets, some elsewhere
+        router.insert(800_000 + i, customer_of(i), -i)
+        expected.append((800_000 + i, customer_of(i), -i))
+    Resharding(router, source, target).rollback()
+    assert router.shards == tuple(serving)
+    assert router.scan()[0] == sorted(expected)
+    databases.close()
+
+
+def test_a_partial_resharding_must_move_one_contiguous_part_whole(tmp_path: Path) -> None:
+    router = Router(SQLiteShards(tmp_path), ["-40", "40-80", "80-"])
+    for source, target, message in [
+        (["-40"], ["-20", "20-80"], "must cover exactly"),  # more than the source
+        (["-40", "40-80"], ["-40"], "must not share|must cover exactly"),
+        (["-40", "80-"], ["-20", "20-"], "source leave a gap"),  # not contiguous
+        (["-80"], ["-40", "40-80"], "must be serving"),  # a range no serving shard is
+    ]:
+        with pytest.raises(ShardingError, match=message):
+            Resharding(router, source, target)
+    assert router.shards == ("-40", "40-80", "80-")
+    assert sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".db") == [
+        "-40.db",
+        "40-80.db",
+        "80-.db",
+    ]
+
+
 def test_rollback_before_and_after_cut_over(databases: ShardDatabases) -> None:
     router = Router(databases, ["-"])
     seed_rows(router, 200)
@@ -202,6 +261,19 @@ def test_cut_over_refuses_an_unfinished_copy() -> None:
     with pytest.raises(ShardingError, match="copied"):
         job.cut_over()
     assert router.shards == ("-",)
+
+
+def test_steps_before_start_are_refused_and_make_no_target(databases: ShardDatabases) -> None:
+    router = Router(databases, ["-"])
+    router.insert(1, "a", 1)
+    job = Resharding(router, ["-"], TARGETS)
+    for step in (job.copy_chunk, job.catch_up, job.verify, job.cut_over):
+        with pytest.raises(ShardingError, match=r"before the resharding started|copied first"):
+            step()
+    assert not any(databases.exists(t) for t in TARGETS)
+    assert job.phase() == "new" and router.shards == ("-",)
+    assert job.run().ok  # and the resharding still runs from the start
+    databases.close()
 
 
 _CHILD = """
@@ -341,6 +413,115 @@ def test_a_restart_after_cut_over_resumes_or_rolls_back(
     assert router.scan()[0] == want  # nothing acknowledged is lost
     router.insert(7, customer_of(7), 7)
     assert (7, customer_of(7), 7) in router.scan()[0]
+    databases.close()
+
+
+def _set_readable(databases: ShardDatabases, shard: str, readable: bool) -> None:
+    """Make a shard that exists unreadable, or readable again: the server refuses connections
+    to it (PostgreSQL), or its file header is damaged (SQLite)."""
+    if isinstance(databases, SQLiteShards):
+        path = databases.path(shard)
+        data = bytearray(path.read_bytes())
+        data[:16] = b"not a database!!" if not readable else b"SQLite format 3\x00"
+        path.write_bytes(bytes(data))
+        return
+    assert isinstance(databases, PostgresShards)
+    import psycopg
+
+    with psycopg.connect(databases.admin_url, autocommit=True) as conn:
+        conn.execute(
+            f"ALTER DATABASE {databases.database(shard)} "
+            f"ALLOW_CONNECTIONS {str(readable).lower()}".encode()
+        )
+
+
+def test_an_unreadable_target_is_refused_never_dropped(databases: ShardDatabases) -> None:
+    """A target that exists but cannot be read may hold acknowledged writes: phase() and
+    rollback() raise ShardingError instead of taking it for one not made yet (and dropping it)."""
+    router = Router(databases, ["-"])
+    seeded = seed_rows(router, 40)
+    assert Resharding(router, ["-"], TARGETS, chunk=50).run().ok
+    router.insert(100, customer_of(100), 7)  # acknowledged, lives only on a target
+    seeded[100] = 7
+    want = sorted((i, customer_of(i % 900_000), v) for i, v in seeded.items() if v is not None)
+    databases = reopen(databases)  # a new process, opened with the old list
+    for target in TARGETS:
+        _set_readable(databases, target, False)
+    router = Router(databases, ["-"])
+    job = Resharding(router, ["-"], TARGETS)
+    with pytest.raises(ShardingError, match="cannot read the resharding state"):
+        job.phase()
+    with pytest.raises(ShardingError, match="cannot read the resharding state"):
+        job.rollback()
+    assert all(databases.exists(t) for t in TARGETS)
+    for target in TARGETS:
+        _set_readable(databases, target, True)
+    assert job.phase() == "cut_over"
+    job.rollback()  # now it replays the target's writes back
+    assert router.shards == ("-",)
+    assert router.scan()[0] == want
+    databases.close()
+
+
+class Worker:
+    """An application thread that keeps its own shard connections between calls."""
+
+    def __init__(self) -> None:
+        self.jobs: queue.Queue[Callable[[], Any] | None] = queue.Queue()
+        self.results: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+        self.thread.start()
+
+    def _loop(self) -> None:
+        while (job := self.jobs.get()) is not None:
+            try:
+                self.results.put(("ok", job()))
+            except Exception as exc:  # pragma: no cover - shown by the test's assertion
+                self.results.put((type(exc).__name__, str(exc)))
+
+    def __call__(self, job: Callable[[], Any]) -> Any:
+        self.jobs.put(job)
+        status, value = self.results.get(timeout=60)
+        assert status == "ok", value
+        return value
+
+    def stop(self) -> None:
+        self.jobs.put(None)
+        self.thread.join(timeout=60)
+
+
+def test_other_threads_reconnect_to_a_shard_dropped_and_made_again(
+    databases: ShardDatabases,
+) -> None:
+    """A rollback drops the targets; a split made again creates them anew. A thread that used
+    the old targets reconnects (on SQLite its old connection would still see the unlinked
+    file, fenced; on PostgreSQL the drop terminated it) and sees what the others see."""
+    router = Router(databases, ["-"])
+    worker = Worker()
+    try:
+        for i in range(10):
+            router.insert(i, customer_of(i), i)
+        Resharding(router, ["-"], TARGETS).run()
+        worker(lambda: router.insert(100, "zed", 1))  # the worker connects to a target
+        Resharding(router, ["-"], TARGETS).rollback()
+        worker(lambda: router.insert(101, "zed", 2))
+        Resharding(router, ["-"], TARGETS).run()
+        worker(lambda: router.insert(102, "zed", 3))
+        want = [(100, "zed", 1), (101, "zed", 2), (102, "zed", 3)]
+        assert worker(lambda: router.by_customer("zed")[0]) == want
+        assert router.by_customer("zed")[0] == want
+        assert worker(lambda: len(router.scan()[0])) == 13
+        worker(databases.close)
+    finally:
+        worker.stop()
+        databases.close()
+
+
+def test_a_closed_connection_is_replaced(databases: ShardDatabases) -> None:
+    router = Router(databases, ["-"])
+    router.insert(1, "a", 1)
+    databases._conn("-").close()  # closed under the router's feet (or lost)
+    assert router.scan()[0] == [(1, "a", 1)]
     databases.close()
 
 

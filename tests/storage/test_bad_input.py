@@ -224,3 +224,82 @@ def test_the_engines_steps_are_private() -> None:
     assert public(ClusteredEngine) == {
         "begin", "checkpoint", "crash", "horizon", "purge", "recover", "stats"
     }  # fmt: skip
+
+
+def test_an_update_too_big_for_a_page_prunes_and_logs_nothing() -> None:
+    """The page holds a dead HOT version a prune would remove; an update no page can hold is
+    refused before the prune: same slots, same log, the transaction not made a writer."""
+    from designpatterns_ref.storage import HeapEngine, Schema
+
+    schema = Schema({"id": int, "a": str, "b": str, "c": str, "d": str}, primary_key="id")
+    db = HeapEngine(schema, page_size=1024, full_page_writes=False)
+    tx = db.begin()
+    tx.insert({"id": 1, "a": "", "b": "", "c": "", "d": ""})
+    tx.commit()
+    tx = db.begin()
+    tx.update(1, {"a": "x"})  # one dead HOT version on page 0
+    tx.commit()
+    before = (db.wal.lsn, repr(db.state.pages), db.counters.as_dict())
+    tx = db.begin()
+    for call in (
+        lambda: tx.update(1, {"a": "x" * 256, "b": "y" * 256, "c": "z" * 256, "d": "w" * 256}),
+        lambda: tx.insert(
+            {"id": 2, "a": "x" * 256, "b": "y" * 256, "c": "z" * 256, "d": "w" * 256}
+        ),
+    ):
+        with pytest.raises(StorageError, match="does not fit"):
+            call()
+    counters = db.counters.as_dict()
+    counters["pages_read"] = before[2]["pages_read"]
+    assert (db.wal.lsn, repr(db.state.pages), counters) == before
+    assert tx.status == "active" and tx.xid not in db.writers
+
+
+@pytest.mark.parametrize("name", ["heap", "heap_hot", "clustered"])
+def test_run_workload_refuses_a_used_engine_and_leaves_no_transaction_open(name: str) -> None:
+    """A second run would insert keys the first loaded: refused before the engine is touched,
+    and no transaction is left open to hold VACUUM or purge back."""
+    from designpatterns_ref.storage import workload as w
+
+    engine = w.make_engine(name, w.trips_schema(1))
+    w.run_workload(engine, "update-unindexed", rows=10, ops=5)
+    before = (engine.wal.lsn, engine.state.next_xid, engine.stats())
+    with pytest.raises(StorageError, match="engine must be fresh"):
+        w.run_workload(engine, "update-unindexed", rows=10, ops=5)
+    assert (engine.wal.lsn, engine.state.next_xid, engine.stats()) == before
+    assert not engine.active
+    for i in range(3):
+        tx = engine.begin()
+        tx.update(1, {"counter": 100 + i})
+        tx.commit()
+    if name == "clustered":
+        engine.purge()
+        assert engine.stats()["history_length"] == 0
+    else:
+        engine.vacuum()
+        assert engine.stats()["dead_versions"] == 0
+
+
+@pytest.mark.parametrize("workload", ["update-indexed", "read-secondary"])
+def test_run_workload_refuses_what_the_schema_cannot_run(workload: str) -> None:
+    """Without an index on k0 these workloads used to measure key lookups instead, silently."""
+    from designpatterns_ref.storage import workload as w
+
+    engine = w.make_engine("heap", w.trips_schema(0))
+    with pytest.raises(StorageError, match="needs an index on k0"):
+        w.run_workload(engine, workload, rows=10, ops=5)
+    assert engine.stats()["versions"] == 0 and engine.wal.lsn == 0
+
+
+def test_a_failing_workload_step_is_aborted() -> None:
+    from designpatterns_ref.storage import workload as w
+
+    engine = w.make_engine("clustered", w.trips_schema(0))
+
+    def fails(tx: Any) -> None:
+        tx.insert({"id": 1, "counter": 0, "note": "x"})
+        tx.insert({"id": 1, "counter": 0, "note": "x"})  # a duplicate key
+
+    with pytest.raises(StorageError, match="already exists"):
+        w._one(engine, fails)
+    assert not engine.active and engine.stats()["rows"] == 0

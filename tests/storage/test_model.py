@@ -22,6 +22,7 @@ from designpatterns_ref.storage import (
     StorageError,
     WriteConflict,
 )
+from designpatterns_ref.storage.wal import SimulatedCrash
 
 SCHEMA = Schema({"id": int, "a": int, "b": str, "c": int}, primary_key="id", indexes=["a", "b"])
 keys = st.integers(0, 5)
@@ -110,6 +111,35 @@ class Interleavings(RuleBasedStateMachine):
         else:
             self.engine.purge()
 
+    @rule(after=st.integers(1, 6))
+    def crash_inside_clean(self, after: int) -> None:
+        """Kill the engine ``after`` log records into a purge or vacuum, then recover."""
+        self.engine.wal.crash_at = self.engine.wal.lsn + after
+        try:
+            _clean(self.engine)
+        except SimulatedCrash:
+            self.crash_and_recover()
+        else:
+            self.engine.wal.crash_at = None
+
+    @rule()
+    def drain(self) -> None:
+        """Commit every open transaction and clean up twice: nothing dead is left behind (no
+        delete-marked row, undo record, dead version or index entry that no row holds)."""
+        for slot in list(self.open):
+            self._both(slot, lambda t: t.commit())
+            self.open.pop(slot, None)
+        _clean(self.engine)
+        _clean(self.engine)
+        stats = self.engine.stats()
+        live = self.model.rows()
+        if isinstance(self.engine, HeapEngine):
+            assert stats["dead_versions"] == 0, stats
+            return
+        assert stats["delete_marked"] == stats["history_length"] == 0, stats
+        for column, index in self.engine.state.secondary.items():
+            assert sorted(index.entries) == sorted((r[column], r["id"]) for r in live), column
+
     @rule()
     def checkpoint(self) -> None:
         self.engine.checkpoint()
@@ -131,6 +161,13 @@ class Interleavings(RuleBasedStateMachine):
         tx = self.engine.begin()
         assert tx.scan("id") == self.model.rows()
         tx.commit()
+
+
+def _clean(engine: Any) -> None:
+    if isinstance(engine, HeapEngine):
+        engine.vacuum()
+    else:
+        engine.purge()
 
 
 def _config(engine: Any) -> dict[str, Any]:

@@ -43,3 +43,30 @@ def test_wal_volume_has_the_same_direction_and_rough_size(
     assert model["update-indexed"] > 1.5 * model["update-unindexed"]
     for workload in ("update-unindexed", "update-indexed"):
         assert 0.4 < model[workload] / real_wal[workload] < 2.5
+
+
+def test_measure_leaves_a_trips_table_of_the_users_alone(pg_url: str) -> None:
+    """The measurement's table lives in a scratch schema, dropped afterwards: the user's own
+    ``trips`` (same name, other columns) keeps its rows, and no scratch schema is left."""
+    import psycopg
+
+    from designpatterns_ref.storage import StorageError
+
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE trips (id int PRIMARY KEY, rider text)")
+        conn.execute("INSERT INTO trips VALUES (1, 'alice'), (2, 'bob')")
+    try:
+        result = measure(pg_url, "update-unindexed", rows=10, ops=5)
+        assert result["updates"] == result["hot_updates"] == 5
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            rows = conn.execute("SELECT id, rider FROM public.trips ORDER BY id").fetchall()
+            assert rows == [(1, "alice"), (2, "bob")]
+            left = conn.execute(
+                "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'dpref_measure_%'"
+            ).fetchall()
+            assert left == []
+        with pytest.raises(StorageError, match="needs an index on k0"):
+            measure(pg_url, "update-indexed", indexes=0, rows=10, ops=5)
+    finally:
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            conn.execute("DROP TABLE IF EXISTS public.trips")

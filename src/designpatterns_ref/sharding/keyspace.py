@@ -7,7 +7,9 @@ Vitess does not hash rows straight onto shards. A *vindex* maps the sharding col
 prefixes of its bounds: ``-80`` holds ids below ``0x80...``, ``80-`` the rest, ``40-80`` the
 quarter between. Splitting a shard in two is then a change of ranges (``-80`` becomes ``-40`` and
 ``40-80``), not of hashes: no key outside the split shard moves, and the shards of a keyspace must
-cover the whole id space without gaps or overlaps, which :class:`ShardMap` checks.
+cover the whole id space without gaps or overlaps, which :class:`ShardMap` checks
+(:func:`contiguous` checks a part of it: the shards a resharding moves, see
+:mod:`~designpatterns_ref.sharding.resharding`).
 
 Two vindexes: :class:`HashVindex` (keyspace id = a 64-bit hash of the value, spreading rows
 evenly; Vitess uses a DES-based reversible hash, this one xxh3) and :class:`LookupVindex` (an
@@ -28,7 +30,7 @@ designpatterns_ref.sharding.base.ShardingError: shards leave a gap between 80 an
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -37,7 +39,15 @@ from xxhash import xxh3_64_intdigest
 from designpatterns_ref.errors import shown
 from designpatterns_ref.sharding.base import Key, ShardingError, key_bytes
 
-__all__ = ["SPACE", "HashVindex", "KeyRange", "LookupVindex", "ShardMap", "Vindex"]
+__all__ = [
+    "SPACE",
+    "HashVindex",
+    "KeyRange",
+    "LookupVindex",
+    "ShardMap",
+    "Vindex",
+    "contiguous",
+]
 
 SPACE = 1 << 64  #: keyspace ids are 64-bit unsigned integers
 
@@ -92,30 +102,37 @@ def _hex(value: int, empty: str) -> str:
     return digits + "0" * (len(digits) % 2)  # whole bytes, as Vitess writes them
 
 
+def contiguous(shards: Iterable[str], name: str = "shards") -> tuple[list[KeyRange], KeyRange]:
+    """The ranges of ``shards`` in order and the one range they cover together, without a gap
+    or an overlap (a part of the keyspace: the shards a resharding moves, or all of them)."""
+    if isinstance(shards, str) or not isinstance(shards, Iterable):
+        raise ShardingError(f"{name}={shown(shards)} must be an iterable of range names")
+    ranges = sorted((KeyRange.parse(s) for s in shards), key=lambda r: (r.start, r.end))
+    if not ranges:
+        raise ShardingError(f"{name}=[] is empty: a keyspace needs at least one shard")
+    position = ranges[0].start
+    for r in ranges:
+        if r.start >= r.end:
+            raise ShardingError(f"shard {shown(r.name)} is empty: its start is not below its end")
+        if r.start > position:
+            raise ShardingError(
+                f"{name} leave a gap between {_hex(position, '')} and {_hex(r.start, '')}"
+            )
+        if r.start < position:
+            raise ShardingError(f"shard {shown(r.name)} overlaps the shard before it")
+        position = r.end
+    return ranges, KeyRange(ranges[0].start, position)
+
+
 class ShardMap:
     """The serving shards of a keyspace: ranges that cover ``[0, 2**64)`` exactly once."""
 
     def __init__(self, shards: Iterable[str]) -> None:
-        if isinstance(shards, str) or not isinstance(shards, Iterable):
-            raise ShardingError(f"shards={shown(shards)} must be an iterable of range names")
-        ranges = sorted((KeyRange.parse(s) for s in shards), key=lambda r: (r.start, r.end))
-        if not ranges:
-            raise ShardingError("shards=[] is empty: a keyspace needs at least one shard")
-        position = 0
-        for r in ranges:
-            if r.start >= r.end:
-                raise ShardingError(
-                    f"shard {shown(r.name)} is empty: its start is not below its end"
-                )
-            if r.start > position:
-                raise ShardingError(
-                    f"shards leave a gap between {_hex(position, '')} and {_hex(r.start, '')}"
-                )
-            if r.start < position:
-                raise ShardingError(f"shard {shown(r.name)} overlaps the shard before it")
-            position = r.end
-        if position != SPACE:
-            raise ShardingError(f"shards leave a gap after {_hex(position, '')}")
+        ranges, covered = contiguous(shards)
+        if covered.start != 0:
+            raise ShardingError(f"shards leave a gap between  and {_hex(covered.start, '')}")
+        if covered.end != SPACE:
+            raise ShardingError(f"shards leave a gap after {_hex(covered.end, '')}")
         self.ranges = ranges
         self._starts = [r.start for r in ranges]
         self.names = [r.name for r in ranges]
@@ -157,6 +174,10 @@ class LookupVindex(Vindex):
     """Keyspace id looked up in a table (value -> keyspace id); unknown values are refused."""
 
     def __init__(self, table: dict[Key, int] | None = None) -> None:
+        if table is not None and not isinstance(table, Mapping):
+            raise ShardingError(
+                f"table={shown(table, 80)} must be a dict of value -> keyspace id, or None"
+            )
         self._table: dict[bytes, int] = {}
         for value, ksid in (table or {}).items():
             self.set(value, ksid)

@@ -24,8 +24,9 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from designpatterns_ref.errors import shown
 from designpatterns_ref.figures import new_figure
-from designpatterns_ref.sharding.base import Placement
+from designpatterns_ref.sharding.base import Placement, ShardingError
 from designpatterns_ref.sharding.jump import JumpPlacement
 from designpatterns_ref.sharding.maglev import MaglevPlacement
 from designpatterns_ref.sharding.modulo import ModuloPlacement
@@ -34,6 +35,8 @@ from designpatterns_ref.sharding.ring import ConsistentHashRing
 
 __all__ = [
     "DEFAULT_SCHEMES",
+    "MAX_KEYS",
+    "MAX_SHARDS",
     "imbalance",
     "moved_fraction",
     "plot_growth",
@@ -57,8 +60,45 @@ DEFAULT_SCHEMES: dict[str, Make] = {
 }
 
 
+MAX_SHARDS = 100_000
+MAX_KEYS = 1_000_000
+
+
+def _count(name: str, value: object, high: int) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= high:
+        raise ShardingError(f"{name}={shown(value)} must be an int in [1, {high:,}]")
+    return value
+
+
+def _sizes(sizes: object) -> list[int]:
+    if not isinstance(sizes, Sequence) or isinstance(sizes, str | bytes) or not sizes:
+        raise ShardingError(f"sizes={shown(sizes, 80)} must be a non-empty list of shard counts")
+    return [_count("sizes[...]", n, MAX_SHARDS) for n in sizes]
+
+
+def _schemes(schemes: object) -> dict[str, Make]:
+    if schemes is None:
+        return DEFAULT_SCHEMES
+    if (
+        not isinstance(schemes, dict)
+        or not schemes
+        or not all(isinstance(k, str) and callable(m) for k, m in schemes.items())
+    ):
+        raise ShardingError(
+            f"schemes={shown(schemes, 80)} must be a non-empty dict of label -> placement maker"
+        )
+    return schemes
+
+
 def moved_fraction(make: Make, n: int, *, keys: int = 20_000) -> float:
-    """The fraction of ``keys`` keys that change shard going from ``n`` to ``n + 1`` shards."""
+    """The fraction of ``keys`` keys that change shard going from ``n`` to ``n + 1`` shards.
+
+    ``n`` and ``keys`` are ints from 1 (to :data:`MAX_SHARDS`, :data:`MAX_KEYS`); anything
+    else raises :class:`ShardingError`, as do the functions that plot it."""
+    _count("n", n, MAX_SHARDS)
+    _count("keys", keys, MAX_KEYS)
+    if not callable(make):
+        raise ShardingError(f"make={shown(make, 80)} must make a placement from shard names")
     before = make([f"s{i}" for i in range(n)])
     after = make([f"s{i}" for i in range(n + 1)])
     names = [f"k{i}" for i in range(keys)]
@@ -66,7 +106,11 @@ def moved_fraction(make: Make, n: int, *, keys: int = 20_000) -> float:
 
 
 def imbalance(make: Make, n: int, *, keys: int = 20_000) -> float:
-    """The busiest of ``n`` shards' key count over the mean."""
+    """The busiest of ``n`` shards' key count over the mean (arguments: see moved_fraction)."""
+    _count("n", n, MAX_SHARDS)
+    _count("keys", keys, MAX_KEYS)
+    if not callable(make):
+        raise ShardingError(f"make={shown(make, 80)} must make a placement from shard names")
     placement = make([f"s{i}" for i in range(n)])
     load = Counter(placement.shard_for(f"k{i}") for i in range(keys))
     return max(load.values()) / (keys / n)
@@ -80,8 +124,10 @@ def plot_growth(
     ax: Any = None,
 ) -> Any:
     """Keys moved going from n to n + 1 shards, per scheme, beside the ideal 1 / (n + 1)."""
+    sizes, chosen = _sizes(sizes), _schemes(schemes)
+    _count("keys", keys, MAX_KEYS)
     fig, ax = new_figure(ax)
-    for label, make in (schemes or DEFAULT_SCHEMES).items():
+    for label, make in chosen.items():
         ax.plot(sizes, [moved_fraction(make, n, keys=keys) for n in sizes], marker="o", label=label)
     ax.plot(sizes, [1 / (n + 1) for n in sizes], "k--", label="ideal 1/(n+1)")
     ax.set_xscale("log", base=2)
@@ -97,8 +143,10 @@ def plot_load(
     n: int = 10, *, schemes: dict[str, Make] | None = None, keys: int = 20_000, ax: Any = None
 ) -> Any:
     """Each scheme's busiest shard over the mean load, as bars (1.0 is perfect balance)."""
+    _count("n", n, MAX_SHARDS)
+    _count("keys", keys, MAX_KEYS)
+    chosen = _schemes(schemes)
     fig, ax = new_figure(ax)
-    chosen = schemes or DEFAULT_SCHEMES
     values = [imbalance(make, n, keys=keys) for make in chosen.values()]
     ax.bar(list(chosen), values, color="tab:blue")
     ax.axhline(1.0, color="k", linestyle="--", linewidth=1)
@@ -124,9 +172,11 @@ def plot_lookup_cost(
     """
     from designpatterns_ref.benchkit import time_per_item
 
+    sizes, chosen = _sizes(sizes), _schemes(schemes)
+    _count("keys", keys, MAX_KEYS)
     fig, ax = new_figure(ax)
     names = [f"k{i}" for i in range(keys)]
-    for label, make in (schemes or DEFAULT_SCHEMES).items():
+    for label, make in chosen.items():
         costs = []
         for n in sizes:
             placement = make([f"s{i}" for i in range(n)])
@@ -144,8 +194,6 @@ def plot_lookup_cost(
 def plot_schema(results: Sequence[Any], *, ax: Any = None) -> Any:
     """Grouped bars: ms per query (page, done, due) for each layout in ``results``."""
     if not results:
-        from designpatterns_ref.sharding.base import ShardingError
-
         raise ShardingError("plot_schema: results is empty; pass run_schema_lesson(...)'s list")
     fig, ax = new_figure(ax)
     queries = list(results[0].ms)

@@ -2,7 +2,10 @@
 
 Case study: GitHub's Migration from MySQL to Vitess (docs/case-studies/github-vitess.md)
 
-Splitting shard ``-`` into ``-80`` and ``80-`` while the application keeps writing:
+Splitting shard ``-`` into ``-80`` and ``80-`` while the application keeps writing (or any
+contiguous part of the keyspace: ``source`` is one or more serving shards whose ranges meet,
+``target`` shards covering exactly the same range; the other serving shards are not touched,
+so ``-80`` can be split into ``-40`` and ``40-80`` while ``80-`` serves on):
 
 1. **Start**: note each source shard's change-log position, then create the target shards,
    each *fenced* from the start (a ``from:<sources>`` row in its ``denied_writes``, written in
@@ -35,7 +38,8 @@ Splitting shard ``-`` into ``-80`` and ``80-`` while the application keeps writi
 
 Progress (rows copied, log position applied, phase) is kept in each target's ``resharding``
 table in the same transaction as the rows it describes, and :meth:`Resharding.phase` is read
-from there (one target marked ``cut_over`` means the cut-over was decided). So a process that
+from there (one target marked ``cut_over`` means the cut-over was decided; a target that exists
+but cannot be read raises :class:`ShardingError`, never counts as not made yet). So a process that
 dies between any two steps can :meth:`Resharding.resume` exactly where it was (after cut-over:
 finish marking, switch the router; a router opened with the old shard list is refused writes
 and reads by the fence until then), or :meth:`Resharding.rollback`: before cut-over by lifting
@@ -75,7 +79,7 @@ from xxhash import xxh3_64_intdigest
 
 from designpatterns_ref.errors import shown
 from designpatterns_ref.sharding.base import ShardingError
-from designpatterns_ref.sharding.keyspace import KeyRange, ShardMap
+from designpatterns_ref.sharding.keyspace import KeyRange, ShardMap, contiguous
 from designpatterns_ref.sharding.router import NOT_CUT_OVER, UPSERT, Router, apply_change
 
 __all__ = ["Resharding", "Verification"]
@@ -124,19 +128,26 @@ class Resharding:
             raise ShardingError(f"chunk={shown(chunk)} must be an int in [1, 1,000,000]")
         if on_point is not None and not callable(on_point):
             raise ShardingError(f"on_point={shown(on_point, 80)} must be callable")
-        src, dst = ShardMap(source), ShardMap(target)  # each must cover the whole space ...
-        if set(src.names) & set(dst.names):
+        src, covered = contiguous(source, "source")
+        dst, dst_covered = contiguous(target, "target")
+        if dst_covered != covered:
+            raise ShardingError(
+                f"target={shown(target)} covers {dst_covered.name!r}: it must cover exactly "
+                f"what source={shown(source)} covers, {covered.name!r}"
+            )
+        if {r.name for r in src} & {r.name for r in dst}:
             raise ShardingError("source and target must not share a shard")
         self.router = router
-        self.source = src.names
-        self.target = dst.names
-        self.ranges: dict[str, KeyRange] = dict(zip(dst.names, dst.ranges, strict=True))
+        self.source = [r.name for r in src]
+        self.target = [r.name for r in dst]
+        self._source_ranges = dict(zip(self.source, src, strict=True))
+        self.ranges: dict[str, KeyRange] = dict(zip(self.target, dst, strict=True))
         self.chunk = chunk
         #: Called with a name after every durable step (tests kill the process there).
         self.on_point = on_point
         serving = set(router.shards)
-        if not set(src.names) <= serving and not (
-            set(dst.names) <= serving and self.phase() in ("cut_over", "rolled_back")
+        if not set(self.source) <= serving and not (
+            set(self.target) <= serving and self.phase() in ("cut_over", "rolled_back")
         ):
             raise ShardingError(
                 f"source={shown(source)} must be serving shards; serving: {router.shards}"
@@ -165,21 +176,35 @@ class Resharding:
 
         Read from the targets' ``resharding`` rows, never from the router's memory: a target
         marked ``rolled_back`` (a rollback after cut-over under way) wins, then one marked
-        ``cut_over`` (the cut-over was decided), then a missing target or row (``"new"``).
+        ``cut_over`` (the cut-over was decided), then a missing target, table or row
+        (``"new"``). Whether a target exists is asked of the file system or the server's
+        catalog; a target that exists but cannot be read (the server refuses connections, the
+        file is damaged) raises :class:`ShardingError`: it may hold acknowledged writes, so it
+        is never taken for one that was not made yet.
         """
         phases = set()
         for target in self.target:
             for source in self.source:
-                try:
-                    state = self._state(target, source)
-                except Exception:  # the target does not exist (yet, or any more)
-                    phases.add("new")
-                    break
+                state = self._stored_state(target, source)
                 phases.add("new" if state is None else state[3])
         for phase in ("rolled_back", "cut_over", "new", "copying"):
             if phase in phases:
                 return phase
         return "copied"
+
+    def _stored_state(self, target: str, source: str) -> tuple[int, str, int, str] | None:
+        """:meth:`_state`, or None if the target, its table or its row does not exist."""
+        db = self.router.db
+        try:
+            if not db.exists(target) or not db.has_table(target, "resharding"):
+                return None
+            return self._state(target, source)
+        except Exception as exc:  # the driver's error, or ShardingError from opening the shard
+            raise ShardingError(
+                f"cannot read the resharding state of target {shown(target)} "
+                f"({type(exc).__name__}: {exc}); nothing was changed: make the shard readable "
+                "and retry"
+            ) from None
 
     def start(self) -> None:
         """Note each source's log position, create the targets fenced and record where copying
@@ -211,12 +236,23 @@ class Resharding:
 
     # --- copy and replicate --------------------------------------------------------------------
 
-    def _copying(self, what: str) -> None:
-        """Refuse ``what`` (a copy or a catch-up) after the cut-over is decided: the targets
-        then hold writes the sources never saw, and a step of the copy would write the phase
-        back to "copied", so that a rollback would drop those writes instead of replaying
-        them onto the sources."""
+    def _started(self, what: str) -> str:
+        """The phase; refuse ``what`` with :class:`ShardingError` before :meth:`start` made
+        every target (nothing is touched: opening a missing SQLite target would create it)."""
         phase = self.phase()
+        if phase == "new":
+            raise ShardingError(
+                f"{what} before the resharding started: call start() (or run()) first; "
+                f"targets {shown(list(self.target))} are not all made yet"
+            )
+        return phase
+
+    def _copying(self, what: str) -> None:
+        """Refuse ``what`` (a copy or a catch-up) before :meth:`start` or after the cut-over is
+        decided: the targets then hold writes the sources never saw, and a step of the copy
+        would write the phase back to "copied", so that a rollback would drop those writes
+        instead of replaying them onto the sources."""
+        phase = self._started(what)
         if phase in ("cut_over", "rolled_back"):
             raise ShardingError(
                 f"{what} after the cut-over (phase {phase}): the copy is over; resume() or "
@@ -301,8 +337,10 @@ class Resharding:
         count or the checksum. After cut-over the sources are fenced and the targets take the
         writes, so each target is compared with the source rows in its range with the target's
         own change log (every write since the cut-over, empty before it) replayed on top: a
-        change replaces every row of its order ``(id, customer)``.
+        change replaces every row of its order ``(id, customer)``. Refused with
+        :class:`ShardingError` before :meth:`start`.
         """
+        self._started("verify")
         source_rows = [
             row
             for source in self.source
@@ -430,7 +468,7 @@ class Resharding:
     def _replay_back(self) -> None:
         """After cut-over, the targets' own change logs hold every write since: replay them
         onto the sources (row images, so replaying again after a crash is harmless)."""
-        back = dict(zip(self.source, ShardMap(self.source).ranges, strict=True))
+        back = self._source_ranges
         for target in self.target:
             changes = self.router.db.query(
                 target, "SELECT op, id, customer, ksid, amount FROM changes ORDER BY seq"

@@ -9,6 +9,16 @@ the other shards in proportion; removing one hands its arcs to the next points. 
 give a more even load (the spread of a shard's share falls like ``1 / sqrt(vnodes)``) at the cost
 of memory and a slightly deeper binary search. A shard of weight 2 gets twice the points.
 
+Weights cost the ring its best property. A shard's count of virtual nodes is its share of the
+total weight, so adding or removing a shard changes every other shard's count when the weights
+differ: points appear and vanish on the old shards too, and keys move *between old shards*, not
+only to or from the one added (uhashring's weighted ketama rings do the same). With equal
+weights every count stays ``vnodes`` and only the new shard's arcs move. A weight so small that
+the shard would get no point at all (it would receive no key) is refused with
+:class:`ShardingError`, by the constructor, :meth:`ConsistentHashRing.add` and
+:meth:`ConsistentHashRing.remove` (which can shrink another shard's count), leaving the ring as
+it was. Rendezvous hashing with weights moves only what it must.
+
 The default point layout is ketama's, the one memcached clients and ``uhashring`` use: a shard
 named ``s`` of weight ``w`` gets ``vnodes * n * w // sum(weights)`` names ``s-0, s-1, ...``, each
 hashed with MD5 into four 32-bit little-endian points; a key's point is the first four bytes of
@@ -125,17 +135,34 @@ class ConsistentHashRing:
         names = list(self._weights)
         return f"ConsistentHashRing({names!r}, vnodes={self.vnodes}, layout={self.layout!r})"
 
-    def _build(self) -> None:
-        ring: dict[int, str] = {}
-        total = sum(self._weights.values())
-        n = len(self._weights)
-        for name, weight in self._weights.items():
+    def _counts(self, weights: dict[str, float], what: str) -> dict[str, int]:
+        """Virtual nodes per shard for ``weights``; a shard that would get none is refused
+        (it would receive no key at all, silently) with :class:`ShardingError`."""
+        total = sum(weights.values())
+        n = len(weights)
+        counts = {}
+        for name, weight in weights.items():
             if self.layout == "ketama":
                 # ketama's count, integer arithmetic as uhashring does it
-                count = int((self.vnodes * n * weight) // total)
+                counts[name] = int((self.vnodes * n * weight) // total)
+            else:
+                counts[name] = max(1, round(self.vnodes * n * weight / total))
+        empty = [name for name, count in counts.items() if count == 0]
+        if empty:
+            raise ShardingError(
+                f"{what}: shard {shown(empty[0])} (weight {weights[empty[0]]:g} of {total:g}) "
+                f"would get no point on the ring with vnodes={self.vnodes}: it would receive no "
+                "key; raise its weight or vnodes"
+            )
+        return counts
+
+    def _build(self, counts: dict[str, int] | None = None) -> None:
+        ring: dict[int, str] = {}
+        counts = counts or self._counts(self._weights, "ConsistentHashRing")
+        for name, count in counts.items():
+            if self.layout == "ketama":
                 points = _ketama_points(name, count)  # checked names; count from vnodes
             else:
-                count = max(1, round(self.vnodes * n * weight / total))
                 points = [xxh3_64_intdigest(f"{name}-{w}".encode()) >> 32 for w in range(count)]
             for point in points:
                 ring[point] = name  # a collision goes to the later shard, as in ketama clients
@@ -162,8 +189,10 @@ class ConsistentHashRing:
         w = _check_weight(weight)
         if name in self._weights:
             raise ShardingError(f"add: shard={shown(name)} is there already")
-        self._weights[name] = w
-        self._build()
+        weights = {**self._weights, name: w}
+        counts = self._counts(weights, "add")  # refused before anything changes
+        self._weights = weights
+        self._build(counts)
 
     def remove(self, shard: str) -> None:
         name = check_shard_name(shard)
@@ -173,5 +202,7 @@ class ConsistentHashRing:
             )
         if len(self._weights) == 1:
             raise ShardingError(f"remove: shard={shown(name)} is the last one")
-        del self._weights[name]
-        self._build()
+        weights = {k: v for k, v in self._weights.items() if k != name}
+        counts = self._counts(weights, "remove")  # refused before anything changes
+        self._weights = weights
+        self._build(counts)

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import json
 import random
+import secrets
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
@@ -131,6 +132,16 @@ def _queries(engine: str, layout: str) -> dict[str, str]:
     }
 
 
+#: The parameters each query binds, in the order its placeholders come.
+_PARAMS = {"page": ("p",), "done": ("w",), "due": ("w", "d")}
+
+
+def _bound(sql: str, mark: str) -> str:
+    """``sql`` with its ``{w}``, ``{p}``, ``{d}`` turned into the driver's placeholder: the
+    values are bound, never written into the text."""
+    return sql.format(w=mark, p=mark, d=mark)
+
+
 def _ddl(engine: str, layout: str) -> list[str]:
     props = "props TEXT" if engine == "sqlite" else "props JSONB"
     typed = "title TEXT, status TEXT, assignee TEXT, due INTEGER"
@@ -185,7 +196,26 @@ def run_schema_lesson(
     before: int = 20_030,
     repeat: int = 5,
 ) -> list[SchemaResult]:
-    """Load ``blocks`` in each layout and time the three queries; SQLite in memory or PostgreSQL."""
+    """Load ``blocks`` in each layout and time the three queries; SQLite in memory or PostgreSQL.
+
+    On PostgreSQL each layout's ``blocks`` table lives in a scratch schema of its own
+    (``dpref_schema_<random>``, dropped with everything in it afterwards, also on failure), so
+    a ``blocks`` table of yours in the database at ``pg_url`` is never touched; the user needs
+    the right to create a schema there.
+
+    ``blocks`` is a non-empty list of blocks as :func:`generate_blocks` makes them;
+    ``workspace``, ``page`` and ``before`` are ints (bound as query parameters), ``repeat`` an
+    int from 1 to 1,000 (the median of that many runs is reported). Anything else raises
+    :class:`ShardingError` before a table is made.
+    """
+    _check_blocks(blocks)
+    for name, value in (("workspace", workspace), ("page", page), ("before", before)):
+        if not isinstance(value, int) or isinstance(value, bool) or not -_MAX <= value <= _MAX:
+            raise ShardingError(f"{name}={shown(value)} must be an int within +-(2**63 - 1)")
+    if not isinstance(repeat, int) or isinstance(repeat, bool) or not 1 <= repeat <= 1000:
+        raise ShardingError(f"repeat={shown(repeat)} must be an int in [1, 1000]")
+    if isinstance(layouts, str | bytes):
+        raise ShardingError(f"layouts={shown(layouts)} must be a list of layout names")
     if engine not in ("sqlite", "postgres"):
         raise ShardingError(f"engine={shown(engine)} must be 'sqlite' or 'postgres'")
     if engine == "postgres" and not isinstance(pg_url, str):
@@ -206,6 +236,41 @@ def run_schema_lesson(
     return results
 
 
+_MAX = (1 << 63) - 1
+_INT32 = (1 << 31) - 1
+#: A block's fields: the largest int each column holds (BIGINT, INTEGER), or ``str``.
+_FIELDS: dict[str, int | type[str]] = {
+    "id": _MAX, "workspace_id": _INT32, "page_id": _INT32, "position": _INT32, "due": _INT32,
+    "type": str, "title": str, "status": str, "assignee": str,
+}  # fmt: skip
+
+
+def _check_blocks(blocks: object) -> None:
+    """A non-empty list (or tuple) of dicts with :func:`generate_blocks`'s fields and types,
+    ids distinct (the table's primary key)."""
+    if not isinstance(blocks, list | tuple) or not blocks:
+        raise ShardingError(
+            f"blocks={shown(blocks, 80)} must be a non-empty list of blocks (generate_blocks)"
+        )
+    ids = set()
+    for i, block in enumerate(blocks):
+        if not isinstance(block, dict):
+            raise ShardingError(f"blocks[{i}]={shown(block, 80)} must be a dict")
+        for key, kind in _FIELDS.items():
+            value = block.get(key)
+            if isinstance(kind, int):
+                ok = type(value) is int and -kind <= value <= kind
+                allowed = f"an int within +-{kind:,}"
+            else:
+                ok = isinstance(value, str) and value.isprintable()
+                allowed = "printable text"
+            if not ok:
+                raise ShardingError(f"blocks[{i}][{key!r}]={shown(value, 80)} must be {allowed}")
+        if block["id"] in ids:
+            raise ShardingError(f"blocks[{i}]['id']={block['id']} repeats an earlier block's id")
+        ids.add(block["id"])
+
+
 def _run_sqlite(
     blocks: Sequence[Block], layout: str, w: int, p: int, d: int, repeat: int
 ) -> SchemaResult:
@@ -218,11 +283,12 @@ def _run_sqlite(
     conn.commit()
     conn.execute("ANALYZE")
     ms, answers = {}, {}
+    values = {"w": w, "p": p, "d": d}
     for name, sql in _queries("sqlite", layout).items():
-        text = sql.format(w=w, p=p, d=d)
+        text, params = _bound(sql, "?"), tuple(values[k] for k in _PARAMS[name])
 
-        def ask(text: str = text) -> list[int]:
-            return [r[0] for r in conn.execute(text)]
+        def ask(text: str = text, params: tuple[int, ...] = params) -> list[int]:
+            return [r[0] for r in conn.execute(text, params)]
 
         ms[name], answers[name] = _time(ask, repeat)
     size = conn.execute(
@@ -237,23 +303,35 @@ def _run_postgres(
 ) -> SchemaResult:
     import psycopg
 
+    scratch = f"dpref_schema_{secrets.token_hex(6)}"
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("DROP TABLE IF EXISTS blocks")
-        for ddl in _ddl("postgres", layout):
-            conn.execute(ddl.encode())
-        rows = _rows(blocks, layout)
-        with conn.cursor().copy("COPY blocks FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-        conn.execute("VACUUM ANALYZE blocks")
-        ms, answers = {}, {}
-        for name, sql in _queries("postgres", layout).items():
-            text = sql.format(w=w, p=p, d=d).encode()
+        conn.execute(f"CREATE SCHEMA {scratch}".encode())
+        try:
+            conn.execute(f"SET search_path TO {scratch}".encode())
+            return _measure_postgres(conn, blocks, layout, w, p, d, repeat)
+        finally:
+            conn.execute(f"DROP SCHEMA {scratch} CASCADE".encode())
 
-            def ask(text: bytes = text) -> list[int]:
-                return [r[0] for r in conn.execute(text)]
 
-            ms[name], answers[name] = _time(ask, repeat)
-        size: Any = conn.execute("SELECT pg_total_relation_size('blocks')").fetchone()
-        conn.execute("DROP TABLE blocks")
+def _measure_postgres(
+    conn: Any, blocks: Sequence[Block], layout: str, w: int, p: int, d: int, repeat: int
+) -> SchemaResult:
+    """:func:`_run_postgres` inside its scratch schema (first on the search path)."""
+    for ddl in _ddl("postgres", layout):
+        conn.execute(ddl.encode())
+    rows = _rows(blocks, layout)
+    with conn.cursor().copy("COPY blocks FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+    conn.execute("VACUUM ANALYZE blocks")
+    ms, answers = {}, {}
+    values = {"w": w, "p": p, "d": d}
+    for name, sql in _queries("postgres", layout).items():
+        text, params = _bound(sql, "%s").encode(), tuple(values[k] for k in _PARAMS[name])
+
+        def ask(text: bytes = text, params: tuple[int, ...] = params) -> list[int]:
+            return [r[0] for r in conn.execute(text, params)]
+
+        ms[name], answers[name] = _time(ask, repeat)
+    size: Any = conn.execute("SELECT pg_total_relation_size('blocks')").fetchone()
     return SchemaResult("postgres", layout, ms, int(size[0]) if size else 0, answers)

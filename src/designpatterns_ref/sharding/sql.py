@@ -18,7 +18,10 @@ fenced by ``create(shard, fence=...)`` in the transaction that creates its table
 keeps its name from when it fenced only writes.
 
 :class:`SQLiteShards` keeps one WAL-mode file per shard in a folder; :class:`PostgresShards` one
-database per shard on a server (psycopg 3). Both hand each thread its own connection.
+database per shard on a server (psycopg 3). Both hand each thread its own connection, and open
+a new one when the old one is closed or broken, or when the shard was dropped since (by any
+thread: each drop bumps the shard's generation number, which every thread's connection is
+checked against), so no thread goes on with a connection to a dropped database.
 
 Complexity: O(1) per connection lookup; the SQL is the cost.
 
@@ -90,6 +93,11 @@ class ShardDatabases:
 
     def __init__(self) -> None:
         self._local = threading.local()
+        # Each thread keeps its own connections; a drop() in any thread bumps the shard's
+        # generation, so every thread reconnects instead of using a connection to a database
+        # that is gone (an unlinked SQLite file, a PostgreSQL backend the drop terminated).
+        self._generation: dict[str, int] = {}
+        self._generation_lock = threading.Lock()
 
     def _connect(self, shard: str) -> Any:  # pragma: no cover - interface
         raise NotImplementedError
@@ -98,11 +106,33 @@ class ShardDatabases:
         raise NotImplementedError
 
     def _conn(self, shard: str) -> Any:
-        conns: dict[str, Any] = self._local.__dict__.setdefault("conns", {})
-        conn = conns.get(shard) if isinstance(shard, str) else None
-        if conn is None:
-            conn = conns[_check(shard)] = self._connect(shard)
+        """This thread's connection to ``shard``: a new one if it has none, if the shard was
+        dropped since (by any thread) or if its connection is closed or broken."""
+        conns: dict[str, tuple[Any, int]] = self._local.__dict__.setdefault("conns", {})
+        generation = self._generation.get(_check(shard), 0)
+        cached = conns.get(shard)
+        if cached is not None:
+            conn, made_in = cached
+            if made_in == generation and self._usable(conn):
+                return conn
+            del conns[shard]
+            with suppress(Exception):  # closing a connection to a database that is gone
+                conn.close()
+        conn = self._connect(shard)
+        conns[shard] = (conn, generation)
         return conn
+
+    def _usable(self, conn: Any) -> bool:
+        """Whether a cached connection can still be used (not closed, not broken)."""
+        return True
+
+    def _forget(self, shard: str) -> None:
+        """Before a drop: close this thread's connection and make every thread reconnect."""
+        with self._generation_lock:
+            self._generation[shard] = self._generation.get(shard, 0) + 1
+        cached = self._local.__dict__.get("conns", {}).pop(shard, None)
+        if cached is not None:
+            cached[0].close()
 
     def sql(self, text: str) -> str:
         return text if self.placeholder == "?" else text.replace("?", self.placeholder)
@@ -137,6 +167,17 @@ class ShardDatabases:
     def drop(self, shard: str) -> None:  # pragma: no cover - interface
         raise NotImplementedError
 
+    def exists(self, shard: str) -> bool:  # pragma: no cover - interface
+        """Whether the shard's database exists (asked of the file system or the server's
+        catalog, never by opening it: opening a missing SQLite file would create it)."""
+        raise NotImplementedError
+
+    def has_table(self, shard: str, table: str) -> bool:
+        """Whether ``table`` exists in the shard's (existing) database."""
+        return bool(self.query(shard, self._table_probe, (table,)))
+
+    _table_probe = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
+
     @contextmanager
     def transaction(self, shard: str, *, serial: bool = False) -> Iterator[Any]:
         """A transaction on ``shard``; ``serial`` orders it with the shard's other writers."""
@@ -160,7 +201,7 @@ class ShardDatabases:
 
     def close(self) -> None:
         """Close this thread's connections."""
-        for conn in self._local.__dict__.pop("conns", {}).values():
+        for conn, _ in self._local.__dict__.pop("conns", {}).values():
             conn.close()
 
 
@@ -222,12 +263,19 @@ class SQLiteShards(ShardDatabases):
     def _begin(self, conn: Any, run: Any, serial: bool) -> None:
         conn.raw.execute("BEGIN IMMEDIATE" if serial else "BEGIN")
 
+    def _usable(self, conn: Any) -> bool:
+        try:
+            return bool(conn.raw.total_changes >= 0)  # raises ProgrammingError once closed
+        except sqlite3.ProgrammingError:
+            return False
+
     def drop(self, shard: str) -> None:
-        conns = self._local.__dict__.get("conns", {})
-        if shard in conns:
-            conns.pop(shard).close()
+        self._forget(_check(shard))
         for suffix in ("", "-wal", "-shm"):
             Path(f"{self.path(shard)}{suffix}").unlink(missing_ok=True)
+
+    def exists(self, shard: str) -> bool:
+        return self.path(shard).exists()
 
 
 class PostgresShards(ShardDatabases):
@@ -252,11 +300,24 @@ class PostgresShards(ShardDatabases):
     def url(self, shard: str) -> str:
         return f"{self.admin_url.rsplit('/', 1)[0]}/{self.database(shard)}"
 
-    def _admin(self, statement: str) -> None:
+    _table_probe = "SELECT 1 FROM pg_tables WHERE schemaname = current_schema() AND tablename = ?"
+
+    def _admin(self, statement: str, params: Sequence[Any] = ()) -> list[Any]:
         import psycopg
 
         with psycopg.connect(self.admin_url, autocommit=True) as conn:
-            conn.execute(statement.encode())
+            cur = conn.execute(statement.encode(), tuple(params) or None)
+            return list(cur.fetchall()) if cur.description else []
+
+    def exists(self, shard: str) -> bool:
+        """True at once if this thread holds a usable connection to the shard (made since its
+        last drop); else asked of ``pg_database`` through the admin URL."""
+        cached = self._local.__dict__.get("conns", {}).get(_check(shard))
+        current = cached is not None and cached[1] == self._generation.get(shard, 0)
+        if current and self._usable(cached[0]):
+            return True
+        rows = self._admin("SELECT 1 FROM pg_database WHERE datname = %s", (self.database(shard),))
+        return bool(rows)
 
     def _connect(self, shard: str) -> Any:
         import psycopg
@@ -281,8 +342,9 @@ class PostgresShards(ShardDatabases):
         if serial:  # one writer at a time per shard: change-log order is commit order
             run("SELECT pg_advisory_xact_lock(7207)")
 
+    def _usable(self, conn: Any) -> bool:
+        return not (conn.closed or conn.broken)
+
     def drop(self, shard: str) -> None:
-        conns = self._local.__dict__.get("conns", {})
-        if shard in conns:
-            conns.pop(shard).close()
+        self._forget(_check(shard))
         self._admin(f"DROP DATABASE IF EXISTS {self.database(shard)} WITH (FORCE)")

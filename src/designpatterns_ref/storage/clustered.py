@@ -321,22 +321,29 @@ class ClusteredEngine:
                      pages=[("index", column, index.leaf_of(entry))])  # fmt: skip
             self.counters.index_entries_written += 1
 
-    def _needed(self, key: Value, column: str) -> set[Value]:
-        """Values of ``column`` that the row's current and undo versions still carry."""
-        rec = self.state.rows.get(key)
-        if rec is None:
-            return set()
-        out, ptr = {rec.row[column]}, rec.roll_ptr
-        while ptr is not None and ptr in self.state.undo:
+    def _chain(self, row: Row | None, ptr: int | None, freeing: frozenset[int]) -> list[Row]:
+        """The versions a record holding ``row`` and roll pointer ``ptr`` carries: ``row``, then
+        each undo record's old row, back to one freed (or in ``freeing``, about to be)."""
+        out = [] if row is None else [row]
+        while ptr is not None and ptr in self.state.undo and ptr not in freeing:
             undo = self.state.undo[ptr]
             if undo.old is not None:
-                out.add(undo.old[column])
+                out.append(undo.old)
             ptr = undo.old_roll_ptr
         return out
 
-    def _drop_stale(self, xid: int, key: Value, values: dict[str, set[Value]]) -> None:
+    def _drop_stale(
+        self, xid: int, key: Value, values: dict[str, set[Value]], kept: list[Row]
+    ) -> None:
+        """Delete the secondary entries ``(value, key)`` of ``values`` that no version in
+        ``kept`` (what the record will carry once the caller's change is made) still holds.
+
+        Callers log this *before* the change to the record, so a crash in between leaves the
+        record as it was and the same step is taken again (on recovery, or by the next purge);
+        the other order would leave entries that nothing leads back to."""
         for column, candidates in values.items():
-            stale = tuple((v, key) for v in candidates - self._needed(key, column))
+            needed = {version[column] for version in kept}
+            stale = tuple((v, key) for v in candidates - needed)
             stale = tuple(e for e in stale if e in self.state.secondary[column].entries)
             if stale:
                 leaves = sorted(
@@ -345,7 +352,11 @@ class ClusteredEngine:
                 self._log("sec_delete", xid, column, stale, payload=8 * len(stale), pages=leaves)
 
     def _rollback(self, xid: int) -> None:
-        """Undo ``xid``'s writes, newest first, restoring each record from its undo record."""
+        """Undo ``xid``'s writes, newest first, restoring each record from its undo record.
+
+        The entries of the version undone that the restored versions do not hold go first
+        (every indexed value of it, not only those it added: an entry it shared with an older
+        version whose undo a purge has freed since is nobody's once it is gone)."""
         s = self.state
         numbers = list(s.trx_undo.get(xid, []))
         for no in reversed(numbers):
@@ -353,6 +364,11 @@ class ClusteredEngine:
             rec = s.rows.get(undo.key) if undo is not None else None
             if undo is None or rec is None or rec.roll_ptr != no:
                 continue  # a crash came between this undo record and the write it guards
+            values: dict[str, set[Value]] = {c: {rec.row[c]} for c in self.schema.indexes}
+            for column, entry in undo.added:
+                values[column].add(entry[0])
+            kept = self._chain(undo.old, undo.old_roll_ptr, frozenset())
+            self._drop_stale(xid, undo.key, values, kept)
             if undo.old is None:
                 self._log("rec_remove", xid, undo.key, payload=value_size(undo.key),
                          pages=[self._leaf(undo.key)])  # fmt: skip
@@ -360,10 +376,6 @@ class ClusteredEngine:
                 self._log("rec_write", xid, undo.key, undo.old, undo.old_trx_id, undo.old_roll_ptr,
                          undo.old_deleted, payload=UNDO_HEADER + value_size(undo.key),
                          pages=[self._leaf(undo.key)])  # fmt: skip
-            values: dict[str, set[Value]] = {}
-            for column, entry in undo.added:
-                values.setdefault(column, set()).add(entry[0])
-            self._drop_stale(xid, undo.key, values)
         if numbers:
             self._log("undo_free", xid, tuple(numbers), payload=4 * len(numbers))
 
@@ -372,10 +384,19 @@ class ClusteredEngine:
         return min((tx.snap_xmin for tx in self.active.values()), default=self.state.next_xid)
 
     def purge(self) -> dict[str, int]:
-        """Free the undo no read view needs; remove delete-marked rows and stale entries."""
+        """Free the undo no read view needs; remove delete-marked rows and stale entries.
+
+        A delete-marked record whose delete every read view sees is removed whether or not an
+        undo record still leads to it: a rollback can restore a delete mark after the undo of the
+        delete was freed (a re-insert over the deleted row, aborted after a purge). The records
+        and secondary entries go first, the undo last, each a redo record of its own: a crash
+        in between leaves undo a later purge frees again, never a record or an entry that
+        nothing leads to any more.
+        """
         s, horizon = self.state, self.horizon()
         old = [no for no, u in s.undo.items()
                if s.committed.get(u.trx_id) is True and u.trx_id < horizon]  # fmt: skip
+        freeing = frozenset(old)
         self.counters.pages_read += len(old)
         keys: dict[Value, dict[str, set[Value]]] = {}
         for no in old:
@@ -384,8 +405,9 @@ class ClusteredEngine:
             for column in self.schema.indexes:
                 if undo.old is not None:
                     per[column].add(undo.old[column])
-        if old:
-            self._log("undo_free", 0, tuple(old), payload=4 * len(old))
+        for key, marked in s.rows.items():
+            if marked.deleted and marked.trx_id < horizon and s.committed.get(marked.trx_id):
+                keys.setdefault(key, {c: set() for c in self.schema.indexes})
         removed = 0
         for key, values in keys.items():
             rec = s.rows.get(key)
@@ -393,13 +415,19 @@ class ClusteredEngine:
                 rec is not None
                 and rec.deleted
                 and rec.trx_id < horizon
-                and s.committed.get(rec.trx_id)
+                and s.committed.get(rec.trx_id) is True
             ):
                 for column in self.schema.indexes:
                     values[column].add(rec.row[column])
+                self._drop_stale(0, key, values, [])
                 self._log("rec_remove", 0, key, payload=value_size(key), pages=[self._leaf(key)])
                 removed += 1
-            self._drop_stale(0, key, values)
+            elif rec is not None:
+                self._drop_stale(0, key, values, self._chain(rec.row, rec.roll_ptr, freeing))
+            else:
+                self._drop_stale(0, key, values, [])
+        if old:
+            self._log("undo_free", 0, tuple(old), payload=4 * len(old))
         self._finish_op()
         self.wal.flush()
         return {"freed": len(old), "removed_rows": removed, "horizon": horizon}

@@ -391,6 +391,13 @@ class HeapEngine:
             return None
         return free_slot if free_slot is not None else len(page.slots)
 
+    def _check_fits(self, size: int) -> None:
+        """Refuse a version no page can hold, before anything is pruned or logged."""
+        if size + LINE_POINTER > self.state.page_size - PAGE_HEADER:
+            raise StorageError(
+                f"a row of {size} bytes does not fit a {self.state.page_size}-byte page"
+            )
+
     def _place(self, size: int) -> Ctid:
         """Where a new (non-HOT) version goes: a page with room, or a new page at the end."""
         pages = self.state.pages
@@ -399,15 +406,14 @@ class HeapEngine:
                 slot = self._room(pages[p], size, fill=True)
                 if slot is not None:
                     return (p, slot)
-        if size + LINE_POINTER > self.state.page_size - PAGE_HEADER:
-            raise StorageError(
-                f"a row of {size} bytes does not fit a {self.state.page_size}-byte page"
-            )
+        self._check_fits(size)
         return (len(pages), 0)
 
     def _write_insert(self, xid: int, row: Row) -> None:
         """Log and apply a new tuple and one entry in every index."""
-        ctid = self._place(self._size(row))
+        size = self._size(row)
+        self._check_fits(size)
+        ctid = self._place(size)
         self._log("heap_insert", xid, ctid, row, False, payload=8 + _data_size(row),
                  pages=[("heap", ctid[0])])  # fmt: skip
         self.counters.row_versions_written += 1
@@ -416,6 +422,7 @@ class HeapEngine:
     def _write_update(self, xid: int, old: Ctid, row: Row, changes: Row) -> None:
         """Log and apply a new version: HOT on the same page if allowed, else with new entries."""
         size = self._size(row)
+        self._check_fits(size)  # a refused update prunes nothing and logs nothing
         before = self._tuple_at(old).row
         hot_ok = self.hot and all(row[c] == before[c] for c in self.schema.indexes)
         slot = self._room(self.state.pages[old[0]], size, fill=False) if hot_ok else None

@@ -91,13 +91,34 @@ def _row(schema: Schema, key: int, rng: random.Random) -> dict[str, Any]:
     return row
 
 
+def _one(engine: Any, work: Callable[..., object], *args: Any) -> None:
+    """Run ``work(tx, *args)`` in a transaction of its own; abort it if ``work`` fails, so no
+    transaction is left open to hold VACUUM or purge back."""
+    tx = engine.begin()
+    try:
+        work(tx, *args)
+    except BaseException:
+        if tx.status == "active":
+            tx.abort()
+        raise
+    tx.commit()
+
+
 def _load(engine: Any, rows: int, rng: random.Random, batch: int = 100) -> None:
-    for start in range(0, rows, batch):
-        tx = engine.begin()
-        for key in range(start, min(rows, start + batch)):
+    def insert(tx: Any, keys: range) -> None:
+        for key in keys:
             tx.insert(_row(engine.schema, key, rng))
-        tx.commit()
+
+    for start in range(0, rows, batch):
+        _one(engine, insert, range(start, min(rows, start + batch)))
     engine.checkpoint()
+
+
+def _rows_held(engine: HeapEngine | ClusteredEngine) -> int:
+    """Row versions the engine holds (live, dead or delete-marked), read without a transaction."""
+    if isinstance(engine, HeapEngine):
+        return engine.stats()["versions"]
+    return len(engine.state.rows)
 
 
 def _measure(engine: Any, ops: Callable[[], int]) -> tuple[Counters, int, float]:
@@ -116,6 +137,12 @@ def run_workload(engine: Any, workload: str, *, rows: int = 1000, ops: int = 100
 
     One operation is one transaction: an insert of a new row, an update of ``counter`` (or of
     the indexed ``k0``), or a read of the rows whose ``k0`` equals a random value.
+
+    ``engine`` must be a fresh one (:func:`make_engine` on :func:`trips_schema`): no rows and
+    no open transaction, since the load writes keys ``0 .. rows - 1``; ``"update-indexed"``
+    and ``"read-secondary"`` need an index on ``k0`` (``trips_schema(1)`` or more). Anything
+    else is refused with :class:`StorageError` before the engine is touched; an operation that
+    fails anyway is aborted, never left open.
     """
     if not isinstance(workload, str) or workload not in WORKLOADS:
         raise StorageError(f"workload={shown(workload, 40)} must be one of {WORKLOADS}")
@@ -126,26 +153,34 @@ def run_workload(engine: Any, workload: str, *, rows: int = 1000, ops: int = 100
     _count("rows", rows, 1, 1_000_000)
     _count("ops", ops, 1, 1_000_000)
     _count("seed", seed, 0, 2**32)
+    if workload in ("update-indexed", "read-secondary") and "k0" not in engine.schema.indexes:
+        raise StorageError(
+            f"workload={workload!r} needs an index on k0: make the engine with trips_schema(n) "
+            f"for n >= 1 (this one has indexes {list(engine.schema.indexes)})"
+        )
+    if engine.active or _rows_held(engine):
+        raise StorageError(
+            f"engine must be fresh (no rows, no open transaction); it holds "
+            f"{_rows_held(engine)} row versions and {len(engine.active)} open transactions"
+        )
     rng = random.Random(seed)
     if workload != "insert-heavy":
         _load(engine, rows, rng)
-    indexed = "k0" in engine.schema.indexes
+
+    def op(tx: Any, i: int) -> None:
+        if workload == "insert-heavy":
+            tx.insert(_row(engine.schema, i, rng))
+        elif workload == "update-unindexed":
+            tx.update(rng.randrange(rows), {"counter": i})
+        elif workload == "update-indexed":
+            tx.update(rng.randrange(rows), {"k0": rng.randrange(1000)})
+        else:
+            value = rng.randrange(1000)
+            tx.scan("k0", value, value + 1)
 
     def go() -> int:
         for i in range(ops):
-            tx = engine.begin()
-            if workload == "insert-heavy":
-                tx.insert(_row(engine.schema, i, rng))
-            elif workload == "update-unindexed":
-                tx.update(rng.randrange(rows), {"counter": i})
-            elif workload == "update-indexed" and indexed:
-                tx.update(rng.randrange(rows), {"k0": rng.randrange(1000)})
-            elif workload == "read-secondary" and indexed:
-                value = rng.randrange(1000)
-                tx.scan("k0", value, value + 1)
-            else:
-                tx.get(rng.randrange(rows))
-            tx.commit()
+            _one(engine, op, i)
         return ops
 
     return _measure(engine, go)

@@ -123,7 +123,15 @@ def _fleet_state(fleet: Any) -> object:
     return (fleet.hosts, list(fleet.owner))
 
 
+def _modulo(shards: list[str]) -> Any:
+    return sh.ModuloPlacement(shards)
+
+
+_MOD = {"modulo": _modulo}
+
+
 def _more() -> list[Entry]:
+    from designpatterns_ref.sharding import plot
     from designpatterns_ref.sharding.keyspace import KeyRange, LookupVindex, ShardMap
     from designpatterns_ref.sharding.logical import LogicalShards, page_fanout
     from designpatterns_ref.sharding.resharding import Resharding
@@ -248,6 +256,54 @@ def _more() -> list[Entry]:
         Entry(
             "run_schema_lesson(layouts)",
             call=lambda _, v: run_schema_lesson(generate_blocks(5), layouts=[v]),
+        ),
+        Entry("LookupVindex(table=v)", call=lambda _, v: LookupVindex(v)),
+        Entry("plot.moved_fraction(n)", call=lambda _, v: plot.moved_fraction(_modulo, v, keys=5)),
+        Entry(
+            "plot.moved_fraction(keys)", call=lambda _, v: plot.moved_fraction(_modulo, 3, keys=v)
+        ),
+        Entry("plot.moved_fraction(make)", call=lambda _, v: plot.moved_fraction(v, 3, keys=5)),
+        Entry("plot.imbalance(n)", call=lambda _, v: plot.imbalance(_modulo, v, keys=5)),
+        Entry("plot.imbalance(keys)", call=lambda _, v: plot.imbalance(_modulo, 3, keys=v)),
+        Entry(
+            "plot.plot_growth(sizes)",
+            call=lambda _, v: plot.plot_growth(v, keys=5, schemes=_MOD),
+        ),
+        Entry(
+            "plot.plot_growth(sizes=[v])",
+            call=lambda _, v: plot.plot_growth([v], keys=5, schemes=_MOD),
+        ),
+        Entry(
+            "plot.plot_growth(keys)",
+            call=lambda _, v: plot.plot_growth([2], keys=v, schemes=_MOD),
+        ),
+        Entry(
+            "plot.plot_growth(schemes)",
+            call=lambda _, v: plot.plot_growth([2], keys=5, schemes=v),
+        ),
+        Entry("plot.plot_load(n)", call=lambda _, v: plot.plot_load(v, keys=5, schemes=_MOD)),
+        Entry(
+            "plot.plot_load(keys)",
+            call=lambda _, v: plot.plot_load(2, keys=v, schemes=_MOD),
+        ),
+        Entry(
+            "plot.plot_lookup_cost(sizes=[v])",
+            call=lambda _, v: plot.plot_lookup_cost([v], keys=5, schemes=_MOD),
+        ),
+        Entry(
+            "plot.plot_lookup_cost(keys)",
+            call=lambda _, v: plot.plot_lookup_cost([2], keys=v, schemes=_MOD),
+        ),
+        Entry("run_schema_lesson(blocks)", call=lambda _, v: run_schema_lesson(v)),
+        Entry("run_schema_lesson(blocks=[v])", call=lambda _, v: run_schema_lesson([v])),
+        *(
+            Entry(
+                f"run_schema_lesson({name})",
+                call=lambda _, v, name=name: run_schema_lesson(
+                    generate_blocks(5, workspaces=1), layouts=["typed"], **{name: v}
+                ),
+            )
+            for name in ("workspace", "page", "before", "repeat")
         ),
     ]
 
