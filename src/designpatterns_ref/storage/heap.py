@@ -56,37 +56,21 @@ from designpatterns_ref.storage.base import (
     value_size,
 )
 from designpatterns_ref.storage.btree import CountedIndex
+from designpatterns_ref.storage.heap_page import (
+    LINE_POINTER,
+    PAGE_HEADER,
+    TUPLE_HEADER,
+    Ctid,
+    HeapPage,
+    HeapTuple,
+    check_fits,
+    data_size,
+    slot_for,
+)
 from designpatterns_ref.storage.mvcc import TransactionBase
 from designpatterns_ref.storage.wal import COMMIT_RECORD, Disk, Record, Wal, recovery_image
 
 __all__ = ["HeapEngine", "HeapTransaction", "HeapTuple"]
-
-PAGE_HEADER = 24
-TUPLE_HEADER = 24
-LINE_POINTER = 4
-Ctid = tuple[int, int]
-
-
-@dataclass
-class HeapTuple:
-    """One row version: creator ``xmin``, deleter ``xmax`` (0: none) and the newer version."""
-
-    xmin: int
-    row: Row
-    size: int
-    xmax: int = 0
-    next: Ctid | None = None
-    hot_updated: bool = False
-    heap_only: bool = False
-
-
-@dataclass
-class HeapPage:
-    """Line pointers: a tuple, a redirect (the slot a HOT chain now starts at), ``"dead"``
-    (pruned; its index entries wait for VACUUM) or ``None`` (free)."""
-
-    slots: list[HeapTuple | int | str | None] = field(default_factory=list)
-    free: int = 0
 
 
 @dataclass
@@ -104,11 +88,6 @@ class HeapState:
     indexes: dict[str, CountedIndex] = field(default_factory=dict)
     clog: dict[int, bool] = field(default_factory=dict)  # xid -> committed (False: aborted)
     next_xid: int = 3  # PostgreSQL's first normal transaction id
-
-
-def _data_size(row: Mapping[str, Value]) -> int:
-    """:meth:`Schema.row_size` of a row the transaction has already checked."""
-    return sum(value_size(v) for v in row.values())
 
 
 class HeapTransaction(TransactionBase):
@@ -298,7 +277,7 @@ class HeapEngine:
             s.clog[record.xid] = record.kind == "commit"
 
     def _size(self, row: Mapping[str, Value]) -> int:
-        return TUPLE_HEADER + _data_size(row)
+        return TUPLE_HEADER + data_size(row)
 
     def _put(self, p: int, slot: int, t: HeapTuple) -> None:
         while len(self.state.pages) <= p:
@@ -383,20 +362,14 @@ class HeapEngine:
 
     # placing versions --------------------------------------------------------------------
     def _room(self, page: HeapPage, size: int, *, fill: bool) -> int | None:
-        """The slot a tuple of ``size`` bytes would take on ``page``, if it fits."""
+        """The slot a tuple of ``size`` bytes would take on ``page``, if it fits (keeping the
+        fillfactor's reserve free when ``fill``)."""
         reserve = self.state.page_size * (100 - self.fillfactor) // 100 if fill else 0
-        free_slot = next((i for i, t in enumerate(page.slots) if t is None), None)
-        need = size + (0 if free_slot is not None else LINE_POINTER)
-        if page.free - reserve < need:
-            return None
-        return free_slot if free_slot is not None else len(page.slots)
+        return slot_for(page, size, reserve)
 
     def _check_fits(self, size: int) -> None:
         """Refuse a version no page can hold, before anything is pruned or logged."""
-        if size + LINE_POINTER > self.state.page_size - PAGE_HEADER:
-            raise StorageError(
-                f"a row of {size} bytes does not fit a {self.state.page_size}-byte page"
-            )
+        check_fits(size, self.state.page_size)
 
     def _place(self, size: int) -> Ctid:
         """Where a new (non-HOT) version goes: a page with room, or a new page at the end."""
@@ -414,7 +387,7 @@ class HeapEngine:
         size = self._size(row)
         self._check_fits(size)
         ctid = self._place(size)
-        self._log("heap_insert", xid, ctid, row, False, payload=8 + _data_size(row),
+        self._log("heap_insert", xid, ctid, row, False, payload=8 + data_size(row),
                  pages=[("heap", ctid[0])])  # fmt: skip
         self.counters.row_versions_written += 1
         self._index_all(xid, row, ctid)
@@ -431,7 +404,7 @@ class HeapEngine:
         new = (old[0], slot) if slot is not None else self._place(size)
         pages = sorted({("heap", old[0]), ("heap", new[0])})
         self._log("heap_update", xid, old, new, row, slot is not None,
-                 payload=14 + _data_size(row), pages=pages)  # fmt: skip
+                 payload=14 + data_size(row), pages=pages)  # fmt: skip
         self.counters.row_versions_written += 1
         if slot is None:
             self._index_all(xid, row, new)

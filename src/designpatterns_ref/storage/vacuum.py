@@ -12,7 +12,7 @@ entries deleted. A survivor whose successor died (an aborted update) is unlinked
 
 Complexity: O(slots) over the heap; the engine then deletes the freed roots' index entries.
 
->>> from designpatterns_ref.storage.heap import HeapPage, HeapTuple
+>>> from designpatterns_ref.storage.heap_page import HeapPage, HeapTuple
 >>> old = HeapTuple(3, {"id": 1}, 32, xmax=4, next=(0, 1), hot_updated=True)
 >>> new = HeapTuple(4, {"id": 1}, 32, heap_only=True)
 >>> plans, roots, removed = plan_vacuum([HeapPage([old, new])], lambda t: t is old)
@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
-    from designpatterns_ref.storage.heap import HeapPage, HeapTuple
+    from designpatterns_ref.storage.heap_page import HeapPage, HeapTuple
 
 __all__ = ["plan_vacuum"]
 
