@@ -142,6 +142,23 @@ def test_a_number_of_too_many_digits_is_refused_over_loopback(
     assert set(r.json()) == {"detail", "problems"}
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"member": 1e999, "organisation": "o", "benefit": "b"}',
+        b'{"member": [-1e400], "organisation": "o", "benefit": "b"}',
+        b'{"member": "m0001", "organisation": {"x": 1e999}, "benefit": "b"}',
+    ],
+)
+def test_a_number_past_the_float_range_is_422_not_500(client: httpx.Client, raw: bytes) -> None:
+    """1e999 is valid JSON that parses as inf, which strict JSON cannot echo back: the problem
+    is still a 422 with a body that decodes, the value shown as text."""
+    r = client.post("/v1/verify", content=raw, headers={"content-type": "application/json"})
+    assert r.status_code == 422, r.text
+    (problem,) = r.json()["problems"]
+    assert problem["message"].startswith("got a JSON") and "inf" in problem["value"]
+
+
 def test_every_field_problem_is_listed(client: httpx.Client) -> None:
     r = client.post("/v1/verify", json={"member": 7, "extra": 1})
     assert r.status_code == 422

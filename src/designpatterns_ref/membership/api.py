@@ -133,6 +133,19 @@ def _no_constants(name: str) -> None:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def _echo(value: Any) -> Any:
+    """``value`` as the client sent it, if strict JSON can carry it back; else its text.
+
+    A JSON number past the float range (``1e999``) parses as ``inf``, which no strict JSON
+    encoder writes: echoed as is, it would turn a 422 into a 500.
+    """
+    try:
+        json.dumps(value, allow_nan=False)
+    except (ValueError, RecursionError):
+        return shown(value, 80)
+    return value
+
+
 def _problems(data: dict[str, Any]) -> list[dict[str, Any]]:
     found = []
     for key in data:
@@ -143,7 +156,7 @@ def _problems(data: dict[str, Any]) -> list[dict[str, Any]]:
         value = data.get(name)
         if not isinstance(value, str):
             why = "missing" if name not in data else f"got a JSON {type(value).__name__}"
-            found.append({"field": name, "value": value if name in data else None,
+            found.append({"field": name, "value": _echo(value) if name in data else None,
                           "message": why, "allowed": "a string"})  # fmt: skip
     return found
 
