@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -112,3 +113,24 @@ def test_bounded_cache_evicts_oldest() -> None:
     assert len(v) == 2 and ("m0001", "northwind-union", "legal-advice") not in v._cache
     d.update("m0001", "northwind-union", {"tier": "silver"})
     assert len(v) == 0
+
+
+def test_a_failing_listener_does_not_leave_the_cache_stale() -> None:
+    """A subscriber that raises (an audit log that is down) used to stop the listeners after
+    it, so the verifier kept serving the answer from before the change."""
+    d, rules = sample_directory()
+    calls: list[tuple[str, str]] = []
+
+    def audit(member: str, organisation: str) -> None:
+        calls.append((member, organisation))
+        raise RuntimeError("audit log down")
+
+    d.subscribe(audit)
+    v = Verifier(d, rules)
+    args = ("m0001", "northwind-union", "legal-advice")
+    assert v.verify(*args).eligible
+    with pytest.raises(RuntimeError, match="audit log down"):
+        d.update("m0001", "northwind-union", {"dues_paid": False})
+    assert calls == [("m0001", "northwind-union")]
+    assert d.facts("m0001", "northwind-union")["dues_paid"] is False  # type: ignore[index]
+    assert v.verify(*args).reasons == ("dues not paid",)
