@@ -114,7 +114,10 @@ class Verifier:
             if len(self._cache) >= self.max_entries:  # evict the oldest entry
                 old = next(iter(self._cache))
                 del self._cache[old]
-                self._index[old[:2]].discard(old[2])
+                benefits = self._index[old[:2]]
+                benefits.discard(old[2])
+                if not benefits:  # else the index outgrows the bounded cache
+                    del self._index[old[:2]]
             self._cache[key] = decision
             self._index.setdefault((member, organisation), set()).add(benefit)
         return decision
