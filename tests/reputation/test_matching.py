@@ -220,3 +220,12 @@ def test_an_explored_provider_is_never_one_the_ranking_would_show(
     merit = [x.provider_id for x in page if not x.explored]
     assert merit == [pid for pid in ranked if pid in set(merit)]  # in ranking order
     assert merit[: k - min(slots, k)] == ranked[: k - min(slots, k)][: len(merit)]
+
+
+def test_moving_and_removing_points_leaves_no_empty_cells() -> None:
+    """A provider that moves across town used to leave an empty cell behind at every step."""
+    index = GridIndex()
+    for i in range(500):
+        index.add("walker", 52.0 + i * 0.02, 4.9)
+    assert len(index.points) == 1 and len(index.cells) == 1
+    assert index.remove("walker") and not index.cells

@@ -108,7 +108,10 @@ class GridIndex:
         old = self.points.pop(key, None)
         if old is None:
             return False
-        del self.cells[int(old[0] // _CELL_DEG), int(old[1] // _CELL_DEG)][key]
+        cell = int(old[0] // _CELL_DEG), int(old[1] // _CELL_DEG)
+        del self.cells[cell][key]
+        if not self.cells[cell]:
+            del self.cells[cell]
         return True
 
     def within(self, lat: float, lon: float, radius_m: float) -> list[tuple[float, str]]:
