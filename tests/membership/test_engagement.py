@@ -146,3 +146,14 @@ def test_a_policy_choosing_what_was_not_offered_is_refused(choice: object) -> No
 
     with pytest.raises(MembershipError, match=r"policy 'stray' chose .* not one of the"):
         simulate(Stray(), members=5, days=1)  # type: ignore[arg-type]
+
+
+def test_epsilon_greedy_tries_an_unseen_option_before_a_perfect_one() -> None:
+    """ "Unseen options first": an unseen option scored 1/1, the same as one engaged every
+    time, and the tie went to the option listed first."""
+    p = EpsilonGreedy(0.0, seed=1)
+    for _ in range(3):
+        p.update("a", True)
+    assert p.choose(["a", "b"]) == "b"
+    p.update("b", False)
+    assert p.choose(["a", "b"]) == "a"

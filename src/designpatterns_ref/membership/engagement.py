@@ -174,7 +174,11 @@ class EpsilonGreedy:
         if self._rng.random() < self.epsilon:
             return options[self._rng.randrange(len(options))]
         # Unseen options first (optimistic), then the best rate; ties by order given.
-        return max(options, key=lambda o: self._engaged.get(o, 1) / self._shown.get(o, 1))
+        shown, engaged = self._shown, self._engaged
+        return max(
+            options,
+            key=lambda o: (True, 0.0) if o not in shown else (False, engaged[o] / shown[o]),
+        )
 
     def update(self, option: str, engaged: bool) -> None:
         _outcome(option, engaged)
