@@ -174,6 +174,26 @@ def test_unknown_names_are_422(client: httpx.Client, field: str, value: str) -> 
     assert r.status_code == 422 and r.json()["problems"][0]["field"] == field
 
 
+@pytest.mark.parametrize(
+    ("body", "fields"),
+    [
+        ({"member": " m1", "organisation": "nowhere", "benefit": "yacht"},
+         ["member", "organisation"]),
+        ({"member": " m1", "organisation": "motor-club", "benefit": "yacht"},
+         ["member", "benefit"]),
+    ],
+)  # fmt: skip
+def test_every_name_problem_is_listed(
+    client: httpx.Client, body: dict[str, str], fields: list[str]
+) -> None:
+    """A bad member name and an unknown benefit are two problems, both listed (only the
+    first was); a benefit of an unknown organisation cannot be checked, so it is not."""
+    r = client.post("/v1/verify", json=body)
+    assert r.status_code == 422
+    assert r.json()["detail"] == f"{len(fields)} problem(s) with the request"
+    assert [p["field"] for p in r.json()["problems"]] == fields
+
+
 odd_text = st.text(st.characters(codec=None, exclude_categories=()), max_size=30)
 
 

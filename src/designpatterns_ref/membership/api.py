@@ -13,7 +13,8 @@ with a JSON body ``{"detail": ..., "problems": [...]}`` that can always be encod
 - 413 body over 4 KiB, 415 not ``application/json``, 400 malformed JSON or a
   ``Content-Length`` that is not 1 to 20 ASCII digits;
 - 422 for a body that is not ``{"member", "organisation", "benefit"}`` strings, listing every
-  problem; an unknown organisation or benefit is a 422 too (the client's mistake).
+  problem; a bad member name, an unknown organisation or a benefit it does not offer is a 422
+  too (the client's mistake), again listing each of them.
 
 A valid request gets 200 ``{"eligible": ..., "reasons": [...]}``: a "no" is an answer, not an
 error. The key is checked before the body is read, and the bucket before the body is parsed.
@@ -43,7 +44,7 @@ from fastapi.responses import JSONResponse
 
 from designpatterns_ref.clock import read_seconds
 from designpatterns_ref.errors import shown
-from designpatterns_ref.membership.base import MembershipError
+from designpatterns_ref.membership.base import MembershipError, check_name
 from designpatterns_ref.membership.verify import Verifier
 
 __all__ = ["MAX_BODY_BYTES", "MIN_RATE", "ClientBucket", "create_app"]
@@ -161,6 +162,32 @@ def _problems(data: dict[str, Any]) -> list[dict[str, Any]]:
     return found
 
 
+def _name_problems(verifier: Verifier, data: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every problem with the names of a well-formed body: the member's name, an unknown
+    organisation, or a benefit that organisation does not offer (checked only when the
+    organisation is known: benefits belong to one)."""
+    found = []
+
+    def refused(name: str, err: MembershipError) -> None:
+        found.append({"field": name, "value": data[name], "message": str(err),
+                      "allowed": "see the message"})  # fmt: skip
+
+    try:
+        check_name("member", data["member"])
+    except MembershipError as err:
+        refused("member", err)
+    try:
+        ruleset = verifier.rules(data["organisation"])
+    except MembershipError as err:
+        refused("organisation", err)
+    else:
+        try:
+            ruleset.check_benefit(data["benefit"])
+        except MembershipError as err:
+            refused("benefit", err)
+    return found
+
+
 def create_app(
     verifier: Verifier,
     clients: Mapping[str, tuple[float, int]],
@@ -246,7 +273,7 @@ def create_app(
             return _refuse(422, "the body must be a JSON object", [
                 {"field": "body", "value": None, "message": f"got a JSON {type(data).__name__}",
                  "allowed": "an object with member, organisation and benefit"}])  # fmt: skip
-        problems = _problems(data)
+        problems = _problems(data) or _name_problems(verifier, data)
         if problems:
             return _refuse(422, f"{len(problems)} problem(s) with the request", problems)
         try:
