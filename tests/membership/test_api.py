@@ -142,6 +142,23 @@ def test_a_number_of_too_many_digits_is_refused_over_loopback(
     assert set(r.json()) == {"detail", "problems"}
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"member": 1e999, "organisation": "o", "benefit": "b"}',
+        b'{"member": [-1e400], "organisation": "o", "benefit": "b"}',
+        b'{"member": "m0001", "organisation": {"x": 1e999}, "benefit": "b"}',
+    ],
+)
+def test_a_number_past_the_float_range_is_422_not_500(client: httpx.Client, raw: bytes) -> None:
+    """1e999 is valid JSON that parses as inf, which strict JSON cannot echo back: the problem
+    is still a 422 with a body that decodes, the value shown as text."""
+    r = client.post("/v1/verify", content=raw, headers={"content-type": "application/json"})
+    assert r.status_code == 422, r.text
+    (problem,) = r.json()["problems"]
+    assert problem["message"].startswith("got a JSON") and "inf" in problem["value"]
+
+
 def test_every_field_problem_is_listed(client: httpx.Client) -> None:
     r = client.post("/v1/verify", json={"member": 7, "extra": 1})
     assert r.status_code == 422
@@ -155,6 +172,26 @@ def test_every_field_problem_is_listed(client: httpx.Client) -> None:
 def test_unknown_names_are_422(client: httpx.Client, field: str, value: str) -> None:
     r = client.post("/v1/verify", json={**OK, field: value})
     assert r.status_code == 422 and r.json()["problems"][0]["field"] == field
+
+
+@pytest.mark.parametrize(
+    ("body", "fields"),
+    [
+        ({"member": " m1", "organisation": "nowhere", "benefit": "yacht"},
+         ["member", "organisation"]),
+        ({"member": " m1", "organisation": "motor-club", "benefit": "yacht"},
+         ["member", "benefit"]),
+    ],
+)  # fmt: skip
+def test_every_name_problem_is_listed(
+    client: httpx.Client, body: dict[str, str], fields: list[str]
+) -> None:
+    """A bad member name and an unknown benefit are two problems, both listed (only the
+    first was); a benefit of an unknown organisation cannot be checked, so it is not."""
+    r = client.post("/v1/verify", json=body)
+    assert r.status_code == 422
+    assert r.json()["detail"] == f"{len(fields)} problem(s) with the request"
+    assert [p["field"] for p in r.json()["problems"]] == fields
 
 
 odd_text = st.text(st.characters(codec=None, exclude_categories=()), max_size=30)

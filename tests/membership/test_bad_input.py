@@ -137,3 +137,19 @@ def test_a_rule_checks_the_facts_it_is_given(method: str, value: Any) -> None:
     assert rule.holds({"months": 12}) and rule.why_not({"months": 3}) == "too new"
     with pytest.raises(MembershipError, match="months"):
         getattr(rule, method)({"months": "12"})
+
+
+def test_rules_that_disagree_about_an_organisation_are_refused() -> None:
+    """Two rule sets for one organisation, or a mapping key naming another organisation than
+    its rule set, were silently resolved (the last one won; the key was ignored)."""
+    from designpatterns_ref.membership import RuleSet
+
+    d, rules = sample_directory()
+    old = rules["northwind-union"]
+    new = RuleSet("northwind-union", 2, common=(Rule("months", ">=", 600, "50 years"),),
+                  benefits={"legal-advice": ()})  # fmt: skip
+    with pytest.raises(MembershipError, match="two rule sets for organisation 'northwind-union'"):
+        Verifier(d, [old, new])
+    with pytest.raises(MembershipError, match=r"rules\['motor-club'\] is the rule set of 'north"):
+        Verifier(d, {"motor-club": old})
+    assert Verifier(d, rules).organisations == tuple(sorted(rules))

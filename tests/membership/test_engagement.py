@@ -128,3 +128,32 @@ def test_ledger_equals_brute_force_with_days_in_any_order(
                 ledger.record(member, day)
     log = [(m, d, "x") for m, ds in sent.items() for d in ds]
     assert brute_max(log, window) <= cap
+
+
+@pytest.mark.parametrize("choice", ["nowhere/none", None, ["motor-club/legal-advice"], 3])
+def test_a_policy_choosing_what_was_not_offered_is_refused(choice: object) -> None:
+    """A policy's choice is checked against the options it was given: one outside them was
+    a bare KeyError (or TypeError) from the simulation's table of rates."""
+
+    class Stray:
+        name = "stray"
+
+        def choose(self, options: list[str]) -> object:
+            return choice
+
+        def update(self, option: str, engaged: bool) -> None:
+            raise AssertionError("never reached")
+
+    with pytest.raises(MembershipError, match=r"policy 'stray' chose .* not one of the"):
+        simulate(Stray(), members=5, days=1)  # type: ignore[arg-type]
+
+
+def test_epsilon_greedy_tries_an_unseen_option_before_a_perfect_one() -> None:
+    """ "Unseen options first": an unseen option scored 1/1, the same as one engaged every
+    time, and the tie went to the option listed first."""
+    p = EpsilonGreedy(0.0, seed=1)
+    for _ in range(3):
+        p.update("a", True)
+    assert p.choose(["a", "b"]) == "b"
+    p.update("b", False)
+    assert p.choose(["a", "b"]) == "a"

@@ -165,3 +165,32 @@ def test_evaluate_refuses_an_unknown_fact_name() -> None:
     rs = RuleSet("org", 1, benefits={"b": (_ORDERED,)})
     with pytest.raises(MembershipError, match="colour"):
         evaluate(rs, "b", {"months": 12, "colour": "red"})
+
+
+def test_a_rule_set_cannot_drift_from_what_it_evaluates() -> None:
+    """A RuleSet is frozen, but its benefits were a plain dict: changing it changed
+    ``rules_for`` and not ``evaluate``. The benefits are read-only now, and a rule set still
+    copies, pickles and converts with ``dataclasses.asdict``."""
+    import copy
+    import dataclasses
+    import pickle
+
+    rs = default_rules()["motor-club"]
+    for change in (
+        lambda b: b.__setitem__("lounge-access", ()),
+        lambda b: b.__delitem__("lounge-access"),
+        lambda b: b.update({"lounge-access": ()}),
+        lambda b: b.pop("lounge-access"),
+        lambda b: b.popitem(),
+        lambda b: b.setdefault("spa", ()),
+        lambda b: b.clear(),
+    ):
+        with pytest.raises(TypeError, match="read-only"):
+            change(rs.benefits)
+    assert len(rs.rules_for("lounge-access")) == 4
+    facts = {"status": "active", "dues_paid": True}
+    for same in (copy.deepcopy(rs), pickle.loads(pickle.dumps(rs))):
+        assert same == rs and evaluate(same, "lounge-access", facts) == evaluate(
+            rs, "lounge-access", facts
+        )
+    assert sorted(dataclasses.asdict(rs)["benefits"]) == sorted(rs.benefits)

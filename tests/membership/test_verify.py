@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -112,3 +113,53 @@ def test_bounded_cache_evicts_oldest() -> None:
     assert len(v) == 2 and ("m0001", "northwind-union", "legal-advice") not in v._cache
     d.update("m0001", "northwind-union", {"tier": "silver"})
     assert len(v) == 0
+
+
+def test_a_failing_listener_does_not_leave_the_cache_stale() -> None:
+    """A subscriber that raises (an audit log that is down) used to stop the listeners after
+    it, so the verifier kept serving the answer from before the change."""
+    d, rules = sample_directory()
+    calls: list[tuple[str, str]] = []
+
+    def audit(member: str, organisation: str) -> None:
+        calls.append((member, organisation))
+        raise RuntimeError("audit log down")
+
+    d.subscribe(audit)
+    v = Verifier(d, rules)
+    args = ("m0001", "northwind-union", "legal-advice")
+    assert v.verify(*args).eligible
+    with pytest.raises(RuntimeError, match="audit log down"):
+        d.update("m0001", "northwind-union", {"dues_paid": False})
+    assert calls == [("m0001", "northwind-union")]
+    assert d.facts("m0001", "northwind-union")["dues_paid"] is False  # type: ignore[index]
+    assert v.verify(*args).reasons == ("dues not paid",)
+
+
+def test_the_bounded_cache_keeps_no_index_for_evicted_answers() -> None:
+    """``max_entries`` bounds the memory: evicting an answer also drops its membership from
+    the invalidation index once no answer of it is left (a client asking about 100,000
+    made-up members used to leave 100,000 index entries behind a 10-answer cache)."""
+    d, rules = sample_directory()
+    v = Verifier(d, rules, max_entries=10)
+    for i in range(1_000):
+        v.verify(f"x{i}", "motor-club", "legal-advice")
+        v.verify(f"x{i}", "motor-club", "lounge-access")
+    assert len(v) == 10
+    assert sum(len(b) for b in v._index.values()) == len(v) and len(v._index) == 5
+    assert all(v._index.values())
+
+
+@settings(max_examples=100)
+@given(st.integers(1, 4), st.lists(OPS, max_size=60))
+def test_a_small_cache_stays_exact_and_its_index_matches_it(size: int, ops: list[Any]) -> None:
+    d = Directory()
+    cached, plain = Verifier(d, RULES, max_entries=size), Verifier(d, RULES, cache=False)
+    for op in ops:
+        if op[0] == "verify":
+            assert cached.verify(*op[1:]) == plain.verify(*op[1:])
+        else:
+            _apply(d, op)
+        indexed = {(m, o, b) for (m, o), bs in cached._index.items() for b in bs}
+        assert indexed == set(cached._cache) and all(cached._index.values())
+        assert len(cached) <= size

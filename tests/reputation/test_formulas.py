@@ -6,7 +6,7 @@ import decimal
 import math
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from designpatterns_ref.reputation import (
@@ -217,3 +217,27 @@ def test_a_bayesian_average_lies_between_the_prior_and_the_mean(stars, prior, we
 def test_weights_and_means_past_the_bound_are_refused(call) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ReputationError, match=r"must be finite and in \["):
         call()
+
+
+@settings(max_examples=300)
+@given(st.integers(0, 10**9), st.integers(0, 10**9), st.floats(0, 10))
+@example(0, 3, 1.959963984540054)  # was 4.9e-17: a share of 0 scored above 0
+def test_the_wilson_bound_lies_in_zero_to_p_without_rounding_slack(
+    a: int, b: int, z: float
+) -> None:
+    """Published examples give exactly 0.0 for no positive rating (0 of 1, 0 of 100); the
+    formula's rounding gave a few 1e-17 for 0 of 3, which ranked three thumbs down above a
+    provider with none."""
+    pos, n = min(a, b), max(a, b)
+    got = wilson_lower_bound(pos, n, z=z)
+    assert 0.0 <= got <= (pos / n if n else 0.0)
+    if pos == 0:
+        assert got == 0.0
+    if z == 1.959963984540054:
+        assert scorer("wilson")(StarCounts((n - pos, 0, 0, 0, pos))) == got
+
+
+def test_no_thumbs_up_ties_with_no_review_at_all() -> None:
+    providers = {"a-new": StarCounts(), "b-one-down": StarCounts.of([1]),
+                 "z-three-down": StarCounts.of([1, 1, 1])}  # fmt: skip
+    assert rank(providers, "wilson") == [(0.0, "a-new"), (0.0, "b-one-down"), (0.0, "z-three-down")]

@@ -144,6 +144,30 @@ def test_grid_within_equals_brute_force(centre, offsets, radius: float) -> None:
     assert got == want
 
 
+POLAR_POINTS = st.tuples(
+    st.sampled_from([1.0, -1.0]), st.floats(86.0, 90.0), st.floats(-180.0, 180.0)
+).map(lambda t: (t[0] * t[1], t[2]))
+
+
+@settings(max_examples=80, deadline=None)
+@given(POLAR_POINTS, st.lists(POLAR_POINTS, max_size=40), st.floats(0, 200_000))
+@example(centre=(89.9, -80.0), points=[(89.9, 100.0)], radius=30_000.0)  # across the pole
+@example(centre=(89.5, 10.0), points=[(89.5, 5.0)], radius=5_000.0)  # the columns fan out
+def test_grid_within_equals_brute_force_near_the_poles(centre, points, radius: float) -> None:  # type: ignore[no-untyped-def]
+    """Near a pole a circle spans many more columns of cells than its width suggests, and
+    one that reaches the pole spans them all: the index used to miss such points."""
+    index = GridIndex()
+    for i, p in enumerate(points):
+        index.add(f"k{i}", *p)
+    got = index.within(*centre, radius)
+    want = sorted(
+        (haversine_m(*centre, *p), f"k{i}")
+        for i, p in enumerate(points)
+        if haversine_m(*centre, *p) <= radius
+    )
+    assert got == want
+
+
 def test_matching_reaches_across_the_antimeridian() -> None:
     m = Matcher()
     m.add_provider(Provider("p", -17.0, -179.999, frozenset({"x"}), ((0.0, 10.0),)))
@@ -196,3 +220,12 @@ def test_an_explored_provider_is_never_one_the_ranking_would_show(
     merit = [x.provider_id for x in page if not x.explored]
     assert merit == [pid for pid in ranked if pid in set(merit)]  # in ranking order
     assert merit[: k - min(slots, k)] == ranked[: k - min(slots, k)][: len(merit)]
+
+
+def test_moving_and_removing_points_leaves_no_empty_cells() -> None:
+    """A provider that moves across town used to leave an empty cell behind at every step."""
+    index = GridIndex()
+    for i in range(500):
+        index.add("walker", 52.0 + i * 0.02, 4.9)
+    assert len(index.points) == 1 and len(index.cells) == 1
+    assert index.remove("walker") and not index.cells

@@ -13,7 +13,8 @@ with a JSON body ``{"detail": ..., "problems": [...]}`` that can always be encod
 - 413 body over 4 KiB, 415 not ``application/json``, 400 malformed JSON or a
   ``Content-Length`` that is not 1 to 20 ASCII digits;
 - 422 for a body that is not ``{"member", "organisation", "benefit"}`` strings, listing every
-  problem; an unknown organisation or benefit is a 422 too (the client's mistake).
+  problem; a bad member name, an unknown organisation or a benefit it does not offer is a 422
+  too (the client's mistake), again listing each of them.
 
 A valid request gets 200 ``{"eligible": ..., "reasons": [...]}``: a "no" is an answer, not an
 error. The key is checked before the body is read, and the bucket before the body is parsed.
@@ -43,7 +44,7 @@ from fastapi.responses import JSONResponse
 
 from designpatterns_ref.clock import read_seconds
 from designpatterns_ref.errors import shown
-from designpatterns_ref.membership.base import MembershipError
+from designpatterns_ref.membership.base import MembershipError, check_name
 from designpatterns_ref.membership.verify import Verifier
 
 __all__ = ["MAX_BODY_BYTES", "MIN_RATE", "ClientBucket", "create_app"]
@@ -133,6 +134,19 @@ def _no_constants(name: str) -> None:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def _echo(value: Any) -> Any:
+    """``value`` as the client sent it, if strict JSON can carry it back; else its text.
+
+    A JSON number past the float range (``1e999``) parses as ``inf``, which no strict JSON
+    encoder writes: echoed as is, it would turn a 422 into a 500.
+    """
+    try:
+        json.dumps(value, allow_nan=False)
+    except (ValueError, RecursionError):
+        return shown(value, 80)
+    return value
+
+
 def _problems(data: dict[str, Any]) -> list[dict[str, Any]]:
     found = []
     for key in data:
@@ -143,8 +157,34 @@ def _problems(data: dict[str, Any]) -> list[dict[str, Any]]:
         value = data.get(name)
         if not isinstance(value, str):
             why = "missing" if name not in data else f"got a JSON {type(value).__name__}"
-            found.append({"field": name, "value": value if name in data else None,
+            found.append({"field": name, "value": _echo(value) if name in data else None,
                           "message": why, "allowed": "a string"})  # fmt: skip
+    return found
+
+
+def _name_problems(verifier: Verifier, data: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every problem with the names of a well-formed body: the member's name, an unknown
+    organisation, or a benefit that organisation does not offer (checked only when the
+    organisation is known: benefits belong to one)."""
+    found = []
+
+    def refused(name: str, err: MembershipError) -> None:
+        found.append({"field": name, "value": data[name], "message": str(err),
+                      "allowed": "see the message"})  # fmt: skip
+
+    try:
+        check_name("member", data["member"])
+    except MembershipError as err:
+        refused("member", err)
+    try:
+        ruleset = verifier.rules(data["organisation"])
+    except MembershipError as err:
+        refused("organisation", err)
+    else:
+        try:
+            ruleset.check_benefit(data["benefit"])
+        except MembershipError as err:
+            refused("benefit", err)
     return found
 
 
@@ -233,7 +273,7 @@ def create_app(
             return _refuse(422, "the body must be a JSON object", [
                 {"field": "body", "value": None, "message": f"got a JSON {type(data).__name__}",
                  "allowed": "an object with member, organisation and benefit"}])  # fmt: skip
-        problems = _problems(data)
+        problems = _problems(data) or _name_problems(verifier, data)
         if problems:
             return _refuse(422, f"{len(problems)} problem(s) with the request", problems)
         try:

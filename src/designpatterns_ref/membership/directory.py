@@ -5,7 +5,9 @@ Case study: Design a Membership Benefits & Verification Platform (docs/case-stud
 The source of truth the verifier caches. Every change (:meth:`Directory.join`,
 :meth:`Directory.update`, :meth:`Directory.leave`) bumps the record's version and tells each
 subscriber which (member, organisation) changed, *after* the change is made, so that a cache
-that drops that entry on the call can never serve the old answer again.
+that drops that entry on the call can never serve the old answer again. A subscriber that
+raises does not stop the others: every one is called, then the first error reaches the writer
+(the change is kept: it was made before the subscribers heard of it).
 
 Trade-off: push invalidation is exact and immediate but needs every writer to go through the
 directory; a TTL alone would be simpler and stale for up to the TTL.
@@ -43,15 +45,25 @@ class Directory:
         self._listeners: list[Listener] = []
 
     def subscribe(self, listener: Listener) -> None:
-        """Call ``listener(member, organisation)`` after every change to that record."""
+        """Call ``listener(member, organisation)`` after every change to that record.
+
+        An exception from one listener is raised to the writer only after every other
+        listener has been called, so one failing subscriber cannot leave a cache stale.
+        """
         if not callable(listener):
             raise MembershipError(f"listener={shown(listener, 80)} must be callable")
         self._listeners.append(listener)
 
     def _changed(self, key: tuple[str, str]) -> None:
         self._version[key] = self._version.get(key, 0) + 1
-        for listener in self._listeners:
-            listener(*key)
+        failed: BaseException | None = None
+        for listener in list(self._listeners):
+            try:
+                listener(*key)
+            except Exception as err:  # the other listeners (a cache) must still hear of it
+                failed = failed or err
+        if failed is not None:
+            raise failed
 
     def join(self, member: str, organisation: str, facts: Mapping[str, Fact]) -> None:
         """Add ``member`` to ``organisation`` with ``facts`` (refused if already a member)."""

@@ -174,7 +174,11 @@ class EpsilonGreedy:
         if self._rng.random() < self.epsilon:
             return options[self._rng.randrange(len(options))]
         # Unseen options first (optimistic), then the best rate; ties by order given.
-        return max(options, key=lambda o: self._engaged.get(o, 1) / self._shown.get(o, 1))
+        shown, engaged = self._shown, self._engaged
+        return max(
+            options,
+            key=lambda o: (True, 0.0) if o not in shown else (False, engaged[o] / shown[o]),
+        )
 
     def update(self, option: str, engaged: bool) -> None:
         _outcome(option, engaged)
@@ -286,7 +290,8 @@ def simulate(
     offer among the benefits the verifier says they are eligible for. The member engages with
     the benefit's hidden rate times ``fatigue`` to the power of their sends in the last
     ``window`` days. Each day a ``churn`` share of memberships changes facts through the
-    directory, so the verifier's cache is invalidated as it would be in production.
+    directory, so the verifier's cache is invalidated as it would be in production. A policy
+    that chooses anything but one of the options it was given is a :class:`MembershipError`.
     """
     _int("members", members, 1, 10**5)
     _int("days", days, 1, 3650)
@@ -330,6 +335,11 @@ def simulate(
             if not options:
                 continue
             choice = policy.choose(options)
+            if not isinstance(choice, str) or choice not in options:
+                raise MembershipError(
+                    f"policy {shown(report.policy, 40)} chose {shown(choice, 80)}, not one of the "
+                    f"options it was given: {shown(options, 120)}"
+                )
             recent = ledger.recent(member, day)
             if cap is not None:
                 ledger.record(member, day)

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 from designpatterns_ref.errors import shown
 from designpatterns_ref.membership.base import (
@@ -43,9 +43,29 @@ from designpatterns_ref.membership.base import (
 __all__ = ["RuleSet", "evaluate"]
 
 
+class _Benefits(dict[str, tuple[Rule, ...]]):
+    """A read-only dict: a rule set's benefits cannot change under the plans built from them.
+
+    Still a dict, so a rule set copies, pickles and goes through ``dataclasses.asdict``.
+    """
+
+    def _refuse(self, *args: object, **kwargs: object) -> NoReturn:
+        raise TypeError("a RuleSet's benefits are read-only: build a new RuleSet")
+
+    __setitem__ = __delitem__ = _refuse
+    clear = pop = popitem = setdefault = update = __ior__ = _refuse
+
+    def __reduce__(self) -> tuple[type[_Benefits], tuple[dict[str, tuple[Rule, ...]]]]:
+        return type(self), (dict(self),)
+
+
 @dataclass(frozen=True)
 class RuleSet:
-    """One organisation's rules: ``common`` to every benefit, then each benefit's own."""
+    """One organisation's rules: ``common`` to every benefit, then each benefit's own.
+
+    Immutable: ``benefits`` is a read-only copy of the mapping given (changing it would leave
+    :func:`evaluate` on the rules checked when the set was built).
+    """
 
     organisation: str
     version: int
@@ -79,7 +99,7 @@ class RuleSet:
                 raise MembershipError(
                     f"RuleSet: benefits[{shown(name)}]={shown(rules, 80)} must be a tuple of Rules"
                 )
-        object.__setattr__(self, "benefits", benefits)
+        object.__setattr__(self, "benefits", _Benefits(benefits))  # frozen, like the rest
         for name, rules in benefits.items():  # precompute: (fact, test, value, reason)
             self._plans[name] = tuple(
                 (r.fact, OPERATORS[r.op], r.value, r.reason) for r in (*self.common, *rules)

@@ -48,7 +48,12 @@ class CacheStats:
 
 
 class Verifier:
-    """``verify(member, organisation, benefit)`` over a directory and per-organisation rules."""
+    """``verify(member, organisation, benefit)`` over a directory and per-organisation rules.
+
+    ``rules`` holds one :class:`RuleSet` per organisation: an iterable of them, or a mapping
+    from each organisation's name to its rule set. Two for one organisation, or a key naming
+    another organisation than its rule set, is a :class:`MembershipError`.
+    """
 
     def __init__(
         self,
@@ -61,18 +66,32 @@ class Verifier:
         if not isinstance(directory, Directory):
             raise MembershipError(f"directory={shown(directory, 80)} must be a Directory")
         if isinstance(rules, Mapping):
+            for key, rs in rules.items():
+                if isinstance(rs, RuleSet) and key != rs.organisation:
+                    raise MembershipError(
+                        f"rules[{shown(key, 80)}] is the rule set of "
+                        f"{shown(rs.organisation, 80)}: a key must name its rule set's organisation"
+                    )
             rules = list(rules.values())
         if isinstance(rules, str | bytes) or not isinstance(rules, Iterable):
             raise MembershipError(f"rules={shown(rules, 80)} must be RuleSets")
         found = list(rules)
         if not found or not all(isinstance(r, RuleSet) for r in found):
             raise MembershipError(f"rules={shown(found, 80)} must be a non-empty list of RuleSets")
+        by_organisation: dict[str, RuleSet] = {}
+        for rs in found:
+            if rs.organisation in by_organisation:
+                raise MembershipError(
+                    f"rules hold two rule sets for organisation {shown(rs.organisation, 80)}; "
+                    "give one each (replace one later with set_rules)"
+                )
+            by_organisation[rs.organisation] = rs
         if not isinstance(cache, bool):
             raise MembershipError(f"cache={shown(cache, 40)} must be True or False")
         if isinstance(max_entries, bool) or not isinstance(max_entries, int) or max_entries < 1:
             raise MembershipError(f"max_entries={shown(max_entries, 40)} must be an int >= 1")
         self.directory = directory
-        self._rules = {r.organisation: r for r in found}
+        self._rules = by_organisation
         self.cached = cache
         self.max_entries = max_entries
         self.stats = CacheStats()
@@ -114,7 +133,10 @@ class Verifier:
             if len(self._cache) >= self.max_entries:  # evict the oldest entry
                 old = next(iter(self._cache))
                 del self._cache[old]
-                self._index[old[:2]].discard(old[2])
+                benefits = self._index[old[:2]]
+                benefits.discard(old[2])
+                if not benefits:  # else the index outgrows the bounded cache
+                    del self._index[old[:2]]
             self._cache[key] = decision
             self._index.setdefault((member, organisation), set()).add(benefit)
         return decision

@@ -84,7 +84,7 @@ def _check_point(lat: object, lon: object) -> tuple[float, float]:
 
 
 class GridIndex:
-    """Points in cells of 0.01 degree; exact ``within`` queries (not for polar regions).
+    """Points in cells of 0.01 degree; exact ``within`` queries, near the poles too.
 
     Queries wrap across the 180th meridian: a circle around a point at longitude 179.999 also
     finds the points just past -180.
@@ -108,7 +108,10 @@ class GridIndex:
         old = self.points.pop(key, None)
         if old is None:
             return False
-        del self.cells[int(old[0] // _CELL_DEG), int(old[1] // _CELL_DEG)][key]
+        cell = int(old[0] // _CELL_DEG), int(old[1] // _CELL_DEG)
+        del self.cells[cell][key]
+        if not self.cells[cell]:
+            del self.cells[cell]
         return True
 
     def within(self, lat: float, lon: float, radius_m: float) -> list[tuple[float, str]]:
@@ -116,18 +119,23 @@ class GridIndex:
         la, lo = _check_point(lat, lon)
         r = check_number("radius_m", radius_m, lo=0.0, hi=200_000.0)
         d_lat = math.degrees(r / EARTH_RADIUS_M)
-        cos = max(math.cos(math.radians(min(89.0, abs(la) + d_lat))), 1e-6)
-        d_lon = min(180.0, d_lat / cos)
-        found = []
+        reach = abs(la) + d_lat  # the circle's latitude nearest the pole
+        # Away from the poles the circle spans d_lat / cos(reach) degrees of longitude each
+        # side (never less than its true extent); within a degree of a pole the columns fan
+        # out without bound (and a circle over the pole spans them all), so scan every column.
+        d_lon = 180.0 if reach >= 89.0 else min(180.0, d_lat / math.cos(math.radians(reach)))
+        rows = range(int((la - d_lat) // _CELL_DEG), int((la + d_lat) // _CELL_DEG) + 1)
         columns = _columns(lo - d_lon, lo + d_lon)
-        for i in range(int((la - d_lat) // _CELL_DEG), int((la + d_lat) // _CELL_DEG) + 1):
-            for j in columns:
-                cell = self.cells.get((i, j))
-                if cell:
-                    for key, (plat, plon) in cell.items():
-                        d = _haversine(la, lo, plat, plon)
-                        if d <= r:
-                            found.append((d, key))
+        if len(rows) * len(columns) > len(self.cells):  # fewer cells in use than to look up
+            cells = [cell for (i, _), cell in self.cells.items() if i in rows]
+        else:
+            cells = [c for i in rows for j in columns if (c := self.cells.get((i, j)))]
+        found = []
+        for cell in cells:
+            for key, (plat, plon) in cell.items():
+                d = _haversine(la, lo, plat, plon)
+                if d <= r:
+                    found.append((d, key))
         found.sort()
         return found
 

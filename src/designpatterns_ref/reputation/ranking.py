@@ -87,7 +87,7 @@ def scorer(
                 return 0.0
             p = up / total
             margin = z * math.sqrt(p * (1 - p) / total + z2 / (4 * total * total))
-            return max(0.0, (p + z2 / (2 * total) - margin) / (1 + z2 / total))
+            return min(p, max(0.0, (p + z2 / (2 * total) - margin) / (1 + z2 / total)))
 
         return wilson
     if rule == "stars":

@@ -50,4 +50,6 @@ def wilson_lower_bound(positive: int, n: int, *, z: float = 1.959963984540054) -
     z2 = zz * zz
     centre = p + z2 / (2 * total)
     margin = zz * math.sqrt(p * (1 - p) / total + z2 / (4 * total * total))
-    return max(0.0, (centre - margin) / (1 + z2 / total))
+    # In exact arithmetic the bound lies in [0, p] (0 when p is 0); rounding can leave it a
+    # few 1e-17 outside, which would rank "0 of 3" above "0 of 1". Clamp to the exact range.
+    return min(p, max(0.0, (centre - margin) / (1 + z2 / total)))
