@@ -184,3 +184,21 @@ def test_async_bulkhead_uses_a_slot_handed_over_as_its_wait_runs_out(
     assert asyncio.run(main()) == ["waited", "after"]
     stats = bulkhead.stats()
     assert (stats.active, stats.waiting, stats.admitted, stats.rejected) == (0, 0, 3, 0)
+
+
+def test_a_waiter_whose_loop_was_closed_is_passed_over_not_given_the_slot() -> None:
+    bulkhead = Bulkhead(1, max_waiting=5, max_wait=5.0)
+    started, done = threading.Event(), threading.Event()
+    holder = threading.Thread(target=lambda: bulkhead.call(lambda: (started.set(), done.wait())))
+    holder.start()
+    started.wait()
+    loop = asyncio.new_event_loop()
+    task = loop.create_task(bulkhead.acall(asyncio.sleep, 0))
+    loop.run_until_complete(asyncio.sleep(0))  # the coroutine is now in line
+    assert bulkhead.stats().waiting == 1
+    loop.close()  # closed with the task still waiting: it will never run again
+    done.set()
+    holder.join()
+    assert bulkhead.stats().active == 0  # the slot was not handed to the closed loop's waiter
+    assert bulkhead.call(lambda: "ran") == "ran"
+    del task  # gone with its loop: closing its coroutine must not fail on the line it left

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
 import functools
 import inspect
 import itertools
@@ -75,7 +74,8 @@ class _Waiter:
 
     ``granted`` turns true, under the bulkhead's lock, when a release hands this waiter its
     slot; ``wake`` (called under the lock too) then tells the caller: it notifies the thread's
-    condition, or resolves the coroutine's future on its own event loop.
+    condition, or resolves the coroutine's future on its own event loop, and returns False
+    when that loop is closed (the slot then goes to the next waiter).
     """
 
     __slots__ = ("granted", "wake")
@@ -90,19 +90,23 @@ def _resolve(turn: asyncio.Future[None]) -> None:
         turn.set_result(None)
 
 
-def _waker(loop: asyncio.AbstractEventLoop, turn: asyncio.Future[None]) -> Callable[[], None]:
-    """Resolve ``turn`` on ``loop`` from any thread (the one that frees the slot)."""
+def _waker(loop: asyncio.AbstractEventLoop, turn: asyncio.Future[None]) -> Callable[[], bool]:
+    """Resolve ``turn`` on ``loop`` from any thread (the one that frees the slot); False when
+    the loop is closed, so no one is left to take the slot."""
 
-    def wake() -> None:
+    def wake() -> bool:
         try:
             running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:
             running = None
         if running is loop:  # freed by a task of the same loop: no need to wake the loop up
             _resolve(turn)
-            return
-        with contextlib.suppress(RuntimeError):  # the loop is closed: no one is left to wake
+            return True
+        try:
             loop.call_soon_threadsafe(_resolve, turn)
+        except RuntimeError:  # the loop is closed: its waiter will never run
+            return False
+        return True
 
     return wake
 
@@ -189,7 +193,9 @@ class Bulkhead:
                 return
             waiter = self._line.popleft()
             waiter.granted = True
-            waiter.wake()
+            if waiter.wake() is False:  # its loop is closed: the slot goes to the next one
+                waiter.granted = False
+                self._slots.append(None)
 
     def _line_up(self, waiter: _Waiter) -> bool:
         """Under the lock: join the line, or raise BulkheadFull; True if served at once.
@@ -296,7 +302,8 @@ class Bulkhead:
         except BaseException:  # cancelled (a timeout around the call, a client gone)
             with self._lock:
                 if not waiter.granted:
-                    self._line.remove(waiter)
+                    if waiter in self._line:  # (a closed loop's waiter was passed over)
+                        self._line.remove(waiter)
                     raise
             self._release()  # handed a slot, but cancelled before using it: pass it on
             raise
