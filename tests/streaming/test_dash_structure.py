@@ -169,3 +169,28 @@ def test_a_rung_name_unsafe_in_a_url_or_a_path_is_refused(name: str) -> None:
     )
     with pytest.raises(StreamingError, match="name="):
         parse_dash_mpd(mpd)
+
+
+def test_a_format_width_too_long_for_int_is_refused_by_name() -> None:
+    from designpatterns_ref.streaming.dash_templates import template_parts
+
+    for digits in ("1" * 5000, "21"):
+        with pytest.raises(StreamingError, match="MAX_WIDTH"):
+            template_parts("media", f"$RepresentationID$/seg-$Number%0{digits}d$.m4s")
+    assert ("Number", 5) in template_parts("media", "$Number%0" + "0" * 5000 + "5d$")
+    assert ("Number", 20) in template_parts("media", "$Number%0020d$")
+
+
+def test_the_template_helpers_refuse_what_template_parts_never_returns() -> None:
+    from designpatterns_ref.streaming import dash_templates as t
+
+    for call in (
+        lambda: t.template_parts("media", None),  # type: ignore[arg-type]
+        lambda: t.numbered(None),  # type: ignore[arg-type]
+        lambda: t.fill([("Time", 0)], "v", 1, 1),  # type: ignore[list-item]
+        lambda: t.fill(["a"], None, 1, 1),  # type: ignore[arg-type]
+        lambda: t.fill(["a"], "v", -1, 1),
+        lambda: t.fill(["a"], "v", 1, True),
+    ):
+        with pytest.raises(StreamingError):
+            call()

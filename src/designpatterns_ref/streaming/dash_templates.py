@@ -37,6 +37,11 @@ Part = str | tuple[str, int]
 
 def template_parts(where: str, template: str) -> list[Part]:
     """``template`` as literal text and ``(identifier, width)`` pairs, or a StreamingError."""
+    if not isinstance(where, str) or not isinstance(template, str):
+        raise StreamingError(
+            f"template_parts: where={shown(where, 40)} and template={shown(template, 60)} "
+            "must be str"
+        )
     parts: list[Part] = []
     i = 0
     while True:
@@ -56,7 +61,9 @@ def template_parts(where: str, template: str) -> list[Part]:
             parts.append("$")
         else:
             match = _IDENTIFIER.fullmatch(name)
-            width = int(match.group(2)) if match and match.group(2) else 0
+            digits = (match.group(2) or "").lstrip("0") if match else ""
+            # (no int() of more digits than MAX_WIDTH has: it could be past int()'s limit)
+            width = int(digits or 0) if len(digits) <= len(str(MAX_WIDTH)) else MAX_WIDTH + 1
             if not match or (match.group(1) == "RepresentationID" and match.group(2)):
                 raise StreamingError(
                     f"{where}={shown(template, 60)}: ${name}$ is not filled in by this reader "
@@ -64,22 +71,50 @@ def template_parts(where: str, template: str) -> list[Part]:
                     "an optional %0<width>d, and $$; not $Time$)"
                 )
             if width > MAX_WIDTH:
+                said = digits if len(digits) <= 12 else f"{digits[:12]}..."
                 raise StreamingError(
-                    f"{where}={shown(template, 60)}: ${name}$ pads to {width} digits; at most "
-                    f"MAX_WIDTH={MAX_WIDTH} are allowed"
+                    f"{where}={shown(template, 60)}: ${shown(name, 40)[1:-1]}$ pads to {said} "
+                    f"digits; at most MAX_WIDTH={MAX_WIDTH} are allowed"
                 )
             parts.append((match.group(1), width))
         i = k + 1
 
 
+def _check_parts(where: str, parts: object) -> list[Part]:
+    """``parts`` if it is what :func:`template_parts` returns, else a StreamingError."""
+    if not isinstance(parts, list) or not all(
+        isinstance(p, str)
+        or (
+            isinstance(p, tuple)
+            and len(p) == 2
+            and p[0] in ("RepresentationID", "Number", "Bandwidth")
+            and type(p[1]) is int
+            and 0 <= p[1] <= MAX_WIDTH
+        )
+        for p in parts
+    ):
+        raise StreamingError(f"{where}: parts={shown(parts, 80)} must come from template_parts")
+    return parts
+
+
 def numbered(parts: list[Part]) -> bool:
     """Whether the template holds ``$Number$`` (so every segment gets its own URL)."""
-    return any(isinstance(p, tuple) and p[0] == "Number" for p in parts)
+    return any(isinstance(p, tuple) and p[0] == "Number" for p in _check_parts("numbered", parts))
 
 
 def fill(parts: list[Part], representation: str, number: int, bandwidth_bps: int) -> str:
     """One segment's URL: every identifier of ``parts`` replaced by its value."""
-    values = {"RepresentationID": representation, "Number": number, "Bandwidth": bandwidth_bps}
+    _check_parts("fill", parts)
+    if not isinstance(representation, str):
+        raise StreamingError(f"fill: representation={shown(representation, 60)} must be a str")
+    for name, given in (("number", number), ("bandwidth_bps", bandwidth_bps)):
+        if type(given) is not int or given < 0:
+            raise StreamingError(f"fill: {name}={shown(given, 60)} must be an int >= 0")
+    values: dict[str, object] = {
+        "RepresentationID": representation,
+        "Number": number,
+        "Bandwidth": bandwidth_bps,
+    }
     out = []
     for part in parts:
         if isinstance(part, str):
