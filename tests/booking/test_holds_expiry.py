@@ -42,7 +42,7 @@ def test_every_call_gives_expired_holds_back(make_store: Callable[[], BookingSto
 
     @settings(max_examples=15 if store.engine == "postgres" else 50, deadline=None)
     @given(ops)
-    # the review's case: a hold expires, then confirm and availability are called
+    # a hold expires, then confirm and availability are called
     @example([("hold", 0), ("advance", TTL + 1), ("confirm", 0), ("availability", 0)])
     @example([("hold", 0), ("advance", TTL), ("availability", 0)])  # exactly at the expiry
     @example([("hold", 0), ("hold", 0), ("confirm", 0), ("advance", TTL), ("cancel", 0)])

@@ -265,7 +265,7 @@ def test_the_default_clock_is_wall_clock_unix_seconds() -> None:
     earlier=st.floats(1.0, 10.0**7),
     kind=st.sampled_from(["released", "reserved", "discharged", "blocked"]),
 )
-@example(earlier=3600.0, kind="released")  # the reviewed case: the occupied bed showed free
+@example(earlier=3600.0, kind="released")  # an awkward case: the occupied bed showed free
 def test_a_late_event_recorded_before_a_command_loses_to_it_with_the_defaults(
     earlier: float, kind: str
 ) -> None:

@@ -116,7 +116,7 @@ def _with_rule(old: object, new: object) -> object:
 
 
 @given(drop=st.sets(st.sampled_from(_PAIRS), min_size=1))
-@example(drop={(2, True)})  # the reviewed case: assess raised a bare KeyError for it
+@example(drop={(2, True)})  # assess once raised a bare KeyError for it
 @settings(max_examples=30)
 def test_a_numeric_rule_missing_a_selector_combination_is_refused(
     drop: set[tuple[object, ...]],

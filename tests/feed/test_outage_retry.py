@@ -296,7 +296,7 @@ fault = st.none() | st.tuples(st.integers(1, 14), st.booleans())
 
 @settings(max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(steps=st.lists(st.tuples(step, fault), min_size=3, max_size=30), high=st.booleans())
-@example(  # the reviewed case: the timeline step of a follow and of an unfollow fails
+@example(  # an awkward case: the timeline step of a follow and of an unfollow fails
     steps=[
         (("post", "a"), None), (("follow", "c", "a"), None),
         (("follow", "b", "a"), (3, False)), (("unfollow", "c", "a"), (3, False)),
@@ -391,7 +391,7 @@ def test_a_late_retry_does_not_lower_a_trimmed_timelines_floor(stores: StoreFact
     later=st.lists(st.floats(0.0, 50.0), min_size=1, max_size=3),
     retry_at=st.sampled_from(["same", "none", "earlier"]),
 )
-@example(kind="push", at=5.0, later=[1.0], retry_at="same")  # the reviewed case
+@example(kind="push", at=5.0, later=[1.0], retry_at="same")  # an awkward case
 def test_a_keyed_retry_returns_the_post_after_others_posted_later(
     stores: StoreFactory, kind: str, at: float, later: list[float], retry_at: str
 ) -> None:
@@ -433,7 +433,7 @@ def test_a_keyed_retry_returns_the_post_after_others_posted_later(
         max_size=6,
     )
 )
-@example(ids=[10**5000])  # the reviewed case: str() of it raises
+@example(ids=[10**5000])  # an awkward case: str() of it raises
 @example(ids=[1, 2**63, 3])
 def test_ids_outside_the_64_bit_range_are_absent_in_every_store(
     stores: StoreFactory, ids: list[int]

@@ -39,7 +39,7 @@ def _gate_state(w: World) -> object:
 
 @settings(max_examples=60, deadline=None)
 @given(reading=BAD_READINGS, compact=st.booleans())
-@example(reading=math.nan, compact=False)  # the review's case: accepted, expired and stale
+@example(reading=math.nan, compact=False)  # NaN: accepted, expired and stale
 @example(reading=-math.inf, compact=False)
 @example(reading=True, compact=True)
 @example(reading=10**400, compact=False)

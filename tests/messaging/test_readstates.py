@@ -192,7 +192,7 @@ def test_two_caches_on_one_store_never_move_a_marker_back(
         probe.close()
 
     check()
-    # the review's case: A acks 500; B (its copy still at 0) counts a mention, then acks 300
+    # two caches, one record: A acks 500; B (its copy still at 0) counts a mention, then acks 300
     connect = backend()
     a, b = (ReadStates(store=connect(), flush_entries=1) for _ in range(2))
     b.get("ann", "general")
@@ -366,7 +366,7 @@ def _run_with_retries(
     st.integers(1, 3),
     st.booleans(),
 )
-@example(  # the review's case: one mention, its write-back fails, the caller retries
+@example(  # one mention, its write-back fails, the caller retries
     [("get", "ann", "c1", 0), ("mention", "ann", "c1", 1)], 3, 1, 1, False
 )
 @example([("ack", "ann", "c1", 5), ("mention", "ann", "c2", 1)], 1, 4, 2, True)  # on eviction

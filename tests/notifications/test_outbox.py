@@ -71,7 +71,7 @@ def shop(tmp: Path, *, knows: bool = False) -> tuple[Outbox, Pipeline]:
     rows=st.lists(st.sampled_from(["good", "template", "user", "vars"]), min_size=1, max_size=10),
     crash=st.integers(0, 10),
 )
-@example(rows=["template", "good", "good"], crash=0)  # the review's case: a typo first
+@example(rows=["template", "good", "good"], crash=0)  # a typo first
 @example(rows=["good", "template", "good"], crash=2)  # a crash after a refused row
 def test_a_row_the_pipeline_refuses_is_marked_failed_and_the_rest_relay_once(
     tmp_path_factory: pytest.TempPathFactory, rows: list[str], crash: int

@@ -26,7 +26,7 @@ def _encodable(text: str) -> bool:
         st.builds(lambda s, n: s * n, st.text(min_size=1, max_size=3), st.integers(1, 3000)),
     ),
 )
-@example(channel="apns", body="\ud800")  # the reviewed cases: short and long
+@example(channel="apns", body="\ud800")  # a lone surrogate: short and long
 @example(channel="apns", body="\ud800" * 1100)
 @example(channel="fcm", body="ok \udfff")
 def test_a_body_with_a_lone_surrogate_is_refused_at_any_length(channel: str, body: str) -> None:

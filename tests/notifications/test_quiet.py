@@ -103,7 +103,7 @@ def _oracle_hhmm(text: str) -> tuple[int, int] | None:
         ),
     )
 )
-@example(text="+7:00")  # the reviewed cases
+@example(text="+7:00")  # a zone offset, not a time
 @example(text=" 7:00")
 @example(text="07:+5")
 @example(text="\u0660\u0667:\u0660\u0660")

@@ -76,7 +76,7 @@ KINDS = ["sqlite", "redis"]
 def test_every_queue_kind_runs_to_the_same_end_as_the_memory_queue(
     tmp_path: Path, redis_url: str, kind: str, transient: float, max_attempts: int
 ) -> None:
-    # The review's case: 20 devices, half the provider calls fail; the SQLite run used to stop
+    # 20 devices, half the provider calls fail; the SQLite run used to stop
     # at the first delayed retry with 12 messages left in its outgoing queue.
     ref, ref_delivered = run("memory", tmp_path, None, 20, transient, max_attempts, seed=3)
     p, delivered = run(kind, tmp_path, redis_url, 20, transient, max_attempts, seed=3)

@@ -76,7 +76,8 @@ def test_a_replayed_message_reaches_the_phone_once() -> None:
     batch=st.integers(1, 5),
     seed=st.integers(0, 100),
 )
-@example(n=1, replays=[0], crashes={}, transient=0.0, batch=2, seed=0)  # the reviewed defect
+# one replay of a batch of two
+@example(n=1, replays=[0], crashes={}, transient=0.0, batch=2, seed=0)
 @example(n=1, replays=[], crashes={1: "before"}, transient=0.0, batch=1, seed=0)
 @example(n=1, replays=[], crashes={1: "after"}, transient=0.0, batch=1, seed=0)
 @example(n=3, replays=[0, 1], crashes={2: "after", 3: "before"}, transient=0.0, batch=5, seed=0)

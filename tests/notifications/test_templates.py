@@ -26,7 +26,7 @@ def oracle(texts: dict[str, str]) -> set[str]:
 
 @settings(max_examples=60, deadline=None)
 @given(adds=adds)
-@example(adds=[("en", "Hello {name}"), ("en", "Hello there")])  # the reviewed case
+@example(adds=[("en", "Hello {name}"), ("en", "Hello there")])  # an awkward case
 @example(adds=[("en", "{id}"), ("de", "{city}"), ("de", "x")])
 def test_fields_follow_the_texts_held_now(adds: list[tuple[str, str]]) -> None:
     t = Templates()

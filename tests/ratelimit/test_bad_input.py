@@ -321,3 +321,23 @@ def test_a_sliding_log_refuses_a_cost_past_its_per_call_cap_on_every_backend(
         fresh = limiter.peek("k")  # nothing was taken
         assert fresh.remaining == fresh.limit - 1
         assert limiter.allow("k", MAX_LOG_COST)
+
+
+def test_the_unit_and_notation_helpers_refuse_what_they_cannot_use() -> None:
+    from designpatterns_ref.ratelimit.notation import distinct_limits
+    from designpatterns_ref.ratelimit.units import quantum, since
+
+    for call in (
+        lambda: quantum("x"),  # type: ignore[arg-type]
+        lambda: quantum(0.0),
+        lambda: quantum(float("nan")),
+        lambda: quantum(10**400),
+        lambda: since(1.0, 0.0, 1.0, 0.0),
+        lambda: since(None, 0.0, 1.0, 2.0**-40),  # type: ignore[arg-type]
+        lambda: since(math.inf, 0.0, 1.0, 2.0**-40),
+        lambda: distinct_limits(5),  # type: ignore[arg-type]
+        lambda: distinct_limits(["60/minute"]),  # type: ignore[list-item]
+    ):
+        with pytest.raises(RateLimitError):
+            call()
+    assert quantum(1000) == 2.0**-42

@@ -79,7 +79,7 @@ def test_the_same_id_under_two_customers_is_two_orders(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("plan", sorted(PLANS))
 def test_a_resharding_keeps_every_order_of_a_shared_id(engine: str, place: str, plan: str) -> None:
-    """The review's case and more: ids shared by customers on two source shards, merged into
+    """Ids shared by customers on two source shards, merged into
     one target (or split, or regrouped), with writes during the copy and after the cut-over,
     and a rollback after the cut-over."""
     source, target = PLANS[plan]

@@ -452,7 +452,9 @@ class _Yields:
         yield from self.codes
 
 
-@pytest.mark.parametrize("code", [12345, None, "", ".", "..", "a/b", "a?b", "a#b", "a%b", "a b"])
+@pytest.mark.parametrize(
+    "code", [12345, None, "", ".", "..", "a/b", "a?b", "a#b", "a%b", "a b", "a\x80b", "a\x9fb"]
+)
 def test_a_code_no_link_can_have_from_an_allocator_is_refused(code: object) -> None:
     links = UrlShortener(allocator=_Yields(code))  # type: ignore[arg-type]
     with pytest.raises(ShortCodeError, match="yielded code="):

@@ -176,7 +176,7 @@ def test_failed_compensations_are_retried_until_they_work(
 
 
 def test_a_refund_that_fails_is_not_reported_done() -> None:
-    """The failure the review found: the bank is down; the saga must not say "compensated"."""
+    """The bank is down; the saga must not say "compensated"."""
     clock = ManualClock()
     bank_up = False
     refunds: list[int] = []

@@ -47,7 +47,7 @@ OVERSHOOTS = st.lists(
     overshoots=OVERSHOOTS,
     poll_costs=st.lists(st.one_of(st.just(0.0), st.floats(0.0, 3.0)), min_size=1, max_size=4),
 )
-@example(  # the review's case: the answer is there at 10 s, but the poll that sees it is at 15
+@example(  # the answer is there at 10 s, but the poll that sees it is at 15
     start=0.0, seconds=10.0, interval=30.0, answer_after=10.0, overshoots=[5.0], poll_costs=[0.0]
 )
 @example(  # answered at the deadline itself, polled exactly then: in time
@@ -146,7 +146,8 @@ SCENARIOS = st.builds(
     st.sampled_from([1, 2, None]),
     st.booleans(),
 )
-LATE = OrderScenario("order-1", 2400, True, 299.0, True, 1, False)  # the review's order
+# answers at 299 s, 1 s before its deadline
+LATE = OrderScenario("order-1", 2400, True, 299.0, True, 1, False)
 
 
 @settings(max_examples=150, deadline=None)
@@ -155,7 +156,7 @@ LATE = OrderScenario("order-1", 2400, True, 299.0, True, 1, False)  # the review
     start=st.one_of(st.just(0.0), st.floats(0.0, 1e7)),
     overshoots=OVERSHOOTS,
 )
-@example(s=LATE, start=0.0, overshoots=[1e-4])  # the review's case: accepted 1e-4 s late
+@example(s=LATE, start=0.0, overshoots=[1e-4])  # a sleep that overshoots by 1e-4 s
 @example(  # no answer; at - start rounds under 300 s, so the timeout's guard said no
     s=dataclasses.replace(LATE, restaurant_delay=1000.0), start=7957.018997979737,
     overshoots=[0.0],

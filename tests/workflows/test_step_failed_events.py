@@ -187,7 +187,7 @@ cases = st.fixed_dictionaries(
     }
 )
 
-REVIEW = {  # the review's second case: a failure naming 'refund' while the order is 'placed'
+REFUND_WHILE_PLACED = {  # a failure naming 'refund' while the order is 'placed'
     "amount": 1250, "waited": 60.0, "accept": (), "fail_events": ("refund",), "fail_data": None,
     "ticket_undo": (), "charge_undo": ("refund",), "refund_says_amount": True, "durable": False,
 }  # fmt: skip
@@ -195,11 +195,11 @@ REVIEW = {  # the review's second case: a failure naming 'refund' while the orde
 
 @settings(max_examples=40, deadline=None)
 @given(case=cases)
-@example(case=REVIEW)
-@example(case={**REVIEW, "accept": ("accept",), "fail_events": ("cancel", "refund"),
+@example(case=REFUND_WHILE_PLACED)
+@example(case={**REFUND_WHILE_PLACED, "accept": ("accept",), "fail_events": ("cancel", "refund"),
                "fail_data": {"amount": 1250}, "durable": True})  # fmt: skip  # all fire
-@example(case={**REVIEW, "fail_events": ("cancel", "refund"), "fail_data": None})  # guard: no ctx
-@example(case={**REVIEW, "fail_events": ("reject",), "ticket_undo": ("cancel",)})
+@example(case={**REFUND_WHILE_PLACED, "fail_events": ("cancel", "refund"), "fail_data": None})
+@example(case={**REFUND_WHILE_PLACED, "fail_events": ("reject",), "ticket_undo": ("cancel",)})
 def test_refused_events_never_block_a_saga_killed_anywhere(
     case: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
 ) -> None:
@@ -243,7 +243,7 @@ def test_the_review_case_compensates_and_records_the_outcome() -> None:
     log = MemoryLog()
     effects: list[str] = []
     for _ in range(3):  # resumes replay; none raises
-        result = _saga(REVIEW, effects, None, log).run("o-1")
+        result = _saga(REFUND_WHILE_PLACED, effects, None, log).run("o-1")
         assert result.outcome == "compensated" and result.state == "placed"
     assert effects == ["charge", "ticket", "search", "cancel ticket", "refund"]
     assert log.get("o-1", "outcome") == {"outcome": "compensated", "state": "placed"}

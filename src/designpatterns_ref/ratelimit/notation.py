@@ -246,6 +246,11 @@ def distinct_limits(specs: list[LimitSpec]) -> list[LimitSpec]:
         >>> [str(s) for s in distinct_limits(parse_limits(text))]
         ['60/minute', '1/second']
     """
+    if not isinstance(specs, list) or not all(isinstance(s, LimitSpec) for s in specs):
+        raise RateLimitError(
+            f"distinct_limits: specs={shown(specs, 80)} must be a list of LimitSpec "
+            "(what parse_limits returns)"
+        )
     return list(dict.fromkeys(specs))
 
 

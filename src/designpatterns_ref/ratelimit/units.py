@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import math
 
+from designpatterns_ref.errors import shown
+from designpatterns_ref.ratelimit.base import RateLimitError
 from designpatterns_ref.ratelimit.memory import BucketLimiter
 
 __all__ = ["UnitTimeLimiter", "quantum", "since"]
@@ -36,7 +38,22 @@ def quantum(burst: float) -> float:
     >>> quantum(1000.0) == 2.0**-42
     True
     """
+    _check_finite("quantum", burst=burst)
+    if not burst > 0:
+        raise RateLimitError(f"quantum: burst={shown(burst)} must be a number above 0")
     return math.ulp(2.0 * burst)
+
+
+def _check_finite(where: str, **values: object) -> None:
+    for name, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise RateLimitError(f"{where}: {name}={shown(value, 60)} must be a number")
+        try:
+            finite = math.isfinite(value)
+        except OverflowError:  # an int past the doubles
+            finite = False
+        if not finite:
+            raise RateLimitError(f"{where}: {name}={shown(value, 60)} must be finite")
 
 
 def since(t: float, stamp: float, speed: float, grid: float) -> float:
@@ -51,6 +68,9 @@ def since(t: float, stamp: float, speed: float, grid: float) -> float:
     >>> all((lead + k) - lead == k for k in range(101))
     True
     """
+    _check_finite("since", t=t, stamp=stamp, speed=speed, grid=grid)
+    if not grid > 0:
+        raise RateLimitError(f"since: grid={shown(grid)} must be above 0 (a quantum)")
     passed = (t - stamp) * speed
     return passed - passed % grid
 

@@ -61,7 +61,10 @@ DEFAULT_SCHEMES: dict[str, Make] = {
 
 
 MAX_SHARDS = 100_000
+"""The most shards a placement measure or plot takes."""
+
 MAX_KEYS = 1_000_000
+"""The most keys a placement measure or plot hashes (a million keeps a call to seconds)."""
 
 
 def _count(name: str, value: object, high: int) -> int:

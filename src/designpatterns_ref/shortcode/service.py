@@ -112,7 +112,7 @@ _BAD_URL_CHAR = re.compile(r"[\x00-\x20\x7f-\x9f\s\ud800-\udfff]")
 
 #: What a code from an allocator may not hold: what ends or escapes a URL path segment
 #: ("/", "?", "#", "%"), whitespace and control characters.
-_UNSAFE_IN_CODE = re.compile(r"[/?#%\s\x00-\x1f\x7f]")
+_UNSAFE_IN_CODE = re.compile(r"[/?#%\s\x00-\x1f\x7f-\x9f]")
 
 
 def _check_issued(allocator: object, code: object) -> None:
