@@ -317,7 +317,11 @@ class RedisStreamQueue:
         MULTI/EXEC: one round trip, and the sent marks and the ack land together. Any other
         window is settled first, then the take is acked (two calls). Everything is checked
         before anything is sent, so a refused call settles and acks nothing; a server that is
-        down raises :class:`~designpatterns_ref.notifications.QueueUnavailable`.
+        down raises :class:`~designpatterns_ref.notifications.QueueUnavailable`. A MULTI/EXEC
+        does not roll back: a server out of memory refuses the settle script inside it while
+        the XACK and XDEL (which free memory) still run, and that raises ``QueueUnavailable``
+        too, with the take acked and not settled. Calling ``ack_settled`` again settles it (the
+        acks are no-ops by then): the :class:`~.send.Sender` does, before its next take.
         """
         where = "RedisStreamQueue.ack_settled"
         checked = self._tickets(where, tickets)

@@ -27,7 +27,12 @@ crash between the claims and the sends leaves claims that run out after the leas
 replay sends (nothing lost); a crash between a provider's ok and the settle also ends in a
 replay that sends again: the one window where the phone sees a message twice (at least once,
 never lost). Settling a take at a time widens that window from one message to every message of
-the take the provider had taken before the crash (at most the take's size).
+the take the provider had taken before the crash (at most the take's size). A settle that
+fails while the sender lives on (the store down or stalled: ``ack_settled`` raises
+:class:`~.base.QueueUnavailable`) is kept and tried again at the start of the next
+:meth:`Sender.send_batch`, before anything new is taken, so an outage is not a crash: the take's
+messages are marked delivered and acked, and recorded, once the store answers again, instead of
+being served again and sent a second time once their claims run out.
 
 A take may take longer to send than the claims' lease. The sender looks at a monotonic clock
 before each message, and once more than half the lease has passed since the claims were made
@@ -58,6 +63,7 @@ from designpatterns_ref.notifications.base import (
     CHANNELS,
     Deliverer,
     NotificationError,
+    QueueUnavailable,
     Receipt,
     check_callable,
     check_seconds,
@@ -143,10 +149,18 @@ class Sender:
         self.latest = latest if latest is not None else {}
         self.max_attempts, self.base, self.cap = max_attempts, base, cap
         self._rng = random.Random(seed)
+        #: The last take's settle, when it failed with QueueUnavailable: (tickets, confirmed,
+        #: released, receipts), settled again before the next take.
+        self.unsettled: tuple[list[Hashable], list[str], list[str], list[Receipt]] | None = None
 
     def send_batch(self, n: int = 1024) -> int:
-        """Send up to ``n`` due messages; return how many were taken."""
+        """Send up to ``n`` due messages; return how many were taken.
+
+        A take whose settle failed (:class:`~.base.QueueUnavailable`) is settled first; while
+        that still fails, this raises it again and takes nothing."""
         now = read_seconds(self.clock, NotificationError, "Sender.send_batch")
+        if self.unsettled is not None:
+            self._settle(*self.unsettled)
         batch = self.outgoing.take(n, now)
         if not batch:
             return 0
@@ -197,7 +211,23 @@ class Sender:
                         released.append(m["id"])
                         status = self._refused(m, answer, attempts, now)
             receipts.append(Receipt(m["key"], m["user"], m["tok"], m["ch"], status, now, attempts))
-        self.outgoing.ack_settled(tickets, self.dedup, confirmed, released)
+        self._settle(tickets, confirmed, released, receipts)
+
+    def _settle(
+        self,
+        tickets: list[Hashable],
+        confirmed: list[str],
+        released: list[str],
+        receipts: list[Receipt],
+    ) -> None:
+        """Settle the take and ack it, then record its receipts. A store that fails keeps the
+        take in :attr:`unsettled` (and raises): the next :meth:`send_batch` settles it first."""
+        try:
+            self.outgoing.ack_settled(tickets, self.dedup, confirmed, released)
+        except QueueUnavailable:
+            self.unsettled = (tickets, confirmed, released, receipts)
+            raise
+        self.unsettled = None
         for r in receipts:  # the fates are final once settled: a crash before replays the take
             self.record(r)
 
