@@ -3,19 +3,19 @@
 Case study: Design a Push Notification System (docs/case-studies/push-notifications.md)
 
 :meth:`Pipeline.accept` validates a :class:`~.base.Notification` completely (known template, no
-missing variable, known channels and users, payload under every channel's limit) and checks its
-idempotency key (first: a key already accepted returns False before any check); a refused or
-repeated notification enqueues nothing, and a key counts as seen only once the accepted queue
-took its item (a store outage, :class:`~.base.QueueUnavailable`, leaves it unseen). The expand
-stage turns it into one item per user and filters: muted channels and categories, quiet hours
-in the user's time zone (the item waits in the queue until the window ends), and frequency caps
-per user, channel and day, which are :class:`~designpatterns_ref.ratelimit.FixedWindow`
-limiters of the rate-limit family, used through its public package on purpose. The high lane
-(security, transactional) skips quiet hours and caps. The text is rendered at accept, in every
-locale of the template (the item carries the texts), so replacing a template later changes no
-notification already accepted; expand picks the user's locale (``"en"`` as fallback) and the
-messages go to the outgoing queue, one per device, and the :class:`~.send.Sender` gives each a
-fate, recorded as a :class:`~.base.Receipt`.
+missing variable, known channels that the pipeline has a provider for, known users, payload
+under every channel's limit) and checks its idempotency key (first: a key already accepted
+returns False before any check); a refused or repeated notification enqueues nothing, and a key
+counts as seen only once the accepted queue took its item (a store outage,
+:class:`~.base.QueueUnavailable`, leaves it unseen). The expand stage turns it into one item per
+user and filters: muted channels and categories, quiet hours in the user's time zone (the item
+waits in the queue until the window ends), and frequency caps per user, channel and day, which
+are :class:`~designpatterns_ref.ratelimit.FixedWindow` limiters of the rate-limit family, used
+through its public package on purpose. The high lane (security, transactional) skips quiet hours
+and caps. The text is rendered at accept, in every locale of the template (the item carries the
+texts), so replacing a template later changes no notification already accepted; expand picks the
+user's locale (``"en"`` as fallback) and the messages go to the outgoing queue, one per device,
+and the :class:`~.send.Sender` gives each a fate, recorded as a :class:`~.base.Receipt`.
 
 Once as the user sees it: idempotency keys at accept, at-least-once queues, the dedup window
 claimed for each take before its provider calls and settled after them (a crash between a
@@ -225,6 +225,11 @@ class Pipeline:
             if ch not in CHANNELS:
                 raise NotificationError(
                     f"{w}: channel={shown(ch)} is unknown; use one of {CHANNELS}"
+                )
+            if ch not in self.providers:
+                raise NotificationError(
+                    f"{w}: channel={shown(ch)} has no provider in this pipeline; use one of "
+                    f"{tuple(c for c in CHANNELS if c in self.providers)}"
                 )
         if n.lane not in LANES:
             raise NotificationError(f"{w}: lane={shown(n.lane)} must be one of {LANES}")

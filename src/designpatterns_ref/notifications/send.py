@@ -9,7 +9,8 @@ and the provider is not called); expired (past its TTL); collapsed (a
 newer message with the same collapse key is queued for the device); invalid-token (the device
 is removed, never retried); retry (transient error or throttled: back in the queue after
 ``min(cap, base * 2**attempt)`` seconds times a uniform draw in [0.5, 1), the "equal jitter" that
-spreads a burst of retries without starving any); dead-letter (too many attempts, or too large).
+spreads a burst of retries without starving any); dead-letter (too many attempts, too large, or
+on a channel this sender has no provider for: put in the dead-letter queue, never sent).
 A message whose id another sender has claimed and not yet confirmed (``"busy"``) goes back to the
 queue, due when that claim's lease runs out, with its attempts unchanged (a "retry" receipt).
 
@@ -169,11 +170,14 @@ class Sender:
 
     def _send(self, msgs: list[dict[str, Any]], now: float, tickets: list[Hashable]) -> None:
         """Give each message of one take its fate: claim all, send, settle all (and ack)."""
-        latest = self.latest
+        latest, providers = self.latest, self.providers
         early: list[str | None] = []  # the fates decided without the dedup window
         for m in msgs:
             ck = m["ck"]
-            if now > m["exp"]:
+            if m["ch"] not in providers:  # no provider to ask: a dead letter, not a crash
+                self.dead.put({**m, "why": "no-provider"}, lane=m["lane"])
+                early.append("dead-letter")
+            elif now > m["exp"]:
                 early.append("expired")
             elif ck is not None and latest.get((m["tok"], ck), m["key"]) != m["key"]:
                 early.append("collapsed")
