@@ -105,6 +105,9 @@ class FanoutOnWrite(Feed):
             followers = self._store.followers(post.author)
             self.stats.removals += self._store.home_remove(followers, [post.id])
 
+    def _dangling(self, user: str, ids: list[int]) -> None:
+        self.stats.removals += self._store.home_remove([user], ids)
+
     def _on_follow(self, follower: str, followee: str) -> None:
         if self._is_pushed(followee):
             self._backfill([follower], followee)
