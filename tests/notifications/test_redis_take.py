@@ -222,3 +222,19 @@ def test_take_is_one_round_trip_and_survives_a_script_flush(redis_url: str) -> N
 def test_take_on_an_empty_queue_is_empty(redis_url: str, n: int) -> None:
     q = RedisStreamQueue(redis_url, "empty", consumer="a")
     assert q.take(n, 0.0) == [] == q._take_reference(n, 0.0)
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["take", "reference"])
+def test_an_idle_entry_behind_many_fresh_ones_is_reclaimed(redis_url: str, fast: bool) -> None:
+    """One XAUTOCLAIM scans at most ten times its COUNT pending entries: a take of one that
+    stopped there would not see a dead consumer's idle entry behind 20 fresh ones."""
+    name = f"behind-{fast}"
+    busy, dead, poll = (RedisStreamQueue(redis_url, name, consumer=c, claim_idle=0.1)
+                        for c in ("busy", "dead", "poll"))  # fmt: skip
+    busy.put_many([{"n": i} for i in range(20)])
+    dead.put({"n": "dead's"})
+    assert len(busy.take(20, 0.0)) == 20 and len(dead.take(1, 0.0)) == 1
+    time.sleep(0.2)  # everything is idle; busy takes its 20 back: fresh again, in front
+    assert [it["n"] for _, it in busy.take(20, 0.0)] == list(range(20))
+    got = poll.take(1, 0.0) if fast else poll._take_reference(1, 0.0)
+    assert [it for _, it in got] == [{"n": "dead's"}]

@@ -9,14 +9,15 @@ so the stream holds only live work). When a worker dies (SIGKILL, a lost host), 
 messages would wait forever; :meth:`RedisStreamQueue.take` first runs ``XAUTOCLAIM`` to move
 messages idle at least ``claim_idle`` seconds to itself. A take is one Lua script call (one
 round trip): it moves the due retries into their streams, ``XAUTOCLAIM``\\s each lane (high
-first), then reads new messages of each lane with a non-blocking ``XREADGROUP``, each command
-asking for what is still missing of ``n``. :meth:`RedisStreamQueue._take_reference` makes the
-same calls one round trip each (up to five a take): the readable reference the tests compare it
-with. That is at-least-once delivery; the send stage's dedup window
-(:class:`~.redis_dedup.RedisDedup`) keeps a replay from reaching the phone again: one Lua script
-call claims the keys of every message of a take for a lease before the provider calls
-(:meth:`~.redis_dedup.RedisDedup.claim_many`), and one MULTI/EXEC after them marks the sent
-ones, drops the claims of the refused ones and acks the take
+first; one call scans at most ten times its ``COUNT`` pending entries, so the take follows the
+cursor it returns through the whole pending list until it has ``n``), then reads new messages of
+each lane with a non-blocking ``XREADGROUP``, each command asking for what is still missing of
+``n``. :meth:`RedisStreamQueue._take_reference` makes the same calls one round trip each (up to
+five a take): the readable reference the tests compare it with. That is at-least-once delivery;
+the send stage's dedup window (:class:`~.redis_dedup.RedisDedup`) keeps a replay from reaching
+the phone again: one Lua script call claims the keys of every message of a take for a lease
+before the provider calls (:meth:`~.redis_dedup.RedisDedup.claim_many`), and one MULTI/EXEC
+after them marks the sent ones, drops the claims of the refused ones and acks the take
 (:meth:`RedisStreamQueue.ack_settled`): two round trips a take instead of two a message. A
 worker killed between claim and send loses nothing (the leases run out, ``XAUTOCLAIM`` serves
 the take again, the replay sends); one killed between the first provider ok of a take and the
@@ -92,9 +93,11 @@ _MOVE_DUE = _PROMOTE + "return #due\n"
 
 # A whole take in one call: promote due retries, then XAUTOCLAIM each lane (high first) for
 # entries idle at least ARGV[5] ms, then XREADGROUP each lane for new ones, asking each command
-# for what is still missing of n. ARGV: now, n, group, consumer, idle ms. Returns a flat list:
-# lane index (0 high, 1 normal), entry id, body, ... in take order. A deleted entry (no fields,
-# or listed apart by XAUTOCLAIM since Redis 7) is not served and does not count towards n.
+# for what is still missing of n. One XAUTOCLAIM scans at most 10 x COUNT pending entries, so it
+# is called again from the cursor it returns until the lane's pending list is scanned (an idle
+# entry may lie behind many fresh ones). ARGV: now, n, group, consumer, idle ms. Returns a flat
+# list: lane index (0 high, 1 normal), entry id, body, ... in take order. A deleted entry (no
+# fields, or listed apart by XAUTOCLAIM since Redis 7) is not served and does not count towards n.
 _TAKE = (
     _PROMOTE
     + """
@@ -116,10 +119,14 @@ local function keep(lane, entries)
   end
 end
 for lane = 2, 3 do
-  if got >= n then break end
-  local r = redis.call('XAUTOCLAIM', KEYS[lane], ARGV[3], ARGV[4], ARGV[5], '0-0',
-                       'COUNT', n - got)
-  keep(lane, r[2])
+  local cursor = '0-0'
+  repeat
+    if got >= n then break end
+    local r = redis.call('XAUTOCLAIM', KEYS[lane], ARGV[3], ARGV[4], ARGV[5], cursor,
+                         'COUNT', n - got)
+    keep(lane, r[2])
+    cursor = r[1]
+  until cursor == '0-0'
 end
 for lane = 2, 3 do
   if got >= n then break end
@@ -252,14 +259,17 @@ class RedisStreamQueue:
         out: list[tuple[Hashable, Item]] = []
         idle_ms = int(self.claim_idle * 1000)
         for stream in self.streams(self.name):
-            if len(out) >= n:
-                break
-            claimed = self.r.xautoclaim(
-                stream, self.group, self.consumer, idle_ms, "0-0", count=n - len(out)
-            )
-            for msg_id, fields in claimed[1]:
-                if fields:  # a deleted entry comes back without fields
-                    out.append(((stream, _s(msg_id)), json.loads(_s(fields[_key(fields)]))))
+            cursor = "0-0"
+            while len(out) < n:  # one call scans at most 10 x COUNT pending entries: go on
+                claimed = self.r.xautoclaim(
+                    stream, self.group, self.consumer, idle_ms, cursor, count=n - len(out)
+                )
+                for msg_id, fields in claimed[1]:
+                    if fields:  # a deleted entry comes back without fields
+                        out.append(((stream, _s(msg_id)), json.loads(_s(fields[_key(fields)]))))
+                cursor = _s(claimed[0])
+                if cursor == "0-0":
+                    break
         for stream in self.streams(self.name):
             if len(out) >= n:
                 break
