@@ -1,5 +1,7 @@
 """A channel the pipeline (or a sender) has no provider for: refused at accept, a dead letter at
-send, never a bare KeyError that leaves a take in flight."""
+send, never a bare KeyError that leaves a take in flight. A message its provider refuses as
+malformed is a dead letter too: one bad message never stops the take around it (on Redis it
+would come back to every worker in turn and stop each)."""
 
 from __future__ import annotations
 
@@ -49,3 +51,21 @@ def test_a_message_for_a_channel_without_a_provider_is_a_dead_letter() -> None:
     assert all(isinstance(r, Receipt) for r in receipts)
     assert phone == ["t-fcm"] and len(out) == 0
     assert [(m["ch"], m["why"]) for _, m in dead.take(10, 1000.0)] == [("apns", "no-provider")]
+
+
+def test_a_message_the_provider_refuses_as_malformed_is_a_dead_letter() -> None:
+    # put in the outgoing queue by something else than the pipeline, which refuses such a body
+    clock = ManualClock(1000.0)
+    phone: list[str] = []
+    fcm = SimulatedProvider("fcm", clock=clock, phone=lambda t, b: phone.append(b))
+    out, dead, receipts = MemoryQueue(), MemoryQueue(), []
+    dedup = DedupWindow(clock=clock)
+    sender = Sender({"fcm": fcm}, dedup, out, dead, clock=clock, record=receipts.append)
+    for i, body in enumerate(["bad \ud800", "fine"]):
+        out.put({"id": f"k{i}|t", "key": f"k{i}", "user": "ada", "ch": "fcm", "tok": "t",
+                 "body": body, "lane": "normal", "ck": None, "exp": 1e9, "a": 0})  # fmt: skip
+    assert sender.send_batch() == 2
+    assert [r.status for r in receipts] == ["dead-letter", "delivered"]
+    assert phone == ["fine"] and len(out) == 0
+    assert [m["why"] for _, m in dead.take(10, 1000.0)] == ["malformed"]
+    assert dedup.claim("k0|t") == "claimed"  # its claim was released: a fixed copy may be sent

@@ -9,8 +9,10 @@ and the provider is not called); expired (past its TTL); collapsed (a
 newer message with the same collapse key is queued for the device); invalid-token (the device
 is removed, never retried); retry (transient error or throttled: back in the queue after
 ``min(cap, base * 2**attempt)`` seconds times a uniform draw in [0.5, 1), the "equal jitter" that
-spreads a burst of retries without starving any); dead-letter (too many attempts, too large, or
-on a channel this sender has no provider for: put in the dead-letter queue, never sent).
+spreads a burst of retries without starving any); dead-letter (too many attempts, too large, a
+message the provider refuses as malformed (:class:`~.base.NotificationError`: a body that is not
+valid UTF-8), or on a channel this sender has no provider for: put in the dead-letter queue and
+the take goes on, so one bad message never stops the take around it).
 A message whose id another sender has claimed and not yet confirmed (``"busy"``) goes back to the
 queue, due when that claim's lease runs out, with its attempts unchanged (a "retry" receipt).
 
@@ -206,7 +208,10 @@ class Sender:
                     self.outgoing.put(m, lane=m["lane"], at=now + self.dedup.lease)
                     status, attempts = "retry", m["a"]
                 else:
-                    answer = self.providers[m["ch"]].attempt(m["tok"], m["body"])
+                    try:
+                        answer = self.providers[m["ch"]].attempt(m["tok"], m["body"])
+                    except NotificationError:  # a message no provider could ever be sent
+                        answer = "malformed"  # (a body not valid UTF-8): a dead letter
                     if answer == "ok":
                         confirmed.append(m["id"])
                         sent.add(m["id"])
@@ -248,7 +253,7 @@ class Sender:
         if answer == "invalid-token":
             self.on_invalid(m["tok"])
             return "invalid-token"
-        if answer == "too-large" or attempts >= self.max_attempts:
+        if answer in ("too-large", "malformed") or attempts >= self.max_attempts:
             self.dead.put({**m, "a": attempts, "why": answer}, lane=m["lane"])
             return "dead-letter"
         wait = backoff(attempts - 1, base=self.base, cap=self.cap, draw=self._rng.random())
