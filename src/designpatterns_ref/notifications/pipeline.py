@@ -245,6 +245,12 @@ class Pipeline:
         for u in n.users:
             if not isinstance(u, str) or u not in users:
                 raise NotificationError(f"{w}: user={shown(u)} is not registered")
+        if len(set(n.users)) != len(n.users):  # twice would spend the user's cap twice
+            twice = next(u for i, u in enumerate(n.users) if u in n.users[:i])
+            raise NotificationError(
+                f"{w}: users={shown(n.users, 80)} names user={shown(twice)} twice; "
+                "users must be distinct"
+            )
         limit = min(PAYLOAD_LIMITS[ch] for ch in n.channels)
         bodies = {}
         for loc in self.templates.locales(n.template):
@@ -355,7 +361,7 @@ class Pipeline:
                     continue
                 limiter = limiters.get(ch)
                 if limiter is not None and not high:
-                    need = spent[ch, uid] + 1  # a user twice in one item counts twice
+                    need = spent[ch, uid] + 1  # 1: an item names each user once
                     if need > self.caps[ch] or not limiter.peek(uid, need):
                         record(Receipt(key, uid, "", ch, "capped", now))
                         continue
