@@ -20,7 +20,9 @@ once the ``--lease`` runs out, and only a kill between a provider's ok and the t
 shows messages twice on the phone: those of that take the provider had taken, at most ``batch``
 (64). A take slower than the lease is fine: its claims are renewed every half ``--lease`` (one
 script call), so a provider call only has to stay under half the lease (1 s with the default
-2 s).
+2 s). Collapse keys are not applied here: which message of a key is the newest is known to the
+:class:`~.pipeline.Pipeline` that expanded them (its ``latest``), not to a worker process, so
+the worker sends every message it takes, and each message of a collapse key reaches the phone.
 
 >>> callable(run_worker)
 True
