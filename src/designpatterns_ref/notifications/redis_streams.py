@@ -29,7 +29,8 @@ provider call takes under half the lease.
 
 Streams have no delay, so a retry waits in a sorted set (``<name>:delayed``, scored by due time)
 and the take's script moves due entries into their stream first (at most ``n``, earliest first;
-entries due at the same time in the order of their members: lane name, then a random hex).
+entries due at the same time in the order of their members: lane name, then the put's number
+from a counter on the server, so in put order, as the in-memory and SQLite queues serve them).
 
 Complexity: O(1) per put; O(batch) per take plus O(log n) per delayed item; three round trips
 per take of the send stage: the take, the dedup claim and the settle.
@@ -42,7 +43,6 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any, TypeVar, cast
 
@@ -77,7 +77,7 @@ __all__ = ["RedisStreamQueue"]
 _T = TypeVar("_T")
 
 # KEYS: the delayed set, the high stream, the normal stream. ARGV: now, n. Moves the first n due
-# entries (by due time, ties by member: lane name, then a random hex) to the end of their stream.
+# entries (by due time, ties by member: lane name, then put number) to the end of their stream.
 _PROMOTE = """
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
 for _, m in ipairs(due) do
@@ -90,6 +90,16 @@ end
 """
 
 _MOVE_DUE = _PROMOTE + "return #due\n"
+
+# KEYS: the delayed set, its put counter. ARGV: due time, lane, body. The member is the lane,
+# the put's number (16 hex digits: their order is the numbers'), then the body: members due at
+# one time sort high lane first, then in put order, and two equal bodies stay two members.
+_PUT_DELAYED = """
+local n = redis.call('INCR', KEYS[2])
+local member = ARGV[2] .. '\\n' .. string.format('%016x', n) .. '\\n' .. ARGV[3]
+redis.call('ZADD', KEYS[1], ARGV[1], member)
+return n
+"""
 
 # A whole take in one call: promote due retries, then XAUTOCLAIM each lane (high first) for
 # entries idle at least ARGV[5] ms, then XREADGROUP each lane for new ones, asking each command
@@ -164,6 +174,8 @@ class RedisStreamQueue:
         self.r = _client(redis)
         self.name, self.group, self.consumer = name, group, consumer
         self.delayed = f"{name}:delayed"
+        self._seq = f"{name}:delayed:seq"
+        self._put_delayed = self.r.register_script(_PUT_DELAYED)
         self._move = self.r.register_script(_MOVE_DUE)
         self._take = self.r.register_script(_TAKE)
         self._make_group()
@@ -205,7 +217,7 @@ class RedisStreamQueue:
         body = encode("RedisStreamQueue.put", item)
         try:
             if at:
-                self.r.zadd(self.delayed, {f"{lane}\n{uuid.uuid4().hex}\n{body}": at})
+                self._put_delayed(keys=[self.delayed, self._seq], args=[at, lane, body])
             else:
                 self.r.xadd(f"{self.name}:{lane}", {"d": body})
         except Exception as exc:
