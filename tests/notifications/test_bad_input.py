@@ -49,6 +49,7 @@ def test_hostile_fields_are_refused_and_nothing_is_queued(field: str, value: Any
         ({"vars": {"name": "y" * 5000}}, "limit 4096"),
         ({"vars": {}}, "misses vars ['name']"),
         ({"users": ("nobody",)}, "user='nobody' is not registered"),
+        ({"users": ("ada", "ada")}, "user='ada' twice; users must be distinct"),
         ({"template": "missing"}, "template='missing' is not registered"),
         ({"collapse_key": ""}, "collapse_key"),
     ],

@@ -88,7 +88,11 @@ class FanoutOnWrite(Feed):
 
     def _on_post(self, post: Post) -> int:
         targets = self._push_targets(post)
-        return self._store.home_add(targets, [post.id], self.max_len) if targets else 0
+        if not targets:
+            return 0
+        writes = self._store.home_add(targets, [post.id], self.max_len)
+        self._recheck(post, targets)
+        return writes
 
     def _finish_post(self, post: Post) -> int:
         # Newer posts may have been pushed and trimmed since: a timeline whose floor is above
@@ -96,14 +100,43 @@ class FanoutOnWrite(Feed):
         targets = self._push_targets(post)
         if not targets:
             return 0
-        floors = self._store.home_floors(targets)
-        targets = [u for u, floor in zip(targets, floors, strict=True) if floor <= post.id]
-        return self._store.home_add(targets, [post.id], self.max_len) if targets else 0
+        writes = self._push_above_floor(targets, post)
+        self._recheck(post, targets)
+        return writes
+
+    def _push_above_floor(self, users: list[str], post: Post) -> int:
+        floors = self._store.home_floors(users)
+        users = [u for u, floor in zip(users, floors, strict=True) if floor <= post.id]
+        return self._store.home_add(users, [post.id], self.max_len) if users else 0
+
+    def _recheck(self, post: Post, targets: list[str]) -> None:
+        """Take ``post`` back out of the timelines of targets who unfollowed its author while
+        it was being pushed (another server sharing the store ran the unfollow after the
+        targets were read, and removed the author's posts before this one arrived).
+
+        The followers are read again after the push: a target missing from them unfollowed
+        before that read, so its unfollow's removal may have run before the push; one still
+        there unfollows later, and its own removal finds the post. A target that follows again
+        by the time the post is taken out gets it back (its follow's backfill may have run
+        before the removal). One more read of the followers per post.
+        """
+        still = set(self._store.followers(post.author))
+        gone = [u for u in targets if u not in still]
+        if not gone:
+            return
+        self.stats.removals += self._store.home_remove(gone, [post.id])
+        back = [u for u in gone if self._store.follows(u, post.author)]
+        back = self._maintained(back) if back and self._is_pushed(post.author) else []
+        if back:
+            self.stats.maintenance_writes += self._push_above_floor(back, post)
 
     def _on_delete(self, post: Post) -> None:
         if self._is_pushed(post.author):
             followers = self._store.followers(post.author)
             self.stats.removals += self._store.home_remove(followers, [post.id])
+
+    def _dangling(self, user: str, ids: list[int]) -> None:
+        self.stats.removals += self._store.home_remove([user], ids)
 
     def _on_follow(self, follower: str, followee: str) -> None:
         if self._is_pushed(followee):

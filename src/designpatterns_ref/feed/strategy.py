@@ -261,7 +261,10 @@ class Feed(ABC):
     def timeline(self, user: str, limit: int = 50, before: Post | None = None) -> list[Post]:
         """Up to ``limit`` posts of ``user``'s followees, newest first, older than ``before``.
 
-        Pass the last post of a page as ``before`` to get the next page.
+        Pass the last post of a page as ``before`` to get the next page; a page shorter than
+        ``limit`` is the last one. A timeline may hold the id of a post that is gone (deleted
+        while another server sharing the store was still pushing it): such an id is removed
+        from it, and the page is filled from below it.
         """
         name = self._known("user", user)
         if isinstance(limit, bool) or not isinstance(limit, int):
@@ -275,7 +278,22 @@ class Feed(ABC):
         cursor = sys.maxsize if before is None else before.id
         ids = self._load(name, limit, cursor)  # may refuse (a bad clock): nothing counted
         self.stats.loads += 1
-        return self._store.get_posts(ids)
+        page: list[Post] = []
+        asked = limit
+        while True:
+            found = self._store.get_posts(ids)
+            page += found
+            if len(found) == len(ids):
+                return page
+            # An id without a post: deleted while another server was still fanning it out
+            # (the delete's removal ran before that push). Forget it, and fill the page from
+            # below it, since a short page means the end of the timeline.
+            live = {p.id for p in found}
+            self._dangling(name, [i for i in ids if i not in live])
+            if len(ids) < asked:  # that load reached the end already
+                return page
+            asked = limit - len(page)
+            ids = self._load(name, asked, ids[-1])
 
     def entries_stored(self) -> int:
         """Post ids held in home timelines, over all users."""
@@ -306,6 +324,11 @@ class Feed(ABC):
     @abstractmethod
     def _load(self, user: str, limit: int, before: int) -> list[int]:
         """The ids of ``user``'s timeline page, newest first, all below ``before``."""
+
+    def _dangling(self, user: str, ids: list[int]) -> None:
+        """``_load`` gave ``user`` these ids of posts that are gone: drop what holds them
+        (nothing here: a timeline merged on read holds no ids)."""
+        return None
 
 
 def _check_cursor(before: object) -> None:

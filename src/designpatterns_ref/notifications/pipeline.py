@@ -3,19 +3,19 @@
 Case study: Design a Push Notification System (docs/case-studies/push-notifications.md)
 
 :meth:`Pipeline.accept` validates a :class:`~.base.Notification` completely (known template, no
-missing variable, known channels and users, payload under every channel's limit) and checks its
-idempotency key (first: a key already accepted returns False before any check); a refused or
-repeated notification enqueues nothing, and a key counts as seen only once the accepted queue
-took its item (a store outage, :class:`~.base.QueueUnavailable`, leaves it unseen). The expand
-stage turns it into one item per user and filters: muted channels and categories, quiet hours
-in the user's time zone (the item waits in the queue until the window ends), and frequency caps
-per user, channel and day, which are :class:`~designpatterns_ref.ratelimit.FixedWindow`
-limiters of the rate-limit family, used through its public package on purpose. The high lane
-(security, transactional) skips quiet hours and caps. The text is rendered at accept, in every
-locale of the template (the item carries the texts), so replacing a template later changes no
-notification already accepted; expand picks the user's locale (``"en"`` as fallback) and the
-messages go to the outgoing queue, one per device, and the :class:`~.send.Sender` gives each a
-fate, recorded as a :class:`~.base.Receipt`.
+missing variable, known channels that the pipeline has a provider for, known users, payload
+under every channel's limit) and checks its idempotency key (first: a key already accepted
+returns False before any check); a refused or repeated notification enqueues nothing, and a key
+counts as seen only once the accepted queue took its item (a store outage,
+:class:`~.base.QueueUnavailable`, leaves it unseen). The expand stage turns it into one item per
+user and filters: muted channels and categories, quiet hours in the user's time zone (the item
+waits in the queue until the window ends), and frequency caps per user, channel and day, which
+are :class:`~designpatterns_ref.ratelimit.FixedWindow` limiters of the rate-limit family, used
+through its public package on purpose. The high lane (security, transactional) skips quiet hours
+and caps. The text is rendered at accept, in every locale of the template (the item carries the
+texts), so replacing a template later changes no notification already accepted; expand picks the
+user's locale (``"en"`` as fallback) and the messages go to the outgoing queue, one per device,
+and the :class:`~.send.Sender` gives each a fate, recorded as a :class:`~.base.Receipt`.
 
 Once as the user sees it: idempotency keys at accept, at-least-once queues, the dedup window
 claimed for each take before its provider calls and settled after them (a crash between a
@@ -39,6 +39,7 @@ False
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -51,6 +52,7 @@ from designpatterns_ref.notifications.base import (
     Device,
     Notification,
     NotificationError,
+    QueueUnavailable,
     Receipt,
     User,
     check_name,
@@ -226,6 +228,11 @@ class Pipeline:
                 raise NotificationError(
                     f"{w}: channel={shown(ch)} is unknown; use one of {CHANNELS}"
                 )
+            if ch not in self.providers:
+                raise NotificationError(
+                    f"{w}: channel={shown(ch)} has no provider in this pipeline; use one of "
+                    f"{tuple(c for c in CHANNELS if c in self.providers)}"
+                )
         if n.lane not in LANES:
             raise NotificationError(f"{w}: lane={shown(n.lane)} must be one of {LANES}")
         check_name(w, "category", n.category)
@@ -238,6 +245,12 @@ class Pipeline:
         for u in n.users:
             if not isinstance(u, str) or u not in users:
                 raise NotificationError(f"{w}: user={shown(u)} is not registered")
+        if len(set(n.users)) != len(n.users):  # twice would spend the user's cap twice
+            twice = next(u for i, u in enumerate(n.users) if u in n.users[:i])
+            raise NotificationError(
+                f"{w}: users={shown(n.users, 80)} names user={shown(twice)} twice; "
+                "users must be distinct"
+            )
         limit = min(PAYLOAD_LIMITS[ch] for ch in n.channels)
         bodies = {}
         for loc in self.templates.locales(n.template):
@@ -289,21 +302,46 @@ class Pipeline:
             self.receipts.append(r)
 
     def expand_batch(self, n: int = 64) -> int:
-        """Expand up to ``n`` accepted items into per-device messages; return items taken."""
+        """Expand up to ``n`` accepted items into per-device messages; return items taken.
+
+        An item's cap units and receipts count once its messages are in the outgoing queue. A
+        queue that fails (:class:`~.base.QueueUnavailable`, raised again) leaves the failed
+        item as if untouched, and the items expanded before it are acked, so the retry expands
+        the rest only: no cap is spent twice, no message gets two fates. (A quiet-hours deferral
+        put before the failure of a later put of the same item is put again by the retry: that
+        user's copy is then expanded twice, and the second is a duplicate at the send stage.)
+        """
         check_count("Pipeline.expand_batch", "n", n, MAX_BATCH)
         now = read_seconds(self.clock, NotificationError, "Pipeline.expand_batch")
         batch = self.accepted.take(n, now)
-        for _, item in batch:
-            self._expand(item, now)
-        self.accepted.ack([t for t, _ in batch])
+        tickets = [t for t, _ in batch]
+        done = 0
+        try:
+            for _, item in batch:
+                self._expand(item, now)
+                done += 1
+        except QueueUnavailable:
+            # the items expanded before the failure are in the outgoing queue: ack them, so the
+            # retry expands only the rest (and spends no cap twice); if this fails too, the
+            # take comes back whole and its messages are duplicates the dedup window drops
+            if done:
+                with contextlib.suppress(QueueUnavailable):
+                    self.accepted.ack(tickets[:done])
+            raise
+        self.accepted.ack(tickets)
         return len(batch)
 
     def _expand(self, item: dict[str, Any], now: float) -> None:
         key, lane, cat, ck = item["key"], item["lane"], item["cat"], item["ck"]
         high = lane == "high"
-        quiet, record = self.quiet, self._record
+        quiet = self.quiet
         limiters, latest = self.limiters, self.latest
         out: list[dict[str, Any]] = []
+        # What the item decided, made to count only once its messages are queued: a put_many
+        # that fails (QueueUnavailable) spends no cap and records nothing, so its retry is exact.
+        spent: Counter[tuple[str, str]] = Counter()  # cap units per (channel, user)
+        notes: list[Receipt] = []
+        record = notes.append
         bodies: dict[str, str] = item["b"]  # rendered at accept, one per locale of the template
         for uid in item["u"]:
             user = self.users[uid]
@@ -322,9 +360,12 @@ class Pipeline:
                     record(Receipt(key, uid, "", ch, "no-device", now))
                     continue
                 limiter = limiters.get(ch)
-                if limiter is not None and not high and not limiter.allow(uid):
-                    record(Receipt(key, uid, "", ch, "capped", now))
-                    continue
+                if limiter is not None and not high:
+                    need = spent[ch, uid] + 1  # 1: an item names each user once
+                    if need > self.caps[ch] or not limiter.peek(uid, need):
+                        record(Receipt(key, uid, "", ch, "capped", now))
+                        continue
+                    spent[ch, uid] += 1
                 body = bodies.get(user.locale)
                 if body is None:
                     body = bodies["en"]  # every template has "en", the fallback
@@ -347,7 +388,11 @@ class Pipeline:
                         }
                     )
         if out:
-            self.outgoing.put_many(out, lane=lane)
+            self.outgoing.put_many(out, lane=lane)  # may raise QueueUnavailable
+        for (ch, uid), units in spent.items():
+            limiters[ch].allow(uid, units)
+        for r in notes:
+            self._record(r)
 
     # -- run ---------------------------------------------------------------------------------
     def step(self, batch: int = 1024) -> int:

@@ -9,14 +9,15 @@ so the stream holds only live work). When a worker dies (SIGKILL, a lost host), 
 messages would wait forever; :meth:`RedisStreamQueue.take` first runs ``XAUTOCLAIM`` to move
 messages idle at least ``claim_idle`` seconds to itself. A take is one Lua script call (one
 round trip): it moves the due retries into their streams, ``XAUTOCLAIM``\\s each lane (high
-first), then reads new messages of each lane with a non-blocking ``XREADGROUP``, each command
-asking for what is still missing of ``n``. :meth:`RedisStreamQueue._take_reference` makes the
-same calls one round trip each (up to five a take): the readable reference the tests compare it
-with. That is at-least-once delivery; the send stage's dedup window
-(:class:`~.redis_dedup.RedisDedup`) keeps a replay from reaching the phone again: one Lua script
-call claims the keys of every message of a take for a lease before the provider calls
-(:meth:`~.redis_dedup.RedisDedup.claim_many`), and one MULTI/EXEC after them marks the sent
-ones, drops the claims of the refused ones and acks the take
+first; one call scans at most ten times its ``COUNT`` pending entries, so the take follows the
+cursor it returns through the whole pending list until it has ``n``), then reads new messages of
+each lane with a non-blocking ``XREADGROUP``, each command asking for what is still missing of
+``n``. :meth:`RedisStreamQueue._take_reference` makes the same calls one round trip each (up to
+five a take): the readable reference the tests compare it with. That is at-least-once delivery;
+the send stage's dedup window (:class:`~.redis_dedup.RedisDedup`) keeps a replay from reaching
+the phone again: one Lua script call claims the keys of every message of a take for a lease
+before the provider calls (:meth:`~.redis_dedup.RedisDedup.claim_many`), and one MULTI/EXEC
+after them marks the sent ones, drops the claims of the refused ones and acks the take
 (:meth:`RedisStreamQueue.ack_settled`): two round trips a take instead of two a message. A
 worker killed between claim and send loses nothing (the leases run out, ``XAUTOCLAIM`` serves
 the take again, the replay sends); one killed between the first provider ok of a take and the
@@ -28,7 +29,8 @@ provider call takes under half the lease.
 
 Streams have no delay, so a retry waits in a sorted set (``<name>:delayed``, scored by due time)
 and the take's script moves due entries into their stream first (at most ``n``, earliest first;
-entries due at the same time in the order of their members: lane name, then a random hex).
+entries due at the same time in the order of their members: lane name, then the put's number
+from a counter on the server, so in put order, as the in-memory and SQLite queues serve them).
 
 Complexity: O(1) per put; O(batch) per take plus O(log n) per delayed item; three round trips
 per take of the send stage: the take, the dedup claim and the settle.
@@ -41,7 +43,6 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any, TypeVar, cast
 
@@ -76,7 +77,7 @@ __all__ = ["RedisStreamQueue"]
 _T = TypeVar("_T")
 
 # KEYS: the delayed set, the high stream, the normal stream. ARGV: now, n. Moves the first n due
-# entries (by due time, ties by member: lane name, then a random hex) to the end of their stream.
+# entries (by due time, ties by member: lane name, then put number) to the end of their stream.
 _PROMOTE = """
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
 for _, m in ipairs(due) do
@@ -90,11 +91,23 @@ end
 
 _MOVE_DUE = _PROMOTE + "return #due\n"
 
+# KEYS: the delayed set, its put counter. ARGV: due time, lane, body. The member is the lane,
+# the put's number (16 hex digits: their order is the numbers'), then the body: members due at
+# one time sort high lane first, then in put order, and two equal bodies stay two members.
+_PUT_DELAYED = """
+local n = redis.call('INCR', KEYS[2])
+local member = ARGV[2] .. '\\n' .. string.format('%016x', n) .. '\\n' .. ARGV[3]
+redis.call('ZADD', KEYS[1], ARGV[1], member)
+return n
+"""
+
 # A whole take in one call: promote due retries, then XAUTOCLAIM each lane (high first) for
 # entries idle at least ARGV[5] ms, then XREADGROUP each lane for new ones, asking each command
-# for what is still missing of n. ARGV: now, n, group, consumer, idle ms. Returns a flat list:
-# lane index (0 high, 1 normal), entry id, body, ... in take order. A deleted entry (no fields,
-# or listed apart by XAUTOCLAIM since Redis 7) is not served and does not count towards n.
+# for what is still missing of n. One XAUTOCLAIM scans at most 10 x COUNT pending entries, so it
+# is called again from the cursor it returns until the lane's pending list is scanned (an idle
+# entry may lie behind many fresh ones). ARGV: now, n, group, consumer, idle ms. Returns a flat
+# list: lane index (0 high, 1 normal), entry id, body, ... in take order. A deleted entry (no
+# fields, or listed apart by XAUTOCLAIM since Redis 7) is not served and does not count towards n.
 _TAKE = (
     _PROMOTE
     + """
@@ -116,10 +129,14 @@ local function keep(lane, entries)
   end
 end
 for lane = 2, 3 do
-  if got >= n then break end
-  local r = redis.call('XAUTOCLAIM', KEYS[lane], ARGV[3], ARGV[4], ARGV[5], '0-0',
-                       'COUNT', n - got)
-  keep(lane, r[2])
+  local cursor = '0-0'
+  repeat
+    if got >= n then break end
+    local r = redis.call('XAUTOCLAIM', KEYS[lane], ARGV[3], ARGV[4], ARGV[5], cursor,
+                         'COUNT', n - got)
+    keep(lane, r[2])
+    cursor = r[1]
+  until cursor == '0-0'
 end
 for lane = 2, 3 do
   if got >= n then break end
@@ -157,6 +174,8 @@ class RedisStreamQueue:
         self.r = _client(redis)
         self.name, self.group, self.consumer = name, group, consumer
         self.delayed = f"{name}:delayed"
+        self._seq = f"{name}:delayed:seq"
+        self._put_delayed = self.r.register_script(_PUT_DELAYED)
         self._move = self.r.register_script(_MOVE_DUE)
         self._take = self.r.register_script(_TAKE)
         self._make_group()
@@ -198,7 +217,7 @@ class RedisStreamQueue:
         body = encode("RedisStreamQueue.put", item)
         try:
             if at:
-                self.r.zadd(self.delayed, {f"{lane}\n{uuid.uuid4().hex}\n{body}": at})
+                self._put_delayed(keys=[self.delayed, self._seq], args=[at, lane, body])
             else:
                 self.r.xadd(f"{self.name}:{lane}", {"d": body})
         except Exception as exc:
@@ -252,14 +271,17 @@ class RedisStreamQueue:
         out: list[tuple[Hashable, Item]] = []
         idle_ms = int(self.claim_idle * 1000)
         for stream in self.streams(self.name):
-            if len(out) >= n:
-                break
-            claimed = self.r.xautoclaim(
-                stream, self.group, self.consumer, idle_ms, "0-0", count=n - len(out)
-            )
-            for msg_id, fields in claimed[1]:
-                if fields:  # a deleted entry comes back without fields
-                    out.append(((stream, _s(msg_id)), json.loads(_s(fields[_key(fields)]))))
+            cursor = "0-0"
+            while len(out) < n:  # one call scans at most 10 x COUNT pending entries: go on
+                claimed = self.r.xautoclaim(
+                    stream, self.group, self.consumer, idle_ms, cursor, count=n - len(out)
+                )
+                for msg_id, fields in claimed[1]:
+                    if fields:  # a deleted entry comes back without fields
+                        out.append(((stream, _s(msg_id)), json.loads(_s(fields[_key(fields)]))))
+                cursor = _s(claimed[0])
+                if cursor == "0-0":
+                    break
         for stream in self.streams(self.name):
             if len(out) >= n:
                 break
@@ -317,7 +339,11 @@ class RedisStreamQueue:
         MULTI/EXEC: one round trip, and the sent marks and the ack land together. Any other
         window is settled first, then the take is acked (two calls). Everything is checked
         before anything is sent, so a refused call settles and acks nothing; a server that is
-        down raises :class:`~designpatterns_ref.notifications.QueueUnavailable`.
+        down raises :class:`~designpatterns_ref.notifications.QueueUnavailable`. A MULTI/EXEC
+        does not roll back: a server out of memory refuses the settle script inside it while
+        the XACK and XDEL (which free memory) still run, and that raises ``QueueUnavailable``
+        too, with the take acked and not settled. Calling ``ack_settled`` again settles it (the
+        acks are no-ops by then): the :class:`~.send.Sender` does, before its next take.
         """
         where = "RedisStreamQueue.ack_settled"
         checked = self._tickets(where, tickets)

@@ -9,7 +9,10 @@ and the provider is not called); expired (past its TTL); collapsed (a
 newer message with the same collapse key is queued for the device); invalid-token (the device
 is removed, never retried); retry (transient error or throttled: back in the queue after
 ``min(cap, base * 2**attempt)`` seconds times a uniform draw in [0.5, 1), the "equal jitter" that
-spreads a burst of retries without starving any); dead-letter (too many attempts, or too large).
+spreads a burst of retries without starving any); dead-letter (too many attempts, too large, a
+message the provider refuses as malformed (:class:`~.base.NotificationError`: a body that is not
+valid UTF-8), or on a channel this sender has no provider for: put in the dead-letter queue and
+the take goes on, so one bad message never stops the take around it).
 A message whose id another sender has claimed and not yet confirmed (``"busy"``) goes back to the
 queue, due when that claim's lease runs out, with its attempts unchanged (a "retry" receipt).
 
@@ -27,7 +30,12 @@ crash between the claims and the sends leaves claims that run out after the leas
 replay sends (nothing lost); a crash between a provider's ok and the settle also ends in a
 replay that sends again: the one window where the phone sees a message twice (at least once,
 never lost). Settling a take at a time widens that window from one message to every message of
-the take the provider had taken before the crash (at most the take's size).
+the take the provider had taken before the crash (at most the take's size). A settle that
+fails while the sender lives on (the store down or stalled: ``ack_settled`` raises
+:class:`~.base.QueueUnavailable`) is kept and tried again at the start of the next
+:meth:`Sender.send_batch`, before anything new is taken, so an outage is not a crash: the take's
+messages are marked delivered and acked, and recorded, once the store answers again, instead of
+being served again and sent a second time once their claims run out.
 
 A take may take longer to send than the claims' lease. The sender looks at a monotonic clock
 before each message, and once more than half the lease has passed since the claims were made
@@ -58,6 +66,7 @@ from designpatterns_ref.notifications.base import (
     CHANNELS,
     Deliverer,
     NotificationError,
+    QueueUnavailable,
     Receipt,
     check_callable,
     check_seconds,
@@ -143,10 +152,18 @@ class Sender:
         self.latest = latest if latest is not None else {}
         self.max_attempts, self.base, self.cap = max_attempts, base, cap
         self._rng = random.Random(seed)
+        #: The last take's settle, when it failed with QueueUnavailable: (tickets, confirmed,
+        #: released, receipts), settled again before the next take.
+        self.unsettled: tuple[list[Hashable], list[str], list[str], list[Receipt]] | None = None
 
     def send_batch(self, n: int = 1024) -> int:
-        """Send up to ``n`` due messages; return how many were taken."""
+        """Send up to ``n`` due messages; return how many were taken.
+
+        A take whose settle failed (:class:`~.base.QueueUnavailable`) is settled first; while
+        that still fails, this raises it again and takes nothing."""
         now = read_seconds(self.clock, NotificationError, "Sender.send_batch")
+        if self.unsettled is not None:
+            self._settle(*self.unsettled)
         batch = self.outgoing.take(n, now)
         if not batch:
             return 0
@@ -155,11 +172,14 @@ class Sender:
 
     def _send(self, msgs: list[dict[str, Any]], now: float, tickets: list[Hashable]) -> None:
         """Give each message of one take its fate: claim all, send, settle all (and ack)."""
-        latest = self.latest
+        latest, providers = self.latest, self.providers
         early: list[str | None] = []  # the fates decided without the dedup window
         for m in msgs:
             ck = m["ck"]
-            if now > m["exp"]:
+            if m["ch"] not in providers:  # no provider to ask: a dead letter, not a crash
+                self.dead.put({**m, "why": "no-provider"}, lane=m["lane"])
+                early.append("dead-letter")
+            elif now > m["exp"]:
                 early.append("expired")
             elif ck is not None and latest.get((m["tok"], ck), m["key"]) != m["key"]:
                 early.append("collapsed")
@@ -188,7 +208,10 @@ class Sender:
                     self.outgoing.put(m, lane=m["lane"], at=now + self.dedup.lease)
                     status, attempts = "retry", m["a"]
                 else:
-                    answer = self.providers[m["ch"]].attempt(m["tok"], m["body"])
+                    try:
+                        answer = self.providers[m["ch"]].attempt(m["tok"], m["body"])
+                    except NotificationError:  # a message no provider could ever be sent
+                        answer = "malformed"  # (a body not valid UTF-8): a dead letter
                     if answer == "ok":
                         confirmed.append(m["id"])
                         sent.add(m["id"])
@@ -197,7 +220,23 @@ class Sender:
                         released.append(m["id"])
                         status = self._refused(m, answer, attempts, now)
             receipts.append(Receipt(m["key"], m["user"], m["tok"], m["ch"], status, now, attempts))
-        self.outgoing.ack_settled(tickets, self.dedup, confirmed, released)
+        self._settle(tickets, confirmed, released, receipts)
+
+    def _settle(
+        self,
+        tickets: list[Hashable],
+        confirmed: list[str],
+        released: list[str],
+        receipts: list[Receipt],
+    ) -> None:
+        """Settle the take and ack it, then record its receipts. A store that fails keeps the
+        take in :attr:`unsettled` (and raises): the next :meth:`send_batch` settles it first."""
+        try:
+            self.outgoing.ack_settled(tickets, self.dedup, confirmed, released)
+        except QueueUnavailable:
+            self.unsettled = (tickets, confirmed, released, receipts)
+            raise
+        self.unsettled = None
         for r in receipts:  # the fates are final once settled: a crash before replays the take
             self.record(r)
 
@@ -214,7 +253,7 @@ class Sender:
         if answer == "invalid-token":
             self.on_invalid(m["tok"])
             return "invalid-token"
-        if answer == "too-large" or attempts >= self.max_attempts:
+        if answer in ("too-large", "malformed") or attempts >= self.max_attempts:
             self.dead.put({**m, "a": attempts, "why": answer}, lane=m["lane"])
             return "dead-letter"
         wait = backoff(attempts - 1, base=self.base, cap=self.cap, draw=self._rng.random())

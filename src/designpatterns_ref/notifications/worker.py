@@ -11,14 +11,18 @@ exits after ``--idle`` seconds without work once the outgoing queue is empty (or
 times that, whatever is left). A Redis outage does not end it: a call that finds the server
 down (:class:`~.base.QueueUnavailable`, or the client's connection error) is tried again after
 a pause that starts at 0.05 s and doubles up to 1 s, for as long as the outage lasts, and the
-time spent waiting does not count as idle (work may be waiting on the server). Kill it with
+time spent waiting does not count as idle (work may be waiting on the server); a take whose
+settle the outage interrupted is settled first when the server answers again, so an outage,
+unlike a kill, sends nothing twice. Kill it with
 SIGKILL at any moment: the messages it held are reclaimed by another worker's ``XAUTOCLAIM``; a
 replay of a delivered message is dropped, a message whose claim the dead worker held is sent
 once the ``--lease`` runs out, and only a kill between a provider's ok and the take's settle
 shows messages twice on the phone: those of that take the provider had taken, at most ``batch``
 (64). A take slower than the lease is fine: its claims are renewed every half ``--lease`` (one
 script call), so a provider call only has to stay under half the lease (1 s with the default
-2 s).
+2 s). Collapse keys are not applied here: which message of a key is the newest is known to the
+:class:`~.pipeline.Pipeline` that expanded them (its ``latest``), not to a worker process, so
+the worker sends every message it takes, and each message of a collapse key reaches the phone.
 
 >>> callable(run_worker)
 True
