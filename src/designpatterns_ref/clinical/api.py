@@ -12,6 +12,9 @@ body itself, so that every failure has one shape and one status:
 - a body that is not ``application/json`` gets 415, malformed JSON (including ``NaN``) gets 400;
 - a JSON object that sends a key twice gets 422 naming each repeated key (JSON parsers
   disagree on which value wins, so neither is scored);
+- a JSON number is scored as the decimal it spells: one that no float holds exactly
+  (``90.49999999999999999``) is read as a ``Decimal``, so it is rounded once (to 90), never
+  first to a float (90.5) and then again (91);
 - a JSON body that cannot be scored gets 422 listing **every** problem (field, value, message,
   allowed), from the same engine as the Python API, never a partial list;
 - a valid body gets 200 and the full result (``ScoreResult.as_dict``).
@@ -41,9 +44,10 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 import time
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
 from fastapi import FastAPI, Request
@@ -205,6 +209,24 @@ def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def _decimal_number(text: str) -> float | Decimal:
+    """A JSON number with a fraction or an exponent: the float that spells it, or, when no
+    float does (``90.49999999999999999``), the exact Decimal.
+
+    Read through a binary float, that value would become 90.5 and round up to 91, a second
+    rounding the client never asked for; and ``100.00000000000000001`` % SpO2, impossible as
+    sent, would pass as 100. The common number is a float, which the compiled path scores.
+    """
+    number = float(text)
+    if not math.isfinite(number):  # past the float range: refused as "not a finite number"
+        return number
+    try:
+        exact = Decimal(text)
+    except InvalidOperation:  # an exponent past what Decimal holds (1e-99999999999999999999)
+        return number
+    return number if Decimal(repr(number)) == exact else exact
+
+
 class _Duplicates(Exception):
     def __init__(self, problems: tuple[Problem, ...]) -> None:
         self.problems = problems
@@ -245,7 +267,12 @@ async def _read_json(request: Request, limit: int) -> object:
         if len(body) > limit:
             raise _Refused(413, f"request body over {limit} bytes")
     try:
-        return json.loads(body, parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
+        return json.loads(
+            body,
+            parse_float=_decimal_number,
+            parse_constant=_reject_constant,
+            object_pairs_hook=_unique_keys,
+        )
     except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError included
         raise _Refused(400, "malformed JSON") from None
     except _Duplicates as dup:
