@@ -119,8 +119,9 @@ class Stored:
 def write(path: str, kind: str, sections: Mapping[str, Any], *, flags: int, param: int) -> None:
     """Write ``sections`` (name -> ``array`` or ``bytes``) to ``path`` as one file.
 
-    The file is written next to ``path`` under a temporary name and renamed over it, so a
-    crash half way leaves the old file (or none), never a half-written one.
+    The file is written next to ``path`` under a temporary name, synced to disk, renamed over
+    it, and the folder synced, so a crash half way, of the process or of the machine, leaves
+    the old file (or none) or the new one, never a half-written one.
     """
     if sys.byteorder == "big":
         flags |= _FLAG_BIG_ENDIAN
@@ -155,12 +156,30 @@ def write(path: str, kind: str, sections: Mapping[str, Any], *, flags: int, para
             with os.fdopen(fd, "wb") as out:
                 for chunk in chunks:
                     out.write(chunk)
+                out.flush()
+                os.fsync(out.fileno())  # on disk before a name points at it
             os.replace(scratch, path)
         except BaseException:
             os.unlink(scratch)
             raise
     except (OSError, ValueError) as exc:
         raise StorageError(f"save: cannot write path={shown(path, 200)}: {exc}") from exc
+    _sync_folder(folder)
+
+
+def _sync_folder(folder: str) -> None:
+    """Make a rename in ``folder`` durable (its entry is in the folder's own blocks); a system
+    that cannot open or sync a folder (Windows, some network file systems) is left as it is."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def read(path: str, *, mapped: bool) -> Stored:
