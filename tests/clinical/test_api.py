@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -9,6 +10,7 @@ import threading
 import time
 from collections.abc import Iterator
 from decimal import Decimal
+from types import MappingProxyType
 
 import pytest
 
@@ -22,7 +24,12 @@ from hypothesis import example as hexample  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from designpatterns_ref.clinical.api import DEFAULT_MAX_BODY_BYTES, EXAMPLES, create_app  # noqa: E402
-from designpatterns_ref.clinical.base import VitalsError  # noqa: E402
+from designpatterns_ref.clinical.base import (  # noqa: E402
+    BandTable,
+    Measure,
+    NumericRule,
+    VitalsError,
+)
 from designpatterns_ref.clinical.engine import assess  # noqa: E402
 from designpatterns_ref.clinical.rules import NEWS2  # noqa: E402
 from designpatterns_ref.testing import free_port  # noqa: E402
@@ -297,6 +304,26 @@ def test_openapi_examples_are_real(client: httpx.Client) -> None:
 def test_create_app_checks_its_argument() -> None:
     with pytest.raises(ValueError, match="max_body_bytes"):
         create_app(max_body_bytes=0)
+
+
+def test_a_variant_ruleset_gets_only_the_examples_it_can_score() -> None:
+    # A local variant with one more required input: the shipped examples lack it, so they are
+    # left out of its documentation rather than stopping the app from being built.
+    age = Measure(
+        "age", "Age", "years", Decimal(1), impossible_below=Decimal(0),
+        impossible_above=Decimal(130), extreme_below=Decimal(0), extreme_above=Decimal(120),
+        example="60",
+    )  # fmt: skip
+    bands = BandTable.of("1", [(None, "64", 0), ("65", None, 1)])
+    rule = NumericRule("age", "age", MappingProxyType({(): bands}))
+    variant = dataclasses.replace(
+        NEWS2, name="news2age", inputs=(*NEWS2.inputs, age), rules=(*NEWS2.rules, rule)
+    )
+    app = create_app((NEWS2, variant))
+    body = app.openapi()["paths"]["/v1/news2age"]["post"]["requestBody"]
+    assert body["content"]["application/json"]["examples"].keys() == {"partial"}
+    shipped = app.openapi()["paths"]["/v1/news2"]["post"]["requestBody"]
+    assert shipped["content"]["application/json"]["examples"].keys() == EXAMPLES.keys()
 
 
 # -- schema-driven fuzzing: schemathesis against the app's own OpenAPI document --------------

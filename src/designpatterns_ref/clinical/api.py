@@ -25,7 +25,7 @@ written with ``\\u`` escapes instead (still valid JSON that decodes to the same 
 
 The request schema in the OpenAPI document is generated from the ruleset's own data (units,
 ranges, choices), and its examples are scored when the app is built, so the documented
-responses are real. Raw vital signs are never logged: the log line of a request names the
+responses are real (an example a variant ruleset cannot score is left out of its route). Raw vital signs are never logged: the log line of a request names the
 route, the status, the risk or the fields at fault, and the time taken (``dpref serve news2``
 also turns uvicorn's access log off, since a client could put values in a query string).
 
@@ -391,7 +391,10 @@ def create_app(
             partial = bool(raw.pop("partial", False))
             if not raw.keys() <= set(ruleset.input_names):
                 continue
-            scored = assess(ruleset, raw, partial=partial).as_dict()
+            try:
+                scored = assess(ruleset, raw, partial=partial).as_dict()
+            except VitalsError:  # a variant that requires more, or allows less: not its example
+                continue
             examples[key] = {
                 **example,
                 "description": f"total {scored['total']}, risk {scored['risk']}",
