@@ -25,9 +25,10 @@ written with ``\\u`` escapes instead (still valid JSON that decodes to the same 
 
 The request schema in the OpenAPI document is generated from the ruleset's own data (units,
 ranges, choices), and its examples are scored when the app is built, so the documented
-responses are real (an example a variant ruleset cannot score is left out of its route). Raw vital signs are never logged: the log line of a request names the
-route, the status, the risk or the fields at fault, and the time taken (``dpref serve news2``
-also turns uvicorn's access log off, since a client could put values in a query string).
+responses are real (an example a variant ruleset cannot score is left out of its route). Raw
+vital signs are never logged: the log line of a request names the route, the status, the risk
+or the fields at fault, and the time taken (``dpref serve news2`` also turns uvicorn's access
+log off, since a client could put values in a query string).
 
 Trade-off: reading the body by hand costs a few lines over a pydantic body model, and buys
 one validator (the engine) and every error at once, with the hints (Fahrenheit, fractions)
