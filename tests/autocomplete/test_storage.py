@@ -267,6 +267,21 @@ def test_save_reaches_the_disk_before_the_rename_and_the_rename_after(
     assert list(cls.load(path).items()) == [("new", 2)]
 
 
+@pytest.mark.parametrize("umask", [0o077, 0o022, 0o002])
+def test_a_saved_file_has_the_mode_the_umask_gives_any_new_file(tmp_path: Path, umask: int) -> None:
+    # A vocabulary of queries may be private: a user whose umask keeps files to themselves
+    # does not get a world-readable file from save (it was always 0644).
+    old = os.umask(umask)
+    try:
+        for cls in (Trie, FrozenCompleter):
+            path = tmp_path / f"{cls.__name__}-{umask:o}"
+            cls([("secret", 1)]).save(path)
+            cls([("secret", 2)]).save(path)  # replacing a file, too
+            assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask
+    finally:
+        os.umask(old)
+
+
 def test_save_replaces_a_file_whole(tmp_path: Path) -> None:
     path = tmp_path / "f"
     FrozenCompleter([("one", 1)]).save(path)

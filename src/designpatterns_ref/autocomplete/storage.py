@@ -46,9 +46,9 @@ from __future__ import annotations
 
 import mmap
 import os
+import secrets
 import struct
 import sys
-import tempfile
 import zlib
 from array import array
 from collections.abc import Mapping
@@ -150,9 +150,8 @@ def write(path: str, kind: str, sections: Mapping[str, Any], *, flags: int, para
     chunks.append(_CRC.pack(crc))
     folder = os.path.dirname(os.path.abspath(path))
     try:
-        fd, scratch = tempfile.mkstemp(dir=folder, prefix=".dpac-")
+        fd, scratch = _create_scratch(folder)
         try:
-            os.chmod(scratch, 0o644)  # mkstemp's 0600 would keep other users from mapping it
             with os.fdopen(fd, "wb") as out:
                 for chunk in chunks:
                     out.write(chunk)
@@ -165,6 +164,20 @@ def write(path: str, kind: str, sections: Mapping[str, Any], *, flags: int, para
     except (OSError, ValueError) as exc:
         raise StorageError(f"save: cannot write path={shown(path, 200)}: {exc}") from exc
     _sync_folder(folder)
+
+
+def _create_scratch(folder: str) -> tuple[int, str]:
+    """A new file of a random name in ``folder``, open for writing, with the mode the umask
+    gives any new file (``tempfile.mkstemp`` makes it 0600, which would keep other users from
+    mapping it; a fixed 0644 would show a private vocabulary to every user)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        scratch = os.path.join(folder, f".dpac-{secrets.token_hex(8)}")
+        try:
+            return os.open(scratch, flags, 0o666), scratch
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free scratch name in {folder!r}")
 
 
 def _sync_folder(folder: str) -> None:
