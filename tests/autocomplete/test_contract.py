@@ -23,6 +23,7 @@ from designpatterns_ref.autocomplete import (
     TermNotFound,
     TopKTrie,
     Trie,
+    normalize,
 )
 from designpatterns_ref.autocomplete.base import MAX_WEIGHT
 
@@ -259,6 +260,39 @@ def test_normalisation_nfc_and_casefold(name: str) -> None:
     )
     assert folded.complete("IPH") == [Completion("iphone", 5)]
     assert "IPHONE" in folded
+
+
+class Text(str):
+    """A str subclass that prints its own way, as ``enum.StrEnum`` members and numpy's
+    ``str_`` are str subclasses."""
+
+    def __str__(self) -> str:
+        return f"<{str.__str__(self)}>"
+
+
+@pytest.mark.parametrize(
+    "cls",
+    [Trie, RadixTrie, TopKTrie, SortedPrefixIndex, FrozenCompleter, BruteForceCompleter],
+    ids=lambda c: c.__name__,
+)
+@pytest.mark.parametrize("casefold", [False, True])
+def test_str_subclasses_are_the_strings_they_hold(cls: type[Completer], casefold: bool) -> None:
+    words = [("apple", 5), ("app", 9), ("cafe\u0301", 3)]
+    plain = cls(words, casefold=casefold)  # type: ignore[call-arg]
+    sub = cls([(Text(t), w) for t, w in words], casefold=casefold)  # type: ignore[call-arg]
+    assert list(sub.items()) == list(plain.items())
+    assert all(type(term) is str for term, _ in sub.items())
+    for prefix in ("ap", "caf", "apl"):
+        got = sub.complete(Text(prefix), 5, max_edits=1)
+        assert got == plain.complete(prefix, 5, max_edits=1)
+        assert all(type(c.term) is str for c in got)
+    assert Text("apple") in sub and sub.weight(Text("apple")) == 5
+    assert normalize(Text("cafe\u0301")) == "café" and type(normalize(Text("a"))) is str
+    if cls is not FrozenCompleter:
+        sub.insert(Text("apricot"), 4)
+        assert sub.increment(Text("apricot")) == 5
+        sub.remove(Text("apricot"))
+        assert list(sub.items()) == list(plain.items())
 
 
 @pytest.mark.parametrize("name", list(ALL))
