@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pickle
+import random
+import time
 from collections.abc import Callable
 
 import pytest
@@ -260,6 +262,42 @@ def test_normalisation_nfc_and_casefold(name: str) -> None:
     )
     assert folded.complete("IPH") == [Completion("iphone", 5)]
     assert "IPHONE" in folded
+
+
+EVERY_CLASS = [Trie, RadixTrie, TopKTrie, SortedPrefixIndex, FrozenCompleter]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    items=st.lists(st.tuples(st.text("ab", min_size=1, max_size=12), weights), max_size=40),
+    prefixes=st.lists(st.text("ab", max_size=18), min_size=1, max_size=5),
+)
+def test_fuzzy_prefixes_longer_than_the_terms_agree_with_oracle(
+    items: list[tuple[str, int]], prefixes: list[str]
+) -> None:
+    oracle = BruteForceCompleter(items)
+    for cls in EVERY_CLASS:
+        completer = cls(items)
+        for prefix in prefixes:
+            for edits in (1, 2):
+                assert completer.complete(prefix, 5, max_edits=edits) == oracle.complete(
+                    prefix, 5, max_edits=edits
+                )
+
+
+def test_a_very_long_prefix_is_fuzzy_matched_in_time_linear_in_its_length() -> None:
+    # A pasted paragraph as a prefix: each row of the edit-distance table costs O(max_edits)
+    # in Python, so 30,000 characters take milliseconds (they took 6 to 8 seconds a query when
+    # every row was computed whole).
+    rng = random.Random(7)
+    words = [("".join(rng.choices("abcdefgh", k=rng.randint(3, 10))), rng.randint(1, 999))
+             for _ in range(2000)]  # fmt: skip
+    prefix = words[0][0] + "".join(rng.choices("abcdefgh", k=30_000))
+    completers = [cls(words) for cls in EVERY_CLASS]
+    started = time.perf_counter()
+    for completer in completers:
+        assert completer.complete(prefix, 10, max_edits=2) == []
+    assert time.perf_counter() - started < 5  # about 0.3 s; every row whole took over 30 s
 
 
 class Text(str):

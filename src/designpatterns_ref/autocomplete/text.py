@@ -20,7 +20,8 @@ stay exact, as search engines do (:func:`allowed_edits`): 0 typos under 3 charac
 under 6, at most 2 after that.
 
 Complexity: :func:`prefix_distance` is O(len(query) x len(term)) time and O(len(query))
-memory, without recursion; the tries run the same recurrence one row per trie edge.
+memory, without recursion; the tries run the same recurrence one row per trie edge, each
+row only within ``max_edits`` of its diagonal (O(max_edits) a row).
 
 ```pycon
 >>> normalize("Cafe\\u0301", casefold=True)
