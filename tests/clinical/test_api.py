@@ -436,6 +436,19 @@ def test_a_duplicate_key_is_refused_naming_it(client: httpx.Client) -> None:
     assert "more than once" in problems[0]["message"]
 
 
+def test_a_key_repeated_inside_a_nested_object_is_not_taken_for_a_field(
+    client: httpx.Client,
+) -> None:
+    # The repeated "a" is no field of the request: the field at fault is the one holding an
+    # object, reported with every other problem.
+    raw = '{"pulse": {"a": 1, "a": 2}, "spo2": "97", "partial": true}'
+    r = client.post("/v1/news2", content=raw, headers={"content-type": "application/json"})
+    assert r.status_code == 422, r.text
+    problems = {p["field"]: p["message"] for p in r.json()["problems"]}
+    assert problems.keys() == {"pulse", "spo2"}
+    assert problems["pulse"] == "a dict is not a number"
+
+
 _KEYS = st.sampled_from([*WELL, "partial", "spo2_scale", "\ud800", "x"])
 
 
