@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pickle
+import random
+import time
 from collections.abc import Callable
 
 import pytest
@@ -23,6 +25,7 @@ from designpatterns_ref.autocomplete import (
     TermNotFound,
     TopKTrie,
     Trie,
+    normalize,
 )
 from designpatterns_ref.autocomplete.base import MAX_WEIGHT
 
@@ -259,6 +262,75 @@ def test_normalisation_nfc_and_casefold(name: str) -> None:
     )
     assert folded.complete("IPH") == [Completion("iphone", 5)]
     assert "IPHONE" in folded
+
+
+EVERY_CLASS = [Trie, RadixTrie, TopKTrie, SortedPrefixIndex, FrozenCompleter]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    items=st.lists(st.tuples(st.text("ab", min_size=1, max_size=12), weights), max_size=40),
+    prefixes=st.lists(st.text("ab", max_size=18), min_size=1, max_size=5),
+)
+def test_fuzzy_prefixes_longer_than_the_terms_agree_with_oracle(
+    items: list[tuple[str, int]], prefixes: list[str]
+) -> None:
+    oracle = BruteForceCompleter(items)
+    for cls in EVERY_CLASS:
+        completer = cls(items)
+        for prefix in prefixes:
+            for edits in (1, 2):
+                assert completer.complete(prefix, 5, max_edits=edits) == oracle.complete(
+                    prefix, 5, max_edits=edits
+                )
+
+
+def test_a_very_long_prefix_is_fuzzy_matched_in_time_linear_in_its_length() -> None:
+    # A pasted paragraph as a prefix: each row of the edit-distance table costs O(max_edits)
+    # in Python, so 30,000 characters take milliseconds (they took 6 to 8 seconds a query when
+    # every row was computed whole).
+    rng = random.Random(7)
+    words = [("".join(rng.choices("abcdefgh", k=rng.randint(3, 10))), rng.randint(1, 999))
+             for _ in range(2000)]  # fmt: skip
+    prefix = words[0][0] + "".join(rng.choices("abcdefgh", k=30_000))
+    completers = [cls(words) for cls in EVERY_CLASS]
+    started = time.perf_counter()
+    for completer in completers:
+        assert completer.complete(prefix, 10, max_edits=2) == []
+    assert time.perf_counter() - started < 5  # about 0.3 s; every row whole took over 30 s
+
+
+class Text(str):
+    """A str subclass that prints its own way, as ``enum.StrEnum`` members and numpy's
+    ``str_`` are str subclasses."""
+
+    def __str__(self) -> str:
+        return f"<{str.__str__(self)}>"
+
+
+@pytest.mark.parametrize(
+    "cls",
+    [Trie, RadixTrie, TopKTrie, SortedPrefixIndex, FrozenCompleter, BruteForceCompleter],
+    ids=lambda c: c.__name__,
+)
+@pytest.mark.parametrize("casefold", [False, True])
+def test_str_subclasses_are_the_strings_they_hold(cls: type[Completer], casefold: bool) -> None:
+    words = [("apple", 5), ("app", 9), ("cafe\u0301", 3)]
+    plain = cls(words, casefold=casefold)  # type: ignore[call-arg]
+    sub = cls([(Text(t), w) for t, w in words], casefold=casefold)  # type: ignore[call-arg]
+    assert list(sub.items()) == list(plain.items())
+    assert all(type(term) is str for term, _ in sub.items())
+    for prefix in ("ap", "caf", "apl"):
+        got = sub.complete(Text(prefix), 5, max_edits=1)
+        assert got == plain.complete(prefix, 5, max_edits=1)
+        assert all(type(c.term) is str for c in got)
+    assert Text("apple") in sub and sub.weight(Text("apple")) == 5
+    assert normalize(Text("cafe\u0301")) == "café" and type(normalize(Text("a"))) is str
+    if cls is not FrozenCompleter:
+        sub.insert(Text("apricot"), 4)
+        assert sub.increment(Text("apricot")) == 5
+        sub.remove(Text("apricot"))
+        assert list(sub.items()) == list(plain.items())
 
 
 @pytest.mark.parametrize("name", list(ALL))

@@ -54,6 +54,10 @@ def test_trie_nodes_edges_and_highlights() -> None:
         lambda: plot_keystrokes({}, "a"),
         lambda: plot_keystrokes({"t": Trie(WORDS)}, ""),
         lambda: plot_keystrokes({"t": Trie(WORDS)}, "a", repeat=True),
+        lambda: plot_keystrokes([Trie(WORDS)], "a"),  # a list, not a mapping of names
+        lambda: plot_keystrokes({"t": "not a completer"}, "a"),
+        lambda: plot_trie(5),
+        lambda: plot_trie("cat"),
     ],
 )
 def test_bad_arguments_raise_the_family_error(call: object) -> None:

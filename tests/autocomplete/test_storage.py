@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import struct
 import subprocess
 import sys
@@ -234,6 +235,51 @@ def test_a_failed_save_keeps_the_old_file_and_leaves_no_scratch(
     monkeypatch.undo()
     assert list(Trie.load(path).items()) == [("old", 1)]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["keep"]
+
+
+@pytest.mark.parametrize("cls", [Trie, FrozenCompleter])
+def test_save_reaches_the_disk_before_the_rename_and_the_rename_after(
+    cls: type[Trie] | type[FrozenCompleter], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A crash of the machine (not just the process) after the rename must find the new file
+    # whole: its bytes are synced before the rename, and the folder's entry after it.
+    path = tmp_path / "synced"
+    cls([("old", 1)]).save(path)
+    events: list[tuple[str, object]] = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd: int) -> None:
+        info = os.fstat(fd)
+        kind = "folder" if stat.S_ISDIR(info.st_mode) else "file"
+        events.append((kind, info.st_size if kind == "file" else info.st_ino))
+        real_fsync(fd)
+
+    def replace(src: str, dst: str) -> None:
+        events.append(("rename", os.path.getsize(src)))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    cls([("new", 2)]).save(path)
+    monkeypatch.undo()
+    size = path.stat().st_size
+    assert events == [("file", size), ("rename", size), ("folder", tmp_path.stat().st_ino)]
+    assert list(cls.load(path).items()) == [("new", 2)]
+
+
+@pytest.mark.parametrize("umask", [0o077, 0o022, 0o002])
+def test_a_saved_file_has_the_mode_the_umask_gives_any_new_file(tmp_path: Path, umask: int) -> None:
+    # A vocabulary of queries may be private: a user whose umask keeps files to themselves
+    # does not get a world-readable file from save (it was always 0644).
+    old = os.umask(umask)
+    try:
+        for cls in (Trie, FrozenCompleter):
+            path = tmp_path / f"{cls.__name__}-{umask:o}"
+            cls([("secret", 1)]).save(path)
+            cls([("secret", 2)]).save(path)  # replacing a file, too
+            assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask
+    finally:
+        os.umask(old)
 
 
 def test_save_replaces_a_file_whole(tmp_path: Path) -> None:

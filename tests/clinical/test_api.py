@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
 import threading
 import time
 from collections.abc import Iterator
+from decimal import Decimal
+from types import MappingProxyType
 
 import pytest
 
@@ -21,6 +24,14 @@ from hypothesis import example as hexample  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from designpatterns_ref.clinical.api import DEFAULT_MAX_BODY_BYTES, EXAMPLES, create_app  # noqa: E402
+from designpatterns_ref.clinical.base import (  # noqa: E402
+    BandTable,
+    Measure,
+    NumericRule,
+    VitalsError,
+)
+from designpatterns_ref.clinical.engine import assess  # noqa: E402
+from designpatterns_ref.clinical.rules import NEWS2  # noqa: E402
 from designpatterns_ref.testing import free_port  # noqa: E402
 
 WELL = EXAMPLES["well"]["value"]
@@ -88,6 +99,74 @@ def test_quantised_values_are_echoed(client: httpx.Client) -> None:
     ).json()
     assert body["values"]["temperature"] == 38.1 and body["values"]["respiration_rate"] == 25
     assert body["subscores"]["respiration_rate"] == 3 and body["red_score"] is True
+
+
+def test_a_json_number_is_scored_as_the_decimal_it_spells(client: httpx.Client) -> None:
+    # Read through a binary float, 90.49999999999999999 became 90.5 and rounded up to 91.
+    cases = {
+        b'"pulse": 90.49999999999999999': ("pulse", 90, 0),
+        b'"temperature": 38.04999999999999999': ("temperature", 38.0, 0),
+        b'"respiration_rate": 20.4999999999999999999': ("respiration_rate", 20, 0),
+    }
+    for field, (name, value, points) in cases.items():
+        r = client.post(
+            "/v1/news2",
+            content=b'{"partial": true, ' + field + b"}",
+            headers={"content-type": "application/json"},
+        )
+        assert r.status_code == 200, r.text
+        assert (r.json()["values"][name], r.json()["subscores"][name]) == (value, points)
+    # Plausibility is judged on the value as sent: just over 100% is impossible.
+    r = client.post(
+        "/v1/news2",
+        content=b'{"partial": true, "spo2": 100.00000000000000001}',
+        headers={"content-type": "application/json"},
+    )
+    assert r.status_code == 422 and r.json()["problems"][0]["message"] == "physically impossible"
+
+
+#: The possible values of each measure, in steps of its resolution (0.1 °C for temperature).
+STEPS = {
+    "respiration_rate": (0, 99),
+    "spo2": (20, 99),
+    "pulse": (20, 349),
+    "temperature": (100, 469),
+}
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    name_steps=st.sampled_from(sorted(STEPS)).flatmap(
+        lambda name: st.tuples(st.just(name), st.integers(*STEPS[name]))
+    ),
+    nudge=st.sampled_from([-1, 0, 1]),
+    digits=st.integers(14, 22),
+)
+@hexample(name_steps=("pulse", 90), nudge=-1, digits=17)
+def test_json_numbers_score_as_their_decimals(
+    client: httpx.Client, name_steps: tuple[str, int], nudge: int, digits: int
+) -> None:
+    # a value a hair either side of a rounding tie, or on it, written with up to 22 decimals
+    name, steps = name_steps
+    per_unit = 10 if name == "temperature" else 1
+    number = (Decimal(steps) + Decimal("0.5") + nudge * Decimal(10) ** -digits) / per_unit
+    text = f"{number:f}"
+    r = client.post(
+        "/v1/news2",
+        content=f'{{"partial": true, "{name}": {text}}}'.encode(),
+        headers={"content-type": "application/json"},
+    )
+    try:
+        expected = assess(NEWS2, {name: Decimal(text)}, partial=True)
+    except VitalsError as err:
+        assert r.status_code == 422
+        assert [p["message"] for p in r.json()["problems"]] == [p.message for p in err.problems]
+    else:
+        assert r.status_code == 200, r.text
+        assert r.json()["values"][name] == expected.values[name]
+        assert r.json()["subscores"] == expected.subscores
 
 
 def test_invalid_request_lists_every_field_error(client: httpx.Client) -> None:
@@ -227,6 +306,26 @@ def test_create_app_checks_its_argument() -> None:
         create_app(max_body_bytes=0)
 
 
+def test_a_variant_ruleset_gets_only_the_examples_it_can_score() -> None:
+    # A local variant with one more required input: the shipped examples lack it, so they are
+    # left out of its documentation rather than stopping the app from being built.
+    age = Measure(
+        "age", "Age", "years", Decimal(1), impossible_below=Decimal(0),
+        impossible_above=Decimal(130), extreme_below=Decimal(0), extreme_above=Decimal(120),
+        example="60",
+    )  # fmt: skip
+    bands = BandTable.of("1", [(None, "64", 0), ("65", None, 1)])
+    rule = NumericRule("age", "age", MappingProxyType({(): bands}))
+    variant = dataclasses.replace(
+        NEWS2, name="news2age", inputs=(*NEWS2.inputs, age), rules=(*NEWS2.rules, rule)
+    )
+    app = create_app((NEWS2, variant))
+    body = app.openapi()["paths"]["/v1/news2age"]["post"]["requestBody"]
+    assert body["content"]["application/json"]["examples"].keys() == {"partial"}
+    shipped = app.openapi()["paths"]["/v1/news2"]["post"]["requestBody"]
+    assert shipped["content"]["application/json"]["examples"].keys() == EXAMPLES.keys()
+
+
 # -- schema-driven fuzzing: schemathesis against the app's own OpenAPI document --------------
 
 schema = schemathesis.openapi.from_dict(create_app().openapi())
@@ -335,6 +434,19 @@ def test_a_duplicate_key_is_refused_naming_it(client: httpx.Client) -> None:
     problems = r.json()["problems"]
     assert [p["field"] for p in problems] == ["respiration_rate"]
     assert "more than once" in problems[0]["message"]
+
+
+def test_a_key_repeated_inside_a_nested_object_is_not_taken_for_a_field(
+    client: httpx.Client,
+) -> None:
+    # The repeated "a" is no field of the request: the field at fault is the one holding an
+    # object, reported with every other problem.
+    raw = '{"pulse": {"a": 1, "a": 2}, "spo2": "97", "partial": true}'
+    r = client.post("/v1/news2", content=raw, headers={"content-type": "application/json"})
+    assert r.status_code == 422, r.text
+    problems = {p["field"]: p["message"] for p in r.json()["problems"]}
+    assert problems.keys() == {"pulse", "spo2"}
+    assert problems["pulse"] == "a dict is not a number"
 
 
 _KEYS = st.sampled_from([*WELL, "partial", "spo2_scale", "\ud800", "x"])

@@ -15,6 +15,7 @@ from designpatterns_ref.clinical import (
     news2,
     news2012,
 )
+from designpatterns_ref.clinical.engine import quantise
 from designpatterns_ref.errors import DesignPatternsError
 
 NORMAL = dict(
@@ -170,6 +171,27 @@ def test_vitals_and_keywords_together_are_refused() -> None:
 def test_decimal_and_int_subclass_inputs_are_numbers() -> None:
     r = news2.score(**{**NORMAL, "temperature": Decimal("38.05"), "pulse": Decimal("91")})  # type: ignore[arg-type]
     assert r.values["temperature"] == 38.1 and r.subscores["pulse"] == 1
+
+
+class Reading(float):
+    """A float subclass with a repr of its own, as numpy's float64 has (``np.float64(38.05)``)."""
+
+    def __repr__(self) -> str:
+        return f"Reading({float(self)!r})"
+
+
+@pytest.mark.parametrize("partial", [False, True])
+def test_float_subclass_inputs_are_read_as_the_floats_they_are(partial: bool) -> None:
+    plain = news2.score(**{**NORMAL, "temperature": 38.05, "pulse": 90.5}, partial=partial)  # type: ignore[arg-type]
+    sub = news2.score(  # type: ignore[arg-type]
+        **{**NORMAL, "temperature": Reading(38.05), "pulse": Reading(90.5)}, partial=partial
+    )
+    assert sub.as_dict() == plain.as_dict()
+    assert sub.values["temperature"] == 38.1 and sub.subscores["pulse"] == 1
+    assert quantise(Reading(38.05), Decimal("0.1")) == Decimal("38.1")
+    assert problems(temperature=Reading(98.6))["temperature"].message.startswith(
+        "this looks like Fahrenheit"
+    )
 
 
 def test_news2012_refuses_new_confusion_and_scale_2() -> None:

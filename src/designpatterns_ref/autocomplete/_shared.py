@@ -30,7 +30,7 @@ from designpatterns_ref.autocomplete.base import (
     StorageError,
     TermNotFound,
 )
-from designpatterns_ref.autocomplete.text import _next_row, allowed_edits, normalize
+from designpatterns_ref.autocomplete.text import allowed_edits, normalize
 from designpatterns_ref.errors import shown
 
 State = Any
@@ -138,19 +138,50 @@ def completions(keys: list[RankKey], distance: int) -> list[Completion]:
     return list(map(tuple.__new__, repeat(Completion), fields))
 
 
+def _banded_row(
+    query: str,
+    row: list[int],
+    before: list[int] | None,
+    char: str,
+    last: str,
+    depth: int,
+    edits: int,
+) -> list[int]:
+    """:func:`~designpatterns_ref.autocomplete.text._next_row` with every cell capped at
+    ``edits + 1``, computing only the cells within ``edits`` of the diagonal.
+
+    A cell ``i`` of row ``depth`` is at least ``abs(i - depth)``, so off that band it is over
+    ``edits`` and is set to the cap without a look. Capping changes no answer: every cell at
+    most ``edits`` keeps its value (the recurrence only adds), and the walk compares cells
+    with ``edits + 1`` at most. A row then costs O(edits) in Python, not O(len(query)): a long
+    prefix (a 10,000-character paste) takes milliseconds, not seconds.
+    """
+    cap = edits + 1
+    new = [cap] * len(row)
+    if depth <= edits:
+        new[0] = depth
+    for i in range(max(1, depth - edits), min(len(query), depth + edits) + 1):
+        qc = query[i - 1]
+        best = min(row[i] + 1, new[i - 1] + 1, row[i - 1] + (qc != char), cap)
+        if before is not None and i > 1 and qc == last and query[i - 2] == char:
+            best = min(best, before[i - 2] + 1)
+        new[i] = best
+    return new
+
+
 def fuzzy_covers(
     root: State, children: Callable[[State], Iterable[tuple[str, State]]], rest: str, edits: int
 ) -> list[tuple[State, int, int]]:
     """The states whose whole subtree matches ``rest`` within ``edits``, with their levels.
 
     Walks the (real or implicit) trie below ``root`` depth-first with an explicit stack,
-    carrying one row of the edit-distance table per character. A state is recorded as
-    ``(state, low, high)`` when the best distance on its path first drops to ``low``: every
-    term below it is within ``d`` edits for ``low <= d < high``. The walk stops going deeper
-    once no row below can lower the distance any further.
+    carrying one row of the edit-distance table per character, banded (:func:`_banded_row`).
+    A state is recorded as ``(state, low, high)`` when the best distance on its path first
+    drops to ``low``: every term below it is within ``d`` edits for ``low <= d < high``. The
+    walk stops going deeper once no row below can lower the distance any further.
     """
     m = len(rest)
-    row = list(range(m + 1))
+    row = [min(i, edits + 1) for i in range(m + 1)]
     covers: list[tuple[State, int, int]] = []
     cap = edits + 1
     if row[m] < cap:
@@ -161,13 +192,16 @@ def fuzzy_covers(
     ]
     while stack:
         state, row, before, last, cap, depth = stack.pop()
+        # the least cell of the row: off its band every cell is edits + 1
+        least = min(row[max(0, depth - edits) : depth + edits + 1], default=edits + 1)
         for char, child in children(state):
-            new = _next_row(rest, row, before, char, last, depth + 1)
+            new = _banded_row(rest, row, before, char, last, depth + 1, edits)
             child_cap = cap
             if new[m] < cap:
                 covers.append((child, new[m], cap))
                 child_cap = new[m]
-            if child_cap and min(min(new), min(row) + 1) < child_cap:
+            band = new[max(0, depth + 1 - edits) : depth + edits + 2]
+            if child_cap and min(min(band, default=edits + 1), least + 1) < child_cap:
                 stack.append((child, new, row, char, child_cap, depth + 1))
     return covers
 

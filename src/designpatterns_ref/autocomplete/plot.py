@@ -66,8 +66,15 @@ def plot_keystrokes(
     _check_word(word)
     _check_count("k", k, 1000)
     _check_count("repeat", repeat, 101)
-    if not completers:
-        raise AutocompleteError("completers is empty; give at least one")
+    if not isinstance(completers, Mapping) or not completers:
+        raise AutocompleteError(
+            f"completers={shown(completers, 60)} must be a non-empty mapping of name to completer"
+        )
+    for name, completer in completers.items():
+        if not isinstance(completer, Completer):
+            raise AutocompleteError(
+                f"completers[{shown(name, 40)}]={shown(completer, 60)} is not a completer"
+            )
     series: dict[str, list[float]] = {}
     for name, completer in completers.items():
         series[name] = []
@@ -94,6 +101,10 @@ def plot_keystrokes(
 
 
 def _pairs(words: Iterable[tuple[str, int]] | Mapping[str, int]) -> dict[str, int]:
+    if isinstance(words, str | bytes) or not isinstance(words, Iterable | Mapping):
+        raise AutocompleteError(
+            f"words={shown(words, 60)} must be (term, weight) pairs or a mapping of term to weight"
+        )
     items = words.items() if isinstance(words, Mapping) else words
     out: dict[str, int] = {}
     for item in items:

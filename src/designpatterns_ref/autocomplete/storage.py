@@ -46,9 +46,9 @@ from __future__ import annotations
 
 import mmap
 import os
+import secrets
 import struct
 import sys
-import tempfile
 import zlib
 from array import array
 from collections.abc import Mapping
@@ -119,8 +119,9 @@ class Stored:
 def write(path: str, kind: str, sections: Mapping[str, Any], *, flags: int, param: int) -> None:
     """Write ``sections`` (name -> ``array`` or ``bytes``) to ``path`` as one file.
 
-    The file is written next to ``path`` under a temporary name and renamed over it, so a
-    crash half way leaves the old file (or none), never a half-written one.
+    The file is written next to ``path`` under a temporary name, synced to disk, renamed over
+    it, and the folder synced, so a crash half way, of the process or of the machine, leaves
+    the old file (or none) or the new one, never a half-written one.
     """
     if sys.byteorder == "big":
         flags |= _FLAG_BIG_ENDIAN
@@ -149,18 +150,49 @@ def write(path: str, kind: str, sections: Mapping[str, Any], *, flags: int, para
     chunks.append(_CRC.pack(crc))
     folder = os.path.dirname(os.path.abspath(path))
     try:
-        fd, scratch = tempfile.mkstemp(dir=folder, prefix=".dpac-")
+        fd, scratch = _create_scratch(folder)
         try:
-            os.chmod(scratch, 0o644)  # mkstemp's 0600 would keep other users from mapping it
             with os.fdopen(fd, "wb") as out:
                 for chunk in chunks:
                     out.write(chunk)
+                out.flush()
+                os.fsync(out.fileno())  # on disk before a name points at it
             os.replace(scratch, path)
         except BaseException:
             os.unlink(scratch)
             raise
     except (OSError, ValueError) as exc:
         raise StorageError(f"save: cannot write path={shown(path, 200)}: {exc}") from exc
+    _sync_folder(folder)
+
+
+def _create_scratch(folder: str) -> tuple[int, str]:
+    """A new file of a random name in ``folder``, open for writing, with the mode the umask
+    gives any new file (``tempfile.mkstemp`` makes it 0600, which would keep other users from
+    mapping it; a fixed 0644 would show a private vocabulary to every user)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        scratch = os.path.join(folder, f".dpac-{secrets.token_hex(8)}")
+        try:
+            return os.open(scratch, flags, 0o666), scratch
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free scratch name in {folder!r}")
+
+
+def _sync_folder(folder: str) -> None:
+    """Make a rename in ``folder`` durable (its entry is in the folder's own blocks); a system
+    that cannot open or sync a folder (Windows, some network file systems) is left as it is."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def read(path: str, *, mapped: bool) -> Stored:

@@ -20,7 +20,8 @@ stay exact, as search engines do (:func:`allowed_edits`): 0 typos under 3 charac
 under 6, at most 2 after that.
 
 Complexity: :func:`prefix_distance` is O(len(query) x len(term)) time and O(len(query))
-memory, without recursion; the tries run the same recurrence one row per trie edge.
+memory, without recursion; the tries run the same recurrence one row per trie edge, each
+row only within ``max_edits`` of its diagonal (O(max_edits) a row).
 
 ```pycon
 >>> normalize("Cafe\\u0301", casefold=True)
@@ -49,7 +50,9 @@ _MAX_CHAR = 0x10FFFF
 
 def normalize(text: str, *, casefold: bool = False) -> str:
     """Unicode NFC, then :meth:`str.casefold` and NFC again when ``casefold`` is true
-    (folding can undo NFC: "ǰ" folds to "j" and a combining caron).
+    (folding can undo NFC: "ǰ" folds to "j" and a combining caron). A ``str`` subclass (an
+    ``enum.StrEnum`` member, numpy's ``str_``) counts as the text it holds, and a plain ``str``
+    comes back.
 
     ```pycon
     >>> normalize("IPhone", casefold=True)
@@ -57,8 +60,10 @@ def normalize(text: str, *, casefold: bool = False) -> str:
 
     ```
     """
-    if type(text) is not str:
+    if not isinstance(text, str):
         raise AutocompleteTypeError(f"normalize: text={shown(text, 60)} must be a str")
+    if type(text) is not str:
+        text = str.__str__(text)  # the characters it holds, whatever its own __str__ says
     if casefold is not True and casefold is not False:
         raise AutocompleteTypeError(
             f"normalize: casefold={shown(casefold, 60)} must be True or False"

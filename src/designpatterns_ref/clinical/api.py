@@ -11,7 +11,11 @@ body itself, so that every failure has one shape and one status:
 - a Content-Length that is not 1 to 20 ASCII digits gets 400;
 - a body that is not ``application/json`` gets 415, malformed JSON (including ``NaN``) gets 400;
 - a JSON object that sends a key twice gets 422 naming each repeated key (JSON parsers
-  disagree on which value wins, so neither is scored);
+  disagree on which value wins, so neither is scored); an object nested in a field is no
+  value any field takes, and is reported as that, whatever keys it repeats;
+- a JSON number is scored as the decimal it spells: one that no float holds exactly
+  (``90.49999999999999999``) is read as a ``Decimal``, so it is rounded once (to 90), never
+  first to a float (90.5) and then again (91);
 - a JSON body that cannot be scored gets 422 listing **every** problem (field, value, message,
   allowed), from the same engine as the Python API, never a partial list;
 - a valid body gets 200 and the full result (``ScoreResult.as_dict``).
@@ -22,9 +26,10 @@ written with ``\\u`` escapes instead (still valid JSON that decodes to the same 
 
 The request schema in the OpenAPI document is generated from the ruleset's own data (units,
 ranges, choices), and its examples are scored when the app is built, so the documented
-responses are real. Raw vital signs are never logged: the log line of a request names the
-route, the status, the risk or the fields at fault, and the time taken (``dpref serve news2``
-also turns uvicorn's access log off, since a client could put values in a query string).
+responses are real (an example a variant ruleset cannot score is left out of its route). Raw
+vital signs are never logged: the log line of a request names the route, the status, the risk
+or the fields at fault, and the time taken (``dpref serve news2`` also turns uvicorn's access
+log off, since a client could put values in a query string).
 
 Trade-off: reading the body by hand costs a few lines over a pydantic body model, and buys
 one validator (the engine) and every error at once, with the hints (Fahrenheit, fractions)
@@ -41,9 +46,10 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 import time
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
 from fastapi import FastAPI, Request
@@ -205,24 +211,55 @@ def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not valid JSON")
 
 
-class _Duplicates(Exception):
-    def __init__(self, problems: tuple[Problem, ...]) -> None:
-        self.problems = problems
+def _decimal_number(text: str) -> float | Decimal:
+    """A JSON number with a fraction or an exponent: the float that spells it, or, when no
+    float does (``90.49999999999999999``), the exact Decimal.
+
+    Read through a binary float, that value would become 90.5 and round up to 91, a second
+    rounding the client never asked for; and ``100.00000000000000001`` % SpO2, impossible as
+    sent, would pass as 100. The common number is a float, which the compiled path scores.
+    """
+    number = float(text)
+    if not math.isfinite(number):  # past the float range: refused as "not a finite number"
+        return number
+    try:
+        exact = Decimal(text)
+    except InvalidOperation:  # an exponent past what Decimal holds (1e-99999999999999999999)
+        return number
+    return number if Decimal(repr(number)) == exact else exact
 
 
-def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
-    """A JSON object as a dict, refusing a key sent twice (json.loads would keep the last)."""
-    out = dict(pairs)
-    if len(out) == len(pairs):
-        return out
+def _repeated_keys(pairs: list[tuple[str, object]]) -> tuple[Problem, ...]:
+    """A problem for each key that ``pairs`` (a JSON object) holds more than once."""
     seen: dict[str, list[object]] = {}
     for key, value in pairs:
         seen.setdefault(key, []).append(value)
     why = "sent more than once ({} times): which value to score is ambiguous"
-    raise _Duplicates(tuple(
+    return tuple(
         Problem(key, None, why.format(len(values)), "each field once")
         for key, values in seen.items() if len(values) > 1
-    ))  # fmt: skip
+    )  # fmt: skip
+
+
+def _parse(body: bytes | bytearray) -> tuple[object, tuple[Problem, ...]]:
+    """The JSON value of ``body``, and the keys its top-level object sends more than once
+    (json.loads would keep the last). A key repeated inside a nested object is no field of
+    the request: that object is a value no field takes, and is reported as such."""
+    repeats: list[tuple[Problem, ...]] = []
+
+    def hook(pairs: list[tuple[str, object]]) -> dict[str, object]:
+        out = dict(pairs)
+        repeats.append(() if len(out) == len(pairs) else _repeated_keys(pairs))
+        return out
+
+    data = json.loads(
+        body,
+        parse_float=_decimal_number,
+        parse_constant=_reject_constant,
+        object_pairs_hook=hook,
+    )
+    # the top-level object is the last one the decoder finishes
+    return data, repeats[-1] if isinstance(data, dict) else ()
 
 
 #: A Content-Length header: 1 to 20 ASCII digits (str.isdigit() also takes '²' and '١').
@@ -245,11 +282,12 @@ async def _read_json(request: Request, limit: int) -> object:
         if len(body) > limit:
             raise _Refused(413, f"request body over {limit} bytes")
     try:
-        return json.loads(body, parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
+        data, repeats = _parse(body)
     except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError included
         raise _Refused(400, "malformed JSON") from None
-    except _Duplicates as dup:
-        raise _Refused(422, _count(len(dup.problems)), dup.problems) from None
+    if repeats:
+        raise _Refused(422, _count(len(repeats)), repeats)
+    return data
 
 
 def _pre_problems(ruleset: Ruleset, data: dict[str, object]) -> list[Problem]:
@@ -364,7 +402,10 @@ def create_app(
             partial = bool(raw.pop("partial", False))
             if not raw.keys() <= set(ruleset.input_names):
                 continue
-            scored = assess(ruleset, raw, partial=partial).as_dict()
+            try:
+                scored = assess(ruleset, raw, partial=partial).as_dict()
+            except VitalsError:  # a variant that requires more, or allows less: not its example
+                continue
             examples[key] = {
                 **example,
                 "description": f"total {scored['total']}, risk {scored['risk']}",

@@ -77,6 +77,15 @@ from designpatterns_ref.errors import shown
 __all__ = ["assess", "assess_inputs", "check_choice", "check_number", "quantise"]
 
 
+def _exact(value: int | float | Decimal) -> Decimal:
+    """``value`` as a Decimal, a float read as the decimal it prints as.
+
+    ``float.__repr__`` rather than ``repr``: a float subclass (numpy's ``float64``) prints
+    its own way (``np.float64(38.05)``), which is no decimal.
+    """
+    return Decimal(float.__repr__(value)) if isinstance(value, float) else Decimal(value)
+
+
 def quantise(value: int | float | Decimal, resolution: Decimal) -> Decimal:
     """``value`` rounded half-up to ``resolution``, reading a float as the decimal it prints.
 
@@ -87,7 +96,7 @@ def quantise(value: int | float | Decimal, resolution: Decimal) -> Decimal:
         raise ClinicalError(f"quantise: value={shown(value)} must be an int, float or Decimal")
     if not isinstance(resolution, Decimal) or not resolution.is_finite() or resolution <= 0:
         raise ClinicalError(f"quantise: resolution={shown(resolution)} must be a positive Decimal")
-    exact = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    exact = _exact(value)
     if not exact.is_finite():
         raise ClinicalError(f"quantise: value={shown(value)} must be finite")
     try:
@@ -128,7 +137,7 @@ def check_number(m: Measure, raw: object) -> tuple[Decimal | None, Problem | Non
     problem = _type_problem(m, raw)
     if problem is not None:
         return None, problem
-    exact = Decimal(repr(raw)) if isinstance(raw, float) else Decimal(raw)  # type: ignore[arg-type]
+    exact = _exact(raw)  # type: ignore[arg-type]
     for mis in m.misunits:
         if mis.low <= exact <= mis.high:
             return None, Problem(m.name, raw, mis.hint, m.allowed)
