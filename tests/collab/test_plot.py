@@ -57,6 +57,10 @@ def test_items_one_line_per_replica_plus_length() -> None:
         lambda: plot_items([]),
         lambda: plot_items([(0, 0, "a")], points=1),
         lambda: plot_items([(0, True, "a")]),
+        lambda: plot_merge("x", {"a": []}, replica=lambda agent: object()),
+        lambda: plot_merge("x", {"a": []}, replica="FugueMaxReplica"),  # type: ignore[arg-type]
+        lambda: plot_items([(0, 0, "a")], replicas=[object]),
+        lambda: plot_items([(0, 0, "a")], replicas=[len]),
     ],
 )
 def test_bad_arguments_raise_the_family_error(call: object) -> None:

@@ -207,6 +207,7 @@ def test_random_bytes_after_a_valid_header(data: bytes) -> None:
         (_with_crc(b"DPCR\x01\x01\x00" + b"\xff" * 11), "longer than 10 bytes"),
         (_with_crc(b"DPCR\x01\x01\x00\x00\x00\x00"), "1 unexpected values"),
         (_with_crc(b"DPCR\x01\x01\x01\x00\x00\x00"), "empty agent name"),
+        (_with_crc(b"DPCR\x01\x01\x02\x01a\x01a\x00\x00"), "names 'a' twice"),
         (_with_crc(b"DPCR\x01\x01\x01\x01a\x00\x01\x01\x00\x00\x00\x01\x00\x00"), "operation 0"),
         (_with_crc(b"DPCR\x01\x01\x01\x01a\x00\x01\x00\x00\x00\x00\x05"), "0 characters"),
         (_with_crc(b"DPCR\x01\x01\x01\x01a\x04hell\x01\x00\x00\x00\x00\x05"), "4 characters"),

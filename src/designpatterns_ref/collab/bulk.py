@@ -233,9 +233,13 @@ def _plan(batch: list[Any]) -> LoadPlan:
                 before = _piece(plan, lb, left[1])
                 if before < 0:
                     break  # a delete's id
+                if lam <= right[1] + pieces[before].dl:
+                    break  # a Lamport time not past the right origin's: the integration's
                 after = _split(plan, lb, pieces[before], before, right[1])
             elif nxt[before] != after:
                 break  # a run typed concurrently lies between the origins
+            elif after != _END and lam <= right[1] + pieces[after].dl:
+                break  # a Lamport time not past the right origin's: the integration's
             if mine is None:
                 mine = agents[agent] = [seq, seq, {}, {}, [], []]
             run_starts = mine[4]

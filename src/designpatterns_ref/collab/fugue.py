@@ -46,7 +46,7 @@ class FugueReplica(SequenceReplica):
     uses_right = True
 
     def _right_ref(self, item: _Item) -> Id | None:
-        right = item.right
+        right = super()._right_ref(item)  # none when it was disregarded on arrival
         if right is None or self._left_of(right) != _origin(item):
             return None  # a right child: its right parent is the end
         return right

@@ -69,12 +69,19 @@ class Integrator(ItemList):
         """Place the remote run ``new`` between its origins ``left`` and ``right`` (its own,
         passed in to save building them again), where the rule says.
 
-        A consistent peer's right origin comes after its left origin. One that does not (an
-        inconsistent or hostile peer; both origins are in the operation's causal past, and
-        every replica holds them in the same order, so every replica decides the same) is
-        disregarded: the run is placed, and ordered against its siblings, as if it had no
-        right origin, and remembered as such (``_no_right``). The piece is still cut at it,
-        as every operation cuts at its origins."""
+        A consistent peer's right origin comes after its left origin, and the right origin's
+        own left origin comes at or before the left origin (:meth:`_consistent`): the author
+        saw nothing between the two; and the run's Lamport time is past the right origin's,
+        which the author held. A right origin that breaks any of these (an inconsistent or
+        hostile peer; these origins are in the operation's causal past, and every replica
+        holds them in the same order, so every replica decides the same) is disregarded:
+        the run is placed, and ordered against its siblings, as if it had no
+        right origin, and remembered as such (``_no_right``). Scanning up to a right origin
+        whose own left origin lies between the two would order the run by whether a
+        concurrent sibling arrived before or after it, and replicas would disagree; so would
+        RGA replicas, which put a run after every newer sibling, were the run to stop at a
+        right origin that is one. The piece is still cut at it, as every operation cuts at
+        its origins."""
         lit: _Item | None = None
         if left is None:
             chunk, i = self._head, 0
@@ -99,7 +106,7 @@ class Integrator(ItemList):
                     lit = stop  # left origin is in the tail now, and the right is not after it
                 if c is chunk and lit is not None and c.items[i - 1] is not lit:
                     i = c.items.index(lit) + 1  # the cut was at or before the left origin
-            if lit is not None and not self._at_or_after(stop, chunk, i):
+            if not self._consistent(new, lit, stop, right, left, chunk, i):
                 stop = None
                 _add(self._no_right.setdefault(new.agent, []), new.seq, new.seq + len(new.content))
         while i == len(chunk.items) and chunk.next is not None:
@@ -109,6 +116,38 @@ class Integrator(ItemList):
         self._place(chunk, i, new)  # splits the chunk it places in when it is full
         if cut is not None and len(cut.items) > MAX_CHUNK:
             self._split_chunk(cut)
+
+    def _consistent(
+        self,
+        new: _Item,
+        lit: _Item | None,
+        stop: _Item,
+        right: Id,
+        left: Id | None,
+        chunk: _Chunk,
+        i: int,
+    ) -> bool:
+        """Could a peer have typed ``new`` between these origins? ``lit`` is the left
+        origin's piece (None for the start), ending at the left origin; ``i`` its index + 1
+        in ``chunk``; ``stop`` the right origin's piece, starting at ``right``.
+
+        The author held the right origin, so its clock was past the right origin's Lamport
+        time; it saw nothing between its two origins, so the right origin comes after the
+        left one, and the right origin's own left origin (which the author held too) comes at
+        or before the left one. Items only ever go in between existing ones, so every replica
+        that holds the three answers the same."""
+        if new.seq + new.dl <= stop.seq + stop.dl:  # a Lamport time not past the right origin's
+            return False
+        if lit is not None and not self._at_or_after(stop, chunk, i):
+            return False
+        rl = self._left_of(right)
+        if rl is None or rl == left:
+            return True
+        if lit is None:  # typed at the start, before a character that has one before it
+            return False
+        held = self._find(rl)
+        assert held is not None
+        return held is lit or not self._at_or_after(held, chunk, i)
 
     @staticmethod
     def _at_or_after(item: _Item, chunk: _Chunk, i: int) -> bool:

@@ -46,6 +46,26 @@ def _check_patch(patch: object) -> Patch:
     raise CollabError(f"each edit must be (pos, n_deleted, inserted), got {shown(patch)}")
 
 
+def _make(factory: object, agent: str, name: str) -> Any:
+    """``factory(agent)``, checked: a replica class, or a callable that returns a replica."""
+    from designpatterns_ref.collab import CollabError, SequenceReplica
+
+    fine = (
+        issubclass(factory, SequenceReplica) and factory.rule != ""
+        if isinstance(factory, type)
+        else callable(factory)
+    )
+    if not fine:
+        raise CollabError(
+            f"{name}={shown(factory, 80)} must be a replica class (RGAReplica, FugueReplica, "
+            "FugueMaxReplica) or a callable that makes a replica from an agent name"
+        )
+    made = factory(agent)  # type: ignore[operator]
+    if not isinstance(made, SequenceReplica):
+        raise CollabError(f"{name}({shown(agent)}) returned {shown(made, 80)}, not a replica")
+    return made
+
+
 def _apply(replica: Any, patch: Patch) -> None:
     pos, n, text = patch
     if n:
@@ -73,8 +93,7 @@ def plot_merge(
         raise CollabError(f"base must be a str, got {shown(base)}")
     if not edits or not all(isinstance(a, str) and a for a in edits):
         raise CollabError(f"edits must map agent names to their edits, got {shown(edits)}")
-    make = replica or FugueMaxReplica
-    origin = make("origin")
+    origin = _make(FugueMaxReplica if replica is None else replica, "origin", "replica")
     if base:
         origin.insert(0, base)
     copies = {agent: origin.fork(agent) for agent in edits}
@@ -157,7 +176,7 @@ def plot_items(
     every = max(1, len(edits) // points)
     series: dict[str, list[tuple[int, int, int]]] = {}
     for kind in kinds:
-        doc = kind("trace")
+        doc = _make(kind, "trace", "replicas[]")
         name = getattr(kind, "__name__", str(kind))
         samples = series[name] = [(0, 0, 0)]
         for i, patch in enumerate(edits, start=1):

@@ -20,7 +20,7 @@ is a handful of one-byte varints. Kind 2, a *state vector*, is a :class:`Version
 its ranges of sequence numbers as gaps and lengths.
 
 Decoding checks everything: the magic, the version, the checksum, every count against the
-bytes left, every varint's length, the UTF-8, and each record as
+bytes left, every varint's length, the UTF-8, each agent named once, and each record as
 :func:`~designpatterns_ref.collab.ops.check_op` would (an operation refers only to what came
 before it; every id below 2**62). A truncated, corrupt or hostile buffer raises
 :class:`WireError` (a :class:`CRDTError`) naming where and what was wrong, never an
@@ -311,6 +311,9 @@ def _parse_update(r: _Reader) -> list[Op]:
     agents = [r.string(f"agent {k}") for k in range(n_agents)]
     if "" in agents:
         raise r.fail("the agent table holds an empty agent name")
+    if len(set(agents)) < n_agents:
+        twice = next(a for k, a in enumerate(agents) if a in agents[:k])
+        raise r.fail(f"the agent table names {shown(twice, 40)} twice")
     text = r.string("inserted text")
     n_ops = r.count("operation count", 5)
     # every field of every record is a varint (the flags byte too): read them all at once
