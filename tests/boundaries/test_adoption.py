@@ -91,6 +91,20 @@ def test_damaged_or_foreign_cache_is_ignored(project: Path) -> None:
     assert cache.hits == 5
 
 
+def test_a_cache_damaged_in_any_one_byte_is_never_trusted(project: Path) -> None:
+    """One changed byte in the cache file must not change the graph nor raise: the damaged
+    file is ignored and the tree parsed again."""
+    fresh = build_graph(["shop"], [project], jobs=1)
+    expected = (sorted(fresh.modules.items()), sorted(fresh.imports, key=repr))
+    cache_file = project / "cache.bin"
+    build_graph(["shop"], [project], cache=FileCache(cache_file))
+    good = cache_file.read_bytes()
+    for i in range(len(good)):
+        cache_file.write_bytes(good[:i] + bytes([good[i] ^ 0x01]) + good[i + 1 :])
+        graph = build_graph(["shop"], [project], cache=FileCache(cache_file), jobs=1)
+        assert (sorted(graph.modules.items()), sorted(graph.imports, key=repr)) == expected, i
+
+
 def test_human_output_and_exit_codes(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["boundaries", "check", str(project)]) == 1
     out = capsys.readouterr().out

@@ -13,9 +13,9 @@ both match the file is taken as unchanged without being read (git's index does t
 Two more things are kept so that a re-run over an unchanged tree does almost nothing: the
 modules discovery found, valid while no directory it looked at has a new modification time
 (an entry added, removed or renamed changes it), and the resolved imports, valid while no file
-and no module changed. The cache is one ``marshal`` file (fast to load, written atomically); a
-cache from another Python version, another format or a damaged file is ignored and rebuilt,
-never trusted.
+and no module changed. The cache is one ``marshal`` file (fast to load, written atomically)
+behind the xxh3-128 digest of its bytes, checked before they are decoded; a cache from another
+Python version, another format or a damaged file is ignored and rebuilt, never trusted.
 
 Complexity: a cached run is O(files + directories) ``stat`` calls and one load of the cache;
 a cold run parses everything, divided over ``jobs`` processes.
@@ -53,7 +53,10 @@ from designpatterns_ref.errors import shown
 
 __all__ = ["FileCache", "read_all", "read_file"]
 
-FORMAT = 1
+#: The digest in front of the cache file's marshal bytes (xxh3-128, 16 bytes).
+_DIGEST = 16
+
+FORMAT = 2
 _PARALLEL_FROM = 200
 
 
@@ -163,7 +166,11 @@ class FileCache:
     def _load(self) -> dict[str, Any]:
         try:
             with open(self.path, "rb") as fh:
-                stored = marshal.loads(fh.read())
+                sealed = fh.read()
+            data = sealed[_DIGEST:]
+            if len(sealed) < _DIGEST or xxhash.xxh3_128_digest(data) != sealed[:_DIGEST]:
+                return {}  # damaged (or foreign): one changed byte could change the graph
+            stored = marshal.loads(data)
         except (OSError, EOFError, ValueError, TypeError, MemoryError):
             return {}
         if not isinstance(stored, dict) or stored.get("format") != (FORMAT, sys.version_info[:2]):
@@ -328,5 +335,5 @@ class FileCache:
         data = marshal.dumps(payload)
         self._dirty = False
         with open(temporary, "wb") as fh:
-            fh.write(data)
+            fh.write(xxhash.xxh3_128_digest(data) + data)
         os.replace(temporary, self.path)
