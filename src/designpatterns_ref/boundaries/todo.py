@@ -19,7 +19,6 @@ Complexity: O(v) for v violations, with set look-ups.
 
 from __future__ import annotations
 
-import json
 import os
 import tomllib
 from collections.abc import Iterable
@@ -86,17 +85,45 @@ def read_todo(path: str | Path) -> set[tuple[str, ...]]:
     return keys
 
 
+def _toml_string(text: str, what: str) -> str:
+    """``text`` as a TOML basic string that reads back as ``text``.
+
+    Only the quote, the backslash and control characters are escaped; everything else is
+    written as itself (the file is UTF-8). JSON's escapes would not do: it writes a character
+    outside the basic plane as a surrogate pair (``\\ud83d\\ude80``), which TOML refuses.
+    """
+    if any("\ud800" <= ch <= "\udfff" for ch in text):
+        raise BoundariesError(
+            f"{what}={shown(text, 60)}: holds a lone surrogate (a file name that is not "
+            "UTF-8), which the todo file cannot hold"
+        )
+    out = []
+    for ch in text:
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif ch < " " or ch == "\x7f":
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
 def render_todo(violations: Iterable[Violation]) -> str:
-    """The file's text for these violations: sorted, one ``[[violation]]`` table each."""
+    """The file's text for these violations: sorted, one ``[[violation]]`` table each.
+
+    Raises :class:`~.base.BoundariesError` for a key holding a lone surrogate (no UTF-8 text
+    holds one); a ``where`` holding one is written with U+FFFD in its place.
+    """
     by_key: dict[tuple[str, ...], Violation] = {}
     for v in _violations(violations):
         by_key.setdefault(v.key, v)
     lines = [_HEADER]
     for key in sorted(by_key):
         v = by_key[key]
+        where = "".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in v.path)
         lines.append("[[violation]]")
-        lines.append("key = [" + ", ".join(json.dumps(k) for k in key) + "]")
-        lines.append(f"where = {json.dumps(f'{v.path}:{v.line}')}")
+        lines.append("key = [" + ", ".join(_toml_string(k, "key") for k in key) + "]")
+        lines.append(f"where = {_toml_string(f'{where}:{v.line}', 'where')}")
         lines.append("")
     return "\n".join(lines)
 
