@@ -1,15 +1,27 @@
-"""The recorded-violations file: what is written is read back, whatever the names and paths."""
+"""Files the checker writes (the todo file, the cache): read back whole, or not written at all."""
 
 from __future__ import annotations
 
+import os
 import tempfile
+import threading
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from designpatterns_ref.boundaries import BoundariesError, Violation, read_todo, write_todo
+from designpatterns_ref.boundaries import (
+    BoundariesError,
+    Config,
+    Violation,
+    check,
+    read_todo,
+    record,
+    write_todo,
+)
+from designpatterns_ref.boundaries.run import shrink_todo
+from tests.boundaries.helpers import FILES, write_tree
 
 #: Any text a file system or a module name can hold, but lone surrogates (no UTF-8 for them).
 TEXT = st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=12)
@@ -44,3 +56,81 @@ def test_a_key_no_utf8_file_can_hold_is_refused_and_nothing_written(tmp_path: Pa
         write_todo(todo, [bad])
     assert todo.read_text() == "# kept\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["todo.toml"]
+
+
+def _project(tmp_path: Path, **settings: str) -> Config:
+    write_tree(tmp_path, FILES)
+    return Config.from_dict(
+        {"packages": ["shop"], "roots": ["."], "components": {"shop.*": {"depends_on": []}},
+         **settings},
+        base=tmp_path,
+    )  # fmt: skip
+
+
+def _files(folder: Path) -> dict[Path, bytes]:
+    return {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+@pytest.mark.parametrize("todo", ["missing/todo.toml", "shop"])
+def test_a_todo_file_that_cannot_be_written_is_the_family_error(tmp_path: Path, todo: str) -> None:
+    """A missing folder or a folder in the way: BoundariesError naming the file, no debris."""
+    cfg = _project(tmp_path, todo=todo, cache="")
+    before = _files(tmp_path)
+    with pytest.raises(BoundariesError, match="todo"):
+        record(cfg)
+    assert _files(tmp_path) == before
+
+
+def test_shrink_that_cannot_write_leaves_the_todo_file_as_it_was(tmp_path: Path) -> None:
+    cfg = _project(tmp_path, todo="todo.toml", cache="")
+    record(cfg)
+    (tmp_path / "todo.toml").chmod(0o444)
+    before = _files(tmp_path)
+    # the folder is read-only: no temporary file can be made beside the todo file
+    tmp_path.chmod(0o555)
+    try:
+        if os.access(tmp_path, os.W_OK):  # running as root: permissions are not enforced
+            pytest.skip("the file system lets this user write anywhere")
+        with pytest.raises(BoundariesError, match="todo"):
+            shrink_todo(cfg)
+    finally:
+        tmp_path.chmod(0o755)
+    assert _files(tmp_path) == before
+
+
+@pytest.mark.parametrize("cache", ["shop/orders.py/cache.bin", "shop"])
+def test_a_cache_that_cannot_be_written_is_the_family_error(tmp_path: Path, cache: str) -> None:
+    """A file or a folder in the cache's way: BoundariesError naming the cache, no debris."""
+    cfg = _project(tmp_path, cache=cache)
+    before = _files(tmp_path)
+    with pytest.raises(BoundariesError, match="cache"):
+        check(cfg)
+    assert _files(tmp_path) == before
+
+
+def test_checks_in_threads_may_share_one_cache(tmp_path: Path) -> None:
+    """Each write of the cache goes through its own temporary file: two threads writing at
+    once must not move each other's file away (FileNotFoundError) nor fail the check."""
+    cfg = _project(tmp_path)
+    expected = [v.key for v in check(cfg, use_cache=False).violations]
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(4)
+
+    def run(worker: int) -> None:
+        barrier.wait()
+        for i in range(12):
+            if worker == 0:  # a changed file makes every check write the cache again
+                (tmp_path / "shop/shared.py").write_text("x = 1\n" * (i % 5 + 1))
+            try:
+                report = check(cfg, jobs=1)
+                assert [v.key for v in report.violations] == expected
+            except BaseException as exc:  # collected, then reported
+                errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(w,)) for w in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert not [p for p in tmp_path.rglob("*.tmp")]

@@ -20,8 +20,11 @@ Complexity: plain data; every record is O(1) to build and compare.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from designpatterns_ref.errors import DesignPatternsError, shown
 
@@ -37,6 +40,7 @@ __all__ = [
     "check_flag",
     "check_jobs",
     "check_path",
+    "write_file",
 ]
 
 #: The contexts an import is found in, from the most to the least binding.
@@ -87,6 +91,32 @@ def check_flag(value: object, name: str) -> bool:
     if not isinstance(value, bool):
         raise BoundariesError(f"{name}={shown(value, 60)}: must be True or False")
     return value
+
+
+def write_file(path: Path, data: bytes, what: str) -> None:
+    """Replace ``path`` with ``data`` whole, or raise BoundariesError and leave it as it was.
+
+    The bytes go to a temporary file of its own beside ``path`` (two writers, even two threads
+    of one process, never share one), which is then renamed over it; on any failure the
+    temporary file is removed and the error names ``what``, the path and the reason.
+    """
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
+                                             dir=path.parent)  # fmt: skip
+    except OSError as exc:
+        raise BoundariesError(
+            f"{what}={shown(str(path), 80)}: cannot be written: {exc.strerror}"
+        ) from None
+    try:
+        with os.fdopen(handle, "wb") as fh:
+            fh.write(data)
+        os.replace(temporary, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise BoundariesError(
+            f"{what}={shown(str(path), 80)}: cannot be written: {exc.strerror}"
+        ) from None
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,6 @@ Complexity: O(v) for v violations, with set look-ups.
 
 from __future__ import annotations
 
-import os
 import tomllib
 from collections.abc import Iterable
 from pathlib import Path
@@ -30,6 +29,7 @@ from designpatterns_ref.boundaries.base import (
     ConfigError,
     Violation,
     check_path,
+    write_file,
 )
 from designpatterns_ref.errors import shown
 
@@ -129,9 +129,8 @@ def render_todo(violations: Iterable[Violation]) -> str:
 
 
 def _write(path: Path, text: str) -> None:
-    temporary = path.with_name(path.name + f".{os.getpid()}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
+    """Replace the todo file whole; BoundariesError (nothing written) when it cannot be."""
+    write_file(path, text.encode("utf-8"), "todo")
 
 
 def write_todo(path: str | Path, violations: Iterable[Violation]) -> int:
