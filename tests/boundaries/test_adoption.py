@@ -190,3 +190,17 @@ def test_cached_discovery_sees_new_and_removed_modules(project: Path) -> None:
     assert "shop.data.deep.x" in {v.importer for v in report.violations}
     (project / "shop/data/deep/x.py").unlink()
     assert check(cfg).modules == 5
+
+
+def test_cached_discovery_sees_a_namespace_portion_become_the_package(tmp_path: Path) -> None:
+    """A namespace portion in an earlier root loses to a regular package in a later one, until
+    it gets an ``__init__.py`` of its own: then it wins, as Python's path finder decides."""
+    write_tree(tmp_path, {"r1/ns/x.py": "", "r2/ns/__init__.py": "", "r2/ns/y.py": ""})
+    roots = [tmp_path / "r1", tmp_path / "r2"]
+
+    def cached() -> list[str]:
+        return sorted(build_graph(["ns"], roots, cache=FileCache(tmp_path / "c.bin")).modules)
+
+    assert cached() == sorted(build_graph(["ns"], roots).modules) == ["ns", "ns.y"]
+    (tmp_path / "r1/ns/__init__.py").write_text("")
+    assert cached() == sorted(build_graph(["ns"], roots).modules) == ["ns", "ns.x"]

@@ -314,6 +314,11 @@ def discover(
             return modules, packages, problems
         if os.path.isdir(base):
             portions.append(base)
+            if seen is not None:  # an __init__.py added here would make it the package
+                try:
+                    seen[base] = os.stat(base).st_mtime_ns
+                except OSError:
+                    seen[base] = -1
     if not portions:
         raise BoundariesError(
             f"packages: package {shown(package)} not found under {[str(r) for r in roots]}"
