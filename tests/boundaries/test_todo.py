@@ -134,3 +134,17 @@ def test_checks_in_threads_may_share_one_cache(tmp_path: Path) -> None:
         t.join()
     assert errors == []
     assert not [p for p in tmp_path.rglob("*.tmp")]
+
+
+def test_the_todo_file_names_files_relative_to_its_folder(tmp_path: Path) -> None:
+    """The todo file is committed: a machine's absolute path in it would change with every
+    checkout (and every shrink would rewrite every line)."""
+    cfg = _project(tmp_path / "proj", todo="todo.toml", cache="")
+    record(cfg)
+    text = (tmp_path / "proj/todo.toml").read_text()
+    assert str(tmp_path) not in text
+    assert 'where = "shop/orders.py:1"' in text
+    deeper = _project(tmp_path / "other", todo="debt/todo.toml", cache="")
+    (tmp_path / "other/debt").mkdir()
+    record(deeper)
+    assert 'where = "../shop/orders.py:1"' in (tmp_path / "other/debt/todo.toml").read_text()
