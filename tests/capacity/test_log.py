@@ -74,6 +74,14 @@ def test_an_event_delivered_twice_in_one_batch_counts_as_a_duplicate(log: EventL
     assert len(log) == 3
 
 
+@pytest.mark.parametrize(("after", "batch"), [(-1, 10), (0, 0), (True, 10), (0, "10")])
+def test_read_refuses_bad_arguments_when_called(after: object, batch: object) -> None:
+    """The error comes from the call, not later from whoever first iterates the result."""
+    log = SQLiteEventLog()
+    with pytest.raises(CapacityError, match=r"after|batch"):
+        log.read(after, batch)  # type: ignore[arg-type]
+
+
 def test_concurrent_writers_with_the_same_expected_version_one_wins(log: EventLog) -> None:
     """Threads race on one stream, each naming the version it read: exactly one append lands."""
     outcomes: list[str] = []

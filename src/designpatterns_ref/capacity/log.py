@@ -248,6 +248,9 @@ class EventLog:
                 raise CapacityError(f"{name}={shown(value)} must be an int >= 0")
         if batch == 0:
             raise CapacityError("batch=0 must be >= 1")
+        return self._read(after, batch)  # checked now, not when the caller first iterates
+
+    def _read(self, after: int, batch: int) -> Iterator[BedEvent]:
         position = after
         while True:
             rows = self._fetch(
