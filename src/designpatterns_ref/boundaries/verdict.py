@@ -144,7 +144,7 @@ def read_bytes(path: str) -> bytes | None:
         return None
 
 
-def _seal(payload: object) -> bytes:
+def _seal(payload: dict[str, object]) -> bytes:
     """``payload`` as marshal bytes behind their CRC-32 (4 bytes, big-endian)."""
     data = marshal.dumps(payload)
     return binascii.crc32(data).to_bytes(4, "big") + data
