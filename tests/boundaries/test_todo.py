@@ -148,3 +148,16 @@ def test_the_todo_file_names_files_relative_to_its_folder(tmp_path: Path) -> Non
     (tmp_path / "other/debt").mkdir()
     record(deeper)
     assert 'where = "../shop/orders.py:1"' in (tmp_path / "other/debt/todo.toml").read_text()
+
+
+def test_written_files_get_the_usual_permissions(tmp_path: Path) -> None:
+    """The todo file is shared (committed, read by others): it is created as any file the
+    user makes, under the umask, not private to the user as a bare temporary file is."""
+    cfg = _project(tmp_path, todo="todo.toml")
+    mask = os.umask(0o022)
+    try:
+        record(cfg)
+    finally:
+        os.umask(mask)
+    assert (tmp_path / "todo.toml").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / cfg.cache).stat().st_mode & 0o777 == 0o644

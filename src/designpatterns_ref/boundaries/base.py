@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -96,24 +95,26 @@ def check_flag(value: object, name: str) -> bool:
 def write_file(path: Path, data: bytes, what: str) -> None:
     """Replace ``path`` with ``data`` whole, or raise BoundariesError and leave it as it was.
 
-    The bytes go to a temporary file of its own beside ``path`` (two writers, even two threads
-    of one process, never share one), which is then renamed over it; on any failure the
+    The bytes go to a temporary file of its own beside ``path`` (a random name made with
+    ``O_EXCL``: two writers, even two threads of one process, never share one), created under
+    the umask like any file the user makes, then renamed over ``path``; on any failure the
     temporary file is removed and the error names ``what``, the path and the reason.
     """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    temporary = ""
     try:
-        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
-                                             dir=path.parent)  # fmt: skip
-    except OSError as exc:
-        raise BoundariesError(
-            f"{what}={shown(str(path), 80)}: cannot be written: {exc.strerror}"
-        ) from None
-    try:
+        while not temporary:
+            name = path.with_name(f".{path.name}.{os.urandom(6).hex()}.tmp")
+            with contextlib.suppress(FileExistsError):
+                handle = os.open(name, flags, 0o666)
+                temporary = str(name)
         with os.fdopen(handle, "wb") as fh:
             fh.write(data)
         os.replace(temporary, path)
     except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
+        if temporary:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
         raise BoundariesError(
             f"{what}={shown(str(path), 80)}: cannot be written: {exc.strerror}"
         ) from None
