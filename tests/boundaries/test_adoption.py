@@ -204,3 +204,21 @@ def test_cached_discovery_sees_a_namespace_portion_become_the_package(tmp_path: 
     assert cached() == sorted(build_graph(["ns"], roots).modules) == ["ns", "ns.y"]
     (tmp_path / "r1/ns/__init__.py").write_text("")
     assert cached() == sorted(build_graph(["ns"], roots).modules) == ["ns", "ns.x"]
+
+
+def test_a_cached_graph_keeps_the_warnings_discovery_finds_anew(tmp_path: Path) -> None:
+    """A module file shadowed by a new package of its name is a warning (its imports are not
+    checked); the resolved graph reused from the cache must not hide it."""
+    write_tree(tmp_path, {"ns/a/__init__.py": "", "ns/b.py": "import ns.a\n"})
+
+    def problems(cache: FileCache | None) -> list[str]:
+        graph = build_graph(["ns"], [tmp_path], cache=cache, jobs=1)
+        return sorted(f"{Path(p.path).name}: {p.message}" for p in graph.problems)
+
+    assert problems(FileCache(tmp_path / "c.bin")) == []
+    (tmp_path / "ns/a.py").write_text("import ns.b\n")
+    later = (tmp_path / "ns").stat().st_mtime_ns + 10**9  # past the file system's resolution
+    os.utime(tmp_path / "ns", ns=(later, later))
+    expected = problems(None)
+    assert expected == ["a.py: shadowed by the package ns.a (a directory)"]
+    assert problems(FileCache(tmp_path / "c.bin")) == expected

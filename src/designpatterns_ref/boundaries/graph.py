@@ -341,7 +341,12 @@ def build_graph(
         raw_by_module = cache.read(files)
         graph.problems += cache.problems
         graph.parsed, graph.cached = cache.parsed, cache.hits
-        key = xxhash.xxh3_128_hexdigest(repr((sorted(modules.items()), sorted(pkgs))).encode())
+        # The resolved imports stand while the files, the modules and what discovery warned
+        # about are unchanged (a snapshot reused on modules alone hid discovery's new warnings).
+        found = [(p.path, p.line, p.message) for p in problems]
+        key = xxhash.xxh3_128_hexdigest(
+            repr((sorted(modules.items()), sorted(pkgs), found)).encode()
+        )
         stored = cache.snapshot(key)
         if stored is not None:  # nothing changed: the resolved imports are still right
             imports: list[tuple[str, str, int, str, str, str | None]] = stored[0]
