@@ -222,3 +222,20 @@ def test_a_cached_graph_keeps_the_warnings_discovery_finds_anew(tmp_path: Path) 
     expected = problems(None)
     assert expected == ["a.py: shadowed by the package ns.a (a directory)"]
     assert problems(FileCache(tmp_path / "c.bin")) == expected
+
+
+def test_cached_discovery_sees_a_package_outrank_a_module_of_its_name(tmp_path: Path) -> None:
+    """``ns.py`` beside a folder ``ns/`` without ``__init__.py`` is the module; an
+    ``__init__.py`` added to the folder makes the folder the package."""
+    root = write_tree(tmp_path / "src", {"ns.py": "", "ns/a/__init__.py": "",
+                                          "ns/a/b.py": "import ns\n"})  # fmt: skip
+
+    def cached() -> list[str]:
+        graph = build_graph(["ns"], [root], cache=FileCache(tmp_path / "c.bin"), jobs=1)
+        return sorted(graph.modules)
+
+    assert cached() == sorted(build_graph(["ns"], [root]).modules) == ["ns"]
+    (root / "ns/__init__.py").write_text("")
+    later = (root / "ns").stat().st_mtime_ns + 10**9  # past the file system's resolution
+    os.utime(root / "ns", ns=(later, later))
+    assert cached() == sorted(build_graph(["ns"], [root]).modules) == ["ns", "ns.a", "ns.a.b"]

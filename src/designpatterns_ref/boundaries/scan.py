@@ -301,12 +301,12 @@ def discover(
     portions: list[str] = []
     for root in roots:
         base = os.path.join(str(root), *parts)
-        if seen is not None:
-            parent = os.path.dirname(base)
-            try:
-                seen[parent] = os.stat(parent).st_mtime_ns
-            except OSError:
-                seen[parent] = -1
+        if seen is not None:  # the folder holding the name, and the name's own folder: an
+            for folder in (os.path.dirname(base), base):  # __init__.py added to it changes
+                try:  # which of the module, the package or a portion wins
+                    seen[folder] = os.stat(folder).st_mtime_ns
+                except OSError:
+                    seen[folder] = -1
         if os.path.isfile(os.path.join(base, "__init__.py")):
             modules[package] = os.path.join(base, "__init__.py")
             packages.add(package)
@@ -317,11 +317,6 @@ def discover(
             return modules, packages, problems
         if os.path.isdir(base):
             portions.append(base)
-            if seen is not None:  # an __init__.py added here would make it the package
-                try:
-                    seen[base] = os.stat(base).st_mtime_ns
-                except OSError:
-                    seen[base] = -1
     if not portions:
         raise BoundariesError(
             f"packages: package {shown(package)} not found under {[str(r) for r in roots]}"
