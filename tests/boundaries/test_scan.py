@@ -165,6 +165,21 @@ def test_importing_a_missing_submodule_falls_back_with_a_problem(tmp_path: Path)
     assert any("is not a module" in p.message for p in g.problems)
 
 
+@pytest.mark.parametrize(
+    "statement",
+    ["import pkg.sub.nothing", "from pkg.sub.nothing import x", "from .sub.nothing import x",
+     "from pkg.sub.nothing import *"],
+)  # fmt: skip
+def test_every_spelling_of_a_missing_module_falls_back_with_a_problem(
+    tmp_path: Path, statement: str
+) -> None:
+    """``from X import y`` needs the module X as much as ``import X`` does: a missing one is
+    warned about whichever way it is spelt, not only by ``import``."""
+    g = graph_of(tmp_path, {**BASE, "pkg/a.py": statement + "\n"})
+    assert edges(g) == {("pkg.a", "pkg.sub")}
+    assert [p.message for p in g.problems] == ["pkg.sub.nothing is not a module; using pkg.sub"]
+
+
 def test_several_packages_and_a_single_module_package(tmp_path: Path) -> None:
     g = graph_of(tmp_path, {**BASE, "solo.py": "import pkg.a\n", "pkg/a.py": "import solo\n"},
                  "pkg", "solo")  # fmt: skip

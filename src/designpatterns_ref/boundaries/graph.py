@@ -234,7 +234,7 @@ def resolve(importer: str, path: str, raw: Iterable[Raw], graph: ImportGraph) ->
         found = _existing(target, modules)
         if found is None:
             return
-        if found != target and name is None:
+        if found != target:  # `from X import y` needs the module X as much as `import X`
             graph.problems.append(Problem(path, line, f"{target} is not a module; using {found}"))
         if found != importer:
             imp = Import(importer, found, line, kind, path, name if found == target else None)
