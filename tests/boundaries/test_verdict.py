@@ -327,3 +327,22 @@ def test_bad_jobs_exit_2_with_or_without_a_saved_verdict(
     assert info.value.code == 2
     assert "OK" not in capsys.readouterr().out
     assert _run(capsys, ["check", str(project), "--jobs=2"])[0] == 1  # a good value still runs
+
+
+def test_a_verdict_or_cache_of_another_release_is_not_trusted(
+    project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The output is a function of the checker's code too: after an upgrade, the verdict and
+    the cache written by the release before are ignored, not replayed."""
+    import designpatterns_ref
+
+    words = ["check", str(project)]
+    _run(capsys, words)
+    assert v.replay(words, out=io.StringIO()) == 1
+    monkeypatch.setattr(designpatterns_ref, "__version__", "999.0")
+    assert v.replay(words) is None
+    from designpatterns_ref.boundaries import FileCache, build_graph
+
+    cache = FileCache(project / ".dpref_cache/boundaries.bin")
+    build_graph(["shop"], [project], cache=cache, jobs=1)
+    assert (cache.parsed, cache.hits) == (5, 0)  # every file parsed again

@@ -15,10 +15,10 @@ modules discovery found, valid while no directory it looked at has a new modific
 (an entry added, removed or renamed changes it), and the resolved imports, valid while no file
 and no module changed. The cache is one ``marshal`` file (fast to load, written atomically)
 behind the xxh3-128 digest of its bytes, checked before they are decoded; a cache from another
-Python version, another format or a damaged file is ignored and rebuilt, never trusted. A cache
-file that cannot be written (a file or a folder in its way, no permission) raises
-:class:`~.base.BoundariesError` naming it, with nothing half-written; ``cache = ""`` in the
-configuration runs without one.
+Python version, another format, another release of the library or a damaged file is ignored
+and rebuilt, never trusted. A cache file that cannot be written (a file or a folder in its way,
+no permission) raises :class:`~.base.BoundariesError` naming it, with nothing half-written;
+``cache = ""`` in the configuration runs without one.
 
 Complexity: a cached run is O(files + directories) ``stat`` calls and one load of the cache;
 a cold run parses everything, divided over ``jobs`` processes.
@@ -62,6 +62,13 @@ _DIGEST = 16
 
 FORMAT = 2
 _PARALLEL_FROM = 200
+
+
+def _format() -> tuple[object, ...]:
+    """What a stored file must have been written by: this layout, this Python (marshal's
+    format) and this release of the library (the checker's rules: an upgrade may change the
+    output for the same tree)."""
+    return (FORMAT, sys.version_info[:2], sys.modules["designpatterns_ref"].__version__)
 
 
 def read_file(path: str) -> tuple[str, list[Raw], str | None]:
@@ -177,7 +184,7 @@ class FileCache:
             stored = marshal.loads(data)
         except (OSError, EOFError, ValueError, TypeError, MemoryError):
             return {}
-        if not isinstance(stored, dict) or stored.get("format") != (FORMAT, sys.version_info[:2]):
+        if not isinstance(stored, dict) or stored.get("format") != _format():
             return {}
         entries = stored.get("entries")
         discovery = stored.get("discovery")
@@ -332,7 +339,7 @@ class FileCache:
         """Write the cache file whole (BoundariesError naming it, nothing written, if it cannot
         be: a file or a folder in its way, no permission, a full disk)."""
         payload = {
-            "format": (FORMAT, sys.version_info[:2]),
+            "format": _format(),
             "entries": self._entries,
             "snapshot": self._snapshot,
             "discovery": self._discovery,

@@ -18,7 +18,8 @@ designpatterns_ref.boundaries check PATH`` over an unchanged tree runs about as 
 starts. Anything unusual falls back to the full check: other options (``--no-cache``,
 ``--verify-content``), an argument the parser would refuse (``--jobs=abc``: its error and exit
 status 2 come from the parser), a configuration naming another cache file, a file that could
-not be parsed, a damaged or foreign verdict file. The verdict is sealed with a CRC-32 of its
+not be parsed, a damaged or foreign verdict file (one written by another release of the
+library, whose rules may differ, counts as foreign). The verdict is sealed with a CRC-32 of its
 bytes (checked before they are decoded), so a damaged file is never replayed: one changed byte
 could otherwise print other text or turn a failing check's exit status into 0.
 
@@ -144,6 +145,13 @@ def read_bytes(path: str) -> bytes | None:
         return None
 
 
+def _format() -> tuple[object, ...]:
+    """What a stored file must have been written by: this layout, this Python (marshal's
+    format) and this release of the library (the checker's rules: an upgrade may change the
+    output for the same tree)."""
+    return (FORMAT, sys.version_info[:2], sys.modules["designpatterns_ref"].__version__)
+
+
 def _seal(payload: dict[str, object]) -> bytes:
     """``payload`` as marshal bytes behind their CRC-32 (4 bytes, big-endian)."""
     data = marshal.dumps(payload)
@@ -178,7 +186,7 @@ def replay(argv: list[str], out: TextIO | None = None) -> int | None:
     if stored is None:
         return None
     verdict = _unseal(stored)
-    if not isinstance(verdict, dict) or verdict.get("format") != (FORMAT, sys.version_info[:2]):
+    if not isinstance(verdict, dict) or verdict.get("format") != _format():
         return None
     try:
         if verdict["key"] != key or verdict["config"] != read_bytes(key[0]):
@@ -246,7 +254,7 @@ def save(
     if todo_file is not None:
         stamps[os.fspath(todo_file)] = _stamp(os.fspath(todo_file))
     payload = {
-        "format": (FORMAT, sys.version_info[:2]),
+        "format": _format(),
         "key": key,
         "config": config,
         "dirs": dirs,
