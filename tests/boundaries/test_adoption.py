@@ -91,6 +91,20 @@ def test_damaged_or_foreign_cache_is_ignored(project: Path) -> None:
     assert cache.hits == 5
 
 
+def test_a_cache_damaged_in_any_one_byte_is_never_trusted(project: Path) -> None:
+    """One changed byte in the cache file must not change the graph nor raise: the damaged
+    file is ignored and the tree parsed again."""
+    fresh = build_graph(["shop"], [project], jobs=1)
+    expected = (sorted(fresh.modules.items()), sorted(fresh.imports, key=repr))
+    cache_file = project / "cache.bin"
+    build_graph(["shop"], [project], cache=FileCache(cache_file))
+    good = cache_file.read_bytes()
+    for i in range(len(good)):
+        cache_file.write_bytes(good[:i] + bytes([good[i] ^ 0x01]) + good[i + 1 :])
+        graph = build_graph(["shop"], [project], cache=FileCache(cache_file), jobs=1)
+        assert (sorted(graph.modules.items()), sorted(graph.imports, key=repr)) == expected, i
+
+
 def test_human_output_and_exit_codes(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["boundaries", "check", str(project)]) == 1
     out = capsys.readouterr().out
@@ -176,3 +190,52 @@ def test_cached_discovery_sees_new_and_removed_modules(project: Path) -> None:
     assert "shop.data.deep.x" in {v.importer for v in report.violations}
     (project / "shop/data/deep/x.py").unlink()
     assert check(cfg).modules == 5
+
+
+def test_cached_discovery_sees_a_namespace_portion_become_the_package(tmp_path: Path) -> None:
+    """A namespace portion in an earlier root loses to a regular package in a later one, until
+    it gets an ``__init__.py`` of its own: then it wins, as Python's path finder decides."""
+    write_tree(tmp_path, {"r1/ns/x.py": "", "r2/ns/__init__.py": "", "r2/ns/y.py": ""})
+    roots = [tmp_path / "r1", tmp_path / "r2"]
+
+    def cached() -> list[str]:
+        return sorted(build_graph(["ns"], roots, cache=FileCache(tmp_path / "c.bin")).modules)
+
+    assert cached() == sorted(build_graph(["ns"], roots).modules) == ["ns", "ns.y"]
+    (tmp_path / "r1/ns/__init__.py").write_text("")
+    assert cached() == sorted(build_graph(["ns"], roots).modules) == ["ns", "ns.x"]
+
+
+def test_a_cached_graph_keeps_the_warnings_discovery_finds_anew(tmp_path: Path) -> None:
+    """A module file shadowed by a new package of its name is a warning (its imports are not
+    checked); the resolved graph reused from the cache must not hide it."""
+    write_tree(tmp_path, {"ns/a/__init__.py": "", "ns/b.py": "import ns.a\n"})
+
+    def problems(cache: FileCache | None) -> list[str]:
+        graph = build_graph(["ns"], [tmp_path], cache=cache, jobs=1)
+        return sorted(f"{Path(p.path).name}: {p.message}" for p in graph.problems)
+
+    assert problems(FileCache(tmp_path / "c.bin")) == []
+    (tmp_path / "ns/a.py").write_text("import ns.b\n")
+    later = (tmp_path / "ns").stat().st_mtime_ns + 10**9  # past the file system's resolution
+    os.utime(tmp_path / "ns", ns=(later, later))
+    expected = problems(None)
+    assert expected == ["a.py: shadowed by the package ns.a (a directory)"]
+    assert problems(FileCache(tmp_path / "c.bin")) == expected
+
+
+def test_cached_discovery_sees_a_package_outrank_a_module_of_its_name(tmp_path: Path) -> None:
+    """``ns.py`` beside a folder ``ns/`` without ``__init__.py`` is the module; an
+    ``__init__.py`` added to the folder makes the folder the package."""
+    root = write_tree(tmp_path / "src", {"ns.py": "", "ns/a/__init__.py": "",
+                                          "ns/a/b.py": "import ns\n"})  # fmt: skip
+
+    def cached() -> list[str]:
+        graph = build_graph(["ns"], [root], cache=FileCache(tmp_path / "c.bin"), jobs=1)
+        return sorted(graph.modules)
+
+    assert cached() == sorted(build_graph(["ns"], [root]).modules) == ["ns"]
+    (root / "ns/__init__.py").write_text("")
+    later = (root / "ns").stat().st_mtime_ns + 10**9  # past the file system's resolution
+    os.utime(root / "ns", ns=(later, later))
+    assert cached() == sorted(build_graph(["ns"], [root]).modules) == ["ns", "ns.a", "ns.a.b"]

@@ -185,3 +185,28 @@ def test_names_the_graph_lacks_raise_config_error_naming_the_key(
         violations(tmp_path, SHOP, config)
     assert info.value.key == key
     assert str(info.value).startswith(key)
+
+
+NESTED = {"app/__init__.py": "", "app/api.py": "", "app/core/__init__.py": "",
+          "app/core/x.py": "import app.api\n"}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("config", "key"),
+    [
+        ({"layers": [{"layers": ["app", "app.core"]}]}, "layers[0].layers[1]"),
+        ({"layers": [{"layers": [["app.api", "app.core"], "app.core.x"]}]}, "layers[0].layers[1]"),
+        ({"independence": [{"modules": ["app", "app.core"]}]}, "independence[0].modules"),
+    ],
+)  # fmt: skip
+def test_a_contract_entry_inside_another_is_refused(
+    tmp_path: Path,
+    config: dict,  # type: ignore[type-arg]
+    key: str,
+) -> None:
+    """``app.core`` inside ``app``: the two sets of modules overlap, and no chain between
+    them could ever be found (app.core.x importing app.api went unreported): refuse it."""
+    with pytest.raises(ConfigError) as info:
+        violations(tmp_path, NESTED, {"packages": ["app"], **config})
+    assert info.value.key == key
+    assert "inside" in str(info.value)

@@ -95,6 +95,19 @@ def test_dynamic_imports_with_a_constant_name(tmp_path: Path) -> None:
                    (5, "pkg.sub.deep", "dynamic"), (6, "pkg.b", "dynamic")]  # fmt: skip
 
 
+@pytest.mark.parametrize("newline", ["\r", "\r\n", "\n"])
+def test_every_line_ending_python_reads_gives_the_same_records(newline: str) -> None:
+    """Python ends a line at \\r\\n, \\r or \\n; the dynamic imports must be found, on the
+    same lines, whichever a file uses."""
+    lines = ["import importlib", "x = 1", "importlib.import_module('pkg.b')",
+             "def f():", "    __import__('pkg.sub')", ""]  # fmt: skip
+    assert extract(newline.join(lines).encode()) == [
+        ("i", 0, "importlib", (), 1, "module"),
+        ("d", 0, "pkg.b", (), 3, "dynamic"),
+        ("d", 0, "pkg.sub", (), 5, "dynamic"),
+    ]
+
+
 def test_dynamic_relative_to_dunder_name_in_a_package(tmp_path: Path) -> None:
     g = graph_of(tmp_path, {**BASE, "pkg/sub/__init__.py": "import importlib\n"
                             "importlib.import_module('.c', __name__)\n"})  # fmt: skip
@@ -150,6 +163,21 @@ def test_importing_a_missing_submodule_falls_back_with_a_problem(tmp_path: Path)
     g = graph_of(tmp_path, {**BASE, "pkg/a.py": "import pkg.sub.nothing\n"})
     assert edges(g) == {("pkg.a", "pkg.sub")}
     assert any("is not a module" in p.message for p in g.problems)
+
+
+@pytest.mark.parametrize(
+    "statement",
+    ["import pkg.sub.nothing", "from pkg.sub.nothing import x", "from .sub.nothing import x",
+     "from pkg.sub.nothing import *"],
+)  # fmt: skip
+def test_every_spelling_of_a_missing_module_falls_back_with_a_problem(
+    tmp_path: Path, statement: str
+) -> None:
+    """``from X import y`` needs the module X as much as ``import X`` does: a missing one is
+    warned about whichever way it is spelt, not only by ``import``."""
+    g = graph_of(tmp_path, {**BASE, "pkg/a.py": statement + "\n"})
+    assert edges(g) == {("pkg.a", "pkg.sub")}
+    assert [p.message for p in g.problems] == ["pkg.sub.nothing is not a module; using pkg.sub"]
 
 
 def test_several_packages_and_a_single_module_package(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ its folder's modification time to a fresh value, as the passing of real time wou
 
 from __future__ import annotations
 
+import io
 import itertools
 import marshal
 import os
@@ -175,10 +176,14 @@ def test_damaged_foreign_or_custom_cache_verdicts_are_ignored(
     for damaged in (b"", b"\x00garbage", good[: len(good) // 2]):
         stored.write_bytes(damaged)
         assert v.replay(words) is None
-    payload = marshal.loads(good)
-    stored.write_bytes(marshal.dumps({**payload, "format": (v.FORMAT + 1, sys.version_info[:2])}))
+    payload = v._unseal(good)
+    assert isinstance(payload, dict)
+    stored.write_bytes(v._seal({**payload, "format": (v.FORMAT + 1, sys.version_info[:2])}))
     assert v.replay(words) is None
-    stored.write_bytes(marshal.dumps({**payload, "status": "1"}))
+    for status in ("1", True, 7, -1):  # only the statuses a check can end with are replayed
+        stored.write_bytes(v._seal({**payload, "status": status}))
+        assert v.replay(words) is None
+    stored.write_bytes(marshal.dumps(payload))  # a verdict without its seal is foreign
     assert v.replay(words) is None
     assert _run(capsys, words) == expected  # the full check ran and saved a good verdict again
     assert v.replay(words) == expected[0]
@@ -189,6 +194,25 @@ def test_damaged_foreign_or_custom_cache_verdicts_are_ignored(
     _touch(config)
     assert _run(capsys, words)[0] == 1
     assert not stored.exists()  # a configuration naming another cache keeps no verdict
+
+
+def test_a_verdict_damaged_in_any_one_byte_is_never_replayed(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One changed byte anywhere must not replay other text or another exit status (a
+    status of 0 would pass CI on a failing check): the replay falls back to the check."""
+    words = ["check", str(project)]
+    expected = _run(capsys, words)
+    stored = project / v.LOCATION
+    good = stored.read_bytes()
+    for i in range(len(good)):
+        for value in (good[i] ^ 0x01, good[i] ^ 0x80):
+            stored.write_bytes(good[:i] + bytes([value]) + good[i + 1 :])
+            out = io.StringIO()
+            status = v.replay(words, out=out)
+            assert status is None or (status, out.getvalue()) == expected, (i, value)
+    stored.write_bytes(good)
+    assert v.replay(words, out=io.StringIO()) == expected[0]
 
 
 def test_bad_arguments_are_refused_with_the_family_error(project: Path) -> None:
@@ -303,3 +327,22 @@ def test_bad_jobs_exit_2_with_or_without_a_saved_verdict(
     assert info.value.code == 2
     assert "OK" not in capsys.readouterr().out
     assert _run(capsys, ["check", str(project), "--jobs=2"])[0] == 1  # a good value still runs
+
+
+def test_a_verdict_or_cache_of_another_release_is_not_trusted(
+    project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The output is a function of the checker's code too: after an upgrade, the verdict and
+    the cache written by the release before are ignored, not replayed."""
+    import designpatterns_ref
+
+    words = ["check", str(project)]
+    _run(capsys, words)
+    assert v.replay(words, out=io.StringIO()) == 1
+    monkeypatch.setattr(designpatterns_ref, "__version__", "999.0")
+    assert v.replay(words) is None
+    from designpatterns_ref.boundaries import FileCache, build_graph
+
+    cache = FileCache(project / ".dpref_cache/boundaries.bin")
+    build_graph(["shop"], [project], cache=cache, jobs=1)
+    assert (cache.parsed, cache.hits) == (5, 0)  # every file parsed again

@@ -64,6 +64,24 @@ def test_event_ids_are_idempotent_and_never_reused(log: EventLog) -> None:
     assert len(log) == 3  # the refused batches wrote nothing, not even e4
 
 
+def test_an_event_delivered_twice_in_one_batch_counts_as_a_duplicate(log: EventLog) -> None:
+    """Every event of a batch is either appended or a duplicate: a home that sends the same
+    message twice in one batch is told so, as when it sends it in two batches."""
+    first = log.append("elm", [ev(1), ev(1), ev(2)])
+    assert (first.appended, first.duplicates, first.version) == (2, 1, 2)
+    again = log.append("elm", [ev(2), ev(3), ev(3), ev(2)])
+    assert (again.appended, again.duplicates, again.version) == (1, 3, 3)
+    assert len(log) == 3
+
+
+@pytest.mark.parametrize(("after", "batch"), [(-1, 10), (0, 0), (True, 10), (0, "10")])
+def test_read_refuses_bad_arguments_when_called(after: object, batch: object) -> None:
+    """The error comes from the call, not later from whoever first iterates the result."""
+    log = SQLiteEventLog()
+    with pytest.raises(CapacityError, match=r"after|batch"):
+        log.read(after, batch)  # type: ignore[arg-type]
+
+
 def test_concurrent_writers_with_the_same_expected_version_one_wins(log: EventLog) -> None:
     """Threads race on one stream, each naming the version it read: exactly one append lands."""
     outcomes: list[str] = []

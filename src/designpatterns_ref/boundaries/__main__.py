@@ -4,9 +4,9 @@ Case study: Shopify's Modular Monolith (docs/case-studies/shopify-modular-monoli
 
 The same commands as ``dpref boundaries ...``, without loading the other families' commands.
 A plain ``check`` first tries to replay the last verdict (:mod:`.verdict`), which needs only
-``os``, ``sys`` and ``marshal``: over an unchanged tree the run costs about as much as starting
-Python. Otherwise the full command line runs. Exit status: 0 clean, 1 new violations, 2 bad
-configuration or arguments.
+``os``, ``sys``, ``marshal`` and ``binascii``: over an unchanged tree the run costs about as
+much as starting Python. Otherwise the full command line runs. Exit status: 0 clean, 1 new
+violations, 2 bad configuration or arguments.
 """
 
 from __future__ import annotations

@@ -20,8 +20,10 @@ Complexity: plain data; every record is O(1) to build and compare.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from designpatterns_ref.errors import DesignPatternsError, shown
 
@@ -37,6 +39,7 @@ __all__ = [
     "check_flag",
     "check_jobs",
     "check_path",
+    "write_file",
 ]
 
 #: The contexts an import is found in, from the most to the least binding.
@@ -87,6 +90,34 @@ def check_flag(value: object, name: str) -> bool:
     if not isinstance(value, bool):
         raise BoundariesError(f"{name}={shown(value, 60)}: must be True or False")
     return value
+
+
+def write_file(path: Path, data: bytes, what: str) -> None:
+    """Replace ``path`` with ``data`` whole, or raise BoundariesError and leave it as it was.
+
+    The bytes go to a temporary file of its own beside ``path`` (a random name made with
+    ``O_EXCL``: two writers, even two threads of one process, never share one), created under
+    the umask like any file the user makes, then renamed over ``path``; on any failure the
+    temporary file is removed and the error names ``what``, the path and the reason.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    temporary = ""
+    try:
+        while not temporary:
+            name = path.with_name(f".{path.name}.{os.urandom(6).hex()}.tmp")
+            with contextlib.suppress(FileExistsError):
+                handle = os.open(name, flags, 0o666)
+                temporary = str(name)
+        with os.fdopen(handle, "wb") as fh:
+            fh.write(data)
+        os.replace(temporary, path)
+    except OSError as exc:
+        if temporary:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+        raise BoundariesError(
+            f"{what}={shown(str(path), 80)}: cannot be written: {exc.strerror}"
+        ) from None
 
 
 @dataclass(frozen=True, slots=True)

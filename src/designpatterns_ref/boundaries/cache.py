@@ -13,9 +13,12 @@ both match the file is taken as unchanged without being read (git's index does t
 Two more things are kept so that a re-run over an unchanged tree does almost nothing: the
 modules discovery found, valid while no directory it looked at has a new modification time
 (an entry added, removed or renamed changes it), and the resolved imports, valid while no file
-and no module changed. The cache is one ``marshal`` file (fast to load, written atomically); a
-cache from another Python version, another format or a damaged file is ignored and rebuilt,
-never trusted.
+and no module changed. The cache is one ``marshal`` file (fast to load, written atomically)
+behind the xxh3-128 digest of its bytes, checked before they are decoded; a cache from another
+Python version, another format, another release of the library or a damaged file is ignored
+and rebuilt, never trusted. A cache file that cannot be written (a file or a folder in its way,
+no permission) raises :class:`~.base.BoundariesError` naming it, with nothing half-written;
+``cache = ""`` in the configuration runs without one.
 
 Complexity: a cached run is O(files + directories) ``stat`` calls and one load of the cache;
 a cold run parses everything, divided over ``jobs`` processes.
@@ -47,14 +50,25 @@ from designpatterns_ref.boundaries.base import (
     check_flag,
     check_jobs,
     check_path,
+    write_file,
 )
 from designpatterns_ref.boundaries.scan import Raw, extract
 from designpatterns_ref.errors import shown
 
 __all__ = ["FileCache", "read_all", "read_file"]
 
-FORMAT = 1
+#: The digest in front of the cache file's marshal bytes (xxh3-128, 16 bytes).
+_DIGEST = 16
+
+FORMAT = 2
 _PARALLEL_FROM = 200
+
+
+def _format() -> tuple[object, ...]:
+    """What a stored file must have been written by: this layout, this Python (marshal's
+    format) and this release of the library (the checker's rules: an upgrade may change the
+    output for the same tree)."""
+    return (FORMAT, sys.version_info[:2], sys.modules["designpatterns_ref"].__version__)
 
 
 def read_file(path: str) -> tuple[str, list[Raw], str | None]:
@@ -163,10 +177,14 @@ class FileCache:
     def _load(self) -> dict[str, Any]:
         try:
             with open(self.path, "rb") as fh:
-                stored = marshal.loads(fh.read())
+                sealed = fh.read()
+            data = sealed[_DIGEST:]
+            if len(sealed) < _DIGEST or xxhash.xxh3_128_digest(data) != sealed[:_DIGEST]:
+                return {}  # damaged (or foreign): one changed byte could change the graph
+            stored = marshal.loads(data)
         except (OSError, EOFError, ValueError, TypeError, MemoryError):
             return {}
-        if not isinstance(stored, dict) or stored.get("format") != (FORMAT, sys.version_info[:2]):
+        if not isinstance(stored, dict) or stored.get("format") != _format():
             return {}
         entries = stored.get("entries")
         discovery = stored.get("discovery")
@@ -221,13 +239,14 @@ class FileCache:
         """Keep ``value`` (plain tuples) as the resolved graph for ``key``; a value the cache
         file cannot hold is refused and the snapshot kept before stays."""
         _check_key(key)
+        _check_plain(value)
         if self._dirty or self._snapshot is None or self._snapshot[0] != key or not self.unchanged:
             previous, self._snapshot = self._snapshot, (key, value)
             try:
                 self._store()
-            except ValueError:  # marshal: not plain data; nothing was written
+            except BoundariesError:  # the file cannot be written; nothing was
                 self._snapshot = previous
-                raise _not_plain(value) from None
+                raise
 
     def read(self, files: dict[str, str]) -> dict[str, list[Raw]]:
         """The raw records of every file of ``{module: path}``, parsing only changed ones.
@@ -317,16 +336,20 @@ class FileCache:
             self._store()
 
     def _store(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self.path.with_name(self.path.name + f".{os.getpid()}.tmp")
+        """Write the cache file whole (BoundariesError naming it, nothing written, if it cannot
+        be: a file or a folder in its way, no permission, a full disk)."""
         payload = {
-            "format": (FORMAT, sys.version_info[:2]),
+            "format": _format(),
             "entries": self._entries,
             "snapshot": self._snapshot,
             "discovery": self._discovery,
         }
         data = marshal.dumps(payload)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise BoundariesError(
+                f"cache={shown(str(self.path), 80)}: cannot be written: {exc.strerror}"
+            ) from None
+        write_file(self.path, xxhash.xxh3_128_digest(data) + data, "cache")
         self._dirty = False
-        with open(temporary, "wb") as fh:
-            fh.write(data)
-        os.replace(temporary, self.path)

@@ -22,8 +22,10 @@ directly: they run the same checks on their fields (lists are kept as tuples) an
   with those settings, unless a component is declared for it by name.
 - ``layers``: contracts ``{name, layers}``, highest layer first; an entry is a module (or a
   component) or a list of siblings; a lower layer must not reach a higher one by any chain of
-  imports.
-- ``independence``: contracts ``{name, modules}``; no chain of imports between any two.
+  imports. No layer may lie inside another (``app`` over ``app.core``): the check refuses it
+  with ConfigError, since no chain between the two could ever be found.
+- ``independence``: contracts ``{name, modules}``; no chain of imports between any two (which
+  must not lie one inside the other, as for layers).
 - ``include``: the import kinds that count (default: all of
   :data:`~designpatterns_ref.boundaries.base.KINDS`); ``cycles`` (default true): forbid cycles
   between components; ``todo``: the recorded-violations file; ``cache``: the cache file

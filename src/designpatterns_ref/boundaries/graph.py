@@ -234,7 +234,7 @@ def resolve(importer: str, path: str, raw: Iterable[Raw], graph: ImportGraph) ->
         found = _existing(target, modules)
         if found is None:
             return
-        if found != target and name is None:
+        if found != target:  # `from X import y` needs the module X as much as `import X`
             graph.problems.append(Problem(path, line, f"{target} is not a module; using {found}"))
         if found != importer:
             imp = Import(importer, found, line, kind, path, name if found == target else None)
@@ -341,7 +341,12 @@ def build_graph(
         raw_by_module = cache.read(files)
         graph.problems += cache.problems
         graph.parsed, graph.cached = cache.parsed, cache.hits
-        key = xxhash.xxh3_128_hexdigest(repr((sorted(modules.items()), sorted(pkgs))).encode())
+        # The resolved imports stand while the files, the modules and what discovery warned
+        # about are unchanged (a snapshot reused on modules alone hid discovery's new warnings).
+        found = [(p.path, p.line, p.message) for p in problems]
+        key = xxhash.xxh3_128_hexdigest(
+            repr((sorted(modules.items()), sorted(pkgs), found)).encode()
+        )
         stored = cache.snapshot(key)
         if stored is not None:  # nothing changed: the resolved imports are still right
             imports: list[tuple[str, str, int, str, str, str | None]] = stored[0]

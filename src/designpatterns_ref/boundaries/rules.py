@@ -198,6 +198,17 @@ def _expand(name: str, config: Config, bound: Bound, graph: ImportGraph, key: st
     return graph.within(module)
 
 
+def _refuse_overlap(first: set[str], second: set[str], a: str, b: str, key: str) -> None:
+    """Two entries of one contract must not share a module (one inside the other): no chain
+    between them could be found, so the contract would check nothing between them."""
+    if first & second:
+        raise ConfigError(
+            key,
+            f"{shown(b)} and {shown(a)} share the modules below one of them (one lies inside "
+            "the other): a contract's entries must not overlap",
+        )
+
+
 def _chain_violation(
     rule: str, contract: str, chain: tuple[str, ...], graph: ImportGraph, kinds: frozenset[str],
     message: str, fix: str,
@@ -217,6 +228,9 @@ def _contract_rules(graph: ImportGraph, config: Config, bound: Bound) -> list[Vi
         for j, layer in enumerate(contract.layers):
             key = f"layers[{i}].layers[{j}]"
             sets.append(set().union(*(_expand(m, config, bound, graph, key) for m in layer)))
+            for k in range(j):
+                _refuse_overlap(sets[k], sets[j], "|".join(contract.layers[k]),
+                                "|".join(layer), key)  # fmt: skip
         every = set().union(*sets)
         for hi in range(len(sets)):
             for lo in range(hi + 1, len(sets)):
@@ -231,6 +245,9 @@ def _contract_rules(graph: ImportGraph, config: Config, bound: Bound) -> list[Vi
     for i, ind in enumerate(config.independence):
         key = f"independence[{i}].modules"
         sets = [_expand(m, config, bound, graph, key) for m in ind.modules]
+        for a in range(len(sets)):
+            for b in range(a):
+                _refuse_overlap(sets[b], sets[a], ind.modules[b], ind.modules[a], key)
         every = set().union(*sets)
         for a in range(len(sets)):
             for b in range(len(sets)):

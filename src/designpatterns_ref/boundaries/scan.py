@@ -33,7 +33,7 @@ from __future__ import annotations
 import ast
 import os
 import re
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from pathlib import Path
 
 from designpatterns_ref.boundaries.base import BoundariesError, Problem
@@ -45,6 +45,7 @@ Raw = tuple[str, int, str, tuple[str, ...], int, str]
 
 _NAME = re.compile(r"[^\W\d][\w-]*(\.[\w-]+)*")
 _DYNAMIC = re.compile(rb"import_module|__import__")
+_NEWLINE = re.compile(rb"\r\n|\r|\n")
 _TOP_LINE = re.compile(rb"^[^\s#)\]}]", re.MULTILINE)
 _RANK = {"module": 0, "conditional": 1, "function": 2, "type_checking": 3}
 
@@ -118,8 +119,10 @@ def _package_argument(node: ast.expr) -> tuple[str, ...] | None:
 
 
 def _dynamic_lines(text: bytes) -> list[int]:
-    """The line numbers (1-based, sorted) on which ``import_module`` or ``__import__`` occur."""
-    return sorted({text.count(b"\n", 0, m.start()) + 1 for m in _DYNAMIC.finditer(text)})
+    """The line numbers (1-based, sorted) on which ``import_module`` or ``__import__`` occur,
+    counted as Python counts them: a line ends at ``\\r\\n``, ``\\r`` or ``\\n``."""
+    starts = [m.end() for m in _NEWLINE.finditer(text)]
+    return sorted({bisect_right(starts, m.start()) + 1 for m in _DYNAMIC.finditer(text)})
 
 
 def _touches(node: ast.AST, lines: list[int]) -> bool:
@@ -298,12 +301,12 @@ def discover(
     portions: list[str] = []
     for root in roots:
         base = os.path.join(str(root), *parts)
-        if seen is not None:
-            parent = os.path.dirname(base)
-            try:
-                seen[parent] = os.stat(parent).st_mtime_ns
-            except OSError:
-                seen[parent] = -1
+        if seen is not None:  # the folder holding the name, and the name's own folder: an
+            for folder in (os.path.dirname(base), base):  # __init__.py added to it changes
+                try:  # which of the module, the package or a portion wins
+                    seen[folder] = os.stat(folder).st_mtime_ns
+                except OSError:
+                    seen[folder] = -1
         if os.path.isfile(os.path.join(base, "__init__.py")):
             modules[package] = os.path.join(base, "__init__.py")
             packages.add(package)

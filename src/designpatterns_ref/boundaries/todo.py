@@ -4,7 +4,8 @@ Case study: Shopify's Modular Monolith (docs/case-studies/shopify-modular-monoli
 
 A codebase adopting boundaries starts with many violations. :func:`write_todo` records the
 current ones in a TOML file (``boundaries_todo.toml``), one entry per :attr:`Violation.key`
-(the rule and the modules, never the line, so moving code does not invalidate it);
+(the rule and the modules, never the line, so moving code does not invalidate it), with a
+``where`` (``file:line``, relative to the todo file's folder, since the file is committed);
 :func:`split` then sorts a check's violations into new ones (which fail CI) and recorded ones
 (which do not), and lists the recorded entries that no longer occur. :func:`shrink` rewrites
 the file without those stale entries and never adds one, so the list only ever gets shorter.
@@ -19,7 +20,7 @@ Complexity: O(v) for v violations, with set look-ups.
 
 from __future__ import annotations
 
-import json
+import contextlib
 import os
 import tomllib
 from collections.abc import Iterable
@@ -31,6 +32,7 @@ from designpatterns_ref.boundaries.base import (
     ConfigError,
     Violation,
     check_path,
+    write_file,
 )
 from designpatterns_ref.errors import shown
 
@@ -86,32 +88,72 @@ def read_todo(path: str | Path) -> set[tuple[str, ...]]:
     return keys
 
 
-def render_todo(violations: Iterable[Violation]) -> str:
-    """The file's text for these violations: sorted, one ``[[violation]]`` table each."""
+def _toml_string(text: str, what: str) -> str:
+    """``text`` as a TOML basic string that reads back as ``text``.
+
+    Only the quote, the backslash and control characters are escaped; everything else is
+    written as itself (the file is UTF-8). JSON's escapes would not do: it writes a character
+    outside the basic plane as a surrogate pair (``\\ud83d\\ude80``), which TOML refuses.
+    """
+    if any("\ud800" <= ch <= "\udfff" for ch in text):
+        raise BoundariesError(
+            f"{what}={shown(text, 60)}: holds a lone surrogate (a file name that is not "
+            "UTF-8), which the todo file cannot hold"
+        )
+    out = []
+    for ch in text:
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif ch < " " or ch == "\x7f":
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def _where(path: str, base: Path | None) -> str:
+    """``path`` relative to ``base`` (the todo file's folder), in ``/`` form; as given when
+    there is no base or no relative path (another drive)."""
+    if base is not None:
+        with contextlib.suppress(ValueError):
+            path = Path(os.path.relpath(path, base)).as_posix()
+    return "".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in path)
+
+
+def render_todo(violations: Iterable[Violation], base: Path | None = None) -> str:
+    """The file's text for these violations: sorted, one ``[[violation]]`` table each.
+
+    ``where`` names each file relative to ``base`` when given (the todo file's folder: the
+    file is committed, so it must not hold one machine's absolute paths). Raises
+    :class:`~.base.BoundariesError` for a key holding a lone surrogate (no UTF-8 text holds
+    one); a ``where`` holding one is written with U+FFFD in its place.
+    """
+    if base is not None and not isinstance(base, Path):
+        raise BoundariesError(f"base={shown(base, 60)}: must be a Path or None")
     by_key: dict[tuple[str, ...], Violation] = {}
     for v in _violations(violations):
         by_key.setdefault(v.key, v)
     lines = [_HEADER]
     for key in sorted(by_key):
         v = by_key[key]
+        where = _where(v.path, base)
         lines.append("[[violation]]")
-        lines.append("key = [" + ", ".join(json.dumps(k) for k in key) + "]")
-        lines.append(f"where = {json.dumps(f'{v.path}:{v.line}')}")
+        lines.append("key = [" + ", ".join(_toml_string(k, "key") for k in key) + "]")
+        lines.append(f"where = {_toml_string(f'{where}:{v.line}', 'where')}")
         lines.append("")
     return "\n".join(lines)
 
 
 def _write(path: Path, text: str) -> None:
-    temporary = path.with_name(path.name + f".{os.getpid()}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
+    """Replace the todo file whole; BoundariesError (nothing written) when it cannot be."""
+    write_file(path, text.encode("utf-8"), "todo")
 
 
 def write_todo(path: str | Path, violations: Iterable[Violation]) -> int:
     """Record ``violations`` in ``path`` (replacing it); returns the number of entries."""
     target = Path(check_path(path, "path"))
     items = _violations(violations)
-    _write(target, render_todo(items))
+    _write(target, render_todo(items, target.parent))
     return len({v.key for v in items})
 
 
@@ -141,5 +183,5 @@ def shrink(path: str | Path, violations: Iterable[Violation]) -> tuple[int, int]
     if not file.exists():
         return 0, 0
     _, known, stale = split(violations, recorded)
-    _write(file, render_todo(known))
+    _write(file, render_todo(known, file.parent))
     return len({v.key for v in known}), len(stale)

@@ -13,12 +13,15 @@ those stamps and, when every one matches, prints the stored text and returns the
 The point is start-up cost. A re-run over an unchanged tree spends a few milliseconds on
 ``stat`` calls; the rest of a command-line check is starting Python and importing the checker
 (``tomllib``, ``dataclasses``, ``argparse``, ``ast``...), which costs several times the check
-itself. :func:`replay` imports only ``os``, ``sys`` and ``marshal``, so ``python -m
+itself. :func:`replay` imports only ``os``, ``sys``, ``marshal`` and ``binascii``, so ``python -m
 designpatterns_ref.boundaries check PATH`` over an unchanged tree runs about as fast as Python
 starts. Anything unusual falls back to the full check: other options (``--no-cache``,
 ``--verify-content``), an argument the parser would refuse (``--jobs=abc``: its error and exit
 status 2 come from the parser), a configuration naming another cache file, a file that could
-not be parsed, a damaged or foreign verdict file.
+not be parsed, a damaged or foreign verdict file (one written by another release of the
+library, whose rules may differ, counts as foreign). The verdict is sealed with a CRC-32 of its
+bytes (checked before they are decoded), so a damaged file is never replayed: one changed byte
+could otherwise print other text or turn a failing check's exit status into 0.
 
 Trade-off: like the file cache, a file rewritten with the same size within the file system's
 time resolution is taken as unchanged; ``--verify-content`` hashes every file instead.
@@ -41,6 +44,7 @@ True
 
 from __future__ import annotations
 
+import binascii
 import marshal
 import os
 import sys
@@ -54,7 +58,7 @@ if TYPE_CHECKING:
 __all__ = ["FORMAT", "LOCATION", "key_of", "read_bytes", "replay", "save"]
 
 #: Bumped when the verdict's layout changes; a verdict of another format is ignored.
-FORMAT = 1
+FORMAT = 2
 
 #: Where the verdict lives, relative to the configuration file's folder (beside the default
 #: cache file; a configuration naming another cache keeps no verdict).
@@ -141,6 +145,30 @@ def read_bytes(path: str) -> bytes | None:
         return None
 
 
+def _format() -> tuple[object, ...]:
+    """What a stored file must have been written by: this layout, this Python (marshal's
+    format) and this release of the library (the checker's rules: an upgrade may change the
+    output for the same tree)."""
+    return (FORMAT, sys.version_info[:2], sys.modules["designpatterns_ref"].__version__)
+
+
+def _seal(payload: dict[str, object]) -> bytes:
+    """``payload`` as marshal bytes behind their CRC-32 (4 bytes, big-endian)."""
+    data = marshal.dumps(payload)
+    return binascii.crc32(data).to_bytes(4, "big") + data
+
+
+def _unseal(stored: bytes) -> object:
+    """The payload :func:`_seal` wrote, or None when the bytes are damaged or foreign."""
+    data = stored[4:]
+    if len(stored) < 4 or binascii.crc32(data).to_bytes(4, "big") != stored[:4]:
+        return None
+    try:
+        return marshal.loads(data)
+    except (EOFError, ValueError, TypeError):
+        return None
+
+
 def _location(config_file: str | os.PathLike[str]) -> str:
     return os.path.join(os.path.dirname(os.fspath(config_file)), LOCATION)
 
@@ -157,11 +185,8 @@ def replay(argv: list[str], out: TextIO | None = None) -> int | None:
     stored = read_bytes(_location(key[0]))
     if stored is None:
         return None
-    try:
-        verdict = marshal.loads(stored)
-    except (EOFError, ValueError, TypeError):
-        return None
-    if not isinstance(verdict, dict) or verdict.get("format") != (FORMAT, sys.version_info[:2]):
+    verdict = _unseal(stored)
+    if not isinstance(verdict, dict) or verdict.get("format") != _format():
         return None
     try:
         if verdict["key"] != key or verdict["config"] != read_bytes(key[0]):
@@ -175,7 +200,7 @@ def replay(argv: list[str], out: TextIO | None = None) -> int | None:
         text, status = verdict["output"], verdict["status"]
     except (KeyError, TypeError, AttributeError, ValueError):
         return None
-    if not isinstance(text, str) or not isinstance(status, int):
+    if not isinstance(text, str) or type(status) is not int or status not in (0, 1):
         return None
     stream = out if out is not None else sys.stdout
     stream.write(text)
@@ -229,7 +254,7 @@ def save(
     if todo_file is not None:
         stamps[os.fspath(todo_file)] = _stamp(os.fspath(todo_file))
     payload = {
-        "format": (FORMAT, sys.version_info[:2]),
+        "format": _format(),
         "key": key,
         "config": config,
         "dirs": dirs,
@@ -242,7 +267,7 @@ def save(
     try:
         os.makedirs(os.path.dirname(target), exist_ok=True)
         with open(temporary, "wb") as fh:
-            fh.write(marshal.dumps(payload))
+            fh.write(_seal(payload))
         os.replace(temporary, target)
     except (OSError, ValueError):
         try:  # noqa: SIM105 - contextlib stays unimported on the replay path

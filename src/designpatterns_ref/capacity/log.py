@@ -67,7 +67,9 @@ _ID_LOCK_SPACE = 0x6269  # "bi"
 
 @dataclass(frozen=True)
 class AppendResult:
-    """The stream's version after an append, and how many events were new or duplicates."""
+    """The stream's version after an append, and how many events were new or duplicates
+    (``appended + duplicates`` is the batch's length: an event sent twice in one batch is
+    stored once and counted once as a duplicate)."""
 
     version: int
     appended: int
@@ -129,7 +131,7 @@ class EventLog:
             conn = self._conn()
             try:
                 self._begin(conn)
-                result = self._append(conn, stream, batch, expected_version)
+                result = self._append(conn, stream, batch, expected_version, len(events))
                 conn.commit()
             except BaseException as exc:
                 self._rollback(conn)
@@ -149,8 +151,9 @@ class EventLog:
             conn.rollback()
 
     def _append(
-        self, conn: Any, stream: str, batch: list[BedEvent], expected: int | None
+        self, conn: Any, stream: str, batch: list[BedEvent], expected: int | None, delivered: int
     ) -> AppendResult:
+        """Insert ``batch`` (distinct ids) after the checks; ``delivered`` events were sent."""
         cur = conn.cursor()
         self._lock_stream(cur, stream)  # one appender per stream: read, check, insert
         self._lock_ids(cur, [e.event_id for e in batch])  # and per event id, across streams
@@ -188,7 +191,7 @@ class EventLog:
                 ),
                 rows,
             )
-        return AppendResult(version, len(rows), len(batch) - len(rows))
+        return AppendResult(version, len(rows), delivered - len(rows))
 
     def version(self, stream: str) -> int:
         """The number of events in ``stream`` (0 for a stream never written)."""
@@ -245,6 +248,9 @@ class EventLog:
                 raise CapacityError(f"{name}={shown(value)} must be an int >= 0")
         if batch == 0:
             raise CapacityError("batch=0 must be >= 1")
+        return self._read(after, batch)  # checked now, not when the caller first iterates
+
+    def _read(self, after: int, batch: int) -> Iterator[BedEvent]:
         position = after
         while True:
             rows = self._fetch(

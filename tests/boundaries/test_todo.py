@@ -1,0 +1,163 @@
+"""Files the checker writes (the todo file, the cache): read back whole, or not written at all."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from designpatterns_ref.boundaries import (
+    BoundariesError,
+    Config,
+    Violation,
+    check,
+    read_todo,
+    record,
+    write_todo,
+)
+from designpatterns_ref.boundaries.run import shrink_todo
+from tests.boundaries.helpers import FILES, write_tree
+
+#: Any text a file system or a module name can hold, but lone surrogates (no UTF-8 for them).
+TEXT = st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=12)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["dependency", "privacy", "layers"]), TEXT, TEXT, TEXT),
+        max_size=4,
+    )
+)
+def test_every_recorded_key_is_read_back(rows: list[tuple[str, str, str, str]]) -> None:
+    found = [Violation(rule, a, b, path, 3, "m", "f") for rule, a, b, path in rows]
+    with tempfile.TemporaryDirectory() as folder:
+        todo = Path(folder) / "todo.toml"
+        assert write_todo(todo, found) == len({v.key for v in found})
+        assert read_todo(todo) == {v.key for v in found}
+
+
+def test_a_path_outside_the_basic_plane_is_read_back(tmp_path: Path) -> None:
+    v = Violation("dependency", "shop.a", "shop.b", str(tmp_path / "proj🚀/shop/a.py"), 1, "m", "f")
+    write_todo(tmp_path / "todo.toml", [v])
+    assert read_todo(tmp_path / "todo.toml") == {v.key}
+
+
+def test_a_key_no_utf8_file_can_hold_is_refused_and_nothing_written(tmp_path: Path) -> None:
+    todo = tmp_path / "todo.toml"
+    todo.write_text("# kept\n")
+    bad = Violation("dependency", "shop.caf\udce9", "shop.b", "shop/a.py", 1, "m", "f")
+    with pytest.raises(BoundariesError, match="surrogate"):
+        write_todo(todo, [bad])
+    assert todo.read_text() == "# kept\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["todo.toml"]
+
+
+def _project(tmp_path: Path, **settings: str) -> Config:
+    write_tree(tmp_path, FILES)
+    return Config.from_dict(
+        {"packages": ["shop"], "roots": ["."], "components": {"shop.*": {"depends_on": []}},
+         **settings},
+        base=tmp_path,
+    )  # fmt: skip
+
+
+def _files(folder: Path) -> dict[Path, bytes]:
+    return {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+@pytest.mark.parametrize("todo", ["missing/todo.toml", "shop"])
+def test_a_todo_file_that_cannot_be_written_is_the_family_error(tmp_path: Path, todo: str) -> None:
+    """A missing folder or a folder in the way: BoundariesError naming the file, no debris."""
+    cfg = _project(tmp_path, todo=todo, cache="")
+    before = _files(tmp_path)
+    with pytest.raises(BoundariesError, match="todo"):
+        record(cfg)
+    assert _files(tmp_path) == before
+
+
+def test_shrink_that_cannot_write_leaves_the_todo_file_as_it_was(tmp_path: Path) -> None:
+    cfg = _project(tmp_path, todo="todo.toml", cache="")
+    record(cfg)
+    (tmp_path / "todo.toml").chmod(0o444)
+    before = _files(tmp_path)
+    # the folder is read-only: no temporary file can be made beside the todo file
+    tmp_path.chmod(0o555)
+    try:
+        if os.access(tmp_path, os.W_OK):  # running as root: permissions are not enforced
+            pytest.skip("the file system lets this user write anywhere")
+        with pytest.raises(BoundariesError, match="todo"):
+            shrink_todo(cfg)
+    finally:
+        tmp_path.chmod(0o755)
+    assert _files(tmp_path) == before
+
+
+@pytest.mark.parametrize("cache", ["shop/orders.py/cache.bin", "shop"])
+def test_a_cache_that_cannot_be_written_is_the_family_error(tmp_path: Path, cache: str) -> None:
+    """A file or a folder in the cache's way: BoundariesError naming the cache, no debris."""
+    cfg = _project(tmp_path, cache=cache)
+    before = _files(tmp_path)
+    with pytest.raises(BoundariesError, match="cache"):
+        check(cfg)
+    assert _files(tmp_path) == before
+
+
+def test_checks_in_threads_may_share_one_cache(tmp_path: Path) -> None:
+    """Each write of the cache goes through its own temporary file: two threads writing at
+    once must not move each other's file away (FileNotFoundError) nor fail the check."""
+    cfg = _project(tmp_path)
+    expected = [v.key for v in check(cfg, use_cache=False).violations]
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(4)
+
+    def run(worker: int) -> None:
+        barrier.wait()
+        for i in range(12):
+            if worker == 0:  # a changed file makes every check write the cache again
+                (tmp_path / "shop/shared.py").write_text("x = 1\n" * (i % 5 + 1))
+            try:
+                report = check(cfg, jobs=1)
+                assert [v.key for v in report.violations] == expected
+            except BaseException as exc:  # collected, then reported
+                errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(w,)) for w in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert not [p for p in tmp_path.rglob("*.tmp")]
+
+
+def test_the_todo_file_names_files_relative_to_its_folder(tmp_path: Path) -> None:
+    """The todo file is committed: a machine's absolute path in it would change with every
+    checkout (and every shrink would rewrite every line)."""
+    cfg = _project(tmp_path / "proj", todo="todo.toml", cache="")
+    record(cfg)
+    text = (tmp_path / "proj/todo.toml").read_text()
+    assert str(tmp_path) not in text
+    assert 'where = "shop/orders.py:1"' in text
+    deeper = _project(tmp_path / "other", todo="debt/todo.toml", cache="")
+    (tmp_path / "other/debt").mkdir()
+    record(deeper)
+    assert 'where = "../shop/orders.py:1"' in (tmp_path / "other/debt/todo.toml").read_text()
+
+
+def test_written_files_get_the_usual_permissions(tmp_path: Path) -> None:
+    """The todo file is shared (committed, read by others): it is created as any file the
+    user makes, under the umask, not private to the user as a bare temporary file is."""
+    cfg = _project(tmp_path, todo="todo.toml")
+    mask = os.umask(0o022)
+    try:
+        record(cfg)
+    finally:
+        os.umask(mask)
+    assert (tmp_path / "todo.toml").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / cfg.cache).stat().st_mode & 0o777 == 0o644
