@@ -81,20 +81,23 @@ def test_a_todo_file_that_cannot_be_written_is_the_family_error(tmp_path: Path, 
     assert _files(tmp_path) == before
 
 
-def test_shrink_that_cannot_write_leaves_the_todo_file_as_it_was(tmp_path: Path) -> None:
+def test_shrink_that_cannot_write_leaves_the_todo_file_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rename over the todo file fails (a full disk, a file system gone read-only: faults
+    no permission bit can stand in for when the tests run as root): BoundariesError naming
+    the todo file, the file as it was, and no temporary file left beside it."""
     cfg = _project(tmp_path, todo="todo.toml", cache="")
     record(cfg)
-    (tmp_path / "todo.toml").chmod(0o444)
     before = _files(tmp_path)
-    # the folder is read-only: no temporary file can be made beside the todo file
-    tmp_path.chmod(0o555)
-    try:
-        if os.access(tmp_path, os.W_OK):  # running as root: permissions are not enforced
-            pytest.skip("the file system lets this user write anywhere")
-        with pytest.raises(BoundariesError, match="todo"):
-            shrink_todo(cfg)
-    finally:
-        tmp_path.chmod(0o755)
+
+    def refuse(source: object, target: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", refuse)
+    with pytest.raises(BoundariesError, match="todo"):
+        shrink_todo(cfg)
+    monkeypatch.undo()
     assert _files(tmp_path) == before
 
 
