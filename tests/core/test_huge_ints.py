@@ -26,7 +26,7 @@ from designpatterns_ref.notifications.pipeline import Pipeline
 from designpatterns_ref.notifications.providers import default_providers
 from designpatterns_ref.sharding import ShardingError
 from designpatterns_ref.sharding.jump import JumpPlacement
-from designpatterns_ref.sharding.schema import run_schema_lesson
+from designpatterns_ref.sharding.schema import generate_blocks, run_schema_lesson
 from designpatterns_ref.shortcode import ShortCodeError
 from designpatterns_ref.shortcode import plot as shortcode_plot
 
@@ -67,7 +67,7 @@ CASES: dict[str, tuple[Callable[[], object], type[Exception], str]] = {
         "shard=",
     ),
     "run_schema_lesson(engine)": (
-        lambda: run_schema_lesson([], engine=HUGE),  # type: ignore[arg-type]
+        lambda: run_schema_lesson(generate_blocks(10, workspaces=2), engine=HUGE),  # type: ignore[arg-type]
         ShardingError,
         "engine=",
     ),
