@@ -27,7 +27,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from designpatterns_ref.notifications import redis_streams
-from designpatterns_ref.notifications.redis_streams import RedisStreamQueue
+from designpatterns_ref.notifications.redis_streams import CLAIM_CALLS, RedisStreamQueue
 
 WHO = st.integers(0, 1)
 ops_st = st.lists(
@@ -217,18 +217,24 @@ def test_take_on_an_empty_queue_is_empty(redis_url: str, n: int) -> None:
 
 @pytest.mark.parametrize("fast", [True, False], ids=["take", "reference"])
 def test_an_idle_entry_behind_many_fresh_ones_is_reclaimed(redis_url: str, fast: bool) -> None:
-    """One XAUTOCLAIM scans at most ten times its COUNT pending entries: a take of one that
-    stopped there would not see a dead consumer's idle entry behind 20 fresh ones."""
+    """One XAUTOCLAIM scans at most ten times its COUNT pending entries, and a take makes at
+    most CLAIM_CALLS of them: a dead consumer's idle entry behind many fresh ones is reached
+    by a later take going on from where the one before stopped (a take that started over each
+    time would never reach it)."""
     name = f"behind-{fast}"
     busy, dead, poll = (RedisStreamQueue(redis_url, name, consumer=c, claim_idle=0.1)
                         for c in ("busy", "dead", "poll"))  # fmt: skip
-    busy.put_many([{"n": i} for i in range(20)])
+    fresh = 10 * CLAIM_CALLS * 3  # three takes of one to scan past them
+    busy.put_many([{"n": i} for i in range(fresh)])
     dead.put({"n": "dead's"})
-    assert len(busy.take(20, 0.0)) == 20 and len(dead.take(1, 0.0)) == 1
-    time.sleep(0.2)  # everything is idle; busy takes its 20 back: fresh again, in front
-    assert [it["n"] for _, it in busy.take(20, 0.0)] == list(range(20))
-    got = poll.take(1, 0.0) if fast else poll._take_reference(1, 0.0)
-    assert [it for _, it in got] == [{"n": "dead's"}]
+    assert len(busy.take(fresh, 0.0)) == fresh and len(dead.take(1, 0.0)) == 1
+    time.sleep(0.2)  # everything is idle; busy works on its own again: fresh, in front
+    stream = busy.streams(name)[1]
+    pending = busy.r.xpending_range(stream, busy.group, "-", "+", fresh, "busy")
+    ids = [entry["message_id"] for entry in pending]
+    busy.r.xclaim(stream, busy.group, "busy", 0, ids)  # idle time back to zero
+    takes = [poll.take(1, 0.0) if fast else poll._take_reference(1, 0.0) for _ in range(5)]
+    assert [it for got in takes for _, it in got] == [{"n": "dead's"}]  # reached, once
 
 
 def test_items_due_at_one_instant_come_out_in_put_order_as_on_the_other_queues(
@@ -247,3 +253,21 @@ def test_items_due_at_one_instant_come_out_in_put_order_as_on_the_other_queues(
             q.put({"n": n}, lane=lane, at=7.0)
         got.append([it["n"] for _, it in q.take(100, 7.0)])
     assert got[0] == got[1] == got[2] == ["h0", *(f"n{i}" for i in range(12)), "n0"]
+
+
+def test_a_take_scans_a_bounded_part_of_a_long_pending_list(redis_url: str) -> None:
+    """With thousands of fresh pending entries and nothing idle, a take of one makes at most
+    CLAIM_CALLS scans of ten entries each and leaves its cursor mid-list for the next take
+    (it does not walk the whole list while the server serves no one else)."""
+    busy = RedisStreamQueue(redis_url, "long-pel", consumer="busy", claim_idle=60.0)
+    poll = RedisStreamQueue(redis_url, "long-pel", consumer="poll", claim_idle=60.0)
+    busy.put_many([{"n": i} for i in range(2_000)])
+    assert len(busy.take(2_000, 0.0)) == 2_000
+    assert poll.take(1, 0.0) == []
+    cursor = poll.r.hget(poll.cursors, 3)  # the normal lane (key index 3)
+    assert cursor not in (None, b"0-0")
+    ids = [
+        e["message_id"]
+        for e in poll.r.xpending_range(poll.streams("long-pel")[1], poll.group, "-", "+", 2_000)
+    ]
+    assert 0 < ids.index(cursor) <= 10 * CLAIM_CALLS  # stopped after 10 x CLAIM_CALLS entries

@@ -9,8 +9,11 @@ so the stream holds only live work). When a worker dies (SIGKILL, a lost host), 
 messages would wait forever; :meth:`RedisStreamQueue.take` first runs ``XAUTOCLAIM`` to move
 messages idle at least ``claim_idle`` seconds to itself. A take is one Lua script call (one
 round trip): it moves the due retries into their streams, ``XAUTOCLAIM``\\s each lane (high
-first; one call scans at most ten times its ``COUNT`` pending entries, so the take follows the
-cursor it returns through the whole pending list until it has ``n``), then reads new messages of
+first; one call scans at most ten times its ``COUNT`` pending entries, so a take makes up to
+:data:`CLAIM_CALLS` of them, following the cursor each returns, and leaves the cursor in
+``<name>:claimed`` for the next take to go on from: an idle entry behind many fresh ones is
+reached within a few takes, and no take scans a long pending list while the server waits
+on it), then reads new messages of
 each lane with a non-blocking ``XREADGROUP``, each command asking for what is still missing of
 ``n``. :meth:`RedisStreamQueue._take_reference` makes the same calls one round trip each (up to
 five a take): the readable reference the tests compare it with. That is at-least-once delivery;
@@ -72,9 +75,13 @@ from designpatterns_ref.notifications.redis_dedup import (
     _unavailable,
 )
 
-__all__ = ["RedisStreamQueue"]
+__all__ = ["CLAIM_CALLS", "RedisStreamQueue"]
 
 _T = TypeVar("_T")
+
+CLAIM_CALLS = 2
+"""The most ``XAUTOCLAIM`` calls a take makes on each lane (each scans at most ten times the
+take's size of pending entries), so one take never scans a long pending list at once."""
 
 # KEYS: the delayed set, the high stream, the normal stream. ARGV: now, n. Moves the first n due
 # entries (by due time, ties by member: lane name, then put number) to the end of their stream.
@@ -103,8 +110,9 @@ return n
 
 # A whole take in one call: promote due retries, then XAUTOCLAIM each lane (high first) for
 # entries idle at least ARGV[5] ms, then XREADGROUP each lane for new ones, asking each command
-# for what is still missing of n. One XAUTOCLAIM scans at most 10 x COUNT pending entries, so it
-# is called again from the cursor it returns until the lane's pending list is scanned (an idle
+# for what is still missing of n. One XAUTOCLAIM scans at most 10 x COUNT pending entries; it
+# is called again from the cursor it returns, at most ARGV[6] times a lane, and the cursor is
+# kept in KEYS[4] (a hash, field: the lane's key index) for the next take to go on from (an idle
 # entry may lie behind many fresh ones). ARGV: now, n, group, consumer, idle ms. Returns a flat
 # list: lane index (0 high, 1 normal), entry id, body, ... in take order. A deleted entry (no
 # fields, or listed apart by XAUTOCLAIM since Redis 7) is not served and does not count towards n.
@@ -129,14 +137,19 @@ local function keep(lane, entries)
   end
 end
 for lane = 2, 3 do
-  local cursor = '0-0'
-  repeat
-    if got >= n then break end
+  local cursor = redis.call('HGET', KEYS[4], lane) or '0-0'
+  local calls, wrapped = 0, cursor == '0-0'
+  while got < n and calls < tonumber(ARGV[6]) do
     local r = redis.call('XAUTOCLAIM', KEYS[lane], ARGV[3], ARGV[4], ARGV[5], cursor,
                          'COUNT', n - got)
     keep(lane, r[2])
-    cursor = r[1]
-  until cursor == '0-0'
+    cursor, calls = r[1], calls + 1
+    if cursor == '0-0' then
+      if wrapped then break end
+      wrapped = true  -- began mid-list: go on from the start, once
+    end
+  end
+  redis.call('HSET', KEYS[4], lane, cursor)
 end
 for lane = 2, 3 do
   if got >= n then break end
@@ -174,6 +187,7 @@ class RedisStreamQueue:
         self.r = _client(redis)
         self.name, self.group, self.consumer = name, group, consumer
         self.delayed = f"{name}:delayed"
+        self.cursors = f"{name}:claimed"  # where each lane's XAUTOCLAIM scan goes on from
         self._seq = f"{name}:delayed:seq"
         self._put_delayed = self.r.register_script(_PUT_DELAYED)
         self._move = self.r.register_script(_MOVE_DUE)
@@ -253,8 +267,8 @@ class RedisStreamQueue:
         with _unavailable("RedisStreamQueue.take", self.name):
             flat = self._regrouped(
                 lambda: self._take(
-                    keys=[self.delayed, *streams],
-                    args=[now, n, self.group, self.consumer, idle_ms],
+                    keys=[self.delayed, *streams, self.cursors],
+                    args=[now, n, self.group, self.consumer, idle_ms, CLAIM_CALLS],
                 )
             )
         return [
@@ -270,18 +284,24 @@ class RedisStreamQueue:
         self._move(keys=keys, args=[now, n])
         out: list[tuple[Hashable, Item]] = []
         idle_ms = int(self.claim_idle * 1000)
-        for stream in self.streams(self.name):
-            cursor = "0-0"
-            while len(out) < n:  # one call scans at most 10 x COUNT pending entries: go on
+        for lane, stream in enumerate(self.streams(self.name), start=2):
+            # one call scans at most 10 x COUNT pending entries; a take makes CLAIM_CALLS of
+            # them at most, and the next take goes on from where this one stopped
+            cursor = _s(self.r.hget(self.cursors, lane) or b"0-0")
+            calls, wrapped = 0, cursor == "0-0"
+            while len(out) < n and calls < CLAIM_CALLS:
                 claimed = self.r.xautoclaim(
                     stream, self.group, self.consumer, idle_ms, cursor, count=n - len(out)
                 )
                 for msg_id, fields in claimed[1]:
                     if fields:  # a deleted entry comes back without fields
                         out.append(((stream, _s(msg_id)), json.loads(_s(fields[_key(fields)]))))
-                cursor = _s(claimed[0])
+                cursor, calls = _s(claimed[0]), calls + 1
                 if cursor == "0-0":
-                    break
+                    if wrapped:
+                        break
+                    wrapped = True  # began mid-list: go on from the start, once
+            self.r.hset(self.cursors, lane, cursor)
         for stream in self.streams(self.name):
             if len(out) >= n:
                 break
