@@ -145,9 +145,9 @@ def test_a_number_of_too_many_digits_is_refused_over_loopback(
 @pytest.mark.parametrize(
     "raw",
     [
-        b'{"member": 1e999, "organisation": "o", "benefit": "b"}',
-        b'{"member": [-1e400], "organisation": "o", "benefit": "b"}',
-        b'{"member": "m0001", "organisation": {"x": 1e999}, "benefit": "b"}',
+        b'{"member": 1e999, "organisation": "northwind-union", "benefit": "lounge-access"}',
+        b'{"member": [-1e400], "organisation": "northwind-union", "benefit": "lounge-access"}',
+        b'{"member": "m0001", "organisation": {"x": 1e999}, "benefit": "lounge-access"}',
     ],
 )
 def test_a_number_past_the_float_range_is_422_not_500(client: httpx.Client, raw: bytes) -> None:
@@ -181,13 +181,18 @@ def test_unknown_names_are_422(client: httpx.Client, field: str, value: str) -> 
          ["member", "organisation"]),
         ({"member": " m1", "organisation": "motor-club", "benefit": "yacht"},
          ["member", "benefit"]),
+        ({"member": 7, "organisation": "nowhere", "benefit": "yacht"},
+         ["member", "organisation"]),  # a shape problem and a name problem, both
+        ({"member": "m1", "organisation": "motor-club", "benefit": None},
+         ["benefit"]),
     ],
 )  # fmt: skip
 def test_every_name_problem_is_listed(
     client: httpx.Client, body: dict[str, str], fields: list[str]
 ) -> None:
     """A bad member name and an unknown benefit are two problems, both listed (only the
-    first was); a benefit of an unknown organisation cannot be checked, so it is not."""
+    first was), and so are a field of the wrong type and an unknown name in another; a
+    benefit of an unknown organisation cannot be checked, so it is not."""
     r = client.post("/v1/verify", json=body)
     assert r.status_code == 422
     assert r.json()["detail"] == f"{len(fields)} problem(s) with the request"

@@ -335,6 +335,9 @@ def test_the_unit_and_notation_helpers_refuse_what_they_cannot_use() -> None:
         lambda: since(1.0, 0.0, 1.0, 0.0),
         lambda: since(None, 0.0, 1.0, 2.0**-40),  # type: ignore[arg-type]
         lambda: since(math.inf, 0.0, 1.0, 2.0**-40),
+        lambda: quantum(1e308),
+        lambda: since(1e308, -1e308, 1.0, 2.0**-40),
+        lambda: since(10.0, 0.0, 1e308, 1e-300),
         lambda: distinct_limits(5),  # type: ignore[arg-type]
         lambda: distinct_limits(["60/minute"]),  # type: ignore[list-item]
     ):

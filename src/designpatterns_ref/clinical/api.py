@@ -22,7 +22,10 @@ body itself, so that every failure has one shape and one status:
 
 Every response is encodable: a 422 echoes the client's own keys and values, and JSON lets a
 client send a lone surrogate (``"\\ud800"``) that UTF-8 cannot carry, so such a response is
-written with ``\\u`` escapes instead (still valid JSON that decodes to the same text).
+written with ``\\u`` escapes instead (still valid JSON that decodes to the same text). A
+number no float holds exactly (``90.49999999999999999``) is scored as the decimal it spells and
+echoed in a 422 as that decimal's text, a JSON string: as a JSON number, most readers would
+turn it back into the nearest float and the echo would no longer be what was sent.
 
 The request schema in the OpenAPI document is generated from the ruleset's own data (units,
 ranges, choices), and its examples are scored when the app is built, so the documented

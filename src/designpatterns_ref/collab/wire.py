@@ -312,7 +312,11 @@ def _parse_update(r: _Reader) -> list[Op]:
     if "" in agents:
         raise r.fail("the agent table holds an empty agent name")
     if len(set(agents)) < n_agents:
-        twice = next(a for k, a in enumerate(agents) if a in agents[:k])
+        seen: set[str] = set()
+        for twice in agents:  # one pass: the first name met again
+            if twice in seen:
+                break
+            seen.add(twice)
         raise r.fail(f"the agent table names {shown(twice, 40)} twice")
     text = r.string("inserted text")
     n_ops = r.count("operation count", 5)

@@ -162,29 +162,36 @@ def _problems(data: dict[str, Any]) -> list[dict[str, Any]]:
     return found
 
 
-def _name_problems(verifier: Verifier, data: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every problem with the names of a well-formed body: the member's name, an unknown
-    organisation, or a benefit that organisation does not offer (checked only when the
-    organisation is known: benefits belong to one)."""
-    found = []
+def _name_problems(
+    verifier: Verifier, data: dict[str, Any], skip: set[str]
+) -> list[dict[str, Any]]:
+    """Every problem with the names of the body's well-formed fields (those not in ``skip``,
+    already refused for their shape): the member's name, an unknown organisation, or a
+    benefit that organisation does not offer (checked only when the organisation is known:
+    benefits belong to one)."""
+    found: list[dict[str, Any]] = []
 
     def refused(name: str, err: MembershipError) -> None:
         found.append({"field": name, "value": data[name], "message": str(err),
                       "allowed": "see the message"})  # fmt: skip
 
-    try:
-        check_name("member", data["member"])
-    except MembershipError as err:
-        refused("member", err)
+    if "member" not in skip:
+        try:
+            check_name("member", data["member"])
+        except MembershipError as err:
+            refused("member", err)
+    if "organisation" in skip:
+        return found
     try:
         ruleset = verifier.rules(data["organisation"])
     except MembershipError as err:
         refused("organisation", err)
     else:
-        try:
-            ruleset.check_benefit(data["benefit"])
-        except MembershipError as err:
-            refused("benefit", err)
+        if "benefit" not in skip:
+            try:
+                ruleset.check_benefit(data["benefit"])
+            except MembershipError as err:
+                refused("benefit", err)
     return found
 
 
@@ -273,7 +280,8 @@ def create_app(
             return _refuse(422, "the body must be a JSON object", [
                 {"field": "body", "value": None, "message": f"got a JSON {type(data).__name__}",
                  "allowed": "an object with member, organisation and benefit"}])  # fmt: skip
-        problems = _problems(data) or _name_problems(verifier, data)
+        problems = _problems(data)
+        problems += _name_problems(verifier, data, {p["field"] for p in problems})
         if problems:
             return _refuse(422, f"{len(problems)} problem(s) with the request", problems)
         try:

@@ -246,7 +246,11 @@ class Pipeline:
             if not isinstance(u, str) or u not in users:
                 raise NotificationError(f"{w}: user={shown(u)} is not registered")
         if len(set(n.users)) != len(n.users):  # twice would spend the user's cap twice
-            twice = next(u for i, u in enumerate(n.users) if u in n.users[:i])
+            seen: set[str] = set()
+            for twice in n.users:  # one pass: the first user met again
+                if twice in seen:
+                    break
+                seen.add(twice)
             raise NotificationError(
                 f"{w}: users={shown(n.users, 80)} names user={shown(twice)} twice; "
                 "users must be distinct"

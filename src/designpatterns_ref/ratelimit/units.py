@@ -39,9 +39,15 @@ def quantum(burst: float) -> float:
     True
     """
     _check_finite("quantum", burst=burst)
-    if not burst > 0:
-        raise RateLimitError(f"quantum: burst={shown(burst)} must be a number above 0")
+    if not 0 < burst <= MAX_BURST:
+        raise RateLimitError(
+            f"quantum: burst={shown(burst)} must be a number above 0 and at most {MAX_BURST}"
+        )
     return math.ulp(2.0 * burst)
+
+
+#: The largest burst :func:`quantum` takes: twice it must stay a finite float.
+MAX_BURST = 2.0**1022
 
 
 def _check_finite(where: str, **values: object) -> None:
@@ -72,6 +78,11 @@ def since(t: float, stamp: float, speed: float, grid: float) -> float:
     if not grid > 0:
         raise RateLimitError(f"since: grid={shown(grid)} must be above 0 (a quantum)")
     passed = (t - stamp) * speed
+    if passed - passed:  # NaN or an infinity: a time too far to count in units
+        raise RateLimitError(
+            f"since: {shown(t)} - {shown(stamp)} s at {shown(speed)} units a second is too "
+            "many units to count"
+        )
     return passed - passed % grid
 
 
