@@ -420,3 +420,40 @@ def test_a_frozen_file_written_wrong_with_a_valid_checksum_raises_storage_error(
                 except AutocompleteError:
                     pass  # a clear refusal of the query itself
     assert undecodable > 0  # the crafted files do reach the decoding
+
+
+@pytest.mark.parametrize("mapped", [False, True])
+def test_a_large_foreign_file_is_refused_from_its_header_without_reading_it(
+    tmp_path: Path, mapped: bool
+) -> None:
+    """A large file that is no completer file (sparse here: 256 MiB of zeros after a foreign
+    header) is refused for its header, with almost nothing allocated: the whole file was
+    never read into memory."""
+    import tracemalloc
+
+    path = tmp_path / "huge.bin"
+    with open(path, "wb") as out:
+        out.write(b"PK\x03\x04" + bytes(20))
+        out.truncate(256 * 1024 * 1024)
+    tracemalloc.start()
+    try:
+        with pytest.raises(StorageError, match="does not start with"):
+            storage.read(str(path), mapped=mapped)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 1024 * 1024
+
+
+@pytest.mark.parametrize("mapped", [False, True])
+def test_a_file_longer_than_its_header_declares_is_refused(tmp_path: Path, mapped: bool) -> None:
+    """A completer file with bytes after its end is refused for its size, before its checksum
+    (which a reader without the size check would compute over every appended byte)."""
+    path = tmp_path / "t.dpac"
+    Trie([("apple", 3), ("apply", 1)]).save(path)
+    good = path.read_bytes()
+    assert storage.read(str(path), mapped=mapped).kind == "items"
+    for extra in (b"\0", bytes(8), b"junk" * 1000):
+        path.write_bytes(good + extra)
+        with pytest.raises(StorageError, match=f"declare {len(good)} bytes, the file has"):
+            storage.read(str(path), mapped=mapped)

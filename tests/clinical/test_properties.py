@@ -308,3 +308,29 @@ def test_any_ruleset_name_compiles() -> None:
     raw = {"respiration_rate": 18, "spo2": 96, "systolic_bp": 120, "pulse": 70,
            "consciousness": "A", "temperature": 37.0}  # fmt: skip
     assert assess(odd, raw).ruleset == "local variant 2.1 (ward 7)"
+
+
+def test_transient_rulesets_leave_no_plan_behind() -> None:
+    """A ruleset built per request (a local variant) has its plan compiled on first use; when
+    the ruleset goes, so does its plan: a thousand of them leave the cache as it was, while a
+    ruleset still in use keeps its plan."""
+    import gc
+    import weakref
+
+    from designpatterns_ref.clinical import engine
+
+    raw = {"respiration_rate": 18, "spo2": 96, "systolic_bp": 120, "pulse": 70,
+           "consciousness": "A", "temperature": 37.0}  # fmt: skip
+    assess(NEWS2, raw)
+    kept = engine._plan(NEWS2)
+    before = len(engine._PLANS)
+    gone: list[weakref.ref[object]] = []
+    for i in range(1000):
+        variant = dataclasses.replace(NEWS2, name=f"ward {i}")
+        assert assess(variant, raw).total == assess(NEWS2, raw).total
+        gone.append(weakref.ref(variant))
+    del variant
+    gc.collect()
+    assert len(engine._PLANS) <= before
+    assert not any(ref() is not None for ref in gone)
+    assert engine._plan(NEWS2) is kept

@@ -194,3 +194,33 @@ def test_a_rule_set_cannot_drift_from_what_it_evaluates() -> None:
             rs, "lounge-access", facts
         )
     assert sorted(dataclasses.asdict(rs)["benefits"]) == sorted(rs.benefits)
+
+
+@given(
+    st.lists(rules(), max_size=3),
+    st.dictionaries(st.sampled_from(["lounge", "spa", "parking"]), st.lists(rules(), max_size=3)),
+    st.integers(0, 2),
+    st.randoms(use_true_random=False),
+)
+def test_a_rule_set_hashes_consistently_with_equality(
+    common: list[Rule], own: dict[str, list[Rule]], version: int, rnd: Any
+) -> None:
+    """A frozen RuleSet is hashable: equal sets (benefits given in any order) hash alike, and
+    a set of rule sets holds each distinct one once (the oracle: pairwise equality)."""
+    benefits = {name: tuple(rs) for name, rs in own.items()} or {"lounge": ()}
+    names = list(benefits)
+    rnd.shuffle(names)
+    a = RuleSet("org", version, tuple(common), benefits)
+    b = RuleSet("org", version, tuple(common), {n: benefits[n] for n in names})
+    c = RuleSet("org", version + 1, tuple(common), benefits)
+    assert a == b and hash(a) == hash(b)
+    distinct = [x for i, x in enumerate([a, b, c]) if all(x != y for y in [a, b, c][:i])]
+    assert len({a, b, c}) == len(distinct) == 2
+    assert {a: 1}[b] == 1
+
+
+@pytest.mark.parametrize("version", [-1, 2**31, 10**40, True, 1.0])
+def test_a_bad_version_is_refused_naming_the_whole_range(version: Any) -> None:
+    with pytest.raises(MembershipError, match=r"version=.* must be an int >= 0 and <= 2147483647"):
+        RuleSet("org", version, (), {"lounge": ()})
+    assert RuleSet("org", 2**31 - 1, (), {"lounge": ()}).version == 2**31 - 1

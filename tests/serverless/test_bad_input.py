@@ -253,3 +253,35 @@ def test_the_oracles_refuse_what_patient_ops_refuses(
     with pytest.raises(ServerlessError, match=rf"^{name}=.* must"):
         call(items)
     assert [i["patient"] for i in sl.brute_recall_due(items, "flu", "2026-12-06")] == ["p1"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(-10, 100_000) | st.floats(allow_nan=True, allow_infinity=True))
+@example(43_200)
+@example(43_200.5)
+@example(43_201)
+def test_the_visibility_timeout_is_held_to_the_sqs_range(timeout: float) -> None:
+    """SQS takes a visibility timeout of 0 to 43,200 s (12 hours) and refuses any other."""
+    if math.isfinite(timeout) and 0 <= timeout <= 43_200:
+        assert sl.Queue(sl.Scheduler(), visibility_timeout=timeout).visibility_timeout == timeout
+        return
+    with pytest.raises(ServerlessError, match=r"visibility_timeout=.*>= 0 and <= 43200"):
+        sl.Queue(sl.Scheduler(), visibility_timeout=timeout)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(-5, 1000))
+@example(10)
+@example(11)
+def test_a_receive_takes_one_to_ten_messages_as_in_sqs(max_messages: int) -> None:
+    """SQS's ReceiveMessage returns 1 to 10 messages; a larger batch is refused, unchanged."""
+    q = sl.Queue(sl.Scheduler())
+    for n in range(12):
+        q.send({"n": n})
+    before = [(m.body, m.receive_count, m.visible_at) for m in q.peek()]
+    if 1 <= max_messages <= 10:
+        assert len(q.receive(max_messages)) == max_messages
+        return
+    with pytest.raises(ServerlessError, match=rf"max_messages={max_messages} .*1 and 10"):
+        q.receive(max_messages)
+    assert [(m.body, m.receive_count, m.visible_at) for m in q.peek()] == before

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import dis
+import sys
 import threading
 import time
+from types import CodeType, FrameType
 from typing import Any
 
 import pytest
@@ -61,6 +64,53 @@ def test_concurrent_and_repeated_invocations_book_exactly_once() -> None:
     assert bookings == [42]
     assert answers == [{"booking": 1}] * 40
     assert idem.executions == 1 and idem.hits == 39
+
+
+def _preempting_in(filename: str) -> Any:
+    """A trace function that lets other threads run (a short sleep releases the GIL) before
+    every attribute store and every call made by code of ``filename``: the thread switches an
+    unlucky schedule would make, made on every such step."""
+    steps: dict[CodeType, dict[int, str]] = {}
+
+    def local(frame: FrameType, event: str, _: object) -> Any:
+        if event == "opcode" and steps[frame.f_code].get(frame.f_lasti) in ("STORE_ATTR", "CALL"):
+            time.sleep(0.0002)
+        return local
+
+    def tracer(frame: FrameType, event: str, _: object) -> Any:
+        if event != "call" or frame.f_code.co_filename != filename:
+            return None
+        if frame.f_code not in steps:
+            steps[frame.f_code] = {i.offset: i.opname for i in dis.get_instructions(frame.f_code)}
+        frame.f_trace_opcodes = True
+        return local
+
+    return tracer
+
+
+def test_the_counters_are_exact_across_threads() -> None:
+    """Each thread claims its own events, then repeats them: every claim is one execution and
+    every repeat one hit, however the threads interleave (an unlocked ``+=`` loses some)."""
+    idem = layer(ManualClock())
+    threads, events = 6, 15
+
+    def worker(n: int) -> None:
+        for _ in range(2):  # claim, then repeat
+            for e in range(events):
+                assert idem.run(lambda ev: ev["e"], {"t": n, "e": e}) == e
+
+    source = sys.modules[Idempotency.__module__].__file__
+    assert source is not None
+    threading.settrace(_preempting_in(source))
+    try:
+        workers = [threading.Thread(target=worker, args=(n,)) for n in range(threads)]
+        for t in workers:
+            t.start()
+        for t in workers:
+            t.join()
+    finally:
+        threading.settrace(None)  # type: ignore[arg-type]
+    assert (idem.executions, idem.hits, idem.fenced) == (threads * events, threads * events, 0)
 
 
 def test_an_expired_record_allows_a_new_execution() -> None:

@@ -25,7 +25,10 @@ checksum, and every process that maps the same file shares one copy of it in the
 Trade-off: the checksum reads the whole file once on load (milliseconds for megabytes) so a
 truncated or damaged file is refused with
 :class:`~designpatterns_ref.autocomplete.base.StorageError` before any query can trip over
-it; the arrays are in the machine's byte order, and a file written on a machine of the other
+it. The header and the section table are checked first, and a file whose size is not the
+size they declare is refused before the rest of it is read: a large file that is no completer
+file costs a few bytes of reading, not its size in memory. The arrays are in the machine's
+byte order, and a file written on a machine of the other
 order is refused rather than byte-swapped.
 
 Complexity: ``write`` and ``read`` O(file size).
@@ -199,18 +202,26 @@ def read(path: str, *, mapped: bool) -> Stored:
     """Open ``path``, check its header, bounds and checksum, and view its sections in place.
 
     With ``mapped``, the file is mapped read-only (``mmap``); otherwise it is read into one
-    ``bytes`` object. Either way the sections are ``memoryview`` objects over that buffer.
+    ``bytes`` object, but only once its header and section table are read and checked and the
+    size they declare is the file's size: a file that is no completer file, however large, is
+    refused after reading its first bytes. Either way the sections are ``memoryview`` objects
+    over that buffer.
     """
     try:
         with open(path, "rb") as file:
+            size = os.fstat(file.fileno()).st_size
             if mapped:
-                size = os.fstat(file.fileno()).st_size
                 if size == 0:
                     raise StorageError(
                         f"load: path={shown(path, 200)} is empty, not a completer file"
                     )
                 buffer: Any = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
             else:
+                head = file.read(_HEADER.size)
+                count = _check_header(path, head, size)
+                table = file.read(_SECTION.size * count)
+                _check_size(path, table, count, size)
+                file.seek(0)
                 buffer = file.read()
     except (OSError, ValueError) as exc:
         if isinstance(exc, StorageError):
@@ -219,33 +230,65 @@ def read(path: str, *, mapped: bool) -> Stored:
     return _parse(path, buffer)
 
 
+def _bad(path: str, what: str) -> StorageError:
+    return StorageError(f"load: path={shown(path, 200)} is not a readable completer file: {what}")
+
+
+def _check_header(path: str, head: Any, total: int) -> int:
+    """Check the header at the start of ``head`` against a file of ``total`` bytes: the magic,
+    a known kind, its version, this machine's byte order, and a section table that fits.
+    Returns the number of sections."""
+    if total < _HEADER.size + _CRC.size or len(head) < _HEADER.size:
+        raise _bad(
+            path, f"{total} bytes is shorter than the {_HEADER.size}-byte header (truncated?)"
+        )
+    magic, version, kind_code, flags, _, count = _HEADER.unpack_from(head, 0)
+    if magic != MAGIC:
+        raise _bad(path, f"it does not start with {shown(MAGIC)}")
+    kinds = {code: name for name, code in KINDS.items()}
+    if kind_code not in kinds:
+        raise _bad(path, f"unknown kind {kind_code}")
+    expected = VERSIONS[kinds[kind_code]]
+    if version != expected:
+        raise _bad(
+            path,
+            f"format version {version}; this library reads version {expected} of "
+            f"{shown(kinds[kind_code])} files (save it again with this version)",
+        )
+    if bool(flags & _FLAG_BIG_ENDIAN) != (sys.byteorder == "big"):
+        raise _bad(path, "it was written on a machine of the other byte order")
+    if _HEADER.size + _SECTION.size * count > total - _CRC.size:
+        raise _bad(path, f"its table of {count} sections runs past the end (truncated?)")
+    return int(count)
+
+
+def _check_size(path: str, table: Any, count: int, total: int) -> None:
+    """Refuse a file whose ``total`` size is not the size its section ``table`` declares: the
+    end of its last section (or of the table), then the checksum."""
+    if len(table) < _SECTION.size * count:
+        raise _bad(path, f"its table of {count} sections runs past the end (truncated?)")
+    end = _HEADER.size + _SECTION.size * count
+    for i in range(count):
+        _, _, offset, nbytes = _SECTION.unpack_from(table, i * _SECTION.size)
+        end = max(end, offset + nbytes)
+    if end + _CRC.size != total:
+        raise _bad(
+            path,
+            f"its header and section table declare {end + _CRC.size} bytes, the file has "
+            f"{total} (truncated, or data after its end?)",
+        )
+
+
 def _parse(path: str, buffer: Any) -> Stored:
     def bad(what: str) -> StorageError:
-        return StorageError(
-            f"load: path={shown(path, 200)} is not a readable completer file: {what}"
-        )
+        return _bad(path, what)
 
     view = memoryview(buffer)
     total = view.nbytes
-    if total < _HEADER.size + _CRC.size:
-        raise bad(f"{total} bytes is shorter than the {_HEADER.size}-byte header (truncated?)")
-    magic, version, kind_code, flags, param, count = _HEADER.unpack_from(view, 0)
-    if magic != MAGIC:
-        raise bad(f"it does not start with {shown(MAGIC)}")
-    kinds = {code: name for name, code in KINDS.items()}
-    if kind_code not in kinds:
-        raise bad(f"unknown kind {kind_code}")
-    expected = VERSIONS[kinds[kind_code]]
-    if version != expected:
-        raise bad(
-            f"format version {version}; this library reads version {expected} of "
-            f"{shown(kinds[kind_code])} files (save it again with this version)"
-        )
-    if bool(flags & _FLAG_BIG_ENDIAN) != (sys.byteorder == "big"):
-        raise bad("it was written on a machine of the other byte order")
+    count = _check_header(path, view, total)
+    _, _, kind_code, flags, param, _ = _HEADER.unpack_from(view, 0)
+    kind = {code: name for name, code in KINDS.items()}[kind_code]
     body = total - _CRC.size
-    if _HEADER.size + _SECTION.size * count > body:
-        raise bad(f"its table of {count} sections runs past the end (truncated?)")
     sections: dict[str, memoryview] = {}
     offsets: dict[str, int] = {}
     for i in range(count):
@@ -262,10 +305,11 @@ def _parse(path: str, buffer: Any) -> Stored:
             raise bad(f"section {shown(name)} runs past the end of the file (truncated?)")
         sections[name] = view[offset : offset + nbytes].cast(code)
         offsets[name] = offset
+    _check_size(path, view[_HEADER.size : _HEADER.size + _SECTION.size * count], count, total)
     (stored_crc,) = _CRC.unpack_from(view, body)
     if zlib.crc32(view[:body]) != stored_crc:
         raise bad("its checksum does not match its contents (damaged or truncated)")
-    return Stored(kinds[kind_code], flags, param, sections, buffer, offsets)
+    return Stored(kind, flags, param, sections, buffer, offsets)
 
 
 def require(path: str, stored: Stored, kind: str, names: tuple[str, ...]) -> None:

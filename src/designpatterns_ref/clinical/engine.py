@@ -27,7 +27,8 @@ have raised it.
 
 Thread safety: :func:`assess` keeps no state between calls and may be called from any number
 of threads (the API's worker threads share it); the per-ruleset plan is built on first use,
-and two threads racing to build it build the same plan.
+and two threads racing to build it build the same plan. A plan is kept as long as its ruleset
+lives (a weak reference keys it), so rulesets built per request leave nothing behind.
 
 Complexity: O(p) for p parameters: each band table is compiled once per ruleset into a dense
 tuple indexed by the quantised value (a few hundred entries), so a lookup is one index. The
@@ -51,6 +52,7 @@ designpatterns_ref.clinical.base.VitalsError: 2 problems with the vital signs: .
 from __future__ import annotations
 
 import math
+import weakref
 from collections.abc import Callable, Mapping
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
@@ -250,7 +252,8 @@ class _Plan:
     band table, and the trigger row for every (red score, total) pair."""
 
     def __init__(self, ruleset: Ruleset) -> None:
-        self.ruleset = ruleset
+        # No reference back to ``ruleset``: the plan is cached under a weak reference to it
+        # and must not keep it alive.
         self.known = frozenset(ruleset.input_names)
         self.inputs = [
             (i.name, ruleset.defaults.get(i.name),
@@ -284,7 +287,9 @@ class _Plan:
 
 
 # Keyed by the ruleset itself: a Ruleset hashes by identity, so a variant gets its own plan.
-_PLANS: dict[Ruleset, _Plan] = {}
+# Weakly: a plan goes when its ruleset does, so rulesets built per request (variants with
+# other defaults or thresholds) do not pile up plans for the life of the process.
+_PLANS: weakref.WeakKeyDictionary[Ruleset, _Plan] = weakref.WeakKeyDictionary()
 
 
 def _plan(ruleset: Ruleset) -> _Plan:

@@ -42,6 +42,8 @@ from designpatterns_ref.membership.base import (
 
 __all__ = ["RuleSet", "evaluate"]
 
+_MAX_VERSION = 2**31 - 1  # a rule set's version fits a signed 32-bit column
+
 
 class _Benefits(dict[str, tuple[Rule, ...]]):
     """A read-only dict: a rule set's benefits cannot change under the plans built from them.
@@ -64,7 +66,8 @@ class RuleSet:
     """One organisation's rules: ``common`` to every benefit, then each benefit's own.
 
     Immutable: ``benefits`` is a read-only copy of the mapping given (changing it would leave
-    :func:`evaluate` on the rules checked when the set was built).
+    :func:`evaluate` on the rules checked when the set was built). Hashable, consistently with
+    equality, so a rule set can key a dict or a cache.
     """
 
     organisation: str
@@ -80,9 +83,12 @@ class RuleSet:
         if (
             isinstance(self.version, bool)
             or not isinstance(self.version, int)
-            or not 0 <= self.version < 2**31
+            or not 0 <= self.version <= _MAX_VERSION
         ):
-            raise MembershipError(f"RuleSet: version={shown(self.version, 40)} must be an int >= 0")
+            raise MembershipError(
+                f"RuleSet: version={shown(self.version, 40)} must be an int >= 0 and "
+                f"<= {_MAX_VERSION} (2**31 - 1)"
+            )
         if not isinstance(self.common, tuple) or not all(isinstance(r, Rule) for r in self.common):
             raise MembershipError(
                 f"RuleSet: common={shown(self.common, 80)} must be a tuple of Rules"
@@ -104,6 +110,13 @@ class RuleSet:
             self._plans[name] = tuple(
                 (r.fact, OPERATORS[r.op], r.value, r.reason) for r in (*self.common, *rules)
             )
+
+    def __hash__(self) -> int:
+        """Equal rule sets hash alike: the benefits count as their set of (name, rules) pairs,
+        as dict equality ignores their order (the generated hash would hash the dict and fail)."""
+        return hash(
+            (self.organisation, self.version, self.common, frozenset(self.benefits.items()))
+        )
 
     def rules_for(self, benefit: str) -> tuple[Rule, ...]:
         """Every rule ``benefit`` needs, common ones first."""

@@ -56,16 +56,22 @@ class ConditionFailed(ServerlessError):
         self.existing = existing
 
 
-def check_seconds(name: str, value: object, *, positive: bool = False) -> float:
-    """``value`` as float seconds: a finite real number, >= 0 (> 0 when ``positive``)."""
+def check_seconds(
+    name: str, value: object, *, positive: bool = False, high: float | None = None
+) -> float:
+    """``value`` as float seconds: a finite real number, >= 0 (> 0 when ``positive``), and at
+    most ``high`` when given (SQS's limits, e.g. 12 hours for a visibility timeout)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ServerlessTypeError(f"{name}={shown(value)} must be a number of seconds")
     try:
         seconds = float(value)
     except OverflowError:
         seconds = math.inf
-    if not math.isfinite(seconds) or seconds < 0 or (positive and seconds == 0):
+    too_high = high is not None and seconds > high
+    if not math.isfinite(seconds) or seconds < 0 or (positive and seconds == 0) or too_high:
         bound = "> 0" if positive else ">= 0"
+        if high is not None:
+            bound += f" and <= {high:g}"
         raise ServerlessError(f"{name}={shown(value)} must be a finite number {bound}")
     return seconds
 

@@ -44,6 +44,7 @@ records whose window has passed, as DynamoDB's TTL deletes Powertools' records.
 from __future__ import annotations
 
 import hashlib
+import threading
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -170,9 +171,31 @@ class Idempotency:
             raise ServerlessTypeError(f"clock={shown(clock)} must be callable")
         self.table = table
         self.clock = clock
-        self.executions = 0  # handler runs started by this layer
-        self.hits = 0  # duplicates answered with the stored response
-        self.fenced = 0  # late invocations whose complete or abandon was refused (run only)
+        # The counters, exact across threads: each is changed only under this lock.
+        self._counts_lock = threading.Lock()
+        self._executions = 0
+        self._hits = 0
+        self._fenced = 0
+
+    @property
+    def executions(self) -> int:
+        """Handler runs started by this layer (claims won)."""
+        return self._executions
+
+    @property
+    def hits(self) -> int:
+        """Duplicates answered with the stored response."""
+        return self._hits
+
+    @property
+    def fenced(self) -> int:
+        """Late invocations whose complete or abandon was refused (:meth:`run` only)."""
+        return self._fenced
+
+    def _count(self, name: str) -> None:
+        """Add one to the counter ``name`` (``"_executions"``, ``"_hits"`` or ``"_fenced"``)."""
+        with self._counts_lock:
+            setattr(self, name, getattr(self, name) + 1)
 
     def key(self, event: dict[str, Any]) -> str:
         """The SHA-256 of the canonical JSON of the event (or of its ``key_fields``). An event
@@ -232,13 +255,13 @@ class Idempotency:
             assert exc.existing is not None
             rec = _record(exc.existing, self.table.ttl_attribute)
             if rec.status == COMPLETED:
-                self.hits += 1
+                self._count("_hits")
                 return rec
             raise IdempotencyInProgress(
                 f"event {key[:12]}... is in progress in another invocation until "
                 f"t={rec.in_progress_expiry}; retry later"
             ) from None
-        self.executions += 1
+        self._count("_executions")
         return _record(item, self.table.ttl_attribute)
 
     def complete(self, event: dict[str, Any], response: Any, *, token: str) -> Record:
@@ -296,12 +319,12 @@ class Idempotency:
             check_payload("response", {"response": response})
         except BaseException:
             if not self._abandon(key, claim.token):
-                self.fenced += 1  # taken over while we ran: the new owner's record stays
+                self._count("_fenced")  # taken over while we ran: the new owner's record stays
             raise
         try:
             self._complete(key, response, claim.token)
         except IdempotencyFenced:
-            self.fenced += 1  # late: the response goes to this caller, the record stays
+            self._count("_fenced")  # late: the response goes to this caller, the record stays
         return response
 
     def wrap(self, handler: Callable[[dict[str, Any]], Any]) -> Callable[[dict[str, Any]], Any]:

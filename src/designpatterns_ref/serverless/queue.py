@@ -47,6 +47,9 @@ from designpatterns_ref.serverless.base import (
 
 __all__ = ["Message", "Queue"]
 
+MAX_VISIBILITY_TIMEOUT = 43_200.0  # SQS: a visibility timeout is 0 to 12 hours
+MAX_RECEIVE_BATCH = 10  # SQS: ReceiveMessage returns 1 to 10 messages a call
+
 _QUEUES = itertools.count(1)  # numbers each queue, so a receipt names the queue it came from
 
 
@@ -66,7 +69,10 @@ class Message:
 
 
 class Queue:
-    """A queue on an injected clock; a :class:`Scheduler` is a clock."""
+    """A queue on an injected clock; a :class:`Scheduler` is a clock.
+
+    SQS's limits hold: ``visibility_timeout`` is 0 to 43,200 seconds (12 hours), and a receive
+    takes 1 to 10 messages; a value beyond them is refused, as SQS refuses it."""
 
     def __init__(
         self,
@@ -78,7 +84,9 @@ class Queue:
     ) -> None:
         if not callable(clock):
             raise ServerlessTypeError(f"clock={shown(clock)} must be callable")
-        self.visibility_timeout = check_seconds("visibility_timeout", visibility_timeout)
+        self.visibility_timeout = check_seconds(
+            "visibility_timeout", visibility_timeout, high=MAX_VISIBILITY_TIMEOUT
+        )
         self.max_receives = check_count("max_receives", max_receives, high=1000)
         if dead_letter is not None and not isinstance(dead_letter, Queue):
             raise ServerlessTypeError(f"dead_letter={shown(dead_letter)} must be a Queue or None")
@@ -120,13 +128,14 @@ class Queue:
         return None
 
     def receive(self, max_messages: int = 1) -> list[Message]:
-        """Up to ``max_messages`` distinct visible messages, each hidden for the visibility timeout.
+        """Up to ``max_messages`` (1 to 10, as in SQS) distinct visible messages, each hidden for
+        the visibility timeout.
 
         As in SQS, one call returns a message at most once, even with ``visibility_timeout=0``
         (the messages taken go back into the heap only when the call ends): such a message is
         visible again to the next call, and each call counts one receive.
         """
-        check_count("max_messages", max_messages, high=10_000)
+        check_count("max_messages", max_messages, high=MAX_RECEIVE_BATCH)
         now = read_seconds(self.clock, ServerlessError, "Queue.receive")
         # First choose the messages, moving the exhausted ones to the dead-letter queue: a move
         # that fails (the dead-letter queue refuses it) puts every entry popped so far back, so
