@@ -256,7 +256,10 @@ def online_check(
     :class:`IdentityError` without asking (the gate then falls back to its cached list; a gate
     trusting several issuers routes each to its own check). It raises ``OSError`` when the
     issuer cannot be reached within ``timeout`` seconds and :class:`IdentityError` on an answer
-    that is not one, or not about that issuer's list and index.
+    that is not one, or not about that issuer's list and index. ``timeout`` bounds the whole
+    request, not each read. It connects to ``base_url`` directly: proxy settings
+    (``HTTP_PROXY``, ``HTTPS_PROXY``) are not read, so a gate behind a proxy points
+    ``base_url`` at a forwarder it can reach.
     """
     base = _check_url(base_url)
     seconds = _check_timeout(timeout)
