@@ -52,7 +52,11 @@ class _Benefits(dict[str, tuple[Rule, ...]]):
     """
 
     def _refuse(self, *args: object, **kwargs: object) -> NoReturn:
-        raise TypeError("a RuleSet's benefits are read-only: build a new RuleSet")
+        key = f" (key {shown(args[0], 60)})" if args and not isinstance(args[0], dict) else ""
+        raise TypeError(
+            f"a RuleSet's benefits are read-only{key}: build a new RuleSet with the benefits "
+            "you want"
+        )
 
     __setitem__ = __delitem__ = _refuse
     clear = pop = popitem = setdefault = update = __ior__ = _refuse
