@@ -53,11 +53,11 @@ from designpatterns_ref.messaging.gateway import (
     check_timeout,
     member_cursors,
     message_frame,
-    next_frame,
     refused_frame,
+    serve_frames,
 )
 from designpatterns_ref.messaging.hashring import HashRing
-from designpatterns_ref.messaging.token import TokenError, verify_token
+from designpatterns_ref.messaging.token import verify_token
 
 __all__ = ["EdgeGateway"]
 
@@ -289,43 +289,9 @@ return cur
                 await self._ps.unsubscribe(*[fan_channel(self.prefix, c) for c in unwanted])
 
     async def _handle(self, ws: Any) -> None:
-        from websockets.exceptions import ConnectionClosed
-
-        conn: _Conn | None = None
-        try:
-            while True:
-                limit = self.hello_timeout if conn is None else self.idle_timeout
-                raw = await next_frame(ws, limit)
-                if raw is None:
-                    what = "no hello" if conn is None else "nothing"
-                    await self._fail(ws, "protocol", f"{what} received within {limit} s")
-                    return
-                try:
-                    frame = json.loads(raw)
-                    if not isinstance(frame, dict) or not isinstance(frame.get("op"), str):
-                        raise MessagingError("a frame is a JSON object with a string 'op'")
-                    if conn is None:
-                        conn = await self._hello(ws, frame)
-                    else:
-                        await self._frame(conn, frame)
-                except MessagingError as exc:
-                    kind = "auth" if isinstance(exc, TokenError) else "protocol"
-                    await self._fail(ws, kind, str(exc))
-                    return
-                except (ValueError, RecursionError) as exc:
-                    await self._fail(ws, "protocol", f"malformed JSON: {exc}")
-                    return
-        except ConnectionClosed:
-            pass
-        finally:
-            if conn is not None:
-                self._forget(conn)
-
-    async def _fail(self, ws: Any, kind: str, reason: str) -> None:
-        code = self.CLOSE_CODES[kind]
-        with contextlib.suppress(Exception):
-            await ws.send(json.dumps({"op": "error", "code": code, "reason": reason[:200]}))
-        await ws.close(code, kind)
+        await serve_frames(
+            ws, self.hello_timeout, self.idle_timeout, self._hello, self._frame, self._forget
+        )
 
     async def _hello(self, ws: Any, frame: dict[str, Any]) -> _Conn:
         if frame["op"] != "hello":

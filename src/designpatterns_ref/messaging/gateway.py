@@ -60,9 +60,9 @@ import asyncio
 import contextlib
 import json
 import time
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from designpatterns_ref.errors import shown
 from designpatterns_ref.messaging.base import (
@@ -86,6 +86,7 @@ __all__ = [
     "message_frame",
     "next_frame",
     "refused_frame",
+    "serve_frames",
     "text_frame",
 ]
 
@@ -350,48 +351,18 @@ class Gateway:
         if conn.ws.transport is not None:
             asyncio.get_running_loop().call_later(1.0, conn.ws.transport.abort)
 
-    async def _fail(self, ws: Any, kind: str, reason: str) -> None:
-        code = self.CLOSE_CODES[kind]
-        with contextlib.suppress(Exception):
-            await ws.send(json.dumps({"op": "error", "code": code, "reason": reason[:200]}))
-        await ws.close(code, kind)
-
     async def _handle(self, ws: Any) -> None:
-        from websockets.exceptions import ConnectionClosed
-
-        conn: _Conn | None = None
         # websockets keeps the handshake's response (its headers, ~1 KB) for the application;
         # this one never reads it (the request stays: websockets uses it as "handshake done")
         ws.response = None
-        try:
-            while True:
-                limit = self.hello_timeout if conn is None else self.idle_timeout
-                raw = await next_frame(ws, limit)
-                if raw is None:
-                    what = "no hello" if conn is None else "nothing"
-                    await self._fail(ws, "protocol", f"{what} received within {limit} s")
-                    return
-                try:
-                    frame = json.loads(raw)
-                    if not isinstance(frame, dict) or not isinstance(frame.get("op"), str):
-                        raise MessagingError("a frame is a JSON object with a string 'op'")
-                    if conn is None:
-                        conn, replay = self._hello(ws, frame)
-                        await self._paced(conn, replay)  # one page; the rest is fetched
-                        continue
-                    await self._frame(conn, frame)
-                except MessagingError as exc:
-                    kind = "auth" if isinstance(exc, TokenError) else "protocol"
-                    await self._fail(ws, kind, str(exc))
-                    return
-                except (ValueError, RecursionError) as exc:
-                    await self._fail(ws, "protocol", f"malformed JSON: {exc}")
-                    return
-        except ConnectionClosed:
-            pass
-        finally:
-            if conn is not None:
-                self._forget(conn)
+        await serve_frames(
+            ws, self.hello_timeout, self.idle_timeout, self._open, self._frame, self._forget
+        )
+
+    async def _open(self, ws: Any, frame: dict[str, Any]) -> _Conn:
+        conn, replay = self._hello(ws, frame)
+        await self._paced(conn, replay)  # one page; the rest is fetched
+        return conn
 
     def _hello(self, ws: Any, frame: dict[str, Any]) -> tuple[_Conn, list[Message]]:
         if frame["op"] != "hello":
@@ -480,3 +451,61 @@ class Gateway:
             self._push(conn, json.dumps({"op": "heartbeat_ack", "last": last}))
         else:
             raise MessagingError(f"unknown op {shown(op, 40)}")
+
+
+#: The connection type of the gateway serving a socket.
+C = TypeVar("C")
+
+
+async def serve_frames(
+    ws: Any,
+    hello_timeout: float | None,
+    idle_timeout: float | None,
+    hello: Callable[[Any, dict[str, Any]], Awaitable[C]],
+    frame: Callable[[C, dict[str, Any]], Awaitable[object]],
+    forget: Callable[[C], object],
+) -> None:
+    """One socket's life on either gateway: its first frame goes to ``hello`` (which returns
+    the connection), every later one to ``frame``, and ``forget`` runs once it ends.
+
+    A frame is a JSON object with a string ``op``. A socket that sends no frame within
+    ``hello_timeout`` (before its hello) or ``idle_timeout`` (after), a malformed frame or a
+    refused one (``MessagingError``) is sent an error frame and closed with the code of
+    ``Gateway.CLOSE_CODES`` for its kind (``auth`` for a ``TokenError``).
+    """
+    from websockets.exceptions import ConnectionClosed
+
+    async def fail(kind: str, reason: str) -> None:
+        code = Gateway.CLOSE_CODES[kind]
+        with contextlib.suppress(Exception):
+            await ws.send(json.dumps({"op": "error", "code": code, "reason": reason[:200]}))
+        await ws.close(code, kind)
+
+    conn: C | None = None
+    try:
+        while True:
+            limit = hello_timeout if conn is None else idle_timeout
+            raw = await next_frame(ws, limit)
+            if raw is None:
+                await fail("protocol", f"{'no hello' if conn is None else 'nothing'} received "
+                           f"within {limit} s")  # fmt: skip
+                return
+            try:
+                data = json.loads(raw)
+                if not isinstance(data, dict) or not isinstance(data.get("op"), str):
+                    raise MessagingError("a frame is a JSON object with a string 'op'")
+                if conn is None:
+                    conn = await hello(ws, data)
+                else:
+                    await frame(conn, data)
+            except MessagingError as exc:
+                await fail("auth" if isinstance(exc, TokenError) else "protocol", str(exc))
+                return
+            except (ValueError, RecursionError) as exc:
+                await fail("protocol", f"malformed JSON: {exc}")
+                return
+    except ConnectionClosed:
+        pass
+    finally:
+        if conn is not None:
+            forget(conn)
