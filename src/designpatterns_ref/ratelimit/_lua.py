@@ -206,6 +206,7 @@ algos.gcra = function(key, commit, speed, interval, burst)
   local state = load(key, '<dd')
   local grid = ulp(2 * burst)
   local function lead_at(t)  -- how many units the TAT leads t by
+    if t < state[1] then return state[2] end  -- a clock that steps back: time stands still
     local passed = (t - state[1]) * speed
     passed = passed - passed % grid
     if state[2] > passed then return state[2] - passed end
@@ -217,7 +218,9 @@ algos.gcra = function(key, commit, speed, interval, burst)
   if state then lead = lead_at(now) end
   local ahead = lead + cost
   if ahead <= burst then
-    if commit then store(key, ahead * interval, '<dd', now, ahead) end
+    local stamp = now  -- the stamp never moves back
+    if state and state[1] > now then stamp = state[1] end
+    if commit then store(key, ahead * interval, '<dd', stamp, ahead) end
     return 1, burst, floor(burst - ahead), 0, ahead * interval, 0
   end
   local at = resolve(function(t)  -- refused: when the TAT is close enough to t

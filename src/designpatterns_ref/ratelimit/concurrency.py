@@ -13,7 +13,11 @@ A hold may carry a *lease*: if its holder never gives it back (a crashed worker)
 for good and ``retry_after`` is infinite when the key is full.
 
 ``allow``/``release`` are the low-level pair: ``allow`` takes anonymous holds and
-``release`` gives back the oldest ones of the key. ``hold`` gives back exactly its own.
+``release`` gives back the oldest ones of the key. ``hold`` gives back exactly its own. Give a
+key's units back the way they were taken: ``release`` counts a hold's units among the oldest,
+so on a key where one caller holds and another releases, the release may give back the hold's
+unit, the hold's block then gives back nothing, and the released caller's unit stays taken
+until its lease ends.
 
 Promise: at no instant do more than ``limit`` live holds exist for a key. Loose where: a
 holder that outlives its lease is no longer counted.

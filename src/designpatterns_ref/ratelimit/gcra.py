@@ -78,20 +78,26 @@ class GCRA(UnitTimeLimiter):
             if at_time - at_time:  # NaN or an infinity: refuse before it is stored
                 raise bad_time("GCRA", at_time)
         else:
-            saved = state[1]
-            passed = (at_time - state[0]) * self._speed  # units.since, inlined
-            passed -= passed % self._quantum
-            if saved > passed:
-                lead = saved - passed
-            elif passed - passed:  # NaN, an infinity, or a time too far to count in units
-                raise bad_time("GCRA", at_time)
+            stamp, saved = state
+            if at_time < stamp:  # a clock that steps back: time stands still for this key
+                if at_time - at_time:  # -inf
+                    raise bad_time("GCRA", at_time)
+                lead = saved
+            else:
+                passed = (at_time - stamp) * self._speed  # units.since, inlined
+                passed -= passed % self._quantum
+                if saved > passed:
+                    lead = saved - passed
+                elif passed - passed:  # NaN, an infinity, or a time too far to count in units
+                    raise bad_time("GCRA", at_time)
         ahead = lead + cost  # how far ahead the TAT would run after this request
         if ahead <= burst:
             if commit:
                 if state is None:
                     self._remember(key, [at_time, ahead], at_time)
                 else:
-                    state[0] = at_time
+                    if at_time > state[0]:  # the stamp never moves back
+                        state[0] = at_time
                     state[1] = ahead
             return new_decision(
                 Decision, (True, self.limit, int(burst - ahead), 0.0, ahead * interval, 0.0)
@@ -135,17 +141,23 @@ class GCRA(UnitTimeLimiter):
             state = self._states.get(key)
             if state is not None:  # the hot path, _decide inlined: a known key
                 stamp, saved = state
-                passed = (at_time - stamp) * self._speed  # units.since, inlined
-                passed -= passed % self._quantum
-                if saved > passed:
-                    lead = saved - passed
-                else:
-                    if passed - passed:  # NaN, an infinity, or too far to count in units
+                if at_time < stamp:  # a clock that steps back: time stands still
+                    if at_time - at_time:  # -inf
                         raise bad_time("GCRA", at_time)
-                    lead = 0.0
+                    lead = saved
+                else:
+                    passed = (at_time - stamp) * self._speed  # units.since, inlined
+                    passed -= passed % self._quantum
+                    stamp = at_time
+                    if saved > passed:
+                        lead = saved - passed
+                    else:
+                        if passed - passed:  # NaN, an infinity, or too far to count in units
+                            raise bad_time("GCRA", at_time)
+                        lead = 0.0
                 ahead = lead + cost
                 if ahead <= self._burst:
-                    state[0] = at_time
+                    state[0] = stamp
                     state[1] = ahead
                     reset = ahead * self._interval
                     return new_decision(

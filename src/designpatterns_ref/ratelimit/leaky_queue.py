@@ -64,13 +64,18 @@ class LeakyBucketQueue(UnitTimeLimiter):
             if at_time - at_time:  # NaN or an infinity: refuse before it is stored
                 raise bad_time("LeakyBucketQueue", at_time)
         else:
-            saved = state[1]
-            passed = (at_time - state[0]) * self._speed  # units.since, inlined
-            passed -= passed % self._quantum
-            if saved > passed:
-                queued = saved - passed
-            elif passed - passed:  # NaN, an infinity, or a time too far to count in units
-                raise bad_time("LeakyBucketQueue", at_time)
+            stamp, saved = state
+            if at_time < stamp:  # a clock that steps back: time stands still for this key
+                if at_time - at_time:  # -inf
+                    raise bad_time("LeakyBucketQueue", at_time)
+                queued = saved
+            else:
+                passed = (at_time - stamp) * self._speed  # units.since, inlined
+                passed -= passed % self._quantum
+                if saved > passed:
+                    queued = saved - passed
+                elif passed - passed:  # NaN, an infinity, or a time too far to count in units
+                    raise bad_time("LeakyBucketQueue", at_time)
         backlog = queued + cost  # queued units once this request joins
         # Whole units at one instant: rounding cannot refuse what fits an empty queue.
         if backlog <= burst:
@@ -78,7 +83,8 @@ class LeakyBucketQueue(UnitTimeLimiter):
                 if state is None:
                     self._remember(key, [at_time, backlog], at_time)
                 else:
-                    state[0] = at_time
+                    if at_time > state[0]:  # the stamp never moves back
+                        state[0] = at_time
                     state[1] = backlog
             reset, delay = backlog * interval, queued * interval
             return new_decision(

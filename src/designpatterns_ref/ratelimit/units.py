@@ -15,9 +15,11 @@ stamp are counted on a fixed grid, the *quantum*: the ulp of ``2 * burst``, a po
 which every whole count up to twice the burst is exact (:func:`since`). Every lead is a
 multiple of the quantum no larger than the burst, so requests at one instant add whole
 numbers to it and compare whole numbers with the burst, exactly, at any clock and any rate.
-Trade-off: two numbers per key instead of one, and a subtraction, a multiply and a remainder
-per decision. :class:`UnitTimeLimiter` holds what the two share: the constants, the idle test
-and the stored row (``{"stamp": seconds, "lead": units}``).
+A clock that reads earlier than the stamp (a wall clock stepped back) is time standing still
+for the key, as in the token bucket: the lead is neither earned back nor grown, and the stamp
+never moves back. Trade-off: two numbers per key instead of one, and a subtraction, a
+multiply and a remainder per decision. :class:`UnitTimeLimiter` holds what the two share:
+the constants, the idle test and the stored row (``{"stamp": seconds, "lead": units}``).
 """
 
 from __future__ import annotations
@@ -104,6 +106,8 @@ class UnitTimeLimiter(BucketLimiter):
     def _lead_at(self, state: list[float], t: float) -> float:
         """How many units the key's time runs ahead of ``t`` (0.0 once it is behind)."""
         stamp, lead = state
+        if t < stamp:  # a clock that steps back: time stands still for the key
+            return lead
         passed = (t - stamp) * self._speed  # since(), inlined
         passed -= passed % self._quantum
         return lead - passed if lead > passed else 0.0
