@@ -190,3 +190,31 @@ def test_an_async_hold_cancelled_in_flight_is_given_back(own_redis: RedisServer)
         await client.aclose()
 
     asyncio.run(run())
+
+
+def test_give_backs_owed_by_one_thread_while_another_sends_them_are_all_kept(
+    own_redis: RedisServer,
+) -> None:
+    """Regression: the owed list was swapped for an empty one in two steps, so a give-back
+    owed between them (a hold failing in another thread) was dropped and its units stayed
+    taken until the lease ended. The switch interval is shortened to make the threads meet."""
+    import sys
+    import threading
+
+    client = redis.Redis.from_url(own_redis.url)
+    cap = rr.ConcurrencyLimiter(client, 1, lease=60.0)
+    owed = 100_000
+    taken: list[object] = []
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        producer = threading.Thread(target=lambda: [cap._owe(i) for i in range(owed)])
+        producer.start()
+        while producer.is_alive():
+            taken.extend(cap._owed_now())
+        producer.join()
+        taken.extend(cap._owed_now())
+    finally:
+        sys.setswitchinterval(interval)
+        client.close()
+    assert sorted(taken) == list(range(owed))  # type: ignore[type-var]

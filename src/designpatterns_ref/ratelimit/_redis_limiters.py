@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, Unpack
 
@@ -224,7 +225,9 @@ class _Concurrency(_Base):
         self, client: Any, limit: int, *, lease: float = 60.0, **options: Unpack[RedisOptions]
     ) -> None:
         super().__init__(client, *_cc(limit, lease), **options)
-        self._owed: list[tuple[float, _Call]] = []  # (when the lease frees them, give-back)
+        # (when the lease frees them, give-back): appended and taken one at a time, each step
+        # atomic, so a give-back owed by one thread while another sends them is never lost
+        self._owed: deque[tuple[float, _Call]] = deque()
 
     def _owe(self, call: _Call) -> None:
         assert self.model.lease is not None
@@ -232,7 +235,12 @@ class _Concurrency(_Base):
 
     def _owed_now(self) -> list[_Call]:
         """The give-backs still owed (taken off the list: those that fail again go back)."""
-        owed, self._owed = self._owed, []
+        owed, take = [], self._owed.popleft
+        while True:
+            try:
+                owed.append(take())
+            except IndexError:
+                break
         now = time.monotonic()
         return [call for until, call in owed if until > now]
 

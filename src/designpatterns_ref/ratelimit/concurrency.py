@@ -25,7 +25,8 @@ holder that outlives its lease is no longer counted.
 Choose it for expensive endpoints (reports, exports, LLM calls), where duration, not
 arrival rate, is what runs out; combine it with a rate limiter through :func:`.all_of`.
 
-Complexity: O(log h) time per decision and O(h) memory per key, ``h <= limit`` live holds.
+Complexity: O(log h) time per refusal, O(h + cost) per admission (a sorted insert into the
+key's list of expiries), and O(h) memory per key, ``h <= limit`` live holds.
 
 Examples:
     >>> from designpatterns_ref.clock import ManualClock
