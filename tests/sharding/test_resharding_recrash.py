@@ -20,7 +20,8 @@ import pytest
 from designpatterns_ref.sharding.keyspace import KeyRange
 from designpatterns_ref.sharding.resharding import Resharding
 from designpatterns_ref.sharding.router import Router
-from designpatterns_ref.sharding.sql import SQLiteShards
+from designpatterns_ref.sharding.sql import ShardDatabases, SQLiteShards
+from tests.sharding.shards import open_shards
 from tests.sharding.test_resharding import (
     TARGETS,
     Killed,
@@ -42,7 +43,7 @@ def _killer(n: int) -> Any:
     return die
 
 
-def _recover(databases: SQLiteShards, how: str, on_point: Any = None) -> Router:
+def _recover(databases: ShardDatabases, how: str, on_point: Any = None) -> Router:
     router = Router(databases, ["-"])
     job = Resharding(router, ["-"], TARGETS, chunk=25, on_point=on_point)
     if how == "resume" and job.phase() != "rolled_back":
@@ -94,4 +95,39 @@ def test_a_recovery_killed_at_any_step_is_recovered_again(
             if not killed:
                 break
     assert pairs > len(points) // 2  # the recoveries were killed at many points
+    databases.close()
+
+
+def _at(point: str) -> Any:
+    def die(name: str) -> None:
+        if name == point:
+            raise Killed(name)
+
+    return die
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgres"])
+@pytest.mark.parametrize("then", ["resume", "rollback"])
+def test_a_rollback_killed_among_its_drops_is_finished(place: str, engine: str, then: str) -> None:
+    """The case the sweep above found, on both engines: the story dies with one target marked
+    ``rolled_back``, the rollback that finishes it dies after dropping that target; the other
+    target must not be left marked ``cut_over`` (a finished cut-over with a target missing),
+    and a third process finishes the rollback with every acknowledged write on the source."""
+    databases = open_shards(engine, place)
+    router = Router(databases, ["-"])
+    wrote: dict[int, Any] = dict(seed_rows(router, 60))
+    with pytest.raises(Killed):
+        _whole_story(router, _at("rolled_back:-80"), wrote)
+    databases.close()
+    databases = open_shards(engine, place)
+    with pytest.raises(Killed):
+        _recover(databases, "rollback", _at("drop:-80"))
+    databases.close()
+    databases = open_shards(engine, place)
+    job = Resharding(Router(databases, ["-"]), ["-"], TARGETS, chunk=25)
+    assert job.phase() == "rolled_back"
+    router = _recover(databases, then)
+    want = sorted((i, customer_of(i % 900_000), v) for i, v in wrote.items() if v is not None)
+    assert router.shards == ("-",) and router.scan()[0] == want
+    assert not any(databases.exists(t) for t in TARGETS)
     databases.close()
