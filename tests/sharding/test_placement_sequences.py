@@ -29,6 +29,7 @@ from designpatterns_ref.sharding import (
     ShardingError,
     jump_hash,
 )
+from designpatterns_ref.sharding.logical import LogicalShards
 
 NAMES = ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j"]
 KEYS = [f"user:{i}" for i in range(200)] + list(range(50)) + [b"\xff", ""]
@@ -150,3 +151,71 @@ def test_a_placement_after_any_sequence_matches_the_model(scheme: str) -> None:
     machine = type(f"Sequences_{scheme}", (Sequences,), {"scheme": scheme})
     machine.TestCase.settings = settings(max_examples=40, stateful_step_count=25, deadline=None)
     machine.TestCase().runTest()
+
+
+class Fleets(RuleBasedStateMachine):
+    """Notion's logical shards on hosts: the model is the owner of each logical shard. A host
+    added takes whole logical shards and only from the others, a host removed hands on only
+    its own; the moves returned are exactly the changes, and the load stays even (the most and
+    least loaded hosts differ by at most one logical shard)."""
+
+    @initialize(
+        first=st.lists(st.sampled_from(NAMES), min_size=1, max_size=3, unique=True),
+        logical=st.sampled_from([1, 2, 3, 7, 16, 480]),
+    )
+    def start(self, first: list[str], logical: int) -> None:
+        if len(first) > logical:
+            with pytest.raises(ShardingError, match="cannot share"):
+                LogicalShards(first, logical=logical)
+            first = first[:logical]
+        self.fleet = LogicalShards(first, logical=logical)
+        self.owner = list(self.fleet.owner)
+        self.hosts = list(first)
+
+    def _check_moves(self, moves: list[tuple[int, str, str]], host: str, added: bool) -> None:
+        before, self.owner = self.owner, list(self.fleet.owner)
+        changed = [
+            (i, a, b) for i, (a, b) in enumerate(zip(before, self.owner, strict=True)) if a != b
+        ]
+        assert sorted(moves) == changed
+        assert all((b if added else a) == host for _, a, b in changed)
+
+    @rule(host=st.sampled_from(NAMES))
+    def add_host(self, host: str) -> None:
+        if host in self.hosts or len(self.hosts) == self.fleet.logical:
+            before = (self.fleet.hosts, list(self.fleet.owner))
+            with pytest.raises(ShardingError):
+                self.fleet.add_host(host)
+            assert (self.fleet.hosts, self.fleet.owner) == before
+            return
+        moves = self.fleet.add_host(host)
+        self.hosts.append(host)
+        self._check_moves(moves, host, added=True)
+
+    @rule(host=st.sampled_from(NAMES))
+    def remove_host(self, host: str) -> None:
+        if host not in self.hosts or len(self.hosts) == 1:
+            before = (self.fleet.hosts, list(self.fleet.owner))
+            with pytest.raises(ShardingError):
+                self.fleet.remove_host(host)
+            assert (self.fleet.hosts, self.fleet.owner) == before
+            return
+        moves = self.fleet.remove_host(host)
+        self.hosts.remove(host)
+        self._check_moves(moves, host, added=False)
+
+    @invariant()
+    def even_and_routed(self) -> None:
+        assert self.fleet.hosts == tuple(self.hosts)
+        load = self.fleet.load()
+        assert sum(load.values()) == self.fleet.logical and set(self.owner) <= set(self.hosts)
+        assert max(load.values()) - min(load.values()) <= 1, load
+        for key in KEYS[:50]:
+            data = key.encode() if isinstance(key, str) else b"%d" % key
+            want = self.owner[xxh3_64_intdigest(data) % self.fleet.logical]
+            assert self.fleet.host_for(key) == want
+
+
+def test_a_fleet_after_any_sequence_of_hosts_matches_the_model() -> None:
+    Fleets.TestCase.settings = settings(max_examples=60, stateful_step_count=25, deadline=None)
+    Fleets.TestCase().runTest()
