@@ -328,6 +328,7 @@ def test_a_resharding_killed_mid_copy_resumes(databases: ShardDatabases) -> None
         (["-80", "90-"], "gap"),
         (["-80", "70-"], "overlaps"),
         (["-80"], "gap after"),
+        (["40-"], r"gap before 40: the first shard must start where .* \(a name like '-40'\)"),
         ([], "empty"),
         (["-8g"], "hex"),
         (["80"], "range name"),

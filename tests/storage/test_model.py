@@ -27,10 +27,13 @@ from designpatterns_ref.storage.wal import SimulatedCrash
 SCHEMA = Schema({"id": int, "a": int, "b": str, "c": int}, primary_key="id", indexes=["a", "b"])
 keys = st.integers(0, 5)
 ints = st.integers(0, 3)
-strs = st.sampled_from(["", "x", "yy", "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz"])
+# a 250-character value makes a 307-byte tuple: three fill a 1024-byte page, so inserts and
+# updates cross page boundaries, prune full pages and move versions to new pages
+strs = st.sampled_from(["", "x", "yy", "z" * 51, "w" * 250])
 rows = st.builds(lambda k, a, b, c: {"id": k, "a": a, "b": b, "c": c}, keys, ints, strs, ints)
 changes = st.one_of(
     st.builds(lambda v: {"c": v}, ints),  # an unindexed column: a HOT candidate
+    st.builds(lambda v: {"b": v}, strs),  # an indexed column, the row growing or shrinking
     st.dictionaries(st.sampled_from(["a", "b", "c"]), ints, min_size=1).map(
         lambda d: {k: (str(v) if k == "b" else v) for k, v in d.items()}
     ),

@@ -130,7 +130,10 @@ class ShardMap:
     def __init__(self, shards: Iterable[str]) -> None:
         ranges, covered = contiguous(shards)
         if covered.start != 0:
-            raise ShardingError(f"shards leave a gap between  and {_hex(covered.start, '')}")
+            raise ShardingError(
+                f"shards leave a gap before {_hex(covered.start, '')}: the first shard must "
+                f"start where the keyspace does (a name like '-{_hex(covered.start, '')}')"
+            )
         if covered.end != SPACE:
             raise ShardingError(f"shards leave a gap after {_hex(covered.end, '')}")
         self.ranges = ranges

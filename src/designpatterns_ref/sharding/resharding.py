@@ -47,7 +47,8 @@ the sources' fence and dropping the (still fenced) targets; after it by fencing 
 again, replaying their own change
 logs (every write since the cut-over) back onto the sources, marking the targets
 ``rolled_back``, lifting the sources' fence, switching back and dropping the targets (Vitess's
-reverse replication). Once a target is marked ``rolled_back`` only the rollback can be finished.
+reverse replication). Once a target is marked ``rolled_back`` only the rollback can be finished,
+and finishing it marks every target before dropping any.
 
 Complexity: O(rows) to copy, O(changes) to replicate, O(rows) to verify; the router's pause is
 O(changes since the last catch-up + rows) for the final verification.
@@ -448,13 +449,23 @@ class Resharding:
     def rollback(self) -> None:
         """Undo: before cut-over lift the fence and drop the targets; after it, fence the
         targets, replay their changes back onto the sources, mark them ``rolled_back``, lift
-        the sources' fence, switch back and drop the targets. Each step can be repeated."""
+        the sources' fence, switch back and drop the targets. Each step can be repeated.
+
+        A rollback found under way (a target marked ``rolled_back``: the replay back is done)
+        first marks every target still there ``rolled_back``, and only then lifts the fence
+        and drops: a target is dropped only once none is left marked ``cut_over``, so a crash
+        among the drops never leaves a lone ``cut_over`` mark that reads as a finished
+        cut-over. It does not replay again: the sources may be serving new writes already.
+        """
         phase = self.phase()
         with self.router.gate.paused():
             if phase == "cut_over":
                 self._fence(self.target, self.source)
                 self._replay_back()
+            if phase in ("cut_over", "rolled_back"):
                 for target in self.target:
+                    if not self.router.db.exists(target):  # dropped: every mark was made
+                        continue
                     with self.router.db.transaction(target, serial=True) as run:
                         run("UPDATE resharding SET phase = 'rolled_back'")
                     self._point(f"rolled_back:{target}")

@@ -372,10 +372,14 @@ class HeapEngine:
         check_fits(size, self.state.page_size)
 
     def _place(self, size: int) -> Ctid:
-        """Where a new (non-HOT) version goes: a page with room, or a new page at the end."""
+        """Where a new (non-HOT) version goes: a page with room, or a new page at the end.
+
+        A page whose free bytes are short of the tuple is skipped unread; one with exactly
+        enough may still take it in a free line pointer (no new pointer needed).
+        """
         pages = self.state.pages
         for p in [len(pages) - 1, *range(len(pages) - 1)] if pages else []:
-            if pages[p].free >= size + LINE_POINTER:
+            if pages[p].free >= size:
                 slot = self._room(pages[p], size, fill=True)
                 if slot is not None:
                     return (p, slot)
