@@ -129,7 +129,7 @@ def _damage(data: st.DataObject, text: str) -> str:
         return text[:i]
     if how == "drop":
         return text[:i] + text[i + 1 :]
-    char = data.draw(st.sampled_from(list('#:,"=x0 9.\n<>/$%-\x00\ud800é') + ["\r\n"]))
+    char = data.draw(st.sampled_from([*'#:,"=x0 9.\n<>/$%-\x00\ud800é', "\r\n"]))
     return text[:i] + char + text[i + (how == "change") :]
 
 
