@@ -23,6 +23,7 @@ from designpatterns_ref.streaming import (
     BBA,
     Bola,
     Download,
+    Dynamic,
     Manifest,
     SessionState,
     SlidingWindow,
@@ -124,9 +125,54 @@ class RuleModel:
             self.samples.append((d.throughput_kbps, d.latency_ms))
 
 
+class DynamicModel:
+    """DYNAMIC (Spiteri et al. 2018): both rules every segment, BOLA's answer once the buffer
+    passes the threshold and BOLA asks at least as much, the throughput rule's again once the
+    buffer falls below it and BOLA asks less; rung 0 before anything was downloaded."""
+
+    kind = "dynamic"
+
+    def __init__(self, params: dict[str, Any]) -> None:
+        self.bola, self.tput = RuleModel("bola", params), RuleModel("throughput", params)
+        self.threshold = params["threshold_s"] * 1000
+        self.started = self.using_bola = False
+
+    def start(self, m: Manifest, cap: float) -> None:
+        self.bola.start(m, cap)
+        self.tput.start(m, cap)
+        self.m, self.cap, self.started, self.using_bola = m, cap, True, False
+
+    def estimate(self) -> tuple[float, float] | None:
+        return self.tput.estimate()
+
+    def choose(self, buffer: float, segment: int, last_rung: int | None) -> int:
+        if last_rung is None:
+            return 0
+        b, t = self.bola.choose(buffer, segment), self.tput.choose(buffer, segment)
+        if self.using_bola and buffer < self.threshold and b < t:
+            self.using_bola = False
+        elif not self.using_bola and buffer > self.threshold and b >= t:
+            self.using_bola = True
+        return b if self.using_bola else t
+
+    def observe(self, d: Download) -> None:
+        self.bola.observe(d)
+        self.tput.observe(d)
+
+
+def make_model(kind: str, params: dict[str, Any]) -> Any:
+    return DynamicModel(params) if kind == "dynamic" else RuleModel(kind, params)
+
+
 def make_rule(kind: str, params: dict[str, Any]) -> Any:
     if kind == "bba":
         return BBA()
+    if kind == "dynamic":
+        return Dynamic(
+            params["threshold_s"],
+            bola=make_rule("bola", params),
+            throughput=make_rule("throughput", params),
+        )
     window = SlidingWindow(params["window"])
     if kind == "throughput":
         return ThroughputRule(window, safety=params["safety"])
@@ -139,6 +185,7 @@ rule_params = st.fixed_dictionaries(
         "safety": st.sampled_from([0.5, 0.9, 1.0]),
         "gp": st.sampled_from([1.0, 5.0]),
         "variant": st.sampled_from(["u", "basic"]),
+        "threshold_s": st.sampled_from([0.0, 3.0, 10.0]),
     }
 )
 
@@ -146,9 +193,9 @@ rule_params = st.fixed_dictionaries(
 class RuleMachine(RuleBasedStateMachine):
     """One rule against its model, over a random sequence of calls."""
 
-    @initialize(kind=st.sampled_from(["bba", "throughput", "bola"]), params=rule_params)
+    @initialize(kind=st.sampled_from(["bba", "throughput", "bola", "dynamic"]), params=rule_params)
     def setup(self, kind: str, params: dict[str, Any]) -> None:
-        self.rule, self.model = make_rule(kind, params), RuleModel(kind, params)
+        self.rule, self.model = make_rule(kind, params), make_model(kind, params)
 
     @rule(m=manifests(max_segments=12), cap_segments=st.integers(1, 8))
     def start(self, m: Manifest, cap_segments: int) -> None:
@@ -165,9 +212,14 @@ class RuleMachine(RuleBasedStateMachine):
         m = self.model.m
         segment = data.draw(st.integers(0, m.segment_count - 1))
         level = buffer * self.model.cap  # the boundaries: 0 and the cap itself
+        last = data.draw(st.one_of(st.none(), st.integers(0, m.rungs - 1)))
         state = SessionState(manifest=m, buffer_cap_ms=self.model.cap, segment=segment)
-        state.buffer_ms = level
-        assert self.rule.choose(state) == self.model.choose(level, segment)
+        state.buffer_ms, state.last_rung = level, last
+        if self.model.kind == "dynamic":
+            assert self.rule.choose(state) == self.model.choose(level, segment, last)
+            assert self.rule.using_bola == self.model.using_bola
+        else:  # the other rules read neither the state's last rung nor its measurements
+            assert self.rule.choose(state) == self.model.choose(level, segment)
 
     @precondition(lambda self: self.model.started)
     @rule(
@@ -210,7 +262,8 @@ class RuleMachine(RuleBasedStateMachine):
     def estimates_agree(self) -> None:
         if self.model.started and self.model.kind != "bba":
             est = self.model.estimate()
-            got = self.rule.estimator.throughput_kbps, self.rule.estimator.latency_ms
+            rule = self.rule.throughput if self.model.kind == "dynamic" else self.rule
+            got = rule.estimator.throughput_kbps, rule.estimator.latency_ms
             assert got == ((None, None) if est is None else est)
 
 
