@@ -17,7 +17,7 @@ from designpatterns_ref.streaming.encode import (
     encode_ladder,
     read_back,
 )
-from designpatterns_ref.streaming.manifests import Rung
+from designpatterns_ref.streaming.manifests import Rung, parse_hls_media
 
 
 def test_three_rung_ladder_reads_back(tmp_path: Path) -> None:
@@ -76,3 +76,44 @@ def test_two_rungs_of_one_name_are_refused_before_anything_is_written(tmp_path: 
     with pytest.raises(StreamingError, match=r"ladder\[1\]: name='a' is also ladder\[0\]'s"):
         encode_ladder(tmp_path, seconds=1, fps=2, segment_s=1, ladder=ladder)
     assert not any(tmp_path.iterdir())
+
+
+LADDER = (Rung("a", 300, 256, 144), Rung("b", 700, 640, 360))
+
+
+def test_a_media_playlist_cut_short_is_refused(tmp_path: Path) -> None:
+    """A playlist cut at a line (what a crash while writing it leaves) used to read back as a
+    valid rung of fewer segments."""
+    master = encode_ladder(tmp_path, seconds=3, fps=2, segment_s=1, ladder=LADDER)
+    media = tmp_path / "b" / "index.m3u8"
+    lines = media.read_text(encoding="utf-8").splitlines(keepends=True)
+    media.write_text("".join(lines[:7]), encoding="utf-8")  # up to the first segment's URI
+    with pytest.raises(StreamingError, match=r"b/index.m3u8: no #EXT-X-ENDLIST after 1 segments"):
+        read_back(master)
+
+
+@pytest.mark.parametrize("failing", [1, 2, 3])
+def test_a_crash_while_writing_a_playlist_leaves_none_cut_short(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failing: int
+) -> None:
+    """The ``failing``-th playlist write stops half-way (the process dies): every playlist on
+    disk afterwards is whole, and no master points at a rung that is not."""
+    calls = 0
+    write_text = Path.write_text
+
+    def crashing(self: Path, text: str, *args: object, **kwargs: object) -> int:
+        nonlocal calls
+        calls += 1
+        if calls == failing:
+            write_text(self, text[: len(text) // 2], encoding="utf-8")
+            raise OSError("the process died here")
+        return write_text(self, text, encoding="utf-8")
+
+    monkeypatch.setattr(Path, "write_text", crashing)
+    with pytest.raises(OSError, match="died"):
+        encode_ladder(tmp_path, seconds=2, fps=2, segment_s=1, ladder=LADDER)
+    monkeypatch.undo()
+    assert not (tmp_path / "master.m3u8").exists()
+    for playlist in tmp_path.rglob("*.m3u8"):
+        media = parse_hls_media(playlist.read_text(encoding="utf-8"))
+        assert media.ended and len(media.segments) == 2

@@ -151,5 +151,11 @@ class BBA:
     def observe(self, download: Download) -> None:
         if download.__class__ is not Download:
             check_download(download)
-        if not download.abandoned:  # an abandoned attempt's rung was not played
-            self._previous = download.rung
+        if download.abandoned:  # an abandoned attempt's rung was not played
+            return
+        if self._started and download.rung >= len(self._rates):
+            # kept as the previous rung, it would be read past the ladder by the next choice
+            raise StreamingError(
+                f"download.rung={download.rung} must be below the ladder's {len(self._rates)} rungs"
+            )
+        self._previous = download.rung

@@ -7,7 +7,8 @@ in a wheel, the ``video`` extra; imported only inside the functions). :func:`enc
 draws a short synthetic clip (moving colour bars, so the encoder has motion to code), scales it
 to each rung, encodes it with libx264 at the rung's bitrate with a keyframe at every segment
 boundary, cuts MPEG-TS segments of ``segment_s`` seconds, and writes each rung's media playlist
-and the master playlist with :mod:`~designpatterns_ref.streaming.manifests`.
+and the master playlist with :mod:`~designpatterns_ref.streaming.manifests` (each written whole
+or not at all: to a temporary file renamed over the old one, the master last).
 :func:`read_back` checks the result the way a player would: it parses the playlists, opens
 every segment, decodes its frames and reports their count, size and duration per rung.
 
@@ -19,6 +20,7 @@ True
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -145,10 +147,23 @@ def encode_ladder(
                 for packet in stream.encode():
                     container.mux(packet)
             durations.append(len(frames) / fps)
-        (folder / "index.m3u8").write_text(write_hls_media(durations), encoding="utf-8")
+        _write_whole(folder / "index.m3u8", write_hls_media(durations))
     master = root / "master.m3u8"
-    master.write_text(write_hls_master(list(ladder)), encoding="utf-8")
+    _write_whole(master, write_hls_master(list(ladder)))
     return master
+
+
+def _write_whole(path: Path, text: str) -> None:
+    """Write ``text`` to a temporary file beside ``path``, then rename it over ``path``: a crash
+    part-way leaves the old file or none, never a playlist cut short at a line, which would
+    read as a valid playlist of fewer segments or rungs."""
+    temporary = path.with_name(f".{path.name}.partial")
+    try:
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
 
 
 @dataclass(frozen=True)
@@ -171,7 +186,11 @@ class RungReport:
 
 
 def read_back(master: str | Path) -> list[RungReport]:
-    """Parse the master and media playlists, decode every segment, report each rung."""
+    """Parse the master and media playlists, decode every segment, report each rung.
+
+    A media playlist must end with ``#EXT-X-ENDLIST``, as every video-on-demand one does: one
+    that stops short of it was cut off (by a crash while it was written, say) and is refused
+    rather than reported as a shorter rung."""
     av = _av()
     if not isinstance(master, str | Path):
         raise StreamingTypeError(f"master={shown(master, 60)} must be a str or Path")
@@ -190,6 +209,11 @@ def _read_back(av: Any, master: Path) -> list[RungReport]:
     for variant in parse_hls_master(master.read_text(encoding="utf-8")):
         media_path = master.parent / variant.uri
         media = parse_hls_media(media_path.read_text(encoding="utf-8"))
+        if not media.ended:
+            raise StreamingError(
+                f"{variant.uri}: no #EXT-X-ENDLIST after {len(media.segments)} segments; a "
+                "video-on-demand playlist ends with it (this one was cut short)"
+            )
         frames, size, nbytes = 0, (0, 0), 0
         for uri, _ in media.segments:
             path = media_path.parent / uri

@@ -26,8 +26,8 @@ rounded to 1.0 s), within the 32-bit ``xs:unsignedInt`` the MPD schema gives bot
 ``@bandwidth`` are whole bits/s); a media playlist of several segments names them apart with
 ``{n}``. Parsers refuse what a player could not honour: an MPD of more than :data:`MAX_SEGMENTS`
 segments (its URL list would not fit in memory), an HLS segment whose rounded ``#EXTINF`` exceeds
-``#EXT-X-TARGETDURATION`` wherever the tag appears, two ``#EXT-X-STREAM-INF`` tags before one URI,
-an unterminated quoted string.
+``#EXT-X-TARGETDURATION`` wherever the tag appears, two ``#EXT-X-STREAM-INF`` or two ``#EXTINF``
+tags before one URI, either without a URI after it, an unterminated quoted string.
 
 Complexity: O(rungs + segments) to write or parse.
 

@@ -7,7 +7,9 @@ Case study: Design a Video Streaming Platform (docs/case-studies/video-streaming
 :class:`~designpatterns_ref.streaming.base.StreamingError` naming the line at fault. They refuse
 what a player could not honour: an HLS segment whose ``#EXTINF``, rounded to the nearest second
 from its exact text (halves up, RFC 8216 4.3.3.1), exceeds ``#EXT-X-TARGETDURATION`` wherever
-the tag appears, two ``#EXT-X-STREAM-INF`` tags before one URI, an unterminated quoted string.
+the tag appears, two ``#EXT-X-STREAM-INF`` or two ``#EXTINF`` tags before one URI (each
+describes the next URI, RFC 8216 4.3.2.1), either tag without a URI after it, an unterminated
+quoted string.
 :class:`Variant` and :class:`MediaPlaylist` check their fields as the parsers read them, so one
 built directly is one a playlist could have spelled.
 
@@ -194,13 +196,18 @@ def parse_hls_media(text: str) -> MediaPlaylist:
     """The segments of a media playlist."""
     lines = _lines(text)
     target, sequence, ended = None, 0, False
-    segments, duration, rounded = [], None, []
+    segments, duration, rounded, extinf_no = [], None, [], 0
     for no, line in enumerate(lines[1:], start=2):
         if line.startswith("#EXT-X-TARGETDURATION:"):
             target = _integer(line.split(":", 1)[1], f"line {no}: EXT-X-TARGETDURATION")
         elif line.startswith("#EXT-X-MEDIA-SEQUENCE:"):
             sequence = _integer(line.split(":", 1)[1], f"line {no}: EXT-X-MEDIA-SEQUENCE")
         elif line.startswith("#EXTINF:"):
+            if duration is not None:  # RFC 8216 4.3.2.1: it describes the next URI
+                raise StreamingError(
+                    f"line {no}: #EXTINF after the one on line {extinf_no} before its URI"
+                )
+            extinf_no = no
             value = line.split(":", 1)[1].split(",", 1)[0]
             if _DECIMAL.fullmatch(value) is None:
                 raise StreamingError(
@@ -220,6 +227,8 @@ def parse_hls_media(text: str) -> MediaPlaylist:
             segments.append((line, duration))
             rounded.append((nearest, no))
             duration = None
+    if duration is not None:
+        raise StreamingError(f"line {extinf_no}: #EXTINF without a URI")
     if target is None:
         raise StreamingError("media playlist has no #EXT-X-TARGETDURATION")
     for nearest, no in rounded:  # every segment, wherever the tag was
