@@ -165,7 +165,8 @@ class Holds(StrategyBase):
                 tx("UPDATE holds SET status = 'converted' WHERE id = ? AND status = 'held'",
                    (hold_id,))  # fmt: skip
                 live = tx.rowcount == 1
-                status = status if live else "converted"  # a concurrent confirm won
+                if not live:  # a concurrent confirm or expiry won: the status it left
+                    status = tx("SELECT status FROM holds WHERE id = ?", (hold_id,))[0][0]
             if not live:
                 # A confirm that committed since the first read (at READ COMMITTED each statement
                 # sees the newest commits) may have been this key's own first try: its booking.
