@@ -6,6 +6,7 @@ again here on both engines (SQLite and the real PostgreSQL) with every hostile v
 
 from __future__ import annotations
 
+import math
 import tempfile
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
@@ -304,3 +305,12 @@ def test_the_search_index_refuses_a_datetime_night() -> None:
     with pytest.raises(bk.BookingError, match="night="):
         index.set_free("h1", "double", datetime(2026, 6, 1, 12), 2)
     assert state_of(index) == before
+
+
+@pytest.mark.parametrize("ttl", [-1, 0, 0.0, 86_401, 10**400, math.inf, math.nan, True, "60"])
+def test_a_refused_ttl_names_the_range_that_is_allowed(tmp_path: Path, ttl: object) -> None:
+    """0 is refused like any other value outside (0, 86400]: every refusal says so, none
+    offers the closed range [0, 86400] that includes it."""
+    store = bk.SQLiteStore(tmp_path / "h.db")
+    with pytest.raises(bk.BookingError, match=r"^ttl=.* must be seconds in \(0, 86400\]$"):
+        bk.Holds(store, ttl=ttl)

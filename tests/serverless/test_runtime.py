@@ -60,10 +60,13 @@ def test_queue_loses_nothing_and_redelivers_after_the_visibility_timeout(
     latest: dict[int, str] = {}  # the receipt of each message's latest receive: the valid one
     seen: set[str] = set()  # every receipt handed out: a receipt is never handed out twice
     held: list[tuple[Message, str, int]] = []  # what each consumer holds: message, its receipt
+    sent_at: list[float] = []  # when each message was sent
+    moved_at: dict[int, float] = {}  # when each dead letter was moved
     for op in ops:
         if op[0] == "send":
             q.send({"n": len(sent)})
             sent.append(len(sent))
+            sent_at.append(s())
         elif op[0] == "receive":
             visible = [
                 n for n in sent if n not in deleted | dead and hidden_until.get(n, 0.0) <= s()
@@ -86,6 +89,7 @@ def test_queue_loses_nothing_and_redelivers_after_the_visibility_timeout(
             moved = {m.body["n"] for m in dlq.peek()} - dead
             assert moved <= set(visible) - set(deliverable)  # only after max_receives
             dead |= moved
+            moved_at.update(dict.fromkeys(moved, s()))
         elif op[0] == "delete" and held:
             m, receipt, n = held[op[1] % len(held)]
             assert m.receipt == receipt  # a later receive does not rewrite what a consumer holds
@@ -97,8 +101,33 @@ def test_queue_loses_nothing_and_redelivers_after_the_visibility_timeout(
             s.run(until=s() + op[1])
     in_queue = {m.body["n"] for m in q.peek()}
     assert dead == {m.body["n"] for m in dlq.peek()}
+    # a dead letter keeps when it was sent; it entered the dead-letter queue when it moved
+    for m in q.peek():
+        assert m.sent_at == m.enqueued_at == sent_at[m.body["n"]]
+    for m in dlq.peek():
+        assert (m.sent_at, m.enqueued_at) == (sent_at[m.body["n"]], moved_at[m.body["n"]])
+    assert q.oldest_age() == (s() - min(sent_at[n] for n in in_queue) if in_queue else 0.0)
+    assert dlq.oldest_age() == (s() - min(moved_at.values()) if dead else 0.0)
     assert in_queue | dead | deleted == set(sent)  # at least once: nothing lost
     assert not (in_queue & dead) and not (in_queue & deleted) and not (dead & deleted)
+
+
+def test_a_dead_letter_keeps_when_the_call_was_sent() -> None:
+    """A patient's call sent at t=0, received and never deleted, moves to the dead-letter
+    queue at t=500: the dead letter still says it was sent at 0 (SQS keeps a standard queue's
+    enqueue timestamp on the move); the dead-letter queue's age counts from the move."""
+    s = Scheduler()
+    dlq = Queue(s)
+    q = Queue(s, visibility_timeout=100, max_receives=1, dead_letter=dlq)
+    q.send({"patient": "p1"})
+    q.receive()
+    s.run(until=500)
+    assert q.receive() == [] and len(dlq) == 1
+    s.run(until=530)
+    (letter,) = dlq.peek()
+    assert (letter.sent_at, letter.enqueued_at) == (0.0, 500.0)
+    assert dlq.oldest_age() == 30.0
+    assert dlq.receive()[0].sent_at == 0.0
 
 
 def test_a_dead_letter_move_that_fails_loses_and_hides_nothing() -> None:

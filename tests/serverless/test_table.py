@@ -206,3 +206,90 @@ def test_the_phone_oracle_skips_a_patient_item_without_a_phone() -> None:
         {"pk": "P#2", "sk": "PROFILE", "type": "patient", "patient": "2", "phone": "+46701234567"},
     ]
     assert [i["patient"] for i in brute_patient_by_phone(items, "+46701234567")] == ["2"]
+
+
+table_ops = st.lists(
+    st.one_of(
+        st.tuples(
+            st.just("put"),
+            st.sampled_from(["a", "b"]),
+            st.sampled_from(["x", "y", "z"]),
+            st.sampled_from([None, 5.0, 10.0, 20.0]),
+            st.sampled_from([None, "absent", "expired"]),
+            st.sampled_from([None, "g1", "g2"]),
+        ),
+        st.tuples(
+            st.just("delete"),
+            st.sampled_from(["a", "b"]),
+            st.sampled_from(["x", "y"]),
+            st.sampled_from([None, "present", "absent"]),
+        ),
+        st.tuples(st.just("sweep")),
+        st.tuples(st.just("wait"), st.sampled_from([0.0, 5.0, 10.0])),
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(table_ops)
+@example([("put", "a", "x", 10.0, None, None), ("wait", 10.0), ("sweep",)])  # at the TTL: stays
+def test_the_table_matches_a_dict(ops: list[tuple[Any, ...]]) -> None:
+    """Puts (plain, only if absent, only if absent or expired), deletes (plain or
+    conditional), TTL sweeps and waits against a dict keyed by (pk, sk): every answer and
+    refusal, and after each step the items, each partition's query and the gsi1 index."""
+    clock = ManualClock(0.0)
+    table = KeyValueTable(clock=clock)
+    model: dict[tuple[str, str], dict[str, Any]] = {}
+    conditions = {
+        None: None,
+        "absent": lambda old: old is None,
+        "expired": lambda old: old is None or old.get("ttl", float("inf")) < clock(),
+        "present": lambda old: old is not None,
+    }
+    for n, (op, *args) in enumerate(ops):
+        if op == "put":
+            pk, sk, ttl, cond, gsi = args
+            item: dict[str, Any] = {"pk": pk, "sk": sk, "n": n}
+            if ttl is not None:
+                item["ttl"] = clock() + ttl
+            if gsi is not None:
+                item["gsi1pk"], item["gsi1sk"] = gsi, f"{sk}#{n}"
+            check = conditions[cond]
+            allowed = check is None or check(model.get((pk, sk)))
+            try:
+                table.put(item, condition=check)
+            except ConditionFailed as exc:
+                assert not allowed and exc.existing == model.get((pk, sk))
+            else:
+                assert allowed
+                model[pk, sk] = item
+        elif op == "delete":
+            pk, sk, cond = args
+            check = conditions[cond]
+            allowed = check is None or check(model.get((pk, sk)))
+            try:
+                got = table.delete(pk, sk, condition=check)
+            except ConditionFailed:
+                assert not allowed
+            else:
+                assert allowed and got == ((pk, sk) in model)
+                model.pop((pk, sk), None)
+        elif op == "sweep":
+            gone = [k for k, v in model.items() if v.get("ttl", float("inf")) < clock()]
+            assert table.sweep() == len(gone)
+            for k in gone:
+                del model[k]
+        else:
+            clock.advance(args[0])
+        assert len(table) == len(model)
+        for pk in ("a", "b"):
+            want = [model[k] for k in sorted(model) if k[0] == pk]
+            assert table.query(pk) == want
+            assert [table.get(pk, sk) for sk in "xyz"] == [model.get((pk, sk)) for sk in "xyz"]
+        for g in ("g1", "g2"):
+            index = sorted(
+                (v for v in model.values() if v.get("gsi1pk") == g),
+                key=lambda v: (v["gsi1sk"], v["pk"], v["sk"]),
+            )
+            assert table.query(g, index="gsi1") == index

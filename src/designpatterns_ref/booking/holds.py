@@ -50,7 +50,6 @@ from designpatterns_ref.booking.base import (
     SoldOut,
     Stay,
     check_name,
-    check_number,
 )
 from designpatterns_ref.booking.store import BookingStore, Tx
 from designpatterns_ref.clock import read_seconds
@@ -68,7 +67,8 @@ class Holds(StrategyBase):
         self, store: BookingStore, *, ttl: float = 600.0, clock: Callable[[], float] = time.time
     ) -> None:
         super().__init__(store)
-        if check_number(ttl, "ttl", 0, 86_400) == 0:
+        # NaN fails both comparisons; an int is compared exactly (no float() of a huge one)
+        if isinstance(ttl, bool) or not isinstance(ttl, int | float) or not 0 < ttl <= 86_400:
             raise BookingError(f"ttl={shown(ttl)} must be seconds in (0, 86400]")
         if not callable(clock):
             raise BookingError(f"clock={shown(clock)} must be a callable returning seconds")
@@ -165,7 +165,8 @@ class Holds(StrategyBase):
                 tx("UPDATE holds SET status = 'converted' WHERE id = ? AND status = 'held'",
                    (hold_id,))  # fmt: skip
                 live = tx.rowcount == 1
-                status = status if live else "converted"  # a concurrent confirm won
+                if not live:  # a concurrent confirm or expiry won: the status it left
+                    status = tx("SELECT status FROM holds WHERE id = ?", (hold_id,))[0][0]
             if not live:
                 # A confirm that committed since the first read (at READ COMMITTED each statement
                 # sees the newest commits) may have been this key's own first try: its booking.

@@ -363,8 +363,8 @@ class _Run:
             failure = f"calls lost: no queue, the function refused or failed them ({self._cause()})"
         booked = set(self.bookings)
         # a dead letter is a failure only for a call never booked: a duplicate of a booked call
-        # can reach the dead-letter queue too (each message's sent_at there: when it was moved)
-        moved = [m.sent_at for m in self.dlq.peek() if m.body["call"] not in booked]
+        # can reach the dead-letter queue too (each message's enqueued_at there: when it moved)
+        moved = [m.enqueued_at for m in self.dlq.peek() if m.body["call"] not in booked]
         if moved:  # reported at the first sample that saw it, as the queue's age is
             first_dead = next((x.t for x in self.samples if x.t >= min(moved)), min(moved))
             if fails_at is None or first_dead < fails_at:

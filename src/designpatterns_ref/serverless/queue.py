@@ -7,11 +7,14 @@ Case study: Design a Healthcare Patient Operations Platform (Serverless)
 seconds; a consumer that does not :meth:`delete` it in time (it crashed, it timed out) sees it
 delivered again: at-least-once, so handlers must be idempotent. A message received
 ``max_receives`` times without being deleted moves to the dead-letter queue on its next receive
-(SQS's redrive policy). Each receive hands out a copy with a new receipt handle, and only the
-latest receipt deletes: a consumer that timed out keeps its old copy and its old receipt, so its
-late delete is refused while the redelivered message is with another consumer. Trade-off: no
-loss and no ordering; duplicates are the consumer's problem. Heap of (visible_at, seq): O(log n)
-per send, receive and delete.
+(SQS's redrive policy), keeping its ``sent_at`` (a standard SQS queue keeps the enqueue
+timestamp on the move): a dead letter says when the call first came in, and its ``enqueued_at``
+when it was moved, from which the dead-letter queue's :meth:`~Queue.oldest_age` counts, as
+SQS's ``ApproximateAgeOfOldestMessage`` does. Each receive hands out a copy with a new receipt
+handle, and only the latest receipt deletes: a consumer that timed out keeps its old copy and
+its old receipt, so its late delete is refused while the redelivered message is with another
+consumer. Trade-off: no loss and no ordering; duplicates are the consumer's problem. Heap of
+(visible_at, seq): O(log n) per send, receive and delete.
 
 >>> from designpatterns_ref.serverless.scheduler import Scheduler
 >>> s = Scheduler(); dlq = Queue(s)
@@ -57,6 +60,10 @@ _QUEUES = itertools.count(1)  # numbers each queue, so a receipt names the queue
 class Message:
     """A message: its body, when it was sent, how often it was received, its receipt.
 
+    ``sent_at`` is when it was first sent, also once it was moved to a dead-letter queue;
+    ``enqueued_at`` is when it entered the queue that holds it: ``sent_at`` for a message sent
+    there, the move for a dead letter.
+
     What :meth:`Queue.receive` and :meth:`Queue.peek` return is a copy: changing it, or a
     later receive of the same message, does not change the other."""
 
@@ -66,6 +73,7 @@ class Message:
     receive_count: int = 0
     visible_at: float = 0.0
     receipt: str = ""
+    enqueued_at: float = 0.0
 
 
 class Queue:
@@ -107,11 +115,15 @@ class Queue:
     def send(self, body: dict[str, Any]) -> str:
         """Enqueue ``body`` (a JSON object of valid text, at most 256 KiB); return the message
         id."""
-        text = check_payload("body", body)
+        return self._enqueue(check_payload("body", body), None)
+
+    def _enqueue(self, text: str, sent_at: float | None) -> str:
+        """Add the message whose body is the JSON ``text``, sent at ``sent_at`` (now if None:
+        a dead letter keeps the time it was first sent); its id."""
         now = read_seconds(self.clock, ServerlessError, "Queue.send")
         self._seq += 1
-        msg = Message(f"m{self._seq}", json.loads(text), now)
-        msg.visible_at = msg.sent_at
+        msg = Message(f"m{self._seq}", json.loads(text), now if sent_at is None else sent_at)
+        msg.visible_at = msg.enqueued_at = now
         self._messages[msg.id] = msg
         self._bodies[msg.id] = text
         heapq.heappush(self._heap, (msg.visible_at, self._seq, msg.id))
@@ -146,7 +158,7 @@ class Queue:
             if not self._live(msg):
                 assert self.dead_letter is not None
                 try:
-                    self.dead_letter.send(msg.body)
+                    self.dead_letter._enqueue(self._bodies[msg.id], msg.sent_at)
                 except BaseException:
                     for back, _ in [*chosen, found]:
                         heapq.heappush(self._heap, back)
@@ -186,11 +198,12 @@ class Queue:
         return True
 
     def oldest_age(self) -> float:
-        """Seconds since the oldest message still in the queue was sent (0 when empty)."""
+        """Seconds since the oldest message still in the queue entered it (0 when empty): its
+        ``enqueued_at``, so on a dead-letter queue the time since the move, as SQS counts."""
         if not self._messages:
             return 0.0
         now = read_seconds(self.clock, ServerlessError, "Queue.oldest_age")
-        return now - min(m.sent_at for m in self._messages.values())
+        return now - min(m.enqueued_at for m in self._messages.values())
 
     def visible(self) -> int:
         """Messages that a receive would return now (excluding those in flight, and those it
