@@ -71,6 +71,18 @@ class Inbox:
         self.shown.extend(out)
         return out
 
+    def conflicts(self, msg: Message) -> bool:
+        """True when ``msg`` has the seq of a message this inbox showed but is another message
+        (another sender or ``client_msg_id``): seqs are never reused, so the conversation's
+        log was reset (a store wiped, a Redis server restarted empty) under a connected
+        device, and the inbox must start afresh rather than drop the new log as duplicates.
+        False for a message it has not shown (a seq past the cursor, or before what it keeps)."""
+        first = self.cursor - len(self.shown) + 1  # the seq of shown[0]
+        if not isinstance(msg, Message) or not first <= msg.seq <= self.cursor:
+            return False
+        old = self.shown[msg.seq - first]
+        return (old.sender, old.client_msg_id) != (msg.sender, msg.client_msg_id)
+
     def missing(self) -> tuple[int, int] | None:
         """The seq range ``(first, last)`` to ask the server for, or None without a gap."""
         if not self._buffer:
