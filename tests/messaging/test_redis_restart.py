@@ -96,3 +96,28 @@ def test_a_heartbeat_ack_below_the_cursor_starts_the_inbox_afresh_and_fetches() 
         ]
 
     asyncio.run(main())
+
+
+def test_a_malformed_message_never_conflicts() -> None:
+    box = Inbox("c")
+    box.receive(Message("c", 1, "ann", "m1", "x"))
+    for seq in ("1", 1.0, True, None):
+        assert not box.conflicts(Message("c", seq, "bob", "z", "x"))  # type: ignore[arg-type]
+    for sender, cmid in ((None, "z"), ("bob", 42), ("", "z"), ("bob", "x" * 500)):
+        assert not box.conflicts(Message("c", 1, sender, cmid, "x"))  # type: ignore[arg-type]
+
+
+def test_a_malformed_message_at_a_shown_seq_resets_nothing() -> None:
+    class Wire:
+        async def send(self, frame: str) -> None:
+            pass
+
+    async def main() -> None:
+        client = Client("ws://127.0.0.1:1", "t", "d")
+        client.inbox("c").receive(Message("c", 1, "ann", "m1", "hi"))
+        bad = {"op": "message", "conv": "c", "seq": 1, "sender": None, "client_msg_id": "z"}
+        await client._on(Wire(), {**bad, "body": "x"})
+        assert client.resets == [] and [m.body for m in client.shown("c")] == ["hi"]
+        assert "malformed" in (client.error or "")
+
+    asyncio.run(main())

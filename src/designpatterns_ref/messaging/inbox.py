@@ -76,12 +76,22 @@ class Inbox:
         (another sender or ``client_msg_id``): seqs are never reused, so the conversation's
         log was reset (a store wiped, a Redis server restarted empty) under a connected
         device, and the inbox must start afresh rather than drop the new log as duplicates.
-        False for a message it has not shown (a seq past the cursor, or before what it keeps)."""
+        False for a message it has not shown (a seq past the cursor, or before what it keeps),
+        and for a malformed one (which :meth:`receive` refuses)."""
         first = self.cursor - len(self.shown) + 1  # the seq of shown[0]
-        if not isinstance(msg, Message) or not first <= msg.seq <= self.cursor:
+        if not isinstance(msg, Message) or type(msg.seq) is not int:
+            return False  # a malformed one is for receive() to refuse
+        if not first <= msg.seq <= self.cursor:
+            return False
+        try:
+            ids = (
+                check_id("msg.sender", msg.sender),
+                check_id("msg.client_msg_id", msg.client_msg_id),
+            )
+        except MessagingError:
             return False
         old = self.shown[msg.seq - first]
-        return (old.sender, old.client_msg_id) != (msg.sender, msg.client_msg_id)
+        return (old.sender, old.client_msg_id) != ids
 
     def missing(self) -> tuple[int, int] | None:
         """The seq range ``(first, last)`` to ask the server for, or None without a gap."""
