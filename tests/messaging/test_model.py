@@ -309,3 +309,53 @@ class ReceiptsModel(RuleBasedStateMachine):
 
 TestReceiptsModel = ReceiptsModel.TestCase
 TestReceiptsModel.settings = settings(max_examples=40, stateful_step_count=30, deadline=None)
+
+
+def test_sqlite_stores_shared_by_threads_and_opened_twice_stay_gap_free(tmp_path: Path) -> None:
+    """Writers on one shared store and on a second store of the same file (a second process),
+    readers beside them: every read is a gap-free prefix 1..k, k never falls, and the end holds
+    every append once."""
+    import threading
+
+    path = tmp_path / "chat.db"
+    shared, other = SQLiteStore(path), SQLiteStore(path)
+    errors: list[BaseException] = []
+    done = threading.Event()
+
+    def write(store: SQLiteStore, name: str) -> None:
+        try:
+            for i in range(40):
+                store.append("c", name, f"m{i}", name)
+                store.append("c", name, f"m{i}", "a retry")
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    def read() -> None:
+        try:
+            last = 0
+            while not done.is_set():
+                seqs = [m.seq for m in shared.read("c")]
+                assert seqs == list(range(1, len(seqs) + 1))
+                assert len(seqs) >= last
+                last = len(seqs)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    writers = [threading.Thread(target=write, args=(shared, f"w{i}")) for i in range(3)]
+    writers += [threading.Thread(target=write, args=(other, f"o{i}")) for i in range(2)]
+    readers = [threading.Thread(target=read) for _ in range(2)]
+    for thread in writers + readers:
+        thread.start()
+    for thread in writers:
+        thread.join()
+    done.set()
+    for thread in readers:
+        thread.join()
+    assert errors == []
+    log = shared.read("c")
+    assert [m.seq for m in log] == list(range(1, 201))
+    assert sorted((m.sender, m.client_msg_id) for m in log) == sorted(
+        (w, f"m{i}") for w in ("w0", "w1", "w2", "o0", "o1") for i in range(40)
+    )
+    shared.close()
+    other.close()

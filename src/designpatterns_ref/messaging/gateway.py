@@ -30,7 +30,10 @@ closes with 4001, a malformed frame
 (not JSON, not an object, unknown op, bad field) sends an ``error`` and closes with 4000
 (a ``send`` with well-formed ids that cannot be stored is answered ``refused`` instead, so
 one bad send does not cut the connection and every send queued behind it),
-a frame over ``max_frame`` bytes closes with 1009. No bad input stops the server.
+a frame over ``max_frame`` bytes closes with 1009. No bad input stops the server. Only a
+``send`` is told apart when the store fails: a ``hello``, ``heartbeat``, ``ack``, ``read``
+or ``fetch`` that needs the store while it is unreachable is answered an ``error`` naming
+the store and closed with 4000 too, and the client resumes from its cursors once it is back.
 
 Fan-out encodes a message once (JSON, then UTF-8, then the WebSocket frame header) and
 writes the same bytes to each target's transport without awaiting any socket (what

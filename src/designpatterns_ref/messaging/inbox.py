@@ -9,8 +9,8 @@ beyond ``cursor + 1`` waits in a buffer, and :meth:`Inbox.missing` names the ran
 for; when the gap fills, the buffered run is shown at once. On reconnect the device sends its
 cursor (a RESUME) and the server replays everything after it. The ack the device sends is
 always its cursor, so the server never believes more was delivered than was shown.
-O(1) per in-order frame, O(log b) per buffered one (b buffered frames, a dict and a min scan
-of small buffers in practice).
+O(1) per frame (the buffer is a dict by seq), plus O(1) for each message it makes showable;
+:meth:`Inbox.missing` scans the buffer, O(b) for b buffered frames (few in practice).
 
 >>> from designpatterns_ref.messaging.base import Message
 >>> box = Inbox("c")
