@@ -262,6 +262,12 @@ class ReceiptsModel(RuleBasedStateMachine):
         self.r.read(user, conv, seq)
         self.marks[(user, conv)] = max(self.marks.get((user, conv), 0), seq)
 
+    @rule(conv=st.sampled_from(CONVS))
+    def forget(self, conv: str) -> None:
+        self.r.forget(conv)
+        self.acked = {k: v for k, v in self.acked.items() if k[2] != conv}
+        self.marks = {k: v for k, v in self.marks.items() if k[1] != conv}
+
     @rule(seq=st.sampled_from(BAD_SEQS), bad=st.sampled_from(BAD_IDS))
     def refused(self, seq: object, bad: object) -> None:
         before = (
@@ -286,10 +292,12 @@ class ReceiptsModel(RuleBasedStateMachine):
 
     @invariant()
     def cursors_and_states_match(self) -> None:
-        for (user, device, conv), seq in self.acked.items():
-            assert self.r.acked(user, device, conv) == seq
-        for (user, conv), seq in self.marks.items():
-            assert self.r.read_marker(user, conv) == seq
+        for user, devices in self.DEVICES.items():
+            for conv in CONVS:
+                assert self.r.read_marker(user, conv) == self.marks.get((user, conv), 0)
+                for device in devices:
+                    want = self.acked.get((user, device, conv), 0)
+                    assert self.r.acked(user, device, conv) == want
         members = list(self.DEVICES)
         for conv in CONVS:
             for seq in range(1, 7):

@@ -121,3 +121,47 @@ def test_a_malformed_message_at_a_shown_seq_resets_nothing() -> None:
         assert "malformed" in (client.error or "")
 
     asyncio.run(main())
+
+
+def test_receipts_of_a_log_redis_lost_do_not_vouch_for_the_new_one(own_redis: RedisServer) -> None:
+    """Bob read seqs 1..3; Redis restarts empty; ann's next message is seq 1 again, which no
+    device of bob's has shown: it is sent, not read, until bob acks and reads the new log.
+    Before, the old cursors (3) made it read at once."""
+    from designpatterns_ref.messaging import ChatServer
+
+    server = ChatServer(RedisStore(own_redis.url, deadline=2))
+    server.join("c", "ann")
+    server.join("c", "bob")
+    server.connect("bob", "phone", {})
+    for i in range(3):
+        server.send("ann", "c", f"m{i}", "old")
+    server.ack("bob", "phone", "c", 3)
+    server.read("bob", "c", 3)
+    assert server.receipt("c", 3).state == "read"
+    own_redis.kill()
+    own_redis.restart()
+    msg, _ = server.send("ann", "c", "n0", "new")
+    assert msg.seq == 1 and server.receipt("c", 1).state == "sent"
+    assert server.receipts.acked("bob", "phone", "c") == 0
+    server.ack("bob", "phone", "c", 1)
+    assert server.receipt("c", 1).state == "delivered"
+    server.store.close()
+
+
+def test_a_log_seen_shorter_than_before_forgets_its_receipts(own_redis: RedisServer) -> None:
+    """The reset is noticed by a read of the log's end too (an ack, a read, a receipt), not
+    only by a send: here another process writes the new log."""
+    from designpatterns_ref.messaging import ChatServer
+
+    server = ChatServer(RedisStore(own_redis.url, deadline=2))
+    server.join("c", "ann")
+    server.join("c", "bob")
+    server.connect("bob", "phone", {})
+    for i in range(3):
+        server.send("ann", "c", f"m{i}", "old")
+    server.read("bob", "c", 3)
+    own_redis.kill()
+    own_redis.restart()
+    RedisStore(own_redis.url).append("c", "ann", "n0", "new")  # another gateway's send
+    assert server.receipt("c", 1).read_by == 0
+    server.store.close()
