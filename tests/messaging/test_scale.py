@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from websockets.frames import Frame, Opcode
 
-from designpatterns_ref.messaging.gateway import text_frame
+from designpatterns_ref.messaging.frames import text_frame
 from designpatterns_ref.messaging.loadgen import cpu_seconds, measure_scale, rss_of
 from designpatterns_ref.messaging.receivers import parse_frames
 

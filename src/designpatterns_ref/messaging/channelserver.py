@@ -38,7 +38,7 @@ from typing import Any
 from designpatterns_ref.errors import shown
 from designpatterns_ref.messaging.base import MessagingError, MessagingTypeError, check_id
 from designpatterns_ref.messaging.directory import check_redis, fan_channel, members_key
-from designpatterns_ref.messaging.gateway import message_frame
+from designpatterns_ref.messaging.frames import message_frame
 from designpatterns_ref.messaging.hashring import HashRing
 from designpatterns_ref.messaging.redis import RedisStore
 from designpatterns_ref.redisclient import bounded_client

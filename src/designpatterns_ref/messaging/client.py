@@ -12,7 +12,11 @@ gateway ``refused`` (one it can never store) moves from ``pending`` to ``refused
 not retried, so it cannot hold up the sends behind it; one answered ``error`` (code 1013:
 the store could not take it now) stays pending and is retried. A ``ready`` whose ``reset`` names
 a conversation (the cursor sent was past the end of its log: the log was wiped) starts that
-inbox afresh, so the new log's messages are not dropped as duplicates of the old. When the
+inbox afresh, so the new log's messages are not dropped as duplicates of the old; so does,
+on a connection that stays open while the log is wiped (a Redis store restarted empty), a
+``message`` at a seq already shown but with another sender or ``client_msg_id``
+(:meth:`~designpatterns_ref.messaging.inbox.Inbox.conflicts`), or a ``heartbeat_ack`` whose
+``last`` is below the cursor. When the
 connection drops (or stays silent for ten heartbeats) it waits
 ``min(cap, base * 2**attempt)`` times a random factor in ``[0.5, 1]`` (jitter, so a
 thousand clients cut at once do not return at once) and resumes. Given several gateway URLs
@@ -90,8 +94,8 @@ class Client:
         #: The conversations the last ``ready`` named (None before the first): a resume sends
         #: cursors for these only.
         self.convs: frozenset[str] | None = None
-        #: The conversations whose inbox was started afresh because the gateway said their log
-        #: had been reset (the cursor sent was past its end), in order.
+        #: The conversations whose inbox was started afresh because their log had been reset
+        #: (a ``ready`` said so, or a new message came at a seq already shown), in order.
         self.resets: list[str] = []
         self.connects = 0
         self.closed_codes: list[int] = []
@@ -215,13 +219,21 @@ class Client:
             await ws.send(json.dumps({"op": "heartbeat", "status": "online"}))
             await asyncio.sleep(self.heartbeat)
 
+    def _reset(self, conv: str) -> Inbox:
+        """Start ``conv``'s inbox afresh: its log was reset, so what was shown is gone too."""
+        self.inboxes[conv] = box = Inbox(conv)
+        self.resets.append(conv)
+        return box
+
     async def _on(self, ws: Any, f: dict[str, Any]) -> None:
         op = f.get("op")
         if op == "message":
             try:
                 box = self.inbox(check_id("conv", f["conv"]))
-                shown = box.receive(Message(f["conv"], f["seq"], f["sender"],
-                                            f["client_msg_id"], f["body"]))  # fmt: skip
+                msg = Message(f["conv"], f["seq"], f["sender"], f["client_msg_id"], f["body"])
+                if box.conflicts(msg):  # a new message at a shown seq: the log was reset
+                    box = self._reset(box.conv)
+                shown = box.receive(msg)
             except (KeyError, MessagingError) as exc:  # a malformed frame: dropped, not shown
                 self.error = f"malformed message frame dropped: {exc}"
                 return
@@ -242,6 +254,8 @@ class Client:
         elif op == "heartbeat_ack":
             for conv, last in f["last"].items():
                 box = self.inbox(conv)
+                if last < box.cursor:  # the log is shorter than what was shown: it was reset
+                    box = self._reset(conv)
                 if last > box.cursor and box.missing() is None:
                     await ws.send(json.dumps({"op": "fetch", "conv": conv,
                                               "first": box.cursor + 1, "last": last}))  # fmt: skip
@@ -253,8 +267,7 @@ class Client:
             self.convs = frozenset(f["convs"])
             for conv in f.get("reset", {}):  # its log was reset: what was shown is gone too
                 if conv in self.inboxes:
-                    self.inboxes[conv] = Inbox(conv)
-                    self.resets.append(conv)
+                    self._reset(conv)
         elif op == "presence":
             self.presence[f["user"]] = f["state"]
         elif op == "error":

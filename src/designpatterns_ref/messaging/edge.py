@@ -48,8 +48,9 @@ from designpatterns_ref.messaging.base import (
     check_seq,
 )
 from designpatterns_ref.messaging.directory import check_redis, convs_key, fan_channel, log_key
-from designpatterns_ref.messaging.gateway import (
-    Gateway,
+from designpatterns_ref.messaging.frames import (
+    CLOSE_CODES,
+    RETRY_LATER,
     check_timeout,
     member_cursors,
     message_frame,
@@ -122,7 +123,7 @@ class _Link:
 class EdgeGateway:
     """``async with EdgeGateway(redis_url, {"cs-a": "127.0.0.1:7001"}, secret=b"...")``."""
 
-    CLOSE_CODES: ClassVar[dict[str, int]] = Gateway.CLOSE_CODES
+    CLOSE_CODES: ClassVar[dict[str, int]] = CLOSE_CODES
     ACK_SCRIPT = """
 local cur = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
 if tonumber(ARGV[2]) > cur then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
@@ -367,7 +368,7 @@ return cur
         except (OSError, TimeoutError):
             return  # the owner is unreachable: the client retries the pending send
         if "error" in reply:  # the owner could not store it (its Redis, its ring): retried
-            failed = {"op": "error", "code": Gateway.RETRY_LATER, "conv": conv,
+            failed = {"op": "error", "code": RETRY_LATER, "conv": conv,
                       "client_msg_id": cmid, "reason": str(reply["error"])[:200]}  # fmt: skip
             self._push([conn], json.dumps(failed).encode())
             return

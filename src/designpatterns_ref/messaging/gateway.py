@@ -30,7 +30,10 @@ closes with 4001, a malformed frame
 (not JSON, not an object, unknown op, bad field) sends an ``error`` and closes with 4000
 (a ``send`` with well-formed ids that cannot be stored is answered ``refused`` instead, so
 one bad send does not cut the connection and every send queued behind it),
-a frame over ``max_frame`` bytes closes with 1009. No bad input stops the server.
+a frame over ``max_frame`` bytes closes with 1009. No bad input stops the server. Only a
+``send`` is told apart when the store fails: a ``hello``, ``heartbeat``, ``ack``, ``read``
+or ``fetch`` that needs the store while it is unreachable is answered an ``error`` naming
+the store and closed with 4000 too, and the client resumes from its cursors once it is back.
 
 Fan-out encodes a message once (JSON, then UTF-8, then the WebSocket frame header) and
 writes the same bytes to each target's transport without awaiting any socket (what
@@ -47,6 +50,10 @@ never closed over its own replay), and reads only those from the store (a client
 a whole long log costs one page per request); the client's next heartbeat sees the
 conversation's last seq and asks for the next page.
 
+The frames themselves, the WebSocket framing and the loop that serves one socket (its hello
+and idle timeouts, the error frame and close code of a bad frame) are in
+:mod:`~designpatterns_ref.messaging.frames`, shared with the edge gateway.
+
 Measured (``dpref bench messaging``, gateway in its own process): see
 docs/case-studies/slack-gateway.md for memory per idle connection and fan-out latency.
 
@@ -57,12 +64,11 @@ docs/case-studies/slack-gateway.md for memory per idle connection and fan-out la
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import time
-from collections.abc import Awaitable, Callable, Collection, Mapping
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar
 
 from designpatterns_ref.errors import shown
 from designpatterns_ref.messaging.base import (
@@ -72,87 +78,23 @@ from designpatterns_ref.messaging.base import (
     Store,
     check_body,
     check_id,
-    check_seq,
+)
+from designpatterns_ref.messaging.frames import (
+    CLOSE_CODES,
+    RETRY_LATER,
+    check_timeout,
+    member_cursors,
+    message_frame,
+    refused_frame,
+    serve_frames,
+    text_frame,
 )
 from designpatterns_ref.messaging.memory import MemoryStore
 from designpatterns_ref.messaging.presence import Presence
 from designpatterns_ref.messaging.server import ChatServer
-from designpatterns_ref.messaging.token import TokenError, verify_token
+from designpatterns_ref.messaging.token import verify_token
 
-__all__ = [
-    "Gateway",
-    "check_timeout",
-    "member_cursors",
-    "message_frame",
-    "next_frame",
-    "refused_frame",
-    "serve_frames",
-    "text_frame",
-]
-
-
-def message_frame(msg: Message) -> str:
-    """The JSON ``message`` frame of ``msg``."""
-    return json.dumps(
-        {"op": "message", "conv": msg.conv, "seq": msg.seq, "sender": msg.sender,
-         "client_msg_id": msg.client_msg_id, "body": msg.body}
-    )  # fmt: skip
-
-
-def check_timeout(name: str, value: object, *, optional: bool = False) -> float | None:
-    """``value`` as a number of seconds in ``(0, 3600]`` (None too when ``optional``)."""
-    if value is None and optional:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        allowed = "a number of seconds or None" if optional else "a number of seconds"
-        raise MessagingTypeError(f"{name}={shown(value, 80)} must be {allowed}")
-    if not (0 < value <= 3600):  # NaN fails this too
-        raise MessagingError(f"{name}={shown(value, 80)} must be within (0, 3600] seconds")
-    return float(value)
-
-
-async def next_frame(ws: Any, timeout: float | None) -> str | bytes | None:
-    """The socket's next frame, or None when none came within ``timeout`` seconds (the caller
-    closes it: a socket that never says hello, or goes silent, would be held for ever)."""
-    try:
-        async with asyncio.timeout(timeout):
-            return await ws.recv()  # type: ignore[no-any-return]
-    except TimeoutError:
-        return None
-
-
-def member_cursors(cursors: object, convs: Collection[str]) -> dict[str, int]:
-    """The cursors of a ``hello`` for the conversations in ``convs``: every cursor is checked
-    (an id, a seq in ``[0, MAX_SEQ]``; :class:`MessagingError` otherwise), and one for a
-    conversation the user is not in (a stale one, or a typo shown in a client) is dropped,
-    not refused, so it cannot stop the device from ever connecting again."""
-    if not isinstance(cursors, Mapping):
-        raise MessagingTypeError(f"cursors={shown(cursors, 80)} must be a mapping conv -> seq")
-    out = {}
-    for conv, seq in cursors.items():
-        check_id("conv", conv), check_seq(f"cursors[{conv!r:.40}]", seq)
-        if conv in convs:
-            out[conv] = seq
-    return out
-
-
-def refused_frame(conv: str, client_msg_id: str, reason: str) -> str:
-    """The JSON ``refused`` frame: the send ``(conv, client_msg_id)`` will never be stored."""
-    return json.dumps(
-        {"op": "refused", "conv": conv, "client_msg_id": client_msg_id, "reason": reason[:200]}
-    )
-
-
-def text_frame(payload: bytes) -> bytes:
-    """A final, unmasked WebSocket text frame (RFC 6455 section 5.2) around ``payload``: the
-    header is 0x81 (FIN, opcode 1), then the length in 7 bits, or 126 and 16 bits, or 127 and
-    64 bits. A server's frames are never masked."""
-    n = len(payload)
-    if n < 126:
-        return bytes((0x81, n)) + payload
-    if n < 1 << 16:
-        return bytes((0x81, 126)) + n.to_bytes(2, "big") + payload
-    return bytes((0x81, 127)) + n.to_bytes(8, "big") + payload
+__all__ = ["Gateway"]
 
 
 class _Conn:
@@ -166,16 +108,10 @@ class _Conn:
 class Gateway:
     """``async with Gateway("127.0.0.1", 0, secret=b"...") as gw:`` serves on ``gw.port``."""
 
-    CLOSE_CODES: ClassVar[dict[str, int]] = {
-        "protocol": 4000,
-        "auth": 4001,
-        "slow consumer": 4008,
-        "too big": 1009,
-    }
-    #: The ``code`` of an ``error`` answering one send the store could not take now (RFC
-    #: 6455's 1013, "try again later"): the connection stays open and the client's retry of
-    #: the pending send will do.
-    RETRY_LATER: ClassVar[int] = 1013
+    CLOSE_CODES: ClassVar[dict[str, int]] = CLOSE_CODES
+    #: The ``code`` of an ``error`` answering one send the store could not take now
+    #: (:data:`~designpatterns_ref.messaging.frames.RETRY_LATER`, 1013).
+    RETRY_LATER: ClassVar[int] = RETRY_LATER
 
     def __init__(
         self,
@@ -451,61 +387,3 @@ class Gateway:
             self._push(conn, json.dumps({"op": "heartbeat_ack", "last": last}))
         else:
             raise MessagingError(f"unknown op {shown(op, 40)}")
-
-
-#: The connection type of the gateway serving a socket.
-C = TypeVar("C")
-
-
-async def serve_frames(
-    ws: Any,
-    hello_timeout: float | None,
-    idle_timeout: float | None,
-    hello: Callable[[Any, dict[str, Any]], Awaitable[C]],
-    frame: Callable[[C, dict[str, Any]], Awaitable[object]],
-    forget: Callable[[C], object],
-) -> None:
-    """One socket's life on either gateway: its first frame goes to ``hello`` (which returns
-    the connection), every later one to ``frame``, and ``forget`` runs once it ends.
-
-    A frame is a JSON object with a string ``op``. A socket that sends no frame within
-    ``hello_timeout`` (before its hello) or ``idle_timeout`` (after), a malformed frame or a
-    refused one (``MessagingError``) is sent an error frame and closed with the code of
-    ``Gateway.CLOSE_CODES`` for its kind (``auth`` for a ``TokenError``).
-    """
-    from websockets.exceptions import ConnectionClosed
-
-    async def fail(kind: str, reason: str) -> None:
-        code = Gateway.CLOSE_CODES[kind]
-        with contextlib.suppress(Exception):
-            await ws.send(json.dumps({"op": "error", "code": code, "reason": reason[:200]}))
-        await ws.close(code, kind)
-
-    conn: C | None = None
-    try:
-        while True:
-            limit = hello_timeout if conn is None else idle_timeout
-            raw = await next_frame(ws, limit)
-            if raw is None:
-                await fail("protocol", f"{'no hello' if conn is None else 'nothing'} received "
-                           f"within {limit} s")  # fmt: skip
-                return
-            try:
-                data = json.loads(raw)
-                if not isinstance(data, dict) or not isinstance(data.get("op"), str):
-                    raise MessagingError("a frame is a JSON object with a string 'op'")
-                if conn is None:
-                    conn = await hello(ws, data)
-                else:
-                    await frame(conn, data)
-            except MessagingError as exc:
-                await fail("auth" if isinstance(exc, TokenError) else "protocol", str(exc))
-                return
-            except (ValueError, RecursionError) as exc:
-                await fail("protocol", f"malformed JSON: {exc}")
-                return
-    except ConnectionClosed:
-        pass
-    finally:
-        if conn is not None:
-            forget(conn)

@@ -9,8 +9,8 @@ beyond ``cursor + 1`` waits in a buffer, and :meth:`Inbox.missing` names the ran
 for; when the gap fills, the buffered run is shown at once. On reconnect the device sends its
 cursor (a RESUME) and the server replays everything after it. The ack the device sends is
 always its cursor, so the server never believes more was delivered than was shown.
-O(1) per in-order frame, O(log b) per buffered one (b buffered frames, a dict and a min scan
-of small buffers in practice).
+O(1) per frame (the buffer is a dict by seq), plus O(1) for each message it makes showable;
+:meth:`Inbox.missing` scans the buffer, O(b) for b buffered frames (few in practice).
 
 >>> from designpatterns_ref.messaging.base import Message
 >>> box = Inbox("c")
@@ -70,6 +70,28 @@ class Inbox:
             out.append(self._buffer.pop(self.cursor))
         self.shown.extend(out)
         return out
+
+    def conflicts(self, msg: Message) -> bool:
+        """True when ``msg`` has the seq of a message this inbox showed but is another message
+        (another sender or ``client_msg_id``): seqs are never reused, so the conversation's
+        log was reset (a store wiped, a Redis server restarted empty) under a connected
+        device, and the inbox must start afresh rather than drop the new log as duplicates.
+        False for a message it has not shown (a seq past the cursor, or before what it keeps),
+        and for a malformed one (which :meth:`receive` refuses)."""
+        first = self.cursor - len(self.shown) + 1  # the seq of shown[0]
+        if not isinstance(msg, Message) or type(msg.seq) is not int:
+            return False  # a malformed one is for receive() to refuse
+        if not first <= msg.seq <= self.cursor:
+            return False
+        try:
+            ids = (
+                check_id("msg.sender", msg.sender),
+                check_id("msg.client_msg_id", msg.client_msg_id),
+            )
+        except MessagingError:
+            return False
+        old = self.shown[msg.seq - first]
+        return (old.sender, old.client_msg_id) != ids
 
     def missing(self) -> tuple[int, int] | None:
         """The seq range ``(first, last)`` to ask the server for, or None without a gap."""

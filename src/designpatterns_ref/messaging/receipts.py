@@ -4,7 +4,8 @@ Case study: Design a Real-Time Chat App (WhatsApp / Messenger) (docs/case-studie
 
 Acks and read markers are cursors, not per-message flags: a device acks "everything up to
 seq n" (its inbox cursor) and a user's read marker says "read up to n". Both only move
-forward. So a message's state is a comparison: *sent* once it has a seq, *delivered* when
+forward (within one log: when a conversation's log is reset, :meth:`Receipts.forget` starts
+its cursors again). So a message's state is a comparison: *sent* once it has a seq, *delivered* when
 every recipient device's ack cursor reaches it, *read* when every recipient's read marker
 does; a group shows "read by k of n". O(d) per query (d recipient devices), O(1) per ack.
 
@@ -74,6 +75,15 @@ class Receipts:
         check_id("user", user), check_id("conv", conv), check_seq("seq", seq)
         if seq > self._read.get((user, conv), 0):
             self._read[(user, conv)] = seq
+
+    def forget(self, conv: str) -> None:
+        """Drop every ack cursor and read marker of ``conv``: its log was reset (wiped, then
+        written again from seq 1), so the cursors count messages that no longer exist, and
+        kept they would call the new log's messages delivered and read before any device
+        showed them. The registered devices stay."""
+        check_id("conv", conv)
+        self._acked = {k: v for k, v in self._acked.items() if k[2] != conv}
+        self._read = {k: v for k, v in self._read.items() if k[1] != conv}
 
     def read_marker(self, user: str, conv: str) -> int:
         """How far ``user`` has read ``conv``."""

@@ -11,6 +11,9 @@ stream's last entry, and ``XADD`` and ``HSET`` seq + 1, atomically on the server
 gateways never take the same seq and a retry returns the first seq. The log is its own
 counter: no separate key to lose (evicted, deleted) and fall behind the stream, and every
 check (the two keys' types) runs before the first write, so a refused append writes nothing.
+The hash is trusted only where the stream agrees: a seq it names whose entry is gone or is
+another message (the log deleted or evicted, the hash left behind) is stale, and the send is
+appended anew rather than answered with another sender's message or an error.
 Every round trip has a deadline (:func:`designpatterns_ref.redisclient.bounded_client`); an
 unreachable server, or one that refuses a command (a key of another type under the
 prefix, a full memory), raises :class:`~designpatterns_ref.messaging.base.MessagingError`.
@@ -61,8 +64,8 @@ class RedisStore:
     SCRIPT = """
 local seq = redis.call('HGET', KEYS[2], ARGV[1])
 if seq then
-  local e = redis.call('XRANGE', KEYS[1], seq .. '-0', seq .. '-0')
-  return {tonumber(seq), 0, e[1][2][6]}
+  local e = redis.call('XRANGE', KEYS[1], seq .. '-0', seq .. '-0')[1]
+  if e and e[2][2] == ARGV[2] and e[2][4] == ARGV[3] then return {tonumber(seq), 0, e[2][6]} end
 end
 local top = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
 seq = 1

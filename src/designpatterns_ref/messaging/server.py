@@ -9,7 +9,10 @@ hands in its cursors and gets back everything after them (Discord's RESUME); a g
 is a range read. Both take a ``limit``: the store is asked for at most that many messages, so
 a gateway that answers a page at a time reads a page at a time. Acks and read markers are
 checked against the log: a device cannot ack a seq that does not exist yet, so receipts never
-run ahead of the log.
+run ahead of the log. When the log is reset under the server (a store wiped, a Redis server
+restarted empty), which it sees as an end below one it saw before or a new message at a seq
+it saw given, the conversation's receipts start again, so acks of the old log never vouch
+for the new one's messages.
 
 >>> server = ChatServer()
 >>> server.join("c", "ann"); server.join("c", "bob")
@@ -53,6 +56,21 @@ class ChatServer:
         self._members: dict[str, set[str]] = {}
         self._convs: dict[str, set[str]] = {}  # user -> conversations
         self._online: dict[str, set[str]] = {}  # user -> connected devices
+        self._ends: dict[str, int] = {}  # conv -> the highest seq seen of its log
+
+    def _log_end(self, conv: str, last: int, *, appended: bool = False) -> int:
+        """Note that ``conv``'s log ends at ``last`` (returned; ``appended``: a seq the store
+        just gave a new message). A log only grows and never gives a seq twice, so an end
+        below one seen before, or a new message at a seq seen before, means it was reset (a
+        store wiped, a Redis server restarted empty): its receipts are forgotten, or they
+        would call the new log's messages delivered and read on the strength of acks of the
+        old one."""
+        end = self._ends.get(conv, 0)
+        if last < end or (appended and last == end):
+            self.receipts.forget(conv)
+        if last != end:
+            self._ends[conv] = last
+        return last
 
     def join(self, conv: str, user: str) -> None:
         """Make ``user`` a member of ``conv``."""
@@ -123,7 +141,9 @@ class ChatServer:
     ) -> tuple[Message, list[tuple[str, str]]]:
         """Append (idempotently) and return the message and the devices to push it to."""
         self.check_member(conv, user)
-        msg, _ = self.store.append(conv, user, client_msg_id, body)
+        msg, created = self.store.append(conv, user, client_msg_id, body)
+        if created:
+            self._log_end(conv, msg.seq, appended=True)
         return msg, self.targets(conv)
 
     def targets(self, conv: str) -> list[tuple[str, str]]:
@@ -138,7 +158,11 @@ class ChatServer:
         ``limit`` of them (all when None): the store is asked for no more than ``limit``, so
         a page costs a page however long the range."""
         check_id("conv", conv), check_seq("first", first, low=1)
-        end = self.store.last_seq(conv) if last is None else check_seq("last", last)
+        end = (
+            self._log_end(conv, self.store.last_seq(conv))
+            if last is None
+            else check_seq("last", last)
+        )
         left = MAX_SEQ if limit is None else check_seq("limit", limit, low=1)
         out: list[Message] = []
         while first <= end and left > 0:
@@ -151,7 +175,7 @@ class ChatServer:
         return out
 
     def _check_known(self, conv: str, seq: object) -> int:
-        return check_seq("seq", seq, high=self.store.last_seq(conv))
+        return check_seq("seq", seq, high=self._log_end(conv, self.store.last_seq(conv)))
 
     def ack(self, user: str, device: str, conv: str, seq: int) -> None:
         """The device has shown ``conv`` up to ``seq`` (at most the log's last seq)."""
@@ -166,6 +190,7 @@ class ChatServer:
 
     def receipt(self, conv: str, seq: int) -> Receipt:
         """Sent / delivered / read of message ``seq``, with the group's counts."""
-        check_id("conv", conv), check_seq("seq", seq, low=1, high=self.store.last_seq(conv))
+        check_id("conv", conv)
+        check_seq("seq", seq, low=1, high=self._log_end(conv, self.store.last_seq(conv)))
         (msg,) = self.store.read(conv, seq - 1, 1)
         return self.receipts.status(conv, seq, sender=msg.sender, members=self.members(conv))
