@@ -9,10 +9,12 @@ same state.
 
 from __future__ import annotations
 
+import itertools
 import math
+from typing import Any
 
 import pytest
-from hypothesis import settings
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, rule
 
@@ -25,6 +27,7 @@ from designpatterns_ref.geo import (
     GeohashIndex,
     H3Index,
     QuadTreeIndex,
+    RedisGeoIndex,
 )
 from designpatterns_ref.geo.sphere import _haversine_m
 
@@ -38,16 +41,19 @@ spots = st.sampled_from([(40.758, -73.9855), (0.0, 179.9999)]).flatmap(lambda c:
 
 
 class DispatchMachine(RuleBasedStateMachine):
+    def make(self, clock: ManualClock) -> list[DriverIndex]:
+        return [
+            BruteForceIndex(ttl=TTL, clock=clock),
+            GeohashIndex(ttl=TTL, clock=clock),
+            GeohashIndex(3, ttl=TTL, clock=clock),
+            QuadTreeIndex(capacity=2, ttl=TTL, clock=clock),
+            H3Index(ttl=TTL, clock=clock),
+        ]
+
     @initialize(max_pickup=st.sampled_from([None, 100.0, 20_000.0]))
     def start(self, max_pickup: float | None) -> None:
         self.clock = ManualClock(start=500.0)
-        indexes: list[DriverIndex] = [
-            BruteForceIndex(ttl=TTL, clock=self.clock),
-            GeohashIndex(ttl=TTL, clock=self.clock),
-            GeohashIndex(3, ttl=TTL, clock=self.clock),
-            QuadTreeIndex(capacity=2, ttl=TTL, clock=self.clock),
-            H3Index(ttl=TTL, clock=self.clock),
-        ]
+        indexes = self.make(self.clock)
         self.dispatchers = [Dispatcher(i, max_pickup_m=max_pickup) for i in indexes]
         self.limit = math.inf if max_pickup is None else max_pickup
         self.drivers: dict[str, tuple[float, float, bool, float]] = {}
@@ -147,3 +153,31 @@ class DispatchMachine(RuleBasedStateMachine):
 
 DispatchMachine.TestCase.settings = settings(max_examples=50, stateful_step_count=30, deadline=None)
 test_dispatchers_follow_the_model = DispatchMachine.TestCase
+
+_keys = itertools.count()
+
+
+@pytest.mark.redis
+def test_a_dispatcher_on_redis_follows_the_model(redis_srv: Any) -> None:
+    import redis
+
+    client = redis.Redis.from_url(redis_srv.url)
+    made: list[RedisGeoIndex] = []
+
+    class OnRedis(DispatchMachine):
+        def make(self, clock: ManualClock) -> list[DriverIndex]:
+            made.append(RedisGeoIndex(client, key=f"dispatch:{next(_keys)}", ttl=TTL, clock=clock))
+            return [made[-1]]
+
+    OnRedis.TestCase.settings = settings(
+        max_examples=20,
+        stateful_step_count=25,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+    try:
+        OnRedis.TestCase().runTest()
+    finally:
+        for index in made:
+            index.clear()
+        client.close()
