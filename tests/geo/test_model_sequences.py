@@ -267,7 +267,7 @@ class MemoryIndexes(IndexMachine):
         ]
 
 
-MemoryIndexes.TestCase.settings = settings(max_examples=60, stateful_step_count=30, deadline=None)
+MemoryIndexes.TestCase.settings = settings(max_examples=40, stateful_step_count=30, deadline=None)
 test_memory_indexes_follow_the_model = MemoryIndexes.TestCase
 
 _keys = itertools.count()
@@ -301,7 +301,7 @@ def test_redis_index_follows_the_model(redis_srv: Any) -> None:
             ]
 
     RedisIndexes.TestCase.settings = settings(
-        max_examples=25,
+        max_examples=20,
         stateful_step_count=25,
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow],
