@@ -104,3 +104,53 @@ def test_a_driver_with_a_rider_comes_back_busy(name: str) -> None:
     dispatcher.release("d7")
     state = index.get("d7")
     assert state is not None and state.available
+
+
+@pytest.mark.usefixtures("busy_switching")
+@pytest.mark.parametrize("name", list(MEMORY))
+def test_requests_releases_and_moves_from_many_threads_add_up(name: str) -> None:
+    """Every thread requests, releases and moves its drivers at once; at the end the books
+    balance: each driver has at most one rider, exactly the drivers with a rider are busy, and
+    the assignments are those granted less those released."""
+    index = MEMORY[name]()
+    rng = random.Random(3)
+    for i in range(30):
+        index.upsert(f"d{i}", *spot(rng))
+    dispatcher = Dispatcher(index)
+    granted: list[str] = []
+    released: list[str] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def work(t: int) -> None:
+        r = random.Random(t)
+        mine: list[tuple[str, str]] = []  # (driver, rider) pairs this thread was granted
+        try:
+            for j in range(60):
+                got = dispatcher.request(f"r{t}-{j}", *spot(r))
+                if got is not None:
+                    mine.append((got.driver_id, got.rider_id))
+                    with lock:
+                        granted.append(got.rider_id)
+                dispatcher.update(f"d{r.randrange(30)}", *spot(r))
+                if mine and r.random() < 0.5:
+                    driver_id, rider_id = mine.pop(r.randrange(len(mine)))
+                    dispatcher.release(driver_id)
+                    with lock:
+                        released.append(rider_id)
+        except BaseException as exc:  # reported by the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sorted(dispatcher.assignments) == sorted(set(granted) - set(released))
+    drivers = [a.driver_id for a in dispatcher.assignments.values()]
+    assert len(drivers) == len(set(drivers)), "a driver has two riders"
+    for i in range(30):
+        state = index.get(f"d{i}")
+        assert state is not None
+        assert state.available is (f"d{i}" not in drivers), f"d{i}"

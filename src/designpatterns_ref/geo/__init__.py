@@ -4,7 +4,7 @@ Case study: Design a Ride-Sharing App (Uber / Lyft) (docs/case-studies/ride-shar
 
 Riders must be matched to the nearest free driver within milliseconds while every driver's
 position changes every few seconds. The family shows the pieces: :mod:`.geohash` turns a position
-into a cell code, :mod:`.sphere` measures (haversine, and the distance to a cell), four
+into a cell code, :mod:`.sphere` measures (haversine, and the distance to a cell), five
 interchangeable driver indexes answer ``upsert / remove / nearest / within`` (brute force, geohash
 rings, H3 hexagons, a quadtree, Redis), all exact and equal to brute force, and :class:`Dispatcher`,
 :class:`SurgePricer` and :class:`TripStateMachine` build the product on top. The Redis and H3

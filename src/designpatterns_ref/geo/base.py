@@ -4,6 +4,7 @@ Case study: Design a Ride-Sharing App (Uber / Lyft) (docs/case-studies/ride-shar
 
 Every driver index (:class:`~designpatterns_ref.geo.brute.BruteForceIndex`,
 :class:`~designpatterns_ref.geo.geohash_index.GeohashIndex`,
+:class:`~designpatterns_ref.geo.h3_index.H3Index`,
 :class:`~designpatterns_ref.geo.quadtree.QuadTreeIndex`,
 :class:`~designpatterns_ref.geo.redis.RedisGeoIndex`) answers the same :class:`DriverIndex`
 protocol, so a student swaps one for another in one line, and one contract test holds them all to

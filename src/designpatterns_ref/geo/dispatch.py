@@ -17,6 +17,11 @@ The index's clock moves between the search and the claim, so the driver found ca
 (or be removed by another writer) before it is claimed; the request then searches again and
 takes the next driver, or returns None when no live one is left. It never fails for that.
 
+A claim can also fail after the store applied it (a Redis index whose reply was lost): the
+request raises, and the driver would stay busy with no rider, passed over by every search, its
+location updates keeping the flag. So a driver whose claim failed is freed again at once if the
+store answers, else before the next request's search.
+
 Complexity: one ``nearest(k=1)`` and one ``set_available`` per request, under a lock (one more
 of each for a driver that went stale in between, at most one per driver in the index).
 
@@ -49,6 +54,7 @@ from designpatterns_ref.geo.base import (
     DriverNotFound,
     GeoError,
     GeoTypeError,
+    GeoUnavailable,
     check_driver_id,
     check_lat,
     check_lon,
@@ -92,6 +98,7 @@ class Dispatcher:
         self._lock = threading.Lock()
         self.assignments: dict[str, Assignment] = {}
         self._rider_of: dict[str, str] = {}
+        self._in_doubt: set[str] = set()  # drivers whose claim failed: maybe busy, no rider
 
     def request(self, rider_id: str, lat: float, lon: float) -> Assignment | None:
         """Match ``rider_id`` to the nearest available driver and mark it busy; None if none.
@@ -108,6 +115,7 @@ class Dispatcher:
         with self._lock:
             if rider_id in self.assignments:
                 raise GeoError(f"rider_id={shown(rider_id)} already has a driver; release it first")
+            self._settle()
             # The clock moves between the search and the claim: a driver found live may be
             # stale (or removed) by the claim. Search again; each miss is a driver gone for
             # good on a clock that only moves forward, so at most one miss per driver.
@@ -120,6 +128,10 @@ class Dispatcher:
                     self.index.set_available(match.driver_id, False)
                 except DriverNotFound:
                     continue
+                except GeoUnavailable:  # the store may have applied it: free the driver again
+                    self._in_doubt.add(match.driver_id)
+                    self._settle()
+                    raise
                 if match.driver_id not in self._rider_of:
                     break
                 # Another writer marked a driver on a trip free: it stays busy (just marked so
@@ -130,6 +142,18 @@ class Dispatcher:
             self.assignments[rider_id] = assignment
             self._rider_of[match.driver_id] = rider_id
             return assignment
+
+    def _settle(self) -> None:
+        """Free the drivers whose claim failed (none has a rider), while the store answers."""
+        for driver_id in sorted(self._in_doubt):
+            if driver_id not in self._rider_of:
+                try:
+                    self.index.set_available(driver_id, True)
+                except DriverNotFound:
+                    pass
+                except GeoUnavailable:
+                    return  # still down: the next request tries again
+            self._in_doubt.discard(driver_id)
 
     def update(self, driver_id: str, lat: float, lon: float, *, at: float | None = None) -> None:
         """A driver's location update (``index.upsert``), under the dispatcher's lock.

@@ -4,8 +4,8 @@ Case study: Design a Ride-Sharing App (Uber / Lyft) (docs/case-studies/ride-shar
 
 Where does the fleet's state live when many dispatch servers share it? In Redis, whose geo
 commands keep members in a sorted set scored by a 52-bit geohash
-(:func:`~designpatterns_ref.geo.geohash_int.redis_score`). Redis's own answers are approximate in
-three ways, which this index corrects:
+(:func:`~designpatterns_ref.geo.geohash_int.redis_score`). Redis's own answers fall short in
+four ways, which this index corrects:
 
 * it stores each position rounded to its 52-bit cell (up to about 0.6 m off);
 * it measures with a sphere of radius 6,372,797.56 m (ours: 6,371,008.8 m, 0.03% smaller), so
