@@ -20,6 +20,7 @@ from designpatterns_ref.collab import (
     FugueMaxReplica,
     Insert,
     SequenceReplica,
+    WireError,
     encode_ops,
     sync_socket,
     sync_step1,
@@ -161,3 +162,35 @@ def test_a_responder_whose_peer_fails_holds_what_it_held(script: str) -> None:
     with pytest.raises(CRDTError):
         _run(mine, False, lambda s: INITIATOR_SCRIPTS[script](s, theirs))
     assert _state(mine) == before
+
+
+def test_two_initiators_are_told_at_once_instead_of_waiting_for_each_other() -> None:
+    """Both sides passing ``initiator=True`` each receive a state vector where the protocol has
+    an update: that breaks the protocol, and is a :class:`WireError` at once, not a wait for
+    a second message that never comes (until the timeout, or for ever without one)."""
+    mine, theirs = _pair()
+    before = [_state(mine), _state(theirs)]
+    left, right = socket.socketpair()
+    errors: dict[str, BaseException] = {}
+
+    def run(name: str, doc: SequenceReplica, sock: socket.socket) -> None:
+        try:
+            sync_socket(doc, sock, initiator=True)
+        except BaseException as exc:
+            errors[name] = exc
+
+    with left, right:
+        left.settimeout(5)
+        right.settimeout(5)
+        threads = [
+            threading.Thread(target=run, args=("mine", mine, left)),
+            threading.Thread(target=run, args=("theirs", theirs, right)),
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(10)
+    for name in ("mine", "theirs"):
+        assert isinstance(errors.get(name), WireError), errors
+        assert "a state vector, expected an update" in str(errors[name])
+    assert [_state(mine), _state(theirs)] == before

@@ -178,7 +178,9 @@ def sync_socket(replica: SequenceReplica, sock: socket.socket, *, initiator: boo
     had. A peer that hangs up, sends what is not a message or breaks the protocol raises
     :class:`WireError`, and an update that does not fit raises :class:`CRDTError`; either way the
     replica holds what it held or, if the failure came after the update was applied, that
-    update whole. Timeouts (``sock.settimeout``) propagate as :class:`TimeoutError`."""
+    update whole. Two initiators are told at once (each receives a state vector where the
+    protocol has an update); two responders both wait for a first message, so give the socket
+    a timeout. Timeouts (``sock.settimeout``) propagate as :class:`TimeoutError`."""
     _check_replica(replica)
     _check_socket(sock)
     if type(initiator) is not bool:
@@ -192,10 +194,14 @@ def _sync(replica: SequenceReplica, sock: socket.socket, initiator: bool) -> Syn
     if initiator:
         sent += send_message(sock, sync_step1(replica))
         update = recv_message(sock)
+        # decoded before waiting for the next message: a peer that sent a state vector here
+        # (another initiator) is waiting too, and would wait for ever
+        incoming = decode_ops(update)
         step1 = recv_message(sock)
         received += len(update) + len(step1) + 8
         theirs = decode_version(step1)  # checked before the update changes anything
-        ops_received = apply_update(replica, update)
+        replica._apply_batch(incoming)
+        ops_received = len(incoming)
         ops = replica._outgoing(theirs)
         sent += send_message(sock, encode_ops(ops))
         ops_sent = len(ops)
