@@ -194,3 +194,24 @@ def test_two_initiators_are_told_at_once_instead_of_waiting_for_each_other() -> 
         assert isinstance(errors.get(name), WireError), errors
         assert "a state vector, expected an update" in str(errors[name])
     assert [_state(mine), _state(theirs)] == before
+
+
+def test_a_non_blocking_socket_is_refused_before_anything_is_sent() -> None:
+    """A non-blocking socket cannot wait for the peer's answer: refused up front, naming it,
+    rather than a step 1 sent and then a "connection failed" that did not happen."""
+    mine, _ = _pair()
+    before = _state(mine)
+    left, right = socket.socketpair()
+    with left, right:
+        left.setblocking(False)
+        right.settimeout(0.2)
+        for call in (
+            lambda: sync_socket(mine, left, initiator=True),
+            lambda: send_message(left, b"x"),
+            lambda: recv_message(left),
+        ):
+            with pytest.raises(WireError, match="non-blocking"):
+                call()
+        with pytest.raises(TimeoutError):
+            right.recv(1)  # nothing was sent
+    assert _state(mine) == before

@@ -113,14 +113,19 @@ def _check_socket(sock: object) -> socket.socket:
         raise WireError(f"sock={shown(sock, 80)} must be an open, connected socket.socket")
     if sock.type != socket.SOCK_STREAM:
         raise WireError(f"sock={shown(sock, 80)} must be a stream socket (TCP, or a Unix stream)")
+    if sock.gettimeout() == 0:  # it could not wait for the peer: refused before anything is sent
+        raise WireError(
+            f"sock={shown(sock, 80)} is non-blocking; it must block, or have a timeout "
+            "(sock.settimeout)"
+        )
     return sock
 
 
 def send_message(sock: socket.socket, data: bytes | bytearray | memoryview) -> int:
     """Send one frame (4-byte big-endian length, then ``data``, any bytes-like object); the
-    bytes written. A socket that is not an open stream socket, or a connection that fails,
-    raises :class:`WireError`; a timeout (``sock.settimeout``) propagates as
-    :class:`TimeoutError`."""
+    bytes written. A socket that is not an open, blocking stream socket (a timeout is fine),
+    or a connection that fails, raises :class:`WireError`; a timeout (``sock.settimeout``)
+    propagates as :class:`TimeoutError`."""
     _check_socket(sock)
     try:
         payload = data if type(data) is bytes else memoryview(data).tobytes()
@@ -160,8 +165,8 @@ def _recv_exactly(sock: socket.socket, n: int, what: str) -> bytes:
 
 def recv_message(sock: socket.socket) -> bytes:
     """Receive one frame written by :func:`send_message`; :class:`WireError` when ``sock`` is
-    not an open stream socket, the connection fails, the peer closes mid-frame or announces
-    more than :data:`MAX_MESSAGE` bytes."""
+    not an open, blocking stream socket (a timeout is fine), the connection fails, the peer
+    closes mid-frame or announces more than :data:`MAX_MESSAGE` bytes."""
     _check_socket(sock)
     with _wire_errors():
         n = int.from_bytes(_recv_exactly(sock, 4, "a frame header"), "big")
