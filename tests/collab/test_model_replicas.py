@@ -20,7 +20,7 @@ import random
 import socket
 import threading
 from dataclasses import dataclass, field
-from itertools import pairwise
+from itertools import pairwise, permutations
 from typing import Any
 
 import pytest
@@ -35,6 +35,7 @@ from designpatterns_ref.collab import (
     Insert,
     Op,
     SequenceReplica,
+    Version,
     WireError,
     apply_update,
     decode_ops,
@@ -62,6 +63,15 @@ class Side:
     waiting: list[Op] = field(default_factory=list)
     seq: int = 0
     lamport: int = -1
+    cursor: int = 0  # where the last local edit left the caret
+
+
+def _ranges(ids: set[Id]) -> dict[str, list[tuple[int, int]]]:
+    """``ids`` as a :class:`Version` takes them: per agent, ranges of one id each."""
+    out: dict[str, list[tuple[int, int]]] = {}
+    for agent, seq in ids:
+        out.setdefault(agent, []).append((seq, seq + 1))
+    return out
 
 
 def _ids(op: Op) -> list[Id]:
@@ -175,6 +185,7 @@ class ReplicaModel(RuleBasedStateMachine):
             side.doc.integrate(char)
             self._made(side, char.id, ("ins", Char(char.id, char.lamport, left, right, ch)))
             side.seq += 1
+        side.cursor = pos + len(text)
 
     @rule(who=st.integers(0, 2), pos=st.integers(0, 12), length=st.integers(0, 4))
     def delete(self, who: int, pos: int, length: int) -> None:
@@ -189,6 +200,20 @@ class ReplicaModel(RuleBasedStateMachine):
             side.lamport += 1
             self._made(side, (side.agent, side.seq), ("del", target, side.lamport))
             side.seq += 1
+        side.cursor = pos
+
+    @rule(who=st.integers(0, 2), text=st.text("xyz📊", min_size=1, max_size=2))
+    def type_on(self, who: int, text: str) -> None:
+        """Type at the caret (the local run grows), if it is still inside the text."""
+        self.insert(who, min(self.sides[who].cursor, len(self.sides[who].doc.text())), text)
+
+    @rule(who=st.integers(0, 2), n=st.integers(1, 3))
+    def backspace(self, who: int, n: int) -> None:
+        """Backspace ``n`` times one character before the caret."""
+        for _ in range(n):
+            pos = min(self.sides[who].cursor, len(self.sides[who].doc.text()))
+            if pos:
+                self.delete(who, pos - 1, 1)
 
     def _refused(self, who: int, call: Any, error: type[Exception] = CRDTError) -> None:
         replica = self.replicas[who]
@@ -302,6 +327,20 @@ class ReplicaModel(RuleBasedStateMachine):
             for op in replica.ops_since():
                 exported.update(_expand(op))
             assert exported == {i: self.log[i] for i in side.applied}
+            assert replica.is_within(replica.version())
+            for ident in list(side.applied)[:3]:
+                assert replica.has(ident)
+                assert not replica.is_within(Version(_ranges(side.applied - {ident})))
+        for a, b in permutations(range(3), 2):
+            mine, theirs = self.sides[a].applied, self.sides[b].applied
+            va, vb = self.replicas[a].version(), self.replicas[b].version()
+            assert (va <= vb) == (mine <= theirs)
+            assert self.replicas[a].is_within(vb) == (mine <= theirs)
+            assert va | vb == Version(_ranges(mine | theirs))
+            sent: dict[Id, Record] = {}
+            for op in self.replicas[a].ops_since(vb):
+                sent.update(_expand(op))
+            assert sent == {i: self.log[i] for i in mine - theirs}
 
     def teardown(self) -> None:
         """Everyone syncs with everyone: one text, the model's with every operation."""
@@ -323,7 +362,11 @@ def _machine(name: str) -> type[ReplicaModel]:
     return type(f"ReplicaModel_{name}", (ReplicaModel,), {"cls": RULES[name]})
 
 
-_SETTINGS = settings(max_examples=60, stateful_step_count=40, deadline=None)
+_SETTINGS = settings(
+    max_examples=int(__import__("os").environ.get("NX", "60")),
+    stateful_step_count=40,
+    deadline=None,
+)
 TestRGA = _machine("rga").TestCase
 TestRGA.settings = _SETTINGS
 TestFugue = _machine("fugue").TestCase
