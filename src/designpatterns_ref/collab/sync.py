@@ -113,14 +113,19 @@ def _check_socket(sock: object) -> socket.socket:
         raise WireError(f"sock={shown(sock, 80)} must be an open, connected socket.socket")
     if sock.type != socket.SOCK_STREAM:
         raise WireError(f"sock={shown(sock, 80)} must be a stream socket (TCP, or a Unix stream)")
+    if sock.gettimeout() == 0:  # it could not wait for the peer: refused before anything is sent
+        raise WireError(
+            f"sock={shown(sock, 80)} is non-blocking; it must block, or have a timeout "
+            "(sock.settimeout)"
+        )
     return sock
 
 
 def send_message(sock: socket.socket, data: bytes | bytearray | memoryview) -> int:
     """Send one frame (4-byte big-endian length, then ``data``, any bytes-like object); the
-    bytes written. A socket that is not an open stream socket, or a connection that fails,
-    raises :class:`WireError`; a timeout (``sock.settimeout``) propagates as
-    :class:`TimeoutError`."""
+    bytes written. A socket that is not an open, blocking stream socket (a timeout is fine),
+    or a connection that fails, raises :class:`WireError`; a timeout (``sock.settimeout``)
+    propagates as :class:`TimeoutError`."""
     _check_socket(sock)
     try:
         payload = data if type(data) is bytes else memoryview(data).tobytes()
@@ -160,8 +165,8 @@ def _recv_exactly(sock: socket.socket, n: int, what: str) -> bytes:
 
 def recv_message(sock: socket.socket) -> bytes:
     """Receive one frame written by :func:`send_message`; :class:`WireError` when ``sock`` is
-    not an open stream socket, the connection fails, the peer closes mid-frame or announces
-    more than :data:`MAX_MESSAGE` bytes."""
+    not an open, blocking stream socket (a timeout is fine), the connection fails, the peer
+    closes mid-frame or announces more than :data:`MAX_MESSAGE` bytes."""
     _check_socket(sock)
     with _wire_errors():
         n = int.from_bytes(_recv_exactly(sock, 4, "a frame header"), "big")
@@ -178,7 +183,9 @@ def sync_socket(replica: SequenceReplica, sock: socket.socket, *, initiator: boo
     had. A peer that hangs up, sends what is not a message or breaks the protocol raises
     :class:`WireError`, and an update that does not fit raises :class:`CRDTError`; either way the
     replica holds what it held or, if the failure came after the update was applied, that
-    update whole. Timeouts (``sock.settimeout``) propagate as :class:`TimeoutError`."""
+    update whole. Two initiators are told at once (each receives a state vector where the
+    protocol has an update); two responders both wait for a first message, so give the socket
+    a timeout. Timeouts (``sock.settimeout``) propagate as :class:`TimeoutError`."""
     _check_replica(replica)
     _check_socket(sock)
     if type(initiator) is not bool:
@@ -192,10 +199,14 @@ def _sync(replica: SequenceReplica, sock: socket.socket, initiator: bool) -> Syn
     if initiator:
         sent += send_message(sock, sync_step1(replica))
         update = recv_message(sock)
+        # decoded before waiting for the next message: a peer that sent a state vector here
+        # (another initiator) is waiting too, and would wait for ever
+        incoming = decode_ops(update)
         step1 = recv_message(sock)
         received += len(update) + len(step1) + 8
         theirs = decode_version(step1)  # checked before the update changes anything
-        ops_received = apply_update(replica, update)
+        replica._apply_batch(incoming)
+        ops_received = len(incoming)
         ops = replica._outgoing(theirs)
         sent += send_message(sock, encode_ops(ops))
         ops_sent = len(ops)
