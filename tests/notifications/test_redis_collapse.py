@@ -1,0 +1,109 @@
+"""Collapse keys across processes: a worker on Redis drops what the in-process sender drops.
+
+The model is the in-process pipeline (its own dict of collapse keys, its own sender): for each
+device and collapse key only the newest notification is delivered, and every notification
+without a collapse key is delivered."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from designpatterns_ref.notifications import Notification, NotificationError, Pipeline
+from designpatterns_ref.notifications.redis_collapse import RedisCollapseKeys
+from designpatterns_ref.notifications.redis_streams import RedisStreamQueue
+from designpatterns_ref.notifications.worker import run_worker
+
+USERS = ("ann", "bo")
+
+
+def pipeline(**kwargs: Any) -> Pipeline:
+    p = Pipeline(**kwargs)
+    p.templates.add("score", "score {s}")
+    for u in USERS:
+        p.register_user(u)
+        p.add_device(u, "apns", f"tok-{u}")
+    p.add_device("bo", "fcm", "tok-bo-2")
+    return p
+
+
+def notes(spec: list[tuple[int, str | None]]) -> list[Notification]:
+    return [
+        Notification(f"n{i}", "score", USERS[:who], {"s": str(i)}, ("apns", "fcm"),
+                     collapse_key=ck)
+        for i, (who, ck) in enumerate(spec)
+    ]  # fmt: skip
+
+
+def on_phones_via_workers(redis_url: str, batch: list[Notification]) -> list[str]:
+    """Expand ``batch`` in a producer whose collapse keys live in Redis, send it with a worker;
+    return what reached the phones, as ``token body`` lines."""
+    import redis
+
+    name = f"c-{uuid.uuid4().hex[:8]}"
+    out = RedisStreamQueue(redis_url, f"{name}:out", consumer="producer")
+    p = pipeline(clock=time.time, outgoing=out, latest=RedisCollapseKeys(redis_url, name))
+    for n in batch:
+        assert p.accept(n)
+    while p.expand_batch(64):
+        pass
+    run_worker(redis_url, name, "w0", idle=0.2)
+    r = redis.Redis.from_url(redis_url, decode_responses=True)
+    try:
+        return sorted(v.replace("\n", " ") for v in r.lrange(f"{name}:phone", 0, -1))
+    finally:
+        r.close()
+
+
+def on_phones_in_process(batch: list[Notification]) -> list[str]:
+    p = pipeline()
+    for n in batch:
+        assert p.accept(n)
+    p.run()
+    bodies = {n.key: f"score {n.key[1:]}" for n in batch}
+    return sorted(f"{r.token} {bodies[r.key]}" for r in p.receipts if r.status == "delivered")
+
+
+def test_a_worker_delivers_only_the_newest_message_of_a_collapse_key(redis_url: str) -> None:
+    batch = notes([(1, "match"), (1, "match"), (1, None), (1, "match")])
+    assert on_phones_via_workers(redis_url, batch) == [
+        "tok-ann score 2",
+        "tok-ann score 3",
+    ]
+
+
+@settings(
+    max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    spec=st.lists(
+        st.tuples(st.integers(1, 2), st.sampled_from([None, "a", "b"])), min_size=1, max_size=7
+    )
+)
+def test_workers_and_the_in_process_sender_agree_on_collapse_keys(
+    redis_url: str, spec: list[tuple[int, str | None]]
+) -> None:
+    batch = notes(spec)
+    assert on_phones_via_workers(redis_url, batch) == on_phones_in_process(batch)
+
+
+def test_the_shared_record_is_a_mapping_that_refuses_bad_entries_whole(redis_url: str) -> None:
+    latest = RedisCollapseKeys(redis_url, f"m-{uuid.uuid4().hex[:8]}")
+    latest[("tok", "ck")] = "n1"
+    latest.update({("tok", "ck"): "n2", ("tok-2", "ck"): "n3"})
+    assert dict(latest) == {("tok", "ck"): "n2", ("tok-2", "ck"): "n3"}
+    assert latest.get_many([("tok", "ck"), ("tok", "other")]) == ["n2", None]
+    with pytest.raises(NotificationError, match="collapse_key"):
+        latest.update({("tok", "x"): "n4", ("tok", "a|b"): "n5"})
+    with pytest.raises(NotificationError, match="pair"):
+        latest["tok"] = "n6"  # type: ignore[index]
+    assert len(latest) == 2 and ("tok", "x") not in latest
+    del latest[("tok", "ck")]
+    assert dict(latest) == {("tok-2", "ck"): "n3"}
+    with pytest.raises(NotificationError, match="latest"):
+        Pipeline(latest=[("tok", "ck")])  # type: ignore[arg-type]
