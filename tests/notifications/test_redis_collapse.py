@@ -107,3 +107,45 @@ def test_the_shared_record_is_a_mapping_that_refuses_bad_entries_whole(redis_url
     assert dict(latest) == {("tok-2", "ck"): "n3"}
     with pytest.raises(NotificationError, match="latest"):
         Pipeline(latest=[("tok", "ck")])  # type: ignore[arg-type]
+
+
+def test_a_producer_that_dies_between_the_collapse_record_and_the_put(redis_url: str) -> None:
+    """The record names a notification whose messages were never queued: the older message is
+    collapsed, and the newer one arrives once its item is served again to another producer."""
+    from designpatterns_ref.notifications import QueueUnavailable
+    from designpatterns_ref.notifications.redis_dedup import RedisDedup
+
+    class DiesOnPut(RedisStreamQueue):
+        def put_many(self, items: Any, *, lane: str = "normal") -> None:
+            raise QueueUnavailable("the producer died between its two writes")
+
+    name = f"d-{uuid.uuid4().hex[:8]}"
+
+    def process(consumer: str, outgoing: type[RedisStreamQueue]) -> Pipeline:
+        return pipeline(
+            clock=time.time,
+            accepted=RedisStreamQueue(redis_url, f"{name}:in", consumer=consumer, claim_idle=0.2),
+            outgoing=outgoing(redis_url, f"{name}:out", consumer=consumer, claim_idle=0.2),
+            dead=RedisStreamQueue(redis_url, f"{name}:dead", consumer=consumer),
+            dedup=RedisDedup(redis_url, name),
+            latest=RedisCollapseKeys(redis_url, name),
+        )
+
+    first, second = notes([(1, "match"), (1, "match")])
+    p = process("c0", RedisStreamQueue)
+    assert p.accept(first) and p.expand_batch(64) == 1  # queued, not sent
+    dying = process("c1", DiesOnPut)
+    assert dying.accept(second)
+    with pytest.raises(QueueUnavailable):
+        dying.expand_batch(64)  # the record says "n1"; n1's message is not queued
+    assert dict(RedisCollapseKeys(redis_url, name)) == {("tok-ann", "match"): "n1"}
+    after = process("c2", RedisStreamQueue)  # another producer, after the crash
+    deadline = time.monotonic() + 10
+    while not any(r.status == "delivered" for r in after.receipts):
+        assert time.monotonic() < deadline, after.receipts
+        after.run()
+        time.sleep(0.05)  # the dead producer's item comes back after claim_idle
+    fates = sorted(
+        (r.key, r.status) for r in after.receipts if r.token == "tok-ann" and r.status != "retry"
+    )
+    assert fates == [("n0", "collapsed"), ("n1", "delivered")]
