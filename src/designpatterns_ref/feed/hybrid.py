@@ -18,9 +18,10 @@ timeline), so a returning user waits for one page, not for ``max_len`` ids.
 
 When an author crosses the threshold the timelines are kept exact: going up, the author's
 pushed posts are removed from the followers' timelines (they will be pulled instead); going
-down, they are pushed back in. Each crossing costs up to ``threshold x max_len`` entries. The
-timelines change before the author's flag does, so a crossing cut short by an outage is
-finished by retrying the follow or unfollow that caused it.
+down, they are pushed back in, above each timeline's floor (a capped timeline the crossing up
+emptied gets none back: its reads merge them). Each crossing costs up to ``threshold x max_len``
+entries. The timelines change before the author's flag does, so a crossing cut short by an
+outage is finished by retrying the follow or unfollow that caused it.
 
 Complexity, with F followers, c celebrity followees: post O(min(F, threshold)); load
 O(log n + c log n + limit log limit); a rebuild O(f log n + rebuild_len log f).
