@@ -164,7 +164,24 @@ class HybridFanout(FanoutOnWrite):
             # crossing down: the followee is ordinary again, push its posts back in, then
             # clear the flag (cut short between the two, reads drop the doubles and a retry
             # of the unfollow crosses again)
-            self._backfill(self._store.followers(followee), followee)
+            before = self._store.followers(followee)
+            newest = self._backfill(before, followee)
             self._store.set_flag(CELEBRITY, [followee], False)
+            # Another server that still saw the flag pushed nothing: a post it stored during
+            # the backfill, a follow it made. With the flag clear, every later post and follow
+            # is pushed by its own server, so one more pass covers those: the posts newer than
+            # the first pass's for the followers it served, all of them for followers new since.
+            known = set(before)
+            now = self._store.followers(followee)
+            self._backfill([u for u in now if u in known], followee, after=newest)
+            self._backfill([u for u in now if u not in known], followee)
+            return
+        if not self._is_pushed(followee) and self._maintained([follower]):
+            # a celebrity's posts are pulled, yet some may sit in this timeline: pushed by a
+            # server that had not yet seen the crossing up (a post or a follow's backfill
+            # running while it happened); reads merge them away, but an unfollow must take them
+            # out, as it does for an ordinary author
+            (recent,) = self._store.authored([followee], self.max_len, _TOP)
+            self.stats.removals += self._store.home_remove([follower], recent)
             return
         super()._on_unfollow(follower, followee)
