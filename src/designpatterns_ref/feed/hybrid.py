@@ -21,7 +21,11 @@ pushed posts are removed from the followers' timelines (they will be pulled inst
 down, they are pushed back in, above each timeline's floor (a capped timeline the crossing up
 emptied gets none back: its reads merge them). Each crossing costs up to ``threshold x max_len``
 entries. The timelines change before the author's flag does, so a crossing cut short by an
-outage is finished by retrying the follow or unfollow that caused it.
+outage is finished by retrying the follow or unfollow that caused it. With several servers on
+one store, a crossing down makes a second pass once its flag is clear (for posts and follows of
+servers that still saw the flag), and a celebrity's unfollow removes the author's posts pushed
+by a server that had not seen the crossing up; crossings racing other servers' unfollows may
+still leave an author's posts in the timeline of a follower who left.
 
 Complexity, with F followers, c celebrity followees: post O(min(F, threshold)); load
 O(log n + c log n + limit log limit); a rebuild O(f log n + rebuild_len log f).
