@@ -15,7 +15,9 @@ through its public package on purpose. The high lane (security, transactional) s
 and caps. The text is rendered at accept, in every locale of the template (the item carries the
 texts), so replacing a template later changes no notification already accepted; expand picks the
 user's locale (``"en"`` as fallback) and the messages go to the outgoing queue, one per device,
-and the :class:`~.send.Sender` gives each a fate, recorded as a :class:`~.base.Receipt`.
+and the :class:`~.send.Sender` gives each a fate, recorded as a :class:`~.base.Receipt`. The
+newest notification of each device and collapse key is recorded in ``latest`` (a dict by
+default; :class:`~.redis_collapse.RedisCollapseKeys` when worker processes do the sends).
 
 Once as the user sees it: idempotency keys at accept, at-least-once queues, the dedup window
 claimed for each take before its provider calls and settled after them (a crash between a
