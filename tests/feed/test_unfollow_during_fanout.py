@@ -82,3 +82,62 @@ def test_an_unfollow_and_a_follow_again_during_the_fanout(store: FeedStore, kind
     interleaved(a, [lambda: b.unfollow("bo", "ada"), lambda: b.follow("bo", "ada")], "x")
     assert [p.body for p in a.timeline("bo")] == ["x", "before"]
     assert [p.body for p in a.timeline("cy")] == ["x", "before"]
+
+
+def test_a_post_pushed_during_a_crossing_up_leaves_with_an_unfollow(store: FeedStore) -> None:
+    """Server A flags ada a celebrity (her pushed posts already taken out); just before the flag,
+    server B posts as ada, still seeing her pushed, and pushes the post to her followers. When
+    one of them unfollows later, ada's posts must leave that timeline although she is pulled."""
+    clock = ManualClock(1.0)
+    a, b = (HybridFanout(store, threshold=2, inactive_after=None, clock=clock) for _ in "ab")
+    a.add_users(["ada", "bo", "cy", "di"])
+    a.follow("bo", "ada")
+    real = a._store.set_flag
+
+    def set_flag(kind: str, users: Any, on: bool) -> None:
+        if on:
+            b.post("ada", body="during the crossing")
+        real(kind, users, on)
+
+    a._store.set_flag = set_flag  # type: ignore[method-assign]
+    try:
+        a.follow("cy", "ada")  # two followers: ada crosses up
+    finally:
+        a._store.set_flag = real  # type: ignore[method-assign]
+    a.follow("di", "ada")  # three: she stays a celebrity when bo leaves
+    assert a.unfollow("bo", "ada")
+    assert [p.body for p in a.timeline("bo")] == []
+    assert [p.body for p in a.timeline("cy")] == ["during the crossing"]
+
+
+@pytest.mark.parametrize("race", ["post", "follow"])
+def test_a_post_or_follow_during_a_crossing_down_is_pushed(store: FeedStore, race: str) -> None:
+    """Server A takes ada back to ordinary (her posts pushed back in, then the flag cleared);
+    just before the flag clears, server B posts as ada, or di follows her, still seeing her a
+    celebrity, so B pushes nothing. Once she is pushed again, her followers' timelines must
+    hold that post, and di's her posts."""
+    clock = ManualClock(1.0)
+    a, b = (HybridFanout(store, threshold=3, inactive_after=None, clock=clock) for _ in "ab")
+    a.add_users(["ada", "bo", "cy", "di", "ed"])
+    for fan in ("bo", "cy", "ed"):
+        a.follow(fan, "ada")  # three: ada is a celebrity
+    a.post("ada", body="old")
+    real = a._store.set_flag
+
+    def set_flag(kind: str, users: Any, on: bool) -> None:
+        if not on:
+            if race == "post":
+                b.post("ada", body="during the crossing")
+            else:
+                b.follow("di", "ada")
+        real(kind, users, on)
+
+    a._store.set_flag = set_flag  # type: ignore[method-assign]
+    try:
+        a.unfollow("ed", "ada")  # two followers: ada crosses down
+    finally:
+        a._store.set_flag = real  # type: ignore[method-assign]
+    want = ["during the crossing", "old"] if race == "post" else ["old"]
+    assert [p.body for p in a.timeline("bo")] == want
+    if race == "follow":
+        assert [p.body for p in a.timeline("di")] == want

@@ -18,9 +18,14 @@ timeline), so a returning user waits for one page, not for ``max_len`` ids.
 
 When an author crosses the threshold the timelines are kept exact: going up, the author's
 pushed posts are removed from the followers' timelines (they will be pulled instead); going
-down, they are pushed back in. Each crossing costs up to ``threshold x max_len`` entries. The
-timelines change before the author's flag does, so a crossing cut short by an outage is
-finished by retrying the follow or unfollow that caused it.
+down, they are pushed back in, above each timeline's floor (a capped timeline the crossing up
+emptied gets none back: its reads merge them). Each crossing costs up to ``threshold x max_len``
+entries. The timelines change before the author's flag does, so a crossing cut short by an
+outage is finished by retrying the follow or unfollow that caused it. With several servers on
+one store, a crossing down makes a second pass once its flag is clear (for posts and follows of
+servers that still saw the flag), and a celebrity's unfollow removes the author's posts pushed
+by a server that had not seen the crossing up; crossings racing other servers' unfollows may
+still leave an author's posts in the timeline of a follower who left.
 
 Complexity, with F followers, c celebrity followees: post O(min(F, threshold)); load
 O(log n + c log n + limit log limit); a rebuild O(f log n + rebuild_len log f).
@@ -163,7 +168,24 @@ class HybridFanout(FanoutOnWrite):
             # crossing down: the followee is ordinary again, push its posts back in, then
             # clear the flag (cut short between the two, reads drop the doubles and a retry
             # of the unfollow crosses again)
-            self._backfill(self._store.followers(followee), followee)
+            before = self._store.followers(followee)
+            newest = self._backfill(before, followee)
             self._store.set_flag(CELEBRITY, [followee], False)
+            # Another server that still saw the flag pushed nothing: a post it stored during
+            # the backfill, a follow it made. With the flag clear, every later post and follow
+            # is pushed by its own server, so one more pass covers those: the posts newer than
+            # the first pass's for the followers it served, all of them for followers new since.
+            known = set(before)
+            now = self._store.followers(followee)
+            self._backfill([u for u in now if u in known], followee, after=newest)
+            self._backfill([u for u in now if u not in known], followee)
+            return
+        if not self._is_pushed(followee) and self._maintained([follower]):
+            # a celebrity's posts are pulled, yet some may sit in this timeline: pushed by a
+            # server that had not yet seen the crossing up (a post or a follow's backfill
+            # running while it happened); reads merge them away, but an unfollow must take them
+            # out, as it does for an ordinary author
+            (recent,) = self._store.authored([followee], self.max_len, _TOP)
+            self.stats.removals += self._store.home_remove([follower], recent)
             return
         super()._on_unfollow(follower, followee)

@@ -147,12 +147,13 @@ class FanoutOnWrite(Feed):
             (recent,) = self._store.authored([followee], self.max_len, _TOP)
             self.stats.removals += self._store.home_remove([follower], recent)
 
-    def _backfill(self, users: list[str], author: str) -> None:
-        """Insert ``author``'s newest posts into each user's timeline, above its floor."""
+    def _backfill(self, users: list[str], author: str, after: int = 0) -> int:
+        """Insert ``author``'s newest posts (those above ``after``) into each user's timeline,
+        above its floor; return the newest id read (``after`` when none was)."""
         users = self._maintained(users)
         if not users:
-            return
-        (recent,) = self._store.authored([author], self.max_len + 1, _TOP)
+            return after
+        (recent,) = self._store.authored([author], self.max_len + 1, _TOP, after)
         for user, floor in zip(users, self._store.home_floors(users), strict=True):
             fresh = [i for i in recent if i >= floor]
             cut = len(fresh) > self.max_len
@@ -160,6 +161,7 @@ class FanoutOnWrite(Feed):
                 kept = fresh[: self.max_len]
                 writes = self._store.home_add([user], kept, self.max_len, capped=cut)
                 self.stats.maintenance_writes += writes
+        return recent[0] if recent else after
 
     def _load(self, user: str, limit: int, before: int) -> list[int]:
         self._prepare(user)

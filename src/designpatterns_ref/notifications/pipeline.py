@@ -15,7 +15,9 @@ through its public package on purpose. The high lane (security, transactional) s
 and caps. The text is rendered at accept, in every locale of the template (the item carries the
 texts), so replacing a template later changes no notification already accepted; expand picks the
 user's locale (``"en"`` as fallback) and the messages go to the outgoing queue, one per device,
-and the :class:`~.send.Sender` gives each a fate, recorded as a :class:`~.base.Receipt`.
+and the :class:`~.send.Sender` gives each a fate, recorded as a :class:`~.base.Receipt`. The
+newest notification of each device and collapse key is recorded in ``latest`` (a dict by
+default; :class:`~.redis_collapse.RedisCollapseKeys` when worker processes do the sends).
 
 Once as the user sees it: idempotency keys at accept, at-least-once queues, the dedup window
 claimed for each take before its provider calls and settled after them (a crash between a
@@ -41,7 +43,7 @@ from __future__ import annotations
 
 import contextlib
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, MutableMapping
 from typing import Any
 
 from designpatterns_ref.clock import Clock, ManualClock, read_seconds
@@ -102,6 +104,7 @@ class Pipeline:
         max_attempts: int = 5,
         keep_receipts: bool = True,
         seed: int = 0,
+        latest: MutableMapping[tuple[str, str], str] | None = None,
     ) -> None:
         self.clock: Clock = clock if clock is not None else ManualClock(1_780_000_000.0)
         if caps is not None and not isinstance(caps, Mapping):
@@ -123,6 +126,11 @@ class Pipeline:
         if quiet is not None and not isinstance(quiet, QuietHours):
             raise NotificationError(f"Pipeline: quiet={shown(quiet)} must be a QuietHours or None")
         check_seed("Pipeline", seed)
+        if latest is not None and not isinstance(latest, MutableMapping):
+            raise NotificationError(
+                f"Pipeline: latest={shown(latest)} must be a mutable mapping (a dict, a "
+                "RedisCollapseKeys) or None"
+            )
         for name, queue in (("accepted", accepted), ("outgoing", outgoing), ("dead", dead)):
             if queue is not None:
                 check_queue("Pipeline", name, queue)
@@ -140,7 +148,9 @@ class Pipeline:
         self.dead: Queue = dead if dead is not None else MemoryQueue()
         self.dedup: Deliverer = dedup if dedup is not None else DedupWindow(clock=self.clock)
         self.keys: set[str] = set()
-        self.latest: dict[tuple[str, str], str] = {}
+        #: The newest notification key of each (token, collapse key): a dict, or a
+        #: :class:`~.redis_collapse.RedisCollapseKeys` that worker processes read too.
+        self.latest: MutableMapping[tuple[str, str], str] = latest if latest is not None else {}
         self.receipts: list[Receipt] = []
         self.counts: Counter[str] = Counter()
         self.keep_receipts = keep_receipts
@@ -339,7 +349,8 @@ class Pipeline:
         key, lane, cat, ck = item["key"], item["lane"], item["cat"], item["ck"]
         high = lane == "high"
         quiet = self.quiet
-        limiters, latest = self.limiters, self.latest
+        limiters = self.limiters
+        newest: dict[tuple[str, str], str] = {}  # the collapse keys this item makes its own
         out: list[dict[str, Any]] = []
         # What the item decided, made to count only once its messages are queued: a put_many
         # that fails (QueueUnavailable) spends no cap and records nothing, so its retry is exact.
@@ -376,7 +387,7 @@ class Pipeline:
                 for d in devices:
                     tok = d.token
                     if ck is not None:
-                        latest[(tok, ck)] = key
+                        newest[(tok, ck)] = key
                     out.append(
                         {
                             "id": f"{key}|{tok}",
@@ -391,6 +402,8 @@ class Pipeline:
                             "a": 0,
                         }
                     )
+        if newest:  # before the messages can be taken: an older one taken after is collapsed
+            self.latest.update(newest)  # may raise QueueUnavailable (on Redis)
         if out:
             self.outgoing.put_many(out, lane=lane)  # may raise QueueUnavailable
         for (ch, uid), units in spent.items():

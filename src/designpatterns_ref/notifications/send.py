@@ -172,7 +172,8 @@ class Sender:
 
     def _send(self, msgs: list[dict[str, Any]], now: float, tickets: list[Hashable]) -> None:
         """Give each message of one take its fate: claim all, send, settle all (and ack)."""
-        latest, providers = self.latest, self.providers
+        providers = self.providers
+        latest = self._newest(msgs)
         early: list[str | None] = []  # the fates decided without the dedup window
         for m in msgs:
             ck = m["ck"]
@@ -221,6 +222,15 @@ class Sender:
                         status = self._refused(m, answer, attempts, now)
             receipts.append(Receipt(m["key"], m["user"], m["tok"], m["ch"], status, now, attempts))
         self._settle(tickets, confirmed, released, receipts)
+
+    def _newest(self, msgs: list[dict[str, Any]]) -> Mapping[tuple[str, str], str]:
+        """The newest key of each (token, collapse key) of the take: ``latest`` itself, or
+        one ``get_many`` call on a shared record (:class:`~.redis_collapse.RedisCollapseKeys`)."""
+        get_many = getattr(self.latest, "get_many", None)
+        if get_many is None:
+            return self.latest
+        pairs = list({(m["tok"], m["ck"]) for m in msgs if m["ck"] is not None})
+        return {p: k for p, k in zip(pairs, get_many(pairs), strict=True) if k is not None}
 
     def _settle(
         self,

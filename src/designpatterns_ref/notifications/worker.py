@@ -20,9 +20,12 @@ once the ``--lease`` runs out, and only a kill between a provider's ok and the t
 shows messages twice on the phone: those of that take the provider had taken, at most ``batch``
 (64). A take slower than the lease is fine: its claims are renewed every half ``--lease`` (one
 script call), so a provider call only has to stay under half the lease (1 s with the default
-2 s). Collapse keys are not applied here: which message of a key is the newest is known to the
-:class:`~.pipeline.Pipeline` that expanded them (its ``latest``), not to a worker process, so
-the worker sends every message it takes, and each message of a collapse key reaches the phone.
+2 s). Collapse keys are applied as in one process when the producing
+:class:`~.pipeline.Pipeline` records them where the workers read them,
+``latest=RedisCollapseKeys(url, name)`` (:mod:`~.redis_collapse`, the hash ``<name>:collapse``):
+a message whose key is no longer the newest of its device and collapse key is ``"collapsed"``.
+A pipeline that keeps them in its own dict (the default) leaves the hash empty, and the worker
+then sends every message of a collapse key.
 
 >>> callable(run_worker)
 True
@@ -36,6 +39,7 @@ from collections import Counter
 
 from designpatterns_ref.notifications.base import QueueUnavailable, Receipt
 from designpatterns_ref.notifications.providers import default_providers
+from designpatterns_ref.notifications.redis_collapse import RedisCollapseKeys
 from designpatterns_ref.notifications.redis_dedup import RedisDedup
 from designpatterns_ref.notifications.redis_streams import RedisStreamQueue
 from designpatterns_ref.notifications.send import Sender
@@ -74,6 +78,7 @@ def run_worker(
     outgoing = RedisStreamQueue(url, f"{name}:out", consumer=consumer, claim_idle=claim_idle)
     dead = RedisStreamQueue(url, f"{name}:dead", consumer=consumer, claim_idle=claim_idle)
     dedup = RedisDedup(outgoing.r, name, lease=lease)  # one client: settle and ack in one trip
+    latest = RedisCollapseKeys(outgoing.r, name)  # written by the producing Pipeline
     phone_list = f"{name}:phone"
 
     def phone(token: str, body: str) -> None:
@@ -95,6 +100,7 @@ def run_worker(
         clock=clock,
         record=record,
         on_invalid=on_invalid,
+        latest=latest,
         max_attempts=max_attempts,
         base=base,
         cap=cap,
