@@ -78,6 +78,7 @@ class ServiceModel(RuleBasedStateMachine):
     """``UrlShortener`` on one store against a dict of rows."""
 
     store_kind = "memory"
+    one_code_per_url = True
 
     def __init__(self) -> None:
         super().__init__()
@@ -90,7 +91,11 @@ class ServiceModel(RuleBasedStateMachine):
 
     def _open(self) -> UrlShortener:
         if self.store_kind == "memory":
-            return UrlShortener(clock=self.clock, allocator=CounterAllocator(width=3))
+            return UrlShortener(
+                clock=self.clock,
+                allocator=CounterAllocator(width=3),
+                one_code_per_url=self.one_code_per_url,
+            )
         counter = SQLiteCounter(self.path, "links")
         self.counter = counter
         return UrlShortener(
@@ -106,16 +111,17 @@ class ServiceModel(RuleBasedStateMachine):
     def _canonical(self, url: str) -> str | None:
         return next((c for c, r in self.model.items() if r.canonical and r.url == url), None)
 
-    @rule(url=st.sampled_from(URLS), ttl=st.one_of(st.none(), st.integers(1, 100)))
+    @rule(url=st.sampled_from(URLS), ttl=st.one_of(st.none(), st.sampled_from([1, 10, 20])))
     def shorten(self, url: str, ttl: int | None) -> None:
-        held = self._canonical(url) if ttl is None else None
+        canonical = self.one_code_per_url and ttl is None
+        held = self._canonical(url) if canonical else None
         code = self.links.shorten(url, ttl=ttl)
         if held is not None:
             assert code == held
             return
         assert code not in self.model and len(code) == 3
         now = self.clock()
-        self.model[code] = Row(url, now, None if ttl is None else now + ttl, canonical=ttl is None)
+        self.model[code] = Row(url, now, None if ttl is None else now + ttl, canonical=canonical)
         self.issued.add(code)
 
     @rule(
@@ -230,10 +236,16 @@ class SQLiteServiceModel(ServiceModel):
     store_kind = "sqlite"
 
 
+class NewCodeEachTimeModel(ServiceModel):
+    one_code_per_url = False
+
+
 TestServiceOnMemory = ServiceModel.TestCase
 TestServiceOnMemory.settings = SETTINGS
 TestServiceOnSQLite = SQLiteServiceModel.TestCase
 TestServiceOnSQLite.settings = SETTINGS
+TestServiceNewCodeEachTime = NewCodeEachTimeModel.TestCase
+TestServiceNewCodeEachTime.settings = SETTINGS
 
 
 # -- counters --------------------------------------------------------------------------------
