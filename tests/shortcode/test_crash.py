@@ -20,6 +20,7 @@ from designpatterns_ref.shortcode import (
     Insert,
     Link,
     RangeAllocator,
+    RedisCounter,
     ShortCodeUnavailable,
     SQLiteCounter,
     SQLiteStore,
@@ -147,3 +148,28 @@ def test_a_process_killed_mid_stream_loses_nothing_it_handed_out(tmp_path: Path)
             assert all(stored[c].startswith("https://example.com/") for c in extra)
             for code in extra:  # a link written but not yet reported: keep it in the model
                 given[code] = stored[code]
+
+
+def test_a_redis_counter_that_forgot_its_value_never_makes_a_code_point_elsewhere(
+    tmp_path: Path,
+) -> None:
+    """A Redis without persistence restarts empty and its counter hands out numbers again;
+    the store's unique codes turn each repeat into a skipped candidate, never a reused code
+    (the reason the docs ask for strict persistence or a counter set above the stored codes)."""
+    from designpatterns_ref.testing.redis import redis_server
+
+    path = tmp_path / "links.db"
+    given: dict[str, str] = {}
+    with redis_server() as server:
+        for run in range(2):
+            if run:
+                server.kill()  # a crash: the counter is gone
+                server.restart()
+            allocator = RangeAllocator(RedisCounter(server.url, key="links"), block=8)
+            with UrlShortener(path, allocator=allocator, max_attempts=100) as links:
+                for i in range(40):
+                    url = f"https://example.com/{run}/{i}"
+                    code = links.shorten(url)
+                    assert code not in given
+                    given[code] = url
+                assert {link.code: link.url for link in links.links()} == given
