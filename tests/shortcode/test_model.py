@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -30,6 +30,8 @@ from designpatterns_ref.clock import ManualClock
 from designpatterns_ref.shortcode import (
     COUNTER_MAX,
     AliasTaken,
+    Blocklist,
+    CleanObfuscator,
     ClockMovedBackwards,
     CodeExpired,
     CodeNotFound,
@@ -38,6 +40,7 @@ from designpatterns_ref.shortcode import (
     InvalidUrl,
     Layout,
     MemoryCounter,
+    Obfuscator,
     RangeAllocator,
     RedisCounter,
     ShortCodeError,
@@ -45,7 +48,12 @@ from designpatterns_ref.shortcode import (
     SpaceExhausted,
     SQLiteCounter,
     SQLiteStore,
+    TupleCodes,
     UrlShortener,
+    decode,
+    decode_bytes,
+    encode,
+    encode_bytes,
 )
 
 T0 = 1_700_000_000.0
@@ -478,3 +486,49 @@ class SnowflakeModel(RuleBasedStateMachine):
 
 TestSnowflakeModel = SnowflakeModel.TestCase
 TestSnowflakeModel.settings = settings(max_examples=60, stateful_step_count=40, deadline=None)
+
+
+# -- codecs: a decoder accepts exactly the codes its encoder issues ----------------------------
+
+CHARS = "0aB1c"
+
+
+def _decoders() -> list[tuple[str, Callable[[str], object], Callable[[Any], str]]]:
+    words = Blocklist(["aa", "b1"])
+    ob = Obfuscator("k", width=3, alphabet=CHARS)
+    clean = CleanObfuscator(ob, words)
+    codes = []
+    for name, tc in [
+        ("tuples", TupleCodes((5, 7), alphabet=CHARS)),
+        ("tuples/key", TupleCodes((5, 7), key="k", alphabet=CHARS)),
+        ("tuples/key/blocklist", TupleCodes((5, 7), key="k", alphabet=CHARS, blocklist=words)),
+        (
+            "tuples/sqids",
+            TupleCodes((3, 3, 3), alphabet=CHARS, blocklist=Blocklist(["aa1"], rule="sqids")),
+        ),
+    ]:
+        codes.append((name, tc.decode, tc.encode))
+    codes += [
+        ("base62/width", lambda c: decode(c, 3, CHARS), lambda n: encode(n, 3, CHARS)),
+        ("base62", lambda c: decode(c, None, CHARS), lambda n: encode(n, None, CHARS)),
+        ("bytes", lambda c: decode_bytes(c, CHARS), lambda b: encode_bytes(b, CHARS)),
+        ("obfuscator", ob.decode, ob.encode),
+        ("clean", clean.decode, clean.encode),
+    ]
+    return codes
+
+
+@pytest.mark.parametrize("name, decode_, encode_", _decoders(), ids=lambda v: str(v)[:20])
+@settings(max_examples=300, deadline=None)
+@given(code=st.text(alphabet=CHARS + "Ab?", max_size=5))
+def test_a_decoder_accepts_exactly_the_codes_issued(
+    name: str, decode_: Callable[[str], object], encode_: Callable[[Any], str], code: str
+) -> None:
+    try:
+        value = decode_(code)
+    except ShortCodeError:
+        return
+    if name == "base62":  # without a width, "00c" is read as "c" (its width is its length)
+        assert encode_(value).rjust(len(code), CHARS[0]) == code
+    else:
+        assert encode_(value) == code
