@@ -532,3 +532,76 @@ def test_a_decoder_accepts_exactly_the_codes_issued(
         assert encode_(value).rjust(len(code), CHARS[0]) == code
     else:
         assert encode_(value) == code
+
+
+# -- leased ranges: two app servers on one counter, against a model of their leases ----------
+
+
+class LeaseModel(RuleBasedStateMachine):
+    """Two RangeAllocators sharing a counter over a 9-code space; a server may crash (a fresh
+    allocator), losing the rest of its lease: a gap, never a reuse."""
+
+    SPACE = 9  # width 2 over "abc"
+
+    def __init__(self, make: Callable[[], tuple[Any, Callable[[], None]]]) -> None:
+        super().__init__()
+        self.counter, self.close = make()
+        self.servers = [self._server(), self._server()]
+        self.leases = [(0, 0), (0, 0)]  # the model: each server's [next, end)
+        self.value = 0  # and the counter's
+        self.issued: set[str] = set()
+
+    def _server(self) -> RangeAllocator:
+        return RangeAllocator(self.counter, block=2, width=2, alphabet="abc")
+
+    @rule(i=st.sampled_from([0, 1]))
+    def allocate(self, i: int) -> None:
+        first, end = self.leases[i]
+        if first >= end:
+            if self.value >= self.SPACE:
+                with pytest.raises(SpaceExhausted):
+                    self.servers[i].allocate()
+                return
+            first, end = self.value, min(self.value + 2, self.SPACE)
+            self.value = end
+        code = self.servers[i].allocate()
+        assert code == encode(first, 2, "abc")
+        assert code not in self.issued
+        self.issued.add(code)
+        self.leases[i] = (first + 1, end)
+        assert self.servers[i].remaining() == end - first - 1
+
+    @rule(i=st.sampled_from([0, 1]))
+    def crash(self, i: int) -> None:
+        self.servers[i] = self._server()
+        self.leases[i] = (0, 0)
+
+    def teardown(self) -> None:
+        self.close()
+
+
+LEASE_SETTINGS = settings(max_examples=25, stateful_step_count=25, deadline=None)
+
+
+def test_leases_on_a_memory_counter() -> None:
+    run_state_machine_as_test(
+        lambda: LeaseModel(lambda: (MemoryCounter(), lambda: None)), settings=LEASE_SETTINGS
+    )
+
+
+def test_leases_on_a_sqlite_counter(tmp_path: Path) -> None:
+    paths = iter(range(10**6))
+
+    def make() -> tuple[Any, Callable[[], None]]:
+        counter = SQLiteCounter(tmp_path / f"l{next(paths)}.db")
+        return counter, counter.close
+
+    run_state_machine_as_test(lambda: LeaseModel(make), settings=LEASE_SETTINGS)
+
+
+def test_leases_on_a_redis_counter(redis_url: str) -> None:
+    keys = iter(range(10**6))
+    run_state_machine_as_test(
+        lambda: LeaseModel(lambda: (RedisCounter(redis_url, key=f"l{next(keys)}"), lambda: None)),
+        settings=LEASE_SETTINGS,
+    )
