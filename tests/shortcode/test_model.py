@@ -35,7 +35,9 @@ from designpatterns_ref.shortcode import (
     ClockMovedBackwards,
     CodeExpired,
     CodeNotFound,
+    CollisionError,
     CounterAllocator,
+    HashCodes,
     InvalidAlias,
     InvalidUrl,
     Layout,
@@ -248,12 +250,43 @@ class NewCodeEachTimeModel(ServiceModel):
     one_code_per_url = False
 
 
+class HashCodesModel(ServiceModel):
+    """The service with hash codes over a space of 8 (length 3 over "01"), which the aliases
+    "000" and "001" share: collisions, re-salting and CollisionError are common."""
+
+    def _open(self) -> UrlShortener:
+        self.hashes = HashCodes(length=3, alphabet="01", max_attempts=3)
+        return UrlShortener(clock=self.clock, allocator=self.hashes)
+
+    @rule(url=st.sampled_from(URLS), ttl=st.one_of(st.none(), st.just(10)))
+    def shorten(self, url: str, ttl: int | None) -> None:
+        if ttl is not None:  # an expiring hash code would use up the URL's few salts
+            with pytest.raises(ShortCodeError, match="HashCodes"):
+                self.links.shorten(url, ttl=ttl)
+            return
+        held = self._canonical(url)
+        free = [c for c in self.hashes.candidates(url) if c not in self.model]
+        if held is None and not free:
+            with pytest.raises(CollisionError):
+                self.links.shorten(url)
+            return
+        code = self.links.shorten(url)
+        if held is not None:
+            assert code == held
+            return
+        assert code == free[0]
+        self.model[code] = Row(url, self.clock(), None, canonical=True)
+        self.issued.add(code)
+
+
 TestServiceOnMemory = ServiceModel.TestCase
 TestServiceOnMemory.settings = SETTINGS
 TestServiceOnSQLite = SQLiteServiceModel.TestCase
 TestServiceOnSQLite.settings = SETTINGS
 TestServiceNewCodeEachTime = NewCodeEachTimeModel.TestCase
 TestServiceNewCodeEachTime.settings = SETTINGS
+TestServiceWithHashCodes = HashCodesModel.TestCase
+TestServiceWithHashCodes.settings = SETTINGS
 
 
 # -- counters --------------------------------------------------------------------------------
