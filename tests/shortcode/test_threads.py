@@ -10,7 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from designpatterns_ref.shortcode import AliasTaken, CodeNotFound, UrlShortener
+from designpatterns_ref.shortcode import (
+    DEFAULT_WORDS,
+    AliasTaken,
+    Blocklist,
+    CodeNotFound,
+    TupleCodes,
+    UrlShortener,
+)
 
 THREADS = 6
 
@@ -100,3 +107,21 @@ def test_shortens_and_deletes_of_the_same_urls_leave_a_consistent_store(
         held = links.store.canonical(url)
         assert held is None or links.resolve(held.code) == url
         assert links.resolve(links.shorten(url)) == url
+
+
+def test_one_tuple_codec_with_a_blocklist_shared_by_threads_agrees_with_one_thread() -> None:
+    """The clean-code numbering fills a cache of prefix sums as it goes: threads filling it
+    at once must still get the codes one thread gets."""
+    pairs = [(s, i) for s in range(32) for i in range(0, 2**20, 2**20 // 40)]
+    words = Blocklist(DEFAULT_WORDS)
+    expected = [TupleCodes((32, 2**20), key="k", blocklist=words).encode(p) for p in pairs]
+    shared = TupleCodes((32, 2**20), key="k", blocklist=words)
+    orders = [pairs[k:] + pairs[:k] for k in range(0, len(pairs), len(pairs) // THREADS)]
+    got: list[dict[tuple[int, int], str]] = [{} for _ in range(THREADS)]
+
+    def work(i: int) -> None:  # each thread starts at another place in the pairs
+        got[i] = {p: shared.encode(p) for p in orders[i]}
+        assert all(shared.decode(c) == p for p, c in got[i].items())
+
+    _run(work)
+    assert all(codes == dict(zip(pairs, expected, strict=True)) for codes in got)
