@@ -42,6 +42,7 @@ trip per ``block`` codes.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import sqlite3
 import threading
@@ -212,11 +213,14 @@ class SQLiteCounter:
                         "UPDATE shortcode_counters SET next = ? WHERE name = ?",
                         (first + take, self.name),
                     )
+                    conn.execute("COMMIT")
                 except BaseException:
+                    # A failed COMMIT (a full disk) may leave the transaction open, holding
+                    # the file's write lock: roll back so the counter and the file stay usable.
                     if conn.in_transaction:
-                        conn.execute("ROLLBACK")
+                        with contextlib.suppress(sqlite3.Error):
+                            conn.execute("ROLLBACK")
                     raise
-                conn.execute("COMMIT")
             except sqlite3.Error as exc:  # locked past the busy timeout, damaged, disk full
                 raise ShortCodeUnavailable(
                     f"SQLiteCounter.reserve: the database failed: {exc}"
