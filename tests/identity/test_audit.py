@@ -192,3 +192,14 @@ def test_a_write_cut_short_by_a_full_disk_leaves_no_torn_line(tmp_path: Path, ro
         check=False,
     )
     assert run.returncode == 0, run.stderr
+
+
+def test_a_file_log_with_no_entry_yet_verifies_as_empty(tmp_path: Path) -> None:
+    """The file is made by the first append; until then the log holds nothing and says so."""
+    log = AuditLog(tmp_path / "gate.log", clock=lambda: 1.0)
+    check = log.verify()
+    assert check.ok and check.count == 0
+    log.append({"outcome": "ok"})
+    (tmp_path / "gate.log").unlink()  # an entry was written, and the file is gone: an error
+    with pytest.raises(IdentityError, match="cannot be read"):
+        log.verify()

@@ -19,6 +19,7 @@ a file-backed :class:`AuditLog`; the log reopened at the end holds exactly the m
 
 from __future__ import annotations
 
+import json
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -291,3 +292,63 @@ IdentityModelReopened.TestCase.settings = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 test_identity_sequences_follow_the_model = IdentityModelReopened.TestCase
+
+
+class AuditFileModel(RuleBasedStateMachine):
+    """Appends, crashes that leave part of the next line (or all of it but its newline),
+    recoveries as the error message says, and reopenings, against a list of the events that
+    were acknowledged. The file never loses an acknowledged entry, never gains an entry that
+    was not, and the chain continues from the last whole entry."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.dir = tempfile.TemporaryDirectory()
+        self.path = Path(self.dir.name) / "gate.log"
+        self.tick = 0
+        self.log: AuditLog | None = AuditLog(self.path, clock=self._clock)
+        self.events: list[dict[str, object]] = []
+
+    def _clock(self) -> int:
+        self.tick += 1
+        return self.tick
+
+    def teardown(self) -> None:
+        self.dir.cleanup()
+
+    @precondition(lambda self: self.log is not None)
+    @rule(outcome=st.sampled_from(["ok", "revoked", "expired"]))
+    def append(self, outcome: str) -> None:
+        assert self.log is not None
+        event = {"outcome": outcome, "n": len(self.events)}
+        self.log.append(event)
+        self.events.append(event)
+
+    @precondition(lambda self: self.log is not None)
+    @rule(keep=st.floats(0, 1, exclude_max=True))
+    def crash_mid_write(self, keep: float) -> None:
+        """The process dies while appending one more entry: part of its line reached the disk."""
+        assert self.log is not None
+        scratch = AuditLog(clock=self._clock)
+        scratch.entries = [dict(e) for e in self.log.entries]
+        line = json.dumps(scratch.append({"outcome": "lost"})).encode() + b"\n"
+        with open(self.path, "ab") as f:
+            f.write(line[: max(1, int(keep * len(line)))])
+        self.log = None
+
+    @rule()
+    def reopen(self) -> None:
+        whole = self.path.read_bytes() if self.path.exists() else b""
+        if whole and not whole.endswith(b"\n"):
+            size = whole.rfind(b"\n") + 1
+            with pytest.raises(IdentityError, match=f"truncate it to {size} bytes"):
+                AuditLog(self.path, clock=self._clock)
+            assert self.path.read_bytes() == whole  # the log repairs nothing by itself
+            with open(self.path, "r+b") as f:
+                f.truncate(size)
+        self.log = AuditLog(self.path, clock=self._clock)
+        assert [e["event"] for e in self.log.entries] == self.events
+        assert self.log.verify().ok
+
+
+AuditFileModel.TestCase.settings = settings(max_examples=60, stateful_step_count=20, deadline=None)
+test_audit_file_sequences_follow_the_model = AuditFileModel.TestCase

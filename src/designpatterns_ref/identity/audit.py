@@ -252,6 +252,9 @@ class AuditLog:
             raise IdentityError(f"audit log {self.path} cannot be written: {bad}") from None
 
     def verify(self) -> AuditCheck:
-        """Check the chain held in memory (or re-read from the file when there is one)."""
-        entries: Sequence[object] = self.entries if self.path is None else read_log(self.path)
-        return verify_chain(entries)
+        """Check the chain held in memory (or re-read from the file when there is one; a file
+        not made yet, before the first append, holds no entry)."""
+        path = self.path
+        if path is None or (not self.entries and not _exists(path)):
+            return verify_chain(self.entries)
+        return verify_chain(read_log(path))
