@@ -5,7 +5,8 @@ credential must verify, at every clock time the sequence visits.
 The model is the policy the module docstrings state, written out plainly:
 
 - the issuer's key set: the keys in creation order, one active, each published until it is
-  withdrawn (:meth:`KeySet.distrust`) or pruned once the last credential it signed has expired;
+  withdrawn (:meth:`KeySet.distrust`) or pruned once the last credential it signed has expired
+  and the last status list it signed is past its ``ttl``;
 - the gate's trust store: what the issuer published when it was last loaded, less the kids the
   gate was told to distrust (for good);
 - the gate's status cache: the held list's ``(iat, seq)``, its signing kid and the bits it
@@ -52,6 +53,7 @@ from designpatterns_ref.identity import (
 
 T0 = 1_800_000_000
 MAX_AGE = 1_000
+TTL = 300  # StatusAuthority's default
 ISSUER = "acme-id"
 
 
@@ -189,6 +191,8 @@ class IdentityModel(RuleBasedStateMachine):
     def publish(self) -> Published:
         token = self.authority.publish()
         self.seq += 1
+        # A list is good for its ttl (300 s): its key stays published until then.
+        self.published_keys[self.active] = max(self.published_keys[self.active], self.now + TTL)
         return Published(token, self.now, self.seq, self.active, frozenset(self.revoked))
 
     # -- the gate --------------------------------------------------------------------------

@@ -256,3 +256,26 @@ def test_a_list_published_from_a_server_thread_never_orders_before_what_it_shows
         versions.append(((payload["iat"], payload["seq"]), shown.get(index)))
     versions.sort()
     assert [revoked for _, revoked in versions] in ([False, False], [False, True], [True, True])
+
+
+def test_a_retired_key_stays_published_while_a_list_it_signed_is_within_its_ttl() -> None:
+    """Rotation never breaks a badge: the key that signed the list a gate holds stays in the
+    key set for the list's ``ttl``, so pruning right after a rotation does not leave a gate
+    that reloads the key set (and has not fetched a new list yet) with no status at all."""
+    w = make_world(max_age=3_600)
+    w.clock.advance(10)
+    w.cache.update(w.authority.publish())  # signed by the first key, ttl 300 s
+    w.keys.rotate()
+    token = w.issuer.sign_compact(standard_claims(w))
+    w.trust.load(w.keys.jwks(), issuer=w.keys.issuer)
+    assert w.gate.verify(token).ok
+    w.clock.advance(299)
+    assert w.keys.prune(int(w.clock())) == []
+    w.trust.load(w.keys.jwks(), issuer=w.keys.issuer)
+    assert w.gate.verify(token).ok
+    w.clock.advance(1)  # the list's ttl is over: the issuer may drop the key, the gate refetches
+    assert len(w.keys.prune(int(w.clock()))) == 1
+    w.trust.load(w.keys.jwks(), issuer=w.keys.issuer)
+    assert w.gate.verify(token).reason is Reason.STATUS_UNAVAILABLE
+    w.cache.update(w.authority.publish())
+    assert w.gate.verify(token).ok

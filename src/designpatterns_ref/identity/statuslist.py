@@ -35,6 +35,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import math
 import threading
 import zlib
 from collections.abc import Callable
@@ -199,6 +200,8 @@ class StatusAuthority:
         is a ``BitstringStatusList`` with ``statusPurpose`` and ``encodedList``), plus ``iat``,
         ``ttl`` (milliseconds, as the specification counts it) and ``seq``, which grows by one
         with every publication so that a verifier orders two lists issued in the same second.
+        The signing key stays in the issuer's published key set until ``iat + ttl``
+        (:meth:`KeySet.prune <designpatterns_ref.identity.keys.KeySet.prune>` keeps it).
         """
         with self._lock:  # the time, the seq and the bits taken together
             now = int(read_clock(self.clock, "StatusAuthority.publish"))
@@ -227,7 +230,10 @@ class StatusAuthority:
         }
         header = b64url(_DUMP({"alg": "EdDSA", "kid": self.keys.active_kid, "typ": "JWT"}).encode())
         body = b64url(_DUMP(payload).encode())
-        _, signature = self.keys.sign(f"{header}.{body}".encode("ascii"))
+        # The list is good for ``ttl``: its key stays published that long (KeySet.prune), so a
+        # rotation never leaves a gate holding a fresh list signed by a key it no longer has.
+        expires = min(MAX_TIME, now + math.ceil(self.ttl))
+        _, signature = self.keys.sign(f"{header}.{body}".encode("ascii"), expires=expires)
         return f"{header}.{body}.{b64url(signature)}"
 
 
