@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -150,3 +152,54 @@ def test_a_write_that_fails_is_the_familys_error_out_of_the_gate(tmp_path: Path)
     with pytest.raises(IdentityError, match="cannot be written"):
         w.gate.verify(w.issuer.sign_jws(standard_claims(w)))
     assert w.gate.audit.entries == []
+
+
+_PARTIAL_WRITE = """
+import os, resource, signal, sys
+from designpatterns_ref.identity import AuditLog, IdentityError
+path = sys.argv[1]
+log = AuditLog(path, clock=lambda: 1.0)
+log.append({"outcome": "ok"})
+size = os.path.getsize(path)
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # past the limit: EFBIG, not a signal
+resource.setrlimit(resource.RLIMIT_FSIZE, (size + int(sys.argv[2]), resource.RLIM_INFINITY))
+try:
+    log.append({"outcome": "revoked", "note": "x" * 300})
+except IdentityError:
+    pass
+else:
+    raise SystemExit("the write past the limit was not refused")
+assert os.path.getsize(path) == size, (os.path.getsize(path), size)
+resource.setrlimit(resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+log.append({"outcome": "after"})
+again = AuditLog(path)
+assert again.head == log.head and again.verify().ok
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_FSIZE and SIGXFSZ as on Linux")
+@pytest.mark.parametrize("room", [0, 1, 40, 200])
+def test_a_write_cut_short_by_a_full_disk_leaves_no_torn_line(tmp_path: Path, room: int) -> None:
+    """The system takes part of the line and then refuses the rest (a file-size limit, a full
+    disk): the part written is taken back, so the file is as it was and the next entry follows
+    the last whole one."""
+    path = tmp_path / "gate.log"
+    run = subprocess.run(
+        [sys.executable, "-c", _PARTIAL_WRITE, str(path), str(room)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+
+
+def test_a_file_log_with_no_entry_yet_verifies_as_empty(tmp_path: Path) -> None:
+    """The file is made by the first append; until then the log holds nothing and says so."""
+    log = AuditLog(tmp_path / "gate.log", clock=lambda: 1.0)
+    check = log.verify()
+    assert check.ok and check.count == 0
+    log.append({"outcome": "ok"})
+    (tmp_path / "gate.log").unlink()  # an entry was written, and the file is gone: an error
+    with pytest.raises(IdentityError, match="cannot be read"):
+        log.verify()

@@ -209,3 +209,73 @@ def test_a_list_signed_with_a_stolen_key_ends_with_the_key() -> None:
     w.clock.advance(60)
     cache.update(w.authority.publish())  # earlier than the thief's list, yet taken
     assert gate.verify(renewed).reason is Reason.REVOKED
+
+
+def test_a_list_published_from_a_server_thread_never_orders_before_what_it_shows() -> None:
+    """The status server publishes from its own threads while the issuer revokes: a thread
+    preempted between taking its ``seq`` and reading the bits (here made slow on purpose) must
+    not hand out a list whose ``(iat, seq)`` orders it after a list showing a revocation it
+    lacks, or a gate holding the newer list would take the older one and accept the revoked
+    badge again."""
+    import threading
+
+    from designpatterns_ref.identity import BitstringStatusList
+
+    class SlowOnce(BitstringStatusList):
+        def encode(self) -> str:
+            if not started.is_set():
+                started.set()
+                resume.wait(timeout=5)
+            return super().encode()
+
+    started, resume = threading.Event(), threading.Event()
+    w = make_world()
+    index = standard_claims(w).status_index
+    slow = SlowOnce()
+    slow.bits[:] = w.authority.statuses.bits
+    w.authority.statuses = slow
+    lists: list[str] = []
+    server = threading.Thread(target=lambda: lists.append(w.authority.publish()))
+    server.start()
+    assert started.wait(timeout=5)
+
+    def issuer_side() -> None:
+        lists.append(w.authority.publish())  # another request, served meanwhile
+        w.authority.revoke(index)
+
+    other = threading.Thread(target=issuer_side)
+    other.start()
+    other.join(timeout=0.5)  # blocked, if the authority serialises its publications
+    resume.set()
+    server.join(timeout=5)
+    other.join(timeout=5)
+    versions = []
+    for token in lists:
+        payload = json.loads(b64url_decode(token.split(".")[1]))
+        shown = BitstringStatusList.decode(payload["vc"]["credentialSubject"]["encodedList"])
+        versions.append(((payload["iat"], payload["seq"]), shown.get(index)))
+    versions.sort()
+    assert [revoked for _, revoked in versions] in ([False, False], [False, True], [True, True])
+
+
+def test_a_retired_key_stays_published_while_a_list_it_signed_is_within_its_ttl() -> None:
+    """Rotation never breaks a badge: the key that signed the list a gate holds stays in the
+    key set for the list's ``ttl``, so pruning right after a rotation does not leave a gate
+    that reloads the key set (and has not fetched a new list yet) with no status at all."""
+    w = make_world(max_age=3_600)
+    w.clock.advance(10)
+    w.cache.update(w.authority.publish())  # signed by the first key, ttl 300 s
+    w.keys.rotate()
+    token = w.issuer.sign_compact(standard_claims(w))
+    w.trust.load(w.keys.jwks(), issuer=w.keys.issuer)
+    assert w.gate.verify(token).ok
+    w.clock.advance(299)
+    assert w.keys.prune(int(w.clock())) == []
+    w.trust.load(w.keys.jwks(), issuer=w.keys.issuer)
+    assert w.gate.verify(token).ok
+    w.clock.advance(1)  # the list's ttl is over: the issuer may drop the key, the gate refetches
+    assert len(w.keys.prune(int(w.clock()))) == 1
+    w.trust.load(w.keys.jwks(), issuer=w.keys.issuer)
+    assert w.gate.verify(token).reason is Reason.STATUS_UNAVAILABLE
+    w.cache.update(w.authority.publish())
+    assert w.gate.verify(token).ok

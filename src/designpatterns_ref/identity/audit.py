@@ -228,20 +228,33 @@ class AuditLog:
         return entry
 
     def _write(self, line: str) -> None:
+        """Append ``line`` with unbuffered writes; if the system takes only part of it and then
+        refuses the rest (a full disk, a file-size limit), cut the part back off.
+
+        Unbuffered, because a buffered file flushes again before it truncates: the flush fails
+        as the write did, and the torn part would stay, to be glued to the next entry.
+        """
         assert self.path is not None
+        data = memoryview(line.encode("utf-8"))
         try:
-            with open(self.path, "ab") as f:
-                size = f.tell()
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+            try:
+                size = os.lseek(fd, 0, os.SEEK_END)
                 try:
-                    f.write(line.encode("utf-8"))
-                    f.flush()
+                    while data:
+                        data = data[os.write(fd, data) :]
                 except OSError:
-                    f.truncate(size)  # no torn line left behind, if the system allows
+                    os.ftruncate(fd, size)  # no torn line left behind, if the system allows
                     raise
+            finally:
+                os.close(fd)
         except OSError as bad:
             raise IdentityError(f"audit log {self.path} cannot be written: {bad}") from None
 
     def verify(self) -> AuditCheck:
-        """Check the chain held in memory (or re-read from the file when there is one)."""
-        entries: Sequence[object] = self.entries if self.path is None else read_log(self.path)
-        return verify_chain(entries)
+        """Check the chain held in memory (or re-read from the file when there is one; a file
+        not made yet, before the first append, holds no entry)."""
+        path = self.path
+        if path is None or (not self.entries and not _exists(path)):
+            return verify_chain(self.entries)
+        return verify_chain(read_log(path))

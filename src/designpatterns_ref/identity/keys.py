@@ -6,7 +6,8 @@ An issuer signs with one *active* Ed25519 key at a time; every signature names i
 (``kid``), so a verifier picks the right public key in one dictionary lookup. :meth:`KeySet.rotate`
 makes a new key active and keeps the old ones *retired*: they sign nothing more, but stay in the
 published key set (RFC 7517 JWKS, RFC 8037 ``OKP``/``Ed25519`` keys) until the last credential
-they signed has expired (:meth:`KeySet.prune`), so rotation never breaks a worker's badge. A
+they signed has expired and the last status list they signed is past its ``ttl``
+(:meth:`KeySet.prune`), so rotation never breaks a worker's badge. A
 compromised key is different: :meth:`KeySet.distrust` drops it from the key set at once, a
 verifier refuses it as soon as it loads the new set (:meth:`TrustStore.load` replaces what it
 held for that issuer), and :meth:`TrustStore.distrust` makes a verifier refuse it at once, even
@@ -187,7 +188,8 @@ class KeySet:
         self.distrusted.add(kid)
 
     def prune(self, now: int) -> list[str]:
-        """Drop retired keys whose every credential has expired by ``now``; return their kids."""
+        """Drop retired keys whose every credential has expired, and every status list is past
+        its ``ttl``, by ``now``; return their kids."""
         check_time("now", now)
         gone = [
             kid for kid, last in self._last_expiry.items() if kid != self.active_kid and last <= now

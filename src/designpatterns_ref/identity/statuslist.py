@@ -35,6 +35,8 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import math
+import threading
 import zlib
 from collections.abc import Callable
 from typing import Any
@@ -127,7 +129,14 @@ class BitstringStatusList:
 
 
 class StatusAuthority:
-    """The issuer's status registry: allocates indexes, revokes, publishes, answers online."""
+    """The issuer's status registry: allocates indexes, revokes, publishes, answers online.
+
+    It may be shared between threads (a :class:`~designpatterns_ref.identity.online.StatusServer`
+    publishes and answers from its own threads while the issuer revokes): :meth:`allocate`,
+    :meth:`revoke` and :meth:`publish` hold one lock, so a list's ``(iat, seq)`` orders it
+    exactly as the bits it shows were taken, and a list ordered later never lacks a revocation
+    an earlier one shows.
+    """
 
     def __init__(
         self,
@@ -152,22 +161,27 @@ class StatusAuthority:
         self.next_index = 0
         self.revoked_at: dict[int, float] = {}
         self.published = 0  # how many lists were published: each list's ``seq``
+        self._lock = threading.Lock()
 
     def allocate(self) -> int:
         """The next free index for a new credential."""
-        if self.next_index >= self.statuses.size:
-            raise IdentityError(f"status list {shown(self.list_id)} is full ({self.statuses.size})")
-        index = self.next_index
-        self.next_index += 1
-        return index
+        with self._lock:
+            if self.next_index >= self.statuses.size:
+                raise IdentityError(
+                    f"status list {shown(self.list_id)} is full ({self.statuses.size})"
+                )
+            index = self.next_index
+            self.next_index += 1
+            return index
 
     def revoke(self, index: int) -> None:
         """Revoke the credential at ``index`` from now on (idempotent)."""
         check_index("index", index, self.next_index)
-        if index not in self.revoked_at:
-            at = read_clock(self.clock, "StatusAuthority.revoke")  # before anything changes
-            self.statuses.set(index, True)
-            self.revoked_at[index] = at
+        with self._lock:
+            if index not in self.revoked_at:
+                at = read_clock(self.clock, "StatusAuthority.revoke")  # before anything changes
+                self.statuses.set(index, True)
+                self.revoked_at[index] = at
 
     def check(self, issuer: str, list_id: str, index: int) -> bool:
         """The online check: is the credential at ``index`` of ``issuer``'s ``list_id`` revoked
@@ -186,17 +200,23 @@ class StatusAuthority:
         is a ``BitstringStatusList`` with ``statusPurpose`` and ``encodedList``), plus ``iat``,
         ``ttl`` (milliseconds, as the specification counts it) and ``seq``, which grows by one
         with every publication so that a verifier orders two lists issued in the same second.
+        The signing key stays in the issuer's published key set until ``iat + ttl``
+        (:meth:`KeySet.prune <designpatterns_ref.identity.keys.KeySet.prune>` keeps it).
         """
-        now = int(read_clock(self.clock, "StatusAuthority.publish"))
-        if not 0 <= now <= MAX_TIME:  # a list no cache would take (its iat is not a time)
-            raise IdentityError(
-                f"StatusAuthority.publish: clock() returned {now}, not a time in [0, {MAX_TIME}]"
-            )
-        self.published += 1
+        with self._lock:  # the time, the seq and the bits taken together
+            now = int(read_clock(self.clock, "StatusAuthority.publish"))
+            if not 0 <= now <= MAX_TIME:  # a list no cache would take (its iat is not a time)
+                raise IdentityError(
+                    f"StatusAuthority.publish: clock() returned {now}, not a time in"
+                    f" [0, {MAX_TIME}]"
+                )
+            self.published += 1
+            seq = self.published
+            encoded = self.statuses.encode()
         payload: dict[str, Any] = {
             "iss": self.keys.issuer,
             "iat": now,
-            "seq": self.published,
+            "seq": seq,
             "ttl": int(self.ttl * 1000),
             "vc": {
                 "type": ["VerifiableCredential", "BitstringStatusListCredential"],
@@ -204,13 +224,16 @@ class StatusAuthority:
                 "credentialSubject": {
                     "type": "BitstringStatusList",
                     "statusPurpose": "revocation",
-                    "encodedList": self.statuses.encode(),
+                    "encodedList": encoded,
                 },
             },
         }
         header = b64url(_DUMP({"alg": "EdDSA", "kid": self.keys.active_kid, "typ": "JWT"}).encode())
         body = b64url(_DUMP(payload).encode())
-        _, signature = self.keys.sign(f"{header}.{body}".encode("ascii"))
+        # The list is good for ``ttl``: its key stays published that long (KeySet.prune), so a
+        # rotation never leaves a gate holding a fresh list signed by a key it no longer has.
+        expires = min(MAX_TIME, now + math.ceil(self.ttl))
+        _, signature = self.keys.sign(f"{header}.{body}".encode("ascii"), expires=expires)
         return f"{header}.{body}.{b64url(signature)}"
 
 

@@ -28,6 +28,10 @@ from designpatterns_ref.reputation.base import ReputationError, check_count, che
 
 __all__ = ["wilson_lower_bound", "z_for"]
 
+#: The most votes taken: every review a :class:`~designpatterns_ref.reputation.base.StarCounts`
+#: holds (up to 10**12 of each star value), so any provider's thumbs can be scored.
+MAX_VOTES = 5 * 10**12
+
 
 def z_for(confidence: float) -> float:
     """The two-sided normal quantile for ``confidence`` (0.95 gives 1.95996...)."""
@@ -38,9 +42,10 @@ def z_for(confidence: float) -> float:
 
 
 def wilson_lower_bound(positive: int, n: int, *, z: float = 1.959963984540054) -> float:
-    """The lower bound of the Wilson score interval for ``positive`` of ``n``."""
-    pos = check_count("positive", positive)
-    total = check_count("n", n)
+    """The lower bound of the Wilson score interval for ``positive`` of ``n`` (counts up to
+    :data:`MAX_VOTES`)."""
+    pos = check_count("positive", positive, limit=MAX_VOTES)
+    total = check_count("n", n, limit=MAX_VOTES)
     zz = check_number("z", z, lo=0.0)
     if pos > total:
         raise ReputationError(f"positive={shown(positive)} must not exceed n={shown(n)}")
