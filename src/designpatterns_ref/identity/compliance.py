@@ -13,10 +13,11 @@ its ``not_before`` (inclusive, as the gate checks it) to its expiry (exclusive).
 recorded since then that had already expired: a late import is reported, not lost), and
 everything that will expire within ``horizon`` seconds, soonest first, so a compliance officer renews a
 licence before the gate starts refusing. Expiries sit in a sorted list, so a sweep costs
-O(log n + k) for the k items it reports, not a scan of every credential.
+O(log² n + k) for the k items it reports (a binary search by position, each probe an
+O(log n) index into the list), not a scan of every credential.
 
 Complexity: :meth:`record` O(q log n) for q qualifications; :meth:`gaps` O(assignments x
-requirements); :meth:`sweep` O(log n + k).
+requirements); :meth:`sweep` O(log² n + k).
 
 >>> book = ComplianceBook()
 >>> book.require("dock-3", "forklift")
