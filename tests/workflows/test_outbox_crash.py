@@ -22,7 +22,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from designpatterns_ref.workflows import Event, Inbox, Relay, SQLiteLog
+from designpatterns_ref.workflows import Event, Inbox, Relay, SQLiteLog, WorkflowError
 from designpatterns_ref.workflows.durable import MISSING
 
 
@@ -203,3 +203,42 @@ def test_one_log_shared_by_threads_keeps_every_record_and_event(tmp_path: Path) 
     published = 200 - len(pending)
     assert published >= 0 and pending <= {f"w{t}:{i}" for t in range(4) for i in range(50)}
     log.close()
+
+
+def _credits() -> sqlite3.Connection:
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    conn.execute("CREATE TABLE credits(order_id TEXT PRIMARY KEY)")
+    conn.execute("INSERT INTO credits VALUES ('o1')")
+    return conn
+
+
+def test_a_handler_error_that_ended_the_transaction_reaches_the_caller() -> None:
+    """A statement of the handler's that SQLite answers by rolling the transaction back
+    (``INSERT OR ROLLBACK``, a full disk) raises its own error, not "cannot rollback"."""
+    conn = _credits()
+    inbox = Inbox(conn)
+
+    def handler(c: sqlite3.Connection, e: Event) -> None:
+        c.execute("INSERT OR ROLLBACK INTO credits VALUES (?)", (e.order_id,))
+
+    with pytest.raises(sqlite3.IntegrityError):
+        inbox.handle(Event("o1:credit", "payment.refunded", "o1"), handler)
+    assert not inbox.seen("o1:credit") and not conn.in_transaction
+    assert inbox.handle(Event("o1:credit", "payment.refunded", "o1"), lambda c, e: None)
+
+
+@pytest.mark.parametrize("ending", ["COMMIT", "ROLLBACK"])
+def test_a_handler_that_ends_the_inbox_transaction_is_refused(ending: str) -> None:
+    """The handler's writes and the event id commit together or not at all: a handler that
+    commits or rolls back on its own breaks that, and is told so with WorkflowError."""
+    conn = _credits()
+    inbox = Inbox(conn)
+
+    def handler(c: sqlite3.Connection, e: Event) -> None:
+        c.execute("INSERT INTO credits VALUES (?)", (e.order_id,))
+        c.execute(ending)
+
+    with pytest.raises(WorkflowError, match="ended the inbox's transaction"):
+        inbox.handle(Event("o2:credit", "payment.refunded", "o2"), handler)
+    assert not conn.in_transaction
+    assert inbox.handle(Event("o3:credit", "payment.refunded", "o3"), lambda c, e: None)

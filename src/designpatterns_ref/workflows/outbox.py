@@ -137,7 +137,11 @@ class Inbox:
     def handle(self, event: Event, handler: Callable[[sqlite3.Connection, Event], object]) -> bool:
         """Run ``handler(conn, event)`` once per event id, in one transaction with the id.
 
-        Returns False (and runs nothing) for an id already handled.
+        Returns False (and runs nothing) for an id already handled. An exception from the
+        handler rolls both back and reaches the caller; a handler that commits or rolls back
+        the transaction itself is refused with
+        :class:`~designpatterns_ref.workflows.WorkflowError`: what it writes after that no
+        longer commits together with the event id.
         """
         if not isinstance(event, Event):
             raise WorkflowTypeError(f"Inbox.handle: event={shown(event, 80)} must be an Event")
@@ -155,8 +159,15 @@ class Inbox:
             try:
                 handler(conn, event)
             except BaseException:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:  # else SQLite rolled back already (INSERT OR ROLLBACK)
+                    conn.execute("ROLLBACK")
                 raise
+            if not conn.in_transaction:
+                raise WorkflowError(
+                    f"Inbox.handle: the handler of event_id={shown(event.event_id, 80)} ended "
+                    "the inbox's transaction (a COMMIT or ROLLBACK of its own); its writes and "
+                    "the event id commit together, so the handler must leave that to the inbox"
+                )
             conn.execute("COMMIT")
             return True
 
