@@ -242,3 +242,67 @@ def test_a_handler_that_ends_the_inbox_transaction_is_refused(ending: str) -> No
         inbox.handle(Event("o2:credit", "payment.refunded", "o2"), handler)
     assert not conn.in_transaction
     assert inbox.handle(Event("o3:credit", "payment.refunded", "o3"), lambda c, e: None)
+
+
+class FailingCommit:
+    """A connection whose next COMMIT fails before it reaches SQLite (an I/O error or a busy
+    database there), leaving the transaction open, as SQLite may."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.armed = True
+
+    def execute(self, sql: str, *args: Any) -> Any:
+        if sql == "COMMIT" and self.armed:
+            self.armed = False
+            raise sqlite3.OperationalError("disk I/O error")
+        return self.conn.execute(sql, *args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.conn, name)
+
+
+def test_a_failed_commit_of_a_record_leaves_the_log_as_it_was(tmp_path: Path) -> None:
+    """The record is not visible as if committed, and the log takes the next put."""
+    log = SQLiteLog(tmp_path / "wf.db")
+    log._conn = FailingCommit(log._conn)  # type: ignore[assignment]
+    charged = [Event("o1:charged", "payment.charged", "o1")]
+    with pytest.raises(sqlite3.OperationalError, match="disk I/O"):
+        log.put("o1", "do:charge", ["ok", 1250], charged)
+    assert log.get("o1", "do:charge") is MISSING and log.pending() == []
+    log.put("o1", "do:charge", ["ok", 1250], charged)
+    log.close()
+    again = SQLiteLog(tmp_path / "wf.db")
+    assert again.get("o1", "do:charge") == ["ok", 1250]
+    assert [e.event_id for e in again.pending()] == ["o1:charged"]
+    again.close()
+
+
+def test_a_failed_commit_of_a_mark_leaves_the_outbox_as_it_was(tmp_path: Path) -> None:
+    log = SQLiteLog(tmp_path / "wf.db")
+    log.put("o1", "outcome", "delivered", [Event("o1:delivered", "order.delivered", "o1")])
+    log._conn = FailingCommit(log._conn)  # type: ignore[assignment]
+    with pytest.raises(sqlite3.OperationalError, match="disk I/O"):
+        log.mark_published(["o1:delivered"])
+    assert [e.event_id for e in log.pending()] == ["o1:delivered"]
+    log.mark_published(["o1:delivered"])
+    assert log.pending() == []
+    log.put("o2", "outcome", "delivered")
+    log.close()
+
+
+def test_a_failed_commit_of_a_handled_event_leaves_the_inbox_as_it_was() -> None:
+    conn = _credits()
+    inbox = Inbox(conn)
+    inbox.conn = FailingCommit(conn)  # type: ignore[assignment]
+
+    def handler(c: sqlite3.Connection, e: Event) -> None:
+        c.execute("INSERT INTO credits VALUES (?)", (e.order_id,))
+
+    event = Event("o2:credit", "payment.refunded", "o2")
+    with pytest.raises(sqlite3.OperationalError, match="disk I/O"):
+        inbox.handle(event, handler)
+    assert not inbox.seen("o2:credit")
+    assert conn.execute("SELECT count(*) FROM credits").fetchone() == (1,)
+    assert inbox.handle(event, handler) is True
+    assert conn.execute("SELECT count(*) FROM credits").fetchone() == (2,)

@@ -140,6 +140,23 @@ def _check_list(where: str, event_ids: object) -> None:
         check_name(where, "event_id", i)
 
 
+def _rollback(conn: sqlite3.Connection) -> None:
+    """Roll back the open transaction, if SQLite has not rolled it back already."""
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")
+
+
+def _commit(conn: sqlite3.Connection) -> None:
+    """Commit, or roll back and raise: a COMMIT that fails (an I/O error, a full disk) may
+    leave the transaction open, and its writes would then read as recorded until the process
+    dies and lose them, and block every later write of this connection."""
+    try:
+        conn.execute("COMMIT")
+    except BaseException:
+        _rollback(conn)
+        raise
+
+
 class MemoryLog:
     """The step log in a dictionary: the same interface, no durability (a baseline)."""
 
@@ -263,9 +280,9 @@ class SQLiteLog:
                     f"recorded ({exc})"
                 ) from None
             except BaseException:
-                conn.execute("ROLLBACK")
+                _rollback(conn)
                 raise
-            conn.execute("COMMIT")
+            _commit(conn)
 
     def pending(self, limit: int = 100) -> list[Event]:
         check_count("SQLiteLog.pending", "limit", limit, 1, 10**9)
@@ -281,10 +298,14 @@ class SQLiteLog:
         _check_list("SQLiteLog.mark_published", event_ids)
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
-            self._conn.executemany(
-                "UPDATE outbox SET published = 1 WHERE event_id = ?", [(i,) for i in event_ids]
-            )
-            self._conn.execute("COMMIT")
+            try:
+                self._conn.executemany(
+                    "UPDATE outbox SET published = 1 WHERE event_id = ?", [(i,) for i in event_ids]
+                )
+            except BaseException:
+                _rollback(self._conn)
+                raise
+            _commit(self._conn)
 
     def results(self, workflow_id: str) -> dict[str, Any]:
         """Every recorded step of one workflow, by key."""

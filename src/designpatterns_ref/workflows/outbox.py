@@ -44,7 +44,7 @@ from designpatterns_ref.workflows.base import (
     check_count,
     check_name,
 )
-from designpatterns_ref.workflows.durable import StepLog
+from designpatterns_ref.workflows.durable import StepLog, _commit, _rollback
 
 __all__ = ["Inbox", "Relay"]
 
@@ -159,8 +159,7 @@ class Inbox:
             try:
                 handler(conn, event)
             except BaseException:
-                if conn.in_transaction:  # else SQLite rolled back already (INSERT OR ROLLBACK)
-                    conn.execute("ROLLBACK")
+                _rollback(conn)  # unless SQLite rolled back already (INSERT OR ROLLBACK)
                 raise
             if not conn.in_transaction:
                 raise WorkflowError(
@@ -168,7 +167,7 @@ class Inbox:
                     "the inbox's transaction (a COMMIT or ROLLBACK of its own); its writes and "
                     "the event id commit together, so the handler must leave that to the inbox"
                 )
-            conn.execute("COMMIT")
+            _commit(conn)
             return True
 
     def seen(self, event_id: str) -> bool:
