@@ -306,3 +306,25 @@ def test_a_failed_commit_of_a_handled_event_leaves_the_inbox_as_it_was() -> None
     assert conn.execute("SELECT count(*) FROM credits").fetchone() == (1,)
     assert inbox.handle(event, handler) is True
     assert conn.execute("SELECT count(*) FROM credits").fetchone() == (2,)
+
+
+def test_the_relay_counts_what_it_published_when_the_broker_fails_mid_batch() -> None:
+    """``Relay.published`` counts every event handed over and marked, also those of a batch
+    that a broker failure cut short."""
+    log = SQLiteLog(":memory:")
+    for i in range(5):
+        log.put(f"o{i}", "outcome", i, [Event(f"o{i}:done", "order.done", f"o{i}")])
+    sent: list[str] = []
+
+    def publish(event: Event) -> None:
+        if event.event_id == "o2:done" and "o2:done" not in sent:
+            sent.append("o2:done")
+            raise ConnectionError("broker down")
+        sent.append(event.event_id)
+
+    relay = Relay(log, publish, batch=10)
+    with pytest.raises(ConnectionError):
+        relay.run_once()
+    assert relay.published == 2 == 5 - len(log.pending())
+    assert relay.drain() == 3
+    assert relay.published == 5 and log.pending() == []
