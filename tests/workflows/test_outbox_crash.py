@@ -328,3 +328,32 @@ def test_the_relay_counts_what_it_published_when_the_broker_fails_mid_batch() ->
     assert relay.published == 2 == 5 - len(log.pending())
     assert relay.drain() == 3
     assert relay.published == 5 and log.pending() == []
+
+
+def test_one_inbox_shared_by_threads_handles_each_event_once(tmp_path: Path) -> None:
+    inbox = Inbox(tmp_path / "inbox.db")
+    inbox.conn.execute("CREATE TABLE effects(event_id TEXT)")
+    wins: list[str] = []
+    errors: list[BaseException] = []
+
+    def handler(c: sqlite3.Connection, e: Event) -> None:
+        c.execute("INSERT INTO effects VALUES (?)", (e.event_id,))
+
+    def work() -> None:
+        try:
+            for i in range(40):
+                event = Event(f"e{i}", "order.done", f"o{i}")
+                if inbox.handle(event, handler):
+                    wins.append(event.event_id)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert errors == []
+    assert sorted(wins) == sorted(f"e{i}" for i in range(40))
+    rows = inbox.conn.execute("SELECT event_id FROM effects").fetchall()
+    assert sorted(r[0] for r in rows) == sorted(wins)
