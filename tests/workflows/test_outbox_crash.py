@@ -357,3 +357,37 @@ def test_one_inbox_shared_by_threads_handles_each_event_once(tmp_path: Path) -> 
     assert sorted(wins) == sorted(f"e{i}" for i in range(40))
     rows = inbox.conn.execute("SELECT event_id FROM effects").fetchall()
     assert sorted(r[0] for r in rows) == sorted(wins)
+
+
+def test_the_world_takes_side_effects_and_notifications_from_two_threads() -> None:
+    """A relay thread notifying while the saga's thread charges: the two share the world's
+    connection, and neither finds the other's transaction open."""
+    from designpatterns_ref.clock import ManualClock
+    from designpatterns_ref.workflows import OrderScenario, World
+
+    scenarios = [OrderScenario(f"o{i}", 100, True, 60.0, True, 1, False) for i in range(600)]
+    world = World(":memory:", scenarios, clock=ManualClock())
+    errors: list[BaseException] = []
+
+    def charge() -> None:
+        try:
+            for s in scenarios:
+                world.charge(s.order_id, f"{s.order_id}:charge")
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    def notify() -> None:
+        try:
+            for s in scenarios:
+                world.notify(Event(f"{s.order_id}:outcome", "saga.delivered", s.order_id))
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=charge), threading.Thread(target=notify)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert errors == []
+    for s in scenarios:
+        assert sorted(world.effects(s.order_id)) == [f"charge:{s.order_id}", f"notify:{s.order_id}"]
