@@ -26,6 +26,11 @@ RESULTS = st.one_of(
     st.dictionaries(st.sampled_from(["a", "b"]), st.integers(0, 3), max_size=2),
 )  # fmt: skip
 
+DATA = st.lists(
+    st.tuples(st.sampled_from(["b", "a", "c"]), st.integers(0, 3) | st.tuples(st.integers(0, 3))),
+    max_size=3,
+).map(tuple)
+
 
 class Logs(RuleBasedStateMachine):
     def __init__(self) -> None:
@@ -35,18 +40,23 @@ class Logs(RuleBasedStateMachine):
         self.logs: list[Any] = [MemoryLog(), SQLiteLog(self.path)]
         self.steps: dict[tuple[str, str], Any] = {}
         self.outbox: list[tuple[str, bool]] = []  # (event id, published) in the order put
+        self.data: dict[str, tuple[tuple[str, Any], ...]] = {}  # each event's data, as kept
 
     def teardown(self) -> None:
         self.logs[1].close()
         self.dir.cleanup()
 
-    @rule(wf=WFS, key=KEYS, result=RESULTS, ids=st.lists(IDS, max_size=3))
-    def put(self, wf: str, key: str, result: Any, ids: list[str]) -> None:
+    @rule(wf=WFS, key=KEYS, result=RESULTS, ids=st.lists(IDS, max_size=3), data=DATA)
+    def put(self, wf: str, key: str, result: Any, ids: list[str], data: Any) -> None:
         known = {i for i, _ in self.outbox}
+        names = [n for n, _ in data]
         refused = (
-            (wf, key) in self.steps or len(set(ids)) != len(ids) or any(i in known for i in ids)
+            (wf, key) in self.steps
+            or len(set(ids)) != len(ids)
+            or any(i in known for i in ids)
+            or (bool(ids) and len(set(names)) != len(names))
         )
-        events = [Event(i, "topic", wf) for i in ids]
+        events = [Event(i, "topic", wf, data) for i in ids]
         for log in self.logs:
             try:
                 log.put(wf, key, result, events)
@@ -57,6 +67,9 @@ class Logs(RuleBasedStateMachine):
         if not refused:
             self.steps[(wf, key)] = result
             self.outbox += [(i, False) for i in ids]
+            # as the log gives it back: values through JSON (a tuple is a list), names sorted
+            kept = sorted((n, list(v) if isinstance(v, tuple) else v) for n, v in data if ids)
+            self.data.update({i: tuple(kept) for i in ids})
 
     @rule(wf=WFS, key=KEYS)
     def get(self, wf: str, key: str) -> None:
@@ -66,9 +79,11 @@ class Logs(RuleBasedStateMachine):
 
     @rule(limit=st.integers(1, 6))
     def pending(self, limit: int) -> None:
-        want = [i for i, done in self.outbox if not done][:limit]
+        want_ids = [i for i, done in self.outbox if not done][:limit]
         for log in self.logs:
-            assert [e.event_id for e in log.pending(limit)] == want
+            got = log.pending(limit)
+            assert [e.event_id for e in got] == want_ids
+            assert [e.data for e in got] == [self.data[i] for i in want_ids]
 
     @rule(ids=st.lists(IDS, max_size=3))
     def mark(self, ids: list[str]) -> None:
@@ -91,3 +106,19 @@ class Logs(RuleBasedStateMachine):
 
 TestLogs = Logs.TestCase
 TestLogs.settings = settings(max_examples=40, stateful_step_count=30, deadline=None)
+
+
+def test_both_logs_give_back_the_same_event_and_refuse_a_name_twice() -> None:
+    """SQLite kept one value of a name given twice (silently) and gave the data back sorted
+    and through JSON, while the memory log gave back the event as put."""
+    for log in (MemoryLog(), SQLiteLog(":memory:")):
+        twice = Event("e2", "t", "o", (("a", 1), ("a", 2)))
+        try:
+            log.put("w", "k", 1, [twice])
+        except WorkflowError as err:
+            assert "'e2'" in str(err) and "twice" in str(err)
+        else:
+            raise AssertionError(f"{type(log).__name__} kept {log.pending()}")
+        assert log.get("w", "k") is MISSING and log.pending() == []
+        log.put("w", "k", 1, [Event("e1", "t", "o", (("b", 1), ("a", (1, 2))))])
+        assert log.pending() == [Event("e1", "t", "o", (("a", [1, 2]), ("b", 1)))]
