@@ -16,8 +16,8 @@ with a JSON body ``{"detail": ..., "problems": [...]}`` that can always be encod
   problem; a bad member name, an unknown organisation or a benefit it does not offer is a 422
   too (the client's mistake), again listing each of them.
 
-A valid request gets 200 ``{"eligible": ..., "reasons": [...]}``: a "no" is an answer, not an
-error. The key is checked before the body is read, and the bucket before the body is parsed.
+A valid request gets 200 ``{"eligible": ..., "reasons": [...], "rules_version": ...}``: a
+"no" is an answer, not an error. The key is checked before the body is read, and the bucket before the body is parsed.
 
 Trade-off: one bucket per key in process memory is exact for one server; several servers would
 share the counters (see the rate-limiter case study).

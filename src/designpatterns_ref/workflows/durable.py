@@ -82,7 +82,11 @@ class StepLog(Protocol):
         ...
 
     def pending(self, limit: int = 100) -> list[Event]:
-        """Outbox events not yet marked published, oldest first."""
+        """Outbox events not yet marked published, oldest first.
+
+        Each as the log gives it back: its data's values through JSON and its names sorted
+        (an event whose data names a field twice is refused by :meth:`put`).
+        """
         ...
 
     def mark_published(self, event_ids: Sequence[str]) -> None:
@@ -117,6 +121,12 @@ def _check_events(where: str, events: Sequence[Event]) -> list[tuple[str, str, s
                 "each event of a call needs an id of its own"
             )
         ids.add(event_id)
+        names = [name for name, _ in event.data]
+        if len(set(names)) != len(names):
+            raise WorkflowError(
+                f"{where}: event {shown(event_id, 80)} data={shown(event.data, 80)} names a "
+                "field twice; the outbox keeps one value a name"
+            )
         rows.append(
             (
                 event_id,
@@ -126,6 +136,13 @@ def _check_events(where: str, events: Sequence[Event]) -> list[tuple[str, str, s
             )
         )
     return rows
+
+
+def _event(row: Sequence[str]) -> Event:
+    """The event of an outbox row, as every log gives it back: its data through JSON (a tuple
+    is a list), the names in sorted order."""
+    event_id, topic, order_id, data = row
+    return Event(event_id, topic, order_id, tuple(sorted(json.loads(data).items())))
 
 
 def _check_ids(where: str, workflow_id: object, key: object) -> None:
@@ -138,6 +155,23 @@ def _check_list(where: str, event_ids: object) -> None:
         raise WorkflowTypeError(f"{where}: event_ids={shown(event_ids, 80)} must be a list")
     for i in event_ids:
         check_name(where, "event_id", i)
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    """Roll back the open transaction, if SQLite has not rolled it back already."""
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")
+
+
+def _commit(conn: sqlite3.Connection) -> None:
+    """Commit, or roll back and raise: a COMMIT that fails (an I/O error, a full disk) may
+    leave the transaction open, and its writes would then read as recorded until the process
+    dies and lose them, and block every later write of this connection."""
+    try:
+        conn.execute("COMMIT")
+    except BaseException:
+        _rollback(conn)
+        raise
 
 
 class MemoryLog:
@@ -157,7 +191,7 @@ class MemoryLog:
         check_name("MemoryLog.put", "workflow_id", workflow_id)
         check_name("MemoryLog.put", "key", key)
         raw = _encode("MemoryLog.put", result)
-        _check_events("MemoryLog.put", events)
+        rows = _check_events("MemoryLog.put", events)
         if (workflow_id, key) in self._steps:
             raise WorkflowError(
                 f"MemoryLog.put: {shown(workflow_id)}/{shown(key)} is already recorded"
@@ -165,8 +199,8 @@ class MemoryLog:
         if any(e.event_id in self._outbox for e in events):
             raise WorkflowError("MemoryLog.put: an event id is already in the outbox")
         self._steps[(workflow_id, key)] = raw
-        for e in events:
-            self._outbox[e.event_id] = (e, False)
+        for row in rows:
+            self._outbox[row[0]] = (_event(row), False)
 
     def pending(self, limit: int = 100) -> list[Event]:
         check_count("MemoryLog.pending", "limit", limit, 1, 10**9)
@@ -263,9 +297,9 @@ class SQLiteLog:
                     f"recorded ({exc})"
                 ) from None
             except BaseException:
-                conn.execute("ROLLBACK")
+                _rollback(conn)
                 raise
-            conn.execute("COMMIT")
+            _commit(conn)
 
     def pending(self, limit: int = 100) -> list[Event]:
         check_count("SQLiteLog.pending", "limit", limit, 1, 10**9)
@@ -275,16 +309,20 @@ class SQLiteLog:
                 "ORDER BY seq LIMIT ?",
                 (limit,),
             ).fetchall()
-        return [Event(i, t, o, tuple(sorted(json.loads(d).items()))) for i, t, o, d in rows]
+        return [_event(row) for row in rows]
 
     def mark_published(self, event_ids: Sequence[str]) -> None:
         _check_list("SQLiteLog.mark_published", event_ids)
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
-            self._conn.executemany(
-                "UPDATE outbox SET published = 1 WHERE event_id = ?", [(i,) for i in event_ids]
-            )
-            self._conn.execute("COMMIT")
+            try:
+                self._conn.executemany(
+                    "UPDATE outbox SET published = 1 WHERE event_id = ?", [(i,) for i in event_ids]
+                )
+            except BaseException:
+                _rollback(self._conn)
+                raise
+            _commit(self._conn)
 
     def results(self, workflow_id: str) -> dict[str, Any]:
         """Every recorded step of one workflow, by key."""

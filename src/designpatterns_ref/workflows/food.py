@@ -54,7 +54,7 @@ from designpatterns_ref.workflows.base import (
     check_name,
     check_seconds,
 )
-from designpatterns_ref.workflows.durable import StepLog
+from designpatterns_ref.workflows.durable import StepLog, _commit
 from designpatterns_ref.workflows.order import ACCEPT_DEADLINE, ORDER_SPEC
 from designpatterns_ref.workflows.saga import Orchestrator, Step
 from designpatterns_ref.workflows.timers import Backoff, Deadline, retry, wait_for
@@ -156,7 +156,8 @@ class World:
     """The payment provider, restaurant, dispatch and notifier, with their side-effect ledger.
 
     ``idempotent=False`` makes the providers ignore idempotency keys (to show what a crash
-    between a side effect and its record then costs).
+    between a side effect and its record then costs). The providers and the notifier share
+    one connection behind one lock, so a relay thread may notify while a saga runs.
     """
 
     def __init__(
@@ -227,7 +228,7 @@ class World:
                 "INSERT INTO ledger(key, kind, order_id) VALUES (?, ?, ?)",
                 (f"{kind}:{order_id}", kind, order_id),
             )
-            conn.execute("COMMIT")
+            _commit(conn)
         if self.on_point is not None:
             self.on_point(f"effect:{kind}")
         return result
@@ -283,7 +284,8 @@ class World:
                 (f"notify:{ev.order_id}", "notify", ev.order_id),
             )
 
-        return self.inbox.handle(event, send)
+        with self._lock:  # the inbox shares the connection with the providers' effects
+            return self.inbox.handle(event, send)
 
     # what happened
     def effects(self, order_id: str | None = None) -> list[str]:

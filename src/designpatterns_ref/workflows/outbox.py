@@ -44,7 +44,7 @@ from designpatterns_ref.workflows.base import (
     check_count,
     check_name,
 )
-from designpatterns_ref.workflows.durable import StepLog
+from designpatterns_ref.workflows.durable import StepLog, _commit, _rollback
 
 __all__ = ["Inbox", "Relay"]
 
@@ -53,7 +53,8 @@ class Relay:
     """Moves outbox events to ``publish`` in order, then marks them published.
 
     ``on_point(name)`` is called between the two (``"relay.published"``): the crash window a
-    test kills the process in.
+    test kills the process in. :attr:`published` counts the events handed over and marked,
+    one at a time, so a failure of ``publish`` in the middle of a batch leaves it exact.
     """
 
     def __init__(
@@ -84,7 +85,7 @@ class Relay:
             if self.on_point is not None:
                 self.on_point("relay.published")
             self.log.mark_published([event.event_id])
-        self.published += len(events)
+            self.published += 1
         return len(events)
 
     def drain(self) -> int:
@@ -137,7 +138,11 @@ class Inbox:
     def handle(self, event: Event, handler: Callable[[sqlite3.Connection, Event], object]) -> bool:
         """Run ``handler(conn, event)`` once per event id, in one transaction with the id.
 
-        Returns False (and runs nothing) for an id already handled.
+        Returns False (and runs nothing) for an id already handled. An exception from the
+        handler rolls both back and reaches the caller; a handler that commits or rolls back
+        the transaction itself is refused with
+        :class:`~designpatterns_ref.workflows.WorkflowError`: what it writes after that no
+        longer commits together with the event id.
         """
         if not isinstance(event, Event):
             raise WorkflowTypeError(f"Inbox.handle: event={shown(event, 80)} must be an Event")
@@ -155,9 +160,15 @@ class Inbox:
             try:
                 handler(conn, event)
             except BaseException:
-                conn.execute("ROLLBACK")
+                _rollback(conn)  # unless SQLite rolled back already (INSERT OR ROLLBACK)
                 raise
-            conn.execute("COMMIT")
+            if not conn.in_transaction:
+                raise WorkflowError(
+                    f"Inbox.handle: the handler of event_id={shown(event.event_id, 80)} ended "
+                    "the inbox's transaction (a COMMIT or ROLLBACK of its own); its writes and "
+                    "the event id commit together, so the handler must leave that to the inbox"
+                )
+            _commit(conn)
             return True
 
     def seen(self, event_id: str) -> bool:
