@@ -267,7 +267,7 @@ def test_a_failed_commit_of_a_record_leaves_the_log_as_it_was(tmp_path: Path) ->
     log = SQLiteLog(tmp_path / "wf.db")
     log._conn = FailingCommit(log._conn)  # type: ignore[assignment]
     charged = [Event("o1:charged", "payment.charged", "o1")]
-    with pytest.raises(sqlite3.OperationalError, match="disk I/O"):
+    with pytest.raises(WorkflowError, match=r"SQLiteLog\.put: the database failed: disk I/O"):
         log.put("o1", "do:charge", ["ok", 1250], charged)
     assert log.get("o1", "do:charge") is MISSING and log.pending() == []
     log.put("o1", "do:charge", ["ok", 1250], charged)
@@ -282,7 +282,7 @@ def test_a_failed_commit_of_a_mark_leaves_the_outbox_as_it_was(tmp_path: Path) -
     log = SQLiteLog(tmp_path / "wf.db")
     log.put("o1", "outcome", "delivered", [Event("o1:delivered", "order.delivered", "o1")])
     log._conn = FailingCommit(log._conn)  # type: ignore[assignment]
-    with pytest.raises(sqlite3.OperationalError, match="disk I/O"):
+    with pytest.raises(WorkflowError, match=r"mark_published: the database failed: disk I/O"):
         log.mark_published(["o1:delivered"])
     assert [e.event_id for e in log.pending()] == ["o1:delivered"]
     log.mark_published(["o1:delivered"])
@@ -300,7 +300,7 @@ def test_a_failed_commit_of_a_handled_event_leaves_the_inbox_as_it_was() -> None
         c.execute("INSERT INTO credits VALUES (?)", (e.order_id,))
 
     event = Event("o2:credit", "payment.refunded", "o2")
-    with pytest.raises(sqlite3.OperationalError, match="disk I/O"):
+    with pytest.raises(WorkflowError, match=r"Inbox\.handle: the database failed: disk I/O"):
         inbox.handle(event, handler)
     assert not inbox.seen("o2:credit")
     assert conn.execute("SELECT count(*) FROM credits").fetchone() == (1,)

@@ -31,7 +31,8 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -157,6 +158,22 @@ def _check_list(where: str, event_ids: object) -> None:
         check_name(where, "event_id", i)
 
 
+@contextmanager
+def database(where: str) -> Iterator[None]:
+    """Run the library's own statements: what sqlite3 raises (a closed handle, a file another
+    writer keeps locked past the timeout, a full disk, a damaged file) becomes
+    :class:`~designpatterns_ref.workflows.WorkflowError` naming the call. A failed statement
+    leaves no write behind: each call's writes are one transaction, rolled back on failure."""
+    try:
+        yield
+    except sqlite3.ProgrammingError as exc:
+        if "closed" not in str(exc):
+            raise
+        raise WorkflowError(f"{where}: the database is closed") from None
+    except sqlite3.Error as exc:
+        raise WorkflowError(f"{where}: the database failed: {exc}") from exc
+
+
 def _rollback(conn: sqlite3.Connection) -> None:
     """Roll back the open transaction, if SQLite has not rolled it back already."""
     if conn.in_transaction:
@@ -263,7 +280,7 @@ class SQLiteLog:
         if workflow_id.__class__ is not str or key.__class__ is not str:
             _check_ids("SQLiteLog.get", workflow_id, key)
         try:
-            with self._lock:
+            with self._lock, database("SQLiteLog.get"):
                 row = self._conn.execute(
                     "SELECT result FROM steps WHERE workflow_id = ? AND key = ?",
                     (workflow_id, key),
@@ -278,7 +295,7 @@ class SQLiteLog:
         check_name("SQLiteLog.put", "key", key)
         raw = _encode("SQLiteLog.put", result)
         rows = _check_events("SQLiteLog.put", events)
-        with self._lock:
+        with self._lock, database("SQLiteLog.put"):
             conn = self._conn
             conn.execute("BEGIN IMMEDIATE")
             try:
@@ -303,7 +320,7 @@ class SQLiteLog:
 
     def pending(self, limit: int = 100) -> list[Event]:
         check_count("SQLiteLog.pending", "limit", limit, 1, 10**9)
-        with self._lock:
+        with self._lock, database("SQLiteLog.pending"):
             rows = self._conn.execute(
                 "SELECT event_id, topic, order_id, data FROM outbox WHERE published = 0 "
                 "ORDER BY seq LIMIT ?",
@@ -313,7 +330,7 @@ class SQLiteLog:
 
     def mark_published(self, event_ids: Sequence[str]) -> None:
         _check_list("SQLiteLog.mark_published", event_ids)
-        with self._lock:
+        with self._lock, database("SQLiteLog.mark_published"):
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 self._conn.executemany(
@@ -327,7 +344,7 @@ class SQLiteLog:
     def results(self, workflow_id: str) -> dict[str, Any]:
         """Every recorded step of one workflow, by key."""
         check_name("SQLiteLog.results", "workflow_id", workflow_id)
-        with self._lock:
+        with self._lock, database("SQLiteLog.results"):
             rows = self._conn.execute(
                 "SELECT key, result FROM steps WHERE workflow_id = ?", (workflow_id,)
             ).fetchall()

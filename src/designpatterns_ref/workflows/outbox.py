@@ -44,7 +44,7 @@ from designpatterns_ref.workflows.base import (
     check_count,
     check_name,
 )
-from designpatterns_ref.workflows.durable import StepLog, _commit, _rollback
+from designpatterns_ref.workflows.durable import StepLog, _commit, _rollback, database
 
 __all__ = ["Inbox", "Relay"]
 
@@ -118,7 +118,8 @@ class Inbox:
 
     def __init__(self, path: str | Path | sqlite3.Connection) -> None:
         if isinstance(path, sqlite3.Connection):
-            _no_open_transaction("Inbox", path)
+            with database("Inbox"):
+                _no_open_transaction("Inbox", path)
             self.conn = path
         elif isinstance(path, str | Path) and str(path):
             try:
@@ -150,13 +151,17 @@ class Inbox:
             raise WorkflowTypeError(f"Inbox.handle: handler={shown(handler, 80)} must be callable")
         with self._lock:
             conn = self.conn
-            _no_open_transaction("Inbox.handle", conn)
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                conn.execute("INSERT INTO inbox(event_id) VALUES (?)", (event.event_id,))
-            except sqlite3.IntegrityError:
-                conn.execute("ROLLBACK")
-                return False
+            with database("Inbox.handle"):  # the inbox's statements; not the handler's
+                _no_open_transaction("Inbox.handle", conn)
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    conn.execute("INSERT INTO inbox(event_id) VALUES (?)", (event.event_id,))
+                except sqlite3.IntegrityError:
+                    conn.execute("ROLLBACK")
+                    return False
+                except BaseException:
+                    _rollback(conn)
+                    raise
             try:
                 handler(conn, event)
             except BaseException:
@@ -168,13 +173,14 @@ class Inbox:
                     "the inbox's transaction (a COMMIT or ROLLBACK of its own); its writes and "
                     "the event id commit together, so the handler must leave that to the inbox"
                 )
-            _commit(conn)
+            with database("Inbox.handle"):
+                _commit(conn)
             return True
 
     def seen(self, event_id: str) -> bool:
         """Whether ``event_id`` was handled."""
         check_name("Inbox.seen", "event_id", event_id)
-        with self._lock:
+        with self._lock, database("Inbox.seen"):
             row = self.conn.execute(
                 "SELECT 1 FROM inbox WHERE event_id = ?", (event_id,)
             ).fetchone()
