@@ -11,6 +11,7 @@ blocks of 1, 2, 64 and 65536 terms, read from memory and from a mapped file.
 
 from __future__ import annotations
 
+import random
 import tempfile
 import unicodedata
 from pathlib import Path
@@ -112,8 +113,19 @@ class CompleterModel(RuleBasedStateMachine):
         name=st.sampled_from(sorted(STRUCTURES)),
         casefold=st.booleans(),
         items=st.lists(st.tuples(term_text, weights), max_size=8),
+        bulk=st.sampled_from([0, 0, 60, 400]),
+        seed=st.integers(0, 2**32 - 1),
     )
-    def build(self, name: str, casefold: bool, items: list[tuple[str, int]]) -> None:
+    def build(
+        self, name: str, casefold: bool, items: list[tuple[str, int]], bulk: int, seed: int
+    ) -> None:
+        # Hundreds of terms make segment-tree nodes with cached lists, full TopKTrie caches
+        # and many SortedPrefixIndex merges.
+        rng = random.Random(seed)
+        items = [
+            ("".join(rng.choices(ALPHABET, k=rng.randint(1, 5))), rng.randint(0, 4))
+            for _ in range(bulk)
+        ] + items
         self.casefold = casefold
         self.table: dict[str, int] = {}
         for term, weight in items:
@@ -248,7 +260,7 @@ class CompleterModel(RuleBasedStateMachine):
             frozen = FrozenCompleter.load(path, mmap=True)
         assert list(frozen.items()) == sorted(self.table.items())
         assert len(frozen) == len(self.table)
-        prefixes = [(t[:2], 100, 0) for t in self.table] + asks
+        prefixes = [(t[:2], 100, 0) for t in sorted(self.table)[::7]] + asks
         prefixes += [(t, len(self.table) + 1, 2) for t in list(self.table)[:3]]
         for prefix, k, edits in prefixes:
             key = norm(prefix, self.casefold)
