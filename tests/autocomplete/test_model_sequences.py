@@ -172,6 +172,21 @@ class CompleterModel(RuleBasedStateMachine):
             self.sut.remove(term)
             del self.table[term]
 
+    @rule(seed=st.integers(0, 2**32 - 1), count=st.sampled_from([10, 40, 80]))
+    def a_burst_of_changes(self, seed: int, count: int) -> None:
+        # enough new terms and removals at once to make SortedPrefixIndex merge its buffer
+        rng = random.Random(seed)
+        for _ in range(count):
+            term = "".join(rng.choices(ALPHABET, k=rng.randint(1, 6)))
+            key = norm(term, self.casefold)
+            if key in self.table and rng.random() < 0.5:
+                self.sut.remove(term)
+                del self.table[key]
+            else:
+                weight = rng.randint(0, 4)
+                self.sut.insert(term, weight)
+                self.table[key] = weight
+
     @rule(term=term_text)
     def refused_updates_change_nothing(self, term: str) -> None:
         before = dict(self.table)
