@@ -85,3 +85,11 @@ def test_frozen_refuses_a_block_size_out_of_range(block: object) -> None:
     cls = type("Odd", (FrozenCompleter,), {"BLOCK": block})
     with pytest.raises(AutocompleteError, match="BLOCK="):
         cls([("a", 1)])
+
+
+@pytest.mark.parametrize("block", [0, -1, 2**16 + 1, 10**400])
+def test_a_block_size_out_of_range_is_a_value_error_not_a_type_error(block: int) -> None:
+    cls = type("Odd", (FrozenCompleter,), {"BLOCK": block})
+    with pytest.raises(AutocompleteError, match=r"BLOCK=.*within \[1, 65536\]") as info:
+        cls([("a", 1)])
+    assert not isinstance(info.value, TypeError)

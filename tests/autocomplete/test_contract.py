@@ -305,6 +305,28 @@ def test_a_very_long_prefix_is_fuzzy_matched_as_the_oracle_matches_it() -> None:
         assert cls(words).complete("".join(prefix), 10, max_edits=2) == expected
 
 
+@pytest.mark.parametrize("cls", EVERY_CLASS, ids=lambda c: c.__name__)
+def test_a_fuzzy_row_costs_the_band_not_the_prefix(cls: type[Completer]) -> None:
+    # Each row of the edit-distance table holds the 2 * max_edits + 1 cells of its band: a
+    # pasted 200,000-character prefix walks the short terms below its first letters without
+    # a row as long as the prefix (one such row is 1.6 MB; rows of every visited node made a
+    # 300,000-character paste take seconds).
+    import tracemalloc
+
+    rng = random.Random(3)
+    words = [("".join(rng.choices("abcde", k=rng.randint(1, 12))), rng.randint(0, 99))
+             for _ in range(2_000)]  # fmt: skip
+    completer = cls(words)  # type: ignore[call-arg]
+    prefix = ("abcde" * 40_000)[:200_000]
+    tracemalloc.start()
+    try:
+        assert completer.complete(prefix, 10, max_edits=2) == []
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * len(prefix)  # a copy or two of the text, no row of 8 bytes a character
+
+
 class Text(str):
     """A str subclass that prints its own way, as ``enum.StrEnum`` members and numpy's
     ``str_`` are str subclasses."""

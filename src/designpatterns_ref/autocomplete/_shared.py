@@ -148,25 +148,37 @@ def _banded_row(
     edits: int,
 ) -> list[int]:
     """:func:`~designpatterns_ref.autocomplete.text._next_row` with every cell capped at
-    ``edits + 1``, computing only the cells within ``edits`` of the diagonal.
+    ``edits + 1``, keeping only the band of cells within ``edits`` of the diagonal.
 
     A cell ``i`` of row ``depth`` is at least ``abs(i - depth)``, so off that band it is over
-    ``edits`` and is set to the cap without a look. Capping changes no answer: every cell at
-    most ``edits`` keeps its value (the recurrence only adds), and the walk compares cells
-    with ``edits + 1`` at most. A row then costs O(edits) in Python, not O(len(query)): a long
-    prefix (a 10,000-character paste) takes milliseconds, not seconds.
+    ``edits``: a row is the list of its ``2 * edits + 1`` band cells, ``row[j]`` being cell
+    ``depth - edits + j`` (a cell before 0 or past ``len(query)`` holds the cap). Capping
+    changes no answer: every cell at most ``edits`` keeps its value (the recurrence only
+    adds), and the walk compares cells with ``edits + 1`` at most. A row then costs O(edits),
+    in time and memory, not O(len(query)): a long prefix (a 10,000-character paste) takes
+    milliseconds, not seconds. In row ``depth``, cell ``i`` is at ``i - depth + edits``; in
+    the row above it at one more, in the row two above at the same index.
     """
     cap = edits + 1
-    new = [cap] * len(row)
+    new = [cap] * (2 * edits + 1)
+    first = depth - edits  # the cell at new[0]
     if depth <= edits:
-        new[0] = depth
-    for i in range(max(1, depth - edits), min(len(query), depth + edits) + 1):
+        new[-first] = depth  # cell 0
+    for i in range(max(1, first), min(len(query), depth + edits) + 1):
+        j = i - first
         qc = query[i - 1]
-        best = min(row[i] + 1, new[i - 1] + 1, row[i - 1] + (qc != char), cap)
+        up = row[j + 1] if j < 2 * edits else cap  # cell i of the row above
+        left = new[j - 1] if j else cap
+        best = min(up + 1, left + 1, row[j] + (qc != char), cap)
         if before is not None and i > 1 and qc == last and query[i - 2] == char:
-            best = min(best, before[i - 2] + 1)
-        new[i] = best
+            best = min(best, before[j] + 1)
+        new[j] = best
     return new
+
+
+def _end_cell(row: list[int], depth: int, m: int, edits: int) -> int:
+    """Cell ``m`` (the whole query) of the banded row at ``depth``; the cap off the band."""
+    return row[m - depth + edits] if abs(m - depth) <= edits else edits + 1
 
 
 def fuzzy_covers(
@@ -181,27 +193,27 @@ def fuzzy_covers(
     walk stops going deeper once no row below can lower the distance any further.
     """
     m = len(rest)
-    row = [min(i, edits + 1) for i in range(m + 1)]
-    covers: list[tuple[State, int, int]] = []
     cap = edits + 1
-    if row[m] < cap:
-        covers.append((root, row[m], cap))
-        cap = row[m]
+    row = [i if 0 <= i <= m else cap for i in range(-edits, edits + 1)]  # the band of row 0
+    covers: list[tuple[State, int, int]] = []
+    end = _end_cell(row, 0, m, edits)
+    if end < cap:
+        covers.append((root, end, cap))
+        cap = end
     stack: list[tuple[State, list[int], list[int] | None, str, int, int]] = [
         (root, row, None, "", cap, 0)
     ]
     while stack:
         state, row, before, last, cap, depth = stack.pop()
-        # the least cell of the row: off its band every cell is edits + 1
-        least = min(row[max(0, depth - edits) : depth + edits + 1], default=edits + 1)
+        least = min(row)  # the least cell of the row: off its band every cell is edits + 1
         for char, child in children(state):
             new = _banded_row(rest, row, before, char, last, depth + 1, edits)
             child_cap = cap
-            if new[m] < cap:
-                covers.append((child, new[m], cap))
-                child_cap = new[m]
-            band = new[max(0, depth + 1 - edits) : depth + edits + 2]
-            if child_cap and min(min(band, default=edits + 1), least + 1) < child_cap:
+            end = _end_cell(new, depth + 1, m, edits)
+            if end < cap:
+                covers.append((child, end, cap))
+                child_cap = end
+            if child_cap and min(min(new), least + 1) < child_cap:
                 stack.append((child, new, row, char, child_cap, depth + 1))
     return covers
 

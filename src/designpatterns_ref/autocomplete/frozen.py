@@ -76,7 +76,7 @@ from designpatterns_ref.autocomplete._blocks import (
     pack,
 )
 from designpatterns_ref.autocomplete._segtree import CACHED, ascending, smallest
-from designpatterns_ref.autocomplete._shared import CompleterBase
+from designpatterns_ref.autocomplete._shared import CompleterBase, check_int
 from designpatterns_ref.autocomplete.base import (
     AutocompleteError,
     AutocompleteTypeError,
@@ -119,9 +119,7 @@ class FrozenCompleter(CompleterBase):
     def _build_pairs(self, terms: list[str], weights: list[int]) -> None:
         """Bulk build from checked terms and weights; see
         :func:`~designpatterns_ref.autocomplete._blocks.pack`."""
-        block = self.BLOCK
-        if isinstance(block, bool) or not isinstance(block, int) or not 1 <= block <= 2**16:
-            raise AutocompleteTypeError(f"BLOCK={shown(block)} must be an int within [1, 65536]")
+        block = check_int("BLOCK", self.BLOCK, 1, 2**16)
         try:
             meta, sections = pack(terms, weights, block)
         except OverflowError as exc:

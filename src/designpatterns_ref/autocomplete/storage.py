@@ -124,7 +124,9 @@ def write(path: str, kind: str, sections: Mapping[str, Any], *, flags: int, para
 
     The file is written next to ``path`` under a temporary name, synced to disk, renamed over
     it, and the folder synced, so a crash half way, of the process or of the machine, leaves
-    the old file (or none) or the new one, never a half-written one.
+    the old file (or none) or the new one, never a half-written one. A save that fails
+    removes its scratch file; one killed half way leaves it (``.dpac-`` and 16 hex digits, in
+    the same folder), which nothing reads and which may be deleted when no save is running.
     """
     if sys.byteorder == "big":
         flags |= _FLAG_BIG_ENDIAN
