@@ -64,11 +64,12 @@ docs/case-studies/slack-gateway.md for memory per idle connection and fan-out la
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from designpatterns_ref.errors import shown
 from designpatterns_ref.messaging.base import (
@@ -95,6 +96,8 @@ from designpatterns_ref.messaging.server import ChatServer
 from designpatterns_ref.messaging.token import verify_token
 
 __all__ = ["Gateway"]
+
+R = TypeVar("R")
 
 
 class _Conn:
@@ -160,12 +163,22 @@ class Gateway:
         #: A connection silent this many seconds after its hello is closed (4000); None: never.
         self.idle_timeout = check_timeout("idle_timeout", idle_timeout, optional=True)
         self.conns: dict[tuple[str, str], _Conn] = {}
-        # A store that does I/O (SQLite, Redis) appends in one worker thread, one append at a
-        # time: an append waiting for a lock or a server never stalls the other sockets.
-        self._io = (
-            None
+        # A store that does I/O (SQLite, Redis) is never called on the event loop: appends go
+        # to one worker thread, one at a time, and every other call that touches the store (a
+        # hello's replay, an ack, a read, a fetch, a heartbeat's last seqs, with the server
+        # state they change) to a second one, so a read never waits behind an append stuck on a
+        # lock, and the server's state is changed by one thread. A call waiting for a lock or a
+        # server delays only the connection that made it (and the store calls queued behind
+        # it): the other sockets go on. A connection has at most one frame in flight, so its
+        # frames are still answered in the order sent, and there are two threads whatever
+        # the number of sockets.
+        self._io, self._reads = (
+            (None, None)
             if isinstance(self.server.store, MemoryStore)
-            else ThreadPoolExecutor(1, thread_name_prefix="dp-messaging-store")
+            else (
+                ThreadPoolExecutor(1, thread_name_prefix="dp-messaging-store"),
+                ThreadPoolExecutor(1, thread_name_prefix="dp-messaging-reads"),
+            )
         )
         self._inflight: set[tuple[str, str, str]] = set()  # (user, conv, cmid) being appended
         self.slow_disconnects = 0
@@ -210,8 +223,9 @@ class Gateway:
             task.cancel()
         self._ws_server.close()
         await self._ws_server.wait_closed()
-        if self._io is not None:
-            self._io.shutdown(wait=False, cancel_futures=True)
+        for pool in (self._io, self._reads):
+            if pool is not None:
+                pool.shutdown(wait=False, cancel_futures=True)
 
     @property
     def url(self) -> str:
@@ -296,29 +310,37 @@ class Gateway:
         )
 
     async def _open(self, ws: Any, frame: dict[str, Any]) -> _Conn:
-        conn, replay = self._hello(ws, frame)
-        await self._paced(conn, replay)  # one page; the rest is fetched
-        return conn
-
-    def _hello(self, ws: Any, frame: dict[str, Any]) -> tuple[_Conn, list[Message]]:
         if frame["op"] != "hello":
             raise MessagingError(f"the first frame must be 'hello', not {shown(frame['op'], 40)}")
         user = verify_token(self.secret, frame.get("token"), now=self.clock())
-        device, mine = frame.get("device"), set(self.server.conversations(user))
-        cursors = member_cursors(frame.get("cursors", {}), mine)
+        device = check_id("device", frame.get("device"))
+        cursors = member_cursors(frame.get("cursors", {}), set(self.server.conversations(user)))
+        reset, replay = await self._stored(self._resume, user, device, cursors)
+        conn = self._hello(ws, user, device, reset)
+        await self._paced(conn, replay)  # one page; the rest is fetched
+        return conn
+
+    def _resume(
+        self, user: str, device: str, cursors: dict[str, int]
+    ) -> tuple[dict[str, int], list[Message]]:
+        """The store's part of a hello: the conversations whose log was reset (a cursor past
+        its end: replayed from the start) and the replay's first page; the device is
+        registered with the server only once both are read."""
         lasts = {conv: self.server.store.last_seq(conv) for conv in cursors}
         reset = {conv: lasts[conv] for conv, seq in cursors.items() if seq > lasts[conv]}
         cursors.update(dict.fromkeys(reset, 0))  # the log was reset: replay it from the start
-        replay = self.server.connect(user, device, cursors, limit=self.page)  # type: ignore[arg-type]
-        old = self.conns.get((user, device))  # type: ignore[arg-type]
-        conn = _Conn(ws, user, device)  # type: ignore[arg-type]
+        return reset, self.server.connect(user, device, cursors, limit=self.page)
+
+    def _hello(self, ws: Any, user: str, device: str, reset: dict[str, int]) -> _Conn:
+        old = self.conns.get((user, device))
+        conn = _Conn(ws, user, device)
         self.conns[(user, conn.device)] = conn
         if old is not None:
             self._close(old, self.CLOSE_CODES["protocol"], "replaced by a new connection")
         self.presence.heartbeat(user)
         self._push(conn, json.dumps({"op": "ready", "user": user, "reset": reset,
                                      "convs": self.server.conversations(user)}))  # fmt: skip
-        return conn, replay
+        return conn
 
     async def _send(self, conn: _Conn, f: dict[str, Any]) -> None:
         """Store a send and fan it out; a send that can never be stored (the user is not a
@@ -359,13 +381,24 @@ class Gateway:
         self._fanout([c for key in targets if (c := conns.get(key)) is not None], frame)
 
     async def _append(self, user: str, conv: str, cmid: str, body: str) -> Message:
-        """``store.append``, in the worker thread when the store does I/O."""
+        """``store.append``, in the append thread when the store does I/O."""
         store = self.server.store
         if self._io is None:
             return store.append(conv, user, cmid, body)[0]
         loop = asyncio.get_running_loop()
         msg, _ = await loop.run_in_executor(self._io, store.append, conv, user, cmid, body)
         return msg
+
+    async def _stored(self, call: Callable[..., R], *args: Any) -> R:
+        """``call(*args)``, a call that reads the store (and may change the server's state),
+        in the reading thread when the store does I/O, so the event loop never waits for it."""
+        if self._reads is None:
+            return call(*args)
+        return await asyncio.get_running_loop().run_in_executor(self._reads, call, *args)
+
+    def _lasts(self, convs: list[str]) -> dict[str, int]:
+        """The last seq of each of ``convs``."""
+        return {conv: self.server.store.last_seq(conv) for conv in convs}
 
     async def _frame(self, conn: _Conn, f: dict[str, Any]) -> None:
         op, srv = f["op"], self.server
@@ -374,16 +407,18 @@ class Gateway:
         if op == "send":
             await self._send(conn, f)
         elif op == "ack":
-            srv.ack(conn.user, conn.device, f.get("conv"), f.get("seq"))  # type: ignore[arg-type]
+            await self._stored(srv.ack, conn.user, conn.device, f.get("conv"), f.get("seq"))
         elif op == "read":
-            srv.read(conn.user, f.get("conv"), f.get("seq"))  # type: ignore[arg-type]
+            await self._stored(srv.read, conn.user, f.get("conv"), f.get("seq"))
         elif op == "fetch":
             srv.check_member(f.get("conv"), conn.user)  # type: ignore[arg-type]
-            page = srv.fetch(f.get("conv"), f.get("first"), f.get("last"), limit=self.page)  # type: ignore[arg-type]
-            await self._paced(conn, page)
+            fetch = functools.partial(srv.fetch, limit=self.page)
+            await self._paced(
+                conn, await self._stored(fetch, f["conv"], f.get("first"), f.get("last"))
+            )
         elif op == "heartbeat":
             self.presence.heartbeat(conn.user, f.get("status", "online"))
-            last = {c: srv.store.last_seq(c) for c in srv.conversations(conn.user)}
+            last = await self._stored(self._lasts, srv.conversations(conn.user))
             self._push(conn, json.dumps({"op": "heartbeat_ack", "last": last}))
         else:
             raise MessagingError(f"unknown op {shown(op, 40)}")
