@@ -139,3 +139,33 @@ def test_store_unavailable_is_a_messaging_error_the_redis_store_raises(
     with own_redis.paused(), pytest.raises(StoreUnavailable, match="deadline"):
         store.last_seq("general")
     store.close()
+
+
+def test_a_client_closed_with_1013_on_every_hello_backs_off(own_redis: RedisServer) -> None:
+    """Redis down (killed: every store call fails at once): each hello is closed with 1013,
+    and the client waits longer after each (base 0.05 s doubling to cap 1 s: about 7 tries
+    in 2 s, not one every 50 ms); once Redis is back it connects and is ``ready``."""
+    from designpatterns_ref.messaging.client import Client
+
+    async def main() -> None:
+        gw = Gateway(secret=SECRET, store=RedisStore(own_redis.url, deadline=1.0))
+        gw.join("general", "ann")
+        async with gw:
+            own_redis.kill()
+            try:
+                async with Client(gw.url, token("ann"), "a1", base=0.05, cap=1.0, seed=1) as ann:
+                    await asyncio.sleep(2.0)
+                    tries = ann.connects
+                    assert 3 <= tries <= 10, tries
+                    assert set(ann.closed_codes) == {1013}
+                    own_redis.restart()
+                    deadline = time.monotonic() + 10
+                    while ann.convs is None:
+                        assert time.monotonic() < deadline, "never ready after the outage"
+                        await asyncio.sleep(0.05)
+                    assert ann.convs == {"general"}
+            finally:
+                if not own_redis.alive:
+                    own_redis.restart()
+
+    asyncio.run(main())

@@ -30,10 +30,18 @@ closes with 4001, a malformed frame
 (not JSON, not an object, unknown op, bad field) sends an ``error`` and closes with 4000
 (a ``send`` with well-formed ids that cannot be stored is answered ``refused`` instead, so
 one bad send does not cut the connection and every send queued behind it),
-a frame over ``max_frame`` bytes closes with 1009. No bad input stops the server. Only a
-``send`` is told apart when the store fails: a ``hello``, ``heartbeat``, ``ack``, ``read``
-or ``fetch`` that needs the store while it is unreachable is answered an ``error`` naming
-the store and closed with 4000 too, and the client resumes from its cursors once it is back.
+a frame over ``max_frame`` bytes closes with 1009. No bad input stops the server.
+
+A store failure (:class:`~designpatterns_ref.messaging.base.StoreUnavailable`: unreachable,
+past its deadline, locked) is not the client's fault and is not closed as one: a ``send``
+is answered ``error`` 1013 on an open connection (above); a ``hello``, ``heartbeat``,
+``ack``, ``read`` or ``fetch`` the store cannot serve now is answered an ``error`` naming
+the store and closed with 1013, "try again later" (``CLOSE_CODES["store unavailable"]``),
+and the client reconnects with backoff and resumes from its cursors once it is back. A store
+that does I/O is never called on the event loop: appends run in one worker thread, every
+other store call in a second one, so a store that stalls delays only the connections whose
+frames wait for it (one frame in flight a connection, answered in the order sent), while
+the others' pings, presence and frames that need no store are answered at once.
 
 Fan-out encodes a message once (JSON, then UTF-8, then the WebSocket frame header) and
 writes the same bytes to each target's transport without awaiting any socket (what
@@ -165,21 +173,18 @@ class Gateway:
         self.conns: dict[tuple[str, str], _Conn] = {}
         # A store that does I/O (SQLite, Redis) is never called on the event loop: appends go
         # to one worker thread, one at a time, and every other call that touches the store (a
-        # hello's replay, an ack, a read, a fetch, a heartbeat's last seqs, with the server
-        # state they change) to a second one, so a read never waits behind an append stuck on a
-        # lock, and the server's state is changed by one thread. A call waiting for a lock or a
+        # hello's replay, an ack, a read, a fetch, a heartbeat's last seqs, with the receipts
+        # they change) to a second one, so a read never waits behind an append stuck on a
+        # lock and the receipts are written by one thread. A call waiting for a lock or a
         # server delays only the connection that made it (and the store calls queued behind
         # it): the other sockets go on. A connection has at most one frame in flight, so its
         # frames are still answered in the order sent, and there are two threads whatever
         # the number of sockets.
-        self._io, self._reads = (
-            (None, None)
-            if isinstance(self.server.store, MemoryStore)
-            else (
-                ThreadPoolExecutor(1, thread_name_prefix="dp-messaging-store"),
-                ThreadPoolExecutor(1, thread_name_prefix="dp-messaging-reads"),
-            )
-        )
+        self._io: ThreadPoolExecutor | None = None
+        self._reads: ThreadPoolExecutor | None = None
+        if not isinstance(self.server.store, MemoryStore):
+            self._io = ThreadPoolExecutor(1, thread_name_prefix="dp-messaging-store")
+            self._reads = ThreadPoolExecutor(1, thread_name_prefix="dp-messaging-reads")
         self._inflight: set[tuple[str, str, str]] = set()  # (user, conv, cmid) being appended
         self.slow_disconnects = 0
         self._ws_server: Any = None
