@@ -169,3 +169,35 @@ def test_a_client_closed_with_1013_on_every_hello_backs_off(own_redis: RedisServ
                     own_redis.restart()
 
     asyncio.run(main())
+
+
+def test_the_edge_gateway_closes_a_frame_its_redis_cannot_serve_with_1013(
+    own_redis: RedisServer,
+) -> None:
+    """Redis frozen under the edge gateway: a heartbeat (its last seqs are read from Redis)
+    is answered ``error`` 1013 and closed with 1013 after the 2 s deadline, not an internal
+    error (1011) without a word; with Redis back the device says hello again and is served."""
+    from designpatterns_ref.messaging.channelserver import ChannelServer
+    from designpatterns_ref.messaging.directory import Directory
+    from designpatterns_ref.messaging.edge import EdgeGateway
+
+    Directory(own_redis.url).join("general", "ann")
+
+    async def main() -> None:
+        async with (
+            ChannelServer(own_redis.url, name="cs-a") as cs,
+            EdgeGateway(own_redis.url, {"cs-a": cs.address}, secret=SECRET) as gw,
+        ):
+            ws = await hello(gw.url, "ann")
+            with own_redis.paused():
+                await ws.send(json.dumps({"op": "heartbeat"}))
+                error = await next_op(ws, "error", 5)
+                await ws.wait_closed()
+            assert (error["code"], ws.close_code) == (1013, 1013)
+            assert "store unavailable" in error["reason"]
+            again = await hello(gw.url, "ann")
+            await again.send(json.dumps({"op": "heartbeat"}))
+            assert (await next_op(again, "heartbeat_ack", 5))["last"] == {"general": 0}
+            await again.close()
+
+    asyncio.run(main())
