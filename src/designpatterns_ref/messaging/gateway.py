@@ -320,25 +320,26 @@ class Gateway:
         user = verify_token(self.secret, frame.get("token"), now=self.clock())
         device = check_id("device", frame.get("device"))
         cursors = member_cursors(frame.get("cursors", {}), set(self.server.conversations(user)))
-        reset, replay = await self._stored(self._resume, user, device, cursors)
+        reset, replay = await self._stored(self._resume, user, cursors)
         conn = self._hello(ws, user, device, reset)
         await self._paced(conn, replay)  # one page; the rest is fetched
         return conn
 
-    def _resume(
-        self, user: str, device: str, cursors: dict[str, int]
-    ) -> tuple[dict[str, int], list[Message]]:
+    def _resume(self, user: str, cursors: dict[str, int]) -> tuple[dict[str, int], list[Message]]:
         """The store's part of a hello: the conversations whose log was reset (a cursor past
-        its end: replayed from the start) and the replay's first page; the device is
-        registered with the server only once both are read."""
+        its end: replayed from the start) and the replay's first page. The device is
+        registered on the event loop afterwards (:meth:`_hello`), together with its socket:
+        done here, an older socket of the same device closing in between would unregister
+        it."""
         lasts = {conv: self.server.store.last_seq(conv) for conv in cursors}
         reset = {conv: lasts[conv] for conv, seq in cursors.items() if seq > lasts[conv]}
         cursors.update(dict.fromkeys(reset, 0))  # the log was reset: replay it from the start
-        return reset, self.server.connect(user, device, cursors, limit=self.page)
+        return reset, self.server.replay(user, cursors, limit=self.page)
 
     def _hello(self, ws: Any, user: str, device: str, reset: dict[str, int]) -> _Conn:
         old = self.conns.get((user, device))
         conn = _Conn(ws, user, device)
+        self.server.attach(user, device)
         self.conns[(user, conn.device)] = conn
         if old is not None:
             self._close(old, self.CLOSE_CODES["protocol"], "replaced by a new connection")
