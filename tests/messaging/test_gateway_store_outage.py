@@ -201,3 +201,54 @@ def test_the_edge_gateway_closes_a_frame_its_redis_cannot_serve_with_1013(
             await again.close()
 
     asyncio.run(main())
+
+
+def test_a_channel_server_answers_other_links_while_one_request_waits_for_redis(
+    own_redis: RedisServer,
+) -> None:
+    """The channel server on its own loop, Redis frozen: one gateway link's send waits for
+    Redis, and another link's malformed line is answered at once (the request that needs
+    Redis is served in a worker thread, one at a time, in the order they came); past the
+    deadline the send is answered ``error``, and with Redis back the retry is stored."""
+    from designpatterns_ref.messaging.channelserver import ChannelServer
+    from designpatterns_ref.messaging.directory import Directory
+
+    Directory(own_redis.url).join("general", "ann")
+    ports: list[int] = []
+    stop = threading.Event()
+
+    async def serve() -> None:
+        async with ChannelServer(own_redis.url, name="cs-a") as cs:
+            ports.append(cs.port)
+            while not stop.is_set():
+                await asyncio.sleep(0.02)
+
+    thread = threading.Thread(target=asyncio.run, args=(serve(),), daemon=True)
+    thread.start()
+    while not ports:
+        assert thread.is_alive()
+        time.sleep(0.02)
+    send = {"op": "send", "user": "ann", "conv": "general", "client_msg_id": "m1", "body": "x"}
+
+    async def main() -> None:
+        a = await asyncio.open_connection("127.0.0.1", ports[0])
+        b = await asyncio.open_connection("127.0.0.1", ports[0])
+        with own_redis.paused():
+            a[1].write((json.dumps({**send, "id": 1}) + "\n").encode())
+            await asyncio.sleep(0.2)  # the send is waiting for Redis
+            started = time.monotonic()
+            b[1].write(b"not json\n")
+            reply = json.loads(await asyncio.wait_for(b[0].readline(), PROMPT))
+            assert "malformed" in reply["error"] and time.monotonic() - started < PROMPT
+            failed = json.loads(await asyncio.wait_for(a[0].readline(), 5))
+        assert failed["id"] == 1 and "error" in failed
+        a[1].write((json.dumps({**send, "id": 2}) + "\n").encode())
+        assert json.loads(await asyncio.wait_for(a[0].readline(), 5)) == {"id": 2, "seq": 1}
+        for _, writer in (a, b):
+            writer.close()
+
+    try:
+        asyncio.run(main())
+    finally:
+        stop.set()
+        thread.join(10)
