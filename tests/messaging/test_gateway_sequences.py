@@ -101,7 +101,11 @@ def test_many_clients_sending_at_once_through_redis_each_show_the_log_once_in_or
                     assert shown == log and client.inboxes["general"].buffered == 0
                     mine = [m.seq for m in log if m.sender == users[clients.index(client)]]
                     assert sorted(client.seqs.values()) == mine
-                await asyncio.sleep(0.2)  # the last acks
+                # the last acks: stored in the gateway's reading thread, one after another
+                deadline = time.monotonic() + 10
+                while gw.server.receipt("general", len(log)).state != "delivered":
+                    assert time.monotonic() < deadline, "the last acks never arrived"
+                    await asyncio.sleep(0.05)
                 for seq in range(1, len(log) + 1):
                     assert gw.server.receipt("general", seq).state == "delivered"
             finally:

@@ -31,6 +31,7 @@ from designpatterns_ref.messaging.base import (
     MessagingError,
     MessagingTypeError,
     Store,
+    StoreUnavailable,
 )
 from designpatterns_ref.messaging.hashring import HashRing
 from designpatterns_ref.messaging.inbox import Inbox
@@ -61,6 +62,7 @@ __all__ = [
     "SQLiteReadStore",
     "SQLiteStore",
     "Store",
+    "StoreUnavailable",
 ]
 
 

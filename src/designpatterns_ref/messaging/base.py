@@ -34,6 +34,7 @@ __all__ = [
     "MessagingError",
     "MessagingTypeError",
     "Store",
+    "StoreUnavailable",
     "check_body",
     "check_id",
     "check_seq",
@@ -53,6 +54,15 @@ class MessagingError(DesignPatternsError, ValueError):
 
 class MessagingTypeError(MessagingError, TypeError):
     """A value of the wrong type given to the messaging family."""
+
+
+class StoreUnavailable(MessagingError):
+    """The store could not serve the call now (Redis unreachable or past its deadline, a
+    SQLite file locked or closed, a command the server refused): not the caller's fault, so
+    the same call may succeed later. The gateways tell it apart from a bad frame: a ``send``
+    is answered an ``error`` with code 1013 on an open connection, any other frame closes the
+    socket with 1013 ("try again later") rather than 4000, and the client reconnects with
+    backoff."""
 
 
 @dataclass(frozen=True, slots=True)

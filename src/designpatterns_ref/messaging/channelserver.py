@@ -10,7 +10,9 @@ server checks membership (Redis set), appends through
 ``client_msg_id`` dedup), then publishes the encoded ``message`` frame once on
 ``<prefix>:fan:<conv>``; every gateway with a member of the conversation connected is
 subscribed there and writes the same bytes to its sockets. One owner per conversation, one
-request at a time, means the frames are published in seq order.
+request at a time, means the frames are published in seq order. Requests are served in one
+worker thread, in the order they came, so one waiting for Redis never stalls the event loop
+that reads the links.
 
 The link from a gateway is TCP on loopback, one JSON object a line:
 ``{"id": 7, "op": "send", "user", "conv", "client_msg_id", "body"}`` is answered with
@@ -33,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from designpatterns_ref.errors import shown
@@ -79,6 +82,11 @@ class ChannelServer:
         self.appended = 0
         self.refused = 0
         self._server: asyncio.Server | None = None
+        # Requests are served (Redis calls, blocking) in one worker thread, in the order they
+        # came: one at a time keeps the publishes in seq order, and a request waiting for
+        # Redis never stops the event loop from reading the other links (a malformed line is
+        # still answered at once, a new link still accepted).
+        self._io = ThreadPoolExecutor(1, thread_name_prefix="dp-channel-server")
 
     @staticmethod
     def reply(request_id: object, **fields: object) -> bytes:
@@ -86,7 +94,11 @@ class ChannelServer:
         return (json.dumps({"id": request_id, **fields}) + "\n").encode()
 
     def handle(self, req: dict[str, Any]) -> dict[str, object]:
-        """Serve one request (a dict parsed from a line): ``{"seq": n}`` or ``{"error": ...}``."""
+        """Serve one request (a dict parsed from a line): ``{"seq": n}`` or ``{"error": ...}``
+        (also when Redis fails under the membership check or the publish: the gateway answers
+        the send ``error`` 1013 and the client's retry is stored once, not the link cut)."""
+        import redis
+
         try:
             if req.get("op") != "send":
                 raise MessagingError(f"unknown op {shown(req.get('op'), 40)}")
@@ -105,6 +117,8 @@ class ChannelServer:
             return {"seq": msg.seq}
         except MessagingError as exc:
             return {"error": str(exc)[:300]}
+        except redis.RedisError as exc:
+            return {"error": f"Redis: {type(exc).__name__}: {exc}"[:300]}
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -116,7 +130,9 @@ class ChannelServer:
                 except (ValueError, RecursionError) as exc:
                     writer.write(self.reply(None, error=f"malformed request: {exc}"[:300]))
                     continue
-                writer.write(self.reply(req.get("id"), **self.handle(req)))
+                loop = asyncio.get_running_loop()
+                answer = await loop.run_in_executor(self._io, self.handle, req)
+                writer.write(self.reply(req.get("id"), **answer))
                 await writer.drain()
         except (ConnectionError, asyncio.IncompleteReadError, ValueError):
             pass  # the gateway went away (or sent a line over the stream limit)
@@ -134,6 +150,7 @@ class ChannelServer:
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
+        self._io.shutdown(wait=False, cancel_futures=True)
         self.store.close()
         self._r.close()
 

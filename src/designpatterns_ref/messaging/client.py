@@ -19,9 +19,11 @@ on a connection that stays open while the log is wiped (a Redis store restarted 
 ``last`` is below the cursor. When the
 connection drops (or stays silent for ten heartbeats) it waits
 ``min(cap, base * 2**attempt)`` times a random factor in ``[0.5, 1]`` (jitter, so a
-thousand clients cut at once do not return at once) and resumes. Given several gateway URLs
-(a list), it moves to the next one after each failed connection, so the clients of a gateway
-that dies resume on another.
+thousand clients cut at once do not return at once) and resumes; ``attempt`` starts again
+from 0 only once the gateway sends a frame other than ``error``, so a gateway that closes
+every hello (1013 while its store is unavailable) is retried ever more slowly, up to
+``cap``. Given several gateway URLs (a list), it moves to the next one after each failed
+connection, so the clients of a gateway that dies resume on another.
 
 >>> Client.backoff(3, base=0.1, cap=1.0, u=0.0), Client.backoff(9, base=0.1, cap=1.0, u=1.0)
 (0.8, 0.5)
@@ -192,8 +194,10 @@ class Client:
                     while True:  # a silent link (no heartbeat_ack for long) counts as cut
                         async with asyncio.timeout(self.heartbeat * 10 + 0.5):
                             raw = await ws.recv()
-                        attempt = 0
-                        await self._on(ws, json.loads(raw))
+                        frame = json.loads(raw)
+                        if frame.get("op") != "error":  # an error before a close is no progress
+                            attempt = 0
+                        await self._on(ws, frame)
             except Exception as exc:  # any failure of this connection: back off and resume
                 self._failures += 1  # the next attempt tries the next gateway
                 code = getattr(getattr(exc, "rcvd", None), "code", None)

@@ -15,7 +15,10 @@ owner, the channel server a :class:`~designpatterns_ref.messaging.hashring.HashR
 the owner appends and publishes the encoded frame once, and each subscribed gateway writes
 those same bytes to its local members' sockets (``websockets``' ``broadcast``: a write to
 each transport, no await per socket). A socket whose unsent bytes exceed ``write_limit`` is
-a slow consumer: closed with 4008, and it resumes from its cursor later.
+a slow consumer: closed with 4008, and it resumes from its cursor later. Every Redis call is
+awaited (``redis.asyncio``), so one that waits delays only its own socket; a frame Redis
+cannot serve (down, past the 2 s deadline) is answered ``error`` and closed with 1013,
+"try again later", as on the gateway.
 
 Kill a gateway (SIGKILL) and nothing is lost: its clients reconnect to another gateway with
 their cursors, a send that was in flight is retried with the same ``client_msg_id`` (stored
@@ -35,7 +38,7 @@ import asyncio
 import contextlib
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
 
 from designpatterns_ref.errors import shown
@@ -43,6 +46,7 @@ from designpatterns_ref.messaging.base import (
     Message,
     MessagingError,
     MessagingTypeError,
+    StoreUnavailable,
     check_body,
     check_id,
     check_seq,
@@ -61,6 +65,19 @@ from designpatterns_ref.messaging.hashring import HashRing
 from designpatterns_ref.messaging.token import verify_token
 
 __all__ = ["EdgeGateway"]
+
+
+@contextlib.contextmanager
+def _redis_outage() -> Iterator[None]:
+    """A Redis failure under a frame (down, past its 2 s deadline, refusing a command) as
+    :class:`~designpatterns_ref.messaging.base.StoreUnavailable`: the socket is closed with
+    1013, "try again later", as the gateway does, not 1011 as an internal error."""
+    import redis
+
+    try:
+        yield
+    except redis.RedisError as exc:
+        raise StoreUnavailable(f"Redis: {type(exc).__name__}: {exc}"[:300]) from exc
 
 
 class _Conn:
@@ -291,8 +308,16 @@ return cur
 
     async def _handle(self, ws: Any) -> None:
         await serve_frames(
-            ws, self.hello_timeout, self.idle_timeout, self._hello, self._frame, self._forget
+            ws, self.hello_timeout, self.idle_timeout, self._open, self._served, self._forget
         )
+
+    async def _open(self, ws: Any, frame: dict[str, Any]) -> _Conn:
+        with _redis_outage():
+            return await self._hello(ws, frame)
+
+    async def _served(self, conn: _Conn, frame: dict[str, Any]) -> None:
+        with _redis_outage():
+            await self._frame(conn, frame)
 
     async def _hello(self, ws: Any, frame: dict[str, Any]) -> _Conn:
         if frame["op"] != "hello":

@@ -12,7 +12,8 @@ and of the timeouts (:func:`check_timeout`), and :func:`serve_frames`, the loop 
 a socket's frames, hands the first to the gateway's ``hello`` and the rest to its frame
 handler, and closes the socket with the code of :data:`CLOSE_CODES` for what went wrong:
 a ``hello`` or a frame that does not come in time, malformed JSON, a refused frame
-(``MessagingError``), a bad token. Both gateways close a socket the same way because the
+(``MessagingError``), a bad token, a store that cannot serve the frame now
+(``StoreUnavailable``). Both gateways close a socket the same way because the
 same function does it.
 
 >>> text_frame(b"hi")
@@ -34,6 +35,7 @@ from designpatterns_ref.messaging.base import (
     Message,
     MessagingError,
     MessagingTypeError,
+    StoreUnavailable,
     check_id,
     check_seq,
 )
@@ -52,12 +54,15 @@ __all__ = [
 ]
 
 #: The WebSocket close code for each kind of failure: a malformed or refused frame, a bad
-#: token, a slow consumer (too many unsent bytes), a frame over ``max_frame`` bytes.
+#: token, a slow consumer (too many unsent bytes), a frame over ``max_frame`` bytes, and a
+#: frame the store could not serve now (a ``StoreUnavailable``: RFC 6455's 1013, "try again
+#: later"; not the client's fault, so it reconnects with backoff and resumes from its cursors).
 CLOSE_CODES: dict[str, int] = {
     "protocol": 4000,
     "auth": 4001,
     "slow consumer": 4008,
     "too big": 1009,
+    "store unavailable": 1013,
 }
 #: The ``code`` of an ``error`` answering one send the store could not take now (RFC 6455's
 #: 1013, "try again later"): the connection stays open and the client's retry of the pending
@@ -147,7 +152,9 @@ async def serve_frames(
     A frame is a JSON object with a string ``op``. A socket that sends no frame within
     ``hello_timeout`` (before its hello) or ``idle_timeout`` (after), a malformed frame or a
     refused one (``MessagingError``) is sent an error frame and closed with the code of
-    :data:`CLOSE_CODES` for its kind (``auth`` for a ``TokenError``).
+    :data:`CLOSE_CODES` for its kind (``auth`` for a ``TokenError``, ``store unavailable``,
+    1013, for a :class:`~designpatterns_ref.messaging.base.StoreUnavailable`: the store
+    failed, not the client).
     """
     from websockets.exceptions import ConnectionClosed
 
@@ -174,6 +181,9 @@ async def serve_frames(
                     conn = await hello(ws, data)
                 else:
                     await frame(conn, data)
+            except StoreUnavailable as exc:
+                await fail("store unavailable", f"store unavailable: {exc}")
+                return
             except MessagingError as exc:
                 await fail("auth" if isinstance(exc, TokenError) else "protocol", str(exc))
                 return

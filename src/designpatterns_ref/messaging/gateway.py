@@ -30,10 +30,18 @@ closes with 4001, a malformed frame
 (not JSON, not an object, unknown op, bad field) sends an ``error`` and closes with 4000
 (a ``send`` with well-formed ids that cannot be stored is answered ``refused`` instead, so
 one bad send does not cut the connection and every send queued behind it),
-a frame over ``max_frame`` bytes closes with 1009. No bad input stops the server. Only a
-``send`` is told apart when the store fails: a ``hello``, ``heartbeat``, ``ack``, ``read``
-or ``fetch`` that needs the store while it is unreachable is answered an ``error`` naming
-the store and closed with 4000 too, and the client resumes from its cursors once it is back.
+a frame over ``max_frame`` bytes closes with 1009. No bad input stops the server.
+
+A store failure (:class:`~designpatterns_ref.messaging.base.StoreUnavailable`: unreachable,
+past its deadline, locked) is not the client's fault and is not closed as one: a ``send``
+is answered ``error`` 1013 on an open connection (above); a ``hello``, ``heartbeat``,
+``ack``, ``read`` or ``fetch`` the store cannot serve now is answered an ``error`` naming
+the store and closed with 1013, "try again later" (``CLOSE_CODES["store unavailable"]``),
+and the client reconnects with backoff and resumes from its cursors once it is back. A store
+that does I/O is never called on the event loop: appends run in one worker thread, every
+other store call in a second one, so a store that stalls delays only the connections whose
+frames wait for it (one frame in flight a connection, answered in the order sent), while
+the others' pings, presence and frames that need no store are answered at once.
 
 Fan-out encodes a message once (JSON, then UTF-8, then the WebSocket frame header) and
 writes the same bytes to each target's transport without awaiting any socket (what
@@ -64,11 +72,12 @@ docs/case-studies/slack-gateway.md for memory per idle connection and fan-out la
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from designpatterns_ref.errors import shown
 from designpatterns_ref.messaging.base import (
@@ -95,6 +104,8 @@ from designpatterns_ref.messaging.server import ChatServer
 from designpatterns_ref.messaging.token import verify_token
 
 __all__ = ["Gateway"]
+
+R = TypeVar("R")
 
 
 class _Conn:
@@ -160,13 +171,20 @@ class Gateway:
         #: A connection silent this many seconds after its hello is closed (4000); None: never.
         self.idle_timeout = check_timeout("idle_timeout", idle_timeout, optional=True)
         self.conns: dict[tuple[str, str], _Conn] = {}
-        # A store that does I/O (SQLite, Redis) appends in one worker thread, one append at a
-        # time: an append waiting for a lock or a server never stalls the other sockets.
-        self._io = (
-            None
-            if isinstance(self.server.store, MemoryStore)
-            else ThreadPoolExecutor(1, thread_name_prefix="dp-messaging-store")
-        )
+        # A store that does I/O (SQLite, Redis) is never called on the event loop: appends go
+        # to one worker thread, one at a time, and every other call that touches the store (a
+        # hello's replay, an ack, a read, a fetch, a heartbeat's last seqs, with the receipts
+        # they change) to a second one, so a read never waits behind an append stuck on a
+        # lock and the receipts are written by one thread. A call waiting for a lock or a
+        # server delays only the connection that made it (and the store calls queued behind
+        # it): the other sockets go on. A connection has at most one frame in flight, so its
+        # frames are still answered in the order sent, and there are two threads whatever
+        # the number of sockets.
+        self._io: ThreadPoolExecutor | None = None
+        self._reads: ThreadPoolExecutor | None = None
+        if not isinstance(self.server.store, MemoryStore):
+            self._io = ThreadPoolExecutor(1, thread_name_prefix="dp-messaging-store")
+            self._reads = ThreadPoolExecutor(1, thread_name_prefix="dp-messaging-reads")
         self._inflight: set[tuple[str, str, str]] = set()  # (user, conv, cmid) being appended
         self.slow_disconnects = 0
         self._ws_server: Any = None
@@ -210,8 +228,9 @@ class Gateway:
             task.cancel()
         self._ws_server.close()
         await self._ws_server.wait_closed()
-        if self._io is not None:
-            self._io.shutdown(wait=False, cancel_futures=True)
+        for pool in (self._io, self._reads):
+            if pool is not None:
+                pool.shutdown(wait=False, cancel_futures=True)
 
     @property
     def url(self) -> str:
@@ -296,29 +315,38 @@ class Gateway:
         )
 
     async def _open(self, ws: Any, frame: dict[str, Any]) -> _Conn:
-        conn, replay = self._hello(ws, frame)
-        await self._paced(conn, replay)  # one page; the rest is fetched
-        return conn
-
-    def _hello(self, ws: Any, frame: dict[str, Any]) -> tuple[_Conn, list[Message]]:
         if frame["op"] != "hello":
             raise MessagingError(f"the first frame must be 'hello', not {shown(frame['op'], 40)}")
         user = verify_token(self.secret, frame.get("token"), now=self.clock())
-        device, mine = frame.get("device"), set(self.server.conversations(user))
-        cursors = member_cursors(frame.get("cursors", {}), mine)
+        device = check_id("device", frame.get("device"))
+        cursors = member_cursors(frame.get("cursors", {}), set(self.server.conversations(user)))
+        reset, replay = await self._stored(self._resume, user, cursors)
+        conn = self._hello(ws, user, device, reset)
+        await self._paced(conn, replay)  # one page; the rest is fetched
+        return conn
+
+    def _resume(self, user: str, cursors: dict[str, int]) -> tuple[dict[str, int], list[Message]]:
+        """The store's part of a hello: the conversations whose log was reset (a cursor past
+        its end: replayed from the start) and the replay's first page. The device is
+        registered on the event loop afterwards (:meth:`_hello`), together with its socket:
+        done here, an older socket of the same device closing in between would unregister
+        it."""
         lasts = {conv: self.server.store.last_seq(conv) for conv in cursors}
         reset = {conv: lasts[conv] for conv, seq in cursors.items() if seq > lasts[conv]}
         cursors.update(dict.fromkeys(reset, 0))  # the log was reset: replay it from the start
-        replay = self.server.connect(user, device, cursors, limit=self.page)  # type: ignore[arg-type]
-        old = self.conns.get((user, device))  # type: ignore[arg-type]
-        conn = _Conn(ws, user, device)  # type: ignore[arg-type]
+        return reset, self.server.replay(user, cursors, limit=self.page)
+
+    def _hello(self, ws: Any, user: str, device: str, reset: dict[str, int]) -> _Conn:
+        old = self.conns.get((user, device))
+        conn = _Conn(ws, user, device)
+        self.server.attach(user, device)
         self.conns[(user, conn.device)] = conn
         if old is not None:
             self._close(old, self.CLOSE_CODES["protocol"], "replaced by a new connection")
         self.presence.heartbeat(user)
         self._push(conn, json.dumps({"op": "ready", "user": user, "reset": reset,
                                      "convs": self.server.conversations(user)}))  # fmt: skip
-        return conn, replay
+        return conn
 
     async def _send(self, conn: _Conn, f: dict[str, Any]) -> None:
         """Store a send and fan it out; a send that can never be stored (the user is not a
@@ -359,13 +387,24 @@ class Gateway:
         self._fanout([c for key in targets if (c := conns.get(key)) is not None], frame)
 
     async def _append(self, user: str, conv: str, cmid: str, body: str) -> Message:
-        """``store.append``, in the worker thread when the store does I/O."""
+        """``store.append``, in the append thread when the store does I/O."""
         store = self.server.store
         if self._io is None:
             return store.append(conv, user, cmid, body)[0]
         loop = asyncio.get_running_loop()
         msg, _ = await loop.run_in_executor(self._io, store.append, conv, user, cmid, body)
         return msg
+
+    async def _stored(self, call: Callable[..., R], *args: Any) -> R:
+        """``call(*args)``, a call that reads the store (and may change the server's state),
+        in the reading thread when the store does I/O, so the event loop never waits for it."""
+        if self._reads is None:
+            return call(*args)
+        return await asyncio.get_running_loop().run_in_executor(self._reads, call, *args)
+
+    def _lasts(self, convs: list[str]) -> dict[str, int]:
+        """The last seq of each of ``convs``."""
+        return {conv: self.server.store.last_seq(conv) for conv in convs}
 
     async def _frame(self, conn: _Conn, f: dict[str, Any]) -> None:
         op, srv = f["op"], self.server
@@ -374,16 +413,18 @@ class Gateway:
         if op == "send":
             await self._send(conn, f)
         elif op == "ack":
-            srv.ack(conn.user, conn.device, f.get("conv"), f.get("seq"))  # type: ignore[arg-type]
+            await self._stored(srv.ack, conn.user, conn.device, f.get("conv"), f.get("seq"))
         elif op == "read":
-            srv.read(conn.user, f.get("conv"), f.get("seq"))  # type: ignore[arg-type]
+            await self._stored(srv.read, conn.user, f.get("conv"), f.get("seq"))
         elif op == "fetch":
             srv.check_member(f.get("conv"), conn.user)  # type: ignore[arg-type]
-            page = srv.fetch(f.get("conv"), f.get("first"), f.get("last"), limit=self.page)  # type: ignore[arg-type]
-            await self._paced(conn, page)
+            fetch = functools.partial(srv.fetch, limit=self.page)
+            await self._paced(
+                conn, await self._stored(fetch, f["conv"], f.get("first"), f.get("last"))
+            )
         elif op == "heartbeat":
             self.presence.heartbeat(conn.user, f.get("status", "online"))
-            last = {c: srv.store.last_seq(c) for c in srv.conversations(conn.user)}
+            last = await self._stored(self._lasts, srv.conversations(conn.user))
             self._push(conn, json.dumps({"op": "heartbeat_ack", "last": last}))
         else:
             raise MessagingError(f"unknown op {shown(op, 40)}")

@@ -16,7 +16,8 @@ another message (the log deleted or evicted, the hash left behind) is stale, and
 appended anew rather than answered with another sender's message or an error.
 Every round trip has a deadline (:func:`designpatterns_ref.redisclient.bounded_client`); an
 unreachable server, or one that refuses a command (a key of another type under the
-prefix, a full memory), raises :class:`~designpatterns_ref.messaging.base.MessagingError`.
+prefix, a full memory), raises :class:`~designpatterns_ref.messaging.base.StoreUnavailable`
+(a :class:`~designpatterns_ref.messaging.base.MessagingError`).
 
 Trade-off: one round trip per append (the script) and per read; the stream keeps the whole
 log (no ``MAXLEN`` trimming, so the idempotency window is the whole log, as in the other stores).
@@ -34,6 +35,7 @@ from typing import Any
 from designpatterns_ref.messaging.base import (
     Message,
     MessagingError,
+    StoreUnavailable,
     check_body,
     check_id,
     check_seq,
@@ -47,16 +49,16 @@ __all__ = ["RedisStore"]
 
 @contextlib.contextmanager
 def _refusals_as_ours(where: str) -> Iterator[None]:
-    """A command Redis refuses (``WRONGTYPE``, ``OOM``, a failing script) as MessagingError."""
+    """A command Redis refuses (``WRONGTYPE``, ``OOM``, a failing script) as StoreUnavailable."""
     import redis
 
     try:
         yield
     except redis.ResponseError as exc:
-        raise MessagingError(f"RedisStore.{where}: Redis refused it: {exc}") from exc
+        raise StoreUnavailable(f"RedisStore.{where}: Redis refused it: {exc}") from exc
 
 
-@_outages_as(MessagingError, "append", "read", "last_seq")
+@_outages_as(StoreUnavailable, "append", "read", "last_seq")
 class RedisStore:
     """Conversation logs in Redis Streams (``client``: a ``redis://`` URL or a ``redis.Redis``;
     anything else raises :class:`~designpatterns_ref.messaging.base.MessagingError`)."""

@@ -104,8 +104,20 @@ class ChatServer:
         A cursor is a seq in ``[0, MAX_SEQ]``; one at or past the log's end replays nothing.
         Every cursor is checked and the replay read before the device is registered, so a
         refused connect (bad cursor or limit, not a member, store unreachable) changes nothing.
+        It is :meth:`replay`, then :meth:`attach`.
         """
         check_id("user", user), check_id("device", device)
+        out = self.replay(user, cursors, limit=limit)
+        self.attach(user, device)
+        return out
+
+    def replay(
+        self, user: str, cursors: Mapping[str, int], *, limit: int | None = None
+    ) -> list[Message]:
+        """What :meth:`connect` returns, without registering a device: the part that reads
+        the store, which a gateway runs off its event loop; it then calls :meth:`attach` on
+        the loop, with the device's socket."""
+        check_id("user", user)
         if not isinstance(cursors, Mapping):
             raise MessagingTypeError(f"cursors={shown(cursors, 80)} must be a mapping conv -> seq")
         mine = self._convs.get(user, set())
@@ -123,9 +135,14 @@ class ChatServer:
                 page = self.fetch(conv, cursor + 1, limit=left)
                 out += page
                 left -= len(page)
+        return out
+
+    def attach(self, user: str, device: str) -> None:
+        """Register ``user``'s connected ``device``: new messages of its conversations are
+        pushed to it, and delivered waits for its acks."""
+        check_id("user", user), check_id("device", device)
         self.receipts.add_device(user, device)
         self._online.setdefault(user, set()).add(device)
-        return out
 
     def disconnect(self, user: str, device: str) -> None:
         """The device's connection is gone (it will resume from its cursors)."""

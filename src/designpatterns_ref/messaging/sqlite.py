@@ -33,6 +33,7 @@ from designpatterns_ref.messaging.base import (
     Message,
     MessagingError,
     MessagingTypeError,
+    StoreUnavailable,
     check_body,
     check_id,
     check_seq,
@@ -52,7 +53,7 @@ CREATE TABLE IF NOT EXISTS messages (
 @contextlib.contextmanager
 def _write_transaction(db: sqlite3.Connection, where: str) -> Iterator[None]:
     """The block's write transaction, rolled back on any failure; a database failure raised as
-    :class:`~designpatterns_ref.messaging.base.MessagingError` naming ``where``.
+    :class:`~designpatterns_ref.messaging.base.StoreUnavailable` naming ``where``.
 
     SQLite may have rolled back already (a full disk), and a closed store has nothing to roll
     back: asking it would raise its own error in place of the first, so the rollback is
@@ -64,7 +65,7 @@ def _write_transaction(db: sqlite3.Connection, where: str) -> Iterator[None]:
             if db.in_transaction:
                 db.execute("ROLLBACK")
         if isinstance(exc, sqlite3.Error):
-            raise MessagingError(f"{where}: {exc}") from exc
+            raise StoreUnavailable(f"{where}: {exc}") from exc
         raise
 
 
@@ -117,7 +118,7 @@ class SQLiteStore:
 
         A failure (the file locked by another writer past the busy timeout, a full disk, a
         read-only file) rolls the transaction back and raises
-        :class:`~designpatterns_ref.messaging.base.MessagingError`; nothing is stored and the
+        :class:`~designpatterns_ref.messaging.base.StoreUnavailable`; nothing is stored and the
         store stays usable."""
         check_id("conv", conv), check_id("sender", sender)
         check_id("client_msg_id", client_msg_id), check_body(body)
@@ -144,7 +145,7 @@ class SQLiteStore:
     def read(self, conv: str, after: int = 0, limit: int = 1000) -> list[Message]:
         """The messages with seq > ``after``, in order, at most ``limit``. A database failure (a
         closed store, a dropped table) raises
-        :class:`~designpatterns_ref.messaging.base.MessagingError`."""
+        :class:`~designpatterns_ref.messaging.base.StoreUnavailable`."""
         check_id("conv", conv), check_seq("after", after), check_seq("limit", limit, low=1)
         with self._read_lock:  # not inside another thread's open transaction
             try:
@@ -154,11 +155,11 @@ class SQLiteStore:
                     (conv, after, limit),
                 ).fetchall()
             except sqlite3.Error as exc:
-                raise MessagingError(f"SQLiteStore.read: {exc}") from exc
+                raise StoreUnavailable(f"SQLiteStore.read: {exc}") from exc
         return [Message(conv, s, who, cmid, body) for s, who, cmid, body in rows]
 
     def last_seq(self, conv: str) -> int:
-        """The highest seq of ``conv`` (0 when empty); MessagingError as :meth:`read`."""
+        """The highest seq of ``conv`` (0 when empty); StoreUnavailable as :meth:`read`."""
         check_id("conv", conv)
         with self._read_lock:
             try:
@@ -166,7 +167,7 @@ class SQLiteStore:
                     "SELECT COALESCE(MAX(seq), 0) FROM messages WHERE conv=?", (conv,)
                 ).fetchone()
             except sqlite3.Error as exc:
-                raise MessagingError(f"SQLiteStore.last_seq: {exc}") from exc
+                raise StoreUnavailable(f"SQLiteStore.last_seq: {exc}") from exc
         return int(seq)
 
     def close(self) -> None:
