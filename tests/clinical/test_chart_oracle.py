@@ -206,3 +206,30 @@ def test_the_api_answers_as_the_chart_says(
         return
     assert r.status_code == 200, r.text
     assert as_seen(r.json()) == want
+
+
+@pytest.mark.parametrize(
+    ("parameter", "tie", "read_as", "points"),
+    [
+        # Rising side of a row: half-up gives the higher score.
+        ("respiration_rate", 24.5, 25, 3),
+        ("temperature", 38.05, 38.1, 1),
+        # Falling side: half-up reads the higher value, which scores less (the page says so).
+        ("respiration_rate", 8.5, 9, 1),
+        ("respiration_rate", 11.5, 12, 0),
+        ("spo2", 91.5, 92, 2),
+        ("systolic_bp", 90.5, 91, 2),
+        ("pulse", 40.5, 41, 1),
+        ("pulse", 50.5, 51, 0),
+        ("temperature", 35.05, 35.1, 1),
+        ("temperature", 36.05, 36.1, 0),
+    ],
+)
+def test_ties_are_read_half_up_on_both_sides_of_a_row(
+    parameter: str, tie: float, read_as: float, points: int
+) -> None:
+    obs = {"respiration_rate": 16, "spo2": 97, "systolic_bp": 120, "pulse": 70,
+           "consciousness": "A", "temperature": 37.0, parameter: tie}  # fmt: skip
+    r = news2.score(**obs)
+    assert (r.values[parameter], r.subscores[parameter]) == (read_as, points)
+    assert oracle(obs)["subscores"][parameter] == points
