@@ -64,6 +64,7 @@ class Opener:
         self.make = make
         self.sequence = 0
         self.open: list[EventLog] = []
+        self.examples = 25  # sequences to run (fewer on PostgreSQL: each costs connections)
 
     def __call__(self) -> EventLog:
         log = self.make(self.sequence)
@@ -91,6 +92,7 @@ def opener(request: pytest.FixtureRequest, tmp_path: object) -> Iterator[Opener]
     else:
         url = request.getfixturevalue("pg_url")
         made = Opener(lambda n: PostgresEventLog(url))
+        made.examples = 12
     yield made
     made.close_all()
 
@@ -175,7 +177,7 @@ def test_the_log_answers_as_a_list_of_appended_events(opener: Opener) -> None:
     LogMachine.opener = opener
     run = LogMachine.TestCase
     run.settings = settings(
-        max_examples=25, stateful_step_count=20, deadline=None,
+        max_examples=opener.examples, stateful_step_count=20, deadline=None,
         suppress_health_check=list(HealthCheck),
     )  # fmt: skip
     run().runTest()
@@ -306,7 +308,7 @@ def test_the_service_answers_as_a_dict_of_bed_statuses(opener: Opener) -> None:
     ServiceMachine.opener = opener
     run = ServiceMachine.TestCase
     run.settings = settings(
-        max_examples=20, stateful_step_count=20, deadline=None,
+        max_examples=opener.examples, stateful_step_count=20, deadline=None,
         suppress_health_check=list(HealthCheck),
     )  # fmt: skip
     run().runTest()
