@@ -242,7 +242,14 @@ class EventLog:
         return iter([(int(row[0]), BedEvent(*row[1:])) for row in rows])
 
     def read(self, after: int = 0, batch: int = 10_000) -> Iterator[BedEvent]:
-        """Every event in arrival order, from position ``after`` on, fetched ``batch`` at a time."""
+        """Every event in arrival order after position ``after`` (0: from the start), fetched
+        ``batch`` at a time.
+
+        A position is the row's arrival number. SQLite numbers rows 1, 2, 3, ...; PostgreSQL's
+        sequence skips the numbers of an append that rolled back (a crash before the commit),
+        so there a count of the events already read is a resume point that may give some of
+        them again (a projection ignores them as duplicates), never one that skips an event.
+        """
         for name, value in (("after", after), ("batch", batch)):
             if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**62:
                 raise CapacityError(f"{name}={shown(value)} must be an int >= 0")
