@@ -30,10 +30,11 @@ unfollow took the author's posts out (a crossing down pushing back to a follower
 left; a post pushed after a crossing up it missed, to a follower whose unfollow then crosses
 down; a crossing up between the flag reads of an unfollow). So a read checks the authors of its
 page against the reader's followees: a post of an author no longer followed is not shown, is
-taken out of the timeline, and the page is filled from below it. So no read shows a post of
-an author the reader had unfollowed before it began, and once the servers are done every read is the
-brute-force merge of the followees' live posts, crossings or not (tests/feed/test_threads.py);
-the price is one read of the reader's followees per page read (not per post).
+taken out of the timeline, and the page is filled from below it. No read then shows a post of
+an author the reader had unfollowed before it began, and once the servers are done every read
+is the brute-force merge of the followees' live posts, crossings or not (checked by
+tests/feed/test_threads.py); the price is one read of the reader's followees per page read
+(not per post).
 
 Complexity, with F followers, f followees, c of them celebrities: post O(min(F, threshold));
 load O(f + log n + c log n + limit log limit); a rebuild O(f log n + rebuild_len log f).
