@@ -24,6 +24,10 @@ from designpatterns_ref.feed import FanoutOnRead, FanoutOnWrite, Feed, HybridFan
 
 AUTHORS = ["a0", "a1", "a2", "a3"]
 THREADS = 3
+#: Round-trip deadline of each store: generous, since this test is about interleavings, not
+#: timeouts (the default 0.25 s can pass on a loaded machine; tests/feed/test_outage_retry.py
+#: covers the deadline itself).
+DEADLINE = 10.0
 
 
 def make(kind: str, store: RedisStore) -> Feed:
@@ -41,7 +45,7 @@ def make(kind: str, store: RedisStore) -> Feed:
     + [("hybrid", seed) for seed in range(4, 12)],
 )
 def test_threads_sharing_a_redis_store_end_exact(redis_url: str, kind: str, seed: int) -> None:
-    setup = RedisStore.from_url(redis_url, prefix=f"th{seed}{kind}:")
+    setup = RedisStore.from_url(redis_url, prefix=f"th{seed}{kind}:", deadline=DEADLINE)
     readers = [f"r{t}{i}" for t in range(THREADS) for i in range(2)]
     make(kind, setup).add_users(AUTHORS + readers)
     errors: list[BaseException] = []
@@ -49,7 +53,9 @@ def test_threads_sharing_a_redis_store_end_exact(redis_url: str, kind: str, seed
 
     def work(t: int) -> None:
         rng = random.Random(seed * 100 + t)
-        feed = make(kind, RedisStore.from_url(redis_url, prefix=f"th{seed}{kind}:"))
+        feed = make(
+            kind, RedisStore.from_url(redis_url, prefix=f"th{seed}{kind}:", deadline=DEADLINE)
+        )
         mine = [r for r in readers if r.startswith(f"r{t}")]
         posted: list[int] = []
         start.wait()
