@@ -31,8 +31,8 @@ instead of parsing decimal text:
 
 - byte 1, the mode: ``a`` (allow: decide, and consume when every limiter admits), ``p``
   (peek: decide only), ``r`` (release: give back the ``cost`` oldest live holds of a
-  concurrency key taken with ``allow``, never a hold's) or ``u`` (unhold: remove the ``cost`` holds that the call named ``token``
-  took);
+  concurrency key taken with ``allow``, never a hold's) or ``u`` (unhold: remove the
+  ``cost`` holds that the call named ``token`` took);
 - byte 2, the reply's form: ``b`` (packed doubles) or ``t`` (text, for a client that decodes
   replies to ``str``);
 - bytes 3 to 26: ``now``, ``cost`` and ``slack`` as little-endian doubles: seconds from the
