@@ -101,7 +101,7 @@ class ConcurrencyLimiter(MemoryLimiter):
         self, key: Hashable, cost: int, now: float, commit: bool, unit: float | None = None
     ) -> Decision:
         """The decision; on admission (with ``commit``) it adds ``cost`` entries of ``unit``
-        (a hold's :class:`_Held`), or of the expiry when None (an anonymous unit)."""
+        (a hold's ``_Held``), or of the expiry when None (an anonymous unit)."""
         if now - now:  # NaN or an infinity: it would expire every hold, or none
             raise bad_time("ConcurrencyLimiter", now)
         limit = self.limit
