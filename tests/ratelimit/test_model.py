@@ -145,34 +145,36 @@ class Log:
 
 
 class Cap:
-    """Lease expiries of the holds of each key; at most ``LIMIT`` live (expiring after now)."""
+    """The units of each key: its lease expiry and its owner (None for a unit taken with
+    allow, else the number of the hold that took it); at most ``LIMIT`` live (expiring after
+    now). Release gives back the oldest live units taken with allow, never a hold's."""
 
     def __init__(self) -> None:
-        self.keys: dict[str, list[F]] = {}
+        self.keys: dict[str, list[tuple[F, int | None]]] = {}
 
-    def decide(self, key: str, t: F, cost: int, commit: bool) -> Said:
-        holds = sorted(self.keys.get(key, []))
-        live = [h for h in holds if h > t]
+    def live(self, key: str, t: F) -> list[tuple[F, int | None]]:
+        return sorted((u for u in self.keys.get(key, []) if u[0] > t), key=lambda u: u[0])
+
+    def decide(self, key: str, t: F, cost: int, commit: bool, owner: int | None = None) -> Said:
+        live = self.live(key, t)
         if len(live) + cost <= LIMIT:
             if commit:
-                self.keys[key] = live + [t + LEASE] * cost
+                self.keys[key] = live + [(t + LEASE, owner)] * cost
             return Said(True, LIMIT - len(live) - cost)
-        return Said(False, LIMIT - len(live), live[len(live) + cost - LIMIT - 1] - t)
+        return Said(False, LIMIT - len(live), live[len(live) + cost - LIMIT - 1][0] - t)
 
     def release(self, key: str, t: F, cost: int) -> bool:
-        live = sorted(h for h in self.keys.get(key, []) if h > t)
-        if len(live) < cost:
+        live = self.live(key, t)
+        anonymous = [at for at, (_, owner) in enumerate(live) if owner is None]
+        if len(anonymous) < cost:
             return False
-        self.keys[key] = live[cost:]
+        gone = set(anonymous[:cost])
+        self.keys[key] = [u for at, u in enumerate(live) if at not in gone]
         return True
 
-    def give_back(self, key: str, expires: F, cost: int) -> None:
-        """A hold's exit: its own units, those that still expire at its expiry."""
-        holds = sorted(self.keys.get(key, []))
-        for _ in range(cost):
-            if expires in holds:
-                holds.remove(expires)
-        self.keys[key] = holds
+    def give_back(self, key: str, owner: int) -> None:
+        """A hold's exit: its own units, those it took that are still there."""
+        self.keys[key] = [u for u in self.keys.get(key, []) if u[1] != owner]
 
 
 class AllOf:
@@ -264,7 +266,8 @@ def run(limiter: Any, model: Any, seq: list[Any], waits: bool = True) -> None:
     """Drive ``limiter`` and ``model`` through ``seq`` on the limiter's ManualClock."""
     clock: ManualClock = limiter.clock
     cap = isinstance(model, Cap)
-    holds: list[tuple[Any, str, F, int]] = []  # open holds: (context, key, expiry, cost)
+    holds: list[tuple[Any, str, int]] = []  # open holds: (context, key, number)
+    numbers = itertools.count()
     for key in KEYS:
         limiter.reset(key)
     try:
@@ -305,26 +308,26 @@ def run(limiter: Any, model: Any, seq: list[Any], waits: bool = True) -> None:
                     real = asyncio.run(limiter.acquire_async(key, cost, timeout=timeout))
                 same(real, said, where, clock.now)
                 assert clock.now == then, where
-            elif kind == "release" and cap and hasattr(limiter, "release") and not holds:
+            elif kind == "release" and cap and hasattr(limiter, "release"):  # holds open or not
                 if model.release(op[1], t, op[2]):
                     limiter.release(op[1], op[2])
                 else:
                     with pytest.raises(rl.RateLimitError, match="cannot release"):
                         limiter.release(op[1], op[2])
             elif kind == "hold" and cap and hasattr(limiter, "hold"):
-                context = limiter.hold(op[1], op[2])
-                said = model.decide(op[1], t, op[2], True)
+                context, number = limiter.hold(op[1], op[2]), next(numbers)
+                said = model.decide(op[1], t, op[2], True, number)
                 if said.allowed:
                     same(context.__enter__(), said, where, clock.now)
-                    holds.append((context, op[1], t + LEASE, op[2]))
+                    holds.append((context, op[1], number))
                 else:
                     with pytest.raises(rl.RateLimitExceeded) as refused:
                         context.__enter__()
                     same(refused.value.decision, said, where, clock.now)
             elif kind == "exit" and holds:
-                context, key, expires, cost = holds.pop()
+                context, key, number = holds.pop()
                 context.__exit__(None, None, None)
-                model.give_back(key, expires, cost)
+                model.give_back(key, number)
         for key in KEYS:  # the final state, as the next request of each size sees it
             t = F(clock.now)
             for cost in (1, LIMIT):
@@ -351,6 +354,53 @@ def test_every_limiter_on_every_backend_answers_as_its_model(
     name = request.node.callspec.id.rsplit("-", 1)[0]
     limiter = make(ManualClock(1_000.0))
     run(limiter, MODELS[name](), seq)
+
+
+# --------------------------------------------------------- the cap: release beside a hold
+
+
+def cap_on(backend: str, clock: ManualClock, request: pytest.FixtureRequest) -> Any:
+    """A concurrency cap of 3 units with a 30 s lease, on ``backend``."""
+    if backend == "memory":
+        return rl.ConcurrencyLimiter(3, lease=30.0, clock=clock)
+    from designpatterns_ref.ratelimit import redis as rr
+
+    client = request.getfixturevalue(
+        "redis_client" if backend == "redis" else "redis_cluster_client"
+    )
+    deadline = None if backend == "cluster" else 5.0
+    name = f"beside{next(_fresh)}"
+    return rr.ConcurrencyLimiter(client, 3, lease=30.0, clock=clock, name=name, deadline=deadline)
+
+
+@pytest.mark.parametrize(
+    "backend",
+    [
+        "memory",
+        pytest.param("redis", marks=pytest.mark.redis),
+        pytest.param("cluster", marks=pytest.mark.redis),
+    ],
+)
+def test_release_gives_back_only_units_taken_with_allow_never_a_holds(
+    backend: str, request: pytest.FixtureRequest
+) -> None:
+    clock = ManualClock(10.0)
+    cap = cap_on(backend, clock, request)
+    with cap.hold("k"):  # the key's oldest unit is the hold's
+        clock.advance(1.0)
+        assert cap.allow("k")
+        cap.release("k")  # gives back the unit allow took
+        assert cap.peek("k").remaining == 1  # the hold's unit is still taken
+        with pytest.raises(rl.RateLimitError, match="holds 0 live units taken with allow"):
+            cap.release("k")  # no unit taken with allow is left: refused, changing nothing
+        assert cap.peek("k").remaining == 1
+        assert cap.allow("k", 2)
+        with pytest.raises(rl.RateLimitError, match="holds 2 live units taken with allow"):
+            cap.release("k", 3)  # three are taken, but one of them is the hold's
+        cap.release("k", 2)
+    assert cap.peek("k", 3)  # the hold gave back its own: every unit is free again
+    with pytest.raises(rl.RateLimitError, match="holds 0 live units taken with allow"):
+        cap.release("k")
 
 
 # --------------------------------------------------------------------------- composites

@@ -293,6 +293,28 @@ def test_asyncio_variant_shares_the_script(redis_srv: RedisServer) -> None:
     asyncio.run(main())
 
 
+def test_async_release_gives_back_only_units_taken_with_allow(redis_srv: RedisServer) -> None:
+    async def main() -> None:
+        from redis import asyncio as aioredis
+
+        client = aioredis.Redis.from_url(redis_srv.url, socket_timeout=5)
+        clock = ManualClock(10.0)
+        cap = rr.AsyncConcurrencyLimiter(
+            client, 3, lease=30.0, clock=clock, name=f"async-beside{next(_fresh)}", deadline=5.0
+        )
+        async with cap.hold("k"):  # the key's oldest unit is the hold's
+            clock.advance(1.0)
+            assert await cap.allow("k")
+            await cap.release("k")  # gives back the unit allow took, not the hold's
+            with pytest.raises(RateLimitError, match="holds 0 live units taken with allow"):
+                await cap.release("k")
+            assert (await cap.peek("k")).remaining == 1
+        assert await cap.peek("k", 3)  # the hold gave back its own
+        await client.aclose()
+
+    asyncio.run(main())
+
+
 def _hammer(url: str, name: str, calls: int, out: Any) -> None:
     client = redis.Redis.from_url(url, socket_timeout=5)
     limiter = _shared_limiter(name, client)

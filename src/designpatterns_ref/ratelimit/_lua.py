@@ -31,8 +31,8 @@ instead of parsing decimal text:
 
 - byte 1, the mode: ``a`` (allow: decide, and consume when every limiter admits), ``p``
   (peek: decide only), ``r`` (release: give back the ``cost`` oldest live holds of a
-  concurrency key) or ``u`` (unhold: remove the ``cost`` holds that the call named ``token``
-  took);
+  concurrency key taken with ``allow``, never a hold's) or ``u`` (unhold: remove the
+  ``cost`` holds that the call named ``token`` took);
 - byte 2, the reply's form: ``b`` (packed doubles) or ``t`` (text, for a client that decodes
   replies to ``str``);
 - bytes 3 to 26: ``now``, ``cost`` and ``slack`` as little-endian doubles: seconds from the
@@ -408,12 +408,20 @@ algos.conc = function(key, commit, limit, lease)
   return 0, limit, limit - live, wait_until(frees_at), expiry(size) - now, 0
 end
 
--- r(elease): give back the cost oldest live holds
+-- r(elease): give back the cost oldest live holds taken with allow (named by 32 dashes), never
+-- a hold's; the usual case finds them first, else they are cut out from among the holds
+local ANONYMOUS = string.rep('-', 32)
 modes.r = function(key)
   local holds, size, _, at_or_before = holds_of(key)
-  local expired = at_or_before(now)
-  if size - expired < cost then return 'short ' .. (size - expired) end
-  put_holds(key, string.sub(holds, HOLD * (expired + cost) + 1))
+  local k = at_or_before(now)
+  local kept, left = {}, cost
+  while left > 0 and k < size do
+    k = k + 1
+    local hold = string.sub(holds, HOLD * k - HOLD + 1, HOLD * k)
+    if string.sub(hold, 9) == ANONYMOUS then left = left - 1 else kept[#kept + 1] = hold end
+  end
+  if left > 0 then return 'short ' .. (cost - left) end
+  put_holds(key, table.concat(kept) .. string.sub(holds, HOLD * k + 1))
   return 'ok'
 end
 

@@ -56,7 +56,8 @@ if hasattr(os, "register_at_fork"):
 
 
 #: The token of holds taken by ``allow`` rather than ``hold``: nothing will ``unhold`` them by
-#: name (``release`` gives back the oldest), so they share one that no hold can draw.
+#: name (``release`` gives back the oldest of them, and only them), so they share one that no
+#: hold can draw.
 _ANONYMOUS = b"-" * 32
 
 #: The opening of the script's argument (see :mod:`._lua`): mode and reply form, then now,

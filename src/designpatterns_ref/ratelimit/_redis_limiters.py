@@ -204,8 +204,8 @@ def _short(reply: bytes | str, key: object, cost: int) -> None:
     if words[0] in (b"short", "short"):
         held = int(words[1])
         raise RateLimitError(
-            f"ConcurrencyLimiter.release: key={shown(key)} holds {held} live units, "
-            f"cannot release cost={cost}"
+            f"ConcurrencyLimiter.release: key={shown(key)} holds {held} live units taken with "
+            f"allow, cannot release cost={cost}"
         )
 
 
@@ -277,7 +277,8 @@ class ConcurrencyLimiter(_Concurrency, RedisLimiter):
     """
 
     def release(self, key: str | int, cost: int = 1) -> None:
-        """Give back the ``cost`` oldest live holds of ``key`` (taken with :meth:`allow`)."""
+        """Give back the ``cost`` oldest live units of ``key`` taken with :meth:`allow` (never a
+        live hold's); RateLimitError, changing nothing, when it has fewer."""
         count, keys, argv = self._release_call(key, cost)
         if self._owed:
             self._pay()
@@ -337,7 +338,8 @@ class AsyncConcurrencyLimiter(_Concurrency, AsyncRedisLimiter):
     """:class:`ConcurrencyLimiter` for asyncio (``async with limiter.hold(key):``)."""
 
     async def release(self, key: str | int, cost: int = 1) -> None:
-        """Give back the ``cost`` oldest live holds of ``key`` (taken with :meth:`allow`)."""
+        """Give back the ``cost`` oldest live units of ``key`` taken with :meth:`allow` (never a
+        live hold's); RateLimitError, changing nothing, when it has fewer."""
         count, keys, argv = self._release_call(key, cost)
         if self._owed:
             await self._pay()

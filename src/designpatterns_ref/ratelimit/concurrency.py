@@ -12,12 +12,16 @@ A hold may carry a *lease*: if its holder never gives it back (a crashed worker)
 ``lease`` seconds after it was taken. Without a lease (``lease=None``) a lost hold is lost
 for good and ``retry_after`` is infinite when the key is full.
 
-``allow``/``release`` are the low-level pair: ``allow`` takes anonymous holds and
-``release`` gives back the oldest ones of the key. ``hold`` gives back exactly its own. Give a
-key's units back the way they were taken: ``release`` counts a hold's units among the oldest,
-so on a key where one caller holds and another releases, the release may give back the hold's
-unit, the hold's block then gives back nothing, and the released caller's unit stays taken
-until its lease ends.
+``allow``/``release`` are the low-level pair: ``allow`` takes anonymous units and
+``release`` gives back the oldest live ones of the key, never a live hold's; ``hold`` gives
+back exactly its own. So callers of both kinds may share a key: ``release`` is refused,
+changing nothing, when fewer units taken with ``allow`` are live than it gives back, however
+many holds are open. A hold's entries in the key's list of expiries are one float object of
+its own (a ``_Held``, a float to every comparison): ``release`` skips them and the hold's
+exit finds them by identity, so the list keeps one entry per unit, a decision reads it
+unchanged, and an open hold costs 16 bytes more than the units of ``allow`` (its float is
+tracked by the garbage collector). On Redis a hold's entries carry the token of its call,
+``allow``'s a token no hold draws.
 
 Promise: at no instant do more than ``limit`` live holds exist for a key. Loose where: a
 holder that outlives its lease is no longer counted.
@@ -26,7 +30,8 @@ Choose it for expensive endpoints (reports, exports, LLM calls), where duration,
 arrival rate, is what runs out; combine it with a rate limiter through :func:`.all_of`.
 
 Complexity: O(log h) time per refusal, O(h + cost) per admission (a sorted insert into the
-key's list of expiries), and O(h) memory per key, ``h <= limit`` live holds.
+key's list of expiries), O(h) per release and per exit of a hold, and O(h) memory per key,
+``h <= limit`` live holds.
 
 Examples:
     >>> from designpatterns_ref.clock import ManualClock
@@ -65,6 +70,14 @@ from designpatterns_ref.ratelimit.memory import MemoryLimiter
 __all__ = ["ConcurrencyLimiter"]
 
 
+class _Held(float):
+    """The expiry of a hold's units: a float that ``release`` skips, one object per hold (its
+    ``cost`` entries in the key's list are that object), so the hold's exit removes exactly
+    its own entries, found by identity, even where another unit expires at the same time."""
+
+    __slots__ = ()
+
+
 class ConcurrencyLimiter(MemoryLimiter):
     """At most ``limit`` units in flight per key; holds expire after ``lease`` seconds.
 
@@ -84,7 +97,11 @@ class ConcurrencyLimiter(MemoryLimiter):
         """Whether the arithmetic of a decision, replayed at time ``t`` on ``state``, admits."""
         return len(state) - bisect_right(state, t) + cost <= self.limit
 
-    def _decide(self, key: Hashable, cost: int, now: float, commit: bool) -> Decision:
+    def _decide(
+        self, key: Hashable, cost: int, now: float, commit: bool, unit: float | None = None
+    ) -> Decision:
+        """The decision; on admission (with ``commit``) it adds ``cost`` entries of ``unit``
+        (a hold's ``_Held``), or of the expiry when None (an anonymous unit)."""
         if now - now:  # NaN or an infinity: it would expire every hold, or none
             raise bad_time("ConcurrencyLimiter", now)
         limit = self.limit
@@ -94,12 +111,13 @@ class ConcurrencyLimiter(MemoryLimiter):
         expires = now + self.lease if self.lease is not None else math.inf
         if live + cost <= limit:
             if commit:
+                entry = expires if unit is None else unit
                 if holds is None:
-                    self._remember(key, [expires] * cost, now)
+                    self._remember(key, [entry] * cost, now)
                 else:
                     del holds[:expired]
                     for _ in range(cost):
-                        insort(holds, expires)
+                        insort(holds, entry)
             return new_decision(
                 Decision, (True, limit, limit - live - cost, 0.0, expires - now, 0.0)
             )
@@ -115,26 +133,33 @@ class ConcurrencyLimiter(MemoryLimiter):
         return not state or state[-1] <= now
 
     def release(self, key: Hashable, cost: int = 1) -> None:
-        """Give back the ``cost`` oldest live holds of ``key`` (taken with :meth:`allow`).
+        """Give back the ``cost`` oldest live units of ``key`` taken with :meth:`allow` (never
+        a live hold's: its block gives those back).
 
-        Raises RateLimitError, changing nothing, when ``key`` holds fewer live units.
+        Raises RateLimitError, changing nothing, when ``key`` has fewer such live units.
         """
         cost = check_cost("ConcurrencyLimiter.release", cost, self.limit)
         with self._lock:
             try:
-                holds = self._states.get(key)
+                holds: list[float] = self._states.get(key) or []
             except TypeError as exc:
                 raise bad_key("ConcurrencyLimiter.release", key, exc) from None
             now = read_seconds(self.clock, RateLimitError, "ConcurrencyLimiter.release")
-            expired = bisect_right(holds, now) if holds else 0
-            live = len(holds) - expired if holds else 0
-            if live < cost:
+            expired = bisect_right(holds, now)
+            # the oldest live anonymous units end where the cost-th of them stands (the first
+            # cost live entries, unless a hold is open on the key)
+            end, left = expired, cost
+            while left and end < len(holds):
+                if holds[end].__class__ is not _Held:
+                    left -= 1
+                end += 1
+            if left:
                 raise RateLimitError(
-                    f"ConcurrencyLimiter.release: key={shown(key)} holds {live} live units, "
-                    f"cannot release cost={cost}"
+                    f"ConcurrencyLimiter.release: key={shown(key)} holds {cost - left} live "
+                    f"units taken with allow, cannot release cost={cost}"
                 )
-            assert holds is not None
-            del holds[: expired + cost]
+            # drop the expired entries and those units, keeping the holds' among them
+            holds[:end] = [u for u in holds[expired:end] if u.__class__ is _Held]
             if not holds:
                 del self._states[key]
 
@@ -142,7 +167,8 @@ class ConcurrencyLimiter(MemoryLimiter):
     def hold(self, key: Hashable, cost: int = 1) -> Iterator[Decision]:
         """Hold ``cost`` units of ``key`` for the ``with`` block; raise RateLimitExceeded if full.
 
-        On the way out the block gives back exactly its own holds (none if its lease ran out).
+        On the way out the block gives back exactly its own holds (none if its lease ran out
+        and a later decision dropped them, or the key was reset).
         """
         if cost is not UNIT_COST and (
             cost.__class__ is not int or cost < 1 or cost > self._max_cost
@@ -150,26 +176,25 @@ class ConcurrencyLimiter(MemoryLimiter):
             cost = check_cost("ConcurrencyLimiter.hold", cost, self._max_cost)
         with self._lock:
             now = read_seconds(self.clock, RateLimitError, "ConcurrencyLimiter.hold")
+            own = _Held(now + self.lease if self.lease is not None else math.inf)
             try:
-                decision = self._decide(key, cost, now, True)
+                decision = self._decide(key, cost, now, True, own)
             except TypeError as exc:
                 raise bad_key("ConcurrencyLimiter.hold", key, exc) from None
         if not decision:
             raise RateLimitExceeded(decision)
-        expires = now + self.lease if self.lease is not None else math.inf
         try:
             yield decision
         finally:
             with self._lock:
                 holds = self._states.get(key)
-                for _ in range(cost):
-                    if not holds:
-                        break
-                    at = bisect_left(holds, expires)
-                    if at < len(holds) and holds[at] == expires:
-                        del holds[at]
-                if holds is not None and not holds:
-                    del self._states[key]
+                if holds:  # its entries are together among those that expire when it does
+                    at = bisect_left(holds, own)
+                    end = bisect_right(holds, own, at)
+                    if any(u is own for u in holds[at:end]):
+                        holds[at:end] = [u for u in holds[at:end] if u is not own]
+                        if not holds:
+                            del self._states[key]
 
     def __repr__(self) -> str:
         return f"ConcurrencyLimiter(limit={self.limit}, lease={self.lease!r})"

@@ -296,8 +296,8 @@ class ConcurrencyLimiter(SQLiteLimiter):
     _model = _Concurrency
 
     def release(self, key: str | int, cost: int = 1) -> None:
-        """Give back the ``cost`` oldest live holds of ``key``; RateLimitError, changing
-        nothing, when it holds fewer."""
+        """Give back the ``cost`` oldest live units of ``key`` (all taken with ``allow``
+        here); RateLimitError, changing nothing, when it holds fewer."""
         count, stored = self._cost(cost), _check_key("ConcurrencyLimiter.release", key)
         model = self.model
         try:
