@@ -13,6 +13,7 @@ arrives:
   second's worth and paced);
 - ``reset_peer``: abort the connection with a TCP RST (``SO_LINGER`` 0) after ``timeout``
   seconds, on the next data or at once for new connections ("connection reset by peer");
+  removing the toxic first stops the countdown;
 - ``timeout``: let nothing through; close the connection ``timeout`` seconds after the toxic
   was added (or the connection opened, if later), whether or not any data came, or never when
   ``timeout`` is 0 (data is dropped until the toxic goes, as a blackhole does). Removing the
@@ -21,7 +22,9 @@ arrives:
 An end of stream from one side reaches the other as a half-close, and the other direction
 keeps flowing until it ends too (a client that shuts its sending side still reads the whole
 answer), as through toxiproxy. Removing a toxic restores service for the data that follows.
-``enabled = False`` refuses new connections and resets open ones (the server is down).
+``set_enabled(False)`` refuses new connections and resets open ones (the server is down).
+Toxics may be added and removed, and the proxy disabled, from any thread: what touches a
+connection runs on the proxy's event loop.
 Everything is real sockets, so any client (redis-py, httpx, a plain socket) can be pointed at
 :attr:`ChaosProxy.address`.
 
@@ -108,6 +111,7 @@ class _Link:
         self.upstream = upstream
         self.closed = asyncio.Event()
         self.timers: dict[str, tuple[Toxic, asyncio.TimerHandle]] = {}  # timeout toxics' closes
+        self.resets: list[tuple[Toxic, asyncio.TimerHandle]] = []  # reset_peer countdowns
 
     def reset(self) -> None:
         """Abort both sides; the client sees a TCP RST."""
@@ -125,9 +129,10 @@ class _Link:
         self._done()
 
     def _done(self) -> None:
-        for _, timer in self.timers.values():
+        for _, timer in (*self.timers.values(), *self.resets):
             timer.cancel()
         self.timers.clear()
+        self.resets.clear()
         self.closed.set()
 
 
@@ -192,9 +197,12 @@ class ChaosProxy:
                 f"ChaosProxy.set_enabled: {shown(enabled, 60)} must be a bool"
             )
         self.enabled = enabled
-        if not enabled:
-            for link in list(self._links):
-                link.reset()
+        if not enabled:  # on the loop: a transport is not to be touched from another thread
+            self._on_loop(self._reset_all)
+
+    def _reset_all(self) -> None:
+        for link in list(self._links):
+            link.reset()
 
     def _on_loop(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` on the proxy's event loop (toxics may change from any thread)."""
@@ -205,8 +213,9 @@ class ChaosProxy:
     def _arm_timeouts(self, links: Collection[_Link] | None = None) -> None:
         """On the loop: each open link has one close timer per timeout toxic present, no more.
 
-        Timers of toxics removed (or replaced) are cancelled; a toxic new to a link starts its
-        countdown now. Running it twice changes nothing, so it can follow every change.
+        Timers of toxics removed (or replaced) are cancelled, reset_peer countdowns included; a
+        toxic new to a link starts its countdown now. Running it twice changes nothing, so it
+        can follow every change.
         """
         present = {t.name: t for t in self._toxics.values() if t.kind == "timeout" and t.timeout}
         for link in self._links if links is None else links:
@@ -214,6 +223,10 @@ class ChaosProxy:
                 if present.get(name) is not toxic:
                     timer.cancel()
                     del link.timers[name]
+            for toxic, timer in link.resets:
+                if self._toxics.get(toxic.name) is not toxic:
+                    timer.cancel()
+            link.resets = [(t, h) for t, h in link.resets if not h.cancelled()]
             for name, toxic in present.items():
                 if name not in link.timers and not link.closed.is_set():
                     timer = asyncio.get_running_loop().call_later(
@@ -282,11 +295,11 @@ class ChaosProxy:
 
     def _schedule_reset(self, link: _Link, toxic: Toxic) -> None:
         def fire() -> None:
-            if not link.closed.is_set():
+            if not link.closed.is_set() and self._toxics.get(toxic.name) is toxic:
                 self.resets += 1
                 link.reset()
 
-        asyncio.get_running_loop().call_later(toxic.timeout, fire)
+        link.resets.append((toxic, asyncio.get_running_loop().call_later(toxic.timeout, fire)))
 
     async def _pump(
         self,

@@ -1,0 +1,118 @@
+"""The chaos proxy against the simplest model of a wire: the bytes out are the bytes in.
+
+Real loopback sockets; random payloads cut into random writes, through random mixes of the
+toxics that slow data down (latency, bandwidth) in either direction, ended by a half-close:
+whatever the toxics, the echo that comes back is every byte sent, in order, then end of
+stream. Also: a removed reset_peer toxic resets nothing, and disabling the proxy from a thread
+other than its loop's resets the open connections at once.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from designpatterns_ref.resilience.chaos import ChaosProxy, EchoServer, LoopThread, Toxic
+
+
+@pytest.fixture(scope="module")
+def rig() -> Iterator[ChaosProxy]:
+    with LoopThread() as loop:
+        echo = loop.run(EchoServer().start())
+        proxy = loop.run(ChaosProxy(echo.address, seed=3).start())
+        try:
+            yield proxy
+        finally:
+            loop.run(proxy.stop())
+            loop.run(echo.stop())
+
+
+TOXICS = st.lists(
+    st.one_of(
+        st.builds(
+            lambda d, lat, jit: Toxic(f"lat-{d}", "latency", direction=d, latency=lat, jitter=jit),
+            st.sampled_from(["downstream", "upstream"]),
+            st.sampled_from([0.0, 0.002, 0.01]),
+            st.sampled_from([0.0, 0.005]),
+        ),
+        st.builds(
+            lambda d, rate: Toxic(f"bw-{d}", "bandwidth", direction=d, rate=rate),
+            st.sampled_from(["downstream", "upstream"]),
+            st.sampled_from([200_000.0, 1_000_000.0]),
+        ),
+    ),
+    max_size=3,
+)
+
+
+def _send_all_then_half_close(sock: socket.socket, chunks: list[bytes]) -> None:
+    for chunk in chunks:
+        sock.sendall(chunk)
+    sock.shutdown(socket.SHUT_WR)
+
+
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(chunks=st.lists(st.binary(min_size=1, max_size=20_000), max_size=8), toxics=TOXICS)
+def test_bytes_through_equal_bytes_in(
+    rig: ChaosProxy, chunks: list[bytes], toxics: list[Toxic]
+) -> None:
+    proxy = rig
+    for toxic in toxics:
+        proxy.add_toxic(toxic)
+    try:
+        with socket.create_connection(proxy.address, timeout=10) as sock:
+            writer = threading.Thread(target=_send_all_then_half_close, args=(sock, chunks))
+            writer.start()  # the writes and the reads overlap, as a real client's would
+            got = bytearray()
+            while data := sock.recv(65536):
+                got += data
+            writer.join()
+        assert bytes(got) == b"".join(chunks)
+    finally:
+        for toxic in proxy.toxics():
+            proxy.remove_toxic(toxic.name)
+
+
+def test_removing_a_reset_peer_toxic_stops_its_countdown(rig: ChaosProxy) -> None:
+    proxy = rig
+    proxy.add_toxic(Toxic("rst", "reset_peer", timeout=0.2))
+    with socket.create_connection(proxy.address, timeout=5) as sock:
+        proxy.remove_toxic("rst")
+        time.sleep(0.4)  # past the countdown the toxic would have run
+        sock.sendall(b"still here")
+        assert sock.recv(16) == b"still here"
+    proxy.add_toxic(Toxic("rst", "reset_peer", timeout=0.1))
+    with (
+        socket.create_connection(proxy.address, timeout=5) as sock,  # present: it resets
+        pytest.raises(ConnectionResetError),
+    ):
+        time.sleep(0.3)
+        sock.sendall(b"x")
+        sock.recv(16)
+    proxy.remove_toxic("rst")
+
+
+def test_disabling_from_another_thread_resets_an_idle_connection_at_once(
+    rig: ChaosProxy,
+) -> None:
+    proxy = rig
+    with socket.create_connection(proxy.address, timeout=3) as sock:
+        sock.sendall(b"hi")
+        assert sock.recv(16) == b"hi"
+        time.sleep(0.1)  # the proxy's loop is idle, waiting for data
+        start = time.perf_counter()
+        proxy.set_enabled(False)  # from this thread, not the loop's
+        try:
+            with pytest.raises(ConnectionResetError):
+                sock.recv(16)
+        finally:
+            proxy.set_enabled(True)
+        assert time.perf_counter() - start < 1.0
