@@ -10,6 +10,7 @@ other than its loop's resets the open connections at once.
 from __future__ import annotations
 
 import socket
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -116,3 +117,37 @@ def test_disabling_from_another_thread_resets_an_idle_connection_at_once(
         finally:
             proxy.set_enabled(True)
         assert time.perf_counter() - start < 1.0
+
+
+def test_toxics_change_from_another_thread_while_the_loop_reads_them() -> None:
+    """add_toxic/remove_toxic from a thread while connections are open and data flows: the
+    proxy's loop never sees the set of toxics change under it (no callback fails)."""
+    errors: list[dict[str, object]] = []
+    previous = sys.getswitchinterval()
+    with LoopThread() as loop:
+        loop.loop.set_exception_handler(lambda _, context: errors.append(context))
+        echo = loop.run(EchoServer().start())
+        proxy = loop.run(ChaosProxy(echo.address).start())
+        for i in range(300):  # a long dict to iterate: a wide window for a switch
+            proxy.add_toxic(Toxic(f"base{i}", "bandwidth", direction="upstream", rate=1e9))
+        socks = [socket.create_connection(proxy.address, timeout=5) for _ in range(5)]
+        sys.setswitchinterval(1e-5)  # switch threads often, mid-iteration
+        try:
+            deadline = time.monotonic() + 1.0
+            i = 0
+            while time.monotonic() < deadline:
+                proxy.add_toxic(Toxic(f"t{i % 30}", "latency"))
+                i += 1
+                if i % 30 == 0:
+                    for j in range(30):
+                        proxy.remove_toxic(f"t{j}")
+                    for sock in socks:
+                        sock.sendall(b"ping")
+        finally:
+            sys.setswitchinterval(previous)
+        for sock in socks:
+            sock.close()
+        loop.run(proxy.stop())
+        loop.run(echo.stop())
+    failed = [c for c in errors if isinstance(c.get("exception"), RuntimeError)]
+    assert failed == []

@@ -154,6 +154,8 @@ class ChaosProxy:
         self.upstream = check_address("ChaosProxy", "upstream", *upstream)
         self.host, self.port = check_address("ChaosProxy", "listen", host, port)
         check_int_seed("ChaosProxy", seed)
+        # replaced whole on every change, never changed in place: the loop's thread reads it
+        # while other threads add and remove toxics
         self._toxics: dict[str, Toxic] = {}
         self._links: set[_Link] = set()
         self._server: asyncio.Server | None = None
@@ -173,7 +175,7 @@ class ChaosProxy:
         """Add (or replace, by name) a toxic; it acts on the data that follows."""
         if not isinstance(toxic, Toxic):
             raise ResilienceTypeError(f"ChaosProxy.add_toxic: {shown(toxic, 60)} is not a Toxic")
-        self._toxics[toxic.name] = toxic
+        self._toxics = {**self._toxics, toxic.name: toxic}
         self._on_loop(self._arm_timeouts)
 
     def remove_toxic(self, name: str) -> None:
@@ -183,7 +185,7 @@ class ChaosProxy:
                 f"ChaosProxy.remove_toxic: no toxic named {shown(name, 60)}; "
                 f"present: {sorted(self._toxics)}"
             )
-        del self._toxics[name]
+        self._toxics = {n: t for n, t in self._toxics.items() if n != name}
         self._on_loop(self._arm_timeouts)
 
     def toxics(self) -> list[Toxic]:
