@@ -16,11 +16,13 @@ from collections.abc import Coroutine, Generator
 from dataclasses import dataclass
 from typing import Any
 
-from hypothesis import example, given, settings
+import pytest
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from designpatterns_ref.clock import ManualClock
 from designpatterns_ref.resilience import CallNotPermitted, CircuitBreaker
+from designpatterns_ref.resilience.redis import RedisCircuitBreaker
 from tests.resilience.oracle import BreakerConfig, ReferenceBreaker
 from tests.resilience.test_breaker import configs
 
@@ -39,6 +41,14 @@ class GenerationModel(ReferenceBreaker):
     def _move(self, new: str, now: float) -> None:
         super()._move(new, now)
         self.generation += 1
+
+    def reset(self, now: float) -> None:
+        """Back to closed, a fresh generation; a transition only if the state changes."""
+        if self.state == "closed":
+            self.log = []
+            self.generation += 1
+        else:
+            self._move("closed", now)
 
     def begin(self, now: float) -> int | None:
         """The call's generation, or None when it is refused."""
@@ -93,40 +103,23 @@ STEP = st.one_of(
 ONE_BY_ONE = BreakerConfig("count", 1, 1, 50.0, 100.0, 60.0, 0.0, 1, 60.0)
 
 
-@settings(max_examples=250, deadline=None)
-@given(cfg=configs(), steps=st.lists(STEP, max_size=50))
-# a call from the closed state ends ignored while the breaker is half-open: no permit back
-@example(
-    cfg=ONE_BY_ONE,
-    steps=[
-        ("begin", 0, ""),
-        ("begin", 0, ""),
-        ("end", 1, "fail"),
-        ("begin", 0, ""),
-        ("end", 0, "ignored"),
-        ("begin", 0, ""),
-    ],
-)
-def test_overlapping_calls_equal_the_generation_model(
-    cfg: BreakerConfig, steps: list[tuple[str, int, str]]
+def drive(
+    breaker: CircuitBreaker | RedisCircuitBreaker,
+    clock: ManualClock,
+    model: GenerationModel,
+    steps: list[tuple[str, int, str]],
+    counters: bool,
 ) -> None:
-    clock = ManualClock()
-    breaker = CircuitBreaker(
-        **cfg.kwargs(),
-        record=ConnectionError,
-        ignore=PermissionError,
-        clock=clock,  # type: ignore[arg-type]
-    )
+    """Run ``steps`` through ``breaker`` and ``model`` side by side, comparing as it goes."""
     transitions: list[tuple[str, str]] = []
     breaker.add_listener(lambda c: transitions.append((c.old.value, c.new.value)))
-    model = GenerationModel(cfg)
     flying: list[tuple[Coroutine[Any, Any, str], Gate, float, int]] = []
     for action, number, kind in steps:
         if action == "advance":
             clock.advance(number / 4)
         elif action == "reset":
             breaker.reset()
-            model._move("closed", clock())
+            model.reset(clock())
         elif action == "begin":
             expected = model.begin(clock())
             gate = Gate()
@@ -153,18 +146,77 @@ def test_overlapping_calls_equal_the_generation_model(
                 assert kind != "ok"
             model.end(clock(), kind, started, generation)
         assert breaker.state.value == model.state
-        metrics = breaker.metrics()
-        window = model.window(clock()) if model.state == "closed" else []
-        if model.state == "closed":
-            assert metrics.window_calls == len(window)
-            assert metrics.window_failures == sum(f for _, f, _ in window)
-            assert metrics.window_slow == sum(s for _, _, s in window)
-        assert (metrics.successes, metrics.failures, metrics.slow) == (
-            model.successes,
-            model.failures,
-            model.slow,
-        )
-        assert (metrics.ignored, metrics.not_permitted) == (model.ignored, model.refused)
+        if counters:
+            assert isinstance(breaker, CircuitBreaker)
+            metrics = breaker.metrics()
+            if model.state == "closed":
+                window = model.window(clock())
+                assert metrics.window_calls == len(window)
+                assert metrics.window_failures == sum(f for _, f, _ in window)
+                assert metrics.window_slow == sum(s for _, _, s in window)
+            assert (metrics.successes, metrics.failures, metrics.slow) == (
+                model.successes,
+                model.failures,
+                model.slow,
+            )
+            assert (metrics.ignored, metrics.not_permitted) == (model.ignored, model.refused)
     assert transitions == model.transitions
     for coro, *_ in flying:
         coro.close()
+
+
+@settings(max_examples=250, deadline=None)
+@given(cfg=configs(), steps=st.lists(STEP, max_size=50))
+# a call from the closed state ends ignored while the breaker is half-open: no permit back
+@example(
+    cfg=ONE_BY_ONE,
+    steps=[
+        ("begin", 0, ""),
+        ("begin", 0, ""),
+        ("end", 1, "fail"),
+        ("begin", 0, ""),
+        ("end", 0, "ignored"),
+        ("begin", 0, ""),
+    ],
+)
+@example(cfg=ONE_BY_ONE, steps=[("reset", 0, "")])  # a closed breaker reset stays closed
+def test_overlapping_calls_equal_the_generation_model(
+    cfg: BreakerConfig, steps: list[tuple[str, int, str]]
+) -> None:
+    clock = ManualClock()
+    breaker = CircuitBreaker(
+        **cfg.kwargs(),
+        record=ConnectionError,
+        ignore=PermissionError,
+        clock=clock,  # type: ignore[arg-type]
+    )
+    drive(breaker, clock, GenerationModel(cfg), steps, counters=True)
+
+
+@pytest.mark.redis
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(cfg=configs(), steps=st.lists(STEP, max_size=40))
+def test_overlapping_calls_on_the_redis_breaker_equal_the_generation_model(
+    redis_url: str, cfg: BreakerConfig, steps: list[tuple[str, int, str]]
+) -> None:
+    import redis
+
+    assume(cfg.window_type == "count")  # the shared breaker offers the count window only
+    client = redis.Redis.from_url(redis_url, socket_timeout=5)
+    client.flushall()
+    clock = ManualClock()
+    kwargs = {k: v for k, v in cfg.kwargs().items() if k != "window_type"}
+    breaker = RedisCircuitBreaker(
+        client,
+        name="dep",
+        **kwargs,  # type: ignore[arg-type]
+        record=ConnectionError,
+        ignore=PermissionError,
+        clock=clock,
+    )
+    try:
+        drive(breaker, clock, GenerationModel(cfg), steps, counters=False)
+    finally:
+        client.close()
