@@ -9,6 +9,8 @@ other than its loop's resets the open connections at once.
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import socket
 import sys
 import threading
@@ -151,3 +153,27 @@ def test_toxics_change_from_another_thread_while_the_loop_reads_them() -> None:
         loop.run(echo.stop())
     failed = [c for c in errors if isinstance(c.get("exception"), RuntimeError)]
     assert failed == []
+
+
+def test_stopping_with_data_held_by_a_toxic_logs_no_error() -> None:
+    """A connection closed while its data waits in a latency toxic ends quietly: the loop's
+    exception handler hears nothing (no future left with an error nobody retrieved)."""
+    errors: list[dict[str, object]] = []
+    with LoopThread() as loop:
+        loop.loop.set_exception_handler(lambda _, context: errors.append(context))
+        echo = loop.run(EchoServer().start())
+        proxy = loop.run(ChaosProxy(echo.address).start())
+        proxy.add_toxic(Toxic("slow", "latency", latency=30))
+        with socket.create_connection(proxy.address, timeout=5) as sock:
+            sock.sendall(b"held")
+            time.sleep(0.2)  # the chunk now waits in the toxic
+            loop.run(proxy.stop())
+            loop.run(echo.stop())
+
+            async def collect() -> None:
+                await asyncio.sleep(0.05)
+                gc.collect()
+                await asyncio.sleep(0.05)
+
+            loop.run(collect())
+    assert [c["message"] for c in errors] == []

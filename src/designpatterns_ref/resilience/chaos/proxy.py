@@ -103,6 +103,12 @@ class Toxic:
         object.__setattr__(self, "rate", rate)
 
 
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    """Mark a finished future's error as seen (asyncio logs an error nobody retrieved)."""
+    if not future.cancelled():
+        future.exception()
+
+
 class _Link:
     """One proxied connection: the client's and the upstream's streams."""
 
@@ -282,6 +288,7 @@ class ChaosProxy:
             asyncio.ensure_future(self._pump(up_reader, client_writer, "downstream", link)),
         ]
         both: asyncio.Future[Any] = asyncio.gather(*pumps)
+        both.add_done_callback(_retrieve)  # cancelled pumps end it with an error nobody awaits
         closed: asyncio.Future[Any] = asyncio.ensure_future(link.closed.wait())
         try:
             # Each direction runs to its own end of stream, which it passes on as a half-close
