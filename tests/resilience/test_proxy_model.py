@@ -177,3 +177,23 @@ def test_stopping_with_data_held_by_a_toxic_logs_no_error() -> None:
 
             loop.run(collect())
     assert [c["message"] for c in errors] == []
+
+
+@pytest.mark.parametrize("direction", ["upstream", "downstream"])
+def test_a_blackhole_holds_the_end_of_stream_until_it_goes(rig: ChaosProxy, direction: str) -> None:
+    """A timeout toxic lets nothing through, a half-close included: the client waits (as it
+    would on a dead network), and once the toxic is removed the end of stream goes on."""
+    proxy = rig
+    proxy.add_toxic(Toxic("hole", "timeout", direction=direction))  # type: ignore[arg-type]
+    try:
+        with socket.create_connection(proxy.address, timeout=0.5) as sock:
+            sock.sendall(b"lost")
+            sock.shutdown(socket.SHUT_WR)
+            with pytest.raises(TimeoutError):
+                sock.recv(16)
+            proxy.remove_toxic("hole")
+            sock.settimeout(5)
+            assert sock.recv(16) == b""  # the half-close went on; the server closed
+    finally:
+        if proxy.toxics():
+            proxy.remove_toxic("hole")

@@ -16,8 +16,9 @@ arrives:
   removing the toxic first stops the countdown;
 - ``timeout``: let nothing through; close the connection ``timeout`` seconds after the toxic
   was added (or the connection opened, if later), whether or not any data came, or never when
-  ``timeout`` is 0 (data is dropped until the toxic goes, as a blackhole does). Removing the
-  toxic first stops the countdown.
+  ``timeout`` is 0 (data is dropped until the toxic goes, as a blackhole does). Not even an end
+  of stream goes through: it is held, and passed on once the toxic is gone. Removing the toxic
+  first stops the countdown.
 
 An end of stream from one side reaches the other as a half-close, and the other direction
 keeps flowing until it ends too (a client that shuts its sending side still reads the whole
@@ -166,6 +167,7 @@ class ChaosProxy:
         self._links: set[_Link] = set()
         self._server: asyncio.Server | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._changed: asyncio.Event | None = None  # set, and replaced, when the toxics change
         self._rng = random.Random(seed)
         self.enabled = True
         self.connections = 0
@@ -241,6 +243,9 @@ class ChaosProxy:
                         toxic.timeout, self._timed_out, link, toxic
                     )
                     link.timers[name] = (toxic, timer)
+        if links is None and self._changed is not None:  # after a change: wake the waiters
+            self._changed.set()
+            self._changed = asyncio.Event()
 
     def _timed_out(self, link: _Link, toxic: Toxic) -> None:
         if self._toxics.get(toxic.name) is toxic and not link.closed.is_set():
@@ -253,6 +258,7 @@ class ChaosProxy:
     async def start(self) -> ChaosProxy:
         """Start listening; returns self (with the real port)."""
         self._loop = asyncio.get_running_loop()
+        self._changed = asyncio.Event()
         self._server = await asyncio.start_server(self._accept, self.host, self.port)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
@@ -325,6 +331,8 @@ class ChaosProxy:
         except (ConnectionError, OSError):
             link.close()  # an error on either side ends both directions
             return
+        while self._of(direction, "timeout") and self._changed is not None:
+            await self._changed.wait()  # a blackhole holds the end of stream too, till it goes
         if not link.closed.is_set():  # end of stream: the other side sees a half-close
             with contextlib.suppress(OSError, RuntimeError):
                 writer.write_eof()
