@@ -12,6 +12,9 @@ state, the window's totals, the lifetime counters and the transitions are compar
 
 from __future__ import annotations
 
+import contextlib
+import threading
+import time
 from collections.abc import Coroutine, Generator
 from dataclasses import dataclass
 from typing import Any
@@ -220,3 +223,47 @@ def test_overlapping_calls_on_the_redis_breaker_equal_the_generation_model(
         drive(breaker, clock, GenerationModel(cfg), steps, counters=False)
     finally:
         client.close()
+
+
+def test_threads_racing_for_half_open_permits_get_exactly_the_trial_calls() -> None:
+    """Sixteen threads arrive together at a breaker whose wait in open is over: exactly
+    ``half_open_calls`` of them run (and hold their permit while they run), every other one is
+    refused, and the trial calls' successes close the breaker."""
+    clock = ManualClock()
+    breaker = CircuitBreaker(
+        window_size=2, minimum_calls=2, wait_in_open=5, half_open_calls=3, clock=clock
+    )
+    for _ in range(2):
+        with contextlib.suppress(ConnectionError):
+            breaker.call(_fail)
+    assert breaker.state.value == "open"
+    clock.advance(5)
+    start, release = threading.Barrier(16), threading.Event()
+    answers: list[str] = []
+    lock = threading.Lock()
+
+    def caller() -> None:
+        start.wait()
+        try:
+            breaker.call(release.wait, 10)
+            answer = "ran"
+        except CallNotPermitted:
+            answer = "refused"
+        with lock:
+            answers.append(answer)
+
+    threads = [threading.Thread(target=caller) for _ in range(16)]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + 10
+    while len(answers) < 13 and time.monotonic() < deadline:
+        time.sleep(0.01)  # the refused ones answer at once; the trial calls wait
+    release.set()
+    for t in threads:
+        t.join(10)
+    assert sorted(answers) == ["ran"] * 3 + ["refused"] * 13
+    assert breaker.state.value == "closed"
+
+
+def _fail() -> None:
+    raise ConnectionError("down")
