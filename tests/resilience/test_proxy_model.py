@@ -197,3 +197,36 @@ def test_a_blackhole_holds_the_end_of_stream_until_it_goes(rig: ChaosProxy, dire
     finally:
         if proxy.toxics():
             proxy.remove_toxic("hole")
+
+
+@settings(
+    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    chunks=st.lists(st.binary(min_size=1, max_size=30_000), min_size=1, max_size=6),
+    cut=st.sampled_from(["reset_peer", "timeout"]),
+    after=st.sampled_from([0.0, 0.02, 0.1]),
+    direction=st.sampled_from(["downstream", "upstream"]),
+)
+def test_a_cut_connection_delivers_a_prefix_of_the_bytes(
+    rig: ChaosProxy, chunks: list[bytes], cut: str, after: float, direction: str
+) -> None:
+    """Cut mid-stream (a reset, or a timeout toxic closing it), the echo that came back is a
+    prefix of what was sent: bytes are lost from the cut on, never changed or reordered."""
+    proxy = rig
+    sent = b"".join(chunks)
+    got = bytearray()
+    with socket.create_connection(proxy.address, timeout=5) as sock:
+        sock.sendall(chunks[0])
+        proxy.add_toxic(Toxic("cut", cut, direction=direction, timeout=after or 0.001))  # type: ignore[arg-type]
+        try:
+            for chunk in chunks[1:]:
+                sock.sendall(chunk)
+            sock.shutdown(socket.SHUT_WR)
+            while data := sock.recv(65536):
+                got += data
+        except OSError:
+            pass  # reset by the proxy: what came before it still counts
+        finally:
+            proxy.remove_toxic("cut")
+    assert sent.startswith(bytes(got))
