@@ -95,11 +95,12 @@ def test_removing_a_reset_peer_toxic_stops_its_countdown(rig: ChaosProxy) -> Non
     proxy.add_toxic(Toxic("rst", "reset_peer", timeout=0.1))
     with (
         socket.create_connection(proxy.address, timeout=5) as sock,  # present: it resets
-        pytest.raises(ConnectionResetError),
+        pytest.raises((ConnectionResetError, BrokenPipeError)),
     ):
         time.sleep(0.3)
         sock.sendall(b"x")
-        sock.recv(16)
+        while sock.recv(16):  # an echo that came first is read past; the reset follows
+            pass
     proxy.remove_toxic("rst")
 
 
@@ -118,7 +119,7 @@ def test_disabling_from_another_thread_resets_an_idle_connection_at_once(
                 sock.recv(16)
         finally:
             proxy.set_enabled(True)
-        assert time.perf_counter() - start < 1.0
+        assert time.perf_counter() - start < 2.5  # at once, not at the socket's timeout
 
 
 def test_toxics_change_from_another_thread_while_the_loop_reads_them() -> None:
