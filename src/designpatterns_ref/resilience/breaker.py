@@ -256,10 +256,21 @@ class CircuitBreaker:
             )
 
     def reset(self) -> None:
-        """Back to closed with an empty window (a manual override)."""
+        """Back to closed with an empty window (a manual override).
+
+        Outcomes of calls begun before the reset are dropped. Listeners hear of it, and the
+        transitions count it, only when the state changes: a closed breaker stays closed, as in
+        resilience4j (and :class:`~.redis.RedisCircuitBreaker`).
+        """
         with self._lock:
             now = read_seconds(self._clock, ResilienceError, "CircuitBreaker.reset")
-            change = self._move(CLOSED, now, None, None)
+            if self._state is CLOSED:
+                self._generation += 1
+                self._window.reset()
+                self._quiet = -1
+                change = None
+            else:
+                change = self._move(CLOSED, now, None, None)
         self._notify(change)
 
     # ----------------------------------------------------------------- state machine

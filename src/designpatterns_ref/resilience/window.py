@@ -36,7 +36,7 @@ __all__ = ["FAILED", "SLOW", "CountWindow", "TimeWindow"]
 
 #: Outcome flag: the call failed (an exception the breaker records).
 FAILED = 1
-#: Outcome flag: the call took at least the breaker's slow-call duration.
+#: Outcome flag: the call took more than the breaker's slow-call duration.
 SLOW = 2
 
 

@@ -13,15 +13,19 @@ arrives:
   second's worth and paced);
 - ``reset_peer``: abort the connection with a TCP RST (``SO_LINGER`` 0) after ``timeout``
   seconds, on the next data or at once for new connections ("connection reset by peer");
+  removing the toxic first stops the countdown;
 - ``timeout``: let nothing through; close the connection ``timeout`` seconds after the toxic
   was added (or the connection opened, if later), whether or not any data came, or never when
-  ``timeout`` is 0 (data is dropped until the toxic goes, as a blackhole does). Removing the
-  toxic first stops the countdown.
+  ``timeout`` is 0 (data is dropped until the toxic goes, as a blackhole does). Not even an end
+  of stream goes through: it is held, and passed on once the toxic is gone. Removing the toxic
+  first stops the countdown.
 
 An end of stream from one side reaches the other as a half-close, and the other direction
 keeps flowing until it ends too (a client that shuts its sending side still reads the whole
 answer), as through toxiproxy. Removing a toxic restores service for the data that follows.
-``enabled = False`` refuses new connections and resets open ones (the server is down).
+``set_enabled(False)`` refuses new connections and resets open ones (the server is down).
+Toxics may be added and removed, and the proxy disabled, from any thread: what touches a
+connection runs on the proxy's event loop.
 Everything is real sockets, so any client (redis-py, httpx, a plain socket) can be pointed at
 :attr:`ChaosProxy.address`.
 
@@ -100,6 +104,12 @@ class Toxic:
         object.__setattr__(self, "rate", rate)
 
 
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    """Mark a finished future's error as seen (asyncio logs an error nobody retrieved)."""
+    if not future.cancelled():
+        future.exception()
+
+
 class _Link:
     """One proxied connection: the client's and the upstream's streams."""
 
@@ -108,6 +118,7 @@ class _Link:
         self.upstream = upstream
         self.closed = asyncio.Event()
         self.timers: dict[str, tuple[Toxic, asyncio.TimerHandle]] = {}  # timeout toxics' closes
+        self.resets: list[tuple[Toxic, asyncio.TimerHandle]] = []  # reset_peer countdowns
 
     def reset(self) -> None:
         """Abort both sides; the client sees a TCP RST."""
@@ -125,9 +136,10 @@ class _Link:
         self._done()
 
     def _done(self) -> None:
-        for _, timer in self.timers.values():
+        for _, timer in (*self.timers.values(), *self.resets):
             timer.cancel()
         self.timers.clear()
+        self.resets.clear()
         self.closed.set()
 
 
@@ -149,10 +161,13 @@ class ChaosProxy:
         self.upstream = check_address("ChaosProxy", "upstream", *upstream)
         self.host, self.port = check_address("ChaosProxy", "listen", host, port)
         check_int_seed("ChaosProxy", seed)
+        # replaced whole on every change, never changed in place: the loop's thread reads it
+        # while other threads add and remove toxics
         self._toxics: dict[str, Toxic] = {}
         self._links: set[_Link] = set()
         self._server: asyncio.Server | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._changed: asyncio.Event | None = None  # set, and replaced, when the toxics change
         self._rng = random.Random(seed)
         self.enabled = True
         self.connections = 0
@@ -168,7 +183,7 @@ class ChaosProxy:
         """Add (or replace, by name) a toxic; it acts on the data that follows."""
         if not isinstance(toxic, Toxic):
             raise ResilienceTypeError(f"ChaosProxy.add_toxic: {shown(toxic, 60)} is not a Toxic")
-        self._toxics[toxic.name] = toxic
+        self._toxics = {**self._toxics, toxic.name: toxic}
         self._on_loop(self._arm_timeouts)
 
     def remove_toxic(self, name: str) -> None:
@@ -178,7 +193,7 @@ class ChaosProxy:
                 f"ChaosProxy.remove_toxic: no toxic named {shown(name, 60)}; "
                 f"present: {sorted(self._toxics)}"
             )
-        del self._toxics[name]
+        self._toxics = {n: t for n, t in self._toxics.items() if n != name}
         self._on_loop(self._arm_timeouts)
 
     def toxics(self) -> list[Toxic]:
@@ -192,9 +207,12 @@ class ChaosProxy:
                 f"ChaosProxy.set_enabled: {shown(enabled, 60)} must be a bool"
             )
         self.enabled = enabled
-        if not enabled:
-            for link in list(self._links):
-                link.reset()
+        if not enabled:  # on the loop: a transport is not to be touched from another thread
+            self._on_loop(self._reset_all)
+
+    def _reset_all(self) -> None:
+        for link in list(self._links):
+            link.reset()
 
     def _on_loop(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` on the proxy's event loop (toxics may change from any thread)."""
@@ -205,8 +223,9 @@ class ChaosProxy:
     def _arm_timeouts(self, links: Collection[_Link] | None = None) -> None:
         """On the loop: each open link has one close timer per timeout toxic present, no more.
 
-        Timers of toxics removed (or replaced) are cancelled; a toxic new to a link starts its
-        countdown now. Running it twice changes nothing, so it can follow every change.
+        Timers of toxics removed (or replaced) are cancelled, reset_peer countdowns included; a
+        toxic new to a link starts its countdown now. Running it twice changes nothing, so it
+        can follow every change.
         """
         present = {t.name: t for t in self._toxics.values() if t.kind == "timeout" and t.timeout}
         for link in self._links if links is None else links:
@@ -214,12 +233,19 @@ class ChaosProxy:
                 if present.get(name) is not toxic:
                     timer.cancel()
                     del link.timers[name]
+            for toxic, timer in link.resets:
+                if self._toxics.get(toxic.name) is not toxic:
+                    timer.cancel()
+            link.resets = [(t, h) for t, h in link.resets if not h.cancelled()]
             for name, toxic in present.items():
                 if name not in link.timers and not link.closed.is_set():
                     timer = asyncio.get_running_loop().call_later(
                         toxic.timeout, self._timed_out, link, toxic
                     )
                     link.timers[name] = (toxic, timer)
+        if links is None and self._changed is not None:  # after a change: wake the waiters
+            self._changed.set()
+            self._changed = asyncio.Event()
 
     def _timed_out(self, link: _Link, toxic: Toxic) -> None:
         if self._toxics.get(toxic.name) is toxic and not link.closed.is_set():
@@ -232,6 +258,7 @@ class ChaosProxy:
     async def start(self) -> ChaosProxy:
         """Start listening; returns self (with the real port)."""
         self._loop = asyncio.get_running_loop()
+        self._changed = asyncio.Event()
         self._server = await asyncio.start_server(self._accept, self.host, self.port)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
@@ -267,6 +294,7 @@ class ChaosProxy:
             asyncio.ensure_future(self._pump(up_reader, client_writer, "downstream", link)),
         ]
         both: asyncio.Future[Any] = asyncio.gather(*pumps)
+        both.add_done_callback(_retrieve)  # cancelled pumps end it with an error nobody awaits
         closed: asyncio.Future[Any] = asyncio.ensure_future(link.closed.wait())
         try:
             # Each direction runs to its own end of stream, which it passes on as a half-close
@@ -282,11 +310,11 @@ class ChaosProxy:
 
     def _schedule_reset(self, link: _Link, toxic: Toxic) -> None:
         def fire() -> None:
-            if not link.closed.is_set():
+            if not link.closed.is_set() and self._toxics.get(toxic.name) is toxic:
                 self.resets += 1
                 link.reset()
 
-        asyncio.get_running_loop().call_later(toxic.timeout, fire)
+        link.resets.append((toxic, asyncio.get_running_loop().call_later(toxic.timeout, fire)))
 
     async def _pump(
         self,
@@ -303,6 +331,8 @@ class ChaosProxy:
         except (ConnectionError, OSError):
             link.close()  # an error on either side ends both directions
             return
+        while self._of(direction, "timeout") and self._changed is not None:
+            await self._changed.wait()  # a blackhole holds the end of stream too, till it goes
         if not link.closed.is_set():  # end of stream: the other side sees a half-close
             with contextlib.suppress(OSError, RuntimeError):
                 writer.write_eof()
