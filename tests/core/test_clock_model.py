@@ -17,8 +17,15 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from designpatterns_ref.clock import ClockError, ManualClock
 
+#: What must always be refused as seconds, drawn on its own so that every run meets each one.
+HOSTILE: list[object] = [
+    math.nan, math.inf, -math.inf, 10**400, -(10**400), 2**1024, True, False, None, "1",
+    Fraction(1, 2), b"1",
+]  # fmt: skip
+
 #: Anything a caller might pass as seconds.
 values = st.one_of(
+    st.sampled_from(HOSTILE),
     st.floats(allow_nan=True, allow_infinity=True),
     st.floats(min_value=-10, max_value=10),
     st.integers(min_value=-(10**3), max_value=10**3),
@@ -82,6 +89,17 @@ class ClockModel(RuleBasedStateMachine):
             assert allowed, f"set({value!r}, {allow_backwards}) accepted at {self.now!r}"
             assert target is not None
             self.now = target
+
+    @rule(value=st.sampled_from(HOSTILE), allow_backwards=st.booleans())
+    def hostile(self, value: object, allow_backwards: bool) -> None:
+        """Every hostile value, refused by every call, whatever the time."""
+        self.advance(value)
+        self.set(value, allow_backwards)
+
+    @rule(value=st.sampled_from([-1.0, -5e-324, -1, 1e308]))
+    def past_the_edges(self, value: float) -> None:
+        """A negative step (refused), and one that would leave the floats (refused)."""
+        self.advance(value)
 
     @rule(delta=st.floats(min_value=0, max_value=1e6))
     def set_forward_then_back_by(self, delta: float) -> None:
