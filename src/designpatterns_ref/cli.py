@@ -162,6 +162,8 @@ def _tour_one(family: str) -> MissingExtra | None:
 def _check_plots_folder(folder: str) -> str | None:
     """Why ``--plots folder`` cannot take the figures, or None when it can (made if need be):
     checked before the tour, which takes seconds, rather than failing at its first figure."""
+    if not folder.strip():  # an unset shell variable: not the current folder by accident
+        return f"--plots {folder!r} names no folder; give one"
     if importlib.util.find_spec("matplotlib") is None:
         return "--plots needs matplotlib: pip install 'designpatterns-ref[plot]'"
     path = Path(folder)
