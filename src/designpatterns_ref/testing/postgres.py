@@ -54,6 +54,7 @@ from pathlib import Path
 from typing import Any
 
 from designpatterns_ref.errors import InvalidArgument, shown
+from designpatterns_ref.testing import reaper
 from designpatterns_ref.testing.server import (
     HOST,
     Server,
@@ -349,7 +350,7 @@ def postgres_server(
                 f"user {user} cannot enter the temporary folder {tempfile.gettempdir()}: "
                 "set TMPDIR to a folder every user can enter (such as /tmp)"
             )
-    with tempfile.TemporaryDirectory(prefix="dpref-pg-") as workdir:
+    with reaper.temporary_folder("dpref-pg-") as workdir:
         data, sockets = Path(workdir, "data"), Path(workdir, "sock")
         sockets.mkdir()
         if user is not None:

@@ -9,12 +9,15 @@ crashes), nothing stops its servers, and they run on, holding ports, memory and 
 and servers are forked from a short-lived thread (``server._popen``); it is Linux-only besides.
 Instead, the first server a process starts also starts one reaper: a small Python process in a
 session of its own whose standard input is a pipe that only the test process can write to. The
-test process writes ``+PID`` when a server starts and ``-PID`` when it stops it. When the test
-process ends, however it ends, the kernel closes the pipe; the reaper reads end-of-file, kills
-every server still registered (SIGKILL to it, its process group and every process below it, as
-:meth:`.Server.kill` does) and exits. It checks each process's start time first, so a pid the
-system has since given to another process is left alone. A process forked from the test process
-(``multiprocessing``) that starts servers gets a reaper of its own.
+test process writes ``+P PID`` when a server starts and ``-P PID`` when it stops it, and
+``+D FOLDER`` / ``-D FOLDER`` around each server's temporary folder (:func:`temporary_folder`).
+When the test process ends, however it ends, the kernel closes the pipe; the reaper reads
+end-of-file, kills every server still registered (SIGKILL to it, its process group and every
+process below it, as :meth:`.Server.kill` does), waits for them to be gone, removes the folders
+still registered (a PostgreSQL data folder is some 40 MB) and exits. It checks each process's
+start time first, so a pid the system has since given to another process is left alone. A
+process forked from the test process (``multiprocessing``) that starts servers gets a reaper of
+its own.
 
 Trade-off: one extra idle process per test process, started once (about 20 ms), against servers
 left behind by every killed run.
@@ -26,7 +29,9 @@ import contextlib
 import os
 import subprocess
 import sys
+import tempfile
 import threading
+from collections.abc import Iterator
 from typing import IO
 
 #: The reaper's program (standard library only, run with ``python -I -S``).
@@ -41,6 +46,13 @@ def started(pid):
             return stat.read().rsplit(b")", 1)[1].split()[19]
     except (OSError, IndexError):
         return None
+
+def dead(pid):
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[1].split()[0] in (b"Z", b"X")
+    except (OSError, IndexError):
+        return True
 
 def below(pid):
     parents = {}
@@ -60,16 +72,21 @@ def below(pid):
         todo += children
     return found
 
-watched = {}
+watched, folders = {}, set()
 for line in sys.stdin.buffer:
+    kind, _, rest = line.rstrip(b"\n").partition(b" ")
+    if kind in (b"+D", b"-D"):
+        (folders.add if kind == b"+D" else folders.discard)(rest)
+        continue
     try:
-        pid = int(line[1:])
+        pid = int(rest)
     except ValueError:
         continue
-    if line[:1] == b"+":
+    if kind == b"+P":
         watched[pid] = started(pid)
     else:
         watched.pop(pid, None)
+killed = []
 for pid, start in watched.items():
     if started(pid) != start:
         continue
@@ -77,11 +94,20 @@ for pid, start in watched.items():
         os.kill(pid, signal.SIGSTOP)
     except OSError:
         continue
-    for send, target in [(os.kill, pid), (os.killpg, pid)] + [(os.kill, p) for p in below(pid)]:
+    family = below(pid)
+    killed += [pid, *family]
+    for send, target in [(os.kill, pid), (os.killpg, pid)] + [(os.kill, p) for p in family]:
         try:
             send(target, signal.SIGKILL)
         except OSError:
             pass
+if folders:
+    import shutil, time
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not all(dead(p) for p in killed):
+        time.sleep(0.02)
+    for folder in folders:
+        shutil.rmtree(folder, ignore_errors=True)
 """
 
 _lock = threading.Lock()
@@ -124,9 +150,21 @@ def _send(message: bytes, *, start: bool) -> None:
 
 def watch(pid: int) -> None:
     """Kill process ``pid`` (and everything below it) if this process dies before :func:`forget`."""
-    _send(b"+%d\n" % pid, start=True)
+    _send(b"+P %d\n" % pid, start=True)
 
 
 def forget(pid: int) -> None:
     """Stop watching ``pid``: it was stopped or killed in order."""
-    _send(b"-%d\n" % pid, start=False)
+    _send(b"-P %d\n" % pid, start=False)
+
+
+@contextlib.contextmanager
+def temporary_folder(prefix: str) -> Iterator[str]:
+    """:class:`tempfile.TemporaryDirectory` for a server's files, removed by the reaper too
+    (once the servers are gone) if this process dies inside the block."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as folder:
+        _send(b"+D " + os.fsencode(folder) + b"\n", start=True)
+        try:
+            yield folder
+        finally:
+            _send(b"-D " + os.fsencode(folder) + b"\n", start=False)
