@@ -50,6 +50,8 @@ T = TypeVar("T")
 def percentile(samples: Sequence[float], q: float) -> float:
     """The ``q``-th percentile (0 to 100) of ``samples``, by the nearest-rank method.
 
+    A NaN sample is refused: it has no rank, and the answer would depend on where it stood.
+
     >>> percentile([1, 2, 3, 4], 50)
     2
     >>> percentile([5.0], 99)
@@ -59,6 +61,11 @@ def percentile(samples: Sequence[float], q: float) -> float:
         raise InvalidArgument("percentile: samples is empty; need at least one value")
     if isinstance(q, bool) or not isinstance(q, int | float) or not 0 <= q <= 100:
         raise InvalidArgument(f"percentile: q={shown(q)} must be a number within [0, 100]")
+    for i, sample in enumerate(samples):
+        if sample != sample:  # NaN: no rank, and sorted() leaves a list holding one unordered
+            raise InvalidArgument(
+                f"percentile: samples[{i}]={shown(sample)} is not a number; need comparable values"
+            )
     ordered = sorted(samples)
     rank = max(1, math.ceil(q / 100 * len(ordered)))
     return ordered[rank - 1]

@@ -10,7 +10,8 @@ Commands:
   one line naming the extra to install (the identity tour needs ``cryptography``:
   ``pip install 'designpatterns-ref[identity]'``); the tour exits 0 when every family named on
   the command line ran (with none named: when at least one family ran), else 1;
-- ``bench FAMILY [--quick]``: the family's comparison workload, printed as tables.
+- ``bench FAMILY [--quick]``: the family's comparison workload, printed as tables; a family
+  whose optional packages are not installed prints one line naming the extra and exits 1.
 
 Families add their own commands (``dpref news2``, ``dpref serve news2``) through a ``_cli``
 module; a family whose optional packages are missing leaves its commands out, and
@@ -75,6 +76,17 @@ def _missing_extra(family: str, exc: ImportError) -> MissingExtra | None:
     top = (exc.name or "").split(".")[0]
     if isinstance(exc, ModuleNotFoundError) and top in EXTRA_FOR:
         return MissingExtra(family, top)
+    return None
+
+
+def _missing_extra_behind(family: str, exc: BaseException) -> MissingExtra | None:
+    """:func:`_missing_extra` of ``exc`` or of any exception it was raised from (a family that
+    imports an optional package late raises its own error from the ImportError, naming it)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ImportError) and (missing := _missing_extra(family, seen)):
+            return missing
+        seen = seen.__cause__ or seen.__context__
     return None
 
 
@@ -162,6 +174,8 @@ def _tour_one(family: str) -> MissingExtra | None:
 def _check_plots_folder(folder: str) -> str | None:
     """Why ``--plots folder`` cannot take the figures, or None when it can (made if need be):
     checked before the tour, which takes seconds, rather than failing at its first figure."""
+    if not folder.strip():  # an unset shell variable: not the current folder by accident
+        return f"--plots {folder!r} names no folder; give one"
     if importlib.util.find_spec("matplotlib") is None:
         return "--plots needs matplotlib: pip install 'designpatterns-ref[plot]'"
     path = Path(folder)
@@ -245,17 +259,24 @@ def cmd_bench(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
-    module = family_module(args.family, "_bench")
-    assert module is not None
-    steps: list[tuple[str, Callable[[], list[Table]]]] = module.bench_steps(args.quick)
-    mode = "quick" if args.quick else "full"
-    print(f"dpref bench {args.family} ({mode} run, {len(steps)} steps)", flush=True)
-    print(f"{interpreter()}\n", flush=True)
-    bar = Progress(total=len(steps), label=f"bench {args.family}")
-    tables: list[Table] = []
-    for name, step in steps:
-        tables.extend(step())
-        bar.step(name)
+    try:
+        module = family_module(args.family, "_bench")
+        assert module is not None
+        steps: list[tuple[str, Callable[[], list[Table]]]] = module.bench_steps(args.quick)
+        mode = "quick" if args.quick else "full"
+        print(f"dpref bench {args.family} ({mode} run, {len(steps)} steps)", flush=True)
+        print(f"{interpreter()}\n", flush=True)
+        bar = Progress(total=len(steps), label=f"bench {args.family}")
+        tables: list[Table] = []
+        for name, step in steps:
+            tables.extend(step())
+            bar.step(name)
+    except Exception as exc:  # an optional package missing: one line naming the extra
+        missing = _missing_extra_behind(args.family, exc)
+        if missing is None:
+            raise
+        print(f"dpref bench: {missing}", file=sys.stderr)
+        return EXIT_SKIPPED
     print("\n\n".join(t.markdown() if args.markdown else t.render() for t in tables))
     return 0
 

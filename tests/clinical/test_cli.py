@@ -75,6 +75,25 @@ def test_not_a_number_is_a_usage_error() -> None:
     assert info.value.code == 2
 
 
+@pytest.mark.parametrize(
+    ("option", "value", "says"),
+    [
+        ("--port", "99999", "'99999' is not a port in 0..65535"),
+        ("--port", "-1", "'-1' is not a port in 0..65535"),
+        ("--max-body-bytes", "0", "'0' is not a whole number of bytes in 1..1048576"),
+        ("--max-body-bytes", "-5", "'-5' is not a whole number of bytes in 1..1048576"),
+        ("--max-body-bytes", "2097152", "'2097152' is not a whole number of bytes in 1..1048576"),
+    ],
+)
+def test_serve_news2_refuses_bad_numbers_before_it_starts(
+    option: str, value: str, says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as info:
+        run("serve", "news2", option, value)
+    assert info.value.code == 2
+    assert f"argument {option}: {says}" in capsys.readouterr().err
+
+
 def test_serve_news2_runs_the_api_until_stopped() -> None:
     pytest.importorskip("uvicorn")
     httpx = pytest.importorskip("httpx")
@@ -104,3 +123,12 @@ def test_serve_news2_runs_the_api_until_stopped() -> None:
     finally:
         proc.terminate()
         proc.communicate(timeout=10)
+
+
+def test_the_max_body_bytes_option_allows_what_create_app_allows() -> None:
+    api = pytest.importorskip("designpatterns_ref.clinical.api")
+    from designpatterns_ref.clinical._cli import _body_bytes
+
+    assert _body_bytes(str(api.MAX_BODY_BYTES_LIMIT)) == api.MAX_BODY_BYTES_LIMIT
+    with pytest.raises(argparse.ArgumentTypeError):
+        _body_bytes(str(api.MAX_BODY_BYTES_LIMIT + 1))

@@ -7,6 +7,7 @@ import io
 import math
 import re
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -44,6 +45,36 @@ def test_percentile_edges() -> None:
         percentile([], 50)
     with pytest.raises(ValueError, match="q=101"):
         percentile([1], 101)
+
+
+@given(
+    st.lists(st.floats(min_value=-1e9, max_value=1e9), min_size=1, max_size=8),
+    st.integers(min_value=0, max_value=7),
+    st.floats(min_value=0, max_value=100),
+    st.randoms(use_true_random=False),
+)
+def test_a_nan_sample_is_refused_wherever_it_is(
+    samples: list[float], where: int, q: float, rng: Any
+) -> None:
+    """NaN has no rank (every comparison with it is false), so a sorted list holding one is in
+    no order and the percentile would depend on where it stood: it is refused, wherever."""
+    samples.insert(where % (len(samples) + 1), math.nan)
+    rng.shuffle(samples)
+    with pytest.raises(InvalidArgument, match=r"samples\[\d+\]=nan"):
+        percentile(samples, q)
+
+
+@given(values, st.floats(min_value=0, max_value=100), st.randoms(use_true_random=False))
+def test_percentile_depends_on_the_samples_not_their_order(
+    samples: list[float], q: float, rng: Any
+) -> None:
+    shuffled = samples[:]
+    rng.shuffle(shuffled)
+    assert (
+        percentile(shuffled, q)
+        == percentile(samples, q)
+        == sorted(samples)[max(1, math.ceil(q / 100 * len(samples))) - 1]
+    )
 
 
 def test_table_renders_and_checks_width() -> None:

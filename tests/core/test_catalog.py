@@ -56,6 +56,22 @@ def test_docs_page_exists_and_names_the_case_study(study: CaseStudy) -> None:
 @pytest.mark.parametrize(
     "study", [c for c in catalog() if c.status == "implemented"], ids=lambda c: c.slug
 )
+def test_an_implemented_case_study_page_links_the_examples_that_run_it(study: CaseStudy) -> None:
+    """Below its title, the page's "See it run" box links one or more ``examples/*.py``, each
+    of which exists (the docs build executes them)."""
+    lines = (ROOT / study.docs_page).read_text(encoding="utf-8").splitlines()
+    assert lines[2] == '!!! example "See it run"', f"{study.docs_page}: no 'See it run' box"
+    box = "\n".join(lines[3:5])
+    linked = re.findall(r"\[`examples/(\w+\.py)`\]\(\.\./examples/(\w+\.py)\)", box)
+    assert linked, f"{study.docs_page}: its 'See it run' box links no example"
+    for shown_name, target in linked:
+        assert shown_name == target
+        assert (ROOT / "examples" / target).is_file(), f"{study.docs_page} links {target}"
+
+
+@pytest.mark.parametrize(
+    "study", [c for c in catalog() if c.status == "implemented"], ids=lambda c: c.slug
+)
 def test_implemented_modules_import(study: CaseStudy) -> None:
     assert study.modules
     for name in study.modules:

@@ -105,3 +105,16 @@ def test_dev_tour_installs_every_extra_the_tours_need() -> None:
     assert "(skipped: " not in result.stdout and "skipped" not in result.stderr
     toured = re.findall(r"^\((\w+): [0-9.]+ s\)$", result.stdout, re.MULTILINE)
     assert toured == [f for f in FAMILIES if family_module(f, "_tour")]
+
+
+def test_bench_of_a_family_missing_its_extra_is_one_line_and_exit_1() -> None:
+    """Missing at import (identity: cryptography) or only when a step runs (geo: h3, raised
+    as the family's own error from the ImportError): one line naming the extra, no traceback."""
+    for blocked, family, extra in [("cryptography", "identity", "identity"), ("h3", "geo", "geo")]:
+        result = run_without([blocked], "bench", family, "--quick")
+        assert result.returncode == 1, result.stderr
+        assert "Traceback" not in result.stderr
+        assert (
+            f"dpref bench: {family} needs {blocked}: pip install 'designpatterns-ref[{extra}]'"
+            in (result.stderr.splitlines())
+        )

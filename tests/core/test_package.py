@@ -46,15 +46,49 @@ def test_unknown_attribute_raises_attribute_error() -> None:
     assert "ratelimit" in dir(dp)
 
 
-def _imports(path: Path) -> set[str]:
+def _imports(path: Path, package: list[str] | None = None) -> set[str]:
+    """Every module ``path`` imports, absolute: ``from designpatterns_ref import geo`` and
+    ``from ... import geo`` (relative) count as importing ``designpatterns_ref.geo``."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
+    if package is None:  # the package that holds ``path``, for relative imports
+        package = ["designpatterns_ref", *path.parent.relative_to(SRC).parts]
     names: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             names.update(a.name for a in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module)
+        elif isinstance(node, ast.ImportFrom):
+            base = package[: len(package) - node.level + 1] if node.level else []
+            module = ".".join([*base, *([node.module] if node.module else [])])
+            names.add(module)
+            for alias in node.names:  # ``from X import y`` where y is a module of X
+                where = SRC.joinpath(*f"{module}.{alias.name}".split(".")[1:])
+                if module.startswith("designpatterns_ref") and (
+                    where.is_dir() or where.with_suffix(".py").is_file()
+                ):
+                    names.add(f"{module}.{alias.name}")
     return names
+
+
+def test_imports_sees_every_spelling_of_a_cross_family_import(tmp_path: Path) -> None:
+    probe = tmp_path / "probe.py"
+    for code in (
+        "from designpatterns_ref import geo",
+        "from .. import geo",
+        "from ..geo import GeohashIndex",
+        "import designpatterns_ref.geo",
+    ):
+        probe.write_text(code + "\n")
+        assert "designpatterns_ref.geo" in _imports(probe, ["designpatterns_ref", "booking"]), code
+
+
+def test_every_declared_use_is_a_real_import() -> None:
+    """A use declared in catalog.FAMILY_USES that no module makes any more is stale."""
+    from designpatterns_ref.catalog import FAMILY_USES
+
+    for family, used in FAMILY_USES.items():
+        imported = {n for p in (SRC / family).rglob("*.py") for n in _imports(p)}
+        for other in used:
+            assert any(n == f"designpatterns_ref.{other}" for n in imported), (family, other)
 
 
 @pytest.mark.parametrize("family", [f for f in dp.FAMILIES if (SRC / f).is_dir()])

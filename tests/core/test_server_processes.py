@@ -9,6 +9,7 @@ stopping the server does not wait for it.
 from __future__ import annotations
 
 import os
+import re
 import stat
 import subprocess
 import threading
@@ -142,6 +143,32 @@ def test_an_initdb_that_cannot_run_is_server_unavailable(tmp_path: Path) -> None
         (tmp_path / name).chmod(0o755)
     with pytest.raises(ServerUnavailable, match="initdb"), postgres_server(tmp_path):
         pass
+
+
+def test_an_initdb_that_hangs_is_stopped_in_time_with_what_it_said(tmp_path: Path) -> None:
+    (tmp_path / "initdb").write_text(
+        "#!/bin/sh\necho creating the cluster\nsleep 3607.25 &\nwait\n"
+    )
+    (tmp_path / "postgres").write_text("#!/bin/sh\nexit 1\n")
+    for name in ("initdb", "postgres"):
+        (tmp_path / name).chmod(0o755)
+    raised: list[BaseException] = []
+
+    def start() -> None:
+        try:
+            with postgres_server(tmp_path, timeout=1.0):
+                pass
+        except BaseException as exc:
+            raised.append(exc)
+
+    thread = threading.Thread(target=start, daemon=True)  # a hang fails the test, not the run
+    thread.start()
+    thread.join(15)
+    assert not thread.is_alive(), "postgres_server still waits for initdb"
+    assert isinstance(raised[0], ServerUnavailable)
+    assert re.search("initdb did not finish within 1.0 s(.|\n)*creating", str(raised[0]))
+    left = subprocess.run(["pgrep", "-f", "sleep 3607.25"], capture_output=True, text=True)
+    assert left.stdout == ""  # what initdb started was killed with it
 
 
 @pytest.mark.parametrize("kind", ["redis", "postgres"])

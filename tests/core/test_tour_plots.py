@@ -50,3 +50,17 @@ def test_tour_plots_refuses_a_folder_it_cannot_make_before_touring(
     out, err = capsys.readouterr()
     assert out == ""
     assert "--plots" in err and "cannot be made" in err and "a-file" in err
+
+
+@pytest.mark.parametrize("folder", ["", "   "])
+def test_tour_plots_refuses_an_empty_folder_name_before_touring(
+    folder: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--plots ""`` (an unset shell variable) names no folder: exit 2, not figures in the
+    current folder (or in a folder named by blanks)."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["tour", "geo", "--plots", folder]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "--plots" in err and "names no folder" in err
+    assert list(tmp_path.iterdir()) == []

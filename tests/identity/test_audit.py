@@ -91,6 +91,30 @@ def test_a_file_log_reopens_and_the_command_checks_it(tmp_path: Path, capsys) ->
     assert main(["audit", "verify", str(tmp_path / "missing.log")]) == 2
 
 
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("--count", "-1"),
+        ("--head", "zz"),
+        ("--head", ""),
+        ("--head", "A" * 64),
+        ("--head", "0" * 63),
+    ],
+)
+def test_an_anchor_that_cannot_be_one_is_a_usage_error_not_a_broken_log(
+    option: str, value: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A negative count or a head that is not a SHA-256 in hex is a typo in the command, not
+    evidence of tampering: exit 2 naming the option, not BROKEN (exit 1)."""
+    path = tmp_path / "gate.log"
+    AuditLog(path, clock=lambda: 7.0).append({"outcome": "ok"})
+    with pytest.raises(SystemExit) as info:
+        main(["audit", "verify", str(path), option, value])
+    assert info.value.code == 2
+    out, err = capsys.readouterr()
+    assert "BROKEN" not in out and f"argument {option}:" in err
+
+
 def test_appending_detaches_the_event_from_the_caller() -> None:
     log = AuditLog(clock=lambda: 1.0)
     event = {"outcome": "ok"}

@@ -49,6 +49,25 @@ def _decimal(text: str) -> Decimal:
         raise argparse.ArgumentTypeError(f"{shown(text)} is not a number") from None
 
 
+def _whole(text: str, low: int, high: int, what: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = low - 1
+    if not low <= value <= high:
+        raise argparse.ArgumentTypeError(f"{shown(text)} is not {what} in {low}..{high}")
+    return value
+
+
+def _port(text: str) -> int:
+    return _whole(text, 0, 65535, "a port")
+
+
+def _body_bytes(text: str) -> int:
+    # create_app's MAX_BODY_BYTES_LIMIT, not imported: the api module imports FastAPI
+    return _whole(text, 1, 1 << 20, "a whole number of bytes")
+
+
 def render(result: ScoreResult) -> str:
     """The result as a short report for a terminal."""
     title = _TITLES.get(result.ruleset, result.ruleset)
@@ -161,8 +180,10 @@ def register(subparsers: Any) -> None:
 
     s = _serve_parsers(subparsers).add_parser("news2", help="the NEWS2 HTTP API (FastAPI, uvicorn)")
     s.add_argument("--host", default="127.0.0.1", help="default: 127.0.0.1 (loopback only)")
-    s.add_argument("--port", type=int, default=8000, help="default: 8000")
-    s.add_argument("--max-body-bytes", type=int, default=4096, help="default: 4096")
+    s.add_argument("--port", type=_port, default=8000, help="default: 8000")
+    s.add_argument(
+        "--max-body-bytes", type=_body_bytes, default=4096, help="1 to 1048576; default: 4096"
+    )
     s.add_argument(
         "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
     )

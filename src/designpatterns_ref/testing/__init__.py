@@ -27,10 +27,13 @@ Where the binaries come from, in order:
 Every started server supports the failures tests need: :meth:`Server.kill` (a crash),
 :meth:`Server.restart` (same port, fresh state for Redis, same data for PostgreSQL) and
 :meth:`Server.paused` (SIGSTOP/SIGCONT: a hang, where clients time out instead of being refused).
+No server outlives the process that started it: when that process is killed (SIGKILL, a
+cancelled CI job), a small reaper process kills its servers.
 
 One module a concern, every public name re-exported here (import them from
 ``designpatterns_ref.testing``): :mod:`.server` (the process and port handling every server
-shares), :mod:`.redis`, :mod:`.cluster` and :mod:`.postgres`.
+shares), :mod:`.reaper` (servers killed with the process that started them), :mod:`.redis`,
+:mod:`.cluster` and :mod:`.postgres`.
 
 Usage::
 

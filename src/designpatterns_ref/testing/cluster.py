@@ -24,12 +24,12 @@ The binary is the one :func:`.redis_binary` finds (``$DPREF_REDIS_SERVER``, the 
 from __future__ import annotations
 
 import contextlib
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from designpatterns_ref.testing import reaper
 from designpatterns_ref.testing.redis import RedisServer, _redis_args, _redis_path
 from designpatterns_ref.testing.server import HOST, ServerUnavailable, _port, _start
 
@@ -90,7 +90,7 @@ def redis_cluster(
     with contextlib.ExitStack() as stack:
         nodes: list[RedisServer] = []
         for _ in range(masters * (1 + replicas)):
-            workdir = stack.enter_context(tempfile.TemporaryDirectory(prefix="dpref-cluster-"))
+            workdir = stack.enter_context(reaper.temporary_folder("dpref-cluster-"))
 
             def make(workdir: str = workdir) -> RedisServer:
                 port, bus = _port(), _port()

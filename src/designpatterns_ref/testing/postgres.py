@@ -54,7 +54,16 @@ from pathlib import Path
 from typing import Any
 
 from designpatterns_ref.errors import InvalidArgument, shown
-from designpatterns_ref.testing.server import HOST, Server, ServerUnavailable, _port, _start
+from designpatterns_ref.testing import reaper
+from designpatterns_ref.testing.server import (
+    HOST,
+    Server,
+    ServerUnavailable,
+    _popen,
+    _port,
+    _said,
+    _start,
+)
 
 PG_USER = "dpref-pg"
 
@@ -281,6 +290,37 @@ def _sql(statement: str, name: str) -> str:
     return sql.SQL(statement).format(sql.Identifier(name)).as_string(None)
 
 
+def _initdb(init: list[str], workdir: str, timeout: float, run_as: dict[str, Any]) -> None:
+    """Run ``initdb`` to completion within ``timeout`` seconds, or raise
+    :class:`ServerUnavailable` with the end of what it said. It runs in a session of its own, so
+    that one that hangs is killed together with the ``postgres --boot`` it started."""
+    try:
+        process = _popen(
+            init,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            cwd=workdir,
+            start_new_session=True,
+            **run_as,
+        )
+    except OSError as exc:
+        raise ServerUnavailable(f"cannot run {init[0]}: {exc}") from exc
+    try:
+        out, _ = process.communicate(timeout=timeout)
+    except BaseException as exc:  # a hang, or an interrupt: kill it and everything it started
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
+        out, _ = process.communicate()
+        if not isinstance(exc, subprocess.TimeoutExpired):
+            raise
+        said = _said(out.decode(errors="replace").strip()[-1000:])
+        raise ServerUnavailable(f"{init[0]} did not finish within {timeout} s{said}") from None
+    if process.returncode != 0:
+        said = out.decode(errors="replace").strip()[-1000:]
+        raise ServerUnavailable(f"{init[0]} exited with status {process.returncode}: {said}")
+
+
 @contextlib.contextmanager
 def postgres_server(
     bindir: str | os.PathLike[str] | None = None, timeout: float = 30.0
@@ -310,7 +350,7 @@ def postgres_server(
                 f"user {user} cannot enter the temporary folder {tempfile.gettempdir()}: "
                 "set TMPDIR to a folder every user can enter (such as /tmp)"
             )
-    with tempfile.TemporaryDirectory(prefix="dpref-pg-") as workdir:
+    with reaper.temporary_folder("dpref-pg-") as workdir:
         data, sockets = Path(workdir, "data"), Path(workdir, "sock")
         sockets.mkdir()
         if user is not None:
@@ -318,13 +358,7 @@ def postgres_server(
                 os.chown(path, run_as["user"], run_as["group"])
         init = [str(folder / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust",
                 "--encoding=UTF8", "--no-sync", "--no-instructions"]  # fmt: skip
-        try:
-            done = subprocess.run(init, capture_output=True, text=True, cwd=workdir, **run_as)
-        except OSError as exc:
-            raise ServerUnavailable(f"cannot run {init[0]}: {exc}") from exc
-        if done.returncode != 0:
-            said = (done.stderr.strip() or done.stdout.strip())[-1000:]
-            raise ServerUnavailable(f"initdb exited with status {done.returncode}: {said}")
+        _initdb(init, workdir, timeout, run_as)
 
         def make() -> PostgresServer:
             port = _port()

@@ -27,10 +27,10 @@ import re
 import shutil
 import socket
 import subprocess
-import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from designpatterns_ref.testing import reaper
 from designpatterns_ref.testing.server import HOST, Server, ServerUnavailable, _port, _start
 
 
@@ -122,7 +122,7 @@ def _redis_path(binary: str | None) -> str:
 def redis_server(binary: str | None = None, timeout: float = 10.0) -> Iterator[RedisServer]:
     """Run a throwaway Redis server on a free loopback port for the ``with`` block."""
     path = _redis_path(binary)
-    with tempfile.TemporaryDirectory(prefix="dpref-redis-") as workdir:
+    with reaper.temporary_folder("dpref-redis-") as workdir:
 
         def make() -> RedisServer:
             port = _port()

@@ -25,7 +25,8 @@ Signals reach the whole server, not just the process we started: PostgreSQL's ba
 connection) make their own sessions, so pausing or killing the postmaster alone would leave open
 connections answering. :meth:`Server.paused` and :meth:`Server.kill` signal the process, its
 process group and every process below it. An interrupt (Ctrl-C, a test timeout) while a server
-starts kills the half-started process before it propagates.
+starts kills the half-started process before it propagates. A server never outlives the process
+that started it: when that process is killed, :mod:`.reaper` kills its servers.
 
 >>> free_port() > 0
 True
@@ -50,6 +51,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from designpatterns_ref.errors import DesignPatternsError
+from designpatterns_ref.testing import reaper
 
 HOST = "127.0.0.1"
 
@@ -278,6 +280,7 @@ class Server:
                 )
         except (OSError, KeyError) as exc:
             raise ServerUnavailable(f"cannot run {self.args[0]}: {exc}") from exc
+        reaper.watch(self.process.pid)  # killed with us if this process dies first
         try:
             _wait(self._ready, self.process, Path(self.args[0]).name, self.timeout, self._log_tail)
         except BaseException:
@@ -312,6 +315,8 @@ class Server:
                 self.process.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 self.kill()
+        if self.process is not None:
+            reaper.forget(self.process.pid)
 
     def kill(self) -> None:
         """Kill the server at once (SIGKILL to it and every process below it), as a crash
@@ -325,6 +330,8 @@ class Server:
             deadline = time.monotonic() + 5
             while not all(_gone(pid) for pid in below) and time.monotonic() < deadline:
                 time.sleep(0.005)
+        if self.process is not None:
+            reaper.forget(self.process.pid)
 
     def restart(self) -> None:
         """Start the server again on the same port (after :meth:`kill`, or stopping it first)."""

@@ -1,0 +1,67 @@
+"""A test process that is killed leaves no server behind: its reaper kills them.
+
+Each test here runs a separate Python process that starts servers (PostgreSQL with a
+connection open, so that a backend runs too), kills it with SIGKILL, as a cancelled CI job or
+the OOM killer would, and checks that every process it started is gone soon after, and the
+servers' temporary folders with them.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("psycopg")
+
+_CHILD = """
+import subprocess, sys, time
+import psycopg
+from designpatterns_ref.testing import postgres_server, redis_server, reaper
+with redis_server() as r, postgres_server() as p:
+    with psycopg.connect(p.url):
+        out = subprocess.run(["pgrep", "-P", str(p.pid)], capture_output=True, text=True)
+        watcher = [reaper._process.pid] if reaper._process else []
+        print(r.pid, p.pid, *out.stdout.split(), *watcher)
+        print(r.workdir, p.workdir, flush=True)
+        time.sleep(120)
+"""
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_bytes().rsplit(b")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != b"Z"
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="reads /proc")
+def test_a_killed_test_process_leaves_no_server_or_folder_behind() -> None:
+    child = subprocess.Popen(
+        [sys.executable, "-c", _CHILD], stdout=subprocess.PIPE, text=True, env=os.environ
+    )
+    try:
+        assert child.stdout is not None
+        pids = [int(word) for word in child.stdout.readline().split()]
+        folders = [Path(word) for word in child.stdout.readline().split()]
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    assert len(pids) >= 3  # redis, postmaster, its children (and the reaper)
+    deadline = time.monotonic() + 10
+    while any(_running(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    left = [pid for pid in pids if _running(pid)]
+    for pid in left:  # do not leave them to the next test either
+        os.kill(pid, signal.SIGKILL)
+    assert left == []
+    while any(f.exists() for f in folders) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(folders) == 2
+    assert [f for f in folders if f.exists()] == []  # data folders removed once servers are gone
