@@ -135,7 +135,7 @@ class Inbox:
     through it; each :meth:`handle` runs in a transaction of its own, so a connection with a
     transaction open (Python's default mode leaves one open after a write until ``commit()``)
     is refused with :class:`~designpatterns_ref.workflows.WorkflowError`, here and in
-    :meth:`handle`, and the caller's transaction is left as it was. Any isolation mode will
+    :meth:`handle`, and the caller's transaction is left as it was. Any ``isolation_level`` will
     do. The inbox may be shared between threads (a lock serialises its calls); a connection
     given to it is then one made with ``check_same_thread=False``, for sqlite3's default
     refuses every thread but its own (a WorkflowError that says so), and whoever else uses
