@@ -230,7 +230,8 @@ def test_a_handler_error_that_ended_the_transaction_reaches_the_caller() -> None
 @pytest.mark.parametrize("ending", ["COMMIT", "ROLLBACK"])
 def test_a_handler_that_ends_the_inbox_transaction_is_refused(ending: str) -> None:
     """The handler's writes and the event id commit together or not at all: a handler that
-    commits or rolls back on its own breaks that, and is told so with WorkflowError."""
+    commits or rolls back on its own would break that; it is refused with WorkflowError, and
+    neither its write nor the id is kept."""
     conn = _credits()
     inbox = Inbox(conn)
 
@@ -238,9 +239,10 @@ def test_a_handler_that_ends_the_inbox_transaction_is_refused(ending: str) -> No
         c.execute("INSERT INTO credits VALUES (?)", (e.order_id,))
         c.execute(ending)
 
-    with pytest.raises(WorkflowError, match="ended the inbox's transaction"):
+    with pytest.raises(WorkflowError, match=f"ran {ending} on the inbox's transaction; refused"):
         inbox.handle(Event("o2:credit", "payment.refunded", "o2"), handler)
-    assert not conn.in_transaction
+    assert not conn.in_transaction and not inbox.seen("o2:credit")
+    assert conn.execute("SELECT count(*) FROM credits").fetchone() == (1,)
     assert inbox.handle(Event("o3:credit", "payment.refunded", "o3"), lambda c, e: None)
 
 

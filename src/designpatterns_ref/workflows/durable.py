@@ -160,16 +160,23 @@ def _check_list(where: str, event_ids: object) -> None:
 
 @contextmanager
 def database(where: str) -> Iterator[None]:
-    """Run the library's own statements: what sqlite3 raises (a closed handle, a file another
-    writer keeps locked past the timeout, a full disk, a damaged file) becomes
-    :class:`~designpatterns_ref.workflows.WorkflowError` naming the call. A failed statement
-    leaves no write behind: each call's writes are one transaction, rolled back on failure."""
+    """Run the library's own statements: whatever sqlite3 raises (a closed handle, a connection
+    used outside the thread that made it, a file another writer keeps locked past the timeout,
+    a full disk, a damaged file) becomes :class:`~designpatterns_ref.workflows.WorkflowError`
+    naming the call. A failed statement leaves no write behind: each call's writes are one
+    transaction, rolled back on failure."""
     try:
         yield
     except sqlite3.ProgrammingError as exc:
-        if "closed" not in str(exc):
-            raise
-        raise WorkflowError(f"{where}: the database is closed") from None
+        if "thread" in str(exc):  # sqlite3 refused before running anything
+            raise WorkflowError(
+                f"{where}: the connection was made in another thread with check_same_thread=True "
+                "(sqlite3's default), which refuses every other thread; connect with "
+                "check_same_thread=False to share it between threads"
+            ) from None
+        if "closed" in str(exc):
+            raise WorkflowError(f"{where}: the database is closed") from None
+        raise WorkflowError(f"{where}: the database refused the statement: {exc}") from exc
     except sqlite3.Error as exc:
         raise WorkflowError(f"{where}: the database failed: {exc}") from exc
 

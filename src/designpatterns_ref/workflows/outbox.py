@@ -106,6 +106,28 @@ def _no_open_transaction(where: str, conn: sqlite3.Connection) -> None:
         )
 
 
+class _TransactionGuard:
+    """An SQLite authorizer that refuses every BEGIN, COMMIT and ROLLBACK (a savepoint passes)
+    and notes each one: while it is set, a transaction that is open stays open."""
+
+    def __init__(self) -> None:
+        self.refused: list[str] = []
+
+    def __call__(self, action: int, arg1: str | None, *_: str | None) -> int:
+        if action == sqlite3.SQLITE_TRANSACTION:
+            self.refused.append(arg1 or "?")
+            return sqlite3.SQLITE_DENY
+        return sqlite3.SQLITE_OK
+
+    def message(self, event_id: str) -> str:
+        return (
+            f"Inbox.handle: the handler of event_id={shown(event_id, 80)} ran "
+            f"{', '.join(dict.fromkeys(self.refused))} on the inbox's transaction; refused, and "
+            "nothing of this call is kept: the handler's writes and the event id commit "
+            "together, so beginning, committing and rolling back are the inbox's"
+        )
+
+
 class Inbox:
     """A consumer's record of handled event ids, in the consumer's own SQLite database.
 
@@ -113,7 +135,11 @@ class Inbox:
     through it; each :meth:`handle` runs in a transaction of its own, so a connection with a
     transaction open (Python's default mode leaves one open after a write until ``commit()``)
     is refused with :class:`~designpatterns_ref.workflows.WorkflowError`, here and in
-    :meth:`handle`, and the caller's transaction is left as it was.
+    :meth:`handle`, and the caller's transaction is left as it was. Any ``isolation_level`` will
+    do. The inbox may be shared between threads (a lock serialises its calls); a connection
+    given to it is then one made with ``check_same_thread=False``, for sqlite3's default
+    refuses every thread but its own (a WorkflowError that says so), and whoever else uses
+    that connection takes care not to run statements while :meth:`handle` does.
     """
 
     def __init__(self, path: str | Path | sqlite3.Connection) -> None:
@@ -131,24 +157,34 @@ class Inbox:
         else:
             raise WorkflowTypeError(f"Inbox: path={shown(path, 80)} must be a path or a connection")
         self._lock = threading.Lock()
-        try:  # the first statement reads the file: one that is not a database fails here
-            self.conn.execute("CREATE TABLE IF NOT EXISTS inbox(event_id TEXT PRIMARY KEY)")
-        except sqlite3.DatabaseError as exc:
-            raise WorkflowError(f"Inbox: path={shown(path, 80)} is not a database: {exc}") from None
+        with database("Inbox"):
+            try:  # the first statement reads the file: one that is not a database fails here
+                self.conn.execute("CREATE TABLE IF NOT EXISTS inbox(event_id TEXT PRIMARY KEY)")
+            except sqlite3.DatabaseError as exc:
+                if "not a database" not in str(exc):
+                    raise
+                raise WorkflowError(
+                    f"Inbox: path={shown(path, 80)} is not a database: {exc}"
+                ) from None
 
     def handle(self, event: Event, handler: Callable[[sqlite3.Connection, Event], object]) -> bool:
         """Run ``handler(conn, event)`` once per event id, in one transaction with the id.
 
         Returns False (and runs nothing) for an id already handled. An exception from the
-        handler rolls both back and reaches the caller; a handler that commits or rolls back
-        the transaction itself is refused with
-        :class:`~designpatterns_ref.workflows.WorkflowError`: what it writes after that no
-        longer commits together with the event id.
+        handler rolls both back and reaches the caller. The transaction is the inbox's: while
+        the handler runs, SQLite refuses its ``BEGIN``, ``COMMIT`` and ``ROLLBACK`` (also those
+        of ``conn.commit()``, ``conn.rollback()``, ``with conn:`` and ``executescript``;
+        savepoints are allowed), and the call is refused with
+        :class:`~designpatterns_ref.workflows.WorkflowError` keeping nothing, neither the id nor
+        the handler's writes, even if the handler caught the refusal. So is a handler that
+        deletes the id. The refusal works through the connection's authorizer, which the inbox
+        sets while the handler runs and clears after: one the caller set is gone.
         """
         if not isinstance(event, Event):
             raise WorkflowTypeError(f"Inbox.handle: event={shown(event, 80)} must be an Event")
         if not callable(handler):
             raise WorkflowTypeError(f"Inbox.handle: handler={shown(handler, 80)} must be callable")
+        guard = _TransactionGuard()
         with self._lock:
             conn = self.conn
             with database("Inbox.handle"):  # the inbox's statements; not the handler's
@@ -162,20 +198,45 @@ class Inbox:
                 except BaseException:
                     _rollback(conn)
                     raise
+                conn.set_authorizer(guard)
             try:
                 handler(conn, event)
-            except BaseException:
-                _rollback(conn)  # unless SQLite rolled back already (INSERT OR ROLLBACK)
+            except BaseException as exc:
+                with database("Inbox.handle"):
+                    conn.set_authorizer(None)
+                    _rollback(conn)  # unless SQLite rolled back already (INSERT OR ROLLBACK)
+                if guard.refused:
+                    raise WorkflowError(guard.message(event.event_id)) from exc
                 raise
-            if not conn.in_transaction:
-                raise WorkflowError(
-                    f"Inbox.handle: the handler of event_id={shown(event.event_id, 80)} ended "
-                    "the inbox's transaction (a COMMIT or ROLLBACK of its own); its writes and "
-                    "the event id commit together, so the handler must leave that to the inbox"
-                )
             with database("Inbox.handle"):
-                _commit(conn)
-            return True
+                conn.set_authorizer(None)
+                problem = self._broken(conn, event.event_id, guard)
+                if problem is None:
+                    _commit(conn)
+                    return True
+                _rollback(conn)
+            raise WorkflowError(problem)
+
+    @staticmethod
+    def _broken(conn: sqlite3.Connection, event_id: str, guard: _TransactionGuard) -> str | None:
+        """Why the transaction the handler leaves cannot commit as the handled event, or None."""
+        if guard.refused:  # the handler caught the refusal and went on
+            return guard.message(event_id)
+        if not conn.in_transaction:
+            return (
+                f"Inbox.handle: SQLite rolled back the transaction of event_id="
+                f"{shown(event_id, 80)} while its handler ran (a statement with ON CONFLICT "
+                "ROLLBACK, or a failure such as a full disk) and the handler went on; the event "
+                "id is not recorded, so a redelivery runs the handler again, and a write the "
+                "handler made after the rollback committed on its own"
+            )
+        row = conn.execute("SELECT 1 FROM inbox WHERE event_id = ?", (event_id,)).fetchone()
+        if row is None:
+            return (
+                f"Inbox.handle: the handler of event_id={shown(event_id, 80)} removed the event "
+                "id from the inbox; refused, and nothing of this call is kept"
+            )
+        return None
 
     def seen(self, event_id: str) -> bool:
         """Whether ``event_id`` was handled."""
