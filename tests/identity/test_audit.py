@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -152,6 +154,33 @@ def test_a_torn_last_line_is_refused_saying_where_the_whole_entries_end(
 def test_a_path_in_a_missing_directory_is_refused_at_once(tmp_path: Path) -> None:
     with pytest.raises(IdentityError, match="does not exist"):
         AuditLog(tmp_path / "missing" / "gate.log")
+
+
+def test_the_log_file_is_opened_in_binary_mode_where_the_system_has_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On Windows a descriptor opened without ``O_BINARY`` is in text mode: each ``\\n``
+    written becomes ``\\r\\n``, so the bytes are not the ones hashed and the size the torn-line
+    recovery truncates back to is off. The flag is asked for wherever ``os`` has it (made to
+    exist here, with Windows's value, since this system has none)."""
+    binary = 0x8000  # O_BINARY on Windows
+    monkeypatch.setattr(os, "O_BINARY", binary, raising=False)
+    real_open = os.open
+    path = tmp_path / "gate.log"
+    flags_used: list[int] = []
+
+    def spy_open(file: Any, flags: int, *args: Any, **kwargs: Any) -> int:
+        if Path(file) == path:
+            flags_used.append(flags)
+            flags &= ~binary  # this system has no such flag: do not pass it on
+        return real_open(file, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", spy_open)
+    log = AuditLog(path, clock=lambda: 1.0)
+    log.append({"outcome": "ok"})
+    log.append({"outcome": "revoked"})
+    assert flags_used and all(flags & binary for flags in flags_used)
+    assert path.read_bytes().count(b"\n") == 2 and AuditLog(path).verify().ok
 
 
 def test_a_write_that_fails_is_the_familys_error_and_adds_nothing(tmp_path: Path) -> None:

@@ -258,6 +258,49 @@ def test_a_list_published_from_a_server_thread_never_orders_before_what_it_shows
     assert [revoked for _, revoked in versions] in ([False, False], [False, True], [True, True])
 
 
+def test_a_revocation_does_not_wait_for_a_publication_to_compress(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Compressing a large list takes a while (about 0.1 s at 2**27 bits): the authority holds
+    its lock only to take the time, the ``seq`` and a copy of the bits, so a revocation issued
+    while a publication is compressing completes at once. The list being compressed does not
+    show it (its bits were taken before); the next one does, and is ordered after it."""
+    import threading
+
+    from designpatterns_ref.identity import statuslist
+
+    compressing, resume, compressed = threading.Event(), threading.Event(), threading.Event()
+    real_compress = gzip.compress
+
+    def parked_compress(data: bytes, *args: object, **kwargs: object) -> bytes:
+        if not compressing.is_set():  # the first publication only
+            compressing.set()
+            resume.wait(timeout=5)
+            compressed.set()
+        return real_compress(data, *args, **kwargs)  # type: ignore[arg-type]
+
+    w = make_world()
+    index = standard_claims(w).status_index
+    monkeypatch.setattr(statuslist.gzip, "compress", parked_compress)
+    lists: list[str] = []
+    publisher = threading.Thread(target=lambda: lists.append(w.authority.publish()))
+    publisher.start()
+    try:
+        assert compressing.wait(timeout=5)
+        w.authority.revoke(index)  # waits for the lock if compression holds it
+        assert not compressed.is_set(), "the revocation waited for the publication to compress"
+    finally:
+        resume.set()
+        publisher.join(timeout=5)
+    lists.append(w.authority.publish())
+    shown = []
+    for token in lists:
+        payload = json.loads(b64url_decode(token.split(".")[1]))
+        bits = BitstringStatusList.decode(payload["vc"]["credentialSubject"]["encodedList"])
+        shown.append(((payload["iat"], payload["seq"]), bits.get(index)))
+    assert shown[0][0] < shown[1][0] and [revoked for _, revoked in shown] == [False, True]
+
+
 def test_a_retired_key_stays_published_while_a_list_it_signed_is_within_its_ttl() -> None:
     """Rotation never breaks a badge: the key that signed the list a gate holds stays in the
     key set for the list's ``ttl``, so pruning right after a rotation does not leave a gate

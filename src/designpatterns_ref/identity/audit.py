@@ -237,7 +237,8 @@ class AuditLog:
         assert self.path is not None
         data = memoryview(line.encode("utf-8"))
         try:
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+            flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_BINARY", 0)
+            fd = os.open(self.path, flags, 0o666)  # O_BINARY: no "\r\n" on Windows
             try:
                 size = os.lseek(fd, 0, os.SEEK_END)
                 try:

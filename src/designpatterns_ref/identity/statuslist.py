@@ -97,6 +97,20 @@ class BitstringStatusList:
         else:
             self.bits[index >> 3] &= ~mask & 0xFF
 
+    def copy(self) -> BitstringStatusList:
+        """An independent copy of the list (one copy of its bytes, O(bits) but no compression).
+
+        >>> original = BitstringStatusList()
+        >>> snapshot = original.copy()
+        >>> original.set(5)
+        >>> snapshot.get(5), original.get(5)
+        (False, True)
+        """
+        out = self.__class__.__new__(self.__class__)
+        out.size = self.size
+        out.bits = bytearray(self.bits)
+        return out
+
     def count(self) -> int:
         """How many bits are set."""
         return sum(b.bit_count() for b in self.bits)
@@ -135,7 +149,9 @@ class StatusAuthority:
     publishes and answers from its own threads while the issuer revokes): :meth:`allocate`,
     :meth:`revoke` and :meth:`publish` hold one lock, so a list's ``(iat, seq)`` orders it
     exactly as the bits it shows were taken, and a list ordered later never lacks a revocation
-    an earlier one shows.
+    an earlier one shows. :meth:`publish` holds it only to read the clock, take its ``seq`` and
+    copy the bits; it compresses and signs the copy after letting go, so a revocation never
+    waits for a large list to be compressed.
     """
 
     def __init__(
@@ -203,7 +219,7 @@ class StatusAuthority:
         The signing key stays in the issuer's published key set until ``iat + ttl``
         (:meth:`KeySet.prune <designpatterns_ref.identity.keys.KeySet.prune>` keeps it).
         """
-        with self._lock:  # the time, the seq and the bits taken together
+        with self._lock:  # the time, the seq and the bits taken together (a copy: a memcpy)
             now = int(read_clock(self.clock, "StatusAuthority.publish"))
             if not 0 <= now <= MAX_TIME:  # a list no cache would take (its iat is not a time)
                 raise IdentityError(
@@ -212,7 +228,8 @@ class StatusAuthority:
                 )
             self.published += 1
             seq = self.published
-            encoded = self.statuses.encode()
+            snapshot = self.statuses.copy()
+        encoded = snapshot.encode()  # O(bits): outside the lock, so revoke and allocate go on
         payload: dict[str, Any] = {
             "iss": self.keys.issuer,
             "iat": now,
