@@ -91,7 +91,9 @@ steps = st.lists(
         st.tuples(st.just("move"), st.sampled_from("abc"), st.sampled_from([None, True, False])),
         st.tuples(st.sampled_from(["busy", "free", "remove"]), st.sampled_from("abc")),
         st.tuples(st.just("wait"), st.sampled_from([1.0, 30.0, 59.0, 61.0])),
-        st.tuples(st.sampled_from(["claim", "unclaim"]), st.sampled_from("abc"), st.sampled_from("xy")),
+        st.tuples(
+            st.sampled_from(["claim", "unclaim"]), st.sampled_from("abc"), st.sampled_from("xy")
+        ),
     ),
     max_size=25,
 )

@@ -30,7 +30,7 @@ class LostReplies(RedisGeoIndex):
     ``applied`` ones reach the server before the reply is lost, the others never reach it (the
     server down)."""
 
-    failures: list[bool] = []
+    failures: list[bool]
 
     def _write(self, call: Any) -> Any:
         if self.failures:

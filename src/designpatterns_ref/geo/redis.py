@@ -25,7 +25,9 @@ within the unpadded radius, which proves none outside can beat them. Once the ra
 them when there is no bound) and stops there, so a driver on another continent is still found.
 An update is one Lua script (geo set, free-driver set, coordinates, fix time; a busy driver stays
 busy) and a change of the free flag another; stale drivers are removed by a Lua script,
-atomically, before each read.
+atomically, before each read. A dispatch server claims a driver with a compare-and-set (one Lua
+script: busy only if free, with the claim's token kept beside the flag), and undoes a claim
+whose reply was lost with another that frees the driver only if that token still holds it.
 
 Complexity: O(log n) per update on the server; a search costs one or a few round trips plus
 O(candidates) here.
@@ -297,7 +299,8 @@ class RedisGeoIndex:
 
     def set_available(self, driver_id: str, available: bool) -> None:
         """Mark a known driver free or busy without moving it, in one step on the server (a
-        Lua script), so a move or removal by another process meanwhile is never undone.
+        Lua script), so a move or removal by another process meanwhile is never undone. It ends
+        the driver's claim, if any (see :meth:`claim`).
 
         Raises :class:`~designpatterns_ref.geo.base.DriverNotFound` (a ``KeyError``) if unknown
         or stale; a refused call changes nothing (no stale driver expires).
