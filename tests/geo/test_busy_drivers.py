@@ -20,6 +20,8 @@ from designpatterns_ref.geo import (
     BruteForceIndex,
     Dispatcher,
     DriverIndex,
+    DriverNotFound,
+    GeoError,
     GeohashIndex,
     H3Index,
     QuadTreeIndex,
@@ -82,12 +84,16 @@ def test_a_stale_busy_driver_comes_back_free(make: Factory) -> None:
     assert state is not None and state.available
 
 
-# A step: ("move", id, flag or None), ("busy"/"free", id), ("remove", id), ("wait", seconds).
+# A step: ("move", id, flag or None), ("busy"/"free", id), ("remove", id), ("wait", seconds),
+# ("claim"/"unclaim", id, token).
 steps = st.lists(
     st.one_of(
         st.tuples(st.just("move"), st.sampled_from("abc"), st.sampled_from([None, True, False])),
         st.tuples(st.sampled_from(["busy", "free", "remove"]), st.sampled_from("abc")),
         st.tuples(st.just("wait"), st.sampled_from([1.0, 30.0, 59.0, 61.0])),
+        st.tuples(
+            st.sampled_from(["claim", "unclaim"]), st.sampled_from("abc"), st.sampled_from("xy")
+        ),
     ),
     max_size=25,
 )
@@ -96,8 +102,11 @@ steps = st.lists(
 def run_against_model(
     index: DriverIndex, clock: ManualClock, plan: list[tuple[object, ...]]
 ) -> None:
-    """Apply ``plan`` to ``index`` and to a dict of (flag, fix time); they must agree throughout."""
+    """Apply ``plan`` to ``index`` and to a dict of (flag, fix time) and one of claim tokens;
+    they must agree throughout. A claim holds until a flag is written (or the driver leaves);
+    a move that keeps the flag keeps it."""
     model: dict[str, tuple[bool, float]] = {}
+    claims: dict[str, str] = {}
 
     def live(d: str) -> bool:
         return d in model and model[d][1] >= clock() - 60.0
@@ -110,13 +119,33 @@ def run_against_model(
             flag = step[2]
             index.upsert(d, 40.0 + n * 1e-5, -74.0, available=flag)  # type: ignore[arg-type]
             kept = model[d][0] if live(d) else True  # type: ignore[index]
+            if flag is not None or not live(d):  # type: ignore[arg-type]
+                claims.pop(d, None)  # type: ignore[arg-type]
             model[d] = (kept if flag is None else flag, clock())  # type: ignore[index,assignment]
         elif op == "remove":
             assert index.remove(d) == live(d)  # type: ignore[arg-type]
             model.pop(d, None)  # type: ignore[arg-type]
+            claims.pop(d, None)  # type: ignore[arg-type]
+        elif op == "claim":
+            if not live(d):  # type: ignore[arg-type]
+                with pytest.raises(DriverNotFound):
+                    index.claim(d, step[2])  # type: ignore[arg-type]
+            else:
+                free = model[d][0]  # type: ignore[index]
+                assert index.claim(d, step[2]) == free  # type: ignore[arg-type]
+                if free:
+                    model[d] = (False, model[d][1])  # type: ignore[index]
+                    claims[d] = step[2]  # type: ignore[index]
+        elif op == "unclaim":
+            holds = live(d) and claims.get(d) == step[2]  # type: ignore[arg-type]
+            assert index.unclaim(d, step[2]) == holds  # type: ignore[arg-type]
+            if holds:
+                model[d] = (True, model[d][1])  # type: ignore[index]
+                del claims[d]  # type: ignore[arg-type]
         elif live(d):  # type: ignore[arg-type]
             index.set_available(d, op == "free")  # type: ignore[arg-type]
             model[d] = (op == "free", model[d][1])  # type: ignore[index]
+            claims.pop(d, None)  # type: ignore[arg-type]
         for driver in "abc":
             state = index.get(driver)
             expected = model[driver][0] if live(driver) else None
@@ -184,3 +213,67 @@ def test_a_driver_freed_by_an_index_write_stays_with_its_rider(make: Factory) ->
     dispatcher.release("d7")
     dispatcher.release("d8")
     assert list(dispatcher.assignments) == []
+
+
+ENDINGS: dict[str, Callable[[DriverIndex, ManualClock], None]] = {
+    "freed": lambda i, c: i.set_available("d7", True),
+    "marked busy": lambda i, c: i.set_available("d7", False),
+    "moved with a flag": lambda i, c: i.upsert("d7", 40.0, -74.0, available=False),
+    "removed and back": lambda i, c: (i.remove("d7"), i.upsert("d7", 40.0, -74.0)),
+    "stale and back": lambda i, c: (c.advance(61.0), i.upsert("d7", 40.0, -74.0)),
+    "stale and back busy": lambda i, c: (
+        c.advance(61.0),
+        i.upsert("d7", 40.0, -74.0, available=False),
+    ),
+    "freed and claimed again": lambda i, c: (
+        i.set_available("d7", True),
+        i.claim("d7", "other"),
+    ),
+}
+
+
+@pytest.mark.parametrize("ending", ENDINGS)
+def test_an_unclaim_frees_a_driver_only_while_its_claim_holds(make: Factory, ending: str) -> None:
+    clock = ManualClock()
+    index = make(clock)
+    index.upsert("d7", 40.0, -74.0)
+    assert index.claim("d7", "mine") and not index.claim("d7", "other")  # a compare-and-set
+    index.upsert("d7", 40.0001, -74.0)  # a location update keeps flag and claim
+    ENDINGS[ending](index, clock)
+    before = index.get("d7")
+    assert not index.unclaim("d7", "mine")
+    assert index.get("d7") == before
+
+
+def test_an_unclaim_frees_a_driver_its_claim_still_holds(make: Factory) -> None:
+    index = make(ManualClock())
+    index.upsert("d7", 40.0, -74.0)
+    assert index.claim("d7", "mine")
+    index.upsert("d7", 40.0001, -74.0)
+    assert not index.unclaim("d7", "other")
+    assert index.unclaim("d7", "mine")
+    assert index.get("d7").available  # type: ignore[union-attr]
+    assert not index.unclaim("d7", "mine")  # once
+
+
+@pytest.mark.parametrize("cls", [GeohashIndex, H3Index])
+def test_a_bulk_load_ends_the_claims_of_its_drivers(cls: type[GeohashIndex]) -> None:
+    index = cls(clock=ManualClock())
+    index.upsert("d7", 40.0, -74.0)
+    assert index.claim("d7", "mine")
+    index.bulk_load([("d7", 40.0, -74.0)], available=False)
+    assert not index.unclaim("d7", "mine")
+    assert not index.get("d7").available  # type: ignore[union-attr]
+
+
+def test_claim_refuses_an_unknown_driver_and_a_bad_token(make: Factory) -> None:
+    index = make(ManualClock())
+    with pytest.raises(DriverNotFound):
+        index.claim("nobody", "mine")
+    index.upsert("d7", 40.0, -74.0)
+    for bad in ["", 7, None, "é"]:
+        with pytest.raises(GeoError, match="token="):
+            index.claim("d7", bad)  # type: ignore[arg-type]
+        with pytest.raises(GeoError, match="token="):
+            index.unclaim("d7", bad)  # type: ignore[arg-type]
+    assert index.get("d7").available  # type: ignore[union-attr]

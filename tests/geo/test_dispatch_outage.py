@@ -3,8 +3,10 @@
 ``Dispatcher.request`` marks the driver it found busy (the claim), then records the rider. When
 the claim's reply is lost (Redis applied it, the answer never came), the request raises; the
 driver used to stay busy with no rider, passed over by every search for good, since a location
-update keeps a live driver's flag. The dispatcher now frees such a driver again, at once if the
-store answers, else before the next request's search.
+update keeps a live driver's flag. The dispatcher now undoes such a claim, at once if the
+store answers, else before the next request's search; the undo frees the driver only if that
+claim still holds it, so it never frees a driver another dispatch server sharing the fleet (or
+the driver itself) has taken since.
 """
 
 from __future__ import annotations
@@ -17,23 +19,34 @@ import pytest
 
 from designpatterns_ref.clock import ManualClock
 from designpatterns_ref.geo import Dispatcher, GeoUnavailable, RedisGeoIndex
+from designpatterns_ref.geo.base import Match
 
 pytestmark = pytest.mark.redis
 _keys = itertools.count()
 
 
 class LostReplies(RedisGeoIndex):
-    """A Redis index whose next ``set_available`` calls fail: ``applied`` ones reach the server
-    before the reply is lost, the others never reach it (the server down)."""
+    """A Redis index whose next flag writes (``claim``, ``unclaim``, ``set_available``) fail:
+    ``applied`` ones reach the server before the reply is lost, the others never reach it (the
+    server down)."""
 
     failures: list[bool]
 
-    def set_available(self, driver_id: str, available: bool) -> None:
+    def _write(self, call: Any) -> Any:
         if self.failures:
             if self.failures.pop(0):
-                super().set_available(driver_id, available)
+                call()
             raise GeoUnavailable("the server did not answer in time")
-        super().set_available(driver_id, available)
+        return call()
+
+    def set_available(self, driver_id: str, available: bool) -> None:
+        self._write(lambda: super(LostReplies, self).set_available(driver_id, available))
+
+    def claim(self, driver_id: str, token: str) -> bool:
+        return bool(self._write(lambda: super(LostReplies, self).claim(driver_id, token)))
+
+    def unclaim(self, driver_id: str, token: str) -> bool:
+        return bool(self._write(lambda: super(LostReplies, self).unclaim(driver_id, token)))
 
 
 @pytest.fixture
@@ -89,3 +102,93 @@ def test_a_driver_with_a_rider_is_never_freed_by_a_failed_claim(index: Any) -> N
         dispatcher.request("r2", 40.0, -74.0)
     assert not index.get("d1").available  # type: ignore[union-attr]
     assert dispatcher.assignments["r1"].driver_id == "d1"
+
+
+@pytest.fixture
+def second(index: Any) -> Iterator[RedisGeoIndex]:
+    """Another dispatch server's view of the same fleet (same keys, same clock)."""
+    made = RedisGeoIndex(index._client, key=index.key, clock=index._live.clock)
+    yield made
+
+
+@pytest.mark.parametrize("applied", [False, True])
+def test_an_undo_never_frees_a_driver_another_dispatcher_took(
+    index: Any, second: RedisGeoIndex, applied: bool
+) -> None:
+    a, b = Dispatcher(index), Dispatcher(second)
+    b.update("d1", 40.0, -74.0)
+    index.failures = [applied, False]  # the claim (applied or not), then its undo, both fail
+    with pytest.raises(GeoUnavailable):
+        a.request("r1", 40.0, -74.0)
+    got = b.request("r2", 40.0, -74.0)
+    if applied:  # A's claim holds d1 until A undoes it
+        assert got is None
+        got = a.request("r3", 40.0, -74.0)  # the undo, then the search: A gets it back
+        assert got is not None and got.driver_id == "d1"
+        assert b.request("r4", 40.0, -74.0) is None
+    else:  # A's claim never reached the server: d1 was free for B
+        assert got is not None and got.driver_id == "d1"
+        assert a.request("r3", 40.0, -74.0) is None  # not d1 again: it is B's
+    state = index.get("d1")
+    assert state is not None and not state.available
+    owners = [d.assignments for d in (a, b)]
+    assert sum(1 for o in owners for x in o.values() if x.driver_id == "d1") == 1
+
+
+@pytest.mark.parametrize("applied", [False, True])
+def test_an_undo_never_frees_a_driver_that_marked_itself_busy(
+    index: Any, second: RedisGeoIndex, applied: bool
+) -> None:
+    a = Dispatcher(index)
+    a.update("d1", 40.0, -74.0)
+    index.failures = [applied, False]
+    with pytest.raises(GeoUnavailable):
+        a.request("r1", 40.0, -74.0)
+    second.set_available("d1", False)  # the driver goes off duty through the shared index
+    assert a.request("r2", 40.0, -74.0) is None
+    assert not index.get("d1").available  # type: ignore[union-attr]
+
+
+def test_a_location_update_keeps_the_claim_an_undo_settles(index: Any) -> None:
+    a = Dispatcher(index)
+    a.update("d1", 40.0, -74.0)
+    index.failures = [True, False]  # the claim applied, the undo down
+    with pytest.raises(GeoUnavailable):
+        a.request("r1", 40.0, -74.0)
+    index.upsert("d1", 40.0, -74.0001)  # its phone reports straight to the index
+    got = a.request("r2", 40.0, -74.0)
+    assert got is not None and got.driver_id == "d1"
+
+
+class Racing(RedisGeoIndex):
+    """An index whose next search lets another dispatcher run before the claim."""
+
+    meanwhile: Any = None
+
+    def nearest(self, *args: Any, **kwargs: Any) -> list[Match]:
+        found = super().nearest(*args, **kwargs)
+        if self.meanwhile is not None:
+            run, self.meanwhile = self.meanwhile, None
+            run()
+        return found
+
+
+def test_two_dispatchers_never_claim_one_driver(redis_url: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    key, clock = f"race:{next(_keys)}", ManualClock()
+    racing = Racing(client, key=key, clock=clock)
+    other = RedisGeoIndex(client, key=key, clock=clock)
+    try:
+        a, b = Dispatcher(racing), Dispatcher(other)
+        b.update("d1", 40.0, -74.0)
+        b.update("d2", 40.0, -74.01)
+        taken: list[Any] = []
+        racing.meanwhile = lambda: taken.append(b.request("r2", 40.0, -74.0))
+        got = a.request("r1", 40.0, -74.0)  # found d1; B took it before A's claim
+        assert taken[0] is not None and taken[0].driver_id == "d1"
+        assert got is not None and got.driver_id == "d2"
+    finally:
+        racing.clear()
+        client.close()

@@ -166,11 +166,15 @@ class BucketIndex(LiveIndex):
         # Reading the buckets makes those of new cells (Cells is a defaultdict).
         deque(map(setitem, map(cells.__getitem__, keys), ids, table.values()), maxlen=0)
         live.push_batch(at, ids)
+        if live.claims:  # a flag written for each: it ends their claims
+            for driver_id in ids:
+                live.claims.pop(driver_id, None)
 
     def remove(self, driver_id: str) -> bool:
         """Forget a driver; True if it was there (a stale driver is not: it expires first)."""
         driver_id = check_driver_id(driver_id)
         self._expire()
+        self._live.claims.pop(driver_id, None)
         record = self._live.drivers.pop(driver_id, None)
         if record is None:
             return False
@@ -186,6 +190,7 @@ class BucketIndex(LiveIndex):
             raise GeoTypeError(f"available={shown(available)} must be True or False")
         lat, lon, _, at, key = self._live.record(check_driver_id(driver_id))
         self._cells[key][driver_id] = self._live.drivers[driver_id] = (lat, lon, available, at, key)
+        self._live.claims.pop(driver_id, None)
 
     def _expire(self) -> None:
         self._live.stale(self._drop)

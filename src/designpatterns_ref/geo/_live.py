@@ -44,6 +44,7 @@ from designpatterns_ref.geo.base import (
     check_lat,
     check_lon,
     check_radius,
+    check_token,
     matches,
 )
 
@@ -58,7 +59,7 @@ Record = tuple[float, float, bool, float, int]
 class LiveTable:
     """Driver positions by id, with the TTL bookkeeping; the indexes keep their own structure."""
 
-    __slots__ = ("batched", "batches", "clock", "drivers", "heap", "ttl")
+    __slots__ = ("batched", "batches", "claims", "clock", "drivers", "heap", "ttl")
 
     def __init__(self, *, ttl: float | None, clock: Callable[[], float] | None) -> None:
         if ttl is not None:
@@ -74,6 +75,8 @@ class LiveTable:
         self.heap: list[tuple[float, str] | tuple[float, str, int]] = []
         self.batches: dict[int, list[str]] = {}
         self.batched = 0  # driver ids held in batches
+        # driver_id -> token of the claim that made it busy; every write of a flag ends it
+        self.claims: dict[str, str] = {}
 
     def check_fix(
         self, driver_id: object, lat: object, lon: object, available: object, at: object
@@ -97,6 +100,8 @@ class LiveTable:
             raise GeoError(f"at={shown(at)} must be a finite number of seconds or None")
         if available is None:
             available = self.kept(driver_id, now)
+        elif self.claims:  # a flag written: it ends the driver's claim
+            self.claims.pop(driver_id, None)
         return driver_id, lat, lon, available, float(at)
 
     def kept(self, driver_id: str, now: float | None) -> bool:
@@ -104,14 +109,17 @@ class LiveTable:
         never frees a busy driver), True for a driver unknown or stale (it comes back new).
 
         ``now`` is the clock's reading if the caller has one; else the clock is read, and only
-        when a stale record must be told from a live one.
+        when a stale record must be told from a live one. A driver that comes back new loses
+        its claim (see :meth:`LiveIndex.claim`).
         """
         rec = self.drivers.get(driver_id)
-        if rec is None:
-            return True
-        if self.ttl is not None and rec[3] < (self.now() if now is None else now) - self.ttl:
-            return True
-        return rec[2]
+        if rec is not None and (
+            self.ttl is None or rec[3] >= (self.now() if now is None else now) - self.ttl
+        ):
+            return rec[2]  # busy keeps its claim, if any; a free driver has none
+        if self.claims:  # comes back new: no claim survives
+            self.claims.pop(driver_id, None)
+        return True
 
     def now(self) -> float:
         """One reading of the clock, refused with GeoError unless it is a finite number."""
@@ -229,6 +237,7 @@ class LiveTable:
                     if drop is not None:
                         drop(driver_id)
                     del drivers[driver_id]
+                    self.claims.pop(driver_id, None)
                     gone.append(driver_id)
         return gone
 
@@ -355,3 +364,40 @@ class LiveIndex:
     def __contains__(self, driver_id: object) -> bool:
         self._expire()
         return isinstance(driver_id, str) and driver_id in self._live.drivers
+
+    def set_available(self, driver_id: str, available: bool) -> None:
+        raise NotImplementedError
+
+    def claim(self, driver_id: str, token: str) -> bool:
+        """Mark a driver busy only if it is free, and note ``token`` as the claim's (a
+        compare-and-set): True if claimed, False if it was busy already.
+
+        Raises :class:`~designpatterns_ref.geo.base.DriverNotFound` if unknown or stale (nothing
+        changes). Not thread-safe on its own: callers sharing the index hold one lock around it
+        (as :class:`~designpatterns_ref.geo.dispatch.Dispatcher` does).
+        """
+        driver_id, token = check_driver_id(driver_id), check_token(token)
+        if not self._live.record(driver_id)[2]:
+            return False
+        self.set_available(driver_id, False)
+        self._live.claims[driver_id] = token
+        return True
+
+    def unclaim(self, driver_id: str, token: str) -> bool:
+        """Undo the claim ``token``: free the driver only if that claim still holds it; True if
+        freed.
+
+        Any flag written since (another claim, ``set_available``, ``upsert`` with
+        ``available``, a removal, expiry) ends the claim, and then nothing changes; a location
+        update that keeps the flag keeps the claim.
+        """
+        driver_id, token = check_driver_id(driver_id), check_token(token)
+        live = self._live
+        if live.claims.get(driver_id) != token:
+            return False
+        try:
+            live.record(driver_id)
+        except DriverNotFound:  # stale: it comes back new with its next fix
+            return False
+        self.set_available(driver_id, True)  # which ends the claim
+        return True

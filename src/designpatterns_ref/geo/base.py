@@ -49,6 +49,7 @@ __all__ = [
     "check_lat",
     "check_lon",
     "check_radius",
+    "check_token",
     "matches",
 ]
 
@@ -117,6 +118,12 @@ class DriverIndex(Protocol):
     Drivers whose last fix is older than the index's ``ttl`` (on its clock) are dropped.
     ``upsert`` without ``available`` keeps a live driver's flag (a location update never frees
     a busy driver); a new or stale driver comes in available.
+
+    ``claim(driver_id, token)`` is a compare-and-set: it marks the driver busy only if it is
+    free (True; False if busy; ``DriverNotFound`` if unknown or stale) and notes ``token``.
+    ``unclaim(driver_id, token)`` frees the driver only if that claim still holds it: any flag
+    written since (another claim, ``set_available``, ``upsert`` with ``available``, a removal,
+    expiry) ends the claim, a location update that keeps the flag does not.
     """
 
     def upsert(
@@ -132,6 +139,10 @@ class DriverIndex(Protocol):
     def remove(self, driver_id: str) -> bool: ...
 
     def set_available(self, driver_id: str, available: bool) -> None: ...
+
+    def claim(self, driver_id: str, token: str) -> bool: ...
+
+    def unclaim(self, driver_id: str, token: str) -> bool: ...
 
     def get(self, driver_id: str) -> DriverState | None: ...
 
@@ -196,6 +207,15 @@ def check_k(value: object) -> int:
         raise GeoTypeError(f"k={shown(value)} must be an int")
     if value < 1:
         raise GeoError(f"k={shown(value)} must be at least 1")
+    return value
+
+
+def check_token(value: object) -> str:
+    """Return ``value`` as a claim token (a non-empty ASCII str), or raise :class:`GeoError`."""
+    if not isinstance(value, str):
+        raise GeoTypeError(f"token={shown(value)} must be a str, not {type(value).__name__}")
+    if not value or not value.isascii():
+        raise GeoError(f"token={shown(value[:80])} must be a non-empty ASCII string")
     return value
 
 

@@ -67,6 +67,7 @@ class BruteForceIndex(LiveIndex):
         """Forget a driver; True if it was there (a stale driver is not: it expires first)."""
         driver_id = check_driver_id(driver_id)
         self._expire()
+        self._live.claims.pop(driver_id, None)
         return self._live.drivers.pop(driver_id, None) is not None
 
     def set_available(self, driver_id: str, available: bool) -> None:
@@ -78,6 +79,7 @@ class BruteForceIndex(LiveIndex):
             raise GeoTypeError(f"available={shown(available)} must be True or False")
         lat, lon, _, at, cell = self._live.record(check_driver_id(driver_id))
         self._live.drivers[driver_id] = (lat, lon, available, at, cell)
+        self._live.claims.pop(driver_id, None)
 
     def _expire(self) -> None:
         self._live.stale()

@@ -6,8 +6,12 @@ Matching is a read (the nearest available driver) followed by a write (mark that
 between the two, another request can read the same driver. The dispatcher closes that race
 with one lock around read-then-write, so the pair is atomic for every thread sharing it. The
 trade-off is throughput: requests are matched one at a time, which a single in-memory index
-serves in tens of microseconds each; a fleet spread over many dispatch servers would instead
-shard by region or claim the driver with a compare-and-set in the shared store.
+serves in tens of microseconds each.
+
+Dispatch servers that share one store (a Redis index) hold no lock in common, so the write is a
+compare-and-set: ``index.claim`` marks the driver busy only if it is still free, and notes a
+token of this dispatcher's (its id and a counter) beside the flag, in one step on the server.
+Two servers that found the same driver cannot both take it: the loser searches again.
 
 The policy is greedy, nearest driver first, in arrival order; a batch matcher (solving the
 assignment over a few seconds of requests) can lower total pickup distance, at the price of
@@ -19,11 +23,14 @@ takes the next driver, or returns None when no live one is left. It never fails 
 
 A claim can also fail after the store applied it (a Redis index whose reply was lost): the
 request raises, and the driver would stay busy with no rider, passed over by every search, its
-location updates keeping the flag. So a driver whose claim failed is freed again at once if the
-store answers, else before the next request's search.
+location updates keeping the flag. So the dispatcher undoes a claim that failed with
+``index.unclaim(driver, token)``, at once if the store answers, else before the next request's
+search. The undo frees the driver only if that very claim still holds it: once anyone has
+written its flag since (another server's claim, the driver marking itself busy, a release), the
+claim is over and the undo changes nothing; a location update keeps both flag and claim.
 
-Complexity: one ``nearest(k=1)`` and one ``set_available`` per request, under a lock (one more
-of each for a driver that went stale in between, at most one per driver in the index).
+Complexity: one ``nearest(k=1)`` and one ``claim`` per request, under a lock (one more of each
+for a driver that went stale or was taken in between, at most one per driver in the index).
 
 >>> from designpatterns_ref.clock import ManualClock
 >>> from designpatterns_ref.geo.geohash_index import GeohashIndex
@@ -45,7 +52,9 @@ True
 from __future__ import annotations
 
 import contextlib
+import itertools
 import threading
+import uuid
 from dataclasses import dataclass
 
 from designpatterns_ref.errors import shown
@@ -98,16 +107,20 @@ class Dispatcher:
         self._lock = threading.Lock()
         self.assignments: dict[str, Assignment] = {}
         self._rider_of: dict[str, str] = {}
-        self._in_doubt: set[str] = set()  # drivers whose claim failed: maybe busy, no rider
+        # driver -> token of a claim that failed: maybe applied (busy, no rider), to undo
+        self._in_doubt: dict[str, str] = {}
+        self._id = uuid.uuid4().hex[:16]  # tells this dispatcher's claims from others'
+        self._claims = itertools.count(1)
 
     def request(self, rider_id: str, lat: float, lon: float) -> Assignment | None:
         """Match ``rider_id`` to the nearest available driver and mark it busy; None if none.
 
-        A driver that goes stale between the search and the claim is passed over for the next
-        one (at most one retry per driver in the index; with a clock that keeps stepping back
-        and forth past a fix's expiry, None after that many). So is a driver found free while
-        it still has a rider (an index write marked it available): it is marked busy again,
-        and keeps its rider until :meth:`release`.
+        The claim is a compare-and-set (``index.claim``): a driver that goes stale, or that
+        another writer (another dispatch server on a shared index) takes, between the search and
+        the claim is passed over for the next one (at most one retry per driver in the index;
+        with a clock that keeps stepping back and forth past a fix's expiry, None after that
+        many). So is a driver found free while it still has a rider (an index write marked it
+        available): it is marked busy again, and keeps its rider until :meth:`release`.
         """
         if not isinstance(rider_id, str) or not rider_id:
             raise GeoTypeError(f"rider_id={shown(rider_id)} must be a non-empty str")
@@ -124,14 +137,17 @@ class Dispatcher:
                 if not matches:
                     return None
                 match = matches[0]
+                token = f"{self._id}:{next(self._claims)}"
                 try:
-                    self.index.set_available(match.driver_id, False)
+                    claimed = self.index.claim(match.driver_id, token)
                 except DriverNotFound:
                     continue
-                except GeoUnavailable:  # the store may have applied it: free the driver again
-                    self._in_doubt.add(match.driver_id)
+                except GeoUnavailable:  # the store may have applied it: undo it if so
+                    self._in_doubt[match.driver_id] = token
                     self._settle()
                     raise
+                if not claimed:  # another writer took it since the search
+                    continue
                 if match.driver_id not in self._rider_of:
                     break
                 # Another writer marked a driver on a trip free: it stays busy (just marked so
@@ -144,16 +160,15 @@ class Dispatcher:
             return assignment
 
     def _settle(self) -> None:
-        """Free the drivers whose claim failed (none has a rider), while the store answers."""
-        for driver_id in sorted(self._in_doubt):
+        """Undo the claims that failed, while the store answers: each frees its driver only if
+        that claim still holds it (and the driver has no rider of ours)."""
+        for driver_id, token in sorted(self._in_doubt.items()):
             if driver_id not in self._rider_of:
                 try:
-                    self.index.set_available(driver_id, True)
-                except DriverNotFound:
-                    pass
+                    self.index.unclaim(driver_id, token)
                 except GeoUnavailable:
                     return  # still down: the next request tries again
-            self._in_doubt.discard(driver_id)
+            del self._in_doubt[driver_id]
 
     def update(self, driver_id: str, lat: float, lon: float, *, at: float | None = None) -> None:
         """A driver's location update (``index.upsert``), under the dispatcher's lock.

@@ -163,8 +163,12 @@ class GeohashIndex(BucketIndex):
                 at = check_reading(at)
             if available is None:
                 available = live.kept(driver_id, at)
+            elif live.claims:
+                live.claims.pop(driver_id, None)
         elif available is None:
             available = live.kept(driver_id, None)
+        elif live.claims:
+            live.claims.pop(driver_id, None)
         # The cell by one multiplication per axis. Unlike geohash.encode it does not correct the
         # last bit, so a driver within ~1e-13 degrees of an edge may land in the cell next door;
         # the search's bound keeps a 1 mm margin, far more than that, so answers stay exact.

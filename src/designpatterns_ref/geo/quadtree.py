@@ -169,6 +169,7 @@ class QuadTreeIndex(LiveIndex):
             return False
         self._delete(driver_id)
         del self._live.drivers[driver_id]
+        self._live.claims.pop(driver_id, None)
         return True
 
     def set_available(self, driver_id: str, available: bool) -> None:
@@ -180,6 +181,7 @@ class QuadTreeIndex(LiveIndex):
             raise GeoTypeError(f"available={shown(available)} must be True or False")
         lat, lon, _, at, cell = self._live.record(check_driver_id(driver_id))
         self._live.drivers[driver_id] = (lat, lon, available, at, cell)
+        self._live.claims.pop(driver_id, None)
         node = self._root
         while node.points is None:
             node = node.child_for(lat, lon)

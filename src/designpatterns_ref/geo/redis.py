@@ -25,7 +25,9 @@ within the unpadded radius, which proves none outside can beat them. Once the ra
 them when there is no bound) and stops there, so a driver on another continent is still found.
 An update is one Lua script (geo set, free-driver set, coordinates, fix time; a busy driver stays
 busy) and a change of the free flag another; stale drivers are removed by a Lua script,
-atomically, before each read.
+atomically, before each read. A dispatch server claims a driver with a compare-and-set (one Lua
+script: busy only if free, with the claim's token kept beside the flag), and undoes a claim
+whose reply was lost with another that frees the driver only if that token still holds it.
 
 Complexity: O(log n) per update on the server; a search costs one or a few round trips plus
 O(candidates) here.
@@ -55,6 +57,7 @@ from designpatterns_ref.geo.base import (
     Match,
     check_driver_id,
     check_k,
+    check_token,
     matches,
 )
 from designpatterns_ref.geo.geohash import REDIS_LAT_LIMIT
@@ -82,6 +85,7 @@ for _, id in ipairs(ids) do
   redis.call('ZREM', KEYS[2], id)
   redis.call('HDEL', KEYS[3], id)
   redis.call('ZREM', KEYS[4], id)
+  redis.call('HDEL', KEYS[5], id)
 end
 return #ids
 """
@@ -89,7 +93,8 @@ return #ids
 # Set one driver's flag where it stands, reading and writing in one step on the server (a
 # driver moved or removed meanwhile is never put back): the free set takes the geo set's score.
 # A driver whose fix is older than the cutoff ARGV[3] ('' for no TTL) is stale, so unknown:
-# refused like a missing one, and nothing else is touched (no driver expires here).
+# refused like a missing one, and nothing else is touched (no driver expires here). An explicit
+# flag ends any claim on the driver (KEYS[5]), so a dispatcher's undo no longer matches.
 _SET_AVAILABLE = """
 local raw = redis.call('HGET', KEYS[3], ARGV[1])
 if not raw then return 0 end
@@ -101,23 +106,59 @@ else
   redis.call('ZREM', KEYS[2], ARGV[1])
 end
 redis.call('HSET', KEYS[3], ARGV[1], lat .. ' ' .. lon .. ' ' .. ARGV[2] .. ' ' .. at)
+redis.call('HDEL', KEYS[5], ARGV[1])
+return 1
+"""
+
+# Claim a driver: mark it busy only if it is live and free, and note the claim's token beside
+# the flag (KEYS[5]), in one step. ARGV: id, token, stale cutoff. 1 claimed, 0 busy, -1 unknown
+# or stale (nothing touched).
+_CLAIM = """
+local raw = redis.call('HGET', KEYS[3], ARGV[1])
+if not raw then return -1 end
+local lat, lon, flag, at = string.match(raw, '^(%S+) (%S+) (%S+) (%S+)$')
+if ARGV[3] ~= '' and tonumber(at) < tonumber(ARGV[3]) then return -1 end
+if flag ~= '1' then return 0 end
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('HSET', KEYS[3], ARGV[1], lat .. ' ' .. lon .. ' 0 ' .. at)
+redis.call('HSET', KEYS[5], ARGV[1], ARGV[2])
+return 1
+"""
+
+# Undo a claim: free the driver only if the claim with this token still holds it (no flag was
+# written since, by anyone), in one step. ARGV: id, token, stale cutoff. 1 freed, 0 not.
+_UNCLAIM = """
+if redis.call('HGET', KEYS[5], ARGV[1]) ~= ARGV[2] then return 0 end
+local raw = redis.call('HGET', KEYS[3], ARGV[1])
+if not raw then return 0 end
+local lat, lon, _, at = string.match(raw, '^(%S+) (%S+) (%S+) (%S+)$')
+if ARGV[3] ~= '' and tonumber(at) < tonumber(ARGV[3]) then return 0 end
+redis.call('HDEL', KEYS[5], ARGV[1])
+redis.call('ZADD', KEYS[2], redis.call('ZSCORE', KEYS[1], ARGV[1]), ARGV[1])
+redis.call('HSET', KEYS[3], ARGV[1], lat .. ' ' .. lon .. ' 1 ' .. at)
 return 1
 """
 
 
 # Add or move one driver in one step on the server. ARGV: id, lon, lat, flag ('1', '0', or ''
 # to keep a live driver's flag), fix time, stale cutoff ('' for no TTL). A driver unknown, or
-# whose fix is older than the cutoff, comes in free when no flag is given.
+# whose fix is older than the cutoff, comes in free when no flag is given. A kept flag keeps the
+# driver's claim (KEYS[5]); any other ends it.
 _UPSERT = """
 local flag = ARGV[4]
+local kept = false
 if flag == '' then
   flag = '1'
   local raw = redis.call('HGET', KEYS[3], ARGV[1])
   if raw then
     local _, _, old, at = string.match(raw, '^(%S+) (%S+) (%S+) (%S+)$')
-    if ARGV[6] == '' or tonumber(at) >= tonumber(ARGV[6]) then flag = old end
+    if ARGV[6] == '' or tonumber(at) >= tonumber(ARGV[6]) then
+      flag = old
+      kept = true
+    end
   end
 end
+if not kept then redis.call('HDEL', KEYS[5], ARGV[1]) end
 redis.call('GEOADD', KEYS[1], ARGV[2], ARGV[3], ARGV[1])
 if flag == '1' then
   redis.call('GEOADD', KEYS[2], ARGV[2], ARGV[3], ARGV[1])
@@ -135,7 +176,7 @@ class RedisGeoIndex:
     """Drivers in Redis geo sets, searched with ``GEOSEARCH`` and re-ranked exactly.
 
     ``client`` is a ``redis.Redis`` (``decode_responses`` either way) or a ``redis://`` URL;
-    ``key`` prefixes the four keys it uses. Safe to share between threads and processes: Redis
+    ``key`` prefixes the five keys it uses. Safe to share between threads and processes: Redis
     serialises the updates.
 
     The index talks through a twin of the client with the same settings (shared by every index
@@ -172,10 +213,22 @@ class RedisGeoIndex:
         self.key = key
         self._all, self._free = f"{key}:geo", f"{key}:free"
         self._meta, self._at = f"{key}:pos", f"{key}:at"
+        self._claims = f"{key}:claim"  # driver id -> token of the claim that made it busy
         self._purge = client.register_script(_PURGE)
         self._set_available = client.register_script(_SET_AVAILABLE)
         self._upsert = client.register_script(_UPSERT)
+        self._claim = client.register_script(_CLAIM)
+        self._unclaim = client.register_script(_UNCLAIM)
         self._hint = 500.0  # metres: where the next k-nearest search starts
+
+    def _keys(self) -> list[str]:
+        """The five keys every script takes, in the order the scripts name them."""
+        return [self._all, self._free, self._meta, self._at, self._claims]
+
+    def _cutoff(self) -> str:
+        """The oldest fix time still live, as the scripts take it ('' for no TTL)."""
+        ttl = self._live.ttl
+        return "" if ttl is None else repr(self._live.now() - ttl)
 
     @staticmethod
     def _text(value: Any) -> str:
@@ -212,7 +265,7 @@ class RedisGeoIndex:
         self._check_lat(lat, "upsert:")
         ttl = self._live.ttl
         cutoff = "" if flag is not None or ttl is None else repr(self._live.now() - ttl)
-        keys = [self._all, self._free, self._meta, self._at]
+        keys = self._keys()
         code = "" if flag is None else str(int(flag))
         self._upsert(keys=keys, args=[driver_id, repr(lon), repr(lat), code, repr(at), cutoff])
 
@@ -225,12 +278,13 @@ class RedisGeoIndex:
         pipe.zrem(self._free, driver_id)
         pipe.hdel(self._meta, driver_id)
         pipe.zrem(self._at, driver_id)
+        pipe.hdel(self._claims, driver_id)
         return bool(pipe.execute()[0])
 
     def _expire(self) -> None:
         if self._live.ttl is not None:
             cutoff = self._live.now() - self._live.ttl
-            self._purge(keys=[self._all, self._free, self._meta, self._at], args=[repr(cutoff)])
+            self._purge(keys=self._keys(), args=[repr(cutoff)])
 
     def _state(self, driver_id: str, raw: Any) -> DriverState:
         lat, lon, available, at = self._text(raw).split()
@@ -245,7 +299,8 @@ class RedisGeoIndex:
 
     def set_available(self, driver_id: str, available: bool) -> None:
         """Mark a known driver free or busy without moving it, in one step on the server (a
-        Lua script), so a move or removal by another process meanwhile is never undone.
+        Lua script), so a move or removal by another process meanwhile is never undone. It ends
+        the driver's claim, if any (see :meth:`claim`).
 
         Raises :class:`~designpatterns_ref.geo.base.DriverNotFound` (a ``KeyError``) if unknown
         or stale; a refused call changes nothing (no stale driver expires).
@@ -253,11 +308,33 @@ class RedisGeoIndex:
         if available is not True and available is not False:
             raise GeoTypeError(f"available={shown(available)} must be True or False")
         driver_id = check_driver_id(driver_id)
-        ttl = self._live.ttl
-        cutoff = "" if ttl is None else repr(self._live.now() - ttl)
-        keys = [self._all, self._free, self._meta, self._at]
-        if not self._set_available(keys=keys, args=[driver_id, int(available), cutoff]):
+        keys = self._keys()
+        if not self._set_available(keys=keys, args=[driver_id, int(available), self._cutoff()]):
             raise DriverNotFound(f"driver_id={shown(driver_id)} is not in the index (or is stale)")
+
+    def claim(self, driver_id: str, token: str) -> bool:
+        """Mark a driver busy only if it is free, and note ``token`` as the claim's, in one step
+        on the server (a compare-and-set): True if claimed, False if it was busy already.
+
+        Two dispatch servers that found the same driver cannot both claim it. Raises
+        :class:`~designpatterns_ref.geo.base.DriverNotFound` if unknown or stale (nothing changes).
+        """
+        driver_id, token = check_driver_id(driver_id), check_token(token)
+        got = self._claim(keys=self._keys(), args=[driver_id, token, self._cutoff()])
+        if int(got) < 0:
+            raise DriverNotFound(f"driver_id={shown(driver_id)} is not in the index (or is stale)")
+        return bool(got)
+
+    def unclaim(self, driver_id: str, token: str) -> bool:
+        """Undo the claim ``token``: free the driver only if that claim still holds it, in one
+        step on the server; True if freed.
+
+        Any flag written since (another claim, :meth:`set_available`, an ``upsert`` with
+        ``available``, a removal, expiry) ends the claim, and then nothing changes; a location
+        update that keeps the flag keeps the claim.
+        """
+        driver_id, token = check_driver_id(driver_id), check_token(token)
+        return bool(self._unclaim(keys=self._keys(), args=[driver_id, token, self._cutoff()]))
 
     def _candidates(
         self, lat: float, lon: float, radius: float, available_only: bool
@@ -350,7 +427,7 @@ class RedisGeoIndex:
 
     def clear(self) -> None:
         """Delete every key this index uses."""
-        self._client.delete(self._all, self._free, self._meta, self._at)
+        self._client.delete(*self._keys())
 
     def __repr__(self) -> str:
         return f"RedisGeoIndex(key={self.key!r}, ttl={self._live.ttl!r})"

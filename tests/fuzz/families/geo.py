@@ -127,6 +127,14 @@ def _index_entries(name: str, make: Callable[[], Any], snap: Any) -> list[Entry]
         make=make,
         snapshot=snap,
     )
+    for m in ("claim", "unclaim"):
+        out += per_argument(
+            f"{name}.{m}",
+            method(m),
+            {"driver_id": "ana", "token": "t1"},
+            make=make,
+            snapshot=snap,
+        )
     out += per_argument(
         f"{name}.nearest",
         method("nearest"),
