@@ -41,12 +41,22 @@ class Said:
     """A model's answer: the fields of a Decision that the sequences compare."""
 
     def __init__(
-        self, allowed: bool, remaining: int, retry: F | float = 0, delay: F = F(0)
+        self,
+        allowed: bool,
+        remaining: int,
+        retry: F | float = 0,
+        delay: F = F(0),
+        reset: F | None = None,
     ) -> None:
         self.allowed, self.remaining, self.retry, self.delay = allowed, remaining, retry, delay
+        self.reset = reset  # reset_after, where the model keeps it (None: not compared)
 
     def __repr__(self) -> str:
-        return f"Said({self.allowed}, {self.remaining}, {float(self.retry)}, {float(self.delay)})"
+        reset = None if self.reset is None else float(self.reset)
+        return (
+            f"Said({self.allowed}, {self.remaining}, {float(self.retry)}, {float(self.delay)}, "
+            f"{reset})"
+        )
 
 
 class Bucket:
@@ -61,11 +71,18 @@ class Bucket:
         if t > stamp:  # refill; a clock behind the stamp earns nothing
             tokens, stamp = min(R, tokens + (t - stamp) * R), t
         delay = (R - tokens) / R if self.queue else F(0)
+        # full again once the clock has caught up with the stamp and the bucket has refilled
+        behind = max(F(0), stamp - t)
         if tokens >= cost:
             if commit:
                 self.keys[key] = (tokens - cost, stamp)
-            return Said(True, math.floor(tokens - cost), 0, delay)
-        return Said(False, math.floor(tokens), stamp + (cost - tokens) / R - t)
+            return Said(True, math.floor(tokens - cost), 0, delay, behind + (R - tokens + cost) / R)
+        return Said(
+            False,
+            math.floor(tokens),
+            stamp + (cost - tokens) / R - t,
+            reset=behind + (R - tokens) / R,
+        )
 
 
 class Fixed:
@@ -84,8 +101,8 @@ class Fixed:
         if count + cost <= LIMIT:
             if commit:
                 self.keys[key] = (window, count + cost)
-            return Said(True, LIMIT - count - cost)
-        return Said(False, LIMIT - count, (window + 1) * PER - t)
+            return Said(True, LIMIT - count - cost, reset=(window + 1) * PER - t)
+        return Said(False, LIMIT - count, (window + 1) * PER - t, reset=(window + 1) * PER - t)
 
 
 class Counter:
@@ -187,11 +204,14 @@ class AllOf:
         said = [fix(p, p.decide(key, t, cost, False), t) for p in self.parts]
         if commit and all(s.allowed for s in said):
             said = [fix(p, p.decide(key, t, cost, True), t) for p in self.parts]
+        resets = [s.reset for s in said]
+        reset = None if None in resets else max(r for r in resets if r is not None)
         denied = [s for s in said if not s.allowed]
         if denied:
-            return max(denied, key=lambda s: s.retry)
+            worst = max(denied, key=lambda s: s.retry)
+            return Said(False, worst.remaining, worst.retry, worst.delay, reset)
         tightest = min(said, key=lambda s: s.remaining)
-        return Said(True, tightest.remaining, 0, max(s.delay for s in said))
+        return Said(True, tightest.remaining, 0, max(s.delay for s in said), reset)
 
     @property
     def keys(self) -> list[Any]:
@@ -248,6 +268,12 @@ def same(real: rl.Decision, said: Said, where: object, now: float) -> None:
     slack = (abs(now) + 1) * 2.0**-44
     assert said.retry - slack / 64 <= real.retry_after <= said.retry + slack, (where, real, said)
     assert math.isclose(real.delay, said.delay, rel_tol=1e-12, abs_tol=1e-12), (where, real)
+    if said.reset is not None:
+        assert math.isclose(real.reset_after, said.reset, rel_tol=1e-12, abs_tol=1e-12), (
+            where,
+            real,
+            said,
+        )
 
 
 def acquire_model(model: Any, key: str, t: float, cost: int, timeout: float | None) -> Any:
@@ -476,11 +502,17 @@ class EightPerTwo(Bucket):
         tokens, stamp = self.keys.get(key, (F(8), t))
         if t > stamp:
             tokens, stamp = min(F(8), tokens + (t - stamp) * 4), t
+        behind = max(F(0), stamp - t)
         if tokens >= cost:
             if commit:
                 self.keys[key] = (tokens - cost, stamp)
-            return Said(True, math.floor(tokens - cost))
-        return Said(False, math.floor(tokens), stamp + (cost - tokens) / 4 - t)
+            return Said(True, math.floor(tokens - cost), reset=behind + (8 - tokens + cost) / 4)
+        return Said(
+            False,
+            math.floor(tokens),
+            stamp + (cost - tokens) / 4 - t,
+            reset=behind + (8 - tokens) / 4,
+        )
 
 
 @MODEL_SETTINGS
@@ -492,3 +524,34 @@ def test_composites_on_every_backend_answer_as_their_model(
 ) -> None:
     limiter = composite(kind, backend, ManualClock(1_000.0), request)
     run(limiter, composite_model(kind), seq)
+
+
+# ------------------------------------------------------ a step back, then real time passes
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("algo", ["TokenBucket", "GCRA", "LeakyBucket"])
+def test_a_key_stepped_back_outlives_its_lead_on_redis_as_in_memory(
+    algo: str, redis_client: Any
+) -> None:
+    """After a step back the stamp stays ahead of the clock: the key's expiry must cover the
+    time until the clock is back at the stamp, or Redis forgets the key (a fresh burst) while
+    memory still counts it. Real time passes here, past the lead alone (0.4 s, no slack)."""
+    import time
+
+    from designpatterns_ref.ratelimit import redis as rr
+
+    clock = ManualClock(1_000.0)
+    memory = getattr(rl, algo)(5, 1.0, 2, clock=clock)  # 0.2 s a unit, burst 2
+    shared = getattr(rr, algo)(
+        redis_client, 5, 1.0, 2, clock=clock, name=f"back{next(_fresh)}", ttl_slack=0
+    )
+    for back in (0.0, -100.0):  # a unit at 1000, then one at 900: two units, 0.4 s of lead
+        clock.set(clock.now + back, allow_backwards=True)
+        assert memory.allow("k") == shared.allow("k")
+    time.sleep(0.6)
+    clock.advance(0.6)
+    for ask in ("peek", "allow"):
+        expected = getattr(memory, ask)("k")
+        assert not expected.allowed and expected.retry_after > 99  # time stood still
+        assert getattr(shared, ask)("k") == expected

@@ -183,10 +183,15 @@ algos.tb = function(key, commit, fill, burst, limit)
       stamp = now
     end
   end
+  -- full again once refilled, after a clock that stepped back is back at the stamp: the key
+  -- expires then, no sooner (a key forgotten early would grant a fresh burst)
+  local behind = 0.0
+  if stamp > now then behind = stamp - now end
   if tokens >= cost then
     tokens = tokens - cost
-    if commit then store(key, (burst - tokens) / fill, '<dd', tokens, stamp) end
-    return 1, limit, floor(tokens), 0, (burst - tokens) / fill, 0
+    local reset = (burst - tokens) / fill + behind
+    if commit then store(key, reset, '<dd', tokens, stamp) end
+    return 1, limit, floor(tokens), 0, reset, 0
   end
   local saved, since = state[1], state[2]
   local at = resolve(function(t)  -- refused: when the bucket holds cost again
@@ -194,7 +199,7 @@ algos.tb = function(key, commit, fill, burst, limit)
     if t > since then level = saved + (t - since) * fill end
     return level >= cost
   end, stamp + (cost - tokens) / fill, burst / fill)
-  return 0, limit, floor(tokens), wait_until(at), (burst - tokens) / fill, 0
+  return 0, limit, floor(tokens), wait_until(at), (burst - tokens) / fill + behind, 0
 end
 """,
     "gcra": r"""
@@ -217,11 +222,16 @@ algos.gcra = function(key, commit, speed, interval, burst)
   local lead = 0.0
   if state then lead = lead_at(now) end
   local ahead = lead + cost
+  -- a clock that stepped back must get back to the stamp before the TAT is reached: the key
+  -- expires then, no sooner (a key forgotten early would grant a fresh burst)
+  local behind = 0.0
+  if state and state[1] > now then behind = state[1] - now end
   if ahead <= burst then
     local stamp = now  -- the stamp never moves back
-    if state and state[1] > now then stamp = state[1] end
-    if commit then store(key, ahead * interval, '<dd', stamp, ahead) end
-    return 1, burst, floor(burst - ahead), 0, ahead * interval, 0
+    if behind > 0 then stamp = state[1] end
+    local reset = ahead * interval + behind
+    if commit then store(key, reset, '<dd', stamp, ahead) end
+    return 1, burst, floor(burst - ahead), 0, reset, 0
   end
   local at = resolve(function(t)  -- refused: when the TAT is close enough to t
     local passed = (t - state[1]) * speed
@@ -232,7 +242,7 @@ algos.gcra = function(key, commit, speed, interval, burst)
   end, state[1] + (state[2] - (burst - cost)) * interval, burst * interval)
   local remaining = 0
   if lead < burst then remaining = floor(burst - lead) end
-  return 0, burst, remaining, wait_until(at), lead * interval, 0
+  return 0, burst, remaining, wait_until(at), lead * interval + behind, 0
 end
 """,
     "leaky": r"""
@@ -247,10 +257,15 @@ algos.leaky = function(key, commit, leak, burst, limit)
       stamp = now
     end
   end
+  -- empty once drained, after a clock that stepped back is back at the stamp: the key
+  -- expires then, no sooner (a key forgotten early would grant a fresh burst)
+  local behind = 0.0
+  if stamp > now then behind = stamp - now end
   if level + cost <= burst then
     level = level + cost
-    if commit then store(key, level / leak, '<dd', level, stamp) end
-    return 1, limit, floor(burst - level), 0, level / leak, 0
+    local reset = level / leak + behind
+    if commit then store(key, reset, '<dd', level, stamp) end
+    return 1, limit, floor(burst - level), 0, reset, 0
   end
   local saved, since = state[1], state[2]
   local function admits(t)
@@ -260,7 +275,7 @@ algos.leaky = function(key, commit, leak, burst, limit)
     return water + cost <= burst
   end
   local at = resolve(admits, stamp + (level + cost - burst) / leak, burst / leak)
-  return 0, limit, floor(burst - level), wait_until(at), level / leak, 0
+  return 0, limit, floor(burst - level), wait_until(at), level / leak + behind, 0
 end
 """,
     "fw": r"""

@@ -92,6 +92,9 @@ class GCRA(UnitTimeLimiter):
                     raise bad_time("GCRA", at_time)
         ahead = lead + cost  # how far ahead the TAT would run after this request
         if ahead <= burst:
+            reset = ahead * interval
+            if state is not None and state[0] > at_time:  # a clock that stepped back: it must
+                reset += state[0] - at_time  # first get back to the stamp
             if commit:
                 if state is None:
                     self._remember(key, [at_time, ahead], at_time)
@@ -99,9 +102,7 @@ class GCRA(UnitTimeLimiter):
                     if at_time > state[0]:  # the stamp never moves back
                         state[0] = at_time
                     state[1] = ahead
-            return new_decision(
-                Decision, (True, self.limit, int(burst - ahead), 0.0, ahead * interval, 0.0)
-            )
+            return new_decision(Decision, (True, self.limit, int(burst - ahead), 0.0, reset, 0.0))
         assert state is not None  # a key never seen is never denied
         return self._refuse(state, cost, at_time, lead)
 
@@ -124,7 +125,10 @@ class GCRA(UnitTimeLimiter):
         if now + wait < at:
             wait = _next_up(wait, _INF)
         remaining = int(burst - lead) if lead < burst else 0
-        return new_decision(Decision, (False, self.limit, remaining, wait, lead * interval, 0.0))
+        reset = lead * interval
+        if stamp > now:  # a clock that stepped back: it must first get back to the stamp
+            reset += stamp - now
+        return new_decision(Decision, (False, self.limit, remaining, wait, reset, 0.0))
 
     def allow(self, key: Hashable, cost: int = 1) -> Decision:
         """Admit or deny a request of ``cost`` units for ``key``, consuming on admission."""
@@ -160,6 +164,8 @@ class GCRA(UnitTimeLimiter):
                     state[0] = stamp
                     state[1] = ahead
                     reset = ahead * self._interval
+                    if stamp > at_time:  # the clock stepped back: first back to the stamp
+                        reset += stamp - at_time
                     return new_decision(
                         Decision, (True, self.limit, int(self._burst - ahead), 0.0, reset, 0.0)
                     )

@@ -88,9 +88,10 @@ class LeakyBucket(BucketLimiter):
                 else:
                     state[0] = level
                     state[1] = stamp
-            return new_decision(
-                Decision, (True, self.limit, int(burst - level), 0.0, level / leak, 0.0)
-            )
+            reset = level / leak
+            if stamp > now:  # a clock that stepped back: it must first get back to the stamp
+                reset += stamp - now
+            return new_decision(Decision, (True, self.limit, int(burst - level), 0.0, reset, 0.0))
         assert state is not None  # a key never seen is never denied
         # Refused: room for cost once the level is down to burst - cost; check that time with
         # the arithmetic above replayed from the stored state, correct it once if it is short.
@@ -104,10 +105,10 @@ class LeakyBucket(BucketLimiter):
         wait = at - now  # wait_until, inlined: now + wait must reach at
         if now + wait < at:
             wait = _next_up(wait, _INF)
-        return new_decision(
-            Decision,
-            (False, self.limit, int(burst - level), wait, level / leak, 0.0),
-        )
+        reset = level / leak
+        if stamp > now:
+            reset += stamp - now
+        return new_decision(Decision, (False, self.limit, int(burst - level), wait, reset, 0.0))
 
     def _idle(self, state: list[float], now: float) -> bool:
         return state[0] - (now - state[1]) * self._leak <= 0.0

@@ -79,6 +79,9 @@ class LeakyBucketQueue(UnitTimeLimiter):
         backlog = queued + cost  # queued units once this request joins
         # Whole units at one instant: rounding cannot refuse what fits an empty queue.
         if backlog <= burst:
+            reset, delay = backlog * interval, queued * interval
+            if state is not None and state[0] > at_time:  # a clock that stepped back: it must
+                reset += state[0] - at_time  # first get back to the stamp
             if commit:
                 if state is None:
                     self._remember(key, [at_time, backlog], at_time)
@@ -86,7 +89,6 @@ class LeakyBucketQueue(UnitTimeLimiter):
                     if at_time > state[0]:  # the stamp never moves back
                         state[0] = at_time
                     state[1] = backlog
-            reset, delay = backlog * interval, queued * interval
             return new_decision(
                 Decision, (True, self.limit, int(burst - backlog), 0.0, reset, delay)
             )
@@ -103,4 +105,7 @@ class LeakyBucketQueue(UnitTimeLimiter):
         wait = at - at_time  # wait_until, inlined: at_time + wait must reach at
         if at_time + wait < at:
             wait = _next_up(wait, _INF)
-        return new_decision(Decision, (False, self.limit, remaining, wait, queued * interval, 0.0))
+        reset = queued * interval
+        if stamp > at_time:  # a clock that stepped back: it must first get back to the stamp
+            reset += stamp - at_time
+        return new_decision(Decision, (False, self.limit, remaining, wait, reset, 0.0))

@@ -99,9 +99,10 @@ class TokenBucket(BucketLimiter):
                 else:
                     state[0] = tokens
                     state[1] = stamp
-            return new_decision(
-                Decision, (True, self.limit, int(tokens), 0.0, (burst - tokens) / fill, 0.0)
-            )
+            reset = (burst - tokens) / fill
+            if stamp > now:  # a clock that stepped back: it must first get back to the stamp
+                reset += stamp - now
+            return new_decision(Decision, (True, self.limit, int(tokens), 0.0, reset, 0.0))
         assert state is not None  # a key never seen is never denied
         # Refused: the bucket holds cost again at stamp + (cost - tokens) / fill. Check that
         # time with the arithmetic above, replayed from the stored state; correct it once if
@@ -112,9 +113,11 @@ class TokenBucket(BucketLimiter):
             at += ((at if at > 0.0 else -at) + self._span) * CORRECTION  # the one correction
             if not (at > since and saved + (at - since) * fill >= cost):
                 at = self._settle(state, cost, at)  # never seen: the search
+        reset = (burst - tokens) / fill
+        if stamp > now:
+            reset += stamp - now
         return new_decision(
-            Decision,
-            (False, self.limit, int(tokens), wait_until(now, at), (burst - tokens) / fill, 0.0),
+            Decision, (False, self.limit, int(tokens), wait_until(now, at), reset, 0.0)
         )
 
     def allow(self, key: Hashable, cost: int = 1) -> Decision:
@@ -146,6 +149,8 @@ class TokenBucket(BucketLimiter):
                     state[0] = tokens
                     state[1] = stamp
                     reset = (self._burst - tokens) / self._fill
+                    if stamp > now:  # the clock stepped back: first back to the stamp
+                        reset += stamp - now
                     return new_decision(Decision, (True, self.limit, int(tokens), 0.0, reset, 0.0))
                 fill = self._fill  # refused: as in _decide
                 at = stamp + (cost - tokens) / fill
@@ -160,6 +165,8 @@ class TokenBucket(BucketLimiter):
                 if now + wait < at:
                     wait = _next_up(wait, _INF)
                 reset = (self._burst - tokens) / fill
+                if stamp > now:
+                    reset += stamp - now
                 return new_decision(Decision, (False, self.limit, int(tokens), wait, reset, 0.0))
             return self._decide(key, cost, now, True)
         except TypeError as exc:
