@@ -99,7 +99,8 @@ class Client:
         #: cursors for these only.
         self.convs: frozenset[str] | None = None
         #: The conversations whose inbox was started afresh because their log had been reset
-        #: (a ``ready`` said so, or a new message came at a seq already shown), in order.
+        #: (a ``ready`` said so, a new message came at a seq already shown, or a
+        #: ``heartbeat_ack`` below the cursor was confirmed), in order.
         self.resets: list[str] = []
         self.connects = 0
         self.closed_codes: list[int] = []
