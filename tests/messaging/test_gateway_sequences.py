@@ -84,7 +84,9 @@ def test_many_clients_sending_at_once_through_redis_each_show_the_log_once_in_or
         for user in users:
             gw.join("general", user)
         async with gw:
-            clients = [Client(gw.url, token(u), "d", seed=i) for i, u in enumerate(users)]
+            clients = [
+                Client(gw.url, token(u), "d", seed=i, heartbeat=0.05) for i, u in enumerate(users)
+            ]
             for client in clients:
                 await client.__aenter__()
             try:
@@ -99,6 +101,7 @@ def test_many_clients_sending_at_once_through_redis_each_show_the_log_once_in_or
                 for client in clients:
                     shown = await client.wait_for("general", len(log))
                     assert shown == log and client.inboxes["general"].buffered == 0
+                    assert not client.resets  # the log was never reset: no late ack taken for one
                     mine = [m.seq for m in log if m.sender == users[clients.index(client)]]
                     assert sorted(client.seqs.values()) == mine
                 # the last acks: stored in the gateway's reading thread, one after another

@@ -5,7 +5,6 @@ in order, and never a mix of the old log's head and the new log's tail."""
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 
 from designpatterns_ref.messaging import Message, RedisStore
@@ -72,30 +71,6 @@ def test_an_inbox_tells_a_reused_seq_from_a_duplicate() -> None:
     assert box.conflicts(Message("c", 6, "ann", "n1", "x"))  # another id at seq 6
     assert not box.conflicts(Message("c", 4, "bob", "z", "x"))  # before what it keeps
     assert not box.conflicts(Message("c", 7, "bob", "z", "x"))  # not shown yet
-
-
-def test_a_heartbeat_ack_below_the_cursor_starts_the_inbox_afresh_and_fetches() -> None:
-    """The log was reset and its first new message lost on the way: the heartbeat's ``last``
-    (1, below the cursor 3) is the only sign, and the client fetches the new log."""
-
-    class Wire:
-        def __init__(self) -> None:
-            self.frames: list[str] = []
-
-        async def send(self, frame: str) -> None:
-            self.frames.append(frame)
-
-    async def main() -> None:
-        client, wire = Client("ws://127.0.0.1:1", "t", "d"), Wire()
-        for seq in (1, 2, 3):
-            client.inbox("c").receive(Message("c", seq, "ann", f"m{seq}", "old"))
-        await client._on(wire, {"op": "heartbeat_ack", "last": {"c": 1}})
-        assert client.resets == ["c"] and client.inboxes["c"].cursor == 0
-        assert [json.loads(f) for f in wire.frames] == [
-            {"op": "fetch", "conv": "c", "first": 1, "last": 1}
-        ]
-
-    asyncio.run(main())
 
 
 def test_a_malformed_message_never_conflicts() -> None:

@@ -16,7 +16,9 @@ inbox afresh, so the new log's messages are not dropped as duplicates of the old
 on a connection that stays open while the log is wiped (a Redis store restarted empty), a
 ``message`` at a seq already shown but with another sender or ``client_msg_id``
 (:meth:`~designpatterns_ref.messaging.inbox.Inbox.conflicts`), or a ``heartbeat_ack`` whose
-``last`` is below the cursor. When the
+``last`` is below the cursor, once confirmed: the client fetches the message at its cursor,
+then heartbeats, and starts afresh only if that fetch brought no message (the log is
+shorter) or another one (a conflict), so an ack that was merely late is no reset. When the
 connection drops (or stays silent for ten heartbeats) it waits
 ``min(cap, base * 2**attempt)`` times a random factor in ``[0.5, 1]`` (jitter, so a
 thousand clients cut at once do not return at once) and resumes; ``attempt`` starts again
@@ -97,7 +99,8 @@ class Client:
         #: cursors for these only.
         self.convs: frozenset[str] | None = None
         #: The conversations whose inbox was started afresh because their log had been reset
-        #: (a ``ready`` said so, or a new message came at a seq already shown), in order.
+        #: (a ``ready`` said so, a new message came at a seq already shown, or a
+        #: ``heartbeat_ack`` below the cursor was confirmed), in order.
         self.resets: list[str] = []
         self.connects = 0
         self.closed_codes: list[int] = []
@@ -107,6 +110,11 @@ class Client:
         self._task: asyncio.Task[None] | None = None
         self._changed = asyncio.Event()
         self.error: str | None = None
+        # On the current connection: heartbeats sent, heartbeat_acks received, and per
+        # conversation a reset being confirmed: [its cursor, the heartbeat sent after the
+        # fetch of that seq, whether the fetch brought the message shown there].
+        self._beats = self._acks = 0
+        self._confirming: dict[str, list[Any]] = {}
 
     @staticmethod
     def backoff(attempt: int, *, base: float, cap: float, u: float) -> float:
@@ -186,6 +194,8 @@ class Client:
                 ) as ws:
                     self._ws = ws
                     self.connects += 1
+                    self._beats = self._acks = 0
+                    self._confirming.clear()
                     cursors = {c: box.cursor for c, box in self.inboxes.items()
                                if self.convs is None or c in self.convs}  # fmt: skip
                     hello = {"op": "hello", "token": self.token, "device": self.device}
@@ -221,12 +231,38 @@ class Client:
                 await ws.send(json.dumps({"op": "send", "conv": conv, "client_msg_id": cmid,
                                           "body": body}))  # fmt: skip
             await ws.send(json.dumps({"op": "heartbeat", "status": "online"}))
+            self._beats += 1
             await asyncio.sleep(self.heartbeat)
+
+    async def _log_is_shorter(self, ws: Any, box: Inbox) -> bool:
+        """A heartbeat_ack said ``box``'s log ends before its cursor: whether that is so.
+
+        An ack can be late (its read of the log done before a message it then trails), so
+        one is not taken on trust: the client fetches the message at its cursor and sends a
+        heartbeat (answered after the fetch, as a connection's frames are answered in
+        order). When that heartbeat's ack also comes below the cursor, the fetch is looked
+        at: no message means the log is shorter (a message that conflicts has already reset
+        the inbox on arrival); the message shown there means it is not, and another fetch
+        is sent."""
+        pending = self._confirming.get(box.conv)
+        if pending is not None and pending[1] <= self._acks:
+            del self._confirming[box.conv]
+            if not pending[2]:
+                return True
+            pending = None
+        if pending is None:
+            await ws.send(json.dumps({"op": "fetch", "conv": box.conv, "first": box.cursor,
+                                      "last": box.cursor}))  # fmt: skip
+            await ws.send(json.dumps({"op": "heartbeat", "status": "online"}))
+            self._beats += 1
+            self._confirming[box.conv] = [box.cursor, self._beats, False]
+        return False
 
     def _reset(self, conv: str) -> Inbox:
         """Start ``conv``'s inbox afresh: its log was reset, so what was shown is gone too."""
         self.inboxes[conv] = box = Inbox(conv)
         self.resets.append(conv)
+        self._confirming.pop(conv, None)
         return box
 
     async def _on(self, ws: Any, f: dict[str, Any]) -> None:
@@ -237,6 +273,8 @@ class Client:
                 msg = Message(f["conv"], f["seq"], f["sender"], f["client_msg_id"], f["body"])
                 if box.conflicts(msg):  # a new message at a shown seq: the log was reset
                     box = self._reset(box.conv)
+                elif (pending := self._confirming.get(box.conv)) and pending[0] == msg.seq:
+                    pending[2] = True  # the message at the cursor is still there
                 shown = box.receive(msg)
             except (KeyError, MessagingError) as exc:  # a malformed frame: dropped, not shown
                 self.error = f"malformed message frame dropped: {exc}"
@@ -256,9 +294,12 @@ class Client:
             if self.pending.pop(key, None) is not None:
                 self.refused[key] = self.error = f["reason"]
         elif op == "heartbeat_ack":
+            self._acks += 1
             for conv, last in f["last"].items():
                 box = self.inbox(conv)
-                if last < box.cursor:  # the log is shorter than what was shown: it was reset
+                if last < box.cursor:  # the log may be shorter than what was shown: reset?
+                    if not await self._log_is_shorter(ws, box):
+                        continue
                     box = self._reset(conv)
                 if last > box.cursor and box.missing() is None:
                     await ws.send(json.dumps({"op": "fetch", "conv": conv,

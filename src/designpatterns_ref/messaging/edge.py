@@ -81,11 +81,12 @@ def _redis_outage() -> Iterator[None]:
 
 
 class _Conn:
-    __slots__ = ("closing", "convs", "device", "user", "ws")
+    __slots__ = ("closing", "convs", "device", "pushed", "user", "ws")
 
     def __init__(self, ws: Any, user: str, device: str, convs: set[str]) -> None:
         self.ws, self.user, self.device, self.convs = ws, user, device, convs
         self.closing = False  # dropped: written to and counted no more
+        self.pushed: dict[str, int] = {}  # conv -> the highest seq written to this socket
 
 
 class _Link:
@@ -248,9 +249,15 @@ return cur
         async for m in self._ps.listen():
             if m.get("type") != "message" or not m["channel"].startswith(f"{self.prefix}:fan:"):
                 continue
-            conns = self.local.get(m["channel"][start:])
+            conv = m["channel"][start:]
+            conns = self.local.get(conv)
             if conns:
-                self._push(list(conns), m["data"].encode())
+                targets = list(conns)
+                self._push(targets, m["data"].encode())
+                seq = json.loads(m["data"]).get("seq")
+                for c in targets:  # noted, so a heartbeat never reports less (_heartbeat_lasts)
+                    if isinstance(seq, int) and c.pushed.get(conv, 0) < seq:
+                        c.pushed[conv] = seq
 
     def _push(self, conns: list[_Conn], frame: bytes) -> None:
         """Write ``frame`` to each socket without awaiting; close the ones too far behind."""
@@ -358,6 +365,8 @@ return cur
                 return
             msg = Message(conv, int(eid.split("-")[0]), f["s"], f["c"], f["b"])
             await conn.ws.send(message_frame(msg))
+            if conn.pushed.get(conv, 0) < msg.seq:
+                conn.pushed[conv] = msg.seq
 
     def _member(self, conn: _Conn, conv: object) -> str:
         if check_id("conv", conv) not in conn.convs:
@@ -374,6 +383,21 @@ return cur
             pipe.xrevrange(log_key(self.prefix, conv), count=1)
         tops = await pipe.execute() if convs else []
         return [int(top[0][0].split("-")[0]) if top else 0 for top in tops]
+
+    async def _heartbeat_lasts(self, conn: _Conn, convs: list[str]) -> dict[str, int]:
+        """The ``last`` of a heartbeat_ack: each conversation's last seq, never below a seq
+        already pushed to ``conn``: a message published while the read is awaited reaches
+        the client before the ack, which must not say the log ends before it (the client
+        would take that for a reset). A read below what was pushed before it started is a
+        reset indeed, and is reported as read."""
+        before = {conv: conn.pushed.get(conv, 0) for conv in convs}
+        out = {}
+        for conv, last in zip(convs, await self._lasts(convs), strict=True):
+            if last < before[conv]:  # the stream is shorter than it was: reset
+                out[conv] = conn.pushed[conv] = last
+            else:
+                out[conv] = max(last, conn.pushed.get(conv, 0))
+        return out
 
     async def _send(self, conn: _Conn, f: dict[str, Any]) -> None:
         """Hand a send to its conversation's owner; one that can never be stored (the user is
@@ -417,8 +441,7 @@ return cur
             last = None if f.get("last") is None else check_seq("last", f.get("last"))
             await self._send_range(conn, conv, first, last)
         elif op == "heartbeat":
-            convs = sorted(conn.convs)
-            lasts = dict(zip(convs, await self._lasts(convs), strict=True))
+            lasts = await self._heartbeat_lasts(conn, sorted(conn.convs))
             self._push([conn], json.dumps({"op": "heartbeat_ack", "last": lasts}).encode())
         else:
             raise MessagingError(f"unknown op {shown(op, 40)}")

@@ -15,8 +15,9 @@ One event loop holds every socket. Frames are JSON objects with an ``op``:
   ``sender``, ``client_msg_id``, ``body``), ``sent`` (``conv``, ``client_msg_id``, ``seq``),
   ``refused`` (``conv``, ``client_msg_id``, ``reason``: a send that can never be stored, to a
   conversation the user is not in; the connection stays open),
-  ``heartbeat_ack`` (``last``: the last seq of each of the user's conversations, so a client
-  that lost the tail of a conversation notices), ``presence`` (``user``, ``state``),
+  ``heartbeat_ack`` (``last``: the last seq of each of the user's conversations, never
+  below a seq already pushed to that connection, so a client that lost the tail of a
+  conversation notices), ``presence`` (``user``, ``state``),
   ``error`` (``code``, ``reason``; with ``conv`` and ``client_msg_id`` and code 1013, "try
   again later", it answers one send the store could not take now, and the connection stays).
 
@@ -39,9 +40,11 @@ is answered ``error`` 1013 on an open connection (above); a ``hello``, ``heartbe
 the store and closed with 1013, "try again later" (``CLOSE_CODES["store unavailable"]``),
 and the client reconnects with backoff and resumes from its cursors once it is back. A store
 that does I/O is never called on the event loop: appends run in one worker thread, every
-other store call in a second one, so a store that stalls delays only the connections whose
-frames wait for it (one frame in flight a connection, answered in the order sent), while
-the others' pings, presence and frames that need no store are answered at once.
+other store call in a second one, both shared by every socket. A store call that stalls
+holds up the frames queued behind it on its thread, whatever their socket (sends behind a
+stalled append; hellos, acks, reads, fetches and heartbeats behind a stalled read), while
+pings, presence and frames that need no store are answered at once (one frame in flight a
+connection, answered in the order sent).
 
 Fan-out encodes a message once (JSON, then UTF-8, then the WebSocket frame header) and
 writes the same bytes to each target's transport without awaiting any socket (what
@@ -109,11 +112,12 @@ R = TypeVar("R")
 
 
 class _Conn:
-    __slots__ = ("closing", "device", "user", "ws")
+    __slots__ = ("closing", "device", "pushed", "user", "ws")
 
     def __init__(self, ws: Any, user: str, device: str) -> None:
         self.ws, self.user, self.device = ws, user, device
         self.closing = False  # closed as a slow consumer: written to and counted no more
+        self.pushed: dict[str, int] = {}  # conv -> the highest seq written to this socket
 
 
 class Gateway:
@@ -173,13 +177,14 @@ class Gateway:
         self.conns: dict[tuple[str, str], _Conn] = {}
         # A store that does I/O (SQLite, Redis) is never called on the event loop: appends go
         # to one worker thread, one at a time, and every other call that touches the store (a
-        # hello's replay, an ack, a read, a fetch, a heartbeat's last seqs, with the receipts
-        # they change) to a second one, so a read never waits behind an append stuck on a
-        # lock and the receipts are written by one thread. A call waiting for a lock or a
-        # server delays only the connection that made it (and the store calls queued behind
-        # it): the other sockets go on. A connection has at most one frame in flight, so its
-        # frames are still answered in the order sent, and there are two threads whatever
-        # the number of sockets.
+        # hello's replay, an ack, a read, a fetch, a heartbeat's last seqs) to a second one,
+        # so a read never waits behind an append stuck on a lock. The two threads share the
+        # ChatServer, which keeps its log ends and receipts under one lock. There are two
+        # threads whatever the number of sockets, so a call waiting for a lock or a server
+        # delays every frame of every socket that needs the same thread (they queue behind
+        # it); frames that need no store (presence, pings, a duplicated hello) are answered
+        # at once. A connection has at most one frame in flight, so its frames are still
+        # answered in the order sent.
         self._io: ThreadPoolExecutor | None = None
         self._reads: ThreadPoolExecutor | None = None
         if not isinstance(self.server.store, MemoryStore):
@@ -259,11 +264,12 @@ class Gateway:
     def _push(self, conn: _Conn, frame: str) -> None:
         self._fanout([conn], frame.encode())
 
-    def _fanout(self, conns: list[_Conn], frame: bytes) -> None:
+    def _fanout(self, conns: list[_Conn], frame: bytes, msg: tuple[str, int] | None = None) -> None:
         """Write ``frame`` to each socket without awaiting; close the ones too far behind.
 
         The WebSocket framing is done once too (:func:`text_frame`), and the same bytes go to
-        every transport: per socket, one state check and one ``transport.write``.
+        every transport: per socket, one state check and one ``transport.write``. ``msg``,
+        the (conv, seq) of a message frame, is noted as pushed to each socket written to.
         """
         from websockets.protocol import OPEN
 
@@ -275,6 +281,8 @@ class Gateway:
             transport = ws.transport
             if transport.get_write_buffer_size() <= limit:
                 transport.write(data)
+                if msg is not None and conn.pushed.get(msg[0], 0) < msg[1]:
+                    conn.pushed[msg[0]] = msg[1]
             else:  # counted once: the close takes a while to change the socket's state
                 conn.closing = True
                 self.slow_disconnects += 1
@@ -290,6 +298,8 @@ class Gateway:
             if conn.closing:
                 return
             await conn.ws.send(message_frame(msg))
+            if conn.pushed.get(msg.conv, 0) < msg.seq:
+                conn.pushed[msg.conv] = msg.seq
 
     def _forget(self, conn: _Conn) -> None:
         """``conn``'s device is gone: the user goes offline only if no other device remains."""
@@ -331,7 +341,7 @@ class Gateway:
         registered on the event loop afterwards (:meth:`_hello`), together with its socket:
         done here, an older socket of the same device closing in between would unregister
         it."""
-        lasts = {conv: self.server.store.last_seq(conv) for conv in cursors}
+        lasts = {conv: self.server.last_seq(conv) for conv in cursors}
         reset = {conv: lasts[conv] for conv, seq in cursors.items() if seq > lasts[conv]}
         cursors.update(dict.fromkeys(reset, 0))  # the log was reset: replay it from the start
         return reset, self.server.replay(user, cursors, limit=self.page)
@@ -384,15 +394,17 @@ class Gateway:
         conns = self.conns
         frame = message_frame(msg).encode()  # encoded once for every target
         targets = self.server.targets(conv)
-        self._fanout([c for key in targets if (c := conns.get(key)) is not None], frame)
+        targets_ = [c for key in targets if (c := conns.get(key)) is not None]
+        self._fanout(targets_, frame, (conv, msg.seq))
 
     async def _append(self, user: str, conv: str, cmid: str, body: str) -> Message:
-        """``store.append``, in the append thread when the store does I/O."""
-        store = self.server.store
+        """:meth:`ChatServer.append` (which notes a reset of the log), in the append thread
+        when the store does I/O."""
+        append = self.server.append
         if self._io is None:
-            return store.append(conv, user, cmid, body)[0]
+            return append(user, conv, cmid, body)[0]
         loop = asyncio.get_running_loop()
-        msg, _ = await loop.run_in_executor(self._io, store.append, conv, user, cmid, body)
+        msg, _ = await loop.run_in_executor(self._io, append, user, conv, cmid, body)
         return msg
 
     async def _stored(self, call: Callable[..., R], *args: Any) -> R:
@@ -403,8 +415,25 @@ class Gateway:
         return await asyncio.get_running_loop().run_in_executor(self._reads, call, *args)
 
     def _lasts(self, convs: list[str]) -> dict[str, int]:
-        """The last seq of each of ``convs``."""
-        return {conv: self.server.store.last_seq(conv) for conv in convs}
+        """The last seq of each of ``convs`` (noting a reset of its log)."""
+        return {conv: self.server.last_seq(conv) for conv in convs}
+
+    async def _heartbeat_lasts(self, conn: _Conn, convs: list[str]) -> dict[str, int]:
+        """The ``last`` of a heartbeat_ack: each conversation's last seq, never below a seq
+        already pushed to ``conn``. The read runs off the loop, and a message appended and
+        pushed meanwhile would reach the client before an ack saying the log ends before
+        it, which the client would take for a reset. A read below what was pushed before
+        it started is a reset indeed (the log had that message, then lost it), and is
+        reported as read."""
+        before = {conv: conn.pushed.get(conv, 0) for conv in convs}
+        read = await self._stored(self._lasts, convs)
+        out = {}
+        for conv, last in read.items():
+            if last < before[conv]:  # the log is shorter than it was: reset
+                out[conv] = conn.pushed[conv] = last
+            else:
+                out[conv] = max(last, conn.pushed.get(conv, 0))
+        return out
 
     async def _frame(self, conn: _Conn, f: dict[str, Any]) -> None:
         op, srv = f["op"], self.server
@@ -424,7 +453,7 @@ class Gateway:
             )
         elif op == "heartbeat":
             self.presence.heartbeat(conn.user, f.get("status", "online"))
-            last = await self._stored(self._lasts, srv.conversations(conn.user))
+            last = await self._heartbeat_lasts(conn, srv.conversations(conn.user))
             self._push(conn, json.dumps({"op": "heartbeat_ack", "last": last}))
         else:
             raise MessagingError(f"unknown op {shown(op, 40)}")

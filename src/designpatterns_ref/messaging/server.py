@@ -27,6 +27,7 @@ for the new one's messages.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 
 from designpatterns_ref.errors import shown
@@ -56,21 +57,87 @@ class ChatServer:
         self._members: dict[str, set[str]] = {}
         self._convs: dict[str, set[str]] = {}  # user -> conversations
         self._online: dict[str, set[str]] = {}  # user -> connected devices
-        self._ends: dict[str, int] = {}  # conv -> the highest seq seen of its log
+        # conv -> the highest seq seen of its log, with the (sender, client_msg_id) of the
+        # message there when an append of this server gave it (None when a read saw it)
+        self._ends: dict[str, tuple[int, tuple[str, str] | None]] = {}
+        self._appending: dict[str, int] = {}  # conv -> appends of this server in flight
+        # One lock for the ends, the appends in flight and the receipts: a gateway appends in
+        # one thread and reads (acks, read markers, last seqs) in another. The store is not
+        # called under it, except to confirm a suspected reset.
+        self._lock = threading.RLock()
 
-    def _log_end(self, conv: str, last: int, *, appended: bool = False) -> int:
-        """Note that ``conv``'s log ends at ``last`` (returned; ``appended``: a seq the store
-        just gave a new message). A log only grows and never gives a seq twice, so an end
-        below one seen before, or a new message at a seq seen before, means it was reset (a
-        store wiped, a Redis server restarted empty): its receipts are forgotten, or they
-        would call the new log's messages delivered and read on the strength of acks of the
-        old one."""
-        end = self._ends.get(conv, 0)
-        if last < end or (appended and last == end):
+    def _log_end(self, conv: str, last: int, *, appended: Message | None = None) -> int:
+        """Note that ``conv``'s log ends at ``last`` (``appended``: the new message the store
+        just gave that seq); the end to use, ``last`` or a higher one already seen.
+
+        A log only grows and never gives a seq twice, so an end below one seen before, or a
+        new message at a seq seen before, means it was reset (a store wiped, a Redis server
+        restarted empty): its receipts are forgotten, or they would call the new log's
+        messages delivered and read on the strength of acks of the old one. Both are only
+        suspicions when threads share the server: a read that started before an append
+        finished may note its end after the append did. So a suspicion is confirmed under
+        the lock before anything is forgotten (:meth:`_confirm_reset`), and a read never
+        notes an end while an append of the same conversation is in flight (the end it saw
+        may be that append's, and the append notes it with its message)."""
+        with self._lock:
+            end, mark = self._ends.get(conv, (0, None))
+            ident = None if appended is None else (appended.sender, appended.client_msg_id)
+            if last > end:
+                if appended is not None or not self._appending.get(conv):
+                    self._ends[conv] = (last, ident)
+                return last
+            if appended is None and last == end:
+                return last
+            if not self._confirm_reset(conv, end, mark, ident, last):
+                return end  # a stale read, or appends finishing out of order
             self.receipts.forget(conv)
-        if last != end:
-            self._ends[conv] = last
-        return last
+            self._ends[conv] = (last, ident)
+            return last
+
+    def _confirm_reset(
+        self, conv: str, end: int, mark: tuple[str, str] | None, ident: tuple[str, str] | None,
+        last: int,
+    ) -> bool:  # fmt: skip
+        """Whether ``conv``'s log was reset since its end ``end`` (message ``mark``) was noted;
+        ``last`` is a seq just read or given (``ident``: the message an append gave it)."""
+        if ident is not None and last == end:
+            # a new message at the noted end: a reset, unless the noted one is this very
+            # message; an end noted by a read (mark None) was never this append's, as a
+            # read notes nothing while an append is in flight
+            return mark != ident
+        if self.store.last_seq(conv) < end:  # read now, after the end was noted: shorter
+            return True
+        if mark is None:
+            return False  # as long as it was: no sign of a reset
+        (msg,) = self.store.read(conv, end - 1, 1) or (None,)
+        return msg is None or (msg.sender, msg.client_msg_id) != mark
+
+    def last_seq(self, conv: str) -> int:
+        """The last seq of ``conv``'s log, as the store says, noting a reset of the log (its
+        receipts start again); never below an end this server has confirmed."""
+        check_id("conv", conv)
+        return self._log_end(conv, self.store.last_seq(conv))
+
+    def append(self, user: str, conv: str, client_msg_id: str, body: str) -> tuple[Message, bool]:
+        """Append (idempotently) ``user``'s message to ``conv``: the message, and whether it is
+        new (False for a retry). A new message at a seq seen before resets the
+        conversation's receipts (see :meth:`last_seq`). Safe from any thread."""
+        self.check_member(conv, user)
+        with self._lock:
+            self._appending[conv] = self._appending.get(conv, 0) + 1
+        created = False
+        try:
+            msg, created = self.store.append(conv, user, client_msg_id, body)
+        finally:
+            with self._lock:
+                left = self._appending[conv] - 1
+                if left:
+                    self._appending[conv] = left
+                else:
+                    del self._appending[conv]
+                if created:
+                    self._log_end(conv, msg.seq, appended=msg)
+        return msg, created
 
     def join(self, conv: str, user: str) -> None:
         """Make ``user`` a member of ``conv``."""
@@ -157,10 +224,7 @@ class ChatServer:
         self, user: str, conv: str, client_msg_id: str, body: str
     ) -> tuple[Message, list[tuple[str, str]]]:
         """Append (idempotently) and return the message and the devices to push it to."""
-        self.check_member(conv, user)
-        msg, created = self.store.append(conv, user, client_msg_id, body)
-        if created:
-            self._log_end(conv, msg.seq, appended=True)
+        msg, _ = self.append(user, conv, client_msg_id, body)
         return msg, self.targets(conv)
 
     def targets(self, conv: str) -> list[tuple[str, str]]:
@@ -175,11 +239,7 @@ class ChatServer:
         ``limit`` of them (all when None): the store is asked for no more than ``limit``, so
         a page costs a page however long the range."""
         check_id("conv", conv), check_seq("first", first, low=1)
-        end = (
-            self._log_end(conv, self.store.last_seq(conv))
-            if last is None
-            else check_seq("last", last)
-        )
+        end = self.last_seq(conv) if last is None else check_seq("last", last)
         left = MAX_SEQ if limit is None else check_seq("limit", limit, low=1)
         out: list[Message] = []
         while first <= end and left > 0:
@@ -191,23 +251,26 @@ class ChatServer:
             first = page[-1].seq + 1
         return out
 
-    def _check_known(self, conv: str, seq: object) -> int:
-        return check_seq("seq", seq, high=self._log_end(conv, self.store.last_seq(conv)))
-
     def ack(self, user: str, device: str, conv: str, seq: int) -> None:
         """The device has shown ``conv`` up to ``seq`` (at most the log's last seq)."""
         self.check_member(conv, user)
         check_id("device", device)
-        self.receipts.ack(user, device, conv, self._check_known(conv, seq))
+        last = self.store.last_seq(conv)
+        with self._lock:  # the check and the cursor it moves: no reset noted in between
+            seq = check_seq("seq", seq, high=self._log_end(conv, last))
+            self.receipts.ack(user, device, conv, seq)
 
     def read(self, user: str, conv: str, seq: int) -> None:
         """``user`` has read ``conv`` up to ``seq`` (at most the log's last seq)."""
         self.check_member(conv, user)
-        self.receipts.read(user, conv, self._check_known(conv, seq))
+        last = self.store.last_seq(conv)
+        with self._lock:
+            seq = check_seq("seq", seq, high=self._log_end(conv, last))
+            self.receipts.read(user, conv, seq)
 
     def receipt(self, conv: str, seq: int) -> Receipt:
         """Sent / delivered / read of message ``seq``, with the group's counts."""
         check_id("conv", conv)
-        check_seq("seq", seq, low=1, high=self._log_end(conv, self.store.last_seq(conv)))
+        check_seq("seq", seq, low=1, high=self.last_seq(conv))
         (msg,) = self.store.read(conv, seq - 1, 1)
         return self.receipts.status(conv, seq, sender=msg.sender, members=self.members(conv))
