@@ -65,3 +65,42 @@ def test_a_killed_test_process_leaves_no_server_or_folder_behind() -> None:
         time.sleep(0.05)
     assert len(folders) == 2
     assert [f for f in folders if f.exists()] == []  # data folders removed once servers are gone
+
+
+_FORKING_CHILD = """
+import os, subprocess, time
+from designpatterns_ref.testing import reaper
+server = subprocess.Popen(["sleep", "120"], start_new_session=True)
+reaper.watch(server.pid)
+worker = os.fork()  # a forked worker (multiprocessing's default on Linux), still running
+if worker == 0:
+    time.sleep(60)
+    os._exit(0)
+print(server.pid, worker, flush=True)
+time.sleep(120)
+"""
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="reads /proc")
+def test_a_forked_worker_does_not_keep_a_killed_process_servers_alive() -> None:
+    """Regression: a child forked after the reaper started held a copy of the pipe's write
+    end, so the reaper saw no end-of-file, and the servers ran on, until that child ended."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", _FORKING_CHILD], stdout=subprocess.PIPE, text=True, env=os.environ
+    )
+    try:
+        assert child.stdout is not None
+        server, worker = (int(word) for word in child.stdout.readline().split())
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    try:
+        deadline = time.monotonic() + 10
+        while _running(server) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _running(server)
+        assert _running(worker)  # the worker still holds whatever it inherited
+    finally:
+        for pid in (server, worker):
+            if _running(pid):
+                os.kill(pid, signal.SIGKILL)

@@ -11,7 +11,8 @@ Instead, the first server a process starts also starts one reaper: a small Pytho
 session of its own whose standard input is a pipe that only the test process can write to. The
 test process writes ``+P PID`` when a server starts and ``-P PID`` when it stops it, and
 ``+D FOLDER`` / ``-D FOLDER`` around each server's temporary folder (:func:`temporary_folder`).
-When the test process ends, however it ends, the kernel closes the pipe; the reaper reads
+When the test process ends, however it ends, the kernel closes the pipe (a child forked from
+it closes its copy at once: see :func:`_after_fork_in_child`); the reaper reads
 end-of-file, kills every server still registered (SIGKILL to it, its process group and every
 process below it, as :meth:`.Server.kill` does), waits for them to be gone, removes the folders
 still registered (a PostgreSQL data folder is some 40 MB) and exits. It checks each process's
@@ -138,6 +139,23 @@ def _reaper() -> IO[bytes] | None:
         os.close(read)
     _pipe, _owner = os.fdopen(write, "wb", buffering=0), os.getpid()
     return _pipe
+
+
+def _after_fork_in_child() -> None:
+    """A forked child (a ``multiprocessing`` worker, ``os.fork``) must not keep its parent's
+    pipe open: the reaper acts on end-of-file, which comes only when every copy of the write
+    end is closed, so a copy in a long-lived worker would keep a killed parent's servers
+    running. The child closes its copy, and starts a reaper of its own if it starts servers."""
+    global _pipe, _lock
+    _lock = threading.Lock()  # one held by another thread at the fork stays held in the child
+    pipe, _pipe = _pipe, None
+    if pipe is not None:
+        with contextlib.suppress(OSError):
+            pipe.close()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _send(message: bytes, *, start: bool) -> None:
