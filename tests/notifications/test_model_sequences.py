@@ -4,8 +4,10 @@ The model replays the notifications in the order the pipeline expands them: firs
 then the normal lane, in accept order (one take), then the normal-lane copies deferred by quiet
 hours, in accept order, when the window ends. Repeated idempotency keys are accepted once; a
 muted channel or category, a missing device and a spent daily cap give their receipts; a
-notification with a collapse key reaches a device only if no newer one of that key had been
-expanded for the device by the time it is sent. Transient provider errors are retried: they
+notification with a collapse key reaches a device only if no one of that key accepted after it
+had been expanded for the device by the time it is sent (newer means accepted later, not
+expanded later: a high-lane or undeferred notification expanded first does not lose its place
+to an older one expanded after it). Transient provider errors are retried: they
 change when a message is sent, never whether, so with them the model checks what does not
 depend on timing (one fate per message, the newest of each collapse key delivered) and without
 them the exact set of deliveries.
@@ -174,11 +176,12 @@ def test_campaigns_match_the_model(
     assert {r.status for r in p.receipts} <= {*early_statuses, "delivered", "collapsed", "retry"}
     assert len(p.dead) == 0 and len(p.outgoing) == 0 and len(p.accepted) == 0
     delivered = {(r.key, r.token) for r in p.receipts if r.status == "delivered"}
+    order = {n.key: i for i, n in enumerate(accepted)}  # the accept order
     newest: dict[tuple[str, str], str] = {}
     for key, tok, ck in phases[0] + phases[1]:
         if ck is None:
             assert (key, tok) in delivered
-        else:
+        elif order[key] >= order[newest.get((tok, ck), key)]:
             newest[(tok, ck)] = key
     assert all((key, tok) in delivered for (tok, _), key in newest.items())
     for r in p.receipts:  # a normal-lane message first sent inside quiet hours: never
@@ -189,7 +192,9 @@ def test_campaigns_match_the_model(
         want: set[tuple[str, str]] = set()
         latest: dict[tuple[str, str], str] = {}
         for phase in phases:
-            latest.update({(tok, ck): key for key, tok, ck in phase if ck is not None})
+            for key, tok, ck in phase:
+                if ck is not None and order[key] >= order[latest.get((tok, ck), key)]:
+                    latest[tok, ck] = key
             want |= {(key, tok) for key, tok, ck in phase if ck is None or latest[tok, ck] == key}
         assert delivered == want
 

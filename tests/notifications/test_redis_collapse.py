@@ -6,6 +6,7 @@ without a collapse key is delivered."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import uuid
 from typing import Any
@@ -148,4 +149,146 @@ def test_a_producer_that_dies_between_the_collapse_record_and_the_put(redis_url:
     fates = sorted(
         (r.key, r.status) for r in after.receipts if r.token == "tok-ann" and r.status != "retry"
     )
+    assert fates == [("n0", "collapsed"), ("n1", "delivered")]
+
+
+class FailsFirstPut(RedisStreamQueue):
+    """A queue whose first ``put_many`` fails as a Redis blip would."""
+
+    failed = False
+
+    def put_many(self, items: Any, *, lane: str = "normal") -> None:
+        if not self.failed:
+            self.failed = True
+            from designpatterns_ref.notifications import QueueUnavailable
+
+            raise QueueUnavailable("a blip")
+        super().put_many(items, lane=lane)
+
+
+@pytest.mark.parametrize("record", ["dict", "redis"])
+def test_a_retried_expansion_does_not_displace_a_newer_notification(
+    redis_url: str, record: str
+) -> None:
+    """n0's expansion fails, n1 (accepted after it) is expanded, then n0's retry: n1 stays the
+    newest of the collapse key, so the phone gets n1 and n0 is collapsed."""
+    from designpatterns_ref.notifications import QueueUnavailable
+
+    name = f"r-{uuid.uuid4().hex[:8]}"
+    latest: Any = {} if record == "dict" else RedisCollapseKeys(redis_url, name)
+    p = pipeline(
+        clock=time.time,
+        accepted=RedisStreamQueue(redis_url, f"{name}:in", consumer="c", claim_idle=0.2),
+        outgoing=FailsFirstPut(redis_url, f"{name}:out", consumer="c"),
+        latest=latest,
+    )
+    first, second = notes([(1, "match"), (1, "match")])
+    assert p.accept(first)
+    with pytest.raises(QueueUnavailable):
+        p.expand_batch(64)
+    assert p.accept(second) and p.expand_batch(64) == 1  # n1 only: n0 is not idle yet
+    time.sleep(0.3)
+    assert p.expand_batch(64) == 1  # n0's retry, after n1
+    assert dict(latest) == {("tok-ann", "match"): "n1"}
+    p.run()
+    fates = sorted((r.key, r.status) for r in p.receipts if r.token == "tok-ann")
+    assert fates == [("n0", "collapsed"), ("n1", "delivered")]
+
+
+def test_the_shared_record_answers_like_a_mapping(redis_url: str) -> None:
+    latest = RedisCollapseKeys(redis_url, f"a-{uuid.uuid4().hex[:8]}")
+    latest[("tok", "ck")] = "n1"
+    for odd in ("x", ("tok",), ("tok", "ck", "z"), ("tok", 5), ("a|b", "ck"), 5):
+        assert odd not in latest and latest.get(odd) is None and latest.get(odd, "d") == "d"
+        assert latest.pop(odd, None) is None
+        with pytest.raises(KeyError):
+            latest[odd]  # type: ignore[index]
+    assert ("tok", "ck") in latest and latest.get(("tok", "ck")) == "n1"
+    refused = [
+        (5, "other=5"),
+        ("ab", "other='ab'"),
+        ([1], "entry=1"),
+        ([("t", "c")], "key='t'"),
+        ([(("t", "c"), 7)], "key=7"),
+    ]
+    for bad, named in refused:
+        with pytest.raises(NotificationError, match=named):
+            latest.update(bad)
+    assert dict(latest) == {("tok", "ck"): "n1"}  # every refusal left it as it was
+
+
+@pytest.mark.parametrize("client", [5, None, object(), "http://localhost:1", "not a url"])
+def test_the_shared_record_refuses_what_is_not_a_redis_client(client: object) -> None:
+    with pytest.raises(NotificationError, match="redis="):
+        RedisCollapseKeys(client, "p")
+
+
+ORDERS = st.tuples(st.integers(0, 3).map(float), st.integers(0, 3))
+PAIRS = st.sampled_from([("t1", "a"), ("t1", "b"), ("t2", "a")])
+STEPS = st.lists(
+    st.one_of(
+        st.tuples(st.just("record"), st.dictionaries(PAIRS, st.tuples(ORDERS, st.sampled_from(
+            ["k1", "k2", "k3"])), max_size=3)),
+        st.tuples(st.just("set"), st.tuples(PAIRS, st.sampled_from(["k1", "k2", "k3"]))),
+        st.tuples(st.just("delete"), PAIRS),
+        st.tuples(st.just("bad"), st.tuples(ORDERS, st.sampled_from(["", "a|b"]))),
+    ),
+    max_size=12,
+)  # fmt: skip
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(steps=STEPS)
+def test_recorded_entries_keep_the_newest_accept_order(
+    redis_url: str, steps: list[tuple[str, Any]]
+) -> None:
+    """Against a dict of ``pair -> (order, key)``: ``record`` sets an entry unless a greater
+    order is recorded; plain assignment sets it and forgets its order; a refused record
+    changes nothing; ``del`` removes it. The in-process form (``record_in_dict``) agrees."""
+    from designpatterns_ref.notifications.redis_collapse import record_in_dict
+
+    shared = RedisCollapseKeys(redis_url, f"s-{uuid.uuid4().hex[:8]}")
+    local: dict[tuple[str, str], str] = {}
+    orders: dict[tuple[str, str], Any] = {}
+    model: dict[tuple[str, str], tuple[Any, str]] = {}  # pair -> (order or None, key)
+    for op, arg in steps:
+        if op == "record":
+            shared.record(arg)
+            record_in_dict(local, orders, arg)
+            for pair, (order, key) in arg.items():
+                old = model.get(pair)
+                if old is None or old[0] is None or order >= old[0]:
+                    model[pair] = (order, key)
+        elif op == "set":
+            pair, key = arg
+            shared[pair] = key
+            local[pair] = key
+            orders.pop(pair, None)
+            model[pair] = (None, key)
+        elif op == "delete":
+            assert (arg in model) is (arg in shared)
+            if arg in model:
+                del shared[arg], local[arg], model[arg]
+            else:
+                with pytest.raises(KeyError):
+                    del shared[arg]
+        else:
+            with pytest.raises(NotificationError, match="key"):
+                shared.record({("t1", "a"): ((9.0, 9), "ok"), ("t2", "a"): arg})
+        want = {pair: key for pair, (_, key) in model.items()}
+        assert dict(shared) == want == local
+        assert shared.get_many(list(want)) == list(want.values())
+
+
+def test_a_notification_accepted_later_stays_the_newest_when_expanded_first() -> None:
+    """The high lane is expanded before the normal one: n1 (high, accepted after n0) is
+    expanded first and stays the newest of its collapse key, in the in-process record too."""
+    p = pipeline()
+    first, second = notes([(1, "match"), (1, "match")])
+    assert p.accept(first)
+    assert p.accept(dataclasses.replace(second, lane="high"))
+    p.run()
+    fates = sorted((r.key, r.status) for r in p.receipts if r.token == "tok-ann")
     assert fates == [("n0", "collapsed"), ("n1", "delivered")]

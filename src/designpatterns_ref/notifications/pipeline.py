@@ -18,6 +18,10 @@ user's locale (``"en"`` as fallback) and the messages go to the outgoing queue, 
 and the :class:`~.send.Sender` gives each a fate, recorded as a :class:`~.base.Receipt`. The
 newest notification of each device and collapse key is recorded in ``latest`` (a dict by
 default; :class:`~.redis_collapse.RedisCollapseKeys` when worker processes do the sends).
+Newest means accepted last: each item carries its accept order (the accept time, then a
+sequence number of this pipeline), kept when its expansion is retried, and an entry replaces
+only one of an older or equal order, so an item expanded again after a queue outage does not
+displace a newer one expanded meanwhile.
 
 Once as the user sees it: idempotency keys at accept, at-least-once queues, the dedup window
 claimed for each take before its provider calls and settled after them (a crash between a
@@ -42,6 +46,7 @@ False
 from __future__ import annotations
 
 import contextlib
+import itertools
 from collections import Counter
 from collections.abc import Iterable, Mapping, MutableMapping
 from typing import Any
@@ -69,6 +74,7 @@ from designpatterns_ref.notifications.providers import (
 )
 from designpatterns_ref.notifications.queues import MemoryQueue, Queue, check_queue
 from designpatterns_ref.notifications.quiet import QuietHours, zone
+from designpatterns_ref.notifications.redis_collapse import Order, record_in_dict
 from designpatterns_ref.notifications.send import Deliverer, Sender
 from designpatterns_ref.notifications.templates import Templates
 from designpatterns_ref.ratelimit import FixedWindow
@@ -151,6 +157,9 @@ class Pipeline:
         #: The newest notification key of each (token, collapse key): a dict, or a
         #: :class:`~.redis_collapse.RedisCollapseKeys` that worker processes read too.
         self.latest: MutableMapping[tuple[str, str], str] = latest if latest is not None else {}
+        #: The accept order of each entry of ``latest`` (when ``latest`` keeps none itself).
+        self.latest_orders: dict[tuple[str, str], Order] = {}
+        self._accept_seq = itertools.count()
         self.receipts: list[Receipt] = []
         self.counts: Counter[str] = Counter()
         self.keep_receipts = keep_receipts
@@ -295,6 +304,7 @@ class Pipeline:
         if isinstance(n, Notification) and isinstance(n.key, str) and n.key in self.keys:
             return False
         bodies = self._bodies(n)  # rendered now: a template replaced later changes no body
+        now = read_seconds(self.clock, NotificationError, "Pipeline.accept")
         item = {
             "key": n.key,
             "b": bodies,
@@ -303,7 +313,8 @@ class Pipeline:
             "lane": n.lane,
             "cat": n.category,
             "ck": n.collapse_key,
-            "exp": read_seconds(self.clock, NotificationError, "Pipeline.accept") + n.ttl,
+            "exp": now + n.ttl,
+            "o": [now, next(self._accept_seq)],  # the accept order, kept on every retry
         }
         self.accepted.put(item, lane=n.lane)  # may raise QueueUnavailable: key not recorded
         self.keys.add(n.key)
@@ -350,7 +361,11 @@ class Pipeline:
         high = lane == "high"
         quiet = self.quiet
         limiters = self.limiters
-        newest: dict[tuple[str, str], str] = {}  # the collapse keys this item makes its own
+        # the collapse keys this item makes its own, with its accept order (an item queued
+        # before orders existed has none: its entries are written as they come)
+        o = item.get("o")
+        order: Order | None = None if o is None else (o[0], o[1])
+        newest: dict[tuple[str, str], tuple[Order, str]] = {}
         out: list[dict[str, Any]] = []
         # What the item decided, made to count only once its messages are queued: a put_many
         # that fails (QueueUnavailable) spends no cap and records nothing, so its retry is exact.
@@ -387,7 +402,7 @@ class Pipeline:
                 for d in devices:
                     tok = d.token
                     if ck is not None:
-                        newest[(tok, ck)] = key
+                        newest[(tok, ck)] = (order or (0.0, 0), key)
                     out.append(
                         {
                             "id": f"{key}|{tok}",
@@ -403,13 +418,26 @@ class Pipeline:
                         }
                     )
         if newest:  # before the messages can be taken: an older one taken after is collapsed
-            self.latest.update(newest)  # may raise QueueUnavailable (on Redis)
+            self._record_newest(newest, order is not None)  # may raise QueueUnavailable
         if out:
             self.outgoing.put_many(out, lane=lane)  # may raise QueueUnavailable
         for (ch, uid), units in spent.items():
             limiters[ch].allow(uid, units)
         for r in notes:
             self._record(r)
+
+    def _record_newest(
+        self, newest: dict[tuple[str, str], tuple[Order, str]], ordered: bool
+    ) -> None:
+        """Write ``newest`` into ``latest`` where no entry of a greater accept order is."""
+        if not ordered:
+            self.latest.update({pair: key for pair, (_, key) in newest.items()})
+            return
+        record = getattr(self.latest, "record", None)
+        if callable(record):  # a shared record compares the orders itself (RedisCollapseKeys)
+            record(newest)
+        else:
+            record_in_dict(self.latest, self.latest_orders, newest)
 
     # -- run ---------------------------------------------------------------------------------
     def step(self, batch: int = 1024) -> int:

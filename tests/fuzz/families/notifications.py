@@ -5,9 +5,10 @@ queues (memory, SQLite, with their ``put_many`` and ``ack_settled``), the outbox
 ``pipeline``, ``add`` and ``relay``), the backoff formula, ``campaign_pipeline``,
 ``send_campaign`` and the two plots.
 
-``RedisStreamQueue`` and ``RedisDedup`` run against a throwaway server (``helpers.redis_url``):
-the queue's calls (``put_many`` included), its ``ack_settled`` and the dedup's one-id and
-whole-take calls.
+``RedisStreamQueue``, ``RedisDedup`` and ``RedisCollapseKeys`` run against a throwaway server
+(``helpers.redis_url``): the queue's calls (``put_many`` included), its ``ack_settled``, the
+dedup's one-id and whole-take calls, and the collapse record's constructor, ``record``,
+``update``, ``get_many`` and its mapping calls (``m[k] = v``, ``in``, ``get``, ``pop``).
 
 ``Notification`` is a plain container that ``Pipeline.accept`` validates: each of its fields is
 fuzzed by building one and handing it to ``accept``.
@@ -295,6 +296,55 @@ def _redis_entries() -> list[Entry]:
     ]
 
 
+def _collapse_keys() -> Any:
+    """A shared collapse record holding one entry with an accept order and one without."""
+    from designpatterns_ref.notifications.redis_collapse import RedisCollapseKeys
+
+    m = RedisCollapseKeys(empty_redis_url(), f"fc{next(_names)}")
+    m.record({("tok", "ck"): ((1.0, 1), "k1")})
+    m[("tok-2", "ck")] = "k2"
+    return m
+
+
+def _hashable(value: object) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
+
+
+def _collapse_entries() -> list[Entry]:
+    from designpatterns_ref.notifications.redis_collapse import RedisCollapseKeys
+
+    snap = _redis_state
+    make = _collapse_keys
+
+    def entry(label: str, call: Any) -> Entry:
+        return Entry(f"RedisCollapseKeys.{label}", make=make, snapshot=snap, call=call)
+
+    return [
+        *per_argument(
+            "RedisCollapseKeys",
+            lambda _, **kw: RedisCollapseKeys(**kw),
+            {"redis": redis_url(), "prefix": "fzc"},
+        ),
+        entry("record(entries)", lambda m, v: m.record(v)),
+        entry("record(pair)", lambda m, v: m.record({v: ((2.0, 0), "k3")}) if _hashable(v) else 0),
+        entry("record(order)", lambda m, v: m.record({("tok", "ck"): (v, "k3")})),
+        entry("record(key)", lambda m, v: m.record({("tok", "ck"): ((2.0, 0), v)})),
+        entry("update(other)", lambda m, v: m.update(v)),
+        entry("update(entry)", lambda m, v: m.update([v])),
+        entry("__setitem__(pair)", lambda m, v: m.__setitem__(v, "k3")),
+        entry("__setitem__(key)", lambda m, v: m.__setitem__(("tok", "ck"), v)),
+        entry("get_many(pairs)", lambda m, v: m.get_many(v)),
+        entry("get_many(pair)", lambda m, v: m.get_many([v])),
+        entry("__contains__(pair)", lambda m, v: v in m),
+        entry("get(pair)", lambda m, v: m.get(v)),
+        entry("pop(pair)", lambda m, v: m.pop(v, None) if v != ("tok", "ck") else None),
+    ]
+
+
 def nt_redis() -> Any:
     from designpatterns_ref.notifications import redis_streams
 
@@ -559,6 +609,7 @@ ENTRIES: list[Entry] = [
     *_ack_settled_entries("MemoryQueue", _memq),
     *_ack_settled_entries("SQLiteQueue", _sqlq),
     *_redis_entries(),
+    *_collapse_entries(),
     *per_argument(
         "SQLiteQueue",
         lambda _, **kw: nt.SQLiteQueue(**kw),
