@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import json
 import os
-import threading
-import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
-import uvicorn
 
 from designpatterns_ref.capacity import BedCapacity, Topology, counter_ids
 from designpatterns_ref.capacity.api import create_app
 from designpatterns_ref.clock import ManualClock
-from designpatterns_ref.testing import free_port
+from tests.asgi import serve_asgi
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -38,22 +35,9 @@ SPEC = {"north": {"elm": {"a": 3, "b": 1}, "oak": {"a": 2}}}
 def served() -> Iterator[tuple[str, BedCapacity]]:
     """A real uvicorn server in a thread on a free loopback port, stopped afterwards."""
     svc = BedCapacity(Topology(SPEC), clock=ManualClock(), stale_after=600, ids=counter_ids())
-    port = free_port()
-    config = uvicorn.Config(
-        create_app(svc, poll=0.05), host="127.0.0.1", port=port, log_config=None,
-        log_level="warning", lifespan="off", timeout_graceful_shutdown=2,
-    )  # fmt: skip
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="capacity-api", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:  # readiness, not timing: poll until the socket is bound
-        if not thread.is_alive() or time.monotonic() > deadline:
-            pytest.fail("uvicorn did not start")
-        time.sleep(0.01)
-    yield f"http://127.0.0.1:{port}", svc
-    server.should_exit = True
-    thread.join(timeout=10)
+    app = create_app(svc, poll=0.05)
+    with serve_asgi(app, "capacity-api", timeout_graceful_shutdown=2) as url:
+        yield url, svc
 
 
 def _sse_snapshots(client: httpx.Client, n: int) -> Iterator[dict[str, object]]:

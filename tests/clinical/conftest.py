@@ -2,42 +2,20 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from designpatterns_ref.testing import free_port
-
-
-def serve(app: object) -> Iterator[str]:
-    """A real uvicorn server in a thread on a free loopback port, stopped afterwards."""
-    import uvicorn
-
-    port = free_port()
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_config=None, log_level="warning", lifespan="off",
-    )  # fmt: skip
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="news2-api", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:  # readiness, not timing: poll until the socket is bound
-        if not thread.is_alive() or time.monotonic() > deadline:
-            pytest.fail("uvicorn did not start")
-        time.sleep(0.01)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+from tests.asgi import serve_asgi
 
 
 @pytest.fixture(scope="module")
 def base_url() -> Iterator[str]:
     from designpatterns_ref.clinical.api import create_app
 
-    yield from serve(create_app())
+    with serve_asgi(create_app(), "news2-api") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -47,9 +25,11 @@ def roomy_client() -> Iterator[Any]:
 
     from designpatterns_ref.clinical.api import create_app
 
-    for url in serve(create_app(max_body_bytes=65536)):
-        with httpx.Client(base_url=url, timeout=10) as c:
-            yield c
+    with (
+        serve_asgi(create_app(max_body_bytes=65536), "news2-api") as url,
+        httpx.Client(base_url=url, timeout=10) as c,
+    ):
+        yield c
 
 
 @pytest.fixture(scope="module")

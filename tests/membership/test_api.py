@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import threading
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -24,7 +22,7 @@ from designpatterns_ref.membership.api import (  # noqa: E402
     _retry_after,
     create_app,
 )
-from designpatterns_ref.testing import free_port  # noqa: E402
+from tests.asgi import serve_asgi  # noqa: E402
 
 FAST, SLOW = "partner-fast-key", "partner-slow-key"
 OK = {"member": "m0001", "organisation": "northwind-union", "benefit": "lounge-access"}
@@ -45,20 +43,8 @@ CLOCK = Clock()
 def base_url() -> Iterator[str]:
     app = create_app(Verifier(*sample_directory()),
                      {FAST: (1e6, 10**6), SLOW: (1.0, 3)}, clock=CLOCK)  # fmt: skip
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None,
-                            log_level="warning", lifespan="off")  # fmt: skip
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="membership-api", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            pytest.fail("uvicorn did not start")
-        time.sleep(0.01)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve_asgi(app, "membership-api") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import json
 import math
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -28,7 +26,7 @@ from hypothesis import strategies as st  # noqa: E402
 
 from designpatterns_ref.membership import Directory, Rule, RuleSet, Verifier  # noqa: E402
 from designpatterns_ref.membership.api import create_app  # noqa: E402
-from designpatterns_ref.testing import free_port  # noqa: E402
+from tests.asgi import serve_asgi  # noqa: E402
 
 CLIENTS = {"key-one": (1.0, 2), "key-two": (0.5, 1)}
 RULES = RuleSet(
@@ -65,20 +63,8 @@ SWAP = Swap()
 
 @pytest.fixture(scope="module")
 def base_url() -> Iterator[str]:
-    port = free_port()
-    config = uvicorn.Config(SWAP, host="127.0.0.1", port=port, log_config=None,
-                            log_level="warning", lifespan="off")  # fmt: skip
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="membership-api-model", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            pytest.fail("uvicorn did not start")
-        time.sleep(0.01)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve_asgi(SWAP, "membership-api-model") as url:
+        yield url
 
 
 MEMBERS = ("m1", "m2")
