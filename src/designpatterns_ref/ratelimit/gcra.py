@@ -73,23 +73,7 @@ class GCRA(UnitTimeLimiter):
     def _decide(self, key: Hashable, cost: int, at_time: float, commit: bool) -> Decision:
         burst, interval = self._burst, self._interval
         state = self._states.get(key)
-        lead = 0.0  # units the TAT leads now by
-        if state is None:
-            if at_time - at_time:  # NaN or an infinity: refuse before it is stored
-                raise bad_time("GCRA", at_time)
-        else:
-            stamp, saved = state
-            if at_time < stamp:  # a clock that steps back: time stands still for this key
-                if at_time - at_time:  # -inf
-                    raise bad_time("GCRA", at_time)
-                lead = saved
-            else:
-                passed = (at_time - stamp) * self._speed  # units.since, inlined
-                passed -= passed % self._quantum
-                if saved > passed:
-                    lead = saved - passed
-                elif passed - passed:  # NaN, an infinity, or a time too far to count in units
-                    raise bad_time("GCRA", at_time)
+        lead = self._lead_now(state, at_time, "GCRA")  # units the TAT leads now by
         ahead = lead + cost  # how far ahead the TAT would run after this request
         if ahead <= burst:
             reset = ahead * interval

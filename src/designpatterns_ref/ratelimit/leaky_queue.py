@@ -39,7 +39,6 @@ from collections.abc import Hashable
 from designpatterns_ref.ratelimit.base import (
     CORRECTION,
     Decision,
-    bad_time,
     new_decision,
 )
 from designpatterns_ref.ratelimit.units import UnitTimeLimiter
@@ -59,23 +58,7 @@ class LeakyBucketQueue(UnitTimeLimiter):
     def _decide(self, key: Hashable, cost: int, at_time: float, commit: bool) -> Decision:
         burst, interval = self._burst, self._interval
         state = self._states.get(key)  # [stamp, units queued then]
-        queued = 0.0  # units queued before us
-        if state is None:
-            if at_time - at_time:  # NaN or an infinity: refuse before it is stored
-                raise bad_time("LeakyBucketQueue", at_time)
-        else:
-            stamp, saved = state
-            if at_time < stamp:  # a clock that steps back: time stands still for this key
-                if at_time - at_time:  # -inf
-                    raise bad_time("LeakyBucketQueue", at_time)
-                queued = saved
-            else:
-                passed = (at_time - stamp) * self._speed  # units.since, inlined
-                passed -= passed % self._quantum
-                if saved > passed:
-                    queued = saved - passed
-                elif passed - passed:  # NaN, an infinity, or a time too far to count in units
-                    raise bad_time("LeakyBucketQueue", at_time)
+        queued = self._lead_now(state, at_time, "LeakyBucketQueue")  # units queued before us
         backlog = queued + cost  # queued units once this request joins
         # Whole units at one instant: rounding cannot refuse what fits an empty queue.
         if backlog <= burst:

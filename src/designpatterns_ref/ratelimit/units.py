@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 
 from designpatterns_ref.errors import shown
-from designpatterns_ref.ratelimit.base import RateLimitError
+from designpatterns_ref.ratelimit.base import RateLimitError, bad_time
 from designpatterns_ref.ratelimit.memory import BucketLimiter
 
 __all__ = ["UnitTimeLimiter", "quantum", "since"]
@@ -111,6 +111,27 @@ class UnitTimeLimiter(BucketLimiter):
         passed = (t - stamp) * self._speed  # since(), inlined
         passed -= passed % self._quantum
         return lead - passed if lead > passed else 0.0
+
+    def _lead_now(self, state: list[float] | None, t: float, who: str) -> float:
+        """:meth:`_lead_at` for a decision at ``t``: 0.0 for a key never seen, and a time it
+        cannot count (NaN, an infinity, a time too far to count in units) refused as ``who``'s
+        error before anything is stored."""
+        if state is None:
+            if t - t:  # NaN or an infinity
+                raise bad_time(who, t)
+            return 0.0
+        stamp, lead = state
+        if t < stamp:  # a clock that steps back: time stands still for the key
+            if t - t:  # -inf
+                raise bad_time(who, t)
+            return lead
+        passed = (t - stamp) * self._speed  # since(), inlined
+        passed -= passed % self._quantum
+        if lead > passed:
+            return lead - passed
+        if passed - passed:  # NaN, an infinity, or a time too far to count in units
+            raise bad_time(who, t)
+        return 0.0
 
     def _admits(self, state: list[float], cost: int, t: float) -> bool:
         """Whether the arithmetic of a decision, replayed at time ``t`` on ``state``, admits."""
