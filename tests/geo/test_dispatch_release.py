@@ -254,3 +254,31 @@ def test_a_release_retried_after_a_lost_reply_frees_nobody_else(redis_url: str) 
     finally:
         other.clear()
         client.close()
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("applied", [False, True])
+def test_a_driver_on_a_trip_whose_reclaim_failed_is_freed_by_its_release(
+    redis_url: str, applied: bool
+) -> None:
+    """Another writer freed a driver on a trip; the next request marks it busy again (a new
+    claim) and that claim's reply is lost. Applied or not, the trip's release frees it."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    lossy = LostReplies(client, key=f"release:{next(_keys)}", clock=ManualClock())
+    lossy.failures = []
+    try:
+        a = Dispatcher(lossy)
+        a.update("d1", 40.0, -74.0)
+        assert a.request("r1", 40.0, -74.0).driver_id == "d1"  # type: ignore[union-attr]
+        lossy.upsert("d1", 40.0, -74.0, available=True)  # freed by mistake
+        lossy.failures = [applied]
+        with pytest.raises(GeoUnavailable):
+            a.request("r2", 40.0, -74.0)
+        a.release("d1")
+        assert lossy.get("d1").available  # type: ignore[union-attr]
+        assert a.request("r3", 40.0, -74.0).driver_id == "d1"  # type: ignore[union-attr]
+    finally:
+        lossy.clear()
+        client.close()

@@ -153,6 +153,11 @@ class Dispatcher:
                 except DriverNotFound:
                     continue
                 except GeoUnavailable:  # the store may have applied it: undo it if so
+                    if match.driver_id in self._rider_of:
+                        # A driver on a trip, freed by another writer: if applied, this claim
+                        # holds it for its trip, so the trip's release undoes it; if not, the
+                        # trip's older claim had ended anyway.
+                        self._token_of[match.driver_id] = token
                     self._in_doubt[match.driver_id] = token
                     self._settle()
                     raise
