@@ -446,6 +446,7 @@ _CATALOG: tuple[CaseStudy, ...] = (
             [
                 "base",
                 "heap",
+                "heap_visibility",
                 "heap_page",
                 "vacuum",
                 "clustered",

@@ -135,3 +135,18 @@ def test_release_never_fails_halfway_for_a_driver_going_stale(make: Make, twenti
     assert dispatcher.assignments == {}
     state = index.get("d7")
     assert state is None or state.available
+
+
+@pytest.mark.parametrize("twentieths", range(-4, 24))
+def test_an_unclaim_never_fails_for_a_driver_going_stale(make: Make, twentieths: int) -> None:
+    """The fix expires somewhere around the unclaim (on a clock that moves at every reading):
+    the unclaim frees the driver or leaves it as it was, and never raises ``DriverNotFound``
+    (a dispatcher's undo of a failed claim, and its release, would fail with it)."""
+    clock = TickingClock(0.25)
+    index = make(60.0, clock)
+    index.upsert("d7", 40.7580, -73.9855, at=0.0)
+    assert index.claim("d7", "mine")
+    clock.now = 60.0 - twentieths / 20
+    freed = index.unclaim("d7", "mine")
+    state = index.get("d7")
+    assert state is None or state.available is freed

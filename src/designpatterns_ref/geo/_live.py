@@ -389,15 +389,17 @@ class LiveIndex:
 
         Any flag written since (another claim, ``set_available``, ``upsert`` with
         ``available``, a removal, expiry) ends the claim, and then nothing changes; a location
-        update that keeps the flag keeps the claim.
+        update that keeps the flag keeps the claim. Never raises for the driver (an unknown or
+        stale one is not freed: False). Not thread-safe on its own, like :meth:`claim`.
         """
         driver_id, token = check_driver_id(driver_id), check_token(token)
         live = self._live
         if live.claims.get(driver_id) != token:
             return False
         try:
-            live.record(driver_id)
-        except DriverNotFound:  # stale: it comes back new with its next fix
+            # Which ends the claim. It refuses a driver gone stale (it comes back new with its
+            # next fix) before writing anything, on its own reading of the clock.
+            self.set_available(driver_id, True)
+        except DriverNotFound:
             return False
-        self.set_available(driver_id, True)  # which ends the claim
         return True

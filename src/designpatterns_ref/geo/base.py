@@ -123,7 +123,9 @@ class DriverIndex(Protocol):
     free (True; False if busy; ``DriverNotFound`` if unknown or stale) and notes ``token``.
     ``unclaim(driver_id, token)`` frees the driver only if that claim still holds it: any flag
     written since (another claim, ``set_available``, ``upsert`` with ``available``, a removal,
-    expiry) ends the claim, a location update that keeps the flag does not.
+    expiry) ends the claim, a location update that keeps the flag does not; an unknown or stale
+    driver is not freed (False, never ``DriverNotFound``). The dispatcher frees a driver at the
+    end of its trip the same way, with the token of the claim that gave it its rider.
     """
 
     def upsert(

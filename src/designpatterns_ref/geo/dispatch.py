@@ -29,6 +29,12 @@ search. The undo frees the driver only if that very claim still holds it: once a
 written its flag since (another server's claim, the driver marking itself busy, a release), the
 claim is over and the undo changes nothing; a location update keeps both flag and claim.
 
+The end of a trip goes through the claim too: :meth:`Dispatcher.release` frees the driver with
+``index.unclaim(driver, token)`` and the token of the claim that gave it its rider. A release
+that comes after the claim has ended (the driver freed meanwhile and taken by another dispatch
+server, or a release retried after an outage that had applied it) changes nothing in the index,
+so it never frees a driver on another rider's trip.
+
 Complexity: one ``nearest(k=1)`` and one ``claim`` per request, under a lock (one more of each
 for a driver that went stale or was taken in between, at most one per driver in the index).
 
@@ -45,6 +51,7 @@ for a driver that went stale or was taken in between, at most one per driver in 
 >>> dispatcher.request("rider-3", 40.7585, -73.9855) is None
 True
 >>> dispatcher.release("near")
+True
 >>> dispatcher.request("rider-3", 40.7585, -73.9855).driver_id
 'near'
 """
@@ -91,8 +98,10 @@ class Dispatcher:
     The in-memory indexes are not thread-safe on their own: while the dispatcher serves
     requests, send location updates and removals through :meth:`update` and :meth:`remove`,
     which take the same lock as :meth:`request` (a write straight to the index from another
-    thread can break a search under way). :class:`~designpatterns_ref.geo.redis.RedisGeoIndex`
-    is safe to write to directly.
+    thread can break a search under way). For the same reason two dispatchers sharing one
+    in-memory index must not serve calls at once from different threads: their claims are
+    compare-and-sets only under one lock. :class:`~designpatterns_ref.geo.redis.RedisGeoIndex`
+    is safe to write to directly, and to share between dispatchers in any threads or processes.
     """
 
     def __init__(self, index: DriverIndex, *, max_pickup_m: float | None = None) -> None:
@@ -107,6 +116,7 @@ class Dispatcher:
         self._lock = threading.Lock()
         self.assignments: dict[str, Assignment] = {}
         self._rider_of: dict[str, str] = {}
+        self._token_of: dict[str, str] = {}  # driver with a rider -> token of its claim
         # driver -> token of a claim that failed: maybe applied (busy, no rider), to undo
         self._in_doubt: dict[str, str] = {}
         self._id = uuid.uuid4().hex[:16]  # tells this dispatcher's claims from others'
@@ -143,6 +153,11 @@ class Dispatcher:
                 except DriverNotFound:
                     continue
                 except GeoUnavailable:  # the store may have applied it: undo it if so
+                    if match.driver_id in self._rider_of:
+                        # A driver on a trip, freed by another writer: if applied, this claim
+                        # holds it for its trip, so the trip's release undoes it; if not, the
+                        # trip's older claim had ended anyway.
+                        self._token_of[match.driver_id] = token
                     self._in_doubt[match.driver_id] = token
                     self._settle()
                     raise
@@ -151,12 +166,15 @@ class Dispatcher:
                 if match.driver_id not in self._rider_of:
                     break
                 # Another writer marked a driver on a trip free: it stays busy (just marked so
-                # again) and with its rider, and the search goes on to the next driver.
+                # again, by this claim, which its release now undoes) and with its rider, and the
+                # search goes on to the next driver.
+                self._token_of[match.driver_id] = token
             else:  # a clock stepping back and forth kept reviving drivers: give up
                 return None
             assignment = Assignment(rider_id, match.driver_id, match.distance_m)
             self.assignments[rider_id] = assignment
             self._rider_of[match.driver_id] = rider_id
+            self._token_of[match.driver_id] = token
             return assignment
 
     def _settle(self) -> None:
@@ -175,11 +193,20 @@ class Dispatcher:
 
         A driver with a rider stays busy (even one that went stale or was removed meanwhile and
         comes back); any other keeps its flag, and a new one comes in available.
+
+        The update keeps the driver's flag, and with it the claim :meth:`release` undoes; a
+        driver with a rider that comes back free (new after going stale or being removed, or
+        freed by another writer) is claimed again at once with its trip's token. On a shared
+        Redis index those are two steps, so another dispatch server may claim such a driver
+        between them: then it is that server's, and this one's :meth:`release` leaves it busy.
         """
         driver_id = check_driver_id(driver_id)
         with self._lock:
-            busy = False if driver_id in self._rider_of else None
-            self.index.upsert(driver_id, lat, lon, available=busy, at=at)
+            self.index.upsert(driver_id, lat, lon, at=at)
+            token = self._token_of.get(driver_id)
+            if token is not None:  # on a trip: busy again, under its trip's claim
+                with contextlib.suppress(DriverNotFound):  # a fix already stale at ``at``
+                    self.index.claim(driver_id, token)
 
     def remove(self, driver_id: str) -> bool:
         """A driver goes offline (``index.remove``), under the dispatcher's lock; True if it was
@@ -187,22 +214,25 @@ class Dispatcher:
         with self._lock:
             return self.index.remove(driver_id)
 
-    def release(self, driver_id: str) -> None:
-        """The trip is over (or cancelled): the driver is available again.
+    def release(self, driver_id: str) -> bool:
+        """The trip is over (or cancelled): the driver is available again, if this dispatcher's
+        claim still holds it; True if the release freed it.
 
-        A driver that went stale or was removed meanwhile has nothing to free: the assignment
-        is dropped all the same, and the driver comes back available with its next update. The
-        index is written first, so a call that fails there (a Redis index's outage) keeps the
-        assignment, to be released again.
+        The assignment is dropped in every case. The driver is freed with ``index.unclaim``
+        and the token of the claim that gave it this rider, so only while no flag was written
+        since: a driver freed meanwhile and claimed by another dispatcher (sharing the index),
+        marked busy by another writer, removed or gone stale is left as it is (False), never
+        taken from another rider's trip. A driver removed or stale comes back available with
+        its next update. The index is written first, so a call that fails there (a Redis
+        index's outage) keeps the assignment, to be released again; if the failed call had
+        freed the driver, the retry finds the claim over and changes nothing.
         """
         driver_id = check_driver_id(driver_id)
         with self._lock:
             rider_id = self._rider_of.get(driver_id)
             if rider_id is None:
                 raise GeoError(f"driver_id={shown(driver_id)} has no assignment to release")
-            # One call, so one reading of the clock: a driver live for a first call and stale
-            # for a second one cannot fail the release halfway.
-            with contextlib.suppress(DriverNotFound):
-                self.index.set_available(driver_id, True)
-            del self._rider_of[driver_id]
+            freed = self.index.unclaim(driver_id, self._token_of[driver_id])
+            del self._rider_of[driver_id], self._token_of[driver_id]
             del self.assignments[rider_id]
+            return freed

@@ -19,6 +19,12 @@ its ``xmin`` is this transaction or committed before the snapshot, and its ``xma
 aborted, or not yet committed for this snapshot. A write to a key some concurrent transaction
 wrote raises :class:`~designpatterns_ref.storage.base.WriteConflict` (first writer wins).
 
+This module is the engine: where versions go (HOT or not), the WAL records that write them,
+VACUUM, checkpoints and recovery. The rest has a module each: the visibility rule and the
+transaction in :mod:`~designpatterns_ref.storage.heap_visibility`, pages, slots and HOT chains
+in :mod:`~designpatterns_ref.storage.heap_page`, and VACUUM's plan in
+:mod:`~designpatterns_ref.storage.vacuum`.
+
 Complexity: a key lookup is one primary-index descent plus one heap page; an update is
 O(indexes) entries without HOT, O(1) with it; vacuum reads every page.
 
@@ -57,18 +63,21 @@ from designpatterns_ref.storage.base import (
 )
 from designpatterns_ref.storage.btree import CountedIndex
 from designpatterns_ref.storage.heap_page import (
-    LINE_POINTER,
     PAGE_HEADER,
     TUPLE_HEADER,
     Ctid,
     HeapPage,
     HeapTuple,
+    check_ctid,
     check_fits,
     data_size,
+    follow,
+    hot_chain,
+    recount_free,
     slot_for,
 )
-from designpatterns_ref.storage.mvcc import TransactionBase
-from designpatterns_ref.storage.wal import COMMIT_RECORD, Disk, Record, Wal, recovery_image
+from designpatterns_ref.storage.heap_visibility import HeapTransaction
+from designpatterns_ref.storage.wal import Disk, Record, Wal, recovery_image
 
 __all__ = ["HeapEngine", "HeapTransaction", "HeapTuple"]
 
@@ -88,95 +97,6 @@ class HeapState:
     indexes: dict[str, CountedIndex] = field(default_factory=dict)
     clog: dict[int, bool] = field(default_factory=dict)  # xid -> committed (False: aborted)
     next_xid: int = 3  # PostgreSQL's first normal transaction id
-
-
-class HeapTransaction(TransactionBase):
-    """A transaction on a :class:`HeapEngine` (snapshot isolation)."""
-
-    engine: HeapEngine
-
-    def _visible(self, t: HeapTuple) -> bool:
-        if not self._sees(t.xmin):
-            return False
-        return t.xmax == 0 or not self._sees(t.xmax)
-
-    def _sees(self, xid: int) -> bool:
-        if xid == self.xid:
-            return True
-        committed = self.engine.state.clog.get(xid)
-        return committed is True and xid < self.snap_xmax and xid not in self.running
-
-    def _concurrent(self, xid: int) -> bool:
-        """Whether ``xid`` is another transaction's write this snapshot does not include."""
-        return (
-            xid != 0
-            and xid != self.xid
-            and self.engine.state.clog.get(xid) is not False
-            and not self._sees(xid)
-        )
-
-    def _versions(self, key: Value) -> list[tuple[Ctid, HeapTuple]]:
-        db = self.engine
-        found = []
-        pages: set[int] = set()
-        for _, ctid in db.state.indexes[db.schema.primary_key].matching(key):
-            found.extend(db._chain(ctid))
-            pages.add(ctid[0])
-        db.counters.pages_read += db.state.indexes[db.schema.primary_key].height() + len(pages)
-        return found
-
-    def _find(self, key: Value) -> tuple[Ctid, HeapTuple] | None:
-        return next(((c, t) for c, t in self._versions(key) if self._visible(t)), None)
-
-    def _conflicts(self, key: Value, versions: list[tuple[Ctid, HeapTuple]]) -> bool:
-        return any(self._concurrent(t.xmin) or self._concurrent(t.xmax) for _, t in versions)
-
-    def _get(self, key: Value) -> Row | None:
-        found = self._find(key)
-        return dict(found[1].row) if found else None
-
-    def _insert(self, row: Row) -> bool:
-        versions = self._versions(row[self.engine.schema.primary_key])
-        if self._conflicts(row[self.engine.schema.primary_key], versions):
-            return False
-        if any(self._visible(t) for _, t in versions):
-            raise StorageError(f"key={shown(row[self.engine.schema.primary_key])} already exists")
-        self.engine._write_insert(self.xid, row)
-        return True
-
-    def _update(self, key: Value, changes: Row) -> bool | None:
-        versions = self._versions(key)
-        old = next(((c, t) for c, t in versions if self._visible(t)), None)
-        if old is None:
-            return False
-        if self._conflicts(key, versions):
-            return None
-        self.engine._write_update(self.xid, old[0], {**old[1].row, **changes}, changes)
-        return True
-
-    def _delete(self, key: Value) -> bool | None:
-        versions = self._versions(key)
-        old = next(((c, t) for c, t in versions if self._visible(t)), None)
-        if old is None:
-            return False
-        if self._conflicts(key, versions):
-            return None
-        self.engine._log("heap_delete", self.xid, old[0], payload=8, pages=[("heap", old[0][0])])
-        return True
-
-    def _scan(self, index: str, low: Value | None, high: Value | None) -> list[Row]:
-        db = self.engine
-        entries = db.state.indexes[index].range(low, high)
-        db.counters.pages_read += db.state.indexes[index].range_pages(len(entries))
-        out: list[Row] = []
-        for _, ctid in entries:
-            db.counters.pages_read += 1  # the heap page the entry points at
-            out.extend(dict(t.row) for _, t in db._chain(ctid) if self._visible(t))
-        return out
-
-    def _finish(self, commit: bool) -> None:
-        if self.xid in self.engine.writers:  # a read-only transaction logs nothing
-            self.engine._log("commit" if commit else "abort", self.xid, payload=COMMIT_RECORD)
 
 
 class HeapEngine:
@@ -252,12 +172,12 @@ class HeapEngine:
             )
         elif record.kind == "heap_update":
             old_ctid, new_ctid, row, hot = args
-            old = self._tuple_at(old_ctid)
+            old = follow(self.state.pages, old_ctid)
             old.xmax, old.next, old.hot_updated = record.xid, new_ctid, hot
             new = HeapTuple(record.xid, dict(row), self._size(row), heap_only=hot)
             self._put(new_ctid[0], new_ctid[1], new)
         elif record.kind == "heap_delete":
-            self._tuple_at(args[0]).xmax = record.xid
+            follow(self.state.pages, args[0]).xmax = record.xid
         elif record.kind == "index_insert":
             s.indexes[args[0]].insert(args[1])
         elif record.kind == "index_delete":
@@ -272,7 +192,7 @@ class HeapEngine:
                     t.next, t.hot_updated = None, False
                 else:
                     page.slots[slot] = new
-            self._refree(page)
+            recount_free(page, self.state.page_size)
         elif record.kind in ("commit", "abort"):
             s.clog[record.xid] = record.kind == "commit"
 
@@ -286,11 +206,7 @@ class HeapEngine:
         while len(page.slots) <= slot:
             page.slots.append(None)
         page.slots[slot] = t
-        self._refree(page)
-
-    def _refree(self, page: HeapPage) -> None:
-        used = sum(t.size for t in page.slots if isinstance(t, HeapTuple))
-        page.free = self.state.page_size - PAGE_HEADER - LINE_POINTER * len(page.slots) - used
+        recount_free(page, self.state.page_size)
 
     def tuple_at(self, ctid: Ctid) -> HeapTuple:
         """The tuple at ``ctid`` (following a redirect), or :class:`StorageError`.
@@ -298,7 +214,7 @@ class HeapEngine:
         ``ctid`` is ``(page, slot)``: two non-negative ints naming a slot the heap has; a slot
         that holds no tuple (free, or pruned and dead) is refused too.
         """
-        p, slot = self._check_ctid(ctid)
+        p, slot = check_ctid(self.state.pages, ctid)
         found = self.state.pages[p].slots[slot]
         if isinstance(found, int):
             found = self.state.pages[p].slots[found]
@@ -311,54 +227,7 @@ class HeapEngine:
 
         ``ctid`` is checked as in :meth:`tuple_at`; a free or dead slot reaches nothing (``[]``).
         """
-        return self._chain(self._check_ctid(ctid))
-
-    def _check_ctid(self, ctid: object) -> Ctid:
-        pages = self.state.pages
-        if (
-            not isinstance(ctid, tuple)
-            or len(ctid) != 2
-            or type(ctid[0]) is not int
-            or type(ctid[1]) is not int
-        ):
-            raise StorageError(f"ctid={shown(ctid, 80)} must be a (page, slot) pair of ints")
-        p, slot = ctid
-        if not 0 <= p < len(pages):
-            raise StorageError(
-                f"ctid={shown(ctid, 80)}: page must be from 0 to {len(pages) - 1} "
-                f"(the heap has {len(pages)} pages)"
-            )
-        if not 0 <= slot < len(pages[p].slots):
-            raise StorageError(
-                f"ctid={shown(ctid, 80)}: slot must be from 0 to {len(pages[p].slots) - 1} "
-                f"(page {p} has {len(pages[p].slots)} slots)"
-            )
-        return (p, slot)
-
-    def _tuple_at(self, ctid: Ctid) -> HeapTuple:
-        """The tuple at ``ctid`` (following a redirect); ``ctid`` comes from the engine itself."""
-        slot = self.state.pages[ctid[0]].slots[ctid[1]]
-        if isinstance(slot, int):
-            slot = self.state.pages[ctid[0]].slots[slot]
-        assert isinstance(slot, HeapTuple)
-        return slot
-
-    def _chain(self, ctid: Ctid) -> list[tuple[Ctid, HeapTuple]]:
-        """:meth:`chain` for a ctid the engine itself holds (unchecked)."""
-        page = self.state.pages[ctid[0]]
-        slot: Any = page.slots[ctid[1]]
-        at = ctid
-        if isinstance(slot, int):
-            at = (ctid[0], slot)
-            slot = page.slots[slot]
-        out = []
-        while isinstance(slot, HeapTuple):
-            out.append((at, slot))
-            if not slot.hot_updated or slot.next is None:
-                break
-            at = slot.next
-            slot = page.slots[at[1]]
-        return out
+        return hot_chain(self.state.pages, check_ctid(self.state.pages, ctid))
 
     # placing versions --------------------------------------------------------------------
     def _room(self, page: HeapPage, size: int, *, fill: bool) -> int | None:
@@ -400,7 +269,7 @@ class HeapEngine:
         """Log and apply a new version: HOT on the same page if allowed, else with new entries."""
         size = self._size(row)
         self._check_fits(size)  # a refused update prunes nothing and logs nothing
-        before = self._tuple_at(old).row
+        before = follow(self.state.pages, old).row
         hot_ok = self.hot and all(row[c] == before[c] for c in self.schema.indexes)
         slot = self._room(self.state.pages[old[0]], size, fill=False) if hot_ok else None
         if hot_ok and slot is None and self._prune(xid, old[0]):
