@@ -92,12 +92,12 @@ end
 local top = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
 seq = 1
 if top[1] then seq = tonumber(string.match(top[1][1], '^%d+')) + 1 end
-if seq == 1 then
+local fields = {'s', ARGV[2], 'c', ARGV[3], 'b', ARGV[4]}
+if seq == 1 then  -- a new log: its epoch goes in with its first entry
   epoch = ARGV[5]
-  redis.call('XADD', KEYS[1], '1-0', 's', ARGV[2], 'c', ARGV[3], 'b', ARGV[4], 'e', epoch)
-else
-  redis.call('XADD', KEYS[1], seq .. '-0', 's', ARGV[2], 'c', ARGV[3], 'b', ARGV[4])
+  fields[7], fields[8] = 'e', epoch
 end
+redis.call('XADD', KEYS[1], seq .. '-0', unpack(fields))
 redis.call('HSET', KEYS[2], ARGV[1], seq)
 return {seq, 1, ARGV[4], epoch}
 """
