@@ -10,6 +10,7 @@ never the old log's head followed by the new log's tail."""
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 import time
 import uuid
@@ -234,3 +235,89 @@ async def steps_through_the_gateway(backend: Backend, steps: list[tuple[str, int
             log = [(m.seq, m.body) for m in backend.store.read("c")]
             shown = lambda: [(m.seq, m.body) for m in bob.shown("c")]  # noqa: E731
             await until(lambda: shown() == log, 5.0, lambda: (steps, op, shown(), log))
+
+
+def test_the_edge_gateway_tells_a_connected_client_of_a_log_wiped_and_regrown(
+    redis_url: str,
+) -> None:
+    """The same on the stateless edge gateway (log in Redis, fan-out over Pub/Sub): bob
+    showed 1..3, the log is wiped and another process appends five; bob ends showing the
+    five, not old 1..3 and new 4..5."""
+    import redis
+
+    from designpatterns_ref.messaging.channelserver import ChannelServer
+    from designpatterns_ref.messaging.directory import Directory
+    from designpatterns_ref.messaging.edge import EdgeGateway
+
+    for user in ("ann", "bob"):
+        Directory(redis_url).join("c", user)
+
+    async def main() -> None:
+        async with (
+            ChannelServer(redis_url, name="cs-a") as cs,
+            EdgeGateway(redis_url, {"cs-a": cs.address}, secret=SECRET) as gw,
+            Client(gw.url, token("ann"), "a", seed=1, heartbeat=0.05) as ann,
+            Client(gw.url, token("bob"), "b", seed=2, heartbeat=0.05) as bob,
+        ):
+            for i in range(3):
+                await ann.send("c", f"old {i}")
+            await ann.wait_sent()
+            await bob.wait_for("c", 3)
+            redis.Redis.from_url(redis_url).delete("dp:msg:log:c", "dp:msg:ids:c")
+            other = RedisStore(redis_url)
+            for i in range(5):
+                other.append("c", "ann", f"n{i}", f"new {i}")
+            other.close()
+            shown = lambda: [m.body for m in bob.shown("c")]  # noqa: E731
+            await until(lambda: shown() == [f"new {i}" for i in range(5)], 5.0, shown)
+            assert bob.resets == ["c"]
+
+    asyncio.run(main())
+
+
+@pytest.mark.parametrize("edge", [False, True])
+def test_a_hello_whose_cursor_counts_in_a_wiped_log_is_told_to_start_afresh(
+    redis_url: str, edge: bool
+) -> None:
+    """A device that showed 1..3 of the old log says hello after the log was wiped and grew
+    to 5: its cursor is within the new log, but its epoch is the old one's, so ``ready``
+    names the reset and the replay starts at seq 1."""
+    import redis
+    from websockets.asyncio.client import connect
+
+    from designpatterns_ref.messaging.channelserver import ChannelServer
+    from designpatterns_ref.messaging.directory import Directory
+    from designpatterns_ref.messaging.edge import EdgeGateway
+
+    store = RedisStore(redis_url)
+    old = [store.append("c", "ann", f"o{i}", "old")[0] for i in range(3)]
+    redis.Redis.from_url(redis_url).delete("dp:msg:log:c", "dp:msg:ids:c")
+    new = [store.append("c", "ann", f"n{i}", "new")[0] for i in range(5)]
+    assert old[0].epoch != new[0].epoch
+    Directory(redis_url).join("c", "ann")
+
+    async def hello(url: str) -> None:
+        async with connect(url, ping_interval=None) as ws:
+            frame = {"op": "hello", "token": token("ann"), "device": "d",
+                     "cursors": {"c": 3}, "epochs": {"c": old[0].epoch}}  # fmt: skip
+            await ws.send(json.dumps(frame))
+            ready = json.loads(await ws.recv())
+            assert ready["op"] == "ready" and ready["reset"] == {"c": 5}
+            first = json.loads(await ws.recv())
+            assert (first["seq"], first["epoch"]) == (1, new[0].epoch)
+
+    async def main() -> None:
+        if edge:
+            async with (
+                ChannelServer(redis_url, name="cs-a") as cs,
+                EdgeGateway(redis_url, {"cs-a": cs.address}, secret=SECRET) as gw,
+            ):
+                await hello(gw.url)
+        else:
+            gw = Gateway(secret=SECRET, store=store)
+            gw.join("c", "ann")
+            async with gw:
+                await hello(gw.url)
+
+    asyncio.run(main())
+    store.close()
