@@ -212,6 +212,14 @@ def test_a_client_shows_the_log_the_store_holds_after_every_step(
     run()
 
 
+def log(backend: Backend) -> list[tuple[int, str]]:
+    return [(m.seq, m.body) for m in backend.store.read("c")]
+
+
+def shown(client: Client) -> list[tuple[int, str]]:
+    return [(m.seq, m.body) for m in client.shown("c")]
+
+
 async def steps_through_the_gateway(backend: Backend, steps: list[tuple[str, int]]) -> None:
     gw = Gateway(secret=SECRET, store=backend.store)
     gw.join("c", "ann")
@@ -234,9 +242,8 @@ async def steps_through_the_gateway(backend: Backend, steps: list[tuple[str, int
             await ann.wait_sent()
             # the store's log when bob is checked: a retry of ann's that was on the wire when
             # the log was wiped (its idempotency key with it) is stored again, and may land late
-            log = lambda: [(m.seq, m.body) for m in backend.store.read("c")]  # noqa: E731
-            shown = lambda: [(m.seq, m.body) for m in bob.shown("c")]  # noqa: E731
-            await until(lambda: shown() == log(), 5.0, lambda: (steps, op, shown(), log()))
+            await until(lambda: shown(bob) == log(backend), 5.0,
+                        lambda: (steps, shown(bob), log(backend)))  # fmt: skip
 
 
 def test_the_edge_gateway_tells_a_connected_client_of_a_log_wiped_and_regrown(

@@ -448,8 +448,8 @@ return cur
             said = f.get("epoch")
             if said is not None:
                 check_id("epoch", said)
-            ((epoch, last),) = await self._ends([conv])
-            seq = check_seq("seq", f.get("seq"), high=last)
+            ((epoch, end),) = await self._ends([conv])
+            seq = check_seq("seq", f.get("seq"), high=end)
             if said is not None and said != epoch:
                 return  # an ack of a log that is gone vouches for nothing in this one
             field = f"{conn.user}\x00{conn.device}" if op == "ack" else conn.user

@@ -9,9 +9,10 @@ where the state lives, not in what a socket sees: the JSON frames built here
 (:func:`message_frame`, :func:`refused_frame`), the WebSocket framing done once for a
 fan-out (:func:`text_frame`), the checks of a ``hello``'s cursors and log epochs
 (:func:`member_cursors`, :func:`member_epochs`) and of the timeouts (:func:`check_timeout`),
-what a heartbeat reports of a log a socket was pushed (:func:`reported_end`), and :func:`serve_frames`, the loop that reads
-a socket's frames, hands the first to the gateway's ``hello`` and the rest to its frame
-handler, and closes the socket with the code of :data:`CLOSE_CODES` for what went wrong:
+what a heartbeat reports of a log a socket was pushed (:func:`note_pushed`,
+:func:`reported_end`), and :func:`serve_frames`, the loop that reads a socket's frames,
+hands the first to the gateway's ``hello`` and the rest to its frame handler, and closes
+the socket with the code of :data:`CLOSE_CODES` for what went wrong:
 a ``hello`` or a frame that does not come in time, malformed JSON, a refused frame
 (``MessagingError``), a bad token, a store that cannot serve the frame now
 (``StoreUnavailable``). Both gateways close a socket the same way because the

@@ -468,7 +468,7 @@ class Gateway:
             )
         elif op == "heartbeat":
             self.presence.heartbeat(conn.user, f.get("status", "online"))
-            ack = await self._heartbeat_ack(conn, srv.conversations(conn.user))
-            self._push(conn, json.dumps(ack))
+            beat = await self._heartbeat_ack(conn, srv.conversations(conn.user))
+            self._push(conn, json.dumps(beat))
         else:
             raise MessagingError(f"unknown op {shown(op, 40)}")

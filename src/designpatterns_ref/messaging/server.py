@@ -292,14 +292,13 @@ class ChatServer:
             first = page[-1].seq + 1
         return out
 
-    def ack(
-        self, user: str, device: str, conv: str, seq: int, *, epoch: str | None = None
-    ) -> None:
+    def ack(self, user: str, device: str, conv: str, seq: int, *, epoch: str | None = None) -> None:
         """The device has shown ``conv`` up to ``seq`` (at most the log's last seq). Given the
         ``epoch`` of the log the device showed, an ack of a log that is gone (reset since) is
         ignored: it vouches for nothing the log now holds."""
         self.check_member(conv, user)
-        check_id("device", device), _check_epoch(epoch)
+        check_id("device", device)
+        _check_epoch(epoch)
         end = self.store.log_end(conv)
         with self._lock:  # the check and the cursor it moves: no reset noted in between
             now, last = self._log_end(conv, *end)

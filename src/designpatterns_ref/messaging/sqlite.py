@@ -84,9 +84,9 @@ def _open_wal(
     path: str | Path, schema: str, *, check_same_thread: bool = True
 ) -> sqlite3.Connection:
     """An autocommit connection to the database at ``path`` (checked by the caller) in WAL
-    mode, with ``schema`` (statements separated by ``;``) created; :class:`MessagingError` when it cannot be opened or is not
-    a database (the first statements read the file, so a file of another kind fails there,
-    and is closed)."""
+    mode, with ``schema`` (statements separated by ``;``) created; :class:`MessagingError`
+    when it cannot be opened or is not a database (the first statements read the file, so a
+    file of another kind fails there, and is closed)."""
     try:
         db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=check_same_thread)
     except (sqlite3.Error, UnicodeEncodeError, ValueError) as exc:
@@ -142,8 +142,8 @@ class SQLiteStore:
                 (conv, sender, client_msg_id),
             ).fetchone()
             (seq, epoch) = db.execute(
-                "SELECT COALESCE(MAX(seq), 0) + 1, "
-                "COALESCE((SELECT epoch FROM epochs WHERE conv=?1), '') FROM messages WHERE conv=?1",
+                "SELECT COALESCE(MAX(seq), 0) + 1, COALESCE((SELECT epoch FROM epochs "
+                "WHERE conv=?1), '') FROM messages WHERE conv=?1",
                 (conv,),
             ).fetchone()
             if row is not None:

@@ -213,12 +213,12 @@ ENTRIES = [
           snapshot=lambda s: s.read("c")),
     *per_argument("Message", lambda _, **kw: Message(**kw),
                   {"conv": "c", "seq": 3, "sender": "a", "client_msg_id": "x", "body": "b",
-                   "epoch": ""}),  # fmt: skip
+                   "epoch": ""}),
     *per_argument("Inbox", lambda _, **kw: Inbox(**kw), {"conv": "c", "cursor": 0, "epoch": ""}),
     Entry("Inbox.receive(msg)", call=lambda b, v: b.receive(v), make=_inbox, snapshot=_inbox_snap),
     *per_argument("Inbox.receive(Message(...))", lambda b, **kw: b.receive(Message(**kw)),
                   {"conv": "c", "seq": 3, "sender": "a", "client_msg_id": "x", "body": "b",
-                   "epoch": "e1"}, make=_inbox, snapshot=_inbox_snap),  # fmt: skip
+                   "epoch": "e1"}, make=_inbox, snapshot=_inbox_snap),
     Entry("Inbox.conflicts(msg)", call=lambda b, v: b.conflicts(v), make=_inbox,
           snapshot=_inbox_snap),
     Entry("Inbox.other_log(epoch)", call=lambda b, v: b.other_log(v), make=_inbox,
