@@ -334,3 +334,65 @@ def test_a_hello_whose_cursor_counts_in_a_wiped_log_is_told_to_start_afresh(
 
     asyncio.run(main())
     store.close()
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        {"op": "hello", "epochs": 7},
+        {"op": "hello", "epochs": {"c": 5}},
+        {"op": "hello", "epochs": {"c": ""}},
+        {"op": "hello", "epochs": {"c": "x" * 200}},
+        {"op": "hello", "epochs": {"": "e"}},
+        {"op": "ack", "conv": "c", "seq": 1, "epoch": 5},
+        {"op": "ack", "conv": "c", "seq": 1, "epoch": "x" * 200},
+        {"op": "read", "conv": "c", "seq": 1, "epoch": []},
+    ],
+    ids=repr,
+)
+def test_a_hostile_epoch_is_refused_with_4000_and_changes_nothing(frame: dict[str, Any]) -> None:
+    from websockets.asyncio.client import connect
+
+    async def main() -> None:
+        gw = Gateway(secret=SECRET)
+        gw.join("c", "ann")
+        gw.server.send("ann", "c", "m1", "hi")
+        async with gw, connect(gw.url, ping_interval=None) as ws:
+            hello = {"op": "hello", "token": token("ann"), "device": "d", "cursors": {"c": 1}}
+            if frame["op"] == "hello":
+                await ws.send(json.dumps({**hello, **frame}))
+            else:
+                await ws.send(json.dumps(hello))
+                assert json.loads(await ws.recv())["op"] == "ready"
+                await ws.send(json.dumps(frame))
+            while (reply := json.loads(await ws.recv()))["op"] != "error":
+                pass
+            assert reply["code"] == 4000 and (
+                "epoch" in reply["reason"] or "conv=''" in reply["reason"]
+            )
+        assert gw.server.receipts.acked("ann", "d", "c") == 0
+        assert gw.server.receipts.read_marker("ann", "c") == 0
+
+    asyncio.run(main())
+
+
+def test_an_ack_or_read_of_a_log_that_is_gone_vouches_for_nothing() -> None:
+    """bob's device acked and read 2 of a log that was then wiped and regrew to 3: its late
+    ack and read, naming the old epoch, move no cursor of the new log; ones naming the new
+    epoch (or none) do."""
+    backend = Backend("memory", Path("."), None)
+    server = ChatServer(backend.store)
+    server.join("c", "ann")
+    server.join("c", "bob")
+    server.connect("bob", "phone", {})
+    old = [server.send("ann", "c", f"o{i}", "old")[0] for i in range(2)]
+    backend.wipe("c")
+    new = [server.send("ann", "c", f"n{i}", "new")[0] for i in range(3)]
+    server.ack("bob", "phone", "c", 2, epoch=old[0].epoch)
+    server.read("bob", "c", 2, epoch=old[0].epoch)
+    assert server.receipts.acked("bob", "phone", "c") == 0
+    assert server.receipts.read_marker("bob", "c") == 0
+    assert server.receipt("c", 2).state == "sent"
+    server.ack("bob", "phone", "c", 2, epoch=new[0].epoch)
+    server.read("bob", "c", 1)
+    assert server.receipt("c", 1).state == "read" and server.receipt("c", 2).state == "delivered"
