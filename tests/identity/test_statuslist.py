@@ -6,6 +6,7 @@ import base64
 import gzip
 import json
 import random
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -17,6 +18,8 @@ from designpatterns_ref.identity import (
     BitstringStatusList,
     GateVerifier,
     IdentityError,
+    IdentityTypeError,
+    Issuer,
     KeySet,
     Reason,
     StatusAuthority,
@@ -322,3 +325,93 @@ def test_a_retired_key_stays_published_while_a_list_it_signed_is_within_its_ttl(
     assert w.gate.verify(token).reason is Reason.STATUS_UNAVAILABLE
     w.cache.update(w.authority.publish())
     assert w.gate.verify(token).ok
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(-300, 300), st.one_of(st.none(), st.integers(0, 3))),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_a_revocation_shows_at_the_next_publication_whatever_the_authoritys_clock_does(
+    steps: list[tuple[int, int | None]],
+) -> None:
+    """The authority's clock runs up to five minutes either side of the gate's, jumping back and
+    forth (stepped back after running fast, say); the gate's clock goes on one second a step and
+    its cache allows that much leeway. Every list published after a revocation is taken and the
+    revoked badge is refused at once; the oracle is the set of indexes revoked so far."""
+    w = make_world(max_age=3_600)
+    cache = StatusListCache(w.trust, clock=w.clock, leeway=300)
+    gate = GateVerifier(w.trust, cache, max_age=3_600, leeway=300, clock=w.clock)
+    badges = []
+    for n in range(4):
+        claims = standard_claims(w, f"w{n}")
+        badges.append((claims.status_index, w.issuer.sign_compact(claims)))
+    skew = [0]
+    w.authority.clock = lambda: w.clock() + skew[0]
+    revoked: set[int] = set()
+    for offset, revoke in steps:
+        w.clock.advance(1)
+        skew[0] = offset
+        if revoke is not None:
+            w.authority.revoke(badges[revoke][0])
+            revoked.add(badges[revoke][0])
+        cache.update(w.authority.publish())
+        for index, badge in badges:
+            verdict = gate.verify(badge)
+            assert verdict.ok is (index not in revoked), (index, verdict)
+
+
+def test_a_clock_stepped_back_dates_the_list_at_the_last_one_with_a_later_seq() -> None:
+    w = make_world()
+    w.authority.clock = lambda: T0 + 100
+    first = json.loads(b64url_decode(w.authority.publish().split(".")[1]))
+    w.authority.clock = lambda: T0 + 40
+    second = json.loads(b64url_decode(w.authority.publish().split(".")[1]))
+    assert (first["iat"], second["iat"]) == (T0 + 100, T0 + 100)
+    assert second["seq"] == first["seq"] + 1
+
+
+def test_a_rotation_between_naming_the_key_and_signing_never_breaks_what_is_signed() -> None:
+    """A rotation lands after a status list or credential names its key in its header and
+    before it is signed (the key set is shared with a status server's threads): what is signed
+    is signed by the key its header names, so the gate takes it."""
+
+    class RotatesBeforeSigning(KeySet):
+        armed = False
+
+        def sign(self, data: bytes, **options: Any) -> tuple[str, bytes]:
+            if self.armed:
+                self.armed = False
+                self.rotate()
+            return super().sign(data, **options)
+
+    clock = ManualClock(T0)
+    keys = RotatesBeforeSigning("acme-id", seed=b"r")
+    authority = StatusAuthority(keys, "acme/status/1", clock=clock)
+    issuer = Issuer(keys, authority, clock=clock)
+    claims = issuer.issue("w1", "acme", "dock-3", "loader", valid_for=DAY)
+    keys.armed = True
+    status_list = authority.publish()
+    keys.armed = True
+    jws = issuer.sign_jws(claims)
+    keys.armed = True
+    compact = issuer.sign_compact(claims)
+    trust = TrustStore.from_jwks(keys.jwks(), issuer="acme-id")
+    cache = StatusListCache(trust, clock=clock)
+    cache.update(status_list)
+    gate = GateVerifier(trust, cache, max_age=3_600, clock=clock)
+    assert gate.verify(jws).ok and gate.verify(compact).ok
+    assert len(keys.kids()) == 4  # three rotations: each one landed
+
+
+def test_signing_with_a_key_no_longer_held_is_refused() -> None:
+    keys = KeySet("acme-id", seed=b"r")
+    first = keys.active_kid
+    keys.distrust(first)
+    with pytest.raises(IdentityError, match="distrusted or pruned"):
+        keys.sign(b"data", kid=first)
+    with pytest.raises(IdentityTypeError, match="kid=123 must be a str"):
+        keys.sign(b"data", kid=123)  # type: ignore[arg-type]

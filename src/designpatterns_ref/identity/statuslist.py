@@ -177,6 +177,7 @@ class StatusAuthority:
         self.next_index = 0
         self.revoked_at: dict[int, float] = {}
         self.published = 0  # how many lists were published: each list's ``seq``
+        self.last_iat = 0  # the latest ``iat`` published: no list is dated before it
         self._lock = threading.Lock()
 
     def allocate(self) -> int:
@@ -216,6 +217,11 @@ class StatusAuthority:
         is a ``BitstringStatusList`` with ``statusPurpose`` and ``encodedList``), plus ``iat``,
         ``ttl`` (milliseconds, as the specification counts it) and ``seq``, which grows by one
         with every publication so that a verifier orders two lists issued in the same second.
+        ``iat`` never goes back: if the clock reads earlier than the last list's ``iat`` (it was
+        stepped back), the list is dated at that ``iat`` again, and its ``seq`` orders it after,
+        so every cache holding the older list takes this one and a revocation shows at the next
+        publication, whatever the clock does. Such a list looks younger to a gate than it is,
+        by at most the step: no more than the list it replaces already claimed.
         The signing key stays in the issuer's published key set until ``iat + ttl``
         (:meth:`KeySet.prune <designpatterns_ref.identity.keys.KeySet.prune>` keeps it).
         """
@@ -226,6 +232,12 @@ class StatusAuthority:
                     f"StatusAuthority.publish: clock() returned {now}, not a time in"
                     f" [0, {MAX_TIME}]"
                 )
+            # A clock stepped back (corrected after running fast) must not date this list
+            # before one already published: caches refuse a list not later than theirs, and
+            # would keep showing the older one, without the revocations since, until the
+            # clock passed its time. So the list carries the later of the two.
+            now = max(now, self.last_iat)
+            self.last_iat = now
             self.published += 1
             seq = self.published
             snapshot = self.statuses.copy()
@@ -245,12 +257,13 @@ class StatusAuthority:
                 },
             },
         }
-        header = b64url(_DUMP({"alg": "EdDSA", "kid": self.keys.active_kid, "typ": "JWT"}).encode())
+        kid = self.keys.active_kid  # read once: the header names the key that signs
+        header = b64url(_DUMP({"alg": "EdDSA", "kid": kid, "typ": "JWT"}).encode())
         body = b64url(_DUMP(payload).encode())
         # The list is good for ``ttl``: its key stays published that long (KeySet.prune), so a
         # rotation never leaves a gate holding a fresh list signed by a key it no longer has.
         expires = min(MAX_TIME, now + math.ceil(self.ttl))
-        _, signature = self.keys.sign(f"{header}.{body}".encode("ascii"), expires=expires)
+        _, signature = self.keys.sign(f"{header}.{body}".encode("ascii"), expires=expires, kid=kid)
         return f"{header}.{body}.{b64url(signature)}"
 
 
