@@ -385,8 +385,9 @@ class StatusListCache:
         if held is not None and self.trust.get(self.lists[where][3]) is None:
             held = None  # signed by a key no longer trusted: it holds nothing back
         if held is not None:
-            one_run = epoch is not None and epoch == held[3]
-            if seq <= held[1] if one_run else (iat, seq) <= held[:2]:
+            one_run = epoch is not None and epoch == held[3]  # then seq alone orders them
+            not_later = (seq <= held[1]) if one_run else ((iat, seq) <= held[:2])
+            if not_later:
                 if digest == held[2]:
                     return str(list_id)  # the very token held: nothing to do
                 order = f"seq {seq} of the same epoch" if one_run else f"issued at {iat}, seq {seq}"
