@@ -7,6 +7,8 @@ that skips a revision (refused, nothing changes). Every inserted character is un
 model needs no transformation: a client's local edit is a plain string splice; a character
 survives exactly when no one deleted it; and operational transformation never reorders
 characters, so every text anyone ever saw lists the survivors in the order of the final one.
+Edits that change nothing (an empty insert, a delete of nothing, a character typed and erased
+while an operation is in flight) are never sent: no message, no server revision.
 """
 
 from __future__ import annotations
@@ -76,12 +78,48 @@ class OTModel(RuleBasedStateMachine):
         assert client.text() == before[:pos] + before[pos + length :]
         self.seen.append(client.text())
 
+    @rule(who=st.integers(0, 2), pos=st.integers(0, 8), insert=st.booleans())
+    def empty_edit(self, who: int, pos: int, insert: bool) -> None:
+        """An edit that changes nothing is dropped: nothing sent, nothing buffered."""
+        client = self.clients[who]
+
+        def edit() -> Message | None:
+            return client.insert(pos, "") if insert else client.delete(pos, 0)
+
+        if pos > len(client.text()):
+            self._refused(client, edit)
+            return
+        before = self._state(client)
+        assert edit() is None
+        assert self._state(client) == before
+
+    @rule(who=st.integers(0, 2), pos=st.integers(0, 8))
+    def type_and_erase(self, who: int, pos: int) -> None:
+        """A character typed and erased at once: if it went out (nothing was in flight), the
+        erasure is buffered; if it was buffered, the two cancel out and the buffer is as
+        before."""
+        client = self.clients[who]
+        before = self._state(client)
+        if pos > len(client.text()):
+            return
+        text = self._unique(1)
+        sent = client.insert(pos, text)
+        client.delete(pos, 1)
+        self.inserted.add(text)
+        self.deleted.add(text)
+        assert client.text() == before[0]
+        if sent is None:
+            assert (client.state, client.buffer) == (before[2], before[4])
+        else:
+            assert client.state == "buffering"
+
     @rule(who=st.integers(0, 2), twice=st.booleans())
     def send(self, who: int, twice: bool) -> None:
         client = self.clients[who]
         message = client.resend()
         if message is None:
             return
+        assert not message.op.is_noop(), message  # an edit that changes nothing is never sent
         revision = self.server.receive(message)
         if twice:  # a retry after a lost acknowledgement: the same revision, applied once
             history = list(self.server.history)
@@ -112,6 +150,12 @@ class OTModel(RuleBasedStateMachine):
         with pytest.raises(OTError):
             self.server.receive(message)
         assert (self.server.document, self.server.history) == before
+
+    @invariant()
+    def nothing_empty_waits_to_be_sent(self) -> None:
+        for client in self.clients:
+            assert client.outstanding is None or not client.outstanding.op.is_noop()
+            assert client.buffer is None or not client.buffer.is_noop()
 
     @invariant()
     def server_is_its_history_replayed(self) -> None:

@@ -123,6 +123,22 @@ def test_server_transforms_and_recognises_a_retry() -> None:
     assert server.document == "bc" and server.revision == 2
 
 
+def test_the_server_acknowledges_an_operation_that_is_or_becomes_empty() -> None:
+    """A client drops edits that change nothing, but the server appends whatever it receives:
+    the entry is the sender's acknowledgement, so both concurrent deletes of one character get
+    theirs (the second one empty once transformed), and so does an empty operation as sent."""
+    server, alice, bob = OTServer("abc"), OTClient("alice", "abc"), OTClient("bob", "abc")
+    from_alice, from_bob = alice.delete(1, 1), bob.delete(1, 1)
+    assert from_alice is not None and from_bob is not None
+    assert (server.receive(from_alice), server.receive(from_bob)) == (1, 2)
+    assert server.history[1].op.is_noop() and server.document == "ac"
+    for entry in server.history:
+        alice.receive(entry)
+        bob.receive(entry)
+    assert alice.state == bob.state == "synchronised" and alice.text() == bob.text() == "ac"
+    assert server.receive(Message("cy", 0, 2, TextOperation().retain(2))) == 3
+
+
 def test_client_state_machine() -> None:
     server = OTServer()
     client = OTClient("alice")

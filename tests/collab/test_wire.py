@@ -158,6 +158,8 @@ def _decodes_or_refuses(data: bytes) -> None:
         return
     for op in batch:  # a valid batch: every operation well formed
         assert check_op(op) is op
+    for k, at in enumerate(_flag_bytes(data)):  # every flag it carries means something
+        assert data[at] in (0, 2, 4, 6) if isinstance(batch[k], Insert) else data[at] in (1, 9)
 
 
 @settings(max_examples=30)
@@ -213,11 +215,61 @@ def test_random_bytes_after_a_valid_header(data: bytes) -> None:
         (_with_crc(b"DPCR\x01\x01\x01\x01a\x04hell\x01\x00\x00\x00\x00\x05"), "4 characters"),
         (_with_crc(b"DPCR\x01\x01\x01\x01a\x00\x01\x00\x00\x00\x00\x85"), "truncated"),
         (_with_crc(b"DPCR\x01\x01\x01\x01a\x00\x01\x10\x00\x00\x00\x01"), "flags 0x10"),
+        (_with_crc(b"DPCR\x01\x01\x01\x01a\x01x\x01\x08\x00\x00\x00\x01"), "insert backwards"),
+        (_with_crc(b"DPCR\x01\x01\x01\x01a\x00\x01\x03\x00\x00\x00\x01\x00\x00"), "origins"),
     ],
 )
 def test_bad_messages_name_what_is_wrong(data: bytes, message: str) -> None:
     with pytest.raises(WireError, match=message):
         decode_ops(data)
+
+
+def _flag_bytes(data: bytes) -> list[int]:
+    """Where the flags byte of each record of the update ``data`` is: an independent walk over
+    the layout the module docstring gives (every field a varint, origins and target two each)."""
+    pos = 6
+
+    def varint() -> int:
+        nonlocal pos
+        n = shift = 0
+        while data[pos] & 0x80:
+            n |= (data[pos] & 0x7F) << shift
+            pos, shift = pos + 1, shift + 7
+        n |= data[pos] << shift
+        pos += 1
+        return n
+
+    for _ in range(varint() + 1):  # each name of the agent table, then the text block
+        length = varint()
+        pos += length
+    starts = []
+    for _ in range(varint()):
+        starts.append(pos)
+        flags = varint()
+        for _ in range(4 + (2 if flags & 1 else 2 * bin(flags & 6).count("1"))):
+            varint()
+    assert pos == len(data) - 4
+    return starts
+
+
+@given(batch=BATCHES.filter(bool), pick=st.integers(0, 11))
+def test_the_backwards_flag_reverses_a_delete_and_is_refused_on_an_insert(
+    batch: list[Op], pick: int
+) -> None:
+    """Bit 3 of a record's flags is a delete's ``backwards``: toggled on a delete it decodes to
+    the same batch with that delete reversed; set on an insert it means nothing, and the message
+    is refused, naming it (the oracle is the batch itself)."""
+    body = bytearray(encode_ops(batch)[:-4])
+    k = pick % len(batch)
+    body[_flag_bytes(encode_ops(batch))[k]] ^= 0x08
+    data = _with_crc(bytes(body))
+    op = batch[k]
+    if isinstance(op, Delete):
+        flipped = Delete(op.agent, op.seq, op.lamport, op.target, op.length, not op.backwards)
+        assert decode_ops(data) == [*batch[:k], flipped, *batch[k + 1 :]]
+    else:
+        with pytest.raises(WireError, match=f"operation {k}: flags .* insert backwards"):
+            decode_ops(data)
 
 
 def test_a_well_formed_message_of_ops_that_do_not_fit_changes_nothing() -> None:

@@ -219,7 +219,7 @@ class IdentityModel(RuleBasedStateMachine):
             refused = True
         elif self._held_counts():
             assert self.held is not None
-            newer = (listing.iat, listing.seq) > (self.held.iat, self.held.seq)
+            newer = listing.seq > self.held.seq  # one authority: its seq orders its lists
             refused = not newer and listing.token != self.held.token
         else:
             refused = False

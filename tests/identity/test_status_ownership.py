@@ -151,7 +151,7 @@ def test_only_the_credentials_issuer_decides_its_status(steps: list[str], other_
 @settings(max_examples=60, deadline=None)
 @given(
     plan=st.lists(
-        st.tuples(st.sampled_from([0.0, 0.1, 0.3, 0.5, 1.0, 7.0]), st.booleans()),
+        st.tuples(st.sampled_from([0.0, 0.1, 0.3, 0.5, 1.0, 7.0, -1.0, -7.0]), st.booleans()),
         min_size=1,
         max_size=6,
     ),
@@ -159,22 +159,26 @@ def test_only_the_credentials_issuer_decides_its_status(steps: list[str], other_
 )
 @example(plan=[(0.0, False), (0.6, True)], order=[1, 0])  # r3: same second, revoked between
 @example(plan=[(0.0, False), (0.0, False)], order=[1, 0, 1, 1])  # republished, then replayed
+@example(plan=[(0.0, False), (-1.0, True)], order=[0, 1, 0])  # the clock stepped back
 def test_an_older_list_never_replaces_a_newer_one(
     plan: list[tuple[float, bool]], order: list[int]
 ) -> None:
-    """Oracle: publication order. A list is accepted iff it is the one held or a later one."""
-    clock = ManualClock(start=T0 + 0.2)
+    """Oracle: publication order, whatever the authority's clock did between publications
+    (a negative delay steps it back). A list is accepted iff it is the one held or a later
+    one. The gate's clock is right, a minute ahead of every date the authority writes."""
+    clock = ManualClock(start=T0 + 0.2)  # the authority's
+    gate_clock = ManualClock(start=T0 + 60)
     keys = KeySet("acme-id", seed=b"acme")
     authority = StatusAuthority(keys, ACME_LIST, clock=clock)
     issuer = Issuer(keys, authority, clock=clock)
     claims = issuer.issue("w1", "acme", "dock-3", "loader", valid_for=DAY)
     token = issuer.sign_jws(claims)
     trust = TrustStore.from_jwks(keys.jwks(), issuer=keys.issuer)
-    cache = StatusListCache(trust, clock=clock)
-    gate = GateVerifier(trust, cache, max_age=DAY, clock=clock)
+    cache = StatusListCache(trust, clock=gate_clock)
+    gate = GateVerifier(trust, cache, max_age=DAY, clock=gate_clock)
     published: list[tuple[str, bool]] = []  # (token, shows the revocation), in order
     for delay, revoke_first in plan:
-        clock.advance(delay)
+        clock.set(clock() + delay, allow_backwards=True)
         if revoke_first:
             authority.revoke(claims.status_index)
         published.append((authority.publish(), claims.status_index in authority.revoked_at))

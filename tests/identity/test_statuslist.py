@@ -6,6 +6,7 @@ import base64
 import gzip
 import json
 import random
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -17,6 +18,8 @@ from designpatterns_ref.identity import (
     BitstringStatusList,
     GateVerifier,
     IdentityError,
+    IdentityTypeError,
+    Issuer,
     KeySet,
     Reason,
     StatusAuthority,
@@ -322,3 +325,134 @@ def test_a_retired_key_stays_published_while_a_list_it_signed_is_within_its_ttl(
     assert w.gate.verify(token).reason is Reason.STATUS_UNAVAILABLE
     w.cache.update(w.authority.publish())
     assert w.gate.verify(token).ok
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(-600, 600), st.one_of(st.none(), st.integers(0, 3))),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_a_revocation_shows_at_the_next_publication_whatever_the_authoritys_clock_does(
+    steps: list[tuple[int, int | None]],
+) -> None:
+    """The authority's clock runs up to ten minutes either side of the gate's, jumping back and
+    forth (stepped back after running fast, say); the gate's clock goes on one second a step and
+    its cache allows five minutes of leeway. Every list dated within the leeway is taken, however
+    it is dated against the lists before it, and the one dated beyond is refused; so a
+    revocation shows at the first publication after it that the gate can take. The oracle: the
+    indexes revoked when the last list the cache could take was published."""
+    w = make_world(max_age=3_600)
+    cache = StatusListCache(w.trust, clock=w.clock, leeway=300)
+    gate = GateVerifier(w.trust, cache, max_age=3_600, leeway=300, clock=w.clock)
+    badges = []
+    for n in range(4):
+        claims = standard_claims(w, f"w{n}")
+        badges.append((claims.status_index, w.issuer.sign_compact(claims)))
+    skew = [0]
+    w.authority.clock = lambda: w.clock() + skew[0]
+    revoked: set[int] = set()
+    shown: set[int] = set()  # what the list the cache holds shows
+    cache.update(w.authority.publish())
+    for offset, revoke in steps:
+        w.clock.advance(1)
+        skew[0] = offset
+        if revoke is not None:
+            w.authority.revoke(badges[revoke][0])
+            revoked.add(badges[revoke][0])
+        if offset > 300:
+            with pytest.raises(IdentityError, match="after this cache's clock"):
+                cache.update(w.authority.publish())
+        else:
+            cache.update(w.authority.publish())
+            shown = set(revoked)
+        for index, badge in badges:
+            verdict = gate.verify(badge)
+            assert verdict.ok is (index not in shown), (index, verdict)
+
+
+def test_a_list_published_after_the_clock_stepped_back_is_dated_honestly_and_taken() -> None:
+    """The authority's clock ran a minute fast and was put right: the next list is dated by
+    the clock as it reads now, earlier than the one before, and the cache takes it (a later
+    ``seq`` of the same epoch); a replay of the list dated ahead is refused after it."""
+    w = make_world()
+    claims = standard_claims(w)
+    token = w.issuer.sign_jws(claims)
+    cache = StatusListCache(w.trust, clock=w.clock, leeway=120)
+    gate = GateVerifier(w.trust, cache, max_age=3_600, leeway=120, clock=w.clock)
+    w.authority.clock = lambda: T0 + 100
+    fast = w.authority.publish()
+    cache.update(fast)
+    w.authority.clock = lambda: T0 + 40
+    w.authority.revoke(claims.status_index)
+    honest = w.authority.publish()
+    cache.update(honest)
+    payload = json.loads(b64url_decode(honest.split(".")[1]))
+    assert payload["iat"] == T0 + 40 and payload["epoch"] == w.authority.epoch
+    assert cache.issued_at("acme/status/1") == T0 + 40
+    assert gate.verify(token).reason is Reason.REVOKED
+    with pytest.raises(IdentityError, match=r"seq 2 of the same epoch\) is not later"):
+        cache.update(fast)
+    assert gate.verify(token).reason is Reason.REVOKED
+
+
+def test_lists_of_two_runs_of_the_authority_are_ordered_by_issue_time() -> None:
+    """A restarted authority counts ``seq`` from 1 again under a new epoch: between runs the
+    issue time orders, so neither run's lists roll the other's back."""
+    w = make_world()
+    w.clock.advance(10)
+    first_run = w.authority.publish()
+    restarted = StatusAuthority(w.keys, "acme/status/1", clock=w.clock)
+    assert restarted.epoch != w.authority.epoch
+    w.cache.update(first_run)
+    with pytest.raises(IdentityError, match="issued at 1800000010, seq 1\\) is not later"):
+        w.cache.update(restarted.publish())  # seq 1 < seq 2 in the same second
+    w.clock.advance(1)
+    w.cache.update(restarted.publish())
+    with pytest.raises(IdentityError, match="not later"):
+        w.cache.update(first_run)
+
+
+def test_a_rotation_between_naming_the_key_and_signing_never_breaks_what_is_signed() -> None:
+    """A rotation lands after a status list or credential names its key in its header and
+    before it is signed (the key set is shared with a status server's threads): what is signed
+    is signed by the key its header names, so the gate takes it."""
+
+    class RotatesBeforeSigning(KeySet):
+        armed = False
+
+        def sign(self, data: bytes, **options: Any) -> tuple[str, bytes]:
+            if self.armed:
+                self.armed = False
+                self.rotate()
+            return super().sign(data, **options)
+
+    clock = ManualClock(T0)
+    keys = RotatesBeforeSigning("acme-id", seed=b"r")
+    authority = StatusAuthority(keys, "acme/status/1", clock=clock)
+    issuer = Issuer(keys, authority, clock=clock)
+    claims = issuer.issue("w1", "acme", "dock-3", "loader", valid_for=DAY)
+    keys.armed = True
+    status_list = authority.publish()
+    keys.armed = True
+    jws = issuer.sign_jws(claims)
+    keys.armed = True
+    compact = issuer.sign_compact(claims)
+    trust = TrustStore.from_jwks(keys.jwks(), issuer="acme-id")
+    cache = StatusListCache(trust, clock=clock)
+    cache.update(status_list)
+    gate = GateVerifier(trust, cache, max_age=3_600, clock=clock)
+    assert gate.verify(jws).ok and gate.verify(compact).ok
+    assert len(keys.kids()) == 4  # three rotations: each one landed
+
+
+def test_signing_with_a_key_no_longer_held_is_refused() -> None:
+    keys = KeySet("acme-id", seed=b"r")
+    first = keys.active_kid
+    keys.distrust(first)
+    with pytest.raises(IdentityError, match="distrusted or pruned"):
+        keys.sign(b"data", kid=first)
+    with pytest.raises(IdentityTypeError, match="kid=123 must be a str"):
+        keys.sign(b"data", kid=123)  # type: ignore[arg-type]

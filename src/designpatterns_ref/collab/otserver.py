@@ -14,6 +14,16 @@ right, is not provided and not needed. The client (:class:`OTClient`) is a three
 local edits composed into one operation to send next. The server remembers every
 ``(client, seq)``, so a retried message is acknowledged again and never applied twice.
 
+**Empty edits.** A revision is an edit that reached the document, as users of a revision
+history expect (ot.js and Google Docs number the changes, and a client that polls "anything
+since revision r?" must not wake for nothing). So the client drops an edit that changes nothing
+before it is sent (an empty insert, a delete of nothing, a buffer whose edits cancel out): it
+never becomes a revision. The server, though, appends every message it receives, even one
+whose operation is empty as sent (another client) or becomes empty once transformed (two users
+deleted the same word at once): that entry is the sender's acknowledgement, which its state
+machine waits for, and the revisions stay a gap-free count every client checks; dropping it
+would need a second kind of reply.
+
 Trade-off: every edit goes through one server, and a client may have only one operation in
 flight; in exchange the server needs only TP1 and the document stays a plain string. CRDTs
 (:mod:`designpatterns_ref.collab.crdt`) drop the server at the price of metadata per character
@@ -191,15 +201,24 @@ class OTClient:
         return self.apply_local(TextOperation.from_patch(len(self.document), pos, length, ""))
 
     def apply_local(self, op: TextOperation) -> Message | None:
-        """Apply a local edit and move the state machine; a message when one should be sent."""
+        """Apply a local edit and move the state machine; a message when one should be sent.
+
+        An edit that changes nothing (an empty insert, a delete of nothing: only retains) is
+        checked against the document and dropped: it sends nothing and takes no sequence
+        number, so it never becomes a revision of the server. Edits buffered while one is in
+        flight that cancel out (a character typed and erased) leave no buffer either.
+        """
         _check_op("op", op)
         self.document = op.apply(self.document)
+        if op.is_noop():
+            return None
         if self.outstanding is None:
             self.outstanding = Message(self.client, self._seq, self.revision, op)
             self._inflight = op
             self._seq += 1
             return self.outstanding
-        self.buffer = op if self.buffer is None else self.buffer.compose(op)
+        buffer = op if self.buffer is None else self.buffer.compose(op)
+        self.buffer = None if buffer.is_noop() else buffer
         return None
 
     def resend(self) -> Message | None:

@@ -8,9 +8,11 @@ Operations leave a replica as bytes, not Python objects, so two replicas in diff
     b"DPCR" | format version (1 byte) | kind (1 byte) | body | CRC-32 of all before (4 bytes)
 
 Kind 1, an *update* (a batch of operations), has an **agent table** (each agent name once,
-UTF-8), every inserted text in one UTF-8 block, then one record per operation: a flags byte
-(insert or delete, which origins, backwards), the agent's index, ``seq``, Lamport time, length,
-then the origins or the delete's target. Numbers
+UTF-8), every inserted text in one UTF-8 block, then one record per operation: a flags byte,
+the agent's index, ``seq``, Lamport time, length, then the origins or the delete's target. The
+flags are bit 0 for a delete, bits 1 and 2 for an insert's left and right origins, and bit 3
+for a delete's ``backwards`` (a run of backspaces); any other combination (an origin on a
+delete, ``backwards`` on an insert, a higher bit) means nothing and is refused. Numbers
 are unsigned LEB128 **varints** (7 bits a byte), and most are written as the difference from
 what the reader can predict: an operation's ``seq`` from the end of the previous operation of
 the same agent, its Lamport time from the end of the previous operation, an origin's or a
@@ -77,6 +79,9 @@ _MAX_VARINT_BYTES = 10  # 70 bits: every sequence number or length a replica can
 # the flag byte of one operation record
 _DELETE, _LEFT, _RIGHT, _BACKWARDS = 1, 2, 4, 8
 _INSERT_FLAGS = _LEFT | _RIGHT
+#: every flags byte that means something: an insert with or without either origin, a delete
+#: forwards or backwards
+_VALID_FLAGS = frozenset({0, _LEFT, _RIGHT, _LEFT | _RIGHT, _DELETE, _DELETE | _BACKWARDS})
 
 
 # -- writing ------------------------------------------------------------------------------------
@@ -306,6 +311,15 @@ def _varints(region: bytes) -> list[int]:
     return out
 
 
+def _bad_flags(flags: int) -> str:
+    """Why the flags byte ``flags`` of a record means nothing."""
+    if flags & ~0xF:
+        return f"flags {flags:#04x} set a bit above bit 3 (0x08), which no record uses"
+    if flags & _DELETE:
+        return f"flags {flags:#04x} give a delete origins (0x02, 0x04), which only an insert has"
+    return f"flags {flags:#04x} make an insert backwards (0x08), which only a delete can be"
+
+
 def _parse_update(r: _Reader) -> list[Op]:
     n_agents = r.count("agent count")
     agents = [r.string(f"agent {k}") for k in range(n_agents)]
@@ -343,8 +357,8 @@ def _parse_update(r: _Reader) -> list[Op]:
         if i + 5 > count:
             raise fail("truncated: the record runs past the end of the message")
         flags, a, zs, zl, n = vals[i : i + 5]
-        if flags & ~0xF or (flags & _DELETE and flags & _INSERT_FLAGS):
-            raise fail(f"flags {flags:#04x} are not a valid combination")
+        if flags not in _VALID_FLAGS:
+            raise fail(_bad_flags(flags))
         if a >= n_agents:
             raise fail(f"agent {a} is not in the agent table of {n_agents}")
         agent = agents[a]

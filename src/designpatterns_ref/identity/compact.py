@@ -97,8 +97,9 @@ def sign_compact(claims: Claims, keys: KeySet) -> bytes:
     """``claims`` in the compact binary form, signed by the active key of ``keys``."""
     if not isinstance(keys, KeySet):
         raise IdentityTypeError(f"keys={shown(keys, 80)} must be a KeySet")
-    body = claims_to_bytes(claims, keys.active_kid)
-    _, signature = keys.sign(body, expires=claims.expires)
+    kid = keys.active_kid  # read once: the body names the key that signs
+    body = claims_to_bytes(claims, kid)
+    _, signature = keys.sign(body, expires=claims.expires, kid=kid)
     return body + signature
 
 

@@ -156,7 +156,7 @@ def sign_jws(claims: Claims, keys: KeySet) -> str:
         if len(_HEADERS) < 1_024:
             _HEADERS[kid] = header
     signing_input = f"{header}.{b64url(payload_json(claims).encode())}"
-    _, signature = keys.sign(signing_input.encode("ascii"), expires=claims.expires)
+    _, signature = keys.sign(signing_input.encode("ascii"), expires=claims.expires, kid=kid)
     return f"{signing_input}.{b64url(signature)}"
 
 

@@ -199,15 +199,30 @@ class KeySet:
             del self._last_expiry[kid]
         return gone
 
-    def sign(self, data: bytes, *, expires: int = 0) -> tuple[str, bytes]:
+    def sign(self, data: bytes, *, expires: int = 0, kid: str | None = None) -> tuple[str, bytes]:
         """Sign ``data`` with the active key: ``(kid, 64-byte signature)``.
 
         ``expires`` is the expiry of what is signed; the key stays published until then.
+
+        ``kid``: the key the caller read from :attr:`active_kid` and wrote into ``data`` (a
+        token's header names its key). The active key is read once, by the caller, so a
+        :meth:`rotate` between writing the kid and signing cannot leave a token whose header
+        names one key and whose signature is another's (every verifier would refuse it): the
+        key it names signs it, retired or not. A kid no longer held (distrusted, or pruned)
+        signs nothing and raises :class:`IdentityError`.
         """
         if not isinstance(data, bytes):
             raise IdentityTypeError(f"data={shown(data, 80)} must be bytes")
         check_time("expires", expires)
-        kid = self.active_kid
+        if kid is None:
+            kid = self.active_kid
+        elif not isinstance(kid, str):
+            raise IdentityTypeError(f"kid={shown(kid, 80)} must be a str or None")
+        elif kid not in self._private:
+            raise IdentityError(
+                f"kid={shown(kid, 80)} is not a key of {shown(self.issuer)} any more:"
+                " it was distrusted or pruned, and signs nothing"
+            )
         if expires > self._last_expiry[kid]:
             self._last_expiry[kid] = expires
         return kid, self._private[kid].sign(data)

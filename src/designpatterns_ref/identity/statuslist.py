@@ -36,6 +36,7 @@ import gzip
 import hashlib
 import json
 import math
+import secrets
 import threading
 import zlib
 from collections.abc import Callable
@@ -147,9 +148,9 @@ class StatusAuthority:
 
     It may be shared between threads (a :class:`~designpatterns_ref.identity.online.StatusServer`
     publishes and answers from its own threads while the issuer revokes): :meth:`allocate`,
-    :meth:`revoke` and :meth:`publish` hold one lock, so a list's ``(iat, seq)`` orders it
-    exactly as the bits it shows were taken, and a list ordered later never lacks a revocation
-    an earlier one shows. :meth:`publish` holds it only to read the clock, take its ``seq`` and
+    :meth:`revoke` and :meth:`publish` hold one lock, so a list's ``seq`` orders it exactly as
+    the bits it shows were taken, and a list ordered later never lacks a revocation an earlier
+    one shows. :meth:`publish` holds it only to read the clock, take its ``seq`` and
     copy the bits; it compresses and signs the copy after letting go, so a revocation never
     waits for a large list to be compressed.
     """
@@ -177,6 +178,8 @@ class StatusAuthority:
         self.next_index = 0
         self.revoked_at: dict[int, float] = {}
         self.published = 0  # how many lists were published: each list's ``seq``
+        #: Names this authority's run: within one ``epoch``, ``seq`` orders its lists.
+        self.epoch = secrets.token_urlsafe(9)
         self._lock = threading.Lock()
 
     def allocate(self) -> int:
@@ -215,7 +218,13 @@ class StatusAuthority:
         Its payload follows the W3C data model (``BitstringStatusListCredential`` whose subject
         is a ``BitstringStatusList`` with ``statusPurpose`` and ``encodedList``), plus ``iat``,
         ``ttl`` (milliseconds, as the specification counts it) and ``seq``, which grows by one
-        with every publication so that a verifier orders two lists issued in the same second.
+        with every publication, and ``epoch``, which names this authority's run (random, drawn
+        once). A cache orders two lists of one epoch by ``seq`` alone, so a list published
+        after another is taken after it whatever the clock read (one stepped back after running
+        fast dates the newer list earlier), and a revocation shows at the next publication;
+        lists of different epochs (an authority restarted) are ordered by ``(iat, seq)``.
+        ``iat`` is always the clock's reading, never adjusted: the gate counts the list's age
+        from it.
         The signing key stays in the issuer's published key set until ``iat + ttl``
         (:meth:`KeySet.prune <designpatterns_ref.identity.keys.KeySet.prune>` keeps it).
         """
@@ -234,6 +243,7 @@ class StatusAuthority:
             "iss": self.keys.issuer,
             "iat": now,
             "seq": seq,
+            "epoch": self.epoch,
             "ttl": int(self.ttl * 1000),
             "vc": {
                 "type": ["VerifiableCredential", "BitstringStatusListCredential"],
@@ -245,12 +255,13 @@ class StatusAuthority:
                 },
             },
         }
-        header = b64url(_DUMP({"alg": "EdDSA", "kid": self.keys.active_kid, "typ": "JWT"}).encode())
+        kid = self.keys.active_kid  # read once: the header names the key that signs
+        header = b64url(_DUMP({"alg": "EdDSA", "kid": kid, "typ": "JWT"}).encode())
         body = b64url(_DUMP(payload).encode())
         # The list is good for ``ttl``: its key stays published that long (KeySet.prune), so a
         # rotation never leaves a gate holding a fresh list signed by a key it no longer has.
         expires = min(MAX_TIME, now + math.ceil(self.ttl))
-        _, signature = self.keys.sign(f"{header}.{body}".encode("ascii"), expires=expires)
+        _, signature = self.keys.sign(f"{header}.{body}".encode("ascii"), expires=expires, kid=kid)
         return f"{header}.{body}.{b64url(signature)}"
 
 
@@ -270,10 +281,15 @@ class StatusListCache:
     and the gate reads the list held under the credential's own ``(issuer, status_list)``. So a
     trusted issuer can publish lists under any name without ever touching another issuer's.
 
-    **No rollback.** Each list carries its signed ``iat`` (whole seconds) and ``seq`` (a counter
-    that grows with every publication); a list is accepted only if its ``(iat, seq)`` is later
-    than the held one's, or if it is byte for byte the held token (a harmless refresh). An older
-    list, even one published earlier in the same second, never replaces a newer one.
+    **No rollback.** Each list carries its signed ``iat`` (whole seconds), ``seq`` (a counter
+    that grows with every publication) and ``epoch`` (the authority's run that counted it); a
+    list is accepted only if it is later than the held one, or if it is byte for byte the held
+    token (a harmless refresh). Of one epoch, the later list is the one with the higher ``seq``,
+    whatever the dates say: the authority's clock may have been stepped back between the two,
+    and the newer list, dated earlier, must still replace the older (else a revocation would
+    wait until the clock passed the older list's date). Of two epochs, or without one (another
+    writer's list), it is the later ``(iat, seq)``. An older list, even one published earlier in
+    the same second, never replaces a newer one.
 
     **Not from the future.** The guard above would let one list dated ahead of time (an
     authority whose clock ran fast once, or an attacker holding a stolen key) block every honest
@@ -281,7 +297,8 @@ class StatusListCache:
     than ``leeway`` seconds after the cache's own ``clock`` is refused, and each list is held
     with the kid that signed it: once that key is no longer trusted (distrusted, or gone from
     its issuer's key set), the list counts for nothing, neither for the gate nor against a
-    newer list.
+    newer list. (A thief may as well name the authority's epoch with a huge ``seq``: that list
+    too stops counting with its key.)
     """
 
     def __init__(
@@ -302,8 +319,8 @@ class StatusListCache:
         self.leeway = check_seconds("leeway", leeway)
         #: (issuer, list id) -> (iat, bits, size, kid): what the gate reads; ``kid`` signed it.
         self.lists: dict[tuple[str, str], tuple[int, bytearray, int, str]] = {}
-        # (issuer, list id) -> (iat, seq, SHA-256 of the token): the held list's version.
-        self._versions: dict[tuple[str, str], tuple[int, int, bytes]] = {}
+        # (issuer, list id) -> (iat, seq, SHA-256 of the token, epoch): the held list's version.
+        self._versions: dict[tuple[str, str], tuple[int, int, bytes, str | None]] = {}
 
     def update(self, token: str) -> str:
         """Verify a published status list and cache it under its issuer; return its id.
@@ -311,8 +328,9 @@ class StatusListCache:
         Refuses (raises :class:`IdentityError`, cache unchanged) a bad signature, an unknown
         key, an ``iss`` that is not the signing key's issuer, a malformed list, a list issued
         more than ``leeway`` seconds in the cache clock's future, or a list not later than the
-        one already held for that issuer and id (a rollback), unless it is the very token held
-        or the held one's signing key is no longer trusted.
+        one already held for that issuer and id (a rollback: a lower ``seq`` of the same
+        epoch, else an earlier ``(iat, seq)``), unless it is the very token held or the held
+        one's signing key is no longer trusted.
         """
         if not isinstance(token, str):
             raise IdentityTypeError(f"token={shown(token, 80)} must be a str (a compact JWS)")
@@ -329,7 +347,7 @@ class StatusListCache:
             key.verify(b64url_decode(parts[2]), f"{parts[0]}.{parts[1]}".encode("ascii"))
             payload = json.loads(b64url_decode(parts[1]))
             iss, iat, vc = payload["iss"], payload["iat"], payload["vc"]
-            seq = payload.get("seq", 0)
+            seq, epoch = payload.get("seq", 0), payload.get("epoch")
             list_id, encoded = vc["id"], vc["credentialSubject"]["encodedList"]
         except IdentityError:
             raise
@@ -355,6 +373,8 @@ class StatusListCache:
             )
         if isinstance(seq, bool) or not isinstance(seq, int) or not 0 <= seq < 2**63:
             raise IdentityError(f"status list seq={shown(seq, 40)} must be an int in [0, 2**63)")
+        if epoch is not None:
+            check_name("status list epoch", epoch, max_bytes=64)
         check_name("status list id", list_id)
         if not isinstance(encoded, str):
             raise IdentityError(f"encodedList={shown(encoded, 60)} must be a str")
@@ -364,16 +384,20 @@ class StatusListCache:
         held = self._versions.get(where)
         if held is not None and self.trust.get(self.lists[where][3]) is None:
             held = None  # signed by a key no longer trusted: it holds nothing back
-        if held is not None and (iat, seq) <= held[:2]:
-            if digest == held[2]:
-                return str(list_id)  # the very token held: nothing to do
-            raise IdentityError(
-                f"status list {shown(list_id)} of {shown(iss)} issued at {iat} (seq {seq}) is not "
-                "later"
-                f" than the cached one ({held[0]}, seq {held[1]}): an older list is refused"
-            )
+        if held is not None:
+            one_run = epoch is not None and epoch == held[3]  # then seq alone orders them
+            not_later = (seq <= held[1]) if one_run else ((iat, seq) <= held[:2])
+            if not_later:
+                if digest == held[2]:
+                    return str(list_id)  # the very token held: nothing to do
+                order = f"seq {seq} of the same epoch" if one_run else f"issued at {iat}, seq {seq}"
+                raise IdentityError(
+                    f"status list {shown(list_id)} of {shown(iss)} ({order}) is not later than"
+                    f" the cached one (issued at {held[0]}, seq {held[1]}): an older list is"
+                    " refused"
+                )
         self.lists[where] = (iat, statuses.bits, statuses.size, kid)
-        self._versions[where] = (iat, seq, digest)
+        self._versions[where] = (iat, seq, digest, epoch)
         return str(list_id)
 
     def issued_at(self, list_id: str, *, issuer: str | None = None) -> int | None:
