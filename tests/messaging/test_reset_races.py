@@ -259,3 +259,24 @@ def test_a_read_that_trails_a_send_is_no_reset() -> None:
     assert store.last_seq("c") == 2
     assert server.receipts.read_marker("bob", "c") == 1  # not forgotten
     assert server.receipt("c", 1).state == "read"
+
+
+class WipedBetweenReads(MemoryStore):
+    """A memory store whose log is wiped, as a store reset does, right after the server has
+    read its end: between the two store calls of ``ChatServer.receipt``."""
+
+    def last_seq(self, conv: str) -> int:
+        last = super().last_seq(conv)
+        self._logs.pop(conv, None)
+        return last
+
+
+def test_a_receipt_of_a_log_wiped_between_its_two_reads_is_the_familys_error() -> None:
+    from designpatterns_ref.messaging import MessagingError
+
+    store = WipedBetweenReads()
+    server = ChatServer(store)
+    server.join("c", "ann"), server.join("c", "bob")
+    server.send("ann", "c", "m1", "hi")
+    with pytest.raises(MessagingError, match="seq=1 is no longer in conversation"):
+        server.receipt("c", 1)

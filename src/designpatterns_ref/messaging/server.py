@@ -322,5 +322,8 @@ class ChatServer:
         """Sent / delivered / read of message ``seq``, with the group's counts."""
         check_id("conv", conv)
         check_seq("seq", seq, low=1, high=self.last_seq(conv))
-        (msg,) = self.store.read(conv, seq - 1, 1)
+        found = self.store.read(conv, seq - 1, 1)
+        if not found:  # the log was wiped (a store reset) between the two reads
+            raise MessagingError(f"seq={seq} is no longer in conversation {shown(conv, 80)}")
+        msg = found[0]
         return self.receipts.status(conv, seq, sender=msg.sender, members=self.members(conv))
