@@ -334,7 +334,12 @@ class UrlShortener:
         return link
 
     def resolve(self, code: str) -> str:
-        """The URL of ``code``, counting one click; raises if unknown or expired."""
+        """The URL of ``code``, counting one click; raises if unknown or expired.
+
+        The click is counted on the link that was read (its code and generation), so a link
+        deleted meanwhile, and its code given to a new link, never hands the new link a click
+        of the old one: the resolve came before the delete, and its click went with the link.
+        """
         link = self.store.get(self._check_code("resolve", code))
         if link is None:
             raise CodeNotFound(f"resolve: code={shown(code)} does not exist")
@@ -344,7 +349,7 @@ class UrlShortener:
             raise CodeExpired(
                 f"resolve: code={shown(code)} expired {now - link.expires_at:.0f} s ago"
             )
-        self.store.hit(code)
+        self.store.hit(code, link.generation)
         return link.url
 
     def clicks(self, code: str) -> int:
