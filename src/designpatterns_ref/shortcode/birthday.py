@@ -101,7 +101,8 @@ def _reaches(n: int, space: int, p: float) -> bool:
     if not near or n > _EXACT_TERMS:
         return estimate >= p
     a, b = p.as_integer_ratio()
-    all_distinct, draws = math.perm(space, n), space**n
+    all_distinct = math.perm(space, n)
+    draws: int = space**n
     return b * (draws - all_distinct) >= a * draws
 
 
