@@ -305,3 +305,23 @@ def test_threads_resolving_while_a_code_is_realiased_credit_only_the_link_they_r
         th.join()
     assert links.clicks("hot") == got.count(last)
     links.store.close()
+
+
+def test_two_connections_to_one_file_share_one_run_of_generations(tmp_path: Path) -> None:
+    """Two stores on one file (as two processes would have): a link one of them read, then
+    deleted and made again through the other, takes no click from the first."""
+    one, two = SQLiteStore(tmp_path / "links.db"), SQLiteStore(tmp_path / "links.db")
+    seen = []
+    for i in range(6):
+        writer = (one, two)[i % 2]
+        assert writer.insert(Link("abc", URLS[i % 2], T0)) is Insert.OK
+        read = (two, one)[i % 2].get("abc")
+        seen.append(read.generation)
+        assert writer.delete("abc")
+        assert writer.insert(Link("abc", URLS[i % 2], T0)) is Insert.OK
+        assert (two, one)[i % 2].hit("abc", read.generation) is False
+        assert one.get("abc").clicks == 0
+        assert writer.delete("abc")
+    assert len(set(seen)) == len(seen)
+    one.close()
+    two.close()
