@@ -321,14 +321,19 @@ def _row(row: tuple[object, ...] | None) -> Link | None:
 
 
 def _add_generations(db: sqlite3.Connection) -> None:
-    """Give a ``links`` table made before links had generations its ``generation`` column.
-    Its rows get generation 0 and every link inserted from now on 1 or more, so a click read
-    from an old row never lands on a new link with the same code."""
+    """Give a ``links`` table made before links had generations its ``generation`` column
+    (its rows get generation 0, every link inserted from now on 1 or more, so a click read
+    from an old row never lands on a new link with the same code), and the trigger that
+    records the last generation given whenever a link is inserted."""
     db.execute("BEGIN IMMEDIATE")  # two processes opening the file at once add it once
     try:
         columns = {row[1] for row in db.execute("PRAGMA table_info(links)")}
         if "generation" not in columns:
             db.execute("ALTER TABLE links ADD COLUMN generation INTEGER NOT NULL DEFAULT 0")
+        db.execute(
+            "CREATE TRIGGER IF NOT EXISTS links_generation_last AFTER INSERT ON links "
+            "BEGIN UPDATE links_generation SET last = NEW.generation; END"
+        )
         db.execute("COMMIT")
     except BaseException:
         if db.in_transaction:
@@ -375,37 +380,15 @@ class SQLiteStore:
             except sqlite3.Error as exc:
                 raise ShortCodeUnavailable(f"{where}: the database failed: {exc}") from exc
 
-    @contextmanager
-    def _write(self, where: str) -> Iterator[sqlite3.Connection]:
-        """:meth:`_db` inside one ``BEGIN IMMEDIATE`` transaction: the file's write lock is
-        taken first, so what the body reads and writes is one atomic step for every process;
-        it commits when the body returns (unless the body rolled back itself) and rolls back
-        when it raises."""
-        with self._db(where) as db:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                yield db
-                if db.in_transaction:
-                    db.execute("COMMIT")
-            except BaseException:
-                # A failed COMMIT (a full disk) may leave the transaction open, holding the
-                # file's write lock: roll back so the store and the file stay usable.
-                if db.in_transaction:
-                    with contextlib.suppress(sqlite3.Error):
-                        db.execute("ROLLBACK")
-                raise
-
     def insert(self, link: Link) -> Insert:
         check_link("SQLiteStore.insert", link)
-        with self._write("SQLiteStore.insert") as db:
-            # Rolled back with the insert when the code or URL is taken, so a generation
-            # is only ever spent on a stored link.
-            (generation,) = db.execute(
-                "UPDATE links_generation SET last = last + 1 RETURNING last"
-            ).fetchone()
+        with self._db("SQLiteStore.insert") as db:
             try:
+                # One statement, so one atomic step for every process: the generation is the
+                # file's last one plus one, and the links_generation_last trigger records it.
                 db.execute(
-                    f"INSERT INTO links ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    f"INSERT INTO links ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, "
+                    "(SELECT last + 1 FROM links_generation))",
                     (
                         link.code,
                         link.url,
@@ -414,12 +397,10 @@ class SQLiteStore:
                         link.clicks,
                         int(link.canonical),
                         int(link.alias),
-                        generation,
                     ),
                 )
             except sqlite3.IntegrityError:
                 taken = db.execute("SELECT 1 FROM links WHERE code = ?", (link.code,)).fetchone()
-                db.execute("ROLLBACK")
                 return Insert.CODE_TAKEN if taken or not link.canonical else Insert.URL_TAKEN
             return Insert.OK
 
