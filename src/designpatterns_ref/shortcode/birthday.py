@@ -10,7 +10,11 @@ and why counters (which never collide) dominate real shorteners.
 
 :func:`collision_probability` computes the chance accurately over the whole range: the exact
 product for small ``n``, a four-term series of ``log(1 - i/N)`` when ``n`` is a tiny fraction
-of ``N``, and log-gamma otherwise. :func:`codes_until_collision` inverts it by bisection.
+of ``N``, and log-gamma otherwise. :func:`codes_until_collision` inverts it by bisection. Its
+answer is the first ``n`` whose chance *reaches* ``p`` (is at least ``p``, the float ``p``
+taken at its exact value), and where the chance at an ``n`` up to 2,048 is within rounding of
+``p`` it is compared exactly, in integers: a chance that equals ``p`` (1/4 for two draws from
+four codes) gives that ``n``, not the next.
 :func:`expected_collisions` gives the expected number of draws that land on a code already
 drawn, the figure the benchmark compares with real hashing.
 
@@ -80,13 +84,42 @@ def collision_probability(n: int, space: int) -> float:
     return 0.0 - math.expm1(_log_all_distinct(n, space))
 
 
-def codes_until_collision(p: float, space: int) -> int:
-    """The fewest draws from ``space`` codes that collide with probability at least ``p``.
+def _reaches(n: int, space: int, p: float) -> bool:
+    """Whether ``n`` draws from ``space`` codes collide with probability at least ``p``.
 
-    ``p`` is in (0, 1]; ``p = 1`` needs ``space + 1`` draws (the pigeonhole).
+    The float chance decides when it is clearly on one side of ``p``. When it is within
+    rounding of ``p`` (a margin far wider than its float error for ``n <= 2048``) and
+    ``n <= 2048``, the chance is compared exactly instead, in integers:
+    ``1 - perm(N, n) / N**n >= a / b`` with ``p = a / b``.
+    """
+    if n <= 1:
+        return False  # no pair, no collision: 0 < p
+    if n > space:
+        return True  # the pigeonhole
+    estimate = collision_probability(n, space)
+    near = abs(estimate - p) <= 1e-9 * min(p, 1 - p) + 1e-15 * p
+    if not near or n > _EXACT_TERMS:
+        return estimate >= p
+    a, b = p.as_integer_ratio()
+    all_distinct = math.perm(space, n)
+    draws: int = space**n
+    return b * (draws - all_distinct) >= a * draws
+
+
+def codes_until_collision(p: float, space: int) -> int:
+    """The fewest draws from ``space`` codes that collide with probability at least ``p``:
+    the first ``n`` at which the chance reaches ``p``.
+
+    ``p`` is in (0, 1]; ``p = 1`` needs ``space + 1`` draws (the pigeonhole). The rule is
+    followed exactly for every answer up to 2,048 draws, a chance equal to ``p`` included
+    (the float ``p`` taken at its exact value); above that the chance is a floating-point
+    estimate, so where the chance at the answer lies within its rounding error of ``p`` the
+    answer may be one off.
 
     >>> codes_until_collision(1.0, 10)
     11
+    >>> codes_until_collision(0.25, 4)  # two draws from four codes collide with chance 1/4
+    2
     """
     if isinstance(p, bool) or not isinstance(p, int | float) or not 0 < p <= 1:
         raise ShortCodeError(f"codes_until_collision: p={shown(p)} must be a number in (0, 1]")
@@ -97,14 +130,14 @@ def codes_until_collision(p: float, space: int) -> int:
     # P(lo) < p <= P(hi), where P(1) = 0 and P(space + 1) = 1.
     guess = math.isqrt(int(2 * space * -math.log1p(-p))) + 1
     hi = min(space + 1, max(2, guess))
-    while hi < space + 1 and collision_probability(hi, space) < p:
+    while hi < space + 1 and not _reaches(hi, space, p):
         hi = min(space + 1, hi * 2)
     lo = hi // 2
-    while lo > 1 and collision_probability(lo, space) >= p:
+    while lo > 1 and _reaches(lo, space, p):
         lo //= 2
     while hi - lo > 1:
         mid = (lo + hi) // 2
-        if collision_probability(mid, space) >= p:
+        if _reaches(mid, space, p):
             hi = mid
         else:
             lo = mid

@@ -20,6 +20,8 @@ Decisions a user makes:
   keeps the first call's expiry (the clock does not restart). Any other call for a taken alias
   (another URL, a permanent alias for an expiring one or the reverse, another ttl, or after the
   link expired) raises :class:`~designpatterns_ref.shortcode.base.AliasTaken` and changes nothing.
+  The holder is read after the refused insert; if it was deleted in between, the alias is
+  free and the insert is tried again, so ``AliasTaken`` always answers a link that holds it.
   Hash allocators derive the code from the URL, so they only make sense with sharing: they are
   refused with ``one_code_per_url=False``, and a ``ttl`` call with one is refused too (each
   expiring link of a URL would use up one of its few salted codes).
@@ -276,9 +278,14 @@ class UrlShortener:
                 "the link would expire as it is made"
             )
         if alias is not None:
-            if self.store.insert(Link(alias, url, now, expires, alias=True)) is Insert.OK:
-                return alias
-            held = self.store.get(alias)
+            held = None
+            for _ in range(self.max_attempts):
+                if self.store.insert(Link(alias, url, now, expires, alias=True)) is Insert.OK:
+                    return alias
+                held = self.store.get(alias)
+                if held is not None:
+                    break
+                # Deleted between the refused insert and the read: the alias is free again.
             if held is not None and self._is_retry(held, url, ttl, now):
                 return alias  # a retry of the same request: the first call's expiry stands
             raise AliasTaken(
@@ -334,7 +341,12 @@ class UrlShortener:
         return link
 
     def resolve(self, code: str) -> str:
-        """The URL of ``code``, counting one click; raises if unknown or expired."""
+        """The URL of ``code``, counting one click; raises if unknown or expired.
+
+        The click is counted on the link that was read (its code and generation), so a link
+        deleted meanwhile, and its code given to a new link, never hands the new link a click
+        of the old one: the resolve came before the delete, and its click went with the link.
+        """
         link = self.store.get(self._check_code("resolve", code))
         if link is None:
             raise CodeNotFound(f"resolve: code={shown(code)} does not exist")
@@ -344,7 +356,7 @@ class UrlShortener:
             raise CodeExpired(
                 f"resolve: code={shown(code)} expired {now - link.expires_at:.0f} s ago"
             )
-        self.store.hit(code)
+        self.store.hit(code, link.generation)
         return link.url
 
     def clicks(self, code: str) -> int:

@@ -7,6 +7,11 @@ atomic and refuses a code that exists (and, for a row marked ``canonical``, a UR
 has a canonical code), returning which of the two it hit. That is what makes duplicate codes
 impossible whatever the allocator does: the allocator proposes, the store decides.
 
+Each stored link also gets a **generation**, a number its store never gives twice, and a click
+is counted on ``(code, generation)``, not on the code alone: a click on a link that was deleted
+(or purged) after it was read, and whose code was then given to a new link, is dropped instead
+of landing on the new link. The code names a link; the generation says which one.
+
 :class:`MemoryStore` keeps two dicts behind a lock. :class:`SQLiteStore` keeps a table in a
 file (the embedded default): the code is the primary key and a partial unique index on
 ``url WHERE canonical = 1`` enforces "one code per URL" in the database itself, so it holds
@@ -27,14 +32,16 @@ Complexity: O(1) expected per operation in memory; O(log n) B-tree lookups in SQ
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import enum
+import itertools
 import sqlite3
 import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -119,7 +126,17 @@ def check_link(where: str, link: object) -> Link:
     for name in ("canonical", "alias"):
         if not isinstance(getattr(link, name), bool):
             raise ShortCodeError(f"{where}: {name}={shown(getattr(link, name))} must be a bool")
+    check_generation(where, link.generation)
     return link
+
+
+def check_generation(where: str, generation: object) -> int:
+    """Return ``generation`` if it is an int from 0 to 2**63 - 1, else raise."""
+    if isinstance(generation, bool) or not isinstance(generation, int):
+        raise ShortCodeError(f"{where}: generation={shown(generation)} must be an int")
+    if not 0 <= generation <= 2**63 - 1:
+        raise ShortCodeError(f"{where}: generation={shown(generation)} must be from 0 to 2**63 - 1")
+    return generation
 
 
 @dataclass(frozen=True)
@@ -127,7 +144,10 @@ class Link:
     """One short link: its code, target, times (Unix seconds), clicks and kind.
 
     ``canonical`` marks the one shared code of a URL in "one code per URL" mode; ``alias``
-    marks a code the user chose.
+    marks a code the user chose. ``generation`` is the store's identity of this link: the
+    store sets it on :meth:`~LinkStore.insert` (the value given is replaced) to a number it
+    never gives another link, so a link deleted and a later one with the same code differ.
+    It is no part of the link's value: two links equal in every other field compare equal.
     """
 
     code: str
@@ -137,6 +157,7 @@ class Link:
     clicks: int = 0
     canonical: bool = False
     alias: bool = False
+    generation: int = field(default=0, compare=False)
 
     def expired(self, now: float) -> bool:
         """Whether the link's time to live has passed at ``now``."""
@@ -157,7 +178,8 @@ class LinkStore(Protocol):
     """Storage for links; ``insert`` is atomic and enforces unique codes."""
 
     def insert(self, link: Link) -> Insert:
-        """Store ``link`` unless its code (or, if canonical, its URL) is taken."""
+        """Store ``link`` unless its code (or, if canonical, its URL) is taken, with a
+        generation this store never gave another link."""
         ...
 
     def get(self, code: str) -> Link | None:
@@ -168,8 +190,9 @@ class LinkStore(Protocol):
         """The canonical link of ``url``, or None."""
         ...
 
-    def hit(self, code: str) -> None:
-        """Add one click to the link with this code."""
+    def hit(self, code: str, generation: int) -> bool:
+        """Add one click to the link with this code if it is still the link of this
+        generation; whether it was (False: deleted, or the code now names another link)."""
         ...
 
     def delete(self, code: str) -> bool:
@@ -197,6 +220,7 @@ class MemoryStore:
     def __init__(self) -> None:
         self._links: dict[str, Link] = {}
         self._canonical: dict[str, str] = {}
+        self._generations = itertools.count(1)
         self._lock = threading.Lock()
 
     def insert(self, link: Link) -> Insert:
@@ -208,7 +232,7 @@ class MemoryStore:
                 if link.url in self._canonical:
                     return Insert.URL_TAKEN
                 self._canonical[link.url] = link.code
-            self._links[link.code] = link
+            self._links[link.code] = dataclasses.replace(link, generation=next(self._generations))
             return Insert.OK
 
     def get(self, code: str) -> Link | None:
@@ -220,12 +244,15 @@ class MemoryStore:
             code = self._canonical.get(url)
             return None if code is None else self._links[code]
 
-    def hit(self, code: str) -> None:
+    def hit(self, code: str, generation: int) -> bool:
         check_code("MemoryStore.hit", code)
+        check_generation("MemoryStore.hit", generation)
         with self._lock:
             link = self._links.get(code)
-            if link is not None:
-                self._links[code] = dataclasses.replace(link, clicks=link.clicks + 1)
+            if link is None or link.generation != generation:
+                return False
+            self._links[code] = dataclasses.replace(link, clicks=link.clicks + 1)
+            return True
 
     def delete(self, code: str) -> bool:
         check_code("MemoryStore.delete", code)
@@ -264,17 +291,23 @@ CREATE TABLE IF NOT EXISTS links (
     expires_at REAL,
     clicks     INTEGER NOT NULL DEFAULT 0,
     canonical  INTEGER NOT NULL DEFAULT 0,
-    alias      INTEGER NOT NULL DEFAULT 0
+    alias      INTEGER NOT NULL DEFAULT 0,
+    generation INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
 CREATE UNIQUE INDEX IF NOT EXISTS links_one_code_per_url ON links (url) WHERE canonical = 1;
+CREATE TABLE IF NOT EXISTS links_generation (
+    one  INTEGER PRIMARY KEY CHECK (one = 1),
+    last INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO links_generation (one, last) VALUES (1, 0);
 """
-_COLUMNS = "code, url, created_at, expires_at, clicks, canonical, alias"
+_COLUMNS = "code, url, created_at, expires_at, clicks, canonical, alias, generation"
 
 
 def _row(row: tuple[object, ...] | None) -> Link | None:
     if row is None:
         return None
-    code, url, created, expires, clicks, canonical, alias = row
+    code, url, created, expires, clicks, canonical, alias, generation = row
     return Link(
         str(code),
         str(url),
@@ -283,7 +316,30 @@ def _row(row: tuple[object, ...] | None) -> Link | None:
         int(clicks),  # type: ignore[call-overload]
         bool(canonical),
         bool(alias),
+        int(generation),  # type: ignore[call-overload]
     )
+
+
+def _add_generations(db: sqlite3.Connection) -> None:
+    """Give a ``links`` table made before links had generations its ``generation`` column
+    (its rows get generation 0, every link inserted from now on 1 or more, so a click read
+    from an old row never lands on a new link with the same code), and the trigger that
+    records the last generation given whenever a link is inserted."""
+    db.execute("BEGIN IMMEDIATE")  # two processes opening the file at once add it once
+    try:
+        columns = {row[1] for row in db.execute("PRAGMA table_info(links)")}
+        if "generation" not in columns:
+            db.execute("ALTER TABLE links ADD COLUMN generation INTEGER NOT NULL DEFAULT 0")
+        db.execute(
+            "CREATE TRIGGER IF NOT EXISTS links_generation_last AFTER INSERT ON links "
+            "BEGIN UPDATE links_generation SET last = NEW.generation; END"
+        )
+        db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                db.execute("ROLLBACK")
+        raise
 
 
 class SQLiteStore:
@@ -300,6 +356,7 @@ class SQLiteStore:
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.executescript(_SCHEMA)
+            _add_generations(self._conn)
         except sqlite3.DatabaseError as exc:
             self._conn.close()
             raise ShortCodeError(
@@ -327,8 +384,11 @@ class SQLiteStore:
         check_link("SQLiteStore.insert", link)
         with self._db("SQLiteStore.insert") as db:
             try:
+                # One statement, so one atomic step for every process: the generation is the
+                # file's last one plus one, and the links_generation_last trigger records it.
                 db.execute(
-                    f"INSERT INTO links ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    f"INSERT INTO links ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, "
+                    "(SELECT last + 1 FROM links_generation))",
                     (
                         link.code,
                         link.url,
@@ -358,10 +418,15 @@ class SQLiteStore:
             )
             return _row(cur.fetchone())
 
-    def hit(self, code: str) -> None:
+    def hit(self, code: str, generation: int) -> bool:
         check_code("SQLiteStore.hit", code)
+        check_generation("SQLiteStore.hit", generation)
         with self._db("SQLiteStore.hit") as db:
-            db.execute("UPDATE links SET clicks = clicks + 1 WHERE code = ?", (code,))
+            cur = db.execute(
+                "UPDATE links SET clicks = clicks + 1 WHERE code = ? AND generation = ?",
+                (code, generation),
+            )
+            return cur.rowcount > 0
 
     def delete(self, code: str) -> bool:
         check_code("SQLiteStore.delete", code)

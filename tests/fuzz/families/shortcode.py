@@ -105,7 +105,12 @@ def _store_entries(kind: str, make: Any, snapshot: Any) -> list[Entry]:
     out = [
         Entry(f"{kind}.{m}(code)", call=lambda s, v, m=m: getattr(s, m)(v), make=make,
               snapshot=snapshot)
-        for m in ("get", "hit", "delete")
+        for m in ("get", "delete")
+    ]  # fmt: skip
+    out += [
+        Entry(f"{kind}.hit(code)", call=lambda s, v: s.hit(v, 1), make=make, snapshot=snapshot),
+        Entry(f"{kind}.hit(generation)", call=lambda s, v: s.hit("abc", v), make=make,
+              snapshot=snapshot),
     ]  # fmt: skip
     out += [
         Entry(f"{kind}.canonical(url)", call=lambda s, v: s.canonical(v), make=make,
