@@ -70,9 +70,11 @@ class Bucket:
         tokens, stamp = self.keys.get(key, (R, t))
         if t > stamp:  # refill; a clock behind the stamp earns nothing
             tokens, stamp = min(R, tokens + (t - stamp) * R), t
-        delay = (R - tokens) / R if self.queue else F(0)
         # full again once the clock has caught up with the stamp and the bucket has refilled
         behind = max(F(0), stamp - t)
+        # the queue: what is queued (the tokens spent) drains only once the clock is back at
+        # the stamp, and the request starts when it has drained
+        delay = behind + (R - tokens) / R if self.queue else F(0)
         if tokens >= cost:
             if commit:
                 self.keys[key] = (tokens - cost, stamp)
