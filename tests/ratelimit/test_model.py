@@ -70,9 +70,11 @@ class Bucket:
         tokens, stamp = self.keys.get(key, (R, t))
         if t > stamp:  # refill; a clock behind the stamp earns nothing
             tokens, stamp = min(R, tokens + (t - stamp) * R), t
-        delay = (R - tokens) / R if self.queue else F(0)
         # full again once the clock has caught up with the stamp and the bucket has refilled
         behind = max(F(0), stamp - t)
+        # the queue: what is queued (the tokens spent) drains only once the clock is back at
+        # the stamp, and the request starts when it has drained
+        delay = behind + (R - tokens) / R if self.queue else F(0)
         if tokens >= cost:
             if commit:
                 self.keys[key] = (tokens - cost, stamp)
@@ -544,7 +546,7 @@ def test_a_key_stepped_back_outlives_its_lead_on_redis_as_in_memory(
     clock = ManualClock(1_000.0)
     memory = getattr(rl, algo)(5, 1.0, 2, clock=clock)  # 0.2 s a unit, burst 2
     shared = getattr(rr, algo)(
-        redis_client, 5, 1.0, 2, clock=clock, name=f"back{next(_fresh)}", ttl_slack=0
+        redis_client, 5, 1.0, 2, clock=clock, name=f"back{next(_fresh)}", ttl_slack=0, deadline=5.0
     )
     for back in (0.0, -100.0):  # a unit at 1000, then one at 900: two units, 0.4 s of lead
         clock.set(clock.now + back, allow_backwards=True)

@@ -211,6 +211,35 @@ def test_a_clock_that_steps_back_earns_no_credit() -> None:
         assert not limiter.allow("k"), name
 
 
+@given(
+    p=params,
+    seq=st.lists(st.tuples(st.integers(-3000, 3000), st.integers(1, 8)), max_size=60),
+)
+def test_the_queue_starts_requests_in_order_and_spaced_when_the_clock_steps_back(
+    p: tuple[int, float, int], seq: list[tuple[int, int]]
+) -> None:
+    """While the clock reads earlier than a key's stamp, time stands still for the key: what
+    is queued does not drain, so a request admitted then starts after it, in the limiter's
+    own clock (its delay counts the way back to the stamp), and ends when the queue drains."""
+    rate, per, burst = p
+    service = per / rate  # seconds one unit occupies
+    clock = ManualClock(1_000.0)
+    queue = rl.LeakyBucketQueue(rate, per, burst, clock=clock)
+    starts = []
+    for gap, cost in seq:
+        clock.set(clock.now + gap / 1000, allow_backwards=True)
+        cost = min(cost, burst)
+        decision = queue.allow("k", cost)
+        if decision:
+            starts.append((clock.now + decision.delay, cost))
+            # the request joins last: its service ends when the whole queue has drained
+            assert math.isclose(
+                decision.delay + cost * service, decision.reset_after, rel_tol=1e-9
+            ), (clock.now, decision)
+    for (s0, c0), (s1, _) in itertools.pairwise(starts):
+        assert s1 >= s0 + c0 * service - EPS, (s0, c0, s1)
+
+
 def test_honest_wait_gives_up_on_a_broken_clock() -> None:
     from designpatterns_ref.ratelimit.base import honest_wait
 

@@ -12,12 +12,17 @@ The queue is kept as one time per key, when it drains (when its last request sta
 service time), so nothing is stored per waiting request. That time is counted in units of
 service time after the last admission, ``[stamp, queued]`` (:mod:`.units`), so requests at one
 instant add whole numbers and a queue that is empty takes its whole ``burst``, at any clock
-and any rate: no rounding refuses the last unit, or lets a unit pass uncounted.
+and any rate: no rounding refuses the last unit, or lets a unit pass uncounted. A clock that
+reads earlier than the stamp is time standing still for the key: the queue does not drain
+until the clock is back at the stamp, so a request admitted meanwhile waits for that as well
+(its ``delay``, like ``reset_after``, counts the way back), and still starts after every
+request admitted before it.
 The caller does the waiting (``await asyncio.sleep(d.delay)``); the limiter only schedules.
 
 Promise: admitted requests *start* at least ``cost * per / rate`` seconds apart, and no more
 than ``burst`` units wait at once. Loose where: latency, not rejection, absorbs bursts, so a
-client can wait up to ``burst * per / rate`` seconds.
+client can wait up to ``burst * per / rate`` seconds (plus, after the clock steps back, the
+time until it is back at the stamp).
 
 Choose it in front of a fragile downstream that must see a smooth rate (a payment
 provider, a legacy API), when waiting beats failing.
@@ -63,8 +68,10 @@ class LeakyBucketQueue(UnitTimeLimiter):
         # Whole units at one instant: rounding cannot refuse what fits an empty queue.
         if backlog <= burst:
             reset, delay = backlog * interval, queued * interval
-            if state is not None and state[0] > at_time:  # a clock that stepped back: it must
-                reset += state[0] - at_time  # first get back to the stamp
+            if state is not None and state[0] > at_time:  # a clock that stepped back: the
+                behind = state[0] - at_time  # queue drains only once it is back at the stamp,
+                reset += behind  # so the request waits for that as well as for those queued
+                delay += behind
             if commit:
                 if state is None:
                     self._remember(key, [at_time, backlog], at_time)
