@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import itertools
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -386,13 +387,19 @@ def _redis_classes() -> dict[str, Any]:
     )}  # fmt: skip
 
 
+#: A fresh limiter name for every limiter made: no key left by an earlier call (expiring in
+#: real time, or applied late by a loaded server after the call's deadline gave up on it) can
+#: change between the snapshots around a refused call.
+_NAMES = itertools.count()
+
+
 def _remote(name: str) -> Callable[[], Any]:
     def make() -> Any:
         cls = _redis_classes()[name]
         clock = ManualClock(1_000.0)
         if name == "ConcurrencyLimiter":
-            return cls(_client(), 4, lease=1.0, clock=clock, name="fuzz")
-        return cls(_client(), 4, 1.0, clock=clock, name="fuzz")
+            return cls(_client(), 4, lease=1.0, clock=clock, name=f"fuzz{next(_NAMES)}")
+        return cls(_client(), 4, 1.0, clock=clock, name=f"fuzz{next(_NAMES)}")
 
     return make
 
@@ -463,8 +470,8 @@ def _redis_entries() -> list[Entry]:
     def composite() -> Any:
         clock = ManualClock(7.0)
         return rr.all_of(
-            rr.TokenBucket(_client(), 4, clock=clock, name="fa"),
-            rr.FixedWindow(_client(), 3, clock=clock, name="fb"),
+            rr.TokenBucket(_client(), 4, clock=clock, name=f"fa{next(_NAMES)}"),
+            rr.FixedWindow(_client(), 3, clock=clock, name=f"fb{next(_NAMES)}"),
         )
 
     def composite_snapshot(limiter: Any) -> object:
