@@ -41,6 +41,9 @@ NOT_FUZZED: dict[str, str] = {
 }
 
 _prefixes = itertools.count()
+#: The Redis stores' deadline here: these calls test what a store refuses, not how long a
+#: loaded server may take to answer, so a slow answer must not turn into a refusal.
+SLOW = 5.0
 
 KINDS: dict[str, Callable[..., Any]] = {
     "FanoutOnWrite": lambda store, clock: FanoutOnWrite(store, max_len=3, clock=clock),
@@ -64,7 +67,9 @@ def _memory(kind: str) -> Callable[[], Any]:
 
 def _redis(kind: str) -> Callable[[], Any]:
     def make() -> Any:
-        store = RedisStore.from_url(empty_redis_url(), prefix=f"fuzz{next(_prefixes)}:")
+        store = RedisStore.from_url(
+            empty_redis_url(), prefix=f"fuzz{next(_prefixes)}:", deadline=SLOW
+        )
         return _small(KINDS[kind](store, ManualClock(10.0)))
 
     return make
@@ -154,7 +159,9 @@ def _memory_store() -> Any:
 
 
 def _redis_store() -> Any:
-    return _small_store(RedisStore.from_url(empty_redis_url(), prefix=f"fuzz{next(_prefixes)}:"))
+    return _small_store(
+        RedisStore.from_url(empty_redis_url(), prefix=f"fuzz{next(_prefixes)}:", deadline=SLOW)
+    )
 
 
 def _redis_store_state(store: Any) -> object:
