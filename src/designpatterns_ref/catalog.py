@@ -553,6 +553,7 @@ _CATALOG: tuple[CaseStudy, ...] = (
             "streaming",
             [
                 "base",
+                "checks",
                 "session",
                 "throughput",
                 "bba",
@@ -563,8 +564,10 @@ _CATALOG: tuple[CaseStudy, ...] = (
                 "upload",
                 "transcode",
                 "manifests",
+                "ladder",
                 "manifest_numbers",
                 "playlists",
+                "dash",
                 "dash_templates",
                 "encode",
                 "caches",

@@ -28,9 +28,8 @@ from typing import Any
 
 from designpatterns_ref.errors import shown
 from designpatterns_ref.streaming.base import StreamingError, StreamingTypeError, check_int
+from designpatterns_ref.streaming.ladder import Rung, _ladder
 from designpatterns_ref.streaming.manifests import (
-    Rung,
-    _ladder,
     parse_hls_master,
     parse_hls_media,
     write_hls_master,
