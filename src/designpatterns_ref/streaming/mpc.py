@@ -364,10 +364,18 @@ class RobustMPC:
         return len(past) / inverse if inverse > 0 else math.inf  # every sample took no time
 
     def _robust(self, harmonic: float | None) -> float | None:
-        """``harmonic`` divided by one plus the largest recent relative error, if robust."""
+        """``harmonic`` divided by one plus the largest recent relative error, if robust.
+
+        An infinite error (a prediction of ``inf``, from downloads that took no measurable
+        time, scored against a finite throughput) bounds the throughput by 0, as it does a
+        finite ``harmonic``; ``inf / inf`` would be no number at all.
+        """
         if harmonic is None or not self.robust or not self._errors:
             return harmonic
-        return harmonic / (1.0 + max(self._errors[-self.window :]))
+        worst = max(self._errors[-self.window :])
+        if worst == math.inf:
+            return 0.0
+        return harmonic / (1.0 + worst)
 
     def choose(self, state: SessionState) -> int:
         if state.__class__ is not SessionState:
