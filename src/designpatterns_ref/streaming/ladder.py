@@ -12,8 +12,11 @@ bitrates 16:9 frame sizes that rise with the bitrate. Every public name here is 
 
 Complexity: O(rungs).
 
->>> [(r.name, r.width, r.height) for r in ladder_for(Manifest(2000, [400, 3000], [[1, 2]]))]
-[('r0-144p', 256, 144), ('r1-1440p', 2560, 1440)]
+>>> ladder = ladder_for(Manifest(2000, [400, 3000], [[1, 2]]))
+>>> [r.name for r in ladder]
+['r0-144p', 'r1-1440p']
+>>> ladder[-1].width, ladder[-1].height
+(2560, 1440)
 """
 
 from __future__ import annotations
