@@ -13,8 +13,8 @@ bitrates 16:9 frame sizes that rise with the bitrate. Every public name here is 
 Complexity: O(rungs).
 
 >>> ladder = ladder_for(Manifest(2000, [400, 3000], [[1, 2]]))
->>> [r.name for r in ladder]
-['r0-144p', 'r1-1440p']
+>>> ladder[0].name, ladder[-1].name
+('r0-144p', 'r1-1440p')
 >>> ladder[-1].width, ladder[-1].height
 (2560, 1440)
 """
