@@ -554,6 +554,7 @@ _CATALOG: tuple[CaseStudy, ...] = (
             "streaming",
             [
                 "base",
+                "checks",
                 "session",
                 "throughput",
                 "bba",
@@ -564,8 +565,10 @@ _CATALOG: tuple[CaseStudy, ...] = (
                 "upload",
                 "transcode",
                 "manifests",
+                "ladder",
                 "manifest_numbers",
                 "playlists",
+                "dash",
                 "dash_templates",
                 "encode",
                 "caches",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 from typing import Any
 
@@ -27,6 +28,8 @@ from designpatterns_ref.streaming import (
     plan_brute_force,
     simulate,
 )
+
+from .strategies import manifests
 
 ladders = st.lists(st.integers(50, 10_000), min_size=1, max_size=8, unique=True).map(
     lambda xs: tuple(float(x) for x in sorted(xs))
@@ -158,12 +161,96 @@ def test_robust_prediction_divides_by_the_worst_recent_error() -> None:
     movie = Manifest(2000, [500, 1000], [[1e6, 2e6]] * 10)
     mpc = RobustMPC()
     mpc.start(movie, 25_000)
-    state = s.SessionState(movie, 25_000, segment=2, last_rung=0)
-    state.throughputs_kbps[:] = [1000.0, 4000.0]
+    state = s.SessionState(
+        movie, 25_000, segment=2, last_rung=0,
+        throughputs_kbps=[1000.0, 4000.0], download_ms=[100.0] * 2, latencies_ms=[0.0] * 2,
+    )  # fmt: skip
     harmonic = 2 / (1 / 1000 + 1 / 4000)
     assert mpc.predict(state) == pytest.approx(harmonic)  # no error measured yet
+    mpc.choose(state)  # the prediction choose() acts on is the one the next download scores
     mpc.observe(s.Download(2, 0, 1e6, 1000, 0, harmonic * 2, 0))  # predicted half the actual
     assert mpc.predict(state) == pytest.approx(harmonic / 1.5)
+
+
+def test_an_infinitely_wrong_prediction_bounds_the_throughput_by_zero() -> None:
+    """A prediction of ``inf`` (downloads that took no measurable time) scored against a
+    finite download is infinitely wrong: the robust bound is then 0, never ``inf / inf``."""
+    movie = Manifest(1000, [100, 200], [[1e5, 2e5]] * 4)
+    mpc = RobustMPC()
+    mpc.start(movie, 25_000)
+    state = s.SessionState(
+        movie, 25_000, segment=1, last_rung=0,
+        throughputs_kbps=[math.inf], download_ms=[10.0], latencies_ms=[10.0],
+    )  # fmt: skip
+    mpc.choose(state)  # predicts inf
+    mpc.observe(s.Download(1, 0, 1e5, 1010.0, 10.0, 100.0, 0.0))  # 100 kbps: an infinite error
+    assert mpc.predict(state) == 0.0
+    assert mpc.choose(state) == 0
+    assert RobustMPC(robust=False).predict(state) == math.inf  # the plain harmonic mean
+
+
+measured = st.floats(1.0, 1e5) | st.just(math.inf)
+
+
+@st.composite
+def probes(draw: Any, movie: Manifest) -> s.SessionState:
+    """Any state a caller might ask ``predict`` about, not only the session's own."""
+    tputs = draw(st.lists(measured, max_size=7))
+    return s.SessionState(
+        movie, 25_000.0, segment=draw(st.integers(0, movie.segment_count - 1)),
+        buffer_ms=draw(st.floats(0, 25_000)),
+        last_rung=draw(st.none() | st.integers(0, movie.rungs - 1)),
+        throughputs_kbps=tputs, download_ms=[100.0] * len(tputs), latencies_ms=[10.0] * len(tputs),
+    )  # fmt: skip
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    movie=manifests(max_segments=8),
+    window=st.integers(1, 4),
+    horizon=st.integers(1, 3),
+    robust=st.booleans(),
+    data=st.data(),
+)
+def test_mpc_predict_is_a_pure_read(
+    movie: Manifest, window: int, horizon: int, robust: bool, data: st.DataObject
+) -> None:
+    """One session played twice, once with ``predict`` calls on any state interleaved before
+    ``choose``, between ``choose`` and ``observe`` and after: every ``predict`` leaves all of
+    the object's state as it was, and both runs choose the same rungs (their state stays equal
+    to the plain run's at every step)."""
+    plain = RobustMPC(horizon, window=window, robust=robust)
+    peeked = RobustMPC(horizon, window=window, robust=robust)
+    for abr in (plain, peeked):
+        abr.start(movie, 25_000.0)
+
+    def peek(state: s.SessionState) -> None:
+        for probe in data.draw(st.lists(st.just(state) | probes(movie), max_size=2)):
+            before = copy.deepcopy(vars(peeked))
+            prediction = peeked.predict(probe)
+            assert vars(peeked) == before
+            assert prediction == plain.predict(probe)
+            assert prediction is None or prediction >= 0.0  # never nan
+        assert vars(peeked) == vars(plain)
+
+    state = s.SessionState(movie, 25_000.0)
+    for segment in range(movie.segment_count):
+        state.segment = segment
+        state.buffer_ms = data.draw(st.floats(0, 25_000))
+        peek(state)
+        rungs = [plain.choose(state), peeked.choose(state)]
+        assert rungs[0] == rungs[1]
+        peek(state)
+        tput, abandoned = data.draw(measured), data.draw(st.booleans())
+        download = s.Download(segment, rungs[0], 1e6, 1000.0, 10.0, tput, 0.0, abandoned=abandoned)
+        for abr in (plain, peeked):
+            abr.observe(download)
+        peek(state)
+        if not abandoned:
+            state.throughputs_kbps.append(tput)
+            state.download_ms.append(1000.0)
+            state.latencies_ms.append(10.0)
+        state.last_rung = rungs[0]
 
 
 def test_dynamic_hands_over_to_bola_once_the_buffer_is_built() -> None:

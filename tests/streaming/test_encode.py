@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import av
@@ -99,17 +101,18 @@ def test_a_crash_while_writing_a_playlist_leaves_none_cut_short(
     """The ``failing``-th playlist write stops half-way (the process dies): every playlist on
     disk afterwards is whole, and no master points at a rung that is not."""
     calls = 0
-    write_text = Path.write_text
+    fsync = os.fsync
 
-    def crashing(self: Path, text: str, *args: object, **kwargs: object) -> int:
+    def crashing(fd: int) -> None:
         nonlocal calls
-        calls += 1
-        if calls == failing:
-            write_text(self, text[: len(text) // 2], encoding="utf-8")
-            raise OSError("the process died here")
-        return write_text(self, text, encoding="utf-8")
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            calls += 1
+            if calls == failing:  # only half the playlist reached the file
+                os.ftruncate(fd, os.fstat(fd).st_size // 2)
+                raise OSError("the process died here")
+        fsync(fd)
 
-    monkeypatch.setattr(Path, "write_text", crashing)
+    monkeypatch.setattr(os, "fsync", crashing)
     with pytest.raises(OSError, match="died"):
         encode_ladder(tmp_path, seconds=2, fps=2, segment_s=1, ladder=LADDER)
     monkeypatch.undo()
@@ -117,3 +120,36 @@ def test_a_crash_while_writing_a_playlist_leaves_none_cut_short(
     for playlist in tmp_path.rglob("*.m3u8"):
         media = parse_hls_media(playlist.read_text(encoding="utf-8"))
         assert media.ended and len(media.segments) == 2
+
+
+def test_every_playlist_is_synced_before_its_rename_and_its_folder_after(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A power loss cannot leave a playlist's name on bytes that never reached the disk: each
+    playlist's own file is fsynced before it is renamed into place, and its folder (where the
+    platform can open one) after, so the rename is on disk too."""
+    events: list[tuple[str, int]] = []  # ("file" | "folder" fsync, or "rename", inode)
+    fsync, replace = os.fsync, os.replace
+
+    def spy_fsync(fd: int) -> None:
+        info = os.fstat(fd)
+        events.append(("folder" if stat.S_ISDIR(info.st_mode) else "file", info.st_ino))
+        fsync(fd)
+
+    def spy_replace(src: Path, dst: Path) -> None:
+        events.append(("rename", os.stat(src).st_ino))
+        replace(src, dst)
+
+    monkeypatch.setattr(os, "fsync", spy_fsync)
+    monkeypatch.setattr(os, "replace", spy_replace)
+    master = encode_ladder(tmp_path, seconds=2, fps=2, segment_s=1, ladder=LADDER)
+    monkeypatch.undo()
+    playlists = [tmp_path / "a" / "index.m3u8", tmp_path / "b" / "index.m3u8", master]
+    renames = [i for i, (kind, _) in enumerate(events) if kind == "rename"]
+    assert len(renames) == len(playlists)
+    for at, playlist in zip(renames, playlists, strict=True):
+        inode = os.stat(playlist).st_ino
+        assert events[at] == ("rename", inode)
+        assert ("file", inode) in events[:at]
+        if hasattr(os, "O_DIRECTORY"):
+            assert ("folder", os.stat(playlist.parent).st_ino) in events[at + 1 :]

@@ -3,7 +3,8 @@
 Case study: Design a Video Streaming Platform (docs/case-studies/video-streaming.md)
 
 - :mod:`~designpatterns_ref.streaming.session`: the player simulator (Sabre's model) and its
-  metrics; :mod:`~designpatterns_ref.streaming.base`: manifests, traces, the QoE of Yin et al.
+  metrics; :mod:`~designpatterns_ref.streaming.base`: manifests, traces, the QoE of Yin et al.;
+  :mod:`~designpatterns_ref.streaming.checks`: the family's errors and argument checks.
 - One adaptive-bitrate algorithm per module, one interface (``choose(state) -> rung``):
   :mod:`~designpatterns_ref.streaming.throughput` (sliding window, EWMA),
   :mod:`~designpatterns_ref.streaming.bba`, :mod:`~designpatterns_ref.streaming.bola`,
@@ -11,7 +12,9 @@ Case study: Design a Video Streaming Platform (docs/case-studies/video-streaming
 - :mod:`~designpatterns_ref.streaming.data`: the shared Big Buck Bunny manifest and 3G/4G logs.
 - The platform around the player: :mod:`~designpatterns_ref.streaming.upload` (resumable,
   checksummed, deduplicated), :mod:`~designpatterns_ref.streaming.transcode` (the job graph on
-  a worker pool), :mod:`~designpatterns_ref.streaming.manifests` (HLS and DASH),
+  a worker pool), :mod:`~designpatterns_ref.streaming.manifests` (HLS and DASH; the MPD in
+  :mod:`~designpatterns_ref.streaming.dash`, the rungs in
+  :mod:`~designpatterns_ref.streaming.ladder`),
   :mod:`~designpatterns_ref.streaming.caches` and :mod:`~designpatterns_ref.streaming.tinylfu`
   (edge caches), :mod:`~designpatterns_ref.streaming.cdn` (workload, origin shield), and
   :mod:`~designpatterns_ref.streaming.plot` (figures).

@@ -1,4 +1,4 @@
-"""The streaming family's shared types: manifest, network trace, session state, QoE, errors.
+"""The streaming family's shared types: manifest, network trace, session state, QoE.
 
 Case study: Design a Video Streaming Platform (docs/case-studies/video-streaming.md)
 
@@ -12,6 +12,8 @@ milliseconds and kbit/s (so bits / kbps = ms); results are reported in seconds.
 
 Both constructors validate everything and raise :class:`StreamingError` naming the field, the
 value and what is allowed (negative durations, empty ladders, unsorted bitrates, ragged size rows).
+The errors and the argument checks are in :mod:`~designpatterns_ref.streaming.checks`; every
+public name of it stays importable from here.
 
 Complexity: validation is O(segments x rungs + periods).
 
@@ -32,9 +34,18 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
-from designpatterns_ref.errors import DesignPatternsError, shown
+from designpatterns_ref.errors import shown
+from designpatterns_ref.streaming.checks import (
+    StreamingError,
+    StreamingTypeError,
+    _sequence,
+    check_int,
+    check_list,
+    check_measure,
+    check_number,
+)
 
 __all__ = [
     "AbrAlgorithm",
@@ -57,58 +68,6 @@ __all__ = [
     "load_trace",
     "not_started",
 ]
-
-_LIMIT = 1e15  # larger values are typos or attacks, not networks or videos
-
-
-class StreamingError(DesignPatternsError, ValueError):
-    """Bad input to a streaming class or function; the message names the field and value."""
-
-
-class StreamingTypeError(StreamingError, TypeError):
-    """An argument of the wrong type (still a :class:`StreamingError`)."""
-
-
-def check_number(
-    name: str, value: object, *, minimum: float = 0.0, strict: bool = False, limit: float = _LIMIT
-) -> float:
-    """``value`` as a finite float ``>= minimum`` (``> minimum`` when ``strict``), else raise."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise StreamingTypeError(f"{name}={shown(value)} must be a number")
-    if isinstance(value, int) and abs(value) > limit:
-        raise StreamingError(f"{name}={shown(value)} is out of range (at most {limit:g})")
-    number = float(value)
-    if not math.isfinite(number) or abs(number) > limit:
-        raise StreamingError(f"{name}={shown(value)} must be finite and at most {limit:g}")
-    if number < minimum or (strict and number == minimum):
-        rel = ">" if strict else ">="
-        raise StreamingError(f"{name}={shown(value)} must be {rel} {minimum:g}")
-    return number
-
-
-def check_int(name: str, value: object, *, minimum: int = 0, maximum: int = 10**9) -> int:
-    """``value`` as an int in ``[minimum, maximum]`` (bools refused), else raise."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise StreamingTypeError(f"{name}={shown(value)} must be an integer")
-    if not minimum <= value <= maximum:
-        raise StreamingError(f"{name}={shown(value)} must be between {minimum} and {maximum}")
-    return value
-
-
-def _sequence(name: str, value: object) -> Sequence[Any]:
-    if isinstance(value, str | bytes) or not isinstance(value, Sequence):
-        raise StreamingTypeError(f"{name}={shown(value)} must be a list")
-    return value
-
-
-def check_list(name: str, value: object, *, min_len: int = 0, max_len: int = 10**7) -> list[Any]:
-    """``value`` as a list (any sequence but str and bytes) of allowed length, else raise."""
-    items = list(_sequence(name, value))
-    if not min_len <= len(items) <= max_len:
-        raise StreamingError(
-            f"{name} has {len(items)} items; between {min_len} and {max_len} are allowed"
-        )
-    return items
 
 
 @dataclass(frozen=True, eq=True)
@@ -325,29 +284,6 @@ class QoEWeights:
         if self.quality == "linear":
             return [float(b) for b in bitrates_kbps]
         return [math.log(b / bitrates_kbps[0]) for b in bitrates_kbps]
-
-
-def check_measure(name: str, value: object, *, positive: bool = False, inf: bool = False) -> float:
-    """A measured time or rate: a float ``>= 0`` (``> 0`` when ``positive``; ``inf`` allowed
-    only when ``inf``), else raise. Unlike :func:`check_number` no upper limit below a float's:
-    a session's clock and a measured throughput may legitimately grow large."""
-    if (  # the common case first: a float in range (NaN fails both comparisons)
-        isinstance(value, float)
-        and (value > 0.0 if positive else value >= 0.0)
-        and (inf or value != math.inf)
-    ):
-        return value
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise StreamingTypeError(f"{name}={shown(value)} must be a number")
-    try:
-        number = float(value)
-    except OverflowError:
-        number = math.nan  # an int beyond a float: refused below
-    if not (number > 0.0 if positive else number >= 0.0) or (number == math.inf and not inf):
-        rel = "> 0" if positive else ">= 0"
-        allowed = f"a number {rel} (or inf)" if inf else f"a finite number {rel}"
-        raise StreamingError(f"{name}={shown(value)} must be {allowed}")
-    return number
 
 
 def _check_measures(name: str, value: object, *, positive: bool, inf: bool) -> list[float]:

@@ -8,7 +8,8 @@ draws a short synthetic clip (moving colour bars, so the encoder has motion to c
 to each rung, encodes it with libx264 at the rung's bitrate with a keyframe at every segment
 boundary, cuts MPEG-TS segments of ``segment_s`` seconds, and writes each rung's media playlist
 and the master playlist with :mod:`~designpatterns_ref.streaming.manifests` (each written whole
-or not at all: to a temporary file renamed over the old one, the master last).
+or not at all: to a temporary file, fsynced, renamed over the old one, and its folder fsynced;
+the master last).
 :func:`read_back` checks the result the way a player would: it parses the playlists, opens
 every segment, decodes its frames and reports their count, size and duration per rung.
 
@@ -27,9 +28,8 @@ from typing import Any
 
 from designpatterns_ref.errors import shown
 from designpatterns_ref.streaming.base import StreamingError, StreamingTypeError, check_int
+from designpatterns_ref.streaming.ladder import Rung, _ladder
 from designpatterns_ref.streaming.manifests import (
-    Rung,
-    _ladder,
     parse_hls_master,
     parse_hls_media,
     write_hls_master,
@@ -156,14 +156,36 @@ def encode_ladder(
 def _write_whole(path: Path, text: str) -> None:
     """Write ``text`` to a temporary file beside ``path``, then rename it over ``path``: a crash
     part-way leaves the old file or none, never a playlist cut short at a line, which would
-    read as a valid playlist of fewer segments or rungs."""
+    read as a valid playlist of fewer segments or rungs.
+
+    The temporary file is fsynced before the rename, so a power loss cannot leave the new name
+    on a file whose bytes never reached the disk (an empty playlist), and the folder is fsynced
+    after it (see :func:`_sync_folder`), so the rename itself is on disk when this returns.
+    """
     temporary = path.with_name(f".{path.name}.partial")
     try:
-        temporary.write_text(text, encoding="utf-8")
+        with temporary.open("w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
         os.replace(temporary, path)
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+    _sync_folder(path.parent)
+
+
+def _sync_folder(folder: Path) -> None:
+    """fsync a folder, making the renames in it durable. Where a folder cannot be opened for
+    that (``os.O_DIRECTORY`` is POSIX-only; Windows has no such call), nothing is done."""
+    directory = getattr(os, "O_DIRECTORY", None)
+    if directory is None:  # pragma: no cover - POSIX has it
+        return
+    fd = os.open(folder, os.O_RDONLY | directory)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 @dataclass(frozen=True)

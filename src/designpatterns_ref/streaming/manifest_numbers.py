@@ -9,8 +9,10 @@ the shortest decimal that :func:`parse_iso_duration` reads back as the same floa
 segment duration is written as a whole number of ticks of a decimal timescale (1.0004 s is
 10004 ticks of 1/10000 s, never rounded to 1.0 s), within the 32-bit ``xs:unsignedInt`` the
 MPD schema gives both. What cannot be written exactly is refused, never rounded. The writers
-and parsers that use them are in :mod:`~designpatterns_ref.streaming.manifests`, which also
-exports the two public functions here.
+and parsers that use them are in :mod:`~designpatterns_ref.streaming.manifests` (HLS writers),
+:mod:`~designpatterns_ref.streaming.playlists` (HLS parsers) and
+:mod:`~designpatterns_ref.streaming.dash` (the MPD); the first also exports the two public
+functions here.
 
 Complexity: O(digits) a number.
 

@@ -345,18 +345,37 @@ class RobustMPC:
         self._started = True
 
     def predict(self, state: SessionState) -> float | None:
-        """The (robust) throughput prediction in kbps, or None before any download."""
+        """The (robust) throughput prediction in kbps, or None before any download.
+
+        A pure read: it changes nothing, so calling it never changes what :meth:`choose`
+        picks. Only :meth:`choose` records its prediction, the one :meth:`observe` scores
+        against the download that follows.
+        """
         if state.__class__ is not SessionState:
             check_state(state)
+        return self._robust(self._harmonic(state))
+
+    def _harmonic(self, state: SessionState) -> float | None:
+        """The harmonic mean of the last ``window`` throughputs (None before any download)."""
         past = state.throughputs_kbps[-self.window :]
         if not past:
             return None
         inverse = sum(1.0 / t for t in past)
-        harmonic = len(past) / inverse if inverse > 0 else math.inf  # every sample took no time
-        self._prediction = harmonic
-        if not self.robust or not self._errors:
+        return len(past) / inverse if inverse > 0 else math.inf  # every sample took no time
+
+    def _robust(self, harmonic: float | None) -> float | None:
+        """``harmonic`` divided by one plus the largest recent relative error, if robust.
+
+        An infinite error (a prediction of ``inf``, from downloads that took no measurable
+        time, scored against a finite throughput) bounds the throughput by 0, as it does a
+        finite ``harmonic``; ``inf / inf`` would be no number at all.
+        """
+        if harmonic is None or not self.robust or not self._errors:
             return harmonic
-        return harmonic / (1.0 + max(self._errors[-self.window :]))
+        worst = max(self._errors[-self.window :])
+        if worst == math.inf:
+            return 0.0
+        return harmonic / (1.0 + worst)
 
     def choose(self, state: SessionState) -> int:
         if state.__class__ is not SessionState:
@@ -369,7 +388,9 @@ class RobustMPC:
                 f"state.segment={state.segment}, state.last_rung={last}: past the "
                 f"{len(self._sizes)} segments x {len(self._u)} rungs given to start()"
             )
-        c = self.predict(state)
+        harmonic = self._harmonic(state)
+        self._prediction = harmonic  # what observe() scores the next download against
+        c = self._robust(harmonic)
         if c is None or state.last_rung is None or not c > 0.0:
             return 0  # nothing measured yet, or a prediction of no throughput at all (a
             # subnormal sample's inverse overflows): the lowest rung, as every rule picks then

@@ -4,7 +4,7 @@ Case study: Design a Video Streaming Platform (docs/case-studies/video-streaming
 
 :func:`parse_hls_master` and :func:`parse_hls_media` read the VOD subset of RFC 8216 that
 :mod:`~designpatterns_ref.streaming.manifests` writes (and that exports them too), raising
-:class:`~designpatterns_ref.streaming.base.StreamingError` naming the line at fault. They refuse
+:class:`~designpatterns_ref.streaming.checks.StreamingError` naming the line at fault. They refuse
 what a player could not honour: an HLS segment whose ``#EXTINF``, rounded to the nearest second
 from its exact text (halves up, RFC 8216 4.3.3.1), exceeds ``#EXT-X-TARGETDURATION`` wherever
 the tag appears, two ``#EXT-X-STREAM-INF`` or two ``#EXTINF`` tags before one URI (each
