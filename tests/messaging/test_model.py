@@ -1,15 +1,13 @@
 """Every store (memory, SQLite on a file, Redis) and the receipts against a short model, under
 random sequences of operations: appends, retries (with another body too), refused calls
 (bad ids, bodies, cursors, limits), reads at and past the ends, reopening the SQLite file,
-deleting a Redis log under its idempotency hash, wiping a log (as a store reset does), and
-acks and read markers sent twice, late or out of order.
+deleting a Redis log under its idempotency hash, and acks and read markers sent twice, late
+or out of order.
 
 The model of a store is a list of ``(sender, client_msg_id, body)`` per conversation and a
 dict ``(conv, sender, client_msg_id) -> seq``: an append returns the seq the dict holds (with
 the first body) or the list's new length; a read is a slice. The model of receipts is the
-maximum of every cursor and marker, and a message's state is the published formula. The
-model of a log's epoch: none while the log is empty, then one made with its first message,
-kept while the log lives, and never one a wiped log had."""
+maximum of every cursor and marker, and a message's state is the published formula."""
 
 from __future__ import annotations
 
@@ -70,13 +68,6 @@ class StoreModel(RuleBasedStateMachine):
         self.store = self.open_store(fresh=True)
         self.logs: dict[str, list[tuple[str, str, str]]] = {c: [] for c in CONVS}
         self.ids: dict[tuple[str, str, str], int] = {}
-        self.epochs: dict[str, str] = {}  # conv -> the epoch its log was first seen with
-        self.gone: set[str] = set()  # the epochs of wiped logs
-
-    def wipe_log(self, conv: str) -> None:
-        """Delete ``conv``'s log (its messages, idempotency keys and epoch) under the store,
-        as a store reset does; a subclass says how."""
-        raise NotImplementedError
 
     def teardown(self) -> None:
         if hasattr(self, "store"):
@@ -96,7 +87,6 @@ class StoreModel(RuleBasedStateMachine):
             self.logs[conv].append((sender, cmid, body))
             seq = self.ids[(conv, sender, cmid)] = len(self.logs[conv])
         assert msg == Message(conv, seq, sender, cmid, self.logs[conv][seq - 1][2])
-        assert msg.epoch == self.epochs.setdefault(conv, msg.epoch) and msg.epoch not in self.gone
 
     @rule(
         which=st.integers(0, 3),
@@ -117,7 +107,6 @@ class StoreModel(RuleBasedStateMachine):
         log = self.logs[conv]
         want = [(s, *log[s - 1]) for s in range(after + 1, min(len(log), after + limit) + 1)]
         assert got == want
-        assert {m.epoch for m in self.store.read(conv, after, limit)} <= {self.epochs.get(conv)}
 
     @rule(conv=st.sampled_from(CONVS), after=st.sampled_from([*BAD_SEQS, MAX_SEQ]),
           limit=st.sampled_from([0, *BAD_SEQS, MAX_SEQ]))  # fmt: skip
@@ -149,38 +138,20 @@ class StoreModel(RuleBasedStateMachine):
         another sender's message."""
         if self.raw is not None:
             self.raw.delete(f"{self.prefix}:log:{conv}")
-            self.forget(conv)
-
-    @rule(conv=st.sampled_from(CONVS))
-    def wipe(self, conv: str) -> None:
-        """The log wiped under the store (a reset): it starts again from seq 1, with a new
-        epoch once it has a message."""
-        self.wipe_log(conv)
-        self.forget(conv)
-
-    def forget(self, conv: str) -> None:
-        self.logs[conv] = []
-        self.ids = {k: v for k, v in self.ids.items() if k[0] != conv}
-        if conv in self.epochs:
-            self.gone.add(self.epochs.pop(conv))
+            self.logs[conv] = []
+            self.ids = {k: v for k, v in self.ids.items() if k[0] != conv}
 
     @invariant()
     def last_seqs_match(self) -> None:
         if hasattr(self, "store"):
             for conv in CONVS:
                 assert self.store.last_seq(conv) == len(self.logs[conv])
-                assert self.store.log_end(conv) == (self.epochs.get(conv, ""), len(self.logs[conv]))
 
 
 def test_memory_store_against_the_model() -> None:
     class Machine(StoreModel):
         def open_store(self, fresh: bool) -> Store:
             return MemoryStore()
-
-        def wipe_log(self, conv: str) -> None:
-            store: Any = self.store
-            store._logs.pop(conv, None)  # the epoch stays behind: seq 1 must replace it
-            store._ids = {k: v for k, v in store._ids.items() if k[0] != conv}
 
     run_state_machine_as_test(Machine, settings=STATEFUL)
 
@@ -194,12 +165,6 @@ def test_sqlite_store_against_the_model(tmp_path: Path) -> None:
                 self.path = tmp_path / f"chat-{uuid.uuid4().hex}.db"
             return SQLiteStore(self.path)
 
-        def wipe_log(self, conv: str) -> None:
-            db = sqlite3.connect(self.path)  # another process; the epochs row stays behind
-            with db:
-                db.execute("DELETE FROM messages WHERE conv=?", (conv,))
-            db.close()
-
     run_state_machine_as_test(Machine, settings=STATEFUL)
 
 
@@ -212,9 +177,6 @@ def test_redis_store_against_the_model(redis_url: str) -> None:
         def open_store(self, fresh: bool) -> Store:
             self.raw, self.prefix = raw, f"t{uuid.uuid4().hex}"
             return RedisStore(redis_url, prefix=self.prefix)
-
-        def wipe_log(self, conv: str) -> None:
-            raw.delete(f"{self.prefix}:log:{conv}", f"{self.prefix}:ids:{conv}")
 
     run_state_machine_as_test(Machine, settings=STATEFUL)
     raw.close()

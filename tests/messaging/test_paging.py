@@ -45,9 +45,6 @@ class Counting:
     def last_seq(self, conv: str) -> int:
         return self.store.last_seq(conv)
 
-    def log_end(self, conv: str) -> tuple[str, int]:
-        return self.store.log_end(conv)
-
     def close(self) -> None:
         self.store.close()
 

@@ -32,15 +32,15 @@ def token(user: str) -> str:
 
 
 class HeldStore(SQLiteStore):
-    """A SQLite store whose ``log_end``, once armed, reads the end and then waits for
+    """A SQLite store whose ``last_seq``, once armed, reads the end and then waits for
     ``release`` before answering: a store slow to answer a heartbeat's read."""
 
     def __init__(self, path: str) -> None:
         super().__init__(path)
         self.armed, self.entered, self.release = False, threading.Event(), threading.Event()
 
-    def log_end(self, conv: str) -> tuple[str, int]:
-        last = super().log_end(conv)
+    def last_seq(self, conv: str) -> int:
+        last = super().last_seq(conv)
         if self.armed and threading.current_thread().name.startswith("dp-messaging-reads"):
             self.armed = False
             self.entered.set()
@@ -240,8 +240,8 @@ def test_a_read_that_trails_a_send_is_no_reset() -> None:
     class Trailing(MemoryStore):
         armed = False
 
-        def log_end(self, conv: str) -> tuple[str, int]:
-            last = super().log_end(conv)
+        def last_seq(self, conv: str) -> int:
+            last = super().last_seq(conv)
             if self.armed:
                 self.armed = False
                 server.send("ann", "c", "m2", "between the read and its note")

@@ -11,16 +11,6 @@ and the body. Every store (:class:`~designpatterns_ref.messaging.memory.MemorySt
 Idempotency window: a store remembers every ``(sender, client_msg_id)`` of a conversation as
 long as it keeps the conversation's log, so a retry at any time returns the first seq.
 
-Log epochs: a seq names a message only within one log. A log that is wiped (a store reset, a
-Redis server restarted empty) and regrows gives its seqs again, to other messages, and a
-reader that knows only seqs cannot tell the new log from the old one once it has grown past
-what the reader saw. So every log carries an *epoch*, a random id (:func:`new_epoch`) that
-the store makes together with the log's first message, in the same atomic step, and keeps as
-long as it keeps the log: a wiped log loses its epoch with its messages, and the regrown one
-gets a new one. ``(epoch, seq)`` names one message for ever. Every :class:`Message` a store
-gives carries the epoch of its log, and :meth:`Store.log_end` reads the epoch and the last
-seq together; an empty log has no epoch (``""``).
-
 >>> check_id("conv", "general")
 'general'
 >>> check_id("conv", "")
@@ -31,14 +21,12 @@ designpatterns_ref.messaging.base.MessagingError: conv='' must be a non-empty st
 
 from __future__ import annotations
 
-import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from designpatterns_ref.errors import DesignPatternsError, shown
 
 __all__ = [
-    "EPOCH_HEX",
     "MAX_BODY",
     "MAX_ID",
     "MAX_SEQ",
@@ -50,7 +38,6 @@ __all__ = [
     "check_body",
     "check_id",
     "check_seq",
-    "new_epoch",
 ]
 
 #: Longest id (conversation, user, device, client_msg_id), in characters.
@@ -88,19 +75,13 @@ class Message:
     1,000 messages, 3.1 ms, would take 65 % longer). Values from outside are checked where
     they come in: :meth:`~designpatterns_ref.messaging.inbox.Inbox.receive` refuses a message
     whose fields are not ids, a seq of at least 1 and a body as :func:`check_body` allows,
-    and the client drops such a ``message`` frame rather than show it.
-
-    ``epoch`` is the epoch of the log the message was stored in or read from (``""`` when
-    not known: a message made by hand, or a log from before epochs). It says which log the
-    message belongs to, not what the message is, so it takes no part in equality, and it is
-    left out of the repr (it is random)."""
+    and the client drops such a ``message`` frame rather than show it."""
 
     conv: str
     seq: int
     sender: str
     client_msg_id: str
     body: str
-    epoch: str = field(default="", compare=False, repr=False)
 
 
 @runtime_checkable
@@ -119,22 +100,9 @@ class Store(Protocol):
         """The highest seq of ``conv`` (0 when empty)."""
         ...
 
-    def log_end(self, conv: str) -> tuple[str, int]:
-        """The epoch and the highest seq of ``conv``, read together (``("", 0)`` when empty)."""
-        ...
-
     def close(self) -> None:
         """Release the store's resources."""
         ...
-
-
-#: Length of an epoch id, in hex digits (64 random bits: two logs never share one).
-EPOCH_HEX = 16
-
-
-def new_epoch() -> str:
-    """A new log epoch: :data:`EPOCH_HEX` random hex digits."""
-    return secrets.token_hex(EPOCH_HEX // 2)
 
 
 def _encodable(value: str) -> bool:

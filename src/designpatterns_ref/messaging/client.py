@@ -10,27 +10,16 @@ re-sends the sends not yet confirmed (safe: the ``client_msg_id`` makes them ide
 and compares the gateway's ``last`` seqs with its cursors to fetch a lost tail. A send the
 gateway ``refused`` (one it can never store) moves from ``pending`` to ``refused`` and is
 not retried, so it cannot hold up the sends behind it; one answered ``error`` (code 1013:
-the store could not take it now) stays pending and is retried.
-
-Log resets: each inbox shows one log, the one of its epoch (see
-:mod:`~designpatterns_ref.messaging.base`). The ``hello`` sends each inbox's epoch with its
-cursor, and a ``ready`` whose ``reset`` names a conversation (the cursor was past the end of
-its log, or counted in another epoch: the log was wiped) starts that inbox afresh, so the new
-log's messages are not dropped as duplicates of the old nor shown after its head. On a
-connection that stays open while the log is wiped (a Redis store restarted empty), so does
-a ``message`` of another epoch, or a ``heartbeat_ack`` whose ``epochs`` name another (the
-gateway never reports a log other than one it pushed during the read, so an ack that was
-merely late is no reset), whatever the seqs: a log wiped and regrown past the cursor before
-any sign reached the client is told from the old one. The ``ack`` and ``read`` frames name
-the epoch too, so the gateway ignores one of a log that is gone. From a gateway that sends
-no epochs, the signs are the older ones: a ``message`` at a seq already shown but with
-another sender or ``client_msg_id``
+the store could not take it now) stays pending and is retried. A ``ready`` whose ``reset`` names
+a conversation (the cursor sent was past the end of its log: the log was wiped) starts that
+inbox afresh, so the new log's messages are not dropped as duplicates of the old; so does,
+on a connection that stays open while the log is wiped (a Redis store restarted empty), a
+``message`` at a seq already shown but with another sender or ``client_msg_id``
 (:meth:`~designpatterns_ref.messaging.inbox.Inbox.conflicts`), or a ``heartbeat_ack`` whose
 ``last`` is below the cursor, once confirmed: the client fetches the message at its cursor,
 then heartbeats, and starts afresh only if that fetch brought no message (the log is
-shorter) or another one (a conflict).
-
-When the connection drops (or stays silent for ten heartbeats) it waits
+shorter) or another one (a conflict), so an ack that was merely late is no reset. When the
+connection drops (or stays silent for ten heartbeats) it waits
 ``min(cap, base * 2**attempt)`` times a random factor in ``[0.5, 1]`` (jitter, so a
 thousand clients cut at once do not return at once) and resumes; ``attempt`` starts again
 from 0 only once the gateway sends a frame other than ``error``, so a gateway that closes
@@ -110,9 +99,8 @@ class Client:
         #: cursors for these only.
         self.convs: frozenset[str] | None = None
         #: The conversations whose inbox was started afresh because their log had been reset
-        #: (a ``ready`` said so, a message or ``heartbeat_ack`` named another epoch, a new
-        #: message came at a seq already shown, or a ``heartbeat_ack`` below the cursor was
-        #: confirmed), in order.
+        #: (a ``ready`` said so, a new message came at a seq already shown, or a
+        #: ``heartbeat_ack`` below the cursor was confirmed), in order.
         self.resets: list[str] = []
         self.connects = 0
         self.closed_codes: list[int] = []
@@ -170,14 +158,8 @@ class Client:
         return cmid
 
     async def read(self, conv: str, seq: int) -> None:
-        """Tell the gateway the user has read ``conv`` up to ``seq`` (of the log its inbox
-        shows: the frame names that log's epoch)."""
-        await self._try_send({"op": "read", "conv": conv, "seq": seq, **self._epoch_of(conv)})
-
-    def _epoch_of(self, conv: str) -> dict[str, str]:
-        """``{"epoch": ...}`` of ``conv``'s inbox for an ack or read frame, when it knows one."""
-        box = self.inboxes.get(conv)
-        return {"epoch": box.epoch} if box is not None and box.epoch else {}
+        """Tell the gateway the user has read ``conv`` up to ``seq``."""
+        await self._try_send({"op": "read", "conv": conv, "seq": seq})
 
     async def wait_for(self, conv: str, count: int, timeout: float = 10.0) -> list[Message]:
         """Wait until ``count`` messages of ``conv`` are shown (TimeoutError otherwise)."""
@@ -216,9 +198,8 @@ class Client:
                     self._confirming.clear()
                     cursors = {c: box.cursor for c, box in self.inboxes.items()
                                if self.convs is None or c in self.convs}  # fmt: skip
-                    epochs = {c: self.inboxes[c].epoch for c in cursors if self.inboxes[c].epoch}
                     hello = {"op": "hello", "token": self.token, "device": self.device}
-                    await ws.send(json.dumps({**hello, "cursors": cursors, "epochs": epochs}))
+                    await ws.send(json.dumps({**hello, "cursors": cursors}))
                     beat = asyncio.ensure_future(self._beat(ws))
                     while True:  # a silent link (no heartbeat_ack for long) counts as cut
                         async with asyncio.timeout(self.heartbeat * 10 + 0.5):
@@ -277,10 +258,9 @@ class Client:
             self._confirming[box.conv] = [box.cursor, self._beats, False]
         return False
 
-    def _reset(self, conv: str, epoch: str = "") -> Inbox:
-        """Start ``conv``'s inbox afresh, for the log of ``epoch`` (``""``: the next message
-        names it): its log was reset, so what was shown is gone too."""
-        self.inboxes[conv] = box = Inbox(conv, epoch=epoch)
+    def _reset(self, conv: str) -> Inbox:
+        """Start ``conv``'s inbox afresh: its log was reset, so what was shown is gone too."""
+        self.inboxes[conv] = box = Inbox(conv)
         self.resets.append(conv)
         self._confirming.pop(conv, None)
         return box
@@ -290,15 +270,8 @@ class Client:
         if op == "message":
             try:
                 box = self.inbox(check_id("conv", f["conv"]))
-                epoch = f.get("epoch", "")
-                if epoch != "":
-                    check_id("epoch", epoch)
-                msg = Message(
-                    f["conv"], f["seq"], f["sender"], f["client_msg_id"], f["body"], epoch
-                )
-                if epoch and box.other_log(epoch):  # a message of another log: reset
-                    box = self._reset(box.conv, epoch)
-                elif box.conflicts(msg):  # a new message at a shown seq: the log was reset
+                msg = Message(f["conv"], f["seq"], f["sender"], f["client_msg_id"], f["body"])
+                if box.conflicts(msg):  # a new message at a shown seq: the log was reset
                     box = self._reset(box.conv)
                 elif (pending := self._confirming.get(box.conv)) and pending[0] == msg.seq:
                     pending[2] = True  # the message at the cursor is still there
@@ -307,8 +280,7 @@ class Client:
                 self.error = f"malformed message frame dropped: {exc}"
                 return
             if shown:
-                ack = {"op": "ack", "conv": box.conv, "seq": box.cursor}
-                await ws.send(json.dumps({**ack, **self._epoch_of(box.conv)}))
+                await ws.send(json.dumps({"op": "ack", "conv": box.conv, "seq": box.cursor}))
             gap = box.missing()
             if gap is not None:
                 await ws.send(json.dumps({"op": "fetch", "conv": box.conv, "first": gap[0],
@@ -323,16 +295,9 @@ class Client:
                 self.refused[key] = self.error = f["reason"]
         elif op == "heartbeat_ack":
             self._acks += 1
-            epochs = f.get("epochs")
             for conv, last in f["last"].items():
                 box = self.inbox(conv)
-                epoch = epochs.get(conv) if isinstance(epochs, dict) else None
-                if isinstance(epoch, str):  # the gateway names the log it read
-                    if box.other_log(epoch):  # another log, however long: it was reset
-                        box = self._reset(conv, epoch)
-                    if last < box.cursor:
-                        continue  # the same log, read before what was pushed: a late ack
-                elif last < box.cursor:  # the log may be shorter than what was shown: reset?
+                if last < box.cursor:  # the log may be shorter than what was shown: reset?
                     if not await self._log_is_shorter(ws, box):
                         continue
                     box = self._reset(conv)

@@ -57,15 +57,11 @@ from designpatterns_ref.messaging.frames import (
     RETRY_LATER,
     check_timeout,
     member_cursors,
-    member_epochs,
     message_frame,
-    note_pushed,
     refused_frame,
-    reported_end,
     serve_frames,
 )
 from designpatterns_ref.messaging.hashring import HashRing
-from designpatterns_ref.messaging.redis import epoch_of
 from designpatterns_ref.messaging.token import verify_token
 
 __all__ = ["EdgeGateway"]
@@ -90,8 +86,7 @@ class _Conn:
     def __init__(self, ws: Any, user: str, device: str, convs: set[str]) -> None:
         self.ws, self.user, self.device, self.convs = ws, user, device, convs
         self.closing = False  # dropped: written to and counted no more
-        # conv -> (epoch, seq): the highest seq written to this socket, of the log written last
-        self.pushed: dict[str, tuple[str, int]] = {}
+        self.pushed: dict[str, int] = {}  # conv -> the highest seq written to this socket
 
 
 class _Link:
@@ -259,12 +254,10 @@ return cur
             if conns:
                 targets = list(conns)
                 self._push(targets, m["data"].encode())
-                f = json.loads(m["data"])
-                seq, epoch = f.get("seq"), f.get("epoch", "")
-                if isinstance(seq, int) and isinstance(epoch, str):
-                    msg = Message(conv, seq, "", "", "", epoch)
-                    for c in targets:  # noted, so a heartbeat never reports less (reported_end)
-                        note_pushed(c.pushed, msg)
+                seq = json.loads(m["data"]).get("seq")
+                for c in targets:  # noted, so a heartbeat never reports less (_heartbeat_lasts)
+                    if isinstance(seq, int) and c.pushed.get(conv, 0) < seq:
+                        c.pushed[conv] = seq
 
     def _push(self, conns: list[_Conn], frame: bytes) -> None:
         """Write ``frame`` to each socket without awaiting; close the ones too far behind."""
@@ -340,10 +333,8 @@ return cur
         device = check_id("device", frame.get("device"))
         convs = set(await self._r.smembers(convs_key(self.prefix, user)))
         cursors = member_cursors(frame.get("cursors", {}), convs)
-        epochs = member_epochs(frame.get("epochs"), convs)
-        ends = dict(zip(cursors, await self._ends(list(cursors)), strict=True))
-        reset = {conv: last for conv, (epoch, last) in ends.items()
-                 if cursors[conv] > last or epochs.get(conv, epoch) != epoch}  # fmt: skip
+        lasts = dict(zip(cursors, await self._lasts(list(cursors)), strict=True))
+        reset = {conv: lasts[conv] for conv, seq in cursors.items() if seq > lasts[conv]}
         cursors.update(dict.fromkeys(reset, 0))  # the log was reset: replay it from the start
         conn = _Conn(ws, user, device, convs)
         old = self.conns.get((user, device))
@@ -366,18 +357,16 @@ return cur
     async def _send_range(self, conn: _Conn, conv: str, first: int, last: int | None) -> None:
         """At most ``page`` messages ``first..last`` (the client asks for the rest), sent at
         the pace the client reads them (see the gateway's ``_paced``)."""
-        end, key = "+" if last is None else f"{last}-0", log_key(self.prefix, conv)
-        pipe = self._r.pipeline(transaction=True)  # the epoch and the entries of one moment
-        pipe.xrange(key, "-", "+", count=1)
-        pipe.xrange(key, f"{first}-0", end, count=self.page)
-        head, entries = await pipe.execute()
-        epoch = epoch_of(head)
+        end = "+" if last is None else f"{last}-0"
+        entries = await self._r.xrange(log_key(self.prefix, conv), f"{first}-0", end,
+                                       count=self.page)  # fmt: skip
         for eid, f in entries:
             if conn.closing:
                 return
-            msg = Message(conv, int(eid.split("-")[0]), f["s"], f["c"], f["b"], epoch)
+            msg = Message(conv, int(eid.split("-")[0]), f["s"], f["c"], f["b"])
             await conn.ws.send(message_frame(msg))
-            note_pushed(conn.pushed, msg)
+            if conn.pushed.get(conv, 0) < msg.seq:
+                conn.pushed[conv] = msg.seq
 
     def _member(self, conn: _Conn, conv: object) -> str:
         if check_id("conv", conv) not in conn.convs:
@@ -386,31 +375,29 @@ return cur
             )
         return conv  # type: ignore[return-value]
 
-    async def _ends(self, convs: list[str]) -> list[tuple[str, int]]:
-        """The epoch and last seq of each of ``convs`` (``("", 0)`` when empty): their
-        streams' first and last entries, in one round trip (one ``MULTI``, so each epoch and
-        last seq come from one moment of the stream)."""
-        pipe = self._r.pipeline(transaction=True)
+    async def _lasts(self, convs: list[str]) -> list[int]:
+        """The last seq of each of ``convs`` (0 when empty): their streams' last entries, in
+        one round trip."""
+        pipe = self._r.pipeline(transaction=False)
         for conv in convs:
-            pipe.xrange(log_key(self.prefix, conv), "-", "+", count=1)
             pipe.xrevrange(log_key(self.prefix, conv), count=1)
-        got = await pipe.execute() if convs else []
-        return [(epoch_of(head), int(top[0][0].split("-")[0]) if top else 0)
-                for head, top in zip(got[::2], got[1::2], strict=True)]  # fmt: skip
+        tops = await pipe.execute() if convs else []
+        return [int(top[0][0].split("-")[0]) if top else 0 for top in tops]
 
-    async def _heartbeat_ack(self, conn: _Conn, convs: list[str]) -> dict[str, Any]:
-        """The heartbeat_ack: each conversation's last seq and epoch, as
-        :func:`~designpatterns_ref.messaging.frames.reported_end` tells them from the read
-        and what was pushed to ``conn`` before and while it was awaited (a message published
-        meanwhile reaches the client before the ack)."""
-        before = {conv: conn.pushed.get(conv) for conv in convs}
-        last, epochs = {}, {}
-        for conv, end in zip(convs, await self._ends(convs), strict=True):
-            now = conn.pushed.get(conv)
-            epochs[conv], last[conv] = told = reported_end(before[conv], now, end)
-            if now is not None and (told[0] != now[0] or told[1] < now[1]):
-                conn.pushed[conv] = told
-        return {"op": "heartbeat_ack", "last": last, "epochs": epochs}
+    async def _heartbeat_lasts(self, conn: _Conn, convs: list[str]) -> dict[str, int]:
+        """The ``last`` of a heartbeat_ack: each conversation's last seq, never below a seq
+        already pushed to ``conn``: a message published while the read is awaited reaches
+        the client before the ack, which must not say the log ends before it (the client
+        would take that for a reset). A read below what was pushed before it started is a
+        reset indeed, and is reported as read."""
+        before = {conv: conn.pushed.get(conv, 0) for conv in convs}
+        out = {}
+        for conv, last in zip(convs, await self._lasts(convs), strict=True):
+            if last < before[conv]:  # the stream is shorter than it was: reset
+                out[conv] = conn.pushed[conv] = last
+            else:
+                out[conv] = max(last, conn.pushed.get(conv, 0))
+        return out
 
     async def _send(self, conn: _Conn, f: dict[str, Any]) -> None:
         """Hand a send to its conversation's owner; one that can never be stored (the user is
@@ -445,13 +432,7 @@ return cur
             await self._send(conn, f)
         elif op in ("ack", "read"):
             conv = self._member(conn, f.get("conv"))
-            said = f.get("epoch")
-            if said is not None:
-                check_id("epoch", said)
-            ((epoch, end),) = await self._ends([conv])
-            seq = check_seq("seq", f.get("seq"), high=end)
-            if said is not None and said != epoch:
-                return  # an ack of a log that is gone vouches for nothing in this one
+            seq = check_seq("seq", f.get("seq"), high=(await self._lasts([conv]))[0])
             field = f"{conn.user}\x00{conn.device}" if op == "ack" else conn.user
             await self._ack(keys=[f"{self.prefix}:{op}s:{conv}"], args=[field, seq])
         elif op == "fetch":
@@ -460,7 +441,7 @@ return cur
             last = None if f.get("last") is None else check_seq("last", f.get("last"))
             await self._send_range(conn, conv, first, last)
         elif op == "heartbeat":
-            ack = await self._heartbeat_ack(conn, sorted(conn.convs))
-            self._push([conn], json.dumps(ack).encode())
+            lasts = await self._heartbeat_lasts(conn, sorted(conn.convs))
+            self._push([conn], json.dumps({"op": "heartbeat_ack", "last": lasts}).encode())
         else:
             raise MessagingError(f"unknown op {shown(op, 40)}")

@@ -7,12 +7,10 @@ Case study: Slack's WebSocket Gateway: 1M Concurrent Connections
 :class:`~designpatterns_ref.messaging.edge.EdgeGateway` (stateless, over Redis) differ in
 where the state lives, not in what a socket sees: the JSON frames built here
 (:func:`message_frame`, :func:`refused_frame`), the WebSocket framing done once for a
-fan-out (:func:`text_frame`), the checks of a ``hello``'s cursors and log epochs
-(:func:`member_cursors`, :func:`member_epochs`) and of the timeouts (:func:`check_timeout`),
-what a heartbeat reports of a log a socket was pushed (:func:`note_pushed`,
-:func:`reported_end`), and :func:`serve_frames`, the loop that reads a socket's frames,
-hands the first to the gateway's ``hello`` and the rest to its frame handler, and closes
-the socket with the code of :data:`CLOSE_CODES` for what went wrong:
+fan-out (:func:`text_frame`), the checks of a ``hello``'s cursors (:func:`member_cursors`)
+and of the timeouts (:func:`check_timeout`), and :func:`serve_frames`, the loop that reads
+a socket's frames, hands the first to the gateway's ``hello`` and the rest to its frame
+handler, and closes the socket with the code of :data:`CLOSE_CODES` for what went wrong:
 a ``hello`` or a frame that does not come in time, malformed JSON, a refused frame
 (``MessagingError``), a bad token, a store that cannot serve the frame now
 (``StoreUnavailable``). Both gateways close a socket the same way because the
@@ -48,12 +46,9 @@ __all__ = [
     "RETRY_LATER",
     "check_timeout",
     "member_cursors",
-    "member_epochs",
     "message_frame",
     "next_frame",
-    "note_pushed",
     "refused_frame",
-    "reported_end",
     "serve_frames",
     "text_frame",
 ]
@@ -76,10 +71,10 @@ RETRY_LATER = 1013
 
 
 def message_frame(msg: Message) -> str:
-    """The JSON ``message`` frame of ``msg``, with the ``epoch`` of the log it is from."""
+    """The JSON ``message`` frame of ``msg``."""
     return json.dumps(
         {"op": "message", "conv": msg.conv, "seq": msg.seq, "sender": msg.sender,
-         "client_msg_id": msg.client_msg_id, "body": msg.body, "epoch": msg.epoch}
+         "client_msg_id": msg.client_msg_id, "body": msg.body}
     )  # fmt: skip
 
 
@@ -118,55 +113,6 @@ def member_cursors(cursors: object, convs: Collection[str]) -> dict[str, int]:
         if conv in convs:
             out[conv] = seq
     return out
-
-
-def member_epochs(epochs: object, convs: Collection[str]) -> dict[str, str]:
-    """The log epochs of a ``hello`` (conversation -> the epoch of the log its inbox shows)
-    for the conversations in ``convs``, checked as :func:`member_cursors` checks cursors (an
-    epoch is a non-empty id); a missing ``epochs`` is an empty one (a client that knows
-    none)."""
-    if epochs is None:
-        return {}
-    if not isinstance(epochs, Mapping):
-        raise MessagingTypeError(f"epochs={shown(epochs, 80)} must be a mapping conv -> epoch")
-    out = {}
-    for conv, epoch in epochs.items():
-        check_id("conv", conv), check_id(f"epochs[{conv!r:.40}]", epoch)
-        if conv in convs:
-            out[conv] = epoch
-    return out
-
-
-def note_pushed(pushed: dict[str, tuple[str, int]], msg: Message) -> None:
-    """Note in ``pushed`` (conversation -> ``(epoch, seq)``) that ``msg`` was written to a
-    socket: the highest seq pushed of the log the socket was last pushed."""
-    old = pushed.get(msg.conv)
-    if old is None or old[0] != msg.epoch or old[1] < msg.seq:
-        pushed[msg.conv] = (msg.epoch, msg.seq)
-
-
-def reported_end(
-    before: tuple[str, int] | None, now: tuple[str, int] | None, read: tuple[str, int]
-) -> tuple[str, int]:
-    """What a ``heartbeat_ack`` says of one conversation's log: its ``(epoch, last seq)``.
-
-    ``read`` is the store's answer, ``before`` and ``now`` the ``(epoch, seq)`` of the last
-    message pushed to the socket when the read started and when it ended (None: none). The
-    read runs off the loop, and a message pushed meanwhile reaches the client before the ack,
-    which must not say the log ends before it or is another log (the client would take that
-    for a reset): within one log the ack says the higher end, and when something of another
-    log than the read's was pushed during the read, which came first is unknown, so the ack
-    says what was pushed (the client already has it: no change) and the next heartbeat
-    tells. A read of another log than everything pushed before it started is newer, and is
-    reported as read, as is a read below what was pushed of a log without epochs (``""``,
-    which cannot tell a reset otherwise)."""
-    if now is None:
-        return read
-    if now[0] == read[0]:
-        if not read[0] and before is not None and not before[0] and read[1] < before[1]:
-            return read  # a log without epochs, shorter than before the read: reset
-        return read[0], max(read[1], now[1])
-    return read if now is before else now
 
 
 def refused_frame(conv: str, client_msg_id: str, reason: str) -> str:

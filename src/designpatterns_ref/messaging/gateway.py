@@ -5,25 +5,19 @@ Case study: Slack's WebSocket Gateway: 1M Concurrent Connections
 
 One event loop holds every socket. Frames are JSON objects with an ``op``:
 
-- client → gateway: ``hello`` (``token``, ``device``, ``cursors``, and optionally
-  ``epochs``: conversation -> the epoch of the log its cursor counts in), ``send``
-  (``conv``, ``client_msg_id``, ``body``), ``ack`` / ``read`` (``conv``, ``seq``, and
-  optionally ``epoch``: one of a log that is gone is ignored), ``fetch`` (``conv``,
+- client → gateway: ``hello`` (``token``, ``device``, ``cursors``), ``send`` (``conv``,
+  ``client_msg_id``, ``body``), ``ack`` / ``read`` (``conv``, ``seq``), ``fetch`` (``conv``,
   ``first``, ``last``), ``heartbeat`` (``status``: online or away);
 - gateway → client: ``ready`` (``user``, ``convs``, ``reset``: conversation -> last seq, for
-  each cursor of the hello past its log's end or counted in another epoch than the log's
-  (the log was reset: a store wiped, a gateway restarted on a memory store); the client
-  starts those inboxes afresh and the replay is from seq 1), ``message`` (``conv``,
-  ``seq``, ``sender``, ``client_msg_id``, ``body``, ``epoch``: the log's epoch, see
-  :mod:`~designpatterns_ref.messaging.base`), ``sent`` (``conv``, ``client_msg_id``,
-  ``seq``), ``refused`` (``conv``, ``client_msg_id``, ``reason``: a send that can never be
-  stored, to a conversation the user is not in; the connection stays open),
-  ``heartbeat_ack`` (``last`` and ``epochs``: the last seq and the epoch of each of the
-  user's conversations' logs, never below a seq already pushed to that connection nor of
-  another log than one pushed while it was read
-  (:func:`~designpatterns_ref.messaging.frames.reported_end`), so a client that lost the
-  tail of a conversation, or whose log was reset and regrew, notices),
-  ``presence`` (``user``, ``state``),
+  each cursor of the hello past its log's end, so the log was reset (a store wiped, a
+  gateway restarted on a memory store); the client starts those inboxes afresh and the
+  replay is from seq 1), ``message`` (``conv``, ``seq``,
+  ``sender``, ``client_msg_id``, ``body``), ``sent`` (``conv``, ``client_msg_id``, ``seq``),
+  ``refused`` (``conv``, ``client_msg_id``, ``reason``: a send that can never be stored, to a
+  conversation the user is not in; the connection stays open),
+  ``heartbeat_ack`` (``last``: the last seq of each of the user's conversations, never
+  below a seq already pushed to that connection, so a client that lost the tail of a
+  conversation notices), ``presence`` (``user``, ``state``),
   ``error`` (``code``, ``reason``; with ``conv`` and ``client_msg_id`` and code 1013, "try
   again later", it answers one send the store could not take now, and the connection stays).
 
@@ -102,11 +96,8 @@ from designpatterns_ref.messaging.frames import (
     RETRY_LATER,
     check_timeout,
     member_cursors,
-    member_epochs,
     message_frame,
-    note_pushed,
     refused_frame,
-    reported_end,
     serve_frames,
     text_frame,
 )
@@ -126,8 +117,7 @@ class _Conn:
     def __init__(self, ws: Any, user: str, device: str) -> None:
         self.ws, self.user, self.device = ws, user, device
         self.closing = False  # closed as a slow consumer: written to and counted no more
-        # conv -> (epoch, seq): the highest seq written to this socket, of the log written last
-        self.pushed: dict[str, tuple[str, int]] = {}
+        self.pushed: dict[str, int] = {}  # conv -> the highest seq written to this socket
 
 
 class Gateway:
@@ -274,12 +264,12 @@ class Gateway:
     def _push(self, conn: _Conn, frame: str) -> None:
         self._fanout([conn], frame.encode())
 
-    def _fanout(self, conns: list[_Conn], frame: bytes, msg: Message | None = None) -> None:
+    def _fanout(self, conns: list[_Conn], frame: bytes, msg: tuple[str, int] | None = None) -> None:
         """Write ``frame`` to each socket without awaiting; close the ones too far behind.
 
         The WebSocket framing is done once too (:func:`text_frame`), and the same bytes go to
         every transport: per socket, one state check and one ``transport.write``. ``msg``,
-        the message of a message frame, is noted as pushed to each socket written to.
+        the (conv, seq) of a message frame, is noted as pushed to each socket written to.
         """
         from websockets.protocol import OPEN
 
@@ -291,8 +281,8 @@ class Gateway:
             transport = ws.transport
             if transport.get_write_buffer_size() <= limit:
                 transport.write(data)
-                if msg is not None:
-                    note_pushed(conn.pushed, msg)
+                if msg is not None and conn.pushed.get(msg[0], 0) < msg[1]:
+                    conn.pushed[msg[0]] = msg[1]
             else:  # counted once: the close takes a while to change the socket's state
                 conn.closing = True
                 self.slow_disconnects += 1
@@ -308,7 +298,8 @@ class Gateway:
             if conn.closing:
                 return
             await conn.ws.send(message_frame(msg))
-            note_pushed(conn.pushed, msg)
+            if conn.pushed.get(msg.conv, 0) < msg.seq:
+                conn.pushed[msg.conv] = msg.seq
 
     def _forget(self, conn: _Conn) -> None:
         """``conn``'s device is gone: the user goes offline only if no other device remains."""
@@ -338,26 +329,20 @@ class Gateway:
             raise MessagingError(f"the first frame must be 'hello', not {shown(frame['op'], 40)}")
         user = verify_token(self.secret, frame.get("token"), now=self.clock())
         device = check_id("device", frame.get("device"))
-        convs = set(self.server.conversations(user))
-        cursors = member_cursors(frame.get("cursors", {}), convs)
-        epochs = member_epochs(frame.get("epochs"), convs)
-        reset, replay = await self._stored(self._resume, user, cursors, epochs)
+        cursors = member_cursors(frame.get("cursors", {}), set(self.server.conversations(user)))
+        reset, replay = await self._stored(self._resume, user, cursors)
         conn = self._hello(ws, user, device, reset)
         await self._paced(conn, replay)  # one page; the rest is fetched
         return conn
 
-    def _resume(
-        self, user: str, cursors: dict[str, int], epochs: dict[str, str]
-    ) -> tuple[dict[str, int], list[Message]]:
+    def _resume(self, user: str, cursors: dict[str, int]) -> tuple[dict[str, int], list[Message]]:
         """The store's part of a hello: the conversations whose log was reset (a cursor past
-        its end, or counted in another epoch than the log's: replayed from the start) and the
-        replay's first page. The device is
+        its end: replayed from the start) and the replay's first page. The device is
         registered on the event loop afterwards (:meth:`_hello`), together with its socket:
         done here, an older socket of the same device closing in between would unregister
         it."""
-        ends = {conv: self.server.log_end(conv) for conv in cursors}
-        reset = {conv: last for conv, (epoch, last) in ends.items()
-                 if cursors[conv] > last or epochs.get(conv, epoch) != epoch}  # fmt: skip
+        lasts = {conv: self.server.last_seq(conv) for conv in cursors}
+        reset = {conv: lasts[conv] for conv, seq in cursors.items() if seq > lasts[conv]}
         cursors.update(dict.fromkeys(reset, 0))  # the log was reset: replay it from the start
         return reset, self.server.replay(user, cursors, limit=self.page)
 
@@ -410,7 +395,7 @@ class Gateway:
         frame = message_frame(msg).encode()  # encoded once for every target
         targets = self.server.targets(conv)
         targets_ = [c for key in targets if (c := conns.get(key)) is not None]
-        self._fanout(targets_, frame, msg)
+        self._fanout(targets_, frame, (conv, msg.seq))
 
     async def _append(self, user: str, conv: str, cmid: str, body: str) -> Message:
         """:meth:`ChatServer.append` (which notes a reset of the log), in the append thread
@@ -429,24 +414,26 @@ class Gateway:
             return call(*args)
         return await asyncio.get_running_loop().run_in_executor(self._reads, call, *args)
 
-    def _ends(self, convs: list[str]) -> dict[str, tuple[str, int]]:
-        """The epoch and last seq of each of ``convs`` (noting a reset of its log)."""
-        return {conv: self.server.log_end(conv) for conv in convs}
+    def _lasts(self, convs: list[str]) -> dict[str, int]:
+        """The last seq of each of ``convs`` (noting a reset of its log)."""
+        return {conv: self.server.last_seq(conv) for conv in convs}
 
-    async def _heartbeat_ack(self, conn: _Conn, convs: list[str]) -> dict[str, Any]:
-        """The heartbeat_ack: each conversation's last seq and epoch, as
-        :func:`~designpatterns_ref.messaging.frames.reported_end` tells them from the read
-        (run off the loop) and what was pushed to ``conn`` before and during it. A log
-        reported as read over what was pushed is noted as pushed: the client resets to it."""
-        before = {conv: conn.pushed.get(conv) for conv in convs}
-        read = await self._stored(self._ends, convs)
-        last, epochs = {}, {}
-        for conv, end in read.items():
-            now = conn.pushed.get(conv)
-            epochs[conv], last[conv] = told = reported_end(before[conv], now, end)
-            if now is not None and (told[0] != now[0] or told[1] < now[1]):
-                conn.pushed[conv] = told
-        return {"op": "heartbeat_ack", "last": last, "epochs": epochs}
+    async def _heartbeat_lasts(self, conn: _Conn, convs: list[str]) -> dict[str, int]:
+        """The ``last`` of a heartbeat_ack: each conversation's last seq, never below a seq
+        already pushed to ``conn``. The read runs off the loop, and a message appended and
+        pushed meanwhile would reach the client before an ack saying the log ends before
+        it, which the client would take for a reset. A read below what was pushed before
+        it started is a reset indeed (the log had that message, then lost it), and is
+        reported as read."""
+        before = {conv: conn.pushed.get(conv, 0) for conv in convs}
+        read = await self._stored(self._lasts, convs)
+        out = {}
+        for conv, last in read.items():
+            if last < before[conv]:  # the log is shorter than it was: reset
+                out[conv] = conn.pushed[conv] = last
+            else:
+                out[conv] = max(last, conn.pushed.get(conv, 0))
+        return out
 
     async def _frame(self, conn: _Conn, f: dict[str, Any]) -> None:
         op, srv = f["op"], self.server
@@ -455,11 +442,9 @@ class Gateway:
         if op == "send":
             await self._send(conn, f)
         elif op == "ack":
-            ack = functools.partial(srv.ack, epoch=f.get("epoch"))
-            await self._stored(ack, conn.user, conn.device, f.get("conv"), f.get("seq"))
+            await self._stored(srv.ack, conn.user, conn.device, f.get("conv"), f.get("seq"))
         elif op == "read":
-            read = functools.partial(srv.read, epoch=f.get("epoch"))
-            await self._stored(read, conn.user, f.get("conv"), f.get("seq"))
+            await self._stored(srv.read, conn.user, f.get("conv"), f.get("seq"))
         elif op == "fetch":
             srv.check_member(f.get("conv"), conn.user)  # type: ignore[arg-type]
             fetch = functools.partial(srv.fetch, limit=self.page)
@@ -468,7 +453,7 @@ class Gateway:
             )
         elif op == "heartbeat":
             self.presence.heartbeat(conn.user, f.get("status", "online"))
-            beat = await self._heartbeat_ack(conn, srv.conversations(conn.user))
-            self._push(conn, json.dumps(beat))
+            last = await self._heartbeat_lasts(conn, srv.conversations(conn.user))
+            self._push(conn, json.dumps({"op": "heartbeat_ack", "last": last}))
         else:
             raise MessagingError(f"unknown op {shown(op, 40)}")

@@ -12,12 +12,6 @@ always its cursor, so the server never believes more was delivered than was show
 O(1) per frame (the buffer is a dict by seq), plus O(1) for each message it makes showable;
 :meth:`Inbox.missing` scans the buffer, O(b) for b buffered frames (few in practice).
 
-Seqs count within one log, and a log that is wiped and regrown gives them again; so the
-inbox shows one log only, the one of its ``epoch`` (see
-:mod:`~designpatterns_ref.messaging.base`): the first message that carries an epoch sets it,
-:meth:`Inbox.other_log` tells a frame of another log, and :meth:`Inbox.receive` refuses a
-message of another log rather than mix the two (the client starts a new inbox for it).
-
 >>> from designpatterns_ref.messaging.base import Message
 >>> box = Inbox("c")
 >>> [m.seq for m in box.receive(Message("c", 2, "a", "x2", "b"))], box.missing()
@@ -46,23 +40,17 @@ __all__ = ["Inbox"]
 class Inbox:
     """What one device has shown of one conversation."""
 
-    def __init__(self, conv: str, cursor: int = 0, epoch: str = "") -> None:
+    def __init__(self, conv: str, cursor: int = 0) -> None:
         self.conv = check_id("conv", conv)
         self.cursor = check_seq("cursor", cursor)
-        if not isinstance(epoch, str):
-            raise MessagingTypeError(f"epoch={shown(epoch, 80)} must be a string")
-        #: The epoch of the log this inbox shows ("" until a message that carries one).
-        self.epoch = epoch and check_id("epoch", epoch)
         self.shown: list[Message] = []
         self.duplicates = 0
         self._buffer: dict[int, Message] = {}
 
     def receive(self, msg: Message) -> list[Message]:
         """Take one frame; return the messages it makes showable, in seq order. Every field is
-        checked (ids, a seq of at least 1, a body as :func:`check_body` allows, an epoch that
-        is ``""`` or an id) before the inbox changes: a malformed one raises MessagingError and
-        is not shown, and so does a message of another log than the inbox's
-        (:meth:`other_log`)."""
+        checked (ids, a seq of at least 1, a body as :func:`check_body` allows) before the
+        inbox changes: a malformed one raises MessagingError and is not shown."""
         if not isinstance(msg, Message):
             raise MessagingTypeError(f"msg={shown(msg, 80)} must be a Message")
         if msg.conv != self.conv:
@@ -72,16 +60,6 @@ class Inbox:
         check_seq("msg.seq", msg.seq, low=1)
         check_id("msg.sender", msg.sender), check_id("msg.client_msg_id", msg.client_msg_id)
         check_body(msg.body)
-        if not isinstance(msg.epoch, str):
-            raise MessagingTypeError(f"msg.epoch={shown(msg.epoch, 80)} must be a string")
-        if msg.epoch:
-            check_id("msg.epoch", msg.epoch)
-            if self.other_log(msg.epoch):
-                raise MessagingError(
-                    f"msg.epoch={shown(msg.epoch, 80)} is another log than this inbox's "
-                    f"{shown(self.epoch)}: start a new inbox for it"
-                )
-            self.epoch = msg.epoch
         if msg.seq <= self.cursor or msg.seq in self._buffer:
             self.duplicates += 1
             return []
@@ -93,23 +71,13 @@ class Inbox:
         self.shown.extend(out)
         return out
 
-    def other_log(self, epoch: str) -> bool:
-        """True when ``epoch`` (of a message, or a log's end a heartbeat reports; ``""`` for
-        an empty log) names another log than the one this inbox shows: the conversation's log
-        was reset, however far it has grown since. False while the inbox knows no epoch."""
-        return bool(self.epoch) and epoch != self.epoch
-
     def conflicts(self, msg: Message) -> bool:
         """True when ``msg`` has the seq of a message this inbox showed but is another message
         (another sender or ``client_msg_id``): seqs are never reused, so the conversation's
         log was reset (a store wiped, a Redis server restarted empty) under a connected
         device, and the inbox must start afresh rather than drop the new log as duplicates.
         False for a message it has not shown (a seq past the cursor, or before what it keeps),
-        and for a malformed one (which :meth:`receive` refuses).
-
-        The epoch (:meth:`other_log`) tells every reset, this one only a reset whose new log
-        reaches a seq shown with another message; it stays for messages that carry no epoch
-        (a gateway, or a log, from before epochs)."""
+        and for a malformed one (which :meth:`receive` refuses)."""
         first = self.cursor - len(self.shown) + 1  # the seq of shown[0]
         if not isinstance(msg, Message) or type(msg.seq) is not int:
             return False  # a malformed one is for receive() to refuse
@@ -137,7 +105,4 @@ class Inbox:
         return len(self._buffer)
 
     def __repr__(self) -> str:
-        return (
-            f"Inbox({self.conv!r}, cursor={self.cursor}, buffered={len(self._buffer)}, "
-            f"epoch={self.epoch!r})"
-        )
+        return f"Inbox({self.conv!r}, cursor={self.cursor}, buffered={len(self._buffer)})"

@@ -5,8 +5,7 @@ Case study: Design a Real-Time Chat App (WhatsApp / Messenger) (docs/case-studie
 The sequence of a conversation is the length of its list: append gives ``len + 1``, so seqs
 are gap-free by construction. A retried send (same sender, same ``client_msg_id``) finds its
 seq in a dict and stores nothing. O(1) append, O(k) read of k messages (a list slice, since
-seq ``s`` sits at index ``s - 1``). The log's epoch is made with its first message and
-kept in a dict beside it (a new store, like a wiped one, starts every log with a new epoch).
+seq ``s`` sits at index ``s - 1``).
 
 >>> store = MemoryStore()
 >>> store.append("c", "ann", "m1", "hi")
@@ -15,19 +14,11 @@ kept in a dict beside it (a new store, like a wiped one, starts every log with a
 False
 >>> len(store.read("c")), store.last_seq("c")
 (1, 1)
->>> store.log_end("c") == (store.read("c")[0].epoch, 1), store.log_end("d")
-(True, ('', 0))
 """
 
 from __future__ import annotations
 
-from designpatterns_ref.messaging.base import (
-    Message,
-    check_body,
-    check_id,
-    check_seq,
-    new_epoch,
-)
+from designpatterns_ref.messaging.base import Message, check_body, check_id, check_seq
 
 __all__ = ["MemoryStore"]
 
@@ -38,7 +29,6 @@ class MemoryStore:
     def __init__(self) -> None:
         self._logs: dict[str, list[Message]] = {}
         self._ids: dict[tuple[str, str, str], int] = {}
-        self._epochs: dict[str, str] = {}  # conv -> its log's epoch, made with seq 1
 
     def append(self, conv: str, sender: str, client_msg_id: str, body: str) -> tuple[Message, bool]:
         """Store a message, or return the one this ``(sender, client_msg_id)`` already stored."""
@@ -48,9 +38,7 @@ class MemoryStore:
         seq = self._ids.get((conv, sender, client_msg_id))
         if seq is not None:
             return log[seq - 1], False
-        if not log:
-            self._epochs[conv] = new_epoch()
-        msg = Message(conv, len(log) + 1, sender, client_msg_id, body, self._epochs[conv])
+        msg = Message(conv, len(log) + 1, sender, client_msg_id, body)
         log.append(msg)
         self._logs[conv] = log
         self._ids[(conv, sender, client_msg_id)] = msg.seq
@@ -64,11 +52,6 @@ class MemoryStore:
     def last_seq(self, conv: str) -> int:
         """The highest seq of ``conv`` (0 when empty)."""
         return len(self._logs.get(check_id("conv", conv), ()))
-
-    def log_end(self, conv: str) -> tuple[str, int]:
-        """The epoch and the highest seq of ``conv`` (``("", 0)`` when empty)."""
-        last = self.last_seq(conv)
-        return (self._epochs[conv] if last else ""), last
 
     def close(self) -> None:
         """Nothing to release."""

@@ -14,14 +14,6 @@ check (the two keys' types) runs before the first write, so a refused append wri
 The hash is trusted only where the stream agrees: a seq it names whose entry is gone or is
 another message (the log deleted or evicted, the hash left behind) is stale, and the send is
 appended anew rather than answered with another sender's message or an error.
-
-The log's epoch lives in the stream itself, as field ``e`` of its first entry (seq 1): the
-script writes it in the ``XADD`` that creates the stream (the id made by the caller, as a
-script's random numbers are the same on every call), so the epoch is created atomically with
-the log, is wiped or evicted with it, never needs a key of its own (and on Redis Cluster
-needs no hash tag to sit with the stream: it is the stream). A read or a ``log_end`` fetches
-the first entry in the same ``MULTI`` as the entries or the last one, so the epoch and the
-seqs come from one moment of the log. A stream written before epochs has no ``e`` (``""``).
 Every round trip has a deadline (:func:`designpatterns_ref.redisclient.bounded_client`); an
 unreachable server, or one that refuses a command (a key of another type under the
 prefix, a full memory), raises :class:`~designpatterns_ref.messaging.base.StoreUnavailable`
@@ -47,7 +39,6 @@ from designpatterns_ref.messaging.base import (
     check_body,
     check_id,
     check_seq,
-    new_epoch,
 )
 from designpatterns_ref.messaging.directory import check_redis, ids_key, log_key
 from designpatterns_ref.redisclient import DEFAULT_DEADLINE_S, bounded_client, check_deadline
@@ -67,39 +58,23 @@ def _refusals_as_ours(where: str) -> Iterator[None]:
         raise StoreUnavailable(f"RedisStore.{where}: Redis refused it: {exc}") from exc
 
 
-def epoch_of(first: list[Any]) -> str:
-    """The epoch of a stream, from an ``XRANGE - + COUNT 1`` answer (its first entry's ``e``
-    field; ``""`` for an empty stream or one written before epochs)."""
-    return str(first[0][1].get("e", "")) if first else ""
-
-
-@_outages_as(StoreUnavailable, "append", "read", "last_seq", "log_end")
+@_outages_as(StoreUnavailable, "append", "read", "last_seq")
 class RedisStore:
     """Conversation logs in Redis Streams (``client``: a ``redis://`` URL or a ``redis.Redis``;
     anything else raises :class:`~designpatterns_ref.messaging.base.MessagingError`)."""
 
     SCRIPT = """
-local first = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)[1]
-local epoch = ''
-if first and first[2][7] == 'e' then epoch = first[2][8] end
 local seq = redis.call('HGET', KEYS[2], ARGV[1])
 if seq then
   local e = redis.call('XRANGE', KEYS[1], seq .. '-0', seq .. '-0')[1]
-  if e and e[2][2] == ARGV[2] and e[2][4] == ARGV[3] then
-    return {tonumber(seq), 0, e[2][6], epoch}
-  end
+  if e and e[2][2] == ARGV[2] and e[2][4] == ARGV[3] then return {tonumber(seq), 0, e[2][6]} end
 end
 local top = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
 seq = 1
 if top[1] then seq = tonumber(string.match(top[1][1], '^%d+')) + 1 end
-local fields = {'s', ARGV[2], 'c', ARGV[3], 'b', ARGV[4]}
-if seq == 1 then  -- a new log: its epoch goes in with its first entry
-  epoch = ARGV[5]
-  fields[7], fields[8] = 'e', epoch
-end
-redis.call('XADD', KEYS[1], seq .. '-0', unpack(fields))
+redis.call('XADD', KEYS[1], seq .. '-0', 's', ARGV[2], 'c', ARGV[3], 'b', ARGV[4])
 redis.call('HSET', KEYS[2], ARGV[1], seq)
-return {seq, 1, ARGV[4], epoch}
+return {seq, 1, ARGV[4]}
 """
 
     def __init__(
@@ -119,42 +94,24 @@ return {seq, 1, ARGV[4], epoch}
         check_id("conv", conv), check_id("sender", sender)
         check_id("client_msg_id", client_msg_id), check_body(body)
         with _refusals_as_ours("append"):
-            seq, created, stored, epoch = self._append(
+            seq, created, stored = self._append(
                 keys=self._keys(conv),
-                args=[f"{sender}\x00{client_msg_id}", sender, client_msg_id, body, new_epoch()],
+                args=[f"{sender}\x00{client_msg_id}", sender, client_msg_id, body],
             )
-        return Message(conv, int(seq), sender, client_msg_id, stored, epoch), bool(created)
+        return Message(conv, int(seq), sender, client_msg_id, stored), bool(created)
 
     def read(self, conv: str, after: int = 0, limit: int = 1000) -> list[Message]:
         """The messages with seq > ``after``, in order, at most ``limit``."""
         check_id("conv", conv), check_seq("after", after), check_seq("limit", limit, low=1)
-        key = log_key(self.prefix, conv)
         with _refusals_as_ours("read"):
-            pipe = self._r.pipeline(transaction=True)  # the epoch and the entries of one moment
-            pipe.xrange(key, "-", "+", count=1)
-            pipe.xrange(key, f"({after}-0", "+", count=limit)
-            first, entries = pipe.execute()
-        epoch = epoch_of(first)
-        return [
-            Message(conv, int(eid.split("-")[0]), f["s"], f["c"], f["b"], epoch)
-            for eid, f in entries
-        ]
+            entries = self._r.xrange(log_key(self.prefix, conv), f"({after}-0", "+", count=limit)
+        return [Message(conv, int(eid.split("-")[0]), f["s"], f["c"], f["b"]) for eid, f in entries]
 
     def last_seq(self, conv: str) -> int:
         """The highest seq of ``conv`` (0 when empty)."""
         with _refusals_as_ours("last_seq"):
             top = self._r.xrevrange(log_key(self.prefix, check_id("conv", conv)), count=1)
         return int(top[0][0].split("-")[0]) if top else 0
-
-    def log_end(self, conv: str) -> tuple[str, int]:
-        """The epoch and the highest seq of ``conv``, in one ``MULTI`` (``("", 0)`` when empty)."""
-        key = log_key(self.prefix, check_id("conv", conv))
-        with _refusals_as_ours("log_end"):
-            pipe = self._r.pipeline(transaction=True)
-            pipe.xrange(key, "-", "+", count=1)
-            pipe.xrevrange(key, count=1)
-            first, top = pipe.execute()
-        return epoch_of(first), (int(top[0][0].split("-")[0]) if top else 0)
 
     def close(self) -> None:
         """Close the connection pool made from a URL (on your client: a no-op, the shared twin

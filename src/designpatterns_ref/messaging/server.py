@@ -10,12 +10,9 @@ is a range read. Both take a ``limit``: the store is asked for at most that many
 a gateway that answers a page at a time reads a page at a time. Acks and read markers are
 checked against the log: a device cannot ack a seq that does not exist yet, so receipts never
 run ahead of the log. When the log is reset under the server (a store wiped, a Redis server
-restarted empty), which it sees as a new log epoch (see
-:mod:`~designpatterns_ref.messaging.base`), the conversation's receipts start again, so acks
-of the old log never vouch for the new one's messages, however far the new log has grown.
-An ack or read marker may name the epoch it was made in, and one of a log that is gone is
-ignored. (A log from before epochs, whose epoch is ``""``, is watched as it used to be: an end
-below one seen before, or a new message at a seq seen given, means a reset.)
+restarted empty), which it sees as an end below one it saw before or a new message at a seq
+it saw given, the conversation's receipts start again, so acks of the old log never vouch
+for the new one's messages.
 
 >>> server = ChatServer()
 >>> server.join("c", "ann"); server.join("c", "bob")
@@ -35,7 +32,6 @@ from collections.abc import Mapping
 
 from designpatterns_ref.errors import shown
 from designpatterns_ref.messaging.base import (
-    MAX_ID,
     MAX_SEQ,
     Message,
     MessagingError,
@@ -50,14 +46,6 @@ from designpatterns_ref.messaging.receipts import Receipt, Receipts
 __all__ = ["ChatServer"]
 
 
-def _check_epoch(epoch: object) -> None:
-    """``epoch`` as an ack's log epoch: None (not said) or a string of at most ``MAX_ID``."""
-    if epoch is not None and not isinstance(epoch, str):
-        raise MessagingTypeError(f"epoch={shown(epoch, 80)} must be a string or None")
-    if epoch is not None and len(epoch) > MAX_ID:
-        raise MessagingError(f"epoch={shown(epoch, 80)} must be at most {MAX_ID} characters")
-
-
 class ChatServer:
     """Conversations, their members and devices, over one :class:`Store`."""
 
@@ -69,67 +57,42 @@ class ChatServer:
         self._members: dict[str, set[str]] = {}
         self._convs: dict[str, set[str]] = {}  # user -> conversations
         self._online: dict[str, set[str]] = {}  # user -> connected devices
-        # conv -> the epoch of its log and the highest seq seen of it, with the (sender,
-        # client_msg_id) of the message there when an append of this server gave it (None
-        # when a read saw it)
-        self._ends: dict[str, tuple[str, int, tuple[str, str] | None]] = {}
+        # conv -> the highest seq seen of its log, with the (sender, client_msg_id) of the
+        # message there when an append of this server gave it (None when a read saw it)
+        self._ends: dict[str, tuple[int, tuple[str, str] | None]] = {}
         self._appending: dict[str, int] = {}  # conv -> appends of this server in flight
         # One lock for the ends, the appends in flight and the receipts: a gateway appends in
         # one thread and reads (acks, read markers, last seqs) in another. The store is not
         # called under it, except to confirm a suspected reset.
         self._lock = threading.RLock()
 
-    def _log_end(
-        self, conv: str, epoch: str, last: int, *, appended: Message | None = None
-    ) -> tuple[str, int]:
-        """Note that ``conv``'s log of epoch ``epoch`` ends at ``last`` (``appended``: the new
-        message the store just gave that seq); the epoch and end to use, those or the ones
-        already noted when they are newer.
+    def _log_end(self, conv: str, last: int, *, appended: Message | None = None) -> int:
+        """Note that ``conv``'s log ends at ``last`` (``appended``: the new message the store
+        just gave that seq); the end to use, ``last`` or a higher one already seen.
 
-        A log's epoch is made with it and lost with it, so an epoch other than the one noted
-        is a sign of a reset (a store wiped, a Redis server restarted empty), whatever the
-        seqs: its receipts are forgotten, or they would call the new log's messages delivered
-        and read on the strength of acks of the old one. It is only a sign when threads share
-        the server: a read that started before the reset may answer after a message of the
-        new log was noted. So the store is asked under the lock which epoch it holds now
-        (:meth:`_confirm_epoch`): a log that is gone never comes back, so the noted one still
-        there means the answer was stale. Within one epoch the log only grows, and an end
-        below the noted one is a stale read. A log from before epochs (epoch ``""``) is
-        watched by its seqs: an end below one seen before, or a new message at a seq seen
-        before, confirmed under the lock (:meth:`_confirm_reset`); and a read never notes an
-        end while an append of the same conversation is in flight (the end it saw may be that
-        append's, and the append notes it with its message)."""
+        A log only grows and never gives a seq twice, so an end below one seen before, or a
+        new message at a seq seen before, means it was reset (a store wiped, a Redis server
+        restarted empty): its receipts are forgotten, or they would call the new log's
+        messages delivered and read on the strength of acks of the old one. Both are only
+        suspicions when threads share the server: a read that started before an append
+        finished may note its end after the append did. So a suspicion is confirmed under
+        the lock before anything is forgotten (:meth:`_confirm_reset`), and a read never
+        notes an end while an append of the same conversation is in flight (the end it saw
+        may be that append's, and the append notes it with its message)."""
         with self._lock:
-            noted, end, mark = self._ends.get(conv, ("", 0, None))
+            end, mark = self._ends.get(conv, (0, None))
             ident = None if appended is None else (appended.sender, appended.client_msg_id)
-            if epoch != noted and end:
-                return self._confirm_epoch(conv, noted, epoch, last, ident)
             if last > end:
                 if appended is not None or not self._appending.get(conv):
-                    self._ends[conv] = (epoch, last, ident)
-                return epoch, last
-            if epoch or (appended is None and last == end):
-                return noted, end  # one log, seen no longer than before: a stale read
+                    self._ends[conv] = (last, ident)
+                return last
+            if appended is None and last == end:
+                return last
             if not self._confirm_reset(conv, end, mark, ident, last):
-                return noted, end  # a stale read, or appends finishing out of order
+                return end  # a stale read, or appends finishing out of order
             self.receipts.forget(conv)
-            self._ends[conv] = (epoch, last, ident)
-            return epoch, last
-
-    def _confirm_epoch(
-        self, conv: str, noted: str, epoch: str, last: int, ident: tuple[str, str] | None
-    ) -> tuple[str, int]:
-        """``conv``'s log was seen with ``epoch`` (ending at ``last``), not the ``noted`` one:
-        called under the lock, forget its receipts if the store no longer holds the noted log,
-        and return the epoch and end to use."""
-        now, now_last = self.store.log_end(conv)
-        if now == noted:
-            return noted, self._ends[conv][1]  # the answer came from a log already gone
-        self.receipts.forget(conv)
-        if now != epoch:  # reset again since: note what the store holds now
-            epoch, last, ident = now, now_last, None
-        self._ends[conv] = (epoch, last, ident)
-        return epoch, last
+            self._ends[conv] = (last, ident)
+            return last
 
     def _confirm_reset(
         self, conv: str, end: int, mark: tuple[str, str] | None, ident: tuple[str, str] | None,
@@ -142,7 +105,7 @@ class ChatServer:
             # message; an end noted by a read (mark None) was never this append's, as a
             # read notes nothing while an append is in flight
             return mark != ident
-        if self.store.log_end(conv)[1] < end:  # read now, after the end was noted: shorter
+        if self.store.last_seq(conv) < end:  # read now, after the end was noted: shorter
             return True
         if mark is None:
             return False  # as long as it was: no sign of a reset
@@ -152,12 +115,8 @@ class ChatServer:
     def last_seq(self, conv: str) -> int:
         """The last seq of ``conv``'s log, as the store says, noting a reset of the log (its
         receipts start again); never below an end this server has confirmed."""
-        return self.log_end(conv)[1]
-
-    def log_end(self, conv: str) -> tuple[str, int]:
-        """The epoch and last seq of ``conv``'s log, as :meth:`last_seq` notes them."""
         check_id("conv", conv)
-        return self._log_end(conv, *self.store.log_end(conv))
+        return self._log_end(conv, self.store.last_seq(conv))
 
     def append(self, user: str, conv: str, client_msg_id: str, body: str) -> tuple[Message, bool]:
         """Append (idempotently) ``user``'s message to ``conv``: the message, and whether it is
@@ -177,7 +136,7 @@ class ChatServer:
                 else:
                     del self._appending[conv]
                 if created:
-                    self._log_end(conv, msg.epoch, msg.seq, appended=msg)
+                    self._log_end(conv, msg.seq, appended=msg)
         return msg, created
 
     def join(self, conv: str, user: str) -> None:
@@ -292,31 +251,22 @@ class ChatServer:
             first = page[-1].seq + 1
         return out
 
-    def ack(self, user: str, device: str, conv: str, seq: int, *, epoch: str | None = None) -> None:
-        """The device has shown ``conv`` up to ``seq`` (at most the log's last seq). Given the
-        ``epoch`` of the log the device showed, an ack of a log that is gone (reset since) is
-        ignored: it vouches for nothing the log now holds."""
+    def ack(self, user: str, device: str, conv: str, seq: int) -> None:
+        """The device has shown ``conv`` up to ``seq`` (at most the log's last seq)."""
         self.check_member(conv, user)
         check_id("device", device)
-        _check_epoch(epoch)
-        end = self.store.log_end(conv)
+        last = self.store.last_seq(conv)
         with self._lock:  # the check and the cursor it moves: no reset noted in between
-            now, last = self._log_end(conv, *end)
-            seq = check_seq("seq", seq, high=last)
-            if epoch is None or epoch == now:
-                self.receipts.ack(user, device, conv, seq)
+            seq = check_seq("seq", seq, high=self._log_end(conv, last))
+            self.receipts.ack(user, device, conv, seq)
 
-    def read(self, user: str, conv: str, seq: int, *, epoch: str | None = None) -> None:
-        """``user`` has read ``conv`` up to ``seq`` (at most the log's last seq); ignored when
-        ``epoch`` names a log that is gone, as in :meth:`ack`."""
+    def read(self, user: str, conv: str, seq: int) -> None:
+        """``user`` has read ``conv`` up to ``seq`` (at most the log's last seq)."""
         self.check_member(conv, user)
-        _check_epoch(epoch)
-        end = self.store.log_end(conv)
+        last = self.store.last_seq(conv)
         with self._lock:
-            now, last = self._log_end(conv, *end)
-            seq = check_seq("seq", seq, high=last)
-            if epoch is None or epoch == now:
-                self.receipts.read(user, conv, seq)
+            seq = check_seq("seq", seq, high=self._log_end(conv, last))
+            self.receipts.read(user, conv, seq)
 
     def receipt(self, conv: str, seq: int) -> Receipt:
         """Sent / delivered / read of message ``seq``, with the group's counts."""

@@ -13,18 +13,11 @@ a lock of its own: in WAL mode a reader never waits for a writer, so a read is n
 by an append waiting (up to the busy timeout) for another process's write lock.
 Trade-off against memory: a disk write (WAL append, ``synchronous=NORMAL``) per message.
 
-A log's epoch is a row of ``epochs(conv, epoch)`` written in the transaction that inserts its
-seq 1 (replacing any row a deleted log left behind), and read in the same statement as the
-messages or the last seq, so a reader never pairs one log's messages with another's epoch. A
-log written before epochs existed has none (``""``) and keeps none.
-
 >>> store = SQLiteStore(":memory:")
 >>> store.append("c", "ann", "m1", "hi")[0].seq, store.append("c", "bob", "m1", "yo")[0].seq
 (1, 2)
 >>> store.append("c", "ann", "m1", "hi")[0].seq
 1
->>> store.log_end("c") == (store.read("c")[0].epoch, 2)
-True
 """
 
 from __future__ import annotations
@@ -44,7 +37,6 @@ from designpatterns_ref.messaging.base import (
     check_body,
     check_id,
     check_seq,
-    new_epoch,
 )
 
 __all__ = ["SQLiteStore"]
@@ -54,9 +46,6 @@ CREATE TABLE IF NOT EXISTS messages (
     conv TEXT NOT NULL, seq INTEGER NOT NULL, sender TEXT NOT NULL,
     client_msg_id TEXT NOT NULL, body TEXT NOT NULL,
     PRIMARY KEY (conv, seq), UNIQUE (conv, sender, client_msg_id)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS epochs (
-    conv TEXT PRIMARY KEY, epoch TEXT NOT NULL
 ) WITHOUT ROWID
 """
 
@@ -84,9 +73,9 @@ def _open_wal(
     path: str | Path, schema: str, *, check_same_thread: bool = True
 ) -> sqlite3.Connection:
     """An autocommit connection to the database at ``path`` (checked by the caller) in WAL
-    mode, with ``schema`` (statements separated by ``;``) created; :class:`MessagingError`
-    when it cannot be opened or is not a database (the first statements read the file, so a
-    file of another kind fails there, and is closed)."""
+    mode, with ``schema`` created; :class:`MessagingError` when it cannot be opened or is not
+    a database (the first statements read the file, so a file of another kind fails there,
+    and is closed)."""
     try:
         db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=check_same_thread)
     except (sqlite3.Error, UnicodeEncodeError, ValueError) as exc:
@@ -94,8 +83,7 @@ def _open_wal(
     try:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
-        for statement in schema.split(";"):
-            db.execute(statement)
+        db.execute(schema)
     except sqlite3.DatabaseError as exc:
         db.close()
         raise MessagingError(
@@ -141,23 +129,18 @@ class SQLiteStore:
                 "SELECT seq, body FROM messages WHERE conv=? AND sender=? AND client_msg_id=?",
                 (conv, sender, client_msg_id),
             ).fetchone()
-            (seq, epoch) = db.execute(
-                "SELECT COALESCE(MAX(seq), 0) + 1, COALESCE((SELECT epoch FROM epochs "
-                "WHERE conv=?1), '') FROM messages WHERE conv=?1",
-                (conv,),
-            ).fetchone()
             if row is not None:
                 db.execute("COMMIT")
-                return Message(conv, row[0], sender, client_msg_id, row[1], epoch), False
-            if seq == 1:  # a new log: a new epoch, in the transaction that stores seq 1
-                epoch = new_epoch()
-                db.execute("INSERT OR REPLACE INTO epochs VALUES (?, ?)", (conv, epoch))
+                return Message(conv, row[0], sender, client_msg_id, row[1]), False
+            (seq,) = db.execute(
+                "SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE conv=?", (conv,)
+            ).fetchone()
             db.execute(
                 "INSERT INTO messages VALUES (?, ?, ?, ?, ?)",
                 (conv, seq, sender, client_msg_id, body),
             )
             db.execute("COMMIT")
-        return Message(conv, seq, sender, client_msg_id, body, epoch), True
+        return Message(conv, seq, sender, client_msg_id, body), True
 
     def read(self, conv: str, after: int = 0, limit: int = 1000) -> list[Message]:
         """The messages with seq > ``after``, in order, at most ``limit``. A database failure (a
@@ -166,35 +149,26 @@ class SQLiteStore:
         check_id("conv", conv), check_seq("after", after), check_seq("limit", limit, low=1)
         with self._read_lock:  # not inside another thread's open transaction
             try:
-                rows = self._reader.execute(  # one statement: one snapshot of both tables
-                    "SELECT seq, sender, client_msg_id, body, "
-                    "COALESCE((SELECT epoch FROM epochs WHERE conv=?1), '') FROM messages "
-                    "WHERE conv=?1 AND seq>?2 ORDER BY seq LIMIT ?3",
+                rows = self._reader.execute(
+                    "SELECT seq, sender, client_msg_id, body FROM messages "
+                    "WHERE conv=? AND seq>? ORDER BY seq LIMIT ?",
                     (conv, after, limit),
                 ).fetchall()
             except sqlite3.Error as exc:
                 raise StoreUnavailable(f"SQLiteStore.read: {exc}") from exc
-        return [Message(conv, s, who, cmid, body, e) for s, who, cmid, body, e in rows]
+        return [Message(conv, s, who, cmid, body) for s, who, cmid, body in rows]
 
     def last_seq(self, conv: str) -> int:
         """The highest seq of ``conv`` (0 when empty); StoreUnavailable as :meth:`read`."""
-        return self.log_end(conv)[1]
-
-    def log_end(self, conv: str) -> tuple[str, int]:
-        """The epoch and the highest seq of ``conv``, from one snapshot (``("", 0)`` when
-        empty); StoreUnavailable as :meth:`read`."""
         check_id("conv", conv)
         with self._read_lock:
             try:
-                seq, epoch = self._reader.execute(
-                    "SELECT COALESCE(MAX(seq), 0), "
-                    "COALESCE((SELECT epoch FROM epochs WHERE conv=?1), '') "
-                    "FROM messages WHERE conv=?1",
-                    (conv,),
+                (seq,) = self._reader.execute(
+                    "SELECT COALESCE(MAX(seq), 0) FROM messages WHERE conv=?", (conv,)
                 ).fetchone()
             except sqlite3.Error as exc:
-                raise StoreUnavailable(f"SQLiteStore.log_end: {exc}") from exc
-        return (str(epoch) if seq else ""), int(seq)
+                raise StoreUnavailable(f"SQLiteStore.last_seq: {exc}") from exc
+        return int(seq)
 
     def close(self) -> None:
         """Close the database (committed messages are on disk)."""

@@ -80,7 +80,7 @@ def _inbox() -> Inbox:
 
 
 def _inbox_snap(box: Inbox) -> object:
-    return (box.cursor, list(box.shown), box.missing(), box.duplicates, box.epoch)
+    return (box.cursor, list(box.shown), box.missing(), box.duplicates)
 
 
 def _presence() -> Presence:
@@ -196,8 +196,6 @@ ENTRIES = [
                   {"conv": "c", "after": 0, "limit": 10}, make=_store, snapshot=_store_snap),
     Entry("MemoryStore.last_seq(conv)", call=lambda s, v: s.last_seq(v), make=_store,
           snapshot=_store_snap),
-    Entry("MemoryStore.log_end(conv)", call=lambda s, v: s.log_end(v), make=_store,
-          snapshot=_store_snap),
     Entry("SQLiteStore(path)", call=lambda _, v: SQLiteStore(
         f"{scratch_dir()}/{v}" if isinstance(v, str) and v.isprintable() and "/" not in v
         else v).close()),
@@ -209,19 +207,14 @@ ENTRIES = [
                   snapshot=lambda s: s.read("c")),
     Entry("SQLiteStore.last_seq(conv)", call=lambda s, v: s.last_seq(v), make=_sqlite_store,
           snapshot=lambda s: s.read("c")),
-    Entry("SQLiteStore.log_end(conv)", call=lambda s, v: s.log_end(v), make=_sqlite_store,
-          snapshot=lambda s: s.read("c")),
     *per_argument("Message", lambda _, **kw: Message(**kw),
-                  {"conv": "c", "seq": 3, "sender": "a", "client_msg_id": "x", "body": "b",
-                   "epoch": ""}),
-    *per_argument("Inbox", lambda _, **kw: Inbox(**kw), {"conv": "c", "cursor": 0, "epoch": ""}),
+                  {"conv": "c", "seq": 3, "sender": "a", "client_msg_id": "x", "body": "b"}),
+    *per_argument("Inbox", lambda _, **kw: Inbox(**kw), {"conv": "c", "cursor": 0}),
     Entry("Inbox.receive(msg)", call=lambda b, v: b.receive(v), make=_inbox, snapshot=_inbox_snap),
     *per_argument("Inbox.receive(Message(...))", lambda b, **kw: b.receive(Message(**kw)),
-                  {"conv": "c", "seq": 3, "sender": "a", "client_msg_id": "x", "body": "b",
-                   "epoch": "e1"}, make=_inbox, snapshot=_inbox_snap),
+                  {"conv": "c", "seq": 3, "sender": "a", "client_msg_id": "x", "body": "b"},
+                  make=_inbox, snapshot=_inbox_snap),
     Entry("Inbox.conflicts(msg)", call=lambda b, v: b.conflicts(v), make=_inbox,
-          snapshot=_inbox_snap),
-    Entry("Inbox.other_log(epoch)", call=lambda b, v: b.other_log(v), make=_inbox,
           snapshot=_inbox_snap),
     Entry("Receipts.forget(conv)", call=lambda r, v: r.forget(v), make=_receipts,
           snapshot=_receipts_snap),
@@ -277,8 +270,6 @@ ENTRIES = [
                   make=_server, snapshot=_server_snap),
     *per_argument("ChatServer.last_seq", lambda s, **kw: s.last_seq(**kw), {"conv": "c"},
                   make=_server, snapshot=_server_snap),
-    *per_argument("ChatServer.log_end", lambda s, **kw: s.log_end(**kw), {"conv": "c"},
-                  make=_server, snapshot=_server_snap),
     *per_argument("ChatServer.connect", lambda s, **kw: s.connect(**kw),
                   {"user": "ann", "device": "d", "cursors": {"c": 0}, "limit": 1},
                   make=_server, snapshot=_server_snap),
@@ -290,11 +281,10 @@ ENTRIES = [
     Entry("ChatServer.connect(cursors={c: v})", call=lambda s, v: s.connect("ann", "d", {"c": v}),
           make=_server, snapshot=_server_snap, values=(2**63 - 1, 2**63)),
     *per_argument("ChatServer.ack", lambda s, **kw: s.ack(**kw),
-                  {"user": "bob", "device": "phone", "conv": "c", "seq": 1, "epoch": None},
+                  {"user": "bob", "device": "phone", "conv": "c", "seq": 1},
                   make=_server, snapshot=_server_snap),
     *per_argument("ChatServer.read", lambda s, **kw: s.read(**kw),
-                  {"user": "bob", "conv": "c", "seq": 1, "epoch": None}, make=_server,
-                  snapshot=_server_snap),
+                  {"user": "bob", "conv": "c", "seq": 1}, make=_server, snapshot=_server_snap),
     *per_argument("ChatServer.fetch", lambda s, **kw: s.fetch(**kw),
                   {"conv": "c", "first": 1, "last": 1, "limit": 1}, make=_server,
                   snapshot=_server_snap),
@@ -345,8 +335,6 @@ ENTRIES = [
                   {"conv": "c", "after": 0, "limit": 10}, make=_redis_store,
                   snapshot=_redis_store_snap),
     Entry("RedisStore.last_seq(conv)", call=lambda s, v: s.last_seq(v), make=_redis_store,
-          snapshot=_redis_store_snap),
-    Entry("RedisStore.log_end(conv)", call=lambda s, v: s.log_end(v), make=_redis_store,
           snapshot=_redis_store_snap),
     *per_argument("ReadStates.ack", lambda r, **kw: r.ack(**kw),
                   {"user": "ann", "channel": "d", "msg_id": 7}, make=_rs, snapshot=_rs_snap),
