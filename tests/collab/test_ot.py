@@ -139,6 +139,21 @@ def test_the_server_acknowledges_an_operation_that_is_or_becomes_empty() -> None
     assert server.receive(Message("cy", 0, 2, TextOperation().retain(2))) == 3
 
 
+def test_a_waiting_edit_that_another_user_made_too_is_never_sent() -> None:
+    """Alice's delete waits behind her insert; Bob deletes the same text first, so once
+    transformed her waiting edit changes nothing, and the acknowledgement of her insert sends
+    nothing more: no empty revision."""
+    server, alice, bob = OTServer("abc"), OTClient("alice", "abc"), OTClient("bob", "abc")
+    insert = alice.insert(0, "X")
+    assert insert is not None and alice.delete(1, 3) is None and alice.state == "buffering"
+    from_bob = bob.delete(0, 3)
+    assert from_bob is not None
+    server.receive(from_bob), server.receive(insert)
+    assert alice.receive(server.history[0]) is None and alice.state == "awaiting"
+    assert alice.receive(server.history[1]) is None and alice.state == "synchronised"
+    assert len(server.history) == 2 and alice.text() == server.document == "X"
+
+
 def test_client_state_machine() -> None:
     server = OTServer()
     client = OTClient("alice")

@@ -256,6 +256,8 @@ class OTClient:
             inflight, op = TextOperation.transform(inflight, op)
             if buffer is not None:
                 buffer, op = TextOperation.transform(buffer, op)
+                if buffer.is_noop():  # another user made the same change: nothing to send
+                    buffer = None
         document = op.apply(self.document)  # raises before anything changes
         self.document, self._inflight, self.buffer = document, inflight, buffer
         self.revision += 1
