@@ -415,6 +415,33 @@ def test_lists_of_two_runs_of_the_authority_are_ordered_by_issue_time() -> None:
         w.cache.update(first_run)
 
 
+def test_a_list_of_an_earlier_run_never_comes_back_after_a_later_list_of_that_run() -> None:
+    """The authority's clock ran 30 s fast for its first list, was stepped back, and its next
+    list (revoking a badge) replaced the first by seq; a restarted authority's list replaced
+    that one by date. A replayed copy of the very first list (a stale cache, a replay) is of
+    the first run, older than that run's second list: refused, so the revocation holds."""
+    keys = KeySet("acme-id", seed=b"replay")
+    cache = StatusListCache(TrustStore.from_jwks(keys.jwks(), issuer="acme-id"),
+                            clock=ManualClock(T0), leeway=60)  # fmt: skip
+    clock = ManualClock(T0 + 30)
+    first = StatusAuthority(keys, "L", clock=clock)
+    idx = first.allocate()
+    fast = first.publish()
+    cache.update(fast)
+    clock.set(T0, allow_backwards=True)
+    first.revoke(idx)
+    clock.advance(1)
+    cache.update(first.publish())  # seq 2 of the first run, dated 29 s before seq 1
+    restarted = StatusAuthority(keys, "L", clock=clock)
+    restarted.next_index = idx + 1
+    restarted.revoke(idx)
+    clock.advance(4)
+    cache.update(restarted.publish())
+    with pytest.raises(IdentityError, match="not later than seq 2 of that epoch"):
+        cache.update(fast)
+    assert cache.issued_at("L", issuer="acme-id") == T0 + 5  # the restarted run's list, held
+
+
 def test_a_rotation_between_naming_the_key_and_signing_never_breaks_what_is_signed() -> None:
     """A rotation lands after a status list or credential names its key in its header and
     before it is signed (the key set is shared with a status server's threads): what is signed

@@ -65,6 +65,8 @@ __all__ = [
 #: The specification's minimum length: 16 KB of bits.
 MIN_BITS = 131_072
 _MAX_BITS = 2**27  # 16 MB of bits, a decompression-bomb guard
+#: How many of a list's epochs (runs of its authority) a cache remembers the highest seq of.
+EPOCHS_KEPT = 16
 
 
 class BitstringStatusList:
@@ -289,7 +291,10 @@ class StatusListCache:
     and the newer list, dated earlier, must still replace the older (else a revocation would
     wait until the clock passed the older list's date). Of two epochs, or without one (another
     writer's list), it is the later ``(iat, seq)``. An older list, even one published earlier in
-    the same second, never replaces a newer one.
+    the same second, never replaces a newer one. And a list of an epoch seen before must come
+    after every list of that epoch taken so far, whichever epoch is held now: the cache keeps
+    the highest ``seq`` taken of each of the last :data:`EPOCHS_KEPT` epochs of a list, so a
+    replayed list of an earlier run never comes back after a later run's list replaced it.
 
     **Not from the future.** The guard above would let one list dated ahead of time (an
     authority whose clock ran fast once, or an attacker holding a stolen key) block every honest
@@ -321,6 +326,9 @@ class StatusListCache:
         self.lists: dict[tuple[str, str], tuple[int, bytearray, int, str]] = {}
         # (issuer, list id) -> (iat, seq, SHA-256 of the token, epoch): the held list's version.
         self._versions: dict[tuple[str, str], tuple[int, int, bytes, str | None]] = {}
+        # (issuer, list id) -> {epoch: (highest seq taken, the kid that signed it)}: the
+        # EPOCHS_KEPT epochs taken most recently, the least recent first.
+        self._epochs: dict[tuple[str, str], dict[str, tuple[int, str]]] = {}
 
     def update(self, token: str) -> str:
         """Verify a published status list and cache it under its issuer; return its id.
@@ -396,8 +404,22 @@ class StatusListCache:
                     f" the cached one (issued at {held[0]}, seq {held[1]}): an older list is"
                     " refused"
                 )
+        seen = self._epochs.setdefault(where, {})
+        if epoch is not None and epoch in seen:
+            top, signer_kid = seen[epoch]
+            if seq <= top and self.trust.get(signer_kid) is not None:
+                raise IdentityError(
+                    f"status list {shown(list_id)} of {shown(iss)} (seq {seq} of epoch"
+                    f" {shown(epoch, 40)}) is not later than seq {top} of that epoch, taken"
+                    " before: an older list is refused"
+                )
         self.lists[where] = (iat, statuses.bits, statuses.size, kid)
         self._versions[where] = (iat, seq, digest, epoch)
+        if epoch is not None:
+            seen.pop(epoch, None)
+            seen[epoch] = (seq, kid)
+            while len(seen) > EPOCHS_KEPT:
+                del seen[next(iter(seen))]
         return str(list_id)
 
     def issued_at(self, list_id: str, *, issuer: str | None = None) -> int | None:
