@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import stat
 from pathlib import Path
@@ -105,7 +106,8 @@ def test_a_crash_while_writing_a_playlist_leaves_none_cut_short(
 
     def crashing(fd: int) -> None:
         nonlocal calls
-        if stat.S_ISREG(os.fstat(fd).st_mode):
+        written = fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE != os.O_RDONLY
+        if stat.S_ISREG(os.fstat(fd).st_mode) and written:  # a playlist (segments: read-only)
             calls += 1
             if calls == failing:  # only half the playlist reached the file
                 os.ftruncate(fd, os.fstat(fd).st_size // 2)
@@ -127,7 +129,8 @@ def test_every_playlist_is_synced_before_its_rename_and_its_folder_after(
 ) -> None:
     """A power loss cannot leave a playlist's name on bytes that never reached the disk: each
     playlist's own file is fsynced before it is renamed into place, and its folder (where the
-    platform can open one) after, so the rename is on disk too."""
+    platform can open one) after, so the rename is on disk too; and every segment a playlist
+    names is fsynced before that playlist is written."""
     events: list[tuple[str, int]] = []  # ("file" | "folder" fsync, or "rename", inode)
     fsync, replace = os.fsync, os.replace
 
@@ -153,3 +156,6 @@ def test_every_playlist_is_synced_before_its_rename_and_its_folder_after(
         assert ("file", inode) in events[:at]
         if hasattr(os, "O_DIRECTORY"):
             assert ("folder", os.stat(playlist.parent).st_ino) in events[at + 1 :]
+    for rung, at in zip("ab", renames, strict=False):  # each rung's segments before its playlist
+        for segment in sorted((tmp_path / rung).glob("seg-*.ts")):
+            assert ("file", os.stat(segment).st_ino) in events[:at], segment.name

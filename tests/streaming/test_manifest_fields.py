@@ -254,3 +254,26 @@ def test_a_media_playlist_is_made_exactly_when_its_text_parses(
         assert made is StreamingError
         return
     assert made == parsed
+
+
+@pytest.mark.parametrize(
+    ("module", "name"),
+    [
+        ("designpatterns_ref.streaming.base", "StreamingError"),
+        ("designpatterns_ref.streaming.base", "StreamingTypeError"),
+        ("designpatterns_ref.streaming.manifests", "Rung"),
+        ("designpatterns_ref.streaming.manifests", "DashManifest"),
+        ("designpatterns_ref.streaming.manifests", "MPD_NS"),
+        ("designpatterns_ref.streaming.manifests", "DEFAULT_CODECS"),
+    ],
+)
+def test_names_moved_between_modules_are_still_where_they_were(module: str, name: str) -> None:
+    """Names whose code moved to a module of its own stay importable where they were, and the
+    classes say that module, so a pickle (or a traceback) names where users import them."""
+    import importlib
+    import pickle
+
+    value = getattr(importlib.import_module(module), name)
+    if isinstance(value, type):
+        assert value.__module__ == module
+        assert pickle.loads(pickle.dumps(value)) is value

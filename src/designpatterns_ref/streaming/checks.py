@@ -44,9 +44,13 @@ _LIMIT = 1e15  # larger values are typos or attacks, not networks or videos
 class StreamingError(DesignPatternsError, ValueError):
     """Bad input to a streaming class or function; the message names the field and value."""
 
+    __module__ = "designpatterns_ref.streaming.base"  # where it was defined first: pickles
+
 
 class StreamingTypeError(StreamingError, TypeError):
     """An argument of the wrong type (still a :class:`StreamingError`)."""
+
+    __module__ = "designpatterns_ref.streaming.base"
 
 
 def check_number(

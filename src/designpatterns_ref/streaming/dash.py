@@ -67,6 +67,8 @@ class DashManifest:
     least one :class:`Rung`, no two with one name.
     """
 
+    __module__ = "designpatterns_ref.streaming.manifests"  # where it was defined first: pickles
+
     duration_s: float
     segment_duration_s: float
     media: str

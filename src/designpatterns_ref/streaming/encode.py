@@ -9,7 +9,7 @@ to each rung, encodes it with libx264 at the rung's bitrate with a keyframe at e
 boundary, cuts MPEG-TS segments of ``segment_s`` seconds, and writes each rung's media playlist
 and the master playlist with :mod:`~designpatterns_ref.streaming.manifests` (each written whole
 or not at all: to a temporary file, fsynced, renamed over the old one, and its folder fsynced;
-the master last).
+the master last; every segment is fsynced before the playlist that names it).
 :func:`read_back` checks the result the way a player would: it parses the playlists, opens
 every segment, decodes its frames and reports their count, size and duration per rung.
 
@@ -146,6 +146,7 @@ def encode_ladder(
                         container.mux(packet)
                 for packet in stream.encode():
                     container.mux(packet)
+            _sync_file(path)  # the segment's bytes on disk before a playlist names it
             durations.append(len(frames) / fps)
         _write_whole(folder / "index.m3u8", write_hls_media(durations))
     master = root / "master.m3u8"
@@ -173,6 +174,16 @@ def _write_whole(path: Path, text: str) -> None:
         temporary.unlink(missing_ok=True)
         raise
     _sync_folder(path.parent)
+
+
+def _sync_file(path: Path) -> None:
+    """fsync a file written by another library (a segment PyAV wrote and closed), so that a
+    playlist made durable after it never names a segment whose bytes a power loss dropped."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _sync_folder(folder: Path) -> None:

@@ -52,6 +52,8 @@ class Rung:
     attribute out rather than name codecs the media may not use.
     """
 
+    __module__ = "designpatterns_ref.streaming.manifests"  # where it was defined first: pickles
+
     name: str
     bitrate_kbps: float
     width: int

@@ -52,6 +52,10 @@ from designpatterns_ref.streaming.dash import (
     parse_dash_mpd,
     write_dash_mpd,
 )
+from designpatterns_ref.streaming.dash import (
+    MPD_NS as MPD_NS,  # the constants that lived here stay importable from here
+)
+from designpatterns_ref.streaming.ladder import DEFAULT_CODECS as DEFAULT_CODECS
 from designpatterns_ref.streaming.ladder import Rung, _ladder, ladder_for
 from designpatterns_ref.streaming.manifest_numbers import (
     _exact_decimal,
