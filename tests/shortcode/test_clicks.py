@@ -417,3 +417,41 @@ def test_a_file_whose_trigger_let_the_counter_fall_back_is_repaired_on_opening(
     _plain_insert(path, "eee", URLS[1])
     assert store.get("eee").generation > stored[-1]
     store.close()
+
+
+# -- a store written to the protocol before generations ---------------------------------------
+
+
+class OldStyleStore(PauseBeforeHit):
+    """A user's store from before ``hit`` took the generation: ``hit(code)``."""
+
+    def hit(self, code: str) -> None:  # type: ignore[override]
+        self.inner.hit(code, self.inner.get(code).generation)
+
+
+class KeywordOnlyStore(PauseBeforeHit):
+    def hit(self, code: str, *, generation: int) -> bool:  # type: ignore[override]
+        return bool(self.inner.hit(code, generation))
+
+
+class DefaultedStore(PauseBeforeHit):
+    def hit(self, code: str, generation: int = 0, extra: int = 1) -> bool:  # type: ignore[override]
+        return bool(self.inner.hit(code, generation))
+
+
+@pytest.mark.parametrize("kind", [OldStyleStore, KeywordOnlyStore])
+def test_a_store_whose_hit_cannot_take_the_generation_is_refused_when_given(kind: type) -> None:
+    """Refused by the constructor, naming the argument and what ``hit`` must take, not by
+    the first resolve with a bare TypeError."""
+    inner = MemoryStore()
+    with pytest.raises(ShortCodeError, match=r"store=.*hit.*\(code, generation\)"):
+        UrlShortener(kind(inner))
+    assert len(inner) == 0
+
+
+@pytest.mark.parametrize("kind", [PauseBeforeHit, DefaultedStore])
+def test_a_store_whose_hit_takes_code_and_generation_is_accepted(kind: type) -> None:
+    links = UrlShortener(kind(MemoryStore()))
+    code = links.shorten(URLS[0])
+    assert links.resolve(code) == URLS[0]
+    assert links.clicks(code) == 1
