@@ -325,3 +325,133 @@ def test_two_connections_to_one_file_share_one_run_of_generations(tmp_path: Path
     assert len(set(seen)) == len(seen)
     one.close()
     two.close()
+
+
+# -- writers that do not assign generations (an older version, a manual import) ---------------
+
+
+def _plain_insert(path: Path, code: str, url: str) -> None:
+    """Insert a row the way a version from before generations does: no generation given."""
+    with sqlite3.connect(path) as db:
+        db.execute("INSERT INTO links (code, url, created_at) VALUES (?, ?, ?)", (code, url, T0))
+    db.close()
+
+
+def test_a_row_inserted_without_a_generation_never_takes_a_generation_already_given(
+    tmp_path: Path,
+) -> None:
+    """A link read, then deleted; a writer that knows nothing of generations inserts another
+    row; the code is given again. The stale click must not land on the new link, and the plain
+    row gets a generation of its own, so the counter never moves back."""
+    path = tmp_path / "links.db"
+    store = SQLiteStore(path)
+    assert store.insert(Link("aaaa", URLS[0], T0)) is Insert.OK
+    seen = store.get("aaaa")
+    assert store.delete("aaaa")
+    _plain_insert(path, "zzzz", "https://example.com/plain")
+    assert store.insert(Link("aaaa", URLS[1], T0)) is Insert.OK
+    plain, new = store.get("zzzz"), store.get("aaaa")
+    assert len({seen.generation, plain.generation, new.generation}) == 3
+    assert store.hit("aaaa", seen.generation) is False
+    assert store.get("aaaa").clicks == 0
+    store.close()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    ops=st.lists(
+        st.tuples(st.sampled_from(["store", "plain", "delete"]), st.sampled_from([*CODES, "ccc"])),
+        max_size=20,
+    )
+)
+def test_generations_stay_unique_whoever_inserts(ops: list[tuple[str, str]]) -> None:
+    """Inserts through the store and plain SQL inserts (no generation) mixed with deletes:
+    every link ever stored has a generation no other link ever had, and a click on any
+    generation seen earlier lands only on the link that still has it."""
+    with tempfile.TemporaryDirectory() as where:
+        path = Path(where) / "links.db"
+        store = SQLiteStore(path)
+        given: list[tuple[str, int]] = []  # every (code, generation) a link ever had
+        for kind, code in ops:
+            if kind == "delete":
+                store.delete(code)
+                continue
+            if store.get(code) is not None:
+                continue
+            if kind == "store":
+                assert store.insert(Link(code, URLS[0], T0)) is Insert.OK
+            else:
+                _plain_insert(path, code, URLS[1])
+            given.append((code, store.get(code).generation))
+        generations = [g for _, g in given]
+        assert len(set(generations)) == len(generations)
+        live = {link.code: link.generation for link in store}
+        for code, generation in given:
+            assert store.hit(code, generation) is (live.get(code) == generation)
+        store.close()
+
+
+def test_a_file_whose_trigger_let_the_counter_fall_back_is_repaired_on_opening(
+    tmp_path: Path,
+) -> None:
+    """A file written with the trigger that copied the insert's generation into the counter,
+    which a plain insert then set back to 0: opening it replaces the trigger and moves the
+    counter past every generation stored, so none is given again."""
+    path = tmp_path / "links.db"
+    store = SQLiteStore(path)
+    for code in ("aaa", "bbb"):
+        store.insert(Link(code, URLS[0], T0))
+    store.close()
+    with sqlite3.connect(path) as db:
+        db.executescript(
+            "DROP TRIGGER links_generation_last;"
+            "CREATE TRIGGER links_generation_last AFTER INSERT ON links "
+            "BEGIN UPDATE links_generation SET last = NEW.generation; END;"
+        )
+    db.close()
+    _plain_insert(path, "ccc", URLS[1])  # the old trigger sets the counter back to 0
+    store = SQLiteStore(path)
+    store.insert(Link("ddd", URLS[1], T0))
+    stored = sorted(link.generation for link in store if link.code != "ccc")
+    assert len(set(stored)) == 3 and stored[-1] > 2
+    _plain_insert(path, "eee", URLS[1])
+    assert store.get("eee").generation > stored[-1]
+    store.close()
+
+
+# -- a store written to the protocol before generations ---------------------------------------
+
+
+class OldStyleStore(PauseBeforeHit):
+    """A user's store from before ``hit`` took the generation: ``hit(code)``."""
+
+    def hit(self, code: str) -> None:  # type: ignore[override]
+        self.inner.hit(code, self.inner.get(code).generation)
+
+
+class KeywordOnlyStore(PauseBeforeHit):
+    def hit(self, code: str, *, generation: int) -> bool:  # type: ignore[override]
+        return bool(self.inner.hit(code, generation))
+
+
+class DefaultedStore(PauseBeforeHit):
+    def hit(self, code: str, generation: int = 0, extra: int = 1) -> bool:  # type: ignore[override]
+        return bool(self.inner.hit(code, generation))
+
+
+@pytest.mark.parametrize("kind", [OldStyleStore, KeywordOnlyStore])
+def test_a_store_whose_hit_cannot_take_the_generation_is_refused_when_given(kind: type) -> None:
+    """Refused by the constructor, naming the argument and what ``hit`` must take, not by
+    the first resolve with a bare TypeError."""
+    inner = MemoryStore()
+    with pytest.raises(ShortCodeError, match=r"store=.*hit.*\(code, generation\)"):
+        UrlShortener(kind(inner))
+    assert len(inner) == 0
+
+
+@pytest.mark.parametrize("kind", [PauseBeforeHit, DefaultedStore])
+def test_a_store_whose_hit_takes_code_and_generation_is_accepted(kind: type) -> None:
+    links = UrlShortener(kind(MemoryStore()))
+    code = links.shorten(URLS[0])
+    assert links.resolve(code) == URLS[0]
+    assert links.clicks(code) == 1

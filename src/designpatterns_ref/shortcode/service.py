@@ -62,6 +62,7 @@ designpatterns_ref.shortcode.base.CodeExpired: resolve: code='sale' expired 1 s 
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import re
 import sys
@@ -136,6 +137,34 @@ def _check_issued(allocator: object, code: object) -> None:
     check_code("shorten", code)
 
 
+def _check_hit(store: LinkStore) -> None:
+    """Refuse a store whose ``hit`` cannot be called as ``hit(code, generation)``.
+
+    ``isinstance`` against the protocol checks only that the methods exist, so a store
+    written before ``hit`` took the link's generation (``hit(self, code)``) would pass it and
+    fail at the first ``resolve``; its signature says so now. A ``hit`` whose signature
+    Python cannot read (one written in C) is taken on trust.
+    """
+    hit = getattr(store, "hit", None)
+    if not callable(hit):
+        raise ShortCodeError(
+            f"UrlShortener: store={shown(store)} has hit={shown(hit)}; a LinkStore's hit must "
+            "be a method taking (code, generation)"
+        )
+    try:
+        signature = inspect.signature(hit)
+    except (TypeError, ValueError):
+        return
+    try:
+        signature.bind("code", 1)
+    except TypeError:
+        raise ShortCodeError(
+            f"UrlShortener: store={shown(store)} has hit{signature}; a LinkStore's hit must "
+            "take (code, generation) and count the click only while the code still names "
+            "the link of that generation (see LinkStore.hit)"
+        ) from None
+
+
 class UrlShortener:
     """Shorten URLs to codes and resolve them, counting clicks and honouring expiry."""
 
@@ -180,6 +209,8 @@ class UrlShortener:
             self._owned.append(store)
         elif not isinstance(store, LinkStore):
             raise ShortCodeError(f"UrlShortener: store={shown(store)} is not a LinkStore or a path")
+        else:
+            _check_hit(store)
         if allocator is None:
             if isinstance(store, SQLiteStore):
                 counter = SQLiteCounter(store.path, "links")

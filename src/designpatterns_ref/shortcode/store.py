@@ -320,20 +320,43 @@ def _row(row: tuple[object, ...] | None) -> Link | None:
     )
 
 
+#: The one place a generation is given: after every insert into ``links``, by this store or
+#: by any other writer of the file (an older version that knows nothing of generations, a
+#: manual import), the counter moves one step forward and the new row takes its value, so no
+#: generation is ever given twice, whatever the insert said.
+_TRIGGER = (
+    "CREATE TRIGGER links_generation_last AFTER INSERT ON links BEGIN "
+    "UPDATE links_generation SET last = last + 1; "
+    "UPDATE links SET generation = (SELECT last FROM links_generation) WHERE code = NEW.code; "
+    "END"
+)
+
+
 def _add_generations(db: sqlite3.Connection) -> None:
     """Give a ``links`` table made before links had generations its ``generation`` column
     (its rows get generation 0, every link inserted from now on 1 or more, so a click read
-    from an old row never lands on a new link with the same code), and the trigger that
-    records the last generation given whenever a link is inserted."""
+    from an old row never lands on a new link with the same code), and the trigger that gives
+    every inserted link its generation.
+
+    A file whose trigger only copied the generation the insert gave (so that an insert giving
+    none moved the counter back to 0) gets this trigger instead, and its counter is moved up
+    to the highest generation stored if it had fallen below it."""
     db.execute("BEGIN IMMEDIATE")  # two processes opening the file at once add it once
     try:
         columns = {row[1] for row in db.execute("PRAGMA table_info(links)")}
         if "generation" not in columns:
             db.execute("ALTER TABLE links ADD COLUMN generation INTEGER NOT NULL DEFAULT 0")
-        db.execute(
-            "CREATE TRIGGER IF NOT EXISTS links_generation_last AFTER INSERT ON links "
-            "BEGIN UPDATE links_generation SET last = NEW.generation; END"
-        )
+        row = db.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'trigger' "
+            "AND name = 'links_generation_last'"
+        ).fetchone()
+        if row is None or row[0] != _TRIGGER:
+            db.execute("DROP TRIGGER IF EXISTS links_generation_last")
+            db.execute(_TRIGGER)
+            db.execute(
+                "UPDATE links_generation SET last = "
+                "max(last, (SELECT coalesce(max(generation), 0) FROM links))"
+            )
         db.execute("COMMIT")
     except BaseException:
         if db.in_transaction:
@@ -384,11 +407,10 @@ class SQLiteStore:
         check_link("SQLiteStore.insert", link)
         with self._db("SQLiteStore.insert") as db:
             try:
-                # One statement, so one atomic step for every process: the generation is the
-                # file's last one plus one, and the links_generation_last trigger records it.
+                # One statement, so one atomic step for every process: the
+                # links_generation_last trigger gives the row its generation inside it.
                 db.execute(
-                    f"INSERT INTO links ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, "
-                    "(SELECT last + 1 FROM links_generation))",
+                    f"INSERT INTO links ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, 0)",
                     (
                         link.code,
                         link.url,

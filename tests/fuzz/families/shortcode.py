@@ -134,9 +134,23 @@ def _store_entries(kind: str, make: Any, snapshot: Any) -> list[Entry]:
     return out
 
 
+class _HitWithoutGeneration(MemoryStore):
+    """A user's store written to the protocol from before ``hit`` took the generation."""
+
+    def hit(self, code: str) -> bool:  # type: ignore[override]
+        link = self.get(code)
+        return link is not None and super().hit(code, link.generation)
+
+
 def _shortener_with(**kw: Any) -> None:
+    """Make a shortener, and if it was accepted, use it once: a store it accepts must work."""
     with in_scratch_dir():  # a hostile store= str is a file name: keep it out of the checkout
-        UrlShortener(**kw).close()
+        links = UrlShortener(**kw)
+        try:
+            if kw["store"] is not None:
+                links.resolve(links.shorten("https://example.com/a"))
+        finally:
+            links.close()
 
 
 def _sqlite_store_at(path: Any) -> None:
@@ -301,7 +315,8 @@ ENTRIES = [
     *per_argument("UrlShortener", lambda _, **kw: _shortener_with(**kw),
                   {"store": None, "allocator": None, "one_code_per_url": True,
                    "clock": ManualClock(0.0), "max_url_length": 2048, "max_attempts": 64,
-                   "reserved": frozenset({"admin"})}),
+                   "reserved": frozenset({"admin"})},
+                  values=(_HitWithoutGeneration(),)),
     *per_argument("UrlShortener.shorten", lambda s, **kw: s.shorten(**kw),
                   {"url": "https://example.com/b", "alias": None, "ttl": None},
                   make=_shortener),
