@@ -403,3 +403,34 @@ def test_an_update_whose_reply_is_lost_never_leaves_a_driver_on_a_trip_free(
     assert b.request("r3", 40.0, -74.0) is None
     assert a.release("d1") is True
     assert b.request("r4", 40.0, -74.0).driver_id == "d1"  # type: ignore[union-attr]
+
+
+def test_a_claiming_upsert_claims_only_a_driver_that_would_come_out_free(
+    views: tuple[DriverIndex, DriverIndex, ManualClock],
+) -> None:
+    """``upsert(..., claim=token)``: new, stale or free drivers come out busy under ``token``;
+    a busy one keeps its flag and its own claim; with ``available`` it is refused unchanged."""
+    index, _, clock = views
+    index.upsert("stale", 40.0, -74.0)
+    assert index.claim("stale", "t-old")
+    clock.advance(TTL + 1.0)
+    index.upsert("stale", 40.0, -74.0, claim="t-back")
+    index.upsert("new", 40.0, -74.0, claim="t-new")
+    index.upsert("free", 40.0, -74.0)
+    index.upsert("free", 40.0, -74.001, claim="t-free")
+    index.upsert("taken", 40.0, -74.0)
+    assert index.claim("taken", "t-other")
+    index.upsert("taken", 40.0, -74.0, claim="t-mine")
+    for d in ("new", "free", "taken", "stale"):
+        assert index.get(d) is not None and not index.get(d).available  # type: ignore[union-attr]
+    assert not index.unclaim("taken", "t-mine")
+    assert not index.unclaim("stale", "t-old")
+    for d, token in [("new", "t-new"), ("free", "t-free"), ("taken", "t-other")]:
+        assert index.unclaim(d, token), d
+    assert index.unclaim("stale", "t-back")
+    before = index.get("new")
+    with pytest.raises(GeoError, match="claim"):
+        index.upsert("new", 41.0, -74.0, available=True, claim="t")
+    with pytest.raises(GeoError, match="claim"):
+        index.upsert("new", 41.0, -74.0, claim="")
+    assert index.get("new") == before
