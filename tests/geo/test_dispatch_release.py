@@ -9,6 +9,11 @@ nothing in the index (and returns False).
 
 The oracle is a model of flags, claims and assignments: a driver is free only if no claim holds
 it, a release frees it only if its own dispatcher's claim still does.
+
+A driver on a trip that comes back (after going stale or being removed) is claimed again by
+``Dispatcher.update`` in the same step as its location update (``upsert(..., claim=token)``). As
+two calls, another dispatcher could claim it in between, and an update applied but whose reply
+was lost left it free: the tests at the end act between the update's writes and lose its reply.
 """
 
 from __future__ import annotations
