@@ -9,12 +9,17 @@ nothing in the index (and returns False).
 
 The oracle is a model of flags, claims and assignments: a driver is free only if no claim holds
 it, a release frees it only if its own dispatcher's claim still does.
+
+A driver on a trip that comes back (after going stale or being removed) is claimed again by
+``Dispatcher.update`` in the same step as its location update (``upsert(..., claim=token)``). As
+two calls, another dispatcher could claim it in between, and an update applied but whose reply
+was lost left it free: the tests at the end act between the update's writes and lose its reply.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -22,7 +27,16 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from designpatterns_ref.clock import ManualClock
-from designpatterns_ref.geo import Dispatcher, DriverIndex, GeoError, GeoUnavailable, RedisGeoIndex
+from designpatterns_ref.geo import (
+    Assignment,
+    Dispatcher,
+    DriverIndex,
+    DriverState,
+    GeoError,
+    GeoUnavailable,
+    Match,
+    RedisGeoIndex,
+)
 
 from .test_busy_drivers import MEMORY
 from .test_dispatch_outage import LostReplies
@@ -178,21 +192,31 @@ def test_a_release_frees_only_a_driver_its_claim_holds_on_redis(
 
 
 @pytest.fixture(params=[*MEMORY, "redis"])
-def shared(request: pytest.FixtureRequest) -> Iterator[tuple[DriverIndex, DriverIndex]]:
-    """Two views of one fleet: the same in-memory index twice, or two clients of one Redis."""
+def views(
+    request: pytest.FixtureRequest,
+) -> Iterator[tuple[DriverIndex, DriverIndex, ManualClock]]:
+    """Two views of one fleet (the same in-memory index twice, or two clients of one Redis),
+    with a TTL of ``TTL`` seconds on their clock."""
     clock = ManualClock()
     if request.param != "redis":
         index = MEMORY[request.param](clock)
-        yield index, index
+        yield index, index, clock
         return
     import redis
 
     client = redis.Redis.from_url(request.getfixturevalue("redis_url"))
     key = f"release:{next(_keys)}"
-    first = RedisGeoIndex(client, key=key, clock=clock)
-    yield first, RedisGeoIndex(client, key=key, clock=clock)
+    first = RedisGeoIndex(client, key=key, ttl=TTL, clock=clock)
+    yield first, RedisGeoIndex(client, key=key, ttl=TTL, clock=clock), clock
     first.clear()
     client.close()
+
+
+@pytest.fixture
+def shared(
+    views: tuple[DriverIndex, DriverIndex, ManualClock],
+) -> tuple[DriverIndex, DriverIndex]:
+    return views[0], views[1]
 
 
 def test_a_late_release_never_frees_another_dispatchers_driver(
@@ -282,3 +306,136 @@ def test_a_driver_on_a_trip_whose_reclaim_failed_is_freed_by_its_release(
     finally:
         lossy.clear()
         client.close()
+
+
+class Watched:
+    """A view of an index that runs ``between()`` after each of its writes (where another
+    dispatch server may act), and whose next writes listed in ``lost`` fail: ``True`` ones are
+    applied before the reply is lost, the others never reach the index."""
+
+    def __init__(self, index: DriverIndex) -> None:
+        self.index = index
+        self.between: Callable[[], object] | None = None
+        self.lost: list[bool] = []
+
+    def _write(self, call: Callable[[], Any]) -> Any:
+        if self.lost:
+            if self.lost.pop(0):
+                call()
+            raise GeoUnavailable("the server did not answer in time")
+        got = call()
+        if self.between is not None:
+            self.between()
+        return got
+
+    def upsert(self, driver_id: str, lat: float, lon: float, **kw: Any) -> None:
+        self._write(lambda: self.index.upsert(driver_id, lat, lon, **kw))
+
+    def remove(self, driver_id: str) -> bool:
+        return bool(self._write(lambda: self.index.remove(driver_id)))
+
+    def set_available(self, driver_id: str, available: bool) -> None:
+        self._write(lambda: self.index.set_available(driver_id, available))
+
+    def claim(self, driver_id: str, token: str) -> bool:
+        return bool(self._write(lambda: self.index.claim(driver_id, token)))
+
+    def unclaim(self, driver_id: str, token: str) -> bool:
+        return bool(self._write(lambda: self.index.unclaim(driver_id, token)))
+
+    def get(self, driver_id: str) -> DriverState | None:
+        return self.index.get(driver_id)
+
+    def nearest(self, lat: float, lon: float, k: int = 10, **kw: Any) -> list[Match]:
+        return self.index.nearest(lat, lon, k, **kw)
+
+    def within(self, lat: float, lon: float, radius_m: float, **kw: Any) -> list[Match]:
+        return self.index.within(lat, lon, radius_m, **kw)
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+
+def _leave(how: str, dispatcher: Dispatcher, clock: ManualClock) -> None:
+    """Driver d1 goes offline in the middle of its trip."""
+    if how == "stale":
+        clock.advance(TTL + 1.0)  # its phone loses signal
+    else:
+        assert dispatcher.remove("d1")
+
+
+@pytest.mark.parametrize("how", ["stale", "removed"])
+def test_a_driver_on_a_trip_that_comes_back_is_never_free_for_another_dispatcher(
+    views: tuple[DriverIndex, DriverIndex, ManualClock], how: str
+) -> None:
+    """The update that brings it back claims it again in the same step: another dispatcher
+    that searches after any write of that update finds no driver."""
+    first, second, clock = views
+    watched = Watched(first)
+    a, b = Dispatcher(watched), Dispatcher(second)
+    a.update("d1", 40.0, -74.0)
+    assert a.request("r1", 40.0, -74.0).driver_id == "d1"  # type: ignore[union-attr]
+    _leave(how, a, clock)
+    seen: list[Assignment | None] = []
+    watched.between = lambda: seen.append(b.request(f"b{len(seen)}", 40.0, -74.0))
+    a.update("d1", 40.0, -74.0)  # back, still on r1's trip
+    watched.between = None
+    assert seen
+    assert b.assignments == {}
+    assert not second.get("d1").available  # type: ignore[union-attr]
+    assert a.release("d1") is True
+    assert second.get("d1").available  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("applied", [True, False])
+@pytest.mark.parametrize("how", ["stale", "removed"])
+def test_an_update_whose_reply_is_lost_never_leaves_a_driver_on_a_trip_free(
+    views: tuple[DriverIndex, DriverIndex, ManualClock], how: str, applied: bool
+) -> None:
+    """The update bringing back a driver on a trip fails, applied or not: no other dispatcher
+    can take the driver, and the retry, applied twice or once, leaves it on its trip."""
+    first, second, clock = views
+    watched = Watched(first)
+    a, b = Dispatcher(watched), Dispatcher(second)
+    a.update("d1", 40.0, -74.0)
+    assert a.request("r1", 40.0, -74.0).driver_id == "d1"  # type: ignore[union-attr]
+    _leave(how, a, clock)
+    watched.lost = [applied]
+    with pytest.raises(GeoUnavailable):
+        a.update("d1", 40.0, -74.0)
+    assert b.request("r2", 40.0, -74.0) is None
+    a.update("d1", 40.0, -74.0)  # the retry
+    assert b.request("r3", 40.0, -74.0) is None
+    assert a.release("d1") is True
+    assert b.request("r4", 40.0, -74.0).driver_id == "d1"  # type: ignore[union-attr]
+
+
+def test_a_claiming_upsert_claims_only_a_driver_that_would_come_out_free(
+    views: tuple[DriverIndex, DriverIndex, ManualClock],
+) -> None:
+    """``upsert(..., claim=token)``: new, stale or free drivers come out busy under ``token``;
+    a busy one keeps its flag and its own claim; with ``available`` it is refused unchanged."""
+    index, _, clock = views
+    index.upsert("stale", 40.0, -74.0)
+    assert index.claim("stale", "t-old")
+    clock.advance(TTL + 1.0)
+    index.upsert("stale", 40.0, -74.0, claim="t-back")
+    index.upsert("new", 40.0, -74.0, claim="t-new")
+    index.upsert("free", 40.0, -74.0)
+    index.upsert("free", 40.0, -74.001, claim="t-free")
+    index.upsert("taken", 40.0, -74.0)
+    assert index.claim("taken", "t-other")
+    index.upsert("taken", 40.0, -74.0, claim="t-mine")
+    for d in ("new", "free", "taken", "stale"):
+        assert index.get(d) is not None and not index.get(d).available  # type: ignore[union-attr]
+    assert not index.unclaim("taken", "t-mine")
+    assert not index.unclaim("stale", "t-old")
+    for d, token in [("new", "t-new"), ("free", "t-free"), ("taken", "t-other")]:
+        assert index.unclaim(d, token), d
+    assert index.unclaim("stale", "t-back")
+    before = index.get("new")
+    with pytest.raises(GeoError, match="claim"):
+        index.upsert("new", 41.0, -74.0, available=True, claim="t")
+    with pytest.raises(GeoError, match="claim"):
+        index.upsert("new", 41.0, -74.0, claim="")
+    assert index.get("new") == before

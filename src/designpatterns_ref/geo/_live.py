@@ -79,10 +79,21 @@ class LiveTable:
         self.claims: dict[str, str] = {}
 
     def check_fix(
-        self, driver_id: object, lat: object, lon: object, available: object, at: object
+        self,
+        driver_id: object,
+        lat: object,
+        lon: object,
+        available: object,
+        at: object,
+        claim: object = None,
     ) -> tuple[str, float, float, bool, float]:
         """Validate one location update; return it normalised (180 -> -180, at defaulted, and
-        ``available=None`` resolved by :meth:`kept`)."""
+        ``available=None`` resolved by :meth:`kept`).
+
+        ``claim`` (a token, with ``available`` None) makes the update claiming: a driver that
+        would be free after it (new, back from stale, or free) is busy instead, under ``claim``
+        (noted here, for the caller's write that follows); a busy one keeps flag and claim.
+        """
         if type(driver_id) is not str or not driver_id or not driver_id.isascii():
             driver_id = check_driver_id(driver_id)
         if type(lat) is not float or not -90.0 <= lat <= 90.0:
@@ -98,8 +109,18 @@ class LiveTable:
             raise GeoTypeError(f"at={shown(at)} must be a finite number of seconds or None")
         elif not -sys.float_info.max <= at <= sys.float_info.max:  # NaN, inf, 10**400
             raise GeoError(f"at={shown(at)} must be a finite number of seconds or None")
+        if claim is not None:
+            claim = check_token(claim, "claim")
+            if available is not None:
+                raise GeoError(
+                    f"available={shown(available)} cannot be given with claim={shown(claim)}: "
+                    "a claiming update sets the flag itself (pass available=None)"
+                )
         if available is None:
             available = self.kept(driver_id, now)
+            if available and claim is not None:  # free after the update: claimed in it
+                available = False
+                self.claims[driver_id] = claim
         elif self.claims:  # a flag written: it ends the driver's claim
             self.claims.pop(driver_id, None)
         return driver_id, lat, lon, available, float(at)

@@ -117,7 +117,10 @@ class DriverIndex(Protocol):
     what :class:`~designpatterns_ref.geo.brute.BruteForceIndex` returns on the same data.
     Drivers whose last fix is older than the index's ``ttl`` (on its clock) are dropped.
     ``upsert`` without ``available`` keeps a live driver's flag (a location update never frees
-    a busy driver); a new or stale driver comes in available.
+    a busy driver); a new or stale driver comes in available. ``upsert(..., claim=token)``
+    (without ``available``) is a claiming update, in one step: a driver that would be free after
+    it (new, back from stale or removal, or free) comes in busy under the claim ``token``; a
+    busy one keeps its flag and claim. Retried after a lost reply, it changes nothing more.
 
     ``claim(driver_id, token)`` is a compare-and-set: it marks the driver busy only if it is
     free (True; False if busy; ``DriverNotFound`` if unknown or stale) and notes ``token``.
@@ -136,6 +139,7 @@ class DriverIndex(Protocol):
         *,
         available: bool | None = None,
         at: float | None = None,
+        claim: str | None = None,
     ) -> None: ...
 
     def remove(self, driver_id: str) -> bool: ...
@@ -212,12 +216,12 @@ def check_k(value: object) -> int:
     return value
 
 
-def check_token(value: object) -> str:
+def check_token(value: object, field: str = "token") -> str:
     """Return ``value`` as a claim token (a non-empty ASCII str), or raise :class:`GeoError`."""
     if not isinstance(value, str):
-        raise GeoTypeError(f"token={shown(value)} must be a str, not {type(value).__name__}")
+        raise GeoTypeError(f"{field}={shown(value)} must be a str, not {type(value).__name__}")
     if not value or not value.isascii():
-        raise GeoError(f"token={shown(value[:80])} must be a non-empty ASCII string")
+        raise GeoError(f"{field}={shown(value[:80])} must be a non-empty ASCII string")
     return value
 
 

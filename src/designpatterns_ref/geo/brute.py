@@ -52,14 +52,17 @@ class BruteForceIndex(LiveIndex):
         *,
         available: bool | None = None,
         at: float | None = None,
+        claim: str | None = None,
     ) -> None:
         """Add a driver or move it; ``at`` is the time of the fix (default: now).
 
         ``available`` None (the default) keeps a live driver's flag, so a location update never
-        frees a busy driver; a new (or stale) driver comes in available.
+        frees a busy driver; a new (or stale) driver comes in available. With ``claim`` (a
+        token), a driver that would come out free comes out busy under that claim instead (see
+        :class:`~designpatterns_ref.geo.base.DriverIndex`).
         """
         driver_id, lat, lon, available, at = self._live.check_fix(
-            driver_id, lat, lon, available, at
+            driver_id, lat, lon, available, at, claim
         )
         self._live.note(driver_id, lat, lon, available, at)
 

@@ -33,7 +33,10 @@ The end of a trip goes through the claim too: :meth:`Dispatcher.release` frees t
 ``index.unclaim(driver, token)`` and the token of the claim that gave it its rider. A release
 that comes after the claim has ended (the driver freed meanwhile and taken by another dispatch
 server, or a release retried after an outage that had applied it) changes nothing in the index,
-so it never frees a driver on another rider's trip.
+so it never frees a driver on another rider's trip. A driver on a trip that comes back free
+(after going stale or being removed) is claimed again with that token by its next location
+update, in the same step as the update (``index.upsert(..., claim=token)``): two calls would
+leave a moment in which another dispatch server could claim it for a second rider.
 
 Complexity: one ``nearest(k=1)`` and one ``claim`` per request, under a lock (one more of each
 for a driver that went stale or was taken in between, at most one per driver in the index).
@@ -58,7 +61,6 @@ True
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import threading
 import uuid
@@ -195,18 +197,19 @@ class Dispatcher:
         comes back); any other keeps its flag, and a new one comes in available.
 
         The update keeps the driver's flag, and with it the claim :meth:`release` undoes; a
-        driver with a rider that comes back free (new after going stale or being removed, or
-        freed by another writer) is claimed again at once with its trip's token. On a shared
-        Redis index those are two steps, so another dispatch server may claim such a driver
-        between them: then it is that server's, and this one's :meth:`release` leaves it busy.
+        driver with a rider that would come back free (new after going stale or being removed,
+        or freed by another writer) is claimed again with its trip's token in the same step
+        (``index.upsert(..., claim=token)``), so no other dispatch server sharing the index can
+        claim it in between. An update whose reply was lost is applied or not; either way the
+        driver is busy under its trip's claim, or is claimed again by the next update.
         """
         driver_id = check_driver_id(driver_id)
         with self._lock:
-            self.index.upsert(driver_id, lat, lon, at=at)
             token = self._token_of.get(driver_id)
-            if token is not None:  # on a trip: busy again, under its trip's claim
-                with contextlib.suppress(DriverNotFound):  # a fix already stale at ``at``
-                    self.index.claim(driver_id, token)
+            if token is None:
+                self.index.upsert(driver_id, lat, lon, at=at)
+            else:  # on a trip: busy again if it comes back free, under its trip's claim
+                self.index.upsert(driver_id, lat, lon, at=at, claim=token)
 
     def remove(self, driver_id: str) -> bool:
         """A driver goes offline (``index.remove``), under the dispatcher's lock; True if it was

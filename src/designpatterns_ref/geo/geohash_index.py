@@ -138,11 +138,14 @@ class GeohashIndex(BucketIndex):
         *,
         available: bool | None = None,
         at: float | None = None,
+        claim: str | None = None,
     ) -> None:
         """Add a driver or move it, in O(1); ``at`` is the time of the fix (default: now).
 
         ``available`` None (the default) keeps a live driver's flag, so a location update never
-        frees a busy driver; a new (or stale) driver comes in available.
+        frees a busy driver; a new (or stale) driver comes in available. With ``claim`` (a
+        token), a driver that would come out free comes out busy under that claim instead (see
+        :class:`~designpatterns_ref.geo.base.DriverIndex`).
         """
         live = self._live
         if (
@@ -155,8 +158,11 @@ class GeohashIndex(BucketIndex):
             or not -180.0 <= lon < 180.0
             or (available is not None and available is not True and available is not False)
             or (at is not None and (type(at) is not float or not -_INF < at < _INF))
-        ):  # the slow path validates (and raises, or normalises 180 and ints)
-            driver_id, lat, lon, available, at = live.check_fix(driver_id, lat, lon, available, at)
+            or claim is not None
+        ):  # the slow path validates (and raises, or normalises 180 and ints), and claims
+            driver_id, lat, lon, available, at = live.check_fix(
+                driver_id, lat, lon, available, at, claim
+            )
         elif at is None:
             at = live.clock()
             if type(at) is not float or not -_INF < at < _INF:

@@ -235,14 +235,17 @@ class H3Index(BucketIndex):
         *,
         available: bool | None = None,
         at: float | None = None,
+        claim: str | None = None,
     ) -> None:
         """Add a driver or move it, in O(1); ``at`` is the time of the fix (default: now).
 
         ``available`` None (the default) keeps a live driver's flag, so a location update never
-        frees a busy driver; a new (or stale) driver comes in available.
+        frees a busy driver; a new (or stale) driver comes in available. With ``claim`` (a
+        token), a driver that would come out free comes out busy under that claim instead (see
+        :class:`~designpatterns_ref.geo.base.DriverIndex`).
         """
         driver_id, lat, lon, available, at = self._live.check_fix(
-            driver_id, lat, lon, available, at
+            driver_id, lat, lon, available, at, claim
         )
         key = self._to_cell(lat, lon, self.resolution)
         self._place(driver_id, (lat, lon, available, at, key))

@@ -96,14 +96,19 @@ class QuadTreeIndex(LiveIndex):
         *,
         available: bool | None = None,
         at: float | None = None,
+        claim: str | None = None,
     ) -> None:
         """Add a driver or move it; ``at`` is the time of the fix (default: now).
 
         ``available`` None (the default) keeps a live driver's flag, so a location update never
-        frees a busy driver; a new (or stale) driver comes in available.
+        frees a busy driver; a new (or stale) driver comes in available. With ``claim`` (a
+        token), a driver that would come out free comes out busy under that claim instead (see
+        :class:`~designpatterns_ref.geo.base.DriverIndex`).
         """
         live = self._live
-        driver_id, lat, lon, available, at = live.check_fix(driver_id, lat, lon, available, at)
+        driver_id, lat, lon, available, at = live.check_fix(
+            driver_id, lat, lon, available, at, claim
+        )
         if driver_id in live.drivers:
             self._delete(driver_id)
         self._insert(driver_id, lat, lon, available)

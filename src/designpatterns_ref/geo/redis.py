@@ -141,9 +141,10 @@ return 1
 
 
 # Add or move one driver in one step on the server. ARGV: id, lon, lat, flag ('1', '0', or ''
-# to keep a live driver's flag), fix time, stale cutoff ('' for no TTL). A driver unknown, or
-# whose fix is older than the cutoff, comes in free when no flag is given. A kept flag keeps the
-# driver's claim (KEYS[5]); any other ends it.
+# to keep a live driver's flag), fix time, stale cutoff ('' for no TTL), claim token ('' for
+# none). A driver unknown, or whose fix is older than the cutoff, comes in free when no flag is
+# given. A kept flag keeps the driver's claim (KEYS[5]); any other ends it. With a token (and no
+# flag), a driver that would come out free comes out busy under that claim, in the same step.
 _UPSERT = """
 local flag = ARGV[4]
 local kept = false
@@ -159,6 +160,10 @@ if flag == '' then
   end
 end
 if not kept then redis.call('HDEL', KEYS[5], ARGV[1]) end
+if ARGV[7] ~= '' and flag == '1' then
+  flag = '0'
+  redis.call('HSET', KEYS[5], ARGV[1], ARGV[7])
+end
 redis.call('GEOADD', KEYS[1], ARGV[2], ARGV[3], ARGV[1])
 if flag == '1' then
   redis.call('GEOADD', KEYS[2], ARGV[2], ARGV[3], ARGV[1])
@@ -249,25 +254,33 @@ class RedisGeoIndex:
         *,
         available: bool | None = None,
         at: float | None = None,
+        claim: str | None = None,
     ) -> None:
         """Add or move a driver in one step on the server (a Lua script); refuses latitudes
         beyond ±85.05112878.
 
         ``available`` None (the default) keeps a live driver's flag, read and written in the
         same step, so a location update never frees a busy driver, even one another process
-        marked busy a moment before; a new (or stale) driver comes in available.
+        marked busy a moment before; a new (or stale) driver comes in available. With ``claim``
+        (a token), a driver that would come out free comes out busy under that claim, in the
+        same step, so no other dispatch server can claim it in between.
         """
         # The local table is empty: validate with a flag, then let the server resolve None.
         flag = available
+        if claim is not None and flag is not None:
+            self._live.check_fix(driver_id, lat, lon, flag, at, claim)  # refuses the pair
         driver_id, lat, lon, _, at = self._live.check_fix(
             driver_id, lat, lon, True if flag is None else flag, at
         )
+        if claim is not None:  # the server claims; the local table is not told
+            claim = check_token(claim, "claim")
         self._check_lat(lat, "upsert:")
         ttl = self._live.ttl
         cutoff = "" if flag is not None or ttl is None else repr(self._live.now() - ttl)
         keys = self._keys()
         code = "" if flag is None else str(int(flag))
-        self._upsert(keys=keys, args=[driver_id, repr(lon), repr(lat), code, repr(at), cutoff])
+        args = [driver_id, repr(lon), repr(lat), code, repr(at), cutoff, claim or ""]
+        self._upsert(keys=keys, args=args)
 
     def remove(self, driver_id: str) -> bool:
         """Forget a driver; True if it was there (a stale driver is not: it expires first)."""

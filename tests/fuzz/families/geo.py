@@ -116,6 +116,13 @@ def _index_entries(name: str, make: Callable[[], Any], snap: Any) -> list[Entry]
         make=make,
         snapshot=snap,
     )
+    out += per_argument(
+        f"{name}.upsert(claim=)",
+        method("upsert"),
+        {"driver_id": "ana", **_POINT, "at": 1.0, "claim": "t1"},
+        make=make,
+        snapshot=snap,
+    )
     for m in ("remove", "get"):
         out += per_argument(
             f"{name}.{m}", method(m), {"driver_id": "ana"}, make=make, snapshot=snap
