@@ -442,6 +442,49 @@ def test_a_list_of_an_earlier_run_never_comes_back_after_a_later_list_of_that_ru
     assert cache.issued_at("L", issuer="acme-id") == T0 + 5  # the restarted run's list, held
 
 
+def _stolen_key_world() -> tuple[KeySet, KeySet, str, TrustStore, ManualClock, StatusListCache]:
+    """An issuer whose first key (``stolen``) a thief also holds, rotated to a second one."""
+    keys = KeySet("acme-id", seed=b"stolen")
+    stolen = keys.active_kid
+    thief_keys = KeySet("acme-id", seed=b"stolen")  # the same seed: the thief holds it too
+    keys.rotate()
+    trust = TrustStore.from_jwks(keys.jwks(), issuer="acme-id")
+    clock = ManualClock(T0)
+    return keys, thief_keys, stolen, trust, clock, StatusListCache(trust, clock=clock, leeway=600)
+
+
+def test_the_honest_list_is_taken_back_once_a_thiefs_key_is_distrusted() -> None:
+    """A thief's list dated ahead replaced the honest one; once its key is distrusted, the
+    honest list the authority still serves is taken again at once."""
+    keys, thief_keys, stolen, trust, clock, cache = _stolen_key_world()
+    honest = StatusAuthority(keys, "L", clock=clock).publish()
+    cache.update(honest)
+    cache.update(StatusAuthority(thief_keys, "L", clock=lambda: T0 + 600).publish())
+    trust.distrust(stolen)
+    cache.update(honest)
+    assert cache.issued_at("L", issuer="acme-id") == T0
+
+
+def test_a_thiefs_list_naming_the_epoch_never_lets_an_older_honest_list_back() -> None:
+    """A thief names the authority's epoch with seq 100; after its key is distrusted, a replay
+    of the honest list from before a revocation is still older than the honest list taken
+    after it: refused, so the revocation holds."""
+    keys, thief_keys, stolen, trust, clock, cache = _stolen_key_world()
+    authority = StatusAuthority(keys, "L", clock=clock)
+    idx = authority.allocate()
+    before = authority.publish()
+    cache.update(before)
+    authority.revoke(idx)
+    clock.advance(10)
+    cache.update(authority.publish())
+    thief = StatusAuthority(thief_keys, "L", clock=clock)
+    thief.epoch, thief.published = authority.epoch, 99
+    cache.update(thief.publish())
+    trust.distrust(stolen)
+    with pytest.raises(IdentityError, match="not later than seq 2 of that epoch"):
+        cache.update(before)
+
+
 def test_a_rotation_between_naming_the_key_and_signing_never_breaks_what_is_signed() -> None:
     """A rotation lands after a status list or credential names its key in its header and
     before it is signed (the key set is shared with a status server's threads): what is signed

@@ -326,9 +326,11 @@ class StatusListCache:
         self.lists: dict[tuple[str, str], tuple[int, bytearray, int, str]] = {}
         # (issuer, list id) -> (iat, seq, SHA-256 of the token, epoch): the held list's version.
         self._versions: dict[tuple[str, str], tuple[int, int, bytes, str | None]] = {}
-        # (issuer, list id) -> {epoch: (highest seq taken, the kid that signed it)}: the
-        # EPOCHS_KEPT epochs taken most recently, the least recent first.
-        self._epochs: dict[tuple[str, str], dict[str, tuple[int, str]]] = {}
+        # (issuer, list id) -> {epoch: {kid: (highest seq taken signed by kid, that token's
+        # SHA-256)}}: the EPOCHS_KEPT epochs taken most recently, the least recent first. Kept
+        # per key, so a list signed by a key later distrusted (a thief naming the epoch with a
+        # huge seq) neither blocks honest lists nor erases what the honest ones reached.
+        self._epochs: dict[tuple[str, str], dict[str, dict[str, tuple[int, bytes]]]] = {}
 
     def update(self, token: str) -> str:
         """Verify a published status list and cache it under its issuer; return its id.
@@ -338,7 +340,9 @@ class StatusListCache:
         more than ``leeway`` seconds in the cache clock's future, or a list not later than the
         one already held for that issuer and id (a rollback: a lower ``seq`` of the same
         epoch, else an earlier ``(iat, seq)``), unless it is the very token held or the held
-        one's signing key is no longer trusted.
+        one's signing key is no longer trusted; and a list of an epoch taken before whose
+        ``seq`` is below the highest taken of that epoch under a key still trusted (or equal
+        to it, but another token).
         """
         if not isinstance(token, str):
             raise IdentityTypeError(f"token={shown(token, 80)} must be a str (a compact JWS)")
@@ -405,19 +409,23 @@ class StatusListCache:
                     " refused"
                 )
         seen = self._epochs.setdefault(where, {})
-        if epoch is not None and epoch in seen:
-            top, signer_kid = seen[epoch]
-            if seq <= top and self.trust.get(signer_kid) is not None:
+        tops = seen.get(epoch, {}) if epoch is not None else {}
+        trusted = [top for signer, top in tops.items() if self.trust.get(signer) is not None]
+        if trusted:
+            top_seq, top_digest = max(trusted)
+            if seq < top_seq or (seq == top_seq and digest != top_digest):
                 raise IdentityError(
                     f"status list {shown(list_id)} of {shown(iss)} (seq {seq} of epoch"
-                    f" {shown(epoch, 40)}) is not later than seq {top} of that epoch, taken"
+                    f" {shown(epoch, 40)}) is not later than seq {top_seq} of that epoch, taken"
                     " before: an older list is refused"
                 )
         self.lists[where] = (iat, statuses.bits, statuses.size, kid)
         self._versions[where] = (iat, seq, digest, epoch)
         if epoch is not None:
-            seen.pop(epoch, None)
-            seen[epoch] = (seq, kid)
+            tops = seen.pop(epoch, tops)
+            if seq >= tops.get(kid, (-1, b""))[0]:
+                tops[kid] = (seq, digest)
+            seen[epoch] = tops  # the epoch taken most recently last
             while len(seen) > EPOCHS_KEPT:
                 del seen[next(iter(seen))]
         return str(list_id)
