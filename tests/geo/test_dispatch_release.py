@@ -439,3 +439,20 @@ def test_a_claiming_upsert_claims_only_a_driver_that_would_come_out_free(
     with pytest.raises(GeoError, match="claim"):
         index.upsert("new", 41.0, -74.0, claim="")
     assert index.get("new") == before
+
+
+def test_an_index_whose_upsert_cannot_take_a_claim_is_refused_when_given() -> None:
+    """An index written before ``upsert`` took ``claim=`` would fail at the first update of a
+    driver on a trip (and lose it): the dispatcher refuses it at once, naming the keyword."""
+    from designpatterns_ref.geo import Dispatcher, GeohashIndex, GeoTypeError
+
+    class Older(GeohashIndex):
+        def upsert(  # type: ignore[override]
+            self, driver_id: str, lat: float, lon: float, *, available: bool | None = None,
+            at: float | None = None,
+        ) -> None:  # fmt: skip
+            super().upsert(driver_id, lat, lon, available=available, at=at)
+
+    with pytest.raises(GeoTypeError, match="upsert must take claim="):
+        Dispatcher(Older())
+    Dispatcher(GeohashIndex())  # the library's own indexes take it

@@ -61,6 +61,7 @@ True
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import threading
 import uuid
@@ -91,6 +92,28 @@ class Assignment:
     distance_m: float
 
 
+def _check_upsert(index: DriverIndex) -> None:
+    """Refuse an index whose ``upsert`` cannot take ``claim=``.
+
+    ``isinstance`` against the protocol checks only that the methods exist, so an index written
+    before ``upsert`` took the trip's claim would pass it and fail at the first location update
+    of a driver with a rider, losing the update; its signature says so at once. An ``upsert``
+    whose signature Python cannot read (one written in C) is taken on trust.
+    """
+    try:
+        signature = inspect.signature(index.upsert)
+    except (TypeError, ValueError):
+        return
+    try:
+        signature.bind("driver", 0.0, 0.0, at=None, claim="token")
+    except TypeError:
+        raise GeoTypeError(
+            f"index={shown(index)} has upsert{signature}; a driver index's upsert must take "
+            "claim= (re-claim a driver on a trip in the same step as its update; see "
+            "DriverIndex.upsert)"
+        ) from None
+
+
 class Dispatcher:
     """Assigns riders to the nearest available driver of ``index``; safe to share between threads.
 
@@ -111,6 +134,7 @@ class Dispatcher:
             raise GeoTypeError(
                 f"index={shown(index)} must be a driver index (GeohashIndex, QuadTreeIndex, ...)"
             )
+        _check_upsert(index)
         self.index = index
         self.max_pickup_m = (
             None if max_pickup_m is None else check_radius("max_pickup_m", max_pickup_m)
