@@ -357,6 +357,34 @@ def test_a_row_inserted_without_a_generation_never_takes_a_generation_already_gi
     store.close()
 
 
+@pytest.mark.parametrize(
+    "rewrite",
+    [
+        "UPDATE links SET url = ? WHERE code = ?",
+        "INSERT INTO links (url, code, created_at) VALUES (?, ?, 0) "
+        "ON CONFLICT(code) DO UPDATE SET url = excluded.url",
+    ],
+    ids=["update", "upsert"],
+)
+def test_a_link_pointed_elsewhere_in_place_by_another_writer_is_another_link(
+    tmp_path: Path, rewrite: str
+) -> None:
+    """An import rewrites a code's URL in place: the row is another link, with a generation of
+    its own, so a click read from the old link is not counted on it."""
+    path = tmp_path / "links.db"
+    store = SQLiteStore(path)
+    assert store.insert(Link("aaaa", URLS[0], T0)) is Insert.OK
+    seen = store.get("aaaa")
+    with sqlite3.connect(path) as db:
+        db.execute(rewrite, (URLS[1], "aaaa"))
+    db.close()
+    new = store.get("aaaa")
+    assert new.url == URLS[1] and new.generation != seen.generation
+    assert store.hit("aaaa", seen.generation) is False
+    assert store.get("aaaa").clicks == 0
+    store.close()
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     ops=st.lists(

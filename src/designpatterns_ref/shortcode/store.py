@@ -324,19 +324,31 @@ def _row(row: tuple[object, ...] | None) -> Link | None:
 #: by any other writer of the file (an older version that knows nothing of generations, a
 #: manual import), the counter moves one step forward and the new row takes its value, so no
 #: generation is ever given twice, whatever the insert said.
-_TRIGGER = (
-    "CREATE TRIGGER links_generation_last AFTER INSERT ON links BEGIN "
-    "UPDATE links_generation SET last = last + 1; "
-    "UPDATE links SET generation = (SELECT last FROM links_generation) WHERE code = NEW.code; "
-    "END"
-)
+#: A row another writer points at another URL in place (an ``UPDATE``, an import's ``INSERT
+#: ... ON CONFLICT DO UPDATE``) is another link too, and gets a new generation the same way.
+_TRIGGERS = {
+    "links_generation_last": (
+        "CREATE TRIGGER links_generation_last AFTER INSERT ON links BEGIN "
+        "UPDATE links_generation SET last = last + 1; "
+        "UPDATE links SET generation = (SELECT last FROM links_generation) WHERE code = NEW.code; "
+        "END"
+    ),
+    "links_generation_moved": (
+        "CREATE TRIGGER links_generation_moved AFTER UPDATE OF code, url ON links "
+        "WHEN NEW.code IS NOT OLD.code OR NEW.url IS NOT OLD.url BEGIN "
+        "UPDATE links_generation SET last = last + 1; "
+        "UPDATE links SET generation = (SELECT last FROM links_generation) WHERE code = NEW.code; "
+        "END"
+    ),
+}
 
 
 def _add_generations(db: sqlite3.Connection) -> None:
     """Give a ``links`` table made before links had generations its ``generation`` column
     (its rows get generation 0, every link inserted from now on 1 or more, so a click read
     from an old row never lands on a new link with the same code), and the trigger that gives
-    every inserted link its generation.
+    every inserted link its generation (and the one that gives a row pointed elsewhere in
+    place a new one).
 
     A file whose trigger only copied the generation the insert gave (so that an insert giving
     none moved the counter back to 0) gets this trigger instead, and its counter is moved up
@@ -346,17 +358,17 @@ def _add_generations(db: sqlite3.Connection) -> None:
         columns = {row[1] for row in db.execute("PRAGMA table_info(links)")}
         if "generation" not in columns:
             db.execute("ALTER TABLE links ADD COLUMN generation INTEGER NOT NULL DEFAULT 0")
-        row = db.execute(
-            "SELECT sql FROM sqlite_master WHERE type = 'trigger' "
-            "AND name = 'links_generation_last'"
-        ).fetchone()
-        if row is None or row[0] != _TRIGGER:
-            db.execute("DROP TRIGGER IF EXISTS links_generation_last")
-            db.execute(_TRIGGER)
-            db.execute(
-                "UPDATE links_generation SET last = "
-                "max(last, (SELECT coalesce(max(generation), 0) FROM links))"
-            )
+        for name, sql in _TRIGGERS.items():
+            row = db.execute(
+                "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?", (name,)
+            ).fetchone()
+            if row is None or row[0] != sql:
+                db.execute(f"DROP TRIGGER IF EXISTS {name}")
+                db.execute(sql)
+                db.execute(
+                    "UPDATE links_generation SET last = "
+                    "max(last, (SELECT coalesce(max(generation), 0) FROM links))"
+                )
         db.execute("COMMIT")
     except BaseException:
         if db.in_transaction:
