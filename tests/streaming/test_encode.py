@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fcntl
 import os
 import stat
 from pathlib import Path
@@ -12,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from designpatterns_ref.streaming import StreamingError
+from designpatterns_ref.streaming import StreamingError, encode
 from designpatterns_ref.streaming.encode import (
     DEFAULT_LADDER,
     _frame_bytes,
@@ -106,8 +105,7 @@ def test_a_crash_while_writing_a_playlist_leaves_none_cut_short(
 
     def crashing(fd: int) -> None:
         nonlocal calls
-        written = fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE != os.O_RDONLY
-        if stat.S_ISREG(os.fstat(fd).st_mode) and written:  # a playlist (segments: read-only)
+        if stat.S_ISREG(os.fstat(fd).st_mode):
             calls += 1
             if calls == failing:  # only half the playlist reached the file
                 os.ftruncate(fd, os.fstat(fd).st_size // 2)
@@ -115,6 +113,7 @@ def test_a_crash_while_writing_a_playlist_leaves_none_cut_short(
         fsync(fd)
 
     monkeypatch.setattr(os, "fsync", crashing)
+    monkeypatch.setattr(encode, "_sync_file", lambda path: None)  # the segments: not playlists
     with pytest.raises(OSError, match="died"):
         encode_ladder(tmp_path, seconds=2, fps=2, segment_s=1, ladder=LADDER)
     monkeypatch.undo()

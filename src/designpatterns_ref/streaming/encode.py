@@ -178,8 +178,9 @@ def _write_whole(path: Path, text: str) -> None:
 
 def _sync_file(path: Path) -> None:
     """fsync a file written by another library (a segment PyAV wrote and closed), so that a
-    playlist made durable after it never names a segment whose bytes a power loss dropped."""
-    fd = os.open(path, os.O_RDONLY)
+    playlist made durable after it never names a segment whose bytes a power loss dropped.
+    Opened for writing (nothing is written): Windows flushes only a handle that may write."""
+    fd = os.open(path, os.O_RDWR)
     try:
         os.fsync(fd)
     finally:
