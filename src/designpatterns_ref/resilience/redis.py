@@ -151,8 +151,9 @@ if st == 0 then
   if calls > tonumber(ARGV[4]) then
     local old = tonumber(redis.call('LPOP', l))
     calls = redis.call('HINCRBY', h, 'w_calls', -1)
-    fails = redis.call('HINCRBY', h, 'w_fail', -(old % 2))
-    slows = redis.call('HINCRBY', h, 'w_slow', -math.floor(old / 2))
+    -- 0 - x, not -x: -0 would go to Redis as "-0", which Redis 7 refuses as an integer
+    fails = redis.call('HINCRBY', h, 'w_fail', 0 - old % 2)
+    slows = redis.call('HINCRBY', h, 'w_slow', 0 - math.floor(old / 2))
   end
   if calls >= tonumber(ARGV[5]) and (fails > 0 or slows > 0) then
     if fails * 100.0 / calls >= fthr or slows * 100.0 / calls >= sthr then return move(1) end
