@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from designpatterns_ref.clock import ManualClock
 from designpatterns_ref.serverless import Queue, Scheduler
+from designpatterns_ref.serverless.base import ServerlessError
 from designpatterns_ref.serverless.breaker import Breaker, EhrGate
 from designpatterns_ref.serverless.function import Function, Outcome
 from designpatterns_ref.serverless.objectstore import ObjectStore
@@ -236,6 +237,48 @@ def test_an_interrupted_handler_gives_its_instance_back(warm: bool) -> None:
 
 def _interrupt() -> float:
     raise KeyboardInterrupt
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    start=st.sampled_from([0.0, 1e300, 1.7e308, 1.79e308]),
+    cold_start=st.sampled_from([0.0, 0.5, 1e300, 1e308]),
+    timeout=st.sampled_from([1.0, 30.0, 1e308]),
+    work=st.lists(st.floats(0, 60), min_size=1, max_size=4),
+)
+def test_a_call_that_would_end_past_the_largest_time_is_refused_and_changes_nothing(
+    start: float, cold_start: float, timeout: float, work: list[float]
+) -> None:
+    """Oracle: a call runs iff now + its cold start + the timeout is finite (the latest it can
+    end); a refused one runs no handler, moves no counter and leaves no instance busy, so the
+    function is not throttled by it afterwards."""
+    s = Scheduler(start=start)
+    ran: list[float] = []
+    f = Function(
+        s,
+        lambda e: ran.append(e["w"]) or e["w"],
+        concurrency=1,
+        cold_start=cold_start,
+        timeout=timeout,
+    )
+    for w in work:
+        now = s()
+        cold = not any(now - t <= f.keep_warm for t in f._idle)
+        calls = len(ran)
+        fits = math.isfinite(now + (cold_start if cold else 0.0) + timeout)
+        before = (f.busy, list(f._idle), f.invocations, f.cold_starts, f.throttles, s.pending)
+        if fits:
+            assert f.invoke({"w": w}, lambda o: None) is True
+            assert ran[-1] == w and f.busy == 1
+            s.run()
+            assert f.busy == 0
+        else:
+            with pytest.raises(ServerlessError, match="largest time"):
+                f.invoke({"w": w}, lambda o: None)
+            assert len(ran) == calls  # the handler did not run
+            after = (f.busy, list(f._idle), f.invocations, f.cold_starts, f.throttles, s.pending)
+            assert after == before
+    assert f.busy == 0 and len(ran) == f.invocations
 
 
 def test_a_received_message_is_the_consumers_copy() -> None:

@@ -22,6 +22,7 @@ every caller. O(log n) per invocation (one scheduled event).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -91,11 +92,22 @@ class Function:
         if not callable(on_done):
             raise ServerlessTypeError(f"on_done={shown(on_done)} must be callable")
         now = self.scheduler()
-        self._idle = [t for t in self._idle if now - t <= self.keep_warm]
+        idle = [t for t in self._idle if now - t <= self.keep_warm]
         if self.busy >= self.concurrency:
+            self._idle = idle
             self.throttles += 1
             return False
-        cold = not self._idle
+        cold = not idle
+        # The latest the call can end (work is cut off at the timeout) must be a time the
+        # scheduler holds: checked before any counter moves or the handler runs, so a refused
+        # call changes nothing and leaves no busy instance behind.
+        latest = now + (self.cold_start if cold else 0.0) + self.timeout
+        if not math.isfinite(latest):
+            raise ServerlessError(
+                f"the call would end past the largest time: now={now:g} + cold_start="
+                f"{self.cold_start if cold else 0.0:g} + timeout={self.timeout:g} is not finite"
+            )
+        self._idle = idle
         warm = None if cold else self._idle.pop()
         self.cold_starts += cold
         self.busy += 1
