@@ -200,6 +200,47 @@ def test_a_closed_table_refuses_every_call_with_the_familys_error() -> None:
             call()
 
 
+@pytest.mark.parametrize("outer", ["put", "delete"])
+@pytest.mark.parametrize("inner", ["put", "delete", "sweep", "close"])
+@pytest.mark.parametrize("verdict", [True, False])
+@pytest.mark.parametrize("on_file", [False, True])
+def test_a_condition_may_read_but_not_write_or_close_the_table(
+    tmp_path: Path, outer: str, inner: str, verdict: bool, on_file: bool
+) -> None:
+    """A write inside a condition would join the conditional write's transaction and be rolled
+    back with it when the condition fails (reported done, yet lost); a close would leave it on
+    a closed connection. Both are refused with the family's error, whatever the condition then
+    says; nothing is written and the table stays open. Reads inside a condition are fine."""
+    t = KeyValueTable(str(tmp_path / "t.db") if on_file else ":memory:", clock=ManualClock(10.0))
+    t.put({"pk": "a", "sk": "1", "v": 1})
+    t.put({"pk": "old", "sk": "1", "ttl": 1.0})
+    before = sorted(map(str, t.scan()))
+    inner_calls = {
+        "put": lambda: t.put({"pk": "audit", "sk": "1"}),
+        "delete": lambda: t.delete("a", "1"),
+        "sweep": t.sweep,
+        "close": t.close,
+    }
+    seen: list[Any] = []
+
+    def condition(old: dict[str, Any] | None) -> bool:
+        seen.append((old, t.get("a", "1"), len(t.query("a"))))  # reads are allowed
+        inner_calls[inner]()
+        return verdict
+
+    with pytest.raises(ServerlessError, match="inside a condition") as err:
+        if outer == "put":
+            t.put({"pk": "a", "sk": "1", "v": 2}, condition=condition)
+        else:
+            t.delete("a", "1", condition=condition)
+    assert not isinstance(err.value, ConditionFailed)
+    assert seen == [({"pk": "a", "sk": "1", "v": 1},) * 2 + (1,)]
+    assert sorted(map(str, t.scan())) == before  # nothing written, the table still open
+    t.put({"pk": "audit", "sk": "1"})  # outside a condition: a write as any other
+    assert t.get("audit", "1") == {"pk": "audit", "sk": "1"}
+    t.close()
+
+
 def test_the_phone_oracle_skips_a_patient_item_without_a_phone() -> None:
     items = [
         {"pk": "P#1", "sk": "PROFILE", "type": "patient", "patient": "1"},

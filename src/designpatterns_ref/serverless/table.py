@@ -14,6 +14,9 @@ never hold a writer up; a writer that finds the file locked by another waits up 
 ``busy_timeout`` seconds, then gets :class:`ServerlessUnavailable` with nothing written.
 Expired items are *not* hidden: like DynamoDB's TTL, deletion happens later (:meth:`sweep`), so
 readers compare the TTL themselves.
+A condition may read the table, but not write it or close it: such a call inside a condition
+raises :class:`ServerlessError` (a write would join the conditional write's transaction and be
+rolled back with it when the condition then failed: reported done, yet lost).
 :meth:`query` reads one partition of the table or of an index, by an index seek, never a scan
 (:meth:`query_plan` shows SQLite's plan). Trade-off: access patterns must be known up front;
 anything else is a scan. Cost: O(log n + k) per query, O(log n) per put.
@@ -103,6 +106,7 @@ class KeyValueTable:
         self.clock = clock
         self._lock = threading.RLock()
         self._closed = False
+        self._in_condition = False  # a condition is being evaluated (under the lock)
         try:
             self._db = sqlite3.connect(
                 path, check_same_thread=False, isolation_level=None, timeout=busy
@@ -139,6 +143,8 @@ class KeyValueTable:
             if self._closed:
                 reopen = f"KeyValueTable({shown(self.path, 60)})"
                 raise ServerlessError(f"{where}: the table is closed; open a new {reopen}")
+            if write:
+                self._refuse_in_condition(where)
             outer = write and not self._db.in_transaction  # a condition may read the table
             try:
                 if outer:
@@ -155,6 +161,21 @@ class KeyValueTable:
                 if outer and self._db.in_transaction:
                     self._db.execute("ROLLBACK")
                 raise ServerlessUnavailable(f"{where}: the database failed: {exc}") from exc
+
+    def _refuse_in_condition(self, where: str) -> None:
+        if self._in_condition:
+            raise ServerlessError(
+                f"{where}: refused inside a condition, which may only read the table (a write"
+                " there would share the conditional write's transaction and its rollback)"
+            )
+
+    def _holds(self, condition: Condition, old: dict[str, Any] | None) -> bool:
+        """``condition(old)``, with writes and close refused while it runs."""
+        self._in_condition = True
+        try:
+            return bool(condition(old))
+        finally:
+            self._in_condition = False
 
     def _check_item(self, item: object) -> tuple[str, list[Any]]:
         body = check_payload("item", item, max_bytes=400 * 1024)  # DynamoDB's item limit
@@ -198,14 +219,16 @@ class KeyValueTable:
             return self._row(db, pk, sk)
 
     def put(self, item: dict[str, Any], *, condition: Condition | None = None) -> None:
-        """Write ``item`` whole, if ``condition(current item or None)`` holds (atomically)."""
+        """Write ``item`` whole, if ``condition(current item or None)`` holds (atomically).
+        The condition may read the table; a write or close inside it raises
+        :class:`ServerlessError`."""
         body, keys = self._check_item(item)
         if condition is not None and not callable(condition):
             raise ServerlessTypeError(f"condition={shown(condition)} must be callable or None")
         with self._conn("KeyValueTable.put", write=True) as db:
             if condition is not None:
                 old = self._row(db, keys[0], keys[1])
-                if not condition(old):
+                if not self._holds(condition, old):
                     raise ConditionFailed(f"condition failed for {shown((keys[0], keys[1]))}", old)
             db.execute(
                 "INSERT OR REPLACE INTO items (body, pk, sk, gsi1pk, gsi1sk, gsi2pk, gsi2sk,"
@@ -221,7 +244,7 @@ class KeyValueTable:
             raise ServerlessTypeError(f"condition={shown(condition)} must be callable or None")
         with self._conn("KeyValueTable.delete", write=True) as db:
             old = self._row(db, pk, sk)
-            if condition is not None and not condition(old):
+            if condition is not None and not self._holds(condition, old):
                 raise ConditionFailed(f"condition failed for {shown((pk, sk))}", old)
             db.execute("DELETE FROM items WHERE pk=? AND sk=?", (pk, sk))
             return old is not None
@@ -280,7 +303,9 @@ class KeyValueTable:
 
     def close(self) -> None:
         """Close the SQLite connection. Closing twice does nothing; any other call after it
-        raises :class:`ServerlessError`."""
+        raises :class:`ServerlessError`, as does closing inside a condition (the conditional
+        write is then refused, nothing written)."""
         with self._lock:
+            self._refuse_in_condition("KeyValueTable.close")
             self._closed = True
             self._db.close()
