@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import dis
+import sqlite3
 import sys
 import threading
 import time
+from pathlib import Path
 from types import CodeType, FrameType
 from typing import Any
 
@@ -22,6 +24,8 @@ from designpatterns_ref.serverless import (
     IdempotencyFenced,
     IdempotencyInProgress,
     KeyValueTable,
+    ServerlessError,
+    ServerlessUnavailable,
 )
 
 
@@ -161,6 +165,59 @@ def test_a_killed_invocation_blocks_until_its_in_progress_timeout() -> None:
     assert idem.run(lambda e: "again", {"call": 7}) == "again"
     rec = idem.record({"call": 7})
     assert rec is not None and rec.status == COMPLETED and rec.response == "again"
+
+
+@pytest.mark.parametrize("name", ["expires_after", "in_progress_timeout"])
+def test_a_window_the_table_cannot_store_is_refused_at_construction(name: str) -> None:
+    """now + either window must stay a TTL the table stores (<= 1e15 epoch seconds): the
+    largest allowed works for a clock at today's epoch seconds; a larger one (a "never
+    expire" 10**15) is refused at once, naming the parameter, not on every later call."""
+    clock = ManualClock(1.8e9)
+    idem = layer(clock, **{name: 1e12})
+    assert idem.run(lambda e: "ok", {"call": 1}) == "ok"
+    for bad in (1e12 + 1e6, 10**15):
+        with pytest.raises(ServerlessError, match=f"^{name}=.*<= 1e\\+12"):
+            layer(clock, **{name: bad})
+
+
+@pytest.mark.parametrize("cause", ["locked", "clock"])
+def test_a_response_that_cannot_be_stored_keeps_the_claim_and_says_so(
+    tmp_path: Path, cause: str
+) -> None:
+    """Powertools' semantics: the handler ran, its response could not be stored; the caller
+    gets the family's error saying so, and the record stays INPROGRESS, so a duplicate is
+    refused until the in-progress timeout (not run again at once), then runs again."""
+    clock = ManualClock(100.0)
+    path = str(tmp_path / "t.db")
+    idem = Idempotency(
+        KeyValueTable(path, clock=clock, busy_timeout=0), clock=clock, in_progress_timeout=30
+    )
+    other = sqlite3.connect(path, isolation_level=None, timeout=0)
+    calls: list[int] = []
+
+    def handler(event: dict[str, Any]) -> str:
+        calls.append(1)
+        if len(calls) == 1:
+            if cause == "locked":
+                other.execute("BEGIN IMMEDIATE")  # another writer holds the file
+            else:
+                clock.advance(2e15)  # a clock reading no TTL can hold
+        return "booked"
+
+    kind = ServerlessUnavailable if cause == "locked" else ServerlessError
+    with pytest.raises(kind, match="handler ran but its response could not be stored"):
+        idem.run(handler, {"call": 1})
+    if cause == "locked":
+        other.execute("ROLLBACK")
+    else:
+        clock.set(110.0, allow_backwards=True)
+    rec = idem.record({"call": 1})
+    assert rec is not None and rec.status == INPROGRESS and calls == [1]
+    with pytest.raises(IdempotencyInProgress):
+        idem.run(handler, {"call": 1})
+    clock.set(130.001)
+    assert idem.run(handler, {"call": 1}) == "booked" and calls == [1, 1]
+    other.close()
 
 
 @pytest.mark.parametrize("a_ends", ["fails", "succeeds"])

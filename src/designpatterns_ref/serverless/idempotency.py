@@ -56,6 +56,7 @@ from designpatterns_ref.serverless.base import (
     ConditionFailed,
     ServerlessError,
     ServerlessTypeError,
+    ServerlessUnavailable,
     check_name,
     check_payload,
     check_seconds,
@@ -107,6 +108,9 @@ class Record:
 
 
 #: The attributes of a record item besides its expiration (stored in the table's TTL attribute).
+#: The longest ``expires_after`` and ``in_progress_timeout`` (about 31,700 years): now plus
+#: either stays within the 1e15 epoch seconds a table's TTL may hold.
+_MAX_WINDOW = 1e12
 _FIELDS = ("pk", "sk", "status", "in_progress_expiry", "response", "token")
 
 
@@ -154,9 +158,13 @@ class Idempotency:
                 f"table's ttl_attribute={shown(table.ttl_attribute)} is a field of the "
                 f"idempotency record ({', '.join(_FIELDS)}); give the table another"
             )
-        self.expires_after = check_seconds("expires_after", expires_after, positive=True)
+        # Bounded so that now + the window stays a TTL the table stores (at most 1e15 epoch
+        # seconds): a larger window would be accepted here and then fail every call.
+        self.expires_after = check_seconds(
+            "expires_after", expires_after, positive=True, high=_MAX_WINDOW
+        )
         self.in_progress_timeout = check_seconds(
-            "in_progress_timeout", in_progress_timeout, positive=True
+            "in_progress_timeout", in_progress_timeout, positive=True, high=_MAX_WINDOW
         )
         if key_fields is not None:
             if isinstance(key_fields, str) or not isinstance(key_fields, list | tuple):
@@ -307,7 +315,14 @@ class Idempotency:
             return False
 
     def run(self, handler: Callable[[dict[str, Any]], Any], event: dict[str, Any]) -> Any:
-        """Run ``handler(event)`` at most once per window; duplicates get the stored response."""
+        """Run ``handler(event)`` at most once per window; duplicates get the stored response.
+
+        If the handler ran but its response cannot be stored (the table failed), the call
+        raises :class:`ServerlessError` (:class:`ServerlessUnavailable` for a table failure)
+        saying so, and the record stays ``INPROGRESS``, as Powertools raises
+        ``IdempotencyPersistenceLayerError`` and leaves it: duplicates are refused until the
+        in-progress timeout, after which the handler runs again (deleting the record instead
+        would let an immediate retry repeat the side effect)."""
         if not callable(handler):
             raise ServerlessTypeError(f"handler={shown(handler)} must be callable")
         key = self.key(event)
@@ -325,6 +340,15 @@ class Idempotency:
             self._complete(key, response, claim.token)
         except IdempotencyFenced:
             self._count("_fenced")  # late: the response goes to this caller, the record stays
+        except ServerlessError as exc:  # the side effect happened: keep the claim, say so
+            kind = (
+                ServerlessUnavailable if isinstance(exc, ServerlessUnavailable) else ServerlessError
+            )
+            raise kind(
+                f"event {key[:12]}...: the handler ran but its response could not be stored "
+                f"({exc}); the record stays INPROGRESS until t={claim.in_progress_expiry}: a "
+                "duplicate before then is refused, one after runs the handler again"
+            ) from exc
         return response
 
     def wrap(self, handler: Callable[[dict[str, Any]], Any]) -> Callable[[dict[str, Any]], Any]:
