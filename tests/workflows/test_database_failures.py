@@ -1,5 +1,6 @@
-"""The SQLite step log and inbox turn their database's failures (a closed handle, a file
-another writer keeps locked) into WorkflowError naming the call, and change nothing."""
+"""The SQLite step log, inbox and food-delivery world turn their database's failures (a closed
+handle, a file another writer keeps locked) into WorkflowError naming the call, and change
+nothing."""
 
 from __future__ import annotations
 
@@ -8,7 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from designpatterns_ref.workflows import Event, Inbox, SQLiteLog, WorkflowError
+from designpatterns_ref.clock import ManualClock
+from designpatterns_ref.workflows import (
+    Event,
+    Inbox,
+    OrderScenario,
+    SQLiteLog,
+    WorkflowError,
+    World,
+)
 
 EVENT = Event("e1", "orders", "o1", (("total", 3),))
 
@@ -65,3 +74,31 @@ def test_an_inbox_given_a_closed_connection_is_refused() -> None:
     conn.close()
     with pytest.raises(WorkflowError, match=r"Inbox: the database is closed"):
         Inbox(conn)
+
+
+def test_a_world_closes_its_connection_and_then_refuses_with_the_familys_error(
+    tmp_path: Path,
+) -> None:
+    """``with World(path)`` closes the file's connection on leaving (not at garbage
+    collection); afterwards every call that reads or writes the ledger is refused with
+    WorkflowError, and the file keeps what was written."""
+    s = OrderScenario("o1", 100, True, 1.0, True, 1, False)
+    with World(tmp_path / "world.db", [s], clock=ManualClock()) as world:
+        world.charge("o1", "k1")
+        assert world.notify(EVENT)
+    with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+        world.conn.execute("SELECT 1")  # the connection itself is closed
+    world.close()  # twice: nothing
+    calls = {
+        r"World \(charge\)": lambda: world.charge("o1", "k2"),
+        r"World \(ticket\)": lambda: world.send_ticket("o1", "k3"),
+        r"World\.notify": lambda: world.notify(Event("e2", "orders", "o1", ())),
+        r"World\.effects": lambda: world.effects(),
+        r"World\.duplicates": lambda: world.duplicates(),
+    }
+    for where, call in calls.items():
+        with pytest.raises(WorkflowError, match=where + ".*closed"):
+            call()
+    again = World(tmp_path / "world.db", [s], clock=ManualClock())
+    assert again.effects() == ["charge:o1", "notify:o1"]
+    again.close()

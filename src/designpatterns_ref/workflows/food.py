@@ -41,6 +41,7 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 from designpatterns_ref.clock import Clock
@@ -158,6 +159,8 @@ class World:
     ``idempotent=False`` makes the providers ignore idempotency keys (to show what a crash
     between a side effect and its record then costs). The providers and the notifier share
     one connection behind one lock, so a relay thread may notify while a saga runs.
+    :meth:`close` (or leaving a ``with World(...)`` block) closes it; the providers, the
+    notifier and the ledger then refuse with :class:`WorkflowError`.
     """
 
     def __init__(
@@ -193,11 +196,35 @@ class World:
             self.conn.close()
             raise WorkflowError(f"World: path={shown(path, 80)} is not a database: {exc}") from None
         self._lock = threading.Lock()
+        self._closed = False
         from designpatterns_ref.workflows.outbox import Inbox
 
         self.inbox = Inbox(self.conn)
         #: Called with ``"effect:<kind>"`` after each side effect commits (a crash point).
         self.on_point: Callable[[str], object] | None = None
+
+    def close(self) -> None:
+        """Close the database connection. Closing twice does nothing."""
+        with self._lock:
+            self._closed = True
+            self.conn.close()
+
+    def __enter__(self) -> World:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _open(self, where: str) -> sqlite3.Connection:
+        """The connection (the caller holds the lock), refused once the world is closed."""
+        if self._closed:
+            raise WorkflowError(f"{where}: the world is closed")
+        return self.conn
 
     def scenario(self, order_id: str) -> OrderScenario:
         """The scenario of ``order_id``."""
@@ -212,7 +239,7 @@ class World:
         check_name("World", "key", idem_key)
         self.scenario(order_id)
         with self._lock:
-            conn = self.conn
+            conn = self._open(f"World ({kind})")
             conn.execute("BEGIN IMMEDIATE")
             if self.idempotent:
                 row = conn.execute(
@@ -285,6 +312,7 @@ class World:
             )
 
         with self._lock:  # the inbox shares the connection with the providers' effects
+            self._open("World.notify")
             return self.inbox.handle(event, send)
 
     # what happened
@@ -293,10 +321,11 @@ class World:
         if order_id is not None:
             check_name("World.effects", "order_id", order_id)
         with self._lock:
+            conn = self._open("World.effects")
             if order_id is None:
-                rows = self.conn.execute("SELECT key FROM ledger ORDER BY seq").fetchall()
+                rows = conn.execute("SELECT key FROM ledger ORDER BY seq").fetchall()
             else:
-                rows = self.conn.execute(
+                rows = conn.execute(
                     "SELECT key FROM ledger WHERE order_id = ? ORDER BY seq", (order_id,)
                 ).fetchall()
         return [r[0] for r in rows]
@@ -304,9 +333,11 @@ class World:
     def duplicates(self) -> dict[str, int]:
         """Ledger keys that happened more than once, with their counts."""
         with self._lock:
-            rows = self.conn.execute(
-                "SELECT key, COUNT(*) FROM ledger GROUP BY key HAVING COUNT(*) > 1"
-            ).fetchall()
+            rows = (
+                self._open("World.duplicates")
+                .execute("SELECT key, COUNT(*) FROM ledger GROUP BY key HAVING COUNT(*) > 1")
+                .fetchall()
+            )
         return {k: n for k, n in rows}
 
 
