@@ -84,3 +84,44 @@ def test_a_dropped_table_fails_a_postgres_read_with_our_error(call: str, pg_url:
     finally:
         log.close()
         PostgresEventLog(pg_url).close()  # makes the table again for the tests that follow
+
+
+def test_a_role_that_cannot_create_the_tables_fails_with_our_error(pg_url: str) -> None:
+    """The schema is made in the constructor: a role without CREATE on it gets the family's
+    error, and the constructor closes the connection it opened (none of the role's sessions
+    is left on the server)."""
+    import time
+
+    import psycopg
+    from psycopg.conninfo import make_conninfo
+
+    role = "capacity_no_create"
+    with psycopg.connect(pg_url, autocommit=True) as admin:
+        admin.execute(f"DROP SCHEMA IF EXISTS {role}_schema".encode())
+        admin.execute(f"DROP ROLE IF EXISTS {role}".encode())
+        admin.execute(f"CREATE ROLE {role} LOGIN".encode())
+        admin.execute(f"CREATE SCHEMA {role}_schema".encode())  # owned by admin: no CREATE
+        admin.execute(f"GRANT USAGE ON SCHEMA {role}_schema TO {role}".encode())
+    url = make_conninfo(pg_url, user=role, options=f"-csearch_path={role}_schema")
+    try:
+        with pytest.raises(CapacityError, match="InsufficientPrivilege"):
+            PostgresEventLog(url)
+        with psycopg.connect(pg_url, autocommit=True) as admin:
+            left = 1
+            for _ in range(100):  # the server ends a closed session a moment later
+                row = admin.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE usename = %s", (role,)
+                ).fetchone()
+                left = row[0] if row else 0
+                if left == 0:
+                    break
+                time.sleep(0.05)
+            assert left == 0
+    finally:
+        with psycopg.connect(pg_url, autocommit=True) as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s",
+                (role,),
+            )
+            admin.execute(f"DROP SCHEMA IF EXISTS {role}_schema".encode())
+            admin.execute(f"DROP ROLE IF EXISTS {role}".encode())

@@ -241,3 +241,17 @@ def test_no_thumbs_up_ties_with_no_review_at_all() -> None:
     providers = {"a-new": StarCounts(), "b-one-down": StarCounts.of([1]),
                  "z-three-down": StarCounts.of([1, 1, 1])}  # fmt: skip
     assert rank(providers, "wilson") == [(0.0, "a-new"), (0.0, "b-one-down"), (0.0, "z-three-down")]
+
+
+@settings(max_examples=150)
+@given(
+    st.floats(1, 5),
+    st.one_of(st.sampled_from([5e-324, 1e-323, 2.5e-308, 1e-300]), st.floats(0, 1e12)),
+)
+@example(1.5, 5e-324)  # 5e-324 * 1.5 rounds to 1e-323: the score was 2.0
+def test_no_reviews_score_the_prior_mean_whatever_its_weight(prior, weight) -> None:  # type: ignore[no-untyped-def]
+    """With no votes the weighted rating is the prior mean exactly, for a subnormal prior
+    weight too (whose product with the prior mean rounds), in every spelling of the formula."""
+    assert bayesian_average(StarCounts(), prior_mean=prior, prior_weight=weight) == prior
+    assert weighted_rating(3.0, 0, prior, weight) == prior
+    assert scorer("bayes", prior_mean=prior, prior_weight=weight)(StarCounts()) == prior

@@ -165,3 +165,24 @@ def test_the_postgres_lesson_leaves_a_blocks_table_of_the_users_alone(pg_url: st
     finally:
         with psycopg.connect(pg_url, autocommit=True) as conn:
             conn.execute("DROP TABLE IF EXISTS public.blocks")
+
+
+def test_a_postgres_lesson_the_database_refuses_is_our_error(pg_url: str) -> None:
+    """A server that cannot be reached, or a role without the right to create the scratch
+    schema: ShardingError naming the cause, not the driver's error."""
+    import psycopg
+    from psycopg.conninfo import make_conninfo
+
+    blocks = generate_blocks(200)
+    with pytest.raises(ShardingError, match=r"pg_url cannot run .*OperationalError"):
+        run_schema_lesson(blocks, engine="postgres", pg_url="postgresql://x@127.0.0.1:1/none")
+    role = "schema_lesson_no_create"
+    with psycopg.connect(pg_url, autocommit=True) as admin:
+        admin.execute(f"DROP ROLE IF EXISTS {role}".encode())
+        admin.execute(f"CREATE ROLE {role} LOGIN".encode())  # no CREATE on the database
+    try:
+        with pytest.raises(ShardingError, match=r"pg_url cannot run .*InsufficientPrivilege"):
+            run_schema_lesson(blocks, engine="postgres", pg_url=make_conninfo(pg_url, user=role))
+    finally:
+        with psycopg.connect(pg_url, autocommit=True) as admin:
+            admin.execute(f"DROP ROLE IF EXISTS {role}".encode())

@@ -324,8 +324,15 @@ class PostgresEventLog(EventLog):
             self._db = psycopg.connect(url)
         except psycopg.Error as exc:
             raise CapacityError(f"url cannot be opened: {type(exc).__name__}") from None
-        self._db.execute(_SCHEMA.format(serial="BIGSERIAL"))
-        self._db.commit()
+        try:  # a role without CREATE on the schema fails here: close what was opened
+            self._db.execute(_SCHEMA.format(serial="BIGSERIAL"))
+            self._db.commit()
+        except psycopg.Error as exc:
+            self._db.close()
+            why = str(exc).partition("\n")[0]  # the first line: the rest points into the DDL
+            raise CapacityError(
+                f"url cannot hold the log's tables: {type(exc).__name__}: {why}"
+            ) from None
         self.url = url
 
     def _conn(self) -> Any:

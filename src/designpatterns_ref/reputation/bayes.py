@@ -45,7 +45,7 @@ def weighted_rating(mean: float, votes: int, prior_mean: float, prior_weight: fl
     v = check_count("votes", votes)
     c = check_number("prior_mean", prior_mean, lo=-MAX_WEIGHT, hi=MAX_WEIGHT)
     m = check_number("prior_weight", prior_weight, lo=0.0, hi=MAX_WEIGHT)
-    if v + m == 0:
+    if v == 0:  # the prior alone: m * c / m is c, which a subnormal m would round away
         return c
     return (v * r + m * c) / (v + m)
 
@@ -59,6 +59,6 @@ def bayesian_average(
     c = check_number("prior_mean", prior_mean, lo=1.0, hi=5.0)
     m = check_number("prior_weight", prior_weight, lo=0.0, hi=MAX_WEIGHT)
     n = counts.n
-    if n + m == 0:
+    if n == 0:  # the prior alone: m * c / m is c, which a subnormal m would round away
         return c
     return (counts.total + m * c) / (n + m)

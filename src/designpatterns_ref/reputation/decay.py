@@ -8,11 +8,27 @@ half_life)``. The decayed mean is ``sum w_i s_i / sum w_i``, shrunk towards a pr
 Bayesian average (:mod:`.bayes`) so that decayed-away history falls back to the crowd's mean
 rather than to whatever the last review said.
 
-:class:`DecayingRating` keeps the two sums relative to a fixed origin time and scales them once
-per query (``2 ** (-(now - origin) / half_life)``), so adding a review is O(1) and no stored
-review is ever revisited; the origin moves forward when a review lands 64 half-lives after it, to
-keep the floats in range. Queries are meant for times at or after the reviews (a query far in the
-past of the origin is clamped). :func:`decayed_mean` is the same number computed the plain way, over every
+The weights themselves leave the float range (a review 1,100 half-lives old weighs less than the
+smallest float, one dated after ``now`` can weigh more than the largest), but only their ratios
+matter, so both functions here compute the formula without ever holding one:
+
+* the reviews' mean is taken with weights relative to the newest review, ``2 ** -((newest -
+  at) / half_life)``, each at most 1, the newest exactly 1: a weight that rounds to 0 there is
+  below 2 ** -1074 of the sum, so dropping it changes no digit;
+* the prior then mixes in through the ratio ``r = sum w_i / prior_weight`` at ``now``, taken
+  as a power of two, ``log2 r = log2(sum) - (now - newest) / half_life - log2(prior_weight)``,
+  and ``(mean r + prior_mean) / (r + 1)`` is evaluated on the side where ``2 ** -|log2 r|`` is
+  at most 1: no overflow, and an infinite span (``now - newest`` past the largest float, or a
+  subnormal ``half_life``) gives the limit, the mean or the prior mean.
+
+A span of times (``now - at``) past the largest float is measured in halves, so a huge
+``half_life`` still gives its finite number of half-lives. Nothing is clamped: the result is the
+formula's to the floats' rounding, for any finite times and any positive ``half_life``, with a
+query before, at or after the reviews.
+
+:class:`DecayingRating` keeps the two sums relative to its newest review (``origin``), scaling
+them down once when a newer review arrives, so adding a review is O(1) and no stored review is
+ever revisited. :func:`decayed_mean` is the same number computed the plain way, over every
 review (the reference the tests compare with).
 
 Complexity: O(1) per review and per query.
@@ -21,10 +37,11 @@ Complexity: O(1) per review and per query.
 >>> r.add(5, at=0.0)
 >>> round(r.score(now=0.0), 4), round(r.score(now=30 * 86_400.0), 4)
 (4.3333, 4.2)
-"""  # noqa: E501
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 
 from designpatterns_ref.errors import shown
@@ -37,8 +54,31 @@ from designpatterns_ref.reputation.base import (
 
 __all__ = ["DecayingRating", "decayed_mean"]
 
-_MOVE_AFTER = 64.0  # half-lives
-_LIMIT = 1_000.0
+
+def _half_lives(later: float, earlier: float, half_life: float) -> float:
+    """``(later - earlier) / half_life``, ``later >= earlier``: finite times whose difference
+    passes the largest float are measured in halves (then +inf only if the ratio is)."""
+    span = later - earlier
+    if math.isinf(span):
+        return (later * 0.5 - earlier * 0.5) / half_life * 2.0
+    return span / half_life
+
+
+def _shrunk(mean: float, weight: float, ago: float, prior_mean: float, m: float) -> float:
+    """``(mean W + prior_mean m) / (W + m)`` with ``W = weight * 2 ** -ago`` (``weight`` >= 1,
+    ``ago`` the half-lives from the newest review to now, any sign, possibly infinite), kept in
+    the stars' range 1..5, which it is in exactly and which rounding could step past by an ulp."""
+    if m == 0:
+        mixed = mean
+    else:
+        log2_ratio = math.log2(weight) - ago - math.log2(m)  # log2(W / m), never nan
+        if log2_ratio > 0:  # the reviews outweigh the prior: scale the prior's side down
+            q = 2.0**-log2_ratio
+            mixed = (mean + prior_mean * q) / (1.0 + q)
+        else:
+            q = 2.0**log2_ratio
+            mixed = (mean * q + prior_mean) / (q + 1.0)
+    return min(max(mixed, 1.0), 5.0)
 
 
 def decayed_mean(
@@ -64,26 +104,17 @@ def decayed_mean(
     for pair in pairs:
         if not isinstance(pair, tuple) or len(pair) != 2:
             raise ReputationTypeError(f"review={shown(pair, 60)} must be a (stars, at) pair")
-        items.append((check_stars("stars", pair[0]), -(t - check_number("at", pair[1])) / h))
+        items.append((check_stars("stars", pair[0]), check_number("at", pair[1])))
     if not items:
         return c
-    # Only ratios matter: (total + m c) / (weight + m) is unchanged when the weights and the
-    # prior's weight m are all scaled by 2 ** -shift. With no prior, measure the weights from
-    # the newest review, so reviews thousands of half-lives old still give their
-    # (equal-weighted) mean; with a prior, scale down only (a review dated after ``now`` has a
-    # weight above 1, which past about 1,024 half-lives no float holds).
-    newest = max(e for _, e in items)
-    shift = newest if m == 0 else max(newest, 0.0)
+    newest = max(at for _, at in items)
     weight = total = 0.0
-    for stars, exponent in items:
-        w = 2.0 ** max(-1_100.0, exponent - shift)
+    for stars, at in items:
+        w = 2.0 ** -_half_lives(newest, at, h)  # at most 1; the newest's is 1
         weight += w
         total += w * stars
-    if m:  # (then shift >= 0: the prior only scales down)
-        m *= 2.0 ** max(-1_100.0, -shift)
-    if weight + m == 0:
-        return c
-    return (total + m * c) / (weight + m)
+    ago = _half_lives(t, newest, h) if t >= newest else -_half_lives(newest, t, h)
+    return _shrunk(total / weight, weight, ago, c, m)
 
 
 class DecayingRating:
@@ -98,7 +129,7 @@ class DecayingRating:
         self.prior_mean = check_number("prior_mean", prior_mean, lo=1.0, hi=5.0)
         self.prior_weight = check_number("prior_weight", prior_weight, lo=0.0, hi=MAX_WEIGHT)
         self.origin: float | None = None
-        self.weight = 0.0  # sum of 2 ** ((at - origin) / half_life)
+        self.weight = 0.0  # sum of 2 ** ((at - origin) / half_life), origin the newest review
         self.total = 0.0  # the same, times the stars
         self.count = 0
 
@@ -106,15 +137,15 @@ class DecayingRating:
         """Add one review of ``stars`` given at time ``at``."""
         s = check_stars("stars", stars)
         t = check_number("at", at)
-        if self.origin is None:
+        if self.origin is None or t > self.origin:  # the newest review: it weighs 1 now
+            if self.origin is not None:
+                scale = 2.0 ** -_half_lives(t, self.origin, self.half_life)
+                self.weight *= scale
+                self.total *= scale
             self.origin = t
-        exponent = (t - self.origin) / self.half_life
-        if exponent > _MOVE_AFTER:  # keep 2 ** exponent far from overflow: move the origin
-            scale = 2.0 ** max(-_LIMIT, -exponent)
-            self.weight *= scale
-            self.total *= scale
-            self.origin, exponent = t, 0.0
-        w = 2.0 ** max(-_LIMIT, exponent)  # older than 1,000 half-lives weighs (almost) nothing
+            w = 1.0
+        else:
+            w = 2.0 ** -_half_lives(self.origin, t, self.half_life)
         self.weight += w
         self.total += w * s
         self.count += 1
@@ -124,10 +155,8 @@ class DecayingRating:
         t = check_number("now", now)
         if self.origin is None:
             return self.prior_mean
-        exponent = -(t - self.origin) / self.half_life
-        scale: float = 2.0 ** max(-_LIMIT, min(_MOVE_AFTER, exponent))
-        weight, total = self.weight * scale, self.total * scale
-        m = self.prior_weight
-        if weight + m == 0:
-            return self.prior_mean
-        return (total + m * self.prior_mean) / (weight + m)
+        h, origin = self.half_life, self.origin
+        ago = _half_lives(t, origin, h) if t >= origin else -_half_lives(origin, t, h)
+        return _shrunk(
+            self.total / self.weight, self.weight, ago, self.prior_mean, self.prior_weight
+        )

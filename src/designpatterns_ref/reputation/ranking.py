@@ -71,7 +71,7 @@ def scorer(
         def bayes(counts: StarCounts) -> float:
             a, b, d, e, f = counts.counts
             n = a + b + d + e + f
-            if n + m == 0:
+            if n == 0:  # the prior alone (m * c / m rounds off c for a subnormal m)
                 return c
             return (a + 2 * b + 3 * d + 4 * e + 5 * f + m * c) / (n + m)
 

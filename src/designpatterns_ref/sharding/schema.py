@@ -206,7 +206,8 @@ def run_schema_lesson(
     ``blocks`` is a non-empty list of blocks as :func:`generate_blocks` makes them;
     ``workspace``, ``page`` and ``before`` are ints (bound as query parameters), ``repeat`` an
     int from 1 to 1,000 (the median of that many runs is reported). Anything else raises
-    :class:`ShardingError` before a table is made.
+    :class:`ShardingError` before a table is made; so does a database error on PostgreSQL (a
+    server that cannot be reached, no right to create the schema).
     """
     _check_blocks(blocks)
     for name, value in (("workspace", workspace), ("page", page), ("before", before)):
@@ -304,13 +305,19 @@ def _run_postgres(
     import psycopg
 
     scratch = f"dpref_schema_{secrets.token_hex(6)}"
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {scratch}".encode())
-        try:
-            conn.execute(f"SET search_path TO {scratch}".encode())
-            return _measure_postgres(conn, blocks, layout, w, p, d, repeat)
-        finally:
-            conn.execute(f"DROP SCHEMA {scratch} CASCADE".encode())
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f"CREATE SCHEMA {scratch}".encode())
+            try:
+                conn.execute(f"SET search_path TO {scratch}".encode())
+                return _measure_postgres(conn, blocks, layout, w, p, d, repeat)
+            finally:
+                conn.execute(f"DROP SCHEMA {scratch} CASCADE".encode())
+    except psycopg.Error as exc:  # unreachable, or no right to create the scratch schema
+        why = str(exc).partition("\n")[0]
+        raise ShardingError(
+            f"pg_url cannot run the {layout!r} layout: {type(exc).__name__}: {why}"
+        ) from None
 
 
 def _measure_postgres(

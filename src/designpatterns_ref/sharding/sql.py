@@ -87,9 +87,15 @@ def _check(shard: object) -> str:
 
 
 class ShardDatabases:
-    """One database per shard; ``transaction(shard)`` yields a cursor-like ``execute``."""
+    """One database per shard; ``transaction(shard)`` yields a cursor-like ``execute``.
+
+    The driver's errors (``sqlite3.Error``, ``psycopg.Error``) do not leave this class: opening
+    a shard and running a transaction raise :class:`ShardingError` naming the shard and where
+    it lives (a transaction that fails is rolled back first, so it leaves nothing behind).
+    """
 
     placeholder = "?"
+    driver_errors: tuple[type[Exception], ...] = ()
 
     def __init__(self) -> None:
         self._local = threading.local()
@@ -105,6 +111,16 @@ class ShardDatabases:
     def _changes_ddl(self) -> str:  # pragma: no cover - interface
         raise NotImplementedError
 
+    def where(self, shard: str) -> str:  # pragma: no cover - interface
+        """Where the shard's database lives (a file, a database name), for error messages."""
+        raise NotImplementedError
+
+    def _failed(self, shard: str, doing: str, exc: BaseException) -> ShardingError:
+        return ShardingError(
+            f"{type(self).__name__}: shard={shown(shard)} at {shown(self.where(shard))} "
+            f"{doing}: {type(exc).__name__}: {str(exc).partition(chr(10))[0]}"
+        )
+
     def _conn(self, shard: str) -> Any:
         """This thread's connection to ``shard``: a new one if it has none, if the shard was
         dropped since (by any thread) or if its connection is closed or broken."""
@@ -118,7 +134,10 @@ class ShardDatabases:
             del conns[shard]
             with suppress(Exception):  # closing a connection to a database that is gone
                 conn.close()
-        conn = self._connect(shard)
+        try:
+            conn = self._connect(shard)
+        except self.driver_errors as exc:
+            raise self._failed(shard, "cannot be opened", exc) from None
         conns[shard] = (conn, generation)
         return conn
 
@@ -182,14 +201,18 @@ class ShardDatabases:
     def transaction(self, shard: str, *, serial: bool = False) -> Iterator[Any]:
         """A transaction on ``shard``; ``serial`` orders it with the shard's other writers."""
         conn = self._conn(shard)
-        run = Run(self, conn.cursor())
-        self._begin(conn, run, serial)
         try:
-            yield run
-        except BaseException:
-            conn.rollback()
-            raise
-        conn.commit()
+            run = Run(self, conn.cursor())
+            self._begin(conn, run, serial)
+            try:
+                yield run
+            except BaseException:
+                with suppress(*self.driver_errors):  # a broken connection cannot roll back
+                    conn.rollback()
+                raise
+            conn.commit()
+        except self.driver_errors as exc:
+            raise self._failed(shard, "failed a transaction", exc) from None
 
     def _begin(self, conn: Any, run: Any, serial: bool) -> None:
         pass
@@ -237,8 +260,13 @@ class SQLiteShards(ShardDatabases):
         if not is_dir:
             raise ShardingError(f"folder={shown(folder)} is not a folder")
 
+    driver_errors = (sqlite3.Error,)
+
     def path(self, shard: str) -> Path:
         return self.folder / f"{_check(shard)}.db"
+
+    def where(self, shard: str) -> str:
+        return str(self.path(shard))
 
     def _connect(self, shard: str) -> Any:
         path = self.path(shard)
@@ -291,6 +319,9 @@ class PostgresShards(ShardDatabases):
             raise ShardingError(f"admin_url={shown(admin_url)} must be a postgresql:// URL")
         if not isinstance(prefix, str) or not re.fullmatch(r"[a-z][a-z0-9_]{0,20}", prefix):
             raise ShardingError(f"prefix={shown(prefix)} must be a short lower-case identifier")
+        import psycopg
+
+        self.driver_errors = (psycopg.Error,)
         self.admin_url = admin_url
         self.prefix = prefix
 
@@ -300,14 +331,24 @@ class PostgresShards(ShardDatabases):
     def url(self, shard: str) -> str:
         return f"{self.admin_url.rsplit('/', 1)[0]}/{self.database(shard)}"
 
+    def where(self, shard: str) -> str:
+        return f"database {self.database(shard)}"
+
     _table_probe = "SELECT 1 FROM pg_tables WHERE schemaname = current_schema() AND tablename = ?"
 
-    def _admin(self, statement: str, params: Sequence[Any] = ()) -> list[Any]:
+    def _admin(self, shard: str, statement: str, params: Sequence[Any] = ()) -> list[Any]:
+        """Run ``statement`` (about ``shard``'s database) through the admin URL; a database
+        that already exists is left alone (``CREATE DATABASE`` has no ``IF NOT EXISTS``)."""
         import psycopg
 
-        with psycopg.connect(self.admin_url, autocommit=True) as conn:
-            cur = conn.execute(statement.encode(), tuple(params) or None)
-            return list(cur.fetchall()) if cur.description else []
+        try:
+            with psycopg.connect(self.admin_url, autocommit=True) as conn:
+                cur = conn.execute(statement.encode(), tuple(params) or None)
+                return list(cur.fetchall()) if cur.description else []
+        except psycopg.errors.DuplicateDatabase:
+            return []
+        except psycopg.Error as exc:
+            raise self._failed(shard, "cannot be managed through admin_url", exc) from None
 
     def exists(self, shard: str) -> bool:
         """True at once if this thread holds a usable connection to the shard (made since its
@@ -316,7 +357,9 @@ class PostgresShards(ShardDatabases):
         current = cached is not None and cached[1] == self._generation.get(shard, 0)
         if current and self._usable(cached[0]):
             return True
-        rows = self._admin("SELECT 1 FROM pg_database WHERE datname = %s", (self.database(shard),))
+        rows = self._admin(
+            shard, "SELECT 1 FROM pg_database WHERE datname = %s", (self.database(shard),)
+        )
         return bool(rows)
 
     def _connect(self, shard: str) -> Any:
@@ -331,11 +374,8 @@ class PostgresShards(ShardDatabases):
         )
 
     def create(self, shard: str, *, fence: str | None = None) -> None:
-        import psycopg
-
         _check_fence(fence)  # before the database is made: a refused call changes nothing
-        with suppress(psycopg.errors.DuplicateDatabase):
-            self._admin(f"CREATE DATABASE {self.database(shard)}")
+        self._admin(shard, f"CREATE DATABASE {self.database(shard)}")
         super().create(shard, fence=fence)
 
     def _begin(self, conn: Any, run: Any, serial: bool) -> None:
@@ -347,4 +387,4 @@ class PostgresShards(ShardDatabases):
 
     def drop(self, shard: str) -> None:
         self._forget(_check(shard))
-        self._admin(f"DROP DATABASE IF EXISTS {self.database(shard)} WITH (FORCE)")
+        self._admin(shard, f"DROP DATABASE IF EXISTS {self.database(shard)} WITH (FORCE)")
