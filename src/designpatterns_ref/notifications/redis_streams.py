@@ -54,7 +54,6 @@ from designpatterns_ref.notifications.base import (
     LANES,
     Deliverer,
     NotificationError,
-    QueueUnavailable,
     check_seconds,
 )
 from designpatterns_ref.notifications.queues import (
@@ -71,7 +70,6 @@ from designpatterns_ref.notifications.redis_dedup import (
     RedisDedup,
     _client,
     _s,
-    _store_failure,
     _unavailable,
 )
 
@@ -192,10 +190,16 @@ class RedisStreamQueue:
         self._put_delayed = self.r.register_script(_PUT_DELAYED)
         self._move = self.r.register_script(_MOVE_DUE)
         self._take = self.r.register_script(_TAKE)
-        self._make_group()
+        with _unavailable("RedisStreamQueue", self.name):
+            self._make_group()
 
     def _make_group(self) -> None:
-        """``XGROUP CREATE ... MKSTREAM`` on each lane (a group that exists already: nothing)."""
+        """``XGROUP CREATE ... MKSTREAM`` on each lane (a group that exists already: nothing).
+
+        A lane's key that holds another type (WRONGTYPE) is a misconfiguration and raises
+        :class:`~designpatterns_ref.notifications.NotificationError`; a server that is down
+        raises :class:`~designpatterns_ref.notifications.QueueUnavailable` (through the
+        caller's ``_unavailable``), which a worker waits out."""
         for stream in self.streams(self.name):
             try:
                 self.r.xgroup_create(stream, self.group, id="0", mkstream=True)
@@ -229,15 +233,11 @@ class RedisStreamQueue:
         :class:`~designpatterns_ref.notifications.QueueUnavailable` (nothing added)."""
         check_put("RedisStreamQueue.put", item, lane, at)
         body = encode("RedisStreamQueue.put", item)
-        try:
+        with _unavailable("RedisStreamQueue.put", self.name):
             if at:
                 self._put_delayed(keys=[self.delayed, self._seq], args=[at, lane, body])
             else:
                 self.r.xadd(f"{self.name}:{lane}", {"d": body})
-        except Exception as exc:
-            if _store_failure(exc):
-                raise QueueUnavailable(f"RedisStreamQueue.put: {shown(self.name)}: {exc}") from exc
-            raise
 
     def put_many(self, items: Sequence[Item], *, lane: str = "normal") -> None:
         """XADD several items in one MULTI/EXEC (one round trip): all of them or none.
@@ -363,7 +363,10 @@ class RedisStreamQueue:
         does not roll back: a server out of memory refuses the settle script inside it while
         the XACK and XDEL (which free memory) still run, and that raises ``QueueUnavailable``
         too, with the take acked and not settled. Calling ``ack_settled`` again settles it (the
-        acks are no-ops by then): the :class:`~.send.Sender` does, before its next take.
+        acks are no-ops by then): the :class:`~.send.Sender` does, before its next take. A key
+        of the wrong type refuses the settle script the same way (it writes nothing) and raises
+        :class:`~designpatterns_ref.notifications.NotificationError`: a misconfiguration,
+        which waiting does not mend.
         """
         where = "RedisStreamQueue.ack_settled"
         checked = self._tickets(where, tickets)
