@@ -144,3 +144,51 @@ def test_a_step_that_meets_a_key_of_the_wrong_type_changes_nothing(
         calls[step]()
     assert _snapshot(r) == before  # the oracle: a refused step changes nothing
     r.close()
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    wrong=st.sampled_from(["high", "normal", "delayed", "claimed", "delayed:seq"]),
+    due=st.sampled_from(["high", "normal"]),
+    call=st.sampled_from(["take", "put_delayed"]),
+)
+def test_a_queue_step_that_meets_a_key_of_the_wrong_type_changes_nothing(
+    redis_url: str, wrong: str, due: str, call: str
+) -> None:
+    """A take promoted due retries and claimed idle entries before a later command met a lane of
+    the wrong type; a delayed put counted its put number before a delayed set of the wrong type."""
+    import redis
+
+    from designpatterns_ref.notifications.redis_streams import RedisStreamQueue
+
+    r = redis.Redis.from_url(redis_url)
+    r.flushdb()
+    q = RedisStreamQueue(r, "t", claim_idle=0.001)
+    q.put({"n": 1}, lane="high")
+    q.put({"n": 2})
+    q.take(2, 1.0)  # both pending: the next take reclaims them (idle for 1 ms)
+    q.put({"n": 3}, lane=due, at=5.0)
+    q.take(1, 1.0)  # the cursors' hash exists
+    time.sleep(0.01)
+    r.delete(f"t:{wrong}")
+    r.sadd(f"t:{wrong}", "x")  # a set: the wrong type for every key of the queue
+    uses = {
+        "take": ("high", "normal", "delayed", "claimed"),
+        "put_delayed": ("delayed", "delayed:seq"),
+    }
+    step = (
+        (lambda: q.take(10, 10.0))
+        if call == "take"
+        else (lambda: q.put({"n": 4}, lane=due, at=6.0))
+    )
+    if wrong not in uses[call]:
+        step()  # none of its keys
+        r.close()
+        return
+    before = _snapshot(r)
+    with pytest.raises(NotificationError, match=r"RedisStreamQueue\.\w+: 't'.*WRONGTYPE"):
+        step()
+    assert _snapshot(r) == before
+    r.close()

@@ -67,6 +67,7 @@ from designpatterns_ref.notifications.queues import (
 )
 from designpatterns_ref.notifications.redis_dedup import (
     _SETTLE,
+    _TYPES,
     RedisDedup,
     _client,
     _s,
@@ -81,9 +82,15 @@ CLAIM_CALLS = 2
 """The most ``XAUTOCLAIM`` calls a take makes on each lane (each scans at most ten times the
 take's size of pending entries), so one take never scans a long pending list at once."""
 
-# KEYS: the delayed set, the high stream, the normal stream. ARGV: now, n. Moves the first n due
-# entries (by due time, ties by member: lane name, then put number) to the end of their stream.
-_PROMOTE = """
+# KEYS: the delayed set, the high stream, the normal stream (and, for a take, the cursors' hash).
+# ARGV: now, n. Moves the first n due entries (by due time, ties by member: lane name, then put
+# number) to the end of their stream. A key of the wrong type is refused before any write (Redis
+# keeps a failing script's earlier writes).
+_PROMOTE = (
+    _TYPES
+    + """
+local e = wrong_type(1, 'zset', 1) or wrong_type(2, 'stream', 3) or wrong_type(4, 'hash')
+if e then return e end
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
 for _, m in ipairs(due) do
   local lane, body = string.match(m, '^(%a+)\\n[^\\n]*\\n(.*)$')
@@ -93,18 +100,24 @@ for _, m in ipairs(due) do
   redis.call('ZREM', KEYS[1], m)
 end
 """
+)
 
 _MOVE_DUE = _PROMOTE + "return #due\n"
 
 # KEYS: the delayed set, its put counter. ARGV: due time, lane, body. The member is the lane,
 # the put's number (16 hex digits: their order is the numbers'), then the body: members due at
 # one time sort high lane first, then in put order, and two equal bodies stay two members.
-_PUT_DELAYED = """
+_PUT_DELAYED = (
+    _TYPES
+    + """
+local e = wrong_type(1, 'zset', 1) or wrong_type(2, 'string', 2)
+if e then return e end
 local n = redis.call('INCR', KEYS[2])
 local member = ARGV[2] .. '\\n' .. string.format('%016x', n) .. '\\n' .. ARGV[3]
 redis.call('ZADD', KEYS[1], ARGV[1], member)
 return n
 """
+)
 
 # A whole take in one call: promote due retries, then XAUTOCLAIM each lane (high first) for
 # entries idle at least ARGV[5] ms, then XREADGROUP each lane for new ones, asking each command
