@@ -192,3 +192,38 @@ def test_a_queue_step_that_meets_a_key_of_the_wrong_type_changes_nothing(
         step()
     assert _snapshot(r) == before
     r.close()
+
+
+@pytest.mark.parametrize("wrong", ["c:collapse", "c:collapse:order"])
+@pytest.mark.parametrize("step", ["update", "record", "delete"])
+def test_a_collapse_step_that_meets_a_key_of_the_wrong_type_changes_nothing(
+    redis_url: str, wrong: str, step: str
+) -> None:
+    """``update`` and ``del`` ran as MULTI/EXEC, which Redis does not roll back: an orders hash
+    of the wrong type let the keys hash change, and a keys hash of the wrong type let the
+    orders be forgotten."""
+    import redis
+
+    from designpatterns_ref.notifications.redis_collapse import RedisCollapseKeys
+
+    r = redis.Redis.from_url(redis_url)
+    r.flushdb()
+    c = RedisCollapseKeys(r, "c")
+    c.record({("tok", "ck"): ((1.0, 1), "k1"), ("tok", "other"): ((1.0, 2), "k2")})
+    kept = dict(r.hgetall(wrong))
+    r.delete(wrong)
+    r.sadd(wrong, "x")  # a set: the wrong type for either hash
+    before = _snapshot(r)
+    calls = {
+        "update": lambda: c.update({("tok", "ck"): "k3", ("tok", "new"): "k4"}),
+        "record": lambda: c.record({("tok", "ck"): ((2.0, 1), "k3")}),
+        "delete": lambda: c.__delitem__(("tok", "ck")),
+    }
+    with pytest.raises(NotificationError, match=r"RedisCollapseKeys\.\w+: 'c'.*WRONGTYPE"):
+        calls[step]()
+    assert _snapshot(r) == before
+    r.delete(wrong)
+    if kept:
+        r.hset(wrong, mapping=kept)
+    calls[step]()  # the right type again: the step goes through
+    r.close()
