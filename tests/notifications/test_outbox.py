@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from pathlib import Path
 
 import pytest
@@ -211,3 +212,22 @@ def test_a_closed_outbox_raises_queue_unavailable(tmp_path: Path) -> None:
     for call in (box.pending, box.failed, lambda: box.relay(p), box.transaction().__enter__):
         with pytest.raises(QueueUnavailable, match=r"Outbox\.\w+: .*shop\.db"):
             call()
+
+
+def test_an_outbox_whose_upgrade_fails_is_refused_and_closed(tmp_path: Path) -> None:
+    """The ``error`` column was added outside the setup's error mapping: a file whose
+    ``outbox`` cannot take it (here a view) raised a bare sqlite3 error, connection open."""
+    import sqlite3
+
+    path = tmp_path / "view.db"
+    db = sqlite3.connect(path)
+    db.execute("CREATE VIEW outbox AS SELECT 1 AS id, 'k' AS key, '{}' AS body, 0 AS published")
+    db.commit()
+    db.close()
+    with pytest.raises(NotificationError, match=r"Outbox: path=.*not a usable database"):
+        Outbox(str(path))
+    handles = 0
+    for fd in os.listdir("/proc/self/fd") if os.path.isdir("/proc/self/fd") else []:
+        with contextlib.suppress(OSError):
+            handles += os.readlink(f"/proc/self/fd/{fd}") == str(path)
+    assert handles == 0

@@ -104,13 +104,13 @@ class Outbox:
                 "body TEXT, published INTEGER NOT NULL DEFAULT 0, error TEXT)"
             )
             columns = {row[1] for row in self.db.execute("PRAGMA table_info(outbox)")}
-        except sqlite3.DatabaseError as exc:
+            if "error" not in columns:  # an outbox written before failed rows were kept apart
+                self.db.execute("ALTER TABLE outbox ADD COLUMN error TEXT")
+        except sqlite3.Error as exc:
             self.db.close()
             raise NotificationError(
                 f"Outbox: path={shown(path)} is not a usable database: {exc}"
             ) from None
-        if "error" not in columns:  # an outbox written before failed rows were kept apart
-            self.db.execute("ALTER TABLE outbox ADD COLUMN error TEXT")
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
