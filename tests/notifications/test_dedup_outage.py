@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from designpatterns_ref.notifications import QueueUnavailable
+from designpatterns_ref.notifications import NotificationError, QueueUnavailable
 
 CALLS: dict[str, Callable[[Any], object]] = {
     "claim": lambda d: d.claim("m3"),
@@ -69,11 +69,12 @@ def test_redis_queue_take_after_a_flush_with_nothing_put(own_redis: Any) -> None
 
 
 def test_redis_queue_keeps_other_errors(own_redis: Any) -> None:
-    """Only NOGROUP makes the group again: a key of the wrong type stays an outage error."""
+    """Only NOGROUP makes the group again: a key of the wrong type is a misconfiguration
+    (NotificationError; an outage error would have a worker retry it for ever)."""
     from designpatterns_ref.notifications.redis_streams import RedisStreamQueue
 
     q = RedisStreamQueue(own_redis.url, "typed")
     q.r.delete("typed:high")
     q.r.set("typed:high", "x")
-    with pytest.raises(QueueUnavailable, match="WRONGTYPE"):
+    with pytest.raises(NotificationError, match="WRONGTYPE"):
         q.take(10, 0.0)

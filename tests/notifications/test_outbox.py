@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from pathlib import Path
 
 import pytest
@@ -168,3 +169,65 @@ def test_replaying_an_accepted_row_after_a_template_change_is_a_no_op(
     # a new key still meets the new template's checks
     with pytest.raises(NotificationError):
         p.accept(Notification("order-o2", "shipped", ("ada",), {"id": "o2"}, ("fcm",)))
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    user=st.text(max_size=4),
+    var=st.text(max_size=4),
+    channel=st.text(max_size=4),
+)
+@example(user="ada", var="\ud800", channel="fcm")  # a lone surrogate: JSON escapes it
+def test_add_refuses_exactly_the_text_utf8_cannot_hold(
+    tmp_path_factory: pytest.TempPathFactory, user: str, var: str, channel: str
+) -> None:
+    """The check encoded ``json.dumps`` output, whose escapes are always ASCII: a lone
+    surrogate was written into the outbox, and the relay failed on it."""
+    box = Outbox(str(tmp_path_factory.mktemp("utf8") / "o.db"))
+    ok = all(map(_utf8, (user, var, channel)))  # the oracle
+    with box.transaction() as tx:
+        if ok:
+            box.add(tx, key="k", template="t", users=(user,), vars={"v": var}, channels=(channel,))
+        else:
+            with pytest.raises(NotificationError, match="not valid UTF-8"):
+                box.add(tx, key="k", template="t", users=(user,), vars={"v": var},
+                        channels=(channel,))  # fmt: skip
+    assert box.pending() == (1 if ok else 0)
+    box.close()
+
+
+def test_a_closed_outbox_raises_queue_unavailable(tmp_path: Path) -> None:
+    from designpatterns_ref.notifications import QueueUnavailable
+
+    box, p = shop(tmp_path)
+    box.close()
+    for call in (box.pending, box.failed, lambda: box.relay(p), box.transaction().__enter__):
+        with pytest.raises(QueueUnavailable, match=r"Outbox\.\w+: .*shop\.db"):
+            call()
+
+
+def test_an_outbox_whose_upgrade_fails_is_refused_and_closed(tmp_path: Path) -> None:
+    """The ``error`` column was added outside the setup's error mapping: a file whose
+    ``outbox`` cannot take it (here a view) raised a bare sqlite3 error, connection open."""
+    import sqlite3
+
+    path = tmp_path / "view.db"
+    db = sqlite3.connect(path)
+    db.execute("CREATE VIEW outbox AS SELECT 1 AS id, 'k' AS key, '{}' AS body, 0 AS published")
+    db.commit()
+    db.close()
+    with pytest.raises(NotificationError, match=r"Outbox: path=.*not a usable database"):
+        Outbox(str(path))
+    handles = 0
+    for fd in os.listdir("/proc/self/fd") if os.path.isdir("/proc/self/fd") else []:
+        with contextlib.suppress(OSError):
+            handles += os.readlink(f"/proc/self/fd/{fd}") == str(path)
+    assert handles == 0

@@ -119,3 +119,26 @@ def test_quiet_hours_take_exactly_two_ascii_digits_each_side(text: str) -> None:
     else:
         q = QuietHours(text, "08:30" if text != "08:30" else "09:00")
         assert (q.start.hour, q.start.minute) == want
+
+
+@settings(max_examples=150, deadline=None)
+@example(tz="UTC", back=0, start=22 * 60, end=7 * 60)
+@given(
+    tz=st.sampled_from(ZONES),
+    back=st.integers(0, 2 * 86400),
+    start=st.integers(0, 24 * 60 - 1),
+    end=st.integers(0, 24 * 60 - 1),
+)
+def test_next_allowed_near_the_last_time_it_takes(tz: str, back: int, start: int, end: int) -> None:
+    """A ``t`` near 1e11 whose window ends past 1e11: the searches tried their candidates with
+    the checked ``is_quiet`` and refused a ``t`` the caller never passed."""
+    from zoneinfo import ZoneInfo
+
+    if start == end:
+        return
+    q = QuietHours(f"{start // 60:02}:{start % 60:02}", f"{end // 60:02}:{end % 60:02}")
+    t = 1e11 - back
+    fast = q.next_allowed(t, tz)
+    assert fast == q.next_allowed_scan(t, tz)
+    wall = datetime.fromtimestamp(fast, ZoneInfo(tz)).time()
+    assert not q._wall_quiet(wall) and fast >= t

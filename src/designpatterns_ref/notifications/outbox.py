@@ -40,7 +40,12 @@ from collections.abc import Iterator, Mapping
 from typing import Any, Protocol
 
 from designpatterns_ref.errors import shown
-from designpatterns_ref.notifications.base import Notification, NotificationError, check_name
+from designpatterns_ref.notifications.base import (
+    Notification,
+    NotificationError,
+    QueueUnavailable,
+    check_name,
+)
 from designpatterns_ref.notifications.queues import check_path
 
 __all__ = ["Outbox"]
@@ -66,6 +71,16 @@ def _check_pipeline(where: str, pipeline: object, *, validates: bool = False) ->
         )
 
 
+@contextlib.contextmanager
+def _store(where: str, path: str) -> Iterator[None]:
+    """Raise the database failing in the block (locked, disk full, closed) as
+    :class:`~.base.QueueUnavailable`, as :class:`~.queues.SQLiteQueue` does."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise QueueUnavailable(f"{where}: {shown(path)}: {exc}") from exc
+
+
 class Outbox:
     """An ``outbox`` table beside the producer's own tables in one SQLite database.
 
@@ -89,18 +104,19 @@ class Outbox:
                 "body TEXT, published INTEGER NOT NULL DEFAULT 0, error TEXT)"
             )
             columns = {row[1] for row in self.db.execute("PRAGMA table_info(outbox)")}
-        except sqlite3.DatabaseError as exc:
+            if "error" not in columns:  # an outbox written before failed rows were kept apart
+                self.db.execute("ALTER TABLE outbox ADD COLUMN error TEXT")
+        except sqlite3.Error as exc:
             self.db.close()
             raise NotificationError(
                 f"Outbox: path={shown(path)} is not a usable database: {exc}"
             ) from None
-        if "error" not in columns:  # an outbox written before failed rows were kept apart
-            self.db.execute("ALTER TABLE outbox ADD COLUMN error TEXT")
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """A transaction on the producer's database: commit on success, roll back on error."""
-        self.db.execute("BEGIN IMMEDIATE")
+        with _store("Outbox.transaction", self.path):
+            self.db.execute("BEGIN IMMEDIATE")
         try:
             yield self.db
         except BaseException:
@@ -139,10 +155,12 @@ class Outbox:
             raise NotificationError(f"Outbox.add: channels={shown(channels)} must be a tuple")
         if not isinstance(lane, str):
             raise NotificationError(f"Outbox.add: lane={shown(lane)} must be a lane name")
-        try:
-            json.dumps([users, vars, channels, lane]).encode("utf-8")
+        try:  # ensure_ascii=False: an escaped lone surrogate would pass, then fail at relay
+            json.dumps([users, vars, channels, lane], ensure_ascii=False).encode("utf-8")
         except UnicodeEncodeError:
-            raise NotificationError("Outbox.add: the notification is not valid UTF-8") from None
+            raise NotificationError(
+                "Outbox.add: users, vars, channels or lane is not valid UTF-8"
+            ) from None
         if self.pipeline is not None:
             note = Notification(key, template, users, dict(vars or {}), channels, lane=lane)
             self.pipeline.validate(note)
@@ -158,16 +176,20 @@ class Outbox:
         )
 
     def pending(self) -> int:
-        """Rows not yet published (failed rows are not pending: see :meth:`failed`)."""
-        row = self.db.execute("SELECT count(*) FROM outbox WHERE published = ?", (PENDING,))
-        return int(row.fetchone()[0])
+        """Rows not yet published (failed rows are not pending: see :meth:`failed`). A
+        database that fails (locked, closed) raises :class:`~.base.QueueUnavailable`."""
+        with _store("Outbox.pending", self.path):
+            row = self.db.execute("SELECT count(*) FROM outbox WHERE published = ?", (PENDING,))
+            return int(row.fetchone()[0])
 
     def failed(self) -> list[tuple[str, str]]:
-        """The rows the pipeline refused, in order: ``(key, the refusal's message)``."""
-        rows = self.db.execute(
-            "SELECT key, error FROM outbox WHERE published = ? ORDER BY id", (FAILED,)
-        )
-        return [(str(key), str(error)) for key, error in rows]
+        """The rows the pipeline refused, in order: ``(key, the refusal's message)``. A
+        database that fails (locked, closed) raises :class:`~.base.QueueUnavailable`."""
+        with _store("Outbox.failed", self.path):
+            rows = self.db.execute(
+                "SELECT key, error FROM outbox WHERE published = ? ORDER BY id", (FAILED,)
+            )
+            return [(str(key), str(error)) for key, error in rows]
 
     def relay(self, pipeline: _Accepts, *, crash_after_accept: int | None = None) -> int:
         """Accept every pending row in order and mark it; return rows published.
@@ -191,9 +213,10 @@ class Outbox:
                 f"Outbox.relay: crash_after_accept={shown(crash_after_accept)} must be None or an "
                 "int >= 1"
             )
-        rows = self.db.execute(
-            "SELECT id, key, body FROM outbox WHERE published = ? ORDER BY id", (PENDING,)
-        ).fetchall()
+        with _store("Outbox.relay", self.path):
+            rows = self.db.execute(
+                "SELECT id, key, body FROM outbox WHERE published = ? ORDER BY id", (PENDING,)
+            ).fetchall()
         done = 0
         for row_id, key, text in rows:
             body: dict[str, Any] = json.loads(text)

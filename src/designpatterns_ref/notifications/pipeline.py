@@ -299,12 +299,16 @@ class Pipeline:
         a template replaced later changes no notification accepted before.
         The key is recorded only once the accepted queue took the item: a queue whose store is
         down raises :class:`~.base.QueueUnavailable`, the key stays unseen and a retry of the
-        same call enqueues it.
+        same call enqueues it. A clock reading the queues' ``take`` refuses (outside
+        (0, 1e11] epoch seconds, other than 0) raises
+        :class:`~.base.NotificationError` with nothing queued or recorded.
         """
         if isinstance(n, Notification) and isinstance(n.key, str) and n.key in self.keys:
             return False
         bodies = self._bodies(n)  # rendered now: a template replaced later changes no body
         now = read_seconds(self.clock, NotificationError, "Pipeline.accept")
+        if now != 0.0:  # the readings a take accepts: else the item would be stuck in the queue
+            check_seconds("Pipeline.accept", "the clock's reading now", now, high=1e11)
         item = {
             "key": n.key,
             "b": bodies,

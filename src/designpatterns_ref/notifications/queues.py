@@ -307,20 +307,31 @@ class SQLiteQueue:
         check_path("SQLiteQueue", path)
         if not isinstance(name, str) or not name.isidentifier() or len(name) > 60:
             raise NotificationError(f"SQLiteQueue: name={shown(name)} must be an identifier")
+        if name.lower().startswith("sqlite_"):
+            raise NotificationError(
+                f"SQLiteQueue: name={shown(name)} must not begin with 'sqlite_' (SQLite keeps "
+                "those names for itself)"
+            )
         self.lease = check_seconds("SQLiteQueue", "lease", lease, high=86400.0)
         self.path, self.name = path, name
         self._table = f'"{name}"'  # quoted: an identifier may still be an SQL keyword (NULL)
-        try:
-            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-            self._db.execute("PRAGMA journal_mode=WAL")
+        db = None
+        try:  # the whole setup: a failure closes the connection and raises NotificationError
+            db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute(
+                f"CREATE TABLE IF NOT EXISTS {self._table} (id INTEGER PRIMARY KEY, lane INTEGER, "
+                "at REAL, leased REAL NOT NULL DEFAULT 0, item TEXT)"
+            )
+            db.execute(f'CREATE INDEX IF NOT EXISTS "{name}_due" ON {self._table} (lane, at)')
         except sqlite3.Error as exc:
-            raise NotificationError(f"SQLiteQueue: cannot open path={shown(path)}: {exc}") from None
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute(
-            f"CREATE TABLE IF NOT EXISTS {self._table} (id INTEGER PRIMARY KEY, lane INTEGER, "
-            "at REAL, leased REAL NOT NULL DEFAULT 0, item TEXT)"
-        )
-        self._db.execute(f'CREATE INDEX IF NOT EXISTS "{name}_due" ON {self._table} (lane, at)')
+            if db is not None:
+                db.close()
+            raise NotificationError(
+                f"SQLiteQueue: cannot open path={shown(path)} with name={shown(name)}: {exc}"
+            ) from None
+        self._db = db
 
     def put(self, item: Item, *, lane: str = "normal", at: float = 0.0) -> None:
         """Add ``item`` (stored as JSON: what JSON cannot hold is refused) to ``lane``, due at

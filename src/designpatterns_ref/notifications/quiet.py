@@ -124,8 +124,12 @@ class QuietHours:
     def is_quiet(self, t: float, tz: str) -> bool:
         """Whether the instant ``t`` (epoch seconds) is inside the window in zone ``tz``."""
         _check_t(t)
-        local = datetime.fromtimestamp(t, zone(tz))
-        return self._wall_quiet(local.time())
+        return self._quiet_at(t, zone(tz))
+
+    def _quiet_at(self, t: float, zi: ZoneInfo) -> bool:
+        """:meth:`is_quiet` unchecked: the searches below try instants past the caller's ``t``
+        (past 1e11 too, when ``t`` is near it), which are no argument to refuse."""
+        return self._wall_quiet(datetime.fromtimestamp(t, zi).time())
 
     def next_allowed(self, t: float, tz: str) -> float:
         """The first instant at or after ``t`` outside the window, in epoch seconds."""
@@ -140,7 +144,7 @@ class QuietHours:
         ]
         candidates += [c for c in _jumps(t, zi) if c > t]
         for c in sorted(candidates):
-            if not self.is_quiet(c, tz):
+            if not self._quiet_at(c, zi):
                 return c
         raise AssertionError("unreachable: a window shorter than a day always ends")
 
@@ -157,10 +161,10 @@ class QuietHours:
     def next_allowed_scan(self, t: float, tz: str) -> float:
         """The oracle: step a minute at a time (from a whole minute) until outside the window."""
         _check_t(t)
-        zone(tz)
+        zi = zone(tz)
         u = t
         for _ in range(3 * 24 * 60):
-            if not self.is_quiet(u, tz):
+            if not self._quiet_at(u, zi):
                 return u
             u = (u // 60 + 1) * 60
         raise AssertionError("unreachable")

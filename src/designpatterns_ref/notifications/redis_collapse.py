@@ -33,7 +33,7 @@ from typing import Any
 
 from designpatterns_ref.errors import shown
 from designpatterns_ref.notifications.base import NotificationError, check_name
-from designpatterns_ref.notifications.redis_dedup import _client, _s, _unavailable
+from designpatterns_ref.notifications.redis_dedup import _TYPES, _client, _s, _unavailable
 
 __all__ = ["RedisCollapseKeys"]
 
@@ -62,6 +62,34 @@ for i = 1, #ARGV, 4 do
 end
 return 0
 """
+
+# KEYS: the hash of keys, the hash of orders. ARGV: field, key; repeated. Sets each field and
+# forgets its order. Both hashes are checked first: a MULTI would have set the keys and then
+# failed on an orders hash of the wrong type (Redis does not roll a MULTI back).
+_SET = (
+    _TYPES
+    + """
+local e = wrong_type(1, 'hash')
+if e then return e end
+for i = 1, #ARGV, 2 do
+  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+  redis.call('HDEL', KEYS[2], ARGV[i])
+end
+return 0
+"""
+)
+
+# KEYS: the hash of keys, the hash of orders. ARGV: the field. Returns 1 if it was there.
+_DELETE = (
+    _TYPES
+    + """
+local e = wrong_type(1, 'hash')
+if e then return e end
+local n = redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('HDEL', KEYS[2], ARGV[1])
+return n
+"""
+)
 
 
 def check_order(where: str, order: object) -> Order:
@@ -144,6 +172,8 @@ class RedisCollapseKeys(MutableMapping[tuple[str, str], str]):
         self.key = f"{prefix}:collapse"
         self.orders = f"{prefix}:collapse:order"
         self._record = self.r.register_script(_RECORD)
+        self._set = self.r.register_script(_SET)
+        self._delete = self.r.register_script(_DELETE)
 
     def _field(self, pair: object) -> str:
         if not isinstance(pair, tuple) or len(pair) != 2:
@@ -208,8 +238,9 @@ class RedisCollapseKeys(MutableMapping[tuple[str, str], str]):
         self.update([(pair, key)])
 
     def update(self, other: Any = (), /, **kwargs: str) -> None:
-        """Set several entries in one transaction (all checked before any is written),
-        regardless of accept order (their orders are forgotten)."""
+        """Set several entries in one script call (all checked before any is written, and a
+        key of the wrong type refused before any write), regardless of accept order (their
+        orders are forgotten)."""
         if kwargs:
             raise NotificationError("RedisCollapseKeys.update: keys are (token, collapse_key)")
         if isinstance(other, Mapping):
@@ -232,20 +263,15 @@ class RedisCollapseKeys(MutableMapping[tuple[str, str], str]):
             mapping[self._field(pair)] = check_name("RedisCollapseKeys", "key", key)
         if mapping:
             with _unavailable("RedisCollapseKeys.update", self.prefix):
-                tx = self.r.pipeline(transaction=True)
-                tx.hset(self.key, mapping=mapping)
-                tx.hdel(self.orders, *mapping)
-                tx.execute()
+                args = [v for field, key in mapping.items() for v in (field, key)]
+                self._set(keys=[self.key, self.orders], args=args)
 
     def __delitem__(self, pair: tuple[str, str]) -> None:
         field = self._lookup(pair)
         if field is None:
             raise KeyError(pair)
         with _unavailable("RedisCollapseKeys.delete", self.prefix):
-            tx = self.r.pipeline(transaction=True)
-            tx.hdel(self.key, field)
-            tx.hdel(self.orders, field)
-            removed, _ = tx.execute()
+            removed = self._delete(keys=[self.key, self.orders], args=[field])
         if not removed:
             raise KeyError(pair)
 

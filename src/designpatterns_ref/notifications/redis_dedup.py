@@ -6,8 +6,9 @@ The queue (:class:`~designpatterns_ref.notifications.redis_streams.RedisStreamQu
 at least once: a message a crashed worker had taken comes back. The send stage's window keeps
 such a replay from reaching the phone again. A message's key holds the sending worker's owner
 token for ``lease`` seconds while it sends, then ``sent`` for ``window`` seconds, both timed by
-the server; every step is one Lua script, so it runs whole or not at all. For a take of many
-messages, one script call claims them all before the provider calls
+the server; every step is one Lua script, which checks its keys' types before its first write
+(Redis does not undo the writes of a script that fails midway), so it runs whole or not at all.
+For a take of many messages, one script call claims them all before the provider calls
 (:meth:`RedisDedup.claim_many`), one renews them when the take outlasts half the lease
 (:meth:`RedisDedup.extend`: only keys still holding the owner's token), and one settles them
 after (:meth:`RedisDedup.settle`), which the queue folds into the same MULTI/EXEC as its ack
@@ -37,6 +38,21 @@ from designpatterns_ref.redisclient import bounded_client
 
 __all__ = ["RedisDedup"]
 
+# Redis does not undo a script's earlier writes when a later command fails, so a script that
+# writes checks first that each of its keys is free or holds the type it uses (a wrong type is
+# refused with a WRONGTYPE error before any write). ``wrong_type(first, want)`` checks
+# ``KEYS[first..#KEYS]``; ``wrong_type(first, want, last)`` stops at ``last``.
+_TYPES = """
+local function wrong_type(first, want, last)
+  for i = first, last or #KEYS do
+    local t = redis.call('TYPE', KEYS[i])['ok']
+    if t ~= 'none' and t ~= want then
+      return redis.error_reply('WRONGTYPE ' .. KEYS[i] .. ' holds a ' .. t .. ', not a ' .. want)
+    end
+  end
+end
+"""
+
 _CLAIM = """
 local v = redis.call('GET', KEYS[1])
 if v == 'sent' then return 'delivered' end
@@ -45,18 +61,27 @@ redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 'claimed'
 """
 
-_CONFIRM = """
+_CONFIRM = (
+    _TYPES
+    + """
+local e = wrong_type(1, 'string', 1) or wrong_type(2, 'list')
+if e then return e end
 redis.call('SET', KEYS[1], 'sent', 'PX', ARGV[2])
 redis.call('RPUSH', KEYS[2], ARGV[1])
 return 1
 """
+)
 
 # The claim of every message of one take, in take order: an id twice in the take sees its own
 # first claim and is "b" (busy), so it is never sent twice. One letter per key: d, b or c.
 # ARGV: the owner, the lease in ms, and "renew" to renew instead: a take that outlasts half the
 # lease renews its claims, so a key still holding this owner's token gets a fresh lease
 # (PEXPIRE) and is "c"; a key whose claim ran out is claimed again either way.
-_CLAIM_MANY = """
+_CLAIM_MANY = (
+    _TYPES
+    + """
+local e = wrong_type(1, 'string')
+if e then return e end
 local out = {}
 for i, key in ipairs(KEYS) do
   local v = redis.call('GET', key)
@@ -74,11 +99,16 @@ for i, key in ipairs(KEYS) do
 end
 return table.concat(out)
 """
+)
 
 # KEYS: the deliveries list, the keys to confirm, then the keys to release. ARGV: the owner, the
 # window in ms, how many to confirm, then their ids. Confirms first, then releases (a release
 # never drops a sent mark, nor another owner's claim).
-_SETTLE = """
+_SETTLE = (
+    _TYPES
+    + """
+local e = wrong_type(1, 'list', 1) or wrong_type(2, 'string')
+if e then return e end
 local n = tonumber(ARGV[3])
 for i = 2, n + 1 do
   redis.call('SET', KEYS[i], 'sent', 'PX', ARGV[2])
@@ -91,6 +121,7 @@ for i = n + 2, #KEYS do
 end
 return n
 """
+)
 
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -105,12 +136,25 @@ def _store_failure(exc: Exception) -> bool:
     return isinstance(exc, RedisError | OSError)
 
 
+def _wrong_type(exc: Exception) -> bool:
+    """Is ``exc`` the server refusing a command on a key that holds another type of value?"""
+    from redis.exceptions import ResponseError
+
+    return isinstance(exc, ResponseError) and "WRONGTYPE" in str(exc)
+
+
 @contextlib.contextmanager
 def _unavailable(where: str, name: str) -> Iterator[None]:
-    """Raise the server failing in the block as :class:`~.base.QueueUnavailable`."""
+    """Raise the server failing in the block as :class:`~.base.QueueUnavailable`, and a key of
+    the wrong type (WRONGTYPE: a misconfiguration, which waiting does not mend) as
+    :class:`~.base.NotificationError`."""
     try:
         yield
     except Exception as exc:
+        if _wrong_type(exc):
+            raise NotificationError(
+                f"{where}: {shown(name)}: a key holds the wrong type of value: {exc}"
+            ) from exc
         if _store_failure(exc):
             raise QueueUnavailable(f"{where}: {shown(name)}: {exc}") from exc
         raise
@@ -141,7 +185,11 @@ class RedisDedup:
     ``delivered()`` lists the confirmed ids (the dedup record; what reached the phone is counted
     at the provider). While the server is down every method raises
     :class:`~designpatterns_ref.notifications.QueueUnavailable` and changes nothing (each step is
-    one script call, run whole or not at all), as the queues do.
+    one script call), as the queues do. A key of the wrong type (the deliveries list, or a
+    message's key, holding another type of value: a misconfiguration) raises
+    :class:`~designpatterns_ref.notifications.NotificationError` and changes nothing either:
+    Redis does not undo a script's earlier writes when a later command fails, so each script
+    that writes checks the types of all its keys before its first write.
     """
 
     def __init__(

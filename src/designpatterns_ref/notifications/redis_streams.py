@@ -54,7 +54,6 @@ from designpatterns_ref.notifications.base import (
     LANES,
     Deliverer,
     NotificationError,
-    QueueUnavailable,
     check_seconds,
 )
 from designpatterns_ref.notifications.queues import (
@@ -68,10 +67,10 @@ from designpatterns_ref.notifications.queues import (
 )
 from designpatterns_ref.notifications.redis_dedup import (
     _SETTLE,
+    _TYPES,
     RedisDedup,
     _client,
     _s,
-    _store_failure,
     _unavailable,
 )
 
@@ -83,9 +82,15 @@ CLAIM_CALLS = 2
 """The most ``XAUTOCLAIM`` calls a take makes on each lane (each scans at most ten times the
 take's size of pending entries), so one take never scans a long pending list at once."""
 
-# KEYS: the delayed set, the high stream, the normal stream. ARGV: now, n. Moves the first n due
-# entries (by due time, ties by member: lane name, then put number) to the end of their stream.
-_PROMOTE = """
+# KEYS: the delayed set, the high stream, the normal stream (and, for a take, the cursors' hash).
+# ARGV: now, n. Moves the first n due entries (by due time, ties by member: lane name, then put
+# number) to the end of their stream. A key of the wrong type is refused before any write (Redis
+# keeps a failing script's earlier writes).
+_PROMOTE = (
+    _TYPES
+    + """
+local e = wrong_type(1, 'zset', 1) or wrong_type(2, 'stream', 3) or wrong_type(4, 'hash')
+if e then return e end
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
 for _, m in ipairs(due) do
   local lane, body = string.match(m, '^(%a+)\\n[^\\n]*\\n(.*)$')
@@ -95,18 +100,24 @@ for _, m in ipairs(due) do
   redis.call('ZREM', KEYS[1], m)
 end
 """
+)
 
 _MOVE_DUE = _PROMOTE + "return #due\n"
 
 # KEYS: the delayed set, its put counter. ARGV: due time, lane, body. The member is the lane,
 # the put's number (16 hex digits: their order is the numbers'), then the body: members due at
 # one time sort high lane first, then in put order, and two equal bodies stay two members.
-_PUT_DELAYED = """
+_PUT_DELAYED = (
+    _TYPES
+    + """
+local e = wrong_type(1, 'zset', 1) or wrong_type(2, 'string', 2)
+if e then return e end
 local n = redis.call('INCR', KEYS[2])
 local member = ARGV[2] .. '\\n' .. string.format('%016x', n) .. '\\n' .. ARGV[3]
 redis.call('ZADD', KEYS[1], ARGV[1], member)
 return n
 """
+)
 
 # A whole take in one call: promote due retries, then XAUTOCLAIM each lane (high first) for
 # entries idle at least ARGV[5] ms, then XREADGROUP each lane for new ones, asking each command
@@ -192,10 +203,16 @@ class RedisStreamQueue:
         self._put_delayed = self.r.register_script(_PUT_DELAYED)
         self._move = self.r.register_script(_MOVE_DUE)
         self._take = self.r.register_script(_TAKE)
-        self._make_group()
+        with _unavailable("RedisStreamQueue", self.name):
+            self._make_group()
 
     def _make_group(self) -> None:
-        """``XGROUP CREATE ... MKSTREAM`` on each lane (a group that exists already: nothing)."""
+        """``XGROUP CREATE ... MKSTREAM`` on each lane (a group that exists already: nothing).
+
+        A lane's key that holds another type (WRONGTYPE) is a misconfiguration and raises
+        :class:`~designpatterns_ref.notifications.NotificationError`; a server that is down
+        raises :class:`~designpatterns_ref.notifications.QueueUnavailable` (through the
+        caller's ``_unavailable``), which a worker waits out."""
         for stream in self.streams(self.name):
             try:
                 self.r.xgroup_create(stream, self.group, id="0", mkstream=True)
@@ -229,15 +246,11 @@ class RedisStreamQueue:
         :class:`~designpatterns_ref.notifications.QueueUnavailable` (nothing added)."""
         check_put("RedisStreamQueue.put", item, lane, at)
         body = encode("RedisStreamQueue.put", item)
-        try:
+        with _unavailable("RedisStreamQueue.put", self.name):
             if at:
                 self._put_delayed(keys=[self.delayed, self._seq], args=[at, lane, body])
             else:
                 self.r.xadd(f"{self.name}:{lane}", {"d": body})
-        except Exception as exc:
-            if _store_failure(exc):
-                raise QueueUnavailable(f"RedisStreamQueue.put: {shown(self.name)}: {exc}") from exc
-            raise
 
     def put_many(self, items: Sequence[Item], *, lane: str = "normal") -> None:
         """XADD several items in one MULTI/EXEC (one round trip): all of them or none.
@@ -363,7 +376,10 @@ class RedisStreamQueue:
         does not roll back: a server out of memory refuses the settle script inside it while
         the XACK and XDEL (which free memory) still run, and that raises ``QueueUnavailable``
         too, with the take acked and not settled. Calling ``ack_settled`` again settles it (the
-        acks are no-ops by then): the :class:`~.send.Sender` does, before its next take.
+        acks are no-ops by then): the :class:`~.send.Sender` does, before its next take. A key
+        of the wrong type refuses the settle script the same way (it writes nothing) and raises
+        :class:`~designpatterns_ref.notifications.NotificationError`: a misconfiguration,
+        which waiting does not mend.
         """
         where = "RedisStreamQueue.ack_settled"
         checked = self._tickets(where, tickets)

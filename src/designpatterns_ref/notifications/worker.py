@@ -69,14 +69,24 @@ def run_worker(
 
     While the server is down the worker waits and tries again (a pause of 0.05 s doubling up to
     1 s), as a worker loop around :meth:`~.pipeline.Pipeline.run` does: nothing it took was
-    acked, so those messages come back after ``claim_idle``. An outage is not idle time."""
+    acked, so those messages come back after ``claim_idle``. An outage is not idle time, and a
+    worker started while the server is down waits for it to make its queues."""
     from redis.exceptions import ConnectionError as RedisConnectionError
     from redis.exceptions import TimeoutError as RedisTimeoutError
 
     outages = (QueueUnavailable, RedisConnectionError, RedisTimeoutError)
     clock = time.time
-    outgoing = RedisStreamQueue(url, f"{name}:out", consumer=consumer, claim_idle=claim_idle)
-    dead = RedisStreamQueue(url, f"{name}:dead", consumer=consumer, claim_idle=claim_idle)
+    pause = 0.0
+    while True:  # a worker started during an outage waits for the server to make its queues
+        try:
+            outgoing = RedisStreamQueue(
+                url, f"{name}:out", consumer=consumer, claim_idle=claim_idle
+            )
+            dead = RedisStreamQueue(url, f"{name}:dead", consumer=consumer, claim_idle=claim_idle)
+            break
+        except outages:
+            pause = min(_OUTAGE_CAP, 2 * pause or _OUTAGE_FIRST)
+            time.sleep(pause)
     dedup = RedisDedup(outgoing.r, name, lease=lease)  # one client: settle and ack in one trip
     latest = RedisCollapseKeys(outgoing.r, name)  # written by the producing Pipeline
     phone_list = f"{name}:phone"
