@@ -359,6 +359,9 @@ class SQLiteStore(BookingStore):
             raise BookingError(
                 f"SQLiteStore: path={shown(self.path)} is not a usable SQLite database: {exc}"
             ) from None
+        except BaseException:  # an earlier version's database: its connection closed too
+            self.close()
+            raise
 
     def _connect(self) -> Any:
         raw = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
@@ -426,6 +429,9 @@ class PostgresStore(BookingStore):
         except psycopg.Error as exc:  # a server error while making the tables
             self.close()
             raise BookingError(f"PostgresStore: url={_redacted(url)}: {exc}") from None
+        except BaseException:  # an earlier version's database: its connection closed too
+            self.close()
+            raise
 
     def _connect(self) -> Any:
         """A new connection; a URL psycopg refuses raises :class:`BookingError`, a server that
