@@ -19,7 +19,13 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from designpatterns_ref.booking import BookingStore, PessimisticBooking, SoldOut, Stay
+from designpatterns_ref.booking import (
+    BookingStore,
+    PessimisticBooking,
+    SoldOut,
+    Stay,
+    best_overbooking,
+)
 
 D1, D2 = date(2026, 6, 1), date(2026, 6, 2)
 _hotels = itertools.count()
@@ -83,3 +89,15 @@ def test_the_limit_is_exact(make_store: Callable[[], BookingStore]) -> None:
         assert store.query("SELECT booked FROM inventory WHERE hotel = ?", (hotel,)) == [(most,)]
 
     check()
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    total=st.integers(1, 200),
+    x=st.one_of(st.floats(0, 1), st.integers(0, 100).map(lambda k: k / 100)),
+)
+@example(total=25, x=0.16)  # 25 * 1.16 is 28.999999999999996 in floats: 29 was never tried
+def test_best_overbooking_tries_up_to_the_same_limit(total: int, x: float) -> None:
+    """With free walks selling more always fills more rooms, so the best is the limit itself."""
+    sold, _ = best_overbooking(total=total, no_show=0.5, room_revenue=100, walk_cost=0, limit=x)
+    assert sold == limit(total, x)
