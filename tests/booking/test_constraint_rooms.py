@@ -10,11 +10,13 @@ rooms sold on it.
 from __future__ import annotations
 
 import itertools
+import os
 import sqlite3
 from collections import Counter
 from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import example, given, settings
@@ -24,6 +26,7 @@ from designpatterns_ref.booking import (
     BookingError,
     BookingStore,
     ConstraintBooking,
+    PostgresStore,
     SoldOut,
     SQLiteStore,
     Stay,
@@ -101,3 +104,52 @@ def test_a_database_made_before_rooms_were_numbered_is_refused_at_open(tmp_path:
         )
     with pytest.raises(BookingError, match="earlier version"):
         SQLiteStore(path)
+
+
+def _open_fds_under(folder: Path) -> int:
+    return sum(
+        1
+        for fd in os.listdir("/proc/self/fd")
+        if os.path.realpath(f"/proc/self/fd/{fd}").startswith(str(folder.resolve()))
+    )
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts fds through /proc")
+def test_a_refused_old_sqlite_database_leaves_no_connection_open(tmp_path: Path) -> None:
+    """The connection that found the old schema (and its WAL and SHM files) is closed before
+    BookingError leaves the constructor; only a sqlite3 error used to close it."""
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE rooms (id INTEGER PRIMARY KEY, hotel TEXT, room_type TEXT)")
+    conn.close()
+    refused = []
+    for _ in range(3):
+        with pytest.raises(BookingError, match="earlier version") as info:
+            SQLiteStore(path)
+        refused.append(info)  # kept alive: a leaked connection would stay open with it
+    assert _open_fds_under(tmp_path) == 0
+
+
+def test_a_refused_old_postgres_database_leaves_no_connection_open(
+    request: pytest.FixtureRequest,
+) -> None:
+    import psycopg
+
+    srv: Any = request.getfixturevalue("pg_srv")
+    if not hasattr(srv, "create_database"):  # pragma: no cover - an external server
+        pytest.skip("needs a server that makes databases")
+    name = f"booking_old_{os.getpid()}"
+    url = srv.create_database(name)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE rooms (id INTEGER PRIMARY KEY, hotel TEXT, room_type TEXT)")
+    refused = []
+    for _ in range(3):
+        with pytest.raises(BookingError, match="earlier version") as info:
+            PostgresStore(url)
+        refused.append(info)  # kept alive: a leaked connection would stay open with it
+    with psycopg.connect(url, autocommit=True) as conn:
+        (others,) = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            (name,),
+        ).fetchone()  # type: ignore[misc]
+    assert others == 0

@@ -5,10 +5,21 @@ hotel's ``total``: two hotels of one room, each booked once, were reported "over
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import date, timedelta
+from pathlib import Path
 
-from designpatterns_ref.booking import BookingStore, NaiveBooking, PessimisticBooking, Stay
+import pytest
+
+from designpatterns_ref.booking import (
+    BookingError,
+    BookingStore,
+    NaiveBooking,
+    PessimisticBooking,
+    SQLiteStore,
+    Stay,
+)
 from designpatterns_ref.booking.race import race
 
 D1, D2 = date(2026, 6, 1), date(2026, 6, 2)
@@ -43,3 +54,32 @@ def test_a_real_double_booking_is_still_reported(make_store: Callable[[], Bookin
     naive = NaiveBooking(store, think=0.05)  # a slow app server: every booker reads 1 free
     r = race(naive, [Stay("h1", "double", D1, D2)] * 4 + [Stay("h2", "double", D1, D2)], total=1)
     assert r.oversold and r.max_sold > 1
+
+
+def test_a_thread_that_cannot_start_releases_the_bookers_already_waiting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The third booker cannot be started (a thread limit): the two already waiting on the
+    barrier are released and joined, nothing is booked, and the caller gets BookingError with
+    the cause chained. They used to wait forever, keeping the process from exiting."""
+    store = SQLiteStore(tmp_path / "h.db")
+    store.add_inventory("h1", "double", D1, 1, total=1)
+    real_start = threading.Thread.start
+    calls = 0
+
+    def start(self: threading.Thread) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 3:
+            raise RuntimeError("can't start new thread")
+        real_start(self)
+
+    before = set(threading.enumerate())
+    monkeypatch.setattr(threading.Thread, "start", start)
+    with pytest.raises(BookingError, match="only 2 of 4 booker threads") as info:
+        race(PessimisticBooking(store), [Stay("h1", "double", D1, D2)] * 4, total=1)
+    monkeypatch.undo()
+    assert isinstance(info.value.__cause__, RuntimeError)
+    assert set(threading.enumerate()) <= before  # every started booker has returned
+    assert store.query("SELECT count(*) FROM bookings") == [(0,)]
+    store.close()

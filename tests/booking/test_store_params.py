@@ -4,6 +4,7 @@ UnicodeEncodeError); every value it can bind comes back as sent."""
 
 from __future__ import annotations
 
+import math
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -31,10 +32,12 @@ def _calls(store: SQLiteStore) -> dict[str, Any]:
 
 
 BAD = [object(), 2**63, -(2**63) - 1, 10**400, "\ud800", [1], {"a": 1}, Decimal("1.5"), 1j]
+# a NaN was bound as NULL (compared with nothing, failed NOT NULL on insert), an infinity stored
+NON_FINITE = [float("nan"), float("inf"), float("-inf")]
 
 
 @pytest.mark.parametrize("method", ["query", "statement"])
-@pytest.mark.parametrize("bad", BAD, ids=lambda v: type(v).__name__)
+@pytest.mark.parametrize("bad", BAD + NON_FINITE, ids=lambda v: f"{type(v).__name__}-{v!r:.8}")
 def test_a_value_sqlite_cannot_bind_is_refused_naming_it(
     store: SQLiteStore, method: str, bad: object
 ) -> None:
@@ -52,6 +55,17 @@ def test_every_value_sqlite_can_bind_comes_back(store: SQLiteStore, method: str)
     ]  # fmt: skip
     for value, back in cases:
         assert _calls(store)[method]([value, 0]) == [(back, 0)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(x=st.floats(allow_nan=True, allow_infinity=True))
+def test_a_float_is_sent_exactly_when_it_is_finite(store: SQLiteStore, x: float) -> None:
+    """The oracle: ``math.isfinite``; SQLite turned NaN into NULL."""
+    if math.isfinite(x):
+        assert store.query("SELECT ?", [x]) == [(x,)]
+    else:
+        with pytest.raises(BookingError, match=r"params\[0\]=.*finite float"):
+            store.query("SELECT ?", [x])
 
 
 @settings(max_examples=200, deadline=None)

@@ -21,6 +21,7 @@ True
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 from designpatterns_ref.booking.base import BookingError, check_number
 from designpatterns_ref.errors import shown
@@ -53,13 +54,16 @@ def _pmf(n: int, k: int, p: float) -> float:
 def best_overbooking(
     *, total: int, no_show: float, room_revenue: float, walk_cost: float, limit: float = 0.5
 ) -> tuple[int, float]:
-    """``(rooms to sell, expected profit)`` maximising revenue minus walk cost, up to ``limit``."""
+    """``(rooms to sell, expected profit)`` maximising revenue minus walk cost, up to ``limit``.
+
+    The candidates run to ``floor(total * (1 + limit))``, computed exactly with ``limit`` the
+    decimal it is written as: the most ``PessimisticBooking(store, overbooking=limit)`` sells."""
     _check(total, total, no_show)
     check_number(room_revenue, "room_revenue", 0, 1e12)
     check_number(walk_cost, "walk_cost", 0, 1e12)
     check_number(limit, "limit", 0, 1)
     best = (total, -math.inf)
-    for sold in range(total, math.floor(total * (1 + limit)) + 1):
+    for sold in range(total, math.floor(total * (1 + Fraction(repr(float(limit))))) + 1):
         walks = expected_walks(sold=sold, total=total, no_show=no_show)
         shows = sold * (1 - no_show)
         profit = room_revenue * (shows - walks) - walk_cost * walks

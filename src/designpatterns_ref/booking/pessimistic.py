@@ -17,10 +17,12 @@ Trade-off: simple and never retries, but bookers of a hot night queue behind eac
 whole transaction; throughput under contention is one booking per lock hold.
 
 An ``overbooking`` allowance (a fraction, say 0.05) lets ``booked`` reach ``total * (1 + x)``
-(rounded down), and :meth:`~PessimisticBooking.availability` counts up to the same limit, so it
-says what ``book`` accepts: overbooking as a policy with a price (see
-:mod:`~designpatterns_ref.booking.overbooking`), not an accident. Another strategy on the same
-inventory sells only up to ``total`` and sees 0 free on an overbooked night, never less.
+rounded down, computed exactly with ``x`` the decimal it is written as (0.3 is 3/10, not the
+float just below it; 0.9999999999 of 1 room sells 1, not 2), and
+:meth:`~PessimisticBooking.availability` counts up to the same limit, so it says what ``book``
+accepts: overbooking as a policy with a price (see :mod:`~designpatterns_ref.booking.overbooking`),
+not an accident. Another strategy on the same inventory sells only up to ``total`` and sees 0 free
+on an overbooked night, never less.
 
 Complexity: O(nights) rows read and written per booking, under row locks.
 
@@ -42,6 +44,8 @@ designpatterns_ref.booking.base.SoldOut: 2026-03-01: 0 of 1 rooms left, 1 wanted
 from __future__ import annotations
 
 import math
+from decimal import Decimal
+from fractions import Fraction
 
 from designpatterns_ref.booking._common import StrategyBase, nightly
 from designpatterns_ref.booking.base import Booking, SoldOut, Stay, check_number
@@ -59,10 +63,17 @@ class PessimisticBooking(StrategyBase):
         super().__init__(store)
         self.overbooking = check_number(overbooking, "overbooking", 0, 1)
 
+    def _allowance(self) -> Decimal:
+        """``overbooking`` as the decimal it is written as (its shortest repr), exactly.
+
+        The float 0.3 is a little below 3/10; taken at its binary value, 10 rooms at 30 % would
+        sell 12. No rounding fudge either: one wrongly lifts values just below an integer."""
+        return Decimal(repr(self.overbooking))
+
     def _capacity(self, total: int) -> int:
         """Rooms that may be sold on a night of ``total`` rooms: ``total * (1 + overbooking)``,
-        rounded down (its :meth:`availability` counts from it too)."""
-        return math.floor(total * (1 + self.overbooking) + 1e-9)
+        rounded down, in exact arithmetic (its :meth:`availability` counts from it too)."""
+        return math.floor(total * (1 + Fraction(self._allowance())))
 
     def book(self, stay: Stay) -> Booking:
         stay = self._check(stay)
@@ -96,7 +107,7 @@ class PessimisticBooking(StrategyBase):
         """
         key = (stay.hotel, stay.room_type, stay.check_in, stay.check_out)
         row = self.store.statement(_ONE_STATEMENT, (
-            *key, len(stay.nights), self.overbooking, stay.rooms,    # locked, ok
+            *key, len(stay.nights), self._allowance(), stay.rooms,   # locked, ok
             stay.rooms, *key,                                        # upd
             *key, stay.rooms, stay.guest, self.name,                 # ins
         ))  # fmt: skip
@@ -125,7 +136,7 @@ WITH locked AS (
     ORDER BY night FOR UPDATE
 ), ok AS (
     SELECT count(*) = %s
-       AND coalesce(bool_and(floor(total * (1 + %s) + 1e-9) - booked >= %s), false) AS fits
+       AND coalesce(bool_and(floor(total * (1 + %s::numeric)) - booked >= %s), false) AS fits
     FROM locked
 ), upd AS (
     UPDATE inventory SET booked = booked + %s, version = version + 1

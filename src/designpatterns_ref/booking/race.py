@@ -113,6 +113,10 @@ def race(strategy: object, stays: Sequence[Stay], *, total: int) -> RaceResult:
     ``stays`` is a list of 1 to :data:`MAX_BOOKERS` :class:`Stay`; ``total`` the rooms per
     night the result is compared with (an int in [0, 100000]): each hotel and room type the
     stays name is counted on its own, and only the bookings this race made.
+
+    If a thread cannot be started (the process's thread limit), the bookers already started are
+    released before they book anything and joined, and :class:`BookingError` says how many
+    started (the cause chained); nothing is left waiting.
     """
     store = getattr(strategy, "store", None)
     if not isinstance(store, BookingStore) or not callable(getattr(strategy, "book", None)):
@@ -148,8 +152,17 @@ def race(strategy: object, stays: Sequence[Stay], *, total: int) -> RaceResult:
 
     threads = [threading.Thread(target=one, args=(s,)) for s in stays]
     start = time.perf_counter()
-    for t in threads:
-        t.start()
+    for started, t in enumerate(threads):
+        try:
+            t.start()
+        except BaseException as exc:  # a thread limit: release the bookers already waiting
+            barrier.abort()
+            for waiting in threads[:started]:
+                waiting.join()
+            raise BookingError(
+                f"race: only {started} of {len(stays)} booker threads could start ({exc}); "
+                "race fewer stays"
+            ) from exc
     for t in threads:
         t.join()
     seconds = time.perf_counter() - start

@@ -25,6 +25,7 @@ Complexity: O(nights) rows per stay.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import sqlite3
@@ -359,6 +360,9 @@ class SQLiteStore(BookingStore):
             raise BookingError(
                 f"SQLiteStore: path={shown(self.path)} is not a usable SQLite database: {exc}"
             ) from None
+        except BaseException:  # an earlier version's database: its connection closed too
+            self.close()
+            raise
 
     def _connect(self) -> Any:
         raw = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
@@ -388,22 +392,24 @@ class SQLiteStore(BookingStore):
         return value.isoformat() if isinstance(value, date) else value
 
     def _check_params(self, params: Sequence[Any]) -> None:
-        """What sqlite3 binds: None, an int that fits SQLite's 64 bits, a float, a str it can
-        encode, bytes; and a date (sent as ISO text). Anything else raised the driver's bare
-        ``OverflowError``, ``ProgrammingError`` or ``UnicodeEncodeError``."""
+        """What sqlite3 binds: None, an int that fits SQLite's 64 bits, a finite float, a str it
+        can encode, bytes; and a date (sent as ISO text). Anything else raised the driver's bare
+        ``OverflowError``, ``ProgrammingError`` or ``UnicodeEncodeError``; a NaN was bound as
+        NULL (a comparison with it silently matched nothing, an insert failed on NOT NULL)."""
         for i, value in enumerate(params):
             if isinstance(value, int):
                 ok = -(2**63) <= value < 2**63
+            elif isinstance(value, float):
+                ok = math.isfinite(value)
             elif isinstance(value, str):
                 ok = _encodable(value)
             else:
-                ok = value is None or isinstance(
-                    value, float | bytes | bytearray | memoryview | date
-                )
+                ok = value is None or isinstance(value, bytes | bytearray | memoryview | date)
             if not ok:
                 raise BookingError(
                     f"params[{i}]={shown(value, 80)} cannot be sent to SQLite: it takes None, an "
-                    "int in [-2**63, 2**63), a float, a str encodable as UTF-8, bytes or a date"
+                    "int in [-2**63, 2**63), a finite float, a str encodable as UTF-8, bytes or a "
+                    "date"
                 )
 
 
@@ -426,6 +432,9 @@ class PostgresStore(BookingStore):
         except psycopg.Error as exc:  # a server error while making the tables
             self.close()
             raise BookingError(f"PostgresStore: url={_redacted(url)}: {exc}") from None
+        except BaseException:  # an earlier version's database: its connection closed too
+            self.close()
+            raise
 
     def _connect(self) -> Any:
         """A new connection; a URL psycopg refuses raises :class:`BookingError`, a server that
@@ -448,22 +457,22 @@ class PostgresStore(BookingStore):
         return bool(conn.closed)
 
     def _check_params(self, params: Sequence[Any]) -> None:
-        """What the store sends to PostgreSQL: None, a bool, an int, a float, a Decimal, a str
-        encodable as UTF-8 without NUL (PostgreSQL's text has none), bytes, or a date or
+        """What the store sends to PostgreSQL: None, a bool, an int, a finite float or Decimal,
+        a str encodable as UTF-8 without NUL (PostgreSQL's text has none), bytes, or a date or
         datetime. Anything else raised psycopg's bare ``ProgrammingError`` or ``DataError``, or
-        a ``UnicodeEncodeError``."""
+        a ``UnicodeEncodeError``; a NaN or infinity was stored as one (as SQLite cannot)."""
         for i, value in enumerate(params):
             if isinstance(value, str):
                 ok = _encodable(value) and "\x00" not in value
+            elif isinstance(value, float | Decimal):
+                ok = value.is_finite() if isinstance(value, Decimal) else math.isfinite(value)
             else:
-                ok = value is None or isinstance(
-                    value, int | float | Decimal | bytes | bytearray | memoryview | date
-                )
+                ok = value is None or isinstance(value, int | bytes | bytearray | memoryview | date)
             if not ok:
                 raise BookingError(
                     f"params[{i}]={shown(value, 80)} cannot be sent to PostgreSQL: it takes None, "
-                    "an int, a float, a Decimal, a str encodable as UTF-8 without NUL, bytes or a "
-                    "date"
+                    "an int, a finite float or Decimal, a str encodable as UTF-8 without NUL, "
+                    "bytes or a date"
                 )
 
     def _ddl(self) -> list[str]:
