@@ -1,17 +1,16 @@
 """A Redis key of the wrong type is a misconfiguration, a server that is down an outage.
 
 ``RedisStreamQueue`` made its consumer group outside its error mapping: a down server raised the
-client's bare ConnectionError, a lane's key of another type a bare ResponseError (WRONGTYPE);
-and a worker started during an outage died at once. RedisDedup's scripts wrote their first keys
-before a later command found a key of the wrong type, and Redis keeps a failing script's earlier
-writes: a refused settle left its ``sent`` marks (and raised ``QueueUnavailable``, which a worker
-retries forever). Now each script checks its keys' types before any write, and a wrong type raises
-:class:`NotificationError` with nothing changed.
+client's bare ConnectionError, a lane's key of another type a bare ResponseError (WRONGTYPE) (a
+worker started during an outage died at once: see test_worker_outage.py). RedisDedup's scripts
+wrote their first keys before a later command found a key of the wrong type, and Redis keeps a
+failing script's earlier writes: a refused settle left its ``sent`` marks (and raised
+``QueueUnavailable``, which a worker retries forever). Now each script checks its keys' types
+before any write, and a wrong type raises :class:`NotificationError` with nothing changed.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from typing import Any
 
@@ -43,42 +42,6 @@ def test_a_queue_whose_lane_key_holds_another_type_is_refused(redis_url: str, la
     with pytest.raises(NotificationError, match=r"RedisStreamQueue: 'w'.*WRONGTYPE"):
         RedisStreamQueue(r, "w")
     assert r.get(f"w:{lane}") == b"x"
-    r.close()
-
-
-def test_a_worker_started_during_an_outage_waits_for_the_server(own_redis: Any) -> None:
-    import redis
-
-    from designpatterns_ref.notifications import Notification, Pipeline
-    from designpatterns_ref.notifications.redis_streams import RedisStreamQueue
-    from designpatterns_ref.notifications.worker import run_worker
-
-    name, result = "ws", {}
-    own_redis.stop()
-
-    def work() -> None:
-        try:
-            result["handled"] = run_worker(own_redis.url, name, "w", idle=0.5, claim_idle=0.2)
-        except BaseException as exc:  # the failure to report, from the worker's thread
-            result["error"] = exc
-
-    worker = threading.Thread(target=work, daemon=True)
-    worker.start()
-    time.sleep(1.5)  # three times ``idle``: the worker waits for the server
-    assert worker.is_alive(), result
-    own_redis.restart()
-    out = RedisStreamQueue(own_redis.url, f"{name}:out", consumer="producer")
-    p = Pipeline(clock=time.time, outgoing=out, keep_receipts=False)
-    p.templates.add("t", "hello {n}")
-    p.register_user("ada")
-    p.add_device("ada", "fcm", "tok")
-    assert p.accept(Notification("k1", "t", ("ada",), {"n": "1"}, ("fcm",)))
-    while p.expand_batch(64):
-        pass
-    worker.join(timeout=30)
-    assert not worker.is_alive() and result == {"handled": 1}
-    r = redis.Redis.from_url(own_redis.url)
-    assert r.lrange(f"{name}:phone", 0, -1) == [b"tok\nhello 1"]
     r.close()
 
 
