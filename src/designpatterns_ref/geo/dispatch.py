@@ -229,11 +229,8 @@ class Dispatcher:
         """
         driver_id = check_driver_id(driver_id)
         with self._lock:
-            token = self._token_of.get(driver_id)
-            if token is None:
-                self.index.upsert(driver_id, lat, lon, at=at)
-            else:  # on a trip: busy again if it comes back free, under its trip's claim
-                self.index.upsert(driver_id, lat, lon, at=at, claim=token)
+            # on a trip: busy again if it comes back free, under its trip's claim (else None)
+            self.index.upsert(driver_id, lat, lon, at=at, claim=self._token_of.get(driver_id))
 
     def remove(self, driver_id: str) -> bool:
         """A driver goes offline (``index.remove``), under the dispatcher's lock; True if it was
