@@ -358,6 +358,7 @@ def _add_generations(db: sqlite3.Connection) -> None:
         columns = {row[1] for row in db.execute("PRAGMA table_info(links)")}
         if "generation" not in columns:
             db.execute("ALTER TABLE links ADD COLUMN generation INTEGER NOT NULL DEFAULT 0")
+        replaced = False
         for name, sql in _TRIGGERS.items():
             row = db.execute(
                 "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?", (name,)
@@ -365,10 +366,12 @@ def _add_generations(db: sqlite3.Connection) -> None:
             if row is None or row[0] != sql:
                 db.execute(f"DROP TRIGGER IF EXISTS {name}")
                 db.execute(sql)
-                db.execute(
-                    "UPDATE links_generation SET last = "
-                    "max(last, (SELECT coalesce(max(generation), 0) FROM links))"
-                )
+                replaced = True
+        if replaced:
+            db.execute(
+                "UPDATE links_generation SET last = "
+                "max(last, (SELECT coalesce(max(generation), 0) FROM links))"
+            )
         db.execute("COMMIT")
     except BaseException:
         if db.in_transaction:
