@@ -260,3 +260,24 @@ def test_a_cluster_on_a_named_redis_6_is_refused_saying_why(tmp_path: Any) -> No
     refused = pytest.raises(ServerUnavailable, match=r"Redis >= 7.*redis-server 6\.2\.14")
     with refused, redis_cluster(masters=1, binary=old):
         pass
+
+
+def test_postgres_starts_under_a_long_temporary_folder(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a Unix-domain socket's path may not exceed 107 bytes; the server listens on TCP only
+    import shutil
+    import tempfile
+
+    from designpatterns_ref.testing import postgres
+
+    monkeypatch.setattr(postgres, "_COPIES", {})  # a copy of the binaries made here goes with it
+    base = tempfile.mkdtemp(prefix="dpref-long-", dir="/tmp")
+    try:
+        os.chmod(base, 0o755)  # the unprivileged user PostgreSQL runs as (as root) must enter it
+        deep = os.path.join(base, "t" * 100)
+        os.mkdir(deep, 0o755)
+        monkeypatch.setattr(tempfile, "tempdir", deep)
+        with postgres_server() as pg:
+            assert pg.workdir.startswith(deep)
+            assert pg.execute("SELECT 1") == (1,)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)

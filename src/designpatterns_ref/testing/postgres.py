@@ -2,10 +2,11 @@
 
 :func:`postgres_server` runs ``initdb`` into a temporary directory (trust authentication, user
 ``postgres``, UTF-8, no sync), then starts ``postgres`` on 127.0.0.1 with ``fsync`` and
-``full_page_writes`` off, and stops it when the block ends. The :class:`PostgresServer` it
-yields makes databases (:meth:`PostgresServer.create_database` returns the new database's URL),
-runs one statement (psycopg 3) and can be killed, restarted (the same data directory, so
-committed data survives) or paused.
+``full_page_writes`` off, and stops it when the block ends. It listens on TCP only: no
+Unix-domain socket, whose path may not exceed 107 bytes (a long ``$TMPDIR`` would). The
+:class:`PostgresServer` it yields makes databases (:meth:`PostgresServer.create_database`
+returns the new database's URL), runs one statement (psycopg 3) and can be killed, restarted
+(the same data directory, so committed data survives) or paused.
 
 Where the binaries come from, in order (:func:`postgres_binaries`): ``$DPREF_PG_BIN`` (a folder
 holding ``initdb`` and ``postgres``), the system server (``pg_config --bindir``,
@@ -351,11 +352,9 @@ def postgres_server(
                 "set TMPDIR to a folder every user can enter (such as /tmp)"
             )
     with reaper.temporary_folder("dpref-pg-") as workdir:
-        data, sockets = Path(workdir, "data"), Path(workdir, "sock")
-        sockets.mkdir()
+        data = Path(workdir, "data")
         if user is not None:
-            for path in (Path(workdir), sockets):
-                os.chown(path, run_as["user"], run_as["group"])
+            os.chown(workdir, run_as["user"], run_as["group"])
         init = [str(folder / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust",
                 "--encoding=UTF8", "--no-sync", "--no-instructions"]  # fmt: skip
         _initdb(init, workdir, timeout, run_as)
@@ -364,7 +363,7 @@ def postgres_server(
             port = _port()
             args = [
                 str(folder / "postgres"), "-D", str(data), "-p", str(port), "-h", HOST,
-                "-k", str(sockets), "-c", "fsync=off", "-c", "full_page_writes=off",
+                "-k", "", "-c", "fsync=off", "-c", "full_page_writes=off",
                 "-c", "max_connections=300",
             ]  # fmt: skip
             return PostgresServer(args, port, workdir, folder, user=user, timeout=timeout)
