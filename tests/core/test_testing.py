@@ -281,3 +281,45 @@ def test_postgres_starts_under_a_long_temporary_folder(monkeypatch: pytest.Monke
             assert pg.execute("SELECT 1") == (1,)
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+def _as_root() -> None:
+    if os.geteuid() != 0:
+        pytest.skip("only root makes a user to run PostgreSQL as")
+
+
+def test_a_pg_user_another_process_makes_meanwhile_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    # two pytest-xdist workers both find the user missing; the other's useradd finishes first
+    import pwd
+    import subprocess
+
+    from designpatterns_ref.testing import postgres
+
+    _as_root()
+    name = f"dpref-t{os.getpid()}"
+    subprocess.run(["useradd", "--system", "--no-create-home", name], check=True)
+    try:
+        monkeypatch.setattr(postgres, "PG_USER", name)
+        real, looked = pwd.getpwnam, []
+
+        def before_the_other_made_it(user: str) -> Any:
+            looked.append(user)
+            if len(looked) == 1:
+                raise KeyError(user)
+            return real(user)
+
+        monkeypatch.setattr(pwd, "getpwnam", before_the_other_made_it)
+        assert postgres._unprivileged_user() == name
+    finally:
+        subprocess.run(["userdel", name], check=False)
+
+
+def test_a_failed_useradd_says_what_it_said(monkeypatch: pytest.MonkeyPatch) -> None:
+    from designpatterns_ref.testing import postgres
+
+    _as_root()
+    monkeypatch.setattr(postgres, "PG_USER", "no such:name")
+    with pytest.raises(
+        ServerUnavailable, match=r"user no such:name \(exit status 3\): .*invalid user name"
+    ):
+        postgres._unprivileged_user()

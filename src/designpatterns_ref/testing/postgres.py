@@ -115,32 +115,41 @@ def describe_postgres(bindir: Path) -> str:
 
 
 def _unprivileged_user() -> str | None:
-    """None when not root; as root, a system user to run PostgreSQL as (made on first use)."""
+    """None when not root; as root, a system user to run PostgreSQL as (made on first use).
+
+    Two processes (pytest-xdist workers) may both find the user missing and both run
+    ``useradd``: the one that loses sees the user exist (``useradd`` exits 9) or the password
+    file locked. Either way the user is looked up again, and a locked file is retried for a few
+    seconds, so both go on with the same user."""
     if os.geteuid() != 0:
         return None
     import pwd
+    import time
 
-    try:
-        pwd.getpwnam(PG_USER)
-    except KeyError:
+    command = ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", PG_USER]
+    deadline = time.monotonic() + 10
+    while True:
         try:
-            subprocess.run(
-                [
-                    "useradd",
-                    "--system",
-                    "--no-create-home",
-                    "--shell",
-                    "/usr/sbin/nologin",
-                    PG_USER,
-                ],
-                check=True,
-                capture_output=True,
-            )
-        except (OSError, subprocess.CalledProcessError) as exc:
+            pwd.getpwnam(PG_USER)
+            return PG_USER
+        except KeyError:
+            pass
+        try:
+            done = subprocess.run(command, capture_output=True, text=True, timeout=30)
+        except (OSError, subprocess.SubprocessError) as exc:
             raise ServerUnavailable(
-                f"PostgreSQL will not run as root and useradd failed: {exc}"
+                f"PostgreSQL will not run as root, and useradd could not make user {PG_USER}: {exc}"
             ) from exc
-    return PG_USER
+        with contextlib.suppress(KeyError):
+            pwd.getpwnam(PG_USER)  # made now, by this call or by another process meanwhile
+            return PG_USER
+        said = done.stderr.strip()
+        if "lock" not in said.lower() or time.monotonic() > deadline:
+            raise ServerUnavailable(
+                f"PostgreSQL will not run as root, and useradd could not make user {PG_USER} "
+                f"(exit status {done.returncode}): {said}"
+            )
+        time.sleep(0.1)
 
 
 def _reaches(path: Path, uid: int, gid: int) -> bool:
