@@ -192,7 +192,8 @@ def _copy_tree(source: Path, target: Path) -> None:
 
 def _reachable_binaries(folder: Path, uid: int, gid: int) -> Path:
     """``folder`` (``bin`` of a PostgreSQL installation) if user ``uid`` can reach it and its
-    ``lib`` and ``share``; else a copy it can reach, made once a process and removed at exit.
+    ``lib`` and ``share``; else a copy it can reach, made once a process and removed at exit (by
+    the :mod:`.reaper` if the process is killed).
 
     The copy keeps the installation's shape above ``bin`` (``pgserver/pginstall/bin``, and the
     ``*.libs`` folders beside the wheel's package, where its ``initdb`` finds ``libpq``), so the
@@ -206,6 +207,7 @@ def _reachable_binaries(folder: Path, uid: int, gid: int) -> Path:
         return _COPIES[folder]
     base = Path(tempfile.mkdtemp(prefix="dpref-pgbin-"))
     atexit.register(shutil.rmtree, base, ignore_errors=True)
+    reaper.remove_at_death(str(base))  # some 22 MB: removed too if this process is killed
     try:
         os.chmod(base, 0o755)
         if not _reaches(base, uid, gid):
