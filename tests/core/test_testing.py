@@ -407,3 +407,26 @@ def test_an_unusable_pgserver_wheel_is_named_not_called_missing(
         postgres_server(),
     ):
         pass
+
+
+def test_a_dead_session_redis_is_restarted_for_the_next_test(own_redis: RedisServer) -> None:
+    from conftest import revived
+
+    with redis.Redis.from_url(own_redis.url) as client:
+        client.set("k", "v")
+    own_redis.kill()  # a crash under one test (as the session server's could be)
+    assert revived(own_redis) == own_redis.url
+    assert own_redis.alive
+    with redis.Redis.from_url(own_redis.url) as client:
+        assert client.get("k") is None  # a fresh, empty server on the same port
+
+
+def test_a_session_redis_that_will_not_restart_fails_saying_why(own_redis: RedisServer) -> None:
+    from conftest import revived
+
+    own_redis.kill()
+    own_redis.args.append("--no-such-directive")  # so that it cannot start again
+    with pytest.raises(
+        pytest.fail.Exception, match=r"died(.|\n)*did not restart(.|\n)*no-such-dir"
+    ):
+        revived(own_redis)
