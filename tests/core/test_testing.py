@@ -430,3 +430,13 @@ def test_a_session_redis_that_will_not_restart_fails_saying_why(own_redis: Redis
         pytest.fail.Exception, match=r"died(.|\n)*did not restart(.|\n)*no-such-dir"
     ):
         revived(own_redis)
+
+
+def test_a_cluster_without_redis_py_says_so_before_starting_nodes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "redis", None)  # as if redis-py were not installed
+    with pytest.raises(ServerUnavailable, match=r"redis-py.*pip install redis"), redis_cluster():
+        pass

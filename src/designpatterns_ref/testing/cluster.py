@@ -123,6 +123,12 @@ def redis_cluster(
         raise ServerUnavailable(
             f"a cluster needs masters >= 1 and replicas >= 0, not {masters}, {replicas}"
         )
+    try:
+        import redis  # noqa: F401  (forming the cluster and its client need redis-py)
+    except ImportError as exc:
+        raise ServerUnavailable(
+            "a Redis Cluster needs redis-py, which is not installed (pip install redis)"
+        ) from exc
     path = _cluster_path(binary)
     with contextlib.ExitStack() as stack:
         nodes: list[RedisServer] = []
