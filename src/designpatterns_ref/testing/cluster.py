@@ -39,9 +39,9 @@ from designpatterns_ref.testing.redis import (
     RedisServer,
     _redis_args,
     _redis_path,
+    _redis_version,
     _valkey_binary,
     describe_redis,
-    redis_version,
 )
 from designpatterns_ref.testing.server import HOST, ServerUnavailable, _port, _start
 
@@ -83,7 +83,7 @@ class RedisCluster:
 
 
 #: The oldest Redis with what forming a cluster here uses (``--cluster-port``, ``ADDSLOTSRANGE``).
-CLUSTER_VERSION = (7, 0)
+_CLUSTER_VERSION = (7, 0)
 
 
 def _cluster_path(binary: str | None) -> str:
@@ -97,8 +97,8 @@ def _cluster_path(binary: str | None) -> str:
         found = [shutil.which("redis-server"), _valkey_binary()]
         candidates = [path for path in found if path] or [_redis_path(None)]
     for path in candidates:
-        version = redis_version(path)
-        if version is None or version >= CLUSTER_VERSION:
+        version = _redis_version(path)
+        if version is None or version >= _CLUSTER_VERSION:
             return path
     older = ", ".join(f"{describe_redis(path)} ({path})" for path in candidates)
     raise ServerUnavailable(

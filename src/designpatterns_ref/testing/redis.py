@@ -108,7 +108,7 @@ def _version_text(path: str) -> str | None:
     return match.group(1) if match else "?"
 
 
-def redis_version(path: str) -> tuple[int, ...] | None:
+def _redis_version(path: str) -> tuple[int, ...] | None:
     """The version of a redis-server or valkey-server binary, e.g. ``(7, 0, 15)``, or None when
     it does not say (not runnable, or no ``v=`` in what it prints for ``--version``)."""
     text = _version_text(path)
