@@ -97,6 +97,36 @@ def redis_srv() -> Iterator[RedisServer | ExternalServer]:
     yield from serving(testing.redis_server, "Redis")
 
 
+def revived(server: RedisServer | ExternalServer) -> str:
+    """The URL of the session's Redis ``server``, restarted (empty) if it died under an earlier
+    test, so that one crash does not turn every later test into a bare ``ConnectionError``; a
+    server that will not restart, or an external one that does not answer, fails the test
+    with what its log (or the client) says."""
+    import redis
+
+    if isinstance(server, RedisServer) and not server.alive:
+        tail = server._log_tail()
+        died = f"the session's Redis server (pid {server.pid}) died" + (
+            f"; its log ends:\n{tail}" if tail else ""
+        )
+        try:
+            server.restart()
+        except ServerUnavailable as exc:
+            pytest.fail(f"{died}\nand did not restart: {exc}", pytrace=False)
+    try:
+        with redis.Redis.from_url(server.url, socket_timeout=10) as client:
+            client.ping()
+    except redis.exceptions.RedisError as exc:
+        what = "server" if isinstance(server, RedisServer) else "DPREF_REDIS_URL"
+        tail = server._log_tail() if isinstance(server, RedisServer) else ""
+        pytest.fail(
+            f"the session's Redis {what} at {server.url} does not answer: {exc}"
+            + (f"; its log ends:\n{tail}" if tail else ""),
+            pytrace=False,
+        )
+    return server.url
+
+
 @pytest.fixture
 def own_redis() -> Iterator[RedisServer]:
     """A Redis server of this test's own, to kill, restart or pause (never an external one)."""

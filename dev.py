@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shlex
 import subprocess
 import sys
 import venv
@@ -101,15 +102,25 @@ def serial(args: list[str]) -> bool:
     return False
 
 
+def addopts() -> list[str]:
+    """The arguments in ``$PYTEST_ADDOPTS``, which pytest reads before the command line's."""
+    text = os.environ.get("PYTEST_ADDOPTS", "")
+    try:
+        return shlex.split(text)
+    except ValueError:  # an unbalanced quote: pytest will say so; split on spaces meanwhile
+        return text.split()
+
+
 def parallel(args: list[str]) -> list[str]:
     """``-n CORES`` (one pytest-xdist worker per core this process may use, each test sent to
-    the next free worker) unless ``args`` keep the tests in one process (:func:`serial`), there
-    is one core, or the tests are to use servers of your own (``DPREF_REDIS_URL``,
-    ``DPREF_PG_URL``: one server the workers would share, and the tests empty it as they go)."""
+    the next free worker) unless ``args``, or ``$PYTEST_ADDOPTS`` before them, keep the tests
+    in one process (:func:`serial`), there is one core, or the tests are to use servers of your
+    own (``DPREF_REDIS_URL``, ``DPREF_PG_URL``: one server the workers would share, and the
+    tests empty it as they go)."""
     getaffinity = getattr(os, "sched_getaffinity", None)
     cores = len(getaffinity(0)) if getaffinity else (os.cpu_count() or 1)
     own = any(os.environ.get(v) for v in ("DPREF_REDIS_URL", "DPREF_PG_URL"))
-    if serial(args) or own or cores < 2:
+    if serial([*addopts(), *args]) or own or cores < 2:
         return []
     return ["-n", str(cores), "--dist", "worksteal"]
 

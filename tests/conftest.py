@@ -48,10 +48,13 @@ def shared_data() -> Path:
 
 @pytest.fixture
 def redis_url(redis_srv: Any) -> Iterator[str]:
-    """The session server's URL, flushed before each test."""
+    """The session server's URL (restarted if it died), flushed before each test."""
     import redis
 
-    client = redis.Redis.from_url(redis_srv.url)
+    from conftest import revived
+
+    url = revived(redis_srv)
+    client = redis.Redis.from_url(url)
     client.flushall()
     client.close()
-    yield redis_srv.url
+    yield url

@@ -21,6 +21,7 @@ import contextlib
 import gc
 import importlib.util
 import math
+import numbers
 import platform
 import statistics
 import sys
@@ -50,18 +51,30 @@ T = TypeVar("T")
 def percentile(samples: Sequence[float], q: float) -> float:
     """The ``q``-th percentile (0 to 100) of ``samples``, by the nearest-rank method.
 
-    A NaN sample is refused: it has no rank, and the answer would depend on where it stood.
+    ``samples`` is a sequence (a list or tuple; not a string, a mapping or a set) of real
+    numbers, booleans excepted. A NaN sample is refused: it has no rank, and the answer would
+    depend on where it stood.
 
     >>> percentile([1, 2, 3, 4], 50)
     2
     >>> percentile([5.0], 99)
     5.0
     """
+    if isinstance(samples, str | bytes | bytearray) or not isinstance(samples, Sequence):
+        raise InvalidArgument(
+            f"percentile: samples={shown(samples)} is a {type(samples).__name__}; need a "
+            "sequence of real numbers (a list or tuple)"
+        )
     if not samples:
         raise InvalidArgument("percentile: samples is empty; need at least one value")
     if isinstance(q, bool) or not isinstance(q, int | float) or not 0 <= q <= 100:
         raise InvalidArgument(f"percentile: q={shown(q)} must be a number within [0, 100]")
     for i, sample in enumerate(samples):
+        if isinstance(sample, bool) or not isinstance(sample, numbers.Real):
+            raise InvalidArgument(
+                f"percentile: samples[{i}]={shown(sample)} is a {type(sample).__name__}; "
+                "need real numbers (int or float)"
+            )
         if sample != sample:  # NaN: no rank, and sorted() leaves a list holding one unordered
             raise InvalidArgument(
                 f"percentile: samples[{i}]={shown(sample)} is not a number; need comparable values"

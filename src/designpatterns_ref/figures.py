@@ -29,6 +29,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from designpatterns_ref.errors import InvalidArgument, shown
+
 __all__ = ["in_notebook", "new_figure", "show"]
 
 _default_dir: Path | None = None
@@ -100,13 +102,28 @@ def _slug(name: str) -> str:
     return slug or "figure"
 
 
+def _plots_folder(folder: Path, named: str) -> Path:
+    """``folder``, made if need be, or :class:`InvalidArgument` naming ``named`` when it is a
+    file or cannot be made."""
+    if folder.exists() and not folder.is_dir():
+        raise InvalidArgument(f"show: {named}={shown(str(folder))} is a file; need a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InvalidArgument(
+            f"show: {named}={shown(str(folder))} cannot be made: {exc.strerror or exc}"
+        ) from exc
+    return folder
+
+
 def show(
     fig: Any, name: str = "figure", *, directory: str | os.PathLike[str] | None = None
 ) -> Path | None:
     """Display ``fig`` inline in a notebook, else save it as ``name.png`` and return the path.
 
     The folder is ``directory`` when given, else ``$DPREF_PLOTS`` when set, else one temporary
-    folder made on first use and kept for the process.
+    folder made on first use and kept for the process. A folder that is a file, or cannot be
+    made, raises :class:`InvalidArgument` naming ``directory`` or ``$DPREF_PLOTS``.
     """
     if directory is None and in_notebook():
         from IPython.display import display
@@ -116,14 +133,13 @@ def show(
         return None
     global _default_dir
     if directory is not None:
-        folder = Path(directory)
+        folder = _plots_folder(Path(directory), "directory")
     elif os.environ.get("DPREF_PLOTS"):
-        folder = Path(os.environ["DPREF_PLOTS"])
+        folder = _plots_folder(Path(os.environ["DPREF_PLOTS"]), "$DPREF_PLOTS")
     else:
         if _default_dir is None:
             _default_dir = Path(tempfile.mkdtemp(prefix="dpref-plots-"))
         folder = _default_dir
-    folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{_slug(name)}.png"
     fig.savefig(path, dpi=90)
     return path

@@ -150,3 +150,24 @@ def test_a_refused_row_leaves_the_table_as_it_was() -> None:
     with pytest.raises(InvalidArgument):
         table.add(1, 2)
     assert table.rows == [["1"]]
+
+
+@pytest.mark.parametrize(
+    "samples",
+    ["321", b"\x03\x01", bytearray(b"\x01"), {3: "a", 1: "b"}, {1, 2}, 5, None, iter([1, 2]),
+     [1, None], [1, "2"], [True, False], [1, 2.0, 3j], [[1], [2]]],
+)  # fmt: skip
+def test_percentile_refuses_what_is_not_a_sequence_of_real_numbers(samples: Any) -> None:
+    # a string would be ranked by its characters, a dict by its keys, None raise a bare TypeError
+    with pytest.raises(InvalidArgument, match=r"percentile: samples.*need (a sequence of )?real"):
+        percentile(samples, 50)
+
+
+def test_percentile_takes_any_sequence_of_reals() -> None:
+    from collections import deque
+    from fractions import Fraction
+
+    assert percentile((3, 1, 2), 50) == 2
+    assert percentile(deque([2.5, 1.5]), 100) == 2.5
+    assert percentile(range(1, 5), 50) == 2
+    assert percentile([Fraction(1, 3), 0.5], 0) == Fraction(1, 3)

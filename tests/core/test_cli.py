@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 
@@ -128,3 +129,27 @@ def test_output_cut_short_by_the_reader_ends_quietly() -> None:
     )
     assert result.stdout.startswith("designpatterns_ref ")
     assert "Traceback" not in result.stderr
+
+
+def test_audit_verify_says_a_file_it_cannot_read_on_stderr(
+    tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("cryptography")
+    missing = tmp_path / "missing.log"
+    assert main(["audit", "verify", str(missing)]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith("dpref audit verify: ") and "missing.log" in err
+
+
+def test_messaging_cluster_names_a_redis_that_does_not_answer(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    pytest.importorskip("websockets")
+    from designpatterns_ref.testing import free_port
+
+    port = free_port()  # nothing listens there
+    args = ["messaging", "cluster", "--redis", f"redis://127.0.0.1:{port}", "--secret", "k3y!k3y!"]
+    assert main(args) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert f"Redis at 127.0.0.1:{port} does not answer" in err, err

@@ -35,6 +35,7 @@ dev = load_dev()
 def test_these_arguments_keep_one_process(args: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DPREF_REDIS_URL", raising=False)
     monkeypatch.delenv("DPREF_PG_URL", raising=False)
+    monkeypatch.delenv("PYTEST_ADDOPTS", raising=False)
     assert dev.serial(args)
     assert dev.parallel(args) == []
 
@@ -52,6 +53,7 @@ def test_other_arguments_run_on_every_core(
 ) -> None:
     monkeypatch.delenv("DPREF_REDIS_URL", raising=False)
     monkeypatch.delenv("DPREF_PG_URL", raising=False)
+    monkeypatch.delenv("PYTEST_ADDOPTS", raising=False)
     monkeypatch.setattr(dev.os, "sched_getaffinity", lambda pid: {0, 1, 2}, raising=False)
     assert not dev.serial(args)
     assert dev.parallel(args) == ["-n", "3", "--dist", "worksteal"]
@@ -65,9 +67,27 @@ def test_servers_of_your_own_or_one_core_keep_one_process(
     assert dev.parallel([]) == []
     monkeypatch.delenv("DPREF_PG_URL")
     monkeypatch.delenv("DPREF_REDIS_URL", raising=False)
+    monkeypatch.delenv("PYTEST_ADDOPTS", raising=False)
     assert dev.parallel([]) == ["-n", "2", "--dist", "worksteal"]
     monkeypatch.setattr(dev.os, "sched_getaffinity", lambda pid: {0}, raising=False)
     assert dev.parallel([]) == []
+
+
+@pytest.mark.parametrize(
+    ("addopts", "expected"),
+    [("-p no:xdist", []), ("-s", []), ("-n 0", []), ("--capture=no -v", []), ("'-n' '1'", []),
+     ("-v", ["-n", "2", "--dist", "worksteal"]), ("-k 'a b'", ["-n", "2", "--dist", "worksteal"])],
+)  # fmt: skip
+def test_pytest_addopts_count_as_arguments_before_the_command_line(
+    addopts: str, expected: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # pytest reads $PYTEST_ADDOPTS before the command line, so they decide as much as it does
+    monkeypatch.delenv("DPREF_REDIS_URL", raising=False)
+    monkeypatch.delenv("DPREF_PG_URL", raising=False)
+    monkeypatch.setattr(dev.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    monkeypatch.setenv("PYTEST_ADDOPTS", addopts)
+    assert dev.parallel(["tests/core"]) == expected
+    assert dev.parallel(["-p", "no:randomly"]) == expected
 
 
 @pytest.mark.parametrize(

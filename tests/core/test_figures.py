@@ -34,3 +34,21 @@ def test_new_figure_grid_and_the_callers_axes() -> None:
     from matplotlib.figure import Figure
 
     assert isinstance(fig, Figure) and fig.canvas.manager is None  # not pyplot-managed
+
+
+@pytest.mark.parametrize("via", ["DPREF_PLOTS", "directory"])
+def test_a_plots_folder_that_is_a_file_is_refused_naming_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, via: str
+) -> None:
+    from designpatterns_ref.errors import InvalidArgument
+
+    taken = tmp_path / "plots"
+    taken.write_text("not a folder")
+    monkeypatch.setenv("DPREF_PLOTS", str(taken))
+    fig, _ = new_figure()
+    with pytest.raises(InvalidArgument, match=rf"{via}=.*plots'? is a file; need a folder"):
+        show(fig, "x", directory=taken if via == "directory" else None)
+    with pytest.raises(InvalidArgument, match=rf"{via}=.*cannot be made"):
+        monkeypatch.setenv("DPREF_PLOTS", str(taken / "inside"))
+        show(fig, "x", directory=taken / "inside" if via == "directory" else None)
+    assert taken.read_text() == "not a folder"

@@ -104,3 +104,43 @@ def test_a_forked_worker_does_not_keep_a_killed_process_servers_alive() -> None:
         for pid in (server, worker):
             if _running(pid):
                 os.kill(pid, signal.SIGKILL)
+
+
+_COPYING_CHILD = """
+import os, tempfile, time
+from pathlib import Path
+from designpatterns_ref.testing import postgres
+home = Path(tempfile.mkdtemp(prefix="dpref-test-home-"))
+os.chmod(home, 0o700)  # an installation user 65534 cannot enter, so it gets a copy
+bindir = home / "pkg" / "pginstall" / "bin"
+bindir.mkdir(parents=True)
+for name in ("initdb", "postgres"):
+    (bindir / name).write_text("#!/bin/sh\\n")
+    (bindir / name).chmod(0o755)
+copy = postgres._reachable_binaries(bindir, 65534, 65534)
+print(next(p for p in copy.parents if p.name.startswith("dpref-pgbin-")), home, flush=True)
+time.sleep(120)
+"""
+
+
+def test_a_killed_process_leaves_no_copy_of_the_postgres_binaries() -> None:
+    # as root, PostgreSQL's binaries are copied where its user can reach them (some 22 MB)
+    child = subprocess.Popen(
+        [sys.executable, "-c", _COPYING_CHILD], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert child.stdout is not None
+        copy, home = (Path(word) for word in child.stdout.readline().split())
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    try:
+        deadline = time.monotonic() + 10
+        while copy.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not copy.exists()
+    finally:
+        import shutil
+
+        shutil.rmtree(home, ignore_errors=True)
+        shutil.rmtree(copy, ignore_errors=True)

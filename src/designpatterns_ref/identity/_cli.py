@@ -4,9 +4,10 @@ Case study: Design a Digital Worker Identity & Compliance Platform (docs/case-st
 
 ``dpref audit verify gate.log`` re-reads a JSON-lines audit log and checks every link of its
 hash chain; ``--count N --head HASH`` also checks it against a head anchored elsewhere, which
-catches a truncated tail. It prints the entry count and the head, or the first broken entry, and
-exits 0 when the chain holds, 1 when it does not, 2 when the file cannot be read or an anchor
-is not one (a negative count, a head that is not 64 lowercase hex digits).
+catches a truncated tail. It prints the entry count and the head, or the first broken entry (a
+verdict, on standard output; a file it cannot read is an error, on standard error), and exits
+0 when the chain holds, 1 when it does not, 2 when the file cannot be read or an anchor is not
+one (a negative count, a head that is not 64 lowercase hex digits).
 
 >>> import argparse, tempfile, os
 >>> from designpatterns_ref.identity.audit import AuditLog
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import sys
 
 from designpatterns_ref.errors import shown
 from designpatterns_ref.identity.audit import read_log, verify_chain
@@ -41,7 +43,7 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     try:
         entries = read_log(args.file)
     except IdentityError as bad:
-        print(f"{bad}")
+        print(f"dpref audit verify: {bad}", file=sys.stderr)
         return EXIT_UNREADABLE
     check = verify_chain(entries, expected_count=args.count, expected_head=args.head)
     if check.ok:

