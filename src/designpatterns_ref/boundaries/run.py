@@ -36,8 +36,9 @@ from designpatterns_ref.errors import shown
 
 __all__ = ["Inputs", "build", "check", "check_inputs", "record", "shrink_todo"]
 
-#: What a check read: ``({folder: mtime_ns}, {file: (mtime_ns, size)})`` (see :func:`check_inputs`).
-Inputs = tuple[dict[str, int], dict[str, tuple[int, int]]]
+#: What a check read: ``({folder: mtime_ns}, {file: (mtime_ns, size, inode, ctime_ns)})`` (see
+#: :func:`check_inputs`).
+Inputs = tuple[dict[str, int], dict[str, tuple[int, int, int, int]]]
 
 
 def build(
