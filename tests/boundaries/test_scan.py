@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from designpatterns_ref.boundaries import BoundariesError, build_graph, discover, extract
-from tests.boundaries.helpers import edges, graph_of
+from tests.boundaries.helpers import edges, graph_of, write_tree
 
 BASE = {"pkg/__init__.py": "", "pkg/a.py": "", "pkg/b.py": "X = 1\n", "pkg/sub/__init__.py": "",
         "pkg/sub/c.py": "", "pkg/sub/deep/__init__.py": "", "pkg/sub/deep/d.py": ""}  # fmt: skip
@@ -156,7 +156,22 @@ def test_file_that_does_not_parse_is_a_problem(tmp_path: Path) -> None:
     g = graph_of(tmp_path, {**BASE, "pkg/a.py": "def (:\nimport pkg.b\n",
                             "pkg/b.py": "import pkg.a\n"})  # fmt: skip
     assert edges(g) == {("pkg.b", "pkg.a")}
-    assert any("does not parse" in p.message for p in g.problems)
+    assert [(p.line, p.message) for p in g.problems] == [(1, "does not parse: invalid syntax")]
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_file_nested_deeper_than_the_parser_goes_is_a_problem(tmp_path: Path, jobs: int) -> None:
+    """A generated expression of thousands of terms makes Python's parser recurse too deep: the
+    file does not parse (a problem), it does not stop the check."""
+    deep = "x = " + " + ".join(['"ab"'] * 3000) + "\nimport pkg.b\n"
+    with pytest.raises(BoundariesError, match="does not parse"):
+        extract(deep, "deep.py")
+    files = {**BASE, "pkg/b.py": "import pkg.a\n"}
+    files |= {f"pkg/d{i}.py": deep for i in range(250 if jobs > 1 else 1)}  # parsed in workers
+    write_tree(tmp_path, files)
+    g = build_graph(["pkg"], [tmp_path], jobs=jobs)
+    assert edges(g) == {("pkg.b", "pkg.a")}
+    assert {p.message for p in g.problems} == {"does not parse: nested too deeply to parse"}
 
 
 def test_importing_a_missing_submodule_falls_back_with_a_problem(tmp_path: Path) -> None:

@@ -58,7 +58,7 @@ from designpatterns_ref.boundaries.base import (
     check_path,
     write_file,
 )
-from designpatterns_ref.boundaries.scan import Raw, extract
+from designpatterns_ref.boundaries.scan import Raw, Unparsable, extract
 from designpatterns_ref.errors import shown
 
 __all__ = ["FileCache", "Stamp", "is_racy", "read_all", "read_file", "stamp_of"]
@@ -92,22 +92,29 @@ def _format() -> tuple[object, ...]:
     return (FORMAT, sys.version_info[:2], sys.modules["designpatterns_ref"].__version__)
 
 
-def read_file(path: str) -> tuple[str, list[Raw], str | None]:
-    """``(digest of the content, raw records, error)`` of one file, reading it once; on an
-    error the records are empty (and the digest too when the file cannot be read)."""
+#: What reading one file gives: ``(digest, raw records, error, line of the error)``.
+Read = tuple[str, list[Raw], str | None, int]
+
+
+def read_file(path: str) -> Read:
+    """``(digest of the content, raw records, error, line)`` of one file, reading it once; on
+    an error the records are empty (and the digest too when the file cannot be read), and
+    ``line`` is where the parser stopped (0 when it cannot tell, or for no error)."""
     try:
         with open(path, "rb") as fh:
             data = fh.read()
     except OSError as exc:
-        return "", [], f"cannot read: {exc.strerror}"
+        return "", [], f"cannot read: {exc.strerror}", 0
     digest = xxhash.xxh3_128_hexdigest(data)
     try:
-        return digest, extract(data, path), None
+        return digest, extract(data, path), None, 0
+    except Unparsable as exc:
+        return digest, [], exc.reason, exc.line
     except BoundariesError as exc:
-        return digest, [], str(exc).removeprefix(f"{path}: ")
+        return digest, [], str(exc).removeprefix(f"{path}: "), 0
 
 
-def _read_chunk(paths: list[str]) -> list[tuple[str, list[Raw], str | None]]:
+def _read_chunk(paths: list[str]) -> list[Read]:
     return [read_file(p) for p in paths]
 
 
@@ -115,7 +122,7 @@ def _default_jobs() -> int:
     return max(1, min(os.cpu_count() or 1, 8))
 
 
-def _parse_many(paths: list[str], jobs: int | None) -> list[tuple[str, list[Raw], str | None]]:
+def _parse_many(paths: list[str], jobs: int | None) -> list[Read]:
     """Read, hash and parse ``paths``, over ``jobs`` worker processes when there are many."""
     workers = _default_jobs() if jobs is None else jobs
     if workers <= 1 or len(paths) < _PARALLEL_FROM or sys.platform == "win32":
@@ -137,9 +144,9 @@ def read_all(
     modules = sorted(files)
     results = _parse_many([files[m] for m in modules], jobs)
     out: dict[str, list[Raw]] = {}
-    for module, (_, raw, error) in zip(modules, results, strict=True):
+    for module, (_, raw, error, line) in zip(modules, results, strict=True):
         if error:
-            problems.append(Problem(files[module], 0, error))
+            problems.append(Problem(files[module], line, error))
         out[module] = raw
     return out
 
@@ -325,11 +332,11 @@ class FileCache:
             else:
                 changed.append((module, path, st))
         results = _parse_many([c[1] for c in changed], self.jobs)
-        for (module, path, st), (digest, raw, error) in zip(changed, results, strict=True):
+        for (module, path, st), (digest, raw, error, line) in zip(changed, results, strict=True):
             self.parsed += 1
             out[module] = raw
             if error:
-                self.problems.append(Problem(path, 0, error))
+                self.problems.append(Problem(path, line, error))
             elif st is not None:
                 entries[path] = (stamp_of(st), digest, raw)
         self._read_paths = list(files.values())

@@ -39,7 +39,7 @@ from pathlib import Path
 from designpatterns_ref.boundaries.base import BoundariesError, Problem
 from designpatterns_ref.errors import shown
 
-__all__ = ["Raw", "discover", "extract"]
+__all__ = ["Raw", "Unparsable", "discover", "extract"]
 
 Raw = tuple[str, int, str, tuple[str, ...], int, str]
 
@@ -192,10 +192,22 @@ def _parse_prefix(text: bytes, path: str) -> ast.Module:
     return ast.parse(text, filename=path)
 
 
+class Unparsable(BoundariesError):
+    """A source file that does not parse (a :class:`~.base.BoundariesError`), with the line
+    the parser stopped at (0 when it does not tell)."""
+
+    def __init__(self, path: str, line: int, reason: str) -> None:
+        super().__init__(f"{path}: does not parse: {reason}" + (f" (line {line})" if line else ""))
+        self.line = line
+        self.reason = f"does not parse: {reason}"
+
+
 def extract(source: bytes | str, path: str = "<source>") -> list[Raw]:
     """The raw import records of one file's source, in line order.
 
-    Raises :class:`~.base.BoundariesError` when the source is not text or does not parse.
+    Raises :class:`~.base.BoundariesError` when the source is not text, and :class:`Unparsable`
+    (one) when it does not parse: a syntax error, a null byte, or nesting deeper than Python's
+    parser goes (a generated expression of thousands of terms).
     """
     out: list[Raw] = []
     if isinstance(source, str):
@@ -211,13 +223,15 @@ def extract(source: bytes | str, path: str = "<source>") -> list[Raw]:
         return out
     try:
         tree = _parse_prefix(text, str(path))
+        _walk_statements(tree.body, out)
+        if b"import_module" in text or b"__import__" in text:
+            _walk_dynamic(tree, _dynamic_lines(text), out)
     except SyntaxError as exc:
-        raise BoundariesError(f"{path}: does not parse: {exc.msg} (line {exc.lineno})") from None
+        raise Unparsable(path, exc.lineno or 0, exc.msg) from None
     except ValueError as exc:  # a null byte
-        raise BoundariesError(f"{path}: does not parse: {exc}") from None
-    _walk_statements(tree.body, out)
-    if b"import_module" in text or b"__import__" in text:
-        _walk_dynamic(tree, _dynamic_lines(text), out)
+        raise Unparsable(path, 0, str(exc)) from None
+    except (RecursionError, MemoryError):  # nested deeper than the parser (or walker) goes
+        raise Unparsable(path, 0, "nested too deeply to parse") from None
     out.sort(key=lambda r: r[4])
     return out
 
