@@ -85,6 +85,8 @@ class ImportGraph:
         self.imports: list[Import] = []
         self.edges: dict[str, dict[str, list[Import]]] = {}
         self.problems: list[Problem] = []
+        #: Modules whose file could not be read or parsed: their imports are unknown.
+        self.unread: set[str] = set()
         self.parsed = 0
         self.cached = 0
 
@@ -334,13 +336,19 @@ def build_graph(
     graph = ImportGraph(modules, pkgs)
     graph.problems.extend(problems)
     files = {m: p for m, p in modules.items() if p.endswith(".py")}
+    by_path = {p: m for m, p in files.items()}
     if cache is None:
-        raw_by_module = read_all(files, graph.problems, jobs)
+        unreadable: list[Problem] = []
+        raw_by_module = read_all(files, unreadable, jobs)
+        graph.problems += unreadable
         graph.parsed = len(files)
     else:
         raw_by_module = cache.read(files)
-        graph.problems += cache.problems
+        unreadable = cache.problems
+        graph.problems += unreadable
         graph.parsed, graph.cached = cache.parsed, cache.hits
+    graph.unread = {by_path[p.path] for p in unreadable if p.path in by_path}
+    if cache is not None:
         # The resolved imports stand while the files, the modules and what discovery warned
         # about are unchanged (a snapshot reused on modules alone hid discovery's new warnings).
         found = [(p.path, p.line, p.message) for p in problems]

@@ -110,7 +110,7 @@ def check_inputs(
     report = _report(graph, violations)
     if use_todo:
         recorded = read_todo(config.base / config.todo)
-        report.violations, report.recorded, report.stale = split(violations, recorded)
+        report.violations, report.recorded, report.stale = split(violations, recorded, graph.unread)
     inputs = cache.inputs() if cache is not None and not report.problems else None
     return report, inputs
 
@@ -123,6 +123,11 @@ def record(config: Config, *, use_cache: bool = True) -> tuple[int, Report]:
 
 
 def shrink_todo(config: Config, *, use_cache: bool = True) -> tuple[int, int]:
-    """Drop fixed violations from the todo file; returns (kept, removed)."""
-    report = check(config, use_cache=use_cache, use_todo=False)
-    return shrink(config.base / config.todo, report.violations)
+    """Drop fixed violations from the todo file; returns (kept, removed).
+
+    An entry that a file which could not be read or parsed may produce is kept: that file's
+    imports are unknown, so the violation is not known to be fixed.
+    """
+    check_flag(use_cache, "use_cache")
+    graph, _ = _build(config, use_cache=use_cache, verify_content=False, jobs=None)
+    return shrink(config.base / config.todo, find_violations(graph, config), graph.unread)
