@@ -5,7 +5,9 @@ Case study: Shopify's Modular Monolith (docs/case-studies/shopify-modular-monoli
 Nothing is imported: :func:`discover` walks the package directories the way Python's path
 finder would (a directory with ``__init__.py`` is a package; one without, holding Python files,
 is a namespace package; a package shadows a module of the same name, and a module shadows a
-namespace directory), and :func:`extract` parses one file and returns its imports as raw
+namespace directory; over several search roots, or the portions of a namespace package, the
+first package or module of a name wins and the namespace directories of that name combine
+when there is none), and :func:`extract` parses one file and returns its imports as raw
 records, before any name is resolved, so they can be cached by file content.
 
 Parse only what you must: the source is cut after the last top-level statement that can hold
@@ -254,45 +256,93 @@ def _has_python(directory: str, seen: dict[str, int] | None) -> bool:
     return any(e.is_dir() and _has_python(e.path, seen) for e in entries if "." not in e.name)
 
 
-def _walk_package(
-    directory: str,
+#: What a name is in a search path: ``("package", __init__.py)``, ``("module", file.py)`` or
+#: ``("namespace", [portion, ...])``.
+Found = tuple[str, str | list[str]]
+
+
+def _listing(
+    directory: str, seen: dict[str, int] | None, problems: list[Problem]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """``({stem: file.py}, {name: folder})`` of ``directory`` (empty when it cannot be listed)."""
+    try:
+        entries = sorted(_scan(directory, seen), key=lambda e: e.name)
+    except OSError as exc:
+        problems.append(Problem(directory, 0, f"cannot list the directory: {exc.strerror}"))
+        return {}, {}
+    files = {e.name[:-3]: e.path for e in entries if e.name.endswith(".py") and e.is_file()}
+    dirs = {e.name: e.path for e in entries if "." not in e.name and e.is_dir()}
+    return files, dirs
+
+
+def _entries_of(folder: str, name: str) -> tuple[dict[str, str], dict[str, str]]:
+    """The listing of ``folder`` reduced to ``name``: a search root is not listed whole."""
+    base = os.path.join(folder, name)
+    files = {name: base + ".py"} if os.path.isfile(base + ".py") else {}
+    return files, ({name: base} if os.path.isdir(base) else {})
+
+
+def _find(
+    full: str,
+    listings: list[tuple[dict[str, str], dict[str, str]]],
+    stem: str,
+    problems: list[Problem],
+    seen: dict[str, int] | None,
+) -> Found | None:
+    """What ``stem`` is in a search path (one listing per folder, in order), by Python's rule:
+    in each folder a package beats a module, which beats a namespace directory; across folders
+    the first package or module wins, and namespace directories before it give way; when none
+    is found, every namespace directory holding Python code is a portion of one package."""
+    portions: list[str] = []
+    for files, dirs in listings:
+        sub, file = dirs.get(stem), files.get(stem)
+        found: Found | None = None
+        if sub is not None and os.path.isfile(init := os.path.join(sub, "__init__.py")):
+            if file is not None:
+                problems.append(Problem(file, 0, f"shadowed by the package {full} (a directory)"))
+            found = ("package", init)
+        elif file is not None:
+            if sub is not None and _has_python(sub, seen):
+                problems.append(Problem(sub, 0, f"namespace directory shadowed by {full}.py"))
+            found = ("module", file)
+        elif sub is not None:
+            portions.append(sub)
+        if found is not None:
+            for portion in portions:
+                if _has_python(portion, seen):
+                    problems.append(Problem(portion, 0, f"namespace directory shadowed by "
+                                            f"{found[1]}"))  # fmt: skip
+            return found
+    portions = [p for p in portions if _has_python(p, seen)]
+    return ("namespace", portions) if portions else None
+
+
+def _add(
     name: str,
+    found: Found,
     modules: dict[str, str],
     packages: set[str],
     problems: list[Problem],
     seen: dict[str, int] | None,
 ) -> None:
-    try:
-        entries = sorted(_scan(directory, seen), key=lambda e: e.name)
-    except OSError as exc:
-        problems.append(Problem(directory, 0, f"cannot list the directory: {exc.strerror}"))
+    """Record ``name`` as ``found`` and, for a package, everything below it."""
+    kind, where = found
+    if isinstance(where, str):
+        modules[name] = where
+    else:
+        modules[name] = where[0]
+    if kind == "module":
         return
-    files = {e.name[:-3]: e.path for e in entries if e.name.endswith(".py") and e.is_file()}
-    dirs = {e.name: e.path for e in entries if "." not in e.name and e.is_dir()}
-    for stem, file in files.items():
-        if stem == "__init__" or "." in stem:
+    packages.add(name)
+    path = [os.path.dirname(where)] if isinstance(where, str) else where
+    listings = [_listing(d, seen, problems) for d in path]
+    stems = {s for files, dirs in listings for s in (*files, *dirs)}
+    for stem in sorted(stems - {"__init__"}):
+        if "." in stem:
             continue
-        sub = dirs.get(stem)
-        if sub is not None and os.path.isfile(os.path.join(sub, "__init__.py")):
-            problems.append(
-                Problem(file, 0, f"shadowed by the package {name}.{stem} (a directory)")
-            )
-            continue
-        modules[f"{name}.{stem}"] = file
-    for stem, sub in dirs.items():
-        full = f"{name}.{stem}"
-        init = os.path.join(sub, "__init__.py")
-        if os.path.isfile(init):
-            modules[full] = init
-            packages.add(full)
-            _walk_package(sub, full, modules, packages, problems, seen)
-        elif stem in files:
-            if _has_python(sub, seen):
-                problems.append(Problem(sub, 0, f"namespace directory shadowed by {full}.py"))
-        elif _has_python(sub, seen):
-            modules[full] = sub
-            packages.add(full)
-            _walk_package(sub, full, modules, packages, problems, seen)
+        child = _find(f"{name}.{stem}", listings, stem, problems, seen)
+        if child is not None:
+            _add(f"{name}.{stem}", child, modules, packages, problems, seen)
 
 
 def discover(
@@ -311,32 +361,24 @@ def discover(
     modules: dict[str, str] = {}
     packages: set[str] = set()
     problems: list[Problem] = []
+    path = [str(r) for r in roots]
     parts = package.split(".")
-    portions: list[str] = []
-    for root in roots:
-        base = os.path.join(str(root), *parts)
-        if seen is not None:  # the folder holding the name, and the name's own folder: an
-            for folder in (os.path.dirname(base), base):  # __init__.py added to it changes
-                try:  # which of the module, the package or a portion wins
+    found: Found | None = None
+    for depth, part in enumerate(parts):
+        if seen is not None:  # a name added to a folder of the path changes what wins
+            for folder in path:
+                try:
                     seen[folder] = os.stat(folder).st_mtime_ns
                 except OSError:
                     seen[folder] = -1
-        if os.path.isfile(os.path.join(base, "__init__.py")):
-            modules[package] = os.path.join(base, "__init__.py")
-            packages.add(package)
-            _walk_package(base, package, modules, packages, problems, seen)
-            return modules, packages, problems
-        if os.path.isfile(base + ".py"):
-            modules[package] = base + ".py"
-            return modules, packages, problems
-        if os.path.isdir(base):
-            portions.append(base)
-    if not portions:
-        raise BoundariesError(
-            f"packages: package {shown(package)} not found under {[str(r) for r in roots]}"
-        )
-    modules[package] = portions[0]
-    packages.add(package)
-    for portion in portions:  # a namespace package: every portion contributes
-        _walk_package(portion, package, modules, packages, problems, seen)
+        listings = [_entries_of(folder, part) for folder in path]
+        found = _find(".".join(parts[: depth + 1]), listings, part, [], seen)
+        if found is None or (found[0] == "module" and depth < len(parts) - 1):
+            raise BoundariesError(
+                f"packages: package {shown(package)} not found under {[str(r) for r in roots]}"
+            )
+        where = found[1]
+        path = [os.path.dirname(where)] if isinstance(where, str) else where
+    assert found is not None
+    _add(package, found, modules, packages, problems, seen)
     return modules, packages, problems
