@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
-from designpatterns_ref.boundaries import BoundariesError, build_graph, discover, extract
+from designpatterns_ref.boundaries import BoundariesError, FileCache, build_graph, discover, extract
 from tests.boundaries.helpers import edges, graph_of, write_tree
 
 BASE = {"pkg/__init__.py": "", "pkg/a.py": "", "pkg/b.py": "X = 1\n", "pkg/sub/__init__.py": "",
@@ -253,3 +254,26 @@ def test_prefix_parse_equals_full_parse(head: str, tail: str) -> None:
     _walk_dynamic(tree, list(range(1, source.count(b"\n") + 2)), full)
     full.sort(key=lambda r: r[4])
     assert extract(source) == full
+
+
+@pytest.mark.parametrize("use_cache", [True, False])
+def test_a_file_name_that_is_not_utf8_is_skipped_with_a_problem(
+    tmp_path: Path, use_cache: bool
+) -> None:
+    """No import statement can spell a name that is not UTF-8: the file is skipped with a
+    warning, the same with or without the cache (which used to refuse the whole check)."""
+    write_tree(tmp_path, {**BASE, "pkg/a.py": "import pkg.b\n"})
+    for name in (b"caf\xe9.py", b"d\xe9j\xe0"):
+        path = os.fsencode(tmp_path / "pkg") + b"/" + name
+        if name.endswith(b".py"):
+            Path(os.fsdecode(path)).write_text("import pkg.a\n")
+        else:
+            os.mkdir(path)
+            Path(os.fsdecode(path + b"/m.py")).write_text("import pkg.a\n")
+    cache = FileCache(tmp_path / "c.bin") if use_cache else None
+    g = build_graph(["pkg"], [tmp_path], cache=cache, jobs=1)
+    assert edges(g) == {("pkg.a", "pkg.b")}
+    assert sorted(p.message.split()[0] for p in g.problems) == [
+        "'caf\\udce9.py'",
+        "'d\\udce9j\\udce0'",
+    ]

@@ -270,9 +270,25 @@ def _listing(
     except OSError as exc:
         problems.append(Problem(directory, 0, f"cannot list the directory: {exc.strerror}"))
         return {}, {}
-    files = {e.name[:-3]: e.path for e in entries if e.name.endswith(".py") and e.is_file()}
-    dirs = {e.name: e.path for e in entries if "." not in e.name and e.is_dir()}
+    named = []
+    for e in entries:
+        if _is_text(e.name):
+            named.append(e)
+        elif e.name.endswith(".py") or "." not in e.name:  # a module or a package, by its look
+            why = "a name that is not UTF-8 text, which no import statement can spell"
+            problems.append(Problem(directory, 0, f"{e.name!a} is skipped: {why}"))
+    files = {e.name[:-3]: e.path for e in named if e.name.endswith(".py") and e.is_file()}
+    dirs = {e.name: e.path for e in named if "." not in e.name and e.is_dir()}
     return files, dirs
+
+
+def _is_text(name: str) -> bool:
+    """Whether a file name is text (a name that is not UTF-8 comes as lone surrogates)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _entries_of(folder: str, name: str) -> tuple[dict[str, str], dict[str, str]]:
