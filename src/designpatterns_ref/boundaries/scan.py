@@ -38,7 +38,7 @@ import re
 from bisect import bisect_left, bisect_right
 from pathlib import Path
 
-from designpatterns_ref.boundaries.base import BoundariesError, Problem
+from designpatterns_ref.boundaries.base import BoundariesError, Problem, check_path
 from designpatterns_ref.errors import shown
 
 __all__ = ["Raw", "Unparsable", "discover", "extract"]
@@ -211,6 +211,7 @@ def extract(source: bytes | str, path: str = "<source>") -> list[Raw]:
     (one) when it does not parse: a syntax error, a null byte, or nesting deeper than Python's
     parser goes (a generated expression of thousands of terms).
     """
+    path = check_path(path, "path")
     out: list[Raw] = []
     if isinstance(source, str):
         try:
@@ -374,10 +375,17 @@ def discover(
     """
     if not isinstance(package, str) or not _NAME.fullmatch(package):
         raise BoundariesError(f"package={shown(package, 60)}: must be a dotted module name")
+    if isinstance(roots, str) or not isinstance(roots, list | tuple):
+        raise BoundariesError(f"roots={shown(roots, 60)}: must be a list of folders")
+    checked = [check_path(r, "roots[]") for r in roots]
+    if seen is not None and not isinstance(seen, dict):
+        raise BoundariesError(
+            f"seen={shown(seen, 60)}: must be a dict (folder to mtime_ns) or None"
+        )
     modules: dict[str, str] = {}
     packages: set[str] = set()
     problems: list[Problem] = []
-    path = [str(r) for r in roots]
+    path = checked
     parts = package.split(".")
     found: Found | None = None
     for depth, part in enumerate(parts):
