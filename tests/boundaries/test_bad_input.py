@@ -331,3 +331,11 @@ def test_discover_and_extract_refuse_what_is_not_a_path(tmp_path: Path, value: A
             extract("import os\n", value)
     with pytest.raises(BoundariesError, match="seen"):
         discover("shop", [tmp_path], [])  # type: ignore[arg-type]
+
+
+def test_only_checked_entry_points_are_public() -> None:
+    """Resolving raw records trusts them as the parser made them: it is not public API (an
+    import built by hand goes through ImportGraph.add, which checks it)."""
+    from designpatterns_ref.boundaries import graph
+
+    assert "resolve" not in graph.__all__ and not hasattr(graph, "resolve")

@@ -47,7 +47,7 @@ from designpatterns_ref.boundaries.cache import FileCache, read_all
 from designpatterns_ref.boundaries.scan import Raw, discover
 from designpatterns_ref.errors import shown
 
-__all__ = ["ImportGraph", "build_graph", "resolve"]
+__all__ = ["ImportGraph", "build_graph"]
 
 
 def _refuse(name: str, value: object, allowed: str) -> BoundariesError:
@@ -227,8 +227,12 @@ def _base_package(importer: str, is_package: bool, level: int) -> str | None:
     return ".".join(parts[: len(parts) - drop])
 
 
-def resolve(importer: str, path: str, raw: Iterable[Raw], graph: ImportGraph) -> None:
-    """Resolve ``importer``'s raw records against ``graph.modules`` and add them to ``graph``."""
+def _resolve(importer: str, path: str, raw: Iterable[Raw], graph: ImportGraph) -> None:
+    """Resolve ``importer``'s raw records against ``graph.modules`` and add them to ``graph``.
+
+    Private: the records are trusted as :func:`~.scan.extract` made them (the cache holds
+    them sealed); an import built by hand goes through :meth:`ImportGraph.add`, which checks it.
+    """
     modules = graph.modules
     is_package = importer in graph.packages
 
@@ -364,7 +368,7 @@ def build_graph(
             cache.flush()
             return graph
     for module in sorted(raw_by_module):
-        resolve(module, files[module], raw_by_module[module], graph)
+        _resolve(module, files[module], raw_by_module[module], graph)
     if cache is not None:
         imports = [(i.importer, i.imported, i.line, i.kind, i.path, i.name) for i in graph.imports]
         cache.store_snapshot(key, (imports, [(p.path, p.line, p.message) for p in graph.problems]))
