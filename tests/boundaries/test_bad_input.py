@@ -339,3 +339,16 @@ def test_only_checked_entry_points_are_public() -> None:
     from designpatterns_ref.boundaries import graph
 
     assert "resolve" not in graph.__all__ and not hasattr(graph, "resolve")
+
+
+def test_an_independence_contract_name_used_twice_is_refused() -> None:
+    """The name keys each violation's todo entry: two contracts of one name would report every
+    violation twice under one key, so the name is refused as a layers name is."""
+    from designpatterns_ref.boundaries import Independence
+
+    twice = [{"name": "x", "modules": ["a", "b"]}, {"name": "x", "modules": ["c", "d"]}]
+    with pytest.raises(ConfigError, match=r"independence\[1\]\.name: 'x' is used by another"):
+        Config.from_dict({"packages": ["a"], "independence": twice})
+    with pytest.raises(ConfigError, match=r"independence\[1\]\.name"):
+        Config(packages=["a"], independence=[Independence("x", ["a", "b"]),
+                                             Independence("x", ["c", "d"])])  # fmt: skip
