@@ -109,6 +109,24 @@ def test_every_line_ending_python_reads_gives_the_same_records(newline: str) -> 
     ]
 
 
+def test_dynamic_imports_with_keywords_and_an_explicit_absolute_level(tmp_path: Path) -> None:
+    """``name=`` and ``package=`` given by keyword, and ``__import__`` with ``level=0`` (by
+    position or keyword) name their module as surely as the plain forms; a level above 0, or
+    arguments unpacked from a variable, are not followed."""
+    source = (
+        "import importlib\n"
+        "importlib.import_module(package='pkg', name='.b')\n"
+        "__import__('pkg.sub.c', None, None, [], 0)\n"
+        "__import__(name='pkg.sub.deep', level=0)\n"
+        "__import__('pkg.b', globals(), None, [], 1)\n"
+        "__import__('pkg.b', *rest)\n"
+        "__import__('pkg.b', **options)\n"
+    )
+    g = graph_of(tmp_path, {**BASE, "pkg/a.py": source})
+    got = sorted((i.line, i.imported) for i in g.imports if i.kind == "dynamic")
+    assert got == [(2, "pkg.b"), (3, "pkg.sub.c"), (4, "pkg.sub.deep")]
+
+
 def test_dynamic_relative_to_dunder_name_in_a_package(tmp_path: Path) -> None:
     g = graph_of(tmp_path, {**BASE, "pkg/sub/__init__.py": "import importlib\n"
                             "importlib.import_module('.c', __name__)\n"})  # fmt: skip

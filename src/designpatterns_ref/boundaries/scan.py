@@ -136,31 +136,47 @@ def _touches(node: ast.AST, lines: list[int]) -> bool:
     return i < len(lines) and lines[i] <= end
 
 
+def _argument(call: ast.Call, position: int, keyword: str) -> ast.expr | None:
+    """The argument of ``call`` at ``position`` or named ``keyword`` (None when not given)."""
+    if len(call.args) > position and not any(
+        isinstance(a, ast.Starred) for a in call.args[: position + 1]
+    ):
+        return call.args[position]
+    return next((kw.value for kw in call.keywords if kw.arg == keyword), None)
+
+
 def _walk_dynamic(tree: ast.Module, lines: list[int], out: list[Raw]) -> None:
     """Calls of ``import_module``/``__import__``, visiting only nodes spanning ``lines``."""
     stack: list[ast.AST] = [tree]
     while stack:
         node = stack.pop()
         stack.extend(c for c in ast.iter_child_nodes(node) if _touches(c, lines))
-        if not isinstance(node, ast.Call) or not node.args:
+        if not isinstance(node, ast.Call):
             continue
         func = node.func
         name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
-        first = node.args[0]
-        if name not in ("import_module", "__import__") or not isinstance(first, ast.Constant):
+        if name not in ("import_module", "__import__"):
             continue
-        if not isinstance(first.value, str) or not first.value:
+        first = _argument(node, 0, "name")
+        if not isinstance(first, ast.Constant) or not isinstance(first.value, str):
+            continue
+        if not first.value:
             continue
         package: tuple[str, ...] | None = ()
         if name == "import_module":
-            given = node.args[1] if len(node.args) > 1 else None
-            for kw in node.keywords:
-                if kw.arg == "package":
-                    given = kw.value
+            given = _argument(node, 1, "package")
             if given is not None:
                 package = _package_argument(given)
-        elif len(node.args) > 4 or any(kw.arg == "level" for kw in node.keywords):
-            package = None  # __import__ with an explicit level: not followed
+        elif any(isinstance(a, ast.Starred) for a in node.args) or any(
+            kw.arg is None for kw in node.keywords
+        ):
+            package = None  # arguments unpacked from a variable: the level is unknown
+        else:
+            level = _argument(node, 4, "level")
+            if level is not None and not (
+                isinstance(level, ast.Constant) and type(level.value) is int and level.value == 0
+            ):
+                package = None  # __import__ relative to its caller's globals: not followed
         if package is not None:
             out.append(("d", 0, first.value, package, node.lineno, "dynamic"))
 
