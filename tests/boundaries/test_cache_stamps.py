@@ -96,3 +96,20 @@ def test_a_replayed_verdict_never_outlives_files_swapped_by_renames(
     oracle = (status, capsys.readouterr().out)
     assert "shop.c imports shop.b" in oracle[1]
     assert (lean_main(words), capsys.readouterr().out) == oracle
+
+
+def test_racy_entries_found_unchanged_are_written_again_and_then_trusted(tmp_path: Path) -> None:
+    """An entry stamped at or after the cache file's time is hashed, not trusted; once found
+    unchanged the cache is written again, so that the next run trusts the stamp."""
+    write_tree(tmp_path, {"pkg/__init__.py": "", "pkg/a.py": "import pkg.b\n", "pkg/b.py": "",
+                          "cache/": ""})  # fmt: skip
+    cache_file = tmp_path / "cache/c.bin"
+    build_graph(["pkg"], [tmp_path], cache=FileCache(cache_file), jobs=1)
+    newest = max(os.stat(p).st_ctime_ns for p in (tmp_path / "pkg").iterdir())
+    os.utime(cache_file, ns=(newest, newest))  # written in the tick of the last file's stamp
+    cache = FileCache(cache_file)
+    files = {f"pkg.{n}": str(tmp_path / f"pkg/{n}.py") for n in ("__init__", "a", "b")}
+    assert cache.read(files)["pkg.a"] == [("i", 0, "pkg.b", (), 1, "module")]
+    assert (cache.parsed, cache.hits, cache.unchanged) == (0, 3, True)
+    cache.flush()
+    assert os.stat(cache_file).st_mtime_ns > newest  # written again

@@ -13,8 +13,9 @@ size and time swapped by renames (usual after ``tar x``, ``cp -p`` or ``rsync -t
 every time to the same value) keep their ``(mtime_ns, size)`` but not their inode, and a rename
 or an ``utime`` sets the change time, which no program can set back. An entry stamped at or
 after the time the cache file was written is *racy* (the file may have changed again within the
-same clock tick) and is hashed rather than trusted, as git does. ``verify_content=True`` turns
-the shortcut off and hashes every file.
+same clock tick) and is hashed rather than trusted, as git does; when it is found unchanged
+the cache file is written again, newer than the stamp, so the next run trusts it.
+``verify_content=True`` turns the shortcut off and hashes every file.
 
 Two more things are kept so that a re-run over an unchanged tree does almost nothing: the
 modules discovery found, valid while no directory it looked at has a new modification time
@@ -345,6 +346,12 @@ class FileCache:
             self._entries = entries
             self._snapshot = None
             self._store()
+        elif not self.verify_content and any(
+            is_racy(e[0], self._written) for e in entries.values()
+        ):
+            # Racy entries were hashed and found unchanged: written again now, the cache file
+            # is newer than their stamps (once the clock has moved on) and trusts them next time.
+            self._dirty = True
         return out
 
     def inputs(self) -> tuple[dict[str, int], dict[str, Stamp]] | None:
