@@ -19,6 +19,8 @@ from designpatterns_ref.boundaries import (
     Violation,
     build_graph,
     check,
+    discover,
+    extract,
     load_config,
     write_todo,
 )
@@ -311,3 +313,42 @@ def test_the_file_cache_refuses_bad_arguments_and_changes_nothing(
             assert str(exc)
             assert _cache_state(cache) == before, f"{value!r:.40} refused but changed the cache"
         cache.flush()  # whatever was kept can be written
+
+
+@pytest.mark.parametrize(
+    "value", [*HOSTILE, 10**5000, "/tmp", ["/tmp", None], "ab"], ids=lambda v: type(v).__name__
+)
+def test_discover_and_extract_refuse_what_is_not_a_path(tmp_path: Path, value: Any) -> None:
+    """``roots`` is a list of folders (a str would be walked letter by letter), ``path`` a path:
+    anything else is the family's error, never a bare TypeError or ValueError."""
+    write_tree(tmp_path, FILES)
+    roots_ok = isinstance(value, list | tuple) and all(isinstance(v, str) and v for v in value)
+    if not roots_ok:
+        with pytest.raises(BoundariesError, match="roots"):
+            discover("shop", value)
+    if not (isinstance(value, str) and value and "\x00" not in value and "\ud800" not in value):
+        with pytest.raises(BoundariesError, match="path"):
+            extract("import os\n", value)
+    with pytest.raises(BoundariesError, match="seen"):
+        discover("shop", [tmp_path], [])  # type: ignore[arg-type]
+
+
+def test_only_checked_entry_points_are_public() -> None:
+    """Resolving raw records trusts them as the parser made them: it is not public API (an
+    import built by hand goes through ImportGraph.add, which checks it)."""
+    from designpatterns_ref.boundaries import graph
+
+    assert "resolve" not in graph.__all__ and not hasattr(graph, "resolve")
+
+
+def test_an_independence_contract_name_used_twice_is_refused() -> None:
+    """The name keys each violation's todo entry: two contracts of one name would report every
+    violation twice under one key, so the name is refused as a layers name is."""
+    from designpatterns_ref.boundaries import Independence
+
+    twice = [{"name": "x", "modules": ["a", "b"]}, {"name": "x", "modules": ["c", "d"]}]
+    with pytest.raises(ConfigError, match=r"independence\[1\]\.name: 'x' is used by another"):
+        Config.from_dict({"packages": ["a"], "independence": twice})
+    with pytest.raises(ConfigError, match=r"independence\[1\]\.name"):
+        Config(packages=["a"], independence=[Independence("x", ["a", "b"]),
+                                             Independence("x", ["c", "d"])])  # fmt: skip

@@ -20,7 +20,9 @@ def test_contract_set_runs_on_django() -> None:
     rules = Counter(v.rule for v in found)
     assert set(rules) == {"dependency", "layers", "independence", "cycle"}
     cycles = [v.chain for v in found if v.rule == "cycle"]
-    assert cycles == [("django.apps", "django.core", "django.apps")]
+    assert ("django.apps", "django.core", "django.apps") in cycles  # one per edge in a cycle
+    assert all(c[0] == c[-1] and len(set(c)) == len(c) - 1 for c in cycles)
+    assert len({c[:2] for c in cycles}) == len(cycles)
     for v in found:
         assert os.path.isfile(v.path) and v.line >= 1
     assert graph.problems == []

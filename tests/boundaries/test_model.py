@@ -15,9 +15,9 @@ public APIs, allowed dependencies, counted kinds, a layers contract, an
 independence contract): every dependency and privacy violation; for layers and independence,
 the set of modules that reach a forbidden module by a chain whose inner modules belong to no
 entry, each with the length of its shortest such chain (found by breadth-first search over
-the counted imports); for cycles, one violation per strongly connected group of components
-(mutual reachability), whose cycle is as short as any cycle inside the group (all orderings
-tried).
+the counted imports); for cycles, one violation per component edge inside a strongly connected
+group of components (mutual reachability), whose cycle goes through that edge and is as short
+as any cycle through it (all orderings tried).
 """
 
 from __future__ import annotations
@@ -201,12 +201,14 @@ def _reaches(edges: set[tuple[str, str]], a: str, b: str) -> bool:
     return a == b or _shortest(edges, a, {b}, set()) is not None
 
 
-def _brute_cycle(edges: set[tuple[str, str]], group: set[str]) -> int:
-    for n in range(2, len(group) + 1):
-        for perm in itertools.permutations(sorted(group), n):
-            if all((x, y) in edges for x, y in itertools.pairwise([*perm, perm[0]])):
-                return n
-    raise AssertionError("a strongly connected group has a cycle")
+def _brute_cycle(edges: set[tuple[str, str]], group: set[str], a: str, b: str) -> int:
+    """The length of the shortest cycle through the edge ``a -> b`` inside ``group``."""
+    others = sorted(group - {a, b})
+    for n in range(len(others) + 1):
+        for perm in itertools.permutations(others, n):
+            if all((x, y) in edges for x, y in itertools.pairwise([a, b, *perm, a])):
+                return n + 2
+    raise AssertionError("every edge of a strongly connected group lies on a cycle")
 
 
 def _is_public(public: list[str] | None, component: str, imported: str, target: str) -> bool:
@@ -304,10 +306,13 @@ def test_graph_and_violations_equal_the_brute_force_model(
         for x in names
     }
     groups = {g for g in groups if len(g) > 1}
-    cycles = [v.chain for v in found if v.rule == "cycle"]
-    assert len(cycles) == len(groups)
-    for group in groups:
-        (cycle,) = [c for c in cycles if set(c) <= group]
-        assert len(cycle) - 1 == _brute_cycle(component_edges, set(group))  # type: ignore[arg-type]
+    cycles = {(v.importer, v.imported): v.chain for v in found if v.rule == "cycle"}
+    inside = {(a, b) for a, b in component_edges for g in groups if a in g and b in g}
+    assert len(cycles) == len([v for v in found if v.rule == "cycle"])  # one per edge
+    assert set(cycles) == inside
+    for (a, b), cycle in cycles.items():
+        (group,) = [g for g in groups if a in g]
+        assert cycle[:2] == (a, b) and cycle[-1] == a
+        assert len(cycle) - 1 == _brute_cycle(component_edges, set(group), a, b)  # type: ignore[arg-type]
         assert all(pair in component_edges for pair in itertools.pairwise(cycle))
     assert {v.rule for v in found} <= {"dependency", "privacy", "layers", "independence", "cycle"}

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from designpatterns_ref.boundaries import ConfigError
-from tests.boundaries.helpers import violations
+from designpatterns_ref.boundaries import Config, ConfigError, check, record
+from tests.boundaries.helpers import violations, write_tree
 
 SHOP = {
     "shop/__init__.py": "",
@@ -148,17 +148,40 @@ def test_independence_reports_each_direction_with_shortest_chain(tmp_path: Path)
     ]
 
 
-def test_shortest_cycle_between_components_reported_once(tmp_path: Path) -> None:
+def test_every_edge_of_a_cycle_is_reported_with_a_shortest_cycle_through_it(
+    tmp_path: Path,
+) -> None:
     files = {"c/__init__.py": "", "c/a.py": "import c.b\nimport c.d\n", "c/b.py": "import c.c\n",
              "c/c.py": "import c.a\n", "c/d.py": "import c.a\n", "c/e.py": "import c.f\n",
              "c/f.py": "import c.e\n"}  # fmt: skip
     found = violations(tmp_path, files, {"packages": ["c"], "components": {"c.*": {}}})
-    assert sorted(v.chain for v in found) == [("c.a", "c.d", "c.a"), ("c.e", "c.f", "c.e")]
-    assert all(v.rule == "cycle" for v in found)
+    assert sorted(v.chain for v in found) == [
+        ("c.a", "c.b", "c.c", "c.a"), ("c.a", "c.d", "c.a"), ("c.b", "c.c", "c.a", "c.b"),
+        ("c.c", "c.a", "c.b", "c.c"),
+        ("c.d", "c.a", "c.d"), ("c.e", "c.f", "c.e"), ("c.f", "c.e", "c.f"),
+    ]  # fmt: skip
+    assert all(v.rule == "cycle" and v.key == ("cycle", *v.chain[:2]) for v in found)
     off = violations(
         tmp_path, files, {"packages": ["c"], "cycles": False, "components": {"c.*": {}}}
     )
     assert off == []
+
+
+def test_a_new_cycle_joining_a_recorded_group_fails_the_check(tmp_path: Path) -> None:
+    """A cycle recorded in the todo file must not hide a new edge that joins its group."""
+    files = {"shop/__init__.py": "", "shop/a/__init__.py": "import shop.b\n",
+             "shop/b/__init__.py": "import shop.a\n", "shop/c/__init__.py": ""}  # fmt: skip
+    write_tree(tmp_path, files)
+    cfg = Config.from_dict({"packages": ["shop"], "cache": "", "components": {"shop.*": {}}},
+                           base=tmp_path)  # fmt: skip
+    record(cfg)
+    assert check(cfg).ok
+    write_tree(tmp_path, {"shop/b/more.py": "import shop.c\n", "shop/c/x.py": "import shop.b\n"})
+    report = check(cfg)
+    assert sorted(v.key for v in report.violations) == [
+        ("cycle", "shop.b", "shop.c"), ("cycle", "shop.c", "shop.b")
+    ]  # fmt: skip
+    assert not report.ok
 
 
 @pytest.mark.parametrize(

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
-from designpatterns_ref.boundaries import BoundariesError, build_graph, discover, extract
-from tests.boundaries.helpers import edges, graph_of
+from designpatterns_ref.boundaries import BoundariesError, FileCache, build_graph, discover, extract
+from tests.boundaries.helpers import edges, graph_of, write_tree
 
 BASE = {"pkg/__init__.py": "", "pkg/a.py": "", "pkg/b.py": "X = 1\n", "pkg/sub/__init__.py": "",
         "pkg/sub/c.py": "", "pkg/sub/deep/__init__.py": "", "pkg/sub/deep/d.py": ""}  # fmt: skip
@@ -108,6 +109,24 @@ def test_every_line_ending_python_reads_gives_the_same_records(newline: str) -> 
     ]
 
 
+def test_dynamic_imports_with_keywords_and_an_explicit_absolute_level(tmp_path: Path) -> None:
+    """``name=`` and ``package=`` given by keyword, and ``__import__`` with ``level=0`` (by
+    position or keyword) name their module as surely as the plain forms; a level above 0, or
+    arguments unpacked from a variable, are not followed."""
+    source = (
+        "import importlib\n"
+        "importlib.import_module(package='pkg', name='.b')\n"
+        "__import__('pkg.sub.c', None, None, [], 0)\n"
+        "__import__(name='pkg.sub.deep', level=0)\n"
+        "__import__('pkg.b', globals(), None, [], 1)\n"
+        "__import__('pkg.b', *rest)\n"
+        "__import__('pkg.b', **options)\n"
+    )
+    g = graph_of(tmp_path, {**BASE, "pkg/a.py": source})
+    got = sorted((i.line, i.imported) for i in g.imports if i.kind == "dynamic")
+    assert got == [(2, "pkg.b"), (3, "pkg.sub.c"), (4, "pkg.sub.deep")]
+
+
 def test_dynamic_relative_to_dunder_name_in_a_package(tmp_path: Path) -> None:
     g = graph_of(tmp_path, {**BASE, "pkg/sub/__init__.py": "import importlib\n"
                             "importlib.import_module('.c', __name__)\n"})  # fmt: skip
@@ -156,7 +175,22 @@ def test_file_that_does_not_parse_is_a_problem(tmp_path: Path) -> None:
     g = graph_of(tmp_path, {**BASE, "pkg/a.py": "def (:\nimport pkg.b\n",
                             "pkg/b.py": "import pkg.a\n"})  # fmt: skip
     assert edges(g) == {("pkg.b", "pkg.a")}
-    assert any("does not parse" in p.message for p in g.problems)
+    assert [(p.line, p.message) for p in g.problems] == [(1, "does not parse: invalid syntax")]
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_file_nested_deeper_than_the_parser_goes_is_a_problem(tmp_path: Path, jobs: int) -> None:
+    """A generated expression of thousands of terms makes Python's parser recurse too deep: the
+    file does not parse (a problem), it does not stop the check."""
+    deep = "x = " + " + ".join(['"ab"'] * 3000) + "\nimport pkg.b\n"
+    with pytest.raises(BoundariesError, match="does not parse"):
+        extract(deep, "deep.py")
+    files = {**BASE, "pkg/b.py": "import pkg.a\n"}
+    files |= {f"pkg/d{i}.py": deep for i in range(250 if jobs > 1 else 1)}  # parsed in workers
+    write_tree(tmp_path, files)
+    g = build_graph(["pkg"], [tmp_path], jobs=jobs)
+    assert edges(g) == {("pkg.b", "pkg.a")}
+    assert {p.message for p in g.problems} == {"does not parse: nested too deeply to parse"}
 
 
 def test_importing_a_missing_submodule_falls_back_with_a_problem(tmp_path: Path) -> None:
@@ -238,3 +272,26 @@ def test_prefix_parse_equals_full_parse(head: str, tail: str) -> None:
     _walk_dynamic(tree, list(range(1, source.count(b"\n") + 2)), full)
     full.sort(key=lambda r: r[4])
     assert extract(source) == full
+
+
+@pytest.mark.parametrize("use_cache", [True, False])
+def test_a_file_name_that_is_not_utf8_is_skipped_with_a_problem(
+    tmp_path: Path, use_cache: bool
+) -> None:
+    """No import statement can spell a name that is not UTF-8: the file is skipped with a
+    warning, the same with or without the cache (which used to refuse the whole check)."""
+    write_tree(tmp_path, {**BASE, "pkg/a.py": "import pkg.b\n"})
+    for name in (b"caf\xe9.py", b"d\xe9j\xe0"):
+        path = os.fsencode(tmp_path / "pkg") + b"/" + name
+        if name.endswith(b".py"):
+            Path(os.fsdecode(path)).write_text("import pkg.a\n")
+        else:
+            os.mkdir(path)
+            Path(os.fsdecode(path + b"/m.py")).write_text("import pkg.a\n")
+    cache = FileCache(tmp_path / "c.bin") if use_cache else None
+    g = build_graph(["pkg"], [tmp_path], cache=cache, jobs=1)
+    assert edges(g) == {("pkg.a", "pkg.b")}
+    assert sorted(p.message.split()[0] for p in g.problems) == [
+        "'caf\\udce9.py'",
+        "'d\\udce9j\\udce0'",
+    ]

@@ -164,3 +164,34 @@ def test_written_files_get_the_usual_permissions(tmp_path: Path) -> None:
         os.umask(mask)
     assert (tmp_path / "todo.toml").stat().st_mode & 0o777 == 0o644
     assert (tmp_path / cfg.cache).stat().st_mode & 0o777 == 0o644
+
+
+@pytest.mark.parametrize("use_cache", [True, False])
+@pytest.mark.parametrize("broken", ["shop/a/x.py", "shop/a/mid.py"])
+def test_entries_a_file_that_does_not_parse_may_produce_are_kept(
+    tmp_path: Path, use_cache: bool, broken: str
+) -> None:
+    """While a file does not parse its imports are unknown: the entries it may produce (its own
+    dependency, a chain through it) are neither fixed nor shrunk, and mending it passes."""
+    files = {"shop/__init__.py": "", "shop/a/__init__.py": "", "shop/b/__init__.py": "",
+             "shop/a/x.py": "import shop.b\n", "shop/a/y.py": "import shop.a.mid\n",
+             "shop/a/mid.py": "import shop.b\n"}  # fmt: skip
+    write_tree(tmp_path, files)
+    cfg = Config.from_dict(
+        {"packages": ["shop"], "cache": ".c/c.bin" if use_cache else "",
+         "components": {"shop.*": {"depends_on": []}},
+         "layers": [{"name": "stack", "layers": ["shop.b", "shop.a.y"]}]},
+        base=tmp_path,
+    )  # fmt: skip
+    record(cfg)
+    todo = tmp_path / cfg.todo
+    before = todo.read_text()
+    assert ("layers", "shop.a.y", "shop.b", "stack") in read_todo(todo)
+    (tmp_path / broken).write_text("\n\ndef (:\n" + files[broken])  # unparsable at line 3
+    report = check(cfg, use_cache=use_cache)
+    assert [(Path(p.path).name, p.line) for p in report.problems] == [(Path(broken).name, 3)]
+    assert report.stale == [] and report.ok
+    assert shrink_todo(cfg, use_cache=use_cache)[1] == 0
+    assert todo.read_text() == before
+    (tmp_path / broken).write_text(files[broken])
+    assert check(cfg, use_cache=use_cache).ok

@@ -346,3 +346,17 @@ def test_a_verdict_or_cache_of_another_release_is_not_trusted(
     cache = FileCache(project / ".dpref_cache/boundaries.bin")
     build_graph(["shop"], [project], cache=cache, jobs=1)
     assert (cache.parsed, cache.hits) == (5, 0)  # every file parsed again
+
+
+@pytest.mark.parametrize("words", [["--help"], ["check", "--help"]])
+def test_the_lean_command_line_names_itself_without_an_extra_level(
+    words: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``python -m designpatterns_ref.boundaries`` takes the actions directly: its usage must
+    not name a ``boundaries`` level that the command does not accept."""
+    with pytest.raises(SystemExit) as info:
+        lean_main(words)
+    assert info.value.code == 0
+    usage = capsys.readouterr().out.split("\n")[0]
+    assert usage.startswith("usage: python -m designpatterns_ref.boundaries ")
+    assert "boundaries boundaries" not in usage

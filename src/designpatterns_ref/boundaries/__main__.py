@@ -26,12 +26,14 @@ def main(argv: list[str] | None = None) -> int:
         return status
     import argparse
 
-    from designpatterns_ref.boundaries._cli import register
+    from designpatterns_ref.boundaries._cli import add_actions
 
-    parser = argparse.ArgumentParser(prog="python -m designpatterns_ref.boundaries")
-    sub = parser.add_subparsers(dest="command", required=True)
-    register(sub)
-    args = parser.parse_args(["boundaries", *words])
+    parser = argparse.ArgumentParser(
+        prog="python -m designpatterns_ref.boundaries",
+        description="Check module boundaries (components, layers, independence).",
+    )
+    add_actions(parser)
+    args = parser.parse_args(words)
     result: int = args.func(args)
     return result
 

@@ -31,7 +31,10 @@ from designpatterns_ref.boundaries.report import FORMATS, render
 from designpatterns_ref.boundaries.run import check_inputs, record, shrink_todo
 from designpatterns_ref.errors import shown
 
-__all__ = ["EXIT_CONFIG", "EXIT_VIOLATIONS", "cmd_check", "cmd_record", "cmd_shrink", "register"]
+__all__ = [
+    "EXIT_CONFIG", "EXIT_VIOLATIONS", "add_actions", "cmd_check", "cmd_record", "cmd_shrink",
+    "register",
+]  # fmt: skip
 
 EXIT_VIOLATIONS = 1
 EXIT_CONFIG = 2
@@ -122,7 +125,13 @@ def register(subparsers: Any) -> None:
     top = subparsers.add_parser(
         "boundaries", help="check module boundaries (components, layers, independence)"
     )
-    sub = top.add_subparsers(dest="boundaries_command", metavar="ACTION", required=True)
+    add_actions(top)
+
+
+def add_actions(parser: argparse.ArgumentParser) -> None:
+    """Add the actions ``check|record|shrink PATH`` to ``parser`` (``dpref boundaries``, or
+    ``python -m designpatterns_ref.boundaries`` on its own)."""
+    sub = parser.add_subparsers(dest="boundaries_command", metavar="ACTION", required=True)
     path_help = "a project folder or its pyproject.toml, with [tool.dpref.boundaries]"
 
     p = sub.add_parser("check", help="report new violations; exit 1 if any, 2 on bad config")

@@ -36,7 +36,7 @@ def tour(out: Callable[[str], None]) -> None:
             encoding="utf-8",
         )
         after = check(config)
-        out("Someone moves the stock list into inventory: three recorded violations are gone,")
+        out("Someone moves the stock list into inventory: its import and the cycle it made go,")
         out(f"  {len(after.stale)} recorded entries are stale; `dpref boundaries shrink` drops "
             "them:")  # fmt: skip
         kept, removed = shrink_todo(config)

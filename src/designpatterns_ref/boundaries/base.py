@@ -186,8 +186,6 @@ class Violation:
     @property
     def key(self) -> tuple[str, ...]:
         """What identifies this violation across edits: the rule and the names, not the line."""
-        if self.rule == "cycle":
-            return (self.rule, *self.chain)
         base = (self.rule, self.importer, self.imported)
         return (*base, self.contract) if self.contract else base
 

@@ -6,9 +6,16 @@ Parsing is the whole cost of a cold run, so :func:`read_all` spreads the files o
 processes (``jobs``) once there are enough of them to repay the start-up. :class:`FileCache`
 keeps each file's raw import records under a digest of its bytes (xxh3-128): a file whose
 content is unchanged is never parsed again, whatever its name or time stamp. To avoid reading
-every byte of an unchanged tree, an entry also remembers the file's ``(mtime_ns, size)``; when
-both match the file is taken as unchanged without being read (git's index does the same), and
-``verify_content=True`` turns that shortcut off and hashes every file.
+every byte of an unchanged tree, an entry also remembers the file's stamp ``(mtime_ns, size,
+inode, ctime_ns)``; when it matches the file is taken as unchanged without being read, as git's
+index does. The inode and the change time are what make the shortcut safe: two files of the same
+size and time swapped by renames (usual after ``tar x``, ``cp -p`` or ``rsync -t``, which set
+every time to the same value) keep their ``(mtime_ns, size)`` but not their inode, and a rename
+or an ``utime`` sets the change time, which no program can set back. An entry stamped at or
+after the time the cache file was written is *racy* (the file may have changed again within the
+same clock tick) and is hashed rather than trusted, as git does; when it is found unchanged
+the cache file is written again, newer than the stamp, so the next run trusts it.
+``verify_content=True`` turns the shortcut off and hashes every file.
 
 Two more things are kept so that a re-run over an unchanged tree does almost nothing: the
 modules discovery found, valid while no directory it looked at has a new modification time
@@ -52,16 +59,31 @@ from designpatterns_ref.boundaries.base import (
     check_path,
     write_file,
 )
-from designpatterns_ref.boundaries.scan import Raw, extract
+from designpatterns_ref.boundaries.scan import Raw, Unparsable, extract
 from designpatterns_ref.errors import shown
 
-__all__ = ["FileCache", "read_all", "read_file"]
+__all__ = ["FileCache", "Stamp", "is_racy", "read_all", "read_file", "stamp_of"]
 
 #: The digest in front of the cache file's marshal bytes (xxh3-128, 16 bytes).
 _DIGEST = 16
 
-FORMAT = 2
+FORMAT = 3
 _PARALLEL_FROM = 200
+
+#: What a file's stamp holds: ``(mtime_ns, size, inode, ctime_ns)``.
+Stamp = tuple[int, int, int, int]
+
+
+def stamp_of(st: os.stat_result) -> Stamp:
+    """The stamp of a file that the cache trusts in place of its bytes."""
+    return (st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns)
+
+
+def is_racy(stamp: Stamp, written: int | None) -> bool:
+    """Whether ``stamp`` was taken too late to vouch for the file: at or after ``written``,
+    the time the stamps were stored (None: never stored), the file may have changed again
+    within the same clock tick without changing its stamp."""
+    return written is None or max(stamp[0], stamp[3]) >= written
 
 
 def _format() -> tuple[object, ...]:
@@ -71,22 +93,29 @@ def _format() -> tuple[object, ...]:
     return (FORMAT, sys.version_info[:2], sys.modules["designpatterns_ref"].__version__)
 
 
-def read_file(path: str) -> tuple[str, list[Raw], str | None]:
-    """``(digest of the content, raw records, error)`` of one file, reading it once; on an
-    error the records are empty (and the digest too when the file cannot be read)."""
+#: What reading one file gives: ``(digest, raw records, error, line of the error)``.
+Read = tuple[str, list[Raw], str | None, int]
+
+
+def read_file(path: str) -> Read:
+    """``(digest of the content, raw records, error, line)`` of one file, reading it once; on
+    an error the records are empty (and the digest too when the file cannot be read), and
+    ``line`` is where the parser stopped (0 when it cannot tell, or for no error)."""
     try:
         with open(path, "rb") as fh:
             data = fh.read()
     except OSError as exc:
-        return "", [], f"cannot read: {exc.strerror}"
+        return "", [], f"cannot read: {exc.strerror}", 0
     digest = xxhash.xxh3_128_hexdigest(data)
     try:
-        return digest, extract(data, path), None
+        return digest, extract(data, path), None, 0
+    except Unparsable as exc:
+        return digest, [], exc.reason, exc.line
     except BoundariesError as exc:
-        return digest, [], str(exc).removeprefix(f"{path}: ")
+        return digest, [], str(exc).removeprefix(f"{path}: "), 0
 
 
-def _read_chunk(paths: list[str]) -> list[tuple[str, list[Raw], str | None]]:
+def _read_chunk(paths: list[str]) -> list[Read]:
     return [read_file(p) for p in paths]
 
 
@@ -94,7 +123,7 @@ def _default_jobs() -> int:
     return max(1, min(os.cpu_count() or 1, 8))
 
 
-def _parse_many(paths: list[str], jobs: int | None) -> list[tuple[str, list[Raw], str | None]]:
+def _parse_many(paths: list[str], jobs: int | None) -> list[Read]:
     """Read, hash and parse ``paths``, over ``jobs`` worker processes when there are many."""
     workers = _default_jobs() if jobs is None else jobs
     if workers <= 1 or len(paths) < _PARALLEL_FROM or sys.platform == "win32":
@@ -116,9 +145,9 @@ def read_all(
     modules = sorted(files)
     results = _parse_many([files[m] for m in modules], jobs)
     out: dict[str, list[Raw]] = {}
-    for module, (_, raw, error) in zip(modules, results, strict=True):
+    for module, (_, raw, error, line) in zip(modules, results, strict=True):
         if error:
-            problems.append(Problem(files[module], 0, error))
+            problems.append(Problem(files[module], line, error))
         out[module] = raw
     return out
 
@@ -172,12 +201,14 @@ class FileCache:
         self._snapshot: tuple[str, Any] | None = None
         self._discovery: tuple[str, dict[str, int], Any] | None = None
         self._read_paths: list[str] | None = None
-        self._entries: dict[str, tuple[int, int, str, list[Raw]]] = self._load()
+        self._written: int | None = None
+        self._entries: dict[str, tuple[Stamp, str, list[Raw]]] = self._load()
 
     def _load(self) -> dict[str, Any]:
         try:
             with open(self.path, "rb") as fh:
                 sealed = fh.read()
+                self._written = os.fstat(fh.fileno()).st_mtime_ns
             data = sealed[_DIGEST:]
             if len(sealed) < _DIGEST or xxhash.xxh3_128_digest(data) != sealed[:_DIGEST]:
                 return {}  # damaged (or foreign): one changed byte could change the graph
@@ -200,6 +231,8 @@ class FileCache:
         if self._discovery is None or self._discovery[0] != key:
             return None
         for directory, mtime in self._discovery[1].items():
+            if self._written is None or mtime >= self._written:
+                return None  # racy: an entry added in the same tick kept the folder's time
             try:
                 if os.stat(directory).st_mtime_ns != mtime:
                     return None
@@ -258,8 +291,8 @@ class FileCache:
         self.parsed = self.hits = 0
         self.problems = []
         out: dict[str, list[Raw]] = {}
-        entries: dict[str, tuple[int, int, str, list[Raw]]] = {}
-        by_digest = {e[2]: e[3] for e in self._entries.values()}
+        entries: dict[str, tuple[Stamp, str, list[Raw]]] = {}
+        by_digest = {e[1]: e[2] for e in self._entries.values()}
         todo: list[tuple[str, str, os.stat_result | None]] = []
         for module, path in files.items():
             try:
@@ -271,9 +304,10 @@ class FileCache:
                 st is not None
                 and old is not None
                 and not self.verify_content
-                and (old[0], old[1]) == (st.st_mtime_ns, st.st_size)
+                and old[0] == stamp_of(st)
+                and not is_racy(old[0], self._written)
             ):
-                out[module] = old[3]
+                out[module] = old[2]
                 entries[path] = old
                 self.hits += 1
                 continue
@@ -294,40 +328,46 @@ class FileCache:
             raw = by_digest.get(digest)
             if raw is not None and st is not None:
                 out[module] = raw
-                entries[path] = (st.st_mtime_ns, st.st_size, digest, raw)
+                entries[path] = (stamp_of(st), digest, raw)
                 self.hits += 1
             else:
                 changed.append((module, path, st))
         results = _parse_many([c[1] for c in changed], self.jobs)
-        for (module, path, st), (digest, raw, error) in zip(changed, results, strict=True):
+        for (module, path, st), (digest, raw, error, line) in zip(changed, results, strict=True):
             self.parsed += 1
             out[module] = raw
             if error:
-                self.problems.append(Problem(path, 0, error))
+                self.problems.append(Problem(path, line, error))
             elif st is not None:
-                entries[path] = (st.st_mtime_ns, st.st_size, digest, raw)
+                entries[path] = (stamp_of(st), digest, raw)
         self._read_paths = list(files.values())
         self.unchanged = entries == self._entries
         if not self.unchanged:
             self._entries = entries
             self._snapshot = None
             self._store()
+        elif not self.verify_content and any(
+            is_racy(e[0], self._written) for e in entries.values()
+        ):
+            # Racy entries were hashed and found unchanged: written again now, the cache file
+            # is newer than their stamps (once the clock has moved on) and trusts them next time.
+            self._dirty = True
         return out
 
-    def inputs(self) -> tuple[dict[str, int], dict[str, tuple[int, int]]] | None:
-        """What the last build read: ``({folder: mtime_ns}, {file: (mtime_ns, size)})``.
+    def inputs(self) -> tuple[dict[str, int], dict[str, Stamp]] | None:
+        """What the last build read: ``({folder: mtime_ns}, {file: stamp})``.
 
         None when it cannot be told whole (no discovery or read yet, or a file that could not
         be read or parsed): a result that depends on such a file must not be replayed.
         """
         if self._discovery is None or self._read_paths is None or self.problems:
             return None
-        files: dict[str, tuple[int, int]] = {}
+        files: dict[str, Stamp] = {}
         for path in self._read_paths:
             entry = self._entries.get(path)
             if entry is None:
                 return None
-            files[path] = (entry[0], entry[1])
+            files[path] = entry[0]
         return dict(self._discovery[1]), files
 
     def flush(self) -> None:
@@ -353,3 +393,7 @@ class FileCache:
             ) from None
         write_file(self.path, xxhash.xxh3_128_digest(data) + data, "cache")
         self._dirty = False
+        try:
+            self._written = os.stat(self.path).st_mtime_ns
+        except OSError:
+            self._written = None

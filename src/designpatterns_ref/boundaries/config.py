@@ -150,14 +150,15 @@ class Config:
         _set(self, "roots", tuple(_strings(self.roots, "roots", allow_empty=False)))
         _set(self, "components", _component_table(self.components))
         _set(self, "layers", _contract_list(self.layers, "layers", Layers))
-        names: set[str] = set()
-        for i, contract in enumerate(self.layers):
-            if contract.name in names:
-                raise ConfigError(
-                    f"layers[{i}].name", f"{shown(contract.name)} is used by another contract"
-                )
-            names.add(contract.name)
         _set(self, "independence", _contract_list(self.independence, "independence", Independence))
+        for kind in ("layers", "independence"):  # a name keys the todo entries of its contract
+            names: set[str] = set()
+            for i, contract in enumerate(getattr(self, kind)):
+                if contract.name in names:
+                    raise ConfigError(
+                        f"{kind}[{i}].name", f"{shown(contract.name)} is used by another contract"
+                    )
+                names.add(contract.name)
         _set(self, "include", _include(self.include))
         if not isinstance(self.cycles, bool):
             raise ConfigError("cycles", f"must be true or false, not {shown(self.cycles)}")

@@ -47,7 +47,7 @@ from designpatterns_ref.boundaries.cache import FileCache, read_all
 from designpatterns_ref.boundaries.scan import Raw, discover
 from designpatterns_ref.errors import shown
 
-__all__ = ["ImportGraph", "build_graph", "resolve"]
+__all__ = ["ImportGraph", "build_graph"]
 
 
 def _refuse(name: str, value: object, allowed: str) -> BoundariesError:
@@ -85,6 +85,8 @@ class ImportGraph:
         self.imports: list[Import] = []
         self.edges: dict[str, dict[str, list[Import]]] = {}
         self.problems: list[Problem] = []
+        #: Modules whose file could not be read or parsed: their imports are unknown.
+        self.unread: set[str] = set()
         self.parsed = 0
         self.cached = 0
 
@@ -225,8 +227,12 @@ def _base_package(importer: str, is_package: bool, level: int) -> str | None:
     return ".".join(parts[: len(parts) - drop])
 
 
-def resolve(importer: str, path: str, raw: Iterable[Raw], graph: ImportGraph) -> None:
-    """Resolve ``importer``'s raw records against ``graph.modules`` and add them to ``graph``."""
+def _resolve(importer: str, path: str, raw: Iterable[Raw], graph: ImportGraph) -> None:
+    """Resolve ``importer``'s raw records against ``graph.modules`` and add them to ``graph``.
+
+    Private: the records are trusted as :func:`~.scan.extract` made them (the cache holds
+    them sealed); an import built by hand goes through :meth:`ImportGraph.add`, which checks it.
+    """
     modules = graph.modules
     is_package = importer in graph.packages
 
@@ -334,13 +340,19 @@ def build_graph(
     graph = ImportGraph(modules, pkgs)
     graph.problems.extend(problems)
     files = {m: p for m, p in modules.items() if p.endswith(".py")}
+    by_path = {p: m for m, p in files.items()}
     if cache is None:
-        raw_by_module = read_all(files, graph.problems, jobs)
+        unreadable: list[Problem] = []
+        raw_by_module = read_all(files, unreadable, jobs)
+        graph.problems += unreadable
         graph.parsed = len(files)
     else:
         raw_by_module = cache.read(files)
-        graph.problems += cache.problems
+        unreadable = cache.problems
+        graph.problems += unreadable
         graph.parsed, graph.cached = cache.parsed, cache.hits
+    graph.unread = {by_path[p.path] for p in unreadable if p.path in by_path}
+    if cache is not None:
         # The resolved imports stand while the files, the modules and what discovery warned
         # about are unchanged (a snapshot reused on modules alone hid discovery's new warnings).
         found = [(p.path, p.line, p.message) for p in problems]
@@ -356,7 +368,7 @@ def build_graph(
             cache.flush()
             return graph
     for module in sorted(raw_by_module):
-        resolve(module, files[module], raw_by_module[module], graph)
+        _resolve(module, files[module], raw_by_module[module], graph)
     if cache is not None:
         imports = [(i.importer, i.imported, i.line, i.kind, i.path, i.name) for i in graph.imports]
         cache.store_snapshot(key, (imports, [(p.path, p.line, p.message) for p in graph.problems]))

@@ -16,12 +16,15 @@ and, over chains of imports:
   per lower module that does, with its shortest chain (a chain through another layer's module
   is left to that module's own violation);
 - **independence** (import-linter): no chain between any two listed modules (same rule);
-- **cycle**: the component graph has no cycle; each strongly connected group of components is
-  reported once, by its shortest cycle (a breadth-first search from every member).
+- **cycle**: the component graph has no cycle; every component edge inside a strongly
+  connected group of components is a violation of its own (keyed by the two components, like
+  a dependency), shown with a shortest cycle through it. Every edge of such a group lies on a
+  cycle, so an edge that joins a recorded group, or makes a new cycle in it, is a new
+  violation rather than one hidden behind the group's recorded cycle.
 
 Complexity: O(imports) for privacy and dependency; O(modules + edges) per pair of layers or
-independent modules (one reverse breadth-first search each); O(c * (c + e)) for the shortest
-cycle over c components and e component edges.
+independent modules (one reverse breadth-first search each); O(e * (c + e)) for a shortest
+cycle through each of the e component edges of a group (one breadth-first search each).
 
 >>> from designpatterns_ref.boundaries.graph import ImportGraph
 >>> from designpatterns_ref.boundaries.base import Import
@@ -29,8 +32,10 @@ cycle over c components and e component edges.
 >>> g.add(Import("s.a", "s.b", 1, "module", "a.py"))
 >>> g.add(Import("s.b", "s.a", 2, "module", "b.py"))
 >>> cfg = Config.from_dict({"packages": ["s"], "components": {"s.*": {}}})
->>> print(*[v.chain for v in find_violations(g, cfg)])
-('s.a', 's.b', 's.a')
+>>> for v in find_violations(g, cfg):
+...     print(v.key, v.chain)
+('cycle', 's.a', 's.b') ('s.a', 's.b', 's.a')
+('cycle', 's.b', 's.a') ('s.b', 's.a', 's.b')
 """
 
 from __future__ import annotations
@@ -344,25 +349,54 @@ def _groups(edges: dict[str, set[str]]) -> list[set[str]]:
     return groups
 
 
+def _path_within(edges: dict[str, set[str]], start: str, goal: str, within: set[str]) -> list[str]:
+    """A shortest path ``start`` ... ``goal`` through the nodes ``within`` (breadth-first; the
+    path exists when both lie in one strongly connected group)."""
+    parent: dict[str, str | None] = {start: None}
+    queue = deque([start])
+    while queue:
+        node = queue.popleft()
+        if node == goal:
+            break
+        for nxt in sorted(edges.get(node, ())):
+            if nxt in within and nxt not in parent:
+                parent[nxt] = node
+                queue.append(nxt)
+    path: list[str] = []
+    step: str | None = goal
+    while step is not None:
+        path.append(step)
+        step = parent[step]
+    return path[::-1]
+
+
 def _cycle_rules(graph: ImportGraph, config: Config, bound: Bound) -> list[Violation]:
+    """One violation per component edge inside a strongly connected group, with a shortest
+    cycle through it: every edge of a group lies on a cycle, so a new edge joining a group
+    (or making one) is a new violation even when the group was recorded before."""
     edges = bound.component_edges(graph, config.include)
+    first: dict[tuple[str, str], Import] = {}
+    for i in graph.imports:
+        a, b = bound.owner.get(i.importer), bound.owner.get(i.imported)
+        if i.kind not in config.include or a is None or b is None or a == b:
+            continue
+        known = first.get((a, b))
+        if known is None or (i.path, i.line) < (known.path, known.line):
+            first[(a, b)] = i
     out = []
     for group in sorted(_groups(edges), key=min):
-        cycle = shortest_cycle(edges, group)
-        assert cycle is not None
-        a, b = bound.components[cycle[0]], bound.components[cycle[1]]
-        imp = min(
-            (i for i in graph.imports if i.kind in config.include
-             and bound.owner.get(i.importer) == a.name and bound.owner.get(i.imported) == b.name),
-            key=lambda i: (i.path, i.line),
-        )  # fmt: skip
-        out.append(Violation(
-            "cycle", cycle[0], cycle[1], imp.path, imp.line,
-            f"components import each other in a cycle: {' -> '.join(cycle)}",
-            "break one edge of the cycle: invert it (an interface or a callback owned by the "
-            "lower component) or move the shared code into a component both depend on",
-            chain=cycle,
-        ))  # fmt: skip
+        for a in sorted(group):
+            for b in sorted(edges[a] & group):
+                cycle = (a, *_path_within(edges, b, a, group))
+                imp = first[(a, b)]
+                out.append(Violation(
+                    "cycle", a, b, imp.path, imp.line,
+                    f"{a} imports {b}, an import in a cycle of components: {' -> '.join(cycle)}",
+                    "break the cycle: invert this import (an interface or a callback owned by "
+                    "the lower component) or move the shared code into a component both "
+                    "depend on",
+                    chain=cycle,
+                ))  # fmt: skip
     return out
 
 

@@ -36,8 +36,9 @@ from designpatterns_ref.errors import shown
 
 __all__ = ["Inputs", "build", "check", "check_inputs", "record", "shrink_todo"]
 
-#: What a check read: ``({folder: mtime_ns}, {file: (mtime_ns, size)})`` (see :func:`check_inputs`).
-Inputs = tuple[dict[str, int], dict[str, tuple[int, int]]]
+#: What a check read: ``({folder: mtime_ns}, {file: (mtime_ns, size, inode, ctime_ns)})`` (see
+#: :func:`check_inputs`).
+Inputs = tuple[dict[str, int], dict[str, tuple[int, int, int, int]]]
 
 
 def build(
@@ -109,7 +110,7 @@ def check_inputs(
     report = _report(graph, violations)
     if use_todo:
         recorded = read_todo(config.base / config.todo)
-        report.violations, report.recorded, report.stale = split(violations, recorded)
+        report.violations, report.recorded, report.stale = split(violations, recorded, graph.unread)
     inputs = cache.inputs() if cache is not None and not report.problems else None
     return report, inputs
 
@@ -122,6 +123,11 @@ def record(config: Config, *, use_cache: bool = True) -> tuple[int, Report]:
 
 
 def shrink_todo(config: Config, *, use_cache: bool = True) -> tuple[int, int]:
-    """Drop fixed violations from the todo file; returns (kept, removed)."""
-    report = check(config, use_cache=use_cache, use_todo=False)
-    return shrink(config.base / config.todo, report.violations)
+    """Drop fixed violations from the todo file; returns (kept, removed).
+
+    An entry that a file which could not be read or parsed may produce is kept: that file's
+    imports are unknown, so the violation is not known to be fixed.
+    """
+    check_flag(use_cache, "use_cache")
+    graph, _ = _build(config, use_cache=use_cache, verify_content=False, jobs=None)
+    return shrink(config.base / config.todo, find_violations(graph, config), graph.unread)

@@ -5,7 +5,9 @@ Case study: Shopify's Modular Monolith (docs/case-studies/shopify-modular-monoli
 Nothing is imported: :func:`discover` walks the package directories the way Python's path
 finder would (a directory with ``__init__.py`` is a package; one without, holding Python files,
 is a namespace package; a package shadows a module of the same name, and a module shadows a
-namespace directory), and :func:`extract` parses one file and returns its imports as raw
+namespace directory; over several search roots, or the portions of a namespace package, the
+first package or module of a name wins and the namespace directories of that name combine
+when there is none), and :func:`extract` parses one file and returns its imports as raw
 records, before any name is resolved, so they can be cached by file content.
 
 Parse only what you must: the source is cut after the last top-level statement that can hold
@@ -36,10 +38,10 @@ import re
 from bisect import bisect_left, bisect_right
 from pathlib import Path
 
-from designpatterns_ref.boundaries.base import BoundariesError, Problem
+from designpatterns_ref.boundaries.base import BoundariesError, Problem, check_path
 from designpatterns_ref.errors import shown
 
-__all__ = ["Raw", "discover", "extract"]
+__all__ = ["Raw", "Unparsable", "discover", "extract"]
 
 Raw = tuple[str, int, str, tuple[str, ...], int, str]
 
@@ -134,31 +136,47 @@ def _touches(node: ast.AST, lines: list[int]) -> bool:
     return i < len(lines) and lines[i] <= end
 
 
+def _argument(call: ast.Call, position: int, keyword: str) -> ast.expr | None:
+    """The argument of ``call`` at ``position`` or named ``keyword`` (None when not given)."""
+    if len(call.args) > position and not any(
+        isinstance(a, ast.Starred) for a in call.args[: position + 1]
+    ):
+        return call.args[position]
+    return next((kw.value for kw in call.keywords if kw.arg == keyword), None)
+
+
 def _walk_dynamic(tree: ast.Module, lines: list[int], out: list[Raw]) -> None:
     """Calls of ``import_module``/``__import__``, visiting only nodes spanning ``lines``."""
     stack: list[ast.AST] = [tree]
     while stack:
         node = stack.pop()
         stack.extend(c for c in ast.iter_child_nodes(node) if _touches(c, lines))
-        if not isinstance(node, ast.Call) or not node.args:
+        if not isinstance(node, ast.Call):
             continue
         func = node.func
         name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
-        first = node.args[0]
-        if name not in ("import_module", "__import__") or not isinstance(first, ast.Constant):
+        if name not in ("import_module", "__import__"):
             continue
-        if not isinstance(first.value, str) or not first.value:
+        first = _argument(node, 0, "name")
+        if not isinstance(first, ast.Constant) or not isinstance(first.value, str):
+            continue
+        if not first.value:
             continue
         package: tuple[str, ...] | None = ()
         if name == "import_module":
-            given = node.args[1] if len(node.args) > 1 else None
-            for kw in node.keywords:
-                if kw.arg == "package":
-                    given = kw.value
+            given = _argument(node, 1, "package")
             if given is not None:
                 package = _package_argument(given)
-        elif len(node.args) > 4 or any(kw.arg == "level" for kw in node.keywords):
-            package = None  # __import__ with an explicit level: not followed
+        elif any(isinstance(a, ast.Starred) for a in node.args) or any(
+            kw.arg is None for kw in node.keywords
+        ):
+            package = None  # arguments unpacked from a variable: the level is unknown
+        else:
+            level = _argument(node, 4, "level")
+            if level is not None and not (
+                isinstance(level, ast.Constant) and type(level.value) is int and level.value == 0
+            ):
+                package = None  # __import__ relative to its caller's globals: not followed
         if package is not None:
             out.append(("d", 0, first.value, package, node.lineno, "dynamic"))
 
@@ -192,11 +210,24 @@ def _parse_prefix(text: bytes, path: str) -> ast.Module:
     return ast.parse(text, filename=path)
 
 
+class Unparsable(BoundariesError):
+    """A source file that does not parse (a :class:`~.base.BoundariesError`), with the line
+    the parser stopped at (0 when it does not tell)."""
+
+    def __init__(self, path: str, line: int, reason: str) -> None:
+        super().__init__(f"{path}: does not parse: {reason}" + (f" (line {line})" if line else ""))
+        self.line = line
+        self.reason = f"does not parse: {reason}"
+
+
 def extract(source: bytes | str, path: str = "<source>") -> list[Raw]:
     """The raw import records of one file's source, in line order.
 
-    Raises :class:`~.base.BoundariesError` when the source is not text or does not parse.
+    Raises :class:`~.base.BoundariesError` when the source is not text, and :class:`Unparsable`
+    (one) when it does not parse: a syntax error, a null byte, or nesting deeper than Python's
+    parser goes (a generated expression of thousands of terms).
     """
+    path = check_path(path, "path")
     out: list[Raw] = []
     if isinstance(source, str):
         try:
@@ -211,13 +242,15 @@ def extract(source: bytes | str, path: str = "<source>") -> list[Raw]:
         return out
     try:
         tree = _parse_prefix(text, str(path))
+        _walk_statements(tree.body, out)
+        if b"import_module" in text or b"__import__" in text:
+            _walk_dynamic(tree, _dynamic_lines(text), out)
     except SyntaxError as exc:
-        raise BoundariesError(f"{path}: does not parse: {exc.msg} (line {exc.lineno})") from None
+        raise Unparsable(path, exc.lineno or 0, exc.msg) from None
     except ValueError as exc:  # a null byte
-        raise BoundariesError(f"{path}: does not parse: {exc}") from None
-    _walk_statements(tree.body, out)
-    if b"import_module" in text or b"__import__" in text:
-        _walk_dynamic(tree, _dynamic_lines(text), out)
+        raise Unparsable(path, 0, str(exc)) from None
+    except (RecursionError, MemoryError):  # nested deeper than the parser (or walker) goes
+        raise Unparsable(path, 0, "nested too deeply to parse") from None
     out.sort(key=lambda r: r[4])
     return out
 
@@ -240,45 +273,109 @@ def _has_python(directory: str, seen: dict[str, int] | None) -> bool:
     return any(e.is_dir() and _has_python(e.path, seen) for e in entries if "." not in e.name)
 
 
-def _walk_package(
-    directory: str,
+#: What a name is in a search path: ``("package", __init__.py)``, ``("module", file.py)`` or
+#: ``("namespace", [portion, ...])``.
+Found = tuple[str, str | list[str]]
+
+
+def _listing(
+    directory: str, seen: dict[str, int] | None, problems: list[Problem]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """``({stem: file.py}, {name: folder})`` of ``directory`` (empty when it cannot be listed)."""
+    try:
+        entries = sorted(_scan(directory, seen), key=lambda e: e.name)
+    except OSError as exc:
+        problems.append(Problem(directory, 0, f"cannot list the directory: {exc.strerror}"))
+        return {}, {}
+    named = []
+    for e in entries:
+        if _is_text(e.name):
+            named.append(e)
+        elif e.name.endswith(".py") or "." not in e.name:  # a module or a package, by its look
+            why = "a name that is not UTF-8 text, which no import statement can spell"
+            problems.append(Problem(directory, 0, f"{e.name!a} is skipped: {why}"))
+    files = {e.name[:-3]: e.path for e in named if e.name.endswith(".py") and e.is_file()}
+    dirs = {e.name: e.path for e in named if "." not in e.name and e.is_dir()}
+    return files, dirs
+
+
+def _is_text(name: str) -> bool:
+    """Whether a file name is text (a name that is not UTF-8 comes as lone surrogates)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _entries_of(folder: str, name: str) -> tuple[dict[str, str], dict[str, str]]:
+    """The listing of ``folder`` reduced to ``name``: a search root is not listed whole."""
+    base = os.path.join(folder, name)
+    files = {name: base + ".py"} if os.path.isfile(base + ".py") else {}
+    return files, ({name: base} if os.path.isdir(base) else {})
+
+
+def _find(
+    full: str,
+    listings: list[tuple[dict[str, str], dict[str, str]]],
+    stem: str,
+    problems: list[Problem],
+    seen: dict[str, int] | None,
+) -> Found | None:
+    """What ``stem`` is in a search path (one listing per folder, in order), by Python's rule:
+    in each folder a package beats a module, which beats a namespace directory; across folders
+    the first package or module wins, and namespace directories before it give way; when none
+    is found, every namespace directory holding Python code is a portion of one package."""
+    portions: list[str] = []
+    for files, dirs in listings:
+        sub, file = dirs.get(stem), files.get(stem)
+        found: Found | None = None
+        if sub is not None and os.path.isfile(init := os.path.join(sub, "__init__.py")):
+            if file is not None:
+                problems.append(Problem(file, 0, f"shadowed by the package {full} (a directory)"))
+            found = ("package", init)
+        elif file is not None:
+            if sub is not None and _has_python(sub, seen):
+                problems.append(Problem(sub, 0, f"namespace directory shadowed by {full}.py"))
+            found = ("module", file)
+        elif sub is not None:
+            portions.append(sub)
+        if found is not None:
+            for portion in portions:
+                if _has_python(portion, seen):
+                    problems.append(Problem(portion, 0, f"namespace directory shadowed by "
+                                            f"{found[1]}"))  # fmt: skip
+            return found
+    portions = [p for p in portions if _has_python(p, seen)]
+    return ("namespace", portions) if portions else None
+
+
+def _add(
     name: str,
+    found: Found,
     modules: dict[str, str],
     packages: set[str],
     problems: list[Problem],
     seen: dict[str, int] | None,
 ) -> None:
-    try:
-        entries = sorted(_scan(directory, seen), key=lambda e: e.name)
-    except OSError as exc:
-        problems.append(Problem(directory, 0, f"cannot list the directory: {exc.strerror}"))
+    """Record ``name`` as ``found`` and, for a package, everything below it."""
+    kind, where = found
+    if isinstance(where, str):
+        modules[name] = where
+    else:
+        modules[name] = where[0]
+    if kind == "module":
         return
-    files = {e.name[:-3]: e.path for e in entries if e.name.endswith(".py") and e.is_file()}
-    dirs = {e.name: e.path for e in entries if "." not in e.name and e.is_dir()}
-    for stem, file in files.items():
-        if stem == "__init__" or "." in stem:
+    packages.add(name)
+    path = [os.path.dirname(where)] if isinstance(where, str) else where
+    listings = [_listing(d, seen, problems) for d in path]
+    stems = {s for files, dirs in listings for s in (*files, *dirs)}
+    for stem in sorted(stems - {"__init__"}):
+        if "." in stem:
             continue
-        sub = dirs.get(stem)
-        if sub is not None and os.path.isfile(os.path.join(sub, "__init__.py")):
-            problems.append(
-                Problem(file, 0, f"shadowed by the package {name}.{stem} (a directory)")
-            )
-            continue
-        modules[f"{name}.{stem}"] = file
-    for stem, sub in dirs.items():
-        full = f"{name}.{stem}"
-        init = os.path.join(sub, "__init__.py")
-        if os.path.isfile(init):
-            modules[full] = init
-            packages.add(full)
-            _walk_package(sub, full, modules, packages, problems, seen)
-        elif stem in files:
-            if _has_python(sub, seen):
-                problems.append(Problem(sub, 0, f"namespace directory shadowed by {full}.py"))
-        elif _has_python(sub, seen):
-            modules[full] = sub
-            packages.add(full)
-            _walk_package(sub, full, modules, packages, problems, seen)
+        child = _find(f"{name}.{stem}", listings, stem, problems, seen)
+        if child is not None:
+            _add(f"{name}.{stem}", child, modules, packages, problems, seen)
 
 
 def discover(
@@ -294,35 +391,34 @@ def discover(
     """
     if not isinstance(package, str) or not _NAME.fullmatch(package):
         raise BoundariesError(f"package={shown(package, 60)}: must be a dotted module name")
+    if isinstance(roots, str) or not isinstance(roots, list | tuple):
+        raise BoundariesError(f"roots={shown(roots, 60)}: must be a list of folders")
+    checked = [check_path(r, "roots[]") for r in roots]
+    if seen is not None and not isinstance(seen, dict):
+        raise BoundariesError(
+            f"seen={shown(seen, 60)}: must be a dict (folder to mtime_ns) or None"
+        )
     modules: dict[str, str] = {}
     packages: set[str] = set()
     problems: list[Problem] = []
+    path = checked
     parts = package.split(".")
-    portions: list[str] = []
-    for root in roots:
-        base = os.path.join(str(root), *parts)
-        if seen is not None:  # the folder holding the name, and the name's own folder: an
-            for folder in (os.path.dirname(base), base):  # __init__.py added to it changes
-                try:  # which of the module, the package or a portion wins
+    found: Found | None = None
+    for depth, part in enumerate(parts):
+        if seen is not None:  # a name added to a folder of the path changes what wins
+            for folder in path:
+                try:
                     seen[folder] = os.stat(folder).st_mtime_ns
                 except OSError:
                     seen[folder] = -1
-        if os.path.isfile(os.path.join(base, "__init__.py")):
-            modules[package] = os.path.join(base, "__init__.py")
-            packages.add(package)
-            _walk_package(base, package, modules, packages, problems, seen)
-            return modules, packages, problems
-        if os.path.isfile(base + ".py"):
-            modules[package] = base + ".py"
-            return modules, packages, problems
-        if os.path.isdir(base):
-            portions.append(base)
-    if not portions:
-        raise BoundariesError(
-            f"packages: package {shown(package)} not found under {[str(r) for r in roots]}"
-        )
-    modules[package] = portions[0]
-    packages.add(package)
-    for portion in portions:  # a namespace package: every portion contributes
-        _walk_package(portion, package, modules, packages, problems, seen)
+        listings = [_entries_of(folder, part) for folder in path]
+        found = _find(".".join(parts[: depth + 1]), listings, part, [], seen)
+        if found is None or (found[0] == "module" and depth < len(parts) - 1):
+            raise BoundariesError(
+                f"packages: package {shown(package)} not found under {[str(r) for r in roots]}"
+            )
+        where = found[1]
+        path = [os.path.dirname(where)] if isinstance(where, str) else where
+    assert found is not None
+    _add(package, found, modules, packages, problems, seen)
     return modules, packages, problems

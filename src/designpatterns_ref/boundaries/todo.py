@@ -57,12 +57,16 @@ def _violations(values: object) -> list[Violation]:
 
 def read_todo(path: str | Path) -> set[tuple[str, ...]]:
     """The recorded keys in ``path`` (an empty set when the file does not exist)."""
-    path = check_path(path, "path")
+    return set(_read_entries(check_path(path, "path")))
+
+
+def _read_entries(path: str) -> dict[tuple[str, ...], str]:
+    """The recorded entries of ``path``: each key with its ``where`` ("" when missing)."""
     try:
         with open(path, "rb") as fh:
             document = tomllib.load(fh)
     except FileNotFoundError:
-        return set()
+        return {}
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(str(path), f"is not valid TOML: {exc}") from None
     except UnicodeDecodeError:  # tomllib reads bytes as UTF-8: a binary file is not a todo list
@@ -72,7 +76,7 @@ def read_todo(path: str | Path) -> set[tuple[str, ...]]:
     entries = document.get("violation", [])
     if not isinstance(entries, list):
         raise ConfigError(f"{path}: violation", "must be an array of tables")
-    keys: set[tuple[str, ...]] = set()
+    keys: dict[tuple[str, ...], str] = {}
     for i, entry in enumerate(entries):
         key = entry.get("key") if isinstance(entry, dict) else None
         if (
@@ -84,8 +88,28 @@ def read_todo(path: str | Path) -> set[tuple[str, ...]]:
             raise ConfigError(
                 f"{path}: violation[{i}].key", f"must be [rule, names...], not {shown(key)}"
             )
-        keys.add(tuple(key))
+        where = entry.get("where")
+        keys.setdefault(tuple(key), where if isinstance(where, str) else "")
     return keys
+
+
+def _unknown(key: tuple[str, ...], unread: frozenset[str]) -> bool:
+    """Whether ``key`` may still occur, unseen, because of files whose imports are unknown
+    (``unread``: modules whose file could not be read or parsed). A dependency or privacy entry
+    comes from its importer's own imports; a layers, independence or cycle entry from a chain
+    of imports, which may pass through any module."""
+    if not unread:
+        return False
+    return key[0] not in ("dependency", "privacy") or (len(key) > 1 and key[1] in unread)
+
+
+def _modules(unread: object) -> frozenset[str]:
+    if isinstance(unread, str) or not isinstance(unread, Iterable):
+        raise BoundariesError(f"unread={shown(unread, 60)}: must be a set of module names")
+    names = frozenset(unread)
+    if not all(isinstance(m, str) for m in names):
+        raise BoundariesError(f"unread={shown(unread, 60)}: must be a set of module names")
+    return names
 
 
 def _toml_string(text: str, what: str) -> str:
@@ -130,16 +154,19 @@ def render_todo(violations: Iterable[Violation], base: Path | None = None) -> st
     """
     if base is not None and not isinstance(base, Path):
         raise BoundariesError(f"base={shown(base, 60)}: must be a Path or None")
-    by_key: dict[tuple[str, ...], Violation] = {}
+    by_key: dict[tuple[str, ...], str] = {}
     for v in _violations(violations):
-        by_key.setdefault(v.key, v)
+        by_key.setdefault(v.key, f"{_where(v.path, base)}:{v.line}")
+    return _render(by_key)
+
+
+def _render(entries: dict[tuple[str, ...], str]) -> str:
+    """The file's text for ``{key: where}``, sorted by key."""
     lines = [_HEADER]
-    for key in sorted(by_key):
-        v = by_key[key]
-        where = _where(v.path, base)
+    for key in sorted(entries):
         lines.append("[[violation]]")
         lines.append("key = [" + ", ".join(_toml_string(k, "key") for k in key) + "]")
-        lines.append(f"where = {_toml_string(f'{where}:{v.line}', 'where')}")
+        lines.append(f"where = {_toml_string(entries[key], 'where')}")
         lines.append("")
     return "\n".join(lines)
 
@@ -158,30 +185,43 @@ def write_todo(path: str | Path, violations: Iterable[Violation]) -> int:
 
 
 def split(
-    violations: Iterable[Violation], recorded: set[tuple[str, ...]]
+    violations: Iterable[Violation],
+    recorded: set[tuple[str, ...]],
+    unread: Iterable[str] = frozenset(),
 ) -> tuple[list[Violation], list[Violation], list[tuple[str, ...]]]:
     """``(new, recorded, stale)``: violations not in the file, those in it, and entries of the
-    file that no violation matches any more."""
+    file that no violation matches any more.
+
+    ``unread`` names the modules whose file could not be read or parsed: their imports are
+    unknown, so an entry they may produce is not called stale (fixed) while they stay so.
+    """
     if not isinstance(recorded, set | frozenset):
         raise BoundariesError(f"recorded={shown(recorded, 60)}: must be a set of keys")
+    unknown = _modules(unread)
     new: list[Violation] = []
     known: list[Violation] = []
     seen: set[tuple[str, ...]] = set()
     for v in _violations(violations):
         (known if v.key in recorded else new).append(v)
         seen.add(v.key)
-    return new, known, sorted(recorded - seen)
+    return new, known, sorted(k for k in recorded - seen if not _unknown(k, unknown))
 
 
-def shrink(path: str | Path, violations: Iterable[Violation]) -> tuple[int, int]:
+def shrink(
+    path: str | Path, violations: Iterable[Violation], unread: Iterable[str] = frozenset()
+) -> tuple[int, int]:
     """Drop the entries of ``path`` that no longer occur; never add one.
 
-    Returns ``(kept, removed)``. A missing file stays missing.
+    Returns ``(kept, removed)``. A missing file stays missing. An entry that the modules in
+    ``unread`` (files that could not be read or parsed) may produce is kept as it was.
     """
     file = Path(check_path(path, "path"))
-    recorded = read_todo(file)
+    entries = _read_entries(str(file))
     if not file.exists():
         return 0, 0
-    _, known, stale = split(violations, recorded)
-    _write(file, render_todo(known, file.parent))
-    return len({v.key for v in known}), len(stale)
+    _, known, stale = split(violations, set(entries), unread)
+    kept = {v.key: f"{_where(v.path, file.parent)}:{v.line}" for v in known}
+    for key in set(entries) - set(kept) - set(stale):  # unseen, but maybe not fixed
+        kept[key] = entries[key]
+    _write(file, _render(kept))
+    return len(kept), len(stale)

@@ -5,10 +5,13 @@ Case study: Shopify's Modular Monolith (docs/case-studies/shopify-modular-monoli
 A check is a pure function of what it reads: the configuration file, every source file and
 folder of the checked packages, and the recorded-violations file. After a cached check,
 :func:`save` writes a small *verdict* beside the cache: the command's options, the bytes of the
-configuration, the ``(mtime_ns, size)`` of every file and the modification time of every folder
-the check looked at (the same stat shortcut the file cache trusts, and git's index before it),
-with the text the check printed and its exit status. On the next run, :func:`replay` compares
-those stamps and, when every one matches, prints the stored text and returns the stored status.
+configuration, the stamp ``(mtime_ns, size, inode, ctime_ns)`` of every file and the
+modification time of every folder the check looked at (the same stat shortcut the file cache
+trusts, and git's index before it), with the text the check printed and its exit status. On the
+next run, :func:`replay` compares those stamps and, when every one matches, prints the stored
+text and returns the stored status. A stamp at or after the time the verdict was written is
+*racy* (the file or folder may have changed again within the same clock tick): such a verdict is
+not replayed, and the full check runs.
 
 The point is start-up cost. A re-run over an unchanged tree spends a few milliseconds on
 ``stat`` calls; the rest of a command-line check is starting Python and importing the checker
@@ -23,8 +26,8 @@ library, whose rules may differ, counts as foreign). The verdict is sealed with 
 bytes (checked before they are decoded), so a damaged file is never replayed: one changed byte
 could otherwise print other text or turn a failing check's exit status into 0.
 
-Trade-off: like the file cache, a file rewritten with the same size within the file system's
-time resolution is taken as unchanged; ``--verify-content`` hashes every file instead.
+Trade-off: like the file cache, the verdict trusts stamps; ``--verify-content`` hashes every
+file instead.
 
 Complexity: one ``stat`` per file and folder of the checked packages, one small ``marshal``
 load; no parsing, no graph.
@@ -58,7 +61,7 @@ if TYPE_CHECKING:
 __all__ = ["FORMAT", "LOCATION", "key_of", "read_bytes", "replay", "save"]
 
 #: Bumped when the verdict's layout changes; a verdict of another format is ignored.
-FORMAT = 2
+FORMAT = 3
 
 #: Where the verdict lives, relative to the configuration file's folder (beside the default
 #: cache file; a configuration naming another cache keeps no verdict).
@@ -129,12 +132,14 @@ def key_of(argv: list[str]) -> tuple[str, str, str, bool] | None:
         return None
 
 
-def _stamp(path: str) -> tuple[int, int]:
+def _stamp(path: str) -> tuple[int, int, int, int]:
+    """``(mtime_ns, size, inode, ctime_ns)`` of ``path`` (all -1 when it does not exist), as
+    :func:`designpatterns_ref.boundaries.cache.stamp_of` (not imported here, to stay fast)."""
     try:
         st = os.stat(path)
     except (OSError, ValueError):
-        return (-1, -1)
-    return (st.st_mtime_ns, st.st_size)
+        return (-1, -1, -1, -1)
+    return (st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns)
 
 
 def read_bytes(path: str) -> bytes | None:
@@ -182,8 +187,10 @@ def replay(argv: list[str], out: TextIO | None = None) -> int | None:
     key = key_of(argv)
     if key is None:
         return None
-    stored = read_bytes(_location(key[0]))
-    if stored is None:
+    location = _location(key[0])
+    stored = read_bytes(location)
+    written = _stamp(location)[0]
+    if stored is None or written < 0:
         return None
     verdict = _unseal(stored)
     if not isinstance(verdict, dict) or verdict.get("format") != _format():
@@ -192,13 +199,13 @@ def replay(argv: list[str], out: TextIO | None = None) -> int | None:
         if verdict["key"] != key or verdict["config"] != read_bytes(key[0]):
             return None
         for folder, mtime in verdict["dirs"].items():
-            if _stamp(folder)[0] != mtime:
-                return None
+            if mtime >= written or _stamp(folder)[0] != mtime:
+                return None  # changed, or racy: stamped in the tick the verdict was written
         for file, stamp in verdict["files"].items():
-            if _stamp(file) != stamp:
+            if max(stamp[0], stamp[3]) >= written or _stamp(file) != tuple(stamp):
                 return None
         text, status = verdict["output"], verdict["status"]
-    except (KeyError, TypeError, AttributeError, ValueError):
+    except (KeyError, TypeError, AttributeError, ValueError, IndexError):
         return None
     if not isinstance(text, str) or type(status) is not int or status not in (0, 1):
         return None
@@ -210,7 +217,7 @@ def replay(argv: list[str], out: TextIO | None = None) -> int | None:
 def save(
     argv: list[str],
     dirs: dict[str, int],
-    files: dict[str, tuple[int, int]],
+    files: dict[str, tuple[int, int, int, int]],
     todo_file: str | os.PathLike[str] | None,
     output: str,
     status: int,
@@ -220,8 +227,9 @@ def save(
     """Keep what a check printed, keyed on everything it read, for :func:`replay`.
 
     ``dirs`` maps every folder discovery listed to its ``mtime_ns``; ``files`` every source
-    file to the ``(mtime_ns, size)`` it had when it was read; ``config_bytes`` the configuration
-    file (named by ``argv``) as it was loaded (read again when omitted). A failure to write is
+    file to the stamp ``(mtime_ns, size, inode, ctime_ns)`` it had when it was read;
+    ``config_bytes`` the configuration file (named by ``argv``) as it was loaded (read again
+    when omitted). A failure to write is
     ignored: the verdict only saves time.
     """
     key = key_of(argv)
@@ -232,11 +240,13 @@ def save(
     if not isinstance(files, dict) or not all(
         isinstance(k, str)
         and isinstance(v, tuple)
-        and len(v) == 2
+        and len(v) == 4
         and all(type(x) is int for x in v)
         for k, v in files.items()
     ):
-        raise _refuse("files", files, "must map file paths (str) to (mtime_ns, size) ints")
+        raise _refuse(
+            "files", files, "must map file paths (str) to (mtime_ns, size, inode, ctime_ns) ints"
+        )
     if todo_file is not None and not isinstance(todo_file, str | os.PathLike):
         raise _refuse("todo_file", todo_file, "must be a path or None")
     if not isinstance(output, str):

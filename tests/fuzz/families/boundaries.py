@@ -210,7 +210,9 @@ ENTRIES = [
     Entry("build_graph(jobs=)", call=lambda _, v: b.build_graph(["shop"], [_DIR], jobs=v)),
     Entry("build_graph(cache=)", call=lambda _, v: b.build_graph(["shop"], [_DIR], cache=v)),
     Entry("discover(package)", call=lambda _, v: b.discover(v, [_DIR])),
+    Entry("discover(roots)", call=lambda _, v: b.discover("shop", v)),
     Entry("extract(source)", call=lambda _, v: b.extract(v)),
+    Entry("extract(path)", call=lambda _, v: b.extract("import os\n", v)),
     Entry("build(config)", call=lambda _, v: b.build(v)),
     *(
         Entry(f"build({arg}=)", call=lambda _, v, a=arg: b.build(_config(), **{a: v}))
@@ -247,6 +249,7 @@ ENTRIES = [
     Entry("write_todo(violations)", call=lambda _, v: b.write_todo(_DIR / "todo.toml", v)),
     Entry("split(violations)", call=lambda _, v: b.split(v, set())),
     Entry("split(recorded)", call=lambda _, v: b.split([], v)),
+    Entry("split(unread)", call=lambda _, v: b.split([], set(), v)),
     Entry("shortest_cycle(edges)", call=lambda _, v: b.shortest_cycle(v, {"a"})),
     Entry("shortest_cycle(within)", call=lambda _, v: b.shortest_cycle({"a": {"a"}}, v)),
     Entry("find_violations(graph)", call=lambda _, v: b.find_violations(v, _config())),
