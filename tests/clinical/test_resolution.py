@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from designpatterns_ref.clinical import NEWS2, RulesetError, assess, rules
 from designpatterns_ref.clinical._grid import Grid
 from designpatterns_ref.clinical.base import BandTable, Measure, NumericRule
+from designpatterns_ref.clinical.compiled import float_steps
 from designpatterns_ref.clinical.engine import check_number, quantise
 
 WELL = {"respiration_rate": 16, "spo2": 97, "systolic_bp": 120, "pulse": 70,
@@ -121,7 +122,8 @@ def test_systolic_bp_read_to_2_mmhg_scores_as_the_chart_says(bp: Any, fast: bool
 @pytest.mark.parametrize(
     ("ruleset", "field", "sent", "read_as", "points"),
     [
-        (TEMP_HALVES, "temperature", 38.3, 38.5, 1),  # quantize(Decimal('0.5')) gave 38.3
+        (TEMP_HALVES, "temperature", 38.3, 38.5, 1),
+        (TEMP_HALVES, "temperature", Decimal("38.3"), 38.5, 1),  # quantize() read it as 38.0
         (TEMP_HALVES, "temperature", Decimal("38.24"), 38.0, 0),
         (TEMP_HALVES, "temperature", 38.25, 38.5, 1),  # a tie, half-up
         (TEMP_HALVES, "temperature", 35.24, 35.0, 3),
@@ -160,6 +162,18 @@ def test_quantise_rounds_to_the_nearest_multiple_half_up(value: Any, resolution:
     assert grid.floor_steps(x) == math.floor(exact(value) / r)
     assert grid.ceil_steps(x) == math.ceil(exact(value) / r)
     assert Fraction(grid.value(n)) == n * r and grid.echo(n) == float(n * r)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    x=st.floats(-1e5, 1e5) | st.integers(-(10**5), 10**5).map(lambda n: n / 4),
+    resolution=st.sampled_from(RESOLUTIONS),
+)
+def test_the_float_shortcut_agrees_with_exact_rounding_or_declines(
+    x: float, resolution: Decimal
+) -> None:
+    steps = float_steps(x, Grid.of(resolution).per_unit)
+    assert steps is None or steps == half_up(exact(x), Fraction(resolution))
 
 
 def test_a_resolution_too_fine_for_the_range_is_refused() -> None:
