@@ -4,12 +4,20 @@ The oracle below shares nothing with :mod:`designpatterns_ref.clinical.rules`: e
 Chart 1 is copied as printed, the trigger charts (2 and 4) as ``if`` statements. Random full
 and partial observations are scored by ``news2.score``, by ``engine.assess`` without the
 compiled fast path, and by the API over a real loopback server, and every answer must be the
-oracle's: sub-scores, total, red score, risk, monitoring, partial and missing.
+oracle's: sub-scores, total, red score, risk, monitoring, partial and missing. The values are
+ints, floats as typed and Decimals, over the whole possible range (extreme values are scored
+with a caution), and the scores must not depend on the caller's decimal context. The oracle
+rounds with exact fractions, so no decimal context touches it either.
 """
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+import dataclasses
+import decimal
+import json
+import math
+from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 import pytest
@@ -39,10 +47,11 @@ def row(table: list[tuple[int, int, int]], value: int) -> int:
     return points
 
 
-def half_up(value: float, places: int = 0) -> int:
-    """``value`` read as the decimal it prints, rounded half-up, in units of 10**-places."""
-    exact = Decimal(repr(value)).scaleb(places)
-    return int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+def half_up(value: float | int | Decimal, places: int = 0) -> int:
+    """``value`` as typed (a float read as the decimal it prints), rounded half-up, in units
+    of 10**-places (every value here is positive)."""
+    exact = Fraction(repr(value)) if isinstance(value, float) else Fraction(value)
+    return math.floor(exact * 10**places + Fraction(1, 2))
 
 
 def oracle(obs: dict[str, Any], *, news2012_rules: bool = False) -> dict[str, Any]:
@@ -104,22 +113,41 @@ def as_seen(result: dict[str, Any]) -> dict[str, Any]:
                                    "partial", "missing")}  # fmt: skip
 
 
-def whole(lo: int, hi: int) -> st.SearchStrategy[Any]:
-    """Whole values near every edge, and halves (24.5 is read as 25)."""
-    return st.integers(lo, hi) | st.integers(2 * lo, 2 * hi).map(lambda n: n / 2)
+def whole(lo: int, hi: int, possible: tuple[int, int]) -> st.SearchStrategy[Any]:
+    """Whole values near every edge of the usual range, halves (24.5 is read as 25), and
+    Decimals (``90.49999999999999999`` is read as 90, not 91); now and then a value anywhere
+    in the possible range, extreme ones included (scored with a caution)."""
+    lo_p, hi_p = possible
+    return st.one_of(
+        st.integers(lo, hi),
+        st.integers(2 * lo, 2 * hi).map(lambda n: n / 2),
+        st.decimals(lo_p, hi_p, places=2),
+        st.decimals(lo_p, hi_p, allow_nan=False, allow_infinity=False),
+        st.integers(lo_p, hi_p),
+        st.integers(2 * lo_p, 2 * hi_p).map(lambda n: n / 2),
+    )
+
+
+def tenths(lo: int, hi: int) -> st.SearchStrategy[Any]:
+    """Temperatures in tenths and twentieths of a degree, as floats and as Decimals."""
+    return st.one_of(
+        st.integers(lo, hi).map(lambda n: n / 10),
+        st.integers(2 * lo, 2 * hi).map(lambda n: n / 20),
+        st.integers(2 * lo, 2 * hi).map(lambda n: Decimal(n) / 20),
+        st.decimals(Decimal(lo) / 10, Decimal(hi) / 10, allow_nan=False, allow_infinity=False),
+    )
 
 
 observation = st.fixed_dictionaries(
     {
-        "respiration_rate": whole(0, 60),
-        "spo2": whole(70, 100),
+        "respiration_rate": whole(0, 60, (0, 100)),
+        "spo2": whole(70, 100, (20, 100)),
         "spo2_scale": st.sampled_from([1, 2]),
         "on_oxygen": st.booleans(),
-        "systolic_bp": whole(60, 260),
-        "pulse": whole(30, 220),
+        "systolic_bp": whole(60, 260, (20, 350)),
+        "pulse": whole(30, 220, (20, 350)),
         "consciousness": st.sampled_from("ACVPU"),
-        "temperature": st.integers(320, 420).map(lambda n: n / 10)
-        | st.integers(640, 840).map(lambda n: n / 20),
+        "temperature": tenths(320, 420) | tenths(100, 470),
     }
 )
 MEASURED = ("respiration_rate", "spo2", "systolic_bp", "pulse", "consciousness", "temperature")
@@ -182,6 +210,49 @@ def test_the_clinical_risk_thresholds(subscores: dict[str, Any], risk: str) -> N
     assert news2.score(**obs).risk.value == risk
 
 
+def as_json(body: dict[str, Any]) -> str:
+    """``body`` as JSON, a Decimal written as the number it spells (``38.05``, ``1E+1``)."""
+    return (
+        "{"
+        + ", ".join(
+            f"{json.dumps(k)}: {v if isinstance(v, Decimal) else json.dumps(v)}"
+            for k, v in body.items()
+        )
+        + "}"
+    )
+
+
+#: Decimal contexts a caller might score in: low precision, other roundings, traps on.
+contexts = st.builds(
+    lambda prec, rounding, inexact, rounded: decimal.Context(
+        prec=prec, rounding=rounding,
+        traps=[decimal.InvalidOperation, decimal.DivisionByZero, decimal.Overflow]
+        + [decimal.Inexact] * inexact + [decimal.Rounded] * rounded,
+    ),
+    st.integers(1, 6),
+    st.sampled_from([decimal.ROUND_DOWN, decimal.ROUND_FLOOR, decimal.ROUND_CEILING,
+                     decimal.ROUND_HALF_EVEN, decimal.ROUND_05UP, decimal.ROUND_UP]),
+    st.booleans(),
+    st.booleans(),
+)  # fmt: skip
+
+
+@settings(max_examples=60, deadline=None)
+@given(obs=partial_observation(), ctx=contexts)
+def test_scores_do_not_depend_on_the_decimal_context(
+    obs: dict[str, Any], ctx: decimal.Context
+) -> None:
+    """A plan built and used under the caller's context (prec=2, a trap on Inexact) scores
+    as the chart says there and afterwards, on both paths."""
+    fresh = dataclasses.replace(NEWS2, name="news2-fresh")  # its plan is built below
+    want = oracle(obs)
+    with decimal.localcontext(ctx):
+        assert as_seen(assess(fresh, obs, partial=True).as_dict()) == want
+        assert as_seen(assess(fresh, obs, partial=True, use_fast_path=False).as_dict()) == want
+        assert as_seen(news2.score(**obs, partial=True).as_dict()) == want
+    assert as_seen(assess(fresh, obs, partial=True).as_dict()) == want
+
+
 @pytest.fixture(scope="module")
 def api(base_url: str) -> Any:
     httpx = pytest.importorskip("httpx")
@@ -199,7 +270,8 @@ def test_the_api_answers_as_the_chart_says(
     """Over the real server: a field not measured is sent as null or left out."""
     body = obs if nulls else {k: v for k, v in obs.items() if v is not None}
     want = oracle(obs)
-    r = api.post("/v1/news2", json={**body, "partial": partial})
+    r = api.post("/v1/news2", content=as_json({**body, "partial": partial}),
+                 headers={"content-type": "application/json"})  # fmt: skip
     if want["partial"] and not partial:
         assert r.status_code == 422
         assert sorted(p["field"] for p in r.json()["problems"]) == sorted(want["missing"])

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import copy
 from decimal import Decimal
+from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from designpatterns_ref.clinical import (
+    NEWS2,
     ClinicalError,
     Problem,
+    ScoreResult,
     Vitals,
     VitalsError,
+    assess,
     news2,
     news2012,
 )
@@ -21,6 +27,22 @@ from designpatterns_ref.errors import DesignPatternsError
 NORMAL = dict(
     respiration_rate=16, spo2=97, systolic_bp=120, pulse=70, consciousness="A", temperature=37.0
 )
+
+
+def vital_sign_inputs() -> st.SearchStrategy[dict[str, object]]:
+    """Valid inputs, usual and extreme, on both paths."""
+    return st.fixed_dictionaries(
+        {
+            "respiration_rate": st.integers(0, 100) | st.floats(0, 100),
+            "spo2": st.integers(20, 100),
+            "spo2_scale": st.sampled_from([1, 2]),
+            "on_oxygen": st.booleans(),
+            "systolic_bp": st.integers(20, 350),
+            "pulse": st.integers(20, 350) | st.decimals(20, 350, places=1),
+            "consciousness": st.sampled_from("ACVPU"),
+            "temperature": st.floats(10.0, 47.0),
+        }
+    )
 
 
 def problems(**change: object) -> dict[str, Problem]:
@@ -249,3 +271,80 @@ def test_input_names_are_lower_case_identifiers() -> None:
             )
     with pytest.raises(RulesetError, match="share a name"):
         dataclasses.replace(NEWS2, inputs=(*NEWS2.inputs, PULSE))
+
+
+@given(raw=vital_sign_inputs(), fast=st.booleans())
+def test_a_result_s_mappings_are_read_only_views(raw: dict[str, object], fast: bool) -> None:
+    """Neither the mappings a caller reads nor the dicts a result was built from can change
+    a result: ``subscores`` and ``values`` refuse item assignment, and equality holds."""
+    r = assess(NEWS2, raw, use_fast_path=fast)
+    twin = assess(NEWS2, raw, use_fast_path=not fast)
+    for mapping in (r.subscores, r.values):
+        key = next(iter(mapping))
+        with pytest.raises(TypeError):
+            mapping[key] = 0  # type: ignore[index]
+        with pytest.raises(TypeError):
+            del mapping[key]  # type: ignore[attr-defined]
+        with pytest.raises(AttributeError):
+            mapping.clear()  # type: ignore[attr-defined]
+    assert r == twin and r.as_dict() == twin.as_dict()
+    subscores, values = dict(r.subscores), dict(r.values)
+    built = ScoreResult(
+        r.ruleset, r.total, subscores, r.red_score, r.risk, r.monitoring, r.response, values,
+        r.partial, r.missing, r.cautions, r.threshold,
+    )  # fmt: skip
+    subscores["pulse"], values["pulse"] = 99, -1  # the caller's own dicts, not the result's
+    assert built == r and built.subscores["pulse"] == r.subscores["pulse"]
+
+
+@given(
+    text=st.integers(-(10**6), 10**6).map(str)
+    | st.decimals(allow_nan=False, allow_infinity=False, places=3).map(str)
+    | st.floats(allow_nan=False, allow_infinity=False).map(repr),
+    pad=st.sampled_from(["", " ", "\t"]),
+    field=st.sampled_from(["respiration_rate", "spo2", "systolic_bp", "pulse", "temperature"]),
+)
+def test_a_number_sent_as_a_string_is_quoted_back_as_sent(text: str, pad: str, field: str) -> None:
+    raw = pad + text + pad
+    message = problems(**{field: raw})[field].message
+    assert message == f"a string is not a number; send the number itself ({text}, not {raw!r})"
+
+
+def test_a_string_that_is_no_number_gets_an_example() -> None:
+    message = problems(pulse="fast")["pulse"].message
+    assert message == "a string is not a number; send a number (such as 72)"
+
+
+class Count:
+    """An integer type of a library's own: not an int, but ``operator.index`` takes it."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def __index__(self) -> int:
+        return self.n
+
+
+@pytest.mark.parametrize("kind", ["int64", "int32", "uint8", "Count"])
+@pytest.mark.parametrize("fast", [False, True])
+def test_integers_of_any_integer_type_are_numbers(kind: str, fast: bool) -> None:
+    if kind == "Count":
+        make: Any = Count
+    else:
+        np = pytest.importorskip("numpy")  # installed with matplotlib (the plot extra)
+        make = getattr(np, kind)
+    from designpatterns_ref.clinical import NEWS2, assess
+
+    for pulse, rr, points in ((70, 16, 0), (131, 25, 6), (45, 10, 2)):
+        raw = {**NORMAL, "pulse": make(pulse), "respiration_rate": make(rr),
+               "systolic_bp": make(120)}  # fmt: skip
+        r = assess(NEWS2, raw, use_fast_path=fast)
+        assert r.total == points and r == assess(NEWS2, {**NORMAL, "pulse": pulse,
+                                                         "respiration_rate": rr})  # fmt: skip
+    assert quantise(make(37), Decimal("0.1")) == Decimal("37.0")
+    assert problems(pulse=make(5))["pulse"].message == "physically impossible"
+
+
+def test_numpy_booleans_are_not_numbers() -> None:
+    np = pytest.importorskip("numpy")
+    assert "not a number" in problems(pulse=np.True_)["pulse"].message

@@ -14,8 +14,10 @@ body itself, so that every failure has one shape and one status:
   disagree on which value wins, so neither is scored); an object nested in a field is no
   value any field takes, and is reported as that, whatever keys it repeats;
 - a JSON number is scored as the decimal it spells: one that no float holds exactly
-  (``90.49999999999999999``) is read as a ``Decimal``, so it is rounded once (to 90), never
-  first to a float (90.5) and then again (91);
+  (``90.49999999999999999``, or ``1e400``, past the float range) is read as a ``Decimal``, so
+  it is rounded once (to 90), never first to a float (90.5) and then again (91), and a huge one
+  is refused as physically impossible, not as "infinity"; a number whose exponent is too large
+  even for a ``Decimal`` (over 18 digits) gets 400;
 - a JSON body that cannot be scored gets 422 listing **every** problem (field, value, message,
   allowed), from the same engine as the Python API, never a partial list;
 - a valid body gets 200 and the full result (``ScoreResult.as_dict``).
@@ -28,8 +30,11 @@ echoed in a 422 as that decimal's text, a JSON string: as a JSON number, most re
 turn it back into the nearest float and the echo would no longer be what was sent.
 
 The request schema in the OpenAPI document is generated from the ruleset's own data (units,
-ranges, choices), and its examples are scored when the app is built, so the documented
-responses are real (an example a variant ruleset cannot score is left out of its route). Raw
+ranges, choices), and it takes exactly what the route takes: a choice of words is a pattern
+matching every spelling the engine accepts (any case, surrounding white space), and a whole
+number such as ``spo2_scale`` may be sent as ``2.0`` (JSON Schema's ``integer`` takes it, so the
+route does too). Its examples are scored when the app is built, so the documented responses
+are real (an example a variant ruleset cannot score is left out of its route). Raw
 vital signs are never logged: the log line of a request names the route, the status, the risk
 or the fields at fault, and the time taken (``dpref serve news2`` also turns uvicorn's access
 log off, since a client could put values in a query string).
@@ -52,7 +57,7 @@ import logging
 import math
 import re
 import time
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation
 from typing import Any, Literal
 
 from fastapi import FastAPI, Request
@@ -145,8 +150,31 @@ def _number(value: Decimal) -> int | float:
     return int(value) if value == value.to_integral_value() else float(value)
 
 
+#: The characters ``str.strip()`` removes (``str.isspace``), as a JSON Schema (ECMA 262) class.
+_SPACE = r"[\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+#: Beyond a letter's two ASCII cases, the characters ``str.lower()`` turns into it (the Kelvin
+#: sign lower-cases to k); a test checks every code point.
+_ALSO_LOWERED = {"k": "\u212a"}
+
+
+def _spellings_pattern(choice: Choice) -> str:
+    """A pattern for exactly the strings :func:`~.engine.check_choice` accepts: those whose
+    ``strip().lower()`` is one of the choice's lower-case spellings."""
+    words = sorted(k for k in choice.options if isinstance(k, str) and k == k.lower())
+
+    def char(c: str) -> str:
+        if c.isascii() and c.isalpha():
+            return f"[{c}{c.upper()}{_ALSO_LOWERED.get(c, '')}]"
+        return c if c.isalnum() or c in " -_" else "\\" + c
+
+    alternatives = "|".join("".join(char(c) for c in word) for word in words)
+    return f"^{_SPACE}*(?:{alternatives}){_SPACE}*$"
+
+
 def request_schema(ruleset: Ruleset) -> dict[str, Any]:
-    """The JSON Schema of a scoring request, generated from the ruleset's own data."""
+    """The JSON Schema of a scoring request, generated from the ruleset's own data: it takes
+    exactly the requests the route scores (or refuses only for a missing input when not
+    partial, which its ``anyOf`` says too)."""
     props: dict[str, Any] = {}
     for spec in ruleset.inputs:
         if isinstance(spec, Measure):
@@ -160,11 +188,11 @@ def request_schema(ruleset: Ruleset) -> dict[str, Any]:
         elif isinstance(spec, Choice):
             options = sorted({v for v in spec.options.values()}, key=str)
             kind = {bool: "boolean", int: "integer", str: "string"}[spec.strict_type or str]
-            props[spec.name] = {
-                "type": kind,
-                "enum": options,
-                "description": f"{spec.label}: {spec.allowed}",
-            }
+            props[spec.name] = {"type": kind, "description": f"{spec.label}: {spec.allowed}"}
+            if kind == "string":  # any case, with white space around: the engine's spellings
+                props[spec.name] |= {"pattern": _spellings_pattern(spec), "examples": options}
+            else:
+                props[spec.name]["enum"] = options
         if spec.name in ruleset.defaults:
             props[spec.name]["default"] = ruleset.defaults[spec.name]
         else:  # null, like leaving the field out, means "not measured"
@@ -214,21 +242,26 @@ def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not valid JSON")
 
 
+#: Signals a string Decimal cannot read, whatever the thread's own context traps.
+_STRICT = Context(traps=[InvalidOperation])
+
+
 def _decimal_number(text: str) -> float | Decimal:
     """A JSON number with a fraction or an exponent: the float that spells it, or, when no
-    float does (``90.49999999999999999``), the exact Decimal.
+    float does (``90.49999999999999999``, ``1e400``), the exact Decimal.
 
     Read through a binary float, that value would become 90.5 and round up to 91, a second
-    rounding the client never asked for; and ``100.00000000000000001`` % SpO2, impossible as
-    sent, would pass as 100. The common number is a float, which the compiled path scores.
+    rounding the client never asked for; ``100.00000000000000001`` % SpO2, impossible as
+    sent, would pass as 100; and ``1e400`` would become infinity, which no client sent. The
+    common number is a float, which the compiled path scores.
     """
-    number = float(text)
-    if not math.isfinite(number):  # past the float range: refused as "not a finite number"
-        return number
     try:
-        exact = Decimal(text)
+        exact = Decimal(text, _STRICT)  # exact: a context only decides what signals
     except InvalidOperation:  # an exponent past what Decimal holds (1e-99999999999999999999)
-        return number
+        raise _Refused(400, "a number in the body has an exponent too large to read") from None
+    number = float(text)
+    if not math.isfinite(number):  # past the float range: the engine refuses it as impossible
+        return exact
     return number if Decimal(repr(number)) == exact else exact
 
 
@@ -294,18 +327,35 @@ async def _read_json(request: Request, limit: int) -> object:
 
 
 def _pre_problems(ruleset: Ruleset, data: dict[str, object]) -> list[Problem]:
-    """What JSON adds to the Python call: ``partial`` must be a boolean, and a field with a
-    default may be left out but not sent as null. The offending keys are removed."""
+    """What JSON adds to the Python call: ``partial`` must be a boolean, a field with a
+    default may be left out but not sent as null, and JSON has one number type, so a whole
+    number a choice takes may be written ``2.0`` (as JSON Schema's ``integer`` says). The
+    offending keys are removed, and such numbers replaced by the option they equal."""
     found = []
     if "partial" in data and not isinstance(data["partial"], bool):
         found.append(Problem("partial", data.pop("partial"), "not a boolean", "true or false"))
     for spec in ruleset.inputs:
+        value = data.get(spec.name)
+        if isinstance(spec, Choice) and spec.strict_type is int and type(value) in _FRACTIONAL:
+            data[spec.name] = next(
+                (k for k in spec.options if type(k) is int and value == k), value
+            )
         default = ruleset.defaults.get(spec.name)
         if default is not None and spec.name in data and data[spec.name] is None:
             del data[spec.name]
             why = f"null is not allowed; leave the field out for the default ({default})"
             found.append(Problem(spec.name, None, why, spec.allowed))
     return found
+
+
+#: The types a JSON number with a fraction or an exponent is read as.
+_FRACTIONAL = (float, Decimal)
+
+#: What a JSON value that is no object is, in JSON's terms, for the message refusing it.
+_JSON_KINDS = {
+    type(None): "null", bool: "a boolean", int: "a number", float: "a number",
+    Decimal: "a number", str: "a string", list: "an array",
+}  # fmt: skip
 
 
 def _count(n: int) -> str:
@@ -321,8 +371,9 @@ def _route(ruleset: Ruleset, limit: int) -> Any:
         try:
             data = await _read_json(request, limit)
             if not isinstance(data, dict):
+                got = f"got {_JSON_KINDS.get(type(data), 'another JSON value')}"
                 body = {"detail": "the body must be a JSON object", "problems": [
-                    {"field": "body", "value": None, "message": f"got a JSON {type(data).__name__}",
+                    {"field": "body", "value": None, "message": got,
                      "allowed": "an object of vital signs"}]}  # fmt: skip
                 status, outcome = 422, "fields=body"
                 return _Response(body, status_code=422)

@@ -48,10 +48,12 @@ from typing import Any
 
 from designpatterns_ref.clinical._bands import Band, BandTable
 from designpatterns_ref.clinical._errors import ClinicalError, RulesetError
+from designpatterns_ref.clinical._grid import Grid
 from designpatterns_ref.errors import shown
 
 __all__ = [
     "ACVPU",
+    "MAX_STEPS",
     "Band",
     "BandTable",
     "Caution",
@@ -185,6 +187,16 @@ def _is_tuple_of(value: object, kinds: type | tuple[type, ...]) -> bool:
     return isinstance(value, tuple) and all(isinstance(v, kinds) for v in value)
 
 
+def _is_printable(value: Decimal) -> bool:
+    """A resolution as a chart could print it: at most 40 digits, exponent from -40 to 40."""
+    _, digits, exponent = value.as_tuple()
+    return len(digits) <= 40 and isinstance(exponent, int) and -40 <= exponent <= 40
+
+
+#: The most steps of its resolution a measure's possible range may hold.
+MAX_STEPS = 1_000_000
+
+
 @dataclass(frozen=True, slots=True)
 class Misunit:
     """A range of values that betrays a wrong unit, with the hint to give."""
@@ -199,9 +211,14 @@ class Measure:
     """A numeric input: its unit, printed resolution and plausible range.
 
     Values outside ``[impossible_below, impossible_above]`` (as sent) are rejected
-    as physically impossible; values outside ``[extreme_below, extreme_above]`` are scored
-    with a :class:`Caution`. ``misunits`` are checked first, so ``98.6`` for a temperature
-    is reported as Fahrenheit rather than as merely impossible.
+    as physically impossible; a value is scored as the nearest multiple of ``resolution``
+    (half-up), and one whose scored value lies outside ``[extreme_below, extreme_above]`` is
+    scored with a :class:`Caution`. ``misunits`` are checked first, so ``98.6`` for a
+    temperature is reported as Fahrenheit rather than as merely impossible.
+
+    Any positive resolution works, not only a power of ten: read to ``0.5``, 38.3 is scored
+    as 38.5; read to ``2``, 95 is scored as 96. The possible range may hold at most
+    :data:`MAX_STEPS` steps of it (the engine tables every step), else :class:`RulesetError`.
     """
 
     name: str
@@ -223,7 +240,9 @@ class Measure:
                      "extreme_above"):  # fmt: skip
             value = getattr(self, name)
             _require(owner, name, value, _is_decimal(value), "a finite Decimal")
-        _require(owner, "resolution", self.resolution, self.resolution > 0, "positive")
+        res = self.resolution
+        _require(owner, "resolution", res, res > 0 and _is_printable(res),
+                 "positive, with at most 40 digits and an exponent from -40 to 40")  # fmt: skip
         _require(owner, "misunits", self.misunits, _is_tuple_of(self.misunits, Misunit),
                  "a tuple of Misunit")  # fmt: skip
         lo, hi = self.impossible_below, self.impossible_above
@@ -231,6 +250,13 @@ class Measure:
             raise RulesetError(f"{self.name}: the possible range must be exact in binary")
         if not lo <= self.extreme_below <= self.extreme_above <= hi:
             raise RulesetError(f"{self.name}: the extreme range must lie inside the possible one")
+        grid = Grid.of(res)
+        count = grid.steps(hi) - grid.steps(lo) + 1
+        if count > MAX_STEPS:
+            raise RulesetError(
+                f"{self.name}: the possible range {lo}–{hi} read to {res} holds {count} steps; "
+                f"at most {MAX_STEPS:,} (the engine tables the points of every step)"
+            )
         for mis in self.misunits:
             if mis.high >= lo and mis.low <= hi:
                 raise RulesetError(

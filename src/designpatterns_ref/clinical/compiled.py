@@ -10,7 +10,8 @@ caller's own keywords or positions and no dictionary is built for it (``fast(**r
 mapping, ``fast(rr, spo2, ...)`` from :func:`~.news2.score`). In its body:
 
 - each number is type-checked and brought to whole steps of the chart's resolution inline
-  (``38.44`` °C is 384 steps, rounded half-up);
+  (``38.44`` °C is 384 steps, rounded half-up; at a resolution such as 2 or 0.3, an int is
+  rounded too);
 - range check and band lookup are one operation: each band table becomes a dict from every
   step in the *usual* range to its points, so a value outside that range (extreme, impossible,
   or a wrong unit) is simply not a key. A single ``except KeyError`` turns every such miss,
@@ -52,8 +53,10 @@ import math
 import re
 from collections.abc import Callable
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any, Protocol
 
+from designpatterns_ref.clinical._grid import Grid
 from designpatterns_ref.clinical.base import Choice, ChoiceRule, Measure, NumericRule, Ruleset
 from designpatterns_ref.clinical.result import ResultShape, ScoreResult
 
@@ -82,40 +85,43 @@ class FastPath(Protocol):
     def __call__(self, *args: object, **inputs: object) -> ScoreResult | None: ...
 
 
-def _steps(value: Decimal, resolution: Decimal) -> int:
-    return int(value / resolution)
-
-
 def dense_table(points: Callable[[Decimal], int], m: Measure) -> tuple[int, ...]:
     """Points for every value ``m`` can take, indexed by steps above its minimum.
 
     A few hundred entries at most (systolic BP: 331), built once; a lookup is one index.
+    Step ``n`` stands for the exact value ``n × resolution``, whatever the decimal context.
 
     >>> from designpatterns_ref.clinical.rules import TEMPERATURE
     >>> table = dense_table(lambda v: 0 if v > 36 else 1, TEMPERATURE)
     >>> len(table), table[360 - 100], table[361 - 100]
     (371, 1, 0)
     """
-    res = m.resolution
-    lo, hi = _steps(m.impossible_below, res), _steps(m.impossible_above, res)
-    return tuple(points(Decimal(n) * res) for n in range(lo, hi + 1))
+    grid = Grid.of(m.resolution)
+    lo, hi = grid.steps(m.impossible_below), grid.steps(m.impossible_above)
+    return tuple(points(grid.value(n)) for n in range(lo, hi + 1))
 
 
 def usual_table(points: Callable[[Decimal], int], m: Measure) -> dict[int, int]:
     """Points by step for the steps of ``m``'s usual range only: a range check and a lookup.
+
+    The usual range holds the steps whose value lies within ``[extreme_below, extreme_above]``,
+    the values the engine scores without a caution.
 
     >>> from designpatterns_ref.clinical.rules import TEMPERATURE
     >>> table = usual_table(lambda v: 0 if v > 36 else 1, TEMPERATURE)
     >>> len(table), table[360], table[361], 319 in table, 421 in table
     (101, 1, 0, False, False)
     """
-    res = m.resolution
-    lo, hi = _steps(m.extreme_below, res), _steps(m.extreme_above, res)
-    return {n: points(Decimal(n) * res) for n in range(lo, hi + 1)}
+    grid = Grid.of(m.resolution)
+    lo, hi = grid.ceil_steps(m.extreme_below), grid.floor_steps(m.extreme_above)
+    return {n: points(grid.value(n)) for n in range(lo, hi + 1)}
 
 
-def float_steps(x: float, per_unit: int) -> int | None:
+def float_steps(x: float, per_unit: int | Fraction) -> int | None:
     """Round-half-up of ``x * per_unit`` on the decimal ``repr(x)``, without decimals.
+
+    ``per_unit`` is the number of steps per unit: 10 at a resolution of 0.1, ``Fraction(1, 2)``
+    at a resolution of 2.
 
     Float arithmetic is exact enough except within a hair of a tie (``38.45``), where it
     returns ``None`` and the caller falls back to decimal arithmetic. Property-tested
@@ -123,8 +129,13 @@ def float_steps(x: float, per_unit: int) -> int | None:
 
     >>> float_steps(38.44, 10), float_steps(38.45, 10), float_steps(24.5, 1)
     (384, None, None)
+    >>> float_steps(96.9, Fraction(1, 2)), float_steps(97.0, Fraction(1, 2))
+    (48, None)
     """
-    y = x * per_unit + 0.5
+    if isinstance(per_unit, Fraction):
+        y = x * per_unit.numerator / per_unit.denominator + 0.5
+    else:
+        y = x * per_unit + 0.5
     n = math.floor(y)
     if not TIE_GUARD <= y - n <= 1 - TIE_GUARD:
         return None
@@ -133,13 +144,14 @@ def float_steps(x: float, per_unit: int) -> int | None:
 
 def result_shape(ruleset: Ruleset) -> ResultShape:
     """The names a compact :class:`~.base.ScoreResult` of ``ruleset`` reads back with."""
+    grids = ((m.name, Grid.of(m.resolution)) for m in ruleset.inputs if isinstance(m, Measure))
     return ResultShape(
         tuple(rule.parameter for rule in ruleset.rules),
         ruleset.input_names,
         tuple(
-            (m.name, int(1 / m.resolution))
-            for m in ruleset.inputs
-            if isinstance(m, Measure) and m.resolution != 1
+            (name, g.numerator, g.denominator)
+            for name, g in grids
+            if g.numerator != 1 or g.denominator != 1
         ),
     )
 
@@ -176,13 +188,18 @@ def compile_fast_path(ruleset: Ruleset) -> FastPath:
             env[f"D{i}"] = ruleset.defaults[spec.name]
             lines.append(f"    if {v} is None: {v} = D{i}")
         if isinstance(spec, Measure):
-            per_unit = int(1 / spec.resolution)
+            per_unit = Grid.of(spec.resolution).per_unit
             lo_f, hi_f = float(spec.impossible_below), float(spec.impossible_above)
-            scaled = f"{v} * {per_unit}" if per_unit > 1 else v
-            if per_unit > 1:
+            if isinstance(per_unit, Fraction):  # a resolution such as 2 or 0.3: ints round too
+                scaled = f"{v} * {per_unit.numerator} / {per_unit.denominator}"
+                number = f"(type({v}) is int or type({v}) is float)"
+                lines.append(f"    if {number} and {lo_f!r} <= {v} <= {hi_f!r}:")
+            elif per_unit > 1:
+                scaled = f"{v} * {per_unit}"
                 lines.append(f"    if type({v}) is int: {v} *= {per_unit}")
                 lines.append(f"    elif type({v}) is float and {lo_f!r} <= {v} <= {hi_f!r}:")
             else:
+                scaled = v
                 lines.append(f"    if type({v}) is int: pass")
                 lines.append(f"    elif type({v}) is float and {lo_f!r} <= {v} <= {hi_f!r}:")
             # float_steps, inlined: round half-up unless within a hair of a tie

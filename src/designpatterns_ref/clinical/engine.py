@@ -14,12 +14,17 @@ that a wrong answer is never produced from a wrong input:
    monitoring frequency and the clinical response.
 
 Rounding policy: the charts print whole numbers (temperature to 0.1 °C), so every value is
-quantised to the chart's resolution with decimal round-half-up, reading a float as the
-decimal it prints as (``repr``): ``38.05`` becomes ``38.1`` and ``24.5`` becomes ``25``, where
-Python's ``round`` would give ``38.0`` (binary floating point) and ``24`` (banker's rounding).
-Plausibility is judged on the value as sent (100.4% SpO2 is impossible, not rounded to 100),
-the bands on the value as quantised.
+quantised to the nearest multiple of the chart's resolution with decimal round-half-up, reading
+a float as the decimal it prints as (``repr``): ``38.05`` becomes ``38.1`` and ``24.5`` becomes
+``25``, where Python's ``round`` would give ``38.0`` (binary floating point) and ``24``
+(banker's rounding). A resolution need not be a power of ten (read to 0.5, 38.3 is 38.5). The
+arithmetic is exact and on integers (:mod:`._grid`), so the caller's decimal context (its
+precision, rounding and traps) changes nothing. Plausibility is judged on the value as sent
+(100.4% SpO2 is impossible, not rounded to 100), the bands on the value as quantised.
 The quantised values are echoed in the result, so the caller sees what was scored.
+
+A number is an ``int``, a ``float`` (or a subclass, such as ``numpy.float64``), a ``Decimal``,
+or any other integer type that ``operator.index`` takes (``numpy.int64``); never a ``bool``.
 
 Missing inputs are problems too, unless ``partial=True``: then the result is marked partial,
 lists what is missing, and carries no risk category, since a missing vital sign could only
@@ -52,11 +57,14 @@ designpatterns_ref.clinical.base.VitalsError: 2 problems with the vital signs: .
 from __future__ import annotations
 
 import math
+import operator
+import re
 import weakref
 from collections.abc import Callable, Mapping
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
+from designpatterns_ref.clinical._grid import Grid
 from designpatterns_ref.clinical.base import (
     Caution,
     Choice,
@@ -79,42 +87,79 @@ from designpatterns_ref.errors import shown
 __all__ = ["assess", "assess_inputs", "check_choice", "check_number", "quantise"]
 
 
-def _exact(value: int | float | Decimal) -> Decimal:
-    """``value`` as a Decimal, a float read as the decimal it prints as.
+def _integral(value: object) -> int | None:
+    """An integer of a type other than ``int`` (``numpy.int64``) as an int, else None."""
+    if isinstance(value, bool | int | float | Decimal | str) or not hasattr(
+        type(value), "__index__"
+    ):
+        return None
+    try:
+        return operator.index(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError, ArithmeticError):  # numpy.bool_ refuses, for one
+        return None
+
+
+def _exact(value: object) -> Decimal:
+    """A number (see :func:`_type_problem`) as a Decimal, a float read as the decimal it
+    prints as. Exact: no decimal context is read.
 
     ``float.__repr__`` rather than ``repr``: a float subclass (numpy's ``float64``) prints
     its own way (``np.float64(38.05)``), which is no decimal.
     """
-    return Decimal(float.__repr__(value)) if isinstance(value, float) else Decimal(value)
+    if isinstance(value, float):
+        return Decimal(float.__repr__(value))
+    if isinstance(value, int | Decimal):
+        return Decimal(value)
+    return Decimal(operator.index(value))  # type: ignore[arg-type]
+
+
+#: The most digits :func:`quantise` gives (a chart's value has a handful).
+MAX_QUANTISED_DIGITS = 100
 
 
 def quantise(value: int | float | Decimal, resolution: Decimal) -> Decimal:
-    """``value`` rounded half-up to ``resolution``, reading a float as the decimal it prints.
+    """``value`` rounded half-up to the nearest multiple of ``resolution``, reading a float as
+    the decimal it prints; exact, whatever the decimal context.
 
     >>> quantise(36.05, Decimal("0.1")), quantise(8.5, Decimal(1)), quantise(-0.5, Decimal(1))
     (Decimal('36.1'), Decimal('9'), Decimal('-1'))
+    >>> quantise(38.3, Decimal("0.5")), quantise(95, Decimal(2)), quantise(0.45, Decimal("0.3"))
+    (Decimal('38.5'), Decimal('96'), Decimal('0.6'))
     """
-    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+    if isinstance(value, bool) or (
+        not isinstance(value, int | float | Decimal) and _integral(value) is None
+    ):
         raise ClinicalError(f"quantise: value={shown(value)} must be an int, float or Decimal")
     if not isinstance(resolution, Decimal) or not resolution.is_finite() or resolution <= 0:
         raise ClinicalError(f"quantise: resolution={shown(resolution)} must be a positive Decimal")
     exact = _exact(value)
     if not exact.is_finite():
         raise ClinicalError(f"quantise: value={shown(value)} must be finite")
-    try:
-        return exact.quantize(resolution, rounding=ROUND_HALF_UP)
-    except InvalidOperation:  # more digits than the decimal context holds (such as 10**400)
+    if max(exact.adjusted() - resolution.adjusted(), 0) + len(resolution.as_tuple().digits) > (
+        MAX_QUANTISED_DIGITS
+    ):
         raise ClinicalError(
-            f"quantise: value={shown(value, 60)} has too many digits for resolution {resolution}"
-        ) from None
+            f"quantise: value={shown(value, 60)} has too many digits for resolution {resolution} "
+            f"(at most {MAX_QUANTISED_DIGITS} in the result)"
+        )
+    grid = Grid.of(resolution)
+    return grid.value(grid.steps(exact))
+
+
+#: A string holding a plain decimal number, which the caller should send as a number.
+_NUMERAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
 def _type_problem(m: Measure, raw: object) -> Problem | None:
     if isinstance(raw, bool):
         why = "a boolean is not a number"
     elif isinstance(raw, str):
-        why = f"a string is not a number; send the number itself ({m.example}, not '{m.example}')"
-    elif not isinstance(raw, int | float | Decimal):
+        text = raw.strip()
+        if len(text) <= 40 and _NUMERAL.fullmatch(text):
+            why = f"a string is not a number; send the number itself ({text}, not {shown(raw)})"
+        else:
+            why = f"a string is not a number; send a number (such as {m.example})"
+    elif not isinstance(raw, int | float | Decimal) and _integral(raw) is None:
         why = f"a {type(raw).__name__} is not a number"
     elif (isinstance(raw, Decimal) and not raw.is_finite()) or (
         isinstance(raw, float) and not math.isfinite(raw)
@@ -123,6 +168,21 @@ def _type_problem(m: Measure, raw: object) -> Problem | None:
     else:
         return None
     return Problem(m.name, raw, why, m.allowed)
+
+
+def _check_steps(m: Measure, grid: Grid, raw: object) -> tuple[int | None, Problem | None]:
+    """Validate one numeric input: ``(whole steps of the resolution, None)`` or
+    ``(None, problem)``. Only comparisons and integers: no decimal context is read."""
+    problem = _type_problem(m, raw)
+    if problem is not None:
+        return None, problem
+    exact = _exact(raw)
+    for mis in m.misunits:
+        if mis.low <= exact <= mis.high:
+            return None, Problem(m.name, raw, mis.hint, m.allowed)
+    if not m.impossible_below <= exact <= m.impossible_above:
+        return None, Problem(m.name, raw, "physically impossible", m.allowed)
+    return grid.steps(exact), None
 
 
 def check_number(m: Measure, raw: object) -> tuple[Decimal | None, Problem | None]:
@@ -136,16 +196,9 @@ def check_number(m: Measure, raw: object) -> tuple[Decimal | None, Problem | Non
     """
     if not isinstance(m, Measure):
         raise ClinicalError(f"check_number: m={shown(m)} must be a Measure (such as rules.PULSE)")
-    problem = _type_problem(m, raw)
-    if problem is not None:
-        return None, problem
-    exact = _exact(raw)  # type: ignore[arg-type]
-    for mis in m.misunits:
-        if mis.low <= exact <= mis.high:
-            return None, Problem(m.name, raw, mis.hint, m.allowed)
-    if not m.impossible_below <= exact <= m.impossible_above:
-        return None, Problem(m.name, raw, "physically impossible", m.allowed)
-    return exact.quantize(m.resolution, rounding=ROUND_HALF_UP), None
+    grid = Grid.of(m.resolution)
+    steps, problem = _check_steps(m, grid, raw)
+    return (None, problem) if steps is None else (grid.value(steps), None)
 
 
 _KINDS = {bool: "a boolean", int: "a whole number", float: "a decimal number", str: "a string"}
@@ -181,11 +234,6 @@ def check_choice(c: Choice, raw: object) -> tuple[object, Problem | None]:
         return None, Problem(c.name, raw, "not one of the allowed values", c.allowed)
 
 
-def _steps(value: Decimal, resolution: Decimal) -> int:
-    """A quantised value as a whole number of resolution steps (38.4 at 0.1 is 384)."""
-    return int(value / resolution)
-
-
 class _Invalid(Exception):
     """Raised by a checker on the slow path; carries the problem to report."""
 
@@ -199,26 +247,30 @@ Checker = Callable[[object, list[Caution]], object]
 def _number_checker(m: Measure) -> Checker:
     """A checker for one measure: whole steps of resolution (or raises :class:`_Invalid`).
 
-    Ints and finite floats inside the possible range take the fast path; every other
-    value goes through :func:`check_number`, which says exactly what is wrong.
+    Ints (at a resolution of 1/n) and finite floats inside the possible range take the fast
+    path; every other value goes through the exact check, which says exactly what is wrong.
+    A value whose steps lie outside the usual range (as quantised) is scored with a caution.
     """
-    per_unit = int(1 / m.resolution)
+    grid = Grid.of(m.resolution)
+    per_unit = grid.per_unit
+    # At a resolution of 1/n an int is n whole steps; at one such as 2, ints round too.
+    int_steps = per_unit if isinstance(per_unit, int) else 0
     lo, hi = float(m.impossible_below), float(m.impossible_above)  # exact: checked in Measure
-    ext_lo, ext_hi = (_steps(v, m.resolution) for v in (m.extreme_below, m.extreme_above))
+    ext_lo, ext_hi = grid.ceil_steps(m.extreme_below), grid.floor_steps(m.extreme_above)
 
     def check(raw: object, cautions: list[Caution]) -> int:
         steps = None
-        if type(raw) is int and lo <= raw <= hi:
-            steps = raw * per_unit
+        if type(raw) is int and int_steps and lo <= raw <= hi:
+            steps = raw * int_steps
         elif type(raw) is float and lo <= raw <= hi:
             steps = float_steps(raw, per_unit)
         if steps is None:
-            value, problem = check_number(m, raw)
+            steps, problem = _check_steps(m, grid, raw)
             if problem is not None:
                 raise _Invalid(problem)
-            steps = _steps(Decimal(value), m.resolution)  # type: ignore[arg-type]
+            assert steps is not None
         if not ext_lo <= steps <= ext_hi:
-            cautions.append(_caution(m, steps / per_unit if per_unit > 1 else steps))
+            cautions.append(_caution(m, grid.echo(steps)))
         return steps
 
     return check
@@ -274,11 +326,11 @@ class _Plan:
                 continue
             m = measures[rule.measure]
             tables = {key: dense_table(t.points, m) for key, t in rule.tables.items()}
-            offset = _steps(m.impossible_below, m.resolution)
+            offset = Grid.of(m.resolution).steps(m.impossible_below)
             self.rules.append(
                 (rule.parameter, rule.measure, rule.selected_by, tables, offset, rule.inputs)
             )
-        self.fractional = result_shape(ruleset).divisors  # (input, steps per unit)
+        self.scaled = result_shape(ruleset).scales  # (input, numerator, denominator)
         self.fast = compile_fast_path(ruleset)
         top = ruleset.max_total
         self.triggers = [
@@ -402,9 +454,10 @@ def assess(
     total = sum(subscores.values())
     red = 3 in subscores.values()
     values = dict(checked)
-    for name, per_unit in plan.fractional:
+    for name, numerator, denominator in plan.scaled:  # steps back to values: 384 is 38.4
         if name in values:
-            values[name] /= per_unit
+            n = values[name] * numerator
+            values[name] = n if denominator == 1 else n / denominator
     notes = tuple(cautions) if cautions else ()
     if missing:
         return ScoreResult(

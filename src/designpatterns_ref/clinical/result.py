@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import NamedTuple
 
 from designpatterns_ref.clinical.base import Caution, Risk
@@ -27,13 +28,15 @@ class ResultShape(NamedTuple):
     """How a ruleset's compact result reads back as mappings (see :class:`ScoreResult`).
 
     ``parameters`` names the sub-scores in rule order, ``inputs`` the echoed values in input
-    order, and ``divisors`` gives, for each input read at a finer resolution than 1, the number
-    of steps per unit (temperature: 10), so that 384 steps echo as 38.4.
+    order, and ``scales`` gives, for each input read at a resolution other than 1, that
+    resolution as ``(input, numerator, denominator)`` in lowest terms (temperature:
+    ``("temperature", 1, 10)``), so that 384 steps echo as 384 × 1 / 10 = 38.4. A whole
+    resolution (denominator 1) echoes an int: 48 steps of 2 are 96.
     """
 
     parameters: tuple[str, ...]
     inputs: tuple[str, ...]
-    divisors: tuple[tuple[str, int], ...]
+    scales: tuple[tuple[str, int, int], ...]
 
 
 _FIELDS = (
@@ -54,14 +57,17 @@ class ScoreResult:
     Lazy mappings: most callers read the total and the risk and never look at the sub-scores,
     yet two dicts cost as much to build as the whole band lookup. So a result from the
     compiled fast path (:mod:`.compiled`) keeps ``subscores`` and ``values`` as plain tuples
-    in chart order, with a :class:`ResultShape` naming their entries, and builds each dict on
-    first access (then keeps it). The trade-off is a few hundred nanoseconds on the first
-    read of a mapping, in exchange for about a microsecond off every score. Building the dict
-    is O(p); two threads reading it at once may both build it, and get equal dicts.
+    in chart order, with a :class:`ResultShape` naming their entries, and builds each mapping
+    on first access (then keeps it). The trade-off is a few hundred nanoseconds on the first
+    read of a mapping, in exchange for about a microsecond off every score. Building the
+    mapping is O(p); two threads reading it at once may both build it, and get equal ones.
 
-    Every field is a read-only property; two results are equal when every field is, however
-    each was built (``subscores`` and ``values`` compare as mappings). Results are not
-    hashable, since their mappings are not; they pickle and copy by their fields.
+    Every field is read-only: the properties cannot be set, and ``subscores`` and ``values``
+    are read-only views (:class:`types.MappingProxyType`) of mappings the result owns (the
+    constructor copies what it is given), so no caller can change a result another caller
+    sees. Two results are equal when every field is, however each was built (``subscores``
+    and ``values`` compare as mappings). Results are not hashable, since their mappings are
+    not; they pickle and copy by their fields.
 
     >>> r = ScoreResult("news2", 1, {"pulse": 1}, False, None, None, (), {"pulse": 95},
     ...                 partial=True, missing=("spo2",))
@@ -109,7 +115,8 @@ class ScoreResult:
         cautions: tuple[Caution, ...] = (), threshold: str | None = None,
     ) -> None:  # fmt: skip
         self._ruleset, self._total, self._red_score = ruleset, total, red_score
-        self._subscores, self._values, self._shape = subscores, values, None
+        self._subscores = MappingProxyType(dict(subscores))
+        self._values, self._shape = MappingProxyType(dict(values)), None
         self._risk, self._monitoring, self._response = risk, monitoring, response
         self._partial, self._missing, self._cautions = partial, missing, cautions
         self._threshold = threshold
@@ -126,11 +133,13 @@ class ScoreResult:
 
     @property
     def subscores(self) -> Mapping[str, int]:
-        """Each parameter's points, in chart order."""
+        """Each parameter's points, in chart order (a read-only mapping)."""
         subscores = self._subscores
         if type(subscores) is tuple:
             assert self._shape is not None
-            subscores = self._subscores = dict(zip(self._shape.parameters, subscores, strict=True))
+            subscores = self._subscores = MappingProxyType(
+                dict(zip(self._shape.parameters, subscores, strict=True))
+            )
         return subscores  # type: ignore[return-value]
 
     @property
@@ -155,14 +164,16 @@ class ScoreResult:
 
     @property
     def values(self) -> Mapping[str, object]:
-        """Every input present, as scored: quantised to the chart's resolution."""
+        """Every input present, as scored: quantised to the chart's resolution (a read-only
+        mapping)."""
         values = self._values
         if type(values) is tuple:
             assert self._shape is not None
             echo = dict(zip(self._shape.inputs, values, strict=True))
-            for name, per_unit in self._shape.divisors:
-                echo[name] /= per_unit  # type: ignore[operator]
-            values = self._values = echo
+            for name, numerator, denominator in self._shape.scales:  # 384 steps of 0.1: 38.4
+                n = echo[name] * numerator  # type: ignore[operator]
+                echo[name] = n if denominator == 1 else n / denominator
+            values = self._values = MappingProxyType(echo)
         return values  # type: ignore[return-value]
 
     @property
@@ -196,7 +207,11 @@ class ScoreResult:
         return self._red_score
 
     def _key(self) -> tuple[object, ...]:
-        return tuple(getattr(self, name) for name in _FIELDS)
+        """Every field, the mappings as plain dicts (which print, pickle and compare)."""
+        return tuple(
+            dict(v) if isinstance(v, MappingProxyType) else v
+            for v in (getattr(self, name) for name in _FIELDS)
+        )
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, ScoreResult):
