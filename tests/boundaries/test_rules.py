@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from designpatterns_ref.boundaries import Config, ConfigError, check, record
+from designpatterns_ref.boundaries import Config, ConfigError, check, read_todo, record
+from designpatterns_ref.boundaries.run import shrink_todo
 from tests.boundaries.helpers import violations, write_tree
 
 SHOP = {
@@ -233,3 +234,32 @@ def test_a_contract_entry_inside_another_is_refused(
         violations(tmp_path, NESTED, {"packages": ["app"], **config})
     assert info.value.key == key
     assert "inside" in str(info.value)
+
+
+def test_a_cycle_recorded_by_an_earlier_version_as_its_chain_stays_recorded(
+    tmp_path: Path,
+) -> None:
+    """A todo file written before cycles were keyed by import holds the whole chain: after an
+    upgrade its imports stay recorded, a new import joining the cycle still fails, and shrink
+    writes the entries in the new form."""
+    files = {"shop/__init__.py": "", "shop/a/__init__.py": "import shop.b\n",
+             "shop/b/__init__.py": "import shop.a\n", "shop/c/__init__.py": ""}  # fmt: skip
+    write_tree(tmp_path, files)
+    cfg = Config.from_dict({"packages": ["shop"], "cache": "", "components": {"shop.*": {}}},
+                           base=tmp_path)  # fmt: skip
+    todo = tmp_path / "boundaries_todo.toml"
+    todo.write_text(
+        '[[violation]]\nkey = ["cycle", "shop.a", "shop.b", "shop.a"]\nwhere = "shop/a:1"\n'
+    )
+    assert read_todo(todo) == {("cycle", "shop.a", "shop.b"), ("cycle", "shop.b", "shop.a")}
+    report = check(cfg)
+    assert report.ok and not report.stale
+    assert shrink_todo(cfg) == (2, 0)
+    assert read_todo(todo) == {("cycle", "shop.a", "shop.b"), ("cycle", "shop.b", "shop.a")}
+    assert '"shop.a", "shop.b", "shop.a"' not in todo.read_text()
+    write_tree(tmp_path, {"shop/b/more.py": "import shop.c\n", "shop/c/x.py": "import shop.b\n"})
+    report = check(cfg)
+    assert sorted(v.key for v in report.violations) == [
+        ("cycle", "shop.b", "shop.c"), ("cycle", "shop.c", "shop.b")
+    ]  # fmt: skip
+    assert not report.ok

@@ -24,6 +24,7 @@ import contextlib
 import os
 import tomllib
 from collections.abc import Iterable
+from itertools import pairwise
 from pathlib import Path
 
 from designpatterns_ref.boundaries.base import (
@@ -89,8 +90,24 @@ def _read_entries(path: str) -> dict[tuple[str, ...], str]:
                 f"{path}: violation[{i}].key", f"must be [rule, names...], not {shown(key)}"
             )
         where = entry.get("where")
-        keys.setdefault(tuple(key), where if isinstance(where, str) else "")
+        for upgraded in _upgraded(tuple(key)):
+            keys.setdefault(upgraded, where if isinstance(where, str) else "")
     return keys
+
+
+def _upgraded(key: tuple[str, ...]) -> list[tuple[str, ...]]:
+    """``key`` as this version writes it.
+
+    Files written before cycles were keyed by import hold a cycle as its whole chain of
+    components (``["cycle", a, b, a]``; a chain starts and ends with the same component, and
+    has at least two). Such an entry stands for each import along the chain, ``(cycle, a, b)``
+    and ``(cycle, b, a)``: a project that upgrades sees none of its recorded cycles as new,
+    while an import that joins the cycle later still fails the check. ``shrink`` then writes
+    the entries in the new form.
+    """
+    if key[0] == "cycle" and len(key) >= 4 and key[1] == key[-1]:
+        return [("cycle", a, b) for a, b in pairwise(key[1:])]
+    return [key]
 
 
 def _unknown(key: tuple[str, ...], unread: frozenset[str]) -> bool:
