@@ -214,7 +214,7 @@ def test_missing_file_and_folder_are_storage_errors(tmp_path: Path) -> None:
         with pytest.raises(StorageError, match="cannot read") as info:
             cls.load(tmp_path / "absent")
         assert isinstance(info.value, OSError) and isinstance(info.value, AutocompleteError)
-        with pytest.raises(StorageError, match="cannot read"):
+        with pytest.raises(StorageError, match="is not a regular file"):
             cls.load(tmp_path)
         with pytest.raises(StorageError, match="cannot write"):
             cls([("a", 1)]).save(tmp_path / "no" / "such" / "folder")  # type: ignore[call-arg]

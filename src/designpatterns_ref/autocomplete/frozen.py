@@ -130,6 +130,7 @@ class FrozenCompleter(CompleterBase):
         self, meta: Sequence[int], blob: Any, base: int, head: Any, head_base: int, s: Any
     ) -> None:
         self._source: str | None = None  # the file it was loaded from
+        self._watch: storage.Watch | None = None  # the file it maps, checked before a query
         self._sections = {**s, "meta": array("Q", meta)}  # what save writes
         self._at = Blocks(meta, blob, base, head, head_base, s)
         self._weights = {}  # unused: the sections are the whole structure
@@ -148,8 +149,14 @@ class FrozenCompleter(CompleterBase):
 
         With ``mmap=True`` the file is mapped read-only and the sections are read in place:
         nothing is copied, and every process that maps the file shares its pages. The file
-        must then stay unchanged while the completer is in use (``save`` replaces a file by
-        renaming a new one over it, which leaves a mapped old one intact).
+        must then stay unchanged while the completer is in use: replace a live file by
+        renaming a new one over it, as ``save`` does (a mapped old one stays intact), never by
+        copying over it or writing into it. A file truncated under the map kills the process
+        with ``SIGBUS`` at the next read past its end; so each query first compares the file's
+        size and modification time with those it had on load (one ``fstat``, 1 to 3
+        microseconds) and raises ``StorageError`` naming the path once they differ. That check
+        narrows the danger without removing it: a truncation between the check and the read still
+        ends the process (see :class:`~designpatterns_ref.autocomplete.storage.Watch`).
         Raises :class:`~designpatterns_ref.autocomplete.base.StorageError` for a missing,
         truncated, damaged or foreign file, or one of another format version (files saved
         before the compressed blocks are version 1 and are refused: save them again).
@@ -179,7 +186,7 @@ class FrozenCompleter(CompleterBase):
         obj._configure(casefold=bool(stored.flags & storage.FLAG_CASEFOLD))
         buffer, at = stored.buffer, stored.offsets
         obj._adopt(meta, buffer, at["blks"], buffer, at["head"], dict(s))
-        obj._source = source
+        obj._source, obj._watch = source, stored.watch
         return obj
 
     def _corrupt(self, exc: Exception) -> Exception:
@@ -194,7 +201,14 @@ class FrozenCompleter(CompleterBase):
             "written this way: save it again from its items"
         )
 
+    def _check_file(self) -> None:
+        """Raise ``StorageError`` when the file this completer maps changed in place (see
+        :class:`~designpatterns_ref.autocomplete.storage.Watch`)."""
+        if self._watch is not None:
+            self._watch.check()
+
     def complete(self, prefix: str, k: int = 10, *, max_edits: int = 0) -> list[Completion]:
+        self._check_file()
         try:
             return super().complete(prefix, k, max_edits=max_edits)
         except _UNDECODABLE as exc:
@@ -218,6 +232,7 @@ class FrozenCompleter(CompleterBase):
     # -- lookups -----------------------------------------------------------------------------
     def _find(self, term: str) -> tuple[int, int]:
         """The block and index of ``term`` (already normalised), or (-1, -1)."""
+        self._check_file()
         at = self._at
         try:
             b = at.find_block(_encode(term))
@@ -253,6 +268,7 @@ class FrozenCompleter(CompleterBase):
         """Every (term, weight) pair, in alphabetical (code-point) order of the terms."""
         at = self._at
         for b in range(at.blocks()):
+            self._check_file()
             try:
                 terms, classes = at.open(b)
                 pairs = list(zip(terms, map(int, map(at.wval.__getitem__, classes)), strict=True))
