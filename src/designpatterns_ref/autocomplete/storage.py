@@ -49,6 +49,7 @@ Complexity: ``write`` and ``read`` O(file size).
 
 from __future__ import annotations
 
+import contextlib
 import mmap
 import os
 import secrets
@@ -130,7 +131,9 @@ def write(path: str, kind: str, sections: Mapping[str, Any], *, flags: int, para
 
     The file is written next to ``path`` under a temporary name, synced to disk, renamed over
     it, and the folder synced, so a crash half way, of the process or of the machine, leaves
-    the old file (or none) or the new one, never a half-written one. A save that fails
+    the old file (or none) or the new one, never a half-written one. A file replaced keeps
+    its mode (and, for a process allowed to set them, its owner and group); a ``path`` that is
+    a symlink stays one, and the file it points to is replaced. A save that fails
     removes its scratch file; one killed half way leaves it (``.dpac-`` and 16 hex digits, in
     the same folder), which nothing reads and which may be deleted when no save is running.
     """
@@ -159,16 +162,18 @@ def write(path: str, kind: str, sections: Mapping[str, Any], *, flags: int, para
     for chunk in chunks:
         crc = zlib.crc32(chunk, crc)
     chunks.append(_CRC.pack(crc))
-    folder = os.path.dirname(os.path.abspath(path))
+    target = os.path.realpath(path)  # through a symlink: the link stays, its file is replaced
+    folder = os.path.dirname(target)
     try:
         fd, scratch = _create_scratch(folder)
         try:
+            _keep_owner_and_mode(fd, target)
             with os.fdopen(fd, "wb") as out:
                 for chunk in chunks:
                     out.write(chunk)
                 out.flush()
                 os.fsync(out.fileno())  # on disk before a name points at it
-            os.replace(scratch, path)
+            os.replace(scratch, target)
         except BaseException:
             os.unlink(scratch)
             raise
@@ -180,7 +185,8 @@ def write(path: str, kind: str, sections: Mapping[str, Any], *, flags: int, para
 def _create_scratch(folder: str) -> tuple[int, str]:
     """A new file of a random name in ``folder``, open for writing, with the mode the umask
     gives any new file (``tempfile.mkstemp`` makes it 0600, which would keep other users from
-    mapping it; a fixed 0644 would show a private vocabulary to every user)."""
+    mapping it; a fixed 0644 would show a private vocabulary to every user); one that replaces
+    a file then takes that file's mode."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     for _ in range(100):
         scratch = os.path.join(folder, f".dpac-{secrets.token_hex(8)}")
@@ -189,6 +195,23 @@ def _create_scratch(folder: str) -> tuple[int, str]:
         except FileExistsError:
             continue
     raise FileExistsError(f"no free scratch name in {folder!r}")
+
+
+def _keep_owner_and_mode(fd: int, target: str) -> None:
+    """Give the scratch file ``fd`` the mode of the file it will replace (a vocabulary kept
+    private with ``chmod 600`` stays private), and its owner and group when the process may
+    set them (as root); a new file keeps the mode the umask gives it."""
+    try:
+        info = os.stat(target)
+    except FileNotFoundError:
+        return
+    if not stat.S_ISREG(info.st_mode):
+        return  # os.replace refuses a folder; anything else is replaced by a file
+    if hasattr(os, "fchown"):  # another user's file, as a user: the new one is the saver's
+        with contextlib.suppress(PermissionError):
+            os.fchown(fd, info.st_uid, info.st_gid)
+    if os.chmod in os.supports_fd:
+        os.chmod(fd, stat.S_IMODE(info.st_mode))
 
 
 def _sync_folder(folder: str) -> None:
