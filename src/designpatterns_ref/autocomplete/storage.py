@@ -162,13 +162,13 @@ def write(path: str, kind: str, sections: Mapping[str, Any], *, flags: int, para
     for chunk in chunks:
         crc = zlib.crc32(chunk, crc)
     chunks.append(_CRC.pack(crc))
-    target = os.path.realpath(path)  # through a symlink: the link stays, its file is replaced
-    folder = os.path.dirname(target)
     try:
+        target = os.path.realpath(path)  # through a symlink: the link stays, its file is new
+        folder = os.path.dirname(target)
         fd, scratch = _create_scratch(folder)
         try:
-            _keep_owner_and_mode(fd, target)
             with os.fdopen(fd, "wb") as out:
+                _keep_owner_and_mode(out.fileno(), target)
                 for chunk in chunks:
                     out.write(chunk)
                 out.flush()
