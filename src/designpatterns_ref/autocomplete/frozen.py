@@ -70,6 +70,7 @@ from designpatterns_ref.autocomplete import storage
 from designpatterns_ref.autocomplete._blocks import (
     CHAMPIONS,
     EMPTY,
+    LONGEST,
     SECTIONS,
     Blocks,
     consistent,
@@ -139,7 +140,10 @@ class FrozenCompleter(CompleterBase):
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the sections to ``path`` (replacing it whole); ``load`` reads them back."""
         target = storage.check_path("save", path)
-        sections = {name: self._sections[name] for name in SECTIONS}
+        if LONGEST not in self._sections:  # loaded from a file saved before it was written
+            longest = max((term for term, _ in self.items()), key=len, default="")
+            self._sections[LONGEST] = _encode(longest)
+        sections = {name: self._sections[name] for name in (*SECTIONS, LONGEST)}
         flags = storage.FLAG_CASEFOLD if self._casefold else 0
         storage.write(target, "frozen", sections, flags=flags, param=0)
 
@@ -169,7 +173,10 @@ class FrozenCompleter(CompleterBase):
         raises ``StorageError``. Such a query still ends: the fuzzy walk refuses terms out of
         order rather than step back, and a block is inflated no further than its terms can
         take (at most ``BLOCK`` x (4 x the longest term's length + 8) bytes), a block that
-        would inflate past that being refused.
+        would inflate past that being refused. The longest term is one the file holds whole,
+        so that bound is paid for by the file's own bytes, not merely declared (files saved
+        before it was held whole are trusted with a longest term up to the size of their
+        blocks, heads and champions).
         """
         source = storage.check_path("load", path)
         if not isinstance(mmap, bool):
