@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import enum
 import unicodedata
 
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from designpatterns_ref.autocomplete.base import rank_key
 from designpatterns_ref.autocomplete.text import (
     allowed_edits,
     normalize,
@@ -76,3 +78,20 @@ def test_normalize_is_nfc_and_idempotent(text: str, casefold: bool) -> None:
     assert unicodedata.is_normalized("NFC", once)
     assert normalize(once, casefold=casefold) == once
     assert normalize("Straße", casefold=True) == "strasse"
+
+
+class _Shouting(str):
+    def __str__(self) -> str:
+        return self.upper()
+
+
+class _Fruit(enum.StrEnum):
+    APPLE = "apple"
+
+
+@given(st.text(max_size=6), st.integers(0, 2**63 - 1))
+def test_rank_key_takes_a_str_subclass_as_the_text_it_holds(term: str, weight: int) -> None:
+    # normalize and every completer take a str subclass; rank_key refused one
+    for sub in (_Shouting(term), _Fruit.APPLE):
+        key = rank_key(sub, weight)
+        assert key == rank_key(str.__str__(sub), weight) and type(key[2]) is str
