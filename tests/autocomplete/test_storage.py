@@ -193,8 +193,10 @@ def test_other_version_kind_and_byte_order_are_named(
     other = tmp_path / "other"
     version = storage.VERSIONS["frozen" if cls is FrozenCompleter else "items"]
     other.write_bytes(_rewrite_header(data, version=version + 1))
-    with pytest.raises(StorageError, match=f"version {version + 1}"):
+    with pytest.raises(StorageError, match=f"version {version + 1}") as caught:
         _load_all_ways(cls, other)
+    assert "written by a newer version of the library" in str(caught.value)
+    assert "save it again" not in str(caught.value)
     other.write_bytes(_rewrite_header(data, flags=2 if sys.byteorder == "little" else 0))
     with pytest.raises(StorageError, match="byte order"):
         _load_all_ways(cls, other)
@@ -326,6 +328,8 @@ def test_a_frozen_file_of_format_version_1_is_refused(tmp_path: Path) -> None:
     path.write_bytes(_rewrite_header(path.read_bytes(), version=1))
     for mmap in (False, True):
         with pytest.raises(StorageError, match="format version 1; this library reads version 2"):
+            FrozenCompleter.load(path, mmap=mmap)
+        with pytest.raises(StorageError, match="rebuild it from its items"):  # not: save it
             FrozenCompleter.load(path, mmap=mmap)
 
 

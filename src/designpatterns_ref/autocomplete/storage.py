@@ -348,10 +348,15 @@ def _check_header(path: str, head: Any, total: int) -> int:
         raise _bad(path, f"unknown kind {kind_code}")
     expected = VERSIONS[kinds[kind_code]]
     if version != expected:
+        advice = (
+            "it was written by a newer version of the library: read it with that version"
+            if version > expected
+            else "this version cannot read it: rebuild it from its items"
+        )
         raise _bad(
             path,
             f"format version {version}; this library reads version {expected} of "
-            f"{shown(kinds[kind_code])} files (save it again with this version)",
+            f"{shown(kinds[kind_code])} files ({advice})",
         )
     if bool(flags & _FLAG_BIG_ENDIAN) != (sys.byteorder == "big"):
         raise _bad(path, "it was written on a machine of the other byte order")
