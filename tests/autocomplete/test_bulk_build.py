@@ -372,6 +372,7 @@ def reference_sections(weights: dict[str, int], block: int) -> dict[str, Any]:
         "rnup": runners,
         "wval": distinct,
         "meta": [n, block, stride, slots, int(any("\0" in t for t in alphabetical))],
+        "long": max(alphabetical, key=len, default="").encode("utf-8", "surrogatepass"),
     }
 
 
@@ -396,6 +397,7 @@ def test_frozen_sections_match_their_definitions(
     assert [at.champion(i) for i in range(blocks * CHAMPIONS)] == expected["champions"]
     assert list(at.rnup) == expected["rnup"]
     assert list(at.wval) == expected["wval"]
+    assert bytes(s["long"]) == expected["long"]  # the first of the longest terms, whole
     for b, payload in enumerate(expected["payloads"]):  # each block decompresses alone
         chunk = bytes(s["blks"][s["boff"][b] : s["boff"][b + 1]])
         assert zlib.decompressobj(-15).decompress(chunk) == payload

@@ -17,15 +17,17 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from designpatterns_ref.autocomplete import FrozenCompleter, StorageError, storage
-from designpatterns_ref.autocomplete._blocks import SECTIONS, Blocks
+from designpatterns_ref.autocomplete._blocks import LONGEST, SECTIONS, Blocks
 
 _ITEMS = [("apple", 5), ("apply", 9), ("ample", 7), ("b\u00e9", 2), ("zz", 1)]
 _ITEMS += [(f"w{i}", i) for i in range(200)]
 
 
-def _write(path: Path, sections: dict[str, Any]) -> None:
-    chosen = {name: sections[name] for name in SECTIONS}
-    storage.write(str(path), "frozen", chosen, flags=0, param=0)
+def _write(path: Path, sections: dict[str, Any], *, longest: bool = True) -> None:
+    """Write ``sections`` as a frozen file; without ``longest``, as files were written before
+    they held their longest term whole."""
+    names = (*SECTIONS, LONGEST) if longest and LONGEST in sections else SECTIONS
+    storage.write(str(path), "frozen", {name: sections[name] for name in names}, flags=0, param=0)
 
 
 def _with_blocks(built: FrozenCompleter, path: Path, blocks: list[bytes]) -> None:
@@ -84,8 +86,16 @@ def test_terms_out_of_order_do_not_hang_a_fuzzy_query(
     assert steps[0] < 100
 
 
-def _bomb(tmp_path: Path, megabytes: int, stride: int | None = None) -> Path:
-    """A file of two terms whose one block inflates to ``megabytes`` MiB of "a"."""
+def _bomb(
+    tmp_path: Path,
+    megabytes: int,
+    stride: int | None = None,
+    *,
+    longest: bytes | None = None,
+    older: bool = False,
+) -> Path:
+    """A file of two terms whose one block inflates to ``megabytes`` MiB of "a", declaring
+    ``stride`` and holding ``longest`` whole (``older``: no longest term, as files before)."""
     built = FrozenCompleter([("apple", 5), ("apply", 9)])
     packer = zlib.compressobj(9, zlib.DEFLATED, -15)
     chunk = b"a" * (1 << 20)
@@ -98,7 +108,9 @@ def _bomb(tmp_path: Path, megabytes: int, stride: int | None = None) -> Path:
         meta = list(sections["meta"])
         meta[2] = stride
         sections["meta"] = type(sections["meta"])(sections["meta"].typecode, meta)
-        _write(path, sections)
+        if longest is not None:
+            sections[LONGEST] = longest
+        _write(path, sections, longest=not older)
     return path
 
 
@@ -139,6 +151,84 @@ def test_a_longest_term_the_blocks_cannot_hold_is_refused_on_load(tmp_path: Path
     path = _bomb(tmp_path, 1, stride=2**40)
     with pytest.raises(StorageError, match="inconsistent"):
         FrozenCompleter.load(path)
+
+
+_BOMB_QUERIES: list[Callable[[FrozenCompleter], object]] = [
+    lambda f: "apple" in f,
+    lambda f: f.weight("apple"),
+    lambda f: f.complete("appel", 1, max_edits=1),
+    lambda f: list(f.items()),
+]
+
+
+def _load_or_refuse(path: Path, mmap: bool) -> FrozenCompleter | None:
+    try:
+        return FrozenCompleter.load(path, mmap=mmap)
+    except StorageError as exc:
+        assert "inconsistent" in str(exc)
+        return None
+
+
+@pytest.mark.parametrize("older", [False, True])
+@pytest.mark.parametrize("mmap", [False, True])
+def test_a_declared_longest_term_does_not_let_a_block_inflate_a_thousandfold(
+    tmp_path: Path, mmap: bool, older: bool
+) -> None:
+    # A 33 KB file with a valid checksum declared a longest term of 1032 x its blocks' size
+    # (as long as DEFLATE can inflate them): one query then inflated 32 MiB. The longest term
+    # now has to be one the file holds whole (older files: no longer than their bytes), so
+    # such a file is refused on load, or its queries are refused in bounded memory.
+    size = len(_bomb(tmp_path, 32).read_bytes())
+    blocks = len(zlib.compress(b"a" * (32 << 20), 9)) + 64
+    for stride in (1032 * blocks, 1032 * size, 2**20):
+        path = _bomb(tmp_path, 32, stride, older=older)
+        loaded = _load_or_refuse(path, mmap)
+        for query in _BOMB_QUERIES if loaded is not None else []:
+
+            def refused(
+                query: Callable[[FrozenCompleter], object] = query,
+                loaded: FrozenCompleter = loaded,
+            ) -> None:
+                with pytest.raises(StorageError, match=r"bomb\.dpac"):
+                    query(loaded)
+
+            assert _peak(refused) < 1 << 20
+
+
+@pytest.mark.parametrize("mmap", [False, True])
+def test_a_longest_term_held_whole_bounds_what_a_block_inflates_to(
+    tmp_path: Path, mmap: bool
+) -> None:
+    # Held whole, a longest term of 2,000 characters lets a block of two terms inflate to
+    # 2 x (4 x 2,000 + 5) bytes, no more; one that does not match the declared length is
+    # refused on load.
+    long = b"a" * 2000
+    path = _bomb(tmp_path, 32, 2001, longest=long)
+    loaded = FrozenCompleter.load(path, mmap=mmap)
+    for query in _BOMB_QUERIES:
+
+        def refused(query: Callable[[FrozenCompleter], object] = query) -> None:
+            with pytest.raises(StorageError, match=r"bomb\.dpac"):
+                query(loaded)
+
+        assert _peak(refused) < 256_000  # a block of 32 MiB, held to some 16 KB
+    for wrong in (b"a" * 1999, b"a" * 2001, b"\xff" * 2000):
+        path = _bomb(tmp_path, 32, 2001, longest=wrong)
+        with pytest.raises(StorageError, match="inconsistent"):
+            FrozenCompleter.load(path, mmap=mmap)
+
+
+def test_a_file_saved_without_its_longest_term_loads_and_saves_with_it(tmp_path: Path) -> None:
+    built = FrozenCompleter(_ITEMS)
+    assert bytes(built._sections[LONGEST]) == b"ample"  # the first of the longest
+    older = tmp_path / "older.dpac"
+    _write(older, built._sections, longest=False)
+    loaded = FrozenCompleter.load(older)
+    assert loaded.complete("a", 3) == built.complete("a", 3)
+    again = tmp_path / "again.dpac"
+    loaded.save(again)
+    assert bytes(storage.read(str(again), mapped=False).sections[LONGEST]) == b"ample"
+    assert list(FrozenCompleter.load(again).items()) == list(built.items())
 
 
 _QUERIES: list[Callable[[FrozenCompleter], object]] = [

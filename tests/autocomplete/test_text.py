@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import enum
+import time
 import unicodedata
 
+import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from designpatterns_ref.autocomplete import BruteForceCompleter
+from designpatterns_ref.autocomplete.base import AutocompleteTypeError, rank_key
 from designpatterns_ref.autocomplete.text import (
     allowed_edits,
     normalize,
@@ -76,3 +81,55 @@ def test_normalize_is_nfc_and_idempotent(text: str, casefold: bool) -> None:
     assert unicodedata.is_normalized("NFC", once)
     assert normalize(once, casefold=casefold) == once
     assert normalize("Straße", casefold=True) == "strasse"
+
+
+class _Shouting(str):
+    def __str__(self) -> str:
+        return self.upper()
+
+
+class _Fruit(enum.StrEnum):
+    APPLE = "apple"
+
+
+@given(st.text(max_size=6), st.integers(0, 2**63 - 1))
+def test_rank_key_takes_a_str_subclass_as_the_text_it_holds(term: str, weight: int) -> None:
+    # normalize and every completer take a str subclass; rank_key refused one
+    for sub in (_Shouting(term), _Fruit.APPLE):
+        key = rank_key(sub, weight)
+        assert key == rank_key(str.__str__(sub), weight) and type(key[2]) is str
+
+
+@given(
+    st.text("abcd", min_size=1, max_size=7),
+    st.text("abcd", min_size=1, max_size=9),
+    st.integers(0, 4),
+)
+@example("abab", "abba", 1)  # a swap inside the band
+@example("a" + "b" * 6, "a", 2)  # the term ends before the band reaches the query's end
+def test_prefix_distance_with_a_limit_is_the_full_table_cut_at_the_limit(
+    query: str, term: str, limit: int
+) -> None:
+    full = prefix_distance(query, term)
+    expected = full if full is not None and full <= limit else None
+    assert prefix_distance(query, term, limit=limit) == expected
+    if query[0] == term[0]:
+        best = min(osa_table(query[1:], term[1:j]) for j in range(1, len(term) + 1))
+        assert expected == (best if best <= limit else None)
+
+
+def test_prefix_distance_with_a_limit_is_quick_on_long_text() -> None:
+    # 5,000 typed characters against a 10,000-character term: the full table has 50 million
+    # cells (17 s); the band within 2 of its diagonal a few tens of thousands
+    start = time.process_time()
+    assert prefix_distance("a" * 5000, "a" * 10_000, limit=2) == 0
+    assert prefix_distance("a" * 5000, "a" + "b" * 9999, limit=2) is None
+    brute = BruteForceCompleter([("a" * 10_000, 1), ("a" * 4998 + "bc", 2)])
+    assert [c.distance for c in brute.complete("a" * 5000, max_edits=2)] == [0, 2]
+    assert time.process_time() - start < 5
+
+
+def test_prefix_distance_refuses_a_bad_limit() -> None:
+    for bad in (-1, 1.0, True, "2"):
+        with pytest.raises(AutocompleteTypeError, match="limit="):
+            prefix_distance("ab", "ab", limit=bad)  # type: ignore[arg-type]

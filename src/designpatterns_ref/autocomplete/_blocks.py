@@ -22,8 +22,10 @@ binary search), its ``CHAMPIONS`` (2) *champions* (the terms of smallest value, 
 one's value being the block's value, kept whole so that a query rarely opens a block for its
 best terms), the values of its second and
 third best terms (``EMPTY`` past the block's last term; the third values what the champions
-leave), and a minimum segment tree over the block values, whose high nodes cache
-their ten best leaves (:func:`~designpatterns_ref.autocomplete._segtree.build_caches`).
+leave), a minimum segment tree over the block values, whose high nodes cache
+their ten best leaves (:func:`~designpatterns_ref.autocomplete._segtree.build_caches`), and
+the longest term whole (the first in order, when several are as long), whose length bounds
+what opening a block may inflate to (:func:`longest_ok`; files saved before lack it).
 
 Complexity: :func:`pack` O(n log n) for the sort, then C-level passes and one ``zlib`` call
 per block; opening a block O(block); :meth:`Blocks.locate` O(log n + block).
@@ -52,15 +54,15 @@ from typing import Any
 
 from designpatterns_ref.autocomplete._segtree import BLOCK_HEIGHT, CACHED, build, build_caches
 
-__all__ = ["CHAMPIONS", "EMPTY", "SECTIONS", "Blocks", "consistent", "pack"]
+__all__ = ["CHAMPIONS", "EMPTY", "LONGEST", "SECTIONS", "Blocks", "consistent", "pack"]
 
 EMPTY = 2**64 - 1  # the value of no term: a padding leaf, past a block's last term
 HEAD_STEP = 16  # one block head in HEAD_STEP is kept as a bytes object, for a C-level bisect
 SECTIONS = ("meta", "blks", "boff", "head", "hoff", "chmp", "coff", "rnup", "tree", "cach", "wval")
+LONGEST = "long"  # the longest term, whole: written since it bounds inflating; older files lack it
 RECENT = 4  # decoded blocks kept: those a query opens more than once
 _LEVEL = 6  # zlib's default: level 1 saves a fifth of the compression time, costs 0.37 B/term
 CHAMPIONS = 2  # the best terms of each block kept whole, outside the compressed block
-_INFLATE = 1032  # the most bytes DEFLATE inflates one byte to (a 258-byte match in 2 bits)
 Opened = tuple[int, list[str], Sequence[int]]  # a block, its terms and their classes
 
 
@@ -140,6 +142,7 @@ def pack(terms: list[str], weights: list[int], block: int) -> tuple[list[int], d
         chunks.append(zlib.compress(payload, _LEVEL, -15))  # a raw DEFLATE stream of its own
     heads = list(map(_encode, alphabetical[::block]))
     blob, head, chmp = b"".join(chunks), b"".join(heads), b"".join(champions)
+    longest = _encode(alphabetical[lengths.index(stride - 1)]) if n else b""
     sections = {
         "blks": blob,
         "boff": _u(accumulate(map(len, chunks), initial=0), len(blob)),
@@ -151,6 +154,7 @@ def pack(terms: list[str], weights: list[int], block: int) -> tuple[list[int], d
         "tree": tree,
         "cach": _u64(cache),
         "wval": array("q", distinct),
+        "long": longest,
     }
     return [n, block, stride, slots, int(delimited)], sections
 
@@ -316,15 +320,35 @@ def consistent(meta: list[int], s: dict[str, Any]) -> bool:
         and len(s["cach"]) == 2 * (leaves >> BLOCK_HEIGHT) * CACHED
         and (n == 0 or len(s["wval"]) > 0)
         and (len(s["wval"]) - 1) * stride * slots + stride * slots < EMPTY
-        # the longest term (stride - 1 characters) inflates from at most the whole blocks
-        # section: DEFLATE turns a byte into at most _INFLATE; this bounds what opening a
-        # block may take (Blocks.room)
-        and stride - 1 <= _INFLATE * len(s["blks"])
+        # the longest term bounds what opening a block may take (Blocks.room): it must be
+        # a term the file holds whole, not one it merely declares (see longest_ok)
+        and longest_ok(stride, s)
         # a head or champion never reaches into the next one (a block's slice only feeds a
         # bounded inflate): what a load or a query decodes stays within the file's size
         and _ascending(s["hoff"])
         and _ascending(s["coff"])
     )
+
+
+def longest_ok(stride: int, s: dict[str, Any]) -> bool:
+    """Whether the longest term's length, ``stride - 1``, is one the file cannot inflate.
+
+    A block is inflated no further than its terms can take, ``Blocks.room`` bytes a term,
+    which grows with ``stride``; a stride the file merely declared would let a small file
+    inflate a block a thousandfold (DEFLATE's limit) with no term that long. So the file holds
+    its longest term whole (section ``long``), and ``stride - 1`` must be that term's length:
+    a block then inflates to at most ``BLOCK`` x (4 x that length + 8) bytes, for a length
+    the file's own bytes pay for. Files saved before that section lack it; theirs is only
+    trusted up to the bytes of their blocks, heads and champions (a term longer than all of
+    them together, in a block only, is refused: rebuild such a file from its items).
+    """
+    if LONGEST not in s:
+        return stride - 1 <= len(s["blks"]) + len(s["head"]) + len(s["chmp"])
+    try:
+        longest = str(s[LONGEST], "utf-8", "surrogatepass")
+    except UnicodeDecodeError:
+        return False
+    return len(longest) == stride - 1
 
 
 def _ascending(offsets: Any) -> bool:

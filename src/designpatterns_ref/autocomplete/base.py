@@ -99,10 +99,14 @@ def rank_key(term: str, weight: int) -> RankKey:
 
     ```
 
-    Checks its arguments (the structures call the unchecked ``_rank_key`` in their loops).
+    Checks its arguments (the structures call the unchecked ``_rank_key`` in their loops). A
+    ``str`` subclass (an ``enum.StrEnum`` member) counts as the text it holds, as it does for
+    every completer.
     """
-    if type(term) is not str:
+    if not isinstance(term, str):
         raise AutocompleteTypeError(f"rank_key: term={shown(term, 60)} must be a str")
+    if type(term) is not str:
+        term = str.__str__(term)  # the characters it holds, whatever its own __str__ says
     if isinstance(weight, bool) or not isinstance(weight, int):
         raise AutocompleteTypeError(f"rank_key: weight={shown(weight, 60)} must be an int")
     return _rank_key(term, weight)

@@ -70,6 +70,7 @@ from designpatterns_ref.autocomplete import storage
 from designpatterns_ref.autocomplete._blocks import (
     CHAMPIONS,
     EMPTY,
+    LONGEST,
     SECTIONS,
     Blocks,
     consistent,
@@ -130,6 +131,7 @@ class FrozenCompleter(CompleterBase):
         self, meta: Sequence[int], blob: Any, base: int, head: Any, head_base: int, s: Any
     ) -> None:
         self._source: str | None = None  # the file it was loaded from
+        self._watch: storage.Watch | None = None  # the file it maps, checked before a query
         self._sections = {**s, "meta": array("Q", meta)}  # what save writes
         self._at = Blocks(meta, blob, base, head, head_base, s)
         self._weights = {}  # unused: the sections are the whole structure
@@ -138,7 +140,10 @@ class FrozenCompleter(CompleterBase):
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the sections to ``path`` (replacing it whole); ``load`` reads them back."""
         target = storage.check_path("save", path)
-        sections = {name: self._sections[name] for name in SECTIONS}
+        if LONGEST not in self._sections:  # loaded from a file saved before it was written
+            longest = max((term for term, _ in self.items()), key=len, default="")
+            self._sections[LONGEST] = _encode(longest)
+        sections = {name: self._sections[name] for name in (*SECTIONS, LONGEST)}
         flags = storage.FLAG_CASEFOLD if self._casefold else 0
         storage.write(target, "frozen", sections, flags=flags, param=0)
 
@@ -148,11 +153,19 @@ class FrozenCompleter(CompleterBase):
 
         With ``mmap=True`` the file is mapped read-only and the sections are read in place:
         nothing is copied, and every process that maps the file shares its pages. The file
-        must then stay unchanged while the completer is in use (``save`` replaces a file by
-        renaming a new one over it, which leaves a mapped old one intact).
+        must then stay unchanged while the completer is in use: replace a live file by
+        renaming a new one over it, as ``save`` does (a mapped old one stays intact), never by
+        copying over it or writing into it. A file truncated under the map kills the process
+        with ``SIGBUS`` at the next read past its end; so each query first compares the file's
+        size and modification time with those it had on load (one ``fstat``, 1 to 3
+        microseconds) and raises ``StorageError`` naming the path once they differ. That check
+        narrows the danger without removing it: a truncation between the check and the read still
+        ends the process (see :class:`~designpatterns_ref.autocomplete.storage.Watch`).
         Raises :class:`~designpatterns_ref.autocomplete.base.StorageError` for a missing,
         truncated, damaged or foreign file, or one of another format version (files saved
-        before the compressed blocks are version 1 and are refused: save them again).
+        before the compressed blocks are version 1 and are refused: this version cannot read
+        them, so rebuild them from their items; a file of a higher version was written by a
+        newer version of the library).
 
         The checksum guards against damage, and the section sizes are checked (with the
         offsets of the heads and champions going forward, and a longest term the blocks can
@@ -162,7 +175,10 @@ class FrozenCompleter(CompleterBase):
         raises ``StorageError``. Such a query still ends: the fuzzy walk refuses terms out of
         order rather than step back, and a block is inflated no further than its terms can
         take (at most ``BLOCK`` x (4 x the longest term's length + 8) bytes), a block that
-        would inflate past that being refused.
+        would inflate past that being refused. The longest term is one the file holds whole,
+        so that bound is paid for by the file's own bytes, not merely declared (files saved
+        before it was held whole are trusted with a longest term up to the size of their
+        blocks, heads and champions).
         """
         source = storage.check_path("load", path)
         if not isinstance(mmap, bool):
@@ -179,7 +195,7 @@ class FrozenCompleter(CompleterBase):
         obj._configure(casefold=bool(stored.flags & storage.FLAG_CASEFOLD))
         buffer, at = stored.buffer, stored.offsets
         obj._adopt(meta, buffer, at["blks"], buffer, at["head"], dict(s))
-        obj._source = source
+        obj._source, obj._watch = source, stored.watch
         return obj
 
     def _corrupt(self, exc: Exception) -> Exception:
@@ -194,7 +210,14 @@ class FrozenCompleter(CompleterBase):
             "written this way: save it again from its items"
         )
 
+    def _check_file(self) -> None:
+        """Raise ``StorageError`` when the file this completer maps changed in place (see
+        :class:`~designpatterns_ref.autocomplete.storage.Watch`)."""
+        if self._watch is not None:
+            self._watch.check()
+
     def complete(self, prefix: str, k: int = 10, *, max_edits: int = 0) -> list[Completion]:
+        self._check_file()
         try:
             return super().complete(prefix, k, max_edits=max_edits)
         except _UNDECODABLE as exc:
@@ -218,6 +241,7 @@ class FrozenCompleter(CompleterBase):
     # -- lookups -----------------------------------------------------------------------------
     def _find(self, term: str) -> tuple[int, int]:
         """The block and index of ``term`` (already normalised), or (-1, -1)."""
+        self._check_file()
         at = self._at
         try:
             b = at.find_block(_encode(term))
@@ -253,6 +277,7 @@ class FrozenCompleter(CompleterBase):
         """Every (term, weight) pair, in alphabetical (code-point) order of the terms."""
         at = self._at
         for b in range(at.blocks()):
+            self._check_file()
             try:
                 terms, classes = at.open(b)
                 pairs = list(zip(terms, map(int, map(at.wval.__getitem__, classes)), strict=True))

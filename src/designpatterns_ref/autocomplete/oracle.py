@@ -8,7 +8,8 @@ It holds the weights in a dict; ``complete`` scans every term, keeps those that 
 (distance, rank key). Obviously right, and O(n) per query: fine for a few thousand terms,
 hopeless for a live vocabulary.
 
-Complexity: ``complete`` O(n * p) (fuzzy O(n * p * term length)); updates O(1).
+Complexity: ``complete`` O(n * p) (fuzzy O(n * p * max_edits), the distance computed only
+near its table's diagonal); updates O(1).
 
 ```pycon
 >>> brute = BruteForceCompleter([("apple", 5), ("apply", 9), ("ample", 7)])
@@ -56,7 +57,7 @@ class BruteForceCompleter(CompleterBase):
             found = (
                 (d, t, w)
                 for t, w in self._weights.items()
-                if (d := prefix_distance(text, t)) is not None and d <= edits
+                if (d := prefix_distance(text, t, limit=edits)) is not None
             )
         ranked = sorted(found, key=lambda dtw: (dtw[0], _rank_key(dtw[1], dtw[2])))
         return [Completion(t, w, d) for d, t, w in ranked[:count]]

@@ -21,6 +21,8 @@ faster way to bring them back). :class:`~designpatterns_ref.autocomplete.frozen.
 writes its arrays themselves, and :func:`read` can map the file (``mmap``, read-only) and hand
 out typed ``memoryview`` objects over the mapped pages: nothing is copied, loading costs the
 checksum, and every process that maps the same file shares one copy of it in the page cache.
+A mapped file must then stay as it is: replace it by renaming a new file over it (``write``
+does), never by copying over it or writing into it (see :class:`Watch`).
 
 Trade-off: the checksum reads the whole file once on load (milliseconds for megabytes) so a
 truncated or damaged file is refused with
@@ -47,11 +49,14 @@ Complexity: ``write`` and ``read`` O(file size).
 
 from __future__ import annotations
 
+import contextlib
 import mmap
 import os
 import secrets
+import stat
 import struct
 import sys
+import weakref
 import zlib
 from array import array
 from collections.abc import Mapping
@@ -68,6 +73,7 @@ __all__ = [
     "VERSION",
     "VERSIONS",
     "Stored",
+    "Watch",
     "check_path",
     "read",
     "write",
@@ -108,7 +114,7 @@ class Stored:
     """What :func:`read` found: the kind, flags, parameter and the typed sections.
 
     ``buffer`` is what the sections point into (``bytes`` or an ``mmap``): keep it alive as
-    long as the sections.
+    long as the sections. ``watch`` is the mapped file's :class:`Watch` (``None`` when read).
     """
 
     kind: str
@@ -117,6 +123,7 @@ class Stored:
     sections: dict[str, memoryview]
     buffer: Any
     offsets: dict[str, int]
+    watch: Watch | None = None
 
 
 def write(path: str, kind: str, sections: Mapping[str, Any], *, flags: int, param: int) -> None:
@@ -124,7 +131,9 @@ def write(path: str, kind: str, sections: Mapping[str, Any], *, flags: int, para
 
     The file is written next to ``path`` under a temporary name, synced to disk, renamed over
     it, and the folder synced, so a crash half way, of the process or of the machine, leaves
-    the old file (or none) or the new one, never a half-written one. A save that fails
+    the old file (or none) or the new one, never a half-written one. A file replaced keeps
+    its mode (and, for a process allowed to set them, its owner and group); a ``path`` that is
+    a symlink stays one, and the file it points to is replaced. A save that fails
     removes its scratch file; one killed half way leaves it (``.dpac-`` and 16 hex digits, in
     the same folder), which nothing reads and which may be deleted when no save is running.
     """
@@ -153,16 +162,18 @@ def write(path: str, kind: str, sections: Mapping[str, Any], *, flags: int, para
     for chunk in chunks:
         crc = zlib.crc32(chunk, crc)
     chunks.append(_CRC.pack(crc))
-    folder = os.path.dirname(os.path.abspath(path))
     try:
+        target = os.path.realpath(path)  # through a symlink: the link stays, its file is new
+        folder = os.path.dirname(target)
         fd, scratch = _create_scratch(folder)
         try:
             with os.fdopen(fd, "wb") as out:
+                _keep_owner_and_mode(out.fileno(), target)
                 for chunk in chunks:
                     out.write(chunk)
                 out.flush()
                 os.fsync(out.fileno())  # on disk before a name points at it
-            os.replace(scratch, path)
+            os.replace(scratch, target)
         except BaseException:
             os.unlink(scratch)
             raise
@@ -174,7 +185,8 @@ def write(path: str, kind: str, sections: Mapping[str, Any], *, flags: int, para
 def _create_scratch(folder: str) -> tuple[int, str]:
     """A new file of a random name in ``folder``, open for writing, with the mode the umask
     gives any new file (``tempfile.mkstemp`` makes it 0600, which would keep other users from
-    mapping it; a fixed 0644 would show a private vocabulary to every user)."""
+    mapping it; a fixed 0644 would show a private vocabulary to every user); one that replaces
+    a file then takes that file's mode."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     for _ in range(100):
         scratch = os.path.join(folder, f".dpac-{secrets.token_hex(8)}")
@@ -183,6 +195,23 @@ def _create_scratch(folder: str) -> tuple[int, str]:
         except FileExistsError:
             continue
     raise FileExistsError(f"no free scratch name in {folder!r}")
+
+
+def _keep_owner_and_mode(fd: int, target: str) -> None:
+    """Give the scratch file ``fd`` the mode of the file it will replace (a vocabulary kept
+    private with ``chmod 600`` stays private), and its owner and group when the process may
+    set them (as root); a new file keeps the mode the umask gives it."""
+    try:
+        info = os.stat(target)
+    except FileNotFoundError:
+        return
+    if not stat.S_ISREG(info.st_mode):
+        return  # os.replace refuses a folder; anything else is replaced by a file
+    if hasattr(os, "fchown"):  # another user's file, as a user: the new one is the saver's
+        with contextlib.suppress(PermissionError):
+            os.fchown(fd, info.st_uid, info.st_gid)
+    if os.chmod in os.supports_fd:
+        os.chmod(fd, stat.S_IMODE(info.st_mode))
 
 
 def _sync_folder(folder: str) -> None:
@@ -203,33 +232,100 @@ def _sync_folder(folder: str) -> None:
 def read(path: str, *, mapped: bool) -> Stored:
     """Open ``path``, check its header, bounds and checksum, and view its sections in place.
 
-    With ``mapped``, the file is mapped read-only (``mmap``); otherwise it is read into one
-    ``bytes`` object, but only once its header and section table are read and checked and the
-    size they declare is the file's size: a file that is no completer file, however large, is
-    refused after reading its first bytes. Either way the sections are ``memoryview`` objects
-    over that buffer.
+    With ``mapped``, the file is mapped read-only (``mmap``) and kept open, watched by a
+    :class:`Watch`; otherwise it is read into one ``bytes`` object, but only once its header
+    and section table are read and checked and the size they declare is the file's size: a
+    file that is no completer file, however large, is refused after reading its first bytes.
+    Either way the sections are ``memoryview`` objects over that buffer. Anything but a
+    regular file (a FIFO, a device, a folder) is refused without reading from it: it is opened
+    without blocking and checked first.
     """
+    watch: Watch | None = None
     try:
-        with open(path, "rb") as file:
-            size = os.fstat(file.fileno()).st_size
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                raise StorageError(
+                    f"load: path={shown(path, 200)} is not a regular file "
+                    f"({_KIND_NAMES.get(stat.S_IFMT(info.st_mode), 'special file')})"
+                )
+            size = info.st_size
             if mapped:
                 if size == 0:
                     raise StorageError(
                         f"load: path={shown(path, 200)} is empty, not a completer file"
                     )
-                buffer: Any = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
+                buffer: Any = mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
+                watch = Watch(path, fd, info)  # it owns fd from here on
             else:
-                head = file.read(_HEADER.size)
-                count = _check_header(path, head, size)
-                table = file.read(_SECTION.size * count)
-                _check_size(path, table, count, size)
-                file.seek(0)
-                buffer = file.read()
+                with open(fd, "rb", closefd=False) as file:
+                    head = file.read(_HEADER.size)
+                    count = _check_header(path, head, size)
+                    table = file.read(_SECTION.size * count)
+                    _check_size(path, table, count, size)
+                    file.seek(0)
+                    buffer = file.read()
+        finally:
+            if watch is None:
+                os.close(fd)
     except (OSError, ValueError) as exc:
         if isinstance(exc, StorageError):
             raise
         raise StorageError(f"load: cannot read path={shown(path, 200)}: {exc}") from exc
-    return _parse(path, buffer)
+    stored = _parse(path, buffer)
+    stored.watch = watch
+    return stored
+
+
+_KIND_NAMES = {
+    stat.S_IFIFO: "a FIFO",
+    stat.S_IFDIR: "a folder",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFSOCK: "a socket",
+}
+
+
+class Watch:
+    """The open file a mapped completer reads in place, and its size and modification time
+    when it was loaded.
+
+    A mapped file must not change while it is mapped: the pages of the map *are* the file, so
+    a file written over in place (``cp new.dpac live.dpac``, or any writer opening it for
+    writing) changes the answers under a running query, and a file truncated under the map
+    kills the process with ``SIGBUS`` on the next read past its new end. Replace a live file
+    by renaming a new one over it, as ``save`` does: the old file stays whole, and mapped,
+    until the last map of it goes. :meth:`check` runs before each query and raises
+    :class:`~designpatterns_ref.autocomplete.base.StorageError` once the file's size or
+    modification time is not what they were (one ``fstat`` of the descriptor kept open: 1
+    to 3 microseconds). It narrows the danger, it does not remove it: a file truncated
+    between the check and the read still ends the process, and a same-size write whose
+    modification time the file system does not move (a write in the same clock tick as the
+    load, or a time set back on purpose) is not seen.
+    """
+
+    __slots__ = ("__weakref__", "_fd", "_stamp", "path")
+
+    def __init__(self, path: str, fd: int, info: os.stat_result) -> None:
+        self.path, self._fd, self._stamp = path, fd, _stamp(info)
+        weakref.finalize(self, os.close, fd)
+
+    def check(self) -> None:
+        """Raise ``StorageError`` when the mapped file changed since it was loaded."""
+        if _stamp(os.fstat(self._fd)) != self._stamp:
+            raise StorageError(
+                f"FrozenCompleter mapped from {self.path!r:.200}: the file changed in place "
+                "while it was mapped (written over or truncated), so its answers cannot be "
+                "trusted; load it again, and replace a live file by renaming a new one over "
+                "it (as save does), never by copying over it"
+            )
+
+
+def _stamp(info: os.stat_result) -> tuple[int, int]:
+    """What a write to a file changes: its size and modification time (not its change time,
+    which renaming a new file over its name moves too, and chmod)."""
+    return info.st_size, info.st_mtime_ns
 
 
 def _bad(path: str, what: str) -> StorageError:
@@ -252,10 +348,15 @@ def _check_header(path: str, head: Any, total: int) -> int:
         raise _bad(path, f"unknown kind {kind_code}")
     expected = VERSIONS[kinds[kind_code]]
     if version != expected:
+        advice = (
+            "it was written by a newer version of the library: read it with that version"
+            if version > expected
+            else "this version cannot read it: rebuild it from its items"
+        )
         raise _bad(
             path,
             f"format version {version}; this library reads version {expected} of "
-            f"{shown(kinds[kind_code])} files (save it again with this version)",
+            f"{shown(kinds[kind_code])} files ({advice})",
         )
     if bool(flags & _FLAG_BIG_ENDIAN) != (sys.byteorder == "big"):
         raise _bad(path, "it was written on a machine of the other byte order")

@@ -20,8 +20,9 @@ stay exact, as search engines do (:func:`allowed_edits`): 0 typos under 3 charac
 under 6, at most 2 after that.
 
 Complexity: :func:`prefix_distance` is O(len(query) x len(term)) time and O(len(query))
-memory, without recursion; the tries run the same recurrence one row per trie edge, each
-row only within ``max_edits`` of its diagonal (O(max_edits) a row).
+memory, without recursion (O((len(query) + limit) x limit) time with a ``limit``); the tries
+run the same recurrence one row per trie edge, each row only within ``max_edits`` of its
+diagonal (O(max_edits) a row).
 
 ```pycon
 >>> normalize("Cafe\\u0301", casefold=True)
@@ -141,22 +142,34 @@ def osa_distance(a: str, b: str) -> int:
     return row[-1]
 
 
-def prefix_distance(query: str, term: str) -> int | None:
+def prefix_distance(query: str, term: str, *, limit: int | None = None) -> int | None:
     """The fuzzy-match distance of ``term`` to the typed ``query``, or ``None`` for no match.
 
     ``None`` when the first characters differ (or either is empty); otherwise the fewest edits
     turning ``query[1:]`` into some prefix of ``term[1:]``. This is the brute-force definition
-    the tries' fuzzy search is tested against.
+    the tries' fuzzy search is tested against. With ``limit``, a distance above ``limit`` is
+    ``None`` too, and only the cells within ``limit`` of the table's diagonal are computed,
+    stopping at the first row whose cells all exceed it: O((len(query) + limit) x limit)
+    rather than O(len(query) x len(term)) (the full table, without ``limit``, is what
+    the banded one is tested against).
 
     ```pycon
     >>> prefix_distance("aple", "apple"), prefix_distance("app", "apple")
     (1, 0)
+    >>> prefix_distance("axxle", "apple", limit=1) is None
+    True
 
     ```
     """
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+        raise AutocompleteTypeError(
+            f"prefix_distance: limit={shown(limit, 60)} must be None or an int >= 0"
+        )
     if not query or not term or query[0] != term[0]:
         return None
     rest, body = query[1:], term[1:]
+    if limit is not None:
+        return _banded_prefix_distance(rest, body, limit)
     row = list(range(len(rest) + 1))
     before: list[int] | None = None
     best = row[-1]
@@ -166,3 +179,39 @@ def prefix_distance(query: str, term: str) -> int | None:
         last = char
         best = min(best, row[-1])
     return best
+
+
+def _banded_prefix_distance(rest: str, body: str, limit: int) -> int | None:
+    """:func:`prefix_distance` of ``rest`` and ``body`` (their first characters taken off) when
+    at most ``limit``, else ``None``.
+
+    The table's cell (i, j) is the distance between ``rest[:i]`` and ``body[:j]``, at least
+    ``|i - j|``; so the cells farther than ``limit`` from the diagonal all exceed it and are
+    left at ``over`` (``limit + 1``). A cell computed from ``over`` neighbours is above
+    ``limit`` too, and one at most ``limit`` is exact. A row's smallest cell is never below
+    the row before's (a cell comes from that row's cells, from its left neighbour plus one,
+    or, for a swap, from a cell two rows up plus one, which is at least the row before's
+    cell on the same diagonal), so once all exceed ``limit`` no later row can bring the
+    distance back within it.
+    """
+    n, over = len(rest), limit + 1
+    row = [i if i <= limit else over for i in range(n + 1)]
+    before: list[int] | None = None
+    best, last = row[n], ""
+    for j, char in enumerate(body, start=1):
+        if j > n + limit:  # every later rest-long prefix is more than limit away
+            break
+        lo, hi = max(1, j - limit), min(n, j + limit)
+        new = [over] * (n + 1)
+        new[0] = min(j, over)
+        for i in range(lo, hi + 1):
+            qc = rest[i - 1]
+            cell = min(row[i] + 1, new[i - 1] + 1, row[i - 1] + (qc != char))
+            if before is not None and i > 1 and qc == last and rest[i - 2] == char:
+                cell = min(cell, before[i - 2] + 1)
+            new[i] = cell
+        best = min(best, new[n])
+        if min(new[lo - 1 : hi + 1]) > limit:
+            break
+        row, before, last = new, row, char
+    return best if best <= limit else None

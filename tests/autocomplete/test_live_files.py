@@ -1,0 +1,159 @@
+"""Files in use: a mapped FrozenCompleter whose file is changed in place refuses to answer
+instead of answering from changed pages or dying of SIGBUS; a save over a file keeps its
+mode and writes through a symlink; a load of a FIFO or a folder is refused at once."""
+
+from __future__ import annotations
+
+import os
+import stat
+import struct
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from designpatterns_ref.autocomplete import (
+    FrozenCompleter,
+    StorageError,
+    TopKTrie,
+    Trie,
+    storage,
+)
+
+_ITEMS = [(f"w{i}", i) for i in range(3000)]
+
+
+def _queries(completer: FrozenCompleter) -> None:
+    """Every read a query path makes."""
+    completer.complete("w2", 3)
+    completer.weight("w7")
+    assert "w8" in completer
+    list(completer.items())
+
+
+@pytest.mark.parametrize("query", ["complete", "weight", "in", "items"])
+def test_a_mapped_file_overwritten_in_place_is_refused_by_every_query(
+    tmp_path: Path, query: str
+) -> None:
+    path = tmp_path / "live.dpac"
+    FrozenCompleter([("apple", 5), ("apply", 9)]).save(path)
+    mapped = FrozenCompleter.load(path, mmap=True)
+    assert mapped.complete("ap") == FrozenCompleter.load(path).complete("ap")
+    before = path.stat()
+    offset = storage.read(str(path), mapped=False).offsets["wval"]
+    with path.open("r+b") as file:  # another writer changes the weights, same size
+        file.seek(offset)
+        file.write(struct.pack("=qq", 1000, 7))
+    # whatever the clock's tick, the write is a later one
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns + 10**9))
+    calls = {
+        "complete": lambda: mapped.complete("ap"),
+        "weight": lambda: mapped.weight("apple"),
+        "in": lambda: "apple" in mapped,
+        "items": lambda: list(mapped.items()),
+    }
+    with pytest.raises(StorageError, match="changed in place") as caught:
+        calls[query]()
+    assert str(path) in str(caught.value)
+
+
+def test_a_mapped_file_copied_over_refuses_the_next_query_instead_of_dying(
+    tmp_path: Path,
+) -> None:
+    # cp new.dpac live.dpac truncates live.dpac under the map: a read past its new end was a
+    # SIGBUS that killed the process; now the query before that read raises StorageError
+    live, new = tmp_path / "live.dpac", tmp_path / "new.dpac"
+    FrozenCompleter(_ITEMS).save(live)
+    FrozenCompleter([("tiny", 1)]).save(new)
+    code = textwrap.dedent(f"""
+        import shutil
+        from designpatterns_ref.autocomplete import FrozenCompleter, StorageError
+        mapped = FrozenCompleter.load({str(live)!r}, mmap=True)
+        mapped.complete("w2", 2)
+        shutil.copyfile({str(new)!r}, {str(live)!r})
+        try:
+            mapped.complete("w1", 2)
+        except StorageError as exc:
+            print("refused:", exc)
+    """)
+    run = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert run.returncode == 0, run.stderr[-500:]
+    assert run.stdout.startswith("refused:") and "changed in place" in run.stdout
+
+
+def test_renaming_over_or_changing_the_mode_of_a_mapped_file_is_no_change(tmp_path: Path) -> None:
+    # save renames a new file over the name: the mapped old file is whole, and its change
+    # time (which the rename and chmod move) is not what the check compares
+    path = tmp_path / "live.dpac"
+    FrozenCompleter(_ITEMS).save(path)
+    mapped = FrozenCompleter.load(path, mmap=True)
+    os.chmod(path, 0o600)
+    FrozenCompleter([("other", 1)]).save(path)
+    _queries(mapped)
+    assert mapped.complete("w29", 2) == FrozenCompleter(_ITEMS).complete("w29", 2)
+
+
+def test_a_file_read_whole_does_not_watch_its_file(tmp_path: Path) -> None:
+    path = tmp_path / "f.dpac"
+    FrozenCompleter(_ITEMS).save(path)
+    copied = FrozenCompleter.load(path)  # its bytes are its own: a later change is no concern
+    with path.open("r+b") as file:
+        file.truncate(10)
+    _queries(copied)
+
+
+@pytest.mark.parametrize("mapped", [True, False])
+def test_loading_a_fifo_or_a_folder_is_refused_without_blocking(
+    tmp_path: Path, mapped: bool
+) -> None:
+    fifo = tmp_path / "words.dpac"
+    os.mkfifo(fifo)  # with no writer, opening it for reading waited for ever
+    code = textwrap.dedent(f"""
+        from designpatterns_ref.autocomplete import FrozenCompleter, Trie, StorageError
+        for load in (Trie.load, lambda p: FrozenCompleter.load(p, mmap={mapped})):
+            for path in ({str(fifo)!r}, {str(tmp_path)!r}):
+                try:
+                    load(path)
+                except StorageError as exc:
+                    print(exc)
+    """)
+    run = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert run.returncode == 0, run.stderr[-500:]
+    lines = run.stdout.splitlines()
+    assert len(lines) == 4
+    assert all("is not a regular file" in line for line in lines)
+    assert "(a FIFO)" in lines[0] and "(a folder)" in lines[1]
+
+
+@pytest.mark.parametrize("cls", [Trie, TopKTrie, FrozenCompleter])
+@pytest.mark.parametrize("mode", [0o600, 0o640, 0o644, 0o660])
+def test_save_over_a_file_keeps_its_mode(tmp_path: Path, cls: type[Trie], mode: int) -> None:
+    # a vocabulary kept private (chmod 600) stays private when a new one replaces it
+    path = tmp_path / "words.dpac"
+    old = os.umask(0o022)
+    try:
+        cls([("my secret query", 1)]).save(path)
+        os.chmod(path, mode)
+        cls([("my secret query", 2)]).save(path)
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == mode
+    assert list(cls.load(path).items()) == [("my secret query", 2)]
+
+
+@pytest.mark.parametrize("cls", [Trie, FrozenCompleter])
+def test_save_through_a_symlink_replaces_its_target(tmp_path: Path, cls: type[Trie]) -> None:
+    # live.dpac -> v1.dpac: the link stays a link, and the file it names is replaced
+    target, link = tmp_path / "v1.dpac", tmp_path / "live.dpac"
+    cls([("a", 1)]).save(target)
+    link.symlink_to(target.name)
+    cls([("b", 2)]).save(link)
+    assert link.is_symlink() and os.readlink(link) == target.name
+    assert list(cls.load(target).items()) == [("b", 2)]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["live.dpac", "v1.dpac"]
