@@ -15,7 +15,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from designpatterns_ref.collab import RULES, CollabError, Insert, Op, SequenceReplica
+from designpatterns_ref.collab import (
+    RULES,
+    CollabError,
+    Insert,
+    Op,
+    SequenceReplica,
+    apply_update,
+    sync_step1,
+    sync_step2,
+)
 
 AGENTS = ("a", "b", "c")
 
@@ -43,6 +52,28 @@ DISREGARDED_THEN_A_SIBLING = [
     Insert("b", 0, 0, "x", None, ("a", 0)),
     Insert("c", 0, 1, "y", None, ("a", 0)),
 ]
+
+
+# b's run "zz" has a Lamport time not past its right origin (c, 2)'s, so its right origin is
+# disregarded; c's later run hangs off b's first "z". A replica that holds b's "z" alone and
+# receives the other from a relay (the two-step sync sends only what is missing) holds b's run
+# in two pieces, the second with a Lamport time past (c, 2)'s: it must be placed as it would be
+# had the run arrived whole.
+A_LAGGING_RUN = [
+    Insert("c", 0, 0, "xzy", None, None),
+    Insert("b", 0, 2, "zz", ("c", 1), ("c", 2)),
+    Insert("c", 3, 9, "yzx", ("b", 0), ("c", 1)),
+]
+
+
+def split(op: Insert, k: int) -> list[Insert]:
+    """``op`` as two pieces cut after ``k`` characters, as a relay that held the first
+    sends the second: it continues the first, with the same right origin."""
+    agent, seq, lamport = op.agent, op.seq, op.lamport
+    return [
+        Insert(agent, seq, lamport, op.text[:k], op.left, op.right),
+        Insert(agent, seq + k, lamport + k, op.text[k:], (agent, seq + k - 1), op.right),
+    ]
 
 
 def texts_by_arrival_order(cls: type[SequenceReplica], ops: list[Op]) -> set[str]:
@@ -112,3 +143,72 @@ def test_replicas_agree_on_whatever_origins_a_peer_sends(
             one_by_one.apply_ops([op])
         assert one_by_one.text() == whole.text()
         assert one_by_one.stats()["pending"] == 0
+
+
+@pytest.mark.parametrize("rule", list(RULES))
+@pytest.mark.parametrize(
+    "ops",
+    [A_LAGGING_RUN, SKIPS_AN_ANCESTOR, A_CLOCK_BEHIND_ITS_RIGHT_ORIGIN],
+    ids=["lagging-run", "skips-an-ancestor", "clock-behind"],
+)
+def test_a_run_relayed_in_pieces_lands_as_if_whole(rule: str, ops: list[Op]) -> None:
+    """Every run cut at every point, its pieces arriving in every order (a piece that
+    arrives before the one it continues waits for it), gives the text of the whole batch."""
+    cls = RULES[rule]
+    whole = cls("reader")
+    whole.apply_ops(ops)
+    for at, op in enumerate(ops):
+        assert isinstance(op, Insert)
+        for k in range(1, len(op.text)):
+            pieces: list[Op] = [*ops[:at], *split(op, k), *ops[at + 1 :]]
+            assert texts_by_arrival_order(cls, pieces) == {whole.text()}, (at, k)
+
+
+@pytest.mark.parametrize("rule", list(RULES))
+def test_a_relayed_tail_converges_through_sync(rule: str) -> None:
+    """One replica holds the lagging run whole, another its first character: the two-step
+    sync sends the rest, and both end with one text."""
+    cls = RULES[rule]
+    c0, b0, _ = A_LAGGING_RUN
+    assert isinstance(b0, Insert)
+    p, q = cls("p"), cls("q")
+    p.apply_ops(A_LAGGING_RUN)
+    q.apply_ops([c0, split(b0, 1)[0]])
+    apply_update(q, sync_step2(p, sync_step1(q)))
+    assert q.version() == p.version()
+    assert q.text() == p.text()
+
+
+@st.composite
+def relayed(draw: st.DrawFn) -> tuple[list[Op], list[Op]]:
+    """A peer's operations, and the same with runs cut into pieces at any points."""
+    ops = draw(st.booleans().flatmap(peer_ops))
+    pieces: list[Op] = []
+    for op in ops:
+        assert isinstance(op, Insert)
+        while len(op.text) > 1 and draw(st.booleans()):
+            head, op = split(op, draw(st.integers(1, len(op.text) - 1)))
+            pieces.append(head)
+        pieces.append(op)
+    return ops, pieces
+
+
+@pytest.mark.parametrize("rule", list(RULES))
+@settings(max_examples=300, deadline=None)
+@given(case=relayed(), seed=st.integers(0, 2**32 - 1))
+def test_runs_cut_into_pieces_land_as_if_whole(
+    rule: str, case: tuple[list[Op], list[Op]], seed: int
+) -> None:
+    cls = RULES[rule]
+    ops, pieces = case
+    whole = cls("reader")
+    try:
+        whole.apply_ops(ops)
+    except CollabError:
+        return  # refused whole: nothing to compare
+    shuffled = random.Random(seed).sample(pieces, k=len(pieces))
+    one_by_one = cls("reader")
+    for op in shuffled:
+        one_by_one.apply_ops([op])
+    assert one_by_one.stats()["pending"] == 0
+    assert one_by_one.text() == whole.text()

@@ -301,3 +301,47 @@ def test_client_ignores_a_duplicated_entry_and_refuses_a_skipped_one(seed: int) 
             reader.receive(server.history[delivered])
             delivered += 1
     assert reader.document == server.document == writer.document
+
+
+@given(st.integers(0, 2**32 - 1))
+def test_a_caller_extending_its_builders_afterwards_changes_no_history(seed: int) -> None:
+    """Every edit is a builder its caller goes on extending once it is applied, sent and
+    received: the server's history still replays to its document, and every client agrees."""
+    rng = random.Random(seed)
+    server = OTServer("start")
+    clients = [OTClient(name, "start") for name in ("ann", "bob")]
+    builders: list[TextOperation] = []
+    pending: list[Message] = []
+    for _ in range(rng.randint(1, 30)):
+        k = rng.randrange(len(clients))
+        client = clients[k]
+        if rng.random() < 0.5:
+            n = len(client.document)
+            pos = rng.randint(0, n)
+            builder = TextOperation.from_patch(n, pos, 0, rng.choice(["x", "yz"]))
+            builders.append(builder)
+            msg = client.apply_local(builder)
+            builder.insert("?")  # the caller goes on with its builder
+            if msg is not None:
+                pending.append(msg)
+        elif pending:
+            server.receive(pending.pop(0))
+        for builder in builders:  # and with every builder it made before
+            builder.retain(1)
+        for c in clients:
+            while c.revision < server.revision:
+                out = c.receive(server.history[c.revision])
+                if out is not None:
+                    pending.append(out)
+    while pending:
+        server.receive(pending.pop(0))
+        for c in clients:
+            while c.revision < server.revision:
+                out = c.receive(server.history[c.revision])
+                if out is not None:
+                    pending.append(out)
+    replayed = "start"
+    for entry in server.history:
+        replayed = entry.op.apply(replayed)
+    assert replayed == server.document
+    assert all(c.document == server.document for c in clients)

@@ -20,8 +20,11 @@ from designpatterns_ref.collab import (
     FugueMaxReplica,
     Insert,
     SequenceReplica,
+    Version,
     WireError,
+    apply_update,
     encode_ops,
+    encode_update,
     sync_socket,
     sync_step1,
     sync_step2,
@@ -215,3 +218,20 @@ def test_a_non_blocking_socket_is_refused_before_anything_is_sent() -> None:
         with pytest.raises(TimeoutError):
             right.recv(1)  # nothing was sent
     assert _state(mine) == before
+
+
+def test_apply_update_counts_the_operations_received_not_those_new() -> None:
+    """The count is of what the update held, as documented: sent twice, the second time it
+    applies nothing new and still counts every operation; one that waits counts too."""
+    author = FugueMaxReplica("author")
+    author.insert(0, "ab")
+    author.insert(0, "c")  # a second run, before the first
+    update = encode_update(author)
+    reader = FugueMaxReplica("reader")
+    assert apply_update(reader, update) == 2
+    version = reader.version()
+    assert apply_update(reader, update) == 2
+    assert reader.version() == version
+    late = FugueMaxReplica("late")
+    assert apply_update(late, encode_update(author, Version({"author": [(0, 2)]}))) == 1
+    assert late.stats()["pending"] == 1 and late.text() == ""

@@ -10,11 +10,12 @@ import socket
 import subprocess
 import sys
 import threading
+import tracemalloc
 import zlib
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from designpatterns_ref.collab import (
@@ -207,7 +208,11 @@ def test_random_bytes_after_a_valid_header(data: bytes) -> None:
         (_with_crc(b"DPCR\x01\x01\x05a"), "agent count=5"),
         (_with_crc(b"DPCR\x01\x01\x01\x02\xff\xfe\x00\x00"), "not UTF-8"),
         (_with_crc(b"DPCR\x01\x01\x00" + b"\xff" * 11), "longer than 10 bytes"),
-        (_with_crc(b"DPCR\x01\x01\x00\x00\x00\x00"), "1 unexpected values"),
+        (_with_crc(b"DPCR\x01\x01\x00\x00\x00\x00"), "1 bytes left for 0"),
+        (
+            _with_crc(b"DPCR\x01\x01\x01\x01a\x01x\x01\x00\x00\x00\x00\x01\x00"),
+            "1 unexpected values",
+        ),
         (_with_crc(b"DPCR\x01\x01\x01\x00\x00\x00"), "empty agent name"),
         (_with_crc(b"DPCR\x01\x01\x02\x01a\x01a\x00\x00"), "names 'a' twice"),
         (_with_crc(b"DPCR\x01\x01\x01\x01a\x00\x01\x01\x00\x00\x00\x01\x00\x00"), "operation 0"),
@@ -217,6 +222,9 @@ def test_random_bytes_after_a_valid_header(data: bytes) -> None:
         (_with_crc(b"DPCR\x01\x01\x01\x01a\x00\x01\x10\x00\x00\x00\x01"), "flags 0x10"),
         (_with_crc(b"DPCR\x01\x01\x01\x01a\x01x\x01\x08\x00\x00\x00\x01"), "insert backwards"),
         (_with_crc(b"DPCR\x01\x01\x01\x01a\x00\x01\x03\x00\x00\x00\x01\x00\x00"), "origins"),
+        (_with_crc(b"DPCR\x01\x01\x01\x01a\x00\x01\x80\x00\x00\x00\x00\x01"), "padded"),
+        (_with_crc(b"DPCR\x01\x01\x01\x01a\x00\x81\x00"), "padded"),
+        (_with_crc(b"DPCR\x01\x01\x00\x00\x00" + b"\x00" * 82), "82 bytes left for 0"),
     ],
 )
 def test_bad_messages_name_what_is_wrong(data: bytes, message: str) -> None:
@@ -250,6 +258,115 @@ def _flag_bytes(data: bytes) -> list[int]:
             varint()
     assert pos == len(data) - 4
     return starts
+
+
+def _varint_spans(data: bytes) -> list[tuple[int, int]]:
+    """Where each varint of the update ``data`` starts and ends (the flags bytes, counts and
+    string lengths included; the same independent walk as :func:`_flag_bytes`)."""
+    pos, spans = 6, []
+
+    def varint() -> int:
+        nonlocal pos
+        start, n, shift = pos, 0, 0
+        while data[pos] & 0x80:
+            n |= (data[pos] & 0x7F) << shift
+            pos, shift = pos + 1, shift + 7
+        n |= data[pos] << shift
+        pos += 1
+        spans.append((start, pos))
+        return n
+
+    for _ in range(varint() + 1):  # each name of the agent table, then the text block
+        length = varint()
+        pos += length
+    for _ in range(varint()):
+        flags = varint()
+        for _ in range(4 + (2 if flags & 1 else 2 * bin(flags & 6).count("1"))):
+            varint()
+    assert pos == len(data) - 4
+    return spans
+
+
+def _padded(data: bytes, span: tuple[int, int], extra: int) -> bytes:
+    """``data`` with the varint at ``span`` written ``extra`` bytes longer: the same number,
+    its last byte given a continuation bit and followed by 0x80 bytes and a final 0x00."""
+    end = span[1]
+    body = bytearray(data[:-4])
+    body[end - 1] |= 0x80
+    body[end:end] = b"\x80" * (extra - 1) + b"\x00"
+    return _with_crc(bytes(body))
+
+
+@given(batch=BATCHES, pick=st.integers(0, 10**6), extra=st.integers(1, 3))
+def test_a_padded_varint_is_refused(batch: list[Op], pick: int, extra: int) -> None:
+    """Every number has one encoding: any varint of an update (a flags byte too), written
+    longer with redundant bytes, is refused, naming the padding."""
+    data = encode_ops(batch)
+    spans = _varint_spans(data)
+    start, end = spans[pick % len(spans)]
+    extra = min(extra, 10 - (end - start))  # longer than 10 bytes is refused for that
+    assume(extra > 0)
+    with pytest.raises(WireError, match="padded"):
+        decode_ops(_padded(data, (start, end), extra))
+
+
+@given(
+    ranges=st.dictionaries(
+        AGENT, st.lists(st.tuples(SEQ, st.integers(1, 2**20)), min_size=1, max_size=5), max_size=4
+    ),
+    pick=st.integers(0, 10**6),
+)
+def test_a_padded_varint_of_a_state_vector_is_refused(
+    ranges: dict[str, list[tuple[int, int]]], pick: int
+) -> None:
+    version = Version({a: [(s, s + n) for s, n in pairs] for a, pairs in ranges.items()})
+    data = encode_version(version)
+    body = bytearray(data[:-4])
+    # the agent count, then per agent: name length, name, range count, gap, length, ...
+    pos, spans = 6, []
+
+    def varint() -> int:
+        nonlocal pos
+        start = pos
+        while body[pos] & 0x80:
+            pos += 1
+        pos += 1
+        spans.append((start, pos))
+        return int.from_bytes(body[start:pos], "little")  # only its being zero matters
+
+    for agent, pairs in version.ranges().items():
+        if not spans:
+            varint()
+        varint()
+        pos += len(agent.encode("utf-8", "surrogatepass"))
+        varint()
+        for _ in pairs:
+            varint(), varint()
+    if not spans:
+        varint()
+    padded = _padded(data, spans[pick % len(spans)], 1)
+    with pytest.raises(WireError, match="padded"):
+        decode_version(padded)
+
+
+def test_bytes_past_what_the_records_can_take_are_refused_before_decoding() -> None:
+    """An update declaring no operations, then 8 MiB: refused without decoding the 8 MiB
+    (each byte a number in a list took eight bytes or more)."""
+    junk = b"\x01" * (8 << 20)
+    data = _with_crc(b"DPCR\x01\x01\x00\x00\x01" + b"\x00" * 80 + junk)
+    gc.collect()
+    tracemalloc.start()
+    try:
+        with pytest.raises(WireError, match="take at most 81 bytes each"):
+            decode_ops(data)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1 << 20
+    # a record of large numbers is still read
+    longest = Insert("a", 2**61, 2**61, "x", ("b", 2**61 + 5), ("a", 0))
+    prefix = [Insert("b", 0, 0, "y", None, None)]
+    assert decode_ops(encode_ops([*prefix, longest])) == [*prefix, longest]
 
 
 @given(batch=BATCHES.filter(bool), pick=st.integers(0, 11))

@@ -10,7 +10,8 @@ keystrokes from three agents holds a handful of integers. Two versions compare b
 (``<=``) and merge by union (``|``); :meth:`SequenceReplica.ops_since` uses one to send exactly
 what the other side lacks.
 
-Complexity: membership O(log r) for r ranges of that agent; union and inclusion O(r).
+Complexity: membership O(log r) for r ranges of that agent; union O(r) (one merge);
+inclusion O(r log r); marking one range covered O(log r) plus the splice.
 
 >>> v = Version({"alice": [(0, 5)]})
 >>> ("alice", 4) in v, ("alice", 5) in v, ("bob", 0) in v
@@ -21,7 +22,7 @@ Complexity: membership O(log r) for r ranges of that agent; union and inclusion 
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping
 
 from designpatterns_ref.collab.base import CRDTError
@@ -55,22 +56,45 @@ def _gaps(bounds: list[int] | tuple[int, ...], start: int, end: int) -> list[tup
 
 
 def _add(bounds: list[int], start: int, end: int) -> None:
-    """Mark ``[start, end)`` covered."""
+    """Mark ``[start, end)`` covered: the ranges it overlaps or touches become one, spliced
+    in place of them. Only the boundaries next to the new range are looked at (two binary
+    searches), so a range that arrives out of order costs O(log r) plus the splice."""
     if bounds and bounds[-1] == start:
         bounds[-1] = end
         return
     if not bounds or bounds[-1] < start:
         bounds += [start, end]
         return
-    pairs = [(bounds[i], bounds[i + 1]) for i in range(0, len(bounds), 2)] + [(start, end)]
-    pairs.sort()
-    merged: list[int] = []
-    for s, e in pairs:
-        if merged and s <= merged[-1]:
-            merged[-1] = max(merged[-1], e)
+    lo = bisect_left(bounds, start)  # an end (odd): start is inside or touches that range
+    if lo % 2:
+        lo -= 1
+        start = bounds[lo]
+    hi = bisect_right(bounds, end)  # an end (odd): end is inside or touches that range
+    if hi % 2:
+        end = bounds[hi]
+        hi += 1
+    bounds[lo:hi] = (start, end)
+
+
+def _union(a: list[int] | tuple[int, ...], b: list[int] | tuple[int, ...]) -> list[int]:
+    """The boundaries covering what ``a`` or ``b`` covers: one merge of the two sorted lists
+    of ranges, by start, joining ranges that overlap or touch. O(len(a) + len(b))."""
+    out: list[int] = []
+    i = j = 0
+    na, nb = len(a), len(b)
+    while i < na or j < nb:
+        if j == nb or (i < na and a[i] <= b[j]):
+            start, end = a[i], a[i + 1]
+            i += 2
         else:
-            merged += [s, e]
-    bounds[:] = merged
+            start, end = b[j], b[j + 1]
+            j += 2
+        if out and start <= out[-1]:
+            if end > out[-1]:
+                out[-1] = end
+        else:
+            out += (start, end)
+    return out
 
 
 def _overlaps(bounds: list[int] | tuple[int, ...], start: int, end: int) -> bool:
@@ -183,12 +207,13 @@ class Version:
     def __or__(self, other: Version) -> Version:
         """The union of two versions (what a replica has after merging both)."""
         _check_version(other, "other")
-        merged = {a: list(b) for a, b in self._bounds.items()}
+        merged = dict(self._bounds)
         for agent, bounds in other._bounds.items():
-            mine = merged.setdefault(agent, [])
-            for k in range(0, len(bounds), 2):
-                _add(mine, bounds[k], bounds[k + 1])
-        return Version._from_bounds(merged)
+            mine = merged.get(agent)
+            merged[agent] = bounds if mine is None else tuple(_union(mine, bounds))
+        out = Version()
+        out._bounds = merged
+        return out
 
     def with_range(self, agent: str, start: int, end: int) -> Version:
         """This version plus ``agent``'s sequence numbers ``start`` .. ``end - 1``.

@@ -81,7 +81,14 @@ class Integrator(ItemList):
         concurrent sibling arrived before or after it, and replicas would disagree; so would
         RGA replicas, which put a run after every newer sibling, were the run to stop at a
         right origin that is one. The piece is still cut at it, as every operation cuts at
-        its origins."""
+        its origins.
+
+        The verdict belongs to the whole run as its author typed it, not to the piece that
+        arrives: a run relayed in parts (a replica that held its head sends only the tail)
+        must be placed as one that arrived whole. A piece that continues its agent's previous
+        character (its left origin) takes that character's verdict when it was disregarded
+        (:meth:`_continues_disregarded`); when it was honoured, the piece passes the checks
+        too, as its head did (its origins lie in the same order, its Lamport time is later)."""
         lit: _Item | None = None
         if left is None:
             chunk, i = self._head, 0
@@ -106,7 +113,9 @@ class Integrator(ItemList):
                     lit = stop  # left origin is in the tail now, and the right is not after it
                 if c is chunk and lit is not None and c.items[i - 1] is not lit:
                     i = c.items.index(lit) + 1  # the cut was at or before the left origin
-            if not self._consistent(new, lit, stop, right, left, chunk, i):
+            if self._continues_disregarded(new, left) or not self._consistent(
+                new, lit, stop, right, left, chunk, i
+            ):
                 stop = None
                 _add(self._no_right.setdefault(new.agent, []), new.seq, new.seq + len(new.content))
         while i == len(chunk.items) and chunk.next is not None:
@@ -116,6 +125,14 @@ class Integrator(ItemList):
         self._place(chunk, i, new)  # splits the chunk it places in when it is full
         if cut is not None and len(cut.items) > MAX_CHUNK:
             self._split_chunk(cut)
+
+    def _continues_disregarded(self, new: _Item, left: Id | None) -> bool:
+        """Does ``new`` continue its agent's previous character (its left origin), whose
+        right origin was disregarded? Then so is its own: the two may be one run typed at
+        once, which another replica received whole and judged by its first character."""
+        if left is None or left[0] != new.agent or left[1] != new.seq - 1:
+            return False
+        return _covers(self._no_right.get(new.agent, ()), left[1])
 
     def _consistent(
         self,

@@ -52,15 +52,23 @@ from designpatterns_ref.collab.ot import (
     _check_count,
     _check_op,
     _check_text,
+    _make,
 )
 from designpatterns_ref.errors import shown
 
 __all__ = ["Entry", "Message", "OTClient", "OTServer"]
 
 
+def _own(op: TextOperation) -> TextOperation:
+    """A copy of ``op`` (a builder its caller may go on extending): messages, entries, the
+    server and the client keep their own, so no caller can rewrite a history afterwards."""
+    return _make(list(op.ops))
+
+
 @dataclass(frozen=True, slots=True)
 class Message:
-    """What a client sends: its id, its sequence number, the revision the op is based on."""
+    """What a client sends: its id, its sequence number, the revision the op is based on.
+    It holds a copy of ``op``: the caller's builder stays the caller's."""
 
     client: str
     seq: int
@@ -72,13 +80,15 @@ class Message:
         _check_count("seq", self.seq)
         _check_count("revision", self.revision)
         _check_op("op", self.op)
+        object.__setattr__(self, "op", _own(self.op))
 
 
 @dataclass(frozen=True, slots=True)
 class Entry:
     """One revision of the server's history: who sent the operation, its sequence number,
     the revision it made (1-based, its place in the history) and the operation. The revision
-    lets a client recognise an entry delivered twice or one that went missing."""
+    lets a client recognise an entry delivered twice or one that went missing. It holds a
+    copy of ``op``."""
 
     client: str
     seq: int
@@ -92,6 +102,7 @@ class Entry:
         if self.revision == 0:
             raise OTError("revision=0 must be at least 1 (the first entry makes revision 1)")
         _check_op("op", self.op)
+        object.__setattr__(self, "op", _own(self.op))
 
 
 class OTServer:
@@ -150,7 +161,7 @@ class OTServer:
         document = op.apply(self.document)  # raises before anything changes
         self.document = document
         self.history.append(Entry(message.client, message.seq, len(self.history) + 1, op))
-        self._seen[key] = (len(self.history), message.revision, message.op)
+        self._seen[key] = (len(self.history), message.revision, _own(message.op))
         return len(self.history)
 
 
@@ -210,6 +221,7 @@ class OTClient:
         """
         _check_op("op", op)
         self.document = op.apply(self.document)
+        op = _own(op)  # the caller may go on extending its builder
         if op.is_noop():
             return None
         if self.outstanding is None:

@@ -27,7 +27,7 @@ Complexity: step 1 O(ranges); step 2 O(missing operations + ranges).
 >>> alice.insert(0, "hi"); bob.insert(0, "yo")
 >>> to_bob = sync_step2(alice, sync_step1(bob))      # what bob lacks, as bytes
 >>> to_alice = sync_step2(bob, sync_step1(alice))
->>> apply_update(bob, to_bob), apply_update(alice, to_alice)   # operations applied
+>>> apply_update(bob, to_bob), apply_update(alice, to_alice)   # operations received
 (1, 1)
 >>> alice.text() == bob.text()
 True
@@ -62,7 +62,11 @@ MAX_MESSAGE = 1 << 28  # 256 MiB: a longer frame is refused before anything is r
 
 
 class SyncReport(NamedTuple):
-    """What one side of a socket sync sent and received."""
+    """What one side of a socket sync sent and received: bytes, framing included, and the
+    operations the updates held. ``ops_received`` counts every operation of the update that
+    arrived, as :func:`apply_update` does: one this side already held (ignored) or one that
+    now waits for a dependency counts too; ``version()`` and ``stats()["pending"]`` say what
+    was applied."""
 
     bytes_sent: int
     bytes_received: int
@@ -87,8 +91,10 @@ def encode_update(replica: SequenceReplica, since: Version | None = None) -> byt
 
 def apply_update(replica: SequenceReplica, update: bytes) -> int:
     """Decode ``update`` and apply it to ``replica``, all or nothing; the number of
-    operations it held. A message that does not decode raises :class:`WireError`, one that
-    does not fit raises :class:`CRDTError`, and the replica is unchanged."""
+    operations it held (received, not necessarily new: one the replica already held is
+    ignored, one whose dependency has not arrived waits). A message that does not decode
+    raises :class:`WireError`, one that does not fit raises :class:`CRDTError`, and the
+    replica is unchanged."""
     _check_replica(replica)
     ops = decode_ops(update)  # every operation checked while decoding
     replica._apply_batch(ops)

@@ -26,8 +26,11 @@ bytes left, every varint's length, the UTF-8, each agent named once, and each re
 :func:`~designpatterns_ref.collab.ops.check_op` would (an operation refers only to what came
 before it; every id below 2**62). A truncated, corrupt or hostile buffer raises
 :class:`WireError` (a :class:`CRDTError`) naming where and what was wrong, never an
-``IndexError`` or a garbage batch. Since the flags byte is itself a one-byte varint, the
-records are one stream of varints, read in a single pass.
+``IndexError`` or a garbage batch. Every number has one encoding: a varint padded with a
+redundant 0x00 byte is refused, so equal batches are equal bytes and the flags byte is one
+byte. Since the flags byte is itself a one-byte varint, the records are one stream of
+varints, read in a single pass, and only once the bytes left are no more than the declared
+records can take.
 
 Trade-off: deltas and varints make the common case one byte a field, but each record is still
 built into an operation one at a time in Python; a columnar layout would compress better at the
@@ -75,6 +78,9 @@ KIND_VERSION = 2
 _HEADER = 6  # magic, format version, kind
 _CRC = 4
 _MAX_VARINT_BYTES = 10  # 70 bits: every sequence number or length a replica can hold
+#: the longest record: the flags byte, then agent, seq, Lamport time and length, then two
+#: origins (or a target) of two varints each
+_MAX_RECORD = 1 + 8 * _MAX_VARINT_BYTES
 
 # the flag byte of one operation record
 _DELETE, _LEFT, _RIGHT, _BACKWARDS = 1, 2, 4, 8
@@ -207,6 +213,8 @@ class _Reader:
             b = buf[pos + k]
             n |= (b & 0x7F) << shift
             if b < 0x80:
+                if b == 0:  # k > 0: a last byte of zeros only pads the number
+                    raise self.fail(f"{what} is a varint padded with a redundant 0x00 byte")
                 self.pos = pos + k + 1
                 return n
             shift += 7
@@ -261,7 +269,7 @@ def _open(data: object, kind: int) -> _Reader:
         got = names.get(buf[5], f"kind {buf[5]}")
         raise WireError(f"message is {got}, expected {names[kind]}")
     crc = int.from_bytes(buf[-_CRC:], "little")
-    if zlib.crc32(buf[:-_CRC]) != crc:
+    if zlib.crc32(memoryview(buf)[:-_CRC]) != crc:  # a view: no copy of a large message
         raise WireError(f"checksum mismatch: the {len(buf)}-byte message is truncated or corrupt")
     return _Reader(buf, _HEADER, len(buf) - _CRC)
 
@@ -292,13 +300,16 @@ def decode_ops(data: bytes) -> list[Op]:
 
 
 def _varints(region: bytes) -> list[int]:
-    """Every varint of ``region`` (which must hold nothing else), in one pass."""
+    """Every varint of ``region`` (which must hold nothing else), in one pass. Each number
+    has one encoding: a varint longer than one byte cannot end in 0x00 (a redundant byte)."""
     if region.isascii():  # no byte has its high bit set: every varint is one byte
         return list(region)
     out: list[int] = []
     value = shift = 0
     for b in region:
         if b < 0x80:
+            if b == 0 and shift:
+                raise WireError("corrupt message: a varint padded with a redundant 0x00 byte")
             out.append(value | (b << shift))
             value = shift = 0
         else:
@@ -334,6 +345,11 @@ def _parse_update(r: _Reader) -> list[Op]:
         raise r.fail(f"the agent table names {shown(twice, 40)} twice")
     text = r.string("inserted text")
     n_ops = r.count("operation count", 5)
+    if r.end - r.pos > n_ops * _MAX_RECORD:  # refused before decoding what no record needs
+        raise r.fail(
+            f"{r.end - r.pos} bytes left for {n_ops} operation records, which take at most "
+            f"{_MAX_RECORD} bytes each"
+        )
     # every field of every record is a varint (the flags byte too): read them all at once
     vals = _varints(r.buf[r.pos : r.end])
     count = len(vals)

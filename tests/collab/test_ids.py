@@ -1,0 +1,113 @@
+"""Known ranges and versions against the readable merge they replaced, and a set of ints."""
+
+from __future__ import annotations
+
+import itertools
+import random
+import time
+import tracemalloc
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from designpatterns_ref.collab import Version
+from designpatterns_ref.collab.ids import _add, _union
+
+
+def _reference_add(bounds: list[int], start: int, end: int) -> None:
+    """The ranges as they were kept: every pair listed, sorted and merged again."""
+    pairs = [(bounds[i], bounds[i + 1]) for i in range(0, len(bounds), 2)] + [(start, end)]
+    pairs.sort()
+    merged: list[int] = []
+    for s, e in pairs:
+        if merged and s <= merged[-1]:
+            merged[-1] = max(merged[-1], e)
+        else:
+            merged += [s, e]
+    bounds[:] = merged
+
+
+def _covered(bounds: list[int] | tuple[int, ...]) -> set[int]:
+    return {x for k in range(0, len(bounds), 2) for x in range(bounds[k], bounds[k + 1])}
+
+
+RANGES = st.lists(
+    st.tuples(st.integers(0, 60), st.integers(1, 6)).map(lambda p: (p[0], p[0] + p[1])),
+    max_size=40,
+)
+
+
+@given(RANGES)
+def test_add_keeps_the_ranges_the_full_merge_keeps(ranges: list[tuple[int, int]]) -> None:
+    fast: list[int] = []
+    slow: list[int] = []
+    seen: set[int] = set()
+    for start, end in ranges:
+        _add(fast, start, end)
+        _reference_add(slow, start, end)
+        seen |= set(range(start, end))
+        assert fast == slow
+        assert _covered(fast) == seen
+        assert all(a < b for a, b in itertools.pairwise(fast))  # strictly increasing
+
+
+@given(RANGES, RANGES)
+def test_union_is_the_union_of_the_sets(a: list[tuple[int, int]], b: list[tuple[int, int]]) -> None:
+    va, vb = Version({"x": a, "y": a[:3]}), Version({"x": b, "z": b[:2]})
+    both = va | vb
+    assert both == vb | va
+    for agent in ("x", "y", "z"):
+        mine = va._bounds.get(agent, ())
+        theirs = vb._bounds.get(agent, ())
+        expected = list(mine)
+        for k in range(0, len(theirs), 2):
+            _reference_add(expected, theirs[k], theirs[k + 1])
+        assert list(both._bounds.get(agent, ())) == expected
+        assert _covered(_union(mine, theirs)) == _covered(mine) | _covered(theirs)
+    assert va <= both and vb <= both
+
+
+def test_a_range_out_of_order_costs_no_copy_of_the_list() -> None:
+    """Marking one range covered among 50,000 builds nothing the size of the list (the full
+    merge listed every pair again: megabytes, and quadratic time for out-of-order arrivals)."""
+    bounds: list[int] = []
+    for k in range(50_000):
+        _add(bounds, 4 * k, 4 * k + 1)
+    expected = list(bounds)
+    added = [(2, 3), (4 * 25_000 + 1, 4 * 25_001)]  # between the first two; joins two
+    tracemalloc.start()
+    try:
+        for start, end in added:
+            _add(bounds, start, end)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 10_000
+    for start, end in added:
+        _reference_add(expected, start, end)
+    assert bounds == expected
+
+
+def test_union_of_interleaved_versions_is_one_merge() -> None:
+    """Two versions whose 5,000 ranges interleave merge as fast as two that do not."""
+    n = 5_000
+    a = Version({"x": [(4 * i, 4 * i + 1) for i in range(n)]})
+    b = Version({"x": [(4 * i + 2, 4 * i + 3) for i in range(n)]})
+    after = Version({"x": [(4 * n + 4 * i, 4 * n + 4 * i + 1) for i in range(n)]})
+    t0 = time.perf_counter()
+    apart = a | after
+    t1 = time.perf_counter()
+    interleaved = a | b
+    t2 = time.perf_counter()
+    assert len(apart.ranges()["x"]) == 2 * n
+    assert len(interleaved.ranges()["x"]) == 2 * n
+    assert t2 - t1 < 20 * (t1 - t0) + 0.5  # the full merge of each range took seconds
+
+
+def test_shuffled_ranges_cover_what_sorted_ones_do() -> None:
+    order = list(range(0, 20_000, 2))
+    random.Random(0).shuffle(order)
+    bounds: list[int] = []
+    for s in order:
+        _add(bounds, s, s + 1)
+    assert bounds == [x for s in range(0, 20_000, 2) for x in (s, s + 1)]
