@@ -150,8 +150,9 @@ def prefix_distance(query: str, term: str, *, limit: int | None = None) -> int |
     the tries' fuzzy search is tested against. With ``limit``, a distance above ``limit`` is
     ``None`` too, and only the cells within ``limit`` of the table's diagonal are computed,
     stopping at the first row whose cells all exceed it: O((len(query) + limit) x limit)
-    rather than O(len(query) x len(term)) (the full table, without ``limit``, is what
-    the banded one is tested against).
+    cells computed in Python rather than O(len(query) x len(term)), each row still a list as
+    long as the query, filled in C (the full table, without ``limit``, is what the banded one
+    is tested against).
 
     ```pycon
     >>> prefix_distance("aple", "apple"), prefix_distance("app", "apple")
