@@ -162,6 +162,36 @@ class HybridFanout(FanoutOnWrite):
         self._store.set_flag(STALE, [user], False)
         self.stats.rebuilds += 1
         self.stats.load_reads += len(sources)
+        self._catch_up(user, sources, newest[0] if newest else 0)
+
+    def _catch_up(self, user: str, sources: list[str], newest: int) -> None:
+        """The rebuild's second pass, once the timeline is no longer stale: what other servers
+        sharing the store did between the rebuild's read and its clear.
+
+        A post pushed in that window was wiped by the clear, and a follow or an unfollow made
+        since the read skipped the stale timeline. With the flag clear, every later post,
+        follow and unfollow maintains the timeline itself, so one more read of the followees
+        covers the rest: the posts newer than the first read's newest (``newest``) of the
+        followees it read go in above the floor, and the followees followed or unfollowed since
+        are settled as their own follow or unfollow would have (see :meth:`_settle`).
+        """
+        now = self._pushed_followees(user)
+        known = set(sources)
+        kept = [f for f in now if f in known]
+        lists = self._store.authored(kept, self.max_len + 1, _TOP, newest)
+        self.stats.load_reads += len(kept)
+        (floor,) = self._store.home_floors([user])
+        fresh = [i for i in _merge_newest(lists, self.max_len + 1) if i >= floor]
+        if fresh:
+            cut = len(fresh) > self.max_len
+            self.stats.maintenance_writes += self._store.home_add(
+                [user], fresh[: self.max_len], self.max_len, capped=cut
+            )
+        for followee in now:
+            if followee not in known:
+                self._settle(user, followee, following=True)
+        for followee in known.difference(now):
+            self._settle(user, followee, following=False)
 
     def _strays(self, user: str, posts: list[Post]) -> set[int]:
         """Drop from the page, and from the timeline, the posts of authors ``user`` no longer

@@ -142,12 +142,37 @@ class FanoutOnWrite(Feed):
 
     def _on_follow(self, follower: str, followee: str) -> None:
         if self._is_pushed(followee):
-            self._backfill([follower], followee)
+            self._settle(follower, followee, following=True)
 
     def _on_unfollow(self, follower: str, followee: str) -> None:
         if self._is_pushed(followee) and self._maintained([follower]):
-            (recent,) = self._store.authored([followee], self.max_len, _TOP)
-            self.stats.removals += self._store.home_remove([follower], recent)
+            self._settle(follower, followee, following=False)
+
+    def _settle(self, follower: str, followee: str, *, following: bool) -> None:
+        """Bring ``followee``'s recent posts into ``follower``'s timeline (``following``) or
+        take them out, then read the edge again, and do the other if it has changed meanwhile.
+
+        Another server sharing the store may follow or unfollow the same pair at the same
+        time: an unfollow whose removal runs after a re-follow's backfill would delete what
+        the backfill put back, and a follow whose backfill runs after an unfollow's removal
+        would leave the unfollowed author's posts behind. The edge read after the step tells:
+        it changed after this call's own edge write, so the server that changed it runs its
+        step later, but this step may have landed after it. Redoing the step the edge now
+        asks for makes the last step on the pair, on every schedule, the one the final edge
+        asks for (each server reads the edge again after each of its steps). A pair flipped
+        back and forth by other servers for as long as this runs keeps it looping; each turn
+        is one step.
+        """
+        while True:
+            if following:
+                self._backfill([follower], followee)
+            else:
+                (recent,) = self._store.authored([followee], self.max_len, _TOP)
+                self.stats.removals += self._store.home_remove([follower], recent)
+            now = self._store.follows(follower, followee)
+            if now == following or not self._is_pushed(followee):
+                return
+            following = now
 
     def _backfill(self, users: list[str], author: str, after: int = 0) -> int:
         """Insert ``author``'s newest posts (those above ``after``) into each user's timeline,
