@@ -116,13 +116,16 @@ class HybridFanout(FanoutOnWrite):
     def _is_pushed(self, author: str) -> bool:
         return not self._store.has_flag(CELEBRITY, [author])[0]
 
-    def _push_targets(self, post: Post) -> list[str]:
+    def _post_reads_clock(self) -> bool:
+        return self.inactive_after is not None  # who is idle is measured from now
+
+    def _push_targets(self, post: Post, now: float | None) -> list[str]:
         if not self._is_pushed(post.author):
             return []
         followers = self._store.followers(post.author)
-        if self.inactive_after is None or not followers:
+        if self.inactive_after is None or now is None or not followers:
             return followers
-        cutoff = read_seconds(self.clock, FeedError, "Hybrid.post") - self.inactive_after
+        cutoff = now - self.inactive_after
         seen = self._store.last_seen(followers)
         active = [f for f, t in zip(followers, seen, strict=True) if t >= cutoff]
         if len(active) < len(followers):

@@ -65,7 +65,7 @@ class FanoutOnWrite(Feed):
 
     # -- hooks the hybrid overrides -----------------------------------------------------
 
-    def _push_targets(self, post: Post) -> list[str]:
+    def _push_targets(self, post: Post, now: float | None) -> list[str]:
         """The followers whose timelines receive ``post``: all of them."""
         return self._store.followers(post.author)
 
@@ -88,18 +88,18 @@ class FanoutOnWrite(Feed):
 
     # -- the algorithm ------------------------------------------------------------------
 
-    def _on_post(self, post: Post) -> int:
-        targets = self._push_targets(post)
+    def _on_post(self, post: Post, now: float | None) -> int:
+        targets = self._push_targets(post, now)
         if not targets:
             return 0
         writes = self._store.home_add(targets, [post.id], self.max_len)
         self._recheck(post, targets)
         return writes
 
-    def _finish_post(self, post: Post) -> int:
+    def _finish_post(self, post: Post, now: float | None) -> int:
         # Newer posts may have been pushed and trimmed since: a timeline whose floor is above
         # this post does not get it (that would hide the ids between), its reads merge it.
-        targets = self._push_targets(post)
+        targets = self._push_targets(post, now)
         if not targets:
             return 0
         writes = self._push_above_floor(targets, post)

@@ -97,7 +97,8 @@ class Feed(ABC):
         self._store.add_user(name, now)
 
     def add_users(self, users: Iterable[str]) -> None:
-        """Register several users, all checked (as :meth:`add_user` does) before any is added."""
+        """Register several users, all checked (as :meth:`add_user` does, the clock read once
+        for all of them) before any is added."""
         if isinstance(users, str) or not isinstance(users, Iterable):
             raise FeedTypeError(f"users={shown(users)} must be an iterable of user names")
         names = list(users)
@@ -109,8 +110,9 @@ class Feed(ABC):
             if name in fresh or self._store.has_user(name):
                 raise FeedError(f"user={shown(name)} already exists")
             fresh.add(name)
+        now = read_seconds(self.clock, FeedError, f"{type(self).__name__}.add_users")
         for name in names:
-            self.add_user(name)
+            self._store.add_user(name, now)
 
     def has_user(self, user: str) -> bool:
         """Whether ``user`` is registered (a name UTF-8 cannot encode never is)."""
@@ -185,9 +187,14 @@ class Feed(ABC):
         back).
         """
         name = self._known("author", author)
-        when = (
-            read_seconds(self.clock, FeedError, f"{type(self).__name__}.post") if at is None else at
+        # the one clock reading of the call, taken before anything changes: the post's time
+        # when `at` is None, and the hybrid's cut between active and idle followers
+        now = (
+            read_seconds(self.clock, FeedError, f"{type(self).__name__}.post")
+            if at is None or self._post_reads_clock()
+            else None
         )
+        when = now if at is None else at
         if isinstance(when, bool) or not isinstance(when, int | float):
             raise FeedTypeError(f"at={shown(when)} must be a number of seconds")
         if not -sys.float_info.max <= when <= sys.float_info.max:  # NaN, inf, 10**400
@@ -220,7 +227,7 @@ class Feed(ABC):
         if pending is not None:  # an earlier post failed during its fan-out: finish it first
             earlier = self._store.get_post(pending)
             if earlier is not None:
-                self._count_post(self._finish_post(earlier))
+                self._count_post(self._finish_post(earlier, now))
                 if key is None and earlier.body == body:
                     retry_of = earlier
             self._store.clear_pending(name, pending)
@@ -229,7 +236,7 @@ class Feed(ABC):
         if retry_of is not None:
             return retry_of  # the retry of a post that was stored
         new = self._store.new_post(name, float(when), body, key or "")
-        self._count_post(self._on_post(new))
+        self._count_post(self._on_post(new, now))
         self._store.clear_pending(name, new.id)
         return new
 
@@ -307,13 +314,19 @@ class Feed(ABC):
 
     # -- what each strategy decides ----------------------------------------------------
 
-    @abstractmethod
-    def _on_post(self, post: Post) -> int:
-        """Distribute a new post; return the home-timeline entries written."""
+    def _post_reads_clock(self) -> bool:
+        """Whether a post needs the clock's now even when given its time ``at``."""
+        return False
 
-    def _finish_post(self, post: Post) -> int:
+    @abstractmethod
+    def _on_post(self, post: Post, now: float | None) -> int:
+        """Distribute a new post; return the home-timeline entries written. ``now`` is the
+        call's clock reading (None when it took none: ``at`` given and not
+        :meth:`_post_reads_clock`)."""
+
+    def _finish_post(self, post: Post, now: float | None) -> int:
         """Redo the fan-out of a pending post whose first fan-out failed (idempotent)."""
-        return self._on_post(post)
+        return self._on_post(post, now)
 
     @abstractmethod
     def _on_delete(self, post: Post) -> None:
