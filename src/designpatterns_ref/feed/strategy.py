@@ -171,20 +171,20 @@ class Feed(ABC):
         **Retrying.** A post that raised :class:`FeedUnavailable` may already be stored, and
         shown to some readers, without having reached every follower's timeline. The store
         keeps it as the author's *pending* post, and the author's next call finishes its fan-out
-        first. What a user retrying a failed post expects is the post published once:
+        first, so the post is published either way. What a user retrying a failed post expects
+        is the post published once, and only an idempotency ``key`` tells a retry from a new
+        post: with a ``key`` (any string naming this one post, say a UUID the client made, at
+        most ``MAX_KEY_LEN`` = 200 characters), a call whose key is the key of the author's
+        newest post returns that post (same id and time) and makes no second one, even when
+        the first attempt had finished and only its answer was lost, and even when others have
+        posted since (the key is looked up before the time-order check, which applies to new
+        posts only; ``at`` must still be a finite number).
 
-        * with an idempotency ``key`` (any string naming this one post, say a UUID the client
-          made, at most ``MAX_KEY_LEN`` = 200 characters), a call whose key is the key of the
-          author's newest post returns that post (same id and time) and makes no second one,
-          even when the first attempt had finished and only its answer was lost, and even when
-          others have posted since (the key is looked up before the time-order check, which
-          applies to new posts only; ``at`` must still be a finite number);
-        * without a key, a call with the same ``body`` as the author's pending post is taken
-          as its retry and returns it; but if the failed attempt had got through every step
-          (only the answer was lost), the retry makes a second post.
-
-        An author who posts something else instead gets both (delete the first to take it
-        back).
+        Without a key every call is a new post, even with the body of the author's pending
+        one: a pending post may be a failed attempt or one another server is still fanning
+        out (the author posting the same words twice from two devices), and nothing in the
+        store tells the two apart. So a retry without a key publishes a second post (delete
+        the first to take it back).
         """
         name = self._known("author", author)
         # the one clock reading of the call, taken before anything changes: the post's time
@@ -222,19 +222,14 @@ class Feed(ABC):
                     f"at={shown(when)} is before the latest post's time {shown(latest)}; "
                     "posts are appended in time order"
                 )
-        retry_of: Post | None = None
         pending = self._store.pending_post(name)
         if pending is not None:  # an earlier post failed during its fan-out: finish it first
             earlier = self._store.get_post(pending)
             if earlier is not None:
                 self._count_post(self._finish_post(earlier, now))
-                if key is None and earlier.body == body:
-                    retry_of = earlier
             self._store.clear_pending(name, pending)
-        if key is not None:
-            retry_of = keyed
-        if retry_of is not None:
-            return retry_of  # the retry of a post that was stored
+        if keyed is not None:
+            return keyed  # the retry of a post that was stored
         new = self._store.new_post(name, float(when), body, key or "")
         self._count_post(self._on_post(new, now))
         self._store.clear_pending(name, new.id)
