@@ -61,7 +61,14 @@ from operator import attrgetter
 
 from designpatterns_ref.clock import Clock, read_seconds
 from designpatterns_ref.errors import shown
-from designpatterns_ref.feed.base import MAX_LIMIT, FeedError, FeedStore, Post, _merge_newest
+from designpatterns_ref.feed.base import (
+    MAX_LIMIT,
+    FeedError,
+    FeedStore,
+    FeedTypeError,
+    Post,
+    _merge_newest,
+)
 from designpatterns_ref.feed.push import _TOP, FanoutOnWrite
 
 __all__ = ["CELEBRITY", "STALE", "HybridFanout"]
@@ -89,22 +96,27 @@ class HybridFanout(FanoutOnWrite):
         rebuild_len: int = 100,
         clock: Clock | None = None,
     ) -> None:
-        if isinstance(threshold, bool) or not isinstance(threshold, int) or threshold < 1:
+        if isinstance(threshold, bool) or not isinstance(threshold, int):
+            raise FeedTypeError(f"threshold={shown(threshold)} must be an int of at least 1")
+        if threshold < 1:
             raise FeedError(f"threshold={shown(threshold)} must be an int of at least 1")
         if inactive_after is not None and (
-            isinstance(inactive_after, bool)
-            or not isinstance(inactive_after, int | float)
-            or not 0 <= inactive_after <= sys.float_info.max
+            isinstance(inactive_after, bool) or not isinstance(inactive_after, int | float)
         ):
+            raise FeedTypeError(
+                f"inactive_after={shown(inactive_after)} must be a number of seconds, "
+                "or None to push to every follower"
+            )
+        if inactive_after is not None and not 0 <= inactive_after <= sys.float_info.max:
             raise FeedError(
                 f"inactive_after={shown(inactive_after)} must be a finite number of seconds >= 0, "
                 "or None to push to every follower"
             )
-        if (
-            isinstance(rebuild_len, bool)
-            or not isinstance(rebuild_len, int)
-            or not 1 <= rebuild_len <= MAX_LIMIT
-        ):
+        if isinstance(rebuild_len, bool) or not isinstance(rebuild_len, int):
+            raise FeedTypeError(
+                f"rebuild_len={shown(rebuild_len)} must be an int from 1 to {MAX_LIMIT}"
+            )
+        if not 1 <= rebuild_len <= MAX_LIMIT:
             raise FeedError(
                 f"rebuild_len={shown(rebuild_len)} must be an int from 1 to {MAX_LIMIT}"
             )

@@ -36,6 +36,7 @@ from designpatterns_ref.feed.base import (
     MAX_LIMIT,
     FeedError,
     FeedStore,
+    FeedTypeError,
     Post,
     _merge_newest,
 )
@@ -46,7 +47,7 @@ __all__ = ["FanoutOnWrite"]
 
 def _check_max_len(max_len: object) -> int:
     if isinstance(max_len, bool) or not isinstance(max_len, int):
-        raise FeedError(f"max_len={shown(max_len)} must be an int")
+        raise FeedTypeError(f"max_len={shown(max_len)} must be an int")
     if not 1 <= max_len <= MAX_LIMIT:
         raise FeedError(f"max_len={shown(max_len)} must be from 1 to MAX_LIMIT={MAX_LIMIT}")
     return max_len
