@@ -14,7 +14,10 @@ celebrities; higher, and reads approach push's while the worst post grows.
 Followers idle for longer than ``inactive_after`` seconds are skipped at write time and
 marked stale; on their next read their timeline is rebuilt from the followees' posts, only
 its newest ``rebuild_len`` ids (older pages are merged on demand, as for any trimmed
-timeline), so a returning user waits for one page, not for ``max_len`` ids.
+timeline), so a returning user waits for one page, not for ``max_len`` ids. With several
+servers on one store, a post pushed between the rebuild's read and its clear, or a follow or
+unfollow that skipped the still-stale timeline, is caught by a second pass once the flag is
+clear (:meth:`HybridFanout._catch_up`).
 
 When an author crosses the threshold the timelines are kept exact: going up, the author's
 pushed posts are removed from the followers' timelines (they will be pulled instead); going
@@ -32,8 +35,9 @@ down; a crossing up between the flag reads of an unfollow). So a read checks the
 page against the reader's followees: a post of an author no longer followed is not shown, is
 taken out of the timeline, and the page is filled from below it. No read then shows a post of
 an author the reader had unfollowed before it began, and once the servers are done every read
-is the brute-force merge of the followees' live posts, crossings or not (checked by
-tests/feed/test_threads.py); the price is one read of the reader's followees per page read
+is the brute-force merge of the followees' live posts, crossings, rebuilds and servers
+following and unfollowing the same pair at once or not (checked by tests/feed/test_threads.py,
+and schedule by schedule by tests/feed/test_racing_pair.py); the price is one read of the reader's followees per page read
 (not per post).
 
 Complexity, with F followers, f followees, c of them celebrities: post O(min(F, threshold));

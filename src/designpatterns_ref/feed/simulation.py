@@ -67,7 +67,12 @@ def _real(name: str, value: object) -> None:
 
 @dataclass(frozen=True)
 class Workload:
-    """How many posts and reads to play, and who does them."""
+    """How many posts and reads to play, and who does them.
+
+    ``author_bias`` lies within [-MAX_AUTHOR_BIAS, MAX_AUTHOR_BIAS] (10) and ``seconds_per_op``
+    from 0 to MAX_SECONDS_PER_OP (a year), so a run never meets a weight or a clock past a
+    float's range half-way.
+    """
 
     posts: int = 1_000
     reads_per_post: float = 50.0
