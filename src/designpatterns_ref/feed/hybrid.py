@@ -37,8 +37,8 @@ taken out of the timeline, and the page is filled from below it. No read then sh
 an author the reader had unfollowed before it began, and once the servers are done every read
 is the brute-force merge of the followees' live posts, crossings, rebuilds and servers
 following and unfollowing the same pair at once or not (checked by tests/feed/test_threads.py,
-and schedule by schedule by tests/feed/test_racing_pair.py); the price is one read of the reader's followees per page read
-(not per post).
+and schedule by schedule by tests/feed/test_racing_pair.py); the price is one read of the
+reader's followees per page read (not per post).
 
 Complexity, with F followers, f followees, c of them celebrities: post O(min(F, threshold));
 load O(f + log n + c log n + limit log limit); a rebuild O(f log n + rebuild_len log f).
