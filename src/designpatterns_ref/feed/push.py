@@ -84,9 +84,6 @@ class FanoutOnWrite(Feed):
         """The users whose timelines are kept up to date (the hybrid skips stale ones)."""
         return users
 
-    def _prepare(self, user: str) -> None:
-        """Get ``user``'s timeline ready to read (the hybrid rebuilds stale ones)."""
-
     # -- the algorithm ------------------------------------------------------------------
 
     def _on_post(self, post: Post, now: float | None) -> int:
@@ -192,7 +189,6 @@ class FanoutOnWrite(Feed):
         return recent[0] if recent else after
 
     def _load(self, user: str, limit: int, before: int) -> list[int]:
-        self._prepare(user)
         ids = self._store.home_page(user, limit, before)
         reads = 1
         if len(ids) < limit:

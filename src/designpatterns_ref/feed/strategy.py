@@ -280,7 +280,8 @@ class Feed(ABC):
         if before is not None:
             _check_cursor(before)
         cursor = sys.maxsize if before is None else before.id
-        ids = self._load(name, limit, cursor)  # may refuse (a bad clock): nothing counted
+        self._prepare(name)  # may refuse (a bad clock): nothing changed, nothing counted
+        ids = self._load(name, limit, cursor)
         self.stats.loads += 1
         page: list[Post] = []
         asked = limit
@@ -334,6 +335,10 @@ class Feed(ABC):
     @abstractmethod
     def _on_unfollow(self, follower: str, followee: str) -> None:
         """The edge is already removed; take the followee's posts out if needed."""
+
+    def _prepare(self, user: str) -> None:
+        """Get ``user``'s timeline ready to read, once a read, before its first load (the
+        hybrid reads the clock, and rebuilds a stale timeline)."""
 
     @abstractmethod
     def _load(self, user: str, limit: int, before: int) -> list[int]:
