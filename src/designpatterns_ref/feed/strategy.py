@@ -338,7 +338,8 @@ class Feed(ABC):
 
     def _prepare(self, user: str) -> None:
         """Get ``user``'s timeline ready to read, once a read, before its first load (the
-        hybrid reads the clock, and rebuilds a stale timeline)."""
+        hybrid reads the clock, and rebuilds a stale timeline); nothing to do here."""
+        return None
 
     @abstractmethod
     def _load(self, user: str, limit: int, before: int) -> list[int]:
