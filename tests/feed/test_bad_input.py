@@ -26,7 +26,8 @@ from designpatterns_ref.feed import (
     power_law,
     simulate,
 )
-from designpatterns_ref.feed.graphs import MAX_USERS
+from designpatterns_ref.feed.graphs import MAX_USERS, Graph
+from designpatterns_ref.feed.plot import fanout_costs, plot_fanout
 from designpatterns_ref.feed.simulation import MAX_OPERATIONS
 
 HUGE = 10**400
@@ -242,3 +243,69 @@ def test_timeline_refuses_a_cursor_with_bad_fields_and_counts_nothing(
     with pytest.raises(FeedTypeError, match="before="):
         feed.timeline("ann", before=cursor)
     assert (_snapshot(feed), feed.stats) == before
+
+
+@pytest.mark.parametrize(
+    ("users", "edges", "message"),
+    [
+        (("a", "b"), (("a", "b"), ("a", "zz")), "'zz' is not in users"),
+        (("a", "b"), (("zz", "a"),), "'zz' is not in users"),
+        (("a", "b"), (("a", "b"), ("b", "b")), "cannot follow themselves"),
+        (("a", "b", "a"), (), "'a' twice"),
+    ],
+)
+def test_a_graph_refuses_edges_load_would_refuse(
+    users: tuple[str, ...], edges: tuple[tuple[str, str], ...], message: str
+) -> None:
+    """simulate() loaded such a graph half-way (users and the first edges), then refused."""
+    with pytest.raises(FeedError, match=message):
+        Graph(users, edges)
+
+
+@pytest.mark.parametrize(
+    ("workload", "timer", "error"),
+    [
+        ({"author_bias": 1e308}, None, "author_bias"),
+        ({"author_bias": -1e308}, None, "author_bias"),
+        ({"author_bias": -11.0}, None, "author_bias"),
+        ({"seconds_per_op": 1e308}, None, "seconds_per_op"),
+        ({}, lambda: "x", "timer"),
+        ({}, lambda: math.nan, "timer"),
+        ({}, lambda x: 0.0, "timer"),
+    ],
+)
+def test_simulate_refuses_before_it_loads_the_graph(
+    workload: dict[str, float], timer: Any, error: str
+) -> None:
+    """These failed with a bare OverflowError, IndexError, ClockError or TypeError once the
+    graph was loaded into the feed: now the Workload, or simulate before loading, refuses."""
+    feed = FanoutOnRead(clock=ManualClock())
+    with pytest.raises(FeedError, match=error):
+        simulate(
+            feed,
+            power_law(10, seed=1),
+            Workload(posts=3, reads=3, **workload),
+            **({} if timer is None else {"timer": timer}),
+        )
+    assert feed.store.user_count() == 0
+    simulate(feed, power_law(10, seed=1), Workload(posts=3, reads=3, author_bias=-10.0))
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: FanoutOnWrite(max_len="3"),
+        lambda: HybridFanout(threshold="3"),
+        lambda: HybridFanout(inactive_after="3"),
+        lambda: HybridFanout(rebuild_len=2.0),
+        lambda: FanoutOnRead(clock=lambda x: 0.0),
+        lambda: fanout_costs(None),  # type: ignore[arg-type]
+        lambda: fanout_costs(power_law(10, seed=1), threshold="5"),  # type: ignore[arg-type]
+        lambda: plot_fanout(power_law(10, seed=1), ax=5),  # type: ignore[arg-type]
+    ],
+)
+def test_wrong_types_raise_the_feed_type_error(call: Callable[[], object]) -> None:
+    """These raised the value class FeedError, or a bare TypeError (a clock that needs an
+    argument, on its first reading; ax=5 inside matplotlib's helpers)."""
+    with pytest.raises(FeedTypeError):
+        call()

@@ -3,6 +3,7 @@ clock, and a key prefix with glob characters reaches only its own keys."""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import time
 from typing import Any
@@ -16,6 +17,7 @@ from designpatterns_ref.clock import system_clock
 from designpatterns_ref.feed import (
     FanoutOnWrite,
     FeedError,
+    FeedUnavailable,
     HybridFanout,
     MemoryStore,
     RedisStore,
@@ -241,3 +243,45 @@ def test_clearing_a_store_leaves_a_store_nested_under_its_prefix(
             assert set(client.scan_iter()) == owned["outer"] | owned["inner"]
     finally:
         client.close()
+
+
+@pytest.mark.parametrize("stores", ["redis", "cluster"], indirect=True)
+def test_a_user_without_a_seen_time_counts_as_never_seen(stores: StoreFactory) -> None:
+    """A cluster add_user cut short between its two keys used to leave a user without a
+    ``seen`` time, and every hybrid post by someone that user followed then failed
+    (last_seen raised), while the post stayed stored. Such a user (left by an older version:
+    the time is now written first) counts as never seen, so the hybrid skips it as idle."""
+    store = stores()
+    assert isinstance(store, RedisStore)
+    feed = HybridFanout(store, threshold=100, inactive_after=60.0, clock=lambda: 1000.0)
+    feed.add_users(["star", "ann"])
+    store.r.sadd(store._k("users"), "fan")  # the half-done add: a user, no time
+    assert store.last_seen(["ann", "fan"]) == [1000.0, float("-inf")]
+    with pytest.raises(FeedError, match="'zed' is not a user"):
+        store.last_seen(["fan", "zed"])
+    feed.follow("fan", "star")
+    feed.follow("ann", "star")
+    post = feed.post("star", body="hello")
+    assert store.pending_post("star") is None
+    assert [p.id for p in feed.timeline("ann")] == [post.id]
+    assert [p.id for p in feed.timeline("fan")] == [post.id]  # rebuilt on return
+
+
+@pytest.mark.parametrize("stores", ["redis", "cluster"], indirect=True)
+def test_an_add_user_cut_short_leaves_no_user_or_a_whole_one(stores: StoreFactory) -> None:
+    """Fail add_user's k-th round trip, before or after it ran: the user is either absent
+    (and a retry adds it) or there with its ``seen`` time."""
+    for k, after in itertools.product(range(3), (False, True)):
+        store = stores()
+        assert isinstance(store, RedisStore)
+        flaky = FlakyClient(store.r)
+        real, store.r = store.r, flaky
+        flaky.arm(k, after)
+        with contextlib.suppress(FeedUnavailable):
+            store.add_user("fan", 5.0)
+        store.r = real
+        if store.has_user("fan"):
+            assert store.r.hget(store._k("seen"), "fan") == "5.0", (k, after)
+        else:
+            store.add_user("fan", 5.0)
+        assert store.last_seen(["fan"]) == [5.0]

@@ -27,6 +27,7 @@ Post(id=3, author='ada', at=1.5, body='')
 from __future__ import annotations
 
 import heapq
+import inspect
 import itertools
 import sys
 import time
@@ -308,6 +309,14 @@ def check_clock(clock: object, store: object = None) -> Clock:
         return time.time if getattr(store, "shared", False) else system_clock
     if not callable(clock):
         raise FeedTypeError(f"clock={shown(clock)} must be a callable returning seconds")
+    try:
+        inspect.signature(clock).bind()
+    except TypeError:  # needs an argument: every reading would fail with a bare TypeError
+        raise FeedTypeError(
+            f"clock={shown(clock)} must be callable with no arguments, returning seconds"
+        ) from None
+    except ValueError:  # no signature to inspect (some builtins): take it as it is
+        pass
     return clock
 
 

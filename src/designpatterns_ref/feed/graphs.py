@@ -52,6 +52,23 @@ class Graph:
             raise FeedTypeError(
                 f"edges={shown(self.edges, 80)} must be a tuple of (str, str) pairs"
             )
+        # checked here, so that load() never refuses half-way through a feed
+        known = set(self.users)
+        if len(known) < len(self.users):
+            twice = next(u for u in self.users if self.users.count(u) > 1)
+            raise FeedError(f"users holds {shown(twice)} twice; each user once")
+        for follower, followee in self.edges:
+            for user in (follower, followee):
+                if user not in known:
+                    raise FeedError(
+                        f"edges holds ({shown(follower)}, {shown(followee)}), but {shown(user)} "
+                        "is not in users"
+                    )
+            if follower == followee:
+                raise FeedError(
+                    f"edges holds ({shown(follower)}, {shown(followee)}): a user cannot follow "
+                    "themselves"
+                )
 
     def follower_counts(self) -> Counter[str]:
         """Followers per user (users with none are absent, as in any Counter)."""

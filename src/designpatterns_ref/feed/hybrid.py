@@ -14,7 +14,10 @@ celebrities; higher, and reads approach push's while the worst post grows.
 Followers idle for longer than ``inactive_after`` seconds are skipped at write time and
 marked stale; on their next read their timeline is rebuilt from the followees' posts, only
 its newest ``rebuild_len`` ids (older pages are merged on demand, as for any trimmed
-timeline), so a returning user waits for one page, not for ``max_len`` ids.
+timeline), so a returning user waits for one page, not for ``max_len`` ids. With several
+servers on one store, a post pushed between the rebuild's read and its clear, or a follow or
+unfollow that skipped the still-stale timeline, is caught by a second pass once the flag is
+clear (:meth:`HybridFanout._catch_up`).
 
 When an author crosses the threshold the timelines are kept exact: going up, the author's
 pushed posts are removed from the followers' timelines (they will be pulled instead); going
@@ -32,9 +35,10 @@ down; a crossing up between the flag reads of an unfollow). So a read checks the
 page against the reader's followees: a post of an author no longer followed is not shown, is
 taken out of the timeline, and the page is filled from below it. No read then shows a post of
 an author the reader had unfollowed before it began, and once the servers are done every read
-is the brute-force merge of the followees' live posts, crossings or not (checked by
-tests/feed/test_threads.py); the price is one read of the reader's followees per page read
-(not per post).
+is the brute-force merge of the followees' live posts, crossings, rebuilds and servers
+following and unfollowing the same pair at once or not (checked by tests/feed/test_threads.py,
+and schedule by schedule by tests/feed/test_racing_pair.py); the price is one read of the
+reader's followees per page read (not per post).
 
 Complexity, with F followers, f followees, c of them celebrities: post O(min(F, threshold));
 load O(f + log n + c log n + limit log limit); a rebuild O(f log n + rebuild_len log f).
@@ -61,7 +65,14 @@ from operator import attrgetter
 
 from designpatterns_ref.clock import Clock, read_seconds
 from designpatterns_ref.errors import shown
-from designpatterns_ref.feed.base import MAX_LIMIT, FeedError, FeedStore, Post, _merge_newest
+from designpatterns_ref.feed.base import (
+    MAX_LIMIT,
+    FeedError,
+    FeedStore,
+    FeedTypeError,
+    Post,
+    _merge_newest,
+)
 from designpatterns_ref.feed.push import _TOP, FanoutOnWrite
 
 __all__ = ["CELEBRITY", "STALE", "HybridFanout"]
@@ -89,22 +100,27 @@ class HybridFanout(FanoutOnWrite):
         rebuild_len: int = 100,
         clock: Clock | None = None,
     ) -> None:
-        if isinstance(threshold, bool) or not isinstance(threshold, int) or threshold < 1:
+        if isinstance(threshold, bool) or not isinstance(threshold, int):
+            raise FeedTypeError(f"threshold={shown(threshold)} must be an int of at least 1")
+        if threshold < 1:
             raise FeedError(f"threshold={shown(threshold)} must be an int of at least 1")
         if inactive_after is not None and (
-            isinstance(inactive_after, bool)
-            or not isinstance(inactive_after, int | float)
-            or not 0 <= inactive_after <= sys.float_info.max
+            isinstance(inactive_after, bool) or not isinstance(inactive_after, int | float)
         ):
+            raise FeedTypeError(
+                f"inactive_after={shown(inactive_after)} must be a number of seconds, "
+                "or None to push to every follower"
+            )
+        if inactive_after is not None and not 0 <= inactive_after <= sys.float_info.max:
             raise FeedError(
                 f"inactive_after={shown(inactive_after)} must be a finite number of seconds >= 0, "
                 "or None to push to every follower"
             )
-        if (
-            isinstance(rebuild_len, bool)
-            or not isinstance(rebuild_len, int)
-            or not 1 <= rebuild_len <= MAX_LIMIT
-        ):
+        if isinstance(rebuild_len, bool) or not isinstance(rebuild_len, int):
+            raise FeedTypeError(
+                f"rebuild_len={shown(rebuild_len)} must be an int from 1 to {MAX_LIMIT}"
+            )
+        if not 1 <= rebuild_len <= MAX_LIMIT:
             raise FeedError(
                 f"rebuild_len={shown(rebuild_len)} must be an int from 1 to {MAX_LIMIT}"
             )
@@ -116,13 +132,16 @@ class HybridFanout(FanoutOnWrite):
     def _is_pushed(self, author: str) -> bool:
         return not self._store.has_flag(CELEBRITY, [author])[0]
 
-    def _push_targets(self, post: Post) -> list[str]:
+    def _post_reads_clock(self) -> bool:
+        return self.inactive_after is not None  # who is idle is measured from now
+
+    def _push_targets(self, post: Post, now: float | None) -> list[str]:
         if not self._is_pushed(post.author):
             return []
         followers = self._store.followers(post.author)
-        if self.inactive_after is None or not followers:
+        if self.inactive_after is None or now is None or not followers:
             return followers
-        cutoff = read_seconds(self.clock, FeedError, "Hybrid.post") - self.inactive_after
+        cutoff = now - self.inactive_after
         seen = self._store.last_seen(followers)
         active = [f for f, t in zip(followers, seen, strict=True) if t >= cutoff]
         if len(active) < len(followers):
@@ -162,6 +181,36 @@ class HybridFanout(FanoutOnWrite):
         self._store.set_flag(STALE, [user], False)
         self.stats.rebuilds += 1
         self.stats.load_reads += len(sources)
+        self._catch_up(user, sources, newest[0] if newest else 0)
+
+    def _catch_up(self, user: str, sources: list[str], newest: int) -> None:
+        """The rebuild's second pass, once the timeline is no longer stale: what other servers
+        sharing the store did between the rebuild's read and its clear.
+
+        A post pushed in that window was wiped by the clear, and a follow or an unfollow made
+        since the read skipped the stale timeline. With the flag clear, every later post,
+        follow and unfollow maintains the timeline itself, so one more read of the followees
+        covers the rest: the posts newer than the first read's newest (``newest``) of the
+        followees it read go in above the floor, and the followees followed or unfollowed since
+        are settled as their own follow or unfollow would have (see :meth:`_settle`).
+        """
+        now = self._pushed_followees(user)
+        known = set(sources)
+        kept = [f for f in now if f in known]
+        lists = self._store.authored(kept, self.max_len + 1, _TOP, newest)
+        self.stats.load_reads += len(kept)
+        (floor,) = self._store.home_floors([user])
+        fresh = [i for i in _merge_newest(lists, self.max_len + 1) if i >= floor]
+        if fresh:
+            cut = len(fresh) > self.max_len
+            self.stats.maintenance_writes += self._store.home_add(
+                [user], fresh[: self.max_len], self.max_len, capped=cut
+            )
+        for followee in now:
+            if followee not in known:
+                self._settle(user, followee, following=True)
+        for followee in known.difference(now):
+            self._settle(user, followee, following=False)
 
     def _strays(self, user: str, posts: list[Post]) -> set[int]:
         """Drop from the page, and from the timeline, the posts of authors ``user`` no longer

@@ -118,7 +118,7 @@ class MemoryStore:
     def new_post(self, author: str, at: float, body: str, key: str = "") -> Post:
         post = Post(self._next_id, author, at, body)
         self._next_id += 1
-        self._latest_at = at
+        self._latest_at = max(self._latest_at, at)  # as on Redis: it never moves back
         self._posts[post.id] = post
         self._by[author].append(post.id)
         self._pending[author] = post.id
@@ -175,6 +175,8 @@ class MemoryStore:
     def home_add(
         self, users: Sequence[str], ids: Sequence[int], max_len: int, *, capped: bool = False
     ) -> int:
+        if not ids:  # nothing to add, nothing cut: no change (as on Redis)
+            return 0
         home, capped_users = self._home, self._flags["capped"]
         for user in users:
             timeline = home[user]

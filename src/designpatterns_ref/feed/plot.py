@@ -27,12 +27,12 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from designpatterns_ref.clock import ManualClock
 from designpatterns_ref.errors import shown
-from designpatterns_ref.feed.base import FeedError
+from designpatterns_ref.feed.base import FeedError, FeedTypeError
 from designpatterns_ref.feed.graphs import Graph
 from designpatterns_ref.feed.hybrid import HybridFanout
 from designpatterns_ref.feed.pull import FanoutOnRead
@@ -59,13 +59,15 @@ def fanout_costs(
     ``reads[strategy]`` holds (reader's followees, timelines read by one load).
     """
     if not isinstance(graph, Graph):
-        raise FeedError(f"graph must be a feed.Graph, got {type(graph).__name__}")
+        raise FeedTypeError(f"graph must be a feed.Graph, got {type(graph).__name__}")
     for name, value, high in (
         ("threshold", threshold, 10**9),
         ("authors", authors, 1000),
         ("readers", readers, 1000),
     ):
-        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= high:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise FeedTypeError(f"{name} must be an int from 1 to {high}, got {shown(value)}")
+        if not 1 <= value <= high:
             raise FeedError(f"{name} must be an int from 1 to {high}, got {shown(value)}")
     followers = graph.follower_counts()
     followees = graph.followee_counts()
@@ -107,8 +109,13 @@ def plot_fanout(
 
     ``ax`` is None or two Axes (writes, reads). The numbers are :func:`fanout_costs`.
     """
-    if ax is not None and len(list(getattr(ax, "flat", ax))) != 2:
-        raise FeedError("ax must be two Axes: one for writes per post, one for reads per load")
+    axes = getattr(ax, "flat", ax)
+    if ax is not None and (
+        isinstance(axes, str | bytes) or not isinstance(axes, Iterable) or len(list(axes)) != 2
+    ):
+        raise FeedTypeError(
+            f"ax={shown(ax, 80)} must be two Axes: one for writes per post, one for reads per load"
+        )
     costs = fanout_costs(graph, threshold=threshold, authors=authors, readers=readers)
     from designpatterns_ref.figures import new_figure
 

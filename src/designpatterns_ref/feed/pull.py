@@ -33,7 +33,7 @@ class FanoutOnRead(Feed):
 
     kind = "pull"
 
-    def _on_post(self, post: Post) -> int:
+    def _on_post(self, post: Post, now: float | None) -> int:
         return 0  # the store already appended it to the author's own list
 
     def _on_delete(self, post: Post) -> None:

@@ -36,6 +36,7 @@ from designpatterns_ref.feed.base import (
     MAX_LIMIT,
     FeedError,
     FeedStore,
+    FeedTypeError,
     Post,
     _merge_newest,
 )
@@ -46,7 +47,7 @@ __all__ = ["FanoutOnWrite"]
 
 def _check_max_len(max_len: object) -> int:
     if isinstance(max_len, bool) or not isinstance(max_len, int):
-        raise FeedError(f"max_len={shown(max_len)} must be an int")
+        raise FeedTypeError(f"max_len={shown(max_len)} must be an int")
     if not 1 <= max_len <= MAX_LIMIT:
         raise FeedError(f"max_len={shown(max_len)} must be from 1 to MAX_LIMIT={MAX_LIMIT}")
     return max_len
@@ -65,7 +66,7 @@ class FanoutOnWrite(Feed):
 
     # -- hooks the hybrid overrides -----------------------------------------------------
 
-    def _push_targets(self, post: Post) -> list[str]:
+    def _push_targets(self, post: Post, now: float | None) -> list[str]:
         """The followers whose timelines receive ``post``: all of them."""
         return self._store.followers(post.author)
 
@@ -83,23 +84,20 @@ class FanoutOnWrite(Feed):
         """The users whose timelines are kept up to date (the hybrid skips stale ones)."""
         return users
 
-    def _prepare(self, user: str) -> None:
-        """Get ``user``'s timeline ready to read (the hybrid rebuilds stale ones)."""
-
     # -- the algorithm ------------------------------------------------------------------
 
-    def _on_post(self, post: Post) -> int:
-        targets = self._push_targets(post)
+    def _on_post(self, post: Post, now: float | None) -> int:
+        targets = self._push_targets(post, now)
         if not targets:
             return 0
         writes = self._store.home_add(targets, [post.id], self.max_len)
         self._recheck(post, targets)
         return writes
 
-    def _finish_post(self, post: Post) -> int:
+    def _finish_post(self, post: Post, now: float | None) -> int:
         # Newer posts may have been pushed and trimmed since: a timeline whose floor is above
         # this post does not get it (that would hide the ids between), its reads merge it.
-        targets = self._push_targets(post)
+        targets = self._push_targets(post, now)
         if not targets:
             return 0
         writes = self._push_above_floor(targets, post)
@@ -142,12 +140,37 @@ class FanoutOnWrite(Feed):
 
     def _on_follow(self, follower: str, followee: str) -> None:
         if self._is_pushed(followee):
-            self._backfill([follower], followee)
+            self._settle(follower, followee, following=True)
 
     def _on_unfollow(self, follower: str, followee: str) -> None:
         if self._is_pushed(followee) and self._maintained([follower]):
-            (recent,) = self._store.authored([followee], self.max_len, _TOP)
-            self.stats.removals += self._store.home_remove([follower], recent)
+            self._settle(follower, followee, following=False)
+
+    def _settle(self, follower: str, followee: str, *, following: bool) -> None:
+        """Bring ``followee``'s recent posts into ``follower``'s timeline (``following``) or
+        take them out, then read the edge again, and do the other if it has changed meanwhile.
+
+        Another server sharing the store may follow or unfollow the same pair at the same
+        time: an unfollow whose removal runs after a re-follow's backfill would delete what
+        the backfill put back, and a follow whose backfill runs after an unfollow's removal
+        would leave the unfollowed author's posts behind. The edge read after the step tells:
+        it changed after this call's own edge write, so the server that changed it runs its
+        step later, but this step may have landed after it. Redoing the step the edge now
+        asks for makes the last step on the pair, on every schedule, the one the final edge
+        asks for (each server reads the edge again after each of its steps). A pair flipped
+        back and forth by other servers for as long as this runs keeps it looping; each turn
+        is one step.
+        """
+        while True:
+            if following:
+                self._backfill([follower], followee)
+            else:
+                (recent,) = self._store.authored([followee], self.max_len, _TOP)
+                self.stats.removals += self._store.home_remove([follower], recent)
+            now = self._store.follows(follower, followee)
+            if now == following or not self._is_pushed(followee):
+                return
+            following = now
 
     def _backfill(self, users: list[str], author: str, after: int = 0) -> int:
         """Insert ``author``'s newest posts (those above ``after``) into each user's timeline,
@@ -166,7 +189,6 @@ class FanoutOnWrite(Feed):
         return recent[0] if recent else after
 
     def _load(self, user: str, limit: int, before: int) -> list[int]:
-        self._prepare(user)
         ids = self._store.home_page(user, limit, before)
         reads = 1
         if len(ids) < limit:

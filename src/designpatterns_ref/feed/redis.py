@@ -52,7 +52,8 @@ node): every command stays atomic on its own key, but a fan-out is no longer all
 across followers, which is also how Twitter's timeline cache behaves;
 :meth:`~RedisStore.followees_flagged` intersects on the client instead of with ``SINTER``;
 a new post is three round trips (id, pending and key marks, the rest), so an outage may skip
-an id; and the capped flags are set in a round trip of their own before the trims.
+an id; a new user is two (its ``seen`` time, then the user, so a cut-short add leaves no user);
+and the capped flags are set in a round trip of their own before the trims.
 
 Complexity: fan-out to F followers is 2F commands in one round trip (two once timelines are
 full), O(F log max_len) on the server; a page is O(log n + limit) plus one ``HMGET`` for the posts.
@@ -92,6 +93,8 @@ from designpatterns_ref.redisclient import (
 
 __all__ = ["RedisStore"]
 
+#: The ``last_seen`` of a user without a recorded time: never.
+NEVER = float("-inf")
 _MAX_EXACT = 2**53  # ids at or above this are "from the top": no double holds them exactly
 
 
@@ -246,6 +249,13 @@ class RedisStore:
 
     # users and activity
     def add_user(self, user: str, now: float) -> None:
+        """Register ``user``, last seen ``now``: one ``MULTI``; on a cluster, where the two
+        keys may sit on two nodes, the ``seen`` time first, then the user, so an add cut short
+        between them leaves no user (its retry adds it), never a user without a time."""
+        if self.cluster:
+            self.r.hset(self._k("seen"), user, repr(now))
+            self.r.sadd(self._k("users"), user)
+            return
         pipe = self._pipe()
         pipe.sadd(self._k("users"), user)
         pipe.hset(self._k("seen"), user, repr(now))
@@ -261,14 +271,21 @@ class RedisStore:
         self.r.hset(self._k("seen"), user, repr(now))
 
     def last_seen(self, users: Sequence[str]) -> list[float]:
-        """When each of ``users`` last read their timeline; FeedError for one never added."""
+        """When each of ``users`` last read their timeline; FeedError for one never added.
+
+        A user without a time (added by an older version whose cluster add was cut short
+        after the user and before the time) was never seen: ``-inf``.
+        """
         if not users:
             return []
         seen = self.r.hmget(self._k("seen"), list(users))
-        for user, t in zip(users, seen, strict=True):
-            if t is None:
-                raise FeedError(f"user={shown(user)} is not a user of this store")
-        return [float(t) for t in seen]
+        missing = [u for u, t in zip(users, seen, strict=True) if t is None]
+        if missing:
+            known = self.r.smismember(self._k("users"), missing)
+            for user, is_user in zip(missing, known, strict=True):
+                if not is_user:
+                    raise FeedError(f"user={shown(user)} is not a user of this store")
+        return [NEVER if t is None else float(t) for t in seen]
 
     # the follow graph
     def add_edge(self, follower: str, followee: str) -> bool:

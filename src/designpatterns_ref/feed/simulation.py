@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from itertools import accumulate
 
 from designpatterns_ref.benchkit import percentile
-from designpatterns_ref.clock import ManualClock
+from designpatterns_ref.clock import ManualClock, check_reading
 from designpatterns_ref.errors import shown
 from designpatterns_ref.feed.base import FeedError, FeedStats, FeedTypeError
 from designpatterns_ref.feed.graphs import Graph
@@ -42,6 +42,13 @@ __all__ = ["SimulationReport", "Workload", "simulate"]
 
 #: The most posts, or reads, one :class:`Workload` plays: larger runs are refused.
 MAX_OPERATIONS = 10_000_000
+#: The largest ``author_bias`` (either sign): an author's weight is ``(followers + 1) **
+#: author_bias``, which must stay a finite, non-zero float for every graph :func:`power_law`
+#: builds (at most ten million followers).
+MAX_AUTHOR_BIAS = 10.0
+#: The largest ``seconds_per_op``: a year. ``MAX_OPERATIONS`` posts and as many reads then
+#: move a manual clock by about 6e14 seconds, far from a float's limit.
+MAX_SECONDS_PER_OP = 365 * 86_400.0
 
 
 def _count(name: str, value: object, low: int, high: int) -> None:
@@ -60,7 +67,12 @@ def _real(name: str, value: object) -> None:
 
 @dataclass(frozen=True)
 class Workload:
-    """How many posts and reads to play, and who does them."""
+    """How many posts and reads to play, and who does them.
+
+    ``author_bias`` lies within [-MAX_AUTHOR_BIAS, MAX_AUTHOR_BIAS] (10) and ``seconds_per_op``
+    from 0 to MAX_SECONDS_PER_OP (a year), so a run never meets a weight or a clock past a
+    float's range half-way.
+    """
 
     posts: int = 1_000
     reads_per_post: float = 50.0
@@ -90,8 +102,16 @@ class Workload:
             )
         if not 0 < self.active_share <= 1:
             raise FeedError(f"active_share={shown(self.active_share)} must be within (0, 1]")
-        if not self.seconds_per_op >= 0:
-            raise FeedError(f"seconds_per_op={shown(self.seconds_per_op)} must be >= 0")
+        if not 0 <= self.seconds_per_op <= MAX_SECONDS_PER_OP:
+            raise FeedError(
+                f"seconds_per_op={shown(self.seconds_per_op)} must be from 0 to "
+                f"MAX_SECONDS_PER_OP={MAX_SECONDS_PER_OP}"
+            )
+        if not -MAX_AUTHOR_BIAS <= self.author_bias <= MAX_AUTHOR_BIAS:
+            raise FeedError(
+                f"author_bias={shown(self.author_bias)} must be within "
+                f"[-{MAX_AUTHOR_BIAS}, {MAX_AUTHOR_BIAS}]"
+            )
 
     @property
     def total_reads(self) -> int:
@@ -155,6 +175,11 @@ def simulate(
         raise FeedTypeError(f"workload={shown(workload)} must be a Workload or None")
     if not callable(timer):
         raise FeedTypeError(f"timer={shown(timer)} must be a callable returning seconds")
+    try:
+        reading = timer()
+    except TypeError:
+        raise FeedTypeError(f"timer={shown(timer)} must be callable with no arguments") from None
+    check_reading(reading, FeedError, "simulate: timer")  # before the graph is loaded
     if feed.store.user_count():
         raise FeedError(f"feed={shown(feed)} must be empty: simulate loads the graph into it")
     work = workload or Workload()

@@ -106,7 +106,7 @@ def _time(field: str, value: object) -> float:
         raise FeedTypeError(f"{field}={shown(value, 80)} must be a number of seconds")
     if not -sys.float_info.max <= value <= sys.float_info.max:  # NaN, inf, 10**400
         raise FeedError(f"{field}={shown(value, 80)} must be finite")
-    return value
+    return float(value)  # every store keeps a float (Redis has no other number)
 
 
 def _flag(field: str, value: object) -> bool:

@@ -97,7 +97,8 @@ class Feed(ABC):
         self._store.add_user(name, now)
 
     def add_users(self, users: Iterable[str]) -> None:
-        """Register several users, all checked (as :meth:`add_user` does) before any is added."""
+        """Register several users, all checked (as :meth:`add_user` does, the clock read once
+        for all of them) before any is added."""
         if isinstance(users, str) or not isinstance(users, Iterable):
             raise FeedTypeError(f"users={shown(users)} must be an iterable of user names")
         names = list(users)
@@ -109,8 +110,9 @@ class Feed(ABC):
             if name in fresh or self._store.has_user(name):
                 raise FeedError(f"user={shown(name)} already exists")
             fresh.add(name)
+        now = read_seconds(self.clock, FeedError, f"{type(self).__name__}.add_users")
         for name in names:
-            self.add_user(name)
+            self._store.add_user(name, now)
 
     def has_user(self, user: str) -> bool:
         """Whether ``user`` is registered (a name UTF-8 cannot encode never is)."""
@@ -169,25 +171,30 @@ class Feed(ABC):
         **Retrying.** A post that raised :class:`FeedUnavailable` may already be stored, and
         shown to some readers, without having reached every follower's timeline. The store
         keeps it as the author's *pending* post, and the author's next call finishes its fan-out
-        first. What a user retrying a failed post expects is the post published once:
+        first, so the post is published either way. What a user retrying a failed post expects
+        is the post published once, and only an idempotency ``key`` tells a retry from a new
+        post: with a ``key`` (any string naming this one post, say a UUID the client made, at
+        most ``MAX_KEY_LEN`` = 200 characters), a call whose key is the key of the author's
+        newest post returns that post (same id and time) and makes no second one, even when
+        the first attempt had finished and only its answer was lost, and even when others have
+        posted since (the key is looked up before the time-order check, which applies to new
+        posts only; ``at`` must still be a finite number).
 
-        * with an idempotency ``key`` (any string naming this one post, say a UUID the client
-          made, at most ``MAX_KEY_LEN`` = 200 characters), a call whose key is the key of the
-          author's newest post returns that post (same id and time) and makes no second one,
-          even when the first attempt had finished and only its answer was lost, and even when
-          others have posted since (the key is looked up before the time-order check, which
-          applies to new posts only; ``at`` must still be a finite number);
-        * without a key, a call with the same ``body`` as the author's pending post is taken
-          as its retry and returns it; but if the failed attempt had got through every step
-          (only the answer was lost), the retry makes a second post.
-
-        An author who posts something else instead gets both (delete the first to take it
-        back).
+        Without a key every call is a new post, even with the body of the author's pending
+        one: a pending post may be a failed attempt or one another server is still fanning
+        out (the author posting the same words twice from two devices), and nothing in the
+        store tells the two apart. So a retry without a key publishes a second post (delete
+        the first to take it back).
         """
         name = self._known("author", author)
-        when = (
-            read_seconds(self.clock, FeedError, f"{type(self).__name__}.post") if at is None else at
+        # the one clock reading of the call, taken before anything changes: the post's time
+        # when `at` is None, and the hybrid's cut between active and idle followers
+        now = (
+            read_seconds(self.clock, FeedError, f"{type(self).__name__}.post")
+            if at is None or self._post_reads_clock()
+            else None
         )
+        when = now if at is None else at
         if isinstance(when, bool) or not isinstance(when, int | float):
             raise FeedTypeError(f"at={shown(when)} must be a number of seconds")
         if not -sys.float_info.max <= when <= sys.float_info.max:  # NaN, inf, 10**400
@@ -215,21 +222,16 @@ class Feed(ABC):
                     f"at={shown(when)} is before the latest post's time {shown(latest)}; "
                     "posts are appended in time order"
                 )
-        retry_of: Post | None = None
         pending = self._store.pending_post(name)
         if pending is not None:  # an earlier post failed during its fan-out: finish it first
             earlier = self._store.get_post(pending)
             if earlier is not None:
-                self._count_post(self._finish_post(earlier))
-                if key is None and earlier.body == body:
-                    retry_of = earlier
+                self._count_post(self._finish_post(earlier, now))
             self._store.clear_pending(name, pending)
-        if key is not None:
-            retry_of = keyed
-        if retry_of is not None:
-            return retry_of  # the retry of a post that was stored
+        if keyed is not None:
+            return keyed  # the retry of a post that was stored
         new = self._store.new_post(name, float(when), body, key or "")
-        self._count_post(self._on_post(new))
+        self._count_post(self._on_post(new, now))
         self._store.clear_pending(name, new.id)
         return new
 
@@ -278,7 +280,8 @@ class Feed(ABC):
         if before is not None:
             _check_cursor(before)
         cursor = sys.maxsize if before is None else before.id
-        ids = self._load(name, limit, cursor)  # may refuse (a bad clock): nothing counted
+        self._prepare(name)  # may refuse (a bad clock): nothing changed, nothing counted
+        ids = self._load(name, limit, cursor)
         self.stats.loads += 1
         page: list[Post] = []
         asked = limit
@@ -307,13 +310,19 @@ class Feed(ABC):
 
     # -- what each strategy decides ----------------------------------------------------
 
-    @abstractmethod
-    def _on_post(self, post: Post) -> int:
-        """Distribute a new post; return the home-timeline entries written."""
+    def _post_reads_clock(self) -> bool:
+        """Whether a post needs the clock's now even when given its time ``at``."""
+        return False
 
-    def _finish_post(self, post: Post) -> int:
+    @abstractmethod
+    def _on_post(self, post: Post, now: float | None) -> int:
+        """Distribute a new post; return the home-timeline entries written. ``now`` is the
+        call's clock reading (None when it took none: ``at`` given and not
+        :meth:`_post_reads_clock`)."""
+
+    def _finish_post(self, post: Post, now: float | None) -> int:
         """Redo the fan-out of a pending post whose first fan-out failed (idempotent)."""
-        return self._on_post(post)
+        return self._on_post(post, now)
 
     @abstractmethod
     def _on_delete(self, post: Post) -> None:
@@ -326,6 +335,11 @@ class Feed(ABC):
     @abstractmethod
     def _on_unfollow(self, follower: str, followee: str) -> None:
         """The edge is already removed; take the followee's posts out if needed."""
+
+    def _prepare(self, user: str) -> None:
+        """Get ``user``'s timeline ready to read, once a read, before its first load (the
+        hybrid reads the clock, and rebuilds a stale timeline); nothing to do here."""
+        return None
 
     @abstractmethod
     def _load(self, user: str, limit: int, before: int) -> list[int]:
