@@ -302,16 +302,30 @@ def _as_root() -> None:
         pytest.skip("only root makes a user to run PostgreSQL as")
 
 
+def _passwd_tool(*command: str) -> None:
+    """Run ``useradd``/``userdel``, retried while another process (another xdist worker making
+    the PostgreSQL user) holds the password file's lock; fail the test if it never succeeds."""
+    import subprocess
+
+    deadline = time.monotonic() + 30
+    while True:
+        done = subprocess.run(list(command), capture_output=True, text=True, timeout=30)
+        if done.returncode == 0:
+            return
+        if "lock" not in done.stderr.lower() or time.monotonic() > deadline:
+            pytest.fail(f"{' '.join(command)} exited {done.returncode}: {done.stderr.strip()}")
+        time.sleep(0.1)
+
+
 def test_a_pg_user_another_process_makes_meanwhile_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
     # two pytest-xdist workers both find the user missing; the other's useradd finishes first
     import pwd
-    import subprocess
 
     from designpatterns_ref.testing import postgres
 
     _as_root()
     name = f"dpref-t{os.getpid()}"
-    subprocess.run(["useradd", "--system", "--no-create-home", name], check=True)
+    _passwd_tool("useradd", "--system", "--no-create-home", name)
     try:
         monkeypatch.setattr(postgres, "PG_USER", name)
         real, looked = pwd.getpwnam, []
@@ -325,7 +339,7 @@ def test_a_pg_user_another_process_makes_meanwhile_is_used(monkeypatch: pytest.M
         monkeypatch.setattr(pwd, "getpwnam", before_the_other_made_it)
         assert postgres._unprivileged_user() == name
     finally:
-        subprocess.run(["userdel", name], check=False)
+        _passwd_tool("userdel", name)  # a user left behind would outlive the test run
 
 
 def test_a_failed_useradd_says_what_it_said(monkeypatch: pytest.MonkeyPatch) -> None:
