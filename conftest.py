@@ -90,7 +90,8 @@ class ExternalServer:
 
 @pytest.fixture(scope="session")
 def redis_srv() -> Iterator[RedisServer | ExternalServer]:
-    """A real Redis server for the whole session (``.url``)."""
+    """A real Redis server for the whole session. Tests take its URL from ``live_redis_url``
+    or ``redis_url`` (which restart it if it died), not from its ``.url``."""
     if os.environ.get("DPREF_REDIS_URL"):
         yield ExternalServer("DPREF_REDIS_URL")
         return
@@ -125,6 +126,16 @@ def revived(server: RedisServer | ExternalServer) -> str:
             pytrace=False,
         )
     return server.url
+
+
+@pytest.fixture(scope="session")
+def live_redis_url(redis_srv: RedisServer | ExternalServer) -> Callable[[], str]:
+    """``live_redis_url()`` is the session Redis server's URL, :func:`revived` first: every
+    test on the session server takes its URL from here (or from ``redis_url``, which also
+    empties it), so a server that died under one test is restarted for the next. It is a
+    function, not the URL, so that a hypothesis test (which refuses function-scoped fixtures)
+    or a module-scoped fixture asks for it when it runs, not once for the session."""
+    return lambda: revived(redis_srv)
 
 
 @pytest.fixture

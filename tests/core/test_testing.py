@@ -56,6 +56,17 @@ def test_a_binary_is_found_from_pip_alone() -> None:
         assert pg.execute("SELECT 1") == (1,)
 
 
+def test_the_session_server_is_restarted_for_the_next_user_after_a_crash(
+    redis_srv: Any, live_redis_url: Any
+) -> None:
+    if not isinstance(redis_srv, RedisServer):
+        pytest.skip("an external server (DPREF_REDIS_URL) is not this run's to kill")
+    redis_srv.kill()  # a crash of the session server under one test
+    with redis.Redis.from_url(live_redis_url(), socket_timeout=5) as client:
+        assert client.ping()
+    assert redis_srv.alive
+
+
 def test_session_server_answers_real_commands(redis_srv: RedisServer) -> None:
     client = redis.Redis.from_url(redis_srv.url)
     assert client.ping() is True

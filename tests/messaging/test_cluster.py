@@ -8,8 +8,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
 
 import pytest
 from hypothesis import given, settings
@@ -30,8 +29,8 @@ def token(user: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def cluster(redis_srv: Any) -> Iterator[Cluster]:
-    with Cluster(redis_srv.url, secret=SECRET, gateways=2, channel_servers=2,
+def cluster(live_redis_url: Callable[[], str]) -> Iterator[Cluster]:
+    with Cluster(live_redis_url(), secret=SECRET, gateways=2, channel_servers=2,
                  prefix=f"t{uuid.uuid4().hex[:8]}") as c:  # fmt: skip
         yield c
 
