@@ -51,7 +51,20 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     pg_line = os.environ.get("DPREF_PG_URL") or (
         testing.describe_postgres(pg_dir) if pg_dir else "none found"
     )
-    return [f"redis: {redis_line}", f"postgresql: {pg_line}"]
+    return [f"redis: {redis_line}", f"redis cluster: {cluster_line()}", f"postgresql: {pg_line}"]
+
+
+def cluster_line() -> str:
+    """The binary the Redis Cluster fixture runs its nodes with: not always the ``redis:`` one,
+    as a Redis older than 7 cannot form the cluster and is passed over for a newer one (and
+    ``DPREF_REDIS_URL`` does not point the cluster anywhere)."""
+    from designpatterns_ref.testing.cluster import _cluster_path
+
+    try:
+        path = _cluster_path(None)
+    except ServerUnavailable as exc:
+        return f"none usable: {exc}"
+    return f"{testing.describe_redis(path)} ({path})"
 
 
 def serving(start: Callable[[], Any], what: str) -> Iterator[Any]:

@@ -465,3 +465,34 @@ def test_a_cluster_without_redis_py_says_so_before_starting_nodes(
     monkeypatch.setitem(sys.modules, "redis", None)  # as if redis-py were not installed
     with pytest.raises(ServerUnavailable, match=r"redis-py.*pip install redis"), redis_cluster():
         pass
+
+
+def test_the_header_names_the_binary_the_cluster_runs(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A system Redis older than 7 runs the plain server but is passed over for the cluster:
+    the header then names two binaries, each the one that runs."""
+    import shutil
+
+    from conftest import pytest_report_header
+    from designpatterns_ref.testing import describe_redis
+    from designpatterns_ref.testing.cluster import _cluster_path
+
+    monkeypatch.delenv("DPREF_REDIS_SERVER", raising=False)
+    monkeypatch.delenv("DPREF_REDIS_URL", raising=False)
+    shim = tmp_path / "redis-server"
+    shim.write_text(
+        '#!/bin/sh\nif [ "$1" = "--version" ]; then echo "Redis server v=6.2.14 sha=0:0"; '
+        "exit 0; fi\nexit 1\n"
+    )
+    shim.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    assert shutil.which("redis-server") == str(shim)
+    try:
+        newer = _cluster_path(None)
+    except ServerUnavailable:
+        pytest.skip("no Redis 7 or newer here for the cluster")
+    lines = pytest_report_header(None)  # type: ignore[arg-type]
+    assert f"redis: {describe_redis(str(shim))} ({shim})" in lines
+    assert f"redis cluster: {describe_redis(newer)} ({newer})" in lines
+    assert newer != str(shim)
