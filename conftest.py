@@ -51,7 +51,20 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     pg_line = os.environ.get("DPREF_PG_URL") or (
         testing.describe_postgres(pg_dir) if pg_dir else "none found"
     )
-    return [f"redis: {redis_line}", f"postgresql: {pg_line}"]
+    return [f"redis: {redis_line}", f"redis cluster: {cluster_line()}", f"postgresql: {pg_line}"]
+
+
+def cluster_line() -> str:
+    """The binary the Redis Cluster fixture runs its nodes with: not always the ``redis:`` one,
+    as a Redis older than 7 cannot form the cluster and is passed over for a newer one (and
+    ``DPREF_REDIS_URL`` does not point the cluster anywhere)."""
+    from designpatterns_ref.testing.cluster import _cluster_path
+
+    try:
+        path = _cluster_path(None)
+    except ServerUnavailable as exc:
+        return f"none usable: {exc}"
+    return f"{testing.describe_redis(path)} ({path})"
 
 
 def serving(start: Callable[[], Any], what: str) -> Iterator[Any]:
@@ -90,7 +103,8 @@ class ExternalServer:
 
 @pytest.fixture(scope="session")
 def redis_srv() -> Iterator[RedisServer | ExternalServer]:
-    """A real Redis server for the whole session (``.url``)."""
+    """A real Redis server for the whole session. Tests take its URL from ``live_redis_url``
+    or ``redis_url`` (which restart it if it died), not from its ``.url``."""
     if os.environ.get("DPREF_REDIS_URL"):
         yield ExternalServer("DPREF_REDIS_URL")
         return
@@ -125,6 +139,16 @@ def revived(server: RedisServer | ExternalServer) -> str:
             pytrace=False,
         )
     return server.url
+
+
+@pytest.fixture(scope="session")
+def live_redis_url(redis_srv: RedisServer | ExternalServer) -> Callable[[], str]:
+    """``live_redis_url()`` is the session Redis server's URL, :func:`revived` first: every
+    test on the session server takes its URL from here (or from ``redis_url``, which also
+    empties it), so a server that died under one test is restarted for the next. It is a
+    function, not the URL, so that a hypothesis test (which refuses function-scoped fixtures)
+    or a module-scoped fixture asks for it when it runs, not once for the session."""
+    return lambda: revived(redis_srv)
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ token bucket   0.71
 from __future__ import annotations
 
 import contextlib
+import decimal
 import gc
 import importlib.util
 import math
@@ -51,16 +52,19 @@ T = TypeVar("T")
 def percentile(samples: Sequence[float], q: float) -> float:
     """The ``q``-th percentile (0 to 100) of ``samples``, by the nearest-rank method.
 
-    ``samples`` is a sequence (a list or tuple; not a string, a mapping or a set) of real
-    numbers, booleans excepted. A NaN sample is refused: it has no rank, and the answer would
-    depend on where it stood.
+    ``samples`` is a sequence (a list or tuple; not a string, bytes, a memoryview, a mapping or a
+    set) of real numbers (int, float, :class:`~fractions.Fraction`, :class:`~decimal.Decimal`),
+    booleans excepted. A NaN sample is refused: it has no rank, and the answer would depend on
+    where it stood.
 
     >>> percentile([1, 2, 3, 4], 50)
     2
     >>> percentile([5.0], 99)
     5.0
     """
-    if isinstance(samples, str | bytes | bytearray) or not isinstance(samples, Sequence):
+    if isinstance(samples, str | bytes | bytearray | memoryview) or not isinstance(
+        samples, Sequence
+    ):
         raise InvalidArgument(
             f"percentile: samples={shown(samples)} is a {type(samples).__name__}; need a "
             "sequence of real numbers (a list or tuple)"
@@ -70,12 +74,14 @@ def percentile(samples: Sequence[float], q: float) -> float:
     if isinstance(q, bool) or not isinstance(q, int | float) or not 0 <= q <= 100:
         raise InvalidArgument(f"percentile: q={shown(q)} must be a number within [0, 100]")
     for i, sample in enumerate(samples):
-        if isinstance(sample, bool) or not isinstance(sample, numbers.Real):
+        if isinstance(sample, bool) or not isinstance(sample, numbers.Real | decimal.Decimal):
             raise InvalidArgument(
                 f"percentile: samples[{i}]={shown(sample)} is a {type(sample).__name__}; "
-                "need real numbers (int or float)"
+                "need real numbers (int, float, Fraction or Decimal)"
             )
-        if sample != sample:  # NaN: no rank, and sorted() leaves a list holding one unordered
+        # NaN: no rank, and sorted() leaves a list holding one unordered (a signalling
+        # Decimal NaN raises on any comparison, so it is asked directly)
+        if sample.is_nan() if isinstance(sample, decimal.Decimal) else sample != sample:
             raise InvalidArgument(
                 f"percentile: samples[{i}]={shown(sample)} is not a number; need comparable values"
             )

@@ -122,8 +122,9 @@ def show(
     """Display ``fig`` inline in a notebook, else save it as ``name.png`` and return the path.
 
     The folder is ``directory`` when given, else ``$DPREF_PLOTS`` when set, else one temporary
-    folder made on first use and kept for the process. A folder that is a file, or cannot be
-    made, raises :class:`InvalidArgument` naming ``directory`` or ``$DPREF_PLOTS``.
+    folder made on first use and kept for the process (made again if it was removed). A folder
+    that is a file, or cannot be made, raises :class:`InvalidArgument` naming ``directory``
+    or ``$DPREF_PLOTS``.
     """
     if directory is None and in_notebook():
         from IPython.display import display
@@ -139,7 +140,8 @@ def show(
     else:
         if _default_dir is None:
             _default_dir = Path(tempfile.mkdtemp(prefix="dpref-plots-"))
-        folder = _default_dir
+        # made again if something removed it since (a temp cleaner, a tidy test)
+        folder = _plots_folder(_default_dir, "the temporary plots folder")
     path = folder / f"{_slug(name)}.png"
     fig.savefig(path, dpi=90)
     return path

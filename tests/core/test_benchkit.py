@@ -171,3 +171,35 @@ def test_percentile_takes_any_sequence_of_reals() -> None:
     assert percentile(deque([2.5, 1.5]), 100) == 2.5
     assert percentile(range(1, 5), 50) == 2
     assert percentile([Fraction(1, 3), 0.5], 0) == Fraction(1, 3)
+
+
+exact_reals = st.one_of(
+    st.integers(-(10**6), 10**6),
+    st.fractions(max_denominator=1000),
+    st.decimals(allow_nan=False, allow_infinity=False, places=3),
+    st.floats(min_value=-1e6, max_value=1e6, allow_nan=False),
+)
+
+
+@given(st.lists(exact_reals, min_size=1, max_size=20), st.floats(min_value=0, max_value=100))
+def test_fractions_and_decimals_are_ranked_as_the_numbers_they_are(
+    samples: list[Any], q: float
+) -> None:
+    """The oracle ranks each sample's exact value as a Fraction (exact for every type here)."""
+    from fractions import Fraction
+
+    rank = max(1, math.ceil(q / 100 * len(samples)))
+    expected = sorted(Fraction(s) for s in samples)[rank - 1]
+    assert Fraction(percentile(samples, q)) == expected
+
+
+def test_memoryviews_and_decimal_nans_are_refused() -> None:
+    from decimal import Decimal
+
+    with pytest.raises(InvalidArgument, match=r"samples=.* is a memoryview"):
+        percentile(memoryview(b"\x03\x01\x02"), 50)
+    for nan in (Decimal("NaN"), Decimal("sNaN"), Decimal("-NaN")):
+        with pytest.raises(InvalidArgument, match=r"samples\[1\]=.* is not a number"):
+            percentile([Decimal(1), nan, Decimal(2)], 50)
+    with pytest.raises(InvalidArgument, match=r"samples\[0\]=True is a bool"):
+        percentile([True, Decimal(1)], 50)

@@ -142,14 +142,11 @@ def test_audit_verify_says_a_file_it_cannot_read_on_stderr(
     assert err.startswith("dpref audit verify: ") and "missing.log" in err
 
 
-def test_messaging_cluster_names_a_redis_that_does_not_answer(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
+def test_messaging_cluster_names_a_redis_that_does_not_answer() -> None:
     pytest.importorskip("websockets")
-    from designpatterns_ref.testing import free_port
-
-    port = free_port()  # nothing listens there
-    args = ["messaging", "cluster", "--redis", f"redis://127.0.0.1:{port}", "--secret", "k3y!k3y!"]
-    assert main(args) == EXIT_USAGE
-    err = capsys.readouterr().err
-    assert f"Redis at 127.0.0.1:{port} does not answer" in err, err
+    # port 1 is privileged and nothing here serves on it, so no other test's server can take
+    # it (a free port could be, and the command would then serve until the timeout)
+    url = "redis://127.0.0.1:1"
+    result = run_cli("messaging", "cluster", "--redis", url, "--secret", "k3y!k3y!")
+    assert result.returncode == EXIT_USAGE, result
+    assert "Redis at 127.0.0.1:1 does not answer" in result.stderr, result.stderr

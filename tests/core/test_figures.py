@@ -52,3 +52,23 @@ def test_a_plots_folder_that_is_a_file_is_refused_naming_it(
         monkeypatch.setenv("DPREF_PLOTS", str(taken / "inside"))
         show(fig, "x", directory=taken / "inside" if via == "directory" else None)
     assert taken.read_text() == "not a folder"
+
+
+def test_the_temporary_plots_folder_is_made_again_when_removed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import shutil
+
+    from designpatterns_ref import figures
+
+    monkeypatch.delenv("DPREF_PLOTS", raising=False)
+    monkeypatch.setattr(figures, "_default_dir", None)  # this test's own temporary folder
+    fig, _ = new_figure()
+    first = show(fig, "a")
+    assert first is not None and first.exists()
+    shutil.rmtree(first.parent)  # e.g. a temp cleaner, between two calls
+    try:
+        second = show(fig, "b")
+        assert second == first.parent / "b.png" and second.exists()
+    finally:
+        shutil.rmtree(first.parent, ignore_errors=True)

@@ -56,6 +56,17 @@ def test_a_binary_is_found_from_pip_alone() -> None:
         assert pg.execute("SELECT 1") == (1,)
 
 
+def test_the_session_server_is_restarted_for_the_next_user_after_a_crash(
+    redis_srv: Any, live_redis_url: Any
+) -> None:
+    if not isinstance(redis_srv, RedisServer):
+        pytest.skip("an external server (DPREF_REDIS_URL) is not this run's to kill")
+    redis_srv.kill()  # a crash of the session server under one test
+    with redis.Redis.from_url(live_redis_url(), socket_timeout=5) as client:
+        assert client.ping()
+    assert redis_srv.alive
+
+
 def test_session_server_answers_real_commands(redis_srv: RedisServer) -> None:
     client = redis.Redis.from_url(redis_srv.url)
     assert client.ping() is True
@@ -302,16 +313,30 @@ def _as_root() -> None:
         pytest.skip("only root makes a user to run PostgreSQL as")
 
 
+def _passwd_tool(*command: str) -> None:
+    """Run ``useradd``/``userdel``, retried while another process (another xdist worker making
+    the PostgreSQL user) holds the password file's lock; fail the test if it never succeeds."""
+    import subprocess
+
+    deadline = time.monotonic() + 30
+    while True:
+        done = subprocess.run(list(command), capture_output=True, text=True, timeout=30)
+        if done.returncode == 0:
+            return
+        if "lock" not in done.stderr.lower() or time.monotonic() > deadline:
+            pytest.fail(f"{' '.join(command)} exited {done.returncode}: {done.stderr.strip()}")
+        time.sleep(0.1)
+
+
 def test_a_pg_user_another_process_makes_meanwhile_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
     # two pytest-xdist workers both find the user missing; the other's useradd finishes first
     import pwd
-    import subprocess
 
     from designpatterns_ref.testing import postgres
 
     _as_root()
     name = f"dpref-t{os.getpid()}"
-    subprocess.run(["useradd", "--system", "--no-create-home", name], check=True)
+    _passwd_tool("useradd", "--system", "--no-create-home", name)
     try:
         monkeypatch.setattr(postgres, "PG_USER", name)
         real, looked = pwd.getpwnam, []
@@ -325,7 +350,7 @@ def test_a_pg_user_another_process_makes_meanwhile_is_used(monkeypatch: pytest.M
         monkeypatch.setattr(pwd, "getpwnam", before_the_other_made_it)
         assert postgres._unprivileged_user() == name
     finally:
-        subprocess.run(["userdel", name], check=False)
+        _passwd_tool("userdel", name)  # a user left behind would outlive the test run
 
 
 def test_a_failed_useradd_says_what_it_said(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -440,3 +465,34 @@ def test_a_cluster_without_redis_py_says_so_before_starting_nodes(
     monkeypatch.setitem(sys.modules, "redis", None)  # as if redis-py were not installed
     with pytest.raises(ServerUnavailable, match=r"redis-py.*pip install redis"), redis_cluster():
         pass
+
+
+def test_the_header_names_the_binary_the_cluster_runs(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A system Redis older than 7 runs the plain server but is passed over for the cluster:
+    the header then names two binaries, each the one that runs."""
+    import shutil
+
+    from conftest import pytest_report_header
+    from designpatterns_ref.testing import describe_redis
+    from designpatterns_ref.testing.cluster import _cluster_path
+
+    monkeypatch.delenv("DPREF_REDIS_SERVER", raising=False)
+    monkeypatch.delenv("DPREF_REDIS_URL", raising=False)
+    shim = tmp_path / "redis-server"
+    shim.write_text(
+        '#!/bin/sh\nif [ "$1" = "--version" ]; then echo "Redis server v=6.2.14 sha=0:0"; '
+        "exit 0; fi\nexit 1\n"
+    )
+    shim.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    assert shutil.which("redis-server") == str(shim)
+    try:
+        newer = _cluster_path(None)
+    except ServerUnavailable:
+        pytest.skip("no Redis 7 or newer here for the cluster")
+    lines = pytest_report_header(None)  # type: ignore[arg-type]
+    assert f"redis: {describe_redis(str(shim))} ({shim})" in lines
+    assert f"redis cluster: {describe_redis(newer)} ({newer})" in lines
+    assert newer != str(shim)

@@ -106,7 +106,7 @@ class StoreFactory:
 def stores(request: pytest.FixtureRequest) -> Iterator[StoreFactory]:
     """A factory of fresh stores, once per store kind ("redis" runs on a real Redis server,
     "cluster" on a real three-master Redis Cluster)."""
-    url = request.getfixturevalue("redis_srv").url if request.param == "redis" else None
+    url = request.getfixturevalue("live_redis_url")() if request.param == "redis" else None
     cluster = request.getfixturevalue("redis_cluster_srv") if request.param == "cluster" else None
     factory = StoreFactory(request.param, url, cluster)
     yield factory

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -153,12 +154,12 @@ def test_glob_characters_in_a_prefix_reach_only_that_stores_keys(
 
 
 def test_the_latest_time_never_moves_back_when_two_servers_post_at_once(
-    redis_srv: Any,
+    live_redis_url: Callable[[], str],
 ) -> None:
     """Server A reads the latest time, server B posts later-stamped meanwhile, then A stores
     its post: the store's latest time stays B's, and a third server with a clock behind it
     stamps its post at B's time (an explicit earlier ``at`` is refused)."""
-    client = redis.Redis.from_url(redis_srv.url, decode_responses=True)
+    client = redis.Redis.from_url(live_redis_url(), decode_responses=True)
     try:
         client.flushdb()
         a = FanoutOnWrite(RedisStore(client, prefix="race:"), clock=lambda: 100.5)

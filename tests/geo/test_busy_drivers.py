@@ -166,11 +166,11 @@ def test_memory_indexes_keep_flags_as_the_model_says(plan: list[tuple[object, ..
 )
 @given(steps)
 def test_redis_index_keeps_flags_as_the_model_says(
-    redis_srv: object, plan: list[tuple[object, ...]]
+    live_redis_url: Callable[[], str], plan: list[tuple[object, ...]]
 ) -> None:
     import redis
 
-    client = redis.Redis.from_url(redis_srv.url)  # type: ignore[attr-defined]
+    client = redis.Redis.from_url(live_redis_url())
     clock = ManualClock()
     index = RedisGeoIndex(client, key=f"model:{next(_keys)}", clock=clock)
     try:

@@ -122,13 +122,13 @@ def test_moves_removals_and_availability_keep_indexes_exact(
 @settings(max_examples=15)
 @given(fleets(max_drivers=15, redis_safe=True), st.integers(1, 8))
 def test_redis_index_equals_brute_force(
-    redis_srv: object,
+    live_redis_url: Callable[[], str],
     fleet: tuple[object, list[tuple[str, float, float, bool]], list[tuple[float, float]]],
     k: int,
 ) -> None:
     import redis
 
-    client = redis.Redis.from_url(redis_srv.url)  # type: ignore[attr-defined]
+    client = redis.Redis.from_url(live_redis_url())
     clock = ManualClock()
     index = RedisGeoIndex(client, key="prop", clock=clock)
     index.clear()
@@ -190,12 +190,12 @@ _NEAR_PARIS = ("near", 48.85, 2.29, True)
 @example(((48.85, 2.29), [_NEAR_PARIS, ("far", 85.05, 60.0, True)], [(48.85, 2.29)]), 2, 5e6)
 @example(((48.85, 2.29), [_NEAR_PARIS, ("far", -33.87, 151.21, True)], [(48.85, 2.29)]), 2, 3e6)
 def test_redis_index_reaches_across_continents(
-    redis_srv: object, fleet: Fleet, k: int, radius: float | None
+    live_redis_url: Callable[[], str], fleet: Fleet, k: int, radius: float | None
 ) -> None:
     """Past 2,000 km the Redis index measures every driver: it must keep the caller's bound."""
     import redis
 
-    client = redis.Redis.from_url(redis_srv.url)  # type: ignore[attr-defined]
+    client = redis.Redis.from_url(live_redis_url())
     clock = ManualClock()
     index = RedisGeoIndex(client, key="world", clock=clock)
     index.clear()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from typing import Any
+from collections.abc import Callable
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -158,10 +158,10 @@ _keys = itertools.count()
 
 
 @pytest.mark.redis
-def test_a_dispatcher_on_redis_follows_the_model(redis_srv: Any) -> None:
+def test_a_dispatcher_on_redis_follows_the_model(live_redis_url: Callable[[], str]) -> None:
     import redis
 
-    client = redis.Redis.from_url(redis_srv.url)
+    client = redis.Redis.from_url(live_redis_url())
     made: list[RedisGeoIndex] = []
 
     class OnRedis(DispatchMachine):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from typing import Any
+from collections.abc import Callable
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -274,10 +274,10 @@ _keys = itertools.count()
 
 
 @pytest.mark.redis
-def test_redis_index_follows_the_model(redis_srv: Any) -> None:
+def test_redis_index_follows_the_model(live_redis_url: Callable[[], str]) -> None:
     import redis
 
-    client = redis.Redis.from_url(redis_srv.url)
+    client = redis.Redis.from_url(live_redis_url())
     made: list[RedisGeoIndex] = []
 
     class RedisIndexes(IndexMachine):

@@ -8,13 +8,13 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from designpatterns_ref.messaging.base import MessagingError
 from designpatterns_ref.messaging.client import Client
 from designpatterns_ref.messaging.cluster import Cluster
 from designpatterns_ref.messaging.directory import Directory
@@ -29,8 +29,8 @@ def token(user: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def cluster(redis_srv: Any) -> Iterator[Cluster]:
-    with Cluster(redis_srv.url, secret=SECRET, gateways=2, channel_servers=2,
+def cluster(live_redis_url: Callable[[], str]) -> Iterator[Cluster]:
+    with Cluster(live_redis_url(), secret=SECRET, gateways=2, channel_servers=2,
                  prefix=f"t{uuid.uuid4().hex[:8]}") as c:  # fmt: skip
         yield c
 
@@ -167,3 +167,19 @@ def test_a_gateway_killed_mid_stream_loses_nothing(redis_url: str) -> None:
 
     with Cluster(redis_url, secret=SECRET, gateways=2, channel_servers=2) as c:
         asyncio.run(main(c))
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("redis://127.0.0.1:abc", "could not be cast to integer"),
+        ("redis://127.0.0.1:99999", "out of range"),
+        ("redis://[::1", "Invalid IPv6 URL"),
+    ],
+)
+def test_a_redis_url_that_cannot_be_read_is_refused_by_name(url: str, why: str) -> None:
+    cluster = Cluster(url, secret=SECRET, gateways=1, channel_servers=1, start_timeout=5)
+    with pytest.raises(MessagingError, match="redis_url=") as info, cluster:
+        pass
+    assert url in str(info.value) and why in str(info.value)
+    assert cluster.procs == []  # nothing was started

@@ -42,7 +42,7 @@ def backend(request: pytest.FixtureRequest) -> Callable[[], Callable[[], ReadSta
             return lambda: SQLiteReadStore(path)
 
         return sqlite_place
-    url = request.getfixturevalue("redis_srv").url
+    url = request.getfixturevalue("live_redis_url")()
 
     def redis_place() -> Callable[[], ReadStateStore]:
         prefix = f"rs{uuid.uuid4().hex}"

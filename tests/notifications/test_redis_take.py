@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 from unittest import mock
 
@@ -157,8 +158,8 @@ P, H, N = "put", "high", "normal"
     script=[("put_many", H, 3, 0), ("take", 0, 3, 0.0), ("xdel", 0, 1, 0), ("crash", 0, 0, 0),
             ("put_many", N, 2, 0), ("take", 1, 3, 0.0)]
 )  # fmt: skip
-def test_take_matches_the_reference(redis_srv: Any, script: list[Any]) -> None:
-    run_both(redis_srv.url, script)
+def test_take_matches_the_reference(live_redis_url: Callable[[], str], script: list[Any]) -> None:
+    run_both(live_redis_url(), script)
 
 
 def test_take_reclaims_after_real_idle_time_like_the_reference(redis_url: str) -> None:

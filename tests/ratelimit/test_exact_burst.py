@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
 
@@ -177,14 +178,18 @@ _names = itertools.count()
 @example(setting=(100.0, 60.0), burst=100, start=1.7e9, seq=[])
 @example(setting=(1e7, 1.0), burst=60, start=1.7e9, seq=[(0.0, 1)] * 3 + [(2.0, 2)] * 5)
 def test_the_redis_buckets_match_the_exact_token_bucket(
-    redis_srv: Any, setting: tuple[float, float], burst: int, start: float, seq: Any
+    live_redis_url: Callable[[], str],
+    setting: tuple[float, float],
+    burst: int,
+    start: float,
+    seq: Any,
 ) -> None:
     import redis
 
     from designpatterns_ref.ratelimit import redis as rr
 
     rate, per = setting
-    client = redis.Redis.from_url(redis_srv.url, socket_timeout=5)
+    client = redis.Redis.from_url(live_redis_url(), socket_timeout=5)
     try:
         for cls in (rr.TokenBucket, rr.GCRA, rr.LeakyBucket):
             prefix = f"exact{next(_names)}"

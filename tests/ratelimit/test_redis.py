@@ -7,7 +7,7 @@ import bisect
 import itertools
 import multiprocessing
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import partial
 from typing import Any
 
@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from designpatterns_ref.clock import ManualClock
 from designpatterns_ref.ratelimit import Decision, RateLimitError, RateLimitExceeded
-from designpatterns_ref.testing import RedisServer, redis_server
+from designpatterns_ref.testing import redis_server
 
 from .conftest import ALGORITHMS, LIMIT, redis_twin
 
@@ -30,8 +30,8 @@ _fresh = itertools.count()
 
 
 @pytest.fixture(scope="module")
-def client(redis_srv: RedisServer) -> Iterator[Any]:
-    c = redis.Redis.from_url(redis_srv.url, socket_timeout=5)
+def client(live_redis_url: Callable[[], str]) -> Iterator[Any]:
+    c = redis.Redis.from_url(live_redis_url(), socket_timeout=5)
     yield c
     c.close()
 
@@ -170,9 +170,9 @@ def test_concurrency_holds_and_releases_agree_with_memory(
 
 @pytest.mark.parametrize("name", TWINS)
 def test_a_client_that_decodes_replies_gets_the_same_decisions_as_text(
-    redis_srv: RedisServer, client: Any, name: str
+    live_redis_url: Callable[[], str], client: Any, name: str
 ) -> None:
-    text_client = redis.Redis.from_url(redis_srv.url, socket_timeout=5, decode_responses=True)
+    text_client = redis.Redis.from_url(live_redis_url(), socket_timeout=5, decode_responses=True)
     clock = ManualClock(1_000.0)
     packed = redis_twin(name, client, clock, name=f"form{next(_fresh)}")
     text = redis_twin(name, text_client, clock, name=f"form{next(_fresh)}")
@@ -266,11 +266,11 @@ def test_all_of_is_one_atomic_script(client: Any) -> None:
     assert hourly.peek("u").remaining == 2
 
 
-def test_asyncio_variant_shares_the_script(redis_srv: RedisServer) -> None:
+def test_asyncio_variant_shares_the_script(live_redis_url: Callable[[], str]) -> None:
     async def main() -> None:
         from redis import asyncio as aioredis
 
-        client = aioredis.Redis.from_url(redis_srv.url, socket_timeout=5)
+        client = aioredis.Redis.from_url(live_redis_url(), socket_timeout=5)
         clock = ManualClock(0.0)
         bucket = rr.AsyncTokenBucket(client, 2, 1.0, 2, clock=clock, name="async", deadline=5.0)
         assert [bool(await bucket.allow("a")) for _ in range(3)] == [True, True, False]
@@ -293,11 +293,13 @@ def test_asyncio_variant_shares_the_script(redis_srv: RedisServer) -> None:
     asyncio.run(main())
 
 
-def test_async_release_gives_back_only_units_taken_with_allow(redis_srv: RedisServer) -> None:
+def test_async_release_gives_back_only_units_taken_with_allow(
+    live_redis_url: Callable[[], str],
+) -> None:
     async def main() -> None:
         from redis import asyncio as aioredis
 
-        client = aioredis.Redis.from_url(redis_srv.url, socket_timeout=5)
+        client = aioredis.Redis.from_url(live_redis_url(), socket_timeout=5)
         clock = ManualClock(10.0)
         cap = rr.AsyncConcurrencyLimiter(
             client, 3, lease=30.0, clock=clock, name=f"async-beside{next(_fresh)}", deadline=5.0

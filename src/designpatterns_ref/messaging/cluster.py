@@ -90,7 +90,14 @@ class Cluster:
         child's start-up error is not seen here (it would read as "did not start")."""
         import redis
 
-        client = redis.Redis.from_url(self.redis_url, socket_connect_timeout=2, socket_timeout=2)
+        try:
+            client = redis.Redis.from_url(
+                self.redis_url, socket_connect_timeout=2, socket_timeout=2
+            )
+        except ValueError as exc:  # a port that is not a number or out of range, a bad host
+            raise MessagingError(
+                f"redis_url={shown(self.redis_url, 80)} is not a Redis URL ({exc})"
+            ) from exc
         kwargs = client.connection_pool.connection_kwargs
         where = f"{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}"
         try:
