@@ -49,7 +49,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from designpatterns_ref.errors import DesignPatternsError, shown
+from designpatterns_ref.errors import DesignPatternsError, InvalidArgument, shown
 
 __all__ = ["DEFAULT_DEADLINE_S", "MAX_DEADLINE_S", "bounded_client", "check_deadline", "outages_as"]
 
@@ -98,7 +98,10 @@ def bounded_client(client: Any, deadline: float, *, decode_responses: bool | Non
         base: dict[str, Any] = {}
         if decode_responses is not None:
             base["decode_responses"] = decode_responses
-        fresh = redis.Redis.from_url(client, **base, **_limits(deadline))
+        try:
+            fresh = redis.Redis.from_url(client, **base, **_limits(deadline))
+        except ValueError as exc:  # a scheme, port or host redis-py cannot read
+            raise InvalidArgument(f"url={shown(client, 200)} is not a Redis URL ({exc})") from None
         # from_url lets the URL's options (?socket_timeout=3) win over these keywords: set the
         # limits again on the pool, before it makes its first connection, so the deadline holds
         fresh.connection_pool.connection_kwargs.update(_limits(deadline))

@@ -150,3 +150,12 @@ def test_messaging_cluster_names_a_redis_that_does_not_answer() -> None:
     result = run_cli("messaging", "cluster", "--redis", url, "--secret", "k3y!k3y!")
     assert result.returncode == EXIT_USAGE, result
     assert "Redis at 127.0.0.1:1 does not answer" in result.stderr, result.stderr
+
+
+def test_messaging_cluster_names_a_redis_url_it_cannot_read() -> None:
+    pytest.importorskip("websockets")
+    result = run_cli(
+        "messaging", "cluster", "--redis", "redis://127.0.0.1:abc", "--secret", "k3y!k3y!"
+    )
+    assert result.returncode == EXIT_USAGE, result
+    assert "is not a Redis URL" in result.stderr and "Traceback" not in result.stderr, result

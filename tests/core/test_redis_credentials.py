@@ -76,3 +76,14 @@ def test_an_auth_failure_is_no_outage() -> None:
     assert is_auth_failure(refused) and not is_outage(refused)
     for down in (errors.ConnectionError("refused"), errors.TimeoutError("timed out")):
         assert is_outage(down) and not is_auth_failure(down)
+
+
+def test_a_url_redis_py_cannot_read_is_the_librarys_error() -> None:
+    """A port that is no number, out of range, or an unclosed IPv6 host: ``InvalidArgument``
+    naming the URL (still a ``ValueError`` for callers that catch that), not redis-py's bare
+    ``ValueError``."""
+    from designpatterns_ref.errors import InvalidArgument
+
+    for url in ("redis://127.0.0.1:abc", "redis://127.0.0.1:99999", "redis://[::1"):
+        with pytest.raises(InvalidArgument, match="is not a Redis URL"):
+            bounded_client(url, 0.25)

@@ -31,7 +31,7 @@ import sys
 import time
 from typing import Any
 
-from designpatterns_ref.errors import shown
+from designpatterns_ref.errors import InvalidArgument, shown
 from designpatterns_ref.messaging.base import MessagingError, Store, check_id
 
 __all__ = ["cmd_cluster", "cmd_serve", "cmd_token", "register"]
@@ -172,7 +172,7 @@ def cmd_cluster(args: argparse.Namespace) -> int:
             for url in cluster.gateway_urls:
                 print(f"serving {url}", flush=True)
             _wait_for_signal()
-    except MessagingError as exc:
+    except (MessagingError, InvalidArgument) as exc:  # InvalidArgument: a URL redis-py cannot read
         print(f"dpref messaging cluster: {exc}", file=sys.stderr)
         return EXIT_USAGE
     return 0
