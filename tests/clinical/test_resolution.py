@@ -21,7 +21,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from designpatterns_ref.clinical import NEWS2, RulesetError, assess, rules
+from designpatterns_ref.clinical import NEWS2, ClinicalError, RulesetError, assess, rules
 from designpatterns_ref.clinical._grid import Grid
 from designpatterns_ref.clinical.base import BandTable, Measure, NumericRule
 from designpatterns_ref.clinical.compiled import float_steps
@@ -182,3 +182,34 @@ def test_a_resolution_too_fine_for_the_range_is_refused() -> None:
     for bad in ("1E-41", "1E+41", "1" * 41):
         with pytest.raises(RulesetError, match="resolution"):
             dataclasses.replace(rules.TEMPERATURE, resolution=Decimal(bad))
+
+
+def _measure_takes(resolution: Decimal) -> bool:
+    """The oracle: whether a Measure may be read to ``resolution`` (its range aside)."""
+    try:
+        dataclasses.replace(
+            rules.TEMPERATURE, resolution=resolution, impossible_below=Decimal(0),
+            impossible_above=Decimal(0), extreme_below=Decimal(0), extreme_above=Decimal(0),
+        )  # fmt: skip
+    except RulesetError:
+        return False
+    return True
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    digits=st.integers(1, 10**45),
+    exponent=st.integers(-(10**12), 10**12) | st.integers(-45, 45),
+    sign=st.sampled_from(["", "-"]),
+)
+def test_quantise_takes_exactly_the_resolutions_a_measure_takes(
+    digits: int, exponent: int, sign: str
+) -> None:
+    """A resolution of a huge exponent (1E-999999999999) is refused at once, not computed
+    with (``10**exponent``): quantise refuses what a Measure refuses, and only that."""
+    resolution = Decimal(f"{sign}{digits}E{exponent}")
+    if _measure_takes(resolution):
+        assert isinstance(quantise(resolution, resolution), Decimal)
+    else:
+        with pytest.raises(ClinicalError, match="resolution="):
+            quantise(resolution, resolution)

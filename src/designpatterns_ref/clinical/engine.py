@@ -64,7 +64,7 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from designpatterns_ref.clinical._grid import Grid
+from designpatterns_ref.clinical._grid import Grid, grid_of, is_resolution
 from designpatterns_ref.clinical.base import (
     Caution,
     Choice,
@@ -130,8 +130,11 @@ def quantise(value: int | float | Decimal, resolution: Decimal) -> Decimal:
         not isinstance(value, int | float | Decimal) and _integral(value) is None
     ):
         raise ClinicalError(f"quantise: value={shown(value)} must be an int, float or Decimal")
-    if not isinstance(resolution, Decimal) or not resolution.is_finite() or resolution <= 0:
-        raise ClinicalError(f"quantise: resolution={shown(resolution)} must be a positive Decimal")
+    if not is_resolution(resolution):
+        raise ClinicalError(
+            f"quantise: resolution={shown(resolution)} must be a positive Decimal with at most "
+            "40 digits and an exponent from -40 to 40 (as a Measure's)"
+        )
     exact = _exact(value)
     if not exact.is_finite():
         raise ClinicalError(f"quantise: value={shown(value)} must be finite")
@@ -142,7 +145,7 @@ def quantise(value: int | float | Decimal, resolution: Decimal) -> Decimal:
             f"quantise: value={shown(value, 60)} has too many digits for resolution {resolution} "
             f"(at most {MAX_QUANTISED_DIGITS} in the result)"
         )
-    grid = Grid.of(resolution)
+    grid = grid_of(resolution)
     return grid.value(grid.steps(exact))
 
 
@@ -196,7 +199,7 @@ def check_number(m: Measure, raw: object) -> tuple[Decimal | None, Problem | Non
     """
     if not isinstance(m, Measure):
         raise ClinicalError(f"check_number: m={shown(m)} must be a Measure (such as rules.PULSE)")
-    grid = Grid.of(m.resolution)
+    grid = grid_of(m.resolution)
     steps, problem = _check_steps(m, grid, raw)
     return (None, problem) if steps is None else (grid.value(steps), None)
 
