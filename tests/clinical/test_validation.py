@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from designpatterns_ref.clinical import (
@@ -304,10 +304,22 @@ def test_a_result_s_mappings_are_read_only_views(raw: dict[str, object], fast: b
     pad=st.sampled_from(["", " ", "\t"]),
     field=st.sampled_from(["respiration_rate", "spo2", "systolic_bp", "pulse", "temperature"]),
 )
+@example(text="-" + "1" * 36 + ".123", pad="", field="pulse")  # 41 characters
 def test_a_number_sent_as_a_string_is_quoted_back_as_sent(text: str, pad: str, field: str) -> None:
     raw = pad + text + pad
     message = problems(**{field: raw})[field].message
-    assert message == f"a string is not a number; send the number itself ({text}, not {raw!r})"
+    if len(text) <= 40:
+        assert message == f"a string is not a number; send the number itself ({text}, not {raw!r})"
+    else:  # too long to quote back (st.decimals(places=3) gives up to 41 characters)
+        example = next(i.example for i in NEWS2.inputs if i.name == field)
+        assert message == f"a string is not a number; send a number (such as {example})"
+
+
+@pytest.mark.parametrize("text", ["1" * 40, "1" * 41, "-" + "1" * 36 + ".123"])
+def test_a_numeral_string_is_quoted_back_up_to_40_characters(text: str) -> None:
+    message = problems(pulse=text)["pulse"].message
+    quoted = f"send the number itself ({text}, not {text!r})"
+    assert (quoted in message) == (len(text) <= 40), message
 
 
 def test_a_string_that_is_no_number_gets_an_example() -> None:
