@@ -56,6 +56,7 @@ designpatterns_ref.clinical.base.VitalsError: 2 problems with the vital signs: .
 
 from __future__ import annotations
 
+import json
 import math
 import operator
 import re
@@ -153,17 +154,22 @@ def quantise(value: int | float | Decimal, resolution: Decimal) -> Decimal:
 _NUMERAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
+def _quoted(text: str) -> str:
+    """A string as JSON writes it (``"72"``), which a Python reader reads too; cut past 60."""
+    return json.dumps(text if len(text) <= 60 else text[:57] + "...", ensure_ascii=False)
+
+
 def _type_problem(m: Measure, raw: object) -> Problem | None:
     if isinstance(raw, bool):
         why = "a boolean is not a number"
     elif isinstance(raw, str):
         text = raw.strip()
         if len(text) <= 40 and _NUMERAL.fullmatch(text):
-            why = f"a string is not a number; send the number itself ({text}, not {shown(raw)})"
+            why = f"a string is not a number; send the number itself ({text}, not {_quoted(raw)})"
         else:
             why = f"a string is not a number; send a number (such as {m.example})"
     elif not isinstance(raw, int | float | Decimal) and _integral(raw) is None:
-        why = f"a {type(raw).__name__} is not a number"
+        why = f"{_kind(raw)} is not a number"
     elif (isinstance(raw, Decimal) and not raw.is_finite()) or (
         isinstance(raw, float) and not math.isfinite(raw)
     ):
@@ -204,15 +210,57 @@ def check_number(m: Measure, raw: object) -> tuple[Decimal | None, Problem | Non
     return (None, problem) if steps is None else (grid.value(steps), None)
 
 
-_KINDS = {bool: "a boolean", int: "a whole number", float: "a decimal number", str: "a string"}
+def _kind(value: object) -> str:
+    """What ``value`` is, in words that read right to a JSON client and to a Python caller
+    alike: ``[1]`` is an array and ``{}`` an object, whichever language sent them."""
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, int | float | Decimal) or _integral(value) is not None:
+        return "a number"
+    if isinstance(value, list | tuple):
+        return "an array"
+    if isinstance(value, Mapping):
+        return "an object"
+    return f"a {type(value).__name__}"
 
 
-def _kind(t: type) -> str:
-    return _KINDS.get(t, f"a {t.__name__}")
+def _whole(value: object) -> int | None:
+    """``value`` as an int if it is an integer type's (``int``, ``numpy.int64``), not a bool."""
+    if type(value) is int:
+        return value
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return int(value)
+    return _integral(value)
+
+
+def _choice_type_problem(c: Choice, raw: object) -> str | None:
+    """Why ``raw`` is of the wrong kind for ``c``, or None."""
+    strict = c.strict_type
+    if strict is None or strict is int:
+        if strict is None or _whole(raw) is not None:
+            return None
+        if isinstance(raw, float | Decimal) and not isinstance(raw, bool):
+            finite = math.isfinite(raw) if isinstance(raw, float) else raw.is_finite()
+            if finite and raw == int(raw):  # whole: 100.0 is no option; 2.0 is, as 2
+                whole = int(raw)
+                if whole in c.options:
+                    return f"send the option as a whole number ({whole}, not {raw})"
+                return "not one of the allowed values"
+            return "not a finite number" if not finite else "not a whole number"
+        return f"{_kind(raw)} is not a whole number"
+    if strict is bool:
+        return None if isinstance(raw, bool) else f"{_kind(raw)} is not a boolean"
+    return None if isinstance(raw, str) else f"{_kind(raw)} is not a string"
 
 
 def check_choice(c: Choice, raw: object) -> tuple[object, Problem | None]:
     """Validate one categorical input: ``(canonical value, None)`` or ``(None, problem)``.
+
+    An int choice takes any integer type (``numpy.int64(2)``), never a bool.
 
     >>> from designpatterns_ref.clinical.rules import CONSCIOUSNESS, SPO2_SCALE
     >>> check_choice(CONSCIOUSNESS, "new confusion")
@@ -224,13 +272,15 @@ def check_choice(c: Choice, raw: object) -> tuple[object, Problem | None]:
         raise ClinicalError(
             f"check_choice: c={shown(c)} must be a Choice (such as rules.CONSCIOUSNESS)"
         )
-    strict = c.strict_type
-    if strict is not None and (
-        not isinstance(raw, strict) or (isinstance(raw, bool) and strict is not bool)
-    ):
-        why = f"{_kind(type(raw))} is not {_kind(strict)}"
+    why = _choice_type_problem(c, raw)
+    if why is not None:
         return None, Problem(c.name, raw, why, c.allowed)
-    key = raw.strip().lower() if isinstance(raw, str) else raw
+    if isinstance(raw, str):
+        key: object = raw.strip().lower()
+    elif c.strict_type is int:
+        key = _whole(raw)
+    else:
+        key = raw
     try:
         return c.options[key], None
     except (KeyError, TypeError):
