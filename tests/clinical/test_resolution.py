@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from designpatterns_ref.clinical import NEWS2, ClinicalError, RulesetError, assess, rules
 from designpatterns_ref.clinical._grid import Grid
 from designpatterns_ref.clinical.base import BandTable, Measure, NumericRule
-from designpatterns_ref.clinical.compiled import float_steps
+from designpatterns_ref.clinical.compiled import float_steps, result_shape
 from designpatterns_ref.clinical.engine import check_number, quantise
 
 WELL = {"respiration_rate": 16, "spo2": 97, "systolic_bp": 120, "pulse": 70,
@@ -213,3 +213,19 @@ def test_quantise_takes_exactly_the_resolutions_a_measure_takes(
     else:
         with pytest.raises(ClinicalError, match="resolution="):
             quantise(resolution, resolution)
+
+
+def test_result_shape_divisors_keeps_the_old_pairs_for_resolutions_of_one_over_n() -> None:
+    """``divisors`` (kept for compatibility) gives ``(input, steps per unit)`` for each input
+    read to 1/n, from the same ``scales`` the results are read back with."""
+    for ruleset in (NEWS2, TEMP_HALVES, BP_EVENS):
+        expected = tuple(
+            (i.name, Fraction(i.resolution).denominator)
+            for i in ruleset.inputs
+            if isinstance(i, Measure) and Fraction(i.resolution).numerator == 1
+            and i.resolution != 1
+        )  # fmt: skip
+        assert result_shape(ruleset).divisors == expected
+    assert result_shape(NEWS2).divisors == (("temperature", 10),)
+    assert result_shape(TEMP_HALVES).divisors == (("temperature", 2),)
+    assert result_shape(BP_EVENS).divisors == (("temperature", 10),)  # 2 mmHg has no pair

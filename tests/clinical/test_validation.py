@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import pickle
 from decimal import Decimal
 from typing import Any
 
@@ -296,6 +297,29 @@ def test_a_result_s_mappings_are_read_only_views(raw: dict[str, object], fast: b
     )  # fmt: skip
     subscores["pulse"], values["pulse"] = 99, -1  # the caller's own dicts, not the result's
     assert built == r and built.subscores["pulse"] == r.subscores["pulse"]
+
+
+@given(raw=vital_sign_inputs(), partial=st.booleans())
+def test_a_result_copies_the_sequences_it_is_given(raw: dict[str, object], partial: bool) -> None:
+    """``response``, ``missing`` and ``cautions`` given as lists are copied into tuples: the
+    caller's lists changing afterwards changes nothing, and the result equals, prints,
+    pickles and serialises as one built from tuples."""
+    if partial:
+        raw = {k: v for k, v in raw.items() if k != "pulse"}
+    r = assess(NEWS2, raw, partial=partial)
+    response, missing, cautions = list(r.response), list(r.missing), list(r.cautions)
+    built = ScoreResult(
+        r.ruleset, r.total, dict(r.subscores), r.red_score, r.risk, r.monitoring, response,
+        dict(r.values), r.partial, missing, cautions, r.threshold,  # type: ignore[arg-type]
+    )  # fmt: skip
+    expected = (built == r, repr(built), built.as_dict())
+    assert expected == (True, repr(r), r.as_dict())
+    response.append("call the crash team")
+    missing.append("spo2")
+    cautions.clear()
+    assert (built == r, repr(built), built.as_dict()) == expected
+    assert type(built.response) is type(built.missing) is type(built.cautions) is tuple
+    assert pickle.loads(pickle.dumps(built)) == r == copy.deepcopy(built)
 
 
 @given(
