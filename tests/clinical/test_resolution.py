@@ -229,3 +229,33 @@ def test_result_shape_divisors_keeps_the_old_pairs_for_resolutions_of_one_over_n
     assert result_shape(NEWS2).divisors == (("temperature", 10),)
     assert result_shape(TEMP_HALVES).divisors == (("temperature", 2),)
     assert result_shape(BP_EVENS).divisors == (("temperature", 10),)  # 2 mmHg has no pair
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    x=st.floats(allow_nan=True, allow_infinity=True),
+    per_unit=st.integers(1, 10**500)
+    | st.fractions(min_value=Fraction(1, 10**500), max_value=10**500).filter(lambda f: f > 0)
+    | st.sampled_from([Fraction(10, 3), Fraction(1, 10**400), 10**400, Fraction(10**400, 3)]),
+)
+def test_the_float_shortcut_declines_what_a_float_cannot_hold(
+    x: float, per_unit: int | Fraction
+) -> None:
+    """Never an exception: ``None`` (fall back to exact arithmetic) or, for a finite ``x``
+    of a chart's size (at most a million steps), the exact answer."""
+    steps = float_steps(x, per_unit)
+    if steps is not None:
+        assert math.isfinite(x)
+        if abs(exact(x) * per_unit) <= 10**6:
+            assert steps == half_up(exact(x), 1 / Fraction(per_unit))
+
+
+@pytest.mark.parametrize(
+    ("x", "per_unit"),
+    [(1e308, Fraction(10, 3)), (math.nan, 10), (math.inf, 10), (-math.inf, Fraction(1, 2)),
+     (1e300, Fraction(1, 10**400)), (1.0, 10**400), (1.0, Fraction(10**400, 3))],
+)  # fmt: skip
+def test_the_float_shortcut_declines_past_the_float_range(
+    x: float, per_unit: int | Fraction
+) -> None:
+    assert float_steps(x, per_unit) is None
