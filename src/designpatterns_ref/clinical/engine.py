@@ -120,7 +120,9 @@ MAX_QUANTISED_DIGITS = 100
 
 def quantise(value: int | float | Decimal, resolution: Decimal) -> Decimal:
     """``value`` rounded half-up to the nearest multiple of ``resolution``, reading a float as
-    the decimal it prints; exact, whatever the decimal context.
+    the decimal it prints; exact, whatever the decimal context. ``resolution`` is one a
+    :class:`~.base.Measure` takes (at most 40 digits, an exponent from -40 to 40), else
+    :class:`~.base.ClinicalError`.
 
     >>> quantise(36.05, Decimal("0.1")), quantise(8.5, Decimal(1)), quantise(-0.5, Decimal(1))
     (Decimal('36.1'), Decimal('9'), Decimal('-1'))
