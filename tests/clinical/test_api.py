@@ -199,22 +199,38 @@ def test_malformed_json_is_400(client: httpx.Client, body: bytes) -> None:
     assert r.status_code == 400 and r.json()["detail"] == "malformed JSON"
 
 
-#: JSON numbers of more digits than Python converts (4,300): json.loads raises ValueError for them.
+#: JSON integers of more digits than ``int`` reads from text (4,300), and what the 422 says.
 HUGE_NUMBER_BODIES = {
-    "a field": b'{"pulse": ' + b"9" * 5000 + b"}",
-    "a negative one in a list": b'{"pulse": [-' + b"9" * 5000 + b"]}",
-    "the whole body": b"9" * 5000,
+    "a field": (b'{"pulse": ' + b"9" * 5000 + b"}", "pulse", "physically impossible"),
+    "a negative field": (b'{"spo2": -' + b"9" * 5000 + b"}", "spo2", "physically impossible"),
+    "a negative one in a list": (
+        b'{"pulse": [-' + b"9" * 5000 + b"]}",
+        "pulse",
+        "an array is not a number",
+    ),
+    "the whole body": (b"9" * 5000, "body", "got a number"),
 }
 
 
-@pytest.mark.parametrize("body", list(HUGE_NUMBER_BODIES.values()), ids=list(HUGE_NUMBER_BODIES))
-def test_a_number_of_too_many_digits_is_400_over_loopback(
-    client: httpx.Client, roomy_client: httpx.Client, body: bytes
+@pytest.mark.parametrize("case", list(HUGE_NUMBER_BODIES.values()), ids=list(HUGE_NUMBER_BODIES))
+def test_an_integer_of_too_many_digits_for_int_is_read_as_a_number(
+    client: httpx.Client, roomy_client: httpx.Client, case: tuple[bytes, str, str]
 ) -> None:
+    """Read as an exact Decimal, as a number of as many digits with a fraction is: 422 for
+    what it is, not 400 "malformed JSON"."""
+    body, field, message = case
     r = client.post("/v1/news2", content=body, headers={"content-type": "application/json"})
     assert r.status_code == 413  # the default 4 KiB refuses it before it is parsed
     r = roomy_client.post("/v1/news2", content=body, headers={"content-type": "application/json"})
-    assert r.status_code == 400 and r.json()["detail"] == "malformed JSON"
+    assert r.status_code == 422, r.text
+    problems = {p["field"]: p["message"] for p in r.json()["problems"]}
+    assert problems[field] == message, problems
+    fraction = body.replace(b"9" * 5000, b"9" * 5000 + b".5")
+    again = roomy_client.post(
+        "/v1/news2", content=fraction, headers={"content-type": "application/json"}
+    )
+    assert again.status_code == 422
+    assert {p["field"]: p["message"] for p in again.json()["problems"]}[field] == message
 
 
 @pytest.mark.parametrize(

@@ -95,7 +95,7 @@ def test_a_key_repeated_inside_a_nested_object_is_not_taken_for_a_field(
     assert r.status_code == 422, r.text
     problems = {p["field"]: p["message"] for p in r.json()["problems"]}
     assert problems.keys() == {"pulse", "spo2"}
-    assert problems["pulse"] == "a dict is not a number"
+    assert problems["pulse"] == "an object is not a number"
 
 
 _KEYS = st.sampled_from([*WELL, "partial", "spo2_scale", "\ud800", "x"])
@@ -195,3 +195,18 @@ def test_a_malformed_content_length_over_loopback_is_400(base_url: str, header: 
             answer += chunk
     status = int(answer.split(b" ", 2)[1])
     assert status == 400, answer[:300]
+
+
+def test_a_wrong_kind_is_named_in_json_terms(client: httpx.Client) -> None:
+    raw = ('{"spo2_scale": 100.0, "consciousness": 1e400, "pulse": "72", "spo2": [97], '
+           '"systolic_bp": {"mmHg": 120}, "partial": true}')  # fmt: skip
+    r = client.post("/v1/news2", content=raw, headers={"content-type": "application/json"})
+    assert r.status_code == 422, r.text
+    problems = {p["field"]: p["message"] for p in r.json()["problems"]}
+    assert problems == {
+        "spo2_scale": "not one of the allowed values",
+        "consciousness": "a number is not a string",
+        "pulse": 'a string is not a number; send the number itself (72, not "72")',
+        "spo2": "an array is not a number",
+        "systolic_bp": "an object is not a number",
+    }

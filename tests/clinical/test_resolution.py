@@ -21,10 +21,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from designpatterns_ref.clinical import NEWS2, RulesetError, assess, rules
+from designpatterns_ref.clinical import NEWS2, ClinicalError, RulesetError, assess, rules
 from designpatterns_ref.clinical._grid import Grid
 from designpatterns_ref.clinical.base import BandTable, Measure, NumericRule
-from designpatterns_ref.clinical.compiled import float_steps
+from designpatterns_ref.clinical.compiled import float_steps, result_shape
 from designpatterns_ref.clinical.engine import check_number, quantise
 
 WELL = {"respiration_rate": 16, "spo2": 97, "systolic_bp": 120, "pulse": 70,
@@ -182,3 +182,80 @@ def test_a_resolution_too_fine_for_the_range_is_refused() -> None:
     for bad in ("1E-41", "1E+41", "1" * 41):
         with pytest.raises(RulesetError, match="resolution"):
             dataclasses.replace(rules.TEMPERATURE, resolution=Decimal(bad))
+
+
+def _measure_takes(resolution: Decimal) -> bool:
+    """The oracle: whether a Measure may be read to ``resolution`` (its range aside)."""
+    try:
+        dataclasses.replace(
+            rules.TEMPERATURE, resolution=resolution, impossible_below=Decimal(0),
+            impossible_above=Decimal(0), extreme_below=Decimal(0), extreme_above=Decimal(0),
+        )  # fmt: skip
+    except RulesetError:
+        return False
+    return True
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    digits=st.integers(1, 10**45),
+    exponent=st.integers(-(10**12), 10**12) | st.integers(-45, 45),
+    sign=st.sampled_from(["", "-"]),
+)
+def test_quantise_takes_exactly_the_resolutions_a_measure_takes(
+    digits: int, exponent: int, sign: str
+) -> None:
+    """A resolution of a huge exponent (1E-999999999999) is refused at once, not computed
+    with (``10**exponent``): quantise refuses what a Measure refuses, and only that."""
+    resolution = Decimal(f"{sign}{digits}E{exponent}")
+    if _measure_takes(resolution):
+        assert isinstance(quantise(resolution, resolution), Decimal)
+    else:
+        with pytest.raises(ClinicalError, match="resolution="):
+            quantise(resolution, resolution)
+
+
+def test_result_shape_divisors_keeps_the_old_pairs_for_resolutions_of_one_over_n() -> None:
+    """``divisors`` (kept for compatibility) gives ``(input, steps per unit)`` for each input
+    read to 1/n, from the same ``scales`` the results are read back with."""
+    for ruleset in (NEWS2, TEMP_HALVES, BP_EVENS):
+        expected = tuple(
+            (i.name, Fraction(i.resolution).denominator)
+            for i in ruleset.inputs
+            if isinstance(i, Measure) and Fraction(i.resolution).numerator == 1
+            and i.resolution != 1
+        )  # fmt: skip
+        assert result_shape(ruleset).divisors == expected
+    assert result_shape(NEWS2).divisors == (("temperature", 10),)
+    assert result_shape(TEMP_HALVES).divisors == (("temperature", 2),)
+    assert result_shape(BP_EVENS).divisors == (("temperature", 10),)  # 2 mmHg has no pair
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    x=st.floats(allow_nan=True, allow_infinity=True),
+    per_unit=st.integers(1, 10**500)
+    | st.fractions(min_value=Fraction(1, 10**500), max_value=10**500).filter(lambda f: f > 0)
+    | st.sampled_from([Fraction(10, 3), Fraction(1, 10**400), 10**400, Fraction(10**400, 3)]),
+)
+def test_the_float_shortcut_declines_what_a_float_cannot_hold(
+    x: float, per_unit: int | Fraction
+) -> None:
+    """Never an exception: ``None`` (fall back to exact arithmetic) or, for a finite ``x``
+    of a chart's size (at most a million steps), the exact answer."""
+    steps = float_steps(x, per_unit)
+    if steps is not None:
+        assert math.isfinite(x)
+        if abs(exact(x) * per_unit) <= 10**6:
+            assert steps == half_up(exact(x), 1 / Fraction(per_unit))
+
+
+@pytest.mark.parametrize(
+    ("x", "per_unit"),
+    [(1e308, Fraction(10, 3)), (math.nan, 10), (math.inf, 10), (-math.inf, Fraction(1, 2)),
+     (1e300, Fraction(1, 10**400)), (1.0, 10**400), (1.0, Fraction(10**400, 3))],
+)  # fmt: skip
+def test_the_float_shortcut_declines_past_the_float_range(
+    x: float, per_unit: int | Fraction
+) -> None:
+    assert float_steps(x, per_unit) is None

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import copy
+import json
+import pickle
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from designpatterns_ref.clinical import (
@@ -56,7 +58,7 @@ def problems(**change: object) -> dict[str, Problem]:
 )
 @pytest.mark.parametrize(
     ("value", "words"),
-    [(True, "boolean"), (False, "boolean"), ("18", "string"), ([18], "list"),
+    [(True, "boolean"), (False, "boolean"), ("18", "string"), ([18], "array"),
      (float("nan"), "finite"), (float("inf"), "finite")],
 )  # fmt: skip
 def test_numbers_must_be_numbers(field: str, value: object, words: str) -> None:
@@ -297,6 +299,29 @@ def test_a_result_s_mappings_are_read_only_views(raw: dict[str, object], fast: b
     assert built == r and built.subscores["pulse"] == r.subscores["pulse"]
 
 
+@given(raw=vital_sign_inputs(), partial=st.booleans())
+def test_a_result_copies_the_sequences_it_is_given(raw: dict[str, object], partial: bool) -> None:
+    """``response``, ``missing`` and ``cautions`` given as lists are copied into tuples: the
+    caller's lists changing afterwards changes nothing, and the result equals, prints,
+    pickles and serialises as one built from tuples."""
+    if partial:
+        raw = {k: v for k, v in raw.items() if k != "pulse"}
+    r = assess(NEWS2, raw, partial=partial)
+    response, missing, cautions = list(r.response), list(r.missing), list(r.cautions)
+    built = ScoreResult(
+        r.ruleset, r.total, dict(r.subscores), r.red_score, r.risk, r.monitoring, response,
+        dict(r.values), r.partial, missing, cautions, r.threshold,  # type: ignore[arg-type]
+    )  # fmt: skip
+    expected = (built == r, repr(built), built.as_dict())
+    assert expected == (True, repr(r), r.as_dict())
+    response.append("call the crash team")
+    missing.append("spo2")
+    cautions.clear()
+    assert (built == r, repr(built), built.as_dict()) == expected
+    assert type(built.response) is type(built.missing) is type(built.cautions) is tuple
+    assert pickle.loads(pickle.dumps(built)) == r == copy.deepcopy(built)
+
+
 @given(
     text=st.integers(-(10**6), 10**6).map(str)
     | st.decimals(allow_nan=False, allow_infinity=False, places=3).map(str)
@@ -304,10 +329,25 @@ def test_a_result_s_mappings_are_read_only_views(raw: dict[str, object], fast: b
     pad=st.sampled_from(["", " ", "\t"]),
     field=st.sampled_from(["respiration_rate", "spo2", "systolic_bp", "pulse", "temperature"]),
 )
+@example(text="-" + "1" * 36 + ".123", pad="", field="pulse")  # 41 characters
 def test_a_number_sent_as_a_string_is_quoted_back_as_sent(text: str, pad: str, field: str) -> None:
     raw = pad + text + pad
     message = problems(**{field: raw})[field].message
-    assert message == f"a string is not a number; send the number itself ({text}, not {raw!r})"
+    if len(text) <= 40:
+        assert (
+            message
+            == f"a string is not a number; send the number itself ({text}, not {json.dumps(raw)})"
+        )
+    else:  # too long to quote back (st.decimals(places=3) gives up to 41 characters)
+        example = next(i.example for i in NEWS2.inputs if i.name == field)
+        assert message == f"a string is not a number; send a number (such as {example})"
+
+
+@pytest.mark.parametrize("text", ["1" * 40, "1" * 41, "-" + "1" * 36 + ".123"])
+def test_a_numeral_string_is_quoted_back_up_to_40_characters(text: str) -> None:
+    message = problems(pulse=text)["pulse"].message
+    quoted = f'send the number itself ({text}, not "{text}")'
+    assert (quoted in message) == (len(text) <= 40), message
 
 
 def test_a_string_that_is_no_number_gets_an_example() -> None:
@@ -348,3 +388,47 @@ def test_integers_of_any_integer_type_are_numbers(kind: str, fast: bool) -> None
 def test_numpy_booleans_are_not_numbers() -> None:
     np = pytest.importorskip("numpy")
     assert "not a number" in problems(pulse=np.True_)["pulse"].message
+
+
+@pytest.mark.parametrize("kind", ["int64", "int32", "uint8", "Count"])
+@pytest.mark.parametrize("fast", [False, True])
+def test_an_int_choice_takes_integers_of_any_integer_type(kind: str, fast: bool) -> None:
+    """As a measure does: spo2_scale=numpy.int64(2) is scale 2, as the int 2 is."""
+    if kind == "Count":
+        make: Any = Count
+    else:
+        np = pytest.importorskip("numpy")
+        make = getattr(np, kind)
+    from designpatterns_ref.clinical import NEWS2, assess
+
+    for scale, on_oxygen in ((1, False), (2, True), (2, False)):
+        raw = {**NORMAL, "spo2": 90, "spo2_scale": scale, "on_oxygen": on_oxygen}
+        expected = assess(NEWS2, raw, use_fast_path=False)
+        assert assess(NEWS2, {**raw, "spo2_scale": make(scale)}, use_fast_path=fast) == expected
+    assert problems(spo2_scale=make(3))["spo2_scale"].message == "not one of the allowed values"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("spo2_scale", Decimal("1E+400"), "not one of the allowed values"),
+        ("spo2_scale", 100.0, "not one of the allowed values"),
+        ("spo2_scale", 2.0, "send the option as a whole number (2, not 2.0)"),
+        ("spo2_scale", 2.5, "not a whole number"),
+        ("spo2_scale", float("nan"), "not a finite number"),
+        ("spo2_scale", [1], "an array is not a whole number"),
+        ("spo2_scale", {"a": 1}, "an object is not a whole number"),
+        ("spo2_scale", "2", "a string is not a whole number"),
+        ("consciousness", Decimal("1e400"), "a number is not a string"),
+        ("consciousness", 1, "a number is not a string"),
+        ("consciousness", ["A"], "an array is not a string"),
+        ("pulse", [70], "an array is not a number"),
+        ("pulse", {"bpm": 70}, "an object is not a number"),
+        ("pulse", "72", 'a string is not a number; send the number itself (72, not "72")'),
+    ],
+    ids=repr,
+)
+def test_a_wrong_kind_is_named_in_words_for_json_and_python_alike(
+    field: str, value: object, message: str
+) -> None:
+    assert problems(**{field: value})[field].message == message

@@ -35,7 +35,19 @@ from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 
-__all__ = ["Grid"]
+__all__ = ["Grid", "grid_of", "is_resolution"]
+
+
+def is_resolution(value: object) -> bool:
+    """Whether ``value`` is a resolution a chart could print: a positive, finite Decimal with
+    at most 40 digits and an exponent from -40 to 40. Both :class:`~.base.Measure` and
+    :func:`~.engine.quantise` refuse any other, so :meth:`Grid.of` never raises ``10`` to a
+    huge power.
+    """
+    if not isinstance(value, Decimal) or not value.is_finite() or value <= 0:
+        return False
+    _, digits, exponent = value.as_tuple()
+    return len(digits) <= 40 and isinstance(exponent, int) and -40 <= exponent <= 40
 
 
 def _whole(digits: tuple[int, ...]) -> int:
@@ -116,3 +128,24 @@ class Grid:
         float (384 steps of 0.1 is 38.4)."""
         n = steps * self.numerator
         return n if self.denominator == 1 else n / self.denominator
+
+
+# Grids by the id of their resolution, each entry holding the resolution itself (so the id
+# is not reused while the entry lives, and a lookup checks it is the same object). Equal
+# Decimals may differ in exponent (0.1 and 0.10 write their values differently), so the cache
+# goes by object, not by value. Cleared when full; a race only builds a grid twice.
+_GRIDS: dict[int, tuple[Decimal, Grid]] = {}
+_MAX_GRIDS = 256
+
+
+def grid_of(resolution: Decimal) -> Grid:
+    """:meth:`Grid.of`, kept for the same resolution object (a measure's): building one costs
+    more than the rest of checking a number."""
+    entry = _GRIDS.get(id(resolution))
+    if entry is not None and entry[0] is resolution:
+        return entry[1]
+    grid = Grid.of(resolution)
+    if len(_GRIDS) >= _MAX_GRIDS:
+        _GRIDS.clear()
+    _GRIDS[id(resolution)] = (resolution, grid)
+    return grid

@@ -48,7 +48,7 @@ from typing import Any
 
 from designpatterns_ref.clinical._bands import Band, BandTable
 from designpatterns_ref.clinical._errors import ClinicalError, RulesetError
-from designpatterns_ref.clinical._grid import Grid
+from designpatterns_ref.clinical._grid import Grid, is_resolution
 from designpatterns_ref.errors import shown
 
 __all__ = [
@@ -187,12 +187,6 @@ def _is_tuple_of(value: object, kinds: type | tuple[type, ...]) -> bool:
     return isinstance(value, tuple) and all(isinstance(v, kinds) for v in value)
 
 
-def _is_printable(value: Decimal) -> bool:
-    """A resolution as a chart could print it: at most 40 digits, exponent from -40 to 40."""
-    _, digits, exponent = value.as_tuple()
-    return len(digits) <= 40 and isinstance(exponent, int) and -40 <= exponent <= 40
-
-
 #: The most steps of its resolution a measure's possible range may hold.
 MAX_STEPS = 1_000_000
 
@@ -241,7 +235,7 @@ class Measure:
             value = getattr(self, name)
             _require(owner, name, value, _is_decimal(value), "a finite Decimal")
         res = self.resolution
-        _require(owner, "resolution", res, res > 0 and _is_printable(res),
+        _require(owner, "resolution", res, is_resolution(res),
                  "positive, with at most 40 digits and an exponent from -40 to 40")  # fmt: skip
         _require(owner, "misunits", self.misunits, _is_tuple_of(self.misunits, Misunit),
                  "a tuple of Misunit")  # fmt: skip

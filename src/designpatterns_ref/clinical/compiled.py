@@ -124,7 +124,8 @@ def float_steps(x: float, per_unit: int | Fraction) -> int | None:
     at a resolution of 2.
 
     Float arithmetic is exact enough except within a hair of a tie (``38.45``), where it
-    returns ``None`` and the caller falls back to decimal arithmetic. Property-tested
+    returns ``None`` and the caller falls back to decimal arithmetic; so it does for a value
+    or a scale past the float range (``nan``, ``1e308`` at ``Fraction(10, 3)``). Property-tested
     against :func:`~.engine.quantise`; the compiled fast path inlines the same test.
 
     >>> float_steps(38.44, 10), float_steps(38.45, 10), float_steps(24.5, 1)
@@ -132,10 +133,15 @@ def float_steps(x: float, per_unit: int | Fraction) -> int | None:
     >>> float_steps(96.9, Fraction(1, 2)), float_steps(97.0, Fraction(1, 2))
     (48, None)
     """
-    if isinstance(per_unit, Fraction):
-        y = x * per_unit.numerator / per_unit.denominator + 0.5
-    else:
-        y = x * per_unit + 0.5
+    try:
+        if isinstance(per_unit, Fraction):
+            y = x * per_unit.numerator / per_unit.denominator + 0.5
+        else:
+            y = x * per_unit + 0.5
+    except OverflowError:  # a numerator or denominator past the float range (10**400)
+        return None
+    if not math.isfinite(y):  # nan, or past the float range (1e308 at 10/3 per unit)
+        return None
     n = math.floor(y)
     if not TIE_GUARD <= y - n <= 1 - TIE_GUARD:
         return None

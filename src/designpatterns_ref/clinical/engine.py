@@ -56,6 +56,7 @@ designpatterns_ref.clinical.base.VitalsError: 2 problems with the vital signs: .
 
 from __future__ import annotations
 
+import json
 import math
 import operator
 import re
@@ -64,7 +65,7 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from designpatterns_ref.clinical._grid import Grid
+from designpatterns_ref.clinical._grid import Grid, grid_of, is_resolution
 from designpatterns_ref.clinical.base import (
     Caution,
     Choice,
@@ -119,7 +120,9 @@ MAX_QUANTISED_DIGITS = 100
 
 def quantise(value: int | float | Decimal, resolution: Decimal) -> Decimal:
     """``value`` rounded half-up to the nearest multiple of ``resolution``, reading a float as
-    the decimal it prints; exact, whatever the decimal context.
+    the decimal it prints; exact, whatever the decimal context. ``resolution`` is one a
+    :class:`~.base.Measure` takes (at most 40 digits, an exponent from -40 to 40), else
+    :class:`~.base.ClinicalError`.
 
     >>> quantise(36.05, Decimal("0.1")), quantise(8.5, Decimal(1)), quantise(-0.5, Decimal(1))
     (Decimal('36.1'), Decimal('9'), Decimal('-1'))
@@ -130,8 +133,11 @@ def quantise(value: int | float | Decimal, resolution: Decimal) -> Decimal:
         not isinstance(value, int | float | Decimal) and _integral(value) is None
     ):
         raise ClinicalError(f"quantise: value={shown(value)} must be an int, float or Decimal")
-    if not isinstance(resolution, Decimal) or not resolution.is_finite() or resolution <= 0:
-        raise ClinicalError(f"quantise: resolution={shown(resolution)} must be a positive Decimal")
+    if not is_resolution(resolution):
+        raise ClinicalError(
+            f"quantise: resolution={shown(resolution)} must be a positive Decimal with at most "
+            "40 digits and an exponent from -40 to 40 (as a Measure's)"
+        )
     exact = _exact(value)
     if not exact.is_finite():
         raise ClinicalError(f"quantise: value={shown(value)} must be finite")
@@ -142,12 +148,17 @@ def quantise(value: int | float | Decimal, resolution: Decimal) -> Decimal:
             f"quantise: value={shown(value, 60)} has too many digits for resolution {resolution} "
             f"(at most {MAX_QUANTISED_DIGITS} in the result)"
         )
-    grid = Grid.of(resolution)
+    grid = grid_of(resolution)
     return grid.value(grid.steps(exact))
 
 
 #: A string holding a plain decimal number, which the caller should send as a number.
 _NUMERAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def _quoted(text: str) -> str:
+    """A string as JSON writes it (``"72"``), which a Python reader reads too; cut past 60."""
+    return json.dumps(text if len(text) <= 60 else text[:57] + "...", ensure_ascii=False)
 
 
 def _type_problem(m: Measure, raw: object) -> Problem | None:
@@ -156,11 +167,11 @@ def _type_problem(m: Measure, raw: object) -> Problem | None:
     elif isinstance(raw, str):
         text = raw.strip()
         if len(text) <= 40 and _NUMERAL.fullmatch(text):
-            why = f"a string is not a number; send the number itself ({text}, not {shown(raw)})"
+            why = f"a string is not a number; send the number itself ({text}, not {_quoted(raw)})"
         else:
             why = f"a string is not a number; send a number (such as {m.example})"
     elif not isinstance(raw, int | float | Decimal) and _integral(raw) is None:
-        why = f"a {type(raw).__name__} is not a number"
+        why = f"{_kind(raw)} is not a number"
     elif (isinstance(raw, Decimal) and not raw.is_finite()) or (
         isinstance(raw, float) and not math.isfinite(raw)
     ):
@@ -196,20 +207,62 @@ def check_number(m: Measure, raw: object) -> tuple[Decimal | None, Problem | Non
     """
     if not isinstance(m, Measure):
         raise ClinicalError(f"check_number: m={shown(m)} must be a Measure (such as rules.PULSE)")
-    grid = Grid.of(m.resolution)
+    grid = grid_of(m.resolution)
     steps, problem = _check_steps(m, grid, raw)
     return (None, problem) if steps is None else (grid.value(steps), None)
 
 
-_KINDS = {bool: "a boolean", int: "a whole number", float: "a decimal number", str: "a string"}
+def _kind(value: object) -> str:
+    """What ``value`` is, in words that read right to a JSON client and to a Python caller
+    alike: ``[1]`` is an array and ``{}`` an object, whichever language sent them."""
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, int | float | Decimal) or _integral(value) is not None:
+        return "a number"
+    if isinstance(value, list | tuple):
+        return "an array"
+    if isinstance(value, Mapping):
+        return "an object"
+    return f"a {type(value).__name__}"
 
 
-def _kind(t: type) -> str:
-    return _KINDS.get(t, f"a {t.__name__}")
+def _whole(value: object) -> int | None:
+    """``value`` as an int if it is an integer type's (``int``, ``numpy.int64``), not a bool."""
+    if type(value) is int:
+        return value
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return int(value)
+    return _integral(value)
+
+
+def _choice_type_problem(c: Choice, raw: object) -> str | None:
+    """Why ``raw`` is of the wrong kind for ``c``, or None."""
+    strict = c.strict_type
+    if strict is None or strict is int:
+        if strict is None or _whole(raw) is not None:
+            return None
+        if isinstance(raw, float | Decimal) and not isinstance(raw, bool):
+            finite = math.isfinite(raw) if isinstance(raw, float) else raw.is_finite()
+            if finite and raw == int(raw):  # whole: 100.0 is no option; 2.0 is, as 2
+                whole = int(raw)
+                if whole in c.options:
+                    return f"send the option as a whole number ({whole}, not {raw})"
+                return "not one of the allowed values"
+            return "not a finite number" if not finite else "not a whole number"
+        return f"{_kind(raw)} is not a whole number"
+    if strict is bool:
+        return None if isinstance(raw, bool) else f"{_kind(raw)} is not a boolean"
+    return None if isinstance(raw, str) else f"{_kind(raw)} is not a string"
 
 
 def check_choice(c: Choice, raw: object) -> tuple[object, Problem | None]:
     """Validate one categorical input: ``(canonical value, None)`` or ``(None, problem)``.
+
+    An int choice takes any integer type (``numpy.int64(2)``), never a bool.
 
     >>> from designpatterns_ref.clinical.rules import CONSCIOUSNESS, SPO2_SCALE
     >>> check_choice(CONSCIOUSNESS, "new confusion")
@@ -221,13 +274,15 @@ def check_choice(c: Choice, raw: object) -> tuple[object, Problem | None]:
         raise ClinicalError(
             f"check_choice: c={shown(c)} must be a Choice (such as rules.CONSCIOUSNESS)"
         )
-    strict = c.strict_type
-    if strict is not None and (
-        not isinstance(raw, strict) or (isinstance(raw, bool) and strict is not bool)
-    ):
-        why = f"{_kind(type(raw))} is not {_kind(strict)}"
+    why = _choice_type_problem(c, raw)
+    if why is not None:
         return None, Problem(c.name, raw, why, c.allowed)
-    key = raw.strip().lower() if isinstance(raw, str) else raw
+    if isinstance(raw, str):
+        key: object = raw.strip().lower()
+    elif c.strict_type is int:
+        key = _whole(raw)
+    else:
+        key = raw
     try:
         return c.options[key], None
     except (KeyError, TypeError):

@@ -32,11 +32,26 @@ class ResultShape(NamedTuple):
     resolution as ``(input, numerator, denominator)`` in lowest terms (temperature:
     ``("temperature", 1, 10)``), so that 384 steps echo as 384 × 1 / 10 = 38.4. A whole
     resolution (denominator 1) echoes an int: 48 steps of 2 are 96.
+
+    ``scales`` replaced ``divisors`` (``(input, steps per unit)`` pairs, which could only say
+    a resolution of 1/n); :attr:`divisors` is kept, read-only, for compatibility.
+
+    >>> shape = ResultShape(("temperature",), ("temperature",), (("temperature", 1, 10),))
+    >>> shape.divisors
+    (('temperature', 10),)
     """
 
     parameters: tuple[str, ...]
     inputs: tuple[str, ...]
     scales: tuple[tuple[str, int, int], ...]
+
+    @property
+    def divisors(self) -> tuple[tuple[str, int], ...]:
+        """Kept for compatibility: ``(input, steps per unit)`` for each input read to a
+        resolution of 1/n (temperature: 10), as :attr:`scales` gave before it said any
+        resolution. An input read to another resolution (0.3, 2) has no such pair and is left
+        out: read :attr:`scales` for those."""
+        return tuple((name, den) for name, num, den in self.scales if num == 1 and den != 1)
 
 
 _FIELDS = (
@@ -64,7 +79,8 @@ class ScoreResult:
 
     Every field is read-only: the properties cannot be set, and ``subscores`` and ``values``
     are read-only views (:class:`types.MappingProxyType`) of mappings the result owns (the
-    constructor copies what it is given), so no caller can change a result another caller
+    constructor copies what it is given: the mappings into new dicts, ``response``, ``missing``
+    and ``cautions`` into tuples), so no caller can change a result another caller
     sees. Two results are equal when every field is, however each was built (``subscores``
     and ``values`` compare as mappings). Results are not hashable, since their mappings are
     not; they pickle and copy by their fields.
@@ -117,8 +133,8 @@ class ScoreResult:
         self._ruleset, self._total, self._red_score = ruleset, total, red_score
         self._subscores = MappingProxyType(dict(subscores))
         self._values, self._shape = MappingProxyType(dict(values)), None
-        self._risk, self._monitoring, self._response = risk, monitoring, response
-        self._partial, self._missing, self._cautions = partial, missing, cautions
+        self._risk, self._monitoring, self._response = risk, monitoring, tuple(response)
+        self._partial, self._missing, self._cautions = partial, tuple(missing), tuple(cautions)
         self._threshold = threshold
 
     @property
