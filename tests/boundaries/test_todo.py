@@ -21,6 +21,7 @@ from designpatterns_ref.boundaries import (
     write_todo,
 )
 from designpatterns_ref.boundaries.run import shrink_todo
+from designpatterns_ref.boundaries.todo import shrink, split
 from tests.boundaries.helpers import FILES, write_tree
 
 #: Any text a file system or a module name can hold, but lone surrogates (no UTF-8 for them).
@@ -195,3 +196,51 @@ def test_entries_a_file_that_does_not_parse_may_produce_are_kept(
     assert todo.read_text() == before
     (tmp_path / broken).write_text(files[broken])
     assert check(cfg, use_cache=use_cache).ok
+
+
+def _reach(edges: set[tuple[str, str]], start: str) -> set[str]:
+    seen, todo = {start}, [start]
+    while todo:
+        x = todo.pop()
+        for a, b in edges:
+            if a == x and b not in seen:
+                seen.add(b)
+                todo.append(b)
+    return seen
+
+
+COMPONENTS = ["c0", "c1", "c2", "c3", "c4"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sets(st.tuples(st.sampled_from(COMPONENTS), st.sampled_from(COMPONENTS)), max_size=12),
+    st.lists(st.sampled_from(COMPONENTS), min_size=2, max_size=4, unique=True),
+)
+def test_an_earlier_versions_cycle_chain_tolerates_its_whole_group(
+    edges: set[tuple[str, str]], chain: list[str]
+) -> None:
+    """Oracle: an import (cycle, x, y) is tolerated by a recorded chain when x, y and at least
+    two of the chain's components are mutually reachable (one strongly connected group), as the
+    earlier version that wrote one entry per group tolerated it; shrink pins those edges."""
+    edges = {(a, b) for a, b in edges if a != b}
+    reach = {c: _reach(edges, c) for c in COMPONENTS}
+
+    def together(x: str, y: str) -> bool:
+        return y in reach[x] and x in reach[y]
+
+    found = [
+        Violation("cycle", a, b, f"{a}.py", 1, "m", "f") for a, b in sorted(edges) if together(a, b)
+    ]
+    key = ("cycle", *chain, chain[0])
+    expected = {v.key for v in found if sum(together(v.key[1], c) for c in chain) >= 2}
+    new, known, stale = split(found, {key})
+    assert {v.key for v in known} == expected
+    assert {v.key for v in new} == {v.key for v in found} - expected
+    assert stale == ([] if expected else [key])
+    with tempfile.TemporaryDirectory() as folder:
+        todo = Path(folder) / "todo.toml"
+        todo.write_text(f"[[violation]]\nkey = {list(key)!r}\nwhere = 'x'\n".replace("'", '"'))
+        assert read_todo(todo) == {key}
+        shrink(todo, found)
+        assert read_todo(todo) == expected  # a chain that tolerates nothing was fixed
