@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import shutil
 import tempfile
+from collections import deque
 from pathlib import Path
 
 from hypothesis import given, settings
@@ -18,6 +19,7 @@ from designpatterns_ref.boundaries import (
     find_violations,
     shortest_cycle,
 )
+from designpatterns_ref.boundaries.rules import _cycles_within, _groups
 
 
 @st.composite
@@ -195,3 +197,43 @@ def test_independence_verdict_equals_transitive_closure(edges: set[tuple[str, st
     found = find_violations(_graph(edges), cfg)
     broken = any(y in _reach(edges, x) for x in "abc" for y in "abc" if x != y)
     assert bool(found) == broken
+
+
+def _reference_path(
+    edges: dict[str, set[str]], start: str, goal: str, within: set[str]
+) -> list[str]:
+    """The per-edge search ``_cycles_within`` replaces: a forward breadth-first search from
+    ``start`` with sorted neighbours, one per edge."""
+    parent: dict[str, str | None] = {start: None}
+    queue = deque([start])
+    while queue:
+        node = queue.popleft()
+        if node == goal:
+            break
+        for nxt in sorted(edges.get(node, ())):
+            if nxt in within and nxt not in parent:
+                parent[nxt] = node
+                queue.append(nxt)
+    path: list[str] = []
+    step: str | None = goal
+    while step is not None:
+        path.append(step)
+        step = parent[step]
+    return path[::-1]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sets(st.tuples(st.sampled_from("abcdefgh"), st.sampled_from("abcdefgh")), max_size=30))
+def test_the_cycle_through_each_edge_is_the_per_edge_search(edges: set[tuple[str, str]]) -> None:
+    adjacency: dict[str, set[str]] = {}
+    for a, b in edges:
+        if a != b:
+            adjacency.setdefault(a, set()).add(b)
+            adjacency.setdefault(b, set())
+    for group in _groups(adjacency):
+        expected = {
+            (a, b): (a, *_reference_path(adjacency, b, a, group))
+            for a in group
+            for b in adjacency[a] & group
+        }
+        assert _cycles_within(adjacency, group) == expected
