@@ -20,8 +20,10 @@ from designpatterns_ref.boundaries import (
     record,
     write_todo,
 )
+from designpatterns_ref.boundaries.demo import write_shop
 from designpatterns_ref.boundaries.run import shrink_todo
 from designpatterns_ref.boundaries.todo import shrink, split
+from designpatterns_ref.cli import main as dpref
 from tests.boundaries.helpers import FILES, write_tree
 
 #: Any text a file system or a module name can hold, but lone surrogates (no UTF-8 for them).
@@ -194,8 +196,16 @@ def test_entries_a_file_that_does_not_parse_may_produce_are_kept(
     assert report.stale == [] and report.ok
     assert shrink_todo(cfg, use_cache=use_cache)[1] == 0
     assert todo.read_text() == before
+    count, _ = record(cfg, use_cache=use_cache)  # recording again keeps them too
+    assert count == len(read_todo(todo)) and read_todo(todo) == {*read_todo_text(before)}
     (tmp_path / broken).write_text(files[broken])
     assert check(cfg, use_cache=use_cache).ok
+
+
+def read_todo_text(text: str) -> set[tuple[str, ...]]:
+    with tempfile.TemporaryDirectory() as folder:
+        (Path(folder) / "todo.toml").write_text(text)
+        return read_todo(Path(folder) / "todo.toml")
 
 
 def _reach(edges: set[tuple[str, str]], start: str) -> set[str]:
@@ -244,3 +254,19 @@ def test_an_earlier_versions_cycle_chain_tolerates_its_whole_group(
         assert read_todo(todo) == {key}
         shrink(todo, found)
         assert read_todo(todo) == expected  # a chain that tolerates nothing was fixed
+
+
+def test_record_says_which_entries_it_kept_for_a_file_that_does_not_parse(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = write_shop(tmp_path / "p")
+    assert dpref(["boundaries", "record", str(project)]) == 0
+    before = read_todo(project / "boundaries_todo.toml")
+    stock = project / "shop/inventory/stock.py"
+    stock.write_text("def (:\n" + stock.read_text())
+    capsys.readouterr()
+    assert dpref(["boundaries", "record", str(project)]) == 0
+    out = capsys.readouterr().out
+    assert "shop/inventory/stock.py:1: warning: does not parse" in out
+    assert "kept 4 recorded violation(s) that the file(s) which could not be read" in out
+    assert read_todo(project / "boundaries_todo.toml") == before

@@ -116,9 +116,16 @@ def check_inputs(
 
 
 def record(config: Config, *, use_cache: bool = True) -> tuple[int, Report]:
-    """Write every current violation to the todo file; returns (entries, the full report)."""
-    report = check(config, use_cache=use_cache, use_todo=False)
-    count = write_todo(config.base / config.todo, report.violations)
+    """Write every current violation to the todo file; returns (entries, the full report).
+
+    An entry already recorded that a file which could not be read or parsed may produce is
+    kept (it is among the entries counted, beyond the report's violations): that file's
+    imports are unknown, and the entry would fail the check once it parses again.
+    """
+    check_flag(use_cache, "use_cache")
+    graph, _ = _build(config, use_cache=use_cache, verify_content=False, jobs=None)
+    report = _report(graph, find_violations(graph, config))
+    count = write_todo(config.base / config.todo, report.violations, graph.unread)
     return count, report
 
 

@@ -233,12 +233,25 @@ def _write(path: Path, text: str) -> None:
     write_file(path, text.encode("utf-8"), "todo")
 
 
-def write_todo(path: str | Path, violations: Iterable[Violation]) -> int:
-    """Record ``violations`` in ``path`` (replacing it); returns the number of entries."""
+def write_todo(
+    path: str | Path, violations: Iterable[Violation], unread: Iterable[str] = frozenset()
+) -> int:
+    """Record ``violations`` in ``path`` (replacing it); returns the number of entries.
+
+    An entry already in the file that the modules in ``unread`` (files that could not be read
+    or parsed) may produce is kept as it was: their imports are unknown, and dropping it would
+    fail the check once they parse again.
+    """
     target = Path(check_path(path, "path"))
     items = _violations(violations)
-    _write(target, render_todo(items, target.parent))
-    return len({v.key for v in items})
+    unknown = _modules(unread)
+    entries = {v.key: f"{_where(v.path, target.parent)}:{v.line}" for v in reversed(items)}
+    if unknown:
+        for key, where in _read_entries(str(target)).items():
+            if key not in entries and _unknown(key, unknown):
+                entries[key] = where
+    _write(target, _render(entries))
+    return len(entries)
 
 
 def split(
