@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import pickle
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from designpatterns_ref.boundaries import BoundariesError, FileCache, build_graph, discover, extract
+from designpatterns_ref.boundaries.scan import Unparsable
 from tests.boundaries.helpers import edges, graph_of, write_tree
 
 BASE = {"pkg/__init__.py": "", "pkg/a.py": "", "pkg/b.py": "X = 1\n", "pkg/sub/__init__.py": "",
@@ -295,3 +298,18 @@ def test_a_file_name_that_is_not_utf8_is_skipped_with_a_problem(
         "'caf\\udce9.py'",
         "'d\\udce9j\\udce0'",
     ]
+
+
+def test_a_file_that_does_not_parse_is_the_same_error_across_processes() -> None:
+    """Raised in a worker of a process pool, the error reaches the caller as itself (it is
+    pickled there and back) rather than breaking the pool."""
+    with pytest.raises(Unparsable) as info:
+        extract(b"\ndef (:\nimport x\n", "m.py")
+    copy = pickle.loads(pickle.dumps(info.value))
+    assert type(copy) is Unparsable and str(copy) == str(info.value)
+    assert (copy.path, copy.line, copy.reason) == ("m.py", 2, info.value.reason)
+    with ProcessPoolExecutor(1) as pool:
+        with pytest.raises(Unparsable) as remote:
+            pool.submit(extract, b"\ndef (:\nimport x\n", "m.py").result()
+        assert str(remote.value) == str(info.value)
+        assert pool.submit(extract, b"import x\n").result()  # the pool still works

@@ -216,8 +216,16 @@ class Unparsable(BoundariesError):
 
     def __init__(self, path: str, line: int, reason: str) -> None:
         super().__init__(f"{path}: does not parse: {reason}" + (f" (line {line})" if line else ""))
+        self.path = path
         self.line = line
         self.reason = f"does not parse: {reason}"
+        self._args = (path, line, reason)
+
+    def __reduce__(self) -> tuple[type[Unparsable], tuple[str, int, str]]:
+        """Rebuilt from the three arguments (the message alone cannot rebuild it), so it
+        crosses a process boundary: raised in a worker of a process pool, it reaches the
+        caller as itself."""
+        return (type(self), self._args)
 
 
 def extract(source: bytes | str, path: str = "<source>") -> list[Raw]:
