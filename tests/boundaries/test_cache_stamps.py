@@ -9,6 +9,7 @@ tell them apart.
 from __future__ import annotations
 
 import os
+import tempfile
 import time
 from pathlib import Path
 
@@ -155,3 +156,20 @@ def test_stamps_from_the_future_are_trusted_and_the_verdict_replayed(
         cache.flush()
         assert graph.parsed == 0 and cache.unchanged
         assert cache_file.stat().st_mtime_ns == written  # not written again
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.lists(st.integers(0, 6), min_size=2, max_size=4))
+def test_a_cached_build_names_the_line_a_file_does_not_parse_at_now(blank: list[int]) -> None:
+    """Oracle: the same build without a cache. A file that does not parse is kept in no
+    entry, so moving its error leaves the resolved snapshot standing; the warning must still
+    name the line the parser stops at today."""
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        write_tree(root, {"pkg/__init__.py": "", "pkg/b.py": "import pkg.c\n"})
+        for n in blank:
+            (root / "pkg/a.py").write_text("import pkg.b\n" + "\n" * n + "def (:\nimport os\n")
+            cached = build_graph(["pkg"], [root], cache=FileCache(root / "c.bin"), jobs=1)
+            fresh = build_graph(["pkg"], [root], jobs=1)
+            assert cached.problems == fresh.problems
+            assert cached.edge_set() == fresh.edge_set()

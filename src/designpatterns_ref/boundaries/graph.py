@@ -364,12 +364,16 @@ def build_graph(
             imports: list[tuple[str, str, int, str, str, str | None]] = stored[0]
             for importer, imported, line, kind, path, name in imports:
                 graph._record(Import(importer, imported, line, kind, path, name))
-            graph.problems = [Problem(p, n, m) for p, n, m in stored[1]]
+            # Only resolving's problems are stored: a file that does not parse is in no entry,
+            # so an edit that moves its error keeps the snapshot; its problem is this read's.
+            graph.problems += [Problem(p, n, m) for p, n, m in stored[1]]
             cache.flush()
             return graph
+    before = len(graph.problems)
     for module in sorted(raw_by_module):
         _resolve(module, files[module], raw_by_module[module], graph)
     if cache is not None:
         imports = [(i.importer, i.imported, i.line, i.kind, i.path, i.name) for i in graph.imports]
-        cache.store_snapshot(key, (imports, [(p.path, p.line, p.message) for p in graph.problems]))
+        resolved = [(p.path, p.line, p.message) for p in graph.problems[before:]]
+        cache.store_snapshot(key, (imports, resolved))
     return graph
