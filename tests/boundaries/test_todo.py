@@ -270,3 +270,32 @@ def test_record_says_which_entries_it_kept_for_a_file_that_does_not_parse(
     assert "shop/inventory/stock.py:1: warning: does not parse" in out
     assert "kept 4 recorded violation(s) that the file(s) which could not be read" in out
     assert read_todo(project / "boundaries_todo.toml") == before
+
+
+def test_a_file_that_does_not_parse_keeps_only_the_entries_it_can_touch(tmp_path: Path) -> None:
+    """A broken file in an unrelated component neither imports into a recorded chain nor owns
+    one end of a recorded cycle: the fixed entries are reported fixed and shrunk. A broken file
+    in the importing component keeps them (its unknown imports may restore them all)."""
+    files = {"shop/__init__.py": "", "shop/a/__init__.py": "", "shop/b/__init__.py": "",
+             "shop/c/__init__.py": "", "shop/c/z.py": "",
+             "shop/a/x.py": "import shop.b\n", "shop/b/y.py": "import shop.a\n"}  # fmt: skip
+    write_tree(tmp_path, files)
+    cfg = Config.from_dict(
+        {"packages": ["shop"], "cache": "", "components": {"shop.*": {"depends_on": ["*"]}},
+         "layers": [{"name": "stack", "layers": ["shop.b", "shop.a"]}]},
+        base=tmp_path,
+    )  # fmt: skip
+    record(cfg)
+    todo = tmp_path / cfg.todo
+    recorded = read_todo(todo)
+    assert recorded == {("cycle", "shop.a", "shop.b"), ("cycle", "shop.b", "shop.a"),
+                        ("layers", "shop.a.x", "shop.b", "stack")}  # fmt: skip
+    (tmp_path / "shop/a/x.py").write_text("")  # fixed: no cycle, no layers violation
+    (tmp_path / "shop/c/z.py").write_text("def (:\nimport shop.a\n")  # broken, elsewhere
+    report = check(cfg)
+    assert report.problems and report.stale == sorted(recorded)
+    (tmp_path / "shop/c/z.py").write_text("")
+    (tmp_path / "shop/a/w.py").write_text("def (:\nimport shop.b\n")  # broken, in shop.a
+    report = check(cfg)
+    assert report.problems and report.stale == []
+    assert shrink_todo(cfg) == (3, 0)

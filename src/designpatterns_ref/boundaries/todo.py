@@ -23,7 +23,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from designpatterns_ref.boundaries.base import (
@@ -36,7 +36,11 @@ from designpatterns_ref.boundaries.base import (
 )
 from designpatterns_ref.errors import shown
 
-__all__ = ["read_todo", "render_todo", "shrink", "split", "write_todo"]
+__all__ = ["Unknown", "read_todo", "render_todo", "shrink", "split", "write_todo"]
+
+#: Whether a recorded key may still occur unseen, because some file's imports are unknown
+#: (:func:`designpatterns_ref.boundaries.run.check` builds one from the graph).
+Unknown = Callable[[tuple[str, ...]], bool]
 
 _HEADER = """\
 # Recorded boundary violations: known debts that `dpref boundaries check` tolerates.
@@ -160,6 +164,16 @@ def _unknown(key: tuple[str, ...], unread: frozenset[str]) -> bool:
     return key[0] not in ("dependency", "privacy") or (len(key) > 1 and key[1] in unread)
 
 
+def _predicate(unread: object, unknown: Unknown | None) -> Unknown:
+    """``unknown`` when given (it knows the graph), else :func:`_unknown` over ``unread``."""
+    names = _modules(unread)
+    if unknown is None:
+        return lambda key: _unknown(key, names)
+    if not callable(unknown):
+        raise BoundariesError(f"unknown={shown(unknown, 60)}: must be a function of a key")
+    return unknown
+
+
 def _modules(unread: object) -> frozenset[str]:
     if isinstance(unread, str) or not isinstance(unread, Iterable):
         raise BoundariesError(f"unread={shown(unread, 60)}: must be a set of module names")
@@ -234,21 +248,26 @@ def _write(path: Path, text: str) -> None:
 
 
 def write_todo(
-    path: str | Path, violations: Iterable[Violation], unread: Iterable[str] = frozenset()
+    path: str | Path,
+    violations: Iterable[Violation],
+    unread: Iterable[str] = frozenset(),
+    *,
+    unknown: Unknown | None = None,
 ) -> int:
     """Record ``violations`` in ``path`` (replacing it); returns the number of entries.
 
     An entry already in the file that the modules in ``unread`` (files that could not be read
     or parsed) may produce is kept as it was: their imports are unknown, and dropping it would
-    fail the check once they parse again.
+    fail the check once they parse again. ``unknown``, when given, tells which entries those
+    files may produce more precisely than ``unread`` alone (it knows the graph).
     """
     target = Path(check_path(path, "path"))
     items = _violations(violations)
-    unknown = _modules(unread)
+    maybe = _predicate(unread, unknown)
     entries = {v.key: f"{_where(v.path, target.parent)}:{v.line}" for v in reversed(items)}
-    if unknown:
+    if unread or unknown is not None:
         for key, where in _read_entries(str(target)).items():
-            if key not in entries and _unknown(key, unknown):
+            if key not in entries and maybe(key):
                 entries[key] = where
     _write(target, _render(entries))
     return len(entries)
@@ -258,12 +277,15 @@ def split(
     violations: Iterable[Violation],
     recorded: set[tuple[str, ...]],
     unread: Iterable[str] = frozenset(),
+    *,
+    unknown: Unknown | None = None,
 ) -> tuple[list[Violation], list[Violation], list[tuple[str, ...]]]:
     """``(new, recorded, stale)``: violations not in the file, those in it, and entries of the
     file that no violation matches any more.
 
     ``unread`` names the modules whose file could not be read or parsed: their imports are
     unknown, so an entry they may produce is not called stale (fixed) while they stay so.
+    ``unknown``, when given, tells which entries those are from the graph, more precisely.
 
     A cycle recorded by an earlier version as its whole chain (``["cycle", a, b, a]``)
     tolerates every import inside the strongly connected group of its components, as that
@@ -272,7 +294,7 @@ def split(
     """
     if not isinstance(recorded, set | frozenset):
         raise BoundariesError(f"recorded={shown(recorded, 60)}: must be a set of keys")
-    unknown = _modules(unread)
+    maybe = _predicate(unread, unknown)
     items = _violations(violations)
     cover = _chain_cover(items, (k for k in recorded if _is_chain(k)))
     new: list[Violation] = []
@@ -281,11 +303,15 @@ def split(
     for v in items:
         (known if v.key in recorded or v.key in cover else new).append(v)
         seen.add(v.key)
-    return new, known, sorted(k for k in recorded - seen if not _unknown(k, unknown))
+    return new, known, sorted(k for k in recorded - seen if not maybe(k))
 
 
 def shrink(
-    path: str | Path, violations: Iterable[Violation], unread: Iterable[str] = frozenset()
+    path: str | Path,
+    violations: Iterable[Violation],
+    unread: Iterable[str] = frozenset(),
+    *,
+    unknown: Unknown | None = None,
 ) -> tuple[int, int]:
     """Drop the entries of ``path`` that no longer occur; never add one.
 
@@ -299,7 +325,7 @@ def shrink(
     if not file.exists():
         return 0, 0
     items = _violations(violations)
-    _, known, stale = split(items, set(entries), unread)
+    _, known, stale = split(items, set(entries), unread, unknown=unknown)
     kept = {v.key: f"{_where(v.path, file.parent)}:{v.line}" for v in known}
     # An earlier version's chain that tolerated some import is now written as those edges.
     replaced = set(_chain_cover(items, (k for k in entries if _is_chain(k))).values())
