@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.machinery
 import os
 import pickle
 from concurrent.futures import ProcessPoolExecutor
@@ -313,3 +314,28 @@ def test_a_file_that_does_not_parse_is_the_same_error_across_processes() -> None
             pool.submit(extract, b"\ndef (:\nimport x\n", "m.py").result()
         assert str(remote.value) == str(info.value)
         assert pool.submit(extract, b"import x\n").result()  # the pool still works
+
+
+def test_a_top_level_namespace_portion_shadowed_by_a_later_package_is_warned_about(
+    tmp_path: Path,
+) -> None:
+    write_tree(tmp_path, {"r0/pkg/z.py": "", "r1/pkg/__init__.py": "", "r1/pkg/a.py": ""})
+    modules, _, problems = discover("pkg", [tmp_path / "r0", tmp_path / "r1"])
+    assert sorted(modules) == ["pkg", "pkg.a"]
+    assert [(Path(p.path).parent.name, p.message) for p in problems] == [
+        ("r0", f"namespace directory shadowed by {tmp_path / 'r1/pkg/__init__.py'}")
+    ]
+
+
+def test_a_module_without_source_is_known_but_its_imports_are_not(tmp_path: Path) -> None:
+    """An extension module (or bytecode) beats a source file of its name; it cannot be read,
+    so it is a module whose imports are unknown (a warning, and in ``unread``)."""
+    ext = importlib.machinery.EXTENSION_SUFFIXES[0]
+    write_tree(tmp_path, {"pkg/__init__.py": "", "pkg/a.py": "import os\n", f"pkg/a{ext}": "",
+                          "pkg/b.py": "import pkg.a\n"})  # fmt: skip
+    g = build_graph(["pkg"], [tmp_path], jobs=1)
+    assert g.modules["pkg.a"] == str(tmp_path / f"pkg/a{ext}")
+    assert g.unread == {"pkg.a"} and edges(g) == {("pkg.b", "pkg.a")}
+    assert [p.message.split(":")[0] for p in g.problems] == [
+        "no Python source (an extension module or bytecode)"
+    ]
