@@ -177,7 +177,8 @@ def test_self_import_and_external_imports_are_left_out(tmp_path: Path) -> None:
 
 def test_file_that_does_not_parse_is_a_problem(tmp_path: Path) -> None:
     g = graph_of(tmp_path, {**BASE, "pkg/a.py": "def (:\nimport pkg.b\n",
-                            "pkg/b.py": "import pkg.a\n"})  # fmt: skip
+                            "pkg/b.py": "import pkg.a\n",
+                          "pkg/__pycache__/b.cpython-312.pyc": ""})  # fmt: skip
     assert edges(g) == {("pkg.b", "pkg.a")}
     assert [(p.line, p.message) for p in g.problems] == [(1, "does not parse: invalid syntax")]
 
@@ -329,12 +330,15 @@ def test_a_top_level_namespace_portion_shadowed_by_a_later_package_is_warned_abo
 
 def test_a_module_without_source_is_known_but_its_imports_are_not(tmp_path: Path) -> None:
     """An extension module (or bytecode) beats a source file of its name; it cannot be read,
-    so it is a module whose imports are unknown (a warning, and in ``unread``)."""
+    so it is a module whose imports are unknown (a warning, and in ``unread``). The compiled
+    files in ``__pycache__`` are not modules."""
     ext = importlib.machinery.EXTENSION_SUFFIXES[0]
     write_tree(tmp_path, {"pkg/__init__.py": "", "pkg/a.py": "import os\n", f"pkg/a{ext}": "",
-                          "pkg/b.py": "import pkg.a\n"})  # fmt: skip
+                          "pkg/b.py": "import pkg.a\n",
+                          "pkg/__pycache__/b.cpython-312.pyc": ""})  # fmt: skip
     g = build_graph(["pkg"], [tmp_path], jobs=1)
     assert g.modules["pkg.a"] == str(tmp_path / f"pkg/a{ext}")
+    assert sorted(g.modules) == ["pkg", "pkg.a", "pkg.b"]  # a bytecode cache is no package
     assert g.unread == {"pkg.a"} and edges(g) == {("pkg.b", "pkg.a")}
     assert [p.message.split(":")[0] for p in g.problems] == [
         "no Python source (an extension module or bytecode)"

@@ -309,7 +309,7 @@ def _has_python(directory: str, seen: dict[str, int] | None) -> bool:
         return False
     if any(e.name.endswith(SUFFIXES) for e in entries):
         return True
-    return any(e.is_dir() and _has_python(e.path, seen) for e in entries if "." not in e.name)
+    return any(e.is_dir() and _has_python(e.path, seen) for e in entries if _folder(e.name))
 
 
 #: What a name is in a search path: ``("package", __init__.py)``, ``("module", file.py)`` or
@@ -340,8 +340,14 @@ def _listing(
             if rank < ranked.get(stem, (len(SUFFIXES), ""))[0] and e.is_file():
                 ranked[stem] = (rank, e.path)
     files = {stem: path for stem, (_, path) in ranked.items()}
-    dirs = {e.name: e.path for e in named if "." not in e.name and e.is_dir()}
+    dirs = {e.name: e.path for e in named if _folder(e.name) and e.is_dir()}
     return files, dirs
+
+
+def _folder(name: str) -> bool:
+    """Whether a folder named ``name`` may be a package: a name without a dot, but not
+    ``__pycache__`` (Python's cache of compiled source, whose files are never imported)."""
+    return "." not in name and name != "__pycache__"
 
 
 def _is_text(name: str) -> bool:
@@ -357,7 +363,8 @@ def _entries_of(folder: str, name: str) -> tuple[dict[str, str], dict[str, str]]
     """The listing of ``folder`` reduced to ``name``: a search root is not listed whole."""
     base = os.path.join(folder, name)
     file = next((base + s for s in SUFFIXES if os.path.isfile(base + s)), None)
-    return ({name: file} if file else {}), ({name: base} if os.path.isdir(base) else {})
+    dirs = {name: base} if _folder(name) and os.path.isdir(base) else {}
+    return ({name: file} if file else {}), dirs
 
 
 def _find(
