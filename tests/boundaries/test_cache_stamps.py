@@ -9,6 +9,8 @@ tell them apart.
 from __future__ import annotations
 
 import os
+import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -16,10 +18,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from designpatterns_ref.boundaries import FileCache, build_graph
+from designpatterns_ref.boundaries import cache as cache_module
 from designpatterns_ref.boundaries import verdict as v
 from designpatterns_ref.boundaries.__main__ import main as lean_main
 from designpatterns_ref.cli import main as dpref
-from tests.boundaries.helpers import PYPROJECT, write_tree
+from tests.boundaries.helpers import FILES, PYPROJECT, write_tree
 
 #: One time for every file, as an archive gives them.
 _T = 1_700_000_000_000_000_000
@@ -113,3 +116,60 @@ def test_racy_entries_found_unchanged_are_written_again_and_then_trusted(tmp_pat
     assert (cache.parsed, cache.hits, cache.unchanged) == (0, 3, True)
     cache.flush()
     assert os.stat(cache_file).st_mtime_ns > newest  # written again
+
+
+def test_stamps_from_the_future_are_trusted_and_the_verdict_replayed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Files and folders stamped after the cache and the verdict were written (a clock ahead of
+    this one, ``touch -d``) are not racy: an edit would stamp them with the current, earlier
+    time. So the second and third runs read no file, write no cache and replay the verdict."""
+    project = write_tree(tmp_path / "p", FILES)
+    future = time.time_ns() + 86_400 * 10**9
+    for path in [project, *project.rglob("*")]:
+        os.utime(path, ns=(future, future))
+    words = ["check", str(project)]
+    first = (lean_main(words), capsys.readouterr().out)
+    cache_file = next(project.rglob("*.bin"))
+    written = cache_file.stat().st_mtime_ns
+
+    real_open = open
+
+    def no_read(path: object, *args: object, **kwargs: object) -> object:
+        if path != cache_file:
+            raise AssertionError(f"read {path}")
+        return real_open(path, *args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(cache_module, "open", no_read, raising=False)
+    parse_many = cache_module._parse_many
+
+    def no_parse(paths: list[str], jobs: int | None) -> object:
+        assert not paths, f"parsed {paths}"
+        return parse_many(paths, jobs)
+
+    monkeypatch.setattr(cache_module, "_parse_many", no_parse)
+    for _ in range(2):
+        assert v.replay(words) == first[0]
+        assert capsys.readouterr().out == first[1]
+        cache = FileCache(cache_file)
+        graph = build_graph(["shop"], [project], cache=cache, jobs=1)
+        cache.flush()
+        assert graph.parsed == 0 and cache.unchanged
+        assert cache_file.stat().st_mtime_ns == written  # not written again
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.lists(st.integers(0, 6), min_size=2, max_size=4))
+def test_a_cached_build_names_the_line_a_file_does_not_parse_at_now(blank: list[int]) -> None:
+    """Oracle: the same build without a cache. A file that does not parse is kept in no
+    entry, so moving its error leaves the resolved snapshot standing; the warning must still
+    name the line the parser stops at today."""
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        write_tree(root, {"pkg/__init__.py": "", "pkg/b.py": "import pkg.c\n"})
+        for n in blank:
+            (root / "pkg/a.py").write_text("import pkg.b\n" + "\n" * n + "def (:\nimport os\n")
+            cached = build_graph(["pkg"], [root], cache=FileCache(root / "c.bin"), jobs=1)
+            fresh = build_graph(["pkg"], [root], jobs=1)
+            assert cached.problems == fresh.problems
+            assert cached.edge_set() == fresh.edge_set()

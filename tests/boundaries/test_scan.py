@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import importlib.machinery
 import os
+import pickle
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from designpatterns_ref.boundaries import BoundariesError, FileCache, build_graph, discover, extract
+from designpatterns_ref.boundaries.scan import Unparsable
 from tests.boundaries.helpers import edges, graph_of, write_tree
 
 BASE = {"pkg/__init__.py": "", "pkg/a.py": "", "pkg/b.py": "X = 1\n", "pkg/sub/__init__.py": "",
@@ -173,7 +177,8 @@ def test_self_import_and_external_imports_are_left_out(tmp_path: Path) -> None:
 
 def test_file_that_does_not_parse_is_a_problem(tmp_path: Path) -> None:
     g = graph_of(tmp_path, {**BASE, "pkg/a.py": "def (:\nimport pkg.b\n",
-                            "pkg/b.py": "import pkg.a\n"})  # fmt: skip
+                            "pkg/b.py": "import pkg.a\n",
+                          "pkg/__pycache__/b.cpython-312.pyc": ""})  # fmt: skip
     assert edges(g) == {("pkg.b", "pkg.a")}
     assert [(p.line, p.message) for p in g.problems] == [(1, "does not parse: invalid syntax")]
 
@@ -294,4 +299,47 @@ def test_a_file_name_that_is_not_utf8_is_skipped_with_a_problem(
     assert sorted(p.message.split()[0] for p in g.problems) == [
         "'caf\\udce9.py'",
         "'d\\udce9j\\udce0'",
+    ]
+
+
+def test_a_file_that_does_not_parse_is_the_same_error_across_processes() -> None:
+    """Raised in a worker of a process pool, the error reaches the caller as itself (it is
+    pickled there and back) rather than breaking the pool."""
+    with pytest.raises(Unparsable) as info:
+        extract(b"\ndef (:\nimport x\n", "m.py")
+    copy = pickle.loads(pickle.dumps(info.value))
+    assert type(copy) is Unparsable and str(copy) == str(info.value)
+    assert (copy.path, copy.line, copy.reason) == ("m.py", 2, info.value.reason)
+    with ProcessPoolExecutor(1) as pool:
+        with pytest.raises(Unparsable) as remote:
+            pool.submit(extract, b"\ndef (:\nimport x\n", "m.py").result()
+        assert str(remote.value) == str(info.value)
+        assert pool.submit(extract, b"import x\n").result()  # the pool still works
+
+
+def test_a_top_level_namespace_portion_shadowed_by_a_later_package_is_warned_about(
+    tmp_path: Path,
+) -> None:
+    write_tree(tmp_path, {"r0/pkg/z.py": "", "r1/pkg/__init__.py": "", "r1/pkg/a.py": ""})
+    modules, _, problems = discover("pkg", [tmp_path / "r0", tmp_path / "r1"])
+    assert sorted(modules) == ["pkg", "pkg.a"]
+    assert [(Path(p.path).parent.name, p.message) for p in problems] == [
+        ("r0", f"namespace directory shadowed by {tmp_path / 'r1/pkg/__init__.py'}")
+    ]
+
+
+def test_a_module_without_source_is_known_but_its_imports_are_not(tmp_path: Path) -> None:
+    """An extension module (or bytecode) beats a source file of its name; it cannot be read,
+    so it is a module whose imports are unknown (a warning, and in ``unread``). The compiled
+    files in ``__pycache__`` are not modules."""
+    ext = importlib.machinery.EXTENSION_SUFFIXES[0]
+    write_tree(tmp_path, {"pkg/__init__.py": "", "pkg/a.py": "import os\n", f"pkg/a{ext}": "",
+                          "pkg/b.py": "import pkg.a\n",
+                          "pkg/__pycache__/b.cpython-312.pyc": ""})  # fmt: skip
+    g = build_graph(["pkg"], [tmp_path], jobs=1)
+    assert g.modules["pkg.a"] == str(tmp_path / f"pkg/a{ext}")
+    assert sorted(g.modules) == ["pkg", "pkg.a", "pkg.b"]  # a bytecode cache is no package
+    assert g.unread == {"pkg.a"} and edges(g) == {("pkg.b", "pkg.a")}
+    assert [p.message.split(":")[0] for p in g.problems] == [
+        "no Python source (an extension module or bytecode)"
     ]

@@ -20,7 +20,10 @@ from designpatterns_ref.boundaries import (
     record,
     write_todo,
 )
+from designpatterns_ref.boundaries.demo import write_shop
 from designpatterns_ref.boundaries.run import shrink_todo
+from designpatterns_ref.boundaries.todo import shrink, split
+from designpatterns_ref.cli import main as dpref
 from tests.boundaries.helpers import FILES, write_tree
 
 #: Any text a file system or a module name can hold, but lone surrogates (no UTF-8 for them).
@@ -193,5 +196,106 @@ def test_entries_a_file_that_does_not_parse_may_produce_are_kept(
     assert report.stale == [] and report.ok
     assert shrink_todo(cfg, use_cache=use_cache)[1] == 0
     assert todo.read_text() == before
+    count, _ = record(cfg, use_cache=use_cache)  # recording again keeps them too
+    assert count == len(read_todo(todo)) and read_todo(todo) == {*read_todo_text(before)}
     (tmp_path / broken).write_text(files[broken])
     assert check(cfg, use_cache=use_cache).ok
+
+
+def read_todo_text(text: str) -> set[tuple[str, ...]]:
+    with tempfile.TemporaryDirectory() as folder:
+        (Path(folder) / "todo.toml").write_text(text)
+        return read_todo(Path(folder) / "todo.toml")
+
+
+def _reach(edges: set[tuple[str, str]], start: str) -> set[str]:
+    seen, todo = {start}, [start]
+    while todo:
+        x = todo.pop()
+        for a, b in edges:
+            if a == x and b not in seen:
+                seen.add(b)
+                todo.append(b)
+    return seen
+
+
+COMPONENTS = ["c0", "c1", "c2", "c3", "c4"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sets(st.tuples(st.sampled_from(COMPONENTS), st.sampled_from(COMPONENTS)), max_size=12),
+    st.lists(st.sampled_from(COMPONENTS), min_size=2, max_size=4, unique=True),
+)
+def test_an_earlier_versions_cycle_chain_tolerates_its_whole_group(
+    edges: set[tuple[str, str]], chain: list[str]
+) -> None:
+    """Oracle: an import (cycle, x, y) is tolerated by a recorded chain when x, y and at least
+    two of the chain's components are mutually reachable (one strongly connected group), as the
+    earlier version that wrote one entry per group tolerated it; shrink pins those edges."""
+    edges = {(a, b) for a, b in edges if a != b}
+    reach = {c: _reach(edges, c) for c in COMPONENTS}
+
+    def together(x: str, y: str) -> bool:
+        return y in reach[x] and x in reach[y]
+
+    found = [
+        Violation("cycle", a, b, f"{a}.py", 1, "m", "f") for a, b in sorted(edges) if together(a, b)
+    ]
+    key = ("cycle", *chain, chain[0])
+    expected = {v.key for v in found if sum(together(v.key[1], c) for c in chain) >= 2}
+    new, known, stale = split(found, {key})
+    assert {v.key for v in known} == expected
+    assert {v.key for v in new} == {v.key for v in found} - expected
+    assert stale == ([] if expected else [key])
+    with tempfile.TemporaryDirectory() as folder:
+        todo = Path(folder) / "todo.toml"
+        todo.write_text(f"[[violation]]\nkey = {list(key)!r}\nwhere = 'x'\n".replace("'", '"'))
+        assert read_todo(todo) == {key}
+        shrink(todo, found)
+        assert read_todo(todo) == expected  # a chain that tolerates nothing was fixed
+
+
+def test_record_says_which_entries_it_kept_for_a_file_that_does_not_parse(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = write_shop(tmp_path / "p")
+    assert dpref(["boundaries", "record", str(project)]) == 0
+    before = read_todo(project / "boundaries_todo.toml")
+    stock = project / "shop/inventory/stock.py"
+    stock.write_text("def (:\n" + stock.read_text())
+    capsys.readouterr()
+    assert dpref(["boundaries", "record", str(project)]) == 0
+    out = capsys.readouterr().out
+    assert "shop/inventory/stock.py:1: warning: does not parse" in out
+    assert "kept 4 recorded violation(s) that the file(s) which could not be read" in out
+    assert read_todo(project / "boundaries_todo.toml") == before
+
+
+def test_a_file_that_does_not_parse_keeps_only_the_entries_it_can_touch(tmp_path: Path) -> None:
+    """A broken file in an unrelated component neither imports into a recorded chain nor owns
+    one end of a recorded cycle: the fixed entries are reported fixed and shrunk. A broken file
+    in the importing component keeps them (its unknown imports may restore them all)."""
+    files = {"shop/__init__.py": "", "shop/a/__init__.py": "", "shop/b/__init__.py": "",
+             "shop/c/__init__.py": "", "shop/c/z.py": "",
+             "shop/a/x.py": "import shop.b\n", "shop/b/y.py": "import shop.a\n"}  # fmt: skip
+    write_tree(tmp_path, files)
+    cfg = Config.from_dict(
+        {"packages": ["shop"], "cache": "", "components": {"shop.*": {"depends_on": ["*"]}},
+         "layers": [{"name": "stack", "layers": ["shop.b", "shop.a"]}]},
+        base=tmp_path,
+    )  # fmt: skip
+    record(cfg)
+    todo = tmp_path / cfg.todo
+    recorded = read_todo(todo)
+    assert recorded == {("cycle", "shop.a", "shop.b"), ("cycle", "shop.b", "shop.a"),
+                        ("layers", "shop.a.x", "shop.b", "stack")}  # fmt: skip
+    (tmp_path / "shop/a/x.py").write_text("")  # fixed: no cycle, no layers violation
+    (tmp_path / "shop/c/z.py").write_text("def (:\nimport shop.a\n")  # broken, elsewhere
+    report = check(cfg)
+    assert report.problems and report.stale == sorted(recorded)
+    (tmp_path / "shop/c/z.py").write_text("")
+    (tmp_path / "shop/a/w.py").write_text("def (:\nimport shop.b\n")  # broken, in shop.a
+    report = check(cfg)
+    assert report.problems and report.stale == []
+    assert shrink_todo(cfg) == (3, 0)

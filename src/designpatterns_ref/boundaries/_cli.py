@@ -88,11 +88,21 @@ def cmd_record(args: argparse.Namespace) -> int:
     if config is None:
         return EXIT_CONFIG
     try:
-        count, _ = record(config, use_cache=not args.no_cache)
+        count, report = record(config, use_cache=not args.no_cache)
     except BoundariesError as exc:
         print(f"dpref boundaries: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    for problem in report.problems:  # the warnings a check would print
+        print(
+            f"{_shown_path(problem.path, config.base)}:{problem.line}: warning: {problem.message}"
+        )
     print(f"recorded {count} violation(s) in {config.base / config.todo}")
+    kept = count - len({v.key for v in report.violations})
+    if kept:
+        print(
+            f"kept {kept} recorded violation(s) that the file(s) which could not be read or "
+            "parsed may still produce"
+        )
     return 0
 
 
@@ -108,6 +118,14 @@ def cmd_shrink(args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     print(f"{config.base / config.todo}: removed {removed} fixed, kept {kept}")
     return 0
+
+
+def _shown_path(path: str, base: Path) -> str:
+    """``path`` relative to the project folder, as the check's report names files."""
+    try:
+        return os.path.relpath(path, base)
+    except ValueError:  # another drive
+        return path
 
 
 def _jobs(text: str) -> int:

@@ -11,9 +11,10 @@ inode, ctime_ns)``; when it matches the file is taken as unchanged without being
 index does. The inode and the change time are what make the shortcut safe: two files of the same
 size and time swapped by renames (usual after ``tar x``, ``cp -p`` or ``rsync -t``, which set
 every time to the same value) keep their ``(mtime_ns, size)`` but not their inode, and a rename
-or an ``utime`` sets the change time, which no program can set back. An entry stamped at or
-after the time the cache file was written is *racy* (the file may have changed again within the
-same clock tick) and is hashed rather than trusted, as git does; when it is found unchanged
+or an ``utime`` sets the change time, which no program can set back. An entry stamped in the
+clock tick the cache file was written in is *racy* (the file may have changed again within the
+same tick) and is hashed rather than trusted, as git does (a stamp later than that, from a clock
+ahead of this one, is not: an edit would set an earlier time); when it is found unchanged
 the cache file is written again, newer than the stamp, so the next run trusts it.
 ``verify_content=True`` turns the shortcut off and hashes every file.
 
@@ -60,6 +61,7 @@ from designpatterns_ref.boundaries.base import (
     write_file,
 )
 from designpatterns_ref.boundaries.scan import Raw, Unparsable, extract
+from designpatterns_ref.boundaries.verdict import racy
 from designpatterns_ref.errors import shown
 
 __all__ = ["FileCache", "Stamp", "is_racy", "read_all", "read_file", "stamp_of"]
@@ -67,7 +69,7 @@ __all__ = ["FileCache", "Stamp", "is_racy", "read_all", "read_file", "stamp_of"]
 #: The digest in front of the cache file's marshal bytes (xxh3-128, 16 bytes).
 _DIGEST = 16
 
-FORMAT = 3
+FORMAT = 4
 _PARALLEL_FROM = 200
 
 #: What a file's stamp holds: ``(mtime_ns, size, inode, ctime_ns)``.
@@ -80,10 +82,11 @@ def stamp_of(st: os.stat_result) -> Stamp:
 
 
 def is_racy(stamp: Stamp, written: int | None) -> bool:
-    """Whether ``stamp`` was taken too late to vouch for the file: at or after ``written``,
-    the time the stamps were stored (None: never stored), the file may have changed again
-    within the same clock tick without changing its stamp."""
-    return written is None or max(stamp[0], stamp[3]) >= written
+    """Whether ``stamp`` was taken too late to vouch for the file: within one timestamp tick
+    at or before ``written``, the time the stamps were stored (None: never stored), the file
+    may have changed again within the same tick without changing its stamp (see
+    :func:`~.verdict.racy`; a stamp from the future is not racy)."""
+    return written is None or racy(stamp[0], written) or racy(stamp[3], written)
 
 
 def _format() -> tuple[object, ...]:
@@ -231,7 +234,7 @@ class FileCache:
         if self._discovery is None or self._discovery[0] != key:
             return None
         for directory, mtime in self._discovery[1].items():
-            if self._written is None or mtime >= self._written:
+            if self._written is None or racy(mtime, self._written):
                 return None  # racy: an entry added in the same tick kept the folder's time
             try:
                 if os.stat(directory).st_mtime_ns != mtime:

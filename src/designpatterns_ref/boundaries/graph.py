@@ -44,7 +44,7 @@ from designpatterns_ref.boundaries.base import (
     check_path,
 )
 from designpatterns_ref.boundaries.cache import FileCache, read_all
-from designpatterns_ref.boundaries.scan import Raw, discover
+from designpatterns_ref.boundaries.scan import Raw, discover, is_sourceless
 from designpatterns_ref.errors import shown
 
 __all__ = ["ImportGraph", "build_graph"]
@@ -85,7 +85,8 @@ class ImportGraph:
         self.imports: list[Import] = []
         self.edges: dict[str, dict[str, list[Import]]] = {}
         self.problems: list[Problem] = []
-        #: Modules whose file could not be read or parsed: their imports are unknown.
+        #: Modules whose file could not be read or parsed, or that have no Python source (an
+        #: extension module, bytecode): their imports are unknown.
         self.unread: set[str] = set()
         self.parsed = 0
         self.cached = 0
@@ -340,6 +341,7 @@ def build_graph(
     graph = ImportGraph(modules, pkgs)
     graph.problems.extend(problems)
     files = {m: p for m, p in modules.items() if p.endswith(".py")}
+    sourceless = {m for m, p in modules.items() if is_sourceless(p)}
     by_path = {p: m for m, p in files.items()}
     if cache is None:
         unreadable: list[Problem] = []
@@ -351,7 +353,7 @@ def build_graph(
         unreadable = cache.problems
         graph.problems += unreadable
         graph.parsed, graph.cached = cache.parsed, cache.hits
-    graph.unread = {by_path[p.path] for p in unreadable if p.path in by_path}
+    graph.unread = {by_path[p.path] for p in unreadable if p.path in by_path} | sourceless
     if cache is not None:
         # The resolved imports stand while the files, the modules and what discovery warned
         # about are unchanged (a snapshot reused on modules alone hid discovery's new warnings).
@@ -364,12 +366,16 @@ def build_graph(
             imports: list[tuple[str, str, int, str, str, str | None]] = stored[0]
             for importer, imported, line, kind, path, name in imports:
                 graph._record(Import(importer, imported, line, kind, path, name))
-            graph.problems = [Problem(p, n, m) for p, n, m in stored[1]]
+            # Only resolving's problems are stored: a file that does not parse is in no entry,
+            # so an edit that moves its error keeps the snapshot; its problem is this read's.
+            graph.problems += [Problem(p, n, m) for p, n, m in stored[1]]
             cache.flush()
             return graph
+    before = len(graph.problems)
     for module in sorted(raw_by_module):
         _resolve(module, files[module], raw_by_module[module], graph)
     if cache is not None:
         imports = [(i.importer, i.imported, i.line, i.kind, i.path, i.name) for i in graph.imports]
-        cache.store_snapshot(key, (imports, [(p.path, p.line, p.message) for p in graph.problems]))
+        resolved = [(p.path, p.line, p.message) for p in graph.problems[before:]]
+        cache.store_snapshot(key, (imports, resolved))
     return graph

@@ -25,13 +25,15 @@ shop.a imports shop.b: component 'shop.a' does not depend on 'shop.b'
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterable
+from itertools import pairwise
 
 from designpatterns_ref.boundaries.base import BoundariesError, Report, Violation, check_flag
 from designpatterns_ref.boundaries.cache import FileCache
 from designpatterns_ref.boundaries.config import Config
 from designpatterns_ref.boundaries.graph import ImportGraph, build_graph
-from designpatterns_ref.boundaries.rules import find_violations
-from designpatterns_ref.boundaries.todo import read_todo, shrink, split, write_todo
+from designpatterns_ref.boundaries.rules import bind, find_violations
+from designpatterns_ref.boundaries.todo import Unknown, read_todo, shrink, split, write_todo
 from designpatterns_ref.errors import shown
 
 __all__ = ["Inputs", "build", "check", "check_inputs", "record", "shrink_todo"]
@@ -64,6 +66,59 @@ def _build(
         with contextlib.suppress(OSError):
             cache.path.parent.mkdir(parents=True, exist_ok=True)
     return build_graph(config.packages, roots, cache=cache, jobs=jobs), cache
+
+
+def _may_still_occur(graph: ImportGraph, config: Config) -> Unknown:
+    """Whether a recorded key may still occur, unseen, because of the modules whose file could
+    not be read or parsed (``graph.unread``: their imports are unknown).
+
+    A dependency or privacy entry comes from its importer's own imports: only if the importer
+    is unread. A layers or independence entry comes from a chain of imports out of its
+    importer: only if an unread module is reachable from the importer in the known graph, or
+    sits in the importer's component. A cycle entry ``(cycle, a, b)`` needs the edge ``a ->
+    b``: only if some module of ``a`` is unread, or the edge still exists and a component
+    holding an unread module is reachable from ``b`` (the way back to ``a`` would pass through
+    its unknown imports). So one broken file keeps only the entries it can touch.
+    """
+    unread = frozenset(graph.unread)
+    if not unread:
+        return lambda key: False
+    bound = bind(config, graph)
+    holding = {bound.owner[m] for m in unread if m in bound.owner}
+    edges = bound.component_edges(graph, config.include)
+    reaching = _reaching(unread, {a: set(bs) for a, bs in graph.edges.items()})
+    components_reaching = _reaching(holding, edges)
+
+    def unknown(key: tuple[str, ...]) -> bool:
+        rule, names = key[0], key[1:]
+        if not names:
+            return False
+        if rule in ("dependency", "privacy"):
+            return names[0] in unread
+        if rule == "cycle":  # an edge, or an earlier version's whole chain
+            return any(
+                a in holding or (b in edges.get(a, ()) and b in components_reaching)
+                for a, b in pairwise(names)
+            )
+        return names[0] in reaching or bound.owner.get(names[0]) in holding
+
+    return unknown
+
+
+def _reaching(goals: Iterable[str], edges: dict[str, set[str]]) -> set[str]:
+    """The nodes from which some node of ``goals`` can be reached (``goals`` included)."""
+    reverse: dict[str, list[str]] = {}
+    for a, targets in edges.items():
+        for b in targets:
+            reverse.setdefault(b, []).append(a)
+    seen = set(goals)
+    todo = list(seen)
+    while todo:
+        for prev in reverse.get(todo.pop(), ()):
+            if prev not in seen:
+                seen.add(prev)
+                todo.append(prev)
+    return seen
 
 
 def _report(graph: ImportGraph, violations: list[Violation]) -> Report:
@@ -110,15 +165,25 @@ def check_inputs(
     report = _report(graph, violations)
     if use_todo:
         recorded = read_todo(config.base / config.todo)
-        report.violations, report.recorded, report.stale = split(violations, recorded, graph.unread)
+        report.violations, report.recorded, report.stale = split(
+            violations, recorded, graph.unread, unknown=_may_still_occur(graph, config)
+        )
     inputs = cache.inputs() if cache is not None and not report.problems else None
     return report, inputs
 
 
 def record(config: Config, *, use_cache: bool = True) -> tuple[int, Report]:
-    """Write every current violation to the todo file; returns (entries, the full report)."""
-    report = check(config, use_cache=use_cache, use_todo=False)
-    count = write_todo(config.base / config.todo, report.violations)
+    """Write every current violation to the todo file; returns (entries, the full report).
+
+    An entry already recorded that a file which could not be read or parsed may produce is
+    kept (it is among the entries counted, beyond the report's violations): that file's
+    imports are unknown, and the entry would fail the check once it parses again.
+    """
+    check_flag(use_cache, "use_cache")
+    graph, _ = _build(config, use_cache=use_cache, verify_content=False, jobs=None)
+    report = _report(graph, find_violations(graph, config))
+    unknown = _may_still_occur(graph, config)
+    count = write_todo(config.base / config.todo, report.violations, graph.unread, unknown=unknown)
     return count, report
 
 
@@ -130,4 +195,7 @@ def shrink_todo(config: Config, *, use_cache: bool = True) -> tuple[int, int]:
     """
     check_flag(use_cache, "use_cache")
     graph, _ = _build(config, use_cache=use_cache, verify_content=False, jobs=None)
-    return shrink(config.base / config.todo, find_violations(graph, config), graph.unread)
+    unknown = _may_still_occur(graph, config)
+    return shrink(
+        config.base / config.todo, find_violations(graph, config), graph.unread, unknown=unknown
+    )

@@ -36,12 +36,43 @@ import ast
 import os
 import re
 from bisect import bisect_left, bisect_right
+from importlib import machinery
 from pathlib import Path
 
 from designpatterns_ref.boundaries.base import BoundariesError, Problem, check_path
 from designpatterns_ref.errors import shown
 
-__all__ = ["Raw", "Unparsable", "discover", "extract"]
+__all__ = ["SUFFIXES", "Raw", "Unparsable", "discover", "extract", "is_sourceless"]
+
+#: The file suffixes of a module, in the order Python's path finder tries them for one name:
+#: extension modules, then source, then bytecode without source (``__init__`` with any of
+#: them makes a package).
+SUFFIXES = (
+    *machinery.EXTENSION_SUFFIXES,
+    *machinery.SOURCE_SUFFIXES,
+    *machinery.BYTECODE_SUFFIXES,
+)
+
+
+def is_sourceless(path: str) -> bool:
+    """Whether the module file ``path`` has no Python source to read (an extension module or
+    bytecode): it is imported, but its imports are unknown."""
+    return path.endswith(SUFFIXES) and not path.endswith(tuple(machinery.SOURCE_SUFFIXES))
+
+
+def _stems(name: str) -> list[tuple[str, int]]:
+    """``(stem, rank)`` for each way ``name`` is a module file (rank: the place of its suffix
+    in :data:`SUFFIXES`; ``x.abi3.so`` is ``x`` by ``.abi3.so`` and ``x.abi3`` by ``.so``)."""
+    return [(name[: -len(s)], i) for i, s in enumerate(SUFFIXES) if name.endswith(s) and name != s]
+
+
+def _init_of(folder: str) -> str | None:
+    """The ``__init__`` file that makes ``folder`` a package, by Python's order; else None."""
+    for suffix in SUFFIXES:
+        if os.path.isfile(init := os.path.join(folder, "__init__" + suffix)):
+            return init
+    return None
+
 
 Raw = tuple[str, int, str, tuple[str, ...], int, str]
 
@@ -216,8 +247,16 @@ class Unparsable(BoundariesError):
 
     def __init__(self, path: str, line: int, reason: str) -> None:
         super().__init__(f"{path}: does not parse: {reason}" + (f" (line {line})" if line else ""))
+        self.path = path
         self.line = line
         self.reason = f"does not parse: {reason}"
+        self._args = (path, line, reason)
+
+    def __reduce__(self) -> tuple[type[Unparsable], tuple[str, int, str]]:
+        """Rebuilt from the three arguments (the message alone cannot rebuild it), so it
+        crosses a process boundary: raised in a worker of a process pool, it reaches the
+        caller as itself."""
+        return (type(self), self._args)
 
 
 def extract(source: bytes | str, path: str = "<source>") -> list[Raw]:
@@ -268,13 +307,14 @@ def _has_python(directory: str, seen: dict[str, int] | None) -> bool:
         entries = _scan(directory, seen)
     except OSError:
         return False
-    if any(e.name.endswith(".py") for e in entries):
+    if any(e.name.endswith(SUFFIXES) for e in entries):
         return True
-    return any(e.is_dir() and _has_python(e.path, seen) for e in entries if "." not in e.name)
+    return any(e.is_dir() and _has_python(e.path, seen) for e in entries if _folder(e.name))
 
 
 #: What a name is in a search path: ``("package", __init__.py)``, ``("module", file.py)`` or
-#: ``("namespace", [portion, ...])``.
+#: ``("namespace", [portion, ...])`` (the file may be an extension module or bytecode: any of
+#: :data:`SUFFIXES`).
 Found = tuple[str, str | list[str]]
 
 
@@ -291,12 +331,23 @@ def _listing(
     for e in entries:
         if _is_text(e.name):
             named.append(e)
-        elif e.name.endswith(".py") or "." not in e.name:  # a module or a package, by its look
+        elif e.name.endswith(SUFFIXES) or "." not in e.name:  # a module or a package, by look
             why = "a name that is not UTF-8 text, which no import statement can spell"
             problems.append(Problem(directory, 0, f"{e.name!a} is skipped: {why}"))
-    files = {e.name[:-3]: e.path for e in named if e.name.endswith(".py") and e.is_file()}
-    dirs = {e.name: e.path for e in named if "." not in e.name and e.is_dir()}
+    ranked: dict[str, tuple[int, str]] = {}
+    for e in named:
+        for stem, rank in _stems(e.name):
+            if rank < ranked.get(stem, (len(SUFFIXES), ""))[0] and e.is_file():
+                ranked[stem] = (rank, e.path)
+    files = {stem: path for stem, (_, path) in ranked.items()}
+    dirs = {e.name: e.path for e in named if _folder(e.name) and e.is_dir()}
     return files, dirs
+
+
+def _folder(name: str) -> bool:
+    """Whether a folder named ``name`` may be a package: a name without a dot, but not
+    ``__pycache__`` (Python's cache of compiled source, whose files are never imported)."""
+    return "." not in name and name != "__pycache__"
 
 
 def _is_text(name: str) -> bool:
@@ -311,8 +362,9 @@ def _is_text(name: str) -> bool:
 def _entries_of(folder: str, name: str) -> tuple[dict[str, str], dict[str, str]]:
     """The listing of ``folder`` reduced to ``name``: a search root is not listed whole."""
     base = os.path.join(folder, name)
-    files = {name: base + ".py"} if os.path.isfile(base + ".py") else {}
-    return files, ({name: base} if os.path.isdir(base) else {})
+    file = next((base + s for s in SUFFIXES if os.path.isfile(base + s)), None)
+    dirs = {name: base} if _folder(name) and os.path.isdir(base) else {}
+    return ({name: file} if file else {}), dirs
 
 
 def _find(
@@ -330,13 +382,15 @@ def _find(
     for files, dirs in listings:
         sub, file = dirs.get(stem), files.get(stem)
         found: Found | None = None
-        if sub is not None and os.path.isfile(init := os.path.join(sub, "__init__.py")):
+        init = _init_of(sub) if sub is not None else None
+        if init is not None:
             if file is not None:
                 problems.append(Problem(file, 0, f"shadowed by the package {full} (a directory)"))
             found = ("package", init)
         elif file is not None:
             if sub is not None and _has_python(sub, seen):
-                problems.append(Problem(sub, 0, f"namespace directory shadowed by {full}.py"))
+                shadow = full + os.path.basename(file)[len(stem) :]  # pkg.x.py, pkg.x.pyc...
+                problems.append(Problem(sub, 0, f"namespace directory shadowed by {shadow}"))
             found = ("module", file)
         elif sub is not None:
             portions.append(sub)
@@ -362,6 +416,9 @@ def _add(
     kind, where = found
     if isinstance(where, str):
         modules[name] = where
+        if is_sourceless(where):
+            why = "no Python source (an extension module or bytecode): its imports are unknown"
+            problems.append(Problem(where, 0, why))
     else:
         modules[name] = where[0]
     if kind == "module":
@@ -412,7 +469,7 @@ def discover(
                 except OSError:
                     seen[folder] = -1
         listings = [_entries_of(folder, part) for folder in path]
-        found = _find(".".join(parts[: depth + 1]), listings, part, [], seen)
+        found = _find(".".join(parts[: depth + 1]), listings, part, problems, seen)
         if found is None or (found[0] == "module" and depth < len(parts) - 1):
             raise BoundariesError(
                 f"packages: package {shown(package)} not found under {[str(r) for r in roots]}"

@@ -23,8 +23,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tomllib
-from collections.abc import Iterable
-from itertools import pairwise
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from designpatterns_ref.boundaries.base import (
@@ -37,7 +36,11 @@ from designpatterns_ref.boundaries.base import (
 )
 from designpatterns_ref.errors import shown
 
-__all__ = ["read_todo", "render_todo", "shrink", "split", "write_todo"]
+__all__ = ["Unknown", "read_todo", "render_todo", "shrink", "split", "write_todo"]
+
+#: Whether a recorded key may still occur unseen, because some file's imports are unknown
+#: (:func:`designpatterns_ref.boundaries.run.check` builds one from the graph).
+Unknown = Callable[[tuple[str, ...]], bool]
 
 _HEADER = """\
 # Recorded boundary violations: known debts that `dpref boundaries check` tolerates.
@@ -90,24 +93,65 @@ def _read_entries(path: str) -> dict[tuple[str, ...], str]:
                 f"{path}: violation[{i}].key", f"must be [rule, names...], not {shown(key)}"
             )
         where = entry.get("where")
-        for upgraded in _upgraded(tuple(key)):
-            keys.setdefault(upgraded, where if isinstance(where, str) else "")
+        keys.setdefault(tuple(key), where if isinstance(where, str) else "")
     return keys
 
 
-def _upgraded(key: tuple[str, ...]) -> list[tuple[str, ...]]:
-    """``key`` as this version writes it.
+def _is_chain(key: tuple[str, ...]) -> bool:
+    """Whether ``key`` is a cycle as files written before cycles were keyed by import hold
+    it: the whole chain of components, starting and ending with the same one
+    (``["cycle", a, b, a]``)."""
+    return key[0] == "cycle" and len(key) >= 4 and key[1] == key[-1]
 
-    Files written before cycles were keyed by import hold a cycle as its whole chain of
-    components (``["cycle", a, b, a]``; a chain starts and ends with the same component, and
-    has at least two). Such an entry stands for each import along the chain, ``(cycle, a, b)``
-    and ``(cycle, b, a)``: a project that upgrades sees none of its recorded cycles as new,
-    while an import that joins the cycle later still fails the check. ``shrink`` then writes
-    the entries in the new form.
+
+def _groups(violations: list[Violation]) -> dict[str, str]:
+    """Each component in a cycle, with a representative of its strongly connected group.
+
+    The cycle violations are exactly the component edges inside a group, and a group is
+    connected by its own edges, so the groups are the connected parts of those edges
+    (union-find)."""
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for v in violations:
+        if v.key[0] == "cycle" and len(v.key) == 3:
+            parent[find(v.key[1])] = find(v.key[2])
+    return {x: find(x) for x in parent}
+
+
+def _chain_cover(
+    violations: list[Violation], chains: Iterable[tuple[str, ...]]
+) -> dict[tuple[str, ...], tuple[str, ...]]:
+    """``{cycle violation key: the recorded chain that tolerates it}``.
+
+    An earlier version recorded each strongly connected group of components once, as a
+    shortest chain through it, and tolerated every import inside that group. So a chain stands
+    for every ``(cycle, x, y)`` whose two components lie in one current group together with
+    the chain's components (with at least two of them, should the cycle have been partly
+    broken since). ``shrink`` rewrites it as those edges, after which an import that joins
+    the cycle is new.
     """
-    if key[0] == "cycle" and len(key) >= 4 and key[1] == key[-1]:
-        return [("cycle", a, b) for a, b in pairwise(key[1:])]
-    return [key]
+    group = _groups(violations)
+    by_group: dict[str, tuple[str, ...]] = {}
+    for chain in sorted(chains):
+        held: dict[str, int] = {}
+        for c in set(chain[1:]):
+            if c in group:
+                held[group[c]] = held.get(group[c], 0) + 1
+        for g, n in held.items():
+            if n >= 2:
+                by_group.setdefault(g, chain)
+    cover: dict[tuple[str, ...], tuple[str, ...]] = {}
+    for v in violations:
+        if v.key[0] == "cycle" and len(v.key) == 3 and group[v.key[1]] in by_group:
+            cover[v.key] = by_group[group[v.key[1]]]
+    return cover
 
 
 def _unknown(key: tuple[str, ...], unread: frozenset[str]) -> bool:
@@ -118,6 +162,16 @@ def _unknown(key: tuple[str, ...], unread: frozenset[str]) -> bool:
     if not unread:
         return False
     return key[0] not in ("dependency", "privacy") or (len(key) > 1 and key[1] in unread)
+
+
+def _predicate(unread: object, unknown: Unknown | None) -> Unknown:
+    """``unknown`` when given (it knows the graph), else :func:`_unknown` over ``unread``."""
+    names = _modules(unread)
+    if unknown is None:
+        return lambda key: _unknown(key, names)
+    if not callable(unknown):
+        raise BoundariesError(f"unknown={shown(unknown, 60)}: must be a function of a key")
+    return unknown
 
 
 def _modules(unread: object) -> frozenset[str]:
@@ -193,52 +247,89 @@ def _write(path: Path, text: str) -> None:
     write_file(path, text.encode("utf-8"), "todo")
 
 
-def write_todo(path: str | Path, violations: Iterable[Violation]) -> int:
-    """Record ``violations`` in ``path`` (replacing it); returns the number of entries."""
+def write_todo(
+    path: str | Path,
+    violations: Iterable[Violation],
+    unread: Iterable[str] = frozenset(),
+    *,
+    unknown: Unknown | None = None,
+) -> int:
+    """Record ``violations`` in ``path`` (replacing it); returns the number of entries.
+
+    An entry already in the file that the modules in ``unread`` (files that could not be read
+    or parsed) may produce is kept as it was: their imports are unknown, and dropping it would
+    fail the check once they parse again. ``unknown``, when given, tells which entries those
+    files may produce more precisely than ``unread`` alone (it knows the graph).
+    """
     target = Path(check_path(path, "path"))
     items = _violations(violations)
-    _write(target, render_todo(items, target.parent))
-    return len({v.key for v in items})
+    maybe = _predicate(unread, unknown)
+    entries = {v.key: f"{_where(v.path, target.parent)}:{v.line}" for v in reversed(items)}
+    if unread or unknown is not None:
+        for key, where in _read_entries(str(target)).items():
+            if key not in entries and maybe(key):
+                entries[key] = where
+    _write(target, _render(entries))
+    return len(entries)
 
 
 def split(
     violations: Iterable[Violation],
     recorded: set[tuple[str, ...]],
     unread: Iterable[str] = frozenset(),
+    *,
+    unknown: Unknown | None = None,
 ) -> tuple[list[Violation], list[Violation], list[tuple[str, ...]]]:
     """``(new, recorded, stale)``: violations not in the file, those in it, and entries of the
     file that no violation matches any more.
 
     ``unread`` names the modules whose file could not be read or parsed: their imports are
     unknown, so an entry they may produce is not called stale (fixed) while they stay so.
+    ``unknown``, when given, tells which entries those are from the graph, more precisely.
+
+    A cycle recorded by an earlier version as its whole chain (``["cycle", a, b, a]``)
+    tolerates every import inside the strongly connected group of its components, as that
+    version did (see :func:`_chain_cover`); run ``shrink`` once after upgrading to pin those
+    imports as edges.
     """
     if not isinstance(recorded, set | frozenset):
         raise BoundariesError(f"recorded={shown(recorded, 60)}: must be a set of keys")
-    unknown = _modules(unread)
+    maybe = _predicate(unread, unknown)
+    items = _violations(violations)
+    cover = _chain_cover(items, (k for k in recorded if _is_chain(k)))
     new: list[Violation] = []
     known: list[Violation] = []
-    seen: set[tuple[str, ...]] = set()
-    for v in _violations(violations):
-        (known if v.key in recorded else new).append(v)
+    seen: set[tuple[str, ...]] = set(cover.values())
+    for v in items:
+        (known if v.key in recorded or v.key in cover else new).append(v)
         seen.add(v.key)
-    return new, known, sorted(k for k in recorded - seen if not _unknown(k, unknown))
+    return new, known, sorted(k for k in recorded - seen if not maybe(k))
 
 
 def shrink(
-    path: str | Path, violations: Iterable[Violation], unread: Iterable[str] = frozenset()
+    path: str | Path,
+    violations: Iterable[Violation],
+    unread: Iterable[str] = frozenset(),
+    *,
+    unknown: Unknown | None = None,
 ) -> tuple[int, int]:
     """Drop the entries of ``path`` that no longer occur; never add one.
 
-    Returns ``(kept, removed)``. A missing file stays missing. An entry that the modules in
-    ``unread`` (files that could not be read or parsed) may produce is kept as it was.
+    Returns ``(kept, removed)``. A missing file stays missing. A cycle recorded by an earlier
+    version as its whole chain is rewritten as the imports it tolerates, one entry each. An
+    entry that the modules in ``unread`` (files that could not be read or parsed) may produce
+    is kept as it was.
     """
     file = Path(check_path(path, "path"))
     entries = _read_entries(str(file))
     if not file.exists():
         return 0, 0
-    _, known, stale = split(violations, set(entries), unread)
+    items = _violations(violations)
+    _, known, stale = split(items, set(entries), unread, unknown=unknown)
     kept = {v.key: f"{_where(v.path, file.parent)}:{v.line}" for v in known}
-    for key in set(entries) - set(kept) - set(stale):  # unseen, but maybe not fixed
+    # An earlier version's chain that tolerated some import is now written as those edges.
+    replaced = set(_chain_cover(items, (k for k in entries if _is_chain(k))).values())
+    for key in set(entries) - set(kept) - set(stale) - replaced:  # unseen, but maybe not fixed
         kept[key] = entries[key]
     _write(file, _render(kept))
     return len(kept), len(stale)

@@ -9,9 +9,10 @@ configuration, the stamp ``(mtime_ns, size, inode, ctime_ns)`` of every file and
 modification time of every folder the check looked at (the same stat shortcut the file cache
 trusts, and git's index before it), with the text the check printed and its exit status. On the
 next run, :func:`replay` compares those stamps and, when every one matches, prints the stored
-text and returns the stored status. A stamp at or after the time the verdict was written is
-*racy* (the file or folder may have changed again within the same clock tick): such a verdict is
-not replayed, and the full check runs.
+text and returns the stored status. A stamp within one timestamp tick at or before the time the
+verdict was written is *racy* (the file or folder may have changed again within the same tick):
+such a verdict is not replayed, and the full check runs. A stamp later than the write (a clock
+ahead of this one) is not racy: an edit would set an earlier time, and so change the stamp.
 
 The point is start-up cost. A re-run over an unchanged tree spends a few milliseconds on
 ``stat`` calls; the rest of a command-line check is starting Python and importing the checker
@@ -53,6 +54,17 @@ import os
 import sys
 
 from designpatterns_ref.errors import shown
+
+
+def racy(time_ns: int, written: int) -> bool:
+    """Whether a file or folder stamped at ``time_ns`` cannot vouch for itself to something
+    written at ``written``: stamped in the clock tick of the write (the file system floors both
+    times to its tick, so "the same tick" is "equal"), an edit made in that tick just after the
+    stamp was taken keeps the same stamp. An earlier stamp is safe (an edit would stamp a later
+    tick), and so is a later one (a clock ahead of this one, ``touch -d``): an edit sets the
+    time from the current, earlier clock, which changes the stamp."""
+    return time_ns == written
+
 
 TYPE_CHECKING = False  # typing is not imported: this module must load in a few milliseconds
 if TYPE_CHECKING:
@@ -199,10 +211,10 @@ def replay(argv: list[str], out: TextIO | None = None) -> int | None:
         if verdict["key"] != key or verdict["config"] != read_bytes(key[0]):
             return None
         for folder, mtime in verdict["dirs"].items():
-            if mtime >= written or _stamp(folder)[0] != mtime:
+            if racy(mtime, written) or _stamp(folder)[0] != mtime:
                 return None  # changed, or racy: stamped in the tick the verdict was written
         for file, stamp in verdict["files"].items():
-            if max(stamp[0], stamp[3]) >= written or _stamp(file) != tuple(stamp):
+            if racy(stamp[0], written) or racy(stamp[3], written) or _stamp(file) != tuple(stamp):
                 return None
         text, status = verdict["output"], verdict["status"]
     except (KeyError, TypeError, AttributeError, ValueError, IndexError):
