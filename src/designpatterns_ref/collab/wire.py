@@ -390,7 +390,7 @@ def _parse_update(r: _Reader) -> list[Op]:
             raise fail("truncated: the record runs past the end of the message")
         return got
 
-    def name(a: int, what: str) -> str:
+    def named(a: int, what: str) -> str:
         # the table lists the agents in the order the records first name them: one encoding
         nonlocal used
         if a > used or a >= n_agents:
@@ -401,8 +401,9 @@ def _parse_update(r: _Reader) -> list[Op]:
         used += a == used
         return agents[a]
 
-    def ref(a: int, z: int, seq: int, agent: str, what: str) -> Id:
-        who = name(a, what)
+    def ref(seq: int, agent: str, what: str) -> Id:
+        a, z = take(2)
+        who = named(a, what)
         rseq = seq - ((z >> 1) ^ -(z & 1))
         if not 0 <= rseq < MAX_ID or (who == agent and rseq >= seq):
             raise fail(f"{what} seq {rseq} is out of range or not before the operation itself")
@@ -412,20 +413,20 @@ def _parse_update(r: _Reader) -> list[Op]:
         flags, a, zs, zl, n = take(5)
         if flags not in _VALID_FLAGS:
             raise fail(_bad_flags(flags))
-        agent = name(a, "the operation's")
+        agent = named(a, "the operation's")
         seq = expected.get(agent, 0) + ((zs >> 1) ^ -(zs & 1))
         lam = lamport + ((zl >> 1) ^ -(zl & 1))
         if not (seq >= 0 and lam >= 0 and n >= 1 and max(seq, lam) + n <= MAX_ID):
             raise fail(f"seq={seq}, lamport={lam}, length={n} out of range")
         op: Op
         if flags & _DELETE:
-            target = ref(*take(2), seq, agent, "delete target")
+            target = ref(seq, agent, "delete target")
             if target[1] + n > MAX_ID or (target[0] == agent and target[1] + n > seq):
                 raise fail(f"delete of {n} from {target} reaches past the operation itself")
             op = Delete(agent, seq, lam, target, n, bool(flags & _BACKWARDS))
         else:
-            left = ref(*take(2), seq, agent, "left origin") if flags & _LEFT else None
-            right = ref(*take(2), seq, agent, "right origin") if flags & _RIGHT else None
+            left = ref(seq, agent, "left origin") if flags & _LEFT else None
+            right = ref(seq, agent, "right origin") if flags & _RIGHT else None
             if at + n > len(text):
                 raise fail(f"the inserts hold more than the {len(text)} characters of text")
             op = Insert(agent, seq, lam, text[at : at + n], left, right)
