@@ -345,3 +345,29 @@ def test_a_caller_extending_its_builders_afterwards_changes_no_history(seed: int
         replayed = entry.op.apply(replayed)
     assert replayed == server.document
     assert all(c.document == server.document for c in clients)
+
+
+def test_what_the_server_and_client_hand_out_cannot_rewrite_their_history() -> None:
+    """Extending the operation of an entry read from the history, or of a message the client
+    returned, changes neither the server's history nor the message in flight."""
+    server, alice = OTServer("ab"), OTClient("alice", "ab")
+    message = alice.insert(2, "c")
+    assert message is not None and server.receive(message) == 1
+    server.history[0].op.insert("!")
+    server.history[:1][0].op.insert("!")
+    for entry in server.history:
+        entry.op.insert("!")
+    replayed = "ab"
+    for entry in server.history:
+        replayed = entry.op.apply(replayed)
+    assert replayed == server.document == "abc"
+    assert alice.insert(0, ">") is None  # buffered behind the message in flight
+    message.op.retain(1)
+    resent = alice.resend()
+    assert resent is not None and resent is not alice.resend()
+    resent.op.retain(1)
+    alice.outstanding.op.retain(1)  # type: ignore[union-attr]
+    alice.buffer.retain(1)  # type: ignore[union-attr]
+    assert alice.resend() == Message("alice", 0, 0, TextOperation([2, "c"]))
+    assert server.receive(alice.resend()) == 1  # recognised as the message it received
+    assert alice.buffer == TextOperation([">", 3])

@@ -159,6 +159,7 @@ def _decodes_or_refuses(data: bytes) -> None:
         return
     for op in batch:  # a valid batch: every operation well formed
         assert check_op(op) is op
+    assert encode_ops(batch) == data  # and written the one way the encoder writes it
     for k, at in enumerate(_flag_bytes(data)):  # every flag it carries means something
         assert data[at] in (0, 2, 4, 6) if isinstance(batch[k], Insert) else data[at] in (1, 9)
 
@@ -206,15 +207,21 @@ def test_random_bytes_after_a_valid_header(data: bytes) -> None:
         (_with_crc(b"DPCR\x02\x01\x00\x00\x00"), "format version 2"),
         (_with_crc(b"DPCR\x01\x02\x00"), "state vector, expected an update"),
         (_with_crc(b"DPCR\x01\x01\x05a"), "agent count=5"),
-        (_with_crc(b"DPCR\x01\x01\x01\x02\xff\xfe\x00\x00"), "not UTF-8"),
+        (_with_crc(b"DPCR\x01\x01\x01\x02\xff\xfe\x00\x01\x00\x00\x00\x00\x01"), "not UTF-8"),
         (_with_crc(b"DPCR\x01\x01\x00" + b"\xff" * 11), "longer than 10 bytes"),
         (_with_crc(b"DPCR\x01\x01\x00\x00\x00\x00"), "1 bytes left for 0"),
         (
             _with_crc(b"DPCR\x01\x01\x01\x01a\x01x\x01\x00\x00\x00\x00\x01\x00"),
             "1 unexpected values",
         ),
-        (_with_crc(b"DPCR\x01\x01\x01\x00\x00\x00"), "empty agent name"),
-        (_with_crc(b"DPCR\x01\x01\x02\x01a\x01a\x00\x00"), "names 'a' twice"),
+        (_with_crc(b"DPCR\x01\x01\x01\x00\x00\x01\x00\x00\x00\x00\x01"), "an empty name"),
+        (_with_crc(b"DPCR\x01\x01\x02\x01a\x01a\x00\x01\x00\x00\x00\x00\x01"), "names 'a' twice"),
+        (_with_crc(b"DPCR\x01\x01\x04\x01a\x01b\x01c\x01d\x00\x01" + b"\x00" * 5), "agent count=4"),
+        (_with_crc(b"DPCR\x01\x01\x02\x01a\x01b\x01x\x01\x00\x00\x00\x00\x01"), "'b', which no"),
+        (
+            _with_crc(b"DPCR\x01\x01\x02\x01b\x01a\x01x\x01\x00\x01\x00\x00\x01"),
+            "named before agent 0",
+        ),
         (_with_crc(b"DPCR\x01\x01\x01\x01a\x00\x01\x01\x00\x00\x00\x01\x00\x00"), "operation 0"),
         (_with_crc(b"DPCR\x01\x01\x01\x01a\x00\x01\x00\x00\x00\x00\x05"), "0 characters"),
         (_with_crc(b"DPCR\x01\x01\x01\x01a\x04hell\x01\x00\x00\x00\x00\x05"), "4 characters"),
@@ -367,6 +374,71 @@ def test_bytes_past_what_the_records_can_take_are_refused_before_decoding() -> N
     longest = Insert("a", 2**61, 2**61, "x", ("b", 2**61 + 5), ("a", 0))
     prefix = [Insert("b", 0, 0, "y", None, None)]
     assert decode_ops(encode_ops([*prefix, longest])) == [*prefix, longest]
+
+
+def _peak_bytes_refusing(data: bytes, message: str) -> int:
+    gc.collect()
+    tracemalloc.start()
+    try:
+        with pytest.raises(WireError, match=message):
+            decode_ops(data)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_a_bad_record_is_refused_before_the_records_after_it_are_decoded() -> None:
+    """8 MiB of records, just enough of them declared for the bytes left, the first already
+    wrong: refused at that record, having decoded a handful of numbers, not 8 Mi of them."""
+    size = 8 << 20
+    body = bytearray(b"\x00\x00")  # no agents, no text
+    wire._varint(body, size // 81 + 1)
+    data = _with_crc(b"DPCR\x01\x01" + bytes(body) + b"\x01" * size)
+    assert _peak_bytes_refusing(data, "operation 0: the operation's agent 1") < 1 << 20
+
+
+@pytest.mark.parametrize(
+    "count, names, message",
+    [
+        (1 << 18, b"\x02ab" * (1 << 18), "count=262144 is more than the 1 operation"),
+        (900, b"\x02ab" * 900, "names 'ab' twice"),  # 300 records could name 900 agents
+        (900, b"\x01a\x00" + b"\x03abc" * 898, "an empty name"),
+    ],
+)
+def test_a_bad_agent_table_is_refused_without_decoding_it_whole(
+    count: int, names: bytes, message: str
+) -> None:
+    """A table of millions of names, or one repeating its first name: refused before (or at)
+    the bad name, not after building millions of strings."""
+    head, tail = bytearray(), bytearray(b"\x00")  # then no text
+    wire._varint(head, count)
+    ops = 1 if count > 900 else 300
+    wire._varint(tail, ops)
+    data = _with_crc(b"DPCR\x01\x01" + bytes(head) + names + bytes(tail) + b"\x00" * 5 * ops)
+    assert _peak_bytes_refusing(data, message) < 1 << 20
+
+
+def test_every_batch_has_one_encoding() -> None:
+    """The agent table lists the agents in the order the records first name them, and no
+    other: an unused name, or the same names in another order, is refused, so that equal
+    batches are equal bytes."""
+    batch = [Insert("a", 0, 0, "hi", None, None)]
+
+    def build(agents: list[str], index: int) -> bytes:
+        body = bytearray()
+        wire._varint(body, len(agents))
+        for agent in agents:
+            wire._string(body, agent)
+        wire._string(body, "hi")
+        body += bytes((1, 0, index, 0, 0, 2))
+        return _with_crc(b"DPCR\x01\x01" + bytes(body))
+
+    assert build(["a"], 0) == encode_ops(batch)
+    assert decode_ops(build(["a"], 0)) == batch
+    with pytest.raises(WireError, match="'zzz', which no operation uses"):
+        decode_ops(build(["a", "zzz"], 0))
+    with pytest.raises(WireError, match=r"agent 1 is not in .* named before agent 0"):
+        decode_ops(build(["zzz", "a"], 1))
 
 
 @given(batch=BATCHES.filter(bool), pick=st.integers(0, 11))

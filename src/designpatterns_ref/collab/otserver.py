@@ -43,7 +43,9 @@ flight and the buffer).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeVar, overload
 
 from designpatterns_ref.collab.base import OTError
 from designpatterns_ref.collab.ot import (
@@ -60,9 +62,43 @@ __all__ = ["Entry", "Message", "OTClient", "OTServer"]
 
 
 def _own(op: TextOperation) -> TextOperation:
-    """A copy of ``op`` (a builder its caller may go on extending): messages, entries, the
-    server and the client keep their own, so no caller can rewrite a history afterwards."""
+    """A copy of ``op`` (a builder its holder may go on extending): messages and entries keep
+    their own, and the server and the client hand out copies of theirs (the entries of
+    :attr:`OTServer.history`, the messages of :class:`OTClient`), so no caller can rewrite a
+    history afterwards."""
     return _make(list(op.ops))
+
+
+class _History(Sequence["Entry"]):
+    """The server's history as its callers read it: each entry read is a copy, so extending
+    its operation changes nothing the server holds."""
+
+    __slots__ = ("_entries",)
+
+    def __init__(self, entries: list[Entry]) -> None:
+        self._entries = entries
+
+    @overload
+    def __getitem__(self, index: int) -> Entry: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Entry]: ...
+    def __getitem__(self, index: int | slice) -> Entry | list[Entry]:
+        if isinstance(index, slice):
+            return [_copy(e) for e in self._entries[index]]
+        return _copy(self._entries[index])
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, _History):
+            other = other._entries
+        return isinstance(other, list | tuple) and self._entries == list(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return repr(self._entries)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +141,14 @@ class Entry:
         object.__setattr__(self, "op", _own(self.op))
 
 
+_Held = TypeVar("_Held", Message, Entry)
+
+
+def _copy(held: _Held) -> _Held:
+    """A copy of a message or entry, its operation copied too."""
+    return type(held)(held.client, held.seq, held.revision, held.op)
+
+
 class OTServer:
     """The central server: one document, one linear history, one rule (transform and append).
 
@@ -123,14 +167,19 @@ class OTServer:
     def __init__(self, document: str = "") -> None:
         _check_text("document", document)
         self.document = document
-        self.history: list[Entry] = []
+        self._history: list[Entry] = []
         # (client, seq) -> (its revision here, the revision and op it was sent with)
         self._seen: dict[tuple[str, int], tuple[int, int, TextOperation]] = {}
 
     @property
+    def history(self) -> Sequence[Entry]:
+        """The revisions so far, oldest first; each entry read is a copy."""
+        return _History(self._history)
+
+    @property
     def revision(self) -> int:
         """The number of operations applied so far."""
-        return len(self.history)
+        return len(self._history)
 
     def receive(self, message: Message) -> int:
         """Transform ``message.op`` past the history it missed, apply it and return its
@@ -151,18 +200,18 @@ class OTServer:
                     "sequence numbers, or use a new name"
                 )
             return revision
-        if not 0 <= message.revision <= len(self.history):
+        if not 0 <= message.revision <= len(self._history):
             raise OTError(
-                f"revision={shown(message.revision)} must be within [0, {len(self.history)}]"
+                f"revision={shown(message.revision)} must be within [0, {len(self._history)}]"
             )
         op = message.op
-        for entry in self.history[message.revision :]:
+        for entry in self._history[message.revision :]:
             op, _ = TextOperation.transform(op, entry.op)
         document = op.apply(self.document)  # raises before anything changes
         self.document = document
-        self.history.append(Entry(message.client, message.seq, len(self.history) + 1, op))
-        self._seen[key] = (len(self.history), message.revision, _own(message.op))
-        return len(self.history)
+        self._history.append(Entry(message.client, message.seq, len(self._history) + 1, op))
+        self._seen[key] = (len(self._history), message.revision, _own(message.op))
+        return len(self._history)
 
 
 class OTClient:
@@ -189,16 +238,26 @@ class OTClient:
         _check_count("revision", revision)
         self.document = document
         self.revision = revision
-        self.outstanding: Message | None = None
+        self._outstanding: Message | None = None
         self._inflight: TextOperation | None = None  # the outstanding op, transformed so far
-        self.buffer: TextOperation | None = None
+        self._buffer: TextOperation | None = None
         self._seq = 0
 
     @property
+    def outstanding(self) -> Message | None:
+        """The message in flight (a copy), if any."""
+        return None if self._outstanding is None else _copy(self._outstanding)
+
+    @property
+    def buffer(self) -> TextOperation | None:
+        """The local edits made while a message is in flight, composed (a copy), if any."""
+        return None if self._buffer is None else _own(self._buffer)
+
+    @property
     def state(self) -> str:
-        if self.outstanding is None:
+        if self._outstanding is None:
             return "synchronised"
-        return "awaiting" if self.buffer is None else "buffering"
+        return "awaiting" if self._buffer is None else "buffering"
 
     def text(self) -> str:
         return self.document
@@ -224,18 +283,19 @@ class OTClient:
         op = _own(op)  # the caller may go on extending its builder
         if op.is_noop():
             return None
-        if self.outstanding is None:
-            self.outstanding = Message(self.client, self._seq, self.revision, op)
+        if self._outstanding is None:
+            self._outstanding = Message(self.client, self._seq, self.revision, op)
             self._inflight = op
             self._seq += 1
-            return self.outstanding
-        buffer = op if self.buffer is None else self.buffer.compose(op)
-        self.buffer = None if buffer.is_noop() else buffer
+            return _copy(self._outstanding)
+        buffer = op if self._buffer is None else self._buffer.compose(op)
+        self._buffer = None if buffer.is_noop() else buffer
         return None
 
     def resend(self) -> Message | None:
         """The in-flight message again, unchanged (same ``seq`` and base revision), for a
-        retry after a lost reply; the server recognises it and does not apply it twice."""
+        retry after a lost reply; the server recognises it and does not apply it twice. A
+        copy, as every message the client returns: the one in flight stays the client's."""
         return self.outstanding
 
     def receive(self, entry: Entry) -> Message | None:
@@ -253,17 +313,17 @@ class OTClient:
                 f"{self.revision} and takes {self.revision + 1} next"
             )
         if entry.client == self.client:
-            if self.outstanding is None or entry.seq != self.outstanding.seq:
+            if self._outstanding is None or entry.seq != self._outstanding.seq:
                 raise OTError(f"acknowledgement of seq={entry.seq} that is not in flight")
             self.revision += 1
-            self.outstanding = self._inflight = None
-            if self.buffer is not None:
-                self.outstanding = Message(self.client, self._seq, self.revision, self.buffer)
-                self._inflight = self.buffer
+            self._outstanding = self._inflight = None
+            if self._buffer is not None:
+                self._outstanding = Message(self.client, self._seq, self.revision, self._buffer)
+                self._inflight = self._buffer
                 self._seq += 1
-                self.buffer = None
+                self._buffer = None
             return self.outstanding
-        op, inflight, buffer = entry.op, self._inflight, self.buffer
+        op, inflight, buffer = entry.op, self._inflight, self._buffer
         if inflight is not None:
             inflight, op = TextOperation.transform(inflight, op)
             if buffer is not None:
@@ -271,6 +331,6 @@ class OTClient:
                 if buffer.is_noop():  # another user made the same change: nothing to send
                     buffer = None
         document = op.apply(self.document)  # raises before anything changes
-        self.document, self._inflight, self.buffer = document, inflight, buffer
+        self.document, self._inflight, self._buffer = document, inflight, buffer
         self.revision += 1
         return None

@@ -26,11 +26,15 @@ bytes left, every varint's length, the UTF-8, each agent named once, and each re
 :func:`~designpatterns_ref.collab.ops.check_op` would (an operation refers only to what came
 before it; every id below 2**62). A truncated, corrupt or hostile buffer raises
 :class:`WireError` (a :class:`CRDTError`) naming where and what was wrong, never an
-``IndexError`` or a garbage batch. Every number has one encoding: a varint padded with a
-redundant 0x00 byte is refused, so equal batches are equal bytes and the flags byte is one
-byte. Since the flags byte is itself a one-byte varint, the records are one stream of
-varints, read in a single pass, and only once the bytes left are no more than the declared
-records can take.
+``IndexError`` or a garbage batch. Every batch has one encoding: a varint padded with a
+redundant 0x00 byte is refused (so the flags byte is one byte), and so is an agent table
+holding a name no record uses or listing the agents in another order than the records first
+name them (the encoder's order), so equal batches are equal bytes. The table is decoded only
+once the operation count bounds it (a record names at most three agents), each name checked
+as it is read. Since the flags byte is itself a one-byte varint, the records are one stream of
+varints, read as each record asks for them and only once the bytes left are no more than the
+declared records can take: a hostile message is refused at its first bad record or name,
+having decoded no more than it read.
 
 Trade-off: deltas and varints make the common case one byte a field, but each record is still
 built into an operation one at a time in Python; a columnar layout would compress better at the
@@ -52,7 +56,8 @@ from __future__ import annotations
 
 import gc
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from itertools import islice
 
 from designpatterns_ref.collab.base import WireError
 from designpatterns_ref.collab.dellog import MAX_ID
@@ -299,18 +304,16 @@ def decode_ops(data: bytes) -> list[Op]:
             gc.enable()
 
 
-def _varints(region: bytes) -> list[int]:
-    """Every varint of ``region`` (which must hold nothing else), in one pass. Each number
-    has one encoding: a varint longer than one byte cannot end in 0x00 (a redundant byte)."""
-    if region.isascii():  # no byte has its high bit set: every varint is one byte
-        return list(region)
-    out: list[int] = []
+def _varints(view: memoryview) -> Iterator[int]:
+    """The varints of ``view`` one at a time, as the records ask for them: a bad message is
+    refused at its first bad number, having decoded no more than it read. Each number has one
+    encoding: a varint longer than one byte cannot end in 0x00 (a redundant byte)."""
     value = shift = 0
-    for b in region:
+    for b in view:
         if b < 0x80:
             if b == 0 and shift:
                 raise WireError("corrupt message: a varint padded with a redundant 0x00 byte")
-            out.append(value | (b << shift))
+            yield value | (b << shift)
             value = shift = 0
         else:
             value |= (b & 0x7F) << shift
@@ -319,7 +322,6 @@ def _varints(region: bytes) -> list[int]:
                 raise WireError(f"corrupt message: a varint longer than {_MAX_VARINT_BYTES} bytes")
     if shift:
         raise WireError("corrupt message: truncated, the last varint runs past the end")
-    return out
 
 
 def _bad_flags(flags: int) -> str:
@@ -331,80 +333,115 @@ def _bad_flags(flags: int) -> str:
     return f"flags {flags:#04x} make an insert backwards (0x08), which only a delete can be"
 
 
+def _agent_table(r: _Reader) -> tuple[int, int]:
+    """Skip the agent table, reading only its byte lengths: its count and where it starts."""
+    n_agents = r.count("agent count", 2)
+    table = r.pos
+    buf, end = r.buf, r.end
+    for _ in range(n_agents):
+        pos = r.pos
+        if pos < end and buf[pos] < 0x80 and pos + 1 + buf[pos] <= end:  # a short name
+            r.pos = pos + 1 + buf[pos]
+        else:
+            n = r.count("byte length of an agent name")
+            r.pos += n
+    return n_agents, table
+
+
 def _parse_update(r: _Reader) -> list[Op]:
-    n_agents = r.count("agent count")
-    agents = [r.string(f"agent {k}") for k in range(n_agents)]
-    if "" in agents:
-        raise r.fail("the agent table holds an empty agent name")
-    if len(set(agents)) < n_agents:
-        seen: set[str] = set()
-        for twice in agents:  # one pass: the first name met again
-            if twice in seen:
-                break
-            seen.add(twice)
-        raise r.fail(f"the agent table names {shown(twice, 40)} twice")
+    # The agent table is decoded only once the operation count bounds it: every agent is
+    # named by some record (the encoder writes no other), and a record names at most three.
+    n_agents, table = _agent_table(r)
     text = r.string("inserted text")
     n_ops = r.count("operation count", 5)
+    if n_agents > 3 * n_ops:
+        raise r.fail(
+            f"agent count={n_agents} is more than the {n_ops} operation records can name "
+            "(three each)"
+        )
     if r.end - r.pos > n_ops * _MAX_RECORD:  # refused before decoding what no record needs
         raise r.fail(
             f"{r.end - r.pos} bytes left for {n_ops} operation records, which take at most "
             f"{_MAX_RECORD} bytes each"
         )
-    # every field of every record is a varint (the flags byte too): read them all at once
-    vals = _varints(r.buf[r.pos : r.end])
-    count = len(vals)
+    records, r.pos = r.pos, table
+    agents: list[str] = []
+    names: set[str] = set()
+    for k in range(n_agents):  # each name checked as it is read
+        name = r.string(f"agent {k}")
+        if not name or name in names:
+            raise r.fail(f"the agent table names {shown(name, 40)} twice, or an empty name")
+        names.add(name)
+        agents.append(name)
+    del names
+    # every field of every record is a varint (the flags byte too): one stream of them,
+    # read as each record asks, so a bad record is refused before any after it is decoded
+    vals = _varints(memoryview(r.buf)[records : r.end])
     ops: list[Op] = []
     expected: dict[str, int] = {}
-    lamport = at = i = 0
+    lamport = at = used = 0  # used: how many agents of the table the records named so far
 
     def fail(what: str) -> WireError:
         return WireError(f"corrupt message: operation {len(ops)}: {what}")
 
-    def ref(k: int, seq: int, agent: str, what: str) -> Id:
-        a, z = vals[k], vals[k + 1]
-        if a >= n_agents:
-            raise fail(f"{what} agent {a} is not in the agent table of {n_agents}")
+    def take(k: int) -> list[int]:
+        got = list(islice(vals, k))
+        if len(got) < k:
+            raise fail("truncated: the record runs past the end of the message")
+        return got
+
+    def named(a: int, what: str) -> str:
+        # the table lists the agents in the order the records first name them: one encoding
+        nonlocal used
+        if a > used or a >= n_agents:
+            raise fail(
+                f"{what} agent {a} is not in the agent table of {n_agents}, or named before "
+                f"agent {used} (the table is in the order the records first name the agents)"
+            )
+        used += a == used
+        return agents[a]
+
+    def ref(seq: int, agent: str, what: str) -> Id:
+        a, z = take(2)
+        who = named(a, what)
         rseq = seq - ((z >> 1) ^ -(z & 1))
-        if not 0 <= rseq < MAX_ID or (agents[a] == agent and rseq >= seq):
+        if not 0 <= rseq < MAX_ID or (who == agent and rseq >= seq):
             raise fail(f"{what} seq {rseq} is out of range or not before the operation itself")
-        return (agents[a], rseq)
+        return (who, rseq)
 
     for _ in range(n_ops):
-        if i + 5 > count:
-            raise fail("truncated: the record runs past the end of the message")
-        flags, a, zs, zl, n = vals[i : i + 5]
+        flags, a, zs, zl, n = take(5)
         if flags not in _VALID_FLAGS:
             raise fail(_bad_flags(flags))
-        if a >= n_agents:
-            raise fail(f"agent {a} is not in the agent table of {n_agents}")
-        agent = agents[a]
+        agent = named(a, "the operation's")
         seq = expected.get(agent, 0) + ((zs >> 1) ^ -(zs & 1))
         lam = lamport + ((zl >> 1) ^ -(zl & 1))
         if not (seq >= 0 and lam >= 0 and n >= 1 and max(seq, lam) + n <= MAX_ID):
             raise fail(f"seq={seq}, lamport={lam}, length={n} out of range")
-        i += 5
-        need = 2 if flags & _DELETE else 2 * ((flags & _LEFT) // _LEFT + (flags & _RIGHT) // _RIGHT)
-        if i + need > count:
-            raise fail("truncated: the record runs past the end of the message")
         op: Op
         if flags & _DELETE:
-            target = ref(i, seq, agent, "delete target")
+            target = ref(seq, agent, "delete target")
             if target[1] + n > MAX_ID or (target[0] == agent and target[1] + n > seq):
                 raise fail(f"delete of {n} from {target} reaches past the operation itself")
             op = Delete(agent, seq, lam, target, n, bool(flags & _BACKWARDS))
         else:
-            left = ref(i, seq, agent, "left origin") if flags & _LEFT else None
-            right = ref(i + need - 2, seq, agent, "right origin") if flags & _RIGHT else None
+            left = ref(seq, agent, "left origin") if flags & _LEFT else None
+            right = ref(seq, agent, "right origin") if flags & _RIGHT else None
             if at + n > len(text):
                 raise fail(f"the inserts hold more than the {len(text)} characters of text")
             op = Insert(agent, seq, lam, text[at : at + n], left, right)
             at += n
-        i += need
         ops.append(op)
         expected[agent] = seq + n
         lamport = lam + n
-    if i != count:
-        raise WireError(f"corrupt message: {count - i} unexpected values after the last record")
+    extra = sum(1 for _ in vals)
+    if extra:
+        raise WireError(f"corrupt message: {extra} unexpected values after the last record")
+    if used < n_agents:
+        raise WireError(
+            f"corrupt message: the agent table names {shown(agents[used], 40)}, which no "
+            "operation uses"
+        )
     if at != len(text):
         raise WireError(
             f"corrupt message: the inserts hold {at} characters, the text block {len(text)}"
