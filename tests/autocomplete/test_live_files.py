@@ -157,3 +157,102 @@ def test_save_through_a_symlink_replaces_its_target(tmp_path: Path, cls: type[Tr
     assert link.is_symlink() and os.readlink(link) == target.name
     assert list(cls.load(target).items()) == [("b", 2)]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["live.dpac", "v1.dpac"]
+
+
+def _run(code: str) -> str:
+    run = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr[-800:]
+    return run.stdout
+
+
+def test_a_mapped_completer_keeps_no_descriptor_of_its_own(tmp_path: Path) -> None:
+    # a daemon closes every descriptor when it detaches, then reuses the numbers: the
+    # completer answered with a bare OSError(EBADF), then "changed in place", and its
+    # finalizer closed the application's own file
+    path = tmp_path / "live.dpac"
+    FrozenCompleter(_ITEMS).save(path)
+    out = _run(f"""
+        import gc, os
+        from designpatterns_ref.autocomplete import FrozenCompleter
+        before = len(os.listdir("/proc/self/fd"))
+        mapped = FrozenCompleter.load({str(path)!r}, mmap=True)
+        print(len(os.listdir("/proc/self/fd")) - before)  # the map's own descriptor only
+        os.closerange(3, 1024)
+        print(mapped.complete("w29", 1)[0].term)
+        log = open({str(tmp_path / "app.log")!r}, "w")
+        print(mapped.weight("w7"), "w8" in mapped, len(list(mapped.items())))
+        del mapped
+        gc.collect()
+        log.write("still open")
+        log.close()
+        print("ok")
+    """)
+    assert out.split() == ["1", "w2999", "7", "True", "3000", "ok"]
+
+
+def test_a_mapped_file_that_is_deleted_or_touched_still_answers(tmp_path: Path) -> None:
+    # touch (same bytes, new time) broke every mapped completer for good
+    path = tmp_path / "live.dpac"
+    FrozenCompleter(_ITEMS).save(path)
+    mapped = FrozenCompleter.load(path, mmap=True)
+    before = path.stat()
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns + 10**9))
+    _queries(mapped)
+    mapped.save(tmp_path / "copy.dpac")
+    assert list(FrozenCompleter.load(tmp_path / "copy.dpac").items()) == sorted(_ITEMS)
+    # the touched file is adopted: a later write to it is still seen
+    offset = storage.read(str(path), mapped=False).offsets["wval"]
+    with path.open("r+b") as file:
+        file.seek(offset)
+        file.write(struct.pack("=q", 10**6))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns + 2 * 10**9))
+    with pytest.raises(StorageError, match="changed in place"):
+        mapped.complete("w")
+    other = FrozenCompleter.load(tmp_path / "copy.dpac", mmap=True)
+    os.unlink(tmp_path / "copy.dpac")  # the map still holds the file
+    _queries(other)
+
+
+def test_save_of_a_mapped_file_written_into_is_refused(tmp_path: Path) -> None:
+    # save copied the changed pages under a new, valid checksum
+    path, out = tmp_path / "live.dpac", tmp_path / "out.dpac"
+    FrozenCompleter(_ITEMS).save(path)
+    mapped = FrozenCompleter.load(path, mmap=True)
+    before = path.stat()
+    offset = storage.read(str(path), mapped=False).offsets["blks"]
+    with path.open("r+b") as file:  # a writer that puts the time back, as rsync -t does
+        file.seek(offset + 10)
+        file.write(b"\0" * 200)
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    with pytest.raises(StorageError, match="checksum"):
+        mapped.save(out)
+    assert not out.exists()
+    with path.open("r+b") as file:
+        file.seek(offset + 10)
+        file.write(b"\1" * 10)
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns + 10**9))
+    with pytest.raises(StorageError, match="changed in place"):
+        mapped.save(out)
+    assert not out.exists()
+
+
+def test_save_of_a_mapped_file_truncated_is_refused_instead_of_dying(tmp_path: Path) -> None:
+    path = tmp_path / "live.dpac"
+    FrozenCompleter(_ITEMS).save(path)
+    out = _run(f"""
+        import os
+        from designpatterns_ref.autocomplete import FrozenCompleter, StorageError
+        mapped = FrozenCompleter.load({str(path)!r}, mmap=True)
+        os.truncate({str(path)!r}, 0)
+        try:
+            mapped.save({str(tmp_path / "out.dpac")!r})
+        except StorageError as exc:
+            print("refused:", exc)
+    """)
+    assert out.startswith("refused:") and "changed in place" in out

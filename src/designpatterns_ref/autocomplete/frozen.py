@@ -138,8 +138,21 @@ class FrozenCompleter(CompleterBase):
 
     # -- files -------------------------------------------------------------------------------
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the sections to ``path`` (replacing it whole); ``load`` reads them back."""
+        """Write the sections to ``path`` (replacing it whole); ``load`` reads them back.
+
+        A mapped completer first checks its file: one changed in place since it was loaded,
+        or whose mapped bytes no longer have the checksum they had (read once, cheaper than
+        the write), is refused with ``StorageError`` instead of being copied under a new,
+        valid checksum."""
         target = storage.check_path("save", path)
+        if self._watch is not None:
+            self._watch.check()
+            if not self._watch.intact():
+                raise StorageError(
+                    f"save: FrozenCompleter mapped from {self._watch.path!r:.200}: its mapped "
+                    "bytes no longer match the checksum they had on load (the file was "
+                    "written into), so they are not saved; load it again"
+                )
         if LONGEST not in self._sections:  # loaded from a file saved before it was written
             longest = max((term for term, _ in self.items()), key=len, default="")
             self._sections[LONGEST] = _encode(longest)
@@ -156,11 +169,14 @@ class FrozenCompleter(CompleterBase):
         must then stay unchanged while the completer is in use: replace a live file by
         renaming a new one over it, as ``save`` does (a mapped old one stays intact), never by
         copying over it or writing into it. A file truncated under the map kills the process
-        with ``SIGBUS`` at the next read past its end; so each query first compares the file's
-        size and modification time with those it had on load (one ``fstat``, 1 to 3
-        microseconds) and raises ``StorageError`` naming the path once they differ. That check
-        narrows the danger without removing it: a truncation between the check and the read still
-        ends the process (see :class:`~designpatterns_ref.autocomplete.storage.Watch`).
+        with ``SIGBUS`` at the next read past its end; so each query first compares the file
+        its path names with the one loaded (one ``stat``, 3 to 6 microseconds) and raises
+        ``StorageError`` naming the path once the same file has another size or modification
+        time (a file renamed over or deleted is no change: the map still reads the old one; a
+        file only touched is checked against its checksum once and adopted). No descriptor is
+        kept open. That check narrows the danger without removing it: a truncation between the
+        check and the read still ends the process (see
+        :class:`~designpatterns_ref.autocomplete.storage.Watch`).
         Raises :class:`~designpatterns_ref.autocomplete.base.StorageError` for a missing,
         truncated, damaged or foreign file, or one of another format version (files saved
         before the compressed blocks are version 1 and are refused: this version cannot read

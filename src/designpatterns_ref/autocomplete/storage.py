@@ -56,7 +56,6 @@ import secrets
 import stat
 import struct
 import sys
-import weakref
 import zlib
 from array import array
 from collections.abc import Mapping
@@ -232,15 +231,15 @@ def _sync_folder(folder: str) -> None:
 def read(path: str, *, mapped: bool) -> Stored:
     """Open ``path``, check its header, bounds and checksum, and view its sections in place.
 
-    With ``mapped``, the file is mapped read-only (``mmap``) and kept open, watched by a
-    :class:`Watch`; otherwise it is read into one ``bytes`` object, but only once its header
-    and section table are read and checked and the size they declare is the file's size: a
-    file that is no completer file, however large, is refused after reading its first bytes.
+    With ``mapped``, the file is mapped read-only (``mmap``), watched by a :class:`Watch`;
+    otherwise it is read into one ``bytes`` object, but only once its header and section
+    table are read and checked and the size they declare is the file's size: a file that is
+    no completer file, however large, is refused after reading its first bytes.
     Either way the sections are ``memoryview`` objects over that buffer. Anything but a
     regular file (a FIFO, a device, a folder) is refused without reading from it: it is opened
     without blocking and checked first.
     """
-    watch: Watch | None = None
+    opened: os.stat_result | None = None  # the mapped file as it was opened
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
         try:
@@ -256,8 +255,9 @@ def read(path: str, *, mapped: bool) -> Stored:
                     raise StorageError(
                         f"load: path={shown(path, 200)} is empty, not a completer file"
                     )
+                # the map holds its own descriptor: none is kept open here
                 buffer: Any = mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
-                watch = Watch(path, fd, info)  # it owns fd from here on
+                opened = info
             else:
                 with open(fd, "rb", closefd=False) as file:
                     head = file.read(_HEADER.size)
@@ -267,14 +267,14 @@ def read(path: str, *, mapped: bool) -> Stored:
                     file.seek(0)
                     buffer = file.read()
         finally:
-            if watch is None:
-                os.close(fd)
+            os.close(fd)
     except (OSError, ValueError) as exc:
         if isinstance(exc, StorageError):
             raise
         raise StorageError(f"load: cannot read path={shown(path, 200)}: {exc}") from exc
     stored = _parse(path, buffer)
-    stored.watch = watch
+    if opened is not None:
+        stored.watch = Watch(path, opened, buffer)
     return stored
 
 
@@ -288,43 +288,84 @@ _KIND_NAMES = {
 
 
 class Watch:
-    """The open file a mapped completer reads in place, and its size and modification time
-    when it was loaded.
+    """The file a mapped completer reads in place: its path, and its identity (device and
+    inode), size and modification time when it was loaded.
 
     A mapped file must not change while it is mapped: the pages of the map *are* the file, so
     a file written over in place (``cp new.dpac live.dpac``, or any writer opening it for
     writing) changes the answers under a running query, and a file truncated under the map
     kills the process with ``SIGBUS`` on the next read past its new end. Replace a live file
     by renaming a new one over it, as ``save`` does: the old file stays whole, and mapped,
-    until the last map of it goes. :meth:`check` runs before each query and raises
-    :class:`~designpatterns_ref.autocomplete.base.StorageError` once the file's size or
-    modification time is not what they were (one ``fstat`` of the descriptor kept open: 1
-    to 3 microseconds). It narrows the danger, it does not remove it: a file truncated
-    between the check and the read still ends the process, and a same-size write whose
-    modification time the file system does not move (a write in the same clock tick as the
-    load, or a time set back on purpose) is not seen.
+    until the last map of it goes.
+
+    :meth:`check` runs once before each query: one ``stat`` of the path (3 to 6
+    microseconds). A path that names another file (renamed over, as ``save`` does) or none
+    (deleted) means the mapped file is no longer reachable by its name, so nothing can write
+    to it any more that did not already have it open: the watch stops, and the map goes on
+    answering from the old file. The same file with another size or modification time
+    changed in place: :class:`~designpatterns_ref.autocomplete.base.StorageError` naming the
+    path. A file whose modification time alone moved (``touch``) has its mapped bytes checked
+    once against the checksum read on load, and is adopted when they match. No descriptor is
+    kept open (the map holds its own), so closing every descriptor, as a daemon does when it
+    detaches, does not disturb it.
+
+    It narrows the danger, it does not remove it: a file truncated between the check and the
+    read still ends the process, a same-size write whose modification time the file system
+    does not move (a write in the same clock tick as the load, or a time set back on purpose)
+    is not seen, and neither is a write to the old file through a descriptor opened before it
+    was renamed over.
     """
 
-    __slots__ = ("__weakref__", "_fd", "_stamp", "path")
+    __slots__ = ("_body", "_crc", "_id", "_stamp", "path")
 
-    def __init__(self, path: str, fd: int, info: os.stat_result) -> None:
-        self.path, self._fd, self._stamp = path, fd, _stamp(info)
-        weakref.finalize(self, os.close, fd)
+    def __init__(self, path: str, info: os.stat_result, buffer: Any) -> None:
+        # an absolute path: a later chdir must not point the watch at another file
+        self.path = os.path.abspath(path)
+        self._id: tuple[int, int] | None = (info.st_dev, info.st_ino)
+        self._stamp = _stamp(info)
+        view = memoryview(buffer)
+        self._body = view[: view.nbytes - _CRC.size]
+        self._crc: int = _CRC.unpack_from(view, view.nbytes - _CRC.size)[0]
 
     def check(self) -> None:
-        """Raise ``StorageError`` when the mapped file changed since it was loaded."""
-        if _stamp(os.fstat(self._fd)) != self._stamp:
+        """Raise ``StorageError`` when the mapped file changed in place since it was loaded."""
+        if self._id is None:
+            return
+        try:
+            info = os.stat(self.path)
+        except FileNotFoundError:
+            self._id = None  # deleted: the map still holds the file, and nothing names it
+            return
+        except OSError as exc:
             raise StorageError(
-                f"FrozenCompleter mapped from {self.path!r:.200}: the file changed in place "
-                "while it was mapped (written over or truncated), so its answers cannot be "
-                "trusted; load it again, and replace a live file by renaming a new one over "
-                "it (as save does), never by copying over it"
-            )
+                f"FrozenCompleter mapped from {self.path!r:.200}: cannot check the file is "
+                f"unchanged ({exc})"
+            ) from exc
+        if (info.st_dev, info.st_ino) != self._id:
+            self._id = None  # renamed over: the map reads the old file, which stays whole
+            return
+        stamp = _stamp(info)
+        if stamp == self._stamp:
+            return
+        if stamp[0] == self._stamp[0] and self.intact():  # touched: same bytes, new time
+            self._stamp = stamp
+            return
+        raise StorageError(
+            f"FrozenCompleter mapped from {self.path!r:.200}: the file changed in place "
+            "while it was mapped (written over or truncated), so its answers cannot be "
+            "trusted; load it again, and replace a live file by renaming a new one over "
+            "it (as save does), never by copying over it"
+        )
+
+    def intact(self) -> bool:
+        """Whether the mapped bytes still have the checksum they had on load (reads them all:
+        about a millisecond a megabyte)."""
+        return zlib.crc32(self._body) == self._crc
 
 
 def _stamp(info: os.stat_result) -> tuple[int, int]:
     """What a write to a file changes: its size and modification time (not its change time,
-    which renaming a new file over its name moves too, and chmod)."""
+    which chmod moves too)."""
     return info.st_size, info.st_mtime_ns
 
 
