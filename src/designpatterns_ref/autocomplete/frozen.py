@@ -74,6 +74,7 @@ from designpatterns_ref.autocomplete._blocks import (
     SECTIONS,
     Blocks,
     consistent,
+    longest_held,
     pack,
 )
 from designpatterns_ref.autocomplete._segtree import CACHED, ascending, smallest
@@ -192,9 +193,10 @@ class FrozenCompleter(CompleterBase):
         order rather than step back, and a block is inflated no further than its terms can
         take (at most ``BLOCK`` x (4 x the longest term's length + 8) bytes), a block that
         would inflate past that being refused. The longest term is one the file holds whole,
-        so that bound is paid for by the file's own bytes, not merely declared (files saved
-        before it was held whole are trusted with a longest term up to the size of their
-        blocks, heads and champions).
+        so that bound is paid for by the file's own bytes, not merely declared. A file saved
+        before it was held whole has it measured on load instead: each block is inflated once,
+        no further than DEFLATE can make of its compressed bytes, so loading such a file costs
+        decompressing it once (saving it again adds the longest term).
         """
         source = storage.check_path("load", path)
         if not isinstance(mmap, bool):
@@ -212,6 +214,17 @@ class FrozenCompleter(CompleterBase):
         buffer, at = stored.buffer, stored.offsets
         obj._adopt(meta, buffer, at["blks"], buffer, at["head"], dict(s))
         obj._source, obj._watch = source, stored.watch
+        if LONGEST not in s:  # saved before the longest term was held whole: measure it
+            try:
+                held = longest_held(obj._at)
+            except _UNDECODABLE as exc:
+                raise obj._corrupt(exc) from None
+            if held != meta[2] - 1:
+                raise StorageError(
+                    f"load: path={shown(source, 200)} has sections of inconsistent sizes: "
+                    f"it declares a longest term of {meta[2] - 1} characters, its blocks "
+                    f"hold one of {held}"
+                )
         return obj
 
     def _corrupt(self, exc: Exception) -> Exception:
