@@ -182,7 +182,7 @@ class FrozenCompleter(CompleterBase):
         truncated, damaged or foreign file, or one of another format version (files saved
         before the compressed blocks are version 1 and are refused: this version cannot read
         them, so rebuild them from their items; a file of a higher version was written by a
-        newer version of the library).
+        newer version of the library, or its header is damaged).
 
         The checksum guards against damage, and the section sizes are checked (with the
         offsets of the heads and champions going forward, and a longest term the blocks can

@@ -390,7 +390,10 @@ def _check_header(path: str, head: Any, total: int) -> int:
     expected = VERSIONS[kinds[kind_code]]
     if version != expected:
         advice = (
-            "it was written by a newer version of the library: read it with that version"
+            # the header is checked before the checksum (a large foreign file costs a few
+            # bytes), so a damaged version field looks the same
+            "it was written by a newer version of the library, or damaged: read it with "
+            "that version"
             if version > expected
             else "this version cannot read it: rebuild it from its items"
         )
