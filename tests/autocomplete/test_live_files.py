@@ -5,10 +5,12 @@ mode and writes through a symlink; a load of a FIFO or a folder is refused at on
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 import struct
 import subprocess
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -256,3 +258,40 @@ def test_save_of_a_mapped_file_truncated_is_refused_instead_of_dying(tmp_path: P
             print("refused:", exc)
     """)
     assert out.startswith("refused:") and "changed in place" in out
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root")
+@pytest.mark.parametrize("member", [True, False])
+def test_save_by_another_user_keeps_the_group_or_its_permissions(member: bool) -> None:
+    # a member of the file's group saved it: the full chown failed silently, the mode 0660
+    # was copied and the group became the saver's, so the other members lost read access
+    # and the saver's own group gained it
+    folder = Path(tempfile.mkdtemp())
+    try:
+        os.chmod(folder, 0o777)
+        path = folder / "vocab.dpac"
+        FrozenCompleter([("apple", 5)]).save(path)
+        os.chown(path, 1001, 5000)
+        os.chmod(path, 0o660)
+        pid = os.fork()  # the saver: user 65534, of group 5000 or not
+        if pid == 0:
+            status = 1
+            try:
+                os.setgroups([5000] if member else [])
+                os.setgid(65534)
+                os.setuid(65534)
+                os.umask(0o022)
+                FrozenCompleter([("apple", 6)]).save(path)
+                status = 0
+            finally:
+                os._exit(status)
+        assert os.waitpid(pid, 0)[1] == 0
+        after = path.stat()
+        assert after.st_uid == 65534
+        if member:  # the group is kept, and with it the group's permissions
+            assert (after.st_gid, stat.S_IMODE(after.st_mode)) == (5000, 0o660)
+        else:  # the saver's group: only what the umask gives a new file
+            assert (after.st_gid, stat.S_IMODE(after.st_mode)) == (65534, 0o640)
+        assert FrozenCompleter.load(path).weight("apple") == 6
+    finally:
+        shutil.rmtree(folder)

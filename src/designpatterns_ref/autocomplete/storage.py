@@ -131,7 +131,8 @@ def write(path: str, kind: str, sections: Mapping[str, Any], *, flags: int, para
     The file is written next to ``path`` under a temporary name, synced to disk, renamed over
     it, and the folder synced, so a crash half way, of the process or of the machine, leaves
     the old file (or none) or the new one, never a half-written one. A file replaced keeps
-    its mode (and, for a process allowed to set them, its owner and group); a ``path`` that is
+    its mode (and, as far as the process may set them, its owner and group: see
+    ``_keep_owner_and_mode``); a ``path`` that is
     a symlink stays one, and the file it points to is replaced. A save that fails
     removes its scratch file; one killed half way leaves it (``.dpac-`` and 16 hex digits, in
     the same folder), which nothing reads and which may be deleted when no save is running.
@@ -198,19 +199,31 @@ def _create_scratch(folder: str) -> tuple[int, str]:
 
 def _keep_owner_and_mode(fd: int, target: str) -> None:
     """Give the scratch file ``fd`` the mode of the file it will replace (a vocabulary kept
-    private with ``chmod 600`` stays private), and its owner and group when the process may
-    set them (as root); a new file keeps the mode the umask gives it."""
+    private with ``chmod 600`` stays private), and its owner and group as far as the process
+    may set them: all of them as root, the group alone as a member of it. A file whose group
+    cannot be kept (a saver outside it) does not take the old group's permissions either,
+    which would hand them to the saver's own group: it keeps the group bits a new file gets
+    (the umask's). A new file keeps the mode the umask gives it."""
     try:
         info = os.stat(target)
     except FileNotFoundError:
         return
     if not stat.S_ISREG(info.st_mode):
         return  # os.replace refuses a folder; anything else is replaced by a file
-    if hasattr(os, "fchown"):  # another user's file, as a user: the new one is the saver's
-        with contextlib.suppress(PermissionError):
-            os.fchown(fd, info.st_uid, info.st_gid)
+    mode = stat.S_IMODE(info.st_mode)
+    if hasattr(os, "fchown"):
+        own = os.fstat(fd)
+        if (own.st_uid, own.st_gid) != (info.st_uid, info.st_gid):
+            try:
+                os.fchown(fd, info.st_uid, info.st_gid)
+            except OSError:  # another user's file, as a user: the new one is the saver's
+                with contextlib.suppress(OSError):
+                    os.fchown(fd, -1, info.st_gid)  # a member may still keep the group
+            own = os.fstat(fd)
+        if own.st_gid != info.st_gid:
+            mode = (mode & ~0o070) | (stat.S_IMODE(own.st_mode) & 0o070)
     if os.chmod in os.supports_fd:
-        os.chmod(fd, stat.S_IMODE(info.st_mode))
+        os.chmod(fd, mode)
 
 
 def _sync_folder(folder: str) -> None:
