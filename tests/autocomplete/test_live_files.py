@@ -295,3 +295,28 @@ def test_save_by_another_user_keeps_the_group_or_its_permissions(member: bool) -
         assert FrozenCompleter.load(path).weight("apple") == 6
     finally:
         shutil.rmtree(folder)
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root")
+def test_save_follows_a_symlink_in_a_shared_folder_only_when_protected_symlinks_would(
+    tmp_path: Path,
+) -> None:
+    # root saving into a sticky world-writable folder wrote through a link another user
+    # planted there, over the file it named
+    shared = Path(tempfile.mkdtemp())
+    try:
+        os.chmod(shared, 0o1777)
+        victim = tmp_path / "victim"
+        victim.write_bytes(b"precious")
+        planted, own = shared / "live.dpac", shared / "own.dpac"
+        planted.symlink_to(victim)
+        os.lchown(planted, 65534, 65534)
+        FrozenCompleter([("a", 1)]).save(planted)
+        assert victim.read_bytes() == b"precious"
+        assert not planted.is_symlink() and FrozenCompleter.load(planted).weight("a") == 1
+        mine = tmp_path / "mine.dpac"
+        own.symlink_to(mine)  # root's own link is followed
+        FrozenCompleter([("b", 2)]).save(own)
+        assert own.is_symlink() and FrozenCompleter.load(mine).weight("b") == 2
+    finally:
+        shutil.rmtree(shared)

@@ -133,7 +133,9 @@ def write(path: str, kind: str, sections: Mapping[str, Any], *, flags: int, para
     the old file (or none) or the new one, never a half-written one. A file replaced keeps
     its mode (and, as far as the process may set them, its owner and group: see
     ``_keep_owner_and_mode``); a ``path`` that is
-    a symlink stays one, and the file it points to is replaced. A save that fails
+    a symlink stays one, and the file it points to is replaced (unless the link is another
+    user's in a sticky world-writable folder: then the link is, as Linux's
+    ``fs.protected_symlinks`` would have it; see ``_target``). A save that fails
     removes its scratch file; one killed half way leaves it (``.dpac-`` and 16 hex digits, in
     the same folder), which nothing reads and which may be deleted when no save is running.
     """
@@ -163,7 +165,7 @@ def write(path: str, kind: str, sections: Mapping[str, Any], *, flags: int, para
         crc = zlib.crc32(chunk, crc)
     chunks.append(_CRC.pack(crc))
     try:
-        target = os.path.realpath(path)  # through a symlink: the link stays, its file is new
+        target = _target(path)  # through a symlink: the link stays, its file is new
         folder = os.path.dirname(target)
         fd, scratch = _create_scratch(folder)
         try:
@@ -180,6 +182,32 @@ def write(path: str, kind: str, sections: Mapping[str, Any], *, flags: int, para
     except (OSError, ValueError) as exc:
         raise StorageError(f"save: cannot write path={shown(path, 200)}: {exc}") from exc
     _sync_folder(folder)
+
+
+def _target(path: str) -> str:
+    """The file a save to ``path`` replaces: the file a symlink ``path`` names, under the rule
+    of Linux's ``fs.protected_symlinks``: followed when the saver owns the link, or the folder
+    holding it is not sticky and world-writable (``/tmp``), or the link's owner owns that
+    folder; otherwise the link itself is replaced, so a link another user planted in a shared
+    folder cannot aim a save (as root, say) at a file of its choosing. Only the link ``path``
+    names is judged; the rest of the way is resolved as ``os.path.realpath`` does."""
+    try:
+        link = os.lstat(path)
+    except OSError:
+        return os.path.realpath(path)
+    if stat.S_ISLNK(link.st_mode) and hasattr(os, "geteuid"):
+        try:
+            folder = os.stat(os.path.dirname(os.path.abspath(path)))
+        except OSError:
+            return path
+        shared = stat.S_ISVTX | stat.S_IWOTH
+        if (
+            folder.st_mode & shared == shared
+            and link.st_uid != os.geteuid()
+            and link.st_uid != folder.st_uid
+        ):
+            return path
+    return os.path.realpath(path)
 
 
 def _create_scratch(folder: str) -> tuple[int, str]:
@@ -205,11 +233,11 @@ def _keep_owner_and_mode(fd: int, target: str) -> None:
     which would hand them to the saver's own group: it keeps the group bits a new file gets
     (the umask's). A new file keeps the mode the umask gives it."""
     try:
-        info = os.stat(target)
+        info = os.lstat(target)
     except FileNotFoundError:
         return
     if not stat.S_ISREG(info.st_mode):
-        return  # os.replace refuses a folder; anything else is replaced by a file
+        return  # os.replace refuses a folder; anything else (a link not followed) is replaced
     mode = stat.S_IMODE(info.st_mode)
     if hasattr(os, "fchown"):
         own = os.fstat(fd)
