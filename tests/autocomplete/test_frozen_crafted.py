@@ -176,8 +176,9 @@ def test_a_declared_longest_term_does_not_let_a_block_inflate_a_thousandfold(
 ) -> None:
     # A 33 KB file with a valid checksum declared a longest term of 1032 x its blocks' size
     # (as long as DEFLATE can inflate them): one query then inflated 32 MiB. The longest term
-    # now has to be one the file holds whole (older files: no longer than their bytes), so
-    # such a file is refused on load, or its queries are refused in bounded memory.
+    # now has to be one the file holds whole (older files: the one their blocks inflate to
+    # on load, bounded by DEFLATE's ratio), so such a file is refused on load, or its
+    # queries are refused in bounded memory.
     size = len(_bomb(tmp_path, 32).read_bytes())
     blocks = len(zlib.compress(b"a" * (32 << 20), 9)) + 64
     for stride in (1032 * blocks, 1032 * size, 2**20):
@@ -229,6 +230,28 @@ def test_a_file_saved_without_its_longest_term_loads_and_saves_with_it(tmp_path:
     loaded.save(again)
     assert bytes(storage.read(str(again), mapped=False).sections[LONGEST]) == b"ample"
     assert list(FrozenCompleter.load(again).items()) == list(built.items())
+
+
+@pytest.mark.parametrize("mmap", [False, True])
+def test_an_older_file_whose_longest_term_is_long_and_compressible_loads(
+    tmp_path: Path, mmap: bool
+) -> None:
+    # A genuine older file was refused as "inconsistent sizes" when its longest term, held
+    # only inside a block, was longer than its blocks, heads and champions together; its
+    # longest term is now measured on load by inflating each block once.
+    items = [(f"a{i:03}", 1000 + i) for i in range(200)] + [("ha" * 2500, 1)]
+    built = FrozenCompleter(items)
+    sections = built._sections
+    assert len(sections["blks"]) + len(sections["head"]) + len(sections["chmp"]) < 5000
+    older = tmp_path / "older.dpac"
+    _write(older, sections, longest=False)
+    loaded = FrozenCompleter.load(older, mmap=mmap)
+    assert list(loaded.items()) == list(built.items())
+    assert loaded.complete("h", 1) == built.complete("h", 1)
+    assert loaded.complete("hah", 1, max_edits=1) == built.complete("hah", 1, max_edits=1)
+    again = tmp_path / "again.dpac"
+    loaded.save(again)
+    assert bytes(storage.read(str(again), mapped=False).sections[LONGEST]) == b"ha" * 2500
 
 
 _QUERIES: list[Callable[[FrozenCompleter], object]] = [

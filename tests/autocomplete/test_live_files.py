@@ -5,10 +5,12 @@ mode and writes through a symlink; a load of a FIFO or a folder is refused at on
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 import struct
 import subprocess
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -157,3 +159,164 @@ def test_save_through_a_symlink_replaces_its_target(tmp_path: Path, cls: type[Tr
     assert link.is_symlink() and os.readlink(link) == target.name
     assert list(cls.load(target).items()) == [("b", 2)]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["live.dpac", "v1.dpac"]
+
+
+def _run(code: str) -> str:
+    run = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr[-800:]
+    return run.stdout
+
+
+def test_a_mapped_completer_keeps_no_descriptor_of_its_own(tmp_path: Path) -> None:
+    # a daemon closes every descriptor when it detaches, then reuses the numbers: the
+    # completer answered with a bare OSError(EBADF), then "changed in place", and its
+    # finalizer closed the application's own file
+    path = tmp_path / "live.dpac"
+    FrozenCompleter(_ITEMS).save(path)
+    out = _run(f"""
+        import gc, os
+        from designpatterns_ref.autocomplete import FrozenCompleter
+        before = len(os.listdir("/proc/self/fd"))
+        mapped = FrozenCompleter.load({str(path)!r}, mmap=True)
+        print(len(os.listdir("/proc/self/fd")) - before)  # the map's own descriptor only
+        os.closerange(3, 1024)
+        print(mapped.complete("w29", 1)[0].term)
+        log = open({str(tmp_path / "app.log")!r}, "w")
+        print(mapped.weight("w7"), "w8" in mapped, len(list(mapped.items())))
+        del mapped
+        gc.collect()
+        log.write("still open")
+        log.close()
+        print("ok")
+    """)
+    assert out.split() == ["1", "w2999", "7", "True", "3000", "ok"]
+
+
+def test_a_mapped_file_that_is_deleted_or_touched_still_answers(tmp_path: Path) -> None:
+    # touch (same bytes, new time) broke every mapped completer for good
+    path = tmp_path / "live.dpac"
+    FrozenCompleter(_ITEMS).save(path)
+    mapped = FrozenCompleter.load(path, mmap=True)
+    before = path.stat()
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns + 10**9))
+    _queries(mapped)
+    mapped.save(tmp_path / "copy.dpac")
+    assert list(FrozenCompleter.load(tmp_path / "copy.dpac").items()) == sorted(_ITEMS)
+    # the touched file is adopted: a later write to it is still seen
+    offset = storage.read(str(path), mapped=False).offsets["wval"]
+    with path.open("r+b") as file:
+        file.seek(offset)
+        file.write(struct.pack("=q", 10**6))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns + 2 * 10**9))
+    with pytest.raises(StorageError, match="changed in place"):
+        mapped.complete("w")
+    other = FrozenCompleter.load(tmp_path / "copy.dpac", mmap=True)
+    os.unlink(tmp_path / "copy.dpac")  # the map still holds the file
+    _queries(other)
+
+
+def test_save_of_a_mapped_file_written_into_is_refused(tmp_path: Path) -> None:
+    # save copied the changed pages under a new, valid checksum
+    path, out = tmp_path / "live.dpac", tmp_path / "out.dpac"
+    FrozenCompleter(_ITEMS).save(path)
+    mapped = FrozenCompleter.load(path, mmap=True)
+    before = path.stat()
+    offset = storage.read(str(path), mapped=False).offsets["blks"]
+    with path.open("r+b") as file:  # a writer that puts the time back, as rsync -t does
+        file.seek(offset + 10)
+        file.write(b"\0" * 200)
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    with pytest.raises(StorageError, match="checksum"):
+        mapped.save(out)
+    assert not out.exists()
+    with path.open("r+b") as file:
+        file.seek(offset + 10)
+        file.write(b"\1" * 10)
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns + 10**9))
+    with pytest.raises(StorageError, match="changed in place"):
+        mapped.save(out)
+    assert not out.exists()
+
+
+def test_save_of_a_mapped_file_truncated_is_refused_instead_of_dying(tmp_path: Path) -> None:
+    path = tmp_path / "live.dpac"
+    FrozenCompleter(_ITEMS).save(path)
+    out = _run(f"""
+        import os
+        from designpatterns_ref.autocomplete import FrozenCompleter, StorageError
+        mapped = FrozenCompleter.load({str(path)!r}, mmap=True)
+        os.truncate({str(path)!r}, 0)
+        try:
+            mapped.save({str(tmp_path / "out.dpac")!r})
+        except StorageError as exc:
+            print("refused:", exc)
+    """)
+    assert out.startswith("refused:") and "changed in place" in out
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root")
+@pytest.mark.parametrize("member", [True, False])
+def test_save_by_another_user_keeps_the_group_or_its_permissions(member: bool) -> None:
+    # a member of the file's group saved it: the full chown failed silently, the mode 0660
+    # was copied and the group became the saver's, so the other members lost read access
+    # and the saver's own group gained it
+    folder = Path(tempfile.mkdtemp())
+    try:
+        os.chmod(folder, 0o777)
+        path = folder / "vocab.dpac"
+        FrozenCompleter([("apple", 5)]).save(path)
+        os.chown(path, 1001, 5000)
+        os.chmod(path, 0o660)
+        pid = os.fork()  # the saver: user 65534, of group 5000 or not
+        if pid == 0:
+            status = 1
+            try:
+                os.setgroups([5000] if member else [])
+                os.setgid(65534)
+                os.setuid(65534)
+                os.umask(0o022)
+                FrozenCompleter([("apple", 6)]).save(path)
+                status = 0
+            finally:
+                os._exit(status)
+        assert os.waitpid(pid, 0)[1] == 0
+        after = path.stat()
+        assert after.st_uid == 65534
+        if member:  # the group is kept, and with it the group's permissions
+            assert (after.st_gid, stat.S_IMODE(after.st_mode)) == (5000, 0o660)
+        else:  # the saver's group: only what the umask gives a new file
+            assert (after.st_gid, stat.S_IMODE(after.st_mode)) == (65534, 0o640)
+        assert FrozenCompleter.load(path).weight("apple") == 6
+    finally:
+        shutil.rmtree(folder)
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root")
+def test_save_follows_a_symlink_in_a_shared_folder_only_when_protected_symlinks_would(
+    tmp_path: Path,
+) -> None:
+    # root saving into a sticky world-writable folder wrote through a link another user
+    # planted there, over the file it named
+    shared = Path(tempfile.mkdtemp())
+    try:
+        os.chmod(shared, 0o1777)
+        victim = tmp_path / "victim"
+        victim.write_bytes(b"precious")
+        planted, own = shared / "live.dpac", shared / "own.dpac"
+        planted.symlink_to(victim)
+        os.lchown(planted, 65534, 65534)
+        FrozenCompleter([("a", 1)]).save(planted)
+        assert victim.read_bytes() == b"precious"
+        assert not planted.is_symlink() and FrozenCompleter.load(planted).weight("a") == 1
+        mine = tmp_path / "mine.dpac"
+        own.symlink_to(mine)  # root's own link is followed
+        FrozenCompleter([("b", 2)]).save(own)
+        assert own.is_symlink() and FrozenCompleter.load(mine).weight("b") == 2
+    finally:
+        shutil.rmtree(shared)

@@ -197,6 +197,11 @@ def test_other_version_kind_and_byte_order_are_named(
         _load_all_ways(cls, other)
     assert "written by a newer version of the library" in str(caught.value)
     assert "save it again" not in str(caught.value)
+    damaged = bytearray(data)  # the version field alone changed: the checksum no longer fits
+    damaged[8] += 1
+    other.write_bytes(bytes(damaged))
+    with pytest.raises(StorageError, match="newer version of the library, or damaged"):
+        _load_all_ways(cls, other)
     other.write_bytes(_rewrite_header(data, flags=2 if sys.byteorder == "little" else 0))
     with pytest.raises(StorageError, match="byte order"):
         _load_all_ways(cls, other)

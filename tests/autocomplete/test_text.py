@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import tracemalloc
 import unicodedata
 
 import pytest
@@ -124,6 +125,22 @@ def test_prefix_distance_with_a_limit_answers_long_text() -> None:
     assert prefix_distance("a" * 5000, "a" + "b" * 9999, limit=2) is None
     brute = BruteForceCompleter([("a" * 10_000, 1), ("a" * 4998 + "bc", 2)])
     assert [c.distance for c in brute.complete("a" * 5000, max_edits=2)] == [0, 2]
+
+
+def test_prefix_distance_with_a_limit_keeps_only_its_band() -> None:
+    # each row was a list as long as the query, so a long query against a long term was
+    # quadratic (300,000 x 300,000 with limit 2: minutes); a row is now its 2 x limit + 1
+    # band cells, which the memory it takes shows: the query and term without their first
+    # character (4 KB), where three query-long rows took some 48 KB more
+    query = "a" * 2_000
+    for term, expected in ((query, 0), ("a" * 1_997 + "bcd", None)):
+        tracemalloc.start()
+        try:
+            assert prefix_distance(query, term, limit=2) == expected
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert peak < 20_000
 
 
 def test_prefix_distance_refuses_a_bad_limit() -> None:

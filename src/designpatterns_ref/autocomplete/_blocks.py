@@ -54,7 +54,16 @@ from typing import Any
 
 from designpatterns_ref.autocomplete._segtree import BLOCK_HEIGHT, CACHED, build, build_caches
 
-__all__ = ["CHAMPIONS", "EMPTY", "LONGEST", "SECTIONS", "Blocks", "consistent", "pack"]
+__all__ = [
+    "CHAMPIONS",
+    "EMPTY",
+    "LONGEST",
+    "SECTIONS",
+    "Blocks",
+    "consistent",
+    "longest_held",
+    "pack",
+]
 
 EMPTY = 2**64 - 1  # the value of no term: a padding leaf, past a block's last term
 HEAD_STEP = 16  # one block head in HEAD_STEP is kept as a bytes object, for a C-level bisect
@@ -237,16 +246,18 @@ class Blocks:
                 hi = mid
         return lo
 
-    def open(self, b: int) -> tuple[list[str], Sequence[int]]:
+    def open(self, b: int, cap: int | None = None) -> tuple[list[str], Sequence[int]]:
         """Block ``b``'s terms and weight classes (the last ``RECENT`` blocks opened are
-        kept: a query opens the blocks at either end of its range twice)."""
+        kept: a query opens the blocks at either end of its range twice), inflated to at most
+        ``cap`` bytes (by default, what its terms can take)."""
         last = self.last
         for seen, known, kinds in last:
             if seen == b:
                 return known, kinds
         # a stream of its own, or (files saved before) a flushed part of one
         base, m, count = self.base, min(self.block, self.n - b * self.block), self.planes
-        limit = m * self.room  # the most its terms can take: inflate no further (a bomb)
+        # the most its terms can take: inflate no further (a bomb)
+        limit = m * self.room if cap is None else cap
         raw = zlib.decompressobj(-15).decompress(
             self.blob[base + self.boff[b] : base + self.boff[b + 1]], limit + 1
         )
@@ -338,17 +349,34 @@ def longest_ok(stride: int, s: dict[str, Any]) -> bool:
     inflate a block a thousandfold (DEFLATE's limit) with no term that long. So the file holds
     its longest term whole (section ``long``), and ``stride - 1`` must be that term's length:
     a block then inflates to at most ``BLOCK`` x (4 x that length + 8) bytes, for a length
-    the file's own bytes pay for. Files saved before that section lack it; theirs is only
-    trusted up to the bytes of their blocks, heads and champions (a term longer than all of
-    them together, in a block only, is refused: rebuild such a file from its items).
+    the file's own bytes pay for. Files saved before that section lack it: their longest
+    term is measured on load instead (:func:`longest_held`).
     """
     if LONGEST not in s:
-        return stride - 1 <= len(s["blks"]) + len(s["head"]) + len(s["chmp"])
+        return True  # measured on load instead (see longest_held)
     try:
         longest = str(s[LONGEST], "utf-8", "surrogatepass")
     except UnicodeDecodeError:
         return False
     return len(longest) == stride - 1
+
+
+#: The most raw DEFLATE can produce from one byte of its input (a 258-byte match in under
+#: two bits): no valid block inflates further than this many times its compressed size.
+_INFLATE = 1032
+
+
+def longest_held(blocks: Blocks) -> int:
+    """The length of the longest term ``blocks`` hold, for a file saved without its longest
+    term whole: each block is inflated once, no further than DEFLATE can make of its
+    compressed bytes (``_INFLATE`` times them), so what this reads is paid for by the file's
+    own bytes. Raises what decoding a block written wrong raises."""
+    longest = 0
+    for b in range(blocks.blocks()):
+        terms, _ = blocks.open(b, _INFLATE * (blocks.boff[b + 1] - blocks.boff[b]))
+        longest = max(longest, max(map(len, terms), default=0))
+    blocks.last = ()  # opened past what its terms may take: not kept for queries
+    return longest
 
 
 def _ascending(offsets: Any) -> bool:

@@ -74,6 +74,7 @@ from designpatterns_ref.autocomplete._blocks import (
     SECTIONS,
     Blocks,
     consistent,
+    longest_held,
     pack,
 )
 from designpatterns_ref.autocomplete._segtree import CACHED, ascending, smallest
@@ -138,8 +139,21 @@ class FrozenCompleter(CompleterBase):
 
     # -- files -------------------------------------------------------------------------------
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the sections to ``path`` (replacing it whole); ``load`` reads them back."""
+        """Write the sections to ``path`` (replacing it whole); ``load`` reads them back.
+
+        A mapped completer first checks its file: one changed in place since it was loaded,
+        or whose mapped bytes no longer have the checksum they had (read once, cheaper than
+        the write), is refused with ``StorageError`` instead of being copied under a new,
+        valid checksum."""
         target = storage.check_path("save", path)
+        if self._watch is not None:
+            self._watch.check()
+            if not self._watch.intact():
+                raise StorageError(
+                    f"save: FrozenCompleter mapped from {self._watch.path!r:.200}: its mapped "
+                    "bytes no longer match the checksum they had on load (the file was "
+                    "written into), so they are not saved; load it again"
+                )
         if LONGEST not in self._sections:  # loaded from a file saved before it was written
             longest = max((term for term, _ in self.items()), key=len, default="")
             self._sections[LONGEST] = _encode(longest)
@@ -156,16 +170,19 @@ class FrozenCompleter(CompleterBase):
         must then stay unchanged while the completer is in use: replace a live file by
         renaming a new one over it, as ``save`` does (a mapped old one stays intact), never by
         copying over it or writing into it. A file truncated under the map kills the process
-        with ``SIGBUS`` at the next read past its end; so each query first compares the file's
-        size and modification time with those it had on load (one ``fstat``, 1 to 3
-        microseconds) and raises ``StorageError`` naming the path once they differ. That check
-        narrows the danger without removing it: a truncation between the check and the read still
-        ends the process (see :class:`~designpatterns_ref.autocomplete.storage.Watch`).
+        with ``SIGBUS`` at the next read past its end; so each query first compares the file
+        its path names with the one loaded (one ``stat``, 3 to 6 microseconds) and raises
+        ``StorageError`` naming the path once the same file has another size or modification
+        time (a file renamed over or deleted is no change: the map still reads the old one; a
+        file only touched is checked against its checksum once and adopted). No descriptor is
+        kept open. That check narrows the danger without removing it: a truncation between the
+        check and the read still ends the process (see
+        :class:`~designpatterns_ref.autocomplete.storage.Watch`).
         Raises :class:`~designpatterns_ref.autocomplete.base.StorageError` for a missing,
         truncated, damaged or foreign file, or one of another format version (files saved
         before the compressed blocks are version 1 and are refused: this version cannot read
         them, so rebuild them from their items; a file of a higher version was written by a
-        newer version of the library).
+        newer version of the library, or its header is damaged).
 
         The checksum guards against damage, and the section sizes are checked (with the
         offsets of the heads and champions going forward, and a longest term the blocks can
@@ -176,9 +193,10 @@ class FrozenCompleter(CompleterBase):
         order rather than step back, and a block is inflated no further than its terms can
         take (at most ``BLOCK`` x (4 x the longest term's length + 8) bytes), a block that
         would inflate past that being refused. The longest term is one the file holds whole,
-        so that bound is paid for by the file's own bytes, not merely declared (files saved
-        before it was held whole are trusted with a longest term up to the size of their
-        blocks, heads and champions).
+        so that bound is paid for by the file's own bytes, not merely declared. A file saved
+        before it was held whole has it measured on load instead: each block is inflated once,
+        no further than DEFLATE can make of its compressed bytes, so loading such a file costs
+        decompressing it once (saving it again adds the longest term).
         """
         source = storage.check_path("load", path)
         if not isinstance(mmap, bool):
@@ -196,6 +214,17 @@ class FrozenCompleter(CompleterBase):
         buffer, at = stored.buffer, stored.offsets
         obj._adopt(meta, buffer, at["blks"], buffer, at["head"], dict(s))
         obj._source, obj._watch = source, stored.watch
+        if LONGEST not in s:  # saved before the longest term was held whole: measure it
+            try:
+                held = longest_held(obj._at)
+            except _UNDECODABLE as exc:
+                raise obj._corrupt(exc) from None
+            if held != meta[2] - 1:
+                raise StorageError(
+                    f"load: path={shown(source, 200)} has sections of inconsistent sizes: "
+                    f"it declares a longest term of {meta[2] - 1} characters, its blocks "
+                    f"hold one of {held}"
+                )
         return obj
 
     def _corrupt(self, exc: Exception) -> Exception:

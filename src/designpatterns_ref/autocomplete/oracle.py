@@ -8,8 +8,8 @@ It holds the weights in a dict; ``complete`` scans every term, keeps those that 
 (distance, rank key). Obviously right, and O(n) per query: fine for a few thousand terms,
 hopeless for a live vocabulary.
 
-Complexity: ``complete`` O(n * p) (fuzzy O(n * p * max_edits), the distance computed only
-near its table's diagonal); updates O(1).
+Complexity: ``complete`` O(n * p) (fuzzy O(n * (p + max_edits) * max_edits), the distance
+computed only in the band of its table within ``max_edits`` of the diagonal); updates O(1).
 
 ```pycon
 >>> brute = BruteForceCompleter([("apple", 5), ("apply", 9), ("ample", 7)])

@@ -56,7 +56,6 @@ import secrets
 import stat
 import struct
 import sys
-import weakref
 import zlib
 from array import array
 from collections.abc import Mapping
@@ -132,8 +131,11 @@ def write(path: str, kind: str, sections: Mapping[str, Any], *, flags: int, para
     The file is written next to ``path`` under a temporary name, synced to disk, renamed over
     it, and the folder synced, so a crash half way, of the process or of the machine, leaves
     the old file (or none) or the new one, never a half-written one. A file replaced keeps
-    its mode (and, for a process allowed to set them, its owner and group); a ``path`` that is
-    a symlink stays one, and the file it points to is replaced. A save that fails
+    its mode (and, as far as the process may set them, its owner and group: see
+    ``_keep_owner_and_mode``); a ``path`` that is
+    a symlink stays one, and the file it points to is replaced (unless the link is another
+    user's in a sticky world-writable folder: then the link is, as Linux's
+    ``fs.protected_symlinks`` would have it; see ``_target``). A save that fails
     removes its scratch file; one killed half way leaves it (``.dpac-`` and 16 hex digits, in
     the same folder), which nothing reads and which may be deleted when no save is running.
     """
@@ -163,7 +165,7 @@ def write(path: str, kind: str, sections: Mapping[str, Any], *, flags: int, para
         crc = zlib.crc32(chunk, crc)
     chunks.append(_CRC.pack(crc))
     try:
-        target = os.path.realpath(path)  # through a symlink: the link stays, its file is new
+        target = _target(path)  # through a symlink: the link stays, its file is new
         folder = os.path.dirname(target)
         fd, scratch = _create_scratch(folder)
         try:
@@ -180,6 +182,32 @@ def write(path: str, kind: str, sections: Mapping[str, Any], *, flags: int, para
     except (OSError, ValueError) as exc:
         raise StorageError(f"save: cannot write path={shown(path, 200)}: {exc}") from exc
     _sync_folder(folder)
+
+
+def _target(path: str) -> str:
+    """The file a save to ``path`` replaces: the file a symlink ``path`` names, under the rule
+    of Linux's ``fs.protected_symlinks``: followed when the saver owns the link, or the folder
+    holding it is not sticky and world-writable (``/tmp``), or the link's owner owns that
+    folder; otherwise the link itself is replaced, so a link another user planted in a shared
+    folder cannot aim a save (as root, say) at a file of its choosing. Only the link ``path``
+    names is judged; the rest of the way is resolved as ``os.path.realpath`` does."""
+    try:
+        link = os.lstat(path)
+    except OSError:
+        return os.path.realpath(path)
+    if stat.S_ISLNK(link.st_mode) and hasattr(os, "geteuid"):
+        try:
+            folder = os.stat(os.path.dirname(os.path.abspath(path)))
+        except OSError:
+            return path
+        shared = stat.S_ISVTX | stat.S_IWOTH
+        if (
+            folder.st_mode & shared == shared
+            and link.st_uid != os.geteuid()
+            and link.st_uid != folder.st_uid
+        ):
+            return path
+    return os.path.realpath(path)
 
 
 def _create_scratch(folder: str) -> tuple[int, str]:
@@ -199,19 +227,31 @@ def _create_scratch(folder: str) -> tuple[int, str]:
 
 def _keep_owner_and_mode(fd: int, target: str) -> None:
     """Give the scratch file ``fd`` the mode of the file it will replace (a vocabulary kept
-    private with ``chmod 600`` stays private), and its owner and group when the process may
-    set them (as root); a new file keeps the mode the umask gives it."""
+    private with ``chmod 600`` stays private), and its owner and group as far as the process
+    may set them: all of them as root, the group alone as a member of it. A file whose group
+    cannot be kept (a saver outside it) does not take the old group's permissions either,
+    which would hand them to the saver's own group: it keeps the group bits a new file gets
+    (the umask's). A new file keeps the mode the umask gives it."""
     try:
-        info = os.stat(target)
+        info = os.lstat(target)
     except FileNotFoundError:
         return
     if not stat.S_ISREG(info.st_mode):
-        return  # os.replace refuses a folder; anything else is replaced by a file
-    if hasattr(os, "fchown"):  # another user's file, as a user: the new one is the saver's
-        with contextlib.suppress(PermissionError):
-            os.fchown(fd, info.st_uid, info.st_gid)
+        return  # os.replace refuses a folder; anything else (a link not followed) is replaced
+    mode = stat.S_IMODE(info.st_mode)
+    if hasattr(os, "fchown"):
+        own = os.fstat(fd)
+        if (own.st_uid, own.st_gid) != (info.st_uid, info.st_gid):
+            try:
+                os.fchown(fd, info.st_uid, info.st_gid)
+            except OSError:  # another user's file, as a user: the new one is the saver's
+                with contextlib.suppress(OSError):
+                    os.fchown(fd, -1, info.st_gid)  # a member may still keep the group
+            own = os.fstat(fd)
+        if own.st_gid != info.st_gid:
+            mode = (mode & ~0o070) | (stat.S_IMODE(own.st_mode) & 0o070)
     if os.chmod in os.supports_fd:
-        os.chmod(fd, stat.S_IMODE(info.st_mode))
+        os.chmod(fd, mode)
 
 
 def _sync_folder(folder: str) -> None:
@@ -232,15 +272,15 @@ def _sync_folder(folder: str) -> None:
 def read(path: str, *, mapped: bool) -> Stored:
     """Open ``path``, check its header, bounds and checksum, and view its sections in place.
 
-    With ``mapped``, the file is mapped read-only (``mmap``) and kept open, watched by a
-    :class:`Watch`; otherwise it is read into one ``bytes`` object, but only once its header
-    and section table are read and checked and the size they declare is the file's size: a
-    file that is no completer file, however large, is refused after reading its first bytes.
+    With ``mapped``, the file is mapped read-only (``mmap``), watched by a :class:`Watch`;
+    otherwise it is read into one ``bytes`` object, but only once its header and section
+    table are read and checked and the size they declare is the file's size: a file that is
+    no completer file, however large, is refused after reading its first bytes.
     Either way the sections are ``memoryview`` objects over that buffer. Anything but a
     regular file (a FIFO, a device, a folder) is refused without reading from it: it is opened
     without blocking and checked first.
     """
-    watch: Watch | None = None
+    opened: os.stat_result | None = None  # the mapped file as it was opened
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
         try:
@@ -256,8 +296,9 @@ def read(path: str, *, mapped: bool) -> Stored:
                     raise StorageError(
                         f"load: path={shown(path, 200)} is empty, not a completer file"
                     )
+                # the map holds its own descriptor: none is kept open here
                 buffer: Any = mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
-                watch = Watch(path, fd, info)  # it owns fd from here on
+                opened = info
             else:
                 with open(fd, "rb", closefd=False) as file:
                     head = file.read(_HEADER.size)
@@ -267,14 +308,14 @@ def read(path: str, *, mapped: bool) -> Stored:
                     file.seek(0)
                     buffer = file.read()
         finally:
-            if watch is None:
-                os.close(fd)
+            os.close(fd)
     except (OSError, ValueError) as exc:
         if isinstance(exc, StorageError):
             raise
         raise StorageError(f"load: cannot read path={shown(path, 200)}: {exc}") from exc
     stored = _parse(path, buffer)
-    stored.watch = watch
+    if opened is not None:
+        stored.watch = Watch(path, opened, buffer)
     return stored
 
 
@@ -288,43 +329,84 @@ _KIND_NAMES = {
 
 
 class Watch:
-    """The open file a mapped completer reads in place, and its size and modification time
-    when it was loaded.
+    """The file a mapped completer reads in place: its path, and its identity (device and
+    inode), size and modification time when it was loaded.
 
     A mapped file must not change while it is mapped: the pages of the map *are* the file, so
     a file written over in place (``cp new.dpac live.dpac``, or any writer opening it for
     writing) changes the answers under a running query, and a file truncated under the map
     kills the process with ``SIGBUS`` on the next read past its new end. Replace a live file
     by renaming a new one over it, as ``save`` does: the old file stays whole, and mapped,
-    until the last map of it goes. :meth:`check` runs before each query and raises
-    :class:`~designpatterns_ref.autocomplete.base.StorageError` once the file's size or
-    modification time is not what they were (one ``fstat`` of the descriptor kept open: 1
-    to 3 microseconds). It narrows the danger, it does not remove it: a file truncated
-    between the check and the read still ends the process, and a same-size write whose
-    modification time the file system does not move (a write in the same clock tick as the
-    load, or a time set back on purpose) is not seen.
+    until the last map of it goes.
+
+    :meth:`check` runs once before each query: one ``stat`` of the path (3 to 6
+    microseconds). A path that names another file (renamed over, as ``save`` does) or none
+    (deleted) means the mapped file is no longer reachable by its name, so nothing can write
+    to it any more that did not already have it open: the watch stops, and the map goes on
+    answering from the old file. The same file with another size or modification time
+    changed in place: :class:`~designpatterns_ref.autocomplete.base.StorageError` naming the
+    path. A file whose modification time alone moved (``touch``) has its mapped bytes checked
+    once against the checksum read on load, and is adopted when they match. No descriptor is
+    kept open (the map holds its own), so closing every descriptor, as a daemon does when it
+    detaches, does not disturb it.
+
+    It narrows the danger, it does not remove it: a file truncated between the check and the
+    read still ends the process, a same-size write whose modification time the file system
+    does not move (a write in the same clock tick as the load, or a time set back on purpose)
+    is not seen, and neither is a write to the old file through a descriptor opened before it
+    was renamed over.
     """
 
-    __slots__ = ("__weakref__", "_fd", "_stamp", "path")
+    __slots__ = ("_body", "_crc", "_id", "_stamp", "path")
 
-    def __init__(self, path: str, fd: int, info: os.stat_result) -> None:
-        self.path, self._fd, self._stamp = path, fd, _stamp(info)
-        weakref.finalize(self, os.close, fd)
+    def __init__(self, path: str, info: os.stat_result, buffer: Any) -> None:
+        # an absolute path: a later chdir must not point the watch at another file
+        self.path = os.path.abspath(path)
+        self._id: tuple[int, int] | None = (info.st_dev, info.st_ino)
+        self._stamp = _stamp(info)
+        view = memoryview(buffer)
+        self._body = view[: view.nbytes - _CRC.size]
+        self._crc: int = _CRC.unpack_from(view, view.nbytes - _CRC.size)[0]
 
     def check(self) -> None:
-        """Raise ``StorageError`` when the mapped file changed since it was loaded."""
-        if _stamp(os.fstat(self._fd)) != self._stamp:
+        """Raise ``StorageError`` when the mapped file changed in place since it was loaded."""
+        if self._id is None:
+            return
+        try:
+            info = os.stat(self.path)
+        except FileNotFoundError:
+            self._id = None  # deleted: the map still holds the file, and nothing names it
+            return
+        except OSError as exc:
             raise StorageError(
-                f"FrozenCompleter mapped from {self.path!r:.200}: the file changed in place "
-                "while it was mapped (written over or truncated), so its answers cannot be "
-                "trusted; load it again, and replace a live file by renaming a new one over "
-                "it (as save does), never by copying over it"
-            )
+                f"FrozenCompleter mapped from {self.path!r:.200}: cannot check the file is "
+                f"unchanged ({exc})"
+            ) from exc
+        if (info.st_dev, info.st_ino) != self._id:
+            self._id = None  # renamed over: the map reads the old file, which stays whole
+            return
+        stamp = _stamp(info)
+        if stamp == self._stamp:
+            return
+        if stamp[0] == self._stamp[0] and self.intact():  # touched: same bytes, new time
+            self._stamp = stamp
+            return
+        raise StorageError(
+            f"FrozenCompleter mapped from {self.path!r:.200}: the file changed in place "
+            "while it was mapped (written over or truncated), so its answers cannot be "
+            "trusted; load it again, and replace a live file by renaming a new one over "
+            "it (as save does), never by copying over it"
+        )
+
+    def intact(self) -> bool:
+        """Whether the mapped bytes still have the checksum they had on load (reads them all:
+        about a millisecond a megabyte)."""
+        return zlib.crc32(self._body) == self._crc
 
 
 def _stamp(info: os.stat_result) -> tuple[int, int]:
     """What a write to a file changes: its size and modification time (not its change time,
-    which renaming a new file over its name moves too, and chmod)."""
+    which chmod moves too)."""
     return info.st_size, info.st_mtime_ns
 
 
@@ -349,7 +431,10 @@ def _check_header(path: str, head: Any, total: int) -> int:
     expected = VERSIONS[kinds[kind_code]]
     if version != expected:
         advice = (
-            "it was written by a newer version of the library: read it with that version"
+            # the header is checked before the checksum (a large foreign file costs a few
+            # bytes), so a damaged version field looks the same
+            "it was written by a newer version of the library, or damaged: read it with "
+            "that version"
             if version > expected
             else "this version cannot read it: rebuild it from its items"
         )

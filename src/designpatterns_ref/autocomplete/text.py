@@ -20,9 +20,9 @@ stay exact, as search engines do (:func:`allowed_edits`): 0 typos under 3 charac
 under 6, at most 2 after that.
 
 Complexity: :func:`prefix_distance` is O(len(query) x len(term)) time and O(len(query))
-memory, without recursion (O((len(query) + limit) x limit) time with a ``limit``); the tries
-run the same recurrence one row per trie edge, each row only within ``max_edits`` of its
-diagonal (O(max_edits) a row).
+memory, without recursion (O((len(query) + limit) x limit) time and O(limit) memory with a
+``limit``); the tries run the same recurrence one row per trie edge, each row only within
+``max_edits`` of its diagonal (O(max_edits) a row).
 
 ```pycon
 >>> normalize("Cafe\\u0301", casefold=True)
@@ -150,9 +150,8 @@ def prefix_distance(query: str, term: str, *, limit: int | None = None) -> int |
     the tries' fuzzy search is tested against. With ``limit``, a distance above ``limit`` is
     ``None`` too, and only the cells within ``limit`` of the table's diagonal are computed,
     stopping at the first row whose cells all exceed it: O((len(query) + limit) x limit)
-    cells computed in Python rather than O(len(query) x len(term)), each row still a list as
-    long as the query, filled in C (the full table, without ``limit``, is what the banded one
-    is tested against).
+    cells rather than O(len(query) x len(term)), each row a list of its ``2 x limit + 1`` band
+    cells (the full table, without ``limit``, is what the banded one is tested against).
 
     ```pycon
     >>> prefix_distance("aple", "apple"), prefix_distance("app", "apple")
@@ -195,24 +194,30 @@ def _banded_prefix_distance(rest: str, body: str, limit: int) -> int | None:
     cell on the same diagonal), so once all exceed ``limit`` no later row can bring the
     distance back within it.
     """
-    n, over = len(rest), limit + 1
-    row = [i if i <= limit else over for i in range(n + 1)]
+    n, over, width = len(rest), limit + 1, 2 * limit + 1
+    # row[k] is the cell (j + k - limit, j) of row j: its 2 * limit + 1 band cells, then one
+    # ``over`` so that row[k + 1] (the cell above) is defined at the band's edge
+    row = [k - limit if limit <= k <= limit + n else over for k in range(width)] + [over]
     before: list[int] | None = None
-    best, last = row[n], ""
+    best, last = row[n + limit] if n <= limit else over, ""
     for j, char in enumerate(body, start=1):
         if j > n + limit:  # every later rest-long prefix is more than limit away
             break
-        lo, hi = max(1, j - limit), min(n, j + limit)
-        new = [over] * (n + 1)
-        new[0] = min(j, over)
-        for i in range(lo, hi + 1):
+        new = [over] * (width + 1)
+        for k in range(max(0, limit - j), min(width, n + limit - j + 1)):
+            i = j + k - limit  # 0 <= i <= n
+            if i == 0:
+                new[k] = min(j, over)
+                continue
             qc = rest[i - 1]
-            cell = min(row[i] + 1, new[i - 1] + 1, row[i - 1] + (qc != char))
+            # above (i, j - 1), left (i - 1, j), diagonal (i - 1, j - 1)
+            cell = min(row[k + 1] + 1, new[k - 1] + 1 if k else over, row[k] + (qc != char))
             if before is not None and i > 1 and qc == last and rest[i - 2] == char:
-                cell = min(cell, before[i - 2] + 1)
-            new[i] = cell
-        best = min(best, new[n])
-        if min(new[lo - 1 : hi + 1]) > limit:
+                cell = min(cell, before[k] + 1)  # a swap: (i - 2, j - 2)
+            new[k] = cell
+        if 0 <= n + limit - j < width:
+            best = min(best, new[n + limit - j])
+        if min(new) > limit:
             break
         row, before, last = new, row, char
     return best if best <= limit else None
