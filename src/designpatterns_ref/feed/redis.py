@@ -359,6 +359,14 @@ class RedisStore:
         latest = self.r.hget(self._k("meta"), "latest_at")
         return float("-inf") if latest is None else float(latest)
 
+    def post_mark(self) -> int | None:
+        """The last id handed out, on one server (a post takes its id and is stored in one
+        script); ``None`` on a cluster, where a post is stored a round trip after its id, so
+        a post with an id below the mark may still appear."""
+        if self.cluster:
+            return None
+        return int(self.r.hget(self._k("meta"), "next_id") or 0)
+
     def get_post(self, post_id: int) -> Post | None:
         posts = self.get_posts([post_id])
         return posts[0] if posts else None
