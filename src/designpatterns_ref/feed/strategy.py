@@ -35,7 +35,7 @@ from designpatterns_ref.feed.base import (
     check_store,
     id_in_range,
 )
-from designpatterns_ref.feed.storecheck import unchecked
+from designpatterns_ref.feed.storecheck import _time, unchecked
 
 __all__ = ["Feed"]
 
@@ -195,10 +195,7 @@ class Feed(ABC):
             else None
         )
         when = now if at is None else at
-        if isinstance(when, bool) or not isinstance(when, int | float):
-            raise FeedTypeError(f"at={shown(when)} must be a number of seconds")
-        if not -sys.float_info.max <= when <= sys.float_info.max:  # NaN, inf, 10**400
-            raise FeedError(f"at={shown(when)} must be finite")
+        _time("at", when)  # the stores' own check of a time: a number a float holds exactly
         if not isinstance(body, str):
             raise FeedTypeError(f"body={shown(body)} must be a str")
         _check_encodable("body", body)
