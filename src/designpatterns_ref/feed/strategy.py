@@ -178,7 +178,7 @@ class Feed(ABC):
         newest post returns that post (same id and time) and makes no second one, even when
         the first attempt had finished and only its answer was lost, and even when others have
         posted since (the key is looked up before the time-order check, which applies to new
-        posts only; ``at`` must still be a finite number).
+        posts only; ``at`` must still be a finite number, and an int a float holds exactly).
 
         Without a key every call is a new post, even with the body of the author's pending
         one: a pending post may be a failed attempt or one another server is still fanning
@@ -194,8 +194,8 @@ class Feed(ABC):
             if at is None or self._post_reads_clock()
             else None
         )
-        when = now if at is None else at
-        _time("at", when)  # the stores' own check of a time: a number a float holds exactly
+        # the stores' own check of a time: a finite number a float holds exactly
+        when = _time("at", now if at is None else at)
         if not isinstance(body, str):
             raise FeedTypeError(f"body={shown(body)} must be a str")
         _check_encodable("body", body)
