@@ -77,6 +77,17 @@ def test_post_refuses_huge_and_non_finite_times(feed: Any, at: object) -> None:
     assert _snapshot(feed) == before
 
 
+@pytest.mark.parametrize("at", [2**53 + 1, 2**60 + 1])
+def test_post_refuses_int_times_a_float_cannot_hold(feed: Any, at: int) -> None:
+    """Times are kept as floats: at=2**60 + 1 was kept as 2**60, and a later post at 2**60
+    was accepted as not earlier than it."""
+    before = _snapshot(feed)
+    with pytest.raises(FeedError, match=f"at={at} is an int a float cannot hold exactly"):
+        feed.post("bob", at=at)
+    assert _snapshot(feed) == before
+    assert feed.post("bob", at=2**53).at == 2.0**53
+
+
 @pytest.mark.parametrize("value", [HUGE, math.nan, -1])
 def test_hybrid_settings_refuse_huge_values(value: object) -> None:
     with pytest.raises(FeedError, match="inactive_after="):

@@ -271,7 +271,8 @@ def test_a_user_without_a_seen_time_counts_as_never_seen(stores: StoreFactory) -
 @pytest.mark.parametrize("stores", ["redis", "cluster"], indirect=True)
 def test_an_add_user_cut_short_leaves_no_user_or_a_whole_one(stores: StoreFactory) -> None:
     """Fail add_user's k-th round trip, before or after it ran: the user is either absent
-    (and a retry adds it) or there with its ``seen`` time."""
+    (last_seen refuses it, though a cut-short cluster add left its ``seen`` time, and a retry
+    adds it) or there with its ``seen`` time."""
     for k, after in itertools.product(range(3), (False, True)):
         store = stores()
         assert isinstance(store, RedisStore)
@@ -284,5 +285,7 @@ def test_an_add_user_cut_short_leaves_no_user_or_a_whole_one(stores: StoreFactor
         if store.has_user("fan"):
             assert store.r.hget(store._k("seen"), "fan") == "5.0", (k, after)
         else:
+            with pytest.raises(FeedError, match="'fan' is not a user"):
+                store.last_seen(["fan"])
             store.add_user("fan", 5.0)
         assert store.last_seen(["fan"]) == [5.0]

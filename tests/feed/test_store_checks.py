@@ -54,6 +54,26 @@ def test_last_seen_of_an_unknown_user_is_refused_on_every_store(stores: StoreFac
         store.last_seen(["ann", "zed"])
 
 
+@pytest.mark.parametrize("at", [2**53 + 1, 2**60 + 1, -(2**53) - 1])
+def test_an_int_time_a_float_cannot_hold_is_refused_on_every_store(
+    stores: StoreFactory, at: int
+) -> None:
+    """Every store keeps times as floats: 2**60 + 1 would be kept as 2**60, and a later time
+    could compare equal to an earlier one."""
+    store = _small_store(stores())
+    before = _state(store)
+    for call in (
+        lambda: store.add_user("dee", at),
+        lambda: store.touch("ann", at),
+        lambda: store.new_post("ann", at, "x"),
+    ):
+        with pytest.raises(FeedError, match=f"={at} is an int a float cannot hold exactly"):
+            call()
+    assert _state(store) == before
+    store.add_user("dee", 2**53)  # a float holds it exactly
+    assert store.last_seen(["dee"]) == [2.0**53]
+
+
 def test_dropping_a_post_the_store_does_not_hold_does_nothing(stores: StoreFactory) -> None:
     store = _small_store(stores())
     before = _state(store)

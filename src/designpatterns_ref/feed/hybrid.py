@@ -168,6 +168,7 @@ class HybridFanout(FanoutOnWrite):
 
     def _rebuild(self, user: str) -> None:
         """Recompute a stale timeline: merge the pushed followees' newest posts."""
+        mark = self._store.post_mark()
         sources = self._pushed_followees(user)
         want = self.rebuild_len + 1  # one more than we keep tells whether the timeline is cut
         newest = _merge_newest(self._store.authored(sources, want, _TOP), want)
@@ -181,31 +182,40 @@ class HybridFanout(FanoutOnWrite):
         self._store.set_flag(STALE, [user], False)
         self.stats.rebuilds += 1
         self.stats.load_reads += len(sources)
-        self._catch_up(user, sources, newest[0] if newest else 0)
+        self._catch_up(user, sources, mark)
 
-    def _catch_up(self, user: str, sources: list[str], newest: int) -> None:
+    def _catch_up(self, user: str, sources: list[str], mark: int | None) -> None:
         """The rebuild's second pass, once the timeline is no longer stale: what other servers
         sharing the store did between the rebuild's read and its clear.
 
         A post pushed in that window was wiped by the clear, and a follow or an unfollow made
         since the read skipped the stale timeline. With the flag clear, every later post,
         follow and unfollow maintains the timeline itself, so one more read of the followees
-        covers the rest: the posts newer than the first read's newest (``newest``) of the
-        followees it read go in above the floor, and the followees followed or unfollowed since
-        are settled as their own follow or unfollow would have (see :meth:`_settle`).
+        covers the rest: the followees' posts it read go in again wherever they lie above the
+        floor (adding an id twice is harmless), and the followees followed or unfollowed since
+        are settled as their own follow or unfollow would have (see :meth:`_settle`). Not only
+        the posts newer than the first read's newest: on a Redis Cluster a post takes its id in
+        one round trip and is stored in a later one, so a post with a lower id can appear (and
+        be pushed, and wiped) after the first read.
+
+        Most rebuilds race nothing: when the store's post mark (read before the first read,
+        and again now that the flag is clear) has not moved, no post appeared in between, so
+        none was wiped and the posts are not read again; only the followees are.
         """
+        unmoved = mark is not None and self._store.post_mark() == mark
         now = self._pushed_followees(user)
         known = set(sources)
-        kept = [f for f in now if f in known]
-        lists = self._store.authored(kept, self.max_len + 1, _TOP, newest)
-        self.stats.load_reads += len(kept)
-        (floor,) = self._store.home_floors([user])
-        fresh = [i for i in _merge_newest(lists, self.max_len + 1) if i >= floor]
-        if fresh:
-            cut = len(fresh) > self.max_len
-            self.stats.maintenance_writes += self._store.home_add(
-                [user], fresh[: self.max_len], self.max_len, capped=cut
-            )
+        if not unmoved:
+            kept = [f for f in now if f in known]
+            lists = self._store.authored(kept, self.max_len + 1, _TOP)
+            self.stats.load_reads += len(kept)
+            (floor,) = self._store.home_floors([user])
+            fresh = [i for i in _merge_newest(lists, self.max_len + 1) if i >= floor]
+            if fresh:
+                cut = len(fresh) > self.max_len
+                self.stats.maintenance_writes += self._store.home_add(
+                    [user], fresh[: self.max_len], self.max_len, capped=cut
+                )
         for followee in now:
             if followee not in known:
                 self._settle(user, followee, following=True)

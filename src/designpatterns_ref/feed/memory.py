@@ -138,6 +138,10 @@ class MemoryStore:
     def latest_at(self) -> float:
         return self._latest_at
 
+    def post_mark(self) -> int | None:
+        """The next post's id: a post takes its id and is stored in one step."""
+        return self._next_id
+
     def get_post(self, post_id: int) -> Post | None:
         return self._posts.get(post_id) if id_in_range(post_id) else None
 

@@ -273,18 +273,21 @@ class RedisStore:
     def last_seen(self, users: Sequence[str]) -> list[float]:
         """When each of ``users`` last read their timeline; FeedError for one never added.
 
-        A user without a time (added by an older version whose cluster add was cut short
-        after the user and before the time) was never seen: ``-inf``.
+        The membership is checked for every name, in the same round trip as the times: a
+        cluster add cut short after the time and before the user leaves a time for a name that
+        is not a user. A user without a time (added by an older version whose cluster add was
+        cut short after the user and before the time) was never seen: ``-inf``.
         """
         if not users:
             return []
-        seen = self.r.hmget(self._k("seen"), list(users))
-        missing = [u for u, t in zip(users, seen, strict=True) if t is None]
-        if missing:
-            known = self.r.smismember(self._k("users"), missing)
-            for user, is_user in zip(missing, known, strict=True):
-                if not is_user:
-                    raise FeedError(f"user={shown(user)} is not a user of this store")
+        names = list(users)
+        pipe = self._pipe()
+        pipe.hmget(self._k("seen"), names)
+        pipe.smismember(self._k("users"), names)
+        seen, known = pipe.execute()
+        for user, is_user in zip(names, known, strict=True):
+            if not is_user:
+                raise FeedError(f"user={shown(user)} is not a user of this store")
         return [NEVER if t is None else float(t) for t in seen]
 
     # the follow graph
@@ -355,6 +358,14 @@ class RedisStore:
     def latest_at(self) -> float:
         latest = self.r.hget(self._k("meta"), "latest_at")
         return float("-inf") if latest is None else float(latest)
+
+    def post_mark(self) -> int | None:
+        """The last id handed out, on one server (a post takes its id and is stored in one
+        script); ``None`` on a cluster, where a post is stored a round trip after its id, so
+        a post with an id below the mark may still appear."""
+        if self.cluster:
+            return None
+        return int(self.r.hget(self._k("meta"), "next_id") or 0)
 
     def get_post(self, post_id: int) -> Post | None:
         posts = self.get_posts([post_id])

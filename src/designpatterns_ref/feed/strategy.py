@@ -35,7 +35,7 @@ from designpatterns_ref.feed.base import (
     check_store,
     id_in_range,
 )
-from designpatterns_ref.feed.storecheck import unchecked
+from designpatterns_ref.feed.storecheck import _time, unchecked
 
 __all__ = ["Feed"]
 
@@ -178,7 +178,7 @@ class Feed(ABC):
         newest post returns that post (same id and time) and makes no second one, even when
         the first attempt had finished and only its answer was lost, and even when others have
         posted since (the key is looked up before the time-order check, which applies to new
-        posts only; ``at`` must still be a finite number).
+        posts only; ``at`` must still be a finite number, and an int a float holds exactly).
 
         Without a key every call is a new post, even with the body of the author's pending
         one: a pending post may be a failed attempt or one another server is still fanning
@@ -194,11 +194,8 @@ class Feed(ABC):
             if at is None or self._post_reads_clock()
             else None
         )
-        when = now if at is None else at
-        if isinstance(when, bool) or not isinstance(when, int | float):
-            raise FeedTypeError(f"at={shown(when)} must be a number of seconds")
-        if not -sys.float_info.max <= when <= sys.float_info.max:  # NaN, inf, 10**400
-            raise FeedError(f"at={shown(when)} must be finite")
+        # the stores' own check of a time: a finite number a float holds exactly
+        when = _time("at", now if at is None else at)
         if not isinstance(body, str):
             raise FeedTypeError(f"body={shown(body)} must be a str")
         _check_encodable("body", body)
