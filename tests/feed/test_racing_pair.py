@@ -148,6 +148,9 @@ def finish_cluster_post(feed: Feed, store: Any, post_id: int, at: float) -> None
     feed._on_post(post, at)
 
 
+@pytest.mark.parametrize(
+    "stores", ["cluster"], indirect=True
+)  # ids and posts in one step elsewhere
 def test_a_cluster_post_stored_after_its_id_and_pushed_inside_a_rebuild_is_kept(
     stores: StoreFactory,
 ) -> None:
@@ -156,10 +159,7 @@ def test_a_cluster_post_stored_after_its_id_and_pushed_inside_a_rebuild_is_kept(
     stored at once, and B stores and pushes its post just before A's k-th store call, for every
     k. The late post has a lower id than the newest A reads, so a second pass that adds only
     ids above that newest lost it, for good (the timeline said it was complete)."""
-    if stores.kind != "cluster":
-        pytest.skip(
-            "a memory or single-server Redis store takes the id and stores the post at once"
-        )
+    assert stores.kind == "cluster"
     at = 0
     while True:
         store = stores()
