@@ -148,9 +148,8 @@ def finish_cluster_post(feed: Feed, store: Any, post_id: int, at: float) -> None
     feed._on_post(post, at)
 
 
-@pytest.mark.parametrize(
-    "stores", ["cluster"], indirect=True
-)  # ids and posts in one step elsewhere
+# only a cluster takes a post's id and stores it in two round trips
+@pytest.mark.parametrize("stores", ["cluster"], indirect=True)
 def test_a_cluster_post_stored_after_its_id_and_pushed_inside_a_rebuild_is_kept(
     stores: StoreFactory,
 ) -> None:
