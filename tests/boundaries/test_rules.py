@@ -168,14 +168,20 @@ def test_every_edge_of_a_cycle_is_reported_with_a_shortest_cycle_through_it(
     assert off == []
 
 
-def test_a_new_cycle_joining_a_recorded_group_fails_the_check(tmp_path: Path) -> None:
-    """A cycle recorded in the todo file must not hide a new edge that joins its group."""
+def _cycle_shop(tmp_path: Path) -> Config:
+    """A shop whose components a, b and d import each other in one cycle group (c stands
+    apart), and its config with one component a package and no cache."""
     files = {"shop/__init__.py": "", "shop/a/__init__.py": "import shop.b\n",
              "shop/b/__init__.py": "import shop.a\n", "shop/c/__init__.py": "",
              "shop/d/__init__.py": "import shop.b\n", "shop/b/d.py": "import shop.d\n"}  # fmt: skip
     write_tree(tmp_path, files)
-    cfg = Config.from_dict({"packages": ["shop"], "cache": "", "components": {"shop.*": {}}},
-                           base=tmp_path)  # fmt: skip
+    return Config.from_dict({"packages": ["shop"], "cache": "", "components": {"shop.*": {}}},
+                            base=tmp_path)  # fmt: skip
+
+
+def test_a_new_cycle_joining_a_recorded_group_fails_the_check(tmp_path: Path) -> None:
+    """A cycle recorded in the todo file must not hide a new edge that joins its group."""
+    cfg = _cycle_shop(tmp_path)
     record(cfg)
     assert check(cfg).ok
     write_tree(tmp_path, {"shop/b/more.py": "import shop.c\n", "shop/c/x.py": "import shop.b\n"})
@@ -244,12 +250,7 @@ def test_a_cycle_recorded_by_an_earlier_version_as_its_chain_stays_recorded(
     upgrade its imports stay recorded, a new import joining the cycle still fails, and shrink
     writes the entries in the new form. The chain stood for its whole strongly connected group
     (one entry per group): an import of that group not on the chain is tolerated too."""
-    files = {"shop/__init__.py": "", "shop/a/__init__.py": "import shop.b\n",
-             "shop/b/__init__.py": "import shop.a\n", "shop/c/__init__.py": "",
-             "shop/d/__init__.py": "import shop.b\n", "shop/b/d.py": "import shop.d\n"}  # fmt: skip
-    write_tree(tmp_path, files)
-    cfg = Config.from_dict({"packages": ["shop"], "cache": "", "components": {"shop.*": {}}},
-                           base=tmp_path)  # fmt: skip
+    cfg = _cycle_shop(tmp_path)
     todo = tmp_path / "boundaries_todo.toml"
     todo.write_text(
         '[[violation]]\nkey = ["cycle", "shop.a", "shop.b", "shop.a"]\nwhere = "shop/a:1"\n'
