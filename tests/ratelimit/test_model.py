@@ -398,7 +398,9 @@ def cap_on(backend: str, clock: ManualClock, request: pytest.FixtureRequest) -> 
     )
     deadline = None if backend == "cluster" else 5.0
     name = f"beside{next(_fresh)}"
-    return rr.ConcurrencyLimiter(client, 3, lease=30.0, clock=clock, name=name, deadline=deadline)
+    return rr.ConcurrencyLimiter(
+        client, 3, lease=30.0, clock=clock, name=name, deadline=deadline, ttl_slack=600.0
+    )
 
 
 @pytest.mark.parametrize(
@@ -461,7 +463,7 @@ def composite(kind: str, backend: str, clock: ManualClock, request: pytest.Fixtu
         )
         deadline = None if backend == "cluster" else 5.0
         return rr.limiter_from_text(
-            client, text, "token_bucket", clock=clock, name=name, deadline=deadline
+            client, text, "token_bucket", clock=clock, name=name, deadline=deadline, ttl_slack=600.0
         )
     if backend == "memory":
         return rl.all_of(
@@ -484,6 +486,8 @@ def composite(kind: str, backend: str, clock: ManualClock, request: pytest.Fixtu
         "clock": clock,
         "name": name,
         "deadline": None if backend == "cluster" else 5.0,
+        # keys expire in real seconds: the simulated clock must not race a busy machine
+        "ttl_slack": 600.0,
     }
     return rr.all_of(
         rr.TokenBucket(client, LIMIT, 1.0, LIMIT, **options),

@@ -290,7 +290,9 @@ def test_limiter_from_text_on_redis_decides_as_in_memory(redis_url: str, algorit
     client = redis.Redis.from_url(redis_url)
     clock, twin = ManualClock(10.0), ManualClock(10.0)
     text = "3/second; 5 per 10 seconds"
-    shared = rr.limiter_from_text(client, text, algorithm, clock=clock, deadline=5.0, prefix="t")
+    shared = rr.limiter_from_text(
+        client, text, algorithm, clock=clock, deadline=5.0, prefix="t", ttl_slack=600.0
+    )
     assert [p.name for p in shared.limiters] == [
         f"{algorithm} 3/second",
         f"{algorithm} 5/10 seconds",
