@@ -233,7 +233,9 @@ def test_async_redis_limiters_acquire_async(redis_url: str) -> None:
     async def run() -> list[float]:
         client = redis.asyncio.Redis.from_url(redis_url)
         try:
-            bucket = rr.AsyncTokenBucket(client, 2, 1.0, 1, clock=clock, deadline=5.0, name="acq")
+            bucket = rr.AsyncTokenBucket(
+                client, 2, 1.0, 1, clock=clock, deadline=5.0, name="acq", ttl_slack=600.0
+            )
             await bucket.reset("k")
             out = []
             for _ in range(4):

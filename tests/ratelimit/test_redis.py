@@ -242,7 +242,9 @@ def test_bad_keys_and_options_are_refused(client: Any) -> None:
 
 def test_concurrency_hold_and_release(client: Any) -> None:
     clock = ManualClock(10.0)
-    limiter = rr.ConcurrencyLimiter(client, 2, lease=30.0, clock=clock, name="hold", deadline=5.0)
+    limiter = rr.ConcurrencyLimiter(
+        client, 2, lease=30.0, clock=clock, name="hold", deadline=5.0, ttl_slack=600.0
+    )
     with limiter.hold("job") as first:
         assert first.remaining == 1
         with limiter.hold("job"), pytest.raises(RateLimitExceeded) as refused:
@@ -257,8 +259,8 @@ def test_concurrency_hold_and_release(client: Any) -> None:
 
 def test_all_of_is_one_atomic_script(client: Any) -> None:
     clock = ManualClock(0.0)
-    second = rr.TokenBucket(client, 10, 1.0, 10, clock=clock, deadline=5.0)
-    hourly = rr.FixedWindow(client, 3, 3600.0, clock=clock, deadline=5.0)
+    second = rr.TokenBucket(client, 10, 1.0, 10, clock=clock, deadline=5.0, ttl_slack=600.0)
+    hourly = rr.FixedWindow(client, 3, 3600.0, clock=clock, deadline=5.0, ttl_slack=600.0)
     both = rr.all_of(second, hourly)
     assert [bool(both.allow("u")) for _ in range(4)] == [True, True, True, False]
     assert second.peek("u", cost=7)  # the refused request spent nothing
@@ -272,12 +274,16 @@ def test_asyncio_variant_shares_the_script(live_redis_url: Callable[[], str]) ->
 
         client = aioredis.Redis.from_url(live_redis_url(), socket_timeout=5)
         clock = ManualClock(0.0)
-        bucket = rr.AsyncTokenBucket(client, 2, 1.0, 2, clock=clock, name="async", deadline=5.0)
+        bucket = rr.AsyncTokenBucket(
+            client, 2, 1.0, 2, clock=clock, name="async", deadline=5.0, ttl_slack=600.0
+        )
         assert [bool(await bucket.allow("a")) for _ in range(3)] == [True, True, False]
         assert (await bucket.peek("a")).retry_after == 0.5
         await bucket.reset("a")
         assert (await bucket.allow("a")).remaining == 1
-        window = rr.AsyncFixedWindow(client, 1, 10.0, clock=clock, name="async-fw", deadline=5.0)
+        window = rr.AsyncFixedWindow(
+            client, 1, 10.0, clock=clock, name="async-fw", deadline=5.0, ttl_slack=600.0
+        )
         both = rr.all_of(bucket, window)
         assert isinstance(both, rr.AsyncAllOf)
         assert await both.allow("a")  # the bucket's last token, the window's only slot
