@@ -314,6 +314,30 @@ def test_redis_scores_match_the_server(redis_url: str) -> None:
         assert abs(mine[0] - r_lat) < 1e-9 and abs(mine[1] - r_lon) < 1e-9
 
 
+@pytest.mark.redis
+@pytest.mark.parametrize("lat", [85.05112878, -85.05112878])
+@pytest.mark.parametrize("lon", [10.0, 180.0, -180.0])
+def test_a_driver_on_the_latitude_limit_is_found_on_redis(
+    redis_url: str, lat: float, lon: float
+) -> None:
+    """Redis scores +85.05112878 one row past the last, where GEOSEARCH never looks: the
+    index must still find a driver there, as the brute-force oracle does."""
+    import redis
+
+    clock = ManualClock()
+    oracle = BruteForceIndex(clock=clock, ttl=None)
+    index = RedisGeoIndex(
+        redis.Redis.from_url(redis_url), key=f"limit{lat}{lon}", clock=clock, ttl=None
+    )
+    rider = (math.copysign(85.0, lat), lon - math.copysign(0.05, lon))
+    for target in (oracle, index):
+        target.upsert("edge", lat, lon)
+        target.upsert("south", rider[0] - math.copysign(0.08, lat), rider[1])
+    for radius in (10_000, 50_000, 3_000_000):
+        assert index.within(*rider, radius) == oracle.within(*rider, radius)
+    assert index.nearest(*rider, k=2) == oracle.nearest(*rider, k=2)
+
+
 def test_trace_reports_the_cells_searched() -> None:
     index = GeohashIndex(clock=ManualClock())
     for i in range(50):

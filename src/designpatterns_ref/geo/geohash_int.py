@@ -128,11 +128,14 @@ _REDIS_STEPS = 26
 
 
 def redis_score(lat: float, lon: float) -> int:
-    """The 52-bit integer Redis stores as the sorted-set score of a ``GEOADD`` member.
+    """The integer Redis stores as the sorted-set score of a ``GEOADD`` member: 52 bits.
 
     Redis quantises latitude over [-85.05112878, 85.05112878] (not [-90, 90]) and longitude over
     [-180, 180] to 26 bits each, truncating, and interleaves them longitude first, like a
-    geohash. Latitudes beyond ±85.05112878 are refused, as Redis refuses them.
+    geohash. Latitudes beyond ±85.05112878 are refused, as Redis refuses them. At exactly
+    +85.05112878 the row is 2**26, one past the last, and the score 2**52 or more, as Redis
+    stores it (``GEOSEARCH`` then never finds the member, which is why
+    :class:`~designpatterns_ref.geo.redis.RedisGeoIndex` adds such a driver one row south).
 
     >>> redis_score(41.8919, 12.5113)
     3480343105322782

@@ -75,6 +75,10 @@ __all__ = ["REDIS_EARTH_RADIUS_M", "RedisGeoIndex"]
 REDIS_EARTH_RADIUS_M = 6_372_797.560856
 _PAD_FACTOR = 1.001  # covers Redis's larger sphere (0.03%) with room to spare
 _PAD_M = 2.0  # covers the rounding of positions to 52-bit cells (under 1 m)
+# Redis accepts +85.05112878 itself but scores it one row past the last (2**52 or more), where
+# GEOSEARCH never finds it; the geo sets get the last row instead, 1 cm south (the exact
+# position stays in the hash, and the padding covers the shift).
+_TOP_LAT = REDIS_LAT_LIMIT - 1e-7
 _SCAN_ALL_M = 2_000_000.0
 _JUST_BELOW_180 = math.nextafter(180.0, 0.0)
 
@@ -142,9 +146,10 @@ return 1
 
 # Add or move one driver in one step on the server. ARGV: id, lon, lat, flag ('1', '0', or ''
 # to keep a live driver's flag), fix time, stale cutoff ('' for no TTL), claim token ('' for
-# none). A driver unknown, or whose fix is older than the cutoff, comes in free when no flag is
-# given. A kept flag keeps the driver's claim (KEYS[5]); any other ends it. With a token (and no
-# flag), a driver that would come out free comes out busy under that claim, in the same step.
+# none), the latitude for the geo sets (see _TOP_LAT). A driver unknown, or whose fix is older
+# than the cutoff, comes in free when no flag is given. A kept flag keeps the driver's claim
+# (KEYS[5]); any other ends it. With a token (and no flag), a driver that would come out free
+# comes out busy under that claim, in the same step.
 _UPSERT = """
 local flag = ARGV[4]
 local kept = false
@@ -164,9 +169,9 @@ if ARGV[7] ~= '' and flag == '1' then
   flag = '0'
   redis.call('HSET', KEYS[5], ARGV[1], ARGV[7])
 end
-redis.call('GEOADD', KEYS[1], ARGV[2], ARGV[3], ARGV[1])
+redis.call('GEOADD', KEYS[1], ARGV[2], ARGV[8], ARGV[1])
 if flag == '1' then
-  redis.call('GEOADD', KEYS[2], ARGV[2], ARGV[3], ARGV[1])
+  redis.call('GEOADD', KEYS[2], ARGV[2], ARGV[8], ARGV[1])
 else
   redis.call('ZREM', KEYS[2], ARGV[1])
 end
@@ -279,7 +284,8 @@ class RedisGeoIndex:
         cutoff = "" if flag is not None or ttl is None else repr(self._live.now() - ttl)
         keys = self._keys()
         code = "" if flag is None else str(int(flag))
-        args = [driver_id, repr(lon), repr(lat), code, repr(at), cutoff, claim or ""]
+        geo_lat = repr(min(lat, _TOP_LAT))
+        args = [driver_id, repr(lon), repr(lat), code, repr(at), cutoff, claim or "", geo_lat]
         self._upsert(keys=keys, args=args)
 
     def remove(self, driver_id: str) -> bool:
