@@ -20,6 +20,7 @@ from designpatterns_ref.streaming import (
     RobustMPC,
     SlidingWindow,
     StreamingError,
+    StreamingTypeError,
     ThroughputRule,
     Trace,
     bba_rung,
@@ -95,6 +96,23 @@ def test_bola_shrinks_its_target_near_the_ends() -> None:
     bola.start(Manifest(3000, [1000, 2000], [[3e6, 6e6]] * 100), 25_000)
     assert bola.v(0) == pytest.approx((9000 - 3000) / (math.log(2) + 5))  # at least 3 segments
     assert bola.v(50) == pytest.approx((25_000 - 3000) / (math.log(2) + 5))
+
+
+def test_bola_basic_keeps_the_whole_target_unless_asked() -> None:
+    """The paper's pure rule has no smaller target near the ends; either variant may ask."""
+    full = (25_000 - 3000) / (math.log(2) + 5)
+    near = (9000 - 3000) / (math.log(2) + 5)
+    movie = Manifest(3000, [1000, 2000], [[3e6, 6e6]] * 100)
+    for bola, at_ends in [
+        (Bola(variant="basic"), full),
+        (Bola(variant="basic", shrink_near_ends=True), near),
+        (Bola(variant="u", shrink_near_ends=False), full),
+        (Bola(variant="u"), near),
+    ]:
+        bola.start(movie, 25_000)
+        assert [bola.v(0), bola.v(50), bola.v(99)] == pytest.approx([at_ends, full, at_ends])
+    with pytest.raises(StreamingTypeError, match="shrink_near_ends"):
+        Bola(shrink_near_ends=1)  # type: ignore[arg-type]
 
 
 def test_throughput_rule_on_constant_bandwidth() -> None:

@@ -12,9 +12,12 @@ estimate at all.
 Parameters and defaults (Sabre's, MMSys 2018): ``gp = 5`` (gamma times p, where the paper's
 gamma weighs rebuffering against utility); ``variant="u"`` is BOLA-U, which never switches up
 past one rung above what the throughput estimate sustains (it damps the oscillation the pure
-rule shows when throughput sits between two rungs); ``variant="basic"`` is the pure rule.
-``shrink_near_ends=True`` aims at a smaller buffer near the start and end of the title (half
-the segments from either end, at least 3 segments), as Sabre's non-basic BOLA does. It wins when
+rule shows when throughput sits between two rungs); ``variant="basic"`` is the paper's pure
+rule, with neither that guard nor a smaller target near the ends (Sabre's basic mode keeps the
+guard and drops only the smaller target: ``Bola(variant="u", shrink_near_ends=False)``).
+``shrink_near_ends`` (default: on for BOLA-U, off for basic) aims at a smaller buffer near the
+start and end of the title (half the segments from either end, at least 3 segments), as
+Sabre's non-basic BOLA does. It wins when
 throughput is hard to predict; it starts slowly and, without the U guard, oscillates.
 
 Complexity: O(rungs) per decision.
@@ -90,14 +93,18 @@ class Bola:
         gp: float = 5.0,
         *,
         variant: str = "u",
-        shrink_near_ends: bool = True,
+        shrink_near_ends: bool | None = None,
         estimator: ThroughputEstimator | None = None,
     ) -> None:
         self.gp = check_number("gp", gp, strict=True, limit=1e6)
         if variant not in ("u", "basic"):
             raise StreamingError(f"variant={shown(variant)} must be 'u' or 'basic'")
-        if not isinstance(shrink_near_ends, bool):
-            raise StreamingTypeError(f"shrink_near_ends={shown(shrink_near_ends)} must be a bool")
+        if shrink_near_ends is None:
+            shrink_near_ends = variant == "u"
+        elif not isinstance(shrink_near_ends, bool):
+            raise StreamingTypeError(
+                f"shrink_near_ends={shown(shrink_near_ends)} must be a bool or None"
+            )
         self.variant = variant
         self.shrink_near_ends = shrink_near_ends
         self.estimator = _estimator(estimator) if estimator is not None else Ewma()
