@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sqlite3
 from pathlib import Path
 
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from designpatterns_ref.notifications import Notification, NotificationError, Outbox, Pipeline
+from designpatterns_ref.notifications import (
+    Notification,
+    NotificationError,
+    Outbox,
+    Pipeline,
+    QueueUnavailable,
+)
 
 
 @settings(max_examples=30, deadline=None)
@@ -231,3 +238,57 @@ def test_an_outbox_whose_upgrade_fails_is_refused_and_closed(tmp_path: Path) -> 
         with contextlib.suppress(OSError):
             handles += os.readlink(f"/proc/self/fd/{fd}") == str(path)
     assert handles == 0
+
+
+def _shop(tmp_path: Path) -> tuple[Outbox, Pipeline]:
+    box = Outbox(str(tmp_path / "shop.db"))
+    box.db.execute("PRAGMA busy_timeout = 50")
+    p = Pipeline()
+    p.templates.add("ship", "order {id} shipped")
+    p.register_user("ada")
+    p.add_device("ada", "fcm", "tok")
+    return box, p
+
+
+def _add(box: Outbox, tx: sqlite3.Connection, i: int) -> None:
+    box.add(tx, key=f"ship-{i}", template="ship", users=("ada",), vars={"id": str(i)},
+            channels=("fcm",))  # fmt: skip
+
+
+def test_a_commit_the_database_refuses_writes_nothing_and_ends_the_transaction(
+    tmp_path: Path,
+) -> None:
+    box, _ = _shop(tmp_path)
+    reader = sqlite3.connect(box.path, isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM outbox").fetchone()  # holds the file mid-read
+    with (
+        pytest.raises(QueueUnavailable, match="nothing of the transaction"),
+        box.transaction() as tx,
+    ):
+        _add(box, tx, 1)
+    assert not box.db.in_transaction  # the write lock is not kept
+    reader.execute("COMMIT")
+    assert box.pending() == 0
+    with box.transaction() as tx:  # the next transaction works
+        _add(box, tx, 2)
+    assert box.pending() == 1
+    reader.close()
+
+
+def test_a_relay_that_cannot_mark_a_row_stops_unavailable_and_repeats_it_once(
+    tmp_path: Path,
+) -> None:
+    box, p = _shop(tmp_path)
+    with box.transaction() as tx:
+        _add(box, tx, 1)
+    other = sqlite3.connect(box.path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another writer holds the file
+    with pytest.raises(QueueUnavailable, match=r"Outbox\.relay"):
+        box.relay(p)
+    other.execute("ROLLBACK")
+    other.close()
+    assert box.pending() == 1  # accepted, not marked
+    assert box.relay(p) == 1 and box.pending() == 0
+    p.run()
+    assert [r.key for r in p.receipts if r.status == "delivered"] == ["ship-1"]

@@ -114,15 +114,34 @@ class Outbox:
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """A transaction on the producer's database: commit on success, roll back on error."""
+        """A transaction on the producer's database: commit on success, roll back on error.
+
+        Either the block's writes are committed, or none is: a ``COMMIT`` the database refuses
+        (locked by a reader past the busy timeout, disk full) rolls the transaction back and
+        raises :class:`~.base.QueueUnavailable`, so the connection is never left inside a
+        transaction that holds the file's write lock."""
         with _store("Outbox.transaction", self.path):
             self.db.execute("BEGIN IMMEDIATE")
         try:
             yield self.db
         except BaseException:
-            self.db.execute("ROLLBACK")
+            self._roll_back()
             raise
-        self.db.execute("COMMIT")
+        try:
+            self.db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self._roll_back()
+            raise QueueUnavailable(
+                f"Outbox.transaction: {shown(self.path)}: the commit failed, so nothing of the "
+                f"transaction was written: {exc}"
+            ) from exc
+
+    def _roll_back(self) -> None:
+        """End the open transaction, if any; a rollback that fails cannot hide the error that
+        led to it (SQLite has then rolled back already, or the connection is gone)."""
+        if self.db.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                self.db.execute("ROLLBACK")
 
     def add(
         self,
@@ -199,7 +218,10 @@ class Outbox:
         the rows after it go on. A queue that cannot take the row (its store is down or locked:
         ``accept`` raises :class:`~.base.QueueUnavailable`) stops the relay with that error and
         leaves the row and every row after it pending, neither published nor failed: the next
-        relay retries them in order. ``crash_after_accept=k`` raises ``RuntimeError`` after the
+        relay retries them in order. An outbox that cannot mark a row (its own database locked
+        past the busy timeout) stops the relay with :class:`~.base.QueueUnavailable` too, the
+        row accepted but still pending: the next relay accepts it again and its key absorbs the
+        repeat, as after a crash. ``crash_after_accept=k`` raises ``RuntimeError`` after the
         k-th accept and before its mark, to show that a crashed relay repeats an accept and
         the key absorbs it.
         """
@@ -231,14 +253,18 @@ class Outbox:
             try:
                 pipeline.accept(note)
             except NotificationError as exc:  # refused for good: set aside, go on
-                self.db.execute(
-                    "UPDATE outbox SET published = ?, error = ? WHERE id = ?",
-                    (FAILED, str(exc), row_id),
-                )
+                with _store("Outbox.relay", self.path):
+                    self.db.execute(
+                        "UPDATE outbox SET published = ?, error = ? WHERE id = ?",
+                        (FAILED, str(exc), row_id),
+                    )
                 continue
             if crash_after_accept is not None and done + 1 == crash_after_accept:
                 raise RuntimeError(f"relay crashed after accepting {shown(key)}")
-            self.db.execute("UPDATE outbox SET published = ? WHERE id = ?", (PUBLISHED, row_id))
+            with _store("Outbox.relay", self.path):
+                self.db.execute(
+                    "UPDATE outbox SET published = ? WHERE id = ?", (PUBLISHED, row_id)
+                )
             done += 1
         return done
 
