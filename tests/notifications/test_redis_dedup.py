@@ -334,3 +334,27 @@ def test_a_claim_lost_mid_take_is_answered_as_a_fresh_claim(redis_url: str) -> N
     assert [r.status for r in receipts] == ["delivered", "retry", "duplicate"]
     assert Stalls.calls == 1 and phone == {"tok-1": 1}
     assert other.claim_many(["n-1|tok-1", "n-2|tok-2"]) == ["delivered", "busy"]
+
+
+def test_the_deliveries_log_keeps_the_latest_only(redis_url: str) -> None:
+    """The audit log is trimmed where it is appended to: it never outgrows ``keep``."""
+    import redis
+
+    from designpatterns_ref.notifications import NotificationError
+    from designpatterns_ref.notifications.redis_dedup import RedisDedup
+
+    prefix = f"keep-{uuid.uuid4().hex}"
+    dedup = RedisDedup(redis_url, prefix, keep=3)
+    for i in range(5):
+        assert dedup.deliver(f"one-{i}")
+    assert dedup.delivered() == ["one-2", "one-3", "one-4"]
+    ids = [f"take-{i}" for i in range(4)]
+    assert dedup.claim_many(ids) == ["claimed"] * 4
+    dedup.settle(ids, [])
+    assert dedup.delivered() == ids[1:]
+    dedup.settle([], [])  # nothing confirmed: nothing trimmed
+    assert redis.Redis.from_url(redis_url).llen(dedup.deliveries) == 3
+    assert dedup.claim("one-0") == "delivered"  # the sent marks are not the log
+    for bad in (0, -1, 2**31 + 1, True, 2.0, None):
+        with pytest.raises(NotificationError, match="keep"):
+            RedisDedup(redis_url, prefix, keep=bad)  # type: ignore[arg-type]

@@ -262,9 +262,7 @@ class Outbox:
             if crash_after_accept is not None and done + 1 == crash_after_accept:
                 raise RuntimeError(f"relay crashed after accepting {shown(key)}")
             with _store("Outbox.relay", self.path):
-                self.db.execute(
-                    "UPDATE outbox SET published = ? WHERE id = ?", (PUBLISHED, row_id)
-                )
+                self.db.execute("UPDATE outbox SET published = ? WHERE id = ?", (PUBLISHED, row_id))
             done += 1
         return done
 

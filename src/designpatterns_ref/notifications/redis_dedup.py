@@ -68,6 +68,7 @@ local e = wrong_type(1, 'string', 1) or wrong_type(2, 'list')
 if e then return e end
 redis.call('SET', KEYS[1], 'sent', 'PX', ARGV[2])
 redis.call('RPUSH', KEYS[2], ARGV[1])
+redis.call('LTRIM', KEYS[2], -tonumber(ARGV[3]), -1)
 return 1
 """
 )
@@ -102,8 +103,8 @@ return table.concat(out)
 )
 
 # KEYS: the deliveries list, the keys to confirm, then the keys to release. ARGV: the owner, the
-# window in ms, how many to confirm, then their ids. Confirms first, then releases (a release
-# never drops a sent mark, nor another owner's claim).
+# window in ms, how many to confirm, how many deliveries the list keeps, then the ids to confirm.
+# Confirms first, then releases (a release never drops a sent mark, nor another owner's claim).
 _SETTLE = (
     _TYPES
     + """
@@ -113,9 +114,10 @@ local n = tonumber(ARGV[3])
 for i = 2, n + 1 do
   redis.call('SET', KEYS[i], 'sent', 'PX', ARGV[2])
 end
-for i = 4, n + 3, 1000 do  -- RPUSH in slices: unpack has a stack limit
-  redis.call('RPUSH', KEYS[1], unpack(ARGV, i, math.min(i + 999, n + 3)))
+for i = 5, n + 4, 1000 do  -- RPUSH in slices: unpack has a stack limit
+  redis.call('RPUSH', KEYS[1], unpack(ARGV, i, math.min(i + 999, n + 4)))
 end
+if n > 0 then redis.call('LTRIM', KEYS[1], -tonumber(ARGV[4]), -1) end
 for i = n + 2, #KEYS do
   if redis.call('GET', KEYS[i]) == ARGV[1] then redis.call('DEL', KEYS[i]) end
 end
@@ -182,8 +184,9 @@ class RedisDedup:
     readable reference). A take at a time, :meth:`claim_many` claims every id in one script call
     with the same answers as calling :meth:`claim` on each in order, :meth:`settle` confirms
     and releases them all in another, and :meth:`extend` renews the claims of a slow take.
-    ``delivered()`` lists the confirmed ids (the dedup record; what reached the phone is counted
-    at the provider). While the server is down every method raises
+    ``delivered()`` lists the latest ``keep`` confirmed ids (an audit log beside the dedup
+    record, trimmed in the script that appends to it, so it never grows past ``keep``; what
+    reached the phone is counted at the provider). While the server is down every method raises
     :class:`~designpatterns_ref.notifications.QueueUnavailable` and changes nothing (each step is
     one script call), as the queues do. A key of the wrong type (the deliveries list, or a
     message's key, holding another type of value: a misconfiguration) raises
@@ -193,7 +196,13 @@ class RedisDedup:
     """
 
     def __init__(
-        self, redis: Any, prefix: str, *, window: float = 86400.0, lease: float = 30.0
+        self,
+        redis: Any,
+        prefix: str,
+        *,
+        window: float = 86400.0,
+        lease: float = 30.0,
+        keep: int = 100_000,
     ) -> None:
         if not isinstance(prefix, str) or not prefix:
             raise NotificationError(f"RedisDedup: prefix={shown(prefix)} must be a name")
@@ -205,6 +214,12 @@ class RedisDedup:
             ) from None
         self.window = check_seconds("RedisDedup", "window", window)
         self.lease = check_seconds("RedisDedup", "lease", lease, high=86400.0)
+        if isinstance(keep, bool) or not isinstance(keep, int) or not 1 <= keep <= 2**31:
+            raise NotificationError(
+                f"RedisDedup: keep={shown(keep)} must be an int in [1, 2**31] (the deliveries "
+                "the log keeps)"
+            )
+        self.keep = keep
         self.r = _client(redis)
         self.prefix = prefix
         self.owner = f"claim:{uuid.uuid4().hex}"
@@ -266,7 +281,9 @@ class RedisDedup:
         """Mark ``message_id`` sent for ``window`` seconds and record the delivery."""
         key = self._key(message_id)
         with _unavailable("RedisDedup.confirm", self.prefix):
-            self._confirm(keys=[key, self.deliveries], args=[message_id, self._window_ms])
+            self._confirm(
+                keys=[key, self.deliveries], args=[message_id, self._window_ms, self.keep]
+            )
 
     def _settle_call(
         self, where: str, confirmed: object, released: object
@@ -274,7 +291,8 @@ class RedisDedup:
         sent = self._keys(where, "confirmed", confirmed)
         dropped = self._keys(where, "released", released)
         ids = list(cast(Sequence[str], confirmed))
-        return [self.deliveries, *sent, *dropped], [self.owner, self._window_ms, len(ids), *ids]
+        args = [self.owner, self._window_ms, len(ids), self.keep, *ids]
+        return [self.deliveries, *sent, *dropped], args
 
     def settle(self, confirmed: Sequence[str], released: Sequence[str]) -> None:
         """:meth:`confirm` each of ``confirmed``, then :meth:`release` each of ``released``,
@@ -301,6 +319,6 @@ class RedisDedup:
         return True
 
     def delivered(self) -> list[str]:
-        """Every confirmed delivery, in order."""
+        """The latest confirmed deliveries (at most ``keep``), oldest first."""
         with _unavailable("RedisDedup.delivered", self.prefix):
             return [_s(v) for v in self.r.lrange(self.deliveries, 0, -1)]

@@ -275,7 +275,7 @@ def _redis_entries() -> list[Entry]:
         *per_argument(
             "RedisDedup",
             lambda _, **kw: RedisDedup(redis_url(), **kw),
-            {"prefix": "fzd", "window": 60.0, "lease": 5.0},
+            {"prefix": "fzd", "window": 60.0, "lease": 5.0, "keep": 1000},
         ),
         *(
             Entry(
