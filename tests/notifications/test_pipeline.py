@@ -267,3 +267,26 @@ def test_quiet_hours_defer_to_the_local_morning() -> None:
     sent = [r for r in p.receipts if r.status == "delivered"]
     # DST starts that night: 07:00 EDT is 11:00 UTC, not 12:00.
     assert datetime.fromtimestamp(sent[0].at, UTC).hour == 11
+
+
+@given(steps=st.lists(st.integers(-8, 8), min_size=2, max_size=6))
+def test_a_pipelines_later_accept_is_newer_whatever_its_clock_says(steps: list[int]) -> None:
+    """The clock stepped back or forward between accepts of one collapse key: the last one
+    accepted is the one delivered, the others collapsed."""
+    clock = ManualClock(1_780_000_000.0)
+    p = Pipeline(clock=clock)
+    p.templates.add("score", "Score {s}")
+    p.register_user("ada")
+    p.add_device("ada", "fcm", "tok")
+    for i, step in enumerate(steps):
+        clock.set(clock.now + step / 4, allow_backwards=True)
+        note = Notification(f"goal-{i}", "score", users=("ada",), vars={"s": str(i)},
+                            channels=("fcm",), collapse_key="match")  # fmt: skip
+        assert p.accept(note)
+        p.expand_batch()
+    clock.advance(10.0)
+    p.run()
+    fates = {r.key: r.status for r in p.receipts}
+    last = f"goal-{len(steps) - 1}"
+    assert fates[last] == "delivered"
+    assert "delivered" not in {fates.get(f"goal-{i}") for i in range(len(steps) - 1)}

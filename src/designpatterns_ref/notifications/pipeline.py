@@ -21,7 +21,10 @@ default; :class:`~.redis_collapse.RedisCollapseKeys` when worker processes do th
 Newest means accepted last: each item carries its accept order (the accept time, then a
 sequence number of this pipeline), kept when its expansion is retried, and an entry replaces
 only one of an older or equal order, so an item expanded again after a queue outage does not
-displace a newer one expanded meanwhile.
+displace a newer one expanded meanwhile. A pipeline's accept times never go backwards, even
+when its clock is stepped back (an NTP correction): the order uses the latest time it has
+read, so its own later accept is always newer. Across producers the order follows their
+clocks.
 
 Once as the user sees it: idempotency keys at accept, at-least-once queues, the dedup window
 claimed for each take before its provider calls and settled after them (a crash between a
@@ -47,6 +50,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, MutableMapping
 from typing import Any
@@ -160,6 +164,7 @@ class Pipeline:
         #: The accept order of each entry of ``latest`` (when ``latest`` keeps none itself).
         self.latest_orders: dict[tuple[str, str], Order] = {}
         self._accept_seq = itertools.count()
+        self._order_t = -math.inf  # the latest accept time read: the order never goes back
         self.receipts: list[Receipt] = []
         self.counts: Counter[str] = Counter()
         self.keep_receipts = keep_receipts
@@ -309,6 +314,7 @@ class Pipeline:
         now = read_seconds(self.clock, NotificationError, "Pipeline.accept")
         if now != 0.0:  # the readings a take accepts: else the item would be stuck in the queue
             check_seconds("Pipeline.accept", "the clock's reading now", now, high=1e11)
+        order_t = max(now, self._order_t)
         item = {
             "key": n.key,
             "b": bodies,
@@ -318,9 +324,10 @@ class Pipeline:
             "cat": n.category,
             "ck": n.collapse_key,
             "exp": now + n.ttl,
-            "o": [now, next(self._accept_seq)],  # the accept order, kept on every retry
+            "o": [order_t, next(self._accept_seq)],  # the accept order, kept on every retry
         }
         self.accepted.put(item, lane=n.lane)  # may raise QueueUnavailable: key not recorded
+        self._order_t = order_t
         self.keys.add(n.key)
         return True
 
