@@ -16,8 +16,9 @@ grid and its bands must be contiguous at that resolution, with no gap and no ove
 quantised value lands in exactly one band. A :class:`Ruleset` checks that every rule can score
 every valid input: a table for each combination of its selectors' options, points for every
 option of a choice. Lookup is a binary search over the band edges. (The band tables are
-written in the private ``_bands`` module and the errors in ``_errors``; import them all from
-here.)
+written in the private ``_bands`` module, the errors in ``_errors``, and the vital signs as
+sent and as judged, :class:`Vitals`, :class:`ACVPU`, :class:`Problem`, :class:`VitalsError`
+and :class:`Caution`, in ``_vitals``; import them all from here.)
 
 Complexity: building a table is O(b) for b bands; a lookup is O(log b) (b is at most 7). The
 engine compiles each table once more into a dense tuple for O(1) lookups.
@@ -39,9 +40,8 @@ import enum
 import functools
 import itertools
 import keyword
-import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -49,6 +49,7 @@ from typing import Any
 from designpatterns_ref.clinical._bands import Band, BandTable
 from designpatterns_ref.clinical._errors import ClinicalError, RulesetError
 from designpatterns_ref.clinical._grid import Grid, is_resolution
+from designpatterns_ref.clinical._vitals import ACVPU, Caution, Problem, Vitals, VitalsError
 from designpatterns_ref.errors import shown
 
 __all__ = [
@@ -71,93 +72,6 @@ __all__ = [
     "Vitals",
     "VitalsError",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    """One thing wrong with one field of a request: never scored, always reported."""
-
-    field: str
-    value: object
-    message: str
-    allowed: str
-
-    def __str__(self) -> str:
-        value = self.value
-        text = (
-            "(missing)"
-            if value is None
-            else str(value)
-            if isinstance(value, Decimal)
-            else shown(value)
-        )
-        field = self.field if isinstance(self.field, str) else shown(self.field)  # a raw key
-        return f"{field}={text}: {self.message}; allowed: {self.allowed}"
-
-    def as_dict(self) -> dict[str, object]:
-        """A JSON-ready view (the value is echoed only if it is JSON-safe)."""
-        value = self.value
-        if isinstance(value, Decimal):
-            value = str(value)
-        elif isinstance(value, float) and not math.isfinite(value):
-            value = repr(value)  # JSON has no NaN or infinity
-        elif isinstance(value, int) and int.bit_length(value) > 14_000:
-            value = shown(value)  # past 4,300 digits (14,284 bits) JSON cannot print it either
-        elif not (value is None or isinstance(value, bool | int | float | str)):
-            value = shown(value)
-        return {
-            "field": self.field,
-            "value": value,
-            "message": self.message,
-            "allowed": self.allowed,
-        }
-
-
-class VitalsError(ClinicalError):
-    """The vital signs cannot be scored; :attr:`problems` lists every reason at once.
-
-    >>> err = VitalsError([Problem("pulse", True, "a boolean is not a number", "20 to 300")])
-    >>> print(err)
-    1 problem with the vital signs: pulse=True: a boolean is not a number; allowed: 20 to 300
-    """
-
-    def __init__(self, problems: Sequence[Problem]) -> None:
-        self.problems: tuple[Problem, ...] = tuple(problems)
-        n = len(self.problems)
-        head = f"{n} problem{'s' if n != 1 else ''} with the vital signs: "
-        super().__init__(head + "; ".join(str(p) for p in self.problems))
-
-    @property
-    def fields(self) -> tuple[str, ...]:
-        """The names of the fields at fault, in the order they were checked."""
-        return tuple(p.field for p in self.problems)
-
-
-@dataclass(frozen=True, slots=True)
-class Caution:
-    """A value that was scored but is extreme enough to deserve a second look."""
-
-    field: str
-    value: object
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.field}={shown(self.value)}: {self.message}"
-
-
-class ACVPU(enum.StrEnum):
-    """Level of consciousness on the ACVPU scale.
-
-    New confusion (``C``) is confusion, disorientation or agitation that is new or worse;
-    a patient whose confusion is long-standing (dementia, for example) and who is otherwise
-    alert is scored as Alert (``A``), as the NEWS2 report directs.
-    """
-
-    ALERT = "A"
-    CONFUSION = "C"
-    VOICE = "V"
-    PAIN = "P"
-    UNRESPONSIVE = "U"
 
 
 class Risk(enum.StrEnum):
@@ -490,37 +404,3 @@ class Ruleset:
             if total >= row.min_total and (red_score or not row.red_score):
                 return row
         raise AssertionError("unreachable: the last threshold applies to every total")
-
-
-@dataclass(frozen=True, slots=True)
-class Vitals:
-    """One set of bedside observations; ``None`` marks a parameter not measured.
-
-    A plain container: it is validated when scored, so every problem is reported at once.
-    ``spo2_scale`` is 1 unless a clinician has prescribed scale 2 (target 88–92%).
-
-    >>> Vitals(respiration_rate=18, spo2=97, pulse=70).as_dict()["spo2_scale"]
-    1
-    """
-
-    respiration_rate: int | float | Decimal | None = None
-    spo2: int | float | Decimal | None = None
-    spo2_scale: int = 1
-    on_oxygen: bool = False
-    systolic_bp: int | float | Decimal | None = None
-    pulse: int | float | Decimal | None = None
-    consciousness: ACVPU | str | None = None
-    temperature: int | float | Decimal | None = None
-
-    def as_dict(self) -> dict[str, object]:
-        """The observations as an input mapping for :func:`~.engine.assess`."""
-        return {
-            "respiration_rate": self.respiration_rate,
-            "spo2": self.spo2,
-            "spo2_scale": self.spo2_scale,
-            "on_oxygen": self.on_oxygen,
-            "systolic_bp": self.systolic_bp,
-            "pulse": self.pulse,
-            "consciousness": self.consciousness,
-            "temperature": self.temperature,
-        }

@@ -7,8 +7,9 @@ that a wrong answer is never produced from a wrong input:
 
 1. **Validate everything first.** Each input is checked for type (a boolean or a string is
    not a number), unit (98.6 for a temperature is Fahrenheit; 0.95 for SpO2 is a fraction),
-   and physical possibility. Every problem in the request is collected, and if there is any,
-   :class:`~.base.VitalsError` is raised listing them all; nothing is scored.
+   and physical possibility (the checks of one value: :mod:`._checks`). Every problem in the
+   request is collected, and if there is any, :class:`~.base.VitalsError` is raised listing
+   them all; nothing is scored.
 2. **Score.** Each rule looks its quantised value up in its band table (a binary search),
    the points are summed, and the first trigger threshold that applies gives the risk, the
    monitoring frequency and the clinical response.
@@ -56,15 +57,18 @@ designpatterns_ref.clinical.base.VitalsError: 2 problems with the vital signs: .
 
 from __future__ import annotations
 
-import json
-import math
-import operator
-import re
 import weakref
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
+from designpatterns_ref.clinical._checks import (
+    _check_steps,
+    _choice_type_problem,
+    _exact,
+    _integral,
+    _whole,
+)
 from designpatterns_ref.clinical._grid import Grid, grid_of, is_resolution
 from designpatterns_ref.clinical.base import (
     Caution,
@@ -86,32 +90,6 @@ from designpatterns_ref.clinical.result import ScoreResult
 from designpatterns_ref.errors import shown
 
 __all__ = ["assess", "assess_inputs", "check_choice", "check_number", "quantise"]
-
-
-def _integral(value: object) -> int | None:
-    """An integer of a type other than ``int`` (``numpy.int64``) as an int, else None."""
-    if isinstance(value, bool | int | float | Decimal | str) or not hasattr(
-        type(value), "__index__"
-    ):
-        return None
-    try:
-        return operator.index(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError, ArithmeticError):  # numpy.bool_ refuses, for one
-        return None
-
-
-def _exact(value: object) -> Decimal:
-    """A number (see :func:`_type_problem`) as a Decimal, a float read as the decimal it
-    prints as. Exact: no decimal context is read.
-
-    ``float.__repr__`` rather than ``repr``: a float subclass (numpy's ``float64``) prints
-    its own way (``np.float64(38.05)``), which is no decimal.
-    """
-    if isinstance(value, float):
-        return Decimal(float.__repr__(value))
-    if isinstance(value, int | Decimal):
-        return Decimal(value)
-    return Decimal(operator.index(value))  # type: ignore[arg-type]
 
 
 #: The most digits :func:`quantise` gives (a chart's value has a handful).
@@ -152,50 +130,6 @@ def quantise(value: int | float | Decimal, resolution: Decimal) -> Decimal:
     return grid.value(grid.steps(exact))
 
 
-#: A string holding a plain decimal number, which the caller should send as a number.
-_NUMERAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
-
-
-def _quoted(text: str) -> str:
-    """A string as JSON writes it (``"72"``), which a Python reader reads too; cut past 60."""
-    return json.dumps(text if len(text) <= 60 else text[:57] + "...", ensure_ascii=False)
-
-
-def _type_problem(m: Measure, raw: object) -> Problem | None:
-    if isinstance(raw, bool):
-        why = "a boolean is not a number"
-    elif isinstance(raw, str):
-        text = raw.strip()
-        if len(text) <= 40 and _NUMERAL.fullmatch(text):
-            why = f"a string is not a number; send the number itself ({text}, not {_quoted(raw)})"
-        else:
-            why = f"a string is not a number; send a number (such as {m.example})"
-    elif not isinstance(raw, int | float | Decimal) and _integral(raw) is None:
-        why = f"{_kind(raw)} is not a number"
-    elif (isinstance(raw, Decimal) and not raw.is_finite()) or (
-        isinstance(raw, float) and not math.isfinite(raw)
-    ):
-        why = "not a finite number"
-    else:
-        return None
-    return Problem(m.name, raw, why, m.allowed)
-
-
-def _check_steps(m: Measure, grid: Grid, raw: object) -> tuple[int | None, Problem | None]:
-    """Validate one numeric input: ``(whole steps of the resolution, None)`` or
-    ``(None, problem)``. Only comparisons and integers: no decimal context is read."""
-    problem = _type_problem(m, raw)
-    if problem is not None:
-        return None, problem
-    exact = _exact(raw)
-    for mis in m.misunits:
-        if mis.low <= exact <= mis.high:
-            return None, Problem(m.name, raw, mis.hint, m.allowed)
-    if not m.impossible_below <= exact <= m.impossible_above:
-        return None, Problem(m.name, raw, "physically impossible", m.allowed)
-    return grid.steps(exact), None
-
-
 def check_number(m: Measure, raw: object) -> tuple[Decimal | None, Problem | None]:
     """Validate and quantise one numeric input: ``(value, None)`` or ``(None, problem)``.
 
@@ -210,53 +144,6 @@ def check_number(m: Measure, raw: object) -> tuple[Decimal | None, Problem | Non
     grid = grid_of(m.resolution)
     steps, problem = _check_steps(m, grid, raw)
     return (None, problem) if steps is None else (grid.value(steps), None)
-
-
-def _kind(value: object) -> str:
-    """What ``value`` is, in words that read right to a JSON client and to a Python caller
-    alike: ``[1]`` is an array and ``{}`` an object, whichever language sent them."""
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, int | float | Decimal) or _integral(value) is not None:
-        return "a number"
-    if isinstance(value, list | tuple):
-        return "an array"
-    if isinstance(value, Mapping):
-        return "an object"
-    return f"a {type(value).__name__}"
-
-
-def _whole(value: object) -> int | None:
-    """``value`` as an int if it is an integer type's (``int``, ``numpy.int64``), not a bool."""
-    if type(value) is int:
-        return value
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return int(value)
-    return _integral(value)
-
-
-def _choice_type_problem(c: Choice, raw: object) -> str | None:
-    """Why ``raw`` is of the wrong kind for ``c``, or None."""
-    strict = c.strict_type
-    if strict is None or strict is int:
-        if strict is None or _whole(raw) is not None:
-            return None
-        if isinstance(raw, float | Decimal) and not isinstance(raw, bool):
-            finite = math.isfinite(raw) if isinstance(raw, float) else raw.is_finite()
-            if finite and raw == int(raw):  # whole: 100.0 is no option; 2.0 is, as 2
-                whole = int(raw)
-                if whole in c.options:
-                    return f"send the option as a whole number ({whole}, not {raw})"
-                return "not one of the allowed values"
-            return "not a finite number" if not finite else "not a whole number"
-        return f"{_kind(raw)} is not a whole number"
-    if strict is bool:
-        return None if isinstance(raw, bool) else f"{_kind(raw)} is not a boolean"
-    return None if isinstance(raw, str) else f"{_kind(raw)} is not a string"
 
 
 def check_choice(c: Choice, raw: object) -> tuple[object, Problem | None]:
