@@ -100,12 +100,16 @@ class RuleModel:
             self.ibr = max(self.ibr * 0.9, 0.5)
             fitting = [lo for lo in range(q) if self.rates[lo + 1] * self.seg > safe]
             return min(fitting, default=q)
-        # BOLA (Spiteri et al. 2016) with Sabre's smaller target near the ends and BOLA-U's guard
+        # BOLA (Spiteri et al. 2016); BOLA-U adds Sabre's smaller target near the ends and the
+        # up-switch guard, the basic rule neither
         if self.params["variant"] == "u" and est is None:
             return 0
         gp = self.params["gp"]
         u = [math.log(r / self.rates[0]) for r in self.rates]
-        target = min(self.cap, max(min(segment, self.m.segment_count - segment) / 2, 3) * self.seg)
+        target = self.cap
+        if self.params["variant"] == "u":
+            near = max(min(segment, self.m.segment_count - segment) / 2, 3) * self.seg
+            target = min(target, near)
         v = (target - self.seg) / (u[-1] + gp)
         scores = [(v * (u[q] + gp) - buffer) / self.rates[q] for q in range(len(u))]
         q = scores.index(max(scores))
