@@ -63,8 +63,8 @@ __all__ = [
     "SQLiteQueue",
     "check_dedup",
     "check_many",
-    "check_path",
     "check_now",
+    "check_path",
     "check_put",
     "check_queue",
     "check_take",
@@ -430,7 +430,9 @@ class SQLiteQueue:
         try:
             with self._db:
                 self._db.execute("BEGIN")
-                update = f"UPDATE {self._table} SET leased = max(leased, ?) WHERE id = ? AND leased > 0"
+                update = (
+                    f"UPDATE {self._table} SET leased = max(leased, ?) WHERE id = ? AND leased > 0"
+                )
                 self._db.executemany(update, [(now + self.lease, t) for t in tickets])
         except sqlite3.Error as exc:  # the transaction rolled back: nothing was renewed
             raise QueueUnavailable(f"{where}: {shown(self.path)}: {exc}") from exc

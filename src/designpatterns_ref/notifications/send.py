@@ -271,7 +271,9 @@ class Sender:
                     else:
                         s.released.append(m["id"])
                         status = self._refused(s, m, answer, attempts, now)
-            s.receipts.append(Receipt(m["key"], m["user"], m["tok"], m["ch"], status, now, attempts))
+            s.receipts.append(
+                Receipt(m["key"], m["user"], m["tok"], m["ch"], status, now, attempts)
+            )
         self._settle(s)
 
     def _stop(self, s: Settlement, rest: list[dict[str, Any]], unsent: list[str]) -> None:

@@ -11,20 +11,21 @@ exits after ``--idle`` seconds without work once the outgoing queue is empty (or
 times that, whatever is left). A Redis outage does not end it: a call that finds the server
 down (:class:`~.base.QueueUnavailable`, or the client's connection error) is tried again after
 a pause that starts at 0.05 s and doubles up to 1 s, for as long as the outage lasts, and the
-time spent waiting does not count as idle (work may be waiting on the server); a take whose
-settle the outage interrupted is settled first when the server answers again, so an outage,
-unlike a kill, sends nothing twice. Kill it with
-SIGKILL at any moment: the messages it held are reclaimed by another worker's ``XAUTOCLAIM``; a
-replay of a delivered message is dropped, a message whose claim the dead worker held is sent
-once the ``--lease`` runs out, and only a kill between a provider's ok and the take's settle
+time spent waiting does not count as idle (work may be waiting on the server); a take the
+outage interrupted (at its claims, their renewal, a copy put back, a dead letter, the invalid
+token's ``SADD`` or the settle) is finished first when the server answers again, each write
+once, so an outage, unlike a kill, sends nothing twice. Kill it with SIGKILL at any moment:
+the messages it held are reclaimed by another worker's ``XAUTOCLAIM``; a replay of a
+delivered message is dropped, a message whose claim the dead worker held is sent once the
+``--lease`` runs out, and only a kill between a provider's ok and the take's settle
 shows messages twice on the phone: those of that take the provider had taken, at most ``batch``
 (64). A kill leaves claims that hold the messages for ``--lease`` anyway, so ``--claim-idle``
 is the lease unless given. A take slower than the lease or than ``--claim-idle`` is fine: every
 half of the shorter of the two its claims are renewed (one script call) and its pending entries
 are claimed again by this worker (``XCLAIM ... JUSTID``: their idle time starts again), so no
 other worker takes the take over while this one sends it, as long as each provider call stays
-under that half (1 s with the defaults). Collapse keys are applied as in one process when the producing
-:class:`~.pipeline.Pipeline` records them where the workers read them,
+under that half (1 s with the defaults). Collapse keys are applied as in one process when the
+producing :class:`~.pipeline.Pipeline` records them where the workers read them,
 ``latest=RedisCollapseKeys(url, name)`` (:mod:`~.redis_collapse`, the hash ``<name>:collapse``):
 a message whose key is no longer the newest of its device and collapse key is ``"collapsed"``.
 A pipeline that keeps them in its own dict (the default) leaves the hash empty, and the worker
