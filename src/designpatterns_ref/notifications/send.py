@@ -198,8 +198,9 @@ class Sender:
     def send_batch(self, n: int = 1024) -> int:
         """Send up to ``n`` due messages; return how many were taken.
 
-        A take whose settle failed (:class:`~.base.QueueUnavailable`) is settled first; while
-        that still fails, this raises it again and takes nothing."""
+        A take whose end failed (a write or the settle: :class:`~.base.QueueUnavailable`, or
+        an error of ``on_invalid``) is finished first (:attr:`unsettled`); while that still
+        fails, this raises it again and takes nothing."""
         now = read_seconds(self.clock, NotificationError, "Sender.send_batch")
         if self.unsettled is not None:
             self._settle(self.unsettled)
